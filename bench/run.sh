@@ -1,0 +1,517 @@
+#!/usr/bin/env bash
+# bench/run.sh — measures bkp, restic and borg side by side on the same
+# deterministic hospital-like data set, in one run, following
+# shared/BENCHMARKING.md: interleaved tools with a rotated order per round,
+# a fixed wait before each timed step, inputs re-read (or caches dropped) right
+# before each timed step, no timed file creation within a minute of a mass
+# delete, medians with min–max and ratios against bkp.
+#
+# Usage: bench/run.sh [options]   (bench/run.sh --help)
+set -euo pipefail
+
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_ROOT=$(cd "$SCRIPT_DIR/.." && pwd)
+
+ROUNDS=3
+WAIT=10            # seconds before every timed step (memory given back to the host, see BENCHMARKING.md §1)
+SETTLE=65          # seconds between a mass delete and the next timed step that creates files (§3)
+WORK=/var/tmp/bkp-bench
+SIZE=2G
+SEED=1
+MUTATION=1         # which gen-data mutation is applied (the same one every round)
+BKP=""
+COLD=0
+CHECK=1            # compare every restored tree with the data set (untimed)
+TOOLS="bkp,restic,borg"
+
+usage() {
+    cat <<EOF
+usage: bench/run.sh [options]
+  --rounds N      rounds (default $ROUNDS); tool order rotates every round
+  --wait S        fixed wait before each timed step, every tool (default $WAIT)
+  --settle S      minimum seconds between a mass delete and a timed step (default $SETTLE)
+  --work DIR      data, repositories and restores live here (default $WORK)
+  --size SIZE     data set size, e.g. 2G, 200M (default $SIZE)
+  --seed N        data set seed (default $SEED)
+  --bkp PATH      bkp binary (default build/bkp in the repository, else bkp on PATH)
+  --tools LIST    comma-separated subset of bkp,restic,borg (default $TOOLS)
+  --cold          drop the page cache before each timed step instead of re-reading inputs
+  --no-check      do not compare restored trees with the data set
+EOF
+}
+
+while (($#)); do
+    case $1 in
+    --rounds) ROUNDS=$2; shift 2 ;;
+    --wait) WAIT=$2; shift 2 ;;
+    --settle) SETTLE=$2; shift 2 ;;
+    --work) WORK=$2; shift 2 ;;
+    --size) SIZE=$2; shift 2 ;;
+    --seed) SEED=$2; shift 2 ;;
+    --bkp) BKP=$2; shift 2 ;;
+    --tools) TOOLS=$2; shift 2 ;;
+    --cold) COLD=1; shift ;;
+    --no-check) CHECK=0; shift ;;
+    -h | --help) usage; exit 0 ;;
+    *) echo "run.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
+    esac
+done
+[[ $ROUNDS =~ ^[1-9][0-9]*$ && $WAIT =~ ^[0-9]+$ && $SETTLE =~ ^[0-9]+$ && $SEED =~ ^[0-9]+$ ]] ||
+    { echo "run.sh: --rounds, --wait, --settle and --seed take whole numbers" >&2; exit 2; }
+
+log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*"; }
+die() { printf 'run.sh: %s\n' "$*" >&2; exit 1; }
+
+# ---------------------------------------------------------------- work dir
+
+# The work dir is ours alone: a marker file proves it, and nothing outside it
+# is ever deleted.
+WORK=$(realpath -m -- "$WORK")
+case $WORK in / | /bin* | /boot* | /dev* | /etc* | /lib* | /proc* | /sbin* | /sys* | /usr* | "$HOME")
+    die "refusing to use $WORK as work dir" ;;
+esac
+if [[ -d $WORK && ! -e $WORK/.bkp-bench ]] && [[ -n $(ls -A "$WORK") ]]; then
+    die "$WORK is not empty and was not created by this script; choose another --work"
+fi
+mkdir -p "$WORK"
+touch "$WORK/.bkp-bench"
+
+safe_rm() {
+    local p
+    for p in "$@"; do
+        p=$(realpath -m -- "$p")
+        [[ $p == "$WORK"/?* ]] || die "internal error: refusing to delete $p (outside $WORK)"
+        rm -rf -- "$p"
+    done
+}
+
+# Creating many files soon after deleting many is slow on journal-less ext4;
+# remember when we last deleted a lot, and let that settle before timing.
+LAST_DELETE=0
+mass_delete() {
+    safe_rm "$@"
+    sync
+    LAST_DELETE=$(date +%s)
+}
+settle_after_delete() {
+    local left=$((LAST_DELETE + SETTLE - $(date +%s)))
+    if ((left > 0)); then
+        log "  waiting ${left}s after the last mass delete"
+        sleep "$left"
+    fi
+}
+
+# --------------------------------------------------------------- tools
+
+# Installs a Debian package when one of its commands is missing.
+need_pkg() {
+    local cmd=$1 pkg=$2
+    [[ -x $cmd ]] || command -v "$cmd" >/dev/null 2>&1 && return 0
+    log "installing $pkg (for $cmd)"
+    if [[ -z ${APT_UPDATED:-} ]]; then apt-get update -qq; APT_UPDATED=1; fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$pkg" >/dev/null
+}
+need_pkg /usr/bin/time time
+need_pkg lz4 lz4
+command -v cc >/dev/null || die "a C compiler (cc) is needed for bench/gen-data.c"
+
+if [[ -z $BKP ]]; then
+    if [[ -x $REPO_ROOT/build/bkp ]]; then BKP=$REPO_ROOT/build/bkp
+    else BKP=$(command -v bkp || echo "$REPO_ROOT/build/bkp"); fi
+else
+    BKP=$(realpath -m -- "$BKP")
+fi
+
+IFS=, read -r -a TOOL_LIST <<<"$TOOLS"
+declare -A TOOL_BIN=([bkp]=$BKP [restic]=restic [borg]=borg)
+declare -A MISSING=()
+for t in "${TOOL_LIST[@]}"; do
+    [[ -n ${TOOL_BIN[$t]:-} ]] || die "unknown tool $t (choose from bkp,restic,borg)"
+    if ! command -v "${TOOL_BIN[$t]}" >/dev/null 2>&1; then
+        MISSING[$t]=1
+        log "WARNING: $t not found (${TOOL_BIN[$t]}): its cells will show FAIL"
+    fi
+done
+
+tool_version() {
+    case $1 in
+    bkp) "$BKP" --version 2>/dev/null | head -n1 || true ;;
+    restic) restic version | head -n1 ;;
+    borg) borg --version ;;
+    esac
+}
+
+# -------------------------------------------------------------- cleanup
+
+CHILD=""
+on_exit() {
+    local rc=$?
+    if [[ -n $CHILD ]]; then
+        # The timed command runs in its own session: end its whole group.
+        kill -TERM -- "-$CHILD" 2>/dev/null || kill -TERM "$CHILD" 2>/dev/null || true
+        wait "$CHILD" 2>/dev/null || true
+    fi
+    exit "$rc"
+}
+trap on_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+if ((COLD)); then
+    sync
+    { echo 3 >/proc/sys/vm/drop_caches; } 2>/dev/null || die "--cold needs a writable /proc/sys/vm/drop_caches (root, not in a container)"
+fi
+
+# ---------------------------------------------------------------- data
+
+GEN=$WORK/bin/gen-data
+DATA=$WORK/data
+PASSFILE=$WORK/passphrase
+
+mkdir -p "$WORK/bin"
+if [[ ! -x $GEN || $SCRIPT_DIR/gen-data.c -nt $GEN ]]; then
+    cc -O2 -o "$GEN" "$SCRIPT_DIR/gen-data.c"
+fi
+
+# The marker ties the data on disk to seed, size and generator source.
+MARKER="$("$GEN" info --seed "$SEED" --size "$SIZE") gen=$(sha256sum <"$SCRIPT_DIR/gen-data.c" | cut -c1-16)"
+SIZE_BYTES=$(sed -n 's/.* size \([0-9]*\):.*/\1/p' <<<"$MARKER")
+
+# Brings $DATA to the base state: generated once, reused when the marker
+# matches, reverted with `gen-data sync` after a mutation.
+data_base() {
+    if [[ ! -d $DATA || $(cat "$WORK/data.marker" 2>/dev/null) != "$MARKER" ]]; then
+        if [[ -e $DATA ]]; then mass_delete "$DATA"; fi
+        rm -f "$WORK/data.marker"
+        log "generating data set ($SIZE, seed $SEED) in $DATA"
+        "$GEN" generate --seed "$SEED" --size "$SIZE" "$DATA"
+        printf '%s\n' "$MARKER" >"$WORK/data.marker"
+        echo base >"$WORK/data.state"
+    elif [[ $(cat "$WORK/data.state" 2>/dev/null) != base ]]; then
+        log "reverting data set to its base state"
+        "$GEN" sync --seed "$SEED" --size "$SIZE" "$DATA"
+        echo base >"$WORK/data.state"
+    fi
+}
+
+data_mutate() {
+    echo mutated >"$WORK/data.state"
+    "$GEN" mutate --seed "$SEED" --size "$SIZE" --step "$MUTATION" "$DATA"
+}
+
+data_bytes() { find "$DATA" -type f -printf '%s\n' | awk '{ s += $1 } END { printf "%.0f\n", s }'; }
+
+if [[ ! -e $PASSFILE ]]; then
+    (umask 077 && printf 'bench-passphrase-%s\n' "$(date +%s%N | sha256sum | cut -c1-24)" >"$PASSFILE")
+fi
+chmod 600 "$PASSFILE"
+
+# Free space: the data set, and per tool a repository and a restore.
+avail=$(df -B1 --output=avail "$WORK" | tail -n1)
+need=$((SIZE_BYTES * (1 + 2 * ${#TOOL_LIST[@]})))
+((avail > need)) || log "WARNING: $WORK has $((avail >> 20)) MiB free, about $((need >> 20)) MiB may be needed"
+
+# ------------------------------------------------------------- results
+
+RUN_ID=$(date +%Y%m%d-%H%M%S)
+RESULTS=$SCRIPT_DIR/results
+LOGDIR=$WORK/logs/$RUN_ID
+mkdir -p "$RESULTS" "$LOGDIR"
+CSV=$RESULTS/$RUN_ID.csv
+MD=$RESULTS/$RUN_ID.md
+echo "run,round,position,tool,step,status,wall_s,user_s,sys_s,max_rss_kib,data_bytes,mb_per_s,repo_bytes,exit_code" >"$CSV"
+
+# record TOOL STEP STATUS WALL USER SYS RSS BYTES REPO RC
+record() {
+    local mbps=""
+    [[ $3 == ok ]] && mbps=$(awk -v b="$8" -v w="$4" 'BEGIN { printf "%.1f", (w > 0 ? b / w / 1e6 : 0) }')
+    echo "$RUN_ID,$ROUND,$POSITION,$1,$2,$3,$4,$5,$6,$7,$8,$mbps,$9,${10}" >>"$CSV"
+}
+
+# ----------------------------------------------------------- timing
+
+# Right before a timed step: settle after deletes, wait the same fixed time for
+# every tool, then either re-read the step's inputs (so "warm" is really warm)
+# or drop the page cache (--cold).
+before_timed() {
+    settle_after_delete
+    sleep "$WAIT"
+    if ((COLD)); then
+        sync
+        echo 3 >/proc/sys/vm/drop_caches
+    else
+        local d
+        for d in "$@"; do
+            if [[ -d $d ]]; then find "$d" -type f -print0 | xargs -0 -r cat >/dev/null; fi
+        done
+    fi
+}
+
+# timed TOOL STEP BYTES CMD... — runs CMD under /usr/bin/time in a session of
+# its own (so an interrupt can end it and its children), records the numbers.
+# Sets TIMED_OK=1 on success.
+timed() {
+    local tool=$1 step=$2 bytes=$3
+    shift 3
+    local out="$LOGDIR/r$ROUND-$tool-$step.log" tf="$LOGDIR/r$ROUND-$tool-$step.time" rc=0
+    setsid /usr/bin/time -o "$tf" -f '%e %U %S %M' "$@" >"$out" 2>&1 </dev/null &
+    CHILD=$!
+    wait "$CHILD" || rc=$?
+    CHILD=""
+    local wall user sys rss
+    read -r wall user sys rss < <(tail -n1 "$tf" 2>/dev/null) || true
+    # borg exits with 1 for warnings (the backup is complete).
+    if ((rc == 0)) || { [[ $tool == borg ]] && ((rc == 1)); }; then
+        TIMED_OK=1
+        TIMED=("$wall" "$user" "$sys" "$rss")
+        ((rc == 0)) || log "  note: borg $step ended with warnings, see $out"
+    else
+        TIMED_OK=0
+        record "$tool" "$step" FAIL "${wall:-}" "${user:-}" "${sys:-}" "${rss:-}" "$bytes" "" "$rc"
+        log "  FAIL: $tool $step exited with status $rc — log: $out"
+        tail -n 5 "$out" | sed 's/^/      | /'
+    fi
+}
+
+report_ok() { # report_ok TOOL STEP BYTES REPO_BYTES
+    local repo_mib=""
+    [[ -n $4 ]] && repo_mib=" repo $(($4 >> 20)) MiB"
+    record "$1" "$2" ok "${TIMED[@]}" "$3" "$4" 0
+    log "  $(printf '%-8s %-9s %8.2f s %8.1f MB/s  RSS %5d MiB' "$1" "$2" "${TIMED[0]}" \
+        "$(awk -v b="$3" -v w="${TIMED[0]}" 'BEGIN { print (w > 0 ? b / w / 1e6 : 0) }')" \
+        "$((TIMED[3] >> 10))")$repo_mib"
+}
+
+# ------------------------------------------------------ tool commands
+
+# tool_cmd TOOL STEP — sets CMD to the command line of TOOL for STEP. Caches
+# and configuration live in the round's tool dir, so every round starts cold
+# for the tool's own state.
+tool_cmd() {
+    local tool=$1 step=$2 d=$ROUND_DIR/$1
+    local envs=(env "XDG_CACHE_HOME=$d/cache" "XDG_CONFIG_HOME=$d/config")
+    case $tool in
+    bkp)
+        local a=(--repo "$d/repo" --passphrase-file "$PASSFILE")
+        envs+=("BKP_PASSPHRASE_FILE=$PASSFILE" "$BKP")
+        case $step in
+        init) CMD=("${envs[@]}" init "${a[@]}") ;;
+        initial | nochange | mutated) CMD=("${envs[@]}" backup "${a[@]}" --dataset hospital "$DATA") ;;
+        restore) CMD=("${envs[@]}" restore "${a[@]}" hospital:latest "$d/restore") ;;
+        verify) CMD=("${envs[@]}" verify "${a[@]}" --read-data) ;;
+        esac ;;
+    restic)
+        envs+=("RESTIC_REPOSITORY=$d/repo" "RESTIC_PASSWORD_FILE=$PASSFILE" "RESTIC_CACHE_DIR=$d/cache/restic" restic)
+        case $step in
+        init) CMD=("${envs[@]}" init) ;;
+        initial | nochange | mutated) CMD=("${envs[@]}" backup --host bench "$DATA") ;;
+        restore) CMD=("${envs[@]}" restore latest --target "$d/restore") ;;
+        verify) CMD=("${envs[@]}" check --read-data) ;;
+        esac ;;
+    borg)
+        envs+=("BORG_REPO=$d/repo" "BORG_PASSCOMMAND=cat $(printf %q "$PASSFILE")" "BORG_BASE_DIR=$d/home"
+            BORG_DISPLAY_PASSPHRASE=no BORG_RELOCATED_REPO_ACCESS_IS_OK=yes)
+        case $step in
+        init) CMD=("${envs[@]}" borg init --encryption=repokey-blake2) ;;
+        initial | nochange | mutated) CMD=("${envs[@]}" borg create --compression lz4 "::$step" "$DATA") ;;
+        # borg extracts into the current directory.
+        restore) CMD=("${envs[@]}" sh -c 'cd "$1" && exec borg extract ::mutated' sh "$d/restore") ;;
+        verify) CMD=("${envs[@]}" borg check --verify-data) ;;
+        esac ;;
+    esac
+}
+
+# -------------------------------------------------------------- steps
+
+declare -A ALIVE=()
+
+# The data set is read by cat and by tar | lz4, for orientation.
+run_references() {
+    POSITION=0
+    before_timed "$DATA"
+    timed cat read "$BASE_BYTES" sh -c 'find "$1" -type f -print0 | xargs -0 cat >/dev/null' sh "$DATA"
+    if ((TIMED_OK)); then report_ok cat read "$BASE_BYTES" ""; fi
+    before_timed "$DATA"
+    # tar writes to a pipe, not to /dev/null, so it really reads every file.
+    timed tar+lz4 read "$BASE_BYTES" sh -c 'tar -cf - -C "$1" . | lz4 -1 >/dev/null' sh "$DATA"
+    if ((TIMED_OK)); then report_ok tar+lz4 read "$BASE_BYTES" ""; fi
+}
+
+init_tools() {
+    local tool
+    for tool in "${ORDER[@]}"; do
+        ALIVE[$tool]=""
+        if [[ -n ${MISSING[$tool]:-} ]]; then continue; fi
+        mkdir -p "$ROUND_DIR/$tool"
+        tool_cmd "$tool" init
+        if "${CMD[@]}" >"$LOGDIR/r$ROUND-$tool-init.log" 2>&1 </dev/null; then
+            ALIVE[$tool]=1
+        else
+            log "  FAIL: $tool init — log: $LOGDIR/r$ROUND-$tool-init.log"
+            tail -n 5 "$LOGDIR/r$ROUND-$tool-init.log" | sed 's/^/      | /'
+        fi
+    done
+}
+
+# run_step STEP BYTES — STEP for every tool, in this round's order.
+run_step() {
+    local step=$1 bytes=$2 tool pos=0 inputs
+    log "round $ROUND: $step"
+    for tool in "${ORDER[@]}"; do
+        POSITION=$((++pos))
+        if [[ -z ${ALIVE[$tool]} ]]; then
+            record "$tool" "$step" FAIL "" "" "" "" "$bytes" "" ""
+            continue
+        fi
+        tool_cmd "$tool" "$step"
+        case $step in
+        initial | nochange | mutated) inputs=("$DATA") ;;
+        *) inputs=("$ROUND_DIR/$tool/repo" "$ROUND_DIR/$tool/cache" "$ROUND_DIR/$tool/home") ;;
+        esac
+        if [[ $tool == borg && $step == restore ]]; then mkdir -p "$ROUND_DIR/$tool/restore"; fi
+        before_timed "${inputs[@]}"
+        timed "$tool" "$step" "$bytes" "${CMD[@]}"
+        if ((!TIMED_OK)); then
+            # Without a first backup the later steps would not mean anything.
+            if [[ $step == initial ]]; then ALIVE[$tool]=""; fi
+            continue
+        fi
+        case $step in
+        initial | nochange | mutated)
+            report_ok "$tool" "$step" "$bytes" "$(du -sb "$ROUND_DIR/$tool/repo" | cut -f1)" ;;
+        restore)
+            # Untimed: the restored tree must equal the mutated data set.
+            if ((CHECK)) && ! diff -rq --no-dereference "$DATA" "$ROUND_DIR/$tool/restore$DATA" \
+                >"$LOGDIR/r$ROUND-$tool-restore.diff" 2>&1; then
+                record "$tool" "$step" FAIL "${TIMED[@]}" "$bytes" "" 0
+                log "  FAIL: $tool restore differs from the data set — $LOGDIR/r$ROUND-$tool-restore.diff"
+                head -n 5 "$LOGDIR/r$ROUND-$tool-restore.diff" | sed 's/^/      | /'
+            else
+                report_ok "$tool" "$step" "$bytes" ""
+            fi ;;
+        *) report_ok "$tool" "$step" "$bytes" "" ;;
+        esac
+    done
+}
+
+# ------------------------------------------------------------ summary
+
+# Markdown tables from the CSV: step x tool with median (min–max) seconds,
+# MB/s, peak RSS and repository size, then ratios against bkp.
+summarize() {
+    awk -F, -v tools="bkp restic borg cat tar+lz4" -v steps="read initial nochange mutated restore verify" '
+    function sortv(a, n,   i, j, t) {
+        for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
+    }
+    function med(a, n) { sortv(a, n); return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+    # stat(kind, key): median of the kind of value collected for key; sets LO, HI.
+    function stat(kind, key,   i, n, a) {
+        n = cnt[kind, key]; if (!n) return ""
+        for (i = 1; i <= n; i++) a[i] = val[kind, key, i]
+        m = med(a, n); LO = a[1]; HI = a[n]; return m
+    }
+    function add(kind, key, v) { if (v == "") return; val[kind, key, ++cnt[kind, key]] = v + 0 }
+    function ratio(x, y) { return (x == "" || y == "" || y == 0) ? "–" : sprintf("%.2f", x / y) }
+    # One ratio cell: FAIL when either side failed every round, – when absent.
+    function rcell(key, kind, bv, bkey) {
+        if (!(key in seen) || !(bkey in seen)) return "–"
+        if (!ok[key] || !ok[bkey]) return "FAIL"
+        return ratio(stat(kind, key), bv)
+    }
+    NR == 1 { next }
+    {
+        key = $5 SUBSEP $4; seen[key] = 1
+        if ($6 != "ok") { fails[key]++; next }
+        ok[key]++
+        add("wall", key, $7); add("rss", key, $10 / 1024); add("mbps", key, $12)
+        if ($13 != "") add("repo", key, $13 / 1048576)
+    }
+    END {
+        nt = split(tools, T, " "); ns = split(steps, S, " ")
+        print "| step | tool | seconds, median (min–max) | MB/s | peak RSS MiB | repo MiB | time ÷ bkp |"
+        print "|---|---|---|---|---|---|---|"
+        for (s = 1; s <= ns; s++) for (t = 1; t <= nt; t++) {
+            key = S[s] SUBSEP T[t]; if (!(key in seen)) continue
+            if (!ok[key]) { printf "| %s | %s | FAIL | FAIL | FAIL | FAIL | FAIL |\n", S[s], T[t]; continue }
+            w = stat("wall", key); cell = sprintf("%.2f (%.2f–%.2f)", w, LO, HI)
+            if (fails[key]) cell = cell sprintf(", %d FAIL", fails[key])
+            mb = stat("mbps", key); rs = stat("rss", key); rp = stat("repo", key)
+            b = S[s] SUBSEP "bkp"; bw = ok[b] ? stat("wall", b) : ""
+            printf "| %s | %s | %s | %.0f | %.0f | %s | %s |\n", S[s], T[t], cell, mb, rs,
+                (rp == "" ? "" : sprintf("%.0f", rp)), (T[t] == "cat" || T[t] == "tar+lz4") ? "" : ratio(w, bw)
+        }
+        print ""
+        print "Ratios against bkp (medians; above 1 means bkp is faster, smaller or leaner):"
+        print ""
+        print "| step | restic/bkp time | borg/bkp time | restic/bkp RSS | borg/bkp RSS | restic/bkp repo | borg/bkp repo |"
+        print "|---|---|---|---|---|---|---|"
+        for (s = 2; s <= ns; s++) {
+            b = S[s] SUBSEP "bkp"; r = S[s] SUBSEP "restic"; g = S[s] SUBSEP "borg"
+            if (!(b in seen) && !(r in seen) && !(g in seen)) continue
+            line = "| " S[s]
+            split("wall rss repo", K, " ")
+            for (k = 1; k <= 3; k++) {
+                bv = ok[b] ? stat(K[k], b) : ""
+                line = line " | " rcell(r, K[k], bv, b) " | " rcell(g, K[k], bv, b)
+            }
+            print line " |"
+        }
+    }' "$CSV"
+}
+
+# ---------------------------------------------------------------- main
+
+log "bench: rounds=$ROUNDS size=$SIZE seed=$SEED wait=${WAIT}s settle=${SETTLE}s cache=$( ((COLD)) && echo cold || echo warm) work=$WORK"
+for t in "${TOOL_LIST[@]}"; do
+    if [[ -z ${MISSING[$t]:-} ]]; then log "  $t: $(tool_version "$t")"; fi
+done
+
+# Leftovers of an interrupted run are deleted once, up front.
+for old in "$WORK"/round-*; do
+    if [[ -e $old ]]; then mass_delete "$old"; fi
+done
+
+for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
+    ROUND_DIR=$WORK/round-$ROUND
+    # Rotate the order so that no tool always runs first or last.
+    ORDER=()
+    n=${#TOOL_LIST[@]}
+    for ((i = 0; i < n; i++)); do ORDER+=("${TOOL_LIST[$(((i + ROUND - 1) % n))]}"); done
+    log "round $ROUND of $ROUNDS: order ${ORDER[*]}"
+
+    data_base
+    BASE_BYTES=$(data_bytes)
+    mkdir -p "$ROUND_DIR"
+    run_references
+    init_tools
+    run_step initial "$BASE_BYTES"
+    run_step nochange "$BASE_BYTES"
+    data_mutate
+    MUT_BYTES=$(data_bytes)
+    run_step mutated "$MUT_BYTES"
+    run_step restore "$MUT_BYTES"
+    run_step verify "$MUT_BYTES"
+
+    # Restores stay until the round is over; the delete is followed by the
+    # settle time before the next timed step (BENCHMARKING.md §3).
+    data_base
+    mass_delete "$ROUND_DIR"
+done
+
+{
+    echo "# bkp benchmark $RUN_ID"
+    echo
+    echo "Data set: $SIZE ($BASE_BYTES bytes, seed $SEED), $ROUNDS round(s), wait ${WAIT}s," \
+        "$( ((COLD)) && echo "cold cache (dropped before each step)" || echo "warm cache (inputs re-read before each step)")."
+    for t in "${TOOL_LIST[@]}"; do
+        if [[ -z ${MISSING[$t]:-} ]]; then echo "${t}: $(tool_version "$t")"; fi
+    done
+    echo "restic: default repository format (v2 since 0.14), compression auto; borg: repokey-blake2, lz4."
+    echo
+    summarize
+} >"$MD"
+echo
+cat "$MD"
+echo
+log "raw numbers: $CSV"
+log "logs: $LOGDIR"

@@ -1,0 +1,571 @@
+#include "bkp/capture.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "bkp/durable.h"
+#include "bkp/filescache.h"
+#include "bkp/log.h"
+
+#define QUEUE_LEN 8      /* chunks waiting for a worker */
+#define MAX_WORKERS 16
+
+/* An item whose chunks are still with the workers. Items leave in walk order. */
+typedef struct pending {
+    bkp_item item;
+    uint32_t chunks_cap;
+    uint32_t outstanding;
+    int err;
+    bool cacheable;
+    bkp_fstat st;
+    char *path; /* the path as walked, the files cache key */
+    struct pending *next;
+} pending;
+
+typedef struct job {
+    pending *p;
+    uint32_t idx;
+    uint8_t *data;
+    uint32_t len;
+} job;
+
+typedef struct capture_ctx {
+    bkp_repo *repo;
+    const bkp_capture_opts *o;
+    bkp_capture *out;
+    bkp_fcache *old_cache, *new_cache;
+    bkp_tree_writer *tw;
+
+    pthread_mutex_t lock;
+    pthread_cond_t not_empty, not_full, done;
+    job queue[QUEUE_LEN];
+    unsigned qhead, qlen;
+    bool stop;
+    int err; /* a repository write failed: the capture cannot be sealed */
+    pending *head, *tail;
+
+    pthread_t threads[MAX_WORKERS];
+    int nthreads;
+
+    /* hard links: (dev, ino) -> first path, for files with several links */
+    struct hl {
+        uint64_t dev, ino;
+        char *path;
+    } *hl;
+    size_t nhl, hlcap;
+
+    bkp_buf cbuf; /* file bytes not yet cut into chunks */
+    size_t cpos;
+} capture_ctx;
+
+static void add_error(capture_ctx *c, const char *path, const char *msg)
+{
+    bkp_capture *o = c->out;
+    bkp_capture_error *e = realloc(o->errors, (o->nerrors + 1) * sizeof(*e));
+    if (!e)
+        return;
+    o->errors = e;
+    e[o->nerrors].path = strdup(path);
+    e[o->nerrors].message = strdup(msg);
+    o->nerrors++;
+    bkp_warn("%s: %s; it is left out of this generation", path, msg);
+}
+
+static void *worker(void *arg)
+{
+    capture_ctx *c = arg;
+    for (;;) {
+        pthread_mutex_lock(&c->lock);
+        while (!c->qlen && !c->stop)
+            pthread_cond_wait(&c->not_empty, &c->lock);
+        if (!c->qlen) {
+            pthread_mutex_unlock(&c->lock);
+            return NULL;
+        }
+        job j = c->queue[c->qhead];
+        c->qhead = (c->qhead + 1) % QUEUE_LEN;
+        c->qlen--;
+        pthread_cond_signal(&c->not_full);
+        pthread_mutex_unlock(&c->lock);
+
+        uint8_t id[BKP_ID_LEN];
+        uint64_t added = 0;
+        int rc = bkp_repo_put(c->repo, BKP_BLOB_DATA, j.data, j.len, id, &added);
+        free(j.data);
+
+        pthread_mutex_lock(&c->lock);
+        if (rc) {
+            if (!c->err)
+                c->err = rc;
+        } else {
+            memcpy(j.p->item.chunks[j.idx].id, id, BKP_ID_LEN);
+            j.p->item.chunks[j.idx].len = j.len;
+            c->out->stats.chunks++;
+            if (added) {
+                c->out->stats.chunks_new++;
+                c->out->stats.bytes_new += j.len;
+                c->out->stats.stored_new += added;
+            }
+        }
+        j.p->outstanding--;
+        pthread_cond_broadcast(&c->done);
+        pthread_mutex_unlock(&c->lock);
+    }
+}
+
+/* Hand one chunk of `p` to the workers; blocks while the queue is full. */
+static int submit(capture_ctx *c, pending *p, const uint8_t *data, size_t len)
+{
+    uint8_t *copy = malloc(len ? len : 1);
+    if (!copy)
+        return -ENOMEM;
+    memcpy(copy, data, len);
+    pthread_mutex_lock(&c->lock);
+    while (c->qlen == QUEUE_LEN && !c->err)
+        pthread_cond_wait(&c->not_full, &c->lock);
+    int rc = c->err;
+    if (!rc && p->item.nchunks == p->chunks_cap) {
+        /* Grown under the lock: workers write results into this array. */
+        uint32_t cap = p->chunks_cap ? 2 * p->chunks_cap : 4;
+        bkp_chunk_ref *n = realloc(p->item.chunks, cap * sizeof(*n));
+        if (!n)
+            rc = -ENOMEM;
+        else {
+            p->item.chunks = n;
+            p->chunks_cap = cap;
+        }
+    }
+    if (rc) {
+        pthread_mutex_unlock(&c->lock);
+        free(copy);
+        return rc;
+    }
+    c->queue[(c->qhead + c->qlen) % QUEUE_LEN] = (job){p, p->item.nchunks, copy, (uint32_t)len};
+    c->qlen++;
+    p->item.nchunks++;
+    p->outstanding++;
+    pthread_cond_signal(&c->not_empty);
+    pthread_mutex_unlock(&c->lock);
+    return 0;
+}
+
+static void pending_free(pending *p)
+{
+    bkp_item_clear(&p->item);
+    free(p->path);
+    free(p);
+}
+
+/* Write finished items, in order, to the tree; with `all`, wait for every one. */
+static int drain(capture_ctx *c, bool all)
+{
+    int rc = 0;
+    pthread_mutex_lock(&c->lock);
+    while (c->head && !rc) {
+        pending *p = c->head;
+        if (p->outstanding) {
+            if (!all || c->err)
+                break;
+            pthread_cond_wait(&c->done, &c->lock);
+            continue;
+        }
+        c->head = p->next;
+        if (!c->head)
+            c->tail = NULL;
+        pthread_mutex_unlock(&c->lock);
+        if (p->err) {
+            /* an unreadable file: reported when it happened, left out */
+        } else {
+            struct archive_entry *e = p->item.entry;
+            if (archive_entry_filetype(e) == AE_IFREG && !archive_entry_hardlink(e))
+                bkp_item_content_hash(bkp_repo_keys(c->repo), (uint64_t)archive_entry_size(e),
+                                      p->item.chunks, p->item.nchunks, p->item.content);
+            rc = bkp_tree_writer_add(c->tw, &p->item);
+            if (!rc && p->cacheable)
+                rc = bkp_fcache_add(c->new_cache, p->path, &p->st, &p->item);
+        }
+        pending_free(p);
+        pthread_mutex_lock(&c->lock);
+    }
+    if (!rc)
+        rc = c->err;
+    pthread_mutex_unlock(&c->lock);
+    return rc;
+}
+
+static void enqueue_item(capture_ctx *c, pending *p)
+{
+    pthread_mutex_lock(&c->lock);
+    if (c->tail)
+        c->tail->next = p;
+    else
+        c->head = p;
+    c->tail = p;
+    pthread_mutex_unlock(&c->lock);
+}
+
+/* Cut and submit whole chunks from the buffer; with `eof`, the rest too. */
+static int cut_chunks(capture_ctx *c, pending *p, bool eof)
+{
+    const bkp_chunker *ch = bkp_repo_chunker(c->repo);
+    while (c->cbuf.len > c->cpos) {
+        size_t cut = bkp_chunker_cut(ch, c->cbuf.data + c->cpos, c->cbuf.len - c->cpos, eof);
+        if (!cut)
+            break;
+        int rc = submit(c, p, c->cbuf.data + c->cpos, cut);
+        if (rc)
+            return rc;
+        c->cpos += cut;
+    }
+    if (c->cpos == c->cbuf.len) {
+        c->cbuf.len = c->cpos = 0;
+    } else if (c->cpos > c->cbuf.cap / 2) {
+        /* Compact rarely: at most one maximal chunk moves per half buffer. */
+        bkp_buf_consume(&c->cbuf, c->cpos);
+        c->cpos = 0;
+    }
+    return 0;
+}
+
+static int add_region(pending *p, uint64_t off, uint64_t len)
+{
+    uint64_t *s = p->item.sparse;
+    uint32_t n = p->item.nsparse;
+    if (n && s[2 * (n - 1)] + s[2 * (n - 1) + 1] == off) {
+        s[2 * (n - 1) + 1] += len;
+        return 0;
+    }
+    s = realloc(s, 2 * sizeof(*s) * (n + 1));
+    if (!s)
+        return -ENOMEM;
+    s[2 * n] = off;
+    s[2 * n + 1] = len;
+    p->item.sparse = s;
+    p->item.nsparse = n + 1;
+    return 0;
+}
+
+/* Read a regular file's data through libarchive, chunking as it comes. */
+static int read_content(capture_ctx *c, struct archive *a, pending *p, const char *path)
+{
+    const void *buf;
+    size_t size;
+    la_int64_t offset;
+    int rc = 0, ar;
+    uint64_t total = 0;
+
+    while ((ar = archive_read_data_block(a, &buf, &size, &offset)) == ARCHIVE_OK) {
+        if ((rc = add_region(p, (uint64_t)offset, size)))
+            return rc;
+        if (!bkp_buf_reserve(&c->cbuf, size))
+            return -ENOMEM;
+        bkp_buf_put(&c->cbuf, buf, size);
+        total += size;
+        c->out->stats.bytes_read += size;
+        if (c->cbuf.len - c->cpos >= bkp_chunker_max(bkp_repo_chunker(c->repo)) &&
+            (rc = cut_chunks(c, p, false)))
+            return rc;
+    }
+    if (ar != ARCHIVE_EOF) {
+        add_error(c, path, archive_error_string(a) ? archive_error_string(a) : "read error");
+        p->err = -EIO;
+        c->cbuf.len = c->cpos = 0;
+        return 0;
+    }
+    if ((rc = cut_chunks(c, p, true)))
+        return rc;
+    /* A dense file is one region from 0 to its size: no map needed. */
+    uint64_t size_now = (uint64_t)archive_entry_size(p->item.entry);
+    uint64_t end = p->item.nsparse ? p->item.sparse[2 * (p->item.nsparse - 1)] +
+                                         p->item.sparse[2 * (p->item.nsparse - 1) + 1]
+                                   : 0;
+    if (end > size_now) {
+        bkp_warn("%s grew while it was read; the bytes read are kept", path);
+        archive_entry_set_size(p->item.entry, (la_int64_t)end);
+        size_now = end;
+    }
+    if (p->item.nsparse == 1 && p->item.sparse[0] == 0 && p->item.sparse[1] == size_now) {
+        free(p->item.sparse);
+        p->item.sparse = NULL;
+        p->item.nsparse = 0;
+    } else if (p->item.nsparse == 0 && size_now > 0) {
+        /* All hole: keep one empty region so the size is not read as dense. */
+        if ((rc = add_region(p, size_now, 0)))
+            return rc;
+    }
+    (void)total;
+    return 0;
+}
+
+static const char *hardlink_target(capture_ctx *c, struct archive_entry *e, const char *stored)
+{
+    if (archive_entry_filetype(e) == AE_IFDIR || archive_entry_nlink(e) < 2)
+        return NULL;
+    uint64_t dev = archive_entry_dev(e), ino = (uint64_t)archive_entry_ino64(e);
+    for (size_t i = 0; i < c->nhl; i++)
+        if (c->hl[i].dev == dev && c->hl[i].ino == ino)
+            return c->hl[i].path;
+    if (c->nhl == c->hlcap) {
+        size_t cap = c->hlcap ? 2 * c->hlcap : 64;
+        struct hl *n = realloc(c->hl, cap * sizeof(*n));
+        if (!n)
+            return NULL;
+        c->hl = n;
+        c->hlcap = cap;
+    }
+    char *s = strdup(stored);
+    if (s)
+        c->hl[c->nhl++] = (struct hl){dev, ino, s};
+    return NULL;
+}
+
+/* Absolute, without trailing slashes, "." and ".." resolved lexically. */
+static char *absolute(const char *p)
+{
+    char cwd[PATH_MAX];
+    bkp_buf b;
+    bkp_buf_init(&b);
+    if (p[0] != '/') {
+        if (!getcwd(cwd, sizeof(cwd)))
+            return NULL;
+        bkp_buf_put(&b, cwd, strlen(cwd));
+    }
+    const char *s = p;
+    while (*s) {
+        while (*s == '/')
+            s++;
+        const char *e = strchrnul(s, '/');
+        size_t n = (size_t)(e - s);
+        if (n == 0 || (n == 1 && s[0] == '.')) {
+        } else if (n == 2 && s[0] == '.' && s[1] == '.') {
+            while (b.len && b.data[b.len - 1] != '/')
+                b.len--;
+            if (b.len)
+                b.len--;
+        } else {
+            bkp_buf_u8(&b, '/');
+            bkp_buf_put(&b, s, n);
+        }
+        s = e;
+    }
+    if (!b.len)
+        bkp_buf_u8(&b, '/');
+    bkp_buf_u8(&b, 0);
+    if (b.failed) {
+        bkp_buf_free(&b);
+        return NULL;
+    }
+    return (char *)b.data;
+}
+
+static int capture_path(capture_ctx *c, const char *root)
+{
+    struct archive *a = archive_read_disk_new();
+    struct archive_entry *e = NULL;
+    int rc = 0;
+    if (!a)
+        return -ENOMEM;
+    archive_read_disk_set_symlink_physical(a);
+    archive_read_disk_set_standard_lookup(a);
+    if (c->o->one_fs)
+        archive_read_disk_set_behavior(a, ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS);
+    if (archive_read_disk_open(a, root) != ARCHIVE_OK) {
+        add_error(c, root, archive_error_string(a));
+        goto out;
+    }
+    for (;;) {
+        e = archive_entry_new();
+        if (!e) {
+            rc = -ENOMEM;
+            break;
+        }
+        int ar = archive_read_next_header2(a, e);
+        if (ar == ARCHIVE_EOF)
+            break;
+        const char *walked = archive_entry_pathname(e);
+        if (ar == ARCHIVE_FATAL) {
+            bkp_error("reading %s: %s", walked ? walked : root, archive_error_string(a));
+            rc = -EIO;
+            break;
+        }
+        if (ar == ARCHIVE_FAILED || ar == ARCHIVE_RETRY || !walked) {
+            add_error(c, walked ? walked : root,
+                      archive_error_string(a) ? archive_error_string(a) : "cannot read");
+            archive_entry_free(e);
+            e = NULL;
+            continue;
+        }
+        if (ar == ARCHIVE_WARN)
+            bkp_warn("%s: %s", walked, archive_error_string(a));
+        if (archive_entry_filetype(e) == AE_IFDIR)
+            archive_read_disk_descend(a);
+
+        pending *p = calloc(1, sizeof(*p));
+        if (!p || !(p->path = strdup(walked))) {
+            free(p);
+            rc = -ENOMEM;
+            break;
+        }
+        p->item.entry = e;
+        e = NULL;
+        /* Stored without the leading '/', like tar: a restore re-roots it. */
+        const char *stored = p->path[1] ? p->path + 1 : ".";
+        archive_entry_copy_pathname(p->item.entry, stored);
+        archive_entry_copy_sourcepath(p->item.entry, NULL);
+
+        bkp_capture_stats *s = &c->out->stats;
+        unsigned type = archive_entry_filetype(p->item.entry);
+        const char *hl = type == AE_IFREG ? hardlink_target(c, p->item.entry, stored) : NULL;
+        if (hl) {
+            archive_entry_copy_hardlink(p->item.entry, hl);
+            s->links++;
+        } else if (type == AE_IFREG) {
+            struct archive_entry *ie = p->item.entry;
+            s->files++;
+            s->bytes += (uint64_t)archive_entry_size(ie);
+            p->st = (bkp_fstat){archive_entry_dev(ie), (uint64_t)archive_entry_ino64(ie),
+                                (uint64_t)archive_entry_size(ie),
+                                archive_entry_mtime(ie) * 1000000000LL + archive_entry_mtime_nsec(ie),
+                                archive_entry_ctime(ie) * 1000000000LL + archive_entry_ctime_nsec(ie)};
+            p->cacheable = true;
+            bool hit = !c->o->no_cache && bkp_fcache_lookup(c->old_cache, p->path, &p->st, &p->item);
+            /* A cache hit counts only if every chunk is still in the repository. */
+            for (uint32_t i = 0; hit && i < p->item.nchunks; i++)
+                hit = bkp_repo_has(c->repo, p->item.chunks[i].id);
+            if (hit) {
+                p->chunks_cap = p->item.nchunks;
+                s->files_cached++;
+                s->chunks += p->item.nchunks;
+            } else {
+                free(p->item.chunks);
+                free(p->item.sparse);
+                p->item.chunks = NULL;
+                p->item.sparse = NULL;
+                p->item.nchunks = p->item.nsparse = 0;
+                enqueue_item(c, p);
+                rc = read_content(c, a, p, p->path);
+                if (rc)
+                    break;
+                p = NULL; /* already queued */
+            }
+        } else if (type == AE_IFDIR) {
+            s->dirs++;
+        } else {
+            s->other++;
+        }
+        if (p)
+            enqueue_item(c, p);
+        if ((rc = drain(c, false)))
+            break;
+        bkp_progress("%s: %llu files, %.1f MB read, %.1f MB new", c->o->dataset,
+                     (unsigned long long)(s->files + s->links),
+                     (double)s->bytes_read / 1e6, (double)s->bytes_new / 1e6);
+    }
+out:
+    archive_entry_free(e);
+    archive_read_close(a);
+    archive_read_free(a);
+    return rc;
+}
+
+static void stop_workers(capture_ctx *c)
+{
+    pthread_mutex_lock(&c->lock);
+    c->stop = true;
+    pthread_cond_broadcast(&c->not_empty);
+    pthread_mutex_unlock(&c->lock);
+    for (int i = 0; i < c->nthreads; i++)
+        pthread_join(c->threads[i], NULL);
+    c->nthreads = 0;
+}
+
+int bkp_capture_run(bkp_repo *r, const bkp_capture_opts *o, bkp_capture *out)
+{
+    capture_ctx c = {.repo = r, .o = o, .out = out};
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    pthread_mutex_init(&c.lock, NULL);
+    pthread_cond_init(&c.not_empty, NULL);
+    pthread_cond_init(&c.not_full, NULL);
+    pthread_cond_init(&c.done, NULL);
+    out->paths = calloc(o->npaths ? o->npaths : 1, sizeof(*out->paths));
+    if (!out->paths) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < o->npaths; i++) {
+        if (!(out->paths[i] = absolute(o->paths[i]))) {
+            rc = -ENOMEM;
+            goto out;
+        }
+        out->npaths++;
+    }
+    if ((rc = bkp_fcache_load(r, o->dataset, &c.old_cache)) || (rc = bkp_fcache_new(&c.new_cache)) ||
+        (rc = bkp_tree_writer_new(r, &c.tw)))
+        goto out;
+    int nw = o->workers > 0 ? o->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    nw = nw < 1 ? 1 : nw > MAX_WORKERS ? MAX_WORKERS : nw;
+    for (int i = 0; i < nw; i++) {
+        if (pthread_create(&c.threads[i], NULL, worker, &c) != 0) {
+            rc = -EAGAIN;
+            goto out;
+        }
+        c.nthreads++;
+    }
+    for (size_t i = 0; i < out->npaths && !rc; i++)
+        rc = capture_path(&c, out->paths[i]);
+    if (!rc)
+        rc = drain(&c, true);
+    stop_workers(&c);
+    if (!rc) {
+        rc = bkp_tree_writer_finish(c.tw, &out->tree, &out->tree_items, &out->tree_bytes);
+        c.tw = NULL;
+    }
+    if (!rc)
+        rc = bkp_repo_flush(r);
+    if (!rc)
+        (void)bkp_fcache_save(r, o->dataset, c.new_cache);
+out:
+    stop_workers(&c);
+    bkp_progress_done();
+    while (c.head) {
+        pending *p = c.head;
+        c.head = p->next;
+        pending_free(p);
+    }
+    bkp_tree_writer_free(c.tw);
+    bkp_fcache_free(c.old_cache);
+    bkp_fcache_free(c.new_cache);
+    for (size_t i = 0; i < c.nhl; i++)
+        free(c.hl[i].path);
+    free(c.hl);
+    bkp_buf_free(&c.cbuf);
+    pthread_mutex_destroy(&c.lock);
+    pthread_cond_destroy(&c.not_empty);
+    pthread_cond_destroy(&c.not_full);
+    pthread_cond_destroy(&c.done);
+    return rc;
+}
+
+void bkp_capture_clear(bkp_capture *c)
+{
+    bkp_buf_free(&c->tree);
+    for (size_t i = 0; i < c->nerrors; i++) {
+        free(c->errors[i].path);
+        free(c->errors[i].message);
+    }
+    free(c->errors);
+    for (size_t i = 0; i < c->npaths; i++)
+        free(c->paths[i]);
+    free(c->paths);
+    memset(c, 0, sizeof(*c));
+}

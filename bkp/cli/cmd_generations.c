@@ -1,0 +1,68 @@
+#include <stdio.h>
+#include <string.h>
+
+#include "bkp/cli/cli.h"
+#include "bkp/generation.h"
+#include "bkp/log.h"
+
+static json_int_t stat_of(const bkp_gen *g, const char *key)
+{
+    return json_integer_value(json_object_get(json_object_get(g->json, "stats"), key));
+}
+
+int cmd_generations(cli *c)
+{
+    bkp_repo *r = NULL;
+    bkp_gen **v = NULL;
+    size_t n = 0;
+    int ex = cli_open_repo(c, BKP_REPO_READONLY, &r);
+    if (ex)
+        return ex;
+    if (c->nargs && !bkp_dataset_name_ok(c->args[0])) {
+        bkp_error("'%s' is not a data set name", c->args[0]);
+        bkp_repo_free(r);
+        return EXIT_USAGE;
+    }
+    int rc = bkp_gen_list(r, c->nargs ? c->args[0] : NULL, &v, &n);
+    if (rc) {
+        bkp_error("cannot list generations: %s", bkp_strerror(rc));
+        bkp_repo_free(r);
+        return EXIT_FAILED;
+    }
+    if (c->json) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < n; i++) {
+            json_t *o = v[i]->status ? json_pack("{s:s, s:i, s:s}", "dataset", v[i]->dataset, "seq",
+                                                 (int)v[i]->seq, "status", "damaged")
+                                     : json_deep_copy(v[i]->json);
+            json_object_set_new(o, "status", json_string(v[i]->status ? "damaged" : "sealed"));
+            json_array_append_new(arr, o);
+        }
+        cli_print_json(arr);
+    } else {
+        printf("%-24s %-8s %-19s %9s %10s %10s %s\n", "GENERATION", "UUID", "FINISHED", "FILES",
+               "SIZE", "NEW", "STATUS");
+        for (size_t i = 0; i < n; i++) {
+            char name[96], t[32], a[32], b[32];
+            const bkp_gen *g = v[i];
+            bkp_gen_name(g, name, sizeof(name));
+            if (g->status) {
+                printf("%-24s %-8s %-19s %9s %10s %10s %s\n", name, "?", "?", "?", "?", "?",
+                       "DAMAGED (signature fails)");
+                continue;
+            }
+            size_t nerr = json_array_size(json_object_get(g->json, "errors"));
+            char status[48];
+            snprintf(status, sizeof(status), nerr ? "sealed, %zu unreadable" : "sealed", nerr);
+            printf("%-24s %.8s %-19s %9lld %10s %10s %s\n", name, g->uuid,
+                   cli_time(t, sizeof(t), g->finished), (long long)stat_of(g, "files"),
+                   cli_size(a, sizeof(a), (uint64_t)stat_of(g, "bytes")),
+                   cli_size(b, sizeof(b), (uint64_t)stat_of(g, "bytes_new")), status);
+        }
+        if (!n)
+            printf("(no generations yet: `bkp backup --dataset NAME PATH...` makes one)\n");
+    }
+    bkp_gen_list_free(v, n);
+    bkp_repo_free(r);
+    return EXIT_OK;
+}

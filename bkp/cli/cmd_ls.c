@@ -1,0 +1,106 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <archive_entry.h>
+
+#include "bkp/cli/cli.h"
+#include "bkp/generation.h"
+#include "bkp/log.h"
+#include "bkp/tree.h"
+#include "restore/restore.h"
+
+static json_t *item_json(const bkp_item *it)
+{
+    struct archive_entry *e = it->entry;
+    char hex[2 * BKP_ID_LEN + 1];
+    const char *type;
+    switch (archive_entry_filetype(e)) {
+    case AE_IFREG: type = archive_entry_hardlink(e) ? "hardlink" : "file"; break;
+    case AE_IFDIR: type = "dir"; break;
+    case AE_IFLNK: type = "symlink"; break;
+    case AE_IFCHR: type = "char"; break;
+    case AE_IFBLK: type = "block"; break;
+    case AE_IFIFO: type = "fifo"; break;
+    default: type = "other";
+    }
+    json_t *o = json_pack("{s:o, s:s, s:i, s:I, s:I, s:I, s:I}", "path",
+                          bkp_json_bytes(archive_entry_pathname(e)), "type", type, "mode",
+                          (int)(archive_entry_mode(e) & 07777), "uid",
+                          (json_int_t)archive_entry_uid(e), "gid", (json_int_t)archive_entry_gid(e),
+                          "size", (json_int_t)archive_entry_size(e), "mtime",
+                          (json_int_t)archive_entry_mtime(e));
+    if (archive_entry_uname(e))
+        json_object_set_new(o, "user", bkp_json_bytes(archive_entry_uname(e)));
+    if (archive_entry_gname(e))
+        json_object_set_new(o, "group", bkp_json_bytes(archive_entry_gname(e)));
+    if (archive_entry_symlink(e))
+        json_object_set_new(o, "target", bkp_json_bytes(archive_entry_symlink(e)));
+    if (archive_entry_hardlink(e))
+        json_object_set_new(o, "target", bkp_json_bytes(archive_entry_hardlink(e)));
+    if (archive_entry_filetype(e) == AE_IFREG && !archive_entry_hardlink(e)) {
+        bkp_hex(hex, it->content, BKP_ID_LEN);
+        json_object_set_new(o, "content", json_string(hex));
+    }
+    return o;
+}
+
+static void print_item(const bkp_item *it)
+{
+    struct archive_entry *e = it->entry;
+    char t[32];
+    printf("%s %-8s %-8s %12lld %s %s", archive_entry_strmode(e),
+           archive_entry_uname(e) ? archive_entry_uname(e) : "-",
+           archive_entry_gname(e) ? archive_entry_gname(e) : "-",
+           (long long)archive_entry_size(e), cli_time(t, sizeof(t), archive_entry_mtime(e)),
+           archive_entry_pathname(e));
+    if (archive_entry_symlink(e))
+        printf(" -> %s", archive_entry_symlink(e));
+    if (archive_entry_hardlink(e))
+        printf(" link to %s", archive_entry_hardlink(e));
+    putchar('\n');
+}
+
+int cmd_ls(cli *c)
+{
+    bkp_repo *r = NULL;
+    bkp_gen *g = NULL;
+    bkp_tree_reader *tr = NULL;
+    bkp_item it;
+    int ex = cli_open_repo(c, BKP_REPO_READONLY, &r), rc;
+    if (ex)
+        return ex;
+    bkp_item_init(&it);
+    if ((rc = bkp_gen_resolve(r, c->args[0], &g))) {
+        ex = cli_exit_for(rc);
+        goto out;
+    }
+    if ((rc = bkp_tree_reader_new(r, g->tree, g->ntree, &tr))) {
+        ex = EXIT_FAILED;
+        goto out;
+    }
+    json_t *arr = c->json ? json_array() : NULL;
+    const char *filter = c->nargs > 1 ? c->args[1] : NULL;
+    while ((rc = bkp_tree_reader_next(tr, &it)) > 0) {
+        if (!rst_path_selected(archive_entry_pathname(it.entry), filter))
+            continue;
+        if (arr)
+            json_array_append_new(arr, item_json(&it));
+        else
+            print_item(&it);
+    }
+    if (arr)
+        cli_print_json(arr);
+    if (rc < 0) {
+        bkp_error("the file list of %s:%u is %s: %s; run `bkp verify`", g->dataset, g->seq,
+                  rc == -ENOENT ? "incomplete" : "damaged", bkp_strerror(rc));
+        ex = EXIT_FAILED;
+    }
+out:
+    bkp_item_clear(&it);
+    bkp_tree_reader_free(tr);
+    bkp_gen_free(g);
+    bkp_repo_free(r);
+    return ex;
+}

@@ -1,0 +1,54 @@
+#include <stdio.h>
+#include <time.h>
+
+#include "bkp/cli/cli.h"
+#include "bkp/generation.h"
+#include "bkp/log.h"
+#include "restore/restore.h"
+
+int cmd_restore(cli *c)
+{
+    bkp_repo *r = NULL;
+    bkp_gen *g = NULL;
+    rst_result res;
+    struct timespec t0, t1;
+
+    if (c->to_archive ? c->nargs != 1 : c->nargs != 2) {
+        bkp_error("give a generation and a target directory, or --to-archive FILE:\n"
+                  "  bkp restore GEN TARGET [--path P] [--force]\n"
+                  "  bkp restore GEN --to-archive FILE [--path P]");
+        return EXIT_USAGE;
+    }
+    int ex = cli_open_repo(c, BKP_REPO_READONLY, &r);
+    if (ex)
+        return ex;
+    int rc = bkp_gen_resolve(r, c->args[0], &g);
+    if (rc) {
+        bkp_repo_free(r);
+        return cli_exit_for(rc);
+    }
+    rst_opts o = {.target = c->nargs > 1 ? c->args[1] : NULL, .path = c->path,
+                  .to_archive = c->to_archive, .force = c->force, .workers = c->workers};
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    rc = rst_restore(r, g, &o, &res);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    if (rc < 0) {
+        ex = cli_exit_for(rc);
+    } else {
+        char a[32];
+        if (c->tty)
+            printf("restored %s:%u: %llu items, %llu files, %s in %.1f s%s\n", g->dataset, g->seq,
+                   (unsigned long long)res.items, (unsigned long long)res.files,
+                   cli_size(a, sizeof(a), res.bytes), secs,
+                   res.damaged ? "" : "; every chunk authenticated");
+        if (res.damaged)
+            bkp_error("%llu file(s) could not be restored exactly (listed above); restore them "
+                      "from another medium or an older generation",
+                      (unsigned long long)res.damaged);
+        ex = res.damaged ? EXIT_FAILED : EXIT_OK;
+    }
+    bkp_gen_free(g);
+    bkp_repo_free(r);
+    return ex;
+}

@@ -1,0 +1,42 @@
+#include <stdio.h>
+
+#include "bkp/cli/cli.h"
+#include "bkp/log.h"
+#include "bkp/verify.h"
+
+int cmd_verify(cli *c)
+{
+    bkp_repo *r = NULL;
+    bkp_verify_result res;
+    int ex = cli_open_repo(c, BKP_REPO_READONLY, &r);
+    if (ex)
+        return ex;
+    int rc = bkp_verify(r, c->read_data, c->workers, &res);
+    if (rc < 0) {
+        bkp_error("verification could not run: %s", bkp_strerror(rc));
+        bkp_repo_free(r);
+        return EXIT_FAILED;
+    }
+    if (c->json) {
+        cli_print_json(json_pack("{s:b, s:b, s:I, s:I, s:I, s:I, s:I}", "ok", rc == 0, "read_data",
+                                 c->read_data, "generations", (json_int_t)res.generations,
+                                 "packs_read", (json_int_t)res.packs_read, "blobs_read",
+                                 (json_int_t)res.blobs_read, "bytes_read",
+                                 (json_int_t)res.bytes_read, "problems", (json_int_t)res.problems));
+    } else if (rc == 0 && c->tty) {
+        char a[32];
+        printf("verified %llu generation(s): signatures, chains and objects in place", 
+               (unsigned long long)res.generations);
+        if (c->read_data)
+            printf("; %llu packs (%s, %llu blobs) read back and authenticated",
+                   (unsigned long long)res.packs_read, cli_size(a, sizeof(a), res.bytes_read),
+                   (unsigned long long)res.blobs_read);
+        printf("\n");
+    }
+    if (rc)
+        bkp_error("%llu problem(s) found; see above. Restore affected files from another medium "
+                  "or an older generation",
+                  (unsigned long long)res.problems);
+    bkp_repo_free(r);
+    return rc ? EXIT_FAILED : EXIT_OK;
+}

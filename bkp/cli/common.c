@@ -1,0 +1,76 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "bkp/cli/cli.h"
+#include "bkp/keys.h"
+#include "bkp/log.h"
+
+int cli_exit_for(int rc)
+{
+    switch (rc) {
+    case 0:
+        return EXIT_OK;
+    case -EINVAL:
+    case -EEXIST:
+    case -ENOENT:
+        return EXIT_USAGE;
+    default:
+        return EXIT_FAILED;
+    }
+}
+
+int cli_open_repo(cli *c, unsigned flags, bkp_repo **out)
+{
+    char *pass = NULL;
+    size_t plen = 0;
+    if (!c->repo)
+        c->repo = getenv("BKP_REPO");
+    if (!c->repo || !*c->repo) {
+        bkp_error("no repository: give --repo DIR or set BKP_REPO");
+        return EXIT_USAGE;
+    }
+    int rc = bkp_passphrase_get(c->passphrase_file, 0, &pass, &plen);
+    if (rc)
+        return EXIT_USAGE;
+    rc = bkp_repo_open(c->repo, pass, plen, flags, out);
+    bkp_passphrase_free(pass, plen);
+    if (rc == -ENOENT || rc == -EKEYREJECTED || rc == -EPROTO)
+        return EXIT_USAGE;
+    return rc ? EXIT_FAILED : EXIT_OK;
+}
+
+void cli_print_json(json_t *j)
+{
+    if (!j)
+        return;
+    json_dumpf(j, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+    fputc('\n', stdout);
+    json_decref(j);
+}
+
+const char *cli_size(char *buf, size_t n, uint64_t bytes)
+{
+    static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = (double)bytes;
+    int u = 0;
+    while (v >= 1024 && u < 4) {
+        v /= 1024;
+        u++;
+    }
+    if (u == 0)
+        snprintf(buf, n, "%llu B", (unsigned long long)bytes);
+    else
+        snprintf(buf, n, "%.1f %s", v, unit[u]);
+    return buf;
+}
+
+const char *cli_time(char *buf, size_t n, int64_t t)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    localtime_r(&tt, &tm);
+    strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm);
+    return buf;
+}

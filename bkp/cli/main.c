@@ -1,0 +1,171 @@
+/* bkp — the program: parse options, look the command up, dispatch. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "bkp/cli/cli.h"
+#include "bkp/log.h"
+
+typedef struct command {
+    const char *name;
+    int (*run)(cli *c);
+    unsigned options; /* which options it accepts */
+    int min_args, max_args;
+    const char *usage;
+    const char *summary;
+} command;
+
+static const command commands[] = {
+    {"init", cmd_init, OPT_REPO, 0, 0, "init --repo DIR", "create a repository, its keys and config"},
+    {"backup", cmd_backup, OPT_REPO | OPT_DATASET | OPT_NO_CACHE | OPT_ONE_FS | OPT_WORKERS | OPT_JSON,
+     1, 1024, "backup --repo DIR --dataset NAME PATH...", "capture a data set now and seal a generation"},
+    {"generations", cmd_generations, OPT_REPO | OPT_JSON, 0, 1, "generations [NAME] [--json]",
+     "list sealed generations"},
+    {"ls", cmd_ls, OPT_REPO | OPT_JSON, 1, 2, "ls GEN [PATH] [--json]", "list the files of a generation"},
+    {"diff", cmd_diff, OPT_REPO | OPT_JSON, 2, 2, "diff GEN GEN [--json]",
+     "what changed between two generations"},
+    {"restore", cmd_restore, OPT_REPO | OPT_PATH | OPT_TO_ARCHIVE | OPT_FORCE | OPT_WORKERS, 1, 2,
+     "restore GEN TARGET [--path P] [--force] | restore GEN --to-archive FILE",
+     "restore a generation into a directory or a tar (pax) file"},
+    {"verify", cmd_verify, OPT_REPO | OPT_READ_DATA | OPT_WORKERS | OPT_JSON, 0, 0,
+     "verify [--read-data]", "check signatures, chains and objects; --read-data reads every pack"},
+};
+
+static const struct option long_options[] = {
+    {"repo", required_argument, NULL, 'r'},
+    {"passphrase-file", required_argument, NULL, 'p'},
+    {"json", no_argument, NULL, 'j'},
+    {"dataset", required_argument, NULL, 'd'},
+    {"path", required_argument, NULL, 'P'},
+    {"to-archive", required_argument, NULL, 'a'},
+    {"force", no_argument, NULL, 'f'},
+    {"read-data", no_argument, NULL, 'R'},
+    {"no-cache", no_argument, NULL, 'N'},
+    {"one-file-system", no_argument, NULL, 'x'},
+    {"workers", required_argument, NULL, 'w'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: bkp COMMAND [OPTIONS]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof(commands) / sizeof(*commands); i++)
+        fprintf(f, "  %-64s %s\n", commands[i].usage, commands[i].summary);
+    fprintf(f, "\ncommon options:\n"
+               "  --repo DIR              the repository (or $BKP_REPO)\n"
+               "  --passphrase-file FILE  passphrase from a file of mode 0600 (or $BKP_PASSPHRASE_FILE,\n"
+               "                          $BKP_PASSPHRASE_COMMAND; else a prompt on the terminal)\n"
+               "  -v, --verbose / -q, --quiet\n"
+               "\nGEN is DATASET:latest, DATASET:SEQ (e.g. emr-db:42) or a unique UUID prefix.\n"
+               "Exit codes: 0 success, 1 failed or not verified, 2 usage error, 3 locked.\n");
+}
+
+static const command *find_command(const char *name)
+{
+    for (size_t i = 0; i < sizeof(commands) / sizeof(*commands); i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+static unsigned option_bit(int ch)
+{
+    switch (ch) {
+    case 'r':
+        return OPT_REPO;
+    case 'j':
+        return OPT_JSON;
+    case 'd':
+        return OPT_DATASET;
+    case 'P':
+        return OPT_PATH;
+    case 'a':
+        return OPT_TO_ARCHIVE;
+    case 'f':
+        return OPT_FORCE;
+    case 'R':
+        return OPT_READ_DATA;
+    case 'N':
+        return OPT_NO_CACHE;
+    case 'x':
+        return OPT_ONE_FS;
+    case 'w':
+        return OPT_WORKERS;
+    default:
+        return 0; /* accepted everywhere */
+    }
+}
+
+int main(int argc, char **argv)
+{
+    cli c = {0};
+    int level = BKP_LOG_WARN;
+
+    if (sodium_init() < 0) {
+        fprintf(stderr, "bkp: error: libsodium failed to initialise\n");
+        return EXIT_FAILED;
+    }
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXIT_USAGE : EXIT_OK;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("bkp %s\n", BKP_VERSION);
+        return EXIT_OK;
+    }
+    const command *cmd = find_command(argv[1]);
+    if (!cmd) {
+        fprintf(stderr, "bkp: error: '%s' is not a bkp command; see `bkp --help`\n", argv[1]);
+        return EXIT_USAGE;
+    }
+    c.command = cmd->name;
+    c.tty = isatty(STDOUT_FILENO) && isatty(STDERR_FILENO);
+    if (c.tty)
+        level = BKP_LOG_INFO;
+    argv++;
+    argc--;
+    int ch;
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, "vqh", long_options, NULL)) != -1) {
+        unsigned bit = option_bit(ch);
+        if (ch == '?' || (bit && !(cmd->options & bit))) {
+            fprintf(stderr, "bkp: error: %s does not take the option '%s'\nusage: bkp %s\n",
+                    cmd->name, argv[optind - 1], cmd->usage);
+            return EXIT_USAGE;
+        }
+        switch (ch) {
+        case 'r': c.repo = optarg; break;
+        case 'p': c.passphrase_file = optarg; break;
+        case 'j': c.json = true; break;
+        case 'd': c.dataset = optarg; break;
+        case 'P': c.path = optarg; break;
+        case 'a': c.to_archive = optarg; break;
+        case 'f': c.force = true; break;
+        case 'R': c.read_data = true; break;
+        case 'N': c.no_cache = true; break;
+        case 'x': c.one_fs = true; break;
+        case 'w': c.workers = atoi(optarg); break;
+        case 'v': level = BKP_LOG_DEBUG; break;
+        case 'q': level = BKP_LOG_WARN; c.tty = false; break;
+        case 'h': printf("usage: bkp %s\n%s\n", cmd->usage, cmd->summary); return EXIT_OK;
+        }
+    }
+    /* getopt has moved the arguments after the options. */
+    c.args = argv + optind;
+    c.nargs = argc - optind;
+    if (c.nargs < cmd->min_args || c.nargs > cmd->max_args) {
+        fprintf(stderr, "bkp: error: wrong number of arguments\nusage: bkp %s\n", cmd->usage);
+        return EXIT_USAGE;
+    }
+    bkp_log_set_level((enum bkp_log_level)level);
+    bkp_progress_enable(c.tty && !c.json);
+    return cmd->run(&c);
+}

@@ -1,0 +1,305 @@
+#include "bkp/durable.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "bkp/log.h"
+
+char *bkp_path_join(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    char *p = malloc(la + lb + 2);
+    if (!p)
+        return NULL;
+    memcpy(p, a, la);
+    size_t n = la;
+    if (n == 0 || p[n - 1] != '/')
+        p[n++] = '/';
+    memcpy(p + n, b, lb + 1);
+    return p;
+}
+
+int bkp_write_full(int fd, const void *buf, size_t len)
+{
+    const uint8_t *p = buf;
+    while (len) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int bkp_pread_full(int fd, void *buf, size_t len, uint64_t off)
+{
+    uint8_t *p = buf;
+    while (len) {
+        ssize_t n = pread(fd, p, len, (off_t)off);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (n == 0)
+            return -EIO;
+        p += n;
+        len -= (size_t)n;
+        off += (uint64_t)n;
+    }
+    return 0;
+}
+
+int bkp_fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int r = 0;
+    if (fd < 0)
+        return -errno;
+    if (fsync(fd) < 0 && errno != EINVAL)
+        r = -errno;
+    close(fd);
+    return r;
+}
+
+int bkp_mkdir_p(const char *path, mode_t mode)
+{
+    char *p = strdup(path);
+    int r = 0;
+    if (!p)
+        return -ENOMEM;
+    for (char *s = p + 1;; s++) {
+        if (*s == '/' || *s == '\0') {
+            char c = *s;
+            *s = '\0';
+            if (mkdir(p, mode) < 0 && errno != EEXIST) {
+                r = -errno;
+                break;
+            }
+            *s = c;
+            if (c == '\0')
+                break;
+        }
+    }
+    free(p);
+    return r;
+}
+
+int bkp_read_file(const char *path, bkp_buf *out, size_t max)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    int r = 0;
+    if (fd < 0)
+        return -errno;
+    bkp_buf_reset(out);
+    if (fstat(fd, &st) < 0) {
+        r = -errno;
+        goto out;
+    }
+    if ((uint64_t)st.st_size > max) {
+        r = -EFBIG;
+        goto out;
+    }
+    for (;;) {
+        uint8_t *d = bkp_buf_reserve(out, 65536);
+        if (!d) {
+            r = -ENOMEM;
+            goto out;
+        }
+        ssize_t n = read(fd, d, 65536);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            r = -errno;
+            goto out;
+        }
+        if (n == 0)
+            break;
+        out->len += (size_t)n;
+        if (out->len > max) {
+            r = -EFBIG;
+            goto out;
+        }
+    }
+out:
+    close(fd);
+    return r;
+}
+
+static char *temp_name(const char *dir)
+{
+    char host[64] = "host", rnd[17], name[128];
+    uint8_t r[8];
+    gethostname(host, sizeof(host) - 1);
+    host[sizeof(host) - 1] = '\0';
+    for (char *c = host; *c; c++)
+        if (*c == '/' || *c == '-')
+            *c = '_';
+    randombytes_buf(r, sizeof(r));
+    bkp_hex(rnd, r, sizeof(r));
+    snprintf(name, sizeof(name), ".tmp-%s-%ld-%s", host, (long)getpid(), rnd);
+    return bkp_path_join(dir, name);
+}
+
+int bkp_dfile_open(bkp_dfile *f, const char *dir, unsigned flags)
+{
+    memset(f, 0, sizeof(*f));
+    f->fd = -1;
+    f->dir = strdup(dir);
+    f->tmp = temp_name(dir);
+    if (!f->dir || !f->tmp) {
+        bkp_dfile_abort(f);
+        return -ENOMEM;
+    }
+    mode_t mode = (flags & BKP_DURABLE_PRIVATE) ? 0600 : 0644;
+    f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    if (f->fd < 0) {
+        int r = -errno;
+        free(f->tmp);
+        f->tmp = NULL;
+        bkp_dfile_abort(f);
+        return r;
+    }
+    return 0;
+}
+
+int bkp_dfile_write(bkp_dfile *f, const void *buf, size_t len)
+{
+    if (f->err)
+        return f->err;
+    f->err = bkp_write_full(f->fd, buf, len);
+    if (!f->err)
+        f->size += len;
+    return f->err;
+}
+
+void bkp_dfile_abort(bkp_dfile *f)
+{
+    if (f->fd >= 0)
+        close(f->fd);
+    if (f->tmp)
+        unlink(f->tmp);
+    free(f->tmp);
+    free(f->dir);
+    memset(f, 0, sizeof(*f));
+    f->fd = -1;
+}
+
+/* rename without replacing: "already there" is -EEXIST for the caller to judge. */
+static int rename_noreplace(const char *from, const char *to)
+{
+    if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+        return 0;
+    if (errno != EINVAL && errno != ENOSYS)
+        return -errno;
+    /* File systems without RENAME_NOREPLACE (vfat, exFAT on removable
+     * disks): hard links are not available there either, so check first.
+     * Only content-addressed objects and exclusively-locked records go
+     * through here, so the window does not lose data. */
+    if (access(to, F_OK) == 0)
+        return -EEXIST;
+    return rename(from, to) < 0 ? -errno : 0;
+}
+
+int bkp_dfile_commit(bkp_dfile *f, const char *dir, const char *name, unsigned flags)
+{
+    char *dst = NULL;
+    int r = f->err;
+    if (r)
+        goto fail;
+    if (flags & BKP_DURABLE_READONLY)
+        (void)fchmod(f->fd, 0444);
+    if (fsync(f->fd) < 0) {
+        r = -errno;
+        goto fail;
+    }
+    if (close(f->fd) < 0) {
+        f->fd = -1;
+        r = -errno;
+        goto fail;
+    }
+    f->fd = -1;
+    dst = bkp_path_join(dir, name);
+    if (!dst) {
+        r = -ENOMEM;
+        goto fail;
+    }
+    if (flags & BKP_DURABLE_NOREPLACE)
+        r = rename_noreplace(f->tmp, dst);
+    else
+        r = rename(f->tmp, dst) < 0 ? -errno : 0;
+    if (r)
+        goto fail;
+    free(f->tmp);
+    f->tmp = NULL;
+    r = bkp_fsync_dir(dir);
+    if (!r && strcmp(dir, f->dir) != 0)
+        r = bkp_fsync_dir(f->dir);
+    free(dst);
+    bkp_dfile_abort(f);
+    return r;
+fail:
+    free(dst);
+    bkp_dfile_abort(f);
+    return r;
+}
+
+int bkp_durable_write(const char *dir, const char *name, const void *buf, size_t len,
+                      unsigned flags)
+{
+    bkp_dfile f;
+    int r = bkp_dfile_open(&f, dir, flags);
+    if (r)
+        return r;
+    r = bkp_dfile_write(&f, buf, len);
+    if (r) {
+        bkp_dfile_abort(&f);
+        return r;
+    }
+    return bkp_dfile_commit(&f, dir, name, flags);
+}
+
+void bkp_durable_cleanup(const char *dir)
+{
+    char host[64] = "host";
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    if (!d)
+        return;
+    gethostname(host, sizeof(host) - 1);
+    host[sizeof(host) - 1] = '\0';
+    for (char *c = host; *c; c++)
+        if (*c == '/' || *c == '-')
+            *c = '_';
+    size_t hl = strlen(host);
+    while ((e = readdir(d))) {
+        if (strncmp(e->d_name, ".tmp-", 5) != 0)
+            continue;
+        const char *p = e->d_name + 5;
+        /* Another host's temporary file is not ours to judge. */
+        if (strncmp(p, host, hl) != 0 || p[hl] != '-')
+            continue;
+        long pid = strtol(p + hl + 1, NULL, 10);
+        if (pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM))
+            continue; /* its writer is still alive */
+        char *path = bkp_path_join(dir, e->d_name);
+        if (path && unlink(path) == 0)
+            bkp_debug("removed stale temporary file %s", path);
+        free(path);
+    }
+    closedir(d);
+}

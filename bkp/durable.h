@@ -1,0 +1,66 @@
+/*
+ * durable.h — the one way this program writes anything that must survive.
+ *
+ * Every durable write is: a temporary file created O_EXCL in the target
+ * directory, the bytes, fsync, rename (no-replace for content-addressed
+ * objects), fsync of the directory. On any failure the temporary file is
+ * unlinked, so a reader never sees a half-written object under its real name.
+ *
+ * Temporary files are named ".tmp-HOST-PID-RANDOM" so that the start-up
+ * clean-up pass (bkp_durable_cleanup) removes only those of dead processes on
+ * this host and never a concurrent writer's.
+ *
+ * All functions return 0 or a negative errno code.
+ */
+#ifndef BKP_DURABLE_H
+#define BKP_DURABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "bkp/bytes.h"
+
+enum {
+    BKP_DURABLE_NOREPLACE = 1, /* fail with -EEXIST if the name exists */
+    BKP_DURABLE_READONLY = 2,  /* leave the file mode 0444 (sealed objects) */
+    BKP_DURABLE_PRIVATE = 4,   /* mode 0600 (keys, caches) */
+};
+
+/* Write `len` bytes of `buf` as `dir`/`name`. */
+int bkp_durable_write(const char *dir, const char *name, const void *buf, size_t len,
+                      unsigned flags) __attribute__((warn_unused_result));
+
+/* A file being written in steps; commit publishes it, abort removes it. */
+typedef struct bkp_dfile {
+    int fd;
+    char *dir;
+    char *tmp; /* full path of the temporary file */
+    uint64_t size;
+    int err; /* latched write error */
+} bkp_dfile;
+
+int bkp_dfile_open(bkp_dfile *f, const char *dir, unsigned flags);
+int bkp_dfile_write(bkp_dfile *f, const void *buf, size_t len);
+/* fsync, rename into `dir`/`name` (dir may differ from the open dir on the same
+ * file system), fsync both directories. Always releases `f`. */
+int bkp_dfile_commit(bkp_dfile *f, const char *dir, const char *name, unsigned flags)
+    __attribute__((warn_unused_result));
+void bkp_dfile_abort(bkp_dfile *f);
+
+int bkp_fsync_dir(const char *dir);
+/* mkdir -p with `mode`; existing directories are fine. */
+int bkp_mkdir_p(const char *path, mode_t mode);
+/* Read a whole file of at most `max` bytes into `out` (reset first). */
+int bkp_read_file(const char *path, bkp_buf *out, size_t max);
+/* pread exactly `len` bytes; -EIO on a short file. */
+int bkp_pread_full(int fd, void *buf, size_t len, uint64_t off);
+int bkp_write_full(int fd, const void *buf, size_t len);
+
+/* Remove stale temporary files (of dead processes on this host) in `dir`. */
+void bkp_durable_cleanup(const char *dir);
+
+/* Join path parts with '/'; returns malloc'd string or NULL. */
+char *bkp_path_join(const char *a, const char *b);
+
+#endif

@@ -1,0 +1,31 @@
+/*
+ * filescache.h — remember what an unchanged file contained.
+ *
+ * Keyed by path; an entry matches when device, inode, size, mtime and ctime
+ * (nanoseconds) are all the same, and then its chunk list is reused without
+ * reading the file. Stored per data set in cache/files-NAME as one sealed
+ * blob (paths are patient data too). Losing it only costs a full read.
+ */
+#ifndef BKP_FILESCACHE_H
+#define BKP_FILESCACHE_H
+
+#include "bkp/tree.h"
+
+typedef struct bkp_fcache bkp_fcache;
+
+typedef struct bkp_fstat {
+    uint64_t dev, ino, size;
+    int64_t mtime, ctime; /* nanoseconds */
+} bkp_fstat;
+
+int bkp_fcache_new(bkp_fcache **out);
+/* Load the data set's cache; an absent or unreadable cache is an empty one. */
+int bkp_fcache_load(bkp_repo *r, const char *dataset, bkp_fcache **out);
+void bkp_fcache_free(bkp_fcache *c);
+/* The cached chunks and sparse map for `path` if `st` matches; copies into `it`. */
+bool bkp_fcache_lookup(const bkp_fcache *c, const char *path, const bkp_fstat *st, bkp_item *it);
+int bkp_fcache_add(bkp_fcache *c, const char *path, const bkp_fstat *st, const bkp_item *it);
+/* Best effort: a failure is logged, and only costs the next backup a full read. */
+int bkp_fcache_save(bkp_repo *r, const char *dataset, const bkp_fcache *c);
+
+#endif

@@ -1,0 +1,447 @@
+#include "bkp/generation.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+#include <uuid/uuid.h>
+
+#include "bkp/durable.h"
+#include "bkp/log.h"
+
+#define RECORD_FORMAT "bkp-generation"
+#define RECORD_VERSION 1
+#define RECORD_MAX (64U << 20)
+
+bool bkp_dataset_name_ok(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > 64 || name[0] == '.' || name[0] == '-')
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char ch = name[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '.' || ch == '_' || ch == '-'))
+            return false;
+    }
+    return true;
+}
+
+const char *bkp_gen_name(const bkp_gen *g, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s:%u", g->dataset, g->seq);
+    return buf;
+}
+
+/* Length of a valid UTF-8 sequence at p, or 0. */
+static size_t utf8_seq(const unsigned char *p)
+{
+    if (p[0] < 0x80)
+        return 1;
+    size_t n = (p[0] & 0xE0) == 0xC0 ? 2 : (p[0] & 0xF0) == 0xE0 ? 3 : (p[0] & 0xF8) == 0xF0 ? 4 : 0;
+    if (!n || (n == 2 && p[0] < 0xC2))
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+    return n;
+}
+
+json_t *bkp_json_bytes(const char *s)
+{
+    bkp_buf b;
+    bkp_buf_init(&b);
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        size_t n = utf8_seq(p);
+        if (n && !(n == 1 && *p == '\\')) {
+            bkp_buf_put(&b, p, n);
+            p += n;
+        } else {
+            char esc[5];
+            snprintf(esc, sizeof(esc), "\\x%02x", *p);
+            bkp_buf_put(&b, *p == '\\' ? "\\\\" : esc, *p == '\\' ? 2 : 4);
+            p++;
+        }
+    }
+    json_t *j = json_stringn(b.len ? (const char *)b.data : "", b.len);
+    bkp_buf_free(&b);
+    return j;
+}
+
+static void iso_time(char *out, size_t n, time_t t)
+{
+    strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+}
+
+static time_t parse_iso(const char *s)
+{
+    struct tm tm = {0};
+    if (!s || !strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm))
+        return 0;
+    return timegm(&tm);
+}
+
+void bkp_gen_free(bkp_gen *g)
+{
+    if (!g)
+        return;
+    free(g->dataset);
+    free(g->tree);
+    free(g->file);
+    json_decref(g->json);
+    free(g);
+}
+
+void bkp_gen_list_free(bkp_gen **g, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        bkp_gen_free(g[i]);
+    free(g);
+}
+
+/* Parse and authenticate one record file's bytes. */
+static int parse_record(const bkp_repo *r, const uint8_t *data, size_t len, bkp_gen *g)
+{
+    const char *ds = NULL, *uuid = NULL, *prev = NULL, *started = NULL, *finished = NULL;
+    const char *fmt = NULL, *repo = NULL;
+    json_int_t seq = 0, version = 0;
+    json_t *blobs = NULL;
+    json_error_t jerr;
+
+    crypto_generichash(g->hash, BKP_ID_LEN, data, len, NULL, 0);
+    if (len < 12 + 64 || memcmp(data, BKP_GEN_MAGIC, 8) != 0)
+        return -EBADMSG;
+    uint32_t jlen = bkp_get_le32(data + 8);
+    if ((size_t)jlen + 12 + 64 != len)
+        return -EBADMSG;
+    if (bkp_sig_verify(bkp_keys_sign_pk(bkp_repo_keys(r)), data + 12 + jlen, data, 12 + jlen))
+        return -EBADMSG;
+    g->json = json_loadb((const char *)data + 12, jlen, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *pv = NULL;
+    if (!g->json ||
+        json_unpack(g->json, "{s:s, s:I, s:s, s:s, s:I, s:s, s:s, s:s, s:o, s:{s:o}}", "format", &fmt,
+                    "version", &version, "repository", &repo, "dataset", &ds, "seq", &seq, "uuid",
+                    &uuid, "started", &started, "finished", &finished, "prev", &pv, "tree",
+                    "blobs", &blobs) != 0)
+        return -EBADMSG;
+    if (strcmp(fmt, RECORD_FORMAT) != 0 || version != RECORD_VERSION || strlen(uuid) != 36 ||
+        seq < 1 || seq > 4000000000LL || !json_is_array(blobs) || strcmp(repo, bkp_repo_uuid(r)) != 0)
+        return -EBADMSG;
+    prev = json_is_string(pv) ? json_string_value(pv) : NULL;
+    if (prev) {
+        if (bkp_unhex(g->prev, BKP_ID_LEN, prev) != 0)
+            return -EBADMSG;
+        g->has_prev = true;
+    } else if (!json_is_null(pv)) {
+        return -EBADMSG;
+    }
+    g->dataset = strdup(ds);
+    g->seq = (uint32_t)seq;
+    memcpy(g->uuid, uuid, 37);
+    g->started = parse_iso(started);
+    g->finished = parse_iso(finished);
+    g->ntree = json_array_size(blobs);
+    g->tree = malloc(g->ntree * BKP_ID_LEN + 1);
+    if (!g->dataset || !g->tree)
+        return -ENOMEM;
+    for (size_t i = 0; i < g->ntree; i++) {
+        const char *h = json_string_value(json_array_get(blobs, i));
+        if (!h || bkp_unhex(g->tree + i * BKP_ID_LEN, BKP_ID_LEN, h) != 0)
+            return -EBADMSG;
+    }
+    return 0;
+}
+
+static int load_record(bkp_repo *r, const char *path, const char *dataset, uint32_t seq, bkp_gen **out)
+{
+    bkp_buf data;
+    bkp_gen *g = calloc(1, sizeof(*g));
+    int rc;
+    if (!g)
+        return -ENOMEM;
+    bkp_buf_init(&data);
+    g->file = strdup(path);
+    rc = bkp_read_file(path, &data, RECORD_MAX);
+    if (!rc)
+        rc = parse_record(r, data.data, data.len, g);
+    if (rc == -ENOMEM || (rc && rc != -EBADMSG && rc != -EFBIG)) {
+        bkp_buf_free(&data);
+        bkp_gen_free(g);
+        return rc;
+    }
+    if (rc) {
+        /* Keep a damaged record visible: verify must name it. */
+        g->status = -EBADMSG;
+        free(g->dataset);
+        g->dataset = strdup(dataset);
+        g->seq = seq;
+        g->ntree = 0;
+    } else if (strcmp(g->dataset, dataset) != 0 || g->seq != seq) {
+        g->status = -EBADMSG; /* a valid record moved under another name */
+    }
+    bkp_buf_free(&data);
+    *out = g;
+    return 0;
+}
+
+static int cmp_gen(const void *a, const void *b)
+{
+    const bkp_gen *x = *(bkp_gen *const *)a, *y = *(bkp_gen *const *)b;
+    int c = strcmp(x->dataset, y->dataset);
+    return c ? c : (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+static int list_dataset(bkp_repo *r, const char *gdir, const char *dataset, bkp_gen ***v, size_t *n,
+                        size_t *cap)
+{
+    char *dir = bkp_path_join(gdir, dataset);
+    DIR *d = dir ? opendir(dir) : NULL;
+    struct dirent *e;
+    int rc = 0;
+    if (!d) {
+        free(dir);
+        return errno == ENOENT ? 0 : -errno;
+    }
+    while ((e = readdir(d)) && !rc) {
+        char *end;
+        unsigned long seq = strtoul(e->d_name, &end, 10);
+        if (strlen(e->d_name) != 14 || strcmp(end, ".gen") != 0 || end != e->d_name + 10)
+            continue;
+        char *path = bkp_path_join(dir, e->d_name);
+        bkp_gen *g = NULL;
+        rc = path ? load_record(r, path, dataset, (uint32_t)seq, &g) : -ENOMEM;
+        free(path);
+        if (rc)
+            break;
+        if (*n == *cap) {
+            *cap = *cap ? 2 * *cap : 16;
+            bkp_gen **nv = realloc(*v, *cap * sizeof(*nv));
+            if (!nv) {
+                bkp_gen_free(g);
+                rc = -ENOMEM;
+                break;
+            }
+            *v = nv;
+        }
+        (*v)[(*n)++] = g;
+    }
+    closedir(d);
+    free(dir);
+    return rc;
+}
+
+int bkp_gen_list(bkp_repo *r, const char *dataset, bkp_gen ***out, size_t *n)
+{
+    char *gdir = bkp_repo_subpath(r, "generations");
+    bkp_gen **v = NULL;
+    size_t cnt = 0, cap = 0;
+    int rc = 0;
+    if (!gdir)
+        return -ENOMEM;
+    if (dataset) {
+        rc = list_dataset(r, gdir, dataset, &v, &cnt, &cap);
+    } else {
+        DIR *d = opendir(gdir);
+        struct dirent *e;
+        if (!d)
+            rc = -errno;
+        while (d && (e = readdir(d)) && !rc)
+            if (bkp_dataset_name_ok(e->d_name))
+                rc = list_dataset(r, gdir, e->d_name, &v, &cnt, &cap);
+        if (d)
+            closedir(d);
+    }
+    free(gdir);
+    if (rc) {
+        bkp_gen_list_free(v, cnt);
+        return rc;
+    }
+    if (cnt)
+        qsort(v, cnt, sizeof(*v), cmp_gen);
+    *out = v;
+    *n = cnt;
+    return 0;
+}
+
+static json_t *stats_json(const bkp_capture *c)
+{
+    const bkp_capture_stats *s = &c->stats;
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "files",
+                     (json_int_t)s->files, "dirs", (json_int_t)s->dirs, "hardlinks",
+                     (json_int_t)s->links, "other", (json_int_t)s->other, "bytes",
+                     (json_int_t)s->bytes, "bytes_read", (json_int_t)s->bytes_read,
+                     "files_unchanged", (json_int_t)s->files_cached, "chunks",
+                     (json_int_t)s->chunks, "chunks_new", (json_int_t)s->chunks_new, "bytes_new",
+                     (json_int_t)s->bytes_new, "stored_new", (json_int_t)s->stored_new);
+}
+
+static json_t *record_json(bkp_repo *r, const char *dataset, uint32_t seq, const char *uuid,
+                           const bkp_capture *c, time_t started, time_t finished, const bkp_gen *prev)
+{
+    char host[256] = "", ts[32], te[32], hex[2 * BKP_ID_LEN + 1];
+    struct passwd *pw = getpwuid(getuid());
+    gethostname(host, sizeof(host) - 1);
+    iso_time(ts, sizeof(ts), started);
+    iso_time(te, sizeof(te), finished);
+    json_t *paths = json_array(), *blobs = json_array(), *errors = json_array();
+    for (size_t i = 0; i < c->npaths; i++)
+        json_array_append_new(paths, bkp_json_bytes(c->paths[i]));
+    for (size_t i = 0; i < c->tree.len / BKP_ID_LEN; i++) {
+        bkp_hex(hex, c->tree.data + i * BKP_ID_LEN, BKP_ID_LEN);
+        json_array_append_new(blobs, json_string(hex));
+    }
+    for (size_t i = 0; i < c->nerrors; i++)
+        json_array_append_new(errors, json_pack("{s:o, s:o}", "path", bkp_json_bytes(c->errors[i].path),
+                                                "error", bkp_json_bytes(c->errors[i].message)));
+    json_t *pj = json_null();
+    if (prev) {
+        bkp_hex(hex, prev->hash, BKP_ID_LEN);
+        pj = json_string(hex);
+    }
+    return json_pack("{s:s, s:i, s:s, s:s, s:I, s:s, s:o, s:s, s:I, s:s, s:s, s:o, s:{s:i, s:o, "
+                     "s:I, s:I}, s:o, s:o, s:o, s:n}",
+                     "format", RECORD_FORMAT, "version", RECORD_VERSION, "repository",
+                     bkp_repo_uuid(r), "dataset", dataset, "seq", (json_int_t)seq, "uuid", uuid,
+                     "host", bkp_json_bytes(host), "user", pw ? pw->pw_name : "?", "uid",
+                     (json_int_t)getuid(), "started", ts, "finished", te, "paths", paths, "tree",
+                     "version", 1, "blobs", blobs, "items", (json_int_t)c->tree_items, "bytes",
+                     (json_int_t)c->tree_bytes, "stats", stats_json(c), "errors", errors, "prev",
+                     pj, "policy_digest");
+}
+
+int bkp_gen_seal(bkp_repo *r, const char *dataset, const bkp_capture *c, time_t started,
+                 time_t finished, bkp_gen **out)
+{
+    char *gdir = bkp_repo_subpath(r, "generations");
+    char *dir = gdir ? bkp_path_join(gdir, dataset) : NULL;
+    int rc = 0;
+    if (!dir) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+        rc = -errno;
+        bkp_error("cannot create %s: %s", dir, bkp_strerror(rc));
+        goto out;
+    }
+    if (!(rc = bkp_fsync_dir(gdir)))
+        for (int attempt = 0; attempt < 100; attempt++) {
+            bkp_gen **v = NULL, *latest = NULL;
+            size_t n = 0;
+            uint8_t u[16];
+            char uuid[37], name[32];
+            if ((rc = bkp_gen_list(r, dataset, &v, &n)))
+                break;
+            latest = n ? v[n - 1] : NULL;
+            uint32_t seq = latest ? latest->seq + 1 : 1;
+            uuid_generate_random(u);
+            uuid_unparse_lower(u, uuid);
+            json_t *j = record_json(r, dataset, seq, uuid, c, started, finished, latest);
+            char *text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+            json_decref(j);
+            bkp_gen_list_free(v, n);
+            if (!text) {
+                rc = -ENOMEM;
+                break;
+            }
+            bkp_buf rec;
+            bkp_buf_init(&rec);
+            size_t tl = strlen(text);
+            bkp_buf_put(&rec, BKP_GEN_MAGIC, 8);
+            bkp_buf_u32(&rec, (uint32_t)tl);
+            bkp_buf_put(&rec, text, tl);
+            free(text);
+            uint8_t *sig = bkp_buf_reserve(&rec, 64);
+            if (sig) {
+                bkp_keys_sign(bkp_repo_keys(r), sig, rec.data, rec.len);
+                rec.len += 64;
+            }
+            snprintf(name, sizeof(name), "%010u.gen", seq);
+            rc = rec.failed ? -ENOMEM
+                            : bkp_durable_write(dir, name, rec.data, rec.len,
+                                                BKP_DURABLE_NOREPLACE | BKP_DURABLE_READONLY);
+            if (!rc && out) {
+                char *path = bkp_path_join(dir, name);
+                rc = path ? load_record(r, path, dataset, seq, out) : -ENOMEM;
+                free(path);
+            }
+            bkp_buf_free(&rec);
+            if (rc != -EEXIST)
+                break; /* -EEXIST: a concurrent writer took this number; chain again */
+        }
+    if (rc)
+        bkp_error("cannot seal the generation of %s in %s: %s", dataset, dir, bkp_strerror(rc));
+out:
+    free(gdir);
+    free(dir);
+    return rc;
+}
+
+int bkp_gen_resolve(bkp_repo *r, const char *spec, bkp_gen **out)
+{
+    bkp_gen **v = NULL;
+    size_t n = 0;
+    const char *colon = strrchr(spec, ':');
+    int rc;
+    bkp_gen *found = NULL;
+
+    if (colon) {
+        char *ds = strndup(spec, (size_t)(colon - spec));
+        if (!ds)
+            return -ENOMEM;
+        if (!bkp_dataset_name_ok(ds)) {
+            bkp_error("'%s' is not a data set name", ds);
+            free(ds);
+            return -EINVAL;
+        }
+        rc = bkp_gen_list(r, ds, &v, &n);
+        free(ds);
+        if (rc)
+            return rc;
+        const char *sel = colon + 1;
+        char *end;
+        unsigned long seq = strtoul(sel, &end, 10);
+        for (size_t i = n; i-- > 0;) {
+            if (v[i]->status)
+                continue;
+            if (strcmp(sel, "latest") == 0 || (*sel && !*end && v[i]->seq == seq)) {
+                found = v[i];
+                v[i] = NULL;
+                break;
+            }
+        }
+    } else {
+        size_t plen = strlen(spec);
+        if ((rc = bkp_gen_list(r, NULL, &v, &n)))
+            return rc;
+        for (size_t i = 0; i < n && plen >= 4; i++) {
+            if (v[i]->status || strncasecmp(v[i]->uuid, spec, plen) != 0)
+                continue;
+            if (found) {
+                bkp_error("'%s' matches several generations; give more of the UUID or use "
+                          "DATASET:SEQ",
+                          spec);
+                bkp_gen_list_free(v, n);
+                return -EINVAL;
+            }
+            found = v[i];
+            v[i] = NULL;
+        }
+    }
+    bkp_gen_list_free(v, n);
+    if (!found) {
+        bkp_error("no generation '%s'; `bkp generations` lists them (name them DATASET:latest, "
+                  "DATASET:SEQ or by UUID prefix)",
+                  spec);
+        return -ENOENT;
+    }
+    *out = found;
+    return 0;
+}

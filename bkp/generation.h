@@ -1,0 +1,64 @@
+/*
+ * generation.h — sealed generation records.
+ *
+ * generations/DATASET/SEQ.gen (SEQ: ten digits) holds
+ *   "BKPGEN01" | u32le length | JSON record | Ed25519 signature (64 bytes)
+ * the signature covering everything before it. The record names the tree
+ * blobs and the BLAKE2b-256 of the previous record's file of the same data
+ * set ("prev"), so the records of a data set form a hash chain. A record is
+ * written last, after every object it names is durable, with no-replace:
+ * two writers never share a sequence number.
+ */
+#ifndef BKP_GENERATION_H
+#define BKP_GENERATION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "bkp/capture.h"
+#include "bkp/repo.h"
+
+#define BKP_GEN_MAGIC "BKPGEN01"
+
+typedef struct bkp_gen {
+    char *dataset;
+    uint32_t seq;
+    char uuid[37];
+    time_t started, finished;
+    uint8_t *tree; /* concatenated tree blob IDs */
+    size_t ntree;
+    uint8_t hash[BKP_ID_LEN]; /* BLAKE2b-256 of the record file */
+    uint8_t prev[BKP_ID_LEN];
+    bool has_prev;
+    json_t *json; /* the whole record */
+    char *file;   /* its path */
+    int status;   /* 0, or -EBADMSG when the signature or format is bad */
+} bkp_gen;
+
+/* A data set name: letters, digits, '.', '_', '-', not starting with '.'. */
+bool bkp_dataset_name_ok(const char *name);
+
+/* Seal a generation for `c`. `*out` (may be NULL) receives the record. */
+int bkp_gen_seal(bkp_repo *r, const char *dataset, const bkp_capture *c, time_t started,
+                 time_t finished, bkp_gen **out) __attribute__((warn_unused_result));
+
+/* All generations (of `dataset`, or all when NULL), sorted by data set then
+ * sequence. Records whose signature fails are listed with status -EBADMSG. */
+int bkp_gen_list(bkp_repo *r, const char *dataset, bkp_gen ***out, size_t *n);
+void bkp_gen_list_free(bkp_gen **g, size_t n);
+void bkp_gen_free(bkp_gen *g);
+
+/* DATASET:latest, DATASET:SEQ or a unique UUID prefix (at least 4 digits).
+ * -ENOENT when nothing matches, -EINVAL when ambiguous; logs why. */
+int bkp_gen_resolve(bkp_repo *r, const char *spec, bkp_gen **out);
+
+/* "emr-db:42" into `buf`. */
+const char *bkp_gen_name(const bkp_gen *g, char *buf, size_t n);
+
+/* A JSON string for bytes that may not be UTF-8: invalid bytes become \xNN. */
+json_t *bkp_json_bytes(const char *s);
+
+#endif

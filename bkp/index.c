@@ -1,0 +1,239 @@
+#include "bkp/index.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SEGMENT_MAGIC "BKPIDX01"
+#define ENTRY_LEN (1 + BKP_ID_LEN + 8 + 4 + 4)
+
+struct bkp_index {
+    bkp_index_entry *slots; /* open addressing; an all-zero ID marks a free slot */
+    uint64_t cap, count;
+    uint8_t (*packs)[BKP_ID_LEN];
+    uint32_t npacks, packs_cap;
+};
+
+static const uint8_t zero_id[BKP_ID_LEN];
+
+/* IDs are keyed hashes: their first bytes are already uniformly spread. */
+static uint64_t slot_of(const bkp_index *x, const uint8_t id[BKP_ID_LEN])
+{
+    uint64_t h;
+    memcpy(&h, id, sizeof(h));
+    return h & (x->cap - 1);
+}
+
+int bkp_index_new(bkp_index **out)
+{
+    bkp_index *x = calloc(1, sizeof(*x));
+    if (!x)
+        return -ENOMEM;
+    x->cap = 1024;
+    x->slots = calloc(x->cap, sizeof(*x->slots));
+    if (!x->slots) {
+        free(x);
+        return -ENOMEM;
+    }
+    *out = x;
+    return 0;
+}
+
+void bkp_index_free(bkp_index *x)
+{
+    if (!x)
+        return;
+    free(x->slots);
+    free(x->packs);
+    free(x);
+}
+
+int bkp_index_add_pack(bkp_index *x, const uint8_t id[BKP_ID_LEN], uint32_t *num)
+{
+    if (x->npacks == x->packs_cap) {
+        uint32_t cap = x->packs_cap ? 2 * x->packs_cap : 64;
+        void *p = realloc(x->packs, (size_t)cap * BKP_ID_LEN);
+        if (!p)
+            return -ENOMEM;
+        x->packs = p;
+        x->packs_cap = cap;
+    }
+    memcpy(x->packs[x->npacks], id, BKP_ID_LEN);
+    *num = x->npacks++;
+    return 0;
+}
+
+void bkp_index_set_pack_id(bkp_index *x, uint32_t num, const uint8_t id[BKP_ID_LEN])
+{
+    memcpy(x->packs[num], id, BKP_ID_LEN);
+}
+
+const uint8_t *bkp_index_pack_id(const bkp_index *x, uint32_t num)
+{
+    return x->packs[num];
+}
+
+uint32_t bkp_index_pack_count(const bkp_index *x)
+{
+    return x->npacks;
+}
+
+int bkp_index_find_pack(const bkp_index *x, const uint8_t id[BKP_ID_LEN], uint32_t *num)
+{
+    for (uint32_t i = 0; i < x->npacks; i++)
+        if (memcmp(x->packs[i], id, BKP_ID_LEN) == 0) {
+            *num = i;
+            return 0;
+        }
+    return -ENOENT;
+}
+
+static int grow(bkp_index *x)
+{
+    bkp_index_entry *old = x->slots;
+    uint64_t oldcap = x->cap;
+    x->cap *= 2;
+    x->slots = calloc(x->cap, sizeof(*x->slots));
+    if (!x->slots) {
+        x->slots = old;
+        x->cap = oldcap;
+        return -ENOMEM;
+    }
+    for (uint64_t i = 0; i < oldcap; i++) {
+        if (memcmp(old[i].id, zero_id, BKP_ID_LEN) == 0)
+            continue;
+        uint64_t s = slot_of(x, old[i].id);
+        while (memcmp(x->slots[s].id, zero_id, BKP_ID_LEN) != 0)
+            s = (s + 1) & (x->cap - 1);
+        x->slots[s] = old[i];
+    }
+    free(old);
+    return 0;
+}
+
+bkp_index_entry *bkp_index_lookup(const bkp_index *x, const uint8_t id[BKP_ID_LEN])
+{
+    uint64_t s = slot_of(x, id);
+    for (;;) {
+        bkp_index_entry *e = &x->slots[s];
+        if (memcmp(e->id, id, BKP_ID_LEN) == 0)
+            return e;
+        if (memcmp(e->id, zero_id, BKP_ID_LEN) == 0)
+            return NULL;
+        s = (s + 1) & (x->cap - 1);
+    }
+}
+
+int bkp_index_insert(bkp_index *x, const bkp_index_entry *e)
+{
+    if (bkp_index_lookup(x, e->id))
+        return 1;
+    if ((x->count + 1) * 4 > x->cap * 3) {
+        int r = grow(x);
+        if (r)
+            return r;
+    }
+    uint64_t s = slot_of(x, e->id);
+    while (memcmp(x->slots[s].id, zero_id, BKP_ID_LEN) != 0)
+        s = (s + 1) & (x->cap - 1);
+    x->slots[s] = *e;
+    x->count++;
+    return 0;
+}
+
+uint64_t bkp_index_count(const bkp_index *x)
+{
+    return x->count;
+}
+
+void bkp_index_foreach(const bkp_index *x, void (*fn)(const bkp_index_entry *e, void *ctx),
+                       void *ctx)
+{
+    for (uint64_t i = 0; i < x->cap; i++)
+        if (memcmp(x->slots[i].id, zero_id, BKP_ID_LEN) != 0)
+            fn(&x->slots[i], ctx);
+}
+
+int bkp_index_segment_encode(const bkp_index *x, uint32_t first, uint32_t last, const bkp_keys *k,
+                             bkp_buf *out)
+{
+    bkp_buf plain;
+    uint32_t *counts = calloc(last - first + 1, sizeof(*counts));
+    int r;
+    if (!counts)
+        return -ENOMEM;
+    /* Group by pack: count first, then one pass per pack. Segments are
+     * written once per backup, so the quadratic-looking loop is over a
+     * handful of new packs. */
+    for (uint64_t i = 0; i < x->cap; i++) {
+        const bkp_index_entry *e = &x->slots[i];
+        if (memcmp(e->id, zero_id, BKP_ID_LEN) != 0 && e->pack >= first && e->pack < last)
+            counts[e->pack - first]++;
+    }
+    bkp_buf_init(&plain);
+    bkp_buf_u32(&plain, last - first);
+    for (uint32_t p = first; p < last; p++) {
+        bkp_buf_put(&plain, x->packs[p], BKP_ID_LEN);
+        bkp_buf_u32(&plain, counts[p - first]);
+        for (uint64_t i = 0; i < x->cap; i++) {
+            const bkp_index_entry *e = &x->slots[i];
+            if (e->pack != p || memcmp(e->id, zero_id, BKP_ID_LEN) == 0)
+                continue;
+            bkp_buf_u8(&plain, e->type);
+            bkp_buf_put(&plain, e->id, BKP_ID_LEN);
+            bkp_buf_u64(&plain, e->offset);
+            bkp_buf_u32(&plain, e->len);
+            bkp_buf_u32(&plain, e->raw_len);
+        }
+    }
+    free(counts);
+    bkp_buf_reset(out);
+    bkp_buf_put(out, SEGMENT_MAGIC, 8);
+    r = plain.failed ? -ENOMEM
+                     : bkp_blob_seal(k, BKP_BLOB_INDEX, zero_id, plain.data, plain.len, 1, out);
+    bkp_buf_free(&plain);
+    return r;
+}
+
+int bkp_index_segment_load(bkp_index *x, const uint8_t *data, size_t len, const bkp_keys *k)
+{
+    bkp_buf plain;
+    bkp_rd rd;
+    int r;
+    if (len < 8 || memcmp(data, SEGMENT_MAGIC, 8) != 0)
+        return -EBADMSG;
+    bkp_buf_init(&plain);
+    r = bkp_blob_open(k, BKP_BLOB_INDEX, zero_id, data + 8, len - 8, &plain);
+    if (r)
+        goto out;
+    bkp_rd_init(&rd, plain.data, plain.len);
+    uint32_t npacks = bkp_rd_u32(&rd);
+    for (uint32_t p = 0; p < npacks && bkp_rd_ok(&rd); p++) {
+        const uint8_t *pid = bkp_rd_take(&rd, BKP_ID_LEN);
+        uint32_t n = bkp_rd_u32(&rd), num;
+        if (!bkp_rd_ok(&rd))
+            break;
+        if (bkp_index_find_pack(x, pid, &num) && (r = bkp_index_add_pack(x, pid, &num)))
+            goto out;
+        for (uint32_t i = 0; i < n && bkp_rd_ok(&rd); i++) {
+            bkp_index_entry e;
+            e.type = bkp_rd_u8(&rd);
+            const uint8_t *id = bkp_rd_take(&rd, BKP_ID_LEN);
+            e.offset = bkp_rd_u64(&rd);
+            e.len = bkp_rd_u32(&rd);
+            e.raw_len = bkp_rd_u32(&rd);
+            if (!bkp_rd_ok(&rd))
+                break;
+            memcpy(e.id, id, BKP_ID_LEN);
+            e.pack = num;
+            if ((r = bkp_index_insert(x, &e)) < 0)
+                goto out;
+            r = 0;
+        }
+    }
+    if (!bkp_rd_ok(&rd) || rd.left != 0)
+        r = -EBADMSG;
+out:
+    bkp_buf_free(&plain);
+    return r;
+}

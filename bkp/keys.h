@@ -1,0 +1,55 @@
+/*
+ * keys.h — the repository's secrets and the sealed key file.
+ *
+ * One random 32-byte master secret per repository; every working key is
+ * derived from it with crypto_kdf (context "bkprepo1"):
+ *   1 chunk-ID key (keyed BLAKE2b), 2 blob encryption key (XChaCha20-Poly1305),
+ *   3 chunker gear seed, 4 Ed25519 signing seed.
+ * The key file seals the master secret and the repository ID under a key
+ * stretched from the passphrase with Argon2id. Keys live in sodium_malloc
+ * memory, are locked and wiped on free.
+ */
+#ifndef BKP_KEYS_H
+#define BKP_KEYS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bkp/bytes.h"
+
+#define BKP_KEY_FILE_MAGIC "BKPKEY01"
+#define BKP_PASSPHRASE_MIN 13
+
+typedef struct bkp_keys bkp_keys;
+
+/* A fresh random master secret bound to `repo_id`. */
+int bkp_keys_generate(const uint8_t repo_id[16], bkp_keys **out);
+/* Open a sealed key file: -EKEYREJECTED for a wrong passphrase (or a damaged
+ * file: the two cannot be told apart by design), -EPROTO for an unknown format. */
+int bkp_keys_open(const uint8_t *file, size_t len, const char *pass, size_t passlen,
+                  bkp_keys **out) __attribute__((warn_unused_result));
+/* Seal `k` under `pass` into `out` (the bytes of a key file). */
+int bkp_keys_seal(const bkp_keys *k, const char *pass, size_t passlen, bkp_buf *out);
+void bkp_keys_free(bkp_keys *k);
+
+const uint8_t *bkp_keys_repo_id(const bkp_keys *k);  /* 16 bytes */
+const uint8_t *bkp_keys_id_key(const bkp_keys *k);   /* 32 bytes */
+const uint8_t *bkp_keys_blob_key(const bkp_keys *k); /* 32 bytes */
+const uint8_t *bkp_keys_gear_seed(const bkp_keys *k);/* 32 bytes */
+const uint8_t *bkp_keys_sign_pk(const bkp_keys *k);  /* 32 bytes */
+/* Ed25519 detached signature of `msg`. */
+void bkp_keys_sign(const bkp_keys *k, uint8_t sig[64], const void *msg, size_t len);
+/* 0 if `sig` is `pk`'s signature of `msg`, else -EBADMSG. */
+int bkp_sig_verify(const uint8_t pk[32], const uint8_t sig[64], const void *msg, size_t len);
+
+/*
+ * Where the passphrase comes from, in this order: `file` (a --passphrase-file
+ * option, may be NULL), $BKP_PASSPHRASE_FILE, $BKP_PASSPHRASE_COMMAND, then a
+ * no-echo prompt on the terminal (asked twice when `confirm`). A file readable
+ * by group or others is refused. The result is sodium_malloc'd; free it with
+ * bkp_passphrase_free. -ENOENT when no source is available.
+ */
+int bkp_passphrase_get(const char *file, int confirm, char **out, size_t *len);
+void bkp_passphrase_free(char *p, size_t len);
+
+#endif

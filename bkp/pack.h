@@ -1,0 +1,54 @@
+/*
+ * pack.h — pack files: sealed blobs appended into one immutable file.
+ *
+ * Layout: "BKPPACK1" | blob... | trailer blob | u32le trailer length | "BKPTRLR1".
+ * The trailer is a sealed blob (type TRAILER, ID zero) listing every blob:
+ * type, ID, offset, sealed length, raw length. A pack is named by the
+ * unkeyed BLAKE2b-256 of all its bytes and never modified after its rename.
+ */
+#ifndef BKP_PACK_H
+#define BKP_PACK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bkp/blob.h"
+#include "bkp/keys.h"
+
+#define BKP_PACK_MAGIC "BKPPACK1"
+#define BKP_PACK_END_MAGIC "BKPTRLR1"
+#define BKP_PACK_TARGET (32U << 20)
+
+typedef struct bkp_pack_entry {
+    uint8_t id[BKP_ID_LEN];
+    uint8_t type;
+    uint64_t offset;
+    uint32_t len;     /* sealed length in the pack */
+    uint32_t raw_len; /* plaintext length */
+} bkp_pack_entry;
+
+typedef struct bkp_pack_writer bkp_pack_writer;
+
+/* Start a pack as a temporary file in `packs_dir`. */
+int bkp_pack_writer_open(const char *packs_dir, bkp_pack_writer **out);
+/* Append a sealed blob; its offset is written to `*offset`. */
+int bkp_pack_writer_add(bkp_pack_writer *w, uint8_t type, const uint8_t id[BKP_ID_LEN],
+                        const void *sealed, size_t len, uint32_t raw_len, uint64_t *offset);
+uint64_t bkp_pack_writer_size(const bkp_pack_writer *w);
+/* Seal the trailer, fsync, rename to packs_dir/XX/HEX, fsync. Frees `w`. */
+int bkp_pack_writer_finish(bkp_pack_writer *w, const bkp_keys *k, uint8_t pack_id[BKP_ID_LEN])
+    __attribute__((warn_unused_result));
+void bkp_pack_writer_abort(bkp_pack_writer *w);
+
+/* Path of pack `id` below `packs_dir` (malloc'd). */
+char *bkp_pack_path(const char *packs_dir, const uint8_t id[BKP_ID_LEN]);
+
+/* Read and authenticate the trailer of the open pack `fd` of `size` bytes.
+ * -EBADMSG for a damaged or truncated pack. `*entries` is malloc'd. */
+int bkp_pack_read_trailer(int fd, uint64_t size, const bkp_keys *k, bkp_pack_entry **entries,
+                          uint32_t *count) __attribute__((warn_unused_result));
+/* Same, from the pack's bytes in memory. */
+int bkp_pack_parse_trailer(const uint8_t *pack, uint64_t size, const bkp_keys *k,
+                           bkp_pack_entry **entries, uint32_t *count);
+
+#endif

@@ -1,0 +1,170 @@
+/* Passphrase sources: a root-only file (cron), a command, or a no-echo prompt. */
+#include "bkp/keys.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "bkp/log.h"
+
+#define PASS_MAX 1024
+
+void bkp_passphrase_free(char *p, size_t len)
+{
+    (void)len;
+    if (p)
+        sodium_free(p);
+}
+
+/* Keep at most one trailing newline out of the secret: editors add one. */
+static size_t chomp(char *p, size_t n)
+{
+    if (n && p[n - 1] == '\n')
+        n--;
+    if (n && p[n - 1] == '\r')
+        n--;
+    p[n] = '\0';
+    return n;
+}
+
+static int read_fd(int fd, char *p, size_t *len)
+{
+    size_t n = 0;
+    for (;;) {
+        ssize_t k = read(fd, p + n, PASS_MAX - n);
+        if (k < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (k == 0)
+            break;
+        n += (size_t)k;
+        if (n == PASS_MAX)
+            return -E2BIG;
+    }
+    *len = chomp(p, n);
+    return 0;
+}
+
+static int from_file(const char *path, char *p, size_t *len)
+{
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int r;
+    if (fd < 0) {
+        r = -errno;
+        bkp_error("cannot open passphrase file %s: %s", path, bkp_strerror(r));
+        return r;
+    }
+    if (fstat(fd, &st) < 0 || (st.st_mode & 077)) {
+        close(fd);
+        bkp_error("passphrase file %s is readable by group or others (mode %04o); "
+                  "run `chmod 600 %s` and try again",
+                  path, (unsigned)(st.st_mode & 07777), path);
+        return -EPERM;
+    }
+    r = read_fd(fd, p, len);
+    close(fd);
+    if (r)
+        bkp_error("cannot read passphrase file %s: %s", path, bkp_strerror(r));
+    return r;
+}
+
+static int from_command(const char *cmd, char *p, size_t *len)
+{
+    FILE *f = popen(cmd, "r");
+    int r, status;
+    if (!f) {
+        r = -errno;
+        bkp_error("cannot run BKP_PASSPHRASE_COMMAND: %s", bkp_strerror(r));
+        return r;
+    }
+    r = read_fd(fileno(f), p, len);
+    status = pclose(f);
+    if (!r && status != 0) {
+        bkp_error("BKP_PASSPHRASE_COMMAND exited with status %d; check the command", status);
+        r = -EIO;
+    }
+    return r;
+}
+
+static int prompt(const char *question, char *p, size_t *len)
+{
+    struct termios old, quiet;
+    int fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+    int r;
+    if (fd < 0)
+        return -ENOENT;
+    if (tcgetattr(fd, &old) < 0) {
+        close(fd);
+        return -ENOENT;
+    }
+    quiet = old;
+    quiet.c_lflag &= ~(tcflag_t)ECHO;
+    quiet.c_lflag |= ECHONL;
+    (void)!write(fd, question, strlen(question));
+    tcsetattr(fd, TCSAFLUSH, &quiet);
+    size_t n = 0;
+    r = 0;
+    while (n < PASS_MAX - 1) {
+        ssize_t k = read(fd, p + n, 1);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0 || p[n] == '\n')
+            break;
+        n++;
+    }
+    tcsetattr(fd, TCSAFLUSH, &old);
+    close(fd);
+    *len = chomp(p, n);
+    return r;
+}
+
+int bkp_passphrase_get(const char *file, int confirm, char **out, size_t *len)
+{
+    char *p = sodium_malloc(PASS_MAX + 1), *again = NULL;
+    size_t n = 0, n2 = 0;
+    const char *env;
+    int r;
+    if (!p)
+        return -ENOMEM;
+    if (!file && (env = getenv("BKP_PASSPHRASE_FILE")) && *env)
+        file = env;
+    if (file) {
+        r = from_file(file, p, &n);
+    } else if ((env = getenv("BKP_PASSPHRASE_COMMAND")) && *env) {
+        r = from_command(env, p, &n);
+    } else {
+        r = prompt("Repository passphrase: ", p, &n);
+        if (!r && confirm) {
+            again = sodium_malloc(PASS_MAX + 1);
+            if (!again)
+                r = -ENOMEM;
+            else if (!(r = prompt("Repeat the passphrase: ", again, &n2)) &&
+                     (n != n2 || sodium_memcmp(p, again, n) != 0)) {
+                bkp_error("the two passphrases differ; nothing was written");
+                r = -EINVAL;
+            }
+            if (again)
+                sodium_free(again);
+        }
+        if (r == -ENOENT)
+            bkp_error("no passphrase: give --passphrase-file FILE (mode 0600), or set "
+                      "BKP_PASSPHRASE_FILE or BKP_PASSPHRASE_COMMAND, or run on a terminal");
+    }
+    if (r) {
+        sodium_free(p);
+        return r;
+    }
+    *out = p;
+    *len = n;
+    return 0;
+}

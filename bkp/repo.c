@@ -1,0 +1,681 @@
+#include "bkp/repo.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <sodium.h>
+#include <uuid/uuid.h>
+
+#include "bkp/durable.h"
+#include "bkp/log.h"
+#include "bkp/pack.h"
+
+#define CONFIG_FORMAT "bkp-repository"
+#define CONFIG_VERSION 1
+#define MAX_OPEN_PACKS 256
+
+struct bkp_repo {
+    char *path, *packs_dir, *index_dir;
+    char uuid[37];
+    bkp_keys *keys;
+    bkp_chunker *chunker;
+    bkp_index *index;
+    unsigned flags;
+    pthread_mutex_t lock;
+    bkp_pack_writer *writer;
+    uint32_t writer_pack;
+    uint32_t first_new_pack; /* packs from here on still need an index segment */
+    int err;                 /* latched: a pack failed to become durable */
+    int *fds;                /* per pack number; -1 when closed */
+    uint32_t fds_cap, fds_open;
+};
+
+static const char *const subdirs[] = {"keys", "packs", "index", "generations", "cache", "locks"};
+
+const char *bkp_repo_path(const bkp_repo *r)
+{
+    return r->path;
+}
+const char *bkp_repo_uuid(const bkp_repo *r)
+{
+    return r->uuid;
+}
+const bkp_keys *bkp_repo_keys(const bkp_repo *r)
+{
+    return r->keys;
+}
+const bkp_chunker *bkp_repo_chunker(const bkp_repo *r)
+{
+    return r->chunker;
+}
+const bkp_index *bkp_repo_index(const bkp_repo *r)
+{
+    return r->index;
+}
+char *bkp_repo_subpath(const bkp_repo *r, const char *sub)
+{
+    return bkp_path_join(r->path, sub);
+}
+
+static size_t utf8_chars(const char *p, size_t n)
+{
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++)
+        if (((unsigned char)p[i] & 0xC0) != 0x80)
+            c++;
+    return c;
+}
+
+static int dir_is_empty_or_absent(const char *path)
+{
+    DIR *d = opendir(path);
+    struct dirent *e;
+    if (!d)
+        return errno == ENOENT ? 1 : -errno;
+    int empty = 1;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            empty = 0;
+    closedir(d);
+    return empty;
+}
+
+int bkp_repo_init(const char *path, const char *pass, size_t passlen)
+{
+    uint8_t rid[16];
+    char uuid[37], pkhex[65], created[32];
+    bkp_keys *k = NULL;
+    bkp_buf keyfile;
+    json_t *cfg = NULL;
+    char *text = NULL, *p = NULL;
+    int r;
+
+    if (utf8_chars(pass, passlen) < BKP_PASSPHRASE_MIN) {
+        bkp_error("the passphrase has %zu characters; at least %d are required (checklist "
+                  "item 2-7 for passwords that are never changed). Choose a longer one; "
+                  "nothing was written",
+                  utf8_chars(pass, passlen), BKP_PASSPHRASE_MIN);
+        return -EINVAL;
+    }
+    r = dir_is_empty_or_absent(path);
+    if (r <= 0) {
+        if (r == 0) {
+            bkp_error("%s is not empty; give a new or empty directory for the repository", path);
+            return -EEXIST;
+        }
+        bkp_error("cannot read %s: %s", path, bkp_strerror(r));
+        return r;
+    }
+    bkp_buf_init(&keyfile);
+    if ((r = bkp_mkdir_p(path, 0700))) {
+        bkp_error("cannot create %s: %s", path, bkp_strerror(r));
+        goto out;
+    }
+    for (size_t i = 0; i < sizeof(subdirs) / sizeof(*subdirs); i++) {
+        p = bkp_path_join(path, subdirs[i]);
+        if (!p || mkdir(p, 0700) < 0) {
+            r = p ? -errno : -ENOMEM;
+            bkp_error("cannot create %s: %s", p ? p : path, bkp_strerror(r));
+            goto out;
+        }
+        free(p);
+        p = NULL;
+    }
+    uuid_generate_random(rid);
+    uuid_unparse_lower(rid, uuid);
+    if ((r = bkp_keys_generate(rid, &k)) || (r = bkp_keys_seal(k, pass, passlen, &keyfile)))
+        goto out;
+    p = bkp_path_join(path, "keys");
+    if (!p) {
+        r = -ENOMEM;
+        goto out;
+    }
+    /* The key file first: a config without it is an unusable repository and
+     * init refuses a non-empty directory, so the order leaves nothing half-made. */
+    r = bkp_durable_write(p, "key", keyfile.data, keyfile.len,
+                          BKP_DURABLE_NOREPLACE | BKP_DURABLE_PRIVATE | BKP_DURABLE_READONLY);
+    if (r) {
+        bkp_error("cannot write the key file in %s: %s", p, bkp_strerror(r));
+        goto out;
+    }
+    time_t now = time(NULL);
+    strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+    bkp_hex(pkhex, bkp_keys_sign_pk(k), 32);
+    cfg = json_pack("{s:s, s:i, s:s, s:s, s:{s:i, s:i, s:i}, s:s}", "format", CONFIG_FORMAT,
+                    "version", CONFIG_VERSION, "id", uuid, "created", created, "chunker", "min",
+                    (json_int_t)BKP_CHUNK_MIN, "avg", (json_int_t)BKP_CHUNK_AVG, "max",
+                    (json_int_t)BKP_CHUNK_MAX, "sign_public", pkhex);
+    text = cfg ? json_dumps(cfg, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+    if (!text) {
+        r = -ENOMEM;
+        goto out;
+    }
+    size_t tl = strlen(text);
+    text[tl] = '\n'; /* json_dumps leaves room only for the NUL: rewrite it */
+    r = bkp_durable_write(path, "config", text, tl + 1, BKP_DURABLE_NOREPLACE);
+    text[tl] = '\0';
+    if (r)
+        bkp_error("cannot write %s/config: %s", path, bkp_strerror(r));
+out:
+    free(p);
+    free(text);
+    json_decref(cfg);
+    bkp_buf_free(&keyfile);
+    bkp_keys_free(k);
+    return r;
+}
+
+static int load_config(bkp_repo *r, uint8_t pk[32], uint32_t sizes[3])
+{
+    char *p = bkp_path_join(r->path, "config");
+    json_error_t jerr;
+    json_t *cfg = p ? json_load_file(p, JSON_REJECT_DUPLICATES, &jerr) : NULL;
+    const char *format = NULL, *id = NULL, *pkhex = NULL;
+    json_int_t version = 0, mn = 0, avg = 0, mx = 0;
+    int rc = 0;
+    if (!cfg) {
+        struct stat st;
+        if (p && stat(p, &st) < 0)
+            bkp_error("%s is not a bkp repository (no config file); check --repo or run "
+                      "`bkp init --repo %s`",
+                      r->path, r->path);
+        else
+            bkp_error("%s:%d: the repository config is not valid JSON: %s", p ? p : r->path,
+                      jerr.line, jerr.text);
+        free(p);
+        return -ENOENT;
+    }
+    if (json_unpack(cfg, "{s:s, s:I, s:s, s:s, s:{s:I, s:I, s:I}}", "format", &format, "version",
+                    &version, "id", &id, "sign_public", &pkhex, "chunker", "min", &mn, "avg", &avg,
+                    "max", &mx) != 0 ||
+        strcmp(format, CONFIG_FORMAT) != 0 || bkp_unhex(pk, 32, pkhex) != 0 ||
+        strlen(id) != 36 || mn <= 0 || avg <= 0 || mx <= 0 || mx > (16 << 20)) {
+        bkp_error("%s: not a bkp repository config (fields missing or wrong)", p);
+        rc = -EPROTO;
+    } else if (version != CONFIG_VERSION) {
+        bkp_error("%s: repository format version %lld is not supported by this bkp (it reads "
+                  "version %d); use a newer bkp",
+                  p, (long long)version, CONFIG_VERSION);
+        rc = -EPROTO;
+    } else {
+        memcpy(r->uuid, id, 37);
+        sizes[0] = (uint32_t)mn;
+        sizes[1] = (uint32_t)avg;
+        sizes[2] = (uint32_t)mx;
+    }
+    json_decref(cfg);
+    free(p);
+    return rc;
+}
+
+static int load_keys(bkp_repo *r, const char *pass, size_t passlen, const uint8_t pk[32])
+{
+    char *p = bkp_path_join(r->path, "keys/key");
+    bkp_buf file;
+    uint8_t rid[16];
+    int rc;
+    bkp_buf_init(&file);
+    rc = p ? bkp_read_file(p, &file, 4096) : -ENOMEM;
+    if (rc) {
+        bkp_error("cannot read the key file %s: %s; a repository copy on another medium carries "
+                  "its own key file",
+                  p, bkp_strerror(rc));
+        goto out;
+    }
+    rc = bkp_keys_open(file.data, file.len, pass, passlen, &r->keys);
+    if (rc == -EKEYREJECTED) {
+        bkp_error("wrong passphrase for the repository %s (or its key file is damaged); "
+                  "nothing was written",
+                  r->path);
+        goto out;
+    }
+    if (rc) {
+        bkp_error("%s: %s", p, bkp_strerror(rc));
+        goto out;
+    }
+    if (uuid_parse(r->uuid, rid) != 0 || memcmp(rid, bkp_keys_repo_id(r->keys), 16) != 0 ||
+        memcmp(pk, bkp_keys_sign_pk(r->keys), 32) != 0) {
+        bkp_error("%s: the key file belongs to another repository than its config; restore the "
+                  "config or key file from another medium",
+                  r->path);
+        rc = -EBADMSG;
+    }
+out:
+    free(p);
+    bkp_buf_free(&file);
+    return rc;
+}
+
+static int load_index(bkp_repo *r)
+{
+    DIR *d = opendir(r->index_dir);
+    struct dirent *e;
+    bkp_buf seg;
+    int rc = 0;
+    if (!d) {
+        rc = -errno;
+        bkp_error("cannot read %s: %s", r->index_dir, bkp_strerror(rc));
+        return rc;
+    }
+    bkp_buf_init(&seg);
+    while ((e = readdir(d))) {
+        if (strlen(e->d_name) != 2 * BKP_ID_LEN)
+            continue;
+        char *p = bkp_path_join(r->index_dir, e->d_name);
+        int x = p ? bkp_read_file(p, &seg, 1ULL << 32) : -ENOMEM;
+        if (!x)
+            x = bkp_index_segment_load(r->index, seg.data, seg.len, r->keys);
+        if (x == -ENOMEM) {
+            rc = x;
+            free(p);
+            break;
+        }
+        /* A damaged segment is not fatal: the packs are the truth, and
+         * reindexing below finds every pack the segments do not name. */
+        if (x)
+            bkp_warn("index segment %s is unreadable (%s); its packs are re-indexed from their "
+                     "trailers",
+                     p, bkp_strerror(x));
+        free(p);
+    }
+    closedir(d);
+    bkp_buf_free(&seg);
+    return rc;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+    return memcmp(a, b, BKP_ID_LEN);
+}
+
+/* Packs on disk that no index segment names (a backup killed after writing
+ * packs but before its segment) are indexed from their own trailers. */
+static int reindex_orphans(bkp_repo *r)
+{
+    uint32_t n = bkp_index_pack_count(r->index), first = n, found = 0;
+    uint8_t (*known)[BKP_ID_LEN] = malloc(((size_t)n + 1) * BKP_ID_LEN);
+    int rc = 0;
+    if (!known)
+        return -ENOMEM;
+    for (uint32_t i = 0; i < n; i++)
+        memcpy(known[i], bkp_index_pack_id(r->index, i), BKP_ID_LEN);
+    qsort(known, n, BKP_ID_LEN, cmp_id);
+    for (int b = 0; b < 256 && !rc; b++) {
+        char sub[3];
+        snprintf(sub, sizeof(sub), "%02x", b);
+        char *dir = bkp_path_join(r->packs_dir, sub);
+        DIR *d = dir ? opendir(dir) : NULL;
+        struct dirent *e;
+        while (d && (e = readdir(d))) {
+            uint8_t id[BKP_ID_LEN];
+            if (bkp_unhex(id, BKP_ID_LEN, e->d_name) != 0 || bsearch(id, known, n, BKP_ID_LEN, cmp_id))
+                continue;
+            char *p = bkp_path_join(dir, e->d_name);
+            int fd = p ? open(p, O_RDONLY | O_CLOEXEC) : -1;
+            struct stat st;
+            bkp_pack_entry *ents = NULL;
+            uint32_t cnt = 0, num;
+            int x = fd < 0 || fstat(fd, &st) < 0 ? -errno
+                                                 : bkp_pack_read_trailer(fd, (uint64_t)st.st_size, r->keys, &ents, &cnt);
+            if (fd >= 0)
+                close(fd);
+            if (x) {
+                bkp_warn("pack %s is not indexed and its trailer is unreadable (%s); run `bkp verify "
+                         "--read-data`",
+                         p, bkp_strerror(x));
+            } else if (!(rc = bkp_index_add_pack(r->index, id, &num))) {
+                for (uint32_t i = 0; i < cnt && !rc; i++) {
+                    bkp_index_entry ie = {.type = ents[i].type, .pack = num,
+                                          .offset = ents[i].offset, .len = ents[i].len,
+                                          .raw_len = ents[i].raw_len};
+                    memcpy(ie.id, ents[i].id, BKP_ID_LEN);
+                    rc = bkp_index_insert(r->index, &ie) < 0 ? -ENOMEM : 0;
+                }
+                found++;
+            }
+            free(ents);
+            free(p);
+        }
+        if (d)
+            closedir(d);
+        free(dir);
+    }
+    free(known);
+    if (!rc && found) {
+        bkp_info("indexed %u pack(s) left by an interrupted run", found);
+        r->first_new_pack = first;
+        if (!(r->flags & BKP_REPO_READONLY))
+            rc = bkp_repo_flush(r);
+    }
+    return rc;
+}
+
+static void cleanup_pass(bkp_repo *r)
+{
+    static const char *const dirs[] = {"", "keys", "packs", "index", "cache", "locks"};
+    for (size_t i = 0; i < sizeof(dirs) / sizeof(*dirs); i++) {
+        char *p = bkp_path_join(r->path, dirs[i]);
+        if (p)
+            bkp_durable_cleanup(p);
+        free(p);
+    }
+    char *g = bkp_path_join(r->path, "generations");
+    DIR *d = g ? opendir(g) : NULL;
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char *p = bkp_path_join(g, e->d_name);
+        if (p)
+            bkp_durable_cleanup(p);
+        free(p);
+    }
+    if (d)
+        closedir(d);
+    free(g);
+}
+
+int bkp_repo_open(const char *path, const char *pass, size_t passlen, unsigned flags,
+                  bkp_repo **out)
+{
+    uint8_t pk[32];
+    uint32_t sizes[3];
+    int rc;
+    bkp_repo *r = calloc(1, sizeof(*r));
+    if (!r)
+        return -ENOMEM;
+    pthread_mutex_init(&r->lock, NULL);
+    r->flags = flags;
+    /* Absolute: a restore changes the working directory into its target. */
+    r->path = realpath(path, NULL);
+    if (!r->path) {
+        rc = -errno;
+        bkp_error("cannot open the repository %s: %s; check --repo", path, bkp_strerror(rc));
+        goto fail;
+    }
+    r->packs_dir = bkp_path_join(r->path, "packs");
+    r->index_dir = bkp_path_join(r->path, "index");
+    if (!r->path || !r->packs_dir || !r->index_dir) {
+        rc = -ENOMEM;
+        goto fail;
+    }
+    if ((rc = load_config(r, pk, sizes)) || (rc = load_keys(r, pass, passlen, pk)))
+        goto fail;
+    rc = bkp_chunker_new(bkp_keys_gear_seed(r->keys), sizes[0], sizes[1], sizes[2], &r->chunker);
+    if (rc) {
+        bkp_error("%s/config: invalid chunker sizes", path);
+        goto fail;
+    }
+    if ((rc = bkp_index_new(&r->index)))
+        goto fail;
+    if (!(flags & BKP_REPO_READONLY))
+        cleanup_pass(r);
+    if ((rc = load_index(r)))
+        goto fail;
+    r->first_new_pack = bkp_index_pack_count(r->index);
+    if ((rc = reindex_orphans(r)))
+        goto fail;
+    *out = r;
+    return 0;
+fail:
+    bkp_repo_free(r);
+    return rc;
+}
+
+void bkp_repo_free(bkp_repo *r)
+{
+    if (!r)
+        return;
+    bkp_pack_writer_abort(r->writer);
+    for (uint32_t i = 0; i < r->fds_cap; i++)
+        if (r->fds[i] >= 0)
+            close(r->fds[i]);
+    free(r->fds);
+    bkp_index_free(r->index);
+    bkp_chunker_free(r->chunker);
+    bkp_keys_free(r->keys);
+    pthread_mutex_destroy(&r->lock);
+    free(r->path);
+    free(r->packs_dir);
+    free(r->index_dir);
+    free(r);
+}
+
+/* Finish a detached writer outside the lock: fsync takes milliseconds and
+ * the other workers keep sealing meanwhile. */
+static int finish_pack(bkp_repo *r, bkp_pack_writer *w, uint32_t num)
+{
+    uint8_t id[BKP_ID_LEN];
+    int rc = bkp_pack_writer_finish(w, r->keys, id);
+    pthread_mutex_lock(&r->lock);
+    if (rc) {
+        if (!r->err)
+            r->err = rc;
+    } else {
+        bkp_index_set_pack_id(r->index, num, id);
+    }
+    pthread_mutex_unlock(&r->lock);
+    if (rc)
+        bkp_error("cannot write a pack in %s: %s", r->packs_dir, bkp_strerror(rc));
+    return rc;
+}
+
+int bkp_repo_put(bkp_repo *r, uint8_t type, const void *data, size_t len, uint8_t id[BKP_ID_LEN],
+                 uint64_t *added)
+{
+    uint8_t myid[BKP_ID_LEN];
+    bkp_buf sealed;
+    bkp_pack_writer *full = NULL;
+    uint32_t full_num = 0;
+    int rc;
+
+    bkp_blob_id(r->keys, data, len, myid);
+    if (added)
+        *added = 0;
+    pthread_mutex_lock(&r->lock);
+    rc = r->err;
+    bool have = bkp_index_lookup(r->index, myid) != NULL;
+    pthread_mutex_unlock(&r->lock);
+    if (rc)
+        return rc;
+    if (have) {
+        memcpy(id, myid, BKP_ID_LEN);
+        return 0;
+    }
+    bkp_buf_init(&sealed);
+    rc = bkp_blob_seal(r->keys, type, myid, data, len, 1, &sealed);
+    if (rc)
+        goto out;
+    pthread_mutex_lock(&r->lock);
+    /* Another worker may have stored the same content meanwhile. */
+    if (bkp_index_lookup(r->index, myid)) {
+        pthread_mutex_unlock(&r->lock);
+        goto done;
+    }
+    if (!r->writer) {
+        rc = bkp_pack_writer_open(r->packs_dir, &r->writer);
+        if (!rc)
+            rc = bkp_index_add_pack(r->index, (const uint8_t[BKP_ID_LEN]){0}, &r->writer_pack);
+        if (rc) {
+            bkp_pack_writer_abort(r->writer);
+            r->writer = NULL;
+            pthread_mutex_unlock(&r->lock);
+            bkp_error("cannot start a pack in %s: %s", r->packs_dir, bkp_strerror(rc));
+            goto out;
+        }
+    }
+    bkp_index_entry e = {.type = type, .pack = r->writer_pack, .len = (uint32_t)sealed.len,
+                         .raw_len = (uint32_t)len};
+    memcpy(e.id, myid, BKP_ID_LEN);
+    rc = bkp_pack_writer_add(r->writer, type, myid, sealed.data, sealed.len, (uint32_t)len, &e.offset);
+    if (!rc)
+        rc = bkp_index_insert(r->index, &e) < 0 ? -ENOMEM : 0;
+    if (!rc && bkp_pack_writer_size(r->writer) >= BKP_PACK_TARGET) {
+        full = r->writer;
+        full_num = r->writer_pack;
+        r->writer = NULL;
+    }
+    if (rc && !r->err)
+        r->err = rc;
+    pthread_mutex_unlock(&r->lock);
+    if (rc) {
+        bkp_error("cannot write to a pack in %s: %s", r->packs_dir, bkp_strerror(rc));
+        goto out;
+    }
+    if (added)
+        *added = sealed.len;
+    if (full && (rc = finish_pack(r, full, full_num)))
+        goto out;
+done:
+    memcpy(id, myid, BKP_ID_LEN);
+out:
+    bkp_buf_free(&sealed);
+    return rc;
+}
+
+int bkp_repo_flush(bkp_repo *r)
+{
+    bkp_buf seg;
+    uint8_t h[BKP_ID_LEN];
+    char hex[2 * BKP_ID_LEN + 1];
+    int rc = 0;
+
+    pthread_mutex_lock(&r->lock);
+    bkp_pack_writer *w = r->writer;
+    uint32_t num = r->writer_pack;
+    r->writer = NULL;
+    pthread_mutex_unlock(&r->lock);
+    if (w && (rc = finish_pack(r, w, num)))
+        return rc;
+    pthread_mutex_lock(&r->lock);
+    rc = r->err;
+    uint32_t first = r->first_new_pack, last = bkp_index_pack_count(r->index);
+    pthread_mutex_unlock(&r->lock);
+    if (rc || first == last)
+        return rc;
+    bkp_buf_init(&seg);
+    rc = bkp_index_segment_encode(r->index, first, last, r->keys, &seg);
+    if (!rc) {
+        crypto_generichash(h, sizeof(h), seg.data, seg.len, NULL, 0);
+        bkp_hex(hex, h, sizeof(h));
+        rc = bkp_durable_write(r->index_dir, hex, seg.data, seg.len,
+                               BKP_DURABLE_NOREPLACE | BKP_DURABLE_READONLY);
+        if (rc == -EEXIST)
+            rc = 0;
+    }
+    if (rc)
+        bkp_error("cannot write an index segment in %s: %s", r->index_dir, bkp_strerror(rc));
+    else
+        r->first_new_pack = last;
+    bkp_buf_free(&seg);
+    return rc;
+}
+
+bool bkp_repo_has(bkp_repo *r, const uint8_t id[BKP_ID_LEN])
+{
+    pthread_mutex_lock(&r->lock);
+    bool have = bkp_index_lookup(r->index, id) != NULL;
+    pthread_mutex_unlock(&r->lock);
+    return have;
+}
+
+int bkp_repo_locate(bkp_repo *r, const uint8_t id[BKP_ID_LEN], uint8_t pack[BKP_ID_LEN],
+                    bkp_index_entry *entry)
+{
+    int rc = -ENOENT;
+    pthread_mutex_lock(&r->lock);
+    const bkp_index_entry *e = bkp_index_lookup(r->index, id);
+    if (e) {
+        if (pack)
+            memcpy(pack, bkp_index_pack_id(r->index, e->pack), BKP_ID_LEN);
+        if (entry)
+            *entry = *e;
+        rc = 0;
+    }
+    pthread_mutex_unlock(&r->lock);
+    return rc;
+}
+
+/* An fd for pack `num`: cached while few are open; `*owned` when the caller
+ * must close it. Called with the lock held. */
+static int pack_fd(bkp_repo *r, uint32_t num, bool *owned)
+{
+    *owned = false;
+    if (num >= r->fds_cap) {
+        uint32_t cap = bkp_index_pack_count(r->index) + 64;
+        int *f = realloc(r->fds, cap * sizeof(*f));
+        if (!f)
+            return -ENOMEM;
+        for (uint32_t i = r->fds_cap; i < cap; i++)
+            f[i] = -1;
+        r->fds = f;
+        r->fds_cap = cap;
+    }
+    if (r->fds[num] >= 0)
+        return r->fds[num];
+    char *p = bkp_pack_path(r->packs_dir, bkp_index_pack_id(r->index, num));
+    int fd = p ? open(p, O_RDONLY | O_CLOEXEC) : -1;
+    int rc = p ? -errno : -ENOMEM;
+    free(p);
+    if (fd < 0)
+        return rc;
+    if (r->fds_open < MAX_OPEN_PACKS) {
+        r->fds[num] = fd;
+        r->fds_open++;
+    } else {
+        *owned = true;
+    }
+    return fd;
+}
+
+int bkp_repo_get(bkp_repo *r, uint8_t type, const uint8_t id[BKP_ID_LEN], bkp_buf *out)
+{
+    bkp_index_entry e;
+    uint8_t check[BKP_ID_LEN];
+    bool owned;
+    int rc, fd;
+
+    pthread_mutex_lock(&r->lock);
+    const bkp_index_entry *pe = bkp_index_lookup(r->index, id);
+    if (!pe) {
+        pthread_mutex_unlock(&r->lock);
+        return -ENOENT;
+    }
+    e = *pe;
+    fd = pack_fd(r, e.pack, &owned);
+    pthread_mutex_unlock(&r->lock);
+    if (fd < 0)
+        return fd == -ENOENT ? -ENOENT : fd;
+    if (e.type != type)
+        return -EBADMSG;
+    uint8_t *sealed = malloc(e.len ? e.len : 1);
+    if (!sealed) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    rc = bkp_pread_full(fd, sealed, e.len, e.offset);
+    if (rc == -EIO)
+        rc = -EBADMSG; /* a truncated pack */
+    if (!rc)
+        rc = bkp_blob_open(r->keys, type, id, sealed, e.len, out);
+    free(sealed);
+    if (!rc && (type == BKP_BLOB_DATA || type == BKP_BLOB_TREE)) {
+        /* Re-hash on every read: the ID is the content's keyed hash. */
+        bkp_blob_id(r->keys, out->data, out->len, check);
+        if (sodium_memcmp(check, id, BKP_ID_LEN) != 0)
+            rc = -EBADMSG;
+    }
+out:
+    if (owned)
+        close(fd);
+    return rc;
+}

@@ -1,0 +1,71 @@
+/*
+ * repo.h — a content-addressed, encrypted object store in one directory.
+ *
+ *   config            JSON: format, version, repository ID, chunker sizes, signing key
+ *   keys/key          the sealed key file (Argon2id)
+ *   packs/XX/ID       immutable pack files
+ *   index/ID          immutable index segments
+ *   generations/DS/   sealed generation records of data set DS
+ *   cache/            this host's files cache (encrypted)
+ *   locks/            exclusive locks (prune)
+ *
+ * Adding objects takes no lock: they are content-addressed and immutable.
+ * bkp_repo_put and bkp_repo_get may be called from several threads at once.
+ */
+#ifndef BKP_REPO_H
+#define BKP_REPO_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bkp/blob.h"
+#include "bkp/chunker.h"
+#include "bkp/index.h"
+#include "bkp/keys.h"
+
+typedef struct bkp_repo bkp_repo;
+
+enum {
+    BKP_REPO_READONLY = 1, /* never write: no clean-up pass, no index repair */
+};
+
+/* Create a repository at `path` (absent or an empty directory). Refuses a
+ * passphrase shorter than BKP_PASSPHRASE_MIN characters with -EINVAL. */
+int bkp_repo_init(const char *path, const char *pass, size_t passlen)
+    __attribute__((warn_unused_result));
+
+/* Open: read the config and key file, load the index, and (unless READONLY)
+ * run the start-up clean-up pass. Logs what is wrong and what to do. */
+int bkp_repo_open(const char *path, const char *pass, size_t passlen, unsigned flags,
+                  bkp_repo **out) __attribute__((warn_unused_result));
+/* Abandon unfinished packs (they were never referenced) and free. */
+void bkp_repo_free(bkp_repo *r);
+
+const char *bkp_repo_path(const bkp_repo *r);
+const char *bkp_repo_uuid(const bkp_repo *r);
+const bkp_keys *bkp_repo_keys(const bkp_repo *r);
+const bkp_chunker *bkp_repo_chunker(const bkp_repo *r);
+/* `sub` below the repository (malloc'd). */
+char *bkp_repo_subpath(const bkp_repo *r, const char *sub);
+
+/*
+ * Store `data` as a blob of `type` unless a blob with its ID exists.
+ * `id` receives the ID; `*added` (may be NULL) is set to the sealed bytes
+ * written (0 when deduplicated). Thread-safe.
+ */
+int bkp_repo_put(bkp_repo *r, uint8_t type, const void *data, size_t len, uint8_t id[BKP_ID_LEN],
+                 uint64_t *added) __attribute__((warn_unused_result));
+/* Make every blob put so far durable: finish packs, write an index segment. */
+int bkp_repo_flush(bkp_repo *r) __attribute__((warn_unused_result));
+
+bool bkp_repo_has(bkp_repo *r, const uint8_t id[BKP_ID_LEN]);
+/* Fetch, authenticate, decompress, and check the plaintext against its ID.
+ * -ENOENT missing (not indexed or pack gone), -EBADMSG corrupt. Thread-safe. */
+int bkp_repo_get(bkp_repo *r, uint8_t type, const uint8_t id[BKP_ID_LEN], bkp_buf *out)
+    __attribute__((warn_unused_result));
+/* Where blob `id` lives; -ENOENT if unknown. */
+int bkp_repo_locate(bkp_repo *r, const uint8_t id[BKP_ID_LEN], uint8_t pack[BKP_ID_LEN],
+                    bkp_index_entry *entry);
+const bkp_index *bkp_repo_index(const bkp_repo *r);
+
+#endif

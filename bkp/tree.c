@@ -1,0 +1,415 @@
+#include "bkp/tree.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#define ITEM_MAX (64U << 20)
+#define PATH_MAX_BYTES (1U << 20)
+
+enum { F_HARDLINK = 1, F_MTIME = 2, F_ATIME = 4, F_CTIME = 8, F_BIRTHTIME = 16 };
+
+void bkp_item_init(bkp_item *it)
+{
+    memset(it, 0, sizeof(*it));
+}
+
+void bkp_item_clear(bkp_item *it)
+{
+    if (it->entry)
+        archive_entry_free(it->entry);
+    free(it->chunks);
+    free(it->sparse);
+    bkp_item_init(it);
+}
+
+void bkp_item_content_hash(const bkp_keys *k, uint64_t size, const bkp_chunk_ref *chunks,
+                           uint32_t n, uint8_t out[BKP_ID_LEN])
+{
+    crypto_generichash_state st;
+    uint8_t b[8];
+    crypto_generichash_init(&st, bkp_keys_id_key(k), 32, BKP_ID_LEN);
+    bkp_le64(b, size);
+    crypto_generichash_update(&st, b, 8);
+    for (uint32_t i = 0; i < n; i++) {
+        crypto_generichash_update(&st, chunks[i].id, BKP_ID_LEN);
+        bkp_le32(b, chunks[i].len);
+        crypto_generichash_update(&st, b, 4);
+    }
+    crypto_generichash_final(&st, out, BKP_ID_LEN);
+}
+
+static void put_str(bkp_buf *b, const char *s)
+{
+    bkp_buf_bytes32(b, s ? s : "", s ? strlen(s) : 0);
+}
+
+static void put_time(bkp_buf *b, int64_t sec, long nsec)
+{
+    bkp_buf_u64(b, (uint64_t)sec);
+    bkp_buf_u32(b, (uint32_t)nsec);
+}
+
+int bkp_item_encode(const bkp_item *it, bkp_buf *out)
+{
+    struct archive_entry *e = it->entry;
+    size_t start = out->len;
+    uint8_t flags = 0;
+    unsigned long fset = 0, fclear = 0;
+    const char *link;
+
+    bkp_buf_u32(out, 0); /* length, patched below */
+    if (archive_entry_hardlink(e))
+        flags |= F_HARDLINK;
+    flags |= archive_entry_mtime_is_set(e) ? F_MTIME : 0;
+    flags |= archive_entry_atime_is_set(e) ? F_ATIME : 0;
+    flags |= archive_entry_ctime_is_set(e) ? F_CTIME : 0;
+    flags |= archive_entry_birthtime_is_set(e) ? F_BIRTHTIME : 0;
+    bkp_buf_u8(out, flags);
+    bkp_buf_u32(out, (uint32_t)archive_entry_mode(e));
+    put_str(out, archive_entry_pathname(e));
+    bkp_buf_u64(out, (uint64_t)archive_entry_uid(e));
+    bkp_buf_u64(out, (uint64_t)archive_entry_gid(e));
+    put_str(out, archive_entry_uname(e));
+    put_str(out, archive_entry_gname(e));
+    put_time(out, archive_entry_mtime(e), archive_entry_mtime_nsec(e));
+    put_time(out, archive_entry_atime(e), archive_entry_atime_nsec(e));
+    put_time(out, archive_entry_ctime(e), archive_entry_ctime_nsec(e));
+    put_time(out, archive_entry_birthtime(e), archive_entry_birthtime_nsec(e));
+    bkp_buf_u64(out, (uint64_t)archive_entry_size(e));
+    bkp_buf_u64(out, (uint64_t)archive_entry_rdev(e));
+    archive_entry_fflags(e, &fset, &fclear);
+    bkp_buf_u64(out, fset);
+    bkp_buf_u64(out, fclear);
+    link = (flags & F_HARDLINK) ? archive_entry_hardlink(e) : archive_entry_symlink(e);
+    put_str(out, link);
+
+    /* Extended attributes, in the order the file system listed them. */
+    const char *name;
+    const void *value;
+    size_t vlen;
+    uint32_t nx = (uint32_t)archive_entry_xattr_reset(e);
+    bkp_buf_u32(out, nx);
+    while (archive_entry_xattr_next(e, &name, &value, &vlen) == ARCHIVE_OK) {
+        put_str(out, name);
+        bkp_buf_bytes32(out, value, vlen);
+    }
+
+    /* ACL entries, POSIX.1e (access and default) or NFSv4. */
+    int types = archive_entry_acl_types(e);
+    uint32_t na = types ? (uint32_t)archive_entry_acl_reset(e, types) : 0;
+    size_t na_at = out->len;
+    bkp_buf_u32(out, 0);
+    uint32_t written = 0;
+    int type, permset, tag, qual;
+    const char *aname;
+    while (na && archive_entry_acl_next(e, types, &type, &permset, &tag, &qual, &aname) ==
+                     ARCHIVE_OK) {
+        bkp_buf_u32(out, (uint32_t)type);
+        bkp_buf_u32(out, (uint32_t)permset);
+        bkp_buf_u32(out, (uint32_t)tag);
+        bkp_buf_u32(out, (uint32_t)qual);
+        put_str(out, aname);
+        written++;
+    }
+    if (!out->failed)
+        bkp_le32(out->data + na_at, written);
+
+    bkp_buf_u32(out, it->nsparse);
+    for (uint32_t i = 0; i < it->nsparse; i++) {
+        bkp_buf_u64(out, it->sparse[2 * i]);
+        bkp_buf_u64(out, it->sparse[2 * i + 1]);
+    }
+    bkp_buf_put(out, it->content, BKP_ID_LEN);
+    bkp_buf_u32(out, it->nchunks);
+    for (uint32_t i = 0; i < it->nchunks; i++) {
+        bkp_buf_put(out, it->chunks[i].id, BKP_ID_LEN);
+        bkp_buf_u32(out, it->chunks[i].len);
+    }
+    if (out->failed)
+        return -ENOMEM;
+    size_t len = out->len - start - 4;
+    if (len > ITEM_MAX)
+        return -E2BIG;
+    bkp_le32(out->data + start, (uint32_t)len);
+    return 0;
+}
+
+/* A string field as a NUL-terminated copy in `tmp` (reused). */
+static const char *get_str(bkp_rd *rd, bkp_buf *tmp, uint32_t max)
+{
+    uint32_t n;
+    const uint8_t *p = bkp_rd_bytes32(rd, &n, max);
+    if (!p)
+        return NULL;
+    bkp_buf_reset(tmp);
+    bkp_buf_put(tmp, p, n);
+    bkp_buf_u8(tmp, 0);
+    return tmp->failed ? NULL : (const char *)tmp->data;
+}
+
+int bkp_item_decode(const uint8_t *p, size_t len, bkp_item *it)
+{
+    bkp_rd rd;
+    bkp_buf tmp;
+    const char *s;
+    int rc = -EBADMSG;
+
+    bkp_item_clear(it);
+    bkp_buf_init(&tmp);
+    bkp_rd_init(&rd, p, len);
+    struct archive_entry *e = it->entry = archive_entry_new();
+    if (!e)
+        return -ENOMEM;
+    uint8_t flags = bkp_rd_u8(&rd);
+    archive_entry_set_mode(e, (mode_t)bkp_rd_u32(&rd));
+    if (!(s = get_str(&rd, &tmp, PATH_MAX_BYTES)) || !*s)
+        goto out;
+    archive_entry_copy_pathname(e, s);
+    archive_entry_set_uid(e, (la_int64_t)bkp_rd_u64(&rd));
+    archive_entry_set_gid(e, (la_int64_t)bkp_rd_u64(&rd));
+    if ((s = get_str(&rd, &tmp, 4096)) && *s)
+        archive_entry_copy_uname(e, s);
+    if ((s = get_str(&rd, &tmp, 4096)) && *s)
+        archive_entry_copy_gname(e, s);
+    int64_t t[8];
+    for (int i = 0; i < 4; i++) {
+        t[2 * i] = (int64_t)bkp_rd_u64(&rd);
+        t[2 * i + 1] = bkp_rd_u32(&rd);
+    }
+    if (flags & F_MTIME)
+        archive_entry_set_mtime(e, t[0], (long)t[1]);
+    if (flags & F_ATIME)
+        archive_entry_set_atime(e, t[2], (long)t[3]);
+    if (flags & F_CTIME)
+        archive_entry_set_ctime(e, t[4], (long)t[5]);
+    if (flags & F_BIRTHTIME)
+        archive_entry_set_birthtime(e, t[6], (long)t[7]);
+    archive_entry_set_size(e, (la_int64_t)bkp_rd_u64(&rd));
+    archive_entry_set_rdev(e, (dev_t)bkp_rd_u64(&rd));
+    uint64_t fset = bkp_rd_u64(&rd), fclear = bkp_rd_u64(&rd);
+    if (fset || fclear)
+        archive_entry_set_fflags(e, (unsigned long)fset, (unsigned long)fclear);
+    if (!(s = get_str(&rd, &tmp, PATH_MAX_BYTES)))
+        goto out;
+    if (*s) {
+        if (flags & F_HARDLINK)
+            archive_entry_copy_hardlink(e, s);
+        else
+            archive_entry_copy_symlink(e, s);
+    }
+    uint32_t nx = bkp_rd_u32(&rd);
+    for (uint32_t i = 0; i < nx && bkp_rd_ok(&rd); i++) {
+        char *name = (s = get_str(&rd, &tmp, 65536)) ? strdup(s) : NULL;
+        uint32_t vlen;
+        const uint8_t *v = bkp_rd_bytes32(&rd, &vlen, ITEM_MAX);
+        if (name && v)
+            archive_entry_xattr_add_entry(e, name, v, vlen);
+        free(name);
+    }
+    uint32_t na = bkp_rd_u32(&rd);
+    for (uint32_t i = 0; i < na && bkp_rd_ok(&rd); i++) {
+        int type = (int)bkp_rd_u32(&rd), perm = (int)bkp_rd_u32(&rd);
+        int tag = (int)bkp_rd_u32(&rd), qual = (int)bkp_rd_u32(&rd);
+        s = get_str(&rd, &tmp, 4096);
+        if (s && archive_entry_acl_add_entry(e, type, perm, tag, qual, *s ? s : NULL) != ARCHIVE_OK)
+            goto out;
+    }
+    it->nsparse = bkp_rd_u32(&rd);
+    if (!bkp_rd_ok(&rd) || it->nsparse > rd.left / 16)
+        goto out;
+    if (it->nsparse) {
+        if (!(it->sparse = malloc(2 * sizeof(uint64_t) * it->nsparse))) {
+            rc = -ENOMEM;
+            goto out;
+        }
+        for (uint32_t i = 0; i < 2 * it->nsparse; i++)
+            it->sparse[i] = bkp_rd_u64(&rd);
+    }
+    const uint8_t *c = bkp_rd_take(&rd, BKP_ID_LEN);
+    if (c)
+        memcpy(it->content, c, BKP_ID_LEN);
+    it->nchunks = bkp_rd_u32(&rd);
+    if (!bkp_rd_ok(&rd) || it->nchunks > rd.left / (BKP_ID_LEN + 4))
+        goto out;
+    if (it->nchunks) {
+        if (!(it->chunks = malloc(sizeof(*it->chunks) * it->nchunks))) {
+            rc = -ENOMEM;
+            goto out;
+        }
+        for (uint32_t i = 0; i < it->nchunks; i++) {
+            memcpy(it->chunks[i].id, bkp_rd_take(&rd, BKP_ID_LEN), BKP_ID_LEN);
+            it->chunks[i].len = bkp_rd_u32(&rd);
+        }
+    }
+    /* Exactly consumed: a record with trailing bytes is not one we wrote. */
+    if (bkp_rd_ok(&rd) && rd.left == 0)
+        rc = 0;
+out:
+    bkp_buf_free(&tmp);
+    if (rc)
+        bkp_item_clear(it);
+    return rc;
+}
+
+struct bkp_tree_writer {
+    bkp_repo *repo;
+    bkp_buf pending; /* encoded items not yet cut into a blob */
+    bkp_buf ids;
+    uint64_t items, bytes;
+};
+
+int bkp_tree_writer_new(bkp_repo *r, bkp_tree_writer **out)
+{
+    bkp_tree_writer *w = calloc(1, sizeof(*w));
+    if (!w)
+        return -ENOMEM;
+    w->repo = r;
+    /* The stream starts with its version so a reader can refuse what it
+     * does not understand. */
+    bkp_buf_u32(&w->pending, BKP_TREE_VERSION);
+    *out = w;
+    return 0;
+}
+
+void bkp_tree_writer_free(bkp_tree_writer *w)
+{
+    if (!w)
+        return;
+    bkp_buf_free(&w->pending);
+    bkp_buf_free(&w->ids);
+    free(w);
+}
+
+static int tree_emit(bkp_tree_writer *w, bool eof)
+{
+    const bkp_chunker *c = bkp_repo_chunker(w->repo);
+    size_t pos = 0;
+    int rc = 0;
+    while (pos < w->pending.len) {
+        size_t cut = bkp_chunker_cut(c, w->pending.data + pos, w->pending.len - pos, eof);
+        if (!cut)
+            break;
+        uint8_t id[BKP_ID_LEN];
+        if ((rc = bkp_repo_put(w->repo, BKP_BLOB_TREE, w->pending.data + pos, cut, id, NULL)))
+            break;
+        bkp_buf_put(&w->ids, id, BKP_ID_LEN);
+        w->bytes += cut;
+        pos += cut;
+    }
+    bkp_buf_consume(&w->pending, pos);
+    return rc ? rc : (w->ids.failed ? -ENOMEM : 0);
+}
+
+int bkp_tree_writer_add(bkp_tree_writer *w, const bkp_item *it)
+{
+    int rc = bkp_item_encode(it, &w->pending);
+    if (rc)
+        return rc;
+    w->items++;
+    if (w->pending.len >= 2 * (size_t)bkp_chunker_max(bkp_repo_chunker(w->repo)))
+        return tree_emit(w, false);
+    return 0;
+}
+
+int bkp_tree_writer_finish(bkp_tree_writer *w, bkp_buf *ids, uint64_t *items, uint64_t *bytes)
+{
+    int rc = tree_emit(w, true);
+    if (!rc) {
+        bkp_buf_reset(ids);
+        bkp_buf_put(ids, w->ids.data, w->ids.len);
+        *items = w->items;
+        *bytes = w->bytes;
+        rc = ids->failed ? -ENOMEM : 0;
+    }
+    bkp_tree_writer_free(w);
+    return rc;
+}
+
+struct bkp_tree_reader {
+    bkp_repo *repo;
+    uint8_t *ids;
+    size_t nids, next;
+    bkp_buf stream, blob;
+    size_t pos;
+    bool started;
+};
+
+int bkp_tree_reader_new(bkp_repo *r, const uint8_t *ids, size_t nids, bkp_tree_reader **out)
+{
+    bkp_tree_reader *tr = calloc(1, sizeof(*tr));
+    if (!tr || !(tr->ids = malloc(nids * BKP_ID_LEN + 1))) {
+        free(tr);
+        return -ENOMEM;
+    }
+    memcpy(tr->ids, ids, nids * BKP_ID_LEN);
+    tr->nids = nids;
+    tr->repo = r;
+    *out = tr;
+    return 0;
+}
+
+void bkp_tree_reader_free(bkp_tree_reader *tr)
+{
+    if (!tr)
+        return;
+    free(tr->ids);
+    bkp_buf_free(&tr->stream);
+    bkp_buf_free(&tr->blob);
+    free(tr);
+}
+
+size_t bkp_tree_reader_blob(const bkp_tree_reader *tr)
+{
+    return tr->next ? tr->next - 1 : 0;
+}
+
+/* Make at least `n` unread bytes available; 0 if the stream ends first. */
+static int fill(bkp_tree_reader *tr, size_t n)
+{
+    while (tr->stream.len - tr->pos < n) {
+        if (tr->next == tr->nids)
+            return 0;
+        int rc = bkp_repo_get(tr->repo, BKP_BLOB_TREE, tr->ids + BKP_ID_LEN * tr->next, &tr->blob);
+        if (rc)
+            return rc;
+        tr->next++;
+        bkp_buf_consume(&tr->stream, tr->pos);
+        tr->pos = 0;
+        bkp_buf_put(&tr->stream, tr->blob.data, tr->blob.len);
+        if (tr->stream.failed)
+            return -ENOMEM;
+    }
+    return 1;
+}
+
+int bkp_tree_reader_next(bkp_tree_reader *tr, bkp_item *it)
+{
+    int rc;
+    if (!tr->started) {
+        if ((rc = fill(tr, 4)) <= 0)
+            return rc < 0 ? rc : -EBADMSG;
+        if (bkp_get_le32(tr->stream.data + tr->pos) != BKP_TREE_VERSION)
+            return -EPROTO;
+        tr->pos += 4;
+        tr->started = true;
+    }
+    if ((rc = fill(tr, 4)) <= 0) {
+        /* A clean end falls exactly between records. */
+        if (rc == 0 && tr->stream.len != tr->pos)
+            return -EBADMSG;
+        return rc;
+    }
+    uint32_t len = bkp_get_le32(tr->stream.data + tr->pos);
+    if (len > ITEM_MAX)
+        return -EBADMSG;
+    if ((rc = fill(tr, 4 + (size_t)len)) <= 0)
+        return rc < 0 ? rc : -EBADMSG;
+    rc = bkp_item_decode(tr->stream.data + tr->pos + 4, len, it);
+    if (rc)
+        return rc;
+    tr->pos += 4 + (size_t)len;
+    return 1;
+}

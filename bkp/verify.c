@@ -1,0 +1,399 @@
+#include "bkp/verify.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "bkp/durable.h"
+#include "bkp/generation.h"
+#include "bkp/log.h"
+#include "bkp/pack.h"
+#include "bkp/tree.h"
+
+#define MAX_WORKERS 16
+#define AFFECTED_SHOWN 5
+
+typedef struct bad_pack {
+    uint8_t id[BKP_ID_LEN];
+    char reason[160];
+    uint64_t affected; /* files affected */
+    char **gens;       /* generation names affected */
+    size_t ngens;
+    char *files[AFFECTED_SHOWN];
+    size_t nfiles;
+} bad_pack;
+
+typedef struct verify_ctx {
+    bkp_repo *repo;
+    bkp_verify_result *res;
+    pthread_mutex_t lock;
+    char **packs; /* pack file paths found on disk */
+    size_t npacks, next;
+    bkp_index *bad_blobs; /* blobs that failed: .pack is an index into bad[] */
+    bad_pack *bad;
+    size_t nbad;
+    int8_t *pack_missing; /* per index pack number: 1 missing, 0 present, -1 unknown */
+} verify_ctx;
+
+static void problem(verify_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void problem(verify_ctx *c, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    bkp_error("%s", msg);
+    c->res->problems++;
+}
+
+/* Called with the lock held. */
+static size_t add_bad_pack(verify_ctx *c, const uint8_t id[BKP_ID_LEN], const char *reason)
+{
+    for (size_t i = 0; i < c->nbad; i++)
+        if (!memcmp(c->bad[i].id, id, BKP_ID_LEN))
+            return i;
+    bad_pack *n = realloc(c->bad, (c->nbad + 1) * sizeof(*n));
+    if (!n)
+        return SIZE_MAX;
+    c->bad = n;
+    memset(&n[c->nbad], 0, sizeof(*n));
+    memcpy(n[c->nbad].id, id, BKP_ID_LEN);
+    snprintf(n[c->nbad].reason, sizeof(n[c->nbad].reason), "%s", reason);
+    return c->nbad++;
+}
+
+static void mark_bad_blob(verify_ctx *c, const uint8_t id[BKP_ID_LEN], size_t bad)
+{
+    bkp_index_entry e = {.pack = (uint32_t)bad};
+    memcpy(e.id, id, BKP_ID_LEN);
+    (void)bkp_index_insert(c->bad_blobs, &e);
+}
+
+/* Read one pack whole and check everything in it. */
+static void check_pack(verify_ctx *c, const char *path, bkp_buf *file, bkp_buf *plain)
+{
+    const char *name = strrchr(path, '/') + 1;
+    uint8_t id[BKP_ID_LEN], h[BKP_ID_LEN];
+    bkp_pack_entry *ents = NULL;
+    uint32_t n = 0, bad_blobs = 0;
+    char reason[160] = "";
+    const bkp_keys *k = bkp_repo_keys(c->repo);
+
+    if (bkp_unhex(id, BKP_ID_LEN, name) != 0)
+        return;
+    int rc = bkp_read_file(path, file, 1ULL << 32);
+    if (rc) {
+        snprintf(reason, sizeof(reason), "cannot be read (%s)", bkp_strerror(rc));
+        goto report;
+    }
+    crypto_generichash(h, sizeof(h), file->data, file->len, NULL, 0);
+    bool name_ok = !memcmp(h, id, BKP_ID_LEN);
+    rc = bkp_pack_parse_trailer(file->data, file->len, k, &ents, &n);
+    if (rc) {
+        snprintf(reason, sizeof(reason), "is truncated or its trailer is damaged");
+        goto report;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        const bkp_pack_entry *e = &ents[i];
+        int br = bkp_blob_open(k, e->type, e->id, file->data + e->offset, e->len, plain);
+        if (!br && (e->type == BKP_BLOB_DATA || e->type == BKP_BLOB_TREE)) {
+            bkp_blob_id(k, plain->data, plain->len, h);
+            br = sodium_memcmp(h, e->id, BKP_ID_LEN) ? -EBADMSG : 0;
+        }
+        if (br) {
+            pthread_mutex_lock(&c->lock);
+            size_t b = add_bad_pack(c, id, "");
+            if (b != SIZE_MAX)
+                mark_bad_blob(c, e->id, b);
+            pthread_mutex_unlock(&c->lock);
+            bad_blobs++;
+        }
+    }
+    if (bad_blobs)
+        snprintf(reason, sizeof(reason), "has %u damaged blob(s) of %u", bad_blobs, n);
+    else if (!name_ok)
+        snprintf(reason, sizeof(reason), "does not match its name (bytes changed outside any blob)");
+report:
+    pthread_mutex_lock(&c->lock);
+    c->res->packs_read++;
+    c->res->blobs_read += n;
+    c->res->bytes_read += file->len;
+    if (*reason) {
+        size_t b = add_bad_pack(c, id, reason);
+        if (b != SIZE_MAX) {
+            snprintf(c->bad[b].reason, sizeof(c->bad[b].reason), "%s", reason);
+            if (rc) {
+                /* Trailer unreadable: every blob the index places here is lost. */
+                uint32_t num;
+                const bkp_index *x = bkp_repo_index(c->repo);
+                if (bkp_index_find_pack(x, id, &num) == 0)
+                    c->pack_missing[num] = 2;
+            }
+        }
+    }
+    bkp_progress("verifying: %llu of %zu packs, %.1f MB", (unsigned long long)c->res->packs_read,
+                 c->npacks, (double)c->res->bytes_read / 1e6);
+    pthread_mutex_unlock(&c->lock);
+    free(ents);
+}
+
+static void *read_worker(void *arg)
+{
+    verify_ctx *c = arg;
+    bkp_buf file, plain;
+    bkp_buf_init(&file);
+    bkp_buf_init(&plain);
+    for (;;) {
+        pthread_mutex_lock(&c->lock);
+        size_t i = c->next++;
+        pthread_mutex_unlock(&c->lock);
+        if (i >= c->npacks)
+            break;
+        check_pack(c, c->packs[i], &file, &plain);
+    }
+    bkp_buf_free(&file);
+    bkp_buf_free(&plain);
+    return NULL;
+}
+
+static int list_packs(verify_ctx *c)
+{
+    char *dir = bkp_repo_subpath(c->repo, "packs");
+    size_t cap = 0;
+    for (int b = 0; b < 256 && dir; b++) {
+        char sub[3];
+        snprintf(sub, sizeof(sub), "%02x", b);
+        char *sd = bkp_path_join(dir, sub);
+        DIR *d = sd ? opendir(sd) : NULL;
+        struct dirent *e;
+        while (d && (e = readdir(d))) {
+            if (strlen(e->d_name) != 2 * BKP_ID_LEN)
+                continue;
+            if (c->npacks == cap) {
+                cap = cap ? 2 * cap : 256;
+                char **n = realloc(c->packs, cap * sizeof(*n));
+                if (!n)
+                    break;
+                c->packs = n;
+            }
+            c->packs[c->npacks++] = bkp_path_join(sd, e->d_name);
+        }
+        if (d)
+            closedir(d);
+        free(sd);
+    }
+    free(dir);
+    return 0;
+}
+
+/* Which pack numbers of the index have no file (or an unreadable trailer). */
+static void check_pack_presence(verify_ctx *c)
+{
+    const bkp_index *x = bkp_repo_index(c->repo);
+    char *dir = bkp_repo_subpath(c->repo, "packs");
+    for (uint32_t i = 0; i < bkp_index_pack_count(x); i++) {
+        if (c->pack_missing[i])
+            continue;
+        char *p = dir ? bkp_pack_path(dir, bkp_index_pack_id(x, i)) : NULL;
+        struct stat st;
+        if (p && stat(p, &st) < 0) {
+            c->pack_missing[i] = 1;
+            add_bad_pack(c, bkp_index_pack_id(x, i), "is missing");
+        }
+        free(p);
+    }
+    free(dir);
+}
+
+/* The bad-pack slot for blob `id`, or SIZE_MAX when the blob is fine. */
+static size_t blob_state(verify_ctx *c, const uint8_t id[BKP_ID_LEN], bool *unknown)
+{
+    const bkp_index_entry *b = bkp_index_lookup(c->bad_blobs, id);
+    if (b)
+        return b->pack;
+    bkp_index_entry e;
+    uint8_t pack[BKP_ID_LEN];
+    *unknown = bkp_repo_locate(c->repo, id, pack, &e) != 0;
+    if (*unknown || !c->pack_missing[e.pack])
+        return SIZE_MAX;
+    return add_bad_pack(c, pack, c->pack_missing[e.pack] == 1 ? "is missing" : "is damaged");
+}
+
+static void note_affected(verify_ctx *c, size_t b, const char *gen, const char *path)
+{
+    bad_pack *p = &c->bad[b];
+    p->affected++;
+    if (!p->ngens || strcmp(p->gens[p->ngens - 1], gen) != 0) {
+        char **n = realloc(p->gens, (p->ngens + 1) * sizeof(*n));
+        if (n) {
+            p->gens = n;
+            p->gens[p->ngens++] = strdup(gen);
+        }
+    }
+    if (p->nfiles < AFFECTED_SHOWN)
+        p->files[p->nfiles++] = strdup(path);
+}
+
+static void check_generation(verify_ctx *c, const bkp_gen *g)
+{
+    char name[128];
+    bkp_gen_name(g, name, sizeof(name));
+    for (size_t i = 0; i < g->ntree; i++) {
+        bool unknown = false;
+        size_t b = blob_state(c, g->tree + i * BKP_ID_LEN, &unknown);
+        if (unknown || b != SIZE_MAX) {
+            if (b != SIZE_MAX)
+                note_affected(c, b, name, "(its list of files)");
+            else
+                problem(c, "%s: a tree blob is not in the index; the generation cannot be listed "
+                           "or restored",
+                        name);
+            return;
+        }
+    }
+    bkp_tree_reader *tr = NULL;
+    bkp_item it;
+    bkp_item_init(&it);
+    if (bkp_tree_reader_new(c->repo, g->tree, g->ntree, &tr))
+        return;
+    int rc;
+    while ((rc = bkp_tree_reader_next(tr, &it)) > 0) {
+        for (uint32_t i = 0; i < it.nchunks; i++) {
+            bool unknown = false;
+            size_t b = blob_state(c, it.chunks[i].id, &unknown);
+            if (b != SIZE_MAX) {
+                note_affected(c, b, name, archive_entry_pathname(it.entry));
+                break;
+            }
+            if (unknown) {
+                problem(c, "%s: %s: a chunk is in no pack (lost)", name, archive_entry_pathname(it.entry));
+                break;
+            }
+        }
+    }
+    if (rc < 0)
+        problem(c, "%s: its list of files is %s (tree blob %zu): %s", name,
+                rc == -ENOENT ? "missing" : "damaged", bkp_tree_reader_blob(tr), bkp_strerror(rc));
+    bkp_item_clear(&it);
+    bkp_tree_reader_free(tr);
+}
+
+static void check_chains(verify_ctx *c, bkp_gen **v, size_t n)
+{
+    char name[128], hex[2 * BKP_ID_LEN + 1];
+    for (size_t i = 0; i < n; i++) {
+        const bkp_gen *g = v[i], *prev = i && !strcmp(v[i - 1]->dataset, g->dataset) ? v[i - 1] : NULL;
+        bkp_gen_name(g, name, sizeof(name));
+        if (g->status) {
+            problem(c, "%s: the generation record %s is damaged or forged (its signature does not "
+                       "verify); do not restore from it",
+                    name, g->file);
+            continue;
+        }
+        if (prev && prev->seq + 1 != g->seq)
+            problem(c, "%s:%u..%u: generation records are missing (the chain is broken before %s)",
+                    g->dataset, prev->seq + 1, g->seq - 1, name);
+        else if (!prev && g->seq != 1)
+            problem(c, "%s:1..%u: the first generation records are missing", g->dataset, g->seq - 1);
+        else if (prev && !prev->status && (!g->has_prev || memcmp(g->prev, prev->hash, BKP_ID_LEN)))
+            problem(c, "%s does not chain to %s:%u (that record was replaced or edited)", name,
+                    prev->dataset, prev->seq);
+        else if (!prev && g->has_prev) {
+            bkp_hex(hex, g->prev, BKP_ID_LEN);
+            problem(c, "%s names a previous record (%.16s) that is not there", name, hex);
+        }
+    }
+}
+
+static void report_bad_packs(verify_ctx *c)
+{
+    for (size_t i = 0; i < c->nbad; i++) {
+        bad_pack *p = &c->bad[i];
+        char hex[2 * BKP_ID_LEN + 1], gens[512] = "", files[1024] = "";
+        bkp_hex(hex, p->id, BKP_ID_LEN);
+        for (size_t g = 0; g < p->ngens; g++) {
+            size_t l = strlen(gens);
+            snprintf(gens + l, sizeof(gens) - l, "%s%s", g ? ", " : "", p->gens[g]);
+        }
+        for (size_t f = 0; f < p->nfiles; f++) {
+            size_t l = strlen(files);
+            snprintf(files + l, sizeof(files) - l, "%s%s", f ? ", " : "", p->files[f]);
+        }
+        if (p->affected)
+            problem(c, "pack %s %s; affects %s (%llu file(s): %s%s)", hex,
+                    *p->reason ? p->reason : "is damaged", gens, (unsigned long long)p->affected,
+                    files, p->affected > p->nfiles ? ", ..." : "");
+        else
+            problem(c, "pack %s %s; no generation uses what is lost", hex,
+                    *p->reason ? p->reason : "is damaged");
+    }
+}
+
+int bkp_verify(bkp_repo *r, bool read_data, int workers, bkp_verify_result *res)
+{
+    verify_ctx c = {.repo = r, .res = res};
+    bkp_gen **v = NULL;
+    size_t n = 0;
+    int rc;
+
+    memset(res, 0, sizeof(*res));
+    pthread_mutex_init(&c.lock, NULL);
+    if ((rc = bkp_index_new(&c.bad_blobs)))
+        goto out;
+    c.pack_missing = calloc(bkp_index_pack_count(bkp_repo_index(r)) + 1, 1);
+    if (!c.pack_missing) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    if ((rc = bkp_gen_list(r, NULL, &v, &n)))
+        goto out;
+    res->generations = n;
+    check_chains(&c, v, n);
+    if (read_data) {
+        pthread_t th[MAX_WORKERS];
+        int nt = workers > 0 ? workers : (int)sysconf(_SC_NPROCESSORS_ONLN), started = 0;
+        nt = nt < 1 ? 1 : nt > MAX_WORKERS ? MAX_WORKERS : nt;
+        list_packs(&c);
+        for (int i = 0; i < nt; i++)
+            if (pthread_create(&th[started], NULL, read_worker, &c) == 0)
+                started++;
+        if (!started)
+            read_worker(&c);
+        for (int i = 0; i < started; i++)
+            pthread_join(th[i], NULL);
+        bkp_progress_done();
+    }
+    check_pack_presence(&c);
+    for (size_t i = 0; i < n; i++)
+        if (!v[i]->status)
+            check_generation(&c, v[i]);
+    report_bad_packs(&c);
+out:
+    bkp_gen_list_free(v, n);
+    for (size_t i = 0; i < c.npacks; i++)
+        free(c.packs[i]);
+    free(c.packs);
+    for (size_t i = 0; i < c.nbad; i++) {
+        for (size_t g = 0; g < c.bad[i].ngens; g++)
+            free(c.bad[i].gens[g]);
+        free(c.bad[i].gens);
+        for (size_t f = 0; f < c.bad[i].nfiles; f++)
+            free(c.bad[i].files[f]);
+    }
+    free(c.bad);
+    free(c.pack_missing);
+    bkp_index_free(c.bad_blobs);
+    pthread_mutex_destroy(&c.lock);
+    if (rc)
+        return rc;
+    return res->problems ? 1 : 0;
+}

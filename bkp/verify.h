@@ -1,0 +1,27 @@
+/*
+ * verify.h — prove that every sealed generation is restorable.
+ *
+ * Always: every record's signature and chain link, every tree blob and every
+ * chunk it names is indexed and its pack is present. With read_data: every
+ * pack file is read back, its name re-hashed, its trailer and every blob
+ * authenticated and re-hashed. Each problem names the pack and the
+ * generations and files it affects.
+ */
+#ifndef BKP_VERIFY_H
+#define BKP_VERIFY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bkp/repo.h"
+
+typedef struct bkp_verify_result {
+    uint64_t generations, packs_read, blobs_read, bytes_read;
+    uint64_t problems;
+} bkp_verify_result;
+
+/* 0 when clean, 1 when problems were found (printed), negative on failure. */
+int bkp_verify(bkp_repo *r, bool read_data, int workers, bkp_verify_result *res)
+    __attribute__((warn_unused_result));
+
+#endif

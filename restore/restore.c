@@ -1,0 +1,373 @@
+#include "restore/restore.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <sodium.h>
+
+#include "bkp/durable.h"
+#include "bkp/log.h"
+#include "bkp/tree.h"
+#include "restore/fetch.h"
+
+#define LOOKAHEAD 512 /* items read ahead of the writer */
+#define FETCH_DEPTH 24
+
+typedef struct restore_ctx {
+    bkp_repo *repo;
+    const rst_opts *o;
+    rst_result *res;
+    bkp_tree_reader *tr;
+    rst_fetch *fetch;
+    struct archive *w;
+    bool to_disk;
+    /* lookahead ring of selected items; sched_* is the next chunk to request */
+    bkp_item ring[LOOKAHEAD];
+    unsigned head, count, sched_item, sched_chunk;
+    bool tree_done;
+    int tree_err;
+} restore_ctx;
+
+bool rst_path_selected(const char *p, const char *filter)
+{
+    if (!filter || !*filter)
+        return true;
+    while (*filter == '/')
+        filter++;
+    size_t n = strlen(filter);
+    while (n > 1 && filter[n - 1] == '/')
+        n--;
+    return strncmp(p, filter, n) == 0 && (p[n] == '\0' || p[n] == '/');
+}
+
+static bool is_data_file(const bkp_item *it)
+{
+    return archive_entry_filetype(it->entry) == AE_IFREG && !archive_entry_hardlink(it->entry);
+}
+
+/* Read more selected items into the lookahead ring. */
+static void read_ahead(restore_ctx *c)
+{
+    while (!c->tree_done && c->count < LOOKAHEAD) {
+        bkp_item *it = &c->ring[(c->head + c->count) % LOOKAHEAD];
+        int rc = bkp_tree_reader_next(c->tr, it);
+        if (rc <= 0) {
+            c->tree_done = true;
+            c->tree_err = rc;
+            break;
+        }
+        if (rst_path_selected(archive_entry_pathname(it->entry), c->o->path))
+            c->count++;
+        else
+            bkp_item_clear(it);
+    }
+}
+
+/* Request chunks, in writing order, while the fetcher has room. */
+static void schedule(restore_ctx *c)
+{
+    for (;;) {
+        read_ahead(c);
+        if (c->sched_item >= c->count || !rst_fetch_room(c->fetch))
+            return;
+        bkp_item *it = &c->ring[(c->head + c->sched_item) % LOOKAHEAD];
+        if (!is_data_file(it) || c->sched_chunk >= it->nchunks) {
+            c->sched_item++;
+            c->sched_chunk = 0;
+            continue;
+        }
+        if (rst_fetch_push(c->fetch, it->chunks[c->sched_chunk].id))
+            return;
+        c->sched_chunk++;
+    }
+}
+
+/* Map position `pos` of the concatenated data onto the file's regions. */
+static int write_data(restore_ctx *c, const bkp_item *it, uint64_t pos, const uint8_t *p, size_t len)
+{
+    uint64_t size = (uint64_t)archive_entry_size(it->entry);
+    uint64_t dense[2] = {0, size};
+    const uint64_t *rg = it->nsparse ? it->sparse : dense;
+    uint32_t nr = it->nsparse ? it->nsparse : 1;
+    uint64_t base = 0;
+    for (uint32_t i = 0; i < nr && len; i++) {
+        uint64_t off = rg[2 * i], rlen = rg[2 * i + 1];
+        if (pos < base + rlen) {
+            uint64_t skip = pos - base, n = rlen - skip < len ? rlen - skip : len;
+            la_ssize_t w;
+            if (c->to_disk) {
+                w = archive_write_data_block(c->w, p, (size_t)n, (la_int64_t)(off + skip));
+            } else {
+                w = archive_write_data(c->w, p, (size_t)n);
+                w = w == (la_ssize_t)n ? ARCHIVE_OK : ARCHIVE_FATAL;
+            }
+            if (w != ARCHIVE_OK)
+                return -EIO;
+            p += n;
+            len -= n;
+            pos += n;
+        }
+        base += rlen;
+    }
+    return len ? -EBADMSG : 0;
+}
+
+/* For a tar stream, holes are written as zeros up to `upto`. */
+static int zero_fill(restore_ctx *c, uint64_t *at, uint64_t upto)
+{
+    static const uint8_t zeros[65536];
+    while (*at < upto) {
+        size_t n = upto - *at < sizeof(zeros) ? (size_t)(upto - *at) : sizeof(zeros);
+        if (archive_write_data(c->w, zeros, n) != (la_ssize_t)n)
+            return -EIO;
+        *at += n;
+    }
+    return 0;
+}
+
+static void report_damage(restore_ctx *c, const char *path, const uint8_t *id, int rc)
+{
+    char hex[2 * BKP_ID_LEN + 1], phex[2 * BKP_ID_LEN + 1] = "?";
+    uint8_t pack[BKP_ID_LEN];
+    bkp_hex(hex, id, BKP_ID_LEN);
+    if (bkp_repo_locate(c->repo, id, pack, NULL) == 0)
+        bkp_hex(phex, pack, BKP_ID_LEN);
+    bkp_error("%s: chunk %.16s in pack %.16s is %s; the file is not restored "
+              "(`bkp verify --read-data` lists all damage)",
+              path, hex, phex, rc == -ENOENT ? "missing" : "damaged");
+}
+
+static int restore_file_data(restore_ctx *c, bkp_item *it, bool *damaged)
+{
+    const char *path = archive_entry_pathname(it->entry);
+    uint64_t pos = 0, written_end = 0;
+    bool tar = !c->to_disk;
+    int rc = 0;
+    for (uint32_t i = 0; i < it->nchunks; i++) {
+        const uint8_t *data;
+        size_t len;
+        schedule(c);
+        int fr = rst_fetch_pop(c->fetch, &data, &len);
+        if (*damaged || rc)
+            continue; /* keep popping: the requests of this file are queued */
+        if (fr || len != it->chunks[i].len) {
+            report_damage(c, path, it->chunks[i].id, fr ? fr : -EBADMSG);
+            *damaged = true;
+            continue;
+        }
+        if (tar && it->nsparse) {
+            /* find the file offset of `pos` to zero-fill holes before it */
+            uint64_t base = 0;
+            for (uint32_t k = 0; k < it->nsparse; k++) {
+                if (pos < base + it->sparse[2 * k + 1] || (k + 1 == it->nsparse)) {
+                    rc = zero_fill(c, &written_end, it->sparse[2 * k] + (pos - base));
+                    break;
+                }
+                base += it->sparse[2 * k + 1];
+            }
+        }
+        if (!rc)
+            rc = write_data(c, it, pos, data, len);
+        if (rc == -EBADMSG) {
+            bkp_error("%s: its chunks do not fit its recorded size; the file is not restored", path);
+            *damaged = true;
+            rc = 0;
+        }
+        pos += len;
+        if (tar)
+            written_end += len;
+        c->res->bytes += len;
+    }
+    if (!rc && !*damaged && tar)
+        rc = zero_fill(c, &written_end, (uint64_t)archive_entry_size(it->entry));
+    if (!*damaged) {
+        uint8_t h[BKP_ID_LEN];
+        bkp_item_content_hash(bkp_repo_keys(c->repo), (uint64_t)archive_entry_size(it->entry),
+                              it->chunks, it->nchunks, h);
+        if (sodium_memcmp(h, it->content, BKP_ID_LEN) != 0) {
+            bkp_error("%s: content does not match its recorded hash; the file is not restored", path);
+            *damaged = true;
+        }
+    }
+    return rc;
+}
+
+static int restore_item(restore_ctx *c, bkp_item *it)
+{
+    struct archive_entry *e = it->entry;
+    const char *path = archive_entry_pathname(e);
+    bool damaged = false;
+    int rc = 0;
+
+    if (archive_entry_hardlink(e))
+        archive_entry_set_size(e, 0);
+    int ar = archive_write_header(c->w, e);
+    if (ar < ARCHIVE_WARN) {
+        bkp_error("%s: %s", path, archive_error_string(c->w));
+        c->res->damaged++;
+        if (ar == ARCHIVE_FATAL)
+            return -EIO;
+        /* Skip its data: pop what was requested for it. */
+        for (uint32_t i = 0; is_data_file(it) && i < it->nchunks; i++) {
+            const uint8_t *d;
+            size_t l;
+            schedule(c);
+            (void)rst_fetch_pop(c->fetch, &d, &l);
+        }
+        return 0;
+    }
+    if (ar == ARCHIVE_WARN)
+        bkp_warn("%s: %s", path, archive_error_string(c->w));
+    if (is_data_file(it)) {
+        rc = restore_file_data(c, it, &damaged);
+        c->res->files++;
+    }
+    ar = archive_write_finish_entry(c->w);
+    if (ar < ARCHIVE_WARN) {
+        bkp_error("%s: %s", path, archive_error_string(c->w));
+        damaged = true;
+    } else if (ar == ARCHIVE_WARN) {
+        bkp_warn("%s: %s", path, archive_error_string(c->w));
+    }
+    if (damaged) {
+        c->res->damaged++;
+        if (c->to_disk)
+            unlink(path); /* never leave a wrong file looking like a restored one */
+    }
+    c->res->items++;
+    bkp_progress("restoring: %llu files, %.1f MB", (unsigned long long)c->res->files,
+                 (double)c->res->bytes / 1e6);
+    return rc;
+}
+
+static int check_target(const char *target, bool force)
+{
+    DIR *d = opendir(target);
+    struct dirent *e;
+    if (!d) {
+        if (errno != ENOENT) {
+            int rc = -errno;
+            bkp_error("cannot open the target %s: %s", target, bkp_strerror(rc));
+            return rc;
+        }
+        int rc = bkp_mkdir_p(target, 0700);
+        if (rc)
+            bkp_error("cannot create the target %s: %s", target, bkp_strerror(rc));
+        return rc;
+    }
+    bool empty = true;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            empty = false;
+    closedir(d);
+    if (!empty && !force) {
+        bkp_error("the target %s is not empty; restore into a new directory, or add --force to "
+                  "write over what is there",
+                  target);
+        return -EEXIST;
+    }
+    return 0;
+}
+
+static int open_writer(restore_ctx *c, int *cwd)
+{
+    const rst_opts *o = c->o;
+    if (o->to_archive) {
+        c->w = archive_write_new();
+        if (!c->w || archive_write_set_format_pax_restricted(c->w) != ARCHIVE_OK ||
+            archive_write_open_filename(c->w, strcmp(o->to_archive, "-") ? o->to_archive : NULL) !=
+                ARCHIVE_OK) {
+            bkp_error("cannot write %s: %s", o->to_archive, c->w ? archive_error_string(c->w) : "");
+            return -EIO;
+        }
+        return 0;
+    }
+    int rc = check_target(o->target, o->force);
+    if (rc)
+        return rc;
+    *cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    /* Relative stored paths land below the target; the secure flags refuse
+     * anything that would leave it. */
+    if (*cwd < 0 || chdir(o->target) < 0) {
+        rc = -errno;
+        bkp_error("cannot enter the target %s: %s", o->target, bkp_strerror(rc));
+        return rc;
+    }
+    int flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_ACL |
+                ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_FFLAGS | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+                ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS;
+    if (geteuid() == 0)
+        flags |= ARCHIVE_EXTRACT_OWNER;
+    if (o->force)
+        flags |= ARCHIVE_EXTRACT_UNLINK;
+    c->w = archive_write_disk_new();
+    if (!c->w)
+        return -ENOMEM;
+    archive_write_disk_set_options(c->w, flags);
+    archive_write_disk_set_standard_lookup(c->w);
+    c->to_disk = true;
+    return 0;
+}
+
+int rst_restore(bkp_repo *r, const bkp_gen *g, const rst_opts *o, rst_result *res)
+{
+    restore_ctx *c = calloc(1, sizeof(*c));
+    int rc, cwd = -1;
+    if (!c)
+        return -ENOMEM;
+    memset(res, 0, sizeof(*res));
+    c->repo = r;
+    c->o = o;
+    c->res = res;
+    if ((rc = bkp_tree_reader_new(r, g->tree, g->ntree, &c->tr)) ||
+        (rc = rst_fetch_new(r, o->workers, FETCH_DEPTH, &c->fetch)) || (rc = open_writer(c, &cwd)))
+        goto out;
+    schedule(c);
+    while (c->count && !rc) {
+        bkp_item *it = &c->ring[c->head];
+        rc = restore_item(c, it);
+        bkp_item_clear(it);
+        c->head = (c->head + 1) % LOOKAHEAD;
+        c->count--;
+        c->sched_item--;
+        schedule(c);
+    }
+    if (!rc && c->tree_err) {
+        bkp_error("the item list of this generation is %s (tree blob %zu); files after it are "
+                  "not restored: run `bkp verify --read-data`",
+                  c->tree_err == -ENOENT ? "missing" : "damaged", bkp_tree_reader_blob(c->tr));
+        res->damaged++;
+    }
+    if (c->w && archive_write_close(c->w) != ARCHIVE_OK) {
+        bkp_error("finishing the restore: %s", archive_error_string(c->w));
+        if (!rc)
+            rc = -EIO;
+    }
+    bkp_progress_done();
+out:
+    if (c->w)
+        archive_write_free(c->w);
+    if (cwd >= 0) {
+        if (fchdir(cwd) < 0)
+            bkp_warn("cannot return to the working directory");
+        close(cwd);
+    }
+    while (c->count) {
+        bkp_item_clear(&c->ring[c->head]);
+        c->head = (c->head + 1) % LOOKAHEAD;
+        c->count--;
+    }
+    rst_fetch_free(c->fetch);
+    bkp_tree_reader_free(c->tr);
+    free(c);
+    if (rc)
+        return rc;
+    return res->damaged ? 1 : 0;
+}

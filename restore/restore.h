@@ -1,0 +1,41 @@
+/*
+ * restore.h — getting a generation back, to a directory or a tar stream.
+ *
+ * Every chunk is authenticated and re-hashed against its ID by worker threads
+ * that fetch ahead of the writer; every file's chunk list is checked against
+ * its recorded content hash. Metadata is written by libarchive's
+ * archive_write_disk with its secure flags: no "..", no absolute paths, no
+ * writing through symlinks. A damaged file is reported, removed, and the
+ * restore carries on with the rest.
+ */
+#ifndef RST_RESTORE_H
+#define RST_RESTORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bkp/generation.h"
+#include "bkp/repo.h"
+
+typedef struct rst_opts {
+    const char *target;     /* directory to restore into (created if absent) */
+    const char *path;       /* only this stored path and what is below it; NULL: all */
+    const char *to_archive; /* write a pax stream here instead ("-": stdout) */
+    bool force;             /* allow a non-empty target */
+    int workers;            /* 0: one per online CPU */
+} rst_opts;
+
+typedef struct rst_result {
+    uint64_t items, files, bytes;
+    uint64_t damaged; /* files that could not be restored exactly */
+} rst_result;
+
+/* 0 when everything selected was restored exactly; 1 when some files were
+ * damaged (listed on stderr); a negative code when nothing could be done. */
+int rst_restore(bkp_repo *r, const bkp_gen *g, const rst_opts *o, rst_result *res)
+    __attribute__((warn_unused_result));
+
+/* Does stored path `p` fall under the --path filter `filter`? */
+bool rst_path_selected(const char *p, const char *filter);
+
+#endif
