@@ -135,7 +135,7 @@ done
 
 tool_version() {
     case $1 in
-    bkp) "$BKP" --version 2>/dev/null | head -n1 || true ;;
+    bkp) local v; v=$("$BKP" --version 2>/dev/null | head -n1) || true; echo "${v:-$BKP}" ;;
     restic) restic version | head -n1 ;;
     borg) borg --version ;;
     esac

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Install what bkp needs to build and test, from Debian packages, if missing.
+set -euo pipefail
+
+packages=(build-essential cmake pkg-config
+          libarchive-dev libsodium-dev liblz4-dev uuid-dev libjansson-dev libyaml-dev
+          libcmocka-dev libarchive-tools attr acl)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "missing packages: ${missing[*]}; run as root or: sudo apt-get install ${missing[*]}" >&2
+  exit 2
+fi
+echo "installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
