@@ -22,6 +22,7 @@
 #define CONFIG_FORMAT "bkp-repository"
 #define CONFIG_VERSION 1
 #define MAX_OPEN_PACKS 256
+#define MAX_WRITERS 32
 
 struct bkp_repo {
     char *path, *packs_dir, *index_dir;
@@ -31,13 +32,23 @@ struct bkp_repo {
     bkp_index *index;
     unsigned flags;
     pthread_mutex_t lock;
-    bkp_pack_writer *writer;
-    uint32_t writer_pack;
+    /* One open pack per concurrent writer: the bytes are written outside the
+     * lock, and each pack's name hash is computed as it is written. */
+    struct {
+        bkp_pack_writer *w;
+        uint32_t num;
+        bool busy;
+    } writers[MAX_WRITERS];
     uint32_t first_new_pack; /* packs from here on still need an index segment */
     int err;                 /* latched: a pack failed to become durable */
     int *fds;                /* per pack number; -1 when closed */
+    /* Packs being finished (fsync, rename) in the background, joined by flush. */
+    pthread_t *finishing;
+    size_t nfinishing, finishing_cap;
     uint32_t fds_cap, fds_open;
 };
+
+static void join_finishing(bkp_repo *r);
 
 static const char *const subdirs[] = {"keys", "packs", "index", "generations", "cache", "locks"};
 
@@ -435,7 +446,10 @@ void bkp_repo_free(bkp_repo *r)
 {
     if (!r)
         return;
-    bkp_pack_writer_abort(r->writer);
+    join_finishing(r);
+    free(r->finishing);
+    for (int i = 0; i < MAX_WRITERS; i++)
+        bkp_pack_writer_abort(r->writers[i].w);
     for (uint32_t i = 0; i < r->fds_cap; i++)
         if (r->fds[i] >= 0)
             close(r->fds[i]);
@@ -450,8 +464,7 @@ void bkp_repo_free(bkp_repo *r)
     free(r);
 }
 
-/* Finish a detached writer outside the lock: fsync takes milliseconds and
- * the other workers keep sealing meanwhile. */
+/* Finish a detached writer outside the lock. */
 static int finish_pack(bkp_repo *r, bkp_pack_writer *w, uint32_t num)
 {
     uint8_t id[BKP_ID_LEN];
@@ -469,6 +482,95 @@ static int finish_pack(bkp_repo *r, bkp_pack_writer *w, uint32_t num)
     return rc;
 }
 
+/* A free pack writer, opened on demand; -EBUSY never happens with fewer
+ * than MAX_WRITERS threads. Called with the lock held. */
+static int take_writer(bkp_repo *r, int *slot)
+{
+    int free_slot = -1;
+    for (int i = 0; i < MAX_WRITERS; i++) {
+        if (r->writers[i].w && !r->writers[i].busy) {
+            r->writers[i].busy = true;
+            *slot = i;
+            return 0;
+        }
+        if (!r->writers[i].w && free_slot < 0)
+            free_slot = i;
+    }
+    if (free_slot < 0)
+        return -EBUSY;
+    int rc = bkp_pack_writer_open(r->packs_dir, &r->writers[free_slot].w);
+    if (!rc)
+        rc = bkp_index_add_pack(r->index, (const uint8_t[BKP_ID_LEN]){0}, &r->writers[free_slot].num);
+    if (rc) {
+        bkp_pack_writer_abort(r->writers[free_slot].w);
+        r->writers[free_slot].w = NULL;
+        return rc;
+    }
+    r->writers[free_slot].busy = true;
+    *slot = free_slot;
+    return 0;
+}
+
+typedef struct finish_job {
+    bkp_repo *repo;
+    bkp_pack_writer *w;
+    uint32_t num;
+} finish_job;
+
+static void *finish_thread(void *arg)
+{
+    finish_job *j = arg;
+    (void)finish_pack(j->repo, j->w, j->num); /* latches r->err on failure */
+    free(j);
+    return NULL;
+}
+
+/* The fsync of a full pack waits for the disk; the workers need not wait
+ * with it. A failure is latched and reported by the next put or by flush,
+ * before any generation can name the pack's blobs. */
+static int finish_in_background(bkp_repo *r, bkp_pack_writer *w, uint32_t num)
+{
+    finish_job *j = malloc(sizeof(*j));
+    pthread_t t;
+    if (!j)
+        return finish_pack(r, w, num);
+    *j = (finish_job){r, w, num};
+    pthread_mutex_lock(&r->lock);
+    if (r->nfinishing == r->finishing_cap) {
+        size_t cap = r->finishing_cap ? 2 * r->finishing_cap : 16;
+        pthread_t *n = realloc(r->finishing, cap * sizeof(*n));
+        if (!n) {
+            pthread_mutex_unlock(&r->lock);
+            free(j);
+            return finish_pack(r, w, num);
+        }
+        r->finishing = n;
+        r->finishing_cap = cap;
+    }
+    if (pthread_create(&t, NULL, finish_thread, j) != 0) {
+        pthread_mutex_unlock(&r->lock);
+        free(j);
+        return finish_pack(r, w, num);
+    }
+    r->finishing[r->nfinishing++] = t;
+    pthread_mutex_unlock(&r->lock);
+    return 0;
+}
+
+static void join_finishing(bkp_repo *r)
+{
+    for (;;) {
+        pthread_mutex_lock(&r->lock);
+        if (!r->nfinishing) {
+            pthread_mutex_unlock(&r->lock);
+            return;
+        }
+        pthread_t t = r->finishing[--r->nfinishing];
+        pthread_mutex_unlock(&r->lock);
+        pthread_join(t, NULL);
+    }
+}
+
 int bkp_repo_put(bkp_repo *r, uint8_t type, const void *data, size_t len, uint8_t id[BKP_ID_LEN],
                  uint64_t *added)
 {
@@ -476,7 +578,7 @@ int bkp_repo_put(bkp_repo *r, uint8_t type, const void *data, size_t len, uint8_
     bkp_buf sealed;
     bkp_pack_writer *full = NULL;
     uint32_t full_num = 0;
-    int rc;
+    int rc, slot = -1;
 
     bkp_blob_id(r->keys, data, len, myid);
     if (added)
@@ -501,28 +603,30 @@ int bkp_repo_put(bkp_repo *r, uint8_t type, const void *data, size_t len, uint8_
         pthread_mutex_unlock(&r->lock);
         goto done;
     }
-    if (!r->writer) {
-        rc = bkp_pack_writer_open(r->packs_dir, &r->writer);
-        if (!rc)
-            rc = bkp_index_add_pack(r->index, (const uint8_t[BKP_ID_LEN]){0}, &r->writer_pack);
-        if (rc) {
-            bkp_pack_writer_abort(r->writer);
-            r->writer = NULL;
-            pthread_mutex_unlock(&r->lock);
-            bkp_error("cannot start a pack in %s: %s", r->packs_dir, bkp_strerror(rc));
-            goto out;
-        }
+    rc = take_writer(r, &slot);
+    if (rc) {
+        pthread_mutex_unlock(&r->lock);
+        bkp_error("cannot start a pack in %s: %s", r->packs_dir, bkp_strerror(rc));
+        goto out;
     }
-    bkp_index_entry e = {.type = type, .pack = r->writer_pack, .len = (uint32_t)sealed.len,
+    bkp_pack_writer *w = r->writers[slot].w;
+    /* The entry goes in now, so no other thread stores the same blob; it
+     * becomes durable with its pack, before any record can name it. */
+    bkp_index_entry e = {.type = type, .pack = r->writers[slot].num,
+                         .offset = bkp_pack_writer_size(w), .len = (uint32_t)sealed.len,
                          .raw_len = (uint32_t)len};
     memcpy(e.id, myid, BKP_ID_LEN);
-    rc = bkp_pack_writer_add(r->writer, type, myid, sealed.data, sealed.len, (uint32_t)len, &e.offset);
+    rc = bkp_index_insert(r->index, &e) < 0 ? -ENOMEM : 0;
+    pthread_mutex_unlock(&r->lock);
+    uint64_t off = 0;
     if (!rc)
-        rc = bkp_index_insert(r->index, &e) < 0 ? -ENOMEM : 0;
-    if (!rc && bkp_pack_writer_size(r->writer) >= BKP_PACK_TARGET) {
-        full = r->writer;
-        full_num = r->writer_pack;
-        r->writer = NULL;
+        rc = bkp_pack_writer_add(w, type, myid, sealed.data, sealed.len, (uint32_t)len, &off);
+    pthread_mutex_lock(&r->lock);
+    r->writers[slot].busy = false;
+    if (!rc && bkp_pack_writer_size(w) >= BKP_PACK_TARGET) {
+        full = w;
+        full_num = r->writers[slot].num;
+        r->writers[slot].w = NULL;
     }
     if (rc && !r->err)
         r->err = rc;
@@ -533,7 +637,7 @@ int bkp_repo_put(bkp_repo *r, uint8_t type, const void *data, size_t len, uint8_
     }
     if (added)
         *added = sealed.len;
-    if (full && (rc = finish_pack(r, full, full_num)))
+    if (full && (rc = finish_in_background(r, full, full_num)))
         goto out;
 done:
     memcpy(id, myid, BKP_ID_LEN);
@@ -549,13 +653,17 @@ int bkp_repo_flush(bkp_repo *r)
     char hex[2 * BKP_ID_LEN + 1];
     int rc = 0;
 
-    pthread_mutex_lock(&r->lock);
-    bkp_pack_writer *w = r->writer;
-    uint32_t num = r->writer_pack;
-    r->writer = NULL;
-    pthread_mutex_unlock(&r->lock);
-    if (w && (rc = finish_pack(r, w, num)))
-        return rc;
+    join_finishing(r);
+    /* Callers flush when no put is in flight: every writer is idle. */
+    for (int i = 0; i < MAX_WRITERS; i++) {
+        pthread_mutex_lock(&r->lock);
+        bkp_pack_writer *w = r->writers[i].w;
+        uint32_t num = r->writers[i].num;
+        r->writers[i].w = NULL;
+        pthread_mutex_unlock(&r->lock);
+        if (w && (rc = finish_pack(r, w, num)))
+            return rc;
+    }
     pthread_mutex_lock(&r->lock);
     rc = r->err;
     uint32_t first = r->first_new_pack, last = bkp_index_pack_count(r->index);

@@ -1,6 +1,7 @@
 /* bkp — the program: parse options, look the command up, dispatch. */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,6 +110,11 @@ int main(int argc, char **argv)
     cli c = {0};
     int level = BKP_LOG_WARN;
 
+    /* Chunks are 256 KiB to 4 MiB: glibc would mmap and unmap each one, and
+     * on these machines fresh pages cost more than the hashing. Keep freed
+     * buffers in the heap instead; memory stays bounded by the queues. */
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 128 << 20);
     if (sodium_init() < 0) {
         fprintf(stderr, "bkp: error: libsodium failed to initialise\n");
         return EXIT_FAILED;
