@@ -25,7 +25,8 @@ uint8_t *bkp_buf_reserve(bkp_buf *b, size_t n)
 {
     if (b->failed)
         return NULL;
-    if (b->cap - b->len < n) {
+    /* An empty buffer gets memory even for n == 0: callers may use the pointer. */
+    if (b->cap - b->len < n || !b->data) {
         size_t cap = b->cap ? b->cap : 256;
         while (cap - b->len < n) {
             if (cap > SIZE_MAX / 2) {

@@ -29,8 +29,15 @@ enum {
     OPT_WORKERS = 1 << 9,
 };
 
+/* What a command needs; the dispatcher provides it before the handler runs. */
+enum {
+    NEED_REPO = 1,       /* an open repository, read-only: no clean-up, no repair */
+    NEED_REPO_WRITE = 2, /* an open repository that may be written */
+};
+
 typedef struct cli {
     const char *command;
+    bkp_repo *r; /* opened by the dispatcher for NEED_REPO / NEED_REPO_WRITE */
     const char *repo;
     const char *passphrase_file;
     const char *dataset;
@@ -46,6 +53,8 @@ typedef struct cli {
 /* Open the repository named by --repo or $BKP_REPO, asking for the passphrase.
  * Returns an exit code; EXIT_OK with `*out` set on success. */
 int cli_open_repo(cli *c, unsigned flags, bkp_repo **out);
+/* The repository path from --repo or $BKP_REPO, or NULL (logged). */
+const char *cli_repo_path(cli *c);
 /* Print a JSON value on stdout, followed by a newline; steals `j`. */
 void cli_print_json(json_t *j);
 /* "1.5 GB"-style size into buf. */

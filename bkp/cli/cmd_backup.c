@@ -24,7 +24,7 @@ static json_t *summary_json(const bkp_gen *g, const bkp_capture *cap, double sec
 
 int cmd_backup(cli *c)
 {
-    bkp_repo *r = NULL;
+    bkp_repo *r = c->r;
     bkp_capture cap;
     bkp_gen *g = NULL;
     struct timespec t0, t1;
@@ -40,8 +40,6 @@ int cmd_backup(cli *c)
                   c->dataset);
         return EXIT_USAGE;
     }
-    if ((ex = cli_open_repo(c, 0, &r)))
-        return ex;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     time_t started = time(NULL);
     bkp_capture_opts o = {.dataset = c->dataset, .paths = (const char *const *)c->args,
@@ -53,7 +51,6 @@ int cmd_backup(cli *c)
                   "untouched. Fix the cause and run it again",
                   c->dataset, bkp_strerror(rc));
         bkp_capture_clear(&cap);
-        bkp_repo_free(r);
         return EXIT_FAILED;
     }
     rc = bkp_gen_seal(r, c->dataset, &cap, started, time(NULL), &g);
@@ -86,6 +83,5 @@ int cmd_backup(cli *c)
 out:
     bkp_gen_free(g);
     bkp_capture_clear(&cap);
-    bkp_repo_free(r);
     return ex;
 }

@@ -82,13 +82,11 @@ static void emit(json_t *arr, char what, const char *path)
 
 int cmd_diff(cli *c)
 {
-    bkp_repo *r = NULL;
+    bkp_repo *r = c->r;
     bkp_gen *g[2] = {NULL, NULL};
     summary *s[2] = {NULL, NULL};
     size_t n[2] = {0, 0};
-    int ex = cli_open_repo(c, BKP_REPO_READONLY, &r), rc = 0;
-    if (ex)
-        return ex;
+    int ex = EXIT_OK, rc = 0;
     for (int k = 0; k < 2 && !rc; k++)
         if (!(rc = bkp_gen_resolve(r, c->args[k], &g[k])))
             rc = load(r, g[k], &s[k], &n[k]);
@@ -134,6 +132,5 @@ out:
         free(s[k]);
         bkp_gen_free(g[k]);
     }
-    bkp_repo_free(r);
     return ex;
 }

@@ -12,21 +12,16 @@ static json_int_t stat_of(const bkp_gen *g, const char *key)
 
 int cmd_generations(cli *c)
 {
-    bkp_repo *r = NULL;
+    bkp_repo *r = c->r;
     bkp_gen **v = NULL;
     size_t n = 0;
-    int ex = cli_open_repo(c, BKP_REPO_READONLY, &r);
-    if (ex)
-        return ex;
     if (c->nargs && !bkp_dataset_name_ok(c->args[0])) {
         bkp_error("'%s' is not a data set name", c->args[0]);
-        bkp_repo_free(r);
         return EXIT_USAGE;
     }
     int rc = bkp_gen_list(r, c->nargs ? c->args[0] : NULL, &v, &n);
     if (rc) {
         bkp_error("cannot list generations: %s", bkp_strerror(rc));
-        bkp_repo_free(r);
         return EXIT_FAILED;
     }
     if (c->json) {
@@ -63,6 +58,5 @@ int cmd_generations(cli *c)
             printf("(no generations yet: `bkp backup --dataset NAME PATH...` makes one)\n");
     }
     bkp_gen_list_free(v, n);
-    bkp_repo_free(r);
     return EXIT_OK;
 }

@@ -9,12 +9,8 @@ int cmd_init(cli *c)
 {
     char *pass = NULL;
     size_t plen = 0;
-    if (!c->repo)
-        c->repo = getenv("BKP_REPO");
-    if (!c->repo || !*c->repo) {
-        bkp_error("no repository: give --repo DIR or set BKP_REPO");
+    if (!cli_repo_path(c))
         return EXIT_USAGE;
-    }
     if (bkp_passphrase_get(c->passphrase_file, 1, &pass, &plen))
         return EXIT_USAGE;
     int rc = bkp_repo_init(c->repo, pass, plen);

@@ -64,13 +64,11 @@ static void print_item(const bkp_item *it)
 
 int cmd_ls(cli *c)
 {
-    bkp_repo *r = NULL;
+    bkp_repo *r = c->r;
     bkp_gen *g = NULL;
     bkp_tree_reader *tr = NULL;
     bkp_item it;
-    int ex = cli_open_repo(c, BKP_REPO_READONLY, &r), rc;
-    if (ex)
-        return ex;
+    int ex = EXIT_OK, rc;
     bkp_item_init(&it);
     if ((rc = bkp_gen_resolve(r, c->args[0], &g))) {
         ex = cli_exit_for(rc);
@@ -101,6 +99,5 @@ out:
     bkp_item_clear(&it);
     bkp_tree_reader_free(tr);
     bkp_gen_free(g);
-    bkp_repo_free(r);
     return ex;
 }

@@ -8,7 +8,7 @@
 
 int cmd_restore(cli *c)
 {
-    bkp_repo *r = NULL;
+    bkp_repo *r = c->r;
     bkp_gen *g = NULL;
     rst_result res;
     struct timespec t0, t1;
@@ -19,14 +19,9 @@ int cmd_restore(cli *c)
                   "  bkp restore GEN --to-archive FILE [--path P]");
         return EXIT_USAGE;
     }
-    int ex = cli_open_repo(c, BKP_REPO_READONLY, &r);
-    if (ex)
-        return ex;
-    int rc = bkp_gen_resolve(r, c->args[0], &g);
-    if (rc) {
-        bkp_repo_free(r);
+    int ex, rc = bkp_gen_resolve(r, c->args[0], &g);
+    if (rc)
         return cli_exit_for(rc);
-    }
     rst_opts o = {.target = c->nargs > 1 ? c->args[1] : NULL, .path = c->path,
                   .to_archive = c->to_archive, .force = c->force, .workers = c->workers};
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -49,6 +44,5 @@ int cmd_restore(cli *c)
         ex = res.damaged ? EXIT_FAILED : EXIT_OK;
     }
     bkp_gen_free(g);
-    bkp_repo_free(r);
     return ex;
 }

@@ -6,15 +6,11 @@
 
 int cmd_verify(cli *c)
 {
-    bkp_repo *r = NULL;
+    bkp_repo *r = c->r;
     bkp_verify_result res;
-    int ex = cli_open_repo(c, BKP_REPO_READONLY, &r);
-    if (ex)
-        return ex;
     int rc = bkp_verify(r, c->read_data, c->workers, &res);
     if (rc < 0) {
         bkp_error("verification could not run: %s", bkp_strerror(rc));
-        bkp_repo_free(r);
         return EXIT_FAILED;
     }
     if (c->json) {
@@ -37,6 +33,5 @@ int cmd_verify(cli *c)
         bkp_error("%llu problem(s) found; see above. Restore affected files from another medium "
                   "or an older generation",
                   (unsigned long long)res.problems);
-    bkp_repo_free(r);
     return rc ? EXIT_FAILED : EXIT_OK;
 }

@@ -21,16 +21,23 @@ int cli_exit_for(int rc)
     }
 }
 
-int cli_open_repo(cli *c, unsigned flags, bkp_repo **out)
+const char *cli_repo_path(cli *c)
 {
-    char *pass = NULL;
-    size_t plen = 0;
     if (!c->repo)
         c->repo = getenv("BKP_REPO");
     if (!c->repo || !*c->repo) {
         bkp_error("no repository: give --repo DIR or set BKP_REPO");
-        return EXIT_USAGE;
+        return NULL;
     }
+    return c->repo;
+}
+
+int cli_open_repo(cli *c, unsigned flags, bkp_repo **out)
+{
+    char *pass = NULL;
+    size_t plen = 0;
+    if (!cli_repo_path(c))
+        return EXIT_USAGE;
     int rc = bkp_passphrase_get(c->passphrase_file, 0, &pass, &plen);
     if (rc)
         return EXIT_USAGE;

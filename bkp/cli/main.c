@@ -15,6 +15,7 @@
 typedef struct command {
     const char *name;
     int (*run)(cli *c);
+    unsigned needs;   /* NEED_*: provided by the dispatcher */
     unsigned options; /* which options it accepts */
     int min_args, max_args;
     const char *usage;
@@ -22,18 +23,18 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
-    {"init", cmd_init, OPT_REPO, 0, 0, "init --repo DIR", "create a repository, its keys and config"},
-    {"backup", cmd_backup, OPT_REPO | OPT_DATASET | OPT_NO_CACHE | OPT_ONE_FS | OPT_WORKERS | OPT_JSON,
+    {"init", cmd_init, 0, OPT_REPO, 0, 0, "init --repo DIR", "create a repository, its keys and config"},
+    {"backup", cmd_backup, NEED_REPO_WRITE, OPT_REPO | OPT_DATASET | OPT_NO_CACHE | OPT_ONE_FS | OPT_WORKERS | OPT_JSON,
      1, 1024, "backup --repo DIR --dataset NAME PATH...", "capture a data set now and seal a generation"},
-    {"generations", cmd_generations, OPT_REPO | OPT_JSON, 0, 1, "generations [NAME] [--json]",
+    {"generations", cmd_generations, NEED_REPO, OPT_REPO | OPT_JSON, 0, 1, "generations [NAME] [--json]",
      "list sealed generations"},
-    {"ls", cmd_ls, OPT_REPO | OPT_JSON, 1, 2, "ls GEN [PATH] [--json]", "list the files of a generation"},
-    {"diff", cmd_diff, OPT_REPO | OPT_JSON, 2, 2, "diff GEN GEN [--json]",
+    {"ls", cmd_ls, NEED_REPO, OPT_REPO | OPT_JSON, 1, 2, "ls GEN [PATH] [--json]", "list the files of a generation"},
+    {"diff", cmd_diff, NEED_REPO, OPT_REPO | OPT_JSON, 2, 2, "diff GEN GEN [--json]",
      "what changed between two generations"},
-    {"restore", cmd_restore, OPT_REPO | OPT_PATH | OPT_TO_ARCHIVE | OPT_FORCE | OPT_WORKERS, 1, 2,
+    {"restore", cmd_restore, NEED_REPO, OPT_REPO | OPT_PATH | OPT_TO_ARCHIVE | OPT_FORCE | OPT_WORKERS, 1, 2,
      "restore GEN TARGET [--path P] [--force] | restore GEN --to-archive FILE",
      "restore a generation into a directory or a tar (pax) file"},
-    {"verify", cmd_verify, OPT_REPO | OPT_READ_DATA | OPT_WORKERS | OPT_JSON, 0, 0,
+    {"verify", cmd_verify, NEED_REPO, OPT_REPO | OPT_READ_DATA | OPT_WORKERS | OPT_JSON, 0, 0,
      "verify [--read-data]", "check signatures, chains and objects; --read-data reads every pack"},
 };
 
@@ -173,5 +174,12 @@ int main(int argc, char **argv)
     }
     bkp_log_set_level((enum bkp_log_level)level);
     bkp_progress_enable(c.tty && !c.json);
-    return cmd->run(&c);
+    if (cmd->needs & (NEED_REPO | NEED_REPO_WRITE)) {
+        int ex = cli_open_repo(&c, (cmd->needs & NEED_REPO_WRITE) ? 0 : BKP_REPO_READONLY, &c.r);
+        if (ex)
+            return ex;
+    }
+    int ex = cmd->run(&c);
+    bkp_repo_free(c.r);
+    return ex;
 }
