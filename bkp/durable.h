@@ -23,7 +23,7 @@
 
 enum {
     BKP_DURABLE_NOREPLACE = 1, /* fail with -EEXIST if the name exists */
-    BKP_DURABLE_READONLY = 2,  /* leave the file mode 0444 (sealed objects) */
+    BKP_DURABLE_READONLY = 2,  /* leave the file mode 0444 (0400 with PRIVATE): sealed objects */
     BKP_DURABLE_PRIVATE = 4,   /* mode 0600 (keys, caches) */
 };
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -90,7 +91,8 @@ static int from_command(const char *cmd, char *p, size_t *len)
     r = read_fd(fileno(f), p, len);
     status = pclose(f);
     if (!r && status != 0) {
-        bkp_error("BKP_PASSPHRASE_COMMAND exited with status %d; check the command", status);
+        bkp_error("BKP_PASSPHRASE_COMMAND exited with status %d; check the command",
+                  WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
         r = -EIO;
     }
     return r;

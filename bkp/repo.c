@@ -762,9 +762,11 @@ int bkp_repo_get(bkp_repo *r, uint8_t type, const uint8_t id[BKP_ID_LEN], bkp_bu
     fd = pack_fd(r, e.pack, &owned);
     pthread_mutex_unlock(&r->lock);
     if (fd < 0)
-        return fd == -ENOENT ? -ENOENT : fd;
-    if (e.type != type)
-        return -EBADMSG;
+        return fd;
+    if (e.type != type) {
+        rc = -EBADMSG;
+        goto out;
+    }
     uint8_t *sealed = malloc(e.len ? e.len : 1);
     if (!sealed) {
         rc = -ENOMEM;

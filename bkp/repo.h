@@ -58,6 +58,8 @@ int bkp_repo_put(bkp_repo *r, uint8_t type, const void *data, size_t len, uint8_
 /* Make every blob put so far durable: finish packs, write an index segment. */
 int bkp_repo_flush(bkp_repo *r) __attribute__((warn_unused_result));
 
+/* Is blob `id` stored (or being stored by this process: a blob put but not
+ * yet flushed counts, though bkp_repo_get cannot read it before the flush)? */
 bool bkp_repo_has(bkp_repo *r, const uint8_t id[BKP_ID_LEN]);
 /* Fetch, authenticate, decompress, and check the plaintext against its ID.
  * -ENOENT missing (not indexed or pack gone), -EBADMSG corrupt. Thread-safe. */

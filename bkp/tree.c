@@ -200,15 +200,30 @@ int bkp_item_decode(const uint8_t *p, size_t len, bkp_item *it)
         else
             archive_entry_copy_symlink(e, s);
     }
+    /* libarchive prepends each added xattr: add them last to first so the
+     * entry lists them in the order they were encoded. */
     uint32_t nx = bkp_rd_u32(&rd);
-    for (uint32_t i = 0; i < nx && bkp_rd_ok(&rd); i++) {
-        char *name = (s = get_str(&rd, &tmp, 65536)) ? strdup(s) : NULL;
+    if (nx > rd.left / 8)
+        goto out;
+    struct xa {
+        char *name;
+        const uint8_t *v;
         uint32_t vlen;
-        const uint8_t *v = bkp_rd_bytes32(&rd, &vlen, ITEM_MAX);
-        if (name && v)
-            archive_entry_xattr_add_entry(e, name, v, vlen);
-        free(name);
+    } *xv = nx ? calloc(nx, sizeof(*xv)) : NULL;
+    if (nx && !xv) {
+        rc = -ENOMEM;
+        goto out;
     }
+    for (uint32_t i = 0; i < nx && bkp_rd_ok(&rd); i++) {
+        xv[i].name = (s = get_str(&rd, &tmp, 65536)) ? strdup(s) : NULL;
+        xv[i].v = bkp_rd_bytes32(&rd, &xv[i].vlen, ITEM_MAX);
+    }
+    for (uint32_t i = nx; i-- > 0;) {
+        if (xv[i].name && xv[i].v)
+            archive_entry_xattr_add_entry(e, xv[i].name, xv[i].v, xv[i].vlen);
+        free(xv[i].name);
+    }
+    free(xv);
     uint32_t na = bkp_rd_u32(&rd);
     for (uint32_t i = 0; i < na && bkp_rd_ok(&rd); i++) {
         int type = (int)bkp_rd_u32(&rd), perm = (int)bkp_rd_u32(&rd);

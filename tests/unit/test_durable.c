@@ -1,0 +1,308 @@
+/*
+ * test_durable.c — the one durable-write path (bkp/durable.h).
+ *
+ * Proves that a durable write publishes exactly the bytes under the name with
+ * the requested mode, that NOREPLACE never changes an existing object, that no
+ * temporary file is left behind on success or failure, and that the start-up
+ * clean-up removes only the temporaries of dead processes on this host —
+ * never those of a live writer (this process or another) or of another host.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "bkp/durable.h"
+
+#include "testutil.h"
+
+typedef struct fixture {
+    char dir[64];
+    char path[256];
+    char host[64];
+} fixture;
+
+static int teardown(void **state);
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof(*f));
+    if (!f)
+        return -1;
+    *state = f;
+    umask(022);
+    strcpy(f->dir, "/tmp/bkp-test-durable-XXXXXX");
+    if (sodium_init() < 0 || !mkdtemp(f->dir))
+        return teardown(state), -1;
+    /* The host part of a temporary name, spelt as durable.h's writer does. */
+    strcpy(f->host, "host");
+    gethostname(f->host, sizeof(f->host) - 1);
+    for (char *c = f->host; *c; c++)
+        if (*c == '/' || *c == '-')
+            *c = '_';
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    test_rm_rf(f->dir);
+    free(f);
+    return 0;
+}
+
+static const char *at(fixture *f, const char *name)
+{
+    snprintf(f->path, sizeof(f->path), "%s/%s", f->dir, name);
+    return f->path;
+}
+
+static void assert_content(fixture *f, const char *name, const char *want)
+{
+    bkp_buf b;
+    bkp_buf_init(&b);
+    assert_int_equal(bkp_read_file(at(f, name), &b, 1 << 20), 0);
+    assert_int_equal(b.len, strlen(want));
+    assert_memory_equal(b.data, want, b.len);
+    bkp_buf_free(&b);
+}
+
+static unsigned mode_of(fixture *f, const char *name)
+{
+    struct stat st;
+    assert_int_equal(stat(at(f, name), &st), 0);
+    return st.st_mode & 07777;
+}
+
+static int count_tmp(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+    assert_non_null(d);
+    while ((e = readdir(d)))
+        n += strncmp(e->d_name, ".tmp-", 5) == 0;
+    closedir(d);
+    return n;
+}
+
+static void touch(fixture *f, const char *name)
+{
+    int fd = open(at(f, name), O_WRONLY | O_CREAT | O_EXCL, 0644);
+    assert_true(fd >= 0);
+    close(fd);
+}
+
+static bool exists(fixture *f, const char *name)
+{
+    return access(at(f, name), F_OK) == 0;
+}
+
+/* The PID of a process that has exited and been reaped. */
+static pid_t dead_pid(void)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(0);
+    assert_int_equal(waitpid(pid, NULL, 0), pid);
+    return pid;
+}
+
+static void test_write_publishes_content(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(bkp_durable_write(f->dir, "config", "hello\n", 6, 0), 0);
+    assert_content(f, "config", "hello\n");
+    assert_int_equal(mode_of(f, "config"), 0644);
+    /* Without NOREPLACE, a write replaces. */
+    assert_int_equal(bkp_durable_write(f->dir, "config", "second", 6, 0), 0);
+    assert_content(f, "config", "second");
+    /* Empty content is a valid object. */
+    assert_int_equal(bkp_durable_write(f->dir, "empty", "", 0, BKP_DURABLE_NOREPLACE), 0);
+    assert_content(f, "empty", "");
+    assert_int_equal(count_tmp(f->dir), 0);
+}
+
+static void test_noreplace(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(bkp_durable_write(f->dir, "obj", "original", 8, BKP_DURABLE_NOREPLACE), 0);
+    assert_int_equal(bkp_durable_write(f->dir, "obj", "forgery!", 8, BKP_DURABLE_NOREPLACE),
+                     -EEXIST);
+    assert_content(f, "obj", "original");
+    assert_int_equal(count_tmp(f->dir), 0);
+}
+
+static void test_modes(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(bkp_durable_write(f->dir, "sealed", "s", 1, BKP_DURABLE_READONLY), 0);
+    assert_int_equal(mode_of(f, "sealed"), 0444);
+    assert_int_equal(bkp_durable_write(f->dir, "cache", "c", 1, BKP_DURABLE_PRIVATE), 0);
+    assert_int_equal(mode_of(f, "cache"), 0600);
+    assert_content(f, "sealed", "s");
+    assert_content(f, "cache", "c");
+    assert_int_equal(count_tmp(f->dir), 0);
+}
+
+static void test_private_readonly_stays_private(void **state)
+{
+    fixture *f = *state;
+    /* A file written PRIVATE|READONLY (the key file) stays owner-only: 0400. */
+    assert_int_equal(
+        bkp_durable_write(f->dir, "key", "k", 1, BKP_DURABLE_PRIVATE | BKP_DURABLE_READONLY), 0);
+    assert_int_equal(mode_of(f, "key") & 077, 0);
+}
+
+static void test_failure_leaves_nothing(void **state)
+{
+    fixture *f = *state;
+    /* Into a directory that does not exist. */
+    assert_int_equal(bkp_durable_write(at(f, "missing"), "x", "x", 1, 0), -ENOENT);
+    assert_false(exists(f, "missing"));
+    /* A step-by-step file that is aborted. */
+    bkp_dfile df;
+    assert_int_equal(bkp_dfile_open(&df, f->dir, 0), 0);
+    assert_int_equal(bkp_dfile_write(&df, "partial", 7), 0);
+    assert_int_equal(count_tmp(f->dir), 1);
+    bkp_dfile_abort(&df);
+    assert_int_equal(count_tmp(f->dir), 0);
+    /* A commit that fails with -EEXIST removes its temporary file too. */
+    touch(f, "taken");
+    assert_int_equal(bkp_dfile_open(&df, f->dir, 0), 0);
+    assert_int_equal(bkp_dfile_write(&df, "new", 3), 0);
+    assert_int_equal(bkp_dfile_commit(&df, f->dir, "taken", BKP_DURABLE_NOREPLACE), -EEXIST);
+    assert_content(f, "taken", "");
+    assert_int_equal(count_tmp(f->dir), 0);
+}
+
+static void test_dfile_commit_elsewhere(void **state)
+{
+    fixture *f = *state;
+    bkp_dfile df;
+    assert_int_equal(bkp_mkdir_p(at(f, "a/b/c"), 0755), 0);
+    assert_int_equal(bkp_mkdir_p(at(f, "a/b/c"), 0755), 0); /* existing is fine */
+    assert_int_equal(bkp_dfile_open(&df, f->dir, 0), 0);
+    assert_int_equal(bkp_dfile_write(&df, "one ", 4), 0);
+    assert_int_equal(bkp_dfile_write(&df, "two", 3), 0);
+    assert_int_equal(df.size, 7);
+    assert_int_equal(bkp_dfile_commit(&df, at(f, "a/b/c"), "obj", BKP_DURABLE_READONLY), 0);
+    assert_content(f, "a/b/c/obj", "one two");
+    assert_int_equal(mode_of(f, "a/b/c/obj"), 0444);
+    assert_int_equal(count_tmp(f->dir), 0);
+}
+
+static void test_cleanup(void **state)
+{
+    fixture *f = *state;
+    char name[160];
+    pid_t dead = dead_pid();
+    long me = (long)getpid();
+
+    /* Stale: a dead process on this host. */
+    snprintf(name, sizeof(name), ".tmp-%s-%ld-0123456789abcdef", f->host, (long)dead);
+    touch(f, name);
+    char stale[160];
+    strcpy(stale, name);
+    /* Kept: this live process, another host, a host whose name merely starts
+     * with ours, and ordinary files. */
+    char mine[160], other[160], longer[160];
+    snprintf(mine, sizeof(mine), ".tmp-%s-%ld-aaaa", f->host, me);
+    snprintf(other, sizeof(other), ".tmp-otherhost-%ld-bbbb", (long)dead);
+    snprintf(longer, sizeof(longer), ".tmp-%sx-%ld-cccc", f->host, (long)dead);
+    touch(f, mine);
+    touch(f, other);
+    touch(f, longer);
+    touch(f, "pack-in-progress");
+    touch(f, ".tmp-notes");
+
+    /* A real temporary file of this process, being written right now. */
+    bkp_dfile live;
+    assert_int_equal(bkp_dfile_open(&live, f->dir, 0), 0);
+    assert_int_equal(bkp_dfile_write(&live, "still writing", 13), 0);
+
+    bkp_durable_cleanup(f->dir);
+    assert_false(exists(f, stale));
+    assert_true(exists(f, mine));
+    assert_true(exists(f, other));
+    assert_true(exists(f, longer));
+    assert_true(exists(f, "pack-in-progress"));
+    assert_true(exists(f, ".tmp-notes"));
+    assert_int_equal(access(live.tmp, F_OK), 0);
+    /* The live writer is undisturbed and can still publish. */
+    assert_int_equal(bkp_dfile_commit(&live, f->dir, "done", 0), 0);
+    assert_content(f, "done", "still writing");
+
+    /* A real temporary file left by a writer that died. */
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        bkp_dfile df;
+        if (bkp_dfile_open(&df, f->dir, 0) || bkp_dfile_write(&df, "half", 4))
+            _exit(1);
+        _exit(0); /* dies without commit or abort */
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_int_equal(count_tmp(f->dir), 4 + 1); /* mine, other, longer, .tmp-notes + the child's */
+    bkp_durable_cleanup(f->dir);
+    assert_int_equal(count_tmp(f->dir), 4);
+}
+
+static void test_cleanup_keeps_live_child(void **state)
+{
+    fixture *f = *state;
+    char name[160];
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char c;
+        close(fds[1]);
+        (void)!read(fds[0], &c, 1); /* wait until the parent closes the pipe */
+        _exit(0);
+    }
+    close(fds[0]);
+    snprintf(name, sizeof(name), ".tmp-%s-%ld-feedface", f->host, (long)pid);
+    touch(f, name);
+    /* A concurrent writer's temporary file survives another run's clean-up. */
+    bkp_durable_cleanup(f->dir);
+    assert_true(exists(f, name));
+    close(fds[1]);
+    assert_int_equal(waitpid(pid, NULL, 0), pid);
+    /* Once it is gone, its temporary is stale. */
+    bkp_durable_cleanup(f->dir);
+    assert_false(exists(f, name));
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_write_publishes_content),
+        T(test_noreplace),
+        T(test_modes),
+        T(test_private_readonly_stays_private),
+        T(test_failure_leaves_nothing),
+        T(test_dfile_commit_elsewhere),
+        T(test_cleanup),
+        T(test_cleanup_keeps_live_child),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
