@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -14,6 +15,7 @@
 #include "bkp/durable.h"
 #include "bkp/filescache.h"
 #include "bkp/log.h"
+#include "bkp/strmap.h"
 
 #define QUEUE_LEN 8      /* chunks waiting for a worker */
 #define MAX_WORKERS 16
@@ -55,12 +57,7 @@ typedef struct capture_ctx {
     pthread_t threads[MAX_WORKERS];
     int nthreads;
 
-    /* hard links: (dev, ino) -> first path, for files with several links */
-    struct hl {
-        uint64_t dev, ino;
-        char *path;
-    } *hl;
-    size_t nhl, hlcap;
+    bkp_strmap *links; /* "dev:ino" -> stored path of the first name, for files with several links */
 
     bkp_buf cbuf; /* file bytes not yet cut into chunks */
     size_t cpos;
@@ -305,25 +302,20 @@ static int read_content(capture_ctx *c, struct archive *a, pending *p, const cha
     return 0;
 }
 
+/* The first stored name of a file with several links, or NULL if this is it. */
 static const char *hardlink_target(capture_ctx *c, struct archive_entry *e, const char *stored)
 {
+    char key[48];
     if (archive_entry_filetype(e) == AE_IFDIR || archive_entry_nlink(e) < 2)
         return NULL;
-    uint64_t dev = archive_entry_dev(e), ino = (uint64_t)archive_entry_ino64(e);
-    for (size_t i = 0; i < c->nhl; i++)
-        if (c->hl[i].dev == dev && c->hl[i].ino == ino)
-            return c->hl[i].path;
-    if (c->nhl == c->hlcap) {
-        size_t cap = c->hlcap ? 2 * c->hlcap : 64;
-        struct hl *n = realloc(c->hl, cap * sizeof(*n));
-        if (!n)
-            return NULL;
-        c->hl = n;
-        c->hlcap = cap;
-    }
+    snprintf(key, sizeof(key), "%llx:%llx", (unsigned long long)archive_entry_dev(e),
+             (unsigned long long)archive_entry_ino64(e));
+    const char *first = bkp_strmap_get(c->links, key);
+    if (first)
+        return first;
     char *s = strdup(stored);
-    if (s)
-        c->hl[c->nhl++] = (struct hl){dev, ino, s};
+    if (s && bkp_strmap_put(c->links, key, s))
+        free(s); /* without memory the next name is stored as a copy: still exact */
     return NULL;
 }
 
@@ -509,7 +501,8 @@ int bkp_capture_run(bkp_repo *r, const bkp_capture_opts *o, bkp_capture *out)
         }
         out->npaths++;
     }
-    if ((rc = bkp_fcache_load(r, o->dataset, &c.old_cache)) || (rc = bkp_fcache_new(&c.new_cache)) ||
+    if ((rc = bkp_strmap_new(free, &c.links)) ||
+        (rc = bkp_fcache_load(r, o->dataset, &c.old_cache)) || (rc = bkp_fcache_new(&c.new_cache)) ||
         (rc = bkp_tree_writer_new(r, &c.tw)))
         goto out;
     int nw = o->workers > 0 ? o->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
@@ -545,9 +538,7 @@ out:
     bkp_tree_writer_free(c.tw);
     bkp_fcache_free(c.old_cache);
     bkp_fcache_free(c.new_cache);
-    for (size_t i = 0; i < c.nhl; i++)
-        free(c.hl[i].path);
-    free(c.hl);
+    bkp_strmap_free(c.links);
     bkp_buf_free(&c.cbuf);
     pthread_mutex_destroy(&c.lock);
     pthread_cond_destroy(&c.not_empty);

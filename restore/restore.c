@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -14,6 +15,7 @@
 
 #include "bkp/durable.h"
 #include "bkp/log.h"
+#include "bkp/strmap.h"
 #include "bkp/tree.h"
 #include "restore/fetch.h"
 
@@ -33,7 +35,37 @@ typedef struct restore_ctx {
     unsigned head, count, sched_item, sched_chunk;
     bool tree_done;
     int tree_err;
+    uint64_t tar_at; /* bytes of the current file written to a tar stream */
+    /* With --path, hard links whose first name is outside the selection:
+     * content of unselected files, selected file names, and renamed targets. */
+    bkp_strmap *unselected, *selected, *relinked;
+    /* Directories too deep for archive_write_disk's deferred fix-ups. */
+    struct deep_dir {
+        char *path;
+        int64_t uid, gid;
+        unsigned mode;
+        struct timespec times[2];
+    } *deep;
+    size_t ndeep;
 } restore_ctx;
+
+typedef struct saved_content {
+    bkp_chunk_ref *chunks;
+    uint32_t nchunks;
+    uint64_t *sparse;
+    uint32_t nsparse;
+    uint8_t content[BKP_ID_LEN];
+} saved_content;
+
+static void saved_free(void *p)
+{
+    saved_content *s = p;
+    if (s) {
+        free(s->chunks);
+        free(s->sparse);
+        free(s);
+    }
+}
 
 bool rst_path_selected(const char *p, const char *filter)
 {
@@ -52,6 +84,60 @@ static bool is_data_file(const bkp_item *it)
     return archive_entry_filetype(it->entry) == AE_IFREG && !archive_entry_hardlink(it->entry);
 }
 
+/* Keep an unselected file's content: a selected hard link may need it. */
+static void remember_unselected(restore_ctx *c, bkp_item *it)
+{
+    saved_content *s = calloc(1, sizeof(*s));
+    if (!s)
+        return;
+    s->chunks = it->chunks;
+    s->nchunks = it->nchunks;
+    s->sparse = it->sparse;
+    s->nsparse = it->nsparse;
+    memcpy(s->content, it->content, BKP_ID_LEN);
+    it->chunks = NULL;
+    it->sparse = NULL;
+    if (bkp_strmap_put(c->unselected, archive_entry_pathname(it->entry), s))
+        saved_free(s);
+}
+
+/* A selected hard link to a file outside the selection becomes the file
+ * itself; later links to the same file point at it instead. */
+static void fix_hardlink(restore_ctx *c, bkp_item *it)
+{
+    const char *target = archive_entry_hardlink(it->entry);
+    const char *renamed = bkp_strmap_get(c->relinked, target);
+    saved_content *s;
+    if (bkp_strmap_get(c->selected, target))
+        return;
+    if (renamed) {
+        archive_entry_copy_hardlink(it->entry, renamed);
+        return;
+    }
+    if (!(s = bkp_strmap_get(c->unselected, target)))
+        return; /* reported when archive_write_header fails */
+    char *self = strdup(archive_entry_pathname(it->entry));
+    bkp_chunk_ref *ch = s->nchunks ? malloc(s->nchunks * sizeof(*ch)) : NULL;
+    uint64_t *sp = s->nsparse ? malloc(2 * s->nsparse * sizeof(*sp)) : NULL;
+    if (!self || (s->nchunks && !ch) || (s->nsparse && !sp) ||
+        bkp_strmap_put(c->relinked, target, self)) {
+        free(self);
+        free(ch);
+        free(sp);
+        return;
+    }
+    if (ch)
+        memcpy(ch, s->chunks, s->nchunks * sizeof(*ch));
+    if (sp)
+        memcpy(sp, s->sparse, 2 * s->nsparse * sizeof(*sp));
+    it->chunks = ch;
+    it->nchunks = s->nchunks;
+    it->sparse = sp;
+    it->nsparse = s->nsparse;
+    memcpy(it->content, s->content, BKP_ID_LEN);
+    archive_entry_set_hardlink(it->entry, NULL);
+}
+
 /* Read more selected items into the lookahead ring. */
 static void read_ahead(restore_ctx *c)
 {
@@ -63,7 +149,16 @@ static void read_ahead(restore_ctx *c)
             c->tree_err = rc;
             break;
         }
-        if (rst_path_selected(archive_entry_pathname(it->entry), c->o->path))
+        bool sel = rst_path_selected(archive_entry_pathname(it->entry), c->o->path);
+        if (c->unselected) {
+            if (!sel && is_data_file(it))
+                remember_unselected(c, it);
+            if (sel && archive_entry_hardlink(it->entry))
+                fix_hardlink(c, it);
+            if (sel && is_data_file(it))
+                (void)bkp_strmap_put(c->selected, archive_entry_pathname(it->entry), c);
+        }
+        if (sel)
             c->count++;
         else
             bkp_item_clear(it);
@@ -89,6 +184,19 @@ static void schedule(restore_ctx *c)
     }
 }
 
+/* For a tar stream, holes are written as zeros up to file offset `upto`. */
+static int zero_fill(restore_ctx *c, uint64_t upto)
+{
+    static const uint8_t zeros[65536];
+    while (c->tar_at < upto) {
+        size_t n = upto - c->tar_at < sizeof(zeros) ? (size_t)(upto - c->tar_at) : sizeof(zeros);
+        if (archive_write_data(c->w, zeros, n) != (la_ssize_t)n)
+            return -EIO;
+        c->tar_at += n;
+    }
+    return 0;
+}
+
 /* Map position `pos` of the concatenated data onto the file's regions. */
 static int write_data(restore_ctx *c, const bkp_item *it, uint64_t pos, const uint8_t *p, size_t len)
 {
@@ -105,8 +213,12 @@ static int write_data(restore_ctx *c, const bkp_item *it, uint64_t pos, const ui
             if (c->to_disk) {
                 w = archive_write_data_block(c->w, p, (size_t)n, (la_int64_t)(off + skip));
             } else {
+                /* A tar stream is sequential: holes before this piece are zeros. */
+                if (zero_fill(c, off + skip))
+                    return -EIO;
                 w = archive_write_data(c->w, p, (size_t)n);
                 w = w == (la_ssize_t)n ? ARCHIVE_OK : ARCHIVE_FATAL;
+                c->tar_at += n;
             }
             if (w != ARCHIVE_OK)
                 return -EIO;
@@ -117,19 +229,6 @@ static int write_data(restore_ctx *c, const bkp_item *it, uint64_t pos, const ui
         base += rlen;
     }
     return len ? -EBADMSG : 0;
-}
-
-/* For a tar stream, holes are written as zeros up to `upto`. */
-static int zero_fill(restore_ctx *c, uint64_t *at, uint64_t upto)
-{
-    static const uint8_t zeros[65536];
-    while (*at < upto) {
-        size_t n = upto - *at < sizeof(zeros) ? (size_t)(upto - *at) : sizeof(zeros);
-        if (archive_write_data(c->w, zeros, n) != (la_ssize_t)n)
-            return -EIO;
-        *at += n;
-    }
-    return 0;
 }
 
 static void report_damage(restore_ctx *c, const char *path, const uint8_t *id, int rc)
@@ -144,12 +243,11 @@ static void report_damage(restore_ctx *c, const char *path, const uint8_t *id, i
               path, hex, phex, rc == -ENOENT ? "missing" : "damaged");
 }
 
-static int restore_file_data(restore_ctx *c, bkp_item *it, bool *damaged)
+static int restore_file_data(restore_ctx *c, bkp_item *it, const char *path, bool *damaged)
 {
-    const char *path = archive_entry_pathname(it->entry);
-    uint64_t pos = 0, written_end = 0;
-    bool tar = !c->to_disk;
+    uint64_t pos = 0;
     int rc = 0;
+    c->tar_at = 0;
     for (uint32_t i = 0; i < it->nchunks; i++) {
         const uint8_t *data;
         size_t len;
@@ -162,31 +260,17 @@ static int restore_file_data(restore_ctx *c, bkp_item *it, bool *damaged)
             *damaged = true;
             continue;
         }
-        if (tar && it->nsparse) {
-            /* find the file offset of `pos` to zero-fill holes before it */
-            uint64_t base = 0;
-            for (uint32_t k = 0; k < it->nsparse; k++) {
-                if (pos < base + it->sparse[2 * k + 1] || (k + 1 == it->nsparse)) {
-                    rc = zero_fill(c, &written_end, it->sparse[2 * k] + (pos - base));
-                    break;
-                }
-                base += it->sparse[2 * k + 1];
-            }
-        }
-        if (!rc)
-            rc = write_data(c, it, pos, data, len);
+        rc = write_data(c, it, pos, data, len);
         if (rc == -EBADMSG) {
             bkp_error("%s: its chunks do not fit its recorded size; the file is not restored", path);
             *damaged = true;
             rc = 0;
         }
         pos += len;
-        if (tar)
-            written_end += len;
         c->res->bytes += len;
     }
-    if (!rc && !*damaged && tar)
-        rc = zero_fill(c, &written_end, (uint64_t)archive_entry_size(it->entry));
+    if (!rc && !*damaged && !c->to_disk)
+        rc = zero_fill(c, (uint64_t)archive_entry_size(it->entry));
     if (!*damaged) {
         uint8_t h[BKP_ID_LEN];
         bkp_item_content_hash(bkp_repo_keys(c->repo), (uint64_t)archive_entry_size(it->entry),
@@ -199,12 +283,59 @@ static int restore_file_data(restore_ctx *c, bkp_item *it, bool *damaged)
     return rc;
 }
 
+/* archive_write_disk applies directory owners, modes and times at close, by
+ * path; past PATH_MAX that fails, so those directories are redone by fd. */
+static void remember_deep_dir(restore_ctx *c, struct archive_entry *e, const char *path)
+{
+    if (!c->to_disk || archive_entry_filetype(e) != AE_IFDIR || strlen(path) < PATH_MAX - 256)
+        return;
+    struct deep_dir *n = realloc(c->deep, (c->ndeep + 1) * sizeof(*n));
+    if (!n)
+        return;
+    c->deep = n;
+    n[c->ndeep] = (struct deep_dir){
+        strdup(path), archive_entry_uid(e), archive_entry_gid(e), archive_entry_mode(e) & 07777,
+        {{archive_entry_atime(e), archive_entry_atime_nsec(e)},
+         {archive_entry_mtime(e), archive_entry_mtime_nsec(e)}}};
+    if (n[c->ndeep].path)
+        c->ndeep++;
+}
+
+static int fix_deep_dir(const struct deep_dir *d)
+{
+    int fd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    char *copy = strdup(d->path), *save = NULL;
+    int rc = fd < 0 || !copy ? -ENOMEM : 0;
+    for (char *part = copy ? strtok_r(copy, "/", &save) : NULL; part && !rc;
+         part = strtok_r(NULL, "/", &save)) {
+        int next = openat(fd, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (next < 0)
+            rc = -errno;
+        close(fd);
+        fd = next;
+    }
+    if (!rc && geteuid() == 0 && fchown(fd, (uid_t)d->uid, (gid_t)d->gid) < 0)
+        rc = -errno;
+    if (!rc && fchmod(fd, d->mode) < 0)
+        rc = -errno;
+    if (!rc && futimens(fd, d->times) < 0)
+        rc = -errno;
+    if (fd >= 0)
+        close(fd);
+    free(copy);
+    return rc;
+}
+
 static int restore_item(restore_ctx *c, bkp_item *it)
 {
     struct archive_entry *e = it->entry;
-    const char *path = archive_entry_pathname(e);
+    /* A copy: writing the header may convert and reallocate the entry's name. */
+    char *path = strdup(archive_entry_pathname(e));
     bool damaged = false;
     int rc = 0;
+    if (!path)
+        return -ENOMEM;
+    remember_deep_dir(c, e, path);
 
     if (archive_entry_hardlink(e))
         archive_entry_set_size(e, 0);
@@ -212,8 +343,10 @@ static int restore_item(restore_ctx *c, bkp_item *it)
     if (ar < ARCHIVE_WARN) {
         bkp_error("%s: %s", path, archive_error_string(c->w));
         c->res->damaged++;
-        if (ar == ARCHIVE_FATAL)
+        if (ar == ARCHIVE_FATAL) {
+            free(path);
             return -EIO;
+        }
         /* Skip its data: pop what was requested for it. */
         for (uint32_t i = 0; is_data_file(it) && i < it->nchunks; i++) {
             const uint8_t *d;
@@ -221,12 +354,13 @@ static int restore_item(restore_ctx *c, bkp_item *it)
             schedule(c);
             (void)rst_fetch_pop(c->fetch, &d, &l);
         }
+        free(path);
         return 0;
     }
     if (ar == ARCHIVE_WARN)
         bkp_warn("%s: %s", path, archive_error_string(c->w));
     if (is_data_file(it)) {
-        rc = restore_file_data(c, it, &damaged);
+        rc = restore_file_data(c, it, path, &damaged);
         c->res->files++;
     }
     ar = archive_write_finish_entry(c->w);
@@ -244,6 +378,7 @@ static int restore_item(restore_ctx *c, bkp_item *it)
     c->res->items++;
     bkp_progress("restoring: %llu files, %.1f MB", (unsigned long long)c->res->files,
                  (double)c->res->bytes / 1e6);
+    free(path);
     return rc;
 }
 
@@ -281,7 +416,10 @@ static int open_writer(restore_ctx *c, int *cwd)
     const rst_opts *o = c->o;
     if (o->to_archive) {
         c->w = archive_write_new();
-        if (!c->w || archive_write_set_format_pax_restricted(c->w) != ARCHIVE_OK ||
+        /* Full pax keeps nanosecond times; binary header names keep bytes
+         * that are not UTF-8 exactly as they were on disk. */
+        if (!c->w || archive_write_set_format_pax(c->w) != ARCHIVE_OK ||
+            archive_write_set_options(c->w, "hdrcharset=BINARY") < ARCHIVE_WARN ||
             archive_write_open_filename(c->w, strcmp(o->to_archive, "-") ? o->to_archive : NULL) !=
                 ARCHIVE_OK) {
             bkp_error("cannot write %s: %s", o->to_archive, c->w ? archive_error_string(c->w) : "");
@@ -326,6 +464,10 @@ int rst_restore(bkp_repo *r, const bkp_gen *g, const rst_opts *o, rst_result *re
     c->repo = r;
     c->o = o;
     c->res = res;
+    if (o->path && *o->path &&
+        ((rc = bkp_strmap_new(saved_free, &c->unselected)) || (rc = bkp_strmap_new(NULL, &c->selected)) ||
+         (rc = bkp_strmap_new(free, &c->relinked))))
+        goto out;
     if ((rc = bkp_tree_reader_new(r, g->tree, g->ntree, &c->tr)) ||
         (rc = rst_fetch_new(r, o->workers, FETCH_DEPTH, &c->fetch)) || (rc = open_writer(c, &cwd)))
         goto out;
@@ -336,7 +478,12 @@ int rst_restore(bkp_repo *r, const bkp_gen *g, const rst_opts *o, rst_result *re
         bkp_item_clear(it);
         c->head = (c->head + 1) % LOOKAHEAD;
         c->count--;
-        c->sched_item--;
+        /* The cursor may still rest on the item just written, all of whose
+         * chunks were requested: the next item starts from its first chunk. */
+        if (c->sched_item)
+            c->sched_item--;
+        else
+            c->sched_chunk = 0;
         schedule(c);
     }
     if (!rc && c->tree_err) {
@@ -346,9 +493,21 @@ int rst_restore(bkp_repo *r, const bkp_gen *g, const rst_opts *o, rst_result *re
         res->damaged++;
     }
     if (c->w && archive_write_close(c->w) != ARCHIVE_OK) {
-        bkp_error("finishing the restore: %s", archive_error_string(c->w));
-        if (!rc)
-            rc = -EIO;
+        /* Deep directories fail here and are set by fd just below; any
+         * other failure (a short tar file, a directory left unset) counts. */
+        if (c->to_disk && c->ndeep) {
+            bkp_debug("finishing the restore: %s", archive_error_string(c->w));
+        } else {
+            bkp_error("finishing the restore: %s", archive_error_string(c->w));
+            res->damaged++;
+        }
+    }
+    for (size_t i = 0; i < c->ndeep; i++) {
+        int x = fix_deep_dir(&c->deep[i]);
+        if (x) {
+            bkp_error("%s: cannot set its owner, mode or times: %s", c->deep[i].path, bkp_strerror(x));
+            res->damaged++;
+        }
     }
     bkp_progress_done();
 out:
@@ -366,6 +525,12 @@ out:
     }
     rst_fetch_free(c->fetch);
     bkp_tree_reader_free(c->tr);
+    bkp_strmap_free(c->unselected);
+    bkp_strmap_free(c->selected);
+    bkp_strmap_free(c->relinked);
+    for (size_t i = 0; i < c->ndeep; i++)
+        free(c->deep[i].path);
+    free(c->deep);
     free(c);
     if (rc)
         return rc;

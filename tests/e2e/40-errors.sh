@@ -1,0 +1,117 @@
+#!/bin/bash
+# 40-errors — what the operator sees when things are not right: unreadable files
+# (exit 1, named, the rest sealed and restorable), a non-empty restore target, an
+# unknown generation, a second init, a short passphrase, a missing repository.
+. "$(dirname "$0")/lib.sh"
+need_root
+need_tool setpriv cmp
+
+D=$WORK/data # the data set; stored as ${D#/}
+REPO=$WORK/repo
+mkdir -p "$D/dir" "$D/closed"
+head -c 2000000 /dev/urandom >"$D/big"
+echo "readable" >"$D/dir/ok.txt"
+seq 1 1000 >"$D/numbers"
+echo "nobody may read this" >"$D/dir/secret"
+chmod 000 "$D/dir/secret"
+echo "behind a closed door" >"$D/closed/inside"
+chmod 700 "$D/closed" # root's; nobody cannot list it
+
+# ---------------------------------------------------------------------------
+# 1. Unreadable files, as an unprivileged user: exit 1, the files named, the
+#    generation sealed with them in its errors, the rest restorable.
+NOBODY_GROUP=$(id -gn nobody 2>/dev/null) || {
+    echo "SKIP [$TEST_NAME]: no user 'nobody'" >&2
+    exit 77
+}
+as_nobody() {
+    setpriv --reuid=nobody --regid="$NOBODY_GROUP" --clear-groups \
+        env BKP_PASSPHRASE_FILE="$WORK/nobody-pass" HOME="$WORK" "$@"
+}
+ok "$BKP" init --repo "$REPO"
+cp "$PASSFILE" "$WORK/nobody-pass"
+chown nobody "$WORK/nobody-pass"
+chmod 600 "$WORK/nobody-pass"
+chown -R nobody "$REPO"
+as_nobody test -r "$BKP" || fail "user nobody cannot run $BKP (a parent directory is not searchable)"
+
+check_exit 1 as_nobody "$BKP" backup --repo "$REPO" --dataset ds --json "$D" || true
+printf '%s\n' "$ERR" | grep -F "${D#/}/dir/secret" | grep -qi 'warn\|error' ||
+    flunk "the backup's warnings do not name the unreadable file dir/secret: $ERR"
+printf '%s\n' "$ERR" | grep -qF "${D#/}/closed" ||
+    flunk "the backup's warnings do not name the unreadable directory closed/: $ERR"
+check_exit 0 "$BKP" generations --repo "$REPO" ds --json || true
+printf '%s\n' "$OUT" | grep -q '"status": *"sealed"' || flunk "the generation with unreadable files is not sealed: $OUT"
+errors=$(printf '%s\n' "$OUT" | sed -n '/"errors": *\[/,/\]/p')
+printf '%s\n' "$errors" | grep -qF "${D#/}/dir/secret" ||
+    flunk "generations --json does not list dir/secret in the generation's errors: $errors"
+printf '%s\n' "$errors" | grep -qF "${D#/}/closed" ||
+    flunk "generations --json does not list closed/ in the generation's errors: $errors"
+check_exit 0 "$BKP" verify --repo "$REPO" --read-data || true
+
+T=$WORK/restore1
+check_exit 0 "$BKP" restore --repo "$REPO" ds:latest "$T" || true
+for f in big dir/ok.txt numbers; do
+    cmp -s "$D/$f" "$T$D/$f" || flunk "$f is not restored identical from the generation with errors"
+done
+[ ! -e "$T$D/dir/secret" ] || [ ! -s "$T$D/dir/secret" ] ||
+    flunk "dir/secret was restored with content, though it could not be read"
+
+# ---------------------------------------------------------------------------
+# 2. A non-empty restore target is refused and left alone; --force restores into it.
+T2=$WORK/busy
+mkdir "$T2"
+echo "precious" >"$T2/keep-me"
+check_exit 2 "$BKP" restore --repo "$REPO" ds:1 "$T2" || true
+[ "$(ls -A "$T2")" = keep-me ] && [ "$(cat "$T2/keep-me")" = precious ] ||
+    flunk "a refused restore changed its non-empty target: $(ls -A "$T2")"
+check_exit 0 "$BKP" restore --repo "$REPO" ds:1 "$T2" --force || true
+cmp -s "$D/big" "$T2$D/big" || flunk "restore --force into a non-empty target did not restore 'big'"
+[ "$(cat "$T2/keep-me" 2>/dev/null)" = precious ] || flunk "restore --force removed an unrelated file"
+# The target may also be an existing empty directory.
+mkdir "$WORK/empty-target"
+check_exit 0 "$BKP" restore --repo "$REPO" ds:1 "$WORK/empty-target" || true
+
+# ---------------------------------------------------------------------------
+# 3. Unknown generations.
+for gen in ds:99 nosuch:latest nosuch:1 deadbeefdeadbeef ds:notanumber; do
+    check_exit 2 "$BKP" restore --repo "$REPO" "$gen" "$WORK/never-$RANDOM" || true
+    check_exit 2 "$BKP" ls --repo "$REPO" "$gen" || true
+done
+check_exit 2 "$BKP" diff --repo "$REPO" ds:1 ds:99 || true
+[ -z "$(find "$WORK" -maxdepth 1 -name 'never-*')" ] || flunk "a restore of an unknown generation created its target"
+
+# ---------------------------------------------------------------------------
+# 4. A second init on an existing repository is refused and changes nothing.
+repo_digest "$REPO" >"$WORK/digest-before"
+check_exit 2 "$BKP" init --repo "$REPO" || true
+printf 'another passphrase, long enough\n' >"$WORK/other-pass"
+chmod 600 "$WORK/other-pass"
+check_exit 2 "$BKP" init --repo "$REPO" --passphrase-file "$WORK/other-pass" || true
+repo_digest "$REPO" >"$WORK/digest-after"
+diff "$WORK/digest-before" "$WORK/digest-after" >&2 || flunk "a second init changed the repository"
+check_exit 0 "$BKP" generations --repo "$REPO" || true
+
+# ---------------------------------------------------------------------------
+# 5. Passphrase length: 12 characters are refused, 13 accepted.
+printf '%s\n' 'twelve chars' >"$WORK/pass12"
+printf '%s\n' 'thirteen char' >"$WORK/pass13"
+chmod 600 "$WORK/pass12" "$WORK/pass13"
+[ "$(head -n 1 "$WORK/pass12" | tr -d '\n' | wc -c)" = 12 ] || fail "test bug: pass12 is not 12 characters"
+check_exit 2 "$BKP" init --repo "$WORK/repo12" --passphrase-file "$WORK/pass12" || true
+output_has "13" "the refusal should say how long a passphrase must be"
+[ ! -e "$WORK/repo12" ] || [ -z "$(ls -A "$WORK/repo12")" ] || flunk "init with a 12-character passphrase left files behind"
+check_exit 0 "$BKP" init --repo "$WORK/repo13" --passphrase-file "$WORK/pass13" || true
+
+# ---------------------------------------------------------------------------
+# 6. Usage errors.
+check_exit 2 "$BKP" generations --repo "$WORK/no-such-repo" || true
+[ ! -e "$WORK/no-such-repo" ] || flunk "generations on a missing repository created it"
+check_exit 2 "$BKP" backup --repo "$WORK/no-such-repo" --dataset ds "$D" || true
+[ ! -e "$WORK/no-such-repo" ] || flunk "backup to a missing repository created it"
+check_exit 2 "$BKP" no-such-command || true
+check_exit 2 "$BKP" restore --repo "$REPO" ds:1 || true
+check_exit 2 "$BKP" backup --repo "$REPO" "$D" || true # no --dataset
+check_exit 2 "$BKP" generations --repo "$REPO" --no-such-option || true
+
+finish

@@ -1,0 +1,212 @@
+# shellcheck shell=bash
+# Helpers for the end-to-end scenarios; sourced by tests/e2e/NN-*.sh.
+#
+# Environment (set by ctest, see tests/CMakeLists.txt):
+#   BKP             path to the bkp binary (required)
+#   BKP_SOURCE_DIR  repository root (optional)
+#   BKP_E2E_KEEP    if non-empty, keep the work directory and print its path
+#
+# Provides:
+#   WORK                    a fresh temporary directory, removed on exit
+#   PASSFILE                a mode-0600 passphrase file; BKP_PASSPHRASE_FILE points at it
+#   fail MSG...             print "FAIL: MSG" and exit 1
+#   flunk MSG...            print "FAIL: MSG", carry on, and make `finish` exit 1
+#   finish                  exit 0, or 1 if anything flunked
+#   expect_exit N CMD...    run CMD, demand exit status N; its output is left in
+#                           $OUT / $ERR (and the files $WORK/.out, $WORK/.err)
+#   check_exit N CMD...     the same, but on mismatch flunk and return 1 (so use it
+#                           in `if` or with `|| true` to carry on)
+#   output_has STR [WHY]    flunk unless $OUT or $ERR contains STR
+#   ok CMD...               expect_exit 0 CMD...
+#   need_root / need_tool   exit 77 (skipped) when the requirement is not met
+#   mtree_of DIR            sorted bsdtar mtree listing of DIR, relative to DIR
+#   same_mtree A B WHAT [EXCLUDE-ERE [SED]]  flunk unless both trees list the same
+#   repo_digest DIR         sha256 of every file under DIR (detects any write)
+#   json_num KEY            first numeric value of "KEY" in $OUT (pretty-printed JSON)
+
+set -euo pipefail
+export LC_ALL=C
+
+if [ -z "${BKP:-}" ] || [ ! -x "$BKP" ]; then
+    echo "SKIP: \$BKP must point at the bkp binary (got '${BKP:-}')" >&2
+    exit 77
+fi
+BKP=$(readlink -f "$BKP")
+export BKP
+
+# Sanitizer builds: report leaks as failures, but keep the output readable.
+export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1}"
+
+TEST_NAME=$(basename "$0" .sh)
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/bkp-e2e-$TEST_NAME.XXXXXX")
+chmod 755 "$WORK"
+
+_cleanup() {
+    local rc=$?
+    # Kill any background job we started and that is still around.
+    local p
+    for p in $(jobs -p 2>/dev/null); do
+        kill -9 "$p" 2>/dev/null || true
+    done
+    if [ -n "${BKP_E2E_KEEP:-}" ]; then
+        echo "work directory kept: $WORK" >&2
+    else
+        # Test trees contain mode-000 files and read-only objects.
+        chmod -R u+rwX "$WORK" 2>/dev/null || true
+        rm -rf "$WORK" 2>/dev/null || true
+        if [ -e "$WORK" ] && command -v chattr >/dev/null 2>&1; then
+            chattr -R -i "$WORK" 2>/dev/null || true
+            rm -rf "$WORK" || true
+        fi
+    fi
+    exit "$rc"
+}
+trap _cleanup EXIT
+trap 'exit 130' INT TERM
+
+PASSFILE="$WORK/passphrase"
+printf '%s\n' 'correct horse battery staple 42' >"$PASSFILE"
+chmod 600 "$PASSFILE"
+export BKP_PASSPHRASE_FILE="$PASSFILE"
+unset BKP_PASSPHRASE_COMMAND BKP_REPO BKP_POLICY || true
+
+fail() {
+    echo "FAIL [$TEST_NAME]: $*" >&2
+    exit 1
+}
+
+FLUNKED=0
+flunk() {
+    echo "FAIL [$TEST_NAME]: $*" >&2
+    FLUNKED=$((FLUNKED + 1))
+}
+
+finish() {
+    if [ "$FLUNKED" != 0 ]; then
+        echo "FAIL [$TEST_NAME]: $FLUNKED check(s) failed" >&2
+        exit 1
+    fi
+    exit 0
+}
+
+note() {
+    if [ -n "${BKP_E2E_VERBOSE:-}" ]; then
+        echo "[$TEST_NAME] $*" >&2
+    fi
+}
+
+# check_exit N CMD... — run CMD with errexit off, capture its output in $OUT/$ERR;
+# on a different exit status, report it and return 1 (the caller may carry on).
+OUT=
+ERR=
+RC=0
+check_exit() {
+    local want=$1
+    shift
+    RC=0
+    "$@" >"$WORK/.out" 2>"$WORK/.err" || RC=$?
+    OUT=$(cat "$WORK/.out")
+    ERR=$(cat "$WORK/.err")
+    if [ "$RC" != "$want" ]; then
+        {
+            echo "FAIL [$TEST_NAME]: expected exit $want, got $RC from:"
+            printf ' %q' "$@" | shorten
+            echo
+            echo "--- stdout (first 40 lines)"
+            head -n 40 "$WORK/.out" | shorten
+            echo "--- stderr (first 40 lines)"
+            head -n 40 "$WORK/.err" | shorten
+        } >&2
+        FLUNKED=$((FLUNKED + 1))
+        return 1
+    fi
+}
+
+# expect_exit N CMD... — the same, but a different exit status ends the test.
+expect_exit() {
+    check_exit "$@" || exit 1
+}
+
+ok() {
+    expect_exit 0 "$@"
+}
+
+# output_has STRING [WHY]: flunk unless $OUT or $ERR contains STRING.
+output_has() {
+    local what=$1 msg=${2:-}
+    if ! printf '%s\n%s\n' "$OUT" "$ERR" | grep -qF -- "$what"; then
+        {
+            echo "FAIL [$TEST_NAME]: output does not mention '$what'${msg:+ ($msg)}"
+            echo "--- stdout (first 40 lines)"
+            printf '%s\n' "$OUT" | head -n 40 | shorten
+            echo "--- stderr (first 40 lines)"
+            printf '%s\n' "$ERR" | head -n 40 | shorten
+        } >&2
+        FLUNKED=$((FLUNKED + 1))
+    fi
+    return 0
+}
+
+need_root() {
+    if [ "$(id -u)" != 0 ]; then
+        echo "SKIP [$TEST_NAME]: needs root" >&2
+        exit 77
+    fi
+}
+
+need_tool() {
+    local t
+    for t in "$@"; do
+        if ! command -v "$t" >/dev/null 2>&1; then
+            echo "SKIP [$TEST_NAME]: needs '$t' (apt-get install libarchive-tools attr acl diffutils util-linux)" >&2
+            exit 77
+        fi
+    done
+}
+
+# Sorted mtree listing of DIR, paths relative to DIR. Atime is left out.
+MTREE_KEYS='!all,type,mode,uid,gid,size,time,link,sha256,nlink'
+mtree_of() {
+    (cd "$1" && bsdtar -cf - --format=mtree --options="$MTREE_KEYS" .) | grep -v '^#' | sort
+}
+
+# Shorten long path components for messages (a 4 KiB path helps nobody).
+# Components of 100+ bytes become "dddddddddddd...", and a repeated component "/X{x40}".
+shorten() {
+    perl -pe 's{([^/ \n]{12})[^/ \n]{88,}}{$1...}g;
+              s{(/[^/ \n]+)((?:\1)+)}{$1 . "{x" . (1 + length($2) / length($1)) . "}"}ge' | cut -c1-400
+}
+
+# same_mtree A B WHAT [EXCLUDE-ERE [SED-EXPR]]: compare the mtree listings of two trees,
+# leaving out lines that match EXCLUDE-ERE and editing lines with SED-EXPR; print a
+# short diff and flunk on difference.
+same_mtree() {
+    local a=$1 b=$2 what=$3 ex=${4:-^\$} ed=${5:-}
+    mtree_of "$a" | grep -Ev -- "$ex" | sed -e "$ed" >"$WORK/.mtree-a" || true
+    mtree_of "$b" | grep -Ev -- "$ex" | sed -e "$ed" >"$WORK/.mtree-b" || true
+    [ -s "$WORK/.mtree-a" ] || fail "$what: empty mtree listing of $a"
+    if ! diff "$WORK/.mtree-a" "$WORK/.mtree-b" >"$WORK/.mtree-diff"; then
+        {
+            echo "FAIL [$TEST_NAME]: $what: mtree listings differ (< original, > restored):"
+            shorten <"$WORK/.mtree-diff" | head -n 40
+        } >&2
+        FLUNKED=$((FLUNKED + 1))
+    fi
+    return 0
+}
+
+# sha256 of every file under DIR, with names: changes if anything is written.
+repo_digest() {
+    (cd "$1" && find . -type f -print0 | sort -z | xargs -0r sha256sum; find . -print0 | sort -z | tr '\0' '\n')
+}
+
+# json_num KEY — the first `"KEY": NUMBER` in $OUT. bkp prints --json output with
+# one key per line, so this needs neither jq nor python.
+json_num() {
+    printf '%s\n' "$OUT" | sed -n 's/^ *"'"$1"'": *\([0-9][0-9]*\).*/\1/p' | head -n 1
+}
+
+# The pack files of a repository, one path per line.
+packs_of() {
+    find "$1/packs" -type f ! -name '.tmp-*' | sort
+}
