@@ -184,7 +184,11 @@ static int load_record(bkp_repo *r, const char *path, const char *dataset, uint3
         g->seq = seq;
         g->ntree = 0;
     } else if (strcmp(g->dataset, dataset) != 0 || g->seq != seq) {
-        g->status = -EBADMSG; /* a valid record moved under another name */
+        /* A valid record moved under another name: it is named by its place. */
+        g->status = -EBADMSG;
+        free(g->dataset);
+        g->dataset = strdup(dataset);
+        g->seq = seq;
     }
     bkp_buf_free(&data);
     *out = g;
@@ -408,14 +412,29 @@ int bkp_gen_resolve(bkp_repo *r, const char *spec, bkp_gen **out)
         const char *sel = colon + 1;
         char *end;
         unsigned long seq = strtoul(sel, &end, 10);
+        bool latest = strcmp(sel, "latest") == 0;
+        if (!latest && (!*sel || *end)) {
+            bkp_error("'%s': after the ':' give a sequence number or 'latest'", spec);
+            bkp_gen_list_free(v, n);
+            return -EINVAL;
+        }
         for (size_t i = n; i-- > 0;) {
-            if (v[i]->status)
+            if (!latest && v[i]->seq != seq)
                 continue;
-            if (strcmp(sel, "latest") == 0 || (*sel && !*end && v[i]->seq == seq)) {
-                found = v[i];
-                v[i] = NULL;
-                break;
+            if (v[i]->status) {
+                char name[96];
+                bkp_log(latest ? BKP_LOG_WARN : BKP_LOG_ERROR,
+                        "%s: its generation record is damaged or forged (%s)%s",
+                        bkp_gen_name(v[i], name, sizeof(name)), v[i]->file,
+                        latest ? "; using the newest intact generation before it"
+                               : "; restore another generation, or this one from another medium");
+                if (!latest)
+                    break;
+                continue;
             }
+            found = v[i];
+            v[i] = NULL;
+            break;
         }
     } else {
         size_t plen = strlen(spec);

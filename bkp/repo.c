@@ -42,6 +42,8 @@ struct bkp_repo {
     uint32_t first_new_pack; /* packs from here on still need an index segment */
     int err;                 /* latched: a pack failed to become durable */
     int *fds;                /* per pack number; -1 when closed */
+    char **damaged;          /* index segments that failed to load */
+    size_t ndamaged;
     /* Packs being finished (fsync, rename) in the background, joined by flush. */
     pthread_t *finishing;
     size_t nfinishing, finishing_cap;
@@ -292,10 +294,15 @@ static int load_index(bkp_repo *r)
         }
         /* A damaged segment is not fatal: the packs are the truth, and
          * reindexing below finds every pack the segments do not name. */
-        if (x)
-            bkp_warn("index segment %s is unreadable (%s); its packs are re-indexed from their "
-                     "trailers",
-                     p, bkp_strerror(x));
+        if (x) {
+            char **n = realloc(r->damaged, (r->ndamaged + 1) * sizeof(*n));
+            if (n) {
+                r->damaged = n;
+                r->damaged[r->ndamaged++] = p;
+                p = NULL;
+            }
+            bkp_debug("index segment %s is unreadable (%s)", e->d_name, bkp_strerror(x));
+        }
         free(p);
     }
     closedir(d);
@@ -395,6 +402,45 @@ static void cleanup_pass(bkp_repo *r)
     free(g);
 }
 
+size_t bkp_repo_damaged_segments(const bkp_repo *r)
+{
+    return r->ndamaged;
+}
+
+const char *bkp_repo_damaged_segment(const bkp_repo *r, size_t i)
+{
+    return r->damaged[i];
+}
+
+/* The packs a damaged segment named are indexed again by now (reindex wrote
+ * a segment for them), so the segment is renamed, not deleted: it is
+ * evidence, and a reader skips names that are not 64 hex digits. */
+static void set_damaged_aside(bkp_repo *r)
+{
+    if (r->flags & BKP_REPO_READONLY) {
+        for (size_t i = 0; i < r->ndamaged; i++)
+            bkp_warn("index segment %s is damaged; its packs were indexed from their own "
+                     "trailers, and the next backup sets it aside",
+                     r->damaged[i]);
+        return;
+    }
+    for (size_t i = 0; i < r->ndamaged; i++) {
+        size_t l = strlen(r->damaged[i]);
+        char *to = malloc(l + 9);
+        if (!to)
+            continue;
+        memcpy(to, r->damaged[i], l);
+        memcpy(to + l, ".damaged", 9);
+        if (rename(r->damaged[i], to) == 0)
+            bkp_warn("index segment %s was damaged; its packs were indexed again from their own "
+                     "trailers and it was renamed to %s",
+                     r->damaged[i], to);
+        free(to);
+    }
+    if (r->ndamaged)
+        (void)bkp_fsync_dir(r->index_dir);
+}
+
 int bkp_repo_open(const char *path, const char *pass, size_t passlen, unsigned flags,
                   bkp_repo **out)
 {
@@ -435,6 +481,7 @@ int bkp_repo_open(const char *path, const char *pass, size_t passlen, unsigned f
     r->first_new_pack = bkp_index_pack_count(r->index);
     if ((rc = reindex_orphans(r)))
         goto fail;
+    set_damaged_aside(r);
     *out = r;
     return 0;
 fail:
@@ -454,6 +501,9 @@ void bkp_repo_free(bkp_repo *r)
         if (r->fds[i] >= 0)
             close(r->fds[i]);
     free(r->fds);
+    for (size_t i = 0; i < r->ndamaged; i++)
+        free(r->damaged[i]);
+    free(r->damaged);
     bkp_index_free(r->index);
     bkp_chunker_free(r->chunker);
     bkp_keys_free(r->keys);

@@ -69,5 +69,8 @@ int bkp_repo_get(bkp_repo *r, uint8_t type, const uint8_t id[BKP_ID_LEN], bkp_bu
 int bkp_repo_locate(bkp_repo *r, const uint8_t id[BKP_ID_LEN], uint8_t pack[BKP_ID_LEN],
                     bkp_index_entry *entry);
 const bkp_index *bkp_repo_index(const bkp_repo *r);
+/* Index segments that failed to load on open (their packs were re-indexed). */
+size_t bkp_repo_damaged_segments(const bkp_repo *r);
+const char *bkp_repo_damaged_segment(const bkp_repo *r, size_t i);
 
 #endif

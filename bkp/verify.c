@@ -53,6 +53,12 @@ static void problem(verify_ctx *c, const char *fmt, ...)
     va_end(ap);
     bkp_error("%s", msg);
     c->res->problems++;
+    char **n = realloc(c->res->messages, (c->res->nmessages + 1) * sizeof(*n));
+    if (n) {
+        c->res->messages = n;
+        if ((n[c->res->nmessages] = strdup(msg)))
+            c->res->nmessages++;
+    }
 }
 
 /* Called with the lock held. */
@@ -231,7 +237,6 @@ static size_t blob_state(verify_ctx *c, const uint8_t id[BKP_ID_LEN], bool *unkn
 static void note_affected(verify_ctx *c, size_t b, const char *gen, const char *path)
 {
     bad_pack *p = &c->bad[b];
-    p->affected++;
     if (!p->ngens || strcmp(p->gens[p->ngens - 1], gen) != 0) {
         char **n = realloc(p->gens, (p->ngens + 1) * sizeof(*n));
         if (n) {
@@ -239,6 +244,10 @@ static void note_affected(verify_ctx *c, size_t b, const char *gen, const char *
             p->gens[p->ngens++] = strdup(gen);
         }
     }
+    for (size_t i = 0; i < p->nfiles; i++)
+        if (p->files[i] && strcmp(p->files[i], path) == 0)
+            return; /* the same file in another generation */
+    p->affected++;
     if (p->nfiles < AFFECTED_SHOWN)
         p->files[p->nfiles++] = strdup(path);
 }
@@ -338,6 +347,14 @@ static void report_bad_packs(verify_ctx *c)
     }
 }
 
+void bkp_verify_result_clear(bkp_verify_result *res)
+{
+    for (size_t i = 0; i < res->nmessages; i++)
+        free(res->messages[i]);
+    free(res->messages);
+    memset(res, 0, sizeof(*res));
+}
+
 int bkp_verify(bkp_repo *r, bool read_data, int workers, bkp_verify_result *res)
 {
     verify_ctx c = {.repo = r, .res = res};
@@ -373,6 +390,10 @@ int bkp_verify(bkp_repo *r, bool read_data, int workers, bkp_verify_result *res)
         bkp_progress_done();
     }
     check_pack_presence(&c);
+    for (size_t i = 0; i < bkp_repo_damaged_segments(r); i++)
+        problem(&c, "index segment %s is damaged; its packs were indexed from their own trailers "
+                    "for now, and the next backup sets the segment aside",
+                bkp_repo_damaged_segment(r, i));
     for (size_t i = 0; i < n; i++)
         if (!v[i]->status)
             check_generation(&c, v[i]);

@@ -18,9 +18,14 @@
 typedef struct bkp_verify_result {
     uint64_t generations, packs_read, blobs_read, bytes_read;
     uint64_t problems;
+    char **messages; /* one line per problem, as printed */
+    size_t nmessages;
 } bkp_verify_result;
 
-/* 0 when clean, 1 when problems were found (printed), negative on failure. */
+void bkp_verify_result_clear(bkp_verify_result *res);
+
+/* 0 when clean, 1 when problems were found (printed and kept in `res`),
+ * negative on failure. Clear `res` afterwards in every case. */
 int bkp_verify(bkp_repo *r, bool read_data, int workers, bkp_verify_result *res)
     __attribute__((warn_unused_result));
 

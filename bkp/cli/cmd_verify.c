@@ -1,6 +1,7 @@
 #include <stdio.h>
 
 #include "bkp/cli/cli.h"
+#include "bkp/generation.h"
 #include "bkp/log.h"
 #include "bkp/verify.h"
 
@@ -11,14 +12,20 @@ int cmd_verify(cli *c)
     int rc = bkp_verify(r, c->read_data, c->workers, &res);
     if (rc < 0) {
         bkp_error("verification could not run: %s", bkp_strerror(rc));
+        bkp_verify_result_clear(&res);
         return EXIT_FAILED;
     }
     if (c->json) {
-        cli_print_json(json_pack("{s:b, s:b, s:I, s:I, s:I, s:I, s:I}", "ok", rc == 0, "read_data",
-                                 c->read_data, "generations", (json_int_t)res.generations,
-                                 "packs_read", (json_int_t)res.packs_read, "blobs_read",
+        json_t *msgs = json_array();
+        for (size_t i = 0; i < res.nmessages; i++)
+            json_array_append_new(msgs, bkp_json_bytes(res.messages[i]));
+        cli_print_json(json_pack("{s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:o}", "ok", rc == 0,
+                                 "read_data", c->read_data, "generations",
+                                 (json_int_t)res.generations, "packs_read",
+                                 (json_int_t)res.packs_read, "blobs_read",
                                  (json_int_t)res.blobs_read, "bytes_read",
-                                 (json_int_t)res.bytes_read, "problems", (json_int_t)res.problems));
+                                 (json_int_t)res.bytes_read, "problems",
+                                 (json_int_t)res.problems, "messages", msgs));
     } else if (rc == 0 && c->tty) {
         char a[32];
         printf("verified %llu generation(s): signatures, chains and objects in place", 
@@ -33,5 +40,6 @@ int cmd_verify(cli *c)
         bkp_error("%llu problem(s) found; see above. Restore affected files from another medium "
                   "or an older generation",
                   (unsigned long long)res.problems);
+    bkp_verify_result_clear(&res);
     return rc ? EXIT_FAILED : EXIT_OK;
 }
