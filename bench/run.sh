@@ -7,6 +7,7 @@
 # delete, medians with min–max and ratios against bkp.
 #
 # Usage: bench/run.sh [options]   (bench/run.sh --help)
+# shellcheck disable=SC2016  # single-quoted sh -c scripts expand $1 in the inner shell
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -118,8 +119,8 @@ command -v cc >/dev/null || die "a C compiler (cc) is needed for bench/gen-data.
 if [[ -z $BKP ]]; then
     if [[ -x $REPO_ROOT/build/bkp ]]; then BKP=$REPO_ROOT/build/bkp
     else BKP=$(command -v bkp || echo "$REPO_ROOT/build/bkp"); fi
-else
-    BKP=$(realpath -m -- "$BKP")
+elif [[ $BKP == */* ]]; then
+    BKP=$(realpath -m -- "$BKP")  # a path; a bare name is looked up on PATH
 fi
 
 IFS=, read -r -a TOOL_LIST <<<"$TOOLS"
@@ -440,6 +441,7 @@ summarize() {
             printf "| %s | %s | %s | %.0f | %.0f | %s | %s |\n", S[s], T[t], cell, mb, rs,
                 (rp == "" ? "" : sprintf("%.0f", rp)), (T[t] == "cat" || T[t] == "tar+lz4") ? "" : ratio(w, bw)
         }
+        if (!(("initial", "bkp") in seen)) exit
         print ""
         print "Ratios against bkp (medians; above 1 means bkp is faster, smaller or leaner):"
         print ""
