@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <archive.h>
@@ -58,6 +59,8 @@ typedef struct capture_ctx {
     int nthreads;
 
     bkp_strmap *links; /* "dev:ino" -> stored path of the first name, for files with several links */
+    int64_t started_ns;  /* files changed since (or just before) are not cached */
+    size_t roots_read;   /* paths that could be opened at all */
 
     bkp_buf cbuf; /* file bytes not yet cut into chunks */
     size_t cpos;
@@ -209,6 +212,13 @@ static void enqueue_item(capture_ctx *c, pending *p)
     pthread_mutex_unlock(&c->lock);
 }
 
+/* The key of a file's hard-link group. */
+static void link_key(char key[48], struct archive_entry *e)
+{
+    snprintf(key, 48, "%llx:%llx", (unsigned long long)archive_entry_dev(e),
+             (unsigned long long)archive_entry_ino64(e));
+}
+
 /* Cut and submit whole chunks from the buffer; with `eof`, the rest too. */
 static int cut_chunks(capture_ctx *c, pending *p, bool eof)
 {
@@ -272,9 +282,13 @@ static int read_content(capture_ctx *c, struct archive *a, pending *p, const cha
             return rc;
     }
     if (ar != ARCHIVE_EOF) {
+        char key[48];
         add_error(c, path, archive_error_string(a) ? archive_error_string(a) : "read error");
         p->err = -EIO;
         c->cbuf.len = c->cpos = 0;
+        /* Left out: its other names must not become links to it. */
+        link_key(key, p->item.entry);
+        bkp_strmap_del(c->links, key);
         return 0;
     }
     if ((rc = cut_chunks(c, p, true)))
@@ -308,8 +322,7 @@ static const char *hardlink_target(capture_ctx *c, struct archive_entry *e, cons
     char key[48];
     if (archive_entry_filetype(e) == AE_IFDIR || archive_entry_nlink(e) < 2)
         return NULL;
-    snprintf(key, sizeof(key), "%llx:%llx", (unsigned long long)archive_entry_dev(e),
-             (unsigned long long)archive_entry_ino64(e));
+    link_key(key, e);
     const char *first = bkp_strmap_get(c->links, key);
     if (first)
         return first;
@@ -362,6 +375,7 @@ static int capture_path(capture_ctx *c, const char *root)
 {
     struct archive *a = archive_read_disk_new();
     struct archive_entry *e = NULL;
+    bool got_any = false;
     int rc = 0;
     if (!a)
         return -ENOMEM;
@@ -427,15 +441,26 @@ static int capture_path(capture_ctx *c, const char *root)
                                 (uint64_t)archive_entry_size(ie),
                                 archive_entry_mtime(ie) * 1000000000LL + archive_entry_mtime_nsec(ie),
                                 archive_entry_ctime(ie) * 1000000000LL + archive_entry_ctime_nsec(ie)};
-            p->cacheable = true;
+            /* A file whose timestamps lie near the time it is read may change
+             * again within the same tick (2 s on FAT, coarse on SMB and NFS)
+             * and look unchanged: read it now and next time too. A time far
+             * in the past or the future cannot be confused with a new change. */
+            struct timespec now;
+            clock_gettime(CLOCK_REALTIME, &now);
+            int64_t lo = c->started_ns - 2000000000LL,
+                    hi = now.tv_sec * 1000000000LL + now.tv_nsec + 2000000000LL;
+            p->cacheable = !(p->st.mtime >= lo && p->st.mtime <= hi) &&
+                           !(p->st.ctime >= lo && p->st.ctime <= hi);
             bool hit = !c->o->no_cache && bkp_fcache_lookup(c->old_cache, p->path, &p->st, &p->item);
             /* A cache hit counts only if every chunk is still in the repository. */
             for (uint32_t i = 0; hit && i < p->item.nchunks; i++)
                 hit = bkp_repo_has(c->repo, p->item.chunks[i].id);
             if (hit) {
                 p->chunks_cap = p->item.nchunks;
+                pthread_mutex_lock(&c->lock); /* workers count chunks too */
                 s->files_cached++;
                 s->chunks += p->item.nchunks;
+                pthread_mutex_unlock(&c->lock);
             } else {
                 free(p->item.chunks);
                 free(p->item.sparse);
@@ -455,6 +480,7 @@ static int capture_path(capture_ctx *c, const char *root)
         }
         if (p)
             enqueue_item(c, p);
+        got_any = true;
         if ((rc = drain(c, false)))
             break;
         bkp_progress("%s: %llu files, %.1f MB read, %.1f MB new", c->o->dataset,
@@ -462,6 +488,8 @@ static int capture_path(capture_ctx *c, const char *root)
                      (double)s->bytes_read / 1e6, (double)s->bytes_new / 1e6);
     }
 out:
+    if (got_any)
+        c->roots_read++; /* at least the root itself was captured */
     archive_entry_free(e);
     archive_read_close(a);
     archive_read_free(a);
@@ -514,8 +542,19 @@ int bkp_capture_run(bkp_repo *r, const bkp_capture_opts *o, bkp_capture *out)
         }
         c.nthreads++;
     }
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    c.started_ns = now.tv_sec * 1000000000LL + now.tv_nsec;
     for (size_t i = 0; i < out->npaths && !rc; i++)
         rc = capture_path(&c, out->paths[i]);
+    if (!rc && c.roots_read == 0) {
+        /* Nothing at all could be read (an unmounted volume): an empty
+         * generation would become "latest" and hide the good ones. */
+        bkp_error("none of the paths of %s could be read; nothing is sealed. Check that the "
+                  "volume is mounted and the paths are right",
+                  o->dataset);
+        rc = -ENOENT;
+    }
     if (!rc)
         rc = drain(&c, true);
     stop_workers(&c);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -174,6 +175,9 @@ int bkp_dfile_open(bkp_dfile *f, const char *dir, unsigned flags)
         bkp_dfile_abort(f);
         return r;
     }
+    /* Held until the file is closed: the clean-up pass of another process
+     * (another PID namespace with the same host name) sees it is alive. */
+    (void)flock(f->fd, LOCK_EX | LOCK_NB);
     return 0;
 }
 
@@ -206,10 +210,17 @@ static int rename_noreplace(const char *from, const char *to)
         return 0;
     if (errno != EINVAL && errno != ENOSYS)
         return -errno;
-    /* File systems without RENAME_NOREPLACE (vfat, exFAT on removable
-     * disks): hard links are not available there either, so check first.
-     * Only content-addressed objects and exclusively-locked records go
-     * through here, so the window does not lose data. */
+    /* NFS and some FUSE file systems refuse rename flags; link() fails
+     * atomically with EEXIST there, which is all no-replace needs. */
+    if (link(from, to) == 0) {
+        unlink(from);
+        return 0;
+    }
+    if (errno != EPERM && errno != ENOTSUP && errno != EOPNOTSUPP)
+        return -errno;
+    /* vfat and exFAT (removable disks) have neither: check, then rename.
+     * Two writers racing for one name there can lose a record; media of
+     * that kind are written by one rotation at a time. */
     if (access(to, F_OK) == 0)
         return -EEXIST;
     return rename(from, to) < 0 ? -errno : 0;
@@ -298,8 +309,12 @@ void bkp_durable_cleanup(const char *dir)
         if (pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM))
             continue; /* its writer is still alive */
         char *path = bkp_path_join(dir, e->d_name);
-        if (path && unlink(path) == 0)
+        int fd = path ? open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
+        /* A writer in another PID namespace still holds its lock. */
+        if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0 && unlink(path) == 0)
             bkp_debug("removed stale temporary file %s", path);
+        if (fd >= 0)
+            close(fd);
         free(path);
     }
     closedir(d);

@@ -176,7 +176,7 @@ int bkp_fcache_load(bkp_repo *r, const char *dataset, bkp_fcache **out)
     char *dir = bkp_repo_subpath(r, "cache");
     char *path = dir ? bkp_path_join(dir, name) : NULL;
     cache_ad(dataset, ad);
-    if (!path || bkp_read_file(path, &file, 1ULL << 34) != 0 ||
+    if (!path || bkp_read_file(path, &file, BKP_BLOB_MAX_RAW + BKP_BLOB_MAX_RAW / 16) != 0 ||
         bkp_blob_open(bkp_repo_keys(r), BKP_BLOB_CACHE, ad, file.data, file.len, &plain) != 0)
         goto done; /* no usable cache: every file is read */
     bkp_rd rd;

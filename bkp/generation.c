@@ -45,11 +45,16 @@ static size_t utf8_seq(const unsigned char *p)
     if (p[0] < 0x80)
         return 1;
     size_t n = (p[0] & 0xE0) == 0xC0 ? 2 : (p[0] & 0xF0) == 0xE0 ? 3 : (p[0] & 0xF8) == 0xF0 ? 4 : 0;
-    if (!n || (n == 2 && p[0] < 0xC2))
+    if (!n || (n == 2 && p[0] < 0xC2) || p[0] > 0xF4)
         return 0;
     for (size_t i = 1; i < n; i++)
         if ((p[i] & 0xC0) != 0x80)
             return 0;
+    /* No overlong forms, no surrogates, nothing above U+10FFFF: what JSON
+     * (and jansson) accept. */
+    if ((p[0] == 0xE0 && p[1] < 0xA0) || (p[0] == 0xED && p[1] >= 0xA0) ||
+        (p[0] == 0xF0 && p[1] < 0x90) || (p[0] == 0xF4 && p[1] >= 0x90))
+        return 0;
     return n;
 }
 
@@ -216,8 +221,9 @@ static int list_dataset(bkp_repo *r, const char *gdir, const char *dataset, bkp_
     while ((e = readdir(d)) && !rc) {
         char *end;
         unsigned long seq = strtoul(e->d_name, &end, 10);
-        if (strlen(e->d_name) != 14 || strcmp(end, ".gen") != 0 || end != e->d_name + 10)
-            continue;
+        if (strlen(e->d_name) != 14 || strcmp(end, ".gen") != 0 || end != e->d_name + 10 ||
+            seq < 1 || seq > 4000000000UL)
+            continue; /* not a record name this version writes */
         char *path = bkp_path_join(dir, e->d_name);
         bkp_gen *g = NULL;
         rc = path ? load_record(r, path, dataset, (uint32_t)seq, &g) : -ENOMEM;
@@ -406,6 +412,8 @@ int bkp_gen_resolve(bkp_repo *r, const char *spec, bkp_gen **out)
             return -EINVAL;
         }
         rc = bkp_gen_list(r, ds, &v, &n);
+        if (rc)
+            bkp_error("cannot list the generations of %s: %s", ds, bkp_strerror(rc));
         free(ds);
         if (rc)
             return rc;
@@ -438,8 +446,10 @@ int bkp_gen_resolve(bkp_repo *r, const char *spec, bkp_gen **out)
         }
     } else {
         size_t plen = strlen(spec);
-        if ((rc = bkp_gen_list(r, NULL, &v, &n)))
+        if ((rc = bkp_gen_list(r, NULL, &v, &n))) {
+            bkp_error("cannot list the generations: %s", bkp_strerror(rc));
             return rc;
+        }
         for (size_t i = 0; i < n && plen >= 4; i++) {
             if (v[i]->status || strncasecmp(v[i]->uuid, spec, plen) != 0)
                 continue;

@@ -154,44 +154,87 @@ void bkp_index_foreach(const bkp_index *x, void (*fn)(const bkp_index_entry *e, 
             fn(&x->slots[i], ctx);
 }
 
-int bkp_index_segment_encode(const bkp_index *x, uint32_t first, uint32_t last, const bkp_keys *k,
-                             bkp_buf *out)
+static int cmp_by_pack(const void *a, const void *b)
 {
-    bkp_buf plain;
-    uint32_t *counts = calloc(last - first + 1, sizeof(*counts));
-    int r;
-    if (!counts)
-        return -ENOMEM;
-    /* Group by pack: count first, then one pass per pack. Segments are
-     * written once per backup, so the quadratic-looking loop is over a
-     * handful of new packs. */
+    const bkp_index_entry *x = *(const bkp_index_entry *const *)a;
+    const bkp_index_entry *y = *(const bkp_index_entry *const *)b;
+    return (x->pack > y->pack) - (x->pack < y->pack);
+}
+
+int bkp_index_segments_encode(const bkp_index *x, uint32_t first, uint32_t last,
+                              const bkp_keys *k, uint32_t max_entries,
+                              int (*emit)(const bkp_buf *segment, void *ctx), void *ctx)
+{
+    const bkp_index_entry **v = NULL;
+    size_t n = 0, cap = 0;
+    bkp_buf plain, out;
+    int r = 0;
+
+    /* One pass collects the entries of the new packs, a sort groups them. */
     for (uint64_t i = 0; i < x->cap; i++) {
         const bkp_index_entry *e = &x->slots[i];
-        if (memcmp(e->id, zero_id, BKP_ID_LEN) != 0 && e->pack >= first && e->pack < last)
-            counts[e->pack - first]++;
-    }
-    bkp_buf_init(&plain);
-    bkp_buf_u32(&plain, last - first);
-    for (uint32_t p = first; p < last; p++) {
-        bkp_buf_put(&plain, x->packs[p], BKP_ID_LEN);
-        bkp_buf_u32(&plain, counts[p - first]);
-        for (uint64_t i = 0; i < x->cap; i++) {
-            const bkp_index_entry *e = &x->slots[i];
-            if (e->pack != p || memcmp(e->id, zero_id, BKP_ID_LEN) == 0)
-                continue;
-            bkp_buf_u8(&plain, e->type);
-            bkp_buf_put(&plain, e->id, BKP_ID_LEN);
-            bkp_buf_u64(&plain, e->offset);
-            bkp_buf_u32(&plain, e->len);
-            bkp_buf_u32(&plain, e->raw_len);
+        if (memcmp(e->id, zero_id, BKP_ID_LEN) == 0 || e->pack < first || e->pack >= last)
+            continue;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 1024;
+            const bkp_index_entry **nv = realloc(v, cap * sizeof(*nv));
+            if (!nv) {
+                free(v);
+                return -ENOMEM;
+            }
+            v = nv;
         }
+        v[n++] = e;
     }
-    free(counts);
-    bkp_buf_reset(out);
-    bkp_buf_put(out, SEGMENT_MAGIC, 8);
-    r = plain.failed ? -ENOMEM
-                     : bkp_blob_seal(k, BKP_BLOB_INDEX, zero_id, plain.data, plain.len, 1, out);
+    if (n)
+        qsort(v, n, sizeof(*v), cmp_by_pack);
+    bkp_buf_init(&plain);
+    bkp_buf_init(&out);
+    size_t i = 0;
+    uint32_t p = first;
+    while (!r && p < last) {
+        /* One segment: whole packs, at most max_entries entries (a pack's
+         * entries never straddle two segments), and always at least one pack. */
+        size_t start = i;
+        uint32_t pstart = p, npacks = 0;
+        while (p < last) {
+            size_t j = i;
+            while (j < n && v[j]->pack == p)
+                j++;
+            if (npacks && j - start > max_entries)
+                break;
+            i = j;
+            p++;
+            npacks++;
+        }
+        bkp_buf_reset(&plain);
+        bkp_buf_u32(&plain, npacks);
+        size_t at = start;
+        for (uint32_t q = pstart; q < pstart + npacks; q++) {
+            size_t j = at;
+            while (j < i && v[j]->pack == q)
+                j++;
+            bkp_buf_put(&plain, x->packs[q], BKP_ID_LEN);
+            bkp_buf_u32(&plain, (uint32_t)(j - at));
+            for (; at < j; at++) {
+                bkp_buf_u8(&plain, v[at]->type);
+                bkp_buf_put(&plain, v[at]->id, BKP_ID_LEN);
+                bkp_buf_u64(&plain, v[at]->offset);
+                bkp_buf_u32(&plain, v[at]->len);
+                bkp_buf_u32(&plain, v[at]->raw_len);
+            }
+        }
+        bkp_buf_reset(&out);
+        bkp_buf_put(&out, SEGMENT_MAGIC, 8);
+        r = plain.failed || out.failed
+                ? -ENOMEM
+                : bkp_blob_seal(k, BKP_BLOB_INDEX, zero_id, plain.data, plain.len, 1, &out);
+        if (!r)
+            r = emit(&out, ctx);
+    }
+    free(v);
     bkp_buf_free(&plain);
+    bkp_buf_free(&out);
     return r;
 }
 

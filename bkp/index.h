@@ -46,9 +46,12 @@ uint64_t bkp_index_count(const bkp_index *x);
 void bkp_index_foreach(const bkp_index *x, void (*fn)(const bkp_index_entry *e, void *ctx),
                        void *ctx);
 
-/* Serialise the entries of packs [first, last) into a segment file's bytes. */
-int bkp_index_segment_encode(const bkp_index *x, uint32_t first, uint32_t last, const bkp_keys *k,
-                             bkp_buf *out);
+/* Serialise the entries of packs [first, last) into segment files of at most
+ * `max_entries` entries each (a pack with more gets a segment of its own),
+ * calling `emit` with each file's bytes; stops at emit's first error. */
+int bkp_index_segments_encode(const bkp_index *x, uint32_t first, uint32_t last,
+                              const bkp_keys *k, uint32_t max_entries,
+                              int (*emit)(const bkp_buf *segment, void *ctx), void *ctx);
 /* Load a segment file's bytes. -EBADMSG if damaged. */
 int bkp_index_segment_load(bkp_index *x, const uint8_t *data, size_t len, const bkp_keys *k)
     __attribute__((warn_unused_result));

@@ -193,7 +193,7 @@ static int parse_entries(const bkp_buf *plain, uint64_t limit, bkp_pack_entry **
         e[i].offset = bkp_rd_u64(&rd);
         e[i].len = bkp_rd_u32(&rd);
         e[i].raw_len = bkp_rd_u32(&rd);
-        if (e[i].offset < 8 || e[i].offset + e[i].len > limit) {
+        if (e[i].offset < 8 || e[i].offset > limit || e[i].len > limit - e[i].offset) {
             free(e);
             return -EBADMSG;
         }

@@ -23,6 +23,7 @@
 #define CONFIG_VERSION 1
 #define MAX_OPEN_PACKS 256
 #define MAX_WRITERS 32
+#define MAX_FINISHING 4
 
 struct bkp_repo {
     char *path, *packs_dir, *index_dir;
@@ -201,9 +202,13 @@ static int load_config(bkp_repo *r, uint8_t pk[32], uint32_t sizes[3])
             bkp_error("%s is not a bkp repository (no config file); check --repo or run "
                       "`bkp init --repo %s`",
                       r->path, r->path);
-        else
-            bkp_error("%s:%d: the repository config is not valid JSON: %s", p ? p : r->path,
-                      jerr.line, jerr.text);
+        else {
+            bkp_error("%s:%d: the repository config is not valid JSON: %s; restore it from a "
+                      "copy of the repository on another medium",
+                      p ? p : r->path, jerr.line, jerr.text);
+            free(p);
+            return -EBADMSG;
+        }
         free(p);
         return -ENOENT;
     }
@@ -242,6 +247,7 @@ static int load_keys(bkp_repo *r, const char *pass, size_t passlen, const uint8_
         bkp_error("cannot read the key file %s: %s; a repository copy on another medium carries "
                   "its own key file",
                   p, bkp_strerror(rc));
+        rc = -ENOENT; /* like a wrong passphrase (DESIGN §8): the caller must name another copy */
         goto out;
     }
     rc = bkp_keys_open(file.data, file.len, pass, passlen, &r->keys);
@@ -281,10 +287,14 @@ static int load_index(bkp_repo *r)
     }
     bkp_buf_init(&seg);
     while ((e = readdir(d))) {
-        if (strlen(e->d_name) != 2 * BKP_ID_LEN)
-            continue;
+        uint8_t name[BKP_ID_LEN];
+        if (bkp_unhex(name, BKP_ID_LEN, e->d_name) != 0)
+            continue; /* temporary files, set-aside segments */
         char *p = bkp_path_join(r->index_dir, e->d_name);
-        int x = p ? bkp_read_file(p, &seg, 1ULL << 32) : -ENOMEM;
+        /* No segment is larger than one blob: refuse to read more. */
+        int x = p ? bkp_read_file(p, &seg, 8 + BKP_BLOB_MAX_RAW + BKP_BLOB_MAX_RAW / 16) : -ENOMEM;
+        if (x == -EFBIG)
+            x = -EBADMSG;
         if (!x)
             x = bkp_index_segment_load(r->index, seg.data, seg.len, r->keys);
         if (x == -ENOMEM) {
@@ -294,7 +304,10 @@ static int load_index(bkp_repo *r)
         }
         /* A damaged segment is not fatal: the packs are the truth, and
          * reindexing below finds every pack the segments do not name. */
-        if (x) {
+        if (x && x != -EBADMSG) {
+            bkp_warn("cannot read index segment %s: %s; its packs are indexed from their trailers",
+                     p, bkp_strerror(x));
+        } else if (x) {
             char **n = realloc(r->damaged, (r->ndamaged + 1) * sizeof(*n));
             if (n) {
                 r->damaged = n;
@@ -344,8 +357,14 @@ static int reindex_orphans(bkp_repo *r)
             uint32_t cnt = 0, num;
             int x = fd < 0 || fstat(fd, &st) < 0 ? -errno
                                                  : bkp_pack_read_trailer(fd, (uint64_t)st.st_size, r->keys, &ents, &cnt);
+            /* Another process's pack, maybe killed before its fsyncs: make
+             * it durable before a segment (and then a record) relies on it. */
+            if (!x && !(r->flags & BKP_REPO_READONLY) && fsync(fd) < 0)
+                x = -errno;
             if (fd >= 0)
                 close(fd);
+            if (!x && !(r->flags & BKP_REPO_READONLY))
+                (void)bkp_fsync_dir(dir);
             if (x) {
                 bkp_warn("pack %s is not indexed and its trailer is unreadable (%s); run `bkp verify "
                          "--read-data`",
@@ -371,8 +390,11 @@ static int reindex_orphans(bkp_repo *r)
     if (!rc && found) {
         bkp_info("indexed %u pack(s) left by an interrupted run", found);
         r->first_new_pack = first;
-        if (!(r->flags & BKP_REPO_READONLY))
-            rc = bkp_repo_flush(r);
+        if (!(r->flags & BKP_REPO_READONLY) && bkp_repo_flush(r) != 0) {
+            /* The in-memory index has them; the next flush retries. */
+            bkp_warn("the recovered packs are indexed for this run only");
+            r->err = 0;
+        }
     }
     return rc;
 }
@@ -585,7 +607,18 @@ static int finish_in_background(bkp_repo *r, bkp_pack_writer *w, uint32_t num)
     if (!j)
         return finish_pack(r, w, num);
     *j = (finish_job){r, w, num};
-    pthread_mutex_lock(&r->lock);
+    /* Keep a few packs in flight: more means the disk is the bottleneck, and
+     * waiting for the oldest is the right back-pressure (and reaps it). */
+    for (;;) {
+        pthread_mutex_lock(&r->lock);
+        if (r->nfinishing < MAX_FINISHING)
+            break;
+        pthread_t oldest = r->finishing[0];
+        memmove(r->finishing, r->finishing + 1, (r->nfinishing - 1) * sizeof(*r->finishing));
+        r->nfinishing--;
+        pthread_mutex_unlock(&r->lock);
+        pthread_join(oldest, NULL);
+    }
     if (r->nfinishing == r->finishing_cap) {
         size_t cap = r->finishing_cap ? 2 * r->finishing_cap : 16;
         pthread_t *n = realloc(r->finishing, cap * sizeof(*n));
@@ -696,11 +729,24 @@ out:
     return rc;
 }
 
-int bkp_repo_flush(bkp_repo *r)
+/* One segment file, durable, named by its hash. */
+static int write_segment(const bkp_buf *seg, void *ctx)
 {
-    bkp_buf seg;
+    bkp_repo *r = ctx;
     uint8_t h[BKP_ID_LEN];
     char hex[2 * BKP_ID_LEN + 1];
+    crypto_generichash(h, sizeof(h), seg->data, seg->len, NULL, 0);
+    bkp_hex(hex, h, sizeof(h));
+    int rc = bkp_durable_write(r->index_dir, hex, seg->data, seg->len,
+                               BKP_DURABLE_NOREPLACE | BKP_DURABLE_READONLY);
+    return rc == -EEXIST ? 0 : rc;
+}
+
+/* 1M entries of 49 bytes stay well below the 64 MiB limit of one blob. */
+#define SEGMENT_MAX_ENTRIES (1U << 20)
+
+int bkp_repo_flush(bkp_repo *r)
+{
     int rc = 0;
 
     join_finishing(r);
@@ -720,21 +766,12 @@ int bkp_repo_flush(bkp_repo *r)
     pthread_mutex_unlock(&r->lock);
     if (rc || first == last)
         return rc;
-    bkp_buf_init(&seg);
-    rc = bkp_index_segment_encode(r->index, first, last, r->keys, &seg);
-    if (!rc) {
-        crypto_generichash(h, sizeof(h), seg.data, seg.len, NULL, 0);
-        bkp_hex(hex, h, sizeof(h));
-        rc = bkp_durable_write(r->index_dir, hex, seg.data, seg.len,
-                               BKP_DURABLE_NOREPLACE | BKP_DURABLE_READONLY);
-        if (rc == -EEXIST)
-            rc = 0;
-    }
+    rc = bkp_index_segments_encode(r->index, first, last, r->keys, SEGMENT_MAX_ENTRIES,
+                                   write_segment, r);
     if (rc)
         bkp_error("cannot write an index segment in %s: %s", r->index_dir, bkp_strerror(rc));
     else
         r->first_new_pack = last;
-    bkp_buf_free(&seg);
     return rc;
 }
 
@@ -813,10 +850,15 @@ int bkp_repo_get(bkp_repo *r, uint8_t type, const uint8_t id[BKP_ID_LEN], bkp_bu
     pthread_mutex_unlock(&r->lock);
     if (fd < 0)
         return fd;
-    if (e.type != type) {
+    /* Data and tree blobs are deduplicated by content alone: identical
+     * bytes stored first as the other type are the same content. */
+    bool content = (type == BKP_BLOB_DATA || type == BKP_BLOB_TREE) &&
+                   (e.type == BKP_BLOB_DATA || e.type == BKP_BLOB_TREE);
+    if (e.type != type && !content) {
         rc = -EBADMSG;
         goto out;
     }
+    type = e.type;
     uint8_t *sealed = malloc(e.len ? e.len : 1);
     if (!sealed) {
         rc = -ENOMEM;

@@ -103,6 +103,22 @@ void *bkp_strmap_get(const bkp_strmap *m, const char *key)
     return NULL;
 }
 
+void bkp_strmap_del(bkp_strmap *m, const char *key)
+{
+    for (node **pp = &m->buckets[hash(key) & (m->nbuckets - 1)]; *pp; pp = &(*pp)->next) {
+        node *n = *pp;
+        if (strcmp(n->key, key) != 0)
+            continue;
+        *pp = n->next;
+        if (m->free_value)
+            m->free_value(n->value);
+        free(n->key);
+        free(n);
+        m->count--;
+        return;
+    }
+}
+
 size_t bkp_strmap_count(const bkp_strmap *m)
 {
     return m->count;

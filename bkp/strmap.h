@@ -16,6 +16,8 @@ void bkp_strmap_free(bkp_strmap *m);
 int bkp_strmap_put(bkp_strmap *m, const char *key, void *value);
 /* The value for `key`, or NULL. */
 void *bkp_strmap_get(const bkp_strmap *m, const char *key);
+/* Remove `key` (freeing its value); nothing happens if it is absent. */
+void bkp_strmap_del(bkp_strmap *m, const char *key);
 size_t bkp_strmap_count(const bkp_strmap *m);
 
 #endif

@@ -164,6 +164,8 @@ int bkp_item_decode(const uint8_t *p, size_t len, bkp_item *it)
     if (!e)
         return -ENOMEM;
     uint8_t flags = bkp_rd_u8(&rd);
+    if (flags & ~(F_HARDLINK | F_MTIME | F_ATIME | F_CTIME | F_BIRTHTIME))
+        goto out; /* a flag this version does not know: refuse, never guess */
     archive_entry_set_mode(e, (mode_t)bkp_rd_u32(&rd));
     if (!(s = get_str(&rd, &tmp, PATH_MAX_BYTES)) || !*s)
         goto out;

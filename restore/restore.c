@@ -69,10 +69,12 @@ static void saved_free(void *p)
 
 bool rst_path_selected(const char *p, const char *filter)
 {
-    if (!filter || !*filter)
+    if (!filter)
         return true;
     while (*filter == '/')
         filter++;
+    if (!*filter)
+        return true; /* "/" selects everything */
     size_t n = strlen(filter);
     while (n > 1 && filter[n - 1] == '/')
         n--;
@@ -265,6 +267,12 @@ static int restore_file_data(restore_ctx *c, bkp_item *it, const char *path, boo
             bkp_error("%s: its chunks do not fit its recorded size; the file is not restored", path);
             *damaged = true;
             rc = 0;
+        } else if (rc) {
+            /* A full disk, an I/O error: this file is not what it should be. */
+            bkp_error("%s: %s; the file is not restored", path,
+                      archive_error_string(c->w) ? archive_error_string(c->w) : "write failed");
+            *damaged = true;
+            rc = c->to_disk ? 0 : rc; /* a tar stream cannot continue after a short write */
         }
         pos += len;
         c->res->bytes += len;
@@ -485,6 +493,11 @@ int rst_restore(bkp_repo *r, const bkp_gen *g, const rst_opts *o, rst_result *re
         else
             c->sched_chunk = 0;
         schedule(c);
+    }
+    if (!rc && !c->tree_err && o->path && res->items == 0) {
+        bkp_error("nothing in %s:%u is at or below '%s'; `bkp ls %s:%u` lists what it holds",
+                  g->dataset, g->seq, o->path, g->dataset, g->seq);
+        res->damaged++;
     }
     if (!rc && c->tree_err) {
         bkp_error("the item list of this generation is %s (tree blob %zu); files after it are "

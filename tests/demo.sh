@@ -56,6 +56,8 @@ export BKP_PASSPHRASE_FILE=$demo/passphrase
 "$BKP" init --repo "$repo"
 echo "   repository: $repo"
 
+sleep 2   # files changed in the 2 s before a backup are always re-read by the next one
+
 say "3. First backup"
 "$BKP" backup --repo "$repo" --dataset clinic "$data" --json > "$demo/backup1.json"
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("   sealed %s:%d  %d files, %.1f MB read, %.1f MB new, %.2f s" % (d["dataset"], d["seq"], d["files"], d["bytes_read"]/1e6, d["bytes_new"]/1e6, d["seconds"]))' "$demo/backup1.json" 2>/dev/null || cat "$demo/backup1.json"

@@ -114,4 +114,15 @@ check_exit 2 "$BKP" restore --repo "$REPO" ds:1 || true
 check_exit 2 "$BKP" backup --repo "$REPO" "$D" || true # no --dataset
 check_exit 2 "$BKP" generations --repo "$REPO" --no-such-option || true
 
+# ---------------------------------------------------------------------------
+# 7. Nothing to capture (an unmounted volume): nothing is sealed, so ds:latest
+#    still names the last real generation. A --path that selects nothing fails.
+before=$("$BKP" generations --repo "$REPO" --json | grep -c '"seq"')
+check_exit 1 "$BKP" backup --repo "$REPO" --dataset ds "$WORK/not-mounted" || true
+output_has "nothing is sealed" "an unreadable data set should say that nothing was sealed"
+after=$("$BKP" generations --repo "$REPO" --json | grep -c '"seq"')
+[ "$before" = "$after" ] || flunk "a backup of a missing path sealed a generation ($before -> $after)"
+check_exit 1 "$BKP" restore --repo "$REPO" ds:latest "$WORK/restore-nothing" --path "$WORK/no/such/subtree" || true
+output_has "bkp ls" "a --path that selects nothing should say how to list the generation"
+
 finish

@@ -156,13 +156,66 @@ static void fill_packs(fixture *f, uint8_t pids[NPACKS][BKP_ID_LEN])
     }
 }
 
+/* Collects the segments an encode emits. */
+typedef struct segments {
+    bkp_buf seg[8];
+    int n;
+} segments;
+
+static int keep_segment(const bkp_buf *seg, void *ctx)
+{
+    segments *s = ctx;
+    if (s->n == 8)
+        return -E2BIG;
+    bkp_buf_init(&s->seg[s->n]);
+    bkp_buf_put(&s->seg[s->n], seg->data, seg->len);
+    s->n++;
+    return 0;
+}
+
+/* One segment for packs [first, last) into f->seg. */
+static int encode_one(fixture *f, uint32_t first, uint32_t last)
+{
+    segments s = {.n = 0};
+    int r = bkp_index_segments_encode(f->x, first, last, f->k, 1U << 20, keep_segment, &s);
+    if (!r && s.n != 1)
+        r = -EINVAL;
+    if (!r) {
+        bkp_buf_reset(&f->seg);
+        bkp_buf_put(&f->seg, s.seg[0].data, s.seg[0].len);
+    }
+    for (int i = 0; i < s.n; i++)
+        bkp_buf_free(&s.seg[i]);
+    return r;
+}
+
+static void test_segments_split(void **state)
+{
+    fixture *f = *state;
+    uint8_t pids[NPACKS][BKP_ID_LEN];
+    segments s = {.n = 0};
+    bkp_index *y = NULL;
+    fill_packs(f, pids);
+    /* At most 150 entries a segment, 100 a pack: one pack per segment. */
+    assert_int_equal(bkp_index_segments_encode(f->x, 0, NPACKS, f->k, 150, keep_segment, &s), 0);
+    assert_int_equal(s.n, NPACKS);
+    assert_int_equal(bkp_index_new(&y), 0);
+    for (int i = 0; i < s.n; i++)
+        assert_int_equal(bkp_index_segment_load(y, s.seg[i].data, s.seg[i].len, f->k), 0);
+    assert_int_equal(bkp_index_count(y), NPACKS * 100);
+    assert_int_equal(bkp_index_pack_count(y), NPACKS);
+    for (int i = 0; i < s.n; i++)
+        bkp_buf_free(&s.seg[i]);
+    bkp_index_free(y);
+}
+
 static void test_segment_round_trip(void **state)
 {
     fixture *f = *state;
     uint8_t pids[NPACKS][BKP_ID_LEN];
     bkp_index *y = NULL, *z = NULL;
     fill_packs(f, pids);
-    assert_int_equal(bkp_index_segment_encode(f->x, 0, NPACKS, f->k, &f->seg), 0);
+    assert_int_equal(encode_one(f, 0, NPACKS), 0);
     assert_memory_equal(f->seg.data, "BKPIDX01", 8);
 
     assert_int_equal(bkp_index_new(&y), 0);
@@ -183,7 +236,7 @@ static void test_segment_round_trip(void **state)
     assert_int_equal(bkp_index_pack_count(y), NPACKS);
 
     /* A segment of packs [1, 3) carries only their blobs. */
-    assert_int_equal(bkp_index_segment_encode(f->x, 1, NPACKS, f->k, &f->seg), 0);
+    assert_int_equal(encode_one(f, 1, NPACKS), 0);
     assert_int_equal(bkp_index_new(&z), 0);
     assert_int_equal(bkp_index_segment_load(z, f->seg.data, f->seg.len, f->k), 0);
     assert_int_equal(bkp_index_count(z), (NPACKS - 1) * 100);
@@ -204,7 +257,7 @@ static void test_damaged_segment(void **state)
     bkp_index *y = NULL;
     bkp_keys *other = NULL;
     fill_packs(f, pids);
-    assert_int_equal(bkp_index_segment_encode(f->x, 0, NPACKS, f->k, &f->seg), 0);
+    assert_int_equal(encode_one(f, 0, NPACKS), 0);
     assert_int_equal(bkp_index_new(&y), 0);
 
     /* Every single flipped byte, magic included, is detected. */
@@ -284,7 +337,10 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_insert_lookup_many), T(test_duplicate_keeps_first), T(test_foreach_visits_each_once),
-        T(test_segment_round_trip), T(test_damaged_segment),       T(test_pack_registry),
+        T(test_segment_round_trip),
+        T(test_segments_split),
+        T(test_damaged_segment),
+        T(test_pack_registry),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
