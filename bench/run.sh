@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/run.sh — measures bkp, restic and borg side by side on the same
-# deterministic hospital-like data set, in one run, following
-# shared/BENCHMARKING.md: interleaved tools with a rotated order per round,
+# deterministic hospital-like data set, in one run, with the care small VMs
+# need: interleaved tools with a rotated order per round,
 # a fixed wait before each timed step, inputs re-read (or caches dropped) right
 # before each timed step, no timed file creation within a minute of a mass
 # delete, medians with min–max and ratios against bkp.
