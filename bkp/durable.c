@@ -115,13 +115,19 @@ int bkp_read_file(const char *path, bkp_buf *out, size_t max)
         r = -EFBIG;
         goto out;
     }
+    /* The exact size up front: doubling a 33 MiB pack buffer would hold 64. */
+    if (out->cap < (size_t)st.st_size + 1 && !bkp_buf_reserve(out, (size_t)st.st_size + 1)) {
+        r = -ENOMEM;
+        goto out;
+    }
     for (;;) {
-        uint8_t *d = bkp_buf_reserve(out, 65536);
+        size_t room = out->cap - out->len;
+        uint8_t *d = bkp_buf_reserve(out, room > 65536 ? room : 65536);
         if (!d) {
             r = -ENOMEM;
             goto out;
         }
-        ssize_t n = read(fd, d, 65536);
+        ssize_t n = read(fd, d, out->cap - out->len);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
