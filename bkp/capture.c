@@ -1,6 +1,7 @@
 #include "bkp/capture.h"
 
 #include <errno.h>
+#include <fnmatch.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -371,6 +372,18 @@ static char *absolute(const char *p)
     return (char *)b.data;
 }
 
+static bool excluded(const bkp_capture_opts *o, const char *path)
+{
+    const char *base = strrchr(path, '/');
+    base = base && base[1] ? base + 1 : path;
+    for (size_t i = 0; i < o->nexclude; i++) {
+        const char *pat = o->exclude[i];
+        if (strchr(pat, '/') ? fnmatch(pat, path, FNM_PATHNAME) == 0 : fnmatch(pat, base, 0) == 0)
+            return true;
+    }
+    return false;
+}
+
 static int capture_path(capture_ctx *c, const char *root)
 {
     struct archive *a = archive_read_disk_new();
@@ -411,6 +424,12 @@ static int capture_path(capture_ctx *c, const char *root)
         }
         if (ar == ARCHIVE_WARN)
             bkp_warn("%s: %s", walked, archive_error_string(a));
+        if (c->o->nexclude && excluded(c->o, walked)) {
+            archive_entry_free(e); /* and, for a directory, not descended into */
+            e = NULL;
+            got_any = true;
+            continue;
+        }
         if (archive_entry_filetype(e) == AE_IFDIR)
             archive_read_disk_descend(a);
 

@@ -25,6 +25,11 @@ typedef struct bkp_capture_opts {
     int workers;      /* 0: one per online CPU */
     bool one_fs;      /* do not cross mount points */
     bool no_cache;    /* read every file */
+    /* Shell patterns (fnmatch): one without '/' matches any file or directory
+     * name; one with '/' matches the whole absolute path. An excluded
+     * directory is not entered. */
+    const char *const *exclude;
+    size_t nexclude;
 } bkp_capture_opts;
 
 typedef struct bkp_capture_stats {

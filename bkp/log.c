@@ -13,6 +13,16 @@ static bool progress_dirty;
 static struct timespec progress_last;
 /* Workers may warn while the main thread draws progress. */
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static void (*sink)(enum bkp_log_level, const char *, void *);
+static void *sink_ctx;
+
+void bkp_log_set_sink(void (*fn)(enum bkp_log_level level, const char *msg, void *ctx), void *ctx)
+{
+    pthread_mutex_lock(&log_lock);
+    sink = fn;
+    sink_ctx = ctx;
+    pthread_mutex_unlock(&log_lock);
+}
 
 void bkp_log_set_level(enum bkp_log_level level)
 {
@@ -40,6 +50,15 @@ void bkp_log(enum bkp_log_level level, const char *fmt, ...)
     if (level > log_level)
         return;
     pthread_mutex_lock(&log_lock);
+    if (sink) {
+        char msg[2048];
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        sink(level, msg, sink_ctx);
+        pthread_mutex_unlock(&log_lock);
+        return;
+    }
     clear_progress_locked();
     fputs(level <= BKP_LOG_WARN ? "bkp: " : "", stderr);
     fputs(prefix[level], stderr);

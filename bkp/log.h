@@ -23,6 +23,10 @@ void bkp_log(enum bkp_log_level level, const char *fmt, ...) __attribute__((form
 #define bkp_info(...) bkp_log(BKP_LOG_INFO, __VA_ARGS__)
 #define bkp_debug(...) bkp_log(BKP_LOG_DEBUG, __VA_ARGS__)
 
+/* Send messages to `fn` instead of stderr (NULL restores stderr): for tests
+ * that check what a user would read. */
+void bkp_log_set_sink(void (*fn)(enum bkp_log_level level, const char *msg, void *ctx), void *ctx);
+
 /* Progress on a terminal only: a single line rewritten in place. No-op otherwise. */
 void bkp_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void bkp_progress_enable(bool on);

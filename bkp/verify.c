@@ -135,31 +135,57 @@ static void mark_bad_blob(verify_ctx *c, const uint8_t id[BKP_ID_LEN], size_t ba
 }
 
 /* Read one pack whole and check everything in it. */
+/* Hash a whole file by streaming it through `buf`: only to describe damage. */
+static void hash_file(int fd, uint64_t size, bkp_buf *buf, uint8_t h[BKP_ID_LEN])
+{
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, BKP_ID_LEN);
+    for (uint64_t off = 0; off < size && bkp_buf_reserve(buf, 1 << 20);) {
+        size_t n = size - off < (1 << 20) ? (size_t)(size - off) : (1 << 20);
+        if (bkp_pread_full(fd, buf->data, n, off))
+            break;
+        crypto_generichash_update(&st, buf->data, n);
+        off += n;
+    }
+    crypto_generichash_final(&st, h, BKP_ID_LEN);
+}
+
+/* One pack, blob by blob: memory stays at one blob per worker. */
 static void check_pack(verify_ctx *c, const char *path, bkp_buf *file, bkp_buf *plain)
 {
     const char *name = strrchr(path, '/') + 1;
-    uint8_t id[BKP_ID_LEN], h[BKP_ID_LEN];
+    uint8_t id[BKP_ID_LEN], h[BKP_ID_LEN], footer[12];
     bkp_pack_entry *ents = NULL;
     uint32_t n = 0, bad_blobs = 0;
+    uint64_t size = 0;
     char reason[160] = "";
     const bkp_keys *k = bkp_repo_keys(c->repo);
+    struct stat st;
+    int rc, fd;
 
     if (bkp_unhex(id, BKP_ID_LEN, name) != 0)
         return;
-    /* Packs close at BKP_PACK_TARGET plus one blob: a far larger file is not ours. */
-    int rc = bkp_read_file(path, file, 4ULL * BKP_PACK_TARGET + BKP_BLOB_MAX_RAW);
-    if (rc) {
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        rc = -errno;
         snprintf(reason, sizeof(reason), "cannot be read (%s)", bkp_strerror(rc));
         goto report;
     }
-    rc = bkp_pack_parse_trailer(file->data, file->len, k, &ents, &n);
+    size = (uint64_t)st.st_size;
+    rc = bkp_pack_read_trailer(fd, size, k, &ents, &n);
+    if (!rc)
+        rc = bkp_pread_full(fd, footer, sizeof(footer), size - sizeof(footer));
     if (rc) {
         snprintf(reason, sizeof(reason), "is truncated or its trailer is damaged");
         goto report;
     }
     for (uint32_t i = 0; i < n; i++) {
         const bkp_pack_entry *e = &ents[i];
-        int br = bkp_blob_open(k, e->type, e->id, file->data + e->offset, e->len, plain);
+        bkp_buf_reset(file);
+        int br = bkp_buf_reserve(file, e->len) ? bkp_pread_full(fd, file->data, e->len, e->offset)
+                                               : -ENOMEM;
+        if (!br)
+            br = bkp_blob_open(k, e->type, e->id, file->data, e->len, plain);
         if (!br && (e->type == BKP_BLOB_DATA || e->type == BKP_BLOB_TREE)) {
             bkp_blob_id(k, plain->data, plain->len, h);
             br = sodium_memcmp(h, e->id, BKP_ID_LEN) ? -EBADMSG : 0;
@@ -175,18 +201,19 @@ static void check_pack(verify_ctx *c, const char *path, bkp_buf *file, bkp_buf *
     }
     if (bad_blobs) {
         snprintf(reason, sizeof(reason), "has %u damaged blob(s) of %u", bad_blobs, n);
-    } else if (!pack_consistent(c, id, file->len, ents, n,
-                                bkp_get_le32(file->data + file->len - 12))) {
-        crypto_generichash(h, sizeof(h), file->data, file->len, NULL, 0);
+    } else if (!pack_consistent(c, id, size, ents, n, bkp_get_le32(footer))) {
+        hash_file(fd, size, file, h);
         snprintf(reason, sizeof(reason), "%s",
                  memcmp(h, id, BKP_ID_LEN) ? "does not match its name (bytes changed outside any blob)"
                                            : "does not hold the blobs the index places in it");
     }
 report:
+    if (fd >= 0)
+        close(fd);
     pthread_mutex_lock(&c->lock);
     c->res->packs_read++;
     c->res->blobs_read += n;
-    c->res->bytes_read += file->len;
+    c->res->bytes_read += size;
     if (*reason) {
         size_t b = add_bad_pack(c, id, reason);
         if (b != SIZE_MAX) {

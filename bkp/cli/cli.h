@@ -11,7 +11,10 @@
 
 #include <jansson.h>
 
+#include "bkp/capture.h"
+#include "bkp/generation.h"
 #include "bkp/repo.h"
+#include "policies/policy.h"
 
 enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_LOCKED = 3 };
 
@@ -27,6 +30,7 @@ enum {
     OPT_NO_CACHE = 1 << 7,
     OPT_ONE_FS = 1 << 8,
     OPT_WORKERS = 1 << 9,
+    OPT_METRICS = 1 << 10,
 };
 
 /* What a command needs; the dispatcher provides it before the handler runs. */
@@ -39,12 +43,15 @@ typedef struct cli {
     const char *command;
     bkp_repo *r; /* opened by the dispatcher for NEED_REPO / NEED_REPO_WRITE */
     const char *repo;
+    const char *policy_file; /* --policy, $BKP_POLICY, or the default */
+    pol_policy *policy;      /* loaded on demand by cli_policy */
     const char *passphrase_file;
     const char *dataset;
     const char *path;
     const char *to_archive;
     bool json, force, read_data, no_cache, one_fs;
     int workers;
+    const char *metrics; /* --metrics FILE: Prometheus textfile */
     char **args; /* positional arguments */
     int nargs;
     bool tty; /* stdout is a terminal: summaries and progress */
@@ -53,8 +60,11 @@ typedef struct cli {
 /* Open the repository named by --repo or $BKP_REPO, asking for the passphrase.
  * Returns an exit code; EXIT_OK with `*out` set on success. */
 int cli_open_repo(cli *c, unsigned flags, bkp_repo **out);
-/* The repository path from --repo or $BKP_REPO, or NULL (logged). */
+/* The repository path from --repo, $BKP_REPO, or the policy; NULL (logged). */
 const char *cli_repo_path(cli *c);
+/* The policy from --policy, $BKP_POLICY or /etc/bkp/policy.yaml, loaded once;
+ * NULL when it cannot be loaded (the problems are logged). */
+pol_policy *cli_policy(cli *c);
 /* Print a JSON value on stdout, followed by a newline; steals `j`. */
 void cli_print_json(json_t *j);
 /* "1.5 GB"-style size into buf. */
@@ -64,6 +74,22 @@ const char *cli_time(char *buf, size_t n, int64_t t);
 /* Map an error code from the core to an exit code. */
 int cli_exit_for(int rc);
 
+/* Capture and seal one data set: what `backup` and `run` share. */
+typedef struct cli_backup {
+    bkp_gen *gen; /* the sealed generation, or NULL */
+    bkp_capture_stats stats;
+    size_t nerrors;
+    json_t *errors; /* [{path, error}] of unreadable files */
+    double seconds;
+} cli_backup;
+
+/* Returns an exit code; `b` is filled in every case (clear it after). */
+int cli_backup_run(cli *c, const bkp_capture_opts *o, cli_backup *b);
+void cli_backup_clear(cli_backup *b);
+json_t *cli_backup_json(const cli_backup *b);
+/* Capture options for data set `d` of the policy (borrowed from it). */
+void cli_dataset_opts(cli *c, const pol_dataset *d, bkp_capture_opts *o);
+
 int cmd_init(cli *c);
 int cmd_backup(cli *c);
 int cmd_generations(cli *c);
@@ -71,5 +97,7 @@ int cmd_ls(cli *c);
 int cmd_diff(cli *c);
 int cmd_restore(cli *c);
 int cmd_verify(cli *c);
+int cmd_policy(cli *c);
+int cmd_run(cli *c);
 
 #endif

@@ -1,5 +1,7 @@
+/* bkp backup: capture one data set now and seal a generation. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "bkp/capture.h"
@@ -7,81 +9,115 @@
 #include "bkp/generation.h"
 #include "bkp/log.h"
 
-static json_t *summary_json(const bkp_gen *g, const bkp_capture *cap, double seconds)
+void cli_backup_clear(cli_backup *b)
 {
-    const bkp_capture_stats *s = &cap->stats;
-    json_t *errors = json_array();
-    for (size_t i = 0; i < cap->nerrors; i++)
-        json_array_append_new(errors, json_pack("{s:o, s:o}", "path", bkp_json_bytes(cap->errors[i].path),
-                                                "error", bkp_json_bytes(cap->errors[i].message)));
-    return json_pack("{s:s, s:i, s:s, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "dataset",
-                     g->dataset, "seq", (int)g->seq, "uuid", g->uuid, "seconds", seconds, "files",
-                     (json_int_t)s->files, "bytes", (json_int_t)s->bytes, "bytes_read",
-                     (json_int_t)s->bytes_read, "files_unchanged", (json_int_t)s->files_cached,
-                     "bytes_new", (json_int_t)s->bytes_new, "stored_new", (json_int_t)s->stored_new,
-                     "errors", errors);
+    bkp_gen_free(b->gen);
+    json_decref(b->errors);
+    b->gen = NULL;
+    b->errors = NULL;
+}
+
+int cli_backup_run(cli *c, const bkp_capture_opts *o, cli_backup *b)
+{
+    bkp_capture cap;
+    struct timespec t0, t1;
+    memset(b, 0, sizeof(*b));
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    time_t started = time(NULL);
+    int rc = bkp_capture_run(c->r, o, &cap);
+    if (rc) {
+        bkp_error("the backup of %s failed (%s); nothing was sealed, earlier generations are "
+                  "untouched. Fix the cause and run it again",
+                  o->dataset, bkp_strerror(rc));
+        bkp_capture_clear(&cap);
+        return EXIT_FAILED;
+    }
+    rc = bkp_gen_seal(c->r, o->dataset, &cap, started, time(NULL), &b->gen);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    b->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    b->stats = cap.stats;
+    b->nerrors = cap.nerrors;
+    b->errors = json_array();
+    for (size_t i = 0; i < cap.nerrors; i++)
+        json_array_append_new(b->errors, json_pack("{s:o, s:o}", "path", bkp_json_bytes(cap.errors[i].path),
+                                                   "error", bkp_json_bytes(cap.errors[i].message)));
+    bkp_capture_clear(&cap);
+    if (rc)
+        return EXIT_FAILED;
+    if (b->nerrors) {
+        bkp_error("%zu path(s) could not be read and are not in %s:%u (listed above and in the "
+                  "generation); fix their permissions and run the backup again",
+                  b->nerrors, b->gen->dataset, b->gen->seq);
+        return EXIT_FAILED;
+    }
+    return EXIT_OK;
+}
+
+json_t *cli_backup_json(const cli_backup *b)
+{
+    const bkp_capture_stats *s = &b->stats;
+    return json_pack("{s:s, s:i, s:s, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:O}", "dataset",
+                     b->gen->dataset, "seq", (int)b->gen->seq, "uuid", b->gen->uuid, "seconds",
+                     b->seconds, "files", (json_int_t)s->files, "bytes", (json_int_t)s->bytes,
+                     "bytes_read", (json_int_t)s->bytes_read, "files_unchanged",
+                     (json_int_t)s->files_cached, "bytes_new", (json_int_t)s->bytes_new,
+                     "stored_new", (json_int_t)s->stored_new, "errors", b->errors);
+}
+
+/* The options for data set `d` of the policy. */
+void cli_dataset_opts(cli *c, const pol_dataset *d, bkp_capture_opts *o)
+{
+    *o = (bkp_capture_opts){.dataset = d->name, .paths = (const char *const *)d->paths,
+                            .npaths = d->npaths, .exclude = (const char *const *)d->exclude,
+                            .nexclude = d->nexclude, .one_fs = c->one_fs || d->one_file_system,
+                            .workers = c->workers, .no_cache = c->no_cache};
 }
 
 int cmd_backup(cli *c)
 {
-    bkp_repo *r = c->r;
-    bkp_capture cap;
-    bkp_gen *g = NULL;
-    struct timespec t0, t1;
-    int ex;
-
+    bkp_capture_opts o = {.workers = c->workers, .one_fs = c->one_fs, .no_cache = c->no_cache,
+                          .paths = (const char *const *)c->args, .npaths = (size_t)c->nargs,
+                          .dataset = c->dataset};
     if (!c->dataset) {
-        bkp_error("name the data set: bkp backup --dataset NAME PATH...");
-        return EXIT_USAGE;
+        /* `bkp backup NAME`: the data set as the policy describes it. */
+        pol_policy *p = c->nargs == 1 ? cli_policy(c) : NULL;
+        const pol_dataset *d = p ? pol_dataset_find(p, c->args[0]) : NULL;
+        if (!d) {
+            if (p)
+                bkp_error("%s names no data set '%s'; `bkp policy check` lists them", p->file,
+                          c->args[0]);
+            else
+                bkp_error("name the data set: bkp backup NAME (with a policy), or bkp backup "
+                          "--dataset NAME PATH...");
+            return EXIT_USAGE;
+        }
+        if (d->before.command)
+            bkp_warn("%s has a before hook, which `bkp backup` does not run: run `%s` first, or "
+                     "use `bkp run --dataset %s --force`",
+                     d->name, d->before.command, d->name);
+        cli_dataset_opts(c, d, &o);
     }
-    if (!bkp_dataset_name_ok(c->dataset)) {
+    if (!bkp_dataset_name_ok(o.dataset)) {
         bkp_error("'%s' is not a valid data set name: use letters, digits, '.', '_' and '-' "
                   "(at most 64, not starting with '.' or '-')",
-                  c->dataset);
+                  o.dataset);
         return EXIT_USAGE;
     }
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    time_t started = time(NULL);
-    bkp_capture_opts o = {.dataset = c->dataset, .paths = (const char *const *)c->args,
-                          .npaths = (size_t)c->nargs, .workers = c->workers,
-                          .one_fs = c->one_fs, .no_cache = c->no_cache};
-    int rc = bkp_capture_run(r, &o, &cap);
-    if (rc) {
-        bkp_error("the backup of %s failed (%s); nothing was sealed, earlier generations are "
-                  "untouched. Fix the cause and run it again",
-                  c->dataset, bkp_strerror(rc));
-        bkp_capture_clear(&cap);
-        return EXIT_FAILED;
-    }
-    rc = bkp_gen_seal(r, c->dataset, &cap, started, time(NULL), &g);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    if (rc) {
-        ex = EXIT_FAILED;
-        goto out;
-    }
-    const bkp_capture_stats *s = &cap.stats;
-    if (c->json) {
-        cli_print_json(summary_json(g, &cap, secs));
-    } else if (c->tty || bkp_log_get_level() >= BKP_LOG_INFO) {
-        char a[32], b[32], d[32], e[32];
+    cli_backup b;
+    int ex = cli_backup_run(c, &o, &b);
+    if (b.gen && c->json) {
+        cli_print_json(cli_backup_json(&b));
+    } else if (b.gen && (c->tty || bkp_log_get_level() >= BKP_LOG_INFO)) {
+        const bkp_capture_stats *s = &b.stats;
+        char x[32], y[32], z[32], w[32];
         printf("sealed %s:%u (%.8s) in %.1f s\n"
                "  %llu files, %s; %llu unchanged and not read; %s read\n"
                "  new data: %s (stored as %s)\n",
-               g->dataset, g->seq, g->uuid, secs, (unsigned long long)s->files,
-               cli_size(a, sizeof(a), s->bytes), (unsigned long long)s->files_cached,
-               cli_size(b, sizeof(b), s->bytes_read), cli_size(d, sizeof(d), s->bytes_new),
-               cli_size(e, sizeof(e), s->stored_new));
+               b.gen->dataset, b.gen->seq, b.gen->uuid, b.seconds, (unsigned long long)s->files,
+               cli_size(x, sizeof(x), s->bytes), (unsigned long long)s->files_cached,
+               cli_size(y, sizeof(y), s->bytes_read), cli_size(z, sizeof(z), s->bytes_new),
+               cli_size(w, sizeof(w), s->stored_new));
     }
-    ex = EXIT_OK;
-    if (cap.nerrors) {
-        bkp_error("%zu path(s) could not be read and are not in %s:%u (listed above and in the "
-                  "generation); fix their permissions and run the backup again",
-                  cap.nerrors, g->dataset, g->seq);
-        ex = EXIT_FAILED;
-    }
-out:
-    bkp_gen_free(g);
-    bkp_capture_clear(&cap);
+    cli_backup_clear(&b);
     return ex;
 }

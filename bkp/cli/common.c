@@ -21,13 +21,37 @@ int cli_exit_for(int rc)
     }
 }
 
+pol_policy *cli_policy(cli *c)
+{
+    if (c->policy)
+        return c->policy;
+    if (!c->policy_file)
+        c->policy_file = getenv("BKP_POLICY");
+    if (!c->policy_file || !*c->policy_file)
+        c->policy_file = POL_DEFAULT_FILE;
+    if (pol_load(c->policy_file, &c->policy))
+        c->policy = NULL;
+    return c->policy;
+}
+
 const char *cli_repo_path(cli *c)
 {
     if (!c->repo)
         c->repo = getenv("BKP_REPO");
-    if (!c->repo || !*c->repo) {
-        bkp_error("no repository: give --repo DIR or set BKP_REPO");
+    if (c->repo && *c->repo)
+        return c->repo;
+    /* No --repo: the policy names it (and where the passphrase comes from). */
+    pol_policy *p = cli_policy(c);
+    if (!p) {
+        bkp_error("no repository: give --repo DIR, set BKP_REPO, or give a policy with --policy FILE");
         return NULL;
+    }
+    c->repo = p->repository;
+    if (!c->passphrase_file && !getenv("BKP_PASSPHRASE_FILE") && !getenv("BKP_PASSPHRASE_COMMAND")) {
+        if (p->passphrase_file)
+            c->passphrase_file = p->passphrase_file;
+        else if (p->passphrase_command)
+            setenv("BKP_PASSPHRASE_COMMAND", p->passphrase_command, 1);
     }
     return c->repo;
 }

@@ -23,9 +23,11 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
-    {"init", cmd_init, 0, OPT_REPO, 0, 0, "init --repo DIR", "create a repository, its keys and config"},
+    {"init", cmd_init, 0, OPT_REPO, 0, 0, "init [--repo DIR | --policy FILE]",
+     "create a repository (the policy's, without --repo), its keys and config"},
     {"backup", cmd_backup, NEED_REPO_WRITE, OPT_REPO | OPT_DATASET | OPT_NO_CACHE | OPT_ONE_FS | OPT_WORKERS | OPT_JSON,
-     1, 1024, "backup --repo DIR --dataset NAME PATH...", "capture a data set now and seal a generation"},
+     1, 1024, "backup NAME | backup --dataset NAME PATH...",
+     "capture a data set of the policy (or the given paths) now and seal a generation"},
     {"generations", cmd_generations, NEED_REPO, OPT_REPO | OPT_JSON, 0, 1, "generations [NAME] [--json]",
      "list sealed generations"},
     {"ls", cmd_ls, NEED_REPO, OPT_REPO | OPT_JSON, 1, 2, "ls GEN [PATH] [--json]", "list the files of a generation"},
@@ -34,12 +36,18 @@ static const command commands[] = {
     {"restore", cmd_restore, NEED_REPO, OPT_REPO | OPT_PATH | OPT_TO_ARCHIVE | OPT_FORCE | OPT_WORKERS, 1, 2,
      "restore GEN TARGET [--path P] [--force] | restore GEN --to-archive FILE",
      "restore a generation into a directory or a tar (pax) file"},
+    {"run", cmd_run, NEED_REPO_WRITE, OPT_REPO | OPT_DATASET | OPT_FORCE | OPT_METRICS | OPT_WORKERS | OPT_JSON,
+     0, 0, "run [--dataset NAME] [--force] [--metrics FILE] [--json]",
+     "the cron entry: back up every data set of the policy that is due"},
+    {"policy", cmd_policy, 0, OPT_JSON, 1, 1, "policy check [--policy FILE] [--json]",
+     "validate the policy and print it as it will be applied"},
     {"verify", cmd_verify, NEED_REPO, OPT_REPO | OPT_READ_DATA | OPT_WORKERS | OPT_JSON, 0, 0,
      "verify [--read-data]", "check signatures, chains and objects; --read-data reads every pack"},
 };
 
 static const struct option long_options[] = {
     {"repo", required_argument, NULL, 'r'},
+    {"policy", required_argument, NULL, 'c'},
     {"passphrase-file", required_argument, NULL, 'p'},
     {"json", no_argument, NULL, 'j'},
     {"dataset", required_argument, NULL, 'd'},
@@ -50,6 +58,7 @@ static const struct option long_options[] = {
     {"no-cache", no_argument, NULL, 'N'},
     {"one-file-system", no_argument, NULL, 'x'},
     {"workers", required_argument, NULL, 'w'},
+    {"metrics", required_argument, NULL, 'm'},
     {"verbose", no_argument, NULL, 'v'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -62,7 +71,8 @@ static void usage(FILE *f)
     for (size_t i = 0; i < sizeof(commands) / sizeof(*commands); i++)
         fprintf(f, "  %-64s %s\n", commands[i].usage, commands[i].summary);
     fprintf(f, "\ncommon options:\n"
-               "  --repo DIR              the repository (or $BKP_REPO)\n"
+               "  --policy FILE           the policy (or $BKP_POLICY; default " POL_DEFAULT_FILE ")\n"
+               "  --repo DIR              the repository (or $BKP_REPO; else the policy's)\n"
                "  --passphrase-file FILE  passphrase from a file of mode 0600 (or $BKP_PASSPHRASE_FILE,\n"
                "                          $BKP_PASSPHRASE_COMMAND; else a prompt on the terminal)\n"
                "  -v, --verbose / -q, --quiet\n"
@@ -101,6 +111,8 @@ static unsigned option_bit(int ch)
         return OPT_ONE_FS;
     case 'w':
         return OPT_WORKERS;
+    case 'm':
+        return OPT_METRICS;
     default:
         return 0; /* accepted everywhere */
     }
@@ -150,6 +162,7 @@ int main(int argc, char **argv)
         }
         switch (ch) {
         case 'r': c.repo = optarg; break;
+        case 'c': c.policy_file = optarg; break;
         case 'p': c.passphrase_file = optarg; break;
         case 'j': c.json = true; break;
         case 'd': c.dataset = optarg; break;
@@ -160,6 +173,7 @@ int main(int argc, char **argv)
         case 'N': c.no_cache = true; break;
         case 'x': c.one_fs = true; break;
         case 'w': c.workers = atoi(optarg); break;
+        case 'm': c.metrics = optarg; break;
         case 'v': level = BKP_LOG_DEBUG; break;
         case 'q': level = BKP_LOG_WARN; c.tty = false; break;
         case 'h': printf("usage: bkp %s\n%s\n", cmd->usage, cmd->summary); return EXIT_OK;
@@ -181,5 +195,6 @@ int main(int argc, char **argv)
     }
     int ex = cmd->run(&c);
     bkp_repo_free(c.r);
+    pol_free(c.policy);
     return ex;
 }

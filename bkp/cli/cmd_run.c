@@ -1,0 +1,265 @@
+/*
+ * bkp run — the cron entry: every data set of the policy that is due, in
+ * priority order: before hook, capture, seal, after hook. One run at a time
+ * (a second exits 3). Quiet when all is well and nobody is watching; a table
+ * on a terminal; one syslog line per data set; a Prometheus textfile with
+ * --metrics; exit 1 when anything failed.
+ */
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "bkp/cli/cli.h"
+#include "bkp/durable.h"
+#include "bkp/hook.h"
+#include "bkp/lock.h"
+#include "bkp/log.h"
+#include "policies/schedule.h"
+
+typedef struct outcome {
+    const pol_dataset *d;
+    const char *what; /* "sealed", "not due", "failed: ..." */
+    char detail[256];
+    bool ran, failed;
+    cli_backup b;
+    time_t last_success; /* newest sealed generation's end, this run or before */
+    size_t generations;
+} outcome;
+
+static int cmp_priority(const void *a, const void *b)
+{
+    const pol_dataset *x = *(const pol_dataset *const *)a, *y = *(const pol_dataset *const *)b;
+    return (x->priority > y->priority) - (x->priority < y->priority);
+}
+
+static int run_hook(const pol_dataset *d, const pol_hook *h, const char *which, outcome *o)
+{
+    bkp_hook_result hr;
+    if (!h->command)
+        return 0;
+    bkp_info("%s: %s hook: %s", d->name, which, h->command);
+    int rc = bkp_hook_run(h->command, h->env, h->nenv, h->timeout, &hr);
+    if (!rc)
+        return 0;
+    if (rc == -ETIMEDOUT)
+        snprintf(o->detail, sizeof(o->detail), "%s hook killed after %llds (timeout)", which,
+                 (long long)h->timeout);
+    else if (rc == -ECHILD && hr.signal)
+        snprintf(o->detail, sizeof(o->detail), "%s hook ended by signal %d", which, hr.signal);
+    else if (rc == -ECHILD)
+        snprintf(o->detail, sizeof(o->detail), "%s hook exited with status %d", which, hr.exit_code);
+    else
+        snprintf(o->detail, sizeof(o->detail), "%s hook could not start: %s", which, bkp_strerror(rc));
+    bkp_error("%s: %s; check `%s` by hand", d->name, o->detail, h->command);
+    return rc;
+}
+
+/* Newest generation's finish time and the number of generations of `name`. */
+static void history(bkp_repo *r, const char *name, time_t *last, time_t *last_start, size_t *count)
+{
+    bkp_gen **v = NULL;
+    size_t n = 0;
+    *last = *last_start = 0;
+    *count = 0;
+    if (bkp_gen_list(r, name, &v, &n))
+        return;
+    for (size_t i = 0; i < n; i++)
+        if (!v[i]->status) {
+            (*count)++;
+            if (v[i]->finished > *last) {
+                *last = v[i]->finished;
+                *last_start = v[i]->started;
+            }
+        }
+    bkp_gen_list_free(v, n);
+}
+
+static void run_dataset(cli *c, const pol_dataset *d, time_t now, outcome *o)
+{
+    time_t last_start;
+    history(c->r, d->name, &o->last_success, &last_start, &o->generations);
+    if (!c->force && !pol_is_due(&d->schedule, last_start, now)) {
+        char when[32] = "never (no schedule)";
+        time_t next = pol_next_slot(&d->schedule, now);
+        if (next != (time_t)-1)
+            cli_time(when, sizeof(when), next);
+        o->what = "not due";
+        snprintf(o->detail, sizeof(o->detail), "next %s", when);
+        return;
+    }
+    o->ran = true;
+    if (run_hook(d, &d->before, "before", o)) {
+        o->failed = true;
+        o->what = "failed";
+        return;
+    }
+    bkp_capture_opts opts;
+    cli_dataset_opts(c, d, &opts);
+    int ex = cli_backup_run(c, &opts, &o->b);
+    if (o->b.gen) {
+        o->last_success = o->b.gen->finished;
+        o->generations++;
+    }
+    if (ex) {
+        o->failed = true;
+        o->what = "failed";
+        if (!*o->detail)
+            snprintf(o->detail, sizeof(o->detail), o->b.gen ? "%zu unreadable path(s)" : "capture failed",
+                     o->b.nerrors);
+    } else {
+        o->what = "sealed";
+    }
+    if (run_hook(d, &d->after, "after", o)) {
+        o->failed = true;
+        o->what = o->b.gen ? "sealed, after hook failed" : "failed";
+    }
+}
+
+static void log_syslog(const outcome *o)
+{
+    int prio = o->failed ? LOG_ERR : LOG_INFO;
+    if (!o->ran)
+        return;
+    if (o->b.gen)
+        syslog(prio, "%s:%u %s in %.1fs: %llu files, %llu bytes read, %llu bytes new%s%s",
+               o->d->name, o->b.gen->seq, o->what, o->b.seconds,
+               (unsigned long long)o->b.stats.files, (unsigned long long)o->b.stats.bytes_read,
+               (unsigned long long)o->b.stats.bytes_new, *o->detail ? "; " : "", o->detail);
+    else
+        syslog(prio, "%s %s: %s", o->d->name, o->what, o->detail);
+}
+
+/* Prometheus textfile, replaced atomically so a collector never reads half. */
+static int write_metrics(const char *file, const outcome *v, size_t n, double seconds)
+{
+    bkp_buf m;
+    char line[512];
+    bkp_buf_init(&m);
+#define ADD(...) (snprintf(line, sizeof(line), __VA_ARGS__), bkp_buf_put(&m, line, strlen(line)))
+    ADD("# HELP bkp_run_seconds Duration of the last bkp run.\n# TYPE bkp_run_seconds gauge\n");
+    ADD("bkp_run_seconds %.3f\n", seconds);
+    ADD("# HELP bkp_last_success_timestamp_seconds End of the newest sealed generation.\n"
+        "# TYPE bkp_last_success_timestamp_seconds gauge\n");
+    for (size_t i = 0; i < n; i++)
+        ADD("bkp_last_success_timestamp_seconds{dataset=\"%s\"} %lld\n", v[i].d->name,
+            (long long)v[i].last_success);
+    ADD("# HELP bkp_generations Sealed generations of the data set.\n# TYPE bkp_generations gauge\n");
+    for (size_t i = 0; i < n; i++)
+        ADD("bkp_generations{dataset=\"%s\"} %zu\n", v[i].d->name, v[i].generations);
+    ADD("# HELP bkp_last_run_failed 1 if the data set failed in the last run.\n"
+        "# TYPE bkp_last_run_failed gauge\n");
+    for (size_t i = 0; i < n; i++)
+        ADD("bkp_last_run_failed{dataset=\"%s\"} %d\n", v[i].d->name, v[i].failed ? 1 : 0);
+    ADD("# HELP bkp_last_run_seconds Capture duration in the last run.\n"
+        "# TYPE bkp_last_run_seconds gauge\n"
+        "# HELP bkp_last_run_bytes_read Bytes read in the last run.\n"
+        "# TYPE bkp_last_run_bytes_read gauge\n"
+        "# HELP bkp_last_run_bytes_added Bytes added to the repository in the last run.\n"
+        "# TYPE bkp_last_run_bytes_added gauge\n");
+    for (size_t i = 0; i < n; i++)
+        if (v[i].b.gen) {
+            ADD("bkp_last_run_seconds{dataset=\"%s\"} %.3f\n", v[i].d->name, v[i].b.seconds);
+            ADD("bkp_last_run_bytes_read{dataset=\"%s\"} %llu\n", v[i].d->name,
+                (unsigned long long)v[i].b.stats.bytes_read);
+            ADD("bkp_last_run_bytes_added{dataset=\"%s\"} %llu\n", v[i].d->name,
+                (unsigned long long)v[i].b.stats.stored_new);
+        }
+#undef ADD
+    char *copy1 = strdup(file), *copy2 = strdup(file);
+    int rc = m.failed || !copy1 || !copy2 ? -ENOMEM
+                                          : bkp_durable_write(dirname(copy1), basename(copy2), m.data,
+                                                              m.len, 0);
+    if (rc)
+        bkp_error("cannot write the metrics file %s: %s", file, bkp_strerror(rc));
+    free(copy1);
+    free(copy2);
+    bkp_buf_free(&m);
+    return rc;
+}
+
+int cmd_run(cli *c)
+{
+    pol_policy *p = cli_policy(c);
+    bkp_lock *lock = NULL;
+    struct timespec t0, t1;
+    if (!p) {
+        bkp_error("bkp run needs a policy: give --policy FILE or set BKP_POLICY");
+        return EXIT_USAGE;
+    }
+    if (c->dataset && !pol_dataset_find(p, c->dataset)) {
+        bkp_error("%s names no data set '%s'; `bkp policy check` lists them", p->file, c->dataset);
+        return EXIT_USAGE;
+    }
+    int rc = bkp_lock_take(c->r, "run", "bkp run", &lock);
+    if (rc == -EBUSY)
+        return EXIT_LOCKED;
+    if (rc)
+        return EXIT_FAILED;
+    openlog("bkp", LOG_PID, LOG_DAEMON);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    (void)pol_warn_compliance(p);
+
+    const pol_dataset **order = calloc(p->ndatasets + 1, sizeof(*order));
+    outcome *out = calloc(p->ndatasets + 1, sizeof(*out));
+    size_t n = 0;
+    bool failed = false;
+    if (!order || !out) {
+        bkp_lock_release(lock);
+        free(order);
+        free(out);
+        return EXIT_FAILED;
+    }
+    for (size_t i = 0; i < p->ndatasets; i++)
+        if (!c->dataset || !strcmp(c->dataset, p->datasets[i].name))
+            order[n++] = &p->datasets[i];
+    qsort(order, n, sizeof(*order), cmp_priority);
+    time_t now = time(NULL);
+    for (size_t i = 0; i < n; i++) {
+        out[i].d = order[i];
+        run_dataset(c, order[i], now, &out[i]);
+        log_syslog(&out[i]);
+        failed |= out[i].failed;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    if (c->metrics && write_metrics(c->metrics, out, n, secs))
+        failed = true;
+
+    if (c->json) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < n; i++) {
+            json_t *o = out[i].b.gen ? cli_backup_json(&out[i].b) : json_object();
+            json_object_set_new(o, "dataset", json_string(out[i].d->name));
+            json_object_set_new(o, "result", json_string(out[i].what));
+            json_object_set_new(o, "detail", json_string(out[i].detail));
+            json_array_append_new(arr, o);
+        }
+        cli_print_json(arr);
+    } else if (c->tty) {
+        char size[32];
+        printf("%-16s %-10s %-28s %s\n", "DATA SET", "GENERATION", "RESULT", "DETAIL");
+        for (size_t i = 0; i < n; i++) {
+            char gen[32] = "-";
+            if (out[i].b.gen)
+                snprintf(gen, sizeof(gen), "%u", out[i].b.gen->seq);
+            char detail[300];
+            if (out[i].b.gen && !*out[i].detail)
+                snprintf(detail, sizeof(detail), "%.1f s, %s new", out[i].b.seconds,
+                         cli_size(size, sizeof(size), out[i].b.stats.bytes_new));
+            else
+                snprintf(detail, sizeof(detail), "%s", out[i].detail);
+            printf("%-16s %-10s %-28s %s\n", out[i].d->name, gen, out[i].what, detail);
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        cli_backup_clear(&out[i].b);
+    free(order);
+    free(out);
+    bkp_lock_release(lock);
+    closelog();
+    return failed ? EXIT_FAILED : EXIT_OK;
+}

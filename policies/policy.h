@@ -1,0 +1,122 @@
+/*
+ * policy.h — the policy file: the contract with operators (DESIGN §3).
+ *
+ * pol_load parses a YAML policy strictly: unknown keys, wrong types, bad
+ * durations or schedules, duplicate names, a data set without paths, a medium
+ * referenced but not defined — each is refused before anything runs, with
+ * "file:line: what is wrong — what to write instead". The parser may accept
+ * more than DESIGN §3 shows, never less.
+ *
+ * Everything here is a pure description; deciding what is due lives in
+ * schedule.h. All durations are in seconds.
+ */
+#ifndef POL_POLICY_H
+#define POL_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#define POL_DEFAULT_FILE "/etc/bkp/policy.yaml"
+
+typedef enum { POL_DISK, POL_REMOVABLE, POL_ARCHIVE } pol_medium_type;
+
+typedef enum { POL_SCHED_NONE, POL_HOURLY, POL_DAILY, POL_WEEKLY, POL_MONTHLY } pol_sched_kind;
+
+typedef struct pol_schedule {
+    pol_sched_kind kind;
+    int minute, hour; /* local time */
+    int wday;         /* 0 = Sunday, weekly */
+    int mday;         /* 1..31, monthly (clamped to the month's last day) */
+} pol_schedule;
+
+typedef struct pol_hook {
+    char *command;   /* NULL: no hook */
+    int64_t timeout; /* seconds; default 1 hour */
+    char **env;      /* "NAME=value" */
+    size_t nenv;
+} pol_hook;
+
+typedef struct pol_retention {
+    int keep_last, keep_hourly, keep_daily, keep_weekly, keep_monthly, keep_yearly;
+    int lock_days; /* no rule deletes a generation younger than this */
+} pol_retention;
+
+typedef struct pol_medium {
+    char *name;
+    pol_medium_type type;
+    char *path;
+    bool offsite;
+    bool offline;
+    int64_t rotate_every; /* 0: not rotated */
+    int line;
+} pol_medium;
+
+typedef struct pol_dataset {
+    char *name;
+    char *description;
+    int priority; /* 1 = restored first */
+    char **paths;
+    size_t npaths;
+    char **exclude;
+    size_t nexclude;
+    bool one_file_system;
+    pol_hook before, after;
+    pol_schedule schedule;
+    pol_retention retention;
+    char **copy_to;
+    size_t ncopy_to;
+    char *runbook;
+    int line;
+} pol_dataset;
+
+typedef struct pol_rule321 {
+    int copies, media_types, offline, offsite;
+    int64_t offline_max_age;
+} pol_rule321;
+
+typedef struct pol_drill {
+    char *runbook;
+    pol_schedule schedule;
+} pol_drill;
+
+typedef struct pol_policy {
+    char *file;
+    char *repository;
+    char *passphrase_file;
+    char *passphrase_command;
+    pol_rule321 rule;
+    pol_medium *media;
+    size_t nmedia;
+    pol_dataset *datasets;
+    size_t ndatasets;
+    pol_drill *drills;
+    size_t ndrills;
+} pol_policy;
+
+/* Load and validate `file`. Every problem is logged as file:line; returns 0,
+ * -EINVAL for an invalid policy, or a negative errno for an unreadable file. */
+int pol_load(const char *file, pol_policy **out);
+void pol_free(pol_policy *p);
+
+const pol_dataset *pol_dataset_find(const pol_policy *p, const char *name);
+const pol_medium *pol_medium_find(const pol_policy *p, const char *name);
+
+/* Warnings that do not stop a run (fewer than three generations, no
+ * off-line medium...), logged with checklist item 3-②. Returns how many. */
+int pol_warn_compliance(const pol_policy *p);
+
+/* The effective policy, defaults filled in. */
+json_t *pol_to_json(const pol_policy *p);
+
+/* "30s", "30m", "12h", "7d", "2w" -> seconds. -EINVAL otherwise. */
+int pol_duration_parse(const char *s, int64_t *secs);
+/* "hourly", "hourly :MM", "daily HH:MM", "weekly DAY HH:MM", "monthly N HH:MM". */
+int pol_schedule_parse(const char *s, pol_schedule *out);
+/* The canonical text of a schedule into buf. */
+const char *pol_schedule_text(const pol_schedule *s, char *buf, size_t n);
+const char *pol_medium_type_name(pol_medium_type t);
+
+#endif

@@ -1,0 +1,121 @@
+/* What a policy means, for people (warnings) and machines (JSON). */
+#include <stdio.h>
+#include <string.h>
+
+#include "bkp/log.h"
+#include "policies/policy.h"
+
+static int generations_kept(const pol_retention *r)
+{
+    int n = r->keep_last;
+    int rules[] = {r->keep_hourly, r->keep_daily, r->keep_weekly, r->keep_monthly, r->keep_yearly};
+    for (size_t i = 0; i < sizeof(rules) / sizeof(*rules); i++)
+        if (rules[i] > n)
+            n = rules[i];
+    return n;
+}
+
+static bool all_zero(const pol_retention *r)
+{
+    return !r->keep_last && !r->keep_hourly && !r->keep_daily && !r->keep_weekly &&
+           !r->keep_monthly && !r->keep_yearly;
+}
+
+int pol_warn_compliance(const pol_policy *p)
+{
+    int warnings = 0;
+    for (size_t i = 0; i < p->ndatasets; i++) {
+        const pol_dataset *d = &p->datasets[i];
+        /* No retention at all keeps everything: that is not a shortfall. */
+        if (!all_zero(&d->retention) && generations_kept(&d->retention) < 3) {
+            bkp_warn("%s:%d: data set %s keeps at most %d generation(s); checklist item 3-② asks "
+                     "for three or more — raise keep_last or keep_daily to 3",
+                     p->file, d->line, d->name, generations_kept(&d->retention));
+            warnings++;
+        }
+        bool offline = false, offsite = false;
+        for (size_t k = 0; k < d->ncopy_to; k++) {
+            const pol_medium *m = pol_medium_find(p, d->copy_to[k]);
+            offline |= m && m->offline;
+            offsite |= m && m->offsite;
+        }
+        if (!offline) {
+            bkp_warn("%s:%d: data set %s is copied to no off-line medium; checklist item 3-② asks "
+                     "for one generation held off-line — add a removable or archive medium to "
+                     "copy_to",
+                     p->file, d->line, d->name);
+            warnings++;
+        }
+        if (!offsite) {
+            bkp_warn("%s:%d: data set %s has no off-site copy (3-2-1 rule) — add a medium with "
+                     "'location: offsite' to copy_to",
+                     p->file, d->line, d->name);
+            warnings++;
+        }
+        if (d->schedule.kind == POL_SCHED_NONE) {
+            bkp_warn("%s:%d: data set %s has no schedule, so `bkp run` never backs it up — add "
+                     "e.g. 'schedule: daily 02:00'",
+                     p->file, d->line, d->name);
+            warnings++;
+        }
+    }
+    return warnings;
+}
+
+static json_t *str_array(char **v, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, json_string(v[i]));
+    return a;
+}
+
+static json_t *hook_json(const pol_hook *h)
+{
+    if (!h->command)
+        return json_null();
+    return json_pack("{s:s, s:I, s:o}", "command", h->command, "timeout", (json_int_t)h->timeout,
+                     "env", str_array(h->env, h->nenv));
+}
+
+json_t *pol_to_json(const pol_policy *p)
+{
+    char buf[64];
+    json_t *media = json_array(), *ds = json_array(), *dr = json_array();
+    for (size_t i = 0; i < p->nmedia; i++) {
+        const pol_medium *m = &p->media[i];
+        json_array_append_new(media, json_pack("{s:s, s:s, s:s, s:s, s:b, s:I}", "name", m->name,
+                                               "type", pol_medium_type_name(m->type), "path", m->path,
+                                               "location", m->offsite ? "offsite" : "onsite",
+                                               "offline", m->offline, "rotate_every",
+                                               (json_int_t)m->rotate_every));
+    }
+    for (size_t i = 0; i < p->ndatasets; i++) {
+        const pol_dataset *d = &p->datasets[i];
+        const pol_retention *r = &d->retention;
+        json_array_append_new(
+            ds, json_pack("{s:s, s:s?, s:i, s:o, s:o, s:b, s:o, s:o, s:s, s:{s:i, s:i, s:i, s:i, "
+                          "s:i, s:i, s:i}, s:o, s:s?}",
+                          "name", d->name, "description", d->description, "priority", d->priority,
+                          "paths", str_array(d->paths, d->npaths), "exclude",
+                          str_array(d->exclude, d->nexclude), "one_file_system", d->one_file_system,
+                          "before", hook_json(&d->before), "after", hook_json(&d->after),
+                          "schedule", pol_schedule_text(&d->schedule, buf, sizeof(buf)),
+                          "retention", "keep_last", r->keep_last, "keep_hourly", r->keep_hourly,
+                          "keep_daily", r->keep_daily, "keep_weekly", r->keep_weekly,
+                          "keep_monthly", r->keep_monthly, "keep_yearly", r->keep_yearly,
+                          "lock_days", r->lock_days, "copy_to", str_array(d->copy_to, d->ncopy_to),
+                          "runbook", d->runbook));
+    }
+    for (size_t i = 0; i < p->ndrills; i++)
+        json_array_append_new(dr, json_pack("{s:s, s:s}", "runbook", p->drills[i].runbook,
+                                            "schedule",
+                                            pol_schedule_text(&p->drills[i].schedule, buf, sizeof(buf))));
+    return json_pack("{s:s, s:s, s:s?, s:s?, s:{s:i, s:i, s:i, s:i, s:I}, s:o, s:o, s:o}", "file",
+                     p->file, "repository", p->repository, "passphrase_file", p->passphrase_file,
+                     "passphrase_command", p->passphrase_command, "rule_321", "copies",
+                     p->rule.copies, "media_types", p->rule.media_types, "offline", p->rule.offline,
+                     "offsite", p->rule.offsite, "offline_max_age",
+                     (json_int_t)p->rule.offline_max_age, "media", media, "datasets", ds, "drills",
+                     dr);
+}

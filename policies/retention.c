@@ -1,0 +1,109 @@
+#include "policies/retention.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct order {
+    const pol_gen *g;
+    size_t i;
+} order;
+
+/* Newest first; equal times by sequence number. */
+static int newest_first(const void *a, const void *b)
+{
+    const pol_gen *x = ((const order *)a)->g, *y = ((const order *)b)->g;
+    if (x->time != y->time)
+        return x->time < y->time ? 1 : -1;
+    return (x->seq < y->seq) - (x->seq > y->seq);
+}
+
+/* A number naming the period of `t`: generations share it iff they share the period. */
+static long period(time_t t, unsigned rule)
+{
+    struct tm tm;
+    char buf[16];
+    localtime_r(&t, &tm);
+    switch (rule) {
+    case POL_KEEP_HOURLY:
+        return ((long)(tm.tm_year * 366 + tm.tm_yday)) * 24 + tm.tm_hour;
+    case POL_KEEP_DAILY:
+        return (long)tm.tm_year * 366 + tm.tm_yday;
+    case POL_KEEP_WEEKLY:
+        strftime(buf, sizeof(buf), "%G%V", &tm); /* ISO year and week */
+        return strtol(buf, NULL, 10);
+    case POL_KEEP_MONTHLY:
+        return (long)tm.tm_year * 12 + tm.tm_mon;
+    default:
+        return tm.tm_year;
+    }
+}
+
+void pol_retention_select(const pol_retention *r, const pol_gen *g, size_t n, time_t now,
+                          unsigned *keep)
+{
+    const struct {
+        unsigned rule;
+        int count;
+    } rules[] = {{POL_KEEP_HOURLY, r->keep_hourly},   {POL_KEEP_DAILY, r->keep_daily},
+                 {POL_KEEP_WEEKLY, r->keep_weekly},   {POL_KEEP_MONTHLY, r->keep_monthly},
+                 {POL_KEEP_YEARLY, r->keep_yearly}};
+    bool any_rule = r->keep_last > 0;
+    for (size_t k = 0; k < sizeof(rules) / sizeof(*rules); k++)
+        any_rule |= rules[k].count > 0;
+
+    order *o = malloc((n ? n : 1) * sizeof(*o));
+    memset(keep, 0, n * sizeof(*keep));
+    if (!o) {
+        /* Without memory to decide, keep everything: never delete by accident. */
+        for (size_t i = 0; i < n; i++)
+            keep[i] = POL_KEEP_NO_RULES;
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        o[i] = (order){&g[i], i};
+    qsort(o, n, sizeof(*o), newest_first);
+
+    for (size_t j = 0; j < n; j++) {
+        unsigned *k = &keep[o[j].i];
+        if (!any_rule)
+            *k |= POL_KEEP_NO_RULES;
+        if (j == 0)
+            *k |= POL_KEEP_NEWEST;
+        if ((int)j < r->keep_last)
+            *k |= POL_KEEP_LAST;
+        if (r->lock_days > 0 && o[j].g->time > now - (time_t)r->lock_days * 86400)
+            *k |= POL_KEEP_LOCKED;
+    }
+    for (size_t k = 0; k < sizeof(rules) / sizeof(*rules); k++) {
+        int left = rules[k].count;
+        long last = 0;
+        bool have = false;
+        /* Walking newest first, the first generation of each new period is
+         * that period's newest. */
+        for (size_t j = 0; j < n && left > 0; j++) {
+            long p = period(o[j].g->time, rules[k].rule);
+            if (have && p == last)
+                continue;
+            keep[o[j].i] |= rules[k].rule;
+            last = p;
+            have = true;
+            left--;
+        }
+    }
+    free(o);
+}
+
+const char *pol_keep_reasons(unsigned keep, char *buf, size_t n)
+{
+    static const char *const names[] = {"last",   "hourly", "daily",  "weekly",   "monthly",
+                                        "yearly", "locked", "newest", "no rules"};
+    size_t at = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < sizeof(names) / sizeof(*names) && at < n; i++)
+        if (keep & (1u << i))
+            at += (size_t)snprintf(buf + at, n - at, "%s%s", at ? ", " : "", names[i]);
+    if (!keep)
+        snprintf(buf, n, "not kept");
+    return buf;
+}

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# 50-run — `bkp run`, the cron entry, driven by a policy: what is due runs in
+# priority order, a failing or hanging before hook fails its data set and the
+# others still run, a second run at once exits 3, a dead run's lock is taken
+# over, nothing runs twice in one slot, --force runs anyway, the metrics file
+# is complete, and a malformed policy never runs.
+. "$(dirname "$0")/lib.sh"
+
+mkdir -p "$WORK/emr" "$WORK/scans" "$WORK/other"
+echo "patients" >"$WORK/emr/table.txt"
+echo "scan" >"$WORK/scans/s1.pdf"
+echo "keep me" >"$WORK/other/a.txt"
+echo "skip me" >"$WORK/other/b.tmp"
+REPO=$WORK/repo
+POL=$WORK/policy.yaml
+cat >"$POL" <<YAML
+repository: $REPO
+passphrase_file: $PASSFILE
+datasets:
+  - name: scans
+    priority: 2
+    paths: [$WORK/scans]
+    schedule: daily 03:00
+  - name: emr
+    priority: 1
+    paths: [$WORK/emr]
+    before: { command: "echo dumped > $WORK/emr/dump.sql", timeout: 30s }
+    after: { command: "touch $WORK/after-ran" }
+    schedule: daily 02:00
+  - name: other
+    priority: 3
+    paths: [$WORK/other]
+    exclude: ["*.tmp"]
+    schedule: hourly
+YAML
+unset BKP_PASSPHRASE_FILE # the policy names the passphrase file
+ok "$BKP" init --policy "$POL"
+[ -f "$REPO/config" ] || fail "init --policy did not create the policy's repository"
+
+# 1. First run: everything is due (never run), in priority order; quiet off a terminal.
+ok "$BKP" run --policy "$POL" --metrics "$WORK/metrics.prom"
+[ -z "$OUT" ] || flunk "a successful run printed to stdout off a terminal: $OUT"
+ok "$BKP" generations --policy "$POL" --json
+for ds in emr scans other; do
+    printf '%s' "$OUT" | grep -q "\"dataset\": \"$ds\"" || flunk "run did not back up $ds"
+done
+[ -f "$WORK/after-ran" ] || flunk "the after hook did not run"
+ok "$BKP" ls --policy "$POL" emr:latest
+output_has "dump.sql" "the before hook's output should be in the generation"
+ok "$BKP" ls --policy "$POL" other:latest
+printf '%s' "$OUT" | grep -q 'b.tmp' && flunk "an excluded file (*.tmp) was captured"
+output_has "a.txt" "a file not excluded should be captured"
+grep -q '^bkp_last_success_timestamp_seconds{dataset="emr"} [1-9]' "$WORK/metrics.prom" ||
+    flunk "metrics lack a last-success time for emr: $(cat "$WORK/metrics.prom")"
+grep -q '^bkp_last_run_failed{dataset="scans"} 0' "$WORK/metrics.prom" || flunk "metrics lack scans' status"
+grep -q '^bkp_generations{dataset="other"} 1' "$WORK/metrics.prom" || flunk "metrics lack generation counts"
+
+# 2. Run again at once: nothing is due (the slots were served), nothing new.
+ok "$BKP" run --policy "$POL" --json
+[ "$(printf '%s' "$OUT" | grep -c '"result": "not due"')" = 3 ] ||
+    flunk "a second run in the same slot ran something: $OUT"
+# --force runs regardless; --dataset limits it to one.
+ok "$BKP" run --policy "$POL" --force --dataset scans --json
+output_has '"result": "sealed"' "--force --dataset scans should seal scans"
+[ "$(printf '%s' "$OUT" | grep -c '"dataset"')" -ge 1 ] || flunk "no result for scans"
+
+# 3. A failing and a hanging before hook: that data set fails, the others still run.
+sed -i "s|echo dumped > $WORK/emr/dump.sql|exit 3|" "$POL"
+check_exit 1 "$BKP" run --policy "$POL" --force --json || true
+output_has "before hook exited with status 3" "a failing hook should be reported with its status"
+printf '%s' "$OUT" | grep -q '"dataset": "scans"' || flunk "scans did not run after emr's hook failed"
+sed -i "s|exit 3\", timeout: 30s|sleep 60\", timeout: 2s|" "$POL"
+start=$(date +%s)
+check_exit 1 "$BKP" run --policy "$POL" --force --dataset emr || true
+output_has "killed after 2s" "a hanging hook should be killed at its timeout"
+[ $(($(date +%s) - start)) -lt 20 ] || flunk "a hanging hook held the run for $(($(date +%s) - start)) s"
+
+# 4. Two runs at once: the second exits 3 and names the holder.
+sed -i "s|sleep 60\", timeout: 2s|sleep 3\", timeout: 30s|" "$POL"
+"$BKP" run --policy "$POL" --force --dataset emr >/dev/null 2>&1 &
+first=$!
+for _ in $(seq 50); do [ -e "$REPO/locks/run" ] && break; sleep 0.1; done
+check_exit 3 "$BKP" run --policy "$POL" --force || true
+output_has "pid=$first" "the refusal should name the process that holds the lock"
+wait "$first" || flunk "the first of two concurrent runs failed"
+[ ! -e "$REPO/locks/run" ] || flunk "the lock was left behind after the run"
+
+# 5. A lock left by a dead process on this host is taken over, with a warning.
+printf 'host=%s pid=999999 user=root time=2026-01-01T00:00:00Z command=bkp run\n' "$(hostname)" >"$REPO/locks/run"
+ok "$BKP" run --policy "$POL" --dataset scans
+output_has "taking over" "a stale lock should be taken over with a warning"
+
+# 6. A malformed policy never runs, and says where.
+printf 'repository: %s\ndatasets:\n  - name: x\n    paths: [/tmp]\n    schedule: daily 25:00\n' "$REPO" >"$WORK/bad.yaml"
+repo_digest "$REPO" >"$WORK/before"
+check_exit 2 "$BKP" run --policy "$WORK/bad.yaml" || true
+output_has "bad.yaml:5:" "a malformed policy should be refused with its line"
+repo_digest "$REPO" >"$WORK/after"
+diff -q "$WORK/before" "$WORK/after" >/dev/null || flunk "a malformed policy changed the repository"
+
+finish

@@ -1,0 +1,235 @@
+/*
+ * The policy language: every malformed policy is refused with the line and a
+ * message a person can act on; the shipped examples (the design's among them)
+ * parse as written; durations and schedules parse exactly.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "bkp/log.h"
+#include "policies/policy.h"
+
+static char logbuf[8192];
+
+static void sink(enum bkp_log_level level, const char *msg, void *ctx)
+{
+    (void)level, (void)ctx;
+    size_t l = strlen(logbuf);
+    snprintf(logbuf + l, sizeof(logbuf) - l, "%s\n", msg);
+}
+
+/* Load `text` from a temporary file named "p.yaml"; returns pol_load's result. */
+static int load_text(const char *text, pol_policy **out)
+{
+    char dir[] = "/tmp/bkp-test-policy-XXXXXX", path[64];
+    if (!mkdtemp(dir))
+        return -EIO;
+    snprintf(path, sizeof(path), "%s/p.yaml", dir);
+    FILE *f = fopen(path, "w");
+    fputs(text, f);
+    fclose(f);
+    logbuf[0] = '\0';
+    int r = pol_load(path, out);
+    unlink(path);
+    rmdir(dir);
+    return r;
+}
+
+#define HEAD "repository: /srv/bkp/repo\n"
+#define DS "datasets:\n  - name: emr\n    paths: [/var/backups/emr]\n"
+
+static const struct bad {
+    const char *text;
+    int line;             /* the line the first message names */
+    const char *expected; /* in that message */
+} bad[] = {
+    {HEAD DS "colour: blue\n", 5, "unknown key 'colour' in the policy"},
+    {HEAD DS "    scheduel: daily 02:00\n", 5, "unknown key 'scheduel' in a data set"},
+    {HEAD DS "    schedule: daily 25:00\n", 5, "is not a schedule"},
+    {HEAD DS "    schedule: fortnightly\n", 5, "'weekly sun 03:00'"},
+    {HEAD DS "    schedule: weekly someday 03:00\n", 5, "is not a schedule"},
+    {HEAD DS "    before: { command: \"pg_dump\", timeout: 30 }\n", 5, "is not a duration"},
+    {HEAD DS "    before: { command: \"pg_dump\", timeout: 5y }\n", 5, "30s, 30m, 12h, 7d"},
+    {HEAD DS "    before: { timeout: 5m }\n", 5, "has no command"},
+    {HEAD DS "    priority: first\n", 5, "not a whole number"},
+    {HEAD DS "    retention: { keep_last: -1 }\n", 5, "not a whole number from 0"},
+    {HEAD DS "    retention: { keep_everything: 3 }\n", 5, "unknown key 'keep_everything'"},
+    {HEAD DS "    paths: [/a]\n", 5, "'paths' is given twice"},
+    {HEAD "datasets:\n  - name: emr\n", 3, "has no paths"},
+    {HEAD "datasets:\n  - name: emr\n    paths: [relative/dir]\n", 3, "is not absolute"},
+    {HEAD "datasets:\n  - name: \"bad name\"\n    paths: [/a]\n", 3, "data set name 'bad name'"},
+    {HEAD DS "  - name: emr\n    paths: [/b]\n", 5, "data set 'emr' is defined twice (also on line 3)"},
+    {HEAD DS "    copy_to: [usb-z]\n", 3, "copies to 'usb-z', which is not under media"},
+    {HEAD DS "media:\n  - name: usb-a\n    type: floppy\n    path: /m\n", 7, "not a medium type"},
+    {HEAD DS "media:\n  - name: usb-a\n    path: /m\n", 6, "has no type"},
+    {HEAD DS "media:\n  - name: usb-a\n    type: disk\n", 6, "has no path"},
+    {HEAD DS "media:\n  - name: usb-a\n    type: disk\n    path: /m\n    location: home\n", 9,
+     "write onsite or offsite"},
+    {HEAD DS "media:\n  - name: usb-a\n    type: disk\n    path: /m\n    offline: maybe\n", 9,
+     "not true or false"},
+    {HEAD DS "media:\n  - { name: a, type: disk, path: /m }\n  - { name: a, type: disk, path: /n }\n",
+     7, "medium 'a' is defined twice"},
+    {HEAD DS "rule_321: { copies: many }\n", 5, "not a whole number"},
+    {HEAD DS "rule_321: { offline_max_age: soon }\n", 5, "is not a duration"},
+    {DS, 1, "no repository"},
+    {HEAD, 1, "no datasets"},
+    {HEAD "datasets: emr\n", 2, "write a list"},
+    {HEAD DS "    paths: [/a\n", 6, "that starts on line 5"},
+    {"", 1, "the policy is empty"},
+    {HEAD DS "drills:\n  - schedule: monthly 32 05:00\n", 6, "is not a schedule"},
+};
+
+static void test_bad_policies(void **state)
+{
+    (void)state;
+    bkp_log_set_sink(sink, NULL);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+        pol_policy *p = NULL;
+        char where[32];
+        int r = load_text(bad[i].text, &p);
+        snprintf(where, sizeof(where), "p.yaml:%d: ", bad[i].line);
+        if (r != -EINVAL || !strstr(logbuf, where) || !strstr(logbuf, bad[i].expected)) {
+            bkp_log_set_sink(NULL, NULL);
+            print_error("case %zu: want %s...%s, got (%d):\n%s", i, where, bad[i].expected, r, logbuf);
+            fail();
+        }
+        assert_null(p);
+        /* Every refusal ends by saying that nothing ran and how to check. */
+        assert_non_null(strstr(logbuf, "nothing was run"));
+    }
+    bkp_log_set_sink(NULL, NULL);
+}
+
+static void test_examples_parse(void **state)
+{
+    (void)state;
+    static const char *const files[] = {"policies/examples/hospital.yaml",
+                                        "policies/examples/hospital-200-beds.yaml",
+                                        "policies/examples/clinic.yaml"};
+    for (size_t i = 0; i < sizeof(files) / sizeof(*files); i++) {
+        char path[4096];
+        pol_policy *p = NULL;
+        snprintf(path, sizeof(path), "%s/%s", BKP_SOURCE_DIR, files[i]);
+        assert_int_equal(pol_load(path, &p), 0);
+        assert_true(p->ndatasets >= 2);
+        pol_free(p);
+    }
+}
+
+/* The design's example, exactly as written there. */
+static void test_design_example(void **state)
+{
+    (void)state;
+    char path[4096];
+    pol_policy *p = NULL;
+    snprintf(path, sizeof(path), "%s/policies/examples/hospital.yaml", BKP_SOURCE_DIR);
+    assert_int_equal(pol_load(path, &p), 0);
+    assert_string_equal(p->repository, "/srv/bkp/repo");
+    assert_string_equal(p->passphrase_file, "/etc/bkp/passphrase");
+    assert_int_equal(p->rule.copies, 3);
+    assert_int_equal(p->rule.offline_max_age, 8 * 86400);
+    assert_int_equal(p->nmedia, 3);
+    const pol_medium *tape = pol_medium_find(p, "tape");
+    assert_non_null(tape);
+    assert_int_equal(tape->type, POL_ARCHIVE);
+    assert_true(tape->offline && tape->offsite);
+    assert_int_equal(tape->rotate_every, 30 * 86400);
+    const pol_dataset *emr = pol_dataset_find(p, "emr-db");
+    assert_non_null(emr);
+    assert_string_equal(emr->description, "電子カルテ データベース");
+    assert_int_equal(emr->priority, 1);
+    assert_string_equal(emr->before.command, "pg_dump -Fc -f /var/backups/emr/emr.dump emr");
+    assert_int_equal(emr->before.timeout, 1800);
+    assert_int_equal(emr->schedule.kind, POL_DAILY);
+    assert_int_equal(emr->schedule.hour, 2);
+    assert_int_equal(emr->retention.keep_monthly, 12);
+    assert_int_equal(emr->retention.lock_days, 7);
+    assert_int_equal(emr->ncopy_to, 3);
+    assert_string_equal(emr->exclude[0], "*.tmp");
+    assert_string_equal(emr->runbook, "emr-db");
+    assert_int_equal(p->ndrills, 1);
+    assert_int_equal(p->drills[0].schedule.kind, POL_MONTHLY);
+    assert_int_equal(p->drills[0].schedule.mday, 1);
+    pol_free(p);
+}
+
+static void test_durations(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *s;
+        int64_t v;
+    } ok[] = {{"30s", 30}, {"30m", 1800}, {"12h", 43200}, {"7d", 604800}, {"2w", 1209600}};
+    static const char *const no[] = {"", "30", "m", "-5m", "0s", "5 m", "5mm", "1.5h", "5y", "99999999999999999w"};
+    for (size_t i = 0; i < sizeof(ok) / sizeof(*ok); i++) {
+        int64_t v = 0;
+        assert_int_equal(pol_duration_parse(ok[i].s, &v), 0);
+        assert_int_equal(v, ok[i].v);
+    }
+    for (size_t i = 0; i < sizeof(no) / sizeof(*no); i++) {
+        int64_t v = 0;
+        assert_int_equal(pol_duration_parse(no[i], &v), -EINVAL);
+    }
+}
+
+static void test_schedules(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *s;
+        const char *canonical;
+    } ok[] = {{"hourly", "hourly :00"},           {"hourly :15", "hourly :15"},
+              {"daily 02:00", "daily 02:00"},     {"DAILY 23:59", "daily 23:59"},
+              {"weekly sun 03:00", "weekly sun 03:00"}, {"weekly Monday 00:30", "weekly mon 00:30"},
+              {"monthly 1 04:00", "monthly 1 04:00"},   {"monthly 31 05:00", "monthly 31 05:00"}};
+    static const char *const no[] = {"", "daily", "daily 2:00", "daily 24:00", "daily 02:60",
+                                     "weekly 03:00", "weekly xyz 03:00", "monthly 0 04:00",
+                                     "monthly 32 04:00", "hourly 15", "daily 02:00 extra", "yearly"};
+    char buf[64];
+    for (size_t i = 0; i < sizeof(ok) / sizeof(*ok); i++) {
+        pol_schedule s;
+        assert_int_equal(pol_schedule_parse(ok[i].s, &s), 0);
+        assert_string_equal(pol_schedule_text(&s, buf, sizeof(buf)), ok[i].canonical);
+    }
+    for (size_t i = 0; i < sizeof(no) / sizeof(*no); i++) {
+        pol_schedule s;
+        if (pol_schedule_parse(no[i], &s) != -EINVAL) {
+            print_error("'%s' was accepted\n", no[i]);
+            fail();
+        }
+    }
+}
+
+static void test_compliance_warnings(void **state)
+{
+    (void)state;
+    pol_policy *p = NULL;
+    bkp_log_set_sink(sink, NULL);
+    assert_int_equal(load_text(HEAD DS "    schedule: daily 02:00\n    retention: { keep_last: 2 }\n", &p), 0);
+    logbuf[0] = '\0';
+    /* Two generations, no off-line and no off-site medium: three warnings. */
+    assert_int_equal(pol_warn_compliance(p), 3);
+    bkp_log_set_sink(NULL, NULL);
+    assert_non_null(strstr(logbuf, "3-②"));
+    assert_non_null(strstr(logbuf, "keeps at most 2 generation"));
+    assert_non_null(strstr(logbuf, "off-line"));
+    pol_free(p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bad_policies),   cmocka_unit_test(test_examples_parse),
+        cmocka_unit_test(test_design_example), cmocka_unit_test(test_durations),
+        cmocka_unit_test(test_schedules),      cmocka_unit_test(test_compliance_warnings),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
