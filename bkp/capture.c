@@ -29,6 +29,8 @@ typedef struct pending {
     uint32_t outstanding;
     int err;
     bool cacheable;
+    int8_t was; /* -1 new path, 0 cached with other timestamps, 1 unchanged */
+    uint8_t old_content[BKP_ID_LEN];
     bkp_fstat st;
     char *path; /* the path as walked, the files cache key */
     struct pending *next;
@@ -61,6 +63,7 @@ typedef struct capture_ctx {
 
     bkp_strmap *links; /* "dev:ino" -> stored path of the first name, for files with several links */
     int64_t started_ns;  /* files changed since (or just before) are not cached */
+    bool have_history;   /* a files cache of an earlier capture exists */
     size_t roots_read;   /* paths that could be opened at all */
 
     bkp_buf cbuf; /* file bytes not yet cut into chunks */
@@ -186,9 +189,17 @@ static int drain(capture_ctx *c, bool all)
             /* an unreadable file: reported when it happened, left out */
         } else {
             struct archive_entry *e = p->item.entry;
-            if (archive_entry_filetype(e) == AE_IFREG && !archive_entry_hardlink(e))
+            if (archive_entry_filetype(e) == AE_IFREG && !archive_entry_hardlink(e)) {
                 bkp_item_content_hash(bkp_repo_keys(c->repo), (uint64_t)archive_entry_size(e),
                                       p->item.chunks, p->item.nchunks, p->item.content);
+                bkp_capture_stats *s = &c->out->stats;
+                if (p->was < 0)
+                    s->files_added++;
+                else if (p->was == 0 && memcmp(p->old_content, p->item.content, BKP_ID_LEN))
+                    s->files_changed++;
+                else if (p->was == 0)
+                    s->files_touched++;
+            }
             rc = bkp_tree_writer_add(c->tw, &p->item);
             if (!rc && p->cacheable)
                 rc = bkp_fcache_add(c->new_cache, p->path, &p->st, &p->item);
@@ -470,7 +481,12 @@ static int capture_path(capture_ctx *c, const char *root)
                     hi = now.tv_sec * 1000000000LL + now.tv_nsec + 2000000000LL;
             p->cacheable = !(p->st.mtime >= lo && p->st.mtime <= hi) &&
                            !(p->st.ctime >= lo && p->st.ctime <= hi);
-            bool hit = !c->o->no_cache && bkp_fcache_lookup(c->old_cache, p->path, &p->st, &p->item);
+            int was = c->o->no_cache ? -ENOENT
+                                     : bkp_fcache_lookup(c->old_cache, bkp_repo_keys(c->repo), p->path,
+                                                         &p->st, &p->item, p->old_content);
+            bool hit = was == 1;
+            /* With no cache at all there is nothing to compare with. */
+            p->was = was == -ENOENT ? (c->have_history ? -1 : 1) : (int8_t)(was == 1 ? 1 : 0);
             /* A cache hit counts only if every chunk is still in the repository. */
             for (uint32_t i = 0; hit && i < p->item.nchunks; i++)
                 hit = bkp_repo_has(c->repo, p->item.chunks[i].id);
@@ -549,7 +565,8 @@ int bkp_capture_run(bkp_repo *r, const bkp_capture_opts *o, bkp_capture *out)
         out->npaths++;
     }
     if ((rc = bkp_strmap_new(free, &c.links)) ||
-        (rc = bkp_fcache_load(r, o->dataset, &c.old_cache)) || (rc = bkp_fcache_new(&c.new_cache)) ||
+        (rc = bkp_fcache_load(r, o->dataset, &c.old_cache, &c.have_history)) ||
+        (rc = bkp_fcache_new(&c.new_cache)) ||
         (rc = bkp_tree_writer_new(r, &c.tw)))
         goto out;
     int nw = o->workers > 0 ? o->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
@@ -577,6 +594,8 @@ int bkp_capture_run(bkp_repo *r, const bkp_capture_opts *o, bkp_capture *out)
     if (!rc)
         rc = drain(&c, true);
     stop_workers(&c);
+    if (c.have_history)
+        out->stats.files_deleted = bkp_fcache_unseen(c.old_cache);
     if (!rc) {
         rc = bkp_tree_writer_finish(c.tw, &out->tree, &out->tree_items, &out->tree_bytes);
         c.tw = NULL;

@@ -37,6 +37,10 @@ typedef struct bkp_capture_stats {
     uint64_t bytes;        /* logical size of regular files */
     uint64_t bytes_read;   /* read from disk this time */
     uint64_t files_cached; /* not read: unchanged */
+    /* Against the files cache of the previous capture (the change-rate guard
+     * reads these): new paths, files whose content differs, files re-read
+     * with the same content, and paths gone. All zero without a cache. */
+    uint64_t files_added, files_changed, files_touched, files_deleted;
     uint64_t chunks, chunks_new;
     uint64_t bytes_new;  /* plaintext bytes of new chunks */
     uint64_t stored_new; /* bytes added to packs */

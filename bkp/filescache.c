@@ -18,6 +18,7 @@ typedef struct fentry {
     uint32_t nchunks;
     uint64_t *sparse;
     uint32_t nsparse;
+    bool seen;
     struct fentry *next;
 } fentry;
 
@@ -122,19 +123,32 @@ int bkp_fcache_add(bkp_fcache *c, const char *path, const bkp_fstat *st, const b
     return add(c, path, st, it->chunks, it->nchunks, it->sparse, it->nsparse);
 }
 
-bool bkp_fcache_lookup(const bkp_fcache *c, const char *path, const bkp_fstat *st, bkp_item *it)
+uint64_t bkp_fcache_unseen(const bkp_fcache *c)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < c->nbuckets; i++)
+        for (const fentry *e = c->buckets[i]; e; e = e->next)
+            n += !e->seen;
+    return n;
+}
+
+int bkp_fcache_lookup(bkp_fcache *c, const bkp_keys *k, const char *path, const bkp_fstat *st,
+                      bkp_item *it, uint8_t old_content[BKP_ID_LEN])
 {
     for (fentry *e = c->buckets[path_hash(path) & (c->nbuckets - 1)]; e; e = e->next) {
         if (strcmp(e->path, path) != 0)
             continue;
-        if (memcmp(&e->st, st, sizeof(*st)) != 0)
-            return false;
+        e->seen = true;
+        if (memcmp(&e->st, st, sizeof(*st)) != 0) {
+            bkp_item_content_hash(k, e->st.size, e->chunks, e->nchunks, old_content);
+            return 0;
+        }
         bkp_chunk_ref *ch = e->nchunks ? malloc(e->nchunks * sizeof(*ch)) : NULL;
         uint64_t *sp = e->nsparse ? malloc(2 * e->nsparse * sizeof(*sp)) : NULL;
         if ((e->nchunks && !ch) || (e->nsparse && !sp)) {
             free(ch);
             free(sp);
-            return false;
+            return -ENOMEM;
         }
         if (ch)
             memcpy(ch, e->chunks, e->nchunks * sizeof(*ch));
@@ -146,9 +160,9 @@ bool bkp_fcache_lookup(const bkp_fcache *c, const char *path, const bkp_fstat *s
         it->nchunks = e->nchunks;
         it->sparse = sp;
         it->nsparse = e->nsparse;
-        return true;
+        return 1;
     }
-    return false;
+    return -ENOENT;
 }
 
 static void cache_name(char *out, size_t n, const char *dataset)
@@ -161,8 +175,9 @@ static void cache_ad(const char *dataset, uint8_t id[BKP_ID_LEN])
     crypto_generichash(id, BKP_ID_LEN, (const uint8_t *)dataset, strlen(dataset), NULL, 0);
 }
 
-int bkp_fcache_load(bkp_repo *r, const char *dataset, bkp_fcache **out)
+int bkp_fcache_load(bkp_repo *r, const char *dataset, bkp_fcache **out, bool *found)
 {
+    *found = false;
     char name[300];
     uint8_t ad[BKP_ID_LEN];
     bkp_buf file, plain;
@@ -183,6 +198,7 @@ int bkp_fcache_load(bkp_repo *r, const char *dataset, bkp_fcache **out)
     bkp_rd_init(&rd, plain.data, plain.len);
     if (bkp_rd_u32(&rd) != CACHE_VERSION)
         goto done;
+    *found = true;
     uint64_t n = bkp_rd_u64(&rd);
     for (uint64_t i = 0; i < n && bkp_rd_ok(&rd); i++) {
         uint32_t plen;

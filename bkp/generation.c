@@ -200,6 +200,79 @@ static int load_record(bkp_repo *r, const char *path, const char *dataset, uint3
     return 0;
 }
 
+#define CLEAR_MAGIC "BKPCLR01"
+
+/* A clearance counts only when signed by this repository and naming exactly
+ * this record (by its hash): a cleared mark cannot move to another record. */
+static bool load_clearance(bkp_repo *r, const char *dir, const bkp_gen *g)
+{
+    char name[32], hex[2 * BKP_ID_LEN + 1];
+    bkp_buf data;
+    bool ok = false;
+    snprintf(name, sizeof(name), "%010u.cleared", g->seq);
+    char *path = bkp_path_join(dir, name);
+    bkp_buf_init(&data);
+    if (path && bkp_read_file(path, &data, 1 << 16) == 0 && data.len > 12 + 64 &&
+        !memcmp(data.data, CLEAR_MAGIC, 8)) {
+        uint32_t jlen = bkp_get_le32(data.data + 8);
+        if ((size_t)jlen + 12 + 64 == data.len &&
+            !bkp_sig_verify(bkp_keys_sign_pk(bkp_repo_keys(r)), data.data + 12 + jlen, data.data,
+                            12 + jlen)) {
+            json_t *j = json_loadb((const char *)data.data + 12, jlen, 0, NULL);
+            const char *rec = json_string_value(json_object_get(j, "record"));
+            bkp_hex(hex, g->hash, BKP_ID_LEN);
+            ok = rec && !strcmp(rec, hex);
+            json_decref(j);
+        }
+    }
+    free(path);
+    bkp_buf_free(&data);
+    return ok;
+}
+
+int bkp_gen_clear(bkp_repo *r, const bkp_gen *g)
+{
+    char hex[2 * BKP_ID_LEN + 1], when[32], host[256] = "", name[32];
+    struct passwd *pw = getpwuid(getuid());
+    time_t now = time(NULL);
+    bkp_buf rec;
+    int rc;
+    gethostname(host, sizeof(host) - 1);
+    bkp_hex(hex, g->hash, BKP_ID_LEN);
+    iso_time(when, sizeof(when), now);
+    json_t *j = json_pack("{s:s, s:i, s:s, s:i, s:s, s:s, s:I, s:o, s:s}", "format", "bkp-clearance",
+                          "version", 1, "dataset", g->dataset, "seq", (int)g->seq, "record", hex,
+                          "user", pw ? pw->pw_name : "?", "uid", (json_int_t)getuid(), "host",
+                          bkp_json_bytes(host), "time", when);
+    char *text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(j);
+    if (!text)
+        return -ENOMEM;
+    bkp_buf_init(&rec);
+    bkp_buf_put(&rec, CLEAR_MAGIC, 8);
+    bkp_buf_u32(&rec, (uint32_t)strlen(text));
+    bkp_buf_put(&rec, text, strlen(text));
+    free(text);
+    uint8_t *sig = bkp_buf_reserve(&rec, 64);
+    if (sig) {
+        bkp_keys_sign(bkp_repo_keys(r), sig, rec.data, rec.len);
+        rec.len += 64;
+    }
+    char *dir = strdup(g->file);
+    char *slash = dir ? strrchr(dir, '/') : NULL;
+    if (slash)
+        *slash = '\0';
+    snprintf(name, sizeof(name), "%010u.cleared", g->seq);
+    rc = rec.failed || !slash ? -ENOMEM
+                              : bkp_durable_write(dir, name, rec.data, rec.len,
+                                                  BKP_DURABLE_NOREPLACE | BKP_DURABLE_READONLY);
+    if (rc == -EEXIST)
+        rc = 0; /* already cleared */
+    free(dir);
+    bkp_buf_free(&rec);
+    return rc;
+}
+
 static int cmp_gen(const void *a, const void *b)
 {
     const bkp_gen *x = *(bkp_gen *const *)a, *y = *(bkp_gen *const *)b;
@@ -230,6 +303,8 @@ static int list_dataset(bkp_repo *r, const char *gdir, const char *dataset, bkp_
         free(path);
         if (rc)
             break;
+        if (!g->status)
+            g->cleared = load_clearance(r, dir, g);
         if (*n == *cap) {
             *cap = *cap ? 2 * *cap : 16;
             bkp_gen **nv = realloc(*v, *cap * sizeof(*nv));
@@ -283,13 +358,18 @@ int bkp_gen_list(bkp_repo *r, const char *dataset, bkp_gen ***out, size_t *n)
 static json_t *stats_json(const bkp_capture *c)
 {
     const bkp_capture_stats *s = &c->stats;
-    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "files",
+    json_t *j = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "files",
                      (json_int_t)s->files, "dirs", (json_int_t)s->dirs, "hardlinks",
                      (json_int_t)s->links, "other", (json_int_t)s->other, "bytes",
                      (json_int_t)s->bytes, "bytes_read", (json_int_t)s->bytes_read,
                      "files_unchanged", (json_int_t)s->files_cached, "chunks",
                      (json_int_t)s->chunks, "chunks_new", (json_int_t)s->chunks_new, "bytes_new",
                      (json_int_t)s->bytes_new, "stored_new", (json_int_t)s->stored_new);
+    json_object_set_new(j, "files_added", json_integer((json_int_t)s->files_added));
+    json_object_set_new(j, "files_changed", json_integer((json_int_t)s->files_changed));
+    json_object_set_new(j, "files_touched", json_integer((json_int_t)s->files_touched));
+    json_object_set_new(j, "files_deleted", json_integer((json_int_t)s->files_deleted));
+    return j;
 }
 
 static json_t *record_json(bkp_repo *r, const char *dataset, uint32_t seq, const char *uuid,
@@ -327,7 +407,7 @@ static json_t *record_json(bkp_repo *r, const char *dataset, uint32_t seq, const
 }
 
 int bkp_gen_seal(bkp_repo *r, const char *dataset, const bkp_capture *c, time_t started,
-                 time_t finished, bkp_gen **out)
+                 time_t finished, json_t *extra, bkp_gen **out)
 {
     char *gdir = bkp_repo_subpath(r, "generations");
     char *dir = gdir ? bkp_path_join(gdir, dataset) : NULL;
@@ -354,6 +434,8 @@ int bkp_gen_seal(bkp_repo *r, const char *dataset, const bkp_capture *c, time_t 
             uuid_generate_random(u);
             uuid_unparse_lower(u, uuid);
             json_t *j = record_json(r, dataset, seq, uuid, c, started, finished, latest);
+            if (j && extra)
+                json_object_update_missing(j, extra);
             char *text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
             json_decref(j);
             bkp_gen_list_free(v, n);

@@ -36,14 +36,22 @@ typedef struct bkp_gen {
     json_t *json; /* the whole record */
     char *file;   /* its path */
     int status;   /* 0, or -EBADMSG when the signature or format is bad */
+    bool cleared; /* a signed clearance (SEQ.cleared) names this record */
 } bkp_gen;
 
 /* A data set name: letters, digits, '.', '_', '-', not starting with '.'. */
 bool bkp_dataset_name_ok(const char *name);
 
-/* Seal a generation for `c`. `*out` (may be NULL) receives the record. */
+/* Seal a generation for `c`. `extra` (borrowed, may be NULL) adds its keys to
+ * the record (the change-rate guard's verdict). `*out` (may be NULL) receives
+ * the record. */
 int bkp_gen_seal(bkp_repo *r, const char *dataset, const bkp_capture *c, time_t started,
-                 time_t finished, bkp_gen **out) __attribute__((warn_unused_result));
+                 time_t finished, json_t *extra, bkp_gen **out) __attribute__((warn_unused_result));
+
+/* Record, next to a sealed record, a signed clearance of its suspicious mark
+ * ("BKPCLR01" | u32le length | JSON | signature, in DATASET/SEQ.cleared). The
+ * record itself is never rewritten. */
+int bkp_gen_clear(bkp_repo *r, const bkp_gen *g) __attribute__((warn_unused_result));
 
 /* All generations (of `dataset`, or all when NULL), sorted by data set then
  * sequence. Records whose signature fails are listed with status -EBADMSG. */

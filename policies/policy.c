@@ -298,6 +298,34 @@ static void media(ctx *c, node *v, pol_policy *p)
 
 /* ---- data sets ---- */
 
+static void guard_pair(ctx *c, const char *key, node *v, void *t)
+{
+    pol_guard *g = t;
+    if (!strcmp(key, "enabled")) {
+        boolean(c, v, key, &g->enabled);
+    } else if (!strcmp(key, "min_files")) {
+        integer(c, v, key, 1, 1000000, &g->min_files);
+    } else {
+        const char *s = scalar(c, v, key);
+        char *end;
+        double d = s ? strtod(s, &end) : 0;
+        bool pct = s && *end == '%' && end[1] == '\0';
+        if (s && (end == s || (*end && !pct) || d <= 0)) {
+            perr(c, v, "'%s: %s' is not a number — write e.g. '%s: %s'", key, s, key,
+                 !strcmp(key, "factor") ? "5" : "20%");
+            return;
+        }
+        if (!s)
+            return;
+        if (!strcmp(key, "factor"))
+            g->factor = d;
+        else if ((pct ? d / 100 : d) > 1)
+            perr(c, v, "'%s: %s' is more than all the files — write a share such as 20%%", key, s);
+        else
+            g->max_change = pct ? d / 100 : d;
+    }
+}
+
 static void dataset_pair(ctx *c, const char *key, node *v, void *t)
 {
     static const char *const rkeys[] = {"keep_last",    "keep_hourly", "keep_daily", "keep_weekly",
@@ -327,13 +355,18 @@ static void dataset_pair(ctx *c, const char *key, node *v, void *t)
         str_list(c, v, key, &d->copy_to, &d->ncopy_to);
     else if (!strcmp(key, "runbook"))
         d->runbook = str(c, v, key);
+    else if (!strcmp(key, "guard")) {
+        static const char *const gkeys[] = {"enabled", "max_change", "factor", "min_files", NULL};
+        mapping(c, v, "guard", gkeys, guard_pair, &d->guard);
+    }
 }
 
 static void datasets(ctx *c, node *v, pol_policy *p)
 {
     static const char *const keys[] = {"name",     "description", "priority", "paths",
                                        "exclude",  "one_file_system", "before", "after",
-                                       "schedule", "retention",   "copy_to",  "runbook", NULL};
+                                       "schedule", "retention",   "copy_to",  "runbook",
+                                       "guard",    NULL};
     if (v->type != YAML_SEQUENCE_NODE) {
         perr(c, v, "'datasets' is %s here — write a list, each data set starting with '- name:'",
              kind_name(v));
@@ -346,6 +379,7 @@ static void datasets(ctx *c, node *v, pol_policy *p)
         pol_dataset *d = &p->datasets[p->ndatasets++];
         d->line = (int)n->start_mark.line + 1;
         d->priority = 100;
+        d->guard = (pol_guard){.enabled = true, .max_change = 0.2, .factor = 5, .min_files = 10};
         d->before.timeout = d->after.timeout = 3600;
         mapping(c, n, "a data set", keys, dataset_pair, d);
         if (!d->name)

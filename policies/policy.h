@@ -44,6 +44,14 @@ typedef struct pol_retention {
     int lock_days; /* no rule deletes a generation younger than this */
 } pol_retention;
 
+/* The change-rate guard (guard.h). */
+typedef struct pol_guard {
+    bool enabled;      /* default true */
+    double max_change; /* share of files, 0..1; default 0.2 */
+    double factor;     /* times the usual share; default 5 */
+    int min_files;     /* fewer changed files never alarm; default 10 */
+} pol_guard;
+
 typedef struct pol_medium {
     char *name;
     pol_medium_type type;
@@ -69,6 +77,7 @@ typedef struct pol_dataset {
     char **copy_to;
     size_t ncopy_to;
     char *runbook;
+    pol_guard guard;
     int line;
 } pol_dataset;
 

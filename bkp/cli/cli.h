@@ -31,6 +31,7 @@ enum {
     OPT_ONE_FS = 1 << 8,
     OPT_WORKERS = 1 << 9,
     OPT_METRICS = 1 << 10,
+    OPT_CLEAR = 1 << 11,
 };
 
 /* What a command needs; the dispatcher provides it before the handler runs. */
@@ -52,6 +53,7 @@ typedef struct cli {
     bool json, force, read_data, no_cache, one_fs;
     int workers;
     const char *metrics; /* --metrics FILE: Prometheus textfile */
+    const char *clear;   /* --clear-suspicious GEN */
     char **args; /* positional arguments */
     int nargs;
     bool tty; /* stdout is a terminal: summaries and progress */
@@ -77,14 +79,18 @@ int cli_exit_for(int rc);
 /* Capture and seal one data set: what `backup` and `run` share. */
 typedef struct cli_backup {
     bkp_gen *gen; /* the sealed generation, or NULL */
+    bool suspicious; /* the change-rate guard marked it */
+    char reason[512];
     bkp_capture_stats stats;
     size_t nerrors;
     json_t *errors; /* [{path, error}] of unreadable files */
     double seconds;
 } cli_backup;
 
-/* Returns an exit code; `b` is filled in every case (clear it after). */
-int cli_backup_run(cli *c, const bkp_capture_opts *o, cli_backup *b);
+/* Returns an exit code; `b` is filled in every case (clear it after). With a
+ * data set of the policy (`d`, may be NULL), its change-rate guard judges the
+ * capture against the data set's history before the generation is sealed. */
+int cli_backup_run(cli *c, const bkp_capture_opts *o, const pol_dataset *d, cli_backup *b);
 void cli_backup_clear(cli_backup *b);
 json_t *cli_backup_json(const cli_backup *b);
 /* Capture options for data set `d` of the policy (borrowed from it). */

@@ -8,6 +8,7 @@
 #include "bkp/cli/cli.h"
 #include "bkp/generation.h"
 #include "bkp/log.h"
+#include "policies/guard.h"
 
 void cli_backup_clear(cli_backup *b)
 {
@@ -17,7 +18,36 @@ void cli_backup_clear(cli_backup *b)
     b->errors = NULL;
 }
 
-int cli_backup_run(cli *c, const bkp_capture_opts *o, cli_backup *b)
+static pol_change change_of(json_t *stats)
+{
+#define N(k) ((uint64_t)json_integer_value(json_object_get(stats, k)))
+    return (pol_change){N("files"), N("files_added"), N("files_changed"), N("files_deleted"),
+                        N("bytes"), N("bytes_new"), N("stored_new")};
+#undef N
+}
+
+/* The guard's verdict as record keys; NULL when there is no guard. */
+static json_t *judge(cli *c, const pol_dataset *d, const bkp_capture *cap, cli_backup *b)
+{
+    bkp_gen **v = NULL;
+    size_t n = 0, nh = 0;
+    if (!d || !d->guard.enabled || bkp_gen_list(c->r, d->name, &v, &n))
+        return NULL;
+    pol_change *h = calloc(n + 1, sizeof(*h));
+    for (size_t i = 0; h && i < n; i++)
+        if (!v[i]->status)
+            h[nh++] = change_of(json_object_get(v[i]->json, "stats"));
+    const bkp_capture_stats *s = &cap->stats;
+    pol_change now = {s->files, s->files_added, s->files_changed, s->files_deleted,
+                      s->bytes, s->bytes_new, s->stored_new};
+    b->suspicious = h && pol_guard_check(&d->guard, h, nh, &now, b->reason, sizeof(b->reason));
+    free(h);
+    bkp_gen_list_free(v, n);
+    return json_pack("{s:{s:b, s:s, s:f}}", "guard", "suspicious", b->suspicious, "reason",
+                     b->suspicious ? b->reason : "", "change", pol_change_fraction(&now));
+}
+
+int cli_backup_run(cli *c, const bkp_capture_opts *o, const pol_dataset *d, cli_backup *b)
 {
     bkp_capture cap;
     struct timespec t0, t1;
@@ -32,7 +62,9 @@ int cli_backup_run(cli *c, const bkp_capture_opts *o, cli_backup *b)
         bkp_capture_clear(&cap);
         return EXIT_FAILED;
     }
-    rc = bkp_gen_seal(c->r, o->dataset, &cap, started, time(NULL), &b->gen);
+    json_t *verdict = judge(c, d, &cap, b);
+    rc = bkp_gen_seal(c->r, o->dataset, &cap, started, time(NULL), verdict, &b->gen);
+    json_decref(verdict);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     b->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     b->stats = cap.stats;
@@ -44,6 +76,12 @@ int cli_backup_run(cli *c, const bkp_capture_opts *o, cli_backup *b)
     bkp_capture_clear(&cap);
     if (rc)
         return EXIT_FAILED;
+    if (b->suspicious) {
+        bkp_error("%s:%u is marked SUSPICIOUS: %s. When the change is understood and the data is "
+                  "good, run `bkp generations --clear-suspicious %s:%u`",
+                  b->gen->dataset, b->gen->seq, b->reason, b->gen->dataset, b->gen->seq);
+        return EXIT_FAILED;
+    }
     if (b->nerrors) {
         bkp_error("%zu path(s) could not be read and are not in %s:%u (listed above and in the "
                   "generation); fix their permissions and run the backup again",
@@ -78,6 +116,7 @@ int cmd_backup(cli *c)
     bkp_capture_opts o = {.workers = c->workers, .one_fs = c->one_fs, .no_cache = c->no_cache,
                           .paths = (const char *const *)c->args, .npaths = (size_t)c->nargs,
                           .dataset = c->dataset};
+    const pol_dataset *pd = NULL;
     if (!c->dataset) {
         /* `bkp backup NAME`: the data set as the policy describes it. */
         pol_policy *p = c->nargs == 1 ? cli_policy(c) : NULL;
@@ -96,6 +135,7 @@ int cmd_backup(cli *c)
                      "use `bkp run --dataset %s --force`",
                      d->name, d->before.command, d->name);
         cli_dataset_opts(c, d, &o);
+        pd = d;
     }
     if (!bkp_dataset_name_ok(o.dataset)) {
         bkp_error("'%s' is not a valid data set name: use letters, digits, '.', '_' and '-' "
@@ -104,7 +144,7 @@ int cmd_backup(cli *c)
         return EXIT_USAGE;
     }
     cli_backup b;
-    int ex = cli_backup_run(c, &o, &b);
+    int ex = cli_backup_run(c, &o, pd, &b);
     if (b.gen && c->json) {
         cli_print_json(cli_backup_json(&b));
     } else if (b.gen && (c->tty || bkp_log_get_level() >= BKP_LOG_INFO)) {

@@ -10,11 +10,39 @@ static json_int_t stat_of(const bkp_gen *g, const char *key)
     return json_integer_value(json_object_get(json_object_get(g->json, "stats"), key));
 }
 
+static bool suspicious(const bkp_gen *g)
+{
+    return json_is_true(json_object_get(json_object_get(g->json, "guard"), "suspicious"));
+}
+
+/* Clearing is recorded, signed, next to the record: who and when. */
+static int clear_mark(cli *c)
+{
+    bkp_gen *g = NULL;
+    int rc = bkp_gen_resolve(c->r, c->clear, &g);
+    if (rc)
+        return cli_exit_for(rc);
+    if (!suspicious(g)) {
+        bkp_error("%s:%u is not marked suspicious; nothing to clear", g->dataset, g->seq);
+        bkp_gen_free(g);
+        return EXIT_USAGE;
+    }
+    rc = bkp_gen_clear(c->r, g);
+    if (rc)
+        bkp_error("cannot record the clearance of %s:%u: %s", g->dataset, g->seq, bkp_strerror(rc));
+    else if (c->tty)
+        printf("%s:%u: suspicious mark cleared (recorded, signed)\n", g->dataset, g->seq);
+    bkp_gen_free(g);
+    return rc ? EXIT_FAILED : EXIT_OK;
+}
+
 int cmd_generations(cli *c)
 {
     bkp_repo *r = c->r;
     bkp_gen **v = NULL;
     size_t n = 0;
+    if (c->clear)
+        return clear_mark(c);
     if (c->nargs && !bkp_dataset_name_ok(c->args[0])) {
         bkp_error("'%s' is not a data set name", c->args[0]);
         return EXIT_USAGE;
@@ -31,6 +59,8 @@ int cmd_generations(cli *c)
                                                  (int)v[i]->seq, "status", "damaged")
                                      : json_deep_copy(v[i]->json);
             json_object_set_new(o, "status", json_string(v[i]->status ? "damaged" : "sealed"));
+            json_object_set_new(o, "suspicious", json_boolean(!v[i]->status && suspicious(v[i]) && !v[i]->cleared));
+            json_object_set_new(o, "cleared", json_boolean(v[i]->cleared));
             json_array_append_new(arr, o);
         }
         cli_print_json(arr);
@@ -49,6 +79,9 @@ int cmd_generations(cli *c)
             size_t nerr = json_array_size(json_object_get(g->json, "errors"));
             char status[48];
             snprintf(status, sizeof(status), nerr ? "sealed, %zu unreadable" : "sealed", nerr);
+            if (suspicious(g))
+                snprintf(status + strlen(status), sizeof(status) - strlen(status), "%s",
+                         g->cleared ? ", suspicious (cleared)" : ", SUSPICIOUS");
             printf("%-24s %.8s %-19s %9lld %10s %10s %s\n", name, g->uuid,
                    cli_time(t, sizeof(t), g->finished), (long long)stat_of(g, "files"),
                    cli_size(a, sizeof(a), (uint64_t)stat_of(g, "bytes")),

@@ -23,7 +23,7 @@
 typedef struct outcome {
     const pol_dataset *d;
     const char *what; /* "sealed", "not due", "failed: ..." */
-    char detail[256];
+    char detail[600];
     bool ran, failed;
     cli_backup b;
     time_t last_success; /* newest sealed generation's end, this run or before */
@@ -99,12 +99,16 @@ static void run_dataset(cli *c, const pol_dataset *d, time_t now, outcome *o)
     }
     bkp_capture_opts opts;
     cli_dataset_opts(c, d, &opts);
-    int ex = cli_backup_run(c, &opts, &o->b);
+    int ex = cli_backup_run(c, &opts, d, &o->b);
     if (o->b.gen) {
         o->last_success = o->b.gen->finished;
         o->generations++;
     }
-    if (ex) {
+    if (ex && o->b.suspicious) {
+        o->failed = true;
+        o->what = "sealed, SUSPICIOUS";
+        snprintf(o->detail, sizeof(o->detail), "%s", o->b.reason);
+    } else if (ex) {
         o->failed = true;
         o->what = "failed";
         if (!*o->detail)
@@ -246,7 +250,7 @@ int cmd_run(cli *c)
             char gen[32] = "-";
             if (out[i].b.gen)
                 snprintf(gen, sizeof(gen), "%u", out[i].b.gen->seq);
-            char detail[300];
+            char detail[700];
             if (out[i].b.gen && !*out[i].detail)
                 snprintf(detail, sizeof(detail), "%.1f s, %s new", out[i].b.seconds,
                          cli_size(size, sizeof(size), out[i].b.stats.bytes_new));

@@ -28,8 +28,9 @@ static const command commands[] = {
     {"backup", cmd_backup, NEED_REPO_WRITE, OPT_REPO | OPT_DATASET | OPT_NO_CACHE | OPT_ONE_FS | OPT_WORKERS | OPT_JSON,
      1, 1024, "backup NAME | backup --dataset NAME PATH...",
      "capture a data set of the policy (or the given paths) now and seal a generation"},
-    {"generations", cmd_generations, NEED_REPO, OPT_REPO | OPT_JSON, 0, 1, "generations [NAME] [--json]",
-     "list sealed generations"},
+    {"generations", cmd_generations, NEED_REPO, OPT_REPO | OPT_JSON | OPT_CLEAR, 0, 1,
+     "generations [NAME] [--json] | generations --clear-suspicious GEN",
+     "list sealed generations, or clear a suspicious mark (recorded)"},
     {"ls", cmd_ls, NEED_REPO, OPT_REPO | OPT_JSON, 1, 2, "ls GEN [PATH] [--json]", "list the files of a generation"},
     {"diff", cmd_diff, NEED_REPO, OPT_REPO | OPT_JSON, 2, 2, "diff GEN GEN [--json]",
      "what changed between two generations"},
@@ -59,6 +60,7 @@ static const struct option long_options[] = {
     {"one-file-system", no_argument, NULL, 'x'},
     {"workers", required_argument, NULL, 'w'},
     {"metrics", required_argument, NULL, 'm'},
+    {"clear-suspicious", required_argument, NULL, 'S'},
     {"verbose", no_argument, NULL, 'v'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -113,6 +115,8 @@ static unsigned option_bit(int ch)
         return OPT_WORKERS;
     case 'm':
         return OPT_METRICS;
+    case 'S':
+        return OPT_CLEAR;
     default:
         return 0; /* accepted everywhere */
     }
@@ -174,6 +178,7 @@ int main(int argc, char **argv)
         case 'x': c.one_fs = true; break;
         case 'w': c.workers = atoi(optarg); break;
         case 'm': c.metrics = optarg; break;
+        case 'S': c.clear = optarg; break;
         case 'v': level = BKP_LOG_DEBUG; break;
         case 'q': level = BKP_LOG_WARN; c.tty = false; break;
         case 'h': printf("usage: bkp %s\n%s\n", cmd->usage, cmd->summary); return EXIT_OK;

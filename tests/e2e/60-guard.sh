@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# 60-guard — the change-rate guard on real captures: the benchmark's nightly
+# 1 % mutation raises no alarm; rewriting half the files with random bytes
+# (what ransomware does) seals the generation but marks it SUSPICIOUS and makes
+# `bkp run` exit 1 saying what jumped; an operator clears the mark, signed and
+# recorded; a clearance copied onto another generation does not count.
+. "$(dirname "$0")/lib.sh"
+need_tool cc
+[ -n "${BKP_SOURCE_DIR:-}" ] || { echo "SKIP: BKP_SOURCE_DIR is not set" >&2; exit 77; }
+
+cc -O2 -o "$WORK/gen-data" "$BKP_SOURCE_DIR/bench/gen-data.c" || fail "cannot build bench/gen-data"
+D=$WORK/data
+"$WORK/gen-data" generate --size 40M "$D" >/dev/null
+REPO=$WORK/repo
+POL=$WORK/policy.yaml
+cat >"$POL" <<YAML
+repository: $REPO
+passphrase_file: $PASSFILE
+datasets:
+  - name: clinic
+    paths: [$D]
+    schedule: hourly
+YAML
+unset BKP_PASSPHRASE_FILE
+ok "$BKP" init --policy "$POL"
+sleep 2.5 # files younger than 2 s are re-read next time: let the new tree age
+ok "$BKP" run --policy "$POL" --force
+
+# Three nights of the benchmark's 1 % mutation: no alarm.
+for step in 1 2 3; do
+    "$WORK/gen-data" mutate --size 40M --step "$step" "$D" >/dev/null
+    sleep 2.5
+    ok "$BKP" run --policy "$POL" --force --json
+    printf '%s' "$OUT" | grep -q SUSPICIOUS && flunk "the 1 % mutation (step $step) raised the alarm: $OUT"
+done
+ok "$BKP" generations --policy "$POL"
+printf '%s' "$OUT" | grep -qi 'suspicious' && flunk "a normal generation is marked suspicious: $OUT"
+
+# Half the files rewritten with random bytes, same names and sizes.
+n=0
+while IFS= read -r -d '' f; do
+    n=$((n + 1))
+    [ $((n % 2)) -eq 0 ] || continue
+    head -c "$(stat -c %s "$f")" /dev/urandom >"$f.enc" && mv "$f.enc" "$f"
+done < <(find "$D" -type f -print0 | sort -z)
+check_exit 1 "$BKP" run --policy "$POL" --force || true
+output_has "SUSPICIOUS" "a mass rewrite should be reported as suspicious"
+output_has "of the files changed" "the message should say what jumped"
+output_has "--clear-suspicious clinic:5" "the message should say how to clear the mark"
+ok "$BKP" generations --policy "$POL"
+output_has "SUSPICIOUS" "generations should show the mark"
+ok "$BKP" generations --policy "$POL" --json clinic
+printf '%s' "$OUT" | grep -q '"reason": "50% of the files changed' || flunk "generations --json lacks the guard's reason: $OUT"
+# The suspicious generation is sealed and restorable all the same.
+ok "$BKP" verify --policy "$POL"
+
+# Clearing is recorded, signed, and shown.
+ok "$BKP" generations --policy "$POL" --clear-suspicious clinic:5
+[ -f "$REPO/generations/clinic/0000000005.cleared" ] || flunk "no clearance record was written"
+ok "$BKP" generations --policy "$POL"
+output_has "suspicious (cleared)" "a cleared mark should show as cleared"
+check_exit 2 "$BKP" generations --policy "$POL" --clear-suspicious clinic:2 || true
+output_has "not marked suspicious" "clearing a normal generation should be refused"
+
+# Another mass rewrite, and the old clearance copied onto it: not accepted.
+while IFS= read -r -d '' f; do
+    head -c "$(stat -c %s "$f")" /dev/urandom >"$f.enc" && mv "$f.enc" "$f"
+done < <(find "$D" -type f -print0)
+check_exit 1 "$BKP" run --policy "$POL" --force || true
+cp "$REPO/generations/clinic/0000000005.cleared" "$REPO/generations/clinic/0000000006.cleared"
+ok "$BKP" generations --policy "$POL"
+printf '%s\n' "$OUT" | grep '^clinic:6 ' | grep -q 'SUSPICIOUS' ||
+    flunk "a clearance copied from another generation cleared clinic:6: $OUT"
+printf '%s\n' "$OUT" | grep '^clinic:5 ' | grep -q 'suspicious (cleared)' ||
+    flunk "clinic:5 lost its clearance: $OUT"
+
+finish
