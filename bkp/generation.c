@@ -273,6 +273,108 @@ int bkp_gen_clear(bkp_repo *r, const bkp_gen *g)
     return rc;
 }
 
+#define TOMB_MAGIC "BKPPRN01"
+
+static int load_tombstone(bkp_repo *r, const char *path, const char *dataset, uint32_t seq,
+                          bkp_gen **out)
+{
+    bkp_buf data;
+    bkp_gen *g = calloc(1, sizeof(*g));
+    if (!g)
+        return -ENOMEM;
+    bkp_buf_init(&data);
+    g->pruned = true;
+    g->file = strdup(path);
+    g->dataset = strdup(dataset);
+    g->seq = seq;
+    g->status = -EBADMSG;
+    if (bkp_read_file(path, &data, 1 << 16) == 0 && data.len > 12 + 64 &&
+        !memcmp(data.data, TOMB_MAGIC, 8)) {
+        uint32_t jlen = bkp_get_le32(data.data + 8);
+        if ((size_t)jlen + 12 + 64 == data.len &&
+            !bkp_sig_verify(bkp_keys_sign_pk(bkp_repo_keys(r)), data.data + 12 + jlen, data.data,
+                            12 + jlen)) {
+            g->json = json_loadb((const char *)data.data + 12, jlen, 0, NULL);
+            const char *ds = json_string_value(json_object_get(g->json, "dataset"));
+            const char *rec = json_string_value(json_object_get(g->json, "record"));
+            json_t *pv = json_object_get(g->json, "prev");
+            json_int_t s = json_integer_value(json_object_get(g->json, "seq"));
+            if (ds && rec && !strcmp(ds, dataset) && s == (json_int_t)seq &&
+                !bkp_unhex(g->hash, BKP_ID_LEN, rec) &&
+                (json_is_null(pv) || (json_is_string(pv) && !bkp_unhex(g->prev, BKP_ID_LEN, json_string_value(pv))))) {
+                g->has_prev = json_is_string(pv);
+                g->status = 0;
+            }
+        }
+    }
+    bkp_buf_free(&data);
+    if (!g->file || !g->dataset) {
+        bkp_gen_free(g);
+        return -ENOMEM;
+    }
+    *out = g;
+    return 0;
+}
+
+int bkp_gen_prune(bkp_repo *r, const bkp_gen *g)
+{
+    char hex[2 * BKP_ID_LEN + 1], phex[2 * BKP_ID_LEN + 1], when[32], name[32];
+    struct passwd *pw = getpwuid(getuid());
+    bkp_buf rec;
+    int rc;
+    if (g->status || g->pruned)
+        return -EINVAL;
+    bkp_hex(hex, g->hash, BKP_ID_LEN);
+    if (g->has_prev)
+        bkp_hex(phex, g->prev, BKP_ID_LEN);
+    iso_time(when, sizeof(when), time(NULL));
+    json_t *j = json_pack("{s:s, s:i, s:s, s:i, s:s, s:s, s:o, s:O, s:s, s:s}", "format",
+                          "bkp-tombstone", "version", 1, "dataset", g->dataset, "seq", (int)g->seq,
+                          "uuid", g->uuid, "record", hex, "prev",
+                          g->has_prev ? json_string(phex) : json_null(), "finished",
+                          json_object_get(g->json, "finished"), "pruned", when, "user",
+                          pw ? pw->pw_name : "?");
+    char *text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(j);
+    if (!text)
+        return -ENOMEM;
+    bkp_buf_init(&rec);
+    bkp_buf_put(&rec, TOMB_MAGIC, 8);
+    bkp_buf_u32(&rec, (uint32_t)strlen(text));
+    bkp_buf_put(&rec, text, strlen(text));
+    free(text);
+    uint8_t *sig = bkp_buf_reserve(&rec, 64);
+    if (sig) {
+        bkp_keys_sign(bkp_repo_keys(r), sig, rec.data, rec.len);
+        rec.len += 64;
+    }
+    char *dir = strdup(g->file);
+    char *slash = dir ? strrchr(dir, '/') : NULL;
+    if (slash)
+        *slash = '\0';
+    snprintf(name, sizeof(name), "%010u.pruned", g->seq);
+    /* The tombstone first and durable; only then may the record go. */
+    rc = rec.failed || !slash ? -ENOMEM
+                              : bkp_durable_write(dir, name, rec.data, rec.len,
+                                                  BKP_DURABLE_NOREPLACE | BKP_DURABLE_READONLY);
+    if (rc == -EEXIST)
+        rc = 0;
+    if (!rc && unlink(g->file) < 0 && errno != ENOENT)
+        rc = -errno;
+    if (!rc) {
+        char cleared[32];
+        snprintf(cleared, sizeof(cleared), "%010u.cleared", g->seq);
+        char *c = bkp_path_join(dir, cleared);
+        if (c)
+            unlink(c);
+        free(c);
+        rc = bkp_fsync_dir(dir);
+    }
+    free(dir);
+    bkp_buf_free(&rec);
+    return rc;
+}
+
 static int cmp_gen(const void *a, const void *b)
 {
     const bkp_gen *x = *(bkp_gen *const *)a, *y = *(bkp_gen *const *)b;
@@ -294,16 +396,19 @@ static int list_dataset(bkp_repo *r, const char *gdir, const char *dataset, bkp_
     while ((e = readdir(d)) && !rc) {
         char *end;
         unsigned long seq = strtoul(e->d_name, &end, 10);
-        if (strlen(e->d_name) != 14 || strcmp(end, ".gen") != 0 || end != e->d_name + 10 ||
-            seq < 1 || seq > 4000000000UL)
+        bool tomb = end == e->d_name + 10 && strcmp(end, ".pruned") == 0;
+        if (end != e->d_name + 10 || (strcmp(end, ".gen") != 0 && !tomb) || seq < 1 ||
+            seq > 4000000000UL)
             continue; /* not a record name this version writes */
         char *path = bkp_path_join(dir, e->d_name);
         bkp_gen *g = NULL;
-        rc = path ? load_record(r, path, dataset, (uint32_t)seq, &g) : -ENOMEM;
+        rc = !path      ? -ENOMEM
+             : tomb     ? load_tombstone(r, path, dataset, (uint32_t)seq, &g)
+                        : load_record(r, path, dataset, (uint32_t)seq, &g);
         free(path);
         if (rc)
             break;
-        if (!g->status)
+        if (!g->status && !g->pruned)
             g->cleared = load_clearance(r, dir, g);
         if (*n == *cap) {
             *cap = *cap ? 2 * *cap : 16;
@@ -350,6 +455,22 @@ int bkp_gen_list(bkp_repo *r, const char *dataset, bkp_gen ***out, size_t *n)
     }
     if (cnt)
         qsort(v, cnt, sizeof(*v), cmp_gen);
+    /* A record and its tombstone both present (prune stopped between writing
+     * one and deleting the other): the record is still there, so it counts. */
+    size_t w = 0;
+    for (size_t i = 0; i < cnt; i++) {
+        if (w && !strcmp(v[w - 1]->dataset, v[i]->dataset) && v[w - 1]->seq == v[i]->seq) {
+            if (v[i]->pruned) {
+                bkp_gen_free(v[i]);
+                continue;
+            }
+            bkp_gen_free(v[w - 1]);
+            v[w - 1] = v[i];
+            continue;
+        }
+        v[w++] = v[i];
+    }
+    cnt = w;
     *out = v;
     *n = cnt;
     return 0;
@@ -511,6 +632,14 @@ int bkp_gen_resolve(bkp_repo *r, const char *spec, bkp_gen **out)
         for (size_t i = n; i-- > 0;) {
             if (!latest && v[i]->seq != seq)
                 continue;
+            if (v[i]->pruned && !v[i]->status) {
+                if (latest)
+                    continue;
+                bkp_error("%s:%u was deleted by prune (%s); `bkp generations` lists the ones kept",
+                          v[i]->dataset, v[i]->seq,
+                          json_string_value(json_object_get(v[i]->json, "pruned")));
+                break;
+            }
             if (v[i]->status) {
                 char name[96];
                 bkp_log(latest ? BKP_LOG_WARN : BKP_LOG_ERROR,
@@ -533,7 +662,7 @@ int bkp_gen_resolve(bkp_repo *r, const char *spec, bkp_gen **out)
             return rc;
         }
         for (size_t i = 0; i < n && plen >= 4; i++) {
-            if (v[i]->status || strncasecmp(v[i]->uuid, spec, plen) != 0)
+            if (v[i]->status || v[i]->pruned || strncasecmp(v[i]->uuid, spec, plen) != 0)
                 continue;
             if (found) {
                 bkp_error("'%s' matches several generations; give more of the UUID or use "

@@ -37,6 +37,8 @@ typedef struct bkp_gen {
     char *file;   /* its path */
     int status;   /* 0, or -EBADMSG when the signature or format is bad */
     bool cleared; /* a signed clearance (SEQ.cleared) names this record */
+    bool pruned;  /* a tombstone (SEQ.pruned): the record was deleted by prune;
+                   * hash and prev are the deleted record's, tree is empty */
 } bkp_gen;
 
 /* A data set name: letters, digits, '.', '_', '-', not starting with '.'. */
@@ -48,13 +50,20 @@ bool bkp_dataset_name_ok(const char *name);
 int bkp_gen_seal(bkp_repo *r, const char *dataset, const bkp_capture *c, time_t started,
                  time_t finished, json_t *extra, bkp_gen **out) __attribute__((warn_unused_result));
 
+/* Delete a sealed record, leaving a signed tombstone (DATASET/SEQ.pruned:
+ * "BKPPRN01" | u32le length | JSON | signature) that carries its hash and its
+ * prev, so the chain of the records around it still verifies. The tombstone
+ * is durable before the record goes. */
+int bkp_gen_prune(bkp_repo *r, const bkp_gen *g) __attribute__((warn_unused_result));
+
 /* Record, next to a sealed record, a signed clearance of its suspicious mark
  * ("BKPCLR01" | u32le length | JSON | signature, in DATASET/SEQ.cleared). The
  * record itself is never rewritten. */
 int bkp_gen_clear(bkp_repo *r, const bkp_gen *g) __attribute__((warn_unused_result));
 
 /* All generations (of `dataset`, or all when NULL), sorted by data set then
- * sequence. Records whose signature fails are listed with status -EBADMSG. */
+ * sequence, tombstones of pruned ones included (pruned = true) so chains can
+ * be checked. Records whose signature fails are listed with status -EBADMSG. */
 int bkp_gen_list(bkp_repo *r, const char *dataset, bkp_gen ***out, size_t *n);
 void bkp_gen_list_free(bkp_gen **g, size_t n);
 void bkp_gen_free(bkp_gen *g);

@@ -1,5 +1,6 @@
 #include "bkp/lock.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
@@ -46,9 +47,9 @@ static bool holder_alive(const char *path, int fd)
     return flock(fd, LOCK_EX | LOCK_NB) != 0;
 }
 
-int bkp_lock_take(bkp_repo *r, const char *name, const char *command, bkp_lock **out)
+int bkp_lock_take(const char *repo, const char *name, const char *command, bkp_lock **out)
 {
-    char *dir = bkp_repo_subpath(r, "locks");
+    char *dir = bkp_path_join(repo, "locks");
     char *path = dir ? bkp_path_join(dir, name) : NULL;
     int rc = 0;
     if (!path) {
@@ -117,6 +118,99 @@ int bkp_lock_take(bkp_repo *r, const char *name, const char *command, bkp_lock *
     }
     free(path);
     free(dir);
+    return rc;
+}
+
+/* Is lock file `name` held by a live process? Stale ones are removed, with a
+ * warning; `desc` receives the holder's description. */
+static bool held(const char *dir, const char *name, char *desc, size_t n)
+{
+    char *path = bkp_path_join(dir, name);
+    char buf[512] = "";
+    int fd = path ? open(path, O_RDWR | O_CLOEXEC) : -1;
+    bool alive = false;
+    if (fd >= 0) {
+        ssize_t k = pread(fd, buf, sizeof(buf) - 1, 0);
+        if (k > 0)
+            buf[k] = '\0';
+        describe(buf, desc, n);
+        alive = holder_alive(path, fd);
+        if (!alive) {
+            bkp_warn("removing the lock %s of a process that is gone (%s)", name, desc);
+            unlink(path);
+        }
+        close(fd);
+    }
+    free(path);
+    return alive;
+}
+
+bool bkp_lock_is_held(const char *repo, const char *name)
+{
+    char desc[512];
+    char *dir = bkp_path_join(repo, "locks");
+    bool h = dir && held(dir, name, desc, sizeof(desc));
+    free(dir);
+    return h;
+}
+
+int bkp_lock_writer(const char *repo, const char *command, bkp_lock **out)
+{
+    char name[320], host[256] = "", desc[512];
+    gethostname(host, sizeof(host) - 1);
+    for (char *c = host; *c; c++)
+        if (*c == '/')
+            *c = '_';
+    snprintf(name, sizeof(name), "write-%s-%ld", host, (long)getpid());
+    int rc = bkp_lock_take(repo, name, command, out);
+    if (rc)
+        return rc;
+    char *dir = bkp_path_join(repo, "locks");
+    bool busy = dir && held(dir, "prune", desc, sizeof(desc));
+    /* Writer locks of writers killed on this host go now (held() removes
+     * the stale ones); live ones and other hosts' stay. */
+    DIR *d = dir && !busy ? opendir(dir) : NULL;
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        if (!strncmp(e->d_name, "write-", 6) && strcmp(e->d_name, name) != 0)
+            (void)held(dir, e->d_name, desc, sizeof(desc));
+    if (d)
+        closedir(d);
+    free(dir);
+    if (busy) {
+        bkp_error("prune is running (%s); try again when it has finished", desc);
+        bkp_lock_release(*out);
+        *out = NULL;
+        return -EBUSY;
+    }
+    return 0;
+}
+
+int bkp_lock_prune(const char *repo, const char *command, bkp_lock **out)
+{
+    char desc[512];
+    int rc = bkp_lock_take(repo, "prune", command, out);
+    if (rc)
+        return rc;
+    char *dir = bkp_path_join(repo, "locks");
+    DIR *d = dir ? opendir(dir) : NULL;
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (strncmp(e->d_name, "write-", 6) != 0 || !held(dir, e->d_name, desc, sizeof(desc)))
+            continue;
+        bkp_error("a backup is writing to the repository (%s); prune waits for no one and changes "
+                  "nothing: run it again when the backup has finished",
+                  desc);
+        rc = -EBUSY;
+        break;
+    }
+    if (d)
+        closedir(d);
+    free(dir);
+    if (rc) {
+        bkp_lock_release(*out);
+        *out = NULL;
+    }
     return rc;
 }
 

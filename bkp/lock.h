@@ -10,14 +10,31 @@
 #ifndef BKP_LOCK_H
 #define BKP_LOCK_H
 
-#include "bkp/repo.h"
+#include <stdbool.h>
 
 typedef struct bkp_lock bkp_lock;
 
-/* Take lock `name` (e.g. "run"). -EBUSY when another holder is alive (its
+/* Locks name the repository by its path, so a writer can hold one before it
+ * opens the repository (whose open may write: clean-up, re-indexing).
+ * Take lock `name` (e.g. "run"). -EBUSY when another holder is alive (its
  * description is logged); 0 with `*out` on success. */
-int bkp_lock_take(bkp_repo *r, const char *name, const char *command, bkp_lock **out)
+int bkp_lock_take(const char *repo, const char *name, const char *command, bkp_lock **out)
     __attribute__((warn_unused_result));
+/*
+ * Writers (backups) and prune exclude each other without blocking writers
+ * from one another: a writer holds its own lock "write-HOST-PID" and then
+ * checks that no live prune lock exists; prune takes "prune" and then checks
+ * that no live writer lock exists. Each creates before it checks, so the two
+ * can never both go ahead. -EBUSY (logged, naming the holder) otherwise.
+ */
+int bkp_lock_writer(const char *repo, const char *command, bkp_lock **out)
+    __attribute__((warn_unused_result));
+int bkp_lock_prune(const char *repo, const char *command, bkp_lock **out)
+    __attribute__((warn_unused_result));
+
+/* Is lock `name` held by a live process? (A stale one is removed.) */
+bool bkp_lock_is_held(const char *repo, const char *name);
+
 /* Release and remove; NULL is a no-op. */
 void bkp_lock_release(bkp_lock *l);
 

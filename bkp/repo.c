@@ -18,6 +18,7 @@
 #include "bkp/durable.h"
 #include "bkp/log.h"
 #include "bkp/pack.h"
+#include "bkp/prune.h"
 
 #define CONFIG_FORMAT "bkp-repository"
 #define CONFIG_VERSION 1
@@ -401,6 +402,9 @@ static int reindex_orphans(bkp_repo *r)
 
 static void cleanup_pass(bkp_repo *r)
 {
+    /* First: a prune that died mid-way must finish before anything reads the
+     * index, or a backup could deduplicate against a pack about to go. */
+    bkp_prune_recover(r->path);
     static const char *const dirs[] = {"", "keys", "packs", "index", "cache", "locks"};
     for (size_t i = 0; i < sizeof(dirs) / sizeof(*dirs); i++) {
         char *p = bkp_path_join(r->path, dirs[i]);

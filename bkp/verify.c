@@ -384,9 +384,9 @@ static void check_chains(verify_ctx *c, bkp_gen **v, size_t n)
         const bkp_gen *g = v[i], *prev = i && !strcmp(v[i - 1]->dataset, g->dataset) ? v[i - 1] : NULL;
         bkp_gen_name(g, name, sizeof(name));
         if (g->status) {
-            problem(c, "%s: the generation record %s is damaged or forged (its signature does not "
-                       "verify); do not restore from it",
-                    name, g->file);
+            problem(c, "%s: the %s %s is damaged or forged (its signature does not verify)%s", name,
+                    g->pruned ? "tombstone of the pruned record" : "generation record", g->file,
+                    g->pruned ? "" : "; do not restore from it");
             continue;
         }
         if (prev && prev->seq + 1 != g->seq)
@@ -454,7 +454,8 @@ int bkp_verify(bkp_repo *r, bool read_data, int workers, bkp_verify_result *res)
     }
     if ((rc = bkp_gen_list(r, NULL, &v, &n)))
         goto out;
-    res->generations = n;
+    for (size_t i = 0; i < n; i++)
+        res->generations += !v[i]->pruned;
     check_chains(&c, v, n);
     if (read_data) {
         const bkp_index *x = bkp_repo_index(r);
@@ -490,7 +491,7 @@ int bkp_verify(bkp_repo *r, bool read_data, int workers, bkp_verify_result *res)
                     "for now, and the next backup sets the segment aside",
                 bkp_repo_damaged_segment(r, i));
     for (size_t i = 0; i < n; i++)
-        if (!v[i]->status)
+        if (!v[i]->status && !v[i]->pruned)
             check_generation(&c, v[i]);
     report_bad_packs(&c);
 out:

@@ -32,6 +32,7 @@ enum {
     OPT_WORKERS = 1 << 9,
     OPT_METRICS = 1 << 10,
     OPT_CLEAR = 1 << 11,
+    OPT_DRY_RUN = 1 << 12,
 };
 
 /* What a command needs; the dispatcher provides it before the handler runs. */
@@ -50,7 +51,7 @@ typedef struct cli {
     const char *dataset;
     const char *path;
     const char *to_archive;
-    bool json, force, read_data, no_cache, one_fs;
+    bool json, force, read_data, no_cache, one_fs, dry_run;
     int workers;
     const char *metrics; /* --metrics FILE: Prometheus textfile */
     const char *clear;   /* --clear-suspicious GEN */
@@ -105,5 +106,6 @@ int cmd_restore(cli *c);
 int cmd_verify(cli *c);
 int cmd_policy(cli *c);
 int cmd_run(cli *c);
+int cmd_prune(cli *c);
 
 #endif

@@ -35,7 +35,7 @@ static json_t *judge(cli *c, const pol_dataset *d, const bkp_capture *cap, cli_b
         return NULL;
     pol_change *h = calloc(n + 1, sizeof(*h));
     for (size_t i = 0; h && i < n; i++)
-        if (!v[i]->status)
+        if (!v[i]->status && !v[i]->pruned)
             h[nh++] = change_of(json_object_get(v[i]->json, "stats"));
     const bkp_capture_stats *s = &cap->stats;
     pol_change now = {s->files, s->files_added, s->files_changed, s->files_deleted,

@@ -55,6 +55,8 @@ int cmd_generations(cli *c)
     if (c->json) {
         json_t *arr = json_array();
         for (size_t i = 0; i < n; i++) {
+            if (v[i]->pruned && !v[i]->status)
+                continue;
             json_t *o = v[i]->status ? json_pack("{s:s, s:i, s:s}", "dataset", v[i]->dataset, "seq",
                                                  (int)v[i]->seq, "status", "damaged")
                                      : json_deep_copy(v[i]->json);
@@ -70,6 +72,8 @@ int cmd_generations(cli *c)
         for (size_t i = 0; i < n; i++) {
             char name[96], t[32], a[32], b[32];
             const bkp_gen *g = v[i];
+            if (g->pruned && !g->status)
+                continue; /* deleted by prune; its tombstone keeps the chain */
             bkp_gen_name(g, name, sizeof(name));
             if (g->status) {
                 printf("%-24s %-8s %-19s %9s %10s %10s %s\n", name, "?", "?", "?", "?", "?",

@@ -68,7 +68,7 @@ static void history(bkp_repo *r, const char *name, time_t *last, time_t *last_st
     if (bkp_gen_list(r, name, &v, &n))
         return;
     for (size_t i = 0; i < n; i++)
-        if (!v[i]->status) {
+        if (!v[i]->status && !v[i]->pruned) {
             (*count)++;
             if (v[i]->finished > *last) {
                 *last = v[i]->finished;
@@ -198,7 +198,7 @@ int cmd_run(cli *c)
         bkp_error("%s names no data set '%s'; `bkp policy check` lists them", p->file, c->dataset);
         return EXIT_USAGE;
     }
-    int rc = bkp_lock_take(c->r, "run", "bkp run", &lock);
+    int rc = bkp_lock_take(bkp_repo_path(c->r), "run", "bkp run", &lock);
     if (rc == -EBUSY)
         return EXIT_LOCKED;
     if (rc)

@@ -5,11 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
 #include "bkp/cli/cli.h"
+#include "bkp/lock.h"
 #include "bkp/log.h"
 
 typedef struct command {
@@ -40,6 +42,8 @@ static const command commands[] = {
     {"run", cmd_run, NEED_REPO_WRITE, OPT_REPO | OPT_DATASET | OPT_FORCE | OPT_METRICS | OPT_WORKERS | OPT_JSON,
      0, 0, "run [--dataset NAME] [--force] [--metrics FILE] [--json]",
      "the cron entry: back up every data set of the policy that is due"},
+    {"prune", cmd_prune, 0, OPT_REPO | OPT_DRY_RUN | OPT_JSON, 0, 0, "prune [--dry-run] [--json]",
+     "apply each data set's retention: delete generations and the packs nothing needs"},
     {"policy", cmd_policy, 0, OPT_JSON, 1, 1, "policy check [--policy FILE] [--json]",
      "validate the policy and print it as it will be applied"},
     {"verify", cmd_verify, NEED_REPO, OPT_REPO | OPT_READ_DATA | OPT_WORKERS | OPT_JSON, 0, 0,
@@ -61,6 +65,7 @@ static const struct option long_options[] = {
     {"workers", required_argument, NULL, 'w'},
     {"metrics", required_argument, NULL, 'm'},
     {"clear-suspicious", required_argument, NULL, 'S'},
+    {"dry-run", no_argument, NULL, 'n'},
     {"verbose", no_argument, NULL, 'v'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -117,6 +122,8 @@ static unsigned option_bit(int ch)
         return OPT_METRICS;
     case 'S':
         return OPT_CLEAR;
+    case 'n':
+        return OPT_DRY_RUN;
     default:
         return 0; /* accepted everywhere */
     }
@@ -179,6 +186,7 @@ int main(int argc, char **argv)
         case 'w': c.workers = atoi(optarg); break;
         case 'm': c.metrics = optarg; break;
         case 'S': c.clear = optarg; break;
+        case 'n': c.dry_run = true; break;
         case 'v': level = BKP_LOG_DEBUG; break;
         case 'q': level = BKP_LOG_WARN; c.tty = false; break;
         case 'h': printf("usage: bkp %s\n%s\n", cmd->usage, cmd->summary); return EXIT_OK;
@@ -193,12 +201,32 @@ int main(int argc, char **argv)
     }
     bkp_log_set_level((enum bkp_log_level)level);
     bkp_progress_enable(c.tty && !c.json);
+    bkp_lock *writer = NULL;
+    /* Writers never run while prune does (lock.h): the lock comes before the
+     * open, because a writable open may itself write (clean-up, re-indexing). */
+    if (cmd->needs & NEED_REPO_WRITE) {
+        const char *repo = cli_repo_path(&c);
+        struct stat st;
+        if (!repo) {
+            pol_free(c.policy);
+            return EXIT_USAGE;
+        }
+        int rc = stat(repo, &st) == 0 ? bkp_lock_writer(repo, cmd->name, &writer) : 0;
+        if (rc) {
+            pol_free(c.policy);
+            return rc == -EBUSY ? EXIT_LOCKED : EXIT_FAILED;
+        }
+    }
     if (cmd->needs & (NEED_REPO | NEED_REPO_WRITE)) {
         int ex = cli_open_repo(&c, (cmd->needs & NEED_REPO_WRITE) ? 0 : BKP_REPO_READONLY, &c.r);
-        if (ex)
+        if (ex) {
+            bkp_lock_release(writer);
+            pol_free(c.policy);
             return ex;
+        }
     }
     int ex = cmd->run(&c);
+    bkp_lock_release(writer);
     bkp_repo_free(c.r);
     pol_free(c.policy);
     return ex;

@@ -1,0 +1,151 @@
+/*
+ * bkp prune — apply each data set's retention: which generations go is the
+ * policy's decision (policies/retention.c), how they go the core's
+ * (bkp/prune.c). Never deleted: damaged records (what they hold is unknown),
+ * generations inside lock_days, the newest, and while a data set has an
+ * uncleared suspicious generation, every generation from before it.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bkp/cli/cli.h"
+#include "bkp/lock.h"
+#include "bkp/log.h"
+#include "bkp/prune.h"
+#include "policies/retention.h"
+
+enum { KEEP_DAMAGED = 1 << 12, KEEP_BEFORE_SUSPICIOUS = 1 << 13 };
+
+static bool suspicious(const bkp_gen *g)
+{
+    return !g->cleared &&
+           json_is_true(json_object_get(json_object_get(g->json, "guard"), "suspicious"));
+}
+
+/* Decide for the generations v[from, to) of one data set. */
+static void decide(const pol_policy *p, bkp_gen **v, size_t from, size_t to, time_t now,
+                   unsigned *keep)
+{
+    const pol_dataset *d = p ? pol_dataset_find(p, v[from]->dataset) : NULL;
+    pol_retention none = {0};
+    size_t n = 0;
+    pol_gen *g = calloc(to - from + 1, sizeof(*g));
+    size_t *at = calloc(to - from + 1, sizeof(*at));
+    unsigned *k = calloc(to - from + 1, sizeof(*k));
+    uint32_t first_suspicious = UINT32_MAX;
+    if (!g || !at || !k) {
+        for (size_t i = from; i < to; i++)
+            keep[i] = POL_KEEP_NO_RULES; /* no memory to decide: keep */
+        goto out;
+    }
+    for (size_t i = from; i < to; i++) {
+        if (v[i]->status) {
+            keep[i] = KEEP_DAMAGED;
+            continue;
+        }
+        if (v[i]->pruned)
+            continue;
+        if (suspicious(v[i]) && v[i]->seq < first_suspicious)
+            first_suspicious = v[i]->seq;
+        g[n] = (pol_gen){v[i]->finished, v[i]->seq};
+        at[n++] = i;
+    }
+    pol_retention_select(d ? &d->retention : &none, g, n, now, k);
+    for (size_t j = 0; j < n; j++) {
+        keep[at[j]] |= k[j];
+        /* The clean generations before a suspicious one may be all that is left. */
+        if (first_suspicious != UINT32_MAX && v[at[j]]->seq < first_suspicious)
+            keep[at[j]] |= KEEP_BEFORE_SUSPICIOUS;
+    }
+out:
+    free(g);
+    free(at);
+    free(k);
+}
+
+static const char *why(unsigned k, char *buf, size_t n)
+{
+    if (k & KEEP_DAMAGED)
+        return "damaged record: never deleted";
+    pol_keep_reasons(k & 0x1ff, buf, n);
+    if (k & KEEP_BEFORE_SUSPICIOUS) {
+        size_t l = strlen(buf);
+        snprintf(buf + l, n - l, "%sbefore a suspicious generation", k & 0x1ff ? ", " : "");
+    }
+    return buf;
+}
+
+int cmd_prune(cli *c)
+{
+    const char *repo = cli_repo_path(c);
+    pol_policy *p = c->policy_file || getenv("BKP_POLICY") ? cli_policy(c) : c->policy;
+    bkp_lock *lock = NULL;
+    bkp_gen **v = NULL, **doomed = NULL;
+    unsigned *keep = NULL;
+    size_t n = 0, nd = 0;
+    int ex = EXIT_FAILED, rc;
+    if (!repo)
+        return EXIT_USAGE;
+    if (!c->dry_run && (rc = bkp_lock_prune(repo, "bkp prune", &lock)))
+        return rc == -EBUSY ? EXIT_LOCKED : EXIT_FAILED;
+    if ((ex = cli_open_repo(c, c->dry_run ? BKP_REPO_READONLY : 0, &c->r)))
+        goto out;
+    ex = EXIT_FAILED;
+    if ((rc = bkp_gen_list(c->r, NULL, &v, &n))) {
+        bkp_error("cannot list the generations: %s", bkp_strerror(rc));
+        goto out;
+    }
+    keep = calloc(n + 1, sizeof(*keep));
+    doomed = calloc(n + 1, sizeof(*doomed));
+    if (!keep || !doomed)
+        goto out;
+    time_t now = time(NULL);
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && !strcmp(v[j]->dataset, v[i]->dataset))
+            j++;
+        decide(p, v, i, j, now, keep);
+        i = j;
+    }
+    json_t *plan = c->json ? json_array() : NULL;
+    for (size_t i = 0; i < n; i++) {
+        char name[96], reasons[160];
+        if (v[i]->pruned && !v[i]->status)
+            continue;
+        bkp_gen_name(v[i], name, sizeof(name));
+        if (!keep[i])
+            doomed[nd++] = v[i];
+        if (plan)
+            json_array_append_new(plan, json_pack("{s:s, s:i, s:b, s:s}", "dataset", v[i]->dataset,
+                                                  "seq", (int)v[i]->seq, "keep", keep[i] != 0,
+                                                  "why", why(keep[i], reasons, sizeof(reasons))));
+        else if (c->tty || c->dry_run)
+            printf("%-24s %-7s %s\n", name, keep[i] ? "keep" : "delete",
+                   keep[i] ? why(keep[i], reasons, sizeof(reasons)) : "");
+    }
+    bkp_prune_result res;
+    rc = bkp_prune(c->r, doomed, nd, c->dry_run, &res);
+    if (plan) {
+        cli_print_json(json_pack("{s:b, s:o, s:I, s:I, s:I, s:I}", "dry_run", c->dry_run, "plan",
+                                 plan, "generations_deleted", (json_int_t)res.generations,
+                                 "packs_deleted", (json_int_t)res.packs, "bytes_freed",
+                                 (json_int_t)res.bytes, "packs_kept", (json_int_t)res.packs_kept));
+    } else if (!rc && (c->tty || c->dry_run)) {
+        char sz[32];
+        printf("%s %llu generation(s) and %llu pack(s) (%s); %llu pack(s) kept, %llu of them partly "
+               "used\n",
+               c->dry_run ? "would delete" : "deleted", (unsigned long long)res.generations,
+               (unsigned long long)res.packs, cli_size(sz, sizeof(sz), res.bytes),
+               (unsigned long long)res.packs_kept, (unsigned long long)res.packs_partly_used);
+    }
+    ex = rc ? EXIT_FAILED : EXIT_OK;
+out:
+    free(keep);
+    free(doomed);
+    bkp_gen_list_free(v, n);
+    bkp_lock_release(lock);
+    return ex;
+}

@@ -1,0 +1,39 @@
+/*
+ * prune.h — delete generations and every pack no remaining generation needs.
+ *
+ * The caller decides which records go (retention is policy) and holds the
+ * prune lock (lock.h), so no writer runs meanwhile. The transaction:
+ *   1. each doomed record is replaced by its signed tombstone (chains verify);
+ *   2. mark: every tree and chunk of every remaining generation; if any of
+ *      them cannot be read, nothing more is deleted (never delete when unsure);
+ *   3. packs none of whose blobs are marked are doomed; an intent file
+ *      (locks/prune-intent) lists them and the current index segments;
+ *   4. a full index without the doomed packs is written, the old segments
+ *      are deleted, then the doomed packs, then the intent.
+ * A crash at any point leaves every remaining generation restorable: the
+ * next writable open finishes step 4 from the intent before it loads the
+ * index (bkp_prune_recover), and the index can always be rebuilt from packs.
+ * Packs that are partly used are kept whole (repacking is not done yet).
+ */
+#ifndef BKP_PRUNE_H
+#define BKP_PRUNE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bkp/generation.h"
+#include "bkp/repo.h"
+
+typedef struct bkp_prune_result {
+    uint64_t generations, packs, bytes; /* deleted (or, dry run, that would be) */
+    uint64_t packs_kept, packs_partly_used;
+} bkp_prune_result;
+
+int bkp_prune(bkp_repo *r, bkp_gen *const *doomed, size_t ndoomed, bool dry_run,
+              bkp_prune_result *res) __attribute__((warn_unused_result));
+
+/* Finish an interrupted prune of the repository at `repo` (its lock holder
+ * gone): delete what its intent lists. Called by the writable open. */
+void bkp_prune_recover(const char *repo);
+
+#endif

@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# 70-prune — retention applied: a dry run changes nothing; prune deletes what
+# the policy lets go and the packs nothing needs, and what remains verifies and
+# restores exactly; lock_days and the suspicious hold keep generations; prune
+# and writers exclude each other (exit 3); prune killed at several points
+# leaves a repository that verifies, restores, and is finished by the next run.
+. "$(dirname "$0")/lib.sh"
+
+D=$WORK/data
+mkdir -p "$D"
+REPO=$WORK/repo
+POL=$WORK/policy.yaml
+cat >"$POL" <<YAML
+repository: $REPO
+passphrase_file: $PASSFILE
+datasets:
+  - name: ds
+    paths: [$D]
+    retention: { keep_last: 2 }
+  - name: locked
+    paths: [$D]
+    retention: { keep_last: 1, lock_days: 7 }
+YAML
+unset BKP_PASSPHRASE_FILE
+ok "$BKP" init --policy "$POL"
+# Five generations, each with 12 MiB of its own data (so each has its own packs).
+for i in 1 2 3 4 5; do
+    head -c $((12 << 20)) /dev/urandom >"$D/part-$i.bin"
+    rm -f "$D/part-$((i - 1)).bin"
+    ok "$BKP" backup --policy "$POL" ds
+    cp -a "$D" "$WORK/copy-$i"
+done
+ok "$BKP" backup --policy "$POL" locked
+ok "$BKP" backup --policy "$POL" locked
+
+# 1. A dry run lists the plan and changes nothing.
+repo_digest "$REPO" >"$WORK/before"
+ok "$BKP" prune --policy "$POL" --dry-run
+output_has "would delete 3 generation(s)" "the dry run should count what would go"
+repo_digest "$REPO" >"$WORK/after"
+diff -q "$WORK/before" "$WORK/after" >/dev/null || flunk "prune --dry-run changed the repository"
+
+# 2. Prune: ds keeps its last two, locked keeps both (lock_days).
+packs_before=$(find "$REPO/packs" -type f | wc -l)
+ok "$BKP" prune --policy "$POL" --json
+output_has '"generations_deleted": 3' "prune should delete ds:1..3"
+packs_after=$(find "$REPO/packs" -type f | wc -l)
+[ "$packs_after" -lt "$packs_before" ] || flunk "prune deleted no pack ($packs_before -> $packs_after)"
+ok "$BKP" generations --policy "$POL"
+for g in ds:4 ds:5 locked:1 locked:2; do
+    printf '%s\n' "$OUT" | grep -q "^$g " || flunk "$g should have been kept: $OUT"
+done
+printf '%s\n' "$OUT" | grep -q '^ds:[123] ' && flunk "ds:1..3 should be gone: $OUT"
+ok "$BKP" verify --policy "$POL" --read-data
+for i in 4 5; do
+    ok "$BKP" restore --policy "$POL" "ds:$i" "$WORK/r$i"
+    diff -r "$WORK/copy-$i" "$WORK/r$i$D" >/dev/null || flunk "ds:$i does not restore exactly after prune"
+done
+check_exit 2 "$BKP" restore --policy "$POL" ds:2 "$WORK/r2" || true
+output_has "deleted by prune" "a pruned generation should be named as pruned"
+
+# 3. Prune and writers exclude each other.
+printf 'host=%s pid=%s user=root time=x command=bkp prune\n' "$(hostname)" "$$" >"$REPO/locks/prune"
+check_exit 3 "$BKP" backup --policy "$POL" ds || true
+output_has "prune is running" "a backup during prune should say why it stops"
+rm -f "$REPO/locks/prune"
+printf 'host=%s pid=%s user=root time=x command=bkp backup\n' "$(hostname)" "$$" >"$REPO/locks/write-$(hostname)-$$"
+check_exit 3 "$BKP" prune --policy "$POL" || true
+output_has "a backup is writing" "prune during a backup should say why it stops"
+rm -f "$REPO/locks/write-"*
+
+# 4. Killed at several points: what remains verifies and restores, and the
+#    next prune finishes the job.
+for i in 6 7 8 9 10 11; do
+    head -c $((12 << 20)) /dev/urandom >"$D/part-$i.bin"
+    rm -f "$D/part-$((i - 1)).bin"
+    ok "$BKP" backup --policy "$POL" ds
+done
+cp -a "$D" "$WORK/copy-last"
+for delay in 0.02 0.05 0.1 0.2 0.4; do
+    R=$WORK/kill-$delay
+    cp -a "$REPO" "$R"
+    sed "s|repository: $REPO|repository: $R|" "$POL" >"$WORK/p-$delay.yaml"
+    "$BKP" prune --policy "$WORK/p-$delay.yaml" >/dev/null 2>&1 &
+    pid=$!
+    sleep "$delay"
+    kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    check_exit 0 "$BKP" verify --policy "$WORK/p-$delay.yaml" --read-data || true
+    check_exit 0 "$BKP" restore --policy "$WORK/p-$delay.yaml" ds:latest "$WORK/rk-$delay" || true
+    diff -r "$WORK/copy-last" "$WORK/rk-$delay$D" >/dev/null || flunk "ds:latest differs after prune was killed at $delay s"
+    check_exit 0 "$BKP" prune --policy "$WORK/p-$delay.yaml" || true
+    check_exit 0 "$BKP" verify --policy "$WORK/p-$delay.yaml" --read-data || true
+    [ ! -e "$R/locks/prune-intent" ] || flunk "a prune intent was left after the next prune ($delay s)"
+    n=$("$BKP" generations --policy "$WORK/p-$delay.yaml" ds | grep -c '^ds:')
+    [ "$n" = 2 ] || flunk "after the next prune ds should keep 2 generations, has $n ($delay s)"
+    rm -rf "$R" "$WORK/rk-$delay"
+done
+
+# 5. The suspicious hold: the generations before an uncleared suspicious one stay.
+S=$WORK/sus
+mkdir -p "$S"
+for i in $(seq 1 40); do echo "record $i" >"$S/f$i.txt"; done
+cat >"$WORK/ps.yaml" <<YAML
+repository: $WORK/repo2
+passphrase_file: $PASSFILE
+datasets:
+  - name: s
+    paths: [$S]
+    retention: { keep_last: 1 }
+YAML
+ok "$BKP" init --policy "$WORK/ps.yaml"
+sleep 2.5
+ok "$BKP" backup --policy "$WORK/ps.yaml" s
+echo "one more" >>"$S/f1.txt"
+sleep 2.5
+ok "$BKP" backup --policy "$WORK/ps.yaml" s
+for i in $(seq 1 40); do head -c 4096 /dev/urandom >"$S/f$i.txt"; done
+check_exit 1 "$BKP" backup --policy "$WORK/ps.yaml" s || true
+output_has "SUSPICIOUS" "the mass rewrite should be marked"
+ok "$BKP" prune --policy "$WORK/ps.yaml"
+ok "$BKP" generations --policy "$WORK/ps.yaml" s
+[ "$(printf '%s\n' "$OUT" | grep -c '^s:')" = 3 ] || flunk "the generations before a suspicious one were pruned: $OUT"
+ok "$BKP" generations --policy "$WORK/ps.yaml" --clear-suspicious s:3
+ok "$BKP" prune --policy "$WORK/ps.yaml"
+ok "$BKP" generations --policy "$WORK/ps.yaml" s
+[ "$(printf '%s\n' "$OUT" | grep -c '^s:')" = 1 ] || flunk "after clearing, keep_last 1 should apply: $OUT"
+
+finish
