@@ -188,7 +188,14 @@ int bkp_lock_writer(const char *repo, const char *command, bkp_lock **out)
 
 int bkp_lock_prune(const char *repo, const char *command, bkp_lock **out)
 {
+    return bkp_lock_prune_after(repo, command, NULL, out);
+}
+
+int bkp_lock_prune_after(const char *repo, const char *command, const bkp_lock *self,
+                         bkp_lock **out)
+{
     char desc[512];
+    const char *own = self ? strrchr(self->path, '/') + 1 : "";
     int rc = bkp_lock_take(repo, "prune", command, out);
     if (rc)
         return rc;
@@ -196,7 +203,8 @@ int bkp_lock_prune(const char *repo, const char *command, bkp_lock **out)
     DIR *d = dir ? opendir(dir) : NULL;
     struct dirent *e;
     while (d && (e = readdir(d))) {
-        if (strncmp(e->d_name, "write-", 6) != 0 || !held(dir, e->d_name, desc, sizeof(desc)))
+        if (strncmp(e->d_name, "write-", 6) != 0 || !strcmp(e->d_name, own) ||
+            !held(dir, e->d_name, desc, sizeof(desc)))
             continue;
         bkp_error("a backup is writing to the repository (%s); prune waits for no one and changes "
                   "nothing: run it again when the backup has finished",

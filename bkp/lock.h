@@ -31,6 +31,10 @@ int bkp_lock_writer(const char *repo, const char *command, bkp_lock **out)
     __attribute__((warn_unused_result));
 int bkp_lock_prune(const char *repo, const char *command, bkp_lock **out)
     __attribute__((warn_unused_result));
+/* The same, for a writer that prunes after its own writes (bkp run): its own
+ * writer lock `self` (may be NULL) does not count as a writer. */
+int bkp_lock_prune_after(const char *repo, const char *command, const bkp_lock *self,
+                         bkp_lock **out) __attribute__((warn_unused_result));
 
 /* Is lock `name` held by a live process? (A stale one is removed.) */
 bool bkp_lock_is_held(const char *repo, const char *name);

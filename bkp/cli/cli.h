@@ -55,6 +55,7 @@ typedef struct cli {
     int workers;
     const char *metrics; /* --metrics FILE: Prometheus textfile */
     const char *clear;   /* --clear-suspicious GEN */
+    const struct bkp_lock *writer; /* this process's writer lock, if it holds one */
     char **args; /* positional arguments */
     int nargs;
     bool tty; /* stdout is a terminal: summaries and progress */
@@ -107,5 +108,9 @@ int cmd_verify(cli *c);
 int cmd_policy(cli *c);
 int cmd_run(cli *c);
 int cmd_prune(cli *c);
+struct bkp_lock;
+/* Apply retention (what `bkp prune` does); `self`: the caller's own writer
+ * lock, which then does not count as a concurrent writer. */
+int cli_prune(cli *c, const struct bkp_lock *self);
 
 #endif

@@ -78,7 +78,7 @@ static const char *why(unsigned k, char *buf, size_t n)
     return buf;
 }
 
-int cmd_prune(cli *c)
+int cli_prune(cli *c, const bkp_lock *self)
 {
     const char *repo = cli_repo_path(c);
     pol_policy *p = c->policy_file || getenv("BKP_POLICY") ? cli_policy(c) : c->policy;
@@ -89,9 +89,10 @@ int cmd_prune(cli *c)
     int ex = EXIT_FAILED, rc;
     if (!repo)
         return EXIT_USAGE;
-    if (!c->dry_run && (rc = bkp_lock_prune(repo, "bkp prune", &lock)))
+    if (!c->dry_run && (rc = bkp_lock_prune_after(repo, "bkp prune", self, &lock)))
         return rc == -EBUSY ? EXIT_LOCKED : EXIT_FAILED;
-    if ((ex = cli_open_repo(c, c->dry_run ? BKP_REPO_READONLY : 0, &c->r)))
+    /* A writer that prunes after its writes has the repository open already. */
+    if (!c->r && (ex = cli_open_repo(c, c->dry_run ? BKP_REPO_READONLY : 0, &c->r)))
         goto out;
     ex = EXIT_FAILED;
     if ((rc = bkp_gen_list(c->r, NULL, &v, &n))) {
@@ -148,4 +149,9 @@ out:
     bkp_gen_list_free(v, n);
     bkp_lock_release(lock);
     return ex;
+}
+
+int cmd_prune(cli *c)
+{
+    return cli_prune(c, NULL);
 }

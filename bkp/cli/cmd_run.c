@@ -228,6 +228,24 @@ int cmd_run(cli *c)
         log_syslog(&out[i]);
         failed |= out[i].failed;
     }
+    /* Retention after the run, as `bkp prune` would (quietly off a terminal). */
+    bool any_rule = false;
+    for (size_t i = 0; i < p->ndatasets; i++) {
+        const pol_retention *rt = &p->datasets[i].retention;
+        any_rule |= rt->keep_last || rt->keep_hourly || rt->keep_daily || rt->keep_weekly ||
+                    rt->keep_monthly || rt->keep_yearly;
+    }
+    if (any_rule) {
+        bool json = c->json;
+        c->json = false; /* the run's own JSON is the output */
+        int pex = cli_prune(c, c->writer);
+        c->json = json;
+        if (pex) {
+            bkp_error("pruning after the run failed; the generations are safe, run `bkp prune` to "
+                      "retry");
+            failed = true;
+        }
+    }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     if (c->metrics && write_metrics(c->metrics, out, n, secs))

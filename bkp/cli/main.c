@@ -225,6 +225,7 @@ int main(int argc, char **argv)
             return ex;
         }
     }
+    c.writer = writer;
     int ex = cmd->run(&c);
     bkp_lock_release(writer);
     bkp_repo_free(c.r);

@@ -21,6 +21,7 @@ datasets:
     priority: 2
     paths: [$WORK/scans]
     schedule: daily 03:00
+    retention: { keep_last: 1 }
   - name: emr
     priority: 1
     paths: [$WORK/emr]
@@ -63,6 +64,10 @@ ok "$BKP" run --policy "$POL" --json
 ok "$BKP" run --policy "$POL" --force --dataset scans --json
 output_has '"result": "sealed"' "--force --dataset scans should seal scans"
 [ "$(printf '%s' "$OUT" | grep -c '"dataset"')" -ge 1 ] || flunk "no result for scans"
+# Retention after the run: scans keeps its last generation only.
+ok "$BKP" generations --policy "$POL" scans
+[ "$(printf '%s\n' "$OUT" | grep -c '^scans:')" = 1 ] || flunk "run did not apply retention to scans: $OUT"
+printf '%s\n' "$OUT" | grep -q '^scans:2 ' || flunk "the newest scans generation should be the one kept: $OUT"
 
 # 3. A failing and a hanging before hook: that data set fails, the others still run.
 sed -i "s|echo dumped > $WORK/emr/dump.sql|exit 3|" "$POL"
