@@ -79,13 +79,99 @@ static int mark(bkp_repo *r, bkp_index *used, bkp_gen *const *doomed, size_t ndo
 typedef struct sweep {
     const bkp_index *used;
     uint32_t *total, *live;
+    uint64_t *total_bytes, *live_bytes;
 } sweep;
 
 static void count(const bkp_index_entry *e, void *ctx)
 {
     sweep *s = ctx;
+    bool live = bkp_index_lookup(s->used, e->id) != NULL;
     s->total[e->pack]++;
-    s->live[e->pack] += bkp_index_lookup(s->used, e->id) != NULL;
+    s->live[e->pack] += live;
+    s->total_bytes[e->pack] += e->len;
+    s->live_bytes[e->pack] += live ? e->len : 0;
+}
+
+/* Live blobs of the packs being repacked, copied into new packs. */
+typedef struct repack {
+    bkp_repo *repo;
+    const bool *moving;
+    const bkp_index *used;
+    bkp_index *fresh;
+    bkp_pack_writer *w;
+    const char *pdir;
+    bkp_pack_entry *pending; /* entries of the open writer */
+    size_t npending, cap;
+    int err;
+    uint64_t moved;
+} repack;
+
+static int close_writer(repack *p)
+{
+    uint8_t id[BKP_ID_LEN];
+    uint32_t num;
+    if (!p->w)
+        return 0;
+    int rc = bkp_pack_writer_finish(p->w, bkp_repo_keys(p->repo), id);
+    p->w = NULL;
+    if (!rc)
+        rc = bkp_index_add_pack(p->fresh, id, &num);
+    for (size_t i = 0; !rc && i < p->npending; i++) {
+        bkp_index_entry e = {.type = p->pending[i].type, .pack = num, .offset = p->pending[i].offset,
+                             .len = p->pending[i].len, .raw_len = p->pending[i].raw_len};
+        memcpy(e.id, p->pending[i].id, BKP_ID_LEN);
+        rc = bkp_index_insert(p->fresh, &e) < 0 ? -ENOMEM : 0;
+    }
+    p->npending = 0;
+    return rc;
+}
+
+static void move_entry(const bkp_index_entry *e, void *ctx)
+{
+    repack *p = ctx;
+    bkp_buf plain, sealed;
+    if (p->err || !p->moving[e->pack] || !bkp_index_lookup(p->used, e->id))
+        return;
+    bkp_buf_init(&plain);
+    bkp_buf_init(&sealed);
+    /* Read back authenticated: a damaged blob is not copied as if it were good. */
+    int rc = bkp_repo_get(p->repo, e->type, e->id, &plain);
+    if (!rc)
+        rc = bkp_blob_seal(bkp_repo_keys(p->repo), e->type, e->id, plain.data, plain.len, 1, &sealed);
+    if (!rc && !p->w)
+        rc = bkp_pack_writer_open(p->pdir, &p->w);
+    if (!rc && p->npending == p->cap) {
+        size_t cap = p->cap ? 2 * p->cap : 256;
+        bkp_pack_entry *n = realloc(p->pending, cap * sizeof(*n));
+        rc = n ? 0 : -ENOMEM;
+        if (n) {
+            p->pending = n;
+            p->cap = cap;
+        }
+    }
+    if (!rc) {
+        bkp_pack_entry *pe = &p->pending[p->npending];
+        memcpy(pe->id, e->id, BKP_ID_LEN);
+        pe->type = e->type;
+        pe->len = (uint32_t)sealed.len;
+        pe->raw_len = (uint32_t)plain.len;
+        rc = bkp_pack_writer_add(p->w, e->type, e->id, sealed.data, sealed.len, (uint32_t)plain.len,
+                                 &pe->offset);
+        if (!rc) {
+            p->npending++;
+            p->moved += plain.len;
+        }
+    }
+    if (!rc && bkp_pack_writer_size(p->w) >= BKP_PACK_TARGET)
+        rc = close_writer(p);
+    if (rc) {
+        char hex[2 * BKP_ID_LEN + 1];
+        bkp_hex(hex, e->id, BKP_ID_LEN);
+        bkp_error("cannot move blob %.16s out of a mostly empty pack: %s", hex, bkp_strerror(rc));
+        p->err = rc;
+    }
+    bkp_buf_free(&plain);
+    bkp_buf_free(&sealed);
 }
 
 typedef struct keep_ctx {
@@ -230,7 +316,12 @@ int bkp_prune(bkp_repo *r, bkp_gen *const *doomed, size_t ndoomed, bool dry_run,
     memset(res, 0, sizeof(*res));
     s.total = calloc(np + 1, sizeof(*s.total));
     s.live = calloc(np + 1, sizeof(*s.live));
-    if (!dead || !map || !idir || !ldir || !pdir || !s.total || !s.live || bkp_index_new(&used)) {
+    s.total_bytes = calloc(np + 1, sizeof(*s.total_bytes));
+    s.live_bytes = calloc(np + 1, sizeof(*s.live_bytes));
+    bool *moving = calloc(np + 1, sizeof(*moving));
+    repack rp = {0};
+    if (!dead || !map || !idir || !ldir || !pdir || !s.total || !s.live || !s.total_bytes ||
+        !s.live_bytes || !moving || bkp_index_new(&used)) {
         rc = -ENOMEM;
         goto out;
     }
@@ -248,22 +339,30 @@ int bkp_prune(bkp_repo *r, bkp_gen *const *doomed, size_t ndoomed, bool dry_run,
     json_t *packs = json_array();
     for (uint32_t p = 0; p < np; p++) {
         char hex[2 * BKP_ID_LEN + 1];
-        if (s.total[p] && !s.live[p]) {
+        /* Mostly empty: its live blobs move to new packs, then it goes too. */
+        bool mostly_empty = s.live[p] && s.live_bytes[p] * 2 < s.total_bytes[p];
+        if (mostly_empty) {
+            moving[p] = true;
+            res->packs_repacked++;
+        }
+        if ((s.total[p] && !s.live[p]) || mostly_empty) {
             struct stat st;
             char *path = bkp_pack_path(pdir, bkp_index_pack_id(x, p));
             dead[p] = true;
-            res->packs++;
+            res->packs += !mostly_empty;
             if (path && stat(path, &st) == 0)
                 res->bytes += (uint64_t)st.st_size;
             free(path);
             bkp_hex(hex, bkp_index_pack_id(x, p), BKP_ID_LEN);
             json_array_append_new(packs, json_string(hex));
+            if (mostly_empty) /* its live part is written again */
+                res->bytes -= s.live_bytes[p] < res->bytes ? s.live_bytes[p] : 0;
         } else {
             res->packs_kept++;
             res->packs_partly_used += s.live[p] < s.total[p];
         }
     }
-    if (dry_run || !res->packs) {
+    if (dry_run || (!res->packs && !res->packs_repacked)) {
         json_decref(packs);
         goto out;
     }
@@ -281,6 +380,13 @@ int bkp_prune(bkp_repo *r, bkp_gen *const *doomed, size_t ndoomed, bool dry_run,
     if (!rc)
         bkp_index_foreach(x, keep_entry, &k);
     rc = rc ? rc : k.err;
+    /* The new packs are durable (finish fsyncs) before the index naming them
+     * is written, and that index before any old pack goes. */
+    rp = (repack){.repo = r, .moving = moving, .used = used, .fresh = fresh, .pdir = pdir};
+    if (!rc && res->packs_repacked) {
+        bkp_index_foreach(x, move_entry, &rp);
+        rc = rp.err ? rp.err : close_writer(&rp);
+    }
     json_t *names = json_pack("{s:s, s:[]}", "dir", idir, "written");
     if (!rc && names)
         rc = bkp_index_segments_encode(fresh, 0, bkp_index_pack_count(fresh), bkp_repo_keys(r),
@@ -299,10 +405,15 @@ out:
                   "starts over",
                   bkp_strerror(rc));
     json_decref(intent);
+    bkp_pack_writer_abort(rp.w);
+    free(rp.pending);
     bkp_index_free(used);
     bkp_index_free(fresh);
     free(s.total);
     free(s.live);
+    free(s.total_bytes);
+    free(s.live_bytes);
+    free(moving);
     free(dead);
     free(map);
     free(idir);

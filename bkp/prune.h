@@ -13,7 +13,9 @@
  * A crash at any point leaves every remaining generation restorable: the
  * next writable open finishes step 4 from the intent before it loads the
  * index (bkp_prune_recover), and the index can always be rebuilt from packs.
- * Packs that are partly used are kept whole (repacking is not done yet).
+ * A pack less than half of whose bytes are live is repacked: its live blobs
+ * are read back authenticated and written to new packs, which are durable
+ * before the index that names them; then it goes like the others.
  */
 #ifndef BKP_PRUNE_H
 #define BKP_PRUNE_H
@@ -27,6 +29,7 @@
 typedef struct bkp_prune_result {
     uint64_t generations, packs, bytes; /* deleted (or, dry run, that would be) */
     uint64_t packs_kept, packs_partly_used;
+    uint64_t packs_repacked; /* mostly empty: live blobs moved, then deleted */
 } bkp_prune_result;
 
 int bkp_prune(bkp_repo *r, bkp_gen *const *doomed, size_t ndoomed, bool dry_run,

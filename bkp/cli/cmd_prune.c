@@ -130,16 +130,18 @@ int cli_prune(cli *c, const bkp_lock *self)
     bkp_prune_result res;
     rc = bkp_prune(c->r, doomed, nd, c->dry_run, &res);
     if (plan) {
-        cli_print_json(json_pack("{s:b, s:o, s:I, s:I, s:I, s:I}", "dry_run", c->dry_run, "plan",
-                                 plan, "generations_deleted", (json_int_t)res.generations,
-                                 "packs_deleted", (json_int_t)res.packs, "bytes_freed",
+        cli_print_json(json_pack("{s:b, s:o, s:I, s:I, s:I, s:I, s:I}", "dry_run", c->dry_run,
+                                 "plan", plan, "generations_deleted", (json_int_t)res.generations,
+                                 "packs_deleted", (json_int_t)res.packs, "packs_repacked",
+                                 (json_int_t)res.packs_repacked, "bytes_freed",
                                  (json_int_t)res.bytes, "packs_kept", (json_int_t)res.packs_kept));
     } else if (!rc && (c->tty || c->dry_run)) {
         char sz[32];
-        printf("%s %llu generation(s) and %llu pack(s) (%s); %llu pack(s) kept, %llu of them partly "
-               "used\n",
+        printf("%s %llu generation(s) and %llu pack(s), %s %llu mostly empty one(s) (%s freed); "
+               "%llu pack(s) kept, %llu of them partly used\n",
                c->dry_run ? "would delete" : "deleted", (unsigned long long)res.generations,
-               (unsigned long long)res.packs, cli_size(sz, sizeof(sz), res.bytes),
+               (unsigned long long)res.packs, c->dry_run ? "would repack" : "repacked",
+               (unsigned long long)res.packs_repacked, cli_size(sz, sizeof(sz), res.bytes),
                (unsigned long long)res.packs_kept, (unsigned long long)res.packs_partly_used);
     }
     ex = rc ? EXIT_FAILED : EXIT_OK;

@@ -97,6 +97,32 @@ for delay in 0.02 0.05 0.1 0.2 0.4; do
     rm -rf "$R" "$WORK/rk-$delay"
 done
 
+# 4b. Mostly empty packs are repacked: a big file and a small one captured
+#     together, then the big one deleted: after prune the packs hold about the
+#     small one only, and everything verifies and restores.
+M=$WORK/mixed
+mkdir -p "$M"
+head -c $((16 << 20)) /dev/urandom >"$M/big.bin"
+head -c $((512 << 10)) /dev/urandom >"$M/small.bin"
+cat >"$WORK/pm.yaml" <<YAML
+repository: $WORK/repo3
+passphrase_file: $PASSFILE
+datasets:
+  - name: m
+    paths: [$M]
+    retention: { keep_last: 1 }
+YAML
+ok "$BKP" init --policy "$WORK/pm.yaml"
+ok "$BKP" backup --policy "$WORK/pm.yaml" m
+rm "$M/big.bin"
+ok "$BKP" backup --policy "$WORK/pm.yaml" m
+ok "$BKP" prune --policy "$WORK/pm.yaml"
+bytes=$(find "$WORK/repo3/packs" -type f -printf '%s\n' | awk '{s += $1} END {print s + 0}')
+[ "$bytes" -lt $((4 << 20)) ] || flunk "packs still hold $bytes bytes after the big file's generation was pruned"
+ok "$BKP" verify --policy "$WORK/pm.yaml" --read-data
+ok "$BKP" restore --policy "$WORK/pm.yaml" m:latest "$WORK/rm"
+cmp "$M/small.bin" "$WORK/rm$M/small.bin" || flunk "the small file does not restore exactly after repacking"
+
 # 5. The suspicious hold: the generations before an uncleared suspicious one stay.
 S=$WORK/sus
 mkdir -p "$S"
