@@ -34,10 +34,21 @@ int bkp_hook_run(const char *command, char *const *env, size_t nenv, int64_t tim
     char **envp = calloc(nold + nenv + 1, sizeof(*envp));
     if (!envp)
         return -ENOMEM;
-    /* The hook's own settings first: getenv() takes the first match. */
-    if (nenv)
-        memcpy(envp, env, nenv * sizeof(*envp));
-    memcpy(envp + nenv, environ, nold * sizeof(*envp));
+    /* The hook's own settings, then what we inherit minus the same names:
+     * shells differ on which duplicate wins, so there are none. */
+    size_t k = 0;
+    for (size_t i = 0; i < nenv; i++)
+        envp[k++] = env[i];
+    for (size_t i = 0; i < nold; i++) {
+        const char *eq = strchr(environ[i], '=');
+        size_t len = eq ? (size_t)(eq - environ[i]) + 1 : strlen(environ[i]);
+        bool dup = false;
+        for (size_t j = 0; j < nenv && !dup; j++)
+            dup = !strncmp(env[j], environ[i], len);
+        if (!dup)
+            envp[k++] = environ[i];
+    }
+    envp[k] = NULL;
     char *argv[] = {"sh", "-c", (char *)command, NULL};
     clock_gettime(CLOCK_MONOTONIC, &t0);
     pid_t pid = fork();
@@ -48,8 +59,12 @@ int bkp_hook_run(const char *command, char *const *env, size_t nenv, int64_t tim
     if (pid == 0) {
         setpgid(0, 0);
         int null = open("/dev/null", O_RDONLY);
-        if (null >= 0)
+        if (null > 0) {
             dup2(null, 0);
+            close(null);
+        }
+        /* Hook output is for people and logs, never for --json on stdout. */
+        dup2(2, 1);
         execve("/bin/sh", argv, envp);
         _exit(127);
     }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,58 +29,91 @@ static void describe(const char *text, char *out, size_t n)
             *p = ' ';
 }
 
-/* Alive unless we can show it is dead: same host, pid gone, flock free. */
-static bool holder_alive(const char *path, int fd)
+/*
+ * Alive unless we can show it is dead. Another host's lock is never judged.
+ * On this host the flock decides: it dies with its holder, while a pid can
+ * be reused (a container that always runs as the same pid). A lock whose
+ * flock we obtain here stays flocked by us until `fd` is closed.
+ */
+static bool holder_alive(int fd)
 {
     char buf[512] = "", host[256] = "", myhost[256] = "";
     long pid = 0;
     ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
     if (n > 0)
         buf[n] = '\0';
-    if (sscanf(buf, "host=%255s pid=%ld", host, &pid) != 2)
-        return flock(fd, LOCK_EX | LOCK_NB) != 0; /* half-written: judge by the flock */
     gethostname(myhost, sizeof(myhost) - 1);
-    if (strcmp(host, myhost) != 0)
-        return true; /* another host's: never guessed */
-    if (pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM))
+    if (sscanf(buf, "host=%255s pid=%ld", host, &pid) == 2 && strcmp(host, myhost) != 0)
         return true;
-    (void)path;
     return flock(fd, LOCK_EX | LOCK_NB) != 0;
+}
+
+/* Remove `path` only if it still is the file open as `fd`: never someone's
+ * newer lock that took its place. */
+static void unlink_if_same(const char *path, int fd)
+{
+    struct stat a, b;
+    if (fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+        unlink(path);
+}
+
+/* A lock appears complete or not at all: written and flocked under a
+ * temporary name, then link()ed to its name (which fails if it exists). */
+static int publish(const char *dir, const char *path, const char *command, int *out)
+{
+    char host[256] = "", text[1024], when[32], tmpname[64];
+    struct passwd *pw = getpwuid(getuid());
+    time_t now = time(NULL);
+    gethostname(host, sizeof(host) - 1);
+    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+    int len = snprintf(text, sizeof(text), "host=%s pid=%ld user=%s time=%s command=%s\n", host,
+                       (long)getpid(), pw ? pw->pw_name : "?", when, command);
+    snprintf(tmpname, sizeof(tmpname), ".tmp-lock-%ld-%ld", (long)getpid(), (long)now);
+    char *tmp = bkp_path_join(dir, tmpname);
+    if (!tmp)
+        return -ENOMEM;
+    unlink(tmp);
+    /* 0644: a lock names who holds it, nothing secret, and every user of the
+     * repository must be able to read it (an unreadable lock counts as held). */
+    int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    int rc = fd < 0 ? -errno : 0;
+    if (!rc && flock(fd, LOCK_EX | LOCK_NB) != 0)
+        rc = -errno;
+    if (!rc)
+        rc = bkp_write_full(fd, text, (size_t)len);
+    if (!rc && fsync(fd) < 0)
+        rc = -errno;
+    if (!rc && link(tmp, path) < 0)
+        rc = -errno;
+    unlink(tmp);
+    free(tmp);
+    if (rc) {
+        if (fd >= 0)
+            close(fd);
+        return rc;
+    }
+    (void)bkp_fsync_dir(dir);
+    *out = fd;
+    return 0;
 }
 
 int bkp_lock_take(const char *repo, const char *name, const char *command, bkp_lock **out)
 {
     char *dir = bkp_path_join(repo, "locks");
     char *path = dir ? bkp_path_join(dir, name) : NULL;
-    int rc = 0;
+    int rc = -EBUSY;
     if (!path) {
         free(dir);
         return -ENOMEM;
     }
-    for (int attempt = 0; attempt < 2; attempt++) {
-        int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (fd >= 0) {
-            char host[256] = "", text[1024], when[32];
-            struct passwd *pw = getpwuid(getuid());
-            time_t now = time(NULL);
-            gethostname(host, sizeof(host) - 1);
-            strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-            int len = snprintf(text, sizeof(text), "host=%s pid=%ld user=%s time=%s command=%s\n", host,
-                               (long)getpid(), pw ? pw->pw_name : "?", when, command);
-            rc = flock(fd, LOCK_EX | LOCK_NB) != 0 ? -errno : bkp_write_full(fd, text, (size_t)len);
-            if (!rc && fsync(fd) < 0)
-                rc = -errno;
-            if (rc) {
-                bkp_error("cannot write the lock %s: %s", path, bkp_strerror(rc));
-                close(fd);
-                unlink(path);
-                break;
-            }
-            (void)bkp_fsync_dir(dir);
+    for (int attempt = 0; attempt < 3; attempt++) {
+        int fd;
+        rc = publish(dir, path, command, &fd);
+        if (!rc) {
             bkp_lock *l = malloc(sizeof(*l));
             if (!l) {
+                unlink_if_same(path, fd);
                 close(fd);
-                unlink(path);
                 rc = -ENOMEM;
                 break;
             }
@@ -87,34 +121,37 @@ int bkp_lock_take(const char *repo, const char *name, const char *command, bkp_l
             l->path = path;
             path = NULL;
             *out = l;
-            rc = 0;
             break;
         }
-        if (errno != EEXIST) {
-            rc = -errno;
+        if (rc != -EEXIST) {
             bkp_error("cannot create the lock %s: %s", path, bkp_strerror(rc));
             break;
         }
-        int old = open(path, O_RDWR | O_CLOEXEC);
-        if (old < 0)
-            continue; /* released meanwhile: try again */
+        rc = -EBUSY;
+        int old = open(path, O_RDONLY | O_CLOEXEC);
+        if (old < 0) {
+            if (errno == ENOENT)
+                continue; /* released meanwhile: try again */
+            bkp_error("cannot read the lock %s (%s), so it counts as held; check its owner and "
+                      "permissions",
+                      path, strerror(errno));
+            break;
+        }
         char buf[512] = "", desc[512];
         ssize_t n = pread(old, buf, sizeof(buf) - 1, 0);
         if (n > 0)
             buf[n] = '\0';
         describe(buf, desc, sizeof(desc));
-        if (holder_alive(path, old)) {
+        if (holder_alive(old)) {
             close(old);
             bkp_error("another bkp holds the %s lock (%s); wait for it to finish. If you are sure "
                       "it is gone, remove %s",
                       name, desc, path);
-            rc = -EBUSY;
             break;
         }
         bkp_warn("taking over the %s lock of a process that is gone (%s)", name, desc);
-        unlink(path);
+        unlink_if_same(path, old);
         close(old);
-        rc = -EBUSY;
     }
     free(path);
     free(dir);
@@ -122,22 +159,26 @@ int bkp_lock_take(const char *repo, const char *name, const char *command, bkp_l
 }
 
 /* Is lock file `name` held by a live process? Stale ones are removed, with a
- * warning; `desc` receives the holder's description. */
+ * warning; one that cannot be read counts as held. */
 static bool held(const char *dir, const char *name, char *desc, size_t n)
 {
     char *path = bkp_path_join(dir, name);
     char buf[512] = "";
-    int fd = path ? open(path, O_RDWR | O_CLOEXEC) : -1;
+    int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
     bool alive = false;
-    if (fd >= 0) {
+    if (fd < 0) {
+        alive = path && errno != ENOENT;
+        if (alive)
+            snprintf(desc, n, "%s cannot be read: %s", name, strerror(errno));
+    } else {
         ssize_t k = pread(fd, buf, sizeof(buf) - 1, 0);
         if (k > 0)
             buf[k] = '\0';
         describe(buf, desc, n);
-        alive = holder_alive(path, fd);
+        alive = holder_alive(fd);
         if (!alive) {
             bkp_warn("removing the lock %s of a process that is gone (%s)", name, desc);
-            unlink(path);
+            unlink_if_same(path, fd);
         }
         close(fd);
     }
@@ -226,7 +267,7 @@ void bkp_lock_release(bkp_lock *l)
 {
     if (!l)
         return;
-    unlink(l->path);
+    unlink_if_same(l->path, l->fd);
     close(l->fd);
     free(l->path);
     free(l);

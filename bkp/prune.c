@@ -252,20 +252,43 @@ static int finish(const char *repo, json_t *intent)
     return rc;
 }
 
-void bkp_prune_recover(const char *repo)
+static json_t *load_intent(const char *repo)
 {
     char *ldir = bkp_path_join(repo, "locks");
     char *ip = ldir ? bkp_path_join(ldir, INTENT) : NULL;
     json_t *intent = ip ? json_load_file(ip, 0, NULL) : NULL;
+    free(ip);
+    free(ldir);
+    return intent;
+}
+
+bool bkp_prune_doomed(const char *repo, const char *hex)
+{
+    json_t *intent = load_intent(repo), *v;
+    size_t i;
+    bool doomed = false;
+    json_array_foreach(json_object_get(intent, "packs"), i, v) doomed |= !strcmp(json_string_value(v), hex);
+    json_decref(intent);
+    return doomed;
+}
+
+int bkp_prune_recover(const char *repo, bool mine)
+{
+    char *ldir = bkp_path_join(repo, "locks");
+    char *ip = ldir ? bkp_path_join(ldir, INTENT) : NULL;
+    json_t *intent = ip ? json_load_file(ip, 0, NULL) : NULL;
+    int rc = 0;
     /* A live prune is doing it now; a dead one left it to us. */
-    if (intent && !bkp_lock_is_held(repo, "prune")) {
+    if (intent && (mine || !bkp_lock_is_held(repo, "prune"))) {
         /* Only intents whose new index was written completely are finished;
          * an earlier one is dropped: the old segments and packs stay, and
          * the next prune starts over. Either way nothing in use goes. */
         if (json_is_true(json_object_get(intent, "index_written"))) {
-            int rc = finish(repo, intent);
+            rc = finish(repo, intent);
             if (rc)
-                bkp_warn("cannot finish an interrupted prune: %s", bkp_strerror(rc));
+                bkp_error("cannot finish an interrupted prune (%s); nothing writes to this "
+                          "repository until it is finished: fix the cause and run `bkp prune`",
+                          bkp_strerror(rc));
             else
                 bkp_warn("finished a prune that was interrupted");
         } else if (unlink(ip) == 0) {
@@ -275,19 +298,31 @@ void bkp_prune_recover(const char *repo)
     json_decref(intent);
     free(ip);
     free(ldir);
+    return rc;
 }
 
+/* The current segment names; NULL when they cannot all be listed (a prune
+ * that forgot one would keep naming packs it deletes). */
 static json_t *segment_names(const char *idir)
 {
     json_t *a = json_array();
     DIR *d = opendir(idir);
     struct dirent *e;
     uint8_t id[BKP_ID_LEN];
-    while (d && (e = readdir(d)))
-        if (!bkp_unhex(id, BKP_ID_LEN, e->d_name))
-            json_array_append_new(a, json_string(e->d_name));
-    if (d)
-        closedir(d);
+    if (!d || !a) {
+        json_decref(a);
+        if (d)
+            closedir(d);
+        return NULL;
+    }
+    while ((e = readdir(d)))
+        if (!bkp_unhex(id, BKP_ID_LEN, e->d_name) &&
+            json_array_append_new(a, json_string(e->d_name)) != 0) {
+            json_decref(a);
+            a = NULL;
+            break;
+        }
+    closedir(d);
     return a;
 }
 
@@ -326,6 +361,26 @@ int bkp_prune(bkp_repo *r, bkp_gen *const *doomed, size_t ndoomed, bool dry_run,
         goto out;
     }
     res->generations = ndoomed;
+    /* Every remaining record readable before any is deleted: a prune that
+     * would stop at mark must not have deleted generations first. */
+    {
+        bkp_gen **all = NULL;
+        size_t na = 0;
+        if ((rc = bkp_gen_list(r, NULL, &all, &na)))
+            goto out;
+        for (size_t i = 0; i < na && !rc; i++)
+            if (all[i]->status) {
+                char name[96];
+                bkp_error("%s: its %s is damaged; prune changes nothing until `bkp verify` is "
+                          "clean",
+                          bkp_gen_name(all[i], name, sizeof(name)),
+                          all[i]->pruned ? "tombstone" : "record");
+                rc = -EBADMSG;
+            }
+        bkp_gen_list_free(all, na);
+        if (rc)
+            goto out;
+    }
     for (size_t i = 0; !dry_run && i < ndoomed && !rc; i++)
         if ((rc = bkp_gen_prune(r, doomed[i])))
             bkp_error("cannot delete %s:%u: %s", doomed[i]->dataset, doomed[i]->seq, bkp_strerror(rc));
@@ -366,9 +421,19 @@ int bkp_prune(bkp_repo *r, bkp_gen *const *doomed, size_t ndoomed, bool dry_run,
         json_decref(packs);
         goto out;
     }
-    intent = json_pack("{s:o, s:o, s:b}", "packs", packs, "old_segments", segment_names(idir),
-                       "index_written", 0);
-    if (!intent || (rc = write_intent(ldir, intent)))
+    json_t *old = segment_names(idir);
+    if (!old) {
+        json_decref(packs);
+        rc = -EIO;
+        bkp_error("cannot list %s", idir);
+        goto out;
+    }
+    intent = json_pack("{s:o, s:o, s:b}", "packs", packs, "old_segments", old, "index_written", 0);
+    if (!intent) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    if ((rc = write_intent(ldir, intent)))
         goto out;
     /* The full index of what stays, under new names. */
     if ((rc = bkp_index_new(&fresh)))
@@ -388,10 +453,12 @@ int bkp_prune(bkp_repo *r, bkp_gen *const *doomed, size_t ndoomed, bool dry_run,
         rc = rp.err ? rp.err : close_writer(&rp);
     }
     json_t *names = json_pack("{s:s, s:[]}", "dir", idir, "written");
-    if (!rc && names)
+    if (!rc && !names)
+        rc = -ENOMEM;
+    if (!rc)
         rc = bkp_index_segments_encode(fresh, 0, bkp_index_pack_count(fresh), bkp_repo_keys(r),
                                        1U << 20, write_one, names);
-    if (!rc && names) {
+    if (!rc) {
         json_object_set(intent, "new_segments", json_object_get(names, "written"));
         json_object_set_new(intent, "index_written", json_true());
         rc = write_intent(ldir, intent);

@@ -35,8 +35,14 @@ typedef struct bkp_prune_result {
 int bkp_prune(bkp_repo *r, bkp_gen *const *doomed, size_t ndoomed, bool dry_run,
               bkp_prune_result *res) __attribute__((warn_unused_result));
 
-/* Finish an interrupted prune of the repository at `repo` (its lock holder
- * gone): delete what its intent lists. Called by the writable open. */
-void bkp_prune_recover(const char *repo);
+/* Finish an interrupted prune of the repository at `repo`: delete what its
+ * intent lists (or drop an intent from before its index was written). Unless
+ * `mine` (the caller holds the prune lock), nothing is done while a live
+ * prune holds it. Called by every writable open, before the index is loaded;
+ * a failure must stop the caller: the packs listed are not to be used. */
+int bkp_prune_recover(const char *repo, bool mine) __attribute__((warn_unused_result));
+
+/* Is pack `hex` listed for deletion by a pending prune intent? */
+bool bkp_prune_doomed(const char *repo, const char *hex);
 
 #endif

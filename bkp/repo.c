@@ -351,6 +351,9 @@ static int reindex_orphans(bkp_repo *r)
             uint8_t id[BKP_ID_LEN];
             if (bkp_unhex(id, BKP_ID_LEN, e->d_name) != 0 || bsearch(id, known, n, BKP_ID_LEN, cmp_id))
                 continue;
+            /* A pack a pending prune is deleting is not adopted again. */
+            if (bkp_prune_doomed(r->path, e->d_name))
+                continue;
             char *p = bkp_path_join(dir, e->d_name);
             int fd = p ? open(p, O_RDONLY | O_CLOEXEC) : -1;
             struct stat st;
@@ -400,11 +403,13 @@ static int reindex_orphans(bkp_repo *r)
     return rc;
 }
 
-static void cleanup_pass(bkp_repo *r)
+static int cleanup_pass(bkp_repo *r)
 {
     /* First: a prune that died mid-way must finish before anything reads the
      * index, or a backup could deduplicate against a pack about to go. */
-    bkp_prune_recover(r->path);
+    int rc = bkp_prune_recover(r->path, false);
+    if (rc)
+        return rc;
     static const char *const dirs[] = {"", "keys", "packs", "index", "cache", "locks"};
     for (size_t i = 0; i < sizeof(dirs) / sizeof(*dirs); i++) {
         char *p = bkp_path_join(r->path, dirs[i]);
@@ -426,6 +431,7 @@ static void cleanup_pass(bkp_repo *r)
     if (d)
         closedir(d);
     free(g);
+    return 0;
 }
 
 size_t bkp_repo_damaged_segments(const bkp_repo *r)
@@ -500,8 +506,8 @@ int bkp_repo_open(const char *path, const char *pass, size_t passlen, unsigned f
     }
     if ((rc = bkp_index_new(&r->index)))
         goto fail;
-    if (!(flags & BKP_REPO_READONLY))
-        cleanup_pass(r);
+    if (!(flags & BKP_REPO_READONLY) && (rc = cleanup_pass(r)))
+        goto fail;
     if ((rc = load_index(r)))
         goto fail;
     r->first_new_pack = bkp_index_pack_count(r->index);

@@ -9,12 +9,11 @@ typedef struct order {
     size_t i;
 } order;
 
-/* Newest first; equal times by sequence number. */
+/* Newest first by sequence number, not by clock: a clock that was wrong when
+ * a generation was sealed must not make the newest look old. */
 static int newest_first(const void *a, const void *b)
 {
     const pol_gen *x = ((const order *)a)->g, *y = ((const order *)b)->g;
-    if (x->time != y->time)
-        return x->time < y->time ? 1 : -1;
     return (x->seq < y->seq) - (x->seq > y->seq);
 }
 

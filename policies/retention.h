@@ -1,7 +1,7 @@
 /*
  * retention.h — which generations a retention policy keeps, and why.
  *
- * keep_last N keeps the N newest. keep_hourly/daily/weekly/monthly/yearly N
+ * keep_last N keeps the N newest (by sequence number). keep_hourly/daily/weekly/monthly/yearly N
  * keep, for each of the last N periods (local time; weeks are ISO weeks) that
  * have a generation, the newest generation of that period. lock_days keeps
  * every generation younger than that, whatever the other rules say, and the

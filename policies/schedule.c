@@ -85,5 +85,7 @@ bool pol_is_due(const pol_schedule *s, time_t last_run, time_t now)
     time_t slot = pol_last_slot(s, now);
     if (slot == (time_t)-1)
         return false;
-    return last_run == 0 || last_run < slot;
+    /* A last run in the future means the clock was wrong then (or is now):
+     * better one backup too many than none until that date. */
+    return last_run == 0 || last_run < slot || last_run > now;
 }

@@ -20,7 +20,7 @@
 time_t pol_last_slot(const pol_schedule *s, time_t now);
 /* The first slot strictly after `now`; (time_t)-1 for a schedule without slots. */
 time_t pol_next_slot(const pol_schedule *s, time_t now);
-/* `last_run` 0 means never. */
+/* `last_run` 0 means never; a last run later than now counts as due. */
 bool pol_is_due(const pol_schedule *s, time_t last_run, time_t now);
 
 #endif

@@ -17,7 +17,7 @@
 #include "bkp/prune.h"
 #include "policies/retention.h"
 
-enum { KEEP_DAMAGED = 1 << 12, KEEP_BEFORE_SUSPICIOUS = 1 << 13 };
+enum { KEEP_DAMAGED = 1 << 12, KEEP_BEFORE_SUSPICIOUS = 1 << 13, KEEP_SUSPICIOUS = 1 << 14 };
 
 static bool suspicious(const bkp_gen *g)
 {
@@ -42,14 +42,21 @@ static void decide(const pol_policy *p, bkp_gen **v, size_t from, size_t to, tim
         goto out;
     }
     for (size_t i = from; i < to; i++) {
+        /* A damaged record may be the suspicious one: it holds like one. */
         if (v[i]->status) {
             keep[i] = KEEP_DAMAGED;
+            if (v[i]->seq < first_suspicious)
+                first_suspicious = v[i]->seq;
             continue;
         }
         if (v[i]->pruned)
             continue;
-        if (suspicious(v[i]) && v[i]->seq < first_suspicious)
-            first_suspicious = v[i]->seq;
+        if (suspicious(v[i])) {
+            /* It stays until cleared, or the hold would vanish with it. */
+            keep[i] |= KEEP_SUSPICIOUS;
+            if (v[i]->seq < first_suspicious)
+                first_suspicious = v[i]->seq;
+        }
         g[n] = (pol_gen){v[i]->finished, v[i]->seq};
         at[n++] = i;
     }
@@ -70,6 +77,8 @@ static const char *why(unsigned k, char *buf, size_t n)
 {
     if (k & KEEP_DAMAGED)
         return "damaged record: never deleted";
+    if (k & KEEP_SUSPICIOUS)
+        return "suspicious: kept until cleared";
     pol_keep_reasons(k & 0x1ff, buf, n);
     if (k & KEEP_BEFORE_SUSPICIOUS) {
         size_t l = strlen(buf);
@@ -91,6 +100,16 @@ int cli_prune(cli *c, const bkp_lock *self)
         return EXIT_USAGE;
     if (!c->dry_run && (rc = bkp_lock_prune_after(repo, "bkp prune", self, &lock)))
         return rc == -EBUSY ? EXIT_LOCKED : EXIT_FAILED;
+    /* The lock is ours: finish what a killed prune before us left (the open's
+     * own recovery defers to the lock holder, which is now us). */
+    if (!c->dry_run && bkp_prune_recover(repo, true)) {
+        bkp_lock_release(lock);
+        return EXIT_FAILED;
+    }
+    if ((c->policy_file || getenv("BKP_POLICY")) && !p) {
+        bkp_lock_release(lock);
+        return EXIT_USAGE; /* a policy was named and is malformed: never guess "keep all" */
+    }
     /* A writer that prunes after its writes has the repository open already. */
     if (!c->r && (ex = cli_open_repo(c, c->dry_run ? BKP_REPO_READONLY : 0, &c->r)))
         goto out;

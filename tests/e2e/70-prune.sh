@@ -59,15 +59,29 @@ done
 check_exit 2 "$BKP" restore --policy "$POL" ds:2 "$WORK/r2" || true
 output_has "deleted by prune" "a pruned generation should be named as pruned"
 
-# 3. Prune and writers exclude each other.
-printf 'host=%s pid=%s user=root time=x command=bkp prune\n' "$(hostname)" "$$" >"$REPO/locks/prune"
+# 3. Prune and writers exclude each other. A lock is live while its flock is
+#    held (flock(1) stands in for the other process); without it, it is stale.
+need_tool flock
+hold() { # hold FILE: a live holder of lock FILE, in the background
+    printf 'host=%s pid=%s user=root time=x command=test\n' "$(hostname)" "$$" >"$1"
+    flock -o "$1" sleep 60 >/dev/null 2>&1 </dev/null &
+    HOLDER=$!
+    for _ in $(seq 50); do flock -n "$1" true 2>/dev/null || break; sleep 0.1; done
+}
+release() { pkill -P "$HOLDER" 2>/dev/null || true; kill "$HOLDER" 2>/dev/null || true; wait "$HOLDER" 2>/dev/null || true; }
+hold "$REPO/locks/prune"
 check_exit 3 "$BKP" backup --policy "$POL" ds || true
 output_has "prune is running" "a backup during prune should say why it stops"
+release
 rm -f "$REPO/locks/prune"
-printf 'host=%s pid=%s user=root time=x command=bkp backup\n' "$(hostname)" "$$" >"$REPO/locks/write-$(hostname)-$$"
+hold "$REPO/locks/write-otherhost-1"
 check_exit 3 "$BKP" prune --policy "$POL" || true
 output_has "a backup is writing" "prune during a backup should say why it stops"
-rm -f "$REPO/locks/write-"*
+release
+# The same files without a holder are stale: taken over, with a warning.
+check_exit 0 "$BKP" prune --policy "$POL" || true
+output_has "process that is gone" "a stale writer lock should be removed with a warning"
+[ ! -e "$REPO/locks/write-otherhost-1" ] || flunk "a stale writer lock was left"
 
 # 4. Killed at several points: what remains verifies and restores, and the
 #    next prune finishes the job.
