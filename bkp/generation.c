@@ -201,55 +201,39 @@ static int load_record(bkp_repo *r, const char *path, const char *dataset, uint3
 }
 
 #define CLEAR_MAGIC "BKPCLR01"
+#define TOMB_MAGIC "BKPPRN01"
 
-/* A clearance counts only when signed by this repository and naming exactly
- * this record (by its hash): a cleared mark cannot move to another record. */
-static bool load_clearance(bkp_repo *r, const char *dir, const bkp_gen *g)
+/* The JSON of a small signed file "MAGIC | u32le length | JSON | signature"
+ * (clearances, tombstones), or NULL when it is absent, damaged or forged. */
+static json_t *read_signed(bkp_repo *r, const char *path, const char *magic)
 {
-    char name[32], hex[2 * BKP_ID_LEN + 1];
     bkp_buf data;
-    bool ok = false;
-    snprintf(name, sizeof(name), "%010u.cleared", g->seq);
-    char *path = bkp_path_join(dir, name);
+    json_t *j = NULL;
     bkp_buf_init(&data);
     if (path && bkp_read_file(path, &data, 1 << 16) == 0 && data.len > 12 + 64 &&
-        !memcmp(data.data, CLEAR_MAGIC, 8)) {
+        !memcmp(data.data, magic, 8)) {
         uint32_t jlen = bkp_get_le32(data.data + 8);
         if ((size_t)jlen + 12 + 64 == data.len &&
             !bkp_sig_verify(bkp_keys_sign_pk(bkp_repo_keys(r)), data.data + 12 + jlen, data.data,
-                            12 + jlen)) {
-            json_t *j = json_loadb((const char *)data.data + 12, jlen, 0, NULL);
-            const char *rec = json_string_value(json_object_get(j, "record"));
-            bkp_hex(hex, g->hash, BKP_ID_LEN);
-            ok = rec && !strcmp(rec, hex);
-            json_decref(j);
-        }
+                            12 + jlen))
+            j = json_loadb((const char *)data.data + 12, jlen, 0, NULL);
     }
-    free(path);
     bkp_buf_free(&data);
-    return ok;
+    return j;
 }
 
-int bkp_gen_clear(bkp_repo *r, const bkp_gen *g)
+/* Write `j` (stolen) signed, as `name` beside record `g`, durably and never
+ * over an existing file (-EEXIST then). */
+static int write_signed(bkp_repo *r, const bkp_gen *g, const char *name, const char *magic, json_t *j)
 {
-    char hex[2 * BKP_ID_LEN + 1], when[32], host[256] = "", name[32];
-    struct passwd *pw = getpwuid(getuid());
-    time_t now = time(NULL);
+    char *text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     bkp_buf rec;
     int rc;
-    gethostname(host, sizeof(host) - 1);
-    bkp_hex(hex, g->hash, BKP_ID_LEN);
-    iso_time(when, sizeof(when), now);
-    json_t *j = json_pack("{s:s, s:i, s:s, s:i, s:s, s:s, s:I, s:o, s:s}", "format", "bkp-clearance",
-                          "version", 1, "dataset", g->dataset, "seq", (int)g->seq, "record", hex,
-                          "user", pw ? pw->pw_name : "?", "uid", (json_int_t)getuid(), "host",
-                          bkp_json_bytes(host), "time", when);
-    char *text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(j);
     if (!text)
         return -ENOMEM;
     bkp_buf_init(&rec);
-    bkp_buf_put(&rec, CLEAR_MAGIC, 8);
+    bkp_buf_put(&rec, magic, 8);
     bkp_buf_u32(&rec, (uint32_t)strlen(text));
     bkp_buf_put(&rec, text, strlen(text));
     free(text);
@@ -262,52 +246,70 @@ int bkp_gen_clear(bkp_repo *r, const bkp_gen *g)
     char *slash = dir ? strrchr(dir, '/') : NULL;
     if (slash)
         *slash = '\0';
-    snprintf(name, sizeof(name), "%010u.cleared", g->seq);
     rc = rec.failed || !slash ? -ENOMEM
                               : bkp_durable_write(dir, name, rec.data, rec.len,
                                                   BKP_DURABLE_NOREPLACE | BKP_DURABLE_READONLY);
-    if (rc == -EEXIST)
-        rc = 0; /* already cleared */
     free(dir);
     bkp_buf_free(&rec);
     return rc;
 }
 
-#define TOMB_MAGIC "BKPPRN01"
+/* A clearance counts only when signed by this repository and naming exactly
+ * this record (by its hash): a cleared mark cannot move to another record. */
+static bool load_clearance(bkp_repo *r, const char *dir, const bkp_gen *g)
+{
+    char name[32], hex[2 * BKP_ID_LEN + 1];
+    snprintf(name, sizeof(name), "%010u.cleared", g->seq);
+    char *path = bkp_path_join(dir, name);
+    json_t *j = read_signed(r, path, CLEAR_MAGIC);
+    const char *rec = json_string_value(json_object_get(j, "record"));
+    bkp_hex(hex, g->hash, BKP_ID_LEN);
+    bool ok = rec && !strcmp(rec, hex);
+    json_decref(j);
+    free(path);
+    return ok;
+}
+
+int bkp_gen_clear(bkp_repo *r, const bkp_gen *g)
+{
+    char hex[2 * BKP_ID_LEN + 1], when[32], host[256] = "", name[32];
+    struct passwd *pw = getpwuid(getuid());
+    gethostname(host, sizeof(host) - 1);
+    bkp_hex(hex, g->hash, BKP_ID_LEN);
+    iso_time(when, sizeof(when), time(NULL));
+    snprintf(name, sizeof(name), "%010u.cleared", g->seq);
+    int rc = write_signed(r, g, name, CLEAR_MAGIC,
+                          json_pack("{s:s, s:i, s:s, s:i, s:s, s:s, s:I, s:o, s:s}", "format",
+                                    "bkp-clearance", "version", 1, "dataset", g->dataset, "seq",
+                                    (int)g->seq, "record", hex, "user", pw ? pw->pw_name : "?",
+                                    "uid", (json_int_t)getuid(), "host", bkp_json_bytes(host),
+                                    "time", when));
+    return rc == -EEXIST ? 0 : rc; /* already cleared */
+}
 
 static int load_tombstone(bkp_repo *r, const char *path, const char *dataset, uint32_t seq,
                           bkp_gen **out)
 {
-    bkp_buf data;
     bkp_gen *g = calloc(1, sizeof(*g));
     if (!g)
         return -ENOMEM;
-    bkp_buf_init(&data);
     g->pruned = true;
     g->file = strdup(path);
     g->dataset = strdup(dataset);
     g->seq = seq;
     g->status = -EBADMSG;
-    if (bkp_read_file(path, &data, 1 << 16) == 0 && data.len > 12 + 64 &&
-        !memcmp(data.data, TOMB_MAGIC, 8)) {
-        uint32_t jlen = bkp_get_le32(data.data + 8);
-        if ((size_t)jlen + 12 + 64 == data.len &&
-            !bkp_sig_verify(bkp_keys_sign_pk(bkp_repo_keys(r)), data.data + 12 + jlen, data.data,
-                            12 + jlen)) {
-            g->json = json_loadb((const char *)data.data + 12, jlen, 0, NULL);
-            const char *ds = json_string_value(json_object_get(g->json, "dataset"));
-            const char *rec = json_string_value(json_object_get(g->json, "record"));
-            json_t *pv = json_object_get(g->json, "prev");
-            json_int_t s = json_integer_value(json_object_get(g->json, "seq"));
-            if (ds && rec && !strcmp(ds, dataset) && s == (json_int_t)seq &&
-                !bkp_unhex(g->hash, BKP_ID_LEN, rec) &&
-                (json_is_null(pv) || (json_is_string(pv) && !bkp_unhex(g->prev, BKP_ID_LEN, json_string_value(pv))))) {
-                g->has_prev = json_is_string(pv);
-                g->status = 0;
-            }
-        }
+    g->json = read_signed(r, path, TOMB_MAGIC);
+    const char *ds = json_string_value(json_object_get(g->json, "dataset"));
+    const char *rec = json_string_value(json_object_get(g->json, "record"));
+    json_t *pv = json_object_get(g->json, "prev");
+    json_int_t s = json_integer_value(json_object_get(g->json, "seq"));
+    if (ds && rec && !strcmp(ds, dataset) && s == (json_int_t)seq &&
+        !bkp_unhex(g->hash, BKP_ID_LEN, rec) &&
+        (json_is_null(pv) ||
+         (json_is_string(pv) && !bkp_unhex(g->prev, BKP_ID_LEN, json_string_value(pv))))) {
+        g->has_prev = json_is_string(pv);
+        g->status = 0;
     }
-    bkp_buf_free(&data);
     if (!g->file || !g->dataset) {
         bkp_gen_free(g);
         return -ENOMEM;
@@ -320,58 +322,39 @@ int bkp_gen_prune(bkp_repo *r, const bkp_gen *g)
 {
     char hex[2 * BKP_ID_LEN + 1], phex[2 * BKP_ID_LEN + 1], when[32], name[32];
     struct passwd *pw = getpwuid(getuid());
-    bkp_buf rec;
-    int rc;
     if (g->status || g->pruned)
         return -EINVAL;
     bkp_hex(hex, g->hash, BKP_ID_LEN);
     if (g->has_prev)
         bkp_hex(phex, g->prev, BKP_ID_LEN);
     iso_time(when, sizeof(when), time(NULL));
-    json_t *j = json_pack("{s:s, s:i, s:s, s:i, s:s, s:s, s:o, s:O, s:s, s:s}", "format",
-                          "bkp-tombstone", "version", 1, "dataset", g->dataset, "seq", (int)g->seq,
-                          "uuid", g->uuid, "record", hex, "prev",
-                          g->has_prev ? json_string(phex) : json_null(), "finished",
-                          json_object_get(g->json, "finished"), "pruned", when, "user",
-                          pw ? pw->pw_name : "?");
-    char *text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    json_decref(j);
-    if (!text)
-        return -ENOMEM;
-    bkp_buf_init(&rec);
-    bkp_buf_put(&rec, TOMB_MAGIC, 8);
-    bkp_buf_u32(&rec, (uint32_t)strlen(text));
-    bkp_buf_put(&rec, text, strlen(text));
-    free(text);
-    uint8_t *sig = bkp_buf_reserve(&rec, 64);
-    if (sig) {
-        bkp_keys_sign(bkp_repo_keys(r), sig, rec.data, rec.len);
-        rec.len += 64;
-    }
-    char *dir = strdup(g->file);
-    char *slash = dir ? strrchr(dir, '/') : NULL;
-    if (slash)
-        *slash = '\0';
     snprintf(name, sizeof(name), "%010u.pruned", g->seq);
     /* The tombstone first and durable; only then may the record go. */
-    rc = rec.failed || !slash ? -ENOMEM
-                              : bkp_durable_write(dir, name, rec.data, rec.len,
-                                                  BKP_DURABLE_NOREPLACE | BKP_DURABLE_READONLY);
+    int rc = write_signed(r, g, name, TOMB_MAGIC,
+                          json_pack("{s:s, s:i, s:s, s:i, s:s, s:s, s:o, s:O, s:s, s:s}", "format",
+                                    "bkp-tombstone", "version", 1, "dataset", g->dataset, "seq",
+                                    (int)g->seq, "uuid", g->uuid, "record", hex, "prev",
+                                    g->has_prev ? json_string(phex) : json_null(), "finished",
+                                    json_object_get(g->json, "finished"), "pruned", when, "user",
+                                    pw ? pw->pw_name : "?"));
     if (rc == -EEXIST)
         rc = 0;
     if (!rc && unlink(g->file) < 0 && errno != ENOENT)
         rc = -errno;
     if (!rc) {
-        char cleared[32];
-        snprintf(cleared, sizeof(cleared), "%010u.cleared", g->seq);
-        char *c = bkp_path_join(dir, cleared);
-        if (c)
-            unlink(c);
-        free(c);
-        rc = bkp_fsync_dir(dir);
+        char *dir = strdup(g->file), *slash = dir ? strrchr(dir, '/') : NULL;
+        if (slash) {
+            *slash = '\0';
+            char cleared[32];
+            snprintf(cleared, sizeof(cleared), "%010u.cleared", g->seq);
+            char *c = bkp_path_join(dir, cleared);
+            if (c)
+                unlink(c);
+            free(c);
+            rc = bkp_fsync_dir(dir);
+        }
+        free(dir);
     }
-    free(dir);
-    bkp_buf_free(&rec);
     return rc;
 }
 

@@ -1,0 +1,46 @@
+/*
+ * repo_internal.h — the repository handle, shared by repo.c (create, open,
+ * recover, close) and repo_io.c (put, flush, get). Nothing else includes it.
+ */
+#ifndef BKP_REPO_INTERNAL_H
+#define BKP_REPO_INTERNAL_H
+
+#include <pthread.h>
+
+#include "bkp/pack.h"
+#include "bkp/repo.h"
+
+#define MAX_OPEN_PACKS 256
+#define MAX_WRITERS 32
+#define MAX_FINISHING 4
+
+struct bkp_repo {
+    char *path, *packs_dir, *index_dir;
+    char uuid[37];
+    bkp_keys *keys;
+    bkp_chunker *chunker;
+    bkp_index *index;
+    unsigned flags;
+    pthread_mutex_t lock;
+    /* One open pack per concurrent writer: the bytes are written outside the
+     * lock, and each pack's name hash is computed as it is written. */
+    struct {
+        bkp_pack_writer *w;
+        uint32_t num;
+        bool busy;
+    } writers[MAX_WRITERS];
+    uint32_t first_new_pack; /* packs from here on still need an index segment */
+    int err;                 /* latched: a pack failed to become durable */
+    int *fds;                /* per pack number; -1 when closed */
+    char **damaged;          /* index segments that failed to load */
+    size_t ndamaged;
+    /* Packs being finished (fsync, rename) in the background, joined by flush. */
+    pthread_t *finishing;
+    size_t nfinishing, finishing_cap;
+    uint32_t fds_cap, fds_open;
+};
+
+/* repo_io.c: wait for packs being finished in the background. */
+void bkp_repo_join_finishing(bkp_repo *r);
+
+#endif

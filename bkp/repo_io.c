@@ -1,0 +1,369 @@
+/* Putting blobs into packs, making them durable, and reading them back. */
+#include "bkp/repo.h"
+#include "bkp/repo_internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <sodium.h>
+#include <uuid/uuid.h>
+
+#include "bkp/durable.h"
+#include "bkp/log.h"
+#include "bkp/pack.h"
+#include "bkp/prune.h"
+
+/* Finish a detached writer outside the lock. */
+static int finish_pack(bkp_repo *r, bkp_pack_writer *w, uint32_t num)
+{
+    uint8_t id[BKP_ID_LEN];
+    int rc = bkp_pack_writer_finish(w, r->keys, id);
+    pthread_mutex_lock(&r->lock);
+    if (rc) {
+        if (!r->err)
+            r->err = rc;
+    } else {
+        bkp_index_set_pack_id(r->index, num, id);
+    }
+    pthread_mutex_unlock(&r->lock);
+    if (rc)
+        bkp_error("cannot write a pack in %s: %s", r->packs_dir, bkp_strerror(rc));
+    return rc;
+}
+
+/* A free pack writer, opened on demand; -EBUSY never happens with fewer
+ * than MAX_WRITERS threads. Called with the lock held. */
+static int take_writer(bkp_repo *r, int *slot)
+{
+    int free_slot = -1;
+    for (int i = 0; i < MAX_WRITERS; i++) {
+        if (r->writers[i].w && !r->writers[i].busy) {
+            r->writers[i].busy = true;
+            *slot = i;
+            return 0;
+        }
+        if (!r->writers[i].w && free_slot < 0)
+            free_slot = i;
+    }
+    if (free_slot < 0)
+        return -EBUSY;
+    int rc = bkp_pack_writer_open(r->packs_dir, &r->writers[free_slot].w);
+    if (!rc)
+        rc = bkp_index_add_pack(r->index, (const uint8_t[BKP_ID_LEN]){0}, &r->writers[free_slot].num);
+    if (rc) {
+        bkp_pack_writer_abort(r->writers[free_slot].w);
+        r->writers[free_slot].w = NULL;
+        return rc;
+    }
+    r->writers[free_slot].busy = true;
+    *slot = free_slot;
+    return 0;
+}
+
+typedef struct finish_job {
+    bkp_repo *repo;
+    bkp_pack_writer *w;
+    uint32_t num;
+} finish_job;
+
+static void *finish_thread(void *arg)
+{
+    finish_job *j = arg;
+    (void)finish_pack(j->repo, j->w, j->num); /* latches r->err on failure */
+    free(j);
+    return NULL;
+}
+
+/* The fsync of a full pack waits for the disk; the workers need not wait
+ * with it. A failure is latched and reported by the next put or by flush,
+ * before any generation can name the pack's blobs. */
+static int finish_in_background(bkp_repo *r, bkp_pack_writer *w, uint32_t num)
+{
+    finish_job *j = malloc(sizeof(*j));
+    pthread_t t;
+    if (!j)
+        return finish_pack(r, w, num);
+    *j = (finish_job){r, w, num};
+    /* Keep a few packs in flight: more means the disk is the bottleneck, and
+     * waiting for the oldest is the right back-pressure (and reaps it). */
+    for (;;) {
+        pthread_mutex_lock(&r->lock);
+        if (r->nfinishing < MAX_FINISHING)
+            break;
+        pthread_t oldest = r->finishing[0];
+        memmove(r->finishing, r->finishing + 1, (r->nfinishing - 1) * sizeof(*r->finishing));
+        r->nfinishing--;
+        pthread_mutex_unlock(&r->lock);
+        pthread_join(oldest, NULL);
+    }
+    if (r->nfinishing == r->finishing_cap) {
+        size_t cap = r->finishing_cap ? 2 * r->finishing_cap : 16;
+        pthread_t *n = realloc(r->finishing, cap * sizeof(*n));
+        if (!n) {
+            pthread_mutex_unlock(&r->lock);
+            free(j);
+            return finish_pack(r, w, num);
+        }
+        r->finishing = n;
+        r->finishing_cap = cap;
+    }
+    if (pthread_create(&t, NULL, finish_thread, j) != 0) {
+        pthread_mutex_unlock(&r->lock);
+        free(j);
+        return finish_pack(r, w, num);
+    }
+    r->finishing[r->nfinishing++] = t;
+    pthread_mutex_unlock(&r->lock);
+    return 0;
+}
+
+void bkp_repo_join_finishing(bkp_repo *r)
+{
+    for (;;) {
+        pthread_mutex_lock(&r->lock);
+        if (!r->nfinishing) {
+            pthread_mutex_unlock(&r->lock);
+            return;
+        }
+        pthread_t t = r->finishing[--r->nfinishing];
+        pthread_mutex_unlock(&r->lock);
+        pthread_join(t, NULL);
+    }
+}
+
+int bkp_repo_put(bkp_repo *r, uint8_t type, const void *data, size_t len, uint8_t id[BKP_ID_LEN],
+                 uint64_t *added)
+{
+    uint8_t myid[BKP_ID_LEN];
+    bkp_buf sealed;
+    bkp_pack_writer *full = NULL;
+    uint32_t full_num = 0;
+    int rc, slot = -1;
+
+    bkp_blob_id(r->keys, data, len, myid);
+    if (added)
+        *added = 0;
+    pthread_mutex_lock(&r->lock);
+    rc = r->err;
+    bool have = bkp_index_lookup(r->index, myid) != NULL;
+    pthread_mutex_unlock(&r->lock);
+    if (rc)
+        return rc;
+    if (have) {
+        memcpy(id, myid, BKP_ID_LEN);
+        return 0;
+    }
+    bkp_buf_init(&sealed);
+    rc = bkp_blob_seal(r->keys, type, myid, data, len, 1, &sealed);
+    if (rc)
+        goto out;
+    pthread_mutex_lock(&r->lock);
+    /* Another worker may have stored the same content meanwhile. */
+    if (bkp_index_lookup(r->index, myid)) {
+        pthread_mutex_unlock(&r->lock);
+        goto done;
+    }
+    rc = take_writer(r, &slot);
+    if (rc) {
+        pthread_mutex_unlock(&r->lock);
+        bkp_error("cannot start a pack in %s: %s", r->packs_dir, bkp_strerror(rc));
+        goto out;
+    }
+    bkp_pack_writer *w = r->writers[slot].w;
+    /* The entry goes in now, so no other thread stores the same blob; it
+     * becomes durable with its pack, before any record can name it. */
+    bkp_index_entry e = {.type = type, .pack = r->writers[slot].num,
+                         .offset = bkp_pack_writer_size(w), .len = (uint32_t)sealed.len,
+                         .raw_len = (uint32_t)len};
+    memcpy(e.id, myid, BKP_ID_LEN);
+    rc = bkp_index_insert(r->index, &e) < 0 ? -ENOMEM : 0;
+    pthread_mutex_unlock(&r->lock);
+    uint64_t off = 0;
+    if (!rc)
+        rc = bkp_pack_writer_add(w, type, myid, sealed.data, sealed.len, (uint32_t)len, &off);
+    pthread_mutex_lock(&r->lock);
+    r->writers[slot].busy = false;
+    if (!rc && bkp_pack_writer_size(w) >= BKP_PACK_TARGET) {
+        full = w;
+        full_num = r->writers[slot].num;
+        r->writers[slot].w = NULL;
+    }
+    if (rc && !r->err)
+        r->err = rc;
+    pthread_mutex_unlock(&r->lock);
+    if (rc) {
+        bkp_error("cannot write to a pack in %s: %s", r->packs_dir, bkp_strerror(rc));
+        goto out;
+    }
+    if (added)
+        *added = sealed.len;
+    if (full && (rc = finish_in_background(r, full, full_num)))
+        goto out;
+done:
+    memcpy(id, myid, BKP_ID_LEN);
+out:
+    bkp_buf_free(&sealed);
+    return rc;
+}
+
+/* One segment file, durable, named by its hash. */
+static int write_segment(const bkp_buf *seg, void *ctx)
+{
+    bkp_repo *r = ctx;
+    uint8_t h[BKP_ID_LEN];
+    char hex[2 * BKP_ID_LEN + 1];
+    crypto_generichash(h, sizeof(h), seg->data, seg->len, NULL, 0);
+    bkp_hex(hex, h, sizeof(h));
+    int rc = bkp_durable_write(r->index_dir, hex, seg->data, seg->len,
+                               BKP_DURABLE_NOREPLACE | BKP_DURABLE_READONLY);
+    return rc == -EEXIST ? 0 : rc;
+}
+
+/* 1M entries of 49 bytes stay well below the 64 MiB limit of one blob. */
+#define SEGMENT_MAX_ENTRIES (1U << 20)
+
+int bkp_repo_flush(bkp_repo *r)
+{
+    int rc = 0;
+
+    bkp_repo_join_finishing(r);
+    /* Callers flush when no put is in flight: every writer is idle. */
+    for (int i = 0; i < MAX_WRITERS; i++) {
+        pthread_mutex_lock(&r->lock);
+        bkp_pack_writer *w = r->writers[i].w;
+        uint32_t num = r->writers[i].num;
+        r->writers[i].w = NULL;
+        pthread_mutex_unlock(&r->lock);
+        if (w && (rc = finish_pack(r, w, num)))
+            return rc;
+    }
+    pthread_mutex_lock(&r->lock);
+    rc = r->err;
+    uint32_t first = r->first_new_pack, last = bkp_index_pack_count(r->index);
+    pthread_mutex_unlock(&r->lock);
+    if (rc || first == last)
+        return rc;
+    rc = bkp_index_segments_encode(r->index, first, last, r->keys, SEGMENT_MAX_ENTRIES,
+                                   write_segment, r);
+    if (rc)
+        bkp_error("cannot write an index segment in %s: %s", r->index_dir, bkp_strerror(rc));
+    else
+        r->first_new_pack = last;
+    return rc;
+}
+
+bool bkp_repo_has(bkp_repo *r, const uint8_t id[BKP_ID_LEN])
+{
+    pthread_mutex_lock(&r->lock);
+    bool have = bkp_index_lookup(r->index, id) != NULL;
+    pthread_mutex_unlock(&r->lock);
+    return have;
+}
+
+int bkp_repo_locate(bkp_repo *r, const uint8_t id[BKP_ID_LEN], uint8_t pack[BKP_ID_LEN],
+                    bkp_index_entry *entry)
+{
+    int rc = -ENOENT;
+    pthread_mutex_lock(&r->lock);
+    const bkp_index_entry *e = bkp_index_lookup(r->index, id);
+    if (e) {
+        if (pack)
+            memcpy(pack, bkp_index_pack_id(r->index, e->pack), BKP_ID_LEN);
+        if (entry)
+            *entry = *e;
+        rc = 0;
+    }
+    pthread_mutex_unlock(&r->lock);
+    return rc;
+}
+
+/* An fd for pack `num`: cached while few are open; `*owned` when the caller
+ * must close it. Called with the lock held. */
+static int pack_fd(bkp_repo *r, uint32_t num, bool *owned)
+{
+    *owned = false;
+    if (num >= r->fds_cap) {
+        uint32_t cap = bkp_index_pack_count(r->index) + 64;
+        int *f = realloc(r->fds, cap * sizeof(*f));
+        if (!f)
+            return -ENOMEM;
+        for (uint32_t i = r->fds_cap; i < cap; i++)
+            f[i] = -1;
+        r->fds = f;
+        r->fds_cap = cap;
+    }
+    if (r->fds[num] >= 0)
+        return r->fds[num];
+    char *p = bkp_pack_path(r->packs_dir, bkp_index_pack_id(r->index, num));
+    int fd = p ? open(p, O_RDONLY | O_CLOEXEC) : -1;
+    int rc = p ? -errno : -ENOMEM;
+    free(p);
+    if (fd < 0)
+        return rc;
+    if (r->fds_open < MAX_OPEN_PACKS) {
+        r->fds[num] = fd;
+        r->fds_open++;
+    } else {
+        *owned = true;
+    }
+    return fd;
+}
+
+int bkp_repo_get(bkp_repo *r, uint8_t type, const uint8_t id[BKP_ID_LEN], bkp_buf *out)
+{
+    bkp_index_entry e;
+    uint8_t check[BKP_ID_LEN];
+    bool owned;
+    int rc, fd;
+
+    pthread_mutex_lock(&r->lock);
+    const bkp_index_entry *pe = bkp_index_lookup(r->index, id);
+    if (!pe) {
+        pthread_mutex_unlock(&r->lock);
+        return -ENOENT;
+    }
+    e = *pe;
+    fd = pack_fd(r, e.pack, &owned);
+    pthread_mutex_unlock(&r->lock);
+    if (fd < 0)
+        return fd;
+    /* Data and tree blobs are deduplicated by content alone: identical
+     * bytes stored first as the other type are the same content. */
+    bool content = (type == BKP_BLOB_DATA || type == BKP_BLOB_TREE) &&
+                   (e.type == BKP_BLOB_DATA || e.type == BKP_BLOB_TREE);
+    if (e.type != type && !content) {
+        rc = -EBADMSG;
+        goto out;
+    }
+    type = e.type;
+    uint8_t *sealed = malloc(e.len ? e.len : 1);
+    if (!sealed) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    rc = bkp_pread_full(fd, sealed, e.len, e.offset);
+    if (rc == -EIO)
+        rc = -EBADMSG; /* a truncated pack */
+    if (!rc)
+        rc = bkp_blob_open(r->keys, type, id, sealed, e.len, out);
+    free(sealed);
+    if (!rc && (type == BKP_BLOB_DATA || type == BKP_BLOB_TREE)) {
+        /* Re-hash on every read: the ID is the content's keyed hash. */
+        bkp_blob_id(r->keys, out->data, out->len, check);
+        if (sodium_memcmp(check, id, BKP_ID_LEN) != 0)
+            rc = -EBADMSG;
+    }
+out:
+    if (owned)
+        close(fd);
+    return rc;
+}
