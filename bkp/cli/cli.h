@@ -33,6 +33,8 @@ enum {
     OPT_METRICS = 1 << 10,
     OPT_CLEAR = 1 << 11,
     OPT_DRY_RUN = 1 << 12,
+    OPT_AGAINST = 1 << 13,
+    OPT_SINCE = 1 << 14,
 };
 
 /* What a command needs; the dispatcher provides it before the handler runs. */
@@ -55,6 +57,8 @@ typedef struct cli {
     int workers;
     const char *metrics; /* --metrics FILE: Prometheus textfile */
     const char *clear;   /* --clear-suspicious GEN */
+    const char *against; /* audit verify --against FILE */
+    const char *since;   /* audit show --since DATE */
     const struct bkp_lock *writer; /* this process's writer lock, if it holds one */
     char **args; /* positional arguments */
     int nargs;
@@ -108,6 +112,11 @@ int cmd_verify(cli *c);
 int cmd_policy(cli *c);
 int cmd_run(cli *c);
 int cmd_prune(cli *c);
+int cmd_audit(cli *c);
+struct bkp_audit_rec;
+/* Append a record to the audit log of the open repository: EXIT_FAILED when
+ * it cannot be made durable (what was done must not go unrecorded). */
+int cli_audit(cli *c, const struct bkp_audit_rec *rec);
 struct bkp_lock;
 /* Apply retention (what `bkp prune` does); `self`: the caller's own writer
  * lock, which then does not count as a concurrent writer. */

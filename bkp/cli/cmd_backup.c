@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bkp/audit.h"
 #include "bkp/capture.h"
 #include "bkp/cli/cli.h"
 #include "bkp/generation.h"
@@ -47,6 +48,31 @@ static json_t *judge(cli *c, const pol_dataset *d, const bkp_capture *cap, cli_b
                      b->suspicious ? b->reason : "", "change", pol_change_fraction(&now));
 }
 
+/* One audit record for a capture, whatever its outcome. */
+static int audit_backup(cli *c, const char *dataset, const cli_backup *b, const char *error, int ex)
+{
+    char gen[96] = "";
+    json_t *fig = json_object();
+    if (b->gen) {
+        const bkp_capture_stats *s = &b->stats;
+        bkp_gen_name(b->gen, gen, sizeof(gen));
+        json_object_set_new(fig, "files", json_integer((json_int_t)s->files));
+        json_object_set_new(fig, "bytes", json_integer((json_int_t)s->bytes));
+        json_object_set_new(fig, "bytes_read", json_integer((json_int_t)s->bytes_read));
+        json_object_set_new(fig, "bytes_new", json_integer((json_int_t)s->bytes_new));
+        json_object_set_new(fig, "stored_new", json_integer((json_int_t)s->stored_new));
+        json_object_set_new(fig, "milliseconds", json_integer((json_int_t)(b->seconds * 1000)));
+        json_object_set_new(fig, "unreadable", json_integer((json_int_t)b->nerrors));
+        json_object_set_new(fig, "suspicious", json_boolean(b->suspicious));
+        json_object_set_new(fig, "uuid", json_string(b->gen->uuid));
+    }
+    bkp_audit_rec rec = {.op = "backup", .dataset = dataset, .generation = *gen ? gen : NULL,
+                         .failed = ex != 0, .error = error, .figures = fig};
+    int aex = cli_audit(c, &rec);
+    json_decref(fig);
+    return ex ? ex : aex;
+}
+
 int cli_backup_run(cli *c, const bkp_capture_opts *o, const pol_dataset *d, cli_backup *b)
 {
     bkp_capture cap;
@@ -60,7 +86,7 @@ int cli_backup_run(cli *c, const bkp_capture_opts *o, const pol_dataset *d, cli_
                   "untouched. Fix the cause and run it again",
                   o->dataset, bkp_strerror(rc));
         bkp_capture_clear(&cap);
-        return EXIT_FAILED;
+        return audit_backup(c, o->dataset, b, bkp_strerror(rc), EXIT_FAILED);
     }
     json_t *verdict = judge(c, d, &cap, b);
     rc = bkp_gen_seal(c->r, o->dataset, &cap, started, time(NULL), verdict, &b->gen);
@@ -75,20 +101,20 @@ int cli_backup_run(cli *c, const bkp_capture_opts *o, const pol_dataset *d, cli_
                                                    "error", bkp_json_bytes(cap.errors[i].message)));
     bkp_capture_clear(&cap);
     if (rc)
-        return EXIT_FAILED;
+        return audit_backup(c, o->dataset, b, "the generation could not be sealed", EXIT_FAILED);
     if (b->suspicious) {
         bkp_error("%s:%u is marked SUSPICIOUS: %s. When the change is understood and the data is "
                   "good, run `bkp generations --clear-suspicious %s:%u`",
                   b->gen->dataset, b->gen->seq, b->reason, b->gen->dataset, b->gen->seq);
-        return EXIT_FAILED;
+        return audit_backup(c, o->dataset, b, b->reason, EXIT_FAILED);
     }
     if (b->nerrors) {
         bkp_error("%zu path(s) could not be read and are not in %s:%u (listed above and in the "
                   "generation); fix their permissions and run the backup again",
                   b->nerrors, b->gen->dataset, b->gen->seq);
-        return EXIT_FAILED;
+        return audit_backup(c, o->dataset, b, "some paths could not be read", EXIT_FAILED);
     }
-    return EXIT_OK;
+    return audit_backup(c, o->dataset, b, NULL, EXIT_OK);
 }
 
 json_t *cli_backup_json(const cli_backup *b)

@@ -1,6 +1,8 @@
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "bkp/audit.h"
 #include "bkp/cli/cli.h"
 #include "bkp/generation.h"
 #include "bkp/log.h"
@@ -28,6 +30,12 @@ static int clear_mark(cli *c)
         return EXIT_USAGE;
     }
     rc = bkp_gen_clear(c->r, g);
+    char name[96];
+    bkp_audit_rec rec = {.op = "clear-suspicious", .dataset = g->dataset,
+                         .generation = bkp_gen_name(g, name, sizeof(name)), .failed = rc != 0,
+                         .error = rc ? bkp_strerror(rc) : NULL};
+    if (cli_audit(c, &rec) && !rc)
+        rc = -EIO;
     if (rc)
         bkp_error("cannot record the clearance of %s:%u: %s", g->dataset, g->seq, bkp_strerror(rc));
     else if (c->tty)

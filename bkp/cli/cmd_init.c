@@ -1,6 +1,8 @@
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "bkp/audit.h"
 #include "bkp/cli/cli.h"
 #include "bkp/keys.h"
 #include "bkp/log.h"
@@ -14,6 +16,12 @@ int cmd_init(cli *c)
     if (bkp_passphrase_get(c->passphrase_file, 1, &pass, &plen))
         return EXIT_USAGE;
     int rc = bkp_repo_init(c->repo, pass, plen);
+    /* The first record of the audit log: the repository's creation. */
+    if (!rc && !(rc = bkp_repo_open(c->repo, pass, plen, 0, &c->r))) {
+        bkp_audit_rec rec = {.op = "init"};
+        if (cli_audit(c, &rec))
+            rc = -EIO;
+    }
     bkp_passphrase_free(pass, plen);
     if (rc)
         return cli_exit_for(rc);

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "bkp/cli/cli.h"
+#include "bkp/audit.h"
 #include "bkp/lock.h"
 #include "bkp/log.h"
 #include "bkp/prune.h"
@@ -148,6 +149,21 @@ int cli_prune(cli *c, const bkp_lock *self)
     }
     bkp_prune_result res;
     rc = bkp_prune(c->r, doomed, nd, c->dry_run, &res);
+    if (!c->dry_run) {
+        json_t *gone = json_array();
+        for (size_t i = 0; i < nd; i++) {
+            char name[96];
+            json_array_append_new(gone, json_string(bkp_gen_name(doomed[i], name, sizeof(name))));
+        }
+        json_t *fig = json_pack("{s:o, s:I, s:I, s:I}", "generations_deleted", gone,
+                                "packs_deleted", (json_int_t)res.packs, "packs_repacked",
+                                (json_int_t)res.packs_repacked, "bytes_freed", (json_int_t)res.bytes);
+        bkp_audit_rec rec = {.op = "prune", .failed = rc != 0, .figures = fig,
+                             .error = rc ? bkp_strerror(rc) : NULL};
+        if (cli_audit(c, &rec) && !rc)
+            rc = -EIO;
+        json_decref(fig);
+    }
     if (plan) {
         cli_print_json(json_pack("{s:b, s:o, s:I, s:I, s:I, s:I, s:I}", "dry_run", c->dry_run,
                                  "plan", plan, "generations_deleted", (json_int_t)res.generations,

@@ -1,6 +1,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "bkp/audit.h"
 #include "bkp/cli/cli.h"
 #include "bkp/generation.h"
 #include "bkp/log.h"
@@ -43,6 +44,16 @@ int cmd_restore(cli *c)
                       (unsigned long long)res.damaged);
         ex = res.damaged ? EXIT_FAILED : EXIT_OK;
     }
+    char name[96];
+    json_t *fig = json_pack("{s:s?, s:s?, s:s?, s:I, s:I, s:I}", "target", o.target, "path", o.path,
+                            "archive", o.to_archive, "files", (json_int_t)(rc < 0 ? 0 : res.files),
+                            "bytes", (json_int_t)(rc < 0 ? 0 : res.bytes), "damaged",
+                            (json_int_t)(rc < 0 ? 0 : res.damaged));
+    bkp_audit_rec rec = {.op = "restore", .dataset = g->dataset,
+                         .generation = bkp_gen_name(g, name, sizeof(name)), .failed = ex != 0,
+                         .figures = fig, .error = rc < 0 ? bkp_strerror(rc) : NULL};
+    int aex = cli_audit(c, &rec);
+    json_decref(fig);
     bkp_gen_free(g);
-    return ex;
+    return ex ? ex : aex;
 }

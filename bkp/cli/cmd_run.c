@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "bkp/cli/cli.h"
+#include "bkp/audit.h"
 #include "bkp/durable.h"
 #include "bkp/hook.h"
 #include "bkp/lock.h"
@@ -36,13 +37,23 @@ static int cmp_priority(const void *a, const void *b)
     return (x->priority > y->priority) - (x->priority < y->priority);
 }
 
-static int run_hook(const pol_dataset *d, const pol_hook *h, const char *which, outcome *o)
+static int run_hook(cli *c, const pol_dataset *d, const pol_hook *h, const char *which, outcome *o)
 {
     bkp_hook_result hr;
+    char op[32];
     if (!h->command)
         return 0;
     bkp_info("%s: %s hook: %s", d->name, which, h->command);
     int rc = bkp_hook_run(h->command, h->env, h->nenv, h->timeout, &hr);
+    snprintf(op, sizeof(op), "hook-%s", which);
+    json_t *fig = json_pack("{s:s, s:i, s:i, s:b, s:I}", "command", h->command, "exit_code",
+                            hr.exit_code, "signal", hr.signal, "timed_out", hr.timed_out,
+                            "milliseconds", (json_int_t)(hr.seconds * 1000));
+    bkp_audit_rec rec = {.op = op, .dataset = d->name, .failed = rc != 0, .figures = fig};
+    int aex = cli_audit(c, &rec);
+    json_decref(fig);
+    if (aex)
+        return -EIO;
     if (!rc)
         return 0;
     if (rc == -ETIMEDOUT)
@@ -92,7 +103,7 @@ static void run_dataset(cli *c, const pol_dataset *d, time_t now, outcome *o)
         return;
     }
     o->ran = true;
-    if (run_hook(d, &d->before, "before", o)) {
+    if (run_hook(c, d, &d->before, "before", o)) {
         o->failed = true;
         o->what = "failed";
         return;
@@ -117,7 +128,7 @@ static void run_dataset(cli *c, const pol_dataset *d, time_t now, outcome *o)
     } else {
         o->what = "sealed";
     }
-    if (run_hook(d, &d->after, "after", o)) {
+    if (run_hook(c, d, &d->after, "after", o)) {
         o->failed = true;
         o->what = o->b.gen ? "sealed, after hook failed" : "failed";
     }

@@ -1,5 +1,6 @@
 #include <stdio.h>
 
+#include "bkp/audit.h"
 #include "bkp/cli/cli.h"
 #include "bkp/generation.h"
 #include "bkp/log.h"
@@ -10,6 +11,17 @@ int cmd_verify(cli *c)
     bkp_repo *r = c->r;
     bkp_verify_result res;
     int rc = bkp_verify(r, c->read_data, c->workers, &res);
+    json_t *fig = json_pack("{s:b, s:I, s:I, s:I, s:I, s:I}", "read_data", c->read_data,
+                            "generations", (json_int_t)res.generations, "packs_read",
+                            (json_int_t)res.packs_read, "blobs_read", (json_int_t)res.blobs_read,
+                            "bytes_read", (json_int_t)res.bytes_read, "problems",
+                            (json_int_t)res.problems);
+    bkp_audit_rec rec = {.op = "verify", .failed = rc != 0, .figures = fig,
+                         .error = rc ? (res.nmessages ? res.messages[0] : bkp_strerror(rc)) : NULL};
+    int aex = cli_audit(c, &rec);
+    json_decref(fig);
+    if (aex && rc == 0)
+        rc = 1;
     if (rc < 0) {
         bkp_error("verification could not run: %s", bkp_strerror(rc));
         bkp_verify_result_clear(&res);

@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "bkp/cli/cli.h"
+#include "bkp/audit.h"
 #include "bkp/lock.h"
 #include "bkp/log.h"
 
@@ -44,6 +45,9 @@ static const command commands[] = {
      "the cron entry: back up every data set of the policy that is due"},
     {"prune", cmd_prune, 0, OPT_REPO | OPT_DRY_RUN | OPT_JSON, 0, 0, "prune [--dry-run] [--json]",
      "apply each data set's retention: delete generations and the packs nothing needs"},
+    {"audit", cmd_audit, NEED_REPO, OPT_REPO | OPT_JSON | OPT_AGAINST | OPT_SINCE | OPT_DATASET, 1, 1,
+     "audit verify [--against FILE] | audit show [--since DATE] [--dataset NAME] [--json]",
+     "check the signed audit log, or show it"},
     {"policy", cmd_policy, 0, OPT_JSON, 1, 1, "policy check [--policy FILE] [--json]",
      "validate the policy and print it as it will be applied"},
     {"verify", cmd_verify, NEED_REPO, OPT_REPO | OPT_READ_DATA | OPT_WORKERS | OPT_JSON, 0, 0,
@@ -66,6 +70,8 @@ static const struct option long_options[] = {
     {"metrics", required_argument, NULL, 'm'},
     {"clear-suspicious", required_argument, NULL, 'S'},
     {"dry-run", no_argument, NULL, 'n'},
+    {"against", required_argument, NULL, 'A'},
+    {"since", required_argument, NULL, 's'},
     {"verbose", no_argument, NULL, 'v'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -124,6 +130,10 @@ static unsigned option_bit(int ch)
         return OPT_CLEAR;
     case 'n':
         return OPT_DRY_RUN;
+    case 'A':
+        return OPT_AGAINST;
+    case 's':
+        return OPT_SINCE;
     default:
         return 0; /* accepted everywhere */
     }
@@ -157,6 +167,7 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     c.command = cmd->name;
+    bkp_audit_set_command(argc, argv);
     c.tty = isatty(STDOUT_FILENO) && isatty(STDERR_FILENO);
     if (c.tty)
         level = BKP_LOG_INFO;
@@ -187,6 +198,8 @@ int main(int argc, char **argv)
         case 'm': c.metrics = optarg; break;
         case 'S': c.clear = optarg; break;
         case 'n': c.dry_run = true; break;
+        case 'A': c.against = optarg; break;
+        case 's': c.since = optarg; break;
         case 'v': level = BKP_LOG_DEBUG; break;
         case 'q': level = BKP_LOG_WARN; c.tty = false; break;
         case 'h': printf("usage: bkp %s\n%s\n", cmd->usage, cmd->summary); return EXIT_OK;

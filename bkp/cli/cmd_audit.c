@@ -1,0 +1,111 @@
+/* bkp audit verify | show: the tamper-evident log, for auditors. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bkp/audit.h"
+#include "bkp/cli/cli.h"
+#include "bkp/durable.h"
+#include "bkp/log.h"
+
+static int audit_verify(cli *c)
+{
+    char *path = bkp_audit_path(c->r);
+    bkp_audit_check chk;
+    int rc = bkp_audit_verify(path, bkp_keys_sign_pk(bkp_repo_keys(c->r)), c->against, &chk);
+    if (rc < 0) {
+        bkp_error("cannot read the audit log %s: %s", path, bkp_strerror(rc));
+        free(path);
+        return EXIT_FAILED;
+    }
+    if (c->json)
+        cli_print_json(json_pack("{s:b, s:I, s:I, s:I, s:s}", "ok", rc == 0, "records",
+                                 (json_int_t)chk.records, "first_bad", (json_int_t)chk.first_bad,
+                                 "missing", (json_int_t)chk.missing, "problem", chk.problem));
+    if (rc)
+        bkp_error("audit log %s: %s", path, chk.problem);
+    else if (c->tty && !c->json)
+        printf("audit log: %llu record(s), chain and signatures intact%s%s\n",
+               (unsigned long long)chk.records, c->against ? ", nothing missing against " : "",
+               c->against ? c->against : "");
+    free(path);
+    return rc ? EXIT_FAILED : EXIT_OK;
+}
+
+static int audit_show(cli *c)
+{
+    char *path = bkp_audit_path(c->r);
+    bkp_buf buf;
+    bkp_buf_init(&buf);
+    int rc = bkp_read_file(path, &buf, 1ULL << 32);
+    if (rc) {
+        bkp_error("cannot read the audit log %s: %s", path, bkp_strerror(rc));
+        free(path);
+        return EXIT_FAILED;
+    }
+    bkp_buf_u8(&buf, 0);
+    json_t *arr = c->json ? json_array() : NULL;
+    if (!arr)
+        printf("%-5s %-19s %-8s %-16s %-12s %-14s %-7s %s\n", "SEQ", "TIME (local)", "USER", "OP",
+               "DATA SET", "GENERATION", "RESULT", "DETAIL");
+    for (char *line = (char *)buf.data, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+        nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
+        json_t *j = json_loads(line, 0, NULL);
+        if (!j)
+            continue;
+        const char *when = json_string_value(json_object_get(j, "time"));
+        const char *ds = json_string_value(json_object_get(j, "dataset"));
+        if ((c->since && (!when || strcmp(when, c->since) < 0)) ||
+            (c->dataset && (!ds || strcmp(ds, c->dataset)))) {
+            json_decref(j);
+            continue;
+        }
+        if (arr) {
+            json_array_append(arr, j);
+        } else {
+            struct tm tm = {0};
+            char local[32] = "?";
+            if (when && strptime(when, "%Y-%m-%dT%H:%M:%SZ", &tm))
+                cli_time(local, sizeof(local), timegm(&tm));
+            char *fig = json_dumps(json_object_get(j, "figures"), JSON_COMPACT);
+            const char *err = json_string_value(json_object_get(j, "error"));
+            printf("%-5lld %-19s %-8s %-16s %-12s %-14s %-7s %s\n",
+                   (long long)json_integer_value(json_object_get(j, "seq")), local,
+                   json_string_value(json_object_get(j, "user")),
+                   json_string_value(json_object_get(j, "op")), ds ? ds : "-",
+                   json_string_value(json_object_get(j, "generation"))
+                       ? json_string_value(json_object_get(j, "generation"))
+                       : "-",
+                   json_string_value(json_object_get(j, "outcome")), err ? err : fig ? fig : "");
+            free(fig);
+        }
+        json_decref(j);
+    }
+    if (arr)
+        cli_print_json(arr);
+    bkp_buf_free(&buf);
+    free(path);
+    return EXIT_OK;
+}
+
+int cmd_audit(cli *c)
+{
+    if (!strcmp(c->args[0], "verify"))
+        return audit_verify(c);
+    if (!strcmp(c->args[0], "show"))
+        return audit_show(c);
+    bkp_error("unknown audit command '%s'; use `bkp audit verify [--against FILE]` or `bkp audit "
+              "show [--since DATE] [--dataset NAME] [--json]`",
+              c->args[0]);
+    return EXIT_USAGE;
+}
+
+int cli_audit(cli *c, const bkp_audit_rec *rec)
+{
+    if (!c->r)
+        return 0;
+    return bkp_audit_append(c->r, rec) ? EXIT_FAILED : 0;
+}
