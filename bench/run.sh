@@ -170,12 +170,17 @@ DATA=$WORK/data
 PASSFILE=$WORK/passphrase
 
 mkdir -p "$WORK/bin"
-if [[ ! -x $GEN || $SCRIPT_DIR/gen-data.c -nt $GEN ]]; then
+# gen-data.c includes the gen-*.h headers: rebuild when any of them changed.
+stale=0
+for f in "$SCRIPT_DIR"/gen-data.c "$SCRIPT_DIR"/gen-*.h; do
+    [[ $f -nt $GEN ]] && stale=1
+done
+if [[ ! -x $GEN || $stale == 1 ]]; then
     cc -O2 -o "$GEN" "$SCRIPT_DIR/gen-data.c"
 fi
 
 # The marker ties the data on disk to seed, size and generator source.
-MARKER="$("$GEN" info --seed "$SEED" --size "$SIZE") gen=$(sha256sum <"$SCRIPT_DIR/gen-data.c" | cut -c1-16)"
+MARKER="$("$GEN" info --seed "$SEED" --size "$SIZE") gen=$(cat "$SCRIPT_DIR"/gen-data.c "$SCRIPT_DIR"/gen-*.h | sha256sum | cut -c1-16)"
 SIZE_BYTES=$(sed -n 's/.* size \([0-9]*\):.*/\1/p' <<<"$MARKER")
 
 # Brings $DATA to the base state: generated once, reused when the marker
