@@ -4,6 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
+#include "bkp/durable.h"
+
 #define SEGMENT_MAGIC "BKPIDX01"
 #define ENTRY_LEN (1 + BKP_ID_LEN + 8 + 4 + 4)
 
@@ -236,6 +240,17 @@ int bkp_index_segments_encode(const bkp_index *x, uint32_t first, uint32_t last,
     bkp_buf_free(&plain);
     bkp_buf_free(&out);
     return r;
+}
+
+int bkp_index_segment_store(const char *index_dir, const bkp_buf *seg,
+                            char name[2 * BKP_ID_LEN + 1])
+{
+    uint8_t h[BKP_ID_LEN];
+    crypto_generichash(h, sizeof(h), seg->data, seg->len, NULL, 0);
+    bkp_hex(name, h, sizeof(h));
+    int rc = bkp_durable_write(index_dir, name, seg->data, seg->len,
+                               BKP_DURABLE_NOREPLACE | BKP_DURABLE_READONLY);
+    return rc == -EEXIST ? 0 : rc;
 }
 
 int bkp_index_segment_load(bkp_index *x, const uint8_t *data, size_t len, const bkp_keys *k)

@@ -52,6 +52,11 @@ void bkp_index_foreach(const bkp_index *x, void (*fn)(const bkp_index_entry *e, 
 int bkp_index_segments_encode(const bkp_index *x, uint32_t first, uint32_t last,
                               const bkp_keys *k, uint32_t max_entries,
                               int (*emit)(const bkp_buf *segment, void *ctx), void *ctx);
+/* Store a segment file's bytes durably in `index_dir`, named by their
+ * BLAKE2b-256 (written into `name`); one already there is the same segment. */
+int bkp_index_segment_store(const char *index_dir, const bkp_buf *seg,
+                            char name[2 * BKP_ID_LEN + 1]) __attribute__((warn_unused_result));
+
 /* Load a segment file's bytes. -EBADMSG if damaged. */
 int bkp_index_segment_load(bkp_index *x, const uint8_t *data, size_t len, const bkp_keys *k)
     __attribute__((warn_unused_result));

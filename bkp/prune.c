@@ -195,15 +195,10 @@ static void keep_entry(const bkp_index_entry *e, void *ctx)
 static int write_one(const bkp_buf *seg, void *ctx)
 {
     json_t *names = ctx;
-    uint8_t h[BKP_ID_LEN];
     char hex[2 * BKP_ID_LEN + 1];
-    crypto_generichash(h, sizeof(h), seg->data, seg->len, NULL, 0);
-    bkp_hex(hex, h, sizeof(h));
-    const char *dir = json_string_value(json_object_get(names, "dir"));
-    int rc = bkp_durable_write(dir, hex, seg->data, seg->len,
-                               BKP_DURABLE_NOREPLACE | BKP_DURABLE_READONLY);
+    int rc = bkp_index_segment_store(json_string_value(json_object_get(names, "dir")), seg, hex);
     json_array_append_new(json_object_get(names, "written"), json_string(hex));
-    return rc == -EEXIST ? 0 : rc;
+    return rc;
 }
 
 /* Step 4, also run by recovery: old segments (not rewritten), packs, intent. */

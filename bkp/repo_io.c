@@ -218,14 +218,8 @@ out:
 /* One segment file, durable, named by its hash. */
 static int write_segment(const bkp_buf *seg, void *ctx)
 {
-    bkp_repo *r = ctx;
-    uint8_t h[BKP_ID_LEN];
-    char hex[2 * BKP_ID_LEN + 1];
-    crypto_generichash(h, sizeof(h), seg->data, seg->len, NULL, 0);
-    bkp_hex(hex, h, sizeof(h));
-    int rc = bkp_durable_write(r->index_dir, hex, seg->data, seg->len,
-                               BKP_DURABLE_NOREPLACE | BKP_DURABLE_READONLY);
-    return rc == -EEXIST ? 0 : rc;
+    char name[2 * BKP_ID_LEN + 1];
+    return bkp_index_segment_store(((bkp_repo *)ctx)->index_dir, seg, name);
 }
 
 /* 1M entries of 49 bytes stay well below the 64 MiB limit of one blob. */
