@@ -13,6 +13,7 @@
 
 #include <sodium.h>
 
+#include "bkp/clock.h"
 #include "bkp/durable.h"
 #include "bkp/generation.h"
 #include "bkp/log.h"
@@ -125,7 +126,7 @@ int bkp_audit_append(bkp_repo *r, const bkp_audit_rec *rec)
     }
     if ((rc = last_line(fd, (uint64_t)st.st_size, &seq, prev, &have, &torn)))
         goto out;
-    time_t now = time(NULL);
+    time_t now = bkp_now();
     struct tm lt;
     localtime_r(&now, &lt);
     strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));

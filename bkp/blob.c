@@ -102,3 +102,14 @@ out:
     free(frame);
     return r;
 }
+
+int bkp_blob_check(const bkp_keys *k, uint8_t type, const uint8_t id[BKP_ID_LEN], const void *sealed,
+                   size_t slen, bkp_buf *plain)
+{
+    uint8_t h[BKP_ID_LEN];
+    int rc = bkp_blob_open(k, type, id, sealed, slen, plain);
+    if (rc || (type != BKP_BLOB_DATA && type != BKP_BLOB_TREE))
+        return rc;
+    bkp_blob_id(k, plain->data, plain->len, h);
+    return sodium_memcmp(h, id, BKP_ID_LEN) ? -EBADMSG : 0;
+}

@@ -39,4 +39,9 @@ int bkp_blob_seal(const bkp_keys *k, uint8_t type, const uint8_t id[BKP_ID_LEN],
 int bkp_blob_open(const bkp_keys *k, uint8_t type, const uint8_t id[BKP_ID_LEN], const void *sealed,
                   size_t slen, bkp_buf *out) __attribute__((warn_unused_result));
 
+/* bkp_blob_open, and for data and tree blobs the plaintext re-hashed
+ * against the ID: what proves a stored blob is the one it claims to be. */
+int bkp_blob_check(const bkp_keys *k, uint8_t type, const uint8_t id[BKP_ID_LEN], const void *sealed,
+                   size_t slen, bkp_buf *plain) __attribute__((warn_unused_result));
+
 #endif

@@ -12,6 +12,7 @@
 #include <sodium.h>
 #include <uuid/uuid.h>
 
+#include "bkp/clock.h"
 #include "bkp/durable.h"
 #include "bkp/log.h"
 
@@ -31,6 +32,11 @@ bool bkp_dataset_name_ok(const char *name)
             return false;
     }
     return true;
+}
+
+bool bkp_gen_marked(const bkp_gen *g)
+{
+    return json_is_true(json_object_get(json_object_get(g->json, "guard"), "suspicious"));
 }
 
 const char *bkp_gen_name(const bkp_gen *g, char *buf, size_t n)
@@ -80,17 +86,10 @@ json_t *bkp_json_bytes(const char *s)
     return j;
 }
 
-static void iso_time(char *out, size_t n, time_t t)
-{
-    strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
-}
-
 static time_t parse_iso(const char *s)
 {
-    struct tm tm = {0};
-    if (!s || !strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm))
-        return 0;
-    return timegm(&tm);
+    time_t t = bkp_iso_parse(s);
+    return t < 0 ? 0 : t;
 }
 
 void bkp_gen_free(bkp_gen *g)
@@ -224,7 +223,7 @@ static json_t *read_signed(bkp_repo *r, const char *path, const char *magic)
 
 /* Write `j` (stolen) signed, as `name` beside record `g`, durably and never
  * over an existing file (-EEXIST then). */
-static int write_signed(bkp_repo *r, const bkp_gen *g, const char *name, const char *magic, json_t *j)
+static int write_signed(bkp_repo *r, const char *dir, const char *name, const char *magic, json_t *j)
 {
     char *text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     bkp_buf rec;
@@ -242,16 +241,23 @@ static int write_signed(bkp_repo *r, const bkp_gen *g, const char *name, const c
         bkp_keys_sign(bkp_repo_keys(r), sig, rec.data, rec.len);
         rec.len += 64;
     }
-    char *dir = strdup(g->file);
-    char *slash = dir ? strrchr(dir, '/') : NULL;
-    if (slash)
-        *slash = '\0';
-    rc = rec.failed || !slash ? -ENOMEM
-                              : bkp_durable_write(dir, name, rec.data, rec.len,
-                                                  BKP_DURABLE_NOREPLACE | BKP_DURABLE_READONLY);
-    free(dir);
+    rc = rec.failed || !dir ? -ENOMEM
+                            : bkp_durable_write(dir, name, rec.data, rec.len,
+                                                BKP_DURABLE_NOREPLACE | BKP_DURABLE_READONLY);
     bkp_buf_free(&rec);
     return rc;
+}
+
+/* The directory of record `g` (malloc'd). */
+static char *record_dir(const bkp_gen *g)
+{
+    char *dir = strdup(g->file), *slash = dir ? strrchr(dir, '/') : NULL;
+    if (!slash) {
+        free(dir);
+        return NULL;
+    }
+    *slash = '\0';
+    return dir;
 }
 
 /* A clearance counts only when signed by this repository and naming exactly
@@ -276,14 +282,16 @@ int bkp_gen_clear(bkp_repo *r, const bkp_gen *g)
     struct passwd *pw = getpwuid(getuid());
     gethostname(host, sizeof(host) - 1);
     bkp_hex(hex, g->hash, BKP_ID_LEN);
-    iso_time(when, sizeof(when), time(NULL));
+    bkp_iso_time(when, sizeof(when), bkp_now());
     snprintf(name, sizeof(name), "%010u.cleared", g->seq);
-    int rc = write_signed(r, g, name, CLEAR_MAGIC,
+    char *dir = record_dir(g);
+    int rc = write_signed(r, dir, name, CLEAR_MAGIC,
                           json_pack("{s:s, s:i, s:s, s:i, s:s, s:s, s:I, s:o, s:s}", "format",
                                     "bkp-clearance", "version", 1, "dataset", g->dataset, "seq",
                                     (int)g->seq, "record", hex, "user", pw ? pw->pw_name : "?",
                                     "uid", (json_int_t)getuid(), "host", bkp_json_bytes(host),
                                     "time", when));
+    free(dir);
     return rc == -EEXIST ? 0 : rc; /* already cleared */
 }
 
@@ -318,43 +326,58 @@ static int load_tombstone(bkp_repo *r, const char *path, const char *dataset, ui
     return 0;
 }
 
-int bkp_gen_prune(bkp_repo *r, const bkp_gen *g)
+/* Write the tombstone of record `g` into `dir` of repository `r`. `why`:
+ * "pruned", or "not copied" on a medium that does not hold the record. */
+static int write_tombstone(bkp_repo *r, const char *dir, const bkp_gen *g, const char *why)
 {
     char hex[2 * BKP_ID_LEN + 1], phex[2 * BKP_ID_LEN + 1], when[32], name[32];
     struct passwd *pw = getpwuid(getuid());
-    if (g->status || g->pruned)
-        return -EINVAL;
+    if (g->status || g->pruned || !dir)
+        return g->status || g->pruned ? -EINVAL : -ENOMEM;
     bkp_hex(hex, g->hash, BKP_ID_LEN);
     if (g->has_prev)
         bkp_hex(phex, g->prev, BKP_ID_LEN);
-    iso_time(when, sizeof(when), time(NULL));
+    bkp_iso_time(when, sizeof(when), bkp_now());
     snprintf(name, sizeof(name), "%010u.pruned", g->seq);
-    /* The tombstone first and durable; only then may the record go. */
-    int rc = write_signed(r, g, name, TOMB_MAGIC,
-                          json_pack("{s:s, s:i, s:s, s:i, s:s, s:s, s:o, s:O, s:s, s:s}", "format",
-                                    "bkp-tombstone", "version", 1, "dataset", g->dataset, "seq",
-                                    (int)g->seq, "uuid", g->uuid, "record", hex, "prev",
+    int rc = write_signed(r, dir, name, TOMB_MAGIC,
+                          json_pack("{s:s, s:i, s:s, s:i, s:s, s:s, s:o, s:O, s:s, s:s, s:s}",
+                                    "format", "bkp-tombstone", "version", 1, "dataset", g->dataset,
+                                    "seq", (int)g->seq, "uuid", g->uuid, "record", hex, "prev",
                                     g->has_prev ? json_string(phex) : json_null(), "finished",
                                     json_object_get(g->json, "finished"), "pruned", when, "user",
-                                    pw ? pw->pw_name : "?"));
-    if (rc == -EEXIST)
-        rc = 0;
+                                    pw ? pw->pw_name : "?", "reason", why));
+    return rc == -EEXIST ? 0 : rc;
+}
+
+int bkp_gen_tombstone(bkp_repo *r, const bkp_gen *g)
+{
+    char sub[512];
+    snprintf(sub, sizeof(sub), "generations/%s", g->dataset);
+    char *dir = bkp_repo_subpath(r, sub);
+    int rc = dir ? bkp_mkdir_p(dir, 0700) : -ENOMEM;
+    if (!rc)
+        rc = write_tombstone(r, dir, g, "not copied");
+    free(dir);
+    return rc;
+}
+
+int bkp_gen_prune(bkp_repo *r, const bkp_gen *g)
+{
+    char *dir = record_dir(g);
+    /* The tombstone first and durable; only then may the record go. */
+    int rc = write_tombstone(r, dir, g, "pruned");
     if (!rc && unlink(g->file) < 0 && errno != ENOENT)
         rc = -errno;
     if (!rc) {
-        char *dir = strdup(g->file), *slash = dir ? strrchr(dir, '/') : NULL;
-        if (slash) {
-            *slash = '\0';
-            char cleared[32];
-            snprintf(cleared, sizeof(cleared), "%010u.cleared", g->seq);
-            char *c = bkp_path_join(dir, cleared);
-            if (c)
-                unlink(c);
-            free(c);
-            rc = bkp_fsync_dir(dir);
-        }
-        free(dir);
+        char cleared[32];
+        snprintf(cleared, sizeof(cleared), "%010u.cleared", g->seq);
+        char *c = bkp_path_join(dir, cleared);
+        if (c)
+            unlink(c);
+        free(c);
+        rc = bkp_fsync_dir(dir);
     }
+    free(dir);
     return rc;
 }
 
@@ -482,8 +505,8 @@ static json_t *record_json(bkp_repo *r, const char *dataset, uint32_t seq, const
     char host[256] = "", ts[32], te[32], hex[2 * BKP_ID_LEN + 1];
     struct passwd *pw = getpwuid(getuid());
     gethostname(host, sizeof(host) - 1);
-    iso_time(ts, sizeof(ts), started);
-    iso_time(te, sizeof(te), finished);
+    bkp_iso_time(ts, sizeof(ts), started);
+    bkp_iso_time(te, sizeof(te), finished);
     json_t *paths = json_array(), *blobs = json_array(), *errors = json_array();
     for (size_t i = 0; i < c->npaths; i++)
         json_array_append_new(paths, bkp_json_bytes(c->paths[i]));

@@ -56,6 +56,10 @@ int bkp_gen_seal(bkp_repo *r, const char *dataset, const bkp_capture *c, time_t 
  * is durable before the record goes. */
 int bkp_gen_prune(bkp_repo *r, const bkp_gen *g) __attribute__((warn_unused_result));
 
+/* Write into repository `r` — a copy on a medium that does not hold record
+ * `g` of the primary — the tombstone of `g` ("reason": "not copied"), so the
+ * chain of the records it does hold verifies. An existing one is kept. */
+int bkp_gen_tombstone(bkp_repo *r, const bkp_gen *g) __attribute__((warn_unused_result));
 /* Record, next to a sealed record, a signed clearance of its suspicious mark
  * ("BKPCLR01" | u32le length | JSON | signature, in DATASET/SEQ.cleared). The
  * record itself is never rewritten. */
@@ -68,6 +72,9 @@ int bkp_gen_list(bkp_repo *r, const char *dataset, bkp_gen ***out, size_t *n);
 void bkp_gen_list_free(bkp_gen **g, size_t n);
 void bkp_gen_free(bkp_gen *g);
 
+/* Did the change-rate guard mark the record suspicious? (Whether an
+ * operator cleared the mark since is g->cleared.) */
+bool bkp_gen_marked(const bkp_gen *g);
 /* DATASET:latest, DATASET:SEQ or a unique UUID prefix (at least 4 digits).
  * -ENOENT when nothing matches, -EINVAL when ambiguous; logs why. */
 int bkp_gen_resolve(bkp_repo *r, const char *spec, bkp_gen **out);

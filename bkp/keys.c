@@ -59,6 +59,16 @@ int bkp_keys_generate(const uint8_t repo_id[16], bkp_keys **out)
     return 0;
 }
 
+int bkp_keys_dup(const bkp_keys *k, bkp_keys **out)
+{
+    bkp_keys *c = sodium_malloc(sizeof(*c));
+    if (!c)
+        return -ENOMEM;
+    memcpy(c, k, sizeof(*c));
+    *out = c;
+    return 0;
+}
+
 void bkp_keys_free(bkp_keys *k)
 {
     if (k)

@@ -30,6 +30,8 @@ int bkp_keys_open(const uint8_t *file, size_t len, const char *pass, size_t pass
                   bkp_keys **out) __attribute__((warn_unused_result));
 /* Seal `k` under `pass` into `out` (the bytes of a key file). */
 int bkp_keys_seal(const bkp_keys *k, const char *pass, size_t passlen, bkp_buf *out);
+/* A copy of `k` in guarded memory (for a repository copy opened with them). */
+int bkp_keys_dup(const bkp_keys *k, bkp_keys **out);
 void bkp_keys_free(bkp_keys *k);
 
 const uint8_t *bkp_keys_repo_id(const bkp_keys *k);  /* 16 bytes */

@@ -251,3 +251,27 @@ int bkp_pack_read_trailer(int fd, uint64_t size, const bkp_keys *k, bkp_pack_ent
     free(t);
     return r == -EIO ? -EBADMSG : r;
 }
+
+int bkp_pack_check(const bkp_keys *k, const uint8_t *pack, uint64_t size,
+                   const uint8_t name[BKP_ID_LEN], bkp_pack_entry **entries, uint32_t *count)
+{
+    uint8_t h[BKP_ID_LEN];
+    bkp_pack_entry *ents = NULL;
+    uint32_t n = 0;
+    bkp_buf plain;
+    crypto_generichash(h, BKP_ID_LEN, pack, size, NULL, 0);
+    if (sodium_memcmp(h, name, BKP_ID_LEN))
+        return -EBADMSG;
+    int rc = bkp_pack_parse_trailer(pack, size, k, &ents, &n);
+    bkp_buf_init(&plain);
+    for (uint32_t i = 0; !rc && i < n; i++)
+        rc = bkp_blob_check(k, ents[i].type, ents[i].id, pack + ents[i].offset, ents[i].len, &plain);
+    bkp_buf_free(&plain);
+    if (rc || !entries)
+        free(ents);
+    else {
+        *entries = ents;
+        *count = n;
+    }
+    return rc == -ENOMEM ? rc : rc ? -EBADMSG : 0;
+}

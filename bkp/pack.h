@@ -51,4 +51,11 @@ int bkp_pack_read_trailer(int fd, uint64_t size, const bkp_keys *k, bkp_pack_ent
 int bkp_pack_parse_trailer(const uint8_t *pack, uint64_t size, const bkp_keys *k,
                            bkp_pack_entry **entries, uint32_t *count);
 
+/* A whole pack in memory: its bytes hash to `name`, its trailer and every
+ * blob authenticate (bkp_blob_check). -EBADMSG otherwise. `entries` (may be
+ * NULL) receives the trailer's list, malloc'd. */
+int bkp_pack_check(const bkp_keys *k, const uint8_t *pack, uint64_t size,
+                   const uint8_t name[BKP_ID_LEN], bkp_pack_entry **entries, uint32_t *count)
+    __attribute__((warn_unused_result));
+
 #endif

@@ -16,6 +16,7 @@
 #include <sodium.h>
 #include <uuid/uuid.h>
 
+#include "bkp/clock.h"
 #include "bkp/durable.h"
 #include "bkp/log.h"
 #include "bkp/pack.h"
@@ -132,7 +133,7 @@ int bkp_repo_init(const char *path, const char *pass, size_t passlen)
         bkp_error("cannot write the key file in %s: %s", p, bkp_strerror(r));
         goto out;
     }
-    time_t now = time(NULL);
+    time_t now = bkp_now();
     strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
     bkp_hex(pkhex, bkp_keys_sign_pk(k), 32);
     cfg = json_pack("{s:s, s:i, s:s, s:s, s:{s:i, s:i, s:i}, s:s}", "format", CONFIG_FORMAT,
@@ -328,7 +329,7 @@ static int reindex_orphans(bkp_repo *r)
             int fd = p ? open(p, O_RDONLY | O_CLOEXEC) : -1;
             struct stat st;
             bkp_pack_entry *ents = NULL;
-            uint32_t cnt = 0, num;
+            uint32_t cnt = 0;
             int x = fd < 0 || fstat(fd, &st) < 0 ? -errno
                                                  : bkp_pack_read_trailer(fd, (uint64_t)st.st_size, r->keys, &ents, &cnt);
             /* Another process's pack, maybe killed before its fsyncs: make
@@ -343,14 +344,7 @@ static int reindex_orphans(bkp_repo *r)
                 bkp_warn("pack %s is not indexed and its trailer is unreadable (%s); run `bkp verify "
                          "--read-data`",
                          p, bkp_strerror(x));
-            } else if (!(rc = bkp_index_add_pack(r->index, id, &num))) {
-                for (uint32_t i = 0; i < cnt && !rc; i++) {
-                    bkp_index_entry ie = {.type = ents[i].type, .pack = num,
-                                          .offset = ents[i].offset, .len = ents[i].len,
-                                          .raw_len = ents[i].raw_len};
-                    memcpy(ie.id, ents[i].id, BKP_ID_LEN);
-                    rc = bkp_index_insert(r->index, &ie) < 0 ? -ENOMEM : 0;
-                }
+            } else if (!(rc = bkp_repo_add_pack(r, id, ents, cnt))) {
                 found++;
             }
             free(ents);
@@ -443,8 +437,10 @@ static void set_damaged_aside(bkp_repo *r)
         (void)bkp_fsync_dir(r->index_dir);
 }
 
-int bkp_repo_open(const char *path, const char *pass, size_t passlen, unsigned flags,
-                  bkp_repo **out)
+/* Open with the passphrase, or (pass == NULL) with the keys of `like`, the
+ * repository this one must be a copy of. */
+static int open_repo(const char *path, const char *pass, size_t passlen, const bkp_repo *like,
+                     unsigned flags, bkp_repo **out)
 {
     uint8_t pk[32];
     uint32_t sizes[3];
@@ -467,7 +463,18 @@ int bkp_repo_open(const char *path, const char *pass, size_t passlen, unsigned f
         rc = -ENOMEM;
         goto fail;
     }
-    if ((rc = load_config(r, pk, sizes)) || (rc = load_keys(r, pass, passlen, pk)))
+    if ((rc = load_config(r, pk, sizes)))
+        goto fail;
+    if (!like) {
+        if ((rc = load_keys(r, pass, passlen, pk)))
+            goto fail;
+    } else if (strcmp(r->uuid, like->uuid) || memcmp(pk, bkp_keys_sign_pk(like->keys), 32)) {
+        bkp_error("%s holds repository %s, not a copy of %s (%s); this medium belongs to "
+                  "another repository",
+                  r->path, r->uuid, like->path, like->uuid);
+        rc = -EXDEV;
+        goto fail;
+    } else if ((rc = bkp_keys_dup(like->keys, &r->keys)))
         goto fail;
     rc = bkp_chunker_new(bkp_keys_gear_seed(r->keys), sizes[0], sizes[1], sizes[2], &r->chunker);
     if (rc) {
@@ -488,6 +495,54 @@ int bkp_repo_open(const char *path, const char *pass, size_t passlen, unsigned f
     return 0;
 fail:
     bkp_repo_free(r);
+    return rc;
+}
+
+int bkp_repo_open(const char *path, const char *pass, size_t passlen, unsigned flags,
+                  bkp_repo **out)
+{
+    return open_repo(path, pass, passlen, NULL, flags, out);
+}
+
+int bkp_repo_open_copy(const char *path, const bkp_repo *like, unsigned flags, bkp_repo **out)
+{
+    return open_repo(path, NULL, 0, like, flags, out);
+}
+
+int bkp_repo_init_copy(const bkp_repo *like, const char *path)
+{
+    static const char *const files[] = {"keys/key", "config"}; /* the key file first, as init */
+    bkp_buf data;
+    int rc = dir_is_empty_or_absent(path);
+    if (rc <= 0) {
+        if (rc == 0)
+            bkp_error("%s is not empty and holds no repository; give an empty folder for the copy",
+                      path);
+        return rc ? rc : -EEXIST;
+    }
+    rc = 0;
+    bkp_buf_init(&data);
+    for (size_t i = 0; !rc && i < sizeof(subdirs) / sizeof(*subdirs); i++) {
+        char *p = bkp_path_join(path, subdirs[i]);
+        rc = p ? bkp_mkdir_p(p, 0700) : -ENOMEM;
+        free(p);
+    }
+    for (size_t i = 0; !rc && i < 2; i++) {
+        char *from = bkp_path_join(like->path, files[i]), *to = bkp_path_join(path, files[i]);
+        char *slash = to ? strrchr(to, '/') : NULL;
+        rc = from && slash ? bkp_read_file(from, &data, 1 << 16) : -ENOMEM;
+        if (!rc) {
+            *slash = '\0';
+            rc = bkp_durable_write(to, slash + 1, data.data, data.len,
+                                   BKP_DURABLE_NOREPLACE |
+                                       (i == 0 ? BKP_DURABLE_PRIVATE | BKP_DURABLE_READONLY : 0));
+        }
+        free(from);
+        free(to);
+    }
+    if (rc)
+        bkp_error("cannot create the repository copy in %s: %s", path, bkp_strerror(rc));
+    bkp_buf_free(&data);
     return rc;
 }
 

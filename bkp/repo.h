@@ -21,6 +21,7 @@
 #include "bkp/blob.h"
 #include "bkp/chunker.h"
 #include "bkp/index.h"
+#include "bkp/pack.h"
 #include "bkp/keys.h"
 
 typedef struct bkp_repo bkp_repo;
@@ -38,6 +39,13 @@ int bkp_repo_init(const char *path, const char *pass, size_t passlen)
  * run the start-up clean-up pass. Logs what is wrong and what to do. */
 int bkp_repo_open(const char *path, const char *pass, size_t passlen, unsigned flags,
                   bkp_repo **out) __attribute__((warn_unused_result));
+/* Open the repository copy at `path` (on a medium) with the keys of `like`:
+ * -EXDEV (logged) when it is not a copy of that repository. */
+int bkp_repo_open_copy(const char *path, const bkp_repo *like, unsigned flags, bkp_repo **out)
+    __attribute__((warn_unused_result));
+/* Start a copy of `like` at `path` (absent or empty): its config and sealed
+ * key file, so the copy alone and the passphrase open it. */
+int bkp_repo_init_copy(const bkp_repo *like, const char *path) __attribute__((warn_unused_result));
 /* Abandon unfinished packs (they were never referenced) and free. */
 void bkp_repo_free(bkp_repo *r);
 
@@ -58,6 +66,10 @@ int bkp_repo_put(bkp_repo *r, uint8_t type, const void *data, size_t len, uint8_
 /* Make every blob put so far durable: finish packs, write an index segment. */
 int bkp_repo_flush(bkp_repo *r) __attribute__((warn_unused_result));
 
+/* Index pack `id`, already durable in packs/ (a copy, or one found without a
+ * segment), with the blobs of its trailer; the next flush writes its segment. */
+int bkp_repo_add_pack(bkp_repo *r, const uint8_t id[BKP_ID_LEN], const bkp_pack_entry *ents,
+                      uint32_t n) __attribute__((warn_unused_result));
 /* Is blob `id` stored (or being stored by this process: a blob put but not
  * yet flushed counts, though bkp_repo_get cannot read it before the flush)? */
 bool bkp_repo_has(bkp_repo *r, const uint8_t id[BKP_ID_LEN]);

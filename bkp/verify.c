@@ -185,11 +185,7 @@ static void check_pack(verify_ctx *c, const char *path, bkp_buf *file, bkp_buf *
         int br = bkp_buf_reserve(file, e->len) ? bkp_pread_full(fd, file->data, e->len, e->offset)
                                                : -ENOMEM;
         if (!br)
-            br = bkp_blob_open(k, e->type, e->id, file->data, e->len, plain);
-        if (!br && (e->type == BKP_BLOB_DATA || e->type == BKP_BLOB_TREE)) {
-            bkp_blob_id(k, plain->data, plain->len, h);
-            br = sodium_memcmp(h, e->id, BKP_ID_LEN) ? -EBADMSG : 0;
-        }
+            br = bkp_blob_check(k, e->type, e->id, file->data, e->len, plain);
         if (br) {
             pthread_mutex_lock(&c->lock);
             size_t b = add_bad_pack(c, id, "");

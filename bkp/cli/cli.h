@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -35,6 +36,9 @@ enum {
     OPT_DRY_RUN = 1 << 12,
     OPT_AGAINST = 1 << 13,
     OPT_SINCE = 1 << 14,
+    OPT_LABEL = 1 << 15,  /* --name, --type, --location (media label) */
+    OPT_FROM = 1 << 16,   /* restore --from MEDIUM|PATH */
+    OPT_MEDIA = 1 << 17,  /* verify --media M [--sample PCT] [--repair-from M2] */
 };
 
 /* What a command needs; the dispatcher provides it before the handler runs. */
@@ -59,6 +63,11 @@ typedef struct cli {
     const char *clear;   /* --clear-suspicious GEN */
     const char *against; /* audit verify --against FILE */
     const char *since;   /* audit show --since DATE */
+    const char *name, *type, *location; /* media label */
+    const char *from;        /* restore --from MEDIUM|PATH */
+    const char *media;       /* verify --media M */
+    const char *repair_from; /* verify --repair-from M2 */
+    double sample;           /* verify --sample PCT; 0: not given */
     const struct bkp_lock *writer; /* this process's writer lock, if it holds one */
     char **args; /* positional arguments */
     int nargs;
@@ -102,6 +111,34 @@ json_t *cli_backup_json(const cli_backup *b);
 /* Capture options for data set `d` of the policy (borrowed from it). */
 void cli_dataset_opts(cli *c, const pol_dataset *d, bkp_capture_opts *o);
 
+/* A medium, as the policy and the registry know it. */
+typedef struct cli_medium {
+    const char *name;
+    const char *type, *location; /* the policy's, else the label's */
+    bool offline;
+    const char *path;      /* where it is mounted or written */
+    const pol_medium *pm;  /* its entry in the policy, or NULL */
+    json_t *entry;         /* its registry entry (owned), or NULL: never labelled */
+} cli_medium;
+/* Look medium `name` up in the policy (when one is given or found) and the
+ * registry of the open repository. EXIT_USAGE (logged) when neither knows it. */
+int cli_medium_find(cli *c, const char *name, cli_medium *m);
+void cli_medium_clear(cli_medium *m);
+/* The label at the medium's path must be the registered one of this name
+ * and repository; a wrong disk is refused, naming the medium that is due.
+ * Returns an exit code. */
+int cli_medium_check_label(cli *c, const cli_medium *m);
+/* The repository copy on a disk-type medium: PATH/repo (malloc'd). */
+char *cli_medium_repo(const cli_medium *m);
+/* When medium `name` is next due for rotation (0: never rotated). */
+time_t cli_medium_due(cli *c, const char *name);
+/* The name of the policy's medium that is most overdue, or NULL. */
+const char *cli_medium_most_due(cli *c, time_t *due);
+/* Copy the data sets the policy names for medium `m` (newest clean
+ * generation of each) to its repository copy, prune it, verify it, record
+ * it; `quiet`: no operator advice (bkp run). Returns an exit code. */
+int cli_rotate_disk(cli *c, cli_medium *m, bool quiet);
+
 int cmd_init(cli *c);
 int cmd_backup(cli *c);
 int cmd_generations(cli *c);
@@ -113,6 +150,8 @@ int cmd_policy(cli *c);
 int cmd_run(cli *c);
 int cmd_prune(cli *c);
 int cmd_audit(cli *c);
+int cmd_media(cli *c);
+int cmd_rotate(cli *c);
 struct bkp_audit_rec;
 /* Append a record to the audit log of the open repository: EXIT_FAILED when
  * it cannot be made durable (what was done must not go unrecorded). */
@@ -121,5 +160,9 @@ struct bkp_lock;
 /* Apply retention (what `bkp prune` does); `self`: the caller's own writer
  * lock, which then does not count as a concurrent writer. */
 int cli_prune(cli *c, const struct bkp_lock *self);
+/* The same for the repository copy `target` at `path` on medium `medium`:
+ * at least three generations of each data set stay there. */
+int cli_prune_medium(cli *c, const char *path, bkp_repo *target, const struct bkp_lock *self,
+                     const char *medium);
 
 #endif

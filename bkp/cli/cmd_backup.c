@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bkp/clock.h"
 #include "bkp/audit.h"
 #include "bkp/capture.h"
 #include "bkp/cli/cli.h"
@@ -79,7 +80,7 @@ int cli_backup_run(cli *c, const bkp_capture_opts *o, const pol_dataset *d, cli_
     struct timespec t0, t1;
     memset(b, 0, sizeof(*b));
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    time_t started = time(NULL);
+    time_t started = bkp_now();
     int rc = bkp_capture_run(c->r, o, &cap);
     if (rc) {
         bkp_error("the backup of %s failed (%s); nothing was sealed, earlier generations are "
@@ -89,7 +90,7 @@ int cli_backup_run(cli *c, const bkp_capture_opts *o, const pol_dataset *d, cli_
         return audit_backup(c, o->dataset, b, bkp_strerror(rc), EXIT_FAILED);
     }
     json_t *verdict = judge(c, d, &cap, b);
-    rc = bkp_gen_seal(c->r, o->dataset, &cap, started, time(NULL), verdict, &b->gen);
+    rc = bkp_gen_seal(c->r, o->dataset, &cap, started, bkp_now(), verdict, &b->gen);
     json_decref(verdict);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     b->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;

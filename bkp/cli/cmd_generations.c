@@ -12,11 +12,6 @@ static json_int_t stat_of(const bkp_gen *g, const char *key)
     return json_integer_value(json_object_get(json_object_get(g->json, "stats"), key));
 }
 
-static bool suspicious(const bkp_gen *g)
-{
-    return json_is_true(json_object_get(json_object_get(g->json, "guard"), "suspicious"));
-}
-
 /* Clearing is recorded, signed, next to the record: who and when. */
 static int clear_mark(cli *c)
 {
@@ -24,7 +19,7 @@ static int clear_mark(cli *c)
     int rc = bkp_gen_resolve(c->r, c->clear, &g);
     if (rc)
         return cli_exit_for(rc);
-    if (!suspicious(g)) {
+    if (!bkp_gen_marked(g)) {
         bkp_error("%s:%u is not marked suspicious; nothing to clear", g->dataset, g->seq);
         bkp_gen_free(g);
         return EXIT_USAGE;
@@ -69,7 +64,7 @@ int cmd_generations(cli *c)
                                                  (int)v[i]->seq, "status", "damaged")
                                      : json_deep_copy(v[i]->json);
             json_object_set_new(o, "status", json_string(v[i]->status ? "damaged" : "sealed"));
-            json_object_set_new(o, "suspicious", json_boolean(!v[i]->status && suspicious(v[i]) && !v[i]->cleared));
+            json_object_set_new(o, "suspicious", json_boolean(!v[i]->status && bkp_gen_marked(v[i]) && !v[i]->cleared));
             json_object_set_new(o, "cleared", json_boolean(v[i]->cleared));
             json_array_append_new(arr, o);
         }
@@ -91,7 +86,7 @@ int cmd_generations(cli *c)
             size_t nerr = json_array_size(json_object_get(g->json, "errors"));
             char status[48];
             snprintf(status, sizeof(status), nerr ? "sealed, %zu unreadable" : "sealed", nerr);
-            if (suspicious(g))
+            if (bkp_gen_marked(g))
                 snprintf(status + strlen(status), sizeof(status) - strlen(status), "%s",
                          g->cleared ? ", suspicious (cleared)" : ", SUSPICIOUS");
             printf("%-24s %.8s %-19s %9lld %10s %10s %s\n", name, g->uuid,

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bkp/clock.h"
 #include "bkp/cli/cli.h"
 #include "bkp/audit.h"
 #include "bkp/lock.h"
@@ -20,18 +21,16 @@
 
 enum { KEEP_DAMAGED = 1 << 12, KEEP_BEFORE_SUSPICIOUS = 1 << 13, KEEP_SUSPICIOUS = 1 << 14 };
 
-static bool suspicious(const bkp_gen *g)
-{
-    return !g->cleared &&
-           json_is_true(json_object_get(json_object_get(g->json, "guard"), "suspicious"));
-}
-
 /* Decide for the generations v[from, to) of one data set. */
 static void decide(const pol_policy *p, bkp_gen **v, size_t from, size_t to, time_t now,
-                   unsigned *keep)
+                   int min_keep, unsigned *keep)
 {
     const pol_dataset *d = p ? pol_dataset_find(p, v[from]->dataset) : NULL;
-    pol_retention none = {0};
+    pol_retention none = {0}, rules = d ? d->retention : none;
+    /* On a medium at least `min_keep` stay, whatever the data set's rules say
+     * (and with no rules at all, everything does). */
+    if (rules.keep_last < min_keep)
+        rules.keep_last = min_keep;
     size_t n = 0;
     pol_gen *g = calloc(to - from + 1, sizeof(*g));
     size_t *at = calloc(to - from + 1, sizeof(*at));
@@ -52,7 +51,7 @@ static void decide(const pol_policy *p, bkp_gen **v, size_t from, size_t to, tim
         }
         if (v[i]->pruned)
             continue;
-        if (suspicious(v[i])) {
+        if (bkp_gen_marked(v[i]) && !v[i]->cleared) {
             /* It stays until cleared, or the hold would vanish with it. */
             keep[i] |= KEEP_SUSPICIOUS;
             if (v[i]->seq < first_suspicious)
@@ -61,7 +60,7 @@ static void decide(const pol_policy *p, bkp_gen **v, size_t from, size_t to, tim
         g[n] = (pol_gen){v[i]->finished, v[i]->seq};
         at[n++] = i;
     }
-    pol_retention_select(d ? &d->retention : &none, g, n, now, k);
+    pol_retention_select(&rules, g, n, now, k);
     for (size_t j = 0; j < n; j++) {
         keep[at[j]] |= k[j];
         /* The clean generations before a suspicious one may be all that is left. */
@@ -88,9 +87,11 @@ static const char *why(unsigned k, char *buf, size_t n)
     return buf;
 }
 
-int cli_prune(cli *c, const bkp_lock *self)
+/* Apply retention to `*target` at `repo` (opened here when NULL): the
+ * primary, or the copy on `medium`. Records go to the primary's audit log. */
+static int prune_repo(cli *c, const char *repo, bkp_repo **target, const bkp_lock *self,
+                      const char *medium)
 {
-    const char *repo = cli_repo_path(c);
     pol_policy *p = c->policy_file || getenv("BKP_POLICY") ? cli_policy(c) : c->policy;
     bkp_lock *lock = NULL;
     bkp_gen **v = NULL, **doomed = NULL;
@@ -112,10 +113,10 @@ int cli_prune(cli *c, const bkp_lock *self)
         return EXIT_USAGE; /* a policy was named and is malformed: never guess "keep all" */
     }
     /* A writer that prunes after its writes has the repository open already. */
-    if (!c->r && (ex = cli_open_repo(c, c->dry_run ? BKP_REPO_READONLY : 0, &c->r)))
+    if (!*target && (ex = cli_open_repo(c, c->dry_run ? BKP_REPO_READONLY : 0, target)))
         goto out;
     ex = EXIT_FAILED;
-    if ((rc = bkp_gen_list(c->r, NULL, &v, &n))) {
+    if ((rc = bkp_gen_list(*target, NULL, &v, &n))) {
         bkp_error("cannot list the generations: %s", bkp_strerror(rc));
         goto out;
     }
@@ -123,12 +124,12 @@ int cli_prune(cli *c, const bkp_lock *self)
     doomed = calloc(n + 1, sizeof(*doomed));
     if (!keep || !doomed)
         goto out;
-    time_t now = time(NULL);
+    time_t now = bkp_now();
     for (size_t i = 0; i < n;) {
         size_t j = i;
         while (j < n && !strcmp(v[j]->dataset, v[i]->dataset))
             j++;
-        decide(p, v, i, j, now, keep);
+        decide(p, v, i, j, now, medium ? 3 : 0, keep);
         i = j;
     }
     json_t *plan = c->json ? json_array() : NULL;
@@ -148,7 +149,7 @@ int cli_prune(cli *c, const bkp_lock *self)
                    keep[i] ? why(keep[i], reasons, sizeof(reasons)) : "");
     }
     bkp_prune_result res;
-    rc = bkp_prune(c->r, doomed, nd, c->dry_run, &res);
+    rc = bkp_prune(*target, doomed, nd, c->dry_run, &res);
     if (!c->dry_run) {
         json_t *gone = json_array();
         for (size_t i = 0; i < nd; i++) {
@@ -158,7 +159,7 @@ int cli_prune(cli *c, const bkp_lock *self)
         json_t *fig = json_pack("{s:o, s:I, s:I, s:I}", "generations_deleted", gone,
                                 "packs_deleted", (json_int_t)res.packs, "packs_repacked",
                                 (json_int_t)res.packs_repacked, "bytes_freed", (json_int_t)res.bytes);
-        bkp_audit_rec rec = {.op = "prune", .failed = rc != 0, .figures = fig,
+        bkp_audit_rec rec = {.op = "prune", .medium = medium, .failed = rc != 0, .figures = fig,
                              .error = rc ? bkp_strerror(rc) : NULL};
         if (cli_audit(c, &rec) && !rc)
             rc = -EIO;
@@ -186,6 +187,18 @@ out:
     bkp_gen_list_free(v, n);
     bkp_lock_release(lock);
     return ex;
+}
+
+int cli_prune(cli *c, const bkp_lock *self)
+{
+    const char *repo = cli_repo_path(c);
+    return repo ? prune_repo(c, repo, &c->r, self, NULL) : EXIT_USAGE;
+}
+
+int cli_prune_medium(cli *c, const char *path, bkp_repo *target, const bkp_lock *self,
+                     const char *medium)
+{
+    return prune_repo(c, path, &target, self, medium);
 }
 
 int cmd_prune(cli *c)

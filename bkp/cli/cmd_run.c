@@ -13,6 +13,7 @@
 #include <syslog.h>
 #include <time.h>
 
+#include "bkp/clock.h"
 #include "bkp/cli/cli.h"
 #include "bkp/audit.h"
 #include "bkp/durable.h"
@@ -232,7 +233,7 @@ int cmd_run(cli *c)
         if (!c->dataset || !strcmp(c->dataset, p->datasets[i].name))
             order[n++] = &p->datasets[i];
     qsort(order, n, sizeof(*order), cmp_priority);
-    time_t now = time(NULL);
+    time_t now = bkp_now();
     for (size_t i = 0; i < n; i++) {
         out[i].d = order[i];
         run_dataset(c, order[i], now, &out[i]);

@@ -50,6 +50,11 @@ static const command commands[] = {
      "check the signed audit log, or show it"},
     {"policy", cmd_policy, 0, OPT_JSON, 1, 1, "policy check [--policy FILE] [--json]",
      "validate the policy and print it as it will be applied"},
+    {"media", cmd_media, NEED_REPO, OPT_REPO | OPT_JSON | OPT_LABEL | OPT_FORCE, 1, 2,
+     "media label PATH --name NAME [--type T] [--location L] [--force] | media list | media show NAME",
+     "label a disk (or archive folder) as a medium and register it; list media and what they hold"},
+    {"rotate", cmd_rotate, NEED_REPO_WRITE, OPT_REPO | OPT_JSON, 1, 1, "rotate MEDIUM",
+     "copy the generations due to a medium, read them back, prune it, and say when it is next due"},
     {"verify", cmd_verify, NEED_REPO, OPT_REPO | OPT_READ_DATA | OPT_WORKERS | OPT_JSON, 0, 0,
      "verify [--read-data]", "check signatures, chains and objects; --read-data reads every pack"},
 };
@@ -72,6 +77,13 @@ static const struct option long_options[] = {
     {"dry-run", no_argument, NULL, 'n'},
     {"against", required_argument, NULL, 'A'},
     {"since", required_argument, NULL, 's'},
+    {"name", required_argument, NULL, 'L'},
+    {"type", required_argument, NULL, 'T'},
+    {"location", required_argument, NULL, 'O'},
+    {"from", required_argument, NULL, 'F'},
+    {"media", required_argument, NULL, 'M'},
+    {"sample", required_argument, NULL, 'E'},
+    {"repair-from", required_argument, NULL, 'H'},
     {"verbose", no_argument, NULL, 'v'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -134,6 +146,16 @@ static unsigned option_bit(int ch)
         return OPT_AGAINST;
     case 's':
         return OPT_SINCE;
+    case 'L':
+    case 'T':
+    case 'O':
+        return OPT_LABEL;
+    case 'F':
+        return OPT_FROM;
+    case 'M':
+    case 'E':
+    case 'H':
+        return OPT_MEDIA;
     default:
         return 0; /* accepted everywhere */
     }
@@ -200,6 +222,13 @@ int main(int argc, char **argv)
         case 'n': c.dry_run = true; break;
         case 'A': c.against = optarg; break;
         case 's': c.since = optarg; break;
+        case 'L': c.name = optarg; break;
+        case 'T': c.type = optarg; break;
+        case 'O': c.location = optarg; break;
+        case 'F': c.from = optarg; break;
+        case 'M': c.media = optarg; break;
+        case 'E': c.sample = atof(optarg); break;
+        case 'H': c.repair_from = optarg; break;
         case 'v': level = BKP_LOG_DEBUG; break;
         case 'q': level = BKP_LOG_WARN; c.tty = false; break;
         case 'h': printf("usage: bkp %s\n%s\n", cmd->usage, cmd->summary); return EXIT_OK;

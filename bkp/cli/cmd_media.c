@@ -1,0 +1,267 @@
+/*
+ * bkp media label PATH --name NAME [--type T] [--location L] [--force]
+ * bkp media list [--json]      bkp media show NAME [--json]
+ *
+ * A label tells the tool which physical disk it is talking to; the registry
+ * in the primary repository remembers each medium, where it was last seen,
+ * what it holds and when it was last written and verified.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "bkp/audit.h"
+#include "bkp/cli/cli.h"
+#include "bkp/clock.h"
+#include "bkp/durable.h"
+#include "bkp/log.h"
+#include "bkp/medium.h"
+
+typedef struct label_ctx {
+    json_t *label;
+    const char *path;
+} label_ctx;
+
+static int set_label(json_t *e, void *ctx)
+{
+    label_ctx *l = ctx;
+    char now[32];
+    const char *old = json_string_value(json_object_get(json_object_get(e, "label"), "uuid"));
+    bkp_iso_time(now, sizeof(now), bkp_now());
+    /* A new disk under an old name starts a new history. */
+    if (old && strcmp(old, json_string_value(json_object_get(l->label, "uuid"))))
+        json_object_clear(e);
+    json_object_set(e, "label", l->label);
+    json_object_set_new(e, "path", json_string(l->path));
+    json_object_set_new(e, "labelled", json_string(now));
+    json_object_set_new(e, "last_seen", json_string(now));
+    return 0;
+}
+
+static int label(cli *c)
+{
+    const char *path = c->args[1];
+    cli_medium m;
+    json_t *old = NULL, *lab = NULL;
+    struct stat st;
+    int ex = EXIT_USAGE, rc;
+    if (!c->name || !bkp_medium_name_ok(c->name)) {
+        bkp_error("give the medium a name: --name NAME (letters, digits, '.', '_', '-'), e.g. "
+                  "--name usb-a");
+        return EXIT_USAGE;
+    }
+    if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode)) {
+        bkp_error("%s is not a directory: mount the disk first (e.g. `mount /dev/sdb1 %s`)", path,
+                  path);
+        return EXIT_USAGE;
+    }
+    /* The policy's description of the medium, when it has one, must agree. */
+    pol_policy *p = c->policy_file || getenv("BKP_POLICY") ? cli_policy(c) : c->policy;
+    json_t *reg = bkp_media_get(c->r, c->name);
+    bool known = (reg || (p && pol_medium_find(p, c->name))) && cli_medium_find(c, c->name, &m) == EXIT_OK;
+    json_decref(reg);
+    if (!known)
+        memset(&m, 0, sizeof(m));
+    const char *type = c->type ? c->type : known ? m.type : NULL;
+    const char *loc = c->location ? c->location : known ? m.location : NULL;
+    if (!bkp_medium_type_ok(type) || !bkp_medium_location_ok(loc)) {
+        bkp_error("say what %s is: --type disk|removable|archive and --location onsite|offsite",
+                  c->name);
+        goto out;
+    }
+    if (m.pm && (strcmp(type, m.type) || strcmp(loc, m.location))) {
+        bkp_error("%s:%d: the policy describes %s as %s, %s; label it so, or change the policy",
+                  cli_policy(c)->file, m.pm->line, c->name, m.type, m.location);
+        goto out;
+    }
+    if (known && m.pm && strcmp(m.path, path))
+        bkp_warn("the policy expects %s at %s, not %s; mount it there before `bkp rotate %s`",
+                 c->name, m.path, path, c->name);
+    ex = EXIT_FAILED;
+    rc = bkp_label_read(path, &old);
+    if (rc && rc != -ENOENT && !c->force)
+        goto out;
+    if (old && !c->force) {
+        bkp_error("%s is already labelled %s (%s); to label it anew, which forgets what the "
+                  "registry knew of that disk, add --force",
+                  path, json_string_value(json_object_get(old, "name")),
+                  json_string_value(json_object_get(old, "uuid")));
+        goto out;
+    }
+    const char *ruuid = json_string_value(json_object_get(json_object_get(m.entry, "label"), "uuid"));
+    if (ruuid && !c->force && !(old && !strcmp(ruuid, json_string_value(json_object_get(old, "uuid"))))) {
+        bkp_error("a medium named %s is registered already (label %s); if that disk is lost or "
+                  "replaced, add --force to give its name to this one",
+                  c->name, ruuid);
+        goto out;
+    }
+    lab = bkp_label_new(c->r, c->name, type, loc);
+    if (!lab || (rc = bkp_label_write(path, lab, true))) {
+        bkp_error("cannot write the label on %s: %s", path, bkp_strerror(lab ? rc : -ENOMEM));
+        goto out;
+    }
+    if (strcmp(type, "archive")) {
+        char *repo = bkp_path_join(path, "repo"), *cfg = repo ? bkp_path_join(repo, "config") : NULL;
+        bkp_repo *copy = NULL;
+        rc = !cfg ? -ENOMEM
+             : stat(cfg, &st) == 0
+                 ? bkp_repo_open_copy(repo, c->r, BKP_REPO_READONLY, &copy)
+                 : bkp_repo_init_copy(c->r, repo);
+        bkp_repo_free(copy);
+        free(cfg);
+        free(repo);
+        if (rc)
+            goto out;
+    }
+    char *abs = realpath(path, NULL);
+    label_ctx lc = {lab, abs ? abs : path};
+    rc = bkp_media_update(c->r, c->name, set_label, &lc);
+    json_t *fig = json_pack("{s:O, s:s, s:s, s:s}", "uuid", json_object_get(lab, "uuid"), "type",
+                            type, "location", loc, "path", lc.path);
+    bkp_audit_rec rec = {.op = "media-label", .medium = c->name, .failed = rc != 0,
+                         .figures = fig, .error = rc ? bkp_strerror(rc) : NULL};
+    int aex = cli_audit(c, &rec);
+    json_decref(fig);
+    if (!rc && !aex) {
+        if (c->json)
+            cli_print_json(json_incref(lab));
+        else
+            printf("labelled %s as %s (%s, %s), label %s.\nNext: `bkp rotate %s` copies the "
+                   "generations due to it.\n",
+                   lc.path, c->name, type, loc, json_string_value(json_object_get(lab, "uuid")),
+                   c->name);
+        ex = EXIT_OK;
+    }
+    free(abs);
+out:
+    json_decref(old);
+    json_decref(lab);
+    cli_medium_clear(&m);
+    return ex;
+}
+
+/* One medium as `list` and `show` print it: registry entry plus policy. */
+static json_t *describe(cli *c, const char *name)
+{
+    cli_medium m;
+    char when[32] = "";
+    if (cli_medium_find(c, name, &m))
+        return NULL;
+    json_t *e = m.entry ? json_deep_copy(m.entry) : json_object();
+    json_t *held = json_object_get(e, "held");
+    time_t due = cli_medium_due(c, name);
+    if (due)
+        bkp_iso_time(when, sizeof(when), due);
+    json_object_set_new(e, "name", json_string(name));
+    json_object_set_new(e, "type", json_string(m.type));
+    json_object_set_new(e, "location", json_string(m.location ? m.location : "?"));
+    json_object_set_new(e, "offline", json_boolean(m.offline));
+    json_object_set_new(e, "path", json_string(m.path));
+    json_object_set_new(e, "in_policy", json_boolean(m.pm != NULL));
+    json_object_set_new(e, "labelled", json_boolean(m.entry != NULL));
+    json_object_set_new(e, "generations", json_integer((json_int_t)json_array_size(held)));
+    json_object_set_new(e, "next_due", due ? json_string(when) : json_null());
+    json_object_set_new(e, "rotate_every", json_integer(m.pm ? m.pm->rotate_every : 0));
+    cli_medium_clear(&m);
+    return e;
+}
+
+static const char *local(json_t *e, const char *key, char *buf, size_t n)
+{
+    const char *v = json_string_value(json_object_get(e, key));
+    time_t t = v ? bkp_iso_parse(v) : -1;
+    if (t <= 0)
+        return "never";
+    cli_time(buf, n, t);
+    buf[16] = '\0'; /* minutes are enough in a table */
+    return buf;
+}
+
+static int list(cli *c)
+{
+    json_t *reg = bkp_media_list(c->r), *all = json_array(), *v;
+    pol_policy *p = c->policy_file || getenv("BKP_POLICY") ? cli_policy(c) : c->policy;
+    size_t i;
+    if (!reg || !all)
+        return EXIT_FAILED;
+    for (size_t k = 0; p && k < p->nmedia; k++) {
+        json_t *d = describe(c, p->media[k].name);
+        if (d)
+            json_array_append_new(all, d);
+    }
+    json_array_foreach(reg, i, v) {
+        const char *n = json_string_value(json_object_get(json_object_get(v, "label"), "name"));
+        json_t *d = n && !(p && pol_medium_find(p, n)) ? describe(c, n) : NULL;
+        if (d)
+            json_array_append_new(all, d);
+    }
+    json_decref(reg);
+    if (c->json) {
+        cli_print_json(all);
+        return EXIT_OK;
+    }
+    printf("%-12s %-9s %-8s %-8s %-16s %-16s %-5s %-16s\n", "MEDIUM", "TYPE", "WHERE", "OFFLINE",
+           "LAST WRITE", "LAST VERIFY", "GENS", "NEXT DUE");
+    json_array_foreach(all, i, v) {
+        char a[32], b[32], d[32];
+        printf("%-12s %-9s %-8s %-8s %-16s %-16s %-5lld %-16s%s\n",
+               json_string_value(json_object_get(v, "name")),
+               json_string_value(json_object_get(v, "type")),
+               json_string_value(json_object_get(v, "location")),
+               json_is_true(json_object_get(v, "offline")) ? "yes" : "no",
+               local(v, "last_write", a, sizeof(a)), local(v, "last_verify", b, sizeof(b)),
+               (long long)json_integer_value(json_object_get(v, "generations")),
+               json_is_null(json_object_get(v, "next_due")) ? "-" : local(v, "next_due", d, sizeof(d)),
+               json_is_true(json_object_get(v, "labelled")) ? "" : "  (not labelled yet)");
+    }
+    json_decref(all);
+    return EXIT_OK;
+}
+
+static int show(cli *c)
+{
+    json_t *d = describe(c, c->args[1]), *g;
+    size_t i;
+    char a[32];
+    if (!d)
+        return EXIT_USAGE;
+    if (c->json) {
+        cli_print_json(d);
+        return EXIT_OK;
+    }
+    json_t *lab = json_object_get(d, "label");
+    printf("medium      %s (%s, %s, %s)\n", c->args[1], json_string_value(json_object_get(d, "type")),
+           json_string_value(json_object_get(d, "location")),
+           json_is_true(json_object_get(d, "offline")) ? "off-line" : "on-line");
+    printf("label       %s\n", lab ? json_string_value(json_object_get(lab, "uuid")) : "(not labelled yet)");
+    printf("path        %s\n", json_string_value(json_object_get(d, "path")));
+    printf("last seen   %s\n", local(d, "last_seen", a, sizeof(a)));
+    printf("last write  %s\n", local(d, "last_write", a, sizeof(a)));
+    printf("last verify %s%s\n", local(d, "last_verify", a, sizeof(a)),
+           json_is_false(json_object_get(d, "verify_ok")) ? " (FAILED)" : "");
+    printf("next due    %s\n", json_is_null(json_object_get(d, "next_due")) ? "-" : local(d, "next_due", a, sizeof(a)));
+    printf("holds       %zu generation(s)\n", json_array_size(json_object_get(d, "held")));
+    json_array_foreach(json_object_get(d, "held"), i, g) {
+        printf("  %s:%lld  captured %s\n", json_string_value(json_object_get(g, "dataset")),
+               (long long)json_integer_value(json_object_get(g, "seq")),
+               local(g, "finished", a, sizeof(a)));
+    }
+    json_decref(d);
+    return EXIT_OK;
+}
+
+int cmd_media(cli *c)
+{
+    const char *verb = c->args[0];
+    if (!strcmp(verb, "label") && c->nargs == 2)
+        return label(c);
+    if (!strcmp(verb, "list") && c->nargs == 1)
+        return list(c);
+    if (!strcmp(verb, "show") && c->nargs == 2)
+        return show(c);
+    bkp_error("usage: bkp media label PATH --name NAME [--type T] [--location L] | media list | "
+              "media show NAME");
+    return EXIT_USAGE;
+}

@@ -1,0 +1,268 @@
+/*
+ * bkp rotate MEDIUM — the operator's weekly task: plug the labelled disk in,
+ * run this, unplug it. The label is checked (a wrong disk is refused, naming
+ * the one that is due); the newest clean generation of every data set the
+ * policy copies there is copied, each pack read back from the disk and
+ * authenticated before it counts; the copy is pruned by the data set's
+ * retention (keeping at least three); checked; recorded in the audit log,
+ * whose copy then goes onto the disk; and the operator is told that the disk
+ * may go, where, and when it is due again. `bkp run` does the same for
+ * on-line disks.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "bkp/audit.h"
+#include "bkp/cli/cli.h"
+#include "bkp/clock.h"
+#include "bkp/copy.h"
+#include "bkp/durable.h"
+#include "bkp/lock.h"
+#include "bkp/log.h"
+#include "bkp/medium.h"
+#include "bkp/verify.h"
+
+static bool copies_to(const pol_dataset *d, const char *medium)
+{
+    for (size_t i = 0; d && i < d->ncopy_to; i++)
+        if (!strcmp(d->copy_to[i], medium))
+            return true;
+    return false;
+}
+
+/* From `v` (all generations, by data set then sequence), the newest clean
+ * generation of each data set that goes to `medium` into `out`. */
+static size_t choose(cli *c, const char *medium, bkp_gen **v, size_t n, bkp_gen **out)
+{
+    pol_policy *p = c->policy;
+    size_t k = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && !strcmp(v[j]->dataset, v[i]->dataset))
+            j++;
+        if (!p || copies_to(pol_dataset_find(p, v[i]->dataset), medium)) {
+            bkp_gen *pick = NULL;
+            for (size_t x = j; x-- > i && !pick;) {
+                char name[96];
+                if (v[x]->pruned || v[x]->status)
+                    continue;
+                if (bkp_gen_marked(v[x]) && !v[x]->cleared) {
+                    bkp_warn("%s is marked suspicious and is not copied to %s; an older one is. "
+                             "If the change was expected, clear it with `bkp generations "
+                             "--clear-suspicious %s`",
+                             bkp_gen_name(v[x], name, sizeof(name)), medium, name);
+                    continue;
+                }
+                pick = v[x];
+            }
+            if (pick)
+                out[k++] = pick;
+        }
+        i = j;
+    }
+    return k;
+}
+
+typedef struct seen_ctx {
+    const char *path;
+    bool wrote, verified, verify_ok;
+    json_t *held;
+} seen_ctx;
+
+static int note_seen(json_t *e, void *ctx)
+{
+    seen_ctx *s = ctx;
+    char now[32];
+    bkp_iso_time(now, sizeof(now), bkp_now());
+    json_object_set_new(e, "last_seen", json_string(now));
+    json_object_set_new(e, "path", json_string(s->path));
+    if (s->wrote)
+        json_object_set_new(e, "last_write", json_string(now));
+    if (s->verified) {
+        json_object_set_new(e, "last_verify", json_string(now));
+        json_object_set_new(e, "verify_ok", json_boolean(s->verify_ok));
+    }
+    if (s->held)
+        json_object_set(e, "held", s->held);
+    return 0;
+}
+
+/* What the copy holds now: [{dataset, seq, uuid, finished}]. */
+static json_t *held_list(bkp_repo *dst)
+{
+    bkp_gen **v = NULL;
+    size_t n = 0;
+    json_t *held = json_array();
+    if (bkp_gen_list(dst, NULL, &v, &n))
+        return held;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i]->pruned || v[i]->status)
+            continue;
+        json_array_append_new(held, json_pack("{s:s, s:i, s:s, s:O}", "dataset", v[i]->dataset,
+                                              "seq", (int)v[i]->seq, "uuid", v[i]->uuid, "finished",
+                                              json_object_get(v[i]->json, "finished")));
+    }
+    bkp_gen_list_free(v, n);
+    return held;
+}
+
+static bool japanese(void)
+{
+    const char *vars[] = {"LC_ALL", "LC_MESSAGES", "LANG"};
+    for (size_t i = 0; i < 3; i++) {
+        const char *v = getenv(vars[i]);
+        if (v && *v)
+            return !strncmp(v, "ja", 2);
+    }
+    return false;
+}
+
+/* Tell the operator what happened and what to do with the disk now. */
+static void advise(cli *c, const cli_medium *m, const bkp_copy_result *res, json_t *copied,
+                   json_t *held)
+{
+    char sz[32], when[32], nwhen[32];
+    size_t i;
+    json_t *g;
+    printf("%s: %s ", m->name, res->records ? "copied" : "already held");
+    json_array_foreach(copied, i, g) printf("%s%s", i ? ", " : "", json_string_value(g));
+    if (!json_array_size(copied))
+        printf("nothing: no data set of the policy is copied to it");
+    if (res->packs)
+        printf(" — %llu pack(s), %s, each read back from the disk and authenticated",
+               (unsigned long long)res->packs, cli_size(sz, sizeof(sz), res->bytes));
+    printf(".\n");
+    printf("%s now holds %zu generation(s); signatures, chains and objects checked.\n", m->name,
+           json_array_size(held));
+    time_t due = cli_medium_due(c, m->name), other_due = 0;
+    const char *other = cli_medium_most_due(c, &other_due);
+    if (due)
+        cli_time(when, sizeof(when), due);
+    if (m->offline) {
+        printf("You can unmount and disconnect %s now (umount %s); it is kept %s.\n", m->name,
+               m->path, strcmp(m->location, "offsite") ? "on-site, off-line" : "off-site");
+        if (japanese())
+            printf("%s を取り外してください（umount %s）。保管場所: %s。\n", m->name, m->path,
+                   strcmp(m->location, "offsite") ? "院内（オフライン）" : "院外");
+    }
+    if (due)
+        printf("%s is next due on %s.%s", m->name, when, japanese() ? "" : "\n");
+    if (due && japanese())
+        printf(" 次回: %s\n", when);
+    if (other && strcmp(other, m->name)) {
+        cli_time(nwhen, sizeof(nwhen), other_due);
+        printf("The next medium due is %s, %s %s.\n", other,
+               other_due <= bkp_now() ? "due since" : "on", nwhen);
+    }
+}
+
+int cli_rotate_disk(cli *c, cli_medium *m, bool quiet)
+{
+    char *repo = cli_medium_repo(m), *cfg = repo ? bkp_path_join(repo, "config") : NULL;
+    bkp_lock *mlock = NULL, *mwriter = NULL;
+    bkp_repo *dst = NULL;
+    bkp_gen **v = NULL, **pick = NULL;
+    size_t n = 0, np = 0;
+    bkp_copy_result res = {0};
+    bkp_verify_result vres = {0};
+    json_t *copied = json_array(), *held = NULL, *fig = NULL;
+    seen_ctx seen = {.path = m->path};
+    struct stat st;
+    int ex, rc = 0;
+    if (!cfg)
+        return EXIT_FAILED;
+    if ((ex = cli_medium_check_label(c, m)))
+        goto record;
+    if (stat(cfg, &st) < 0 && (rc = bkp_repo_init_copy(c->r, repo)))
+        goto record;
+    if ((rc = bkp_lock_take(repo, "rotate", "bkp rotate", &mlock)) ||
+        (rc = bkp_lock_writer(repo, "bkp rotate", &mwriter))) {
+        ex = rc == -EBUSY ? EXIT_LOCKED : EXIT_FAILED;
+        goto record;
+    }
+    if ((rc = bkp_repo_open_copy(repo, c->r, 0, &dst)) || (rc = bkp_gen_list(c->r, NULL, &v, &n)))
+        goto record;
+    if (!(pick = calloc(n + 1, sizeof(*pick)))) {
+        rc = -ENOMEM;
+        goto record;
+    }
+    np = choose(c, m->name, v, n, pick);
+    for (size_t i = 0; i < np; i++) {
+        char name[96];
+        json_array_append_new(copied, json_string(bkp_gen_name(pick[i], name, sizeof(name))));
+    }
+    if ((rc = bkp_copy_generations(c->r, dst, pick, np, &res)))
+        goto record;
+    seen.wrote = true;
+    if (cli_prune_medium(c, repo, dst, mwriter, m->name))
+        bkp_warn("%s: old generations could not be pruned; the copy is complete", m->name);
+    rc = bkp_verify(dst, false, c->workers, &vres);
+    if (rc) {
+        bkp_error("%s: the copy does not verify (%llu problem(s), above); run `bkp verify --media "
+                  "%s --repair-from` another copy, or use another disk",
+                  m->name, (unsigned long long)vres.problems, m->name);
+        rc = rc < 0 ? rc : -EBADMSG;
+    }
+    held = held_list(dst);
+    seen.held = held;
+record:
+    fig = json_pack("{s:O, s:I, s:I, s:I, s:I, s:i}", "generations", copied, "packs",
+                    (json_int_t)res.packs, "bytes", (json_int_t)res.bytes, "packs_present",
+                    (json_int_t)res.packs_present, "records", (json_int_t)res.records, "held",
+                    (int)json_array_size(held));
+    {
+        bkp_audit_rec rec = {.op = "rotate", .medium = m->name, .failed = ex || rc,
+                             .figures = fig, .error = ex || rc ? "see the messages of bkp rotate" : NULL};
+        if (cli_audit(c, &rec) && !ex && !rc)
+            rc = -EIO;
+    }
+    /* The log's copy goes last, with the record of this rotation in it. */
+    if (dst && seen.wrote && !rc && (rc = bkp_copy_audit(c->r, dst)))
+        rc = rc == -EBADMSG ? rc : -EIO;
+    if (dst && bkp_media_update(c->r, m->name, note_seen, &seen) && !rc)
+        rc = -EIO;
+    if (!ex)
+        ex = rc ? EXIT_FAILED : EXIT_OK;
+    if (ex == EXIT_OK && c->json)
+        cli_print_json(json_pack("{s:s, s:O, s:I, s:I, s:I, s:O}", "medium", m->name,
+                                 "generations", copied, "packs", (json_int_t)res.packs, "bytes",
+                                 (json_int_t)res.bytes, "packs_present",
+                                 (json_int_t)res.packs_present, "held", held));
+    else if (ex == EXIT_OK && !quiet)
+        advise(c, m, &res, copied, held);
+    else if (ex == EXIT_FAILED && seen.wrote == false && res.packs)
+        bkp_error("%s: %llu pack(s) were copied before the failure; they stay and are not copied "
+                  "again. Run `bkp rotate %s` again once the cause is fixed",
+                  m->name, (unsigned long long)res.packs, m->name);
+    bkp_verify_result_clear(&vres);
+    json_decref(fig);
+    json_decref(copied);
+    json_decref(held);
+    free(pick);
+    bkp_gen_list_free(v, n);
+    bkp_repo_free(dst);
+    bkp_lock_release(mwriter);
+    bkp_lock_release(mlock);
+    free(cfg);
+    free(repo);
+    return ex;
+}
+
+int cmd_rotate(cli *c)
+{
+    cli_medium m;
+    int ex = cli_medium_find(c, c->args[0], &m);
+    if (ex)
+        return ex;
+    if (!strcmp(m.type, "archive")) {
+        bkp_error("%s is an archive medium; writing archive media is not supported yet", m.name);
+        ex = EXIT_FAILED;
+    } else {
+        ex = cli_rotate_disk(c, &m, false);
+    }
+    cli_medium_clear(&m);
+    return ex;
+}

@@ -1,0 +1,328 @@
+/* copy.c — sealed generations copied to a repository copy on a medium. */
+#include "bkp/copy.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bkp/audit.h"
+#include "bkp/durable.h"
+#include "bkp/log.h"
+#include "bkp/tree.h"
+
+#define PACK_MAX (1ULL << 30)
+#define RECORD_MAX (256U << 20)
+
+/* A set of IDs: an index without packs. */
+static int add_id(bkp_index *set, const uint8_t id[BKP_ID_LEN])
+{
+    bkp_index_entry e = {0};
+    memcpy(e.id, id, BKP_ID_LEN);
+    return bkp_index_insert(set, &e) < 0 ? -ENOMEM : 0;
+}
+
+/* The pack of blob `id` joins `packs` unless `dst` has the blob. */
+static int need_blob(bkp_repo *src, bkp_repo *dst, bkp_index *packs, const uint8_t id[BKP_ID_LEN],
+                     const char *gen)
+{
+    uint8_t pack[BKP_ID_LEN];
+    if (bkp_repo_has(dst, id))
+        return 0;
+    if (bkp_repo_locate(src, id, pack, NULL)) {
+        char hex[2 * BKP_ID_LEN + 1];
+        bkp_hex(hex, id, BKP_ID_LEN);
+        bkp_error("%s needs blob %.16s, which the primary repository does not have; run `bkp "
+                  "verify` there before copying it",
+                  gen, hex);
+        return -ENOENT;
+    }
+    return add_id(packs, pack);
+}
+
+/* Every pack of `src` holding a blob of `g` that `dst` lacks. */
+static int needed_packs(bkp_repo *src, bkp_repo *dst, const bkp_gen *g, bkp_index *packs)
+{
+    char name[128];
+    bkp_tree_reader *tr = NULL;
+    bkp_item it;
+    int rc = 0, x = 0;
+    bkp_gen_name(g, name, sizeof(name));
+    for (size_t t = 0; !rc && t < g->ntree; t++)
+        rc = need_blob(src, dst, packs, g->tree + t * BKP_ID_LEN, name);
+    bkp_item_init(&it);
+    if (!rc)
+        rc = bkp_tree_reader_new(src, g->tree, g->ntree, &tr);
+    while (!rc && (x = bkp_tree_reader_next(tr, &it)) > 0)
+        for (uint32_t k = 0; !rc && k < it.nchunks; k++)
+            rc = need_blob(src, dst, packs, it.chunks[k].id, name);
+    if (!rc && x < 0) {
+        bkp_error("%s: its file list cannot be read (%s); run `bkp verify --read-data`", name,
+                  bkp_strerror(x));
+        rc = x;
+    }
+    bkp_item_clear(&it);
+    bkp_tree_reader_free(tr);
+    return rc;
+}
+
+int bkp_copy_pack(bkp_repo *src, bkp_repo *dst, const uint8_t id[BKP_ID_LEN], uint64_t *bytes)
+{
+    char hex[2 * BKP_ID_LEN + 1], sub[3];
+    char *spacks = bkp_repo_subpath(src, "packs"), *dpacks = bkp_repo_subpath(dst, "packs");
+    char *from = spacks ? bkp_pack_path(spacks, id) : NULL;
+    char *to = dpacks ? bkp_pack_path(dpacks, id) : NULL;
+    char *todir;
+    bkp_buf data, back;
+    bkp_dfile f = {.fd = -1};
+    bkp_pack_entry *ents = NULL;
+    uint32_t n = 0;
+    int rc;
+    bkp_hex(hex, id, BKP_ID_LEN);
+    snprintf(sub, sizeof(sub), "%.2s", hex);
+    todir = dpacks ? bkp_path_join(dpacks, sub) : NULL;
+    bkp_buf_init(&data);
+    bkp_buf_init(&back);
+    if (!from || !to || !todir) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    if (access(to, F_OK) == 0) {
+        rc = -EEXIST;
+        goto out;
+    }
+    if ((rc = bkp_read_file(from, &data, PACK_MAX))) {
+        bkp_error("cannot read pack %s: %s; run `bkp verify --read-data`", from, bkp_strerror(rc));
+        goto out;
+    }
+    if ((rc = bkp_mkdir_p(todir, 0700)) || (rc = bkp_dfile_open(&f, dpacks, 0)) ||
+        (rc = bkp_dfile_write(&f, data.data, data.len)))
+        goto written;
+    /* Read back what the medium holds, not what the page cache remembers. */
+    if (fdatasync(f.fd) < 0) {
+        rc = -errno;
+        goto written;
+    }
+    (void)posix_fadvise(f.fd, 0, 0, POSIX_FADV_DONTNEED);
+    if ((rc = bkp_read_file(f.tmp, &back, PACK_MAX)))
+        goto written;
+    rc = bkp_pack_check(bkp_repo_keys(dst), back.data, back.len, id, &ents, &n);
+    if (rc == -EBADMSG) {
+        if (back.len == data.len && !memcmp(back.data, data.data, data.len))
+            bkp_error("pack %s is damaged on the primary repository, so it was not copied; run "
+                      "`bkp verify --read-data` and repair it from another medium",
+                      from);
+        else
+            bkp_error("pack %s read back from the medium differs from what was written: the "
+                      "medium is failing; use another disk",
+                      hex);
+        goto out;
+    }
+    if (rc)
+        goto written;
+    rc = bkp_dfile_commit(&f, todir, hex, BKP_DURABLE_NOREPLACE | BKP_DURABLE_READONLY);
+    if (rc == -EEXIST)
+        goto out; /* a concurrent copy placed it; that one is indexed by its writer */
+    if (!rc) {
+        rc = bkp_repo_add_pack(dst, id, ents, n);
+        if (bytes)
+            *bytes += data.len;
+    }
+written:
+    if (rc && rc != -EEXIST)
+        bkp_error("cannot copy pack %s to %s: %s%s", hex, dpacks ? dpacks : "?", bkp_strerror(rc),
+                  rc == -ENOSPC ? "; the medium is full: it still holds everything it held "
+                                  "before; free space or use a larger disk, then run the "
+                                  "command again"
+                                : "");
+out:
+    if (f.tmp)
+        bkp_dfile_abort(&f);
+    free(ents);
+    bkp_buf_free(&data);
+    bkp_buf_free(&back);
+    free(spacks);
+    free(dpacks);
+    free(from);
+    free(to);
+    free(todir);
+    return rc;
+}
+
+typedef struct pack_list {
+    uint8_t (*ids)[BKP_ID_LEN];
+    size_t n;
+} pack_list;
+
+static void collect(const bkp_index_entry *e, void *ctx)
+{
+    pack_list *l = ctx;
+    memcpy(l->ids[l->n++], e->id, BKP_ID_LEN);
+}
+
+/* A signed file copied byte for byte into `dir` of `dst`; one already there is kept. */
+static int copy_file(const char *from, const char *dir)
+{
+    bkp_buf data;
+    const char *name = strrchr(from, '/');
+    bkp_buf_init(&data);
+    int rc = name ? bkp_read_file(from, &data, RECORD_MAX) : -EINVAL;
+    if (!rc)
+        rc = bkp_durable_write(dir, name + 1, data.data, data.len,
+                               BKP_DURABLE_NOREPLACE | BKP_DURABLE_READONLY);
+    bkp_buf_free(&data);
+    return rc == -EEXIST ? 0 : rc;
+}
+
+static bool chosen(const bkp_gen *g, bkp_gen *const *gens, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (gens[i]->seq == g->seq && !strcmp(gens[i]->dataset, g->dataset))
+            return true;
+    return false;
+}
+
+static const bkp_gen *find_seq(bkp_gen **v, size_t n, uint32_t seq)
+{
+    for (size_t i = 0; i < n; i++)
+        if (v[i]->seq == seq)
+            return v[i];
+    return NULL;
+}
+
+/* The records of data set `ds` up to `maxseq`, in order (step 3). */
+static int copy_records(bkp_repo *src, bkp_repo *dst, const char *ds, uint32_t maxseq,
+                        bkp_gen *const *gens, size_t ngens, bkp_copy_result *res)
+{
+    bkp_gen **sv = NULL, **dv = NULL;
+    size_t sn = 0, dn = 0;
+    char sub[512], name[128];
+    snprintf(sub, sizeof(sub), "generations/%s", ds);
+    char *dir = bkp_repo_subpath(dst, sub);
+    int rc = dir ? bkp_mkdir_p(dir, 0700) : -ENOMEM;
+    if (!rc && !(rc = bkp_gen_list(src, ds, &sv, &sn)))
+        rc = bkp_gen_list(dst, ds, &dv, &dn);
+    for (size_t i = 0; !rc && i < sn && sv[i]->seq <= maxseq; i++) {
+        const bkp_gen *g = sv[i], *d = find_seq(dv, dn, g->seq);
+        bool want = !g->pruned && chosen(g, gens, ngens);
+        bkp_gen_name(g, name, sizeof(name));
+        if (want && g->status) {
+            bkp_error("%s: its record is damaged or forged on the primary; it is not copied", name);
+            rc = -EBADMSG;
+        } else if (want && d && !d->pruned) {
+            if (memcmp(d->hash, g->hash, BKP_ID_LEN)) {
+                bkp_error("%s on the medium (%s) is another record than on the primary: the "
+                          "medium was written by another repository history; use another disk",
+                          name, d->file);
+                rc = -EEXIST;
+            }
+        } else if (want) {
+            if (!(rc = copy_file(g->file, dir)))
+                res->records++;
+        } else if (d && !d->status) {
+            continue; /* the medium has the record or its tombstone */
+        } else if (g->status) {
+            bkp_warn("%s: its %s is damaged on the primary, so the chain on the medium has a gap "
+                     "there; run `bkp verify`",
+                     name, g->pruned ? "tombstone" : "record");
+        } else {
+            rc = g->pruned ? copy_file(g->file, dir) : bkp_gen_tombstone(dst, g);
+        }
+        if (!rc && want && g->cleared && !(d && d->cleared)) {
+            char *cl = strdup(g->file), *dot = cl ? strrchr(cl, '.') : NULL;
+            rc = dot ? (strcpy(dot, ".cleared"), copy_file(cl, dir)) : -ENOMEM;
+            free(cl);
+        }
+    }
+    if (rc && rc != -EBADMSG && rc != -EEXIST)
+        bkp_error("cannot write the generation records of %s to %s: %s", ds, dir ? dir : "?",
+                  bkp_strerror(rc));
+    bkp_gen_list_free(sv, sn);
+    bkp_gen_list_free(dv, dn);
+    free(dir);
+    return rc;
+}
+
+int bkp_copy_generations(bkp_repo *src, bkp_repo *dst, bkp_gen *const *gens, size_t n,
+                         bkp_copy_result *res)
+{
+    bkp_index *packs = NULL;
+    pack_list l = {0};
+    int rc = bkp_index_new(&packs);
+    memset(res, 0, sizeof(*res));
+    for (size_t i = 0; !rc && i < n; i++)
+        rc = gens[i]->pruned || gens[i]->status ? -EINVAL : needed_packs(src, dst, gens[i], packs);
+    if (!rc && !(l.ids = malloc((bkp_index_count(packs) + 1) * BKP_ID_LEN)))
+        rc = -ENOMEM;
+    if (!rc)
+        bkp_index_foreach(packs, collect, &l);
+    for (size_t i = 0; !rc && i < l.n; i++) {
+        bkp_progress("copying: pack %zu of %zu, %.1f MB", i + 1, l.n, (double)res->bytes / 1e6);
+        rc = bkp_copy_pack(src, dst, l.ids[i], &res->bytes);
+        if (rc == -EEXIST) {
+            res->packs_present++;
+            rc = 0;
+        } else if (!rc) {
+            res->packs++;
+        }
+    }
+    bkp_progress_done();
+    /* Index what was copied, even after a failure: less to re-read next time. */
+    int frc = bkp_repo_flush(dst);
+    if (!rc)
+        rc = frc;
+    for (size_t i = 0; !rc && i < n; i++) {
+        uint32_t maxseq = 0;
+        bool first = true;
+        for (size_t k = 0; k < n; k++) {
+            if (strcmp(gens[k]->dataset, gens[i]->dataset))
+                continue;
+            first &= k >= i;
+            maxseq = gens[k]->seq > maxseq ? gens[k]->seq : maxseq;
+        }
+        if (first)
+            rc = copy_records(src, dst, gens[i]->dataset, maxseq, gens, n, res);
+    }
+    free(l.ids);
+    bkp_index_free(packs);
+    return rc;
+}
+
+int bkp_copy_audit(bkp_repo *src, bkp_repo *dst)
+{
+    char *from = bkp_audit_path(src), *to = bkp_repo_subpath(dst, BKP_AUDIT_COPY);
+    char *dir = to ? strdup(to) : NULL, *slash = dir ? strrchr(dir, '/') : NULL;
+    bkp_audit_check chk;
+    bkp_buf data;
+    int rc = 0;
+    bkp_buf_init(&data);
+    if (!from || !slash) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    *slash = '\0';
+    if (access(to, F_OK) == 0 &&
+        bkp_audit_verify(from, bkp_keys_sign_pk(bkp_repo_keys(src)), to, &chk) != 0 &&
+        (chk.first_bad || chk.missing)) {
+        bkp_error("the audit log %s disagrees with its copy on the medium: %s. The medium's copy "
+                  "is kept; run `bkp audit verify --against %s` and find out who changed the "
+                  "host's log",
+                  from, chk.problem, to);
+        rc = -EBADMSG;
+        goto out;
+    }
+    if ((rc = bkp_read_file(from, &data, 1ULL << 31)) == -ENOENT)
+        rc = 0; /* nothing logged yet */
+    else if (!rc && !(rc = bkp_mkdir_p(dir, 0700)))
+        rc = bkp_durable_write(dir, slash + 1, data.data, data.len, 0);
+    if (rc)
+        bkp_error("cannot copy the audit log to %s: %s", to, bkp_strerror(rc));
+out:
+    bkp_buf_free(&data);
+    free(from);
+    free(to);
+    free(dir);
+    return rc;
+}

@@ -1,0 +1,52 @@
+/*
+ * copy.h — sealed generations copied to a repository copy on a medium.
+ *
+ * The copy receives, in this order, so that a medium pulled out or full at
+ * any moment remains a valid repository holding everything it held before:
+ *  1. each pack holding a blob of the generations that the copy lacks: its
+ *     bytes go to a temporary file, which is fsynced, dropped from the page
+ *     cache, read back and checked whole (bkp_pack_check) before its rename;
+ *  2. an index segment for those packs (without it, the next open of the
+ *     copy re-indexes them from their trailers);
+ *  3. per data set, in sequence order up to the newest generation copied:
+ *     the records, byte for byte (with their clearances), and for each record
+ *     not copied the primary's tombstone or a new one ("not copied"), so the
+ *     chain verifies on the medium alone.
+ * Packs are copied as they are, so a pack has one name on every medium.
+ * A re-run after a failure copies only what is still missing.
+ */
+#ifndef BKP_COPY_H
+#define BKP_COPY_H
+
+#include <stdint.h>
+
+#include "bkp/generation.h"
+#include "bkp/repo.h"
+
+typedef struct bkp_copy_result {
+    uint64_t packs, bytes;  /* copied and verified now */
+    uint64_t packs_present; /* needed and already on the copy */
+    uint64_t records;       /* records written now */
+} bkp_copy_result;
+
+/* Copy `gens` (sealed records of `src`, not tombstones) into `dst`, a copy
+ * of the same repository (bkp_repo_open_copy). Logs what failed and what to
+ * do; -ENOSPC when the medium is full. */
+int bkp_copy_generations(bkp_repo *src, bkp_repo *dst, bkp_gen *const *gens, size_t n,
+                         bkp_copy_result *res) __attribute__((warn_unused_result));
+
+/* Copy one pack of `src` into `dst`, read back and checked before its rename
+ * (and indexed at the next flush of `dst`). -EEXIST when `dst` has it. */
+int bkp_copy_pack(bkp_repo *src, bkp_repo *dst, const uint8_t id[BKP_ID_LEN], uint64_t *bytes)
+    __attribute__((warn_unused_result));
+
+/* Where a medium keeps the copy of the primary's audit log (its own log,
+ * audit/log.jsonl, records what was done with the medium directly). */
+#define BKP_AUDIT_COPY "audit/primary.jsonl"
+
+/* Replace the copy of the audit log on `dst` with the log of `src`, unless
+ * the copy has records the log of `src` lacks or differs from it: then the
+ * host's log was cut or edited; it is reported (-EBADMSG) and the copy kept. */
+int bkp_copy_audit(bkp_repo *src, bkp_repo *dst) __attribute__((warn_unused_result));
+
+#endif

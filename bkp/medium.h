@@ -1,0 +1,59 @@
+/*
+ * medium.h — labels on media, and the registry of media in the primary
+ * repository.
+ *
+ * A label is the file BKP-LABEL at the top of a medium (a mount point, or
+ * the folder of an archive medium): JSON naming the medium's UUID, name,
+ * type (disk | removable | archive), location (onsite | offsite), the
+ * repository it belongs to, and when it was labelled. It is how the tool
+ * knows which physical disk it is talking to.
+ *
+ * The registry is one JSON file per medium, REPO/media/NAME.json: the label,
+ * the path it was last seen at, and what is known of its copies: last seen,
+ * last write, last verify, and the generations it holds. Updates are
+ * read-modify-write under an flock on media/.lock, each a durable replace.
+ * The registry is a catalog, rebuilt by the next rotation; the signed audit
+ * log is the tamper-evident history.
+ */
+#ifndef BKP_MEDIUM_H
+#define BKP_MEDIUM_H
+
+#include <stdbool.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "bkp/repo.h"
+
+#define BKP_LABEL_FILE "BKP-LABEL"
+
+/* A medium name: like a data set name (letters, digits, '.', '_', '-'). */
+bool bkp_medium_name_ok(const char *name);
+bool bkp_medium_type_ok(const char *type);
+bool bkp_medium_location_ok(const char *location);
+
+/* A new label (JSON) for a medium of repository `r`. */
+json_t *bkp_label_new(const bkp_repo *r, const char *name, const char *type, const char *location);
+
+/* Read the label of the medium at `path`: 0 with `*out`, -ENOENT when there
+ * is none, -EBADMSG when it is not a valid label (logged). */
+int bkp_label_read(const char *path, json_t **out);
+
+/* Write `label` onto the medium at `path`, durably; an existing label is
+ * replaced only with `replace` (-EEXIST otherwise). */
+int bkp_label_write(const char *path, const json_t *label, bool replace)
+    __attribute__((warn_unused_result));
+
+/* The registry entry of medium `name` (NULL when it is not registered). */
+json_t *bkp_media_get(bkp_repo *r, const char *name);
+
+/* Every registry entry, sorted by name (an array; never NULL but on ENOMEM). */
+json_t *bkp_media_list(bkp_repo *r);
+
+/* Read-modify-write the entry of `name` under the registry lock: `fn` gets
+ * the entry (an empty object when new) and changes it in place; returning
+ * non-zero leaves the registry unchanged. */
+int bkp_media_update(bkp_repo *r, const char *name, int (*fn)(json_t *entry, void *ctx), void *ctx)
+    __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,578 @@
+/*
+ * The 3-2-1 verdict of a data set and the rotation of its media
+ * (compliance.h). Pure: everything comes from the policy, what the catalog
+ * knows and the injected `now`; nothing is logged here, the caller says it.
+ */
+#include "policies/compliance.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MINUTE 60
+#define HOUR 3600
+#define DAY 86400
+
+/* The largest time_t, for due dates that would overflow. */
+#define TIME_MAX ((time_t)(((uintmax_t)1 << (sizeof(time_t) * 8 - 1)) - 1))
+
+/* What pol_media_due gives a rotation set never written: due now. Any time
+ * ≤ now would do; 1 because 0 already means "not rotated". */
+#define DUE_NEVER ((time_t)1)
+
+/* ---- text: never overrun, never unterminated, a long text is cut ---- */
+
+static void __attribute__((format(printf, 3, 0)))
+vfmt(char *buf, size_t n, const char *f, va_list ap)
+{
+    if (n && vsnprintf(buf, n, f, ap) < 0)
+        buf[0] = '\0';
+}
+
+static void __attribute__((format(printf, 3, 4))) fmt(char *buf, size_t n, const char *f, ...)
+{
+    va_list ap;
+    va_start(ap, f);
+    vfmt(buf, n, f, ap);
+    va_end(ap);
+}
+
+/* Appends to the text already in `buf`. */
+static void __attribute__((format(printf, 3, 4))) append(char *buf, size_t n, const char *f, ...)
+{
+    size_t at = strnlen(buf, n);
+    va_list ap;
+    if (at + 1 >= n)
+        return;
+    va_start(ap, f);
+    vfmt(buf + at, n - at, f, ap);
+    va_end(ap);
+}
+
+/* The next reason, most serious first: callers add them in that order, so
+ * the ones beyond POL_REASONS that are dropped are the least serious. */
+static void __attribute__((format(printf, 2, 3))) reason(pol_status *out, const char *f, ...)
+{
+    va_list ap;
+    if (out->nreasons >= POL_REASONS)
+        return;
+    va_start(ap, f);
+    vfmt(out->reasons[out->nreasons++], sizeof(out->reasons[0]), f, ap);
+    va_end(ap);
+}
+
+static const char *plural(long long v)
+{
+    return v == 1 ? "" : "s";
+}
+
+static const char *unit_name(int64_t unit)
+{
+    return unit == DAY ? "day" : unit == HOUR ? "hour" : unit == MINUTE ? "minute" : "second";
+}
+
+/* "3 days": `secs` rounded down in `unit`. */
+static void span_in(char *buf, size_t n, int64_t secs, int64_t unit)
+{
+    long long v = (long long)(secs / unit);
+    fmt(buf, n, "%lld %s%s", v, unit_name(unit), plural(v));
+}
+
+/* "3 days", "5 hours": the largest unit that is not zero. */
+static void span(char *buf, size_t n, int64_t secs)
+{
+    int64_t unit = secs >= DAY ? DAY : secs >= HOUR ? HOUR : secs >= MINUTE ? MINUTE : 1;
+    span_in(buf, n, secs, unit);
+}
+
+/* The largest unit in which `age` still reads as more than `limit`, so that
+ * "8 days old (at most 8 days)" cannot be written: 8d 3h is "195 hours". */
+static int64_t unit_apart(int64_t age, int64_t limit)
+{
+    static const int64_t units[] = {DAY, HOUR, MINUTE};
+    for (size_t i = 0; i < sizeof(units) / sizeof(*units); i++)
+        if (limit % units[i] == 0 && age / units[i] > limit / units[i])
+            return units[i];
+    return 1;
+}
+
+/* ---- rotation ---- */
+
+/* Media of one type at one path take turns; a medium without rotate_every
+ * takes no turn, so it belongs to no set. */
+static bool same_set(const pol_medium *a, const pol_medium *b)
+{
+    return a == b || (a->rotate_every > 0 && b->rotate_every > 0 && a->type == b->type && a->path &&
+                      b->path && !strcmp(a->path, b->path));
+}
+
+static const char *name_of(const pol_medium *m)
+{
+    return m->name ? m->name : "";
+}
+
+/* Does member `j` take its turn before member `i`? Oldest write first (never
+ * written, 0, before all), then by name, then by position: a total order, so
+ * no two members share a rank. */
+static bool turn_before(const pol_medium_state *s, size_t j, size_t i)
+{
+    if (s[j].last_write != s[i].last_write)
+        return s[j].last_write < s[i].last_write;
+    int c = strcmp(name_of(s[j].medium), name_of(s[i].medium));
+    return c ? c < 0 : j < i;
+}
+
+/* latest + steps * every, saturated instead of overflowing. */
+static time_t later(time_t latest, size_t steps, int64_t every)
+{
+    int64_t step;
+    time_t r;
+    if (__builtin_mul_overflow((int64_t)steps, every, &step) ||
+        __builtin_add_overflow(latest, step, &r))
+        return TIME_MAX;
+    return r;
+}
+
+void pol_media_due(const pol_policy *p, const pol_medium_state *states, size_t n, time_t *due)
+{
+    (void)p; /* the media are reached through states[].medium */
+    for (size_t i = 0; i < n; i++) {
+        const pol_medium *m = states[i].medium;
+        if (!m || !due)
+            abort();
+        if (m->rotate_every <= 0) {
+            due[i] = 0;
+            continue;
+        }
+        time_t latest = 0;
+        size_t rank = 0;
+        for (size_t j = 0; j < n; j++) {
+            if (!states[j].medium)
+                abort();
+            if (!same_set(m, states[j].medium))
+                continue;
+            if (states[j].last_write > latest)
+                latest = states[j].last_write;
+            if (j != i && turn_before(states, j, i))
+                rank++;
+        }
+        /* Members whose intervals differ each step by their own interval:
+         * the rank says how many turns come first, the medium how long a
+         * turn is. A medium alone is rank 0: its own last write plus one. */
+        due[i] = latest > 0 ? later(latest, rank + 1, m->rotate_every) : DUE_NEVER;
+    }
+}
+
+/* ---- the verdict ---- */
+
+typedef struct ctx {
+    const pol_policy *p;
+    const pol_dataset *d;
+    const pol_ds_state *s;
+    const pol_medium_state *states;
+    const time_t *due;
+    size_t nstates;
+    time_t now;
+    unsigned types; /* a bit per pol_medium_type counted */
+} ctx;
+
+/* What a medium could fix. */
+enum need { NEED_OFFLINE, NEED_OFFSITE, NEED_COPIES, NEED_TYPES, NEED_FRESH_OFFLINE };
+
+/* The due date of `m` (0: not rotated, or not in `states`). */
+static time_t due_of(const ctx *c, const pol_medium *m)
+{
+    for (size_t k = 0; k < c->nstates; k++)
+        if (c->states[k].medium == m)
+            return c->due[k];
+    return 0;
+}
+
+static bool holds(const ctx *c, const pol_medium *m)
+{
+    for (size_t k = 0; k < c->s->ncopies; k++)
+        if (c->s->copies[k].medium == m)
+            return true;
+    return false;
+}
+
+/* The medium of copy_to entry `k`, NULL when unknown or named earlier. */
+static const pol_medium *copy_to(const ctx *c, size_t k)
+{
+    const pol_medium *m = pol_medium_find(c->p, c->d->copy_to[k]);
+    for (size_t j = 0; m && j < k; j++)
+        if (pol_medium_find(c->p, c->d->copy_to[j]) == m)
+            return NULL;
+    return m;
+}
+
+static bool helps(const ctx *c, const pol_medium *m, enum need need)
+{
+    switch (need) {
+    case NEED_OFFLINE:
+        return m->offline && !holds(c, m);
+    case NEED_OFFSITE:
+        return m->offsite && !holds(c, m);
+    case NEED_COPIES:
+        return !holds(c, m);
+    case NEED_TYPES:
+        return !(c->types & (1u << m->type));
+    case NEED_FRESH_OFFLINE:
+        return m->offline; /* rewriting the one that holds the stale copy helps too */
+    }
+    abort();
+}
+
+/* The copy_to medium that fixes `need`, the most overdue first: a medium
+ * not rotated is ready now, one whose turn has not come ranks after it. */
+static const pol_medium *pick(const ctx *c, enum need need)
+{
+    const pol_medium *best = NULL;
+    time_t best_key = 0;
+    for (size_t k = 0; k < c->d->ncopy_to; k++) {
+        const pol_medium *m = copy_to(c, k);
+        if (!m || !helps(c, m, need))
+            continue;
+        time_t due = due_of(c, m), key = due ? due : c->now;
+        if (!best || key < best_key) {
+            best = m;
+            best_key = key;
+        }
+    }
+    return best;
+}
+
+/* "connect usb-b and run `bkp rotate usb-b` — 3 days overdue". */
+static void medium_action(const ctx *c, const pol_medium *m, char *buf, size_t n)
+{
+    time_t due = due_of(c, m);
+    if (m->type == POL_DISK && !m->offline) {
+        fmt(buf, n, "run `bkp run` (copies to %s on-line)", name_of(m));
+        return;
+    }
+    fmt(buf, n, "connect %s and run `bkp rotate %s`", name_of(m), name_of(m));
+    if (!due || due > c->now)
+        return;
+    if (due == DUE_NEVER)
+        append(buf, n, " — never written yet");
+    else if (c->now - due >= DAY)
+        append(buf, n, " — %lld day%s overdue", (long long)((c->now - due) / DAY),
+               plural((c->now - due) / DAY));
+    else
+        append(buf, n, " — due now");
+}
+
+/* The action for a shortfall: the medium that fixes it, or what to add. */
+static void fix_action(const ctx *c, enum need need, char *buf, size_t n)
+{
+    const pol_medium *m = pick(c, need);
+    if (m) {
+        medium_action(c, m, buf, n);
+        return;
+    }
+    const char *ds = c->d->name;
+    switch (need) {
+    case NEED_OFFLINE:
+    case NEED_FRESH_OFFLINE:
+        fmt(buf, n,
+            "add an off-line medium (removable or archive, `offline: true`) to the policy and to "
+            "copy_to of %s",
+            ds);
+        return;
+    case NEED_OFFSITE:
+        fmt(buf, n,
+            "add an off-site medium (`location: offsite`) to the policy and to copy_to of %s", ds);
+        return;
+    case NEED_COPIES:
+        fmt(buf, n, "add a medium to the policy and to copy_to of %s", ds);
+        return;
+    case NEED_TYPES:
+        fmt(buf, n, "add a medium of another type (");
+        for (unsigned t = POL_DISK, first = 1; t <= POL_ARCHIVE; t++)
+            if (!(c->types & (1u << t))) {
+                append(buf, n, "%s%s", first ? "" : " or ",
+                       pol_medium_type_name((pol_medium_type)t));
+                first = 0;
+            }
+        append(buf, n, ") to the policy and to copy_to of %s", ds);
+        return;
+    }
+}
+
+/* Count as compliance.h says; fills copies, media_types, offline, offsite
+ * and the ages, and c->types. */
+static void count(ctx *c, pol_status *out)
+{
+    const pol_ds_state *s = c->s;
+    time_t fresh_offline = 0, fresh_offsite = 0;
+    bool any_offline = false, any_offsite = false;
+    out->copies = 1; /* the live data */
+    if (s->generations > 0) {
+        out->copies++;
+        c->types |= 1u << POL_DISK;
+    }
+    for (size_t k = 0; k < s->ncopies; k++) {
+        const pol_copy *cp = &s->copies[k];
+        bool seen = false;
+        for (size_t j = 0; j < k; j++)
+            seen |= s->copies[j].medium == cp->medium;
+        if (!cp->medium || seen) /* one medium is one copy, however it was listed */
+            continue;
+        out->copies++;
+        c->types |= 1u << cp->medium->type;
+        if (cp->medium->offline) {
+            out->offline++;
+            if (!any_offline || cp->newest > fresh_offline)
+                fresh_offline = cp->newest;
+            any_offline = true;
+        }
+        if (cp->medium->offsite) {
+            out->offsite++;
+            if (!any_offsite || cp->newest > fresh_offsite)
+                fresh_offsite = cp->newest;
+            any_offsite = true;
+        }
+    }
+    for (unsigned t = c->types; t; t &= t - 1)
+        out->media_types++;
+    /* A capture time after now (a clock set back) is age 0, not negative. */
+    out->offline_age = any_offline ? (c->now > fresh_offline ? c->now - fresh_offline : 0) : -1;
+    out->offsite_age = any_offsite ? (c->now > fresh_offsite ? c->now - fresh_offsite : 0) : -1;
+}
+
+static const char *copies_word(int n)
+{
+    return n == 1 ? "copy" : "copies";
+}
+
+/* The rule's shortfalls, worst first; returns the worst need, or -1. */
+static int shortfalls(const ctx *c, pol_status *out)
+{
+    const pol_rule321 *r = &c->p->rule;
+    int worst = -1;
+    if (out->offline < r->offline) {
+        if (out->offline)
+            reason(out, "only %d off-line %s (the rule asks for %d)", out->offline,
+                   copies_word(out->offline), r->offline);
+        else
+            reason(out, "no off-line copy (the rule asks for %d)", r->offline);
+        worst = NEED_OFFLINE;
+    }
+    if (out->offsite < r->offsite) {
+        if (out->offsite)
+            reason(out, "only %d off-site %s (the rule asks for %d)", out->offsite,
+                   copies_word(out->offsite), r->offsite);
+        else
+            reason(out, "no off-site copy (the rule asks for %d)", r->offsite);
+        worst = worst < 0 ? NEED_OFFSITE : worst;
+    }
+    if (out->copies < r->copies) {
+        reason(out, "only %d %s (the rule asks for %d)", out->copies, copies_word(out->copies),
+               r->copies);
+        worst = worst < 0 ? NEED_COPIES : worst;
+    }
+    if (out->media_types < r->media_types) {
+        reason(out, "only %d media type%s (the rule asks for %d)", out->media_types,
+               plural(out->media_types), r->media_types);
+        worst = worst < 0 ? NEED_TYPES : worst;
+    }
+    return worst;
+}
+
+static int64_t schedule_period(pol_sched_kind k)
+{
+    switch (k) {
+    case POL_HOURLY:
+        return HOUR;
+    case POL_DAILY:
+        return DAY;
+    case POL_WEEKLY:
+        return 7 * DAY;
+    case POL_MONTHLY:
+        return 31 * DAY;
+    default:
+        return 0; /* no schedule: no expectation of how often */
+    }
+}
+
+/* What AT RISK found, in the order its reasons are given. */
+typedef struct risks {
+    bool backup;               /* failed, or older than two schedule periods */
+    bool stale_offline;        /* the freshest off-line copy is too old */
+    const pol_medium *overdue; /* the most overdue copy_to medium */
+    bool few_generations;
+} risks;
+
+/* The copy_to media due at least a day ago (or never written), most overdue
+ * first: each pass takes the smallest (due, position) after the last one. */
+static void overdue_media(const ctx *c, pol_status *out, risks *rk)
+{
+    time_t last_due = 0;
+    size_t last_k = 0;
+    bool started = false;
+    char when[64];
+    for (;;) {
+        const pol_medium *m = NULL;
+        time_t mdue = 0;
+        size_t mk = 0;
+        for (size_t k = 0; k < c->d->ncopy_to; k++) {
+            const pol_medium *x = copy_to(c, k);
+            time_t due = x ? due_of(c, x) : 0;
+            if (!due || due > c->now || (due != DUE_NEVER && c->now - due < DAY))
+                continue;
+            if (started && (due < last_due || (due == last_due && k <= last_k)))
+                continue;
+            if (!m || due < mdue) {
+                m = x;
+                mdue = due;
+                mk = k;
+            }
+        }
+        if (!m)
+            return;
+        if (!rk->overdue)
+            rk->overdue = m;
+        if (mdue == DUE_NEVER) {
+            span(when, sizeof(when), m->rotate_every);
+            reason(out, "%s has never been written (rotation every %s)", name_of(m), when);
+        } else {
+            long long days = (long long)((c->now - mdue) / DAY);
+            reason(out, "%s is %lld day%s overdue for rotation", name_of(m), days, plural(days));
+        }
+        started = true;
+        last_due = mdue;
+        last_k = mk;
+    }
+}
+
+/* The AT RISK conditions, most serious first: without fresh backups every
+ * other copy goes stale; then the copy ransomware cannot reach. */
+static void at_risk(const ctx *c, bool nogen, pol_status *out, risks *rk)
+{
+    const pol_ds_state *s = c->s;
+    char a[64], b[64];
+    if (s->last_run_failed) {
+        reason(out, "the last backup failed");
+        rk->backup = true;
+    }
+    int64_t period = schedule_period(c->d->schedule.kind);
+    if (!nogen && period && s->last_backup > 0 && c->now - s->last_backup > 2 * period) {
+        span(a, sizeof(a), c->now - s->last_backup);
+        reason(out, "no backup for %s (schedule %s)", a,
+               pol_schedule_text(&c->d->schedule, b, sizeof(b)));
+        rk->backup = true;
+    }
+    int64_t max = c->p->rule.offline_max_age;
+    if (out->offline_age >= 0 && max > 0 && out->offline_age > max) {
+        int64_t unit = unit_apart(out->offline_age, max);
+        span_in(a, sizeof(a), out->offline_age, unit);
+        span_in(b, sizeof(b), max, unit);
+        reason(out, "the freshest off-line copy is %s old (at most %s)", a, b);
+        rk->stale_offline = true;
+    }
+    if (!nogen)
+        overdue_media(c, out, rk);
+    if (!nogen && s->generations < 3) {
+        if (s->generations)
+            reason(out,
+                   "only %zu generation%s kept; checklist item 3-② asks for three generations "
+                   "or more",
+                   s->generations, plural((long long)s->generations));
+        else
+            reason(out, "no generation kept in the primary repository; checklist item 3-② asks "
+                        "for three generations or more");
+        rk->few_generations = true;
+    }
+}
+
+/* The most generations the retention lets stay, 0 when it sets no keep_*
+ * rule (then everything stays). */
+static int retention_keeps(const pol_retention *r)
+{
+    int rules[] = {r->keep_last,   r->keep_hourly,  r->keep_daily,
+                   r->keep_weekly, r->keep_monthly, r->keep_yearly};
+    int most = 0;
+    for (size_t i = 0; i < sizeof(rules) / sizeof(*rules); i++)
+        most = rules[i] > most ? rules[i] : most;
+    return most;
+}
+
+/* A copy_to medium whose turn has come (due, not yet a day overdue). */
+static const pol_medium *due_now(const ctx *c)
+{
+    const pol_medium *best = NULL;
+    time_t best_due = 0;
+    for (size_t k = 0; k < c->d->ncopy_to; k++) {
+        const pol_medium *m = copy_to(c, k);
+        time_t due = m ? due_of(c, m) : 0;
+        if (due && due <= c->now && (!best || due < best_due)) {
+            best = m;
+            best_due = due;
+        }
+    }
+    return best;
+}
+
+void pol_compliance(const pol_policy *p, const pol_ds_state *s, const pol_medium_state *states,
+                    const time_t *due, size_t nstates, time_t now, pol_status *out)
+{
+    if (!p || !s || !s->dataset || !out || (nstates && (!states || !due)) ||
+        (s->ncopies && !s->copies))
+        abort();
+    ctx c = {p, s->dataset, s, states, due, nstates, now, 0};
+    const char *ds = c.d->name;
+    risks rk = {0};
+    memset(out, 0, sizeof(*out));
+    count(&c, out);
+
+    /* "No generation at all": neither the primary nor any medium holds one. */
+    bool nogen = s->generations == 0 && out->copies == 1;
+    if (nogen)
+        reason(out, "no generation of %s exists yet", ds);
+    int worst = nogen ? -1 : shortfalls(&c, out);
+    at_risk(&c, nogen, out, &rk);
+
+    bool risky = rk.backup || rk.stale_offline || rk.overdue || rk.few_generations;
+    out->verdict = nogen || worst >= 0 ? POL_NON_COMPLIANT : risky ? POL_AT_RISK : POL_COMPLIANT;
+
+    /* One next step, for the most serious finding. Media are copied from
+     * the primary repository, so without a generation there is nothing to
+     * copy yet: back up first. */
+    char *act = out->action;
+    size_t n = sizeof(out->action);
+    const pol_medium *m;
+    if (s->generations == 0)
+        fmt(act, n, "run `bkp backup %s`%s", ds, s->last_run_failed ? " and read its errors" : "");
+    else if (worst >= 0)
+        fix_action(&c, (enum need)worst, act, n);
+    else if (rk.backup)
+        fmt(act, n, "run `bkp backup %s` and read its errors", ds);
+    else if (rk.stale_offline)
+        fix_action(&c, NEED_FRESH_OFFLINE, act, n);
+    else if (rk.overdue)
+        medium_action(&c, rk.overdue, act, n);
+    else if (rk.few_generations && retention_keeps(&c.d->retention) &&
+             retention_keeps(&c.d->retention) < 3)
+        fmt(act, n, "raise keep_last of %s to 3: its retention keeps at most %d generation%s", ds,
+            retention_keeps(&c.d->retention), plural(retention_keeps(&c.d->retention)));
+    else if (rk.few_generations)
+        fmt(act, n, "run `bkp backup %s` (%zu generation%s kept, three are needed)", ds,
+            s->generations, plural((long long)s->generations));
+    else if ((m = due_now(&c)))
+        medium_action(&c, m, act, n);
+}
+
+const char *pol_verdict_name(pol_verdict v)
+{
+    switch (v) {
+    case POL_COMPLIANT:
+        return "COMPLIANT";
+    case POL_AT_RISK:
+        return "AT RISK";
+    case POL_NON_COMPLIANT:
+        return "NON-COMPLIANT";
+    }
+    abort();
+}

@@ -1,0 +1,91 @@
+/*
+ * compliance.h — the 3-2-1 picture of one data set, and when each medium is due.
+ *
+ * Pure functions over what the catalog knows (which medium holds which
+ * generation, when each was written) and an injected clock; tested with
+ * tables, without disks.
+ *
+ * Counting (the policy's rule_321, defaults 3 / 2 / 1 / 1 / 8d):
+ *  - copies: the live data (1), the primary repository when it holds a
+ *    generation of the data set (1, type disk, on-line, on-site), and every
+ *    medium holding at least one generation of it;
+ *  - media types: distinct types among the primary and those media;
+ *  - off-line / off-site: those media with `offline: true` / `location: offsite`.
+ *
+ * Verdict:
+ *  - NON-COMPLIANT: no generation at all, or the counts fall short of the rule;
+ *  - AT RISK: the counts are met, but the freshest off-line copy is older than
+ *    offline_max_age, a medium of copy_to is overdue for rotation, the last
+ *    backup failed or is older than two schedule periods, or fewer than three
+ *    generations are kept;
+ *  - COMPLIANT otherwise.
+ *
+ * Rotation sets: media of one type that share a path (two USB disks swapped
+ * at one mount point) take turns. The set is due every rotate_every after its
+ * latest write; its members in order of their last write (never written
+ * first, then by name) are due one interval after the other. A medium alone
+ * at its path is due rotate_every after its own last write, or now if never
+ * written.
+ */
+#ifndef POL_COMPLIANCE_H
+#define POL_COMPLIANCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "policies/policy.h"
+
+typedef enum { POL_COMPLIANT, POL_AT_RISK, POL_NON_COMPLIANT } pol_verdict;
+
+/* What the catalog knows of one medium. */
+typedef struct pol_medium_state {
+    const pol_medium *medium; /* from the policy */
+    time_t last_write;        /* last completed copy or rotation, 0 never */
+} pol_medium_state;
+
+/* What one medium holds of one data set. */
+typedef struct pol_copy {
+    const pol_medium *medium;
+    time_t newest;       /* capture time of the newest generation of the data set on it */
+    uint32_t newest_seq; /* its sequence number */
+} pol_copy;
+
+typedef struct pol_ds_state {
+    const pol_dataset *dataset;
+    size_t generations;    /* sealed generations in the primary repository */
+    time_t last_backup;    /* capture time of the newest of them, 0 none */
+    bool last_run_failed;  /* the latest backup attempt failed (audit log) */
+    const pol_copy *copies; /* media holding at least one generation of it */
+    size_t ncopies;
+} pol_ds_state;
+
+#define POL_REASONS 6
+
+typedef struct pol_status {
+    pol_verdict verdict;
+    int copies, media_types, offline, offsite; /* counted as above */
+    int64_t offline_age; /* seconds since the freshest off-line copy was captured, -1 none */
+    int64_t offsite_age; /* same for off-site, -1 none */
+    size_t nreasons;
+    char reasons[POL_REASONS][256]; /* most serious first; empty when COMPLIANT */
+    char action[256];               /* the next thing to do, "" when nothing is due */
+} pol_status;
+
+/* When each of the policy's media is next due. `states` has one entry per
+ * medium of `p` (any order, matched by pointer); `due` receives, in the same
+ * order as `states`, the time each is due (≤ now: due; 0 for media with no
+ * rotate_every). */
+void pol_media_due(const pol_policy *p, const pol_medium_state *states, size_t n, time_t *due);
+
+/* The 3-2-1 verdict for one data set at `now`. `states`/`due` as from
+ * pol_media_due (for the overdue checks and the next action: the copy_to
+ * medium that fixes the worst shortfall, the most overdue first, e.g.
+ * "connect usb-b and run `bkp rotate usb-b` — 3 days overdue"). */
+void pol_compliance(const pol_policy *p, const pol_ds_state *s, const pol_medium_state *states,
+                    const time_t *due, size_t nstates, time_t now, pol_status *out);
+
+const char *pol_verdict_name(pol_verdict v); /* "COMPLIANT", "AT RISK", "NON-COMPLIANT" */
+
+#endif

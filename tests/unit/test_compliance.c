@@ -1,0 +1,520 @@
+/*
+ * The 3-2-1 verdict and media rotation: what the catalog knows is built by
+ * hand and the clock is injected. Counting and verdicts for the usual cases,
+ * two USB disks taking turns at one mount point over several weeks (which
+ * disk is due, how late, and what the operator is told to do), a policy that
+ * cannot comply and says what to add, and reasons beyond the limit dropped.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "policies/compliance.h"
+
+#define HOUR 3600
+#define DAY 86400
+#define WEEK (7 * DAY)
+
+/* Monday 2026-01-05 00:00 UTC: nightly backups run at T0 + k days + 2 h. */
+static const time_t T0 = 1767571200;
+
+static const pol_medium USB_A = {.name = "usb-a",
+                                 .type = POL_REMOVABLE,
+                                 .path = "/media/bkp",
+                                 .offsite = true,
+                                 .offline = true,
+                                 .rotate_every = WEEK};
+static const pol_medium USB_B = {.name = "usb-b",
+                                 .type = POL_REMOVABLE,
+                                 .path = "/media/bkp",
+                                 .offsite = true,
+                                 .offline = true,
+                                 .rotate_every = WEEK};
+static const pol_medium NAS = {.name = "nas", .type = POL_DISK, .path = "/mnt/nas"};
+static const pol_medium TAPE = {.name = "tape",
+                                .type = POL_ARCHIVE,
+                                .path = "/dev/nst0",
+                                .offsite = true,
+                                .offline = true,
+                                .rotate_every = 30 * DAY};
+
+#define MAXM 4
+
+/* One policy with one data set, "emr" (daily 02:00, keep_daily 14), copied
+ * to every medium of the policy; the default rule 3 / 2 / 1 / 1 / 8d. Holds
+ * pointers into itself: used in place, never copied. */
+typedef struct world {
+    pol_medium media[MAXM];
+    size_t n;
+    char *copy_to[MAXM];
+    pol_dataset ds;
+    pol_policy p;
+    pol_medium_state st[MAXM];
+    time_t due[MAXM];
+    pol_copy copies[MAXM];
+    pol_ds_state s;
+    pol_status out;
+} world;
+
+static void world_init(world *w, const pol_medium *const *media, size_t n)
+{
+    memset(w, 0, sizeof(*w));
+    for (size_t i = 0; i < n; i++) {
+        w->media[i] = *media[i];
+        w->copy_to[i] = w->media[i].name;
+        w->st[i].medium = &w->media[i];
+    }
+    w->n = n;
+    w->ds = (pol_dataset){.name = "emr",
+                          .schedule = {.kind = POL_DAILY, .hour = 2},
+                          .retention = {.keep_daily = 14},
+                          .copy_to = w->copy_to,
+                          .ncopy_to = n};
+    w->p = (pol_policy){.rule = {3, 2, 1, 1, 8 * DAY},
+                        .media = w->media,
+                        .nmedia = n,
+                        .datasets = &w->ds,
+                        .ndatasets = 1};
+    w->s = (pol_ds_state){.dataset = &w->ds, .generations = 10, .copies = w->copies};
+}
+
+static size_t idx(const world *w, const char *name)
+{
+    for (size_t i = 0; i < w->n; i++)
+        if (!strcmp(w->media[i].name, name))
+            return i;
+    fail_msg("no medium %s", name);
+    return 0;
+}
+
+/* The last nightly backup at or before `now` (all steps are after 02:00). */
+static time_t nightly(time_t now)
+{
+    return now - now % DAY + 2 * HOUR;
+}
+
+/* `name` was written (copied or rotated) at `at`, holding the nightly
+ * generation of that day. */
+static void write_medium(world *w, const char *name, time_t at)
+{
+    size_t i = idx(w, name);
+    w->st[i].last_write = at;
+    for (size_t k = 0; k < w->s.ncopies; k++)
+        if (w->copies[k].medium == &w->media[i]) {
+            w->copies[k].newest = nightly(at);
+            return;
+        }
+    w->copies[w->s.ncopies++] = (pol_copy){&w->media[i], nightly(at), 1};
+}
+
+/* The verdict at `now`, backups having run every night. */
+static const pol_status *judge(world *w, time_t now)
+{
+    w->s.last_backup = nightly(now);
+    pol_media_due(&w->p, w->st, w->n, w->due);
+    pol_compliance(&w->p, &w->s, w->st, w->due, w->n, now, &w->out);
+    return &w->out;
+}
+
+static void dump(const pol_status *o)
+{
+    print_message("verdict %s, %d copies, %d types, %d off-line, %d off-site\n",
+                  pol_verdict_name(o->verdict), o->copies, o->media_types, o->offline, o->offsite);
+    for (size_t i = 0; i < o->nreasons; i++)
+        print_message("  reason: %s\n", o->reasons[i]);
+    print_message("  action: %s\n", o->action);
+}
+
+/* The index of the reason containing `text`; fails the test when none does. */
+static size_t reason_at(const pol_status *o, const char *text)
+{
+    for (size_t i = 0; i < o->nreasons; i++)
+        if (strstr(o->reasons[i], text))
+            return i;
+    dump(o);
+    fail_msg("no reason says \"%s\"", text);
+    return 0;
+}
+
+static void expect(const pol_status *o, pol_verdict v, const char *action)
+{
+    if (o->verdict != v || strcmp(o->action, action)) {
+        dump(o);
+        fail_msg("want %s, action \"%s\"", pol_verdict_name(v), action);
+    }
+    if (v == POL_COMPLIANT)
+        assert_int_equal(o->nreasons, 0);
+    else
+        assert_true(o->nreasons > 0);
+}
+
+static void test_no_generation(void **state)
+{
+    (void)state;
+    world w;
+    const pol_medium *m[] = {&USB_A, &USB_B};
+    world_init(&w, m, 2);
+    w.s.generations = 0;
+    const pol_status *o = judge(&w, T0 + 10 * HOUR);
+    expect(o, POL_NON_COMPLIANT, "run `bkp backup emr`");
+    assert_int_equal(o->nreasons, 1);
+    w.s.last_run_failed = true;
+    o = judge(&w, T0 + 10 * HOUR);
+    expect(o, POL_NON_COMPLIANT, "run `bkp backup emr` and read its errors");
+    assert_int_equal(reason_at(o, "no generation of emr"), 0);
+    assert_int_equal(o->copies, 1); /* the live data only */
+    assert_int_equal(o->media_types, 0);
+    assert_int_equal(o->offline_age, -1);
+    assert_int_equal(o->offsite_age, -1);
+    /* The failure explains it; shortfalls and never-written media would only repeat it. */
+    assert_int_equal(reason_at(o, "the last backup failed"), 1);
+    assert_int_equal(o->nreasons, 2);
+}
+
+static void test_primary_only(void **state)
+{
+    (void)state;
+    world w;
+    const pol_medium *m[] = {&USB_A, &USB_B};
+    world_init(&w, m, 2);
+    const pol_status *o = judge(&w, T0 + 10 * HOUR);
+    assert_int_equal(o->verdict, POL_NON_COMPLIANT);
+    assert_int_equal(o->copies, 2);
+    assert_int_equal(o->media_types, 1);
+    assert_int_equal(o->offline, 0);
+    assert_int_equal(o->offsite, 0);
+    assert_int_equal(reason_at(o, "no off-line copy (the rule asks for 1)"), 0);
+    assert_int_equal(reason_at(o, "no off-site copy (the rule asks for 1)"), 1);
+    assert_int_equal(reason_at(o, "only 2 copies (the rule asks for 3)"), 2);
+    assert_int_equal(reason_at(o, "only 1 media type (the rule asks for 2)"), 3);
+    /* Neither disk was ever written: both are due, the first in copy_to is asked for. */
+    expect(o, POL_NON_COMPLIANT, "connect usb-a and run `bkp rotate usb-a` — never written yet");
+}
+
+static void test_fresh_offline_copy(void **state)
+{
+    (void)state;
+    world w;
+    const pol_medium *m[] = {&USB_A};
+    world_init(&w, m, 1);
+    write_medium(&w, "usb-a", T0 + 10 * HOUR);
+    const pol_status *o = judge(&w, T0 + 11 * HOUR);
+    expect(o, POL_COMPLIANT, "");
+    assert_int_equal(o->copies, 3);
+    assert_int_equal(o->media_types, 2);
+    assert_int_equal(o->offline, 1);
+    assert_int_equal(o->offsite, 1);
+    assert_int_equal(o->offline_age, 9 * HOUR);
+    assert_int_equal(o->offsite_age, 9 * HOUR);
+}
+
+static void test_offline_too_old(void **state)
+{
+    (void)state;
+    world w;
+    const pol_medium *m[] = {&USB_A};
+    world_init(&w, m, 1);
+    w.media[0].rotate_every = 0; /* only the age of the copy speaks */
+    write_medium(&w, "usb-a", T0 + 10 * HOUR);
+    const pol_status *o = judge(&w, T0 + 10 * DAY + 5 * HOUR);
+    assert_int_equal(o->verdict, POL_AT_RISK);
+    assert_int_equal(o->offline_age, 10 * DAY + 3 * HOUR);
+    assert_int_equal(reason_at(o, "the freshest off-line copy is 10 days old (at most 8 days)"), 0);
+    expect(o, POL_AT_RISK, "connect usb-a and run `bkp rotate usb-a`");
+    /* Just past the limit, the unit is small enough to tell the two apart. */
+    o = judge(&w, T0 + 8 * DAY + 6 * HOUR);
+    reason_at(o, "is 196 hours old (at most 192 hours)");
+    /* At the limit it is still fine. */
+    o = judge(&w, T0 + 8 * DAY + 2 * HOUR);
+    expect(o, POL_COMPLIANT, "");
+}
+
+/* Check that `name` is due (at `due_at`) and the other disk one interval later. */
+static void expect_turn(const world *w, const char *name, time_t due_at)
+{
+    size_t i = idx(w, name), other = 1 - i;
+    assert_int_equal(w->due[i], due_at);
+    assert_int_equal(w->due[other], due_at + WEEK);
+}
+
+/* usb-a and usb-b at /media/bkp, weekly: the director takes one home. */
+static void test_rotation_weeks(void **state)
+{
+    (void)state;
+    world w;
+    const pol_medium *m[] = {&USB_A, &USB_B};
+    world_init(&w, m, 2);
+
+    /* Week 0, before any copy: both due now, 1 meaning "now". */
+    const pol_status *o = judge(&w, T0 + 10 * HOUR);
+    assert_int_equal(w.due[0], 1);
+    assert_int_equal(w.due[1], 1);
+    reason_at(o, "usb-a has never been written (rotation every 7 days)");
+    reason_at(o, "usb-b has never been written");
+
+    /* usb-a written Monday 10:00: usb-b (never written) takes the next turn. */
+    write_medium(&w, "usb-a", T0 + 10 * HOUR);
+    o = judge(&w, T0 + 11 * HOUR);
+    expect_turn(&w, "usb-b", T0 + WEEK + 10 * HOUR);
+    expect(o, POL_COMPLIANT, "");
+
+    /* Day 6: nothing due yet. */
+    o = judge(&w, T0 + 6 * DAY + 12 * HOUR);
+    expect(o, POL_COMPLIANT, "");
+
+    /* Day 7, three hours after the turn: due, not overdue. */
+    o = judge(&w, T0 + WEEK + 13 * HOUR);
+    expect_turn(&w, "usb-b", T0 + WEEK + 10 * HOUR);
+    expect(o, POL_COMPLIANT, "connect usb-b and run `bkp rotate usb-b` — due now");
+
+    /* Day 10: the swap was forgotten. */
+    o = judge(&w, T0 + 10 * DAY + 12 * HOUR);
+    expect_turn(&w, "usb-b", T0 + WEEK + 10 * HOUR);
+    expect(o, POL_AT_RISK, "connect usb-b and run `bkp rotate usb-b` — 3 days overdue");
+    assert_int_equal(reason_at(o, "the freshest off-line copy is 10 days old (at most 8 days)"), 0);
+    assert_int_equal(reason_at(o, "usb-b is 3 days overdue for rotation"), 1);
+
+    /* usb-b rotated that day: both hold a copy, usb-a is next a week on. */
+    write_medium(&w, "usb-b", T0 + 10 * DAY + 12 * HOUR);
+    o = judge(&w, T0 + 10 * DAY + 13 * HOUR);
+    expect_turn(&w, "usb-a", T0 + 17 * DAY + 12 * HOUR);
+    expect(o, POL_COMPLIANT, "");
+    assert_int_equal(o->copies, 4);
+    assert_int_equal(o->offline, 2);
+    assert_int_equal(o->offline_age, 11 * HOUR);
+
+    /* Day 17, an hour after usb-a's turn. */
+    o = judge(&w, T0 + 17 * DAY + 13 * HOUR);
+    expect(o, POL_COMPLIANT, "connect usb-a and run `bkp rotate usb-a` — due now");
+
+    /* Day 19: usb-a two days late, and the freshest off-line copy 9 days old. */
+    o = judge(&w, T0 + 19 * DAY + 12 * HOUR);
+    expect_turn(&w, "usb-a", T0 + 17 * DAY + 12 * HOUR);
+    expect(o, POL_AT_RISK, "connect usb-a and run `bkp rotate usb-a` — 2 days overdue");
+    reason_at(o, "usb-a is 2 days overdue for rotation");
+    reason_at(o, "the freshest off-line copy is 9 days old");
+
+    /* usb-a rotated; usb-b's turn comes a week later, and is a day late. */
+    write_medium(&w, "usb-a", T0 + 19 * DAY + 12 * HOUR);
+    o = judge(&w, T0 + 19 * DAY + 14 * HOUR);
+    expect_turn(&w, "usb-b", T0 + 26 * DAY + 12 * HOUR);
+    expect(o, POL_COMPLIANT, "");
+    o = judge(&w, T0 + 27 * DAY + 14 * HOUR);
+    expect(o, POL_AT_RISK, "connect usb-b and run `bkp rotate usb-b` — 1 day overdue");
+    reason_at(o, "usb-b is 1 day overdue for rotation");
+    reason_at(o, "the freshest off-line copy is 204 hours old (at most 192 hours)");
+}
+
+/* An operator who does what the action says, each day at noon, for eight
+ * weeks: the disks alternate, each a week apart, and nothing is ever at risk. */
+static void test_rotation_followed(void **state)
+{
+    (void)state;
+    world w;
+    const pol_medium *m[] = {&USB_A, &USB_B};
+    world_init(&w, m, 2);
+    const char *last = NULL;
+    time_t last_at = 0;
+    int rotations = 0;
+    for (int day = 0; day < 56; day++) {
+        time_t now = T0 + day * DAY + 12 * HOUR;
+        const pol_status *o = judge(&w, now);
+        if (day > 0 && o->verdict != POL_COMPLIANT) {
+            dump(o);
+            fail_msg("day %d", day);
+        }
+        if (!o->action[0])
+            continue;
+        const char *name = strstr(o->action, "usb-a") ? "usb-a" : "usb-b";
+        assert_non_null(strstr(o->action, "bkp rotate"));
+        if (last) {
+            assert_string_not_equal(name, last);
+            assert_int_equal(now - last_at, WEEK);
+        }
+        write_medium(&w, name, now);
+        last = name;
+        last_at = now;
+        rotations++;
+    }
+    assert_int_equal(rotations, 8);
+}
+
+static void test_no_offline_medium(void **state)
+{
+    (void)state;
+    world w;
+    const pol_medium *m[] = {&NAS};
+    world_init(&w, m, 1);
+    write_medium(&w, "nas", T0 + 3 * HOUR);
+    const pol_status *o = judge(&w, T0 + 4 * HOUR);
+    assert_int_equal(o->copies, 3);
+    assert_int_equal(o->media_types, 1);
+    assert_int_equal(reason_at(o, "no off-line copy"), 0);
+    reason_at(o, "no off-site copy");
+    reason_at(o, "only 1 media type (the rule asks for 2)");
+    expect(o, POL_NON_COMPLIANT,
+           "add an off-line medium (removable or archive, `offline: true`) to the policy and to "
+           "copy_to of emr");
+}
+
+static void test_shortfall_actions(void **state)
+{
+    (void)state;
+    world w;
+    /* Four copies asked for: the on-line disk not yet holding one gives it. */
+    const pol_medium *m[] = {&USB_A, &NAS};
+    world_init(&w, m, 2);
+    w.p.rule.copies = 4;
+    write_medium(&w, "usb-a", T0 + 10 * HOUR);
+    const pol_status *o = judge(&w, T0 + 11 * HOUR);
+    reason_at(o, "only 3 copies (the rule asks for 4)");
+    expect(o, POL_NON_COMPLIANT, "run `bkp run` (copies to nas on-line)");
+
+    /* Three types asked for, only disk and removable around: add an archive. */
+    const pol_medium *m2[] = {&USB_A, &USB_B};
+    world_init(&w, m2, 2);
+    w.p.rule.media_types = 3;
+    write_medium(&w, "usb-a", T0 + 10 * HOUR);
+    o = judge(&w, T0 + 11 * HOUR);
+    reason_at(o, "only 2 media types (the rule asks for 3)");
+    expect(o, POL_NON_COMPLIANT,
+           "add a medium of another type (archive) to the policy and to copy_to of emr");
+
+    /* ... and with a tape in copy_to, the tape is the one to write. */
+    const pol_medium *m3[] = {&USB_A, &USB_B, &TAPE};
+    world_init(&w, m3, 3);
+    w.p.rule.media_types = 3;
+    write_medium(&w, "usb-a", T0 + 10 * HOUR);
+    o = judge(&w, T0 + 11 * HOUR);
+    expect(o, POL_NON_COMPLIANT, "connect tape and run `bkp rotate tape` — never written yet");
+}
+
+static void test_few_generations(void **state)
+{
+    (void)state;
+    world w;
+    const pol_medium *m[] = {&USB_A};
+    world_init(&w, m, 1);
+    write_medium(&w, "usb-a", T0 + 10 * HOUR);
+    w.s.generations = 2;
+    const pol_status *o = judge(&w, T0 + 11 * HOUR);
+    assert_int_equal(o->verdict, POL_AT_RISK);
+    size_t r = reason_at(o, "only 2 generations kept");
+    assert_non_null(strstr(o->reasons[r], "3-②"));
+    assert_non_null(strstr(o->reasons[r], "three generations"));
+    assert_non_null(strstr(o->action, "bkp backup emr"));
+    /* A retention that cannot keep three says so. */
+    w.ds.retention = (pol_retention){.keep_last = 2};
+    o = judge(&w, T0 + 11 * HOUR);
+    expect(o, POL_AT_RISK,
+           "raise keep_last of emr to 3: its retention keeps at most 2 generations");
+    w.s.generations = 3;
+    expect(judge(&w, T0 + 11 * HOUR), POL_COMPLIANT, "");
+}
+
+static void test_failed_and_old_backups(void **state)
+{
+    (void)state;
+    world w;
+    const pol_medium *m[] = {&USB_A};
+    world_init(&w, m, 1);
+    w.media[0].rotate_every = 0;
+    write_medium(&w, "usb-a", T0 + 10 * HOUR);
+    w.s.last_run_failed = true;
+    const pol_status *o = judge(&w, T0 + 11 * HOUR);
+    assert_int_equal(reason_at(o, "the last backup failed"), 0);
+    expect(o, POL_AT_RISK, "run `bkp backup emr` and read its errors");
+
+    /* No failure recorded, but nothing for three days against a daily schedule. */
+    w.s.last_run_failed = false;
+    pol_media_due(&w.p, w.st, w.n, w.due);
+    w.s.last_backup = T0 + 2 * HOUR;
+    time_t now = T0 + 3 * DAY + 5 * HOUR;
+    pol_compliance(&w.p, &w.s, w.st, w.due, w.n, now, &w.out);
+    reason_at(&w.out, "no backup for 3 days (schedule daily 02:00)");
+    expect(&w.out, POL_AT_RISK, "run `bkp backup emr` and read its errors");
+    /* Two periods are tolerated; without a schedule there is no expectation. */
+    pol_compliance(&w.p, &w.s, w.st, w.due, w.n, T0 + 2 * DAY + 2 * HOUR, &w.out);
+    expect(&w.out, POL_COMPLIANT, "");
+    w.ds.schedule.kind = POL_SCHED_NONE;
+    pol_compliance(&w.p, &w.s, w.st, w.due, w.n, now, &w.out);
+    expect(&w.out, POL_COMPLIANT, "");
+}
+
+/* Seven problems, six places: the least serious is dropped. */
+static void test_reasons_capped(void **state)
+{
+    (void)state;
+    world w;
+    world_init(&w, NULL, 0);
+    w.s.generations = 1;
+    w.s.last_run_failed = true;
+    w.s.last_backup = T0;
+    pol_compliance(&w.p, &w.s, NULL, NULL, 0, T0 + 5 * DAY, &w.out);
+    assert_int_equal(w.out.nreasons, POL_REASONS);
+    assert_int_equal(reason_at(&w.out, "no off-line copy"), 0);
+    assert_int_equal(reason_at(&w.out, "no backup for 5 days"), 5);
+    for (size_t i = 0; i < w.out.nreasons; i++)
+        assert_null(strstr(w.out.reasons[i], "generation"));
+    expect(&w.out, POL_NON_COMPLIANT,
+           "add an off-line medium (removable or archive, `offline: true`) to the policy and to "
+           "copy_to of emr");
+}
+
+static void test_media_due_table(void **state)
+{
+    (void)state;
+    pol_medium a = USB_A, b = USB_B, c = USB_A, other = USB_A, nas = NAS, slow = USB_B;
+    c.name = "usb-c";
+    other.name = "usb-x";
+    other.path = "/media/other";
+    slow.name = "usb-s";
+    slow.type = POL_ARCHIVE; /* same path, other type: not in the set */
+    slow.rotate_every = 14 * DAY;
+    time_t t = T0 + 10 * HOUR;
+    /* Ties between never-written members go by name: usb-a, usb-c, then
+     * usb-b, written last. */
+    pol_medium_state st[] = {{&b, t}, {&c, 0}, {&a, 0}, {&other, 0}, {&nas, t}, {&slow, t}};
+    time_t due[6];
+    pol_media_due(NULL, st, 6, due);
+    assert_int_equal(due[2], t + WEEK);     /* usb-a */
+    assert_int_equal(due[1], t + 2 * WEEK); /* usb-c */
+    assert_int_equal(due[0], t + 3 * WEEK); /* usb-b */
+    assert_int_equal(due[3], 1);            /* alone, never written: now */
+    assert_int_equal(due[4], 0);            /* not rotated */
+    assert_int_equal(due[5], t + 14 * DAY); /* alone at its path for its type */
+
+    /* Members with different intervals step by their own. */
+    c.rotate_every = 3 * DAY;
+    pol_medium_state st2[] = {{&a, t}, {&c, t - DAY}};
+    pol_media_due(NULL, st2, 2, due);
+    assert_int_equal(due[1], t + 3 * DAY);
+    assert_int_equal(due[0], t + 2 * WEEK);
+}
+
+static void test_verdict_names(void **state)
+{
+    (void)state;
+    assert_string_equal(pol_verdict_name(POL_COMPLIANT), "COMPLIANT");
+    assert_string_equal(pol_verdict_name(POL_AT_RISK), "AT RISK");
+    assert_string_equal(pol_verdict_name(POL_NON_COMPLIANT), "NON-COMPLIANT");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_no_generation),      cmocka_unit_test(test_primary_only),
+        cmocka_unit_test(test_fresh_offline_copy), cmocka_unit_test(test_offline_too_old),
+        cmocka_unit_test(test_rotation_weeks),     cmocka_unit_test(test_rotation_followed),
+        cmocka_unit_test(test_no_offline_medium),  cmocka_unit_test(test_shortfall_actions),
+        cmocka_unit_test(test_few_generations),    cmocka_unit_test(test_failed_and_old_backups),
+        cmocka_unit_test(test_reasons_capped),     cmocka_unit_test(test_media_due_table),
+        cmocka_unit_test(test_verdict_names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
