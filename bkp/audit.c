@@ -311,3 +311,22 @@ done:
     bkp_buf_free(&b);
     return rc;
 }
+
+int bkp_audit_each(const char *path, int (*fn)(json_t *rec, void *ctx), void *ctx)
+{
+    bkp_buf buf;
+    char **lines = NULL;
+    size_t n = 0;
+    bool torn;
+    bkp_buf_init(&buf);
+    int rc = read_lines(path, &buf, &lines, &n, &torn);
+    for (size_t i = 0; !rc && i < n; i++) {
+        json_t *j = json_loads(lines[i], 0, NULL);
+        if (j)
+            rc = fn(j, ctx);
+        json_decref(j);
+    }
+    free(lines);
+    bkp_buf_free(&buf);
+    return rc;
+}

@@ -48,6 +48,10 @@ typedef struct bkp_audit_check {
 int bkp_audit_verify(const char *path, const uint8_t pk[32], const char *against,
                      bkp_audit_check *out);
 
+/* Call `fn` with each record of the log at `path` in order, parsed but not
+ * checked (bkp_audit_verify checks), until it returns non-zero. -ENOENT when
+ * there is no log yet. */
+int bkp_audit_each(const char *path, int (*fn)(json_t *rec, void *ctx), void *ctx);
 /* The log's path in repository `r` (malloc'd). */
 char *bkp_audit_path(const bkp_repo *r);
 

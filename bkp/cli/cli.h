@@ -139,6 +139,11 @@ const char *cli_medium_most_due(cli *c, time_t *due);
  * it; `quiet`: no operator advice (bkp run). Returns an exit code. */
 int cli_rotate_disk(cli *c, cli_medium *m, bool quiet);
 
+/* The 3-2-1 status of every data set of the policy, in priority order, as
+ * JSON (NULL when there is no policy); `*worst` the worst verdict. */
+json_t *cli_status(cli *c, int *worst);
+void cli_status_print(json_t *all);
+
 int cmd_init(cli *c);
 int cmd_backup(cli *c);
 int cmd_generations(cli *c);
@@ -152,6 +157,7 @@ int cmd_prune(cli *c);
 int cmd_audit(cli *c);
 int cmd_media(cli *c);
 int cmd_rotate(cli *c);
+int cmd_status(cli *c);
 struct bkp_audit_rec;
 /* Append a record to the audit log of the open repository: EXIT_FAILED when
  * it cannot be made durable (what was done must not go unrecorded). */

@@ -33,62 +33,53 @@ static int audit_verify(cli *c)
     return rc ? EXIT_FAILED : EXIT_OK;
 }
 
+typedef struct show_ctx {
+    cli *c;
+    json_t *arr; /* --json */
+} show_ctx;
+
+static int show_one(json_t *j, void *ctx)
+{
+    show_ctx *s = ctx;
+    const char *when = json_string_value(json_object_get(j, "time"));
+    const char *ds = json_string_value(json_object_get(j, "dataset"));
+    const char *gen = json_string_value(json_object_get(j, "generation"));
+    const char *medium = json_string_value(json_object_get(j, "medium"));
+    if ((s->c->since && (!when || strcmp(when, s->c->since) < 0)) ||
+        (s->c->dataset && (!ds || strcmp(ds, s->c->dataset))))
+        return 0;
+    if (s->arr)
+        return json_array_append(s->arr, j);
+    struct tm tm = {0};
+    char local[32] = "?";
+    if (when && strptime(when, "%Y-%m-%dT%H:%M:%SZ", &tm))
+        cli_time(local, sizeof(local), timegm(&tm));
+    char *fig = json_dumps(json_object_get(j, "figures"), JSON_COMPACT);
+    const char *err = json_string_value(json_object_get(j, "error"));
+    printf("%-5lld %-19s %-8s %-16s %-12s %-14s %-7s %s\n",
+           (long long)json_integer_value(json_object_get(j, "seq")), local,
+           json_string_value(json_object_get(j, "user")), json_string_value(json_object_get(j, "op")),
+           ds ? ds : medium ? medium : "-", gen ? gen : "-",
+           json_string_value(json_object_get(j, "outcome")), err ? err : fig ? fig : "");
+    free(fig);
+    return 0;
+}
+
 static int audit_show(cli *c)
 {
     char *path = bkp_audit_path(c->r);
-    bkp_buf buf;
-    bkp_buf_init(&buf);
-    int rc = bkp_read_file(path, &buf, 1ULL << 32);
-    if (rc) {
-        bkp_error("cannot read the audit log %s: %s", path, bkp_strerror(rc));
-        free(path);
-        return EXIT_FAILED;
-    }
-    bkp_buf_u8(&buf, 0);
-    json_t *arr = c->json ? json_array() : NULL;
-    if (!arr)
+    show_ctx s = {c, c->json ? json_array() : NULL};
+    if (!s.arr)
         printf("%-5s %-19s %-8s %-16s %-12s %-14s %-7s %s\n", "SEQ", "TIME (local)", "USER", "OP",
-               "DATA SET", "GENERATION", "RESULT", "DETAIL");
-    for (char *line = (char *)buf.data, *nl; line && *line; line = nl ? nl + 1 : NULL) {
-        nl = strchr(line, '\n');
-        if (nl)
-            *nl = '\0';
-        json_t *j = json_loads(line, 0, NULL);
-        if (!j)
-            continue;
-        const char *when = json_string_value(json_object_get(j, "time"));
-        const char *ds = json_string_value(json_object_get(j, "dataset"));
-        if ((c->since && (!when || strcmp(when, c->since) < 0)) ||
-            (c->dataset && (!ds || strcmp(ds, c->dataset)))) {
-            json_decref(j);
-            continue;
-        }
-        if (arr) {
-            json_array_append(arr, j);
-        } else {
-            struct tm tm = {0};
-            char local[32] = "?";
-            if (when && strptime(when, "%Y-%m-%dT%H:%M:%SZ", &tm))
-                cli_time(local, sizeof(local), timegm(&tm));
-            char *fig = json_dumps(json_object_get(j, "figures"), JSON_COMPACT);
-            const char *err = json_string_value(json_object_get(j, "error"));
-            printf("%-5lld %-19s %-8s %-16s %-12s %-14s %-7s %s\n",
-                   (long long)json_integer_value(json_object_get(j, "seq")), local,
-                   json_string_value(json_object_get(j, "user")),
-                   json_string_value(json_object_get(j, "op")), ds ? ds : "-",
-                   json_string_value(json_object_get(j, "generation"))
-                       ? json_string_value(json_object_get(j, "generation"))
-                       : "-",
-                   json_string_value(json_object_get(j, "outcome")), err ? err : fig ? fig : "");
-            free(fig);
-        }
-        json_decref(j);
-    }
-    if (arr)
-        cli_print_json(arr);
-    bkp_buf_free(&buf);
+               "SET/MEDIUM", "GENERATION", "RESULT", "DETAIL");
+    int rc = bkp_audit_each(path, show_one, &s);
+    if (rc)
+        bkp_error("cannot read the audit log %s: %s", path, bkp_strerror(rc));
+    else if (s.arr)
+        cli_print_json(json_incref(s.arr));
+    json_decref(s.arr);
     free(path);
-    return EXIT_OK;
+    return rc ? EXIT_FAILED : EXIT_OK;
 }
 
 int cmd_audit(cli *c)

@@ -226,7 +226,7 @@ record:
         rc = -EIO;
     if (!ex)
         ex = rc ? EXIT_FAILED : EXIT_OK;
-    if (ex == EXIT_OK && c->json)
+    if (ex == EXIT_OK && c->json && !quiet)
         cli_print_json(json_pack("{s:s, s:O, s:I, s:I, s:I, s:O}", "medium", m->name,
                                  "generations", copied, "packs", (json_int_t)res.packs, "bytes",
                                  (json_int_t)res.bytes, "packs_present",

@@ -20,6 +20,7 @@
 #include "bkp/hook.h"
 #include "bkp/lock.h"
 #include "bkp/log.h"
+#include "policies/compliance.h"
 #include "policies/schedule.h"
 
 typedef struct outcome {
@@ -197,6 +198,60 @@ static int write_metrics(const char *file, const outcome *v, size_t n, double se
     return rc;
 }
 
+/* Copies to the on-line disks the data sets of this run name (off-line
+ * media go by `bkp rotate`, with a person at the disk). */
+static bool copy_online(cli *c, const pol_policy *p, const pol_dataset **order, size_t n)
+{
+    bool failed = false, json = c->json;
+    c->json = false; /* the run's own JSON is the output */
+    for (size_t k = 0; k < p->nmedia; k++) {
+        const pol_medium *pm = &p->media[k];
+        bool wanted = false;
+        for (size_t i = 0; i < n && !wanted; i++)
+            for (size_t j = 0; j < order[i]->ncopy_to; j++)
+                wanted |= !strcmp(order[i]->copy_to[j], pm->name);
+        if (!wanted || pm->type == POL_ARCHIVE || pm->offline)
+            continue;
+        cli_medium m;
+        int ex = cli_medium_find(c, pm->name, &m);
+        if (!ex)
+            ex = cli_rotate_disk(c, &m, true);
+        cli_medium_clear(&m);
+        if (ex) {
+            bkp_error("copying to the on-line medium %s failed (above); the generations are safe "
+                      "in the repository, the next run copies them",
+                      pm->name);
+            syslog(LOG_ERR, "copy to %s failed", pm->name);
+            failed = true;
+        }
+    }
+    c->json = json;
+    return failed;
+}
+
+/* The 3-2-1 rule after the run: a warning for each data set at risk, and a
+ * failed run when one is non-compliant. */
+static bool judge(cli *c)
+{
+    int worst = 0;
+    json_t *all = cli_status(c, &worst), *d;
+    size_t i;
+    json_array_foreach(all, i, d) {
+        const char *v = json_string_value(json_object_get(d, "verdict"));
+        if (!v || !strcmp(v, "COMPLIANT"))
+            continue;
+        const char *why = json_string_value(json_array_get(json_object_get(d, "reasons"), 0));
+        const char *next = json_string_value(json_object_get(d, "action"));
+        bkp_warn("%s is %s (checklist item 3-②): %s%s%s",
+                 json_string_value(json_object_get(d, "dataset")), v, why ? why : "?",
+                 next && *next ? " — next: " : "", next ? next : "");
+        syslog(LOG_WARNING, "%s is %s: %s", json_string_value(json_object_get(d, "dataset")), v,
+               why ? why : "?");
+    }
+    json_decref(all);
+    return worst == POL_NON_COMPLIANT;
+}
+
 int cmd_run(cli *c)
 {
     pol_policy *p = cli_policy(c);
@@ -258,6 +313,8 @@ int cmd_run(cli *c)
             failed = true;
         }
     }
+    failed |= copy_online(c, p, order, n);
+    failed |= judge(c);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     if (c->metrics && write_metrics(c->metrics, out, n, secs))

@@ -55,6 +55,8 @@ static const command commands[] = {
      "label a disk (or archive folder) as a medium and register it; list media and what they hold"},
     {"rotate", cmd_rotate, NEED_REPO_WRITE, OPT_REPO | OPT_JSON, 1, 1, "rotate MEDIUM",
      "copy the generations due to a medium, read them back, prune it, and say when it is next due"},
+    {"status", cmd_status, NEED_REPO, OPT_REPO | OPT_JSON, 0, 0, "status [--json]",
+     "3-2-1 compliance of each data set: copies, media, off-line and off-site ages, what to do next"},
     {"verify", cmd_verify, NEED_REPO, OPT_REPO | OPT_READ_DATA | OPT_WORKERS | OPT_JSON, 0, 0,
      "verify [--read-data]", "check signatures, chains and objects; --read-data reads every pack"},
 };

@@ -16,6 +16,8 @@ POL=$WORK/policy.yaml
 cat >"$POL" <<YAML
 repository: $REPO
 passphrase_file: $PASSFILE
+# These tests are about running; the 3-2-1 rule (tests/e2e/90-media.sh) is relaxed.
+rule_321: { copies: 2, media_types: 1, offline: 0, offsite: 0 }
 datasets:
   - name: clinic
     paths: [$D]

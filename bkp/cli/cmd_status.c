@@ -1,0 +1,262 @@
+/*
+ * bkp status [--json] — per data set, the 3-2-1 picture of its newest
+ * generations (policies/compliance.c decides), with the last backup,
+ * verification and drill, a verdict, the reason and the next action.
+ * Exit 1 when a data set is NON-COMPLIANT. `bkp run` asks the same.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bkp/audit.h"
+#include "bkp/cli/cli.h"
+#include "bkp/clock.h"
+#include "bkp/log.h"
+#include "bkp/medium.h"
+#include "policies/compliance.h"
+
+/* The last record of each kind that status reports, per data set. */
+typedef struct last_ctx {
+    const char *dataset;
+    json_t *backup, *verify, *drill; /* borrowed references kept with incref */
+} last_ctx;
+
+static void keep(json_t **slot, json_t *j)
+{
+    json_decref(*slot);
+    *slot = json_incref(j);
+}
+
+static int scan(json_t *j, void *ctx)
+{
+    last_ctx *l = ctx;
+    const char *op = json_string_value(json_object_get(j, "op"));
+    const char *ds = json_string_value(json_object_get(j, "dataset"));
+    if (!op)
+        return 0;
+    if (!strcmp(op, "backup") && ds && !strcmp(ds, l->dataset))
+        keep(&l->backup, j);
+    else if (!strcmp(op, "verify") && !json_object_get(j, "medium"))
+        keep(&l->verify, j);
+    else if (!strcmp(op, "drill") && ds && !strcmp(ds, l->dataset))
+        keep(&l->drill, j);
+    return 0;
+}
+
+static json_t *when_of(json_t *rec)
+{
+    json_t *t = json_object_get(rec, "time");
+    return t ? json_pack("{s:O, s:s}", "time", t, "outcome",
+                         json_string_value(json_object_get(rec, "outcome")))
+             : json_null();
+}
+
+/* One data set's status as JSON; `*verdict` receives the verdict. */
+static json_t *dataset_status(cli *c, const pol_dataset *d, bkp_gen **v, size_t n,
+                              const pol_medium_state *st, const time_t *due, json_t *reg,
+                              pol_verdict *verdict)
+{
+    pol_policy *p = c->policy;
+    time_t now = bkp_now();
+    pol_copy *copies = calloc(p->nmedia + 1, sizeof(*copies));
+    pol_ds_state s = {.dataset = d, .copies = copies};
+    pol_status out;
+    last_ctx last = {.dataset = d->name};
+    char *log = bkp_audit_path(c->r);
+    json_t *media = json_array();
+    size_t i;
+    json_t *e;
+    if (!copies || !log || !media)
+        goto fail;
+    for (size_t k = 0; k < n; k++) {
+        if (strcmp(v[k]->dataset, d->name) || v[k]->pruned || v[k]->status)
+            continue;
+        s.generations++;
+        if (v[k]->finished > s.last_backup)
+            s.last_backup = v[k]->finished;
+    }
+    (void)bkp_audit_each(log, scan, &last);
+    s.last_run_failed = last.backup && json_is_string(json_object_get(last.backup, "error")) &&
+                        !strcmp(json_string_value(json_object_get(last.backup, "outcome")), "failed");
+    json_array_foreach(reg, i, e) {
+        const char *name = json_string_value(json_object_get(json_object_get(e, "label"), "name"));
+        const pol_medium *pm = name ? pol_medium_find(p, name) : NULL;
+        json_t *g;
+        size_t x;
+        pol_copy cp = {.medium = pm};
+        json_array_foreach(json_object_get(e, "held"), x, g) {
+            const char *ds = json_string_value(json_object_get(g, "dataset"));
+            time_t t = bkp_iso_parse(json_string_value(json_object_get(g, "finished")));
+            if (ds && !strcmp(ds, d->name) && t > cp.newest) {
+                cp.newest = t;
+                cp.newest_seq = (uint32_t)json_integer_value(json_object_get(g, "seq"));
+            }
+        }
+        if (!pm || !cp.newest)
+            continue;
+        copies[s.ncopies++] = cp;
+        char iso[32];
+        bkp_iso_time(iso, sizeof(iso), cp.newest);
+        json_array_append_new(media, json_pack("{s:s, s:s, s:b, s:b, s:i, s:s}", "medium", name,
+                                               "type", pol_medium_type_name(pm->type), "offline",
+                                               pm->offline, "offsite", pm->offsite, "seq",
+                                               (int)cp.newest_seq, "captured", iso));
+    }
+    pol_compliance(p, &s, st, due, p->nmedia, now, &out);
+    *verdict = out.verdict;
+    json_t *reasons = json_array();
+    for (size_t r = 0; r < out.nreasons; r++)
+        json_array_append_new(reasons, json_string(out.reasons[r]));
+    char lb[32] = "";
+    if (s.last_backup)
+        bkp_iso_time(lb, sizeof(lb), s.last_backup);
+    json_t *j = json_pack(
+        "{s:s, s:s, s:i, s:s, s:i, s:{s:i, s:i, s:i, s:i}, s:{s:i, s:i, s:i, s:i}, s:I, s:I, "
+        "s:o, s:o, s:o, s:o, s:o, s:o, s:s}",
+        "dataset", d->name, "description", d->description ? d->description : "", "priority",
+        d->priority, "verdict", pol_verdict_name(out.verdict), "generations", (int)s.generations,
+        "counted", "copies", out.copies, "media_types", out.media_types, "offline", out.offline,
+        "offsite", out.offsite, "required", "copies", p->rule.copies, "media_types",
+        p->rule.media_types, "offline", p->rule.offline, "offsite", p->rule.offsite,
+        "offline_age_seconds", (json_int_t)out.offline_age, "offline_max_age_seconds",
+        (json_int_t)p->rule.offline_max_age, "last_backup",
+        s.last_backup ? json_string(lb) : json_null(), "last_backup_run", when_of(last.backup),
+        "last_verify", when_of(last.verify), "last_drill", when_of(last.drill), "copies_on_media",
+        media, "reasons", reasons, "action", out.action);
+    media = NULL;
+fail:
+    json_decref(media);
+    json_decref(last.backup);
+    json_decref(last.verify);
+    json_decref(last.drill);
+    free(copies);
+    free(log);
+    return j;
+}
+
+/* The place of data set `i` when sorted by priority, then policy order. */
+static size_t rank(const pol_policy *p, size_t i)
+{
+    size_t r = 0;
+    for (size_t x = 0; x < p->ndatasets; x++)
+        r += p->datasets[x].priority < p->datasets[i].priority ||
+             (p->datasets[x].priority == p->datasets[i].priority && x < i);
+    return r;
+}
+
+json_t *cli_status(cli *c, int *worst)
+{
+    pol_policy *p = cli_policy(c);
+    bkp_gen **v = NULL;
+    size_t n = 0;
+    *worst = POL_COMPLIANT;
+    if (!p)
+        return NULL;
+    pol_medium_state *st = calloc(p->nmedia + 1, sizeof(*st));
+    time_t *due = calloc(p->nmedia + 1, sizeof(*due));
+    json_t *reg = bkp_media_list(c->r), *all = json_array();
+    if (!st || !due || !reg || !all || bkp_gen_list(c->r, NULL, &v, &n)) {
+        json_decref(all);
+        all = NULL;
+        goto out;
+    }
+    for (size_t i = 0; i < p->nmedia; i++) {
+        json_t *e = bkp_media_get(c->r, p->media[i].name);
+        time_t w = bkp_iso_parse(json_string_value(json_object_get(e, "last_write")));
+        st[i] = (pol_medium_state){&p->media[i], w > 0 ? w : 0};
+        json_decref(e);
+    }
+    pol_media_due(p, st, p->nmedia, due);
+    /* In priority order: what care needs back first comes first. */
+    for (size_t k = 0; k < p->ndatasets; k++) {
+        size_t i = 0;
+        for (size_t x = 0; x < p->ndatasets; x++)
+            if (rank(p, x) == k)
+                i = x;
+        pol_verdict vd = POL_COMPLIANT;
+        json_t *j = dataset_status(c, &p->datasets[i], v, n, st, due, reg, &vd);
+        if (j)
+            json_array_append_new(all, j);
+        if ((int)vd > *worst)
+            *worst = (int)vd;
+    }
+out:
+    bkp_gen_list_free(v, n);
+    json_decref(reg);
+    free(st);
+    free(due);
+    return all;
+}
+
+static const char *local(json_t *iso, char *buf, size_t n)
+{
+    time_t t = bkp_iso_parse(json_string_value(iso));
+    if (t <= 0)
+        return "never";
+    cli_time(buf, n, t);
+    buf[16] = '\0';
+    return buf;
+}
+
+void cli_status_print(json_t *all)
+{
+    size_t i;
+    json_t *d;
+    json_array_foreach(all, i, d) {
+        char a[32], b[32], x[32];
+        json_t *cnt = json_object_get(d, "counted"), *req = json_object_get(d, "required");
+        json_int_t age = json_integer_value(json_object_get(d, "offline_age_seconds"));
+        printf("%-14s %-13s priority %lld  %s\n", json_string_value(json_object_get(d, "dataset")),
+               json_string_value(json_object_get(d, "verdict")),
+               (long long)json_integer_value(json_object_get(d, "priority")),
+               json_string_value(json_object_get(d, "description")));
+        printf("  copies %lld/%lld  media types %lld/%lld  off-line %lld/%lld%s%s  off-site "
+               "%lld/%lld  generations %lld\n",
+               (long long)json_integer_value(json_object_get(cnt, "copies")),
+               (long long)json_integer_value(json_object_get(req, "copies")),
+               (long long)json_integer_value(json_object_get(cnt, "media_types")),
+               (long long)json_integer_value(json_object_get(req, "media_types")),
+               (long long)json_integer_value(json_object_get(cnt, "offline")),
+               (long long)json_integer_value(json_object_get(req, "offline")),
+               age >= 0 ? (snprintf(x, sizeof(x), " (%.1f days old)", (double)age / 86400), x) : "",
+               "", (long long)json_integer_value(json_object_get(cnt, "offsite")),
+               (long long)json_integer_value(json_object_get(req, "offsite")),
+               (long long)json_integer_value(json_object_get(d, "generations")));
+        size_t k;
+        json_t *m;
+        json_array_foreach(json_object_get(d, "copies_on_media"), k, m)
+            printf("  on %-10s %s:%lld captured %s\n", json_string_value(json_object_get(m, "medium")),
+                   json_string_value(json_object_get(d, "dataset")),
+                   (long long)json_integer_value(json_object_get(m, "seq")),
+                   local(json_object_get(m, "captured"), a, sizeof(a)));
+        json_t *lb = json_object_get(d, "last_backup_run");
+        printf("  last backup %s%s  last verify %s  last drill %s\n",
+               local(json_object_get(d, "last_backup"), a, sizeof(a)),
+               json_is_object(lb) && !strcmp(json_string_value(json_object_get(lb, "outcome")), "failed")
+                   ? " (the latest attempt FAILED)" : "",
+               local(json_object_get(json_object_get(d, "last_verify"), "time"), b, sizeof(b)),
+               local(json_object_get(json_object_get(d, "last_drill"), "time"), x, sizeof(x)));
+        size_t r;
+        json_t *why;
+        json_array_foreach(json_object_get(d, "reasons"), r, why)
+            printf("  why:  %s\n", json_string_value(why));
+        const char *act = json_string_value(json_object_get(d, "action"));
+        if (act && *act)
+            printf("  next: %s\n", act);
+    }
+}
+
+int cmd_status(cli *c)
+{
+    int worst;
+    json_t *all = cli_status(c, &worst);
+    if (!all)
+        return c->policy ? EXIT_FAILED : EXIT_USAGE;
+    if (c->json)
+        cli_print_json(json_pack("{s:s, s:o}", "verdict", pol_verdict_name(worst), "datasets", all));
+    else {
+        cli_status_print(all);
+        json_decref(all);
+    }
+    return worst == POL_NON_COMPLIANT ? EXIT_FAILED : EXIT_OK;
+}
