@@ -228,7 +228,7 @@ static int copy_records(bkp_repo *src, bkp_repo *dst, const char *ds, uint32_t m
                      "there; run `bkp verify`",
                      name, g->pruned ? "tombstone" : "record");
         } else {
-            rc = g->pruned ? copy_file(g->file, dir) : bkp_gen_tombstone(dst, g);
+            rc = g->pruned ? copy_file(g->file, dir) : bkp_gen_tombstone(dst, dir, g);
         }
         if (!rc && want && g->cleared && !(d && d->cleared)) {
             char *cl = strdup(g->file), *dot = cl ? strrchr(cl, '.') : NULL;

@@ -349,16 +349,10 @@ static int write_tombstone(bkp_repo *r, const char *dir, const bkp_gen *g, const
     return rc == -EEXIST ? 0 : rc;
 }
 
-int bkp_gen_tombstone(bkp_repo *r, const bkp_gen *g)
+int bkp_gen_tombstone(bkp_repo *r, const char *dir, const bkp_gen *g)
 {
-    char sub[512];
-    snprintf(sub, sizeof(sub), "generations/%s", g->dataset);
-    char *dir = bkp_repo_subpath(r, sub);
-    int rc = dir ? bkp_mkdir_p(dir, 0700) : -ENOMEM;
-    if (!rc)
-        rc = write_tombstone(r, dir, g, "not copied");
-    free(dir);
-    return rc;
+    int rc = bkp_mkdir_p(dir, 0700);
+    return rc ? rc : write_tombstone(r, dir, g, "not copied");
 }
 
 int bkp_gen_prune(bkp_repo *r, const bkp_gen *g)

@@ -56,10 +56,12 @@ int bkp_gen_seal(bkp_repo *r, const char *dataset, const bkp_capture *c, time_t 
  * is durable before the record goes. */
 int bkp_gen_prune(bkp_repo *r, const bkp_gen *g) __attribute__((warn_unused_result));
 
-/* Write into repository `r` — a copy on a medium that does not hold record
- * `g` of the primary — the tombstone of `g` ("reason": "not copied"), so the
- * chain of the records it does hold verifies. An existing one is kept. */
-int bkp_gen_tombstone(bkp_repo *r, const bkp_gen *g) __attribute__((warn_unused_result));
+/* Write into `dir` — the generations/DATASET folder of a copy on a medium
+ * that does not hold record `g` — the tombstone of `g` ("reason": "not
+ * copied"), signed with the keys of `r`, so the chain of the records the copy
+ * does hold verifies. An existing one is kept. */
+int bkp_gen_tombstone(bkp_repo *r, const char *dir, const bkp_gen *g)
+    __attribute__((warn_unused_result));
 /* Record, next to a sealed record, a signed clearance of its suspicious mark
  * ("BKPCLR01" | u32le length | JSON | signature, in DATASET/SEQ.cleared). The
  * record itself is never rewritten. */

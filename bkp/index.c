@@ -295,3 +295,17 @@ out:
     bkp_buf_free(&plain);
     return r;
 }
+
+int bkp_index_add_pack_entries(bkp_index *x, const uint8_t id[BKP_ID_LEN],
+                               const bkp_pack_entry *pe, uint32_t n)
+{
+    uint32_t num;
+    int rc = bkp_index_add_pack(x, id, &num);
+    for (uint32_t i = 0; !rc && i < n; i++) {
+        bkp_index_entry e = {.type = pe[i].type, .pack = num, .offset = pe[i].offset,
+                             .len = pe[i].len, .raw_len = pe[i].raw_len};
+        memcpy(e.id, pe[i].id, BKP_ID_LEN);
+        rc = bkp_index_insert(x, &e) < 0 ? -ENOMEM : 0;
+    }
+    return rc;
+}

@@ -34,6 +34,9 @@ int bkp_index_add_pack(bkp_index *x, const uint8_t id[BKP_ID_LEN], uint32_t *num
 void bkp_index_set_pack_id(bkp_index *x, uint32_t num, const uint8_t id[BKP_ID_LEN]);
 const uint8_t *bkp_index_pack_id(const bkp_index *x, uint32_t num);
 uint32_t bkp_index_pack_count(const bkp_index *x);
+/* Register pack `id` with the blobs of its trailer. */
+int bkp_index_add_pack_entries(bkp_index *x, const uint8_t id[BKP_ID_LEN],
+                               const bkp_pack_entry *pe, uint32_t n);
 /* The pack number for `id`, or -ENOENT. */
 int bkp_index_find_pack(const bkp_index *x, const uint8_t id[BKP_ID_LEN], uint32_t *num);
 

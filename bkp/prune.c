@@ -14,6 +14,7 @@
 #include "bkp/durable.h"
 #include "bkp/lock.h"
 #include "bkp/log.h"
+#include "bkp/repack.h"
 #include "bkp/tree.h"
 
 #define INTENT "prune-intent"
@@ -94,84 +95,25 @@ static void count(const bkp_index_entry *e, void *ctx)
 
 /* Live blobs of the packs being repacked, copied into new packs. */
 typedef struct repack {
-    bkp_repo *repo;
+    bkp_repacker rp;
     const bool *moving;
     const bkp_index *used;
     bkp_index *fresh;
-    bkp_pack_writer *w;
-    const char *pdir;
-    bkp_pack_entry *pending; /* entries of the open writer */
-    size_t npending, cap;
     int err;
-    uint64_t moved;
 } repack;
 
-static int close_writer(repack *p)
+/* A new pack is durable: the fresh index names it and its blobs. */
+static int adopt(const uint8_t id[BKP_ID_LEN], const bkp_pack_entry *pe, uint32_t n, void *ctx)
 {
-    uint8_t id[BKP_ID_LEN];
-    uint32_t num;
-    if (!p->w)
-        return 0;
-    int rc = bkp_pack_writer_finish(p->w, bkp_repo_keys(p->repo), id);
-    p->w = NULL;
-    if (!rc)
-        rc = bkp_index_add_pack(p->fresh, id, &num);
-    for (size_t i = 0; !rc && i < p->npending; i++) {
-        bkp_index_entry e = {.type = p->pending[i].type, .pack = num, .offset = p->pending[i].offset,
-                             .len = p->pending[i].len, .raw_len = p->pending[i].raw_len};
-        memcpy(e.id, p->pending[i].id, BKP_ID_LEN);
-        rc = bkp_index_insert(p->fresh, &e) < 0 ? -ENOMEM : 0;
-    }
-    p->npending = 0;
-    return rc;
+    repack *p = ctx;
+    return bkp_index_add_pack_entries(p->fresh, id, pe, n);
 }
 
 static void move_entry(const bkp_index_entry *e, void *ctx)
 {
     repack *p = ctx;
-    bkp_buf plain, sealed;
-    if (p->err || !p->moving[e->pack] || !bkp_index_lookup(p->used, e->id))
-        return;
-    bkp_buf_init(&plain);
-    bkp_buf_init(&sealed);
-    /* Read back authenticated: a damaged blob is not copied as if it were good. */
-    int rc = bkp_repo_get(p->repo, e->type, e->id, &plain);
-    if (!rc)
-        rc = bkp_blob_seal(bkp_repo_keys(p->repo), e->type, e->id, plain.data, plain.len, 1, &sealed);
-    if (!rc && !p->w)
-        rc = bkp_pack_writer_open(p->pdir, &p->w);
-    if (!rc && p->npending == p->cap) {
-        size_t cap = p->cap ? 2 * p->cap : 256;
-        bkp_pack_entry *n = realloc(p->pending, cap * sizeof(*n));
-        rc = n ? 0 : -ENOMEM;
-        if (n) {
-            p->pending = n;
-            p->cap = cap;
-        }
-    }
-    if (!rc) {
-        bkp_pack_entry *pe = &p->pending[p->npending];
-        memcpy(pe->id, e->id, BKP_ID_LEN);
-        pe->type = e->type;
-        pe->len = (uint32_t)sealed.len;
-        pe->raw_len = (uint32_t)plain.len;
-        rc = bkp_pack_writer_add(p->w, e->type, e->id, sealed.data, sealed.len, (uint32_t)plain.len,
-                                 &pe->offset);
-        if (!rc) {
-            p->npending++;
-            p->moved += plain.len;
-        }
-    }
-    if (!rc && bkp_pack_writer_size(p->w) >= BKP_PACK_TARGET)
-        rc = close_writer(p);
-    if (rc) {
-        char hex[2 * BKP_ID_LEN + 1];
-        bkp_hex(hex, e->id, BKP_ID_LEN);
-        bkp_error("cannot move blob %.16s out of a mostly empty pack: %s", hex, bkp_strerror(rc));
-        p->err = rc;
-    }
-    bkp_buf_free(&plain);
-    bkp_buf_free(&sealed);
+    if (!p->err && p->moving[e->pack] && bkp_index_lookup(p->used, e->id))
+        p->err = bkp_repacker_add(&p->rp, e->type, e->id);
 }
 
 typedef struct keep_ctx {
@@ -442,10 +384,12 @@ int bkp_prune(bkp_repo *r, bkp_gen *const *doomed, size_t ndoomed, bool dry_run,
     rc = rc ? rc : k.err;
     /* The new packs are durable (finish fsyncs) before the index naming them
      * is written, and that index before any old pack goes. */
-    rp = (repack){.repo = r, .moving = moving, .used = used, .fresh = fresh, .pdir = pdir};
+    rp = (repack){.rp = {.repo = r, .dir = pdir, .done = adopt}, .moving = moving, .used = used,
+                  .fresh = fresh};
+    rp.rp.ctx = &rp;
     if (!rc && res->packs_repacked) {
         bkp_index_foreach(x, move_entry, &rp);
-        rc = rp.err ? rp.err : close_writer(&rp);
+        rc = rp.err ? rp.err : bkp_repacker_flush(&rp.rp);
     }
     json_t *names = json_pack("{s:s, s:[]}", "dir", idir, "written");
     if (!rc && !names)
@@ -467,8 +411,7 @@ out:
                   "starts over",
                   bkp_strerror(rc));
     json_decref(intent);
-    bkp_pack_writer_abort(rp.w);
-    free(rp.pending);
+    bkp_repacker_free(&rp.rp);
     bkp_index_free(used);
     bkp_index_free(fresh);
     free(s.total);

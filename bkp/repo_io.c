@@ -258,15 +258,8 @@ int bkp_repo_flush(bkp_repo *r)
 int bkp_repo_add_pack(bkp_repo *r, const uint8_t id[BKP_ID_LEN], const bkp_pack_entry *ents,
                       uint32_t n)
 {
-    uint32_t num;
     pthread_mutex_lock(&r->lock);
-    int rc = bkp_index_add_pack(r->index, id, &num);
-    for (uint32_t i = 0; i < n && !rc; i++) {
-        bkp_index_entry e = {.type = ents[i].type, .pack = num, .offset = ents[i].offset,
-                             .len = ents[i].len, .raw_len = ents[i].raw_len};
-        memcpy(e.id, ents[i].id, BKP_ID_LEN);
-        rc = bkp_index_insert(r->index, &e) < 0 ? -ENOMEM : 0;
-    }
+    int rc = bkp_index_add_pack_entries(r->index, id, ents, n);
     pthread_mutex_unlock(&r->lock);
     return rc;
 }

@@ -138,11 +138,27 @@ const char *cli_medium_most_due(cli *c, time_t *due);
  * generation of each) to its repository copy, prune it, verify it, record
  * it; `quiet`: no operator advice (bkp run). Returns an exit code. */
 int cli_rotate_disk(cli *c, cli_medium *m, bool quiet);
+/* The same for an archive medium: one tar stream per generation not yet
+ * archived there, read back and verified before it counts; never rewritten. */
+int cli_rotate_archive(cli *c, cli_medium *m, bool quiet);
+/* From `v` (all generations, by data set then sequence), the newest clean
+ * generation of each data set the policy copies to `medium` (every data set
+ * without a policy) into `out`; returns how many. */
+size_t cli_rotate_choose(cli *c, const char *medium, bkp_gen **v, size_t n, bkp_gen **out);
+/* Messages for people in Japanese too ($LC_ALL, $LC_MESSAGES, $LANG). */
+bool cli_japanese(void);
 
 /* The 3-2-1 status of every data set of the policy, in priority order, as
  * JSON (NULL when there is no policy); `*worst` the worst verdict. */
 json_t *cli_status(cli *c, int *worst);
 void cli_status_print(json_t *all);
+
+/* Open what a restore reads from: the repository, or --from (a medium's
+ * name, a repository copy, a mount point, an archive folder, file or tape;
+ * `spec` picks the archive in a folder). An archive is extracted into
+ * `*staging`, which cli_source_remove deletes. Returns an exit code. */
+int cli_open_source(cli *c, const char *spec, bkp_repo **out, char **staging);
+void cli_source_remove(char *staging);
 
 int cmd_init(cli *c);
 int cmd_backup(cli *c);

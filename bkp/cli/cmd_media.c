@@ -76,7 +76,11 @@ static int label(cli *c)
                   cli_policy(c)->file, m.pm->line, c->name, m.type, m.location);
         goto out;
     }
-    if (known && m.pm && strcmp(m.path, path))
+    char *want = known && m.pm ? realpath(m.path, NULL) : NULL, *got = realpath(path, NULL);
+    bool elsewhere = known && m.pm && (!want || !got || strcmp(want, got));
+    free(want);
+    free(got);
+    if (elsewhere)
         bkp_warn("the policy expects %s at %s, not %s; mount it there before `bkp rotate %s`",
                  c->name, m.path, path, c->name);
     ex = EXIT_FAILED;

@@ -9,7 +9,7 @@
 
 int cmd_restore(cli *c)
 {
-    bkp_repo *r = c->r;
+    bkp_repo *r;
     bkp_gen *g = NULL;
     rst_result res;
     struct timespec t0, t1;
@@ -20,9 +20,17 @@ int cmd_restore(cli *c)
                   "  bkp restore GEN --to-archive FILE [--path P]");
         return EXIT_USAGE;
     }
-    int ex, rc = bkp_gen_resolve(r, c->args[0], &g);
-    if (rc)
+    char *staging = NULL;
+    int ex = cli_open_source(c, c->args[0], &c->r, &staging), rc;
+    r = c->r;
+    if (ex) {
+        cli_source_remove(staging);
+        return ex;
+    }
+    if ((rc = bkp_gen_resolve(r, c->args[0], &g))) {
+        cli_source_remove(staging);
         return cli_exit_for(rc);
+    }
     rst_opts o = {.target = c->nargs > 1 ? c->args[1] : NULL, .path = c->path,
                   .to_archive = c->to_archive, .force = c->force, .workers = c->workers};
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -52,8 +60,9 @@ int cmd_restore(cli *c)
     bkp_audit_rec rec = {.op = "restore", .dataset = g->dataset,
                          .generation = bkp_gen_name(g, name, sizeof(name)), .failed = ex != 0,
                          .figures = fig, .error = rc < 0 ? bkp_strerror(rc) : NULL};
-    int aex = cli_audit(c, &rec);
+    int aex = staging ? 0 : cli_audit(c, &rec); /* a staged archive is removed: nothing to keep */
     json_decref(fig);
     bkp_gen_free(g);
+    cli_source_remove(staging);
     return ex ? ex : aex;
 }

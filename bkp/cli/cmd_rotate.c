@@ -35,7 +35,7 @@ static bool copies_to(const pol_dataset *d, const char *medium)
 
 /* From `v` (all generations, by data set then sequence), the newest clean
  * generation of each data set that goes to `medium` into `out`. */
-static size_t choose(cli *c, const char *medium, bkp_gen **v, size_t n, bkp_gen **out)
+size_t cli_rotate_choose(cli *c, const char *medium, bkp_gen **v, size_t n, bkp_gen **out)
 {
     pol_policy *p = c->policy;
     size_t k = 0;
@@ -109,7 +109,7 @@ static json_t *held_list(bkp_repo *dst)
     return held;
 }
 
-static bool japanese(void)
+bool cli_japanese(void)
 {
     const char *vars[] = {"LC_ALL", "LC_MESSAGES", "LANG"};
     for (size_t i = 0; i < 3; i++) {
@@ -144,13 +144,13 @@ static void advise(cli *c, const cli_medium *m, const bkp_copy_result *res, json
     if (m->offline) {
         printf("You can unmount and disconnect %s now (umount %s); it is kept %s.\n", m->name,
                m->path, strcmp(m->location, "offsite") ? "on-site, off-line" : "off-site");
-        if (japanese())
+        if (cli_japanese())
             printf("%s を取り外してください（umount %s）。保管場所: %s。\n", m->name, m->path,
                    strcmp(m->location, "offsite") ? "院内（オフライン）" : "院外");
     }
     if (due)
-        printf("%s is next due on %s.%s", m->name, when, japanese() ? "" : "\n");
-    if (due && japanese())
+        printf("%s is next due on %s.%s", m->name, when, cli_japanese() ? "" : "\n");
+    if (due && cli_japanese())
         printf(" 次回: %s\n", when);
     if (other && strcmp(other, m->name)) {
         cli_time(nwhen, sizeof(nwhen), other_due);
@@ -189,7 +189,7 @@ int cli_rotate_disk(cli *c, cli_medium *m, bool quiet)
         rc = -ENOMEM;
         goto record;
     }
-    np = choose(c, m->name, v, n, pick);
+    np = cli_rotate_choose(c, m->name, v, n, pick);
     for (size_t i = 0; i < np; i++) {
         char name[96];
         json_array_append_new(copied, json_string(bkp_gen_name(pick[i], name, sizeof(name))));
@@ -257,12 +257,7 @@ int cmd_rotate(cli *c)
     int ex = cli_medium_find(c, c->args[0], &m);
     if (ex)
         return ex;
-    if (!strcmp(m.type, "archive")) {
-        bkp_error("%s is an archive medium; writing archive media is not supported yet", m.name);
-        ex = EXIT_FAILED;
-    } else {
-        ex = cli_rotate_disk(c, &m, false);
-    }
+    ex = !strcmp(m.type, "archive") ? cli_rotate_archive(c, &m, false) : cli_rotate_disk(c, &m, false);
     cli_medium_clear(&m);
     return ex;
 }

@@ -1,0 +1,365 @@
+/* archive.c — a generation as one self-contained tar (pax) stream. */
+#include "bkp/archive.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <sodium.h>
+
+#include "bkp/clock.h"
+#include "bkp/copy.h"
+#include "bkp/durable.h"
+#include "bkp/index.h"
+#include "bkp/log.h"
+#include "bkp/medium.h"
+#include "bkp/repack.h"
+#include "bkp/tree.h"
+
+#define MEMBER_MAX (1ULL << 30)
+
+char *bkp_archive_name(const bkp_gen *g)
+{
+    char *s = NULL;
+    if (asprintf(&s, "%s@%010u.tar", g->dataset, g->seq) < 0)
+        return NULL;
+    return s;
+}
+
+typedef struct writer {
+    struct archive *a;
+    const char *top;
+    time_t now;
+    bkp_repo *r;
+    bkp_index *fresh; /* the new packs and their blobs */
+    bkp_index *seen;  /* blobs already in a new pack */
+    int err;
+} writer;
+
+static int member(writer *w, const char *rel, const void *data, size_t len)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s", w->top, rel);
+    struct archive_entry *e = archive_entry_new();
+    if (!e)
+        return -ENOMEM;
+    archive_entry_set_pathname(e, path);
+    archive_entry_set_filetype(e, AE_IFREG);
+    archive_entry_set_perm(e, 0444);
+    archive_entry_set_size(e, (la_int64_t)len);
+    archive_entry_set_mtime(e, w->now, 0);
+    archive_entry_set_uname(e, "root");
+    archive_entry_set_gname(e, "root");
+    int rc = archive_write_header(w->a, e) == ARCHIVE_OK &&
+                     (len == 0 || archive_write_data(w->a, data, len) == (la_ssize_t)len)
+                 ? 0
+                 : -EIO;
+    if (rc)
+        bkp_error("cannot write %s into the archive: %s", path, archive_error_string(w->a));
+    archive_entry_free(e);
+    return rc;
+}
+
+/* A repository file, byte for byte. */
+static int member_file(writer *w, const char *rel, const char *from)
+{
+    bkp_buf data;
+    bkp_buf_init(&data);
+    int rc = bkp_read_file(from, &data, MEMBER_MAX);
+    if (rc)
+        bkp_error("cannot read %s: %s", from, bkp_strerror(rc));
+    else
+        rc = member(w, rel, data.data, data.len);
+    bkp_buf_free(&data);
+    return rc;
+}
+
+typedef struct pack_sink {
+    writer *w;
+    char *dir;
+} pack_sink;
+
+/* A new pack is durable in the temporary folder: indexed, into the stream,
+ * then gone. */
+static int sink_pack(const uint8_t id[BKP_ID_LEN], const bkp_pack_entry *pe, uint32_t n, void *ctx)
+{
+    pack_sink *s = ctx;
+    char hex[2 * BKP_ID_LEN + 1], rel[2 * BKP_ID_LEN + 16];
+    int rc = bkp_index_add_pack_entries(s->w->fresh, id, pe, n);
+    char *path = bkp_pack_path(s->dir, id);
+    if (!rc && !path)
+        rc = -ENOMEM;
+    bkp_hex(hex, id, BKP_ID_LEN);
+    snprintf(rel, sizeof(rel), "packs/%.2s/%s", hex, hex);
+    if (!rc)
+        rc = member_file(s->w, rel, path);
+    if (path)
+        unlink(path);
+    free(path);
+    return rc;
+}
+
+static int need(pack_sink *s, bkp_repacker *rp, uint8_t type, const uint8_t id[BKP_ID_LEN])
+{
+    bkp_index_entry e = {0};
+    memcpy(e.id, id, BKP_ID_LEN);
+    int seen = bkp_index_insert(s->w->seen, &e);
+    if (seen < 0)
+        return -ENOMEM;
+    return seen ? 0 : bkp_repacker_add(rp, type, id);
+}
+
+/* Every blob of `g`, tree blobs first, into new packs. */
+static int gather(pack_sink *s, const bkp_gen *g)
+{
+    bkp_repacker rp = {.repo = s->w->r, .dir = s->dir, .done = sink_pack, .ctx = s};
+    bkp_tree_reader *tr = NULL;
+    bkp_item it;
+    int rc = 0, x = 0;
+    bkp_item_init(&it);
+    for (size_t t = 0; !rc && t < g->ntree; t++)
+        rc = need(s, &rp, BKP_BLOB_TREE, g->tree + t * BKP_ID_LEN);
+    if (!rc)
+        rc = bkp_tree_reader_new(s->w->r, g->tree, g->ntree, &tr);
+    while (!rc && (x = bkp_tree_reader_next(tr, &it)) > 0)
+        for (uint32_t k = 0; !rc && k < it.nchunks; k++)
+            rc = need(s, &rp, BKP_BLOB_DATA, it.chunks[k].id);
+    if (!rc && x < 0)
+        rc = x;
+    if (!rc)
+        rc = bkp_repacker_flush(&rp);
+    bkp_repacker_free(&rp);
+    bkp_item_clear(&it);
+    bkp_tree_reader_free(tr);
+    return rc;
+}
+
+static int emit_segment(const bkp_buf *seg, void *ctx)
+{
+    writer *w = ctx;
+    uint8_t h[BKP_ID_LEN];
+    char rel[2 * BKP_ID_LEN + 8] = "index/";
+    crypto_generichash(h, BKP_ID_LEN, seg->data, seg->len, NULL, 0);
+    bkp_hex(rel + 6, h, BKP_ID_LEN);
+    return member(w, rel, seg->data, seg->len);
+}
+
+/* The records before `g` as tombstones, then `g` itself. */
+static int records(writer *w, const bkp_gen *g, const char *tmp)
+{
+    bkp_gen **v = NULL;
+    size_t n = 0;
+    char rel[512], *tdir = bkp_path_join(tmp, "tombstones");
+    int rc = tdir ? bkp_gen_list(w->r, g->dataset, &v, &n) : -ENOMEM;
+    for (size_t i = 0; !rc && i < n && v[i]->seq < g->seq; i++) {
+        const char *from = v[i]->file;
+        char *made = NULL;
+        if (v[i]->status) {
+            bkp_warn("%s:%u is damaged on the primary; the archive's chain has a gap there",
+                     v[i]->dataset, v[i]->seq);
+            continue;
+        }
+        if (!v[i]->pruned) {
+            char name[32];
+            snprintf(name, sizeof(name), "%010u.pruned", v[i]->seq);
+            rc = bkp_gen_tombstone(w->r, tdir, v[i]);
+            from = made = rc ? NULL : bkp_path_join(tdir, name);
+        }
+        snprintf(rel, sizeof(rel), "generations/%s/%010u.pruned", g->dataset, v[i]->seq);
+        if (!rc)
+            rc = from ? member_file(w, rel, from) : -ENOMEM;
+        if (made)
+            unlink(made);
+        free(made);
+    }
+    snprintf(rel, sizeof(rel), "generations/%s/%010u.gen", g->dataset, g->seq);
+    if (!rc)
+        rc = member_file(w, rel, g->file);
+    if (!rc && g->cleared) {
+        char *cl = strdup(g->file), *dot = cl ? strrchr(cl, '.') : NULL;
+        snprintf(rel, sizeof(rel), "generations/%s/%010u.cleared", g->dataset, g->seq);
+        rc = dot ? (strcpy(dot, ".cleared"), member_file(w, rel, cl)) : -ENOMEM;
+        free(cl);
+    }
+    if (tdir)
+        rmdir(tdir);
+    free(tdir);
+    bkp_gen_list_free(v, n);
+    return rc;
+}
+
+int bkp_archive_write(bkp_repo *r, const bkp_gen *g, const json_t *label, int fd,
+                      const char *tmpdir, uint64_t *bytes)
+{
+    char top[512], tmpl[4096];
+    writer w = {.top = top, .now = bkp_now(), .r = r};
+    pack_sink s = {.w = &w};
+    char *cfg = bkp_repo_subpath(r, "config"), *key = bkp_repo_subpath(r, "keys/key");
+    char *log = bkp_repo_subpath(r, "audit/log.jsonl");
+    char *label_text = label ? json_dumps(label, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+    int rc;
+    snprintf(top, sizeof(top), "%s@%010u", g->dataset, g->seq);
+    snprintf(tmpl, sizeof(tmpl), "%s/bkp-archive-XXXXXX", tmpdir);
+    if (!cfg || !key || !log || (label && !label_text) || bkp_index_new(&w.fresh) ||
+        bkp_index_new(&w.seen)) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    if (!mkdtemp(tmpl)) {
+        rc = -errno;
+        bkp_error("cannot make a temporary folder in %s: %s; set TMPDIR to a folder with room "
+                  "for one pack",
+                  tmpdir, bkp_strerror(rc));
+        goto out;
+    }
+    s.dir = tmpl;
+    w.a = archive_write_new();
+    if (!w.a || archive_write_set_format_pax_restricted(w.a) != ARCHIVE_OK ||
+        archive_write_set_bytes_in_last_block(w.a, 1) != ARCHIVE_OK ||
+        archive_write_open_fd(w.a, fd) != ARCHIVE_OK) {
+        bkp_error("cannot start the archive: %s", w.a ? archive_error_string(w.a) : "no memory");
+        rc = -EIO;
+        goto out;
+    }
+    rc = label_text ? member(&w, BKP_LABEL_FILE, label_text, strlen(label_text)) : 0;
+    if (!rc)
+        rc = member_file(&w, "config", cfg);
+    if (!rc)
+        rc = member_file(&w, "keys/key", key);
+    if (!rc)
+        rc = gather(&s, g);
+    if (!rc)
+        rc = bkp_index_segments_encode(w.fresh, 0, bkp_index_pack_count(w.fresh), bkp_repo_keys(r),
+                                       1U << 20, emit_segment, &w);
+    if (!rc)
+        rc = records(&w, g, tmpl);
+    if (!rc && access(log, F_OK) == 0)
+        rc = member_file(&w, BKP_AUDIT_COPY, log);
+    if (!rc && archive_write_close(w.a) != ARCHIVE_OK) {
+        bkp_error("cannot finish the archive: %s", archive_error_string(w.a));
+        rc = -EIO;
+    }
+    if (!rc && bytes)
+        *bytes = (uint64_t)archive_filter_bytes(w.a, -1);
+out:
+    if (w.a)
+        archive_write_free(w.a);
+    if (s.dir) {
+        char sub[4200];
+        for (int b = 0; b < 256; b++) {
+            snprintf(sub, sizeof(sub), "%s/%02x", tmpl, b);
+            rmdir(sub);
+        }
+        bkp_durable_cleanup(tmpl);
+        rmdir(tmpl);
+    }
+    bkp_index_free(w.fresh);
+    bkp_index_free(w.seen);
+    free(label_text);
+    free(cfg);
+    free(key);
+    free(log);
+    return rc;
+}
+
+/* Is `rel` a member of the layout (and nothing that could escape)? */
+static bool allowed(const char *rel)
+{
+    static const char *const pat =
+        "^(BKP-LABEL|config|keys/key|audit/primary\\.jsonl|packs/[0-9a-f]{2}/[0-9a-f]{64}|"
+        "index/[0-9a-f]{64}|generations/[A-Za-z0-9_-][A-Za-z0-9._-]*/[0-9]{10}\\."
+        "(gen|pruned|cleared))$";
+    regex_t re;
+    if (regcomp(&re, pat, REG_EXTENDED | REG_NOSUB))
+        return false;
+    bool ok = regexec(&re, rel, 0, NULL, 0) == 0;
+    regfree(&re);
+    return ok;
+}
+
+int bkp_archive_extract(const char *path, const char *dir, char **top)
+{
+    struct archive *a = archive_read_new();
+    struct archive_entry *e;
+    char *first = NULL;
+    bkp_buf data;
+    int rc = 0, r;
+    bkp_buf_init(&data);
+    if (!a)
+        return -ENOMEM;
+    archive_read_support_format_tar(a);
+    if (archive_read_open_filename(a, path, 1 << 20) != ARCHIVE_OK) {
+        bkp_error("cannot read the archive %s: %s", path, archive_error_string(a));
+        rc = -EIO;
+        goto out;
+    }
+    while (!rc && (r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+        const char *name = archive_entry_pathname(e), *slash = name ? strchr(name, '/') : NULL;
+        la_int64_t size = archive_entry_size(e);
+        if (!slash || (first && (strncmp(name, first, (size_t)(slash - name)) ||
+                                 first[slash - name])) ||
+            !allowed(slash + 1) || archive_entry_filetype(e) != AE_IFREG || size < 0 ||
+            (uint64_t)size > MEMBER_MAX) {
+            bkp_error("%s: the member %s is not part of a bkp archive; the file is damaged or "
+                      "not a bkp archive",
+                      path, name ? name : "?");
+            rc = -EBADMSG;
+            break;
+        }
+        if (!first && !(first = strndup(name, (size_t)(slash - name)))) {
+            rc = -ENOMEM;
+            break;
+        }
+        bkp_buf_reset(&data);
+        if (!bkp_buf_reserve(&data, (size_t)size + 1)) {
+            rc = -ENOMEM;
+            break;
+        }
+        la_ssize_t got = archive_read_data(a, data.data, (size_t)size);
+        if (got != size) {
+            bkp_error("%s: %s is truncated (%s)", path, name, archive_error_string(a));
+            rc = -EBADMSG;
+            break;
+        }
+        data.len = (size_t)size;
+        char *to = bkp_path_join(dir, slash + 1), *base = to ? strrchr(to, '/') : NULL;
+        if (!base) {
+            free(to);
+            rc = -ENOMEM;
+            break;
+        }
+        *base = '\0';
+        rc = bkp_mkdir_p(to, 0700);
+        if (!rc)
+            rc = bkp_durable_write(to, base + 1, data.data, data.len,
+                                   BKP_DURABLE_NOREPLACE |
+                                       (!strcmp(slash + 1, "keys/key") ? BKP_DURABLE_PRIVATE : 0));
+        if (rc)
+            bkp_error("cannot extract %s into %s: %s", name, to, bkp_strerror(rc));
+        free(to);
+    }
+    if (!rc && r != ARCHIVE_EOF) {
+        bkp_error("%s: the archive is damaged or truncated: %s", path, archive_error_string(a));
+        rc = -EBADMSG;
+    }
+    if (!rc && !first) {
+        bkp_error("%s holds no archive", path);
+        rc = -EBADMSG;
+    }
+    if (!rc && top) {
+        *top = first;
+        first = NULL;
+    }
+out:
+    archive_read_free(a);
+    bkp_buf_free(&data);
+    free(first);
+    return rc;
+}

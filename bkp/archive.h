@@ -1,0 +1,41 @@
+/*
+ * archive.h — a generation as one self-contained tar (pax) stream, for
+ * archive media: tape, optical, write-once folders.
+ *
+ * The stream holds, under the folder DATASET@SEQ/, a repository (FORMAT §1)
+ * with exactly one generation:
+ *   BKP-LABEL                 the label of the medium it was written for
+ *   config, keys/key          the repository's, byte for byte
+ *   packs/XX/ID               new packs holding exactly the blobs it needs
+ *   index/ID                  an index segment for them
+ *   generations/DS/N.pruned   tombstones standing for the records before it
+ *   generations/DS/SEQ.gen    the record, byte for byte (and SEQ.cleared)
+ *   audit/primary.jsonl       the primary's audit log as it was then
+ * `tar -tvf` lists it; extracted, it opens with the passphrase alone.
+ * An archive is written once and never rewritten.
+ */
+#ifndef BKP_ARCHIVE_H
+#define BKP_ARCHIVE_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "bkp/generation.h"
+#include "bkp/repo.h"
+
+/* "emr-db@0000000042.tar" (malloc'd). */
+char *bkp_archive_name(const bkp_gen *g);
+
+/* Write generation `g` of `r` as a tar stream to `fd`. New packs are built in
+ * a temporary folder under `tmpdir`. `*bytes` receives the stream's size. */
+int bkp_archive_write(bkp_repo *r, const bkp_gen *g, const json_t *label, int fd,
+                      const char *tmpdir, uint64_t *bytes) __attribute__((warn_unused_result));
+
+/* Extract the first archive of the file or device `path` into `dir` (absent
+ * or empty), refusing any member that is not part of the layout above.
+ * `*top` (may be NULL) receives the folder name, e.g. "emr-db@0000000042". */
+int bkp_archive_extract(const char *path, const char *dir, char **top)
+    __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,233 @@
+/*
+ * Rotation to an archive medium (tape, optical, a write-once folder): each
+ * chosen generation not yet there becomes one tar stream DATASET@SEQ.tar,
+ * written to a temporary name, fsynced, dropped from the page cache, read
+ * back — extracted to a staging folder and verified blob by blob — and only
+ * then given its name, which is never reused or rewritten. A tape device
+ * receives the stream as it is (its label travels inside each archive).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bkp/archive.h"
+#include "bkp/audit.h"
+#include "bkp/cli/cli.h"
+#include "bkp/clock.h"
+#include "bkp/durable.h"
+#include "bkp/log.h"
+#include "bkp/medium.h"
+#include "bkp/verify.h"
+
+static const char *tmp_dir(void)
+{
+    const char *t = getenv("TMPDIR");
+    return t && *t ? t : "/var/tmp";
+}
+
+/* Extract the archive at `path` and verify it as a repository of its own. */
+static int read_back(cli *c, const char *path)
+{
+    char *staging = NULL;
+    bkp_repo *copy = NULL;
+    bkp_verify_result res = {0};
+    if (asprintf(&staging, "%s/bkp-check-XXXXXX", tmp_dir()) < 0 || !mkdtemp(staging)) {
+        bkp_error("cannot make a staging folder in %s to read the archive back; set TMPDIR",
+                  tmp_dir());
+        free(staging);
+        return -EIO;
+    }
+    int rc = bkp_archive_extract(path, staging, NULL);
+    if (!rc) {
+        static const char *const subdirs[] = {"cache", "locks", "index", "packs"};
+        for (size_t i = 0; i < 4; i++) {
+            char *p = bkp_path_join(staging, subdirs[i]);
+            if (p)
+                (void)bkp_mkdir_p(p, 0700);
+            free(p);
+        }
+        rc = bkp_repo_open_copy(staging, c->r, BKP_REPO_READONLY, &copy);
+    }
+    if (!rc)
+        rc = bkp_verify(copy, true, c->workers, &res);
+    if (rc > 0) {
+        bkp_error("the archive %s does not verify when read back (above)", path);
+        rc = -EBADMSG;
+    }
+    bkp_verify_result_clear(&res);
+    bkp_repo_free(copy);
+    cli_source_remove(staging);
+    return rc;
+}
+
+/* One generation into the folder `dir`: -EEXIST when it is there already. */
+static int archive_one(cli *c, const char *dir, const bkp_gen *g, json_t *label, uint64_t *bytes)
+{
+    char *name = bkp_archive_name(g), *final = name ? bkp_path_join(dir, name) : NULL;
+    bkp_dfile f;
+    int rc;
+    if (!final) {
+        free(name);
+        return -ENOMEM;
+    }
+    if (access(final, F_OK) == 0) {
+        rc = -EEXIST;
+        goto out;
+    }
+    if ((rc = bkp_dfile_open(&f, dir, 0))) {
+        bkp_error("cannot write to %s: %s", dir, bkp_strerror(rc));
+        goto out;
+    }
+    rc = bkp_archive_write(c->r, g, label, f.fd, tmp_dir(), bytes);
+    if (!rc && fdatasync(f.fd) < 0)
+        rc = -errno;
+    if (!rc) {
+        (void)posix_fadvise(f.fd, 0, 0, POSIX_FADV_DONTNEED);
+        rc = read_back(c, f.tmp);
+    }
+    if (rc) {
+        if (rc == -ENOSPC || rc == -EIO)
+            bkp_error("cannot write %s to %s: %s%s", name, dir, bkp_strerror(rc),
+                      rc == -ENOSPC ? "; the medium is full: the archives already there are "
+                                      "intact; use a new volume and run the command again"
+                                    : "");
+        bkp_dfile_abort(&f);
+        goto out;
+    }
+    rc = bkp_dfile_commit(&f, dir, name, BKP_DURABLE_NOREPLACE | BKP_DURABLE_READONLY);
+out:
+    free(final);
+    free(name);
+    return rc;
+}
+
+/* Straight to a tape (or another device): nothing to rename, nothing read back. */
+static int archive_device(cli *c, const char *dev, const bkp_gen *g, json_t *label, uint64_t *bytes)
+{
+    int fd = open(dev, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int rc = -errno;
+        bkp_error("cannot open the device %s: %s", dev, bkp_strerror(rc));
+        return rc;
+    }
+    int rc = bkp_archive_write(c->r, g, label, fd, tmp_dir(), bytes);
+    if (close(fd) < 0 && !rc)
+        rc = -errno;
+    if (!rc)
+        bkp_warn("%s: written to the device %s, not read back; check it with `bkp restore %s:%u "
+                 "TARGET --from %s` on a scratch folder",
+                 g->dataset, dev, g->dataset, g->seq, dev);
+    return rc;
+}
+
+typedef struct held_ctx {
+    const char *path;
+    json_t *added;
+    bool wrote;
+} held_ctx;
+
+static int note(json_t *e, void *ctx)
+{
+    held_ctx *h = ctx;
+    char now[32];
+    size_t i;
+    json_t *g;
+    bkp_iso_time(now, sizeof(now), bkp_now());
+    json_object_set_new(e, "last_seen", json_string(now));
+    json_object_set_new(e, "path", json_string(h->path));
+    if (!h->wrote)
+        return 0;
+    json_object_set_new(e, "last_write", json_string(now));
+    json_object_set_new(e, "last_verify", json_string(now));
+    json_object_set_new(e, "verify_ok", json_true());
+    json_t *held = json_object_get(e, "held");
+    if (!json_is_array(held)) {
+        held = json_array();
+        json_object_set_new(e, "held", held);
+    }
+    json_array_foreach(h->added, i, g) json_array_append(held, g);
+    return 0;
+}
+
+int cli_rotate_archive(cli *c, cli_medium *m, bool quiet)
+{
+    bkp_gen **v = NULL, **pick = NULL;
+    size_t n = 0, np = 0;
+    json_t *label = NULL, *done = json_array(), *added = json_array(), *fig;
+    uint64_t bytes = 0;
+    struct stat st;
+    int ex = EXIT_FAILED, rc = 0;
+    bool device = stat(m->path, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode));
+    if (!device && (ex = cli_medium_check_label(c, m)))
+        goto record;
+    ex = EXIT_OK;
+    if (!device && (rc = bkp_label_read(m->path, &label)))
+        goto record;
+    if ((rc = bkp_gen_list(c->r, NULL, &v, &n)) || !(pick = calloc(n + 1, sizeof(*pick)))) {
+        rc = rc ? rc : -ENOMEM;
+        goto record;
+    }
+    np = cli_rotate_choose(c, m->name, v, n, pick);
+    for (size_t i = 0; i < np && !rc; i++) {
+        char name[96];
+        uint64_t b = 0;
+        bkp_gen_name(pick[i], name, sizeof(name));
+        bkp_progress("archiving %s to %s", name, m->name);
+        rc = device ? archive_device(c, m->path, pick[i], label, &b)
+                    : archive_one(c, m->path, pick[i], label, &b);
+        if (rc == -EEXIST) {
+            rc = 0;
+            continue;
+        }
+        if (!rc) {
+            bytes += b;
+            json_array_append_new(done, json_string(name));
+            json_array_append_new(added, json_pack("{s:s, s:i, s:s, s:O}", "dataset",
+                                                   pick[i]->dataset, "seq", (int)pick[i]->seq,
+                                                   "uuid", pick[i]->uuid, "finished",
+                                                   json_object_get(pick[i]->json, "finished")));
+        }
+    }
+    bkp_progress_done();
+record:
+    fig = json_pack("{s:O, s:I}", "generations", done, "bytes", (json_int_t)bytes);
+    {
+        bkp_audit_rec rec = {.op = "rotate", .medium = m->name, .failed = ex || rc, .figures = fig,
+                             .error = ex || rc ? "see the messages of bkp rotate" : NULL};
+        if (cli_audit(c, &rec) && !ex && !rc)
+            rc = -EIO;
+    }
+    json_decref(fig);
+    held_ctx h = {m->path, added, json_array_size(added) > 0 && !rc};
+    if (!ex && (h.wrote || !rc) && bkp_media_update(c->r, m->name, note, &h) && !rc)
+        rc = -EIO;
+    if (!ex)
+        ex = rc ? EXIT_FAILED : EXIT_OK;
+    if (!ex && !quiet) {
+        char sz[32], when[32];
+        time_t due = cli_medium_due(c, m->name);
+        if (c->json) {
+            cli_print_json(json_pack("{s:s, s:O, s:I}", "medium", m->name, "generations", done,
+                                     "bytes", (json_int_t)bytes));
+        } else {
+            printf("%s: %zu archive(s) written (%s), each read back and verified", m->name,
+                   json_array_size(done), cli_size(sz, sizeof(sz), bytes));
+            printf("%s.\n", json_array_size(done) ? "" : "; everything due was there already");
+            if (m->offline)
+                printf("You can take %s away now; it is kept %s.\n", m->name,
+                       strcmp(m->location, "offsite") ? "on-site, off-line" : "off-site");
+            if (due)
+                printf("%s is next due on %s.\n", m->name, cli_time(when, sizeof(when), due));
+        }
+    }
+    json_decref(label);
+    json_decref(done);
+    json_decref(added);
+    free(pick);
+    bkp_gen_list_free(v, n);
+    return ex;
+}

@@ -1,0 +1,177 @@
+/*
+ * Where a restore reads from: the primary repository, or with --from a
+ * medium's name, a repository copy, a medium's mount point, an archive
+ * folder or an archive file (or tape). An archive is extracted into a
+ * staging folder ($TMPDIR, else /var/tmp) that is removed afterwards; it
+ * needs room for one generation.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bkp/archive.h"
+#include "bkp/cli/cli.h"
+#include "bkp/durable.h"
+#include "bkp/keys.h"
+#include "bkp/log.h"
+#include "bkp/medium.h"
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+    (void)st;
+    (void)f;
+    return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+void cli_source_remove(char *staging)
+{
+    if (staging)
+        (void)nftw(staging, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    free(staging);
+}
+
+static bool exists(const char *dir, const char *name)
+{
+    char *p = bkp_path_join(dir, name);
+    bool ok = p && access(p, F_OK) == 0;
+    free(p);
+    return ok;
+}
+
+/* In an archive folder, the archive of `spec` (DATASET:latest or DATASET:SEQ). */
+static char *pick_archive(const char *dir, const char *spec)
+{
+    const char *colon = strrchr(spec, ':');
+    char *best = NULL;
+    unsigned long want = 0, top = 0;
+    bool latest = colon && !strcmp(colon + 1, "latest");
+    if (!colon || (!latest && !(want = strtoul(colon + 1, NULL, 10)))) {
+        bkp_error("from an archive folder, name the generation as DATASET:SEQ or DATASET:latest");
+        return NULL;
+    }
+    size_t dl = (size_t)(colon - spec);
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        const char *at = strrchr(e->d_name, '@');
+        size_t l = strlen(e->d_name);
+        if (!at || (size_t)(at - e->d_name) != dl || strncmp(e->d_name, spec, dl) || l < 5 ||
+            strcmp(e->d_name + l - 4, ".tar"))
+            continue;
+        unsigned long seq = strtoul(at + 1, NULL, 10);
+        if ((latest && seq > top) || (!latest && seq == want)) {
+            top = seq;
+            free(best);
+            best = bkp_path_join(dir, e->d_name);
+        }
+    }
+    if (d)
+        closedir(d);
+    if (!best)
+        bkp_error("%s holds no archive of %s", dir, spec);
+    return best;
+}
+
+/* Extract `file` into a new staging folder and open it. */
+static int open_archive(cli *c, const char *file, bkp_repo **out, char **staging)
+{
+    static const char *const subdirs[] = {"keys", "packs", "index", "generations", "cache", "locks"};
+    const char *tmp = getenv("TMPDIR");
+    char *dir = NULL, *pass = NULL;
+    size_t plen = 0;
+    if (asprintf(&dir, "%s/bkp-restore-XXXXXX", tmp && *tmp ? tmp : "/var/tmp") < 0)
+        return EXIT_FAILED;
+    if (!mkdtemp(dir)) {
+        bkp_error("cannot make a staging folder %s: %s; set TMPDIR to a folder with room for the "
+                  "generation",
+                  dir, bkp_strerror(-errno));
+        free(dir);
+        return EXIT_FAILED;
+    }
+    *staging = dir;
+    if (bkp_archive_extract(file, dir, NULL))
+        return EXIT_FAILED;
+    for (size_t i = 0; i < sizeof(subdirs) / sizeof(*subdirs); i++) {
+        char *p = bkp_path_join(dir, subdirs[i]);
+        if (p)
+            (void)bkp_mkdir_p(p, 0700);
+        free(p);
+    }
+    if (bkp_passphrase_get(c->passphrase_file, 0, &pass, &plen))
+        return EXIT_USAGE;
+    int rc = bkp_repo_open(dir, pass, plen, BKP_REPO_READONLY, out);
+    bkp_passphrase_free(pass, plen);
+    return rc ? EXIT_FAILED : EXIT_OK;
+}
+
+int cli_open_source(cli *c, const char *spec, bkp_repo **out, char **staging)
+{
+    const char *from = c->from;
+    char *path = NULL, *repo = NULL, *pass = NULL;
+    size_t plen = 0;
+    struct stat st;
+    int ex = EXIT_USAGE;
+    *staging = NULL;
+    if (!from)
+        return cli_open_repo(c, BKP_REPO_READONLY, out);
+    /* A medium's name (no '/'), as the policy or the registry knows it. */
+    if (!strchr(from, '/') && stat(from, &st) < 0) {
+        cli_medium m;
+        if (c->policy_file || getenv("BKP_POLICY")) {
+            bkp_repo *primary = NULL;
+            /* The registry is in the primary, which may be gone: the policy alone will do. */
+            if (cli_repo_path(c) && stat(c->repo, &st) == 0)
+                (void)cli_open_repo(c, BKP_REPO_READONLY, &primary);
+            bkp_repo *keep = c->r;
+            c->r = primary;
+            ex = cli_medium_find(c, from, &m);
+            c->r = keep;
+            bkp_repo_free(primary);
+        } else {
+            bkp_error("--from %s: no such path, and without a policy no medium has that name",
+                      from);
+            return EXIT_USAGE;
+        }
+        if (ex)
+            return ex;
+        path = strdup(m.path);
+        cli_medium_clear(&m);
+    } else {
+        path = strdup(from);
+    }
+    if (!path || stat(path, &st) < 0) {
+        bkp_error("--from %s: %s is not there; connect and mount the medium", from,
+                  path ? path : "?");
+        goto out;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        ex = open_archive(c, path, out, staging); /* an archive file or a tape */
+        goto out;
+    }
+    if (exists(path, "config")) {
+        repo = strdup(path);
+    } else if (exists(path, "repo/config")) {
+        repo = bkp_path_join(path, "repo");
+    } else {
+        char *file = pick_archive(path, spec);
+        ex = file ? open_archive(c, file, out, staging) : EXIT_USAGE;
+        free(file);
+        goto out;
+    }
+    if (bkp_passphrase_get(c->passphrase_file, 0, &pass, &plen))
+        goto out;
+    int rc = repo ? bkp_repo_open(repo, pass, plen, BKP_REPO_READONLY, out) : -ENOMEM;
+    bkp_passphrase_free(pass, plen);
+    ex = rc == -ENOENT || rc == -EKEYREJECTED || rc == -EPROTO ? EXIT_USAGE
+         : rc                                                  ? EXIT_FAILED
+                                                               : EXIT_OK;
+out:
+    free(path);
+    free(repo);
+    return ex;
+}
