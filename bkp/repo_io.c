@@ -258,8 +258,12 @@ int bkp_repo_flush(bkp_repo *r)
 int bkp_repo_add_pack(bkp_repo *r, const uint8_t id[BKP_ID_LEN], const bkp_pack_entry *ents,
                       uint32_t n)
 {
+    uint32_t known;
     pthread_mutex_lock(&r->lock);
-    int rc = bkp_index_add_pack_entries(r->index, id, ents, n);
+    /* A pack put back under its own name (a repair) is indexed already. */
+    int rc = bkp_index_find_pack(r->index, id, &known) == 0
+                 ? 0
+                 : bkp_index_add_pack_entries(r->index, id, ents, n);
     pthread_mutex_unlock(&r->lock);
     return rc;
 }

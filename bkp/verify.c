@@ -47,6 +47,8 @@ typedef struct verify_ctx {
         uint32_t num;
     } *nums; /* index pack IDs, sorted, for lookups by file name */
     uint32_t nnums;
+    char *const *only; /* read only these packs (hex names, sorted), when set */
+    size_t nonly;
 } verify_ctx;
 
 static int cmp_num(const void *a, const void *b)
@@ -248,6 +250,11 @@ static void *read_worker(void *arg)
     return NULL;
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 static int list_packs(verify_ctx *c)
 {
     char *dir = bkp_repo_subpath(c->repo, "packs");
@@ -260,6 +267,9 @@ static int list_packs(verify_ctx *c)
         struct dirent *e;
         while (d && (e = readdir(d))) {
             if (strlen(e->d_name) != 2 * BKP_ID_LEN)
+                continue;
+            if (c->only && !bsearch(&(const char *){e->d_name}, c->only, c->nonly,
+                                    sizeof(*c->only), cmp_str))
                 continue;
             if (c->npacks == cap) {
                 cap = cap ? 2 * cap : 256;
@@ -429,12 +439,14 @@ void bkp_verify_result_clear(bkp_verify_result *res)
     for (size_t i = 0; i < res->nmessages; i++)
         free(res->messages[i]);
     free(res->messages);
+    free(res->bad_packs);
     memset(res, 0, sizeof(*res));
 }
 
-int bkp_verify(bkp_repo *r, bool read_data, int workers, bkp_verify_result *res)
+static int verify_run(bkp_repo *r, bool read_data, char **only, size_t nonly, int workers,
+                      bkp_verify_result *res)
 {
-    verify_ctx c = {.repo = r, .res = res};
+    verify_ctx c = {.repo = r, .res = res, .only = only, .nonly = nonly};
     bkp_gen **v = NULL;
     size_t n = 0;
     int rc;
@@ -490,6 +502,9 @@ int bkp_verify(bkp_repo *r, bool read_data, int workers, bkp_verify_result *res)
         if (!v[i]->status && !v[i]->pruned)
             check_generation(&c, v[i]);
     report_bad_packs(&c);
+    if (c.nbad && (res->bad_packs = calloc(c.nbad, sizeof(*res->bad_packs))))
+        for (size_t i = 0; i < c.nbad; i++)
+            memcpy(res->bad_packs[res->nbad_packs++], c.bad[i].id, BKP_ID_LEN);
 out:
     bkp_gen_list_free(v, n);
     for (size_t i = 0; i < c.npacks; i++)
@@ -511,4 +526,23 @@ out:
     if (rc)
         return rc;
     return res->problems ? 1 : 0;
+}
+
+int bkp_verify(bkp_repo *r, bool read_data, int workers, bkp_verify_result *res)
+{
+    return verify_run(r, read_data, NULL, 0, workers, res);
+}
+
+int bkp_verify_packs(bkp_repo *r, char *const *packs, size_t n, int workers, bkp_verify_result *res)
+{
+    char **sorted = malloc((n + 1) * sizeof(*sorted));
+    if (!sorted) {
+        memset(res, 0, sizeof(*res));
+        return -ENOMEM;
+    }
+    memcpy(sorted, packs, n * sizeof(*sorted));
+    qsort(sorted, n, sizeof(*sorted), cmp_str);
+    int rc = verify_run(r, true, sorted, n, workers, res);
+    free(sorted);
+    return rc;
 }

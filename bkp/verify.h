@@ -20,6 +20,8 @@ typedef struct bkp_verify_result {
     uint64_t problems;
     char **messages; /* one line per problem, as printed */
     size_t nmessages;
+    uint8_t (*bad_packs)[32]; /* packs missing, damaged, or not as the index says */
+    size_t nbad_packs;
 } bkp_verify_result;
 
 void bkp_verify_result_clear(bkp_verify_result *res);
@@ -27,6 +29,10 @@ void bkp_verify_result_clear(bkp_verify_result *res);
 /* 0 when clean, 1 when problems were found (printed and kept in `res`),
  * negative on failure. Clear `res` afterwards in every case. */
 int bkp_verify(bkp_repo *r, bool read_data, int workers, bkp_verify_result *res)
+    __attribute__((warn_unused_result));
+
+/* The same, reading back only the packs named (hex) in `packs`: a sample. */
+int bkp_verify_packs(bkp_repo *r, char *const *packs, size_t n, int workers, bkp_verify_result *res)
     __attribute__((warn_unused_result));
 
 #endif

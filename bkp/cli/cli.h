@@ -145,6 +145,18 @@ int cli_rotate_archive(cli *c, cli_medium *m, bool quiet);
  * generation of each data set the policy copies to `medium` (every data set
  * without a policy) into `out`; returns how many. */
 size_t cli_rotate_choose(cli *c, const char *medium, bkp_gen **v, size_t n, bkp_gen **out);
+/* Extract the archive file `path` to a staging folder and verify it whole
+ * with the keys of the open repository: 0 when it is sound. */
+int cli_archive_check(cli *c, const char *path);
+/* The archives (NAME@SEQ.tar) in folder `dir`, sorted (malloc'd). */
+int cli_archive_list(const char *dir, char ***names, size_t *n);
+/* The rolling re-read: the `pct` % of the packs of `r` read longest ago by
+ * `state` ({pack hex: time}); note what was read; the primary's state lives
+ * in its cache/reread.json. */
+char **cli_reread_plan(bkp_repo *r, json_t *state, double pct, size_t *n);
+void cli_reread_note(json_t *state, char **packs, size_t n, time_t now);
+json_t *cli_reread_load(bkp_repo *r);
+int cli_reread_save(bkp_repo *r, json_t *state);
 /* Messages for people in Japanese too ($LC_ALL, $LC_MESSAGES, $LANG). */
 bool cli_japanese(void);
 

@@ -1,57 +1,356 @@
+/*
+ * bkp verify [--read-data | --sample PCT] [--media M] [--repair-from M2]
+ *
+ * Without options: signatures, chains, every object indexed and its pack
+ * present. --read-data reads every pack back; --sample PCT reads the PCT%
+ * of packs read longest ago (a rolling re-read: state in cache/reread.json
+ * of the repository, or the medium's registry entry). --media M checks the
+ * copy on medium M (each archive of an archive medium is extracted and
+ * verified whole). --repair-from M2 replaces the missing or damaged packs of
+ * the primary (or of --media M) with authenticated copies from M2.
+ */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "bkp/audit.h"
 #include "bkp/cli/cli.h"
+#include "bkp/clock.h"
+#include "bkp/copy.h"
+#include "bkp/durable.h"
 #include "bkp/generation.h"
+#include "bkp/lock.h"
 #include "bkp/log.h"
+#include "bkp/medium.h"
 #include "bkp/verify.h"
+
+/* ---- the rolling re-read ---- */
+
+typedef struct aged {
+    char hex[2 * BKP_ID_LEN + 1];
+    time_t last;
+} aged;
+
+static int cmp_aged(const void *a, const void *b)
+{
+    const aged *x = a, *y = b;
+    return x->last != y->last ? (x->last > y->last) - (x->last < y->last) : strcmp(x->hex, y->hex);
+}
+
+/* The `pct` % of the packs of `r` read longest ago (never read first). */
+char **cli_reread_plan(bkp_repo *r, json_t *state, double pct, size_t *n)
+{
+    const bkp_index *x = bkp_repo_index(r);
+    uint32_t np = bkp_index_pack_count(x);
+    aged *a = calloc(np + 1, sizeof(*a));
+    char **out = calloc(np + 1, sizeof(*out));
+    *n = 0;
+    if (!a || !out) {
+        free(a);
+        free(out);
+        return NULL;
+    }
+    for (uint32_t i = 0; i < np; i++) {
+        bkp_hex(a[i].hex, bkp_index_pack_id(x, i), BKP_ID_LEN);
+        a[i].last = (time_t)json_integer_value(json_object_get(state, a[i].hex));
+    }
+    qsort(a, np, sizeof(*a), cmp_aged);
+    double exact = (double)np * pct / 100.0;
+    size_t want = (size_t)exact + ((double)(size_t)exact < exact); /* rounded up */
+    for (size_t i = 0; i < want && i < np; i++)
+        if ((out[*n] = strdup(a[i].hex)))
+            (*n)++;
+    free(a);
+    return out;
+}
+
+void cli_reread_note(json_t *state, char **packs, size_t n, time_t now)
+{
+    for (size_t i = 0; i < n; i++)
+        json_object_set_new(state, packs[i], json_integer((json_int_t)now));
+}
+
+static void free_list(char **v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+json_t *cli_reread_load(bkp_repo *r)
+{
+    char *p = bkp_repo_subpath(r, "cache/reread.json");
+    json_t *j = p ? json_load_file(p, 0, NULL) : NULL;
+    free(p);
+    return json_is_object(j) ? j : (json_decref(j), json_object());
+}
+
+int cli_reread_save(bkp_repo *r, json_t *state)
+{
+    char *dir = bkp_repo_subpath(r, "cache"), *text = json_dumps(state, JSON_COMPACT | JSON_SORT_KEYS);
+    int rc = dir && text ? bkp_durable_write(dir, "reread.json", text, strlen(text), BKP_DURABLE_PRIVATE)
+                         : -ENOMEM;
+    free(dir);
+    free(text);
+    return rc;
+}
+
+/* ---- the registry of a medium after a check ---- */
+
+typedef struct checked {
+    bool ok;
+    json_t *state; /* the re-read state, or NULL */
+} checked;
+
+static int note_verify(json_t *e, void *ctx)
+{
+    checked *k = ctx;
+    char now[32];
+    bkp_iso_time(now, sizeof(now), bkp_now());
+    json_object_set_new(e, "last_seen", json_string(now));
+    json_object_set_new(e, "last_verify", json_string(now));
+    json_object_set_new(e, "verify_ok", json_boolean(k->ok));
+    if (k->state)
+        json_object_set(e, "reread", k->state);
+    return 0;
+}
+
+/* ---- the copy a check or repair works on ---- */
+
+/* Open the repository copy on medium `name` (label checked). */
+static int open_medium(cli *c, const char *name, cli_medium *m, bkp_repo **out)
+{
+    int ex = cli_medium_find(c, name, m);
+    if (ex || (ex = cli_medium_check_label(c, m)))
+        return ex;
+    if (!strcmp(m->type, "archive"))
+        return EXIT_OK; /* checked archive by archive */
+    char *repo = cli_medium_repo(m);
+    int rc = repo ? bkp_repo_open_copy(repo, c->r, BKP_REPO_READONLY, out) : -ENOMEM;
+    free(repo);
+    return rc ? EXIT_FAILED : EXIT_OK;
+}
+
+/* A repair source: a medium's name, or the path of a repository copy or mount point. */
+static int open_source(cli *c, const char *from, cli_medium *m, bkp_repo **out)
+{
+    struct stat st;
+    if (strchr(from, '/') || stat(from, &st) == 0) {
+        char *cfg = bkp_path_join(from, "config");
+        char *repo = cfg && access(cfg, F_OK) == 0 ? strdup(from) : bkp_path_join(from, "repo");
+        int rc = repo ? bkp_repo_open_copy(repo, c->r, BKP_REPO_READONLY, out) : -ENOMEM;
+        free(cfg);
+        free(repo);
+        return rc ? EXIT_FAILED : EXIT_OK;
+    }
+    int ex = open_medium(c, from, m, out);
+    if (!ex && !*out) {
+        bkp_error("%s is an archive medium; repair from a disk copy (or restore from the archive "
+                  "with `bkp restore --from %s`)",
+                  from, from);
+        ex = EXIT_USAGE;
+    }
+    return ex;
+}
+
+/* Put each bad pack of `dst` back from `src`: the damaged file is set aside
+ * as packs/XX/.damaged-ID (readers ignore dot names), the copy is read back
+ * and authenticated before its rename. */
+static int repair(bkp_repo *dst, bkp_repo *src, const bkp_verify_result *res, json_t *fixed)
+{
+    char *pdir = bkp_repo_subpath(dst, "packs");
+    int failed = 0;
+    for (size_t i = 0; pdir && i < res->nbad_packs; i++) {
+        char hex[2 * BKP_ID_LEN + 1], aside[2 * BKP_ID_LEN + 16];
+        const uint8_t *id = res->bad_packs[i];
+        char *path = bkp_pack_path(pdir, id);
+        bkp_hex(hex, id, BKP_ID_LEN);
+        char *spath = bkp_repo_subpath(src, "packs"), *sfile = spath ? bkp_pack_path(spath, id) : NULL;
+        if (!sfile || access(sfile, F_OK) < 0) {
+            bkp_error("pack %s: %s does not have it; repair from another copy, or restore the "
+                      "affected files from it with `bkp restore --from`",
+                      hex, bkp_repo_path(src));
+            failed++;
+        } else {
+            snprintf(aside, sizeof(aside), ".damaged-%s", hex);
+            char *dir = path ? strdup(path) : NULL, *slash = dir ? strrchr(dir, '/') : NULL;
+            if (slash) {
+                *slash = '\0';
+                char *ap = bkp_path_join(dir, aside);
+                if (ap && rename(path, ap) < 0 && errno != ENOENT)
+                    bkp_warn("cannot set %s aside: %s", path, bkp_strerror(-errno));
+                free(ap);
+                (void)bkp_fsync_dir(dir);
+            }
+            free(dir);
+            uint64_t bytes = 0;
+            int rc = bkp_copy_pack(src, dst, id, &bytes);
+            if (rc && rc != -EEXIST)
+                failed++;
+            else
+                json_array_append_new(fixed, json_string(hex));
+        }
+        free(path);
+        free(spath);
+        free(sfile);
+    }
+    free(pdir);
+    return failed;
+}
+
+/* ---- the command ---- */
+
+static void print_result(cli *c, const char *what, int rc, const bkp_verify_result *res,
+                         const char *mode, json_t *fixed)
+{
+    if (c->json) {
+        json_t *msgs = json_array();
+        for (size_t i = 0; i < res->nmessages; i++)
+            json_array_append_new(msgs, bkp_json_bytes(res->messages[i]));
+        cli_print_json(json_pack("{s:s, s:b, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:O?}", "target",
+                                 what, "ok", rc == 0, "mode", mode, "generations",
+                                 (json_int_t)res->generations, "packs_read",
+                                 (json_int_t)res->packs_read, "blobs_read",
+                                 (json_int_t)res->blobs_read, "bytes_read",
+                                 (json_int_t)res->bytes_read, "problems",
+                                 (json_int_t)res->problems, "messages", msgs, "repaired", fixed));
+    } else if (rc == 0 && c->tty) {
+        char a[32];
+        printf("%s: verified %llu generation(s): signatures, chains and objects in place", what,
+               (unsigned long long)res->generations);
+        if (res->packs_read)
+            printf("; %llu pack(s) (%s, %llu blobs) read back and authenticated",
+                   (unsigned long long)res->packs_read, cli_size(a, sizeof(a), res->bytes_read),
+                   (unsigned long long)res->blobs_read);
+        printf("\n");
+    }
+}
+
+/* Every archive of an archive medium, extracted and verified. */
+static int verify_archives(cli *c, cli_medium *m, bkp_verify_result *res)
+{
+    char **names = NULL;
+    size_t n = 0;
+    int rc = cli_archive_list(m->path, &names, &n), bad = 0;
+    memset(res, 0, sizeof(*res));
+    for (size_t i = 0; !rc && i < n; i++) {
+        char *p = bkp_path_join(m->path, names[i]);
+        int r = p ? cli_archive_check(c, p) : -ENOMEM;
+        res->packs_read++;
+        if (r) {
+            bad++;
+            bkp_error("%s: the archive %s does not verify", m->name, names[i]);
+        }
+        free(p);
+    }
+    res->generations = n;
+    res->problems = (uint64_t)bad;
+    free_list(names, n);
+    return rc < 0 ? rc : bad ? 1 : 0;
+}
 
 int cmd_verify(cli *c)
 {
-    bkp_repo *r = c->r;
-    bkp_verify_result res;
-    int rc = bkp_verify(r, c->read_data, c->workers, &res);
-    json_t *fig = json_pack("{s:b, s:I, s:I, s:I, s:I, s:I}", "read_data", c->read_data,
-                            "generations", (json_int_t)res.generations, "packs_read",
-                            (json_int_t)res.packs_read, "blobs_read", (json_int_t)res.blobs_read,
-                            "bytes_read", (json_int_t)res.bytes_read, "problems",
-                            (json_int_t)res.problems);
-    bkp_audit_rec rec = {.op = "verify", .failed = rc != 0, .figures = fig,
+    cli_medium m = {0}, sm = {0};
+    bkp_repo *target = c->r, *src = NULL, *copy = NULL;
+    bkp_lock *writer = NULL;
+    bkp_verify_result res = {0};
+    json_t *state = NULL, *fixed = NULL;
+    char **plan = NULL;
+    size_t nplan = 0;
+    const char *what = c->media ? c->media : "repository";
+    int ex = EXIT_OK, rc;
+    bool sample = c->sample != 0, read_data = c->read_data || c->repair_from;
+    if (sample && (c->sample < 0 || c->sample > 100 || c->sample != c->sample || read_data)) {
+        bkp_error("--sample takes a percentage between 0 and 100, without --read-data or "
+                  "--repair-from");
+        return EXIT_USAGE;
+    }
+    if (c->media && (ex = open_medium(c, c->media, &m, &copy)))
+        goto out;
+    if (c->media && !copy) {
+        rc = verify_archives(c, &m, &res);
+        goto record;
+    }
+    if (copy)
+        target = copy;
+    if (c->repair_from) {
+        if ((ex = open_source(c, c->repair_from, &sm, &src)))
+            goto out;
+        if ((rc = bkp_lock_writer(bkp_repo_path(target), "bkp verify --repair-from", &writer))) {
+            ex = rc == -EBUSY ? EXIT_LOCKED : EXIT_FAILED;
+            goto out;
+        }
+    }
+    if (sample) {
+        state = c->media ? json_deep_copy(json_object_get(m.entry, "reread")) : cli_reread_load(target);
+        if (!json_is_object(state)) {
+            json_decref(state);
+            state = json_object();
+        }
+        plan = cli_reread_plan(target, state, c->sample, &nplan);
+        rc = plan ? bkp_verify_packs(target, plan, nplan, c->workers, &res) : -ENOMEM;
+        if (rc >= 0)
+            cli_reread_note(state, plan, nplan, bkp_now());
+        if (rc >= 0 && !c->media && cli_reread_save(target, state))
+            bkp_warn("cannot save the re-read state; the next sample may read the same packs");
+    } else {
+        rc = bkp_verify(target, read_data, c->workers, &res);
+    }
+    if (rc > 0 && src) {
+        fixed = json_array();
+        int left = repair(target, src, &res, fixed);
+        bkp_verify_result_clear(&res);
+        rc = bkp_verify(target, true, c->workers, &res); /* prove the repair */
+        if (!rc)
+            printf("%s: %zu pack(s) replaced from %s, read back and authenticated; verified "
+                   "clean\n",
+                   what, json_array_size(fixed), c->repair_from);
+        else if (left)
+            bkp_error("%d pack(s) could not be repaired from %s", left, c->repair_from);
+    }
+record:;
+    const char *mode = sample ? "sample" : read_data ? "read-data" : "structure";
+    json_t *fig = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:O?}", "mode", mode, "generations",
+                            (json_int_t)res.generations, "packs_read", (json_int_t)res.packs_read,
+                            "blobs_read", (json_int_t)res.blobs_read, "bytes_read",
+                            (json_int_t)res.bytes_read, "problems", (json_int_t)res.problems,
+                            "repaired", fixed);
+    bkp_audit_rec rec = {.op = fixed ? "repair" : "verify", .medium = c->media, .failed = rc != 0,
+                         .figures = fig,
                          .error = rc ? (res.nmessages ? res.messages[0] : bkp_strerror(rc)) : NULL};
     int aex = cli_audit(c, &rec);
     json_decref(fig);
-    if (aex && rc == 0)
-        rc = 1;
+    if (c->media && rc >= 0) {
+        checked k = {rc == 0, state};
+        if (bkp_media_update(c->r, c->media, note_verify, &k))
+            aex = EXIT_FAILED;
+    }
     if (rc < 0) {
         bkp_error("verification could not run: %s", bkp_strerror(rc));
-        bkp_verify_result_clear(&res);
-        return EXIT_FAILED;
+        ex = EXIT_FAILED;
+        goto out;
     }
-    if (c->json) {
-        json_t *msgs = json_array();
-        for (size_t i = 0; i < res.nmessages; i++)
-            json_array_append_new(msgs, bkp_json_bytes(res.messages[i]));
-        cli_print_json(json_pack("{s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:o}", "ok", rc == 0,
-                                 "read_data", c->read_data, "generations",
-                                 (json_int_t)res.generations, "packs_read",
-                                 (json_int_t)res.packs_read, "blobs_read",
-                                 (json_int_t)res.blobs_read, "bytes_read",
-                                 (json_int_t)res.bytes_read, "problems",
-                                 (json_int_t)res.problems, "messages", msgs));
-    } else if (rc == 0 && c->tty) {
-        char a[32];
-        printf("verified %llu generation(s): signatures, chains and objects in place", 
-               (unsigned long long)res.generations);
-        if (c->read_data)
-            printf("; %llu packs (%s, %llu blobs) read back and authenticated",
-                   (unsigned long long)res.packs_read, cli_size(a, sizeof(a), res.bytes_read),
-                   (unsigned long long)res.blobs_read);
-        printf("\n");
-    }
+    print_result(c, what, rc, &res, mode, fixed);
     if (rc)
-        bkp_error("%llu problem(s) found; see above. Restore affected files from another medium "
-                  "or an older generation",
-                  (unsigned long long)res.problems);
+        bkp_error("%llu problem(s) found; see above. Repair with `bkp verify%s%s --repair-from "
+                  "MEDIUM` from a medium holding a good copy, or restore the affected files from "
+                  "another medium or an older generation",
+                  (unsigned long long)res.problems, c->media ? " --media " : "",
+                  c->media ? c->media : "");
+    ex = rc ? EXIT_FAILED : aex ? EXIT_FAILED : EXIT_OK;
+out:
     bkp_verify_result_clear(&res);
-    return rc ? EXIT_FAILED : EXIT_OK;
+    free_list(plan, nplan);
+    json_decref(state);
+    json_decref(fixed);
+    bkp_lock_release(writer);
+    bkp_repo_free(copy);
+    bkp_repo_free(src);
+    cli_medium_clear(&m);
+    cli_medium_clear(&sm);
+    return ex;
 }

@@ -57,8 +57,9 @@ static const command commands[] = {
      "copy the generations due to a medium, read them back, prune it, and say when it is next due"},
     {"status", cmd_status, NEED_REPO, OPT_REPO | OPT_JSON, 0, 0, "status [--json]",
      "3-2-1 compliance of each data set: copies, media, off-line and off-site ages, what to do next"},
-    {"verify", cmd_verify, NEED_REPO, OPT_REPO | OPT_READ_DATA | OPT_WORKERS | OPT_JSON, 0, 0,
-     "verify [--read-data]", "check signatures, chains and objects; --read-data reads every pack"},
+    {"verify", cmd_verify, NEED_REPO, OPT_REPO | OPT_READ_DATA | OPT_WORKERS | OPT_JSON | OPT_MEDIA, 0, 0,
+     "verify [--read-data | --sample PCT] [--media M] [--repair-from M2]",
+     "check signatures, chains and objects; read packs back (all, or a rolling sample); repair from another copy"},
 };
 
 static const struct option long_options[] = {

@@ -6,6 +6,7 @@
  * then given its name, which is never reused or rewritten. A tape device
  * receives the stream as it is (its label travels inside each archive).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -29,8 +30,7 @@ static const char *tmp_dir(void)
     return t && *t ? t : "/var/tmp";
 }
 
-/* Extract the archive at `path` and verify it as a repository of its own. */
-static int read_back(cli *c, const char *path)
+int cli_archive_check(cli *c, const char *path)
 {
     char *staging = NULL;
     bkp_repo *copy = NULL;
@@ -87,7 +87,7 @@ static int archive_one(cli *c, const char *dir, const bkp_gen *g, json_t *label,
         rc = -errno;
     if (!rc) {
         (void)posix_fadvise(f.fd, 0, 0, POSIX_FADV_DONTNEED);
-        rc = read_back(c, f.tmp);
+        rc = cli_archive_check(c, f.tmp);
     }
     if (rc) {
         if (rc == -ENOSPC || rc == -EIO)
@@ -122,6 +122,38 @@ static int archive_device(cli *c, const char *dev, const bkp_gen *g, json_t *lab
                  "TARGET --from %s` on a scratch folder",
                  g->dataset, dev, g->dataset, g->seq, dev);
     return rc;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int cli_archive_list(const char *dir, char ***names, size_t *n)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    size_t cap = 0;
+    *names = NULL;
+    *n = 0;
+    if (!d)
+        return -errno;
+    while ((e = readdir(d))) {
+        size_t l = strlen(e->d_name);
+        if (e->d_name[0] == '.' || !strchr(e->d_name, '@') || l < 5 || strcmp(e->d_name + l - 4, ".tar"))
+            continue;
+        if (*n == cap) {
+            char **v = realloc(*names, (cap = cap ? 2 * cap : 16) * sizeof(*v));
+            if (!v)
+                break;
+            *names = v;
+        }
+        if (((*names)[*n] = strdup(e->d_name)))
+            (*n)++;
+    }
+    closedir(d);
+    qsort(*names, *n, sizeof(**names), cmp_name);
+    return 0;
 }
 
 typedef struct held_ctx {
