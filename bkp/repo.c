@@ -504,6 +504,31 @@ int bkp_repo_open(const char *path, const char *pass, size_t passlen, unsigned f
     return open_repo(path, pass, passlen, NULL, flags, out);
 }
 
+int bkp_repo_reload(bkp_repo *r)
+{
+    bkp_index *fresh = NULL;
+    int rc = bkp_repo_flush(r);
+    if (!rc)
+        rc = bkp_index_new(&fresh);
+    if (rc)
+        return rc;
+    for (uint32_t i = 0; i < r->fds_cap; i++)
+        if (r->fds[i] >= 0) {
+            close(r->fds[i]);
+            r->fds[i] = -1;
+        }
+    r->fds_open = 0;
+    for (size_t i = 0; i < r->ndamaged; i++)
+        free(r->damaged[i]);
+    r->ndamaged = 0;
+    bkp_index_free(r->index);
+    r->index = fresh;
+    if ((rc = load_index(r)))
+        return rc;
+    r->first_new_pack = bkp_index_pack_count(r->index);
+    return reindex_orphans(r);
+}
+
 int bkp_repo_open_copy(const char *path, const bkp_repo *like, unsigned flags, bkp_repo **out)
 {
     return open_repo(path, NULL, 0, like, flags, out);

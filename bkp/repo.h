@@ -39,6 +39,9 @@ int bkp_repo_init(const char *path, const char *pass, size_t passlen)
  * run the start-up clean-up pass. Logs what is wrong and what to do. */
 int bkp_repo_open(const char *path, const char *pass, size_t passlen, unsigned flags,
                   bkp_repo **out) __attribute__((warn_unused_result));
+/* Load the index again from the segments (after a prune changed them), when
+ * no put is in flight. */
+int bkp_repo_reload(bkp_repo *r) __attribute__((warn_unused_result));
 /* Open the repository copy at `path` (on a medium) with the keys of `like`:
  * -EXDEV (logged) when it is not a copy of that repository. */
 int bkp_repo_open_copy(const char *path, const bkp_repo *like, unsigned flags, bkp_repo **out)

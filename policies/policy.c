@@ -422,8 +422,16 @@ static void drills(ctx *c, node *v, pol_policy *p)
     }
 }
 
+static void verify_pair(ctx *c, const char *key, node *v, void *t)
+{
+    pol_policy *p = t;
+    if (!strcmp(key, "reread_every"))
+        duration(c, v, key, &p->reread_every);
+}
+
 static void top_pair(ctx *c, const char *key, node *v, void *t)
 {
+    static const char *const vkeys[] = {"reread_every", NULL};
     static const char *const rkeys[] = {"copies", "media_types", "offline", "offsite",
                                         "offline_max_age", NULL};
     pol_policy *p = t;
@@ -441,6 +449,8 @@ static void top_pair(ctx *c, const char *key, node *v, void *t)
         datasets(c, v, p);
     else if (!strcmp(key, "drills"))
         drills(c, v, p);
+    else if (!strcmp(key, "verify"))
+        mapping(c, v, "verify", vkeys, verify_pair, p);
 }
 
 /* Names unique, references defined. */
@@ -498,6 +508,7 @@ int pol_load(const char *file, pol_policy **out)
     }
     p->file = strdup(file);
     p->rule = (pol_rule321){3, 2, 1, 1, 8 * 86400};
+    p->reread_every = 30 * 86400;
     yaml_parser_set_input_file(&parser, f);
     if (!yaml_parser_load(&parser, &c.doc)) {
         if (parser.context)
@@ -520,7 +531,7 @@ int pol_load(const char *file, pol_policy **out)
     node *root = yaml_document_get_root_node(&c.doc);
     static const char *const keys[] = {"repository", "passphrase_file", "passphrase_command",
                                        "rule_321",   "media",           "datasets",
-                                       "drills",     NULL};
+                                       "drills",     "verify",          NULL};
     if (!root) {
         bkp_error("%s:1: the policy is empty — start from policies/examples/clinic.yaml", file);
         c.errors++;

@@ -103,6 +103,7 @@ typedef struct pol_policy {
     size_t ndatasets;
     pol_drill *drills;
     size_t ndrills;
+    int64_t reread_every; /* verify: every pack of the repository re-read within this; default 30d */
 } pol_policy;
 
 /* Load and validate `file`. Every problem is logged as file:line; returns 0,

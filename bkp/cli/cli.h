@@ -151,9 +151,9 @@ int cli_archive_check(cli *c, const char *path);
 /* The archives (NAME@SEQ.tar) in folder `dir`, sorted (malloc'd). */
 int cli_archive_list(const char *dir, char ***names, size_t *n);
 /* The rolling re-read: the `pct` % of the packs of `r` read longest ago by
- * `state` ({pack hex: time}); note what was read; the primary's state lives
- * in its cache/reread.json. */
-char **cli_reread_plan(bkp_repo *r, json_t *state, double pct, size_t *n);
+ * `state` ({pack hex: time}), and every one last read before `due`; note
+ * what was read; the primary's state lives in its cache/reread.json. */
+char **cli_reread_plan(bkp_repo *r, json_t *state, double pct, time_t due, size_t *n);
 void cli_reread_note(json_t *state, char **packs, size_t n, time_t now);
 json_t *cli_reread_load(bkp_repo *r);
 int cli_reread_save(bkp_repo *r, json_t *state);

@@ -150,6 +150,9 @@ static int prune_repo(cli *c, const char *repo, bkp_repo **target, const bkp_loc
     }
     bkp_prune_result res;
     rc = bkp_prune(*target, doomed, nd, c->dry_run, &res);
+    /* The handle outlives the prune (bkp run, rotate): it must not know deleted packs. */
+    if (!rc && !c->dry_run && (res.packs || res.packs_repacked) && (rc = bkp_repo_reload(*target)))
+        bkp_error("cannot reload the index after pruning: %s", bkp_strerror(rc));
     if (!c->dry_run) {
         json_t *gone = json_array();
         for (size_t i = 0; i < nd; i++) {

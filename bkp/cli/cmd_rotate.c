@@ -170,6 +170,7 @@ int cli_rotate_disk(cli *c, cli_medium *m, bool quiet)
     bkp_verify_result vres = {0};
     json_t *copied = json_array(), *held = NULL, *fig = NULL;
     seen_ctx seen = {.path = m->path};
+    bool copied_all = false;
     struct stat st;
     int ex, rc = 0;
     if (!cfg)
@@ -196,7 +197,7 @@ int cli_rotate_disk(cli *c, cli_medium *m, bool quiet)
     }
     if ((rc = bkp_copy_generations(c->r, dst, pick, np, &res)))
         goto record;
-    seen.wrote = true;
+    copied_all = true;
     if (cli_prune_medium(c, repo, dst, mwriter, m->name))
         bkp_warn("%s: old generations could not be pruned; the copy is complete", m->name);
     rc = bkp_verify(dst, false, c->workers, &vres);
@@ -206,8 +207,9 @@ int cli_rotate_disk(cli *c, cli_medium *m, bool quiet)
                   m->name, (unsigned long long)vres.problems, m->name);
         rc = rc < 0 ? rc : -EBADMSG;
     }
+    seen.verified = rc >= 0;
+    seen.verify_ok = rc == 0;
     held = held_list(dst);
-    seen.held = held;
 record:
     fig = json_pack("{s:O, s:I, s:I, s:I, s:I, s:i}", "generations", copied, "packs",
                     (json_int_t)res.packs, "bytes", (json_int_t)res.bytes, "packs_present",
@@ -220,8 +222,11 @@ record:
             rc = -EIO;
     }
     /* The log's copy goes last, with the record of this rotation in it. */
-    if (dst && seen.wrote && !rc && (rc = bkp_copy_audit(c->r, dst)))
+    if (dst && copied_all && !rc && (rc = bkp_copy_audit(c->r, dst)))
         rc = rc == -EBADMSG ? rc : -EIO;
+    /* Only a copy that verified counts as a write (and says what the medium holds). */
+    seen.wrote = copied_all && !rc;
+    seen.held = seen.wrote ? held : NULL;
     if (dst && bkp_media_update(c->r, m->name, note_seen, &seen) && !rc)
         rc = -EIO;
     if (!ex)
@@ -233,7 +238,7 @@ record:
                                  (json_int_t)res.packs_present, "held", held));
     else if (ex == EXIT_OK && !quiet)
         advise(c, m, &res, copied, held);
-    else if (ex == EXIT_FAILED && seen.wrote == false && res.packs)
+    else if (ex == EXIT_FAILED && !copied_all && res.packs)
         bkp_error("%s: %llu pack(s) were copied before the failure; they stay and are not copied "
                   "again. Run `bkp rotate %s` again once the cause is fixed",
                   m->name, (unsigned long long)res.packs, m->name);

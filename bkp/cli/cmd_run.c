@@ -19,6 +19,7 @@
 #include "bkp/durable.h"
 #include "bkp/hook.h"
 #include "bkp/lock.h"
+#include "bkp/verify.h"
 #include "bkp/log.h"
 #include "policies/compliance.h"
 #include "policies/schedule.h"
@@ -229,6 +230,47 @@ static bool copy_online(cli *c, const pol_policy *p, const pol_dataset **order, 
     return failed;
 }
 
+/* A rolling sample of the repository's packs read back, so that each is
+ * re-read within the policy's `verify: reread_every` (30 days by default):
+ * the share of packs the time since the last sample is of that period, and
+ * every pack not read for longer. */
+static bool reread(cli *c, const pol_policy *p)
+{
+    json_t *state = cli_reread_load(c->r);
+    time_t now = bkp_now();
+    json_int_t last = json_integer_value(json_object_get(state, "last_run"));
+    double share = last > 0 && now > last ? (double)(now - last) / (double)p->reread_every
+                                          : 86400.0 / (double)p->reread_every;
+    size_t n = 0;
+    char **plan = cli_reread_plan(c->r, state, share > 1 ? 100 : 100 * share,
+                                  now - (time_t)p->reread_every, &n);
+    bkp_verify_result res = {0};
+    int rc = plan ? bkp_verify_packs(c->r, plan, n, c->workers, &res) : -ENOMEM;
+    if (rc >= 0) {
+        cli_reread_note(state, plan, n, now);
+        json_object_set_new(state, "last_run", json_integer((json_int_t)now));
+        if (cli_reread_save(c->r, state))
+            bkp_warn("cannot save the re-read state; the next run may read the same packs");
+    }
+    json_t *fig = json_pack("{s:s, s:I, s:I, s:I}", "mode", "sample", "packs_read",
+                            (json_int_t)res.packs_read, "bytes_read", (json_int_t)res.bytes_read,
+                            "problems", (json_int_t)res.problems);
+    bkp_audit_rec rec = {.op = "verify", .failed = rc != 0, .figures = fig,
+                         .error = rc ? (res.nmessages ? res.messages[0] : bkp_strerror(rc)) : NULL};
+    bool failed = cli_audit(c, &rec) != 0 || rc != 0;
+    if (rc)
+        bkp_error("the rolling re-read found %llu problem(s) (above); run `bkp verify --read-data` "
+                  "and repair with `bkp verify --repair-from MEDIUM`",
+                  (unsigned long long)res.problems);
+    json_decref(fig);
+    bkp_verify_result_clear(&res);
+    for (size_t i = 0; i < n; i++)
+        free(plan[i]);
+    free(plan);
+    json_decref(state);
+    return failed;
+}
+
 /* The 3-2-1 rule after the run: a warning for each data set at risk, and a
  * failed run when one is non-compliant. */
 static bool judge(cli *c)
@@ -314,6 +356,7 @@ int cmd_run(cli *c)
         }
     }
     failed |= copy_online(c, p, order, n);
+    failed |= reread(c, p);
     failed |= judge(c);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;

@@ -40,8 +40,9 @@ static int cmp_aged(const void *a, const void *b)
     return x->last != y->last ? (x->last > y->last) - (x->last < y->last) : strcmp(x->hex, y->hex);
 }
 
-/* The `pct` % of the packs of `r` read longest ago (never read first). */
-char **cli_reread_plan(bkp_repo *r, json_t *state, double pct, size_t *n)
+/* The `pct` % of the packs of `r` read longest ago (never read first), and
+ * every pack last read before `due`. */
+char **cli_reread_plan(bkp_repo *r, json_t *state, double pct, time_t due, size_t *n)
 {
     const bkp_index *x = bkp_repo_index(r);
     uint32_t np = bkp_index_pack_count(x);
@@ -60,7 +61,7 @@ char **cli_reread_plan(bkp_repo *r, json_t *state, double pct, size_t *n)
     qsort(a, np, sizeof(*a), cmp_aged);
     double exact = (double)np * pct / 100.0;
     size_t want = (size_t)exact + ((double)(size_t)exact < exact); /* rounded up */
-    for (size_t i = 0; i < want && i < np; i++)
+    for (size_t i = 0; i < np && (i < want || a[i].last < due); i++)
         if ((out[*n] = strdup(a[i].hex)))
             (*n)++;
     free(a);
@@ -291,7 +292,7 @@ int cmd_verify(cli *c)
             json_decref(state);
             state = json_object();
         }
-        plan = cli_reread_plan(target, state, c->sample, &nplan);
+        plan = cli_reread_plan(target, state, c->sample, 0, &nplan);
         rc = plan ? bkp_verify_packs(target, plan, nplan, c->workers, &res) : -ENOMEM;
         if (rc >= 0)
             cli_reread_note(state, plan, nplan, bkp_now());

@@ -1,0 +1,406 @@
+#!/usr/bin/env bash
+# 90-media — media, rotation and the 3-2-1 verdict, with an injected clock
+# (BKP_NOW): two removable disks that take turns at one mount point (swapped by
+# renaming directories) are labelled; a second label without --force and the
+# wrong disk are refused without writing it; eight weeks of backups and
+# rotations keep the verdict COMPLIANT, a skipped rotation makes it AT RISK
+# naming the overdue disk, each disk keeps three generations and verifies on
+# its own; a disk alone restores the data; a full medium (a small tmpfs) fails
+# cleanly and succeeds once it has room; a rotation killed mid-copy is finished
+# by the next one; and the audit log's copy on a disk catches a log cut short.
+. "$(dirname "$0")/lib.sh"
+
+T0=$(date -u -d 2026-11-02T00:00:00Z +%s) # a Monday
+KEEP=3                                    # emr's keep_last; on a medium at least 3 stay
+at() { # at DAY HOUR: the injected clock
+    BKP_NOW=$((T0 + $1 * 86400 + $2 * 3600))
+    export BKP_NOW
+}
+iso() { # iso DAY HOUR
+    date -u -d "@$((T0 + $1 * 86400 + $2 * 3600))" +%Y-%m-%dT%H:%M:%SZ
+}
+
+# ---- JSON read from the pretty-printed output (one key per line, sorted keys) ----
+# A field of the (only) data set in `bkp status --json`: it sits at six spaces.
+ds_field() {
+    printf '%s\n' "$OUT" | sed -n 's/^      "'"$1"'": "\(.*\)",\{0,1\}$/\1/p' | head -n 1
+}
+top_verdict() {
+    printf '%s\n' "$OUT" | sed -n 's/^  "verdict": "\(.*\)",\{0,1\}$/\1/p' | head -n 1
+}
+ds_reasons() {
+    printf '%s\n' "$OUT" | sed -n '/^      "reasons": \[/,/^      \]/p' | sed -n 's/^ *"\(.*\)",\{0,1\}$/\1/p' | paste -sd ';' -
+}
+# The sequence numbers of the generations in $OUT (media show's held[] or generations --json).
+seqs() {
+    printf '%s\n' "$OUT" | sed -n 's/^ *"seq": *\([0-9][0-9]*\).*/\1/p' | sort -n | paste -sd ' ' -
+}
+
+MNT=$WORK/mnt # the mount point both removable disks use, in turn
+EMR=$WORK/emr
+REPO=$WORK/repo
+POL=$WORK/policy.yaml
+mkdir -p "$WORK/shelf-a" "$WORK/shelf-b" "$EMR" "$WORK/snap"
+cat >"$POL" <<YAML
+repository: $REPO
+passphrase_file: $PASSFILE
+# rule_321 left at its defaults: 3 copies, 2 media types, 1 off-line, 1 off-site, offline_max_age 8d
+media:
+  - name: usb-a
+    type: removable
+    path: $MNT
+    location: offsite
+    offline: true
+    rotate_every: 7d
+  - name: usb-b
+    type: removable
+    path: $MNT
+    location: offsite
+    offline: true
+    rotate_every: 7d
+datasets:
+  - name: emr
+    priority: 1
+    paths: [$EMR]
+    schedule: weekly mon 08:00
+    retention: { keep_last: $KEEP }
+    copy_to: [usb-a, usb-b]
+YAML
+
+PLUGGED= # which disk is at $MNT: a, b or nothing
+plug() { # plug a|b: put the disk in the drawer back, connect the other
+    if [ -n "$PLUGGED" ]; then
+        mv "$MNT" "$WORK/shelf-$PLUGGED"
+    fi
+    mv "$WORK/shelf-$1" "$MNT"
+    PLUGGED=$1
+}
+disk() { # disk a|b: where that disk is now
+    if [ "$PLUGGED" = "$1" ]; then echo "$MNT"; else echo "$WORK/shelf-$1"; fi
+}
+
+# The data: a dump rewritten each week, a file that never changes, a scan added weekly.
+SEQ=0
+backup_week() { # backup_week DAY HOUR: change the data, back up emr, keep a snapshot
+    at "$1" "$2"
+    SEQ=$((SEQ + 1))
+    {
+        echo "-- emr dump of day $1 hour $2"
+        seq 1 3000 | sed "s/^/INSERT INTO visits VALUES ($SEQ, /; s/\$/, 'ok');/"
+    } >"$EMR/emr.sql"
+    [ -f "$EMR/formulary.txt" ] || head -c 200000 /dev/urandom | base64 >"$EMR/formulary.txt"
+    head -c 3000 /dev/urandom >"$EMR/scan-$SEQ.pdf"
+    [ "$SEQ" -le 4 ] || rm -f "$EMR/scan-$((SEQ - 4)).pdf" # old scans move to the archive
+    ok "$BKP" backup emr --policy "$POL"
+    rm -rf "$WORK/snap/$SEQ"
+    cp -a "$EMR" "$WORK/snap/$SEQ"
+}
+
+# status_is EXIT VERDICT WHEN: emr's verdict (and the overall one) in `bkp status --json`.
+status_is() {
+    check_exit "$1" "$BKP" status --policy "$POL" --json || true
+    local v t
+    v=$(ds_field verdict)
+    t=$(top_verdict)
+    if [ "$v" != "$2" ] || [ "$t" != "$2" ]; then
+        flunk "$3: emr should be $2; status says '$v' (overall '$t'); reasons: $(ds_reasons); action: $(ds_field action)"
+    fi
+}
+
+rotate_ok() { # rotate_ok MEDIUM WHEN
+    check_exit 0 "$BKP" rotate "$1" --policy "$POL" || flunk "$2: bkp rotate $1 failed (output above)"
+    return 0
+}
+
+# ============ 1. Labels ============
+ok "$BKP" init --policy "$POL"
+at 0 5
+plug a
+ok "$BKP" media label "$MNT" --name usb-a --policy "$POL"
+[ -f "$MNT/BKP-LABEL" ] || flunk "media label wrote no BKP-LABEL on usb-a"
+[ -f "$MNT/repo/config" ] && [ -f "$MNT/repo/keys/key" ] || flunk "media label made no repository copy on usb-a"
+cmp -s "$MNT/repo/config" "$REPO/config" || flunk "the copy's config differs from the primary's"
+grep -q '"name": "usb-a"' "$MNT/BKP-LABEL" || flunk "usb-a's label does not name it: $(cat "$MNT/BKP-LABEL")"
+grep -q '"type": "removable"' "$MNT/BKP-LABEL" || flunk "the policy's type (removable) is not on the label"
+grep -q '"location": "offsite"' "$MNT/BKP-LABEL" || flunk "the policy's location (offsite) is not on the label"
+cp "$MNT/BKP-LABEL" "$WORK/label-a"
+plug b
+ok "$BKP" media label "$MNT" --name usb-b --policy "$POL"
+grep -q '"name": "usb-b"' "$MNT/BKP-LABEL" || flunk "usb-b's label does not name it"
+# Labelling a labelled disk again, under its own name or another, needs --force.
+check_exit 1 "$BKP" media label "$MNT" --name usb-b --policy "$POL" || true
+output_has "already labelled usb-b" "relabelling without --force should be refused, naming the label"
+check_exit 1 "$BKP" media label "$MNT" --name usb-a --policy "$POL" || true
+output_has "already labelled usb-b" "labelling usb-b's disk as usb-a without --force should be refused"
+grep -q '"name": "usb-b"' "$MNT/BKP-LABEL" || flunk "a refused relabel changed usb-b's label"
+plug a
+cmp -s "$MNT/BKP-LABEL" "$WORK/label-a" || flunk "usb-a's label changed while usb-b was labelled"
+ok "$BKP" media list --policy "$POL" --json
+for m in usb-a usb-b; do
+    printf '%s\n' "$OUT" | grep -q "^    \"name\": \"$m\"" || flunk "media list --json does not show $m: $OUT"
+done
+[ "$(printf '%s\n' "$OUT" | grep -c '"labelled": true')" = 2 ] ||
+    flunk "media list --json should show both disks labelled: $OUT"
+[ "$(printf '%s\n' "$OUT" | grep -c '"type": "removable"')" -ge 2 ] || flunk "media list: both are removable: $OUT"
+
+# ============ 3 (start). Week 0: three backups; no off-line copy yet ============
+backup_week 0 6
+backup_week 0 7
+backup_week 0 8
+at 0 9
+status_is 1 NON-COMPLIANT "three backups and no rotation yet"
+printf '%s\n' "$(ds_reasons)" | grep -q "off-line" ||
+    flunk "week 0: the reasons should say that there is no off-line copy: $(ds_reasons)"
+ds_field action | grep -q 'bkp rotate usb-' ||
+    flunk "week 0: the action should be to rotate a disk: $(ds_field action)"
+rotate_ok usb-a "week 0"
+output_has "disconnect" "rotate should tell the operator to disconnect the disk"
+output_has "usb-b" "rotate should name the disk due next"
+status_is 0 COMPLIANT "week 0, after rotating usb-a"
+[ "$(json_num copies)" = 3 ] || flunk "week 0: 3 copies expected (live, primary, usb-a), counted $(json_num copies)"
+[ "$(json_num offline)" = 1 ] && [ "$(json_num offsite)" = 1 ] ||
+    flunk "week 0: usb-a should count as off-line and off-site: $OUT"
+ok "$BKP" media show usb-b --policy "$POL" --json
+printf '%s\n' "$OUT" | grep -q "\"next_due\": \"$(iso 7 9)\"" ||
+    flunk "usb-b should be due a week after usb-a's rotation ($(iso 7 9)): $OUT"
+ok "$BKP" media show usb-a --policy "$POL" --json
+printf '%s\n' "$OUT" | grep -q "\"last_write\": \"$(iso 0 9)\"" || flunk "usb-a's last_write should be the rotation time: $OUT"
+# The rotation checked the copy ("signatures, chains and objects checked"): the registry says so.
+printf '%s\n' "$OUT" | grep -q "\"last_verify\": \"$(iso 0 9)\"" &&
+    printf '%s\n' "$OUT" | grep -q '"verify_ok": true' ||
+    flunk "the rotation verified usb-a's copy, but media show has no last_verify $(iso 0 9) / verify_ok true: $(printf '%s\n' "$OUT" | grep -E '"(last_verify|verify_ok|last_write)"' | tr -s ' \n' ' ')"
+[ "$(seqs)" = "3" ] || flunk "usb-a should hold emr:3 after week 0, holds: $(seqs)"
+
+# ============ 2. The wrong disk: usb-a is still plugged in when usb-b is due ============
+backup_week 7 8
+at 7 9
+repo_digest "$MNT" >"$WORK/wrong-before"
+check_exit 1 "$BKP" rotate usb-b --policy "$POL" || true
+output_has "usb-a" "a wrong disk should be refused naming the disk that is plugged in"
+printf '%s\n' "$ERR" | grep -Eq 'due[^.]{0,20}usb-b' ||
+    flunk "the refusal should name the medium that is due (usb-b): $ERR"
+repo_digest "$MNT" >"$WORK/wrong-after"
+diff -q "$WORK/wrong-before" "$WORK/wrong-after" >/dev/null ||
+    flunk "a refused rotation wrote to the disk: $(diff "$WORK/wrong-before" "$WORK/wrong-after" | head -n 5)"
+ok "$BKP" media show usb-a --policy "$POL" --json
+[ "$(seqs)" = "3" ] || flunk "a refused rotation of usb-b changed what usb-a holds: $(seqs)"
+
+# ============ 3. Weeks of backups and rotations ============
+plug b
+rotate_ok usb-b "week 1"
+status_is 0 COMPLIANT "week 1, after rotating usb-b"
+
+backup_week 14 8
+at 14 9
+plug a
+rotate_ok usb-a "week 2"
+status_is 0 COMPLIANT "week 2, after rotating usb-a"
+
+# Week 3: the backup runs, the operator forgets usb-b.
+backup_week 21 8
+at 21 9
+status_is 0 COMPLIANT "week 3, usb-b due today"
+ds_field action | grep -q 'bkp rotate usb-b' || flunk "week 3: the action should be to rotate usb-b: $(ds_field action)"
+# Two days later the freshest off-line copy (emr:5, day 14 08:00) is over 8 days old.
+at 23 9
+status_is 0 "AT RISK" "day 23, usb-b two days overdue"
+ds_field action | grep -q 'bkp rotate usb-b' ||
+    flunk "day 23: the action should name the overdue disk (bkp rotate usb-b): $(ds_field action)"
+ds_reasons | grep -q 'usb-b' || flunk "day 23: the reasons should name usb-b: $(ds_reasons)"
+ds_reasons | grep -q 'off-line copy' || flunk "day 23: the reasons should say the off-line copy is too old: $(ds_reasons)"
+plug b
+rotate_ok usb-b "day 23"
+status_is 0 COMPLIANT "day 23, after rotating usb-b"
+
+for w in 4 5 6; do
+    backup_week $((w * 7)) 8
+    at $((w * 7)) 9
+    if [ "$PLUGGED" = a ]; then plug b; else plug a; fi
+    rotate_ok "usb-$PLUGGED" "week $w"
+    status_is 0 COMPLIANT "week $w, after rotating usb-$PLUGGED"
+done
+ok "$BKP" generations emr --policy "$POL"
+[ "$(printf '%s\n' "$OUT" | grep -c '^emr:')" -ge 3 ] || flunk "the primary should hold 3+ generations: $OUT"
+
+# usb-a was written in weeks 0, 2, 4, 6 (emr:3, 5, 7, 9), usb-b in weeks 1, 3, 5 (emr:4, 6, 8).
+for d in a b; do
+    want="5 7 9"
+    [ "$d" = b ] && want="4 6 8"
+    ok "$BKP" media show "usb-$d" --policy "$POL" --json
+    n=$(json_num generations)
+    [ -n "$n" ] && [ "$n" -ge 3 ] && [ "$n" -le "$KEEP" ] ||
+        flunk "usb-$d should hold between 3 and $KEEP generations after 7 weeks, the registry says '$n'"
+    [ "$(seqs)" = "$want" ] || flunk "usb-$d should hold emr $want (the newest, pruned to keep_last), registry says: $(seqs)"
+    check_exit 0 "$BKP" generations --repo "$(disk "$d")/repo" --json || true
+    [ "$(seqs)" = "$want" ] || flunk "the copy on usb-$d should hold emr $want, it lists: $(seqs)"
+    check_exit 0 "$BKP" verify --repo "$(disk "$d")/repo" --read-data ||
+        flunk "usb-$d's copy does not verify on its own"
+done
+
+# ============ 4. Restore from a disk alone ============
+# usb-b is in the drawer; its newest generation is emr:8 (the primary's is emr:9).
+mv "$REPO" "$WORK/repo.away"
+rm -rf "$WORK/restored"
+check_exit 0 "$BKP" restore emr:latest "$WORK/restored" --repo "$(disk b)/repo" || true
+if [ -d "$WORK/restored$EMR" ]; then
+    diff -r "$WORK/snap/8" "$WORK/restored$EMR" >"$WORK/restore.diff" 2>&1 ||
+        flunk "emr:latest restored from usb-b alone differs from emr:8: $(head -n 5 "$WORK/restore.diff")"
+else
+    flunk "restore from usb-b alone produced no $WORK/restored$EMR: $(find "$WORK/restored" | head -n 5)"
+fi
+[ ! -e "$REPO" ] || flunk "restoring from a disk recreated the primary repository"
+grep -q '"op":"restore"' "$(disk b)/repo/audit/log.jsonl" 2>/dev/null ||
+    flunk "a restore from usb-b should be recorded in the copy's own audit log"
+mv "$WORK/repo.away" "$REPO"
+
+# ============ 5. A medium that fills up (a 2 MiB tmpfs) ============
+# Parts 5 and 6 use a second repository, with on-line disks.
+REPO2=$WORK/repo2
+POL2=$WORK/policy2.yaml
+SMALL=$WORK/small
+CRASH=$WORK/crash
+mkdir -p "$SMALL" "$CRASH" "$WORK/scans" "$WORK/images"
+cat >"$POL2" <<YAML
+repository: $REPO2
+passphrase_file: $PASSFILE
+rule_321: { copies: 3, media_types: 1, offline: 0, offsite: 0 }
+media:
+  - name: small
+    type: disk
+    path: $SMALL
+    location: onsite
+    offline: false
+  - name: crash
+    type: disk
+    path: $CRASH
+    location: onsite
+    offline: false
+datasets:
+  - name: scans
+    paths: [$WORK/scans]
+    schedule: daily 03:00
+    copy_to: [small]
+  - name: images
+    paths: [$WORK/images]
+    schedule: daily 04:00
+    copy_to: [crash]
+YAML
+unset BKP_NOW
+ok "$BKP" init --policy "$POL2"
+for i in 1 2 3; do head -c 2M /dev/urandom >"$WORK/scans/s$i.pdf"; done
+ok "$BKP" backup scans --policy "$POL2"
+
+MOUNTED=
+_unmount() {
+    if [ -n "$MOUNTED" ]; then
+        umount "$SMALL" 2>/dev/null || umount -l "$SMALL" 2>/dev/null || true
+        MOUNTED=
+    fi
+}
+# Unmount before lib.sh's _cleanup removes $WORK; _cleanup reads the exit status from $?.
+_media_exit() {
+    set +e
+    _unmount
+    (exit "$1")
+    _cleanup
+}
+trap '_media_exit $?' EXIT
+if ! mount -t tmpfs -o size=2m tmpfs "$SMALL" 2>"$WORK/mount.err"; then
+    echo "SKIP [$TEST_NAME] part 5 (full medium): cannot mount a tmpfs at $SMALL: $(cat "$WORK/mount.err")" >&2
+else
+    MOUNTED=1
+    ok "$BKP" media label "$SMALL" --name small --policy "$POL2"
+    repo_digest "$SMALL" >"$WORK/small-before"
+    check_exit 1 "$BKP" rotate small --policy "$POL2" || true
+    printf '%s\n%s\n' "$OUT" "$ERR" | grep -qi 'full' ||
+        flunk "a full medium should be reported as full: $ERR"
+    repo_digest "$SMALL" >"$WORK/small-after"
+    lost=$(grep -vxFf "$WORK/small-after" "$WORK/small-before" || true)
+    [ -z "$lost" ] || flunk "the failed rotation changed or removed what the medium held before: $lost"
+    ok "$BKP" media show small --policy "$POL2" --json
+    [ "$(json_num generations)" = 0 ] || flunk "a failed rotation registered generations on small: $OUT"
+    printf '%s\n' "$OUT" | grep -q '"last_write"' && flunk "a failed rotation set small's last_write: $OUT"
+    check_exit 0 "$BKP" verify --repo "$SMALL/repo" || flunk "a copy left by a failed rotation (full medium) does not verify"
+    tmps=$(find "$SMALL" -name '.tmp-*')
+    [ -z "$tmps" ] || flunk "temporary files remain on the full medium after the next open: $tmps"
+    # Give it room: the same disk, now large enough.
+    if mount -o remount,size=64m "$SMALL"; then
+        check_exit 0 "$BKP" rotate small --policy "$POL2" || flunk "rotation failed on the medium with room"
+        check_exit 0 "$BKP" verify --repo "$SMALL/repo" --read-data || flunk "small's copy does not verify after the rotation"
+        check_exit 0 "$BKP" generations --repo "$SMALL/repo" --json || true
+        [ "$(seqs)" = 1 ] || flunk "small should hold scans:1 after the second rotation: $(seqs)"
+        [ -z "$(find "$SMALL" -name '.tmp-*')" ] || flunk "temporary files remain on small: $(find "$SMALL" -name '.tmp-*')"
+    else
+        flunk "cannot remount $SMALL with size=64m"
+    fi
+    _unmount
+fi
+
+# ============ 6. A rotation killed mid-copy ============
+for i in 1 2 3 4; do head -c 50M /dev/urandom >"$WORK/images/i$i.raw"; done
+ok "$BKP" backup images --policy "$POL2"
+# Labelled through a relative path: the same directory as the policy's path.
+check_exit 0 bash -c 'cd "$1" && "$2" media label crash --name crash --policy "$3"' - "$WORK" "$BKP" "$POL2" || true
+printf '%s\n' "$ERR" | grep -q 'expects' &&
+    flunk "labelling $CRASH through the relative path 'crash' warned that the policy expects it elsewhere: $ERR"
+# kill_rotate WHAT FIND-ARGS...: start `bkp rotate crash`, kill -9 it once
+# `find $CRASH/repo/packs FIND-ARGS` names a file.
+kill_rotate() {
+    local what=$1 pid found= rc=0
+    shift
+    "$BKP" rotate crash --policy "$POL2" >"$WORK/crash.out" 2>&1 &
+    pid=$!
+    for _ in $(seq 20000); do
+        if [ -n "$(find "$CRASH/repo/packs" "$@" -print -quit 2>/dev/null)" ]; then
+            found=1
+            break
+        fi
+        kill -0 "$pid" 2>/dev/null || break
+    done
+    kill -9 "$pid" 2>/dev/null || true
+    { wait "$pid"; } 2>/dev/null || rc=$?
+    if [ -z "$found" ] || [ "$rc" != 137 ]; then
+        flunk "the rotation could not be killed $what (file seen: ${found:-no}, exit $rc); this part proves nothing: $(head -c 400 "$WORK/crash.out")"
+    fi
+    [ ! -e "$CRASH/repo/generations/images/0000000001.gen" ] ||
+        echo "[$TEST_NAME] note: the rotation killed $what had already written the record" >&2
+}
+# First as soon as a pack is being written (a temporary file), then once a
+# whole pack is on the disk but not yet in its index.
+kill_rotate "at its first temporary file" -type f
+kill_rotate "after its first complete pack" -mindepth 2 -type f ! -name '.tmp-*'
+check_exit 0 "$BKP" rotate crash --policy "$POL2" || flunk "the rotation after a killed one failed"
+check_exit 0 "$BKP" verify --repo "$CRASH/repo" --read-data || flunk "the copy does not verify after a killed rotation"
+tmps=$(find "$CRASH" -name '.tmp-*')
+[ -z "$tmps" ] || flunk "temporary files of the killed rotation remain: $tmps"
+check_exit 0 "$BKP" generations --repo "$CRASH/repo" --json || true
+[ "$(seqs)" = 1 ] || flunk "the copy should hold images:1 after the rotation that followed the killed one: $(seqs)"
+ok "$BKP" media show crash --policy "$POL2" --json
+[ "$(json_num generations)" = 1 ] || flunk "the registry should show crash holding one generation: $OUT"
+
+# ============ 7. The audit log's copy catches a log cut short ============
+backup_week 49 8
+at 49 9
+plug b
+rotate_ok usb-b "week 7"
+LOG=$REPO/audit/log.jsonl
+ACOPY=$MNT/repo/audit/primary.jsonl
+if [ ! -f "$ACOPY" ]; then
+    flunk "no copy of the audit log on usb-b after a rotation ($ACOPY); the truncation check cannot run"
+elif ! cmp -s "$LOG" "$ACOPY"; then
+    flunk "the audit log's copy on usb-b is not the primary's log right after the rotation (did it fail? see above); the truncation check cannot run"
+else
+    cp -p "$LOG" "$WORK/log.full"
+    cp -p "$ACOPY" "$WORK/acopy.before"
+    n=$(wc -l <"$LOG")
+    chmod u+w "$LOG"
+    head -n $((n - 2)) "$WORK/log.full" >"$LOG"
+    check_exit 1 "$BKP" audit verify --policy "$POL" --against "$ACOPY" || true
+    output_has "missing" "a log cut short should be reported as missing records against the disk's copy"
+    at 49 10
+    check_exit 1 "$BKP" rotate usb-b --policy "$POL" || true
+    output_has "disagrees" "the rotation should say that the host's log disagrees with the disk's copy"
+    cmp -s "$ACOPY" "$WORK/acopy.before" || flunk "a rotation replaced the disk's copy of the audit log with a log cut short"
+fi
+
+finish
