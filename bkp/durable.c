@@ -3,11 +3,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -324,4 +326,58 @@ void bkp_durable_cleanup(const char *dir)
         free(path);
     }
     closedir(d);
+}
+
+int bkp_immutable(const char *path, bool on)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK), flags = 0, rc = 0;
+    if (fd < 0)
+        return -errno;
+    if (ioctl(fd, FS_IOC_GETFLAGS, &flags) < 0) {
+        rc = -errno;
+    } else if (!!(flags & FS_IMMUTABLE_FL) != on) {
+        flags = on ? flags | FS_IMMUTABLE_FL : flags & ~FS_IMMUTABLE_FL;
+        if (ioctl(fd, FS_IOC_SETFLAGS, &flags) < 0)
+            rc = -errno;
+    }
+    close(fd);
+    return rc;
+}
+
+int bkp_unlink_sealed(const char *path)
+{
+    (void)bkp_immutable(path, false);
+    return unlink(path) < 0 ? -errno : 0;
+}
+
+static int seal_walk(const char *dir, int depth, uint64_t *sealed)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int rc = 0;
+    if (!d)
+        return errno == ENOENT ? 0 : -errno;
+    while ((e = readdir(d)) && rc != -EPERM && rc != -ENOTTY && rc != -EOPNOTSUPP) {
+        if (e->d_name[0] == '.')
+            continue; /* temporary files, set-aside objects */
+        char *p = bkp_path_join(dir, e->d_name);
+        struct stat st;
+        if (!p) {
+            rc = -ENOMEM;
+            break;
+        }
+        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode) && depth > 0)
+            rc = seal_walk(p, depth - 1, sealed);
+        else if (S_ISREG(st.st_mode) && !(rc = bkp_immutable(p, true)))
+            (*sealed)++;
+        free(p);
+    }
+    closedir(d);
+    return rc;
+}
+
+int bkp_immutable_tree(const char *dir, uint64_t *sealed)
+{
+    *sealed = 0;
+    return seal_walk(dir, 2, sealed);
 }

@@ -15,6 +15,7 @@
 #ifndef BKP_DURABLE_H
 #define BKP_DURABLE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -59,6 +60,17 @@ int bkp_write_full(int fd, const void *buf, size_t len);
 
 /* Remove stale temporary files (of dead processes on this host) in `dir`. */
 void bkp_durable_cleanup(const char *dir);
+
+/* Set (`on`) or clear the immutable attribute of the file `path`, where the
+ * file system and privileges allow: 0, or -EPERM, -ENOTTY, -EOPNOTSUPP when
+ * they do not (the file stays read-only by its mode alone). */
+int bkp_immutable(const char *path, bool on);
+/* Mark every regular file in `dir` and two levels below immutable (names
+ * starting with '.' excepted); `*sealed` counts them. Stops at the first
+ * refusal of the file system. */
+int bkp_immutable_tree(const char *dir, uint64_t *sealed);
+/* Unlink a sealed object, clearing its immutable attribute first. */
+int bkp_unlink_sealed(const char *path);
 
 /* Join path parts with '/'; returns malloc'd string or NULL. */
 char *bkp_path_join(const char *a, const char *b);

@@ -360,14 +360,14 @@ int bkp_gen_prune(bkp_repo *r, const bkp_gen *g)
     char *dir = record_dir(g);
     /* The tombstone first and durable; only then may the record go. */
     int rc = write_tombstone(r, dir, g, "pruned");
-    if (!rc && unlink(g->file) < 0 && errno != ENOENT)
-        rc = -errno;
+    if (!rc && (rc = bkp_unlink_sealed(g->file)) == -ENOENT)
+        rc = 0;
     if (!rc) {
         char cleared[32];
         snprintf(cleared, sizeof(cleared), "%010u.cleared", g->seq);
         char *c = bkp_path_join(dir, cleared);
         if (c)
-            unlink(c);
+            (void)bkp_unlink_sealed(c);
         free(c);
         rc = bkp_fsync_dir(dir);
     }

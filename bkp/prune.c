@@ -156,8 +156,9 @@ static int finish(const char *repo, json_t *intent)
         json_t *k;
         json_array_foreach(keep, j, k) rewritten |= json_equal(k, v);
         char *p = rc || rewritten ? NULL : bkp_path_join(idir, json_string_value(v));
-        if (p && unlink(p) < 0 && errno != ENOENT)
-            rc = -errno;
+        int x = p ? bkp_unlink_sealed(p) : 0;
+        if (x && x != -ENOENT)
+            rc = x;
         free(p);
     }
     if (!rc)
@@ -167,8 +168,9 @@ static int finish(const char *repo, json_t *intent)
         if (rc || bkp_unhex(id, BKP_ID_LEN, json_string_value(v)))
             continue;
         char *p = bkp_pack_path(pdir, id);
-        if (p && unlink(p) < 0 && errno != ENOENT)
-            rc = -errno;
+        int x = p ? bkp_unlink_sealed(p) : 0;
+        if (x && x != -ENOENT)
+            rc = x;
         if (p) {
             *strrchr(p, '/') = '\0';
             (void)bkp_fsync_dir(p);

@@ -427,6 +427,7 @@ static void set_damaged_aside(bkp_repo *r)
             continue;
         memcpy(to, r->damaged[i], l);
         memcpy(to + l, ".damaged", 9);
+        (void)bkp_immutable(r->damaged[i], false);
         if (rename(r->damaged[i], to) == 0)
             bkp_warn("index segment %s was damaged; its packs were indexed again from their own "
                      "trailers and it was renamed to %s",

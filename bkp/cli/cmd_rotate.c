@@ -159,6 +159,32 @@ static void advise(cli *c, const cli_medium *m, const bkp_copy_result *res, json
     }
 }
 
+/* Sealed objects on a medium are read-only by mode; where the file system
+ * and privileges allow, also immutable (prune clears the attribute of what
+ * it deletes, inside its rules). */
+static void seal(bkp_repo *dst, const char *medium)
+{
+    static const char *const dirs[] = {"packs", "index", "generations", "keys"};
+    uint64_t n = 0, total = 0;
+    int rc = 0;
+    for (size_t i = 0; i < 4 && !rc; i++) {
+        char *d = bkp_repo_subpath(dst, dirs[i]);
+        rc = d ? bkp_immutable_tree(d, &n) : -ENOMEM;
+        total += n;
+        free(d);
+    }
+    char *cfg = bkp_repo_subpath(dst, "config");
+    if (!rc && cfg)
+        rc = bkp_immutable(cfg, true);
+    free(cfg);
+    if (rc)
+        bkp_info("%s: its file system does not take the immutable attribute (%s); sealed objects "
+                 "are read-only by their mode",
+                 medium, bkp_strerror(rc));
+    else
+        bkp_debug("%s: %llu sealed object(s) immutable", medium, (unsigned long long)total);
+}
+
 int cli_rotate_disk(cli *c, cli_medium *m, bool quiet)
 {
     char *repo = cli_medium_repo(m), *cfg = repo ? bkp_path_join(repo, "config") : NULL;
@@ -226,6 +252,8 @@ record:
         rc = rc == -EBADMSG ? rc : -EIO;
     /* Only a copy that verified counts as a write (and says what the medium holds). */
     seen.wrote = copied_all && !rc;
+    if (seen.wrote)
+        seal(dst, m->name);
     seen.held = seen.wrote ? held : NULL;
     if (dst && bkp_media_update(c->r, m->name, note_seen, &seen) && !rc)
         rc = -EIO;

@@ -181,6 +181,7 @@ static int repair(bkp_repo *dst, bkp_repo *src, const bkp_verify_result *res, js
             if (slash) {
                 *slash = '\0';
                 char *ap = bkp_path_join(dir, aside);
+                (void)bkp_immutable(path, false);
                 if (ap && rename(path, ap) < 0 && errno != ENOENT)
                     bkp_warn("cannot set %s aside: %s", path, bkp_strerror(-errno));
                 free(ap);

@@ -99,6 +99,8 @@ static int archive_one(cli *c, const char *dir, const bkp_gen *g, json_t *label,
         goto out;
     }
     rc = bkp_dfile_commit(&f, dir, name, BKP_DURABLE_NOREPLACE | BKP_DURABLE_READONLY);
+    if (!rc && bkp_immutable(final, true))
+        bkp_debug("%s: the file system does not take the immutable attribute", final);
 out:
     free(final);
     free(name);
