@@ -2,21 +2,46 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "bkp/audit.h"
 #include "bkp/cli/cli.h"
+#include "bkp/copy.h"
 #include "bkp/durable.h"
 #include "bkp/log.h"
 
+/* --against FILE, or a disk medium's name: the copy of the log it carries. */
+static char *against_path(cli *c)
+{
+    struct stat st;
+    cli_medium m;
+    if (!c->against || strchr(c->against, '/') || stat(c->against, &st) == 0)
+        return c->against ? strdup(c->against) : NULL;
+    if (cli_medium_find(c, c->against, &m) || cli_medium_check_label(c, &m)) {
+        cli_medium_clear(&m);
+        return NULL;
+    }
+    char *repo = cli_medium_repo(&m), *p = repo ? bkp_path_join(repo, BKP_AUDIT_COPY) : NULL;
+    free(repo);
+    cli_medium_clear(&m);
+    return p;
+}
+
 static int audit_verify(cli *c)
 {
-    char *path = bkp_audit_path(c->r);
+    char *path = bkp_audit_path(c->r), *against = against_path(c);
     bkp_audit_check chk;
-    int rc = bkp_audit_verify(path, bkp_keys_sign_pk(bkp_repo_keys(c->r)), c->against, &chk);
-    if (rc < 0) {
-        bkp_error("cannot read the audit log %s: %s", path, bkp_strerror(rc));
+    if (c->against && !against) {
         free(path);
+        return EXIT_USAGE;
+    }
+    int rc = bkp_audit_verify(path, bkp_keys_sign_pk(bkp_repo_keys(c->r)), against, &chk);
+    if (rc < 0) {
+        bkp_error("cannot read the audit log %s%s%s: %s", path, against ? " or " : "",
+                  against ? against : "", bkp_strerror(rc));
+        free(path);
+        free(against);
         return EXIT_FAILED;
     }
     if (c->json)
@@ -27,9 +52,10 @@ static int audit_verify(cli *c)
         bkp_error("audit log %s: %s", path, chk.problem);
     else if (c->tty && !c->json)
         printf("audit log: %llu record(s), chain and signatures intact%s%s\n",
-               (unsigned long long)chk.records, c->against ? ", nothing missing against " : "",
-               c->against ? c->against : "");
+               (unsigned long long)chk.records, against ? ", nothing missing against " : "",
+               against ? against : "");
     free(path);
+    free(against);
     return rc ? EXIT_FAILED : EXIT_OK;
 }
 

@@ -46,7 +46,7 @@ static const command commands[] = {
     {"prune", cmd_prune, 0, OPT_REPO | OPT_DRY_RUN | OPT_JSON, 0, 0, "prune [--dry-run] [--json]",
      "apply each data set's retention: delete generations and the packs nothing needs"},
     {"audit", cmd_audit, NEED_REPO, OPT_REPO | OPT_JSON | OPT_AGAINST | OPT_SINCE | OPT_DATASET, 1, 1,
-     "audit verify [--against FILE] | audit show [--since DATE] [--dataset NAME] [--json]",
+     "audit verify [--against FILE|MEDIUM] | audit show [--since DATE] [--dataset NAME] [--json]",
      "check the signed audit log, or show it"},
     {"policy", cmd_policy, 0, OPT_JSON, 1, 1, "policy check [--policy FILE] [--json]",
      "validate the policy and print it as it will be applied"},
