@@ -21,6 +21,24 @@ struct bkp_lock {
     char *path;
 };
 
+/* Locks of dead holders this process took over or removed: audit records. */
+#define MAX_TAKEOVERS 16
+static char *takeovers[MAX_TAKEOVERS];
+static size_t ntakeovers;
+
+static void note_takeover(const char *name, const char *desc)
+{
+    char *s = NULL;
+    if (ntakeovers < MAX_TAKEOVERS && asprintf(&s, "%s: %s", name, desc) >= 0)
+        takeovers[ntakeovers++] = s;
+}
+
+size_t bkp_lock_takeovers(const char *const **out)
+{
+    *out = (const char *const *)takeovers;
+    return ntakeovers;
+}
+
 static void describe(const char *text, char *out, size_t n)
 {
     snprintf(out, n, "%s", text);
@@ -150,6 +168,7 @@ int bkp_lock_take(const char *repo, const char *name, const char *command, bkp_l
             break;
         }
         bkp_warn("taking over the %s lock of a process that is gone (%s)", name, desc);
+        note_takeover(name, desc);
         unlink_if_same(path, old);
         close(old);
     }
@@ -178,6 +197,7 @@ static bool held(const char *dir, const char *name, char *desc, size_t n)
         alive = holder_alive(fd);
         if (!alive) {
             bkp_warn("removing the lock %s of a process that is gone (%s)", name, desc);
+            note_takeover(name, desc);
             unlink_if_same(path, fd);
         }
         close(fd);

@@ -11,6 +11,7 @@
 #define BKP_LOCK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 typedef struct bkp_lock bkp_lock;
 
@@ -39,6 +40,9 @@ int bkp_lock_prune_after(const char *repo, const char *command, const bkp_lock *
 /* Is lock `name` held by a live process? (A stale one is removed.) */
 bool bkp_lock_is_held(const char *repo, const char *name);
 
+/* The locks of dead holders this process took over or removed ("NAME:
+ * holder"), for the audit log. */
+size_t bkp_lock_takeovers(const char *const **out);
 /* Release and remove; NULL is a no-op. */
 void bkp_lock_release(bkp_lock *l);
 

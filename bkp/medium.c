@@ -159,7 +159,8 @@ json_t *bkp_media_list(bkp_repo *r)
     }
     if (d)
         closedir(d);
-    qsort(names, n, sizeof(*names), cmp_name);
+    if (n)
+        qsort(names, n, sizeof(*names), cmp_name);
     for (size_t i = 0; i < n; i++) {
         json_t *j = bkp_media_get(r, names[i]);
         if (j)

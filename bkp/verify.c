@@ -540,8 +540,10 @@ int bkp_verify_packs(bkp_repo *r, char *const *packs, size_t n, int workers, bkp
         memset(res, 0, sizeof(*res));
         return -ENOMEM;
     }
-    memcpy(sorted, packs, n * sizeof(*sorted));
-    qsort(sorted, n, sizeof(*sorted), cmp_str);
+    if (n) {
+        memcpy(sorted, packs, n * sizeof(*sorted));
+        qsort(sorted, n, sizeof(*sorted), cmp_str);
+    }
     int rc = verify_run(r, true, sorted, n, workers, res);
     free(sorted);
     return rc;

@@ -157,6 +157,13 @@ char **cli_reread_plan(bkp_repo *r, json_t *state, double pct, time_t due, size_
 void cli_reread_note(json_t *state, char **packs, size_t n, time_t now);
 json_t *cli_reread_load(bkp_repo *r);
 int cli_reread_save(bkp_repo *r, json_t *state);
+/* Re-read the `pct` % of the packs of `target` — the primary, or the copy on
+ * `medium` — read longest ago (pct < 0: the share the time since the last
+ * sample is of `period`, and every pack not read within `period`), and keep
+ * the state. Returns what bkp_verify_packs returns, with `res` filled. */
+struct bkp_verify_result;
+int cli_reread(cli *c, bkp_repo *target, const char *medium, double pct, int64_t period,
+               struct bkp_verify_result *res);
 /* Messages for people in Japanese too ($LC_ALL, $LC_MESSAGES, $LANG). */
 bool cli_japanese(void);
 
@@ -190,6 +197,9 @@ struct bkp_audit_rec;
 /* Append a record to the audit log of the open repository: EXIT_FAILED when
  * it cannot be made durable (what was done must not go unrecorded). */
 int cli_audit(cli *c, const struct bkp_audit_rec *rec);
+/* Records of what surrounds a command: locks of dead holders taken over,
+ * and the policy in force when its digest differs from the last recorded. */
+void cli_audit_context(cli *c);
 struct bkp_lock;
 /* Apply retention (what `bkp prune` does); `self`: the caller's own writer
  * lock, which then does not count as a concurrent writer. */

@@ -230,44 +230,48 @@ static bool copy_online(cli *c, const pol_policy *p, const pol_dataset **order, 
     return failed;
 }
 
-/* A rolling sample of the repository's packs read back, so that each is
- * re-read within the policy's `verify: reread_every` (30 days by default):
- * the share of packs the time since the last sample is of that period, and
- * every pack not read for longer. */
-static bool reread(cli *c, const pol_policy *p)
+/* One sample: of the primary (`m` NULL) or of an on-line disk. */
+static bool reread_one(cli *c, const pol_policy *p, bkp_repo *target, const char *medium)
 {
-    json_t *state = cli_reread_load(c->r);
-    time_t now = bkp_now();
-    json_int_t last = json_integer_value(json_object_get(state, "last_run"));
-    double share = last > 0 && now > last ? (double)(now - last) / (double)p->reread_every
-                                          : 86400.0 / (double)p->reread_every;
-    size_t n = 0;
-    char **plan = cli_reread_plan(c->r, state, share > 1 ? 100 : 100 * share,
-                                  now - (time_t)p->reread_every, &n);
     bkp_verify_result res = {0};
-    int rc = plan ? bkp_verify_packs(c->r, plan, n, c->workers, &res) : -ENOMEM;
-    if (rc >= 0) {
-        cli_reread_note(state, plan, n, now);
-        json_object_set_new(state, "last_run", json_integer((json_int_t)now));
-        if (cli_reread_save(c->r, state))
-            bkp_warn("cannot save the re-read state; the next run may read the same packs");
-    }
+    int rc = cli_reread(c, target, medium, -1, p->reread_every, &res);
     json_t *fig = json_pack("{s:s, s:I, s:I, s:I}", "mode", "sample", "packs_read",
                             (json_int_t)res.packs_read, "bytes_read", (json_int_t)res.bytes_read,
                             "problems", (json_int_t)res.problems);
-    bkp_audit_rec rec = {.op = "verify", .failed = rc != 0, .figures = fig,
+    bkp_audit_rec rec = {.op = "verify", .medium = medium, .failed = rc != 0, .figures = fig,
                          .error = rc ? (res.nmessages ? res.messages[0] : bkp_strerror(rc)) : NULL};
     bool failed = cli_audit(c, &rec) != 0 || rc != 0;
     if (rc)
-        bkp_error("the rolling re-read found %llu problem(s) (above); run `bkp verify --read-data` "
-                  "and repair with `bkp verify --repair-from MEDIUM`",
-                  (unsigned long long)res.problems);
+        bkp_error("the rolling re-read of %s found %llu problem(s) (above); run `bkp verify%s%s "
+                  "--read-data` and repair with `bkp verify%s%s --repair-from MEDIUM`",
+                  medium ? medium : "the repository", (unsigned long long)res.problems,
+                  medium ? " --media " : "", medium ? medium : "", medium ? " --media " : "",
+                  medium ? medium : "");
     json_decref(fig);
     bkp_verify_result_clear(&res);
-    for (size_t i = 0; i < n; i++)
-        free(plan[i]);
-    free(plan);
-    json_decref(state);
+    return failed;
+}
+
+/* A rolling sample of the packs read back, so that each pack of the
+ * repository and of every on-line disk is re-read within the policy's
+ * `verify: reread_every` (30 days by default). */
+static bool reread(cli *c, const pol_policy *p)
+{
+    bool failed = reread_one(c, p, c->r, NULL);
+    for (size_t k = 0; k < p->nmedia; k++) {
+        const pol_medium *pm = &p->media[k];
+        cli_medium m;
+        bkp_repo *copy = NULL;
+        if (pm->type != POL_DISK || pm->offline || cli_medium_find(c, pm->name, &m))
+            continue;
+        char *repo = m.entry ? cli_medium_repo(&m) : NULL;
+        if (repo && !cli_medium_check_label(c, &m) &&
+            !bkp_repo_open_copy(repo, c->r, BKP_REPO_READONLY, &copy))
+            failed |= reread_one(c, p, copy, pm->name);
+        bkp_repo_free(copy);
+        free(repo);
+        cli_medium_clear(&m);
+    }
     return failed;
 }
 

@@ -103,7 +103,6 @@ int cli_reread_save(bkp_repo *r, json_t *state)
 
 typedef struct checked {
     bool ok;
-    json_t *state; /* the re-read state, or NULL */
 } checked;
 
 static int note_verify(json_t *e, void *ctx)
@@ -114,9 +113,46 @@ static int note_verify(json_t *e, void *ctx)
     json_object_set_new(e, "last_seen", json_string(now));
     json_object_set_new(e, "last_verify", json_string(now));
     json_object_set_new(e, "verify_ok", json_boolean(k->ok));
-    if (k->state)
-        json_object_set(e, "reread", k->state);
     return 0;
+}
+
+static int set_reread(json_t *e, void *ctx)
+{
+    json_object_set(e, "reread", ctx);
+    return 0;
+}
+
+int cli_reread(cli *c, bkp_repo *target, const char *medium, double pct, int64_t period,
+               bkp_verify_result *res)
+{
+    json_t *e = medium ? bkp_media_get(c->r, medium) : NULL;
+    json_t *state = medium ? json_deep_copy(json_object_get(e, "reread")) : cli_reread_load(target);
+    time_t now = bkp_now(), due = 0;
+    size_t n = 0;
+    json_decref(e);
+    if (!json_is_object(state)) {
+        json_decref(state);
+        state = json_object();
+    }
+    if (pct < 0) { /* as much as the time since the last sample is of the period */
+        json_int_t last = json_integer_value(json_object_get(state, "last_run"));
+        double share = last > 0 && now > last ? (double)(now - last) / (double)period
+                                              : 86400.0 / (double)period;
+        pct = share > 1 ? 100 : 100 * share;
+        due = now - (time_t)period;
+    }
+    char **plan = cli_reread_plan(target, state, pct, due, &n);
+    int rc = plan ? bkp_verify_packs(target, plan, n, c->workers, res) : -ENOMEM;
+    if (rc >= 0) {
+        cli_reread_note(state, plan, n, now);
+        json_object_set_new(state, "last_run", json_integer((json_int_t)now));
+        if (medium ? bkp_media_update(c->r, medium, set_reread, state)
+                   : cli_reread_save(target, state))
+            bkp_warn("cannot save the re-read state; the next sample may read the same packs");
+    }
+    free_list(plan, n);
+    json_decref(state);
+    return rc;
 }
 
 /* ---- the copy a check or repair works on ---- */
@@ -260,9 +296,7 @@ int cmd_verify(cli *c)
     bkp_repo *target = c->r, *src = NULL, *copy = NULL;
     bkp_lock *writer = NULL;
     bkp_verify_result res = {0};
-    json_t *state = NULL, *fixed = NULL;
-    char **plan = NULL;
-    size_t nplan = 0;
+    json_t *fixed = NULL;
     const char *what = c->media ? c->media : "repository";
     int ex = EXIT_OK, rc;
     bool sample = c->sample != 0, read_data = c->read_data || c->repair_from;
@@ -288,18 +322,7 @@ int cmd_verify(cli *c)
         }
     }
     if (sample) {
-        state = c->media ? json_deep_copy(json_object_get(m.entry, "reread")) : cli_reread_load(target);
-        if (!json_is_object(state)) {
-            json_decref(state);
-            state = json_object();
-        }
-        plan = cli_reread_plan(target, state, c->sample, 0, &nplan);
-        rc = plan ? bkp_verify_packs(target, plan, nplan, c->workers, &res) : -ENOMEM;
-        if (rc >= 0)
-            cli_reread_note(state, plan, nplan, bkp_now());
-        if (rc >= 0 && !c->media && cli_reread_save(target, state))
-            bkp_warn("cannot save the re-read state; the next sample may read the same packs");
-    } else {
+        rc = cli_reread(c, target, c->media, c->sample, 0, &res);    } else {
         rc = bkp_verify(target, read_data, c->workers, &res);
     }
     if (rc > 0 && src) {
@@ -327,7 +350,7 @@ record:;
     int aex = cli_audit(c, &rec);
     json_decref(fig);
     if (c->media && rc >= 0) {
-        checked k = {rc == 0, state};
+        checked k = {rc == 0};
         if (bkp_media_update(c->r, c->media, note_verify, &k))
             aex = EXIT_FAILED;
     }
@@ -346,8 +369,6 @@ record:;
     ex = rc ? EXIT_FAILED : aex ? EXIT_FAILED : EXIT_OK;
 out:
     bkp_verify_result_clear(&res);
-    free_list(plan, nplan);
-    json_decref(state);
     json_decref(fixed);
     bkp_lock_release(writer);
     bkp_repo_free(copy);

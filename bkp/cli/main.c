@@ -272,6 +272,7 @@ int main(int argc, char **argv)
     }
     c.writer = writer;
     int ex = cmd->run(&c);
+    cli_audit_context(&c);
     bkp_lock_release(writer);
     bkp_repo_free(c.r);
     pol_free(c.policy);

@@ -154,7 +154,8 @@ int cli_archive_list(const char *dir, char ***names, size_t *n)
             (*n)++;
     }
     closedir(d);
-    qsort(*names, *n, sizeof(**names), cmp_name);
+    if (*n)
+        qsort(*names, *n, sizeof(**names), cmp_name);
     return 0;
 }
 
