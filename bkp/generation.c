@@ -635,9 +635,17 @@ int bkp_gen_resolve(bkp_repo *r, const char *spec, bkp_gen **out)
             if (v[i]->pruned && !v[i]->status) {
                 if (latest)
                     continue;
-                bkp_error("%s:%u was deleted by prune (%s); `bkp generations` lists the ones kept",
-                          v[i]->dataset, v[i]->seq,
-                          json_string_value(json_object_get(v[i]->json, "pruned")));
+                const char *why = json_string_value(json_object_get(v[i]->json, "reason"));
+                if (why && !strcmp(why, "not copied"))
+                    bkp_error("%s:%u is not held by this copy (only its tombstone is, for the "
+                              "chain); `bkp generations` lists the ones it holds, and another "
+                              "medium or the repository may have it",
+                              v[i]->dataset, v[i]->seq);
+                else
+                    bkp_error("%s:%u was deleted by prune (%s); `bkp generations` lists the ones "
+                              "kept",
+                              v[i]->dataset, v[i]->seq,
+                              json_string_value(json_object_get(v[i]->json, "pruned")));
                 break;
             }
             if (v[i]->status) {

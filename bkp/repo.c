@@ -560,8 +560,8 @@ int bkp_repo_init_copy(const bkp_repo *like, const char *path)
         if (!rc) {
             *slash = '\0';
             rc = bkp_durable_write(to, slash + 1, data.data, data.len,
-                                   BKP_DURABLE_NOREPLACE |
-                                       (i == 0 ? BKP_DURABLE_PRIVATE | BKP_DURABLE_READONLY : 0));
+                                   BKP_DURABLE_NOREPLACE | BKP_DURABLE_READONLY |
+                                       (i == 0 ? BKP_DURABLE_PRIVATE : 0));
         }
         free(from);
         free(to);

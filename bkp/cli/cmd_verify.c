@@ -196,7 +196,8 @@ static int open_source(cli *c, const char *from, cli_medium *m, bkp_repo **out)
 /* Put each bad pack of `dst` back from `src`: the damaged file is set aside
  * as packs/XX/.damaged-ID (readers ignore dot names), the copy is read back
  * and authenticated before its rename. */
-static int repair(bkp_repo *dst, bkp_repo *src, const bkp_verify_result *res, json_t *fixed)
+static int repair(bkp_repo *dst, bkp_repo *src, const bkp_verify_result *res, bool sealed,
+                  json_t *fixed)
 {
     char *pdir = bkp_repo_subpath(dst, "packs");
     int failed = 0;
@@ -226,10 +227,13 @@ static int repair(bkp_repo *dst, bkp_repo *src, const bkp_verify_result *res, js
             free(dir);
             uint64_t bytes = 0;
             int rc = bkp_copy_pack(src, dst, id, &bytes);
-            if (rc && rc != -EEXIST)
+            if (rc && rc != -EEXIST) {
                 failed++;
-            else
+            } else {
                 json_array_append_new(fixed, json_string(hex));
+                if (sealed && path)
+                    (void)bkp_immutable(path, true); /* as the rest of the medium */
+            }
         }
         free(path);
         free(spath);
@@ -327,7 +331,7 @@ int cmd_verify(cli *c)
     }
     if (rc > 0 && src) {
         fixed = json_array();
-        int left = repair(target, src, &res, fixed);
+        int left = repair(target, src, &res, copy != NULL, fixed);
         bkp_verify_result_clear(&res);
         rc = bkp_verify(target, true, c->workers, &res); /* prove the repair */
         if (!rc)
