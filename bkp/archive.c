@@ -363,3 +363,15 @@ out:
     free(first);
     return rc;
 }
+
+int bkp_archive_extract_repo(const char *path, const char *dir)
+{
+    static const char *const subdirs[] = {"keys", "packs", "index", "generations", "cache", "locks"};
+    int rc = bkp_archive_extract(path, dir, NULL);
+    for (size_t i = 0; !rc && i < sizeof(subdirs) / sizeof(*subdirs); i++) {
+        char *p = bkp_path_join(dir, subdirs[i]);
+        rc = p ? bkp_mkdir_p(p, 0700) : -ENOMEM;
+        free(p);
+    }
+    return rc;
+}

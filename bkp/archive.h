@@ -38,4 +38,8 @@ int bkp_archive_write(bkp_repo *r, const bkp_gen *g, const json_t *label, int fd
 int bkp_archive_extract(const char *path, const char *dir, char **top)
     __attribute__((warn_unused_result));
 
+/* The same, with the folders a repository has that an archive leaves out
+ * (empty ones), so that `dir` opens as a repository. */
+int bkp_archive_extract_repo(const char *path, const char *dir) __attribute__((warn_unused_result));
+
 #endif

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -68,7 +69,8 @@ static int needed_packs(bkp_repo *src, bkp_repo *dst, const bkp_gen *g, bkp_inde
     return rc;
 }
 
-int bkp_copy_pack(bkp_repo *src, bkp_repo *dst, const uint8_t id[BKP_ID_LEN], uint64_t *bytes)
+int bkp_copy_pack(bkp_repo *src, bkp_repo *dst, const uint8_t id[BKP_ID_LEN], bool replace,
+                  uint64_t *bytes)
 {
     char hex[2 * BKP_ID_LEN + 1], sub[3];
     char *spacks = bkp_repo_subpath(src, "packs"), *dpacks = bkp_repo_subpath(dst, "packs");
@@ -89,7 +91,7 @@ int bkp_copy_pack(bkp_repo *src, bkp_repo *dst, const uint8_t id[BKP_ID_LEN], ui
         rc = -ENOMEM;
         goto out;
     }
-    if (access(to, F_OK) == 0) {
+    if (!replace && access(to, F_OK) == 0) {
         rc = -EEXIST;
         goto out;
     }
@@ -111,9 +113,9 @@ int bkp_copy_pack(bkp_repo *src, bkp_repo *dst, const uint8_t id[BKP_ID_LEN], ui
     rc = bkp_pack_check(bkp_repo_keys(dst), back.data, back.len, id, &ents, &n);
     if (rc == -EBADMSG) {
         if (back.len == data.len && !memcmp(back.data, data.data, data.len))
-            bkp_error("pack %s is damaged on the primary repository, so it was not copied; run "
-                      "`bkp verify --read-data` and repair it from another medium",
-                      from);
+            bkp_error("pack %s is damaged in %s too, so it was not copied; run `bkp verify "
+                      "--read-data` there and repair it from another copy",
+                      hex, bkp_repo_path(src));
         else
             bkp_error("pack %s read back from the medium differs from what was written: the "
                       "medium is failing; use another disk",
@@ -122,6 +124,21 @@ int bkp_copy_pack(bkp_repo *src, bkp_repo *dst, const uint8_t id[BKP_ID_LEN], ui
     }
     if (rc)
         goto written;
+    if (replace) {
+        /* Only now that the good copy is proven: the damaged one is set aside
+         * (readers ignore dot names; kept for inspection). */
+        char aside[2 * BKP_ID_LEN + 16];
+        snprintf(aside, sizeof(aside), ".damaged-%s", hex);
+        char *ap = bkp_path_join(todir, aside);
+        (void)bkp_immutable(to, false);
+        if (ap && rename(to, ap) < 0 && errno != ENOENT) {
+            rc = -errno;
+            bkp_error("cannot set the damaged pack %s aside: %s", to, bkp_strerror(rc));
+            free(ap);
+            goto out;
+        }
+        free(ap);
+    }
     rc = bkp_dfile_commit(&f, todir, hex, BKP_DURABLE_NOREPLACE | BKP_DURABLE_READONLY);
     if (rc == -EEXIST)
         goto out; /* a concurrent copy placed it; that one is indexed by its writer */
@@ -260,7 +277,7 @@ int bkp_copy_generations(bkp_repo *src, bkp_repo *dst, bkp_gen *const *gens, siz
         bkp_index_foreach(packs, collect, &l);
     for (size_t i = 0; !rc && i < l.n; i++) {
         bkp_progress("copying: pack %zu of %zu, %.1f MB", i + 1, l.n, (double)res->bytes / 1e6);
-        rc = bkp_copy_pack(src, dst, l.ids[i], &res->bytes);
+        rc = bkp_copy_pack(src, dst, l.ids[i], false, &res->bytes);
         if (rc == -EEXIST) {
             res->packs_present++;
             rc = 0;

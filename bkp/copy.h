@@ -18,6 +18,7 @@
 #ifndef BKP_COPY_H
 #define BKP_COPY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "bkp/generation.h"
@@ -36,9 +37,11 @@ int bkp_copy_generations(bkp_repo *src, bkp_repo *dst, bkp_gen *const *gens, siz
                          bkp_copy_result *res) __attribute__((warn_unused_result));
 
 /* Copy one pack of `src` into `dst`, read back and checked before its rename
- * (and indexed at the next flush of `dst`). -EEXIST when `dst` has it. */
-int bkp_copy_pack(bkp_repo *src, bkp_repo *dst, const uint8_t id[BKP_ID_LEN], uint64_t *bytes)
-    __attribute__((warn_unused_result));
+ * (and indexed at the next flush of `dst`). -EEXIST when `dst` has it,
+ * unless `replace`: then a pack there (damaged) is set aside as
+ * packs/XX/.damaged-ID once the copy is proven, and the copy takes its name. */
+int bkp_copy_pack(bkp_repo *src, bkp_repo *dst, const uint8_t id[BKP_ID_LEN], bool replace,
+                  uint64_t *bytes) __attribute__((warn_unused_result));
 
 /* Where a medium keeps the copy of the primary's audit log (its own log,
  * audit/log.jsonl, records what was done with the medium directly). */

@@ -207,3 +207,29 @@ out:
     free(dir);
     return rc;
 }
+
+int bkp_media_forget(bkp_repo *r, const char *name)
+{
+    char file[96];
+    char *dir = media_dir(r), *lockp = dir ? bkp_path_join(dir, ".lock") : NULL, *path = NULL;
+    int fd = -1, rc = 0;
+    snprintf(file, sizeof(file), "%s.json", name);
+    if (!lockp || !bkp_medium_name_ok(name) || !(path = bkp_path_join(dir, file))) {
+        rc = -EINVAL;
+        goto out;
+    }
+    fd = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0 || flock(fd, LOCK_EX) < 0)
+        rc = -errno;
+    else if (unlink(path) < 0)
+        rc = -errno;
+    else
+        rc = bkp_fsync_dir(dir);
+out:
+    if (fd >= 0)
+        close(fd);
+    free(path);
+    free(lockp);
+    free(dir);
+    return rc;
+}

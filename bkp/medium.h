@@ -56,4 +56,7 @@ json_t *bkp_media_list(bkp_repo *r);
 int bkp_media_update(bkp_repo *r, const char *name, int (*fn)(json_t *entry, void *ctx), void *ctx)
     __attribute__((warn_unused_result));
 
+/* Remove medium `name` from the registry (it was relabelled or destroyed). */
+int bkp_media_forget(bkp_repo *r, const char *name) __attribute__((warn_unused_result));
+
 #endif

@@ -438,6 +438,31 @@ static void set_damaged_aside(bkp_repo *r)
         (void)bkp_fsync_dir(r->index_dir);
 }
 
+/* A copy carries the sealed key file of the repository, byte for byte: it
+ * must open with the passphrase alone on the day it is all that is left. */
+static int same_key_file(bkp_repo *r, const bkp_repo *like)
+{
+    char *a = bkp_path_join(r->path, "keys/key"), *b = bkp_path_join(like->path, "keys/key");
+    bkp_buf x, y;
+    bkp_buf_init(&x);
+    bkp_buf_init(&y);
+    int rc = a && b ? bkp_read_file(a, &x, 4096) : -ENOMEM;
+    if (!rc)
+        rc = bkp_read_file(b, &y, 4096);
+    if (!rc && (x.len != y.len || memcmp(x.data, y.data, x.len)))
+        rc = -EBADMSG;
+    if (rc)
+        bkp_error("the key file of the copy %s is missing or differs from the repository's (%s): "
+                  "the copy would not open with the passphrase alone; rotate to it again, or "
+                  "repair it from another medium",
+                  r->path, bkp_strerror(rc));
+    bkp_buf_free(&x);
+    bkp_buf_free(&y);
+    free(a);
+    free(b);
+    return rc ? -EBADMSG : 0;
+}
+
 /* Open with the passphrase, or (pass == NULL) with the keys of `like`, the
  * repository this one must be a copy of. */
 static int open_repo(const char *path, const char *pass, size_t passlen, const bkp_repo *like,
@@ -475,8 +500,9 @@ static int open_repo(const char *path, const char *pass, size_t passlen, const b
                   r->path, r->uuid, like->path, like->uuid);
         rc = -EXDEV;
         goto fail;
-    } else if ((rc = bkp_keys_dup(like->keys, &r->keys)))
+    } else if ((rc = same_key_file(r, like)) || (rc = bkp_keys_dup(like->keys, &r->keys))) {
         goto fail;
+    }
     rc = bkp_chunker_new(bkp_keys_gear_seed(r->keys), sizes[0], sizes[1], sizes[2], &r->chunker);
     if (rc) {
         bkp_error("%s/config: invalid chunker sizes", path);
@@ -540,11 +566,27 @@ int bkp_repo_init_copy(const bkp_repo *like, const char *path)
     static const char *const files[] = {"keys/key", "config"}; /* the key file first, as init */
     bkp_buf data;
     int rc = dir_is_empty_or_absent(path);
-    if (rc <= 0) {
-        if (rc == 0)
-            bkp_error("%s is not empty and holds no repository; give an empty folder for the copy",
+    if (rc == 0) {
+        /* A copy begun and cut short (a full or pulled disk) is taken up
+         * again: no config yet, and no key file or the very same one. */
+        char *cfg = bkp_path_join(path, "config"), *key = bkp_path_join(path, "keys/key");
+        bkp_repo *probe = calloc(1, sizeof(*probe));
+        bool resumable = cfg && key && probe && access(cfg, F_OK) < 0 &&
+                         (access(key, F_OK) < 0 ||
+                          ((probe->path = strdup(path)) && same_key_file(probe, like) == 0));
+        if (probe)
+            free(probe->path);
+        free(probe);
+        free(cfg);
+        free(key);
+        if (!resumable) {
+            bkp_error("%s is not empty and holds no copy of this repository; give an empty "
+                      "folder for the copy",
                       path);
-        return rc ? rc : -EEXIST;
+            return -EEXIST;
+        }
+    } else if (rc < 0) {
+        return rc;
     }
     rc = 0;
     bkp_buf_init(&data);
@@ -562,6 +604,8 @@ int bkp_repo_init_copy(const bkp_repo *like, const char *path)
             rc = bkp_durable_write(to, slash + 1, data.data, data.len,
                                    BKP_DURABLE_NOREPLACE | BKP_DURABLE_READONLY |
                                        (i == 0 ? BKP_DURABLE_PRIVATE : 0));
+            if (rc == -EEXIST && i == 0)
+                rc = 0; /* the same key file, from a copy cut short */
         }
         free(from);
         free(to);

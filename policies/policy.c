@@ -1,213 +1,57 @@
-/* Loading and validating a policy file with libyaml's document API, which
- * keeps the line of every node for the error messages. */
+/* Loading and validating a policy file; the strict YAML reading with a line
+ * for every message is policies/yaml_doc.c. */
 #include "policies/policy.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <yaml.h>
-
 #include "bkp/generation.h"
 #include "bkp/log.h"
+#include "policies/yaml_doc.h"
 
-typedef struct ctx {
-    const char *file;
-    yaml_document_t doc;
-    int errors;
-} ctx;
-
-typedef yaml_node_t node;
-
-static void perr(ctx *c, const node *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void perr(ctx *c, const node *n, const char *fmt, ...)
+static void schedule(pol_yaml_ctx *c, pol_yaml_node *n, const char *key, pol_schedule *out)
 {
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    bkp_error("%s:%zu: %s", c->file, n ? n->start_mark.line + 1 : 0, msg);
-    c->errors++;
-}
-
-static node *get(ctx *c, int id)
-{
-    return yaml_document_get_node(&c->doc, id);
-}
-
-static const char *kind_name(const node *n)
-{
-    return n->type == YAML_MAPPING_NODE ? "a mapping" : n->type == YAML_SEQUENCE_NODE ? "a list" : "a value";
-}
-
-static const char *scalar(ctx *c, node *n, const char *key)
-{
-    if (n->type != YAML_SCALAR_NODE) {
-        perr(c, n, "'%s' is %s here — write a single value", key, kind_name(n));
-        return NULL;
-    }
-    return (const char *)n->data.scalar.value;
-}
-
-static char *str(ctx *c, node *n, const char *key)
-{
-    const char *s = scalar(c, n, key);
-    if (!s)
-        return NULL;
-    if (!*s) {
-        perr(c, n, "'%s' is empty — give a value or leave the key out", key);
-        return NULL;
-    }
-    return strdup(s);
-}
-
-static void integer(ctx *c, node *n, const char *key, int lo, int hi, int *out)
-{
-    const char *s = scalar(c, n, key);
-    char *end;
-    if (!s)
-        return;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || v < lo || v > hi) {
-        perr(c, n, "'%s: %s' is not a whole number from %d to %d — write e.g. '%s: %d'", key, s, lo,
-             hi, key, lo > 1 ? lo : 1);
-        return;
-    }
-    *out = (int)v;
-}
-
-static void boolean(ctx *c, node *n, const char *key, bool *out)
-{
-    const char *s = scalar(c, n, key);
-    if (!s)
-        return;
-    if (!strcmp(s, "true") || !strcmp(s, "yes"))
-        *out = true;
-    else if (!strcmp(s, "false") || !strcmp(s, "no"))
-        *out = false;
-    else
-        perr(c, n, "'%s: %s' is not true or false — write '%s: true' or '%s: false'", key, s, key, key);
-}
-
-static void duration(ctx *c, node *n, const char *key, int64_t *out)
-{
-    const char *s = scalar(c, n, key);
-    if (s && pol_duration_parse(s, out))
-        perr(c, n, "'%s: %s' is not a duration — write a number and a unit: 30s, 30m, 12h, 7d, 2w",
-             key, s);
-}
-
-static void schedule(ctx *c, node *n, const char *key, pol_schedule *out)
-{
-    const char *s = scalar(c, n, key);
+    const char *s = pol_yaml_scalar(c, n, key);
     if (s && pol_schedule_parse(s, out))
-        perr(c, n, "'%s: %s' is not a schedule — write 'hourly', 'daily 02:00', 'weekly sun 03:00' "
-                   "or 'monthly 1 04:00' (local time)",
-             key, s);
-}
-
-/* A list of values; a single value is taken as a list of one. */
-static void str_list(ctx *c, node *n, const char *key, char ***out, size_t *count)
-{
-    if (n->type == YAML_SCALAR_NODE) {
-        char *s = str(c, n, key);
-        if (s && (*out = malloc(sizeof(char *)))) {
-            (*out)[0] = s;
-            *count = 1;
-        } else {
-            free(s);
-        }
-        return;
-    }
-    if (n->type != YAML_SEQUENCE_NODE) {
-        perr(c, n, "'%s' is %s here — write a list, e.g. [a, b]", key, kind_name(n));
-        return;
-    }
-    size_t len = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
-    *out = calloc(len + 1, sizeof(char *));
-    if (!*out)
-        return;
-    for (size_t i = 0; i < len; i++) {
-        char *s = str(c, get(c, n->data.sequence.items.start[i]), key);
-        if (s)
-            (*out)[(*count)++] = s;
-    }
-}
-
-/*
- * Visit the pairs of a mapping whose keys are in `allowed` (NULL-terminated);
- * unknown and repeated keys are errors naming the allowed ones.
- */
-typedef void (*pair_fn)(ctx *c, const char *key, node *value, void *target);
-
-static void mapping(ctx *c, node *n, const char *what, const char *const *allowed, pair_fn fn,
-                    void *target)
-{
-    if (n->type != YAML_MAPPING_NODE) {
-        perr(c, n, "%s is %s here — write 'key: value' lines", what, kind_name(n));
-        return;
-    }
-    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
-        node *k = get(c, p->key), *v = get(c, p->value);
-        if (k->type != YAML_SCALAR_NODE) {
-            perr(c, k, "a key in %s is not text", what);
-            continue;
-        }
-        const char *key = (const char *)k->data.scalar.value;
-        bool known = false, seen = false;
-        for (const char *const *a = allowed; *a; a++)
-            known |= !strcmp(*a, key);
-        for (yaml_node_pair_t *q = n->data.mapping.pairs.start; q < p; q++) {
-            node *qk = get(c, q->key);
-            seen |= qk->type == YAML_SCALAR_NODE && !strcmp((const char *)qk->data.scalar.value, key);
-        }
-        if (!known) {
-            char list[512] = "";
-            for (const char *const *a = allowed; *a; a++) {
-                size_t l = strlen(list);
-                snprintf(list + l, sizeof(list) - l, "%s%s", l ? ", " : "", *a);
-            }
-            perr(c, k, "unknown key '%s' in %s — the keys here are: %s", key, what, list);
-        } else if (seen) {
-            perr(c, k, "'%s' is given twice in %s — keep one", key, what);
-        } else {
-            fn(c, key, v, target);
-        }
-    }
+        pol_yaml_error(c, n,
+                       "'%s: %s' is not a schedule — write 'hourly', 'daily 02:00', "
+                       "'weekly sun 03:00' or 'monthly 1 04:00' (local time)",
+                       key, s);
 }
 
 /* ---- hooks, retention, rule_321 ---- */
 
-static void hook_pair(ctx *c, const char *key, node *v, void *t)
+static void hook_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *t)
 {
     pol_hook *h = t;
     if (!strcmp(key, "command"))
-        h->command = str(c, v, key);
+        h->command = pol_yaml_str(c, v, key);
     else if (!strcmp(key, "timeout"))
-        duration(c, v, key, &h->timeout);
+        pol_yaml_duration(c, v, key, &h->timeout);
     else if (!strcmp(key, "env"))
-        str_list(c, v, key, &h->env, &h->nenv);
+        pol_yaml_str_list(c, v, key, &h->env, &h->nenv);
 }
 
-static void hook(ctx *c, node *v, const char *what, pol_hook *h)
+static void hook(pol_yaml_ctx *c, pol_yaml_node *v, const char *what, pol_hook *h)
 {
     static const char *const keys[] = {"command", "timeout", "env", NULL};
     if (v->type == YAML_SCALAR_NODE) { /* before: "pg_dump ..." */
-        h->command = str(c, v, what);
+        h->command = pol_yaml_str(c, v, what);
         return;
     }
-    mapping(c, v, what, keys, hook_pair, h);
+    pol_yaml_mapping(c, v, what, keys, hook_pair, h);
     if (!h->command)
-        perr(c, v, "%s has no command — write e.g. '%s: { command: \"...\", timeout: 30m }'", what, what);
+        pol_yaml_error(c, v,
+                       "%s has no command — write e.g. '%s: { command: \"...\", timeout: 30m }'",
+                       what, what);
     for (size_t i = 0; i < h->nenv; i++)
         if (!strchr(h->env[i], '=') || h->env[i][0] == '=')
-            perr(c, v, "env entry '%s' of %s is not NAME=value", h->env[i], what);
+            pol_yaml_error(c, v, "env entry '%s' of %s is not NAME=value", h->env[i], what);
 }
 
-static void retention_pair(ctx *c, const char *key, node *v, void *t)
+static void retention_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *t)
 {
     pol_retention *r = t;
     int *f = !strcmp(key, "keep_last")      ? &r->keep_last
@@ -217,32 +61,32 @@ static void retention_pair(ctx *c, const char *key, node *v, void *t)
              : !strcmp(key, "keep_monthly") ? &r->keep_monthly
              : !strcmp(key, "keep_yearly")  ? &r->keep_yearly
                                             : &r->lock_days;
-    integer(c, v, key, 0, 100000, f);
+    pol_yaml_int(c, v, key, 0, 100000, f);
 }
 
-static void rule_pair(ctx *c, const char *key, node *v, void *t)
+static void rule_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *t)
 {
     pol_rule321 *r = t;
     if (!strcmp(key, "offline_max_age"))
-        duration(c, v, key, &r->offline_max_age);
+        pol_yaml_duration(c, v, key, &r->offline_max_age);
     else
-        integer(c, v, key, 0, 100,
-                !strcmp(key, "copies")        ? &r->copies
-                : !strcmp(key, "media_types") ? &r->media_types
-                : !strcmp(key, "offline")     ? &r->offline
-                                              : &r->offsite);
+        pol_yaml_int(c, v, key, 0, 100,
+                     !strcmp(key, "copies")        ? &r->copies
+                     : !strcmp(key, "media_types") ? &r->media_types
+                     : !strcmp(key, "offline")     ? &r->offline
+                                                   : &r->offsite);
 }
 
 /* ---- media ---- */
 
-static void medium_pair(ctx *c, const char *key, node *v, void *t)
+static void medium_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *t)
 {
     pol_medium *m = t;
     const char *s;
     if (!strcmp(key, "name")) {
-        m->name = str(c, v, key);
+        m->name = pol_yaml_str(c, v, key);
     } else if (!strcmp(key, "type")) {
-        if ((s = scalar(c, v, key))) {
+        if ((s = pol_yaml_scalar(c, v, key))) {
             if (!strcmp(s, "disk"))
                 m->type = POL_DISK;
             else if (!strcmp(s, "removable"))
@@ -250,69 +94,72 @@ static void medium_pair(ctx *c, const char *key, node *v, void *t)
             else if (!strcmp(s, "archive"))
                 m->type = POL_ARCHIVE;
             else
-                perr(c, v, "'type: %s' is not a medium type — write disk, removable or archive", s);
+                pol_yaml_error(
+                    c, v, "'type: %s' is not a medium type — write disk, removable or archive", s);
         }
     } else if (!strcmp(key, "path")) {
-        m->path = str(c, v, key);
+        m->path = pol_yaml_str(c, v, key);
     } else if (!strcmp(key, "location")) {
-        if ((s = scalar(c, v, key))) {
+        if ((s = pol_yaml_scalar(c, v, key))) {
             if (!strcmp(s, "onsite") || !strcmp(s, "offsite"))
                 m->offsite = !strcmp(s, "offsite");
             else
-                perr(c, v, "'location: %s' — write onsite or offsite", s);
+                pol_yaml_error(c, v, "'location: %s' — write onsite or offsite", s);
         }
     } else if (!strcmp(key, "offline")) {
-        boolean(c, v, key, &m->offline);
+        pol_yaml_bool(c, v, key, &m->offline);
     } else if (!strcmp(key, "rotate_every")) {
-        duration(c, v, key, &m->rotate_every);
+        pol_yaml_duration(c, v, key, &m->rotate_every);
     }
 }
 
-static void media(ctx *c, node *v, pol_policy *p)
+static void media(pol_yaml_ctx *c, pol_yaml_node *v, pol_policy *p)
 {
     static const char *const keys[] = {"name", "type", "path", "location", "offline", "rotate_every", NULL};
-    if (v->type != YAML_SEQUENCE_NODE) {
-        perr(c, v, "'media' is %s here — write a list of media, each starting with '- name:'", kind_name(v));
+    if (!pol_yaml_list(c, v, "media", "a list of media, each starting with '- name:'"))
         return;
-    }
-    size_t len = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+    size_t len = pol_yaml_len(v);
     p->media = calloc(len + 1, sizeof(*p->media));
     for (size_t i = 0; p->media && i < len; i++) {
-        node *m = get(c, v->data.sequence.items.start[i]);
+        pol_yaml_node *m = pol_yaml_item(c, v, i);
         pol_medium *md = &p->media[p->nmedia++];
-        md->line = (int)m->start_mark.line + 1;
+        md->line = pol_yaml_line(m);
         md->type = (pol_medium_type)-1;
-        mapping(c, m, "a medium", keys, medium_pair, md);
+        pol_yaml_mapping(c, m, "a medium", keys, medium_pair, md);
         if (!md->name)
-            perr(c, m, "a medium has no name — add 'name: usb-a' (any short name)");
+            pol_yaml_error(c, m, "a medium has no name — add 'name: usb-a' (any short name)");
         else if (!bkp_dataset_name_ok(md->name))
-            perr(c, m, "medium name '%s' — use letters, digits, '.', '_' and '-'", md->name);
+            pol_yaml_error(c, m, "medium name '%s' — use letters, digits, '.', '_' and '-'",
+                           md->name);
         if ((int)md->type == -1)
-            perr(c, m, "medium %s has no type — add 'type: disk', 'removable' or 'archive'",
-                 md->name ? md->name : "");
+            pol_yaml_error(c, m,
+                           "medium %s has no type — add 'type: disk', 'removable' or 'archive'",
+                           md->name ? md->name : "");
         if (!md->path)
-            perr(c, m, "medium %s has no path — add the mount point or device, e.g. 'path: /media/bkp'",
-                 md->name ? md->name : "");
+            pol_yaml_error(
+                c, m,
+                "medium %s has no path — add the mount point or device, e.g. 'path: /media/bkp'",
+                md->name ? md->name : "");
     }
 }
 
 /* ---- data sets ---- */
 
-static void guard_pair(ctx *c, const char *key, node *v, void *t)
+static void guard_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *t)
 {
     pol_guard *g = t;
     if (!strcmp(key, "enabled")) {
-        boolean(c, v, key, &g->enabled);
+        pol_yaml_bool(c, v, key, &g->enabled);
     } else if (!strcmp(key, "min_files")) {
-        integer(c, v, key, 1, 1000000, &g->min_files);
+        pol_yaml_int(c, v, key, 1, 1000000, &g->min_files);
     } else {
-        const char *s = scalar(c, v, key);
+        const char *s = pol_yaml_scalar(c, v, key);
         char *end;
         double d = s ? strtod(s, &end) : 0;
         bool pct = s && *end == '%' && end[1] == '\0';
         if (s && (end == s || (*end && !pct) || d <= 0)) {
-            perr(c, v, "'%s: %s' is not a number — write e.g. '%s: %s'", key, s, key,
-                 !strcmp(key, "factor") ? "5" : "20%");
+            pol_yaml_error(c, v, "'%s: %s' is not a number — write e.g. '%s: %s'", key, s, key,
+                           !strcmp(key, "factor") ? "5" : "20%");
             return;
         }
         if (!s)
@@ -320,29 +167,30 @@ static void guard_pair(ctx *c, const char *key, node *v, void *t)
         if (!strcmp(key, "factor"))
             g->factor = d;
         else if ((pct ? d / 100 : d) > 1)
-            perr(c, v, "'%s: %s' is more than all the files — write a share such as 20%%", key, s);
+            pol_yaml_error(c, v, "'%s: %s' is more than all the files — write a share such as 20%%",
+                           key, s);
         else
             g->max_change = pct ? d / 100 : d;
     }
 }
 
-static void dataset_pair(ctx *c, const char *key, node *v, void *t)
+static void dataset_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *t)
 {
     static const char *const rkeys[] = {"keep_last",    "keep_hourly", "keep_daily", "keep_weekly",
                                         "keep_monthly", "keep_yearly", "lock_days",  NULL};
     pol_dataset *d = t;
     if (!strcmp(key, "name"))
-        d->name = str(c, v, key);
+        d->name = pol_yaml_str(c, v, key);
     else if (!strcmp(key, "description"))
-        d->description = str(c, v, key);
+        d->description = pol_yaml_str(c, v, key);
     else if (!strcmp(key, "priority"))
-        integer(c, v, key, 1, 1000, &d->priority);
+        pol_yaml_int(c, v, key, 1, 1000, &d->priority);
     else if (!strcmp(key, "paths"))
-        str_list(c, v, key, &d->paths, &d->npaths);
+        pol_yaml_str_list(c, v, key, &d->paths, &d->npaths);
     else if (!strcmp(key, "exclude"))
-        str_list(c, v, key, &d->exclude, &d->nexclude);
+        pol_yaml_str_list(c, v, key, &d->exclude, &d->nexclude);
     else if (!strcmp(key, "one_file_system"))
-        boolean(c, v, key, &d->one_file_system);
+        pol_yaml_bool(c, v, key, &d->one_file_system);
     else if (!strcmp(key, "before"))
         hook(c, v, "before", &d->before);
     else if (!strcmp(key, "after"))
@@ -350,99 +198,100 @@ static void dataset_pair(ctx *c, const char *key, node *v, void *t)
     else if (!strcmp(key, "schedule"))
         schedule(c, v, key, &d->schedule);
     else if (!strcmp(key, "retention"))
-        mapping(c, v, "retention", rkeys, retention_pair, &d->retention);
+        pol_yaml_mapping(c, v, "retention", rkeys, retention_pair, &d->retention);
     else if (!strcmp(key, "copy_to"))
-        str_list(c, v, key, &d->copy_to, &d->ncopy_to);
+        pol_yaml_str_list(c, v, key, &d->copy_to, &d->ncopy_to);
     else if (!strcmp(key, "runbook"))
-        d->runbook = str(c, v, key);
+        d->runbook = pol_yaml_str(c, v, key);
     else if (!strcmp(key, "guard")) {
         static const char *const gkeys[] = {"enabled", "max_change", "factor", "min_files", NULL};
-        mapping(c, v, "guard", gkeys, guard_pair, &d->guard);
+        pol_yaml_mapping(c, v, "guard", gkeys, guard_pair, &d->guard);
     }
 }
 
-static void datasets(ctx *c, node *v, pol_policy *p)
+static void datasets(pol_yaml_ctx *c, pol_yaml_node *v, pol_policy *p)
 {
     static const char *const keys[] = {"name",     "description", "priority", "paths",
                                        "exclude",  "one_file_system", "before", "after",
                                        "schedule", "retention",   "copy_to",  "runbook",
                                        "guard",    NULL};
-    if (v->type != YAML_SEQUENCE_NODE) {
-        perr(c, v, "'datasets' is %s here — write a list, each data set starting with '- name:'",
-             kind_name(v));
+    if (!pol_yaml_list(c, v, "datasets", "a list, each data set starting with '- name:'"))
         return;
-    }
-    size_t len = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+    size_t len = pol_yaml_len(v);
     p->datasets = calloc(len + 1, sizeof(*p->datasets));
     for (size_t i = 0; p->datasets && i < len; i++) {
-        node *n = get(c, v->data.sequence.items.start[i]);
+        pol_yaml_node *n = pol_yaml_item(c, v, i);
         pol_dataset *d = &p->datasets[p->ndatasets++];
-        d->line = (int)n->start_mark.line + 1;
+        d->line = pol_yaml_line(n);
         d->priority = 100;
         d->guard = (pol_guard){.enabled = true, .max_change = 0.2, .factor = 5, .min_files = 10};
         d->before.timeout = d->after.timeout = 3600;
-        mapping(c, n, "a data set", keys, dataset_pair, d);
+        pol_yaml_mapping(c, n, "a data set", keys, dataset_pair, d);
         if (!d->name)
-            perr(c, n, "a data set has no name — add 'name: emr-db' (letters, digits, '-', '_', '.')");
+            pol_yaml_error(
+                c, n,
+                "a data set has no name — add 'name: emr-db' (letters, digits, '-', '_', '.')");
         else if (!bkp_dataset_name_ok(d->name))
-            perr(c, n, "data set name '%s' — use letters, digits, '.', '_' and '-' (at most 64)", d->name);
+            pol_yaml_error(
+                c, n, "data set name '%s' — use letters, digits, '.', '_' and '-' (at most 64)",
+                d->name);
         if (!d->npaths)
-            perr(c, n, "data set %s has no paths — add 'paths: [/path/to/data]'", d->name ? d->name : "");
+            pol_yaml_error(c, n, "data set %s has no paths — add 'paths: [/path/to/data]'",
+                           d->name ? d->name : "");
         for (size_t k = 0; k < d->npaths; k++)
             if (d->paths[k][0] != '/')
-                perr(c, n, "path '%s' of data set %s is not absolute — write the full path from /",
-                     d->paths[k], d->name ? d->name : "");
+                pol_yaml_error(
+                    c, n, "path '%s' of data set %s is not absolute — write the full path from /",
+                    d->paths[k], d->name ? d->name : "");
     }
 }
 
-static void drill_pair(ctx *c, const char *key, node *v, void *t)
+static void drill_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *t)
 {
     pol_drill *d = t;
     if (!strcmp(key, "runbook"))
-        d->runbook = str(c, v, key);
+        d->runbook = pol_yaml_str(c, v, key);
     else
         schedule(c, v, key, &d->schedule);
 }
 
-static void drills(ctx *c, node *v, pol_policy *p)
+static void drills(pol_yaml_ctx *c, pol_yaml_node *v, pol_policy *p)
 {
     static const char *const keys[] = {"runbook", "schedule", NULL};
-    if (v->type != YAML_SEQUENCE_NODE) {
-        perr(c, v, "'drills' is %s here — write a list of '- runbook: NAME' entries", kind_name(v));
+    if (!pol_yaml_list(c, v, "drills", "a list of '- runbook: NAME' entries"))
         return;
-    }
-    size_t len = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+    size_t len = pol_yaml_len(v);
     p->drills = calloc(len + 1, sizeof(*p->drills));
     for (size_t i = 0; p->drills && i < len; i++) {
-        node *n = get(c, v->data.sequence.items.start[i]);
+        pol_yaml_node *n = pol_yaml_item(c, v, i);
         pol_drill *d = &p->drills[p->ndrills++];
-        mapping(c, n, "a drill", keys, drill_pair, d);
+        pol_yaml_mapping(c, n, "a drill", keys, drill_pair, d);
         if (!d->runbook)
-            perr(c, n, "a drill has no runbook — add 'runbook: NAME'");
+            pol_yaml_error(c, n, "a drill has no runbook — add 'runbook: NAME'");
     }
 }
 
-static void verify_pair(ctx *c, const char *key, node *v, void *t)
+static void verify_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *t)
 {
     pol_policy *p = t;
     if (!strcmp(key, "reread_every"))
-        duration(c, v, key, &p->reread_every);
+        pol_yaml_duration(c, v, key, &p->reread_every);
 }
 
-static void top_pair(ctx *c, const char *key, node *v, void *t)
+static void top_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *t)
 {
     static const char *const vkeys[] = {"reread_every", NULL};
     static const char *const rkeys[] = {"copies", "media_types", "offline", "offsite",
                                         "offline_max_age", NULL};
     pol_policy *p = t;
     if (!strcmp(key, "repository"))
-        p->repository = str(c, v, key);
+        p->repository = pol_yaml_str(c, v, key);
     else if (!strcmp(key, "passphrase_file"))
-        p->passphrase_file = str(c, v, key);
+        p->passphrase_file = pol_yaml_str(c, v, key);
     else if (!strcmp(key, "passphrase_command"))
-        p->passphrase_command = str(c, v, key);
+        p->passphrase_command = pol_yaml_str(c, v, key);
     else if (!strcmp(key, "rule_321"))
-        mapping(c, v, "rule_321", rkeys, rule_pair, &p->rule);
+        pol_yaml_mapping(c, v, "rule_321", rkeys, rule_pair, &p->rule);
     else if (!strcmp(key, "media"))
         media(c, v, p);
     else if (!strcmp(key, "datasets"))
@@ -450,11 +299,11 @@ static void top_pair(ctx *c, const char *key, node *v, void *t)
     else if (!strcmp(key, "drills"))
         drills(c, v, p);
     else if (!strcmp(key, "verify"))
-        mapping(c, v, "verify", vkeys, verify_pair, p);
+        pol_yaml_mapping(c, v, "verify", vkeys, verify_pair, p);
 }
 
 /* Names unique, references defined. */
-static void cross_check(ctx *c, pol_policy *p)
+static void cross_check(pol_yaml_ctx *c, pol_policy *p)
 {
     for (size_t i = 0; i < p->nmedia; i++)
         for (size_t j = 0; j < i; j++)
@@ -490,45 +339,26 @@ static void refused(const char *file, int problems)
 
 int pol_load(const char *file, pol_policy **out)
 {
-    ctx c = {.file = file};
-    yaml_parser_t parser;
-    FILE *f = fopen(file, "rb");
-    int rc;
-    if (!f) {
-        rc = -errno;
+    pol_yaml_ctx c;
+    int rc = pol_yaml_load(&c, file);
+    if (rc == -EINVAL) { /* a YAML syntax error, logged with its line */
+        refused(file, 1);
+        return rc;
+    }
+    if (rc) {
         bkp_error("cannot read the policy %s: %s; give --policy FILE or set BKP_POLICY", file,
                   bkp_strerror(rc));
         return rc;
     }
     pol_policy *p = calloc(1, sizeof(*p));
-    if (!p || !yaml_parser_initialize(&parser)) {
-        fclose(f);
-        free(p);
+    if (!p) {
+        pol_yaml_done(&c);
         return -ENOMEM;
     }
     p->file = strdup(file);
     p->rule = (pol_rule321){3, 2, 1, 1, 8 * 86400};
     p->reread_every = 30 * 86400;
-    yaml_parser_set_input_file(&parser, f);
-    if (!yaml_parser_load(&parser, &c.doc)) {
-        if (parser.context)
-            bkp_error("%s:%zu: %s %s that starts on line %zu — check the indentation, brackets "
-                      "and quoting there",
-                      file, parser.problem_mark.line + 1,
-                      parser.problem ? parser.problem : "invalid YAML", parser.context,
-                      parser.context_mark.line + 1);
-        else
-            bkp_error("%s:%zu: %s — check the indentation and quoting near there", file,
-                      parser.problem_mark.line + 1, parser.problem ? parser.problem : "invalid YAML");
-        yaml_parser_delete(&parser);
-        fclose(f);
-        pol_free(p);
-        refused(file, 1);
-        return -EINVAL;
-    }
-    yaml_parser_delete(&parser);
-    fclose(f);
-    node *root = yaml_document_get_root_node(&c.doc);
+    pol_yaml_node *root = pol_yaml_root(&c);
     static const char *const keys[] = {"repository", "passphrase_file", "passphrase_command",
                                        "rule_321",   "media",           "datasets",
                                        "drills",     "verify",          NULL};
@@ -536,14 +366,14 @@ int pol_load(const char *file, pol_policy **out)
         bkp_error("%s:1: the policy is empty — start from policies/examples/clinic.yaml", file);
         c.errors++;
     } else {
-        mapping(&c, root, "the policy", keys, top_pair, p);
+        pol_yaml_mapping(&c, root, "the policy", keys, top_pair, p);
         if (!p->repository)
-            perr(&c, root, "no repository — add 'repository: /srv/bkp/repo'");
+            pol_yaml_error(&c, root, "no repository — add 'repository: /srv/bkp/repo'");
         if (!p->ndatasets && root->type == YAML_MAPPING_NODE)
-            perr(&c, root, "no datasets — add a 'datasets:' list naming what to back up");
+            pol_yaml_error(&c, root, "no datasets — add a 'datasets:' list naming what to back up");
         cross_check(&c, p);
     }
-    yaml_document_delete(&c.doc);
+    pol_yaml_done(&c);
     if (c.errors) {
         refused(file, c.errors);
         pol_free(p);

@@ -140,6 +140,37 @@ static void fix_hardlink(restore_ctx *c, bkp_item *it)
     archive_entry_set_hardlink(it->entry, NULL);
 }
 
+/* "var/backups/emr/emr.dump" with prefix "var/backups/emr" -> "emr.dump", and
+ * the folder itself -> "." (the target); hard link targets likewise.
+ * -ENOENT for a path outside the prefix. */
+static int strip_one(const char *p, const char *prefix, const char **rest)
+{
+    size_t l = strlen(prefix);
+    if (strncmp(p, prefix, l) || (p[l] && p[l] != '/'))
+        return -ENOENT;
+    *rest = p[l] ? p + l + 1 : ".";
+    return 0;
+}
+
+static int strip_prefix(bkp_item *it, const char *prefix)
+{
+    const char *rest, *link = archive_entry_hardlink(it->entry);
+    if (strip_one(archive_entry_pathname(it->entry), prefix, &rest))
+        return -ENOENT;
+    char *name = strdup(rest);
+    if (!name)
+        return -ENOMEM;
+    archive_entry_copy_pathname(it->entry, name);
+    free(name);
+    if (link && !strip_one(link, prefix, &rest)) {
+        char *l = strdup(rest);
+        if (l)
+            archive_entry_copy_hardlink(it->entry, l);
+        free(l);
+    }
+    return 0;
+}
+
 /* Read more selected items into the lookahead ring. */
 static void read_ahead(restore_ctx *c)
 {
@@ -160,6 +191,8 @@ static void read_ahead(restore_ctx *c)
             if (sel && is_data_file(it))
                 (void)bkp_strmap_put(c->selected, archive_entry_pathname(it->entry), c);
         }
+        if (sel && c->o->strip && strip_prefix(it, c->o->strip) < 0)
+            sel = false; /* outside the folder whose contents are restored */
         if (sel)
             c->count++;
         else

@@ -22,6 +22,8 @@ typedef struct rst_opts {
     const char *path;       /* only this stored path and what is below it; NULL: all */
     const char *to_archive; /* write a pax stream here instead ("-": stdout) */
     bool force;             /* allow a non-empty target */
+    const char *strip;      /* a stored folder whose contents become the target's
+                             * (a runbook restores a data set's folder into `to`); NULL: none */
     int workers;            /* 0: one per online CPU */
 } rst_opts;
 

@@ -39,6 +39,10 @@ enum {
     OPT_LABEL = 1 << 15,  /* --name, --type, --location (media label) */
     OPT_FROM = 1 << 16,   /* restore --from MEDIUM|PATH */
     OPT_MEDIA = 1 << 17,  /* verify --media M [--sample PCT] [--repair-from M2] */
+    OPT_PRINT = 1 << 18,  /* --format md|html, --lang ja|en */
+    OPT_DRILL = 1 << 19,  /* --medium M, --attest WHO, --report DIR, --sandbox DIR, --keep */
+    OPT_RUNBOOK = 1 << 20, /* restore --runbook NAME */
+    OPT_PERIOD = 1 << 21, /* audit report --from DATE --to DATE */
 };
 
 /* What a command needs; the dispatcher provides it before the handler runs. */
@@ -68,6 +72,12 @@ typedef struct cli {
     const char *media;       /* verify --media M */
     const char *repair_from; /* verify --repair-from M2 */
     double sample;           /* verify --sample PCT; 0: not given */
+    const char *format, *lang;           /* --format md|html, --lang ja|en */
+    const char *medium, *attest;         /* drill --medium M, --attest WHO */
+    const char *report_dir, *sandbox;    /* drill --report DIR, --sandbox DIR */
+    bool keep;                           /* drill --keep: leave the sandbox */
+    const char *runbook;                 /* restore --runbook NAME */
+    const char *period_to;               /* audit report --from DATE (in `from`) --to DATE */
     const struct bkp_lock *writer; /* this process's writer lock, if it holds one */
     char **args; /* positional arguments */
     int nargs;
@@ -179,6 +189,15 @@ void cli_status_print(json_t *all);
 int cli_open_source(cli *c, const char *spec, bkp_repo **out, char **staging);
 void cli_source_remove(char *staging);
 
+/* Runbooks (cmd_runbook.c, cmd_drill.c). */
+struct rb_runbook;
+bool cli_lang_ja(cli *c);                  /* --lang, else the locale */
+int cli_format(cli *c, int *format);       /* --format md|html into an rb_format */
+int cli_runbook_load(cli *c, const char *name, struct rb_runbook **out);
+json_t *cli_runbook_copies(cli *c, const struct rb_runbook *rb);
+/* Run runbook `name` for real (restore --runbook) or as a drill. */
+int cli_runbook_execute(cli *c, const char *name, bool drill);
+
 int cmd_init(cli *c);
 int cmd_backup(cli *c);
 int cmd_generations(cli *c);
@@ -193,6 +212,8 @@ int cmd_audit(cli *c);
 int cmd_media(cli *c);
 int cmd_rotate(cli *c);
 int cmd_status(cli *c);
+int cmd_runbook(cli *c);
+int cmd_drill(cli *c);
 struct bkp_audit_rec;
 /* Append a record to the audit log of the open repository: EXIT_FAILED when
  * it cannot be made durable (what was done must not go unrecorded). */

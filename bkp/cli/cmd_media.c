@@ -84,7 +84,16 @@ static int label(cli *c)
         bkp_warn("the policy expects %s at %s, not %s; mount it there before `bkp rotate %s`",
                  c->name, m.path, path, c->name);
     ex = EXIT_FAILED;
-    rc = bkp_label_read(path, &old);
+    /* A tape cannot carry a label file: its label lives in the registry and
+     * travels inside every archive written to it. */
+    bool device = stat(path, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode));
+    if (device && strcmp(type, "archive")) {
+        bkp_error("%s is a device: only an archive medium (--type archive) is written to a "
+                  "device; mount a disk's file system and label its mount point",
+                  path);
+        goto out;
+    }
+    rc = device ? -ENOENT : bkp_label_read(path, &old);
     if (rc && rc != -ENOENT && !c->force)
         goto out;
     if (old && !c->force) {
@@ -101,11 +110,8 @@ static int label(cli *c)
                   c->name, ruuid);
         goto out;
     }
-    lab = bkp_label_new(c->r, c->name, type, loc);
-    if (!lab || (rc = bkp_label_write(path, lab, true))) {
-        bkp_error("cannot write the label on %s: %s", path, bkp_strerror(lab ? rc : -ENOMEM));
-        goto out;
-    }
+    /* The repository copy first: a disk holding another repository's copy is
+     * refused before its label is touched. */
     if (strcmp(type, "archive")) {
         char *repo = bkp_path_join(path, "repo"), *cfg = repo ? bkp_path_join(repo, "config") : NULL;
         bkp_repo *copy = NULL;
@@ -118,6 +124,23 @@ static int label(cli *c)
         free(repo);
         if (rc)
             goto out;
+    }
+    lab = bkp_label_new(c->r, c->name, type, loc);
+    if (!lab || (!device && (rc = bkp_label_write(path, lab, true)))) {
+        bkp_error("cannot write the label on %s: %s", path, bkp_strerror(lab ? rc : -ENOMEM));
+        goto out;
+    }
+    /* The disk had another name in this repository: that medium is gone. */
+    const char *oname = json_string_value(json_object_get(old, "name"));
+    const char *orepo = json_string_value(json_object_get(old, "repository"));
+    if (oname && strcmp(oname, c->name) && orepo && !strcmp(orepo, bkp_repo_uuid(c->r))) {
+        json_t *oe = bkp_media_get(c->r, oname);
+        const char *ou = json_string_value(json_object_get(json_object_get(oe, "label"), "uuid"));
+        if (ou && !strcmp(ou, json_string_value(json_object_get(old, "uuid"))) &&
+            !bkp_media_forget(c->r, oname))
+            bkp_warn("%s was labelled %s before: that medium is removed from the registry",
+                     path, oname);
+        json_decref(oe);
     }
     char *abs = realpath(path, NULL);
     label_ctx lc = {lab, abs ? abs : path};

@@ -29,7 +29,9 @@ static void decide(const pol_policy *p, bkp_gen **v, size_t from, size_t to, tim
     pol_retention none = {0}, rules = d ? d->retention : none;
     /* On a medium at least `min_keep` stay, whatever the data set's rules say
      * (and with no rules at all, everything does). */
-    if (rules.keep_last < min_keep)
+    bool any = rules.keep_last || rules.keep_hourly || rules.keep_daily || rules.keep_weekly ||
+               rules.keep_monthly || rules.keep_yearly;
+    if (any && rules.keep_last < min_keep)
         rules.keep_last = min_keep;
     size_t n = 0;
     pol_gen *g = calloc(to - from + 1, sizeof(*g));

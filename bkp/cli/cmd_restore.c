@@ -14,6 +14,14 @@ int cmd_restore(cli *c)
     rst_result res;
     struct timespec t0, t1;
 
+    if (c->runbook) {
+        if (c->nargs || c->from || c->to_archive || c->path) {
+            bkp_error("bkp restore --runbook NAME takes no generation, target, --from or --path: "
+                      "the runbook says what goes where");
+            return EXIT_USAGE;
+        }
+        return cli_runbook_execute(c, c->runbook, false);
+    }
     if (c->to_archive ? c->nargs != 1 : c->nargs != 2) {
         bkp_error("give a generation and a target directory, or --to-archive FILE:\n"
                   "  bkp restore GEN TARGET [--path P] [--force]\n"

@@ -196,11 +196,14 @@ int cli_rotate_disk(cli *c, cli_medium *m, bool quiet)
     bkp_verify_result vres = {0};
     json_t *copied = json_array(), *held = NULL, *fig = NULL;
     seen_ctx seen = {.path = m->path};
-    bool copied_all = false;
+    bool copied_all = false, said_ok = false;
     struct stat st;
     int ex, rc = 0;
-    if (!cfg)
+    if (!cfg) {
+        free(repo);
+        json_decref(copied);
         return EXIT_FAILED;
+    }
     if ((ex = cli_medium_check_label(c, m)))
         goto record;
     if (stat(cfg, &st) < 0 && (rc = bkp_repo_init_copy(c->r, repo)))
@@ -227,14 +230,14 @@ int cli_rotate_disk(cli *c, cli_medium *m, bool quiet)
     if (cli_prune_medium(c, repo, dst, mwriter, m->name))
         bkp_warn("%s: old generations could not be pruned; the copy is complete", m->name);
     rc = bkp_verify(dst, false, c->workers, &vres);
+    seen.verified = rc >= 0;
+    seen.verify_ok = rc == 0;
     if (rc) {
         bkp_error("%s: the copy does not verify (%llu problem(s), above); run `bkp verify --media "
                   "%s --repair-from` another copy, or use another disk",
                   m->name, (unsigned long long)vres.problems, m->name);
         rc = rc < 0 ? rc : -EBADMSG;
     }
-    seen.verified = rc >= 0;
-    seen.verify_ok = rc == 0;
     held = held_list(dst);
 record:
     fig = json_pack("{s:O, s:I, s:I, s:I, s:I, s:i}", "generations", copied, "packs",
@@ -246,6 +249,7 @@ record:
                              .figures = fig, .error = ex || rc ? "see the messages of bkp rotate" : NULL};
         if (cli_audit(c, &rec) && !ex && !rc)
             rc = -EIO;
+        said_ok = !ex && !rc;
     }
     /* The log's copy goes last, with the record of this rotation in it. */
     if (dst && copied_all && !rc && (rc = bkp_copy_audit(c->r, dst)))
@@ -257,6 +261,11 @@ record:
     seen.held = seen.wrote ? held : NULL;
     if (dst && bkp_media_update(c->r, m->name, note_seen, &seen) && !rc)
         rc = -EIO;
+    if (said_ok && rc) { /* the record above said ok too early */
+        bkp_audit_rec fail = {.op = "rotate", .medium = m->name, .failed = true,
+                              .error = "the audit log's copy or the registry could not be written"};
+        (void)cli_audit(c, &fail);
+    }
     if (!ex)
         ex = rc ? EXIT_FAILED : EXIT_OK;
     if (ex == EXIT_OK && c->json && !quiet)

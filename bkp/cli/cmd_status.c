@@ -63,7 +63,7 @@ static json_t *dataset_status(cli *c, const pol_dataset *d, bkp_gen **v, size_t 
     pol_status out;
     last_ctx last = {.dataset = d->name};
     char *log = bkp_audit_path(c->r);
-    json_t *media = json_array();
+    json_t *media = json_array(), *j = NULL;
     size_t i;
     json_t *e;
     if (!copies || !log || !media)
@@ -84,6 +84,8 @@ static json_t *dataset_status(cli *c, const pol_dataset *d, bkp_gen **v, size_t 
         json_t *g;
         size_t x;
         pol_copy cp = {.medium = pm};
+        if (json_is_false(json_object_get(e, "verify_ok")))
+            continue; /* its last check failed: it does not count until it verifies */
         json_array_foreach(json_object_get(e, "held"), x, g) {
             const char *ds = json_string_value(json_object_get(g, "dataset"));
             time_t t = bkp_iso_parse(json_string_value(json_object_get(g, "finished")));
@@ -110,7 +112,7 @@ static json_t *dataset_status(cli *c, const pol_dataset *d, bkp_gen **v, size_t 
     char lb[32] = "";
     if (s.last_backup)
         bkp_iso_time(lb, sizeof(lb), s.last_backup);
-    json_t *j = json_pack(
+    j = json_pack(
         "{s:s, s:s, s:i, s:s, s:i, s:{s:i, s:i, s:i, s:i}, s:{s:i, s:i, s:i, s:i}, s:I, s:I, "
         "s:o, s:o, s:o, s:o, s:o, s:o, s:s}",
         "dataset", d->name, "description", d->description ? d->description : "", "priority",

@@ -193,53 +193,36 @@ static int open_source(cli *c, const char *from, cli_medium *m, bkp_repo **out)
     return ex;
 }
 
-/* Put each bad pack of `dst` back from `src`: the damaged file is set aside
- * as packs/XX/.damaged-ID (readers ignore dot names), the copy is read back
- * and authenticated before its rename. */
+/* Put each bad pack of `dst` back from `src`: the copy is read back and
+ * authenticated before the damaged file is set aside (bkp_copy_pack). */
 static int repair(bkp_repo *dst, bkp_repo *src, const bkp_verify_result *res, bool sealed,
                   json_t *fixed)
 {
-    char *pdir = bkp_repo_subpath(dst, "packs");
+    char *pdir = bkp_repo_subpath(dst, "packs"), *spdir = bkp_repo_subpath(src, "packs");
     int failed = 0;
-    for (size_t i = 0; pdir && i < res->nbad_packs; i++) {
-        char hex[2 * BKP_ID_LEN + 1], aside[2 * BKP_ID_LEN + 16];
+    for (size_t i = 0; pdir && spdir && i < res->nbad_packs; i++) {
+        char hex[2 * BKP_ID_LEN + 1];
         const uint8_t *id = res->bad_packs[i];
-        char *path = bkp_pack_path(pdir, id);
+        char *sfile = bkp_pack_path(spdir, id);
         bkp_hex(hex, id, BKP_ID_LEN);
-        char *spath = bkp_repo_subpath(src, "packs"), *sfile = spath ? bkp_pack_path(spath, id) : NULL;
         if (!sfile || access(sfile, F_OK) < 0) {
             bkp_error("pack %s: %s does not have it; repair from another copy, or restore the "
                       "affected files from it with `bkp restore --from`",
                       hex, bkp_repo_path(src));
             failed++;
+        } else if (bkp_copy_pack(src, dst, id, true, NULL)) {
+            failed++; /* the damaged pack stays where it was */
         } else {
-            snprintf(aside, sizeof(aside), ".damaged-%s", hex);
-            char *dir = path ? strdup(path) : NULL, *slash = dir ? strrchr(dir, '/') : NULL;
-            if (slash) {
-                *slash = '\0';
-                char *ap = bkp_path_join(dir, aside);
-                (void)bkp_immutable(path, false);
-                if (ap && rename(path, ap) < 0 && errno != ENOENT)
-                    bkp_warn("cannot set %s aside: %s", path, bkp_strerror(-errno));
-                free(ap);
-                (void)bkp_fsync_dir(dir);
-            }
-            free(dir);
-            uint64_t bytes = 0;
-            int rc = bkp_copy_pack(src, dst, id, &bytes);
-            if (rc && rc != -EEXIST) {
-                failed++;
-            } else {
-                json_array_append_new(fixed, json_string(hex));
-                if (sealed && path)
-                    (void)bkp_immutable(path, true); /* as the rest of the medium */
-            }
+            json_array_append_new(fixed, json_string(hex));
+            char *path = bkp_pack_path(pdir, id);
+            if (sealed && path)
+                (void)bkp_immutable(path, true); /* as the rest of the medium */
+            free(path);
         }
-        free(path);
-        free(spath);
         free(sfile);
     }
     free(pdir);
+    free(spdir);
     return failed;
 }
 
@@ -312,6 +295,13 @@ int cmd_verify(cli *c)
     if (c->media && (ex = open_medium(c, c->media, &m, &copy)))
         goto out;
     if (c->media && !copy) {
+        if (c->repair_from || sample) {
+            bkp_error("%s is an archive medium: its archives are verified whole and never "
+                      "rewritten; --repair-from and --sample do not apply",
+                      c->media);
+            ex = EXIT_USAGE;
+            goto out;
+        }
         rc = verify_archives(c, &m, &res);
         goto record;
     }
@@ -320,6 +310,12 @@ int cmd_verify(cli *c)
     if (c->repair_from) {
         if ((ex = open_source(c, c->repair_from, &sm, &src)))
             goto out;
+        if (!strcmp(bkp_repo_path(src), bkp_repo_path(target))) {
+            bkp_error("--repair-from %s names the copy being repaired; name another copy",
+                      c->repair_from);
+            ex = EXIT_USAGE;
+            goto out;
+        }
         if ((rc = bkp_lock_writer(bkp_repo_path(target), "bkp verify --repair-from", &writer))) {
             ex = rc == -EBUSY ? EXIT_LOCKED : EXIT_FAILED;
             goto out;

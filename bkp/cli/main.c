@@ -37,8 +37,8 @@ static const command commands[] = {
     {"ls", cmd_ls, NEED_REPO, OPT_REPO | OPT_JSON, 1, 2, "ls GEN [PATH] [--json]", "list the files of a generation"},
     {"diff", cmd_diff, NEED_REPO, OPT_REPO | OPT_JSON, 2, 2, "diff GEN GEN [--json]",
      "what changed between two generations"},
-    {"restore", cmd_restore, 0, OPT_REPO | OPT_PATH | OPT_TO_ARCHIVE | OPT_FORCE | OPT_WORKERS | OPT_FROM, 1, 2,
-     "restore GEN TARGET [--path P] [--force] [--from MEDIUM|PATH] | restore GEN --to-archive FILE",
+    {"restore", cmd_restore, 0, OPT_REPO | OPT_PATH | OPT_TO_ARCHIVE | OPT_FORCE | OPT_WORKERS | OPT_FROM | OPT_RUNBOOK, 0, 2,
+     "restore GEN TARGET [--path P] [--force] [--from MEDIUM|PATH] | restore GEN --to-archive FILE | restore --runbook NAME [--attest WHO]",
      "restore a generation into a directory or a tar (pax) file, from the repository or any one medium"},
     {"run", cmd_run, NEED_REPO_WRITE, OPT_REPO | OPT_DATASET | OPT_FORCE | OPT_METRICS | OPT_WORKERS | OPT_JSON,
      0, 0, "run [--dataset NAME] [--force] [--metrics FILE] [--json]",
@@ -55,6 +55,12 @@ static const command commands[] = {
      "label a disk (or archive folder) as a medium and register it; list media and what they hold"},
     {"rotate", cmd_rotate, NEED_REPO_WRITE, OPT_REPO | OPT_JSON, 1, 1, "rotate MEDIUM",
      "copy the generations due to a medium, read them back, prune it, and say when it is next due"},
+    {"runbook", cmd_runbook, 0, OPT_REPO | OPT_JSON | OPT_PRINT, 1, 2,
+     "runbook list | show NAME | print NAME [--format md|html] [--lang ja|en]",
+     "the recovery procedures; print one for paper (手順書)"},
+    {"drill", cmd_drill, 0, OPT_REPO | OPT_JSON | OPT_DRILL | OPT_WORKERS, 1, 1,
+     "drill NAME [--medium M] [--attest WHO] [--report DIR] [--sandbox DIR] [--keep]",
+     "rehearse a runbook into a sandbox, timed, with a report"},
     {"status", cmd_status, NEED_REPO, OPT_REPO | OPT_JSON, 0, 0, "status [--json]",
      "3-2-1 compliance of each data set: copies, media, off-line and off-site ages, what to do next"},
     {"verify", cmd_verify, NEED_REPO, OPT_REPO | OPT_READ_DATA | OPT_WORKERS | OPT_JSON | OPT_MEDIA, 0, 0,
@@ -87,6 +93,15 @@ static const struct option long_options[] = {
     {"media", required_argument, NULL, 'M'},
     {"sample", required_argument, NULL, 'E'},
     {"repair-from", required_argument, NULL, 'H'},
+    {"format", required_argument, NULL, 'o'},
+    {"lang", required_argument, NULL, 'l'},
+    {"medium", required_argument, NULL, 'u'},
+    {"attest", required_argument, NULL, 't'},
+    {"report", required_argument, NULL, 'e'},
+    {"sandbox", required_argument, NULL, 'b'},
+    {"keep", no_argument, NULL, 'k'},
+    {"runbook", required_argument, NULL, 'B'},
+    {"to", required_argument, NULL, 'Z'},
     {"verbose", no_argument, NULL, 'v'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -159,6 +174,20 @@ static unsigned option_bit(int ch)
     case 'E':
     case 'H':
         return OPT_MEDIA;
+    case 'o':
+    case 'l':
+        return OPT_PRINT;
+    case 'u':
+    case 'e':
+    case 'b':
+    case 'k':
+        return OPT_DRILL;
+    case 't':
+        return OPT_DRILL | OPT_RUNBOOK;
+    case 'B':
+        return OPT_RUNBOOK;
+    case 'Z':
+        return OPT_PERIOD;
     default:
         return 0; /* accepted everywhere */
     }
@@ -232,6 +261,15 @@ int main(int argc, char **argv)
         case 'M': c.media = optarg; break;
         case 'E': c.sample = atof(optarg); break;
         case 'H': c.repair_from = optarg; break;
+        case 'o': c.format = optarg; break;
+        case 'l': c.lang = optarg; break;
+        case 'u': c.medium = optarg; break;
+        case 't': c.attest = optarg; break;
+        case 'e': c.report_dir = optarg; break;
+        case 'b': c.sandbox = optarg; break;
+        case 'k': c.keep = true; break;
+        case 'B': c.runbook = optarg; break;
+        case 'Z': c.period_to = optarg; break;
         case 'v': level = BKP_LOG_DEBUG; break;
         case 'q': level = BKP_LOG_WARN; c.tty = false; break;
         case 'h': printf("usage: bkp %s\n%s\n", cmd->usage, cmd->summary); return EXIT_OK;

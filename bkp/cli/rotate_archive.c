@@ -41,17 +41,9 @@ int cli_archive_check(cli *c, const char *path)
         free(staging);
         return -EIO;
     }
-    int rc = bkp_archive_extract(path, staging, NULL);
-    if (!rc) {
-        static const char *const subdirs[] = {"cache", "locks", "index", "packs"};
-        for (size_t i = 0; i < 4; i++) {
-            char *p = bkp_path_join(staging, subdirs[i]);
-            if (p)
-                (void)bkp_mkdir_p(p, 0700);
-            free(p);
-        }
+    int rc = bkp_archive_extract_repo(path, staging);
+    if (!rc)
         rc = bkp_repo_open_copy(staging, c->r, BKP_REPO_READONLY, &copy);
-    }
     if (!rc)
         rc = bkp_verify(copy, true, c->workers, &res);
     if (rc > 0) {
@@ -162,7 +154,7 @@ int cli_archive_list(const char *dir, char ***names, size_t *n)
 typedef struct held_ctx {
     const char *path;
     json_t *added;
-    bool wrote;
+    bool wrote, verified; /* a device is written, not read back */
 } held_ctx;
 
 static int note(json_t *e, void *ctx)
@@ -177,8 +169,10 @@ static int note(json_t *e, void *ctx)
     if (!h->wrote)
         return 0;
     json_object_set_new(e, "last_write", json_string(now));
-    json_object_set_new(e, "last_verify", json_string(now));
-    json_object_set_new(e, "verify_ok", json_true());
+    if (h->verified) {
+        json_object_set_new(e, "last_verify", json_string(now));
+        json_object_set_new(e, "verify_ok", json_true());
+    }
     json_t *held = json_object_get(e, "held");
     if (!json_is_array(held)) {
         held = json_array();
@@ -202,6 +196,10 @@ int cli_rotate_archive(cli *c, cli_medium *m, bool quiet)
     ex = EXIT_OK;
     if (!device && (rc = bkp_label_read(m->path, &label)))
         goto record;
+    if (device)
+        label = json_incref(json_object_get(m->entry, "label"));
+    else
+        bkp_durable_cleanup(m->path); /* what a killed rotation left */
     if ((rc = bkp_gen_list(c->r, NULL, &v, &n)) || !(pick = calloc(n + 1, sizeof(*pick)))) {
         rc = rc ? rc : -ENOMEM;
         goto record;
@@ -237,7 +235,7 @@ record:
             rc = -EIO;
     }
     json_decref(fig);
-    held_ctx h = {m->path, added, json_array_size(added) > 0 && !rc};
+    held_ctx h = {m->path, added, json_array_size(added) > 0 && !rc, !device};
     if (!ex && (h.wrote || !rc) && bkp_media_update(c->r, m->name, note, &h) && !rc)
         rc = -EIO;
     if (!ex)
@@ -249,8 +247,9 @@ record:
             cli_print_json(json_pack("{s:s, s:O, s:I}", "medium", m->name, "generations", done,
                                      "bytes", (json_int_t)bytes));
         } else {
-            printf("%s: %zu archive(s) written (%s), each read back and verified", m->name,
-                   json_array_size(done), cli_size(sz, sizeof(sz), bytes));
+            printf("%s: %zu archive(s) written (%s)%s", m->name, json_array_size(done),
+                   cli_size(sz, sizeof(sz), bytes),
+                   device ? ", not read back (a device)" : ", each read back and verified");
             printf("%s.\n", json_array_size(done) ? "" : "; everything due was there already");
             if (m->offline)
                 printf("You can take %s away now; it is kept %s.\n", m->name,

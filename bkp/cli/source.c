@@ -80,7 +80,6 @@ static char *pick_archive(const char *dir, const char *spec)
 /* Extract `file` into a new staging folder and open it. */
 static int open_archive(cli *c, const char *file, bkp_repo **out, char **staging)
 {
-    static const char *const subdirs[] = {"keys", "packs", "index", "generations", "cache", "locks"};
     const char *tmp = getenv("TMPDIR");
     char *dir = NULL, *pass = NULL;
     size_t plen = 0;
@@ -94,14 +93,8 @@ static int open_archive(cli *c, const char *file, bkp_repo **out, char **staging
         return EXIT_FAILED;
     }
     *staging = dir;
-    if (bkp_archive_extract(file, dir, NULL))
+    if (bkp_archive_extract_repo(file, dir))
         return EXIT_FAILED;
-    for (size_t i = 0; i < sizeof(subdirs) / sizeof(*subdirs); i++) {
-        char *p = bkp_path_join(dir, subdirs[i]);
-        if (p)
-            (void)bkp_mkdir_p(p, 0700);
-        free(p);
-    }
     if (bkp_passphrase_get(c->passphrase_file, 0, &pass, &plen))
         return EXIT_USAGE;
     int rc = bkp_repo_open(dir, pass, plen, BKP_REPO_READONLY, out);

@@ -1,0 +1,542 @@
+/* procedure.c — the restore engine running a runbook (procedure.h). */
+#include "restore/procedure.h"
+
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bkp/durable.h"
+#include "bkp/hook.h"
+#include "bkp/log.h"
+#include "bkp/tree.h"
+#include "restore/restore.h"
+
+const char *rb_status_name(rb_status s)
+{
+    switch (s) {
+    case RB_DONE:
+        return "done";
+    case RB_NOT_REHEARSED:
+        return "not rehearsed";
+    case RB_FAILED:
+        return "failed";
+    default:
+        return "not reached";
+    }
+}
+
+/* A generation on a source, in the order select tries them. */
+typedef struct cand {
+    size_t src;
+    const bkp_gen *g;
+} cand;
+
+typedef struct run {
+    const rb_runbook *rb;
+    const rb_env *env;
+    rb_result *res;
+    bkp_gen ***lists; /* per source: its generations (owned) */
+    size_t *nlists;
+    cand *cands; /* of the last select */
+    size_t ncands, at;
+    const rb_select *sel; /* the last select step, for a fallback */
+    char target[4096];    /* the last restore's folder */
+    char dataset[128];
+} run;
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static void say(rb_step_result *sr, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(rb_step_result *sr, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(sr->detail, sizeof(sr->detail), fmt, ap);
+    va_end(ap);
+}
+
+/* ---- confirm ---- */
+
+static rb_status confirm(run *r, const rb_step *st, rb_step_result *sr)
+{
+    const rb_env *e = r->env;
+    if (e->interactive) {
+        FILE *tty = fopen("/dev/tty", "r+");
+        char line[64] = "";
+        if (tty) {
+            fprintf(tty, "\n[%s] %s\n  %s [y/N] ", st->who, st->what ? st->what : "",
+                    st->text);
+            fflush(tty);
+            if (!fgets(line, sizeof(line), tty))
+                line[0] = '\0';
+            fclose(tty);
+            if (line[0] == 'y' || line[0] == 'Y') {
+                say(sr, "confirmed on the terminal%s", e->drill ? " (rehearsed)" : "");
+                return RB_DONE;
+            }
+            say(sr, "not confirmed: the procedure stops until this is done");
+            return RB_FAILED;
+        }
+    }
+    if (e->attest) {
+        say(sr, "attested by %s%s", e->attest, e->drill ? " (rehearsed)" : "");
+        return RB_DONE;
+    }
+    if (e->drill) {
+        say(sr, "unattended drill: not rehearsed by a person");
+        return RB_NOT_REHEARSED;
+    }
+    say(sr, "needs a person: run on a terminal, or name who attests with --attest NAME");
+    return RB_FAILED;
+}
+
+/* ---- select ---- */
+
+/* Are the tree and every chunk of `g` indexed on `repo`? */
+static bool complete(bkp_repo *repo, const bkp_gen *g)
+{
+    bkp_tree_reader *tr = NULL;
+    bkp_item it;
+    bool ok = true;
+    int x = 0;
+    for (size_t t = 0; ok && t < g->ntree; t++)
+        ok = bkp_repo_has(repo, g->tree + t * BKP_ID_LEN);
+    bkp_item_init(&it);
+    if (ok && bkp_tree_reader_new(repo, g->tree, g->ntree, &tr))
+        ok = false;
+    while (ok && (x = bkp_tree_reader_next(tr, &it)) > 0)
+        for (uint32_t k = 0; ok && k < it.nchunks; k++)
+            ok = bkp_repo_has(repo, it.chunks[k].id);
+    bkp_item_clear(&it);
+    bkp_tree_reader_free(tr);
+    return ok && x == 0;
+}
+
+static int cmp_cand(const void *a, const void *b)
+{
+    const cand *x = a, *y = b;
+    if (x->g->finished != y->g->finished)
+        return x->g->finished < y->g->finished ? 1 : -1; /* newest first */
+    if (x->g->seq != y->g->seq)
+        return x->g->seq < y->g->seq ? 1 : -1;
+    return (x->src > y->src) - (x->src < y->src);
+}
+
+static rb_status do_select(run *r, const rb_step *st, rb_step_result *sr)
+{
+    const rb_select *sel = &st->select;
+    const char *ds = sel->dataset ? sel->dataset : r->rb->datasets[0];
+    size_t cap = 0, skipped_suspicious = 0, skipped_incomplete = 0;
+    free(r->cands);
+    r->cands = NULL;
+    r->ncands = r->at = 0;
+    r->sel = sel;
+    snprintf(r->dataset, sizeof(r->dataset), "%s", ds);
+    for (size_t s = 0; s < r->env->nsources; s++) {
+        bkp_gen_list_free(r->lists[s], r->nlists[s]);
+        r->lists[s] = NULL;
+        r->nlists[s] = 0;
+        if (bkp_gen_list(r->env->sources[s].repo, ds, &r->lists[s], &r->nlists[s]))
+            continue;
+        for (size_t i = 0; i < r->nlists[s]; i++) {
+            const bkp_gen *g = r->lists[s][i];
+            if (g->pruned || g->status || (sel->before && g->finished >= sel->before))
+                continue;
+            if (sel->not_suspicious && bkp_gen_marked(g) && !g->cleared) {
+                skipped_suspicious++;
+                continue;
+            }
+            if (!complete(r->env->sources[s].repo, g)) {
+                skipped_incomplete++;
+                continue;
+            }
+            if (r->ncands == cap) {
+                cand *n = realloc(r->cands, (cap = cap ? 2 * cap : 16) * sizeof(*n));
+                if (!n)
+                    return RB_FAILED;
+                r->cands = n;
+            }
+            r->cands[r->ncands++] = (cand){s, g};
+        }
+    }
+    if (!r->ncands) {
+        say(sr, "no usable generation of %s on any source (%zu suspicious, %zu incomplete "
+                "skipped)",
+            ds, skipped_suspicious, skipped_incomplete);
+        return RB_FAILED;
+    }
+    qsort(r->cands, r->ncands, sizeof(*r->cands), cmp_cand);
+    const cand *c = &r->cands[0];
+    char name[96];
+    say(sr, "%s from %s (captured %s)%s%s", bkp_gen_name(c->g, name, sizeof(name)),
+        r->env->sources[c->src].name,
+        json_string_value(json_object_get(c->g->json, "finished")),
+        skipped_suspicious ? "; newer suspicious generations skipped" : "",
+        skipped_incomplete ? "; incomplete copies skipped" : "");
+    return RB_DONE;
+}
+
+/* ---- verify ---- */
+
+/* Read back and authenticate every blob of `g` on `repo`; the number that fail. */
+static uint64_t read_all(bkp_repo *repo, const bkp_gen *g, uint64_t *blobs)
+{
+    bkp_tree_reader *tr = NULL;
+    bkp_item it;
+    bkp_buf buf;
+    uint64_t bad = 0;
+    int x = 0;
+    *blobs = 0;
+    bkp_buf_init(&buf);
+    bkp_item_init(&it);
+    for (size_t t = 0; t < g->ntree; t++, (*blobs)++)
+        bad += bkp_repo_get(repo, BKP_BLOB_TREE, g->tree + t * BKP_ID_LEN, &buf) != 0;
+    if (!bad && bkp_tree_reader_new(repo, g->tree, g->ntree, &tr))
+        bad++;
+    while (!bad && tr && (x = bkp_tree_reader_next(tr, &it)) > 0)
+        for (uint32_t k = 0; k < it.nchunks; k++, (*blobs)++)
+            bad += bkp_repo_get(repo, BKP_BLOB_DATA, it.chunks[k].id, &buf) != 0;
+    bad += x < 0;
+    bkp_item_clear(&it);
+    bkp_tree_reader_free(tr);
+    bkp_buf_free(&buf);
+    return bad;
+}
+
+static rb_status do_verify(run *r, rb_step_result *sr)
+{
+    char name[96];
+    while (r->at < r->ncands) {
+        const cand *c = &r->cands[r->at];
+        uint64_t blobs, bad = read_all(r->env->sources[c->src].repo, c->g, &blobs);
+        bkp_gen_name(c->g, name, sizeof(name));
+        if (!bad) {
+            say(sr, "%s on %s: %llu blob(s) read back and authenticated%s", name,
+                r->env->sources[c->src].name, (unsigned long long)blobs,
+                r->res->fallbacks ? " (after falling back)" : "");
+            return RB_DONE;
+        }
+        bkp_warn("%s on %s: %llu blob(s) damaged or missing", name, r->env->sources[c->src].name,
+                 (unsigned long long)bad);
+        if (!r->sel || !r->sel->fallback) {
+            say(sr, "%s on %s: %llu blob(s) damaged or missing; the runbook allows no fallback",
+                name, r->env->sources[c->src].name, (unsigned long long)bad);
+            return RB_FAILED;
+        }
+        r->at++;
+        r->res->fallbacks++;
+    }
+    say(sr, "no candidate generation verified");
+    return RB_FAILED;
+}
+
+/* ---- restore ---- */
+
+/* Read the restored regular files of `g` back and compare them with their
+ * recorded content (re-chunked and hashed as at capture). */
+static uint64_t compare(bkp_repo *repo, const bkp_gen *g, const char *target, const char *path,
+                        const char *strip)
+{
+    const bkp_keys *k = bkp_repo_keys(repo);
+    const bkp_chunker *ch = bkp_repo_chunker(repo);
+    size_t max = bkp_chunker_max(ch), cap = 2 * max;
+    uint8_t *buf = malloc(cap);
+    bkp_tree_reader *tr = NULL;
+    bkp_item it;
+    uint64_t differ = 0;
+    bkp_item_init(&it);
+    if (!buf || bkp_tree_reader_new(repo, g->tree, g->ntree, &tr)) {
+        free(buf);
+        return 1;
+    }
+    while (bkp_tree_reader_next(tr, &it) > 0) {
+        struct archive_entry *e = it.entry;
+        const char *name = archive_entry_pathname(e);
+        size_t sl = strip ? strlen(strip) : 0;
+        if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e) ||
+            !rst_path_selected(name, path) || (strip && (strncmp(name, strip, sl) || name[sl] != '/')))
+            continue;
+        char *p = bkp_path_join(target, name + (sl ? sl + 1 : 0));
+        int fd = p ? open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
+        free(p);
+        if (fd < 0) {
+            differ++; /* missing: restore listed it as damaged */
+            continue;
+        }
+        uint64_t size = (uint64_t)archive_entry_size(e), one[2] = {0, size};
+        const uint64_t *reg = it.nsparse ? it.sparse : one;
+        uint32_t nreg = it.nsparse ? it.nsparse : 1, ri = 0, n = 0, cn = 0;
+        uint64_t roff = reg[0], rleft = reg[1];
+        bkp_chunk_ref *refs = NULL;
+        size_t have = 0;
+        bool eof = false, bad = false;
+        while (!bad) {
+            while (!eof && have < cap) { /* fill from the data regions in order */
+                if (!rleft) {
+                    if (++ri >= nreg) {
+                        eof = true;
+                        break;
+                    }
+                    roff = reg[2 * ri];
+                    rleft = reg[2 * ri + 1];
+                    continue;
+                }
+                size_t want = cap - have < rleft ? cap - have : (size_t)rleft;
+                ssize_t got = pread(fd, buf + have, want, (off_t)roff);
+                if (got <= 0) {
+                    bad = true;
+                    break;
+                }
+                have += (size_t)got;
+                roff += (uint64_t)got;
+                rleft -= (uint64_t)got;
+            }
+            if (bad || !have)
+                break;
+            size_t cut = bkp_chunker_cut(ch, buf, have, eof);
+            if (!cut)
+                cut = have;
+            if (cn == n) {
+                bkp_chunk_ref *nr = realloc(refs, (n = n ? 2 * n : 16) * sizeof(*nr));
+                if (!nr) {
+                    bad = true;
+                    break;
+                }
+                refs = nr;
+            }
+            bkp_blob_id(k, buf, cut, refs[cn].id);
+            refs[cn++].len = (uint32_t)cut;
+            memmove(buf, buf + cut, have - cut);
+            have -= cut;
+        }
+        uint8_t h[BKP_ID_LEN];
+        if (!bad) {
+            bkp_item_content_hash(k, size, refs, cn, h);
+            bad = memcmp(h, it.content, BKP_ID_LEN) != 0;
+        }
+        if (bad)
+            bkp_warn("%s/%s differs from the generation after the restore", target,
+                     archive_entry_pathname(e));
+        differ += bad;
+        free(refs);
+        close(fd);
+    }
+    bkp_item_clear(&it);
+    bkp_tree_reader_free(tr);
+    free(buf);
+    return differ;
+}
+
+static rb_status do_restore(run *r, const rb_step *st, rb_step_result *sr)
+{
+    const rb_restore *rs = &st->restore;
+    char name[96];
+    if (r->at >= r->ncands) {
+        say(sr, "no generation selected: a select step must come first");
+        return RB_FAILED;
+    }
+    const cand *c = &r->cands[r->at];
+    if (rs->dataset && strcmp(rs->dataset, c->g->dataset)) {
+        say(sr, "the selected generation is of %s, not %s", c->g->dataset, rs->dataset);
+        return RB_FAILED;
+    }
+    if (r->env->drill)
+        snprintf(r->target, sizeof(r->target), "%s/%s", r->env->sandbox,
+                 rs->to + (rs->to[0] == '/'));
+    else
+        snprintf(r->target, sizeof(r->target), "%s", rs->to);
+    bkp_repo *repo = r->env->sources[c->src].repo;
+    /* A data set of one folder is restored as that folder's contents in `to`. */
+    json_t *paths = json_object_get(c->g->json, "paths");
+    const char *only = json_array_size(paths) == 1 ? json_string_value(json_array_get(paths, 0)) : NULL;
+    while (only && *only == '/')
+        only++;
+    rst_opts o = {.target = r->target, .path = rs->path, .force = r->env->force,
+                  .workers = r->env->workers, .strip = rs->path || !only || !*only ? NULL : only};
+    rst_result rr = {0};
+    int rc = rst_restore(repo, c->g, &o, &rr);
+    bkp_gen_name(c->g, name, sizeof(name));
+    snprintf(r->res->generation, sizeof(r->res->generation), "%s", name);
+    snprintf(r->res->source, sizeof(r->res->source), "%s", r->env->sources[c->src].name);
+    r->res->files += rr.files;
+    r->res->bytes += rr.bytes;
+    r->res->damaged += rr.damaged;
+    if (rc < 0) {
+        say(sr, "%s could not be restored into %s: %s", name, r->target, bkp_strerror(rc));
+        return RB_FAILED;
+    }
+    uint64_t differ = compare(repo, c->g, r->target, rs->path, o.strip);
+    if (differ > rr.damaged) {
+        say(sr, "%s restored into %s, but %llu file(s) read back differ from the generation",
+            name, r->target, (unsigned long long)(differ - rr.damaged));
+        return RB_FAILED;
+    }
+    say(sr, "%s from %s into %s: %llu file(s), %llu byte(s), read back and compared%s", name,
+        r->env->sources[c->src].name, r->target, (unsigned long long)rr.files,
+        (unsigned long long)rr.bytes, rr.damaged ? "; some files damaged (listed)" : "");
+    if (rr.damaged)
+        bkp_warn("%llu file(s) of %s could not be restored; the rest is in %s",
+                 (unsigned long long)rr.damaged, name, r->target);
+    return RB_DONE;
+}
+
+/* ---- run and check ---- */
+
+static rb_status command(run *r, const rb_step *st, rb_step_result *sr)
+{
+    char env[6][4200];
+    char *envp[6];
+    size_t n = 0;
+    const cand *c = r->at < r->ncands ? &r->cands[r->at] : NULL;
+    char gen[96] = "";
+    if (c)
+        bkp_gen_name(c->g, gen, sizeof(gen));
+    snprintf(env[n++], sizeof(env[0]), "BKP_TARGET=%s", r->target);
+    snprintf(env[n++], sizeof(env[0]), "BKP_DATASET=%s", r->dataset);
+    snprintf(env[n++], sizeof(env[0]), "BKP_GENERATION=%s", gen);
+    snprintf(env[n++], sizeof(env[0]), "BKP_RUNBOOK=%s", r->rb->name);
+    if (r->env->drill) {
+        snprintf(env[n++], sizeof(env[0]), "BKP_SANDBOX=%s", r->env->sandbox);
+        snprintf(env[n++], sizeof(env[0]), "BKP_DRILL=1");
+    }
+    for (size_t i = 0; i < n; i++)
+        envp[i] = env[i];
+    bkp_hook_result hr;
+    int rc = bkp_hook_run(st->text, envp, n, st->timeout, &hr);
+    if (!rc) {
+        say(sr, "exit 0 in %.1f s", hr.seconds);
+        return RB_DONE;
+    }
+    if (rc == -ETIMEDOUT)
+        say(sr, "killed after %lld s (its timeout)", (long long)st->timeout);
+    else if (hr.signal)
+        say(sr, "ended by signal %d", hr.signal);
+    else if (hr.exit_code >= 0)
+        say(sr, "%s with exit %d", st->action == RB_CHECK ? "check failed" : "failed",
+            hr.exit_code);
+    else
+        say(sr, "could not start: %s", bkp_strerror(rc));
+    return RB_FAILED;
+}
+
+/* ---- the procedure ---- */
+
+void rb_result_clear(rb_result *res)
+{
+    free(res->steps);
+    json_decref(res->damaged_files);
+    memset(res, 0, sizeof(*res));
+}
+
+int rb_execute(const rb_runbook *rb, const rb_env *env, rb_result *res)
+{
+    run r = {.rb = rb, .env = env, .res = res};
+    memset(res, 0, sizeof(*res));
+    res->steps = calloc(rb->nsteps + 1, sizeof(*res->steps));
+    r.lists = calloc(env->nsources + 1, sizeof(*r.lists));
+    r.nlists = calloc(env->nsources + 1, sizeof(*r.nlists));
+    if (!res->steps || !r.lists || !r.nlists) {
+        free(r.lists);
+        free(r.nlists);
+        return -ENOMEM;
+    }
+    if (env->drill && bkp_mkdir_p(env->sandbox, 0700)) {
+        bkp_error("cannot create the sandbox %s", env->sandbox);
+        free(r.lists);
+        free(r.nlists);
+        return -EIO;
+    }
+    double t0 = now_s();
+    res->ok = true;
+    for (size_t i = 0; i < rb->nsteps; i++) {
+        const rb_step *st = &rb->steps[i];
+        rb_step_result *sr = &res->steps[i];
+        if (!res->ok) {
+            sr->status = RB_NOT_REACHED;
+            continue;
+        }
+        double s0 = now_s();
+        bkp_info("step %zu/%zu [%s] %s: %s", i + 1, rb->nsteps, st->who, rb_action_name(st->action),
+                 st->text ? st->text : st->what ? st->what : "");
+        switch (st->action) {
+        case RB_CONFIRM:
+            sr->status = confirm(&r, st, sr);
+            break;
+        case RB_SELECT:
+            sr->status = do_select(&r, st, sr);
+            break;
+        case RB_VERIFY:
+            sr->status = do_verify(&r, sr);
+            break;
+        case RB_RESTORE:
+            sr->status = do_restore(&r, st, sr);
+            break;
+        case RB_RUN:
+        case RB_CHECK:
+            sr->status = command(&r, st, sr);
+            break;
+        case RB_NOTE:
+            sr->status = RB_DONE;
+            say(sr, "%s", st->text);
+            break;
+        }
+        sr->seconds = now_s() - s0;
+        if (sr->status == RB_FAILED) {
+            res->ok = false;
+            res->failed_step = i + 1;
+            bkp_error("step %zu [%s] %s failed: %s", i + 1, st->who, rb_action_name(st->action),
+                      sr->detail);
+        }
+    }
+    res->seconds = now_s() - t0;
+    for (size_t s = 0; s < env->nsources; s++)
+        bkp_gen_list_free(r.lists[s], r.nlists[s]);
+    free(r.lists);
+    free(r.nlists);
+    free(r.cands);
+    return res->ok ? 0 : 1;
+}
+
+json_t *rb_report_json(const rb_runbook *rb, const rb_env *env, const rb_result *res,
+                       time_t started, const char *user)
+{
+    char when[32];
+    json_t *steps = json_array();
+    struct tm tm;
+    gmtime_r(&started, &tm);
+    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    for (size_t i = 0; i < rb->nsteps; i++) {
+        const rb_step *st = &rb->steps[i];
+        const rb_step_result *sr = &res->steps[i];
+        json_array_append_new(
+            steps, json_pack("{s:i, s:s, s:s?, s:s, s:s?, s:s, s:f, s:s}", "n", (int)(i + 1), "who",
+                             st->who, "what", st->what, "action", rb_action_name(st->action),
+                             "text", st->text, "status", rb_status_name(sr->status), "seconds",
+                             sr->seconds, "detail", sr->detail));
+    }
+    json_t *ds = json_array();
+    for (size_t i = 0; i < rb->ndatasets; i++)
+        json_array_append_new(ds, json_string(rb->datasets[i]));
+    return json_pack("{s:b, s:s, s:s, s:s, s:s?, s:o, s:b, s:s, s:s?, s:s, s:I, s:f, s:b, s:I, "
+                     "s:s, s:s, s:I, s:I, s:I, s:I, s:o}",
+                     "ok", res->ok, "runbook", rb->name, "title", rb->title, "file", rb->file, "owner", rb->owner,
+                     "datasets", ds, "drill", env->drill, "started", when, "sandbox",
+                     env->drill ? env->sandbox : NULL, "user", user ? user : "?",
+                     "rto_target_seconds", (json_int_t)rb->rto, "seconds", res->seconds,
+                     "rto_met", rb->rto == 0 || res->seconds <= (double)rb->rto, "failed_step",
+                     (json_int_t)res->failed_step, "generation", res->generation, "source",
+                     res->source, "files", (json_int_t)res->files, "bytes",
+                     (json_int_t)res->bytes, "damaged", (json_int_t)res->damaged, "fallbacks",
+                     (json_int_t)res->fallbacks, "steps", steps);
+}

@@ -1,0 +1,92 @@
+/*
+ * procedure.h — the restore engine running a runbook, for real or as a drill.
+ *
+ * Steps run in order; each is timed. The first step that fails stops the
+ * procedure (a `restore` that loses some files does not: they are listed and
+ * the step counts as done with damage). What each action does:
+ *   confirm  asked on the terminal (y/N); without one, attested by the name
+ *            given (--attest), or in an unattended drill recorded as not
+ *            rehearsed;
+ *   select   the newest generation of the data set that is sealed, not
+ *            suspicious (unless cleared), captured before `before`, and whose
+ *            objects are all present, looking at the sources in order (the
+ *            primary, on-line disks, removable disks, archives);
+ *   verify   reads every blob of the selected generation back from its source
+ *            and authenticates it; with `fallback: older`, a failure sends the
+ *            procedure back to select the next candidate (the same generation
+ *            on the next source first, then older ones);
+ *   restore  into `to` (re-rooted under the sandbox in a drill), carrying on
+ *            past damaged files while listing them, then reads the restored
+ *            files back and compares them with the generation;
+ *   run      `sh -c` the command; a non-zero exit fails the step;
+ *   check    the same: its exit status decides;
+ *   note     shown.
+ * Commands get BKP_TARGET (the last restore's folder), BKP_SANDBOX (drills),
+ * BKP_DATASET, BKP_GENERATION, BKP_RUNBOOK and BKP_DRILL=1 in a drill.
+ */
+#ifndef RST_PROCEDURE_H
+#define RST_PROCEDURE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "bkp/repo.h"
+#include "restore/runbook.h"
+
+/* Where generations can be read from, in the order they are tried. */
+typedef struct rb_source {
+    const char *name; /* "repository", or a medium's name */
+    bkp_repo *repo;
+} rb_source;
+
+typedef enum {
+    RB_DONE,           /* carried out (for confirm: attested) */
+    RB_NOT_REHEARSED,  /* a confirm in an unattended drill */
+    RB_FAILED,
+    RB_NOT_REACHED,    /* a step after the one that failed */
+} rb_status;
+
+typedef struct rb_env {
+    rb_source *sources;
+    size_t nsources;
+    bool drill;
+    const char *sandbox;    /* drill: where `to` folders and commands go */
+    bool interactive;       /* ask confirms on the terminal */
+    const char *attest;     /* who attests the confirms when not interactive */
+    bool force;             /* restore into non-empty folders */
+    int workers;
+} rb_env;
+
+typedef struct rb_step_result {
+    rb_status status;
+    double seconds;
+    char detail[512]; /* what happened, in English, for the report */
+} rb_step_result;
+
+typedef struct rb_result {
+    rb_step_result *steps; /* one per step of the runbook */
+    double seconds;        /* the whole procedure: the measured RTO */
+    bool ok;
+    size_t failed_step;    /* 1-based; 0 when none failed */
+    char generation[128];  /* "emr-db:42", the one restored */
+    char source[64];       /* where it was read from */
+    uint64_t files, bytes, damaged;
+    json_t *damaged_files; /* [path] */
+    size_t fallbacks;      /* candidates given up for an older or another copy */
+} rb_result;
+
+/* Run `rb`. Returns 0 when every step was done (or not rehearsed), 1 when a
+ * step failed (`res` says which and why), negative when it could not start. */
+int rb_execute(const rb_runbook *rb, const rb_env *env, rb_result *res);
+void rb_result_clear(rb_result *res);
+
+const char *rb_status_name(rb_status s); /* "done", "not rehearsed", "failed", "not reached" */
+
+/* The report of a run or drill as JSON (the source of the Markdown and HTML). */
+json_t *rb_report_json(const rb_runbook *rb, const rb_env *env, const rb_result *res,
+                       time_t started, const char *user);
+
+#endif

@@ -1,0 +1,399 @@
+/* report.c — printable procedures and drill reports (report.h). */
+#include "restore/report.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "restore/procedure.h"
+
+struct rb_doc {
+    FILE *f;
+    char *text;
+    size_t len;
+    rb_format fmt;
+    size_t cols; /* of the open table */
+};
+
+/* Text into the document, escaped for its format (Markdown: table bars and
+ * line breaks; HTML: the five specials). */
+static void put(rb_doc *d, const char *s)
+{
+    for (; s && *s; s++) {
+        if (d->fmt == RB_HTML) {
+            switch (*s) {
+            case '<': fputs("&lt;", d->f); continue;
+            case '>': fputs("&gt;", d->f); continue;
+            case '&': fputs("&amp;", d->f); continue;
+            case '"': fputs("&quot;", d->f); continue;
+            case '\'': fputs("&#39;", d->f); continue;
+            }
+        } else if (*s == '|') {
+            fputs("\\|", d->f);
+            continue;
+        } else if (*s == '\n') {
+            fputs(d->cols ? "<br>" : "\n", d->f);
+            continue;
+        }
+        fputc(*s, d->f);
+    }
+}
+
+rb_doc *rb_doc_new(rb_format f, const char *title)
+{
+    rb_doc *d = calloc(1, sizeof(*d));
+    if (!d || !(d->f = open_memstream(&d->text, &d->len))) {
+        free(d);
+        return NULL;
+    }
+    d->fmt = f;
+    if (f == RB_HTML) {
+        fputs("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>", d->f);
+        put(d, title);
+        fputs("</title>\n<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}"
+              "table{border-collapse:collapse}td,th{border:1px solid #888;padding:.3em .5em;"
+              "vertical-align:top;text-align:left}.box{font-size:1.3em}"
+              "@media print{body{margin:0}}</style></head><body>\n<h1>",
+              d->f);
+        put(d, title);
+        fputs("</h1>\n", d->f);
+    } else {
+        fputs("# ", d->f);
+        put(d, title);
+        fputs("\n\n", d->f);
+    }
+    return d;
+}
+
+void rb_doc_h2(rb_doc *d, const char *text)
+{
+    fputs(d->fmt == RB_HTML ? "<h2>" : "## ", d->f);
+    put(d, text);
+    fputs(d->fmt == RB_HTML ? "</h2>\n" : "\n\n", d->f);
+}
+
+void rb_doc_para(rb_doc *d, const char *fmt, ...)
+{
+    char *s = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    if (vasprintf(&s, fmt, ap) < 0)
+        s = NULL;
+    va_end(ap);
+    fputs(d->fmt == RB_HTML ? "<p>" : "", d->f);
+    put(d, s);
+    fputs(d->fmt == RB_HTML ? "</p>\n" : "\n\n", d->f);
+    free(s);
+}
+
+void rb_doc_table(rb_doc *d, const char *const *header)
+{
+    d->cols = 0;
+    while (header[d->cols])
+        d->cols++;
+    if (d->fmt == RB_HTML) {
+        fputs("<table>\n<tr>", d->f);
+        for (size_t i = 0; i < d->cols; i++) {
+            fputs("<th>", d->f);
+            put(d, header[i]);
+            fputs("</th>", d->f);
+        }
+        fputs("</tr>\n", d->f);
+        return;
+    }
+    fputs("|", d->f);
+    for (size_t i = 0; i < d->cols; i++) {
+        fputc(' ', d->f);
+        put(d, header[i]);
+        fputs(" |", d->f);
+    }
+    fputs("\n|", d->f);
+    for (size_t i = 0; i < d->cols; i++)
+        fputs("---|", d->f);
+    fputc('\n', d->f);
+}
+
+void rb_doc_row(rb_doc *d, const char *const *cells)
+{
+    fputs(d->fmt == RB_HTML ? "<tr>" : "|", d->f);
+    for (size_t i = 0; i < d->cols; i++) {
+        const char *c = cells[i] ? cells[i] : "";
+        if (d->fmt == RB_HTML) {
+            fputs(!strcmp(c, "☐") ? "<td class=\"box\">" : "<td>", d->f);
+            put(d, c);
+            fputs("</td>", d->f);
+        } else {
+            fputc(' ', d->f);
+            put(d, c);
+            fputs(" |", d->f);
+        }
+        if (!cells[i])
+            break;
+    }
+    fputs(d->fmt == RB_HTML ? "</tr>\n" : "\n", d->f);
+}
+
+void rb_doc_table_end(rb_doc *d)
+{
+    d->cols = 0;
+    fputs(d->fmt == RB_HTML ? "</table>\n" : "\n", d->f);
+}
+
+char *rb_doc_finish(rb_doc *d)
+{
+    char *t;
+    if (d->fmt == RB_HTML)
+        fputs("</body></html>\n", d->f);
+    fclose(d->f);
+    t = d->text;
+    free(d);
+    return t;
+}
+
+const char *rb_duration_text(char *buf, size_t n, double s)
+{
+    if (s < 60)
+        snprintf(buf, n, "%.1f s", s);
+    else if (s < 3600)
+        snprintf(buf, n, "%.0f min %02.0f s", (double)((long)s / 60), (double)((long)s % 60));
+    else
+        snprintf(buf, n, "%ld h %02ld min", (long)s / 3600, ((long)s % 3600) / 60);
+    return buf;
+}
+
+/* ---- the printable procedure ---- */
+
+#define T(en, jp) (ja ? (jp) : (en)) /* needs `ja` in scope */
+
+static const char *action_word(rb_action a, bool ja)
+{
+    static const char *const en[] = {"confirm", "select", "verify", "restore", "run", "check", "note"};
+    static const char *const jp[] = {"確認", "世代の選択", "検証", "復元", "実行", "結果の確認", "メモ"};
+    return ja ? jp[a] : en[a];
+}
+
+/* How a person does step `st` by hand: what to read, what to type. */
+static void how(const rb_runbook *rb, const rb_step *st, const char *first_medium, bool ja,
+                char *buf, size_t n)
+{
+    const char *ds = st->select.dataset ? st->select.dataset
+                     : st->restore.dataset ? st->restore.dataset
+                     : rb->ndatasets ? rb->datasets[0]
+                                     : "?";
+    switch (st->action) {
+    case RB_CONFIRM:
+        snprintf(buf, n, "%s", st->text);
+        break;
+    case RB_SELECT:
+        snprintf(buf, n,
+                 ja ? "%s の世代のうち%s%s最新のもの。一覧: bkp generations %s"
+                    : "the newest generation of %s%s%s. List them: bkp generations %s",
+                 ds, st->select.verified ? (ja ? "検証に合格した" : " that verifies") : "",
+                 st->select.not_suspicious ? (ja ? "・不審マークのない" : ", not suspicious") : "",
+                 ds);
+        break;
+    case RB_VERIFY:
+        snprintf(buf, n, "bkp verify --read-data%s%s%s", first_medium ? " --media " : "",
+                 first_medium ? first_medium : "",
+                 ja ? "（失敗したら一つ古い世代へ）" : " (if it fails, take the next older generation)");
+        break;
+    case RB_RESTORE:
+        snprintf(buf, n, "bkp restore %s:SEQ %s%s%s%s%s", ds, st->restore.to,
+                 st->restore.path ? " --path " : "", st->restore.path ? st->restore.path : "",
+                 first_medium ? " --from " : "", first_medium ? first_medium : "");
+        break;
+    case RB_RUN:
+    case RB_CHECK:
+        snprintf(buf, n, "%s", st->text);
+        break;
+    case RB_NOTE:
+        snprintf(buf, n, "%s", st->text);
+        break;
+    }
+}
+
+static const char *restore_target(const rb_runbook *rb)
+{
+    for (size_t i = 0; i < rb->nsteps; i++)
+        if (rb->steps[i].action == RB_RESTORE)
+            return rb->steps[i].restore.to;
+    return NULL;
+}
+
+char *rb_print(const rb_runbook *rb, json_t *copies, const char *repo, rb_format f, bool ja,
+               time_t now)
+{
+    char date[32], rto[32], line[1024], num[24];
+    struct tm tm;
+    localtime_r(&now, &tm);
+    strftime(date, sizeof(date), "%Y-%m-%d %H:%M", &tm);
+    rb_doc *d = rb_doc_new(f, rb->title);
+    if (!d)
+        return NULL;
+    size_t i;
+    json_t *c;
+    const char *first_medium = NULL;
+    json_array_foreach(copies, i, c) if (!first_medium && strcmp(json_string_value(json_object_get(c, "medium")), "repository"))
+        first_medium = json_string_value(json_object_get(c, "medium"));
+    line[0] = '\0';
+    for (size_t k = 0; k < rb->ndatasets; k++)
+        snprintf(line + strlen(line), sizeof(line) - strlen(line), "%s%s", k ? ", " : "",
+                 rb->datasets[k]);
+    rb_doc_table(d, (const char *[]){T("Item", "項目"), T("Value", "内容"), NULL});
+    rb_doc_row(d, (const char *[]){T("Runbook", "手順書"), rb->name, NULL});
+    rb_doc_row(d, (const char *[]){T("Data sets", "対象データ"), line, NULL});
+    rb_doc_row(d, (const char *[]){T("Owner", "責任者"), rb->owner ? rb->owner : "-", NULL});
+    rb_doc_row(d, (const char *[]){T("Target recovery time (RTO)", "目標復旧時間 (RTO)"),
+                                   rb->rto ? rb_duration_text(rto, sizeof(rto), (double)rb->rto) : "-", NULL});
+    rb_doc_row(d, (const char *[]){T("Where the passphrase is kept", "パスフレーズの保管場所"),
+                                   rb->passphrase_note ? rb->passphrase_note
+                                                       : T("(not written in the runbook: add passphrase_note)",
+                                                           "（手順書に未記載: passphrase_note を追記）"),
+                                   NULL});
+    rb_doc_row(d, (const char *[]){T("Printed", "印刷日時"), date, NULL});
+    rb_doc_row(d, (const char *[]){T("Repository", "リポジトリ"), repo ? repo : "-", NULL});
+    rb_doc_table_end(d);
+    rb_doc_para(d, "%s",
+                T("This paper is for the day the computers are down: do the steps in order, tick "
+                  "each box, sign and write the time. The passphrase itself is never printed.",
+                  "システムが停止していても使えるよう紙で保管する手順書です。上から順に実施し、"
+                  "各欄にチェック・署名・時刻を記入してください。パスフレーズそのものは印刷されません。"));
+    rb_doc_h2(d, T("Where usable copies are today", "現在使用できるバックアップの所在"));
+    if (json_array_size(copies)) {
+        rb_doc_table(d, (const char *[]){T("Medium", "媒体"), T("Type", "種別"), T("Where", "保管場所"),
+                                         T("Generation", "世代"), T("Captured", "取得日時"), NULL});
+        json_array_foreach(copies, i, c) {
+            const char *loc = json_string_value(json_object_get(c, "location"));
+            const char *where = !loc ? "-"
+                                : !strcmp(loc, "offsite")
+                                    ? T("off-site", "院外")
+                                    : json_is_true(json_object_get(c, "offline")) ? T("on-site, off-line", "院内（オフライン）")
+                                                                                  : T("on-site, on-line", "院内（オンライン）");
+            rb_doc_row(d, (const char *[]){json_string_value(json_object_get(c, "medium")),
+                                           json_string_value(json_object_get(c, "type")), where,
+                                           json_string_value(json_object_get(c, "generation")),
+                                           json_string_value(json_object_get(c, "captured")), NULL});
+        }
+        rb_doc_table_end(d);
+    } else {
+        rb_doc_para(d, "%s", T("No copy is known: check `bkp media list` and `bkp status`.",
+                               "使用できるコピーが登録されていません。bkp media list と bkp status を確認してください。"));
+    }
+    rb_doc_h2(d, T("Steps", "手順"));
+    rb_doc_table(d, (const char *[]){"✓", "#", T("Who", "担当"), T("What", "作業"), T("How", "方法・コマンド"),
+                                     T("Signature / time", "署名・時刻"), NULL});
+    for (size_t k = 0; k < rb->nsteps; k++) {
+        const rb_step *st = &rb->steps[k];
+        char what[512], h[1536];
+        snprintf(num, sizeof(num), "%zu", k + 1);
+        snprintf(what, sizeof(what), "%s%s%s", action_word(st->action, ja), st->what ? ": " : "",
+                 st->what ? st->what : "");
+        how(rb, st, first_medium, ja, h, sizeof(h));
+        rb_doc_row(d, (const char *[]){"☐", num, st->who, what, h, "", NULL});
+    }
+    rb_doc_table_end(d);
+    const char *to = restore_target(rb);
+    if (to)
+        rb_doc_para(d, T("Commands of run and check steps see the restored folder as $BKP_TARGET: "
+                         "type `export BKP_TARGET=%s` first.",
+                         "実行・確認のコマンドでは復元先を $BKP_TARGET で参照します。先に "
+                         "`export BKP_TARGET=%s` を実行してください。"),
+                    to);
+    rb_doc_para(d, T("With a working computer the whole procedure runs as `bkp restore --runbook %s`; "
+                     "`bkp drill %s` rehearses it in a sandbox.",
+                     "コンピュータが使える場合は `bkp restore --runbook %s` で手順全体を実行できます。"
+                     "`bkp drill %s` で隔離環境での訓練ができます。"),
+                rb->name, rb->name);
+    return rb_doc_finish(d);
+}
+
+/* ---- the report of a drill or run ---- */
+
+static const char *status_word(const char *s, bool ja)
+{
+    if (!ja || !s)
+        return s ? s : "?";
+    return !strcmp(s, "done")            ? "完了"
+           : !strcmp(s, "not rehearsed") ? "未実施（無人訓練）"
+           : !strcmp(s, "failed")        ? "失敗"
+                                         : "未到達";
+}
+
+static const char *jstr(json_t *o, const char *k)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    return s ? s : "";
+}
+
+char *rb_report_render(json_t *r, rb_format f, bool ja)
+{
+    char title[512], a[64], b[64], line[512], num[24];
+    bool drill = json_is_true(json_object_get(r, "drill")), ok = json_is_true(json_object_get(r, "ok"));
+    snprintf(title, sizeof(title), "%s — %s", drill ? T("Restore drill report", "復旧訓練報告書")
+                                                   : T("Restore report", "復旧実施報告書"),
+             jstr(r, "title"));
+    rb_doc *d = rb_doc_new(f, title);
+    if (!d)
+        return NULL;
+    double secs = json_number_value(json_object_get(r, "seconds"));
+    json_int_t target = json_integer_value(json_object_get(r, "rto_target_seconds"));
+    json_int_t failed = json_integer_value(json_object_get(r, "failed_step"));
+    if (ok)
+        snprintf(line, sizeof(line), "%s", T("SUCCEEDED", "成功"));
+    else
+        snprintf(line, sizeof(line), T("FAILED at step %lld", "失敗（手順 %lld）"), (long long)failed);
+    rb_doc_table(d, (const char *[]){T("Item", "項目"), T("Value", "内容"), NULL});
+    rb_doc_row(d, (const char *[]){T("Result", "結果"), line, NULL});
+    rb_doc_row(d, (const char *[]){T("Runbook", "手順書"), jstr(r, "runbook"), NULL});
+    rb_doc_row(d, (const char *[]){T("Started (UTC)", "開始 (UTC)"), jstr(r, "started"), NULL});
+    rb_doc_row(d, (const char *[]){T("By", "実施者"), jstr(r, "user"), NULL});
+    snprintf(line, sizeof(line), "%s%s%s", rb_duration_text(a, sizeof(a), secs),
+             target ? T(" — target ", " — 目標 ") : "",
+             target ? rb_duration_text(b, sizeof(b), (double)target) : "");
+    rb_doc_row(d, (const char *[]){T("Measured recovery time", "実測復旧時間"), line, NULL});
+    rb_doc_row(d, (const char *[]){T("Within the target", "目標内"),
+                                   !target ? "-" : json_is_true(json_object_get(r, "rto_met")) ? T("yes", "はい") : T("no", "いいえ"),
+                                   NULL});
+    snprintf(line, sizeof(line), "%s (%s)", jstr(r, "generation"), jstr(r, "source"));
+    rb_doc_row(d, (const char *[]){T("Generation restored", "復元した世代"), *jstr(r, "generation") ? line : "-", NULL});
+    snprintf(line, sizeof(line), T("%lld file(s), %lld byte(s), %lld damaged", "%lld ファイル、%lld バイト、破損 %lld"),
+             (long long)json_integer_value(json_object_get(r, "files")),
+             (long long)json_integer_value(json_object_get(r, "bytes")),
+             (long long)json_integer_value(json_object_get(r, "damaged")));
+    rb_doc_row(d, (const char *[]){T("Restored", "復元結果"), line, NULL});
+    if (json_integer_value(json_object_get(r, "fallbacks"))) {
+        snprintf(line, sizeof(line), T("%lld candidate(s) failed verification and were passed over",
+                                       "検証に失敗した候補 %lld 件を飛ばしました"),
+                 (long long)json_integer_value(json_object_get(r, "fallbacks")));
+        rb_doc_row(d, (const char *[]){T("Fallback", "代替"), line, NULL});
+    }
+    if (drill)
+        rb_doc_row(d, (const char *[]){T("Sandbox", "訓練用の復元先"), jstr(r, "sandbox"), NULL});
+    rb_doc_table_end(d);
+    rb_doc_h2(d, T("Steps", "手順ごとの結果"));
+    rb_doc_table(d, (const char *[]){"#", T("Who", "担当"), T("Action", "種別"), T("Step", "内容"),
+                                     T("Result", "結果"), T("Time", "所要"), T("Detail", "詳細"), NULL});
+    size_t i;
+    json_t *s;
+    json_array_foreach(json_object_get(r, "steps"), i, s) {
+        snprintf(num, sizeof(num), "%zu", i + 1);
+        const char *act = jstr(s, "action");
+        rb_action an = RB_NOTE;
+        for (int k = RB_CONFIRM; k <= RB_NOTE; k++)
+            if (!strcmp(act, rb_action_name((rb_action)k)))
+                an = (rb_action)k;
+        rb_doc_row(d, (const char *[]){num, jstr(s, "who"), action_word(an, ja),
+                                       *jstr(s, "text") ? jstr(s, "text") : jstr(s, "what"),
+                                       status_word(jstr(s, "status"), ja),
+                                       rb_duration_text(a, sizeof(a), json_number_value(json_object_get(s, "seconds"))),
+                                       jstr(s, "detail"), NULL});
+    }
+    rb_doc_table_end(d);
+    if (drill)
+        rb_doc_para(d, "%s", T("Confirm steps marked not rehearsed were not attested by a person in this "
+                               "drill; rehearse them with staff at the next drill.",
+                               "「未実施（無人訓練）」の確認手順は、この訓練では人による確認が行われていません。"
+                               "次回の訓練で担当者と実施してください。"));
+    return rb_doc_finish(d);
+}

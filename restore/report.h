@@ -1,0 +1,44 @@
+/*
+ * report.h — what people read on paper: the printable procedure (手順書)
+ * of a runbook, and the report of a drill or a restore by runbook, in
+ * Markdown or HTML, in Japanese or English. Everything here is text built
+ * from values the caller gathered; nothing is looked up.
+ */
+#ifndef RST_REPORT_H
+#define RST_REPORT_H
+
+#include <stdbool.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "restore/runbook.h"
+
+typedef enum { RB_MARKDOWN, RB_HTML } rb_format;
+
+/* A writer of headings, paragraphs and tables in either format. */
+typedef struct rb_doc rb_doc;
+rb_doc *rb_doc_new(rb_format f, const char *title);
+void rb_doc_h2(rb_doc *d, const char *text);
+void rb_doc_para(rb_doc *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A table: the header cells, then rows of as many cells (NULL-terminated lists). */
+void rb_doc_table(rb_doc *d, const char *const *header);
+void rb_doc_row(rb_doc *d, const char *const *cells);
+void rb_doc_table_end(rb_doc *d);
+/* Finish and return the text (malloc'd); frees `d`. */
+char *rb_doc_finish(rb_doc *d);
+
+/* The printable procedure. `copies` (may be NULL) lists where usable copies
+ * are today: [{"medium", "type", "location", "offline", "generation",
+ * "captured"}]; `repo` is the primary repository's path, `now` the date
+ * printed on it. */
+char *rb_print(const rb_runbook *rb, json_t *copies, const char *repo, rb_format f, bool ja,
+               time_t now);
+
+/* The report of a drill or run, from rb_report_json. */
+char *rb_report_render(json_t *report, rb_format f, bool ja);
+
+/* "4h", "30m", "12.3 s" */
+const char *rb_duration_text(char *buf, size_t n, double seconds);
+
+#endif

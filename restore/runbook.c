@@ -1,0 +1,526 @@
+/* Loading and validating a runbook (DESIGN §3), as strictly as the policy:
+ * a procedure that is wrong must be found when it is written or rehearsed,
+ * not on the day it is needed. The YAML reading is policies/yaml_doc.c. */
+#include "restore/runbook.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bkp/generation.h"
+#include "bkp/log.h"
+#include "bkp/medium.h"
+#include "policies/yaml_doc.h"
+
+#define RB_DEFAULT_TIMEOUT 3600
+
+/* In the order of rb_action. */
+static const char *const actions[] = {"confirm", "select", "verify", "restore",
+                                      "run",     "check",  "note",   NULL};
+
+const char *rb_action_name(rb_action a)
+{
+    if ((unsigned)a >= sizeof(actions) / sizeof(*actions) - 1)
+        abort();
+    return actions[a];
+}
+
+typedef struct loader {
+    rb_runbook *rb;
+    int *ref_line; /* per step: the line of the data set its select/restore names */
+    bool seen_title, seen_datasets, seen_steps;
+} loader;
+
+typedef struct step_state {
+    loader *l;
+    rb_step *s;
+    size_t number;          /* 1-based, as people count steps */
+    const char *action;     /* the action key, NULL: none yet */
+    pol_yaml_node *timeout; /* where timeout was given */
+    bool seen_who;
+} step_state;
+
+/* ---- dates ---- */
+
+static bool digits_match(const char *s, const char *pattern)
+{
+    for (; *pattern; s++, pattern++)
+        if (*pattern == 'D' ? !isdigit((unsigned char)*s) : *s != *pattern)
+            return false;
+    return *s == '\0';
+}
+
+static int num(const char *s, int n)
+{
+    int v = 0;
+    while (n--)
+        v = v * 10 + (*s++ - '0');
+    return v;
+}
+
+/*
+ * "YYYY-MM-DDTHH:MM:SSZ" (UTC), or "YYYY-MM-DD": the start of that day in
+ * local time — schedules are local, and a person who writes "before the 10th"
+ * means the 10th on the wall calendar. Nothing is normalised: the 31st of
+ * April is refused rather than read as the 1st of May.
+ */
+static int parse_before(const char *s, int64_t *out)
+{
+    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool full = digits_match(s, "DDDD-DD-DDTDD:DD:DDZ");
+    if (!full && !digits_match(s, "DDDD-DD-DD"))
+        return -EINVAL;
+    struct tm tm = {.tm_year = num(s, 4) - 1900,
+                    .tm_mon = num(s + 5, 2) - 1,
+                    .tm_mday = num(s + 8, 2),
+                    .tm_isdst = -1};
+    int y = tm.tm_year + 1900;
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (y < 1970 || tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 ||
+        tm.tm_mday > mdays[tm.tm_mon] || (tm.tm_mon == 1 && tm.tm_mday == 29 && !leap))
+        return -EINVAL;
+    time_t t;
+    if (full) {
+        tm.tm_hour = num(s + 11, 2), tm.tm_min = num(s + 14, 2), tm.tm_sec = num(s + 17, 2);
+        if (tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 59)
+            return -EINVAL;
+        t = timegm(&tm);
+    } else {
+        t = mktime(&tm);
+    }
+    if (t <= 0) /* 0 means "no limit" in rb_select */
+        return -EINVAL;
+    *out = (int64_t)t;
+    return 0;
+}
+
+/* ---- the parts of a step ---- */
+
+/* The value of an action that takes options must be a mapping; say how. */
+static bool options(pol_yaml_ctx *c, pol_yaml_node *v, const char *key, const char *example)
+{
+    if (v->type == YAML_MAPPING_NODE)
+        return true;
+    pol_yaml_error(c, v, "'%s' is %s here — write %s", key, pol_yaml_kind(v), example);
+    return false;
+}
+
+static void select_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *t)
+{
+    step_state *st = t;
+    rb_select *sel = &st->s->select;
+    if (!strcmp(key, "dataset")) {
+        sel->dataset = pol_yaml_str(c, v, key);
+        st->l->ref_line[st->number - 1] = pol_yaml_line(v);
+        return;
+    }
+    const char *s = pol_yaml_scalar(c, v, key);
+    if (!s)
+        return;
+    if (!strcmp(key, "newest")) {
+        if (!strcmp(s, "verified") || !strcmp(s, "any"))
+            sel->verified = !strcmp(s, "verified");
+        else
+            pol_yaml_error(c, v,
+                           "'newest: %s' — write 'newest: verified' (the newest generation that "
+                           "passed verification) or 'newest: any'",
+                           s);
+    } else if (!strcmp(key, "not")) {
+        if (strcmp(s, "suspicious"))
+            pol_yaml_error(c, v,
+                           "'not: %s' — write 'not: suspicious' (generations the change-rate "
+                           "guard flagged are passed over)",
+                           s);
+    } else if (!strcmp(key, "before")) {
+        if (parse_before(s, &sel->before))
+            pol_yaml_error(c, v,
+                           "'before: %s' is not a date — write 'before: 2025-01-31' (local "
+                           "midnight) or 'before: 2025-01-31T09:00:00Z' (UTC)",
+                           s);
+    } else if (!strcmp(key, "fallback")) {
+        if (!strcmp(s, "older") || !strcmp(s, "none"))
+            sel->fallback = !strcmp(s, "older");
+        else
+            pol_yaml_error(c, v,
+                           "'fallback: %s' — write 'fallback: older' (a generation that fails "
+                           "verification gives way to the next older clean one) or "
+                           "'fallback: none'",
+                           s);
+    }
+}
+
+static void restore_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *t)
+{
+    step_state *st = t;
+    rb_restore *r = &st->s->restore;
+    if (!strcmp(key, "dataset")) {
+        r->dataset = pol_yaml_str(c, v, key);
+        st->l->ref_line[st->number - 1] = pol_yaml_line(v);
+    } else if (!strcmp(key, "path")) {
+        r->path = pol_yaml_str(c, v, key);
+    } else if ((r->to = pol_yaml_str(c, v, key)) && r->to[0] != '/') {
+        /* A relative folder would depend on where bkp happens to be started. */
+        pol_yaml_error(c, v,
+                       "'to: %s' is not absolute — write the full folder path from /, e.g. "
+                       "'to: /var/restore/emr'",
+                       r->to);
+    }
+}
+
+static void verify_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *t)
+{
+    step_state *st = t;
+    char *m = pol_yaml_str(c, v, key);
+    if (m && !bkp_medium_name_ok(m))
+        pol_yaml_error(c, v, "medium name '%s' — use letters, digits, '.', '_' and '-'", m);
+    st->s->medium = m;
+}
+
+static void action_value(pol_yaml_ctx *c, step_state *st, rb_action a, pol_yaml_node *v)
+{
+    static const char *const skeys[] = {"dataset", "newest", "not", "before", "fallback", NULL};
+    static const char *const rkeys[] = {"dataset", "path", "to", NULL};
+    static const char *const vkeys[] = {"medium", NULL};
+    const char *key = actions[a];
+    switch (a) {
+    case RB_SELECT:
+        if (options(c, v, key, "'select: { dataset: emr-db, newest: verified, not: suspicious }'"))
+            pol_yaml_mapping(c, v, "select", skeys, select_pair, st);
+        break;
+    case RB_VERIFY:
+        if (options(c, v, key, "'verify: {}' or 'verify: { medium: usb-a }'"))
+            pol_yaml_mapping(c, v, "verify", vkeys, verify_pair, st);
+        break;
+    case RB_RESTORE:
+        if (!options(c, v, key, "'restore: { dataset: emr-db, to: /var/restore/emr }'"))
+            break;
+        pol_yaml_mapping(c, v, "restore", rkeys, restore_pair, st);
+        if (!st->s->restore.to)
+            pol_yaml_error(c, v,
+                           "the restore of step %zu has no 'to' — add the folder to restore "
+                           "into, e.g. 'to: /var/restore/emr'",
+                           st->number);
+        break;
+    default: /* confirm, run, check, note: a text */
+        st->s->text = pol_yaml_str(c, v, key);
+    }
+}
+
+static void step_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *t)
+{
+    step_state *st = t;
+    rb_step *s = st->s;
+    if (!strcmp(key, "who")) {
+        const char *w = pol_yaml_scalar(c, v, key);
+        st->seen_who = true;
+        if (w && !w[strspn(w, " \t")])
+            pol_yaml_error(c, v,
+                           "'who' is empty — write the role that does this step, e.g. "
+                           "'who: \"システム担当\"'");
+        else if (w)
+            s->who = strdup(w);
+        return;
+    }
+    if (!strcmp(key, "what")) {
+        s->what = pol_yaml_str(c, v, key);
+        return;
+    }
+    if (!strcmp(key, "timeout")) {
+        st->timeout = v;
+        pol_yaml_duration(c, v, key, &s->timeout);
+        return;
+    }
+    rb_action a = 0;
+    while (strcmp(actions[a], key))
+        a++;
+    if (st->action) {
+        pol_yaml_error(c, v, "step %zu has two actions, '%s' and '%s' — give each its own step",
+                       st->number, st->action, key);
+        return;
+    }
+    st->action = actions[a];
+    s->action = a;
+    action_value(c, st, a, v);
+}
+
+static void step(pol_yaml_ctx *c, loader *l, pol_yaml_node *n)
+{
+    static const char *const keys[] = {"who",     "what", "timeout", "confirm", "select", "verify",
+                                       "restore", "run",  "check",   "note",    NULL};
+    rb_step *s = &l->rb->steps[l->rb->nsteps++];
+    step_state st = {.l = l, .s = s, .number = l->rb->nsteps};
+    char what[32];
+    s->line = pol_yaml_line(n);
+    s->select = (rb_select){.verified = true, .not_suspicious = true, .fallback = true};
+    snprintf(what, sizeof(what), "step %zu", st.number);
+    pol_yaml_mapping(c, n, what, keys, step_pair, &st);
+    if (n->type != YAML_MAPPING_NODE)
+        return;
+    if (!st.seen_who)
+        pol_yaml_error(c, n,
+                       "step %zu has no who — add the role that does it, e.g. "
+                       "'who: \"システム担当\"'",
+                       st.number);
+    if (!st.action)
+        pol_yaml_error(c, n,
+                       "step %zu has no action — give it one of confirm, select, verify, "
+                       "restore, run, check or note",
+                       st.number);
+    bool command = st.action && (s->action == RB_RUN || s->action == RB_CHECK);
+    if (st.timeout && st.action && !command)
+        pol_yaml_error(c, st.timeout,
+                       "'timeout' applies only to run and check steps — remove it from step %zu",
+                       st.number);
+    else if (command && !st.timeout)
+        s->timeout = RB_DEFAULT_TIMEOUT;
+}
+
+/* ---- the runbook ---- */
+
+static void datasets(pol_yaml_ctx *c, pol_yaml_node *v, rb_runbook *rb)
+{
+    pol_yaml_str_list(c, v, "datasets", &rb->datasets, &rb->ndatasets);
+    if (v->type == YAML_SEQUENCE_NODE && !pol_yaml_len(v))
+        pol_yaml_error(c, v,
+                       "'datasets' is empty — name the data sets this runbook restores, "
+                       "e.g. 'datasets: [emr-db]'");
+    for (size_t i = 0; i < rb->ndatasets; i++) {
+        if (!bkp_dataset_name_ok(rb->datasets[i]))
+            pol_yaml_error(c, v,
+                           "data set name '%s' — use the name the policy gives it (letters, "
+                           "digits, '.', '_' and '-')",
+                           rb->datasets[i]);
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(rb->datasets[i], rb->datasets[j]))
+                pol_yaml_error(c, v, "data set '%s' is listed twice in 'datasets' — keep one",
+                               rb->datasets[i]);
+    }
+}
+
+static void steps(pol_yaml_ctx *c, pol_yaml_node *v, loader *l)
+{
+    if (!pol_yaml_list(
+            c, v, "steps",
+            "a list of steps, each like '- { who: \"システム担当\", confirm: \"...\" }'"))
+        return;
+    size_t len = pol_yaml_len(v);
+    if (!len) {
+        pol_yaml_error(c, v, "'steps' is empty — add the steps of the procedure, in order");
+        return;
+    }
+    l->rb->steps = calloc(len, sizeof(*l->rb->steps));
+    l->ref_line = calloc(len, sizeof(*l->ref_line));
+    if (!l->rb->steps || !l->ref_line) { /* never a runbook with its steps missing */
+        pol_yaml_error(c, v, "out of memory reading %zu steps", len);
+        return;
+    }
+    for (size_t i = 0; i < len; i++)
+        step(c, l, pol_yaml_item(c, v, i));
+}
+
+static void top_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *t)
+{
+    loader *l = t;
+    rb_runbook *rb = l->rb;
+    if (!strcmp(key, "title")) {
+        l->seen_title = true;
+        rb->title = pol_yaml_str(c, v, key);
+    } else if (!strcmp(key, "owner")) {
+        rb->owner = pol_yaml_str(c, v, key);
+    } else if (!strcmp(key, "rto")) {
+        pol_yaml_duration(c, v, key, &rb->rto);
+    } else if (!strcmp(key, "passphrase_note")) {
+        rb->passphrase_note = pol_yaml_str(c, v, key);
+    } else if (!strcmp(key, "datasets")) {
+        l->seen_datasets = true;
+        datasets(c, v, rb);
+    } else {
+        l->seen_steps = true;
+        steps(c, v, l);
+    }
+}
+
+/* Every data set a step names is one the runbook lists (checked once the
+ * whole file is read: `datasets:` may come after `steps:`). */
+static void cross_check(pol_yaml_ctx *c, loader *l)
+{
+    rb_runbook *rb = l->rb;
+    char list[256] = "";
+    for (size_t i = 0; i < rb->ndatasets; i++) {
+        size_t n = strlen(list);
+        snprintf(list + n, sizeof(list) - n, "%s%s", n ? ", " : "", rb->datasets[i]);
+    }
+    for (size_t i = 0; rb->ndatasets && i < rb->nsteps; i++) {
+        rb_step *s = &rb->steps[i];
+        const char *name = s->action == RB_SELECT    ? s->select.dataset
+                           : s->action == RB_RESTORE ? s->restore.dataset
+                                                     : NULL;
+        bool listed = !name;
+        for (size_t j = 0; name && j < rb->ndatasets; j++)
+            listed |= !strcmp(name, rb->datasets[j]);
+        if (!listed) {
+            bkp_error("%s:%d: step %zu names data set '%s', which is not in this runbook's "
+                      "datasets [%s] — add it there or correct the name",
+                      c->file, l->ref_line[i], i + 1, name, list);
+            c->errors++;
+        }
+    }
+}
+
+/* The last line of every refusal: nothing ran, and how to check again (a
+ * name with a '/' is taken as a path by rb_find). */
+static void refused(const char *file, int problems)
+{
+    bkp_error("%s: %d problem(s) in the runbook; nothing was run. Fix them and check with "
+              "`bkp runbook show %s%s`",
+              file, problems, strchr(file, '/') ? "" : "./", file);
+}
+
+/* "policies/runbooks/emr-db.yaml" -> "emr-db" */
+static char *stem(const char *file)
+{
+    const char *slash = strrchr(file, '/');
+    char *s = strdup(slash ? slash + 1 : file);
+    char *dot = s ? strrchr(s, '.') : NULL;
+    if (dot && dot != s)
+        *dot = '\0';
+    return s;
+}
+
+static void validate(pol_yaml_ctx *c, loader *l)
+{
+    static const char *const keys[] = {"title",           "datasets", "owner", "rto",
+                                       "passphrase_note", "steps",    NULL};
+    pol_yaml_node *root = pol_yaml_root(c);
+    if (!root) {
+        bkp_error("%s:1: the runbook is empty — start from policies/runbooks/emr-db.yaml", c->file);
+        c->errors++;
+        return;
+    }
+    pol_yaml_mapping(c, root, "the runbook", keys, top_pair, l);
+    if (root->type != YAML_MAPPING_NODE)
+        return;
+    if (!l->seen_title)
+        pol_yaml_error(c, root,
+                       "no title — add 'title: \"電子カルテDB 復旧手順\"' (what is restored)");
+    if (!l->seen_datasets)
+        pol_yaml_error(c, root,
+                       "no datasets — add 'datasets: [emr-db]' naming the data sets it restores");
+    if (!l->seen_steps)
+        pol_yaml_error(c, root,
+                       "no steps — add a 'steps:' list, each step like "
+                       "'- { who: \"システム担当\", confirm: \"...\" }'");
+    cross_check(c, l);
+}
+
+int rb_load(const char *file, rb_runbook **out)
+{
+    pol_yaml_ctx c;
+    int rc = pol_yaml_load(&c, file);
+    if (rc == -EINVAL) { /* a YAML syntax error, logged with its line */
+        refused(file, 1);
+        return rc;
+    }
+    if (rc) {
+        bkp_error("cannot read the runbook %s: %s; check the 'runbook:' of the data set or drill "
+                  "in the policy",
+                  file, bkp_strerror(rc));
+        return rc;
+    }
+    rb_runbook *rb = calloc(1, sizeof(*rb));
+    loader l = {.rb = rb};
+    if (!rb || !(rb->file = strdup(file)) || !(rb->name = stem(file))) {
+        pol_yaml_done(&c);
+        rb_free(rb);
+        return -ENOMEM;
+    }
+    validate(&c, &l);
+    pol_yaml_done(&c);
+    free(l.ref_line);
+    if (c.errors) {
+        refused(file, c.errors);
+        rb_free(rb);
+        return -EINVAL;
+    }
+    *out = rb;
+    return 0;
+}
+
+void rb_free(rb_runbook *rb)
+{
+    if (!rb)
+        return;
+    for (size_t i = 0; i < rb->nsteps; i++) {
+        rb_step *s = &rb->steps[i];
+        free(s->who);
+        free(s->what);
+        free(s->text);
+        free(s->select.dataset);
+        free(s->restore.dataset);
+        free(s->restore.path);
+        free(s->restore.to);
+        free(s->medium);
+    }
+    free(rb->steps);
+    for (size_t i = 0; i < rb->ndatasets; i++)
+        free(rb->datasets[i]);
+    free(rb->datasets);
+    free(rb->name);
+    free(rb->file);
+    free(rb->title);
+    free(rb->owner);
+    free(rb->passphrase_note);
+    free(rb);
+}
+
+/* ---- finding a runbook by name ---- */
+
+char *rb_find(const char *name, const char *policy_file)
+{
+    if (strchr(name, '/')) {
+        if (!access(name, F_OK))
+            return strdup(name);
+        bkp_error("runbook %s: %s — check the path given as 'runbook:' in the policy", name,
+                  bkp_strerror(-errno));
+        return NULL;
+    }
+    char *places[3], *found = NULL, tried[3 * 4200] = "";
+    size_t n = 0;
+    if (policy_file) {
+        /* The policy's folder; "" for a policy in /, so that paths stay "/runbooks/...". */
+        const char *slash = strrchr(policy_file, '/');
+        int dl = slash ? (int)(slash - policy_file) : 1;
+        const char *dir = slash ? policy_file : ".";
+        if (asprintf(&places[n], "%.*s/runbooks/%s.yaml", dl, dir, name) >= 0)
+            n++;
+        if (asprintf(&places[n], "%.*s/../runbooks/%s.yaml", dl, dir, name) >= 0)
+            n++;
+    }
+    if (asprintf(&places[n], "/etc/bkp/runbooks/%s.yaml", name) >= 0)
+        n++;
+    for (size_t i = 0; i < n && !found; i++) {
+        bool again = false; /* a policy in /etc/bkp already looked in /etc/bkp/runbooks */
+        for (size_t j = 0; j < i; j++)
+            again |= !strcmp(places[i], places[j]);
+        if (again)
+            continue;
+        if (!access(places[i], F_OK)) {
+            found = places[i];
+            places[i] = NULL;
+        } else {
+            size_t l = strlen(tried);
+            snprintf(tried + l, sizeof(tried) - l, "%s%s", l ? ", " : "", places[i]);
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        free(places[i]);
+    if (!found)
+        bkp_error("no runbook '%s' — looked for %s; put %s.yaml in one of those places, or give "
+                  "its path (with a '/') as 'runbook:' in the policy",
+                  name, tried, name);
+    return found;
+}
