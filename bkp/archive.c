@@ -317,18 +317,26 @@ int bkp_archive_extract(const char *path, const char *dir, char **top)
             rc = -ENOMEM;
             break;
         }
+        /* Grown as the data comes, not reserved from the header's claim. */
         bkp_buf_reset(&data);
-        if (!bkp_buf_reserve(&data, (size_t)size + 1)) {
-            rc = -ENOMEM;
-            break;
+        la_ssize_t got = 0;
+        while (data.len < (size_t)size) {
+            size_t want = (size_t)size - data.len < (1 << 20) ? (size_t)size - data.len : (1 << 20);
+            uint8_t *at = bkp_buf_reserve(&data, want);
+            if (!at) {
+                rc = -ENOMEM;
+                break;
+            }
+            if ((got = archive_read_data(a, at, want)) <= 0)
+                break;
+            data.len += (size_t)got;
         }
-        la_ssize_t got = archive_read_data(a, data.data, (size_t)size);
-        if (got != size) {
+        if (!rc && data.len != (size_t)size) {
             bkp_error("%s: %s is truncated (%s)", path, name, archive_error_string(a));
             rc = -EBADMSG;
-            break;
         }
-        data.len = (size_t)size;
+        if (rc)
+            break;
         char *to = bkp_path_join(dir, slash + 1), *base = to ? strrchr(to, '/') : NULL;
         if (!base) {
             free(to);

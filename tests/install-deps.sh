@@ -4,7 +4,8 @@ set -euo pipefail
 
 packages=(build-essential cmake pkg-config
           libarchive-dev libsodium-dev liblz4-dev uuid-dev libjansson-dev libyaml-dev
-          libcmocka-dev libarchive-tools attr acl procps)
+          libcmocka-dev libarchive-tools attr acl procps
+          postgresql e2fsprogs)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

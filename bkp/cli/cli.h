@@ -195,8 +195,9 @@ bool cli_lang_ja(cli *c);                  /* --lang, else the locale */
 int cli_format(cli *c, int *format);       /* --format md|html into an rb_format */
 int cli_runbook_load(cli *c, const char *name, struct rb_runbook **out);
 json_t *cli_runbook_copies(cli *c, const struct rb_runbook *rb);
-/* Run runbook `name` for real (restore --runbook) or as a drill. */
-int cli_runbook_execute(cli *c, const char *name, bool drill);
+/* Run runbook `name` for real (restore --runbook) or as a drill; an
+ * `unattended` drill (bkp run) asks nothing and prints only on a terminal. */
+int cli_runbook_execute(cli *c, const char *name, bool drill, bool unattended);
 
 int cmd_init(cli *c);
 int cmd_backup(cli *c);

@@ -196,7 +196,7 @@ static int write_reports(json_t *report, const char *dir, const char *stem, json
     return rc;
 }
 
-int cli_runbook_execute(cli *c, const char *name, bool drill)
+int cli_runbook_execute(cli *c, const char *name, bool drill, bool unattended)
 {
     rb_runbook *rb = NULL;
     sources s = {0};
@@ -228,7 +228,8 @@ int cli_runbook_execute(cli *c, const char *name, bool drill)
         }
     }
     rb_env env = {.sources = s.v, .nsources = s.n, .drill = drill, .sandbox = sandbox,
-                  .interactive = c->tty && !c->attest && !c->json, .attest = c->attest,
+                  .interactive = c->tty && !c->attest && !c->json && !unattended,
+                  .attest = unattended ? NULL : c->attest,
                   .force = c->force, .workers = c->workers};
     rc = rb_execute(rb, &env, &res);
     if (rc < 0) {
@@ -269,10 +270,10 @@ int cli_runbook_execute(cli *c, const char *name, bool drill)
     int aex = cli_audit(c, &rec);
     c->r = keep;
     json_decref(fig);
-    if (c->json) {
+    if (c->json && !unattended) {
         json_object_set(report, "reports", files);
         cli_print_json(json_incref(report));
-    } else {
+    } else if (!unattended || c->tty) {
         char a[32], b[32];
         printf("%s %s: %s in %s%s%s%s\n", drill ? "drill" : "restore by runbook", rb->name,
                res.ok ? "succeeded" : "FAILED", rb_duration_text(a, sizeof(a), res.seconds),
@@ -304,5 +305,5 @@ out:
 
 int cmd_drill(cli *c)
 {
-    return cli_runbook_execute(c, c->args[0], true);
+    return cli_runbook_execute(c, c->args[0], true, false);
 }

@@ -20,7 +20,7 @@ int cmd_restore(cli *c)
                       "the runbook says what goes where");
             return EXIT_USAGE;
         }
-        return cli_runbook_execute(c, c->runbook, false);
+        return cli_runbook_execute(c, c->runbook, false, false);
     }
     if (c->to_archive ? c->nargs != 1 : c->nargs != 2) {
         bkp_error("give a generation and a target directory, or --to-archive FILE:\n"

@@ -275,6 +275,48 @@ static bool reread(cli *c, const pol_policy *p)
     return failed;
 }
 
+typedef struct last_drill {
+    const char *runbook;
+    time_t when;
+} last_drill;
+
+static int find_drill(json_t *j, void *ctx)
+{
+    last_drill *l = ctx;
+    const char *op = json_string_value(json_object_get(j, "op"));
+    const char *rb = json_string_value(json_object_get(json_object_get(j, "figures"), "runbook"));
+    if (op && !strcmp(op, "drill") && rb && !strcmp(rb, l->runbook)) {
+        time_t t = bkp_iso_parse(json_string_value(json_object_get(j, "time")));
+        if (t > l->when)
+            l->when = t;
+    }
+    return 0;
+}
+
+/* The drills the policy schedules (`drills:`), when due: unattended, so
+ * their confirm steps are recorded as not rehearsed. */
+static bool drills(cli *c, const pol_policy *p)
+{
+    bool failed = false;
+    char *log = bkp_audit_path(c->r);
+    for (size_t i = 0; log && i < p->ndrills; i++) {
+        last_drill l = {p->drills[i].runbook, 0};
+        (void)bkp_audit_each(log, find_drill, &l);
+        if (!pol_is_due(&p->drills[i].schedule, l.when, bkp_now()))
+            continue;
+        syslog(LOG_INFO, "drill %s", l.runbook);
+        if (cli_runbook_execute(c, l.runbook, true, true)) {
+            bkp_error("the scheduled drill %s failed; its report (in the repository's reports/) "
+                      "says which step",
+                      l.runbook);
+            syslog(LOG_ERR, "drill %s failed", l.runbook);
+            failed = true;
+        }
+    }
+    free(log);
+    return failed;
+}
+
 /* The 3-2-1 rule after the run: a warning for each data set at risk, and a
  * failed run when one is non-compliant. */
 static bool judge(cli *c)
@@ -361,6 +403,8 @@ int cmd_run(cli *c)
     }
     failed |= copy_online(c, p, order, n);
     failed |= reread(c, p);
+    if (!c->dataset)
+        failed |= drills(c, p);
     failed |= judge(c);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;

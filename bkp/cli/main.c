@@ -259,7 +259,13 @@ int main(int argc, char **argv)
         case 'O': c.location = optarg; break;
         case 'F': c.from = optarg; break;
         case 'M': c.media = optarg; break;
-        case 'E': c.sample = atof(optarg); break;
+        case 'E': {
+            char *end;
+            c.sample = strtod(optarg, &end);
+            if (end == optarg || *end || !(c.sample > 0))
+                c.sample = -1; /* refused by verify, with the reason */
+            break;
+        }
         case 'H': c.repair_from = optarg; break;
         case 'o': c.format = optarg; break;
         case 'l': c.lang = optarg; break;
