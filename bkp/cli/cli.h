@@ -199,6 +199,9 @@ json_t *cli_runbook_copies(cli *c, const struct rb_runbook *rb);
  * `unattended` drill (bkp run) asks nothing and prints only on a terminal. */
 int cli_runbook_execute(cli *c, const char *name, bool drill, bool unattended);
 
+/* bkp audit report (cmd_report.c). */
+int cli_audit_report(cli *c);
+
 int cmd_init(cli *c);
 int cmd_backup(cli *c);
 int cmd_generations(cli *c);

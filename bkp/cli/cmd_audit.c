@@ -115,6 +115,8 @@ int cmd_audit(cli *c)
 {
     if (!strcmp(c->args[0], "verify"))
         return audit_verify(c);
+    if (!strcmp(c->args[0], "report"))
+        return cli_audit_report(c);
     if (!strcmp(c->args[0], "show"))
         return audit_show(c);
     bkp_error("unknown audit command '%s'; use `bkp audit verify [--against FILE]` or `bkp audit "

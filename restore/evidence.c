@@ -1,0 +1,274 @@
+/* evidence.c — the evidence report for checklist item 3-② (evidence.h). */
+#include "restore/evidence.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define T(en, jp) (ja ? (jp) : (en)) /* needs `ja` in scope */
+
+static const char *js(json_t *o, const char *k)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    return s ? s : "";
+}
+
+static json_int_t ji(json_t *o, const char *k)
+{
+    return json_integer_value(json_object_get(o, k));
+}
+
+/* Appends to a growing text. */
+static void add(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void add(char *buf, size_t n, const char *fmt, ...)
+{
+    size_t at = strnlen(buf, n);
+    va_list ap;
+    if (at + 1 >= n)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(buf + at, n - at, fmt, ap);
+    va_end(ap);
+}
+
+static void part(json_t *parts, const char *name, bool ok, const char *en, const char *ja)
+{
+    json_array_append_new(parts, json_pack("{s:s, s:b, s:{s:s, s:s}}", "part", name, "ok", ok,
+                                           "evidence", "en", en, "ja", ja));
+}
+
+json_t *rb_evidence_statement(json_t *ev)
+{
+    json_t *parts = json_array(), *sets = json_object_get(ev, "datasets"), *d, *r;
+    size_t i, k;
+    char en[4096], ja[4096];
+    bool all = true, ok;
+
+    /* 1. At least three generations. */
+    en[0] = ja[0] = '\0';
+    ok = json_array_size(sets) > 0;
+    json_array_foreach(sets, i, d) {
+        json_int_t g = ji(d, "generations_kept");
+        ok &= g >= 3;
+        add(en, sizeof(en), "%s%s: %lld generation(s) kept", i ? "; " : "", js(d, "dataset"), (long long)g);
+        add(ja, sizeof(ja), "%s%s: %lld 世代を保持", i ? "、" : "", js(d, "dataset"), (long long)g);
+    }
+    part(parts, "generations", ok, en, ja);
+    all &= ok;
+
+    /* 2. An off-line copy, never older than the rule allows. */
+    en[0] = ja[0] = '\0';
+    ok = json_array_size(sets) > 0;
+    json_array_foreach(sets, i, d) {
+        bool g = json_is_true(json_object_get(d, "offline_gap_ok"));
+        double gap = (double)ji(d, "offline_longest_gap_seconds") / 86400.0;
+        double max = (double)ji(d, "offline_max_age_seconds") / 86400.0;
+        ok &= g;
+        add(en, sizeof(en), "%s%s: longest time without a fresh off-line copy %.1f days (at most %.0f); rotations",
+            i ? "; " : "", js(d, "dataset"), gap, max);
+        add(ja, sizeof(ja), "%s%s: オフライン複製の最長間隔 %.1f 日（上限 %.0f 日）、ローテーション記録",
+            i ? "、" : "", js(d, "dataset"), gap, max);
+        size_t n = 0;
+        json_array_foreach(json_object_get(d, "rotations"), k, r) {
+            if (strcmp(js(r, "outcome"), "ok"))
+                continue;
+            add(en, sizeof(en), " #%lld (%.10s, %s)", (long long)ji(r, "seq"), js(r, "time"), js(r, "medium"));
+            add(ja, sizeof(ja), " #%lld (%.10s, %s)", (long long)ji(r, "seq"), js(r, "time"), js(r, "medium"));
+            n++;
+        }
+        if (!n) {
+            add(en, sizeof(en), " none in the period");
+            add(ja, sizeof(ja), " 期間内なし");
+        }
+    }
+    part(parts, "offline", ok, en, ja);
+    all &= ok;
+
+    /* 3. Two kinds of media and a copy off-site (the 3-2-1 picture of now). */
+    en[0] = ja[0] = '\0';
+    ok = json_array_size(sets) > 0;
+    json_array_foreach(sets, i, d) {
+        json_t *cnt = json_object_get(d, "counted"), *req = json_object_get(d, "required");
+        bool g = ji(cnt, "copies") >= ji(req, "copies") && ji(cnt, "media_types") >= ji(req, "media_types") &&
+                 ji(cnt, "offsite") >= ji(req, "offsite");
+        ok &= g;
+        add(en, sizeof(en), "%s%s: %lld copies, %lld media types, %lld off-site (rule %lld/%lld/%lld); verdict %s",
+            i ? "; " : "", js(d, "dataset"), (long long)ji(cnt, "copies"), (long long)ji(cnt, "media_types"),
+            (long long)ji(cnt, "offsite"), (long long)ji(req, "copies"), (long long)ji(req, "media_types"),
+            (long long)ji(req, "offsite"), js(d, "verdict"));
+        add(ja, sizeof(ja), "%s%s: 複製 %lld、媒体の種類 %lld、院外 %lld（基準 %lld/%lld/%lld）、判定 %s",
+            i ? "、" : "", js(d, "dataset"), (long long)ji(cnt, "copies"), (long long)ji(cnt, "media_types"),
+            (long long)ji(cnt, "offsite"), (long long)ji(req, "copies"), (long long)ji(req, "media_types"),
+            (long long)ji(req, "offsite"), js(d, "verdict"));
+    }
+    part(parts, "media", ok, en, ja);
+    all &= ok;
+
+    /* 4. A written recovery procedure. */
+    en[0] = ja[0] = '\0';
+    ok = json_array_size(sets) > 0;
+    json_array_foreach(sets, i, d) {
+        json_t *rb = json_object_get(d, "runbook");
+        bool g = json_is_object(rb) && !json_is_true(json_object_get(rb, "invalid"));
+        ok &= g;
+        if (g) {
+            add(en, sizeof(en), "%s%s: runbook %s \"%s\" (%lld steps)", i ? "; " : "", js(d, "dataset"),
+                js(rb, "name"), js(rb, "title"), (long long)ji(rb, "steps"));
+            add(ja, sizeof(ja), "%s%s: 手順書 %s「%s」（%lld 手順）", i ? "、" : "", js(d, "dataset"),
+                js(rb, "name"), js(rb, "title"), (long long)ji(rb, "steps"));
+        } else {
+            add(en, sizeof(en), "%s%s: no valid runbook", i ? "; " : "", js(d, "dataset"));
+            add(ja, sizeof(ja), "%s%s: 有効な手順書なし", i ? "、" : "", js(d, "dataset"));
+        }
+    }
+    part(parts, "procedure", ok, en, ja);
+    all &= ok;
+
+    /* 5. The procedure confirmed by a drill in the period. */
+    en[0] = ja[0] = '\0';
+    ok = json_array_size(sets) > 0;
+    json_array_foreach(sets, i, d) {
+        json_t *best = NULL;
+        json_array_foreach(json_object_get(d, "drills"), k, r) if (!strcmp(js(r, "outcome"), "ok"))
+            best = r;
+        ok &= best != NULL;
+        if (best) {
+            add(en, sizeof(en), "%s%s: drill #%lld (%.10s) succeeded in %.1f s", i ? "; " : "", js(d, "dataset"),
+                (long long)ji(best, "seq"), js(best, "time"), json_number_value(json_object_get(best, "seconds")));
+            add(ja, sizeof(ja), "%s%s: 訓練 #%lld（%.10s）成功、所要 %.1f 秒", i ? "、" : "", js(d, "dataset"),
+                (long long)ji(best, "seq"), js(best, "time"), json_number_value(json_object_get(best, "seconds")));
+        } else {
+            add(en, sizeof(en), "%s%s: no successful drill in the period", i ? "; " : "", js(d, "dataset"));
+            add(ja, sizeof(ja), "%s%s: 期間内に成功した訓練なし", i ? "、" : "", js(d, "dataset"));
+        }
+    }
+    part(parts, "drill", ok, en, ja);
+    all &= ok;
+
+    /* 6. The record itself: the audit chain intact. */
+    json_t *a = json_object_get(ev, "audit");
+    ok = json_is_true(json_object_get(a, "ok"));
+    snprintf(en, sizeof(en), "%lld audit record(s); %s", (long long)ji(a, "records"),
+             ok ? "chain and signatures intact" : js(a, "problem"));
+    snprintf(ja, sizeof(ja), "監査記録 %lld 件、%s", (long long)ji(a, "records"),
+             ok ? "ハッシュ連鎖と署名に異常なし" : js(a, "problem"));
+    part(parts, "audit", ok, en, ja);
+    all &= ok;
+    return json_pack("{s:b, s:o}", "answer", all, "parts", parts);
+}
+
+static const char *part_title(const char *p, bool ja)
+{
+    static const struct {
+        const char *key, *en, *ja;
+    } t[] = {
+        {"generations", "At least three generations are kept", "3 世代以上のバックアップを保持している"},
+        {"offline", "One generation is held off-line, never older than the rule allows",
+         "1 世代以上をオフラインで保管し、基準の期間内に更新している"},
+        {"media", "Copies on two kinds of media, one off-site", "2 種類以上の媒体に複製し、1 つは院外にある"},
+        {"procedure", "The recovery procedure is written", "復旧手順が文書化されている"},
+        {"drill", "The procedure was confirmed by a drill in the period", "期間内の訓練で復旧手順を確認した"},
+        {"audit", "The audit log is intact", "監査記録が改ざんされていない"},
+    };
+    for (size_t i = 0; i < sizeof(t) / sizeof(*t); i++)
+        if (!strcmp(t[i].key, p))
+            return ja ? t[i].ja : t[i].en;
+    return p;
+}
+
+static const char *yes(bool ok, bool ja)
+{
+    return ok ? T("yes", "はい") : T("no", "いいえ");
+}
+
+char *rb_evidence_render(json_t *ev, rb_format f, bool ja)
+{
+    json_t *period = json_object_get(ev, "period"), *st = json_object_get(ev, "statement"), *d, *r;
+    char line[1024], a[64], b[64], seq[32];
+    size_t i, k;
+    rb_doc *doc = rb_doc_new(f, T("Backup and recovery evidence — checklist item 3-②",
+                                  "バックアップと復旧の証跡 — チェックリスト 3-②"));
+    if (!doc)
+        return NULL;
+    rb_doc_table(doc, (const char *[]){T("Item", "項目"), T("Value", "内容"), NULL});
+    snprintf(line, sizeof(line), "%.10s — %.10s (UTC)", js(period, "from"), js(period, "to"));
+    rb_doc_row(doc, (const char *[]){T("Period", "対象期間"), line, NULL});
+    rb_doc_row(doc, (const char *[]){T("Repository", "リポジトリ"), js(ev, "repository"), NULL});
+    rb_doc_row(doc, (const char *[]){T("Generated (UTC)", "作成日時 (UTC)"), js(ev, "generated"), NULL});
+    rb_doc_row(doc, (const char *[]){T("Answer for item 3-②", "3-② への回答"),
+                                     yes(json_is_true(json_object_get(st, "answer")), ja), NULL});
+    rb_doc_table_end(doc);
+    rb_doc_para(doc, "%s", T("Every claim below names the signed audit records it rests on (#sequence "
+                             "number); `bkp audit verify` proves the chain and its signatures.",
+                             "以下の各項目には根拠となる署名付き監査記録の番号（#番号）を示しています。"
+                             "`bkp audit verify` で記録の連鎖と署名を検証できます。"));
+    json_array_foreach(json_object_get(ev, "datasets"), i, d) {
+        snprintf(line, sizeof(line), "%s %s%s%s", T("Data set", "データセット"), js(d, "dataset"),
+                 *js(d, "description") ? " — " : "", js(d, "description"));
+        rb_doc_h2(doc, line);
+        json_t *bk = json_object_get(d, "backups");
+        rb_doc_table(doc, (const char *[]){T("Item", "項目"), T("Value", "内容"), NULL});
+        snprintf(line, sizeof(line), T("%lld succeeded, %lld failed, %lld suspicious",
+                                       "成功 %lld、失敗 %lld、不審 %lld"),
+                 (long long)ji(bk, "ok"), (long long)ji(bk, "failed"), (long long)ji(bk, "suspicious"));
+        rb_doc_row(doc, (const char *[]){T("Backups in the period", "期間内のバックアップ"), line, NULL});
+        snprintf(line, sizeof(line), "%lld", (long long)ji(d, "generations_kept"));
+        rb_doc_row(doc, (const char *[]){T("Generations kept now", "現在の保持世代数"), line, NULL});
+        line[0] = '\0';
+        json_array_foreach(json_object_get(d, "reasons"), k, r) add(line, sizeof(line), "%s%s", k ? "; " : "", json_string_value(r));
+        snprintf(a, sizeof(a), "%s", js(d, "verdict"));
+        rb_doc_row(doc, (const char *[]){T("3-2-1 verdict now", "現在の 3-2-1 判定"), a, NULL});
+        if (*line)
+            rb_doc_row(doc, (const char *[]){T("Why", "理由"), line, NULL});
+        snprintf(line, sizeof(line), T("%.1f days (at most %.0f)", "%.1f 日（上限 %.0f 日）"),
+                 (double)ji(d, "offline_longest_gap_seconds") / 86400.0,
+                 (double)ji(d, "offline_max_age_seconds") / 86400.0);
+        rb_doc_row(doc, (const char *[]){T("Longest time without a fresh off-line copy", "オフライン複製の最長間隔"),
+                                         line, NULL});
+        rb_doc_table_end(doc);
+        if (json_array_size(json_object_get(d, "rotations"))) {
+            rb_doc_table(doc, (const char *[]){"#", T("Rotation (UTC)", "ローテーション (UTC)"), T("Medium", "媒体"),
+                                               T("Result", "結果"), NULL});
+            json_array_foreach(json_object_get(d, "rotations"), k, r) {
+                snprintf(seq, sizeof(seq), "#%lld", (long long)ji(r, "seq"));
+                rb_doc_row(doc, (const char *[]){seq, js(r, "time"), js(r, "medium"),
+                                                 strcmp(js(r, "outcome"), "ok") ? T("failed", "失敗") : T("ok", "成功"),
+                                                 NULL});
+            }
+            rb_doc_table_end(doc);
+        }
+        if (json_array_size(json_object_get(d, "drills"))) {
+            rb_doc_table(doc, (const char *[]){"#", T("Drill (UTC)", "訓練 (UTC)"), T("Runbook", "手順書"),
+                                               T("Result", "結果"), T("Measured", "実測"), T("Target", "目標"), NULL});
+            json_array_foreach(json_object_get(d, "drills"), k, r) {
+                snprintf(seq, sizeof(seq), "#%lld", (long long)ji(r, "seq"));
+                json_int_t tgt = ji(r, "rto_target_seconds");
+                rb_doc_row(doc, (const char *[]){seq, js(r, "time"), js(r, "runbook"),
+                                                 strcmp(js(r, "outcome"), "ok") ? T("failed", "失敗") : T("ok", "成功"),
+                                                 rb_duration_text(a, sizeof(a), json_number_value(json_object_get(r, "seconds"))),
+                                                 tgt ? rb_duration_text(b, sizeof(b), (double)tgt) : "-", NULL});
+            }
+            rb_doc_table_end(doc);
+        }
+    }
+    rb_doc_h2(doc, T("Verifications", "検証"));
+    size_t vok = 0, vfail = 0;
+    json_array_foreach(json_object_get(ev, "verifications"), k, r) {
+        vok += !strcmp(js(r, "outcome"), "ok");
+        vfail += strcmp(js(r, "outcome"), "ok") != 0;
+    }
+    rb_doc_para(doc, T("%zu verification(s) in the period succeeded, %zu failed.",
+                       "期間内の検証: 成功 %zu 件、失敗 %zu 件。"),
+                vok, vfail);
+    rb_doc_h2(doc, T("Statement for checklist item 3-②", "チェックリスト 3-② についての記載"));
+    rb_doc_table(doc, (const char *[]){T("Part", "要件"), T("Met", "充足"), T("Evidence", "根拠"), NULL});
+    json_array_foreach(json_object_get(st, "parts"), k, r) {
+        json_t *e = json_object_get(r, "evidence");
+        rb_doc_row(doc, (const char *[]){part_title(js(r, "part"), ja), yes(json_is_true(json_object_get(r, "ok")), ja),
+                                         js(e, ja ? "ja" : "en"), NULL});
+    }
+    rb_doc_table_end(doc);
+    rb_doc_para(doc, "%s: %s", T("Answer", "回答"), yes(json_is_true(json_object_get(st, "answer")), ja));
+    return rb_doc_finish(doc);
+}

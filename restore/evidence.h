@@ -1,0 +1,24 @@
+/*
+ * evidence.h — the inspection evidence report for checklist item 3-②, from
+ * the evidence gathered by `bkp audit report` (its --json form): per data
+ * set, backups, generations, the 3-2-1 verdict, rotations, drills; the
+ * verifications; the audit chain; and the closing statement, each part with
+ * the dated audit records it rests on.
+ */
+#ifndef RST_EVIDENCE_H
+#define RST_EVIDENCE_H
+
+#include <stdbool.h>
+
+#include <jansson.h>
+
+#include "restore/report.h"
+
+/* The closing statement: {"answer": bool, "parts": [{"part", "ok",
+ * "evidence": {"en", "ja"}}]} — a pure judgement of the evidence `ev`. */
+json_t *rb_evidence_statement(json_t *ev);
+
+/* The report for people, in Markdown or HTML, Japanese or English. */
+char *rb_evidence_render(json_t *ev, rb_format f, bool ja);
+
+#endif
