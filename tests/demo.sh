@@ -94,7 +94,57 @@ echo "   sparse file: $(du -k "$data/imaging/sparse-volume.img" | cut -f1) KiB o
 say "8. Verify every pack (read back and authenticated)"
 "$BKP" verify --repo "$repo" --read-data && echo "   verify --read-data: clean"
 
+say "9. Off-line copies: a USB disk and an archive medium (folders stand in for them)"
+mkdir -p "$demo/usb-a" "$demo/tape" "$demo/runbooks"
+cat > "$demo/policy.yaml" <<YAML
+repository: $repo
+passphrase_file: $demo/passphrase
+media:
+  - { name: usb-a, type: removable, path: $demo/usb-a, location: offsite, offline: true, rotate_every: 7d }
+  - { name: tape, type: archive, path: $demo/tape, location: offsite, offline: true, rotate_every: 30d }
+datasets:
+  - name: clinic
+    description: "診療所のデータ"
+    priority: 1
+    paths: [$data]
+    schedule: daily 02:00
+    retention: { keep_last: 7 }
+    copy_to: [usb-a, tape]
+    runbook: clinic
+YAML
+cat > "$demo/runbooks/clinic.yaml" <<'YAML'
+title: "診療所データ 復旧手順 (demo)"
+datasets: [clinic]
+owner: "院長"
+rto: 2h
+passphrase_note: "院長室の金庫、封筒「bkp」"
+steps:
+  - { who: "事務長", confirm: "感染した端末をネットワークから切り離した" }
+  - { who: "事務長", select: { dataset: clinic, newest: verified, not: suspicious } }
+  - { who: "事務長", verify: {} }
+  - { who: "事務長", restore: { dataset: clinic, to: /var/restore/clinic } }
+  - { who: "事務長", check: "grep -q 患者120001 $BKP_TARGET/emr/emr.sql" }
+  - { who: "事務長", note: "復旧を院長に報告する" }
+YAML
+export BKP_POLICY=$demo/policy.yaml
+"$BKP" media label "$demo/usb-a" --name usb-a | sed 's/^/   /'
+"$BKP" rotate usb-a | sed 's/^/   /'
+"$BKP" media label "$demo/tape" --name tape | sed 's/^/   /'
+"$BKP" rotate tape | sed 's/^/   /'
+echo "   the archive lists with plain tar:"
+tar -tvf "$demo"/tape/clinic@*.tar | head -4 | sed 's/^/     /'
+
+say "10. The 3-2-1 picture (bkp status)"
+"$BKP" status | sed 's/^/   /' || true
+
+say "11. A restore drill from the written procedure, into a sandbox"
+"$BKP" drill clinic --report "$demo/reports" | sed 's/^/   /'
+"$BKP" runbook print clinic --lang ja > "$demo/reports/procedure.ja.md"
+echo "   printable procedure: $demo/reports/procedure.ja.md"
+
 say "Summary"
 echo "   Two generations of 'clinic' are sealed (signed, chained) in $repo,"
-echo "   the newest was restored into $out and is identical to the original."
+echo "   the newest was restored into $out and is identical to the original;"
+echo "   it is on an off-line disk copy ($demo/usb-a) and an archive ($demo/tape),"
+echo "   and a drill of its recovery procedure passed (reports in $demo/reports)."
 echo "   The passphrase is in $demo/passphrase — in real use keep it off this machine too."

@@ -179,6 +179,8 @@ static json_t *describe(cli *c, const char *name)
     json_t *e = m.entry ? json_deep_copy(m.entry) : json_object();
     json_t *held = json_object_get(e, "held");
     time_t due = cli_medium_due(c, name);
+    if (due == 1)
+        due = bkp_now(); /* never written: due now */
     if (due)
         bkp_iso_time(when, sizeof(when), due);
     json_object_set_new(e, "name", json_string(name));

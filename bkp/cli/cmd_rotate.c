@@ -154,8 +154,11 @@ static void advise(cli *c, const cli_medium *m, const bkp_copy_result *res, json
         printf(" 次回: %s\n", when);
     if (other && strcmp(other, m->name)) {
         cli_time(nwhen, sizeof(nwhen), other_due);
-        printf("The next medium due is %s, %s %s.\n", other,
-               other_due <= bkp_now() ? "due since" : "on", nwhen);
+        if (other_due <= 1)
+            printf("%s has never been written: it is due now (`bkp rotate %s`).\n", other, other);
+        else
+            printf("The next medium due is %s, %s %s.\n", other,
+                   other_due <= bkp_now() ? "due since" : "on", nwhen);
     }
 }
 
