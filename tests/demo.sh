@@ -15,6 +15,8 @@ if [ -z "${BKP:-}" ]; then
   BKP=$top/build/bkp
 fi
 demo=${BKP_DEMO_DIR:-$top/demo}
+# Sealed objects on the demo's media are immutable where the file system allows.
+if [ -e "$demo" ] && command -v chattr >/dev/null; then chattr -R -i "$demo" 2>/dev/null || true; fi
 rm -rf "$demo"
 mkdir -p "$demo"
 cd "$demo"
@@ -132,7 +134,7 @@ export BKP_POLICY=$demo/policy.yaml
 "$BKP" media label "$demo/tape" --name tape | sed 's/^/   /'
 "$BKP" rotate tape | sed 's/^/   /'
 echo "   the archive lists with plain tar:"
-tar -tvf "$demo"/tape/clinic@*.tar | head -4 | sed 's/^/     /'
+tar -tvf "$demo"/tape/clinic@*.tar | sed -n "1,4s/^/     /p"
 
 say "10. The 3-2-1 picture (bkp status)"
 "$BKP" status | sed 's/^/   /' || true
