@@ -1,6 +1,8 @@
 #include "bkp/bytes.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -187,4 +189,16 @@ int bkp_unhex(uint8_t *out, size_t n, const char *hex)
         out[i] = (uint8_t)(hi << 4 | lo);
     }
     return 0;
+}
+
+void bkp_strappend(char *buf, size_t n, const char *fmt, ...)
+{
+    size_t at = strnlen(buf, n);
+    va_list ap;
+    if (at + 1 >= n)
+        return;
+    va_start(ap, fmt);
+    if (vsnprintf(buf + at, n - at, fmt, ap) < 0)
+        buf[at] = '\0';
+    va_end(ap);
 }

@@ -75,4 +75,8 @@ void bkp_hex(char *out, const uint8_t *p, size_t n);
 /* Parse exactly 2n hex digits; 0 or -EINVAL. */
 int bkp_unhex(uint8_t *out, size_t n, const char *hex);
 
+/* Append formatted text to the NUL-terminated text in `buf` (of `n` bytes),
+ * cut at the end, never overrun. */
+void bkp_strappend(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 #endif

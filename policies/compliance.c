@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bkp/bytes.h"
+
 #define MINUTE 60
 #define HOUR 3600
 #define DAY 86400
@@ -36,18 +38,6 @@ static void __attribute__((format(printf, 3, 4))) fmt(char *buf, size_t n, const
     va_list ap;
     va_start(ap, f);
     vfmt(buf, n, f, ap);
-    va_end(ap);
-}
-
-/* Appends to the text already in `buf`. */
-static void __attribute__((format(printf, 3, 4))) append(char *buf, size_t n, const char *f, ...)
-{
-    size_t at = strnlen(buf, n);
-    va_list ap;
-    if (at + 1 >= n)
-        return;
-    va_start(ap, f);
-    vfmt(buf + at, n - at, f, ap);
     va_end(ap);
 }
 
@@ -256,12 +246,12 @@ static void medium_action(const ctx *c, const pol_medium *m, char *buf, size_t n
     if (!due || due > c->now)
         return;
     if (due == DUE_NEVER)
-        append(buf, n, " — never written yet");
+        bkp_strappend(buf, n, " — never written yet");
     else if (c->now - due >= DAY)
-        append(buf, n, " — %lld day%s overdue", (long long)((c->now - due) / DAY),
+        bkp_strappend(buf, n, " — %lld day%s overdue", (long long)((c->now - due) / DAY),
                plural((c->now - due) / DAY));
     else
-        append(buf, n, " — due now");
+        bkp_strappend(buf, n, " — due now");
 }
 
 /* The action for a shortfall: the medium that fixes it, or what to add. */
@@ -292,11 +282,11 @@ static void fix_action(const ctx *c, enum need need, char *buf, size_t n)
         fmt(buf, n, "add a medium of another type (");
         for (unsigned t = POL_DISK, first = 1; t <= POL_ARCHIVE; t++)
             if (!(c->types & (1u << t))) {
-                append(buf, n, "%s%s", first ? "" : " or ",
+                bkp_strappend(buf, n, "%s%s", first ? "" : " or ",
                        pol_medium_type_name((pol_medium_type)t));
                 first = 0;
             }
-        append(buf, n, ") to the policy and to copy_to of %s", ds);
+        bkp_strappend(buf, n, ") to the policy and to copy_to of %s", ds);
         return;
     }
 }

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bkp/bytes.h"
+
 #define T(en, jp) (ja ? (jp) : (en)) /* needs `ja` in scope */
 
 static const char *js(json_t *o, const char *k)
@@ -17,19 +19,6 @@ static const char *js(json_t *o, const char *k)
 static json_int_t ji(json_t *o, const char *k)
 {
     return json_integer_value(json_object_get(o, k));
-}
-
-/* Appends to a growing text. */
-static void add(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void add(char *buf, size_t n, const char *fmt, ...)
-{
-    size_t at = strnlen(buf, n);
-    va_list ap;
-    if (at + 1 >= n)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(buf + at, n - at, fmt, ap);
-    va_end(ap);
 }
 
 static void part(json_t *parts, const char *name, bool ok, const char *en, const char *ja)
@@ -51,8 +40,8 @@ json_t *rb_evidence_statement(json_t *ev)
     json_array_foreach(sets, i, d) {
         json_int_t g = ji(d, "generations_kept");
         ok &= g >= 3;
-        add(en, sizeof(en), "%s%s: %lld generation(s) kept", i ? "; " : "", js(d, "dataset"), (long long)g);
-        add(ja, sizeof(ja), "%s%s: %lld 世代を保持", i ? "、" : "", js(d, "dataset"), (long long)g);
+        bkp_strappend(en, sizeof(en), "%s%s: %lld generation(s) kept", i ? "; " : "", js(d, "dataset"), (long long)g);
+        bkp_strappend(ja, sizeof(ja), "%s%s: %lld 世代を保持", i ? "、" : "", js(d, "dataset"), (long long)g);
     }
     part(parts, "generations", ok, en, ja);
     all &= ok;
@@ -65,21 +54,21 @@ json_t *rb_evidence_statement(json_t *ev)
         double gap = (double)ji(d, "offline_longest_gap_seconds") / 86400.0;
         double max = (double)ji(d, "offline_max_age_seconds") / 86400.0;
         ok &= g;
-        add(en, sizeof(en), "%s%s: longest time without a fresh off-line copy %.1f days (at most %.0f); rotations",
+        bkp_strappend(en, sizeof(en), "%s%s: longest time without a fresh off-line copy %.1f days (at most %.0f); rotations",
             i ? "; " : "", js(d, "dataset"), gap, max);
-        add(ja, sizeof(ja), "%s%s: オフライン複製の最長間隔 %.1f 日（上限 %.0f 日）、ローテーション記録",
+        bkp_strappend(ja, sizeof(ja), "%s%s: オフライン複製の最長間隔 %.1f 日（上限 %.0f 日）、ローテーション記録",
             i ? "、" : "", js(d, "dataset"), gap, max);
         size_t n = 0;
         json_array_foreach(json_object_get(d, "rotations"), k, r) {
             if (strcmp(js(r, "outcome"), "ok"))
                 continue;
-            add(en, sizeof(en), " #%lld (%.10s, %s)", (long long)ji(r, "seq"), js(r, "time"), js(r, "medium"));
-            add(ja, sizeof(ja), " #%lld (%.10s, %s)", (long long)ji(r, "seq"), js(r, "time"), js(r, "medium"));
+            bkp_strappend(en, sizeof(en), " #%lld (%.10s, %s)", (long long)ji(r, "seq"), js(r, "time"), js(r, "medium"));
+            bkp_strappend(ja, sizeof(ja), " #%lld (%.10s, %s)", (long long)ji(r, "seq"), js(r, "time"), js(r, "medium"));
             n++;
         }
         if (!n) {
-            add(en, sizeof(en), " none in the period");
-            add(ja, sizeof(ja), " 期間内なし");
+            bkp_strappend(en, sizeof(en), " none in the period");
+            bkp_strappend(ja, sizeof(ja), " 期間内なし");
         }
     }
     part(parts, "offline", ok, en, ja);
@@ -93,11 +82,11 @@ json_t *rb_evidence_statement(json_t *ev)
         bool g = ji(cnt, "copies") >= ji(req, "copies") && ji(cnt, "media_types") >= ji(req, "media_types") &&
                  ji(cnt, "offsite") >= ji(req, "offsite");
         ok &= g;
-        add(en, sizeof(en), "%s%s: %lld copies, %lld media types, %lld off-site (rule %lld/%lld/%lld); verdict %s",
+        bkp_strappend(en, sizeof(en), "%s%s: %lld copies, %lld media types, %lld off-site (rule %lld/%lld/%lld); verdict %s",
             i ? "; " : "", js(d, "dataset"), (long long)ji(cnt, "copies"), (long long)ji(cnt, "media_types"),
             (long long)ji(cnt, "offsite"), (long long)ji(req, "copies"), (long long)ji(req, "media_types"),
             (long long)ji(req, "offsite"), js(d, "verdict"));
-        add(ja, sizeof(ja), "%s%s: 複製 %lld、媒体の種類 %lld、院外 %lld（基準 %lld/%lld/%lld）、判定 %s",
+        bkp_strappend(ja, sizeof(ja), "%s%s: 複製 %lld、媒体の種類 %lld、院外 %lld（基準 %lld/%lld/%lld）、判定 %s",
             i ? "、" : "", js(d, "dataset"), (long long)ji(cnt, "copies"), (long long)ji(cnt, "media_types"),
             (long long)ji(cnt, "offsite"), (long long)ji(req, "copies"), (long long)ji(req, "media_types"),
             (long long)ji(req, "offsite"), js(d, "verdict"));
@@ -113,13 +102,13 @@ json_t *rb_evidence_statement(json_t *ev)
         bool g = json_is_object(rb) && !json_is_true(json_object_get(rb, "invalid"));
         ok &= g;
         if (g) {
-            add(en, sizeof(en), "%s%s: runbook %s \"%s\" (%lld steps)", i ? "; " : "", js(d, "dataset"),
+            bkp_strappend(en, sizeof(en), "%s%s: runbook %s \"%s\" (%lld steps)", i ? "; " : "", js(d, "dataset"),
                 js(rb, "name"), js(rb, "title"), (long long)ji(rb, "steps"));
-            add(ja, sizeof(ja), "%s%s: 手順書 %s「%s」（%lld 手順）", i ? "、" : "", js(d, "dataset"),
+            bkp_strappend(ja, sizeof(ja), "%s%s: 手順書 %s「%s」（%lld 手順）", i ? "、" : "", js(d, "dataset"),
                 js(rb, "name"), js(rb, "title"), (long long)ji(rb, "steps"));
         } else {
-            add(en, sizeof(en), "%s%s: no valid runbook", i ? "; " : "", js(d, "dataset"));
-            add(ja, sizeof(ja), "%s%s: 有効な手順書なし", i ? "、" : "", js(d, "dataset"));
+            bkp_strappend(en, sizeof(en), "%s%s: no valid runbook", i ? "; " : "", js(d, "dataset"));
+            bkp_strappend(ja, sizeof(ja), "%s%s: 有効な手順書なし", i ? "、" : "", js(d, "dataset"));
         }
     }
     part(parts, "procedure", ok, en, ja);
@@ -134,13 +123,13 @@ json_t *rb_evidence_statement(json_t *ev)
             best = r;
         ok &= best != NULL;
         if (best) {
-            add(en, sizeof(en), "%s%s: drill #%lld (%.10s) succeeded in %.1f s", i ? "; " : "", js(d, "dataset"),
+            bkp_strappend(en, sizeof(en), "%s%s: drill #%lld (%.10s) succeeded in %.1f s", i ? "; " : "", js(d, "dataset"),
                 (long long)ji(best, "seq"), js(best, "time"), json_number_value(json_object_get(best, "seconds")));
-            add(ja, sizeof(ja), "%s%s: 訓練 #%lld（%.10s）成功、所要 %.1f 秒", i ? "、" : "", js(d, "dataset"),
+            bkp_strappend(ja, sizeof(ja), "%s%s: 訓練 #%lld（%.10s）成功、所要 %.1f 秒", i ? "、" : "", js(d, "dataset"),
                 (long long)ji(best, "seq"), js(best, "time"), json_number_value(json_object_get(best, "seconds")));
         } else {
-            add(en, sizeof(en), "%s%s: no successful drill in the period", i ? "; " : "", js(d, "dataset"));
-            add(ja, sizeof(ja), "%s%s: 期間内に成功した訓練なし", i ? "、" : "", js(d, "dataset"));
+            bkp_strappend(en, sizeof(en), "%s%s: no successful drill in the period", i ? "; " : "", js(d, "dataset"));
+            bkp_strappend(ja, sizeof(ja), "%s%s: 期間内に成功した訓練なし", i ? "、" : "", js(d, "dataset"));
         }
     }
     part(parts, "drill", ok, en, ja);
@@ -216,7 +205,7 @@ char *rb_evidence_render(json_t *ev, rb_format f, bool ja)
         snprintf(line, sizeof(line), "%lld", (long long)ji(d, "generations_kept"));
         rb_doc_row(doc, (const char *[]){T("Generations kept now", "現在の保持世代数"), line, NULL});
         line[0] = '\0';
-        json_array_foreach(json_object_get(d, "reasons"), k, r) add(line, sizeof(line), "%s%s", k ? "; " : "", json_string_value(r));
+        json_array_foreach(json_object_get(d, "reasons"), k, r) bkp_strappend(line, sizeof(line), "%s%s", k ? "; " : "", json_string_value(r));
         snprintf(a, sizeof(a), "%s", js(d, "verdict"));
         rb_doc_row(doc, (const char *[]){T("3-2-1 verdict now", "現在の 3-2-1 判定"), a, NULL});
         if (*line)
