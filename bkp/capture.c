@@ -201,8 +201,14 @@ static int drain(capture_ctx *c, bool all)
                     s->files_touched++;
             }
             rc = bkp_tree_writer_add(c->tw, &p->item);
-            if (!rc && p->cacheable)
-                rc = bkp_fcache_add(c->new_cache, p->path, &p->st, &p->item);
+            /* A racily-clean file is remembered with timestamps no file has:
+             * it is read again next time, and counted as changed or touched
+             * then, not as added. */
+            bkp_fstat racy = p->st;
+            racy.mtime = racy.ctime = INT64_MIN;
+            bool data = archive_entry_filetype(e) == AE_IFREG && !archive_entry_hardlink(e);
+            if (!rc && (p->cacheable || data))
+                rc = bkp_fcache_add(c->new_cache, p->path, p->cacheable ? &p->st : &racy, &p->item);
         }
         pending_free(p);
         pthread_mutex_lock(&c->lock);

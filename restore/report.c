@@ -28,6 +28,12 @@ static void put(rb_doc *d, const char *s)
             case '&': fputs("&amp;", d->f); continue;
             case '"': fputs("&quot;", d->f); continue;
             case '\'': fputs("&#39;", d->f); continue;
+            case '\n':
+                if (d->cols) {
+                    fputs("<br>", d->f);
+                    continue;
+                }
+                break;
             }
         } else if (*s == '|') {
             fputs("\\|", d->f);
@@ -81,9 +87,23 @@ void rb_doc_para(rb_doc *d, const char *fmt, ...)
     if (vasprintf(&s, fmt, ap) < 0)
         s = NULL;
     va_end(ap);
-    fputs(d->fmt == RB_HTML ? "<p>" : "", d->f);
-    put(d, s);
-    fputs(d->fmt == RB_HTML ? "</p>\n" : "\n\n", d->f);
+    if (d->fmt == RB_HTML) {
+        /* `code` in backquotes, as Markdown shows it. */
+        bool code = false;
+        fputs("<p>", d->f);
+        for (char *seg = s, *q; seg; seg = q ? q + 1 : NULL) {
+            q = strchr(seg, '`');
+            if (q)
+                *q = '\0';
+            put(d, seg);
+            if (q)
+                fputs((code = !code) ? "<code>" : "</code>", d->f);
+        }
+        fputs(code ? "</code></p>\n" : "</p>\n", d->f);
+    } else {
+        put(d, s);
+        fputs("\n\n", d->f);
+    }
     free(s);
 }
 
@@ -174,8 +194,8 @@ static const char *action_word(rb_action a, bool ja)
 }
 
 /* How a person does step `st` by hand: what to read, what to type. */
-static void how(const rb_runbook *rb, const rb_step *st, const char *first_medium, bool ja,
-                char *buf, size_t n)
+static void how(const rb_runbook *rb, const rb_step *st, const char *first_medium, json_t *folders,
+                bool ja, char *buf, size_t n)
 {
     const char *ds = st->select.dataset ? st->select.dataset
                      : st->restore.dataset ? st->restore.dataset
@@ -198,11 +218,14 @@ static void how(const rb_runbook *rb, const rb_step *st, const char *first_mediu
                  first_medium ? first_medium : "",
                  ja ? "（失敗したら一つ古い世代へ）" : " (if it fails, take the next older generation)");
         break;
-    case RB_RESTORE:
-        snprintf(buf, n, "bkp restore %s:SEQ %s%s%s%s%s", ds, st->restore.to,
+    case RB_RESTORE: {
+        const char *folder = st->restore.path ? NULL : json_string_value(json_object_get(folders, ds));
+        snprintf(buf, n, "bkp restore %s:SEQ %s%s%s%s%s%s%s", ds, st->restore.to,
                  st->restore.path ? " --path " : "", st->restore.path ? st->restore.path : "",
-                 first_medium ? " --from " : "", first_medium ? first_medium : "");
+                 folder ? " --folder " : "", folder ? folder : "", first_medium ? " --from " : "",
+                 first_medium ? first_medium : "");
         break;
+    }
     case RB_RUN:
     case RB_CHECK:
         snprintf(buf, n, "%s", st->text);
@@ -221,8 +244,8 @@ static const char *restore_target(const rb_runbook *rb)
     return NULL;
 }
 
-char *rb_print(const rb_runbook *rb, json_t *copies, const char *repo, rb_format f, bool ja,
-               time_t now)
+char *rb_print(const rb_runbook *rb, json_t *copies, json_t *folders, const char *repo,
+               rb_format f, bool ja, time_t now)
 {
     char date[32], rto[32], line[1024], num[24];
     struct tm tm;
@@ -289,7 +312,7 @@ char *rb_print(const rb_runbook *rb, json_t *copies, const char *repo, rb_format
         snprintf(num, sizeof(num), "%zu", k + 1);
         snprintf(what, sizeof(what), "%s%s%s", action_word(st->action, ja), st->what ? ": " : "",
                  st->what ? st->what : "");
-        how(rb, st, first_medium, ja, h, sizeof(h));
+        how(rb, st, first_medium, folders, ja, h, sizeof(h));
         rb_doc_row(d, (const char *[]){"☐", num, st->who, what, h, "", NULL});
     }
     rb_doc_table_end(d);

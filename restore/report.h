@@ -20,6 +20,7 @@ typedef enum { RB_MARKDOWN, RB_HTML } rb_format;
 typedef struct rb_doc rb_doc;
 rb_doc *rb_doc_new(rb_format f, const char *title);
 void rb_doc_h2(rb_doc *d, const char *text);
+/* A paragraph; `text` in backquotes is code (HTML: <code>). */
 void rb_doc_para(rb_doc *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A table: the header cells, then rows of as many cells (NULL-terminated lists). */
 void rb_doc_table(rb_doc *d, const char *const *header);
@@ -30,10 +31,12 @@ char *rb_doc_finish(rb_doc *d);
 
 /* The printable procedure. `copies` (may be NULL) lists where usable copies
  * are today: [{"medium", "type", "location", "offline", "generation",
- * "captured"}]; `repo` is the primary repository's path, `now` the date
- * printed on it. */
-char *rb_print(const rb_runbook *rb, json_t *copies, const char *repo, rb_format f, bool ja,
-               time_t now);
+ * "captured"}]; `folders` (may be NULL) maps a data set of one folder to it
+ * ({"emr-db": "/var/backups/emr"}), so the printed restore puts its contents
+ * where the engine would; `repo` is the primary repository's path, `now` the
+ * date printed on it. */
+char *rb_print(const rb_runbook *rb, json_t *copies, json_t *folders, const char *repo,
+               rb_format f, bool ja, time_t now);
 
 /* The report of a drill or run, from rb_report_json. */
 char *rb_report_render(json_t *report, rb_format f, bool ja);

@@ -77,6 +77,7 @@ typedef struct cli {
     const char *report_dir, *sandbox;    /* drill --report DIR, --sandbox DIR */
     bool keep;                           /* drill --keep: leave the sandbox */
     const char *runbook;                 /* restore --runbook NAME */
+    const char *folder;                  /* restore --folder PATH: that stored folder's contents */
     const char *period_to;               /* audit report --from DATE (in `from`) --to DATE */
     const struct bkp_lock *writer; /* this process's writer lock, if it holds one */
     char **args; /* positional arguments */

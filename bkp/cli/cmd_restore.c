@@ -39,8 +39,20 @@ int cmd_restore(cli *c)
         cli_source_remove(staging);
         return cli_exit_for(rc);
     }
+    /* --folder DIR: that stored folder's contents, as the target's own. */
+    const char *folder = c->folder;
+    while (folder && *folder == '/')
+        folder++;
+    if (c->folder && (c->path || !*folder)) {
+        bkp_error("--folder takes a stored folder (e.g. --folder /var/backups/emr) and does not "
+                  "go with --path");
+        bkp_gen_free(g);
+        cli_source_remove(staging);
+        return EXIT_USAGE;
+    }
     rst_opts o = {.target = c->nargs > 1 ? c->args[1] : NULL, .path = c->path,
-                  .to_archive = c->to_archive, .force = c->force, .workers = c->workers};
+                  .to_archive = c->to_archive, .force = c->force, .workers = c->workers,
+                  .strip = folder};
     clock_gettime(CLOCK_MONOTONIC, &t0);
     rc = rst_restore(r, g, &o, &res);
     clock_gettime(CLOCK_MONOTONIC, &t1);

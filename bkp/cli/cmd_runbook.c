@@ -187,8 +187,15 @@ int cmd_runbook(cli *c)
                                  rb->passphrase_note, "steps", steps, "copies", copies));
         copies = NULL;
     } else {
-        char *text = rb_print(rb, copies, c->r ? bkp_repo_path(c->r) : repo, (rb_format)f, cli_lang_ja(c),
-                              bkp_now());
+        /* A data set of one folder is restored as its contents (procedure.h). */
+        json_t *folders = json_object();
+        pol_policy *p = c->policy;
+        for (size_t i = 0; p && i < p->ndatasets; i++)
+            if (p->datasets[i].npaths == 1)
+                json_object_set_new(folders, p->datasets[i].name, json_string(p->datasets[i].paths[0]));
+        char *text = rb_print(rb, copies, folders, c->r ? bkp_repo_path(c->r) : repo, (rb_format)f,
+                              cli_lang_ja(c), bkp_now());
+        json_decref(folders);
         if (text)
             fputs(text, stdout);
         free(text);

@@ -38,7 +38,7 @@ static const command commands[] = {
     {"diff", cmd_diff, NEED_REPO, OPT_REPO | OPT_JSON, 2, 2, "diff GEN GEN [--json]",
      "what changed between two generations"},
     {"restore", cmd_restore, 0, OPT_REPO | OPT_PATH | OPT_TO_ARCHIVE | OPT_FORCE | OPT_WORKERS | OPT_FROM | OPT_RUNBOOK, 0, 2,
-     "restore GEN TARGET [--path P] [--force] [--from MEDIUM|PATH] | restore GEN --to-archive FILE | restore --runbook NAME [--attest WHO]",
+     "restore GEN TARGET [--path P | --folder DIR] [--force] [--from MEDIUM|PATH] | restore GEN --to-archive FILE | restore --runbook NAME [--attest WHO]",
      "restore a generation into a directory or a tar (pax) file, from the repository or any one medium"},
     {"run", cmd_run, NEED_REPO_WRITE, OPT_REPO | OPT_DATASET | OPT_FORCE | OPT_METRICS | OPT_WORKERS | OPT_JSON,
      0, 0, "run [--dataset NAME] [--force] [--metrics FILE] [--json]",
@@ -101,6 +101,7 @@ static const struct option long_options[] = {
     {"sandbox", required_argument, NULL, 'b'},
     {"keep", no_argument, NULL, 'k'},
     {"runbook", required_argument, NULL, 'B'},
+    {"folder", required_argument, NULL, 'G'},
     {"to", required_argument, NULL, 'Z'},
     {"verbose", no_argument, NULL, 'v'},
     {"quiet", no_argument, NULL, 'q'},
@@ -186,6 +187,8 @@ static unsigned option_bit(int ch)
         return OPT_DRILL | OPT_RUNBOOK;
     case 'B':
         return OPT_RUNBOOK;
+    case 'G':
+        return OPT_PATH;
     case 'Z':
         return OPT_PERIOD;
     default:
@@ -275,6 +278,7 @@ int main(int argc, char **argv)
         case 'b': c.sandbox = optarg; break;
         case 'k': c.keep = true; break;
         case 'B': c.runbook = optarg; break;
+        case 'G': c.folder = optarg; break;
         case 'Z': c.period_to = optarg; break;
         case 'v': level = BKP_LOG_DEBUG; break;
         case 'q': level = BKP_LOG_WARN; c.tty = false; break;

@@ -1,0 +1,324 @@
+/*
+ * What people read on paper, byte for byte: the report of a drill (Markdown
+ * in Japanese and English, HTML in English) rendered from a fixed report, and
+ * the printable procedure of the shipped emr-db runbook with fixed copies and
+ * a fixed time, against tests/golden/. Escaping (Markdown table bars, line
+ * breaks in cells; HTML specials) is part of what is compared.
+ *
+ * To regenerate after an intended change: BKP_UPDATE_GOLDEN=1 ./test_report,
+ * then read the diff of tests/golden/ before committing it.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "restore/report.h"
+#include "restore/runbook.h"
+
+#define GOLDEN_DIR BKP_SOURCE_DIR "/tests/golden"
+
+static bool updating(void)
+{
+    const char *u = getenv("BKP_UPDATE_GOLDEN");
+    return u && !strcmp(u, "1");
+}
+
+static char *read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t cap = 0, n = 0;
+    if (!f)
+        return NULL;
+    for (;;) {
+        if (n + 4096 + 1 > cap) {
+            char *nb = realloc(buf, cap = 2 * (n + 4096 + 1));
+            if (!nb) {
+                free(buf);
+                fclose(f);
+                return NULL;
+            }
+            buf = nb;
+        }
+        size_t got = fread(buf + n, 1, cap - n - 1, f);
+        n += got;
+        if (!got)
+            break;
+    }
+    fclose(f);
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+/* Compare `text` with tests/golden/`name`, or write it there when updating.
+ * On a difference, say where (line and both versions of it) and how to
+ * regenerate, and return false (the caller frees, then fails). */
+static bool golden(const char *name, const char *text)
+{
+    char path[4096];
+    if (!text) {
+        print_error("%s: nothing was rendered\n", name);
+        return false;
+    }
+    snprintf(path, sizeof(path), "%s/%s", GOLDEN_DIR, name);
+    if (updating()) {
+        FILE *f = fopen(path, "wb");
+        if (!f || fputs(text, f) < 0 || fclose(f)) {
+            print_error("cannot write %s: %s\n", path, strerror(errno));
+            return false;
+        }
+        print_message("wrote %s\n", path);
+        return true;
+    }
+    size_t len = 0;
+    char *want = read_all(path, &len);
+    if (!want) {
+        print_error("cannot read the golden file %s (%s); create it with BKP_UPDATE_GOLDEN=1\n",
+                    path, strerror(errno));
+        return false;
+    }
+    if (len != strlen(text) || memcmp(want, text, len)) {
+        /* The first line that differs. */
+        const char *a = want, *b = text;
+        int line = 1;
+        while (*a && *a == *b) {
+            if (*a == '\n')
+                line++;
+            a++, b++;
+        }
+        while (a > want && a[-1] != '\n')
+            a--, b--;
+        int la = (int)strcspn(a, "\n"), lb = (int)strcspn(b, "\n");
+        print_error("%s differs from the output at line %d:\n  golden: %.*s\n  output: %.*s\n"
+                    "(after an intended change: BKP_UPDATE_GOLDEN=1 %s, and read the diff)\n",
+                    path, line, la, a, lb, b, "test_report");
+        free(want);
+        return false;
+    }
+    free(want);
+    return true;
+}
+
+/* ---- the report of a drill ---- */
+
+/* A drill of a five-step runbook that failed at its check: a confirm not
+ * rehearsed (unattended), select and restore done (after one fallback), the
+ * check failed, the note not reached. Texts carry the characters each
+ * format must escape. */
+static json_t *fixed_report(void)
+{
+    json_t *steps = json_pack(
+        "[{s:i, s:s, s:s, s:s, s:s, s:f, s:s},"
+        " {s:i, s:s, s:s, s:s, s:f, s:s},"
+        " {s:i, s:s, s:s, s:s, s:s, s:f, s:s},"
+        " {s:i, s:s, s:s, s:s, s:s, s:f, s:s},"
+        " {s:i, s:s, s:s, s:s, s:s, s:f, s:s}]",
+        /* 1 */ "n", 1, "who", "システム担当", "action", "confirm", "text",
+        "感染端末をネットワークから切り離した", "status", "not rehearsed", "seconds", 0.0, "detail",
+        "unattended drill: not rehearsed by a person",
+        /* 2 */ "n", 2, "who", "システム担当", "action", "select", "status", "done", "seconds", 0.4,
+        "detail",
+        "emr-db:42 from usb-a (captured 2025-01-30T02:00:05Z); newer suspicious generations "
+        "skipped",
+        /* 3 */ "n", 3, "who", "システム担当", "action", "restore", "what", "DB のダンプを戻す",
+        "status", "done", "seconds", 61.5, "detail",
+        "emr-db:42 from usb-a into /var/tmp/bkp-drill-Ab12Cd/var/restore/emr: 1 file(s), 1048576 "
+        "byte(s), read back and compared",
+        /* 4 */ "n", 4, "who", "DB管理者", "action", "check", "text",
+        "test \"$(psql -tAc 'select count(*) from patients' emr_restore | tr -d ' ')\" -gt 0 && "
+        "echo ok",
+        "status", "failed", "seconds", 692.3, "detail", "check failed with exit 1",
+        /* 5 */ "n", 5, "who", "DB管理者", "action", "note", "text",
+        "病棟・外来へ連絡する。紙運用の終了時刻を決める", "status", "not reached", "seconds", 0.0,
+        "detail", "");
+    assert_non_null(steps);
+    json_t *r = json_pack(
+        "{s:b, s:s, s:s, s:s, s:s, s:[s], s:b, s:s, s:s, s:s, s:I, s:f, s:b, s:I, s:s, s:s, s:I, "
+        "s:I, s:I, s:I, s:o}",
+        "ok", 0, "runbook", "emr-db", "title", "電子カルテDB 復旧手順", "file",
+        "/etc/bkp/runbooks/emr-db.yaml", "owner", "医療情報システム安全管理責任者", "datasets",
+        "emr-db", "drill", 1, "started", "2025-01-31T09:00:00Z", "sandbox",
+        "/var/tmp/bkp-drill-Ab12Cd", "user", "yamada", "rto_target_seconds", (json_int_t)14400,
+        "seconds", 754.2, "rto_met", 1, "failed_step", (json_int_t)4, "generation", "emr-db:42",
+        "source", "usb-a", "files", (json_int_t)1, "bytes", (json_int_t)1048576, "damaged",
+        (json_int_t)0, "fallbacks", (json_int_t)1, "steps", steps);
+    assert_non_null(r);
+    return r;
+}
+
+static void test_report_md_ja(void **state)
+{
+    (void)state;
+    json_t *r = fixed_report();
+    char *t = rb_report_render(r, RB_MARKDOWN, true);
+    bool same = golden("report-drill.ja.md", t);
+    free(t);
+    json_decref(r);
+    assert_true(same);
+}
+
+static void test_report_md_en(void **state)
+{
+    (void)state;
+    json_t *r = fixed_report();
+    char *t = rb_report_render(r, RB_MARKDOWN, false);
+    bool same = golden("report-drill.en.md", t);
+    free(t);
+    json_decref(r);
+    assert_true(same);
+}
+
+static void test_report_html_en(void **state)
+{
+    (void)state;
+    json_t *r = fixed_report();
+    char *t = rb_report_render(r, RB_HTML, false);
+    bool same = golden("report-drill.en.html", t);
+    free(t);
+    json_decref(r);
+    assert_true(same);
+}
+
+/* A note of several lines (YAML `note: |`) keeps its line breaks in a table
+ * cell, in either format: Markdown cannot hold a newline in a cell, and HTML
+ * folds one into a space. */
+static void test_cell_line_breaks(void **state)
+{
+    (void)state;
+    json_t *r =
+        json_pack("{s:b, s:s, s:s, s:b, s:I, s:f, s:[{s:i, s:s, s:s, s:s, s:s, s:f, s:s}]}", "ok",
+                  1, "runbook", "x", "title", "t", "drill", 0, "failed_step", (json_int_t)0,
+                  "seconds", 1.0, "steps", "n", 1, "who", "w", "action", "note", "text",
+                  "first line\nsecond line", "status", "done", "seconds", 0.0, "detail", "");
+    assert_non_null(r);
+    char *md = rb_report_render(r, RB_MARKDOWN, false);
+    char *html = rb_report_render(r, RB_HTML, false);
+    assert_non_null(md);
+    assert_non_null(html);
+    assert_non_null(strstr(md, "| first line<br>second line |"));
+    if (!strstr(html, "<td>first line<br>second line</td>")) {
+        const char *at = strstr(html, "first line");
+        print_error("a line break in an HTML cell should be <br> (as in Markdown), got: %.40s\n",
+                    at ? at : html);
+        free(md);
+        free(html);
+        json_decref(r);
+        fail();
+    }
+    free(md);
+    free(html);
+    json_decref(r);
+}
+
+/* ---- the printable procedure ---- */
+
+static json_t *fixed_copies(void)
+{
+    json_t *c = json_pack("[{s:s, s:s, s:s, s:b, s:s, s:s}, {s:s, s:s, s:s, s:b, s:s, s:s},"
+                          " {s:s, s:s, s:s, s:b, s:s, s:s}]",
+                          "medium", "repository", "type", "disk", "location", "onsite", "offline",
+                          0, "generation", "emr-db:42", "captured", "2025-01-30 02:00:05", "medium",
+                          "usb-a", "type", "removable", "location", "offsite", "offline", 1,
+                          "generation", "emr-db:41", "captured", "2025-01-29 02:00:04", "medium",
+                          "tape", "type", "archive", "location", "onsite", "offline", 1,
+                          "generation", "emr-db:35", "captured", "2025-01-01 02:00:07");
+    assert_non_null(c);
+    return c;
+}
+
+/* 2025-01-31 09:05:00 UTC */
+static const time_t printed_at = 1738314300;
+
+static void print_golden(const char *name, rb_format f, bool ja)
+{
+    char path[4096];
+    rb_runbook *rb = NULL;
+    snprintf(path, sizeof(path), "%s/policies/runbooks/emr-db.yaml", BKP_SOURCE_DIR);
+    assert_int_equal(rb_load(path, &rb), 0);
+    json_t *copies = fixed_copies();
+    json_t *folders = json_pack("{s:s}", "emr-db", "/var/backups/emr");
+    char *t = rb_print(rb, copies, folders, "/var/lib/bkp/repo", f, ja, printed_at);
+    json_decref(folders);
+    bool same = golden(name, t);
+    free(t);
+    json_decref(copies);
+    rb_free(rb);
+    assert_true(same);
+}
+
+static void test_print_md_ja(void **state)
+{
+    (void)state;
+    print_golden("print-emr-db.ja.md", RB_MARKDOWN, true);
+}
+
+static void test_print_md_en(void **state)
+{
+    (void)state;
+    print_golden("print-emr-db.en.md", RB_MARKDOWN, false);
+}
+
+static void test_print_html_en(void **state)
+{
+    (void)state;
+    print_golden("print-emr-db.en.html", RB_HTML, false);
+}
+
+/* Without copies the procedure says where to look instead of an empty table. */
+static void test_print_no_copies(void **state)
+{
+    (void)state;
+    char path[4096];
+    rb_runbook *rb = NULL;
+    snprintf(path, sizeof(path), "%s/policies/runbooks/emr-db.yaml", BKP_SOURCE_DIR);
+    assert_int_equal(rb_load(path, &rb), 0);
+    char *t = rb_print(rb, NULL, NULL, NULL, RB_MARKDOWN, false, printed_at);
+    assert_non_null(t);
+    assert_non_null(strstr(t, "No copy is known"));
+    assert_non_null(strstr(t, "| Repository | - |"));
+    assert_null(strstr(t, "| Medium |"));
+    free(t);
+    rb_free(rb);
+}
+
+static void test_durations(void **state)
+{
+    (void)state;
+    char b[32];
+    assert_string_equal(rb_duration_text(b, sizeof(b), 0), "0.0 s");
+    assert_string_equal(rb_duration_text(b, sizeof(b), 12.34), "12.3 s");
+    assert_string_equal(rb_duration_text(b, sizeof(b), 61.5), "1 min 01 s");
+    assert_string_equal(rb_duration_text(b, sizeof(b), 754.2), "12 min 34 s");
+    assert_string_equal(rb_duration_text(b, sizeof(b), 4 * 3600), "4 h 00 min");
+    assert_string_equal(rb_duration_text(b, sizeof(b), 3 * 86400 + 61 * 60), "73 h 01 min");
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    setenv("TZ", "UTC", 1);
+    tzset();
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_report_md_ja),   cmocka_unit_test(test_report_md_en),
+        cmocka_unit_test(test_report_html_en), cmocka_unit_test(test_cell_line_breaks),
+        cmocka_unit_test(test_print_md_ja),    cmocka_unit_test(test_print_md_en),
+        cmocka_unit_test(test_print_html_en),  cmocka_unit_test(test_print_no_copies),
+        cmocka_unit_test(test_durations),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}
