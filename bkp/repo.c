@@ -87,7 +87,7 @@ int bkp_repo_init(const char *path, const char *pass, size_t passlen)
 
     if (utf8_chars(pass, passlen) < BKP_PASSPHRASE_MIN) {
         bkp_error("the passphrase has %zu characters; at least %d are required (checklist "
-                  "item 2-7 for passwords that are never changed). Choose a longer one; "
+                  "item 2-⑦ for passwords that are never changed). Choose a longer one; "
                   "nothing was written",
                   utf8_chars(pass, passlen), BKP_PASSPHRASE_MIN);
         return -EINVAL;

@@ -257,8 +257,16 @@ char *rb_print(const rb_runbook *rb, json_t *copies, json_t *folders, const char
     size_t i;
     json_t *c;
     const char *first_medium = NULL;
-    json_array_foreach(copies, i, c) if (!first_medium && strcmp(json_string_value(json_object_get(c, "medium")), "repository"))
-        first_medium = json_string_value(json_object_get(c, "medium"));
+    /* The medium with the newest copy: where to restore from by hand. */
+    const char *newest = NULL;
+    json_array_foreach(copies, i, c) {
+        const char *m = json_string_value(json_object_get(c, "medium"));
+        const char *when = json_string_value(json_object_get(c, "captured"));
+        if (m && when && strcmp(m, "repository") && (!newest || strcmp(when, newest) > 0)) {
+            first_medium = m;
+            newest = when;
+        }
+    }
     line[0] = '\0';
     for (size_t k = 0; k < rb->ndatasets; k++)
         snprintf(line + strlen(line), sizeof(line) - strlen(line), "%s%s", k ? ", " : "",

@@ -90,6 +90,9 @@ typedef struct cli {
 int cli_open_repo(cli *c, unsigned flags, bkp_repo **out);
 /* The repository path from --repo, $BKP_REPO, or the policy; NULL (logged). */
 const char *cli_repo_path(cli *c);
+/* Where the passphrase comes from when neither an option nor the environment
+ * says: the policy's passphrase_file or passphrase_command. */
+void cli_passphrase_source(cli *c);
 /* The policy from --policy, $BKP_POLICY or /etc/bkp/policy.yaml, loaded once;
  * NULL when it cannot be loaded (the problems are logged). */
 pol_policy *cli_policy(cli *c);
@@ -157,8 +160,10 @@ int cli_rotate_archive(cli *c, cli_medium *m, bool quiet);
  * without a policy) into `out`; returns how many. */
 size_t cli_rotate_choose(cli *c, const char *medium, bkp_gen **v, size_t n, bkp_gen **out);
 /* Extract the archive file `path` to a staging folder and verify it whole
- * with the keys of the open repository: 0 when it is sound. */
-int cli_archive_check(cli *c, const char *path);
+ * with the keys of the open repository: 0 when it is sound. What was read is
+ * added to `sum` (may be NULL). */
+struct bkp_verify_result;
+int cli_archive_check(cli *c, const char *path, struct bkp_verify_result *sum);
 /* The archives (NAME@SEQ.tar) in folder `dir`, sorted (malloc'd). */
 int cli_archive_list(const char *dir, char ***names, size_t *n);
 /* The rolling re-read: the `pct` % of the packs of `r` read longest ago by
@@ -172,7 +177,6 @@ int cli_reread_save(bkp_repo *r, json_t *state);
  * `medium` — read longest ago (pct < 0: the share the time since the last
  * sample is of `period`, and every pack not read within `period`), and keep
  * the state. Returns what bkp_verify_packs returns, with `res` filled. */
-struct bkp_verify_result;
 int cli_reread(cli *c, bkp_repo *target, const char *medium, double pct, int64_t period,
                struct bkp_verify_result *res);
 /* Messages for people in Japanese too ($LC_ALL, $LC_MESSAGES, $LANG). */
@@ -223,6 +227,11 @@ struct bkp_audit_rec;
 /* Append a record to the audit log of the open repository: EXIT_FAILED when
  * it cannot be made durable (what was done must not go unrecorded). */
 int cli_audit(cli *c, const struct bkp_audit_rec *rec);
+/* Append `rec` to the primary repository's audit log when it is there
+ * (opened as a copy of `source`, the copy a restore or drill read from),
+ * else to `source`'s own log — unless `source` is a staged archive, which is
+ * deleted: then a warning says it was not recorded. */
+int cli_audit_primary(cli *c, bkp_repo *source, bool staged, const struct bkp_audit_rec *rec);
 /* Records of what surrounds a command: locks of dead holders taken over,
  * and the policy in force when its digest differs from the last recorded. */
 void cli_audit_context(cli *c);

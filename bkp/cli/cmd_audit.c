@@ -183,3 +183,26 @@ void cli_audit_context(cli *c)
     bkp_buf_free(&data);
     free(log);
 }
+
+int cli_audit_primary(cli *c, bkp_repo *source, bool staged, const bkp_audit_rec *rec)
+{
+    struct stat st;
+    bkp_repo *primary = NULL;
+    const char *path = c->repo || c->policy_file || getenv("BKP_POLICY") || getenv("BKP_REPO")
+                           ? cli_repo_path(c)
+                           : NULL;
+    char *want = path ? realpath(path, NULL) : NULL;
+    bool is_source = want && !strcmp(want, bkp_repo_path(source));
+    free(want);
+    if (path && !is_source && stat(path, &st) == 0 &&
+        bkp_repo_open_copy(path, source, BKP_REPO_READONLY, &primary) == 0) {
+        int rc = bkp_audit_append(primary, rec);
+        bkp_repo_free(primary);
+        return rc ? EXIT_FAILED : 0;
+    }
+    if (staged) {
+        bkp_warn("the repository is not there, so this %s is not recorded in its audit log", rec->op);
+        return 0;
+    }
+    return bkp_audit_append(source, rec) ? EXIT_FAILED : 0;
+}

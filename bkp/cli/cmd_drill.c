@@ -68,6 +68,7 @@ static int open_any(cli *c, const char *path, bkp_repo *like, bkp_repo **out)
         return bkp_repo_open_copy(path, like, BKP_REPO_READONLY, out);
     char *pass = NULL;
     size_t plen = 0;
+    cli_passphrase_source(c);
     if (bkp_passphrase_get(c->passphrase_file, 0, &pass, &plen))
         return -ENOENT;
     int rc = bkp_repo_open(path, pass, plen, BKP_REPO_READONLY, out);
@@ -144,6 +145,10 @@ static int gather(cli *c, const rb_runbook *rb, const char *only, sources *s)
                 char *repo = bkp_path_join(m->path, "repo");
                 rc = repo ? open_any(c, repo, like, &r) : -ENOMEM;
                 free(repo);
+            }
+            if (rc == -ENOENT && m->type == POL_ARCHIVE) {
+                bkp_info("%s holds no archive of %s: not used", m->name, rb->datasets[0]);
+                continue;
             }
             if (rc) {
                 bkp_warn("%s cannot be read (%s): not used", m->name, bkp_strerror(rc));
@@ -264,11 +269,8 @@ int cli_runbook_execute(cli *c, const char *name, bool drill, bool unattended)
                          .generation = *res.generation ? res.generation : NULL,
                          .medium = *res.source ? res.source : NULL, .failed = !res.ok, .figures = fig,
                          .error = res.ok ? NULL : res.steps[res.failed_step - 1].detail};
-    bkp_repo *keep = c->r;
-    if (!c->r && s.n && !s.nstaging)
-        c->r = s.v[0].repo;
-    int aex = cli_audit(c, &rec);
-    c->r = keep;
+    int aex = c->r ? cli_audit(c, &rec)
+                   : cli_audit_primary(c, s.v[0].repo, s.nstaging == s.nowned, &rec);
     json_decref(fig);
     if (c->json && !unattended) {
         json_object_set(report, "reports", files);

@@ -80,7 +80,7 @@ int cmd_restore(cli *c)
     bkp_audit_rec rec = {.op = "restore", .dataset = g->dataset,
                          .generation = bkp_gen_name(g, name, sizeof(name)), .failed = ex != 0,
                          .figures = fig, .error = rc < 0 ? bkp_strerror(rc) : NULL};
-    int aex = staging ? 0 : cli_audit(c, &rec); /* a staged archive is removed: nothing to keep */
+    int aex = c->from ? cli_audit_primary(c, r, staging != NULL, &rec) : cli_audit(c, &rec);
     json_decref(fig);
     bkp_gen_free(g);
     cli_source_remove(staging);

@@ -188,9 +188,11 @@ static int write_metrics(const char *file, const outcome *v, size_t n, double se
         }
 #undef ADD
     char *copy1 = strdup(file), *copy2 = strdup(file);
-    int rc = m.failed || !copy1 || !copy2 ? -ENOMEM
-                                          : bkp_durable_write(dirname(copy1), basename(copy2), m.data,
-                                                              m.len, 0);
+    const char *dir = copy1 ? dirname(copy1) : NULL;
+    /* The node exporter's folder may not exist before its first textfile. */
+    int rc = m.failed || !copy1 || !copy2 ? -ENOMEM : bkp_mkdir_p(dir, 0755);
+    if (!rc)
+        rc = bkp_durable_write(dir, basename(copy2), m.data, m.len, 0);
     if (rc)
         bkp_error("cannot write the metrics file %s: %s", file, bkp_strerror(rc));
     free(copy1);

@@ -263,8 +263,7 @@ static int verify_archives(cli *c, cli_medium *m, bkp_verify_result *res)
     memset(res, 0, sizeof(*res));
     for (size_t i = 0; !rc && i < n; i++) {
         char *p = bkp_path_join(m->path, names[i]);
-        int r = p ? cli_archive_check(c, p) : -ENOMEM;
-        res->packs_read++;
+        int r = p ? cli_archive_check(c, p, res) : -ENOMEM;
         if (r) {
             bad++;
             bkp_error("%s: the archive %s does not verify", m->name, names[i]);

@@ -47,13 +47,19 @@ const char *cli_repo_path(cli *c)
         return NULL;
     }
     c->repo = p->repository;
-    if (!c->passphrase_file && !getenv("BKP_PASSPHRASE_FILE") && !getenv("BKP_PASSPHRASE_COMMAND")) {
-        if (p->passphrase_file)
-            c->passphrase_file = p->passphrase_file;
-        else if (p->passphrase_command)
-            setenv("BKP_PASSPHRASE_COMMAND", p->passphrase_command, 1);
-    }
+    cli_passphrase_source(c);
     return c->repo;
+}
+
+void cli_passphrase_source(cli *c)
+{
+    pol_policy *p = c->policy || c->policy_file || getenv("BKP_POLICY") ? cli_policy(c) : NULL;
+    if (!p || c->passphrase_file || getenv("BKP_PASSPHRASE_FILE") || getenv("BKP_PASSPHRASE_COMMAND"))
+        return;
+    if (p->passphrase_file)
+        c->passphrase_file = p->passphrase_file;
+    else if (p->passphrase_command)
+        setenv("BKP_PASSPHRASE_COMMAND", p->passphrase_command, 1);
 }
 
 int cli_open_repo(cli *c, unsigned flags, bkp_repo **out)

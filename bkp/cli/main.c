@@ -210,6 +210,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "bkp: error: libsodium failed to initialise\n");
         return EXIT_FAILED;
     }
+    /* -v and -q may come before the command too. */
+    for (int moved = 0; moved < argc - 2; moved++) {
+        if (strcmp(argv[1], "-v") && strcmp(argv[1], "-q") && strcmp(argv[1], "--verbose") &&
+            strcmp(argv[1], "--quiet"))
+            break;
+        char *opt = argv[1];
+        memmove(argv + 1, argv + 2, (size_t)(argc - 2) * sizeof(*argv));
+        argv[argc - 1] = opt; /* moved after the command, where getopt reads it */
+    }
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? EXIT_USAGE : EXIT_OK;

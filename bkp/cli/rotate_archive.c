@@ -30,7 +30,7 @@ static const char *tmp_dir(void)
     return t && *t ? t : "/var/tmp";
 }
 
-int cli_archive_check(cli *c, const char *path)
+int cli_archive_check(cli *c, const char *path, bkp_verify_result *sum)
 {
     char *staging = NULL;
     bkp_repo *copy = NULL;
@@ -46,6 +46,11 @@ int cli_archive_check(cli *c, const char *path)
         rc = bkp_repo_open_copy(staging, c->r, BKP_REPO_READONLY, &copy);
     if (!rc)
         rc = bkp_verify(copy, true, c->workers, &res);
+    if (rc >= 0 && sum) {
+        sum->packs_read += res.packs_read;
+        sum->blobs_read += res.blobs_read;
+        sum->bytes_read += res.bytes_read;
+    }
     if (rc > 0) {
         bkp_error("the archive %s does not verify when read back (above)", path);
         rc = -EBADMSG;
@@ -79,7 +84,7 @@ static int archive_one(cli *c, const char *dir, const bkp_gen *g, json_t *label,
         rc = -errno;
     if (!rc) {
         (void)posix_fadvise(f.fd, 0, 0, POSIX_FADV_DONTNEED);
-        rc = cli_archive_check(c, f.tmp);
+        rc = cli_archive_check(c, f.tmp, NULL);
     }
     if (rc) {
         if (rc == -ENOSPC || rc == -EIO)

@@ -95,6 +95,7 @@ static int open_archive(cli *c, const char *file, bkp_repo **out, char **staging
     *staging = dir;
     if (bkp_archive_extract_repo(file, dir))
         return EXIT_FAILED;
+    cli_passphrase_source(c);
     if (bkp_passphrase_get(c->passphrase_file, 0, &pass, &plen))
         return EXIT_USAGE;
     int rc = bkp_repo_open(dir, pass, plen, BKP_REPO_READONLY, out);
@@ -112,8 +113,10 @@ int cli_open_source(cli *c, const char *spec, bkp_repo **out, char **staging)
     *staging = NULL;
     if (!from)
         return cli_open_repo(c, BKP_REPO_READONLY, out);
-    /* A medium's name (no '/'), as the policy or the registry knows it. */
-    if (!strchr(from, '/') && stat(from, &st) < 0) {
+    /* A medium's name (no '/'), as the policy or the registry knows it; a
+     * folder of that name in the current directory is `./NAME`. */
+    pol_policy *pol = c->policy_file || getenv("BKP_POLICY") ? cli_policy(c) : NULL;
+    if (!strchr(from, '/') && (stat(from, &st) < 0 || (pol && pol_medium_find(pol, from)))) {
         cli_medium m;
         if (c->policy_file || getenv("BKP_POLICY")) {
             bkp_repo *primary = NULL;
@@ -156,6 +159,7 @@ int cli_open_source(cli *c, const char *spec, bkp_repo **out, char **staging)
         free(file);
         goto out;
     }
+    cli_passphrase_source(c);
     if (bkp_passphrase_get(c->passphrase_file, 0, &pass, &plen))
         goto out;
     int rc = repo ? bkp_repo_open(repo, pass, plen, BKP_REPO_READONLY, out) : -ENOMEM;
