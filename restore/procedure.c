@@ -435,7 +435,6 @@ static rb_status command(run *r, const rb_step *st, rb_step_result *sr)
 void rb_result_clear(rb_result *res)
 {
     free(res->steps);
-    json_decref(res->damaged_files);
     memset(res, 0, sizeof(*res));
 }
 

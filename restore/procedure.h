@@ -74,7 +74,6 @@ typedef struct rb_result {
     char generation[128];  /* "emr-db:42", the one restored */
     char source[64];       /* where it was read from */
     uint64_t files, bytes, damaged;
-    json_t *damaged_files; /* [path] */
     size_t fallbacks;      /* candidates given up for an older or another copy */
 } rb_result;
 

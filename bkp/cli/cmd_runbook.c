@@ -47,7 +47,23 @@ int cli_runbook_load(cli *c, const char *name, rb_runbook **out)
         return EXIT_USAGE;
     int rc = rb_load(file, out);
     free(file);
-    return rc == -EINVAL ? EXIT_USAGE : rc ? EXIT_FAILED : EXIT_OK;
+    if (rc)
+        return rc == -EINVAL ? EXIT_USAGE : EXIT_FAILED;
+    /* What care needs back first is restored first (the data sets' priority). */
+    const pol_dataset *prev = NULL;
+    for (size_t i = 0; p && i < (*out)->nsteps; i++) {
+        const rb_step *st = &(*out)->steps[i];
+        const char *ds = st->restore.dataset ? st->restore.dataset : (*out)->datasets[0];
+        const pol_dataset *d = st->action == RB_RESTORE ? pol_dataset_find(p, ds) : NULL;
+        if (d && prev && d->priority < prev->priority)
+            bkp_warn("%s:%d: runbook %s restores %s (priority %d) after %s (priority %d); care "
+                     "needs %s back first — move its steps up",
+                     (*out)->file, st->line, (*out)->name, d->name, d->priority, prev->name,
+                     prev->priority, d->name);
+        if (d)
+            prev = d;
+    }
+    return EXIT_OK;
 }
 
 /* Where usable copies of the runbook's data sets are, as the registry knows. */
