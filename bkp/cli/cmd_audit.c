@@ -201,7 +201,9 @@ int cli_audit_primary(cli *c, bkp_repo *source, bool staged, const bkp_audit_rec
         return rc ? EXIT_FAILED : 0;
     }
     if (staged) {
-        bkp_warn("the repository is not there, so this %s is not recorded in its audit log", rec->op);
+        bkp_warn("this %s is not recorded in the repository's audit log: %s", rec->op,
+                 path ? "the repository is not there"
+                      : "name it with --repo or a policy to record restores from archives");
         return 0;
     }
     return bkp_audit_append(source, rec) ? EXIT_FAILED : 0;
