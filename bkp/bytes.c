@@ -198,7 +198,17 @@ void bkp_strappend(char *buf, size_t n, const char *fmt, ...)
     if (at + 1 >= n)
         return;
     va_start(ap, fmt);
-    if (vsnprintf(buf + at, n - at, fmt, ap) < 0)
-        buf[at] = '\0';
+    int w = vsnprintf(buf + at, n - at, fmt, ap);
     va_end(ap);
+    if (w < 0) {
+        buf[at] = '\0';
+    } else if ((size_t)w >= n - at) {
+        /* Cut: never in the middle of a UTF-8 character. */
+        size_t end = n - 1;
+        while (end > at && ((unsigned char)buf[end - 1] & 0xC0) == 0x80)
+            end--;
+        if (end > at && ((unsigned char)buf[end - 1] & 0xC0) == 0xC0)
+            end--;
+        buf[end] = '\0';
+    }
 }

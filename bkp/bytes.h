@@ -76,7 +76,7 @@ void bkp_hex(char *out, const uint8_t *p, size_t n);
 int bkp_unhex(uint8_t *out, size_t n, const char *hex);
 
 /* Append formatted text to the NUL-terminated text in `buf` (of `n` bytes),
- * cut at the end, never overrun. */
+ * never overrun: text that does not fit is cut, at a UTF-8 character boundary. */
 void bkp_strappend(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -21,17 +21,27 @@ static json_int_t ji(json_t *o, const char *k)
     return json_integer_value(json_object_get(o, k));
 }
 
+static const char *verdict_ja(const char *v)
+{
+    return !strcmp(v, "COMPLIANT")       ? "適合"
+           : !strcmp(v, "AT RISK")       ? "要注意"
+           : !strcmp(v, "NON-COMPLIANT") ? "不適合"
+                                         : v;
+}
+
 static void part(json_t *parts, const char *name, bool ok, const char *en, const char *ja)
 {
     json_array_append_new(parts, json_pack("{s:s, s:b, s:{s:s, s:s}}", "part", name, "ok", ok,
                                            "evidence", "en", en, "ja", ja));
 }
 
+#define ROTATIONS_CITED 12
+
 json_t *rb_evidence_statement(json_t *ev)
 {
     json_t *parts = json_array(), *sets = json_object_get(ev, "datasets"), *d, *r;
     size_t i, k;
-    char en[4096], ja[4096];
+    char en[16384], ja[16384];
     bool all = true, ok;
 
     /* 1. At least three generations. */
@@ -41,7 +51,7 @@ json_t *rb_evidence_statement(json_t *ev)
         json_int_t g = ji(d, "generations_kept");
         ok &= g >= 3;
         bkp_strappend(en, sizeof(en), "%s%s: %lld generation(s) kept", i ? "; " : "", js(d, "dataset"), (long long)g);
-        bkp_strappend(ja, sizeof(ja), "%s%s: %lld 世代を保持", i ? "、" : "", js(d, "dataset"), (long long)g);
+        bkp_strappend(ja, sizeof(ja), "%s%s: %lld 世代を保持", i ? "。" : "", js(d, "dataset"), (long long)g);
     }
     part(parts, "generations", ok, en, ja);
     all &= ok;
@@ -57,10 +67,16 @@ json_t *rb_evidence_statement(json_t *ev)
         bkp_strappend(en, sizeof(en), "%s%s: longest time without a fresh off-line copy %.1f days (at most %.0f); rotations",
             i ? "; " : "", js(d, "dataset"), gap, max);
         bkp_strappend(ja, sizeof(ja), "%s%s: オフライン複製の最長間隔 %.1f 日（上限 %.0f 日）、ローテーション記録",
-            i ? "、" : "", js(d, "dataset"), gap, max);
-        size_t n = 0;
+            i ? "。" : "", js(d, "dataset"), gap, max);
+        size_t n = 0, okn = 0, skip;
+        json_array_foreach(json_object_get(d, "rotations"), k, r) okn += !strcmp(js(r, "outcome"), "ok");
+        skip = okn > ROTATIONS_CITED ? okn - ROTATIONS_CITED : 0; /* the newest are cited */
+        if (skip) {
+            bkp_strappend(en, sizeof(en), " (%zu earlier, see the table)", skip);
+            bkp_strappend(ja, sizeof(ja), "（ほか %zu 件は表を参照）", skip);
+        }
         json_array_foreach(json_object_get(d, "rotations"), k, r) {
-            if (strcmp(js(r, "outcome"), "ok"))
+            if (strcmp(js(r, "outcome"), "ok") || (skip && skip--))
                 continue;
             bkp_strappend(en, sizeof(en), " #%lld (%.10s, %s)", (long long)ji(r, "seq"), js(r, "time"), js(r, "medium"));
             bkp_strappend(ja, sizeof(ja), " #%lld (%.10s, %s)", (long long)ji(r, "seq"), js(r, "time"), js(r, "medium"));
@@ -79,17 +95,20 @@ json_t *rb_evidence_statement(json_t *ev)
     ok = json_array_size(sets) > 0;
     json_array_foreach(sets, i, d) {
         json_t *cnt = json_object_get(d, "counted"), *req = json_object_get(d, "required");
-        bool g = ji(cnt, "copies") >= ji(req, "copies") && ji(cnt, "media_types") >= ji(req, "media_types") &&
-                 ji(cnt, "offsite") >= ji(req, "offsite");
+        /* The checklist's floor (3 copies, 2 media types, 1 off-site), whatever a
+         * policy relaxed, and the verdict of now. */
+        json_int_t rc = ji(req, "copies") > 3 ? ji(req, "copies") : 3;
+        json_int_t rt = ji(req, "media_types") > 2 ? ji(req, "media_types") : 2;
+        json_int_t ro = ji(req, "offsite") > 1 ? ji(req, "offsite") : 1;
+        bool g = ji(cnt, "copies") >= rc && ji(cnt, "media_types") >= rt && ji(cnt, "offsite") >= ro &&
+                 strcmp(js(d, "verdict"), "NON-COMPLIANT");
         ok &= g;
-        bkp_strappend(en, sizeof(en), "%s%s: %lld copies, %lld media types, %lld off-site (rule %lld/%lld/%lld); verdict %s",
+        bkp_strappend(en, sizeof(en), "%s%s: %lld copies, %lld media type(s), %lld off-site (at least %lld/%lld/%lld); verdict %s",
             i ? "; " : "", js(d, "dataset"), (long long)ji(cnt, "copies"), (long long)ji(cnt, "media_types"),
-            (long long)ji(cnt, "offsite"), (long long)ji(req, "copies"), (long long)ji(req, "media_types"),
-            (long long)ji(req, "offsite"), js(d, "verdict"));
-        bkp_strappend(ja, sizeof(ja), "%s%s: 複製 %lld、媒体の種類 %lld、院外 %lld（基準 %lld/%lld/%lld）、判定 %s",
-            i ? "、" : "", js(d, "dataset"), (long long)ji(cnt, "copies"), (long long)ji(cnt, "media_types"),
-            (long long)ji(cnt, "offsite"), (long long)ji(req, "copies"), (long long)ji(req, "media_types"),
-            (long long)ji(req, "offsite"), js(d, "verdict"));
+            (long long)ji(cnt, "offsite"), (long long)rc, (long long)rt, (long long)ro, js(d, "verdict"));
+        bkp_strappend(ja, sizeof(ja), "%s%s: 複製 %lld、媒体の種類 %lld、院外 %lld（最低 %lld/%lld/%lld）、判定 %s",
+            i ? "。" : "", js(d, "dataset"), (long long)ji(cnt, "copies"), (long long)ji(cnt, "media_types"),
+            (long long)ji(cnt, "offsite"), (long long)rc, (long long)rt, (long long)ro, verdict_ja(js(d, "verdict")));
     }
     part(parts, "media", ok, en, ja);
     all &= ok;
@@ -104,11 +123,11 @@ json_t *rb_evidence_statement(json_t *ev)
         if (g) {
             bkp_strappend(en, sizeof(en), "%s%s: runbook %s \"%s\" (%lld steps)", i ? "; " : "", js(d, "dataset"),
                 js(rb, "name"), js(rb, "title"), (long long)ji(rb, "steps"));
-            bkp_strappend(ja, sizeof(ja), "%s%s: 手順書 %s「%s」（%lld 手順）", i ? "、" : "", js(d, "dataset"),
+            bkp_strappend(ja, sizeof(ja), "%s%s: 手順書 %s「%s」（%lld 手順）", i ? "。" : "", js(d, "dataset"),
                 js(rb, "name"), js(rb, "title"), (long long)ji(rb, "steps"));
         } else {
             bkp_strappend(en, sizeof(en), "%s%s: no valid runbook", i ? "; " : "", js(d, "dataset"));
-            bkp_strappend(ja, sizeof(ja), "%s%s: 有効な手順書なし", i ? "、" : "", js(d, "dataset"));
+            bkp_strappend(ja, sizeof(ja), "%s%s: 有効な手順書なし", i ? "。" : "", js(d, "dataset"));
         }
     }
     part(parts, "procedure", ok, en, ja);
@@ -118,18 +137,24 @@ json_t *rb_evidence_statement(json_t *ev)
     en[0] = ja[0] = '\0';
     ok = json_array_size(sets) > 0;
     json_array_foreach(sets, i, d) {
-        json_t *best = NULL;
-        json_array_foreach(json_object_get(d, "drills"), k, r) if (!strcmp(js(r, "outcome"), "ok"))
-            best = r;
+        /* A drill of the data set's own runbook that restored it without damage
+         * and within the target time. */
+        json_t *best = NULL, *rb = json_object_get(d, "runbook");
+        json_array_foreach(json_object_get(d, "drills"), k, r) {
+            if (!strcmp(js(r, "outcome"), "ok") && json_is_true(json_object_get(r, "rto_met")) &&
+                !ji(r, "damaged") && *js(r, "generation") &&
+                (!json_is_object(rb) || !strcmp(js(r, "runbook"), js(rb, "name"))))
+                best = r;
+        }
         ok &= best != NULL;
         if (best) {
             bkp_strappend(en, sizeof(en), "%s%s: drill #%lld (%.10s) succeeded in %.1f s", i ? "; " : "", js(d, "dataset"),
                 (long long)ji(best, "seq"), js(best, "time"), json_number_value(json_object_get(best, "seconds")));
-            bkp_strappend(ja, sizeof(ja), "%s%s: 訓練 #%lld（%.10s）成功、所要 %.1f 秒", i ? "、" : "", js(d, "dataset"),
+            bkp_strappend(ja, sizeof(ja), "%s%s: 訓練 #%lld（%.10s）成功、所要 %.1f 秒", i ? "。" : "", js(d, "dataset"),
                 (long long)ji(best, "seq"), js(best, "time"), json_number_value(json_object_get(best, "seconds")));
         } else {
             bkp_strappend(en, sizeof(en), "%s%s: no successful drill in the period", i ? "; " : "", js(d, "dataset"));
-            bkp_strappend(ja, sizeof(ja), "%s%s: 期間内に成功した訓練なし", i ? "、" : "", js(d, "dataset"));
+            bkp_strappend(ja, sizeof(ja), "%s%s: 期間内に成功した訓練なし", i ? "。" : "", js(d, "dataset"));
         }
     }
     part(parts, "drill", ok, en, ja);
@@ -206,7 +231,7 @@ char *rb_evidence_render(json_t *ev, rb_format f, bool ja)
         rb_doc_row(doc, (const char *[]){T("Generations kept now", "現在の保持世代数"), line, NULL});
         line[0] = '\0';
         json_array_foreach(json_object_get(d, "reasons"), k, r) bkp_strappend(line, sizeof(line), "%s%s", k ? "; " : "", json_string_value(r));
-        snprintf(a, sizeof(a), "%s", js(d, "verdict"));
+        snprintf(a, sizeof(a), "%s", ja ? verdict_ja(js(d, "verdict")) : js(d, "verdict"));
         rb_doc_row(doc, (const char *[]){T("3-2-1 verdict now", "現在の 3-2-1 判定"), a, NULL});
         if (*line)
             rb_doc_row(doc, (const char *[]){T("Why", "理由"), line, NULL});

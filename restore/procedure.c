@@ -46,6 +46,7 @@ typedef struct run {
     cand *cands; /* of the last select */
     size_t ncands, at;
     const rb_select *sel; /* the last select step, for a fallback */
+    size_t verified;      /* the candidate select already read back, or SIZE_MAX */
     char target[4096];    /* the last restore's folder */
     char dataset[128];
 } run;
@@ -123,6 +124,31 @@ static bool complete(bkp_repo *repo, const bkp_gen *g)
     return ok && x == 0;
 }
 
+/* Read back and authenticate every blob of `g` on `repo`; the number that fail. */
+static uint64_t read_all(bkp_repo *repo, const bkp_gen *g, uint64_t *blobs)
+{
+    bkp_tree_reader *tr = NULL;
+    bkp_item it;
+    bkp_buf buf;
+    uint64_t bad = 0;
+    int x = 0;
+    *blobs = 0;
+    bkp_buf_init(&buf);
+    bkp_item_init(&it);
+    for (size_t t = 0; t < g->ntree; t++, (*blobs)++)
+        bad += bkp_repo_get(repo, BKP_BLOB_TREE, g->tree + t * BKP_ID_LEN, &buf) != 0;
+    if (!bad && bkp_tree_reader_new(repo, g->tree, g->ntree, &tr))
+        bad++;
+    while (!bad && tr && (x = bkp_tree_reader_next(tr, &it)) > 0)
+        for (uint32_t k = 0; k < it.nchunks; k++, (*blobs)++)
+            bad += bkp_repo_get(repo, BKP_BLOB_DATA, it.chunks[k].id, &buf) != 0;
+    bad += x < 0;
+    bkp_item_clear(&it);
+    bkp_tree_reader_free(tr);
+    bkp_buf_free(&buf);
+    return bad;
+}
+
 static int cmp_cand(const void *a, const void *b)
 {
     const cand *x = a, *y = b;
@@ -141,6 +167,7 @@ static rb_status do_select(run *r, const rb_step *st, rb_step_result *sr)
     free(r->cands);
     r->cands = NULL;
     r->ncands = r->at = 0;
+    r->verified = SIZE_MAX;
     r->sel = sel;
     snprintf(r->dataset, sizeof(r->dataset), "%s", ds);
     for (size_t s = 0; s < r->env->nsources; s++) {
@@ -177,7 +204,26 @@ static rb_status do_select(run *r, const rb_step *st, rb_step_result *sr)
         return RB_FAILED;
     }
     qsort(r->cands, r->ncands, sizeof(*r->cands), cmp_cand);
-    const cand *c = &r->cands[0];
+    /* newest: verified — with fallback, the newest candidate whose every blob
+     * reads back; without, the newest, which the verify step must prove. */
+    while (sel->verified && sel->fallback && r->at < r->ncands) {
+        const cand *v = &r->cands[r->at];
+        uint64_t blobs;
+        if (!read_all(r->env->sources[v->src].repo, v->g, &blobs)) {
+            r->verified = r->at;
+            break;
+        }
+        char gn[96];
+        bkp_warn("%s on %s does not verify: passed over", bkp_gen_name(v->g, gn, sizeof(gn)),
+                 r->env->sources[v->src].name);
+        r->at++;
+        r->res->fallbacks++;
+    }
+    if (r->at >= r->ncands) {
+        say(sr, "no generation of %s verifies on any source", ds);
+        return RB_FAILED;
+    }
+    const cand *c = &r->cands[r->at];
     char name[96];
     say(sr, "%s from %s (captured %s)%s%s", bkp_gen_name(c->g, name, sizeof(name)),
         r->env->sources[c->src].name,
@@ -189,42 +235,41 @@ static rb_status do_select(run *r, const rb_step *st, rb_step_result *sr)
 
 /* ---- verify ---- */
 
-/* Read back and authenticate every blob of `g` on `repo`; the number that fail. */
-static uint64_t read_all(bkp_repo *repo, const bkp_gen *g, uint64_t *blobs)
-{
-    bkp_tree_reader *tr = NULL;
-    bkp_item it;
-    bkp_buf buf;
-    uint64_t bad = 0;
-    int x = 0;
-    *blobs = 0;
-    bkp_buf_init(&buf);
-    bkp_item_init(&it);
-    for (size_t t = 0; t < g->ntree; t++, (*blobs)++)
-        bad += bkp_repo_get(repo, BKP_BLOB_TREE, g->tree + t * BKP_ID_LEN, &buf) != 0;
-    if (!bad && bkp_tree_reader_new(repo, g->tree, g->ntree, &tr))
-        bad++;
-    while (!bad && tr && (x = bkp_tree_reader_next(tr, &it)) > 0)
-        for (uint32_t k = 0; k < it.nchunks; k++, (*blobs)++)
-            bad += bkp_repo_get(repo, BKP_BLOB_DATA, it.chunks[k].id, &buf) != 0;
-    bad += x < 0;
-    bkp_item_clear(&it);
-    bkp_tree_reader_free(tr);
-    bkp_buf_free(&buf);
-    return bad;
-}
-
-static rb_status do_verify(run *r, rb_step_result *sr)
+static rb_status do_verify(run *r, const rb_step *st, rb_step_result *sr)
 {
     char name[96];
+    if (st->medium && r->at < r->ncands) {
+        /* verify: { medium: M } — the same generation, read from M. */
+        const cand *cur = &r->cands[r->at];
+        size_t k = 0;
+        while (k < r->ncands && (strcmp(r->env->sources[r->cands[k].src].name, st->medium) ||
+                                 strcmp(r->cands[k].g->uuid, cur->g->uuid)))
+            k++;
+        if (k == r->ncands) {
+            say(sr, "%s is not on %s (or %s is not connected)",
+                bkp_gen_name(cur->g, name, sizeof(name)), st->medium, st->medium);
+            return RB_FAILED;
+        }
+        if (k != r->at)
+            r->verified = SIZE_MAX;
+        r->at = k;
+    }
     while (r->at < r->ncands) {
         const cand *c = &r->cands[r->at];
-        uint64_t blobs, bad = read_all(r->env->sources[c->src].repo, c->g, &blobs);
+        uint64_t blobs = 0, bad = 0;
+        if (r->verified != r->at)
+            bad = read_all(r->env->sources[c->src].repo, c->g, &blobs);
         bkp_gen_name(c->g, name, sizeof(name));
         if (!bad) {
-            say(sr, "%s on %s: %llu blob(s) read back and authenticated%s", name,
-                r->env->sources[c->src].name, (unsigned long long)blobs,
-                r->res->fallbacks ? " (after falling back)" : "");
+            if (r->verified == r->at)
+                say(sr, "%s on %s: every blob read back and authenticated when it was selected%s",
+                    name, r->env->sources[c->src].name,
+                    r->res->fallbacks ? " (after falling back)" : "");
+            else
+                say(sr, "%s on %s: %llu blob(s) read back and authenticated%s", name,
+                    r->env->sources[c->src].name, (unsigned long long)blobs,
+                    r->res->fallbacks ? " (after falling back)" : "");
+            r->verified = r->at;
             return RB_DONE;
         }
         bkp_warn("%s on %s: %llu blob(s) damaged or missing", name, r->env->sources[c->src].name,
@@ -356,6 +401,21 @@ static rb_status do_restore(run *r, const rb_step *st, rb_step_result *sr)
                  rs->to + (rs->to[0] == '/'));
     else
         snprintf(r->target, sizeof(r->target), "%s", rs->to);
+    if (r->env->drill) {
+        /* Nothing a drill writes may lie outside its sandbox, whatever links
+         * are on the way. */
+        char *box = realpath(r->env->sandbox, NULL), *real = NULL;
+        size_t bl = box ? strlen(box) : 0;
+        if (!bkp_mkdir_p(r->target, 0700))
+            real = realpath(r->target, NULL);
+        bool inside = box && real && !strncmp(real, box, bl) && (real[bl] == '/' || !real[bl]);
+        free(box);
+        free(real);
+        if (!inside) {
+            say(sr, "%s is not inside the sandbox %s: refused", r->target, r->env->sandbox);
+            return RB_FAILED;
+        }
+    }
     bkp_repo *repo = r->env->sources[c->src].repo;
     /* A data set of one folder is restored as that folder's contents in `to`. */
     json_t *paths = json_object_get(c->g->json, "paths");
@@ -382,13 +442,20 @@ static rb_status do_restore(run *r, const rb_step *st, rb_step_result *sr)
             name, r->target, (unsigned long long)(differ - rr.damaged));
         return RB_FAILED;
     }
+    json_array_append_new(r->res->restored,
+                          json_pack("{s:s, s:s, s:s, s:I}", "dataset", c->g->dataset, "generation",
+                                    name, "source", r->env->sources[c->src].name, "damaged",
+                                    (json_int_t)rr.damaged));
     say(sr, "%s from %s into %s: %llu file(s), %llu byte(s), read back and compared%s", name,
         r->env->sources[c->src].name, r->target, (unsigned long long)rr.files,
-        (unsigned long long)rr.bytes, rr.damaged ? "; some files damaged (listed)" : "");
+        (unsigned long long)rr.bytes,
+        rr.damaged ? "; damaged files were left out (listed above)" : "");
     if (rr.damaged)
         bkp_warn("%llu file(s) of %s could not be restored; the rest is in %s",
                  (unsigned long long)rr.damaged, name, r->target);
-    return RB_DONE;
+    /* A real restore carries on with what it has; a drill proves the copy,
+     * and a copy with damage fails it. */
+    return rr.damaged && r->env->drill ? RB_FAILED : RB_DONE;
 }
 
 /* ---- run and check ---- */
@@ -406,9 +473,12 @@ static rb_status command(run *r, const rb_step *st, rb_step_result *sr)
     snprintf(env[n++], sizeof(env[0]), "BKP_DATASET=%s", r->dataset);
     snprintf(env[n++], sizeof(env[0]), "BKP_GENERATION=%s", gen);
     snprintf(env[n++], sizeof(env[0]), "BKP_RUNBOOK=%s", r->rb->name);
-    if (r->env->drill) {
-        snprintf(env[n++], sizeof(env[0]), "BKP_SANDBOX=%s", r->env->sandbox);
-        snprintf(env[n++], sizeof(env[0]), "BKP_DRILL=1");
+    /* Set either way, so that nothing inherited says otherwise. */
+    snprintf(env[n++], sizeof(env[0]), "BKP_SANDBOX=%s", r->env->drill ? r->env->sandbox : "");
+    snprintf(env[n++], sizeof(env[0]), "BKP_DRILL=%s", r->env->drill ? "1" : "0");
+    if (r->env->drill && chdir(r->env->sandbox) < 0) {
+        say(sr, "cannot enter the sandbox %s", r->env->sandbox);
+        return RB_FAILED;
     }
     for (size_t i = 0; i < n; i++)
         envp[i] = env[i];
@@ -435,6 +505,7 @@ static rb_status command(run *r, const rb_step *st, rb_step_result *sr)
 void rb_result_clear(rb_result *res)
 {
     free(res->steps);
+    json_decref(res->restored);
     memset(res, 0, sizeof(*res));
 }
 
@@ -443,6 +514,7 @@ int rb_execute(const rb_runbook *rb, const rb_env *env, rb_result *res)
     run r = {.rb = rb, .env = env, .res = res};
     memset(res, 0, sizeof(*res));
     res->steps = calloc(rb->nsteps + 1, sizeof(*res->steps));
+    res->restored = json_array();
     r.lists = calloc(env->nsources + 1, sizeof(*r.lists));
     r.nlists = calloc(env->nsources + 1, sizeof(*r.nlists));
     if (!res->steps || !r.lists || !r.nlists) {
@@ -476,7 +548,7 @@ int rb_execute(const rb_runbook *rb, const rb_env *env, rb_result *res)
             sr->status = do_select(&r, st, sr);
             break;
         case RB_VERIFY:
-            sr->status = do_verify(&r, sr);
+            sr->status = do_verify(&r, st, sr);
             break;
         case RB_RESTORE:
             sr->status = do_restore(&r, st, sr);
@@ -527,15 +599,18 @@ json_t *rb_report_json(const rb_runbook *rb, const rb_env *env, const rb_result 
     json_t *ds = json_array();
     for (size_t i = 0; i < rb->ndatasets; i++)
         json_array_append_new(ds, json_string(rb->datasets[i]));
-    return json_pack("{s:b, s:s, s:s, s:s, s:s?, s:o, s:b, s:s, s:s?, s:s, s:I, s:f, s:b, s:I, "
+    json_t *j = json_pack("{s:b, s:s, s:s, s:s, s:s?, s:o, s:b, s:s, s:s?, s:s, s:I, s:f, s:b, s:I, "
                      "s:s, s:s, s:I, s:I, s:I, s:I, s:o}",
                      "ok", res->ok, "runbook", rb->name, "title", rb->title, "file", rb->file, "owner", rb->owner,
                      "datasets", ds, "drill", env->drill, "started", when, "sandbox",
                      env->drill ? env->sandbox : NULL, "user", user ? user : "?",
                      "rto_target_seconds", (json_int_t)rb->rto, "seconds", res->seconds,
-                     "rto_met", rb->rto == 0 || res->seconds <= (double)rb->rto, "failed_step",
+                     "rto_met", res->ok && (rb->rto == 0 || res->seconds <= (double)rb->rto), "failed_step",
                      (json_int_t)res->failed_step, "generation", res->generation, "source",
                      res->source, "files", (json_int_t)res->files, "bytes",
                      (json_int_t)res->bytes, "damaged", (json_int_t)res->damaged, "fallbacks",
                      (json_int_t)res->fallbacks, "steps", steps);
+    if (j)
+        json_object_set_new(j, "restored", res->restored ? json_incref(res->restored) : json_array());
+    return j;
 }

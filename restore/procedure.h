@@ -75,6 +75,7 @@ typedef struct rb_result {
     char source[64];       /* where it was read from */
     uint64_t files, bytes, damaged;
     size_t fallbacks;      /* candidates given up for an older or another copy */
+    json_t *restored;      /* [{"dataset", "generation", "source", "damaged"}], in order */
 } rb_result;
 
 /* Run `rb`. Returns 0 when every step was done (or not rehearsed), 1 when a

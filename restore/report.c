@@ -197,6 +197,11 @@ static const char *action_word(rb_action a, bool ja)
 static void how(const rb_runbook *rb, const rb_step *st, const char *first_medium, json_t *folders,
                 bool ja, char *buf, size_t n)
 {
+    /* Whether the select before this step lets a failed verification fall back. */
+    bool fallback = false;
+    for (const rb_step *p = rb->steps; p < st; p++)
+        if (p->action == RB_SELECT)
+            fallback = p->select.fallback;
     const char *ds = st->select.dataset ? st->select.dataset
                      : st->restore.dataset ? st->restore.dataset
                      : rb->ndatasets ? rb->datasets[0]
@@ -206,18 +211,24 @@ static void how(const rb_runbook *rb, const rb_step *st, const char *first_mediu
         snprintf(buf, n, "%s", st->text);
         break;
     case RB_SELECT:
-        snprintf(buf, n,
-                 ja ? "%s の世代のうち%s%s最新のもの。一覧: bkp generations %s"
-                    : "the newest generation of %s%s%s. List them: bkp generations %s",
-                 ds, st->select.verified ? (ja ? "検証に合格した" : " that verifies") : "",
-                 st->select.not_suspicious ? (ja ? "・不審マークのない" : ", not suspicious") : "",
-                 ds);
+        if (ja)
+            snprintf(buf, n, "%s の世代のうち%s%s%s最新のもの。一覧: bkp generations %s", ds,
+                     st->select.verified ? "検証に合格した" : "",
+                     st->select.verified && st->select.not_suspicious ? "・" : "",
+                     st->select.not_suspicious ? "不審マークのない" : "", ds);
+        else
+            snprintf(buf, n, "the newest generation of %s%s%s. List them: bkp generations %s", ds,
+                     st->select.verified ? " that verifies" : "",
+                     st->select.not_suspicious ? ", not suspicious" : "", ds);
         break;
-    case RB_VERIFY:
-        snprintf(buf, n, "bkp verify --read-data%s%s%s", first_medium ? " --media " : "",
-                 first_medium ? first_medium : "",
-                 ja ? "（失敗したら一つ古い世代へ）" : " (if it fails, take the next older generation)");
+    case RB_VERIFY: {
+        const char *m = st->medium ? st->medium : first_medium;
+        snprintf(buf, n, "bkp verify --read-data%s%s%s", m ? " --media " : "", m ? m : "",
+                 !fallback ? ""
+                 : ja      ? "（失敗したら一つ古い世代へ）"
+                           : " (if it fails, take the next older generation)");
         break;
+    }
     case RB_RESTORE: {
         const char *folder = st->restore.path ? NULL : json_string_value(json_object_get(folders, ds));
         snprintf(buf, n, "bkp restore %s:SEQ %s%s%s%s%s%s%s", ds, st->restore.to,

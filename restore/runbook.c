@@ -168,6 +168,13 @@ static void restore_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, voi
                        "'to: %s' is not absolute — write the full folder path from /, e.g. "
                        "'to: /var/restore/emr'",
                        r->to);
+    } else if (r->to && (strstr(r->to, "/../") || strstr(r->to, "/./") ||
+                         !strcmp(r->to + strlen(r->to) - (strlen(r->to) >= 3 ? 3 : 0), "/..") ||
+                         !strcmp(r->to + strlen(r->to) - (strlen(r->to) >= 2 ? 2 : 0), "/."))) {
+        /* A drill re-roots `to` under its sandbox: nothing may lead out of it. */
+        pol_yaml_error(c, v, "'to: %s' has '.' or '..' in it — write the folder plainly, e.g. "
+                             "'to: /var/restore/emr'",
+                       r->to);
     }
 }
 

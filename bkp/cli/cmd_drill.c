@@ -9,12 +9,14 @@
  * writes its report (Markdown and HTML in Japanese and English, and JSON) and
  * an audit record; a restore by runbook writes its audit record.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bkp/archive.h"
@@ -76,42 +78,58 @@ static int open_any(cli *c, const char *path, bkp_repo *like, bkp_repo **out)
     return rc;
 }
 
-/* The newest archive of `dataset` in an archive folder, extracted and opened. */
-static int open_archive_of(cli *c, const char *dir, const char *dataset, bkp_repo *like,
-                           sources *s, bkp_repo **out)
+#define ARCHIVES_PER_DATASET 3
+
+/* The newest archives of each data set of the runbook in an archive folder
+ * (a few, so that select can fall back), each extracted and opened as a
+ * source of its own. -ENOENT when the folder holds none of them. */
+static int open_archives(cli *c, const pol_medium *m, const rb_runbook *rb, bkp_repo **like,
+                         sources *s)
 {
-    char **names = NULL, *best = NULL, *staging = NULL;
-    size_t n = 0;
-    int rc = cli_archive_list(dir, &names, &n);
-    size_t dl = strlen(dataset);
-    for (size_t i = 0; !rc && i < n; i++)
-        if (!strncmp(names[i], dataset, dl) && names[i][dl] == '@')
-            best = names[i]; /* sorted: the last is the newest */
+    char **names = NULL;
+    size_t n = 0, opened = 0;
     const char *tmp = getenv("TMPDIR");
-    if (!best || asprintf(&staging, "%s/bkp-drill-src-XXXXXX", tmp && *tmp ? tmp : "/var/tmp") < 0 ||
-        !mkdtemp(staging)) {
-        rc = -ENOENT;
-        free(staging);
-        staging = NULL;
-        goto out;
+    int rc = cli_archive_list(m->path, &names, &n);
+    for (size_t d = 0; !rc && d < rb->ndatasets; d++) {
+        size_t dl = strlen(rb->datasets[d]), taken = 0;
+        for (size_t i = n; i-- > 0 && taken < ARCHIVES_PER_DATASET && s->n < 64 && s->nstaging < 64;) {
+            char *staging = NULL, *file = NULL;
+            bkp_repo *r = NULL;
+            if (strncmp(names[i], rb->datasets[d], dl) || names[i][dl] != '@')
+                continue; /* sorted: from the end, the newest first */
+            taken++;
+            if (asprintf(&staging, "%s/bkp-drill-src-XXXXXX", tmp && *tmp ? tmp : "/var/tmp") < 0)
+                continue;
+            if (!mkdtemp(staging)) {
+                free(staging);
+                continue;
+            }
+            s->staging[s->nstaging++] = staging;
+            file = bkp_path_join(m->path, names[i]);
+            int x = file ? bkp_archive_extract_repo(file, staging) : -ENOMEM;
+            if (!x)
+                x = open_any(c, staging, *like, &r);
+            free(file);
+            if (x) {
+                bkp_warn("%s: the archive %s cannot be read (%s): not used", m->name, names[i],
+                         bkp_strerror(x));
+                continue;
+            }
+            add(s, m->name, r, true);
+            if (!*like)
+                *like = r;
+            opened++;
+        }
     }
-    s->staging[s->nstaging++] = staging;
-    char *file = bkp_path_join(dir, best);
-    rc = file ? bkp_archive_extract_repo(file, staging) : -ENOMEM;
-    free(file);
-    if (!rc)
-        rc = open_any(c, staging, like, out);
-out:
     for (size_t i = 0; i < n; i++)
         free(names[i]);
     free(names);
-    return rc;
+    return rc ? rc : opened ? 0 : -ENOENT;
 }
 
 /* Every source that is there, in the order the engine tries them. */
 static int gather(cli *c, const rb_runbook *rb, const char *only, sources *s)
 {
-    static const pol_medium_type order[] = {POL_DISK, POL_REMOVABLE, POL_ARCHIVE};
     pol_policy *p = c->policy;
     bkp_repo *like = NULL;
     struct stat st;
@@ -129,8 +147,11 @@ static int gather(cli *c, const rb_runbook *rb, const char *only, sources *s)
             json_t *label = NULL;
             bkp_repo *r = NULL;
             int rc;
-            if (m->type != order[o] || (only && strcmp(only, m->name)) ||
-                (m->type == POL_DISK && m->offline != (o != 0)))
+            /* On-line disks, then removable and off-line disks, then archives. */
+            bool pass = o == 0   ? m->type == POL_DISK && !m->offline
+                        : o == 1 ? m->type == POL_REMOVABLE || (m->type == POL_DISK && m->offline)
+                                 : m->type == POL_ARCHIVE;
+            if (!pass || (only && strcmp(only, m->name)))
                 continue;
             if (bkp_label_read(m->path, &label) ||
                 strcmp(json_string_value(json_object_get(label, "name")), m->name)) {
@@ -140,15 +161,16 @@ static int gather(cli *c, const rb_runbook *rb, const char *only, sources *s)
             }
             json_decref(label);
             if (m->type == POL_ARCHIVE) {
-                rc = open_archive_of(c, m->path, rb->datasets[0], like, s, &r);
+                rc = open_archives(c, m, rb, &like, s);
+                if (rc == -ENOENT)
+                    bkp_info("%s holds no archive of the runbook's data sets: not used", m->name);
+                else if (rc)
+                    bkp_warn("%s cannot be read (%s): not used", m->name, bkp_strerror(rc));
+                continue;
             } else {
                 char *repo = bkp_path_join(m->path, "repo");
                 rc = repo ? open_any(c, repo, like, &r) : -ENOMEM;
                 free(repo);
-            }
-            if (rc == -ENOENT && m->type == POL_ARCHIVE) {
-                bkp_info("%s holds no archive of %s: not used", m->name, rb->datasets[0]);
-                continue;
             }
             if (rc) {
                 bkp_warn("%s cannot be read (%s): not used", m->name, bkp_strerror(rc));
@@ -165,6 +187,39 @@ static int gather(cli *c, const rb_runbook *rb, const char *only, sources *s)
         return -ENOENT;
     }
     return 0;
+}
+
+static double seconds_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* A sandbox given with --sandbox must be a new or empty folder, and not the
+ * root of anything: a drill writes everything it restores below it. */
+static bool sandbox_ok(const char *dir)
+{
+    struct stat st;
+    char *real = realpath(dir, NULL);
+    bool ok = true;
+    if (real && (!strcmp(real, "/") || stat(real, &st) < 0 || !S_ISDIR(st.st_mode)))
+        ok = false;
+    if (ok && real) {
+        DIR *d = opendir(real);
+        struct dirent *e;
+        while (d && (e = readdir(d)))
+            if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+                ok = false;
+        if (d)
+            closedir(d);
+    }
+    if (!ok)
+        bkp_error("--sandbox %s must be a new or empty folder (a drill restores everything below "
+                  "it); give another",
+                  dir);
+    free(real);
+    return ok;
 }
 
 static const char *user_name(void)
@@ -216,10 +271,27 @@ int cli_runbook_execute(cli *c, const char *name, bool drill, bool unattended)
         rb_free(rb);
         return EXIT_USAGE;
     }
+    if (c->medium && !(c->policy && pol_medium_find(c->policy, c->medium))) {
+        bkp_error("--medium %s: the policy has no medium of that name; `bkp media list` shows them",
+                  c->medium);
+        rb_free(rb);
+        return EXIT_USAGE;
+    }
+    if (drill && c->sandbox && !sandbox_ok(c->sandbox)) {
+        rb_free(rb);
+        return EXIT_USAGE;
+    }
+    /* The measured recovery time includes getting the sources ready (an
+     * archive extracted, keys derived). */
+    double t0 = seconds_now();
     if ((rc = gather(c, rb, c->medium, &s))) {
         ex = rc == -EKEYREJECTED ? EXIT_USAGE : EXIT_FAILED;
         goto out;
     }
+    double prepared = seconds_now() - t0;
+    /* The commands of a runbook get no passphrase source. */
+    unsetenv("BKP_PASSPHRASE_FILE");
+    unsetenv("BKP_PASSPHRASE_COMMAND");
     if (drill) {
         if (c->sandbox)
             snprintf(sandbox, sizeof(sandbox), "%s", c->sandbox);
@@ -241,6 +313,7 @@ int cli_runbook_execute(cli *c, const char *name, bool drill, bool unattended)
         ex = EXIT_FAILED;
         goto out;
     }
+    res.seconds += prepared;
     json_t *report = rb_report_json(rb, &env, &res, started, user_name());
     json_t *files = json_array();
     size_t not_rehearsed = 0;
@@ -258,20 +331,32 @@ int cli_runbook_execute(cli *c, const char *name, bool drill, bool unattended)
             bkp_warn("the drill report could not be written to %s", dir ? dir : "?");
         free(dir);
     }
-    /* The record goes to the primary when it is there, else to the copy used. */
-    json_t *fig = json_pack("{s:s, s:b, s:f, s:I, s:b, s:I, s:I, s:I, s:I, s:O}", "runbook", rb->name,
-                            "drill", drill, "seconds", res.seconds, "rto_target_seconds",
-                            (json_int_t)rb->rto, "rto_met", json_is_true(json_object_get(report, "rto_met")),
-                            "failed_step", (json_int_t)res.failed_step, "not_rehearsed",
-                            (json_int_t)not_rehearsed, "files", (json_int_t)res.files, "damaged",
-                            (json_int_t)res.damaged, "reports", files);
-    bkp_audit_rec rec = {.op = drill ? "drill" : "restore", .dataset = rb->datasets[0],
-                         .generation = *res.generation ? res.generation : NULL,
-                         .medium = *res.source ? res.source : NULL, .failed = !res.ok, .figures = fig,
-                         .error = res.ok ? NULL : res.steps[res.failed_step - 1].detail};
-    int aex = c->r ? cli_audit(c, &rec)
-                   : cli_audit_primary(c, s.v[0].repo, s.nstaging == s.nowned, &rec);
-    json_decref(fig);
+    /* One record per data set restored (the evidence report looks for each),
+     * or one for the runbook's first when none was reached; to the primary
+     * when it is there, else to the copy used. */
+    int aex = 0;
+    size_t nrec = json_array_size(res.restored) ? json_array_size(res.restored) : 1;
+    for (size_t k = 0; k < nrec; k++) {
+        json_t *done = json_array_get(res.restored, k);
+        json_t *fig = json_pack("{s:s, s:b, s:f, s:I, s:b, s:I, s:I, s:I, s:I, s:O, s:s?}",
+                                "runbook", rb->name, "drill", drill, "seconds", res.seconds,
+                                "rto_target_seconds", (json_int_t)rb->rto, "rto_met",
+                                json_is_true(json_object_get(report, "rto_met")), "failed_step",
+                                (json_int_t)res.failed_step, "not_rehearsed",
+                                (json_int_t)not_rehearsed, "files", (json_int_t)res.files,
+                                "damaged", (json_int_t)json_integer_value(json_object_get(done, "damaged")),
+                                "reports", files, "attested_by", unattended ? NULL : c->attest);
+        bkp_audit_rec rec = {
+            .op = drill ? "drill" : "restore",
+            .dataset = done ? json_string_value(json_object_get(done, "dataset")) : rb->datasets[0],
+            .generation = done ? json_string_value(json_object_get(done, "generation")) : NULL,
+            .medium = done ? json_string_value(json_object_get(done, "source")) : NULL,
+            .failed = !res.ok, .figures = fig,
+            .error = res.ok ? NULL : res.steps[res.failed_step - 1].detail};
+        if (c->r ? cli_audit(c, &rec) : cli_audit_primary(c, s.v[0].repo, s.nstaging == s.nowned, &rec))
+            aex = EXIT_FAILED;
+        json_decref(fig);
+    }
     if (c->json && !unattended) {
         json_object_set(report, "reports", files);
         cli_print_json(json_incref(report));

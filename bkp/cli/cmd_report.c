@@ -80,6 +80,15 @@ static bool names_dataset(json_t *r, const char *ds)
     return false;
 }
 
+/* The capture time of the newest generation of `ds` a rotation left on its
+ * medium (recorded since media exist), or 0. */
+static time_t captured_of(json_t *r, const char *ds)
+{
+    const char *c = json_string_value(json_object_get(json_object_get(json_object_get(r, "figures"), "captured"), ds));
+    time_t t = c ? bkp_iso_parse(c) : -1;
+    return t > 0 ? t : 0;
+}
+
 static json_t *brief(json_t *r)
 {
     return json_pack("{s:O, s:O, s:O?, s:O?, s:O?, s:O?}", "seq", json_object_get(r, "seq"), "time",
@@ -107,15 +116,18 @@ static json_t *dataset_part(cli *c, const pol_dataset *d, json_t *records, json_
             bfail += !ok(r) && !susp;
             bsusp += susp;
             json_array_append_new(backups, brief(r));
-        } else if (is(r, "rotate") && names_dataset(r, d->name)) {
+        } else if (is(r, "rotate") && (names_dataset(r, d->name) || captured_of(r, d->name))) {
             const char *m = json_string_value(json_object_get(r, "medium"));
             if (!pre)
                 json_array_append_new(rot, brief(r));
             if (ok(r) && offline_medium(p, m)) {
+                /* The copy is as old as the generation it holds, not the rotation. */
+                time_t base = captured_of(r, d->name) ? captured_of(r, d->name) : t;
                 time_t start = last_off ? last_off : s->from;
                 if (!pre && t - start > gap)
                     gap = t - start;
-                last_off = t;
+                if (base > last_off)
+                    last_off = base;
             }
         } else if (is(r, "drill") && names_dataset(r, d->name) && !pre) {
             json_t *f = json_object_get(r, "figures"), *b = brief(r);
@@ -125,6 +137,7 @@ static json_t *dataset_part(cli *c, const pol_dataset *d, json_t *records, json_
             json_object_set(b, "rto_met", json_object_get(f, "rto_met"));
             json_object_set(b, "failed_step", json_object_get(f, "failed_step"));
             json_object_set(b, "not_rehearsed", json_object_get(f, "not_rehearsed"));
+            json_object_set(b, "damaged", json_object_get(f, "damaged"));
             json_array_append_new(drills, b);
         }
     }
@@ -179,13 +192,11 @@ int cli_audit_report(cli *c)
     scan s = {.to = c->period_to ? parse_day(c->period_to, true) : now, .records = json_array(), .p = p};
     s.from = c->from ? parse_day(c->from, false) : s.to - 30 * DAY;
     int f = 0, ex = cli_format(c, &f), worst = 0;
-    if (!p)
-        return EXIT_USAGE;
-    if (ex)
-        return ex;
-    if (s.from < 0 || s.to < 0 || s.from > s.to) {
-        bkp_error("give the period as --from YYYY-MM-DD --to YYYY-MM-DD (UTC days), the first not "
-                  "after the second");
+    if (!p || ex || s.from < 0 || s.to < 0 || s.from > s.to) {
+        if (p && !ex)
+            bkp_error("give the period as --from YYYY-MM-DD --to YYYY-MM-DD (UTC days), the first "
+                      "not after the second");
+        json_decref(s.records);
         return EXIT_USAGE;
     }
     char *log = bkp_audit_path(c->r);

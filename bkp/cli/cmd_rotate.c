@@ -197,7 +197,9 @@ int cli_rotate_disk(cli *c, cli_medium *m, bool quiet)
     size_t n = 0, np = 0;
     bkp_copy_result res = {0};
     bkp_verify_result vres = {0};
-    json_t *copied = json_array(), *held = NULL, *fig = NULL;
+    /* What the medium holds after it: the capture time of each data set's
+     * newest generation (the age of the off-line copy counts from there). */
+    json_t *copied = json_array(), *captured = json_object(), *held = NULL, *fig = NULL;
     seen_ctx seen = {.path = m->path};
     bool copied_all = false, said_ok = false;
     struct stat st;
@@ -226,6 +228,7 @@ int cli_rotate_disk(cli *c, cli_medium *m, bool quiet)
     for (size_t i = 0; i < np; i++) {
         char name[96];
         json_array_append_new(copied, json_string(bkp_gen_name(pick[i], name, sizeof(name))));
+        json_object_set(captured, pick[i]->dataset, json_object_get(pick[i]->json, "finished"));
     }
     if ((rc = bkp_copy_generations(c->r, dst, pick, np, &res)))
         goto record;
@@ -243,7 +246,8 @@ int cli_rotate_disk(cli *c, cli_medium *m, bool quiet)
     }
     held = held_list(dst);
 record:
-    fig = json_pack("{s:O, s:I, s:I, s:I, s:I, s:i}", "generations", copied, "packs",
+    fig = json_pack("{s:O, s:O, s:I, s:I, s:I, s:I, s:i}", "generations", copied, "captured",
+                    captured, "packs",
                     (json_int_t)res.packs, "bytes", (json_int_t)res.bytes, "packs_present",
                     (json_int_t)res.packs_present, "records", (json_int_t)res.records, "held",
                     (int)json_array_size(held));
@@ -285,6 +289,7 @@ record:
     bkp_verify_result_clear(&vres);
     json_decref(fig);
     json_decref(copied);
+    json_decref(captured);
     json_decref(held);
     free(pick);
     bkp_gen_list_free(v, n);

@@ -302,12 +302,19 @@ static bool drills(cli *c, const pol_policy *p)
     bool failed = false;
     char *log = bkp_audit_path(c->r);
     for (size_t i = 0; log && i < p->ndrills; i++) {
-        last_drill l = {p->drills[i].runbook, 0};
+        /* Records name a runbook by its file's stem; the policy may give a path. */
+        char stem[256];
+        const char *base = strrchr(p->drills[i].runbook, '/');
+        snprintf(stem, sizeof(stem), "%s", base ? base + 1 : p->drills[i].runbook);
+        size_t sl = strlen(stem);
+        if (sl > 5 && !strcmp(stem + sl - 5, ".yaml"))
+            stem[sl - 5] = '\0';
+        last_drill l = {stem, 0};
         (void)bkp_audit_each(log, find_drill, &l);
         if (!pol_is_due(&p->drills[i].schedule, l.when, bkp_now()))
             continue;
         syslog(LOG_INFO, "drill %s", l.runbook);
-        if (cli_runbook_execute(c, l.runbook, true, true)) {
+        if (cli_runbook_execute(c, p->drills[i].runbook, true, true)) {
             bkp_error("the scheduled drill %s failed; its report (in the repository's reports/) "
                       "says which step",
                       l.runbook);

@@ -75,9 +75,13 @@ json_t *cli_runbook_copies(cli *c, const rb_runbook *rb)
     char when[32];
     for (size_t d = 0; d < rb->ndatasets; d++) {
         const char *ds = rb->datasets[d];
+        json_t *suspect = json_object(); /* uuids of marked, uncleared generations */
         if (c->r && !bkp_gen_list(c->r, ds, &v, &n)) {
+            for (size_t x = 0; x < n; x++)
+                if (!v[x]->pruned && !v[x]->status && bkp_gen_marked(v[x]) && !v[x]->cleared)
+                    json_object_set_new(suspect, v[x]->uuid, json_true());
             for (size_t x = n; x-- > 0;)
-                if (!v[x]->pruned && !v[x]->status) {
+                if (!v[x]->pruned && !v[x]->status && !(bkp_gen_marked(v[x]) && !v[x]->cleared)) {
                     char name[96];
                     cli_time(when, sizeof(when), v[x]->finished);
                     json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:b, s:s, s:s}", "medium",
@@ -95,7 +99,8 @@ json_t *cli_runbook_copies(cli *c, const rb_runbook *rb)
             json_t *lab = json_object_get(e, "label"), *best = NULL;
             json_array_foreach(json_object_get(e, "held"), k, g) {
                 const char *gd = json_string_value(json_object_get(g, "dataset"));
-                if (gd && !strcmp(gd, ds) &&
+                const char *gu = json_string_value(json_object_get(g, "uuid"));
+                if (gd && !strcmp(gd, ds) && !(gu && json_object_get(suspect, gu)) &&
                     (!best || json_integer_value(json_object_get(g, "seq")) >
                                   json_integer_value(json_object_get(best, "seq"))))
                     best = g;
@@ -114,6 +119,7 @@ json_t *cli_runbook_copies(cli *c, const rb_runbook *rb)
                                                  type && strcmp(type, "disk"), "generation", gen,
                                                  "captured", when));
         }
+        json_decref(suspect);
     }
     json_decref(reg);
     return out;

@@ -232,7 +232,11 @@ int cli_rotate_archive(cli *c, cli_medium *m, bool quiet)
     }
     bkp_progress_done();
 record:
-    fig = json_pack("{s:O, s:I}", "generations", done, "bytes", (json_int_t)bytes);
+    json_t *captured = json_object();
+    for (size_t i = 0; i < np; i++) /* written now or there already */
+        json_object_set(captured, pick[i]->dataset, json_object_get(pick[i]->json, "finished"));
+    fig = json_pack("{s:O, s:o, s:I}", "generations", done, "captured", captured, "bytes",
+                    (json_int_t)bytes);
     {
         bkp_audit_rec rec = {.op = "rotate", .medium = m->name, .failed = ex || rc, .figures = fig,
                              .error = ex || rc ? "see the messages of bkp rotate" : NULL};

@@ -1,0 +1,792 @@
+/*
+ * The evidence report for checklist item 3-② (restore/evidence.h), from an
+ * evidence JSON built by hand in the shape `bkp audit report --json` gives
+ * (bkp/cli/cmd_report.c): two data sets, rotations ok and failed with their
+ * sequence numbers, one off-line gap within the limit and one beyond it,
+ * drills ok and failed, verifications, an intact audit chain.
+ *
+ *  - rb_evidence_statement: the answer is true only when every part holds;
+ *    each part's ok flag turns false with exactly its own evidence (fewer
+ *    than three generations; an off-line gap beyond offline_max_age, or no
+ *    off-line rotation; too few copies, media types or off-site copies; no
+ *    runbook or an invalid one; no successful drill; a broken audit chain)
+ *    and no other part's; the evidence names the records (#seq) it rests on.
+ *  - The media part answers the guideline's two kinds of media and one copy
+ *    off-site, not a weaker rule_321; evidence of a year (many rotations)
+ *    keeps every part, valid UTF-8, and cites each data set's newest rotation.
+ *  - rb_evidence_render: the whole report in Japanese and English Markdown
+ *    and English HTML, byte for byte against tests/golden/evidence.*.
+ *
+ * To regenerate after an intended change: BKP_UPDATE_GOLDEN=1 ./test_evidence,
+ * then read the diff of tests/golden/ before committing it.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "restore/evidence.h"
+#include "restore/report.h"
+
+#define GOLDEN_DIR BKP_SOURCE_DIR "/tests/golden"
+#define DAY 86400
+
+static bool updating(void)
+{
+    const char *u = getenv("BKP_UPDATE_GOLDEN");
+    return u && !strcmp(u, "1");
+}
+
+static char *read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t cap = 0, n = 0;
+    if (!f)
+        return NULL;
+    for (;;) {
+        if (n + 4096 + 1 > cap) {
+            char *nb = realloc(buf, cap = 2 * (n + 4096 + 1));
+            if (!nb) {
+                free(buf);
+                fclose(f);
+                return NULL;
+            }
+            buf = nb;
+        }
+        size_t got = fread(buf + n, 1, cap - n - 1, f);
+        n += got;
+        if (!got)
+            break;
+    }
+    fclose(f);
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+/* Compare `text` with tests/golden/`name`, or write it there when updating. */
+static bool golden(const char *name, const char *text)
+{
+    char path[4096];
+    if (!text) {
+        print_error("%s: nothing was rendered\n", name);
+        return false;
+    }
+    snprintf(path, sizeof(path), "%s/%s", GOLDEN_DIR, name);
+    if (updating()) {
+        FILE *f = fopen(path, "wb");
+        if (!f || fputs(text, f) < 0 || fclose(f)) {
+            print_error("cannot write %s: %s\n", path, strerror(errno));
+            return false;
+        }
+        print_message("wrote %s\n", path);
+        return true;
+    }
+    size_t len = 0;
+    char *want = read_all(path, &len);
+    if (!want) {
+        print_error("cannot read the golden file %s (%s); create it with BKP_UPDATE_GOLDEN=1\n",
+                    path, strerror(errno));
+        return false;
+    }
+    if (len != strlen(text) || memcmp(want, text, len)) {
+        const char *a = want, *b = text;
+        int line = 1;
+        while (*a && *a == *b) {
+            if (*a == '\n')
+                line++;
+            a++, b++;
+        }
+        while (a > want && a[-1] != '\n')
+            a--, b--;
+        int la = (int)strcspn(a, "\n"), lb = (int)strcspn(b, "\n");
+        print_error("%s differs from the output at line %d:\n  golden: %.*s\n  output: %.*s\n"
+                    "(after an intended change: BKP_UPDATE_GOLDEN=1 %s, and read the diff)\n",
+                    path, line, la, a, lb, b, "test_evidence");
+        free(want);
+        return false;
+    }
+    free(want);
+    return true;
+}
+
+/* ---- the evidence, as `bkp audit report --json` gathers it ---- */
+
+static json_t *rotation(int seq, const char *time, const char *medium, bool ok)
+{
+    json_t *r = json_pack("{s:i, s:s, s:s, s:s}", "seq", seq, "time", time, "outcome",
+                          ok ? "ok" : "failed", "medium", medium);
+    assert_non_null(r);
+    if (!ok)
+        json_object_set_new(r, "error", json_string("see the messages of bkp rotate"));
+    return r;
+}
+
+static json_t *drill(int seq, const char *time, const char *runbook, bool ok, double seconds,
+                     int failed_step, json_int_t target)
+{
+    json_t *d = json_pack("{s:i, s:s, s:s, s:s, s:s, s:f, s:I, s:b, s:i, s:i}", "seq", seq, "time",
+                          time, "outcome", ok ? "ok" : "failed", "generation", "emr-db:41",
+                          "runbook", runbook, "seconds", seconds, "rto_target_seconds", target,
+                          "rto_met", 1, "failed_step", failed_step, "not_rehearsed", 4);
+    assert_non_null(d);
+    if (!ok)
+        json_object_set_new(d, "error", json_string("step 9 (check) failed"));
+    return d;
+}
+
+static json_t *brief_rec(int seq, const char *time, bool ok, const char *gen)
+{
+    json_t *r = json_pack("{s:i, s:s, s:s, s:s}", "seq", seq, "time", time, "outcome",
+                          ok ? "ok" : "failed", "generation", gen);
+    assert_non_null(r);
+    return r;
+}
+
+/*
+ * Two data sets over January 2025 (offline_max_age 8 days):
+ *  emr-db: rotations #12 usb-a ok, #15 usb-b failed, #16 usb-b ok, #20 tape ok;
+ *          longest off-line gap 7.0 days; drills #18 failed, #22 ok; 4 of 5
+ *          backups ok; 7 generations; 4 copies on 3 media types, 1 off-site.
+ *  scans:  one rotation #13 usb-a ok, then none: the gap is 13.0 days, beyond
+ *          the limit; drill #23 ok (no target time); 3 generations; of two
+ *          backups one was suspicious.
+ * Texts carry what each format must escape: a table bar, <, &, quotes.
+ */
+static json_t *fixed_evidence(void)
+{
+    json_t *emr = json_pack(
+        "{s:s, s:s, s:i, s:{s:I, s:I, s:I, s:o}, s:I, s:s, s:[], s:{s:i, s:i, s:i, s:i},"
+        " s:{s:i, s:i, s:i, s:i}, s:o, s:I, s:b, s:I, s:o, s:{s:s, s:s, s:s, s:I, s:I}}",
+        "dataset", "emr-db", "description", "電子カルテ DB <本院> & \"分院\"", "priority", 1,
+        "backups", "ok", (json_int_t)4, "failed", (json_int_t)1, "suspicious", (json_int_t)0,
+        "records",
+        json_pack("[o, o, o, o, o]", brief_rec(11, "2025-01-06T02:00:04Z", true, "emr-db:38"),
+                  brief_rec(14, "2025-01-13T02:00:05Z", false, "emr-db:39"),
+                  brief_rec(17, "2025-01-14T02:00:03Z", true, "emr-db:39"),
+                  brief_rec(19, "2025-01-20T02:00:04Z", true, "emr-db:40"),
+                  brief_rec(21, "2025-01-27T02:00:06Z", true, "emr-db:41")),
+        "generations_kept", (json_int_t)7, "verdict", "COMPLIANT", "reasons", "counted", "copies",
+        4, "media_types", 3, "offline", 2, "offsite", 1, "required", "copies", 3, "media_types", 2,
+        "offline", 1, "offsite", 1, "rotations",
+        json_pack("[o, o, o, o]", rotation(12, "2025-01-06T09:00:00Z", "usb-a", true),
+                  rotation(15, "2025-01-13T09:00:00Z", "usb-b", false),
+                  rotation(16, "2025-01-13T09:30:00Z", "usb-b", true),
+                  rotation(20, "2025-01-20T09:30:00Z", "tape", true)),
+        "offline_longest_gap_seconds", (json_int_t)(7 * DAY), "offline_gap_ok", 1,
+        "offline_max_age_seconds", (json_int_t)(8 * DAY), "drills",
+        json_pack("[o, o]", drill(18, "2025-01-15T10:00:00Z", "emr-db", false, 692.3, 9, 14400),
+                  drill(22, "2025-01-22T10:00:00Z", "emr-db", true, 754.2, 0, 14400)),
+        "runbook", "name", "emr-db", "file", "/etc/bkp/runbooks/emr-db.yaml", "title",
+        "電子カルテDB | 復旧手順", "steps", (json_int_t)10, "rto_seconds", (json_int_t)14400);
+    assert_non_null(emr);
+    json_t *scans =
+        json_pack("{s:s, s:s, s:i, s:{s:I, s:I, s:I, s:o}, s:I, s:s, s:[s], s:{s:i, s:i, s:i, s:i},"
+                  " s:{s:i, s:i, s:i, s:i}, s:o, s:I, s:b, s:I, s:o, s:{s:s, s:s, s:s, s:I, s:I}}",
+                  "dataset", "scans", "description", "", "priority", 2, "backups", "ok",
+                  (json_int_t)1, "failed", (json_int_t)0, "suspicious", (json_int_t)1, "records",
+                  json_pack("[o, o]", brief_rec(10, "2025-01-05T03:00:00Z", true, "scans:7"),
+                            brief_rec(24, "2025-01-28T03:00:00Z", true, "scans:8")),
+                  "generations_kept", (json_int_t)3, "verdict", "AT RISK", "reasons",
+                  "the newest off-line copy is 13 days old (the rule allows 8 days)", "counted",
+                  "copies", 3, "media_types", 2, "offline", 1, "offsite", 1, "required", "copies",
+                  3, "media_types", 2, "offline", 1, "offsite", 1, "rotations",
+                  json_pack("[o]", rotation(13, "2025-01-06T10:00:00Z", "usb-a", true)),
+                  "offline_longest_gap_seconds", (json_int_t)(13 * DAY), "offline_gap_ok", 0,
+                  "offline_max_age_seconds", (json_int_t)(8 * DAY), "drills",
+                  json_pack("[o]", drill(23, "2025-01-22T11:00:00Z", "scans", true, 12.34, 0, 0)),
+                  "runbook", "name", "scans", "file", "/etc/bkp/runbooks/scans.yaml", "title",
+                  "スキャン文書 復旧手順", "steps", (json_int_t)4, "rto_seconds", (json_int_t)0);
+    assert_non_null(scans);
+    json_t *ev = json_pack(
+        "{s:s, s:s, s:{s:s, s:s}, s:s, s:{s:b, s:I, s:s}, s:[o, o], s:[o, o]}", "repository",
+        "/var/lib/bkp/repo", "repository_id", "3f2a9c1e-0d4b-4e5f-8a7b-6c5d4e3f2a1b", "period",
+        "from", "2025-01-01T00:00:00Z", "to", "2025-01-31T23:59:59Z", "generated",
+        "2025-01-31T12:00:00Z", "audit", "ok", 1, "records", (json_int_t)24, "problem", "",
+        "verifications", brief_rec(19, "2025-01-20T04:00:00Z", true, "emr-db:40"),
+        brief_rec(25, "2025-01-29T04:00:00Z", false, "scans:8"), "datasets", emr, scans);
+    assert_non_null(ev);
+    return ev;
+}
+
+static json_t *dataset(json_t *ev, size_t i)
+{
+    json_t *d = json_array_get(json_object_get(ev, "datasets"), i);
+    assert_non_null(d);
+    return d;
+}
+
+/* The same evidence with scans' off-line copy renewed in time: every part holds. */
+static json_t *all_hold(void)
+{
+    json_t *ev = fixed_evidence(), *s = dataset(ev, 1);
+    json_array_append_new(json_object_get(s, "rotations"),
+                          rotation(26, "2025-01-13T10:00:00Z", "usb-a", true));
+    json_object_set_new(s, "offline_longest_gap_seconds", json_integer(7 * DAY));
+    json_object_set_new(s, "offline_gap_ok", json_true());
+    return ev;
+}
+
+static const char *const PARTS[] = {"generations", "offline", "media",
+                                    "procedure",   "drill",   "audit"};
+#define NPARTS (sizeof(PARTS) / sizeof(*PARTS))
+
+static json_t *part_of(json_t *st, const char *name)
+{
+    size_t i;
+    json_t *p;
+    json_array_foreach(json_object_get(st, "parts"), i, p)
+    {
+        const char *n = json_string_value(json_object_get(p, "part"));
+        if (n && !strcmp(n, name))
+            return p;
+    }
+    return NULL;
+}
+
+static const char *evidence_of(json_t *st, const char *name, const char *lang)
+{
+    const char *s =
+        json_string_value(json_object_get(json_object_get(part_of(st, name), "evidence"), lang));
+    return s ? s : "";
+}
+
+/* The statement of `ev` (which is freed) must answer false with exactly the
+ * part `bad` not met, or answer true when `bad` is NULL. */
+static void judge(json_t *ev, const char *bad, const char *why)
+{
+    json_t *st = rb_evidence_statement(ev);
+    bool fine = true;
+    assert_non_null(st);
+    if (json_array_size(json_object_get(st, "parts")) != NPARTS) {
+        print_error("%s: the statement has %zu part(s), not %zu\n", why,
+                    json_array_size(json_object_get(st, "parts")), NPARTS);
+        fine = false;
+    }
+    for (size_t i = 0; i < NPARTS; i++) {
+        json_t *p = part_of(st, PARTS[i]);
+        bool want = !bad || strcmp(bad, PARTS[i]);
+        if (!p) {
+            print_error("%s: no part %s in the statement\n", why, PARTS[i]);
+            fine = false;
+        } else if (json_is_true(json_object_get(p, "ok")) != want) {
+            print_error("%s: part %s should be %s, is %s (evidence: %s)\n", why, PARTS[i],
+                        want ? "met" : "not met", want ? "not met" : "met",
+                        evidence_of(st, PARTS[i], "en"));
+            fine = false;
+        }
+    }
+    if (json_is_true(json_object_get(st, "answer")) != !bad) {
+        print_error("%s: the answer should be %s\n", why, bad ? "false" : "true");
+        fine = false;
+    }
+    json_decref(st);
+    json_decref(ev);
+    assert_true(fine);
+}
+
+/* ---- the statement ---- */
+
+static void test_all_hold(void **state)
+{
+    (void)state;
+    judge(all_hold(), NULL, "every part holds");
+}
+
+static void test_fixed_offline_beyond(void **state)
+{
+    (void)state;
+    /* The fixed evidence: scans went 13 days without an off-line copy. */
+    json_t *ev = fixed_evidence();
+    json_t *st = rb_evidence_statement(ev);
+    assert_false(json_is_true(json_object_get(st, "answer")));
+    const char *en = evidence_of(st, "offline", "en"), *ja = evidence_of(st, "offline", "ja");
+    assert_non_null(
+        strstr(en, "emr-db: longest time without a fresh off-line copy 7.0 days (at most 8)"));
+    assert_non_null(
+        strstr(en, "scans: longest time without a fresh off-line copy 13.0 days (at most 8)"));
+    assert_non_null(strstr(ja, "scans: オフライン複製の最長間隔 13.0 日（上限 8 日）"));
+    json_decref(st);
+    judge(ev, "offline", "scans' gap of 13 days beyond 8");
+}
+
+static void test_generations(void **state)
+{
+    (void)state;
+    json_t *ev = all_hold();
+    json_object_set_new(dataset(ev, 1), "generations_kept", json_integer(2));
+    judge(ev, "generations", "scans keeps 2 generations");
+    ev = all_hold();
+    json_object_set_new(dataset(ev, 0), "generations_kept", json_integer(0));
+    judge(ev, "generations", "emr-db keeps none");
+    ev = all_hold(); /* three is enough (scans keeps exactly 3) */
+    judge(ev, NULL, "three generations");
+}
+
+static void test_offline(void **state)
+{
+    (void)state;
+    /* A gap just beyond the limit, as cmd_report judges it (gap > max). */
+    json_t *ev = all_hold();
+    json_object_set_new(dataset(ev, 0), "offline_longest_gap_seconds", json_integer(8 * DAY + 1));
+    json_object_set_new(dataset(ev, 0), "offline_gap_ok", json_false());
+    judge(ev, "offline", "emr-db's gap one second beyond 8 days");
+    /* Exactly at the limit is within it. */
+    ev = all_hold();
+    json_object_set_new(dataset(ev, 0), "offline_longest_gap_seconds", json_integer(8 * DAY));
+    judge(ev, NULL, "emr-db's gap of exactly 8 days");
+    /* No off-line rotation at all (only a failed one): cmd_report says not ok. */
+    ev = all_hold();
+    json_t *s = dataset(ev, 1);
+    json_object_set_new(s, "rotations",
+                        json_pack("[o]", rotation(13, "2025-01-06T10:00:00Z", "usb-a", false)));
+    json_object_set_new(s, "offline_longest_gap_seconds", json_integer(30 * DAY + DAY - 1));
+    json_object_set_new(s, "offline_gap_ok", json_false());
+    json_t *st = rb_evidence_statement(ev);
+    const char *en = evidence_of(st, "offline", "en"), *ja = evidence_of(st, "offline", "ja");
+    if (!strstr(en, "scans: longest time without a fresh off-line copy 31.0 days (at most 8); "
+                    "rotations none in the period") ||
+        strstr(en, "#13") || !strstr(ja, "ローテーション記録 期間内なし")) {
+        print_error("without a successful rotation the evidence should say so and cite no failed "
+                    "one:\n  en: %s\n  ja: %s\n",
+                    en, ja);
+        json_decref(st);
+        json_decref(ev);
+        fail();
+    }
+    json_decref(st);
+    judge(ev, "offline", "scans has no successful off-line rotation");
+    /* No rotation records at all. */
+    ev = all_hold();
+    json_object_set_new(dataset(ev, 0), "rotations", json_array());
+    json_object_set_new(dataset(ev, 0), "offline_gap_ok", json_false());
+    judge(ev, "offline", "emr-db has no rotation");
+}
+
+static void test_media(void **state)
+{
+    (void)state;
+    json_t *ev = all_hold();
+    json_object_set_new(json_object_get(dataset(ev, 0), "counted"), "media_types", json_integer(1));
+    judge(ev, "media", "emr-db on one media type");
+    ev = all_hold();
+    json_object_set_new(json_object_get(dataset(ev, 1), "counted"), "offsite", json_integer(0));
+    judge(ev, "media", "scans with no copy off-site");
+    ev = all_hold();
+    json_object_set_new(json_object_get(dataset(ev, 1), "counted"), "copies", json_integer(2));
+    judge(ev, "media", "scans with two copies");
+    ev = all_hold(); /* a stricter rule than the copies meet */
+    json_object_set_new(json_object_get(dataset(ev, 0), "required"), "media_types",
+                        json_integer(4));
+    judge(ev, "media", "emr-db: the rule asks for 4 media types");
+}
+
+/* The part's title says what the guideline asks (two kinds of media, one
+ * off-site: Q3, Q4 of docs/checklist-3-2.md). A policy whose rule_321 asks
+ * for less (one media type, nothing off-site) does not make that true: the
+ * copies on one kind of media, none off-site, do not meet it. */
+static void test_media_rule_weaker_than_guideline(void **state)
+{
+    (void)state;
+    json_t *ev = all_hold();
+    for (size_t i = 0; i < 2; i++) {
+        json_object_set_new(dataset(ev, i), "counted",
+                            json_pack("{s:i, s:i, s:i, s:i}", "copies", 3, "media_types", 1,
+                                      "offline", 1, "offsite", 0));
+        json_object_set_new(dataset(ev, i), "required",
+                            json_pack("{s:i, s:i, s:i, s:i}", "copies", 3, "media_types", 1,
+                                      "offline", 1, "offsite", 0));
+    }
+    judge(ev, "media", "one media type, nothing off-site, under a rule that asks no more");
+}
+
+static void test_procedure(void **state)
+{
+    (void)state;
+    json_t *ev = all_hold();
+    json_object_set_new(dataset(ev, 1), "runbook", json_null());
+    json_t *st = rb_evidence_statement(ev);
+    assert_non_null(strstr(evidence_of(st, "procedure", "en"), "scans: no valid runbook"));
+    assert_non_null(strstr(evidence_of(st, "procedure", "ja"), "scans: 有効な手順書なし"));
+    assert_non_null(strstr(evidence_of(st, "procedure", "en"),
+                           "emr-db: runbook emr-db \"電子カルテDB | 復旧手順\" (10 steps)"));
+    json_decref(st);
+    judge(ev, "procedure", "scans has no runbook");
+    ev = all_hold();
+    json_object_set_new(dataset(ev, 0), "runbook",
+                        json_pack("{s:s, s:b}", "name", "emr-db", "invalid", 1));
+    judge(ev, "procedure", "emr-db's runbook does not load");
+}
+
+static void test_drill(void **state)
+{
+    (void)state;
+    /* Only the failed drill #18 left for emr-db. */
+    json_t *ev = all_hold();
+    json_array_remove(json_object_get(dataset(ev, 0), "drills"), 1);
+    json_t *st = rb_evidence_statement(ev);
+    const char *en = evidence_of(st, "drill", "en");
+    assert_non_null(strstr(en, "emr-db: no successful drill in the period"));
+    assert_null(strstr(en, "#18"));
+    assert_non_null(strstr(evidence_of(st, "drill", "ja"), "emr-db: 期間内に成功した訓練なし"));
+    json_decref(st);
+    judge(ev, "drill", "emr-db's only drill failed");
+    ev = all_hold();
+    json_object_set_new(dataset(ev, 1), "drills", json_array());
+    judge(ev, "drill", "scans was not drilled");
+    ev = all_hold();
+    json_object_del(dataset(ev, 1), "drills");
+    judge(ev, "drill", "scans without a drills list");
+}
+
+/* A drill confirms the procedure only when it restored the data set by the
+ * data set's own runbook, undamaged, within the runbook's target time: the
+ * newest successful drill of emr-db (#22) spoilt in each way in turn, with
+ * the failed #18 beside it. */
+static void test_drill_conditions(void **state)
+{
+    (void)state;
+    static const char *const why[] = {"over its target time", "with damaged files",
+                                      "of another runbook", "without a generation restored"};
+    for (size_t w = 0; w < sizeof(why) / sizeof(*why); w++) {
+        json_t *ev = all_hold(), *d = json_array_get(json_object_get(dataset(ev, 0), "drills"), 1);
+        switch (w) {
+        case 0:
+            json_object_set_new(d, "rto_met", json_false());
+            break;
+        case 1:
+            json_object_set_new(d, "damaged", json_integer(2));
+            break;
+        case 2:
+            json_object_set_new(d, "runbook", json_string("scans"));
+            break;
+        case 3:
+            json_object_del(d, "generation");
+            break;
+        }
+        char what[96];
+        snprintf(what, sizeof(what), "emr-db's only successful drill was %s", why[w]);
+        judge(ev, "drill", what);
+    }
+    /* A runbook without a target time: any successful drill is within it. */
+    json_t *ev = all_hold();
+    judge(ev, NULL, "scans' drill #23 has no target time");
+}
+
+/* A data set NON-COMPLIANT now does not meet the media part, whatever it counts. */
+static void test_media_verdict(void **state)
+{
+    (void)state;
+    json_t *ev = all_hold();
+    json_object_set_new(dataset(ev, 1), "verdict", json_string("NON-COMPLIANT"));
+    judge(ev, "media", "scans is NON-COMPLIANT now");
+    ev = all_hold(); /* AT RISK is about age, which the off-line part judges */
+    json_object_set_new(dataset(ev, 0), "verdict", json_string("AT RISK"));
+    judge(ev, NULL, "emr-db is AT RISK now");
+}
+
+static void test_audit(void **state)
+{
+    (void)state;
+    json_t *ev = all_hold();
+    json_object_set_new(
+        ev, "audit",
+        json_pack("{s:b, s:I, s:s}", "ok", 0, "records", (json_int_t)24, "problem",
+                  "record 6 is not signed by this repository's key (edited or forged)"));
+    json_t *st = rb_evidence_statement(ev);
+    assert_string_equal(
+        evidence_of(st, "audit", "en"),
+        "24 audit record(s); record 6 is not signed by this repository's key (edited or forged)");
+    json_decref(st);
+    judge(ev, "audit", "a record was edited");
+    ev = all_hold();
+    json_object_del(ev, "audit");
+    judge(ev, "audit", "no audit part in the evidence");
+}
+
+/* No data set: nothing is shown, so nothing holds but the audit chain. */
+static void test_no_datasets(void **state)
+{
+    (void)state;
+    json_t *ev = all_hold();
+    json_object_set_new(ev, "datasets", json_array());
+    json_t *st = rb_evidence_statement(ev);
+    assert_false(json_is_true(json_object_get(st, "answer")));
+    for (size_t i = 0; i < NPARTS; i++) {
+        json_t *p = part_of(st, PARTS[i]);
+        assert_non_null(p);
+        assert_int_equal(json_is_true(json_object_get(p, "ok")), !strcmp(PARTS[i], "audit"));
+    }
+    json_decref(st);
+    json_decref(ev);
+}
+
+/* Every claim names its records: the rotations that succeeded (#12, #16, #20,
+ * #13, #26), never the failed #15; the newest successful drill of each data
+ * set (#22, #23), never the failed #18; with their dates and media. */
+static void test_cites_records(void **state)
+{
+    (void)state;
+    json_t *ev = all_hold();
+    json_t *st = rb_evidence_statement(ev);
+    const char *en = evidence_of(st, "offline", "en"), *ja = evidence_of(st, "offline", "ja");
+    const char *want[] = {"#12 (2025-01-06, usb-a)", "#16 (2025-01-13, usb-b)",
+                          "#20 (2025-01-20, tape)", "#13 (2025-01-06, usb-a)",
+                          "#26 (2025-01-13, usb-a)"};
+    for (size_t i = 0; i < sizeof(want) / sizeof(*want); i++) {
+        if (!strstr(en, want[i]) || !strstr(ja, want[i])) {
+            print_error("the off-line evidence should cite %s:\n  en: %s\n  ja: %s\n", want[i], en,
+                        ja);
+            fail();
+        }
+    }
+    assert_null(strstr(en, "#15"));
+    assert_null(strstr(ja, "#15"));
+    /* Each rotation is cited under its own data set. */
+    const char *scans = strstr(en, "scans:");
+    assert_non_null(scans);
+    assert_true(strstr(en, "#12 ") < scans && strstr(en, "#20 ") < scans &&
+                strstr(en, "#13 ") > scans);
+    en = evidence_of(st, "drill", "en");
+    ja = evidence_of(st, "drill", "ja");
+    assert_string_equal(en, "emr-db: drill #22 (2025-01-22) succeeded in 754.2 s; "
+                            "scans: drill #23 (2025-01-22) succeeded in 12.3 s");
+    assert_string_equal(ja, "emr-db: 訓練 #22（2025-01-22）成功、所要 754.2 秒。"
+                            "scans: 訓練 #23（2025-01-22）成功、所要 12.3 秒");
+    assert_string_equal(evidence_of(st, "generations", "en"),
+                        "emr-db: 7 generation(s) kept; scans: 3 generation(s) kept");
+    assert_string_equal(evidence_of(st, "generations", "ja"),
+                        "emr-db: 7 世代を保持。scans: 3 世代を保持");
+    assert_string_equal(
+        evidence_of(st, "media", "en"),
+        "emr-db: 4 copies, 3 media type(s), 1 off-site (at least 3/2/1); verdict COMPLIANT; "
+        "scans: 3 copies, 2 media type(s), 1 off-site (at least 3/2/1); verdict AT RISK");
+    assert_string_equal(evidence_of(st, "audit", "en"),
+                        "24 audit record(s); chain and signatures intact");
+    assert_string_equal(evidence_of(st, "audit", "ja"),
+                        "監査記録 24 件、ハッシュ連鎖と署名に異常なし");
+    json_decref(st);
+    json_decref(ev);
+}
+
+/* The number of the record `seq` cited in `text` as "#seq" (not "#seqN"). */
+static bool cites(const char *text, int seq)
+{
+    char tag[24];
+    int n = snprintf(tag, sizeof(tag), "#%d", seq);
+    for (const char *p = text; (p = strstr(p, tag)); p += n)
+        if (p[n] < '0' || p[n] > '9')
+            return true;
+    return false;
+}
+
+/* A year's evidence (the period an inspection asks about): three data sets
+ * with weekly rotations to two disks. The off-line evidence still cites the
+ * newest rotation of each data set, which is what shows the copy is fresh. */
+static void test_a_year(void **state)
+{
+    (void)state;
+    json_t *ev = all_hold(), *sets = json_object_get(ev, "datasets");
+    json_t *third = json_deep_copy(dataset(ev, 1));
+    json_object_set_new(third, "dataset", json_string("images"));
+    json_array_append_new(sets, third);
+    int seq = 100, last[3];
+    for (size_t k = 0; k < 3; k++) {
+        json_t *rot = json_array();
+        for (int w = 0; w < 52; w++) {
+            char t[32];
+            snprintf(t, sizeof(t), "2025-%02d-%02dT09:00:00Z", 1 + w / 5, 1 + (w % 5) * 6);
+            json_array_append_new(rot, rotation(seq, t, w % 2 ? "usb-b" : "usb-a", true));
+            last[k] = seq++;
+        }
+        json_object_set_new(dataset(ev, k), "rotations", rot);
+    }
+    json_t *st = rb_evidence_statement(ev);
+    bool fine = true;
+    for (const char *lang = "en"; lang; lang = strcmp(lang, "en") ? NULL : "ja") {
+        const char *text = evidence_of(st, "offline", lang);
+        size_t n = strlen(text);
+        for (size_t k = 0; k < 3; k++)
+            if (!cites(text, last[k])) {
+                print_error("a year of rotations: the off-line evidence (%s, %zu bytes) does not "
+                            "cite #%d, the newest rotation of data set %zu; it ends: ...%s\n",
+                            lang, n, last[k], k + 1, n > 60 ? text + n - 60 : text);
+                fine = false;
+            }
+    }
+    json_decref(st);
+    json_decref(ev);
+    assert_true(fine);
+}
+
+/* However long the evidence grows, no part is lost and every text stays
+ * valid UTF-8 (JSON strings must be): rotations are added to emr-db until
+ * its text passes any fixed buffer, with a Japanese data set after it. */
+static void test_long_evidence(void **state)
+{
+    (void)state;
+    json_t *ev = all_hold();
+    json_object_set_new(dataset(ev, 1), "dataset", json_string("画像データ"));
+    json_t *rot = json_object_get(dataset(ev, 0), "rotations");
+    char bad[256] = "";
+    for (int i = 0; i < 400; i++) {
+        json_array_append_new(rot, rotation(1000 + i, "2025-01-27T09:00:00Z", "usb-a", true));
+        json_t *st = rb_evidence_statement(ev);
+        size_t n = json_array_size(json_object_get(st, "parts"));
+        if (n != NPARTS && !*bad)
+            snprintf(bad, sizeof(bad),
+                     "with %zu rotations the statement has %zu part(s), not %zu "
+                     "(the off-line part is %s)",
+                     json_array_size(rot), n, NPARTS, part_of(st, "offline") ? "there" : "missing");
+        json_decref(st);
+    }
+    json_decref(ev);
+    if (*bad) {
+        print_error("%s\n", bad);
+        fail();
+    }
+}
+
+/* ---- the report ---- */
+
+static json_t *with_statement(json_t *ev)
+{
+    json_object_set_new(ev, "statement", rb_evidence_statement(ev));
+    return ev;
+}
+
+static void render_golden(const char *name, rb_format f, bool ja)
+{
+    json_t *ev = with_statement(fixed_evidence());
+    char *t = rb_evidence_render(ev, f, ja);
+    bool same = golden(name, t);
+    free(t);
+    json_decref(ev);
+    assert_true(same);
+}
+
+static void test_render_md_ja(void **state)
+{
+    (void)state;
+    render_golden("evidence.ja.md", RB_MARKDOWN, true);
+}
+
+static void test_render_md_en(void **state)
+{
+    (void)state;
+    render_golden("evidence.en.md", RB_MARKDOWN, false);
+}
+
+static void test_render_html_en(void **state)
+{
+    (void)state;
+    render_golden("evidence.en.html", RB_HTML, false);
+}
+
+static size_t count(const char *s, const char *what)
+{
+    size_t n = 0;
+    for (const char *p = s; (p = strstr(p, what)); p += strlen(what))
+        n++;
+    return n;
+}
+
+/* What the golden files show, said once more in words: the answer row and
+ * the closing line agree with the statement, in both answers and languages;
+ * every Markdown table row has as many cells as its header; HTML tables close. */
+static void test_render_shape(void **state)
+{
+    (void)state;
+    for (int hold = 0; hold < 2; hold++) {
+        json_t *ev = with_statement(hold ? all_hold() : fixed_evidence());
+        char *ja = rb_evidence_render(ev, RB_MARKDOWN, true);
+        char *en = rb_evidence_render(ev, RB_MARKDOWN, false);
+        char *html = rb_evidence_render(ev, RB_HTML, false);
+        assert_non_null(ja);
+        assert_non_null(en);
+        assert_non_null(html);
+        assert_non_null(strstr(ja, hold ? "| 3-② への回答 | はい |" : "| 3-② への回答 | いいえ |"));
+        assert_non_null(strstr(ja, hold ? "\n回答: はい\n" : "\n回答: いいえ\n"));
+        assert_non_null(
+            strstr(en, hold ? "| Answer for item 3-② | yes |" : "| Answer for item 3-② | no |"));
+        assert_non_null(strstr(en, hold ? "\nAnswer: yes\n" : "\nAnswer: no\n"));
+        assert_non_null(strstr(html, hold ? "<td>Answer for item 3-②</td><td>yes</td>"
+                                          : "<td>Answer for item 3-②</td><td>no</td>"));
+        /* The statement table: six rows, the off-line one met only when all hold. */
+        assert_non_null(strstr(ja, "| 要件 | 充足 | 根拠 |"));
+        assert_non_null(strstr(
+            ja, hold ? "| 1 世代以上をオフラインで保管し、基準の期間内に更新している | はい |"
+                     : "| 1 世代以上をオフラインで保管し、基準の期間内に更新している | いいえ |"));
+        assert_int_equal(count(ja, "| はい |") + count(ja, "| いいえ |"),
+                         NPARTS + 1); /* the parts and the answer */
+        /* Markdown tables: each row has the header's number of cells. */
+        const char *const texts[] = {ja, en};
+        for (size_t k = 0; k < 2; k++) {
+            size_t cols = 0;
+            for (const char *l = texts[k]; l && *l;) {
+                const char *e = strchr(l, '\n');
+                size_t n = e ? (size_t)(e - l) : strlen(l);
+                if (n && *l == '|') {
+                    size_t bars = 0;
+                    for (size_t i = 0; i < n; i++)
+                        bars += l[i] == '|' && (i == 0 || l[i - 1] != '\\');
+                    if (!cols)
+                        cols = bars;
+                    else if (bars != cols) {
+                        print_error("a Markdown row has %zu cells, its table %zu: %.*s\n", bars - 1,
+                                    cols - 1, (int)n, l);
+                        fail();
+                    }
+                } else {
+                    cols = 0;
+                }
+                l = e ? e + 1 : NULL;
+            }
+        }
+        assert_int_equal(count(html, "<table>"), count(html, "</table>"));
+        assert_int_equal(count(html, "<tr>"), count(html, "</tr>"));
+        assert_int_equal(count(html, "<td>") + count(html, "<td class=\"box\">"),
+                         count(html, "</td>"));
+        assert_null(strstr(html, "<本院>"));
+        assert_non_null(strstr(html, "&lt;本院&gt; &amp; &quot;分院&quot;"));
+        assert_non_null(strstr(html, "</body></html>\n"));
+        free(ja);
+        free(en);
+        free(html);
+        json_decref(ev);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_all_hold),
+        cmocka_unit_test(test_fixed_offline_beyond),
+        cmocka_unit_test(test_generations),
+        cmocka_unit_test(test_offline),
+        cmocka_unit_test(test_media),
+        cmocka_unit_test(test_media_rule_weaker_than_guideline),
+        cmocka_unit_test(test_media_verdict),
+        cmocka_unit_test(test_procedure),
+        cmocka_unit_test(test_drill_conditions),
+        cmocka_unit_test(test_drill),
+        cmocka_unit_test(test_audit),
+        cmocka_unit_test(test_no_datasets),
+        cmocka_unit_test(test_cites_records),
+        cmocka_unit_test(test_a_year),
+        cmocka_unit_test(test_long_evidence),
+        cmocka_unit_test(test_render_md_ja),
+        cmocka_unit_test(test_render_md_en),
+        cmocka_unit_test(test_render_html_en),
+        cmocka_unit_test(test_render_shape),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
