@@ -35,88 +35,9 @@
 #include "restore/evidence.h"
 #include "restore/report.h"
 
-#define GOLDEN_DIR BKP_SOURCE_DIR "/tests/golden"
+#include "golden.h"
+#define golden(name, text) golden_check("test_evidence", name, text)
 #define DAY 86400
-
-static bool updating(void)
-{
-    const char *u = getenv("BKP_UPDATE_GOLDEN");
-    return u && !strcmp(u, "1");
-}
-
-static char *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    size_t cap = 0, n = 0;
-    if (!f)
-        return NULL;
-    for (;;) {
-        if (n + 4096 + 1 > cap) {
-            char *nb = realloc(buf, cap = 2 * (n + 4096 + 1));
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                return NULL;
-            }
-            buf = nb;
-        }
-        size_t got = fread(buf + n, 1, cap - n - 1, f);
-        n += got;
-        if (!got)
-            break;
-    }
-    fclose(f);
-    buf[n] = '\0';
-    *len = n;
-    return buf;
-}
-
-/* Compare `text` with tests/golden/`name`, or write it there when updating. */
-static bool golden(const char *name, const char *text)
-{
-    char path[4096];
-    if (!text) {
-        print_error("%s: nothing was rendered\n", name);
-        return false;
-    }
-    snprintf(path, sizeof(path), "%s/%s", GOLDEN_DIR, name);
-    if (updating()) {
-        FILE *f = fopen(path, "wb");
-        if (!f || fputs(text, f) < 0 || fclose(f)) {
-            print_error("cannot write %s: %s\n", path, strerror(errno));
-            return false;
-        }
-        print_message("wrote %s\n", path);
-        return true;
-    }
-    size_t len = 0;
-    char *want = read_all(path, &len);
-    if (!want) {
-        print_error("cannot read the golden file %s (%s); create it with BKP_UPDATE_GOLDEN=1\n",
-                    path, strerror(errno));
-        return false;
-    }
-    if (len != strlen(text) || memcmp(want, text, len)) {
-        const char *a = want, *b = text;
-        int line = 1;
-        while (*a && *a == *b) {
-            if (*a == '\n')
-                line++;
-            a++, b++;
-        }
-        while (a > want && a[-1] != '\n')
-            a--, b--;
-        int la = (int)strcspn(a, "\n"), lb = (int)strcspn(b, "\n");
-        print_error("%s differs from the output at line %d:\n  golden: %.*s\n  output: %.*s\n"
-                    "(after an intended change: BKP_UPDATE_GOLDEN=1 %s, and read the diff)\n",
-                    path, line, la, a, lb, b, "test_evidence");
-        free(want);
-        return false;
-    }
-    free(want);
-    return true;
-}
 
 /* ---- the evidence, as `bkp audit report --json` gathers it ---- */
 
