@@ -531,3 +531,60 @@ char *rb_find(const char *name, const char *policy_file)
                   name, tried, name);
     return found;
 }
+
+/* The data set a block (a select and what follows it) is about. */
+static const char *block_dataset(const rb_runbook *rb, const rb_step *sel)
+{
+    return sel->select.dataset ? sel->select.dataset : rb->datasets[0];
+}
+
+bool rb_order_by_priority(rb_runbook *rb, int (*priority)(const char *dataset, void *ctx), void *ctx)
+{
+    size_t first = 0, last = rb->nsteps, nb = 0;
+    while (first < rb->nsteps && rb->steps[first].action != RB_SELECT)
+        first++;
+    while (last > first && rb->steps[last - 1].action == RB_NOTE)
+        last--; /* closing notes stay at the end */
+    if (first >= last)
+        return false;
+    size_t *start = calloc(rb->nsteps + 1, sizeof(*start));
+    int *prio = calloc(rb->nsteps + 1, sizeof(*prio));
+    size_t *order = calloc(rb->nsteps + 1, sizeof(*order));
+    rb_step *steps = calloc(rb->nsteps + 1, sizeof(*steps));
+    bool moved = false;
+    if (!start || !prio || !order || !steps)
+        goto out;
+    for (size_t i = first; i < last; i++)
+        if (rb->steps[i].action == RB_SELECT || i == first) {
+            start[nb] = i;
+            prio[nb] = priority(block_dataset(rb, &rb->steps[i]), ctx);
+            order[nb] = nb;
+            nb++;
+        }
+    start[nb] = last;
+    /* A stable insertion sort: blocks of equal priority keep their order. */
+    for (size_t i = 1; i < nb; i++)
+        for (size_t j = i; j > 0 && prio[order[j - 1]] > prio[order[j]]; j--) {
+            size_t t = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = t;
+            moved = true;
+        }
+    if (moved) {
+        size_t n = 0;
+        for (size_t i = 0; i < first; i++)
+            steps[n++] = rb->steps[i];
+        for (size_t b = 0; b < nb; b++)
+            for (size_t i = start[order[b]]; i < start[order[b] + 1]; i++)
+                steps[n++] = rb->steps[i];
+        for (size_t i = last; i < rb->nsteps; i++)
+            steps[n++] = rb->steps[i];
+        memcpy(rb->steps, steps, rb->nsteps * sizeof(*steps));
+    }
+out:
+    free(start);
+    free(prio);
+    free(order);
+    free(steps);
+    return moved;
+}

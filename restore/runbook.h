@@ -92,4 +92,11 @@ char *rb_find(const char *name, const char *policy_file);
 
 const char *rb_action_name(rb_action a); /* "confirm", "select", ... */
 
+/* Put what care needs back first first: the blocks of steps that each begin
+ * with a `select` are ordered by the priority of their data set (lower
+ * first; equal ones keep their order); the steps before the first select
+ * (the pre-restore confirms) and the closing notes stay where they are.
+ * True when the order changed. */
+bool rb_order_by_priority(rb_runbook *rb, int (*priority)(const char *dataset, void *ctx), void *ctx);
+
 #endif

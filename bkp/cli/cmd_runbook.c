@@ -6,6 +6,7 @@
  * copies are today, where the passphrase is kept.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,12 @@ int cli_format(cli *c, int *f)
     return EXIT_USAGE;
 }
 
+static int priority_of(const char *dataset, void *ctx)
+{
+    const pol_dataset *d = pol_dataset_find(ctx, dataset);
+    return d ? d->priority : INT_MAX;
+}
+
 int cli_runbook_load(cli *c, const char *name, rb_runbook **out)
 {
     pol_policy *p = c->policy_file || getenv("BKP_POLICY") ? cli_policy(c) : c->policy;
@@ -50,19 +57,10 @@ int cli_runbook_load(cli *c, const char *name, rb_runbook **out)
     if (rc)
         return rc == -EINVAL ? EXIT_USAGE : EXIT_FAILED;
     /* What care needs back first is restored first (the data sets' priority). */
-    const pol_dataset *prev = NULL;
-    for (size_t i = 0; p && i < (*out)->nsteps; i++) {
-        const rb_step *st = &(*out)->steps[i];
-        const char *ds = st->restore.dataset ? st->restore.dataset : (*out)->datasets[0];
-        const pol_dataset *d = st->action == RB_RESTORE ? pol_dataset_find(p, ds) : NULL;
-        if (d && prev && d->priority < prev->priority)
-            bkp_warn("%s:%d: runbook %s restores %s (priority %d) after %s (priority %d); care "
-                     "needs %s back first — move its steps up",
-                     (*out)->file, st->line, (*out)->name, d->name, d->priority, prev->name,
-                     prev->priority, d->name);
-        if (d)
-            prev = d;
-    }
+    if (p && rb_order_by_priority(*out, priority_of, p))
+        bkp_info("%s: its data sets are restored in the order of their priority in %s, not as "
+                 "written",
+                 (*out)->file, p->file);
     return EXIT_OK;
 }
 

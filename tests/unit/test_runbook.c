@@ -471,6 +471,41 @@ static void test_templates(void **state)
     assert_true(n >= 3);
 }
 
+/* Blocks that begin with a select follow the data sets' priority; the
+ * confirms before them and the closing notes stay put. */
+static int prio(const char *dataset, void *ctx)
+{
+    (void)ctx;
+    return !strcmp(dataset, "karte") ? 1 : !strcmp(dataset, "scans") ? 2 : 99;
+}
+
+static void test_priority_order(void **state)
+{
+    (void)state;
+    rb_runbook *rb = NULL;
+    assert_int_equal(load_text("title: t\n"
+                               "datasets: [scans, karte]\n"
+                               "steps:\n"
+                               "  - { who: a, confirm: isolated }\n"
+                               "  - { who: a, select: { dataset: scans } }\n"
+                               "  - { who: a, restore: { dataset: scans, to: /r/scans } }\n"
+                               "  - { who: a, check: \"true\" }\n"
+                               "  - { who: a, select: { dataset: karte } }\n"
+                               "  - { who: a, restore: { dataset: karte, to: /r/karte } }\n"
+                               "  - { who: a, note: done }\n",
+                               &rb),
+                     0);
+    assert_true(rb_order_by_priority(rb, prio, NULL));
+    const rb_action want[] = {RB_CONFIRM, RB_SELECT, RB_RESTORE, RB_SELECT, RB_RESTORE, RB_CHECK, RB_NOTE};
+    for (size_t i = 0; i < 7; i++)
+        assert_int_equal(rb->steps[i].action, want[i]);
+    assert_string_equal(rb->steps[1].select.dataset, "karte");
+    assert_string_equal(rb->steps[3].select.dataset, "scans");
+    assert_string_equal(rb->steps[6].text, "done");
+    assert_false(rb_order_by_priority(rb, prio, NULL)); /* already in order */
+    rb_free(rb);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -478,6 +513,7 @@ int main(void)
         cmocka_unit_test(test_options),        cmocka_unit_test(test_bad_runbooks),
         cmocka_unit_test(test_unreadable),     cmocka_unit_test(test_action_names),
         cmocka_unit_test(test_find),           cmocka_unit_test(test_templates),
+        cmocka_unit_test(test_priority_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
