@@ -303,8 +303,8 @@ int bkp_archive_extract(const char *path, const char *dir, char **top)
     while (!rc && (r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
         const char *name = archive_entry_pathname(e), *slash = name ? strchr(name, '/') : NULL;
         la_int64_t size = archive_entry_size(e);
-        if (!slash || (first && (strncmp(name, first, (size_t)(slash - name)) ||
-                                 first[slash - name])) ||
+        if (!slash ||
+            (first && (strncmp(name, first, (size_t)(slash - name)) || first[slash - name])) ||
             !allowed(slash + 1) || archive_entry_filetype(e) != AE_IFREG || size < 0 ||
             (uint64_t)size > MEMBER_MAX) {
             bkp_error("%s: the member %s is not part of a bkp archive; the file is damaged or "
@@ -374,7 +374,8 @@ out:
 
 int bkp_archive_extract_repo(const char *path, const char *dir)
 {
-    static const char *const subdirs[] = {"keys", "packs", "index", "generations", "cache", "locks"};
+    static const char *const subdirs[] = {"keys",        "packs", "index",
+                                          "generations", "cache", "locks"};
     int rc = bkp_archive_extract(path, dir, NULL);
     for (size_t i = 0; !rc && i < sizeof(subdirs) / sizeof(*subdirs); i++) {
         char *p = bkp_path_join(dir, subdirs[i]);

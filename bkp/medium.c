@@ -26,7 +26,8 @@ bool bkp_medium_name_ok(const char *name)
 
 bool bkp_medium_type_ok(const char *type)
 {
-    return type && (!strcmp(type, "disk") || !strcmp(type, "removable") || !strcmp(type, "archive"));
+    return type &&
+           (!strcmp(type, "disk") || !strcmp(type, "removable") || !strcmp(type, "archive"));
 }
 
 bool bkp_medium_location_ok(const char *location)
@@ -62,8 +63,8 @@ int bkp_label_read(const char *path, json_t **out)
     uuid_t u;
     const char *uuid = json_string_value(json_object_get(j, "uuid"));
     const char *fmt = json_string_value(json_object_get(j, "format"));
-    if (!fmt || strcmp(fmt, LABEL_FORMAT) || json_integer_value(json_object_get(j, "version")) != 1 ||
-        !uuid || uuid_parse(uuid, u) ||
+    if (!fmt || strcmp(fmt, LABEL_FORMAT) ||
+        json_integer_value(json_object_get(j, "version")) != 1 || !uuid || uuid_parse(uuid, u) ||
         !bkp_medium_name_ok(json_string_value(json_object_get(j, "name"))) ||
         !bkp_medium_type_ok(json_string_value(json_object_get(j, "type"))) ||
         !bkp_medium_location_ok(json_string_value(json_object_get(j, "location"))) ||

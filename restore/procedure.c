@@ -76,8 +76,7 @@ static rb_status confirm(run *r, const rb_step *st, rb_step_result *sr)
         FILE *tty = fopen("/dev/tty", "r+");
         char line[64] = "";
         if (tty) {
-            fprintf(tty, "\n[%s] %s\n  %s [y/N] ", st->who, st->what ? st->what : "",
-                    st->text);
+            fprintf(tty, "\n[%s] %s\n  %s [y/N] ", st->who, st->what ? st->what : "", st->text);
             fflush(tty);
             if (!fgets(line, sizeof(line), tty))
                 line[0] = '\0';
@@ -198,8 +197,9 @@ static rb_status do_select(run *r, const rb_step *st, rb_step_result *sr)
         }
     }
     if (!r->ncands) {
-        say(sr, "no usable generation of %s on any source (%zu suspicious, %zu incomplete "
-                "skipped)",
+        say(sr,
+            "no usable generation of %s on any source (%zu suspicious, %zu incomplete "
+            "skipped)",
             ds, skipped_suspicious, skipped_incomplete);
         return RB_FAILED;
     }
@@ -226,8 +226,7 @@ static rb_status do_select(run *r, const rb_step *st, rb_step_result *sr)
     const cand *c = &r->cands[r->at];
     char name[96];
     say(sr, "%s from %s (captured %s)%s%s", bkp_gen_name(c->g, name, sizeof(name)),
-        r->env->sources[c->src].name,
-        json_string_value(json_object_get(c->g->json, "finished")),
+        r->env->sources[c->src].name, json_string_value(json_object_get(c->g->json, "finished")),
         skipped_suspicious ? "; newer suspicious generations skipped" : "",
         skipped_incomplete ? "; incomplete copies skipped" : "");
     return RB_DONE;
@@ -310,7 +309,8 @@ static uint64_t compare(bkp_repo *repo, const bkp_gen *g, const char *target, co
         const char *name = archive_entry_pathname(e);
         size_t sl = strip ? strlen(strip) : 0;
         if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e) ||
-            !rst_path_selected(name, path) || (strip && (strncmp(name, strip, sl) || name[sl] != '/')))
+            !rst_path_selected(name, path) ||
+            (strip && (strncmp(name, strip, sl) || name[sl] != '/')))
             continue;
         char *p = bkp_path_join(target, name + (sl ? sl + 1 : 0));
         int fd = p ? open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
@@ -419,11 +419,15 @@ static rb_status do_restore(run *r, const rb_step *st, rb_step_result *sr)
     bkp_repo *repo = r->env->sources[c->src].repo;
     /* A data set of one folder is restored as that folder's contents in `to`. */
     json_t *paths = json_object_get(c->g->json, "paths");
-    const char *only = json_array_size(paths) == 1 ? json_string_value(json_array_get(paths, 0)) : NULL;
+    const char *only =
+        json_array_size(paths) == 1 ? json_string_value(json_array_get(paths, 0)) : NULL;
     while (only && *only == '/')
         only++;
-    rst_opts o = {.target = r->target, .path = rs->path, .force = r->env->force,
-                  .workers = r->env->workers, .strip = rs->path || !only || !*only ? NULL : only};
+    rst_opts o = {.target = r->target,
+                  .path = rs->path,
+                  .force = r->env->force,
+                  .workers = r->env->workers,
+                  .strip = rs->path || !only || !*only ? NULL : only};
     rst_result rr = {0};
     int rc = rst_restore(repo, c->g, &o, &rr);
     bkp_gen_name(c->g, name, sizeof(name));
@@ -438,8 +442,8 @@ static rb_status do_restore(run *r, const rb_step *st, rb_step_result *sr)
     }
     uint64_t differ = compare(repo, c->g, r->target, rs->path, o.strip);
     if (differ > rr.damaged) {
-        say(sr, "%s restored into %s, but %llu file(s) read back differ from the generation",
-            name, r->target, (unsigned long long)(differ - rr.damaged));
+        say(sr, "%s restored into %s, but %llu file(s) read back differ from the generation", name,
+            r->target, (unsigned long long)(differ - rr.damaged));
         return RB_FAILED;
     }
     json_array_append_new(r->res->restored,
@@ -539,7 +543,9 @@ int rb_execute(const rb_runbook *rb, const rb_env *env, rb_result *res)
         }
         double s0 = now_s();
         bkp_info("step %zu/%zu [%s] %s: %s", i + 1, rb->nsteps, st->who, rb_action_name(st->action),
-                 st->text ? st->text : st->what ? st->what : "");
+                 st->text   ? st->text
+                 : st->what ? st->what
+                            : "");
         switch (st->action) {
         case RB_CONFIRM:
             sr->status = confirm(&r, st, sr);
@@ -590,27 +596,28 @@ json_t *rb_report_json(const rb_runbook *rb, const rb_env *env, const rb_result 
     for (size_t i = 0; i < rb->nsteps; i++) {
         const rb_step *st = &rb->steps[i];
         const rb_step_result *sr = &res->steps[i];
-        json_array_append_new(
-            steps, json_pack("{s:i, s:s, s:s?, s:s, s:s?, s:s, s:f, s:s}", "n", (int)(i + 1), "who",
-                             st->who, "what", st->what, "action", rb_action_name(st->action),
-                             "text", st->text, "status", rb_status_name(sr->status), "seconds",
-                             sr->seconds, "detail", sr->detail));
+        json_array_append_new(steps, json_pack("{s:i, s:s, s:s?, s:s, s:s?, s:s, s:f, s:s}", "n",
+                                               (int)(i + 1), "who", st->who, "what", st->what,
+                                               "action", rb_action_name(st->action), "text",
+                                               st->text, "status", rb_status_name(sr->status),
+                                               "seconds", sr->seconds, "detail", sr->detail));
     }
     json_t *ds = json_array();
     for (size_t i = 0; i < rb->ndatasets; i++)
         json_array_append_new(ds, json_string(rb->datasets[i]));
-    json_t *j = json_pack("{s:b, s:s, s:s, s:s, s:s?, s:o, s:b, s:s, s:s?, s:s, s:I, s:f, s:b, s:I, "
-                     "s:s, s:s, s:I, s:I, s:I, s:I, s:o}",
-                     "ok", res->ok, "runbook", rb->name, "title", rb->title, "file", rb->file, "owner", rb->owner,
-                     "datasets", ds, "drill", env->drill, "started", when, "sandbox",
-                     env->drill ? env->sandbox : NULL, "user", user ? user : "?",
-                     "rto_target_seconds", (json_int_t)rb->rto, "seconds", res->seconds,
-                     "rto_met", res->ok && (rb->rto == 0 || res->seconds <= (double)rb->rto), "failed_step",
-                     (json_int_t)res->failed_step, "generation", res->generation, "source",
-                     res->source, "files", (json_int_t)res->files, "bytes",
-                     (json_int_t)res->bytes, "damaged", (json_int_t)res->damaged, "fallbacks",
-                     (json_int_t)res->fallbacks, "steps", steps);
+    json_t *j = json_pack(
+        "{s:b, s:s, s:s, s:s, s:s?, s:o, s:b, s:s, s:s?, s:s, s:I, s:f, s:b, s:I, "
+        "s:s, s:s, s:I, s:I, s:I, s:I, s:o}",
+        "ok", res->ok, "runbook", rb->name, "title", rb->title, "file", rb->file, "owner",
+        rb->owner, "datasets", ds, "drill", env->drill, "started", when, "sandbox",
+        env->drill ? env->sandbox : NULL, "user", user ? user : "?", "rto_target_seconds",
+        (json_int_t)rb->rto, "seconds", res->seconds, "rto_met",
+        res->ok && (rb->rto == 0 || res->seconds <= (double)rb->rto), "failed_step",
+        (json_int_t)res->failed_step, "generation", res->generation, "source", res->source, "files",
+        (json_int_t)res->files, "bytes", (json_int_t)res->bytes, "damaged",
+        (json_int_t)res->damaged, "fallbacks", (json_int_t)res->fallbacks, "steps", steps);
     if (j)
-        json_object_set_new(j, "restored", res->restored ? json_incref(res->restored) : json_array());
+        json_object_set_new(j, "restored",
+                            res->restored ? json_incref(res->restored) : json_array());
     return j;
 }

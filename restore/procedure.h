@@ -43,20 +43,20 @@ typedef struct rb_source {
 } rb_source;
 
 typedef enum {
-    RB_DONE,           /* carried out (for confirm: attested) */
-    RB_NOT_REHEARSED,  /* a confirm in an unattended drill */
+    RB_DONE,          /* carried out (for confirm: attested) */
+    RB_NOT_REHEARSED, /* a confirm in an unattended drill */
     RB_FAILED,
-    RB_NOT_REACHED,    /* a step after the one that failed */
+    RB_NOT_REACHED, /* a step after the one that failed */
 } rb_status;
 
 typedef struct rb_env {
     rb_source *sources;
     size_t nsources;
     bool drill;
-    const char *sandbox;    /* drill: where `to` folders and commands go */
-    bool interactive;       /* ask confirms on the terminal */
-    const char *attest;     /* who attests the confirms when not interactive */
-    bool force;             /* restore into non-empty folders */
+    const char *sandbox; /* drill: where `to` folders and commands go */
+    bool interactive;    /* ask confirms on the terminal */
+    const char *attest;  /* who attests the confirms when not interactive */
+    bool force;          /* restore into non-empty folders */
     int workers;
 } rb_env;
 
@@ -70,12 +70,12 @@ typedef struct rb_result {
     rb_step_result *steps; /* one per step of the runbook */
     double seconds;        /* the whole procedure: the measured RTO */
     bool ok;
-    size_t failed_step;    /* 1-based; 0 when none failed */
-    char generation[128];  /* "emr-db:42", the one restored */
-    char source[64];       /* where it was read from */
+    size_t failed_step;   /* 1-based; 0 when none failed */
+    char generation[128]; /* "emr-db:42", the one restored */
+    char source[64];      /* where it was read from */
     uint64_t files, bytes, damaged;
-    size_t fallbacks;      /* candidates given up for an older or another copy */
-    json_t *restored;      /* [{"dataset", "generation", "source", "damaged"}], in order */
+    size_t fallbacks; /* candidates given up for an older or another copy */
+    json_t *restored; /* [{"dataset", "generation", "source", "damaged"}], in order */
 } rb_result;
 
 /* Run `rb`. Returns 0 when every step was done (or not rehearsed), 1 when a

@@ -23,11 +23,21 @@ static void put(rb_doc *d, const char *s)
     for (; s && *s; s++) {
         if (d->fmt == RB_HTML) {
             switch (*s) {
-            case '<': fputs("&lt;", d->f); continue;
-            case '>': fputs("&gt;", d->f); continue;
-            case '&': fputs("&amp;", d->f); continue;
-            case '"': fputs("&quot;", d->f); continue;
-            case '\'': fputs("&#39;", d->f); continue;
+            case '<':
+                fputs("&lt;", d->f);
+                continue;
+            case '>':
+                fputs("&gt;", d->f);
+                continue;
+            case '&':
+                fputs("&amp;", d->f);
+                continue;
+            case '"':
+                fputs("&quot;", d->f);
+                continue;
+            case '\'':
+                fputs("&#39;", d->f);
+                continue;
             case '\n':
                 if (d->cols) {
                     fputs("<br>", d->f);
@@ -188,8 +198,10 @@ const char *rb_duration_text(char *buf, size_t n, double s)
 
 static const char *action_word(rb_action a, bool ja)
 {
-    static const char *const en[] = {"confirm", "select", "verify", "restore", "run", "check", "note"};
-    static const char *const jp[] = {"確認", "世代の選択", "検証", "復元", "実行", "結果の確認", "メモ"};
+    static const char *const en[] = {"confirm", "select", "verify", "restore",
+                                     "run",     "check",  "note"};
+    static const char *const jp[] = {"確認", "世代の選択", "検証", "復元",
+                                     "実行", "結果の確認", "メモ"};
     return ja ? jp[a] : en[a];
 }
 
@@ -202,10 +214,10 @@ static void how(const rb_runbook *rb, const rb_step *st, const char *first_mediu
     for (const rb_step *p = rb->steps; p < st; p++)
         if (p->action == RB_SELECT)
             fallback = p->select.fallback;
-    const char *ds = st->select.dataset ? st->select.dataset
+    const char *ds = st->select.dataset    ? st->select.dataset
                      : st->restore.dataset ? st->restore.dataset
-                     : rb->ndatasets ? rb->datasets[0]
-                                     : "?";
+                     : rb->ndatasets       ? rb->datasets[0]
+                                           : "?";
     switch (st->action) {
     case RB_CONFIRM:
         snprintf(buf, n, "%s", st->text);
@@ -230,7 +242,8 @@ static void how(const rb_runbook *rb, const rb_step *st, const char *first_mediu
         break;
     }
     case RB_RESTORE: {
-        const char *folder = st->restore.path ? NULL : json_string_value(json_object_get(folders, ds));
+        const char *folder =
+            st->restore.path ? NULL : json_string_value(json_object_get(folders, ds));
         snprintf(buf, n, "bkp restore %s:SEQ %s%s%s%s%s%s%s", ds, st->restore.to,
                  st->restore.path ? " --path " : "", st->restore.path ? st->restore.path : "",
                  folder ? " --folder " : "", folder ? folder : "", first_medium ? " --from " : "",
@@ -255,8 +268,8 @@ static const char *restore_target(const rb_runbook *rb)
     return NULL;
 }
 
-char *rb_print(const rb_runbook *rb, json_t *copies, json_t *folders, const char *repo,
-               rb_format f, bool ja, time_t now)
+char *rb_print(const rb_runbook *rb, json_t *copies, json_t *folders, const char *repo, rb_format f,
+               bool ja, time_t now)
 {
     char date[32], rto[32], line[1024], num[24];
     struct tm tm;
@@ -270,7 +283,8 @@ char *rb_print(const rb_runbook *rb, json_t *copies, json_t *folders, const char
     const char *first_medium = NULL;
     /* The medium with the newest copy: where to restore from by hand. */
     const char *newest = NULL;
-    json_array_foreach(copies, i, c) {
+    json_array_foreach(copies, i, c)
+    {
         const char *m = json_string_value(json_object_get(c, "medium"));
         const char *when = json_string_value(json_object_get(c, "captured"));
         if (m && when && strcmp(m, "repository") && (!newest || strcmp(when, newest) > 0)) {
@@ -286,44 +300,53 @@ char *rb_print(const rb_runbook *rb, json_t *copies, json_t *folders, const char
     rb_doc_row(d, (const char *[]){T("Runbook", "手順書"), rb->name, NULL});
     rb_doc_row(d, (const char *[]){T("Data sets", "対象データ"), line, NULL});
     rb_doc_row(d, (const char *[]){T("Owner", "責任者"), rb->owner ? rb->owner : "-", NULL});
-    rb_doc_row(d, (const char *[]){T("Target recovery time (RTO)", "目標復旧時間 (RTO)"),
-                                   rb->rto ? rb_duration_text(rto, sizeof(rto), (double)rb->rto) : "-", NULL});
+    rb_doc_row(d, (const char *[]){
+                      T("Target recovery time (RTO)", "目標復旧時間 (RTO)"),
+                      rb->rto ? rb_duration_text(rto, sizeof(rto), (double)rb->rto) : "-", NULL});
     rb_doc_row(d, (const char *[]){T("Where the passphrase is kept", "パスフレーズの保管場所"),
-                                   rb->passphrase_note ? rb->passphrase_note
-                                                       : T("(not written in the runbook: add passphrase_note)",
-                                                           "（手順書に未記載: passphrase_note を追記）"),
+                                   rb->passphrase_note
+                                       ? rb->passphrase_note
+                                       : T("(not written in the runbook: add passphrase_note)",
+                                           "（手順書に未記載: passphrase_note を追記）"),
                                    NULL});
     rb_doc_row(d, (const char *[]){T("Printed", "印刷日時"), date, NULL});
     rb_doc_row(d, (const char *[]){T("Repository", "リポジトリ"), repo ? repo : "-", NULL});
     rb_doc_table_end(d);
-    rb_doc_para(d, "%s",
-                T("This paper is for the day the computers are down: do the steps in order, tick "
-                  "each box, sign and write the time. The passphrase itself is never printed.",
-                  "システムが停止していても使えるよう紙で保管する手順書です。上から順に実施し、"
-                  "各欄にチェック・署名・時刻を記入してください。パスフレーズそのものは印刷されません。"));
+    rb_doc_para(
+        d, "%s",
+        T("This paper is for the day the computers are down: do the steps in order, tick "
+          "each box, sign and write the time. The passphrase itself is never printed.",
+          "システムが停止していても使えるよう紙で保管する手順書です。上から順に実施し、"
+          "各欄にチェック・署名・時刻を記入してください。パスフレーズそのものは印刷されません。"));
     rb_doc_h2(d, T("Where usable copies are today", "現在使用できるバックアップの所在"));
     if (json_array_size(copies)) {
-        rb_doc_table(d, (const char *[]){T("Medium", "媒体"), T("Type", "種別"), T("Where", "保管場所"),
-                                         T("Generation", "世代"), T("Captured", "取得日時"), NULL});
-        json_array_foreach(copies, i, c) {
+        rb_doc_table(d, (const char *[]){T("Medium", "媒体"), T("Type", "種別"),
+                                         T("Where", "保管場所"), T("Generation", "世代"),
+                                         T("Captured", "取得日時"), NULL});
+        json_array_foreach(copies, i, c)
+        {
             const char *loc = json_string_value(json_object_get(c, "location"));
-            const char *where = !loc ? "-"
-                                : !strcmp(loc, "offsite")
-                                    ? T("off-site", "院外")
-                                    : json_is_true(json_object_get(c, "offline")) ? T("on-site, off-line", "院内（オフライン）")
-                                                                                  : T("on-site, on-line", "院内（オンライン）");
-            rb_doc_row(d, (const char *[]){json_string_value(json_object_get(c, "medium")),
-                                           json_string_value(json_object_get(c, "type")), where,
-                                           json_string_value(json_object_get(c, "generation")),
-                                           json_string_value(json_object_get(c, "captured")), NULL});
+            const char *where = !loc                      ? "-"
+                                : !strcmp(loc, "offsite") ? T("off-site", "院外")
+                                : json_is_true(json_object_get(c, "offline"))
+                                    ? T("on-site, off-line", "院内（オフライン）")
+                                    : T("on-site, on-line", "院内（オンライン）");
+            rb_doc_row(d,
+                       (const char *[]){json_string_value(json_object_get(c, "medium")),
+                                        json_string_value(json_object_get(c, "type")), where,
+                                        json_string_value(json_object_get(c, "generation")),
+                                        json_string_value(json_object_get(c, "captured")), NULL});
         }
         rb_doc_table_end(d);
     } else {
-        rb_doc_para(d, "%s", T("No copy is known: check `bkp media list` and `bkp status`.",
-                               "使用できるコピーが登録されていません。bkp media list と bkp status を確認してください。"));
+        rb_doc_para(d, "%s",
+                    T("No copy is known: check `bkp media list` and `bkp status`.",
+                      "使用できるコピーが登録されていません。bkp media list と bkp status "
+                      "を確認してください。"));
     }
     rb_doc_h2(d, T("Steps", "手順"));
-    rb_doc_table(d, (const char *[]){"✓", "#", T("Who", "担当"), T("What", "作業"), T("How", "方法・コマンド"),
+    rb_doc_table(d, (const char *[]){"✓", "#", T("Who", "担当"), T("What", "作業"),
+                                     T("How", "方法・コマンド"),
                                      T("Signature / time", "署名・時刻"), NULL});
     for (size_t k = 0; k < rb->nsteps; k++) {
         const rb_step *st = &rb->steps[k];
@@ -337,15 +360,17 @@ char *rb_print(const rb_runbook *rb, json_t *copies, json_t *folders, const char
     rb_doc_table_end(d);
     const char *to = restore_target(rb);
     if (to)
-        rb_doc_para(d, T("Commands of run and check steps see the restored folder as $BKP_TARGET: "
-                         "type `export BKP_TARGET=%s` first.",
-                         "実行・確認のコマンドでは復元先を $BKP_TARGET で参照します。先に "
-                         "`export BKP_TARGET=%s` を実行してください。"),
+        rb_doc_para(d,
+                    T("Commands of run and check steps see the restored folder as $BKP_TARGET: "
+                      "type `export BKP_TARGET=%s` first.",
+                      "実行・確認のコマンドでは復元先を $BKP_TARGET で参照します。先に "
+                      "`export BKP_TARGET=%s` を実行してください。"),
                     to);
-    rb_doc_para(d, T("With a working computer the whole procedure runs as `bkp restore --runbook %s`; "
-                     "`bkp drill %s` rehearses it in a sandbox.",
-                     "コンピュータが使える場合は `bkp restore --runbook %s` で手順全体を実行できます。"
-                     "`bkp drill %s` で隔離環境での訓練ができます。"),
+    rb_doc_para(d,
+                T("With a working computer the whole procedure runs as `bkp restore --runbook %s`; "
+                  "`bkp drill %s` rehearses it in a sandbox.",
+                  "コンピュータが使える場合は `bkp restore --runbook %s` で手順全体を実行できます。"
+                  "`bkp drill %s` で隔離環境での訓練ができます。"),
                 rb->name, rb->name);
     return rb_doc_finish(d);
 }
@@ -371,9 +396,11 @@ static const char *jstr(json_t *o, const char *k)
 char *rb_report_render(json_t *r, rb_format f, bool ja)
 {
     char title[512], a[64], b[64], line[512], num[24];
-    bool drill = json_is_true(json_object_get(r, "drill")), ok = json_is_true(json_object_get(r, "ok"));
-    snprintf(title, sizeof(title), "%s — %s", drill ? T("Restore drill report", "復旧訓練報告書")
-                                                   : T("Restore report", "復旧実施報告書"),
+    bool drill = json_is_true(json_object_get(r, "drill")),
+         ok = json_is_true(json_object_get(r, "ok"));
+    snprintf(title, sizeof(title), "%s — %s",
+             drill ? T("Restore drill report", "復旧訓練報告書")
+                   : T("Restore report", "復旧実施報告書"),
              jstr(r, "title"));
     rb_doc *d = rb_doc_new(f, title);
     if (!d)
@@ -384,7 +411,8 @@ char *rb_report_render(json_t *r, rb_format f, bool ja)
     if (ok)
         snprintf(line, sizeof(line), "%s", T("SUCCEEDED", "成功"));
     else
-        snprintf(line, sizeof(line), T("FAILED at step %lld", "失敗（手順 %lld）"), (long long)failed);
+        snprintf(line, sizeof(line), T("FAILED at step %lld", "失敗（手順 %lld）"),
+                 (long long)failed);
     rb_doc_table(d, (const char *[]){T("Item", "項目"), T("Value", "内容"), NULL});
     rb_doc_row(d, (const char *[]){T("Result", "結果"), line, NULL});
     rb_doc_row(d, (const char *[]){T("Runbook", "手順書"), jstr(r, "runbook"), NULL});
@@ -394,19 +422,25 @@ char *rb_report_render(json_t *r, rb_format f, bool ja)
              target ? T(" — target ", " — 目標 ") : "",
              target ? rb_duration_text(b, sizeof(b), (double)target) : "");
     rb_doc_row(d, (const char *[]){T("Measured recovery time", "実測復旧時間"), line, NULL});
-    rb_doc_row(d, (const char *[]){T("Within the target", "目標内"),
-                                   !target ? "-" : json_is_true(json_object_get(r, "rto_met")) ? T("yes", "はい") : T("no", "いいえ"),
-                                   NULL});
+    rb_doc_row(d,
+               (const char *[]){T("Within the target", "目標内"),
+                                !target                                       ? "-"
+                                : json_is_true(json_object_get(r, "rto_met")) ? T("yes", "はい")
+                                                                              : T("no", "いいえ"),
+                                NULL});
     snprintf(line, sizeof(line), "%s (%s)", jstr(r, "generation"), jstr(r, "source"));
-    rb_doc_row(d, (const char *[]){T("Generation restored", "復元した世代"), *jstr(r, "generation") ? line : "-", NULL});
-    snprintf(line, sizeof(line), T("%lld file(s), %lld byte(s), %lld damaged", "%lld ファイル、%lld バイト、破損 %lld"),
+    rb_doc_row(d, (const char *[]){T("Generation restored", "復元した世代"),
+                                   *jstr(r, "generation") ? line : "-", NULL});
+    snprintf(line, sizeof(line),
+             T("%lld file(s), %lld byte(s), %lld damaged", "%lld ファイル、%lld バイト、破損 %lld"),
              (long long)json_integer_value(json_object_get(r, "files")),
              (long long)json_integer_value(json_object_get(r, "bytes")),
              (long long)json_integer_value(json_object_get(r, "damaged")));
     rb_doc_row(d, (const char *[]){T("Restored", "復元結果"), line, NULL});
     if (json_integer_value(json_object_get(r, "fallbacks"))) {
-        snprintf(line, sizeof(line), T("%lld candidate(s) failed verification and were passed over",
-                                       "検証に失敗した候補 %lld 件を飛ばしました"),
+        snprintf(line, sizeof(line),
+                 T("%lld candidate(s) failed verification and were passed over",
+                   "検証に失敗した候補 %lld 件を飛ばしました"),
                  (long long)json_integer_value(json_object_get(r, "fallbacks")));
         rb_doc_row(d, (const char *[]){T("Fallback", "代替"), line, NULL});
     }
@@ -415,27 +449,33 @@ char *rb_report_render(json_t *r, rb_format f, bool ja)
     rb_doc_table_end(d);
     rb_doc_h2(d, T("Steps", "手順ごとの結果"));
     rb_doc_table(d, (const char *[]){"#", T("Who", "担当"), T("Action", "種別"), T("Step", "内容"),
-                                     T("Result", "結果"), T("Time", "所要"), T("Detail", "詳細"), NULL});
+                                     T("Result", "結果"), T("Time", "所要"), T("Detail", "詳細"),
+                                     NULL});
     size_t i;
     json_t *s;
-    json_array_foreach(json_object_get(r, "steps"), i, s) {
+    json_array_foreach(json_object_get(r, "steps"), i, s)
+    {
         snprintf(num, sizeof(num), "%zu", i + 1);
         const char *act = jstr(s, "action");
         rb_action an = RB_NOTE;
         for (int k = RB_CONFIRM; k <= RB_NOTE; k++)
             if (!strcmp(act, rb_action_name((rb_action)k)))
                 an = (rb_action)k;
-        rb_doc_row(d, (const char *[]){num, jstr(s, "who"), action_word(an, ja),
-                                       *jstr(s, "text") ? jstr(s, "text") : jstr(s, "what"),
-                                       status_word(jstr(s, "status"), ja),
-                                       rb_duration_text(a, sizeof(a), json_number_value(json_object_get(s, "seconds"))),
-                                       jstr(s, "detail"), NULL});
+        rb_doc_row(
+            d, (const char *[]){
+                   num, jstr(s, "who"), action_word(an, ja),
+                   *jstr(s, "text") ? jstr(s, "text") : jstr(s, "what"),
+                   status_word(jstr(s, "status"), ja),
+                   rb_duration_text(a, sizeof(a), json_number_value(json_object_get(s, "seconds"))),
+                   jstr(s, "detail"), NULL});
     }
     rb_doc_table_end(d);
     if (drill)
-        rb_doc_para(d, "%s", T("Confirm steps marked not rehearsed were not attested by a person in this "
-                               "drill; rehearse them with staff at the next drill.",
-                               "「未実施（無人訓練）」の確認手順は、この訓練では人による確認が行われていません。"
-                               "次回の訓練で担当者と実施してください。"));
+        rb_doc_para(
+            d, "%s",
+            T("Confirm steps marked not rehearsed were not attested by a person in this "
+              "drill; rehearse them with staff at the next drill.",
+              "「未実施（無人訓練）」の確認手順は、この訓練では人による確認が行われていません。"
+              "次回の訓練で担当者と実施してください。"));
     return rb_doc_finish(d);
 }

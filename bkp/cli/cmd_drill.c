@@ -92,7 +92,8 @@ static int open_archives(cli *c, const pol_medium *m, const rb_runbook *rb, bkp_
     int rc = cli_archive_list(m->path, &names, &n);
     for (size_t d = 0; !rc && d < rb->ndatasets; d++) {
         size_t dl = strlen(rb->datasets[d]), taken = 0;
-        for (size_t i = n; i-- > 0 && taken < ARCHIVES_PER_DATASET && s->n < 64 && s->nstaging < 64;) {
+        for (size_t i = n;
+             i-- > 0 && taken < ARCHIVES_PER_DATASET && s->n < 64 && s->nstaging < 64;) {
             char *staging = NULL, *file = NULL;
             bkp_repo *r = NULL;
             if (strncmp(names[i], rb->datasets[d], dl) || names[i][dl] != '@')
@@ -235,8 +236,10 @@ static int write_reports(json_t *report, const char *dir, const char *stem, json
         const char *suffix;
         rb_format f;
         bool ja;
-    } kinds[] = {{".ja.md", RB_MARKDOWN, true}, {".en.md", RB_MARKDOWN, false},
-                 {".ja.html", RB_HTML, true},   {".en.html", RB_HTML, false}};
+    } kinds[] = {{".ja.md", RB_MARKDOWN, true},
+                 {".en.md", RB_MARKDOWN, false},
+                 {".ja.html", RB_HTML, true},
+                 {".en.html", RB_HTML, false}};
     int rc = bkp_mkdir_p(dir, 0755);
     for (size_t i = 0; !rc && i < sizeof(kinds) / sizeof(*kinds); i++) {
         char name[512];
@@ -296,7 +299,8 @@ int cli_runbook_execute(cli *c, const char *name, bool drill, bool unattended)
         if (c->sandbox)
             snprintf(sandbox, sizeof(sandbox), "%s", c->sandbox);
         else {
-            snprintf(sandbox, sizeof(sandbox), "%s/bkp-drill-XXXXXX", tmp && *tmp ? tmp : "/var/tmp");
+            snprintf(sandbox, sizeof(sandbox), "%s/bkp-drill-XXXXXX",
+                     tmp && *tmp ? tmp : "/var/tmp");
             if (!mkdtemp(sandbox)) {
                 bkp_error("cannot make a sandbox in %s; give --sandbox DIR", sandbox);
                 ex = EXIT_FAILED;
@@ -304,10 +308,14 @@ int cli_runbook_execute(cli *c, const char *name, bool drill, bool unattended)
             }
         }
     }
-    rb_env env = {.sources = s.v, .nsources = s.n, .drill = drill, .sandbox = sandbox,
+    rb_env env = {.sources = s.v,
+                  .nsources = s.n,
+                  .drill = drill,
+                  .sandbox = sandbox,
                   .interactive = c->tty && !c->attest && !c->json && !unattended,
                   .attest = unattended ? NULL : c->attest,
-                  .force = c->force, .workers = c->workers};
+                  .force = c->force,
+                  .workers = c->workers};
     rc = rb_execute(rb, &env, &res);
     if (rc < 0) {
         ex = EXIT_FAILED;
@@ -338,22 +346,24 @@ int cli_runbook_execute(cli *c, const char *name, bool drill, bool unattended)
     size_t nrec = json_array_size(res.restored) ? json_array_size(res.restored) : 1;
     for (size_t k = 0; k < nrec; k++) {
         json_t *done = json_array_get(res.restored, k);
-        json_t *fig = json_pack("{s:s, s:b, s:f, s:I, s:b, s:I, s:I, s:I, s:I, s:O, s:s?}",
-                                "runbook", rb->name, "drill", drill, "seconds", res.seconds,
-                                "rto_target_seconds", (json_int_t)rb->rto, "rto_met",
-                                json_is_true(json_object_get(report, "rto_met")), "failed_step",
-                                (json_int_t)res.failed_step, "not_rehearsed",
-                                (json_int_t)not_rehearsed, "files", (json_int_t)res.files,
-                                "damaged", (json_int_t)json_integer_value(json_object_get(done, "damaged")),
-                                "reports", files, "attested_by", unattended ? NULL : c->attest);
+        json_t *fig = json_pack(
+            "{s:s, s:b, s:f, s:I, s:b, s:I, s:I, s:I, s:I, s:O, s:s?}", "runbook", rb->name,
+            "drill", drill, "seconds", res.seconds, "rto_target_seconds", (json_int_t)rb->rto,
+            "rto_met", json_is_true(json_object_get(report, "rto_met")), "failed_step",
+            (json_int_t)res.failed_step, "not_rehearsed", (json_int_t)not_rehearsed, "files",
+            (json_int_t)res.files, "damaged",
+            (json_int_t)json_integer_value(json_object_get(done, "damaged")), "reports", files,
+            "attested_by", unattended ? NULL : c->attest);
         bkp_audit_rec rec = {
             .op = drill ? "drill" : "restore",
             .dataset = done ? json_string_value(json_object_get(done, "dataset")) : rb->datasets[0],
             .generation = done ? json_string_value(json_object_get(done, "generation")) : NULL,
             .medium = done ? json_string_value(json_object_get(done, "source")) : NULL,
-            .failed = !res.ok, .figures = fig,
+            .failed = !res.ok,
+            .figures = fig,
             .error = res.ok ? NULL : res.steps[res.failed_step - 1].detail};
-        if (c->r ? cli_audit(c, &rec) : cli_audit_primary(c, s.v[0].repo, s.nstaging == s.nowned, &rec))
+        if (c->r ? cli_audit(c, &rec)
+                 : cli_audit_primary(c, s.v[0].repo, s.nstaging == s.nowned, &rec))
             aex = EXIT_FAILED;
         json_decref(fig);
     }
@@ -364,8 +374,8 @@ int cli_runbook_execute(cli *c, const char *name, bool drill, bool unattended)
         char a[32], b[32];
         printf("%s %s: %s in %s%s%s%s\n", drill ? "drill" : "restore by runbook", rb->name,
                res.ok ? "succeeded" : "FAILED", rb_duration_text(a, sizeof(a), res.seconds),
-               rb->rto ? " (target " : "", rb->rto ? rb_duration_text(b, sizeof(b), (double)rb->rto) : "",
-               rb->rto ? ")" : "");
+               rb->rto ? " (target " : "",
+               rb->rto ? rb_duration_text(b, sizeof(b), (double)rb->rto) : "", rb->rto ? ")" : "");
         for (size_t i = 0; i < rb->nsteps; i++)
             printf("  %2zu %-14s %-8s %-14s %s\n", i + 1, rb->steps[i].who,
                    rb_action_name(rb->steps[i].action), rb_status_name(res.steps[i].status),

@@ -60,7 +60,8 @@ static int label(cli *c)
     /* The policy's description of the medium, when it has one, must agree. */
     pol_policy *p = c->policy_file || getenv("BKP_POLICY") ? cli_policy(c) : c->policy;
     json_t *reg = bkp_media_get(c->r, c->name);
-    bool known = (reg || (p && pol_medium_find(p, c->name))) && cli_medium_find(c, c->name, &m) == EXIT_OK;
+    bool known =
+        (reg || (p && pol_medium_find(p, c->name))) && cli_medium_find(c, c->name, &m) == EXIT_OK;
     json_decref(reg);
     if (!known)
         memset(&m, 0, sizeof(m));
@@ -103,8 +104,10 @@ static int label(cli *c)
                   json_string_value(json_object_get(old, "uuid")));
         goto out;
     }
-    const char *ruuid = json_string_value(json_object_get(json_object_get(m.entry, "label"), "uuid"));
-    if (ruuid && !c->force && !(old && !strcmp(ruuid, json_string_value(json_object_get(old, "uuid"))))) {
+    const char *ruuid =
+        json_string_value(json_object_get(json_object_get(m.entry, "label"), "uuid"));
+    if (ruuid && !c->force &&
+        !(old && !strcmp(ruuid, json_string_value(json_object_get(old, "uuid"))))) {
         bkp_error("a medium named %s is registered already (label %s); if that disk is lost or "
                   "replaced, add --force to give its name to this one",
                   c->name, ruuid);
@@ -113,12 +116,12 @@ static int label(cli *c)
     /* The repository copy first: a disk holding another repository's copy is
      * refused before its label is touched. */
     if (strcmp(type, "archive")) {
-        char *repo = bkp_path_join(path, "repo"), *cfg = repo ? bkp_path_join(repo, "config") : NULL;
+        char *repo = bkp_path_join(path, "repo"),
+             *cfg = repo ? bkp_path_join(repo, "config") : NULL;
         bkp_repo *copy = NULL;
-        rc = !cfg ? -ENOMEM
-             : stat(cfg, &st) == 0
-                 ? bkp_repo_open_copy(repo, c->r, BKP_REPO_READONLY, &copy)
-                 : bkp_repo_init_copy(c->r, repo);
+        rc = !cfg                  ? -ENOMEM
+             : stat(cfg, &st) == 0 ? bkp_repo_open_copy(repo, c->r, BKP_REPO_READONLY, &copy)
+                                   : bkp_repo_init_copy(c->r, repo);
         bkp_repo_free(copy);
         free(cfg);
         free(repo);
@@ -138,8 +141,8 @@ static int label(cli *c)
         const char *ou = json_string_value(json_object_get(json_object_get(oe, "label"), "uuid"));
         if (ou && !strcmp(ou, json_string_value(json_object_get(old, "uuid"))) &&
             !bkp_media_forget(c->r, oname))
-            bkp_warn("%s was labelled %s before: that medium is removed from the registry",
-                     path, oname);
+            bkp_warn("%s was labelled %s before: that medium is removed from the registry", path,
+                     oname);
         json_decref(oe);
     }
     char *abs = realpath(path, NULL);
@@ -147,8 +150,11 @@ static int label(cli *c)
     rc = bkp_media_update(c->r, c->name, set_label, &lc);
     json_t *fig = json_pack("{s:O, s:s, s:s, s:s}", "uuid", json_object_get(lab, "uuid"), "type",
                             type, "location", loc, "path", lc.path);
-    bkp_audit_rec rec = {.op = "media-label", .medium = c->name, .failed = rc != 0,
-                         .figures = fig, .error = rc ? bkp_strerror(rc) : NULL};
+    bkp_audit_rec rec = {.op = "media-label",
+                         .medium = c->name,
+                         .failed = rc != 0,
+                         .figures = fig,
+                         .error = rc ? bkp_strerror(rc) : NULL};
     int aex = cli_audit(c, &rec);
     json_decref(fig);
     if (!rc && !aex) {
@@ -220,7 +226,8 @@ static int list(cli *c)
         if (d)
             json_array_append_new(all, d);
     }
-    json_array_foreach(reg, i, v) {
+    json_array_foreach(reg, i, v)
+    {
         const char *n = json_string_value(json_object_get(json_object_get(v, "label"), "name"));
         json_t *d = n && !(p && pol_medium_find(p, n)) ? describe(c, n) : NULL;
         if (d)
@@ -233,7 +240,8 @@ static int list(cli *c)
     }
     printf("%-12s %-9s %-8s %-8s %-16s %-16s %-5s %-16s\n", "MEDIUM", "TYPE", "WHERE", "OFFLINE",
            "LAST WRITE", "LAST VERIFY", "GENS", "NEXT DUE");
-    json_array_foreach(all, i, v) {
+    json_array_foreach(all, i, v)
+    {
         char a[32], b[32], d[32];
         printf("%-12s %-9s %-8s %-8s %-16s %-16s %-5lld %-16s%s\n",
                json_string_value(json_object_get(v, "name")),
@@ -242,7 +250,8 @@ static int list(cli *c)
                json_is_true(json_object_get(v, "offline")) ? "yes" : "no",
                local(v, "last_write", a, sizeof(a)), local(v, "last_verify", b, sizeof(b)),
                (long long)json_integer_value(json_object_get(v, "generations")),
-               json_is_null(json_object_get(v, "next_due")) ? "-" : local(v, "next_due", d, sizeof(d)),
+               json_is_null(json_object_get(v, "next_due")) ? "-"
+                                                            : local(v, "next_due", d, sizeof(d)),
                json_is_true(json_object_get(v, "labelled")) ? "" : "  (not labelled yet)");
     }
     json_decref(all);
@@ -261,18 +270,22 @@ static int show(cli *c)
         return EXIT_OK;
     }
     json_t *lab = json_object_get(d, "label");
-    printf("medium      %s (%s, %s, %s)\n", c->args[1], json_string_value(json_object_get(d, "type")),
+    printf("medium      %s (%s, %s, %s)\n", c->args[1],
+           json_string_value(json_object_get(d, "type")),
            json_string_value(json_object_get(d, "location")),
            json_is_true(json_object_get(d, "offline")) ? "off-line" : "on-line");
-    printf("label       %s\n", lab ? json_string_value(json_object_get(lab, "uuid")) : "(not labelled yet)");
+    printf("label       %s\n",
+           lab ? json_string_value(json_object_get(lab, "uuid")) : "(not labelled yet)");
     printf("path        %s\n", json_string_value(json_object_get(d, "path")));
     printf("last seen   %s\n", local(d, "last_seen", a, sizeof(a)));
     printf("last write  %s\n", local(d, "last_write", a, sizeof(a)));
     printf("last verify %s%s\n", local(d, "last_verify", a, sizeof(a)),
            json_is_false(json_object_get(d, "verify_ok")) ? " (FAILED)" : "");
-    printf("next due    %s\n", json_is_null(json_object_get(d, "next_due")) ? "-" : local(d, "next_due", a, sizeof(a)));
+    printf("next due    %s\n",
+           json_is_null(json_object_get(d, "next_due")) ? "-" : local(d, "next_due", a, sizeof(a)));
     printf("holds       %zu generation(s)\n", json_array_size(json_object_get(d, "held")));
-    json_array_foreach(json_object_get(d, "held"), i, g) {
+    json_array_foreach(json_object_get(d, "held"), i, g)
+    {
         printf("  %s:%lld  captured %s\n", json_string_value(json_object_get(g, "dataset")),
                (long long)json_integer_value(json_object_get(g, "seq")),
                local(g, "finished", a, sizeof(a)));

@@ -42,8 +42,9 @@ static int collect(json_t *j, void *ctx)
     const char *op = json_string_value(json_object_get(j, "op"));
     bool before = t < s->from;
     /* Rotations before the period tell how old the off-line copy was at its start. */
-    if (t > s->to || (before && !(op && !strcmp(op, "rotate") &&
-                                   offline_medium(s->p, json_string_value(json_object_get(j, "medium"))))))
+    if (t > s->to ||
+        (before && !(op && !strcmp(op, "rotate") &&
+                     offline_medium(s->p, json_string_value(json_object_get(j, "medium"))))))
         return 0;
     json_t *r = json_deep_copy(j);
     json_object_del(r, "sig");
@@ -72,7 +73,8 @@ static bool names_dataset(json_t *r, const char *ds)
         return !strcmp(d, ds);
     size_t i, l = strlen(ds);
     json_t *g;
-    json_array_foreach(json_object_get(json_object_get(r, "figures"), "generations"), i, g) {
+    json_array_foreach(json_object_get(json_object_get(r, "figures"), "generations"), i, g)
+    {
         const char *n = json_string_value(g);
         if (n && !strncmp(n, ds, l) && n[l] == ':')
             return true;
@@ -84,7 +86,8 @@ static bool names_dataset(json_t *r, const char *ds)
  * medium (recorded since media exist), or 0. */
 static time_t captured_of(json_t *r, const char *ds)
 {
-    const char *c = json_string_value(json_object_get(json_object_get(json_object_get(r, "figures"), "captured"), ds));
+    const char *c = json_string_value(
+        json_object_get(json_object_get(json_object_get(r, "figures"), "captured"), ds));
     time_t t = c ? bkp_iso_parse(c) : -1;
     return t > 0 ? t : 0;
 }
@@ -92,9 +95,9 @@ static time_t captured_of(json_t *r, const char *ds)
 static json_t *brief(json_t *r)
 {
     return json_pack("{s:O, s:O, s:O?, s:O?, s:O?, s:O?}", "seq", json_object_get(r, "seq"), "time",
-                     json_object_get(r, "time"), "outcome", json_object_get(r, "outcome"),
-                     "medium", json_object_get(r, "medium"), "generation",
-                     json_object_get(r, "generation"), "error", json_object_get(r, "error"));
+                     json_object_get(r, "time"), "outcome", json_object_get(r, "outcome"), "medium",
+                     json_object_get(r, "medium"), "generation", json_object_get(r, "generation"),
+                     "error", json_object_get(r, "error"));
 }
 
 /* One data set's part of the report. */
@@ -107,7 +110,8 @@ static json_t *dataset_part(cli *c, const pol_dataset *d, json_t *records, json_
     json_t *r;
     time_t last_off = 0;
     int64_t gap = 0;
-    json_array_foreach(records, i, r) {
+    json_array_foreach(records, i, r)
+    {
         bool pre = json_is_true(json_object_get(r, "before_period"));
         time_t t = bkp_iso_parse(json_string_value(json_object_get(r, "time")));
         if (is(r, "backup") && names_dataset(r, d->name) && !pre) {
@@ -146,14 +150,14 @@ static json_t *dataset_part(cli *c, const pol_dataset *d, json_t *records, json_
         gap = end - (last_off ? last_off : s->from);
     /* The status of now, for this data set. */
     json_t *st = NULL;
-    json_array_foreach(status, i, r) if (!strcmp(json_string_value(json_object_get(r, "dataset")), d->name))
-        st = r;
+    json_array_foreach(status, i, r) if (!strcmp(json_string_value(json_object_get(r, "dataset")),
+                                                 d->name)) st = r;
     /* Its written procedure. */
     rb_runbook *rb = NULL;
     json_t *runbook = json_null();
     if (d->runbook && !cli_runbook_load(c, d->runbook, &rb))
-        runbook = json_pack("{s:s, s:s, s:s, s:I, s:I}", "name", rb->name, "file", rb->file, "title",
-                            rb->title, "steps", (json_int_t)rb->nsteps, "rto_seconds",
+        runbook = json_pack("{s:s, s:s, s:s, s:I, s:I}", "name", rb->name, "file", rb->file,
+                            "title", rb->title, "steps", (json_int_t)rb->nsteps, "rto_seconds",
                             (json_int_t)rb->rto);
     else if (d->runbook)
         runbook = json_pack("{s:s, s:b}", "name", d->runbook, "invalid", 1);
@@ -189,7 +193,8 @@ int cli_audit_report(cli *c)
 {
     pol_policy *p = cli_policy(c);
     time_t now = bkp_now();
-    scan s = {.to = c->period_to ? parse_day(c->period_to, true) : now, .records = json_array(), .p = p};
+    scan s = {
+        .to = c->period_to ? parse_day(c->period_to, true) : now, .records = json_array(), .p = p};
     s.from = c->from ? parse_day(c->from, false) : s.to - 30 * DAY;
     int f = 0, ex = cli_format(c, &f), worst = 0;
     if (!p || ex || s.from < 0 || s.to < 0 || s.from > s.to) {
@@ -207,7 +212,8 @@ int cli_audit_report(cli *c)
     json_t *status = cli_status(c, &worst), *sets = json_array(), *verifs = json_array();
     size_t i;
     json_t *r;
-    json_array_foreach(s.records, i, r) if (is(r, "verify") && !json_is_true(json_object_get(r, "before_period")))
+    json_array_foreach(s.records, i,
+                       r) if (is(r, "verify") && !json_is_true(json_object_get(r, "before_period")))
         json_array_append_new(verifs, brief(r));
     for (size_t k = 0; k < p->ndatasets; k++)
         json_array_append_new(sets, dataset_part(c, &p->datasets[k], s.records, status, &s));

@@ -247,13 +247,15 @@ int cli_rotate_disk(cli *c, cli_medium *m, bool quiet)
     held = held_list(dst);
 record:
     fig = json_pack("{s:O, s:O, s:I, s:I, s:I, s:I, s:i}", "generations", copied, "captured",
-                    captured, "packs",
-                    (json_int_t)res.packs, "bytes", (json_int_t)res.bytes, "packs_present",
-                    (json_int_t)res.packs_present, "records", (json_int_t)res.records, "held",
-                    (int)json_array_size(held));
+                    captured, "packs", (json_int_t)res.packs, "bytes", (json_int_t)res.bytes,
+                    "packs_present", (json_int_t)res.packs_present, "records",
+                    (json_int_t)res.records, "held", (int)json_array_size(held));
     {
-        bkp_audit_rec rec = {.op = "rotate", .medium = m->name, .failed = ex || rc,
-                             .figures = fig, .error = ex || rc ? "see the messages of bkp rotate" : NULL};
+        bkp_audit_rec rec = {.op = "rotate",
+                             .medium = m->name,
+                             .failed = ex || rc,
+                             .figures = fig,
+                             .error = ex || rc ? "see the messages of bkp rotate" : NULL};
         if (cli_audit(c, &rec) && !ex && !rc)
             rc = -EIO;
         said_ok = !ex && !rc;
@@ -269,15 +271,17 @@ record:
     if (dst && bkp_media_update(c->r, m->name, note_seen, &seen) && !rc)
         rc = -EIO;
     if (said_ok && rc) { /* the record above said ok too early */
-        bkp_audit_rec fail = {.op = "rotate", .medium = m->name, .failed = true,
+        bkp_audit_rec fail = {.op = "rotate",
+                              .medium = m->name,
+                              .failed = true,
                               .error = "the audit log's copy or the registry could not be written"};
         (void)cli_audit(c, &fail);
     }
     if (!ex)
         ex = rc ? EXIT_FAILED : EXIT_OK;
     if (ex == EXIT_OK && c->json && !quiet)
-        cli_print_json(json_pack("{s:s, s:O, s:I, s:I, s:I, s:O}", "medium", m->name,
-                                 "generations", copied, "packs", (json_int_t)res.packs, "bytes",
+        cli_print_json(json_pack("{s:s, s:O, s:I, s:I, s:I, s:O}", "medium", m->name, "generations",
+                                 copied, "packs", (json_int_t)res.packs, "bytes",
                                  (json_int_t)res.bytes, "packs_present",
                                  (json_int_t)res.packs_present, "held", held));
     else if (ex == EXIT_OK && !quiet)
@@ -307,7 +311,8 @@ int cmd_rotate(cli *c)
     int ex = cli_medium_find(c, c->args[0], &m);
     if (ex)
         return ex;
-    ex = !strcmp(m.type, "archive") ? cli_rotate_archive(c, &m, false) : cli_rotate_disk(c, &m, false);
+    ex = !strcmp(m.type, "archive") ? cli_rotate_archive(c, &m, false)
+                                    : cli_rotate_disk(c, &m, false);
     cli_medium_clear(&m);
     return ex;
 }

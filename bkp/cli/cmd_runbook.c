@@ -93,9 +93,11 @@ json_t *cli_runbook_copies(cli *c, const rb_runbook *rb)
             v = NULL;
             n = 0;
         }
-        json_array_foreach(reg, i, e) {
+        json_array_foreach(reg, i, e)
+        {
             json_t *lab = json_object_get(e, "label"), *best = NULL;
-            json_array_foreach(json_object_get(e, "held"), k, g) {
+            json_array_foreach(json_object_get(e, "held"), k, g)
+            {
                 const char *gd = json_string_value(json_object_get(g, "dataset"));
                 const char *gu = json_string_value(json_object_get(g, "uuid"));
                 if (gd && !strcmp(gd, ds) && !(gu && json_object_get(suspect, gu)) &&
@@ -107,15 +109,15 @@ json_t *cli_runbook_copies(cli *c, const rb_runbook *rb)
                 continue;
             char gen[128];
             time_t t = bkp_iso_parse(json_string_value(json_object_get(best, "finished")));
-            snprintf(gen, sizeof(gen), "%s:%lld", ds, (long long)json_integer_value(json_object_get(best, "seq")));
+            snprintf(gen, sizeof(gen), "%s:%lld", ds,
+                     (long long)json_integer_value(json_object_get(best, "seq")));
             cli_time(when, sizeof(when), t > 0 ? t : 0);
             const char *type = json_string_value(json_object_get(lab, "type"));
-            json_array_append_new(out, json_pack("{s:O, s:O, s:O, s:b, s:s, s:s}", "medium",
-                                                 json_object_get(lab, "name"), "type",
-                                                 json_object_get(lab, "type"), "location",
-                                                 json_object_get(lab, "location"), "offline",
-                                                 type && strcmp(type, "disk"), "generation", gen,
-                                                 "captured", when));
+            json_array_append_new(
+                out, json_pack("{s:O, s:O, s:O, s:b, s:s, s:s}", "medium",
+                               json_object_get(lab, "name"), "type", json_object_get(lab, "type"),
+                               "location", json_object_get(lab, "location"), "offline",
+                               type && strcmp(type, "disk"), "generation", gen, "captured", when));
         }
         json_decref(suspect);
     }
@@ -144,12 +146,11 @@ static int list(cli *c)
         json_t *ds = json_array();
         for (size_t k = 0; rb && k < rb->ndatasets; k++)
             json_array_append_new(ds, json_string(rb->datasets[k]));
-        json_array_append_new(arr, json_pack("{s:s, s:s?, s:s?, s:I, s:I, s:o, s:b}", "name", name,
-                                             "title", rb ? rb->title : NULL, "file",
-                                             rb ? rb->file : NULL, "rto_seconds",
-                                             (json_int_t)(rb ? rb->rto : 0), "steps",
-                                             (json_int_t)(rb ? rb->nsteps : 0), "datasets", ds,
-                                             "valid", rb != NULL));
+        json_array_append_new(
+            arr, json_pack("{s:s, s:s?, s:s?, s:I, s:I, s:o, s:b}", "name", name, "title",
+                           rb ? rb->title : NULL, "file", rb ? rb->file : NULL, "rto_seconds",
+                           (json_int_t)(rb ? rb->rto : 0), "steps",
+                           (json_int_t)(rb ? rb->nsteps : 0), "datasets", ds, "valid", rb != NULL));
         rb_free(rb);
     }
     if (c->json) {
@@ -159,14 +160,16 @@ static int list(cli *c)
     size_t i;
     json_t *r;
     printf("%-16s %-6s %-8s %s\n", "RUNBOOK", "STEPS", "RTO", "TITLE");
-    json_array_foreach(arr, i, r) {
+    json_array_foreach(arr, i, r)
+    {
         char rto[32];
         json_int_t s = json_integer_value(json_object_get(r, "rto_seconds"));
         printf("%-16s %-6lld %-8s %s\n", json_string_value(json_object_get(r, "name")),
                (long long)json_integer_value(json_object_get(r, "steps")),
                s ? rb_duration_text(rto, sizeof(rto), (double)s) : "-",
-               json_is_true(json_object_get(r, "valid")) ? json_string_value(json_object_get(r, "title"))
-                                                         : "(invalid: see above)");
+               json_is_true(json_object_get(r, "valid"))
+                   ? json_string_value(json_object_get(r, "title"))
+                   : "(invalid: see above)");
     }
     json_decref(arr);
     return ex;
@@ -181,7 +184,8 @@ int cmd_runbook(cli *c)
     if (!strcmp(verb, "list") && c->nargs == 1)
         return list(c);
     if ((strcmp(verb, "show") && strcmp(verb, "print")) || c->nargs != 2) {
-        bkp_error("usage: bkp runbook list | show NAME | print NAME [--format md|html] [--lang ja|en]");
+        bkp_error(
+            "usage: bkp runbook list | show NAME | print NAME [--format md|html] [--lang ja|en]");
         return EXIT_USAGE;
     }
     if ((ex = cli_format(c, &f)) || (ex = cli_runbook_load(c, c->args[1], &rb)))
@@ -197,10 +201,10 @@ int cmd_runbook(cli *c)
     if (!strcmp(verb, "show") && c->json) {
         json_t *steps = json_array();
         for (size_t i = 0; i < rb->nsteps; i++)
-            json_array_append_new(steps, json_pack("{s:s, s:s?, s:s, s:s?, s:i}", "who", rb->steps[i].who,
-                                                   "what", rb->steps[i].what, "action",
-                                                   rb_action_name(rb->steps[i].action), "text",
-                                                   rb->steps[i].text, "line", rb->steps[i].line));
+            json_array_append_new(
+                steps, json_pack("{s:s, s:s?, s:s, s:s?, s:i}", "who", rb->steps[i].who, "what",
+                                 rb->steps[i].what, "action", rb_action_name(rb->steps[i].action),
+                                 "text", rb->steps[i].text, "line", rb->steps[i].line));
         cli_print_json(json_pack("{s:s, s:s, s:s, s:s?, s:I, s:s?, s:o, s:o}", "name", rb->name,
                                  "file", rb->file, "title", rb->title, "owner", rb->owner,
                                  "rto_seconds", (json_int_t)rb->rto, "passphrase_note",
@@ -212,7 +216,8 @@ int cmd_runbook(cli *c)
         pol_policy *p = c->policy;
         for (size_t i = 0; p && i < p->ndatasets; i++)
             if (p->datasets[i].npaths == 1)
-                json_object_set_new(folders, p->datasets[i].name, json_string(p->datasets[i].paths[0]));
+                json_object_set_new(folders, p->datasets[i].name,
+                                    json_string(p->datasets[i].paths[0]));
         char *text = rb_print(rb, copies, folders, c->r ? bkp_repo_path(c->r) : repo, (rb_format)f,
                               cli_lang_ja(c), bkp_now());
         json_decref(folders);

@@ -76,9 +76,11 @@ static json_t *dataset_status(cli *c, const pol_dataset *d, bkp_gen **v, size_t 
             s.last_backup = v[k]->finished;
     }
     (void)bkp_audit_each(log, scan, &last);
-    s.last_run_failed = last.backup && json_is_string(json_object_get(last.backup, "error")) &&
-                        !strcmp(json_string_value(json_object_get(last.backup, "outcome")), "failed");
-    json_array_foreach(reg, i, e) {
+    s.last_run_failed =
+        last.backup && json_is_string(json_object_get(last.backup, "error")) &&
+        !strcmp(json_string_value(json_object_get(last.backup, "outcome")), "failed");
+    json_array_foreach(reg, i, e)
+    {
         const char *name = json_string_value(json_object_get(json_object_get(e, "label"), "name"));
         const pol_medium *pm = name ? pol_medium_find(p, name) : NULL;
         json_t *g;
@@ -86,7 +88,8 @@ static json_t *dataset_status(cli *c, const pol_dataset *d, bkp_gen **v, size_t 
         pol_copy cp = {.medium = pm};
         if (json_is_false(json_object_get(e, "verify_ok")))
             continue; /* its last check failed: it does not count until it verifies */
-        json_array_foreach(json_object_get(e, "held"), x, g) {
+        json_array_foreach(json_object_get(e, "held"), x, g)
+        {
             const char *ds = json_string_value(json_object_get(g, "dataset"));
             time_t t = bkp_iso_parse(json_string_value(json_object_get(g, "finished")));
             if (ds && !strcmp(ds, d->name) && t > cp.newest) {
@@ -204,7 +207,8 @@ void cli_status_print(json_t *all)
 {
     size_t i;
     json_t *d;
-    json_array_foreach(all, i, d) {
+    json_array_foreach(all, i, d)
+    {
         char a[32], b[32], x[32];
         json_t *cnt = json_object_get(d, "counted"), *req = json_object_get(d, "required");
         json_int_t age = json_integer_value(json_object_get(d, "offline_age_seconds"));
@@ -226,16 +230,18 @@ void cli_status_print(json_t *all)
                (long long)json_integer_value(json_object_get(d, "generations")));
         size_t k;
         json_t *m;
-        json_array_foreach(json_object_get(d, "copies_on_media"), k, m)
-            printf("  on %-10s %s:%lld captured %s\n", json_string_value(json_object_get(m, "medium")),
-                   json_string_value(json_object_get(d, "dataset")),
-                   (long long)json_integer_value(json_object_get(m, "seq")),
-                   local(json_object_get(m, "captured"), a, sizeof(a)));
+        json_array_foreach(json_object_get(d, "copies_on_media"), k, m) printf(
+            "  on %-10s %s:%lld captured %s\n", json_string_value(json_object_get(m, "medium")),
+            json_string_value(json_object_get(d, "dataset")),
+            (long long)json_integer_value(json_object_get(m, "seq")),
+            local(json_object_get(m, "captured"), a, sizeof(a)));
         json_t *lb = json_object_get(d, "last_backup_run");
         printf("  last backup %s%s  last verify %s  last drill %s\n",
                local(json_object_get(d, "last_backup"), a, sizeof(a)),
-               json_is_object(lb) && !strcmp(json_string_value(json_object_get(lb, "outcome")), "failed")
-                   ? " (the latest attempt FAILED)" : "",
+               json_is_object(lb) &&
+                       !strcmp(json_string_value(json_object_get(lb, "outcome")), "failed")
+                   ? " (the latest attempt FAILED)"
+                   : "",
                local(json_object_get(json_object_get(d, "last_verify"), "time"), b, sizeof(b)),
                local(json_object_get(json_object_get(d, "last_drill"), "time"), x, sizeof(x)));
         size_t r;
@@ -255,7 +261,8 @@ int cmd_status(cli *c)
     if (!all)
         return c->policy ? EXIT_FAILED : EXIT_USAGE;
     if (c->json)
-        cli_print_json(json_pack("{s:s, s:o}", "verdict", pol_verdict_name(worst), "datasets", all));
+        cli_print_json(
+            json_pack("{s:s, s:o}", "verdict", pol_verdict_name(worst), "datasets", all));
     else {
         cli_status_print(all);
         json_decref(all);

@@ -91,9 +91,11 @@ json_t *cli_reread_load(bkp_repo *r)
 
 int cli_reread_save(bkp_repo *r, json_t *state)
 {
-    char *dir = bkp_repo_subpath(r, "cache"), *text = json_dumps(state, JSON_COMPACT | JSON_SORT_KEYS);
-    int rc = dir && text ? bkp_durable_write(dir, "reread.json", text, strlen(text), BKP_DURABLE_PRIVATE)
-                         : -ENOMEM;
+    char *dir = bkp_repo_subpath(r, "cache"),
+         *text = json_dumps(state, JSON_COMPACT | JSON_SORT_KEYS);
+    int rc = dir && text
+                 ? bkp_durable_write(dir, "reread.json", text, strlen(text), BKP_DURABLE_PRIVATE)
+                 : -ENOMEM;
     free(dir);
     free(text);
     return rc;
@@ -235,13 +237,12 @@ static void print_result(cli *c, const char *what, int rc, const bkp_verify_resu
         json_t *msgs = json_array();
         for (size_t i = 0; i < res->nmessages; i++)
             json_array_append_new(msgs, bkp_json_bytes(res->messages[i]));
-        cli_print_json(json_pack("{s:s, s:b, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:O?}", "target",
-                                 what, "ok", rc == 0, "mode", mode, "generations",
-                                 (json_int_t)res->generations, "packs_read",
-                                 (json_int_t)res->packs_read, "blobs_read",
-                                 (json_int_t)res->blobs_read, "bytes_read",
-                                 (json_int_t)res->bytes_read, "problems",
-                                 (json_int_t)res->problems, "messages", msgs, "repaired", fixed));
+        cli_print_json(
+            json_pack("{s:s, s:b, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:O?}", "target", what, "ok",
+                      rc == 0, "mode", mode, "generations", (json_int_t)res->generations,
+                      "packs_read", (json_int_t)res->packs_read, "blobs_read",
+                      (json_int_t)res->blobs_read, "bytes_read", (json_int_t)res->bytes_read,
+                      "problems", (json_int_t)res->problems, "messages", msgs, "repaired", fixed));
     } else if (rc == 0 && c->tty) {
         char a[32];
         printf("%s: verified %llu generation(s): signatures, chains and objects in place", what,
@@ -321,7 +322,8 @@ int cmd_verify(cli *c)
         }
     }
     if (sample) {
-        rc = cli_reread(c, target, c->media, c->sample, 0, &res);    } else {
+        rc = cli_reread(c, target, c->media, c->sample, 0, &res);
+    } else {
         rc = bkp_verify(target, read_data, c->workers, &res);
     }
     if (rc > 0 && src) {
@@ -343,7 +345,9 @@ record:;
                             "blobs_read", (json_int_t)res.blobs_read, "bytes_read",
                             (json_int_t)res.bytes_read, "problems", (json_int_t)res.problems,
                             "repaired", fixed);
-    bkp_audit_rec rec = {.op = fixed ? "repair" : "verify", .medium = c->media, .failed = rc != 0,
+    bkp_audit_rec rec = {.op = fixed ? "repair" : "verify",
+                         .medium = c->media,
+                         .failed = rc != 0,
                          .figures = fig,
                          .error = rc ? (res.nmessages ? res.messages[0] : bkp_strerror(rc)) : NULL};
     int aex = cli_audit(c, &rec);

@@ -126,7 +126,8 @@ int cli_medium_check_label(cli *c, const cli_medium *m)
     const char *lname = json_string_value(json_object_get(label, "name"));
     const char *luuid = json_string_value(json_object_get(label, "uuid"));
     const char *lrepo = json_string_value(json_object_get(label, "repository"));
-    const char *ruuid = json_string_value(json_object_get(json_object_get(m->entry, "label"), "uuid"));
+    const char *ruuid =
+        json_string_value(json_object_get(json_object_get(m->entry, "label"), "uuid"));
     char when[64];
     if (rc == -ENOENT) {
         bkp_error("no medium is at %s (no %s there): connect %s and mount it at %s%s", m->path,

@@ -139,7 +139,8 @@ int cli_archive_list(const char *dir, char ***names, size_t *n)
         return -errno;
     while ((e = readdir(d))) {
         size_t l = strlen(e->d_name);
-        if (e->d_name[0] == '.' || !strchr(e->d_name, '@') || l < 5 || strcmp(e->d_name + l - 4, ".tar"))
+        if (e->d_name[0] == '.' || !strchr(e->d_name, '@') || l < 5 ||
+            strcmp(e->d_name + l - 4, ".tar"))
             continue;
         if (*n == cap) {
             char **v = realloc(*names, (cap = cap ? 2 * cap : 16) * sizeof(*v));
@@ -238,7 +239,10 @@ record:
     fig = json_pack("{s:O, s:o, s:I}", "generations", done, "captured", captured, "bytes",
                     (json_int_t)bytes);
     {
-        bkp_audit_rec rec = {.op = "rotate", .medium = m->name, .failed = ex || rc, .figures = fig,
+        bkp_audit_rec rec = {.op = "rotate",
+                             .medium = m->name,
+                             .failed = ex || rc,
+                             .figures = fig,
                              .error = ex || rc ? "see the messages of bkp rotate" : NULL};
         if (cli_audit(c, &rec) && !ex && !rc)
             rc = -EIO;
