@@ -17,7 +17,6 @@
 struct bkp_pack_writer {
     bkp_dfile file;
     char *dir;
-    crypto_generichash_state hash;
     bkp_pack_entry *entries;
     uint32_t count, cap;
 };
@@ -35,7 +34,6 @@ char *bkp_pack_path(const char *packs_dir, const uint8_t id[BKP_ID_LEN])
 static int put(bkp_pack_writer *w, const void *p, size_t n)
 {
     uint64_t before = w->file.size;
-    crypto_generichash_update(&w->hash, p, n);
     int rc = bkp_dfile_write(&w->file, p, n);
     /* Start writeback every few MiB so the fsync at the end finds little
      * left to do: the disk works while the CPUs seal the next blobs. */
@@ -59,7 +57,6 @@ int bkp_pack_writer_open(const char *packs_dir, bkp_pack_writer **out)
         free(w);
         return r;
     }
-    crypto_generichash_init(&w->hash, NULL, 0, BKP_ID_LEN);
     r = put(w, BKP_PACK_MAGIC, 8);
     if (r) {
         bkp_pack_writer_abort(w);
@@ -138,7 +135,15 @@ int bkp_pack_writer_finish(bkp_pack_writer *w, const bkp_keys *k, uint8_t pack_i
         r = put(w, footer, FOOTER_LEN);
     if (r)
         goto fail;
-    crypto_generichash_final(&w->hash, id, BKP_ID_LEN);
+    {
+        /* Named by its trailer section (FORMAT §4): the blobs are bound to it
+         * by their own tags and the tiling the trailer describes. */
+        crypto_generichash_state h;
+        crypto_generichash_init(&h, NULL, 0, BKP_ID_LEN);
+        crypto_generichash_update(&h, sealed.data, sealed.len);
+        crypto_generichash_update(&h, footer, FOOTER_LEN);
+        crypto_generichash_final(&h, id, BKP_ID_LEN);
+    }
     bkp_hex(hex, id, BKP_ID_LEN);
     memcpy(sub, hex, 2);
     sub[2] = '\0';
@@ -258,11 +263,18 @@ int bkp_pack_check(const bkp_keys *k, const uint8_t *pack, uint64_t size,
     uint8_t h[BKP_ID_LEN];
     bkp_pack_entry *ents = NULL;
     uint32_t n = 0;
+    uint64_t at = 8;
     bkp_buf plain;
-    crypto_generichash(h, BKP_ID_LEN, pack, size, NULL, 0);
-    if (sodium_memcmp(h, name, BKP_ID_LEN))
+    if (bkp_pack_name(pack, size, h) || sodium_memcmp(h, name, BKP_ID_LEN))
         return -EBADMSG;
     int rc = bkp_pack_parse_trailer(pack, size, k, &ents, &n);
+    /* The blobs and the trailer tile the file: no byte goes unauthenticated. */
+    for (uint32_t i = 0; !rc && i < n; i++) {
+        rc = ents[i].offset == at ? 0 : -EBADMSG;
+        at += ents[i].len;
+    }
+    if (!rc && at + bkp_get_le32(pack + size - FOOTER_LEN) + FOOTER_LEN != size)
+        rc = -EBADMSG;
     bkp_buf_init(&plain);
     for (uint32_t i = 0; !rc && i < n; i++)
         rc = bkp_blob_check(k, ents[i].type, ents[i].id, pack + ents[i].offset, ents[i].len, &plain);
@@ -274,4 +286,15 @@ int bkp_pack_check(const bkp_keys *k, const uint8_t *pack, uint64_t size,
         *count = n;
     }
     return rc == -ENOMEM ? rc : rc ? -EBADMSG : 0;
+}
+
+int bkp_pack_name(const uint8_t *pack, uint64_t size, uint8_t id[BKP_ID_LEN])
+{
+    if (size < 8 + FOOTER_LEN)
+        return -EBADMSG;
+    uint64_t tlen = bkp_get_le32(pack + size - FOOTER_LEN);
+    if (tlen > size - 8 - FOOTER_LEN)
+        return -EBADMSG;
+    crypto_generichash(id, BKP_ID_LEN, pack + size - FOOTER_LEN - tlen, tlen + FOOTER_LEN, NULL, 0);
+    return 0;
 }

@@ -4,7 +4,10 @@
  * Layout: "BKPPACK1" | blob... | trailer blob | u32le trailer length | "BKPTRLR1".
  * The trailer is a sealed blob (type TRAILER, ID zero) listing every blob:
  * type, ID, offset, sealed length, raw length. A pack is named by the
- * unkeyed BLAKE2b-256 of all its bytes and never modified after its rename.
+ * unkeyed BLAKE2b-256 of its trailer section (sealed trailer, its length and
+ * the end magic): every blob is bound to it by its own tag, its place in the
+ * trailer and the trailer's tiling of the file. Never modified after its
+ * rename.
  */
 #ifndef BKP_PACK_H
 #define BKP_PACK_H
@@ -51,6 +54,9 @@ int bkp_pack_read_trailer(int fd, uint64_t size, const bkp_keys *k, bkp_pack_ent
 int bkp_pack_parse_trailer(const uint8_t *pack, uint64_t size, const bkp_keys *k,
                            bkp_pack_entry **entries, uint32_t *count);
 
+/* The name of the pack `pack` of `size` bytes: -EBADMSG when it has no
+ * trailer section to hash. */
+int bkp_pack_name(const uint8_t *pack, uint64_t size, uint8_t id[BKP_ID_LEN]);
 /* A whole pack in memory: its bytes hash to `name`, its trailer and every
  * blob authenticate (bkp_blob_check). -EBADMSG otherwise. `entries` (may be
  * NULL) receives the trailer's list, malloc'd. */

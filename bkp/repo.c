@@ -23,7 +23,7 @@
 #include "bkp/prune.h"
 
 #define CONFIG_FORMAT "bkp-repository"
-#define CONFIG_VERSION 1
+#define CONFIG_VERSION 2
 
 static const char *const subdirs[] = {"keys", "packs", "index", "generations", "cache", "locks"};
 
@@ -191,9 +191,15 @@ static int load_config(bkp_repo *r, uint8_t pk[32], uint32_t sizes[3])
         strlen(id) != 36 || mn <= 0 || avg <= 0 || mx <= 0 || mx > (16 << 20)) {
         bkp_error("%s: not a bkp repository config (fields missing or wrong)", p);
         rc = -EPROTO;
-    } else if (version != CONFIG_VERSION) {
+    } else if (version > CONFIG_VERSION) {
         bkp_error("%s: repository format version %lld is not supported by this bkp (it reads "
                   "version %d); use a newer bkp",
+                  p, (long long)version, CONFIG_VERSION);
+        rc = -EPROTO;
+    } else if (version != CONFIG_VERSION) {
+        bkp_error("%s: repository format version %lld was written by an earlier bkp (this one "
+                  "reads version %d, whose packs are named differently); restore from it with "
+                  "that bkp, or start a new repository with `bkp init`",
                   p, (long long)version, CONFIG_VERSION);
         rc = -EPROTO;
     } else {

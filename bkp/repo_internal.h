@@ -23,7 +23,7 @@ struct bkp_repo {
     unsigned flags;
     pthread_mutex_t lock;
     /* One open pack per concurrent writer: the bytes are written outside the
-     * lock, and each pack's name hash is computed as it is written. */
+     * lock. */
     struct {
         bkp_pack_writer *w;
         uint32_t num;

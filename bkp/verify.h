@@ -3,7 +3,7 @@
  *
  * Always: every record's signature and chain link, every tree blob and every
  * chunk it names is indexed and its pack is present. With read_data: every
- * pack file is read back, its name re-hashed, its trailer and every blob
+ * pack file is read back, its name checked, its trailer and every blob
  * authenticated and re-hashed. Each problem names the pack and the
  * generations and files it affects.
  */

@@ -146,10 +146,13 @@ static void test_finished_pack(void **state)
     assert_true(S_ISREG(st.st_mode));
     assert_int_equal(st.st_mode & 07777, 0444);
 
-    /* Named by the unkeyed BLAKE2b-256 of its bytes. */
+    /* Named by the unkeyed BLAKE2b-256 of its trailer section. */
     read_all(path, &file);
     assert_int_equal(file.len, (size_t)st.st_size);
-    crypto_generichash(hash, sizeof(hash), file.data, file.len, NULL, 0);
+    uint32_t tlen = bkp_get_le32(file.data + file.len - 12);
+    crypto_generichash(hash, sizeof(hash), file.data + file.len - 12 - tlen, tlen + 12, NULL, 0);
+    assert_memory_equal(hash, id, BKP_ID_LEN);
+    assert_int_equal(bkp_pack_name(file.data, file.len, hash), 0);
     assert_memory_equal(hash, id, BKP_ID_LEN);
     assert_memory_equal(file.data, BKP_PACK_MAGIC, 8);
     assert_memory_equal(file.data + file.len - 8, BKP_PACK_END_MAGIC, 8);
