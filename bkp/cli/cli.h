@@ -96,6 +96,11 @@ void cli_passphrase_source(cli *c);
 /* The policy from --policy, $BKP_POLICY or /etc/bkp/policy.yaml, loaded once;
  * NULL when it cannot be loaded (the problems are logged). */
 pol_policy *cli_policy(cli *c);
+/* A reader holds a writer's lock (lock.h) so that no prune deletes packs
+ * under it: EXIT_LOCKED while one runs; where no lock can be made (a
+ * read-only medium) it reads without. Release with bkp_lock_release. */
+struct bkp_lock;
+int cli_read_lock(cli *c, const char *repo, struct bkp_lock **out);
 /* Print a JSON value on stdout, followed by a newline; steals `j`. */
 void cli_print_json(json_t *j);
 /* "1.5 GB"-style size into buf. */

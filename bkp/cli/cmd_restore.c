@@ -4,6 +4,7 @@
 #include "bkp/audit.h"
 #include "bkp/cli/cli.h"
 #include "bkp/generation.h"
+#include "bkp/lock.h"
 #include "bkp/log.h"
 #include "restore/restore.h"
 
@@ -35,7 +36,13 @@ int cmd_restore(cli *c)
         cli_source_remove(staging);
         return ex;
     }
+    bkp_lock *reading = NULL;
+    if (!staging && (ex = cli_read_lock(c, bkp_repo_path(r), &reading))) {
+        cli_source_remove(staging);
+        return ex;
+    }
     if ((rc = bkp_gen_resolve(r, c->args[0], &g))) {
+        bkp_lock_release(reading);
         cli_source_remove(staging);
         return cli_exit_for(rc);
     }
@@ -47,6 +54,7 @@ int cmd_restore(cli *c)
         bkp_error("--folder takes a stored folder (e.g. --folder /var/backups/emr) and does not "
                   "go with --path");
         bkp_gen_free(g);
+        bkp_lock_release(reading);
         cli_source_remove(staging);
         return EXIT_USAGE;
     }
@@ -83,6 +91,7 @@ int cmd_restore(cli *c)
     int aex = c->from ? cli_audit_primary(c, r, staging != NULL, &rec) : cli_audit(c, &rec);
     json_decref(fig);
     bkp_gen_free(g);
+    bkp_lock_release(reading);
     cli_source_remove(staging);
     return ex ? ex : aex;
 }

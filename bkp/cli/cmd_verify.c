@@ -307,6 +307,9 @@ int cmd_verify(cli *c)
     }
     if (copy)
         target = copy;
+    /* A repair takes its writer's lock below; a check holds a reader's. */
+    if (!c->repair_from && (ex = cli_read_lock(c, bkp_repo_path(target), &writer)))
+        goto out;
     if (c->repair_from) {
         if ((ex = open_source(c, c->repair_from, &sm, &src)))
             goto out;

@@ -5,6 +5,7 @@
 
 #include "bkp/cli/cli.h"
 #include "bkp/keys.h"
+#include "bkp/lock.h"
 #include "bkp/log.h"
 
 int cli_exit_for(int rc)
@@ -110,4 +111,17 @@ const char *cli_time(char *buf, size_t n, int64_t t)
     localtime_r(&tt, &tm);
     strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm);
     return buf;
+}
+
+int cli_read_lock(cli *c, const char *repo, struct bkp_lock **out)
+{
+    char what[64];
+    *out = NULL;
+    snprintf(what, sizeof(what), "bkp %s (reading)", c->command ? c->command : "?");
+    int rc = bkp_lock_writer(repo, what, out);
+    if (rc == -EBUSY)
+        return EXIT_LOCKED; /* a prune is deleting packs: the holder is named above */
+    if (rc) /* a read-only medium takes no lock; nothing can prune it meanwhile */
+        bkp_debug("no reader's lock in %s: %s", repo, bkp_strerror(rc));
+    return EXIT_OK;
 }

@@ -72,6 +72,10 @@ release() { pkill -P "$HOLDER" 2>/dev/null || true; kill "$HOLDER" 2>/dev/null |
 hold "$REPO/locks/prune"
 check_exit 3 "$BKP" backup --policy "$POL" ds || true
 output_has "prune is running" "a backup during prune should say why it stops"
+# Readers too: prune deletes packs, so a restore or a check waits for it.
+check_exit 3 "$BKP" verify --policy "$POL" || true
+check_exit 3 "$BKP" restore ds:latest "$WORK/during-prune" --policy "$POL" || true
+[ ! -e "$WORK/during-prune" ] || flunk "a restore during prune wrote its target"
 release
 rm -f "$REPO/locks/prune"
 hold "$REPO/locks/write-otherhost-1"
