@@ -184,6 +184,10 @@ int cli_reread_save(bkp_repo *r, json_t *state);
  * the state. Returns what bkp_verify_packs returns, with `res` filled. */
 int cli_reread(cli *c, bkp_repo *target, const char *medium, double pct, int64_t period,
                struct bkp_verify_result *res);
+/* Append the audit record of a rotation to `medium` (figures `fig`, to which
+ * the capture time of each generation it now holds is added). */
+int cli_rotate_record(cli *c, const char *medium, bool failed, bkp_gen **pick, size_t np,
+                      json_t *fig);
 /* Messages for people in Japanese too ($LC_ALL, $LC_MESSAGES, $LANG). */
 bool cli_japanese(void);
 

@@ -162,6 +162,20 @@ static void advise(cli *c, const cli_medium *m, const bkp_copy_result *res, json
     }
 }
 
+int cli_rotate_record(cli *c, const char *medium, bool failed, bkp_gen **pick, size_t np,
+                      json_t *fig)
+{
+    /* What the medium holds after it: the capture time of each data set's
+     * newest generation (the age of the off-line copy counts from there). */
+    json_t *captured = json_object();
+    for (size_t i = 0; i < np; i++)
+        json_object_set(captured, pick[i]->dataset, json_object_get(pick[i]->json, "finished"));
+    json_object_set_new(fig, "captured", captured);
+    bkp_audit_rec rec = {.op = "rotate", .medium = medium, .failed = failed, .figures = fig,
+                         .error = failed ? "see the messages of bkp rotate" : NULL};
+    return cli_audit(c, &rec);
+}
+
 /* Sealed objects on a medium are read-only by mode; where the file system
  * and privileges allow, also immutable (prune clears the attribute of what
  * it deletes, inside its rules). */
@@ -197,9 +211,7 @@ int cli_rotate_disk(cli *c, cli_medium *m, bool quiet)
     size_t n = 0, np = 0;
     bkp_copy_result res = {0};
     bkp_verify_result vres = {0};
-    /* What the medium holds after it: the capture time of each data set's
-     * newest generation (the age of the off-line copy counts from there). */
-    json_t *copied = json_array(), *captured = json_object(), *held = NULL, *fig = NULL;
+    json_t *copied = json_array(), *held = NULL, *fig = NULL;
     seen_ctx seen = {.path = m->path};
     bool copied_all = false, said_ok = false;
     struct stat st;
@@ -228,7 +240,6 @@ int cli_rotate_disk(cli *c, cli_medium *m, bool quiet)
     for (size_t i = 0; i < np; i++) {
         char name[96];
         json_array_append_new(copied, json_string(bkp_gen_name(pick[i], name, sizeof(name))));
-        json_object_set(captured, pick[i]->dataset, json_object_get(pick[i]->json, "finished"));
     }
     if ((rc = bkp_copy_generations(c->r, dst, pick, np, &res)))
         goto record;
@@ -246,20 +257,13 @@ int cli_rotate_disk(cli *c, cli_medium *m, bool quiet)
     }
     held = held_list(dst);
 record:
-    fig = json_pack("{s:O, s:O, s:I, s:I, s:I, s:I, s:i}", "generations", copied, "captured",
-                    captured, "packs", (json_int_t)res.packs, "bytes", (json_int_t)res.bytes,
-                    "packs_present", (json_int_t)res.packs_present, "records",
-                    (json_int_t)res.records, "held", (int)json_array_size(held));
-    {
-        bkp_audit_rec rec = {.op = "rotate",
-                             .medium = m->name,
-                             .failed = ex || rc,
-                             .figures = fig,
-                             .error = ex || rc ? "see the messages of bkp rotate" : NULL};
-        if (cli_audit(c, &rec) && !ex && !rc)
-            rc = -EIO;
-        said_ok = !ex && !rc;
-    }
+    fig = json_pack("{s:O, s:I, s:I, s:I, s:I, s:i}", "generations", copied, "packs",
+                    (json_int_t)res.packs, "bytes", (json_int_t)res.bytes, "packs_present",
+                    (json_int_t)res.packs_present, "records", (json_int_t)res.records, "held",
+                    (int)json_array_size(held));
+    if (cli_rotate_record(c, m->name, ex || rc, pick, np, fig) && !ex && !rc)
+        rc = -EIO;
+    said_ok = !ex && !rc;
     /* The log's copy goes last, with the record of this rotation in it. */
     if (dst && copied_all && !rc && (rc = bkp_copy_audit(c->r, dst)))
         rc = rc == -EBADMSG ? rc : -EIO;
@@ -293,7 +297,6 @@ record:
     bkp_verify_result_clear(&vres);
     json_decref(fig);
     json_decref(copied);
-    json_decref(captured);
     json_decref(held);
     free(pick);
     bkp_gen_list_free(v, n);

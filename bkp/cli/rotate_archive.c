@@ -233,20 +233,10 @@ int cli_rotate_archive(cli *c, cli_medium *m, bool quiet)
     }
     bkp_progress_done();
 record:
-    json_t *captured = json_object();
-    for (size_t i = 0; i < np; i++) /* written now or there already */
-        json_object_set(captured, pick[i]->dataset, json_object_get(pick[i]->json, "finished"));
-    fig = json_pack("{s:O, s:o, s:I}", "generations", done, "captured", captured, "bytes",
-                    (json_int_t)bytes);
-    {
-        bkp_audit_rec rec = {.op = "rotate",
-                             .medium = m->name,
-                             .failed = ex || rc,
-                             .figures = fig,
-                             .error = ex || rc ? "see the messages of bkp rotate" : NULL};
-        if (cli_audit(c, &rec) && !ex && !rc)
-            rc = -EIO;
-    }
+    fig = json_pack("{s:O, s:I}", "generations", done, "bytes", (json_int_t)bytes);
+    /* Written now or there already: either way the medium holds them. */
+    if (cli_rotate_record(c, m->name, ex || rc, pick, np, fig) && !ex && !rc)
+        rc = -EIO;
     json_decref(fig);
     held_ctx h = {m->path, added, json_array_size(added) > 0 && !rc, !device};
     if (!ex && (h.wrote || !rc) && bkp_media_update(c->r, m->name, note, &h) && !rc)
