@@ -15,6 +15,7 @@
 
 #include <sodium.h>
 
+#include "bkp/direct.h"
 #include "bkp/log.h"
 
 char *bkp_path_join(const char *a, const char *b)
@@ -64,6 +65,47 @@ int bkp_pread_full(int fd, void *buf, size_t len, uint64_t off)
         off += (uint64_t)n;
     }
     return 0;
+}
+
+int bkp_pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
+{
+    const uint8_t *p = buf;
+    while (len) {
+        ssize_t n = pwrite(fd, p, len, (off_t)off);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (n == 0)
+            return -EIO;
+        p += n;
+        len -= (size_t)n;
+        off += (uint64_t)n;
+    }
+    return 0;
+}
+
+int bkp_open_deep(int dirfd, const char *path, int flags)
+{
+    char *copy = strdup(path), *save = NULL;
+    if (!copy)
+        return -ENOMEM;
+    int fd = dirfd == AT_FDCWD ? open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                               : fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+    int rc = fd < 0 ? -errno : 0;
+    char *part = rc ? NULL : strtok_r(copy, "/", &save);
+    while (part) {
+        char *next = strtok_r(NULL, "/", &save);
+        int nfd = openat(fd, part, next ? O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC
+                                        : flags | O_NOFOLLOW | O_CLOEXEC);
+        rc = nfd < 0 ? -errno : 0;
+        close(fd);
+        fd = nfd;
+        part = rc ? NULL : next;
+    }
+    free(copy);
+    return rc ? rc : fd;
 }
 
 int bkp_fsync_dir(const char *dir)
@@ -186,6 +228,15 @@ int bkp_dfile_open(bkp_dfile *f, const char *dir, unsigned flags)
     /* Held until the file is closed: the clean-up pass of another process
      * (another PID namespace with the same host name) sees it is alive. */
     (void)flock(f->fd, LOCK_EX | LOCK_NB);
+    if (flags & BKP_DURABLE_DIRECT) {
+        if (!(f->direct = malloc(sizeof(*f->direct))) || bkp_direct_init(f->direct)) {
+            free(f->direct);
+            f->direct = NULL;
+            bkp_dfile_abort(f);
+            return -ENOMEM;
+        }
+        bkp_direct_start(f->direct, f->fd);
+    }
     return 0;
 }
 
@@ -193,7 +244,7 @@ int bkp_dfile_write(bkp_dfile *f, const void *buf, size_t len)
 {
     if (f->err)
         return f->err;
-    f->err = bkp_write_full(f->fd, buf, len);
+    f->err = f->direct ? bkp_direct_write(f->direct, buf, len) : bkp_write_full(f->fd, buf, len);
     if (!f->err)
         f->size += len;
     return f->err;
@@ -201,6 +252,10 @@ int bkp_dfile_write(bkp_dfile *f, const void *buf, size_t len)
 
 void bkp_dfile_abort(bkp_dfile *f)
 {
+    if (f->direct) {
+        bkp_direct_free(f->direct);
+        free(f->direct);
+    }
     if (f->fd >= 0)
         close(f->fd);
     if (f->tmp)
@@ -237,7 +292,7 @@ static int rename_noreplace(const char *from, const char *to)
 int bkp_dfile_commit(bkp_dfile *f, const char *dir, const char *name, unsigned flags)
 {
     char *dst = NULL;
-    int r = f->err;
+    int r = f->direct ? bkp_direct_end(f->direct) : f->err;
     if (r)
         goto fail;
     /* Sealed objects lose their write bits; private ones (keys) stay owner-only. */

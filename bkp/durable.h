@@ -26,6 +26,7 @@ enum {
     BKP_DURABLE_NOREPLACE = 1, /* fail with -EEXIST if the name exists */
     BKP_DURABLE_READONLY = 2,  /* leave the file mode 0444 (0400 with PRIVATE): sealed objects */
     BKP_DURABLE_PRIVATE = 4,   /* mode 0600 (keys, caches) */
+    BKP_DURABLE_DIRECT = 8,    /* a large file streamed past the page cache (direct.h) */
 };
 
 /* Write `len` bytes of `buf` as `dir`/`name`. */
@@ -38,7 +39,8 @@ typedef struct bkp_dfile {
     char *dir;
     char *tmp; /* full path of the temporary file */
     uint64_t size;
-    int err; /* latched write error */
+    int err;                   /* latched write error */
+    struct bkp_direct *direct; /* with BKP_DURABLE_DIRECT */
 } bkp_dfile;
 
 int bkp_dfile_open(bkp_dfile *f, const char *dir, unsigned flags);
@@ -57,6 +59,7 @@ int bkp_read_file(const char *path, bkp_buf *out, size_t max);
 /* pread exactly `len` bytes; -EIO on a short file. */
 int bkp_pread_full(int fd, void *buf, size_t len, uint64_t off);
 int bkp_write_full(int fd, const void *buf, size_t len);
+int bkp_pwrite_full(int fd, const void *buf, size_t len, uint64_t off);
 
 /* Remove stale temporary files (of dead processes on this host) in `dir`. */
 void bkp_durable_cleanup(const char *dir);
@@ -71,6 +74,11 @@ int bkp_immutable(const char *path, bool on);
 int bkp_immutable_tree(const char *dir, uint64_t *sealed);
 /* Unlink a sealed object, clearing its immutable attribute first. */
 int bkp_unlink_sealed(const char *path);
+
+/* Open `path`, relative to `dirfd` (or AT_FDCWD) and of any length (past
+ * PATH_MAX), one component at a time, following no symbolic link: a
+ * descriptor opened with `flags`, or a negative errno code. */
+int bkp_open_deep(int dirfd, const char *path, int flags);
 
 /* Join path parts with '/'; returns malloc'd string or NULL. */
 char *bkp_path_join(const char *a, const char *b);

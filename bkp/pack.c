@@ -29,20 +29,6 @@ char *bkp_pack_path(const char *packs_dir, const uint8_t id[BKP_ID_LEN])
     return bkp_path_join(packs_dir, rel);
 }
 
-#define WRITEBACK_STEP (4U << 20)
-
-static int put(bkp_pack_writer *w, const void *p, size_t n)
-{
-    uint64_t before = w->file.size;
-    int rc = bkp_dfile_write(&w->file, p, n);
-    /* Start writeback every few MiB so the fsync at the end finds little
-     * left to do: the disk works while the CPUs seal the next blobs. */
-    if (!rc && before / WRITEBACK_STEP != w->file.size / WRITEBACK_STEP)
-        (void)sync_file_range(w->file.fd, (off_t)(before / WRITEBACK_STEP) * WRITEBACK_STEP,
-                              WRITEBACK_STEP, SYNC_FILE_RANGE_WRITE);
-    return rc;
-}
-
 int bkp_pack_writer_open(const char *packs_dir, bkp_pack_writer **out)
 {
     bkp_pack_writer *w = calloc(1, sizeof(*w));
@@ -51,13 +37,15 @@ int bkp_pack_writer_open(const char *packs_dir, bkp_pack_writer **out)
         free(w);
         return -ENOMEM;
     }
-    r = bkp_dfile_open(&w->file, packs_dir, 0);
+    /* Streamed past the page cache: the disk works while the CPUs seal the
+     * next blobs, and the fsync at the end finds little left to do. */
+    r = bkp_dfile_open(&w->file, packs_dir, BKP_DURABLE_DIRECT);
     if (r) {
         free(w->dir);
         free(w);
         return r;
     }
-    r = put(w, BKP_PACK_MAGIC, 8);
+    r = bkp_dfile_write(&w->file, BKP_PACK_MAGIC, 8);
     if (r) {
         bkp_pack_writer_abort(w);
         return r;
@@ -78,7 +66,7 @@ int bkp_pack_writer_add(bkp_pack_writer *w, uint8_t type, const uint8_t id[BKP_I
         w->cap = cap;
     }
     uint64_t off = w->file.size;
-    int r = put(w, sealed, len);
+    int r = bkp_dfile_write(&w->file, sealed, len);
     if (r)
         return r;
     bkp_pack_entry *e = &w->entries[w->count++];
@@ -128,11 +116,11 @@ int bkp_pack_writer_finish(bkp_pack_writer *w, const bkp_keys *k, uint8_t pack_i
     }
     r = plain.failed ? -ENOMEM : bkp_blob_seal(k, BKP_BLOB_TRAILER, zero, plain.data, plain.len, 1, &sealed);
     if (!r)
-        r = put(w, sealed.data, sealed.len);
+        r = bkp_dfile_write(&w->file, sealed.data, sealed.len);
     bkp_le32(footer, (uint32_t)sealed.len);
     memcpy(footer + 4, BKP_PACK_END_MAGIC, 8);
     if (!r)
-        r = put(w, footer, FOOTER_LEN);
+        r = bkp_dfile_write(&w->file, footer, FOOTER_LEN);
     if (r)
         goto fail;
     {

@@ -80,6 +80,13 @@ bool bkp_repo_has(bkp_repo *r, const uint8_t id[BKP_ID_LEN]);
  * -ENOENT missing (not indexed or pack gone), -EBADMSG corrupt. Thread-safe. */
 int bkp_repo_get(bkp_repo *r, uint8_t type, const uint8_t id[BKP_ID_LEN], bkp_buf *out)
     __attribute__((warn_unused_result));
+/* The same, on the blob's tag alone: its AEAD, under the repository key,
+ * binds the plaintext to its type and ID, so only a writer holding the key
+ * could have sealed other bytes under that ID. Hashing the plaintext again
+ * (two thirds of a restore's CPU) is left to `verify --read-data` and to
+ * reading restored files back (`restore --verify`, drills). */
+int bkp_repo_get_sealed(bkp_repo *r, uint8_t type, const uint8_t id[BKP_ID_LEN], bkp_buf *out)
+    __attribute__((warn_unused_result));
 /* Where blob `id` lives; -ENOENT if unknown. */
 int bkp_repo_locate(bkp_repo *r, const uint8_t id[BKP_ID_LEN], uint8_t pack[BKP_ID_LEN],
                     bkp_index_entry *entry);

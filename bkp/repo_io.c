@@ -325,7 +325,7 @@ static int pack_fd(bkp_repo *r, uint32_t num, bool *owned)
     return fd;
 }
 
-int bkp_repo_get(bkp_repo *r, uint8_t type, const uint8_t id[BKP_ID_LEN], bkp_buf *out)
+static int get(bkp_repo *r, uint8_t type, const uint8_t id[BKP_ID_LEN], bkp_buf *out, bool rehash)
 {
     bkp_index_entry e;
     uint8_t check[BKP_ID_LEN];
@@ -363,8 +363,8 @@ int bkp_repo_get(bkp_repo *r, uint8_t type, const uint8_t id[BKP_ID_LEN], bkp_bu
     if (!rc)
         rc = bkp_blob_open(r->keys, type, id, sealed, e.len, out);
     free(sealed);
-    if (!rc && (type == BKP_BLOB_DATA || type == BKP_BLOB_TREE)) {
-        /* Re-hash on every read: the ID is the content's keyed hash. */
+    if (!rc && rehash && (type == BKP_BLOB_DATA || type == BKP_BLOB_TREE)) {
+        /* The ID is the content's keyed hash. */
         bkp_blob_id(r->keys, out->data, out->len, check);
         if (sodium_memcmp(check, id, BKP_ID_LEN) != 0)
             rc = -EBADMSG;
@@ -373,4 +373,14 @@ out:
     if (owned)
         close(fd);
     return rc;
+}
+
+int bkp_repo_get(bkp_repo *r, uint8_t type, const uint8_t id[BKP_ID_LEN], bkp_buf *out)
+{
+    return get(r, type, id, out, true);
+}
+
+int bkp_repo_get_sealed(bkp_repo *r, uint8_t type, const uint8_t id[BKP_ID_LEN], bkp_buf *out)
+{
+    return get(r, type, id, out, false);
 }

@@ -40,7 +40,7 @@ static void *fetch_worker(void *arg)
         f->next_job++;
         s->state = 1;
         pthread_mutex_unlock(&f->lock);
-        s->rc = bkp_repo_get(f->repo, BKP_BLOB_DATA, s->id, &s->data);
+        s->rc = bkp_repo_get_sealed(f->repo, BKP_BLOB_DATA, s->id, &s->data);
         pthread_mutex_lock(&f->lock);
         s->state = 2;
         pthread_cond_broadcast(&f->done);

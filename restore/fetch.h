@@ -2,7 +2,7 @@
  * fetch.h — chunks fetched ahead, in order, by worker threads.
  *
  * The writer asks for chunks in the order it will write them; workers fetch,
- * authenticate and re-hash them meanwhile. At most `depth` chunks are in
+ * authenticate and decompress them meanwhile (bkp_repo_get_sealed). At most `depth` chunks are in
  * flight or waiting, so memory stays bounded whatever the file sizes.
  */
 #ifndef RST_FETCH_H

@@ -287,102 +287,6 @@ static rb_status do_verify(run *r, const rb_step *st, rb_step_result *sr)
 
 /* ---- restore ---- */
 
-/* Read the restored regular files of `g` back and compare them with their
- * recorded content (re-chunked and hashed as at capture). */
-static uint64_t compare(bkp_repo *repo, const bkp_gen *g, const char *target, const char *path,
-                        const char *strip)
-{
-    const bkp_keys *k = bkp_repo_keys(repo);
-    const bkp_chunker *ch = bkp_repo_chunker(repo);
-    size_t max = bkp_chunker_max(ch), cap = 2 * max;
-    uint8_t *buf = malloc(cap);
-    bkp_tree_reader *tr = NULL;
-    bkp_item it;
-    uint64_t differ = 0;
-    bkp_item_init(&it);
-    if (!buf || bkp_tree_reader_new(repo, g->tree, g->ntree, &tr)) {
-        free(buf);
-        return 1;
-    }
-    while (bkp_tree_reader_next(tr, &it) > 0) {
-        struct archive_entry *e = it.entry;
-        const char *name = archive_entry_pathname(e);
-        size_t sl = strip ? strlen(strip) : 0;
-        if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e) ||
-            !rst_path_selected(name, path) ||
-            (strip && (strncmp(name, strip, sl) || name[sl] != '/')))
-            continue;
-        char *p = bkp_path_join(target, name + (sl ? sl + 1 : 0));
-        int fd = p ? open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
-        free(p);
-        if (fd < 0) {
-            differ++; /* missing: restore listed it as damaged */
-            continue;
-        }
-        uint64_t size = (uint64_t)archive_entry_size(e), one[2] = {0, size};
-        const uint64_t *reg = it.nsparse ? it.sparse : one;
-        uint32_t nreg = it.nsparse ? it.nsparse : 1, ri = 0, n = 0, cn = 0;
-        uint64_t roff = reg[0], rleft = reg[1];
-        bkp_chunk_ref *refs = NULL;
-        size_t have = 0;
-        bool eof = false, bad = false;
-        while (!bad) {
-            while (!eof && have < cap) { /* fill from the data regions in order */
-                if (!rleft) {
-                    if (++ri >= nreg) {
-                        eof = true;
-                        break;
-                    }
-                    roff = reg[2 * ri];
-                    rleft = reg[2 * ri + 1];
-                    continue;
-                }
-                size_t want = cap - have < rleft ? cap - have : (size_t)rleft;
-                ssize_t got = pread(fd, buf + have, want, (off_t)roff);
-                if (got <= 0) {
-                    bad = true;
-                    break;
-                }
-                have += (size_t)got;
-                roff += (uint64_t)got;
-                rleft -= (uint64_t)got;
-            }
-            if (bad || !have)
-                break;
-            size_t cut = bkp_chunker_cut(ch, buf, have, eof);
-            if (!cut)
-                cut = have;
-            if (cn == n) {
-                bkp_chunk_ref *nr = realloc(refs, (n = n ? 2 * n : 16) * sizeof(*nr));
-                if (!nr) {
-                    bad = true;
-                    break;
-                }
-                refs = nr;
-            }
-            bkp_blob_id(k, buf, cut, refs[cn].id);
-            refs[cn++].len = (uint32_t)cut;
-            memmove(buf, buf + cut, have - cut);
-            have -= cut;
-        }
-        uint8_t h[BKP_ID_LEN];
-        if (!bad) {
-            bkp_item_content_hash(k, size, refs, cn, h);
-            bad = memcmp(h, it.content, BKP_ID_LEN) != 0;
-        }
-        if (bad)
-            bkp_warn("%s/%s differs from the generation after the restore", target,
-                     archive_entry_pathname(e));
-        differ += bad;
-        free(refs);
-        close(fd);
-    }
-    bkp_item_clear(&it);
-    bkp_tree_reader_free(tr);
-    free(buf);
-    return differ;
-}
-
 static rb_status do_restore(run *r, const rb_step *st, rb_step_result *sr)
 {
     const rb_restore *rs = &st->restore;
@@ -440,7 +344,7 @@ static rb_status do_restore(run *r, const rb_step *st, rb_step_result *sr)
         say(sr, "%s could not be restored into %s: %s", name, r->target, bkp_strerror(rc));
         return RB_FAILED;
     }
-    uint64_t differ = compare(repo, c->g, r->target, rs->path, o.strip);
+    uint64_t differ = rst_compare(repo, c->g, r->target, rs->path, o.strip);
     if (differ > rr.damaged) {
         say(sr, "%s restored into %s, but %llu file(s) read back differ from the generation", name,
             r->target, (unsigned long long)(differ - rr.damaged));

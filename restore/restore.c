@@ -4,15 +4,18 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/openat2.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <archive.h>
 #include <archive_entry.h>
 #include <sodium.h>
 
+#include "bkp/direct.h"
 #include "bkp/durable.h"
 #include "bkp/log.h"
 #include "bkp/strmap.h"
@@ -21,6 +24,7 @@
 
 #define LOOKAHEAD 512 /* items read ahead of the writer */
 #define FETCH_DEPTH 24
+#define DIRECT_MIN (1U << 20) /* files this large are written past the page cache */
 
 typedef struct restore_ctx {
     bkp_repo *repo;
@@ -36,6 +40,10 @@ typedef struct restore_ctx {
     bool tree_done;
     int tree_err;
     uint64_t tar_at; /* bytes of the current file written to a tar stream */
+    /* A large file's data goes through `direct` on a descriptor of our own;
+     * archive_write_disk still creates it and sets its metadata. */
+    bkp_direct direct;
+    int dfd;
     /* With --path, hard links whose first name is outside the selection:
      * content of unselected files, selected file names, and renamed targets. */
     bkp_strmap *unselected, *selected, *relinked;
@@ -245,7 +253,9 @@ static int write_data(restore_ctx *c, const bkp_item *it, uint64_t pos, const ui
         if (pos < base + rlen) {
             uint64_t skip = pos - base, n = rlen - skip < len ? rlen - skip : len;
             la_ssize_t w;
-            if (c->to_disk) {
+            if (c->dfd >= 0) {
+                w = bkp_direct_write(&c->direct, p, (size_t)n) ? ARCHIVE_FATAL : ARCHIVE_OK;
+            } else if (c->to_disk) {
                 w = archive_write_data_block(c->w, p, (size_t)n, (la_int64_t)(off + skip));
             } else {
                 /* A tar stream is sequential: holes before this piece are zeros. */
@@ -278,11 +288,34 @@ static void report_damage(restore_ctx *c, const char *path, const uint8_t *id, i
               path, hex, phex, rc == -ENOENT ? "missing" : "damaged");
 }
 
+/* The file archive_write_disk has just created, opened again for writing
+ * its data past the page cache: a large dense file, on a kernel that can
+ * open it without following links or leaving the target (-1 otherwise, and
+ * archive_write_disk writes the data). */
+static int open_direct(restore_ctx *c, const bkp_item *it, const char *path)
+{
+#ifdef SYS_openat2
+    if (!c->to_disk || it->nsparse || (uint64_t)archive_entry_size(it->entry) < DIRECT_MIN ||
+        (!c->direct.running && bkp_direct_init(&c->direct)))
+        return -1;
+    struct open_how how = {.flags = O_WRONLY | O_CLOEXEC | O_NOFOLLOW,
+                           .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+    int fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+    if (fd >= 0)
+        bkp_direct_start(&c->direct, fd);
+    return fd < 0 ? -1 : fd;
+#else
+    (void)c, (void)it, (void)path;
+    return -1;
+#endif
+}
+
 static int restore_file_data(restore_ctx *c, bkp_item *it, const char *path, bool *damaged)
 {
     uint64_t pos = 0;
     int rc = 0;
     c->tar_at = 0;
+    c->dfd = open_direct(c, it, path);
     for (uint32_t i = 0; i < it->nchunks; i++) {
         const uint8_t *data;
         size_t len;
@@ -303,7 +336,9 @@ static int restore_file_data(restore_ctx *c, bkp_item *it, const char *path, boo
         } else if (rc) {
             /* A full disk, an I/O error: this file is not what it should be. */
             bkp_error("%s: %s; the file is not restored", path,
-                      archive_error_string(c->w) ? archive_error_string(c->w) : "write failed");
+                      c->dfd >= 0                 ? bkp_strerror(c->direct.err)
+                      : archive_error_string(c->w) ? archive_error_string(c->w)
+                                                   : "write failed");
             *damaged = true;
             rc = c->to_disk ? 0 : rc; /* a tar stream cannot continue after a short write */
         }
@@ -312,6 +347,16 @@ static int restore_file_data(restore_ctx *c, bkp_item *it, const char *path, boo
     }
     if (!rc && !*damaged && !c->to_disk)
         rc = zero_fill(c, (uint64_t)archive_entry_size(it->entry));
+    if (c->dfd >= 0) {
+        int dr = bkp_direct_end(&c->direct);
+        if (close(c->dfd) < 0 && !dr)
+            dr = -errno;
+        c->dfd = -1;
+        if (dr && !*damaged) {
+            bkp_error("%s: %s; the file is not restored", path, bkp_strerror(dr));
+            *damaged = true;
+        }
+    }
     if (!*damaged) {
         uint8_t h[BKP_ID_LEN];
         bkp_item_content_hash(bkp_repo_keys(c->repo), (uint64_t)archive_entry_size(it->entry),
@@ -344,17 +389,8 @@ static void remember_deep_dir(restore_ctx *c, struct archive_entry *e, const cha
 
 static int fix_deep_dir(const struct deep_dir *d)
 {
-    int fd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    char *copy = strdup(d->path), *save = NULL;
-    int rc = fd < 0 || !copy ? -ENOMEM : 0;
-    for (char *part = copy ? strtok_r(copy, "/", &save) : NULL; part && !rc;
-         part = strtok_r(NULL, "/", &save)) {
-        int next = openat(fd, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (next < 0)
-            rc = -errno;
-        close(fd);
-        fd = next;
-    }
+    int fd = bkp_open_deep(AT_FDCWD, d->path, O_RDONLY | O_DIRECTORY);
+    int rc = fd < 0 ? fd : 0;
     if (!rc && geteuid() == 0 && fchown(fd, (uid_t)d->uid, (gid_t)d->gid) < 0)
         rc = -errno;
     if (!rc && fchmod(fd, d->mode) < 0)
@@ -363,7 +399,6 @@ static int fix_deep_dir(const struct deep_dir *d)
         rc = -errno;
     if (fd >= 0)
         close(fd);
-    free(copy);
     return rc;
 }
 
@@ -505,6 +540,7 @@ int rst_restore(bkp_repo *r, const bkp_gen *g, const rst_opts *o, rst_result *re
     c->repo = r;
     c->o = o;
     c->res = res;
+    c->dfd = -1;
     if (o->path && *o->path &&
         ((rc = bkp_strmap_new(saved_free, &c->unselected)) || (rc = bkp_strmap_new(NULL, &c->selected)) ||
          (rc = bkp_strmap_new(free, &c->relinked))))
@@ -570,6 +606,7 @@ out:
         c->count--;
     }
     rst_fetch_free(c->fetch);
+    bkp_direct_free(&c->direct);
     bkp_tree_reader_free(c->tr);
     bkp_strmap_free(c->unselected);
     bkp_strmap_free(c->selected);

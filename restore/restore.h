@@ -1,9 +1,12 @@
 /*
  * restore.h — getting a generation back, to a directory or a tar stream.
  *
- * Every chunk is authenticated and re-hashed against its ID by worker threads
- * that fetch ahead of the writer; every file's chunk list is checked against
- * its recorded content hash. Metadata is written by libarchive's
+ * Every chunk is authenticated by worker threads that fetch ahead of the
+ * writer: its tag binds it to its type and ID under the repository key
+ * (bkp_repo_get_sealed); every file's chunk list is checked against its
+ * recorded content hash. rst_compare then reads a restored tree back and
+ * hashes it as at capture (`restore --verify`, runbooks and drills). Large
+ * files are written past the page cache (bkp/direct.h). Metadata is written by libarchive's
  * archive_write_disk with its secure flags: no "..", no absolute paths, no
  * writing through symlinks. A damaged file is reported, removed, and the
  * restore carries on with the rest.
@@ -36,6 +39,13 @@ typedef struct rst_result {
  * damaged (listed on stderr); a negative code when nothing could be done. */
 int rst_restore(bkp_repo *r, const bkp_gen *g, const rst_opts *o, rst_result *res)
     __attribute__((warn_unused_result));
+
+/* Read the restored regular files of `g` under `target` back (those under
+ * `path`, with `strip` as in rst_opts), re-chunk and hash them as at
+ * capture, and compare them with their recorded content: the number that
+ * differ or are missing, each named by a warning. */
+uint64_t rst_compare(bkp_repo *repo, const bkp_gen *g, const char *target, const char *path,
+                     const char *strip);
 
 /* Does stored path `p` fall under the --path filter `filter`? */
 bool rst_path_selected(const char *p, const char *filter);

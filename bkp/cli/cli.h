@@ -43,6 +43,7 @@ enum {
     OPT_DRILL = 1 << 19,  /* --medium M, --attest WHO, --report DIR, --sandbox DIR, --keep */
     OPT_RUNBOOK = 1 << 20, /* restore --runbook NAME */
     OPT_PERIOD = 1 << 21, /* audit report --from DATE --to DATE */
+    OPT_VERIFY = 1 << 22, /* restore --verify */
 };
 
 /* What a command needs; the dispatcher provides it before the handler runs. */
@@ -76,6 +77,7 @@ typedef struct cli {
     const char *medium, *attest;         /* drill --medium M, --attest WHO */
     const char *report_dir, *sandbox;    /* drill --report DIR, --sandbox DIR */
     bool keep;                           /* drill --keep: leave the sandbox */
+    bool verify;                         /* restore --verify: read the files back */
     const char *runbook;                 /* restore --runbook NAME */
     const char *folder;                  /* restore --folder PATH: that stored folder's contents */
     const char *period_to;               /* audit report --from DATE (in `from`) --to DATE */

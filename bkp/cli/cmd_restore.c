@@ -16,12 +16,18 @@ int cmd_restore(cli *c)
     struct timespec t0, t1;
 
     if (c->runbook) {
-        if (c->nargs || c->from || c->to_archive || c->path) {
-            bkp_error("bkp restore --runbook NAME takes no generation, target, --from or --path: "
-                      "the runbook says what goes where");
+        if (c->nargs || c->from || c->to_archive || c->path || c->verify) {
+            bkp_error("bkp restore --runbook NAME takes no generation, target, --from, --path or "
+                      "--verify: the runbook says what goes where, and its restores are always "
+                      "read back");
             return EXIT_USAGE;
         }
         return cli_runbook_execute(c, c->runbook, false, false);
+    }
+    if (c->to_archive && c->verify) {
+        bkp_error("--verify reads restored files back from a directory; a tar stream is "
+                  "checked by `bsdtar -tvf` or by restoring it");
+        return EXIT_USAGE;
     }
     if (c->to_archive ? c->nargs != 1 : c->nargs != 2) {
         bkp_error("give a generation and a target directory, or --to-archive FILE:\n"
@@ -61,8 +67,14 @@ int cmd_restore(cli *c)
     rst_opts o = {.target = c->nargs > 1 ? c->args[1] : NULL, .path = c->path,
                   .to_archive = c->to_archive, .force = c->force, .workers = c->workers,
                   .strip = folder};
+    uint64_t differ = 0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     rc = rst_restore(r, g, &o, &res);
+    if (rc >= 0 && c->verify) {
+        /* Missing files are the damaged ones, already counted. */
+        uint64_t d = rst_compare(r, g, o.target, o.path, o.strip);
+        differ = d > res.damaged ? d - res.damaged : 0;
+    }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     if (rc < 0) {
@@ -73,18 +85,28 @@ int cmd_restore(cli *c)
             printf("restored %s:%u: %llu items, %llu files, %s in %.1f s%s\n", g->dataset, g->seq,
                    (unsigned long long)res.items, (unsigned long long)res.files,
                    cli_size(a, sizeof(a), res.bytes), secs,
-                   res.damaged ? "" : "; every chunk authenticated");
+                   res.damaged || differ ? ""
+                   : c->verify           ? "; every chunk authenticated, every file read back and "
+                                           "compared"
+                                         : "; every chunk authenticated");
         if (res.damaged)
             bkp_error("%llu file(s) could not be restored exactly (listed above); restore them "
                       "from another medium or an older generation",
                       (unsigned long long)res.damaged);
-        ex = res.damaged ? EXIT_FAILED : EXIT_OK;
+        if (differ)
+            bkp_error("%llu restored file(s) read back differ from the generation (listed above): "
+                      "the target's disk may be failing; restore them again elsewhere and run "
+                      "`bkp verify --read-data`",
+                      (unsigned long long)differ);
+        ex = res.damaged || differ ? EXIT_FAILED : EXIT_OK;
     }
     char name[96];
     json_t *fig = json_pack("{s:s?, s:s?, s:s?, s:I, s:I, s:I}", "target", o.target, "path", o.path,
                             "archive", o.to_archive, "files", (json_int_t)(rc < 0 ? 0 : res.files),
                             "bytes", (json_int_t)(rc < 0 ? 0 : res.bytes), "damaged",
                             (json_int_t)(rc < 0 ? 0 : res.damaged));
+    if (fig && c->verify)
+        json_object_set_new(fig, "differ", json_integer((json_int_t)differ));
     bkp_audit_rec rec = {.op = "restore", .dataset = g->dataset,
                          .generation = bkp_gen_name(g, name, sizeof(name)), .failed = ex != 0,
                          .figures = fig, .error = rc < 0 ? bkp_strerror(rc) : NULL};

@@ -37,8 +37,8 @@ static const command commands[] = {
     {"ls", cmd_ls, NEED_REPO, OPT_REPO | OPT_JSON, 1, 2, "ls GEN [PATH] [--json]", "list the files of a generation"},
     {"diff", cmd_diff, NEED_REPO, OPT_REPO | OPT_JSON, 2, 2, "diff GEN GEN [--json]",
      "what changed between two generations"},
-    {"restore", cmd_restore, 0, OPT_REPO | OPT_PATH | OPT_TO_ARCHIVE | OPT_FORCE | OPT_WORKERS | OPT_FROM | OPT_RUNBOOK, 0, 2,
-     "restore GEN TARGET [--path P | --folder DIR] [--force] [--from MEDIUM|PATH] | restore GEN --to-archive FILE | restore --runbook NAME [--attest WHO]",
+    {"restore", cmd_restore, 0, OPT_REPO | OPT_PATH | OPT_TO_ARCHIVE | OPT_FORCE | OPT_WORKERS | OPT_FROM | OPT_RUNBOOK | OPT_VERIFY, 0, 2,
+     "restore GEN TARGET [--path P | --folder DIR] [--force] [--from MEDIUM|PATH] [--verify] | restore GEN --to-archive FILE | restore --runbook NAME [--attest WHO]",
      "restore a generation into a directory or a tar (pax) file, from the repository or any one medium"},
     {"run", cmd_run, NEED_REPO_WRITE, OPT_REPO | OPT_DATASET | OPT_FORCE | OPT_METRICS | OPT_WORKERS | OPT_JSON,
      0, 0, "run [--dataset NAME] [--force] [--metrics FILE] [--json]",
@@ -100,6 +100,7 @@ static const struct option long_options[] = {
     {"report", required_argument, NULL, 'e'},
     {"sandbox", required_argument, NULL, 'b'},
     {"keep", no_argument, NULL, 'k'},
+    {"verify", no_argument, NULL, 'V'},
     {"runbook", required_argument, NULL, 'B'},
     {"folder", required_argument, NULL, 'G'},
     {"to", required_argument, NULL, 'Z'},
@@ -183,6 +184,8 @@ static unsigned option_bit(int ch)
     case 'b':
     case 'k':
         return OPT_DRILL;
+    case 'V':
+        return OPT_VERIFY;
     case 't':
         return OPT_DRILL | OPT_RUNBOOK;
     case 'B':
@@ -286,6 +289,7 @@ int main(int argc, char **argv)
         case 'e': c.report_dir = optarg; break;
         case 'b': c.sandbox = optarg; break;
         case 'k': c.keep = true; break;
+        case 'V': c.verify = true; break;
         case 'B': c.runbook = optarg; break;
         case 'G': c.folder = optarg; break;
         case 'Z': c.period_to = optarg; break;

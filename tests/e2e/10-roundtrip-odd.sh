@@ -22,6 +22,15 @@ cd "$SRC"
 printf 'x' >one-byte
 head -c 307200 /dev/urandom >random-300k
 head -c 9437184 /dev/urandom >random-9m
+# Large files are written past the page cache: one a whole number of the
+# writer's 4 MiB buffers, one a byte over, one with an owner, a mode and an
+# xattr that must still be set on it.
+head -c 8388608 /dev/urandom >exact-8m
+head -c 4194305 /dev/urandom >4m-and-1
+head -c 2000001 /dev/urandom >big-owned
+chown 1234:5678 big-owned
+chmod 0440 big-owned
+setfattr -n user.big -v large big-owned 2>/dev/null || true
 mkdir -p nested/a/b/c/d nested/a/empty-inner empty-dir
 seq 1 20000 >nested/a/b/c/d/numbers.txt
 echo hello >nested/a/b/file
@@ -115,6 +124,7 @@ mkdir deep
 touch -h -d '2001-02-03 04:05:06.123456789' one-byte
 touch -h -d '1999-12-31 23:59:59.999999999' random-300k
 touch -h -d '2038-01-19 03:14:09.500000001' random-9m
+touch -h -d '2003-03-03 03:03:03.000000003' big-owned
 touch -h -d '1985-06-07 08:09:10.000000042' nested/rel-link
 touch -h -d '2020-02-29 12:00:00.000000001' empty-file hard1
 find . -depth -type d -execdir touch -d '2010-05-06 07:08:09.987654321' {} +
@@ -130,7 +140,8 @@ ok "$BKP" backup --repo "$REPO" --dataset odd --json "$SRC"
 [ "$(json_num files)" -ge 20 ] || flunk "backup --json reports too few files: $OUT"
 
 T1=$WORK/restore1
-check_exit 0 "$BKP" restore --repo "$REPO" odd:latest "$T1" || true
+# --verify reads every restored file back (past PATH_MAX too) and compares it.
+check_exit 0 "$BKP" restore --repo "$REPO" --verify odd:latest "$T1" || true
 R1=$T1$SRC
 [ -d "$R1" ] || fail "restore did not create $R1 (paths should be stored without the leading /)"
 
@@ -148,7 +159,7 @@ bottom=$(cd "$R1/deep" && for _ in $(seq 40); do cd "$DNAME"; done && cat file-a
 [ "$bottom" = "bottom of the deep chain" ] || flunk "file at the bottom of the deep chain: '$bottom'"
 
 # Oracle 3: stat spot checks.
-for f in one-byte random-9m owned owned-dir owned-link mode600 mode755 setuid setuid-other mode000 \
+for f in one-byte random-9m exact-8m 4m-and-1 big-owned owned owned-dir owned-link mode600 mode755 setuid setuid-other mode000 \
     sgid-dir sticky-dir a-fifo empty-file empty-dir nested nested/rel-link dangling-link "$LONG" \
     $'new\nline' $'\xff\xfe-bytes'; do
     a=$(stat -c '%F %a %u %g %s %y %h' "$SRC/$f")
