@@ -23,7 +23,7 @@
 #include "restore/fetch.h"
 
 #define LOOKAHEAD 512 /* items read ahead of the writer */
-#define FETCH_DEPTH 24
+#define FETCH_DEPTH 8
 #define DIRECT_MIN (1U << 20) /* files this large are written past the page cache */
 
 typedef struct restore_ctx {
