@@ -19,7 +19,7 @@
 #include "bkp/log.h"
 #include "bkp/strmap.h"
 
-#define QUEUE_LEN 8      /* chunks waiting for a worker */
+#define QUEUE_LEN 8 /* chunks waiting for a worker */
 #define MAX_WORKERS 16
 
 /* An item whose chunks are still with the workers. Items leave in walk order. */
@@ -29,6 +29,10 @@ typedef struct pending {
     uint32_t outstanding;
     int err;
     bool cacheable;
+    bool hit;        /* unchanged, and every chunk still in the repository */
+    bool lean;       /* walked with its stat only: its flags come from the cache */
+    bool classified; /* looked up in the files cache */
+    bkp_fextra extra;
     int8_t was; /* -1 new path, 0 cached with other timestamps, 1 unchanged */
     uint8_t old_content[BKP_ID_LEN];
     bkp_fstat st;
@@ -61,13 +65,17 @@ typedef struct capture_ctx {
     pthread_t threads[MAX_WORKERS];
     int nthreads;
 
-    bkp_strmap *links; /* "dev:ino" -> stored path of the first name, for files with several links */
-    int64_t started_ns;  /* files changed since (or just before) are not cached */
-    bool have_history;   /* a files cache of an earlier capture exists */
-    size_t roots_read;   /* paths that could be opened at all */
+    bkp_strmap
+        *links; /* "dev:ino" -> stored path of the first name, for files with several links */
+    int64_t started_ns; /* files changed since (or just before) are not cached */
+    bool have_history;  /* a files cache of an earlier capture exists */
+    size_t roots_read;  /* paths that could be opened at all */
 
     bkp_buf cbuf; /* file bytes not yet cut into chunks */
     size_t cpos;
+
+    int walk_flags;      /* the walker's behaviour for an entry read in full */
+    pending *classified; /* the regular file the walker is on, looked up in the cache */
 } capture_ctx;
 
 static void add_error(capture_ctx *c, const char *path, const char *msg)
@@ -168,6 +176,18 @@ static void pending_free(pending *p)
     free(p);
 }
 
+static void entry_extra(struct archive_entry *e, bkp_fextra *x)
+{
+    unsigned long set = 0, clear = 0;
+    archive_entry_fflags(e, &set, &clear);
+    x->fflags_set = set;
+    x->fflags_clear = clear;
+    x->ext =
+        archive_entry_xattr_count(e) > 0 ||
+        archive_entry_acl_count(e, ARCHIVE_ENTRY_ACL_TYPE_ACCESS | ARCHIVE_ENTRY_ACL_TYPE_DEFAULT |
+                                       ARCHIVE_ENTRY_ACL_TYPE_NFS4) > 0;
+}
+
 /* Write finished items, in order, to the tree; with `all`, wait for every one. */
 static int drain(capture_ctx *c, bool all)
 {
@@ -207,8 +227,12 @@ static int drain(capture_ctx *c, bool all)
             bkp_fstat racy = p->st;
             racy.mtime = racy.ctime = INT64_MIN;
             bool data = archive_entry_filetype(e) == AE_IFREG && !archive_entry_hardlink(e);
-            if (!rc && (p->cacheable || data))
-                rc = bkp_fcache_add(c->new_cache, p->path, p->cacheable ? &p->st : &racy, &p->item);
+            if (!rc && (p->cacheable || data)) {
+                bkp_fextra x;
+                entry_extra(e, &x);
+                rc = bkp_fcache_add(c->new_cache, p->path, p->cacheable ? &p->st : &racy, &p->item,
+                                    &x);
+            }
         }
         pending_free(p);
         pthread_mutex_lock(&c->lock);
@@ -401,6 +425,76 @@ static bool excluded(const bkp_capture_opts *o, const char *path)
     return false;
 }
 
+static void drop_content(pending *p)
+{
+    free(p->item.chunks);
+    free(p->item.sparse);
+    p->item.chunks = NULL;
+    p->item.sparse = NULL;
+    p->item.nchunks = p->item.nsparse = 0;
+}
+
+/* Is this regular file unchanged since the files cache was written, with
+ * every chunk still in the repository? Sets p's stat, cacheable, was and hit,
+ * and on a hit its chunks, sparse map and extras. */
+static void lookup_cache(capture_ctx *c, pending *p, struct archive_entry *e)
+{
+    p->classified = true;
+    p->st = (bkp_fstat){archive_entry_dev(e), (uint64_t)archive_entry_ino64(e),
+                        (uint64_t)archive_entry_size(e),
+                        archive_entry_mtime(e) * 1000000000LL + archive_entry_mtime_nsec(e),
+                        archive_entry_ctime(e) * 1000000000LL + archive_entry_ctime_nsec(e)};
+    /* A file whose timestamps lie near the time it is read may change
+     * again within the same tick (2 s on FAT, coarse on SMB and NFS)
+     * and look unchanged: read it now and next time too. A time far
+     * in the past or the future cannot be confused with a new change. */
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t lo = c->started_ns - 2000000000LL,
+            hi = now.tv_sec * 1000000000LL + now.tv_nsec + 2000000000LL;
+    p->cacheable =
+        !(p->st.mtime >= lo && p->st.mtime <= hi) && !(p->st.ctime >= lo && p->st.ctime <= hi);
+    int was = c->o->no_cache ? -ENOENT
+                             : bkp_fcache_lookup(c->old_cache, bkp_repo_keys(c->repo), p->path,
+                                                 &p->st, &p->item, p->old_content, &p->extra);
+    /* With no cache at all there is nothing to compare with. */
+    p->was = was == -ENOENT ? (c->have_history ? -1 : 1) : (int8_t)(was == 1 ? 1 : 0);
+    p->hit = was == 1;
+    for (uint32_t i = 0; p->hit && i < p->item.nchunks; i++)
+        p->hit = bkp_repo_has(c->repo, p->item.chunks[i].id);
+    if (!p->hit)
+        drop_content(p);
+}
+
+/* The walker's metadata filter, called once it has an entry's stat and before
+ * it gathers the rest. A regular file that is unchanged, and that had neither
+ * xattrs nor ACLs, needs nothing more: the walker is told to skip opening it
+ * for those, its flags and its holes (its flags come from the cache). */
+static int classify(struct archive *a, void *arg, struct archive_entry *e)
+{
+    capture_ctx *c = arg;
+    bool lean = false;
+    if (c->classified) {
+        pending_free(c->classified);
+        c->classified = NULL;
+    }
+    if (archive_entry_filetype(e) == AE_IFREG && archive_entry_pathname(e)) {
+        pending *p = calloc(1, sizeof(*p));
+        if (p && (p->path = strdup(archive_entry_pathname(e)))) {
+            lookup_cache(c, p, e);
+            lean = p->lean = p->hit && !p->extra.ext;
+            c->classified = p;
+        } else {
+            free(p); /* the walk goes on, and the file is looked up later */
+        }
+    }
+    archive_read_disk_set_behavior(
+        a, c->walk_flags | (lean ? ARCHIVE_READDISK_NO_XATTR | ARCHIVE_READDISK_NO_ACL |
+                                       ARCHIVE_READDISK_NO_FFLAGS | ARCHIVE_READDISK_NO_SPARSE
+                                 : 0));
+    return 1;
+}
+
 static int capture_path(capture_ctx *c, const char *root)
 {
     struct archive *a = archive_read_disk_new();
@@ -411,8 +505,9 @@ static int capture_path(capture_ctx *c, const char *root)
         return -ENOMEM;
     archive_read_disk_set_symlink_physical(a);
     archive_read_disk_set_standard_lookup(a);
-    if (c->o->one_fs)
-        archive_read_disk_set_behavior(a, ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS);
+    c->walk_flags = c->o->one_fs ? ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS : 0;
+    archive_read_disk_set_behavior(a, c->walk_flags);
+    archive_read_disk_set_metadata_filter_callback(a, classify, c);
     if (archive_read_disk_open(a, root) != ARCHIVE_OK) {
         add_error(c, root, archive_error_string(a));
         goto out;
@@ -450,8 +545,13 @@ static int capture_path(capture_ctx *c, const char *root)
         if (archive_entry_filetype(e) == AE_IFDIR)
             archive_read_disk_descend(a);
 
-        pending *p = calloc(1, sizeof(*p));
-        if (!p || !(p->path = strdup(walked))) {
+        pending *p = c->classified;
+        c->classified = NULL;
+        if (p && strcmp(p->path, walked) != 0) {
+            pending_free(p);
+            p = NULL;
+        }
+        if (!p && (!(p = calloc(1, sizeof(*p))) || !(p->path = strdup(walked)))) {
             free(p);
             rc = -ENOMEM;
             break;
@@ -468,34 +568,18 @@ static int capture_path(capture_ctx *c, const char *root)
         const char *hl = type == AE_IFREG ? hardlink_target(c, p->item.entry, stored) : NULL;
         if (hl) {
             archive_entry_copy_hardlink(p->item.entry, hl);
+            drop_content(p);
+            p->cacheable = false; /* only a file's first name is in the cache */
             s->links++;
         } else if (type == AE_IFREG) {
-            struct archive_entry *ie = p->item.entry;
             s->files++;
-            s->bytes += (uint64_t)archive_entry_size(ie);
-            p->st = (bkp_fstat){archive_entry_dev(ie), (uint64_t)archive_entry_ino64(ie),
-                                (uint64_t)archive_entry_size(ie),
-                                archive_entry_mtime(ie) * 1000000000LL + archive_entry_mtime_nsec(ie),
-                                archive_entry_ctime(ie) * 1000000000LL + archive_entry_ctime_nsec(ie)};
-            /* A file whose timestamps lie near the time it is read may change
-             * again within the same tick (2 s on FAT, coarse on SMB and NFS)
-             * and look unchanged: read it now and next time too. A time far
-             * in the past or the future cannot be confused with a new change. */
-            struct timespec now;
-            clock_gettime(CLOCK_REALTIME, &now);
-            int64_t lo = c->started_ns - 2000000000LL,
-                    hi = now.tv_sec * 1000000000LL + now.tv_nsec + 2000000000LL;
-            p->cacheable = !(p->st.mtime >= lo && p->st.mtime <= hi) &&
-                           !(p->st.ctime >= lo && p->st.ctime <= hi);
-            int was = c->o->no_cache ? -ENOENT
-                                     : bkp_fcache_lookup(c->old_cache, bkp_repo_keys(c->repo), p->path,
-                                                         &p->st, &p->item, p->old_content);
-            bool hit = was == 1;
-            /* With no cache at all there is nothing to compare with. */
-            p->was = was == -ENOENT ? (c->have_history ? -1 : 1) : (int8_t)(was == 1 ? 1 : 0);
-            /* A cache hit counts only if every chunk is still in the repository. */
-            for (uint32_t i = 0; hit && i < p->item.nchunks; i++)
-                hit = bkp_repo_has(c->repo, p->item.chunks[i].id);
+            s->bytes += (uint64_t)archive_entry_size(p->item.entry);
+            if (!p->classified)
+                lookup_cache(c, p, p->item.entry);
+            if (p->lean)
+                archive_entry_set_fflags(p->item.entry, (unsigned long)p->extra.fflags_set,
+                                         (unsigned long)p->extra.fflags_clear);
+            bool hit = p->hit;
             if (hit) {
                 p->chunks_cap = p->item.nchunks;
                 pthread_mutex_lock(&c->lock); /* workers count chunks too */
@@ -503,11 +587,7 @@ static int capture_path(capture_ctx *c, const char *root)
                 s->chunks += p->item.nchunks;
                 pthread_mutex_unlock(&c->lock);
             } else {
-                free(p->item.chunks);
-                free(p->item.sparse);
-                p->item.chunks = NULL;
-                p->item.sparse = NULL;
-                p->item.nchunks = p->item.nsparse = 0;
+                drop_content(p);
                 enqueue_item(c, p);
                 rc = read_content(c, a, p, p->path);
                 if (rc)
@@ -525,10 +605,14 @@ static int capture_path(capture_ctx *c, const char *root)
         if ((rc = drain(c, false)))
             break;
         bkp_progress("%s: %llu files, %.1f MB read, %.1f MB new", c->o->dataset,
-                     (unsigned long long)(s->files + s->links),
-                     (double)s->bytes_read / 1e6, (double)s->bytes_new / 1e6);
+                     (unsigned long long)(s->files + s->links), (double)s->bytes_read / 1e6,
+                     (double)s->bytes_new / 1e6);
     }
 out:
+    if (c->classified) {
+        pending_free(c->classified);
+        c->classified = NULL;
+    }
     if (got_any)
         c->roots_read++; /* at least the root itself was captured */
     archive_entry_free(e);
@@ -572,8 +656,7 @@ int bkp_capture_run(bkp_repo *r, const bkp_capture_opts *o, bkp_capture *out)
     }
     if ((rc = bkp_strmap_new(free, &c.links)) ||
         (rc = bkp_fcache_load(r, o->dataset, &c.old_cache, &c.have_history)) ||
-        (rc = bkp_fcache_new(&c.new_cache)) ||
-        (rc = bkp_tree_writer_new(r, &c.tw)))
+        (rc = bkp_fcache_new(&c.new_cache)) || (rc = bkp_tree_writer_new(r, &c.tw)))
         goto out;
     int nw = o->workers > 0 ? o->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
     nw = nw < 1 ? 1 : nw > MAX_WORKERS ? MAX_WORKERS : nw;

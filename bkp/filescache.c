@@ -9,11 +9,12 @@
 #include "bkp/durable.h"
 #include "bkp/log.h"
 
-#define CACHE_VERSION 1
+#define CACHE_VERSION 2 /* 1 had no extras: its files are taken as having some */
 
 typedef struct fentry {
     char *path;
     bkp_fstat st;
+    bkp_fextra x;
     bkp_chunk_ref *chunks;
     uint32_t nchunks;
     uint64_t *sparse;
@@ -85,8 +86,9 @@ static int rehash(bkp_fcache *c)
     return 0;
 }
 
-static int add(bkp_fcache *c, const char *path, const bkp_fstat *st, const bkp_chunk_ref *chunks,
-               uint32_t nchunks, const uint64_t *sparse, uint32_t nsparse)
+static int add(bkp_fcache *c, const char *path, const bkp_fstat *st, const bkp_fextra *x,
+               const bkp_chunk_ref *chunks, uint32_t nchunks, const uint64_t *sparse,
+               uint32_t nsparse)
 {
     if (c->count >= c->nbuckets && rehash(c))
         return -ENOMEM;
@@ -94,6 +96,7 @@ static int add(bkp_fcache *c, const char *path, const bkp_fstat *st, const bkp_c
     if (!e || !(e->path = strdup(path)))
         goto nomem;
     e->st = *st;
+    e->x = *x;
     if (nchunks && !(e->chunks = malloc(nchunks * sizeof(*chunks))))
         goto nomem;
     if (nsparse && !(e->sparse = malloc(2 * nsparse * sizeof(*sparse))))
@@ -118,9 +121,10 @@ nomem:
     return -ENOMEM;
 }
 
-int bkp_fcache_add(bkp_fcache *c, const char *path, const bkp_fstat *st, const bkp_item *it)
+int bkp_fcache_add(bkp_fcache *c, const char *path, const bkp_fstat *st, const bkp_item *it,
+                   const bkp_fextra *x)
 {
-    return add(c, path, st, it->chunks, it->nchunks, it->sparse, it->nsparse);
+    return add(c, path, st, x, it->chunks, it->nchunks, it->sparse, it->nsparse);
 }
 
 uint64_t bkp_fcache_unseen(const bkp_fcache *c)
@@ -133,7 +137,7 @@ uint64_t bkp_fcache_unseen(const bkp_fcache *c)
 }
 
 int bkp_fcache_lookup(bkp_fcache *c, const bkp_keys *k, const char *path, const bkp_fstat *st,
-                      bkp_item *it, uint8_t old_content[BKP_ID_LEN])
+                      bkp_item *it, uint8_t old_content[BKP_ID_LEN], bkp_fextra *x)
 {
     for (fentry *e = c->buckets[path_hash(path) & (c->nbuckets - 1)]; e; e = e->next) {
         if (strcmp(e->path, path) != 0)
@@ -160,6 +164,7 @@ int bkp_fcache_lookup(bkp_fcache *c, const bkp_keys *k, const char *path, const 
         it->nchunks = e->nchunks;
         it->sparse = sp;
         it->nsparse = e->nsparse;
+        *x = e->x;
         return 1;
     }
     return -ENOENT;
@@ -196,7 +201,8 @@ int bkp_fcache_load(bkp_repo *r, const char *dataset, bkp_fcache **out, bool *fo
         goto done; /* no usable cache: every file is read */
     bkp_rd rd;
     bkp_rd_init(&rd, plain.data, plain.len);
-    if (bkp_rd_u32(&rd) != CACHE_VERSION)
+    uint32_t version = bkp_rd_u32(&rd);
+    if (version != 1 && version != CACHE_VERSION)
         goto done;
     *found = true;
     uint64_t n = bkp_rd_u64(&rd);
@@ -209,6 +215,12 @@ int bkp_fcache_load(bkp_repo *r, const char *dataset, bkp_fcache **out, bool *fo
         st.size = bkp_rd_u64(&rd);
         st.mtime = (int64_t)bkp_rd_u64(&rd);
         st.ctime = (int64_t)bkp_rd_u64(&rd);
+        bkp_fextra x = {.ext = true};
+        if (version >= 2) {
+            x.ext = bkp_rd_u8(&rd) != 0;
+            x.fflags_set = bkp_rd_u64(&rd);
+            x.fflags_clear = bkp_rd_u64(&rd);
+        }
         uint32_t nsp = bkp_rd_u32(&rd);
         const uint8_t *sp = bkp_rd_take(&rd, (size_t)nsp * 16);
         uint32_t nch = bkp_rd_u32(&rd);
@@ -225,7 +237,7 @@ int bkp_fcache_load(bkp_repo *r, const char *dataset, bkp_fcache **out, bool *fo
                 memcpy(chv[j].id, ch + j * (BKP_ID_LEN + 4), BKP_ID_LEN);
                 chv[j].len = bkp_get_le32(ch + j * (BKP_ID_LEN + 4) + BKP_ID_LEN);
             }
-            add(c, pz, &st, chv, nch, spv, nsp);
+            add(c, pz, &st, &x, chv, nch, spv, nsp);
         }
         free(pz);
         free(spv);
@@ -258,6 +270,9 @@ int bkp_fcache_save(bkp_repo *r, const char *dataset, const bkp_fcache *c)
             bkp_buf_u64(&plain, e->st.size);
             bkp_buf_u64(&plain, (uint64_t)e->st.mtime);
             bkp_buf_u64(&plain, (uint64_t)e->st.ctime);
+            bkp_buf_u8(&plain, e->x.ext);
+            bkp_buf_u64(&plain, e->x.fflags_set);
+            bkp_buf_u64(&plain, e->x.fflags_clear);
             bkp_buf_u32(&plain, e->nsparse);
             for (uint32_t j = 0; j < 2 * e->nsparse; j++)
                 bkp_buf_u64(&plain, e->sparse[j]);
@@ -272,7 +287,8 @@ int bkp_fcache_save(bkp_repo *r, const char *dataset, const bkp_fcache *c)
     char *dir = bkp_repo_subpath(r, "cache");
     if (plain.failed || !dir || plain.len > BKP_BLOB_MAX_RAW)
         rc = plain.len > BKP_BLOB_MAX_RAW ? -E2BIG : -ENOMEM;
-    else if (!(rc = bkp_blob_seal(bkp_repo_keys(r), BKP_BLOB_CACHE, ad, plain.data, plain.len, 1, &sealed)))
+    else if (!(rc = bkp_blob_seal(bkp_repo_keys(r), BKP_BLOB_CACHE, ad, plain.data, plain.len, 1,
+                                  &sealed)))
         rc = bkp_durable_write(dir, name, sealed.data, sealed.len, BKP_DURABLE_PRIVATE);
     if (rc)
         bkp_warn("cannot save the files cache in %s (%s); the next backup reads every file again",

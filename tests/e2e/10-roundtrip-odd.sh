@@ -68,6 +68,16 @@ else
 fi
 
 printf 'owned' >owned
+
+# A file flag (chattr +d, "no dump"): kept by a restore, and by a second
+# backup that takes the unchanged file from the files cache without reading it.
+printf 'flagged' >flagged
+HAVE_FLAGS=0
+if command -v lsattr >/dev/null 2>&1 && chattr +d flagged 2>/dev/null; then
+    HAVE_FLAGS=1
+else
+    echo "note [$TEST_NAME]: file flags not supported here; flag checks skipped" >&2
+fi
 chown 1234:5678 owned
 mkdir owned-dir
 chown 1234:5678 owned-dir
@@ -289,6 +299,41 @@ want="M ${SRC#/}/nested/a/b/c/d/numbers.txt"
 T4=$WORK/restore2
 check_exit 0 "$BKP" restore --repo "$REPO" odd:2 "$T4" || true
 same_mtree "$SRC" "$T4$SRC" "restore of odd:2" '^\./deep/'
+# Unchanged files are taken from the files cache with no more than a stat;
+# their xattrs, ACLs and flags must still be in the new generation.
+extras_same() { # COPY WHAT
+    if [ "$HAVE_XATTR" = 1 ]; then
+        same_xattrs "$SRC" "$1" '^user\.' "user.* xattrs differ after restore of $2"
+    fi
+    if [ "$HAVE_ACL" = 1 ]; then
+        same_xattrs "$SRC" "$1" '^system\.posix_acl' "POSIX ACLs differ after restore of $2"
+    fi
+    if [ "$HAVE_FLAGS" = 1 ]; then
+        lsattr -d "$1/flagged" 2>/dev/null | awk '{print $1}' | grep -q d ||
+            flunk "the no-dump flag of 'flagged' is lost in $2: $(lsattr -d "$1/flagged" 2>&1)"
+    fi
+}
+extras_same "$T4$SRC" "odd:2"
+# An xattr added to a file that had none changes its ctime: the next backup
+# reads its metadata again.
+if [ "$HAVE_XATTR" = 1 ]; then
+    setfattr -n user.added -v late "$SRC/one-byte"
+    setfattr -x user.text "$SRC/xattr-file"
+fi
+[ "$HAVE_FLAGS" = 1 ] && chattr -d "$SRC/flagged" && chattr +A "$SRC/flagged"
+ok "$BKP" backup --repo "$REPO" --dataset odd --json "$SRC"
+T5=$WORK/restore3
+check_exit 0 "$BKP" restore --repo "$REPO" odd:3 "$T5" || true
+same_mtree "$SRC" "$T5$SRC" "restore of odd:3" '^\./deep/'
+if [ "$HAVE_XATTR" = 1 ]; then
+    xattrs_of "$T5$SRC" '^user\.' | grep -q 'user.added=' || flunk "the xattr added before odd:3 is not restored"
+fi
+if [ "$HAVE_FLAGS" = 1 ]; then
+    lsattr -d "$T5$SRC/flagged" 2>/dev/null | awk '{print $1}' | grep -q A ||
+        flunk "the flag set before odd:3 is lost: $(lsattr -d "$T5$SRC/flagged" 2>&1)"
+    HAVE_FLAGS=0
+fi
+extras_same "$T5$SRC" "odd:3"
 check_exit 0 "$BKP" verify --repo "$REPO" --read-data || true
 
 finish
