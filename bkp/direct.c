@@ -65,9 +65,11 @@ static int write_out(bkp_direct *d, uint8_t *b, size_t len, uint64_t off)
         rc = bkp_pwrite_full(d->fd, b, n, off);
         if (rc != -EINVAL)
             return rc;
-        /* Accepted at open, refused on write (some FUSE file systems). */
+        /* Accepted at open, refused on write (some FUSE file systems).
+         * Part of the padding may have been written: the end cuts it off. */
         set_direct(d->fd, false);
         d->direct = false;
+        d->padded = true;
         n = len;
     }
     rc = bkp_pwrite_full(d->fd, b, n, off);
@@ -153,6 +155,7 @@ void bkp_direct_start(bkp_direct *d, int fd)
     d->fill = 0;
     d->done = 0;
     d->err = 0;
+    d->padded = false;
     d->direct = set_direct(fd, true);
 }
 
@@ -195,9 +198,9 @@ int bkp_direct_end(bkp_direct *d)
     int rc = d->fill ? hand_over(d) : 0;
     int w = wait_idle(d);
     rc = rc ? rc : w;
-    if (d->direct) {
+    if (d->direct || d->padded) {
         set_direct(d->fd, false);
-        d->direct = false;
+        d->direct = d->padded = false;
         if (!rc && ftruncate(d->fd, (off_t)d->done) < 0)
             rc = -errno;
     }

@@ -33,6 +33,7 @@ typedef struct bkp_direct {
     size_t fill;     /* bytes gathered in buf[cur] */
     uint64_t done;   /* file offset of buf[cur] */
     bool direct;     /* fd has O_DIRECT */
+    bool padded;     /* a padded block went out before O_DIRECT was dropped */
     /* The writer thread: writes buf[!cur] (out_len bytes at out_off) while busy. */
     pthread_t thread;
     pthread_mutex_t lock;

@@ -97,8 +97,9 @@ int bkp_open_deep(int dirfd, const char *path, int flags)
     char *part = rc ? NULL : strtok_r(copy, "/", &save);
     while (part) {
         char *next = strtok_r(NULL, "/", &save);
-        int nfd = openat(fd, part, next ? O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC
-                                        : flags | O_NOFOLLOW | O_CLOEXEC);
+        int nfd = openat(fd, part,
+                         next ? O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC
+                              : flags | O_NOFOLLOW | O_CLOEXEC);
         rc = nfd < 0 ? -errno : 0;
         close(fd);
         fd = nfd;
@@ -229,13 +230,14 @@ int bkp_dfile_open(bkp_dfile *f, const char *dir, unsigned flags)
      * (another PID namespace with the same host name) sees it is alive. */
     (void)flock(f->fd, LOCK_EX | LOCK_NB);
     if (flags & BKP_DURABLE_DIRECT) {
+        /* Without the memory or a thread for it, the file is written the
+         * ordinary way: slower, not less safe. */
         if (!(f->direct = malloc(sizeof(*f->direct))) || bkp_direct_init(f->direct)) {
             free(f->direct);
             f->direct = NULL;
-            bkp_dfile_abort(f);
-            return -ENOMEM;
+        } else {
+            bkp_direct_start(f->direct, f->fd);
         }
-        bkp_direct_start(f->direct, f->fd);
     }
     return 0;
 }

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <archive_entry.h>
@@ -14,104 +15,142 @@
 #include "bkp/log.h"
 #include "bkp/tree.h"
 
-/* Read the restored regular files of `g` back and compare them with their
- * recorded content (re-chunked and hashed as at capture). */
-uint64_t rst_compare(bkp_repo *repo, const bkp_gen *g, const char *target, const char *path,
-                     const char *strip)
+/* Is [from, to) of `fd` a hole, or data that reads as zeros? */
+static bool hole_is_zero(int fd, uint64_t from, uint64_t to, uint8_t *buf, size_t cap)
+{
+    while (from < to) {
+        off_t d = lseek(fd, (off_t)from, SEEK_DATA);
+        if (d < 0)
+            return errno == ENXIO; /* no data up to the end */
+        if ((uint64_t)d >= to)
+            return true;
+        size_t want = to - (uint64_t)d < cap ? (size_t)(to - (uint64_t)d) : cap;
+        ssize_t got = pread(fd, buf, want, d);
+        if (got <= 0)
+            return false;
+        for (ssize_t i = 0; i < got; i++)
+            if (buf[i])
+                return false;
+        from = (uint64_t)d + (uint64_t)got;
+    }
+    return true;
+}
+
+/* Does the open file hold exactly `it`'s content: its size, its data
+ * regions re-chunked and hashed as at capture, and zeros between them? */
+static bool same_content(const bkp_keys *k, const bkp_chunker *ch, int fd, const bkp_item *it,
+                         uint8_t *buf, size_t cap)
+{
+    struct stat st;
+    uint64_t size = (uint64_t)archive_entry_size(it->entry), one[2] = {0, size};
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != size)
+        return false;
+    const uint64_t *reg = it->nsparse ? it->sparse : one;
+    uint32_t nreg = it->nsparse ? it->nsparse : 1, ri = 0, n = 0, cn = 0;
+    uint64_t roff = reg[0], rleft = reg[1], prev_end = 0;
+    bkp_chunk_ref *refs = NULL;
+    size_t have = 0;
+    bool eof = false, bad = !hole_is_zero(fd, 0, roff, buf, cap);
+    while (!bad) {
+        while (!eof && have < cap) { /* fill from the data regions in order */
+            if (!rleft) {
+                prev_end = roff;
+                if (++ri >= nreg) {
+                    eof = true;
+                    bad = !hole_is_zero(fd, prev_end, size, buf + have, cap - have);
+                    break;
+                }
+                roff = reg[2 * ri];
+                rleft = reg[2 * ri + 1];
+                if ((bad = !hole_is_zero(fd, prev_end, roff, buf + have, cap - have)))
+                    break;
+                continue;
+            }
+            size_t want = cap - have < rleft ? cap - have : (size_t)rleft;
+            ssize_t got = pread(fd, buf + have, want, (off_t)roff);
+            if (got <= 0) {
+                bad = true;
+                break;
+            }
+            have += (size_t)got;
+            roff += (uint64_t)got;
+            rleft -= (uint64_t)got;
+        }
+        if (bad || !have)
+            break;
+        size_t cut = bkp_chunker_cut(ch, buf, have, eof);
+        if (!cut)
+            cut = have;
+        if (cn == n) {
+            bkp_chunk_ref *nr = realloc(refs, (n = n ? 2 * n : 16) * sizeof(*nr));
+            if (!nr) {
+                bad = true;
+                break;
+            }
+            refs = nr;
+        }
+        bkp_blob_id(k, buf, cut, refs[cn].id);
+        refs[cn++].len = (uint32_t)cut;
+        memmove(buf, buf + cut, have - cut);
+        have -= cut;
+    }
+    uint8_t h[BKP_ID_LEN];
+    if (!bad) {
+        bkp_item_content_hash(k, size, refs, cn, h);
+        bad = memcmp(h, it->content, BKP_ID_LEN) != 0;
+    }
+    free(refs);
+    return !bad;
+}
+
+int rst_compare(bkp_repo *repo, const bkp_gen *g, const char *target, const char *path,
+                const char *strip, rst_compared *out)
 {
     const bkp_keys *k = bkp_repo_keys(repo);
     const bkp_chunker *ch = bkp_repo_chunker(repo);
-    size_t max = bkp_chunker_max(ch), cap = 2 * max;
+    size_t cap = 2 * bkp_chunker_max(ch), sl = strip ? strlen(strip) : 0;
     uint8_t *buf = malloc(cap);
     bkp_tree_reader *tr = NULL;
     bkp_item it;
-    uint64_t differ = 0;
+    int rc = 0;
+    memset(out, 0, sizeof(*out));
     bkp_item_init(&it);
     int dir = open(target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (!buf || dir < 0 || bkp_tree_reader_new(repo, g->tree, g->ntree, &tr)) {
+    if (!buf || dir < 0 || (rc = bkp_tree_reader_new(repo, g->tree, g->ntree, &tr))) {
+        rc = rc ? rc : !buf ? -ENOMEM : -errno;
         if (dir >= 0)
             close(dir);
         free(buf);
-        return 1;
+        return rc;
     }
-    while (bkp_tree_reader_next(tr, &it) > 0) {
+    while ((rc = bkp_tree_reader_next(tr, &it)) > 0) {
         struct archive_entry *e = it.entry;
         const char *name = archive_entry_pathname(e);
-        size_t sl = strip ? strlen(strip) : 0;
         if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e) ||
             !rst_path_selected(name, path) ||
             (strip && (strncmp(name, strip, sl) || name[sl] != '/')))
             continue;
-        /* Paths past PATH_MAX are opened a component at a time. */
+        /* Component by component, following no link and of any length. */
         const char *rel = name + (sl ? sl + 1 : 0);
-        int fd = openat(dir, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0 && errno == ENAMETOOLONG)
-            fd = bkp_open_deep(dir, rel, O_RDONLY);
+        int fd = bkp_open_deep(dir, rel, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+        out->files++;
         if (fd < 0) {
-            differ++; /* missing: restore listed it as damaged */
+            out->missing++;
             continue;
         }
-        uint64_t size = (uint64_t)archive_entry_size(e), one[2] = {0, size};
-        const uint64_t *reg = it.nsparse ? it.sparse : one;
-        uint32_t nreg = it.nsparse ? it.nsparse : 1, ri = 0, n = 0, cn = 0;
-        uint64_t roff = reg[0], rleft = reg[1];
-        bkp_chunk_ref *refs = NULL;
-        size_t have = 0;
-        bool eof = false, bad = false;
-        while (!bad) {
-            while (!eof && have < cap) { /* fill from the data regions in order */
-                if (!rleft) {
-                    if (++ri >= nreg) {
-                        eof = true;
-                        break;
-                    }
-                    roff = reg[2 * ri];
-                    rleft = reg[2 * ri + 1];
-                    continue;
-                }
-                size_t want = cap - have < rleft ? cap - have : (size_t)rleft;
-                ssize_t got = pread(fd, buf + have, want, (off_t)roff);
-                if (got <= 0) {
-                    bad = true;
-                    break;
-                }
-                have += (size_t)got;
-                roff += (uint64_t)got;
-                rleft -= (uint64_t)got;
-            }
-            if (bad || !have)
-                break;
-            size_t cut = bkp_chunker_cut(ch, buf, have, eof);
-            if (!cut)
-                cut = have;
-            if (cn == n) {
-                bkp_chunk_ref *nr = realloc(refs, (n = n ? 2 * n : 16) * sizeof(*nr));
-                if (!nr) {
-                    bad = true;
-                    break;
-                }
-                refs = nr;
-            }
-            bkp_blob_id(k, buf, cut, refs[cn].id);
-            refs[cn++].len = (uint32_t)cut;
-            memmove(buf, buf + cut, have - cut);
-            have -= cut;
+        if (!same_content(k, ch, fd, &it, buf, cap)) {
+            bkp_warn("%s/%s differs from the generation after the restore", target, rel);
+            out->differ++;
         }
-        uint8_t h[BKP_ID_LEN];
-        if (!bad) {
-            bkp_item_content_hash(k, size, refs, cn, h);
-            bad = memcmp(h, it.content, BKP_ID_LEN) != 0;
-        }
-        if (bad)
-            bkp_warn("%s/%s differs from the generation after the restore", target,
-                     archive_entry_pathname(e));
-        differ += bad;
-        free(refs);
         close(fd);
     }
+    if (rc < 0)
+        bkp_error(
+            "the file list of %s:%u cannot be read (%s); the files after it were not compared",
+            g->dataset, g->seq, bkp_strerror(rc));
     bkp_item_clear(&it);
     bkp_tree_reader_free(tr);
     free(buf);
     close(dir);
-    return differ;
+    return rc < 0 ? rc : 0;
 }

@@ -344,10 +344,19 @@ static rb_status do_restore(run *r, const rb_step *st, rb_step_result *sr)
         say(sr, "%s could not be restored into %s: %s", name, r->target, bkp_strerror(rc));
         return RB_FAILED;
     }
-    uint64_t differ = rst_compare(repo, c->g, r->target, rs->path, o.strip);
-    if (differ > rr.damaged) {
-        say(sr, "%s restored into %s, but %llu file(s) read back differ from the generation", name,
-            r->target, (unsigned long long)(differ - rr.damaged));
+    rst_compared cmp;
+    int crc = rst_compare(repo, c->g, r->target, rs->path, o.strip, &cmp);
+    uint64_t differ = cmp.differ + (cmp.missing > rr.damaged ? cmp.missing - rr.damaged : 0);
+    if (crc < 0) {
+        say(sr, "%s restored into %s, but it could not be read back and compared: %s", name,
+            r->target, bkp_strerror(crc));
+        return RB_FAILED;
+    }
+    if (differ) {
+        say(sr,
+            "%s restored into %s, but %llu file(s) read back are missing or differ from the "
+            "generation",
+            name, r->target, (unsigned long long)differ);
         return RB_FAILED;
     }
     json_array_append_new(r->res->restored,

@@ -241,7 +241,8 @@ static int zero_fill(restore_ctx *c, uint64_t upto)
 }
 
 /* Map position `pos` of the concatenated data onto the file's regions. */
-static int write_data(restore_ctx *c, const bkp_item *it, uint64_t pos, const uint8_t *p, size_t len)
+static int write_data(restore_ctx *c, const bkp_item *it, uint64_t pos, const uint8_t *p,
+                      size_t len)
 {
     uint64_t size = (uint64_t)archive_entry_size(it->entry);
     uint64_t dense[2] = {0, size};
@@ -298,12 +299,22 @@ static int open_direct(restore_ctx *c, const bkp_item *it, const char *path)
     if (!c->to_disk || it->nsparse || (uint64_t)archive_entry_size(it->entry) < DIRECT_MIN ||
         (!c->direct.running && bkp_direct_init(&c->direct)))
         return -1;
-    struct open_how how = {.flags = O_WRONLY | O_CLOEXEC | O_NOFOLLOW,
-                           .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+    struct open_how how = {.flags = O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY,
+                           .resolve =
+                               RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
     int fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
-    if (fd >= 0)
-        bkp_direct_start(&c->direct, fd);
-    return fd < 0 ? -1 : fd;
+    if (fd < 0)
+        return -1;
+    /* Only the empty file just created, and only ours: not a FIFO, a link
+     * or a file someone with write access to the target put in its place. */
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 || st.st_size != 0 ||
+        st.st_uid != geteuid()) {
+        close(fd);
+        return -1;
+    }
+    bkp_direct_start(&c->direct, fd);
+    return fd;
 #else
     (void)c, (void)it, (void)path;
     return -1;
@@ -330,13 +341,14 @@ static int restore_file_data(restore_ctx *c, bkp_item *it, const char *path, boo
         }
         rc = write_data(c, it, pos, data, len);
         if (rc == -EBADMSG) {
-            bkp_error("%s: its chunks do not fit its recorded size; the file is not restored", path);
+            bkp_error("%s: its chunks do not fit its recorded size; the file is not restored",
+                      path);
             *damaged = true;
             rc = 0;
         } else if (rc) {
             /* A full disk, an I/O error: this file is not what it should be. */
             bkp_error("%s: %s; the file is not restored", path,
-                      c->dfd >= 0                 ? bkp_strerror(c->direct.err)
+                      c->dfd >= 0                  ? bkp_strerror(c->direct.err)
                       : archive_error_string(c->w) ? archive_error_string(c->w)
                                                    : "write failed");
             *damaged = true;
@@ -362,7 +374,8 @@ static int restore_file_data(restore_ctx *c, bkp_item *it, const char *path, boo
         bkp_item_content_hash(bkp_repo_keys(c->repo), (uint64_t)archive_entry_size(it->entry),
                               it->chunks, it->nchunks, h);
         if (sodium_memcmp(h, it->content, BKP_ID_LEN) != 0) {
-            bkp_error("%s: content does not match its recorded hash; the file is not restored", path);
+            bkp_error("%s: content does not match its recorded hash; the file is not restored",
+                      path);
             *damaged = true;
         }
     }
@@ -379,10 +392,12 @@ static void remember_deep_dir(restore_ctx *c, struct archive_entry *e, const cha
     if (!n)
         return;
     c->deep = n;
-    n[c->ndeep] = (struct deep_dir){
-        strdup(path), archive_entry_uid(e), archive_entry_gid(e), archive_entry_mode(e) & 07777,
-        {{archive_entry_atime(e), archive_entry_atime_nsec(e)},
-         {archive_entry_mtime(e), archive_entry_mtime_nsec(e)}}};
+    n[c->ndeep] = (struct deep_dir){strdup(path),
+                                    archive_entry_uid(e),
+                                    archive_entry_gid(e),
+                                    archive_entry_mode(e) & 07777,
+                                    {{archive_entry_atime(e), archive_entry_atime_nsec(e)},
+                                     {archive_entry_mtime(e), archive_entry_mtime_nsec(e)}}};
     if (n[c->ndeep].path)
         c->ndeep++;
 }
@@ -542,8 +557,8 @@ int rst_restore(bkp_repo *r, const bkp_gen *g, const rst_opts *o, rst_result *re
     c->res = res;
     c->dfd = -1;
     if (o->path && *o->path &&
-        ((rc = bkp_strmap_new(saved_free, &c->unselected)) || (rc = bkp_strmap_new(NULL, &c->selected)) ||
-         (rc = bkp_strmap_new(free, &c->relinked))))
+        ((rc = bkp_strmap_new(saved_free, &c->unselected)) ||
+         (rc = bkp_strmap_new(NULL, &c->selected)) || (rc = bkp_strmap_new(free, &c->relinked))))
         goto out;
     if ((rc = bkp_tree_reader_new(r, g->tree, g->ntree, &c->tr)) ||
         (rc = rst_fetch_new(r, o->workers, FETCH_DEPTH, &c->fetch)) || (rc = open_writer(c, &cwd)))
@@ -587,7 +602,8 @@ int rst_restore(bkp_repo *r, const bkp_gen *g, const rst_opts *o, rst_result *re
     for (size_t i = 0; i < c->ndeep; i++) {
         int x = fix_deep_dir(&c->deep[i]);
         if (x) {
-            bkp_error("%s: cannot set its owner, mode or times: %s", c->deep[i].path, bkp_strerror(x));
+            bkp_error("%s: cannot set its owner, mode or times: %s", c->deep[i].path,
+                      bkp_strerror(x));
             res->damaged++;
         }
     }

@@ -40,12 +40,19 @@ typedef struct rst_result {
 int rst_restore(bkp_repo *r, const bkp_gen *g, const rst_opts *o, rst_result *res)
     __attribute__((warn_unused_result));
 
+typedef struct rst_compared {
+    uint64_t files;   /* regular files read back */
+    uint64_t differ;  /* present, but not what the generation holds (named by a warning) */
+    uint64_t missing; /* absent: the ones a restore left out as damaged, or lost since */
+} rst_compared;
+
 /* Read the restored regular files of `g` under `target` back (those under
  * `path`, with `strip` as in rst_opts), re-chunk and hash them as at
- * capture, and compare them with their recorded content: the number that
- * differ or are missing, each named by a warning. */
-uint64_t rst_compare(bkp_repo *repo, const bkp_gen *g, const char *target, const char *path,
-                     const char *strip);
+ * capture, and compare them with their recorded content, size and holes.
+ * 0, or a negative code when the generation's tree cannot be read (then
+ * the counts cover only what was compared before). */
+int rst_compare(bkp_repo *repo, const bkp_gen *g, const char *target, const char *path,
+                const char *strip, rst_compared *out) __attribute__((warn_unused_result));
 
 /* Does stored path `p` fall under the --path filter `filter`? */
 bool rst_path_selected(const char *p, const char *filter);

@@ -64,17 +64,21 @@ int cmd_restore(cli *c)
         cli_source_remove(staging);
         return EXIT_USAGE;
     }
-    rst_opts o = {.target = c->nargs > 1 ? c->args[1] : NULL, .path = c->path,
-                  .to_archive = c->to_archive, .force = c->force, .workers = c->workers,
+    rst_opts o = {.target = c->nargs > 1 ? c->args[1] : NULL,
+                  .path = c->path,
+                  .to_archive = c->to_archive,
+                  .force = c->force,
+                  .workers = c->workers,
                   .strip = folder};
-    uint64_t differ = 0;
+    rst_compared cmp = {0};
+    int crc = 0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     rc = rst_restore(r, g, &o, &res);
-    if (rc >= 0 && c->verify) {
-        /* Missing files are the damaged ones, already counted. */
-        uint64_t d = rst_compare(r, g, o.target, o.path, o.strip);
-        differ = d > res.damaged ? d - res.damaged : 0;
-    }
+    if (rc >= 0 && c->verify)
+        crc = rst_compare(r, g, o.target, o.path, o.strip, &cmp);
+    /* A file the restore left out as damaged is missing, and already counted;
+     * one missing beyond those, or one that reads back wrong, is a failure. */
+    uint64_t differ = cmp.differ + (cmp.missing > res.damaged ? cmp.missing - res.damaged : 0);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     if (rc < 0) {
@@ -85,31 +89,42 @@ int cmd_restore(cli *c)
             printf("restored %s:%u: %llu items, %llu files, %s in %.1f s%s\n", g->dataset, g->seq,
                    (unsigned long long)res.items, (unsigned long long)res.files,
                    cli_size(a, sizeof(a), res.bytes), secs,
-                   res.damaged || differ ? ""
-                   : c->verify           ? "; every chunk authenticated, every file read back and "
-                                           "compared"
-                                         : "; every chunk authenticated");
+                   res.damaged || differ || crc ? ""
+                   : c->verify ? "; every chunk authenticated, every file read back and "
+                                 "compared"
+                               : "; every chunk authenticated");
         if (res.damaged)
             bkp_error("%llu file(s) could not be restored exactly (listed above); restore them "
                       "from another medium or an older generation",
                       (unsigned long long)res.damaged);
+        if (crc < 0)
+            bkp_error("the restored files in %s could not all be read back (%s); compare them "
+                      "again with `bkp restore --verify` into a fresh folder",
+                      o.target, bkp_strerror(crc));
         if (differ)
-            bkp_error("%llu restored file(s) read back differ from the generation (listed above): "
-                      "the target's disk may be failing; restore them again elsewhere and run "
+            bkp_error("%llu restored file(s) read back are missing or differ from the generation "
+                      "(listed above): something changed them after the restore, or the target "
+                      "cannot keep what is written to it; restore them again elsewhere and run "
                       "`bkp verify --read-data`",
                       (unsigned long long)differ);
-        ex = res.damaged || differ ? EXIT_FAILED : EXIT_OK;
+        ex = res.damaged || differ || crc ? EXIT_FAILED : EXIT_OK;
     }
     char name[96];
     json_t *fig = json_pack("{s:s?, s:s?, s:s?, s:I, s:I, s:I}", "target", o.target, "path", o.path,
                             "archive", o.to_archive, "files", (json_int_t)(rc < 0 ? 0 : res.files),
                             "bytes", (json_int_t)(rc < 0 ? 0 : res.bytes), "damaged",
                             (json_int_t)(rc < 0 ? 0 : res.damaged));
-    if (fig && c->verify)
-        json_object_set_new(fig, "differ", json_integer((json_int_t)differ));
-    bkp_audit_rec rec = {.op = "restore", .dataset = g->dataset,
-                         .generation = bkp_gen_name(g, name, sizeof(name)), .failed = ex != 0,
-                         .figures = fig, .error = rc < 0 ? bkp_strerror(rc) : NULL};
+    if (fig && c->verify) {
+        json_object_set_new(fig, "compared", json_integer((json_int_t)cmp.files));
+        json_object_set_new(fig, "differ", json_integer((json_int_t)cmp.differ));
+        json_object_set_new(fig, "missing", json_integer((json_int_t)cmp.missing));
+    }
+    bkp_audit_rec rec = {.op = "restore",
+                         .dataset = g->dataset,
+                         .generation = bkp_gen_name(g, name, sizeof(name)),
+                         .failed = ex != 0,
+                         .figures = fig,
+                         .error = rc < 0 ? bkp_strerror(rc) : NULL};
     int aex = c->from ? cli_audit_primary(c, r, staging != NULL, &rec) : cli_audit(c, &rec);
     json_decref(fig);
     bkp_gen_free(g);
