@@ -241,9 +241,11 @@ record() {
 # or drop the page cache (--cold).
 before_timed() {
     settle_after_delete
+    # What the previous step left dirty in the page cache (another tool's
+    # restore: 2 GiB) is written back now, not during the next tool's step.
+    sync
     sleep "$WAIT"
     if ((COLD)); then
-        sync
         echo 3 >/proc/sys/vm/drop_caches
     else
         local d
