@@ -1,4 +1,4 @@
-/* clock.c — the wall clock, replaceable by $BKP_NOW. */
+/* clock.c — the wall clock; $BKP_NOW replaces it in test builds only. */
 #include "bkp/clock.h"
 
 #include <stdlib.h>
@@ -21,6 +21,12 @@ void bkp_iso_time(char *out, size_t n, time_t t)
         snprintf(out, n, "1970-01-01T00:00:00Z");
 }
 
+#ifdef BKP_TEST_CLOCK
+bool bkp_clock_is_test(void)
+{
+    return true;
+}
+
 time_t bkp_now(void)
 {
     const char *s = getenv("BKP_NOW");
@@ -35,3 +41,16 @@ time_t bkp_now(void)
     }
     return time(NULL);
 }
+#else
+bool bkp_clock_is_test(void)
+{
+    return false;
+}
+
+/* Retention and lock periods are decided by this clock: nothing the
+ * environment says may move it. */
+time_t bkp_now(void)
+{
+    return time(NULL);
+}
+#endif

@@ -1,17 +1,22 @@
 /*
  * clock.h — the wall clock every recorded time comes from.
  *
- * $BKP_NOW (seconds since the epoch, or YYYY-MM-DDTHH:MM:SSZ) replaces the
- * real time, so rotations over weeks and drills can be rehearsed and tested
- * without waiting; every record written under it carries the given time.
+ * Time is not an input: a release build reads the system clock and nothing
+ * else. A test build (cmake -DBKP_TEST_CLOCK=ON) lets $BKP_NOW (seconds
+ * since the epoch, or YYYY-MM-DDTHH:MM:SSZ) replace it, so rotations over
+ * weeks and drills can be rehearsed without waiting.
  */
 #ifndef BKP_CLOCK_H
 #define BKP_CLOCK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
 
 time_t bkp_now(void);
+
+/* Was this build made with the test clock? (Tests that need it skip.) */
+bool bkp_clock_is_test(void);
 
 /* "YYYY-MM-DDTHH:MM:SSZ" of `t` into `out` (at least 21 bytes). */
 void bkp_iso_time(char *out, size_t n, time_t t);

@@ -12,6 +12,7 @@
 
 #include "bkp/cli/cli.h"
 #include "bkp/audit.h"
+#include "bkp/clock.h"
 #include "bkp/lock.h"
 #include "bkp/log.h"
 
@@ -227,7 +228,7 @@ int main(int argc, char **argv)
         return argc < 2 ? EXIT_USAGE : EXIT_OK;
     }
     if (!strcmp(argv[1], "--version")) {
-        printf("bkp %s\n", BKP_VERSION);
+        printf("bkp %s%s\n", BKP_VERSION, bkp_clock_is_test() ? " (test clock: $BKP_NOW)" : "");
         return EXIT_OK;
     }
     const command *cmd = find_command(argv[1]);

@@ -9,6 +9,7 @@
 # cleanly and succeeds once it has room; a rotation killed mid-copy is finished
 # by the next one; and the audit log's copy on a disk catches a log cut short.
 . "$(dirname "$0")/lib.sh"
+need_test_clock
 
 T0=$(date -u -d 2026-11-02T00:00:00Z +%s) # a Monday
 KEEP=3                                    # emr's keep_last; on a medium at least 3 stay

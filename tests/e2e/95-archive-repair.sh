@@ -24,6 +24,7 @@
 #     exit status agrees with the 3-2-1 verdict.
 . "$(dirname "$0")/lib.sh"
 need_tool tar bsdtar diff dd od sha256sum
+need_test_clock
 
 # Staging folders (restores and checks of archives) go here; it must stay empty.
 export TMPDIR=$WORK/tmp

@@ -21,6 +21,7 @@
 #  7. A runbook that covers two data sets (as the shipped clinic.yaml does):
 #     one drill of it confirms the procedure of both.
 . "$(dirname "$0")/lib.sh"
+need_test_clock
 
 T0=$(date -u -d 2026-03-02T00:00:00Z +%s) # a Monday
 DAY=86400

@@ -18,7 +18,8 @@
 #                           in `if` or with `|| true` to carry on)
 #   output_has STR [WHY]    flunk unless $OUT or $ERR contains STR
 #   ok CMD...               expect_exit 0 CMD...
-#   need_root / need_tool   exit 77 (skipped) when the requirement is not met
+#   need_root / need_tool / need_test_clock
+#                           exit 77 (skipped) when the requirement is not met
 #   mtree_of DIR            sorted bsdtar mtree listing of DIR, relative to DIR
 #   same_mtree A B WHAT [EXCLUDE-ERE [SED]]  flunk unless both trees list the same
 #   repo_digest DIR         sha256 of every file under DIR (detects any write)
@@ -150,6 +151,15 @@ output_has() {
 need_root() {
     if [ "$(id -u)" != 0 ]; then
         echo "SKIP [$TEST_NAME]: needs root" >&2
+        exit 77
+    fi
+}
+
+# The scenarios that rehearse weeks with $BKP_NOW need a test build's clock
+# (cmake -DBKP_TEST_CLOCK=ON); a release build ignores the variable.
+need_test_clock() {
+    if ! "$BKP" --version | grep -q 'test clock'; then
+        echo "SKIP [$TEST_NAME]: needs a build with -DBKP_TEST_CLOCK=ON" >&2
         exit 77
     fi
 }
