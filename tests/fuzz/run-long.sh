@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# A long fuzzing run of every target (or the ones named), with libFuzzer under
+# AddressSanitizer and UndefinedBehaviorSanitizer. The libraries are built with
+# coverage instrumentation (-fsanitize=fuzzer-no-link, BKP_FUZZ=ON), so the
+# fuzzer sees into the parsers. Each target starts from its seed corpus in
+# tests/fuzz/corpus/TARGET and grows a working corpus outside the source tree.
+#
+#   bash tests/fuzz/run-long.sh [-t SECONDS] [-j JOBS] [TARGET...]
+#
+# -t: seconds per target (default 600, i.e. 10 CPU-minutes each); -j: targets run
+# at once (default: the number of cores). Prints one line per target: executions,
+# coverage (edges), features, corpus size, and whether it found a crash; exits 1
+# if any did (the crashing input is kept in the work folder, whose path it prints).
+set -euo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+secs=600 jobs=$(nproc)
+while getopts t:j: o; do
+    case $o in
+    t) secs=$OPTARG ;;
+    j) jobs=$OPTARG ;;
+    *) echo "usage: $0 [-t SECONDS] [-j JOBS] [TARGET...]" >&2; exit 2 ;;
+    esac
+done
+shift $((OPTIND - 1))
+command -v clang >/dev/null || { echo "needs clang (apt-get install clang)" >&2; exit 2; }
+
+build=$top/build-fuzz
+CC=clang cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBKP_FUZZ=ON \
+    -DBKP_SANITIZE=ON >/dev/null
+if [ $# -eq 0 ]; then
+    set -- $(cd "$top/tests/fuzz" && ls fuzz_*.c | sed 's/\.c$//')
+fi
+cmake --build "$build" -j"$(nproc)" --target "$@" >/dev/null
+
+work=${FUZZ_WORK:-$(mktemp -d "${TMPDIR:-/tmp}/bkp-fuzz.XXXXXX")}
+echo "fuzzing $# target(s), ${secs}s each, $jobs at a time; work folder $work"
+export ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+run_one() {
+    local t=$1 dir=$work/$1
+    mkdir -p "$dir/corpus"
+    cp -r "$top/tests/fuzz/corpus/$t/." "$dir/corpus/" 2>/dev/null || true
+    (cd "$dir" && "$build/tests/$t" -max_total_time="$secs" -rss_limit_mb=2048 \
+        -malloc_limit_mb=1024 -timeout=10 -print_final_stats=1 corpus >"$dir/log" 2>&1) \
+        && echo ok >"$dir/status" || echo crash >"$dir/status"
+}
+export -f run_one
+export top build work secs
+printf '%s\n' "$@" | xargs -P "$jobs" -I{} bash -c 'run_one {}'
+
+bad=0
+printf '%-16s %12s %8s %8s %8s  %s\n' target executions cov ft corpus result
+for t in "$@"; do
+    dir=$work/$t
+    line=$(grep -E '^#[0-9]+.*(DONE|cov:)' "$dir/log" | tail -1 || true)
+    execs=$(grep -E 'stat::number_of_executed_units' "$dir/log" | awk '{print $2}' || true)
+    cov=$(printf '%s' "$line" | sed -n 's/.*cov: \([0-9]*\).*/\1/p')
+    ft=$(printf '%s' "$line" | sed -n 's/.*ft: \([0-9]*\).*/\1/p')
+    corp=$(printf '%s' "$line" | sed -n 's/.*corp: \([0-9]*\).*/\1/p')
+    st=$(cat "$dir/status")
+    [ "$st" = ok ] || bad=1
+    printf '%-16s %12s %8s %8s %8s  %s\n' "$t" "${execs:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" "$st"
+done
+exit $bad
