@@ -7,9 +7,10 @@
 #
 #   bash tests/fuzz/run-long.sh [-t SECONDS] [-j JOBS] [TARGET...]
 #
-# -t: seconds per target (default 600, i.e. 10 CPU-minutes each); -j: targets run
-# at once (default: the number of cores). Prints one line per target: executions,
-# coverage (edges), features, corpus size, and whether it found a crash; exits 1
+# -t: seconds per target (default 600); -j: targets run at once (default: the
+# number of cores; on an idle machine each target then gets -t CPU-seconds).
+# Prints one line per target: CPU seconds used, executions, coverage (edges),
+# features, corpus size, and whether it found a crash; exits 1
 # if any did (the crashing input is kept in the work folder, whose path it prints).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -41,7 +42,9 @@ run_one() {
     local t=$1 dir=$work/$1
     mkdir -p "$dir/corpus"
     cp -r "$top/tests/fuzz/corpus/$t/." "$dir/corpus/" 2>/dev/null || true
-    (cd "$dir" && "$build/tests/$t" -max_total_time="$secs" -rss_limit_mb=2048 \
+    local timer=()
+    [ -x /usr/bin/time ] && timer=(/usr/bin/time -f '%U %S' -o "$dir/cpu")
+    (cd "$dir" && "${timer[@]}" "$build/tests/$t" -max_total_time="$secs" -rss_limit_mb=2048 \
         -malloc_limit_mb=1024 -timeout=10 -print_final_stats=1 corpus >"$dir/log" 2>&1) \
         && echo ok >"$dir/status" || echo crash >"$dir/status"
 }
@@ -50,7 +53,7 @@ export top build work secs
 printf '%s\n' "$@" | xargs -P "$jobs" -I{} bash -c 'run_one {}'
 
 bad=0
-printf '%-16s %12s %8s %8s %8s  %s\n' target executions cov ft corpus result
+printf '%-16s %8s %12s %8s %8s %8s  %s\n' target cpu-s executions cov ft corpus result
 for t in "$@"; do
     dir=$work/$t
     line=$(grep -E '^#[0-9]+.*(DONE|cov:)' "$dir/log" | tail -1 || true)
@@ -59,7 +62,8 @@ for t in "$@"; do
     ft=$(printf '%s' "$line" | sed -n 's/.*ft: \([0-9]*\).*/\1/p')
     corp=$(printf '%s' "$line" | sed -n 's/.*corp: \([0-9]*\).*/\1/p')
     st=$(cat "$dir/status")
+    cpu=$(awk '{printf "%.0f", $1 + $2}' "$dir/cpu" 2>/dev/null || true)
     [ "$st" = ok ] || bad=1
-    printf '%-16s %12s %8s %8s %8s  %s\n' "$t" "${execs:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" "$st"
+    printf '%-16s %8s %12s %8s %8s %8s  %s\n' "$t" "${cpu:-?}" "${execs:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" "$st"
 done
 exit $bad
