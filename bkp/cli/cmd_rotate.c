@@ -24,6 +24,7 @@
 #include "bkp/log.h"
 #include "bkp/medium.h"
 #include "bkp/verify.h"
+#include "policies/retention.h"
 
 static bool copies_to(const pol_dataset *d, const char *medium)
 {
@@ -45,10 +46,26 @@ size_t cli_rotate_choose(cli *c, const char *medium, bkp_gen **v, size_t n, bkp_
             j++;
         if (!p || copies_to(pol_dataset_find(p, v[i]->dataset), medium)) {
             bkp_gen *pick = NULL;
+            pol_gen *tg = calloc(j - i + 1, sizeof(*tg));
+            bool *in_order = calloc(j - i + 1, sizeof(*in_order));
+            if (tg && in_order) {
+                for (size_t x = i; x < j; x++)
+                    tg[x - i] = (pol_gen){v[x]->finished, v[x]->seq, v[x]->cleared};
+                pol_time_order(tg, j - i, bkp_now(), in_order);
+            }
             for (size_t x = j; x-- > i && !pick;) {
                 char name[96];
                 if (v[x]->pruned || v[x]->status)
                     continue;
+                /* A capture time out of order (retention.h) is not "the
+                 * newest": it must not take a good generation's place. */
+                if (!in_order || !in_order[x - i]) {
+                    bkp_warn("%s: its capture time is out of order (backdated, or in the future) "
+                             "and it is not copied to %s; an older one is. Investigate, or clear "
+                             "it with `bkp generations --clear-suspicious %s` if it is good",
+                             bkp_gen_name(v[x], name, sizeof(name)), medium, name);
+                    continue;
+                }
                 if (bkp_gen_marked(v[x]) && !v[x]->cleared) {
                     bkp_warn("%s is marked suspicious and is not copied to %s; an older one is. "
                              "If the change was expected, clear it with `bkp generations "
@@ -60,6 +77,8 @@ size_t cli_rotate_choose(cli *c, const char *medium, bkp_gen **v, size_t n, bkp_
             }
             if (pick)
                 out[k++] = pick;
+            free(tg);
+            free(in_order);
         }
         i = j;
     }
@@ -221,7 +240,11 @@ int cli_rotate_disk(cli *c, cli_medium *m, bool quiet)
         json_decref(copied);
         return EXIT_FAILED;
     }
-    if ((ex = cli_medium_check_label(c, m)))
+    char doing[96];
+    snprintf(doing, sizeof(doing), "rotation to %s refused", m->name);
+    /* Before anything touches the medium: a primary behind what it pinned
+     * must not be copied over it (nor prune it). */
+    if ((ex = cli_medium_check_label(c, m)) || (ex = cli_pins_guard(c, doing)))
         goto record;
     if (stat(cfg, &st) < 0 && (rc = bkp_repo_init_copy(c->r, repo)))
         goto record;
@@ -271,6 +294,9 @@ record:
     seen.wrote = copied_all && !rc;
     if (seen.wrote)
         seal(dst, m->name);
+    /* Last, with this rotation's record in the log it pins. */
+    if (seen.wrote && cli_pins_write(c, m->name, m->path))
+        rc = -EIO;
     seen.held = seen.wrote ? held : NULL;
     if (dst && bkp_media_update(c->r, m->name, note_seen, &seen) && !rc)
         rc = -EIO;
