@@ -34,6 +34,33 @@ static bool copies_to(const pol_dataset *d, const char *medium)
     return false;
 }
 
+/* Which of the records v[from, to) of one data set have a capture time in
+ * order (policies/retention.h), judged as prune judges them: among the
+ * intact records, a cleared one taken at its word. NULL without memory. */
+static bool *time_in_order(bkp_gen **v, size_t from, size_t to)
+{
+    pol_gen *tg = calloc(to - from + 1, sizeof(*tg));
+    bool *ok = calloc(to - from + 1, sizeof(*ok)), *res = calloc(to - from + 1, sizeof(*res));
+    size_t *at = calloc(to - from + 1, sizeof(*at)), m = 0;
+    if (tg && ok && res && at) {
+        for (size_t x = from; x < to; x++)
+            if (!v[x]->pruned && !v[x]->status) {
+                tg[m] = (pol_gen){v[x]->finished, v[x]->seq, v[x]->cleared};
+                at[m++] = x - from;
+            }
+        pol_time_order(tg, m, bkp_now(), ok);
+        for (size_t k = 0; k < m; k++)
+            res[at[k]] = ok[k];
+    } else {
+        free(res);
+        res = NULL;
+    }
+    free(tg);
+    free(ok);
+    free(at);
+    return res;
+}
+
 /* From `v` (all generations, by data set then sequence), the newest clean
  * generation of each data set that goes to `medium` into `out`. */
 size_t cli_rotate_choose(cli *c, const char *medium, bkp_gen **v, size_t n, bkp_gen **out)
@@ -46,13 +73,7 @@ size_t cli_rotate_choose(cli *c, const char *medium, bkp_gen **v, size_t n, bkp_
             j++;
         if (!p || copies_to(pol_dataset_find(p, v[i]->dataset), medium)) {
             bkp_gen *pick = NULL;
-            pol_gen *tg = calloc(j - i + 1, sizeof(*tg));
-            bool *in_order = calloc(j - i + 1, sizeof(*in_order));
-            if (tg && in_order) {
-                for (size_t x = i; x < j; x++)
-                    tg[x - i] = (pol_gen){v[x]->finished, v[x]->seq, v[x]->cleared};
-                pol_time_order(tg, j - i, bkp_now(), in_order);
-            }
+            bool *in_order = time_in_order(v, i, j);
             for (size_t x = j; x-- > i && !pick;) {
                 char name[96];
                 if (v[x]->pruned || v[x]->status)
@@ -77,7 +98,6 @@ size_t cli_rotate_choose(cli *c, const char *medium, bkp_gen **v, size_t n, bkp_
             }
             if (pick)
                 out[k++] = pick;
-            free(tg);
             free(in_order);
         }
         i = j;
