@@ -256,6 +256,47 @@ static const char *check_line(const char *line, uint64_t i, const uint8_t *prev_
     return why;
 }
 
+/* How far a record's time may lie before an earlier one's (NTP steps). */
+#define TIME_TOLERANCE 300
+
+/* The time of a log line, or -1. */
+static time_t line_time(const char *line)
+{
+    json_t *j = json_loads(line, 0, NULL);
+    time_t t = bkp_iso_parse(json_string_value(json_object_get(j, "time")));
+    json_decref(j);
+    return t;
+}
+
+/* The first record of `la` (all sound) dated more than TIME_TOLERANCE before
+ * the latest time of the records before it, described into `out`: the clock
+ * was set back while the log was written, or the log was made up by someone
+ * holding the key. 0 when none. */
+static uint64_t time_backwards(char **la, size_t na, bkp_audit_check *out)
+{
+    time_t latest = -1;
+    uint64_t at = 0;
+    for (size_t i = 0; i < na; i++) {
+        time_t t = line_time(la[i]);
+        if (t < 0)
+            continue;
+        if (latest >= 0 && t < latest - TIME_TOLERANCE) {
+            char a[32], b[32];
+            bkp_iso_time(a, sizeof(a), t);
+            bkp_iso_time(b, sizeof(b), latest);
+            snprintf(out->problem, sizeof(out->problem),
+                     "record %zu is dated %s, before %s of an earlier record: times go backwards "
+                     "(the clock was set back, or records were written with a false time)",
+                     i + 1, a, b);
+            at = i + 1;
+            break;
+        }
+        if (t > latest)
+            latest = t;
+    }
+    return at;
+}
+
 int bkp_audit_verify(const char *path, const uint8_t pk[32], const char *against,
                      bkp_audit_check *out)
 {
@@ -303,7 +344,10 @@ int bkp_audit_verify(const char *path, const uint8_t pk[32], const char *against
                      na + 1, nb, against);
         }
     }
-    rc = out->first_bad || out->missing || torn ? 1 : 0;
+    /* Authentic records whose times go backwards are a problem too; they
+     * are named only when nothing worse was found. */
+    uint64_t back = !out->first_bad && !out->missing && !torn ? time_backwards(la, na, out) : 0;
+    rc = out->first_bad || out->missing || torn || back ? 1 : 0;
 done:
     free(la);
     free(lb);

@@ -231,7 +231,10 @@ static int copy_records(bkp_repo *src, bkp_repo *dst, const char *ds, uint32_t m
         } else if (want && d && !d->pruned) {
             if (memcmp(d->hash, g->hash, BKP_ID_LEN)) {
                 bkp_error("%s on the medium (%s) is another record than on the primary: the "
-                          "medium was written by another repository history; use another disk",
+                          "primary was rolled back or its history rewritten since the medium "
+                          "was written (a sequence number reused). The medium is left as it "
+                          "is: do not overwrite it; investigate, and restore from it if the "
+                          "primary was rolled back",
                           name, d->file);
                 rc = -EEXIST;
             }

@@ -527,6 +527,72 @@ static json_t *record_json(bkp_repo *r, const char *dataset, uint32_t seq, const
                      pj, "policy_digest");
 }
 
+/* How far a capture time may lie in the future, or before its
+ * predecessor's (NTP steps a clock; two runs may seal in one second). */
+#define CAPTURE_SKEW 300
+
+/* The capture time `finished` against the clock and the records `v` of the
+ * data set before it: -EINVAL (logged) for one in the future; otherwise 0,
+ * with `*why` set (else "") when it is not after its predecessor's. The
+ * predecessor is the newest record that is not itself from the future: one
+ * far-future record (forged, or sealed under a clock set forward) must not
+ * make every later genuine generation look backdated (policies/retention.h
+ * judges the same way). */
+static int capture_time_check(bkp_gen **v, size_t n, const char *dataset, time_t finished,
+                              char *why, size_t len)
+{
+    time_t now = bkp_now();
+    char a[32], b[32], name[96];
+    why[0] = '\0';
+    if (finished > now + CAPTURE_SKEW) {
+        bkp_iso_time(a, sizeof(a), finished);
+        bkp_iso_time(b, sizeof(b), now);
+        bkp_error("the generation of %s would be dated %s, after the clock's %s: not sealed; "
+                  "check the system clock",
+                  dataset, a, b);
+        return -EINVAL;
+    }
+    /* When every record before it lies in the clock's future, the clock
+     * itself was set back: the earliest of them is the one to be after. */
+    const bkp_gen *pred = NULL;
+    for (size_t i = n; i-- > 0;) {
+        if (v[i]->status || v[i]->pruned)
+            continue;
+        if (v[i]->finished <= now + CAPTURE_SKEW) {
+            pred = v[i];
+            break;
+        }
+        if (!pred || v[i]->finished < pred->finished)
+            pred = v[i];
+    }
+    if (pred && finished < pred->finished - CAPTURE_SKEW) {
+        bkp_iso_time(a, sizeof(a), finished);
+        bkp_iso_time(b, sizeof(b), pred->finished);
+        snprintf(why, len,
+                 "its capture time %s is before that of %s (%s): the clock went back, or records "
+                 "were forged; it is kept, never counted by retention, and not copied to media "
+                 "until cleared",
+                 a, bkp_gen_name(pred, name, sizeof(name)), b);
+    }
+    return 0;
+}
+
+/* Mark record `j` suspicious for `why`, beside any verdict of the
+ * change-rate guard (whose "guard" object it extends: bkp_gen_marked). */
+static void mark_time(json_t *j, const char *why)
+{
+    json_t *guard = json_object_get(j, "guard");
+    if (!json_is_object(guard)) {
+        guard = json_object();
+        json_object_set_new(j, "guard", guard);
+    }
+    json_object_set_new(guard, "suspicious", json_true());
+    json_object_set_new(guard, "time", json_string(why));
+    const char *r = json_string_value(json_object_get(guard, "reason"));
+    if (!r || !*r)
+        json_object_set_new(guard, "reason", json_string(why));
+}
+
 int bkp_gen_seal(bkp_repo *r, const char *dataset, const bkp_capture *c, time_t started,
                  time_t finished, json_t *extra, bkp_gen **out)
 {
@@ -550,6 +616,11 @@ int bkp_gen_seal(bkp_repo *r, const char *dataset, const bkp_capture *c, time_t 
             char uuid[37], name[32];
             if ((rc = bkp_gen_list(r, dataset, &v, &n)))
                 break;
+            char late[512];
+            if ((rc = capture_time_check(v, n, dataset, finished, late, sizeof(late)))) {
+                bkp_gen_list_free(v, n);
+                break;
+            }
             latest = n ? v[n - 1] : NULL;
             uint32_t seq = latest ? latest->seq + 1 : 1;
             uuid_generate_random(u);
@@ -557,6 +628,16 @@ int bkp_gen_seal(bkp_repo *r, const char *dataset, const bkp_capture *c, time_t 
             json_t *j = record_json(r, dataset, seq, uuid, c, started, finished, latest);
             if (j && extra)
                 json_object_update_missing(j, extra);
+            if (j && *late) {
+                /* A deep copy: the guard's verdict in `extra` is the caller's. */
+                json_t *g = json_deep_copy(json_object_get(j, "guard"));
+                if (g)
+                    json_object_set_new(j, "guard", g);
+                mark_time(j, late);
+                bkp_warn("%s:%u: %s; if the clock was set right since, clear it with `bkp "
+                         "generations --clear-suspicious %s:%u`",
+                         dataset, seq, late, dataset, seq);
+            }
             char *text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
             json_decref(j);
             bkp_gen_list_free(v, n);

@@ -514,8 +514,15 @@ void pol_compliance(const pol_policy *p, const pol_ds_state *s, const pol_medium
     ctx c = {p, s->dataset, s, states, due, nstates, now, 0};
     const char *ds = c.d->name;
     risks rk = {0};
+    if (s->nbehind && !s->behind)
+        abort();
     memset(out, 0, sizeof(*out));
     count(&c, out);
+    /* Most serious of all: the primary lost history a medium holds, so its
+     * counts describe a past state and writing a medium would spread it. */
+    for (size_t k = 0; k < s->nbehind; k++)
+        reason(out, "the primary is %s %s: %s", s->behind[k].beside ? "beside" : "behind",
+               s->behind[k].medium, s->behind[k].what);
 
     /* "No generation at all": neither the primary nor any medium holds one. */
     bool nogen = s->generations == 0 && out->copies == 1;
@@ -525,7 +532,7 @@ void pol_compliance(const pol_policy *p, const pol_ds_state *s, const pol_medium
     at_risk(&c, nogen, out, &rk);
 
     bool risky = rk.backup || rk.stale_offline || rk.overdue || rk.few_generations;
-    out->verdict = nogen || worst >= 0 ? POL_NON_COMPLIANT : risky ? POL_AT_RISK : POL_COMPLIANT;
+    out->verdict = s->nbehind || nogen || worst >= 0 ? POL_NON_COMPLIANT : risky ? POL_AT_RISK : POL_COMPLIANT;
 
     /* One next step, for the most serious finding. Media are copied from
      * the primary repository, so without a generation there is nothing to
@@ -533,7 +540,13 @@ void pol_compliance(const pol_policy *p, const pol_ds_state *s, const pol_medium
     char *act = out->action;
     size_t n = sizeof(out->action);
     const pol_medium *m;
-    if (s->generations == 0)
+    if (s->nbehind)
+        fmt(act, n,
+            "do not rotate to or overwrite %s: the primary may have been %s; investigate "
+            "(`bkp verify`, `bkp audit verify`) and restore the repository from %s if it was",
+            s->behind[0].medium, s->behind[0].beside ? "rewritten" : "rolled back",
+            s->behind[0].medium);
+    else if (s->generations == 0)
         fmt(act, n, "run `bkp backup %s`%s", ds, s->last_run_failed ? " and read its errors" : "");
     else if (worst >= 0)
         fix_action(&c, (enum need)worst, act, n);

@@ -13,7 +13,9 @@
  *  - off-line / off-site: those media with `offline: true` / `location: offsite`.
  *
  * Verdict:
- *  - NON-COMPLIANT: no generation at all, or the counts fall short of the rule;
+ *  - NON-COMPLIANT: the primary is behind or beside what a medium pinned
+ *    (rolled back or rewritten: the medium holds history the primary lacks),
+ *    no generation at all, or the counts fall short of the rule;
  *  - AT RISK: the counts are met, but the freshest off-line copy is older than
  *    offline_max_age, a medium of copy_to is overdue for rotation, the last
  *    backup failed or is older than two schedule periods, or fewer than three
@@ -52,6 +54,13 @@ typedef struct pol_copy {
     uint32_t newest_seq; /* its sequence number */
 } pol_copy;
 
+/* The primary found behind or beside what a medium pinned (bkp/pin.h). */
+typedef struct pol_behind {
+    const char *medium;
+    const char *what; /* what is missing or different */
+    bool beside;      /* rewritten history rather than a rollback */
+} pol_behind;
+
 typedef struct pol_ds_state {
     const pol_dataset *dataset;
     size_t generations;    /* sealed generations in the primary repository */
@@ -59,6 +68,8 @@ typedef struct pol_ds_state {
     bool last_run_failed;  /* the latest backup attempt failed (audit log) */
     const pol_copy *copies; /* media holding at least one generation of it */
     size_t ncopies;
+    const pol_behind *behind; /* of it, or of the audit log */
+    size_t nbehind;
 } pol_ds_state;
 
 #define POL_REASONS 6

@@ -38,6 +38,46 @@ static long period(time_t t, unsigned rule)
     }
 }
 
+static int oldest_first(const void *a, const void *b)
+{
+    return newest_first(b, a);
+}
+
+/* Walk by sequence number, oldest first: the reference is the latest
+ * capture time of the in-order ones so far, so one far-future record does
+ * not make every genuine generation after it look backdated. */
+static void time_order(order *o, size_t n, time_t now, bool *ok)
+{
+    time_t latest = 0;
+    bool have = false;
+    qsort(o, n, sizeof(*o), oldest_first);
+    for (size_t j = 0; j < n; j++) {
+        const pol_gen *x = o[j].g;
+        bool in = x->vouched || (x->time <= now + POL_TIME_SKEW &&
+                                 (!have || x->time >= latest - POL_TIME_SKEW));
+        ok[o[j].i] = in;
+        if (in && x->time <= now + POL_TIME_SKEW && (!have || x->time > latest)) {
+            latest = x->time;
+            have = true;
+        }
+    }
+}
+
+void pol_time_order(const pol_gen *g, size_t n, time_t now, bool *ok)
+{
+    order *o = malloc((n ? n : 1) * sizeof(*o));
+    if (!o) {
+        /* Without memory to judge, believe no time: nothing is counted. */
+        for (size_t i = 0; i < n; i++)
+            ok[i] = false;
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        o[i] = (order){&g[i], i};
+    time_order(o, n, now, ok);
+    free(o);
+}
+
 void pol_retention_select(const pol_retention *r, const pol_gen *g, size_t n, time_t now,
                           unsigned *keep)
 {
@@ -52,26 +92,51 @@ void pol_retention_select(const pol_retention *r, const pol_gen *g, size_t n, ti
         any_rule |= rules[k].count > 0;
 
     order *o = malloc((n ? n : 1) * sizeof(*o));
+    bool *ok = malloc((n ? n : 1) * sizeof(*ok));
     memset(keep, 0, n * sizeof(*keep));
-    if (!o) {
+    if (!o || !ok) {
         /* Without memory to decide, keep everything: never delete by accident. */
         for (size_t i = 0; i < n; i++)
             keep[i] = POL_KEEP_NO_RULES;
+        free(o);
+        free(ok);
         return;
     }
     for (size_t i = 0; i < n; i++)
         o[i] = (order){&g[i], i};
+    time_order(o, n, now, ok);
+    /* Out of order: kept, and taken out of the list every rule counts. */
+    size_t m = 0;
+    time_t timeline = now; /* the newest in-order capture: the signed clock */
+    bool seen = false;
+    for (size_t j = 0; j < n; j++) {
+        time_t t = o[j].g->time;
+        if (!ok[o[j].i]) {
+            keep[o[j].i] |= POL_KEEP_TIME;
+            continue;
+        }
+        /* A vouched-for time from the future is kept, but ages nothing. */
+        if (t <= now + POL_TIME_SKEW && (!seen || t > timeline)) {
+            timeline = t;
+            seen = true;
+        }
+        o[m++] = o[j];
+    }
+    n = m;
     qsort(o, n, sizeof(*o), newest_first);
 
+    int64_t lock = (int64_t)r->lock_days * 86400;
     for (size_t j = 0; j < n; j++) {
         unsigned *k = &keep[o[j].i];
+        time_t t = o[j].g->time;
         if (!any_rule)
             *k |= POL_KEEP_NO_RULES;
         if (j == 0)
             *k |= POL_KEEP_NEWEST;
         if ((int)j < r->keep_last)
             *k |= POL_KEEP_LAST;
-        if (r->lock_days > 0 && o[j].g->time > now - (time_t)r->lock_days * 86400)
+        /* Out of the lock only when old by the clock and by the timeline. */
+        if (r->lock_days > 0 && ((int64_t)now - t < lock || (int64_t)timeline - t < lock))
             *k |= POL_KEEP_LOCKED;
     }
     for (size_t k = 0; k < sizeof(rules) / sizeof(*rules); k++) {
@@ -91,12 +156,14 @@ void pol_retention_select(const pol_retention *r, const pol_gen *g, size_t n, ti
         }
     }
     free(o);
+    free(ok);
 }
 
 const char *pol_keep_reasons(unsigned keep, char *buf, size_t n)
 {
     static const char *const names[] = {"last",   "hourly", "daily",  "weekly",   "monthly",
-                                        "yearly", "locked", "newest", "no rules"};
+                                        "yearly", "locked", "newest", "no rules",
+                                        "time out of order"};
     size_t at = 0;
     buf[0] = '\0';
     for (size_t i = 0; i < sizeof(names) / sizeof(*names) && at < n; i++)

@@ -7,10 +7,29 @@
  * every generation younger than that, whatever the other rules say, and the
  * newest generation is always kept. With no keep_* rule at all, everything is
  * kept. A pure function: tested with tables, without disks or clocks.
+ *
+ * Time is an input an attacker can write (restic #22057: a host with
+ * append-only access adds snapshots dated in the past or far in the future,
+ * so that keep_last/keep_daily count them as the newest and let the genuine
+ * ones go). So a capture time is believed only when it keeps the order of
+ * the sequence numbers, which the host cannot choose:
+ *  - a generation is in time order when its capture time is at most
+ *    POL_TIME_SKEW after `now` and at most POL_TIME_SKEW before the latest
+ *    capture time of the in-order generations before it (by sequence);
+ *    one an operator cleared (`vouched`) is taken as it is;
+ *  - one out of time order (backdated, or from the future) is kept
+ *    (POL_KEEP_TIME) and never counted: not by keep_last, not as any
+ *    period's newest, not as the newest — so it can push nothing out;
+ *  - lock_days is measured twice: a generation leaves the lock only when it
+ *    is lock_days old both by the clock (now - capture) and by the signed
+ *    timeline (the newest in-order capture - capture). A clock set forward
+ *    ages nothing until generations sealed under it follow; a backdated
+ *    record ages only itself, and that one is kept as out of order.
  */
 #ifndef POL_RETENTION_H
 #define POL_RETENTION_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -26,13 +45,23 @@ enum {
     POL_KEEP_YEARLY = 1 << 5,
     POL_KEEP_LOCKED = 1 << 6,  /* younger than lock_days */
     POL_KEEP_NEWEST = 1 << 7,  /* the newest generation is never deleted */
-    POL_KEEP_NO_RULES = 1 << 8 /* the policy sets no keep_* rule */
+    POL_KEEP_NO_RULES = 1 << 8, /* the policy sets no keep_* rule */
+    POL_KEEP_TIME = 1 << 9      /* its capture time is out of order: kept, never counted */
 };
 
+/* How far a capture time may lie after now, or before its predecessor's
+ * (clocks are stepped by NTP; two runs may seal within one second). */
+#define POL_TIME_SKEW 300
+
 typedef struct pol_gen {
-    time_t time; /* when it was captured */
+    time_t time; /* when it was captured (signed in its record) */
     uint32_t seq;
+    bool vouched; /* an operator cleared it: its time is taken as it is */
 } pol_gen;
+
+/* For each of the `n` generations of one data set (any order), `ok[i]`:
+ * is its capture time in order (above)? */
+void pol_time_order(const pol_gen *g, size_t n, time_t now, bool *ok);
 
 /* For each of the `n` generations (any order), `keep[i]` receives the reasons
  * to keep it (POL_KEEP_*), or 0 when the policy lets it go. */

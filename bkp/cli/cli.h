@@ -190,6 +190,19 @@ int cli_reread(cli *c, bkp_repo *target, const char *medium, double pct, int64_t
  * the capture time of each generation it now holds is added). */
 int cli_rotate_record(cli *c, const char *medium, bool failed, bkp_gen **pick, size_t np,
                       json_t *fig);
+/* The primary against what each medium pinned (rotate_pin.c, bkp/pin.h):
+ * findings [{medium, dataset, beside, what, on_medium}] into `*out` (owned);
+ * returns their number, or a negative errno (logged). `only`: that medium
+ * alone, else every registered one. */
+int cli_pins_check(cli *c, const char *only, json_t **out);
+/* Log the findings and what to do; `doing` names what is refused. */
+void cli_pins_refuse(json_t *found, const char *doing);
+/* EXIT_FAILED (logged) when the primary is behind or beside any medium's
+ * pin, so that `doing` must not write a medium; else EXIT_OK. */
+int cli_pins_guard(cli *c, const char *doing);
+/* Pin the primary's heads on medium `name` at `path` and keep a copy in
+ * the primary; logged on failure. */
+int cli_pins_write(cli *c, const char *name, const char *path);
 /* Messages for people in Japanese too ($LC_ALL, $LC_MESSAGES, $LANG). */
 bool cli_japanese(void);
 

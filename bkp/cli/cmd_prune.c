@@ -2,8 +2,11 @@
  * bkp prune — apply each data set's retention: which generations go is the
  * policy's decision (policies/retention.c), how they go the core's
  * (bkp/prune.c). Never deleted: damaged records (what they hold is unknown),
- * generations inside lock_days, the newest, and while a data set has an
- * uncleared suspicious generation, every generation from before it.
+ * generations inside lock_days (by the clock and by the signed timeline), the
+ * newest, generations whose capture time is out of order (policies/
+ * retention.h: they are never counted either), and while a data set has an
+ * uncleared suspicious or out-of-order generation, every generation from
+ * before it.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -59,10 +62,18 @@ static void decide(const pol_policy *p, bkp_gen **v, size_t from, size_t to, tim
             if (v[i]->seq < first_suspicious)
                 first_suspicious = v[i]->seq;
         }
-        g[n] = (pol_gen){v[i]->finished, v[i]->seq};
+        /* A cleared mark is an operator's word that the generation is good,
+         * its capture time included. */
+        g[n] = (pol_gen){v[i]->finished, v[i]->seq, v[i]->cleared};
         at[n++] = i;
     }
     pol_retention_select(&rules, g, n, now, k);
+    /* A capture time out of order (backdated, or from the future: written by
+     * a host that lied about the time) holds like a suspicious mark: what
+     * came before it may be all the good history there is. */
+    for (size_t j = 0; j < n; j++)
+        if ((k[j] & POL_KEEP_TIME) && !v[at[j]]->cleared && v[at[j]]->seq < first_suspicious)
+            first_suspicious = v[at[j]]->seq;
     for (size_t j = 0; j < n; j++) {
         keep[at[j]] |= k[j];
         /* The clean generations before a suspicious one may be all that is left. */
@@ -81,10 +92,10 @@ static const char *why(unsigned k, char *buf, size_t n)
         return "damaged record: never deleted";
     if (k & KEEP_SUSPICIOUS)
         return "suspicious: kept until cleared";
-    pol_keep_reasons(k & 0x1ff, buf, n);
+    pol_keep_reasons(k & 0x3ff, buf, n);
     if (k & KEEP_BEFORE_SUSPICIOUS) {
         size_t l = strlen(buf);
-        snprintf(buf + l, n - l, "%sbefore a suspicious generation", k & 0x1ff ? ", " : "");
+        snprintf(buf + l, n - l, "%sbefore a suspicious generation", k & 0x3ff ? ", " : "");
     }
     return buf;
 }

@@ -24,6 +24,7 @@
 #include "bkp/log.h"
 #include "bkp/medium.h"
 #include "bkp/verify.h"
+#include "policies/retention.h"
 
 static bool copies_to(const pol_dataset *d, const char *medium)
 {
@@ -31,6 +32,33 @@ static bool copies_to(const pol_dataset *d, const char *medium)
         if (!strcmp(d->copy_to[i], medium))
             return true;
     return false;
+}
+
+/* Which of the records v[from, to) of one data set have a capture time in
+ * order (policies/retention.h), judged as prune judges them: among the
+ * intact records, a cleared one taken at its word. NULL without memory. */
+static bool *time_in_order(bkp_gen **v, size_t from, size_t to)
+{
+    pol_gen *tg = calloc(to - from + 1, sizeof(*tg));
+    bool *ok = calloc(to - from + 1, sizeof(*ok)), *res = calloc(to - from + 1, sizeof(*res));
+    size_t *at = calloc(to - from + 1, sizeof(*at)), m = 0;
+    if (tg && ok && res && at) {
+        for (size_t x = from; x < to; x++)
+            if (!v[x]->pruned && !v[x]->status) {
+                tg[m] = (pol_gen){v[x]->finished, v[x]->seq, v[x]->cleared};
+                at[m++] = x - from;
+            }
+        pol_time_order(tg, m, bkp_now(), ok);
+        for (size_t k = 0; k < m; k++)
+            res[at[k]] = ok[k];
+    } else {
+        free(res);
+        res = NULL;
+    }
+    free(tg);
+    free(ok);
+    free(at);
+    return res;
 }
 
 /* From `v` (all generations, by data set then sequence), the newest clean
@@ -45,10 +73,20 @@ size_t cli_rotate_choose(cli *c, const char *medium, bkp_gen **v, size_t n, bkp_
             j++;
         if (!p || copies_to(pol_dataset_find(p, v[i]->dataset), medium)) {
             bkp_gen *pick = NULL;
+            bool *in_order = time_in_order(v, i, j);
             for (size_t x = j; x-- > i && !pick;) {
                 char name[96];
                 if (v[x]->pruned || v[x]->status)
                     continue;
+                /* A capture time out of order (retention.h) is not "the
+                 * newest": it must not take a good generation's place. */
+                if (!in_order || !in_order[x - i]) {
+                    bkp_warn("%s: its capture time is out of order (backdated, or in the future) "
+                             "and it is not copied to %s; an older one is. Investigate, or clear "
+                             "it with `bkp generations --clear-suspicious %s` if it is good",
+                             bkp_gen_name(v[x], name, sizeof(name)), medium, name);
+                    continue;
+                }
                 if (bkp_gen_marked(v[x]) && !v[x]->cleared) {
                     bkp_warn("%s is marked suspicious and is not copied to %s; an older one is. "
                              "If the change was expected, clear it with `bkp generations "
@@ -60,6 +98,7 @@ size_t cli_rotate_choose(cli *c, const char *medium, bkp_gen **v, size_t n, bkp_
             }
             if (pick)
                 out[k++] = pick;
+            free(in_order);
         }
         i = j;
     }
@@ -221,7 +260,11 @@ int cli_rotate_disk(cli *c, cli_medium *m, bool quiet)
         json_decref(copied);
         return EXIT_FAILED;
     }
-    if ((ex = cli_medium_check_label(c, m)))
+    char doing[96];
+    snprintf(doing, sizeof(doing), "rotation to %s refused", m->name);
+    /* Before anything touches the medium: a primary behind what it pinned
+     * must not be copied over it (nor prune it). */
+    if ((ex = cli_medium_check_label(c, m)) || (ex = cli_pins_guard(c, doing)))
         goto record;
     if (stat(cfg, &st) < 0 && (rc = bkp_repo_init_copy(c->r, repo)))
         goto record;
@@ -271,6 +314,9 @@ record:
     seen.wrote = copied_all && !rc;
     if (seen.wrote)
         seal(dst, m->name);
+    /* Last, with this rotation's record in the log it pins. */
+    if (seen.wrote && cli_pins_write(c, m->name, m->path))
+        rc = -EIO;
     seen.held = seen.wrote ? held : NULL;
     if (dst && bkp_media_update(c->r, m->name, note_seen, &seen) && !rc)
         rc = -EIO;

@@ -54,7 +54,7 @@ static json_t *when_of(json_t *rec)
 /* One data set's status as JSON; `*verdict` receives the verdict. */
 static json_t *dataset_status(cli *c, const pol_dataset *d, bkp_gen **v, size_t n,
                               const pol_medium_state *st, const time_t *due, json_t *reg,
-                              pol_verdict *verdict)
+                              json_t *pins, pol_verdict *verdict)
 {
     pol_policy *p = c->policy;
     time_t now = bkp_now();
@@ -66,8 +66,20 @@ static json_t *dataset_status(cli *c, const pol_dataset *d, bkp_gen **v, size_t 
     json_t *media = json_array(), *j = NULL;
     size_t i;
     json_t *e;
-    if (!copies || !log || !media)
+    pol_behind *behind = calloc(json_array_size(pins) + 1, sizeof(*behind));
+    if (!copies || !log || !media || !behind)
         goto fail;
+    /* What a medium pinned of this data set, or of the log they all share. */
+    json_array_foreach(pins, i, e)
+    {
+        const char *ds = json_string_value(json_object_get(e, "dataset"));
+        if (ds && (!*ds || !strcmp(ds, d->name)))
+            behind[s.nbehind++] = (pol_behind){
+                json_string_value(json_object_get(e, "medium")),
+                json_string_value(json_object_get(e, "what")),
+                json_is_true(json_object_get(e, "beside"))};
+    }
+    s.behind = behind;
     for (size_t k = 0; k < n; k++) {
         if (strcmp(v[k]->dataset, d->name) || v[k]->pruned || v[k]->status)
             continue;
@@ -135,6 +147,7 @@ fail:
     json_decref(last.verify);
     json_decref(last.drill);
     free(copies);
+    free(behind);
     free(log);
     return j;
 }
@@ -159,7 +172,10 @@ json_t *cli_status(cli *c, int *worst)
         return NULL;
     pol_medium_state *st = calloc(p->nmedia + 1, sizeof(*st));
     time_t *due = calloc(p->nmedia + 1, sizeof(*due));
-    json_t *reg = bkp_media_list(c->r), *all = json_array();
+    json_t *reg = bkp_media_list(c->r), *all = json_array(), *pins = NULL;
+    /* Status is read-only: a primary behind a medium is shown, not fixed. */
+    if (cli_pins_check(c, NULL, &pins) < 0)
+        pins = NULL;
     if (!st || !due || !reg || !all || bkp_gen_list(c->r, NULL, &v, &n)) {
         json_decref(all);
         all = NULL;
@@ -179,7 +195,7 @@ json_t *cli_status(cli *c, int *worst)
             if (rank(p, x) == k)
                 i = x;
         pol_verdict vd = POL_COMPLIANT;
-        json_t *j = dataset_status(c, &p->datasets[i], v, n, st, due, reg, &vd);
+        json_t *j = dataset_status(c, &p->datasets[i], v, n, st, due, reg, pins, &vd);
         if (j)
             json_array_append_new(all, j);
         if ((int)vd > *worst)
@@ -188,6 +204,7 @@ json_t *cli_status(cli *c, int *worst)
 out:
     bkp_gen_list_free(v, n);
     json_decref(reg);
+    json_decref(pins);
     free(st);
     free(due);
     return all;

@@ -294,6 +294,17 @@ int cmd_verify(cli *c)
     }
     if (c->media && (ex = open_medium(c, c->media, &m, &copy)))
         goto out;
+    /* A medium that pinned more than the primary holds is the better copy:
+     * the primary was rolled back or rewritten, and that fails the check. */
+    int behind = 0;
+    if (c->media) {
+        json_t *found = NULL;
+        char doing[96];
+        snprintf(doing, sizeof(doing), "%s pinned history the primary lacks", c->media);
+        if ((behind = cli_pins_check(c, c->media, &found)) > 0)
+            cli_pins_refuse(found, doing);
+        json_decref(found);
+    }
     if (c->media && !copy) {
         if (c->repair_from || sample) {
             bkp_error("%s is an archive medium: its archives are verified whole and never "
@@ -350,7 +361,7 @@ record:;
                             "repaired", fixed);
     bkp_audit_rec rec = {.op = fixed ? "repair" : "verify",
                          .medium = c->media,
-                         .failed = rc != 0,
+                         .failed = rc != 0 || behind,
                          .figures = fig,
                          .error = rc ? (res.nmessages ? res.messages[0] : bkp_strerror(rc)) : NULL};
     int aex = cli_audit(c, &rec);
@@ -372,7 +383,7 @@ record:;
                   "another medium or an older generation",
                   (unsigned long long)res.problems, c->media ? " --media " : "",
                   c->media ? c->media : "");
-    ex = rc ? EXIT_FAILED : aex ? EXIT_FAILED : EXIT_OK;
+    ex = rc || behind ? EXIT_FAILED : aex ? EXIT_FAILED : EXIT_OK;
 out:
     bkp_verify_result_clear(&res);
     json_decref(fixed);

@@ -197,7 +197,9 @@ int cli_rotate_archive(cli *c, cli_medium *m, bool quiet)
     struct stat st;
     int ex = EXIT_FAILED, rc = 0;
     bool device = stat(m->path, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode));
-    if (!device && (ex = cli_medium_check_label(c, m)))
+    char doing[96];
+    snprintf(doing, sizeof(doing), "archiving to %s refused", m->name);
+    if ((!device && (ex = cli_medium_check_label(c, m))) || (ex = cli_pins_guard(c, doing)))
         goto record;
     ex = EXIT_OK;
     if (!device && (rc = bkp_label_read(m->path, &label)))
@@ -238,6 +240,11 @@ record:
     if (cli_rotate_record(c, m->name, ex || rc, pick, np, fig) && !ex && !rc)
         rc = -EIO;
     json_decref(fig);
+    /* A folder takes the pin beside its label when it takes archives (a run
+     * with nothing due leaves the folder as it was); a tape has no place for
+     * it outside its archives (docs/FORMAT.md). */
+    if (!ex && !rc && !device && json_array_size(added) && cli_pins_write(c, m->name, m->path))
+        rc = -EIO;
     held_ctx h = {m->path, added, json_array_size(added) > 0 && !rc, !device};
     if (!ex && (h.wrote || !rc) && bkp_media_update(c->r, m->name, note, &h) && !rc)
         rc = -EIO;

@@ -213,6 +213,46 @@ static void test_fresh_offline_copy(void **state)
     assert_int_equal(o->offsite_age, 9 * HOUR);
 }
 
+/* A compliant picture, but the primary is behind what usb-a pinned (rolled
+ * back) or beside it (rewritten): NON-COMPLIANT before anything else, naming
+ * the medium and what is missing, and telling not to overwrite it. */
+static void test_primary_behind_medium(void **state)
+{
+    (void)state;
+    world w;
+    const pol_medium *m[] = {&USB_A};
+    world_init(&w, m, 1);
+    write_medium(&w, "usb-a", T0 + 10 * HOUR);
+    const pol_behind behind[] = {
+        {"usb-a", "emr:12, pinned on usb-a, is missing: the primary's newest generation of emr "
+                  "is emr:11",
+         false},
+        {"usb-a", "the audit log disagrees with what usb-a pinned", false}};
+    w.s.behind = behind;
+    w.s.nbehind = 2;
+    const pol_status *o = judge(&w, T0 + 11 * HOUR);
+    expect(o, POL_NON_COMPLIANT,
+           "do not rotate to or overwrite usb-a: the primary may have been rolled back; "
+           "investigate (`bkp verify`, `bkp audit verify`) and restore the repository from usb-a "
+           "if it was");
+    assert_int_equal(reason_at(o, "the primary is behind usb-a: emr:12, pinned on usb-a"), 0);
+    assert_int_equal(reason_at(o, "audit log disagrees"), 1);
+    assert_int_equal(o->copies, 3); /* the counts are still reported */
+
+    const pol_behind beside = {"usb-a", "emr:12 on the primary is not the record pinned", true};
+    w.s.behind = &beside;
+    w.s.nbehind = 1;
+    o = judge(&w, T0 + 11 * HOUR);
+    assert_int_equal(o->verdict, POL_NON_COMPLIANT);
+    assert_int_equal(reason_at(o, "the primary is beside usb-a"), 0);
+    assert_non_null(strstr(o->action, "rewritten"));
+
+    /* Nothing behind: compliant again. */
+    w.s.nbehind = 0;
+    w.s.behind = NULL;
+    expect(judge(&w, T0 + 11 * HOUR), POL_COMPLIANT, "");
+}
+
 static void test_offline_too_old(void **state)
 {
     (void)state;
@@ -514,7 +554,7 @@ int main(void)
         cmocka_unit_test(test_no_offline_medium),  cmocka_unit_test(test_shortfall_actions),
         cmocka_unit_test(test_few_generations),    cmocka_unit_test(test_failed_and_old_backups),
         cmocka_unit_test(test_reasons_capped),     cmocka_unit_test(test_media_due_table),
-        cmocka_unit_test(test_verdict_names),
+        cmocka_unit_test(test_verdict_names),      cmocka_unit_test(test_primary_behind_medium),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,9 @@
 /*
  * Retention selection tables: daily generations over two months and a policy
- * per row; what is kept, and why, is compared with the expected sets.
+ * per row; what is kept, and why, is compared with the expected sets. Then
+ * time as an attacker writes it (restic #22057): backdated and far-future
+ * generations appended after the genuine ones change nothing that is kept,
+ * are themselves kept and flagged, and a clock set forward ages nothing.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,6 +27,7 @@ static void make(pol_gen *g, int n)
     for (int i = 0; i < n; i++) {
         g[i].time = base - (time_t)i * DAY - 10 * 3600;
         g[i].seq = (uint32_t)(n - i);
+        g[i].vouched = false;
     }
 }
 
@@ -100,8 +104,8 @@ static void test_reasons(void **state)
 static void test_order_and_same_day(void **state)
 {
     (void)state;
-    pol_gen g[4] = {{base - 3 * 3600, 3}, {base - 30 * 3600, 1}, {base - 1 * 3600, 4},
-                    {base - 5 * 3600, 2}};
+    pol_gen g[4] = {{base - 3 * 3600, 3, false}, {base - 30 * 3600, 1, false},
+                    {base - 1 * 3600, 4, false}, {base - 5 * 3600, 2, false}};
     unsigned keep[4];
     pol_retention r = {.keep_daily = 2};
     pol_retention_select(&r, g, 4, base, keep);
@@ -109,6 +113,98 @@ static void test_order_and_same_day(void **state)
     assert_false(keep[0] & POL_KEEP_DAILY); /* older, same day */
     assert_false(keep[3] & POL_KEEP_DAILY);
     assert_true(keep[1] & POL_KEEP_DAILY);  /* yesterday's */
+}
+
+/* The genuine ages kept (as in test_table) among the first `n` of `g`. */
+static void ages_kept(const unsigned *keep, int n, char *out, size_t len)
+{
+    out[0] = '\0';
+    for (int i = 0; i < n; i++)
+        if (keep[i]) {
+            size_t l = strlen(out);
+            snprintf(out + l, len - l, "%s%d", l ? "," : "", i);
+        }
+}
+
+static void test_restic_22057(void **state)
+{
+    (void)state;
+    pol_gen g[17];
+    unsigned keep[16], alone[16];
+    char a[128], b[128];
+    pol_retention r = {.keep_last = 3, .keep_daily = 3, .keep_weekly = 2};
+    make(g, 10); /* genuine: seq 10 (today) down to 1 */
+    pol_retention_select(&r, g, 10, base, alone);
+    /* The attacker appends three far-future and three backdated generations
+     * (the next sequence numbers: it cannot choose those). */
+    for (int i = 0; i < 6; i++) {
+        g[10 + i].seq = (uint32_t)(11 + i);
+        g[10 + i].vouched = false;
+        g[10 + i].time = i < 3 ? base + (time_t)(1000 + i) * DAY : base - (time_t)(400 - i) * DAY;
+    }
+    pol_retention_select(&r, g, 16, base, keep);
+    ages_kept(alone, 10, a, sizeof(a));
+    ages_kept(keep, 10, b, sizeof(b));
+    assert_string_equal(a, b); /* the genuine ones: exactly what was kept before */
+    assert_true(keep[0] & POL_KEEP_NEWEST);
+    assert_true(keep[0] & POL_KEEP_LAST);
+    for (int i = 10; i < 16; i++)
+        assert_int_equal(keep[i], POL_KEEP_TIME); /* kept, counted by nothing */
+
+    /* A genuine generation after the junk is in order again: the far-future
+     * one did not become the reference. */
+    bool ok[17];
+    g[16] = (pol_gen){base + 60, 17, false};
+    pol_time_order(g, 17, base + 120, ok);
+    assert_true(ok[16]);
+    assert_false(ok[10]);
+    assert_false(ok[13]);
+    assert_true(ok[0]);
+    /* An operator's clearance takes a time as it is. */
+    g[10].vouched = true;
+    pol_time_order(g, 17, base + 120, ok);
+    assert_true(ok[10]);
+    assert_true(ok[16]);
+}
+
+static void test_time_order(void **state)
+{
+    (void)state;
+    bool ok[5];
+    /* Equal times (two runs in one second) and a small step back are in order. */
+    pol_gen g[5] = {{base, 1, false},
+                    {base, 2, false},
+                    {base - POL_TIME_SKEW, 3, false},
+                    {base - POL_TIME_SKEW - 1, 4, false},
+                    {base + POL_TIME_SKEW + 1, 5, false}};
+    pol_time_order(g, 5, base, ok);
+    assert_true(ok[0] && ok[1] && ok[2]);
+    assert_false(ok[3]); /* went back more than the skew */
+    assert_false(ok[4]); /* in the future */
+}
+
+static void test_clock_forward(void **state)
+{
+    (void)state;
+    pol_gen g[10];
+    unsigned keep[11];
+    pol_retention r = {.keep_last = 1, .lock_days = 30};
+    make(g, 10);
+    /* The host's clock set 60 days on: by the clock all are out of the lock,
+     * by the signed timeline none is. */
+    pol_retention_select(&r, g, 10, base + 60 * DAY, keep);
+    for (int i = 0; i < 10; i++)
+        assert_true(keep[i] & POL_KEEP_LOCKED);
+    /* Time that passed for real (generations sealed since): the lock ends. */
+    pol_gen h[11];
+    make(h, 10);
+    h[10] = (pol_gen){base + 60 * DAY, 11, false};
+    pol_retention_select(&r, h, 11, base + 60 * DAY, keep);
+    for (int i = 0; i < 10; i++)
+        assert_false(keep[i] & POL_KEEP_LOCKED);
+    assert_true(keep[10] & POL_KEEP_LOCKED);
+    char buf[128];
+    assert_string_equal(pol_keep_reasons(POL_KEEP_TIME, buf, sizeof(buf)), "time out of order");
 }
 
 int main(void)
@@ -121,6 +217,9 @@ int main(void)
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_reasons),
         cmocka_unit_test(test_order_and_same_day),
+        cmocka_unit_test(test_restic_22057),
+        cmocka_unit_test(test_time_order),
+        cmocka_unit_test(test_clock_forward),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
