@@ -118,7 +118,11 @@ const pol_medium *pol_medium_find(const pol_policy *p, const char *name);
  * off-line medium...), logged with checklist item 3-②. Returns how many. */
 int pol_warn_compliance(const pol_policy *p);
 
-/* The effective policy, defaults filled in. */
+/* What stands for a hook's env value in every output: names are shown,
+ * values (passwords) never. */
+#define POL_REDACTED "***"
+
+/* The effective policy, defaults filled in; hook env values redacted. */
 json_t *pol_to_json(const pol_policy *p);
 
 /* "30s", "30m", "12h", "7d", "2w" -> seconds. -EINVAL otherwise. */
