@@ -49,7 +49,7 @@ static int priority_of(const char *dataset, void *ctx)
 
 int cli_runbook_load(cli *c, const char *name, rb_runbook **out)
 {
-    pol_policy *p = c->policy_file || getenv("BKP_POLICY") ? cli_policy(c) : c->policy;
+    pol_policy *p = c->policy; /* loaded by the dispatcher when named */
     char *file = rb_find(name, p ? p->file : NULL);
     if (!file)
         return EXIT_USAGE;
