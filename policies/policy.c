@@ -373,11 +373,10 @@ static void refused(const char *file, int problems)
               file, problems, file);
 }
 
-int pol_load(const char *file, pol_policy **out)
+/* Validate the parsed document of `c` (pol_yaml_load's result `rc`). */
+static int load(pol_yaml_ctx *c, int rc, const char *file, pol_policy **out)
 {
-    pol_yaml_ctx c;
-    int rc = pol_yaml_load(&c, file);
-    if (rc == -EINVAL) { /* a YAML syntax error, logged with its line */
+    if (rc == -EINVAL) { /* a YAML syntax error or a refused file, logged with its line */
         refused(file, 1);
         return rc;
     }
@@ -387,36 +386,48 @@ int pol_load(const char *file, pol_policy **out)
         return rc;
     }
     pol_policy *p = calloc(1, sizeof(*p));
-    if (!p) {
-        pol_yaml_done(&c);
+    if (!p || !(p->file = strdup(file))) {
+        free(p);
+        pol_yaml_done(c);
         return -ENOMEM;
     }
-    p->file = strdup(file);
     p->rule = (pol_rule321){3, 2, 1, 1, 8 * 86400};
     p->reread_every = 30 * 86400;
-    pol_yaml_node *root = pol_yaml_root(&c);
+    pol_yaml_node *root = pol_yaml_root(c);
     static const char *const keys[] = {"repository", "passphrase_file", "passphrase_command",
                                        "rule_321",   "media",           "datasets",
                                        "drills",     "verify",          NULL};
     if (!root) {
         bkp_error("%s:1: the policy is empty — start from policies/examples/clinic.yaml", file);
-        c.errors++;
+        c->errors++;
     } else {
-        pol_yaml_mapping(&c, root, "the policy", keys, top_pair, p);
+        pol_yaml_mapping(c, root, "the policy", keys, top_pair, p);
         if (!p->repository)
-            pol_yaml_error(&c, root, "no repository — add 'repository: /srv/bkp/repo'");
+            pol_yaml_error(c, root, "no repository — add 'repository: /srv/bkp/repo'");
         if (!p->ndatasets && root->type == YAML_MAPPING_NODE)
-            pol_yaml_error(&c, root, "no datasets — add a 'datasets:' list naming what to back up");
-        cross_check(&c, p);
+            pol_yaml_error(c, root, "no datasets — add a 'datasets:' list naming what to back up");
+        cross_check(c, p);
     }
-    pol_yaml_done(&c);
-    if (c.errors) {
-        refused(file, c.errors);
+    pol_yaml_done(c);
+    if (c->errors) {
+        refused(file, c->errors);
         pol_free(p);
         return -EINVAL;
     }
     *out = p;
     return 0;
+}
+
+int pol_load(const char *file, pol_policy **out)
+{
+    pol_yaml_ctx c;
+    return load(&c, pol_yaml_load(&c, file), file, out);
+}
+
+int pol_load_buffer(const char *name, const uint8_t *buf, size_t len, pol_policy **out)
+{
+    pol_yaml_ctx c;
+    return load(&c, pol_yaml_load_buffer(&c, name, buf, len), name, out);
 }
 
 static void free_list(char **v, size_t n)

@@ -109,6 +109,9 @@ typedef struct pol_policy {
 /* Load and validate `file`. Every problem is logged as file:line; returns 0,
  * -EINVAL for an invalid policy, or a negative errno for an unreadable file. */
 int pol_load(const char *file, pol_policy **out);
+/* The same for the bytes `buf` (borrowed for the call), called `name` in
+ * messages and in the policy's `file` (the fuzz target's entry point). */
+int pol_load_buffer(const char *name, const uint8_t *buf, size_t len, pol_policy **out);
 void pol_free(pol_policy *p);
 
 const pol_dataset *pol_dataset_find(const pol_policy *p, const char *name);
