@@ -24,14 +24,15 @@ static const char *user_name(uid_t uid, char *buf, size_t n)
 }
 
 int bkp_trust_stat(const char *path, const struct stat *st, unsigned flags, uid_t euid,
-                   char *fix, size_t n)
+                   bkp_trust_fix *fix)
 {
     bool dir = S_ISDIR(st->st_mode);
     bool secret = !dir && (flags & BKP_TRUST_SECRET);
     mode_t mode = st->st_mode & 07777;
     char me[64], owner[64];
     if (!dir && !S_ISREG(st->st_mode)) {
-        snprintf(fix, n, "is not a regular file — give the path of the file itself");
+        snprintf(fix->problem, sizeof(fix->problem), "is not a regular file");
+        snprintf(fix->command, sizeof(fix->command), "ls -l %s", path);
         return -EPERM;
     }
     /* Root may do anything anyway; the invoking user is who the file is
@@ -49,23 +50,38 @@ int bkp_trust_stat(const char *path, const struct stat *st, unsigned flags, uid_
     const char *chmod_to = readable ? "600" : "go-w";
     user_name(euid, me, sizeof(me));
     user_name(st->st_uid, owner, sizeof(owner));
-    if (!owner_ok && (writable || readable))
-        snprintf(fix, n,
-                 "is owned by %s and has mode %04o — run `chown %s %s && chmod %s %s` and try "
-                 "again",
-                 owner, (unsigned)mode, me, path, chmod_to, path);
-    else if (!owner_ok)
-        snprintf(fix, n, "is owned by %s, not by %s%s — run `chown %s %s` and try again", owner,
-                 secret || !euid ? "" : "root or ", me, me, path);
+    const char *how = readable ? "readable" : "writable";
+    if (owner_ok)
+        snprintf(fix->problem, sizeof(fix->problem), "is %s by group or others (mode %04o)", how,
+                 (unsigned)mode);
+    else if (writable || readable)
+        snprintf(fix->problem, sizeof(fix->problem),
+                 "is owned by %s, not by %s%s, and %s by group or others (mode %04o)", owner,
+                 secret || !euid ? "" : "root or ", me, how, (unsigned)mode);
     else
-        snprintf(fix, n, "is %s by group or others (mode %04o) — run `chmod %s %s` and try again",
-                 readable ? "readable" : "writable", (unsigned)mode, chmod_to, path);
+        snprintf(fix->problem, sizeof(fix->problem), "is owned by %s, not by %s%s", owner,
+                 secret || !euid ? "" : "root or ", me);
+    if (!owner_ok && (writable || readable))
+        snprintf(fix->command, sizeof(fix->command), "chown %s %s && chmod %s %s", me, path,
+                 chmod_to, path);
+    else if (!owner_ok)
+        snprintf(fix->command, sizeof(fix->command), "chown %s %s", me, path);
+    else
+        snprintf(fix->command, sizeof(fix->command), "chmod %s %s", chmod_to, path);
     return -EPERM;
+}
+
+/* Why it matters, for the message. */
+static const char *stake(unsigned flags)
+{
+    return flags & BKP_TRUST_SECRET ? "others could read or replace the passphrase"
+                                    : "others could change the commands bkp runs as root";
 }
 
 int bkp_trust_file(const char *path, unsigned flags, const char *what, char **resolved)
 {
-    char *real = realpath(path, NULL), fix[PATH_MAX + 256];
+    char *real = realpath(path, NULL), *dir = NULL;
+    bkp_trust_fix fix;
     struct stat st;
     uid_t euid = geteuid();
     int rc = 0;
@@ -77,18 +93,20 @@ int bkp_trust_file(const char *path, unsigned flags, const char *what, char **re
         rc = -errno;
         goto out;
     }
-    if (!S_ISREG(st.st_mode))
-        snprintf(fix, sizeof(fix), "is not a regular file — give the path of the file itself");
-    if (!S_ISREG(st.st_mode) || bkp_trust_stat(real, &st, flags, euid, fix, sizeof(fix))) {
-        bkp_error("%s %s: %s; bkp will not run commands or read secrets from a file that "
-                  "others may change",
-                  what, path, fix);
+    if (!S_ISREG(st.st_mode)) {
+        bkp_error("%s %s is not a regular file — give the path of the file itself", what, path);
         rc = -EPERM;
         goto out;
     }
-    /* Every folder above it, up to and including `/`. */
-    char *dir = strdup(real);
-    if (!dir) {
+    if (bkp_trust_stat(real, &st, flags, euid, &fix)) {
+        bkp_error("%s %s %s, so %s — run `%s` and try again", what, path, fix.problem,
+                  stake(flags), fix.command);
+        rc = -EPERM;
+        goto out;
+    }
+    /* Every folder above it, up to and including `/`: whoever may write to
+     * one of them may put another file in its place. */
+    if (!(dir = strdup(real))) {
         rc = -ENOMEM;
         goto out;
     }
@@ -101,21 +119,22 @@ int bkp_trust_file(const char *path, unsigned flags, const char *what, char **re
             rc = -errno;
             break;
         }
-        if (!S_ISDIR(st.st_mode) ||
-            bkp_trust_stat(dir, &st, flags, euid, fix, sizeof(fix))) {
-            if (!S_ISDIR(st.st_mode))
-                snprintf(fix, sizeof(fix), "changed while it was checked — try again");
-            bkp_error("%s %s: the folder %s %s; bkp will not run commands or read secrets from "
-                      "a folder that others may change",
-                      what, path, dir, fix);
+        if (!S_ISDIR(st.st_mode)) {
+            bkp_error("%s %s: %s changed while it was checked — try again", what, path, dir);
+            rc = -EPERM;
+            break;
+        }
+        if (bkp_trust_stat(dir, &st, flags, euid, &fix)) {
+            bkp_error("%s %s: the folder %s %s, so %s — run `%s` and try again", what, path, dir,
+                      fix.problem, stake(flags), fix.command);
             rc = -EPERM;
             break;
         }
         if (!strcmp(dir, "/"))
             break;
     }
-    free(dir);
 out:
+    free(dir);
     if (!rc && resolved)
         *resolved = real;
     else

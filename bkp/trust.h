@@ -22,6 +22,7 @@
 #ifndef BKP_TRUST_H
 #define BKP_TRUST_H
 
+#include <limits.h>
 #include <sys/types.h>
 
 enum {
@@ -42,11 +43,17 @@ enum {
 int bkp_trust_file(const char *path, unsigned flags, const char *what, char **resolved)
     __attribute__((warn_unused_result));
 
-/* The rule for one file or folder, for tests and for callers that already
- * hold a stat: 0 when (`st`, `euid`) passes, else -EPERM with the command
- * to run written to `fix` (of `n` bytes). */
+/* What is wrong with a file or folder, and the command that mends it. */
+typedef struct bkp_trust_fix {
+    char problem[256]; /* "is writable by group or others (mode 0666)" */
+    char command[2 * PATH_MAX + 64]; /* "chmod go-w /etc/bkp/policy.yaml" */
+} bkp_trust_fix;
+
+/* The rule for one file or folder at `path` (for tests, and for callers
+ * that already hold a stat): 0 when (`st`, `euid`) passes, else -EPERM with
+ * `fix` filled in. */
 struct stat;
 int bkp_trust_stat(const char *path, const struct stat *st, unsigned flags, uid_t euid,
-                   char *fix, size_t n);
+                   bkp_trust_fix *fix);
 
 #endif

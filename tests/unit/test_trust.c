@@ -29,18 +29,22 @@ static void sink(enum bkp_log_level level, const char *msg, void *ctx)
     snprintf(logbuf + l, sizeof(logbuf) - l, "%s\n", msg);
 }
 
+#define FIX_LEN (sizeof(bkp_trust_fix) + 8)
+
 static int stat_rule(mode_t type_mode, uid_t uid, unsigned flags, uid_t euid, char *fix)
 {
     struct stat st = {.st_mode = type_mode, .st_uid = uid};
-    fix[0] = '\0';
-    return bkp_trust_stat("/x", &st, flags, euid, fix, 256);
+    bkp_trust_fix f = {{0}, {0}};
+    int rc = bkp_trust_stat("/x", &st, flags, euid, &f);
+    snprintf(fix, FIX_LEN, "%s: `%s`", f.problem, f.command);
+    return rc;
 }
 
 /* The rule alone, for users other than the one running the tests. */
 static void test_rule(void **state)
 {
     (void)state;
-    char fix[256];
+    char fix[FIX_LEN];
     assert_int_equal(stat_rule(S_IFREG | 0644, 0, 0, 0, fix), 0);
     assert_int_equal(stat_rule(S_IFREG | 0644, 1000, 0, 1000, fix), 0);
     assert_int_equal(stat_rule(S_IFREG | 0644, 0, 0, 1000, fix), 0); /* root's file, alice runs */
