@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "bkp/log.h"
+#include "bkp/trust.h"
 
 #define PASS_MAX 1024
 
@@ -58,10 +59,17 @@ static int read_fd(int fd, char *p, size_t *len)
 static int from_file(const char *path, char *p, size_t *len)
 {
     struct stat st;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    int r;
+    char *real = NULL;
+    /* It opens the repository key: the invoking user's own, private, and in
+     * folders no one else may change (trust.h); read through the path that
+     * was checked, never through a link put there since. */
+    int r = bkp_trust_file(path, BKP_TRUST_SECRET, "passphrase file", &real);
+    if (r == -EPERM)
+        return r;
+    int fd = r ? -1 : open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+    free(real);
     if (fd < 0) {
-        r = -errno;
+        r = r ? r : -errno;
         bkp_error("cannot open passphrase file %s: %s", path, bkp_strerror(r));
         return r;
     }

@@ -21,7 +21,41 @@ static void schedule(pol_yaml_ctx *c, pol_yaml_node *n, const char *key, pol_sch
                        key, s);
 }
 
+/* A path the file names: a relative one would name another place for each
+ * working directory cron or an operator happens to start bkp in. */
+static char *absolute(pol_yaml_ctx *c, pol_yaml_node *v, const char *key, const char *example)
+{
+    char *s = pol_yaml_str(c, v, key);
+    if (s && s[0] != '/')
+        pol_yaml_error(c, v, "'%s: %s' is not absolute — write the full path from /, e.g. '%s: %s'",
+                       key, s, key, example);
+    return s;
+}
+
 /* ---- hooks, retention, rule_321 ---- */
+
+/* env: { PGPASSWORD: secret } — the same as [PGPASSWORD=secret]. */
+static void env_mapping(pol_yaml_ctx *c, pol_yaml_node *v, pol_hook *h)
+{
+    size_t len = (size_t)(v->data.mapping.pairs.top - v->data.mapping.pairs.start);
+    h->env = calloc(len + 1, sizeof(char *));
+    if (!h->env)
+        return;
+    for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+        const char *name = pol_yaml_scalar(c, pol_yaml_get(c, p->key), "env");
+        const char *val = pol_yaml_scalar(c, pol_yaml_get(c, p->value), name ? name : "env");
+        char *e = NULL;
+        if (!name || !val)
+            continue;
+        if (!*name || strchr(name, '=')) {
+            pol_yaml_error(c, pol_yaml_get(c, p->key), "env name '%s' — write NAME: value", name);
+            continue;
+        }
+        if (asprintf(&e, "%s=%s", name, val) < 0)
+            return;
+        h->env[h->nenv++] = e;
+    }
+}
 
 static void hook_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *t)
 {
@@ -30,6 +64,8 @@ static void hook_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *
         h->command = pol_yaml_str(c, v, key);
     else if (!strcmp(key, "timeout"))
         pol_yaml_duration(c, v, key, &h->timeout);
+    else if (!strcmp(key, "env") && v->type == YAML_MAPPING_NODE)
+        env_mapping(c, v, h);
     else if (!strcmp(key, "env"))
         pol_yaml_str_list(c, v, key, &h->env, &h->nenv);
 }
@@ -98,7 +134,7 @@ static void medium_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void
                     c, v, "'type: %s' is not a medium type — write disk, removable or archive", s);
         }
     } else if (!strcmp(key, "path")) {
-        m->path = pol_yaml_str(c, v, key);
+        m->path = absolute(c, v, key, "/media/bkp");
     } else if (!strcmp(key, "location")) {
         if ((s = pol_yaml_scalar(c, v, key))) {
             if (!strcmp(s, "onsite") || !strcmp(s, "offsite"))
@@ -285,9 +321,9 @@ static void top_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *t
                                         "offline_max_age", NULL};
     pol_policy *p = t;
     if (!strcmp(key, "repository"))
-        p->repository = pol_yaml_str(c, v, key);
+        p->repository = absolute(c, v, key, "/srv/bkp/repo");
     else if (!strcmp(key, "passphrase_file"))
-        p->passphrase_file = pol_yaml_str(c, v, key);
+        p->passphrase_file = absolute(c, v, key, "/etc/bkp/passphrase");
     else if (!strcmp(key, "passphrase_command"))
         p->passphrase_command = pol_yaml_str(c, v, key);
     else if (!strcmp(key, "rule_321"))
@@ -337,11 +373,10 @@ static void refused(const char *file, int problems)
               file, problems, file);
 }
 
-int pol_load(const char *file, pol_policy **out)
+/* Validate the parsed document of `c` (pol_yaml_load's result `rc`). */
+static int load(pol_yaml_ctx *c, int rc, const char *file, pol_policy **out)
 {
-    pol_yaml_ctx c;
-    int rc = pol_yaml_load(&c, file);
-    if (rc == -EINVAL) { /* a YAML syntax error, logged with its line */
+    if (rc == -EINVAL) { /* a YAML syntax error or a refused file, logged with its line */
         refused(file, 1);
         return rc;
     }
@@ -351,36 +386,48 @@ int pol_load(const char *file, pol_policy **out)
         return rc;
     }
     pol_policy *p = calloc(1, sizeof(*p));
-    if (!p) {
-        pol_yaml_done(&c);
+    if (!p || !(p->file = strdup(file))) {
+        free(p);
+        pol_yaml_done(c);
         return -ENOMEM;
     }
-    p->file = strdup(file);
     p->rule = (pol_rule321){3, 2, 1, 1, 8 * 86400};
     p->reread_every = 30 * 86400;
-    pol_yaml_node *root = pol_yaml_root(&c);
+    pol_yaml_node *root = pol_yaml_root(c);
     static const char *const keys[] = {"repository", "passphrase_file", "passphrase_command",
                                        "rule_321",   "media",           "datasets",
                                        "drills",     "verify",          NULL};
     if (!root) {
         bkp_error("%s:1: the policy is empty — start from policies/examples/clinic.yaml", file);
-        c.errors++;
+        c->errors++;
     } else {
-        pol_yaml_mapping(&c, root, "the policy", keys, top_pair, p);
+        pol_yaml_mapping(c, root, "the policy", keys, top_pair, p);
         if (!p->repository)
-            pol_yaml_error(&c, root, "no repository — add 'repository: /srv/bkp/repo'");
+            pol_yaml_error(c, root, "no repository — add 'repository: /srv/bkp/repo'");
         if (!p->ndatasets && root->type == YAML_MAPPING_NODE)
-            pol_yaml_error(&c, root, "no datasets — add a 'datasets:' list naming what to back up");
-        cross_check(&c, p);
+            pol_yaml_error(c, root, "no datasets — add a 'datasets:' list naming what to back up");
+        cross_check(c, p);
     }
-    pol_yaml_done(&c);
-    if (c.errors) {
-        refused(file, c.errors);
+    pol_yaml_done(c);
+    if (c->errors) {
+        refused(file, c->errors);
         pol_free(p);
         return -EINVAL;
     }
     *out = p;
     return 0;
+}
+
+int pol_load(const char *file, pol_policy **out)
+{
+    pol_yaml_ctx c;
+    return load(&c, pol_yaml_load(&c, file), file, out);
+}
+
+int pol_load_buffer(const char *name, const uint8_t *buf, size_t len, pol_policy **out)
+{
+    pol_yaml_ctx c;
+    return load(&c, pol_yaml_load_buffer(&c, name, buf, len), name, out);
 }
 
 static void free_list(char **v, size_t n)

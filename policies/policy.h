@@ -109,6 +109,9 @@ typedef struct pol_policy {
 /* Load and validate `file`. Every problem is logged as file:line; returns 0,
  * -EINVAL for an invalid policy, or a negative errno for an unreadable file. */
 int pol_load(const char *file, pol_policy **out);
+/* The same for the bytes `buf` (borrowed for the call), called `name` in
+ * messages and in the policy's `file` (the fuzz target's entry point). */
+int pol_load_buffer(const char *name, const uint8_t *buf, size_t len, pol_policy **out);
 void pol_free(pol_policy *p);
 
 const pol_dataset *pol_dataset_find(const pol_policy *p, const char *name);
@@ -118,7 +121,11 @@ const pol_medium *pol_medium_find(const pol_policy *p, const char *name);
  * off-line medium...), logged with checklist item 3-②. Returns how many. */
 int pol_warn_compliance(const pol_policy *p);
 
-/* The effective policy, defaults filled in. */
+/* What stands for a hook's env value in every output: names are shown,
+ * values (passwords) never. */
+#define POL_REDACTED "***"
+
+/* The effective policy, defaults filled in; hook env values redacted. */
 json_t *pol_to_json(const pol_policy *p);
 
 /* "30s", "30m", "12h", "7d", "2w" -> seconds. -EINVAL otherwise. */

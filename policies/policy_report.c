@@ -70,12 +70,26 @@ static json_t *str_array(char **v, size_t n)
     return a;
 }
 
+/* A hook's env often carries a password (PGPASSWORD): its names are shown,
+ * never its values, for the output of `policy check` lands in terminals,
+ * tickets and evidence folders that the policy file itself never reaches. */
+static json_t *env_json(char **v, size_t n)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; i < n; i++) {
+        const char *eq = strchr(v[i], '=');
+        size_t len = eq ? (size_t)(eq - v[i]) : strlen(v[i]);
+        json_object_setn_new(o, v[i], len, json_string(POL_REDACTED));
+    }
+    return o;
+}
+
 static json_t *hook_json(const pol_hook *h)
 {
     if (!h->command)
         return json_null();
     return json_pack("{s:s, s:I, s:o}", "command", h->command, "timeout", (json_int_t)h->timeout,
-                     "env", str_array(h->env, h->nenv));
+                     "env", env_json(h->env, h->nenv));
 }
 
 json_t *pol_to_json(const pol_policy *p)

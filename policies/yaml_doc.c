@@ -3,44 +3,164 @@
 #include "policies/yaml_doc.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bkp/log.h"
 #include "policies/policy.h"
 
-int pol_yaml_load(pol_yaml_ctx *c, const char *file)
+static void syntax_error(const char *file, const yaml_parser_t *parser)
+{
+    /* libyaml names the construct it was inside and where it began, which
+     * is usually where the missing bracket or bad indentation is. */
+    if (parser->context)
+        bkp_error("%s:%zu: %s %s that starts on line %zu — check the indentation, brackets "
+                  "and quoting there",
+                  file, parser->problem_mark.line + 1,
+                  parser->problem ? parser->problem : "invalid YAML", parser->context,
+                  parser->context_mark.line + 1);
+    else
+        bkp_error("%s:%zu: %s — check the indentation and quoting near there", file,
+                  parser->problem_mark.line + 1, parser->problem ? parser->problem : "invalid YAML");
+}
+
+/* What walking the document costs once every alias is expanded. */
+typedef struct budget {
+    size_t nodes, bytes;
+    const pol_yaml_node *over; /* where a limit was passed */
+    const char *what; /* after "more than LIMIT" */
+    int limit;
+} budget;
+
+/*
+ * libyaml keeps one copy of an anchored node and lets every alias point at
+ * it, so the document itself stays small; but each reader of the document
+ * (pol_yaml_str_list, the loaders) walks and copies what it sees, so a
+ * 160 KiB file that names one large anchor 10,000 times would cost a
+ * gigabyte there. The walk below counts what the readers would see, and the
+ * file is refused when that passes a budget far above any real policy or
+ * runbook. An anchor may also contain an alias to itself (a cycle): the
+ * budget ends that walk too, and the depth limit keeps the recursion short.
+ */
+static void walk(pol_yaml_ctx *c, const pol_yaml_node *n, int depth, budget *b)
+{
+    if (!n || b->over)
+        return;
+    if (++b->nodes > POL_YAML_MAX_NODES) {
+        b->over = n;
+        b->what = "values once its aliases are expanded";
+        b->limit = POL_YAML_MAX_NODES;
+        return;
+    }
+    if (depth > POL_YAML_MAX_DEPTH) {
+        b->over = n;
+        b->what = "levels of nesting";
+        b->limit = POL_YAML_MAX_DEPTH;
+        return;
+    }
+    if (n->type == YAML_SCALAR_NODE) {
+        b->bytes += n->data.scalar.length;
+        if (b->bytes > POL_YAML_MAX_EXPANDED) {
+            b->over = n;
+            b->what = "bytes of text once its aliases are expanded";
+            b->limit = POL_YAML_MAX_EXPANDED;
+        }
+    } else if (n->type == YAML_SEQUENCE_NODE) {
+        for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top;
+             i++)
+            walk(c, pol_yaml_get(c, *i), depth + 1, b);
+    } else if (n->type == YAML_MAPPING_NODE) {
+        for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
+             p++) {
+            walk(c, pol_yaml_get(c, p->key), depth + 1, b);
+            walk(c, pol_yaml_get(c, p->value), depth + 1, b);
+        }
+    }
+}
+
+int pol_yaml_load_buffer(pol_yaml_ctx *c, const char *file, const uint8_t *buf, size_t len)
 {
     yaml_parser_t parser;
-    FILE *f = fopen(file, "rb");
-    if (!f)
-        return -errno;
-    if (!yaml_parser_initialize(&parser)) {
-        fclose(f);
-        return -ENOMEM;
+    yaml_document_t next;
+    if (len > POL_YAML_MAX_FILE) {
+        bkp_error("%s: the file is %zu bytes, more than the %d a policy or runbook may be — "
+                  "check that it is the right file",
+                  file, len, POL_YAML_MAX_FILE);
+        return -EINVAL;
     }
+    if (!yaml_parser_initialize(&parser))
+        return -ENOMEM;
     *c = (pol_yaml_ctx){.file = file};
-    yaml_parser_set_input_file(&parser, f);
-    int rc = 0;
+    yaml_parser_set_input_string(&parser, buf, len);
     if (!yaml_parser_load(&parser, &c->doc)) {
-        /* libyaml names the construct it was inside and where it began, which
-         * is usually where the missing bracket or bad indentation is. */
-        if (parser.context)
-            bkp_error("%s:%zu: %s %s that starts on line %zu — check the indentation, brackets "
-                      "and quoting there",
-                      file, parser.problem_mark.line + 1,
-                      parser.problem ? parser.problem : "invalid YAML", parser.context,
-                      parser.context_mark.line + 1);
-        else
-            bkp_error("%s:%zu: %s — check the indentation and quoting near there", file,
-                      parser.problem_mark.line + 1,
-                      parser.problem ? parser.problem : "invalid YAML");
+        syntax_error(file, &parser);
+        yaml_parser_delete(&parser);
+        return -EINVAL;
+    }
+    /* A second document ("---" again) would be ignored by a reader that takes
+     * the first, and used by one that takes the last: refuse it, so that what
+     * the file says is not a matter of which reader reads it. Its size is
+     * bounded by the file's. */
+    int rc = 0;
+    if (!yaml_parser_load(&parser, &next)) {
+        syntax_error(file, &parser);
         rc = -EINVAL;
+    } else {
+        if (yaml_document_get_root_node(&next)) {
+            bkp_error("%s:%zu: a second YAML document begins here — keep one document per file "
+                      "(remove this '---' and what follows, or merge it into the first)",
+                      file, next.start_mark.line + 1);
+            rc = -EINVAL;
+        }
+        yaml_document_delete(&next);
     }
     yaml_parser_delete(&parser);
-    fclose(f);
+    budget b = {0};
+    if (!rc)
+        walk(c, pol_yaml_root(c), 0, &b);
+    if (!rc && b.over) {
+        bkp_error("%s:%zu: the file holds more than %d %s — write the values out, or use fewer "
+                  "aliases (*name)",
+                  file, b.over->start_mark.line + 1, b.limit, b.what);
+        rc = -EINVAL;
+    }
+    if (rc)
+        yaml_document_delete(&c->doc);
+    return rc;
+}
+
+int pol_yaml_load(pol_yaml_ctx *c, const char *file)
+{
+    /* One byte more than the limit is enough to know it was passed. */
+    uint8_t *buf = malloc((size_t)POL_YAML_MAX_FILE + 1);
+    size_t len = 0;
+    int rc = 0;
+    int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0 || !buf) {
+        rc = fd < 0 ? -errno : -ENOMEM;
+        goto out;
+    }
+    while (len < (size_t)POL_YAML_MAX_FILE + 1) {
+        ssize_t k = read(fd, buf + len, (size_t)POL_YAML_MAX_FILE + 1 - len);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0) {
+            rc = -errno;
+            goto out;
+        }
+        if (k == 0)
+            break;
+        len += (size_t)k;
+    }
+    rc = pol_yaml_load_buffer(c, file, buf, len);
+out:
+    if (fd >= 0)
+        close(fd);
+    free(buf);
     return rc;
 }
 
@@ -88,7 +208,31 @@ const char *pol_yaml_scalar(pol_yaml_ctx *c, pol_yaml_node *n, const char *key)
         pol_yaml_error(c, n, "'%s' is %s here — write a single value", key, pol_yaml_kind(n));
         return NULL;
     }
+    if (pol_yaml_is_null(n)) {
+        pol_yaml_error(c, n, "'%s' is null here — write a value, or leave the key out", key);
+        return NULL;
+    }
     return (const char *)n->data.scalar.value;
+}
+
+bool pol_yaml_is_null(const pol_yaml_node *n)
+{
+    /* YAML 1.1 reads a plain ~, null, Null or NULL (and !!null) as "no
+     * value"; another reader would give the program nothing where this one
+     * would give the text "null" — a path named null, say. Neither is what
+     * the writer meant, so it is refused. An empty value is refused by the
+     * readers with their own message. */
+    static const char *const nulls[] = {"~", "null", "Null", "NULL"};
+    if (n->type != YAML_SCALAR_NODE)
+        return false;
+    if (n->tag && !strcmp((const char *)n->tag, YAML_NULL_TAG))
+        return true;
+    if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+        return false;
+    for (size_t i = 0; i < sizeof(nulls) / sizeof(*nulls); i++)
+        if (!strcmp((const char *)n->data.scalar.value, nulls[i]))
+            return true;
+    return false;
 }
 
 char *pol_yaml_str(pol_yaml_ctx *c, pol_yaml_node *n, const char *key)

@@ -22,6 +22,13 @@
 
 typedef yaml_node_t pol_yaml_node;
 
+/* Limits far above any real policy or runbook (the largest example is a few
+ * KiB), low enough that a crafted file costs little memory and time. */
+#define POL_YAML_MAX_FILE (1024 * 1024)
+#define POL_YAML_MAX_NODES 100000
+#define POL_YAML_MAX_EXPANDED (4 * 1024 * 1024)
+#define POL_YAML_MAX_DEPTH 64
+
 typedef struct pol_yaml_ctx {
     const char *file; /* borrowed; the name in every message */
     yaml_document_t doc;
@@ -34,6 +41,12 @@ typedef struct pol_yaml_ctx {
  * NOT logged, because only the caller knows what the file was for and where
  * to find another. On failure there is nothing to pol_yaml_done. */
 int pol_yaml_load(pol_yaml_ctx *c, const char *file);
+/* The same for the bytes `buf` (borrowed for the call), named `file` in
+ * messages. Both refuse (-EINVAL, logged with file:line) a file larger than
+ * POL_YAML_MAX_FILE, a second document, and a document that its aliases
+ * expand beyond POL_YAML_MAX_NODES values or POL_YAML_MAX_EXPANDED bytes of
+ * text, or that nests deeper than POL_YAML_MAX_DEPTH. */
+int pol_yaml_load_buffer(pol_yaml_ctx *c, const char *file, const uint8_t *buf, size_t len);
 /* Free the document. */
 void pol_yaml_done(pol_yaml_ctx *c);
 /* NULL for an empty file. */
@@ -46,6 +59,10 @@ void pol_yaml_error(pol_yaml_ctx *c, const pol_yaml_node *n, const char *fmt, ..
 pol_yaml_node *pol_yaml_get(pol_yaml_ctx *c, int id);
 int pol_yaml_line(const pol_yaml_node *n);         /* 1-based */
 const char *pol_yaml_kind(const pol_yaml_node *n); /* "a mapping", "a list", "a value" */
+
+/* A plain ~, null, Null, NULL or a !!null value: refused wherever a value
+ * is read (pol_yaml_scalar and everything built on it). */
+bool pol_yaml_is_null(const pol_yaml_node *n);
 
 /* Values of `key`. Each logs and leaves *out unchanged on a bad value. */
 const char *pol_yaml_scalar(pol_yaml_ctx *c, pol_yaml_node *n, const char *key); /* NULL: not one */

@@ -96,8 +96,12 @@ const char *cli_repo_path(cli *c);
  * says: the policy's passphrase_file or passphrase_command. */
 void cli_passphrase_source(cli *c);
 /* The policy from --policy, $BKP_POLICY or /etc/bkp/policy.yaml, loaded once;
- * NULL when it cannot be loaded (the problems are logged). */
+ * NULL when it cannot be loaded or others may change it (trust.h; the
+ * problems are logged). */
 pol_policy *cli_policy(cli *c);
+/* The passphrase file that will be read, if one is named (option,
+ * environment, or the policy already loaded); NULL else. */
+const char *cli_passphrase_file(cli *c);
 /* A reader holds a writer's lock (lock.h) so that no prune deletes packs
  * under it: EXIT_LOCKED while one runs; where no lock can be made (a
  * read-only medium) it reads without. Release with bkp_lock_release. */

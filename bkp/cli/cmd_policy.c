@@ -1,10 +1,25 @@
 /* bkp policy check: refuse a malformed policy before anything runs, and show
  * the one that will be applied, defaults included. */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "bkp/cli/cli.h"
 #include "bkp/log.h"
+
+static void print_hook(const char *what, const pol_hook *h)
+{
+    if (!h->command)
+        return;
+    printf("    %s: %s (timeout %llds)", what, h->command, (long long)h->timeout);
+    /* The names only: values such as PGPASSWORD stay in the policy file. */
+    for (size_t k = 0; k < h->nenv; k++) {
+        const char *eq = strchr(h->env[k], '=');
+        printf("%s%.*s=" POL_REDACTED, k ? " " : "; env ",
+               (int)(eq ? eq - h->env[k] : (ptrdiff_t)strlen(h->env[k])), h->env[k]);
+    }
+    printf("\n");
+}
 
 static void print_text(const pol_policy *p)
 {
@@ -30,8 +45,8 @@ static void print_text(const pol_policy *p)
         for (size_t k = 0; k < d->npaths; k++)
             printf(" %s", d->paths[k]);
         printf("\n");
-        if (d->before.command)
-            printf("    before: %s (timeout %llds)\n", d->before.command, (long long)d->before.timeout);
+        print_hook("before", &d->before);
+        print_hook("after", &d->after);
         printf("    keep: last %d, daily %d, weekly %d, monthly %d, yearly %d; locked %d days\n",
                d->retention.keep_last, d->retention.keep_daily, d->retention.keep_weekly,
                d->retention.keep_monthly, d->retention.keep_yearly, d->retention.lock_days);

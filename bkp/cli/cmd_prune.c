@@ -105,7 +105,7 @@ static const char *why(unsigned k, char *buf, size_t n)
 static int prune_repo(cli *c, const char *repo, bkp_repo **target, const bkp_lock *self,
                       const char *medium)
 {
-    pol_policy *p = c->policy_file || getenv("BKP_POLICY") ? cli_policy(c) : c->policy;
+    pol_policy *p = c->policy; /* loaded by the dispatcher when named */
     bkp_lock *lock = NULL;
     bkp_gen **v = NULL, **doomed = NULL;
     unsigned *keep = NULL;

@@ -15,58 +15,123 @@
 #include "bkp/clock.h"
 #include "bkp/lock.h"
 #include "bkp/log.h"
+#include "bkp/trust.h"
+
+/*
+ * What a command needs, declared once here and provided by the dispatcher
+ * before the handler runs (git's commands[] idea): the policy, checked by
+ * StrictModes (trust.h) and validated; the passphrase file, checked the same
+ * way before it is read; the lock; the open repository. Handlers receive
+ * them ready and do not repeat the checks.
+ */
+typedef enum {
+    POLICY_OPTIONAL, /* loaded when named (--policy, $BKP_POLICY) or when it names the repository */
+    POLICY_REQUIRED, /* loaded always (/etc/bkp/policy.yaml by default); none: exit 2 */
+} policy_need;
+
+typedef enum {
+    LOCK_NONE,
+    /* A reader's lock (cli_read_lock) on what it reads, so that no prune
+     * deletes packs under it. What it reads — the primary or a medium's
+     * copy — is known only once the handler has resolved --from/--media, so
+     * the handler takes it. */
+    LOCK_READER,
+    LOCK_WRITER, /* the primary's writer lock, taken here before the open */
+    /* Prune's lock, taken after the writer's by cli_prune (shared with run
+     * and rotate, which prune too); declared for the record. */
+    LOCK_PRUNE,
+} lock_kind;
 
 typedef struct command {
     const char *name;
     int (*run)(cli *c);
-    unsigned needs;   /* NEED_*: provided by the dispatcher */
-    unsigned options; /* which options it accepts */
+    unsigned needs; /* NEED_REPO / NEED_REPO_WRITE: opened by the dispatcher */
+    policy_need policy;
+    lock_kind lock;
+    bool key;          /* reads the passphrase (the repository key) */
+    bool writes_media; /* may write to a medium other than the primary */
+    unsigned options;  /* which options it accepts */
     int min_args, max_args;
     const char *usage;
     const char *summary;
 } command;
 
 static const command commands[] = {
-    {"init", cmd_init, 0, OPT_REPO, 0, 0, "init [--repo DIR | --policy FILE]",
-     "create a repository (the policy's, without --repo), its keys and config"},
-    {"backup", cmd_backup, NEED_REPO_WRITE, OPT_REPO | OPT_DATASET | OPT_NO_CACHE | OPT_ONE_FS | OPT_WORKERS | OPT_JSON,
-     1, 1024, "backup NAME | backup --dataset NAME PATH...",
-     "capture a data set of the policy (or the given paths) now and seal a generation"},
-    {"generations", cmd_generations, NEED_REPO, OPT_REPO | OPT_JSON | OPT_CLEAR, 0, 1,
-     "generations [NAME] [--json] | generations --clear-suspicious GEN",
-     "list sealed generations, or clear a suspicious mark (recorded)"},
-    {"ls", cmd_ls, NEED_REPO, OPT_REPO | OPT_JSON, 1, 2, "ls GEN [PATH] [--json]", "list the files of a generation"},
-    {"diff", cmd_diff, NEED_REPO, OPT_REPO | OPT_JSON, 2, 2, "diff GEN GEN [--json]",
-     "what changed between two generations"},
-    {"restore", cmd_restore, 0, OPT_REPO | OPT_PATH | OPT_TO_ARCHIVE | OPT_FORCE | OPT_WORKERS | OPT_FROM | OPT_RUNBOOK | OPT_VERIFY, 0, 2,
-     "restore GEN TARGET [--path P | --folder DIR] [--force] [--from MEDIUM|PATH] [--verify] | restore GEN --to-archive FILE | restore --runbook NAME [--attest WHO]",
-     "restore a generation into a directory or a tar (pax) file, from the repository or any one medium"},
-    {"run", cmd_run, NEED_REPO_WRITE, OPT_REPO | OPT_DATASET | OPT_FORCE | OPT_METRICS | OPT_WORKERS | OPT_JSON,
-     0, 0, "run [--dataset NAME] [--force] [--metrics FILE] [--json]",
-     "the cron entry: back up every data set of the policy that is due"},
-    {"prune", cmd_prune, 0, OPT_REPO | OPT_DRY_RUN | OPT_JSON, 0, 0, "prune [--dry-run] [--json]",
-     "apply each data set's retention: delete generations and the packs nothing needs"},
-    {"audit", cmd_audit, NEED_REPO, OPT_REPO | OPT_JSON | OPT_AGAINST | OPT_SINCE | OPT_DATASET | OPT_FROM | OPT_PERIOD | OPT_PRINT, 1, 1,
-     "audit verify [--against FILE|MEDIUM] | audit show [--since DATE] [--dataset NAME] [--json] | audit report [--from DATE] [--to DATE] [--format md|html] [--lang ja|en] [--json]",
-     "check the signed audit log, show it, or write the evidence report for checklist item 3-②"},
-    {"policy", cmd_policy, 0, OPT_JSON, 1, 1, "policy check [--policy FILE] [--json]",
-     "validate the policy and print it as it will be applied"},
-    {"media", cmd_media, NEED_REPO, OPT_REPO | OPT_JSON | OPT_LABEL | OPT_FORCE, 1, 2,
-     "media label PATH --name NAME [--type T] [--location L] [--force] | media list | media show NAME",
-     "label a disk (or archive folder) as a medium and register it; list media and what they hold"},
-    {"rotate", cmd_rotate, NEED_REPO_WRITE, OPT_REPO | OPT_JSON, 1, 1, "rotate MEDIUM",
-     "copy the generations due to a medium, read them back, prune it, and say when it is next due"},
-    {"runbook", cmd_runbook, 0, OPT_REPO | OPT_JSON | OPT_PRINT, 1, 2,
-     "runbook list | show NAME | print NAME [--format md|html] [--lang ja|en]",
-     "the recovery procedures; print one for paper (手順書)"},
-    {"drill", cmd_drill, 0, OPT_REPO | OPT_JSON | OPT_DRILL | OPT_WORKERS, 1, 1,
-     "drill NAME [--medium M] [--attest WHO] [--report DIR] [--sandbox DIR] [--keep]",
-     "rehearse a runbook into a sandbox, timed, with a report"},
-    {"status", cmd_status, NEED_REPO, OPT_REPO | OPT_JSON, 0, 0, "status [--json]",
-     "3-2-1 compliance of each data set: copies, media, off-line and off-site ages, what to do next"},
-    {"verify", cmd_verify, NEED_REPO, OPT_REPO | OPT_READ_DATA | OPT_WORKERS | OPT_JSON | OPT_MEDIA, 0, 0,
-     "verify [--read-data | --sample PCT] [--media M] [--repair-from M2]",
-     "check signatures, chains and objects; read packs back (all, or a rolling sample); repair from another copy"},
+    {.name = "init", .run = cmd_init, .key = true, .options = OPT_REPO,
+     .usage = "init [--repo DIR | --policy FILE]",
+     .summary = "create a repository (the policy's, without --repo), its keys and config"},
+    {.name = "backup", .run = cmd_backup, .needs = NEED_REPO_WRITE, .lock = LOCK_WRITER,
+     .key = true,
+     .options = OPT_REPO | OPT_DATASET | OPT_NO_CACHE | OPT_ONE_FS | OPT_WORKERS | OPT_JSON,
+     .min_args = 1, .max_args = 1024, .usage = "backup NAME | backup --dataset NAME PATH...",
+     .summary = "capture a data set of the policy (or the given paths) now and seal a generation"},
+    {.name = "generations", .run = cmd_generations, .needs = NEED_REPO, .key = true,
+     .options = OPT_REPO | OPT_JSON | OPT_CLEAR, .max_args = 1,
+     .usage = "generations [NAME] [--json] | generations --clear-suspicious GEN",
+     .summary = "list sealed generations, or clear a suspicious mark (recorded)"},
+    {.name = "ls", .run = cmd_ls, .needs = NEED_REPO, .key = true, .options = OPT_REPO | OPT_JSON,
+     .min_args = 1, .max_args = 2, .usage = "ls GEN [PATH] [--json]",
+     .summary = "list the files of a generation"},
+    {.name = "diff", .run = cmd_diff, .needs = NEED_REPO, .key = true,
+     .options = OPT_REPO | OPT_JSON, .min_args = 2, .max_args = 2, .usage = "diff GEN GEN [--json]",
+     .summary = "what changed between two generations"},
+    {.name = "restore", .run = cmd_restore, .lock = LOCK_READER, .key = true,
+     .options = OPT_REPO | OPT_PATH | OPT_TO_ARCHIVE | OPT_FORCE | OPT_WORKERS | OPT_FROM |
+                OPT_RUNBOOK | OPT_VERIFY,
+     .max_args = 2,
+     .usage = "restore GEN TARGET [--path P | --folder DIR] [--force] [--from MEDIUM|PATH] "
+              "[--verify] | restore GEN --to-archive FILE | restore --runbook NAME [--attest WHO]",
+     .summary = "restore a generation into a directory or a tar (pax) file, from the repository "
+                "or any one medium"},
+    {.name = "run", .run = cmd_run, .needs = NEED_REPO_WRITE, .policy = POLICY_REQUIRED,
+     .lock = LOCK_WRITER, .key = true, .writes_media = true,
+     .options = OPT_REPO | OPT_DATASET | OPT_FORCE | OPT_METRICS | OPT_WORKERS | OPT_JSON,
+     .usage = "run [--dataset NAME] [--force] [--metrics FILE] [--json]",
+     .summary = "the cron entry: back up every data set of the policy that is due"},
+    {.name = "prune", .run = cmd_prune, .lock = LOCK_PRUNE, .key = true,
+     .options = OPT_REPO | OPT_DRY_RUN | OPT_JSON, .usage = "prune [--dry-run] [--json]",
+     .summary = "apply each data set's retention: delete generations and the packs nothing needs"},
+    {.name = "audit", .run = cmd_audit, .needs = NEED_REPO, .key = true,
+     .options = OPT_REPO | OPT_JSON | OPT_AGAINST | OPT_SINCE | OPT_DATASET | OPT_FROM |
+                OPT_PERIOD | OPT_PRINT,
+     .min_args = 1, .max_args = 1,
+     .usage = "audit verify [--against FILE|MEDIUM] | audit show [--since DATE] [--dataset NAME] "
+              "[--json] | audit report [--from DATE] [--to DATE] [--format md|html] [--lang "
+              "ja|en] [--json]",
+     .summary = "check the signed audit log, show it, or write the evidence report for checklist "
+                "item 3-②"},
+    {.name = "policy", .run = cmd_policy, .policy = POLICY_REQUIRED, .options = OPT_JSON,
+     .min_args = 1, .max_args = 1, .usage = "policy check [--policy FILE] [--json]",
+     .summary = "validate the policy and print it as it will be applied"},
+    {.name = "media", .run = cmd_media, .needs = NEED_REPO, .key = true, .writes_media = true,
+     .options = OPT_REPO | OPT_JSON | OPT_LABEL | OPT_FORCE, .min_args = 1, .max_args = 2,
+     .usage = "media label PATH --name NAME [--type T] [--location L] [--force] | media list | "
+              "media show NAME",
+     .summary = "label a disk (or archive folder) as a medium and register it; list media and "
+                "what they hold"},
+    {.name = "rotate", .run = cmd_rotate, .needs = NEED_REPO_WRITE, .lock = LOCK_WRITER,
+     .key = true, .writes_media = true, .options = OPT_REPO | OPT_JSON, .min_args = 1,
+     .max_args = 1, .usage = "rotate MEDIUM",
+     .summary = "copy the generations due to a medium, read them back, prune it, and say when it "
+                "is next due"},
+    {.name = "runbook", .run = cmd_runbook, .options = OPT_REPO | OPT_JSON | OPT_PRINT,
+     .min_args = 1, .max_args = 2,
+     .usage = "runbook list | show NAME | print NAME [--format md|html] [--lang ja|en]",
+     .summary = "the recovery procedures; print one for paper (手順書)"},
+    {.name = "drill", .run = cmd_drill, .key = true,
+     .options = OPT_REPO | OPT_JSON | OPT_DRILL | OPT_WORKERS, .min_args = 1, .max_args = 1,
+     .usage = "drill NAME [--medium M] [--attest WHO] [--report DIR] [--sandbox DIR] [--keep]",
+     .summary = "rehearse a runbook into a sandbox, timed, with a report"},
+    {.name = "status", .run = cmd_status, .needs = NEED_REPO, .policy = POLICY_REQUIRED,
+     .key = true, .options = OPT_REPO | OPT_JSON, .usage = "status [--json]",
+     .summary = "3-2-1 compliance of each data set: copies, media, off-line and off-site ages, "
+                "what to do next"},
+    {.name = "verify", .run = cmd_verify, .needs = NEED_REPO, .lock = LOCK_READER, .key = true,
+     .writes_media = true, /* --repair-from rewrites damaged packs of the copy checked */
+     .options = OPT_REPO | OPT_READ_DATA | OPT_WORKERS | OPT_JSON | OPT_MEDIA,
+     .usage = "verify [--read-data | --sample PCT] [--media M] [--repair-from M2]",
+     .summary = "check signatures, chains and objects; read packs back (all, or a rolling "
+                "sample); repair from another copy"},
 };
 
 static const struct option long_options[] = {
@@ -200,6 +265,49 @@ static unsigned option_bit(int ch)
     }
 }
 
+/*
+ * Provide what `cmd` declares, in this order: the policy (its hooks are
+ * root's commands, so StrictModes and validation come before anything else
+ * reads it), the passphrase file (checked before any handler could read
+ * it), the writer's lock, the open repository. Returns an exit code.
+ */
+static int prepare(const command *cmd, cli *c, bkp_lock **writer)
+{
+    const char *named = getenv("BKP_POLICY");
+    if (cmd->policy == POLICY_REQUIRED || c->policy_file || (named && *named)) {
+        if (!cli_policy(c))
+            return EXIT_USAGE; /* logged with file:line, or the chmod to run */
+    }
+    if (cmd->key) {
+        /* A command may find the passphrase file only later (the policy
+         * that names the repository names it too); bkp_passphrase_get checks
+         * it again there, so the check holds on every path. */
+        const char *pass = cli_passphrase_file(c);
+        if (pass && bkp_trust_file(pass, BKP_TRUST_SECRET, "passphrase file", NULL) == -EPERM)
+            return EXIT_USAGE;
+    }
+    /* Writers never run while prune does (lock.h): the lock comes before the
+     * open, because a writable open may itself write (clean-up, re-indexing). */
+    if (cmd->lock == LOCK_WRITER) {
+        const char *repo = cli_repo_path(c);
+        struct stat st;
+        if (!repo)
+            return EXIT_USAGE;
+        int rc = stat(repo, &st) == 0 ? bkp_lock_writer(repo, cmd->name, writer) : 0;
+        if (rc)
+            return rc == -EBUSY ? EXIT_LOCKED : EXIT_FAILED;
+    }
+    if (cmd->needs & (NEED_REPO | NEED_REPO_WRITE)) {
+        int ex = cli_open_repo(c, (cmd->needs & NEED_REPO_WRITE) ? 0 : BKP_REPO_READONLY, &c->r);
+        if (ex) {
+            bkp_lock_release(*writer);
+            *writer = NULL;
+            return ex;
+        }
+    }
+    return EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
     cli c = {0};
@@ -309,31 +417,13 @@ int main(int argc, char **argv)
     bkp_log_set_level((enum bkp_log_level)level);
     bkp_progress_enable(c.tty && !c.json);
     bkp_lock *writer = NULL;
-    /* Writers never run while prune does (lock.h): the lock comes before the
-     * open, because a writable open may itself write (clean-up, re-indexing). */
-    if (cmd->needs & NEED_REPO_WRITE) {
-        const char *repo = cli_repo_path(&c);
-        struct stat st;
-        if (!repo) {
-            pol_free(c.policy);
-            return EXIT_USAGE;
-        }
-        int rc = stat(repo, &st) == 0 ? bkp_lock_writer(repo, cmd->name, &writer) : 0;
-        if (rc) {
-            pol_free(c.policy);
-            return rc == -EBUSY ? EXIT_LOCKED : EXIT_FAILED;
-        }
-    }
-    if (cmd->needs & (NEED_REPO | NEED_REPO_WRITE)) {
-        int ex = cli_open_repo(&c, (cmd->needs & NEED_REPO_WRITE) ? 0 : BKP_REPO_READONLY, &c.r);
-        if (ex) {
-            bkp_lock_release(writer);
-            pol_free(c.policy);
-            return ex;
-        }
+    int ex = prepare(cmd, &c, &writer);
+    if (ex) {
+        pol_free(c.policy);
+        return ex;
     }
     c.writer = writer;
-    int ex = cmd->run(&c);
+    ex = cmd->run(&c);
     cli_audit_context(&c);
     bkp_lock_release(writer);
     bkp_repo_free(c.r);

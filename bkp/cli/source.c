@@ -115,7 +115,7 @@ int cli_open_source(cli *c, const char *spec, bkp_repo **out, char **staging)
         return cli_open_repo(c, BKP_REPO_READONLY, out);
     /* A medium's name (no '/'), as the policy or the registry knows it; a
      * folder of that name in the current directory is `./NAME`. */
-    pol_policy *pol = c->policy_file || getenv("BKP_POLICY") ? cli_policy(c) : NULL;
+    pol_policy *pol = c->policy; /* loaded by the dispatcher when named */
     if (!strchr(from, '/') && (stat(from, &st) < 0 || (pol && pol_medium_find(pol, from)))) {
         cli_medium m;
         if (c->policy_file || getenv("BKP_POLICY")) {

@@ -135,7 +135,9 @@ ok() {
 # output_has STRING [WHY]: flunk unless $OUT or $ERR contains STRING.
 output_has() {
     local what=$1 msg=${2:-}
-    if ! printf '%s\n%s\n' "$OUT" "$ERR" | grep -qF -- "$what"; then
+    # A here-string, not a pipe: grep -q stops at the first match, and the
+    # writer's SIGPIPE would then fail the pipeline under pipefail.
+    if ! grep -qF -- "$what" <<<"$OUT"$'\n'"$ERR"; then
         {
             echo "FAIL [$TEST_NAME]: output does not mention '$what'${msg:+ ($msg)}"
             echo "--- stdout (first 40 lines)"

@@ -85,7 +85,58 @@ static const struct bad {
     {HEAD DS "    paths: [/a\n", 6, "that starts on line 5"},
     {"", 1, "the policy is empty"},
     {HEAD DS "drills:\n  - schedule: monthly 32 05:00\n", 6, "is not a schedule"},
+    {"repository: srv/bkp\n" DS, 1, "'repository: srv/bkp' is not absolute"},
+    {HEAD DS "passphrase_file: pass.txt\n", 5, "is not absolute"},
+    {HEAD DS "media:\n  - { name: a, type: disk, path: null }\n", 6, "'path' is null here"},
+    {HEAD DS "media:\n  - { name: a, type: disk, path: media/a }\n", 6, "is not absolute"},
+    {HEAD "datasets:\n  - name: emr\n    paths: [/a, ~]\n", 4, "'paths' is null here"},
+    {HEAD DS "    before: { command: x, env: { PGPASSWORD: !!null } }\n", 5, "is null here"},
+    {HEAD DS "---\nrepository: /elsewhere\n", 5, "a second YAML document begins here"},
+    {HEAD DS "    description: &d [*d]\n", 5, "levels of nesting"},
 };
+
+/* An anchor named again and again (a "billion laughs") is refused after a
+ * small, fixed amount of work, before any reader copies what it expands to. */
+static void test_alias_bomb(void **state)
+{
+    (void)state;
+    size_t n = 10000, big = 100 * 1024;
+    char *text = malloc(big + 6 * n + 256), *w = text;
+    w += sprintf(w, HEAD "datasets:\n  - name: x\n    description: &p \"/");
+    memset(w, 'a', big);
+    w += big;
+    w += sprintf(w, "\"\n    paths: [*p");
+    for (size_t i = 1; i < n; i++)
+        w += sprintf(w, ", *p");
+    strcpy(w, "]\n");
+    pol_policy *p = NULL;
+    bkp_log_set_sink(sink, NULL);
+    assert_int_equal(load_text(text, &p), -EINVAL);
+    bkp_log_set_sink(NULL, NULL);
+    assert_null(p);
+    assert_non_null(strstr(logbuf, "p.yaml:4: the file holds more than"));
+    assert_non_null(strstr(logbuf, "aliases"));
+    free(text);
+}
+
+/* env as a mapping is the same as NAME=value entries. */
+static void test_env_mapping(void **state)
+{
+    (void)state;
+    pol_policy *p = NULL;
+    assert_int_equal(
+        load_text(HEAD DS "    before: { command: x, env: { PGPASSWORD: s3cret, A: b } }\n", &p),
+        0);
+    assert_int_equal(p->datasets[0].before.nenv, 2);
+    assert_string_equal(p->datasets[0].before.env[0], "PGPASSWORD=s3cret");
+    json_t *o = pol_to_json(p);
+    char *j = json_dumps(o, 0);
+    json_decref(o);
+    assert_null(strstr(j, "s3cret"));
+    assert_non_null(strstr(j, "\"PGPASSWORD\": \"***\""));
+    free(j);
+    pol_free(p);
+}
 
 static void test_bad_policies(void **state)
 {
@@ -230,6 +281,7 @@ int main(void)
         cmocka_unit_test(test_bad_policies),   cmocka_unit_test(test_examples_parse),
         cmocka_unit_test(test_design_example), cmocka_unit_test(test_durations),
         cmocka_unit_test(test_schedules),      cmocka_unit_test(test_compliance_warnings),
+        cmocka_unit_test(test_alias_bomb),     cmocka_unit_test(test_env_mapping),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

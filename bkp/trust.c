@@ -1,0 +1,143 @@
+/* StrictModes: the files that carry root's commands or the passphrase, and
+ * the folders above them, must be beyond the reach of other users. */
+#include "bkp/trust.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bkp/log.h"
+
+static const char *user_name(uid_t uid, char *buf, size_t n)
+{
+    struct passwd *pw = getpwuid(uid);
+    if (pw && pw->pw_name)
+        snprintf(buf, n, "%s", pw->pw_name);
+    else
+        snprintf(buf, n, "%u", (unsigned)uid);
+    return buf;
+}
+
+int bkp_trust_stat(const char *path, const struct stat *st, unsigned flags, uid_t euid,
+                   bkp_trust_fix *fix)
+{
+    bool dir = S_ISDIR(st->st_mode);
+    bool secret = !dir && (flags & BKP_TRUST_SECRET);
+    mode_t mode = st->st_mode & 07777;
+    char me[64], owner[64];
+    if (!dir && !S_ISREG(st->st_mode)) {
+        snprintf(fix->problem, sizeof(fix->problem), "is not a regular file");
+        snprintf(fix->command, sizeof(fix->command), "ls -l %s", path);
+        return -EPERM;
+    }
+    /* Root may do anything anyway; the invoking user is who the file is
+     * for. Anyone else who owns it may rewrite it, whatever its mode. A
+     * secret must be the invoking user's own: a file another user made
+     * readable to us is one that user can also read. */
+    bool owner_ok = secret ? st->st_uid == euid : st->st_uid == 0 || st->st_uid == euid;
+    /* A sticky folder lets only an entry's owner rename or remove it, so
+     * others who may write there cannot replace what a trusted user put
+     * there; that is why /tmp (root's, mode 1777) is acceptable. */
+    bool writable = (mode & 022) && !(dir && (mode & S_ISVTX));
+    bool readable = secret && (mode & 077);
+    if (owner_ok && !writable && !readable)
+        return 0;
+    const char *chmod_to = readable ? "600" : "go-w";
+    user_name(euid, me, sizeof(me));
+    user_name(st->st_uid, owner, sizeof(owner));
+    const char *how = readable ? "readable" : "writable";
+    if (owner_ok)
+        snprintf(fix->problem, sizeof(fix->problem), "is %s by group or others (mode %04o)", how,
+                 (unsigned)mode);
+    else if (writable || readable)
+        snprintf(fix->problem, sizeof(fix->problem),
+                 "is owned by %s, not by %s%s, and %s by group or others (mode %04o)", owner,
+                 secret || !euid ? "" : "root or ", me, how, (unsigned)mode);
+    else
+        snprintf(fix->problem, sizeof(fix->problem), "is owned by %s, not by %s%s", owner,
+                 secret || !euid ? "" : "root or ", me);
+    if (!owner_ok && (writable || readable))
+        snprintf(fix->command, sizeof(fix->command), "chown %s %s && chmod %s %s", me, path,
+                 chmod_to, path);
+    else if (!owner_ok)
+        snprintf(fix->command, sizeof(fix->command), "chown %s %s", me, path);
+    else
+        snprintf(fix->command, sizeof(fix->command), "chmod %s %s", chmod_to, path);
+    return -EPERM;
+}
+
+/* Why it matters, for the message. */
+static const char *stake(unsigned flags)
+{
+    return flags & BKP_TRUST_SECRET ? "others could read or replace the passphrase"
+                                    : "others could change the commands bkp runs as root";
+}
+
+int bkp_trust_file(const char *path, unsigned flags, const char *what, char **resolved)
+{
+    char *real = realpath(path, NULL), *dir = NULL;
+    bkp_trust_fix fix;
+    struct stat st;
+    uid_t euid = geteuid();
+    int rc = 0;
+    if (!real)
+        return -errno;
+    /* lstat, not stat: realpath left no link in `real`; one found now was put
+     * there since, and is refused rather than followed. */
+    if (lstat(real, &st) < 0) {
+        rc = -errno;
+        goto out;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        bkp_error("%s %s is not a regular file — give the path of the file itself", what, path);
+        rc = -EPERM;
+        goto out;
+    }
+    if (bkp_trust_stat(real, &st, flags, euid, &fix)) {
+        bkp_error("%s %s %s, so %s — run `%s` and try again", what, path, fix.problem,
+                  stake(flags), fix.command);
+        rc = -EPERM;
+        goto out;
+    }
+    /* Every folder above it, up to and including `/`: whoever may write to
+     * one of them may put another file in its place. */
+    if (!(dir = strdup(real))) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    for (char *slash = strrchr(dir, '/'); slash; slash = strrchr(dir, '/')) {
+        if (slash == dir)
+            slash[1] = '\0'; /* "/" itself, checked last */
+        else
+            *slash = '\0';
+        if (lstat(dir, &st) < 0) {
+            rc = -errno;
+            break;
+        }
+        if (!S_ISDIR(st.st_mode)) {
+            bkp_error("%s %s: %s changed while it was checked — try again", what, path, dir);
+            rc = -EPERM;
+            break;
+        }
+        if (bkp_trust_stat(dir, &st, flags, euid, &fix)) {
+            bkp_error("%s %s: the folder %s %s, so %s — run `%s` and try again", what, path, dir,
+                      fix.problem, stake(flags), fix.command);
+            rc = -EPERM;
+            break;
+        }
+        if (!strcmp(dir, "/"))
+            break;
+    }
+out:
+    free(dir);
+    if (!rc && resolved)
+        *resolved = real;
+    else
+        free(real);
+    return rc;
+}

@@ -1,0 +1,59 @@
+/*
+ * trust.h — may a file that carries root's commands or the passphrase be
+ * believed? (StrictModes, as sshd checks its keys and configuration.)
+ *
+ * The policy's hooks and the runbooks' `run`/`check` steps are executed as
+ * the user running bkp — root, from cron — and the passphrase file opens the
+ * repository key. Anyone who may change such a file, or rename the folders
+ * above it, may run commands as root or read the key. So a file is trusted
+ * only when it and every folder from it up to `/` are owned by root or by the
+ * invoking user (the effective uid) and are not writable by group or others.
+ * A root-owned folder with the sticky bit (/tmp) is the one exception: there
+ * only the owner of an entry may rename or remove it, so other users cannot
+ * swap a trusted file or folder in it for their own (and one of theirs
+ * placed there in advance fails the owner check).
+ *
+ * Symlinks are followed to the final file (realpath); each folder of that
+ * resolved path is then checked with lstat, so that a link cannot point the
+ * check at one place and the reader at another. Read the file through the
+ * resolved path returned: once every folder of it is trusted, no untrusted
+ * user can change what that path names.
+ */
+#ifndef BKP_TRUST_H
+#define BKP_TRUST_H
+
+#include <limits.h>
+#include <sys/types.h>
+
+enum {
+    /* A secret (the passphrase file): in addition owned by the invoking user
+     * and not readable by group or others. */
+    BKP_TRUST_SECRET = 1,
+};
+
+/*
+ * Check `path` as above. `what` names the file in messages ("policy",
+ * "runbook", "passphrase file"). Returns 0 and `*resolved` (malloc'd, the
+ * absolute path without links; NULL to not ask), or:
+ *   -EPERM   not trusted: logged once, with the `chmod`/`chown` to run;
+ *   -ENOENT  (or another negative errno) it cannot be resolved or examined:
+ *            NOT logged — the caller's loader reports a missing file with
+ *            what to do for its kind of file.
+ */
+int bkp_trust_file(const char *path, unsigned flags, const char *what, char **resolved)
+    __attribute__((warn_unused_result));
+
+/* What is wrong with a file or folder, and the command that mends it. */
+typedef struct bkp_trust_fix {
+    char problem[256]; /* "is writable by group or others (mode 0666)" */
+    char command[2 * PATH_MAX + 64]; /* "chmod go-w /etc/bkp/policy.yaml" */
+} bkp_trust_fix;
+
+/* The rule for one file or folder at `path` (for tests, and for callers
+ * that already hold a stat): 0 when (`st`, `euid`) passes, else -EPERM with
+ * `fix` filled in. */
+struct stat;
+int bkp_trust_stat(const char *path, const struct stat *st, unsigned flags, uid_t euid,
+                   bkp_trust_fix *fix);
+
+#endif

@@ -1,0 +1,142 @@
+/*
+ * StrictModes: a policy, runbook or passphrase file is believed only when it
+ * and every folder above it are beyond the reach of other users; each
+ * refusal says which chmod or chown to run.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "bkp/log.h"
+#include "bkp/trust.h"
+#include "testutil.h"
+
+static char logbuf[4096];
+
+static void sink(enum bkp_log_level level, const char *msg, void *ctx)
+{
+    (void)level, (void)ctx;
+    size_t l = strlen(logbuf);
+    snprintf(logbuf + l, sizeof(logbuf) - l, "%s\n", msg);
+}
+
+#define FIX_LEN (sizeof(bkp_trust_fix) + 8)
+
+static int stat_rule(mode_t type_mode, uid_t uid, unsigned flags, uid_t euid, char *fix)
+{
+    struct stat st = {.st_mode = type_mode, .st_uid = uid};
+    bkp_trust_fix f = {{0}, {0}};
+    int rc = bkp_trust_stat("/x", &st, flags, euid, &f);
+    snprintf(fix, FIX_LEN, "%s: `%s`", f.problem, f.command);
+    return rc;
+}
+
+/* The rule alone, for users other than the one running the tests. */
+static void test_rule(void **state)
+{
+    (void)state;
+    char fix[FIX_LEN];
+    assert_int_equal(stat_rule(S_IFREG | 0644, 0, 0, 0, fix), 0);
+    assert_int_equal(stat_rule(S_IFREG | 0644, 1000, 0, 1000, fix), 0);
+    assert_int_equal(stat_rule(S_IFREG | 0644, 0, 0, 1000, fix), 0); /* root's file, alice runs */
+    assert_int_equal(stat_rule(S_IFREG | 0664, 0, 0, 0, fix), -EPERM);
+    assert_non_null(strstr(fix, "`chmod go-w /x`"));
+    assert_int_equal(stat_rule(S_IFREG | 0646, 0, 0, 0, fix), -EPERM);
+    assert_int_equal(stat_rule(S_IFREG | 0644, 1000, 0, 0, fix), -EPERM);
+    assert_non_null(strstr(fix, "`chown root /x`"));
+    assert_int_equal(stat_rule(S_IFREG | 0666, 1000, 0, 0, fix), -EPERM);
+    assert_non_null(strstr(fix, "chown root /x && chmod go-w /x"));
+    /* Folders: not writable by others, unless sticky and a trusted user's. */
+    assert_int_equal(stat_rule(S_IFDIR | 0755, 0, 0, 0, fix), 0);
+    assert_int_equal(stat_rule(S_IFDIR | 01777, 0, 0, 0, fix), 0);
+    assert_int_equal(stat_rule(S_IFDIR | 0777, 0, 0, 0, fix), -EPERM);
+    assert_int_equal(stat_rule(S_IFDIR | 0775, 0, 0, 0, fix), -EPERM);
+    assert_int_equal(stat_rule(S_IFDIR | 01777, 1000, 0, 0, fix), -EPERM);
+    /* A secret: the invoking user's own, and private. */
+    assert_int_equal(stat_rule(S_IFREG | 0600, 0, BKP_TRUST_SECRET, 0, fix), 0);
+    assert_int_equal(stat_rule(S_IFREG | 0400, 1000, BKP_TRUST_SECRET, 1000, fix), 0);
+    assert_int_equal(stat_rule(S_IFREG | 0600, 0, BKP_TRUST_SECRET, 1000, fix), -EPERM);
+    assert_int_equal(stat_rule(S_IFREG | 0600, 65534, BKP_TRUST_SECRET, 0, fix), -EPERM);
+    assert_non_null(strstr(fix, "`chown root /x`"));
+    assert_int_equal(stat_rule(S_IFREG | 0640, 0, BKP_TRUST_SECRET, 0, fix), -EPERM);
+    assert_non_null(strstr(fix, "`chmod 600 /x`"));
+    /* A folder above a secret may be root's. */
+    assert_int_equal(stat_rule(S_IFDIR | 0755, 0, BKP_TRUST_SECRET, 1000, fix), 0);
+    assert_int_equal(stat_rule(S_IFIFO | 0600, 0, 0, 0, fix), -EPERM);
+}
+
+static void touch(const char *path, mode_t mode)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(chmod(path, mode), 0);
+}
+
+/* Real files, as the user running the tests (root here, or anyone). */
+static void test_files(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/bkp-test-trust-XXXXXX", sub[64], file[80], link[80], *real = NULL;
+    assert_non_null(mkdtemp(dir));
+    snprintf(sub, sizeof(sub), "%s/etc", dir);
+    snprintf(file, sizeof(file), "%s/policy.yaml", sub);
+    snprintf(link, sizeof(link), "%s/link.yaml", dir);
+    assert_int_equal(mkdir(sub, 0755), 0);
+    touch(file, 0644);
+    assert_int_equal(symlink(file, link), 0);
+    bkp_log_set_sink(sink, NULL);
+
+    assert_int_equal(bkp_trust_file(file, 0, "policy", NULL), 0);
+    assert_int_equal(bkp_trust_file(link, 0, "policy", &real), 0);
+    assert_string_equal(real, file); /* read through the path checked */
+    free(real);
+    assert_int_equal(bkp_trust_file(dir, 0, "policy", NULL), -EPERM); /* a folder */
+    assert_int_equal(bkp_trust_file("/nonexistent/p.yaml", 0, "policy", NULL), -ENOENT);
+
+    logbuf[0] = '\0';
+    assert_int_equal(chmod(file, 0666), 0);
+    assert_int_equal(bkp_trust_file(link, 0, "policy", NULL), -EPERM);
+    assert_non_null(strstr(logbuf, "chmod go-w"));
+    assert_int_equal(chmod(file, 0644), 0);
+
+    logbuf[0] = '\0';
+    assert_int_equal(chmod(sub, 0777), 0);
+    assert_int_equal(bkp_trust_file(file, 0, "policy", NULL), -EPERM);
+    assert_non_null(strstr(logbuf, "the folder"));
+    assert_non_null(strstr(logbuf, "chmod go-w"));
+    assert_int_equal(chmod(sub, 01777), 0); /* sticky, ours: like /tmp */
+    assert_int_equal(bkp_trust_file(file, 0, "policy", NULL), 0);
+    assert_int_equal(chmod(sub, 0755), 0);
+
+    assert_int_equal(bkp_trust_file(file, BKP_TRUST_SECRET, "passphrase file", NULL), -EPERM);
+    assert_int_equal(chmod(file, 0600), 0);
+    assert_int_equal(bkp_trust_file(file, BKP_TRUST_SECRET, "passphrase file", NULL), 0);
+    if (geteuid() == 0) { /* another owner, mode 0600: still refused */
+        logbuf[0] = '\0';
+        assert_int_equal(chown(file, 65534, (gid_t)-1), 0);
+        assert_int_equal(bkp_trust_file(file, BKP_TRUST_SECRET, "passphrase file", NULL), -EPERM);
+        assert_non_null(strstr(logbuf, "chown root"));
+        assert_int_equal(bkp_trust_file(file, 0, "policy", NULL), -EPERM);
+    }
+    bkp_log_set_sink(NULL, NULL);
+    test_rm_rf(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rule),
+        cmocka_unit_test(test_files),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
