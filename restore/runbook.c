@@ -559,14 +559,19 @@ int rb_check_users(const rb_runbook *rb)
         const rb_step *s = &rb->steps[i];
         const char *u = rb_step_user(rb, s);
         bkp_cmd_user cu;
-        if ((s->action != RB_RUN && s->action != RB_CHECK) || !u)
+        bool seen = false; /* each user once */
+        for (size_t k = 0; k < i && u && !seen; k++)
+            seen = (rb->steps[k].action == RB_RUN || rb->steps[k].action == RB_CHECK) &&
+                   rb_step_user(rb, &rb->steps[k]) &&
+                   !strcmp(rb_step_user(rb, &rb->steps[k]), u);
+        if ((s->action != RB_RUN && s->action != RB_CHECK) || !u || seen)
             continue;
         int x = bkp_cmd_user_lookup(u, &cu);
         if (!x) {
             bkp_cmd_user_clear(&cu);
             continue;
         }
-        bkp_error("%s:%d: step %zu runs as '%s', %s — create the user (e.g. `useradd --system "
+        bkp_error("%s:%d: step %zu (and any later one) runs as '%s', %s — create the user (e.g. `useradd --system "
                   "--no-create-home %s`) or correct 'run_as'; nothing was run",
                   rb->file, s->run_as ? s->line : rb->run_as_line, i + 1, u,
                   x == -ENOENT ? "which does not exist on this host" : bkp_strerror(x), u);
