@@ -16,9 +16,9 @@
 #include <stdint.h>
 
 typedef struct bkp_hook_result {
-    int exit_code;   /* the command's exit status, or -1 */
-    int signal;      /* the signal that ended it, or 0 */
-    int timed_out;   /* killed at the limit */
+    int exit_code; /* the command's exit status, or -1 */
+    int signal;    /* the signal that ended it, or 0 */
+    int timed_out; /* killed at the limit */
     double seconds;
 } bkp_hook_result;
 

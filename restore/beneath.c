@@ -29,7 +29,7 @@ static int walk(int boxfd, const char *path)
             /* A link here is ELOOP (or ENOTDIR with O_DIRECTORY): refused. */
             struct stat st;
             rc = fstatat(cur, c, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode) ? -ELOOP
-                                                                                    : -errno;
+                                                                                       : -errno;
             goto out;
         }
         close(cur);
@@ -46,8 +46,7 @@ out:
 static int open_beneath(int boxfd, const char *path)
 {
 #ifdef SYS_openat2
-    struct open_how how = {.flags = DIR_FLAGS,
-                           .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
+    struct open_how how = {.flags = DIR_FLAGS, .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
     for (int tries = 0; tries < 16; tries++) {
         int fd = (int)syscall(SYS_openat2, boxfd, path, &how, sizeof(how));
         if (fd >= 0)

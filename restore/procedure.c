@@ -50,8 +50,8 @@ typedef struct run {
     size_t verified;      /* the candidate select already read back, or SIZE_MAX */
     char target[4096];    /* the last restore's folder */
     char dataset[128];
-    int box;           /* drill: the sandbox, held open; -1 otherwise */
-    mode_t box_mode;   /* of the folders made in it: 0755 when a command runs as another user */
+    int box;         /* drill: the sandbox, held open; -1 otherwise */
+    mode_t box_mode; /* of the folders made in it: 0755 when a command runs as another user */
 } run;
 
 static double now_s(void)
@@ -313,8 +313,8 @@ static rb_status do_restore(run *r, const rb_step *st, rb_step_result *sr)
                  rs->to + (rs->to[0] == '/'));
         int x = rst_beneath_mkdir(r->box, rs->to + strspn(rs->to, "/"), r->box_mode, &tfd);
         if (x) {
-            say(sr, "%s is not inside the sandbox %s (%s): refused, nothing made",
-                r->target, r->env->sandbox,
+            say(sr, "%s is not inside the sandbox %s (%s): refused, nothing made", r->target,
+                r->env->sandbox,
                 x == -EXDEV || x == -ELOOP ? "a link on the way leads out of it" : bkp_strerror(x));
             return RB_FAILED;
         }
@@ -344,7 +344,10 @@ static rb_status do_restore(run *r, const rb_step *st, rb_step_result *sr)
     snprintf(r->res->source, sizeof(r->res->source), "%s", r->env->sources[c->src].name);
     r->res->files += rr.files;
     r->res->bytes += rr.bytes;
-    r->res->damaged += rr.damaged + rr.unread + (rr.list_damaged && !rr.unread);
+    /* Items after a damaged part of the list are lost too (one, when the
+     * record does not say how many). */
+    uint64_t lost = rr.damaged + rr.unread + (rr.list_damaged && !rr.unread);
+    r->res->damaged += lost;
     if (rc < 0) {
         say(sr, "%s could not be restored into %s: %s", name, r->target, bkp_strerror(rc));
         return RB_FAILED;
@@ -367,7 +370,7 @@ static rb_status do_restore(run *r, const rb_step *st, rb_step_result *sr)
     json_array_append_new(r->res->restored,
                           json_pack("{s:s, s:s, s:s, s:I}", "dataset", c->g->dataset, "generation",
                                     name, "source", r->env->sources[c->src].name, "damaged",
-                                    (json_int_t)rr.damaged));
+                                    (json_int_t)lost));
     say(sr, "%s from %s into %s: %llu file(s), %llu byte(s), read back and compared%s%s", name,
         r->env->sources[c->src].name, r->target, (unsigned long long)rr.files,
         (unsigned long long)rr.bytes,
@@ -430,6 +433,10 @@ static rb_status command(run *r, const rb_step *st, rb_step_result *sr)
     else if (hr.exit_code >= 0)
         say(sr, "%s with exit %d", st->action == RB_CHECK ? "check failed" : "failed",
             hr.exit_code);
+    else if (spec.run_as && rc == -EACCES && spec.dir)
+        say(sr, "could not start as %s: it cannot enter the sandbox %s — a folder above it is "
+                "closed to that user; give --sandbox (or TMPDIR) a folder it can reach",
+            spec.run_as, spec.dir);
     else if (spec.run_as && (rc == -ENOENT || rc == -EPERM))
         say(sr, "could not start as %s: %s", spec.run_as,
             rc == -ENOENT ? "no such user (or the working folder is gone)"
@@ -464,8 +471,7 @@ static int open_sandbox(const rb_runbook *rb, const rb_env *env, mode_t *mode)
     int rc = bkp_mkdir_p(env->sandbox, 0700);
     int fd = rc ? -1 : open(env->sandbox, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) {
-        bkp_error("cannot create the sandbox %s: %s", env->sandbox,
-                  bkp_strerror(rc ? rc : -errno));
+        bkp_error("cannot create the sandbox %s: %s", env->sandbox, bkp_strerror(rc ? rc : -errno));
         return -1;
     }
     *mode = other_user ? 0755 : 0700;

@@ -39,8 +39,8 @@ typedef struct restore_ctx {
     unsigned head, count, sched_item, sched_chunk;
     bool tree_done;
     int tree_err;
-    uint64_t read; /* items read from the list, selected or not */
-    int afd;       /* the --to-archive file, or -1 */
+    uint64_t read;   /* items read from the list, selected or not */
+    int afd;         /* the --to-archive file, or -1 */
     uint64_t tar_at; /* bytes of the current file written to a tar stream */
     /* A large file's data goes through `direct` on a descriptor of our own;
      * archive_write_disk still creates it and sets its metadata. */
@@ -616,9 +616,8 @@ static int open_writer(restore_ctx *c, int *cwd)
 static void list_damage(restore_ctx *c, const bkp_gen *g)
 {
     json_t *n = json_object_get(json_object_get(g->json, "tree"), "items");
-    uint64_t recorded = json_is_integer(n) && json_integer_value(n) > 0
-                            ? (uint64_t)json_integer_value(n)
-                            : 0;
+    uint64_t recorded =
+        json_is_integer(n) && json_integer_value(n) > 0 ? (uint64_t)json_integer_value(n) : 0;
     const char *how = c->tree_err == -ENOENT ? "missing" : "damaged";
     c->res->list_damaged = true;
     if (recorded > c->read) {

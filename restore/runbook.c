@@ -302,7 +302,7 @@ static void step_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *
 
 static void step(pol_yaml_ctx *c, loader *l, pol_yaml_node *n)
 {
-    static const char *const keys[] = {"who",     "what",   "timeout", "run_as", "env",
+    static const char *const keys[] = {"who",     "what",   "timeout", "run_as",  "env",
                                        "confirm", "select", "verify",  "restore", "run",
                                        "check",   "note",   NULL};
     rb_step *s = &l->rb->steps[l->rb->nsteps++];
@@ -458,7 +458,7 @@ static char *stem(const char *file)
 
 static void validate(pol_yaml_ctx *c, loader *l)
 {
-    static const char *const keys[] = {"title", "datasets",        "owner", "rto",
+    static const char *const keys[] = {"title",  "datasets",        "owner", "rto",
                                        "run_as", "passphrase_note", "steps", NULL};
     pol_yaml_node *root = pol_yaml_root(c);
     if (!root) {
@@ -562,8 +562,7 @@ int rb_check_users(const rb_runbook *rb)
         bool seen = false; /* each user once */
         for (size_t k = 0; k < i && u && !seen; k++)
             seen = (rb->steps[k].action == RB_RUN || rb->steps[k].action == RB_CHECK) &&
-                   rb_step_user(rb, &rb->steps[k]) &&
-                   !strcmp(rb_step_user(rb, &rb->steps[k]), u);
+                   rb_step_user(rb, &rb->steps[k]) && !strcmp(rb_step_user(rb, &rb->steps[k]), u);
         if ((s->action != RB_RUN && s->action != RB_CHECK) || !u || seen)
             continue;
         int x = bkp_cmd_user_lookup(u, &cu);
@@ -571,8 +570,8 @@ int rb_check_users(const rb_runbook *rb)
             bkp_cmd_user_clear(&cu);
             continue;
         }
-        bkp_error("%s:%d: step %zu (and any later one) runs as '%s', %s — create the user (e.g. `useradd --system "
-                  "--no-create-home %s`) or correct 'run_as'; nothing was run",
+        bkp_error("%s:%d: step %zu (and any later one) runs as '%s', %s — create the user (e.g. "
+                  "`useradd --system --no-create-home %s`) or correct 'run_as'; nothing was run",
                   rb->file, s->run_as ? s->line : rb->run_as_line, i + 1, u,
                   x == -ENOENT ? "which does not exist on this host" : bkp_strerror(x), u);
         rc = -ENOENT;

@@ -247,8 +247,7 @@ static int write_reports(json_t *report, const char *dir, const char *stem, json
         char name[512];
         char *text = rb_report_render(report, kinds[i].f, kinds[i].ja);
         snprintf(name, sizeof(name), "%s%s", stem, kinds[i].suffix);
-        rc = text ? bkp_durable_write(dir, name, text, strlen(text), BKP_DURABLE_PRIVATE)
-                  : -ENOMEM;
+        rc = text ? bkp_durable_write(dir, name, text, strlen(text), BKP_DURABLE_PRIVATE) : -ENOMEM;
         free(text);
         json_array_append_new(files, json_pack("s++", dir, "/", name));
     }
@@ -256,8 +255,7 @@ static int write_reports(json_t *report, const char *dir, const char *stem, json
     char name[512];
     snprintf(name, sizeof(name), "%s.json", stem);
     if (!rc)
-        rc = text ? bkp_durable_write(dir, name, text, strlen(text), BKP_DURABLE_PRIVATE)
-                  : -ENOMEM;
+        rc = text ? bkp_durable_write(dir, name, text, strlen(text), BKP_DURABLE_PRIVATE) : -ENOMEM;
     json_array_append_new(files, json_pack("s++", dir, "/", name));
     free(text);
     return rc;

@@ -96,8 +96,13 @@ static void own_settings_win_and_secrets_never_pass(void **state)
 {
     (void)state;
     char *inherited[] = {"TZ=UTC", "LANG=C", NULL};
-    char *extra[] = {"TZ=Asia/Tokyo", "PGPASSWORD=from-the-policy", "BKP_PASSPHRASE_FILE=/p",
-                     "BKP_PASSPHRASE_COMMAND=cat /p", "X=1", "X=2", "bad"};
+    char *extra[] = {"TZ=Asia/Tokyo",
+                     "PGPASSWORD=from-the-policy",
+                     "BKP_PASSPHRASE_FILE=/p",
+                     "BKP_PASSPHRASE_COMMAND=cat /p",
+                     "X=1",
+                     "X=2",
+                     "bad"};
     char **env = NULL;
     size_t dropped = 0;
     assert_int_equal(bkp_cmdenv_build(inherited, extra, 7, NULL, &env, &dropped), 0);
@@ -119,11 +124,15 @@ static void own_settings_win_and_secrets_never_pass(void **state)
 static void another_user_gets_its_own_home(void **state)
 {
     (void)state;
-    char *inherited[] = {"HOME=/root", "USER=root", "LOGNAME=root", "TMPDIR=/root/tmp",
-                         "LANG=C", NULL};
+    char *inherited[] = {"HOME=/root",       "USER=root", "LOGNAME=root",
+                         "TMPDIR=/root/tmp", "LANG=C",    NULL};
     gid_t groups[] = {65534};
-    bkp_cmd_user u = {.uid = 65534, .gid = 65534, .groups = groups, .ngroups = 1,
-                      .name = "nobody", .home = "/nonexistent"};
+    bkp_cmd_user u = {.uid = 65534,
+                      .gid = 65534,
+                      .groups = groups,
+                      .ngroups = 1,
+                      .name = "nobody",
+                      .home = "/nonexistent"};
     char **env = NULL;
     assert_int_equal(bkp_cmdenv_build(inherited, NULL, 0, &u, &env, NULL), 0);
     assert_string_equal(get(env, "HOME"), "/nonexistent");
@@ -206,8 +215,8 @@ static void unknown_user_is_refused_before_anything_runs(void **state)
     assert_int_not_equal(access(mark, F_OK), 0);
     /* As another user, when we are root: `id -u` is that user's. */
     if (geteuid() == 0) {
-        spec = (bkp_hook_spec){.command = "test \"$(id -u)\" = 65534", .timeout = 30,
-                               .run_as = "nobody", .dir = "/"};
+        spec = (bkp_hook_spec){
+            .command = "test \"$(id -u)\" = 65534", .timeout = 30, .run_as = "nobody", .dir = "/"};
         bkp_cmd_user u;
         if (!bkp_cmd_user_lookup("nobody", &u)) {
             if (u.uid == 65534)
