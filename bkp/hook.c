@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -9,6 +10,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "bkp/cmdenv.h"
+#include "bkp/log.h"
 
 extern char **environ;
 
@@ -19,84 +23,142 @@ static double since(const struct timespec *t0)
     return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-int bkp_hook_run(const char *command, char *const *env, size_t nenv, int64_t timeout,
-                 bkp_hook_result *res)
+/* In the child, between fork and exec: only async-signal-safe calls. A
+ * failure is written to `errfd` (closed by a successful exec), so the parent
+ * can tell "could not start" from "the command failed". */
+static void child(const bkp_hook_spec *spec, const bkp_cmd_user *u, char **envp, int errfd)
 {
-    struct timespec t0;
-    int status = 0;
-    memset(res, 0, sizeof(*res));
-    res->exit_code = -1;
-    /* The environment is built before fork: between fork and exec only
-     * async-signal-safe calls are allowed in a process that has threads. */
-    size_t nold = 0;
-    while (environ[nold])
-        nold++;
-    char **envp = calloc(nold + nenv + 1, sizeof(*envp));
-    if (!envp)
-        return -ENOMEM;
-    /* The hook's own settings, then what we inherit minus the same names:
-     * shells differ on which duplicate wins, so there are none. */
-    size_t k = 0;
-    for (size_t i = 0; i < nenv; i++)
-        envp[k++] = env[i];
-    for (size_t i = 0; i < nold; i++) {
-        const char *eq = strchr(environ[i], '=');
-        size_t len = eq ? (size_t)(eq - environ[i]) + 1 : strlen(environ[i]);
-        bool dup = false;
-        for (size_t j = 0; j < nenv && !dup; j++)
-            dup = !strncmp(env[j], environ[i], len);
-        if (!dup)
-            envp[k++] = environ[i];
+    char *argv[] = {"sh", "-c", (char *)spec->command, NULL};
+    int err = 0;
+    setpgid(0, 0);
+    int null = open("/dev/null", O_RDONLY);
+    if (null > 0) {
+        dup2(null, 0);
+        close(null);
     }
-    envp[k] = NULL;
-    char *argv[] = {"sh", "-c", (char *)command, NULL};
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    pid_t pid = fork();
-    if (pid < 0) {
-        free(envp);
-        return -errno;
+    /* Hook output is for people and logs, never for --json on stdout. */
+    dup2(2, 1);
+    if (spec->dir && chdir(spec->dir) < 0)
+        err = errno;
+    /* Groups first, then the group, then the user: once the user is
+     * changed, the rest can no longer be. And make sure it holds. */
+    if (!err && u && u->uid != geteuid()) {
+        if (setgroups(u->ngroups, u->groups) < 0 || setgid(u->gid) < 0 || setuid(u->uid) < 0)
+            err = errno ? errno : EPERM;
+        else if (getuid() != u->uid || geteuid() != u->uid || getegid() != u->gid ||
+                 (u->uid != 0 && setuid(0) == 0))
+            err = EPERM;
     }
-    if (pid == 0) {
-        setpgid(0, 0);
-        int null = open("/dev/null", O_RDONLY);
-        if (null > 0) {
-            dup2(null, 0);
-            close(null);
-        }
-        /* Hook output is for people and logs, never for --json on stdout. */
-        dup2(2, 1);
+    if (!err) {
         execve("/bin/sh", argv, envp);
-        _exit(127);
+        err = errno;
     }
-    free(envp);
-    setpgid(pid, pid); /* also here: no race with the child's own call */
-    bool killed = false, hard = false;
+    (void)!write(errfd, &err, sizeof(err));
+    _exit(127);
+}
+
+/* Wait for `pid`, killing its group at the time limit. */
+static int wait_for(pid_t pid, int64_t timeout, const struct timespec *t0, int *status,
+                    bool *killed)
+{
+    bool hard = false;
+    *killed = false;
     for (;;) {
-        pid_t w = waitpid(pid, &status, WNOHANG);
+        pid_t w = waitpid(pid, status, WNOHANG);
         if (w == pid)
-            break;
+            return 0;
         if (w < 0 && errno != EINTR)
             return -errno;
-        double t = since(&t0);
-        if (!killed && timeout > 0 && t >= (double)timeout) {
+        double t = since(t0);
+        if (!*killed && timeout > 0 && t >= (double)timeout) {
             kill(-pid, SIGTERM);
-            killed = true;
-        } else if (killed && !hard && t >= (double)timeout + 5) {
+            *killed = true;
+        } else if (*killed && !hard && t >= (double)timeout + 5) {
             kill(-pid, SIGKILL);
             hard = true;
         }
         struct timespec nap = {0, 20 * 1000 * 1000};
         nanosleep(&nap, NULL);
     }
+}
+
+int bkp_hook_exec(const bkp_hook_spec *spec, bkp_hook_result *res)
+{
+    struct timespec t0;
+    int status = 0, rc, pipefd[2] = {-1, -1};
+    bkp_cmd_user user = {0}, *u = NULL;
+    char **envp = NULL;
+    size_t dropped = 0;
+    memset(res, 0, sizeof(*res));
+    res->exit_code = -1;
+    /* The user and the environment are made before fork: between fork and
+     * exec only async-signal-safe calls are allowed in a process that may
+     * have threads, and a user lookup is not one. */
+    if (spec->run_as) {
+        if ((rc = bkp_cmd_user_lookup(spec->run_as, &user)))
+            return rc == -EINVAL ? -ENOENT : rc;
+        u = &user;
+        if (geteuid() != 0 && user.uid != geteuid()) {
+            bkp_cmd_user_clear(&user);
+            return -EPERM; /* only root can become another user */
+        }
+    }
+    if ((rc = bkp_cmdenv_build(environ, spec->env, spec->nenv, u, &envp, &dropped)))
+        goto out;
+    if (dropped)
+        bkp_warn("a passphrase source (BKP_PASSPHRASE...) in the env of `%s` is not passed on: "
+                 "a command never gets what opens the repository",
+                 spec->command);
+    if (pipe2(pipefd, O_CLOEXEC) < 0) {
+        rc = -errno;
+        goto out;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    pid_t pid = fork();
+    if (pid < 0) {
+        rc = -errno;
+        goto out;
+    }
+    if (pid == 0)
+        child(spec, u, envp, pipefd[1]);
+    close(pipefd[1]);
+    pipefd[1] = -1;
+    setpgid(pid, pid); /* also here: no race with the child's own call */
+    int err = 0;
+    ssize_t got;
+    do
+        got = read(pipefd[0], &err, sizeof(err));
+    while (got < 0 && errno == EINTR);
+    bool killed = false;
+    rc = wait_for(pid, spec->timeout, &t0, &status, &killed);
     /* Whatever the command left behind in its group goes too. */
     kill(-pid, SIGKILL);
     res->seconds = since(&t0);
+    if (rc)
+        goto out;
+    if (got == (ssize_t)sizeof(err) && err) {
+        rc = -err; /* it never started: no exit code of its own */
+        goto out;
+    }
     res->timed_out = killed;
     if (WIFEXITED(status))
         res->exit_code = WEXITSTATUS(status);
     else if (WIFSIGNALED(status))
         res->signal = WTERMSIG(status);
-    if (killed)
-        return -ETIMEDOUT;
-    return res->exit_code == 0 ? 0 : -ECHILD;
+    rc = killed ? -ETIMEDOUT : res->exit_code == 0 ? 0 : -ECHILD;
+out:
+    if (pipefd[0] >= 0)
+        close(pipefd[0]);
+    if (pipefd[1] >= 0)
+        close(pipefd[1]);
+    bkp_cmdenv_free(envp);
+    bkp_cmd_user_clear(&user);
+    return rc;
+}
+
+int bkp_hook_run(const char *command, char *const *env, size_t nenv, int64_t timeout,
+                 bkp_hook_result *res)
+{
+    bkp_hook_spec spec = {.command = command, .env = env, .nenv = nenv, .timeout = timeout};
+    return bkp_hook_exec(&spec, res);
 }

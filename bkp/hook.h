@@ -1,8 +1,13 @@
 /*
- * hook.h — run an operator's command (a pg_dump before a capture) with a time
- * limit. The command runs under /bin/sh in its own process group with stdin
- * from /dev/null; at the limit the whole group is killed (TERM, then KILL
- * after 5 s), so a hung child of the command cannot hold the run.
+ * hook.h — run an operator's command (a pg_dump before a capture, a
+ * runbook's run or check step) with a time limit. The command runs under
+ * /bin/sh in its own process group with stdin from /dev/null; at the limit
+ * the whole group is killed (TERM, then KILL after 5 s), so a hung child of
+ * the command cannot hold the run.
+ *
+ * The command gets a clean environment (bkp/cmdenv.h): an allowlist, a
+ * fixed PATH, its own settings — never a passphrase source — and, when a
+ * user is named, it runs as that user.
  */
 #ifndef BKP_HOOK_H
 #define BKP_HOOK_H
@@ -11,15 +16,28 @@
 #include <stdint.h>
 
 typedef struct bkp_hook_result {
-    int exit_code;   /* the command's exit status, or -1 */
-    int signal;      /* the signal that ended it, or 0 */
-    int timed_out;   /* killed at the limit */
+    int exit_code; /* the command's exit status, or -1 */
+    int signal;    /* the signal that ended it, or 0 */
+    int timed_out; /* killed at the limit */
     double seconds;
 } bkp_hook_result;
 
-/* Run `command` with `env` ("NAME=value", added to ours) for at most
- * `timeout` seconds. 0 when it exited 0; -ETIMEDOUT, -ECHILD (non-zero exit or
- * signal), or another negative errno when it could not be started. */
+typedef struct bkp_hook_spec {
+    const char *command; /* for sh -c */
+    char *const *env;    /* "NAME=value", added to the allowlisted ones */
+    size_t nenv;
+    int64_t timeout;    /* seconds; 0: none */
+    const char *run_as; /* a user name, or NULL: as we are */
+    const char *dir;    /* the working directory, or NULL: ours */
+} bkp_hook_spec;
+
+/* Run `spec->command`. 0 when it exited 0; -ETIMEDOUT, -ECHILD (non-zero
+ * exit or signal), -ENOENT when `run_as` names no user, -EPERM when we cannot
+ * become that user, or another negative errno when it could not be started
+ * (then nothing of the command ran). All borrowed; `res` is always set. */
+int bkp_hook_exec(const bkp_hook_spec *spec, bkp_hook_result *res);
+
+/* bkp_hook_exec as ourselves, in our working directory. */
 int bkp_hook_run(const char *command, char *const *env, size_t nenv, int64_t timeout,
                  bkp_hook_result *res);
 

@@ -15,6 +15,7 @@
 #include "bkp/hook.h"
 #include "bkp/log.h"
 #include "bkp/tree.h"
+#include "restore/beneath.h"
 #include "restore/restore.h"
 
 const char *rb_status_name(rb_status s)
@@ -49,6 +50,8 @@ typedef struct run {
     size_t verified;      /* the candidate select already read back, or SIZE_MAX */
     char target[4096];    /* the last restore's folder */
     char dataset[128];
+    int box;         /* drill: the sandbox, held open; -1 otherwise */
+    mode_t box_mode; /* of the folders made in it: 0755 when a command runs as another user */
 } run;
 
 static double now_s(void)
@@ -300,25 +303,23 @@ static rb_status do_restore(run *r, const rb_step *st, rb_step_result *sr)
         say(sr, "the selected generation is of %s, not %s", c->g->dataset, rs->dataset);
         return RB_FAILED;
     }
-    if (r->env->drill)
-        snprintf(r->target, sizeof(r->target), "%s/%s", r->env->sandbox,
-                 rs->to + (rs->to[0] == '/'));
-    else
-        snprintf(r->target, sizeof(r->target), "%s", rs->to);
+    int tfd = -1;
     if (r->env->drill) {
         /* Nothing a drill writes may lie outside its sandbox, whatever links
-         * are on the way. */
-        char *box = realpath(r->env->sandbox, NULL), *real = NULL;
-        size_t bl = box ? strlen(box) : 0;
-        if (!bkp_mkdir_p(r->target, 0700))
-            real = realpath(r->target, NULL);
-        bool inside = box && real && !strncmp(real, box, bl) && (real[bl] == '/' || !real[bl]);
-        free(box);
-        free(real);
-        if (!inside) {
-            say(sr, "%s is not inside the sandbox %s: refused", r->target, r->env->sandbox);
+         * earlier steps restored on the way: the folder is looked up and
+         * made beneath the sandbox's descriptor (beneath.h), and restored
+         * into by that descriptor, never by its path again. */
+        snprintf(r->target, sizeof(r->target), "%s/%s", r->env->sandbox,
+                 rs->to + (rs->to[0] == '/'));
+        int x = rst_beneath_mkdir(r->box, rs->to + strspn(rs->to, "/"), r->box_mode, &tfd);
+        if (x) {
+            say(sr, "%s is not inside the sandbox %s (%s): refused, nothing made", r->target,
+                r->env->sandbox,
+                x == -EXDEV || x == -ELOOP ? "a link on the way leads out of it" : bkp_strerror(x));
             return RB_FAILED;
         }
+    } else {
+        snprintf(r->target, sizeof(r->target), "%s", rs->to);
     }
     bkp_repo *repo = r->env->sources[c->src].repo;
     /* A data set of one folder is restored as that folder's contents in `to`. */
@@ -328,18 +329,25 @@ static rb_status do_restore(run *r, const rb_step *st, rb_step_result *sr)
     while (only && *only == '/')
         only++;
     rst_opts o = {.target = r->target,
+                  .target_is_fd = tfd >= 0,
+                  .target_fd = tfd,
                   .path = rs->path,
                   .force = r->env->force,
                   .workers = r->env->workers,
                   .strip = rs->path || !only || !*only ? NULL : only};
     rst_result rr = {0};
     int rc = rst_restore(repo, c->g, &o, &rr);
+    if (tfd >= 0)
+        close(tfd);
     bkp_gen_name(c->g, name, sizeof(name));
     snprintf(r->res->generation, sizeof(r->res->generation), "%s", name);
     snprintf(r->res->source, sizeof(r->res->source), "%s", r->env->sources[c->src].name);
     r->res->files += rr.files;
     r->res->bytes += rr.bytes;
-    r->res->damaged += rr.damaged;
+    /* Items after a damaged part of the list are lost too (one, when the
+     * record does not say how many). */
+    uint64_t lost = rr.damaged + rr.unread + (rr.list_damaged && !rr.unread);
+    r->res->damaged += lost;
     if (rc < 0) {
         say(sr, "%s could not be restored into %s: %s", name, r->target, bkp_strerror(rc));
         return RB_FAILED;
@@ -362,45 +370,58 @@ static rb_status do_restore(run *r, const rb_step *st, rb_step_result *sr)
     json_array_append_new(r->res->restored,
                           json_pack("{s:s, s:s, s:s, s:I}", "dataset", c->g->dataset, "generation",
                                     name, "source", r->env->sources[c->src].name, "damaged",
-                                    (json_int_t)rr.damaged));
-    say(sr, "%s from %s into %s: %llu file(s), %llu byte(s), read back and compared%s", name,
+                                    (json_int_t)lost));
+    say(sr, "%s from %s into %s: %llu file(s), %llu byte(s), read back and compared%s%s", name,
         r->env->sources[c->src].name, r->target, (unsigned long long)rr.files,
         (unsigned long long)rr.bytes,
-        rr.damaged ? "; damaged files were left out (listed above)" : "");
+        rr.damaged ? "; damaged files were left out (listed above)" : "",
+        rr.list_damaged ? "; the item list is damaged: what follows the damage is not restored"
+                        : "");
     if (rr.damaged)
         bkp_warn("%llu file(s) of %s could not be restored; the rest is in %s",
                  (unsigned long long)rr.damaged, name, r->target);
     /* A real restore carries on with what it has; a drill proves the copy,
      * and a copy with damage fails it. */
-    return rr.damaged && r->env->drill ? RB_FAILED : RB_DONE;
+    return (rr.damaged || rr.list_damaged) && r->env->drill ? RB_FAILED : RB_DONE;
 }
 
 /* ---- run and check ---- */
 
+/* A command's environment: its own env, then the BKP_* variables (which
+ * win); bkp_hook_exec adds the allowlist and drops passphrase sources. */
 static rb_status command(run *r, const rb_step *st, rb_step_result *sr)
 {
-    char env[6][4200];
-    char *envp[6];
+    enum { NVARS = 6 };
+    char vars[NVARS][4200];
+    char **envp = calloc(st->nenv + NVARS + 1, sizeof(*envp));
     size_t n = 0;
     const cand *c = r->at < r->ncands ? &r->cands[r->at] : NULL;
     char gen[96] = "";
-    if (c)
-        bkp_gen_name(c->g, gen, sizeof(gen));
-    snprintf(env[n++], sizeof(env[0]), "BKP_TARGET=%s", r->target);
-    snprintf(env[n++], sizeof(env[0]), "BKP_DATASET=%s", r->dataset);
-    snprintf(env[n++], sizeof(env[0]), "BKP_GENERATION=%s", gen);
-    snprintf(env[n++], sizeof(env[0]), "BKP_RUNBOOK=%s", r->rb->name);
-    /* Set either way, so that nothing inherited says otherwise. */
-    snprintf(env[n++], sizeof(env[0]), "BKP_SANDBOX=%s", r->env->drill ? r->env->sandbox : "");
-    snprintf(env[n++], sizeof(env[0]), "BKP_DRILL=%s", r->env->drill ? "1" : "0");
-    if (r->env->drill && chdir(r->env->sandbox) < 0) {
-        say(sr, "cannot enter the sandbox %s", r->env->sandbox);
+    if (!envp) {
+        say(sr, "could not start: out of memory");
         return RB_FAILED;
     }
-    for (size_t i = 0; i < n; i++)
-        envp[i] = env[i];
+    if (c)
+        bkp_gen_name(c->g, gen, sizeof(gen));
+    for (size_t i = 0; i < st->nenv; i++)
+        envp[n++] = st->env[i];
+    snprintf(vars[0], sizeof(vars[0]), "BKP_TARGET=%s", r->target);
+    snprintf(vars[1], sizeof(vars[0]), "BKP_DATASET=%s", r->dataset);
+    snprintf(vars[2], sizeof(vars[0]), "BKP_GENERATION=%s", gen);
+    snprintf(vars[3], sizeof(vars[0]), "BKP_RUNBOOK=%s", r->rb->name);
+    snprintf(vars[4], sizeof(vars[0]), "BKP_SANDBOX=%s", r->env->drill ? r->env->sandbox : "");
+    snprintf(vars[5], sizeof(vars[0]), "BKP_DRILL=%s", r->env->drill ? "1" : "0");
+    for (size_t i = 0; i < NVARS; i++)
+        envp[n++] = vars[i];
+    bkp_hook_spec spec = {.command = st->text,
+                          .env = envp,
+                          .nenv = n,
+                          .timeout = st->timeout,
+                          .run_as = rb_step_user(r->rb, st),
+                          .dir = r->env->drill ? r->env->sandbox : NULL};
     bkp_hook_result hr;
-    int rc = bkp_hook_run(st->text, envp, n, st->timeout, &hr);
+    int rc = bkp_hook_exec(&spec, &hr);
+    free(envp);
     if (!rc) {
         say(sr, "exit 0 in %.1f s", hr.seconds);
         return RB_DONE;
@@ -412,6 +433,14 @@ static rb_status command(run *r, const rb_step *st, rb_step_result *sr)
     else if (hr.exit_code >= 0)
         say(sr, "%s with exit %d", st->action == RB_CHECK ? "check failed" : "failed",
             hr.exit_code);
+    else if (spec.run_as && rc == -EACCES && spec.dir)
+        say(sr, "could not start as %s: it cannot enter the sandbox %s — a folder above it is "
+                "closed to that user; give --sandbox (or TMPDIR) a folder it can reach",
+            spec.run_as, spec.dir);
+    else if (spec.run_as && (rc == -ENOENT || rc == -EPERM))
+        say(sr, "could not start as %s: %s", spec.run_as,
+            rc == -ENOENT ? "no such user (or the working folder is gone)"
+                          : "bkp cannot become that user (it is not run as root)");
     else
         say(sr, "could not start: %s", bkp_strerror(rc));
     return RB_FAILED;
@@ -424,6 +453,32 @@ void rb_result_clear(rb_result *res)
     free(res->steps);
     json_decref(res->restored);
     memset(res, 0, sizeof(*res));
+}
+
+/*
+ * The sandbox, held open for the whole drill: every folder a restore makes
+ * is looked up beneath this descriptor. When a command runs as another
+ * user, that user must reach what is restored: the sandbox and the folders
+ * made on the way to a `to` are then 0755 (root's, so it cannot swap them
+ * for links); what is restored keeps its recorded owners and modes. Logged.
+ */
+static int open_sandbox(const rb_runbook *rb, const rb_env *env, mode_t *mode)
+{
+    bool other_user = false;
+    for (size_t i = 0; i < rb->nsteps; i++)
+        other_user |= (rb->steps[i].action == RB_RUN || rb->steps[i].action == RB_CHECK) &&
+                      rb_step_user(rb, &rb->steps[i]);
+    int rc = bkp_mkdir_p(env->sandbox, 0700);
+    int fd = rc ? -1 : open(env->sandbox, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        bkp_error("cannot create the sandbox %s: %s", env->sandbox, bkp_strerror(rc ? rc : -errno));
+        return -1;
+    }
+    *mode = other_user ? 0755 : 0700;
+    if (other_user && fchmod(fd, 0755) < 0)
+        bkp_warn("cannot open the sandbox %s to the commands' user: %s", env->sandbox,
+                 bkp_strerror(-errno));
+    return fd;
 }
 
 int rb_execute(const rb_runbook *rb, const rb_env *env, rb_result *res)
@@ -439,8 +494,9 @@ int rb_execute(const rb_runbook *rb, const rb_env *env, rb_result *res)
         free(r.nlists);
         return -ENOMEM;
     }
-    if (env->drill && bkp_mkdir_p(env->sandbox, 0700)) {
-        bkp_error("cannot create the sandbox %s", env->sandbox);
+    r.box = -1;
+    r.box_mode = 0700;
+    if (env->drill && (r.box = open_sandbox(rb, env, &r.box_mode)) < 0) {
         free(r.lists);
         free(r.nlists);
         return -EIO;
@@ -495,6 +551,8 @@ int rb_execute(const rb_runbook *rb, const rb_env *env, rb_result *res)
     free(r.lists);
     free(r.nlists);
     free(r.cands);
+    if (r.box >= 0)
+        close(r.box);
     return res->ok ? 0 : 1;
 }
 

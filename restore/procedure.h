@@ -21,8 +21,17 @@
  *   run      `sh -c` the command; a non-zero exit fails the step;
  *   check    the same: its exit status decides;
  *   note     shown.
- * Commands get BKP_TARGET (the last restore's folder), BKP_SANDBOX (drills),
- * BKP_DATASET, BKP_GENERATION, BKP_RUNBOOK and BKP_DRILL=1 in a drill.
+ * Commands get a clean environment (bkp/cmdenv.h: an allowlist, a fixed
+ * PATH, the step's own env, never a passphrase source) with BKP_TARGET (the
+ * last restore's folder), BKP_SANDBOX (drills), BKP_DATASET, BKP_GENERATION,
+ * BKP_RUNBOOK and BKP_DRILL=1 in a drill; they run as the step's or the
+ * runbook's run_as user when one is named, in the sandbox in a drill.
+ *
+ * In a drill, every `to` is re-rooted under the sandbox, which is held open
+ * as a directory descriptor: the folder is looked up and made beneath it
+ * (restore/beneath.h) and restored into by descriptor, so a link restored by
+ * an earlier step cannot lead a later one out. What a command itself does
+ * is not confined: see the operator guide's drill section.
  */
 #ifndef RST_PROCEDURE_H
 #define RST_PROCEDURE_H

@@ -39,6 +39,8 @@ typedef struct restore_ctx {
     unsigned head, count, sched_item, sched_chunk;
     bool tree_done;
     int tree_err;
+    uint64_t read;   /* items read from the list, selected or not */
+    int afd;         /* the --to-archive file, or -1 */
     uint64_t tar_at; /* bytes of the current file written to a tar stream */
     /* A large file's data goes through `direct` on a descriptor of our own;
      * archive_write_disk still creates it and sets its metadata. */
@@ -190,6 +192,7 @@ static void read_ahead(restore_ctx *c)
             c->tree_err = rc;
             break;
         }
+        c->read++;
         bool sel = rst_path_selected(archive_entry_pathname(it->entry), c->o->path);
         if (c->unselected) {
             if (!sel && is_data_file(it))
@@ -473,11 +476,22 @@ static int restore_item(restore_ctx *c, bkp_item *it)
     return rc;
 }
 
-static int check_target(const char *target, bool force)
+/* Is the target empty (or --force given)? `fd` >= 0: the open directory
+ * itself; else `target` is made when it is not there. */
+static int check_target(const char *target, int fd, bool force)
 {
-    DIR *d = opendir(target);
+    DIR *d = NULL;
     struct dirent *e;
-    if (!d) {
+    if (fd >= 0) {
+        int dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+        if (dup_fd < 0 || !(d = fdopendir(dup_fd))) {
+            int rc = -errno;
+            if (dup_fd >= 0)
+                close(dup_fd);
+            bkp_error("cannot read the target %s: %s", target, bkp_strerror(rc));
+            return rc;
+        }
+    } else if (!(d = opendir(target))) {
         if (errno != ENOENT) {
             int rc = -errno;
             bkp_error("cannot open the target %s: %s", target, bkp_strerror(rc));
@@ -502,29 +516,76 @@ static int check_target(const char *target, bool force)
     return 0;
 }
 
+/*
+ * The --to-archive file: it holds plaintext, so it is made new, mode 0600,
+ * never through a link (a link planted at FILE made us overwrite its
+ * target). With --force an existing regular file is replaced: its name is
+ * unlinked — never opened, so a hard link to another file cannot make us
+ * write into that file — and the file made anew; a link, a folder or a
+ * device is refused. Logged. A descriptor, or -EEXIST, -ELOOP, ...
+ */
+static int open_archive_file(const char *file, bool force)
+{
+    for (int tries = 0; tries < 2; tries++) {
+        int fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+        if (fd >= 0)
+            return fd;
+        int rc = -errno;
+        struct stat st;
+        if (rc != -EEXIST) {
+            bkp_error("cannot create %s: %s", file, bkp_strerror(rc));
+            return rc;
+        }
+        if (lstat(file, &st) == 0 && S_ISLNK(st.st_mode)) {
+            bkp_error("%s is a symbolic link: refused, and not followed (the tar stream is "
+                      "plaintext); remove the link or give another file name",
+                      file);
+            return -ELOOP;
+        }
+        if (!force) {
+            bkp_error("%s already exists; give a new file name, or add --force to replace it",
+                      file);
+            return -EEXIST;
+        }
+        if (tries || !S_ISREG(st.st_mode)) {
+            bkp_error("%s is not a regular file: refused; give another file name", file);
+            return -EEXIST;
+        }
+        if (unlink(file) < 0 && errno != ENOENT) {
+            rc = -errno;
+            bkp_error("cannot replace %s: %s", file, bkp_strerror(rc));
+            return rc;
+        }
+    }
+    return -EEXIST; /* not reached */
+}
+
 static int open_writer(restore_ctx *c, int *cwd)
 {
     const rst_opts *o = c->o;
     if (o->to_archive) {
+        if (strcmp(o->to_archive, "-") && (c->afd = open_archive_file(o->to_archive, o->force)) < 0)
+            return c->afd;
         c->w = archive_write_new();
         /* Full pax keeps nanosecond times; binary header names keep bytes
          * that are not UTF-8 exactly as they were on disk. */
         if (!c->w || archive_write_set_format_pax(c->w) != ARCHIVE_OK ||
             archive_write_set_options(c->w, "hdrcharset=BINARY") < ARCHIVE_WARN ||
-            archive_write_open_filename(c->w, strcmp(o->to_archive, "-") ? o->to_archive : NULL) !=
-                ARCHIVE_OK) {
+            (strcmp(o->to_archive, "-") ? archive_write_open_fd(c->w, c->afd)
+                                        : archive_write_open_filename(c->w, NULL)) != ARCHIVE_OK) {
             bkp_error("cannot write %s: %s", o->to_archive, c->w ? archive_error_string(c->w) : "");
             return -EIO;
         }
         return 0;
     }
-    int rc = check_target(o->target, o->force);
+    int rc = check_target(o->target, o->target_is_fd ? o->target_fd : -1, o->force);
     if (rc)
         return rc;
     *cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     /* Relative stored paths land below the target; the secure flags refuse
-     * anything that would leave it. */
-    if (*cwd < 0 || chdir(o->target) < 0) {
+     * anything that would leave it. A target given as a descriptor is
+     * entered by it: the path may no longer lead there. */
+    if (*cwd < 0 || (o->target_is_fd ? fchdir(o->target_fd) : chdir(o->target)) < 0) {
         rc = -errno;
         bkp_error("cannot enter the target %s: %s", o->target, bkp_strerror(rc));
         return rc;
@@ -545,6 +606,38 @@ static int open_writer(restore_ctx *c, int *cwd)
     return 0;
 }
 
+/*
+ * The item list ends early (a tree blob damaged or missing): every item
+ * after it is lost to this restore. Say how many — the generation's record,
+ * which is authenticated, counts its items — rather than one file: "1
+ * file(s) left out" when 300 were is the kind of answer that makes people
+ * stop looking.
+ */
+static void list_damage(restore_ctx *c, const bkp_gen *g)
+{
+    json_t *n = json_object_get(json_object_get(g->json, "tree"), "items");
+    uint64_t recorded =
+        json_is_integer(n) && json_integer_value(n) > 0 ? (uint64_t)json_integer_value(n) : 0;
+    const char *how = c->tree_err == -ENOENT ? "missing" : "damaged";
+    c->res->list_damaged = true;
+    if (recorded > c->read) {
+        c->res->unread = recorded - c->read;
+        bkp_error("the item list of %s:%u is %s from tree blob %zu on: %llu of the %llu items it "
+                  "records (files, folders, links) could not be read%s and are not restored; run "
+                  "`bkp verify --read-data`, and restore them from another medium or an older "
+                  "generation",
+                  g->dataset, g->seq, how, bkp_tree_reader_blob(c->tr),
+                  (unsigned long long)c->res->unread, (unsigned long long)recorded,
+                  c->o->path ? " (those under --path among them)" : "");
+    } else {
+        bkp_error("the item list of %s:%u is %s from tree blob %zu on: the rest of it could not "
+                  "be read, and how many items it held is not known; those after the %llu read "
+                  "are not restored: run `bkp verify --read-data`",
+                  g->dataset, g->seq, how, bkp_tree_reader_blob(c->tr),
+                  (unsigned long long)c->read);
+    }
+}
+
 int rst_restore(bkp_repo *r, const bkp_gen *g, const rst_opts *o, rst_result *res)
 {
     restore_ctx *c = calloc(1, sizeof(*c));
@@ -556,6 +649,7 @@ int rst_restore(bkp_repo *r, const bkp_gen *g, const rst_opts *o, rst_result *re
     c->o = o;
     c->res = res;
     c->dfd = -1;
+    c->afd = -1;
     if (o->path && *o->path &&
         ((rc = bkp_strmap_new(saved_free, &c->unselected)) ||
          (rc = bkp_strmap_new(NULL, &c->selected)) || (rc = bkp_strmap_new(free, &c->relinked))))
@@ -583,12 +677,8 @@ int rst_restore(bkp_repo *r, const bkp_gen *g, const rst_opts *o, rst_result *re
                   g->dataset, g->seq, o->path, g->dataset, g->seq);
         res->damaged++;
     }
-    if (!rc && c->tree_err) {
-        bkp_error("the item list of this generation is %s (tree blob %zu); files after it are "
-                  "not restored: run `bkp verify --read-data`",
-                  c->tree_err == -ENOENT ? "missing" : "damaged", bkp_tree_reader_blob(c->tr));
-        res->damaged++;
-    }
+    if (!rc && c->tree_err)
+        list_damage(c, g);
     if (c->w && archive_write_close(c->w) != ARCHIVE_OK) {
         /* Deep directories fail here and are set by fd just below; any
          * other failure (a short tar file, a directory left unset) counts. */
@@ -611,6 +701,16 @@ int rst_restore(bkp_repo *r, const bkp_gen *g, const rst_opts *o, rst_result *re
 out:
     if (c->w)
         archive_write_free(c->w);
+    if (c->afd >= 0) {
+        /* A tar file people will restore from: on disk before we say so. */
+        int err = fsync(c->afd) < 0 ? errno : 0;
+        if (close(c->afd) < 0 && !err)
+            err = errno;
+        if (err && !rc) {
+            bkp_error("finishing %s: %s", o->to_archive, bkp_strerror(-err));
+            res->damaged++;
+        }
+    }
     if (cwd >= 0) {
         if (fchdir(cwd) < 0)
             bkp_warn("cannot return to the working directory");
@@ -633,5 +733,5 @@ out:
     free(c);
     if (rc)
         return rc;
-    return res->damaged ? 1 : 0;
+    return res->damaged || res->list_damaged ? 1 : 0;
 }

@@ -22,9 +22,15 @@
 
 typedef struct rst_opts {
     const char *target;     /* directory to restore into (created if absent) */
+    bool target_is_fd;      /* restore into the open directory `target_fd` instead, which
+                             * the caller resolved (a drill's folder, beneath its sandbox);
+                             * `target` then only names it in messages */
+    int target_fd;          /* borrowed */
     const char *path;       /* only this stored path and what is below it; NULL: all */
-    const char *to_archive; /* write a pax stream here instead ("-": stdout) */
-    bool force;             /* allow a non-empty target */
+    const char *to_archive; /* write a pax stream here instead ("-": stdout): a new file,
+                             * created O_EXCL|O_NOFOLLOW, mode 0600 — it is plaintext */
+    bool force;             /* allow a non-empty target; with to_archive, replace an existing
+                             * regular file (never a link, which is refused) */
     const char *strip;      /* a stored folder whose contents become the target's
                              * (a runbook restores a data set's folder into `to`); NULL: none */
     int workers;            /* 0: one per online CPU */
@@ -32,11 +38,16 @@ typedef struct rst_opts {
 
 typedef struct rst_result {
     uint64_t items, files, bytes;
-    uint64_t damaged; /* files that could not be restored exactly */
+    uint64_t damaged;  /* files that could not be restored exactly */
+    bool list_damaged; /* the item list could not be read to its end ... */
+    uint64_t unread;   /* ... and this many of the items the generation records were
+                        * not read (0 when the record does not say) */
 } rst_result;
 
 /* 0 when everything selected was restored exactly; 1 when some files were
- * damaged (listed on stderr); a negative code when nothing could be done. */
+ * damaged (listed on stderr) or the item list could not be read to its end;
+ * a negative code when nothing could be done (-EEXIST: the archive file is
+ * there and no --force; -ELOOP: it is a symbolic link). */
 int rst_restore(bkp_repo *r, const bkp_gen *g, const rst_opts *o, rst_result *res)
     __attribute__((warn_unused_result));
 

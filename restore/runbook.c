@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bkp/cmdenv.h"
 #include "bkp/generation.h"
 #include "bkp/log.h"
 #include "bkp/medium.h"
@@ -41,6 +42,8 @@ typedef struct step_state {
     size_t number;          /* 1-based, as people count steps */
     const char *action;     /* the action key, NULL: none yet */
     pol_yaml_node *timeout; /* where timeout was given */
+    pol_yaml_node *run_as;  /* where run_as was given */
+    pol_yaml_node *env;     /* where env was given */
     bool seen_who;
 } step_state;
 
@@ -217,6 +220,39 @@ static void action_value(pol_yaml_ctx *c, step_state *st, rb_action a, pol_yaml_
     }
 }
 
+/* run_as: a plain user name (whether it exists is checked when the
+ * runbook is about to run: rb_check_users). */
+static char *user_name(pol_yaml_ctx *c, pol_yaml_node *v)
+{
+    char *u = pol_yaml_str(c, v, "run_as");
+    if (u && !bkp_cmd_user_name_ok(u)) {
+        pol_yaml_error(c, v,
+                       "'run_as: %s' is not a user name — write the name of an unprivileged "
+                       "user, e.g. 'run_as: bkp-drill'",
+                       u);
+        free(u);
+        u = NULL;
+    }
+    return u;
+}
+
+/* env: ["NAME=value", ...], as a hook's in the policy. */
+static void step_env(pol_yaml_ctx *c, pol_yaml_node *v, rb_step *s)
+{
+    pol_yaml_str_list(c, v, "env", &s->env, &s->nenv);
+    for (size_t i = 0; i < s->nenv; i++) {
+        const char *e = s->env[i];
+        if (!strchr(e, '=') || e[0] == '=')
+            pol_yaml_error(c, v, "env entry '%s' is not NAME=value — write e.g. 'PGHOST=/run/pg'",
+                           e);
+        else if (!strncmp(e, "BKP_", 4))
+            pol_yaml_error(c, v,
+                           "env entry '%s': BKP_ names are bkp's own (BKP_TARGET, BKP_SANDBOX, "
+                           "...), and a command never gets a passphrase source — remove it",
+                           e);
+    }
+}
+
 static void step_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *t)
 {
     step_state *st = t;
@@ -241,6 +277,16 @@ static void step_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *
         pol_yaml_duration(c, v, key, &s->timeout);
         return;
     }
+    if (!strcmp(key, "run_as")) {
+        st->run_as = v;
+        s->run_as = user_name(c, v);
+        return;
+    }
+    if (!strcmp(key, "env")) {
+        st->env = v;
+        step_env(c, v, s);
+        return;
+    }
     rb_action a = 0;
     while (strcmp(actions[a], key))
         a++;
@@ -256,8 +302,9 @@ static void step_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *
 
 static void step(pol_yaml_ctx *c, loader *l, pol_yaml_node *n)
 {
-    static const char *const keys[] = {"who",     "what", "timeout", "confirm", "select", "verify",
-                                       "restore", "run",  "check",   "note",    NULL};
+    static const char *const keys[] = {"who",     "what",   "timeout", "run_as",  "env",
+                                       "confirm", "select", "verify",  "restore", "run",
+                                       "check",   "note",   NULL};
     rb_step *s = &l->rb->steps[l->rb->nsteps++];
     step_state st = {.l = l, .s = s, .number = l->rb->nsteps};
     char what[32];
@@ -284,6 +331,14 @@ static void step(pol_yaml_ctx *c, loader *l, pol_yaml_node *n)
                        st.number);
     else if (command && !st.timeout)
         s->timeout = RB_DEFAULT_TIMEOUT;
+    if (st.run_as && st.action && !command)
+        pol_yaml_error(c, st.run_as,
+                       "'run_as' applies only to run and check steps — remove it from step %zu",
+                       st.number);
+    if (st.env && st.action && !command)
+        pol_yaml_error(c, st.env,
+                       "'env' applies only to run and check steps — remove it from step %zu",
+                       st.number);
 }
 
 /* ---- the runbook ---- */
@@ -342,6 +397,9 @@ static void top_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *t
         pol_yaml_duration(c, v, key, &rb->rto);
     } else if (!strcmp(key, "passphrase_note")) {
         rb->passphrase_note = pol_yaml_str(c, v, key);
+    } else if (!strcmp(key, "run_as")) {
+        rb->run_as = user_name(c, v);
+        rb->run_as_line = pol_yaml_line(v);
     } else if (!strcmp(key, "datasets")) {
         l->seen_datasets = true;
         datasets(c, v, rb);
@@ -400,8 +458,8 @@ static char *stem(const char *file)
 
 static void validate(pol_yaml_ctx *c, loader *l)
 {
-    static const char *const keys[] = {"title",           "datasets", "owner", "rto",
-                                       "passphrase_note", "steps",    NULL};
+    static const char *const keys[] = {"title",  "datasets",        "owner", "rto",
+                                       "run_as", "passphrase_note", "steps", NULL};
     pol_yaml_node *root = pol_yaml_root(c);
     if (!root) {
         bkp_error("%s:1: the runbook is empty — start from policies/runbooks/emr-db.yaml", c->file);
@@ -471,6 +529,10 @@ void rb_free(rb_runbook *rb)
         free(s->restore.path);
         free(s->restore.to);
         free(s->medium);
+        free(s->run_as);
+        for (size_t k = 0; k < s->nenv; k++)
+            free(s->env[k]);
+        free(s->env);
     }
     free(rb->steps);
     for (size_t i = 0; i < rb->ndatasets; i++)
@@ -481,7 +543,40 @@ void rb_free(rb_runbook *rb)
     free(rb->title);
     free(rb->owner);
     free(rb->passphrase_note);
+    free(rb->run_as);
     free(rb);
+}
+
+const char *rb_step_user(const rb_runbook *rb, const rb_step *s)
+{
+    return s->run_as ? s->run_as : rb->run_as;
+}
+
+int rb_check_users(const rb_runbook *rb)
+{
+    int rc = 0;
+    for (size_t i = 0; i < rb->nsteps; i++) {
+        const rb_step *s = &rb->steps[i];
+        const char *u = rb_step_user(rb, s);
+        bkp_cmd_user cu;
+        bool seen = false; /* each user once */
+        for (size_t k = 0; k < i && u && !seen; k++)
+            seen = (rb->steps[k].action == RB_RUN || rb->steps[k].action == RB_CHECK) &&
+                   rb_step_user(rb, &rb->steps[k]) && !strcmp(rb_step_user(rb, &rb->steps[k]), u);
+        if ((s->action != RB_RUN && s->action != RB_CHECK) || !u || seen)
+            continue;
+        int x = bkp_cmd_user_lookup(u, &cu);
+        if (!x) {
+            bkp_cmd_user_clear(&cu);
+            continue;
+        }
+        bkp_error("%s:%d: step %zu (and any later one) runs as '%s', %s — create the user (e.g. "
+                  "`useradd --system --no-create-home %s`) or correct 'run_as'; nothing was run",
+                  rb->file, s->run_as ? s->line : rb->run_as_line, i + 1, u,
+                  x == -ENOENT ? "which does not exist on this host" : bkp_strerror(x), u);
+        rc = -ENOENT;
+    }
+    return rc;
 }
 
 /* ---- finding a runbook by name ---- */

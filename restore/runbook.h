@@ -16,6 +16,12 @@
  *     - { who: "DB管理者", run: "pg_restore -d emr_restore $BKP_TARGET/emr.dump", timeout: 30m }
  *     - { who: "DB管理者", check: "test $(psql -tAc 'select count(*) from patients' emr_restore) -gt 0" }
  *     - { who: "DB管理者", note: "病棟へ復旧を連絡する" }
+ *   run_as: bkp-drill        # optional: run and check steps run as this user
+ *
+ * A run or check step may also carry `env: ["PGHOST=/run/postgresql"]`
+ * (NAME=value entries added to its clean environment; no BKP_ names) and
+ * `run_as: USER` of its own. Commands never run with bkp's environment:
+ * see bkp/cmdenv.h for what they get.
  *
  * Parsed strictly, like the policy: unknown keys, wrong types, a step with
  * no action or two, a bad duration, a select or restore naming a data set
@@ -63,6 +69,9 @@ typedef struct rb_step {
     rb_restore restore;
     char *medium;    /* verify: { medium: NAME } — NULL: the medium the generation is read from */
     int64_t timeout; /* run/check: seconds, default 3600 */
+    char *run_as;    /* run/check: the user it runs as; NULL: the runbook's */
+    char **env;      /* run/check: "NAME=value" added to its environment */
+    size_t nenv;
     int line;        /* where the step starts in the file */
 } rb_step;
 
@@ -75,6 +84,8 @@ typedef struct rb_runbook {
     size_t ndatasets;
     int64_t rto; /* target recovery time in seconds; 0: none given */
     char *passphrase_note;
+    char *run_as; /* the user run and check steps run as; NULL: as bkp runs */
+    int run_as_line;
     rb_step *steps;
     size_t nsteps;
 } rb_runbook;
@@ -91,6 +102,15 @@ void rb_free(rb_runbook *rb);
 char *rb_find(const char *name, const char *policy_file);
 
 const char *rb_action_name(rb_action a); /* "confirm", "select", ... */
+
+/* The user step `s` runs as: its own run_as, else the runbook's; NULL: as
+ * bkp runs. */
+const char *rb_step_user(const rb_runbook *rb, const rb_step *s);
+
+/* Does every user a step runs as exist on this host? 0, or -ENOENT with
+ * each missing one logged as file:line — checked before a drill or a
+ * restore starts, so that it does not stop half-way. */
+int rb_check_users(const rb_runbook *rb);
 
 /* Put what care needs back first first: the blocks of steps that each begin
  * with a `select` are ordered by the priority of their data set (lower

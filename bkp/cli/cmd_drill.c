@@ -240,12 +240,14 @@ static int write_reports(json_t *report, const char *dir, const char *stem, json
                  {".en.md", RB_MARKDOWN, false},
                  {".ja.html", RB_HTML, true},
                  {".en.html", RB_HTML, false}};
-    int rc = bkp_mkdir_p(dir, 0755);
+    /* Reports name patients' data sets, hosts and people: 0600, in a
+     * folder only its owner reads when we make it. */
+    int rc = bkp_mkdir_p(dir, 0700);
     for (size_t i = 0; !rc && i < sizeof(kinds) / sizeof(*kinds); i++) {
         char name[512];
         char *text = rb_report_render(report, kinds[i].f, kinds[i].ja);
         snprintf(name, sizeof(name), "%s%s", stem, kinds[i].suffix);
-        rc = text ? bkp_durable_write(dir, name, text, strlen(text), 0) : -ENOMEM;
+        rc = text ? bkp_durable_write(dir, name, text, strlen(text), BKP_DURABLE_PRIVATE) : -ENOMEM;
         free(text);
         json_array_append_new(files, json_pack("s++", dir, "/", name));
     }
@@ -253,7 +255,7 @@ static int write_reports(json_t *report, const char *dir, const char *stem, json
     char name[512];
     snprintf(name, sizeof(name), "%s.json", stem);
     if (!rc)
-        rc = text ? bkp_durable_write(dir, name, text, strlen(text), 0) : -ENOMEM;
+        rc = text ? bkp_durable_write(dir, name, text, strlen(text), BKP_DURABLE_PRIVATE) : -ENOMEM;
     json_array_append_new(files, json_pack("s++", dir, "/", name));
     free(text);
     return rc;
@@ -284,6 +286,12 @@ int cli_runbook_execute(cli *c, const char *name, bool drill, bool unattended)
         rb_free(rb);
         return EXIT_USAGE;
     }
+    /* A user a command should run as and that is not there stops the
+     * procedure before it starts, not at its sixth step. */
+    if (rb_check_users(rb)) {
+        rb_free(rb);
+        return EXIT_USAGE;
+    }
     /* The measured recovery time includes getting the sources ready (an
      * archive extracted, keys derived). */
     double t0 = seconds_now();
@@ -292,7 +300,9 @@ int cli_runbook_execute(cli *c, const char *name, bool drill, bool unattended)
         goto out;
     }
     double prepared = seconds_now() - t0;
-    /* The commands of a runbook get no passphrase source. */
+    /* The commands of a runbook get no passphrase source: their environment
+     * is built from an allowlist (bkp/cmdenv.h); and none is left here for
+     * anything else started from now on. */
     unsetenv("BKP_PASSPHRASE_FILE");
     unsetenv("BKP_PASSPHRASE_COMMAND");
     if (drill) {

@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -82,14 +83,15 @@ int cmd_restore(cli *c)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     if (rc < 0) {
-        ex = cli_exit_for(rc);
+        /* A link where the archive goes is refused like an existing file. */
+        ex = cli_exit_for(rc == -ELOOP && c->to_archive ? -EEXIST : rc);
     } else {
         char a[32];
         if (c->tty)
             printf("restored %s:%u: %llu items, %llu files, %s in %.1f s%s\n", g->dataset, g->seq,
                    (unsigned long long)res.items, (unsigned long long)res.files,
                    cli_size(a, sizeof(a), res.bytes), secs,
-                   res.damaged || differ || crc ? ""
+                   res.damaged || res.list_damaged || differ || crc ? ""
                    : c->verify ? "; every chunk authenticated, every file read back and "
                                  "compared"
                                : "; every chunk authenticated");
@@ -97,6 +99,10 @@ int cmd_restore(cli *c)
             bkp_error("%llu file(s) could not be restored exactly (listed above); restore them "
                       "from another medium or an older generation",
                       (unsigned long long)res.damaged);
+        if (res.list_damaged && res.unread)
+            bkp_error("%llu item(s) after the damaged part of the item list were not restored "
+                      "(said above)",
+                      (unsigned long long)res.unread);
         if (crc < 0)
             bkp_error("the restored files in %s could not all be read back (%s); compare them "
                       "again with `bkp restore --verify` into a fresh folder",
@@ -107,13 +113,17 @@ int cmd_restore(cli *c)
                       "cannot keep what is written to it; restore them again elsewhere and run "
                       "`bkp verify --read-data`",
                       (unsigned long long)differ);
-        ex = res.damaged || differ || crc ? EXIT_FAILED : EXIT_OK;
+        ex = res.damaged || res.list_damaged || differ || crc ? EXIT_FAILED : EXIT_OK;
     }
     char name[96];
     json_t *fig = json_pack("{s:s?, s:s?, s:s?, s:I, s:I, s:I}", "target", o.target, "path", o.path,
                             "archive", o.to_archive, "files", (json_int_t)(rc < 0 ? 0 : res.files),
                             "bytes", (json_int_t)(rc < 0 ? 0 : res.bytes), "damaged",
                             (json_int_t)(rc < 0 ? 0 : res.damaged));
+    if (fig && rc >= 0 && res.list_damaged) {
+        json_object_set_new(fig, "item_list_damaged", json_true());
+        json_object_set_new(fig, "items_not_read", json_integer((json_int_t)res.unread));
+    }
     if (fig && c->verify) {
         json_object_set_new(fig, "compared", json_integer((json_int_t)cmp.files));
         json_object_set_new(fig, "differ", json_integer((json_int_t)cmp.differ));

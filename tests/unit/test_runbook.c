@@ -274,6 +274,12 @@ static const struct bad {
     {T "title: u\n" D S OK, 2, "'title' is given twice in the runbook"},
     {"title: \"\"\n" D S OK, 1, "'title' is empty"},
     {T D S "  - { who: a, confirm: x\n", 5, "check the indentation"},
+    {T D S STEP("confirm: x, run_as: nobody"), 4, "'run_as' applies only to run and check"},
+    {T D S STEP("run: y, run_as: \"no body\""), 4, "'run_as: no body' is not a user name"},
+    {"run_as: -rf\n" T D S OK, 1, "'run_as: -rf' is not a user name"},
+    {T D S STEP("run: y, env: [PGHOST]"), 4, "env entry 'PGHOST' is not NAME=value"},
+    {T D S STEP("run: y, env: [\"BKP_PASSPHRASE_FILE=/p\"]"), 4, "BKP_ names are bkp's own"},
+    {T D S STEP("note: y, env: [\"A=1\"]"), 4, "'env' applies only to run and check"},
     {"", 1, "the runbook is empty"},
     {"- a\n- b\n", 1, "the runbook is a list here"},
 };
@@ -307,6 +313,35 @@ static void test_bad_runbooks(void **state)
         assert_non_null(strstr(logbuf, "nothing was run"));
     }
     bkp_log_set_sink(NULL, NULL);
+}
+
+/* run_as at the top and per step; env per step. */
+static void test_run_as_and_env(void **state)
+{
+    (void)state;
+    rb_runbook *rb = NULL;
+    assert_int_equal(load_text(T D "run_as: nobody\n" S OK
+                                   STEP("run: y, env: [\"PGHOST=/run/pg\", \"A=b=c\"]")
+                                       STEP("check: z, run_as: root"),
+                               &rb),
+                     0);
+    assert_string_equal(rb->run_as, "nobody");
+    assert_null(rb->steps[1].run_as);
+    assert_string_equal(rb_step_user(rb, &rb->steps[1]), "nobody");
+    assert_string_equal(rb_step_user(rb, &rb->steps[2]), "root");
+    assert_int_equal(rb->steps[1].nenv, 2);
+    assert_string_equal(rb->steps[1].env[0], "PGHOST=/run/pg");
+    assert_string_equal(rb->steps[1].env[1], "A=b=c");
+    assert_int_equal(rb_check_users(rb), 0); /* nobody and root exist */
+    free(rb->run_as);
+    rb->run_as = strdup("no-such-user-bkp-test");
+    bkp_log_set_sink(sink, NULL);
+    logbuf[0] = '\0';
+    assert_int_equal(rb_check_users(rb), -ENOENT);
+    bkp_log_set_sink(NULL, NULL);
+    assert_non_null(strstr(logbuf, "r.yaml:3: step 2 (and any later one) runs as "
+                                   "'no-such-user-bkp-test', which does not exist"));
+    rb_free(rb);
 }
 
 static void test_unreadable(void **state)
@@ -513,7 +548,7 @@ int main(void)
         cmocka_unit_test(test_options),        cmocka_unit_test(test_bad_runbooks),
         cmocka_unit_test(test_unreadable),     cmocka_unit_test(test_action_names),
         cmocka_unit_test(test_find),           cmocka_unit_test(test_templates),
-        cmocka_unit_test(test_priority_order),
+        cmocka_unit_test(test_priority_order), cmocka_unit_test(test_run_as_and_env),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
