@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bkp/cmdenv.h"
 #include "bkp/generation.h"
 #include "bkp/log.h"
 #include "policies/yaml_doc.h"
@@ -68,11 +69,22 @@ static void hook_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *
         env_mapping(c, v, h);
     else if (!strcmp(key, "env"))
         pol_yaml_str_list(c, v, key, &h->env, &h->nenv);
+    else if (!strcmp(key, "run_as")) {
+        h->run_as = pol_yaml_str(c, v, key);
+        if (h->run_as && !bkp_cmd_user_name_ok(h->run_as)) {
+            pol_yaml_error(c, v,
+                           "'run_as: %s' is not a user name — write the name of an unprivileged "
+                           "user, e.g. 'run_as: postgres'",
+                           h->run_as);
+            free(h->run_as);
+            h->run_as = NULL;
+        }
+    }
 }
 
 static void hook(pol_yaml_ctx *c, pol_yaml_node *v, const char *what, pol_hook *h)
 {
-    static const char *const keys[] = {"command", "timeout", "env", NULL};
+    static const char *const keys[] = {"command", "timeout", "env", "run_as", NULL};
     if (v->type == YAML_SCALAR_NODE) { /* before: "pg_dump ..." */
         h->command = pol_yaml_str(c, v, what);
         return;
@@ -440,6 +452,7 @@ static void free_list(char **v, size_t n)
 static void free_hook(pol_hook *h)
 {
     free(h->command);
+    free(h->run_as);
     free_list(h->env, h->nenv);
 }
 

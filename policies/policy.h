@@ -37,6 +37,7 @@ typedef struct pol_hook {
     int64_t timeout; /* seconds; default 1 hour */
     char **env;      /* "NAME=value" */
     size_t nenv;
+    char *run_as;    /* a user name to run it as, or NULL: as bkp runs (root) */
 } pol_hook;
 
 typedef struct pol_retention {

@@ -88,8 +88,8 @@ static json_t *hook_json(const pol_hook *h)
 {
     if (!h->command)
         return json_null();
-    return json_pack("{s:s, s:I, s:o}", "command", h->command, "timeout", (json_int_t)h->timeout,
-                     "env", env_json(h->env, h->nenv));
+    return json_pack("{s:s, s:I, s:o, s:s?}", "command", h->command, "timeout",
+                     (json_int_t)h->timeout, "env", env_json(h->env, h->nenv), "run_as", h->run_as);
 }
 
 json_t *pol_to_json(const pol_policy *p)

@@ -47,7 +47,9 @@ static int run_hook(cli *c, const pol_dataset *d, const pol_hook *h, const char 
     if (!h->command)
         return 0;
     bkp_info("%s: %s hook: %s", d->name, which, h->command);
-    int rc = bkp_hook_run(h->command, h->env, h->nenv, h->timeout, &hr);
+    bkp_hook_spec spec = {.command = h->command, .env = h->env, .nenv = h->nenv,
+                          .timeout = h->timeout, .run_as = h->run_as};
+    int rc = bkp_hook_exec(&spec, &hr);
     snprintf(op, sizeof(op), "hook-%s", which);
     json_t *fig = json_pack("{s:s, s:i, s:i, s:b, s:I}", "command", h->command, "exit_code",
                             hr.exit_code, "signal", hr.signal, "timed_out", hr.timed_out,
@@ -64,6 +66,9 @@ static int run_hook(cli *c, const pol_dataset *d, const pol_hook *h, const char 
                  (long long)h->timeout);
     else if (rc == -ECHILD && hr.signal)
         snprintf(o->detail, sizeof(o->detail), "%s hook ended by signal %d", which, hr.signal);
+    else if (rc == -ENOENT && h->run_as)
+        snprintf(o->detail, sizeof(o->detail), "%s hook: no user '%s' to run it as", which,
+                 h->run_as);
     else if (rc == -ECHILD)
         snprintf(o->detail, sizeof(o->detail), "%s hook exited with status %d", which, hr.exit_code);
     else

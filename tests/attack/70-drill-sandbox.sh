@@ -27,7 +27,8 @@ OUTSIDE=$WORK/outside # a folder outside every sandbox, that root could write in
 REPO=$WORK/repo
 POL=$WORK/policy.yaml
 RB=$WORK/runbooks
-mkdir -p "$D/docs" "$OUTSIDE" "$RB"
+mkdir -p "$D/docs" "$OUTSIDE" "$RB" "$WORK/hook-out"
+chmod 777 "$WORK/hook-out" # where the after hook, as nobody, may write
 echo "chart" >"$D/docs/f01.txt"
 ln -s "$OUTSIDE" "$D/evil"
 ln -s ../../../.. "$D/up" # from sandbox/var/restore/ward: the sandbox's parent
@@ -39,6 +40,7 @@ datasets:
   - name: ward
     paths: [$D]
     before: { command: "env >$WORK/hook-env.txt", env: ["HOOK_OWN=1"] }
+    after: { command: "id -u >$WORK/hook-out/uid", run_as: nobody }
     schedule: daily 03:00
     runbook: ward
 YAML
@@ -54,6 +56,9 @@ grep -q '^HOOK_OWN=1$' "$WORK/hook-env.txt" || flunk "the hook did not get its o
 if grep -E '^(BKP_PASSPHRASE|SECRET_OF_THE_CALLER|PGPASSWORD|LD_LIBRARY_PATH)' "$WORK/hook-env.txt"; then
     flunk "the before hook inherited a passphrase source or the caller's variables"
 fi
+# A hook with run_as runs as that user.
+[ "$(cat "$WORK/hook-out/uid" 2>/dev/null)" = "$(id -u nobody)" ] ||
+    flunk "the after hook with run_as: nobody did not run as nobody"
 
 # ---------- 1, 2. links out of the sandbox ----------
 # through NAME: a runbook whose first restore lays down the tree (with its
