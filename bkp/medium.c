@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <uuid/uuid.h>
@@ -99,7 +100,12 @@ int bkp_label_read(const char *path, json_t **out)
     bkp_buf data;
     bkp_buf_init(&data);
     *out = NULL;
-    int rc = file ? bkp_read_file(file, &data, BKP_LABEL_MAX) : -ENOMEM;
+    struct stat st;
+    int rc = !file ? -ENOMEM : lstat(file, &st) < 0 ? -errno : 0;
+    /* A label is a regular file: a FIFO would hang the read, a link lead
+     * elsewhere than the medium. */
+    if (!rc)
+        rc = S_ISREG(st.st_mode) ? bkp_read_file(file, &data, BKP_LABEL_MAX) : -EFBIG;
     if (rc == -EFBIG)
         rc = -EBADMSG; /* read no further: a label is a few hundred bytes */
     else if (rc) {

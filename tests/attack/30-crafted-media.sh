@@ -118,6 +118,12 @@ for l in noname name5 array repo5 uuid huge; do
     grep -q Sanitizer "$WORK/.err" && flunk "drill with label $l: sanitizer report"
     same_as_before "label $l"
 done
+# A FIFO in the label's place must not hang the read.
+rm -f "$MNT/BKP-LABEL"
+mkfifo "$MNT/BKP-LABEL"
+refused "rotate with a FIFO label" timeout 60 "$BKP" rotate usb-a --policy "$POL"
+output_has "is not a bkp label"
+rm -f "$MNT/BKP-LABEL"
 cp "$WORK/label.good" "$MNT/BKP-LABEL"
 rm -rf /var/restore/bkp-attack-30
 
