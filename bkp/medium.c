@@ -218,9 +218,9 @@ json_t *bkp_media_get(bkp_repo *r, const char *name)
     /* A catalog entry out of shape is not used: the medium's own label and
      * copy are checked whenever it is written or verified. */
     if (rc && rc != -ENOENT)
-        bkp_warn("%s is not a valid registry entry (%s): ignored; it is rewritten by the next "
-                 "`bkp rotate %s`, or `bkp media label PATH --name %s --force`",
-                 path ? path : file, rc == -EFBIG ? "too large" : bkp_strerror(rc), name, name);
+        bkp_warn("%s is not a valid registry entry (%s): ignored; label the medium again with "
+                 "`bkp media label PATH --name %s --force` to register it anew",
+                 path ? path : file, rc == -EFBIG ? "too large" : bkp_strerror(rc), name);
     bkp_buf_free(&data);
     free(path);
     free(dir);
