@@ -23,7 +23,7 @@
 #include "bkp/repack.h"
 #include "bkp/tree.h"
 
-/* A record is at most 64 MiB, the audit log's copy at most 256 MiB. */
+/* The largest member: the audit log's copy (FORMAT §9b). */
 #define MEMBER_MAX (256ULL << 20)
 #define CONFIG_MAX (64U << 10)
 
@@ -285,7 +285,12 @@ static uint64_t member_max(const char *rel)
         return 8 + BKP_PACK_TARGET + 2 * (uint64_t)BKP_PACK_TRAILER_MAX + 12;
     if (!strncmp(rel, "index/", 6))
         return 8 + BKP_BLOB_MAX_RAW + BKP_BLOB_MAX_RAW / 16;
-    return MEMBER_MAX; /* records, tombstones, clearances, the audit log's copy */
+    size_t l = strlen(rel);
+    if (l > 4 && !strcmp(rel + l - 4, ".gen"))
+        return 64U << 20; /* a record (FORMAT §10) */
+    if (l > 8 && (!strcmp(rel + l - 7, ".pruned") || !strcmp(rel + l - 8, ".cleared")))
+        return 64U << 10; /* a tombstone or clearance: a small signed file */
+    return MEMBER_MAX; /* the audit log's copy */
 }
 
 /* Is `top` the folder of one generation, DATASET@SEQ? */
