@@ -23,7 +23,9 @@
 #include "bkp/repack.h"
 #include "bkp/tree.h"
 
-#define MEMBER_MAX (1ULL << 30)
+/* The largest member: the audit log's copy (FORMAT §9b). */
+#define MEMBER_MAX (256ULL << 20)
+#define CONFIG_MAX (64U << 10)
 
 char *bkp_archive_name(const bkp_gen *g)
 {
@@ -269,6 +271,43 @@ out:
     return rc;
 }
 
+/* The most a member of the layout may hold, by kind: each is capped by its
+ * own format before a byte of it is kept in memory. */
+static uint64_t member_max(const char *rel)
+{
+    if (!strcmp(rel, "BKP-LABEL"))
+        return BKP_LABEL_MAX;
+    if (!strcmp(rel, "config"))
+        return CONFIG_MAX;
+    if (!strcmp(rel, "keys/key"))
+        return 4096;
+    if (!strncmp(rel, "packs/", 6)) /* the target, one largest blob, its trailer */
+        return 8 + BKP_PACK_TARGET + 2 * (uint64_t)BKP_PACK_TRAILER_MAX + 12;
+    if (!strncmp(rel, "index/", 6))
+        return 8 + BKP_BLOB_MAX_RAW + BKP_BLOB_MAX_RAW / 16;
+    size_t l = strlen(rel);
+    if (l > 4 && !strcmp(rel + l - 4, ".gen"))
+        return 64U << 20; /* a record (FORMAT §10) */
+    if (l > 8 && (!strcmp(rel + l - 7, ".pruned") || !strcmp(rel + l - 8, ".cleared")))
+        return 64U << 10; /* a tombstone or clearance: a small signed file */
+    return MEMBER_MAX; /* the audit log's copy */
+}
+
+/* Is `top` the folder of one generation, DATASET@SEQ? */
+static bool top_ok(const char *top)
+{
+    const char *at = strrchr(top, '@');
+    if (!at || strlen(at + 1) != 10 || strspn(at + 1, "0123456789") != 10)
+        return false;
+    char ds[65];
+    size_t l = (size_t)(at - top);
+    if (l == 0 || l >= sizeof(ds))
+        return false;
+    memcpy(ds, top, l);
+    ds[l] = '\0';
+    return bkp_dataset_name_ok(ds);
+}
+
 /* Is `rel` a member of the layout (and nothing that could escape)? */
 static bool allowed(const char *rel)
 {
@@ -306,7 +345,7 @@ int bkp_archive_extract(const char *path, const char *dir, char **top)
         if (!slash ||
             (first && (strncmp(name, first, (size_t)(slash - name)) || first[slash - name])) ||
             !allowed(slash + 1) || archive_entry_filetype(e) != AE_IFREG || size < 0 ||
-            (uint64_t)size > MEMBER_MAX) {
+            (uint64_t)size > member_max(slash + 1)) {
             bkp_error("%s: the member %s is not part of a bkp archive; the file is damaged or "
                       "not a bkp archive",
                       path, name ? name : "?");
@@ -315,6 +354,13 @@ int bkp_archive_extract(const char *path, const char *dir, char **top)
         }
         if (!first && !(first = strndup(name, (size_t)(slash - name)))) {
             rc = -ENOMEM;
+            break;
+        }
+        if (!top_ok(first)) {
+            bkp_error("%s: the folder %s is not named DATASET@SEQ; the file is damaged or not a "
+                      "bkp archive",
+                      path, first);
+            rc = -EBADMSG;
             break;
         }
         /* Grown as the data comes, not reserved from the header's claim. */

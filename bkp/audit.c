@@ -191,20 +191,44 @@ out:
     return rc;
 }
 
+/* A log, or its copy on a medium, is read whole: bounded by the format, so
+ * that a forged copy costs no more than a real log. A record is a few
+ * hundred bytes; 256 MiB is several years of hourly records of ten data
+ * sets. A record line is at most 64 KiB, so parsing one stays cheap, and
+ * there are at most LOG_MAX / 64 lines, which bounds the line table. */
+#define LOG_MAX (256ULL << 20)
+#define LINE_MAX_LEN (64U << 10)
+
 /* Read a whole log into lines (pointers into `buf`). */
 static int read_lines(const char *path, bkp_buf *buf, char ***lines, size_t *n, bool *torn)
 {
-    int rc = bkp_read_file(path, buf, 1ULL << 32);
+    int rc = bkp_read_file(path, buf, LOG_MAX);
     *lines = NULL;
     *n = 0;
     *torn = false;
+    if (rc == -EFBIG)
+        bkp_error("%s is larger than an audit log can be (%llu MiB): not read; it was not "
+                  "written by bkp",
+                  path, LOG_MAX >> 20);
     if (rc)
         return rc;
     bkp_buf_u8(buf, 0);
+    if (buf->failed)
+        return -ENOMEM;
     size_t cap = 0;
     char *p = (char *)buf->data, *end = p + buf->len - 1;
     while (p < end) {
         char *nl = memchr(p, '\n', (size_t)(end - p));
+        if ((nl ? (size_t)(nl - p) : (size_t)(end - p)) > LINE_MAX_LEN ||
+            *n >= LOG_MAX / 64) {
+            bkp_error("%s holds a line of more than %u KiB, or more lines than a log of its "
+                      "size can: not read; it was not written by bkp",
+                      path, LINE_MAX_LEN >> 10);
+            free(*lines);
+            *lines = NULL;
+            *n = 0;
+            return -EBADMSG;
+        }
         if (!nl) {
             *torn = true;
             break;

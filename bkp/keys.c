@@ -12,6 +12,11 @@
 /* Argon2id cost: about 0.15 s and 64 MiB here; stored in the file so it can grow. */
 #define PWHASH_OPS 3ULL
 #define PWHASH_MEM (64ULL << 20)
+/* What a key file may ask for: four times what bkp writes. The header is
+ * authenticated only by the key it makes us derive, so these bounds are all
+ * that stands between a forged file and 4 GiB of memory or minutes of work. */
+#define PWHASH_OPS_MAX (4 * PWHASH_OPS)
+#define PWHASH_MEM_MAX (4 * PWHASH_MEM)
 
 struct bkp_keys {
     uint8_t master[32];
@@ -131,7 +136,8 @@ int bkp_keys_open(const uint8_t *file, size_t len, const char *pass, size_t pass
         return -EPROTO;
     uint64_t ops = bkp_get_le64(file + 12), mem = bkp_get_le64(file + 20);
     /* Bounds keep a forged file from making us spin or allocate without end. */
-    if (ops < 1 || ops > 64 || mem < 8192 || mem > (4ULL << 30))
+    if (ops < crypto_pwhash_OPSLIMIT_MIN || ops > PWHASH_OPS_MAX || mem < 8192 ||
+        mem > PWHASH_MEM_MAX)
         return -EPROTO;
     key = sodium_malloc(32);
     if (!key)
@@ -183,6 +189,15 @@ const uint8_t *bkp_keys_gear_seed(const bkp_keys *k)
 const uint8_t *bkp_keys_sign_pk(const bkp_keys *k)
 {
     return k->sign_pk;
+}
+
+void bkp_keys_config_mac(const bkp_keys *k, uint8_t mac[32], const void *msg, size_t len)
+{
+    uint8_t key[32];
+    /* Derived when needed: sub-key 5 is used once per open. */
+    crypto_kdf_derive_from_key(key, sizeof(key), 5, KDF_CONTEXT, k->master);
+    crypto_generichash(mac, 32, msg, len, key, sizeof(key));
+    sodium_memzero(key, sizeof(key));
 }
 
 void bkp_keys_sign(const bkp_keys *k, uint8_t sig[64], const void *msg, size_t len)

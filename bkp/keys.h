@@ -4,7 +4,7 @@
  * One random 32-byte master secret per repository; every working key is
  * derived from it with crypto_kdf (context "bkprepo1"):
  *   1 chunk-ID key (keyed BLAKE2b), 2 blob encryption key (XChaCha20-Poly1305),
- *   3 chunker gear seed, 4 Ed25519 signing seed.
+ *   3 chunker gear seed, 4 Ed25519 signing seed, 5 config MAC key.
  * The key file seals the master secret and the repository ID under a key
  * stretched from the passphrase with Argon2id. Keys live in sodium_malloc
  * memory, are locked and wiped on free.
@@ -25,7 +25,9 @@ typedef struct bkp_keys bkp_keys;
 /* A fresh random master secret bound to `repo_id`. */
 int bkp_keys_generate(const uint8_t repo_id[16], bkp_keys **out);
 /* Open a sealed key file: -EKEYREJECTED for a wrong passphrase (or a damaged
- * file: the two cannot be told apart by design), -EPROTO for an unknown format. */
+ * file: the two cannot be told apart by design), -EPROTO for an unknown format
+ * or an Argon2id cost outside the bounds of FORMAT §2 (refused before any
+ * work is done: at most four times the cost bkp writes). */
 int bkp_keys_open(const uint8_t *file, size_t len, const char *pass, size_t passlen,
                   bkp_keys **out) __attribute__((warn_unused_result));
 /* Seal `k` under `pass` into `out` (the bytes of a key file). */
@@ -39,6 +41,9 @@ const uint8_t *bkp_keys_id_key(const bkp_keys *k);   /* 32 bytes */
 const uint8_t *bkp_keys_blob_key(const bkp_keys *k); /* 32 bytes */
 const uint8_t *bkp_keys_gear_seed(const bkp_keys *k);/* 32 bytes */
 const uint8_t *bkp_keys_sign_pk(const bkp_keys *k);  /* 32 bytes */
+/* The MAC that binds the repository config to the key (FORMAT §2): keyed
+ * BLAKE2b-256 of `msg` under sub-key 5, which only the passphrase unlocks. */
+void bkp_keys_config_mac(const bkp_keys *k, uint8_t mac[32], const void *msg, size_t len);
 /* Ed25519 detached signature of `msg`. */
 void bkp_keys_sign(const bkp_keys *k, uint8_t sig[64], const void *msg, size_t len);
 /* 0 if `sig` is `pk`'s signature of `msg`, else -EBADMSG. */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <uuid/uuid.h>
@@ -15,13 +16,16 @@
 #include "bkp/durable.h"
 #include "bkp/generation.h"
 #include "bkp/log.h"
+#include "bkp/reread.h"
 
 #define LABEL_FORMAT "bkp-label"
-#define ENTRY_MAX (16 << 20)
+/* An entry holds a label, a few times, the generations a medium holds and
+ * its re-read state: the re-read state's cap and room for the rest. */
+#define ENTRY_MAX (BKP_REREAD_MAX + (4U << 20))
 
 bool bkp_medium_name_ok(const char *name)
 {
-    return bkp_dataset_name_ok(name) && strlen(name) <= 64;
+    return name && bkp_dataset_name_ok(name);
 }
 
 bool bkp_medium_type_ok(const char *type)
@@ -47,36 +51,77 @@ json_t *bkp_label_new(const bkp_repo *r, const char *name, const char *type, con
                      "repository", bkp_repo_uuid(r), "created", created);
 }
 
+static bool uuid_ok(const char *s)
+{
+    uuid_t u;
+    char canon[37];
+    /* The exact text bkp writes: lower case, so that comparisons by string hold. */
+    if (!s || strlen(s) != 36 || uuid_parse(s, u))
+        return false;
+    uuid_unparse_lower(u, canon);
+    return !strcmp(canon, s);
+}
+
+static bool iso_ok(const json_t *v)
+{
+    return json_is_string(v) && bkp_iso_parse(json_string_value(v)) >= 0;
+}
+
+bool bkp_label_valid(const json_t *j)
+{
+    json_t *version = json_object_get(j, "version");
+    const char *fmt = json_string_value(json_object_get(j, "format"));
+    return json_is_object(j) && fmt && !strcmp(fmt, LABEL_FORMAT) && json_is_integer(version) &&
+           json_integer_value(version) == 1 &&
+           uuid_ok(json_string_value(json_object_get(j, "uuid"))) &&
+           bkp_medium_name_ok(json_string_value(json_object_get(j, "name"))) &&
+           bkp_medium_type_ok(json_string_value(json_object_get(j, "type"))) &&
+           bkp_medium_location_ok(json_string_value(json_object_get(j, "location"))) &&
+           uuid_ok(json_string_value(json_object_get(j, "repository"))) &&
+           iso_ok(json_object_get(j, "created"));
+}
+
+int bkp_label_parse(const void *buf, size_t len, json_t **out)
+{
+    if (len > BKP_LABEL_MAX)
+        return -EBADMSG;
+    json_t *j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, NULL);
+    if (!bkp_label_valid(j)) {
+        json_decref(j);
+        return -EBADMSG;
+    }
+    *out = j;
+    return 0;
+}
+
 int bkp_label_read(const char *path, json_t **out)
 {
     char *file = bkp_path_join(path, BKP_LABEL_FILE);
     bkp_buf data;
     bkp_buf_init(&data);
     *out = NULL;
-    int rc = file ? bkp_read_file(file, &data, 1 << 16) : -ENOMEM;
-    if (rc) {
+    struct stat st;
+    int rc = !file ? -ENOMEM : lstat(file, &st) < 0 ? -errno : 0;
+    /* A label is a regular file: a FIFO would hang the read, a link lead
+     * elsewhere than the medium. */
+    if (!rc)
+        rc = S_ISREG(st.st_mode) ? bkp_read_file(file, &data, BKP_LABEL_MAX) : -EFBIG;
+    if (rc == -EFBIG)
+        rc = -EBADMSG; /* read no further: a label is a few hundred bytes */
+    else if (rc) {
         if (rc != -ENOENT)
             bkp_error("cannot read the label %s: %s", file ? file : path, bkp_strerror(rc));
         goto out;
     }
-    json_t *j = json_loadb((const char *)data.data, data.len, 0, NULL);
-    uuid_t u;
-    const char *uuid = json_string_value(json_object_get(j, "uuid"));
-    const char *fmt = json_string_value(json_object_get(j, "format"));
-    if (!fmt || strcmp(fmt, LABEL_FORMAT) ||
-        json_integer_value(json_object_get(j, "version")) != 1 || !uuid || uuid_parse(uuid, u) ||
-        !bkp_medium_name_ok(json_string_value(json_object_get(j, "name"))) ||
-        !bkp_medium_type_ok(json_string_value(json_object_get(j, "type"))) ||
-        !bkp_medium_location_ok(json_string_value(json_object_get(j, "location"))) ||
-        !json_is_string(json_object_get(j, "repository"))) {
-        bkp_error("%s is not a bkp label (damaged, or written by something else); relabel the "
-                  "medium with `bkp media label %s --name NAME --force` if it is yours",
+    /* Every field is checked here, once: the callers compare names and
+     * UUIDs and print them, and a label is whatever the medium says. */
+    if (rc || (rc = bkp_label_parse(data.data, data.len, out))) {
+        bkp_error("%s is not a bkp label (damaged, or written by something else): the medium "
+                  "is not used. Relabel it with `bkp media label %s --name NAME --force` if it "
+                  "is yours",
                   file, path);
-        json_decref(j);
         rc = -EBADMSG;
-        goto out;
     }
-    *out = j;
 out:
     bkp_buf_free(&data);
     free(file);
@@ -105,27 +150,77 @@ static char *media_dir(bkp_repo *r)
     return bkp_repo_subpath(r, "media");
 }
 
+static bool held_ok(const json_t *held)
+{
+    size_t i;
+    json_t *g;
+    if (!json_is_array(held))
+        return false;
+    json_array_foreach(held, i, g)
+    {
+        json_t *seq = json_object_get(g, "seq");
+        if (!json_is_object(g) ||
+            !bkp_medium_name_ok(json_string_value(json_object_get(g, "dataset"))) ||
+            !json_is_integer(seq) || json_integer_value(seq) < 1 ||
+            json_integer_value(seq) > UINT32_MAX ||
+            !uuid_ok(json_string_value(json_object_get(g, "uuid"))) ||
+            !iso_ok(json_object_get(g, "finished")))
+            return false;
+    }
+    return true;
+}
+
+int bkp_media_entry_parse(const void *buf, size_t len, const char *name, time_t now, json_t **out)
+{
+    static const char *const times[] = {"labelled", "last_seen", "last_write", "last_verify"};
+    if (len > ENTRY_MAX || !bkp_medium_name_ok(name))
+        return -EBADMSG;
+    json_t *j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, NULL), *v;
+    json_t *label = json_object_get(j, "label");
+    const char *path = json_string_value(json_object_get(j, "path"));
+    bool ok = json_is_object(j) && bkp_label_valid(label) &&
+              !strcmp(json_string_value(json_object_get(label, "name")), name) &&
+              (!json_object_get(j, "path") || (path && path[0] == '/' && strlen(path) < 4096));
+    for (size_t i = 0; ok && i < sizeof(times) / sizeof(*times); i++)
+        ok = !(v = json_object_get(j, times[i])) || iso_ok(v);
+    if (ok && (v = json_object_get(j, "verify_ok")))
+        ok = json_is_boolean(v);
+    if (ok && (v = json_object_get(j, "held")))
+        ok = held_ok(v);
+    if (!ok) {
+        json_decref(j);
+        return -EBADMSG;
+    }
+    /* The re-read state only orders a sample, and its times are judged by
+     * the clock: one out of shape is dropped alone, the entry stays. */
+    if ((v = json_object_get(j, "reread")) && !bkp_reread_valid(v, now))
+        json_object_del(j, "reread");
+    *out = j;
+    return 0;
+}
+
 json_t *bkp_media_get(bkp_repo *r, const char *name)
 {
     char file[96];
-    char *dir = media_dir(r), *path;
+    char *dir = NULL, *path = NULL;
     bkp_buf data;
     json_t *j = NULL;
-    if (!bkp_medium_name_ok(name)) {
-        free(dir);
+    int rc;
+    if (!bkp_medium_name_ok(name))
         return NULL;
-    }
-    snprintf(file, sizeof(file), "%s.json", name);
-    path = dir ? bkp_path_join(dir, file) : NULL;
     bkp_buf_init(&data);
-    if (path && bkp_read_file(path, &data, ENTRY_MAX) == 0) {
-        j = json_loadb((const char *)data.data, data.len, 0, NULL);
-        if (!json_is_object(json_object_get(j, "label"))) {
-            bkp_warn("%s is damaged; it is rewritten by the next `bkp rotate %s`", path, name);
-            json_decref(j);
-            j = NULL;
-        }
-    }
+    snprintf(file, sizeof(file), "%s.json", name);
+    dir = media_dir(r);
+    path = dir ? bkp_path_join(dir, file) : NULL;
+    rc = path ? bkp_read_file(path, &data, ENTRY_MAX) : -ENOMEM;
+    if (!rc)
+        rc = bkp_media_entry_parse(data.data, data.len, name, bkp_now(), &j);
+    /* A catalog entry out of shape is not used: the medium's own label and
+     * copy are checked whenever it is written or verified. */
+    if (rc && rc != -ENOENT)
+        bkp_warn("%s is not a valid registry entry (%s): ignored; label the medium again with "
+                 "`bkp media label PATH --name %s --force` to register it anew",
+                 path ? path : file, rc == -EFBIG ? "too large" : bkp_strerror(rc), name);
     bkp_buf_free(&data);
     free(path);
     free(dir);
@@ -155,8 +250,16 @@ json_t *bkp_media_list(bkp_repo *r)
                 break;
             names = nn;
         }
-        if ((names[n] = strndup(e->d_name, l - 5)))
-            n++;
+        if (!(names[n] = strndup(e->d_name, l - 5)))
+            continue;
+        if (!bkp_medium_name_ok(names[n])) {
+            bkp_warn("%s/%s is not named as a registry entry (NAME.json, NAME a medium name): "
+                     "ignored",
+                     dir, e->d_name);
+            free(names[n]);
+            continue;
+        }
+        n++;
     }
     if (d)
         closedir(d);

@@ -35,8 +35,22 @@ bool bkp_medium_location_ok(const char *location);
 /* A new label (JSON) for a medium of repository `r`. */
 json_t *bkp_label_new(const bkp_repo *r, const char *name, const char *type, const char *location);
 
+/* No label is larger: it is read no further. */
+#define BKP_LABEL_MAX (64U << 10)
+
+/* True when `label` is a label in every field: format and version, `uuid`
+ * and `repository` lower-case UUIDs, `name`, `type` and `location` as their
+ * _ok functions say, `created` a time. A caller of bkp_label_read or
+ * bkp_media_get may use each of these fields without checking it again. */
+bool bkp_label_valid(const json_t *label);
+
+/* Parse `len` bytes (at most BKP_LABEL_MAX) into a valid label `*out` (a new
+ * reference): 0, or -EBADMSG (nothing logged). */
+int bkp_label_parse(const void *buf, size_t len, json_t **out);
+
 /* Read the label of the medium at `path`: 0 with `*out`, -ENOENT when there
- * is none, -EBADMSG when it is not a valid label (logged). */
+ * is none, -EBADMSG when it is not a valid label (logged, naming the file and
+ * how to relabel the medium). */
 int bkp_label_read(const char *path, json_t **out);
 
 /* Write `label` onto the medium at `path`, durably; an existing label is
@@ -44,10 +58,22 @@ int bkp_label_read(const char *path, json_t **out);
 int bkp_label_write(const char *path, const json_t *label, bool replace)
     __attribute__((warn_unused_result));
 
-/* The registry entry of medium `name` (NULL when it is not registered). */
+/* Parse `len` bytes of the registry entry of medium `name` into `*out` (a
+ * new reference): 0, or -EBADMSG unless its label is valid and named `name`,
+ * `path` absolute, its times times, `verify_ok` a boolean and `held` a list
+ * of {dataset, seq, uuid, finished}. A re-read state that bkp_reread_valid
+ * refuses at `now` is dropped from the entry alone. Nothing is logged. */
+int bkp_media_entry_parse(const void *buf, size_t len, const char *name, time_t now,
+                          json_t **out);
+
+/* The registry entry of medium `name`: NULL when it is not registered, or
+ * when its entry is not valid (then a warning says so and the entry is
+ * ignored until the next write replaces it). */
 json_t *bkp_media_get(bkp_repo *r, const char *name);
 
-/* Every registry entry, sorted by name (an array; never NULL but on ENOMEM). */
+/* Every valid registry entry, sorted by name (an array; never NULL but on
+ * ENOMEM); a file whose name or content is not an entry's is reported and
+ * left out. */
 json_t *bkp_media_list(bkp_repo *r);
 
 /* Read-modify-write the entry of `name` under the registry lock: `fn` gets

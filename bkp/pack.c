@@ -216,7 +216,7 @@ int bkp_pack_parse_trailer(const uint8_t *pack, uint64_t size, const bkp_keys *k
         memcmp(pack + size - 8, BKP_PACK_END_MAGIC, 8) != 0)
         return -EBADMSG;
     uint64_t tlen = bkp_get_le32(pack + size - FOOTER_LEN);
-    if (tlen > size - 8 - FOOTER_LEN)
+    if (tlen > size - 8 - FOOTER_LEN || tlen > BKP_PACK_TRAILER_MAX)
         return -EBADMSG;
     return open_trailer(pack + size - FOOTER_LEN - tlen, tlen, size, k, entries, count);
 }
@@ -233,7 +233,8 @@ int bkp_pack_read_trailer(int fd, uint64_t size, const bkp_keys *k, bkp_pack_ent
     if (memcmp(head, BKP_PACK_MAGIC, 8) != 0 || memcmp(footer + 4, BKP_PACK_END_MAGIC, 8) != 0)
         return -EBADMSG;
     uint64_t tlen = bkp_get_le32(footer);
-    if (tlen > size - 8 - FOOTER_LEN)
+    /* The length comes from the medium: cap it by the format before malloc. */
+    if (tlen > size - 8 - FOOTER_LEN || tlen > BKP_PACK_TRAILER_MAX)
         return -EBADMSG;
     uint8_t *t = malloc(tlen ? tlen : 1);
     if (!t)

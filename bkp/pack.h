@@ -21,6 +21,11 @@
 #define BKP_PACK_MAGIC "BKPPACK1"
 #define BKP_PACK_END_MAGIC "BKPTRLR1"
 #define BKP_PACK_TARGET (32U << 20)
+/* The trailer is one blob: its plaintext is at most BKP_BLOB_MAX_RAW, sealed
+ * it grows by at most LZ4's worst case and the blob header. A length in a
+ * footer above this is refused before anything is allocated or read. (A
+ * pack of 32 MiB of the smallest blobs has a trailer of about 37 MiB.) */
+#define BKP_PACK_TRAILER_MAX (BKP_BLOB_MAX_RAW + BKP_BLOB_MAX_RAW / 16 + BKP_BLOB_OVERHEAD)
 
 typedef struct bkp_pack_entry {
     uint8_t id[BKP_ID_LEN];
@@ -47,7 +52,8 @@ void bkp_pack_writer_abort(bkp_pack_writer *w);
 char *bkp_pack_path(const char *packs_dir, const uint8_t id[BKP_ID_LEN]);
 
 /* Read and authenticate the trailer of the open pack `fd` of `size` bytes.
- * -EBADMSG for a damaged or truncated pack. `*entries` is malloc'd. */
+ * -EBADMSG for a damaged or truncated pack, or a trailer length above
+ * BKP_PACK_TRAILER_MAX. `*entries` is malloc'd. */
 int bkp_pack_read_trailer(int fd, uint64_t size, const bkp_keys *k, bkp_pack_entry **entries,
                           uint32_t *count) __attribute__((warn_unused_result));
 /* Same, from the pack's bytes in memory. */

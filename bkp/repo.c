@@ -17,13 +17,12 @@
 #include <uuid/uuid.h>
 
 #include "bkp/clock.h"
+#include "bkp/config.h"
 #include "bkp/durable.h"
 #include "bkp/log.h"
 #include "bkp/pack.h"
 #include "bkp/prune.h"
 
-#define CONFIG_FORMAT "bkp-repository"
-#define CONFIG_VERSION 2
 
 static const char *const subdirs[] = {"keys", "packs", "index", "generations", "cache", "locks"};
 
@@ -78,11 +77,11 @@ static int dir_is_empty_or_absent(const char *path)
 int bkp_repo_init(const char *path, const char *pass, size_t passlen)
 {
     uint8_t rid[16];
-    char uuid[37], pkhex[65], created[32];
+    char uuid[37], created[32];
     bkp_keys *k = NULL;
     bkp_buf keyfile;
-    json_t *cfg = NULL;
     char *text = NULL, *p = NULL;
+    size_t tl = 0;
     int r;
 
     if (utf8_chars(pass, passlen) < BKP_PASSPHRASE_MIN) {
@@ -134,83 +133,84 @@ int bkp_repo_init(const char *path, const char *pass, size_t passlen)
         goto out;
     }
     time_t now = bkp_now();
+    static const uint32_t chunk[3] = {BKP_CHUNK_MIN, BKP_CHUNK_AVG, BKP_CHUNK_MAX};
     strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-    bkp_hex(pkhex, bkp_keys_sign_pk(k), 32);
-    cfg = json_pack("{s:s, s:i, s:s, s:s, s:{s:i, s:i, s:i}, s:s}", "format", CONFIG_FORMAT,
-                    "version", CONFIG_VERSION, "id", uuid, "created", created, "chunker", "min",
-                    (json_int_t)BKP_CHUNK_MIN, "avg", (json_int_t)BKP_CHUNK_AVG, "max",
-                    (json_int_t)BKP_CHUNK_MAX, "sign_public", pkhex);
-    text = cfg ? json_dumps(cfg, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+    /* Bound to the key by its MAC (FORMAT §2): a changed byte is refused. */
+    text = bkp_config_render(uuid, created, chunk, k, &tl);
     if (!text) {
         r = -ENOMEM;
         goto out;
     }
-    size_t tl = strlen(text);
-    text[tl] = '\n'; /* json_dumps leaves room only for the NUL: rewrite it */
-    r = bkp_durable_write(path, "config", text, tl + 1, BKP_DURABLE_NOREPLACE);
-    text[tl] = '\0';
+    r = bkp_durable_write(path, "config", text, tl, BKP_DURABLE_NOREPLACE);
     if (r)
         bkp_error("cannot write %s/config: %s", path, bkp_strerror(r));
 out:
     free(p);
     free(text);
-    json_decref(cfg);
     bkp_buf_free(&keyfile);
     bkp_keys_free(k);
     return r;
 }
 
-static int load_config(bkp_repo *r, uint8_t pk[32], uint32_t sizes[3])
+/* The config's shape, before the key is open; its bytes stay in `raw` for
+ * bkp_config_check once it is. */
+static int load_config(bkp_repo *r, bkp_config *cfg, bkp_buf *raw)
 {
     char *p = bkp_path_join(r->path, "config");
-    json_error_t jerr;
-    json_t *cfg = p ? json_load_file(p, JSON_REJECT_DUPLICATES, &jerr) : NULL;
-    const char *format = NULL, *id = NULL, *pkhex = NULL;
-    json_int_t version = 0, mn = 0, avg = 0, mx = 0;
-    int rc = 0;
-    if (!cfg) {
-        struct stat st;
-        if (p && stat(p, &st) < 0)
-            bkp_error("%s is not a bkp repository (no config file); check --repo or run "
-                      "`bkp init --repo %s`",
-                      r->path, r->path);
-        else {
-            bkp_error("%s:%d: the repository config is not valid JSON: %s; restore it from a "
-                      "copy of the repository on another medium",
-                      p ? p : r->path, jerr.line, jerr.text);
-            free(p);
-            return -EBADMSG;
-        }
-        free(p);
-        return -ENOENT;
-    }
-    if (json_unpack(cfg, "{s:s, s:I, s:s, s:s, s:{s:I, s:I, s:I}}", "format", &format, "version",
-                    &version, "id", &id, "sign_public", &pkhex, "chunker", "min", &mn, "avg", &avg,
-                    "max", &mx) != 0 ||
-        strcmp(format, CONFIG_FORMAT) != 0 || bkp_unhex(pk, 32, pkhex) != 0 ||
-        strlen(id) != 36 || mn <= 0 || avg <= 0 || mx <= 0 || mx > (16 << 20)) {
-        bkp_error("%s: not a bkp repository config (fields missing or wrong)", p);
-        rc = -EPROTO;
-    } else if (version > CONFIG_VERSION) {
-        bkp_error("%s: repository format version %lld is not supported by this bkp (it reads "
-                  "version %d); use a newer bkp",
-                  p, (long long)version, CONFIG_VERSION);
-        rc = -EPROTO;
-    } else if (version != CONFIG_VERSION) {
-        bkp_error("%s: repository format version %lld was written by an earlier bkp (this one "
-                  "reads version %d, whose packs are named differently); restore from it with "
-                  "that bkp, or start a new repository with `bkp init`",
-                  p, (long long)version, CONFIG_VERSION);
-        rc = -EPROTO;
+    const char *why = NULL;
+    int rc = p ? bkp_read_file(p, raw, BKP_CONFIG_MAX) : -ENOMEM;
+    if (rc == -ENOENT) {
+        bkp_error("%s is not a bkp repository (no config file); check --repo or run "
+                  "`bkp init --repo %s`",
+                  r->path, r->path);
+    } else if (rc && rc != -EFBIG) {
+        bkp_error("cannot read %s: %s", p ? p : r->path, bkp_strerror(rc));
+    } else if ((rc = rc ? -EBADMSG : bkp_config_parse(raw->data, raw->len, cfg, &why)) ==
+               -EPROTO) {
+        bkp_error("%s: repository format %s, which this bkp (format %d) does not read; use the "
+                  "bkp that wrote it to restore from it, or start a new repository with `bkp "
+                  "init`",
+                  p, why, BKP_CONFIG_VERSION);
+    } else if (rc) {
+        bkp_error("%s: not a valid bkp repository config (%s); restore it from a copy of the "
+                  "repository on another medium (MEDIUM/repo/config)",
+                  p, why ? why : "too large");
+        rc = -EBADMSG;
     } else {
-        memcpy(r->uuid, id, 37);
-        sizes[0] = (uint32_t)mn;
-        sizes[1] = (uint32_t)avg;
-        sizes[2] = (uint32_t)mx;
+        memcpy(r->uuid, cfg->id, 37);
     }
-    json_decref(cfg);
     free(p);
     return rc;
+}
+
+/* Once the key is open: the config must carry its MAC (FORMAT §2). A format
+ * 2 config has none; a writable open of a primary binds it, rewriting it as
+ * format 3 with the same fields (format 2 fixed the chunker sizes to the
+ * defaults, so what it could not protect is `created` alone). */
+static int check_config(bkp_repo *r, const bkp_config *cfg, const bkp_buf *raw, bool primary)
+{
+    int rc = bkp_config_check(cfg, raw->data, raw->len, r->keys);
+    if (rc == -EBADMSG)
+        bkp_error("%s/config does not match the repository key: a byte of it was changed (its "
+                  "creation time or chunker sizes, say). Nothing was done; restore the config "
+                  "from a copy on another medium (MEDIUM/repo/config)",
+                  r->path);
+    if (rc != -ENOKEY)
+        return rc;
+    if (!primary || (r->flags & BKP_REPO_READONLY)) {
+        bkp_debug("%s/config is format 2, not bound to the key; the next backup binds it", r->path);
+        return 0;
+    }
+    size_t len = 0;
+    char *text = bkp_config_render(cfg->id, cfg->created, cfg->chunk, r->keys, &len);
+    rc = text ? bkp_durable_write(r->path, "config", text, len, 0) : -ENOMEM;
+    free(text);
+    if (rc)
+        bkp_warn("cannot bind %s/config to the key (%s); the next writable open tries again",
+                 r->path, bkp_strerror(rc));
+    else
+        bkp_info("%s/config upgraded to format 3: bound to the repository key", r->path);
+    return 0;
 }
 
 static int load_keys(bkp_repo *r, const char *pass, size_t passlen, const uint8_t pk[32])
@@ -475,11 +475,13 @@ static int open_repo(const char *path, const char *pass, size_t passlen, const b
                      unsigned flags, bkp_repo **out)
 {
     uint8_t pk[32];
-    uint32_t sizes[3];
+    bkp_config cfg;
+    bkp_buf raw;
     int rc;
     bkp_repo *r = calloc(1, sizeof(*r));
     if (!r)
         return -ENOMEM;
+    bkp_buf_init(&raw);
     pthread_mutex_init(&r->lock, NULL);
     r->flags = flags;
     /* Absolute: a restore changes the working directory into its target. */
@@ -495,8 +497,9 @@ static int open_repo(const char *path, const char *pass, size_t passlen, const b
         rc = -ENOMEM;
         goto fail;
     }
-    if ((rc = load_config(r, pk, sizes)))
+    if ((rc = load_config(r, &cfg, &raw)))
         goto fail;
+    memcpy(pk, cfg.sign_pk, 32);
     if (!like) {
         if ((rc = load_keys(r, pass, passlen, pk)))
             goto fail;
@@ -509,7 +512,10 @@ static int open_repo(const char *path, const char *pass, size_t passlen, const b
     } else if ((rc = same_key_file(r, like)) || (rc = bkp_keys_dup(like->keys, &r->keys))) {
         goto fail;
     }
-    rc = bkp_chunker_new(bkp_keys_gear_seed(r->keys), sizes[0], sizes[1], sizes[2], &r->chunker);
+    if ((rc = check_config(r, &cfg, &raw, like == NULL)))
+        goto fail;
+    rc = bkp_chunker_new(bkp_keys_gear_seed(r->keys), cfg.chunk[0], cfg.chunk[1], cfg.chunk[2],
+                         &r->chunker);
     if (rc) {
         bkp_error("%s/config: invalid chunker sizes", path);
         goto fail;
@@ -524,9 +530,11 @@ static int open_repo(const char *path, const char *pass, size_t passlen, const b
     if ((rc = reindex_orphans(r)))
         goto fail;
     set_damaged_aside(r);
+    bkp_buf_free(&raw);
     *out = r;
     return 0;
 fail:
+    bkp_buf_free(&raw);
     bkp_repo_free(r);
     return rc;
 }

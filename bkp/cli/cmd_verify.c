@@ -25,6 +25,7 @@
 #include "bkp/lock.h"
 #include "bkp/log.h"
 #include "bkp/medium.h"
+#include "bkp/reread.h"
 #include "bkp/verify.h"
 
 /* ---- the rolling re-read ---- */
@@ -81,12 +82,24 @@ static void free_list(char **v, size_t n)
     free(v);
 }
 
+/* The state is a cache: one that is too large or not of its shape is set
+ * aside (every pack then counts as never read), never trusted. */
 json_t *cli_reread_load(bkp_repo *r)
 {
     char *p = bkp_repo_subpath(r, "cache/reread.json");
-    json_t *j = p ? json_load_file(p, 0, NULL) : NULL;
+    json_t *j = NULL;
+    bkp_buf data;
+    bkp_buf_init(&data);
+    int rc = p ? bkp_read_file(p, &data, BKP_REREAD_MAX) : -ENOMEM;
+    if (!rc)
+        rc = bkp_reread_parse((const char *)data.data, data.len, bkp_now(), &j);
+    if (rc && rc != -ENOENT)
+        bkp_warn("%s is not a valid re-read state (%s): discarded, the next sample starts "
+                 "with the packs it does not name",
+                 p ? p : "cache/reread.json", rc == -EFBIG ? "too large" : bkp_strerror(rc));
+    bkp_buf_free(&data);
     free(p);
-    return json_is_object(j) ? j : (json_decref(j), json_object());
+    return j ? j : json_object();
 }
 
 int cli_reread_save(bkp_repo *r, json_t *state)

@@ -178,6 +178,45 @@ static void test_unknown_format(void **state)
     free(copy);
 }
 
+/* A key file's cost parameters are refused beyond four times what bkp
+ * writes, before Argon2 runs: a forged copy cannot ask for 4 GiB. */
+static void test_cost_bounds(void **state)
+{
+    fixture *f = *state;
+    bkp_keys *k = NULL;
+    uint8_t *copy = malloc(f->file.len);
+    assert_non_null(copy);
+    memcpy(copy, f->file.data, f->file.len);
+    bkp_le64(copy + 20, 4ULL << 30); /* memlimit 4 GiB */
+    assert_int_equal(bkp_keys_open(copy, f->file.len, PASS, strlen(PASS), &k), -EPROTO);
+    bkp_le64(copy + 20, (256ULL << 20) + 1); /* just above four times 64 MiB */
+    assert_int_equal(bkp_keys_open(copy, f->file.len, PASS, strlen(PASS), &k), -EPROTO);
+    memcpy(copy, f->file.data, f->file.len);
+    bkp_le64(copy + 12, 13); /* opslimit above four times 3 */
+    assert_int_equal(bkp_keys_open(copy, f->file.len, PASS, strlen(PASS), &k), -EPROTO);
+    bkp_le64(copy + 12, 0);
+    assert_int_equal(bkp_keys_open(copy, f->file.len, PASS, strlen(PASS), &k), -EPROTO);
+    assert_null(k);
+    free(copy);
+}
+
+/* The config MAC depends on every byte and on the key. */
+static void test_config_mac(void **state)
+{
+    fixture *f = *state;
+    uint8_t a[32], b[32];
+    bkp_keys *other = NULL;
+    bkp_keys_config_mac(f->k, a, "config", 6);
+    bkp_keys_config_mac(f->k, b, "config", 6);
+    assert_memory_equal(a, b, 32);
+    bkp_keys_config_mac(f->k, b, "conf1g", 6);
+    assert_memory_not_equal(a, b, 32);
+    assert_int_equal(bkp_keys_generate(repo_id, &other), 0);
+    bkp_keys_config_mac(other, b, "config", 6);
+    assert_memory_not_equal(a, b, 32);
+    bkp_keys_free(other);
+}
+
 static void test_signatures(void **state)
 {
     fixture *f = *state;
@@ -296,6 +335,7 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_seal_open_round_trip),    T(test_wrong_passphrase),   T(test_tampered_file),
+        T(test_cost_bounds), T(test_config_mac),
         T(test_unknown_format),          T(test_signatures),         T(test_passphrase_file),
         T(test_passphrase_file_refused), T(test_passphrase_command),
     };

@@ -288,6 +288,33 @@ static void test_damaged_pack(void **state)
     bkp_buf_free(&file);
 }
 
+/* A footer that claims a 4 GiB trailer (a sparse file on a medium) is
+ * refused before anything is allocated or read. */
+static void test_huge_trailer_length(void **state)
+{
+    fixture *f = *state;
+    char path[128];
+    uint8_t footer[12];
+    bkp_pack_entry *ents = NULL;
+    uint32_t n = 0;
+    uint64_t size = (5ULL << 30);
+    snprintf(path, sizeof(path), "%s/sparse", f->dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(bkp_write_full(fd, BKP_PACK_MAGIC, 8), 0);
+    bkp_le32(footer, 0xFFFFFFF0U);
+    memcpy(footer + 4, BKP_PACK_END_MAGIC, 8);
+    assert_int_equal(bkp_pwrite_full(fd, footer, 12, size - 12), 0);
+    assert_int_equal(bkp_pack_read_trailer(fd, size, f->k, &ents, &n), -EBADMSG);
+    /* Just above the cap, too. */
+    bkp_le32(footer, BKP_PACK_TRAILER_MAX + 1);
+    assert_int_equal(bkp_pwrite_full(fd, footer, 12, size - 12), 0);
+    assert_int_equal(bkp_pack_read_trailer(fd, size, f->k, &ents, &n), -EBADMSG);
+    assert_null(ents);
+    close(fd);
+    unlink(path);
+}
+
 static void test_abort_leaves_nothing(void **state)
 {
     fixture *f = *state;
@@ -311,6 +338,7 @@ int main(void)
         T(test_finished_pack),
         T(test_empty_pack),
         T(test_damaged_pack),
+        T(test_huge_trailer_length),
         T(test_abort_leaves_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

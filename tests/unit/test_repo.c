@@ -309,6 +309,65 @@ static void test_wrong_passphrase(void **state)
     assert_null(r);
 }
 
+/* Replace `from` by `to` in the repository's config (which must hold it). */
+static void edit_config(fixture *f, const char *from, const char *to)
+{
+    char path[160];
+    bkp_buf b;
+    bkp_buf_init(&b);
+    snprintf(path, sizeof(path), "%s/config", f->repo);
+    assert_int_equal(bkp_read_file(path, &b, 1 << 16), 0);
+    bkp_buf_u8(&b, 0);
+    char *at = strstr((char *)b.data, from), *text = NULL;
+    assert_non_null(at);
+    assert_true(asprintf(&text, "%.*s%s%s", (int)(at - (char *)b.data), (char *)b.data, to,
+                         at + strlen(from)) > 0);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs(text, fp);
+    fclose(fp);
+    free(text);
+    bkp_buf_free(&b);
+}
+
+/* The config is bound to the key: a changed byte of `created` or of a
+ * chunker size is refused, and so is a chunker size out of its range. */
+static void test_config_bound(void **state)
+{
+    fixture *f = *state;
+    bkp_repo *r = NULL;
+    char path[160], *good = NULL;
+    bkp_buf b;
+    bkp_buf_init(&b);
+    assert_int_equal(bkp_repo_init(f->repo, PASS, PLEN), 0);
+    snprintf(path, sizeof(path), "%s/config", f->repo);
+    assert_int_equal(bkp_read_file(path, &b, 1 << 16), 0);
+    bkp_buf_u8(&b, 0);
+    good = strdup((char *)b.data);
+    assert_non_null(strstr(good, "\"version\": 3"));
+    assert_non_null(strstr(good, "\"mac\": \""));
+    r = reopen(f, NULL, 0);
+    bkp_repo_free(r);
+    r = NULL;
+
+    edit_config(f, "\"created\": \"20", "\"created\": \"21");
+    assert_int_equal(bkp_repo_open(f->repo, PASS, PLEN, 0, &r), -EBADMSG);
+    edit_config(f, "\"created\": \"21", "\"created\": \"20");
+    edit_config(f, "\"min\": 262144", "\"min\": 262145");
+    assert_int_equal(bkp_repo_open(f->repo, PASS, PLEN, BKP_REPO_READONLY, &r), -EBADMSG);
+    edit_config(f, "\"min\": 262145", "\"min\": 64");
+    assert_int_equal(bkp_repo_open(f->repo, PASS, PLEN, 0, &r), -EBADMSG);
+    edit_config(f, "\"min\": 64", "\"min\": 262144");
+    edit_config(f, "\"mac\": \"", "\"mac\": \"0");
+    assert_int_equal(bkp_repo_open(f->repo, PASS, PLEN, 0, &r), -EBADMSG);
+    assert_null(r);
+    edit_config(f, "\"mac\": \"0", "\"mac\": \"");
+    r = reopen(f, NULL, 0); /* the intact config opens again */
+    bkp_repo_free(r);
+    free(good);
+    bkp_buf_free(&b);
+}
+
 static void test_unflushed_is_abandoned(void **state)
 {
     fixture *f = *state;
@@ -483,6 +542,7 @@ int main(void)
         T(test_round_trip),
         T(test_dedup),
         T(test_wrong_passphrase),
+        T(test_config_bound),
         T(test_unflushed_is_abandoned),
         T(test_dead_writer_recovered),
         T(test_concurrent_puts),

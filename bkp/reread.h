@@ -1,0 +1,34 @@
+/*
+ * reread.h — the state of the rolling re-read (`verify --sample`): which
+ * pack was last read back when.
+ *
+ * The state is a JSON object: "last_run" (seconds since the epoch) and, per
+ * pack, its name (64 hex digits) mapped to the time it was last read. It
+ * lives in REPO/cache/reread.json, or in a medium's registry entry under
+ * "reread". It only orders the sample, but it is read from disk: a state
+ * that is not exactly this shape is discarded (and every pack counts as
+ * never read), never trusted.
+ */
+#ifndef BKP_REREAD_H
+#define BKP_REREAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include <jansson.h>
+
+/* 80 bytes a pack: 200,000 packs of 32 MiB, 6 TiB. Parsing costs about ten
+ * times the bytes, so the cap is also what bounds the memory a forged state
+ * can take. */
+#define BKP_REREAD_MAX (16U << 20)
+
+/* True when `state` is a re-read state: an object whose keys are "last_run"
+ * or pack names and whose values are times from 0 up to a day after `now`. */
+bool bkp_reread_valid(const json_t *state, time_t now);
+
+/* Parse `len` bytes of a re-read state into `*out` (a new reference):
+ * 0, or -EBADMSG when they are not a valid state (nothing is logged). */
+int bkp_reread_parse(const char *buf, size_t len, time_t now, json_t **out);
+
+#endif
