@@ -295,6 +295,25 @@ out:
     return why;
 }
 
+/* Intents this process refused, for the audit log ("PATH: why; fate"). */
+#define MAX_REJECTED 16
+static char *rejected[MAX_REJECTED];
+static size_t nrejected;
+
+size_t bkp_prune_rejections(const char *const **out)
+{
+    *out = (const char *const *)rejected;
+    return nrejected;
+}
+
+static void note_rejected(const char *repo, const char *why, const char *fate)
+{
+    char *s = NULL;
+    if (nrejected < MAX_REJECTED &&
+        asprintf(&s, "%s/locks/%s: %s; %s", repo, BKP_INTENT_FILE, why, fate) >= 0)
+        rejected[nrejected++] = s;
+}
+
 /* Set a rejected intent aside under a name no reader takes for an intent:
  * evidence, never executed, never silently dropped. */
 static void reject(const rdirs *d, const char *repo, const char *why, unsigned how)
@@ -304,6 +323,7 @@ static void reject(const rdirs *d, const char *repo, const char *why, unsigned h
         bkp_warn("%s/locks/%s is not a valid prune intent of this repository: %s. It is not "
                  "executed and nothing was changed; the next backup or `bkp prune` sets it aside",
                  repo, BKP_INTENT_FILE, why);
+        note_rejected(repo, why, "reported by a read-only open, left in place");
         return;
     }
     int x = -EEXIST;
@@ -314,6 +334,10 @@ static void reject(const rdirs *d, const char *repo, const char *why, unsigned h
     }
     if (!x)
         (void)fsync(d->locks);
+    char fate[96];
+    snprintf(fate, sizeof(fate), "%s%s", x ? "could not be set aside: " : "set aside as ",
+             x ? bkp_strerror(x) : to);
+    note_rejected(repo, why, fate);
     bkp_error("%s/locks/%s is not a valid prune intent of this repository: %s. It was not "
               "executed and nothing was deleted; %s%s. If no prune of this repository was "
               "interrupted, someone wrote it there: check who can write to %s, then run `bkp "

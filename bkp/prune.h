@@ -57,6 +57,10 @@ enum {
 int bkp_prune_recover(const char *repo, const bkp_keys *k, unsigned how, bool *finished)
     __attribute__((warn_unused_result));
 
+/* The intents this process refused ("PATH: why; what became of it"), for
+ * the audit log. */
+size_t bkp_prune_rejections(const char *const **out);
+
 /* Is pack `hex` listed for deletion by a pending prune intent that passes
  * the signature and format checks? */
 bool bkp_prune_doomed(const char *repo, const bkp_keys *k, const char *hex);

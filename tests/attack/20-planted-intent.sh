@@ -76,6 +76,9 @@ kept_all "$WORK/before-rotate" "rotate"
 output_has "not a valid prune intent" "rotate must say that it refused the intent"
 [ ! -e "$COPY/locks/prune-intent" ] || flunk "rotate left the rejected intent in place"
 ls "$COPY/locks/" | grep -q '^prune-intent\.rejected-' || flunk "rotate did not set the intent aside"
+ok "$BKP" audit show --policy "$POL" --json
+output_has '"intent-rejected"' "the refused intent must be on record in the audit log"
+ok "$BKP" audit verify --policy "$POL"
 
 # ---- 2. bkp verify --media usb-a (read-only): reports, changes no byte ----
 rm -f "$COPY"/locks/prune-intent.rejected-*
