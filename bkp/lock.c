@@ -121,10 +121,11 @@ static int read_lock(int dirfd, const char *name, bkp_lock_info *info, bool *par
     }
     ssize_t k = pread(fd, buf, sizeof(buf) - 1, 0);
     *parsed = k > 0 && bkp_lock_parse(buf, (size_t)k, info) == 0;
-    if (*parsed)
-        snprintf(desc, n, "host=%s pid=%ld user=%s time=%s command=%s", info->host, info->pid,
-                 info->user, info->time, info->command);
-    else
+    /* A long description is cut: it is for a message, the fields stay whole. */
+    if (*parsed && snprintf(desc, n, "host=%s pid=%ld user=%s time=%s command=%s", info->host,
+                            info->pid, info->user, info->time, info->command) < 0)
+        desc[0] = '\0';
+    else if (!*parsed)
         snprintf(desc, n, "a lock whose contents are not bkp's");
     return fd;
 }
