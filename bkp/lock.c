@@ -112,11 +112,13 @@ static int read_lock(int dirfd, const char *name, bkp_lock_info *info, bool *par
     struct stat st;
     int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
     *parsed = false;
-    if (fd < 0)
-        return errno == ELOOP ? -EBADMSG : -errno;
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > BKP_LOCK_MAX) {
-        close(fd);
-        snprintf(desc, n, "%s is not a lock file", name);
+    if (fd < 0 && errno != ELOOP)
+        return -errno;
+    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > BKP_LOCK_MAX) {
+        if (fd >= 0)
+            close(fd);
+        snprintf(desc, n, "%s is not a lock file (a symbolic link, a FIFO, a folder or too large)",
+                 name);
         return -EBADMSG;
     }
     ssize_t k = pread(fd, buf, sizeof(buf) - 1, 0);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# 21-planted-lock — what lies in locks/ is data: a FIFO planted as the prune
-# lock must not hang backup or prune (it counts as held, exit 3, and says to
+# 21-planted-lock — what lies in locks/ is data: a FIFO (or a symbolic link)
+# planted as the prune lock must not hang backup or prune (it counts as held, exit 3, and says to
 # remove it); a lock whose text carries terminal escape sequences is judged
 # by its flock alone and never echoed; the temporary lock file of a writer
 # killed mid-publish (issue: "a stale .tmp-lock-* of a dead process stays in
@@ -37,6 +37,13 @@ for cmd in backup prune; do
     [ "$code" = 3 ] || flunk "bkp $cmd with a FIFO as the prune lock: exit $code, expected 3"
     output_has "not a lock file" "bkp $cmd must say what is wrong with the lock"
 done
+rm -f "$REPO/locks/prune"
+# A symbolic link as the lock: not followed, not removed, its target untouched.
+echo "not a lock" >"$WORK/target"
+ln -s "$WORK/target" "$REPO/locks/prune"
+check_exit 3 "$BKP" backup --policy "$POL" ds || true
+output_has "not a lock file" "a symbolic link as the prune lock must be named as such"
+[ "$(cat "$WORK/target")" = "not a lock" ] || flunk "the target of a planted lock link was changed"
 rm -f "$REPO/locks/prune"
 
 # 2. A lock of escape sequences, no holder: removed, never echoed.
