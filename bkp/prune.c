@@ -413,8 +413,8 @@ int bkp_prune_recover(const char *repo, const bkp_keys *k, unsigned how, bool *f
     if (why) {
         reject(&d, repo, why, how);
     } else if (how & BKP_RECOVER_READONLY) {
-        bkp_warn("a prune of %s was interrupted; the next backup or `bkp prune` finishes it "
-                 "(nothing was changed now)",
+        bkp_warn("a prune of %s is under way or was interrupted; if interrupted, the next "
+                 "backup or `bkp prune` finishes it (nothing was changed now)",
                  repo);
     } else if (!in.index_written) {
         /* Only intents whose new index was written completely are finished;
