@@ -144,16 +144,36 @@ int bkp_mkdir_p(const char *path, mode_t mode)
     return r;
 }
 
+static int read_fd(int fd, bkp_buf *out, size_t max, bool regular_only);
+
 int bkp_read_file(const char *path, bkp_buf *out, size_t max)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    int r = 0;
     if (fd < 0)
         return -errno;
+    return read_fd(fd, out, max, false);
+}
+
+int bkp_read_file_at(int dirfd, const char *name, bkp_buf *out, size_t max)
+{
+    int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0)
+        return -errno;
+    return read_fd(fd, out, max, true);
+}
+
+/* Read all of `fd` (closed here), at most `max` bytes. */
+static int read_fd(int fd, bkp_buf *out, size_t max, bool regular_only)
+{
+    struct stat st;
+    int r = 0;
     bkp_buf_reset(out);
     if (fstat(fd, &st) < 0) {
         r = -errno;
+        goto out;
+    }
+    if (regular_only && !S_ISREG(st.st_mode)) {
+        r = -EBADMSG;
         goto out;
     }
     if ((uint64_t)st.st_size > max) {
@@ -385,26 +405,51 @@ void bkp_durable_cleanup(const char *dir)
     closedir(d);
 }
 
-int bkp_immutable(const char *path, bool on)
+/* On an open regular file: a FIFO or device planted under an object's name
+ * is not ours to change. */
+static int immutable_fd(int fd, bool on)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK), flags = 0, rc = 0;
+    struct stat st;
+    int flags = 0;
+    if (fstat(fd, &st) < 0)
+        return -errno;
+    if (!S_ISREG(st.st_mode))
+        return -EBADF;
+    if (ioctl(fd, FS_IOC_GETFLAGS, &flags) < 0)
+        return -errno;
+    if (!!(flags & FS_IMMUTABLE_FL) == on)
+        return 0;
+    flags = on ? flags | FS_IMMUTABLE_FL : flags & ~FS_IMMUTABLE_FL;
+    return ioctl(fd, FS_IOC_SETFLAGS, &flags) < 0 ? -errno : 0;
+}
+
+int bkp_immutable_at(int dirfd, const char *name, bool on)
+{
+    int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
     if (fd < 0)
         return -errno;
-    if (ioctl(fd, FS_IOC_GETFLAGS, &flags) < 0) {
-        rc = -errno;
-    } else if (!!(flags & FS_IMMUTABLE_FL) != on) {
-        flags = on ? flags | FS_IMMUTABLE_FL : flags & ~FS_IMMUTABLE_FL;
-        if (ioctl(fd, FS_IOC_SETFLAGS, &flags) < 0)
-            rc = -errno;
-    }
+    int rc = immutable_fd(fd, on);
     close(fd);
     return rc;
+}
+
+int bkp_immutable(const char *path, bool on)
+{
+    return bkp_immutable_at(AT_FDCWD, path, on);
 }
 
 int bkp_unlink_sealed(const char *path)
 {
     (void)bkp_immutable(path, false);
     return unlink(path) < 0 ? -errno : 0;
+}
+
+int bkp_unlink_sealed_at(int dirfd, const char *name)
+{
+    if (!*name || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, ".."))
+        return -EINVAL;
+    (void)bkp_immutable_at(dirfd, name, false);
+    return unlinkat(dirfd, name, 0) < 0 ? -errno : 0;
 }
 
 static int seal_walk(const char *dir, int depth, uint64_t *sealed)

@@ -56,6 +56,9 @@ int bkp_fsync_dir(const char *dir);
 int bkp_mkdir_p(const char *path, mode_t mode);
 /* Read a whole file of at most `max` bytes into `out` (reset first). */
 int bkp_read_file(const char *path, bkp_buf *out, size_t max);
+/* The same for `name` in the directory `dirfd`, following no symbolic link:
+ * anything but a regular file (a FIFO, a device) is -EBADMSG, unread. */
+int bkp_read_file_at(int dirfd, const char *name, bkp_buf *out, size_t max);
 /* pread exactly `len` bytes; -EIO on a short file. */
 int bkp_pread_full(int fd, void *buf, size_t len, uint64_t off);
 int bkp_write_full(int fd, const void *buf, size_t len);
@@ -68,12 +71,19 @@ void bkp_durable_cleanup(const char *dir);
  * file system and privileges allow: 0, or -EPERM, -ENOTTY, -EOPNOTSUPP when
  * they do not (the file stays read-only by its mode alone). */
 int bkp_immutable(const char *path, bool on);
+/* The same for `name` in the directory `dirfd`, following no symbolic link;
+ * -EBADF for anything but a regular file. */
+int bkp_immutable_at(int dirfd, const char *name, bool on);
 /* Mark every regular file in `dir` and two levels below immutable (names
  * starting with '.' excepted); `*sealed` counts them. Stops at the first
  * refusal of the file system. */
 int bkp_immutable_tree(const char *dir, uint64_t *sealed);
 /* Unlink a sealed object, clearing its immutable attribute first. */
 int bkp_unlink_sealed(const char *path);
+/* Unlink `name` (one component, never "." or "..") in the directory `dirfd`,
+ * clearing its immutable attribute first: a deletion that cannot leave the
+ * directory, whatever the name or a symbolic link on the way says. */
+int bkp_unlink_sealed_at(int dirfd, const char *name);
 
 /* Open `path`, relative to `dirfd` (or AT_FDCWD) and of any length (past
  * PATH_MAX), one component at a time, following no symbolic link: a

@@ -39,12 +39,97 @@ size_t bkp_lock_takeovers(const char *const **out)
     return ntakeovers;
 }
 
-static void describe(const char *text, char *out, size_t n)
+/* The host name as it appears in file names: no '/' (a path) and no '-'
+ * (the separator of the fields after it). */
+static void host_name(char *host, size_t n)
 {
-    snprintf(out, n, "%s", text);
-    for (char *p = out; *p; p++)
-        if (*p == '\n')
-            *p = ' ';
+    snprintf(host, n, "host");
+    gethostname(host, n - 1);
+    host[n - 1] = '\0';
+    for (char *c = host; *c; c++)
+        if (*c == '/' || *c == '-')
+            *c = '_';
+}
+
+/* A token of printable characters without spaces, up to the next `key=` or
+ * the end: copied into `out` (of size `n`); NULL when malformed. */
+static const char *field(const char *p, const char *key, char *out, size_t n, bool rest)
+{
+    size_t kl = strlen(key), i = 0;
+    if (strncmp(p, key, kl) != 0)
+        return NULL;
+    p += kl;
+    while (p[i] && p[i] != '\n' && (rest || p[i] != ' ')) {
+        if (i + 1 >= n)
+            return NULL;
+        out[i] = p[i];
+        i++;
+    }
+    out[i] = '\0';
+    if (i == 0)
+        return NULL;
+    return rest ? p + i : p[i] == ' ' ? p + i + 1 : NULL;
+}
+
+int bkp_lock_parse(const char *buf, size_t len, bkp_lock_info *out)
+{
+    char text[BKP_LOCK_MAX + 1], pid[16];
+    memset(out, 0, sizeof(*out));
+    /* One line of printable ASCII, as publish writes it: anything else
+     * (a NUL, an escape sequence for the terminal the message goes to) is
+     * not a lock of ours. */
+    if (len < 2 || len > BKP_LOCK_MAX || buf[len - 1] != '\n')
+        return -EBADMSG;
+    for (size_t i = 0; i + 1 < len; i++)
+        if (buf[i] < 0x20 || buf[i] > 0x7e)
+            return -EBADMSG;
+    memcpy(text, buf, len);
+    text[len] = '\0';
+    const char *p = field(text, "host=", out->host, sizeof(out->host), false);
+    p = p ? field(p, "pid=", pid, sizeof(pid), false) : NULL;
+    p = p ? field(p, "user=", out->user, sizeof(out->user), false) : NULL;
+    p = p ? field(p, "time=", out->time, sizeof(out->time), false) : NULL;
+    p = p ? field(p, "command=", out->command, sizeof(out->command), true) : NULL;
+    char *end = NULL;
+    errno = 0;
+    long v = p ? strtol(pid, &end, 10) : 0;
+    if (!p || *p != '\n' || !end || *end || errno || v < 1 || v > 0x3fffffff || pid[0] == '0') {
+        memset(out, 0, sizeof(*out));
+        return -EBADMSG;
+    }
+    out->pid = v;
+    return 0;
+}
+
+/* Read lock file `name` of `dirfd`: the descriptor (to flock) or a negative
+ * errno; -EBADMSG for anything but a regular file of at most BKP_LOCK_MAX
+ * bytes (a FIFO must not hang us, a huge file not be read). `desc` says who
+ * holds it, from the parsed contents only. */
+static int read_lock(int dirfd, const char *name, bkp_lock_info *info, bool *parsed, char *desc,
+                     size_t n)
+{
+    char buf[BKP_LOCK_MAX + 1];
+    struct stat st;
+    int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+    *parsed = false;
+    if (fd < 0 && errno != ELOOP)
+        return -errno;
+    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > BKP_LOCK_MAX) {
+        if (fd >= 0)
+            close(fd);
+        snprintf(desc, n, "%s is not a lock file (a symbolic link, a FIFO, a folder or too large)",
+                 name);
+        return -EBADMSG;
+    }
+    ssize_t k = pread(fd, buf, sizeof(buf) - 1, 0);
+    *parsed = k > 0 && bkp_lock_parse(buf, (size_t)k, info) == 0;
+    /* A long description is cut: it is for a message, the fields stay whole. */
+    if (*parsed && snprintf(desc, n, "host=%s pid=%ld user=%s time=%s command=%s", info->host,
+                            info->pid, info->user, info->time, info->command) < 0)
+        desc[0] = '\0';
+    else if (!*parsed)
+        snprintf(desc, n, "a lock whose contents are not bkp's");
+    return fd;
 }
 
 /*
@@ -53,17 +138,86 @@ static void describe(const char *text, char *out, size_t n)
  * be reused (a container that always runs as the same pid). A lock whose
  * flock we obtain here stays flocked by us until `fd` is closed.
  */
-static bool holder_alive(int fd)
+static bool holder_alive(int fd, const bkp_lock_info *info, bool parsed)
 {
-    char buf[512] = "", host[256] = "", myhost[256] = "";
-    long pid = 0;
-    ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
-    if (n > 0)
-        buf[n] = '\0';
+    char myhost[256] = "";
     gethostname(myhost, sizeof(myhost) - 1);
-    if (sscanf(buf, "host=%255s pid=%ld", host, &pid) == 2 && strcmp(host, myhost) != 0)
+    if (parsed && strcmp(info->host, myhost) != 0)
         return true;
     return flock(fd, LOCK_EX | LOCK_NB) != 0;
+}
+
+/* A temporary lock file (".tmp-lock-HOST-PID-TIME", or "-PID-TIME" from an
+ * earlier bkp) lives for the instant between its creation and its link to
+ * the lock's name; one left by a process killed in that instant stayed
+ * forever. It is stale when its flock is free (its writer holds it from
+ * just after creation) and either its writer, on this host, is gone or it
+ * is older than any publish takes. Another host's is judged by age alone. */
+#define TMP_LOCK_PREFIX ".tmp-lock-"
+#define TMP_LOCK_MAX_AGE (10 * 60)
+
+int bkp_lock_tmp_parse(const char *name, char *host, size_t n, long *pid, long long *when)
+{
+    size_t pl = strlen(TMP_LOCK_PREFIX);
+    if (strncmp(name, TMP_LOCK_PREFIX, pl) != 0 || strlen(name) > 320)
+        return -EBADMSG;
+    const char *t = strrchr(name + pl, '-');
+    if (!t)
+        return -EBADMSG;
+    const char *q = t;
+    while (q > name + pl && q[-1] != '-')
+        q--;
+    /* name + pl .. q-1: the host and its '-' (empty in the old form) */
+    size_t hl = q > name + pl ? (size_t)(q - 1 - (name + pl)) : 0;
+    if (hl >= n || (q > name + pl && hl == 0))
+        return -EBADMSG;
+    memcpy(host, name + pl, hl);
+    host[hl] = '\0';
+    char *end;
+    errno = 0;
+    *pid = strtol(q, &end, 10);
+    if (end != t || *pid < 1 || errno || !(*q >= '0' && *q <= '9'))
+        return -EBADMSG;
+    *when = strtoll(t + 1, &end, 10);
+    if (*end || !(t[1] >= '0' && t[1] <= '9') || errno)
+        return -EBADMSG;
+    return 0;
+}
+
+static void sweep_tmp(int dirfd)
+{
+    char myhost[256], host[256];
+    int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    struct dirent *e;
+    long pid;
+    long long when;
+    if (!d) {
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    host_name(myhost, sizeof(myhost));
+    time_t now = time(NULL);
+    while ((e = readdir(d))) {
+        if (bkp_lock_tmp_parse(e->d_name, host, sizeof(host), &pid, &when))
+            continue;
+        int t = openat(dirfd, e->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+        struct stat st, again;
+        if (t < 0)
+            continue;
+        bool here = !*host || !strcmp(host, myhost);
+        bool gone = here && kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+        bool old = fstat(t, &st) == 0 && now - st.st_mtime > TMP_LOCK_MAX_AGE &&
+                   now - when > TMP_LOCK_MAX_AGE;
+        if (S_ISREG(st.st_mode) && (gone || old) && flock(t, LOCK_EX | LOCK_NB) == 0 &&
+            fstatat(dirfd, e->d_name, &again, AT_SYMLINK_NOFOLLOW) == 0 &&
+            again.st_ino == st.st_ino && again.st_dev == st.st_dev &&
+            unlinkat(dirfd, e->d_name, 0) == 0)
+            bkp_debug("removed the stale temporary lock file %s", e->d_name);
+        close(t);
+    }
+    closedir(d);
 }
 
 /* Remove `path` only if it still is the file open as `fd`: never someone's
@@ -71,7 +225,7 @@ static bool holder_alive(int fd)
 static void unlink_if_same(const char *path, int fd)
 {
     struct stat a, b;
-    if (fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+    if (fstat(fd, &a) == 0 && lstat(path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
         unlink(path);
 }
 
@@ -79,14 +233,20 @@ static void unlink_if_same(const char *path, int fd)
  * temporary name, then link()ed to its name (which fails if it exists). */
 static int publish(const char *dir, const char *path, const char *command, int *out)
 {
-    char host[256] = "", text[1024], when[32], tmpname[64];
+    char host[256] = "", text[BKP_LOCK_MAX + 1], when[32], tmpname[320], fhost[256];
     struct passwd *pw = getpwuid(getuid());
     time_t now = time(NULL);
     gethostname(host, sizeof(host) - 1);
     strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
     int len = snprintf(text, sizeof(text), "host=%s pid=%ld user=%s time=%s command=%s\n", host,
                        (long)getpid(), pw ? pw->pw_name : "?", when, command);
-    snprintf(tmpname, sizeof(tmpname), ".tmp-lock-%ld-%ld", (long)getpid(), (long)now);
+    if (len < 0 || (size_t)len >= sizeof(text))
+        return -ENAMETOOLONG;
+    /* The host in its name: a temporary file another host left is judged
+     * by its age only (sweep_tmp). */
+    host_name(fhost, sizeof(fhost));
+    snprintf(tmpname, sizeof(tmpname), TMP_LOCK_PREFIX "%s-%ld-%lld", fhost, (long)getpid(),
+             (long long)now);
     char *tmp = bkp_path_join(dir, tmpname);
     if (!tmp)
         return -ENOMEM;
@@ -120,10 +280,17 @@ int bkp_lock_take(const char *repo, const char *name, const char *command, bkp_l
     char *dir = bkp_path_join(repo, "locks");
     char *path = dir ? bkp_path_join(dir, name) : NULL;
     int rc = -EBUSY;
-    if (!path) {
+    int dfd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    if (!path || dfd < 0) {
+        rc = !path ? -ENOMEM : -errno;
+        if (path)
+            bkp_error("cannot open %s: %s", dir, bkp_strerror(rc));
+        free(path);
         free(dir);
-        return -ENOMEM;
+        return rc;
     }
+    /* Temporary lock files of writers killed mid-publish go first. */
+    sweep_tmp(dfd);
     for (int attempt = 0; attempt < 3; attempt++) {
         int fd;
         rc = publish(dir, path, command, &fd);
@@ -146,21 +313,19 @@ int bkp_lock_take(const char *repo, const char *name, const char *command, bkp_l
             break;
         }
         rc = -EBUSY;
-        int old = open(path, O_RDONLY | O_CLOEXEC);
+        bkp_lock_info info;
+        bool parsed;
+        char desc[512];
+        int old = read_lock(dfd, name, &info, &parsed, desc, sizeof(desc));
+        if (old == -ENOENT)
+            continue; /* released meanwhile: try again */
         if (old < 0) {
-            if (errno == ENOENT)
-                continue; /* released meanwhile: try again */
-            bkp_error("cannot read the lock %s (%s), so it counts as held; check its owner and "
-                      "permissions",
-                      path, strerror(errno));
+            bkp_error("cannot read the lock %s (%s), so it counts as held; check what it is, its "
+                      "owner and permissions, and remove it if no bkp is running",
+                      path, old == -EBADMSG ? desc : bkp_strerror(old));
             break;
         }
-        char buf[512] = "", desc[512];
-        ssize_t n = pread(old, buf, sizeof(buf) - 1, 0);
-        if (n > 0)
-            buf[n] = '\0';
-        describe(buf, desc, sizeof(desc));
-        if (holder_alive(old)) {
+        if (holder_alive(old, &info, parsed)) {
             close(old);
             bkp_error("another bkp holds the %s lock (%s); wait for it to finish. If you are sure "
                       "it is gone, remove %s",
@@ -172,6 +337,7 @@ int bkp_lock_take(const char *repo, const char *name, const char *command, bkp_l
         unlink_if_same(path, old);
         close(old);
     }
+    close(dfd);
     free(path);
     free(dir);
     return rc;
@@ -182,19 +348,18 @@ int bkp_lock_take(const char *repo, const char *name, const char *command, bkp_l
 static bool held(const char *dir, const char *name, char *desc, size_t n)
 {
     char *path = bkp_path_join(dir, name);
-    char buf[512] = "";
-    int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
-    bool alive = false;
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    bkp_lock_info info;
+    bool parsed, alive = false;
+    int fd = path && dfd >= 0 ? read_lock(dfd, name, &info, &parsed, desc, n) : -ENOMEM;
+    if (dfd < 0)
+        fd = -errno;
     if (fd < 0) {
-        alive = path && errno != ENOENT;
-        if (alive)
-            snprintf(desc, n, "%s cannot be read: %s", name, strerror(errno));
+        alive = fd != -ENOENT;
+        if (alive && fd != -EBADMSG)
+            snprintf(desc, n, "%s cannot be read: %s", name, bkp_strerror(fd));
     } else {
-        ssize_t k = pread(fd, buf, sizeof(buf) - 1, 0);
-        if (k > 0)
-            buf[k] = '\0';
-        describe(buf, desc, n);
-        alive = holder_alive(fd);
+        alive = holder_alive(fd, &info, parsed);
         if (!alive) {
             bkp_warn("removing the lock %s of a process that is gone (%s)", name, desc);
             note_takeover(name, desc);
@@ -202,6 +367,8 @@ static bool held(const char *dir, const char *name, char *desc, size_t n)
         }
         close(fd);
     }
+    if (dfd >= 0)
+        close(dfd);
     free(path);
     return alive;
 }

@@ -15,6 +15,21 @@
 
 typedef struct bkp_lock bkp_lock;
 
+/* What a lock file says: one line "host=H pid=P user=U time=T command=C\n"
+ * of printable ASCII, at most BKP_LOCK_MAX bytes. A lock file that is not
+ * a regular file of that form is never trusted for its host or pid: only
+ * its flock can show it stale, and its contents are not echoed. */
+#define BKP_LOCK_MAX 1024
+typedef struct bkp_lock_info {
+    char host[256], user[64], time[32], command[256];
+    long pid;
+} bkp_lock_info;
+/* Parse the bytes of a lock file: 0, or -EBADMSG with `out` zeroed. */
+int bkp_lock_parse(const char *buf, size_t len, bkp_lock_info *out);
+/* Parse a temporary lock file's name ".tmp-lock-HOST-PID-TIME" (HOST
+ * empty in the form without it): 0, or -EBADMSG. */
+int bkp_lock_tmp_parse(const char *name, char *host, size_t n, long *pid, long long *when);
+
 /* Locks name the repository by its path, so a writer can hold one before it
  * opens the repository (whose open may write: clean-up, re-indexing).
  * Take lock `name` (e.g. "run"). -EBUSY when another holder is alive (its

@@ -329,7 +329,7 @@ static int reindex_orphans(bkp_repo *r)
             if (bkp_unhex(id, BKP_ID_LEN, e->d_name) != 0 || bsearch(id, known, n, BKP_ID_LEN, cmp_id))
                 continue;
             /* A pack a pending prune is deleting is not adopted again. */
-            if (bkp_prune_doomed(r->path, e->d_name))
+            if (bkp_prune_doomed(r->path, r->keys, e->d_name))
                 continue;
             char *p = bkp_path_join(dir, e->d_name);
             int fd = p ? open(p, O_RDONLY | O_CLOEXEC) : -1;
@@ -373,12 +373,18 @@ static int reindex_orphans(bkp_repo *r)
     return rc;
 }
 
+/* Run by every open, after the keys are loaded and before the index is. A
+ * read-only open only reports a pending prune intent (verify, restore and
+ * status change nothing, and never act on what they find on a medium). */
 static int cleanup_pass(bkp_repo *r)
 {
+    bool ro = r->flags & BKP_REPO_READONLY;
     /* First: a prune that died mid-way must finish before anything reads the
-     * index, or a backup could deduplicate against a pack about to go. */
-    int rc = bkp_prune_recover(r->path, false);
-    if (rc)
+     * index, or a backup could deduplicate against a pack about to go. Only
+     * an intent signed for this repository and consistent with this copy's
+     * own index is acted on (bkp_prune_recover). */
+    int rc = bkp_prune_recover(r->path, r->keys, ro ? BKP_RECOVER_READONLY : 0, NULL);
+    if (rc || ro)
         return rc;
     static const char *const dirs[] = {"", "keys", "packs", "index", "cache", "locks"};
     for (size_t i = 0; i < sizeof(dirs) / sizeof(*dirs); i++) {
@@ -522,7 +528,7 @@ static int open_repo(const char *path, const char *pass, size_t passlen, const b
     }
     if ((rc = bkp_index_new(&r->index)))
         goto fail;
-    if (!(flags & BKP_REPO_READONLY) && (rc = cleanup_pass(r)))
+    if ((rc = cleanup_pass(r)))
         goto fail;
     if ((rc = load_index(r)))
         goto fail;

@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include "bkp/audit.h"
+#include "bkp/prune.h"
 #include "bkp/cli/cli.h"
 #include "bkp/copy.h"
 #include "bkp/durable.h"
@@ -156,6 +157,15 @@ void cli_audit_context(cli *c)
     for (size_t i = 0; i < n; i++) {
         json_t *fig = json_pack("{s:s}", "lock", tk[i]);
         bkp_audit_rec rec = {.op = "lock-takeover", .figures = fig};
+        (void)cli_audit(c, &rec);
+        json_decref(fig);
+    }
+    /* Prune intents refused by this command's opens (a planted one, or one
+     * of another copy): never executed, always on record. */
+    n = bkp_prune_rejections(&tk);
+    for (size_t i = 0; i < n; i++) {
+        json_t *fig = json_pack("{s:s}", "intent", tk[i]);
+        bkp_audit_rec rec = {.op = "intent-rejected", .figures = fig};
         (void)cli_audit(c, &rec);
         json_decref(fig);
     }

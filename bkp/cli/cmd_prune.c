@@ -115,12 +115,6 @@ static int prune_repo(cli *c, const char *repo, bkp_repo **target, const bkp_loc
         return EXIT_USAGE;
     if (!c->dry_run && (rc = bkp_lock_prune_after(repo, "bkp prune", self, &lock)))
         return rc == -EBUSY ? EXIT_LOCKED : EXIT_FAILED;
-    /* The lock is ours: finish what a killed prune before us left (the open's
-     * own recovery defers to the lock holder, which is now us). */
-    if (!c->dry_run && bkp_prune_recover(repo, true)) {
-        bkp_lock_release(lock);
-        return EXIT_FAILED;
-    }
     if ((c->policy_file || getenv("BKP_POLICY")) && !p) {
         bkp_lock_release(lock);
         return EXIT_USAGE; /* a policy was named and is malformed: never guess "keep all" */
@@ -129,6 +123,14 @@ static int prune_repo(cli *c, const char *repo, bkp_repo **target, const bkp_loc
     if (!*target && (ex = cli_open_repo(c, c->dry_run ? BKP_REPO_READONLY : 0, target)))
         goto out;
     ex = EXIT_FAILED;
+    /* The lock is ours: finish what a killed prune before us left (the open's
+     * own recovery defers to the lock holder, which is now us; it needs the
+     * keys, to check the intent), then load the index without what went. */
+    bool finished = false;
+    if (!c->dry_run && (bkp_prune_recover(bkp_repo_path(*target), bkp_repo_keys(*target),
+                                          BKP_RECOVER_MINE, &finished) ||
+                        (finished && bkp_repo_reload(*target))))
+        goto out;
     if ((rc = bkp_gen_list(*target, NULL, &v, &n))) {
         bkp_error("cannot list the generations: %s", bkp_strerror(rc));
         goto out;
