@@ -390,11 +390,12 @@ static void check_chains(verify_ctx *c, bkp_gen **v, size_t n)
         bkp_gen_name(g, name, sizeof(name));
         if (g->foreign) {
             const char *m = json_string_value(json_object_get(g->json, "medium"));
-            problem(c, "%s: the tombstone %s was written for a copy on a medium (\"not copied\"%s%s) "
+            problem(c, "%s: the tombstone %s was written for a copy on a medium (\"%s\"%s%s) "
                        "and does not count here: the generation record was deleted and a "
                        "tombstone from a copy or an archive put in its place; copy the record "
                        "back from a medium that holds it",
-                    name, g->file, m ? ", medium " : "", m ? m : "");
+                    name, g->file, json_string_value(json_object_get(g->json, "reason")),
+                    m ? ", medium " : "", m ? m : "");
             continue;
         }
         if (g->status) {
@@ -476,6 +477,10 @@ static int collect_facts(json_t *j, void *ctx)
             f->err = add_fact(&f->pruned, &f->npruned,
                               json_string_value(json_array_get(gone, i)), f->n);
     }
+    /* Written by the prune of the primary before each tombstone. */
+    if (!strcmp(op, "prune-generation") && !json_object_get(j, "medium"))
+        f->err = add_fact(&f->pruned, &f->npruned,
+                          json_string_value(json_object_get(j, "generation")), f->n);
     if (!strcmp(op, "log_restarted") && when)
         snprintf(f->restarted, sizeof(f->restarted), "%s", when);
     return f->err;
