@@ -276,8 +276,7 @@ static void say_log_lost(const char *path, const char *why)
               path, why);
 }
 
-static int start_log(bkp_repo *r, const bkp_audit_rec *rec, bool empty_ok,
-                     const bkp_audit_head *role);
+static int start_log(bkp_repo *r, const bkp_audit_rec *rec, const bkp_audit_head *role);
 
 /* No log: on a copy on a medium (bkp_gen_copy_medium), its own log — what
  * was done with the medium directly — begins with its first record; on a
@@ -291,7 +290,7 @@ static int start_medium_log(bkp_repo *r, const bkp_audit_rec *rec)
         say_log_lost(path ? path : "audit/log.jsonl", "is missing (deleted?)");
     else {
         snprintf(role.medium_id, sizeof(role.medium_id), "%s", m);
-        rc = start_log(r, rec, false, &role);
+        rc = start_log(r, rec, &role);
     }
     free(m);
     free(path);
@@ -312,8 +311,10 @@ int bkp_audit_append(bkp_repo *r, const bkp_audit_rec *rec)
         rc = -ENOMEM;
         goto out;
     }
-    /* Never O_CREAT: only init (bkp_audit_create) or an operator's restart
-     * starts a log. A missing one is a loss to report, not a log to begin. */
+    /* Never O_CREAT here: a primary's log is started by init
+     * (bkp_audit_create) or an operator's restart only; a missing one is a
+     * loss to report, not a log to begin. Only a medium's own log begins
+     * with its first record (start_medium_log). */
     fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0 && errno == ENOENT) {
         rc = start_medium_log(r, rec);
@@ -357,10 +358,9 @@ quiet:
     return rc;
 }
 
-/* Start the log at `path` (created here, O_EXCL, or found empty when
- * `empty_ok`) with `rec` as record 1, and its head marker. */
-static int start_log(bkp_repo *r, const bkp_audit_rec *rec, bool empty_ok,
-                     const bkp_audit_head *role)
+/* Start the log of `r` (created here, O_EXCL, 0600) with `rec` as record 1,
+ * and its head marker with `role`. -EEXIST when there is one. */
+static int start_log(bkp_repo *r, const bkp_audit_rec *rec, const bkp_audit_head *role)
 {
     char *dir = bkp_repo_subpath(r, "audit"), *path = bkp_audit_path(r);
     uint8_t zero[32] = {0};
@@ -369,8 +369,7 @@ static int start_log(bkp_repo *r, const bkp_audit_rec *rec, bool empty_ok,
         rc = -ENOMEM;
     else if (mkdir(dir, 0700) < 0 && errno != EEXIST)
         rc = -errno;
-    if (!rc && (fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_CREAT |
-                                    (empty_ok ? 0 : O_EXCL),
+    if (!rc && (fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_CREAT | O_EXCL,
                           0600)) < 0)
         rc = -errno;
     struct stat st;
@@ -380,7 +379,7 @@ static int start_log(bkp_repo *r, const bkp_audit_rec *rec, bool empty_ok,
         rc = -EEXIST; /* somebody wrote it meanwhile */
     if (!rc)
         rc = append_line(r, fd, dir, rec, false, 0, zero, false, role);
-    if (rc)
+    if (rc && rc != -EEXIST)
         bkp_error("cannot start the audit log %s: %s", path ? path : "audit/log.jsonl",
                   bkp_strerror(rc));
     if (fd >= 0)
@@ -393,7 +392,11 @@ static int start_log(bkp_repo *r, const bkp_audit_rec *rec, bool empty_ok,
 int bkp_audit_create(bkp_repo *r, const bkp_audit_rec *rec)
 {
     bkp_audit_head primary = {0};
-    return start_log(r, rec, false, &primary);
+    int rc = start_log(r, rec, &primary);
+    if (rc == -EEXIST)
+        bkp_error("%s already has an audit log; a repository's log is started once, by init",
+                  bkp_repo_path(r));
+    return rc;
 }
 
 int bkp_audit_report_state(const bkp_repo *r)
