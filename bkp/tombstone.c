@@ -153,8 +153,11 @@ int bkp_gen_tombstone_parse(const uint8_t *text, size_t len, const char *dataset
     if (!fmt || strcmp(fmt, "bkp-tombstone") || !ds || strcmp(ds, dataset) || !json_is_integer(sj) ||
         json_integer_value(sj) != (json_int_t)seq || !rec || bkp_unhex(g->hash, BKP_ID_LEN, rec) ||
         !(json_is_null(pv) ||
-          (json_is_string(pv) && !bkp_unhex(g->prev, BKP_ID_LEN, json_string_value(pv)))) ||
-        !why)
+          (json_is_string(pv) && !bkp_unhex(g->prev, BKP_ID_LEN, json_string_value(pv)))))
+        return -EBADMSG;
+    if (!why && !json_object_get(j, "reason"))
+        why = "pruned"; /* written before media existed: by prune, on the primary */
+    else if (!why)
         return -EBADMSG;
     g->has_prev = json_is_string(pv);
     if (!strcmp(why, "pruned") && !json_object_get(j, "medium")) {
