@@ -40,6 +40,7 @@ typedef struct writer {
     const char *top;
     time_t now;
     bkp_repo *r;
+    const char *medium; /* the label UUID its "not copied" tombstones are bound to */
     bkp_index *fresh; /* the new packs and their blobs */
     bkp_index *seen;  /* blobs already in a new pack */
     int err;
@@ -171,7 +172,7 @@ static int records(writer *w, const bkp_gen *g, const char *tmp)
         if (!v[i]->pruned) {
             char name[32];
             snprintf(name, sizeof(name), "%010u.pruned", v[i]->seq);
-            rc = bkp_gen_tombstone(w->r, tdir, v[i]);
+            rc = bkp_gen_tombstone(w->r, tdir, v[i], w->medium);
             from = made = rc ? NULL : bkp_path_join(tdir, name);
         }
         snprintf(rel, sizeof(rel), "generations/%s/%010u.pruned", g->dataset, v[i]->seq);
@@ -201,7 +202,8 @@ int bkp_archive_write(bkp_repo *r, const bkp_gen *g, const json_t *label, int fd
                       const char *tmpdir, uint64_t *bytes)
 {
     char top[512], tmpl[4096];
-    writer w = {.top = top, .now = bkp_now(), .r = r};
+    writer w = {.top = top, .now = bkp_now(), .r = r,
+                .medium = json_string_value(json_object_get(label, "uuid"))};
     pack_sink s = {.w = &w};
     char *cfg = bkp_repo_subpath(r, "config"), *key = bkp_repo_subpath(r, "keys/key");
     char *log = bkp_repo_subpath(r, "audit/log.jsonl");

@@ -49,10 +49,139 @@ static char *signed_text(json_t *rec)
     return t;
 }
 
-/* The last complete line of `fd` (of `size` bytes): its seq and hash. A torn
- * tail (a crash mid-append) is cut off and reported in `*torn`. */
-static int last_line(int fd, uint64_t size, uint64_t *seq, uint8_t hash[32], bool *have,
-                     bool *torn)
+/*
+ * The head marker, audit/head beside the log:
+ *   "BKPHEAD1" | u32le length | JSON {format, version, seq, record} | signature
+ * naming the last record appended (its seq and the BLAKE2b-256 of its line).
+ * It is rewritten after every append, so a log that lost records at its end
+ * (cut, emptied, deleted) no longer reaches the record its marker names: the
+ * loss shows without a copy of the log. A crash between the two writes
+ * leaves the marker one record behind, which is accepted.
+ *
+ * What it does not defend: root on the host holds the signing key while the
+ * passphrase file is there, so it can cut the log and sign a new marker (or
+ * rewrite everything consistently). What it defends is accidental or partial
+ * tampering — a deleted, emptied or truncated file, a marker from another
+ * time — and what the copies of the log and the pins on media catch beyond.
+ */
+#define HEAD_MAGIC "BKPHEAD1"
+#define HEAD_MAX 4096
+
+char *bkp_audit_head_path(const char *log)
+{
+    size_t n = strlen(log), t = strlen("/log.jsonl");
+    if (n < t || strcmp(log + n - t, "/log.jsonl") != 0)
+        return NULL; /* a copy of a log (audit/primary.jsonl) has no marker */
+    char *p = malloc(n - t + sizeof("/head"));
+    if (p) {
+        memcpy(p, log, n - t);
+        strcpy(p + n - t, "/head");
+    }
+    return p;
+}
+
+int bkp_audit_head_parse(const uint8_t *buf, size_t len, const uint8_t pk[32], bkp_audit_head *out)
+{
+    if (len < 12 + 64 || len > HEAD_MAX || memcmp(buf, HEAD_MAGIC, 8) != 0)
+        return -EBADMSG;
+    uint32_t jlen = bkp_get_le32(buf + 8);
+    if ((size_t)jlen + 12 + 64 != len || bkp_sig_verify(pk, buf + 12 + jlen, buf, 12 + jlen))
+        return -EBADMSG;
+    json_t *j = json_loadb((const char *)buf + 12, jlen, JSON_REJECT_DUPLICATES, NULL);
+    json_t *s = json_object_get(j, "seq");
+    const char *fmt = json_string_value(json_object_get(j, "format"));
+    const char *rec = json_string_value(json_object_get(j, "record"));
+    const char *role = json_string_value(json_object_get(j, "role"));
+    const char *medium = json_string_value(json_object_get(j, "medium"));
+    bkp_audit_head h = {0};
+    int rc = -EBADMSG;
+    if (fmt && !strcmp(fmt, "bkp-audit-head") && json_is_integer(s) && json_integer_value(s) >= 1 &&
+        json_integer_value(json_object_get(j, "version")) == 1 && rec && strlen(rec) == 64 &&
+        !bkp_unhex(h.record, 32, rec) && role &&
+        (!strcmp(role, "primary") ||
+         (!strcmp(role, "medium") && medium && strlen(medium) < sizeof(h.medium_id)))) {
+        h.seq = (uint64_t)json_integer_value(s);
+        h.medium = !strcmp(role, "medium");
+        if (h.medium)
+            strcpy(h.medium_id, medium);
+        *out = h;
+        rc = 0;
+    }
+    json_decref(j);
+    return rc;
+}
+
+/* 0 with the marker; -ENOENT none; -EBADMSG damaged or forged. */
+static int head_read(const char *hpath, const uint8_t pk[32], bkp_audit_head *h)
+{
+    bkp_buf b;
+    bkp_buf_init(&b);
+    int rc = bkp_read_file(hpath, &b, HEAD_MAX);
+    if (rc == -EFBIG)
+        rc = -EBADMSG;
+    if (!rc)
+        rc = bkp_audit_head_parse(b.data, b.len, pk, h);
+    bkp_buf_free(&b);
+    return rc;
+}
+
+/* The marker names record `seq` (line hash `hash`) of the log of a primary,
+ * or of the copy on medium `role->medium_id` when role->medium. */
+static int head_write(bkp_repo *r, const char *dir, uint64_t seq, const uint8_t hash[32],
+                      const bkp_audit_head *role)
+{
+    char hex[65];
+    bkp_hex(hex, hash, 32);
+    json_t *j = json_pack("{s:s, s:i, s:I, s:s, s:s}", "format", "bkp-audit-head", "version", 1,
+                          "seq", (json_int_t)seq, "record", hex, "role",
+                          role->medium ? "medium" : "primary");
+    if (j && role->medium)
+        json_object_set_new(j, "medium", json_string(role->medium_id));
+    char *text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(j);
+    bkp_buf b;
+    bkp_buf_init(&b);
+    if (text) {
+        bkp_buf_put(&b, HEAD_MAGIC, 8);
+        bkp_buf_u32(&b, (uint32_t)strlen(text));
+        bkp_buf_put(&b, text, strlen(text));
+    }
+    free(text);
+    uint8_t *sig = text ? bkp_buf_reserve(&b, 64) : NULL;
+    if (sig) {
+        bkp_keys_sign(bkp_repo_keys(r), sig, b.data, b.len);
+        b.len += 64;
+    }
+    int rc = !sig || b.failed ? -ENOMEM
+                              : bkp_durable_write(dir, "head", b.data, b.len, BKP_DURABLE_PRIVATE);
+    bkp_buf_free(&b);
+    return rc;
+}
+
+int bkp_audit_role(const bkp_repo *r, char **medium)
+{
+    char *path = bkp_audit_path(r), *hpath = path ? bkp_audit_head_path(path) : NULL;
+    bkp_audit_head h;
+    int rc = hpath ? head_read(hpath, bkp_keys_sign_pk(bkp_repo_keys(r)), &h) : -ENOMEM;
+    *medium = NULL;
+    if (!rc && h.medium && !(*medium = strdup(h.medium_id)))
+        rc = -ENOMEM;
+    if (!rc)
+        rc = h.medium ? BKP_AUDIT_MEDIUM : BKP_AUDIT_PRIMARY;
+    else if (rc == -ENOENT && access(path, F_OK) < 0 && errno == ENOENT)
+        rc = BKP_AUDIT_NONE;
+    else if (rc != -ENOMEM)
+        rc = BKP_AUDIT_UNKNOWN;
+    free(path);
+    free(hpath);
+    return rc;
+}
+
+/* The last complete line of `fd` (of `size` bytes): its seq, its hash and
+ * the hash it chains to. A torn tail (a crash mid-append) is cut off and
+ * reported in `*torn`. */
+static int last_line(int fd, uint64_t size, uint64_t *seq, uint8_t hash[32], uint8_t prev[32],
+                     bool *have, bool *torn, bool cut)
 {
     *have = *torn = false;
     *seq = 0;
@@ -72,7 +201,7 @@ static int last_line(int fd, uint64_t size, uint64_t *seq, uint8_t hash[32], boo
         /* torn: cut back to the last newline */
         while (end && buf[end - 1] != '\n')
             end--;
-        if (ftruncate(fd, (off_t)(size - want + end)) < 0 || fsync(fd) < 0) {
+        if (cut && (ftruncate(fd, (off_t)(size - want + end)) < 0 || fsync(fd) < 0)) {
             free(buf);
             return -errno;
         }
@@ -87,33 +216,112 @@ static int last_line(int fd, uint64_t size, uint64_t *seq, uint8_t hash[32], boo
         start--;
     crypto_generichash(hash, 32, (const uint8_t *)buf + start, end - 1 - start, NULL, 0);
     json_t *j = json_loadb(buf + start, end - 1 - start, 0, NULL);
-    *seq = (uint64_t)json_integer_value(json_object_get(j, "seq"));
+    json_t *s = json_object_get(j, "seq");
+    const char *pv = json_string_value(json_object_get(j, "prev"));
+    memset(prev, 0, 32);
+    if (pv)
+        (void)bkp_unhex(prev, 32, pv);
+    *seq = json_is_integer(s) && json_integer_value(s) > 0 ? (uint64_t)json_integer_value(s) : 0;
     *have = true;
     json_decref(j);
     free(buf);
     return 0;
 }
 
+/* What is wrong with the end of a log whose last record is `seq` (hash
+ * `hash`, chaining to `prev`) given its head marker, or NULL when they
+ * agree. `kind` receives a short word for the record of a restart. */
+static const char *head_mismatch(int hrc, const bkp_audit_head *h, bool have,
+                                 uint64_t seq, const uint8_t hash[32], const uint8_t prev[32],
+                                 const char **kind)
+{
+    if (hrc == -ENOENT) {
+        *kind = "no head";
+        return "its head marker audit/head is missing, so a loss of records at its end cannot be "
+               "ruled out";
+    }
+    if (hrc) {
+        *kind = "damaged head";
+        return "its head marker audit/head is damaged or not signed by this repository";
+    }
+    if (!have) {
+        *kind = "emptied";
+        return "it is empty, but its head marker says it had records: it was emptied";
+    }
+    if (seq == h->seq && !memcmp(hash, h->record, 32))
+        return NULL;
+    if (seq == h->seq + 1 && !memcmp(prev, h->record, 32))
+        return NULL; /* a crash between the append and the marker */
+    *kind = seq < h->seq ? "shortened" : "rewritten";
+    return seq < h->seq ? "it disagrees with its signed head marker: it ends before the record "
+                          "the marker names, so records were removed from its end"
+                        : "it disagrees with its signed head marker: its end is not the record "
+                          "the marker names, so it was rewritten";
+}
+
+static int append_line(bkp_repo *r, int fd, const char *dir, const bkp_audit_rec *rec, bool have,
+                       uint64_t seq, const uint8_t prev[32], bool torn, const bkp_audit_head *role);
+
+/* A lost log is reported once per command, by whichever part finds it first. */
+static bool lost_reported;
+
+static void say_log_lost(const char *path, const char *why)
+{
+    if (lost_reported)
+        return;
+    lost_reported = true;
+    bkp_error("the audit log %s: %s. Nothing was recorded and it is not started again by "
+              "itself; `bkp audit verify` says what is missing, and `bkp audit restart REASON` "
+              "continues it with a signed record of the loss",
+              path, why);
+}
+
+static int start_log(bkp_repo *r, const bkp_audit_rec *rec, const bkp_audit_head *role);
+
+/* No log: on a copy on a medium (bkp_gen_copy_medium), its own log — what
+ * was done with the medium directly — begins with its first record; on a
+ * primary, the log is missing: reported, never begun again (-ENOENT). */
+static int start_medium_log(bkp_repo *r, const bkp_audit_rec *rec)
+{
+    bkp_audit_head role = {.medium = true};
+    char *m = bkp_gen_copy_medium(r), *path = bkp_audit_path(r);
+    int rc = -ENOENT;
+    if (!m)
+        say_log_lost(path ? path : "audit/log.jsonl", "is missing (deleted?)");
+    else {
+        snprintf(role.medium_id, sizeof(role.medium_id), "%s", m);
+        rc = start_log(r, rec, &role);
+    }
+    free(m);
+    free(path);
+    return rc;
+}
+
 int bkp_audit_append(bkp_repo *r, const bkp_audit_rec *rec)
 {
     char *dir = bkp_repo_subpath(r, "audit");
-    char *path = bkp_audit_path(r);
-    char hex[65], when[32], host[256] = "", sighex[129];
-    uint8_t prev[32], sig[64];
+    char *path = bkp_audit_path(r), *hpath = path ? bkp_audit_head_path(path) : NULL;
+    uint8_t prev[32], last[32];
+    bkp_audit_head h = {0};
     uint64_t seq;
     bool have, torn;
-    json_t *j = NULL;
-    char *text = NULL, *line = NULL;
+    const char *kind = NULL, *why;
     int fd = -1, rc;
-    if (!dir || !path) {
+    if (!dir || !path || !hpath) {
         rc = -ENOMEM;
         goto out;
     }
-    if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-        rc = -errno;
-        goto out;
+    /* Never O_CREAT here: a primary's log is started by init
+     * (bkp_audit_create) or an operator's restart only; a missing one is a
+     * loss to report, not a log to begin. Only a medium's own log begins
+     * with its first record (start_medium_log). */
+    fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0 && errno == ENOENT) {
+        rc = start_medium_log(r, rec);
+        if (rc != -EEXIST)
+            goto quiet;
+        fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
     }
-    fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     /* One writer at a time: the chain never forks, lines never interleave. */
     if (fd < 0 || flock(fd, LOCK_EX) < 0) {
         rc = -errno;
@@ -124,8 +332,191 @@ int bkp_audit_append(bkp_repo *r, const bkp_audit_rec *rec)
         rc = -errno;
         goto out;
     }
-    if ((rc = last_line(fd, (uint64_t)st.st_size, &seq, prev, &have, &torn)))
+    if ((rc = last_line(fd, (uint64_t)st.st_size, &seq, last, prev, &have, &torn, true)))
         goto out;
+    int hrc = head_read(hpath, bkp_keys_sign_pk(bkp_repo_keys(r)), &h);
+    if (hrc && hrc != -ENOENT && hrc != -EBADMSG) {
+        rc = hrc;
+        goto out;
+    }
+    if ((why = head_mismatch(hrc, &h, have, seq, last, prev, &kind))) {
+        say_log_lost(path, why);
+        rc = -EBADMSG;
+        goto quiet;
+    }
+    rc = append_line(r, fd, dir, rec, have, seq, last, torn, &h); /* the marker keeps its role */
+out:
+    if (rc)
+        bkp_error("cannot append to the audit log %s: %s; what was done is not recorded",
+                  path ? path : "audit/log.jsonl", bkp_strerror(rc));
+quiet:
+    if (fd >= 0)
+        close(fd);
+    free(dir);
+    free(path);
+    free(hpath);
+    return rc;
+}
+
+/* Start the log of `r` (created here, O_EXCL, 0600) with `rec` as record 1,
+ * and its head marker with `role`. -EEXIST when there is one. */
+static int start_log(bkp_repo *r, const bkp_audit_rec *rec, const bkp_audit_head *role)
+{
+    char *dir = bkp_repo_subpath(r, "audit"), *path = bkp_audit_path(r);
+    uint8_t zero[32] = {0};
+    int fd = -1, rc = 0;
+    if (!dir || !path)
+        rc = -ENOMEM;
+    else if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+        rc = -errno;
+    if (!rc && (fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_CREAT | O_EXCL,
+                          0600)) < 0)
+        rc = -errno;
+    struct stat st;
+    if (!rc && (flock(fd, LOCK_EX) < 0 || fstat(fd, &st) < 0))
+        rc = -errno;
+    if (!rc && st.st_size)
+        rc = -EEXIST; /* somebody wrote it meanwhile */
+    if (!rc)
+        rc = append_line(r, fd, dir, rec, false, 0, zero, false, role);
+    if (rc && rc != -EEXIST)
+        bkp_error("cannot start the audit log %s: %s", path ? path : "audit/log.jsonl",
+                  bkp_strerror(rc));
+    if (fd >= 0)
+        close(fd);
+    free(dir);
+    free(path);
+    return rc;
+}
+
+int bkp_audit_create(bkp_repo *r, const bkp_audit_rec *rec)
+{
+    bkp_audit_head primary = {0};
+    int rc = start_log(r, rec, &primary);
+    if (rc == -EEXIST)
+        bkp_error("%s already has an audit log; a repository's log is started once, by init",
+                  bkp_repo_path(r));
+    return rc;
+}
+
+int bkp_audit_report_state(const bkp_repo *r)
+{
+    char *path = bkp_audit_path(r), *hpath = path ? bkp_audit_head_path(path) : NULL;
+    uint8_t prev[32], last[32];
+    bkp_audit_head h = {0};
+    uint64_t seq = 0;
+    bool have = false, torn = false;
+    const char *kind = NULL, *why = NULL;
+    int rc = 0;
+    int fd = hpath ? open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
+    struct stat st;
+    if (!hpath) {
+        rc = -ENOMEM;
+    } else if (fd < 0 && errno == ENOENT) {
+        char *m = bkp_gen_copy_medium(r); /* a medium's copy may have no log of its own */
+        if (!m)
+            why = "is missing (deleted?)";
+        free(m);
+    } else if (fd < 0 || fstat(fd, &st) < 0) {
+        rc = -errno;
+    } else if (!(rc = last_line(fd, (uint64_t)st.st_size, &seq, last, prev, &have, &torn, false))) {
+        int hrc = head_read(hpath, bkp_keys_sign_pk(bkp_repo_keys(r)), &h);
+        if (hrc == -ENOENT || hrc == -EBADMSG || !hrc)
+            why = head_mismatch(hrc, &h, have, seq, last, prev, &kind);
+        else
+            rc = hrc;
+    }
+    if (why)
+        say_log_lost(path, why);
+    if (fd >= 0)
+        close(fd);
+    free(path);
+    free(hpath);
+    return rc < 0 ? rc : why ? 1 : 0;
+}
+
+int bkp_audit_restart(bkp_repo *r, const char *reason, char *found, size_t n)
+{
+    char *dir = bkp_repo_subpath(r, "audit");
+    char *path = bkp_audit_path(r), *hpath = path ? bkp_audit_head_path(path) : NULL;
+    uint8_t prev[32], last[32], zero[32] = {0};
+    uint64_t seq = 0;
+    bkp_audit_head h = {0}, primary = {0};
+    bool have = false, torn = false, existed = true;
+    const char *kind = NULL;
+    int fd = -1, rc = 0, hrc;
+    char hex[65];
+    json_t *fig = NULL;
+    if (!dir || !path || !hpath) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+        rc = -errno;
+        goto out;
+    }
+    fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0 && errno == ENOENT) {
+        existed = false;
+        fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_CREAT | O_EXCL, 0600);
+    }
+    struct stat st;
+    if (fd < 0 || flock(fd, LOCK_EX) < 0 || fstat(fd, &st) < 0) {
+        rc = -errno;
+        goto out;
+    }
+    if ((rc = last_line(fd, (uint64_t)st.st_size, &seq, last, prev, &have, &torn, true)))
+        goto out;
+    hrc = head_read(hpath, bkp_keys_sign_pk(bkp_repo_keys(r)), &h);
+    if (hrc && hrc != -ENOENT && hrc != -EBADMSG) {
+        rc = hrc;
+        goto out;
+    }
+    if (!existed)
+        kind = "missing";
+    else if (!have)
+        kind = "emptied";
+    else if (!head_mismatch(hrc, &h, have, seq, last, prev, &kind)) {
+        rc = -EEXIST; /* the log and its marker agree: nothing to restart */
+        goto out;
+    }
+    /* The record names the last head known (the marker's, when it is
+     * sound), so the loss is stated in the chain itself. */
+    fig = json_pack("{s:s, s:s, s:I}", "reason", reason, "found", kind, "records_found",
+                    (json_int_t)(have ? seq : 0));
+    if (fig && !hrc) {
+        bkp_hex(hex, h.record, 32);
+        json_object_set_new(fig, "last_known_head",
+                            json_pack("{s:I, s:s}", "seq", (json_int_t)h.seq, "record", hex));
+    }
+    bkp_audit_rec rec = {.op = "log_restarted", .figures = fig};
+    /* Restarting is done on the primary; a sound marker keeps its role. */
+    rc = fig ? append_line(r, fd, dir, &rec, have, seq, have ? last : zero, torn, hrc ? &primary : &h)
+             : -ENOMEM;
+    if (!rc && found)
+        snprintf(found, n, "%s", kind);
+out:
+    if (rc && rc != -EEXIST)
+        bkp_error("cannot restart the audit log %s: %s", path ? path : "audit/log.jsonl",
+                  bkp_strerror(rc));
+    json_decref(fig);
+    if (fd >= 0)
+        close(fd);
+    free(dir);
+    free(path);
+    free(hpath);
+    return rc;
+}
+
+/* Sign and append `rec` after record `seq` (hash `prev`; none when !have),
+ * fsync, then move the head marker to it. */
+static int append_line(bkp_repo *r, int fd, const char *dir, const bkp_audit_rec *rec, bool have,
+                       uint64_t seq, const uint8_t prev[32], bool torn, const bkp_audit_head *role)
+{
+    char hex[65], when[32], host[256] = "", sighex[129];
+    uint8_t sig[64], mine[32];
+    char *text = NULL, *line = NULL;
+    int rc;
     time_t now = bkp_now();
     struct tm lt;
     localtime_r(&now, &lt);
@@ -134,7 +525,7 @@ int bkp_audit_append(bkp_repo *r, const bkp_audit_rec *rec)
     struct passwd *pw = getpwuid(getuid());
     if (have)
         bkp_hex(hex, prev, 32);
-    j = json_pack("{s:I, s:s, s:I, s:o, s:I, s:s, s:o, s:s, s:s, s:o, s:O}", "seq",
+    json_t *j = json_pack("{s:I, s:s, s:I, s:o, s:I, s:s, s:o, s:s, s:s, s:o, s:O}", "seq",
                   (json_int_t)(seq + 1), "time", when, "offset", (json_int_t)lt.tm_gmtoff, "host",
                   bkp_json_bytes(host), "uid", (json_int_t)getuid(), "user",
                   pw ? pw->pw_name : "?", "command", bkp_json_bytes(command_line ? command_line : "?"),
@@ -143,10 +534,8 @@ int bkp_audit_append(bkp_repo *r, const bkp_audit_rec *rec)
                   rec->figures ? rec->figures : json_object());
     if (j && !rec->figures)
         json_decref(json_object_get(j, "figures")); /* "O" took a second reference */
-    if (!j) {
-        rc = -ENOMEM;
-        goto out;
-    }
+    if (!j)
+        return -ENOMEM;
     if (rec->dataset)
         json_object_set_new(j, "dataset", json_string(rec->dataset));
     if (rec->generation)
@@ -170,24 +559,22 @@ int bkp_audit_append(bkp_repo *r, const bkp_audit_rec *rec)
         goto out;
     }
     size_t len = strlen(line);
+    crypto_generichash(mine, 32, (const uint8_t *)line, len, NULL, 0);
     line[len] = '\n'; /* json_dumps leaves room only for the NUL: it becomes the newline */
-    /* One write of the whole line, then fsync before anyone reports success. */
+    /* One write of the whole line, then fsync before anyone reports success;
+     * the marker moves only after the line is durable, so it never names a
+     * record the log could lose in a crash. */
     rc = bkp_write_full(fd, line, len + 1);
     if (!rc && fsync(fd) < 0)
         rc = -errno;
     if (!rc && !have)
         rc = bkp_fsync_dir(dir);
+    if (!rc)
+        rc = head_write(r, dir, seq + 1, mine, role);
 out:
-    if (rc)
-        bkp_error("cannot append to the audit log %s: %s; what was done is not recorded",
-                  path ? path : "audit/log.jsonl", bkp_strerror(rc));
     json_decref(j);
     free(text);
     free(line);
-    if (fd >= 0)
-        close(fd);
-    free(dir);
-    free(path);
     return rc;
 }
 
@@ -247,18 +634,19 @@ static int read_lines(const char *path, bkp_buf *buf, char ***lines, size_t *n, 
     return 0;
 }
 
-/* The problem with line `i` of the chain, or NULL when it is sound. */
-static const char *check_line(const char *line, uint64_t i, const uint8_t *prev_hash,
-                              const uint8_t pk[32])
+const char *bkp_audit_check_line(const char *line, uint64_t i, const uint8_t *prev_hash,
+                                 const uint8_t pk[32])
 {
-    json_t *j = json_loads(line, 0, NULL);
+    json_t *j = json_loads(line, JSON_REJECT_DUPLICATES, NULL);
     const char *why = NULL;
     uint8_t sig[64], prev[32];
     const char *sighex = json_string_value(json_object_get(j, "sig"));
     json_t *pv = json_object_get(j, "prev");
     char *text = j ? signed_text(j) : NULL;
-    if (!j)
+    if (!json_is_object(j))
         why = "is not valid JSON";
+    else if (!json_is_string(json_object_get(j, "op")) || !json_is_string(json_object_get(j, "time")))
+        why = "is not an audit record (no op or time)";
     else if ((uint64_t)json_integer_value(json_object_get(j, "seq")) != i)
         why = "has the wrong sequence number (records were removed, added or reordered)";
     else if (prev_hash ? (!json_is_string(pv) || bkp_unhex(prev, 32, json_string_value(pv)) ||
@@ -321,6 +709,56 @@ static uint64_t time_backwards(char **la, size_t na, bkp_audit_check *out)
     return at;
 }
 
+/* Check the end of the log (lines `l`, `n` of them) against its head marker
+ * beside `path`; describe a loss in `out`. */
+static void check_head(const char *path, const uint8_t pk[32], char **l, size_t n,
+                       bkp_audit_check *out)
+{
+    char *hpath = bkp_audit_head_path(path);
+    uint8_t at[32];
+    bkp_audit_head h = {0};
+    if (!hpath)
+        return;
+    int hrc = head_read(hpath, pk, &h);
+    uint64_t hseq = h.seq;
+    if (hrc == -ENOENT && !n && out->absent) {
+        snprintf(out->problem, sizeof(out->problem),
+                 "the log is missing and so is its head marker: every repository has a log from "
+                 "`bkp init` on, so it was deleted; `bkp audit restart REASON` continues with a "
+                 "signed record of the loss");
+    } else if (hrc == -ENOENT) {
+        snprintf(out->problem, sizeof(out->problem),
+                 "its head marker %s is missing, so records removed from its end would not show "
+                 "(deleted?); `bkp audit restart REASON` records this and writes a new marker",
+                 hpath);
+        out->head_bad = true;
+    } else if (hrc) {
+        snprintf(out->problem, sizeof(out->problem),
+                 "its head marker %s is damaged or not signed by this repository (%s)", hpath,
+                 bkp_strerror(hrc));
+        out->head_bad = true;
+    } else if (hseq > n) {
+        out->missing = hseq - n;
+        snprintf(out->problem, sizeof(out->problem),
+                 "%s: records %zu to %llu are missing at the end (its signed head marker says the "
+                 "log reached record %llu): the log was %s; `bkp audit restart REASON` records the "
+                 "loss and continues",
+                 out->absent ? "the log is missing" : n ? "the log was cut short" : "the log is empty",
+                 n + 1, (unsigned long long)hseq, (unsigned long long)hseq,
+                 out->absent ? "deleted" : n ? "shortened" : "emptied");
+    } else {
+        crypto_generichash(at, 32, (const uint8_t *)l[hseq - 1], strlen(l[hseq - 1]), NULL, 0);
+        if (memcmp(at, h.record, 32)) {
+            out->first_bad = hseq;
+            snprintf(out->problem, sizeof(out->problem),
+                     "record %llu is not the one its signed head marker names: the log was "
+                     "rewritten from there on",
+                     (unsigned long long)hseq);
+        }
+    }
+    free(hpath);
+}
+
 int bkp_audit_verify(const char *path, const uint8_t pk[32], const char *against,
                      bkp_audit_check *out)
 {
@@ -333,21 +771,38 @@ int bkp_audit_verify(const char *path, const uint8_t pk[32], const char *against
     memset(out, 0, sizeof(*out));
     bkp_buf_init(&a);
     bkp_buf_init(&b);
-    if ((rc = read_lines(path, &a, &la, &na, &torn)))
+    rc = read_lines(path, &a, &la, &na, &torn);
+    if (rc == -ENOENT) {
+        out->absent = true; /* a loss to report, not a failure to read */
+        rc = 0;
+    }
+    if (rc)
         goto done;
     out->records = na;
     for (size_t i = 0; i < na && !out->first_bad; i++) {
-        const char *why = check_line(la[i], i + 1, i ? hash : NULL, pk);
+        const char *why = bkp_audit_check_line(la[i], i + 1, i ? hash : NULL, pk);
         if (why) {
             out->first_bad = i + 1;
             snprintf(out->problem, sizeof(out->problem), "record %zu %s", i + 1, why);
+            break;
         }
+        json_t *j = json_loads(la[i], 0, NULL);
+        const char *op = json_string_value(json_object_get(j, "op"));
+        if (op && !strcmp(op, "log_restarted")) {
+            out->restarts++;
+            out->restart_seq = i + 1;
+        }
+        json_decref(j);
         crypto_generichash(hash, 32, (const uint8_t *)la[i], strlen(la[i]), NULL, 0);
     }
-    if (!out->first_bad && torn)
+    if (!out->first_bad)
+        check_head(path, pk, la, na, out);
+    if (!*out->problem && out->absent)
+        snprintf(out->problem, sizeof(out->problem), "the log is missing");
+    if (!*out->problem && torn)
         snprintf(out->problem, sizeof(out->problem),
                  "the log ends in a torn record after record %zu (a crash while writing)", na);
-    if (!out->first_bad && against) {
+    if (!out->first_bad && !out->missing && !out->absent && against) {
         if ((rc = read_lines(against, &b, &lb, &nb, &torn_b)))
             goto done;
         size_t common = na < nb ? na : nb;
@@ -370,8 +825,12 @@ int bkp_audit_verify(const char *path, const uint8_t pk[32], const char *against
     }
     /* Authentic records whose times go backwards are a problem too; they
      * are named only when nothing worse was found. */
-    uint64_t back = !out->first_bad && !out->missing && !torn ? time_backwards(la, na, out) : 0;
-    rc = out->first_bad || out->missing || torn || back ? 1 : 0;
+    uint64_t back = !*out->problem && !torn ? time_backwards(la, na, out) : 0;
+    rc = out->first_bad || out->missing || out->absent || out->head_bad || torn || back ? 1 : 0;
+    char *own = bkp_audit_head_path(path); /* a repository's own log, not a copy of one */
+    if (own && (out->first_bad || out->missing || out->absent || out->head_bad))
+        lost_reported = true; /* the caller reports it, with what it found */
+    free(own);
 done:
     free(la);
     free(lb);

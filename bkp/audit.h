@@ -8,6 +8,12 @@
  * prev (BLAKE2b-256 hex of the previous line, null for seq 1) and sig (the
  * repository's Ed25519 signature of the line's JSON without "sig").
  * Appends are serialised with flock and fsynced before the caller reports.
+ * The log is created 0600 by `init` only (bkp_audit_create); after each
+ * append a signed head marker, REPO/audit/head, names the last record, so a
+ * log deleted, emptied or cut at its end is reported by every command that
+ * reads or appends to it — never started again by itself. An operator
+ * continues a damaged log with bkp_audit_restart, a signed "log_restarted"
+ * record naming what was found and the last head known (FORMAT.md §audit).
  */
 #ifndef BKP_AUDIT_H
 #define BKP_AUDIT_H
@@ -32,13 +38,37 @@ typedef struct bkp_audit_rec {
 /* The command line recorded with every record (set once, by main). */
 void bkp_audit_set_command(int argc, char **argv);
 
-/* Append one signed record, durably. Logs and returns an error on failure. */
+/* Append one signed record, durably, and move the head marker to it. Logs
+ * and returns an error on failure: -ENOENT when the log is missing,
+ * -EBADMSG when it disagrees with its head marker (emptied, shortened,
+ * rewritten, marker missing). A primary's log is never created here; the
+ * own log of a copy on a medium (bkp_gen_copy_medium) begins with its first
+ * record. */
 int bkp_audit_append(bkp_repo *r, const bkp_audit_rec *rec) __attribute__((warn_unused_result));
+/* Create the log of a new repository with `rec` as record 1 (`init`):
+ * -EEXIST when there is one. */
+int bkp_audit_create(bkp_repo *r, const bkp_audit_rec *rec) __attribute__((warn_unused_result));
+/* Report (once per process) a log of `r` that is missing, emptied, cut
+ * short, rewritten at its end or without its marker, reading only: 0 sound,
+ * 1 reported, negative when it cannot be read. Every command runs it. */
+int bkp_audit_report_state(const bkp_repo *r);
+/* An operator's answer to a log found missing, emptied, shortened or without
+ * its marker: a signed "log_restarted" record (figures: reason, found, the
+ * marker's last_known_head, records_found) continues the log where it is
+ * (record 1 when it is gone), and a new marker is written. `found` receives
+ * what was found ("missing", "emptied", "shortened", "rewritten", "no
+ * head", "damaged head"). -EEXIST when the log and its marker agree. */
+int bkp_audit_restart(bkp_repo *r, const char *reason, char *found, size_t n)
+    __attribute__((warn_unused_result));
 
 typedef struct bkp_audit_check {
     uint64_t records;
     uint64_t first_bad; /* 0: none; else the position (seq) of the first bad record */
-    uint64_t missing;   /* records the other copy has beyond the end of this one */
+    uint64_t missing;   /* records lost at the end: the other copy or the head marker has them */
+    bool absent;        /* there is no log at all */
+    bool head_bad;      /* the head marker is missing, damaged or forged */
+    uint64_t restarts;  /* "log_restarted" records in the sound part of the log */
+    uint64_t restart_seq; /* the last of them */
     char problem[512];
 } bkp_audit_check;
 
@@ -47,6 +77,33 @@ typedef struct bkp_audit_check {
  * problems (described in `out`), negative on failure to read. */
 int bkp_audit_verify(const char *path, const uint8_t pk[32], const char *against,
                      bkp_audit_check *out);
+
+/* The problem with line `line` (NUL-terminated, without its newline) as
+ * record `i` of a chain whose previous line hashes to `prev_hash` (NULL for
+ * record 1), or NULL when it is sound. */
+const char *bkp_audit_check_line(const char *line, uint64_t i, const uint8_t *prev_hash,
+                                 const uint8_t pk[32]);
+/* The head marker beside the log at `log` ("DIR/log.jsonl" -> "DIR/head";
+ * NULL for a copy of a log, which has none) (malloc'd). */
+char *bkp_audit_head_path(const char *log);
+typedef struct bkp_audit_head {
+    uint64_t seq;       /* the last record appended */
+    uint8_t record[32]; /* BLAKE2b-256 of its line */
+    bool medium;        /* the own log of a copy on a medium, not a primary's */
+    char medium_id[40]; /* that medium's label UUID */
+} bkp_audit_head;
+/* Parse a head marker's bytes into `out`: 0, or -EBADMSG when it is
+ * malformed or its signature fails under `pk`. */
+int bkp_audit_head_parse(const uint8_t *buf, size_t len, const uint8_t pk[32], bkp_audit_head *out);
+
+/* What the log's marker says the folder of `r` is: the log of a primary
+ * (BKP_AUDIT_PRIMARY), of a copy on a medium (BKP_AUDIT_MEDIUM, `*medium`
+ * receiving its label UUID, malloc'd), neither log nor marker
+ * (BKP_AUDIT_NONE), or a marker missing or unsound beside a log
+ * (BKP_AUDIT_UNKNOWN); -ENOMEM. A marker cannot be forged without the key,
+ * so files planted in a primary do not make it pass for a copy. */
+enum { BKP_AUDIT_PRIMARY = 1, BKP_AUDIT_MEDIUM, BKP_AUDIT_NONE, BKP_AUDIT_UNKNOWN };
+int bkp_audit_role(const bkp_repo *r, char **medium);
 
 /* Call `fn` with each record of the log at `path` in order, parsed but not
  * checked (bkp_audit_verify checks), until it returns non-zero. -ENOENT when

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "bkp/audit.h"
+#include "bkp/clock.h"
 #include "bkp/durable.h"
 #include "bkp/log.h"
 #include "bkp/tree.h"
@@ -218,7 +219,15 @@ static int copy_records(bkp_repo *src, bkp_repo *dst, const char *ds, uint32_t m
     char sub[512], name[128];
     snprintf(sub, sizeof(sub), "generations/%s", ds);
     char *dir = bkp_repo_subpath(dst, sub);
+    /* The tombstones written here count on this medium's copy only. */
+    char *medium = bkp_gen_copy_medium(dst);
     int rc = dir ? bkp_mkdir_p(dir, 0700) : -ENOMEM;
+    if (!rc && !medium) {
+        bkp_error("%s has no label naming this repository beside it, so the tombstones of the "
+                  "records it does not hold cannot be bound to it; label the medium",
+                  bkp_repo_path(dst));
+        rc = -EINVAL;
+    }
     if (!rc && !(rc = bkp_gen_list(src, ds, &sv, &sn)))
         rc = bkp_gen_list(dst, ds, &dv, &dn);
     for (size_t i = 0; !rc && i < sn && sv[i]->seq <= maxseq; i++) {
@@ -248,7 +257,7 @@ static int copy_records(bkp_repo *src, bkp_repo *dst, const char *ds, uint32_t m
                      "there; run `bkp verify`",
                      name, g->pruned ? "tombstone" : "record");
         } else {
-            rc = g->pruned ? copy_file(g->file, dir) : bkp_gen_tombstone(dst, dir, g);
+            rc = g->pruned ? copy_file(g->file, dir) : bkp_gen_tombstone(dst, dir, g, medium);
         }
         if (!rc && want && g->cleared && !(d && d->cleared)) {
             char *cl = strdup(g->file), *dot = cl ? strrchr(cl, '.') : NULL;
@@ -262,6 +271,7 @@ static int copy_records(bkp_repo *src, bkp_repo *dst, const char *ds, uint32_t m
     bkp_gen_list_free(sv, sn);
     bkp_gen_list_free(dv, dn);
     free(dir);
+    free(medium);
     return rc;
 }
 
@@ -310,10 +320,28 @@ int bkp_copy_generations(bkp_repo *src, bkp_repo *dst, bkp_gen *const *gens, siz
     return rc;
 }
 
+/* The medium's copy of a log the operator restarted (bkp_audit_restart) is
+ * the only record of what was lost: it is kept beside the new copy under a
+ * name that is never reused. */
+static int set_aside_copy(const char *dir, const char *to, uint64_t restart_seq)
+{
+    char name[96], when[32];
+    bkp_iso_time(when, sizeof(when), bkp_now());
+    snprintf(name, sizeof(name), "primary-before-restart-%llu-%s.jsonl",
+             (unsigned long long)restart_seq, when);
+    char *aside = bkp_path_join(dir, name);
+    int rc = !aside ? -ENOMEM : link(to, aside) < 0 && errno != EEXIST ? -errno : 0;
+    if (!rc)
+        rc = bkp_fsync_dir(dir);
+    free(aside);
+    return rc;
+}
+
 int bkp_copy_audit(bkp_repo *src, bkp_repo *dst)
 {
     char *from = bkp_audit_path(src), *to = bkp_repo_subpath(dst, BKP_AUDIT_COPY);
     char *dir = to ? strdup(to) : NULL, *slash = dir ? strrchr(dir, '/') : NULL;
+    const uint8_t *pk = bkp_keys_sign_pk(bkp_repo_keys(src));
     bkp_audit_check chk;
     bkp_buf data;
     int rc = 0;
@@ -323,20 +351,35 @@ int bkp_copy_audit(bkp_repo *src, bkp_repo *dst)
         goto out;
     }
     *slash = '\0';
-    if (access(to, F_OK) == 0 &&
-        bkp_audit_verify(from, bkp_keys_sign_pk(bkp_repo_keys(src)), to, &chk) != 0 &&
-        (chk.first_bad || chk.missing)) {
-        bkp_error("the audit log %s disagrees with its copy on the medium: %s. The medium's copy "
-                  "is kept; run `bkp audit verify --against %s` and find out who changed the "
-                  "host's log",
-                  from, chk.problem, to);
+    /* The host's log first on its own (chain, signatures, head marker): a
+     * log that lost records never replaces a copy that may still have them. */
+    if ((rc = bkp_audit_verify(from, pk, NULL, &chk)) < 0)
+        goto failed;
+    if (chk.first_bad || chk.missing || chk.absent || chk.head_bad) {
+        bkp_error("the audit log %s: %s. The medium's copy is kept as it is; run `bkp audit "
+                  "verify` and find out who changed the host's log",
+                  from, chk.problem);
         rc = -EBADMSG;
         goto out;
     }
-    if ((rc = bkp_read_file(from, &data, 1ULL << 31)) == -ENOENT)
-        rc = 0; /* nothing logged yet */
-    else if (!rc && !(rc = bkp_mkdir_p(dir, 0700)))
-        rc = bkp_durable_write(dir, slash + 1, data.data, data.len, 0);
+    if (access(to, F_OK) == 0 && bkp_audit_verify(from, pk, to, &chk) != 0 &&
+        (chk.first_bad || chk.missing)) {
+        if (chk.restarts && chk.first_bad && chk.first_bad <= chk.restart_seq) {
+            /* Differs from where an operator restarted the log: expected. */
+            if ((rc = set_aside_copy(dir, to, chk.restart_seq)))
+                goto failed;
+        } else {
+            bkp_error("the audit log %s disagrees with its copy on the medium: %s. The medium's "
+                      "copy is kept; run `bkp audit verify --against %s` and find out who changed "
+                      "the host's log",
+                      from, chk.problem, to);
+            rc = -EBADMSG;
+            goto out;
+        }
+    }
+    if (!(rc = bkp_read_file(from, &data, 1ULL << 31)) && !(rc = bkp_mkdir_p(dir, 0700)))
+        rc = bkp_durable_write(dir, slash + 1, data.data, data.len, BKP_DURABLE_PRIVATE);
+failed:
     if (rc)
         bkp_error("cannot copy the audit log to %s: %s", to, bkp_strerror(rc));
 out:

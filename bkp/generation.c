@@ -14,7 +14,9 @@
 
 #include "bkp/clock.h"
 #include "bkp/durable.h"
+#include "bkp/generation_internal.h"
 #include "bkp/log.h"
+#include "bkp/audit.h"
 
 #define RECORD_FORMAT "bkp-generation"
 #define RECORD_VERSION 1
@@ -110,25 +112,14 @@ void bkp_gen_list_free(bkp_gen **g, size_t n)
     free(g);
 }
 
-/* Parse and authenticate one record file's bytes. */
-static int parse_record(const bkp_repo *r, const uint8_t *data, size_t len, bkp_gen *g)
+int bkp_gen_record_parse(const uint8_t *text, size_t len, const char *repo_uuid, bkp_gen *g)
 {
     const char *ds = NULL, *uuid = NULL, *prev = NULL, *started = NULL, *finished = NULL;
     const char *fmt = NULL, *repo = NULL;
     json_int_t seq = 0, version = 0;
-    json_t *blobs = NULL;
+    json_t *blobs = NULL, *pv = NULL;
     json_error_t jerr;
-
-    crypto_generichash(g->hash, BKP_ID_LEN, data, len, NULL, 0);
-    if (len < 12 + 64 || memcmp(data, BKP_GEN_MAGIC, 8) != 0)
-        return -EBADMSG;
-    uint32_t jlen = bkp_get_le32(data + 8);
-    if ((size_t)jlen + 12 + 64 != len)
-        return -EBADMSG;
-    if (bkp_sig_verify(bkp_keys_sign_pk(bkp_repo_keys(r)), data + 12 + jlen, data, 12 + jlen))
-        return -EBADMSG;
-    g->json = json_loadb((const char *)data + 12, jlen, JSON_REJECT_DUPLICATES, &jerr);
-    json_t *pv = NULL;
+    g->json = json_loadb((const char *)text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!g->json ||
         json_unpack(g->json, "{s:s, s:I, s:s, s:s, s:I, s:s, s:s, s:s, s:o, s:{s:o}}", "format", &fmt,
                     "version", &version, "repository", &repo, "dataset", &ds, "seq", &seq, "uuid",
@@ -136,7 +127,8 @@ static int parse_record(const bkp_repo *r, const uint8_t *data, size_t len, bkp_
                     "blobs", &blobs) != 0)
         return -EBADMSG;
     if (strcmp(fmt, RECORD_FORMAT) != 0 || version != RECORD_VERSION || strlen(uuid) != 36 ||
-        seq < 1 || seq > 4000000000LL || !json_is_array(blobs) || strcmp(repo, bkp_repo_uuid(r)) != 0)
+        seq < 1 || seq > 4000000000LL || !json_is_array(blobs) || strcmp(repo, repo_uuid) != 0 ||
+        !bkp_dataset_name_ok(ds))
         return -EBADMSG;
     prev = json_is_string(pv) ? json_string_value(pv) : NULL;
     if (prev) {
@@ -161,6 +153,32 @@ static int parse_record(const bkp_repo *r, const uint8_t *data, size_t len, bkp_
             return -EBADMSG;
     }
     return 0;
+}
+
+/* Authenticate a signed file "MAGIC | u32le length | JSON | signature": 0
+ * with the JSON's place, -EBADMSG when it is malformed or forged. */
+int bkp_gen_signed_body(const bkp_repo *r, const uint8_t *data, size_t len, const char *magic,
+                        const uint8_t **text, size_t *tlen)
+{
+    if (len < 12 + 64 || memcmp(data, magic, 8) != 0)
+        return -EBADMSG;
+    uint32_t jlen = bkp_get_le32(data + 8);
+    if ((size_t)jlen + 12 + 64 != len ||
+        bkp_sig_verify(bkp_keys_sign_pk(bkp_repo_keys(r)), data + 12 + jlen, data, 12 + jlen))
+        return -EBADMSG;
+    *text = data + 12;
+    *tlen = jlen;
+    return 0;
+}
+
+/* Parse and authenticate one record file's bytes. */
+static int parse_record(const bkp_repo *r, const uint8_t *data, size_t len, bkp_gen *g)
+{
+    const uint8_t *text;
+    size_t tlen;
+    crypto_generichash(g->hash, BKP_ID_LEN, data, len, NULL, 0);
+    int rc = bkp_gen_signed_body(r, data, len, BKP_GEN_MAGIC, &text, &tlen);
+    return rc ? rc : bkp_gen_record_parse(text, tlen, bkp_repo_uuid(r), g);
 }
 
 static int load_record(bkp_repo *r, const char *path, const char *dataset, uint32_t seq, bkp_gen **out)
@@ -199,182 +217,6 @@ static int load_record(bkp_repo *r, const char *path, const char *dataset, uint3
     return 0;
 }
 
-#define CLEAR_MAGIC "BKPCLR01"
-#define TOMB_MAGIC "BKPPRN01"
-
-/* The JSON of a small signed file "MAGIC | u32le length | JSON | signature"
- * (clearances, tombstones), or NULL when it is absent, damaged or forged. */
-static json_t *read_signed(bkp_repo *r, const char *path, const char *magic)
-{
-    bkp_buf data;
-    json_t *j = NULL;
-    bkp_buf_init(&data);
-    if (path && bkp_read_file(path, &data, 1 << 16) == 0 && data.len > 12 + 64 &&
-        !memcmp(data.data, magic, 8)) {
-        uint32_t jlen = bkp_get_le32(data.data + 8);
-        if ((size_t)jlen + 12 + 64 == data.len &&
-            !bkp_sig_verify(bkp_keys_sign_pk(bkp_repo_keys(r)), data.data + 12 + jlen, data.data,
-                            12 + jlen))
-            j = json_loadb((const char *)data.data + 12, jlen, 0, NULL);
-    }
-    bkp_buf_free(&data);
-    return j;
-}
-
-/* Write `j` (stolen) signed, as `name` beside record `g`, durably and never
- * over an existing file (-EEXIST then). */
-static int write_signed(bkp_repo *r, const char *dir, const char *name, const char *magic, json_t *j)
-{
-    char *text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    bkp_buf rec;
-    int rc;
-    json_decref(j);
-    if (!text)
-        return -ENOMEM;
-    bkp_buf_init(&rec);
-    bkp_buf_put(&rec, magic, 8);
-    bkp_buf_u32(&rec, (uint32_t)strlen(text));
-    bkp_buf_put(&rec, text, strlen(text));
-    free(text);
-    uint8_t *sig = bkp_buf_reserve(&rec, 64);
-    if (sig) {
-        bkp_keys_sign(bkp_repo_keys(r), sig, rec.data, rec.len);
-        rec.len += 64;
-    }
-    rc = rec.failed || !dir ? -ENOMEM
-                            : bkp_durable_write(dir, name, rec.data, rec.len,
-                                                BKP_DURABLE_NOREPLACE | BKP_DURABLE_READONLY);
-    bkp_buf_free(&rec);
-    return rc;
-}
-
-/* The directory of record `g` (malloc'd). */
-static char *record_dir(const bkp_gen *g)
-{
-    char *dir = strdup(g->file), *slash = dir ? strrchr(dir, '/') : NULL;
-    if (!slash) {
-        free(dir);
-        return NULL;
-    }
-    *slash = '\0';
-    return dir;
-}
-
-/* A clearance counts only when signed by this repository and naming exactly
- * this record (by its hash): a cleared mark cannot move to another record. */
-static bool load_clearance(bkp_repo *r, const char *dir, const bkp_gen *g)
-{
-    char name[32], hex[2 * BKP_ID_LEN + 1];
-    snprintf(name, sizeof(name), "%010u.cleared", g->seq);
-    char *path = bkp_path_join(dir, name);
-    json_t *j = read_signed(r, path, CLEAR_MAGIC);
-    const char *rec = json_string_value(json_object_get(j, "record"));
-    bkp_hex(hex, g->hash, BKP_ID_LEN);
-    bool ok = rec && !strcmp(rec, hex);
-    json_decref(j);
-    free(path);
-    return ok;
-}
-
-int bkp_gen_clear(bkp_repo *r, const bkp_gen *g)
-{
-    char hex[2 * BKP_ID_LEN + 1], when[32], host[256] = "", name[32];
-    struct passwd *pw = getpwuid(getuid());
-    gethostname(host, sizeof(host) - 1);
-    bkp_hex(hex, g->hash, BKP_ID_LEN);
-    bkp_iso_time(when, sizeof(when), bkp_now());
-    snprintf(name, sizeof(name), "%010u.cleared", g->seq);
-    char *dir = record_dir(g);
-    int rc = write_signed(r, dir, name, CLEAR_MAGIC,
-                          json_pack("{s:s, s:i, s:s, s:i, s:s, s:s, s:I, s:o, s:s}", "format",
-                                    "bkp-clearance", "version", 1, "dataset", g->dataset, "seq",
-                                    (int)g->seq, "record", hex, "user", pw ? pw->pw_name : "?",
-                                    "uid", (json_int_t)getuid(), "host", bkp_json_bytes(host),
-                                    "time", when));
-    free(dir);
-    return rc == -EEXIST ? 0 : rc; /* already cleared */
-}
-
-static int load_tombstone(bkp_repo *r, const char *path, const char *dataset, uint32_t seq,
-                          bkp_gen **out)
-{
-    bkp_gen *g = calloc(1, sizeof(*g));
-    if (!g)
-        return -ENOMEM;
-    g->pruned = true;
-    g->file = strdup(path);
-    g->dataset = strdup(dataset);
-    g->seq = seq;
-    g->status = -EBADMSG;
-    g->json = read_signed(r, path, TOMB_MAGIC);
-    const char *ds = json_string_value(json_object_get(g->json, "dataset"));
-    const char *rec = json_string_value(json_object_get(g->json, "record"));
-    json_t *pv = json_object_get(g->json, "prev");
-    json_int_t s = json_integer_value(json_object_get(g->json, "seq"));
-    if (ds && rec && !strcmp(ds, dataset) && s == (json_int_t)seq &&
-        !bkp_unhex(g->hash, BKP_ID_LEN, rec) &&
-        (json_is_null(pv) ||
-         (json_is_string(pv) && !bkp_unhex(g->prev, BKP_ID_LEN, json_string_value(pv))))) {
-        g->has_prev = json_is_string(pv);
-        g->status = 0;
-    }
-    if (!g->file || !g->dataset) {
-        bkp_gen_free(g);
-        return -ENOMEM;
-    }
-    *out = g;
-    return 0;
-}
-
-/* Write the tombstone of record `g` into `dir` of repository `r`. `why`:
- * "pruned", or "not copied" on a medium that does not hold the record. */
-static int write_tombstone(bkp_repo *r, const char *dir, const bkp_gen *g, const char *why)
-{
-    char hex[2 * BKP_ID_LEN + 1], phex[2 * BKP_ID_LEN + 1], when[32], name[32];
-    struct passwd *pw = getpwuid(getuid());
-    if (g->status || g->pruned || !dir)
-        return g->status || g->pruned ? -EINVAL : -ENOMEM;
-    bkp_hex(hex, g->hash, BKP_ID_LEN);
-    if (g->has_prev)
-        bkp_hex(phex, g->prev, BKP_ID_LEN);
-    bkp_iso_time(when, sizeof(when), bkp_now());
-    snprintf(name, sizeof(name), "%010u.pruned", g->seq);
-    int rc = write_signed(r, dir, name, TOMB_MAGIC,
-                          json_pack("{s:s, s:i, s:s, s:i, s:s, s:s, s:o, s:O, s:s, s:s, s:s}",
-                                    "format", "bkp-tombstone", "version", 1, "dataset", g->dataset,
-                                    "seq", (int)g->seq, "uuid", g->uuid, "record", hex, "prev",
-                                    g->has_prev ? json_string(phex) : json_null(), "finished",
-                                    json_object_get(g->json, "finished"), "pruned", when, "user",
-                                    pw ? pw->pw_name : "?", "reason", why));
-    return rc == -EEXIST ? 0 : rc;
-}
-
-int bkp_gen_tombstone(bkp_repo *r, const char *dir, const bkp_gen *g)
-{
-    int rc = bkp_mkdir_p(dir, 0700);
-    return rc ? rc : write_tombstone(r, dir, g, "not copied");
-}
-
-int bkp_gen_prune(bkp_repo *r, const bkp_gen *g)
-{
-    char *dir = record_dir(g);
-    /* The tombstone first and durable; only then may the record go. */
-    int rc = write_tombstone(r, dir, g, "pruned");
-    if (!rc && (rc = bkp_unlink_sealed(g->file)) == -ENOENT)
-        rc = 0;
-    if (!rc) {
-        char cleared[32];
-        snprintf(cleared, sizeof(cleared), "%010u.cleared", g->seq);
-        char *c = bkp_path_join(dir, cleared);
-        if (c)
-            (void)bkp_unlink_sealed(c);
-        free(c);
-        rc = bkp_fsync_dir(dir);
-    }
-    free(dir);
-    return rc;
-}
-
 static int cmp_gen(const void *a, const void *b)
 {
     const bkp_gen *x = *(bkp_gen *const *)a, *y = *(bkp_gen *const *)b;
@@ -382,8 +224,8 @@ static int cmp_gen(const void *a, const void *b)
     return c ? c : (x->seq > y->seq) - (x->seq < y->seq);
 }
 
-static int list_dataset(bkp_repo *r, const char *gdir, const char *dataset, bkp_gen ***v, size_t *n,
-                        size_t *cap)
+static int list_dataset(bkp_repo *r, const char *gdir, const char *dataset, const char *medium,
+                        bkp_gen ***v, size_t *n, size_t *cap)
 {
     char *dir = bkp_path_join(gdir, dataset);
     DIR *d = dir ? opendir(dir) : NULL;
@@ -403,13 +245,13 @@ static int list_dataset(bkp_repo *r, const char *gdir, const char *dataset, bkp_
         char *path = bkp_path_join(dir, e->d_name);
         bkp_gen *g = NULL;
         rc = !path      ? -ENOMEM
-             : tomb     ? load_tombstone(r, path, dataset, (uint32_t)seq, &g)
+             : tomb     ? bkp_gen_load_tombstone(r, path, dataset, (uint32_t)seq, medium, &g)
                         : load_record(r, path, dataset, (uint32_t)seq, &g);
         free(path);
         if (rc)
             break;
         if (!g->status && !g->pruned)
-            g->cleared = load_clearance(r, dir, g);
+            g->cleared = bkp_gen_load_clearance(r, dir, g);
         if (*n == *cap) {
             *cap = *cap ? 2 * *cap : 16;
             bkp_gen **nv = realloc(*v, *cap * sizeof(*nv));
@@ -435,8 +277,9 @@ int bkp_gen_list(bkp_repo *r, const char *dataset, bkp_gen ***out, size_t *n)
     int rc = 0;
     if (!gdir)
         return -ENOMEM;
+    char *medium = bkp_gen_copy_medium(r); /* NULL on the primary */
     if (dataset) {
-        rc = list_dataset(r, gdir, dataset, &v, &cnt, &cap);
+        rc = list_dataset(r, gdir, dataset, medium, &v, &cnt, &cap);
     } else {
         DIR *d = opendir(gdir);
         struct dirent *e;
@@ -444,11 +287,12 @@ int bkp_gen_list(bkp_repo *r, const char *dataset, bkp_gen ***out, size_t *n)
             rc = -errno;
         while (d && (e = readdir(d)) && !rc)
             if (bkp_dataset_name_ok(e->d_name))
-                rc = list_dataset(r, gdir, e->d_name, &v, &cnt, &cap);
+                rc = list_dataset(r, gdir, e->d_name, medium, &v, &cnt, &cap);
         if (d)
             closedir(d);
     }
     free(gdir);
+    free(medium);
     if (rc) {
         bkp_gen_list_free(v, cnt);
         return rc;
@@ -593,6 +437,43 @@ static void mark_time(json_t *j, const char *why)
         json_object_set_new(guard, "reason", json_string(why));
 }
 
+typedef struct seq_scan {
+    const char *dataset;
+    uint32_t max;
+} seq_scan;
+
+static int scan_sealed(json_t *j, void *ctx)
+{
+    seq_scan *s = ctx;
+    const char *op = json_string_value(json_object_get(j, "op"));
+    const char *gen = json_string_value(json_object_get(j, "generation"));
+    size_t dl = strlen(s->dataset);
+    if (!op || strcmp(op, "backup") || !gen || strncmp(gen, s->dataset, dl) || gen[dl] != ':')
+        return 0;
+    char *end;
+    errno = 0;
+    unsigned long seq = strtoul(gen + dl + 1, &end, 10);
+    if (!errno && *end == '\0' && end != gen + dl + 1 && seq <= 4000000000UL && seq > s->max)
+        s->max = (uint32_t)seq;
+    return 0;
+}
+
+int bkp_gen_seq_floor(bkp_repo *r, const char *dataset, uint32_t *floor)
+{
+    seq_scan s = {dataset, 0};
+    char *log = bkp_audit_path(r);
+    int rc = log ? bkp_audit_each(log, scan_sealed, &s) : -ENOMEM;
+    free(log);
+    /* No log: the loss is reported by the append that follows the seal;
+     * the records and tombstones alone still set the floor. */
+    if (rc && rc != -ENOENT)
+        return rc;
+    /* The pins on media (each medium's head of this data set) raise the
+     * floor too, where they are read: take the larger of both here. */
+    *floor = s.max;
+    return 0;
+}
+
 int bkp_gen_seal(bkp_repo *r, const char *dataset, const bkp_capture *c, time_t started,
                  time_t finished, json_t *extra, bkp_gen **out)
 {
@@ -608,7 +489,13 @@ int bkp_gen_seal(bkp_repo *r, const char *dataset, const bkp_capture *c, time_t 
         bkp_error("cannot create %s: %s", dir, bkp_strerror(rc));
         goto out;
     }
-    if (!(rc = bkp_fsync_dir(gdir)))
+    /* A sequence number is never given twice: the next one is above every
+     * record and tombstone there is and every one the audit log says was
+     * sealed, so a deleted newest record does not free its number. */
+    uint32_t floor = 0;
+    if ((rc = bkp_gen_seq_floor(r, dataset, &floor)))
+        bkp_error("cannot read the audit log of %s: %s", bkp_repo_path(r), bkp_strerror(rc));
+    else if (!(rc = bkp_fsync_dir(gdir)))
         for (int attempt = 0; attempt < 100; attempt++) {
             bkp_gen **v = NULL, *latest = NULL;
             size_t n = 0;
@@ -623,6 +510,13 @@ int bkp_gen_seal(bkp_repo *r, const char *dataset, const bkp_capture *c, time_t 
             }
             latest = n ? v[n - 1] : NULL;
             uint32_t seq = latest ? latest->seq + 1 : 1;
+            if (seq <= floor)
+                seq = floor + 1;
+            if (seq > 4000000000U) {
+                bkp_gen_list_free(v, n);
+                rc = -EOVERFLOW;
+                break;
+            }
             uuid_generate_random(u);
             uuid_unparse_lower(u, uuid);
             json_t *j = record_json(r, dataset, seq, uuid, c, started, finished, latest);

@@ -39,10 +39,16 @@ typedef struct bkp_gen {
     bool cleared; /* a signed clearance (SEQ.cleared) names this record */
     bool pruned;  /* a tombstone (SEQ.pruned): the record was deleted by prune;
                    * hash and prev are the deleted record's, tree is empty */
+    bool foreign; /* a "not copied" tombstone found where it does not count (the
+                   * primary, or another medium's copy): status is -EBADMSG */
 } bkp_gen;
 
 /* A data set name: letters, digits, '.', '_', '-', not starting with '.'. */
 bool bkp_dataset_name_ok(const char *name);
+
+/* The highest sequence number of `dataset` the audit log of `r` records as
+ * sealed (0 when none): bkp_gen_seal never goes below it. */
+int bkp_gen_seq_floor(bkp_repo *r, const char *dataset, uint32_t *floor);
 
 /* Seal a generation for `c`. `extra` (borrowed, may be NULL) adds its keys to
  * the record (the change-rate guard's verdict). `*out` (may be NULL) receives
@@ -58,10 +64,19 @@ int bkp_gen_prune(bkp_repo *r, const bkp_gen *g) __attribute__((warn_unused_resu
 
 /* Write into `dir` — the generations/DATASET folder of a copy on a medium
  * that does not hold record `g` — the tombstone of `g` ("reason": "not
- * copied"), signed with the keys of `r`, so the chain of the records the copy
- * does hold verifies. An existing one is kept. */
-int bkp_gen_tombstone(bkp_repo *r, const char *dir, const bkp_gen *g)
+ * copied", "medium": `medium`, the UUID of that medium's label), signed with
+ * the keys of `r`, so the chain of the records the copy does hold verifies.
+ * It counts only on that medium's copy (bkp_gen_list). An existing one is
+ * kept. -EINVAL without a medium. */
+int bkp_gen_tombstone(bkp_repo *r, const char *dir, const bkp_gen *g, const char *medium)
     __attribute__((warn_unused_result));
+/* The label UUID of the medium that copy `r` is on (REPO/BKP-LABEL for an
+ * archive extracted, REPO/../BKP-LABEL for a disk copy), naming the same
+ * repository; NULL for the primary or when there is none (malloc'd). A
+ * folder opened by path is a copy only when its audit log's signed marker
+ * says so (bkp_audit_role), or when it has neither log nor marker (then
+ * verify says it checks it as a copy, and no command appends to it). */
+char *bkp_gen_copy_medium(const bkp_repo *r);
 /* Record, next to a sealed record, a signed clearance of its suspicious mark
  * ("BKPCLR01" | u32le length | JSON | signature, in DATASET/SEQ.cleared). The
  * record itself is never rewritten. */
@@ -69,7 +84,8 @@ int bkp_gen_clear(bkp_repo *r, const bkp_gen *g) __attribute__((warn_unused_resu
 
 /* All generations (of `dataset`, or all when NULL), sorted by data set then
  * sequence, tombstones of pruned ones included (pruned = true) so chains can
- * be checked. Records whose signature fails are listed with status -EBADMSG. */
+ * be checked. Records whose signature fails are listed with status -EBADMSG,
+ * as are "not copied" tombstones found outside their medium's copy (foreign). */
 int bkp_gen_list(bkp_repo *r, const char *dataset, bkp_gen ***out, size_t *n);
 void bkp_gen_list_free(bkp_gen **g, size_t n);
 void bkp_gen_free(bkp_gen *g);
@@ -80,6 +96,17 @@ bool bkp_gen_marked(const bkp_gen *g);
 /* DATASET:latest, DATASET:SEQ or a unique UUID prefix (at least 4 digits).
  * -ENOENT when nothing matches, -EINVAL when ambiguous; logs why. */
 int bkp_gen_resolve(bkp_repo *r, const char *spec, bkp_gen **out);
+
+/* The parsers behind the signatures, for bytes already authenticated (the
+ * JSON of a record, a tombstone, a clearance): 0, or -EBADMSG when a field is
+ * missing, mistyped or names something else. A tombstone is also checked
+ * against where it was found: `dataset`, `seq`, and `medium` (the label UUID
+ * of the copy it is on, NULL on the primary). On failure `g` keeps what was
+ * parsed for bkp_gen_free. */
+int bkp_gen_record_parse(const uint8_t *text, size_t len, const char *repo_uuid, bkp_gen *g);
+int bkp_gen_tombstone_parse(const uint8_t *text, size_t len, const char *dataset, uint32_t seq,
+                            const char *medium, bkp_gen *g);
+int bkp_gen_clearance_parse(const uint8_t *text, size_t len, const bkp_gen *g);
 
 /* "emr-db:42" into `buf`. */
 const char *bkp_gen_name(const bkp_gen *g, char *buf, size_t n);

@@ -578,7 +578,12 @@ int bkp_repo_reload(bkp_repo *r)
 
 int bkp_repo_open_copy(const char *path, const bkp_repo *like, unsigned flags, bkp_repo **out)
 {
-    return open_repo(path, NULL, 0, like, flags, out);
+    return open_repo(path, NULL, 0, like, flags | BKP_REPO_COPY, out);
+}
+
+bool bkp_repo_is_copy(const bkp_repo *r)
+{
+    return (r->flags & BKP_REPO_COPY) != 0;
 }
 
 int bkp_repo_init_copy(const bkp_repo *like, const char *path)

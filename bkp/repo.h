@@ -28,6 +28,7 @@ typedef struct bkp_repo bkp_repo;
 
 enum {
     BKP_REPO_READONLY = 1, /* never write: no clean-up pass, no index repair */
+    BKP_REPO_COPY = 2,     /* set by bkp_repo_open_copy: a copy on a medium, not the primary */
 };
 
 /* Create a repository at `path` (absent or an empty directory). Refuses a
@@ -53,6 +54,10 @@ int bkp_repo_init_copy(const bkp_repo *like, const char *path) __attribute__((wa
 void bkp_repo_free(bkp_repo *r);
 
 const char *bkp_repo_path(const bkp_repo *r);
+/* Was `r` opened as a copy (bkp_repo_open_copy)? Decided by the caller that
+ * opened it, never by what the folder holds: a primary cannot be made to
+ * pass for a copy by planting files in it (generation.h, tombstones). */
+bool bkp_repo_is_copy(const bkp_repo *r);
 const char *bkp_repo_uuid(const bkp_repo *r);
 const bkp_keys *bkp_repo_keys(const bkp_repo *r);
 const bkp_chunker *bkp_repo_chunker(const bkp_repo *r);

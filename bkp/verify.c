@@ -12,6 +12,7 @@
 
 #include <sodium.h>
 
+#include "bkp/audit.h"
 #include "bkp/durable.h"
 #include "bkp/generation.h"
 #include "bkp/log.h"
@@ -387,6 +388,16 @@ static void check_chains(verify_ctx *c, bkp_gen **v, size_t n)
     for (size_t i = 0; i < n; i++) {
         const bkp_gen *g = v[i], *prev = i && !strcmp(v[i - 1]->dataset, g->dataset) ? v[i - 1] : NULL;
         bkp_gen_name(g, name, sizeof(name));
+        if (g->foreign) {
+            const char *m = json_string_value(json_object_get(g->json, "medium"));
+            problem(c, "%s: the tombstone %s was written for a copy on a medium (\"%s\"%s%s) "
+                       "and does not count here: the generation record was deleted and a "
+                       "tombstone from a copy or an archive put in its place; copy the record "
+                       "back from a medium that holds it",
+                    name, g->file, json_string_value(json_object_get(g->json, "reason")),
+                    m ? ", medium " : "", m ? m : "");
+            continue;
+        }
         if (g->status) {
             problem(c, "%s: the %s %s is damaged or forged (its signature does not verify)%s", name,
                     g->pruned ? "tombstone of the pruned record" : "generation record", g->file,
@@ -406,6 +417,158 @@ static void check_chains(verify_ctx *c, bkp_gen **v, size_t n)
             problem(c, "%s names a previous record (%.16s) that is not there", name, hex);
         }
     }
+}
+
+/* ---- the audit log against the records (the primary only) ---- */
+
+typedef struct sealed {
+    char *dataset;
+    uint32_t seq;
+    uint64_t at; /* the audit record that says so */
+} sealed;
+
+typedef struct audit_facts {
+    uint64_t upto; /* read records 1..upto (the part that verifies) */
+    uint64_t n;
+    sealed *sealed, *pruned; /* backup records naming a generation; prune records' list */
+    size_t nsealed, npruned;
+    char restarted[32];      /* time of the last restart of the log, "" when none */
+    int err;
+} audit_facts;
+
+static int add_fact(sealed **v, size_t *n, const char *name, uint64_t at)
+{
+    const char *colon = name ? strrchr(name, ':') : NULL;
+    char *end;
+    if (!colon || colon == name)
+        return 0;
+    unsigned long seq = strtoul(colon + 1, &end, 10);
+    if (*end || end == colon + 1 || seq < 1 || seq > 4000000000UL)
+        return 0;
+    sealed *nv = realloc(*v, (*n + 1) * sizeof(*nv));
+    if (!nv || !(nv[*n].dataset = strndup(name, (size_t)(colon - name)))) {
+        if (nv)
+            *v = nv;
+        return -ENOMEM;
+    }
+    *v = nv;
+    nv[*n].seq = (uint32_t)seq;
+    nv[*n].at = at;
+    (*n)++;
+    return 0;
+}
+
+static int collect_facts(json_t *j, void *ctx)
+{
+    audit_facts *f = ctx;
+    if (++f->n > f->upto)
+        return 1; /* past the part that verifies: not evidence */
+    const char *op = json_string_value(json_object_get(j, "op"));
+    const char *when = json_string_value(json_object_get(j, "time"));
+    if (!op)
+        return 0;
+    if (!strcmp(op, "backup"))
+        f->err = add_fact(&f->sealed, &f->nsealed,
+                          json_string_value(json_object_get(j, "generation")), f->n);
+    /* A prune of the repository (not of a medium's copy) names what it deleted. */
+    if (!strcmp(op, "prune") && !json_object_get(j, "medium")) {
+        json_t *gone = json_object_get(json_object_get(j, "figures"), "generations_deleted");
+        for (size_t i = 0; !f->err && i < json_array_size(gone); i++)
+            f->err = add_fact(&f->pruned, &f->npruned,
+                              json_string_value(json_array_get(gone, i)), f->n);
+    }
+    /* Written by the prune of the primary before each tombstone. */
+    if (!strcmp(op, "prune-generation") && !json_object_get(j, "medium"))
+        f->err = add_fact(&f->pruned, &f->npruned,
+                          json_string_value(json_object_get(j, "generation")), f->n);
+    if (!strcmp(op, "log_restarted") && when)
+        snprintf(f->restarted, sizeof(f->restarted), "%s", when);
+    return f->err;
+}
+
+static bool listed(const sealed *v, size_t n, const char *ds, uint32_t seq)
+{
+    for (size_t i = 0; i < n; i++)
+        if (v[i].seq == seq && !strcmp(v[i].dataset, ds))
+            return true;
+    return false;
+}
+
+static const bkp_gen *find_gen(bkp_gen **v, size_t n, const char *ds, uint32_t seq)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(v[mid]->dataset, ds);
+        if (!c && v[mid]->seq == seq)
+            return v[mid];
+        if (c < 0 || (!c && v[mid]->seq < seq))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+/*
+ * Every generation the log says was sealed is there, or was deleted by a
+ * prune the log records; every tombstone of the primary is backed by such a
+ * prune. The records alone cannot show a deleted newest record (nothing
+ * after it chains to it); the log, whose own end is held by its head
+ * marker, can.
+ */
+static void check_audit(verify_ctx *c, bkp_gen **v, size_t n, bool log_problems)
+{
+    char *path = bkp_audit_path(c->repo), name[128];
+    bkp_audit_check chk;
+    audit_facts f = {0};
+    int rc = path ? bkp_audit_verify(path, bkp_keys_sign_pk(bkp_repo_keys(c->repo)), NULL, &chk)
+                  : -ENOMEM;
+    if (rc < 0) {
+        problem(c, "the audit log %s cannot be read (%s), so deleted generations cannot be ruled "
+                   "out",
+                path ? path : "audit/log.jsonl", bkp_strerror(rc));
+        goto out;
+    }
+    if (log_problems && (chk.first_bad || chk.missing || chk.absent || chk.head_bad))
+        problem(c, "the audit log %s: %s", path, chk.problem);
+    f.upto = chk.first_bad ? chk.first_bad - 1 : chk.records;
+    if (!chk.absent && (rc = bkp_audit_each(path, collect_facts, &f)) < 0)
+        problem(c, "the audit log %s cannot be read (%s)", path, bkp_strerror(rc));
+    for (size_t i = 0; i < f.nsealed; i++) {
+        const sealed *s = &f.sealed[i];
+        const bkp_gen *g = find_gen(v, n, s->dataset, s->seq);
+        if (!g || g->foreign)
+            problem(c, "%s:%u: the audit log says it was sealed (record #%llu), but its "
+                       "generation record is %s and no prune deleted it: it was deleted; copy "
+                       "the record back from a medium that holds it, and find out who deleted it",
+                    s->dataset, s->seq, (unsigned long long)s->at,
+                    g ? "replaced by a tombstone that does not count here" : "missing");
+    }
+    for (size_t i = 0; i < n; i++) {
+        const bkp_gen *g = v[i];
+        const char *when = json_string_value(json_object_get(g->json, "pruned"));
+        if (!g->pruned || g->status || listed(f.pruned, f.npruned, g->dataset, g->seq))
+            continue;
+        /* A log restarted after the prune no longer holds its record. */
+        if (*f.restarted && when && strcmp(when, f.restarted) < 0)
+            continue;
+        problem(c, "%s: its tombstone %s is not backed by a prune record in the audit log: a "
+                   "prune stopped before recording, or the record was deleted and a tombstone "
+                   "put in its place",
+                bkp_gen_name(g, name, sizeof(name)), g->file);
+    }
+    if (f.err)
+        problem(c, "the audit log %s could not be compared with the records: %s", path,
+                bkp_strerror(f.err));
+out:
+    for (size_t i = 0; i < f.nsealed; i++)
+        free(f.sealed[i].dataset);
+    for (size_t i = 0; i < f.npruned; i++)
+        free(f.pruned[i].dataset);
+    free(f.sealed);
+    free(f.pruned);
+    free(path);
 }
 
 static void report_bad_packs(verify_ctx *c)
@@ -463,6 +626,10 @@ static int verify_run(bkp_repo *r, bool read_data, char **only, size_t nonly, in
     for (size_t i = 0; i < n; i++)
         res->generations += !v[i]->pruned;
     check_chains(&c, v, n);
+    char *medium = bkp_gen_copy_medium(r); /* NULL: the primary */
+    if (!medium)
+        check_audit(&c, v, n, true);
+    free(medium);
     if (read_data) {
         const bkp_index *x = bkp_repo_index(r);
         c.nnums = bkp_index_pack_count(x);
@@ -524,6 +691,21 @@ out:
     if (rc)
         return rc;
     return res->problems ? 1 : 0;
+}
+
+int bkp_verify_log(bkp_repo *r, bkp_verify_result *res)
+{
+    verify_ctx c = {.repo = r, .res = res};
+    bkp_gen **v = NULL;
+    size_t n = 0;
+    memset(res, 0, sizeof(*res));
+    int rc = bkp_gen_list(r, NULL, &v, &n);
+    char *medium = rc ? NULL : bkp_gen_copy_medium(r);
+    if (!rc && !medium)
+        check_audit(&c, v, n, false);
+    free(medium);
+    bkp_gen_list_free(v, n);
+    return rc ? rc : res->problems ? 1 : 0;
 }
 
 int bkp_verify(bkp_repo *r, bool read_data, int workers, bkp_verify_result *res)

@@ -5,7 +5,9 @@
  * chunk it names is indexed and its pack is present. With read_data: every
  * pack file is read back, its name checked, its trailer and every blob
  * authenticated and re-hashed. Each problem names the pack and the
- * generations and files it affects.
+ * generations and files it affects. On a primary, the audit log is checked
+ * against the records: a generation it says was sealed must be there, or
+ * have a "pruned" tombstone backed by a prune record of the log.
  */
 #ifndef BKP_VERIFY_H
 #define BKP_VERIFY_H
@@ -30,6 +32,13 @@ void bkp_verify_result_clear(bkp_verify_result *res);
  * negative on failure. Clear `res` afterwards in every case. */
 int bkp_verify(bkp_repo *r, bool read_data, int workers, bkp_verify_result *res)
     __attribute__((warn_unused_result));
+
+/* Only the audit log of a primary against its records: every generation
+ * the log says was sealed is there or was deleted by a prune the log
+ * records, and every tombstone is backed by such a prune (what `verify`
+ * also checks). 0 clean, 1 problems (printed and kept in `res`), negative
+ * on failure. */
+int bkp_verify_log(bkp_repo *r, bkp_verify_result *res) __attribute__((warn_unused_result));
 
 /* The same, reading back only the packs named (hex) in `packs`: a sample. */
 int bkp_verify_packs(bkp_repo *r, char *const *packs, size_t n, int workers, bkp_verify_result *res)

@@ -1,4 +1,5 @@
-/* bkp audit verify | show: the tamper-evident log, for auditors. */
+/* bkp audit verify | show | restart REASON: the tamper-evident log, for auditors. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "bkp/durable.h"
 #include "bkp/lock.h"
 #include "bkp/log.h"
+#include "bkp/verify.h"
 
 /* --against FILE, or a disk medium's name: the copy of the log it carries. */
 static char *against_path(cli *c)
@@ -48,13 +50,31 @@ static int audit_verify(cli *c)
         free(against);
         return EXIT_FAILED;
     }
+    /* The log against the records: a generation it says was sealed and
+     * that is gone (deleted, not pruned) is a hole in what it proves. */
+    bkp_verify_result vr = {0};
+    int vrc = bkp_verify_log(c->r, &vr);
+    if (vrc < 0)
+        bkp_error("cannot compare the audit log with the generation records: %s",
+                  bkp_strerror(vrc));
     if (c->json)
-        cli_print_json(json_pack("{s:b, s:I, s:I, s:I, s:s}", "ok", rc == 0, "records",
-                                 (json_int_t)chk.records, "first_bad", (json_int_t)chk.first_bad,
-                                 "missing", (json_int_t)chk.missing, "problem", chk.problem));
+        cli_print_json(json_pack("{s:b, s:I, s:I, s:I, s:b, s:b, s:I, s:s, s:I}", "ok",
+                                 rc == 0 && vrc == 0,
+                                 "records", (json_int_t)chk.records, "first_bad",
+                                 (json_int_t)chk.first_bad, "missing", (json_int_t)chk.missing,
+                                 "absent", chk.absent, "head_bad", chk.head_bad, "restarts",
+                                 (json_int_t)chk.restarts, "problem", chk.problem,
+                                 "generations_unaccounted", (json_int_t)vr.problems));
+    bkp_verify_result_clear(&vr);
+    if (chk.restarts && !c->json)
+        bkp_warn("audit log %s: it was restarted by an operator (%llu time(s), last at record "
+                 "%llu): what it held before is not in it; `bkp audit show` gives the reason",
+                 path, (unsigned long long)chk.restarts, (unsigned long long)chk.restart_seq);
     if (rc)
         bkp_error("audit log %s: %s", path, chk.problem);
-    else if (c->tty && !c->json)
+    if (vrc && !rc)
+        rc = 1;
+    else if (c->tty && !c->json && !rc)
         printf("audit log: %llu record(s), chain and signatures intact%s%s\n",
                (unsigned long long)chk.records, against ? ", nothing missing against " : "",
                against ? against : "");
@@ -112,6 +132,31 @@ static int audit_show(cli *c)
     return rc ? EXIT_FAILED : EXIT_OK;
 }
 
+/* An operator's answer to a lost log: continue it with a signed record of
+ * the loss (never done by any other command). */
+static int audit_restart(cli *c)
+{
+    char found[32] = "";
+    const char *reason = c->nargs > 1 ? c->args[1] : NULL;
+    if (!reason || !*reason) {
+        bkp_error("give the reason, as the record will keep it: `bkp audit restart \"the disk "
+                  "was replaced; log lost\"`");
+        return EXIT_USAGE;
+    }
+    int rc = bkp_audit_restart(c->r, reason, found, sizeof(found));
+    if (rc == -EEXIST) {
+        bkp_error("the audit log and its head marker agree: there is nothing to restart; `bkp "
+                  "audit verify` checks the rest");
+        return EXIT_USAGE;
+    }
+    if (rc)
+        return EXIT_FAILED;
+    printf("audit log: found %s; continued with a signed record of the loss (op "
+           "log_restarted)\n",
+           found);
+    return EXIT_OK;
+}
+
 int cmd_audit(cli *c)
 {
     if (!strcmp(c->args[0], "verify"))
@@ -120,8 +165,10 @@ int cmd_audit(cli *c)
         return cli_audit_report(c);
     if (!strcmp(c->args[0], "show"))
         return audit_show(c);
-    bkp_error("unknown audit command '%s'; use `bkp audit verify [--against FILE]` or `bkp audit "
-              "show [--since DATE] [--dataset NAME] [--json]`",
+    if (!strcmp(c->args[0], "restart"))
+        return audit_restart(c);
+    bkp_error("unknown audit command '%s'; use `bkp audit verify [--against FILE]`, `bkp audit "
+              "show [--since DATE] [--dataset NAME] [--json]` or `bkp audit restart REASON`",
               c->args[0]);
     return EXIT_USAGE;
 }
@@ -154,6 +201,9 @@ void cli_audit_context(cli *c)
     size_t n = bkp_lock_takeovers(&tk);
     if (!c->r)
         return;
+    /* Every command that reads the repository says so when its log was lost,
+     * read-only ones included (which never write it). */
+    (void)bkp_audit_report_state(c->r);
     for (size_t i = 0; i < n; i++) {
         json_t *fig = json_pack("{s:s}", "lock", tk[i]);
         bkp_audit_rec rec = {.op = "lock-takeover", .figures = fig};

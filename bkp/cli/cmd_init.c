@@ -16,10 +16,11 @@ int cmd_init(cli *c)
     if (bkp_passphrase_get(c->passphrase_file, 1, &pass, &plen))
         return EXIT_USAGE;
     int rc = bkp_repo_init(c->repo, pass, plen);
-    /* The first record of the audit log: the repository's creation. */
+    /* The first record of the audit log: the repository's creation. Only
+     * here is a log created; every later command appends to this one. */
     if (!rc && !(rc = bkp_repo_open(c->repo, pass, plen, 0, &c->r))) {
         bkp_audit_rec rec = {.op = "init"};
-        if (cli_audit(c, &rec))
+        if (bkp_audit_create(c->r, &rec))
             rc = -EIO;
     }
     bkp_passphrase_free(pass, plen);

@@ -331,6 +331,17 @@ int cmd_verify(cli *c)
     }
     if (copy)
         target = copy;
+    /* A copy on a medium named by its path (--repo): its audit log's marker
+     * says so, or it has no log of its own. It is checked as that copy
+     * (its "not copied" tombstones count, the primary's log is not its
+     * own), and said so, since a primary whose log and marker were deleted
+     * would look the same. */
+    char *as_copy = !copy ? bkp_gen_copy_medium(c->r) : NULL;
+    if (as_copy)
+        bkp_warn("%s is checked as the copy on the medium labelled %s (a label beside it names "
+                 "this repository, and it has no audit log of a primary)",
+                 bkp_repo_path(c->r), as_copy);
+    free(as_copy);
     /* A repair takes its writer's lock below; a check holds a reader's. */
     if (!c->repair_from && (ex = cli_read_lock(c, bkp_repo_path(target), &writer)))
         goto out;

@@ -94,10 +94,10 @@ static const command commands[] = {
     {.name = "audit", .run = cmd_audit, .needs = NEED_REPO, .key = true,
      .options = OPT_REPO | OPT_JSON | OPT_AGAINST | OPT_SINCE | OPT_DATASET | OPT_FROM |
                 OPT_PERIOD | OPT_PRINT,
-     .min_args = 1, .max_args = 1,
+     .min_args = 1, .max_args = 2,
      .usage = "audit verify [--against FILE|MEDIUM] | audit show [--since DATE] [--dataset NAME] "
               "[--json] | audit report [--from DATE] [--to DATE] [--format md|html] [--lang "
-              "ja|en] [--json]",
+              "ja|en] [--json] | audit restart REASON",
      .summary = "check the signed audit log, show it, or write the evidence report for checklist "
                 "item 3-②"},
     {.name = "policy", .run = cmd_policy, .policy = POLICY_REQUIRED, .options = OPT_JSON,

@@ -55,10 +55,12 @@ T=$(tamper unsigned)
 last=$(wc -l <"$LOG")
 sed -i "${last}s/\"sig\":\"[0-9a-f]*\"/\"sig\":\"$(printf '0%.0s' $(seq 128))\"/" "$T/audit/log.jsonl"
 expect_bad "$T" "$last" "an unsigned last record"
-# Truncate the tail: the chain that remains is valid, but a copy shows what is missing.
+# Truncate the tail: the chain that remains is valid, but its signed head
+# marker shows what is missing, and so does a copy.
 T=$(tamper truncate)
 sed -i '$d' "$T/audit/log.jsonl"
-ok "$BKP" audit verify --repo "$T"
+check_exit 1 "$BKP" audit verify --repo "$T" || true
+output_has "missing at the end" "a log cut short should be caught by its head marker"
 check_exit 1 "$BKP" audit verify --repo "$T" --against "$LOG" || true
 output_has "missing at the end" "a log cut short should be caught against a copy"
 
