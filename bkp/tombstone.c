@@ -163,8 +163,12 @@ int bkp_gen_tombstone_parse(const uint8_t *text, size_t len, const char *dataset
     if (!strcmp(why, "pruned") && !json_object_get(j, "medium")) {
         g->status = 0; /* pruned on the primary (and copied as it is) */
     } else if (!strcmp(why, "pruned") || !strcmp(why, "not copied")) {
-        /* written for one medium's copy: counts there only */
-        if (medium && for_medium && !strcmp(medium, for_medium))
+        /* written for one medium's copy: counts there only. A "not copied"
+         * one without `medium` was written before tombstones were bound:
+         * it still counts on a medium's copy (where it was written, and
+         * where the copy's pin names the heads), never on the primary. */
+        bool legacy = !strcmp(why, "not copied") && !json_object_get(j, "medium");
+        if (medium && (legacy || (for_medium && !strcmp(medium, for_medium))))
             g->status = 0;
         else
             g->foreign = true;

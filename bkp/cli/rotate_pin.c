@@ -17,6 +17,7 @@
 #include "bkp/log.h"
 #include "bkp/medium.h"
 #include "bkp/pin.h"
+#include "bkp/verify.h"
 
 /* The pin of medium `name`: from the medium at `path` when it is there and
  * names this medium (two disks may take turns at one mount point), else
@@ -173,5 +174,20 @@ int cli_pins_guard(cli *c, const char *doing)
     if (nf > 0)
         cli_pins_refuse(found, doing);
     json_decref(found);
-    return nf ? EXIT_FAILED : EXIT_OK;
+    if (nf)
+        return EXIT_FAILED;
+    /* A medium that pinned nothing newer cannot tell that the primary lost
+     * its newest records; the primary's own audit log can: a generation it
+     * says was sealed and that is gone without a prune would make "the
+     * newest" an older one. */
+    bkp_verify_result res = {0};
+    int rc = bkp_verify_log(c->r, &res);
+    bkp_verify_result_clear(&res);
+    if (rc)
+        bkp_error("%s: the primary's audit log and its generations disagree (above), so its "
+                  "newest generations are not known; the medium is left as it is. Find out what "
+                  "happened (`bkp verify`, `bkp audit verify`), and restore the missing "
+                  "generations from a medium that holds them",
+                  doing);
+    return rc ? EXIT_FAILED : EXIT_OK;
 }

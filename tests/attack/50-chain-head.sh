@@ -70,6 +70,14 @@ no_signal "verify after the newest record was deleted"
 output_has "ds:3" "verify should name the deleted newest generation"
 check_exit 1 "$BKP" audit verify --policy "$POL" || true
 no_signal "audit verify after the newest record was deleted"
+# No medium pinned ds:3 yet, but the primary's own log knows it was sealed:
+# rotation must not copy ds:2 as "the newest".
+ok "$BKP" media label "$TAPE" --name tape --policy "$POL"
+check_exit 1 "$BKP" rotate tape --policy "$POL" || true
+no_signal "rotate after the newest record was deleted"
+output_has "disagree" "rotate should say the log and the generations disagree"
+[ -z "$(ls -A "$TAPE" | grep '\.tar$')" ] || flunk "rotate wrote an archive of an older head: $(ls "$TAPE")"
+rm -rf "${TAPE:?}"/* # section 4 labels it afresh
 # The next backup: a new number, never the deleted one.
 echo "version 4" >"$D/f"
 check_exit 0 "$BKP" backup --policy "$POL" ds || flunk "a backup after the deletion failed"
