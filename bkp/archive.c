@@ -284,7 +284,7 @@ static uint64_t member_max(const char *rel)
     if (!strcmp(rel, "keys/key"))
         return 4096;
     if (!strncmp(rel, "packs/", 6)) /* the target, one largest blob, its trailer */
-        return 8 + BKP_PACK_TARGET + 2 * (uint64_t)BKP_PACK_TRAILER_MAX + 12;
+        return BKP_PACK_MAX;
     if (!strncmp(rel, "index/", 6))
         return 8 + BKP_BLOB_MAX_RAW + BKP_BLOB_MAX_RAW / 16;
     size_t l = strlen(rel);
@@ -331,12 +331,24 @@ int bkp_archive_extract(const char *path, const char *dir, char **top)
     struct archive_entry *e;
     char *first = NULL;
     bkp_buf data;
-    int rc = 0, r;
+    int rc = 0, r, fd = -1;
     bkp_buf_init(&data);
     if (!a)
         return -ENOMEM;
     archive_read_support_format_tar(a);
-    if (archive_read_open_filename(a, path, 1 << 20) != ARCHIVE_OK) {
+    /* A file, or a tape (a character or block device); never a FIFO planted
+     * in an archive's place, which would be waited on for ever. */
+    struct stat st;
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0 || fstat(fd, &st) < 0 ||
+        !(S_ISREG(st.st_mode) || S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) ||
+        fcntl(fd, F_SETFL, 0) < 0) {
+        rc = fd < 0 ? -errno : -EBADMSG;
+        bkp_error("cannot read the archive %s: %s", path,
+                  rc == -EBADMSG ? "it is not a file or a tape device" : bkp_strerror(rc));
+        goto out;
+    }
+    if (archive_read_open_fd(a, fd, 1 << 20) != ARCHIVE_OK) {
         bkp_error("cannot read the archive %s: %s", path, archive_error_string(a));
         rc = -EIO;
         goto out;
@@ -414,7 +426,9 @@ int bkp_archive_extract(const char *path, const char *dir, char **top)
         first = NULL;
     }
 out:
-    archive_read_free(a);
+    archive_read_free(a); /* it does not close a descriptor it was given */
+    if (fd >= 0)
+        close(fd);
     bkp_buf_free(&data);
     free(first);
     return rc;

@@ -583,7 +583,7 @@ out:
  * hundred bytes; 256 MiB is several years of hourly records of ten data
  * sets. A record line is at most 64 KiB, so parsing one stays cheap, and
  * there are at most LOG_MAX / 64 lines, which bounds the line table. */
-#define LOG_MAX (256ULL << 20)
+#define LOG_MAX BKP_AUDIT_LOG_MAX
 #define LINE_MAX_LEN (64U << 10)
 
 /* Read a whole log into lines (pointers into `buf`). */

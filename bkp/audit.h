@@ -25,6 +25,10 @@
 
 #include "bkp/repo.h"
 
+/* The largest log (or copy of one) that is read: several years of hourly
+ * records of ten data sets; anything larger was not written by bkp. */
+#define BKP_AUDIT_LOG_MAX (256ULL << 20)
+
 typedef struct bkp_audit_rec {
     const char *op;         /* "backup", "prune", "verify", ... */
     const char *dataset;    /* may be NULL */

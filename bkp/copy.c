@@ -15,7 +15,7 @@
 #include "bkp/log.h"
 #include "bkp/tree.h"
 
-#define PACK_MAX (1ULL << 30)
+#define PACK_MAX BKP_PACK_MAX
 #define RECORD_MAX (256U << 20)
 
 /* A set of IDs: an index without packs. */
@@ -377,7 +377,7 @@ int bkp_copy_audit(bkp_repo *src, bkp_repo *dst)
             goto out;
         }
     }
-    if (!(rc = bkp_read_file(from, &data, 1ULL << 31)) && !(rc = bkp_mkdir_p(dir, 0700)))
+    if (!(rc = bkp_read_file(from, &data, BKP_AUDIT_LOG_MAX)) && !(rc = bkp_mkdir_p(dir, 0700)))
         rc = bkp_durable_write(dir, slash + 1, data.data, data.len, BKP_DURABLE_PRIVATE);
 failed:
     if (rc)

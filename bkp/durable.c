@@ -148,10 +148,27 @@ static int read_fd(int fd, bkp_buf *out, size_t max, bool regular_only);
 
 int bkp_read_file(const char *path, bkp_buf *out, size_t max)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* Non-blocking, and regular files only: a FIFO or a device planted on
+     * a medium in place of a label, record or config must be refused at
+     * once, not waited on (reads of a regular file never block anyway). */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0)
         return -errno;
-    return read_fd(fd, out, max, false);
+    return read_fd(fd, out, max, true);
+}
+
+int bkp_open_regular(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    struct stat st;
+    if (fd < 0)
+        return -errno;
+    int rc = fstat(fd, &st) < 0 ? -errno : !S_ISREG(st.st_mode) ? -EBADMSG : 0;
+    if (rc) {
+        close(fd);
+        return rc;
+    }
+    return fd;
 }
 
 int bkp_read_file_at(int dirfd, const char *name, bkp_buf *out, size_t max)

@@ -26,6 +26,10 @@
  * footer above this is refused before anything is allocated or read. (A
  * pack of 32 MiB of the smallest blobs has a trailer of about 37 MiB.) */
 #define BKP_PACK_TRAILER_MAX (BKP_BLOB_MAX_RAW + BKP_BLOB_MAX_RAW / 16 + BKP_BLOB_OVERHEAD)
+/* The largest pack a writer makes: the target, one largest blob past it, its
+ * trailer, the magics and the footer. A file on a medium larger than this is
+ * not a pack, and is refused before it is read. */
+#define BKP_PACK_MAX (8 + (uint64_t)BKP_PACK_TARGET + 2 * (uint64_t)BKP_PACK_TRAILER_MAX + 12)
 
 typedef struct bkp_pack_entry {
     uint8_t id[BKP_ID_LEN];

@@ -19,6 +19,7 @@
 #include "bkp/clock.h"
 #include "bkp/config.h"
 #include "bkp/durable.h"
+#include "bkp/layout.h"
 #include "bkp/log.h"
 #include "bkp/pack.h"
 #include "bkp/prune.h"
@@ -332,11 +333,11 @@ static int reindex_orphans(bkp_repo *r)
             if (bkp_prune_doomed(r->path, r->keys, e->d_name))
                 continue;
             char *p = bkp_path_join(dir, e->d_name);
-            int fd = p ? open(p, O_RDONLY | O_CLOEXEC) : -1;
+            int fd = p ? bkp_open_regular(p) : -ENOMEM;
             struct stat st;
             bkp_pack_entry *ents = NULL;
             uint32_t cnt = 0;
-            int x = fd < 0 || fstat(fd, &st) < 0 ? -errno
+            int x = fd < 0 ? fd : fstat(fd, &st) < 0 ? -errno
                                                  : bkp_pack_read_trailer(fd, (uint64_t)st.st_size, r->keys, &ents, &cnt);
             /* Another process's pack, maybe killed before its fsyncs: make
              * it durable before a segment (and then a record) relies on it. */
@@ -578,7 +579,9 @@ int bkp_repo_reload(bkp_repo *r)
 
 int bkp_repo_open_copy(const char *path, const bkp_repo *like, unsigned flags, bkp_repo **out)
 {
-    return open_repo(path, NULL, 0, like, flags | BKP_REPO_COPY, out);
+    /* Before realpath resolves it: a copy made of links is refused. */
+    int rc = bkp_layout_check(path);
+    return rc ? rc : open_repo(path, NULL, 0, like, flags | BKP_REPO_COPY, out);
 }
 
 bool bkp_repo_is_copy(const bkp_repo *r)
@@ -590,7 +593,10 @@ int bkp_repo_init_copy(const bkp_repo *like, const char *path)
 {
     static const char *const files[] = {"keys/key", "config"}; /* the key file first, as init */
     bkp_buf data;
-    int rc = dir_is_empty_or_absent(path);
+    int rc = bkp_layout_check(path);
+    if (rc)
+        return rc;
+    rc = dir_is_empty_or_absent(path);
     if (rc == 0) {
         /* A copy begun and cut short (a full or pulled disk) is taken up
          * again: no config yet, and no key file or the very same one. */

@@ -311,11 +311,10 @@ static int pack_fd(bkp_repo *r, uint32_t num, bool *owned)
     if (r->fds[num] >= 0)
         return r->fds[num];
     char *p = bkp_pack_path(r->packs_dir, bkp_index_pack_id(r->index, num));
-    int fd = p ? open(p, O_RDONLY | O_CLOEXEC) : -1;
-    int rc = p ? -errno : -ENOMEM;
+    int fd = p ? bkp_open_regular(p) : -ENOMEM;
     free(p);
     if (fd < 0)
-        return rc;
+        return fd;
     if (r->fds_open < MAX_OPEN_PACKS) {
         r->fds[num] = fd;
         r->fds_open++;

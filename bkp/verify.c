@@ -165,9 +165,9 @@ static void check_pack(verify_ctx *c, const char *path, bkp_buf *file, bkp_buf *
 
     if (bkp_unhex(id, BKP_ID_LEN, name) != 0)
         return;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    fd = bkp_open_regular(path);
     if (fd < 0 || fstat(fd, &st) < 0) {
-        rc = -errno;
+        rc = fd < 0 ? fd : -errno;
         snprintf(reason, sizeof(reason), "cannot be read (%s)", bkp_strerror(rc));
         goto report;
     }
