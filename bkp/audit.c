@@ -15,6 +15,7 @@
 
 #include "bkp/clock.h"
 #include "bkp/durable.h"
+#include "bkp/envelope.h"
 #include "bkp/generation.h"
 #include "bkp/log.h"
 
@@ -82,12 +83,11 @@ char *bkp_audit_head_path(const char *log)
 
 int bkp_audit_head_parse(const uint8_t *buf, size_t len, const uint8_t pk[32], bkp_audit_head *out)
 {
-    if (len < 12 + 64 || len > HEAD_MAX || memcmp(buf, HEAD_MAGIC, 8) != 0)
+    const uint8_t *text;
+    size_t tlen;
+    if (len > HEAD_MAX || bkp_envelope_open(pk, HEAD_MAGIC, buf, len, &text, &tlen) != 0)
         return -EBADMSG;
-    uint32_t jlen = bkp_get_le32(buf + 8);
-    if ((size_t)jlen + 12 + 64 != len || bkp_sig_verify(pk, buf + 12 + jlen, buf, 12 + jlen))
-        return -EBADMSG;
-    json_t *j = json_loadb((const char *)buf + 12, jlen, JSON_REJECT_DUPLICATES, NULL);
+    json_t *j = json_loadb((const char *)text, tlen, JSON_REJECT_DUPLICATES, NULL);
     json_t *s = json_object_get(j, "seq");
     const char *fmt = json_string_value(json_object_get(j, "format"));
     const char *rec = json_string_value(json_object_get(j, "record"));
@@ -116,9 +116,7 @@ static int head_read(const char *hpath, const uint8_t pk[32], bkp_audit_head *h)
 {
     bkp_buf b;
     bkp_buf_init(&b);
-    int rc = bkp_read_file(hpath, &b, HEAD_MAX);
-    if (rc == -EFBIG)
-        rc = -EBADMSG;
+    int rc = bkp_envelope_load(hpath, HEAD_MAX, &b);
     if (!rc)
         rc = bkp_audit_head_parse(b.data, b.len, pk, h);
     bkp_buf_free(&b);
@@ -141,19 +139,10 @@ static int head_write(bkp_repo *r, const char *dir, uint64_t seq, const uint8_t 
     json_decref(j);
     bkp_buf b;
     bkp_buf_init(&b);
-    if (text) {
-        bkp_buf_put(&b, HEAD_MAGIC, 8);
-        bkp_buf_u32(&b, (uint32_t)strlen(text));
-        bkp_buf_put(&b, text, strlen(text));
-    }
+    int rc = text ? bkp_envelope_seal(bkp_repo_keys(r), HEAD_MAGIC, text, &b) : -ENOMEM;
     free(text);
-    uint8_t *sig = text ? bkp_buf_reserve(&b, 64) : NULL;
-    if (sig) {
-        bkp_keys_sign(bkp_repo_keys(r), sig, b.data, b.len);
-        b.len += 64;
-    }
-    int rc = !sig || b.failed ? -ENOMEM
-                              : bkp_durable_write(dir, "head", b.data, b.len, BKP_DURABLE_PRIVATE);
+    if (!rc)
+        rc = bkp_durable_write(dir, "head", b.data, b.len, BKP_DURABLE_PRIVATE);
     bkp_buf_free(&b);
     return rc;
 }

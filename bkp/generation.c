@@ -14,6 +14,7 @@
 
 #include "bkp/clock.h"
 #include "bkp/durable.h"
+#include "bkp/envelope.h"
 #include "bkp/generation_internal.h"
 #include "bkp/log.h"
 #include "bkp/audit.h"
@@ -155,29 +156,14 @@ int bkp_gen_record_parse(const uint8_t *text, size_t len, const char *repo_uuid,
     return 0;
 }
 
-/* Authenticate a signed file "MAGIC | u32le length | JSON | signature": 0
- * with the JSON's place, -EBADMSG when it is malformed or forged. */
-int bkp_gen_signed_body(const bkp_repo *r, const uint8_t *data, size_t len, const char *magic,
-                        const uint8_t **text, size_t *tlen)
-{
-    if (len < 12 + 64 || memcmp(data, magic, 8) != 0)
-        return -EBADMSG;
-    uint32_t jlen = bkp_get_le32(data + 8);
-    if ((size_t)jlen + 12 + 64 != len ||
-        bkp_sig_verify(bkp_keys_sign_pk(bkp_repo_keys(r)), data + 12 + jlen, data, 12 + jlen))
-        return -EBADMSG;
-    *text = data + 12;
-    *tlen = jlen;
-    return 0;
-}
-
 /* Parse and authenticate one record file's bytes. */
 static int parse_record(const bkp_repo *r, const uint8_t *data, size_t len, bkp_gen *g)
 {
     const uint8_t *text;
     size_t tlen;
     crypto_generichash(g->hash, BKP_ID_LEN, data, len, NULL, 0);
-    int rc = bkp_gen_signed_body(r, data, len, BKP_GEN_MAGIC, &text, &tlen);
+    int rc = bkp_envelope_open(bkp_keys_sign_pk(bkp_repo_keys(r)), BKP_GEN_MAGIC, data, len, &text,
+                               &tlen);
     return rc ? rc : bkp_gen_record_parse(text, tlen, bkp_repo_uuid(r), g);
 }
 
@@ -190,10 +176,10 @@ static int load_record(bkp_repo *r, const char *path, const char *dataset, uint3
         return -ENOMEM;
     bkp_buf_init(&data);
     g->file = strdup(path);
-    rc = bkp_read_file(path, &data, RECORD_MAX);
+    rc = bkp_envelope_load(path, RECORD_MAX, &data); /* too large: damaged, -EBADMSG */
     if (!rc)
         rc = parse_record(r, data.data, data.len, g);
-    if (rc == -ENOMEM || (rc && rc != -EBADMSG && rc != -EFBIG)) {
+    if (rc && rc != -EBADMSG) {
         bkp_buf_free(&data);
         bkp_gen_free(g);
         return rc;
@@ -541,20 +527,12 @@ int bkp_gen_seal(bkp_repo *r, const char *dataset, const bkp_capture *c, time_t 
             }
             bkp_buf rec;
             bkp_buf_init(&rec);
-            size_t tl = strlen(text);
-            bkp_buf_put(&rec, BKP_GEN_MAGIC, 8);
-            bkp_buf_u32(&rec, (uint32_t)tl);
-            bkp_buf_put(&rec, text, tl);
+            rc = bkp_envelope_seal(bkp_repo_keys(r), BKP_GEN_MAGIC, text, &rec);
             free(text);
-            uint8_t *sig = bkp_buf_reserve(&rec, 64);
-            if (sig) {
-                bkp_keys_sign(bkp_repo_keys(r), sig, rec.data, rec.len);
-                rec.len += 64;
-            }
             snprintf(name, sizeof(name), "%010u.gen", seq);
-            rc = rec.failed ? -ENOMEM
-                            : bkp_durable_write(dir, name, rec.data, rec.len,
-                                                BKP_DURABLE_NOREPLACE | BKP_DURABLE_READONLY);
+            if (!rc)
+                rc = bkp_durable_write(dir, name, rec.data, rec.len,
+                                       BKP_DURABLE_NOREPLACE | BKP_DURABLE_READONLY);
             if (!rc && out) {
                 char *path = bkp_path_join(dir, name);
                 rc = path ? load_record(r, path, dataset, seq, out) : -ENOMEM;

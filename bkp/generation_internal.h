@@ -11,11 +11,6 @@
 
 #include "bkp/generation.h"
 
-/* Authenticate a signed file "MAGIC | u32le length | JSON | signature" with
- * the key of `r`: 0 with the JSON's place in `data`, -EBADMSG when it is
- * malformed or forged. */
-int bkp_gen_signed_body(const bkp_repo *r, const uint8_t *data, size_t len, const char *magic,
-                        const uint8_t **text, size_t *tlen);
 /* The tombstone at `path`, for record `seq` of `dataset`, found on the copy
  * of medium `medium` (NULL: the primary); listed with status -EBADMSG (and
  * foreign) when it does not count there. */

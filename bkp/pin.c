@@ -13,6 +13,7 @@
 #include "bkp/audit.h"
 #include "bkp/clock.h"
 #include "bkp/durable.h"
+#include "bkp/envelope.h"
 #include "bkp/keys.h"
 #include "bkp/log.h"
 #include "bkp/medium.h"
@@ -112,22 +113,18 @@ int bkp_pin_read(bkp_repo *r, const char *path, bkp_pin **out)
 {
     bkp_buf data;
     bkp_pin *p = NULL;
+    const uint8_t *text;
+    size_t tlen;
     int rc;
     bkp_buf_init(&data);
-    rc = bkp_read_file(path, &data, BKP_PIN_MAX);
-    if (rc == -EFBIG)
-        rc = -EBADMSG;
-    if (!rc && (data.len < 12 + 64 || memcmp(data.data, BKP_PIN_MAGIC, 8)))
-        rc = -EBADMSG;
-    /* The length is checked against the file before anything is parsed:
-     * the signature covers magic, length and JSON. */
-    uint32_t jlen = rc ? 0 : bkp_get_le32(data.data + 8);
-    if (!rc && ((size_t)jlen + 12 + 64 != data.len ||
-                bkp_sig_verify(bkp_keys_sign_pk(bkp_repo_keys(r)), data.data + 12 + jlen,
-                               data.data, 12 + jlen)))
-        rc = -EBADMSG;
+    rc = bkp_envelope_load(path, BKP_PIN_MAX, &data);
+    /* The JSON is parsed only once the signature over magic, length and
+     * JSON holds. */
     if (!rc)
-        rc = bkp_pin_parse(data.data + 12, jlen, &p);
+        rc = bkp_envelope_open(bkp_keys_sign_pk(bkp_repo_keys(r)), BKP_PIN_MAGIC, data.data,
+                               data.len, &text, &tlen);
+    if (!rc)
+        rc = bkp_pin_parse(text, tlen, &p);
     if (!rc && strcmp(p->repository, bkp_repo_uuid(r))) {
         bkp_pin_free(p);
         rc = -EBADMSG; /* signed by this key for another repository: not ours */
@@ -213,19 +210,12 @@ int bkp_pin_write(bkp_repo *r, const bkp_pin *p, const char *dir, const char *na
     if (!text)
         return -ENOMEM;
     bkp_buf_init(&rec);
-    bkp_buf_put(&rec, BKP_PIN_MAGIC, 8);
-    bkp_buf_u32(&rec, (uint32_t)strlen(text));
-    bkp_buf_put(&rec, text, strlen(text));
+    rc = bkp_envelope_seal(bkp_repo_keys(r), BKP_PIN_MAGIC, text, &rec);
     free(text);
-    uint8_t *sig = bkp_buf_reserve(&rec, 64);
-    if (sig) {
-        bkp_keys_sign(bkp_repo_keys(r), sig, rec.data, rec.len);
-        rec.len += 64;
-    }
     /* Replaced by every rotation (rename over the old one): a reader sees the
      * old pin or the new one, never a mix. Not immutable, so it can be. */
-    rc = rec.failed || rec.len > BKP_PIN_MAX ? -ENOMEM
-                                              : bkp_durable_write(dir, name, rec.data, rec.len, 0);
+    if (!rc)
+        rc = rec.len > BKP_PIN_MAX ? -ENOMEM : bkp_durable_write(dir, name, rec.data, rec.len, 0);
     bkp_buf_free(&rec);
     return rc;
 }

@@ -13,6 +13,7 @@
 #include "bkp/audit.h"
 #include "bkp/clock.h"
 #include "bkp/durable.h"
+#include "bkp/envelope.h"
 #include "bkp/generation.h"
 #include "bkp/generation_internal.h"
 #include "bkp/log.h"
@@ -29,10 +30,9 @@ static int read_signed(bkp_repo *r, const char *path, const char *magic, bkp_buf
     const uint8_t *text;
     size_t tlen;
     bkp_buf_init(&data);
-    int rc = path ? bkp_read_file(path, &data, 1 << 16) : -ENOMEM;
-    if (rc == -EFBIG)
-        rc = -EBADMSG;
-    if (!rc && !(rc = bkp_gen_signed_body(r, data.data, data.len, magic, &text, &tlen))) {
+    int rc = path ? bkp_envelope_load(path, 1 << 16, &data) : -ENOMEM;
+    if (!rc && !(rc = bkp_envelope_open(bkp_keys_sign_pk(bkp_repo_keys(r)), magic, data.data,
+                                        data.len, &text, &tlen))) {
         bkp_buf_put(out, text, tlen);
         rc = out->failed ? -ENOMEM : 0;
     }
@@ -51,18 +51,12 @@ static int write_signed(bkp_repo *r, const char *dir, const char *name, const ch
     if (!text)
         return -ENOMEM;
     bkp_buf_init(&rec);
-    bkp_buf_put(&rec, magic, 8);
-    bkp_buf_u32(&rec, (uint32_t)strlen(text));
-    bkp_buf_put(&rec, text, strlen(text));
+    rc = bkp_envelope_seal(bkp_repo_keys(r), magic, text, &rec);
     free(text);
-    uint8_t *sig = bkp_buf_reserve(&rec, 64);
-    if (sig) {
-        bkp_keys_sign(bkp_repo_keys(r), sig, rec.data, rec.len);
-        rec.len += 64;
-    }
-    rc = rec.failed || !dir ? -ENOMEM
-                            : bkp_durable_write(dir, name, rec.data, rec.len,
-                                                BKP_DURABLE_NOREPLACE | BKP_DURABLE_READONLY);
+    if (!rc)
+        rc = !dir ? -ENOMEM
+                  : bkp_durable_write(dir, name, rec.data, rec.len,
+                                      BKP_DURABLE_NOREPLACE | BKP_DURABLE_READONLY);
     bkp_buf_free(&rec);
     return rc;
 }
