@@ -13,9 +13,9 @@
 
 #include <sodium.h>
 
+#include "bkp/audit_internal.h"
 #include "bkp/clock.h"
 #include "bkp/durable.h"
-#include "bkp/envelope.h"
 #include "bkp/generation.h"
 #include "bkp/log.h"
 
@@ -50,125 +50,6 @@ static char *signed_text(json_t *rec)
     return t;
 }
 
-/*
- * The head marker, audit/head beside the log:
- *   "BKPHEAD1" | u32le length | JSON {format, version, seq, record} | signature
- * naming the last record appended (its seq and the BLAKE2b-256 of its line).
- * It is rewritten after every append, so a log that lost records at its end
- * (cut, emptied, deleted) no longer reaches the record its marker names: the
- * loss shows without a copy of the log. A crash between the two writes
- * leaves the marker one record behind, which is accepted.
- *
- * What it does not defend: root on the host holds the signing key while the
- * passphrase file is there, so it can cut the log and sign a new marker (or
- * rewrite everything consistently). What it defends is accidental or partial
- * tampering — a deleted, emptied or truncated file, a marker from another
- * time — and what the copies of the log and the pins on media catch beyond.
- */
-#define HEAD_MAGIC "BKPHEAD1"
-#define HEAD_MAX 4096
-
-char *bkp_audit_head_path(const char *log)
-{
-    size_t n = strlen(log), t = strlen("/log.jsonl");
-    if (n < t || strcmp(log + n - t, "/log.jsonl") != 0)
-        return NULL; /* a copy of a log (audit/primary.jsonl) has no marker */
-    char *p = malloc(n - t + sizeof("/head"));
-    if (p) {
-        memcpy(p, log, n - t);
-        strcpy(p + n - t, "/head");
-    }
-    return p;
-}
-
-int bkp_audit_head_parse(const uint8_t *buf, size_t len, const uint8_t pk[32], bkp_audit_head *out)
-{
-    const uint8_t *text;
-    size_t tlen;
-    if (len > HEAD_MAX || bkp_envelope_open(pk, HEAD_MAGIC, buf, len, &text, &tlen) != 0)
-        return -EBADMSG;
-    json_t *j = json_loadb((const char *)text, tlen, JSON_REJECT_DUPLICATES, NULL);
-    json_t *s = json_object_get(j, "seq");
-    const char *fmt = json_string_value(json_object_get(j, "format"));
-    const char *rec = json_string_value(json_object_get(j, "record"));
-    const char *role = json_string_value(json_object_get(j, "role"));
-    const char *medium = json_string_value(json_object_get(j, "medium"));
-    bkp_audit_head h = {0};
-    int rc = -EBADMSG;
-    if (fmt && !strcmp(fmt, "bkp-audit-head") && json_is_integer(s) && json_integer_value(s) >= 1 &&
-        json_integer_value(json_object_get(j, "version")) == 1 && rec && strlen(rec) == 64 &&
-        !bkp_unhex(h.record, 32, rec) && role &&
-        (!strcmp(role, "primary") ||
-         (!strcmp(role, "medium") && medium && strlen(medium) < sizeof(h.medium_id)))) {
-        h.seq = (uint64_t)json_integer_value(s);
-        h.medium = !strcmp(role, "medium");
-        if (h.medium)
-            strcpy(h.medium_id, medium);
-        *out = h;
-        rc = 0;
-    }
-    json_decref(j);
-    return rc;
-}
-
-/* 0 with the marker; -ENOENT none; -EBADMSG damaged or forged. */
-static int head_read(const char *hpath, const uint8_t pk[32], bkp_audit_head *h)
-{
-    bkp_buf b;
-    bkp_buf_init(&b);
-    int rc = bkp_envelope_load(hpath, HEAD_MAX, &b);
-    if (!rc)
-        rc = bkp_audit_head_parse(b.data, b.len, pk, h);
-    bkp_buf_free(&b);
-    return rc;
-}
-
-/* The marker names record `seq` (line hash `hash`) of the log of a primary,
- * or of the copy on medium `role->medium_id` when role->medium. */
-static int head_write(bkp_repo *r, const char *dir, uint64_t seq, const uint8_t hash[32],
-                      const bkp_audit_head *role)
-{
-    char hex[65];
-    bkp_hex(hex, hash, 32);
-    json_t *j = json_pack("{s:s, s:i, s:I, s:s, s:s}", "format", "bkp-audit-head", "version", 1,
-                          "seq", (json_int_t)seq, "record", hex, "role",
-                          role->medium ? "medium" : "primary");
-    if (j && role->medium)
-        json_object_set_new(j, "medium", json_string(role->medium_id));
-    char *text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    json_decref(j);
-    bkp_buf b;
-    bkp_buf_init(&b);
-    int rc = text ? bkp_envelope_seal(bkp_repo_keys(r), HEAD_MAGIC, text, &b) : -ENOMEM;
-    free(text);
-    if (!rc)
-        rc = bkp_durable_write(dir, "head", b.data, b.len, BKP_DURABLE_PRIVATE);
-    bkp_buf_free(&b);
-    return rc;
-}
-
-int bkp_audit_role(const bkp_repo *r, char **medium)
-{
-    char *path = bkp_audit_path(r), *hpath = path ? bkp_audit_head_path(path) : NULL;
-    bkp_audit_head h;
-    int rc = hpath ? head_read(hpath, bkp_keys_sign_pk(bkp_repo_keys(r)), &h) : -ENOMEM;
-    *medium = NULL;
-    if (!rc && h.medium && !(*medium = strdup(h.medium_id)))
-        rc = -ENOMEM;
-    if (!rc)
-        rc = h.medium ? BKP_AUDIT_MEDIUM : BKP_AUDIT_PRIMARY;
-    else if (rc == -ENOENT && access(path, F_OK) < 0 && errno == ENOENT)
-        rc = BKP_AUDIT_NONE;
-    else if (rc != -ENOMEM)
-        rc = BKP_AUDIT_UNKNOWN;
-    free(path);
-    free(hpath);
-    return rc;
-}
-
-/* The last complete line of `fd` (of `size` bytes): its seq, its hash and
- * the hash it chains to. A torn tail (a crash mid-append) is cut off and
- * reported in `*torn`. */
 static int last_line(int fd, uint64_t size, uint64_t *seq, uint8_t hash[32], uint8_t prev[32],
                      bool *have, bool *torn, bool cut)
 {
@@ -323,7 +204,7 @@ int bkp_audit_append(bkp_repo *r, const bkp_audit_rec *rec)
     }
     if ((rc = last_line(fd, (uint64_t)st.st_size, &seq, last, prev, &have, &torn, true)))
         goto out;
-    int hrc = head_read(hpath, bkp_keys_sign_pk(bkp_repo_keys(r)), &h);
+    int hrc = bkp_audit_head_read(hpath, bkp_keys_sign_pk(bkp_repo_keys(r)), &h);
     if (hrc && hrc != -ENOENT && hrc != -EBADMSG) {
         rc = hrc;
         goto out;
@@ -409,7 +290,7 @@ int bkp_audit_report_state(const bkp_repo *r)
     } else if (fd < 0 || fstat(fd, &st) < 0) {
         rc = -errno;
     } else if (!(rc = last_line(fd, (uint64_t)st.st_size, &seq, last, prev, &have, &torn, false))) {
-        int hrc = head_read(hpath, bkp_keys_sign_pk(bkp_repo_keys(r)), &h);
+        int hrc = bkp_audit_head_read(hpath, bkp_keys_sign_pk(bkp_repo_keys(r)), &h);
         if (hrc == -ENOENT || hrc == -EBADMSG || !hrc)
             why = head_mismatch(hrc, &h, have, seq, last, prev, &kind);
         else
@@ -456,7 +337,7 @@ int bkp_audit_restart(bkp_repo *r, const char *reason, char *found, size_t n)
     }
     if ((rc = last_line(fd, (uint64_t)st.st_size, &seq, last, prev, &have, &torn, true)))
         goto out;
-    hrc = head_read(hpath, bkp_keys_sign_pk(bkp_repo_keys(r)), &h);
+    hrc = bkp_audit_head_read(hpath, bkp_keys_sign_pk(bkp_repo_keys(r)), &h);
     if (hrc && hrc != -ENOENT && hrc != -EBADMSG) {
         rc = hrc;
         goto out;
@@ -559,7 +440,7 @@ static int append_line(bkp_repo *r, int fd, const char *dir, const bkp_audit_rec
     if (!rc && !have)
         rc = bkp_fsync_dir(dir);
     if (!rc)
-        rc = head_write(r, dir, seq + 1, mine, role);
+        rc = bkp_audit_head_write(r, dir, seq + 1, mine, role);
 out:
     json_decref(j);
     free(text);
@@ -708,7 +589,7 @@ static void check_head(const char *path, const uint8_t pk[32], char **l, size_t 
     bkp_audit_head h = {0};
     if (!hpath)
         return;
-    int hrc = head_read(hpath, pk, &h);
+    int hrc = bkp_audit_head_read(hpath, pk, &h);
     uint64_t hseq = h.seq;
     if (hrc == -ENOENT && !n && out->absent) {
         snprintf(out->problem, sizeof(out->problem),
