@@ -17,6 +17,7 @@
 #include "bkp/envelope.h"
 #include "bkp/generation_internal.h"
 #include "bkp/log.h"
+#include "bkp/pin.h"
 #include "bkp/audit.h"
 
 #define RECORD_FORMAT "bkp-generation"
@@ -444,6 +445,32 @@ static int scan_sealed(json_t *j, void *ctx)
     return 0;
 }
 
+/* The highest head of `dataset` in the primary's copies of its media's pins,
+ * into `*max` when higher; an unreadable pin is left to rotate and status,
+ * which report it. */
+static void pin_floor(bkp_repo *r, const char *dataset, uint32_t *max)
+{
+    char *dir = bkp_repo_subpath(r, "media");
+    DIR *d = dir ? opendir(dir) : NULL;
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        size_t l = strlen(e->d_name);
+        if (l < 5 || strcmp(e->d_name + l - 4, ".pin"))
+            continue;
+        char *path = bkp_path_join(dir, e->d_name);
+        bkp_pin *p = NULL;
+        if (path && bkp_pin_read(r, path, &p) == 0)
+            for (size_t i = 0; i < p->nheads; i++)
+                if (!strcmp(p->heads[i].dataset, dataset) && p->heads[i].seq > *max)
+                    *max = p->heads[i].seq;
+        bkp_pin_free(p);
+        free(path);
+    }
+    if (d)
+        closedir(d);
+    free(dir);
+}
+
 int bkp_gen_seq_floor(bkp_repo *r, const char *dataset, uint32_t *floor)
 {
     seq_scan s = {dataset, 0};
@@ -454,8 +481,10 @@ int bkp_gen_seq_floor(bkp_repo *r, const char *dataset, uint32_t *floor)
      * the records and tombstones alone still set the floor. */
     if (rc && rc != -ENOENT)
         return rc;
-    /* The pins on media (each medium's head of this data set) raise the
-     * floor too, where they are read: take the larger of both here. */
+    /* The pins the primary keeps of its media (media/NAME.pin) raise it
+     * too: a log put back from an earlier day with its marker forgets what
+     * was sealed since, but not what a medium was given. */
+    pin_floor(r, dataset, &s.max);
     *floor = s.max;
     return 0;
 }

@@ -175,4 +175,30 @@ rm -f "$REPO/BKP-LABEL"
 # The same tombstone read from its own medium's archive counts there.
 check_exit 0 "$BKP" verify --media tape --policy "$POL" || flunk "the archive's own tombstones no longer verify on it"
 
+# ---- 5. the log and its marker put back from an earlier day ----
+# Without the key nothing locally can tell an older consistent log from the
+# present one (docs/SECURITY.md §4); what a medium was given still counts:
+# ds:3 went into the tape's archive, so its number is never given again.
+rm -rf "$REPO" && cp -a "$WORK/pristine" "$REPO"
+chattr -R -i "$TAPE" 2>/dev/null || true
+rm -rf "${TAPE:?}"/*
+cut=$(grep -n '"generation":"ds:3"' "$LOG" | head -n 1 | cut -d: -f1)
+head -n $((cut - 1)) "$LOG" >"$WORK/old-log"
+ok "$BKP" media label "$TAPE" --name tape --policy "$POL"
+ok "$BKP" rotate tape --policy "$POL"
+cp -a "$REPO/audit" "$WORK/audit-after"
+# Put back a log that ends before ds:3 was sealed, with a marker signed for
+# it (a log from that day and its marker): make them by cutting and letting
+# an operator's restart re-anchor, as the simplest consistent pair.
+chmod u+w "$REPO/generations/ds"
+chattr -i "$GEN3" 2>/dev/null || true
+rm -f "$GEN3"
+cat "$WORK/old-log" >"$LOG"
+ok "$BKP" audit restart "test: an older log put back" --policy "$POL"
+echo "version 5" >"$D/f"
+check_exit 0 "$BKP" backup --policy "$POL" ds || flunk "a backup after the old log was put back failed"
+[ ! -e "$GEN3" ] || flunk "ds:3, given to the tape, was sealed again after the log was put back"
+check_exit 1 "$BKP" rotate tape --policy "$POL" || true
+no_signal "rotate after the log was put back"
+
 finish
