@@ -362,8 +362,18 @@ int bkp_copy_audit(bkp_repo *src, bkp_repo *dst)
         rc = -EBADMSG;
         goto out;
     }
-    if (access(to, F_OK) == 0 && bkp_audit_verify(from, pk, to, &chk) != 0 &&
-        (chk.first_bad || chk.missing)) {
+    int against = access(to, F_OK) == 0 ? bkp_audit_verify(from, pk, to, &chk) : 0;
+    if (against < 0) {
+        /* Not a log bkp wrote (too large, not a file, unreadable): it is
+         * evidence of something, so it is neither read further nor
+         * replaced. */
+        bkp_error("the medium's copy of the audit log %s cannot be read (%s); it is kept as it "
+                  "is. Look at it, move it away by hand, and rotate again",
+                  to, bkp_strerror(against));
+        rc = -EBADMSG;
+        goto out;
+    }
+    if (against && (chk.first_bad || chk.missing)) {
         if (chk.restarts && chk.first_bad && chk.first_bad <= chk.restart_seq) {
             /* Differs from where an operator restarted the log: expected. */
             if ((rc = set_aside_copy(dir, to, chk.restart_seq)))

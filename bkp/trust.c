@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bkp/durable.h"
 #include "bkp/log.h"
 
 static const char *user_name(uid_t uid, char *buf, size_t n)
@@ -78,9 +79,63 @@ static const char *stake(unsigned flags)
                                     : "others could change the commands bkp runs as root";
 }
 
+/* Every folder above `file`, up to and including `/`: whoever may write to
+ * one of them may put another file (or link) in its place. */
+static int check_folders(const char *file, const char *path, unsigned flags, const char *what)
+{
+    char *dir = strdup(file);
+    bkp_trust_fix fix;
+    struct stat st;
+    uid_t euid = geteuid();
+    int rc = dir ? 0 : -ENOMEM;
+    for (char *slash = dir ? strrchr(dir, '/') : NULL; slash; slash = strrchr(dir, '/')) {
+        if (slash == dir)
+            slash[1] = '\0'; /* "/" itself, checked last */
+        else
+            *slash = '\0';
+        if (lstat(dir, &st) < 0) {
+            rc = -errno;
+            break;
+        }
+        if (!S_ISDIR(st.st_mode)) {
+            bkp_error("%s %s: %s changed while it was checked — try again", what, path, dir);
+            rc = -EPERM;
+            break;
+        }
+        if (bkp_trust_stat(dir, &st, flags, euid, &fix)) {
+            bkp_error("%s %s: the folder %s %s, so %s — run `%s` and try again", what, path, dir,
+                      fix.problem, stake(flags), fix.command);
+            rc = -EPERM;
+            break;
+        }
+        if (!strcmp(dir, "/"))
+            break;
+    }
+    free(dir);
+    return rc;
+}
+
+/* The real path of the folder that holds `path` (malloc'd), or NULL. */
+static char *folder_of(const char *path)
+{
+    char *copy = strdup(path), *slash = copy ? strrchr(copy, '/') : NULL, *at;
+    if (!copy)
+        return NULL;
+    if (!slash)
+        at = realpath(".", NULL);
+    else if (slash == copy)
+        at = strdup("/");
+    else {
+        *slash = '\0';
+        at = realpath(copy, NULL);
+    }
+    free(copy);
+    return at;
+}
+
 int bkp_trust_file(const char *path, unsigned flags, const char *what, char **resolved)
 {
-    char *real = realpath(path, NULL), *dir = NULL;
+    char *real = realpath(path, NULL);
     bkp_trust_fix fix;
     struct stat st;
     uid_t euid = geteuid();
@@ -104,37 +159,18 @@ int bkp_trust_file(const char *path, unsigned flags, const char *what, char **re
         rc = -EPERM;
         goto out;
     }
-    /* Every folder above it, up to and including `/`: whoever may write to
-     * one of them may put another file in its place. */
-    if (!(dir = strdup(real))) {
-        rc = -ENOMEM;
-        goto out;
-    }
-    for (char *slash = strrchr(dir, '/'); slash; slash = strrchr(dir, '/')) {
-        if (slash == dir)
-            slash[1] = '\0'; /* "/" itself, checked last */
-        else
-            *slash = '\0';
-        if (lstat(dir, &st) < 0) {
-            rc = -errno;
-            break;
-        }
-        if (!S_ISDIR(st.st_mode)) {
-            bkp_error("%s %s: %s changed while it was checked — try again", what, path, dir);
-            rc = -EPERM;
-            break;
-        }
-        if (bkp_trust_stat(dir, &st, flags, euid, &fix)) {
-            bkp_error("%s %s: the folder %s %s, so %s — run `%s` and try again", what, path, dir,
-                      fix.problem, stake(flags), fix.command);
-            rc = -EPERM;
-            break;
-        }
-        if (!strcmp(dir, "/"))
-            break;
+    rc = check_folders(real, path, flags, what);
+    /* Given as a link: the folder that holds the link counts too, since
+     * whoever may write there may point the link elsewhere. */
+    if (!rc && lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+        char *at = folder_of(path);
+        /* check_folders checks the folders above a file: name one inside. */
+        char *inside = at ? bkp_path_join(at, ".") : NULL;
+        rc = inside ? check_folders(inside, path, flags, what) : -errno;
+        free(inside);
+        free(at);
     }
 out:
-    free(dir);
     if (!rc && resolved)
         *resolved = real;
     else

@@ -85,6 +85,15 @@ for f in "$pack" "$seg" repo/generations/ds/0000000001.gen repo/config repo/keys
 done
 restore_medium
 
+# An audit copy on the medium that no bkp wrote (8 GiB) is evidence: the
+# rotation fails and says so, and leaves it as it is.
+truncate -s 8G "$MNT/repo/audit/primary.jsonl"
+quick 120 "$BKP" rotate usb-a --policy "$POL"
+answered "rotate onto a medium with an 8 GiB audit copy"
+printf '%s\n' "$ERR" | grep -q "cannot be read" || flunk "rotate should say the audit copy cannot be read: $ERR"
+[ "$(stat -c %s "$MNT/repo/audit/primary.jsonl")" = 8589934592 ] || flunk "rotate replaced the unreadable audit copy"
+restore_medium
+
 # ---- 2. folders of the copy replaced by links ----
 mkdir -p "$WORK/hostpacks" "$WORK/hostgen"
 cp -a "$MNT/repo/packs/." "$WORK/hostpacks/"

@@ -117,6 +117,12 @@ check_exit 2 "$BKP" backup --policy "$WORK/link.yaml" ds || true
 output_has "chmod go-w $POL"
 no_marker "backup through a link to a policy of mode 666"
 policy
+# A link in a folder others may write to: they could point it elsewhere.
+mkdir -p "$WORK/open" && chmod 777 "$WORK/open"
+ln -s "$POL" "$WORK/open/link.yaml"
+check_exit 2 "$BKP" backup --policy "$WORK/open/link.yaml" ds || true
+output_has "chmod go-w $WORK/open" "a link to the policy in a folder anyone may write must be refused"
+no_marker "backup through a link in a world-writable folder"
 
 # ---- 2. the runbook ----
 runbook "  - { who: \"operator\", run: \"touch $MARK\" }"
