@@ -476,7 +476,9 @@ ok "$BKP" runbook print emr-db --lang en --format html --policy "$POL"
 P_EN=$OUT
 for lang in ja en; do
     if [ $lang = ja ]; then text=$P_JA; else text=$P_EN; fi
-    has() { printf '%s\n' "$text" | grep -qF -- "$1" || flunk "runbook print ($lang) should show '$1'"; }
+    # A here-string, not a pipe: under pipefail, grep -q leaving early would
+    # make printf's SIGPIPE fail a match that was found.
+    has() { grep -qF -- "$1" <<<"$text" || flunk "runbook print ($lang) should show '$1'"; }
     if [ $lang = ja ]; then
         has "# 電子カルテDB 復旧手順 <訓練> & \"test\""
         has "パスフレーズの保管場所"

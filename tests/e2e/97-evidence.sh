@@ -204,7 +204,7 @@ has() { # has TEXT-VAR WHAT STRING...
     local text=$1 what=$2 s
     shift 2
     for s in "$@"; do
-        printf '%s\n' "$text" | grep -qF -- "$s" || flunk "$what should contain '$s'"
+        grep -qF -- "$s" <<<"$text" || flunk "$what should contain '$s'"
     done
     return 0
 }
