@@ -93,16 +93,8 @@ int bkp_audit_head_write(bkp_repo *r, const char *dir, uint64_t seq, const uint8
                           role->medium ? "medium" : "primary");
     if (j && role->medium)
         json_object_set_new(j, "medium", json_string(role->medium_id));
-    char *text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    json_decref(j);
-    bkp_buf b;
-    bkp_buf_init(&b);
-    int rc = text ? bkp_envelope_seal(bkp_repo_keys(r), HEAD_MAGIC, text, &b) : -ENOMEM;
-    free(text);
-    if (!rc)
-        rc = bkp_durable_write(dir, "head", b.data, b.len, BKP_DURABLE_PRIVATE);
-    bkp_buf_free(&b);
-    return rc;
+    return bkp_envelope_store(bkp_repo_keys(r), HEAD_MAGIC, j, HEAD_MAX, dir, "head",
+                              BKP_DURABLE_PRIVATE);
 }
 
 int bkp_audit_role(const bkp_repo *r, char **medium)

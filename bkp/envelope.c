@@ -50,3 +50,25 @@ int bkp_envelope_load(const char *path, size_t max, bkp_buf *data)
     int rc = bkp_read_file(path, data, max);
     return rc == -EFBIG ? -EBADMSG : rc;
 }
+
+int bkp_envelope_store(const bkp_keys *k, const char magic[8], json_t *j, size_t max,
+                       const char *dir, const char *name, unsigned flags)
+{
+    char *text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    bkp_buf b;
+    int rc;
+    json_decref(j);
+    if (!text || !dir) {
+        free(text);
+        return -ENOMEM;
+    }
+    bkp_buf_init(&b);
+    rc = bkp_envelope_seal(k, magic, text, &b);
+    free(text);
+    if (!rc && b.len > max)
+        rc = -EFBIG;
+    if (!rc)
+        rc = bkp_durable_write(dir, name, b.data, b.len, flags);
+    bkp_buf_free(&b);
+    return rc;
+}

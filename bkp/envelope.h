@@ -26,6 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "bkp/bytes.h"
 #include "bkp/keys.h"
 
@@ -49,6 +51,15 @@ int bkp_envelope_open(const uint8_t pk[32], const char magic[8], const uint8_t *
  * planted it wants. -ENOENT when it is missing, another -errno when it
  * cannot be read. */
 int bkp_envelope_load(const char *path, size_t max, bkp_buf *data)
+    __attribute__((warn_unused_result));
+
+/* Seal JSON `j` (stolen; written compact with sorted keys, as every reader
+ * re-derives it) under `magic`, signed with `k`, and write it durably as
+ * `dir`/`name` with bkp_durable_write's `flags`. -EFBIG when the envelope
+ * would exceed `max` bytes (its readers' cap), -ENOMEM, or what the write
+ * returns (-EEXIST with BKP_DURABLE_NOREPLACE). */
+int bkp_envelope_store(const bkp_keys *k, const char magic[8], json_t *j, size_t max,
+                       const char *dir, const char *name, unsigned flags)
     __attribute__((warn_unused_result));
 
 #endif

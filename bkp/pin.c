@@ -202,22 +202,11 @@ static json_t *pin_json(const bkp_pin *p)
 
 int bkp_pin_write(bkp_repo *r, const bkp_pin *p, const char *dir, const char *name)
 {
-    json_t *j = pin_json(p);
-    char *text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    bkp_buf rec;
-    int rc;
-    json_decref(j);
-    if (!text)
-        return -ENOMEM;
-    bkp_buf_init(&rec);
-    rc = bkp_envelope_seal(bkp_repo_keys(r), BKP_PIN_MAGIC, text, &rec);
-    free(text);
     /* Replaced by every rotation (rename over the old one): a reader sees the
      * old pin or the new one, never a mix. Not immutable, so it can be. */
-    if (!rc)
-        rc = rec.len > BKP_PIN_MAX ? -ENOMEM : bkp_durable_write(dir, name, rec.data, rec.len, 0);
-    bkp_buf_free(&rec);
-    return rc;
+    int rc = bkp_envelope_store(bkp_repo_keys(r), BKP_PIN_MAGIC, pin_json(p), BKP_PIN_MAX, dir,
+                                name, 0);
+    return rc == -EFBIG ? -ENOMEM : rc;
 }
 
 /* ---- the log, streamed: it grows for years ---- */

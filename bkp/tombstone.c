@@ -44,21 +44,8 @@ static int read_signed(bkp_repo *r, const char *path, const char *magic, bkp_buf
  * over an existing file (-EEXIST then). */
 static int write_signed(bkp_repo *r, const char *dir, const char *name, const char *magic, json_t *j)
 {
-    char *text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    bkp_buf rec;
-    int rc;
-    json_decref(j);
-    if (!text)
-        return -ENOMEM;
-    bkp_buf_init(&rec);
-    rc = bkp_envelope_seal(bkp_repo_keys(r), magic, text, &rec);
-    free(text);
-    if (!rc)
-        rc = !dir ? -ENOMEM
-                  : bkp_durable_write(dir, name, rec.data, rec.len,
-                                      BKP_DURABLE_NOREPLACE | BKP_DURABLE_READONLY);
-    bkp_buf_free(&rec);
-    return rc;
+    return bkp_envelope_store(bkp_repo_keys(r), magic, j, SIZE_MAX, dir, name,
+                              BKP_DURABLE_NOREPLACE | BKP_DURABLE_READONLY);
 }
 
 /* The directory of record `g` (malloc'd). */
