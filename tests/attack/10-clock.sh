@@ -37,18 +37,18 @@ ok "$BKP" prune --policy "$POL" --json
 output_has '"generations_deleted": 0' "prune must not believe \$BKP_NOW in a release build"
 ok "$BKP" generations --policy "$POL"
 for g in ds:1 ds:2 ds:3; do
-    printf '%s\n' "$OUT" | grep -q "^$g " || flunk "$g was deleted inside lock_days under a forged clock"
+    grep -q "^$g " <<<"$OUT" || flunk "$g was deleted inside lock_days under a forged clock"
 done
 
 # A record written now carries today's date, not the variable's.
 export BKP_NOW=2099-01-01T00:00:00Z
 ok "$BKP" audit show --policy "$POL" --json
-if printf '%s\n' "$OUT" | grep -q '"time": "2099'; then
+if grep -q '"time": "2099' <<<"$OUT"; then
     flunk "a signed audit record was dated by \$BKP_NOW"
 fi
 ok "$BKP" verify --policy "$POL"
 ok "$BKP" audit show --policy "$POL" --json
 year=$(date -u +%Y)
-printf '%s\n' "$OUT" | grep -q "\"time\": \"$year" || flunk "no audit record carries this year's date"
-printf '%s\n' "$OUT" | grep -q '"time": "2099' && flunk "a verify record was dated 2099"
+grep -q "\"time\": \"$year" <<<"$OUT" || flunk "no audit record carries this year's date"
+grep -q '"time": "2099' <<<"$OUT" && flunk "a verify record was dated 2099"
 finish

@@ -90,7 +90,7 @@ restore_medium
 truncate -s 8G "$MNT/repo/audit/primary.jsonl"
 quick 120 "$BKP" rotate usb-a --policy "$POL"
 answered "rotate onto a medium with an 8 GiB audit copy"
-printf '%s\n' "$ERR" | grep -q "cannot be read" || flunk "rotate should say the audit copy cannot be read: $ERR"
+grep -q "cannot be read" <<<"$ERR" || flunk "rotate should say the audit copy cannot be read: $ERR"
 [ "$(stat -c %s "$MNT/repo/audit/primary.jsonl")" = 8589934592 ] || flunk "rotate replaced the unreadable audit copy"
 restore_medium
 
@@ -105,7 +105,7 @@ head -c 300000 /dev/urandom >"$D/b"
 ok "$BKP" backup --policy "$POL" ds
 quick 120 "$BKP" rotate usb-a --policy "$POL"
 answered "rotate onto a copy whose folders are links"
-printf '%s\n' "$ERR" | grep -q "symbolic link" || flunk "rotate should name the link: $ERR"
+grep -q "symbolic link" <<<"$ERR" || flunk "rotate should name the link: $ERR"
 find "$WORK/hostpacks" "$WORK/hostgen" | sort >"$WORK/host.after"
 cmp -s "$WORK/host.before" "$WORK/host.after" ||
     flunk "rotate wrote through a link onto the host: $(comm -13 "$WORK/host.before" "$WORK/host.after" | tr '\n' ' ')"

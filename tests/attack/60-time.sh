@@ -56,7 +56,7 @@ for at in $((T0 + 1000 * DAY)) $((T0 - 400 * DAY)) $((T0 + 2000 * DAY)); do
 done
 export BKP_NOW=$((T0 + 1000 * DAY))
 ok "$BKP" generations --policy "$POL" --json
-printf '%s\n' "$OUT" | grep -q '"suspicious": true' || flunk "the backdated generation was not marked suspicious at seal: $OUT"
+grep -q '"suspicious": true' <<<"$OUT" || flunk "the backdated generation was not marked suspicious at seal: $OUT"
 
 # Back to the real time of the site.
 export BKP_NOW=$((T0 + 3 * DAY))
@@ -68,7 +68,7 @@ output_has "time out of order" "prune should say why it keeps the forged generat
 ok "$BKP" prune --policy "$POL"
 ok "$BKP" generations --policy "$POL"
 for g in ds:1 ds:2 ds:3; do
-    printf '%s\n' "$OUT" | grep -q "^$g " || flunk "prune deleted the good generation $g: $OUT"
+    grep -q "^$g " <<<"$OUT" || flunk "prune deleted the good generation $g: $OUT"
 done
 repo_digest "$REPO/generations" | grep -E '000000000[123]\.gen' >"$WORK/good-after"
 diff -q "$WORK/good-before" "$WORK/good-after" >/dev/null || flunk "a good generation's record changed or went"
@@ -76,7 +76,7 @@ diff -q "$WORK/good-before" "$WORK/good-after" >/dev/null || flunk "a good gener
 # Rotation copies the newest good generation, not a forged "newest".
 ok "$BKP" rotate usb-a --policy "$POL"
 output_has "ds:3" "rotate should copy the newest good generation"
-if printf '%s\n' "$OUT" | grep -qE 'copied.*ds:[456]'; then
+if grep -qE 'copied.*ds:[456]' <<<"$OUT"; then
     flunk "rotate copied a forged generation: $OUT"
 fi
 output_has "out of order" "rotate should say why it passed over the forged ones"
@@ -88,7 +88,7 @@ ok "$BKP" backup --policy "$POL" ds
 ok "$BKP" prune --policy "$POL"
 ok "$BKP" generations --policy "$POL"
 for g in ds:2 ds:3 ds:7; do
-    printf '%s\n' "$OUT" | grep -q "^$g " || flunk "$g should be kept: $OUT"
+    grep -q "^$g " <<<"$OUT" || flunk "$g should be kept: $OUT"
 done
 
 # The audit log's times went backwards with the backdated seal.

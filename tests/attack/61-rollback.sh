@@ -57,7 +57,7 @@ refused() {
     output_has "rotation to usb-a refused" "rotate must refuse a primary behind the disk"
     for w in "$@"; do output_has "$w"; done
     output_has "restore it from usb-a" "the message must say what to do"
-    if printf '%s\n' "$ERR" | grep -q "another repository history"; then
+    if grep -q "another repository history" <<<"$ERR"; then
         flunk "the message still blames another repository history"
     fi
     repo_digest "$MNT" >"$WORK/disk-after"

@@ -79,7 +79,7 @@ chmod u+w "$PACK"
 printf '%b' "$(printf '\\%03o' $((v ^ 0x5a)))" | dd of="$PACK" bs=1 seek="$off" conv=notrunc status=none
 expect_exit 1 "$BKP" restore --repo "$R2" many:1 "$WORK/restored"
 output_has "$items of the $items items" "the restore must say how many items were not restored"
-if printf '%s\n' "$ERR" | grep -q '^bkp: error: 1 file(s)'; then
+if grep -q '^bkp: error: 1 file(s)' <<<"$ERR"; then
     flunk "a damaged item list of $items items is reported as 1 file"
 fi
 expect_exit 1 "$BKP" restore --repo "$R2" many:1 --to-archive "$WORK/many.tar"

@@ -67,7 +67,7 @@ check_partial_restore() {
         if cmp -s "$f" "$t$D/$rel"; then
             continue
         fi
-        if printf '%s\n' "$ERR" | grep -qF "${D#/}/$rel"; then
+        if grep -qF "${D#/}/$rel" <<<"$ERR"; then
             DAMAGED="$DAMAGED $rel"
             # A damaged file must not be left looking like a restored one.
             [ ! -e "$t$D/$rel" ] || flunk "restore of $gen left the damaged file $rel in the target"
@@ -147,9 +147,9 @@ chmod u-w "$g"
 check_exit 1 "$BKP" verify --repo "$R" || true
 output_has "0000000002" "verify must name the damaged generation record"
 check_exit 0 "$BKP" generations --repo "$R" || true
-printf '%s\n' "$OUT" | grep -qi 'damaged' || flunk "generations does not show the edited record as damaged: $OUT"
+grep -qi 'damaged' <<<"$OUT" || flunk "generations does not show the edited record as damaged: $OUT"
 check_exit 0 "$BKP" generations --repo "$R" --json || true
-printf '%s\n' "$OUT" | grep -q '"status": *"damaged"' ||
+grep -q '"status": *"damaged"' <<<"$OUT" ||
     flunk "generations --json does not give the edited record status \"damaged\""
 check_exit 0 "$BKP" restore --repo "$R" ds:1 "$WORK/gen-edit-r1" || true
 diff -r "$WORK/snap1" "$WORK/gen-edit-r1$D" >/dev/null 2>&1 ||

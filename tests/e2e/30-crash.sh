@@ -126,7 +126,7 @@ kill_backup() {
     # (A kill may land just after the seal: then there is one more generation.)
     check_exit 0 "$BKP" verify --repo "$REPO" --read-data || echo "  (in $what)" >&2
     check_exit 0 "$BKP" generations --repo "$REPO" --json || true
-    if printf '%s\n' "$OUT" | grep -q '"status": *"damaged"'; then
+    if grep -q '"status": *"damaged"' <<<"$OUT"; then
         flunk "$what: generations lists a damaged generation"
     fi
     n=$(printf '%s\n' "$OUT" | grep -c '"seq":' || true)

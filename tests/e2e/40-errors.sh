@@ -38,14 +38,14 @@ as_nobody test -r "$BKP" || fail "user nobody cannot run $BKP (a parent director
 check_exit 1 as_nobody "$BKP" backup --repo "$REPO" --dataset ds --json "$D" || true
 printf '%s\n' "$ERR" | grep -F "${D#/}/dir/secret" | grep -qi 'warn\|error' ||
     flunk "the backup's warnings do not name the unreadable file dir/secret: $ERR"
-printf '%s\n' "$ERR" | grep -qF "${D#/}/closed" ||
+grep -qF "${D#/}/closed" <<<"$ERR" ||
     flunk "the backup's warnings do not name the unreadable directory closed/: $ERR"
 check_exit 0 "$BKP" generations --repo "$REPO" ds --json || true
-printf '%s\n' "$OUT" | grep -q '"status": *"sealed"' || flunk "the generation with unreadable files is not sealed: $OUT"
+grep -q '"status": *"sealed"' <<<"$OUT" || flunk "the generation with unreadable files is not sealed: $OUT"
 errors=$(printf '%s\n' "$OUT" | sed -n '/"errors": *\[/,/\]/p')
-printf '%s\n' "$errors" | grep -qF "${D#/}/dir/secret" ||
+grep -qF "${D#/}/dir/secret" <<<"$errors" ||
     flunk "generations --json does not list dir/secret in the generation's errors: $errors"
-printf '%s\n' "$errors" | grep -qF "${D#/}/closed" ||
+grep -qF "${D#/}/closed" <<<"$errors" ||
     flunk "generations --json does not list closed/ in the generation's errors: $errors"
 check_exit 0 "$BKP" verify --repo "$REPO" --read-data || true
 

@@ -45,13 +45,13 @@ ok "$BKP" run --policy "$POL" --metrics "$WORK/metrics.prom"
 [ -z "$OUT" ] || flunk "a successful run printed to stdout off a terminal: $OUT"
 ok "$BKP" generations --policy "$POL" --json
 for ds in emr scans other; do
-    printf '%s' "$OUT" | grep -q "\"dataset\": \"$ds\"" || flunk "run did not back up $ds"
+    grep -q "\"dataset\": \"$ds\"" <<<"$OUT" || flunk "run did not back up $ds"
 done
 [ -f "$WORK/after-ran" ] || flunk "the after hook did not run"
 ok "$BKP" ls --policy "$POL" emr:latest
 output_has "dump.sql" "the before hook's output should be in the generation"
 ok "$BKP" ls --policy "$POL" other:latest
-printf '%s' "$OUT" | grep -q 'b.tmp' && flunk "an excluded file (*.tmp) was captured"
+grep -q 'b.tmp' <<<"$OUT" && flunk "an excluded file (*.tmp) was captured"
 output_has "a.txt" "a file not excluded should be captured"
 grep -q '^bkp_last_success_timestamp_seconds{dataset="emr"} [1-9]' "$WORK/metrics.prom" ||
     flunk "metrics lack a last-success time for emr: $(cat "$WORK/metrics.prom")"
@@ -69,13 +69,13 @@ output_has '"result": "sealed"' "--force --dataset scans should seal scans"
 # Retention after the run: scans keeps its last generation only.
 ok "$BKP" generations --policy "$POL" scans
 [ "$(printf '%s\n' "$OUT" | grep -c '^scans:')" = 1 ] || flunk "run did not apply retention to scans: $OUT"
-printf '%s\n' "$OUT" | grep -q '^scans:2 ' || flunk "the newest scans generation should be the one kept: $OUT"
+grep -q '^scans:2 ' <<<"$OUT" || flunk "the newest scans generation should be the one kept: $OUT"
 
 # 3. A failing and a hanging before hook: that data set fails, the others still run.
 sed -i "s|echo dumped > $WORK/emr/dump.sql|exit 3|" "$POL"
 check_exit 1 "$BKP" run --policy "$POL" --force --json || true
 output_has "before hook exited with status 3" "a failing hook should be reported with its status"
-printf '%s' "$OUT" | grep -q '"dataset": "scans"' || flunk "scans did not run after emr's hook failed"
+grep -q '"dataset": "scans"' <<<"$OUT" || flunk "scans did not run after emr's hook failed"
 sed -i "s|exit 3\", timeout: 30s|sleep 60\", timeout: 2s|" "$POL"
 start=$(date +%s)
 check_exit 1 "$BKP" run --policy "$POL" --force --dataset emr || true

@@ -33,10 +33,10 @@ for step in 1 2 3; do
     "$WORK/gen-data" mutate --size 40M --step "$step" "$D" >/dev/null
     sleep 2.5
     ok "$BKP" run --policy "$POL" --force --json
-    printf '%s' "$OUT" | grep -q SUSPICIOUS && flunk "the 1 % mutation (step $step) raised the alarm: $OUT"
+    grep -q SUSPICIOUS <<<"$OUT" && flunk "the 1 % mutation (step $step) raised the alarm: $OUT"
 done
 ok "$BKP" generations --policy "$POL"
-printf '%s' "$OUT" | grep -qi 'suspicious' && flunk "a normal generation is marked suspicious: $OUT"
+grep -qi 'suspicious' <<<"$OUT" && flunk "a normal generation is marked suspicious: $OUT"
 
 # Half the files rewritten with random bytes, same names and sizes.
 n=0
@@ -52,7 +52,7 @@ output_has "--clear-suspicious clinic:5" "the message should say how to clear th
 ok "$BKP" generations --policy "$POL"
 output_has "SUSPICIOUS" "generations should show the mark"
 ok "$BKP" generations --policy "$POL" --json clinic
-printf '%s' "$OUT" | grep -q '"reason": "50% of the files changed' || flunk "generations --json lacks the guard's reason: $OUT"
+grep -q '"reason": "50% of the files changed' <<<"$OUT" || flunk "generations --json lacks the guard's reason: $OUT"
 # The suspicious generation is sealed and restorable all the same.
 ok "$BKP" verify --policy "$POL"
 

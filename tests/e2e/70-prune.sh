@@ -48,9 +48,9 @@ packs_after=$(find "$REPO/packs" -type f | wc -l)
 [ "$packs_after" -lt "$packs_before" ] || flunk "prune deleted no pack ($packs_before -> $packs_after)"
 ok "$BKP" generations --policy "$POL"
 for g in ds:4 ds:5 locked:1 locked:2; do
-    printf '%s\n' "$OUT" | grep -q "^$g " || flunk "$g should have been kept: $OUT"
+    grep -q "^$g " <<<"$OUT" || flunk "$g should have been kept: $OUT"
 done
-printf '%s\n' "$OUT" | grep -q '^ds:[123] ' && flunk "ds:1..3 should be gone: $OUT"
+grep -q '^ds:[123] ' <<<"$OUT" && flunk "ds:1..3 should be gone: $OUT"
 ok "$BKP" verify --policy "$POL" --read-data
 for i in 4 5; do
     ok "$BKP" restore --policy "$POL" "ds:$i" "$WORK/r$i"

@@ -20,7 +20,7 @@ check_exit 2 "$BKP" restore --repo "$REPO" docs:1 "$WORK/out" || true # refused:
 ok "$BKP" audit verify --repo "$REPO"
 ok "$BKP" audit show --repo "$REPO" --json
 for op in init backup verify restore; do
-    printf '%s' "$OUT" | grep -q "\"op\": \"$op\"" || flunk "no audit record for $op"
+    grep -q "\"op\": \"$op\"" <<<"$OUT" || flunk "no audit record for $op"
 done
 ok "$BKP" audit show --repo "$REPO" --dataset docs
 output_has "docs:2" "audit show should list the second backup"

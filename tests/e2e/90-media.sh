@@ -138,7 +138,7 @@ plug a
 cmp -s "$MNT/BKP-LABEL" "$WORK/label-a" || flunk "usb-a's label changed while usb-b was labelled"
 ok "$BKP" media list --policy "$POL" --json
 for m in usb-a usb-b; do
-    printf '%s\n' "$OUT" | grep -q "^    \"name\": \"$m\"" || flunk "media list --json does not show $m: $OUT"
+    grep -q "^    \"name\": \"$m\"" <<<"$OUT" || flunk "media list --json does not show $m: $OUT"
 done
 [ "$(printf '%s\n' "$OUT" | grep -c '"labelled": true')" = 2 ] ||
     flunk "media list --json should show both disks labelled: $OUT"
@@ -150,7 +150,7 @@ backup_week 0 7
 backup_week 0 8
 at 0 9
 status_is 1 NON-COMPLIANT "three backups and no rotation yet"
-printf '%s\n' "$(ds_reasons)" | grep -q "off-line" ||
+grep -q "off-line" <<<"$(ds_reasons)" ||
     flunk "week 0: the reasons should say that there is no off-line copy: $(ds_reasons)"
 ds_field action | grep -q 'bkp rotate usb-' ||
     flunk "week 0: the action should be to rotate a disk: $(ds_field action)"
@@ -162,13 +162,13 @@ status_is 0 COMPLIANT "week 0, after rotating usb-a"
 [ "$(json_num offline)" = 1 ] && [ "$(json_num offsite)" = 1 ] ||
     flunk "week 0: usb-a should count as off-line and off-site: $OUT"
 ok "$BKP" media show usb-b --policy "$POL" --json
-printf '%s\n' "$OUT" | grep -q "\"next_due\": \"$(iso 7 9)\"" ||
+grep -q "\"next_due\": \"$(iso 7 9)\"" <<<"$OUT" ||
     flunk "usb-b should be due a week after usb-a's rotation ($(iso 7 9)): $OUT"
 ok "$BKP" media show usb-a --policy "$POL" --json
-printf '%s\n' "$OUT" | grep -q "\"last_write\": \"$(iso 0 9)\"" || flunk "usb-a's last_write should be the rotation time: $OUT"
+grep -q "\"last_write\": \"$(iso 0 9)\"" <<<"$OUT" || flunk "usb-a's last_write should be the rotation time: $OUT"
 # The rotation checked the copy ("signatures, chains and objects checked"): the registry says so.
-printf '%s\n' "$OUT" | grep -q "\"last_verify\": \"$(iso 0 9)\"" &&
-    printf '%s\n' "$OUT" | grep -q '"verify_ok": true' ||
+grep -q "\"last_verify\": \"$(iso 0 9)\"" <<<"$OUT" &&
+    grep -q '"verify_ok": true' <<<"$OUT" ||
     flunk "the rotation verified usb-a's copy, but media show has no last_verify $(iso 0 9) / verify_ok true: $(printf '%s\n' "$OUT" | grep -E '"(last_verify|verify_ok|last_write)"' | tr -s ' \n' ' ')"
 [ "$(seqs)" = "3" ] || flunk "usb-a should hold emr:3 after week 0, holds: $(seqs)"
 
@@ -320,7 +320,7 @@ else
     [ -z "$lost" ] || flunk "the failed rotation changed or removed what the medium held before: $lost"
     ok "$BKP" media show small --policy "$POL2" --json
     [ "$(json_num generations)" = 0 ] || flunk "a failed rotation registered generations on small: $OUT"
-    printf '%s\n' "$OUT" | grep -q '"last_write"' && flunk "a failed rotation set small's last_write: $OUT"
+    grep -q '"last_write"' <<<"$OUT" && flunk "a failed rotation set small's last_write: $OUT"
     check_exit 0 "$BKP" verify --repo "$SMALL/repo" || flunk "a copy left by a failed rotation (full medium) does not verify"
     tmps=$(find "$SMALL" -name '.tmp-*')
     [ -z "$tmps" ] || flunk "temporary files remain on the full medium after the next open: $tmps"
@@ -342,7 +342,7 @@ for i in 1 2 3 4; do head -c 50M /dev/urandom >"$WORK/images/i$i.raw"; done
 ok "$BKP" backup images --policy "$POL2"
 # Labelled through a relative path: the same directory as the policy's path.
 check_exit 0 bash -c 'cd "$1" && "$2" media label crash --name crash --policy "$3"' - "$WORK" "$BKP" "$POL2" || true
-printf '%s\n' "$ERR" | grep -q 'expects' &&
+grep -q 'expects' <<<"$ERR" &&
     flunk "labelling $CRASH through the relative path 'crash' warned that the policy expects it elsewhere: $ERR"
 # kill_rotate WHAT FIND-ARGS...: start `bkp rotate crash`, kill -9 it once
 # `find $CRASH/repo/packs FIND-ARGS` names a file. Returns 1 when the

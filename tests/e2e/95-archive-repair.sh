@@ -240,7 +240,7 @@ done
 [ "$(find "$TAPE" -maxdepth 1 -name '*.tar' | wc -l)" = 2 ] ||
     flunk "the tape should hold two archives after two rotations that wrote: $(ls -A "$TAPE" | tr '\n' ' ')"
 ok "$BKP" media show tape --policy "$POL" --json
-printf '%s\n' "$OUT" | grep -q '"last_write": "' || flunk "media show tape has no last_write after rotations: $OUT"
+grep -q '"last_write": "' <<<"$OUT" || flunk "media show tape has no last_write after rotations: $OUT"
 staging_empty "after the rotations to tape"
 
 # ============ 2. Restore from the archive alone ============
@@ -285,7 +285,7 @@ cp "$WORK/scratch/damaged.tar" "$TAPE/emr@0000000009.tar"
 check_exit 1 "$BKP" verify --media tape --policy "$POL" || true
 output_has "emr@0000000009.tar" "verify --media tape should name the damaged archive"
 ok "$BKP" media show tape --policy "$POL" --json
-printf '%s\n' "$OUT" | grep -q '"verify_ok": false' ||
+grep -q '"verify_ok": false' <<<"$OUT" ||
     flunk "the registry should record the failed check of tape: $(printf '%s\n' "$OUT" | grep -E 'verify' | tr -s ' \n' ' ')"
 rm -f "$TAPE/emr@0000000009.tar"
 check_exit 0 "$BKP" verify --media tape --policy "$POL" || flunk "verify --media tape fails after the damaged archive is removed"
@@ -368,7 +368,7 @@ check_exit 0 "$BKP" verify --media usb-a --sample 50 --policy "$POL" || flunk "a
 ok "$BKP" media show usb-a --policy "$POL" --json
 for p in $(packs "$USB/repo"); do
     id=$(basename "$p")
-    printf '%s\n' "$OUT" | grep -q "\"$id\": [0-9]" ||
+    grep -q "\"$id\": [0-9]" <<<"$OUT" ||
         flunk "after two 50% samples of usb-a, its pack $id has no re-read time in the registry"
 done
 check_exit 2 "$BKP" verify --sample 150 --policy "$POL" || true
@@ -390,7 +390,7 @@ REASONS=$(printf '%s\n' "$OUT" | sed -n '/^      "reasons": \[/,/^      \]/p' | 
 case "$RC" in
 0) [ "$VERDICT" != NON-COMPLIANT ] || flunk "bkp run exited 0 but status says NON-COMPLIANT: $REASONS" ;;
 1)
-    printf '%s\n' "$RUNERR" | grep -q "NON-COMPLIANT" ||
+    grep -q "NON-COMPLIANT" <<<"$RUNERR" ||
         flunk "bkp run exited 1 without a NON-COMPLIANT verdict; stderr: $(printf '%s\n' "$RUNERR" | head -n 5 | tr '\n' ' ')"
     ;;
 *) flunk "bkp run exited $RC; stderr: $(printf '%s\n' "$RUNERR" | head -n 5 | tr '\n' ' ')" ;;
@@ -411,7 +411,7 @@ else
     flunk "bkp run made no repository copy on nas ($NAS/repo)"
 fi
 ok "$BKP" media show nas --policy "$POL" --json
-printf '%s\n' "$OUT" | grep -q '"last_write": "20' || flunk "media show nas has no last_write after bkp run: $OUT"
+grep -q '"last_write": "20' <<<"$OUT" || flunk "media show nas has no last_write after bkp run: $OUT"
 grep -F '"op":"verify"' "$REPO/audit/log.jsonl" | grep -F '"mode":"sample"' | grep -q ' run --policy' ||
     flunk "the audit log has no verify record with \"mode\":\"sample\" from bkp run"
 staging_empty "at the end"

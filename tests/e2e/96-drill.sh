@@ -253,7 +253,7 @@ RC=0
 "$BKP" run --dataset emr-db --force --policy "$POL" >"$WORK/.out" 2>"$WORK/.err" || RC=$?
 [ "$RC" -le 1 ] || fail "bkp run --dataset emr-db --force exited $RC: $(head -n 5 "$WORK/.err")"
 ok "$BKP" generations emr-db --policy "$POL"
-printf '%s\n' "$OUT" | grep -q '^emr-db:1 ' || fail "bkp run --dataset emr-db --force sealed no emr-db:1: $OUT"
+grep -q '^emr-db:1 ' <<<"$OUT" || fail "bkp run --dataset emr-db --force sealed no emr-db:1: $OUT"
 [ -s "$DUMP/emr.dump" ] || fail "the before hook wrote no $DUMP/emr.dump"
 SECRET=$(head -n 1 "$PASSFILE")
 
@@ -289,8 +289,8 @@ case "$SANDBOX" in
 esac
 step_field detail | sed -n 7p | grep -qF "$SANDBOX$LIVE" ||
     flunk "the restore step should name the re-rooted target $SANDBOX$LIVE: $(step_field detail | sed -n 7p)"
-printf '%s\n' "$DRILL_OUT" | grep -q "drill emr-db: succeeded" || flunk "the drill should say it succeeded: $DRILL_OUT"
-printf '%s\n' "$DRILL_OUT" | grep -q "4 confirm step(s) were not rehearsed" ||
+grep -q "drill emr-db: succeeded" <<<"$DRILL_OUT" || flunk "the drill should say it succeeded: $DRILL_OUT"
+grep -q "4 confirm step(s) were not rehearsed" <<<"$DRILL_OUT" ||
     flunk "the drill should say 4 confirms were not rehearsed: $DRILL_OUT"
 en=$(md_of "$WORK/r1" en.md)
 ja=$(md_of "$WORK/r1" ja.md)
@@ -344,7 +344,7 @@ done
 grep -q '山田' "$(md_of "$WORK/r2" ja.md)" || flunk "the Japanese report should name 山田"
 grep -qF "| 未実施（無人訓練） |" "$(md_of "$WORK/r2" ja.md)" &&
     flunk "an attested drill's report should not mark steps 未実施"
-printf '%s\n' "$OUT" | grep -q 'not rehearsed' && flunk "an attested drill says steps were not rehearsed: $OUT"
+grep -q 'not rehearsed' <<<"$OUT" && flunk "an attested drill says steps were not rehearsed: $OUT"
 live_untouched "after the attested drill"
 
 # ============ 3. A check that fails ============
@@ -489,13 +489,13 @@ for lang in ja en; do
         has "Where the passphrase is kept"
         has '<td class="box">☐</td><td>1</td><td>システム担当</td>'
         has "<td>$NSTEPS</td><td>DB管理者</td>"
-        printf '%s\n' "$text" | grep -q '<h1>.*<訓練>' && flunk "runbook print (en, html) does not escape the title"
+        grep -q '<h1>.*<訓練>' <<<"$text" && flunk "runbook print (en, html) does not escape the title"
     fi
     has "金庫の封筒 (事務長室)"
     has "感染端末をネットワークから切り離した"
     boxes=$(printf '%s\n' "$text" | grep -o '☐' | wc -l)
     [ "$boxes" = "$NSTEPS" ] || flunk "runbook print ($lang) should have $NSTEPS boxes (one per step), has $boxes"
-    printf '%s\n' "$text" | grep -qF "$SECRET" && flunk "runbook print ($lang) prints the passphrase"
+    grep -qF "$SECRET" <<<"$text" && flunk "runbook print ($lang) prints the passphrase"
 done
 # The paper, followed by hand (into a scratch folder, not the live path): the
 # printed restore command and `export BKP_TARGET=...` must put emr.dump where

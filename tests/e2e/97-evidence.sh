@@ -157,28 +157,28 @@ backup_week 28
 rotate usb-a 28 9
 at 28 12
 ok "$BKP" status --policy "$POL" --json
-printf '%s\n' "$OUT" | grep -q '"verdict": "COMPLIANT"' ||
+grep -q '"verdict": "COMPLIANT"' <<<"$OUT" ||
     flunk "day 28: emr should be COMPLIANT (usb-a off-site and off-line, tape a second media type): $(printf '%s\n' "$OUT" | grep -A3 reasons | tr -s ' \n' ' ')"
 
 report 0 28
 want_parts "weeks 0-4" generations=true offline=true media=true procedure=true drill=true audit=true
 ev=$(part_en drill)
-printf '%s\n' "$ev" | grep -q "emr: drill #$DRILL_SEQ ($(date_of 21))" ||
+grep -q "emr: drill #$DRILL_SEQ ($(date_of 21))" <<<"$ev" ||
     flunk "the drill part should cite the drill's record #$DRILL_SEQ of $(date_of 21): $ev"
 ev=$(part_en offline)
 [ "$(printf '%s\n' "$ROT_SEQS" | wc -w)" = 6 ] || flunk "six rotations should have left records, found: '$ROT_SEQS'"
 for s in $ROT_SEQS; do
-    printf '%s\n' "$ev" | grep -q "#$s (" || flunk "the off-line part should cite rotation #$s: $ev"
+    grep -q "#$s (" <<<"$ev" || flunk "the off-line part should cite rotation #$s: $ev"
 done
-printf '%s\n' "$ev" | grep -q "tape)" || flunk "the off-line part should cite the rotation of tape: $ev"
+grep -q "tape)" <<<"$ev" || flunk "the off-line part should cite the rotation of tape: $ev"
 gap=$(json_num offline_longest_gap_seconds)
 [ -n "$gap" ] && [ "$gap" -le $((8 * DAY)) ] && [ "$gap" -ge $((6 * DAY)) ] ||
     flunk "weeks 0-4: the longest off-line gap should be about 7 days (≤ 8), is '$gap' s"
-printf '%s\n' "$ev" | grep -q 'longest time without a fresh off-line copy 7.0 days (at most 8)' ||
+grep -q 'longest time without a fresh off-line copy 7.0 days (at most 8)' <<<"$ev" ||
     flunk "the off-line part should say the longest gap was 7.0 days of at most 8: $ev"
-printf '%s\n' "$OUT" | grep -q '"offline_gap_ok": true' || flunk "weeks 0-4: offline_gap_ok should be true"
+grep -q '"offline_gap_ok": true' <<<"$OUT" || flunk "weeks 0-4: offline_gap_ok should be true"
 [ "$(json_num generations_kept)" = 5 ] || flunk "five weekly generations should be kept, the report says $(json_num generations_kept)"
-printf '%s\n' "$(part_en procedure)" | grep -qF 'emr: runbook emr \"電子カルテ 復旧手順\" (5 steps)' ||
+grep -qF 'emr: runbook emr \"電子カルテ 復旧手順\" (5 steps)' <<<"$(part_en procedure)" ||
     flunk "the procedure part should name the runbook beside the policy: $(part_en procedure)"
 # Backups: five in the period, each a record.
 [ "$(printf '%s\n' "$OUT" | sed -n '/^      "backups": {/,/^      }/p' | grep -c '"seq":')" = 5 ] ||
@@ -188,9 +188,9 @@ printf '%s\n' "$(part_en procedure)" | grep -qF 'emr: runbook emr \"電子カル
 report 0 20
 want_parts "a period ending on day 20, before the drill" generations=true offline=true media=true \
     procedure=true drill=false audit=true
-printf '%s\n' "$(part_en drill)" | grep -q 'emr: no successful drill in the period' ||
+grep -q 'emr: no successful drill in the period' <<<"$(part_en drill)" ||
     flunk "the drill part should say there was no successful drill in the period: $(part_en drill)"
-printf '%s\n' "$(part_en drill)" | grep -q "#$DRILL_SEQ" &&
+grep -q "#$DRILL_SEQ" <<<"$(part_en drill)" &&
     flunk "a period before the drill cites the drill #$DRILL_SEQ: $(part_en drill)"
 
 # ============ 3. The reports for people (weeks 0-4, and before the drill) ============
@@ -211,7 +211,7 @@ has() { # has TEXT-VAR WHAT STRING...
 has "$JA" "the Japanese report of weeks 0-4" "# バックアップと復旧の証跡 — チェックリスト 3-②" \
     "| 3-② への回答 | はい |" "| 期間内の訓練で復旧手順を確認した | はい | emr: 訓練 #$DRILL_SEQ（$(date_of 21)）成功" \
     "| 監査記録が改ざんされていない | はい |" "回答: はい" "| #$DRILL_SEQ | " "## データセット emr — 電子カルテ"
-printf '%s\n' "$JA" | grep -q 'いいえ' && flunk "the Japanese report of weeks 0-4 (all met) says いいえ: $(printf '%s\n' "$JA" | grep 'いいえ')"
+grep -q 'いいえ' <<<"$JA" && flunk "the Japanese report of weeks 0-4 (all met) says いいえ: $(printf '%s\n' "$JA" | grep 'いいえ')"
 has "$JA_NO" "the Japanese report of days 0-20" "| 3-② への回答 | いいえ |" \
     "| 期間内の訓練で復旧手順を確認した | いいえ | emr: 期間内に成功した訓練なし |" "回答: いいえ"
 [ "$(printf '%s\n' "$JA_NO" | grep -c '| はい |')" = 5 ] ||
@@ -226,14 +226,14 @@ for tag in table tr h2; do
 done
 [ "$(printf '%s\n' "$HTML" | grep -o '<td>' | wc -l)" = "$(printf '%s\n' "$HTML" | grep -o '</td>' | wc -l)" ] ||
     flunk "the HTML report's cells do not close"
-printf '%s\n' "$HTML" | grep -q '電子カルテ 復旧手順' || flunk "the HTML report should name the runbook's title"
+grep -q '電子カルテ 復旧手順' <<<"$HTML" || flunk "the HTML report should name the runbook's title"
 
 # ============ 4. Weeks 5–7: usb-a forgotten for three weeks ============
 backup_week 35
 backup_week 42
 at 44 9
 check_exit 0 "$BKP" status --policy "$POL" --json || true
-printf '%s\n' "$OUT" | grep -q '"verdict": "AT RISK"' && printf '%s\n' "$OUT" | grep -q '^        ".*usb-a.*"' ||
+grep -q '"verdict": "AT RISK"' <<<"$OUT" && grep -q '^        ".*usb-a.*"' <<<"$OUT" ||
     flunk "day 44: usb-a's copy is 16 days old; status should say AT RISK naming usb-a: $(printf '%s\n' "$OUT" | sed -n '/"reasons"/,/\]/p' | tr -s ' \n' ' ')"
 backup_week 49
 ROT_SEQS=
@@ -247,14 +247,14 @@ gap=$(json_num offline_longest_gap_seconds)
 # The copy on usb-a is as old as the generation it holds: captured day 28 08:00,
 # replaced by the rotation of day 49 09:00.
 [ "$gap" = $((21 * DAY + 3600)) ] || flunk "days 29-49: the longest gap should be 21 days 1 hour (day 28 08:00, when the copy's generation was captured, to day 49 09:00), is '$gap' s"
-printf '%s\n' "$OUT" | grep -q '"offline_gap_ok": false' || flunk "days 29-49: offline_gap_ok should be false"
+grep -q '"offline_gap_ok": false' <<<"$OUT" || flunk "days 29-49: offline_gap_ok should be false"
 ev=$(part_en offline)
-printf '%s\n' "$ev" | grep -q "21.0 days (at most 8); rotations #${LATE_ROT# } ($(date_of 49), usb-a)" ||
+grep -q "21.0 days (at most 8); rotations #${LATE_ROT# } ($(date_of 49), usb-a)" <<<"$ev" ||
     flunk "the off-line part should give 21.0 days and cite the rotation #${LATE_ROT# } of day 49: $ev"
 # A period with no rotation in it at all: none cited, still judged by the copy it started with.
 report 29 42
 [ "$(part_ok offline)" = false ] || flunk "days 29-42 (no rotation): the off-line part should not be met"
-printf '%s\n' "$(part_en offline)" | grep -q 'rotations none in the period' ||
+grep -q 'rotations none in the period' <<<"$(part_en offline)" ||
     flunk "days 29-42: the off-line part should say no rotation was in the period: $(part_en offline)"
 
 # ============ 5. One byte of the audit log changed ============
@@ -275,7 +275,7 @@ check_exit 1 "$BKP" audit verify --policy "$WORK/etc/policy-t.yaml" || true
 report 0 28 "$WORK/etc/policy-t.yaml"
 want_parts "weeks 0-4, one byte of record $line changed" generations=true offline=true media=true \
     procedure=true drill=true audit=false
-printf '%s\n' "$(part_en audit)" | grep -q 'record' || flunk "the audit part should name the bad record: $(part_en audit)"
+grep -q 'record' <<<"$(part_en audit)" || flunk "the audit part should name the bad record: $(part_en audit)"
 check_exit 0 "$BKP" audit report --from "$(date_of 0)" --to "$(date_of 28)" --lang ja --policy "$WORK/etc/policy-t.yaml" || true
 has "$OUT" "the Japanese report of a tampered log" "| 監査記録が改ざんされていない | いいえ |" "| 3-② への回答 | いいえ |" "回答: いいえ"
 # The untouched repository still answers yes.
@@ -292,7 +292,7 @@ for d in 56 63 70; do
 done
 at 70 12
 check_exit 0 "$BKP" status --policy "$POL" --json || true
-printf '%s\n' "$OUT" | grep -q 'off-line copy is 21 days old' ||
+grep -q 'off-line copy is 21 days old' <<<"$OUT" ||
     flunk "day 70: status should say the freshest off-line copy is 21 days old: $(printf '%s\n' "$OUT" | sed -n '/"reasons"/,/\]/p' | tr -s ' \n' ' ')"
 report 50 70
 [ "$(part_ok offline)" = false ] ||
@@ -336,7 +336,7 @@ if [ "$(part_ok drill)" != true ]; then
     flunk "one successful drill of runbook clinic (data sets karte and scans) should confirm the procedure of both; the drill part is not met: $ev"
 fi
 for d in karte scans; do
-    printf '%s\n' "$ev" | grep -q "$d: drill #" || flunk "the drill part should cite the drill of clinic for $d: $ev"
+    grep -q "$d: drill #" <<<"$ev" || flunk "the drill part should cite the drill of clinic for $d: $ev"
 done
 
 finish
