@@ -19,9 +19,11 @@ int bkp_shares_split(const uint8_t secret[BKP_SHEET_SECRET_LEN], const uint8_t r
                      unsigned k, unsigned n, bkp_sheet *out);
 
 /* The secret from `count` parsed share sheets: 0, or -EINVAL with `*why`
- * (a static text) when they are not shares, not all of one split of one
- * repository, fewer than the sheets' K, or two of them carry the same number.
- * Only the first K are used. The caller wipes `secret`. */
+ * (a static text) when they are not shares, not all of one repository with
+ * the same K and N, fewer than the sheets' K, or two of them carry the same
+ * number. Only the first K are used. Shares of two splits with the same K and
+ * N cannot be told apart and give another value: check the result against the
+ * repository before use. The caller wipes `secret`. */
 int bkp_shares_combine(const bkp_sheet *const *s, size_t count,
                        uint8_t secret[BKP_SHEET_SECRET_LEN], const char **why)
     __attribute__((warn_unused_result));
