@@ -191,6 +191,11 @@ const uint8_t *bkp_keys_sign_pk(const bkp_keys *k)
     return k->sign_pk;
 }
 
+void bkp_keys_master_for_paper(const bkp_keys *k, uint8_t out[32])
+{
+    memcpy(out, k->master, sizeof(k->master));
+}
+
 void bkp_keys_config_mac(const bkp_keys *k, uint8_t mac[32], const void *msg, size_t len)
 {
     uint8_t key[32];

@@ -41,6 +41,11 @@ const uint8_t *bkp_keys_id_key(const bkp_keys *k);   /* 32 bytes */
 const uint8_t *bkp_keys_blob_key(const bkp_keys *k); /* 32 bytes */
 const uint8_t *bkp_keys_gear_seed(const bkp_keys *k);/* 32 bytes */
 const uint8_t *bkp_keys_sign_pk(const bkp_keys *k);  /* 32 bytes */
+/* The master secret itself, copied into `out` (which the caller wipes):
+ * only for putting it on paper, whole (`bkp key export --paper`) or split
+ * into shares (`bkp key split`). Nothing else needs it: every working key
+ * comes from the accessors above. */
+void bkp_keys_master_for_paper(const bkp_keys *k, uint8_t out[32]);
 /* The MAC that binds the repository config to the key (FORMAT §2): keyed
  * BLAKE2b-256 of `msg` under sub-key 5, which only the passphrase unlocks. */
 void bkp_keys_config_mac(const bkp_keys *k, uint8_t mac[32], const void *msg, size_t len);

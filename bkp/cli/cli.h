@@ -44,6 +44,7 @@ enum {
     OPT_RUNBOOK = 1 << 20, /* restore --runbook NAME */
     OPT_PERIOD = 1 << 21, /* audit report --from DATE --to DATE */
     OPT_VERIFY = 1 << 22, /* restore --verify */
+    OPT_KEY = 1 << 23,    /* key: --paper, -o/--output, --shares N, --threshold K */
 };
 
 /* What a command needs; the dispatcher provides it before the handler runs. */
@@ -81,6 +82,9 @@ typedef struct cli {
     const char *runbook;                 /* restore --runbook NAME */
     const char *folder;                  /* restore --folder PATH: that stored folder's contents */
     const char *period_to;               /* audit report --from DATE (in `from`) --to DATE */
+    const char *output;                  /* key export/split -o FILE|DIR */
+    bool paper;                          /* key export --paper */
+    const char *shares, *threshold;      /* key split --shares N --threshold K */
     const struct bkp_lock *writer; /* this process's writer lock, if it holds one */
     char **args; /* positional arguments */
     int nargs;
@@ -245,6 +249,16 @@ int cmd_verify(cli *c);
 int cmd_policy(cli *c);
 int cmd_run(cli *c);
 int cmd_prune(cli *c);
+int cmd_key(cli *c);
+/* The public key's fingerprint for people: its hex in groups of four (key_sheet.c). */
+#define CLI_FINGERPRINT_LEN 80
+void cli_key_fingerprint(const uint8_t pk[32], char out[CLI_FINGERPRINT_LEN]);
+/* The printable document of a key sheet (key_sheet.c), `format` an rb_format:
+ * malloc'd, of `*len` bytes; it holds the secret, so the caller wipes it
+ * (sodium_memzero) before free. NULL (logged) on failure. */
+struct bkp_sheet;
+char *cli_key_sheet_doc(const struct bkp_sheet *s, const uint8_t pk[32], int format, bool ja,
+                        time_t now, size_t *len);
 int cmd_audit(cli *c);
 int cmd_media(cli *c);
 int cmd_rotate(cli *c);

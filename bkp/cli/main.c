@@ -126,6 +126,12 @@ static const command commands[] = {
      .key = true, .options = OPT_REPO | OPT_JSON, .usage = "status [--json]",
      .summary = "3-2-1 compliance of each data set: copies, media, off-line and off-site ages, "
                 "what to do next"},
+    {.name = "key", .run = cmd_key, .needs = NEED_REPO, .key = true,
+     .options = OPT_REPO | OPT_JSON | OPT_PRINT | OPT_KEY, .min_args = 1, .max_args = 1,
+     .usage = "key fingerprint [--json] | key export --paper [-o FILE] [--format md|html] "
+              "[--lang ja|en] | key split --shares N --threshold K -o DIR",
+     .summary = "the public key's fingerprint; the key on paper for a safe, whole or as K-of-N "
+                "shares (recorded)"},
     {.name = "verify", .run = cmd_verify, .needs = NEED_REPO, .lock = LOCK_READER, .key = true,
      .writes_media = true, /* --repair-from rewrites damaged packs of the copy checked */
      .options = OPT_REPO | OPT_READ_DATA | OPT_WORKERS | OPT_JSON | OPT_MEDIA,
@@ -159,7 +165,11 @@ static const struct option long_options[] = {
     {"media", required_argument, NULL, 'M'},
     {"sample", required_argument, NULL, 'E'},
     {"repair-from", required_argument, NULL, 'H'},
-    {"format", required_argument, NULL, 'o'},
+    {"format", required_argument, NULL, 'g'},
+    {"output", required_argument, NULL, 'o'},
+    {"paper", no_argument, NULL, 'K'},
+    {"shares", required_argument, NULL, 'W'},
+    {"threshold", required_argument, NULL, 'Y'},
     {"lang", required_argument, NULL, 'l'},
     {"medium", required_argument, NULL, 'u'},
     {"attest", required_argument, NULL, 't'},
@@ -242,9 +252,14 @@ static unsigned option_bit(int ch)
     case 'E':
     case 'H':
         return OPT_MEDIA;
-    case 'o':
+    case 'g':
     case 'l':
         return OPT_PRINT;
+    case 'o':
+    case 'K':
+    case 'W':
+    case 'Y':
+        return OPT_KEY;
     case 'u':
     case 'e':
     case 'b':
@@ -353,7 +368,7 @@ int main(int argc, char **argv)
     argc--;
     int ch;
     opterr = 0;
-    while ((ch = getopt_long(argc, argv, "vqh", long_options, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "vqho:", long_options, NULL)) != -1) {
         unsigned bit = option_bit(ch);
         if (ch == '?' || (bit && !(cmd->options & bit))) {
             fprintf(stderr, "bkp: error: %s does not take the option '%s'\nusage: bkp %s\n",
@@ -391,7 +406,11 @@ int main(int argc, char **argv)
             break;
         }
         case 'H': c.repair_from = optarg; break;
-        case 'o': c.format = optarg; break;
+        case 'g': c.format = optarg; break;
+        case 'o': c.output = optarg; break;
+        case 'K': c.paper = true; break;
+        case 'W': c.shares = optarg; break;
+        case 'Y': c.threshold = optarg; break;
         case 'l': c.lang = optarg; break;
         case 'u': c.medium = optarg; break;
         case 't': c.attest = optarg; break;

@@ -1,0 +1,227 @@
+/*
+ * key_sheet.c — the printable document of a key sheet (cli.h): the sheet's
+ * text, a QR code of the same text, the repository, the public key's
+ * fingerprint, the date and what to do with the sheet, in Markdown or HTML,
+ * in Japanese or English.
+ *
+ * The document holds the secret, so it is written into one buffer of fixed
+ * size that is never reallocated (a growing buffer would leave copies behind
+ * in freed memory) and that the caller wipes. libqrencode keeps its own
+ * copies while it encodes; they are freed, not wiped, and live no longer
+ * than this short process.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <qrencode.h>
+#include <sodium.h>
+#include <uuid/uuid.h>
+
+#include "bkp/bytes.h"
+#include "bkp/cli/cli.h"
+#include "bkp/sheet.h"
+#include "bkp/log.h"
+#include "restore/report.h"
+
+#define DOC_MAX (512 * 1024) /* an SVG of the largest QR code needed here is under 100 KiB */
+#define T(en_, ja_) (d->ja ? (ja_) : (en_))
+
+typedef struct doc {
+    char *p;
+    size_t len;
+    bool html, ja, full;
+} doc;
+
+static void put(doc *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(doc *d, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = d->full ? -1 : vsnprintf(d->p + d->len, DOC_MAX - d->len, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= DOC_MAX - d->len)
+        d->full = true;
+    else
+        d->len += (size_t)n;
+}
+
+void cli_key_fingerprint(const uint8_t pk[32], char out[CLI_FINGERPRINT_LEN])
+{
+    char hex[65];
+    bkp_hex(hex, pk, 32);
+    out[0] = '\0';
+    for (int i = 0; i < 16; i++)
+        bkp_strappend(out, CLI_FINGERPRINT_LEN, "%s%.4s", i ? " " : "", hex + 4 * i);
+}
+
+/* Text blocks, two rows of modules to a line (Markdown), or an SVG (HTML);
+ * a quiet zone of two modules around it. */
+static void put_qr(doc *d, const QRcode *q)
+{
+    int w = q->width, m = 2, size = w + 2 * m;
+#define DARK(x, y) ((x) >= 0 && (y) >= 0 && (x) < w && (y) < w && (q->data[(y) * w + (x)] & 1))
+    if (d->html) {
+        put(d, "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" width=\"%dmm\" "
+               "height=\"%dmm\" shape-rendering=\"crispEdges\"><rect width=\"%d\" height=\"%d\" "
+               "fill=\"#fff\"/><path fill=\"#000\" d=\"",
+            size, size, size, size, size, size);
+        for (int y = 0; y < w; y++)
+            for (int x = 0; x < w; x++)
+                if (DARK(x, y))
+                    put(d, "M%d %dh1v1h-1z", x + m, y + m);
+        put(d, "\"/></svg>\n");
+        return;
+    }
+    put(d, "```text\n");
+    for (int y = -m; y < w + m; y += 2) {
+        for (int x = -m; x < w + m; x++) {
+            bool top = DARK(x, y), bottom = DARK(x, y + 1);
+            put(d, "%s", top && bottom ? "█" : top ? "▀" : bottom ? "▄" : " ");
+        }
+        put(d, "\n");
+    }
+    put(d, "```\n\n");
+#undef DARK
+}
+
+static void put_h2(doc *d, const char *text)
+{
+    put(d, d->html ? "<h2>%s</h2>\n" : "## %s\n\n", text);
+}
+
+static void put_row(doc *d, const char *k, const char *v)
+{
+    put(d, d->html ? "<tr><th>%s</th><td>%s</td></tr>\n" : "| %s | %s |\n", k, v);
+}
+
+/* Everything here comes from fixed alphabets (base32, hex, digits, the
+ * texts below): nothing needs escaping in either format. */
+static void put_header(doc *d, const bkp_sheet *s, const uint8_t pk[32], time_t now)
+{
+    char uuid[37], fp[CLI_FINGERPRINT_LEN], date[32], kind[256];
+    uuid_unparse_lower(s->repo_id, uuid);
+    cli_key_fingerprint(pk, fp);
+    cli_time(date, sizeof(date), now);
+    const char *title = s->kind == BKP_SHEET_PAPER ? T("bkp key sheet", "bkp 鍵シート")
+                                                   : T("bkp key share", "bkp 分散鍵シート");
+    if (s->kind == BKP_SHEET_PAPER)
+        snprintf(kind, sizeof(kind), "%s",
+                 T("the master secret, whole", "マスター鍵（全体）"));
+    else
+        snprintf(kind, sizeof(kind), T("share %u of %u; any %u open the repository",
+                                       "%u / %u 枚目の分散鍵（任意の %u 枚で開けます）"),
+                 s->index, s->n, s->k);
+    if (d->html)
+        put(d, "<!DOCTYPE html>\n<html lang=\"%s\"><head><meta charset=\"utf-8\"><title>%s</title>"
+               "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}"
+               "table{border-collapse:collapse}td,th{border:1px solid #888;padding:.3em .5em;"
+               "text-align:left}pre{font-size:1.3em}@media print{body{margin:0}}</style>"
+               "</head><body>\n<h1>%s</h1>\n<table>\n",
+            d->ja ? "ja" : "en", title, title);
+    else
+        put(d, "# %s\n\n| %s | %s |\n|---|---|\n", title, T("Item", "項目"), T("Value", "内容"));
+    put_row(d, T("Repository", "リポジトリ"), uuid);
+    put_row(d, T("Public key fingerprint", "公開鍵フィンガープリント"), fp);
+    put_row(d, T("What this sheet holds", "内容"), kind);
+    put_row(d, T("Printed", "印刷日時"), date);
+    put(d, d->html ? "</table>\n" : "\n");
+}
+
+static void put_steps(doc *d, const bkp_sheet *s)
+{
+    put_h2(d, T("What to do with this sheet", "このシートの取り扱い"));
+    const char *steps[6] = {0};
+    char share[512];
+    if (s->kind == BKP_SHEET_PAPER) {
+        steps[0] = T("This sheet is the repository's key. With it every copy of the repository (the "
+                     "server's, each disk, each archive) can be opened without the passphrase, and "
+                     "every record in it read. Keep it like the passphrase: in a locked safe, in "
+                     "another building than the server.",
+                     "このシートはリポジトリの鍵です。これがあれば、パスフレーズなしでリポジトリの"
+                     "すべての複製（サーバ、各ディスク、各アーカイブ）を開き、すべての記録を読めます。"
+                     "パスフレーズと同じく、サーバとは別の建物の施錠された金庫に保管してください。");
+    } else {
+        snprintf(share, sizeof(share),
+                 T("This sheet is share %u of %u. Any %u shares together open every copy of the "
+                   "repository; fewer reveal nothing of the key. Give each share to a different "
+                   "holder (another institution, the contractor), list who holds which number, "
+                   "and never keep %u shares in one place.",
+                   "このシートは %u / %u 枚目の分散鍵（秘密分散）です。任意の %u 枚を合わせると"
+                   "リポジトリのすべての複製を開けます。それより少なければ鍵については何も分かりません。"
+                   "各シートを別々の保管者（他の医療機関、委託事業者など）に預け、誰が何番を持つかを"
+                   "記録し、%u 枚を一か所に置かないでください。"),
+                 s->index, s->n, s->k, s->k);
+        steps[0] = share;
+    }
+    steps[1] = T("Do not photograph, scan or copy it, and type it into a computer only to recover. "
+                 "Delete the file it was printed from once it is on paper.",
+                 "撮影・スキャン・複写をせず、復旧のとき以外はコンピュータに入力しないでください。"
+                 "印刷したら、印刷元のファイルを削除してください。");
+    steps[2] = T("Check the fingerprint above against what `bkp key fingerprint` prints: it is the "
+                 "public key that signs the audit log.",
+                 "上のフィンガープリントが `bkp key fingerprint` の表示と一致することを確認して"
+                 "ください。監査ログに署名する公開鍵です。");
+    steps[3] = T("Each line ends in two check characters: when the sheet is typed back, a mistake "
+                 "is reported with the number of its line. The QR code holds the same text.",
+                 "各行末の2文字はチェック文字です。入力し直したとき、誤りはその行番号とともに"
+                 "示されます。QRコードには同じ内容が入っています。");
+    steps[4] = T("Write on its envelope where it is kept and who may open it. Printing it is in the "
+                 "audit log.",
+                 "封筒に保管場所と開封できる人を書いてください。このシートの作成は監査ログに"
+                 "記録されています。");
+    put(d, d->html ? "<ol>\n" : "");
+    for (int i = 0; steps[i]; i++) {
+        if (!d->html) {
+            put(d, "%d. %s\n", i + 1, steps[i]);
+            continue;
+        }
+        /* `code` in backquotes, as Markdown shows it */
+        bool code = false;
+        put(d, "<li>");
+        for (const char *p = steps[i]; *p; p++)
+            if (*p == '`')
+                put(d, (code = !code) ? "<code>" : "</code>");
+            else
+                put(d, "%c", *p);
+        put(d, "</li>\n");
+    }
+    put(d, d->html ? "</ol>\n</body></html>\n" : "\n");
+}
+
+char *cli_key_sheet_doc(const bkp_sheet *s, const uint8_t pk[32], int format, bool ja, time_t now,
+                        size_t *len)
+{
+    doc dd = {.html = format == RB_HTML, .ja = ja}, *d = &dd;
+    char text[BKP_SHEET_TEXT_MAX];
+    if (bkp_sheet_format(s, text) != 0) {
+        bkp_error("key sheet: the share's numbers are out of range");
+        return NULL;
+    }
+    QRcode *q = QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
+    if (!q || !(d->p = calloc(1, DOC_MAX))) {
+        bkp_error("key sheet: out of memory making the QR code");
+        QRcode_free(q);
+        sodium_memzero(text, sizeof(text));
+        return NULL;
+    }
+    put_header(d, s, pk, now);
+    put_h2(d, s->kind == BKP_SHEET_PAPER ? T("The key", "鍵") : T("The share", "分散鍵"));
+    put(d, d->html ? "<pre>%s</pre>\n" : "```text\n%s```\n\n", text);
+    put_h2(d, T("The same, as a QR code", "同じ内容のQRコード"));
+    put_qr(d, q);
+    put_steps(d, s);
+    sodium_memzero(q->data, (size_t)q->width * (size_t)q->width);
+    QRcode_free(q);
+    sodium_memzero(text, sizeof(text));
+    if (d->full) {
+        bkp_error("key sheet: the document does not fit in %d bytes", DOC_MAX);
+        sodium_memzero(d->p, DOC_MAX);
+        free(d->p);
+        return NULL;
+    }
+    *len = d->len;
+    return d->p;
+}

@@ -1,0 +1,54 @@
+/*
+ * sheet.h — a 32-byte secret on paper: the master secret (a "paper" sheet) or
+ * one Shamir share of it (a "share" sheet), as text a person can type back.
+ *
+ * The text (FORMAT §9d) is a header line naming the kind, the repository id
+ * and a checksum of the whole, then lines of grouped base32 characters (no
+ * I, L, O or U: they read as 1 and 0), each ending in two check characters
+ * over its line number and its characters, so that a typing mistake is found
+ * on the line where it was made. Nothing in the checks is keyed: a sheet is
+ * checked without any secret. The same text goes into the sheet's QR code.
+ *
+ * A parsed sheet holds a secret: keep it in guarded memory or wipe it
+ * (sodium_memzero) when done.
+ */
+#ifndef BKP_SHEET_H
+#define BKP_SHEET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define BKP_SHEET_SECRET_LEN 32
+/* Room for the text of any sheet, with its final NUL. */
+#define BKP_SHEET_TEXT_MAX 512
+/* At most this many shares (libgfshare numbers them 1..255). */
+#define BKP_SHEET_SHARES_MAX 255
+
+typedef enum { BKP_SHEET_PAPER = 1, BKP_SHEET_SHARE = 2 } bkp_sheet_kind;
+
+typedef struct bkp_sheet {
+    bkp_sheet_kind kind;
+    uint8_t repo_id[16];
+    /* Shares only (0 on a paper sheet): this share's number (1..n), how many
+     * were made, how many open the secret. */
+    uint8_t index, n, k;
+    uint8_t secret[BKP_SHEET_SECRET_LEN];
+} bkp_sheet;
+
+/* The text of `s` into `out` (BKP_SHEET_TEXT_MAX bytes, NUL-terminated).
+ * -EINVAL for a share whose numbers are out of range. The text holds the
+ * secret: wipe it after use. */
+int bkp_sheet_format(const bkp_sheet *s, char out[BKP_SHEET_TEXT_MAX]);
+
+/*
+ * Read a sheet back from typed or scanned text: case, spaces, tabs, CR and
+ * blank lines do not matter; the "N:" label in front of a line may be left
+ * out. Returns 0, or -EBADMSG with `*bad_line` set to where the mistake is:
+ * 1.. for a line of characters (counted from the first after the header),
+ * 0 for the header or for the sheet as a whole (its checksum). -EINVAL for
+ * text too long to be a sheet (`*bad_line` 0). `out` is wiped on failure.
+ */
+int bkp_sheet_parse(const char *text, size_t len, bkp_sheet *out, int *bad_line)
+    __attribute__((warn_unused_result));
+
+#endif
