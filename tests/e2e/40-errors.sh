@@ -36,7 +36,7 @@ chown -R nobody "$REPO"
 as_nobody test -r "$BKP" || fail "user nobody cannot run $BKP (a parent directory is not searchable)"
 
 check_exit 1 as_nobody "$BKP" backup --repo "$REPO" --dataset ds --json "$D" || true
-printf '%s\n' "$ERR" | grep -F "${D#/}/dir/secret" | grep -qi 'warn\|error' ||
+grep -F "${D#/}/dir/secret" <<<"$ERR" | grep -i 'warn\|error' >/dev/null ||
     flunk "the backup's warnings do not name the unreadable file dir/secret: $ERR"
 grep -qF "${D#/}/closed" <<<"$ERR" ||
     flunk "the backup's warnings do not name the unreadable directory closed/: $ERR"

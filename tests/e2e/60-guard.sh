@@ -71,9 +71,9 @@ done < <(find "$D" -type f -print0)
 check_exit 1 "$BKP" run --policy "$POL" --force || true
 cp "$REPO/generations/clinic/0000000005.cleared" "$REPO/generations/clinic/0000000006.cleared"
 ok "$BKP" generations --policy "$POL"
-printf '%s\n' "$OUT" | grep '^clinic:6 ' | grep -q 'SUSPICIOUS' ||
+grep '^clinic:6 ' <<<"$OUT" | grep 'SUSPICIOUS' >/dev/null ||
     flunk "a clearance copied from another generation cleared clinic:6: $OUT"
-printf '%s\n' "$OUT" | grep '^clinic:5 ' | grep -q 'suspicious (cleared)' ||
+grep '^clinic:5 ' <<<"$OUT" | grep 'suspicious (cleared)' >/dev/null ||
     flunk "clinic:5 lost its clearance: $OUT"
 
 finish

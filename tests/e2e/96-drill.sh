@@ -390,7 +390,7 @@ done
 RC=0
 "$BKP" backup ward --policy "$POL" >"$WORK/.out" 2>"$WORK/.err" || RC=$? # ward:4, suspicious
 ok "$BKP" generations ward --policy "$POL"
-printf '%s\n' "$OUT" | grep '^ward:4 ' | grep -q SUSPICIOUS ||
+grep '^ward:4 ' <<<"$OUT" | grep SUSPICIOUS >/dev/null ||
     fail "rewriting 16 of 20 files with random bytes should mark ward:4 suspicious (backup exited $RC): $OUT"
 
 mkdir -p "$WORK/r4"
