@@ -64,6 +64,21 @@ int bkp_keys_generate(const uint8_t repo_id[16], bkp_keys **out)
     return 0;
 }
 
+int bkp_keys_from_master(const uint8_t master[32], const uint8_t repo_id[16], bkp_keys **out)
+{
+    bkp_keys *k = keys_alloc();
+    if (!k)
+        return -ENOMEM;
+    memcpy(k->master, master, 32);
+    memcpy(k->repo_id, repo_id, 16);
+    if (derive(k)) {
+        bkp_keys_free(k);
+        return -EINVAL;
+    }
+    *out = k;
+    return 0;
+}
+
 int bkp_keys_dup(const bkp_keys *k, bkp_keys **out)
 {
     bkp_keys *c = sodium_malloc(sizeof(*c));
@@ -129,7 +144,6 @@ int bkp_keys_open(const uint8_t *file, size_t len, const char *pass, size_t pass
                   bkp_keys **out)
 {
     uint8_t *key = NULL, secret[SECRET_LEN];
-    bkp_keys *k = NULL;
     int r;
     if (len != HEADER_LEN + SECRET_LEN + 16 || memcmp(file, BKP_KEY_FILE_MAGIC, 8) != 0 ||
         bkp_get_le32(file + 8) != 1)
@@ -151,19 +165,7 @@ int bkp_keys_open(const uint8_t *file, size_t len, const char *pass, size_t pass
         r = -EKEYREJECTED;
         goto out;
     }
-    k = keys_alloc();
-    if (!k) {
-        r = -ENOMEM;
-        goto out;
-    }
-    memcpy(k->master, secret, 32);
-    memcpy(k->repo_id, secret + 32, 16);
-    r = derive(k);
-    if (r) {
-        bkp_keys_free(k);
-        goto out;
-    }
-    *out = k;
+    r = bkp_keys_from_master(secret, secret + 32, out);
 out:
     sodium_memzero(secret, sizeof(secret));
     sodium_free(key);

@@ -30,6 +30,13 @@ int bkp_keys_generate(const uint8_t repo_id[16], bkp_keys **out);
  * work is done: at most four times the cost bkp writes). */
 int bkp_keys_open(const uint8_t *file, size_t len, const char *pass, size_t passlen,
                   bkp_keys **out) __attribute__((warn_unused_result));
+/* The keys of `master` (the secret a key file seals) for repository
+ * `repo_id`, derived exactly as bkp_keys_open does: for a master secret typed
+ * back from a paper sheet or combined from share sheets. Nothing here says
+ * whether it is the right one: the caller compares bkp_keys_sign_pk with the
+ * repository's config. The caller still wipes `master`. -ENOMEM, -EINVAL. */
+int bkp_keys_from_master(const uint8_t master[32], const uint8_t repo_id[16], bkp_keys **out)
+    __attribute__((warn_unused_result));
 /* Seal `k` under `pass` into `out` (the bytes of a key file). */
 int bkp_keys_seal(const bkp_keys *k, const char *pass, size_t passlen, bkp_buf *out);
 /* A copy of `k` in guarded memory (for a repository copy opened with them). */

@@ -214,6 +214,33 @@ static int check_config(bkp_repo *r, const bkp_config *cfg, const bkp_buf *raw, 
     return 0;
 }
 
+/* The keys from a master secret typed back from paper or combined from
+ * shares: no key file is read (a medium's may be what was lost). A wrong
+ * secret derives a wrong signing key, which the config's `sign_public` (read
+ * before) shows; nothing else is touched until it matches. */
+static int master_keys(bkp_repo *r, const uint8_t master[32], const uint8_t pk[32])
+{
+    uint8_t rid[16];
+    int rc;
+    if (uuid_parse(r->uuid, rid) != 0) {
+        bkp_error("%s/config: the repository id is damaged; restore it from another medium",
+                  r->path);
+        return -EBADMSG;
+    }
+    if ((rc = bkp_keys_from_master(master, rid, &r->keys)))
+        return rc;
+    if (sodium_memcmp(pk, bkp_keys_sign_pk(r->keys), 32) != 0) {
+        bkp_error("these sheets do not belong to the repository %s, or were mistyped, or come "
+                  "from two different splits; check the repository id printed on each sheet "
+                  "and type them again; nothing was read",
+                  r->path);
+        bkp_keys_free(r->keys);
+        r->keys = NULL;
+        return -EBADMSG;
+    }
+    return 0;
+}
+
 static int load_keys(bkp_repo *r, const char *pass, size_t passlen, const uint8_t pk[32])
 {
     char *p = bkp_path_join(r->path, "keys/key");
@@ -476,10 +503,11 @@ static int same_key_file(bkp_repo *r, const bkp_repo *like)
     return rc ? -EBADMSG : 0;
 }
 
-/* Open with the passphrase, or (pass == NULL) with the keys of `like`, the
- * repository this one must be a copy of. */
-static int open_repo(const char *path, const char *pass, size_t passlen, const bkp_repo *like,
-                     unsigned flags, bkp_repo **out)
+/* Open with the passphrase, or the master secret (`master` != NULL), or
+ * (pass == NULL) with the keys of `like`, the repository this one must be a
+ * copy of. */
+static int open_repo(const char *path, const char *pass, size_t passlen, const uint8_t *master,
+                     const bkp_repo *like, unsigned flags, bkp_repo **out)
 {
     uint8_t pk[32];
     bkp_config cfg;
@@ -507,7 +535,10 @@ static int open_repo(const char *path, const char *pass, size_t passlen, const b
     if ((rc = load_config(r, &cfg, &raw)))
         goto fail;
     memcpy(pk, cfg.sign_pk, 32);
-    if (!like) {
+    if (master) {
+        if ((rc = master_keys(r, master, pk)))
+            goto fail;
+    } else if (!like) {
         if ((rc = load_keys(r, pass, passlen, pk)))
             goto fail;
     } else if (strcmp(r->uuid, like->uuid) || memcmp(pk, bkp_keys_sign_pk(like->keys), 32)) {
@@ -549,7 +580,13 @@ fail:
 int bkp_repo_open(const char *path, const char *pass, size_t passlen, unsigned flags,
                   bkp_repo **out)
 {
-    return open_repo(path, pass, passlen, NULL, flags, out);
+    return open_repo(path, pass, passlen, NULL, NULL, flags, out);
+}
+
+int bkp_repo_open_master(const char *path, const uint8_t master[32], unsigned flags,
+                         bkp_repo **out)
+{
+    return open_repo(path, NULL, 0, master, NULL, flags, out);
 }
 
 int bkp_repo_reload(bkp_repo *r)
@@ -581,7 +618,7 @@ int bkp_repo_open_copy(const char *path, const bkp_repo *like, unsigned flags, b
 {
     /* Before realpath resolves it: a copy made of links is refused. */
     int rc = bkp_layout_check(path);
-    return rc ? rc : open_repo(path, NULL, 0, like, flags | BKP_REPO_COPY, out);
+    return rc ? rc : open_repo(path, NULL, 0, NULL, like, flags | BKP_REPO_COPY, out);
 }
 
 bool bkp_repo_is_copy(const bkp_repo *r)

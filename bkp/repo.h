@@ -40,6 +40,13 @@ int bkp_repo_init(const char *path, const char *pass, size_t passlen)
  * run the start-up clean-up pass. Logs what is wrong and what to do. */
 int bkp_repo_open(const char *path, const char *pass, size_t passlen, unsigned flags,
                   bkp_repo **out) __attribute__((warn_unused_result));
+/* The same with the master secret instead of the passphrase (typed back
+ * from a paper sheet or combined from share sheets): the key file is not
+ * read. -EBADMSG (logged) when the secret's public key is not the config's:
+ * sheets of another repository, mistyped, or of two different splits. The
+ * caller keeps `master` in guarded memory and wipes it. */
+int bkp_repo_open_master(const char *path, const uint8_t master[32], unsigned flags,
+                         bkp_repo **out) __attribute__((warn_unused_result));
 /* Load the index again from the segments (after a prune changed them), when
  * no put is in flight. */
 int bkp_repo_reload(bkp_repo *r) __attribute__((warn_unused_result));

@@ -107,6 +107,36 @@ static void test_seal_open_round_trip(void **state)
     bkp_keys_free(other);
 }
 
+/* The master secret from paper gives the keys the passphrase gives: the same
+ * public key (what an open checks against the config), the same working keys;
+ * a secret one bit off gives another public key. */
+static void test_from_master(void **state)
+{
+    fixture *f = *state;
+    bkp_keys *k = NULL, *paper = NULL, *off = NULL;
+    uint8_t *master = sodium_malloc(32);
+    assert_non_null(master);
+    assert_int_equal(bkp_keys_open(f->file.data, f->file.len, PASS, strlen(PASS), &k), 0);
+    bkp_keys_master_for_paper(k, master);
+    assert_int_equal(bkp_keys_from_master(master, repo_id, &paper), 0);
+    assert_memory_equal(bkp_keys_sign_pk(paper), bkp_keys_sign_pk(k), 32);
+    assert_memory_equal(bkp_keys_repo_id(paper), repo_id, 16);
+    assert_memory_equal(bkp_keys_id_key(paper), bkp_keys_id_key(k), 32);
+    assert_memory_equal(bkp_keys_blob_key(paper), bkp_keys_blob_key(k), 32);
+    assert_memory_equal(bkp_keys_gear_seed(paper), bkp_keys_gear_seed(k), 32);
+    uint8_t a[32], b[32];
+    bkp_keys_config_mac(paper, a, "config", 6);
+    bkp_keys_config_mac(k, b, "config", 6);
+    assert_memory_equal(a, b, 32);
+    master[31] ^= 1;
+    assert_int_equal(bkp_keys_from_master(master, repo_id, &off), 0);
+    assert_memory_not_equal(bkp_keys_sign_pk(off), bkp_keys_sign_pk(k), 32);
+    sodium_free(master);
+    bkp_keys_free(off);
+    bkp_keys_free(paper);
+    bkp_keys_free(k);
+}
+
 static void test_wrong_passphrase(void **state)
 {
     fixture *f = *state;
@@ -337,7 +367,7 @@ int main(void)
         T(test_seal_open_round_trip),    T(test_wrong_passphrase),   T(test_tampered_file),
         T(test_cost_bounds), T(test_config_mac),
         T(test_unknown_format),          T(test_signatures),         T(test_passphrase_file),
-        T(test_passphrase_file_refused), T(test_passphrase_command),
+        T(test_passphrase_file_refused), T(test_passphrase_command), T(test_from_master),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
