@@ -85,6 +85,8 @@ typedef struct cli {
     const char *output;                  /* key export/split -o FILE|DIR */
     bool paper;                          /* key export --paper */
     const char *shares, *threshold;      /* key split --shares N --threshold K */
+    const char *key_from[16];            /* --key-from FILE, repeated: sheets, not the passphrase */
+    int nkey_from;
     const struct bkp_lock *writer; /* this process's writer lock, if it holds one */
     char **args; /* positional arguments */
     int nargs;
@@ -94,6 +96,17 @@ typedef struct cli {
 /* Open the repository named by --repo or $BKP_REPO, asking for the passphrase.
  * Returns an exit code; EXIT_OK with `*out` set on success. */
 int cli_open_repo(cli *c, unsigned flags, bkp_repo **out);
+#define CLI_KEY_FROM_MAX 16
+/* Open `path` with the sheets of --key-from (one paper sheet, or K share
+ * sheets) instead of the passphrase, and record the use (`key-from`) with
+ * cli_audit_primary (`staged`: an extracted archive). -EINVAL (logged, with
+ * the file and line) for a sheet that cannot be read or shares that do not
+ * combine, -EBADMSG for sheets of another repository; else as bkp_repo_open. */
+int cli_open_key_from(cli *c, const char *path, unsigned flags, bool staged, bkp_repo **out);
+/* Read and combine the sheets of --key-from before a command does anything
+ * else, so that a mistyped sheet or too few shares stop it at once: an exit
+ * code (EXIT_USAGE, logged with the file and line). */
+int cli_key_from_check(cli *c);
 /* The repository path from --repo, $BKP_REPO, or the policy; NULL (logged). */
 const char *cli_repo_path(cli *c);
 /* Where the passphrase comes from when neither an option nor the environment

@@ -68,6 +68,8 @@ static int open_any(cli *c, const char *path, bkp_repo *like, bkp_repo **out)
 {
     if (like)
         return bkp_repo_open_copy(path, like, BKP_REPO_READONLY, out);
+    if (c->nkey_from) /* recorded in the primary when it is there, never on the medium */
+        return cli_open_key_from(c, path, BKP_REPO_READONLY, true, out);
     char *pass = NULL;
     size_t plen = 0;
     cli_passphrase_source(c);

@@ -88,14 +88,18 @@ int cli_open_repo(cli *c, unsigned flags, bkp_repo **out)
 {
     char *pass = NULL;
     size_t plen = 0;
+    int rc;
     if (!cli_repo_path(c))
         return EXIT_USAGE;
-    int rc = bkp_passphrase_get(c->passphrase_file, 0, &pass, &plen);
-    if (rc)
-        return EXIT_USAGE;
-    rc = bkp_repo_open(c->repo, pass, plen, flags, out);
-    bkp_passphrase_free(pass, plen);
-    if (rc == -ENOENT || rc == -EKEYREJECTED || rc == -EPROTO)
+    if (c->nkey_from) {
+        rc = cli_open_key_from(c, c->repo, flags, false, out);
+    } else {
+        if (bkp_passphrase_get(c->passphrase_file, 0, &pass, &plen))
+            return EXIT_USAGE;
+        rc = bkp_repo_open(c->repo, pass, plen, flags, out);
+        bkp_passphrase_free(pass, plen);
+    }
+    if (rc == -ENOENT || rc == -EKEYREJECTED || rc == -EPROTO || rc == -EINVAL)
         return EXIT_USAGE;
     return rc ? EXIT_FAILED : EXIT_OK;
 }

@@ -144,6 +144,7 @@ static const struct option long_options[] = {
     {"repo", required_argument, NULL, 'r'},
     {"policy", required_argument, NULL, 'c'},
     {"passphrase-file", required_argument, NULL, 'p'},
+    {"key-from", required_argument, NULL, 'y'},
     {"json", no_argument, NULL, 'j'},
     {"dataset", required_argument, NULL, 'd'},
     {"path", required_argument, NULL, 'P'},
@@ -196,6 +197,8 @@ static void usage(FILE *f)
                "  --repo DIR              the repository (or $BKP_REPO; else the policy's)\n"
                "  --passphrase-file FILE  passphrase from a file of mode 0600 (or $BKP_PASSPHRASE_FILE,\n"
                "                          $BKP_PASSPHRASE_COMMAND; else a prompt on the terminal)\n"
+               "  --key-from FILE         instead of the passphrase: a paper sheet, or K share sheets\n"
+               "                          (the option once per file)\n"
                "  -v, --verbose / -q, --quiet\n"
                "\nGEN is DATASET:latest, DATASET:SEQ (e.g. emr-db:42) or a unique UUID prefix.\n"
                "Exit codes: 0 success, 1 failed or not verified, 2 usage error, 3 locked.\n");
@@ -293,7 +296,11 @@ static int prepare(const command *cmd, cli *c, bkp_lock **writer)
         if (!cli_policy(c))
             return EXIT_USAGE; /* logged with file:line, or the chmod to run */
     }
-    if (cmd->key) {
+    if (c->nkey_from) {
+        int ex = cli_key_from_check(c); /* no passphrase is read then */
+        if (ex)
+            return ex;
+    } else if (cmd->key) {
         /* A command may find the passphrase file only later (the policy
          * that names the repository names it too); bkp_passphrase_get checks
          * it again there, so the check holds on every path. */
@@ -379,6 +386,17 @@ int main(int argc, char **argv)
         case 'r': c.repo = optarg; break;
         case 'c': c.policy_file = optarg; break;
         case 'p': c.passphrase_file = optarg; break;
+        case 'y':
+            if (c.nkey_from == CLI_KEY_FROM_MAX || !cmd->key || cmd->run == cmd_init) {
+                fprintf(stderr, "bkp: error: %s\n",
+                        c.nkey_from == CLI_KEY_FROM_MAX ? "--key-from: at most 16 sheets"
+                        : cmd->key ? "init makes a new key; --key-from opens an existing one"
+                                   : "this command does not open the repository's key; leave "
+                                     "out --key-from");
+                return EXIT_USAGE;
+            }
+            c.key_from[c.nkey_from++] = optarg;
+            break;
         case 'j': c.json = true; break;
         case 'd': c.dataset = optarg; break;
         case 'P': c.path = optarg; break;

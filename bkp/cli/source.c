@@ -95,6 +95,10 @@ static int open_archive(cli *c, const char *file, bkp_repo **out, char **staging
     *staging = dir;
     if (bkp_archive_extract_repo(file, dir))
         return EXIT_FAILED;
+    if (c->nkey_from) {
+        int rc = cli_open_key_from(c, dir, BKP_REPO_READONLY, true, out);
+        return rc == -EINVAL ? EXIT_USAGE : rc ? EXIT_FAILED : EXIT_OK;
+    }
     cli_passphrase_source(c);
     if (bkp_passphrase_get(c->passphrase_file, 0, &pass, &plen))
         return EXIT_USAGE;
@@ -159,12 +163,17 @@ int cli_open_source(cli *c, const char *spec, bkp_repo **out, char **staging)
         free(file);
         goto out;
     }
-    cli_passphrase_source(c);
-    if (bkp_passphrase_get(c->passphrase_file, 0, &pass, &plen))
-        goto out;
-    int rc = repo ? bkp_repo_open(repo, pass, plen, BKP_REPO_READONLY, out) : -ENOMEM;
-    bkp_passphrase_free(pass, plen);
-    ex = rc == -ENOENT || rc == -EKEYREJECTED || rc == -EPROTO ? EXIT_USAGE
+    int rc;
+    if (c->nkey_from) {
+        rc = repo ? cli_open_key_from(c, repo, BKP_REPO_READONLY, false, out) : -ENOMEM;
+    } else {
+        cli_passphrase_source(c);
+        if (bkp_passphrase_get(c->passphrase_file, 0, &pass, &plen))
+            goto out;
+        rc = repo ? bkp_repo_open(repo, pass, plen, BKP_REPO_READONLY, out) : -ENOMEM;
+        bkp_passphrase_free(pass, plen);
+    }
+    ex = rc == -ENOENT || rc == -EKEYREJECTED || rc == -EPROTO || rc == -EINVAL ? EXIT_USAGE
          : rc                                                  ? EXIT_FAILED
                                                                : EXIT_OK;
 out:
