@@ -236,7 +236,7 @@ static int master_keys(bkp_repo *r, const uint8_t master[32], const uint8_t pk[3
                   r->path);
         bkp_keys_free(r->keys);
         r->keys = NULL;
-        return -EBADMSG;
+        return -EKEYREJECTED; /* a wrong key, as a wrong passphrase is: exit 2 */
     }
     return 0;
 }

@@ -42,7 +42,7 @@ int bkp_repo_open(const char *path, const char *pass, size_t passlen, unsigned f
                   bkp_repo **out) __attribute__((warn_unused_result));
 /* The same with the master secret instead of the passphrase (typed back
  * from a paper sheet or combined from share sheets): the key file is not
- * read. -EBADMSG (logged) when the secret's public key is not the config's:
+ * read. -EKEYREJECTED (logged) when the secret's public key is not the config's:
  * sheets of another repository, mistyped, or of two different splits. The
  * caller keeps `master` in guarded memory and wipes it. */
 int bkp_repo_open_master(const char *path, const uint8_t master[32], unsigned flags,
