@@ -1,4 +1,4 @@
-/* clock.c — the wall clock; $BKP_NOW replaces it in test builds only. */
+/* clock.c — the wall clock: the system clock, and nothing else in a release build. */
 #include "bkp/clock.h"
 
 #include <stdlib.h>
@@ -21,27 +21,7 @@ void bkp_iso_time(char *out, size_t n, time_t t)
         snprintf(out, n, "1970-01-01T00:00:00Z");
 }
 
-#ifdef BKP_TEST_CLOCK
-bool bkp_clock_is_test(void)
-{
-    return true;
-}
-
-time_t bkp_now(void)
-{
-    const char *s = getenv("BKP_NOW");
-    if (s && *s) {
-        char *end;
-        long long v = strtoll(s, &end, 10);
-        if (!*end && v > 0)
-            return (time_t)v;
-        time_t t = bkp_iso_parse(s);
-        if (t > 0)
-            return t;
-    }
-    return time(NULL);
-}
-#else
+#ifndef BKP_TEST_CLOCK /* a test build takes tests/support/test_clock.c */
 bool bkp_clock_is_test(void)
 {
     return false;
