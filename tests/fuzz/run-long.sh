@@ -7,8 +7,11 @@
 #
 #   bash tests/fuzz/run-long.sh [-t SECONDS] [-j JOBS] [TARGET...]
 #
-# -t: seconds per target (default 600); -j: targets run at once (default: the
-# number of cores; on an idle machine each target then gets -t CPU-seconds).
+# -t: CPU-seconds per target (default 600); -j: targets run at once (default:
+# the number of cores). The budget is CPU time, not wall time: each fuzzer is
+# watched and stopped (SIGTERM, which libFuzzer answers with its final
+# statistics) once it has used -t seconds of CPU, so a run on a busy machine,
+# or one started with nice, still gives every target its whole budget.
 # Prints one line per target: CPU seconds used, executions, coverage (edges),
 # features, corpus size, and whether it found a crash; exits 1
 # if any did (the crashing input is kept in the work folder, whose path it prints).
@@ -34,21 +37,33 @@ fi
 cmake --build "$build" -j"$(nproc)" --target "$@" >/dev/null
 
 work=${FUZZ_WORK:-$(mktemp -d "${TMPDIR:-/tmp}/bkp-fuzz.XXXXXX")}
-echo "fuzzing $# target(s), ${secs}s each, $jobs at a time; work folder $work"
+echo "fuzzing $# target(s), ${secs} CPU-s each, $jobs at a time; work folder $work"
 export ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
+cpu_of() { # user+system CPU seconds of a live process, from /proc
+    awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); print int(($12 + $13) / hz) }' \
+        "/proc/$1/stat" 2>/dev/null || echo 0
+}
+
 run_one() {
-    local t=$1 dir=$work/$1
+    local t=$1 dir=$work/$1 pid rc=0
     mkdir -p "$dir/corpus"
     cp -r "$top/tests/fuzz/corpus/$t/." "$dir/corpus/" 2>/dev/null || true
-    local timer=()
-    [ -x /usr/bin/time ] && timer=(/usr/bin/time -f '%U %S' -o "$dir/cpu")
-    (cd "$dir" && "${timer[@]}" "$build/tests/$t" -max_total_time="$secs" -rss_limit_mb=2048 \
-        -malloc_limit_mb=1024 -timeout=10 -print_final_stats=1 corpus >"$dir/log" 2>&1) \
-        && echo ok >"$dir/status" || echo crash >"$dir/status"
+    (cd "$dir" && exec "$build/tests/$t" -max_total_time=$((secs * 20)) -rss_limit_mb=2048 \
+        -malloc_limit_mb=1024 -timeout=10 -print_final_stats=1 corpus >"$dir/log" 2>&1) &
+    pid=$!
+    while kill -0 "$pid" 2>/dev/null; do
+        used=$(cpu_of "$pid")
+        echo "$used" >"$dir/cpu"
+        [ "$used" -ge "$secs" ] && { kill -TERM "$pid"; break; }
+        sleep 2
+    done
+    wait "$pid" || rc=$?
+    # 0: finished; 72: stopped by the budget (libFuzzer's exit code for an interrupt)
+    case $rc in 0 | 72) echo ok ;; *) echo "crash (exit $rc)" ;; esac >"$dir/status"
 }
-export -f run_one
+export -f run_one cpu_of
 export top build work secs
 printf '%s\n' "$@" | xargs -P "$jobs" -I{} bash -c 'run_one {}'
 
@@ -62,7 +77,7 @@ for t in "$@"; do
     ft=$(printf '%s' "$line" | sed -n 's/.*ft: \([0-9]*\).*/\1/p')
     corp=$(printf '%s' "$line" | sed -n 's/.*corp: \([0-9]*\).*/\1/p')
     st=$(cat "$dir/status")
-    cpu=$(awk '{printf "%.0f", $1 + $2}' "$dir/cpu" 2>/dev/null || true)
+    cpu=$(cat "$dir/cpu" 2>/dev/null || true)
     [ "$st" = ok ] || bad=1
     printf '%-16s %8s %12s %8s %8s %8s  %s\n' "$t" "${cpu:-?}" "${execs:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" "$st"
 done
