@@ -18,6 +18,7 @@
 #include "bkp/copy.h"
 #include "bkp/durable.h"
 #include "bkp/index.h"
+#include "bkp/keyslots.h"
 #include "bkp/log.h"
 #include "bkp/medium.h"
 #include "bkp/repack.h"
@@ -282,7 +283,7 @@ static uint64_t member_max(const char *rel)
     if (!strcmp(rel, "config"))
         return CONFIG_MAX;
     if (!strcmp(rel, "keys/key"))
-        return 4096;
+        return BKP_KEY_FILE_MAX;
     if (!strncmp(rel, "packs/", 6)) /* the target, one largest blob, its trailer */
         return BKP_PACK_MAX;
     if (!strncmp(rel, "index/", 6))

@@ -8,6 +8,7 @@
 #define KDF_CONTEXT "bkprepo1"
 #define HEADER_LEN (8 + 4 + 8 + 8 + crypto_pwhash_SALTBYTES + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES)
 #define SECRET_LEN (32 + 16)
+_Static_assert(HEADER_LEN + SECRET_LEN + 16 == BKP_KEY_SEALED_LEN, "FORMAT §2: 132 bytes");
 
 /* Argon2id cost: about 0.15 s and 64 MiB here; stored in the file so it can grow. */
 #define PWHASH_OPS 3ULL
@@ -140,11 +141,8 @@ out:
     return r;
 }
 
-int bkp_keys_open(const uint8_t *file, size_t len, const char *pass, size_t passlen,
-                  bkp_keys **out)
+int bkp_keys_sealed_ok(const uint8_t *file, size_t len)
 {
-    uint8_t *key = NULL, secret[SECRET_LEN];
-    int r;
     if (len != HEADER_LEN + SECRET_LEN + 16 || memcmp(file, BKP_KEY_FILE_MAGIC, 8) != 0 ||
         bkp_get_le32(file + 8) != 1)
         return -EPROTO;
@@ -153,6 +151,17 @@ int bkp_keys_open(const uint8_t *file, size_t len, const char *pass, size_t pass
     if (ops < crypto_pwhash_OPSLIMIT_MIN || ops > PWHASH_OPS_MAX || mem < 8192 ||
         mem > PWHASH_MEM_MAX)
         return -EPROTO;
+    return 0;
+}
+
+int bkp_keys_open(const uint8_t *file, size_t len, const char *pass, size_t passlen,
+                  bkp_keys **out)
+{
+    uint8_t *key = NULL, secret[SECRET_LEN];
+    int r = bkp_keys_sealed_ok(file, len);
+    if (r)
+        return r;
+    uint64_t ops = bkp_get_le64(file + 12), mem = bkp_get_le64(file + 20);
     key = sodium_malloc(32);
     if (!key)
         return -ENOMEM;

@@ -19,6 +19,7 @@
 
 #define BKP_KEY_FILE_MAGIC "BKPKEY01"
 #define BKP_PASSPHRASE_MIN 13
+#define BKP_KEY_SEALED_LEN 132 /* a key file of format 1: one sealed secret */
 
 typedef struct bkp_keys bkp_keys;
 
@@ -30,6 +31,13 @@ int bkp_keys_generate(const uint8_t repo_id[16], bkp_keys **out);
  * work is done: at most four times the cost bkp writes). */
 int bkp_keys_open(const uint8_t *file, size_t len, const char *pass, size_t passlen,
                   bkp_keys **out) __attribute__((warn_unused_result));
+/* Is `file` a sealed secret whose format and Argon2id costs bkp_keys_open
+ * would try? 0, or -EPROTO (checked before any work, as bkp_keys_open does). */
+int bkp_keys_sealed_ok(const uint8_t *file, size_t len);
+/* Is `pass` long enough for a new passphrase (BKP_PASSPHRASE_MIN code
+ * points of UTF-8)? Every medium carries the key file, so a short one can be
+ * guessed at off-line. 0, or -EINVAL with the reason logged. */
+int bkp_passphrase_strong(const char *pass, size_t passlen);
 /* The keys of `master` (the secret a key file seals) for repository
  * `repo_id`, derived exactly as bkp_keys_open does: for a master secret typed
  * back from a paper sheet or combined from share sheets. Nothing here says
@@ -69,6 +77,11 @@ int bkp_sig_verify(const uint8_t pk[32], const uint8_t sig[64], const void *msg,
  * bkp_passphrase_free. -ENOENT when no source is available.
  */
 int bkp_passphrase_get(const char *file, int confirm, char **out, size_t *len);
+/* A new passphrase (key add, key passwd): from `file` (a
+ * --new-passphrase-file option, checked as a passphrase file is) or else a
+ * no-echo prompt asked twice; never from the environment, which holds the
+ * current one. Checked with bkp_passphrase_strong. -ENOENT with no terminal. */
+int bkp_passphrase_new(const char *file, char **out, size_t *len);
 void bkp_passphrase_free(char *p, size_t len);
 
 #endif

@@ -138,10 +138,69 @@ static int prompt(const char *question, char *p, size_t *len)
     return r;
 }
 
+static size_t utf8_chars(const char *p, size_t n)
+{
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++)
+        if (((unsigned char)p[i] & 0xC0) != 0x80)
+            c++;
+    return c;
+}
+
+int bkp_passphrase_strong(const char *pass, size_t passlen)
+{
+    if (utf8_chars(pass, passlen) >= BKP_PASSPHRASE_MIN)
+        return 0;
+    bkp_error("the passphrase has %zu characters; at least %d are required (every medium carries "
+              "the key file, so a short one can be guessed at off-line; checklist item 2-⑦). "
+              "Choose a longer one; nothing was written",
+              utf8_chars(pass, passlen), BKP_PASSPHRASE_MIN);
+    return -EINVAL;
+}
+
+/* Ask twice on the terminal; -EINVAL when the answers differ. */
+static int prompt_twice(const char *question, const char *again_q, char *p, size_t *n)
+{
+    size_t n2 = 0;
+    char *again = sodium_malloc(PASS_MAX + 1);
+    int r = again ? prompt(question, p, n) : -ENOMEM;
+    if (!r && !(r = prompt(again_q, again, &n2)) &&
+        (*n != n2 || sodium_memcmp(p, again, *n) != 0)) {
+        bkp_error("the two passphrases differ; nothing was written");
+        r = -EINVAL;
+    }
+    if (again)
+        sodium_free(again);
+    return r;
+}
+
+int bkp_passphrase_new(const char *file, char **out, size_t *len)
+{
+    char *p = sodium_malloc(PASS_MAX + 1);
+    size_t n = 0;
+    int r;
+    if (!p)
+        return -ENOMEM;
+    r = file ? from_file(file, p, &n)
+             : prompt_twice("New passphrase: ", "Repeat the new passphrase: ", p, &n);
+    if (r == -ENOENT && !file)
+        bkp_error("no new passphrase: give --new-passphrase-file FILE (mode 0600), or run on a "
+                  "terminal to type it twice");
+    if (!r)
+        r = bkp_passphrase_strong(p, n);
+    if (r) {
+        sodium_free(p);
+        return r;
+    }
+    *out = p;
+    *len = n;
+    return 0;
+}
+
 int bkp_passphrase_get(const char *file, int confirm, char **out, size_t *len)
 {
-    char *p = sodium_malloc(PASS_MAX + 1), *again = NULL;
-    size_t n = 0, n2 = 0;
+    char *p = sodium_malloc(PASS_MAX + 1);
+    size_t n = 0;
     const char *env;
     int r;
     if (!p)
@@ -153,19 +212,8 @@ int bkp_passphrase_get(const char *file, int confirm, char **out, size_t *len)
     } else if ((env = getenv("BKP_PASSPHRASE_COMMAND")) && *env) {
         r = from_command(env, p, &n);
     } else {
-        r = prompt("Repository passphrase: ", p, &n);
-        if (!r && confirm) {
-            again = sodium_malloc(PASS_MAX + 1);
-            if (!again)
-                r = -ENOMEM;
-            else if (!(r = prompt("Repeat the passphrase: ", again, &n2)) &&
-                     (n != n2 || sodium_memcmp(p, again, n) != 0)) {
-                bkp_error("the two passphrases differ; nothing was written");
-                r = -EINVAL;
-            }
-            if (again)
-                sodium_free(again);
-        }
+        r = confirm ? prompt_twice("Repository passphrase: ", "Repeat the passphrase: ", p, &n)
+                    : prompt("Repository passphrase: ", p, &n);
         if (r == -ENOENT)
             bkp_error("no passphrase: give --passphrase-file FILE (mode 0600), or set "
                       "BKP_PASSPHRASE_FILE or BKP_PASSPHRASE_COMMAND, or run on a terminal");

@@ -19,6 +19,7 @@
 #include "bkp/clock.h"
 #include "bkp/config.h"
 #include "bkp/durable.h"
+#include "bkp/keyslots.h"
 #include "bkp/layout.h"
 #include "bkp/log.h"
 #include "bkp/pack.h"
@@ -52,15 +53,6 @@ char *bkp_repo_subpath(const bkp_repo *r, const char *sub)
     return bkp_path_join(r->path, sub);
 }
 
-static size_t utf8_chars(const char *p, size_t n)
-{
-    size_t c = 0;
-    for (size_t i = 0; i < n; i++)
-        if (((unsigned char)p[i] & 0xC0) != 0x80)
-            c++;
-    return c;
-}
-
 static int dir_is_empty_or_absent(const char *path)
 {
     DIR *d = opendir(path);
@@ -85,13 +77,8 @@ int bkp_repo_init(const char *path, const char *pass, size_t passlen)
     size_t tl = 0;
     int r;
 
-    if (utf8_chars(pass, passlen) < BKP_PASSPHRASE_MIN) {
-        bkp_error("the passphrase has %zu characters; at least %d are required (checklist "
-                  "item 2-⑦ for passwords that are never changed). Choose a longer one; "
-                  "nothing was written",
-                  utf8_chars(pass, passlen), BKP_PASSPHRASE_MIN);
+    if (bkp_passphrase_strong(pass, passlen))
         return -EINVAL;
-    }
     r = dir_is_empty_or_absent(path);
     if (r <= 0) {
         if (r == 0) {
@@ -118,7 +105,14 @@ int bkp_repo_init(const char *path, const char *pass, size_t passlen)
     }
     uuid_generate_random(rid);
     uuid_unparse_lower(rid, uuid);
-    if ((r = bkp_keys_generate(rid, &k)) || (r = bkp_keys_seal(k, pass, passlen, &keyfile)))
+    time_t now = bkp_now();
+    /* One slot, for the passphrase given: FORMAT §2's list, signed. */
+    bkp_key_slots *slots = calloc(1, sizeof(*slots));
+    r = slots ? bkp_keys_generate(rid, &k) : -ENOMEM;
+    if (!r && (r = bkp_key_slots_add(slots, k, pass, passlen, "", now)) >= 0)
+        r = bkp_key_slots_render(slots, k, &keyfile);
+    free(slots);
+    if (r)
         goto out;
     p = bkp_path_join(path, "keys");
     if (!p) {
@@ -133,7 +127,6 @@ int bkp_repo_init(const char *path, const char *pass, size_t passlen)
         bkp_error("cannot write the key file in %s: %s", p, bkp_strerror(r));
         goto out;
     }
-    time_t now = bkp_now();
     static const uint32_t chunk[3] = {BKP_CHUNK_MIN, BKP_CHUNK_AVG, BKP_CHUNK_MAX};
     strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
     /* Bound to the key by its MAC (FORMAT §2): a changed byte is refused. */
@@ -241,25 +234,45 @@ static int master_keys(bkp_repo *r, const uint8_t master[32], const uint8_t pk[3
     return 0;
 }
 
+/* Read and check the key file at `path` (either format, FORMAT §2): for
+ * format 2, the signature by the config's key and the repository id. */
+static int read_key_file(const char *path, const uint8_t pk[32], const char *uuid,
+                         bkp_key_slots *out)
+{
+    bkp_buf file;
+    uint8_t rid[16];
+    bkp_buf_init(&file);
+    int rc = bkp_read_file(path, &file, BKP_KEY_FILE_MAX);
+    if (!rc)
+        rc = uuid_parse(uuid, rid) ? -EBADMSG : bkp_key_slots_read(file.data, file.len, pk, rid, out);
+    bkp_buf_free(&file);
+    return rc;
+}
+
 static int load_keys(bkp_repo *r, const char *pass, size_t passlen, const uint8_t pk[32])
 {
     char *p = bkp_path_join(r->path, "keys/key");
-    bkp_buf file;
+    bkp_key_slots *slots = calloc(1, sizeof(*slots));
     uint8_t rid[16];
-    int rc;
-    bkp_buf_init(&file);
-    rc = p ? bkp_read_file(p, &file, 4096) : -ENOMEM;
-    if (rc) {
+    unsigned which = 0;
+    int rc = p && slots ? read_key_file(p, pk, r->uuid, slots) : -ENOMEM;
+    if (rc == -ENOENT || rc == -EACCES || rc == -EISDIR) {
         bkp_error("cannot read the key file %s: %s; a repository copy on another medium carries "
-                  "its own key file",
+                  "its own key file, or open it with --key-from and your key sheets",
                   p, bkp_strerror(rc));
         rc = -ENOENT; /* like a wrong passphrase (DESIGN §8): the caller must name another copy */
         goto out;
     }
-    rc = bkp_keys_open(file.data, file.len, pass, passlen, &r->keys);
+    if (rc) {
+        bkp_error("%s: %s; the list of key slots was altered or damaged. Use a copy on another "
+                  "medium, or open with --key-from and your key sheets",
+                  p, rc == -EBADMSG ? "not signed by this repository's key" : bkp_strerror(rc));
+        goto out;
+    }
+    rc = bkp_key_slots_open(slots, pass, passlen, &r->keys, &which);
     if (rc == -EKEYREJECTED) {
-        bkp_error("wrong passphrase for the repository %s (or its key file is damaged); "
-                  "nothing was written",
+        bkp_error("wrong passphrase for the repository %s (no key slot opens with it, or the "
+                  "key file is damaged); nothing was written",
                   r->path);
         goto out;
     }
@@ -273,11 +286,67 @@ static int load_keys(bkp_repo *r, const char *pass, size_t passlen, const uint8_
                   "config or key file from another medium",
                   r->path);
         rc = -EBADMSG;
+        goto out;
+    }
+    r->slot = (int)which;
+    memcpy(r->slot_id, slots->slot[which].id, sizeof(r->slot_id));
+    /* For `bkp key list`: which slot last opened the primary to write. */
+    if (!(r->flags & BKP_REPO_READONLY)) {
+        char *dir = bkp_path_join(r->path, "keys");
+        if (dir)
+            bkp_key_used_mark(dir, slots, which, bkp_now());
+        free(dir);
     }
 out:
     free(p);
-    bkp_buf_free(&file);
+    free(slots);
     return rc;
+}
+
+int bkp_repo_key_slots(const bkp_repo *r, bkp_key_slots *out)
+{
+    char *p = bkp_path_join(r->path, "keys/key"), *dir = bkp_path_join(r->path, "keys");
+    int rc = p && dir ? read_key_file(p, bkp_keys_sign_pk(r->keys), r->uuid, out) : -ENOMEM;
+    if (!rc)
+        bkp_key_used_load(dir, out);
+    else
+        bkp_error("%s: %s; the list of key slots cannot be read", p ? p : r->path,
+                  rc == -EBADMSG ? "not signed by this repository's key" : bkp_strerror(rc));
+    free(p);
+    free(dir);
+    return rc;
+}
+
+int bkp_repo_key_slots_store(bkp_repo *r, const bkp_key_slots *s)
+{
+    char *dir = bkp_path_join(r->path, "keys"), *p = bkp_path_join(r->path, "keys/key");
+    bkp_buf file;
+    bkp_buf_init(&file);
+    int rc = dir && p ? bkp_key_slots_render(s, r->keys, &file) : -ENOMEM;
+    /* The file is replaced whole (temporary file, fsync, rename, fsync of
+     * the folder): a crash leaves the old list or the new one, and either
+     * opens with the passphrases it names. It is read-only and may be
+     * immutable, which must be lifted for the rename. */
+    if (!rc) {
+        (void)bkp_immutable(p, false);
+        rc = bkp_durable_write(dir, "key", file.data, file.len,
+                               BKP_DURABLE_PRIVATE | BKP_DURABLE_READONLY);
+    }
+    if (rc)
+        bkp_error("cannot write the key file %s: %s; the old one is unchanged", p ? p : r->path,
+                  bkp_strerror(rc));
+    bkp_buf_free(&file);
+    free(dir);
+    free(p);
+    return rc;
+}
+
+int bkp_repo_key_slot(const bkp_repo *r, char id[17])
+{
+    if (r->slot < 0)
+        return -ENOENT;
+    memcpy(id, r->slot_id, 17);
+    return r->slot;
 }
 
 static int load_index(bkp_repo *r)
@@ -478,28 +547,61 @@ static void set_damaged_aside(bkp_repo *r)
         (void)bkp_fsync_dir(r->index_dir);
 }
 
-/* A copy carries the sealed key file of the repository, byte for byte: it
- * must open with the passphrase alone on the day it is all that is left. */
-static int same_key_file(bkp_repo *r, const bkp_repo *like)
+/*
+ * A copy carries the repository's key file, so that it opens with a
+ * passphrase alone on the day it is all that is left. The primary's list of
+ * slots changes (key add, passwd, remove); a copy keeps the list of its last
+ * rotation until the next one, which (`writable`) replaces it with the
+ * primary's: that is how a retired passphrase leaves the disks. A read-only
+ * open accepts an older list if it is this repository's and signed by its
+ * key; a list that is not (damaged, planted) is refused, as it would not
+ * open the copy on its own. A file of format 1 carries no signature and
+ * cannot be checked without its passphrase: one that is not the primary's
+ * is reported, and replaced at the next rotation.
+ */
+static int copy_key_file(bkp_repo *r, const bkp_repo *like, bool writable)
 {
     char *a = bkp_path_join(r->path, "keys/key"), *b = bkp_path_join(like->path, "keys/key");
+    char *dir = bkp_path_join(r->path, "keys");
+    bkp_key_slots *old = calloc(1, sizeof(*old));
     bkp_buf x, y;
     bkp_buf_init(&x);
     bkp_buf_init(&y);
-    int rc = a && b ? bkp_read_file(a, &x, 4096) : -ENOMEM;
-    if (!rc)
-        rc = bkp_read_file(b, &y, 4096);
-    if (!rc && (x.len != y.len || memcmp(x.data, y.data, x.len)))
+    int rc = a && b && dir && old ? bkp_read_file(b, &y, BKP_KEY_FILE_MAX) : -ENOMEM;
+    int mine = rc ? rc : bkp_read_file(a, &x, BKP_KEY_FILE_MAX);
+    if (rc || (!mine && x.len == y.len && !memcmp(x.data, y.data, x.len)))
+        goto out; /* the same: nothing to do */
+    if (writable) {
+        (void)bkp_immutable(a, false);
+        rc = bkp_durable_write(dir, "key", y.data, y.len,
+                               BKP_DURABLE_PRIVATE | BKP_DURABLE_READONLY);
+        if (!rc)
+            bkp_info("%s: the key file was brought up to date with the repository's key slots",
+                     r->path);
+    } else if (mine || read_key_file(a, bkp_keys_sign_pk(like->keys), r->uuid, old)) {
         rc = -EBADMSG;
+    } else if (old->version == 1) {
+        bkp_warn("%s: the key file is of format 1 and not the repository's; it cannot be checked "
+                 "without its passphrase. The next rotation replaces it",
+                 r->path);
+    } else {
+        bkp_info("%s: the key file holds the key slots of this copy's last rotation; the next "
+                 "rotation brings it up to date (until then, the passphrases it opens with are "
+                 "those of that day)",
+                 r->path);
+    }
+out:
     if (rc)
-        bkp_error("the key file of the copy %s is missing or differs from the repository's (%s): "
-                  "the copy would not open with the passphrase alone; rotate to it again, or "
+        bkp_error("the key file of the copy %s is missing, damaged or not this repository's "
+                  "(%s): the copy would not open with a passphrase alone; rotate to it again, or "
                   "repair it from another medium",
-                  r->path, bkp_strerror(rc));
+                  r->path, bkp_strerror(rc ? rc : mine));
     bkp_buf_free(&x);
     bkp_buf_free(&y);
+    free(old);
     free(a);
     free(b);
+    free(dir);
     return rc ? -EBADMSG : 0;
 }
 
@@ -519,6 +621,7 @@ static int open_repo(const char *path, const char *pass, size_t passlen, const u
     bkp_buf_init(&raw);
     pthread_mutex_init(&r->lock, NULL);
     r->flags = flags;
+    r->slot = -1; /* no slot: opened with sheets, or a copy with the primary's keys */
     /* Absolute: a restore changes the working directory into its target. */
     r->path = realpath(path, NULL);
     if (!r->path) {
@@ -547,7 +650,8 @@ static int open_repo(const char *path, const char *pass, size_t passlen, const u
                   r->path, r->uuid, like->path, like->uuid);
         rc = -EXDEV;
         goto fail;
-    } else if ((rc = same_key_file(r, like)) || (rc = bkp_keys_dup(like->keys, &r->keys))) {
+    } else if ((rc = copy_key_file(r, like, !(flags & BKP_REPO_READONLY))) ||
+               (rc = bkp_keys_dup(like->keys, &r->keys))) {
         goto fail;
     }
     if ((rc = check_config(r, &cfg, &raw, like == NULL)))
@@ -638,13 +742,11 @@ int bkp_repo_init_copy(const bkp_repo *like, const char *path)
         /* A copy begun and cut short (a full or pulled disk) is taken up
          * again: no config yet, and no key file or the very same one. */
         char *cfg = bkp_path_join(path, "config"), *key = bkp_path_join(path, "keys/key");
-        bkp_repo *probe = calloc(1, sizeof(*probe));
-        bool resumable = cfg && key && probe && access(cfg, F_OK) < 0 &&
+        bkp_key_slots *slots = calloc(1, sizeof(*slots));
+        bool resumable = cfg && key && slots && access(cfg, F_OK) < 0 &&
                          (access(key, F_OK) < 0 ||
-                          ((probe->path = strdup(path)) && same_key_file(probe, like) == 0));
-        if (probe)
-            free(probe->path);
-        free(probe);
+                          read_key_file(key, bkp_keys_sign_pk(like->keys), like->uuid, slots) == 0);
+        free(slots);
         free(cfg);
         free(key);
         if (!resumable) {

@@ -2,7 +2,9 @@
  * repo.h — a content-addressed, encrypted object store in one directory.
  *
  *   config            JSON: format, version, repository ID, chunker sizes, signing key
- *   keys/key          the sealed key file (Argon2id)
+ *   keys/key          the key slots: the master secret sealed under each
+ *                     passphrase (Argon2id), signed (keyslots.h)
+ *   keys/used         when each slot last opened it to write (informative)
  *   packs/XX/ID       immutable pack files
  *   index/ID          immutable index segments
  *   generations/DS/   sealed generation records of data set DS
@@ -67,6 +69,20 @@ const char *bkp_repo_path(const bkp_repo *r);
 bool bkp_repo_is_copy(const bkp_repo *r);
 const char *bkp_repo_uuid(const bkp_repo *r);
 const bkp_keys *bkp_repo_keys(const bkp_repo *r);
+
+struct bkp_key_slots;
+/* The repository's key slots, as its key file holds them now (checked as
+ * an open checks them), with their last use. Logged; -EBADMSG, -ENOENT. */
+int bkp_repo_key_slots(const bkp_repo *r, struct bkp_key_slots *out)
+    __attribute__((warn_unused_result));
+/* Replace the key file with `s`, signed (durably: the old list or the new
+ * one survives a crash). The caller holds the writer's lock, so no other
+ * change of the list is lost. Logged. */
+int bkp_repo_key_slots_store(bkp_repo *r, const struct bkp_key_slots *s)
+    __attribute__((warn_unused_result));
+/* The slot the repository was opened with: its index (and id), or -ENOENT
+ * when it was opened with key sheets or is a copy. */
+int bkp_repo_key_slot(const bkp_repo *r, char id[17]);
 const bkp_chunker *bkp_repo_chunker(const bkp_repo *r);
 /* `sub` below the repository (malloc'd). */
 char *bkp_repo_subpath(const bkp_repo *r, const char *sub);

@@ -18,6 +18,8 @@ struct bkp_repo {
     char *path, *packs_dir, *index_dir;
     char uuid[37];
     bkp_keys *keys;
+    int slot;          /* the key slot that opened it, or -1 (sheets, or a copy) */
+    char slot_id[17];  /* and its id */
     bkp_chunker *chunker;
     bkp_index *index;
     unsigned flags;

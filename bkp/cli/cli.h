@@ -44,7 +44,8 @@ enum {
     OPT_RUNBOOK = 1 << 20, /* restore --runbook NAME */
     OPT_PERIOD = 1 << 21, /* audit report --from DATE --to DATE */
     OPT_VERIFY = 1 << 22, /* restore --verify */
-    OPT_KEY = 1 << 23,    /* key: --paper, -o/--output, --shares N, --threshold K */
+    OPT_KEY = 1 << 23,    /* key: --paper, -o/--output, --shares N, --threshold K, --label,
+                             --new-passphrase-file */
 };
 
 /* What a command needs; the dispatcher provides it before the handler runs. */
@@ -85,6 +86,8 @@ typedef struct cli {
     const char *output;                  /* key export/split -o FILE|DIR */
     bool paper;                          /* key export --paper */
     const char *shares, *threshold;      /* key split --shares N --threshold K */
+    const char *label;                   /* key add --label L */
+    const char *new_passphrase_file;     /* key add, key passwd --new-passphrase-file F */
     const char *key_from[16];            /* --key-from FILE, repeated: sheets, not the passphrase */
     int nkey_from;
     const struct bkp_lock *writer; /* this process's writer lock, if it holds one */
@@ -263,6 +266,8 @@ int cmd_policy(cli *c);
 int cmd_run(cli *c);
 int cmd_prune(cli *c);
 int cmd_key(cli *c);
+/* key list | add | passwd | remove (key_slots.c). */
+int cli_key_slots(cli *c);
 /* The public key's fingerprint for people: its hex in groups of four (key_sheet.c). */
 #define CLI_FINGERPRINT_LEN 80
 void cli_key_fingerprint(const uint8_t pk[32], char out[CLI_FINGERPRINT_LEN]);

@@ -306,10 +306,19 @@ static int key_split(cli *c)
 int cmd_key(cli *c)
 {
     const char *verb = c->args[0];
+    if (c->nargs > 1 && strcmp(verb, "passwd") && strcmp(verb, "remove")) {
+        bkp_error("key %s: takes no argument after it", verb);
+        return EXIT_USAGE;
+    }
     if (strcmp(verb, "export") && strcmp(verb, "split") &&
         (c->paper || c->output || c->shares || c->threshold)) {
         bkp_error("key %s: --paper, -o, --shares and --threshold belong to key export and key "
                   "split", verb);
+        return EXIT_USAGE;
+    }
+    if ((c->label || c->new_passphrase_file) && strcmp(verb, "add") && strcmp(verb, "passwd")) {
+        bkp_error("key %s: --label and --new-passphrase-file belong to key add and key passwd",
+                  verb);
         return EXIT_USAGE;
     }
     if (!strcmp(verb, "fingerprint"))
@@ -318,7 +327,11 @@ int cmd_key(cli *c)
         return key_export(c);
     if (!strcmp(verb, "split"))
         return key_split(c);
-    bkp_error("key %s: not a key command; write key fingerprint, key export --paper or key split",
+    if (!strcmp(verb, "list") || !strcmp(verb, "add") || !strcmp(verb, "passwd") ||
+        !strcmp(verb, "remove"))
+        return cli_key_slots(c);
+    bkp_error("key %s: not a key command; write key list, add, passwd, remove, fingerprint, "
+              "export --paper or split",
               verb);
     return EXIT_USAGE;
 }

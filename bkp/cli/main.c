@@ -127,11 +127,13 @@ static const command commands[] = {
      .summary = "3-2-1 compliance of each data set: copies, media, off-line and off-site ages, "
                 "what to do next"},
     {.name = "key", .run = cmd_key, .needs = NEED_REPO, .key = true,
-     .options = OPT_REPO | OPT_JSON | OPT_PRINT | OPT_KEY, .min_args = 1, .max_args = 1,
-     .usage = "key fingerprint [--json] | key export --paper [-o FILE] [--format md|html] "
-              "[--lang ja|en] | key split --shares N --threshold K -o DIR",
-     .summary = "the public key's fingerprint; the key on paper for a safe, whole or as K-of-N "
-                "shares (recorded)"},
+     .options = OPT_REPO | OPT_JSON | OPT_PRINT | OPT_KEY, .min_args = 1, .max_args = 2,
+     .usage = "key list | key add [--label L] | key passwd [ID] | key remove ID | key "
+              "fingerprint [--json] | key export --paper [-o FILE] [--format md|html] [--lang "
+              "ja|en] | key split --shares N --threshold K -o DIR",
+     .summary = "the passphrases that open the repository (slots); the public key's "
+                "fingerprint; the key on paper for a safe, whole or as K-of-N shares (all "
+                "changes recorded)"},
     {.name = "verify", .run = cmd_verify, .needs = NEED_REPO, .lock = LOCK_READER, .key = true,
      .writes_media = true, /* --repair-from rewrites damaged packs of the copy checked */
      .options = OPT_REPO | OPT_READ_DATA | OPT_WORKERS | OPT_JSON | OPT_MEDIA,
@@ -171,6 +173,8 @@ static const struct option long_options[] = {
     {"paper", no_argument, NULL, 'K'},
     {"shares", required_argument, NULL, 'W'},
     {"threshold", required_argument, NULL, 'Y'},
+    {"label", required_argument, NULL, 'I'},
+    {"new-passphrase-file", required_argument, NULL, 'X'},
     {"lang", required_argument, NULL, 'l'},
     {"medium", required_argument, NULL, 'u'},
     {"attest", required_argument, NULL, 't'},
@@ -199,6 +203,8 @@ static void usage(FILE *f)
                "                          $BKP_PASSPHRASE_COMMAND; else a prompt on the terminal)\n"
                "  --key-from FILE         instead of the passphrase: a paper sheet, or K share sheets\n"
                "                          (the option once per file)\n"
+               "  --new-passphrase-file FILE  key add, key passwd: the new passphrase (mode 0600;\n"
+               "                          else asked twice on the terminal)\n"
                "  -v, --verbose / -q, --quiet\n"
                "\nGEN is DATASET:latest, DATASET:SEQ (e.g. emr-db:42) or a unique UUID prefix.\n"
                "Exit codes: 0 success, 1 failed or not verified, 2 usage error, 3 locked.\n");
@@ -262,6 +268,8 @@ static unsigned option_bit(int ch)
     case 'K':
     case 'W':
     case 'Y':
+    case 'I':
+    case 'X':
         return OPT_KEY;
     case 'u':
     case 'e':
@@ -429,6 +437,8 @@ int main(int argc, char **argv)
         case 'K': c.paper = true; break;
         case 'W': c.shares = optarg; break;
         case 'Y': c.threshold = optarg; break;
+        case 'I': c.label = optarg; break;
+        case 'X': c.new_passphrase_file = optarg; break;
         case 'l': c.lang = optarg; break;
         case 'u': c.medium = optarg; break;
         case 't': c.attest = optarg; break;

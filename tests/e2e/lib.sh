@@ -208,8 +208,11 @@ same_mtree() {
 }
 
 # sha256 of every file under DIR, with names: changes if anything is written.
+# keys/used (when each key slot last opened the repository to write) is a
+# note for `bkp key list`, not content: it is left out.
 repo_digest() {
-    (cd "$1" && find . -type f -print0 | sort -z | xargs -0r sha256sum; find . -print0 | sort -z | tr '\0' '\n')
+    (cd "$1" && find . -type f ! -path ./keys/used -print0 | sort -z | xargs -0r sha256sum
+        find . ! -path ./keys/used -print0 | sort -z | tr '\0' '\n')
 }
 
 # json_num KEY — the first `"KEY": NUMBER` in $OUT. bkp prints --json output with

@@ -1,0 +1,222 @@
+/*
+ * key_slots.c — bkp key list | add | passwd | remove: the passphrases that
+ * open the repository (keyslots.h).
+ *
+ * A change is made under the repository's "keys" lock (lock.h), so that two
+ * changes never lose one another; it is recorded in the audit log before the
+ * new list is written — an escrowed key must have a record of every use —
+ * and the record says so when the write then fails. The list is replaced
+ * whole and durably (bkp_repo_key_slots_store): a crash leaves the old list
+ * or the new one. Each disk copy gets the new list at its next rotation;
+ * archives keep the list they were written with.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bkp/audit.h"
+#include "bkp/cli/cli.h"
+#include "bkp/clock.h"
+#include "bkp/keyslots.h"
+#include "bkp/lock.h"
+#include "bkp/log.h"
+
+static void when(char *buf, size_t n, time_t t)
+{
+    if (t)
+        bkp_iso_time(buf, n, t);
+    else
+        snprintf(buf, n, "-");
+}
+
+static json_t *time_or_null(time_t t)
+{
+    char buf[32];
+    if (!t)
+        return json_null();
+    bkp_iso_time(buf, sizeof(buf), t);
+    return json_string(buf);
+}
+
+static int key_list(cli *c, const bkp_key_slots *s)
+{
+    char cur[17] = "";
+    (void)bkp_repo_key_slot(c->r, cur);
+    if (c->json) {
+        json_t *a = json_array();
+        for (unsigned i = 0; i < s->n; i++) {
+            const bkp_key_slot *x = &s->slot[i];
+            json_array_append_new(
+                a, json_pack("{s:s, s:s, s:o, s:o, s:o, s:b}", "id", x->id, "label", x->label,
+                             "created", time_or_null(x->created), "changed",
+                             time_or_null(x->changed), "last_used", time_or_null(x->used),
+                             "current", !strcmp(cur, x->id)));
+        }
+        cli_print_json(json_pack("{s:s, s:i, s:o}", "repository", bkp_repo_uuid(c->r),
+                                 "key_file_format", s->version, "slots", a));
+        return EXIT_OK;
+    }
+    printf("  %-16s  %-20s  %-20s  %-10s  %s\n", "ID", "CREATED", "CHANGED", "LAST USED", "LABEL");
+    for (unsigned i = 0; i < s->n; i++) {
+        const bkp_key_slot *x = &s->slot[i];
+        char cr[32], ch[32], us[32];
+        when(cr, sizeof(cr), x->created);
+        when(ch, sizeof(ch), x->changed);
+        when(us, sizeof(us), x->used);
+        us[10] = '\0'; /* the day: it is noted once a day */
+        printf("%c %-16s  %-20s  %-20s  %-10s  %s\n", strcmp(cur, x->id) ? ' ' : '*', x->id, cr,
+               ch, us, x->label);
+    }
+    if (s->version == 1)
+        printf("(a key file of format 1: the first key add, passwd or remove writes the signed "
+               "list of format 2)\n");
+    if (*cur)
+        printf("* the passphrase used now\n");
+    return EXIT_OK;
+}
+
+/* The slot an ID argument names: its index, or -1 (logged). */
+static int slot_arg(const bkp_key_slots *s, const char *verb, const char *id)
+{
+    int i = bkp_key_slots_find(s, id);
+    if (i == -EEXIST)
+        bkp_error("key %s: %s names more than one key slot; give more of its digits (bkp key "
+                  "list)", verb, id);
+    else if (i < 0)
+        bkp_error("key %s: no key slot %s; bkp key list shows them (give at least 4 digits)",
+                  verb, id);
+    return i < 0 ? -1 : i;
+}
+
+/* Record the change, then write the list: EXIT_OK or EXIT_FAILED (logged). */
+static int store(cli *c, const bkp_key_slots *s, const char *op, const bkp_key_slot *x)
+{
+    json_t *fig = json_pack("{s:s, s:s, s:i}", "slot", x->id, "label", x->label, "slots",
+                            (int)s->n);
+    bkp_audit_rec rec = {.op = op, .figures = fig};
+    int ex = EXIT_OK;
+    if (cli_audit(c, &rec) != 0) {
+        bkp_error("%s: nothing was changed, because the change could not be recorded in the audit "
+                  "log; repair the log (bkp audit verify) and try again", op);
+        ex = EXIT_FAILED;
+    } else if (bkp_repo_key_slots_store(c->r, s) != 0) {
+        rec.failed = true;
+        rec.error = "the key file could not be written";
+        (void)cli_audit(c, &rec);
+        ex = EXIT_FAILED;
+    }
+    json_decref(fig);
+    return ex;
+}
+
+static int key_change(cli *c, const char *verb, bkp_key_slots *s)
+{
+    char cur[17] = "", *pass = NULL;
+    size_t plen = 0;
+    int i = -1, rc, ex = EXIT_OK;
+    bool add = !strcmp(verb, "add"), passwd = !strcmp(verb, "passwd");
+    int current = bkp_repo_key_slot(c->r, cur);
+    time_t now = bkp_now();
+
+    if (add) {
+        if (c->nargs > 1 || bkp_key_label_ok(c->label ? c->label : "")) {
+            bkp_error("key add: %s", c->nargs > 1 ? "takes no ID; write key add [--label L]"
+                                                  : "--label: one line of at most 64 bytes");
+            return EXIT_USAGE;
+        }
+        if (s->n >= BKP_KEY_SLOTS_MAX) {
+            bkp_error("key add: the repository has %d key slots already, the most it can hold; "
+                      "remove one first (bkp key remove ID)", BKP_KEY_SLOTS_MAX);
+            return EXIT_USAGE;
+        }
+    } else if (passwd) {
+        i = c->nargs > 1 ? slot_arg(s, verb, c->args[1]) : current;
+        if (i < 0) {
+            if (c->nargs < 2)
+                bkp_error("key passwd: opened with key sheets, there is no passphrase in use to "
+                          "change; name the slot (key passwd ID), or add one (key add)");
+            return EXIT_USAGE;
+        }
+    } else {
+        if (c->nargs < 2) {
+            bkp_error("key remove: name the slot: key remove ID (bkp key list shows them)");
+            return EXIT_USAGE;
+        }
+        if ((i = slot_arg(s, verb, c->args[1])) < 0)
+            return EXIT_USAGE;
+        if (s->n == 1) {
+            bkp_error("key remove: %s is the only key slot; add another first (bkp key add), a "
+                      "repository no passphrase opens is opened only by its key sheets",
+                      s->slot[i].id);
+            return EXIT_USAGE;
+        }
+        if (i == current) {
+            bkp_error("key remove: %s is the passphrase this command was opened with; open with "
+                      "another passphrase (or --key-from) to remove it",
+                      s->slot[i].id);
+            return EXIT_USAGE;
+        }
+    }
+    if (c->label && !add) {
+        bkp_error("key %s: --label belongs to key add", verb);
+        return EXIT_USAGE;
+    }
+    if (add || passwd) {
+        if (bkp_passphrase_new(c->new_passphrase_file, &pass, &plen))
+            return EXIT_USAGE;
+        rc = add ? bkp_key_slots_add(s, bkp_repo_keys(c->r), pass, plen, c->label ? c->label : "",
+                                     now)
+                 : bkp_key_slots_reseal(s, (unsigned)i, bkp_repo_keys(c->r), pass, plen, now);
+        bkp_passphrase_free(pass, plen);
+        if (rc < 0) {
+            bkp_error("key %s: %s", verb, bkp_strerror(rc));
+            return EXIT_FAILED;
+        }
+        if (add)
+            i = rc;
+    }
+    bkp_key_slot gone = s->slot[i];
+    if (!add && !passwd && (rc = bkp_key_slots_remove(s, (unsigned)i))) {
+        bkp_error("key remove: %s", bkp_strerror(rc));
+        return EXIT_FAILED;
+    }
+    const char *op = add ? "key-add" : passwd ? "key-passwd" : "key-remove";
+    if ((ex = store(c, s, op, add || passwd ? &s->slot[i] : &gone)))
+        return ex;
+    if (!c->json)
+        printf("%s key slot %s%s%s.\nDisk copies get the new list at their next rotation; "
+               "archives already written keep the list they were written with%s.\n",
+               add ? "added" : passwd ? "changed the passphrase of" : "removed", gone.id,
+               *gone.label ? ": " : "", gone.label,
+               add ? "" : ", and the old passphrase still opens them");
+    else
+        cli_print_json(json_pack("{s:s, s:s, s:i}", "op", op, "slot", gone.id, "slots", (int)s->n));
+    return EXIT_OK;
+}
+
+int cli_key_slots(cli *c)
+{
+    const char *verb = c->args[0];
+    bkp_key_slots *s = calloc(1, sizeof(*s));
+    bkp_lock *lk = NULL;
+    int ex = EXIT_OK;
+    if (!s)
+        return EXIT_FAILED;
+    if (strcmp(verb, "list")) {
+        /* One change at a time: two would each write the list they read. */
+        int rc = bkp_lock_take(bkp_repo_path(c->r), "keys", "bkp key", &lk);
+        if (rc)
+            ex = rc == -EBUSY ? EXIT_LOCKED : EXIT_FAILED;
+    } else if (c->nargs > 1 || c->label || c->new_passphrase_file) {
+        bkp_error("key list: takes no ID and no --label or --new-passphrase-file");
+        ex = EXIT_USAGE;
+    }
+    if (!ex && bkp_repo_key_slots(c->r, s))
+        ex = EXIT_FAILED;
+    if (!ex)
+        ex = strcmp(verb, "list") ? key_change(c, verb, s) : key_list(c, s);
+    bkp_lock_release(lk);
+    free(s);
+    return ex;
+}

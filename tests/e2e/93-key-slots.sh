@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# 93-key-slots — several passphrases open one repository, and a leaked one is
+# retired: key add, list, passwd, remove; the old passphrase stops opening the
+# primary at once and a disk copy at its next rotation, while an archive keeps
+# the slots it was written with (as documented). Every change is recorded. A
+# key file of format 1 still opens and is converted by the first change; a
+# key file whose list was edited, or a copy's planted one, is refused, and a
+# rotation repairs the copy's.
+. "$(dirname "$0")/lib.sh"
+need_root
+
+D=$WORK/data
+MNT=$WORK/mnt
+TAPE=$WORK/tape
+REPO=$WORK/repo
+POL=$WORK/policy.yaml
+mkdir -p "$D" "$MNT" "$TAPE"
+export TMPDIR=$WORK/tmp
+mkdir -p "$TMPDIR"
+cat >"$POL" <<YAML
+repository: $REPO
+media:
+  - name: usb-a
+    type: removable
+    path: $MNT
+    location: offsite
+    offline: true
+  - name: tape
+    type: archive
+    path: $TAPE
+    location: offsite
+    offline: true
+datasets:
+  - name: ds
+    paths: [$D]
+    retention: { keep_last: 3 }
+    copy_to: [usb-a, tape]
+YAML
+chmod 600 "$POL"
+unset BKP_PASSPHRASE_FILE BKP_PASSPHRASE_COMMAND
+export BKP_POLICY=$POL
+P1=$PASSFILE
+pass() { printf '%s\n' "$2" >"$WORK/$1" && chmod 600 "$WORK/$1"; }
+pass p2 "the second passphrase, for the deputy"
+pass p3 "a new passphrase after the incident"
+pass p4 "typed in again from the safe's paper"
+pass short "too short"
+P2=$WORK/p2 P3=$WORK/p3 P4=$WORK/p4
+slot_of() { # the id of the slot marked current when opened with $1
+    "$BKP" key list --json --passphrase-file "$1" |
+        python3 -c 'import json,sys; print([s["id"] for s in json.load(sys.stdin)["slots"] if s["current"]][0])'
+}
+opens() { ok "$BKP" generations --passphrase-file "$2" --repo "$1" </dev/null; }
+refused() { expect_exit 2 "$BKP" generations --passphrase-file "$2" --repo "$1" </dev/null; }
+
+ok "$BKP" init --passphrase-file "$P1"
+ok "$BKP" media label "$MNT" --name usb-a --type removable --passphrase-file "$P1"
+ok "$BKP" media label "$TAPE" --name tape --passphrase-file "$P1"
+echo "カルテ 1" >"$D/a"
+ok "$BKP" backup ds --passphrase-file "$P1"
+ok "$BKP" rotate usb-a --passphrase-file "$P1"
+ok "$BKP" rotate tape --passphrase-file "$P1"
+ok "$BKP" key export --paper -o "$WORK/paper.md" --passphrase-file "$P1"
+
+# ---- add: a second passphrase opens the same repository ----
+ok "$BKP" key add --label "deputy 副院長" --passphrase-file "$P1" --new-passphrase-file "$P2"
+opens "$REPO" "$P1"
+opens "$REPO" "$P2"
+ok "$BKP" key list --passphrase-file "$P2"
+output_has "deputy 副院長" "key list shows the label"
+[ "$(grep -c '^[ *] [0-9a-f]\{16\} ' <<<"$OUT")" = 2 ] || flunk "key list must show 2 slots: $OUT"
+S1=$(slot_of "$P1")
+S2=$(slot_of "$P2")
+[ -n "$S1" ] && [ -n "$S2" ] && [ "$S1" != "$S2" ] || flunk "two slots, two ids: '$S1' '$S2'"
+
+# A short new passphrase is refused and nothing changes.
+before=$(sha256sum <"$REPO/keys/key")
+expect_exit 2 "$BKP" key add --passphrase-file "$P1" --new-passphrase-file "$WORK/short"
+output_has "at least 13"
+[ "$(sha256sum <"$REPO/keys/key")" = "$before" ] || flunk "a refused key add changed the key file"
+# Without a terminal and without --new-passphrase-file there is no new passphrase.
+expect_exit 2 "$BKP" key add --passphrase-file "$P1" </dev/null
+output_has "--new-passphrase-file"
+
+# ---- passwd: the leaked passphrase P1 is retired ----
+ok "$BKP" key passwd --passphrase-file "$P1" --new-passphrase-file "$P3"
+refused "$REPO" "$P1"
+output_has "wrong passphrase"
+opens "$REPO" "$P3"
+opens "$REPO" "$P2"
+[ "$(slot_of "$P3")" = "$S1" ] || flunk "passwd keeps the slot's id"
+
+# The disk was not rotated since: it still opens with P1 (its list is older),
+# and a read-only look at it says so without failing.
+opens "$MNT/repo" "$P1"
+ok "$BKP" verify -v --media usb-a --passphrase-file "$P3"
+output_has "next rotation brings it up to date"
+# The rotation brings the disk's slots up to date: P1 no longer opens it.
+echo "カルテ 2" >"$D/b"
+ok "$BKP" backup ds --passphrase-file "$P3"
+ok "$BKP" rotate usb-a --passphrase-file "$P3"
+cmp -s "$REPO/keys/key" "$MNT/repo/keys/key" || flunk "the rotation did not bring the disk's key file up to date"
+refused "$MNT/repo" "$P1"
+opens "$MNT/repo" "$P3"
+# The archive written before keeps the slots it was written with.
+ok "$BKP" restore ds:1 "$WORK/out-tape" --from "$TAPE" --passphrase-file "$P1" </dev/null
+cmp -s "$D/a" "$WORK/out-tape$D/a" || flunk "the archive did not restore with its own slots"
+
+# ---- remove ----
+expect_exit 2 "$BKP" key remove "$S1" --passphrase-file "$P3"
+output_has "opened with"
+expect_exit 2 "$BKP" key remove ffff --passphrase-file "$P3"
+output_has "no key slot"
+ok "$BKP" key remove "${S2:0:6}" --passphrase-file "$P3"
+refused "$REPO" "$P2"
+expect_exit 2 "$BKP" key remove "$S1" --key-from "$WORK/paper.md"
+output_has "only key slot"
+opens "$REPO" "$P3"
+
+# ---- add with the paper sheet: a repository whose passphrases are all lost ----
+ok "$BKP" key add --label "from the safe" --key-from "$WORK/paper.md" --new-passphrase-file "$P4"
+opens "$REPO" "$P4"
+
+# ---- every change is on the record ----
+ok "$BKP" audit show --passphrase-file "$P4"
+for op in key-add key-passwd key-remove key-from; do
+    output_has "$op" "the audit log records $op"
+done
+ok "$BKP" audit verify --passphrase-file "$P4"
+
+# ---- an edited list is refused: a label changed in the signed file ----
+cp -a "$REPO/keys/key" "$WORK/key.good"
+chattr -i "$REPO/keys/key" 2>/dev/null || true
+chmod u+w "$REPO/keys/key"
+sed -i 's/from the safe/from the SAFE/' "$REPO/keys/key"
+cmp -s "$REPO/keys/key" "$WORK/key.good" && flunk "the test did not edit the key file"
+expect_exit 1 "$BKP" generations --passphrase-file "$P4" </dev/null
+output_has "not signed by this repository's key"
+cp -a "$WORK/key.good" "$REPO/keys/key"
+opens "$REPO" "$P4"
+
+# ---- a copy's key file planted: verify fails, a rotation repairs it ----
+chattr -i "$MNT/repo/keys/key" 2>/dev/null || true
+chmod u+w "$MNT/repo/keys/key"
+head -c 951 /dev/urandom >"$MNT/repo/keys/key"
+expect_exit 1 "$BKP" verify --media usb-a --passphrase-file "$P4"
+output_has "key file of the copy"
+ok "$BKP" rotate usb-a --passphrase-file "$P4"
+cmp -s "$REPO/keys/key" "$MNT/repo/keys/key" || flunk "the rotation did not repair the disk's key file"
+opens "$MNT/repo" "$P4"
+
+# ---- a key file of format 1 (a repository made before slots) ----
+R1=$WORK/old
+ok "$BKP" init --repo "$R1" --passphrase-file "$P1"
+# Its one slot, as the format-1 file it is: the 132 sealed bytes.
+python3 - "$R1/keys/key" <<'PY'
+import json, os, sys
+b = open(sys.argv[1], "rb").read()
+n = int.from_bytes(b[8:12], "little")
+sealed = bytes.fromhex(json.loads(b[12:12 + n])["slots"][0]["sealed"])
+os.chmod(sys.argv[1], 0o600)
+open(sys.argv[1], "wb").write(sealed)
+PY
+[ "$(stat -c %s "$R1/keys/key")" = 132 ] || flunk "could not make a key file of format 1"
+opens "$R1" "$P1"
+ok "$BKP" key list --repo "$R1" --passphrase-file "$P1"
+output_has "format 1"
+old_id=$(grep -o '^\* [0-9a-f]\{16\}' <<<"$OUT" | cut -c3-)
+ok "$BKP" key add --repo "$R1" --passphrase-file "$P1" --new-passphrase-file "$P2"
+head -c 8 "$R1/keys/key" | grep -q BKPKEY02 || flunk "the first change did not write format 2"
+opens "$R1" "$P1"
+opens "$R1" "$P2"
+ok "$BKP" key list --repo "$R1" --passphrase-file "$P1"
+output_has "$old_id" "the format-1 slot keeps its id"
+
+finish
