@@ -44,6 +44,21 @@ ok "$BKP" init --repo "$WORK/other"
 ok "$BKP" key fingerprint --repo "$WORK/other" --json
 OTHER=$(sed -n 's/^ *"public_key": "\([0-9a-f]*\)".*/\1/p' <<<"$OUT")
 
+# The fingerprint is on the medium's label, as printed; a label naming
+# another key (the disk, or the primary's config and key, were replaced) is
+# not written to.
+grep -q "\"fingerprint\": \"$FP\"" "$MNT/BKP-LABEL" || flunk "the label of usb-a does not carry the fingerprint"
+cp "$MNT/BKP-LABEL" "$WORK/label.kept"
+OTHER_FP=$(sed 's/..../& /g; s/ $//' <<<"$OTHER")
+sed -i "s/\"fingerprint\": \"[0-9a-f ]*\"/\"fingerprint\": \"$OTHER_FP\"/" "$MNT/BKP-LABEL"
+check_exit 1 "$BKP" rotate usb-a --policy "$POL" || true
+output_has "were replaced" "a label of another key should be refused"
+cp "$WORK/label.kept" "$MNT/BKP-LABEL"
+# A label from before labels carried the fingerprint is still read.
+grep -v '"fingerprint"' "$WORK/label.kept" >"$MNT/BKP-LABEL"
+ok "$BKP" rotate usb-a --policy "$POL"
+cp "$WORK/label.kept" "$MNT/BKP-LABEL"
+
 # No secret from here on: the key file is gone and no passphrase source is left.
 mv "$REPO/keys/key" "$WORK/key.away"
 mv "$PASSFILE" "$WORK/passphrase.away"

@@ -7,7 +7,9 @@
  * regular file, and everything else is refused without touching the output;
  * that a repository opens with its public key alone — no key file needed —
  * and not with another's; and that the public check passes a sound audit log
- * and fails an edited one.
+ * and fails an edited one; and that a medium's label carries the
+ * fingerprint in exactly that text, while a label without one (written
+ * before labels carried it) is still read.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -24,6 +26,7 @@
 #include <sodium.h>
 
 #include "bkp/audit.h"
+#include "bkp/medium.h"
 #include "bkp/pubkey.h"
 #include "bkp/repo.h"
 #include "bkp/verify.h"
@@ -241,12 +244,44 @@ static void test_verify_public(void **state)
     bkp_repo_free(r);
 }
 
+static int label_with(const char *fingerprint_field)
+{
+    char buf[1024];
+    json_t *j = NULL;
+    snprintf(buf, sizeof(buf),
+             "{\"created\": \"2026-11-23T12:10:39Z\", %s\"format\": \"bkp-label\", "
+             "\"location\": \"offsite\", \"name\": \"usb-a\", \"repository\": "
+             "\"870fba9d-10db-4e21-a452-8187b2151f99\", \"type\": \"removable\", \"uuid\": "
+             "\"ed8880db-e672-4e77-88bd-ac7c96224282\", \"version\": 1}",
+             fingerprint_field);
+    int rc = bkp_label_parse(buf, strlen(buf), &j);
+    json_decref(j);
+    return rc;
+}
+
+static void test_label_fingerprint(void **state)
+{
+    (void)state;
+    char fp[BKP_FINGERPRINT_LEN], field[160];
+    bkp_pubkey_fingerprint(pk0, fp);
+    assert_int_equal(label_with(""), 0); /* an old label */
+    snprintf(field, sizeof(field), "\"fingerprint\": \"%s\", ", fp);
+    assert_int_equal(label_with(field), 0);
+    snprintf(field, sizeof(field), "\"fingerprint\": \"%s\", ", hex0); /* not as printed */
+    assert_int_equal(label_with(field), -EBADMSG);
+    fp[0] = 'A'; /* upper case: not the text bkp writes */
+    snprintf(field, sizeof(field), "\"fingerprint\": \"%s\", ", fp);
+    assert_int_equal(label_with(field), -EBADMSG);
+    assert_int_equal(label_with("\"fingerprint\": 7, "), -EBADMSG);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fingerprint_reads_back),
         cmocka_unit_test(test_parse_trims_and_takes_upper_case),
         cmocka_unit_test(test_parse_refuses_other_shapes),
+        cmocka_unit_test(test_label_fingerprint),
         cmocka_unit_test_setup_teardown(test_from_arg, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_public, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_public, setup, teardown),
