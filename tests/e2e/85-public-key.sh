@@ -59,6 +59,10 @@ grep -v '"fingerprint"' "$WORK/label.kept" >"$MNT/BKP-LABEL"
 ok "$BKP" rotate usb-a --policy "$POL"
 cp "$WORK/label.kept" "$MNT/BKP-LABEL"
 
+# ... and in the evidence report, for the inspector's file.
+ok "$BKP" audit report --policy "$POL"
+output_has "$FP" "the evidence report should carry the key's fingerprint"
+
 # No secret from here on: the key file is gone and no passphrase source is left.
 mv "$REPO/keys/key" "$WORK/key.away"
 mv "$PASSFILE" "$WORK/passphrase.away"

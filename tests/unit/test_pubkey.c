@@ -9,7 +9,8 @@
  * and not with another's; and that the public check passes a sound audit log
  * and fails an edited one; and that a medium's label carries the
  * fingerprint in exactly that text, while a label without one (written
- * before labels carried it) is still read.
+ * before labels carried it) is still read; and that the evidence report
+ * prints the fingerprint it is given.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -30,6 +31,8 @@
 #include "bkp/pubkey.h"
 #include "bkp/repo.h"
 #include "bkp/verify.h"
+#include "restore/evidence.h"
+#include "restore/report.h"
 
 #include "testutil.h"
 
@@ -275,6 +278,25 @@ static void test_label_fingerprint(void **state)
     assert_int_equal(label_with("\"fingerprint\": 7, "), -EBADMSG);
 }
 
+static void test_evidence_fingerprint(void **state)
+{
+    (void)state;
+    char fp[BKP_FINGERPRINT_LEN], row[256];
+    bkp_pubkey_fingerprint(pk0, fp);
+    json_t *ev = json_pack("{s:s, s:s}", "repository", "/var/lib/bkp/repo", "fingerprint", fp);
+    char *en = rb_evidence_render(ev, RB_MARKDOWN, false);
+    char *ja = rb_evidence_render(ev, RB_MARKDOWN, true);
+    snprintf(row, sizeof(row), "| Repository key fingerprint | %s |", fp);
+    assert_non_null(en);
+    assert_non_null(strstr(en, row));
+    snprintf(row, sizeof(row), "| リポジトリ鍵のフィンガープリント | %s |", fp);
+    assert_non_null(ja);
+    assert_non_null(strstr(ja, row));
+    free(en);
+    free(ja);
+    json_decref(ev);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -282,6 +304,7 @@ int main(void)
         cmocka_unit_test(test_parse_trims_and_takes_upper_case),
         cmocka_unit_test(test_parse_refuses_other_shapes),
         cmocka_unit_test(test_label_fingerprint),
+        cmocka_unit_test(test_evidence_fingerprint),
         cmocka_unit_test_setup_teardown(test_from_arg, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_public, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_public, setup, teardown),
