@@ -97,7 +97,8 @@ bool bkp_label_valid(const json_t *j)
            bkp_medium_type_ok(json_string_value(json_object_get(j, "type"))) &&
            bkp_medium_location_ok(json_string_value(json_object_get(j, "location"))) &&
            uuid_ok(json_string_value(json_object_get(j, "repository"))) &&
-           fingerprint_ok(json_object_get(j, "fingerprint")) && iso_ok(json_object_get(j, "created"));
+           fingerprint_ok(json_object_get(j, "fingerprint")) &&
+           iso_ok(json_object_get(j, "created"));
 }
 
 int bkp_label_parse(const void *buf, size_t len, json_t **out)

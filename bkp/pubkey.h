@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define BKP_FINGERPRINT_LEN 80 /* 16 groups of four digits, 15 spaces, NUL */
+#define BKP_FINGERPRINT_LEN 80   /* 16 groups of four digits, 15 spaces, NUL */
 #define BKP_PUBKEY_FILE_MAX 4096 /* a key file holds one line: read no further */
 
 /* The fingerprint of `pk` ("0123 4567 ... cdef", lower case) into `out`. */

@@ -45,8 +45,8 @@ static int read_config(const bkp_repo *r, bkp_config *cfg)
     int rc = p ? bkp_read_file(p, &raw, BKP_CONFIG_MAX) : -ENOMEM;
     if (rc == -ENOENT)
         bkp_error("%s is not a bkp repository (no config file); check --repo", r->path);
-    else if (rc == -EFBIG || (!rc && (rc = bkp_config_parse(raw.data, raw.len, cfg, &why)) &&
-                              rc != -EPROTO))
+    else if (rc == -EFBIG ||
+             (!rc && (rc = bkp_config_parse(raw.data, raw.len, cfg, &why)) && rc != -EPROTO))
         bkp_error("%s: not a valid bkp repository config (%s); check it against a copy on "
                   "another medium (MEDIUM/repo/config)",
                   p, why ? why : "too large");

@@ -241,7 +241,8 @@ char *rb_evidence_render(json_t *ev, rb_format f, bool ja)
     rb_doc_row(doc, (const char *[]){T("Period", "対象期間"), line, NULL});
     rb_doc_row(doc, (const char *[]){T("Repository", "リポジトリ"), js(ev, "repository"), NULL});
     if (*js(ev, "fingerprint")) /* what an inspector checks with, without any secret */
-        rb_doc_row(doc, (const char *[]){T("Repository key fingerprint", "リポジトリ鍵のフィンガープリント"),
+        rb_doc_row(doc, (const char *[]){T("Repository key fingerprint",
+                                           "リポジトリ鍵のフィンガープリント"),
                                          js(ev, "fingerprint"), NULL});
     rb_doc_row(doc,
                (const char *[]){T("Generated (UTC)", "作成日時 (UTC)"), js(ev, "generated"), NULL});

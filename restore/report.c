@@ -312,7 +312,8 @@ char *rb_print(const rb_runbook *rb, json_t *copies, json_t *folders, const char
     rb_doc_row(d, (const char *[]){T("Printed", "印刷日時"), date, NULL});
     rb_doc_row(d, (const char *[]){T("Repository", "リポジトリ"), repo ? repo : "-", NULL});
     /* On paper, away from the host: what `--public-key` is checked against. */
-    rb_doc_row(d, (const char *[]){T("Repository key fingerprint", "リポジトリ鍵のフィンガープリント"),
+    rb_doc_row(d, (const char *[]){T("Repository key fingerprint",
+                                     "リポジトリ鍵のフィンガープリント"),
                                    fingerprint ? fingerprint : "-", NULL});
     rb_doc_table_end(d);
     rb_doc_para(

@@ -114,7 +114,7 @@ int cli_key_from_check(cli *c);
  * was pinned (not verified), EXIT_USAGE when there is none. */
 int cli_open_public(cli *c, bkp_repo **out);
 /* The lines that say what a check with the public key alone did not cover. */
-void cli_public_print_limits(cli *c, bool verify);
+void cli_public_print_limits(bool verify);
 /* The repository path from --repo, $BKP_REPO, or the policy; NULL (logged). */
 const char *cli_repo_path(cli *c);
 /* Where the passphrase comes from when neither an option nor the environment

@@ -89,7 +89,7 @@ static int audit_verify(cli *c)
                "  checked: every generation the log says was sealed is there, or was deleted "
                "by a prune it records\n",
                fp);
-        cli_public_print_limits(c, false);
+        cli_public_print_limits(false);
         printf(rc ? "NOT verified\n" : "verified\n");
     }
     free(path);

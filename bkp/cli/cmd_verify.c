@@ -345,9 +345,10 @@ static int verify_public(cli *c)
                    "records and the log\n",
                    (unsigned long long)res.audit_records, (unsigned long long)res.pins);
         free(medium);
-        cli_public_print_limits(c, true);
+        cli_public_print_limits(true);
         if (rc)
-            printf("NOT verified: %llu problem(s), named above\n", (unsigned long long)res.problems);
+            printf("NOT verified: %llu problem(s), named above\n",
+                   (unsigned long long)res.problems);
         else
             printf("verified\n");
     }

@@ -114,9 +114,8 @@ int cli_open_public(cli *c, bkp_repo **out)
     return rc == -ENOENT ? EXIT_USAGE : rc ? EXIT_FAILED : EXIT_OK;
 }
 
-void cli_public_print_limits(cli *c, bool verify)
+void cli_public_print_limits(bool verify)
 {
-    (void)c;
     printf("  not checked: the contents of the packs, and whether every object the records name "
            "is there and sound%s: that needs the key (`bkp verify --read-data`)\n"
            "  nothing was decrypted, and this check is not recorded in the audit log (a record "

@@ -100,9 +100,9 @@ static const command commands[] = {
      .options = OPT_REPO | OPT_JSON | OPT_AGAINST | OPT_SINCE | OPT_DATASET | OPT_FROM |
                 OPT_PERIOD | OPT_PRINT,
      .min_args = 1, .max_args = 2,
-     .usage = "audit verify [--against FILE|MEDIUM] [--public-key HEX|FILE] | audit show [--since DATE] [--dataset NAME] "
-              "[--json] | audit report [--from DATE] [--to DATE] [--format md|html] [--lang "
-              "ja|en] [--json] | audit restart REASON",
+     .usage = "audit verify [--against FILE|MEDIUM] [--public-key HEX|FILE] | audit show [--since "
+              "DATE] [--dataset NAME] [--json] | audit report [--from DATE] [--to DATE] [--format "
+              "md|html] [--lang ja|en] [--json] | audit restart REASON",
      .summary = "check the signed audit log, show it, or write the evidence report for checklist "
                 "item 3-②"},
     {.name = "policy", .run = cmd_policy, .policy = POLICY_REQUIRED, .options = OPT_JSON,
@@ -207,8 +207,9 @@ static void usage(FILE *f)
                "                          $BKP_PASSPHRASE_COMMAND; else a prompt on the terminal)\n"
                "  --key-from FILE         instead of the passphrase: a paper sheet, or K share sheets\n"
                "                          (the option once per file)\n"
-               "  --public-key HEX|FILE   audit verify, verify: check signatures and chains with the\n"
-               "                          public key you pinned (`bkp key fingerprint`); no secret\n"
+               "  --public-key HEX|FILE   audit verify, verify: check signatures and chains with\n"
+               "                          the public key you pinned (`bkp key fingerprint`); no\n"
+               "                          secret\n"
                "  -v, --verbose / -q, --quiet\n"
                "\nGEN is DATASET:latest, DATASET:SEQ (e.g. emr-db:42) or a unique UUID prefix.\n"
                "Exit codes: 0 success, 1 failed or not verified, 2 usage error, 3 locked.\n");
@@ -341,9 +342,8 @@ static int prepare(const command *cmd, cli *c, bkp_lock **writer)
             return rc == -EBUSY ? EXIT_LOCKED : EXIT_FAILED;
     }
     if (cmd->needs & (NEED_REPO | NEED_REPO_WRITE)) {
-        int ex = c->public_key ? cli_open_public(c, &c->r)
-                               : cli_open_repo(c, (cmd->needs & NEED_REPO_WRITE) ? 0 : BKP_REPO_READONLY,
-                                               &c->r);
+        unsigned flags = (cmd->needs & NEED_REPO_WRITE) ? 0 : BKP_REPO_READONLY;
+        int ex = c->public_key ? cli_open_public(c, &c->r) : cli_open_repo(c, flags, &c->r);
         if (ex) {
             bkp_lock_release(*writer);
             *writer = NULL;

@@ -42,7 +42,8 @@
 static const uint8_t pk0[32] = {0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0xfe, 0xdc, 0xba,
                                 0x98, 0x76, 0x54, 0x32, 0x10, 0x00, 0x11, 0x22, 0x33, 0x44, 0x55,
                                 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
-static const char hex0[] = "0123456789abcdeffedcba98765432100011223344556677" "8899aabbccddeeff";
+static const char hex0[] = "0123456789abcdeffedcba98765432100011223344556677"
+                           "8899aabbccddeeff";
 
 static int parse(const char *s, uint8_t pk[32])
 {
@@ -88,8 +89,9 @@ static void test_parse_refuses_other_shapes(void **state)
     memset(pk, 0x5a, 32);
     memcpy(untouched, pk, 32);
     bkp_pubkey_fingerprint(pk0, fp);
-    const char *bad[] = {"", "0123", "0x0123456789abcdeffedcba98765432100011223344556677889"
-                                     "9aabbccddee"};
+    const char *bad[] = {"", "0123",
+                         "0x0123456789abcdeffedcba98765432100011223344556677889"
+                         "9aabbccddee"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
         assert_int_equal(parse(bad[i], pk), -EINVAL);
     snprintf(buf, sizeof(buf), "%.63s", hex0); /* a digit short */
