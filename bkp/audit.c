@@ -290,7 +290,7 @@ int bkp_audit_report_state(const bkp_repo *r)
     } else if (fd < 0 || fstat(fd, &st) < 0) {
         rc = -errno;
     } else if (!(rc = last_line(fd, (uint64_t)st.st_size, &seq, last, prev, &have, &torn, false))) {
-        int hrc = bkp_audit_head_read(hpath, bkp_keys_sign_pk(bkp_repo_keys(r)), &h);
+        int hrc = bkp_audit_head_read(hpath, bkp_repo_sign_pk(r), &h);
         if (hrc == -ENOENT || hrc == -EBADMSG || !hrc)
             why = head_mismatch(hrc, &h, have, seq, last, prev, &kind);
         else

@@ -101,7 +101,7 @@ int bkp_audit_role(const bkp_repo *r, char **medium)
 {
     char *path = bkp_audit_path(r), *hpath = path ? bkp_audit_head_path(path) : NULL;
     bkp_audit_head h;
-    int rc = hpath ? bkp_audit_head_read(hpath, bkp_keys_sign_pk(bkp_repo_keys(r)), &h) : -ENOMEM;
+    int rc = hpath ? bkp_audit_head_read(hpath, bkp_repo_sign_pk(r), &h) : -ENOMEM;
     *medium = NULL;
     if (!rc && h.medium && !(*medium = strdup(h.medium_id)))
         rc = -ENOMEM;

@@ -163,7 +163,7 @@ static int parse_record(const bkp_repo *r, const uint8_t *data, size_t len, bkp_
     const uint8_t *text;
     size_t tlen;
     crypto_generichash(g->hash, BKP_ID_LEN, data, len, NULL, 0);
-    int rc = bkp_envelope_open(bkp_keys_sign_pk(bkp_repo_keys(r)), BKP_GEN_MAGIC, data, len, &text,
+    int rc = bkp_envelope_open(bkp_repo_sign_pk(r), BKP_GEN_MAGIC, data, len, &text,
                                &tlen);
     return rc ? rc : bkp_gen_record_parse(text, tlen, bkp_repo_uuid(r), g);
 }

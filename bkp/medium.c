@@ -16,6 +16,7 @@
 #include "bkp/durable.h"
 #include "bkp/generation.h"
 #include "bkp/log.h"
+#include "bkp/pubkey.h"
 #include "bkp/reread.h"
 
 #define LABEL_FORMAT "bkp-label"
@@ -42,13 +43,16 @@ bool bkp_medium_location_ok(const char *location)
 json_t *bkp_label_new(const bkp_repo *r, const char *name, const char *type, const char *location)
 {
     uuid_t u;
-    char uuid[37], created[32];
+    char uuid[37], created[32], fp[BKP_FINGERPRINT_LEN];
     uuid_generate_random(u);
     uuid_unparse_lower(u, uuid);
     bkp_iso_time(created, sizeof(created), bkp_now());
-    return json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:s}", "format", LABEL_FORMAT, "version",
-                     1, "uuid", uuid, "name", name, "type", type, "location", location,
-                     "repository", bkp_repo_uuid(r), "created", created);
+    /* The key's fingerprint goes with the disk, so that it is written down
+     * somewhere the host cannot reach (pubkey.h). */
+    bkp_pubkey_fingerprint(bkp_repo_sign_pk(r), fp);
+    return json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "format", LABEL_FORMAT,
+                     "version", 1, "uuid", uuid, "name", name, "type", type, "location", location,
+                     "repository", bkp_repo_uuid(r), "fingerprint", fp, "created", created);
 }
 
 static bool uuid_ok(const char *s)
@@ -67,6 +71,21 @@ static bool iso_ok(const json_t *v)
     return json_is_string(v) && bkp_iso_parse(json_string_value(v)) >= 0;
 }
 
+/* Absent (a label written before labels carried it), or the exact text bkp
+ * writes: callers print it and compare it by string. */
+static bool fingerprint_ok(const json_t *v)
+{
+    const char *s = json_string_value(v);
+    char canon[BKP_FINGERPRINT_LEN];
+    uint8_t pk[32];
+    if (!v)
+        return true;
+    if (!s || bkp_pubkey_parse(s, strlen(s), pk) != 0)
+        return false;
+    bkp_pubkey_fingerprint(pk, canon);
+    return !strcmp(canon, s);
+}
+
 bool bkp_label_valid(const json_t *j)
 {
     json_t *version = json_object_get(j, "version");
@@ -78,6 +97,7 @@ bool bkp_label_valid(const json_t *j)
            bkp_medium_type_ok(json_string_value(json_object_get(j, "type"))) &&
            bkp_medium_location_ok(json_string_value(json_object_get(j, "location"))) &&
            uuid_ok(json_string_value(json_object_get(j, "repository"))) &&
+           fingerprint_ok(json_object_get(j, "fingerprint")) &&
            iso_ok(json_object_get(j, "created"));
 }
 

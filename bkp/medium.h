@@ -5,7 +5,8 @@
  * A label is the file BKP-LABEL at the top of a medium (a mount point, or
  * the folder of an archive medium): JSON naming the medium's UUID, name,
  * type (disk | removable | archive), location (onsite | offsite), the
- * repository it belongs to, and when it was labelled. It is how the tool
+ * repository it belongs to and its key's fingerprint, and when it was
+ * labelled. It is how the tool
  * knows which physical disk it is talking to.
  *
  * The registry is one JSON file per medium, REPO/media/NAME.json: the label,
@@ -40,7 +41,9 @@ json_t *bkp_label_new(const bkp_repo *r, const char *name, const char *type, con
 
 /* True when `label` is a label in every field: format and version, `uuid`
  * and `repository` lower-case UUIDs, `name`, `type` and `location` as their
- * _ok functions say, `created` a time. A caller of bkp_label_read or
+ * _ok functions say, `created` a time, and `fingerprint` — the repository
+ * key's, as pubkey.h prints it — absent (labels written before it) or in
+ * exactly that form. A caller of bkp_label_read or
  * bkp_media_get may use each of these fields without checking it again. */
 bool bkp_label_valid(const json_t *label);
 

@@ -121,7 +121,7 @@ int bkp_pin_read(bkp_repo *r, const char *path, bkp_pin **out)
     /* The JSON is parsed only once the signature over magic, length and
      * JSON holds. */
     if (!rc)
-        rc = bkp_envelope_open(bkp_keys_sign_pk(bkp_repo_keys(r)), BKP_PIN_MAGIC, data.data,
+        rc = bkp_envelope_open(bkp_repo_sign_pk(r), BKP_PIN_MAGIC, data.data,
                                data.len, &text, &tlen);
     if (!rc)
         rc = bkp_pin_parse(text, tlen, &p);

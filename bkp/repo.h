@@ -31,6 +31,7 @@ typedef struct bkp_repo bkp_repo;
 enum {
     BKP_REPO_READONLY = 1, /* never write: no clean-up pass, no index repair */
     BKP_REPO_COPY = 2,     /* set by bkp_repo_open_copy: a copy on a medium, not the primary */
+    BKP_REPO_PUBLIC = 4,   /* set by bkp_repo_open_public: the public key only, no secret */
 };
 
 /* Create a repository at `path` (absent or an empty directory). Refuses a
@@ -59,6 +60,27 @@ int bkp_repo_open_copy(const char *path, const bkp_repo *like, unsigned flags, b
 /* Start a copy of `like` at `path` (absent or empty): its config and sealed
  * key file, so the copy alone and the passphrase open it. */
 int bkp_repo_init_copy(const bkp_repo *like, const char *path) __attribute__((warn_unused_result));
+/*
+ * Open the repository at `path` with its public key alone (repo_public.c),
+ * for an auditor who holds no secret: no key file and no passphrase is
+ * read, nothing is written, nothing can be decrypted. The config's
+ * `sign_public` must be `pk`, the key the auditor pinned off the machine:
+ * -EKEYREJECTED (logged) when it is not — another repository, or a host
+ * whose config and key file were swapped. -ENOENT (logged) no repository
+ * there; -EBADMSG, -EPROTO a config this bkp does not read. The handle can
+ * list and check what the key signed (generation records, tombstones,
+ * clearances, pins, the audit log and its head marker: bkp_repo_sign_pk);
+ * bkp_repo_keys returns NULL for it, and has no index: handing it to
+ * anything that reads or writes objects is a programming error.
+ */
+int bkp_repo_open_public(const char *path, const uint8_t pk[32], bkp_repo **out)
+    __attribute__((warn_unused_result));
+/* Was `r` opened with the public key alone? */
+bool bkp_repo_is_public(const bkp_repo *r);
+/* The Ed25519 public key that every signature of `r` is checked with: the
+ * config's, which the key file's matches for a repository opened with it. */
+const uint8_t *bkp_repo_sign_pk(const bkp_repo *r);
+
 /* Abandon unfinished packs (they were never referenced) and free. */
 void bkp_repo_free(bkp_repo *r);
 

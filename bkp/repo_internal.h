@@ -1,6 +1,7 @@
 /*
  * repo_internal.h — the repository handle, shared by repo.c (create, open,
- * recover, close) and repo_io.c (put, flush, get). Nothing else includes it.
+ * recover, close), repo_io.c (put, flush, get) and repo_public.c (opening
+ * with the public key alone). Nothing else includes it.
  */
 #ifndef BKP_REPO_INTERNAL_H
 #define BKP_REPO_INTERNAL_H
@@ -40,6 +41,7 @@ struct bkp_repo {
     pthread_t *finishing;
     size_t nfinishing, finishing_cap;
     uint32_t fds_cap, fds_open;
+    uint8_t public_pk[32]; /* BKP_REPO_PUBLIC: the key given, checked against the config */
 };
 
 /* repo_io.c: wait for packs being finished in the background. */

@@ -31,7 +31,7 @@ static int read_signed(bkp_repo *r, const char *path, const char *magic, bkp_buf
     size_t tlen;
     bkp_buf_init(&data);
     int rc = path ? bkp_envelope_load(path, 1 << 16, &data) : -ENOMEM;
-    if (!rc && !(rc = bkp_envelope_open(bkp_keys_sign_pk(bkp_repo_keys(r)), magic, data.data,
+    if (!rc && !(rc = bkp_envelope_open(bkp_repo_sign_pk(r), magic, data.data,
                                         data.len, &text, &tlen))) {
         bkp_buf_put(out, text, tlen);
         rc = out->failed ? -ENOMEM : 0;

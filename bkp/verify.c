@@ -17,6 +17,7 @@
 #include "bkp/generation.h"
 #include "bkp/log.h"
 #include "bkp/pack.h"
+#include "bkp/pin.h"
 #include "bkp/tree.h"
 
 #define MAX_WORKERS 16
@@ -522,7 +523,7 @@ static void check_audit(verify_ctx *c, bkp_gen **v, size_t n, bool log_problems)
     char *path = bkp_audit_path(c->repo), name[128];
     bkp_audit_check chk;
     audit_facts f = {0};
-    int rc = path ? bkp_audit_verify(path, bkp_keys_sign_pk(bkp_repo_keys(c->repo)), NULL, &chk)
+    int rc = path ? bkp_audit_verify(path, bkp_repo_sign_pk(c->repo), NULL, &chk)
                   : -ENOMEM;
     if (rc < 0) {
         problem(c, "the audit log %s cannot be read (%s), so deleted generations cannot be ruled "
@@ -530,6 +531,7 @@ static void check_audit(verify_ctx *c, bkp_gen **v, size_t n, bool log_problems)
                 path ? path : "audit/log.jsonl", bkp_strerror(rc));
         goto out;
     }
+    c->res->audit_records = chk.records;
     if (log_problems && (chk.first_bad || chk.missing || chk.absent || chk.head_bad))
         problem(c, "the audit log %s: %s", path, chk.problem);
     f.upto = chk.first_bad ? chk.first_bad - 1 : chk.records;
@@ -706,6 +708,98 @@ int bkp_verify_log(bkp_repo *r, bkp_verify_result *res)
     free(medium);
     bkp_gen_list_free(v, n);
     return rc ? rc : res->problems ? 1 : 0;
+}
+
+/* ---- what the public key alone proves ---- */
+
+/* A clearance beside a record that does not verify was not made by the key
+ * holder: the record stays marked (bkp_gen_list ignores it), and it is said. */
+static void check_clearances(verify_ctx *c, bkp_gen **v, size_t n)
+{
+    char name[128];
+    for (size_t i = 0; i < n; i++) {
+        const bkp_gen *g = v[i];
+        size_t l = g->file ? strlen(g->file) : 0;
+        if (g->status || g->pruned || g->cleared || l < 4 || strcmp(g->file + l - 4, ".gen"))
+            continue;
+        char *clr = malloc(l + 8); /* ".gen" becomes ".cleared" */
+        if (!clr)
+            continue;
+        memcpy(clr, g->file, l - 4);
+        strcpy(clr + l - 4, ".cleared");
+        if (access(clr, F_OK) == 0)
+            problem(c, "%s: the clearance %s is damaged or forged (its signature does not verify "
+                       "or it names another record); the suspicious mark stands",
+                    bkp_gen_name(g, name, sizeof(name)), clr);
+        free(clr);
+    }
+}
+
+/* Every pin kept in the primary (media/NAME.pin) against its records and
+ * log: what a medium saw, which the primary must still hold. */
+static void check_kept_pins(verify_ctx *c, bkp_gen **v, size_t n)
+{
+    char *dir = bkp_repo_subpath(c->repo, "media"), *log = bkp_audit_path(c->repo);
+    DIR *d = dir ? opendir(dir) : NULL;
+    struct dirent *e;
+    while (d && log && (e = readdir(d))) {
+        size_t l = strlen(e->d_name);
+        if (e->d_name[0] == '.' || l < 5 || strcmp(e->d_name + l - 4, ".pin"))
+            continue;
+        char *path = bkp_path_join(dir, e->d_name);
+        bkp_pin *p = NULL;
+        bkp_pin_finding *f = NULL;
+        bkp_pin_log lg = {0};
+        int rc = path ? bkp_pin_read(c->repo, path, &p) : -ENOMEM;
+        if (rc) {
+            problem(c, "the pin %s %s", path ? path : e->d_name,
+                    rc == -EBADMSG ? "is damaged or forged (its signature does not verify)"
+                                   : bkp_strerror(rc));
+            free(path);
+            continue;
+        }
+        c->res->pins++;
+        rc = bkp_pin_log_read(log, p->audit_records, &lg);
+        int nf = rc && rc != -ENOENT ? rc : bkp_pin_compare(p, v, n, &lg, &f);
+        if (nf < 0)
+            problem(c, "the pin %s cannot be compared: %s", path, bkp_strerror(nf));
+        for (int i = 0; i < nf; i++)
+            problem(c, "the primary is %s what medium %s pinned%s%s: %s",
+                    f[i].beside ? "beside" : "behind", p->medium, *f[i].dataset ? " for " : "",
+                    f[i].dataset, f[i].what);
+        free(f);
+        bkp_pin_free(p);
+        free(path);
+    }
+    if (d)
+        closedir(d);
+    free(dir);
+    free(log);
+}
+
+int bkp_verify_public(bkp_repo *r, bkp_verify_result *res)
+{
+    verify_ctx c = {.repo = r, .res = res};
+    bkp_gen **v = NULL;
+    size_t n = 0;
+    memset(res, 0, sizeof(*res));
+    int rc = bkp_gen_list(r, NULL, &v, &n);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        res->generations += !v[i]->pruned;
+        res->tombstones += v[i]->pruned;
+    }
+    check_chains(&c, v, n);
+    check_clearances(&c, v, n);
+    char *medium = bkp_gen_copy_medium(r); /* NULL: the primary */
+    if (!medium) {
+        check_audit(&c, v, n, true);
+        check_kept_pins(&c, v, n);
+    }
+    free(medium);
+    bkp_gen_list_free(v, n);
+    return res->problems ? 1 : 0;
 }
 
 int bkp_verify(bkp_repo *r, bool read_data, int workers, bkp_verify_result *res)

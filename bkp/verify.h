@@ -20,6 +20,7 @@
 typedef struct bkp_verify_result {
     uint64_t generations, packs_read, blobs_read, bytes_read;
     uint64_t problems;
+    uint64_t tombstones, audit_records, pins; /* what bkp_verify_public checked besides */
     char **messages; /* one line per problem, as printed */
     size_t nmessages;
     uint8_t (*bad_packs)[32]; /* packs missing, damaged, or not as the index says */
@@ -39,6 +40,19 @@ int bkp_verify(bkp_repo *r, bool read_data, int workers, bkp_verify_result *res)
  * also checks). 0 clean, 1 problems (printed and kept in `res`), negative
  * on failure. */
 int bkp_verify_log(bkp_repo *r, bkp_verify_result *res) __attribute__((warn_unused_result));
+
+/*
+ * What the public key alone proves, on a repository opened with it
+ * (bkp_repo_open_public) or any other: every generation record's, tombstone's
+ * and clearance's signature; the chain of each data set's records; on a
+ * primary, the audit log — its records' signatures and chain, its signed
+ * head marker — against the records (as bkp_verify_log does), and every pin
+ * kept in media/ (media/NAME.pin, pin.h) against the records and the log.
+ * Nothing is decrypted: that the objects the records name are there and
+ * sound needs the key (bkp_verify). 0 clean, 1 problems (printed and kept in
+ * `res`), negative on failure. Clear `res` afterwards in every case.
+ */
+int bkp_verify_public(bkp_repo *r, bkp_verify_result *res) __attribute__((warn_unused_result));
 
 /* The same, reading back only the packs named (hex) in `packs`: a sample. */
 int bkp_verify_packs(bkp_repo *r, char *const *packs, size_t n, int workers, bkp_verify_result *res)

@@ -240,6 +240,10 @@ char *rb_evidence_render(json_t *ev, rb_format f, bool ja)
     snprintf(line, sizeof(line), "%.10s — %.10s (UTC)", js(period, "from"), js(period, "to"));
     rb_doc_row(doc, (const char *[]){T("Period", "対象期間"), line, NULL});
     rb_doc_row(doc, (const char *[]){T("Repository", "リポジトリ"), js(ev, "repository"), NULL});
+    if (*js(ev, "fingerprint")) /* what an inspector checks with, without any secret */
+        rb_doc_row(doc, (const char *[]){T("Repository key fingerprint",
+                                           "リポジトリ鍵のフィンガープリント"),
+                                         js(ev, "fingerprint"), NULL});
     rb_doc_row(doc,
                (const char *[]){T("Generated (UTC)", "作成日時 (UTC)"), js(ev, "generated"), NULL});
     rb_doc_row(doc, (const char *[]){T("Answer for item 3-②", "3-② への回答"),

@@ -268,8 +268,8 @@ static const char *restore_target(const rb_runbook *rb)
     return NULL;
 }
 
-char *rb_print(const rb_runbook *rb, json_t *copies, json_t *folders, const char *repo, rb_format f,
-               bool ja, time_t now)
+char *rb_print(const rb_runbook *rb, json_t *copies, json_t *folders, const char *repo,
+               const char *fingerprint, rb_format f, bool ja, time_t now)
 {
     char date[32], rto[32], line[1024], num[24];
     struct tm tm;
@@ -311,6 +311,10 @@ char *rb_print(const rb_runbook *rb, json_t *copies, json_t *folders, const char
                                    NULL});
     rb_doc_row(d, (const char *[]){T("Printed", "印刷日時"), date, NULL});
     rb_doc_row(d, (const char *[]){T("Repository", "リポジトリ"), repo ? repo : "-", NULL});
+    /* On paper, away from the host: what `--public-key` is checked against. */
+    rb_doc_row(d, (const char *[]){T("Repository key fingerprint",
+                                     "リポジトリ鍵のフィンガープリント"),
+                                   fingerprint ? fingerprint : "-", NULL});
     rb_doc_table_end(d);
     rb_doc_para(
         d, "%s",

@@ -33,10 +33,11 @@ char *rb_doc_finish(rb_doc *d);
  * are today: [{"medium", "type", "location", "offline", "generation",
  * "captured"}]; `folders` (may be NULL) maps a data set of one folder to it
  * ({"emr-db": "/var/backups/emr"}), so the printed restore puts its contents
- * where the engine would; `repo` is the primary repository's path, `now` the
+ * where the engine would; `repo` is the primary repository's path,
+ * `fingerprint` its key's (pubkey.h; NULL when it is not open), `now` the
  * date printed on it. */
-char *rb_print(const rb_runbook *rb, json_t *copies, json_t *folders, const char *repo, rb_format f,
-               bool ja, time_t now);
+char *rb_print(const rb_runbook *rb, json_t *copies, json_t *folders, const char *repo,
+               const char *fingerprint, rb_format f, bool ja, time_t now);
 
 /* The report of a drill or run, from rb_report_json. */
 char *rb_report_render(json_t *report, rb_format f, bool ja);

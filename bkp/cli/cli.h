@@ -90,6 +90,8 @@ typedef struct cli {
     const char *new_passphrase_file;     /* key add, key passwd --new-passphrase-file F */
     const char *key_from[16];            /* --key-from FILE, repeated: sheets, not the passphrase */
     int nkey_from;
+    const char *public_key;              /* --public-key HEX|FILE: no secret at all */
+    uint8_t pinned_pk[32];               /* its key, parsed by the dispatcher */
     const struct bkp_lock *writer; /* this process's writer lock, if it holds one */
     char **args; /* positional arguments */
     int nargs;
@@ -110,6 +112,12 @@ int cli_open_key_from(cli *c, const char *path, unsigned flags, bool staged, bkp
  * else, so that a mistyped sheet or too few shares stop it at once: an exit
  * code (EXIT_USAGE, logged with the file and line). */
 int cli_key_from_check(cli *c);
+/* Open the repository with the key of --public-key alone (repo.h,
+ * bkp_repo_open_public): EXIT_FAILED when it is not the repository whose key
+ * was pinned (not verified), EXIT_USAGE when there is none. */
+int cli_open_public(cli *c, bkp_repo **out);
+/* The lines that say what a check with the public key alone did not cover. */
+void cli_public_print_limits(bool verify);
 /* The repository path from --repo, $BKP_REPO, or the policy; NULL (logged). */
 const char *cli_repo_path(cli *c);
 /* Where the passphrase comes from when neither an option nor the environment

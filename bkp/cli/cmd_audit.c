@@ -15,6 +15,7 @@
 #include "bkp/durable.h"
 #include "bkp/lock.h"
 #include "bkp/log.h"
+#include "bkp/pubkey.h"
 #include "bkp/verify.h"
 
 /* --against FILE, or a disk medium's name: the copy of the log it carries. */
@@ -42,7 +43,9 @@ static int audit_verify(cli *c)
         free(path);
         return EXIT_USAGE;
     }
-    int rc = bkp_audit_verify(path, bkp_keys_sign_pk(bkp_repo_keys(c->r)), against, &chk);
+    /* The config's key, which the key file's matches, or the key the
+     * auditor pinned, which the config's was found equal to on the open. */
+    int rc = bkp_audit_verify(path, bkp_repo_sign_pk(c->r), against, &chk);
     if (rc < 0) {
         bkp_error("cannot read the audit log %s%s%s: %s", path, against ? " or " : "",
                   against ? against : "", bkp_strerror(rc));
@@ -74,10 +77,21 @@ static int audit_verify(cli *c)
         bkp_error("audit log %s: %s", path, chk.problem);
     if (vrc && !rc)
         rc = 1;
-    else if (c->tty && !c->json && !rc)
-        printf("audit log: %llu record(s), chain and signatures intact%s%s\n",
+    else if ((c->tty || c->public_key) && !c->json && !rc)
+        printf("audit log: %llu record(s), chain, signatures and head marker intact%s%s\n",
                (unsigned long long)chk.records, against ? ", nothing missing against " : "",
                against ? against : "");
+    if (c->public_key && !c->json) {
+        char fp[BKP_FINGERPRINT_LEN];
+        bkp_pubkey_fingerprint(c->pinned_pk, fp);
+        printf("  checked with the public key you gave (%s), which is the repository's; no "
+               "secret was used\n"
+               "  checked: every generation the log says was sealed is there, or was deleted "
+               "by a prune it records\n",
+               fp);
+        cli_public_print_limits(false);
+        printf(rc ? "NOT verified\n" : "verified\n");
+    }
     free(path);
     free(against);
     return rc ? EXIT_FAILED : EXIT_OK;
@@ -159,6 +173,12 @@ static int audit_restart(cli *c)
 
 int cmd_audit(cli *c)
 {
+    if (c->public_key && strcmp(c->args[0], "verify")) {
+        bkp_error("--public-key belongs to `bkp audit verify` (and `bkp verify`): audit %s needs "
+                  "the key",
+                  c->args[0]);
+        return EXIT_USAGE;
+    }
     if (!strcmp(c->args[0], "verify"))
         return audit_verify(c);
     if (!strcmp(c->args[0], "report"))
@@ -175,7 +195,9 @@ int cmd_audit(cli *c)
 
 int cli_audit(cli *c, const bkp_audit_rec *rec)
 {
-    if (!c->r)
+    /* Opened with the public key alone: a record cannot be signed, and the
+     * auditor's check is theirs to keep, not the host's. */
+    if (!c->r || bkp_repo_is_public(c->r))
         return 0;
     return bkp_audit_append(c->r, rec) ? EXIT_FAILED : 0;
 }
@@ -204,6 +226,8 @@ void cli_audit_context(cli *c)
     /* Every command that reads the repository says so when its log was lost,
      * read-only ones included (which never write it). */
     (void)bkp_audit_report_state(c->r);
+    if (bkp_repo_is_public(c->r))
+        return; /* nothing can be signed, so nothing is appended */
     for (size_t i = 0; i < n; i++) {
         json_t *fig = json_pack("{s:s}", "lock", tk[i]);
         bkp_audit_rec rec = {.op = "lock-takeover", .figures = fig};

@@ -161,10 +161,11 @@ static int label(cli *c)
         if (c->json)
             cli_print_json(json_incref(lab));
         else
-            printf("labelled %s as %s (%s, %s), label %s.\nNext: `bkp rotate %s` copies the "
-                   "generations due to it.\n",
+            printf("labelled %s as %s (%s, %s), label %s.\nWrite on the disk's paper label, "
+                   "with its name, the repository key's fingerprint:\n  %s\nNext: `bkp rotate "
+                   "%s` copies the generations due to it.\n",
                    lc.path, c->name, type, loc, json_string_value(json_object_get(lab, "uuid")),
-                   c->name);
+                   json_string_value(json_object_get(lab, "fingerprint")), c->name);
         ex = EXIT_OK;
     }
     free(abs);

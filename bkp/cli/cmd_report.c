@@ -18,6 +18,7 @@
 #include "bkp/cli/cli.h"
 #include "bkp/clock.h"
 #include "bkp/log.h"
+#include "bkp/pubkey.h"
 #include "restore/evidence.h"
 #include "restore/runbook.h"
 
@@ -226,6 +227,9 @@ int cli_audit_report(cli *c)
                            "period", "from", from, "to", to, "generated", gen, "audit", "ok",
                            vrc == 0, "records", (json_int_t)chk.records, "problem",
                            vrc == 0 ? "" : chk.problem, "verifications", verifs, "datasets", sets);
+    char fp[BKP_FINGERPRINT_LEN];
+    bkp_pubkey_fingerprint(bkp_repo_sign_pk(c->r), fp); /* pinned on paper with the report */
+    json_object_set_new(ev, "fingerprint", json_string(fp));
     json_object_set_new(ev, "statement", rb_evidence_statement(ev));
     json_decref(status);
     json_decref(s.records);

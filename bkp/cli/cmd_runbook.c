@@ -16,6 +16,7 @@
 #include "bkp/clock.h"
 #include "bkp/log.h"
 #include "bkp/medium.h"
+#include "bkp/pubkey.h"
 #include "bkp/trust.h"
 #include "restore/report.h"
 #include "restore/runbook.h"
@@ -228,8 +229,11 @@ int cmd_runbook(cli *c)
             if (p->datasets[i].npaths == 1)
                 json_object_set_new(folders, p->datasets[i].name,
                                     json_string(p->datasets[i].paths[0]));
-        char *text = rb_print(rb, copies, folders, c->r ? bkp_repo_path(c->r) : repo, (rb_format)f,
-                              cli_lang_ja(c), bkp_now());
+        char fp[BKP_FINGERPRINT_LEN];
+        if (c->r)
+            bkp_pubkey_fingerprint(bkp_repo_sign_pk(c->r), fp);
+        char *text = rb_print(rb, copies, folders, c->r ? bkp_repo_path(c->r) : repo,
+                              c->r ? fp : NULL, (rb_format)f, cli_lang_ja(c), bkp_now());
         json_decref(folders);
         if (text)
             fputs(text, stdout);

@@ -8,6 +8,8 @@
  * copy on medium M (each archive of an archive medium is extracted and
  * verified whole). --repair-from M2 replaces the missing or damaged packs of
  * the primary (or of --media M) with authenticated copies from M2.
+ * --public-key HEX|FILE checks, with no secret, what the key signed
+ * (bkp_verify_public): for an auditor.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -25,6 +27,7 @@
 #include "bkp/lock.h"
 #include "bkp/log.h"
 #include "bkp/medium.h"
+#include "bkp/pubkey.h"
 #include "bkp/reread.h"
 #include "bkp/verify.h"
 
@@ -290,6 +293,69 @@ static int verify_archives(cli *c, cli_medium *m, bkp_verify_result *res)
     return rc < 0 ? rc : bad ? 1 : 0;
 }
 
+/* verify --public-key: what the key signed, checked with the key the
+ * auditor pinned; the repository was opened with it (cli_open_public). */
+static int verify_public(cli *c)
+{
+    bkp_lock *reader = NULL;
+    bkp_verify_result res = {0};
+    char fp[BKP_FINGERPRINT_LEN];
+    if (c->read_data || c->sample || c->media || c->repair_from) {
+        bkp_error("--public-key checks signatures and chains only; --read-data, --sample, --media "
+                  "and --repair-from read or write packs, which needs the key (for a medium's "
+                  "copy, give its folder: --repo MEDIUM/repo)");
+        return EXIT_USAGE;
+    }
+    int ex = cli_read_lock(c, bkp_repo_path(c->r), &reader);
+    if (ex)
+        return ex;
+    int rc = bkp_verify_public(c->r, &res);
+    bkp_lock_release(reader);
+    bkp_pubkey_fingerprint(c->pinned_pk, fp);
+    if (rc < 0) {
+        bkp_error("verification could not run: %s", bkp_strerror(rc));
+        bkp_verify_result_clear(&res);
+        return EXIT_FAILED;
+    }
+    if (c->json) {
+        json_t *msgs = json_array();
+        for (size_t i = 0; i < res.nmessages; i++)
+            json_array_append_new(msgs, bkp_json_bytes(res.messages[i]));
+        cli_print_json(json_pack("{s:s, s:b, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:o}", "target",
+                                 "repository", "ok", rc == 0, "mode", "public-key", "public_key",
+                                 fp, "generations", (json_int_t)res.generations, "tombstones",
+                                 (json_int_t)res.tombstones, "audit_records",
+                                 (json_int_t)res.audit_records, "pins", (json_int_t)res.pins,
+                                 "problems", (json_int_t)res.problems, "messages", msgs));
+    } else {
+        printf("repository %s (%s)\n  checked with the public key you gave (%s), which is the "
+               "repository's; no secret was used\n"
+               "  checked: %llu generation record(s) and %llu tombstone(s): signatures, clearances "
+               "and the chain of each data set\n",
+               bkp_repo_path(c->r), bkp_repo_uuid(c->r), fp, (unsigned long long)res.generations,
+               (unsigned long long)res.tombstones);
+        char *medium = bkp_gen_copy_medium(c->r);
+        if (medium)
+            printf("  checked as the copy on the medium labelled %s: its own audit log and the "
+                   "pins are the primary's to check\n",
+                   medium);
+        else
+            printf("  checked: the audit log (%llu record(s)): signatures, chain and head "
+                   "marker, against the records; %llu pin(s) kept for media, against the "
+                   "records and the log\n",
+                   (unsigned long long)res.audit_records, (unsigned long long)res.pins);
+        free(medium);
+        cli_public_print_limits(true);
+        if (rc)
+            printf("NOT verified: %llu problem(s), named above\n",
+                   (unsigned long long)res.problems);
+        else
+            printf("verified\n");
+    }
+    bkp_verify_result_clear(&res);
+    return rc ? EXIT_FAILED : EXIT_OK;
+}
+
 int cmd_verify(cli *c)
 {
     cli_medium m = {0}, sm = {0};
@@ -300,6 +366,8 @@ int cmd_verify(cli *c)
     const char *what = c->media ? c->media : "repository";
     int ex = EXIT_OK, rc;
     bool sample = c->sample != 0, read_data = c->read_data || c->repair_from;
+    if (c->public_key)
+        return verify_public(c);
     if (sample && (c->sample < 0 || c->sample > 100 || c->sample != c->sample || read_data)) {
         bkp_error("--sample takes a percentage between 0 and 100, without --read-data or "
                   "--repair-from");

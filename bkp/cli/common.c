@@ -104,6 +104,25 @@ int cli_open_repo(cli *c, unsigned flags, bkp_repo **out)
     return rc ? EXIT_FAILED : EXIT_OK;
 }
 
+int cli_open_public(cli *c, bkp_repo **out)
+{
+    if (!cli_repo_path(c))
+        return EXIT_USAGE;
+    int rc = bkp_repo_open_public(c->repo, c->pinned_pk, out);
+    if (rc == -EKEYREJECTED)
+        return EXIT_FAILED; /* not the repository pinned: that is a failed check */
+    return rc == -ENOENT ? EXIT_USAGE : rc ? EXIT_FAILED : EXIT_OK;
+}
+
+void cli_public_print_limits(bool verify)
+{
+    printf("  not checked: the contents of the packs, and whether every object the records name "
+           "is there and sound%s: that needs the key (`bkp verify --read-data`)\n"
+           "  nothing was decrypted, and this check is not recorded in the audit log (a record "
+           "is signed with the key)\n",
+           verify ? "" : " (`bkp verify --public-key` checks the records themselves)");
+}
+
 void cli_print_json(json_t *j)
 {
     if (!j)

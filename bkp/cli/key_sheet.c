@@ -24,6 +24,7 @@
 #include "bkp/cli/cli.h"
 #include "bkp/sheet.h"
 #include "bkp/log.h"
+#include "bkp/pubkey.h"
 #include "restore/report.h"
 
 #define DOC_MAX (512 * 1024) /* an SVG of the largest QR code needed here is under 100 KiB */
@@ -50,11 +51,8 @@ static void put(doc *d, const char *fmt, ...)
 
 void cli_key_fingerprint(const uint8_t pk[32], char out[CLI_FINGERPRINT_LEN])
 {
-    char hex[65];
-    bkp_hex(hex, pk, 32);
-    out[0] = '\0';
-    for (int i = 0; i < 16; i++)
-        bkp_strappend(out, CLI_FINGERPRINT_LEN, "%s%.4s", i ? " " : "", hex + 4 * i);
+    _Static_assert(CLI_FINGERPRINT_LEN == BKP_FINGERPRINT_LEN, "one fingerprint text");
+    bkp_pubkey_fingerprint(pk, out); /* the same text on labels, procedures and reports */
 }
 
 /* Text blocks, two rows of modules to a line (Markdown), or an SVG (HTML);

@@ -15,6 +15,7 @@
 #include "bkp/clock.h"
 #include "bkp/lock.h"
 #include "bkp/log.h"
+#include "bkp/pubkey.h"
 #include "bkp/trust.h"
 
 /*
@@ -49,6 +50,10 @@ typedef struct command {
     policy_need policy;
     lock_kind lock;
     bool key;          /* reads the passphrase (the repository key) */
+    /* With --public-key the key the auditor pinned stands for `key`: no
+     * passphrase, key file or sheet is read, and the repository is opened
+     * with bkp_repo_open_public (nothing decrypted, nothing written). */
+    bool public_key;
     bool writes_media; /* may write to a medium other than the primary */
     unsigned options;  /* which options it accepts */
     int min_args, max_args;
@@ -91,13 +96,13 @@ static const command commands[] = {
     {.name = "prune", .run = cmd_prune, .lock = LOCK_PRUNE, .key = true,
      .options = OPT_REPO | OPT_DRY_RUN | OPT_JSON, .usage = "prune [--dry-run] [--json]",
      .summary = "apply each data set's retention: delete generations and the packs nothing needs"},
-    {.name = "audit", .run = cmd_audit, .needs = NEED_REPO, .key = true,
+    {.name = "audit", .run = cmd_audit, .needs = NEED_REPO, .key = true, .public_key = true,
      .options = OPT_REPO | OPT_JSON | OPT_AGAINST | OPT_SINCE | OPT_DATASET | OPT_FROM |
                 OPT_PERIOD | OPT_PRINT,
      .min_args = 1, .max_args = 2,
-     .usage = "audit verify [--against FILE|MEDIUM] | audit show [--since DATE] [--dataset NAME] "
-              "[--json] | audit report [--from DATE] [--to DATE] [--format md|html] [--lang "
-              "ja|en] [--json] | audit restart REASON",
+     .usage = "audit verify [--against FILE|MEDIUM] [--public-key HEX|FILE] | audit show [--since "
+              "DATE] [--dataset NAME] [--json] | audit report [--from DATE] [--to DATE] [--format "
+              "md|html] [--lang ja|en] [--json] | audit restart REASON",
      .summary = "check the signed audit log, show it, or write the evidence report for checklist "
                 "item 3-②"},
     {.name = "policy", .run = cmd_policy, .policy = POLICY_REQUIRED, .options = OPT_JSON,
@@ -135,9 +140,11 @@ static const command commands[] = {
                 "fingerprint; the key on paper for a safe, whole or as K-of-N shares (all "
                 "changes recorded)"},
     {.name = "verify", .run = cmd_verify, .needs = NEED_REPO, .lock = LOCK_READER, .key = true,
+     .public_key = true,
      .writes_media = true, /* --repair-from rewrites damaged packs of the copy checked */
      .options = OPT_REPO | OPT_READ_DATA | OPT_WORKERS | OPT_JSON | OPT_MEDIA,
-     .usage = "verify [--read-data | --sample PCT] [--media M] [--repair-from M2]",
+     .usage = "verify [--read-data | --sample PCT] [--media M] [--repair-from M2] | verify "
+              "--public-key HEX|FILE",
      .summary = "check signatures, chains and objects; read packs back (all, or a rolling "
                 "sample); repair from another copy"},
 };
@@ -147,6 +154,7 @@ static const struct option long_options[] = {
     {"policy", required_argument, NULL, 'c'},
     {"passphrase-file", required_argument, NULL, 'p'},
     {"key-from", required_argument, NULL, 'y'},
+    {"public-key", required_argument, NULL, 'U'},
     {"json", no_argument, NULL, 'j'},
     {"dataset", required_argument, NULL, 'd'},
     {"path", required_argument, NULL, 'P'},
@@ -205,6 +213,9 @@ static void usage(FILE *f)
                "                          (the option once per file)\n"
                "  --new-passphrase-file FILE  key add, key passwd: the new passphrase (mode 0600;\n"
                "                          else asked twice on the terminal)\n"
+               "  --public-key HEX|FILE   audit verify, verify: check signatures and chains with\n"
+               "                          the public key you pinned (`bkp key fingerprint`); no\n"
+               "                          secret\n"
                "  -v, --verbose / -q, --quiet\n"
                "\nGEN is DATASET:latest, DATASET:SEQ (e.g. emr-db:42) or a unique UUID prefix.\n"
                "Exit codes: 0 success, 1 failed or not verified, 2 usage error, 3 locked.\n");
@@ -304,7 +315,18 @@ static int prepare(const command *cmd, cli *c, bkp_lock **writer)
         if (!cli_policy(c))
             return EXIT_USAGE; /* logged with file:line, or the chmod to run */
     }
-    if (c->nkey_from) {
+    if (c->public_key) {
+        /* The auditor holds no secret: none is asked for, on a terminal
+         * either, and a source of one given beside the key is a mistake. */
+        if (c->nkey_from || c->passphrase_file) {
+            bkp_error("--public-key checks without any secret: leave out %s",
+                      c->nkey_from ? "--key-from" : "--passphrase-file");
+            return EXIT_USAGE;
+        }
+        int rc = bkp_pubkey_from_arg(c->public_key, c->pinned_pk);
+        if (rc)
+            return rc == -ENOMEM ? EXIT_FAILED : EXIT_USAGE;
+    } else if (c->nkey_from) {
         int ex = cli_key_from_check(c); /* no passphrase is read then */
         if (ex)
             return ex;
@@ -328,7 +350,8 @@ static int prepare(const command *cmd, cli *c, bkp_lock **writer)
             return rc == -EBUSY ? EXIT_LOCKED : EXIT_FAILED;
     }
     if (cmd->needs & (NEED_REPO | NEED_REPO_WRITE)) {
-        int ex = cli_open_repo(c, (cmd->needs & NEED_REPO_WRITE) ? 0 : BKP_REPO_READONLY, &c->r);
+        unsigned flags = (cmd->needs & NEED_REPO_WRITE) ? 0 : BKP_REPO_READONLY;
+        int ex = c->public_key ? cli_open_public(c, &c->r) : cli_open_repo(c, flags, &c->r);
         if (ex) {
             bkp_lock_release(*writer);
             *writer = NULL;
@@ -404,6 +427,15 @@ int main(int argc, char **argv)
                 return EXIT_USAGE;
             }
             c.key_from[c.nkey_from++] = optarg;
+            break;
+        case 'U':
+            if (!cmd->public_key) {
+                fprintf(stderr, "bkp: error: %s does not take --public-key; `bkp audit verify` "
+                                "and `bkp verify` do\n",
+                        cmd->name);
+                return EXIT_USAGE;
+            }
+            c.public_key = optarg;
             break;
         case 'j': c.json = true; break;
         case 'd': c.dataset = optarg; break;

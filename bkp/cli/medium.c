@@ -13,6 +13,7 @@
 #include "bkp/durable.h"
 #include "bkp/log.h"
 #include "bkp/medium.h"
+#include "bkp/pubkey.h"
 #include "policies/compliance.h"
 
 /* The policy, when one was named or the default exists; quietly NULL else. */
@@ -140,6 +141,18 @@ int cli_medium_check_label(cli *c, const cli_medium *m)
     if (strcmp(lrepo, bkp_repo_uuid(c->r))) {
         bkp_error("the medium at %s (%s) belongs to another repository (%s); connect %s instead",
                   m->path, lname, lrepo, m->name);
+        goto out;
+    }
+    /* Same repository id, another key: the medium, or the primary's config
+     * and key file, were replaced; neither is written over the other. */
+    const char *lfp = json_string_value(json_object_get(label, "fingerprint"));
+    char fp[BKP_FINGERPRINT_LEN];
+    bkp_pubkey_fingerprint(bkp_repo_sign_pk(c->r), fp);
+    if (lfp && strcmp(lfp, fp)) {
+        bkp_error("the medium at %s (%s) was labelled for repository key %s, but the repository's "
+                  "key is %s: the medium or the repository's config and key file were replaced. "
+                  "Nothing is written to it; compare both with the fingerprint kept on paper",
+                  m->path, lname, lfp, fp);
         goto out;
     }
     if (strcmp(lname, m->name)) {

@@ -163,7 +163,10 @@ static void print_golden(const char *name, rb_format f, bool ja)
     assert_int_equal(rb_load(path, &rb), 0);
     json_t *copies = fixed_copies();
     json_t *folders = json_pack("{s:s}", "emr-db", "/var/backups/emr");
-    char *t = rb_print(rb, copies, folders, "/var/lib/bkp/repo", f, ja, printed_at);
+    char *t = rb_print(rb, copies, folders, "/var/lib/bkp/repo",
+                       "0123 4567 89ab cdef fedc ba98 7654 3210 0011 2233 4455 6677 8899 aabb "
+                       "ccdd eeff",
+                       f, ja, printed_at);
     json_decref(folders);
     bool same = golden(name, t);
     free(t);
@@ -198,10 +201,11 @@ static void test_print_no_copies(void **state)
     rb_runbook *rb = NULL;
     snprintf(path, sizeof(path), "%s/policies/runbooks/emr-db.yaml", BKP_SOURCE_DIR);
     assert_int_equal(rb_load(path, &rb), 0);
-    char *t = rb_print(rb, NULL, NULL, NULL, RB_MARKDOWN, false, printed_at);
+    char *t = rb_print(rb, NULL, NULL, NULL, NULL, RB_MARKDOWN, false, printed_at);
     assert_non_null(t);
     assert_non_null(strstr(t, "No copy is known"));
     assert_non_null(strstr(t, "| Repository | - |"));
+    assert_non_null(strstr(t, "| Repository key fingerprint | - |"));
     assert_null(strstr(t, "| Medium |"));
     free(t);
     rb_free(rb);
