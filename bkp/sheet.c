@@ -301,3 +301,87 @@ int bkp_sheet_parse(const char *text, size_t len, bkp_sheet *out, int *bad_line)
         sodium_memzero(out, sizeof(*out));
     return rc;
 }
+
+/* ---- typing a sheet back line by line (bkp_sheet_entry) ---- */
+
+struct bkp_sheet_entry {
+    int next;       /* 0: the header; 1..LINES: that line */
+    bkp_sheet head; /* from the header; the secret is filled in at the end */
+    char sum[SUM_CHARS];
+    uint8_t vals[CHARS];
+};
+
+bkp_sheet_entry *bkp_sheet_entry_new(void)
+{
+    bkp_sheet_entry *e = sodium_malloc(sizeof(*e));
+    if (e)
+        bkp_sheet_entry_reset(e);
+    return e;
+}
+
+void bkp_sheet_entry_free(bkp_sheet_entry *e)
+{
+    if (e)
+        sodium_free(e); /* wipes */
+}
+
+void bkp_sheet_entry_reset(bkp_sheet_entry *e)
+{
+    sodium_memzero(e, sizeof(*e));
+}
+
+int bkp_sheet_entry_next(const bkp_sheet_entry *e)
+{
+    return e->next;
+}
+
+int bkp_sheet_entry_header(const bkp_sheet_entry *e, bkp_sheet *out)
+{
+    if (e->next == 0)
+        return -ENOENT;
+    *out = e->head;
+    memset(out->secret, 0, sizeof(out->secret));
+    return 0;
+}
+
+int bkp_sheet_entry_add(bkp_sheet_entry *e, const char *line, size_t n, bkp_sheet *out)
+{
+    const char *at = line, *p;
+    size_t len;
+    if (!next_line(&at, line + n, &p, &len))
+        return 1; /* a blank line: nothing typed yet */
+    if (len >= 160 || memchr(p, '\0', len))
+        return -EBADMSG;
+    if (e->next == 0) {
+        char head[160];
+        for (size_t i = 0; i < len; i++)
+            head[i] = (char)tolower((unsigned char)p[i]);
+        head[len] = '\0';
+        if (parse_header(head, &e->head, e->sum)) {
+            bkp_sheet_entry_reset(e);
+            return -EBADMSG;
+        }
+        e->next = 1;
+        return 1;
+    }
+    size_t done = (size_t)(e->next - 1) * PER_LINE;
+    if (parse_line(p, len, e->next, e->vals + done,
+                   CHARS - done < PER_LINE ? CHARS - done : PER_LINE))
+        return -EBADMSG;
+    if (++e->next <= LINES)
+        return 1;
+    /* Every line checked: the sheet's checksum catches what the line checks
+     * cannot (two mistakes that cancel out, a header of another sheet). */
+    char want[SUM_CHARS];
+    bkp_sheet s = e->head;
+    int rc = decode(e->vals, CHARS, s.secret, sizeof(s.secret));
+    if (rc == 0) {
+        sheet_sum(&s, want);
+        rc = memcmp(want, e->sum, SUM_CHARS) ? -EBADMSG : 0;
+    }
+    if (rc == 0)
+        *out = s;
+    sodium_memzero(&s, sizeof(s));
+    bkp_sheet_entry_reset(e);
+    return rc;
+}

@@ -51,4 +51,36 @@ int bkp_sheet_format(const bkp_sheet *s, char out[BKP_SHEET_TEXT_MAX]);
 int bkp_sheet_parse(const char *text, size_t len, bkp_sheet *out, int *bad_line)
     __attribute__((warn_unused_result));
 
+/*
+ * A sheet typed back one line at a time (`--key-from -`): each line is
+ * checked as it is typed, so that a mistake is named on the line where it was
+ * made and only that line is typed again. The entry holds what was typed, the
+ * secret included: it lives in guarded memory (sodium_malloc) and is wiped by
+ * _reset and _free. _new returns NULL when memory is short; _free(NULL) is a
+ * no-op.
+ */
+#define BKP_SHEET_LINES 4 /* lines of characters below the header */
+typedef struct bkp_sheet_entry bkp_sheet_entry;
+bkp_sheet_entry *bkp_sheet_entry_new(void);
+void bkp_sheet_entry_free(bkp_sheet_entry *e);
+/* Forget everything typed: the next line is the header again. */
+void bkp_sheet_entry_reset(bkp_sheet_entry *e);
+/* What is to be typed next: 0 the header (BKP-SHEET ...), 1..BKP_SHEET_LINES
+ * a line of characters. */
+int bkp_sheet_entry_next(const bkp_sheet_entry *e);
+/* The header typed so far (kind, repository, share numbers; no secret) into
+ * `out`: 0, or -ENOENT before the header was accepted. */
+int bkp_sheet_entry_header(const bkp_sheet_entry *e, bkp_sheet *out);
+/*
+ * Add the typed line `line` (`n` bytes, without its newline; blank lines are
+ * ignored). Returns 1 when it was taken (ask for bkp_sheet_entry_next), 0 when
+ * it completed the sheet (`out` receives it, secret included, and the entry
+ * starts again at the header), or -EBADMSG when it was not taken: then
+ * bkp_sheet_entry_next says what to type again — the same line (a typing
+ * mistake on it), or 0 after the last line when every line checked but the
+ * sheet's checksum in its header did not (the whole sheet again).
+ */
+int bkp_sheet_entry_add(bkp_sheet_entry *e, const char *line, size_t n, bkp_sheet *out)
+    __attribute__((warn_unused_result));
+
 #endif

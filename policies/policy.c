@@ -348,6 +348,8 @@ static void top_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *t
         drills(c, v, p);
     else if (!strcmp(key, "verify"))
         pol_yaml_mapping(c, v, "verify", vkeys, verify_pair, p);
+    else if (!strcmp(key, "key_drill_every"))
+        pol_yaml_duration(c, v, key, &p->key_drill_every);
 }
 
 /* Names unique, references defined. */
@@ -405,10 +407,12 @@ static int load(pol_yaml_ctx *c, int rc, const char *file, pol_policy **out)
     }
     p->rule = (pol_rule321){3, 2, 1, 1, 8 * 86400};
     p->reread_every = 30 * 86400;
+    p->key_drill_every = 365 * 86400;
     pol_yaml_node *root = pol_yaml_root(c);
     static const char *const keys[] = {"repository", "passphrase_file", "passphrase_command",
                                        "rule_321",   "media",           "datasets",
-                                       "drills",     "verify",          NULL};
+                                       "drills",     "verify",          "key_drill_every",
+                                       NULL};
     if (!root) {
         bkp_error("%s:1: the policy is empty — start from policies/examples/clinic.yaml", file);
         c->errors++;

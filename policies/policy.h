@@ -105,6 +105,8 @@ typedef struct pol_policy {
     pol_drill *drills;
     size_t ndrills;
     int64_t reread_every; /* verify: every pack of the repository re-read within this; default 30d */
+    int64_t key_drill_every; /* status reminds when no key-recovery drill succeeded within this;
+                                default 365d */
 } pol_policy;
 
 /* Load and validate `file`. Every problem is logged as file:line; returns 0,

@@ -125,11 +125,12 @@ json_t *pol_to_json(const pol_policy *p)
         json_array_append_new(dr, json_pack("{s:s, s:s}", "runbook", p->drills[i].runbook,
                                             "schedule",
                                             pol_schedule_text(&p->drills[i].schedule, buf, sizeof(buf))));
-    return json_pack("{s:s, s:s, s:s?, s:s?, s:{s:i, s:i, s:i, s:i, s:I}, s:o, s:o, s:o, s:{s:I}}", "file",
+    return json_pack("{s:s, s:s, s:s?, s:s?, s:{s:i, s:i, s:i, s:i, s:I}, s:o, s:o, s:o, s:{s:I}, s:I}", "file",
                      p->file, "repository", p->repository, "passphrase_file", p->passphrase_file,
                      "passphrase_command", p->passphrase_command, "rule_321", "copies",
                      p->rule.copies, "media_types", p->rule.media_types, "offline", p->rule.offline,
                      "offsite", p->rule.offsite, "offline_max_age",
                      (json_int_t)p->rule.offline_max_age, "media", media, "datasets", ds, "drills",
-                     dr, "verify", "reread_every", (json_int_t)p->reread_every);
+                     dr, "verify", "reread_every", (json_int_t)p->reread_every, "key_drill_every",
+                     (json_int_t)p->key_drill_every);
 }

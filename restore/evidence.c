@@ -328,6 +328,7 @@ char *rb_evidence_render(json_t *ev, rb_format f, bool ja)
                 T("%zu verification(s) in the period succeeded, %zu failed.",
                   "期間内の検証: 成功 %zu 件、失敗 %zu 件。"),
                 vok, vfail);
+    rb_evidence_key_section(doc, ev, ja); /* evidence_keys.c */
     rb_doc_h2(doc, T("Statement for checklist item 3-②", "チェックリスト 3-② についての記載"));
     rb_doc_table(
         doc, (const char *[]){T("Part", "要件"), T("Met", "充足"), T("Evidence", "根拠"), NULL});

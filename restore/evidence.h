@@ -21,4 +21,10 @@ json_t *rb_evidence_statement(json_t *ev);
 /* The report for people, in Markdown or HTML, Japanese or English. */
 char *rb_evidence_render(json_t *ev, rb_format f, bool ja);
 
+/* The section on the key (evidence_keys.c): the table of `ev`'s
+ * "key_operations" ([{"seq", "time", "op", "outcome", "user", "host",
+ * "dataset", "medium", "figures"}]), or that there were none; nothing when
+ * `ev` has no such member. */
+void rb_evidence_key_section(rb_doc *doc, json_t *ev, bool ja);
+
 #endif

@@ -92,6 +92,8 @@ typedef struct cli {
     int nkey_from;
     const char *public_key;              /* --public-key HEX|FILE: no secret at all */
     uint8_t pinned_pk[32];               /* its key, parsed by the dispatcher */
+    uint8_t *key_master; /* the master secret from the sheets, once read (keyfrom.c), guarded */
+    json_t *key_used;    /* what the sheets were, for the audit: kind, shares, threshold */
     const struct bkp_lock *writer; /* this process's writer lock, if it holds one */
     char **args; /* positional arguments */
     int nargs;
@@ -118,6 +120,14 @@ int cli_key_from_check(cli *c);
 int cli_open_public(cli *c, bkp_repo **out);
 /* The lines that say what a check with the public key alone did not cover. */
 void cli_public_print_limits(bool verify);
+/* Wipe and free the master secret read from the sheets (every exit of main). */
+void cli_key_from_clear(cli *c);
+/* `--key-from -`: sheets typed at the terminal (keyprompt.c), after the `*n`
+ * already read from files into `s`, until one paper sheet or K shares are in
+ * (`max` at most). -EINVAL (logged) when standard input is not a terminal or
+ * ends first; -ENOMEM. The sheets hold the secret: `s` is guarded memory. */
+struct bkp_sheet;
+int cli_key_prompt(struct bkp_sheet *s, int *n, int max);
 /* The repository path from --repo, $BKP_REPO, or the policy; NULL (logged). */
 const char *cli_repo_path(cli *c);
 /* Where the passphrase comes from when neither an option nor the environment
@@ -242,6 +252,11 @@ bool cli_japanese(void);
  * JSON (NULL when there is no policy); `*worst` the worst verdict. */
 json_t *cli_status(cli *c, int *worst);
 void cli_status_print(json_t *all);
+/* When the last successful key-recovery drill was and whether one is due
+ * (policy key_drill_every): {"last": ISO time | null, "every_seconds",
+ * "due"}; the one-line reminder for people when it is due (nothing else). */
+json_t *cli_key_drill_status(cli *c);
+void cli_key_drill_remind(json_t *key_drill);
 
 /* Open what a restore reads from: the repository, or --from (a medium's
  * name, a repository copy, a mount point, an archive folder, file or tape;

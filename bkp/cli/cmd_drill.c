@@ -1,5 +1,5 @@
 /*
- * bkp drill NAME [--medium M] [--attest WHO] [--report DIR] [--keep]
+ * bkp drill NAME [--medium M] [--attest WHO] [--report DIR] [--keep] [--key-from FILE|-...]
  * bkp restore --runbook NAME [--attest WHO] [--force]
  *
  * A runbook executed by the restore engine (restore/procedure.c): for real,
@@ -8,6 +8,14 @@
  * disks, removable disks, archives (--medium limits a drill to one). A drill
  * writes its report (Markdown and HTML in Japanese and English, and JSON) and
  * an audit record; a restore by runbook writes its audit record.
+ *
+ * A drill with --key-from is a key-recovery drill: it rehearses the day the
+ * server and every passphrase are gone, so it reads only what would be left —
+ * off-line media (removable disks, off-line disks, archives), never the
+ * primary or an on-line disk — and opens the first of them with the master
+ * secret from the sheets (no key file, no passphrase; one given is refused,
+ * keyfrom.c). Its records say so (key_recovery, and which sheets), and
+ * `bkp status` reminds when none succeeded within key_drill_every.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -130,21 +138,24 @@ static int open_archives(cli *c, const pol_medium *m, const rb_runbook *rb, bkp_
     return rc ? rc : opened ? 0 : -ENOENT;
 }
 
-/* Every source that is there, in the order the engine tries them. */
-static int gather(cli *c, const rb_runbook *rb, const char *only, sources *s)
+/* Every source that is there, in the order the engine tries them; for a
+ * key-recovery drill (`keyrec`) the off-line media alone, the first opened
+ * with the sheets and the others as its copies: nothing is opened with the
+ * primary's key file, which a fire would have taken. */
+static int gather(cli *c, const rb_runbook *rb, const char *only, bool keyrec, sources *s)
 {
     pol_policy *p = c->policy;
     bkp_repo *like = NULL;
     struct stat st;
     if (!(s->v = calloc(65, sizeof(*s->v))))
         return -ENOMEM;
-    if (!only && cli_repo_path(c) && stat(c->repo, &st) == 0) {
+    if (!only && !keyrec && cli_repo_path(c) && stat(c->repo, &st) == 0) {
         if (!c->r && cli_open_repo(c, BKP_REPO_READONLY, &c->r))
             return -EKEYREJECTED;
         add(s, "repository", c->r, false);
     }
-    like = c->r;
-    for (size_t o = 0; p && o < 3; o++)
+    like = keyrec ? NULL : c->r;
+    for (size_t o = keyrec ? 1 : 0; p && o < 3; o++)
         for (size_t i = 0; i < p->nmedia; i++) {
             const pol_medium *m = &p->media[i];
             json_t *label = NULL;
@@ -183,6 +194,12 @@ static int gather(cli *c, const rb_runbook *rb, const char *only, sources *s)
             if (!like)
                 like = r;
         }
+    if (!s->n && keyrec) {
+        bkp_error("a key-recovery drill reads an off-line medium (removable, off-line disk or "
+                  "archive) with the sheets alone, and %s%s is connected; connect one",
+                  only ? "the medium " : "none", only ? only : "");
+        return -ENOENT;
+    }
     if (!s->n) {
         bkp_error("no source to restore from: neither the repository nor any medium%s%s is "
                   "there; connect a medium",
@@ -271,6 +288,7 @@ int cli_runbook_execute(cli *c, const char *name, bool drill, bool unattended)
     char sandbox[4096] = "", stem[256], when[32];
     const char *tmp = getenv("TMPDIR");
     time_t started = bkp_now();
+    bool keyrec = drill && c->nkey_from > 0; /* a key-recovery drill */
     int ex = cli_runbook_load(c, name, &rb), rc;
     if (ex)
         return ex;
@@ -280,6 +298,14 @@ int cli_runbook_execute(cli *c, const char *name, bool drill, bool unattended)
     }
     if (c->medium && !(c->policy && pol_medium_find(c->policy, c->medium))) {
         bkp_error("--medium %s: the policy has no medium of that name; `bkp media list` shows them",
+                  c->medium);
+        rb_free(rb);
+        return EXIT_USAGE;
+    }
+    const pol_medium *only = c->medium ? pol_medium_find(c->policy, c->medium) : NULL;
+    if (keyrec && only && only->type == POL_DISK && !only->offline) {
+        bkp_error("--medium %s is an on-line disk: a key-recovery drill rehearses an off-line "
+                  "medium (removable, off-line disk or archive); name one of those",
                   c->medium);
         rb_free(rb);
         return EXIT_USAGE;
@@ -297,7 +323,7 @@ int cli_runbook_execute(cli *c, const char *name, bool drill, bool unattended)
     /* The measured recovery time includes getting the sources ready (an
      * archive extracted, keys derived). */
     double t0 = seconds_now();
-    if ((rc = gather(c, rb, c->medium, &s))) {
+    if ((rc = gather(c, rb, c->medium, keyrec, &s))) {
         ex = rc == -EKEYREJECTED ? EXIT_USAGE : EXIT_FAILED;
         goto out;
     }
@@ -335,6 +361,8 @@ int cli_runbook_execute(cli *c, const char *name, bool drill, bool unattended)
     }
     res.seconds += prepared;
     json_t *report = rb_report_json(rb, &env, &res, started, user_name());
+    if (keyrec)
+        json_object_set(report, "key_recovery", c->key_used);
     json_t *files = json_array();
     size_t not_rehearsed = 0;
     for (size_t i = 0; i < rb->nsteps; i++)
@@ -366,6 +394,10 @@ int cli_runbook_execute(cli *c, const char *name, bool drill, bool unattended)
             (json_int_t)res.files, "damaged",
             (json_int_t)json_integer_value(json_object_get(done, "damaged")), "reports", files,
             "attested_by", unattended ? NULL : c->attest);
+        if (keyrec) { /* which sheets opened it; they carry no secret (keyfrom.c) */
+            json_object_set_new(fig, "key_recovery", json_true());
+            json_object_set(fig, "key_sheets", c->key_used);
+        }
         bkp_audit_rec rec = {
             .op = drill ? "drill" : "restore",
             .dataset = done ? json_string_value(json_object_get(done, "dataset")) : rb->datasets[0],
@@ -392,6 +424,14 @@ int cli_runbook_execute(cli *c, const char *name, bool drill, bool unattended)
             printf("  %2zu %-14s %-8s %-14s %s\n", i + 1, rb->steps[i].who,
                    rb_action_name(rb->steps[i].action), rb_status_name(res.steps[i].status),
                    res.steps[i].detail);
+        json_t *ku = c->key_used;
+        const char *kind = json_string_value(json_object_get(ku, "kind"));
+        if (keyrec && kind && !strcmp(kind, "shares"))
+            printf("key recovery: opened with %lld of %lld share sheets, no passphrase\n",
+                   (long long)json_integer_value(json_object_get(ku, "threshold")),
+                   (long long)json_integer_value(json_object_get(ku, "of")));
+        else if (keyrec)
+            printf("key recovery: opened with the paper sheet, no passphrase\n");
         size_t i;
         json_t *f;
         json_array_foreach(files, i, f) if (strstr(json_string_value(f), ".md"))

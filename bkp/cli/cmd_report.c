@@ -7,7 +7,8 @@
  * repository as it is now: per data set, backups run and failed, generations
  * kept, the 3-2-1 verdict, rotations and the longest gap between off-line
  * copies, verifications, drills with their measured recovery time, the
- * integrity of the audit chain, and a closing statement (はい / いいえ).
+ * integrity of the audit chain, every key operation (key_ops below), and a
+ * closing statement (はい / いいえ).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -177,6 +178,51 @@ static json_t *dataset_part(cli *c, const pol_dataset *d, json_t *records, json_
                      (json_int_t)p->rule.offline_max_age, "drills", drills, "runbook", runbook);
 }
 
+/* ---- key operations: every use and change of the key in the period ---- */
+
+/* The operations on the key the log records (cmd_key.c, keyfrom.c, and the
+ * passphrase slots'), named here so that each appears once it is recorded. */
+static bool key_op(json_t *r)
+{
+    static const char *const ops[] = {"key-export", "key-split",  "key-from",
+                                      "key-add",    "key-passwd", "key-remove"};
+    for (size_t i = 0; i < sizeof(ops) / sizeof(*ops); i++)
+        if (is(r, ops[i]))
+            return true;
+    /* A key-recovery drill (cmd_drill.c) is a use of the sheets too. */
+    return is(r, "drill") &&
+           json_is_true(json_object_get(json_object_get(r, "figures"), "key_recovery"));
+}
+
+static json_t *key_ops(json_t *records)
+{
+    json_t *out = json_array(), *r;
+    size_t i;
+    json_array_foreach(records, i, r)
+    {
+        if (json_is_true(json_object_get(r, "before_period")) || !key_op(r))
+            continue;
+        json_t *f = json_object_get(r, "figures"), *fig = json_object();
+        if (is(r, "drill")) { /* what the drill proved, not its report files */
+            json_t *d = json_pack("{s:O?, s:O?, s:O?}", "runbook", json_object_get(f, "runbook"),
+                                  "seconds", json_object_get(f, "seconds"), "key_sheets",
+                                  json_object_get(f, "key_sheets"));
+            json_object_update(fig, d);
+            json_decref(d);
+        } else if (json_is_object(f))
+            json_object_update(fig, f);
+        json_array_append_new(
+            out,
+            json_pack("{s:O, s:O, s:O, s:b, s:O?, s:O?, s:O?, s:O?, s:O?, s:o}", "seq",
+                      json_object_get(r, "seq"), "time", json_object_get(r, "time"), "op",
+                      json_object_get(r, "op"), "key_recovery", is(r, "drill"), "outcome",
+                      json_object_get(r, "outcome"), "user", json_object_get(r, "user"), "host",
+                      json_object_get(r, "host"), "dataset", json_object_get(r, "dataset"),
+                      "medium", json_object_get(r, "medium"), "figures", fig));
+    }
+    return out;
+}
+
 static time_t parse_day(const char *s, bool end_of_day)
 {
     if (!s)
@@ -230,6 +276,7 @@ int cli_audit_report(cli *c)
     char fp[BKP_FINGERPRINT_LEN];
     bkp_pubkey_fingerprint(bkp_repo_sign_pk(c->r), fp); /* pinned on paper with the report */
     json_object_set_new(ev, "fingerprint", json_string(fp));
+    json_object_set_new(ev, "key_operations", key_ops(s.records));
     json_object_set_new(ev, "statement", rb_evidence_statement(ev));
     json_decref(status);
     json_decref(s.records);

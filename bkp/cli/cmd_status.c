@@ -3,6 +3,9 @@
  * generations (policies/compliance.c decides), with the last backup,
  * verification and drill, a verdict, the reason and the next action.
  * Exit 1 when a data set is NON-COMPLIANT. `bkp run` asks the same.
+ * A last line reminds when no key-recovery drill (`bkp drill --key-from`,
+ * cmd_drill.c) succeeded within the policy's key_drill_every: a reminder, not
+ * a verdict — it changes no exit code, and `bkp run` stays quiet about it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -271,18 +274,72 @@ void cli_status_print(json_t *all)
     }
 }
 
+/* The newest successful key-recovery drill's time, into `ctx` (time_t). */
+static int scan_key_drill(json_t *j, void *ctx)
+{
+    time_t *last = ctx;
+    const char *op = json_string_value(json_object_get(j, "op"));
+    const char *outcome = json_string_value(json_object_get(j, "outcome"));
+    if (op && !strcmp(op, "drill") && outcome && !strcmp(outcome, "ok") &&
+        json_is_true(json_object_get(json_object_get(j, "figures"), "key_recovery"))) {
+        time_t t = bkp_iso_parse(json_string_value(json_object_get(j, "time")));
+        if (t > *last)
+            *last = t;
+    }
+    return 0;
+}
+
+json_t *cli_key_drill_status(cli *c)
+{
+    time_t last = 0, now = bkp_now();
+    char *log = c->r ? bkp_audit_path(c->r) : NULL;
+    int64_t every = c->policy ? c->policy->key_drill_every : 365 * 86400;
+    char iso[32] = "";
+    if (log)
+        (void)bkp_audit_each(log, scan_key_drill, &last);
+    free(log);
+    if (last > 0)
+        bkp_iso_time(iso, sizeof(iso), last);
+    return json_pack("{s:o, s:I, s:b}", "last", last > 0 ? json_string(iso) : json_null(),
+                     "every_seconds", (json_int_t)every, "due", last <= 0 || now - last > every);
+}
+
+void cli_key_drill_remind(json_t *kd)
+{
+    char when[32];
+    json_int_t days = json_integer_value(json_object_get(kd, "every_seconds")) / 86400;
+    time_t last = bkp_iso_parse(json_string_value(json_object_get(kd, "last")));
+    if (!json_is_true(json_object_get(kd, "due")))
+        return;
+    if (last > 0)
+        cli_time(when, sizeof(when), last);
+    printf(
+        "key-recovery drill: %s%.16s (the policy asks for one every %lld days): rehearse opening "
+        "an off-line copy with the sheets from the safe alone, `bkp drill RUNBOOK --medium M "
+        "--key-from SHEET...`\n",
+        last > 0 ? "none since " : "never held", last > 0 ? when : "", (long long)days);
+    if (cli_japanese())
+        printf("鍵の復旧訓練: %s%.16s（ポリシーの間隔は %lld 日）。金庫の鍵シートだけでオフラインの"
+               "複製を開く訓練を `bkp drill 手順書 --medium 媒体 --key-from シート...` で行って"
+               "ください\n",
+               last > 0 ? "最後の実施は " : "未実施", last > 0 ? when : "", (long long)days);
+}
+
 int cmd_status(cli *c)
 {
     int worst;
     json_t *all = cli_status(c, &worst);
     if (!all)
         return c->policy ? EXIT_FAILED : EXIT_USAGE;
+    json_t *kd = cli_key_drill_status(c);
     if (c->json)
-        cli_print_json(
-            json_pack("{s:s, s:o}", "verdict", pol_verdict_name(worst), "datasets", all));
+        cli_print_json(json_pack("{s:s, s:o, s:o}", "verdict", pol_verdict_name(worst), "datasets",
+                                 all, "key_drill", kd));
     else {
         cli_status_print(all);
+        cli_key_drill_remind(kd);
         json_decref(all);
+        json_decref(kd);
     }
     return worst == POL_NON_COMPLIANT ? EXIT_FAILED : EXIT_OK;
 }

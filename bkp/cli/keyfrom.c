@@ -1,9 +1,16 @@
 /*
  * keyfrom.c — `--key-from FILE...`: open a repository, a medium's copy or an
  * archive with the key sheets from the safe instead of the passphrase — one
- * paper sheet, or K share sheets — for the day the server and every
- * passphrase are gone. The master secret lives in guarded memory only as
- * long as the open takes, and every use is in the audit log.
+ * paper sheet, or K share sheets, as files or typed at the terminal
+ * (`--key-from -`, keyprompt.c) — for the day the server and every
+ * passphrase are gone. Every use is in the audit log.
+ *
+ * The sheets are read and combined once, before the command does anything
+ * (cli_key_from_check): a mistake stops it at once, and a person types the
+ * sheets only once however many copies the command opens. The master secret
+ * is then kept in guarded memory (sodium_malloc) until the command ends
+ * (cli_key_from_clear wipes it) — no longer than the keys derived from it,
+ * which every open repository holds anyway.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -78,27 +85,41 @@ static int sheets_master(cli *c, uint8_t master[32], json_t **what)
     bkp_sheet *s = sodium_malloc(sizeof(*s) * CLI_KEY_FROM_MAX);
     const bkp_sheet *p[CLI_KEY_FROM_MAX];
     const char *why = NULL;
-    int rc = 0;
+    int rc = 0, n = 0, typed = 0;
     if (!s)
         return -ENOMEM;
     memset(s, 0, sizeof(*s) * CLI_KEY_FROM_MAX);
     for (int i = 0; i < c->nkey_from && !rc; i++) {
-        rc = read_sheet(c->key_from[i], &s[i]);
-        p[i] = &s[i];
+        if (!strcmp(c->key_from[i], "-")) {
+            typed++;
+            continue;
+        }
+        rc = read_sheet(c->key_from[i], &s[n++]);
     }
+    if (!rc && typed > 1) {
+        bkp_error("--key-from -: give it once; it asks for every sheet still needed");
+        rc = -EINVAL;
+    }
+    if (!rc && typed) {
+        int before = n;
+        rc = cli_key_prompt(s, &n, CLI_KEY_FROM_MAX);
+        typed = n - before;
+    }
+    for (int i = 0; i < n; i++)
+        p[i] = &s[i];
     if (rc)
         goto out;
     if (s[0].kind == BKP_SHEET_PAPER) {
-        if (c->nkey_from != 1) {
+        if (n != 1) {
             bkp_error("--key-from: give one paper sheet alone, or share sheets only");
             rc = -EINVAL;
             goto out;
         }
         memcpy(master, s[0].secret, 32);
-        *what = json_pack("{s:s}", "kind", "paper");
+        *what = json_pack("{s:s, s:i}", "kind", "paper", "typed", typed);
         goto out;
     }
-    rc = bkp_shares_combine(p, (size_t)c->nkey_from, master, &why);
+    rc = bkp_shares_combine(p, (size_t)n, master, &why);
     if (rc) {
         bkp_error("--key-from: the share sheets do not open the key: %s; nothing was read",
                   why ? why : bkp_strerror(rc));
@@ -106,10 +127,10 @@ static int sheets_master(cli *c, uint8_t master[32], json_t **what)
         goto out;
     }
     json_t *used = json_array();
-    for (int i = 0; i < c->nkey_from && i < s[0].k; i++)
+    for (int i = 0; i < n && i < s[0].k; i++)
         json_array_append_new(used, json_integer(s[i].index));
-    *what = json_pack("{s:s,s:o,s:i,s:i}", "kind", "shares", "shares", used, "threshold",
-                      (int)s[0].k, "of", (int)s[0].n);
+    *what = json_pack("{s:s,s:o,s:i,s:i,s:i}", "kind", "shares", "shares", used, "threshold",
+                      (int)s[0].k, "of", (int)s[0].n, "typed", typed);
 out:
     sodium_free(s); /* wipes */
     if (!rc && !*what)
@@ -117,38 +138,70 @@ out:
     return rc;
 }
 
+/* A key-recovery drill rehearses the day no passphrase is left: one given
+ * as well would make the rehearsal prove nothing, so it is refused rather
+ * than ignored. (The policy's passphrase_file may stay: it is not read.) */
+static int drill_without_passphrase(cli *c)
+{
+    const char *file = getenv("BKP_PASSPHRASE_FILE"), *cmd = getenv("BKP_PASSPHRASE_COMMAND");
+    if (!c->command || strcmp(c->command, "drill"))
+        return EXIT_OK;
+    if (c->passphrase_file || (file && *file) || (cmd && *cmd)) {
+        bkp_error("a key-recovery drill (drill --key-from) reads no passphrase: leave out "
+                  "--passphrase-file and unset BKP_PASSPHRASE_FILE and BKP_PASSPHRASE_COMMAND");
+        return EXIT_USAGE;
+    }
+    return EXIT_OK;
+}
+
 int cli_key_from_check(cli *c)
 {
     json_t *what = NULL;
+    int ex = drill_without_passphrase(c);
+    if (ex)
+        return ex;
+    if (c->key_master)
+        return EXIT_OK;
     uint8_t *master = sodium_malloc(32);
     if (!master)
         return EXIT_FAILED;
     int rc = sheets_master(c, master, &what);
-    sodium_free(master); /* wipes */
-    json_decref(what);
-    return rc == -EINVAL ? EXIT_USAGE : rc ? EXIT_FAILED : EXIT_OK;
+    if (rc) {
+        sodium_free(master); /* wipes */
+        return rc == -EINVAL ? EXIT_USAGE : EXIT_FAILED;
+    }
+    c->key_master = master;
+    c->key_used = what;
+    return EXIT_OK;
+}
+
+void cli_key_from_clear(cli *c)
+{
+    if (c->key_master)
+        sodium_free(c->key_master); /* wipes */
+    json_decref(c->key_used);
+    c->key_master = NULL;
+    c->key_used = NULL;
 }
 
 int cli_open_key_from(cli *c, const char *path, unsigned flags, bool staged, bkp_repo **out)
 {
-    json_t *what = NULL;
-    uint8_t *master = sodium_malloc(32);
-    if (!master)
-        return -ENOMEM;
-    int rc = sheets_master(c, master, &what);
+    int rc = 0;
+    if (!c->key_master) {
+        int ex = cli_key_from_check(c);
+        rc = ex == EXIT_OK ? 0 : ex == EXIT_USAGE ? -EINVAL : -ENOMEM;
+    }
     if (!rc)
-        rc = bkp_repo_open_master(path, master, flags, out);
-    sodium_free(master); /* wipes */
+        rc = bkp_repo_open_master(path, c->key_master, flags, out);
     if (!rc) {
         /* A use of the escrowed key is recorded like any other (the
          * guideline asks for it); not recorded, the open does not stand. */
-        bkp_audit_rec rec = {.op = "key-from", .figures = what};
+        bkp_audit_rec rec = {.op = "key-from", .figures = c->key_used};
         if (cli_audit_primary(c, *out, staged, &rec)) {
             bkp_repo_free(*out);
             *out = NULL;
             rc = -EIO;
         }
     }
-    json_decref(what);
     return rc;
 }

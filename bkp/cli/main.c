@@ -210,7 +210,8 @@ static void usage(FILE *f)
                "  --passphrase-file FILE  passphrase from a file of mode 0600 (or $BKP_PASSPHRASE_FILE,\n"
                "                          $BKP_PASSPHRASE_COMMAND; else a prompt on the terminal)\n"
                "  --key-from FILE         instead of the passphrase: a paper sheet, or K share sheets\n"
-               "                          (the option once per file)\n"
+               "                          (the option once per file); --key-from - asks for the sheets\n"
+               "                          on the terminal, line by line, each line checked as typed\n"
                "  --new-passphrase-file FILE  key add, key passwd: the new passphrase (mode 0600;\n"
                "                          else asked twice on the terminal)\n"
                "  --public-key HEX|FILE   audit verify, verify: check signatures and chains with\n"
@@ -498,6 +499,7 @@ int main(int argc, char **argv)
     bkp_lock *writer = NULL;
     int ex = prepare(cmd, &c, &writer);
     if (ex) {
+        cli_key_from_clear(&c);
         pol_free(c.policy);
         return ex;
     }
@@ -506,6 +508,7 @@ int main(int argc, char **argv)
     cli_audit_context(&c);
     bkp_lock_release(writer);
     bkp_repo_free(c.r);
+    cli_key_from_clear(&c);
     pol_free(c.policy);
     return ex;
 }

@@ -686,6 +686,71 @@ static void test_render_shape(void **state)
     }
 }
 
+/* The section on the key (evidence_keys.c): every key operation with its
+ * time, who, result and figures — a secret-named figure never — in both
+ * languages and in HTML; "none" for an empty list; nothing at all for
+ * evidence gathered without the list (the golden reports above). */
+static void test_key_operations(void **state)
+{
+    (void)state;
+    json_t *ev = fixed_evidence();
+    char *plain = rb_evidence_render(ev, RB_MARKDOWN, false);
+    assert_null(strstr(plain, "Key operations"));
+    free(plain);
+    json_t *ops = json_pack(
+        "[{s:i, s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s}}, {s:i, s:s, s:s, s:s, s:s, s:s, s:{s:i, "
+        "s:i}}, {s:i, s:s, s:s, s:s, s:s, s:s, s:{s:s, s:[i, i, i], s:i, s:i, s:s}},"
+        " {s:i, s:s, s:s, s:b, s:s, s:s, s:s, s:s, s:{s:s, s:{s:s, s:i, s:i}}},"
+        " {s:i, s:s, s:s, s:s, s:s, s:s, s:{s:s}}]",
+        "seq", 30, "time", "2025-01-10T09:00:00Z", "op", "key-export", "outcome", "ok", "user",
+        "root", "host", "srv1", "figures", "format", "md", "lang", "ja", "seq", 31, "time",
+        "2025-01-10T09:05:00Z", "op", "key-split", "outcome", "ok", "user", "root", "host", "srv1",
+        "figures", "shares", 5, "threshold", 3, "seq", 32, "time", "2025-01-20T10:00:00Z", "op",
+        "key-from", "outcome", "ok", "user", "root", "host", "new-srv", "figures", "kind",
+        "shares", "shares", 1, 3, 5, "threshold", 3, "of", 5, "secret", "NEVER-SHOWN", "seq", 33,
+        "time", "2025-01-20T10:01:00Z", "op", "drill", "key_recovery", 1, "outcome", "ok", "user",
+        "root", "host", "new-srv", "medium", "usb-a", "figures", "runbook", "emr-db", "key_sheets",
+        "kind", "shares", "threshold", 3, "of", 5, "seq", 34, "time", "2025-01-25T10:00:00Z", "op",
+        "key-passwd", "outcome", "failed", "user", "root", "host", "srv1", "figures", "label",
+        "事務長");
+    assert_non_null(ops);
+    json_object_set_new(ev, "key_operations", ops);
+    char *en = rb_evidence_render(ev, RB_MARKDOWN, false);
+    char *ja = rb_evidence_render(ev, RB_MARKDOWN, true);
+    char *html = rb_evidence_render(ev, RB_HTML, false);
+    assert_non_null(strstr(en, "## Key operations\n"));
+    assert_non_null(strstr(en, "| #30 | 2025-01-10T09:00:00Z | the key printed on a paper sheet | "
+                               "root@srv1 | ok | format md; lang ja |"));
+    assert_non_null(strstr(en, "| #31 | 2025-01-10T09:05:00Z | the key split into share sheets | "
+                               "root@srv1 | ok | shares 5; threshold 3 |"));
+    assert_non_null(strstr(en, "| opened with the key sheets | root@new-srv | ok | kind shares; "
+                               "shares 1,3,5; threshold 3; of 5 |"));
+    assert_non_null(strstr(en, "| key-recovery drill | root@new-srv | ok | medium usb-a; runbook "
+                               "emr-db; kind shares; threshold 3; of 5 |"));
+    assert_non_null(strstr(en, "| a passphrase changed | root@srv1 | failed | label 事務長 |"));
+    assert_null(strstr(en, "NEVER-SHOWN"));
+    /* Before the statement, after the verifications. */
+    assert_true(strstr(en, "## Key operations") > strstr(en, "## Verifications"));
+    assert_true(strstr(en, "## Key operations") < strstr(en, "## Statement"));
+    assert_non_null(strstr(ja, "## 鍵の操作\n"));
+    assert_non_null(strstr(ja, "| 鍵の復旧訓練 |"));
+    assert_non_null(strstr(ja, "| パスフレーズを変更 | root@srv1 | 失敗 |"));
+    assert_null(strstr(ja, "NEVER-SHOWN"));
+    assert_non_null(strstr(html, "<td>the key split into share sheets</td>"));
+    assert_null(strstr(html, "NEVER-SHOWN"));
+    free(en);
+    free(ja);
+    free(html);
+    json_object_set_new(ev, "key_operations", json_array());
+    en = rb_evidence_render(ev, RB_MARKDOWN, false);
+    ja = rb_evidence_render(ev, RB_MARKDOWN, true);
+    assert_non_null(strstr(en, "No key operation in the period."));
+    assert_non_null(strstr(ja, "期間内に鍵の操作はありません。"));
+    free(en);
+    free(ja);
+    json_decref(ev);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -708,6 +773,7 @@ int main(void)
         cmocka_unit_test(test_render_md_en),
         cmocka_unit_test(test_render_html_en),
         cmocka_unit_test(test_render_shape),
+        cmocka_unit_test(test_key_operations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -93,6 +93,8 @@ static const struct bad {
     {HEAD DS "    before: { command: x, env: { PGPASSWORD: !!null } }\n", 5, "is null here"},
     {HEAD DS "---\nrepository: /elsewhere\n", 5, "a second YAML document begins here"},
     {HEAD DS "    description: &d [*d]\n", 5, "levels of nesting"},
+    {HEAD DS "key_drill_every: yearly\n", 5, "is not a duration"},
+    {HEAD DS "key_drill_every: 0d\n", 5, "is not a duration"},
 };
 
 /* An anchor named again and again (a "billion laughs") is refused after a
@@ -212,6 +214,24 @@ static void test_design_example(void **state)
     pol_free(p);
 }
 
+/* The key-recovery drill's period: a year unless the policy says otherwise,
+ * and shown as applied. */
+static void test_key_drill_every(void **state)
+{
+    (void)state;
+    pol_policy *p = NULL;
+    assert_int_equal(load_text(HEAD DS, &p), 0);
+    assert_int_equal(p->key_drill_every, 365 * 86400);
+    pol_free(p);
+    p = NULL;
+    assert_int_equal(load_text(HEAD DS "key_drill_every: 26w\n", &p), 0);
+    assert_int_equal(p->key_drill_every, 26 * 7 * 86400);
+    json_t *j = pol_to_json(p);
+    assert_int_equal(json_integer_value(json_object_get(j, "key_drill_every")), 26 * 7 * 86400);
+    json_decref(j);
+    pol_free(p);
+}
+
 static void test_durations(void **state)
 {
     (void)state;
@@ -282,6 +302,7 @@ int main(void)
         cmocka_unit_test(test_design_example), cmocka_unit_test(test_durations),
         cmocka_unit_test(test_schedules),      cmocka_unit_test(test_compliance_warnings),
         cmocka_unit_test(test_alias_bomb),     cmocka_unit_test(test_env_mapping),
+        cmocka_unit_test(test_key_drill_every),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -224,6 +224,80 @@ static void test_header(void **state)
     expect_bad("BKP-SHEET 1 PAPER\n", 0);
 }
 
+/* ---- typing a sheet back line by line (bkp_sheet_entry) ---- */
+
+/* Type line `i` (0: the header) of `text` into `e`. */
+static int type_line(bkp_sheet_entry *e, const char *text, int i, bkp_sheet *out)
+{
+    const char *p = text;
+    for (int k = 0; k < i; k++)
+        p = strchr(p, '\n') + 1;
+    return bkp_sheet_entry_add(e, p, (size_t)(strchr(p, '\n') - p), out);
+}
+
+/* The sheet typed line by line gives the secret; every single-character
+ * mistake on each line is refused on that line and the line typed again is
+ * taken; a sum mistyped in the header sends the typist back to the header
+ * after the last line; blank lines are no lines. */
+static void test_entry(void **state)
+{
+    (void)state;
+    char text[BKP_SHEET_TEXT_MAX];
+    bkp_sheet s, got, head;
+    bkp_sheet_entry *e = bkp_sheet_entry_new();
+    assert_non_null(e);
+    for (int kind = BKP_SHEET_PAPER; kind <= BKP_SHEET_SHARE; kind++) {
+        make(&s, (bkp_sheet_kind)kind);
+        assert_int_equal(bkp_sheet_format(&s, text), 0);
+        assert_int_equal(bkp_sheet_entry_next(e), 0);
+        assert_int_equal(bkp_sheet_entry_header(e, &head), -ENOENT);
+        assert_int_equal(bkp_sheet_entry_add(e, "  \t", 3, &got), 1); /* blank */
+        assert_int_equal(bkp_sheet_entry_next(e), 0);
+        assert_int_equal(bkp_sheet_entry_add(e, "1: 0000", 7, &got), -EBADMSG);
+        assert_int_equal(type_line(e, text, 0, &got), 1);
+        assert_int_equal(bkp_sheet_entry_header(e, &head), 0);
+        assert_int_equal(head.kind, s.kind);
+        assert_int_equal(head.k, s.k);
+        assert_int_equal(head.index, s.index);
+        for (int line = 1; line <= BKP_SHEET_LINES; line++) {
+            /* Each character of the line, changed: refused, the line kept. */
+            char *p = text;
+            for (int k = 0; k < line; k++)
+                p = strchr(p, '\n') + 1;
+            char *end = strchr(p, '\n');
+            for (char *c = strchr(p, ':') + 1; c < end; c++) {
+                if (*c == ' ')
+                    continue;
+                char was = *c;
+                *c = was == '0' ? '1' : '0';
+                assert_int_equal(bkp_sheet_entry_add(e, p, (size_t)(end - p), &got), -EBADMSG);
+                assert_int_equal(bkp_sheet_entry_next(e), line);
+                *c = was;
+            }
+            assert_int_equal(type_line(e, text, line, &got),
+                             line == BKP_SHEET_LINES ? 0 : 1);
+        }
+        assert_memory_equal(&got, &s, sizeof(s));
+        assert_int_equal(bkp_sheet_entry_next(e), 0);
+    }
+    /* A sum mistyped: every line checks, the sheet does not; back to the header. */
+    char *sum = strstr(text, "SUM ") + 4;
+    sum[0] = sum[0] == 'A' ? 'B' : 'A';
+    for (int line = 0; line < BKP_SHEET_LINES; line++)
+        assert_int_equal(type_line(e, text, line, &got), 1);
+    assert_int_equal(type_line(e, text, BKP_SHEET_LINES, &got), -EBADMSG);
+    assert_int_equal(bkp_sheet_entry_next(e), 0);
+    /* Reset forgets a sheet half typed. */
+    assert_int_equal(bkp_sheet_format(&s, text), 0);
+    assert_int_equal(type_line(e, text, 0, &got), 1);
+    assert_int_equal(type_line(e, text, 1, &got), 1);
+    bkp_sheet_entry_reset(e);
+    assert_int_equal(bkp_sheet_entry_next(e), 0);
+    assert_int_equal(type_line(e, text, 1, &got), -EBADMSG);
+    bkp_sheet_entry_free(e);
+    bkp_sheet_entry_free(NULL);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -234,6 +308,7 @@ int main(void)
         cmocka_unit_test(test_every_substitution),
         cmocka_unit_test(test_swapped_and_missing_lines),
         cmocka_unit_test(test_header),
+        cmocka_unit_test(test_entry),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

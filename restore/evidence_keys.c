@@ -1,0 +1,133 @@
+/*
+ * evidence_keys.c — the evidence report's section on the key (evidence.h):
+ * every key operation of the period from the signed audit log — a paper
+ * sheet printed, share sheets made, the sheets used to open a copy, a
+ * passphrase added, changed or removed, and key-recovery drills — with its
+ * time, who and where, and the figures recorded. The guideline asks that
+ * every use of an escrowed key be logged; this is where an inspector reads
+ * that log. The records carry no secret (bkp never puts one in the log), and
+ * a figure whose name says secret or passphrase is left out all the same.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "bkp/bytes.h"
+#include "restore/evidence.h"
+
+#define T(en, jp) (ja ? (jp) : (en)) /* needs `ja` in scope */
+
+static const char *js(json_t *o, const char *k)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    return s ? s : "";
+}
+
+/* What the operation was, for people. */
+static const char *op_title(json_t *r, bool ja)
+{
+    static const struct {
+        const char *op, *en, *ja;
+    } t[] = {
+        {"key-export", "the key printed on a paper sheet", "鍵を用紙に出力"},
+        {"key-split", "the key split into share sheets", "鍵を分割シートに分割"},
+        {"key-from", "opened with the key sheets", "鍵シートで開いた"},
+        {"key-add", "a passphrase added", "パスフレーズを追加"},
+        {"key-passwd", "a passphrase changed", "パスフレーズを変更"},
+        {"key-remove", "a passphrase removed", "パスフレーズを削除"},
+        {"drill", "key-recovery drill", "鍵の復旧訓練"},
+    };
+    const char *op = js(r, "op");
+    for (size_t i = 0; i < sizeof(t) / sizeof(*t); i++)
+        if (!strcmp(t[i].op, op))
+            return ja ? t[i].ja : t[i].en;
+    return op;
+}
+
+/* One figure's value as text: a scalar, or a list of scalars. */
+static void value_text(char *out, size_t n, json_t *v)
+{
+    size_t i;
+    json_t *x;
+    out[0] = '\0';
+    if (json_is_string(v))
+        bkp_strappend(out, n, "%s", json_string_value(v));
+    else if (json_is_integer(v))
+        bkp_strappend(out, n, "%lld", (long long)json_integer_value(v));
+    else if (json_is_real(v))
+        bkp_strappend(out, n, "%.1f", json_real_value(v));
+    else if (json_is_boolean(v))
+        bkp_strappend(out, n, "%s", json_is_true(v) ? "true" : "false");
+    else if (json_is_array(v))
+        json_array_foreach(v, i, x)
+        {
+            char one[64];
+            value_text(one, sizeof(one), x);
+            bkp_strappend(out, n, "%s%s", i ? "," : "", one);
+        }
+}
+
+static bool secret_name(const char *k)
+{
+    return strstr(k, "secret") || strstr(k, "passphrase") || strstr(k, "master");
+}
+
+/* The figures of `f` as "name value; ..." into `out`; objects one level deep
+ * (a drill's key_sheets) as their members. */
+static void figures_text(char *out, size_t n, json_t *f)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(f, k, v)
+    {
+        char val[256];
+        if (secret_name(k))
+            continue;
+        if (json_is_object(v)) {
+            figures_text(out, n, v);
+            continue;
+        }
+        value_text(val, sizeof(val), v);
+        if (*val)
+            bkp_strappend(out, n, "%s%s %s", *out ? "; " : "", k, val);
+    }
+}
+
+void rb_evidence_key_section(rb_doc *doc, json_t *ev, bool ja)
+{
+    json_t *ops = json_object_get(ev, "key_operations"), *r;
+    size_t i;
+    if (!json_is_array(ops))
+        return; /* evidence gathered before key operations were */
+    rb_doc_h2(doc, T("Key operations", "鍵の操作"));
+    if (!json_array_size(ops)) {
+        rb_doc_para(doc, "%s",
+                    T("No key operation in the period.", "期間内に鍵の操作はありません。"));
+        return;
+    }
+    rb_doc_para(doc, "%s",
+                T("Every use of the key sheets and every change of a passphrase, from the signed "
+                  "audit log; no record holds a secret.",
+                  "鍵シートの使用とパスフレーズの変更のすべて（署名付き監査記録から）。"
+                  "記録に秘密の値は含まれません。"));
+    rb_doc_table(doc, (const char *[]){"#", T("Time (UTC)", "日時 (UTC)"), T("Operation", "操作"),
+                                       T("By", "実施者"), T("Result", "結果"),
+                                       T("Recorded", "記録内容"), NULL});
+    json_array_foreach(ops, i, r)
+    {
+        char seq[32], by[256] = "", fig[1024] = "";
+        snprintf(seq, sizeof(seq), "#%lld",
+                 (long long)json_integer_value(json_object_get(r, "seq")));
+        if (*js(r, "user") || *js(r, "host"))
+            snprintf(by, sizeof(by), "%s@%s", *js(r, "user") ? js(r, "user") : "?", js(r, "host"));
+        if (*js(r, "dataset"))
+            bkp_strappend(fig, sizeof(fig), "dataset %s", js(r, "dataset"));
+        if (*js(r, "medium"))
+            bkp_strappend(fig, sizeof(fig), "%smedium %s", *fig ? "; " : "", js(r, "medium"));
+        figures_text(fig, sizeof(fig), json_object_get(r, "figures"));
+        rb_doc_row(doc, (const char *[]){seq, js(r, "time"), op_title(r, ja), *by ? by : "-",
+                                         strcmp(js(r, "outcome"), "ok") ? T("failed", "失敗")
+                                                                        : T("ok", "成功"),
+                                         *fig ? fig : "-", NULL});
+    }
+    rb_doc_table_end(doc);
+}

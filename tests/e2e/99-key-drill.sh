@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# 99-key-drill — the key-recovery drill and what reminds of it (issue 14, items
+# 6 and 7), with an injected clock (BKP_NOW):
+#
+#  1. `bkp status` reminds that no key-recovery drill was ever held (text and
+#     --json "key_drill": due), without changing the verdict or the exit code.
+#  2. `bkp drill rb --key-from` with 3 of 5 share sheets on an off-line disk,
+#     with no passphrase anywhere (the policy's file is gone): it succeeds and
+#     restores from the disk, not from the primary, which is still there; a
+#     passphrase given as well (option or environment) is refused, exit 2; an
+#     on-line disk is refused as the medium of a key-recovery drill, exit 2.
+#  3. The drill's record says key_recovery, which sheets (shares 3 of 5) and
+#     no secret; the status reminder is gone — until key_drill_every (here
+#     30d) has passed again.
+#  4. `bkp audit report` lists every key operation of the period: the paper
+#     sheet printed (key-export), the split (key-split), each use of the
+#     sheets (key-from) and the key-recovery drill, in English and Japanese,
+#     with their figures; the JSON has them under key_operations.
+. "$(dirname "$0")/lib.sh"
+need_test_clock
+
+T0=$(date -u -d 2026-03-02T00:00:00Z +%s)
+DAY=86400
+at() { # at DAY: the injected clock, at 09:00 of that day
+    BKP_NOW=$((T0 + $1 * DAY + 9 * 3600))
+    export BKP_NOW
+}
+D=$WORK/data
+MNT=$WORK/usb
+NAS=$WORK/nas
+REPO=$WORK/repo
+POL=$WORK/etc/policy.yaml
+export TMPDIR=$WORK/tmp
+mkdir -p "$D/sub" "$MNT" "$NAS" "$TMPDIR" "$WORK/etc/runbooks" "$WORK/reports"
+cat >"$POL" <<YAML
+repository: $REPO
+passphrase_file: $PASSFILE
+key_drill_every: 30d
+media:
+  - { name: usb-a, type: removable, path: $MNT, location: offsite, offline: true }
+  - { name: nas, type: disk, path: $NAS, location: onsite }
+datasets:
+  - name: ds
+    paths: [$D]
+    retention: { keep_last: 3 }
+    copy_to: [usb-a, nas]
+    runbook: rb
+YAML
+cat >"$WORK/etc/runbooks/rb.yaml" <<YAML
+title: "ds"
+datasets: [ds]
+steps:
+  - { who: "admin", select: { dataset: ds } }
+  - { who: "admin", verify: {} }
+  - { who: "admin", restore: { dataset: ds, to: $WORK/drill-target } }
+  - { who: "admin", check: "test -f \"\$BKP_TARGET/sub/b.txt\"" }
+YAML
+chmod 600 "$POL" "$WORK/etc/runbooks/rb.yaml"
+unset BKP_PASSPHRASE_FILE
+P=(--policy "$POL")
+
+at 0
+ok "$BKP" init "${P[@]}"
+ok "$BKP" media label "$MNT" --name usb-a --type removable "${P[@]}"
+ok "$BKP" media label "$NAS" --name nas --type disk "${P[@]}"
+head -c 100000 /dev/urandom >"$D/a"
+echo "患者 記録" >"$D/sub/b.txt"
+ok "$BKP" backup "${P[@]}" ds
+ok "$BKP" rotate usb-a "${P[@]}"
+ok "$BKP" rotate nas "${P[@]}"
+ok "$BKP" key export --paper "${P[@]}" -o "$WORK/paper.md"
+ok "$BKP" key split "${P[@]}" --shares 5 --threshold 3 -o "$WORK/shares"
+S=$WORK/shares/share
+SHEETS=(--key-from "$S-2-of-5.md" --key-from "$S-4-of-5.md" --key-from "$S-5-of-5.md")
+
+# 1. Never held: status reminds, in text and JSON, and judges nothing by it.
+at 1
+expect_exit 0 "$BKP" status "${P[@]}"
+output_has "key-recovery drill: never held"
+ok "$BKP" status --json "${P[@]}"
+output_has '"key_drill": {'
+printf '%s\n' "$OUT" | grep -A3 '"key_drill"' | grep -q '"due": true' ||
+    flunk "status --json does not say a key-recovery drill is due"
+LANG=ja_JP.UTF-8 LC_ALL= check_exit 0 "$BKP" status "${P[@]}" || true
+output_has "鍵の復旧訓練: 未実施"
+
+# 2. The drill, with the shares alone. A passphrase given too is refused
+#    before anything is read, by option or by the environment.
+expect_exit 2 "$BKP" drill rb "${P[@]}" "${SHEETS[@]}" --passphrase-file "$PASSFILE" --report "$WORK/reports"
+output_has "reads no passphrase"
+expect_exit 2 env BKP_PASSPHRASE_FILE="$PASSFILE" "$BKP" drill rb "${P[@]}" "${SHEETS[@]}" --report "$WORK/reports"
+output_has "reads no passphrase"
+expect_exit 2 env BKP_PASSPHRASE_COMMAND="cat $PASSFILE" "$BKP" drill rb "${P[@]}" "${SHEETS[@]}" --report "$WORK/reports"
+output_has "reads no passphrase"
+# An on-line disk is not what is left after a fire.
+expect_exit 2 "$BKP" drill rb "${P[@]}" "${SHEETS[@]}" --medium nas --report "$WORK/reports"
+output_has "on-line disk"
+# No passphrase anywhere: the policy's file is gone during the drill.
+mv "$PASSFILE" "$WORK/passphrase.away"
+at 2
+ok "$BKP" drill rb "${P[@]}" "${SHEETS[@]}" --report "$WORK/reports" </dev/null
+output_has "key recovery: opened with 3 of 5 share sheets"
+[ -e "$PASSFILE" ] && flunk "the passphrase file came back"
+mv "$WORK/passphrase.away" "$PASSFILE"
+export BKP_PASSPHRASE_FILE=$PASSFILE
+
+# 3. Its record: a key-recovery drill, from the off-line disk, with which
+#    sheets and no secret.
+ok "$BKP" audit show --json "${P[@]}"
+printf '%s\n' "$OUT" | grep -q '"key_recovery": true' || flunk "the drill record does not say key_recovery"
+output_has '"medium": "usb-a"'
+output_has '"threshold": 3'
+SECRET=$(sed -n 's/^1: \([0-9A-Z ]*\)  ...*$/\1/p' "$S-2-of-5.md" | tr -d ' ' | head -n 1)
+[ -n "$SECRET" ] || flunk "no line of characters found on the share sheet"
+printf '%s\n' "$OUT" | tr -d ' ' | grep -q "$SECRET" && flunk "a share's characters are in the audit log"
+grep -rq "$SECRET" "$REPO/audit" "$MNT" && flunk "a share's characters were written somewhere"
+
+# The reminder is gone, and comes back once key_drill_every has passed.
+at 3
+ok "$BKP" status "${P[@]}"
+printf '%s\n' "$OUT" | grep -q "key-recovery drill" && flunk "status reminds right after a key-recovery drill"
+ok "$BKP" status --json "${P[@]}"
+printf '%s\n' "$OUT" | grep -A3 '"key_drill"' | grep -q '"due": false' ||
+    flunk "status --json says a key-recovery drill is due right after one"
+at 40
+ok "$BKP" status "${P[@]}"
+output_has "key-recovery drill: none since"
+# bkp run off a terminal says nothing of it.
+ok "$BKP" run "${P[@]}"
+printf '%s\n' "$OUT$ERR" | grep -q "key-recovery" && flunk "bkp run off a terminal speaks of the key drill"
+
+# 4. The evidence report lists the key operations of the period.
+ok "$BKP" audit report "${P[@]}" --from 2026-03-01 --to 2026-03-31 --json
+output_has '"key_operations": ['
+KO=$(printf '%s\n' "$OUT" | sed -n '/"key_operations": \[/,/^  \]/p')
+for op in '"op": "key-export"' '"op": "key-split"' '"op": "key-from"' '"op": "drill"' \
+    '"key_recovery"' '"threshold": 3'; do
+    grep -qF -- "$op" <<<"$KO" || flunk "key_operations lacks $op"
+done
+grep -qF '"op": "backup"' <<<"$KO" && flunk "key_operations lists a backup"
+ok "$BKP" audit report "${P[@]}" --from 2026-03-01 --to 2026-03-31 --lang en
+output_has "## Key operations"
+output_has "the key printed on a paper sheet"
+output_has "the key split into share sheets"
+output_has "opened with the key sheets"
+output_has "key-recovery drill"
+output_has "threshold 3" "the split's figures"
+ok "$BKP" audit report "${P[@]}" --from 2026-03-01 --to 2026-03-31 --lang ja
+output_has "## 鍵の操作"
+output_has "鍵を分割シートに分割"
+output_has "鍵の復旧訓練"
+# A period without any: said so.
+ok "$BKP" audit report "${P[@]}" --from 2026-04-20 --to 2026-04-30 --lang en
+output_has "No key operation in the period."
+finish
