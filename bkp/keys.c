@@ -141,15 +141,15 @@ out:
     return r;
 }
 
-int bkp_keys_sealed_ok(const uint8_t *file, size_t len)
+int bkp_keys_sealed_ok(const uint8_t *file, size_t len, bool as_written)
 {
     if (len != HEADER_LEN + SECRET_LEN + 16 || memcmp(file, BKP_KEY_FILE_MAGIC, 8) != 0 ||
         bkp_get_le32(file + 8) != 1)
         return -EPROTO;
     uint64_t ops = bkp_get_le64(file + 12), mem = bkp_get_le64(file + 20);
     /* Bounds keep a forged file from making us spin or allocate without end. */
-    if (ops < crypto_pwhash_OPSLIMIT_MIN || ops > PWHASH_OPS_MAX || mem < 8192 ||
-        mem > PWHASH_MEM_MAX)
+    if (ops < crypto_pwhash_OPSLIMIT_MIN || ops > (as_written ? PWHASH_OPS : PWHASH_OPS_MAX) ||
+        mem < 8192 || mem > (as_written ? PWHASH_MEM : PWHASH_MEM_MAX))
         return -EPROTO;
     return 0;
 }
@@ -158,7 +158,7 @@ int bkp_keys_open(const uint8_t *file, size_t len, const char *pass, size_t pass
                   bkp_keys **out)
 {
     uint8_t *key = NULL, secret[SECRET_LEN];
-    int r = bkp_keys_sealed_ok(file, len);
+    int r = bkp_keys_sealed_ok(file, len, false);
     if (r)
         return r;
     uint64_t ops = bkp_get_le64(file + 12), mem = bkp_get_le64(file + 20);

@@ -12,6 +12,7 @@
 #ifndef BKP_KEYS_H
 #define BKP_KEYS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,8 +33,11 @@ int bkp_keys_generate(const uint8_t repo_id[16], bkp_keys **out);
 int bkp_keys_open(const uint8_t *file, size_t len, const char *pass, size_t passlen,
                   bkp_keys **out) __attribute__((warn_unused_result));
 /* Is `file` a sealed secret whose format and Argon2id costs bkp_keys_open
- * would try? 0, or -EPROTO (checked before any work, as bkp_keys_open does). */
-int bkp_keys_sealed_ok(const uint8_t *file, size_t len);
+ * would try? 0, or -EPROTO (checked before any work, as bkp_keys_open does).
+ * `as_written`: costs no higher than bkp writes (a slot of a list, where
+ * sixteen slots at four times the cost would make every open take a
+ * minute), else up to four times that (a key file of format 1). */
+int bkp_keys_sealed_ok(const uint8_t *file, size_t len, bool as_written);
 /* Is `pass` long enough for a new passphrase (BKP_PASSPHRASE_MIN code
  * points of UTF-8)? Every medium carries the key file, so a short one can be
  * guessed at off-line. 0, or -EINVAL with the reason logged. */

@@ -24,7 +24,7 @@
 static int read_v1(const uint8_t *data, size_t len, bkp_key_slots *out)
 {
     uint8_t h[16];
-    int rc = bkp_keys_sealed_ok(data, len);
+    int rc = bkp_keys_sealed_ok(data, len, false);
     if (rc)
         return rc;
     memset(out, 0, sizeof(*out));
@@ -47,13 +47,28 @@ static bool id_ok(const char *id)
     return true;
 }
 
+/* Code points a label may not hold: controls, and what reorders or breaks
+ * the line a terminal shows (a label is printed by key list and audit show). */
+static bool label_char_ok(uint32_t c)
+{
+    return !(c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x061c || c == 0x200e ||
+             c == 0x200f || (c >= 0x2028 && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069));
+}
+
 int bkp_key_label_ok(const char *label)
 {
     json_t *j = json_string(label); /* NULL for text that is not UTF-8 */
     bool ok = j && strlen(label) <= BKP_KEY_LABEL_MAX;
-    for (const unsigned char *p = (const unsigned char *)label; ok && *p; p++)
-        ok = *p >= 0x20 && *p != 0x7f;
     json_decref(j);
+    /* Valid UTF-8 from here on (jansson checked it): decode each code point. */
+    for (const unsigned char *p = (const unsigned char *)label; ok && *p;) {
+        size_t n = *p < 0x80 ? 1 : *p < 0xe0 ? 2 : *p < 0xf0 ? 3 : 4;
+        uint32_t c = n == 1 ? *p : (uint32_t)(*p & (0x7f >> n));
+        for (size_t i = 1; i < n; i++)
+            c = c << 6 | (p[i] & 0x3f);
+        ok = label_char_ok(c);
+        p += n;
+    }
     return ok ? 0 : -EINVAL;
 }
 
@@ -83,14 +98,14 @@ static int parse_slot(json_t *e, bkp_key_slot *s)
     memcpy(s->label, label, strlen(label) + 1);
     /* Costs outside the bounds are refused here, before anyone tries the
      * slot: -EPROTO, as for a key file of format 1. */
-    return bkp_keys_sealed_ok(s->sealed, BKP_KEY_SEALED_LEN);
+    return bkp_keys_sealed_ok(s->sealed, BKP_KEY_SEALED_LEN, true);
 }
 
 int bkp_key_slots_parse(const uint8_t *json, size_t len, const uint8_t *repo_id,
                         bkp_key_slots *out)
 {
     const char *fmt, *repo;
-    json_int_t version;
+    json_int_t version, serial;
     json_t *slots, *e;
     size_t i;
     uuid_t rid;
@@ -99,10 +114,11 @@ int bkp_key_slots_parse(const uint8_t *json, size_t len, const uint8_t *repo_id,
                     ? json_loadb((const char *)json, len, JSON_REJECT_DUPLICATES, NULL)
                     : NULL;
     memset(out, 0, sizeof(*out));
-    if (!j || json_unpack(j, "{s:s, s:I, s:s, s:o !}", "format", &fmt, "version", &version,
-                          "repository", &repo, "slots", &slots) != 0)
+    if (!j || json_unpack(j, "{s:s, s:I, s:s, s:I, s:o !}", "format", &fmt, "version", &version,
+                          "repository", &repo, "serial", &serial, "slots", &slots) != 0)
         goto out;
-    if (strcmp(fmt, KEY_FORMAT) || version != KEY_VERSION || strlen(repo) != 36 ||
+    if (strcmp(fmt, KEY_FORMAT) || version != KEY_VERSION || serial < 1 ||
+        serial > (json_int_t)1 << 53 || strlen(repo) != 36 ||
         uuid_parse(repo, rid) || (repo_id && memcmp(rid, repo_id, 16)) || !json_is_array(slots) ||
         json_array_size(slots) < 1 || json_array_size(slots) > BKP_KEY_SLOTS_MAX)
         goto out;
@@ -117,6 +133,7 @@ int bkp_key_slots_parse(const uint8_t *json, size_t len, const uint8_t *repo_id,
     }
     out->n = (unsigned)json_array_size(slots);
     out->version = KEY_VERSION;
+    out->serial = (uint64_t)serial;
     rc = 0;
 out:
     json_decref(j);
@@ -183,6 +200,7 @@ int bkp_key_slots_add(bkp_key_slots *s, const bkp_keys *k, const char *pass, siz
         memcpy(x->sealed, sealed.data, BKP_KEY_SEALED_LEN);
         memcpy(x->label, label, strlen(label) + 1);
         x->created = x->changed = now;
+        s->serial++;
         rc = (int)s->n++;
     }
     bkp_buf_free(&sealed);
@@ -203,6 +221,7 @@ int bkp_key_slots_reseal(bkp_key_slots *s, unsigned i, const bkp_keys *k, const 
         /* A new salt and nonce: nothing of the old sealing is left. */
         memcpy(s->slot[i].sealed, sealed.data, BKP_KEY_SEALED_LEN);
         s->slot[i].changed = now;
+        s->serial++;
     }
     bkp_buf_free(&sealed);
     return rc;
@@ -216,6 +235,7 @@ int bkp_key_slots_remove(bkp_key_slots *s, unsigned i)
         return -EPERM;
     memmove(&s->slot[i], &s->slot[i + 1], (s->n - i - 1) * sizeof(s->slot[0]));
     s->n--;
+    s->serial++;
     memset(&s->slot[s->n], 0, sizeof(s->slot[0]));
     return 0;
 }
@@ -262,8 +282,9 @@ int bkp_key_slots_render(const bkp_key_slots *s, const bkp_keys *k, bkp_buf *out
             slots = NULL;
         }
     }
-    json_t *j = slots ? json_pack("{s:s, s:i, s:s, s:o}", "format", KEY_FORMAT, "version",
-                                  KEY_VERSION, "repository", uuid, "slots", slots)
+    json_t *j = slots ? json_pack("{s:s, s:i, s:s, s:I, s:o}", "format", KEY_FORMAT, "version",
+                                  KEY_VERSION, "repository", uuid, "serial",
+                                  (json_int_t)s->serial, "slots", slots)
                       : NULL;
     char *text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(j);

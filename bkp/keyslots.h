@@ -60,7 +60,8 @@ typedef struct bkp_key_slot {
 } bkp_key_slot;
 
 typedef struct bkp_key_slots {
-    int version; /* the format the file was read in: 1 or 2 */
+    int version;     /* the format the file was read in: 1 or 2 */
+    uint64_t serial; /* raised by every change; 0 for a file of format 1 */
     unsigned n;
     bkp_key_slot slot[BKP_KEY_SLOTS_MAX];
 } bkp_key_slots;
@@ -81,9 +82,9 @@ int bkp_key_slots_parse(const uint8_t *json, size_t len, const uint8_t *repo_id,
 int bkp_key_slots_open(const bkp_key_slots *s, const char *pass, size_t passlen, bkp_keys **out,
                        unsigned *which) __attribute__((warn_unused_result));
 
-/* Changes, all in memory: a new slot for `pass` (its index, or a negative
- * errno); a slot sealed again under a new passphrase (id and label kept);
- * a slot removed (never the last: -EPERM). */
+/* Changes, all in memory, each raising the serial: a new slot for `pass`
+ * (its index, or a negative errno); a slot sealed again under a new
+ * passphrase (id and label kept); a slot removed (never the last: -EPERM). */
 int bkp_key_slots_add(bkp_key_slots *s, const bkp_keys *k, const char *pass, size_t passlen,
                       const char *label, time_t now) __attribute__((warn_unused_result));
 int bkp_key_slots_reseal(bkp_key_slots *s, unsigned i, const bkp_keys *k, const char *pass,
@@ -91,7 +92,9 @@ int bkp_key_slots_reseal(bkp_key_slots *s, unsigned i, const bkp_keys *k, const 
 int bkp_key_slots_remove(bkp_key_slots *s, unsigned i) __attribute__((warn_unused_result));
 /* The slot whose id is `id` or starts with it (at least 4 hex digits). */
 int bkp_key_slots_find(const bkp_key_slots *s, const char *id);
-/* Is `label` acceptable (one line, valid UTF-8, at most 64 bytes)? */
+/* Is `label` acceptable: valid UTF-8 of at most 64 bytes with no control
+ * character (C0, DEL, C1), line or paragraph separator, or bidirectional
+ * override that could make a terminal show something else? 0 or -EINVAL. */
 int bkp_key_label_ok(const char *label);
 
 /* The signed file of format 2 for `s`, by `k` (whose repository it names). */

@@ -290,6 +290,7 @@ static int load_keys(bkp_repo *r, const char *pass, size_t passlen, const uint8_
     }
     r->slot = (int)which;
     memcpy(r->slot_id, slots->slot[which].id, sizeof(r->slot_id));
+    memcpy(r->slot_sealed, slots->slot[which].sealed, sizeof(r->slot_sealed));
     /* For `bkp key list`: which slot last opened the primary to write. */
     if (!(r->flags & BKP_REPO_READONLY)) {
         char *dir = bkp_path_join(r->path, "keys");
@@ -306,7 +307,7 @@ out:
 int bkp_repo_key_slots(const bkp_repo *r, bkp_key_slots *out)
 {
     char *p = bkp_path_join(r->path, "keys/key"), *dir = bkp_path_join(r->path, "keys");
-    int rc = p && dir ? read_key_file(p, bkp_keys_sign_pk(r->keys), r->uuid, out) : -ENOMEM;
+    int rc = p && dir ? read_key_file(p, bkp_repo_sign_pk(r), r->uuid, out) : -ENOMEM;
     if (!rc)
         bkp_key_used_load(dir, out);
     else
@@ -341,12 +342,17 @@ int bkp_repo_key_slots_store(bkp_repo *r, const bkp_key_slots *s)
     return rc;
 }
 
-int bkp_repo_key_slot(const bkp_repo *r, char id[17])
+int bkp_repo_key_slot_in(const bkp_repo *r, const bkp_key_slots *s)
 {
     if (r->slot < 0)
         return -ENOENT;
-    memcpy(id, r->slot_id, 17);
-    return r->slot;
+    /* By id and sealed bytes, never by position: the list may have changed
+     * since the open (another `bkp key` ran between the open and its lock). */
+    for (unsigned i = 0; i < s->n; i++)
+        if (!strcmp(s->slot[i].id, r->slot_id))
+            return memcmp(s->slot[i].sealed, r->slot_sealed, sizeof(r->slot_sealed)) ? -ESTALE
+                                                                                     : (int)i;
+    return -ESTALE;
 }
 
 static int load_index(bkp_repo *r)
@@ -550,59 +556,79 @@ static void set_damaged_aside(bkp_repo *r)
 /*
  * A copy carries the repository's key file, so that it opens with a
  * passphrase alone on the day it is all that is left. The primary's list of
- * slots changes (key add, passwd, remove); a copy keeps the list of its last
- * rotation until the next one, which (`writable`) replaces it with the
- * primary's: that is how a retired passphrase leaves the disks. A read-only
- * open accepts an older list if it is this repository's and signed by its
- * key; a list that is not (damaged, planted) is refused, as it would not
- * open the copy on its own. A file of format 1 carries no signature and
- * cannot be checked without its passphrase: one that is not the primary's
- * is reported, and replaced at the next rotation.
+ * slots changes (key add, passwd, remove; each raises its serial); a copy
+ * keeps the list of its last rotation until the next one, which
+ * (`writable`) replaces it with the primary's: that is how a retired
+ * passphrase leaves the disks. A copy's file is accepted as an older one
+ * only if it is authentic: a signed list of this repository, or a file of
+ * format 1 that is the original of one of the primary's slots (its id is a
+ * hash of its bytes). Anything else would not open the copy on its own and
+ * is refused (a rotation repairs it). A copy whose list is newer than the
+ * primary's means the primary's was put back — a retired passphrase may
+ * open it again — and nothing is written over it.
  */
 static int copy_key_file(bkp_repo *r, const bkp_repo *like, bool writable)
 {
     char *a = bkp_path_join(r->path, "keys/key"), *b = bkp_path_join(like->path, "keys/key");
     char *dir = bkp_path_join(r->path, "keys");
-    bkp_key_slots *old = calloc(1, sizeof(*old));
+    bkp_key_slots *cur = calloc(1, sizeof(*cur)), *old = calloc(1, sizeof(*old));
+    const uint8_t *pk = bkp_keys_sign_pk(like->keys);
     bkp_buf x, y;
     bkp_buf_init(&x);
     bkp_buf_init(&y);
-    int rc = a && b && dir && old ? bkp_read_file(b, &y, BKP_KEY_FILE_MAX) : -ENOMEM;
+    bool authentic = false;
+    int rc = a && b && dir && cur && old ? bkp_read_file(b, &y, BKP_KEY_FILE_MAX) : -ENOMEM;
+    if (!rc)
+        rc = read_key_file(b, pk, like->uuid, cur);
     int mine = rc ? rc : bkp_read_file(a, &x, BKP_KEY_FILE_MAX);
-    if (rc || (!mine && x.len == y.len && !memcmp(x.data, y.data, x.len)))
-        goto out; /* the same: nothing to do */
-    if (writable) {
+    if (rc) {
+        bkp_error("cannot read the repository's key file %s: %s", b ? b : like->path,
+                  bkp_strerror(rc));
+        goto out;
+    }
+    if (!mine && x.len == y.len && !memcmp(x.data, y.data, x.len))
+        goto out; /* the same */
+    authentic = !mine && !read_key_file(a, pk, r->uuid, old) &&
+                (old->version == 2 || bkp_key_slots_find(cur, old->slot[0].id) >= 0);
+    if (authentic && old->serial > cur->serial) {
+        bkp_error("%s: the repository's key file (list %llu) is older than this copy's (list "
+                  "%llu): it was put back, and a retired passphrase may open it again. Nothing "
+                  "was written; compare `bkp key list` with the audit log (key-add, key-passwd, "
+                  "key-remove) and tell the security manager",
+                  r->path, (unsigned long long)cur->serial, (unsigned long long)old->serial);
+        rc = -ESTALE;
+    } else if (writable) {
         (void)bkp_immutable(a, false);
         rc = bkp_durable_write(dir, "key", y.data, y.len,
                                BKP_DURABLE_PRIVATE | BKP_DURABLE_READONLY);
-        if (!rc)
+        if (rc)
+            bkp_error("cannot write the key file of the copy %s: %s; remove what is at "
+                      "%s/keys/key and rotate again",
+                      r->path, bkp_strerror(rc), r->path);
+        else
             bkp_info("%s: the key file was brought up to date with the repository's key slots",
                      r->path);
-    } else if (mine || read_key_file(a, bkp_keys_sign_pk(like->keys), r->uuid, old)) {
+    } else if (!authentic) {
+        bkp_error("the key file of the copy %s is missing, damaged or not this repository's "
+                  "(%s): the copy would not open with a passphrase alone; rotate to it again, or "
+                  "use another medium",
+                  r->path, mine ? bkp_strerror(mine) : "not a list of its key slots");
         rc = -EBADMSG;
-    } else if (old->version == 1) {
-        bkp_warn("%s: the key file is of format 1 and not the repository's; it cannot be checked "
-                 "without its passphrase. The next rotation replaces it",
-                 r->path);
     } else {
-        bkp_info("%s: the key file holds the key slots of this copy's last rotation; the next "
-                 "rotation brings it up to date (until then, the passphrases it opens with are "
-                 "those of that day)",
+        bkp_info("%s: the key file holds an older list of key slots, of the day it was written: "
+                 "the passphrases of that day open it (a disk's list is brought up to date by "
+                 "its next rotation; an archive's never changes)",
                  r->path);
     }
 out:
-    if (rc)
-        bkp_error("the key file of the copy %s is missing, damaged or not this repository's "
-                  "(%s): the copy would not open with a passphrase alone; rotate to it again, or "
-                  "repair it from another medium",
-                  r->path, bkp_strerror(rc ? rc : mine));
     bkp_buf_free(&x);
     bkp_buf_free(&y);
+    free(cur);
     free(old);
     free(a);
     free(b);
     free(dir);
-    return rc ? -EBADMSG : 0;
+    return rc == -ESTALE ? rc : rc ? -EBADMSG : 0;
 }
 
 /* Open with the passphrase, or the master secret (`master` != NULL), or

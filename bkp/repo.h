@@ -98,13 +98,14 @@ struct bkp_key_slots;
 int bkp_repo_key_slots(const bkp_repo *r, struct bkp_key_slots *out)
     __attribute__((warn_unused_result));
 /* Replace the key file with `s`, signed (durably: the old list or the new
- * one survives a crash). The caller holds the writer's lock, so no other
- * change of the list is lost. Logged. */
+ * one survives a crash). The caller holds the repository's "keys" lock
+ * and read `s` under it, so no other change of the list is lost. Logged. */
 int bkp_repo_key_slots_store(bkp_repo *r, const struct bkp_key_slots *s)
     __attribute__((warn_unused_result));
-/* The slot the repository was opened with: its index (and id), or -ENOENT
- * when it was opened with key sheets or is a copy. */
-int bkp_repo_key_slot(const bkp_repo *r, char id[17]);
+/* The slot of `s` that the repository was opened with: its index; -ENOENT
+ * when it was opened with key sheets or is a copy; -ESTALE when that slot
+ * is no longer in `s` as it was (removed, or its passphrase changed since). */
+int bkp_repo_key_slot_in(const bkp_repo *r, const struct bkp_key_slots *s);
 const bkp_chunker *bkp_repo_chunker(const bkp_repo *r);
 /* `sub` below the repository (malloc'd). */
 char *bkp_repo_subpath(const bkp_repo *r, const char *sub);

@@ -15,6 +15,7 @@
 #include "bkp/audit.h"
 #include "bkp/durable.h"
 #include "bkp/generation.h"
+#include "bkp/keyslots.h"
 #include "bkp/log.h"
 #include "bkp/pack.h"
 #include "bkp/pin.h"
@@ -434,6 +435,9 @@ typedef struct audit_facts {
     sealed *sealed, *pruned; /* backup records naming a generation; prune records' list */
     size_t nsealed, npruned;
     char restarted[32];      /* time of the last restart of the log, "" when none */
+    /* The list of key slots the last key change made (its serial, the
+     * record), and the one before it, for a change that then failed. */
+    uint64_t key_serial, key_at, key_prev, key_prev_at;
     int err;
 } audit_facts;
 
@@ -484,7 +488,48 @@ static int collect_facts(json_t *j, void *ctx)
                           json_string_value(json_object_get(j, "generation")), f->n);
     if (!strcmp(op, "log_restarted") && when)
         snprintf(f->restarted, sizeof(f->restarted), "%s", when);
+    if (!strcmp(op, "key-add") || !strcmp(op, "key-passwd") || !strcmp(op, "key-remove")) {
+        json_t *serial = json_object_get(json_object_get(j, "figures"), "serial");
+        const char *outcome = json_string_value(json_object_get(j, "outcome"));
+        uint64_t v = json_is_integer(serial) && json_integer_value(serial) > 0
+                         ? (uint64_t)json_integer_value(serial)
+                         : 0;
+        if (outcome && !strcmp(outcome, "ok") && v) {
+            f->key_prev = f->key_serial;
+            f->key_prev_at = f->key_at;
+            f->key_serial = v;
+            f->key_at = f->n;
+        } else if (v && v == f->key_serial) {
+            /* Recorded, then not written (the key file could not be): the
+             * list stays the one before. */
+            f->key_serial = f->key_prev;
+            f->key_at = f->key_prev_at;
+        }
+    }
     return f->err;
+}
+
+/* The key file must be a signed list of this repository's key slots, and
+ * not older than the last change the log records: a list put back (which a
+ * retired passphrase may open again) or a change cut short after its record
+ * shows here. A list newer than the log is not a finding: only a holder of
+ * the master secret can sign one, and such a holder can sign records too. */
+static void check_key_file(verify_ctx *c, const audit_facts *f)
+{
+    bkp_key_slots *s = calloc(1, sizeof(*s));
+    int rc = s ? bkp_repo_key_slots(c->repo, s) : -ENOMEM;
+    if (rc)
+        problem(c, "keys/key: %s; the repository would not open with its passphrases",
+                rc == -EBADMSG ? "not a signed list of this repository's key slots"
+                               : bkp_strerror(rc));
+    else if (s->serial < f->key_serial)
+        problem(c, "keys/key is list %llu of the key slots, but the audit log records list %llu "
+                   "(record #%llu): the key file was put back, or a key change was cut short, and "
+                   "a retired passphrase may open the repository again; run the key change again "
+                   "(bkp key list, bkp key passwd) and tell the security manager",
+                (unsigned long long)s->serial, (unsigned long long)f->key_serial,
+                (unsigned long long)f->key_at);
+    free(s);
 }
 
 static bool listed(const sealed *v, size_t n, const char *ds, uint32_t seq)
@@ -537,6 +582,7 @@ static void check_audit(verify_ctx *c, bkp_gen **v, size_t n, bool log_problems)
     f.upto = chk.first_bad ? chk.first_bad - 1 : chk.records;
     if (!chk.absent && (rc = bkp_audit_each(path, collect_facts, &f)) < 0)
         problem(c, "the audit log %s cannot be read (%s)", path, bkp_strerror(rc));
+    check_key_file(c, &f);
     for (size_t i = 0; i < f.nsealed; i++) {
         const sealed *s = &f.sealed[i];
         const bkp_gen *g = find_gen(v, n, s->dataset, s->seq);

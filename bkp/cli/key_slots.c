@@ -42,7 +42,9 @@ static json_t *time_or_null(time_t t)
 static int key_list(cli *c, const bkp_key_slots *s)
 {
     char cur[17] = "";
-    (void)bkp_repo_key_slot(c->r, cur);
+    int in = bkp_repo_key_slot_in(c->r, s);
+    if (in >= 0)
+        memcpy(cur, s->slot[in].id, sizeof(cur));
     if (c->json) {
         json_t *a = json_array();
         for (unsigned i = 0; i < s->n; i++) {
@@ -53,8 +55,9 @@ static int key_list(cli *c, const bkp_key_slots *s)
                              time_or_null(x->changed), "last_used", time_or_null(x->used),
                              "current", !strcmp(cur, x->id)));
         }
-        cli_print_json(json_pack("{s:s, s:i, s:o}", "repository", bkp_repo_uuid(c->r),
-                                 "key_file_format", s->version, "slots", a));
+        cli_print_json(json_pack("{s:s, s:i, s:I, s:o}", "repository", bkp_repo_uuid(c->r),
+                                 "key_file_format", s->version, "serial", (json_int_t)s->serial,
+                                 "slots", a));
         return EXIT_OK;
     }
     printf("  %-16s  %-20s  %-20s  %-10s  %s\n", "ID", "CREATED", "CHANGED", "LAST USED", "LABEL");
@@ -71,6 +74,8 @@ static int key_list(cli *c, const bkp_key_slots *s)
     if (s->version == 1)
         printf("(a key file of format 1: the first key add, passwd or remove writes the signed "
                "list of format 2)\n");
+    else
+        printf("list %llu (raised by every change)\n", (unsigned long long)s->serial);
     if (*cur)
         printf("* the passphrase used now\n");
     return EXIT_OK;
@@ -89,11 +94,13 @@ static int slot_arg(const bkp_key_slots *s, const char *verb, const char *id)
     return i < 0 ? -1 : i;
 }
 
-/* Record the change, then write the list: EXIT_OK or EXIT_FAILED (logged). */
+/* Record the change, then write the list: EXIT_OK or EXIT_FAILED (logged).
+ * The record names the new list's serial, so that a list put back later
+ * (or a change cut short after its record) shows against the log. */
 static int store(cli *c, const bkp_key_slots *s, const char *op, const bkp_key_slot *x)
 {
-    json_t *fig = json_pack("{s:s, s:s, s:i}", "slot", x->id, "label", x->label, "slots",
-                            (int)s->n);
+    json_t *fig = json_pack("{s:s, s:s, s:i, s:I}", "slot", x->id, "label", x->label, "slots",
+                            (int)s->n, "serial", (json_int_t)s->serial);
     bkp_audit_rec rec = {.op = op, .figures = fig};
     int ex = EXIT_OK;
     if (cli_audit(c, &rec) != 0) {
@@ -110,19 +117,76 @@ static int store(cli *c, const bkp_key_slots *s, const char *op, const bkp_key_s
     return ex;
 }
 
+/* Does `pass` open a slot of `s` already? Then it is no new passphrase: a
+ * passwd to the same one would retire nothing. EXIT_OK, or EXIT_USAGE. */
+static int not_in_use(const bkp_key_slots *s, const char *verb, const char *pass, size_t plen)
+{
+    bkp_keys *k = NULL;
+    unsigned which;
+    if (bkp_key_slots_open(s, pass, plen, &k, &which) != 0)
+        return EXIT_OK;
+    bkp_keys_free(k);
+    bkp_error("key %s: that passphrase already opens key slot %s; choose another", verb,
+              s->slot[which].id);
+    return EXIT_USAGE;
+}
+
+/* Which slot the command acts on (EXIT_OK with `*i`), checked before any
+ * passphrase is asked for. */
+static int pick_slot(cli *c, const char *verb, const bkp_key_slots *s, int *i)
+{
+    bool passwd = !strcmp(verb, "passwd");
+    int current = bkp_repo_key_slot_in(c->r, s);
+    if (current == -ESTALE) {
+        bkp_error("key %s: the list of key slots changed since this command opened the "
+                  "repository (another bkp key ran); run it again", verb);
+        return EXIT_FAILED;
+    }
+    if (passwd && c->nargs < 2) {
+        if (current < 0)
+            bkp_error("key passwd: opened with key sheets, there is no passphrase in use to "
+                      "change; name the slot (key passwd ID), or add one (key add)");
+        *i = current;
+        return current < 0 ? EXIT_USAGE : EXIT_OK;
+    }
+    if (c->nargs < 2) {
+        bkp_error("key remove: name the slot: key remove ID (bkp key list shows them)");
+        return EXIT_USAGE;
+    }
+    if ((*i = slot_arg(s, verb, c->args[1])) < 0)
+        return EXIT_USAGE;
+    if (!passwd && s->n == 1) {
+        bkp_error("key remove: %s is the only key slot; add another first (bkp key add), a "
+                  "repository no passphrase opens is opened only by its key sheets",
+                  s->slot[*i].id);
+        return EXIT_USAGE;
+    }
+    if (!passwd && *i == current) {
+        bkp_error("key remove: %s is the passphrase this command was opened with; open with "
+                  "another passphrase (or --key-from) to remove it",
+                  s->slot[*i].id);
+        return EXIT_USAGE;
+    }
+    return EXIT_OK;
+}
+
 static int key_change(cli *c, const char *verb, bkp_key_slots *s)
 {
-    char cur[17] = "", *pass = NULL;
+    char *pass = NULL;
     size_t plen = 0;
-    int i = -1, rc, ex = EXIT_OK;
+    int i = -1, rc, ex;
     bool add = !strcmp(verb, "add"), passwd = !strcmp(verb, "passwd");
-    int current = bkp_repo_key_slot(c->r, cur);
     time_t now = bkp_now();
 
+    if (c->label && !add) {
+        bkp_error("key %s: --label belongs to key add", verb);
+        return EXIT_USAGE;
+    }
     if (add) {
         if (c->nargs > 1 || bkp_key_label_ok(c->label ? c->label : "")) {
             bkp_error("key add: %s", c->nargs > 1 ? "takes no ID; write key add [--label L]"
-                                                  : "--label: one line of at most 64 bytes");
+                                                  : "--label: one line of at most 64 bytes, "
+                                                    "without control or direction characters");
             return EXIT_USAGE;
         }
         if (s->n >= BKP_KEY_SLOTS_MAX) {
@@ -130,45 +194,20 @@ static int key_change(cli *c, const char *verb, bkp_key_slots *s)
                       "remove one first (bkp key remove ID)", BKP_KEY_SLOTS_MAX);
             return EXIT_USAGE;
         }
-    } else if (passwd) {
-        i = c->nargs > 1 ? slot_arg(s, verb, c->args[1]) : current;
-        if (i < 0) {
-            if (c->nargs < 2)
-                bkp_error("key passwd: opened with key sheets, there is no passphrase in use to "
-                          "change; name the slot (key passwd ID), or add one (key add)");
-            return EXIT_USAGE;
-        }
-    } else {
-        if (c->nargs < 2) {
-            bkp_error("key remove: name the slot: key remove ID (bkp key list shows them)");
-            return EXIT_USAGE;
-        }
-        if ((i = slot_arg(s, verb, c->args[1])) < 0)
-            return EXIT_USAGE;
-        if (s->n == 1) {
-            bkp_error("key remove: %s is the only key slot; add another first (bkp key add), a "
-                      "repository no passphrase opens is opened only by its key sheets",
-                      s->slot[i].id);
-            return EXIT_USAGE;
-        }
-        if (i == current) {
-            bkp_error("key remove: %s is the passphrase this command was opened with; open with "
-                      "another passphrase (or --key-from) to remove it",
-                      s->slot[i].id);
-            return EXIT_USAGE;
-        }
-    }
-    if (c->label && !add) {
-        bkp_error("key %s: --label belongs to key add", verb);
-        return EXIT_USAGE;
+    } else if ((ex = pick_slot(c, verb, s, &i))) {
+        return ex;
     }
     if (add || passwd) {
         if (bkp_passphrase_new(c->new_passphrase_file, &pass, &plen))
             return EXIT_USAGE;
-        rc = add ? bkp_key_slots_add(s, bkp_repo_keys(c->r), pass, plen, c->label ? c->label : "",
-                                     now)
-                 : bkp_key_slots_reseal(s, (unsigned)i, bkp_repo_keys(c->r), pass, plen, now);
+        ex = not_in_use(s, verb, pass, plen);
+        rc = ex ? 0
+             : add ? bkp_key_slots_add(s, bkp_repo_keys(c->r), pass, plen,
+                                       c->label ? c->label : "", now)
+                   : bkp_key_slots_reseal(s, (unsigned)i, bkp_repo_keys(c->r), pass, plen, now);
         bkp_passphrase_free(pass, plen);
+        if (ex)
+            return ex;
         if (rc < 0) {
             bkp_error("key %s: %s", verb, bkp_strerror(rc));
             return EXIT_FAILED;
@@ -191,7 +230,8 @@ static int key_change(cli *c, const char *verb, bkp_key_slots *s)
                *gone.label ? ": " : "", gone.label,
                add ? "" : ", and the old passphrase still opens them");
     else
-        cli_print_json(json_pack("{s:s, s:s, s:i}", "op", op, "slot", gone.id, "slots", (int)s->n));
+        cli_print_json(json_pack("{s:s, s:s, s:i, s:I}", "op", op, "slot", gone.id, "slots",
+                                 (int)s->n, "serial", (json_int_t)s->serial));
     return EXIT_OK;
 }
 

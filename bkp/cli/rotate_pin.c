@@ -179,15 +179,16 @@ int cli_pins_guard(cli *c, const char *doing)
     /* A medium that pinned nothing newer cannot tell that the primary lost
      * its newest records; the primary's own audit log can: a generation it
      * says was sealed and that is gone without a prune would make "the
-     * newest" an older one. */
+     * newest" an older one, and a key file older than the last key change
+     * it records would carry a retired passphrase onto the medium. */
     bkp_verify_result res = {0};
     int rc = bkp_verify_log(c->r, &res);
     bkp_verify_result_clear(&res);
     if (rc)
-        bkp_error("%s: the primary's audit log and its generations disagree (above), so its "
-                  "newest generations are not known; the medium is left as it is. Find out what "
-                  "happened (`bkp verify`, `bkp audit verify`), and restore the missing "
-                  "generations from a medium that holds them",
+        bkp_error("%s: the primary's audit log and what the primary holds disagree (above): "
+                  "generations or key changes it records are missing; the medium is left as it "
+                  "is. Find out what happened (`bkp verify`, `bkp audit verify`), and restore "
+                  "what is missing from a medium that holds it",
                   doing);
     return rc ? EXIT_FAILED : EXIT_OK;
 }

@@ -83,6 +83,12 @@ expect_exit 2 "$BKP" key add --passphrase-file "$P1" </dev/null
 output_has "--new-passphrase-file"
 
 # ---- passwd: the leaked passphrase P1 is retired ----
+# Not to a passphrase that opens a slot already: that would retire nothing.
+expect_exit 2 "$BKP" key passwd --passphrase-file "$P1" --new-passphrase-file "$P1"
+output_has "already opens key slot"
+expect_exit 2 "$BKP" key add --passphrase-file "$P1" --new-passphrase-file "$P2"
+output_has "already opens key slot"
+cp -a "$REPO/keys/key" "$WORK/key.before-passwd"
 ok "$BKP" key passwd --passphrase-file "$P1" --new-passphrase-file "$P3"
 refused "$REPO" "$P1"
 output_has "wrong passphrase"
@@ -94,7 +100,7 @@ opens "$REPO" "$P2"
 # and a read-only look at it says so without failing.
 opens "$MNT/repo" "$P1"
 ok "$BKP" verify -v --media usb-a --passphrase-file "$P3"
-output_has "next rotation brings it up to date"
+output_has "older list of key slots"
 # The rotation brings the disk's slots up to date: P1 no longer opens it.
 echo "カルテ 2" >"$D/b"
 ok "$BKP" backup ds --passphrase-file "$P3"
@@ -102,6 +108,25 @@ ok "$BKP" rotate usb-a --passphrase-file "$P3"
 cmp -s "$REPO/keys/key" "$MNT/repo/keys/key" || flunk "the rotation did not bring the disk's key file up to date"
 refused "$MNT/repo" "$P1"
 opens "$MNT/repo" "$P3"
+# The old list put back on the primary: a retired passphrase opens it again,
+# which verify reports against the audit log, and no rotation spreads it
+# over the disk that holds the newer list.
+good=$WORK/key.good-now
+cp -a "$REPO/keys/key" "$good"
+chattr -i "$REPO/keys/key" 2>/dev/null || true
+cp -f "$WORK/key.before-passwd" "$REPO/keys/key"
+opens "$REPO" "$P1"
+expect_exit 1 "$BKP" verify --passphrase-file "$P1"
+output_has "was put back"
+expect_exit 1 "$BKP" rotate usb-a --passphrase-file "$P1"
+output_has "was put back"
+expect_exit 1 "$BKP" verify --media usb-a --passphrase-file "$P1"
+output_has "older than this copy's"
+cmp -s "$good" "$MNT/repo/keys/key" || flunk "a rotation wrote the old key list over the disk's newer one"
+chattr -i "$REPO/keys/key" 2>/dev/null || true
+cp -f "$good" "$REPO/keys/key"
+refused "$REPO" "$P1"
+ok "$BKP" verify --passphrase-file "$P3"
 # The archive written before keeps the slots it was written with.
 ok "$BKP" restore ds:1 "$WORK/out-tape" --from "$TAPE" --passphrase-file "$P1" </dev/null
 cmp -s "$D/a" "$WORK/out-tape$D/a" || flunk "the archive did not restore with its own slots"
@@ -138,6 +163,17 @@ expect_exit 1 "$BKP" generations --passphrase-file "$P4" </dev/null
 output_has "not signed by this repository's key"
 cp -a "$WORK/key.good" "$REPO/keys/key"
 opens "$REPO" "$P4"
+
+# ---- a copy's key file of format 1, planted: a valid header, another secret ----
+chattr -i "$MNT/repo/keys/key" 2>/dev/null || true
+chmod u+w "$MNT/repo/keys/key"
+python3 - "$MNT/repo/keys/key" <<'PY'
+import os, sys
+hdr = b"BKPKEY01" + (1).to_bytes(4, "little") + (3).to_bytes(8, "little") + (64 << 20).to_bytes(8, "little")
+open(sys.argv[1], "wb").write(hdr + os.urandom(132 - len(hdr)))
+PY
+expect_exit 1 "$BKP" verify --media usb-a --passphrase-file "$P4"
+output_has "key file of the copy"
 
 # ---- a copy's key file planted: verify fails, a rotation repairs it ----
 chattr -i "$MNT/repo/keys/key" 2>/dev/null || true

@@ -77,6 +77,7 @@ static void test_round_trip_and_open(void **state)
     assert_int_equal(bkp_key_slots_read(f->file.data, f->file.len, bkp_keys_sign_pk(f->k), rid, &r),
                      0);
     assert_int_equal(r.version, 2);
+    assert_int_equal(r.serial, 2); /* two slots added */
     assert_int_equal(r.n, 2);
     assert_string_equal(r.slot[1].label, "deputy 副院長");
     assert_int_equal(r.slot[0].created, 1000);
@@ -145,7 +146,9 @@ static void test_format_1(void **state)
     assert_int_equal(r.slot[0].created, 0);
     assert_int_equal(bkp_key_slots_open(&r, P1, strlen(P1), &k, &which), 0);
     bkp_keys_free(k);
-    /* Written as format 2, the slot keeps its id. */
+    /* Written as format 2 (by a change, which raises the serial from 0), the
+     * slot keeps its id. */
+    r.serial++;
     bkp_buf_init(&file);
     assert_int_equal(bkp_key_slots_render(&r, f->k, &file), 0);
     assert_int_equal(bkp_key_slots_read(file.data, file.len, pk, rid, &again), 0);
@@ -169,6 +172,7 @@ static void test_passwd_and_remove(void **state)
     char id0[17];
     memcpy(id0, s.slot[0].id, 17);
     assert_int_equal(bkp_key_slots_reseal(&s, 0, f->k, P3, strlen(P3), 3000), 0);
+    assert_int_equal(s.serial, 3);
     assert_string_equal(s.slot[0].id, id0);
     assert_int_equal(s.slot[0].changed, 3000);
     assert_int_equal(s.slot[0].created, 1000);
@@ -177,6 +181,7 @@ static void test_passwd_and_remove(void **state)
     assert_int_equal(which, 0);
     bkp_keys_free(k);
     assert_int_equal(bkp_key_slots_remove(&s, 0), 0);
+    assert_int_equal(s.serial, 4);
     assert_int_equal(s.n, 1);
     assert_string_equal(s.slot[0].label, "deputy 副院長");
     assert_int_equal(bkp_key_slots_remove(&s, 0), -EPERM);
@@ -202,11 +207,35 @@ static void test_find_and_labels(void **state)
     assert_int_equal(bkp_key_label_ok("事務長 (鈴木)"), 0);
     assert_int_equal(bkp_key_label_ok("two\nlines"), -EINVAL);
     assert_int_equal(bkp_key_label_ok("\xff\xfe"), -EINVAL);
+    /* What a terminal would obey or reorder: C1 CSI, a right-to-left override. */
+    assert_int_equal(bkp_key_label_ok("a\xc2\x9b" "2J"), -EINVAL);
+    assert_int_equal(bkp_key_label_ok("cron \xe2\x80\xae" "ecived"), -EINVAL);
+    assert_int_equal(bkp_key_label_ok("\xe2\x80\xa8"), -EINVAL);
+    assert_int_equal(bkp_key_label_ok("caf\xc3\xa9 \xf0\x9f\x94\x91"), 0);
     char longer[BKP_KEY_LABEL_MAX + 2];
     memset(longer, 'a', sizeof(longer) - 1);
     longer[sizeof(longer) - 1] = '\0';
     assert_int_equal(bkp_key_label_ok(longer), -EINVAL);
     assert_int_equal(bkp_key_slots_add(&s, f->k, P3, strlen(P3), "bad\tlabel", 1), -EINVAL);
+}
+
+static void test_slot_costs(void **state)
+{
+    fixture *f = *state;
+    bkp_key_slots s = f->s, r;
+    bkp_buf file;
+    /* A signed list whose slot asks for more than bkp writes (4 passes):
+     * sixteen such slots would make every open take a minute. */
+    s.slot[1].sealed[12] = 4;
+    bkp_buf_init(&file);
+    assert_int_equal(bkp_key_slots_render(&s, f->k, &file), 0);
+    assert_int_equal(bkp_key_slots_read(file.data, file.len, bkp_keys_sign_pk(f->k), rid, &r),
+                     -EPROTO);
+    bkp_buf_free(&file);
+    /* The same sealed secret alone, as a file of format 1: four times is allowed there. */
+    assert_int_equal(bkp_key_slots_read(s.slot[1].sealed, BKP_KEY_SEALED_LEN,
+                                        bkp_keys_sign_pk(f->k), rid, &r),
+                     0);
 }
 
 static void test_full_list(void **state)
@@ -268,6 +297,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_format_1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_passwd_and_remove, setup, teardown),
         cmocka_unit_test_setup_teardown(test_find_and_labels, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_slot_costs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_full_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_used, setup, teardown),
     };
