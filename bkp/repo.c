@@ -631,6 +631,29 @@ out:
     return rc == -ESTALE ? rc : rc ? -EBADMSG : 0;
 }
 
+int bkp_repo_alloc(const char *path, unsigned flags, bkp_repo **out)
+{
+    int rc = -ENOMEM;
+    bkp_repo *r = calloc(1, sizeof(*r));
+    if (!r)
+        return -ENOMEM;
+    pthread_mutex_init(&r->lock, NULL);
+    r->flags = flags;
+    r->slot = -1; /* no slot: opened with sheets, or a copy with the primary's keys */
+    /* Absolute: a restore changes the working directory into its target. */
+    r->path = realpath(path, NULL);
+    if (!r->path) {
+        rc = -errno;
+        bkp_error("cannot open the repository %s: %s; check --repo", path, bkp_strerror(rc));
+    } else if ((r->packs_dir = bkp_path_join(r->path, "packs")) &&
+               (r->index_dir = bkp_path_join(r->path, "index"))) {
+        *out = r;
+        return 0;
+    }
+    bkp_repo_free(r);
+    return rc;
+}
+
 /* Open with the passphrase, or the master secret (`master` != NULL), or
  * (pass == NULL) with the keys of `like`, the repository this one must be a
  * copy of. */
@@ -640,27 +663,11 @@ static int open_repo(const char *path, const char *pass, size_t passlen, const u
     uint8_t pk[32];
     bkp_config cfg;
     bkp_buf raw;
-    int rc;
-    bkp_repo *r = calloc(1, sizeof(*r));
-    if (!r)
-        return -ENOMEM;
+    bkp_repo *r;
+    int rc = bkp_repo_alloc(path, flags, &r);
+    if (rc)
+        return rc;
     bkp_buf_init(&raw);
-    pthread_mutex_init(&r->lock, NULL);
-    r->flags = flags;
-    r->slot = -1; /* no slot: opened with sheets, or a copy with the primary's keys */
-    /* Absolute: a restore changes the working directory into its target. */
-    r->path = realpath(path, NULL);
-    if (!r->path) {
-        rc = -errno;
-        bkp_error("cannot open the repository %s: %s; check --repo", path, bkp_strerror(rc));
-        goto fail;
-    }
-    r->packs_dir = bkp_path_join(r->path, "packs");
-    r->index_dir = bkp_path_join(r->path, "index");
-    if (!r->path || !r->packs_dir || !r->index_dir) {
-        rc = -ENOMEM;
-        goto fail;
-    }
     if ((rc = load_config(r, &cfg, &raw)))
         goto fail;
     memcpy(pk, cfg.sign_pk, 32);

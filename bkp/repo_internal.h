@@ -48,4 +48,8 @@ struct bkp_repo {
 /* repo_io.c: wait for packs being finished in the background. */
 void bkp_repo_join_finishing(bkp_repo *r);
 
+/* A handle for the repository at `path` (made absolute) with `flags`,
+ * nothing read yet: what every open starts from. Logged; -ENOENT etc. */
+int bkp_repo_alloc(const char *path, unsigned flags, bkp_repo **out);
+
 #endif

@@ -65,24 +65,10 @@ static int read_config(const bkp_repo *r, bkp_config *cfg)
 int bkp_repo_open_public(const char *path, const uint8_t pk[32], bkp_repo **out)
 {
     bkp_config cfg;
-    int rc;
-    bkp_repo *r = calloc(1, sizeof(*r));
-    if (!r)
-        return -ENOMEM;
-    pthread_mutex_init(&r->lock, NULL);
-    r->flags = BKP_REPO_READONLY | BKP_REPO_PUBLIC;
-    r->path = realpath(path, NULL);
-    if (!r->path) {
-        rc = -errno;
-        bkp_error("cannot open the repository %s: %s; check --repo", path, bkp_strerror(rc));
-        goto fail;
-    }
-    r->packs_dir = bkp_path_join(r->path, "packs");
-    r->index_dir = bkp_path_join(r->path, "index");
-    if (!r->packs_dir || !r->index_dir) {
-        rc = -ENOMEM;
-        goto fail;
-    }
+    bkp_repo *r;
+    int rc = bkp_repo_alloc(path, BKP_REPO_READONLY | BKP_REPO_PUBLIC, &r);
+    if (rc)
+        return rc;
     if ((rc = read_config(r, &cfg)))
         goto fail;
     /* The whole point of the pinned key: a mismatch is not a detail to
