@@ -260,7 +260,7 @@ static int load_keys(bkp_repo *r, const char *pass, size_t passlen, const uint8_
         bkp_error("cannot read the key file %s: %s; a repository copy on another medium carries "
                   "its own key file, or open it with --key-from and your key sheets",
                   p, bkp_strerror(rc));
-        rc = -ENOENT; /* like a wrong passphrase (DESIGN §8): the caller must name another copy */
+        rc = -ENOENT; /* like a wrong passphrase (exit 2): the caller must name another copy */
         goto out;
     }
     if (rc) {

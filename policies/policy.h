@@ -1,11 +1,11 @@
 /*
- * policy.h — the policy file: the contract with operators (DESIGN §3).
+ * policy.h — the policy file: the contract with operators (docs/operator-guide.md, chapter 2).
  *
  * pol_load parses a YAML policy strictly: unknown keys, wrong types, bad
  * durations or schedules, duplicate names, a data set without paths, a medium
  * referenced but not defined — each is refused before anything runs, with
  * "file:line: what is wrong — what to write instead". The parser may accept
- * more than DESIGN §3 shows, never less.
+ * more than the operator guide shows, never less.
  *
  * Everything here is a pure description; deciding what is due lives in
  * schedule.h. All durations are in seconds.

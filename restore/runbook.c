@@ -1,4 +1,4 @@
-/* Loading and validating a runbook (DESIGN §3), as strictly as the policy:
+/* Loading and validating a runbook (docs/operator-guide.md, chapter 6), as strictly as the policy:
  * a procedure that is wrong must be found when it is written or rehearsed,
  * not on the day it is needed. The YAML reading is policies/yaml_doc.c. */
 #include "restore/runbook.h"

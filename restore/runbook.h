@@ -1,7 +1,7 @@
 /*
  * runbook.h — a recovery procedure: ordered steps, each with who does it,
  * what it is, and one action; printed for people, executed by the restore
- * engine, rehearsed by drills (DESIGN §3).
+ * engine, rehearsed by drills (docs/operator-guide.md, chapter 6).
  *
  *   title: "電子カルテDB 復旧手順"
  *   datasets: [emr-db]

@@ -1,6 +1,6 @@
 /*
  * cli.h — what every subcommand shares: options, opening the repository,
- * exit codes (DESIGN §7): 0 success, 1 failed or not verified, 2 usage or
+ * exit codes (README, docs/ARCHITECTURE.md): 0 success, 1 failed or not verified, 2 usage or
  * policy error, 3 another run holds the lock.
  */
 #ifndef BKP_CLI_H

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # 55-swapped-key — an insider edits the evidence without the repository key
-# (issue 14, item 5; DESIGN §9: "an insider editing the evidence must not make
+# (docs/SECURITY.md §2: "an insider editing the evidence must not make
 # `audit verify` with the public key alone accept the edit"). Not holding the
 # key, they cannot re-sign an edited record, so they replace the whole
 # repository — config, key file, audit log and its head marker, generation

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# 99-key-drill — the key-recovery drill and what reminds of it (issue 14, items
-# 6 and 7), with an injected clock (BKP_NOW):
+# 99-key-drill — the key-recovery drill, what reminds of it and the key
+# operations in the evidence report, with an injected clock (BKP_NOW):
 #
 #  1. `bkp status` reminds that no key-recovery drill was ever held (text and
 #     --json "key_drill": due), without changing the verdict or the exit code.

@@ -223,7 +223,7 @@ static void test_init_refuses_existing(void **state)
 static void test_key_file_is_private(void **state)
 {
     fixture *f = *state;
-    /* The key file is owner-only (STYLE.md): never readable by group or others. */
+    /* The key file is owner-only: never readable by group or others. */
     char p[200];
     struct stat st;
     assert_int_equal(bkp_repo_init(f->repo, PASS, PLEN), 0);

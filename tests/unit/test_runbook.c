@@ -58,7 +58,7 @@ static int load_text(const char *text, rb_runbook **out)
     return load_named("r.yaml", text, out);
 }
 
-/* DESIGN §3, verbatim. */
+/* A runbook as the operator guide shows one. */
 static const char design[] =
     "title: \"電子カルテDB 復旧手順\"\n"
     "datasets: [emr-db]\n"
