@@ -28,6 +28,7 @@
 #include <sodium.h>
 
 #include "bkp/durable.h"
+#include "bkp/keyslots.h"
 #include "bkp/repo.h"
 
 #include "testutil.h"
@@ -218,6 +219,42 @@ static void test_init_refuses_existing(void **state)
     bkp_repo_free(reopen(f, NULL, 0));
     bkp_buf_free(&key1);
     bkp_buf_free(&key2);
+}
+
+/* A `bkp key` command opens, then takes the keys lock and reads the list
+ * again: it must find the slot it opened by id and sealed bytes, and know
+ * when another change came in between (a slot resealed, or one removed
+ * before it, which shifts every position). */
+static void test_key_slot_in_a_changed_list(void **state)
+{
+    fixture *f = *state;
+    bkp_repo *r = init_open(f);
+    bkp_key_slots s, changed;
+    assert_int_equal(bkp_repo_key_slots(r, &s), 0);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.serial, 1);
+    assert_int_equal(bkp_repo_key_slot_in(r, &s), 0);
+    /* Another slot in front: the same slot, at another position. */
+    changed = s;
+    changed.slot[1] = changed.slot[0];
+    changed.slot[0] = s.slot[0];
+    memcpy(changed.slot[0].id, "0123456789abcdef", 17);
+    changed.n = 2;
+    assert_int_equal(bkp_repo_key_slot_in(r, &changed), 1);
+    /* Its passphrase changed meanwhile: stale. */
+    changed = s;
+    assert_int_equal(bkp_key_slots_reseal(&changed, 0, bkp_repo_keys(r), "another long passphrase",
+                                          23, 5),
+                     0);
+    assert_int_equal(bkp_repo_key_slot_in(r, &changed), -ESTALE);
+    /* Stored, the list opens with the new passphrase only, and names serial 2. */
+    assert_int_equal(bkp_repo_key_slots_store(r, &changed), 0);
+    bkp_repo_free(r);
+    assert_int_equal(bkp_repo_open(f->repo, PASS, PLEN, 0, &r), -EKEYREJECTED);
+    assert_int_equal(bkp_repo_open(f->repo, "another long passphrase", 23, 0, &r), 0);
+    assert_int_equal(bkp_repo_key_slots(r, &s), 0);
+    assert_int_equal(s.serial, 2);
+    bkp_repo_free(r);
 }
 
 static void test_key_file_is_private(void **state)
@@ -539,6 +576,7 @@ int main(void)
         T(test_init_refuses_short_passphrase),
         T(test_init_refuses_existing),
         T(test_key_file_is_private),
+        T(test_key_slot_in_a_changed_list),
         T(test_round_trip),
         T(test_dedup),
         T(test_wrong_passphrase),
