@@ -222,6 +222,9 @@ static void usage(FILE *f)
                "Exit codes: 0 success, 1 failed or not verified, 2 usage error, 3 locked.\n");
 }
 
+/* More threads than this only add memory: chunks are queued per thread. */
+#define CLI_WORKERS_MAX 64
+
 static const command *find_command(const char *name)
 {
     for (size_t i = 0; i < sizeof(commands) / sizeof(*commands); i++)
@@ -407,7 +410,14 @@ int main(int argc, char **argv)
     argc--;
     int ch;
     opterr = 0;
-    while ((ch = getopt_long(argc, argv, "vqho:", long_options, NULL)) != -1) {
+    /* The leading ':' makes a missing value ':', told apart from an
+     * option the command does not take ('?'). */
+    while ((ch = getopt_long(argc, argv, ":vqho:", long_options, NULL)) != -1) {
+        if (ch == ':') {
+            fprintf(stderr, "bkp: error: %s needs a value\nusage: bkp %s\n", argv[optind - 1],
+                    cmd->usage);
+            return EXIT_USAGE;
+        }
         unsigned bit = option_bit(ch);
         if (ch == '?' || (bit && !(cmd->options & bit))) {
             fprintf(stderr, "bkp: error: %s does not take the option '%s'\nusage: bkp %s\n",
@@ -446,7 +456,17 @@ int main(int argc, char **argv)
         case 'R': c.read_data = true; break;
         case 'N': c.no_cache = true; break;
         case 'x': c.one_fs = true; break;
-        case 'w': c.workers = atoi(optarg); break;
+        case 'w': {
+            char *end;
+            long n = strtol(optarg, &end, 10);
+            if (end == optarg || *end || n < 1 || n > CLI_WORKERS_MAX) {
+                fprintf(stderr, "bkp: error: --workers %s: give a number of threads from 1 to %d\n",
+                        optarg, CLI_WORKERS_MAX);
+                return EXIT_USAGE;
+            }
+            c.workers = (int)n;
+            break;
+        }
         case 'm': c.metrics = optarg; break;
         case 'S': c.clear = optarg; break;
         case 'n': c.dry_run = true; break;

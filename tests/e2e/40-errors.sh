@@ -113,6 +113,14 @@ check_exit 2 "$BKP" no-such-command || true
 check_exit 2 "$BKP" restore --repo "$REPO" ds:1 || true
 check_exit 2 "$BKP" backup --repo "$REPO" "$D" || true # no --dataset
 check_exit 2 "$BKP" generations --repo "$REPO" --no-such-option || true
+# An option without its value is named as such, not as one the command does
+# not take; a number of workers must be a number.
+check_exit 2 "$BKP" backup --repo "$REPO" --dataset || true
+output_has "--dataset needs a value"
+check_exit 2 "$BKP" backup --repo "$REPO" --workers abc --dataset ds "$D" || true
+output_has "give a number of threads"
+check_exit 2 "$BKP" verify --repo "$REPO" --workers 0 || true
+output_has "give a number of threads"
 
 # ---------------------------------------------------------------------------
 # 7. Nothing to capture (an unmounted volume): nothing is sealed, so ds:latest
