@@ -342,6 +342,11 @@ int bkp_repo_key_slots_store(bkp_repo *r, const bkp_key_slots *s)
     return rc;
 }
 
+bool bkp_repo_key_file_unchecked(const bkp_repo *r)
+{
+    return r->key_file_unchecked;
+}
+
 int bkp_repo_key_slot_in(const bkp_repo *r, const bkp_key_slots *s)
 {
     if (r->slot < 0)
@@ -562,8 +567,9 @@ static void set_damaged_aside(bkp_repo *r)
  * passphrase leaves the disks. A copy's file is accepted as an older one
  * only if it is authentic: a signed list of this repository, or a file of
  * format 1 that is the original of one of the primary's slots (its id is a
- * hash of its bytes). Anything else would not open the copy on its own and
- * is refused (a rotation repairs it). A copy whose list is newer than the
+ * hash of its bytes). Anything else would not open the copy on its own: a
+ * read-only open goes on with the primary's keys and says so, verify counts
+ * it as a problem, and a rotation repairs it. A copy whose list is newer than the
  * primary's means the primary's was put back — a retired passphrase may
  * open it again — and nothing is written over it.
  */
@@ -609,11 +615,14 @@ static int copy_key_file(bkp_repo *r, const bkp_repo *like, bool writable)
             bkp_info("%s: the key file was brought up to date with the repository's key slots",
                      r->path);
     } else if (!authentic) {
-        bkp_error("the key file of the copy %s is missing, damaged or not this repository's "
-                  "(%s): the copy would not open with a passphrase alone; rotate to it again, or "
-                  "use another medium",
-                  r->path, mine ? bkp_strerror(mine) : "not a list of its key slots");
-        rc = -EBADMSG;
+        /* Reading the copy needs only the primary's keys, which it was
+         * opened with: a restore goes on. What is lost is that the copy
+         * opens on its own, which verify reports (bkp_repo_key_file_unchecked). */
+        bkp_warn("the key file of the copy %s is missing, damaged or not this repository's "
+                 "(%s): the copy would not open with a passphrase alone; rotate to it again, or "
+                 "use another medium",
+                 r->path, mine ? bkp_strerror(mine) : "not a list of its key slots");
+        r->key_file_unchecked = true;
     } else {
         bkp_info("%s: the key file holds an older list of key slots, of the day it was written: "
                  "the passphrases of that day open it (a disk's list is brought up to date by "

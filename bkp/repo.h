@@ -92,6 +92,11 @@ bool bkp_repo_is_copy(const bkp_repo *r);
 const char *bkp_repo_uuid(const bkp_repo *r);
 const bkp_keys *bkp_repo_keys(const bkp_repo *r);
 
+/* A copy opened read-only whose own key file is missing, damaged or not
+ * this repository's: it was read with the primary's keys, but would not
+ * open on its own with a passphrase (verify reports it). */
+bool bkp_repo_key_file_unchecked(const bkp_repo *r);
+
 struct bkp_key_slots;
 /* The repository's key slots, as its key file holds them now (checked as
  * an open checks them), with their last use. Logged; -EBADMSG, -ENOENT. */

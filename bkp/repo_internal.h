@@ -22,6 +22,7 @@ struct bkp_repo {
     int slot;          /* the key slot that opened it, or -1 (sheets, or a copy) */
     char slot_id[17];  /* and its id */
     uint8_t slot_sealed[BKP_KEY_SEALED_LEN]; /* and its sealed secret, as it opened */
+    bool key_file_unchecked; /* a copy whose key file would not open it alone */
     bkp_chunker *chunker;
     bkp_index *index;
     unsigned flags;

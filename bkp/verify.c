@@ -685,6 +685,11 @@ static int verify_run(bkp_repo *r, bool read_data, char **only, size_t nonly, in
     if (!medium)
         check_audit(&c, v, n, true);
     free(medium);
+    if (bkp_repo_key_file_unchecked(r))
+        problem(&c, "%s/keys/key: the key file of this copy is missing, damaged or not this "
+                    "repository's: the copy would not open with a passphrase alone (the key "
+                    "sheets still open it); rotate to it again, or use another medium",
+                bkp_repo_path(r));
     if (read_data) {
         const bkp_index *x = bkp_repo_index(r);
         c.nnums = bkp_index_pack_count(x);

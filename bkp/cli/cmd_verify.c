@@ -429,6 +429,8 @@ int cmd_verify(cli *c)
     }
     if (sample) {
         rc = cli_reread(c, target, c->media, c->sample, 0, &res);
+        if (rc == 0 && bkp_repo_key_file_unchecked(target))
+            rc = 1; /* warned at the open: the copy would not open alone */
     } else {
         rc = bkp_verify(target, read_data, c->workers, &res);
     }

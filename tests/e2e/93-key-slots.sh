@@ -174,6 +174,10 @@ open(sys.argv[1], "wb").write(hdr + os.urandom(132 - len(hdr)))
 PY
 expect_exit 1 "$BKP" verify --media usb-a --passphrase-file "$P4"
 output_has "key file of the copy"
+# On its own the disk no longer opens with a passphrase; the key sheets open it.
+expect_exit 2 "$BKP" restore ds:latest "$WORK/out-planted" --from usb-a --passphrase-file "$P4" </dev/null
+ok "$BKP" restore ds:latest "$WORK/out-planted" --from usb-a --key-from "$WORK/paper.md" </dev/null
+cmp -s "$D/b" "$WORK/out-planted$D/b" || flunk "the sheets did not restore from the disk"
 
 # ---- a copy's key file planted: verify fails, a rotation repairs it ----
 chattr -i "$MNT/repo/keys/key" 2>/dev/null || true
