@@ -80,9 +80,11 @@ int cmd_ls(cli *c)
     }
     json_t *arr = c->json ? json_array() : NULL;
     const char *filter = c->nargs > 1 ? c->args[1] : NULL;
+    size_t shown = 0;
     while ((rc = bkp_tree_reader_next(tr, &it)) > 0) {
         if (!rst_path_selected(archive_entry_pathname(it.entry), filter))
             continue;
+        shown++;
         if (arr)
             json_array_append_new(arr, item_json(&it));
         else
@@ -93,6 +95,11 @@ int cmd_ls(cli *c)
     if (rc < 0) {
         bkp_error("the file list of %s:%u is %s: %s; run `bkp verify`", g->dataset, g->seq,
                   rc == -ENOENT ? "incomplete" : "damaged", bkp_strerror(rc));
+        ex = EXIT_FAILED;
+    } else if (filter && !shown) {
+        /* An empty answer would read as "that folder is empty". */
+        bkp_error("nothing in %s:%u is at %s; `bkp ls %s` lists everything it holds", g->dataset,
+                  g->seq, filter, c->args[0]);
         ex = EXIT_FAILED;
     }
 out:

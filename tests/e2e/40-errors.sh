@@ -132,5 +132,7 @@ after=$("$BKP" generations --repo "$REPO" --json | grep -c '"seq"')
 [ "$before" = "$after" ] || flunk "a backup of a missing path sealed a generation ($before -> $after)"
 check_exit 1 "$BKP" restore --repo "$REPO" ds:latest "$WORK/restore-nothing" --path "$WORK/no/such/subtree" || true
 output_has "bkp ls" "a --path that selects nothing should say how to list the generation"
+check_exit 1 "$BKP" ls --repo "$REPO" ds:latest "$WORK/no/such/subtree" || true
+output_has "lists everything it holds" "ls of a path that is not there must say so"
 
 finish
