@@ -147,7 +147,10 @@ static int prune_repo(cli *c, const char *repo, bkp_repo **target, const bkp_loc
         decide(p, v, i, j, now, medium ? 3 : 0, keep);
         i = j;
     }
-    json_t *plan = c->json ? json_array() : NULL;
+    /* Inside another command's --json (run, rotate), nothing is printed here:
+     * one JSON document per command; what this prune did is in the audit log. */
+    bool quiet = c->json && strcmp(c->command ? c->command : "", "prune") != 0;
+    json_t *plan = c->json && !quiet ? json_array() : NULL;
     for (size_t i = 0; i < n; i++) {
         char name[96], reasons[160];
         if (v[i]->pruned && !v[i]->status)
@@ -159,7 +162,7 @@ static int prune_repo(cli *c, const char *repo, bkp_repo **target, const bkp_loc
             json_array_append_new(plan, json_pack("{s:s, s:i, s:b, s:s}", "dataset", v[i]->dataset,
                                                   "seq", (int)v[i]->seq, "keep", keep[i] != 0,
                                                   "why", why(keep[i], reasons, sizeof(reasons))));
-        else if (c->tty || c->dry_run)
+        else if ((c->tty || c->dry_run) && !quiet)
             printf("%-24s %-7s %s\n", name, keep[i] ? "keep" : "delete",
                    keep[i] ? why(keep[i], reasons, sizeof(reasons)) : "");
     }
@@ -189,7 +192,7 @@ static int prune_repo(cli *c, const char *repo, bkp_repo **target, const bkp_loc
                                  "packs_deleted", (json_int_t)res.packs, "packs_repacked",
                                  (json_int_t)res.packs_repacked, "bytes_freed",
                                  (json_int_t)res.bytes, "packs_kept", (json_int_t)res.packs_kept));
-    } else if (!rc && (c->tty || c->dry_run)) {
+    } else if (!rc && (c->tty || c->dry_run) && !quiet) {
         char sz[32];
         printf("%s %llu generation(s) and %llu pack(s), %s %llu mostly empty one(s) (%s freed); "
                "%llu pack(s) kept, %llu of them partly used\n",

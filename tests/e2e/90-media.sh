@@ -194,7 +194,10 @@ status_is 0 COMPLIANT "week 1, after rotating usb-b"
 backup_week 14 8
 at 14 9
 plug a
-rotate_ok usb-a "week 2"
+# With --json, one JSON document: the medium's prune prints none of its own.
+check_exit 0 "$BKP" rotate usb-a --policy "$POL" --json || flunk "week 2: bkp rotate usb-a --json failed"
+python3 -c 'import json, sys; json.loads(sys.stdin.read())' <<<"$OUT" ||
+    flunk "week 2: rotate --json must print exactly one JSON document: $OUT"
 status_is 0 COMPLIANT "week 2, after rotating usb-a"
 
 # Week 3: the backup runs, the operator forgets usb-b.
