@@ -49,6 +49,18 @@ struct bkp_repo {
 /* repo_io.c: wait for packs being finished in the background. */
 void bkp_repo_join_finishing(bkp_repo *r);
 
+/* repo_keys.c: the keys of an open (logged; FORMAT §2). From the
+ * passphrase and the key slots; from a master secret (sheets); and for a
+ * copy, its key file compared with (`writable`: replaced by) the one of
+ * `like`. `pk` is the config's sign_public. */
+struct bkp_key_slots;
+int bkp_repo_keys_load(bkp_repo *r, const char *pass, size_t passlen, const uint8_t pk[32]);
+int bkp_repo_keys_master(bkp_repo *r, const uint8_t master[32], const uint8_t pk[32]);
+int bkp_repo_keys_copy(bkp_repo *r, const bkp_repo *like, bool writable);
+/* Read the key file at `path` and check it (signature by `pk`, repository `uuid`). */
+int bkp_repo_key_file_read(const char *path, const uint8_t pk[32], const char *uuid,
+                           struct bkp_key_slots *out);
+
 /* A handle for the repository at `path` (made absolute) with `flags`,
  * nothing read yet: what every open starts from. Logged; -ENOENT etc. */
 int bkp_repo_alloc(const char *path, unsigned flags, bkp_repo **out);

@@ -1,9 +1,11 @@
 #include "bkp/verify.h"
+#include "bkp/verify_internal.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,37 +24,8 @@
 #include "bkp/tree.h"
 
 #define MAX_WORKERS 16
-#define AFFECTED_SHOWN 5
 
-typedef struct bad_pack {
-    uint8_t id[BKP_ID_LEN];
-    char reason[160];
-    uint64_t affected; /* files affected */
-    char **gens;       /* generation names affected */
-    size_t ngens;
-    char *files[AFFECTED_SHOWN];
-    size_t nfiles;
-} bad_pack;
-
-typedef struct verify_ctx {
-    bkp_repo *repo;
-    bkp_verify_result *res;
-    pthread_mutex_t lock;
-    char **packs; /* pack file paths found on disk */
-    size_t npacks, next;
-    bkp_index *bad_blobs; /* blobs that failed: .pack is an index into bad[] */
-    bad_pack *bad;
-    size_t nbad;
-    int8_t *pack_missing; /* per index pack number: 1 missing, 0 present, -1 unknown */
-    uint32_t *indexed;    /* per index pack number: entries the index places there */
-    struct pack_num {
-        uint8_t id[BKP_ID_LEN];
-        uint32_t num;
-    } *nums; /* index pack IDs, sorted, for lookups by file name */
-    uint32_t nnums;
-    char *const *only; /* read only these packs (hex names, sorted), when set */
-    size_t nonly;
-} verify_ctx;
+/* verify_ctx, bad_pack: verify_internal.h */
 
 static int cmp_num(const void *a, const void *b)
 {
@@ -98,8 +71,7 @@ static bool pack_consistent(verify_ctx *c, const uint8_t id[BKP_ID_LEN], uint64_
     return at + tlen + 12 == size && (!pn || matched == c->indexed[pn->num]);
 }
 
-static void problem(verify_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void problem(verify_ctx *c, const char *fmt, ...)
+void bkp_verify_problem(verify_ctx *c, const char *fmt, ...)
 {
     char msg[1024];
     va_list ap;
@@ -351,7 +323,7 @@ static void check_generation(verify_ctx *c, const bkp_gen *g)
             if (b != SIZE_MAX)
                 note_affected(c, b, name, "(its list of files)");
             else
-                problem(c, "%s: a tree blob is not in the index; the generation cannot be listed "
+                bkp_verify_problem(c, "%s: a tree blob is not in the index; the generation cannot be listed "
                            "or restored",
                         name);
             return;
@@ -372,13 +344,13 @@ static void check_generation(verify_ctx *c, const bkp_gen *g)
                 break;
             }
             if (unknown) {
-                problem(c, "%s: %s: a chunk is in no pack (lost)", name, archive_entry_pathname(it.entry));
+                bkp_verify_problem(c, "%s: %s: a chunk is in no pack (lost)", name, archive_entry_pathname(it.entry));
                 break;
             }
         }
     }
     if (rc < 0)
-        problem(c, "%s: its list of files is %s (tree blob %zu): %s", name,
+        bkp_verify_problem(c, "%s: its list of files is %s (tree blob %zu): %s", name,
                 rc == -ENOENT ? "missing" : "damaged", bkp_tree_reader_blob(tr), bkp_strerror(rc));
     bkp_item_clear(&it);
     bkp_tree_reader_free(tr);
@@ -392,7 +364,7 @@ static void check_chains(verify_ctx *c, bkp_gen **v, size_t n)
         bkp_gen_name(g, name, sizeof(name));
         if (g->foreign) {
             const char *m = json_string_value(json_object_get(g->json, "medium"));
-            problem(c, "%s: the tombstone %s was written for a copy on a medium (\"%s\"%s%s) "
+            bkp_verify_problem(c, "%s: the tombstone %s was written for a copy on a medium (\"%s\"%s%s) "
                        "and does not count here: the generation record was deleted and a "
                        "tombstone from a copy or an archive put in its place; copy the record "
                        "back from a medium that holds it",
@@ -401,229 +373,24 @@ static void check_chains(verify_ctx *c, bkp_gen **v, size_t n)
             continue;
         }
         if (g->status) {
-            problem(c, "%s: the %s %s is damaged or forged (its signature does not verify)%s", name,
+            bkp_verify_problem(c, "%s: the %s %s is damaged or forged (its signature does not verify)%s", name,
                     g->pruned ? "tombstone of the pruned record" : "generation record", g->file,
                     g->pruned ? "" : "; do not restore from it");
             continue;
         }
         if (prev && prev->seq + 1 != g->seq)
-            problem(c, "%s:%u..%u: generation records are missing (the chain is broken before %s)",
+            bkp_verify_problem(c, "%s:%u..%u: generation records are missing (the chain is broken before %s)",
                     g->dataset, prev->seq + 1, g->seq - 1, name);
         else if (!prev && g->seq != 1)
-            problem(c, "%s:1..%u: the first generation records are missing", g->dataset, g->seq - 1);
+            bkp_verify_problem(c, "%s:1..%u: the first generation records are missing", g->dataset, g->seq - 1);
         else if (prev && !prev->status && (!g->has_prev || memcmp(g->prev, prev->hash, BKP_ID_LEN)))
-            problem(c, "%s does not chain to %s:%u (that record was replaced or edited)", name,
+            bkp_verify_problem(c, "%s does not chain to %s:%u (that record was replaced or edited)", name,
                     prev->dataset, prev->seq);
         else if (!prev && g->has_prev) {
             bkp_hex(hex, g->prev, BKP_ID_LEN);
-            problem(c, "%s names a previous record (%.16s) that is not there", name, hex);
+            bkp_verify_problem(c, "%s names a previous record (%.16s) that is not there", name, hex);
         }
     }
-}
-
-/* ---- the audit log against the records (the primary only) ---- */
-
-typedef struct sealed {
-    char *dataset;
-    uint32_t seq;
-    uint64_t at; /* the audit record that says so */
-} sealed;
-
-typedef struct audit_facts {
-    uint64_t upto; /* read records 1..upto (the part that verifies) */
-    uint64_t n;
-    sealed *sealed, *pruned; /* backup records naming a generation; prune records' list */
-    size_t nsealed, npruned;
-    char restarted[32];      /* time of the last restart of the log, "" when none */
-    /* The list of key slots the last key change made (its serial, the
-     * record), and the one before it, for a change that then failed. */
-    uint64_t key_serial, key_at, key_prev, key_prev_at;
-    int err;
-} audit_facts;
-
-static int add_fact(sealed **v, size_t *n, const char *name, uint64_t at)
-{
-    const char *colon = name ? strrchr(name, ':') : NULL;
-    char *end;
-    if (!colon || colon == name)
-        return 0;
-    unsigned long seq = strtoul(colon + 1, &end, 10);
-    if (*end || end == colon + 1 || seq < 1 || seq > 4000000000UL)
-        return 0;
-    sealed *nv = realloc(*v, (*n + 1) * sizeof(*nv));
-    if (!nv || !(nv[*n].dataset = strndup(name, (size_t)(colon - name)))) {
-        if (nv)
-            *v = nv;
-        return -ENOMEM;
-    }
-    *v = nv;
-    nv[*n].seq = (uint32_t)seq;
-    nv[*n].at = at;
-    (*n)++;
-    return 0;
-}
-
-static int collect_facts(json_t *j, void *ctx)
-{
-    audit_facts *f = ctx;
-    if (++f->n > f->upto)
-        return 1; /* past the part that verifies: not evidence */
-    const char *op = json_string_value(json_object_get(j, "op"));
-    const char *when = json_string_value(json_object_get(j, "time"));
-    if (!op)
-        return 0;
-    if (!strcmp(op, "backup"))
-        f->err = add_fact(&f->sealed, &f->nsealed,
-                          json_string_value(json_object_get(j, "generation")), f->n);
-    /* A prune of the repository (not of a medium's copy) names what it deleted. */
-    if (!strcmp(op, "prune") && !json_object_get(j, "medium")) {
-        json_t *gone = json_object_get(json_object_get(j, "figures"), "generations_deleted");
-        for (size_t i = 0; !f->err && i < json_array_size(gone); i++)
-            f->err = add_fact(&f->pruned, &f->npruned,
-                              json_string_value(json_array_get(gone, i)), f->n);
-    }
-    /* Written by the prune of the primary before each tombstone. */
-    if (!strcmp(op, "prune-generation") && !json_object_get(j, "medium"))
-        f->err = add_fact(&f->pruned, &f->npruned,
-                          json_string_value(json_object_get(j, "generation")), f->n);
-    if (!strcmp(op, "log_restarted") && when)
-        snprintf(f->restarted, sizeof(f->restarted), "%s", when);
-    if (!strcmp(op, "key-add") || !strcmp(op, "key-passwd") || !strcmp(op, "key-remove")) {
-        json_t *serial = json_object_get(json_object_get(j, "figures"), "serial");
-        const char *outcome = json_string_value(json_object_get(j, "outcome"));
-        uint64_t v = json_is_integer(serial) && json_integer_value(serial) > 0
-                         ? (uint64_t)json_integer_value(serial)
-                         : 0;
-        if (outcome && !strcmp(outcome, "ok") && v) {
-            f->key_prev = f->key_serial;
-            f->key_prev_at = f->key_at;
-            f->key_serial = v;
-            f->key_at = f->n;
-        } else if (v && v == f->key_serial) {
-            /* Recorded, then not written (the key file could not be): the
-             * list stays the one before. */
-            f->key_serial = f->key_prev;
-            f->key_at = f->key_prev_at;
-        }
-    }
-    return f->err;
-}
-
-/* The key file must be a signed list of this repository's key slots, and
- * not older than the last change the log records: a list put back (which a
- * retired passphrase may open again) or a change cut short after its record
- * shows here. A list newer than the log is not a finding: only a holder of
- * the master secret can sign one, and such a holder can sign records too. */
-static void check_key_file(verify_ctx *c, const audit_facts *f)
-{
-    /* None at all: an auditor's copy, or a repository opened with the key
-     * sheets; there is nothing to compare (an open with a passphrase says so). */
-    char *p = bkp_repo_subpath(c->repo, "keys/key");
-    bool none = p && access(p, F_OK) != 0 && errno == ENOENT;
-    free(p);
-    if (none)
-        return;
-    bkp_key_slots *s = calloc(1, sizeof(*s));
-    int rc = s ? bkp_repo_key_slots(c->repo, s) : -ENOMEM;
-    if (rc)
-        problem(c, "keys/key: %s; the repository would not open with its passphrases",
-                rc == -EBADMSG ? "not a signed list of this repository's key slots"
-                               : bkp_strerror(rc));
-    else if (s->serial < f->key_serial)
-        problem(c, "keys/key is list %llu of the key slots, but the audit log records list %llu "
-                   "(record #%llu): the key file was put back, or a key change was cut short, and "
-                   "a retired passphrase may open the repository again; run the key change again "
-                   "(bkp key list, bkp key passwd) and tell the security manager",
-                (unsigned long long)s->serial, (unsigned long long)f->key_serial,
-                (unsigned long long)f->key_at);
-    free(s);
-}
-
-static bool listed(const sealed *v, size_t n, const char *ds, uint32_t seq)
-{
-    for (size_t i = 0; i < n; i++)
-        if (v[i].seq == seq && !strcmp(v[i].dataset, ds))
-            return true;
-    return false;
-}
-
-static const bkp_gen *find_gen(bkp_gen **v, size_t n, const char *ds, uint32_t seq)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(v[mid]->dataset, ds);
-        if (!c && v[mid]->seq == seq)
-            return v[mid];
-        if (c < 0 || (!c && v[mid]->seq < seq))
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return NULL;
-}
-
-/*
- * Every generation the log says was sealed is there, or was deleted by a
- * prune the log records; every tombstone of the primary is backed by such a
- * prune. The records alone cannot show a deleted newest record (nothing
- * after it chains to it); the log, whose own end is held by its head
- * marker, can.
- */
-static void check_audit(verify_ctx *c, bkp_gen **v, size_t n, bool log_problems)
-{
-    char *path = bkp_audit_path(c->repo), name[128];
-    bkp_audit_check chk;
-    audit_facts f = {0};
-    int rc = path ? bkp_audit_verify(path, bkp_repo_sign_pk(c->repo), NULL, &chk)
-                  : -ENOMEM;
-    if (rc < 0) {
-        problem(c, "the audit log %s cannot be read (%s), so deleted generations cannot be ruled "
-                   "out",
-                path ? path : "audit/log.jsonl", bkp_strerror(rc));
-        goto out;
-    }
-    c->res->audit_records = chk.records;
-    if (log_problems && (chk.first_bad || chk.missing || chk.absent || chk.head_bad))
-        problem(c, "the audit log %s: %s", path, chk.problem);
-    f.upto = chk.first_bad ? chk.first_bad - 1 : chk.records;
-    if (!chk.absent && (rc = bkp_audit_each(path, collect_facts, &f)) < 0)
-        problem(c, "the audit log %s cannot be read (%s)", path, bkp_strerror(rc));
-    check_key_file(c, &f);
-    for (size_t i = 0; i < f.nsealed; i++) {
-        const sealed *s = &f.sealed[i];
-        const bkp_gen *g = find_gen(v, n, s->dataset, s->seq);
-        if (!g || g->foreign)
-            problem(c, "%s:%u: the audit log says it was sealed (record #%llu), but its "
-                       "generation record is %s and no prune deleted it: it was deleted; copy "
-                       "the record back from a medium that holds it, and find out who deleted it",
-                    s->dataset, s->seq, (unsigned long long)s->at,
-                    g ? "replaced by a tombstone that does not count here" : "missing");
-    }
-    for (size_t i = 0; i < n; i++) {
-        const bkp_gen *g = v[i];
-        const char *when = json_string_value(json_object_get(g->json, "pruned"));
-        if (!g->pruned || g->status || listed(f.pruned, f.npruned, g->dataset, g->seq))
-            continue;
-        /* A log restarted after the prune no longer holds its record. */
-        if (*f.restarted && when && strcmp(when, f.restarted) < 0)
-            continue;
-        problem(c, "%s: its tombstone %s is not backed by a prune record in the audit log: a "
-                   "prune stopped before recording, or the record was deleted and a tombstone "
-                   "put in its place",
-                bkp_gen_name(g, name, sizeof(name)), g->file);
-    }
-    if (f.err)
-        problem(c, "the audit log %s could not be compared with the records: %s", path,
-                bkp_strerror(f.err));
-out:
-    for (size_t i = 0; i < f.nsealed; i++)
-        free(f.sealed[i].dataset);
-    for (size_t i = 0; i < f.npruned; i++)
-        free(f.pruned[i].dataset);
-    free(f.sealed);
-    free(f.pruned);
-    free(path);
 }
 
 static void report_bad_packs(verify_ctx *c)
@@ -641,11 +408,11 @@ static void report_bad_packs(verify_ctx *c)
             snprintf(files + l, sizeof(files) - l, "%s%s", f ? ", " : "", p->files[f]);
         }
         if (p->affected)
-            problem(c, "pack %s %s; affects %s (%llu file(s): %s%s)", hex,
+            bkp_verify_problem(c, "pack %s %s; affects %s (%llu file(s): %s%s)", hex,
                     *p->reason ? p->reason : "is damaged", gens, (unsigned long long)p->affected,
                     files, p->affected > p->nfiles ? ", ..." : "");
         else
-            problem(c, "pack %s %s; no generation uses what is lost", hex,
+            bkp_verify_problem(c, "pack %s %s; no generation uses what is lost", hex,
                     *p->reason ? p->reason : "is damaged");
     }
 }
@@ -683,10 +450,10 @@ static int verify_run(bkp_repo *r, bool read_data, char **only, size_t nonly, in
     check_chains(&c, v, n);
     char *medium = bkp_gen_copy_medium(r); /* NULL: the primary */
     if (!medium)
-        check_audit(&c, v, n, true);
+        bkp_verify_check_audit(&c, v, n, true);
     free(medium);
     if (bkp_repo_key_file_unchecked(r))
-        problem(&c, "%s/keys/key: the key file of this copy is missing, damaged or not this "
+        bkp_verify_problem(&c, "%s/keys/key: the key file of this copy is missing, damaged or not this "
                     "repository's: the copy would not open with a passphrase alone (the key "
                     "sheets still open it); rotate to it again, or use another medium",
                 bkp_repo_path(r));
@@ -720,7 +487,7 @@ static int verify_run(bkp_repo *r, bool read_data, char **only, size_t nonly, in
     }
     check_pack_presence(&c);
     for (size_t i = 0; i < bkp_repo_damaged_segments(r); i++)
-        problem(&c, "index segment %s is damaged; its packs were indexed from their own trailers "
+        bkp_verify_problem(&c, "index segment %s is damaged; its packs were indexed from their own trailers "
                     "for now, and the next backup sets the segment aside",
                 bkp_repo_damaged_segment(r, i));
     for (size_t i = 0; i < n; i++)
@@ -762,7 +529,7 @@ int bkp_verify_log(bkp_repo *r, bkp_verify_result *res)
     int rc = bkp_gen_list(r, NULL, &v, &n);
     char *medium = rc ? NULL : bkp_gen_copy_medium(r);
     if (!rc && !medium)
-        check_audit(&c, v, n, false);
+        bkp_verify_check_audit(&c, v, n, false);
     free(medium);
     bkp_gen_list_free(v, n);
     return rc ? rc : res->problems ? 1 : 0;
@@ -786,7 +553,7 @@ static void check_clearances(verify_ctx *c, bkp_gen **v, size_t n)
         memcpy(clr, g->file, l - 4);
         strcpy(clr + l - 4, ".cleared");
         if (access(clr, F_OK) == 0)
-            problem(c, "%s: the clearance %s is damaged or forged (its signature does not verify "
+            bkp_verify_problem(c, "%s: the clearance %s is damaged or forged (its signature does not verify "
                        "or it names another record); the suspicious mark stands",
                     bkp_gen_name(g, name, sizeof(name)), clr);
         free(clr);
@@ -810,7 +577,7 @@ static void check_kept_pins(verify_ctx *c, bkp_gen **v, size_t n)
         bkp_pin_log lg = {0};
         int rc = path ? bkp_pin_read(c->repo, path, &p) : -ENOMEM;
         if (rc) {
-            problem(c, "the pin %s %s", path ? path : e->d_name,
+            bkp_verify_problem(c, "the pin %s %s", path ? path : e->d_name,
                     rc == -EBADMSG ? "is damaged or forged (its signature does not verify)"
                                    : bkp_strerror(rc));
             free(path);
@@ -820,9 +587,9 @@ static void check_kept_pins(verify_ctx *c, bkp_gen **v, size_t n)
         rc = bkp_pin_log_read(log, p->audit_records, &lg);
         int nf = rc && rc != -ENOENT ? rc : bkp_pin_compare(p, v, n, &lg, &f);
         if (nf < 0)
-            problem(c, "the pin %s cannot be compared: %s", path, bkp_strerror(nf));
+            bkp_verify_problem(c, "the pin %s cannot be compared: %s", path, bkp_strerror(nf));
         for (int i = 0; i < nf; i++)
-            problem(c, "the primary is %s what medium %s pinned%s%s: %s",
+            bkp_verify_problem(c, "the primary is %s what medium %s pinned%s%s: %s",
                     f[i].beside ? "beside" : "behind", p->medium, *f[i].dataset ? " for " : "",
                     f[i].dataset, f[i].what);
         free(f);
@@ -852,7 +619,7 @@ int bkp_verify_public(bkp_repo *r, bkp_verify_result *res)
     check_clearances(&c, v, n);
     char *medium = bkp_gen_copy_medium(r); /* NULL: the primary */
     if (!medium) {
-        check_audit(&c, v, n, true);
+        bkp_verify_check_audit(&c, v, n, true);
         check_kept_pins(&c, v, n);
     }
     free(medium);
