@@ -257,7 +257,7 @@ int bkp_key_slots_find(const bkp_key_slots *s, const char *id)
 
 /* ---- writing ---- */
 
-static json_t *time_json(time_t t)
+json_t *bkp_key_time_json(time_t t)
 {
     char buf[32];
     if (!t)
@@ -276,8 +276,8 @@ int bkp_key_slots_render(const bkp_key_slots *s, const bkp_keys *k, bkp_buf *out
         bkp_hex(hex, x->sealed, BKP_KEY_SEALED_LEN);
         if (json_array_append_new(slots, json_pack("{s:s, s:s, s:o, s:o, s:s}", "id", x->id,
                                                    "label", x->label, "created",
-                                                   time_json(x->created), "changed",
-                                                   time_json(x->changed), "sealed", hex))) {
+                                                   bkp_key_time_json(x->created), "changed",
+                                                   bkp_key_time_json(x->changed), "sealed", hex))) {
             json_decref(slots);
             slots = NULL;
         }

@@ -30,15 +30,6 @@ static void when(char *buf, size_t n, time_t t)
         snprintf(buf, n, "-");
 }
 
-static json_t *time_or_null(time_t t)
-{
-    char buf[32];
-    if (!t)
-        return json_null();
-    bkp_iso_time(buf, sizeof(buf), t);
-    return json_string(buf);
-}
-
 static int key_list(cli *c, const bkp_key_slots *s)
 {
     char cur[17] = "";
@@ -51,8 +42,8 @@ static int key_list(cli *c, const bkp_key_slots *s)
             const bkp_key_slot *x = &s->slot[i];
             json_array_append_new(
                 a, json_pack("{s:s, s:s, s:o, s:o, s:o, s:b}", "id", x->id, "label", x->label,
-                             "created", time_or_null(x->created), "changed",
-                             time_or_null(x->changed), "last_used", time_or_null(x->used),
+                             "created", bkp_key_time_json(x->created), "changed",
+                             bkp_key_time_json(x->changed), "last_used", bkp_key_time_json(x->used),
                              "current", !strcmp(cur, x->id)));
         }
         cli_print_json(json_pack("{s:s, s:i, s:I, s:o}", "repository", bkp_repo_uuid(c->r),
