@@ -1,6 +1,7 @@
 #include "bkp/capture.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <limits.h>
 #include <pthread.h>
@@ -18,6 +19,7 @@
 #include "bkp/filescache.h"
 #include "bkp/log.h"
 #include "bkp/strmap.h"
+#include "bkp/walk.h"
 
 #define QUEUE_LEN 8 /* chunks waiting for a worker */
 #define MAX_WORKERS 16
@@ -29,9 +31,8 @@ typedef struct pending {
     uint32_t outstanding;
     int err;
     bool cacheable;
-    bool hit;        /* unchanged, and every chunk still in the repository */
-    bool lean;       /* walked with its stat only: its flags come from the cache */
-    bool classified; /* looked up in the files cache */
+    bool hit;  /* unchanged, and every chunk still in the repository */
+    bool lean; /* walked with its stat only: its flags come from the cache */
     bkp_fextra extra;
     int8_t was; /* -1 new path, 0 cached with other timestamps, 1 unchanged */
     uint8_t old_content[BKP_ID_LEN];
@@ -51,8 +52,10 @@ typedef struct capture_ctx {
     bkp_repo *repo;
     const bkp_capture_opts *o;
     bkp_capture *out;
-    bkp_fcache *old_cache, *new_cache;
+    bkp_fcache *old_cache;
+    bkp_fcache_writer *new_cache;
     bkp_tree_writer *tw;
+    struct archive *disk; /* libarchive's metadata reader: xattrs, ACLs, flags, holes */
 
     pthread_mutex_t lock;
     pthread_cond_t not_empty, not_full, done;
@@ -65,18 +68,21 @@ typedef struct capture_ctx {
     pthread_t threads[MAX_WORKERS];
     int nthreads;
 
-    bkp_strmap
-        *links; /* "dev:ino" -> stored path of the first name, for files with several links */
+    bkp_strmap *links; /* "dev:ino" -> link_seen, for files with names still to come */
+    char *link_name;   /* the first name of the last link found */
     int64_t started_ns; /* files changed since (or just before) are not cached */
     bool have_history;  /* a files cache of an earlier capture exists */
     size_t roots_read;  /* paths that could be opened at all */
 
     bkp_buf cbuf; /* file bytes not yet cut into chunks */
     size_t cpos;
-
-    int walk_flags;      /* the walker's behaviour for an entry read in full */
-    pending *classified; /* the regular file the walker is on, looked up in the cache */
 } capture_ctx;
+
+/* A file with several names, of which `left` are still to be walked. */
+typedef struct link_seen {
+    uint32_t left;
+    char first[]; /* the stored path of its first name */
+} link_seen;
 
 static void add_error(capture_ctx *c, const char *path, const char *msg)
 {
@@ -227,7 +233,8 @@ static int drain(capture_ctx *c, bool all)
             bkp_fstat racy = p->st;
             racy.mtime = racy.ctime = INT64_MIN;
             bool data = archive_entry_filetype(e) == AE_IFREG && !archive_entry_hardlink(e);
-            if (!rc && (p->cacheable || data)) {
+            bool dir = archive_entry_filetype(e) == AE_IFDIR;
+            if (!rc && (data || (dir && p->cacheable))) {
                 bkp_fextra x;
                 entry_extra(e, &x);
                 rc = bkp_fcache_add(c->new_cache, p->path, p->cacheable ? &p->st : &racy, &p->item,
@@ -302,47 +309,70 @@ static int add_region(pending *p, uint64_t off, uint64_t len)
     return 0;
 }
 
-/* Read a regular file's data through libarchive, chunking as it comes. */
-static int read_content(capture_ctx *c, struct archive *a, pending *p, const char *path)
-{
-    const void *buf;
-    size_t size;
-    la_int64_t offset;
-    int rc = 0, ar;
-    uint64_t total = 0;
+#define READ_BLOCK (1U << 20)
 
-    while ((ar = archive_read_data_block(a, &buf, &size, &offset)) == ARCHIVE_OK) {
-        if ((rc = add_region(p, (uint64_t)offset, size)))
-            return rc;
-        if (!bkp_buf_reserve(&c->cbuf, size))
+/* Read [off, off + len) of the file, or to its end, chunking as it comes. */
+static int read_range(capture_ctx *c, pending *p, int fd, uint64_t off, uint64_t len)
+{
+    while (len) {
+        size_t want = len < READ_BLOCK ? (size_t)len : READ_BLOCK;
+        uint8_t *dst = bkp_buf_reserve(&c->cbuf, want);
+        if (!dst)
             return -ENOMEM;
-        bkp_buf_put(&c->cbuf, buf, size);
-        total += size;
-        c->out->stats.bytes_read += size;
+        ssize_t n = pread(fd, dst, want, (off_t)off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        if (n == 0)
+            break; /* the end of the file, or of what it still holds */
+        int rc = add_region(p, off, (uint64_t)n);
+        if (rc)
+            return rc;
+        c->cbuf.len += (size_t)n;
+        off += (uint64_t)n;
+        len -= (uint64_t)n;
+        c->out->stats.bytes_read += (uint64_t)n;
         if (c->cbuf.len - c->cpos >= bkp_chunker_max(bkp_repo_chunker(c->repo)) &&
             (rc = cut_chunks(c, p, false)))
             return rc;
     }
-    if (ar != ARCHIVE_EOF) {
+    return 0;
+}
+
+/* Read a regular file's data regions (its holes are not read), chunking as
+ * they come. A read error leaves the file out of the generation. */
+static int read_content(capture_ctx *c, int fd, pending *p, const char *path)
+{
+    struct archive_entry *e = p->item.entry;
+    la_int64_t off, len;
+    int rc = 0;
+    (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    if (archive_entry_sparse_reset(e) == 0)
+        rc = read_range(c, p, fd, 0, UINT64_MAX);
+    while (!rc && archive_entry_sparse_next(e, &off, &len) == ARCHIVE_OK)
+        if (off >= 0 && len > 0)
+            rc = read_range(c, p, fd, (uint64_t)off, (uint64_t)len);
+    if (rc && rc != -ENOMEM) {
         char key[48];
-        add_error(c, path, archive_error_string(a) ? archive_error_string(a) : "read error");
+        add_error(c, path, bkp_strerror(rc));
         p->err = -EIO;
         c->cbuf.len = c->cpos = 0;
         /* Left out: its other names must not become links to it. */
-        link_key(key, p->item.entry);
+        link_key(key, e);
         bkp_strmap_del(c->links, key);
         return 0;
     }
-    if ((rc = cut_chunks(c, p, true)))
+    if (rc || (rc = cut_chunks(c, p, true)))
         return rc;
     /* A dense file is one region from 0 to its size: no map needed. */
-    uint64_t size_now = (uint64_t)archive_entry_size(p->item.entry);
+    uint64_t size_now = (uint64_t)archive_entry_size(e);
     uint64_t end = p->item.nsparse ? p->item.sparse[2 * (p->item.nsparse - 1)] +
                                          p->item.sparse[2 * (p->item.nsparse - 1) + 1]
                                    : 0;
     if (end > size_now) {
         bkp_warn("%s grew while it was read; the bytes read are kept", path);
-        archive_entry_set_size(p->item.entry, (la_int64_t)end);
+        archive_entry_set_size(e, (la_int64_t)end);
         size_now = end;
     }
     if (p->item.nsparse == 1 && p->item.sparse[0] == 0 && p->item.sparse[1] == size_now) {
@@ -354,23 +384,34 @@ static int read_content(capture_ctx *c, struct archive *a, pending *p, const cha
         if ((rc = add_region(p, size_now, 0)))
             return rc;
     }
-    (void)total;
     return 0;
 }
 
-/* The first stored name of a file with several links, or NULL if this is it. */
+/* The first stored name of a file with several links, or NULL if this is it.
+ * A file is remembered only until its last name is walked, so what this
+ * holds is the links still open, not every linked file of the tree. */
 static const char *hardlink_target(capture_ctx *c, struct archive_entry *e, const char *stored)
 {
     char key[48];
     if (archive_entry_filetype(e) == AE_IFDIR || archive_entry_nlink(e) < 2)
         return NULL;
     link_key(key, e);
-    const char *first = bkp_strmap_get(c->links, key);
-    if (first)
-        return first;
-    char *s = strdup(stored);
-    if (s && bkp_strmap_put(c->links, key, s))
-        free(s); /* without memory the next name is stored as a copy: still exact */
+    link_seen *l = bkp_strmap_get(c->links, key);
+    if (l) {
+        free(c->link_name);
+        c->link_name = strdup(l->first);
+        if (--l->left == 0)
+            bkp_strmap_del(c->links, key);
+        return c->link_name; /* without memory: stored as a copy, still exact */
+    }
+    size_t n = strlen(stored) + 1;
+    l = malloc(sizeof(*l) + n);
+    if (!l)
+        return NULL;
+    l->left = archive_entry_nlink(e) - 1;
+    memcpy(l->first, stored, n);
+    if (bkp_strmap_put(c->links, key, l))
+        free(l);
     return NULL;
 }
 
@@ -434,16 +475,17 @@ static void drop_content(pending *p)
     p->item.nchunks = p->item.nsparse = 0;
 }
 
-/* Is this regular file unchanged since the files cache was written, with
- * every chunk still in the repository? Sets p's stat, cacheable, was and hit,
- * and on a hit its chunks, sparse map and extras. */
-static void lookup_cache(capture_ctx *c, pending *p, struct archive_entry *e)
+/* Is this file or folder unchanged since the files cache was written (and,
+ * for a file, is every chunk still in the repository)? Sets p's stat,
+ * cacheable, was and hit, and on a hit a file's chunks and sparse map, and
+ * the extras. */
+static int lookup_cache(capture_ctx *c, pending *p, const struct stat *st)
 {
-    p->classified = true;
-    p->st = (bkp_fstat){archive_entry_dev(e), (uint64_t)archive_entry_ino64(e),
-                        (uint64_t)archive_entry_size(e),
-                        archive_entry_mtime(e) * 1000000000LL + archive_entry_mtime_nsec(e),
-                        archive_entry_ctime(e) * 1000000000LL + archive_entry_ctime_nsec(e)};
+    p->st = (bkp_fstat){(uint64_t)st->st_dev, (uint64_t)st->st_ino, (uint64_t)st->st_size,
+                        st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec,
+                        st->st_ctim.tv_sec * 1000000000LL + st->st_ctim.tv_nsec, st->st_mode};
+    if (S_ISDIR(st->st_mode))
+        p->st.size = 0; /* a folder's size says nothing of its contents */
     /* A file whose timestamps lie near the time it is read may change
      * again within the same tick (2 s on FAT, coarse on SMB and NFS)
      * and look unchanged: read it now and next time too. A time far
@@ -455,8 +497,10 @@ static void lookup_cache(capture_ctx *c, pending *p, struct archive_entry *e)
     p->cacheable =
         !(p->st.mtime >= lo && p->st.mtime <= hi) && !(p->st.ctime >= lo && p->st.ctime <= hi);
     int was = c->o->no_cache ? -ENOENT
-                             : bkp_fcache_lookup(c->old_cache, bkp_repo_keys(c->repo), p->path,
-                                                 &p->st, &p->item, p->old_content, &p->extra);
+                             : bkp_fcache_lookup(c->old_cache, p->path, &p->st, &p->item,
+                                                 p->old_content, &p->extra);
+    if (was == -ENOMEM)
+        return was;
     /* With no cache at all there is nothing to compare with. */
     p->was = was == -ENOENT ? (c->have_history ? -1 : 1) : (int8_t)(was == 1 ? 1 : 0);
     p->hit = was == 1;
@@ -464,161 +508,168 @@ static void lookup_cache(capture_ctx *c, pending *p, struct archive_entry *e)
         p->hit = bkp_repo_has(c->repo, p->item.chunks[i].id);
     if (!p->hit)
         drop_content(p);
+    return 0;
 }
 
-/* The walker's metadata filter, called once it has an entry's stat and before
- * it gathers the rest. A regular file that is unchanged, and that had neither
- * xattrs nor ACLs, needs nothing more: the walker is told to skip opening it
- * for those, its flags and its holes (its flags come from the cache). */
-static int classify(struct archive *a, void *arg, struct archive_entry *e)
+/* Open a regular file to read it, as the walk saw it: no link followed,
+ * never blocking on a FIFO put in its place, and not the same file any more
+ * (replaced since its stat) is an error for this file only. */
+static int open_walked(const bkp_walk_entry *we)
 {
-    capture_ctx *c = arg;
-    bool lean = false;
-    if (c->classified) {
-        pending_free(c->classified);
-        c->classified = NULL;
+    int fl = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
+    int fd = openat(we->dirfd, we->name, fl | O_NOATIME);
+    if (fd < 0 && errno == EPERM) /* O_NOATIME is for the owner (and root) only */
+        fd = openat(we->dirfd, we->name, fl);
+    if (fd < 0)
+        return -errno;
+    struct stat now;
+    if (fstat(fd, &now) != 0 || now.st_ino != we->st.st_ino || now.st_dev != we->st.st_dev ||
+        !S_ISREG(now.st_mode)) {
+        close(fd);
+        return -ESTALE;
     }
-    if (archive_entry_filetype(e) == AE_IFREG && archive_entry_pathname(e)) {
-        pending *p = calloc(1, sizeof(*p));
-        if (p && (p->path = strdup(archive_entry_pathname(e)))) {
-            lookup_cache(c, p, e);
-            lean = p->lean = p->hit && !p->extra.ext;
-            c->classified = p;
-        } else {
-            free(p); /* the walk goes on, and the file is looked up later */
-        }
-    }
+    return fd;
+}
+
+/* The entry libarchive makes of a walked path: its stat, owner names, and
+ * unless `lean` its flags, xattrs, ACLs and (with `holes`) its data regions.
+ * NULL and an error recorded when they cannot be read. */
+static struct archive_entry *describe(capture_ctx *c, const bkp_walk_entry *we, int fd, bool lean,
+                                      bool holes)
+{
+    struct archive_entry *e = archive_entry_new();
+    if (!e)
+        return NULL;
     archive_read_disk_set_behavior(
-        a, c->walk_flags | (lean ? ARCHIVE_READDISK_NO_XATTR | ARCHIVE_READDISK_NO_ACL |
-                                       ARCHIVE_READDISK_NO_FFLAGS | ARCHIVE_READDISK_NO_SPARSE
-                                 : 0));
-    return 1;
+        c->disk, (lean ? ARCHIVE_READDISK_NO_XATTR | ARCHIVE_READDISK_NO_ACL |
+                             ARCHIVE_READDISK_NO_FFLAGS
+                       : 0) |
+                     (holes ? 0 : ARCHIVE_READDISK_NO_SPARSE));
+    archive_entry_copy_sourcepath(e, we->path);
+    archive_entry_copy_pathname(e, we->path);
+    int ar = archive_read_disk_entry_from_file(c->disk, e, fd, &we->st);
+    if (ar == ARCHIVE_WARN)
+        bkp_warn("%s: %s", we->path, archive_error_string(c->disk));
+    if (ar < ARCHIVE_WARN) {
+        const char *m = archive_error_string(c->disk);
+        add_error(c, we->path, m ? m : "cannot read its metadata");
+        archive_entry_free(e);
+        return NULL;
+    }
+    /* Stored without the leading '/', like tar: a restore re-roots it. */
+    archive_entry_copy_pathname(e, we->path[1] ? we->path + 1 : ".");
+    archive_entry_copy_sourcepath(e, NULL);
+    return e;
+}
+
+/* A regular file's content: from the cache when unchanged, else read now. */
+static int capture_file(capture_ctx *c, pending *p, int fd)
+{
+    bkp_capture_stats *s = &c->out->stats;
+    s->files++;
+    s->bytes += (uint64_t)archive_entry_size(p->item.entry);
+    if (p->lean)
+        archive_entry_set_fflags(p->item.entry, (unsigned long)p->extra.fflags_set,
+                                 (unsigned long)p->extra.fflags_clear);
+    if (p->hit) {
+        p->chunks_cap = p->item.nchunks;
+        pthread_mutex_lock(&c->lock); /* workers count chunks too */
+        s->files_cached++;
+        s->chunks += p->item.nchunks;
+        pthread_mutex_unlock(&c->lock);
+        enqueue_item(c, p);
+        return 0;
+    }
+    drop_content(p);
+    enqueue_item(c, p);
+    return read_content(c, fd, p, p->path);
+}
+
+/* One walked path into the item stream (and the next files cache). */
+static int capture_entry(capture_ctx *c, const bkp_walk_entry *we)
+{
+    bool reg = S_ISREG(we->st.st_mode), dir = S_ISDIR(we->st.st_mode);
+    pending *p = calloc(1, sizeof(*p));
+    int rc = 0, fd = dir ? we->fd : -1;
+    if (!p || !(p->path = strdup(we->path))) {
+        free(p);
+        return -ENOMEM;
+    }
+    if ((reg || dir) && (rc = lookup_cache(c, p, &we->st)))
+        goto fail;
+    /* Unchanged, and without xattrs or ACLs: the stat is all it takes. */
+    p->lean = p->hit && !p->extra.ext;
+    if (reg && !p->lean && (fd = open_walked(we)) < 0) {
+        add_error(c, we->path, fd == -ESTALE ? "it was replaced while the backup ran"
+                                             : bkp_strerror(fd));
+        goto fail;
+    }
+    if (!(p->item.entry = describe(c, we, fd, p->lean, reg && !p->hit)))
+        goto fail;
+    bkp_capture_stats *s = &c->out->stats;
+    const char *stored = archive_entry_pathname(p->item.entry);
+    const char *hl = reg ? hardlink_target(c, p->item.entry, stored) : NULL;
+    if (hl) {
+        archive_entry_copy_hardlink(p->item.entry, hl);
+        drop_content(p);
+        p->cacheable = false; /* only a file's first name is in the cache */
+        s->links++;
+    } else if (reg) {
+        rc = capture_file(c, p, fd);
+        p = NULL; /* queued */
+    } else {
+        if (dir && p->lean)
+            archive_entry_set_fflags(p->item.entry, (unsigned long)p->extra.fflags_set,
+                                     (unsigned long)p->extra.fflags_clear);
+        dir ? s->dirs++ : s->other++;
+    }
+    if (p)
+        enqueue_item(c, p);
+    if (reg && fd >= 0)
+        close(fd);
+    return rc;
+fail:
+    if (reg && fd >= 0)
+        close(fd);
+    pending_free(p);
+    return rc;
 }
 
 static int capture_path(capture_ctx *c, const char *root)
 {
-    struct archive *a = archive_read_disk_new();
-    struct archive_entry *e = NULL;
+    bkp_walk *w = NULL;
+    bkp_walk_entry we;
     bool got_any = false;
-    int rc = 0;
-    if (!a)
-        return -ENOMEM;
-    archive_read_disk_set_symlink_physical(a);
-    archive_read_disk_set_standard_lookup(a);
-    c->walk_flags = c->o->one_fs ? ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS : 0;
-    archive_read_disk_set_behavior(a, c->walk_flags);
-    archive_read_disk_set_metadata_filter_callback(a, classify, c);
-    if (archive_read_disk_open(a, root) != ARCHIVE_OK) {
-        add_error(c, root, archive_error_string(a));
-        goto out;
-    }
-    for (;;) {
-        e = archive_entry_new();
-        if (!e) {
-            rc = -ENOMEM;
-            break;
-        }
-        int ar = archive_read_next_header2(a, e);
-        if (ar == ARCHIVE_EOF)
-            break;
-        const char *walked = archive_entry_pathname(e);
-        if (ar == ARCHIVE_FATAL) {
-            bkp_error("reading %s: %s", walked ? walked : root, archive_error_string(a));
-            rc = -EIO;
-            break;
-        }
-        if (ar == ARCHIVE_FAILED || ar == ARCHIVE_RETRY || !walked) {
-            add_error(c, walked ? walked : root,
-                      archive_error_string(a) ? archive_error_string(a) : "cannot read");
-            archive_entry_free(e);
-            e = NULL;
+    int rc = bkp_walk_open(root, c->o->one_fs, &w);
+    while (!rc && (rc = bkp_walk_next(w, &we)) > 0) {
+        rc = 0;
+        if (we.err) {
+            /* Gone since its folder was read: nothing to capture. */
+            if (we.err != -ENOENT)
+                add_error(c, we.path, bkp_strerror(we.err));
             continue;
         }
-        if (ar == ARCHIVE_WARN)
-            bkp_warn("%s: %s", walked, archive_error_string(a));
-        if (c->o->nexclude && excluded(c->o, walked)) {
-            archive_entry_free(e); /* and, for a directory, not descended into */
-            e = NULL;
-            got_any = true;
-            continue;
-        }
-        if (archive_entry_filetype(e) == AE_IFDIR)
-            archive_read_disk_descend(a);
-
-        pending *p = c->classified;
-        c->classified = NULL;
-        if (p && strcmp(p->path, walked) != 0) {
-            pending_free(p);
-            p = NULL;
-        }
-        if (!p && (!(p = calloc(1, sizeof(*p))) || !(p->path = strdup(walked)))) {
-            free(p);
-            rc = -ENOMEM;
-            break;
-        }
-        p->item.entry = e;
-        e = NULL;
-        /* Stored without the leading '/', like tar: a restore re-roots it. */
-        const char *stored = p->path[1] ? p->path + 1 : ".";
-        archive_entry_copy_pathname(p->item.entry, stored);
-        archive_entry_copy_sourcepath(p->item.entry, NULL);
-
-        bkp_capture_stats *s = &c->out->stats;
-        unsigned type = archive_entry_filetype(p->item.entry);
-        const char *hl = type == AE_IFREG ? hardlink_target(c, p->item.entry, stored) : NULL;
-        if (hl) {
-            archive_entry_copy_hardlink(p->item.entry, hl);
-            drop_content(p);
-            p->cacheable = false; /* only a file's first name is in the cache */
-            s->links++;
-        } else if (type == AE_IFREG) {
-            s->files++;
-            s->bytes += (uint64_t)archive_entry_size(p->item.entry);
-            if (!p->classified)
-                lookup_cache(c, p, p->item.entry);
-            if (p->lean)
-                archive_entry_set_fflags(p->item.entry, (unsigned long)p->extra.fflags_set,
-                                         (unsigned long)p->extra.fflags_clear);
-            bool hit = p->hit;
-            if (hit) {
-                p->chunks_cap = p->item.nchunks;
-                pthread_mutex_lock(&c->lock); /* workers count chunks too */
-                s->files_cached++;
-                s->chunks += p->item.nchunks;
-                pthread_mutex_unlock(&c->lock);
-            } else {
-                drop_content(p);
-                enqueue_item(c, p);
-                rc = read_content(c, a, p, p->path);
-                if (rc)
-                    break;
-                p = NULL; /* already queued */
-            }
-        } else if (type == AE_IFDIR) {
-            s->dirs++;
-        } else {
-            s->other++;
-        }
-        if (p)
-            enqueue_item(c, p);
         got_any = true;
-        if ((rc = drain(c, false)))
+        if (c->o->nexclude && excluded(c->o, we.path))
+            continue; /* and, for a directory, not descended into */
+        if (S_ISDIR(we.st.st_mode))
+            bkp_walk_descend(w);
+        if ((rc = capture_entry(c, &we)) || (rc = drain(c, false)))
             break;
+        const bkp_capture_stats *s = &c->out->stats;
         bkp_progress("%s: %llu files, %.1f MB read, %.1f MB new", c->o->dataset,
                      (unsigned long long)(s->files + s->links), (double)s->bytes_read / 1e6,
                      (double)s->bytes_new / 1e6);
     }
-out:
-    if (c->classified) {
-        pending_free(c->classified);
-        c->classified = NULL;
-    }
     if (got_any)
         c->roots_read++; /* at least the root itself was captured */
-    archive_entry_free(e);
-    archive_read_close(a);
-    archive_read_free(a);
+    bkp_walk_free(w);
     return rc;
+}
+
+static int by_walk_order(const void *a, const void *b)
+{
+    return bkp_walk_cmp(*(char *const *)a, *(char *const *)b);
 }
 
 static void stop_workers(capture_ctx *c)
@@ -654,10 +705,26 @@ int bkp_capture_run(bkp_repo *r, const bkp_capture_opts *o, bkp_capture *out)
         }
         out->npaths++;
     }
+    /* The walk order runs across the roots too, so that the files cache
+     * merges with them whatever order the policy lists them in. */
+    qsort(out->paths, out->npaths, sizeof(*out->paths), by_walk_order);
     if ((rc = bkp_strmap_new(free, &c.links)) ||
-        (rc = bkp_fcache_load(r, o->dataset, &c.old_cache, &c.have_history)) ||
-        (rc = bkp_fcache_new(&c.new_cache)) || (rc = bkp_tree_writer_new(r, &c.tw)))
+        (rc = bkp_fcache_open(r, o->dataset, &c.old_cache, &c.have_history)) ||
+        (rc = bkp_fcache_writer_new(r, o->dataset, &c.new_cache)) ||
+        (rc = bkp_tree_writer_new(r, &c.tw)))
         goto out;
+    if (!(c.disk = archive_read_disk_new())) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    archive_read_disk_set_symlink_physical(c.disk);
+    archive_read_disk_set_standard_lookup(c.disk);
+    if (!o->no_cache && bkp_fcache_problem(c.old_cache)) {
+        out->stats.cache_problem = bkp_fcache_problem(c.old_cache);
+        bkp_warn("the files cache of %s cannot be used: %s. Files it would have spared are "
+                 "read again this time; this backup writes a new cache",
+                 o->dataset, out->stats.cache_problem);
+    }
     int nw = o->workers > 0 ? o->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
     nw = nw < 1 ? 1 : nw > MAX_WORKERS ? MAX_WORKERS : nw;
     for (int i = 0; i < nw; i++) {
@@ -685,14 +752,24 @@ int bkp_capture_run(bkp_repo *r, const bkp_capture_opts *o, bkp_capture *out)
     stop_workers(&c);
     if (c.have_history)
         out->stats.files_deleted = bkp_fcache_unseen(c.old_cache);
+    if (!o->no_cache && !out->stats.cache_problem && bkp_fcache_problem(c.old_cache)) {
+        /* Found part-way through: what came after it was read again. */
+        out->stats.cache_problem = bkp_fcache_problem(c.old_cache);
+        bkp_warn("the files cache of %s could be used only in part: %s. The files after that "
+                 "point were read again; this backup writes a new cache",
+                 o->dataset, out->stats.cache_problem);
+    }
     if (!rc) {
         rc = bkp_tree_writer_finish(c.tw, &out->tree, &out->tree_items, &out->tree_bytes);
         c.tw = NULL;
     }
     if (!rc)
         rc = bkp_repo_flush(r);
-    if (!rc)
-        (void)bkp_fcache_save(r, o->dataset, c.new_cache);
+    if (!rc) {
+        if (bkp_fcache_commit(c.new_cache))
+            out->stats.cache_problem = "the new files cache could not be saved";
+        c.new_cache = NULL;
+    }
 out:
     stop_workers(&c);
     bkp_progress_done();
@@ -703,8 +780,11 @@ out:
     }
     bkp_tree_writer_free(c.tw);
     bkp_fcache_free(c.old_cache);
-    bkp_fcache_free(c.new_cache);
+    bkp_fcache_writer_free(c.new_cache);
+    if (c.disk)
+        archive_read_free(c.disk);
     bkp_strmap_free(c.links);
+    free(c.link_name);
     bkp_buf_free(&c.cbuf);
     pthread_mutex_destroy(&c.lock);
     pthread_cond_destroy(&c.not_empty);

@@ -1,173 +1,79 @@
 #include "bkp/filescache.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
 #include "bkp/durable.h"
 #include "bkp/log.h"
+#include "bkp/walk.h"
 
-#define CACHE_VERSION 2 /* 1 had no extras: its files are taken as having some */
+#define CACHE_VERSION 3
+#define SEGMENT_TARGET (1U << 20) /* plaintext bytes per segment, about 8,000 files */
+#define PATH_LIMIT (1U << 20)
+#define ID_LEN 16 /* the random name of one cache */
+static const uint8_t MAGIC[8] = {'B', 'K', 'P', 'F', 'C', 'S', '0', '3'};
 
-typedef struct fentry {
-    char *path;
+/* One entry as stored; pointers into the segment's plaintext. */
+typedef struct fc_entry {
+    const char *path;
+    uint32_t plen;
     bkp_fstat st;
     bkp_fextra x;
-    bkp_chunk_ref *chunks;
-    uint32_t nchunks;
-    uint64_t *sparse;
-    uint32_t nsparse;
-    bool seen;
-    struct fentry *next;
-} fentry;
+    const uint8_t *sp, *ch;
+    uint32_t nsp, nch;
+} fc_entry;
 
 struct bkp_fcache {
-    fentry **buckets;
-    size_t nbuckets, count;
+    const bkp_keys *k;
+    char *dataset;
+    uint8_t cache_id[ID_LEN];
+    int fd;
+    uint64_t off, size; /* where the next segment starts; the file's size */
+    uint64_t index;     /* of the next segment to read */
+    bkp_buf sealed, seg;
+    bkp_rd rd;     /* the rest of `seg` */
+    uint32_t left; /* entries of `seg` not yet under the cursor */
+    bool final;    /* `seg` is the last segment */
+    bool have;     /* `cur` is an entry not yet passed */
+    fc_entry cur;
+    char *last; /* the previous segment's last path */
+    size_t last_len;
+    uint64_t unseen;
+    const char *problem;
 };
 
-static uint64_t path_hash(const char *p)
-{
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    for (; *p; p++)
-        h = (h ^ (uint8_t)*p) * 1099511628211ULL;
-    return h;
-}
+struct bkp_fcache_writer {
+    const bkp_keys *k;
+    char *dataset, *dir;
+    uint8_t cache_id[ID_LEN];
+    bkp_dfile f;
+    bool open;
+    bkp_buf seg, sealed;
+    uint32_t n;
+    uint64_t index;
+    char *last;
+    size_t last_len;
+    int err;
+};
 
-int bkp_fcache_new(bkp_fcache **out)
+/* A segment's blob ID: the data set, the cache and the segment's place. */
+static void segment_id(const char *dataset, const uint8_t cache_id[ID_LEN], uint64_t index,
+                       uint8_t out[BKP_ID_LEN])
 {
-    bkp_fcache *c = calloc(1, sizeof(*c));
-    if (!c)
-        return -ENOMEM;
-    c->nbuckets = 4096;
-    c->buckets = calloc(c->nbuckets, sizeof(*c->buckets));
-    if (!c->buckets) {
-        free(c);
-        return -ENOMEM;
-    }
-    *out = c;
-    return 0;
-}
-
-void bkp_fcache_free(bkp_fcache *c)
-{
-    if (!c)
-        return;
-    for (size_t i = 0; i < c->nbuckets; i++)
-        for (fentry *e = c->buckets[i], *n; e; e = n) {
-            n = e->next;
-            free(e->path);
-            free(e->chunks);
-            free(e->sparse);
-            free(e);
-        }
-    free(c->buckets);
-    free(c);
-}
-
-static int rehash(bkp_fcache *c)
-{
-    size_t nb = c->nbuckets * 4;
-    fentry **b = calloc(nb, sizeof(*b));
-    if (!b)
-        return -ENOMEM;
-    for (size_t i = 0; i < c->nbuckets; i++)
-        for (fentry *e = c->buckets[i], *n; e; e = n) {
-            n = e->next;
-            size_t s = path_hash(e->path) & (nb - 1);
-            e->next = b[s];
-            b[s] = e;
-        }
-    free(c->buckets);
-    c->buckets = b;
-    c->nbuckets = nb;
-    return 0;
-}
-
-static int add(bkp_fcache *c, const char *path, const bkp_fstat *st, const bkp_fextra *x,
-               const bkp_chunk_ref *chunks, uint32_t nchunks, const uint64_t *sparse,
-               uint32_t nsparse)
-{
-    if (c->count >= c->nbuckets && rehash(c))
-        return -ENOMEM;
-    fentry *e = calloc(1, sizeof(*e));
-    if (!e || !(e->path = strdup(path)))
-        goto nomem;
-    e->st = *st;
-    e->x = *x;
-    if (nchunks && !(e->chunks = malloc(nchunks * sizeof(*chunks))))
-        goto nomem;
-    if (nsparse && !(e->sparse = malloc(2 * nsparse * sizeof(*sparse))))
-        goto nomem;
-    if (nchunks)
-        memcpy(e->chunks, chunks, nchunks * sizeof(*chunks));
-    if (nsparse)
-        memcpy(e->sparse, sparse, 2 * nsparse * sizeof(*sparse));
-    e->nchunks = nchunks;
-    e->nsparse = nsparse;
-    size_t s = path_hash(path) & (c->nbuckets - 1);
-    e->next = c->buckets[s];
-    c->buckets[s] = e;
-    c->count++;
-    return 0;
-nomem:
-    if (e) {
-        free(e->path);
-        free(e->chunks);
-    }
-    free(e);
-    return -ENOMEM;
-}
-
-int bkp_fcache_add(bkp_fcache *c, const char *path, const bkp_fstat *st, const bkp_item *it,
-                   const bkp_fextra *x)
-{
-    return add(c, path, st, x, it->chunks, it->nchunks, it->sparse, it->nsparse);
-}
-
-uint64_t bkp_fcache_unseen(const bkp_fcache *c)
-{
-    uint64_t n = 0;
-    for (size_t i = 0; i < c->nbuckets; i++)
-        for (const fentry *e = c->buckets[i]; e; e = e->next)
-            n += !e->seen;
-    return n;
-}
-
-int bkp_fcache_lookup(bkp_fcache *c, const bkp_keys *k, const char *path, const bkp_fstat *st,
-                      bkp_item *it, uint8_t old_content[BKP_ID_LEN], bkp_fextra *x)
-{
-    for (fentry *e = c->buckets[path_hash(path) & (c->nbuckets - 1)]; e; e = e->next) {
-        if (strcmp(e->path, path) != 0)
-            continue;
-        e->seen = true;
-        if (memcmp(&e->st, st, sizeof(*st)) != 0) {
-            bkp_item_content_hash(k, e->st.size, e->chunks, e->nchunks, old_content);
-            return 0;
-        }
-        bkp_chunk_ref *ch = e->nchunks ? malloc(e->nchunks * sizeof(*ch)) : NULL;
-        uint64_t *sp = e->nsparse ? malloc(2 * e->nsparse * sizeof(*sp)) : NULL;
-        if ((e->nchunks && !ch) || (e->nsparse && !sp)) {
-            free(ch);
-            free(sp);
-            return -ENOMEM;
-        }
-        if (ch)
-            memcpy(ch, e->chunks, e->nchunks * sizeof(*ch));
-        if (sp)
-            memcpy(sp, e->sparse, 2 * e->nsparse * sizeof(*sp));
-        free(it->chunks);
-        free(it->sparse);
-        it->chunks = ch;
-        it->nchunks = e->nchunks;
-        it->sparse = sp;
-        it->nsparse = e->nsparse;
-        *x = e->x;
-        return 1;
-    }
-    return -ENOENT;
+    crypto_generichash_state h;
+    uint8_t le[8];
+    bkp_le64(le, index);
+    crypto_generichash_init(&h, NULL, 0, BKP_ID_LEN);
+    crypto_generichash_update(&h, (const uint8_t *)dataset, strlen(dataset) + 1);
+    crypto_generichash_update(&h, cache_id, ID_LEN);
+    crypto_generichash_update(&h, le, sizeof(le));
+    crypto_generichash_final(&h, out, BKP_ID_LEN);
 }
 
 static void cache_name(char *out, size_t n, const char *dataset)
@@ -175,126 +81,396 @@ static void cache_name(char *out, size_t n, const char *dataset)
     snprintf(out, n, "files-%s", dataset);
 }
 
-static void cache_ad(const char *dataset, uint8_t id[BKP_ID_LEN])
+static void read_entry(bkp_rd *rd, fc_entry *e)
 {
-    crypto_generichash(id, BKP_ID_LEN, (const uint8_t *)dataset, strlen(dataset), NULL, 0);
+    e->path = (const char *)bkp_rd_bytes32(rd, &e->plen, PATH_LIMIT);
+    e->st.mode = bkp_rd_u32(rd);
+    e->st.dev = bkp_rd_u64(rd);
+    e->st.ino = bkp_rd_u64(rd);
+    e->st.size = bkp_rd_u64(rd);
+    e->st.mtime = (int64_t)bkp_rd_u64(rd);
+    e->st.ctime = (int64_t)bkp_rd_u64(rd);
+    e->x.ext = bkp_rd_u8(rd) != 0;
+    e->x.fflags_set = bkp_rd_u64(rd);
+    e->x.fflags_clear = bkp_rd_u64(rd);
+    e->nsp = bkp_rd_u32(rd);
+    e->sp = bkp_rd_take(rd, (size_t)e->nsp * 16);
+    e->nch = bkp_rd_u32(rd);
+    e->ch = bkp_rd_take(rd, (size_t)e->nch * (BKP_ID_LEN + 4));
 }
 
-int bkp_fcache_load(bkp_repo *r, const char *dataset, bkp_fcache **out, bool *found)
+int bkp_fcache_segment_check(const uint8_t *p, size_t len, uint64_t index, const char *after,
+                             size_t alen, uint32_t *entries, bool *final, const char **last,
+                             size_t *last_len)
 {
-    *found = false;
-    char name[300];
-    uint8_t ad[BKP_ID_LEN];
-    bkp_buf file, plain;
-    bkp_fcache *c = NULL;
-    int rc = bkp_fcache_new(&c);
-    if (rc)
-        return rc;
-    bkp_buf_init(&file);
-    bkp_buf_init(&plain);
-    cache_name(name, sizeof(name), dataset);
-    char *dir = bkp_repo_subpath(r, "cache");
-    char *path = dir ? bkp_path_join(dir, name) : NULL;
-    cache_ad(dataset, ad);
-    if (!path || bkp_read_file(path, &file, BKP_BLOB_MAX_RAW + BKP_BLOB_MAX_RAW / 16) != 0 ||
-        bkp_blob_open(bkp_repo_keys(r), BKP_BLOB_CACHE, ad, file.data, file.len, &plain) != 0)
-        goto done; /* no usable cache: every file is read */
     bkp_rd rd;
-    bkp_rd_init(&rd, plain.data, plain.len);
+    bkp_rd_init(&rd, p, len);
     uint32_t version = bkp_rd_u32(&rd);
-    if (version != 1 && version != CACHE_VERSION)
-        goto done;
-    *found = true;
-    uint64_t n = bkp_rd_u64(&rd);
-    for (uint64_t i = 0; i < n && bkp_rd_ok(&rd); i++) {
-        uint32_t plen;
-        const uint8_t *p = bkp_rd_bytes32(&rd, &plen, 1U << 20);
-        bkp_fstat st;
-        st.dev = bkp_rd_u64(&rd);
-        st.ino = bkp_rd_u64(&rd);
-        st.size = bkp_rd_u64(&rd);
-        st.mtime = (int64_t)bkp_rd_u64(&rd);
-        st.ctime = (int64_t)bkp_rd_u64(&rd);
-        bkp_fextra x = {.ext = true};
-        if (version >= 2) {
-            x.ext = bkp_rd_u8(&rd) != 0;
-            x.fflags_set = bkp_rd_u64(&rd);
-            x.fflags_clear = bkp_rd_u64(&rd);
-        }
-        uint32_t nsp = bkp_rd_u32(&rd);
-        const uint8_t *sp = bkp_rd_take(&rd, (size_t)nsp * 16);
-        uint32_t nch = bkp_rd_u32(&rd);
-        const uint8_t *ch = bkp_rd_take(&rd, (size_t)nch * (BKP_ID_LEN + 4));
-        if (!bkp_rd_ok(&rd))
-            break;
-        char *pz = strndup((const char *)p, plen);
-        uint64_t *spv = nsp ? malloc(16 * (size_t)nsp) : NULL;
-        bkp_chunk_ref *chv = nch ? malloc(sizeof(*chv) * nch) : NULL;
-        if (pz && (!nsp || spv) && (!nch || chv)) {
-            for (uint32_t j = 0; j < 2 * nsp; j++)
-                spv[j] = bkp_get_le64(sp + 8 * j);
-            for (uint32_t j = 0; j < nch; j++) {
-                memcpy(chv[j].id, ch + j * (BKP_ID_LEN + 4), BKP_ID_LEN);
-                chv[j].len = bkp_get_le32(ch + j * (BKP_ID_LEN + 4) + BKP_ID_LEN);
-            }
-            add(c, pz, &st, &x, chv, nch, spv, nsp);
-        }
-        free(pz);
-        free(spv);
-        free(chv);
+    uint64_t idx = bkp_rd_u64(&rd);
+    uint8_t fin = bkp_rd_u8(&rd);
+    uint32_t n = bkp_rd_u32(&rd);
+    if (!bkp_rd_ok(&rd) || version != CACHE_VERSION || idx != index || fin > 1)
+        return -EBADMSG;
+    const char *prev = alen ? after : NULL;
+    size_t plen = alen;
+    for (uint32_t i = 0; i < n; i++) {
+        fc_entry e;
+        read_entry(&rd, &e);
+        /* Paths are absolute, without NUL, and rise strictly in walk
+         * order: the merge with the next walk depends on it. */
+        if (!bkp_rd_ok(&rd) || e.plen == 0 || e.path[0] != '/' || memchr(e.path, 0, e.plen) ||
+            (prev && bkp_walk_cmpn(prev, plen, e.path, e.plen) >= 0))
+            return -EBADMSG;
+        prev = e.path;
+        plen = e.plen;
     }
-done:
-    free(dir);
-    free(path);
-    bkp_buf_free(&file);
-    bkp_buf_free(&plain);
-    *out = c;
+    if (rd.left)
+        return -EBADMSG;
+    *entries = n;
+    *final = fin;
+    *last = prev;
+    *last_len = prev ? plen : 0;
     return 0;
 }
 
-int bkp_fcache_save(bkp_repo *r, const char *dataset, const bkp_fcache *c)
+/* ---------------------------------------------------------------- reading */
+
+static void give_up(bkp_fcache *c, const char *why)
+{
+    if (!c->problem)
+        c->problem = why;
+    c->final = true;
+    c->left = 0;
+    c->have = false;
+}
+
+/* Load the next segment; false at the end of the cache (or where it stops
+ * being readable, which is then the problem). */
+static bool next_segment(bkp_fcache *c)
+{
+    if (c->final)
+        return false;
+    uint8_t le[4], id[BKP_ID_LEN];
+    if (c->off + 4 > c->size || bkp_pread_full(c->fd, le, 4, c->off) != 0) {
+        give_up(c, "it ends before its last part (cut short)");
+        return false;
+    }
+    uint32_t slen = bkp_get_le32(le);
+    c->sealed.len = 0;
+    uint8_t *p = slen <= c->size - c->off - 4 ? bkp_buf_reserve(&c->sealed, slen) : NULL;
+    if (!p || bkp_pread_full(c->fd, p, slen, c->off + 4) != 0) {
+        give_up(c, "it ends before its last part (cut short)");
+        return false;
+    }
+    c->off += 4 + (uint64_t)slen;
+    segment_id(c->dataset, c->cache_id, c->index, id);
+    const char *last;
+    size_t last_len;
+    uint32_t n;
+    bool fin;
+    if (bkp_blob_open(c->k, BKP_BLOB_CACHE, id, p, slen, &c->seg) != 0 ||
+        bkp_fcache_segment_check(c->seg.data, c->seg.len, c->index, c->last, c->last_len, &n, &fin,
+                                 &last, &last_len) != 0) {
+        give_up(c, "a part of it does not authenticate (damaged or altered)");
+        return false;
+    }
+    if (last_len) {
+        char *copy = malloc(last_len);
+        if (!copy) {
+            give_up(c, "out of memory");
+            return false;
+        }
+        memcpy(copy, last, last_len);
+        free(c->last);
+        c->last = copy;
+        c->last_len = last_len;
+    }
+    c->index++;
+    c->final = fin;
+    c->left = n;
+    bkp_rd_init(&c->rd, c->seg.data, c->seg.len);
+    bkp_rd_take(&c->rd, 4 + 8 + 1 + 4); /* the header, checked above */
+    return true;
+}
+
+/* Put the next entry under the cursor; false at the end. */
+static bool advance(bkp_fcache *c)
+{
+    while (!c->left)
+        if (!next_segment(c))
+            return c->have = false;
+    read_entry(&c->rd, &c->cur);
+    c->left--;
+    return c->have = true;
+}
+
+int bkp_fcache_open(bkp_repo *r, const char *dataset, bkp_fcache **out, bool *found)
+{
+    *found = false;
+    bkp_fcache *c = calloc(1, sizeof(*c));
+    if (!c || !(c->dataset = strdup(dataset))) {
+        free(c);
+        return -ENOMEM;
+    }
+    c->k = bkp_repo_keys(r);
+    c->fd = -1;
+    c->final = true; /* until a header is read: an empty cache */
+    bkp_buf_init(&c->sealed);
+    bkp_buf_init(&c->seg);
+    *out = c;
+    char name[300];
+    cache_name(name, sizeof(name), dataset);
+    char *dir = bkp_repo_subpath(r, "cache");
+    int dfd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    free(dir);
+    if (dfd < 0)
+        return 0;
+    c->fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    close(dfd);
+    if (c->fd < 0) {
+        if (errno != ENOENT)
+            c->problem = "it cannot be opened";
+        return 0;
+    }
+    struct stat st;
+    uint8_t head[sizeof(MAGIC) + ID_LEN];
+    if (fstat(c->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        c->problem = "it is not a regular file";
+        return 0;
+    }
+    if (bkp_pread_full(c->fd, head, sizeof(head), 0) != 0 ||
+        memcmp(head, MAGIC, sizeof(MAGIC)) != 0) {
+        c->problem = "it is of an older version, or damaged";
+        return 0;
+    }
+    memcpy(c->cache_id, head + sizeof(MAGIC), ID_LEN);
+    c->off = sizeof(head);
+    c->size = (uint64_t)st.st_size;
+    c->final = false;
+    /* The first segment decides whether there is a cache at all. */
+    if (advance(c) || !c->problem)
+        *found = true;
+    return 0;
+}
+
+void bkp_fcache_free(bkp_fcache *c)
+{
+    if (!c)
+        return;
+    if (c->fd >= 0)
+        close(c->fd);
+    bkp_buf_free(&c->sealed);
+    bkp_buf_free(&c->seg);
+    free(c->last);
+    free(c->dataset);
+    free(c);
+}
+
+const char *bkp_fcache_problem(const bkp_fcache *c)
+{
+    return c->problem;
+}
+
+/* Pass the entry under the cursor. */
+static void pass(bkp_fcache *c, bool seen)
+{
+    if (!seen && S_ISREG(c->cur.st.mode))
+        c->unseen++;
+    advance(c);
+}
+
+static bool same_stat(const bkp_fstat *a, const bkp_fstat *b)
+{
+    return a->dev == b->dev && a->ino == b->ino && a->size == b->size && a->mtime == b->mtime &&
+           a->ctime == b->ctime && a->mode == b->mode;
+}
+
+/* Copy the cursor's chunks and sparse map into `it`. */
+static int take_content(const fc_entry *e, bkp_item *it)
+{
+    bkp_chunk_ref *ch = e->nch ? malloc(e->nch * sizeof(*ch)) : NULL;
+    uint64_t *sp = e->nsp ? malloc(2 * (size_t)e->nsp * sizeof(*sp)) : NULL;
+    if ((e->nch && !ch) || (e->nsp && !sp)) {
+        free(ch);
+        free(sp);
+        return -ENOMEM;
+    }
+    for (uint32_t j = 0; j < 2 * e->nsp; j++)
+        sp[j] = bkp_get_le64(e->sp + 8 * j);
+    for (uint32_t j = 0; j < e->nch; j++) {
+        memcpy(ch[j].id, e->ch + j * (BKP_ID_LEN + 4), BKP_ID_LEN);
+        ch[j].len = bkp_get_le32(e->ch + j * (BKP_ID_LEN + 4) + BKP_ID_LEN);
+    }
+    free(it->chunks);
+    free(it->sparse);
+    it->chunks = ch;
+    it->nchunks = e->nch;
+    it->sparse = sp;
+    it->nsparse = e->nsp;
+    return 0;
+}
+
+int bkp_fcache_lookup(bkp_fcache *c, const char *path, const bkp_fstat *st, bkp_item *it,
+                      uint8_t old_content[BKP_ID_LEN], bkp_fextra *x)
+{
+    size_t plen = strlen(path);
+    int cmp = -1;
+    /* The merge: entries before `path` are paths that are gone. */
+    while (c->have && (cmp = bkp_walk_cmpn(c->cur.path, c->cur.plen, path, plen)) < 0)
+        pass(c, false);
+    if (!c->have || cmp > 0)
+        return -ENOENT;
+    const fc_entry *e = &c->cur;
+    int rc = 1;
+    if (!same_stat(&e->st, st)) {
+        rc = 0;
+        if (S_ISREG(e->st.mode) && old_content)
+            bkp_item_content_hash_raw(c->k, e->st.size, e->ch, e->nch, old_content);
+    } else if (!it || !S_ISREG(e->st.mode) || !(rc = take_content(e, it))) {
+        *x = e->x;
+        rc = 1;
+    }
+    pass(c, true);
+    return rc;
+}
+
+uint64_t bkp_fcache_unseen(bkp_fcache *c)
+{
+    while (c->have)
+        pass(c, false);
+    return c->unseen;
+}
+
+/* ---------------------------------------------------------------- writing */
+
+static void segment_start(bkp_fcache_writer *w)
+{
+    bkp_buf_reset(&w->seg);
+    bkp_buf_u32(&w->seg, CACHE_VERSION);
+    bkp_buf_u64(&w->seg, w->index);
+    bkp_buf_u8(&w->seg, 0);  /* final: set when sealed */
+    bkp_buf_u32(&w->seg, 0); /* count: set when sealed */
+    w->n = 0;
+}
+
+static void segment_seal(bkp_fcache_writer *w, bool final)
+{
+    uint8_t id[BKP_ID_LEN], le[4];
+    if (w->err)
+        return;
+    if (w->seg.failed) {
+        w->err = -ENOMEM;
+        return;
+    }
+    w->seg.data[12] = final;
+    bkp_le32(w->seg.data + 13, w->n);
+    segment_id(w->dataset, w->cache_id, w->index, id);
+    int rc = bkp_blob_seal(w->k, BKP_BLOB_CACHE, id, w->seg.data, w->seg.len, 1, &w->sealed);
+    if (!rc) {
+        bkp_le32(le, (uint32_t)w->sealed.len);
+        if (!(rc = bkp_dfile_write(&w->f, le, 4)))
+            rc = bkp_dfile_write(&w->f, w->sealed.data, w->sealed.len);
+    }
+    w->err = rc;
+    w->index++;
+    segment_start(w);
+}
+
+int bkp_fcache_writer_new(bkp_repo *r, const char *dataset, bkp_fcache_writer **out)
+{
+    bkp_fcache_writer *w = calloc(1, sizeof(*w));
+    if (!w)
+        return -ENOMEM;
+    bkp_buf_init(&w->seg);
+    bkp_buf_init(&w->sealed);
+    w->k = bkp_repo_keys(r);
+    w->f.fd = -1;
+    if (!(w->dataset = strdup(dataset)) || !(w->dir = bkp_repo_subpath(r, "cache"))) {
+        bkp_fcache_writer_free(w);
+        return -ENOMEM;
+    }
+    randombytes_buf(w->cache_id, ID_LEN);
+    int rc = bkp_dfile_open(&w->f, w->dir, BKP_DURABLE_PRIVATE);
+    w->open = rc == 0;
+    if (!rc && !(rc = bkp_dfile_write(&w->f, MAGIC, sizeof(MAGIC))))
+        rc = bkp_dfile_write(&w->f, w->cache_id, ID_LEN);
+    w->err = rc; /* reported at commit: the backup itself goes on */
+    segment_start(w);
+    *out = w;
+    return 0;
+}
+
+int bkp_fcache_add(bkp_fcache_writer *w, const char *path, const bkp_fstat *st, const bkp_item *it,
+                   const bkp_fextra *x)
+{
+    size_t plen = strlen(path);
+    size_t need = 4 + plen + 4 + 5 * 8 + 1 + 2 * 8 + 4 + (size_t)it->nsparse * 16 + 4 +
+                  (size_t)it->nchunks * (BKP_ID_LEN + 4);
+    if (w->err || plen == 0 || plen > PATH_LIMIT || path[0] != '/' ||
+        need > BKP_BLOB_MAX_RAW - 64 ||
+        (w->last && bkp_walk_cmpn(w->last, w->last_len, path, plen) >= 0))
+        return 0; /* not remembered: read again next time */
+    if (w->n && w->seg.len + need > SEGMENT_TARGET)
+        segment_seal(w, false);
+    bkp_buf *b = &w->seg;
+    bkp_buf_bytes32(b, path, plen);
+    bkp_buf_u32(b, st->mode);
+    bkp_buf_u64(b, st->dev);
+    bkp_buf_u64(b, st->ino);
+    bkp_buf_u64(b, st->size);
+    bkp_buf_u64(b, (uint64_t)st->mtime);
+    bkp_buf_u64(b, (uint64_t)st->ctime);
+    bkp_buf_u8(b, x->ext);
+    bkp_buf_u64(b, x->fflags_set);
+    bkp_buf_u64(b, x->fflags_clear);
+    bkp_buf_u32(b, it->nsparse);
+    for (uint32_t j = 0; j < 2 * it->nsparse; j++)
+        bkp_buf_u64(b, it->sparse[j]);
+    bkp_buf_u32(b, it->nchunks);
+    for (uint32_t j = 0; j < it->nchunks; j++) {
+        bkp_buf_put(b, it->chunks[j].id, BKP_ID_LEN);
+        bkp_buf_u32(b, it->chunks[j].len);
+    }
+    char *last = realloc(w->last, plen);
+    if (!last || b->failed) {
+        w->err = -ENOMEM;
+        return 0;
+    }
+    memcpy(last, path, plen);
+    w->last = last;
+    w->last_len = plen;
+    w->n++;
+    return 0;
+}
+
+int bkp_fcache_commit(bkp_fcache_writer *w)
 {
     char name[300];
-    uint8_t ad[BKP_ID_LEN];
-    bkp_buf plain, sealed;
-    int rc;
-    bkp_buf_init(&plain);
-    bkp_buf_init(&sealed);
-    bkp_buf_u32(&plain, CACHE_VERSION);
-    bkp_buf_u64(&plain, c->count);
-    for (size_t i = 0; i < c->nbuckets; i++)
-        for (const fentry *e = c->buckets[i]; e; e = e->next) {
-            bkp_buf_bytes32(&plain, e->path, strlen(e->path));
-            bkp_buf_u64(&plain, e->st.dev);
-            bkp_buf_u64(&plain, e->st.ino);
-            bkp_buf_u64(&plain, e->st.size);
-            bkp_buf_u64(&plain, (uint64_t)e->st.mtime);
-            bkp_buf_u64(&plain, (uint64_t)e->st.ctime);
-            bkp_buf_u8(&plain, e->x.ext);
-            bkp_buf_u64(&plain, e->x.fflags_set);
-            bkp_buf_u64(&plain, e->x.fflags_clear);
-            bkp_buf_u32(&plain, e->nsparse);
-            for (uint32_t j = 0; j < 2 * e->nsparse; j++)
-                bkp_buf_u64(&plain, e->sparse[j]);
-            bkp_buf_u32(&plain, e->nchunks);
-            for (uint32_t j = 0; j < e->nchunks; j++) {
-                bkp_buf_put(&plain, e->chunks[j].id, BKP_ID_LEN);
-                bkp_buf_u32(&plain, e->chunks[j].len);
-            }
-        }
-    cache_name(name, sizeof(name), dataset);
-    cache_ad(dataset, ad);
-    char *dir = bkp_repo_subpath(r, "cache");
-    if (plain.failed || !dir || plain.len > BKP_BLOB_MAX_RAW)
-        rc = plain.len > BKP_BLOB_MAX_RAW ? -E2BIG : -ENOMEM;
-    else if (!(rc = bkp_blob_seal(bkp_repo_keys(r), BKP_BLOB_CACHE, ad, plain.data, plain.len, 1,
-                                  &sealed)))
-        rc = bkp_durable_write(dir, name, sealed.data, sealed.len, BKP_DURABLE_PRIVATE);
+    segment_seal(w, true);
+    int rc = w->err;
+    if (!rc) {
+        cache_name(name, sizeof(name), w->dataset);
+        w->open = false; /* commit releases the file either way */
+        rc = bkp_dfile_commit(&w->f, w->dir, name, BKP_DURABLE_PRIVATE);
+    }
     if (rc)
-        bkp_warn("cannot save the files cache in %s (%s); the next backup reads every file again",
-                 dir ? dir : "cache", bkp_strerror(rc));
-    free(dir);
-    bkp_buf_free(&plain);
-    bkp_buf_free(&sealed);
+        bkp_warn("cannot save the files cache of %s in %s (%s); the next backup reads every "
+                 "file again. Check the free space and permissions there",
+                 w->dataset, w->dir, bkp_strerror(rc));
+    bkp_fcache_writer_free(w);
     return rc;
+}
+
+void bkp_fcache_writer_free(bkp_fcache_writer *w)
+{
+    if (!w)
+        return;
+    if (w->open)
+        bkp_dfile_abort(&w->f);
+    bkp_buf_free(&w->seg);
+    bkp_buf_free(&w->sealed);
+    free(w->last);
+    free(w->dataset);
+    free(w->dir);
+    free(w);
 }

@@ -1,21 +1,29 @@
 /*
  * filescache.h — remember what an unchanged file contained.
  *
- * Keyed by path; an entry matches when device, inode, size, mtime and ctime
- * (nanoseconds) are all the same, and then its chunk list is reused without
- * reading the file. Stored per data set in cache/files-NAME as one sealed
- * blob (paths are patient data too). Losing it only costs a full read.
+ * An entry matches when the path, mode, device, inode, size, mtime and ctime
+ * (nanoseconds) are all the same; then a file's chunk list is reused without
+ * reading it, and a folder's or a file's extended attributes and ACLs are not
+ * read when it had none. Stored per data set in cache/files-NAME (FORMAT.md
+ * §8) as a stream of sealed segments in walk order (walk.h): a backup reads
+ * the previous cache one segment at a time, merged with its walk, while it
+ * writes the next one, so memory does not grow with the number of files and
+ * the cache has no size limit short of the disk.
+ *
+ * Paths are patient data too: every segment is encrypted and authenticated,
+ * bound to the data set, to the cache it belongs to and to its place in it;
+ * a cache cut short ends with the last whole segment. A cache that cannot be
+ * read only costs a full read, and says so (bkp_fcache_problem).
  */
 #ifndef BKP_FILESCACHE_H
 #define BKP_FILESCACHE_H
 
 #include "bkp/tree.h"
 
-typedef struct bkp_fcache bkp_fcache;
-
 typedef struct bkp_fstat {
     uint64_t dev, ino, size;
     int64_t mtime, ctime; /* nanoseconds */
+    uint32_t mode;
 } bkp_fstat;
 
 /* What a file carried besides its stat and content. Changing any of it
@@ -26,21 +34,53 @@ typedef struct bkp_fextra {
     uint64_t fflags_set, fflags_clear;
 } bkp_fextra;
 
-int bkp_fcache_new(bkp_fcache **out);
-/* Load the data set's cache; an absent or unreadable cache is an empty one. */
-int bkp_fcache_load(bkp_repo *r, const char *dataset, bkp_fcache **out, bool *found);
+/* The previous capture's cache, read as the walk proceeds. */
+typedef struct bkp_fcache bkp_fcache;
+
+/* Open the data set's cache. Never fails for a missing or unreadable cache
+ * (that is an empty one: see bkp_fcache_problem); `found` is whether it
+ * could be read. */
+int bkp_fcache_open(bkp_repo *r, const char *dataset, bkp_fcache **out, bool *found);
 void bkp_fcache_free(bkp_fcache *c);
-/* 1 and the cached chunks and sparse map copied into `it`, and the extras
- * into `x`, when `path` is cached with the same `st`; 0 when it is cached with other timestamps (it
- * changed, and `old_content` gets the content hash it had); -ENOENT when it is new. Either way the
- * entry counts as seen (bkp_fcache_unseen). */
-int bkp_fcache_lookup(bkp_fcache *c, const bkp_keys *k, const char *path, const bkp_fstat *st,
-                      bkp_item *it, uint8_t old_content[BKP_ID_LEN], bkp_fextra *x);
-/* Entries never looked up: files gone since the cache was written. */
-uint64_t bkp_fcache_unseen(const bkp_fcache *c);
-int bkp_fcache_add(bkp_fcache *c, const char *path, const bkp_fstat *st, const bkp_item *it,
+/*
+ * Look `path` up; paths must come in walk order (a path out of order is
+ * reported new). 1 when it is cached with the same `st`: a regular file's
+ * chunks and sparse map are copied into `it` (when `it` is not NULL) and the
+ * extras into `x`; 0 when it is cached with another stat (it changed: a
+ * regular file's former content hash goes to `old_content`); -ENOENT when it
+ * is new. -ENOMEM when the chunks cannot be copied.
+ */
+int bkp_fcache_lookup(bkp_fcache *c, const char *path, const bkp_fstat *st, bkp_item *it,
+                      uint8_t old_content[BKP_ID_LEN], bkp_fextra *x);
+/* Regular files of the cache never looked up: gone since it was written.
+ * Reads the rest of the cache. */
+uint64_t bkp_fcache_unseen(bkp_fcache *c);
+/* NULL, or what made the cache unusable (past `found`) or cut its use short:
+ * the operator is warned once, and it is in the backup's figures. */
+const char *bkp_fcache_problem(const bkp_fcache *c);
+
+/* The next cache, written as the items of a capture leave, in walk order. */
+typedef struct bkp_fcache_writer bkp_fcache_writer;
+int bkp_fcache_writer_new(bkp_repo *r, const char *dataset, bkp_fcache_writer **out);
+/* Add an entry (for a folder, `it` has no chunks). An entry out of walk
+ * order, or too large for a segment, is left out: that file is read again
+ * next time. Write errors are latched and reported by commit. */
+int bkp_fcache_add(bkp_fcache_writer *w, const char *path, const bkp_fstat *st, const bkp_item *it,
                    const bkp_fextra *x);
-/* Best effort: a failure is logged, and only costs the next backup a full read. */
-int bkp_fcache_save(bkp_repo *r, const char *dataset, const bkp_fcache *c);
+/* Publish the cache (durably, in place of the previous one) and free `w`.
+ * A failure is logged with what it costs (the next backup reads every file),
+ * and returned. */
+int bkp_fcache_commit(bkp_fcache_writer *w);
+/* Drop an unfinished cache: the previous one stays. */
+void bkp_fcache_writer_free(bkp_fcache_writer *w);
+
+/* Check a decrypted segment (§8) completely before any of it is used: its
+ * version, its index, every entry's structure, and that paths rise in walk
+ * order, after `after` (`alen` bytes; alen 0: the first segment). 0, with
+ * the entry count, whether it is the final segment, and its last path
+ * (into `p`); -EBADMSG otherwise. */
+int bkp_fcache_segment_check(const uint8_t *p, size_t len, uint64_t index, const char *after,
+                             size_t alen, uint32_t *entries, bool *final, const char **last,
+                             size_t *last_len);
 
 #endif

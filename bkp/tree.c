@@ -41,6 +41,18 @@ void bkp_item_content_hash(const bkp_keys *k, uint64_t size, const bkp_chunk_ref
     crypto_generichash_final(&st, out, BKP_ID_LEN);
 }
 
+void bkp_item_content_hash_raw(const bkp_keys *k, uint64_t size, const uint8_t *refs, uint32_t n,
+                               uint8_t out[BKP_ID_LEN])
+{
+    crypto_generichash_state st;
+    uint8_t b[8];
+    crypto_generichash_init(&st, bkp_keys_id_key(k), 32, BKP_ID_LEN);
+    bkp_le64(b, size);
+    crypto_generichash_update(&st, b, 8);
+    crypto_generichash_update(&st, refs, (size_t)n * (BKP_ID_LEN + 4));
+    crypto_generichash_final(&st, out, BKP_ID_LEN);
+}
+
 static void put_str(bkp_buf *b, const char *s)
 {
     bkp_buf_bytes32(b, s ? s : "", s ? strlen(s) : 0);

@@ -43,6 +43,9 @@ void bkp_item_clear(bkp_item *it);
  */
 void bkp_item_content_hash(const bkp_keys *k, uint64_t size, const bkp_chunk_ref *chunks,
                            uint32_t n, uint8_t out[BKP_ID_LEN]);
+/* The same over chunk references as stored: n × (ID || u32le length). */
+void bkp_item_content_hash_raw(const bkp_keys *k, uint64_t size, const uint8_t *refs, uint32_t n,
+                               uint8_t out[BKP_ID_LEN]);
 
 /* Append one item record to `out`. */
 int bkp_item_encode(const bkp_item *it, bkp_buf *out);

@@ -121,12 +121,13 @@ int cli_backup_run(cli *c, const bkp_capture_opts *o, const pol_dataset *d, cli_
 json_t *cli_backup_json(const cli_backup *b)
 {
     const bkp_capture_stats *s = &b->stats;
-    return json_pack("{s:s, s:i, s:s, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:O}", "dataset",
+    return json_pack("{s:s, s:i, s:s, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:s?, s:O}", "dataset",
                      b->gen->dataset, "seq", (int)b->gen->seq, "uuid", b->gen->uuid, "seconds",
                      b->seconds, "files", (json_int_t)s->files, "bytes", (json_int_t)s->bytes,
                      "bytes_read", (json_int_t)s->bytes_read, "files_unchanged",
                      (json_int_t)s->files_cached, "bytes_new", (json_int_t)s->bytes_new,
-                     "stored_new", (json_int_t)s->stored_new, "errors", b->errors);
+                     "stored_new", (json_int_t)s->stored_new, "files_cache_problem",
+                     s->cache_problem, "errors", b->errors);
 }
 
 /* The options for data set `d` of the policy. */

@@ -1,0 +1,53 @@
+/*
+ * walk.h — the paths below a root, one at a time, in one fixed order.
+ *
+ * Depth first, a directory before what it holds, and the names of each
+ * directory sorted bytewise. The order is therefore a property of the tree,
+ * not of the file system's readdir order: two walks of the same tree visit
+ * the same paths in the same sequence, and bkp_walk_cmp says which of two
+ * paths a walk reaches first. The files cache is stored in this order and
+ * merged with the next walk (filescache.h), so neither needs memory that
+ * grows with the number of files.
+ *
+ * Every entry is stat'ed without following symbolic links (the root too), and
+ * every directory is opened O_NOFOLLOW relative to its parent's descriptor, so
+ * a path swapped for a symbolic link during the walk is never followed out of
+ * the tree. Memory: the sorted names of the directories on the current path.
+ */
+#ifndef BKP_WALK_H
+#define BKP_WALK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/stat.h>
+
+typedef struct bkp_walk bkp_walk;
+
+typedef struct bkp_walk_entry {
+    const char *path; /* absolute; valid until the next bkp_walk_next */
+    const char *name; /* its last component (the root: its whole path) */
+    int dirfd;        /* the directory holding it (AT_FDCWD for the root) */
+    int fd;           /* a directory's own descriptor (owned by the walk), else -1
+                       * (also for a directory that cannot be opened) */
+    struct stat st;
+    int err; /* nonzero: `path` could not be stat'ed or its folder not read
+              * (a negative errno); nothing else of the entry is set */
+} bkp_walk_entry;
+
+/* Walk from `root` (absolute, normalised). With `one_fs`, directories on
+ * another file system than the root are returned but not entered. */
+int bkp_walk_open(const char *root, bool one_fs, bkp_walk **out);
+/* 1 and the next entry, or 0 at the end. An entry with `err` set reports a
+ * path that vanished or could not be read; the walk goes on after it. */
+int bkp_walk_next(bkp_walk *w, bkp_walk_entry *e);
+/* Enter the directory just returned: its contents come next. */
+void bkp_walk_descend(bkp_walk *w);
+void bkp_walk_free(bkp_walk *w);
+
+/* <0, 0, >0 as a walk reaches `a` before, at or after `b` (paths of one
+ * walk, or of walks whose roots are sorted with this order). */
+int bkp_walk_cmp(const char *a, const char *b);
+/* The same for paths given by length (no NUL inside). */
+int bkp_walk_cmpn(const char *a, size_t an, const char *b, size_t bn);
+
+#endif
