@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
-#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -415,45 +414,6 @@ static const char *hardlink_target(capture_ctx *c, struct archive_entry *e, cons
     return NULL;
 }
 
-/* Absolute, without trailing slashes, "." and ".." resolved lexically. */
-static char *absolute(const char *p)
-{
-    char cwd[PATH_MAX];
-    bkp_buf b;
-    bkp_buf_init(&b);
-    if (p[0] != '/') {
-        if (!getcwd(cwd, sizeof(cwd)))
-            return NULL;
-        bkp_buf_put(&b, cwd, strlen(cwd));
-    }
-    const char *s = p;
-    while (*s) {
-        while (*s == '/')
-            s++;
-        const char *e = strchrnul(s, '/');
-        size_t n = (size_t)(e - s);
-        if (n == 0 || (n == 1 && s[0] == '.')) {
-        } else if (n == 2 && s[0] == '.' && s[1] == '.') {
-            while (b.len && b.data[b.len - 1] != '/')
-                b.len--;
-            if (b.len)
-                b.len--;
-        } else {
-            bkp_buf_u8(&b, '/');
-            bkp_buf_put(&b, s, n);
-        }
-        s = e;
-    }
-    if (!b.len)
-        bkp_buf_u8(&b, '/');
-    bkp_buf_u8(&b, 0);
-    if (b.failed) {
-        bkp_buf_free(&b);
-        return NULL;
-    }
-    return (char *)b.data;
-}
-
 static bool excluded(const bkp_capture_opts *o, const char *path)
 {
     const char *base = strrchr(path, '/');
@@ -699,7 +659,7 @@ int bkp_capture_run(bkp_repo *r, const bkp_capture_opts *o, bkp_capture *out)
         goto out;
     }
     for (size_t i = 0; i < o->npaths; i++) {
-        if (!(out->paths[i] = absolute(o->paths[i]))) {
+        if (!(out->paths[i] = bkp_walk_root(o->paths[i]))) {
             rc = -ENOMEM;
             goto out;
         }

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -242,4 +243,42 @@ int bkp_walk_next(bkp_walk *w, bkp_walk_entry *e)
         return 1;
     }
     return 0;
+}
+
+char *bkp_walk_root(const char *p)
+{
+    char cwd[PATH_MAX];
+    bkp_buf b;
+    bkp_buf_init(&b);
+    if (p[0] != '/') {
+        if (!getcwd(cwd, sizeof(cwd)))
+            return NULL;
+        bkp_buf_put(&b, cwd, strlen(cwd));
+    }
+    const char *s = p;
+    while (*s) {
+        while (*s == '/')
+            s++;
+        const char *e = strchrnul(s, '/');
+        size_t n = (size_t)(e - s);
+        if (n == 0 || (n == 1 && s[0] == '.')) {
+        } else if (n == 2 && s[0] == '.' && s[1] == '.') {
+            while (b.len && b.data[b.len - 1] != '/')
+                b.len--;
+            if (b.len)
+                b.len--;
+        } else {
+            bkp_buf_u8(&b, '/');
+            bkp_buf_put(&b, s, n);
+        }
+        s = e;
+    }
+    if (!b.len)
+        bkp_buf_u8(&b, '/');
+    bkp_buf_u8(&b, 0);
+    if (b.failed) {
+        bkp_buf_free(&b);
+        return NULL;
+    }
+    return (char *)b.data;
 }

@@ -34,7 +34,12 @@ typedef struct bkp_walk_entry {
               * (a negative errno); nothing else of the entry is set */
 } bkp_walk_entry;
 
-/* Walk from `root` (absolute, normalised). With `one_fs`, directories on
+/* `p` made absolute (against the working directory), without trailing
+ * slashes, "." and ".." resolved lexically: a root to walk from. NULL
+ * without memory. */
+char *bkp_walk_root(const char *p);
+
+/* Walk from `root` (absolute, normalised: bkp_walk_root). With `one_fs`, directories on
  * another file system than the root are returned but not entered. */
 int bkp_walk_open(const char *root, bool one_fs, bkp_walk **out);
 /* 1 and the next entry, or 0 at the end. An entry with `err` set reports a
