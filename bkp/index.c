@@ -11,9 +11,25 @@
 #define SEGMENT_MAGIC "BKPIDX01"
 #define ENTRY_LEN (1 + BKP_ID_LEN + 8 + 4 + 4)
 
+/*
+ * Entries live in one dense array (grown by realloc, which for large blocks
+ * moves pages rather than copying them, and whose unused tail is never
+ * touched), found through an open-addressing table of 8-byte slots: the
+ * entry's number and 4 more bytes of its ID, so that a probe rarely reads an
+ * entry that is not the one sought. About 70 bytes per blob in all, where a
+ * table of whole entries at the same load costs twice that and three times
+ * while it grows.
+ */
+typedef struct slot {
+    uint32_t tag; /* ID bytes 8..11 */
+    uint32_t at;  /* entry number + 1; 0: a free slot */
+} slot;
+
 struct bkp_index {
-    bkp_index_entry *slots; /* open addressing; an all-zero ID marks a free slot */
-    uint64_t cap, count;
+    bkp_index_entry *ents;
+    uint64_t count, ents_cap;
+    slot *slots;
+    uint64_t cap; /* a power of two */
     uint8_t (*packs)[BKP_ID_LEN];
     uint32_t npacks, packs_cap;
 };
@@ -21,11 +37,18 @@ struct bkp_index {
 static const uint8_t zero_id[BKP_ID_LEN];
 
 /* IDs are keyed hashes: their first bytes are already uniformly spread. */
-static uint64_t slot_of(const bkp_index *x, const uint8_t id[BKP_ID_LEN])
+static uint64_t slot_in(uint64_t cap, const uint8_t id[BKP_ID_LEN])
 {
     uint64_t h;
     memcpy(&h, id, sizeof(h));
-    return h & (x->cap - 1);
+    return h & (cap - 1);
+}
+
+static uint32_t tag_of(const uint8_t id[BKP_ID_LEN])
+{
+    uint32_t t;
+    memcpy(&t, id + 8, sizeof(t));
+    return t;
 }
 
 int bkp_index_new(bkp_index **out)
@@ -48,6 +71,7 @@ void bkp_index_free(bkp_index *x)
     if (!x)
         return;
     free(x->slots);
+    free(x->ents);
     free(x->packs);
     free(x);
 }
@@ -92,39 +116,37 @@ int bkp_index_find_pack(const bkp_index *x, const uint8_t id[BKP_ID_LEN], uint32
     return -ENOENT;
 }
 
+/* Double the table; the entries stay where they are. */
 static int grow(bkp_index *x)
 {
-    bkp_index_entry *old = x->slots;
-    uint64_t oldcap = x->cap;
-    x->cap *= 2;
-    x->slots = calloc(x->cap, sizeof(*x->slots));
-    if (!x->slots) {
-        x->slots = old;
-        x->cap = oldcap;
+    uint64_t cap = x->cap * 2;
+    slot *t = calloc(cap, sizeof(*t));
+    if (!t)
         return -ENOMEM;
-    }
-    for (uint64_t i = 0; i < oldcap; i++) {
-        if (memcmp(old[i].id, zero_id, BKP_ID_LEN) == 0)
+    for (uint64_t i = 0; i < x->cap; i++) {
+        if (!x->slots[i].at)
             continue;
-        uint64_t s = slot_of(x, old[i].id);
-        while (memcmp(x->slots[s].id, zero_id, BKP_ID_LEN) != 0)
-            s = (s + 1) & (x->cap - 1);
-        x->slots[s] = old[i];
+        uint64_t s = slot_in(cap, x->ents[x->slots[i].at - 1].id);
+        while (t[s].at)
+            s = (s + 1) & (cap - 1);
+        t[s] = x->slots[i];
     }
-    free(old);
+    free(x->slots);
+    x->slots = t;
+    x->cap = cap;
     return 0;
 }
 
 bkp_index_entry *bkp_index_lookup(const bkp_index *x, const uint8_t id[BKP_ID_LEN])
 {
-    uint64_t s = slot_of(x, id);
-    for (;;) {
-        bkp_index_entry *e = &x->slots[s];
-        if (memcmp(e->id, id, BKP_ID_LEN) == 0)
-            return e;
-        if (memcmp(e->id, zero_id, BKP_ID_LEN) == 0)
+    uint32_t tag = tag_of(id);
+    for (uint64_t s = slot_in(x->cap, id);; s = (s + 1) & (x->cap - 1)) {
+        const slot *sl = &x->slots[s];
+        if (!sl->at)
             return NULL;
-        s = (s + 1) & (x->cap - 1);
+        bkp_index_entry *e = &x->ents[sl->at - 1];
+        if (sl->tag == tag && memcmp(e->id, id, BKP_ID_LEN) == 0)
+            return e;
     }
 }
 
@@ -132,15 +154,26 @@ int bkp_index_insert(bkp_index *x, const bkp_index_entry *e)
 {
     if (bkp_index_lookup(x, e->id))
         return 1;
+    if (memcmp(e->id, zero_id, BKP_ID_LEN) == 0 || x->count >= UINT32_MAX - 1)
+        return -EINVAL;
     if ((x->count + 1) * 4 > x->cap * 3) {
         int r = grow(x);
         if (r)
             return r;
     }
-    uint64_t s = slot_of(x, e->id);
-    while (memcmp(x->slots[s].id, zero_id, BKP_ID_LEN) != 0)
+    if (x->count == x->ents_cap) {
+        uint64_t cap = x->ents_cap ? 2 * x->ents_cap : 1024;
+        bkp_index_entry *n = realloc(x->ents, cap * sizeof(*n));
+        if (!n)
+            return -ENOMEM;
+        x->ents = n;
+        x->ents_cap = cap;
+    }
+    uint64_t s = slot_in(x->cap, e->id);
+    while (x->slots[s].at)
         s = (s + 1) & (x->cap - 1);
-    x->slots[s] = *e;
+    x->ents[x->count] = *e;
+    x->slots[s] = (slot){tag_of(e->id), (uint32_t)(x->count + 1)};
     x->count++;
     return 0;
 }
@@ -153,9 +186,8 @@ uint64_t bkp_index_count(const bkp_index *x)
 void bkp_index_foreach(const bkp_index *x, void (*fn)(const bkp_index_entry *e, void *ctx),
                        void *ctx)
 {
-    for (uint64_t i = 0; i < x->cap; i++)
-        if (memcmp(x->slots[i].id, zero_id, BKP_ID_LEN) != 0)
-            fn(&x->slots[i], ctx);
+    for (uint64_t i = 0; i < x->count; i++)
+        fn(&x->ents[i], ctx);
 }
 
 static int cmp_by_pack(const void *a, const void *b)
@@ -175,9 +207,9 @@ int bkp_index_segments_encode(const bkp_index *x, uint32_t first, uint32_t last,
     int r = 0;
 
     /* One pass collects the entries of the new packs, a sort groups them. */
-    for (uint64_t i = 0; i < x->cap; i++) {
-        const bkp_index_entry *e = &x->slots[i];
-        if (memcmp(e->id, zero_id, BKP_ID_LEN) == 0 || e->pack < first || e->pack >= last)
+    for (uint64_t i = 0; i < x->count; i++) {
+        const bkp_index_entry *e = &x->ents[i];
+        if (e->pack < first || e->pack >= last)
             continue;
         if (n == cap) {
             cap = cap ? 2 * cap : 1024;

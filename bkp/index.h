@@ -49,6 +49,10 @@ uint64_t bkp_index_count(const bkp_index *x);
 void bkp_index_foreach(const bkp_index *x, void (*fn)(const bkp_index_entry *e, void *ctx),
                        void *ctx);
 
+/* Entries per index segment file when writing: a segment of about 3 MiB, so
+ * that loading the index holds little of it twice (sealed and open) besides
+ * the entries themselves; far below the 64 MiB limit of one blob. */
+#define BKP_INDEX_SEGMENT_ENTRIES (1U << 16)
 /* Serialise the entries of packs [first, last) into segment files of at most
  * `max_entries` entries each (a pack with more gets a segment of its own),
  * calling `emit` with each file's bytes; stops at emit's first error. */

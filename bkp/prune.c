@@ -589,7 +589,7 @@ int bkp_prune(bkp_repo *r, bkp_gen *const *doomed, size_t ndoomed, bool dry_run,
     written w = {idir, &intent};
     if (!rc)
         rc = bkp_index_segments_encode(fresh, 0, bkp_index_pack_count(fresh), bkp_repo_keys(r),
-                                       1U << 20, write_one, &w);
+                                       BKP_INDEX_SEGMENT_ENTRIES, write_one, &w);
     if (!rc) {
         intent.index_written = true;
         rc = write_intent(r, ldir, &intent);

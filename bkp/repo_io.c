@@ -222,8 +222,6 @@ static int write_segment(const bkp_buf *seg, void *ctx)
     return bkp_index_segment_store(((bkp_repo *)ctx)->index_dir, seg, name);
 }
 
-/* 1M entries of 49 bytes stay well below the 64 MiB limit of one blob. */
-#define SEGMENT_MAX_ENTRIES (1U << 20)
 
 int bkp_repo_flush(bkp_repo *r)
 {
@@ -246,7 +244,7 @@ int bkp_repo_flush(bkp_repo *r)
     pthread_mutex_unlock(&r->lock);
     if (rc || first == last)
         return rc;
-    rc = bkp_index_segments_encode(r->index, first, last, r->keys, SEGMENT_MAX_ENTRIES,
+    rc = bkp_index_segments_encode(r->index, first, last, r->keys, BKP_INDEX_SEGMENT_ENTRIES,
                                    write_segment, r);
     if (rc)
         bkp_error("cannot write an index segment in %s: %s", r->index_dir, bkp_strerror(rc));
