@@ -365,6 +365,7 @@ static void segment_seal(bkp_fcache_writer *w, bool final)
     w->seg.data[12] = final;
     bkp_le32(w->seg.data + 13, w->n);
     segment_id(w->dataset, w->cache_id, w->index, id);
+    bkp_buf_reset(&w->sealed); /* seal appends */
     int rc = bkp_blob_seal(w->k, BKP_BLOB_CACHE, id, w->seg.data, w->seg.len, 1, &w->sealed);
     if (!rc) {
         bkp_le32(le, (uint32_t)w->sealed.len);
