@@ -219,12 +219,24 @@ static void expect_changed(bkp_fcache *c, uint32_t i, int what)
     entry_item(i, &want);
     bkp_item_content_hash(bkp_repo_keys(g.r), st.size, want.chunks, want.nchunks, hash);
     switch (what) {
-    case 0: st.mode ^= 0100; break;
-    case 1: st.mtime += 1; break;
-    case 2: st.ctime += 1; break;
-    case 3: st.size += 1; break;
-    case 4: st.ino += 1; break;
-    default: st.dev += 1; break;
+    case 0:
+        st.mode ^= 0100;
+        break;
+    case 1:
+        st.mtime += 1;
+        break;
+    case 2:
+        st.ctime += 1;
+        break;
+    case 3:
+        st.size += 1;
+        break;
+    case 4:
+        st.ino += 1;
+        break;
+    default:
+        st.dev += 1;
+        break;
     }
     bkp_item_init(&it);
     assert_int_equal(bkp_fcache_lookup(c, p, &st, &it, old, &x), 0);
@@ -342,9 +354,9 @@ static void read_segs(const char *dataset, segs *s)
         assert_true(off + 4 + len <= s->size);
         uint8_t id[BKP_ID_LEN];
         seg_id(dataset, s->file + 8, s->n, id);
-        assert_int_equal(bkp_blob_open(bkp_repo_keys(g.r), BKP_BLOB_CACHE, id, s->file + off + 4,
-                                       len, &plain),
-                         0);
+        assert_int_equal(
+            bkp_blob_open(bkp_repo_keys(g.r), BKP_BLOB_CACHE, id, s->file + off + 4, len, &plain),
+            0);
         assert_true(plain.len <= (1U << 20) + 4096);
         const char *l;
         size_t ll;
@@ -430,8 +442,7 @@ static void round_trip(void **state)
 static void out_of_order(void **state)
 {
     (void)state;
-    static const char *const order[] = {"/a/b", "/a/a", "/a/b", "relative", "", "/a/b.c",
-                                        "/a/b/x"};
+    static const char *const order[] = {"/a/b", "/a/a", "/a/b", "relative", "", "/a/b.c", "/a/b/x"};
     bkp_fcache_writer *w = NULL;
     assert_int_equal(bkp_fcache_writer_new(g.r, "order", &w), 0);
     for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
@@ -447,7 +458,7 @@ static void out_of_order(void **state)
     assert_int_equal(bkp_fcache_commit(w), 0);
 
     segs s;
-    read_segs("order", &s); /* what was written is in order */
+    read_segs("order", &s);                       /* what was written is in order */
     assert_int_equal(entries_before(&s, s.n), 2); /* "/a/b", "/a/b.c" */
     free(s.file);
 
@@ -489,10 +500,10 @@ static void cut_short(void **state)
     assert_true(s.n >= 4);
     for (size_t k = 1; k < s.n; k++) {
         uint32_t before = entries_before(&s, k);
-        expect_cut(&s, s.off[k], before);                    /* at a boundary */
-        expect_cut(&s, s.off[k] + 2, before);                /* inside a length */
-        expect_cut(&s, s.off[k] + s.len[k] / 2, before);     /* inside a segment */
-        expect_cut(&s, s.off[k] + s.len[k] - 1, before);     /* its last byte */
+        expect_cut(&s, s.off[k], before);                /* at a boundary */
+        expect_cut(&s, s.off[k] + 2, before);            /* inside a length */
+        expect_cut(&s, s.off[k] + s.len[k] / 2, before); /* inside a segment */
+        expect_cut(&s, s.off[k] + s.len[k] - 1, before); /* its last byte */
     }
     expect_cut(&s, 24, 0); /* the header alone */
     expect_cut(&s, s.off[0] + s.len[0] / 2, 0);
@@ -755,8 +766,8 @@ static int check(const bkp_buf *b, uint64_t index, const char *after)
     bool fin = false;
     const char *last = NULL;
     size_t ll = 99;
-    int rc = bkp_fcache_segment_check(b->data, b->len, index, after, after ? strlen(after) : 0,
-                                      &n, &fin, &last, &ll);
+    int rc = bkp_fcache_segment_check(b->data, b->len, index, after, after ? strlen(after) : 0, &n,
+                                      &fin, &last, &ll);
     if (rc)
         assert_true(n == 99 && ll == 99); /* written only on success */
     return rc;

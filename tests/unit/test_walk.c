@@ -93,9 +93,9 @@ static char type_of(const bkp_walk_entry *e)
 {
     if (e->err)
         return 'e';
-    return S_ISDIR(e->st.st_mode)   ? 'd'
-           : S_ISREG(e->st.st_mode) ? 'f'
-           : S_ISLNK(e->st.st_mode) ? 'l'
+    return S_ISDIR(e->st.st_mode)    ? 'd'
+           : S_ISREG(e->st.st_mode)  ? 'f'
+           : S_ISLNK(e->st.st_mode)  ? 'l'
            : S_ISFIFO(e->st.st_mode) ? 'p'
                                      : '?';
 }
@@ -180,10 +180,10 @@ static const struct {
     const char *rel;
     char type;
 } expected[] = {
-    {"", 'd'},        {"B", 'f'},      {"a", 'f'},     {"b", 'd'},           {"b/inner", 'f'},
-    {"b-c", 'f'},     {"b.txt", 'f'},  {"empty", 'd'}, {"fifo", 'p'},        {"link", 'l'},
-    {"z", 'd'},       {"z/y", 'd'},    {"z/y/deep", 'f'}, {"z/\x80x", 'f'}, {"\xc3\xa9", 'f'},
-    {"\xff", 'f'},
+    {"", 'd'},         {"B", 'f'},       {"a", 'f'},        {"b", 'd'},
+    {"b/inner", 'f'},  {"b-c", 'f'},     {"b.txt", 'f'},    {"empty", 'd'},
+    {"fifo", 'p'},     {"link", 'l'},    {"z", 'd'},        {"z/y", 'd'},
+    {"z/y/deep", 'f'}, {"z/\x80x", 'f'}, {"\xc3\xa9", 'f'}, {"\xff", 'f'},
 };
 #define NEXPECTED (sizeof(expected) / sizeof(expected[0]))
 
