@@ -46,7 +46,7 @@ void bkp_fcache_free(bkp_fcache *c);
  * Look `path` up; paths must come in walk order (a path out of order is
  * reported new). 1 when it is cached with the same `st`: a regular file's
  * chunks and sparse map are copied into `it` (when `it` is not NULL) and the
- * extras into `x`; 0 when it is cached with another stat (it changed: a
+ * extras into `x` (never NULL); 0 when it is cached with another stat (it changed: a
  * regular file's former content hash goes to `old_content`); -ENOENT when it
  * is new. -ENOMEM when the chunks cannot be copied.
  */
