@@ -82,6 +82,21 @@ done
     { echo "run.sh: --rounds, --wait, --settle and --seed take whole numbers" >&2; exit 2; }
 [[ -z $FILES || $FILES =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --files takes a whole number" >&2; exit 2; }
 
+# shellcheck source=bench/profiles.sh
+source "$SCRIPT_DIR/profiles.sh"
+
+IFS=, read -r -a PROFILE_LIST <<<"$PROFILES"
+for p in "${PROFILE_LIST[@]}"; do
+    [[ " $PROFILES_KNOWN " == *" $p "* ]] ||
+        { echo "run.sh: unknown profile $p (choose from ${PROFILES_KNOWN// /,})" >&2; exit 2; }
+done
+for st in ${STEPS//,/ }; do
+    [[ " $STEPS_ALL " == *" $st "* ]] || { echo "run.sh: unknown step $st (choose from $STEPS_ALL_HELP)" >&2; exit 2; }
+done
+
+# has_step STEP — whether STEP runs for the current profile.
+has_step() { [[ " $RUN_STEPS " == *" $1 "* ]]; }
+
 log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*"; }
 die() { printf 'run.sh: %s\n' "$*" >&2; exit 1; }
 
@@ -200,22 +215,6 @@ done
 if [[ ! -x $GEN || $stale == 1 ]]; then
     cc -O2 -o "$GEN" "$SCRIPT_DIR/gen-data.c"
 fi
-
-# shellcheck source=bench/profiles.sh
-source "$SCRIPT_DIR/profiles.sh"
-
-IFS=, read -r -a PROFILE_LIST <<<"$PROFILES"
-for p in "${PROFILE_LIST[@]}"; do
-    [[ " $PROFILES_KNOWN " == *" $p "* ]] || die "unknown profile $p (choose from ${PROFILES_KNOWN// /,})"
-done
-if [[ -n $STEPS ]]; then
-    for st in ${STEPS//,/ }; do
-        [[ " $STEPS_ALL " == *" $st "* ]] || die "unknown step $st (choose from $STEPS_ALL_HELP)"
-    done
-fi
-
-# has_step STEP — whether STEP runs for the current profile.
-has_step() { [[ " $RUN_STEPS " == *" $1 "* ]]; }
 
 if [[ ! -e $PASSFILE ]]; then
     (umask 077 && printf 'bench-passphrase-%s\n' "$(date +%s%N | sha256sum | cut -c1-24)" >"$PASSFILE")
