@@ -2,10 +2,11 @@
 # bench/run.sh — measures bkp, restic and borg side by side on the same
 # data sets (profiles: a deterministic hospital-like set, many small files, a
 # copy of a real system tree, a folder-heavy tree, one million small files;
-# bench/profiles.sh), in one run, with the care small VMs need: interleaved tools with a rotated order per round,
-# a fixed wait before each timed step, inputs re-read (or caches dropped) right
-# before each timed step, no timed file creation within a minute of a mass
-# delete, medians with min–max and ratios against bkp.
+# bench/profiles.sh), in one run, with the care small VMs need: interleaved
+# tools with a rotated order per round, a fixed wait before each timed step,
+# inputs re-read (or caches dropped) right before each timed step, no timed
+# file creation within a minute of a mass delete, medians with min–max and
+# ratios against bkp.
 #
 # Usage: bench/run.sh [options]   (bench/run.sh --help)
 # shellcheck disable=SC2016  # single-quoted sh -c scripts expand $1 in the inner shell
