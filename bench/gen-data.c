@@ -1,11 +1,14 @@
 /*
- * gen-data — deterministic, seeded generator of a hospital-like data set.
+ * gen-data — deterministic, seeded generator of the benchmark data sets.
  *
- *   gen-data generate [--seed N] [--size SIZE] DIR
- *   gen-data sync     [--seed N] [--size SIZE] DIR   (same as generate)
- *   gen-data mutate   [--seed N] [--size SIZE] [--step K] DIR
- *   gen-data info     [--seed N] [--size SIZE]
+ *   gen-data generate [--profile P] [--seed N] [--size SIZE] [--files N] DIR
+ *   gen-data sync     [--profile P] [--seed N] [--size SIZE] [--files N] DIR   (same as generate)
+ *   gen-data mutate   [--profile P] [--seed N] [--size SIZE] [--files N] [--step K] DIR
+ *   gen-data info     [--profile P] [--seed N] [--size SIZE] [--files N]
  *
+ * Profiles: hospital (the default, described here), and smallfiles, folders
+ * and million, the many-small-files trees of gen-small.h (--files sets their
+ * file count; --size is the hospital's only).
  * SIZE accepts a plain byte count or a K/M/G suffix (binary units: 2G = 2 GiB).
  * Defaults: --seed 1 --size 2G --step 1.
  *
@@ -29,6 +32,7 @@
  * arithmetic is used: the same seed gives the same bytes on every machine.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -511,7 +515,33 @@ static void cmd_mutate(const plan_t *p, uint64_t step)
     free(used); free(idx); free(b.p);
 }
 
+#include "gen-small.h"
+
 /* -------------------------------------------------------------- main */
+
+static void usage(void);
+
+/* The output directory: created, without trailing slashes. */
+static void set_root(const char *dir)
+{
+    if (!dir) usage();
+    g_root = strdup(dir);
+    while (strlen(g_root) > 1 && g_root[strlen(g_root) - 1] == '/') g_root[strlen(g_root) - 1] = 0;
+    if (mkdir(g_root, 0755) && errno != EEXIST) die("cannot create %s", g_root);
+    errno = 0;
+}
+
+static int small_main(const char *cmd, const char *dir, int profile, uint64_t seed, uint64_t files, uint64_t step)
+{
+    tree_t t = {profile, seed, files};
+    if (!files) { errno = 0; die("--files must be at least 1%s", ""); }
+    if (!strcmp(cmd, "info")) { sm_info(&t); return 0; }
+    set_root(dir);
+    if (!strcmp(cmd, "generate") || !strcmp(cmd, "sync")) sm_sync(&t);
+    else if (!strcmp(cmd, "mutate")) sm_mutate(&t, step);
+    else usage();
+    return 0;
+}
 
 static uint64_t parse_size(const char *s)
 {
@@ -534,16 +564,18 @@ static uint64_t parse_size(const char *s)
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: gen-data generate|sync [--seed N] [--size SIZE] DIR\n"
-            "       gen-data mutate [--seed N] [--size SIZE] [--step K] DIR\n"
-            "       gen-data info [--seed N] [--size SIZE]\n");
+            "usage: gen-data generate|sync [--profile P] [--seed N] [--size SIZE] [--files N] DIR\n"
+            "       gen-data mutate [--profile P] [--seed N] [--size SIZE] [--files N] [--step K] DIR\n"
+            "       gen-data info [--profile P] [--seed N] [--size SIZE] [--files N]\n"
+            "profiles: hospital (default), smallfiles, folders, million\n");
     exit(2);
 }
 
 int main(int argc, char **argv)
 {
-    uint64_t seed = 1, size = 2 * GiB, step = 1;
+    uint64_t seed = 1, size = 2 * GiB, step = 1, files = 0;
     const char *cmd, *dir = NULL;
+    int profile = P_HOSPITAL;
 
     if (argc < 2) usage();
     cmd = argv[1];
@@ -551,10 +583,18 @@ int main(int argc, char **argv)
         if (!strcmp(argv[i], "--seed") && i + 1 < argc) seed = strtoull(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--size") && i + 1 < argc) size = parse_size(argv[++i]);
         else if (!strcmp(argv[i], "--step") && i + 1 < argc) step = strtoull(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--files") && i + 1 < argc) files = strtoull(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--profile") && i + 1 < argc) {
+            const char *name = argv[++i];
+            for (profile = 0; profile < (int)(sizeof(PROFILE) / sizeof(PROFILE[0])); profile++)
+                if (!strcmp(name, PROFILE[profile])) break;
+            if (profile == (int)(sizeof(PROFILE) / sizeof(PROFILE[0]))) { errno = 0; die("unknown profile %s", name); }
+        }
         else if (argv[i][0] == '-' || dir) usage();
         else dir = argv[i];
     }
     if (size < 4 * MiB) { errno = 0; die("size must be at least 4M%s", ""); }
+    if (profile != P_HOSPITAL) return small_main(cmd, dir, profile, seed, files ? files : profile_default_files(profile), step);
 
     plan_t p;
     make_plan(&p, seed, size);
@@ -565,12 +605,7 @@ int main(int argc, char **argv)
                (unsigned long long)p.nimgs);
         return 0;
     }
-    if (!dir) usage();
-    g_root = strdup(dir);
-    while (strlen(g_root) > 1 && g_root[strlen(g_root) - 1] == '/') g_root[strlen(g_root) - 1] = 0;
-    if (mkdir(g_root, 0755) && errno != EEXIST) die("cannot create %s", g_root);
-    errno = 0;
-
+    set_root(dir);
     if (!strcmp(cmd, "generate") || !strcmp(cmd, "sync")) cmd_sync(&p);
     else if (!strcmp(cmd, "mutate")) cmd_mutate(&p, step);
     else usage();

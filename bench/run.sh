@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # bench/run.sh — measures bkp, restic and borg side by side on the same
-# deterministic hospital-like data set, in one run, with the care small VMs
-# need: interleaved tools with a rotated order per round,
-# a fixed wait before each timed step, inputs re-read (or caches dropped) right
-# before each timed step, no timed file creation within a minute of a mass
-# delete, medians with min–max and ratios against bkp.
+# data sets (profiles: a deterministic hospital-like set, many small files, a
+# copy of a real system tree, a folder-heavy tree, one million small files;
+# bench/profiles.sh), in one run, with the care small VMs need: interleaved
+# tools with a rotated order per round, a fixed wait before each timed step,
+# inputs re-read (or caches dropped) right before each timed step, no timed
+# file creation within a minute of a mass delete, medians with min–max and
+# ratios against bkp.
 #
 # Usage: bench/run.sh [options]   (bench/run.sh --help)
 # shellcheck disable=SC2016  # single-quoted sh -c scripts expand $1 in the inner shell
@@ -17,22 +19,38 @@ ROUNDS=3
 WAIT=10            # seconds before every timed step (memory given back to the host, see BENCHMARKING.md §1)
 SETTLE=65          # seconds between a mass delete and the next timed step that creates files (§3)
 WORK=/var/tmp/bkp-bench
-SIZE=2G
+SIZE=2G            # the hospital profile's size
+FILES=""           # file count of smallfiles, folders, million (empty: each its default)
 SEED=1
+PROFILES=hospital
+STEPS=""           # empty: every profile's default steps
+SYSTREE_SRC="/usr/share /usr/lib"
 MUTATION=1         # which gen-data mutation is applied (the same one every round)
 BKP=""
 COLD=0
 CHECK=1            # compare every restored tree with the data set (untimed)
 TOOLS="bkp,restic,borg"
 
+STEPS_ALL_HELP="read,initial,nochange,mutated,restore,verify"
 usage() {
     cat <<EOF
 usage: bench/run.sh [options]
+  --profile LIST  comma-separated data sets, run one after the other (default $PROFILES):
+                    hospital    generated hospital-like set of --size bytes
+                    smallfiles  ~100k files of 1-8 KiB in patient/date folders
+                    systree     a cp -a copy of --systree (machine-dependent)
+                    folders     20k folders of one small note each
+                    million     1M files of 64-600 bytes in 2,000 folders
+  --steps LIST    comma-separated subset of $STEPS_ALL_HELP
+                  (default all; million: all but verify); initial is always run
+  --files N       file count of smallfiles, folders and million (smoke runs)
+  --systree DIRS  space-separated directories the systree profile copies
+                  (default "$SYSTREE_SRC")
   --rounds N      rounds (default $ROUNDS); tool order rotates every round
   --wait S        fixed wait before each timed step, every tool (default $WAIT)
   --settle S      minimum seconds between a mass delete and a timed step (default $SETTLE)
   --work DIR      data, repositories and restores live here (default $WORK)
-  --size SIZE     data set size, e.g. 2G, 200M (default $SIZE)
+  --size SIZE     hospital data set size, e.g. 2G, 200M (default $SIZE)
   --seed N        data set seed (default $SEED)
   --bkp PATH      bkp binary (default build/bkp in the repository, else bkp on PATH)
   --tools LIST    comma-separated subset of bkp,restic,borg (default $TOOLS)
@@ -43,6 +61,10 @@ EOF
 
 while (($#)); do
     case $1 in
+    --profile) PROFILES=$2; shift 2 ;;
+    --steps) STEPS=$2; shift 2 ;;
+    --files) FILES=$2; shift 2 ;;
+    --systree) SYSTREE_SRC=$2; shift 2 ;;
     --rounds) ROUNDS=$2; shift 2 ;;
     --wait) WAIT=$2; shift 2 ;;
     --settle) SETTLE=$2; shift 2 ;;
@@ -59,6 +81,22 @@ while (($#)); do
 done
 [[ $ROUNDS =~ ^[1-9][0-9]*$ && $WAIT =~ ^[0-9]+$ && $SETTLE =~ ^[0-9]+$ && $SEED =~ ^[0-9]+$ ]] ||
     { echo "run.sh: --rounds, --wait, --settle and --seed take whole numbers" >&2; exit 2; }
+[[ -z $FILES || $FILES =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --files takes a whole number" >&2; exit 2; }
+
+# shellcheck source=bench/profiles.sh
+source "$SCRIPT_DIR/profiles.sh"
+
+IFS=, read -r -a PROFILE_LIST <<<"$PROFILES"
+for p in "${PROFILE_LIST[@]}"; do
+    [[ " $PROFILES_KNOWN " == *" $p "* ]] ||
+        { echo "run.sh: unknown profile $p (choose from ${PROFILES_KNOWN// /,})" >&2; exit 2; }
+done
+for st in ${STEPS//,/ }; do
+    [[ " $STEPS_ALL " == *" $st "* ]] || { echo "run.sh: unknown step $st (choose from $STEPS_ALL_HELP)" >&2; exit 2; }
+done
+
+# has_step STEP — whether STEP runs for the current profile.
+has_step() { [[ " $RUN_STEPS " == *" $1 "* ]]; }
 
 log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*"; }
 die() { printf 'run.sh: %s\n' "$*" >&2; exit 1; }
@@ -179,43 +217,21 @@ if [[ ! -x $GEN || $stale == 1 ]]; then
     cc -O2 -o "$GEN" "$SCRIPT_DIR/gen-data.c"
 fi
 
-# The marker ties the data on disk to seed, size and generator source.
-MARKER="$("$GEN" info --seed "$SEED" --size "$SIZE") gen=$(cat "$SCRIPT_DIR"/gen-data.c "$SCRIPT_DIR"/gen-*.h | sha256sum | cut -c1-16)"
-SIZE_BYTES=$(sed -n 's/.* size \([0-9]*\):.*/\1/p' <<<"$MARKER")
-
-# Brings $DATA to the base state: generated once, reused when the marker
-# matches, reverted with `gen-data sync` after a mutation.
-data_base() {
-    if [[ ! -d $DATA || $(cat "$WORK/data.marker" 2>/dev/null) != "$MARKER" ]]; then
-        if [[ -e $DATA ]]; then mass_delete "$DATA"; fi
-        rm -f "$WORK/data.marker"
-        log "generating data set ($SIZE, seed $SEED) in $DATA"
-        "$GEN" generate --seed "$SEED" --size "$SIZE" "$DATA"
-        printf '%s\n' "$MARKER" >"$WORK/data.marker"
-        echo base >"$WORK/data.state"
-    elif [[ $(cat "$WORK/data.state" 2>/dev/null) != base ]]; then
-        log "reverting data set to its base state"
-        "$GEN" sync --seed "$SEED" --size "$SIZE" "$DATA"
-        echo base >"$WORK/data.state"
-    fi
-}
-
-data_mutate() {
-    echo mutated >"$WORK/data.state"
-    "$GEN" mutate --seed "$SEED" --size "$SIZE" --step "$MUTATION" "$DATA"
-}
-
-data_bytes() { find "$DATA" -type f -printf '%s\n' | awk '{ s += $1 } END { printf "%.0f\n", s }'; }
-
 if [[ ! -e $PASSFILE ]]; then
     (umask 077 && printf 'bench-passphrase-%s\n' "$(date +%s%N | sha256sum | cut -c1-24)" >"$PASSFILE")
 fi
 chmod 600 "$PASSFILE"
 
-# Free space: the data set, and per tool a repository and a restore.
-avail=$(df -B1 --output=avail "$WORK" | tail -n1)
-need=$((SIZE_BYTES * (1 + 2 * ${#TOOL_LIST[@]})))
-((avail > need)) || log "WARNING: $WORK has $((avail >> 20)) MiB free, about $((need >> 20)) MiB may be needed"
+# Free space and inodes: per tool a repository and a restore of the data set.
+check_space() {
+    local avail iavail need ineed
+    avail=$(df -B1 --output=avail "$WORK" | tail -n1)
+    iavail=$(df --output=iavail "$WORK" | tail -n1)
+    need=$((DATA_DISK * 2 * ${#TOOL_LIST[@]}))
+    ineed=$(((DATA_FILES + DATA_DIRS + DATA_OTHER) * ${#TOOL_LIST[@]}))
+    ((avail > need)) || log "WARNING: $WORK has $((avail >> 20)) MiB free, about $((need >> 20)) MiB may be needed"
+    ((iavail > ineed)) || log "WARNING: $WORK has $iavail inodes free, about $ineed may be needed"
+}
 
 # ------------------------------------------------------------- results
 
@@ -225,13 +241,13 @@ LOGDIR=$WORK/logs/$RUN_ID
 mkdir -p "$RESULTS" "$LOGDIR"
 CSV=$RESULTS/$RUN_ID.csv
 MD=$RESULTS/$RUN_ID.md
-echo "run,round,position,tool,step,status,wall_s,user_s,sys_s,max_rss_kib,data_bytes,mb_per_s,repo_bytes,exit_code" >"$CSV"
+echo "run,profile,round,position,tool,step,status,wall_s,user_s,sys_s,max_rss_kib,data_bytes,mb_per_s,repo_bytes,exit_code" >"$CSV"
 
 # record TOOL STEP STATUS WALL USER SYS RSS BYTES REPO RC
 record() {
     local mbps=""
     [[ $3 == ok ]] && mbps=$(awk -v b="$8" -v w="$4" 'BEGIN { printf "%.1f", (w > 0 ? b / w / 1e6 : 0) }')
-    echo "$RUN_ID,$ROUND,$POSITION,$1,$2,$3,$4,$5,$6,$7,$8,$mbps,$9,${10}" >>"$CSV"
+    echo "$RUN_ID,$PROFILE,$ROUND,$POSITION,$1,$2,$3,$4,$5,$6,$7,$8,$mbps,$9,${10}" >>"$CSV"
 }
 
 # ----------------------------------------------------------- timing
@@ -261,7 +277,7 @@ before_timed() {
 timed() {
     local tool=$1 step=$2 bytes=$3
     shift 3
-    local out="$LOGDIR/r$ROUND-$tool-$step.log" tf="$LOGDIR/r$ROUND-$tool-$step.time" rc=0
+    local out="$LOGDIR/$PROFILE-r$ROUND-$tool-$step.log" tf="$LOGDIR/$PROFILE-r$ROUND-$tool-$step.time" rc=0
     setsid /usr/bin/time -o "$tf" -f '%e %U %S %M' "$@" >"$out" 2>&1 </dev/null &
     CHILD=$!
     wait "$CHILD" || rc=$?
@@ -304,8 +320,8 @@ tool_cmd() {
         envs+=("BKP_PASSPHRASE_FILE=$PASSFILE" "$BKP")
         case $step in
         init) CMD=("${envs[@]}" init "${a[@]}") ;;
-        initial | nochange | mutated) CMD=("${envs[@]}" backup "${a[@]}" --dataset hospital "$DATA") ;;
-        restore) CMD=("${envs[@]}" restore "${a[@]}" hospital:latest "$d/restore") ;;
+        initial | nochange | mutated) CMD=("${envs[@]}" backup "${a[@]}" --dataset "$PROFILE" "$DATA") ;;
+        restore) CMD=("${envs[@]}" restore "${a[@]}" "$PROFILE:latest" "$d/restore") ;;
         verify) CMD=("${envs[@]}" verify "${a[@]}" --read-data) ;;
         esac ;;
     restic)
@@ -322,8 +338,9 @@ tool_cmd() {
         case $step in
         init) CMD=("${envs[@]}" borg init --encryption=repokey-blake2) ;;
         initial | nochange | mutated) CMD=("${envs[@]}" borg create --compression lz4 "::$step" "$DATA") ;;
-        # borg extracts into the current directory.
-        restore) CMD=("${envs[@]}" sh -c 'cd "$1" && exec borg extract ::mutated' sh "$d/restore") ;;
+        # borg extracts into the current directory; the archive is named
+        # after the step that made it.
+        restore) CMD=("${envs[@]}" sh -c 'cd "$1" && exec borg extract "::$2"' sh "$d/restore" "$LAST_BACKUP") ;;
         verify) CMD=("${envs[@]}" borg check --verify-data) ;;
         esac ;;
     esac
@@ -352,11 +369,11 @@ init_tools() {
         if [[ -n ${MISSING[$tool]:-} ]]; then continue; fi
         mkdir -p "$ROUND_DIR/$tool"
         tool_cmd "$tool" init
-        if "${CMD[@]}" >"$LOGDIR/r$ROUND-$tool-init.log" 2>&1 </dev/null; then
+        if "${CMD[@]}" >"$LOGDIR/$PROFILE-r$ROUND-$tool-init.log" 2>&1 </dev/null; then
             ALIVE[$tool]=1
         else
-            log "  FAIL: $tool init — log: $LOGDIR/r$ROUND-$tool-init.log"
-            tail -n 5 "$LOGDIR/r$ROUND-$tool-init.log" | sed 's/^/      | /'
+            log "  FAIL: $tool init — log: $LOGDIR/$PROFILE-r$ROUND-$tool-init.log"
+            tail -n 5 "$LOGDIR/$PROFILE-r$ROUND-$tool-init.log" | sed 's/^/      | /'
         fi
     done
 }
@@ -364,7 +381,8 @@ init_tools() {
 # run_step STEP BYTES — STEP for every tool, in this round's order.
 run_step() {
     local step=$1 bytes=$2 tool pos=0 inputs
-    log "round $ROUND: $step"
+    log "$PROFILE round $ROUND: $step"
+    case $step in initial | nochange | mutated) LAST_BACKUP=$step ;; esac
     for tool in "${ORDER[@]}"; do
         POSITION=$((++pos))
         if [[ -z ${ALIVE[$tool]} ]]; then
@@ -388,12 +406,12 @@ run_step() {
         initial | nochange | mutated)
             report_ok "$tool" "$step" "$bytes" "$(du -sb "$ROUND_DIR/$tool/repo" | cut -f1)" ;;
         restore)
-            # Untimed: the restored tree must equal the mutated data set.
-            if ((CHECK)) && ! diff -rq --no-dereference "$DATA" "$ROUND_DIR/$tool/restore$DATA" \
-                >"$LOGDIR/r$ROUND-$tool-restore.diff" 2>&1; then
+            # Untimed: the restored tree must equal the data set as backed up last.
+            if ((CHECK)) && ! check_restore "$ROUND_DIR/$tool/restore$DATA" \
+                "$LOGDIR/$PROFILE-r$ROUND-$tool-restore.diff"; then
                 record "$tool" "$step" FAIL "${TIMED[@]}" "$bytes" "" 0
-                log "  FAIL: $tool restore differs from the data set — $LOGDIR/r$ROUND-$tool-restore.diff"
-                head -n 5 "$LOGDIR/r$ROUND-$tool-restore.diff" | sed 's/^/      | /'
+                log "  FAIL: $tool restore differs from the data set — $LOGDIR/$PROFILE-r$ROUND-$tool-restore.diff"
+                head -n 5 "$LOGDIR/$PROFILE-r$ROUND-$tool-restore.diff" | sed 's/^/      | /'
             else
                 report_ok "$tool" "$step" "$bytes" ""
             fi ;;
@@ -407,7 +425,7 @@ run_step() {
 # Markdown tables from the CSV: step x tool with median (min–max) seconds,
 # MB/s, peak RSS and repository size, then ratios against bkp.
 summarize() {
-    awk -F, -v tools="bkp restic borg cat tar+lz4" -v steps="read initial nochange mutated restore verify" '
+    awk -F, -v profile="$PROFILE" -v tools="bkp restic borg cat tar+lz4" -v steps="read initial nochange mutated restore verify" '
     function sortv(a, n,   i, j, t) {
         for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
     }
@@ -426,13 +444,13 @@ summarize() {
         if (!ok[key] || !ok[bkey]) return "FAIL"
         return ratio(stat(kind, key), bv)
     }
-    NR == 1 { next }
+    NR == 1 || $2 != profile { next }
     {
-        key = $5 SUBSEP $4; seen[key] = 1
-        if ($6 != "ok") { fails[key]++; next }
+        key = $6 SUBSEP $5; seen[key] = 1
+        if ($7 != "ok") { fails[key]++; next }
         ok[key]++
-        add("wall", key, $7); add("rss", key, $10 / 1024); add("mbps", key, $12)
-        if ($13 != "") add("repo", key, $13 / 1048576)
+        add("wall", key, $8); add("rss", key, $11 / 1024); add("mbps", key, $13)
+        if ($14 != "") add("repo", key, $14 / 1048576)
     }
     END {
         nt = split(tools, T, " "); ns = split(steps, S, " ")
@@ -448,7 +466,7 @@ summarize() {
             printf "| %s | %s | %s | %.0f | %.0f | %s | %s |\n", S[s], T[t], cell, mb, rs,
                 (rp == "" ? "" : sprintf("%.0f", rp)), (T[t] == "cat" || T[t] == "tar+lz4") ? "" : ratio(w, bw)
         }
-        if (!(("initial", "bkp") in seen)) exit
+        if (!(("initial", "bkp") in seen) || !((("initial", "restic") in seen) || (("initial", "borg") in seen))) exit
         print ""
         print "Ratios against bkp (medians; above 1 means bkp is faster, smaller or leaner):"
         print ""
@@ -470,7 +488,7 @@ summarize() {
 
 # ---------------------------------------------------------------- main
 
-log "bench: rounds=$ROUNDS size=$SIZE seed=$SEED wait=${WAIT}s settle=${SETTLE}s cache=$( ((COLD)) && echo cold || echo warm) work=$WORK"
+log "bench: profiles=$PROFILES rounds=$ROUNDS seed=$SEED wait=${WAIT}s settle=${SETTLE}s cache=$( ((COLD)) && echo cold || echo warm) work=$WORK"
 for t in "${TOOL_LIST[@]}"; do
     if [[ -z ${MISSING[$t]:-} ]]; then log "  $t: $(tool_version "$t")"; fi
 done
@@ -480,45 +498,76 @@ for old in "$WORK"/round-*; do
     if [[ -e $old ]]; then mass_delete "$old"; fi
 done
 
-for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
-    ROUND_DIR=$WORK/round-$ROUND
-    # Rotate the order so that no tool always runs first or last.
-    ORDER=()
-    n=${#TOOL_LIST[@]}
-    for ((i = 0; i < n; i++)); do ORDER+=("${TOOL_LIST[$(((i + ROUND - 1) % n))]}"); done
-    log "round $ROUND of $ROUNDS: order ${ORDER[*]}"
-
-    data_base
-    BASE_BYTES=$(data_bytes)
-    mkdir -p "$ROUND_DIR"
-    run_references
-    init_tools
-    run_step initial "$BASE_BYTES"
-    run_step nochange "$BASE_BYTES"
-    data_mutate
-    MUT_BYTES=$(data_bytes)
-    run_step mutated "$MUT_BYTES"
-    run_step restore "$MUT_BYTES"
-    run_step verify "$MUT_BYTES"
-
-    # Restores stay until the round is over; the delete is followed by the
-    # settle time before the next timed step (BENCHMARKING.md §3).
-    data_base
-    mass_delete "$ROUND_DIR"
-done
-
 {
     echo "# bkp benchmark $RUN_ID"
     echo
-    echo "Data set: $SIZE ($BASE_BYTES bytes, seed $SEED), $ROUNDS round(s), wait ${WAIT}s," \
+    echo "$ROUNDS round(s), wait ${WAIT}s, settle ${SETTLE}s," \
         "$( ((COLD)) && echo "cold cache (dropped before each step)" || echo "warm cache (inputs re-read before each step)")."
     for t in "${TOOL_LIST[@]}"; do
         if [[ -z ${MISSING[$t]:-} ]]; then echo "${t}: $(tool_version "$t")"; fi
     done
     echo "restic: default repository format (v2 since 0.14), compression auto; borg: repokey-blake2, lz4."
-    echo
-    summarize
 } >"$MD"
+
+# profile_header — what the table of the current profile measured.
+profile_header() {
+    local what
+    case $PROFILE in
+    hospital) what="generated hospital-like set, --size $SIZE, seed $SEED" ;;
+    systree) what="cp -a copy of $SYSTREE_SRC on $(hostname), $DATA_OTHER other entries (links and the like)" ;;
+    *) what="generated, seed $SEED" ;;
+    esac
+    echo
+    echo "## Profile $PROFILE: $DATA_FILES files, $DATA_DIRS folders, $DATA_SIZE bytes"
+    echo
+    echo "Data set: $what. Steps: $RUN_STEPS; restores checked: $( ((CHECK)) && echo "$CHECK_KIND" || echo no)."
+    echo
+}
+
+for PROFILE in "${PROFILE_LIST[@]}"; do
+    profile_select "$PROFILE"
+    RUN_STEPS=${STEPS:+${STEPS//,/ }}
+    RUN_STEPS=${RUN_STEPS:-$PROFILE_STEPS}
+    # Every later step needs the first backup.
+    has_step initial || RUN_STEPS="initial $RUN_STEPS"
+    data_base
+    data_stats
+    log "profile $PROFILE: $DATA_FILES files, $DATA_DIRS folders, $DATA_OTHER other, $DATA_SIZE bytes in $DATA; steps: $RUN_STEPS"
+    check_space
+
+    for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
+        ROUND_DIR=$WORK/round-$ROUND
+        # Rotate the order so that no tool always runs first or last.
+        ORDER=()
+        n=${#TOOL_LIST[@]}
+        for ((i = 0; i < n; i++)); do ORDER+=("${TOOL_LIST[$(((i + ROUND - 1) % n))]}"); done
+        log "$PROFILE round $ROUND of $ROUNDS: order ${ORDER[*]}"
+
+        data_base
+        BASE_BYTES=$(data_bytes)
+        mkdir -p "$ROUND_DIR"
+        if has_step read; then run_references; fi
+        init_tools
+        run_step initial "$BASE_BYTES"
+        if has_step nochange; then run_step nochange "$BASE_BYTES"; fi
+        BYTES=$BASE_BYTES
+        if has_step mutated; then
+            data_mutate
+            BYTES=$(data_bytes)
+            run_step mutated "$BYTES"
+        fi
+        if has_step restore; then run_step restore "$BYTES"; fi
+        if has_step verify; then run_step verify "$BYTES"; fi
+
+        # Restores stay until the round is over; the delete is followed by the
+        # settle time before the next timed step (BENCHMARKING.md §3).
+        data_base
+        mass_delete "$ROUND_DIR"
+    done
+
+    { profile_header; summarize; } >>"$MD"
+done
+
 echo
 cat "$MD"
 echo
