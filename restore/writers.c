@@ -60,6 +60,7 @@ struct rst_writers {
     shared *open[RST_WRITERS_MAX];     /* the shared file each writer owns, or NULL */
     bool stop;
     int started, failed; /* writers that finished setting up; the first error */
+    unsigned listening; /* threads waiting on `done` */
     uint64_t bytes, damaged;
     writer me[RST_WRITERS_MAX];
     pthread_t threads[RST_WRITERS_MAX];
@@ -118,9 +119,22 @@ static int fetch_chunk(writer *me, const bkp_item *it, uint32_t i, const char *p
 
 static void count_bytes(rst_writers *w, uint64_t n)
 {
-    pthread_mutex_lock(&w->lock);
-    w->bytes += n;
-    pthread_mutex_unlock(&w->lock);
+    __atomic_fetch_add(&w->bytes, n, __ATOMIC_RELAXED);
+}
+
+/* Under the lock: wait for `done`, counted so that those who signal it know
+ * whether anyone listens (most of the time no one does). */
+static void wait_done(rst_writers *w)
+{
+    w->listening++;
+    pthread_cond_wait(&w->done, &w->lock);
+    w->listening--;
+}
+
+static void signal_done(rst_writers *w)
+{
+    if (w->listening)
+        pthread_cond_broadcast(&w->done);
 }
 
 /* A file written by this writer alone, through archive_write_disk. */
@@ -211,7 +225,7 @@ static void claimed_done(rst_writers *w, shared *s)
 {
     pthread_mutex_lock(&w->lock);
     s->active--;
-    pthread_cond_broadcast(&w->done);
+    signal_done(w);
     pthread_mutex_unlock(&w->lock);
 }
 
@@ -257,7 +271,7 @@ static bool write_shared(writer *me, const bkp_item *it, const char *path, const
     }
     /* Nothing left to claim: wait for the ranges other writers still write. */
     while (s.active)
-        pthread_cond_wait(&w->done, &w->lock);
+        wait_done(w);
     w->open[me->idx] = NULL;
     pthread_mutex_unlock(&w->lock);
     if (close(s.fd) < 0 && !s.damaged)
@@ -368,13 +382,13 @@ static void writer_loop(writer *me)
             w->head = (w->head + 1) % w->cap;
             w->count--;
             w->busy[me->idx] = j.path;
-            pthread_cond_broadcast(&w->done);
+            signal_done(w);
             pthread_mutex_unlock(&w->lock);
             bool good = restore_file(me, &j);
             pthread_mutex_lock(&w->lock);
             w->busy[me->idx] = NULL;
             w->damaged += !good;
-            pthread_cond_broadcast(&w->done);
+            signal_done(w);
             pthread_mutex_unlock(&w->lock);
             bkp_item_clear(&j.it);
             free(j.path);
@@ -397,7 +411,7 @@ static void *writer_main(void *arg)
     w->started++;
     if (rc && !w->failed)
         w->failed = rc;
-    pthread_cond_broadcast(&w->done);
+    signal_done(w);
     pthread_mutex_unlock(&w->lock);
     if (!rc)
         writer_loop(me);
@@ -438,7 +452,7 @@ int rst_writers_new(bkp_repo *repo, int target_fd, int flags, int n, rst_writers
     }
     pthread_mutex_lock(&w->lock);
     while (w->started < w->nthreads)
-        pthread_cond_wait(&w->done, &w->lock);
+        wait_done(w);
     int rc = !w->nthreads ? -EAGAIN : w->failed;
     pthread_mutex_unlock(&w->lock);
     if (rc) {
@@ -458,7 +472,7 @@ int rst_writers_put(rst_writers *w, bkp_item *it)
     bkp_item_init(it);
     pthread_mutex_lock(&w->lock);
     while (w->count == w->cap)
-        pthread_cond_wait(&w->done, &w->lock);
+        wait_done(w);
     w->queue[(w->head + w->count) % w->cap] = j;
     w->count++;
     pthread_cond_signal(&w->work);
@@ -482,16 +496,13 @@ void rst_writers_wait_for(rst_writers *w, const char *path)
 {
     pthread_mutex_lock(&w->lock);
     while (in_flight(w, path))
-        pthread_cond_wait(&w->done, &w->lock);
+        wait_done(w);
     pthread_mutex_unlock(&w->lock);
 }
 
 uint64_t rst_writers_bytes(rst_writers *w)
 {
-    pthread_mutex_lock(&w->lock);
-    uint64_t n = w->bytes;
-    pthread_mutex_unlock(&w->lock);
-    return n;
+    return __atomic_load_n(&w->bytes, __ATOMIC_RELAXED);
 }
 
 static void stop_all(rst_writers *w)
