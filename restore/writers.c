@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,13 +15,23 @@
 #include <archive_entry.h>
 #include <sodium.h>
 
+#include "bkp/chunker.h"
+#include "bkp/direct.h"
 #include "bkp/durable.h"
 #include "bkp/log.h"
 #include "restore/fetch.h"
 #include "restore/folder.h"
 
-#define SHARE_MIN (16U << 20)  /* files this large are written by every idle writer */
-#define RANGE_BYTES (8U << 20) /* what a writer claims of a shared file at a time */
+/* Dense files this large are written past the page cache (as bkp/direct.h
+ * explains, filling it costs more than the copy), in ranges any idle writer
+ * may claim; sparse ones from SHARE_MIN, through the page cache. */
+#define DIRECT_MIN (1U << 20)
+#define SHARE_MIN (16U << 20)
+#define RANGE_BYTES (4U << 20) /* what a writer claims of a shared file at a time */
+#define ALIGN BKP_DIRECT_ALIGN
+/* A range gathered for O_DIRECT: up to RANGE_BYTES, one more chunk, the
+ * block it starts in. */
+#define GATHER_BYTES (RANGE_BYTES + BKP_CHUNK_MAX + ALIGN)
 
 typedef struct job {
     bkp_item it;
@@ -33,6 +44,7 @@ typedef struct shared {
     const bkp_item *it;
     const char *path;
     int fd;          /* our own descriptor on the file the owner created */
+    int dfd;         /* the same file opened with O_DIRECT, or -1 */
     uint64_t *at;    /* at[i]: position of chunk i in the file's data */
     uint32_t next;   /* first chunk not yet claimed */
     unsigned active; /* ranges being written */
@@ -44,6 +56,7 @@ typedef struct writer {
     int idx;
     struct archive *a; /* this thread's own: handles are not shared between threads */
     bkp_buf buf;
+    uint8_t *gather; /* GATHER_BYTES, page-aligned, mapped on first use */
     int dirfd; /* the folder this thread has entered (its own working directory) */
     char *dir;
 } writer;
@@ -176,10 +189,59 @@ static void spoil(rst_writers *w, shared *s, int rc)
         bkp_error("%s: %s; the file is not restored", s->path, bkp_strerror(rc));
 }
 
+/* Chunks [a, b) of a dense shared file, gathered in an aligned buffer: the
+ * whole blocks inside the range go out with O_DIRECT, the partial blocks at
+ * its ends (which the neighbouring ranges share) through the page cache.
+ * False, with nothing written, when the range does not fit the buffer. */
+static bool write_direct(writer *me, shared *s, uint32_t a, uint32_t b)
+{
+    uint64_t start = s->at[a], end = s->at[b - 1] + s->it->chunks[b - 1].len;
+    uint64_t base = start & ~(uint64_t)(ALIGN - 1), n = 0;
+    if (end - base > GATHER_BYTES)
+        return false;
+    if (!me->gather) {
+        void *p = mmap(NULL, GATHER_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                       -1, 0);
+        if (p == MAP_FAILED)
+            return false;
+        me->gather = p;
+    }
+    if (end > (uint64_t)archive_entry_size(s->it->entry)) {
+        spoil(me->w, s, -EBADMSG);
+        return true;
+    }
+    for (uint32_t i = a; i < b; i++) {
+        if (__atomic_load_n(&s->damaged, __ATOMIC_RELAXED) || fetch_chunk(me, s->it, i, s->path)) {
+            spoil(me->w, s, 0);
+            return true;
+        }
+        memcpy(me->gather + (s->at[i] - base), me->buf.data, me->buf.len);
+        n += me->buf.len;
+    }
+    uint64_t lo = (start + ALIGN - 1) & ~(uint64_t)(ALIGN - 1), hi = end & ~(uint64_t)(ALIGN - 1);
+    int rc;
+    if (lo >= hi) {
+        rc = bkp_pwrite_full(s->fd, me->gather + (start - base), end - start, start);
+    } else {
+        rc = bkp_pwrite_full(s->fd, me->gather + (start - base), lo - start, start);
+        int d = rc ? rc : bkp_pwrite_full(s->dfd, me->gather + (lo - base), hi - lo, lo);
+        /* Refused on write (some FUSE file systems): the page cache takes it. */
+        rc = d == -EINVAL ? bkp_pwrite_full(s->fd, me->gather + (lo - base), hi - lo, lo) : d;
+        if (!rc)
+            rc = bkp_pwrite_full(s->fd, me->gather + (hi - base), end - hi, hi);
+    }
+    if (rc)
+        spoil(me->w, s, rc);
+    count_bytes(me->w, n);
+    return true;
+}
+
 /* Chunks [a, b) of a shared file, each at its own offset: the ranges of
  * different writers never overlap, so no ordering between them is needed. */
 static void write_range(writer *me, shared *s, uint32_t a, uint32_t b)
 {
+    if (s->dfd >= 0 && write_direct(me, s, a, b))
+        return;
     uint64_t n = 0;
     for (uint32_t i = a; i < b && !__atomic_load_n(&s->damaged, __ATOMIC_RELAXED); i++) {
         if (fetch_chunk(me, s->it, i, s->path)) {
@@ -234,9 +296,10 @@ static void claimed_done(rst_writers *w, shared *s)
  * empty file just created, and only ours — not a FIFO, a link or a file
  * someone with write access to the target put in its place. -1 otherwise,
  * and the file is written through archive_write_disk alone. */
-static int open_own(writer *me, const char *name)
+static int open_own(writer *me, const char *name, bool direct)
 {
-    int fd = openat(me->dirfd, name, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+    int fd = openat(me->dirfd, name,
+                    O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | (direct ? O_DIRECT : 0));
     struct stat st;
     if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
                     st.st_size != 0 || st.st_uid != geteuid())) {
@@ -246,17 +309,33 @@ static int open_own(writer *me, const char *name)
     return fd;
 }
 
+/* The same file again, with O_DIRECT (a flag of the open file, so a second
+ * one), and only if it is the same inode; -1 where the file system refuses. */
+static int open_direct(writer *me, const char *name, int fd)
+{
+    struct stat a, b;
+    int dfd = open_own(me, name, true);
+    if (dfd >= 0 && (fstat(fd, &a) != 0 || fstat(dfd, &b) != 0 || a.st_dev != b.st_dev ||
+                     a.st_ino != b.st_ino)) {
+        close(dfd);
+        dfd = -1;
+    }
+    return dfd;
+}
+
 /* A large file: offered to every idle writer in ranges; this one writes
  * ranges too, and returns once all are written. */
 static bool write_shared(writer *me, const bkp_item *it, const char *path, const char *name)
 {
     rst_writers *w = me->w;
-    shared s = {.it = it, .path = path, .fd = open_own(me, name)};
+    shared s = {.it = it, .path = path, .fd = open_own(me, name, false), .dfd = -1};
     if (s.fd < 0 || !(s.at = malloc(it->nchunks * sizeof(*s.at)))) {
         if (s.fd >= 0)
             close(s.fd);
         return write_whole(me, it, path);
     }
+    if (!it->nsparse)
+        s.dfd = open_direct(me, name, s.fd);
     for (uint32_t i = 0; i < it->nchunks; i++)
         s.at[i] = i ? s.at[i - 1] + it->chunks[i - 1].len : 0;
     uint32_t a, b;
@@ -274,6 +353,8 @@ static bool write_shared(writer *me, const bkp_item *it, const char *path, const
         wait_done(w);
     w->open[me->idx] = NULL;
     pthread_mutex_unlock(&w->lock);
+    if (s.dfd >= 0)
+        close(s.dfd);
     if (close(s.fd) < 0 && !s.damaged)
         spoil(w, &s, -errno);
     free(s.at);
@@ -335,9 +416,9 @@ static bool restore_file(writer *me, job *j)
     }
     if (ar == ARCHIVE_WARN)
         bkp_warn("%s: %s", path, archive_error_string(me->a));
-    bool good = archive_entry_size(it->entry) >= SHARE_MIN && it->nchunks > 1
-                    ? write_shared(me, it, path, name)
-                    : write_whole(me, it, path);
+    uint64_t size = (uint64_t)archive_entry_size(it->entry);
+    bool good = size >= (it->nsparse ? SHARE_MIN : DIRECT_MIN) ? write_shared(me, it, path, name)
+                                                              : write_whole(me, it, path);
     /* Times, owner, mode, xattrs, ACLs and flags, after the last byte. */
     ar = archive_write_finish_entry(me->a);
     if (ar < ARCHIVE_WARN) {
@@ -424,6 +505,9 @@ static void *writer_main(void *arg)
     if (me->a)
         archive_write_free(me->a);
     me->a = NULL;
+    if (me->gather)
+        munmap(me->gather, GATHER_BYTES);
+    me->gather = NULL;
     return NULL;
 }
 
