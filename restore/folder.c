@@ -62,8 +62,8 @@ int rst_folder_open(int root, const char *dir, int *out)
      * kernel take the walk. A symbolic link anywhere on the way is ELOOP. */
     if (strlen(dir) < PATH_MAX) {
         struct open_how how = {.flags = DIR_FLAGS,
-                               .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
-                                          RESOLVE_NO_MAGICLINKS};
+                               .resolve =
+                                   RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
         for (int tries = 0; tries < 16; tries++) {
             int fd = (int)syscall(SYS_openat2, root, dir, &how, sizeof(how));
             if (fd >= 0) {

@@ -28,9 +28,9 @@ typedef struct restore_ctx {
     const rst_opts *o;
     rst_result *res;
     bkp_tree_reader *tr;
-    rst_fetch *fetch;         /* a tar stream's chunks, fetched ahead of its one writer */
-    rst_writers *writers;     /* a directory's regular files, written in parallel */
-    int rootfd;               /* the target directory, for the writers */
+    rst_fetch *fetch;     /* a tar stream's chunks, fetched ahead of its one writer */
+    rst_writers *writers; /* a directory's regular files, written in parallel */
+    int rootfd;           /* the target directory, for the writers */
     struct archive *w;
     bool to_disk;
     /* lookahead ring of selected items; sched_* is the next chunk to request */
@@ -50,7 +50,7 @@ typedef struct restore_ctx {
         int64_t uid, gid;
         unsigned mode;
         struct timespec times[2];
-    } *deep;
+    } * deep;
     size_t ndeep;
 } restore_ctx;
 

@@ -57,7 +57,7 @@ typedef struct writer {
     struct archive *a; /* this thread's own: handles are not shared between threads */
     bkp_buf buf;
     uint8_t *gather; /* GATHER_BYTES, page-aligned, mapped on first use */
-    int dirfd; /* the folder this thread has entered (its own working directory) */
+    int dirfd;       /* the folder this thread has entered (its own working directory) */
     char *dir;
 } writer;
 
@@ -73,7 +73,7 @@ struct rst_writers {
     shared *open[RST_WRITERS_MAX];     /* the shared file each writer owns, or NULL */
     bool stop;
     int started, failed; /* writers that finished setting up; the first error */
-    unsigned listening; /* threads waiting on `done` */
+    unsigned listening;  /* threads waiting on `done` */
     uint64_t bytes, damaged;
     writer me[RST_WRITERS_MAX];
     pthread_t threads[RST_WRITERS_MAX];
@@ -183,8 +183,7 @@ static void spoil(rst_writers *w, shared *s, int rc)
     s->damaged = true;
     pthread_mutex_unlock(&w->lock);
     if (first && rc == -EBADMSG)
-        bkp_error("%s: its chunks do not fit its recorded size; the file is not restored",
-                  s->path);
+        bkp_error("%s: its chunks do not fit its recorded size; the file is not restored", s->path);
     else if (first && rc)
         bkp_error("%s: %s; the file is not restored", s->path, bkp_strerror(rc));
 }
@@ -200,8 +199,8 @@ static bool write_direct(writer *me, shared *s, uint32_t a, uint32_t b)
     if (end - base > GATHER_BYTES)
         return false;
     if (!me->gather) {
-        void *p = mmap(NULL, GATHER_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                       -1, 0);
+        void *p =
+            mmap(NULL, GATHER_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (p == MAP_FAILED)
             return false;
         me->gather = p;
@@ -298,8 +297,9 @@ static void claimed_done(rst_writers *w, shared *s)
  * and the file is written through archive_write_disk alone. */
 static int open_own(writer *me, const char *name, bool direct)
 {
-    int fd = openat(me->dirfd, name,
-                    O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | (direct ? O_DIRECT : 0));
+    int fd =
+        openat(me->dirfd, name,
+               O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | (direct ? O_DIRECT : 0));
     struct stat st;
     if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
                     st.st_size != 0 || st.st_uid != geteuid())) {
@@ -397,8 +397,7 @@ static bool restore_file(writer *me, job *j)
     bkp_item_content_hash(bkp_repo_keys(me->w->repo), (uint64_t)archive_entry_size(it->entry),
                           it->chunks, it->nchunks, h);
     if (sodium_memcmp(h, it->content, BKP_ID_LEN) != 0) {
-        bkp_error("%s: content does not match its recorded hash; the file is not restored",
-                  path);
+        bkp_error("%s: content does not match its recorded hash; the file is not restored", path);
         return false;
     }
     int rc = enter(me, path, slash ? (size_t)(slash - path) : 0);
@@ -418,7 +417,7 @@ static bool restore_file(writer *me, job *j)
         bkp_warn("%s: %s", path, archive_error_string(me->a));
     uint64_t size = (uint64_t)archive_entry_size(it->entry);
     bool good = size >= (it->nsparse ? SHARE_MIN : DIRECT_MIN) ? write_shared(me, it, path, name)
-                                                              : write_whole(me, it, path);
+                                                               : write_whole(me, it, path);
     /* Times, owner, mode, xattrs, ACLs and flags, after the last byte. */
     ar = archive_write_finish_entry(me->a);
     if (ar < ARCHIVE_WARN) {
