@@ -50,7 +50,7 @@ typedef struct restore_ctx {
         int64_t uid, gid;
         unsigned mode;
         struct timespec times[2];
-    } * deep;
+    } *deep;
     size_t ndeep;
 } restore_ctx;
 
@@ -291,8 +291,8 @@ static int restore_file_data(restore_ctx *c, bkp_item *it, const char *path, boo
             *damaged = true;
             rc = 0;
         } else if (rc) {
-            /* A full disk, an I/O error: this file is not what it should be. */
-            /* A tar stream cannot continue after a short write. */
+            /* A full disk, an I/O error: a tar stream cannot go on after a
+             * short write. */
             bkp_error("%s: %s; the file is not restored", path,
                       archive_error_string(c->w) ? archive_error_string(c->w) : "write failed");
             *damaged = true;
