@@ -624,6 +624,34 @@ static void list_damage(restore_ctx *c, const bkp_gen *g)
     }
 }
 
+/* The last files, then the folders' owners, modes and times (by
+ * archive_write_disk at close, and by fd past PATH_MAX): after every file
+ * in them is written. */
+static void finish_writing(restore_ctx *c)
+{
+    rst_result *res = c->res;
+    if (c->writers)
+        rst_writers_finish(c->writers, &res->bytes, &res->damaged);
+    if (c->w && archive_write_close(c->w) != ARCHIVE_OK) {
+        /* Deep directories fail here and are set by fd just below; any
+         * other failure (a short tar file, a directory left unset) counts. */
+        if (c->to_disk && c->ndeep) {
+            bkp_debug("finishing the restore: %s", archive_error_string(c->w));
+        } else {
+            bkp_error("finishing the restore: %s", archive_error_string(c->w));
+            res->damaged++;
+        }
+    }
+    for (size_t i = 0; i < c->ndeep; i++) {
+        int x = fix_deep_dir(&c->deep[i]);
+        if (x) {
+            bkp_error("%s: cannot set its owner, mode or times: %s", c->deep[i].path,
+                      bkp_strerror(x));
+            res->damaged++;
+        }
+    }
+}
+
 int rst_restore(bkp_repo *r, const bkp_gen *g, const rst_opts *o, rst_result *res)
 {
     restore_ctx *c = calloc(1, sizeof(*c));
@@ -665,26 +693,7 @@ int rst_restore(bkp_repo *r, const bkp_gen *g, const rst_opts *o, rst_result *re
     }
     if (!rc && c->tree_err)
         list_damage(c, g);
-    if (c->writers)
-        rst_writers_finish(c->writers, &res->bytes, &res->damaged);
-    if (c->w && archive_write_close(c->w) != ARCHIVE_OK) {
-        /* Deep directories fail here and are set by fd just below; any
-         * other failure (a short tar file, a directory left unset) counts. */
-        if (c->to_disk && c->ndeep) {
-            bkp_debug("finishing the restore: %s", archive_error_string(c->w));
-        } else {
-            bkp_error("finishing the restore: %s", archive_error_string(c->w));
-            res->damaged++;
-        }
-    }
-    for (size_t i = 0; i < c->ndeep; i++) {
-        int x = fix_deep_dir(&c->deep[i]);
-        if (x) {
-            bkp_error("%s: cannot set its owner, mode or times: %s", c->deep[i].path,
-                      bkp_strerror(x));
-            res->damaged++;
-        }
-    }
+    finish_writing(c);
     bkp_progress_done();
 out:
     rst_writers_free(c->writers); /* before the folders' fix-ups, were it not done above */
