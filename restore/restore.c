@@ -373,7 +373,7 @@ static void progress(restore_ctx *c)
                  (double)bytes / 1e6);
 }
 
-/* A regular file of a directory restore: to the writers, who fetch, create
+/* A regular file or a symbolic link of a directory restore: to the writers, who fetch, create
  * and write it in parallel with the ones before and after it. */
 static int hand_over(restore_ctx *c, bkp_item *it)
 {
@@ -383,7 +383,7 @@ static int hand_over(restore_ctx *c, bkp_item *it)
         bkp_error("%s: not a plain relative path; refused", p);
         c->res->damaged++;
     } else {
-        c->res->files++;
+        c->res->files += is_data_file(it);
         rc = rst_writers_put(c->writers, it);
     }
     c->res->items++;
@@ -394,7 +394,10 @@ static int hand_over(restore_ctx *c, bkp_item *it)
 static int restore_item(restore_ctx *c, bkp_item *it)
 {
     struct archive_entry *e = it->entry;
-    if (c->writers && is_data_file(it))
+    /* Symbolic links too: they are many in system trees, and a link is made
+     * by name (symlink never follows its last component). */
+    if (c->writers &&
+        (is_data_file(it) || (archive_entry_filetype(e) == AE_IFLNK && !archive_entry_hardlink(e))))
         return hand_over(c, it);
     /* A hard link is made once the file it names is complete: a damaged
      * one is removed, and the link then fails and is reported. */

@@ -393,10 +393,12 @@ static bool restore_file(writer *me, job *j)
     bkp_item *it = &j->it;
     const char *path = j->path, *slash = strrchr(path, '/');
     const char *name = slash ? slash + 1 : path;
+    bool data = archive_entry_filetype(it->entry) == AE_IFREG;
     uint8_t h[BKP_ID_LEN];
-    bkp_item_content_hash(bkp_repo_keys(me->w->repo), (uint64_t)archive_entry_size(it->entry),
-                          it->chunks, it->nchunks, h);
-    if (sodium_memcmp(h, it->content, BKP_ID_LEN) != 0) {
+    if (data)
+        bkp_item_content_hash(bkp_repo_keys(me->w->repo), (uint64_t)archive_entry_size(it->entry),
+                              it->chunks, it->nchunks, h);
+    if (data && sodium_memcmp(h, it->content, BKP_ID_LEN) != 0) {
         bkp_error("%s: content does not match its recorded hash; the file is not restored", path);
         return false;
     }
@@ -416,8 +418,9 @@ static bool restore_file(writer *me, job *j)
     if (ar == ARCHIVE_WARN)
         bkp_warn("%s: %s", path, archive_error_string(me->a));
     uint64_t size = (uint64_t)archive_entry_size(it->entry);
-    bool good = size >= (it->nsparse ? SHARE_MIN : DIRECT_MIN) ? write_shared(me, it, path, name)
-                                                               : write_whole(me, it, path);
+    bool good =
+        !data || (size >= (it->nsparse ? SHARE_MIN : DIRECT_MIN) ? write_shared(me, it, path, name)
+                                                                 : write_whole(me, it, path));
     /* Times, owner, mode, xattrs, ACLs and flags, after the last byte. */
     ar = archive_write_finish_entry(me->a);
     if (ar < ARCHIVE_WARN) {

@@ -2,8 +2,8 @@
  * writers.h — regular files restored in parallel, by a pool of writer threads.
  *
  * The restore reads the item list in order on one thread, which makes every
- * directory, link, device and FIFO itself (archive_write_disk, with its
- * secure flags) and hands each regular file to this pool. A writer fetches
+ * directory, hard link, device and FIFO itself (archive_write_disk, with its
+ * secure flags) and hands each regular file and symbolic link to this pool. A writer fetches
  * and authenticates the file's chunks itself (bkp_repo_get_sealed), checks
  * the chunk list against the recorded content hash, creates the file and
  * sets its metadata through an archive_write_disk handle of its own, and
@@ -43,9 +43,9 @@ typedef struct rst_writers rst_writers;
 int rst_writers_new(bkp_repo *repo, int target_fd, int flags, int n, rst_writers **out)
     __attribute__((warn_unused_result));
 
-/* Queue the regular file `it` (its path relative to the target, no "." or
- * ".." component); the pool takes its contents and leaves `it` empty. Waits
- * while the queue is full. 0 or -ENOMEM. */
+/* Queue the regular file or symbolic link `it` (its path relative to the
+ * target, no "." or ".." component); the pool takes its contents and leaves
+ * `it` empty. Waits while the queue is full. 0 or -ENOMEM. */
 int rst_writers_put(rst_writers *w, bkp_item *it) __attribute__((warn_unused_result));
 
 /* Wait until no file named `path` is queued or being written: a hard link
