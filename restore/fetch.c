@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bkp/log.h"
+
 #define MAX_WORKERS 16
 
 typedef struct slot {
@@ -141,4 +143,16 @@ int rst_fetch_pop(rst_fetch *f, const uint8_t **data, size_t *len)
     *data = f->current.data;
     *len = f->current.len;
     return rc;
+}
+
+void rst_fetch_report(bkp_repo *r, const char *path, const uint8_t id[BKP_ID_LEN], int rc)
+{
+    char hex[2 * BKP_ID_LEN + 1], phex[2 * BKP_ID_LEN + 1] = "?";
+    uint8_t pack[BKP_ID_LEN];
+    bkp_hex(hex, id, BKP_ID_LEN);
+    if (bkp_repo_locate(r, id, pack, NULL) == 0)
+        bkp_hex(phex, pack, BKP_ID_LEN);
+    bkp_error("%s: chunk %.16s in pack %.16s is %s; the file is not restored "
+              "(`bkp verify --read-data` lists all damage)",
+              path, hex, phex, rc == -ENOENT ? "missing" : "damaged");
 }

@@ -22,4 +22,8 @@ int rst_fetch_push(rst_fetch *f, const uint8_t id[BKP_ID_LEN]);
  * return value is 0 or the fetch's error (-ENOENT, -EBADMSG). */
 int rst_fetch_pop(rst_fetch *f, const uint8_t **data, size_t *len);
 
+/* Say that chunk `id` of the file `path` is missing (`rc` -ENOENT) or
+ * damaged, in which pack, and that the file is not restored. Thread-safe. */
+void rst_fetch_report(bkp_repo *r, const char *path, const uint8_t id[BKP_ID_LEN], int rc);
+
 #endif

@@ -4,34 +4,33 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/openat2.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <archive.h>
 #include <archive_entry.h>
 #include <sodium.h>
 
-#include "bkp/direct.h"
 #include "bkp/durable.h"
 #include "bkp/log.h"
 #include "bkp/strmap.h"
 #include "bkp/tree.h"
 #include "restore/fetch.h"
+#include "restore/writers.h"
 
 #define LOOKAHEAD 512 /* items read ahead of the writer */
 #define FETCH_DEPTH 8
-#define DIRECT_MIN (1U << 20) /* files this large are written past the page cache */
 
 typedef struct restore_ctx {
     bkp_repo *repo;
     const rst_opts *o;
     rst_result *res;
     bkp_tree_reader *tr;
-    rst_fetch *fetch;
+    rst_fetch *fetch;     /* a tar stream's chunks, fetched ahead of its one writer */
+    rst_writers *writers; /* a directory's regular files, written in parallel */
+    int rootfd;           /* the target directory, for the writers */
     struct archive *w;
     bool to_disk;
     /* lookahead ring of selected items; sched_* is the next chunk to request */
@@ -42,10 +41,6 @@ typedef struct restore_ctx {
     uint64_t read;   /* items read from the list, selected or not */
     int afd;         /* the --to-archive file, or -1 */
     uint64_t tar_at; /* bytes of the current file written to a tar stream */
-    /* A large file's data goes through `direct` on a descriptor of our own;
-     * archive_write_disk still creates it and sets its metadata. */
-    bkp_direct direct;
-    int dfd;
     /* With --path, hard links whose first name is outside the selection:
      * content of unselected files, selected file names, and renamed targets. */
     bkp_strmap *unselected, *selected, *relinked;
@@ -216,6 +211,8 @@ static void schedule(restore_ctx *c)
 {
     for (;;) {
         read_ahead(c);
+        if (!c->fetch)
+            return; /* a directory: the writers fetch their own chunks */
         if (c->sched_item >= c->count || !rst_fetch_room(c->fetch))
             return;
         bkp_item *it = &c->ring[(c->head + c->sched_item) % LOOKAHEAD];
@@ -243,7 +240,8 @@ static int zero_fill(restore_ctx *c, uint64_t upto)
     return 0;
 }
 
-/* Map position `pos` of the concatenated data onto the file's regions. */
+/* Map position `pos` of the concatenated data onto the file's regions, in
+ * a tar stream (writers.c places a directory's files). */
 static int write_data(restore_ctx *c, const bkp_item *it, uint64_t pos, const uint8_t *p,
                       size_t len)
 {
@@ -256,21 +254,10 @@ static int write_data(restore_ctx *c, const bkp_item *it, uint64_t pos, const ui
         uint64_t off = rg[2 * i], rlen = rg[2 * i + 1];
         if (pos < base + rlen) {
             uint64_t skip = pos - base, n = rlen - skip < len ? rlen - skip : len;
-            la_ssize_t w;
-            if (c->dfd >= 0) {
-                w = bkp_direct_write(&c->direct, p, (size_t)n) ? ARCHIVE_FATAL : ARCHIVE_OK;
-            } else if (c->to_disk) {
-                w = archive_write_data_block(c->w, p, (size_t)n, (la_int64_t)(off + skip));
-            } else {
-                /* A tar stream is sequential: holes before this piece are zeros. */
-                if (zero_fill(c, off + skip))
-                    return -EIO;
-                w = archive_write_data(c->w, p, (size_t)n);
-                w = w == (la_ssize_t)n ? ARCHIVE_OK : ARCHIVE_FATAL;
-                c->tar_at += n;
-            }
-            if (w != ARCHIVE_OK)
+            /* A tar stream is sequential: holes before this piece are zeros. */
+            if (zero_fill(c, off + skip) || archive_write_data(c->w, p, (size_t)n) != (la_ssize_t)n)
                 return -EIO;
+            c->tar_at += n;
             p += n;
             len -= n;
             pos += n;
@@ -280,56 +267,11 @@ static int write_data(restore_ctx *c, const bkp_item *it, uint64_t pos, const ui
     return len ? -EBADMSG : 0;
 }
 
-static void report_damage(restore_ctx *c, const char *path, const uint8_t *id, int rc)
-{
-    char hex[2 * BKP_ID_LEN + 1], phex[2 * BKP_ID_LEN + 1] = "?";
-    uint8_t pack[BKP_ID_LEN];
-    bkp_hex(hex, id, BKP_ID_LEN);
-    if (bkp_repo_locate(c->repo, id, pack, NULL) == 0)
-        bkp_hex(phex, pack, BKP_ID_LEN);
-    bkp_error("%s: chunk %.16s in pack %.16s is %s; the file is not restored "
-              "(`bkp verify --read-data` lists all damage)",
-              path, hex, phex, rc == -ENOENT ? "missing" : "damaged");
-}
-
-/* The file archive_write_disk has just created, opened again for writing
- * its data past the page cache: a large dense file, on a kernel that can
- * open it without following links or leaving the target (-1 otherwise, and
- * archive_write_disk writes the data). */
-static int open_direct(restore_ctx *c, const bkp_item *it, const char *path)
-{
-#ifdef SYS_openat2
-    if (!c->to_disk || it->nsparse || (uint64_t)archive_entry_size(it->entry) < DIRECT_MIN ||
-        (!c->direct.running && bkp_direct_init(&c->direct)))
-        return -1;
-    struct open_how how = {.flags = O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY,
-                           .resolve =
-                               RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
-    int fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
-    if (fd < 0)
-        return -1;
-    /* Only the empty file just created, and only ours: not a FIFO, a link
-     * or a file someone with write access to the target put in its place. */
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 || st.st_size != 0 ||
-        st.st_uid != geteuid()) {
-        close(fd);
-        return -1;
-    }
-    bkp_direct_start(&c->direct, fd);
-    return fd;
-#else
-    (void)c, (void)it, (void)path;
-    return -1;
-#endif
-}
-
 static int restore_file_data(restore_ctx *c, bkp_item *it, const char *path, bool *damaged)
 {
     uint64_t pos = 0;
     int rc = 0;
     c->tar_at = 0;
-    c->dfd = open_direct(c, it, path);
     for (uint32_t i = 0; i < it->nchunks; i++) {
         const uint8_t *data;
         size_t len;
@@ -338,7 +280,7 @@ static int restore_file_data(restore_ctx *c, bkp_item *it, const char *path, boo
         if (*damaged || rc)
             continue; /* keep popping: the requests of this file are queued */
         if (fr || len != it->chunks[i].len) {
-            report_damage(c, path, it->chunks[i].id, fr ? fr : -EBADMSG);
+            rst_fetch_report(c->repo, path, it->chunks[i].id, fr ? fr : -EBADMSG);
             *damaged = true;
             continue;
         }
@@ -349,29 +291,17 @@ static int restore_file_data(restore_ctx *c, bkp_item *it, const char *path, boo
             *damaged = true;
             rc = 0;
         } else if (rc) {
-            /* A full disk, an I/O error: this file is not what it should be. */
+            /* A full disk, an I/O error: a tar stream cannot go on after a
+             * short write. */
             bkp_error("%s: %s; the file is not restored", path,
-                      c->dfd >= 0                  ? bkp_strerror(c->direct.err)
-                      : archive_error_string(c->w) ? archive_error_string(c->w)
-                                                   : "write failed");
+                      archive_error_string(c->w) ? archive_error_string(c->w) : "write failed");
             *damaged = true;
-            rc = c->to_disk ? 0 : rc; /* a tar stream cannot continue after a short write */
         }
         pos += len;
         c->res->bytes += len;
     }
-    if (!rc && !*damaged && !c->to_disk)
+    if (!rc && !*damaged)
         rc = zero_fill(c, (uint64_t)archive_entry_size(it->entry));
-    if (c->dfd >= 0) {
-        int dr = bkp_direct_end(&c->direct);
-        if (close(c->dfd) < 0 && !dr)
-            dr = -errno;
-        c->dfd = -1;
-        if (dr && !*damaged) {
-            bkp_error("%s: %s; the file is not restored", path, bkp_strerror(dr));
-            *damaged = true;
-        }
-    }
     if (!*damaged) {
         uint8_t h[BKP_ID_LEN];
         bkp_item_content_hash(bkp_repo_keys(c->repo), (uint64_t)archive_entry_size(it->entry),
@@ -420,9 +350,59 @@ static int fix_deep_dir(const struct deep_dir *d)
     return rc;
 }
 
+/* A stored path the writers may take: relative, with no "." or ".."
+ * component (the writers see it only through the folder they enter). */
+static bool plain_path(const char *p)
+{
+    if (!*p || *p == '/')
+        return false;
+    for (const char *s = p; *s;) {
+        size_t n = strcspn(s, "/");
+        if (!n || (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
+            return false;
+        s += n;
+        s += *s == '/';
+    }
+    return true;
+}
+
+static void progress(restore_ctx *c)
+{
+    uint64_t bytes = c->res->bytes + (c->writers ? rst_writers_bytes(c->writers) : 0);
+    bkp_progress("restoring: %llu files, %.1f MB", (unsigned long long)c->res->files,
+                 (double)bytes / 1e6);
+}
+
+/* A regular file or a symbolic link of a directory restore: to the writers, who fetch, create
+ * and write it in parallel with the ones before and after it. */
+static int hand_over(restore_ctx *c, bkp_item *it)
+{
+    const char *p = archive_entry_pathname(it->entry);
+    int rc = 0;
+    if (!plain_path(p)) {
+        bkp_error("%s: not a plain relative path; refused", p);
+        c->res->damaged++;
+    } else {
+        c->res->files += is_data_file(it);
+        rc = rst_writers_put(c->writers, it);
+    }
+    c->res->items++;
+    progress(c);
+    return rc;
+}
+
 static int restore_item(restore_ctx *c, bkp_item *it)
 {
     struct archive_entry *e = it->entry;
+    /* Symbolic links too: they are many in system trees, and a link is made
+     * by name (symlink never follows its last component). */
+    if (c->writers &&
+        (is_data_file(it) || (archive_entry_filetype(e) == AE_IFLNK && !archive_entry_hardlink(e))))
+        return hand_over(c, it);
+    /* A hard link is made once the file it names is complete: a damaged
+     * one is removed, and the link then fails and is reported. */
+    if (c->writers && archive_entry_hardlink(e))
+        rst_writers_wait_for(c->writers, archive_entry_hardlink(e));
     /* A copy: writing the header may convert and reallocate the entry's name. */
     char *path = strdup(archive_entry_pathname(e));
     bool damaged = false;
@@ -470,8 +450,7 @@ static int restore_item(restore_ctx *c, bkp_item *it)
             unlink(path); /* never leave a wrong file looking like a restored one */
     }
     c->res->items++;
-    bkp_progress("restoring: %llu files, %.1f MB", (unsigned long long)c->res->files,
-                 (double)c->res->bytes / 1e6);
+    progress(c);
     free(path);
     return rc;
 }
@@ -585,7 +564,8 @@ static int open_writer(restore_ctx *c, int *cwd)
     /* Relative stored paths land below the target; the secure flags refuse
      * anything that would leave it. A target given as a descriptor is
      * entered by it: the path may no longer lead there. */
-    if (*cwd < 0 || (o->target_is_fd ? fchdir(o->target_fd) : chdir(o->target)) < 0) {
+    if (*cwd < 0 || (o->target_is_fd ? fchdir(o->target_fd) : chdir(o->target)) < 0 ||
+        (c->rootfd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
         rc = -errno;
         bkp_error("cannot enter the target %s: %s", o->target, bkp_strerror(rc));
         return rc;
@@ -603,7 +583,16 @@ static int open_writer(restore_ctx *c, int *cwd)
     archive_write_disk_set_options(c->w, flags);
     archive_write_disk_set_standard_lookup(c->w);
     c->to_disk = true;
-    return 0;
+    /*
+     * One thread (this one) makes the directories, links, devices and FIFOs
+     * in item order, so a folder exists before anything is put in it, and
+     * archive_write_disk sets directory owners, modes and times at close,
+     * after every file. Regular files, where the time goes, are created and
+     * written by the writers, each through an archive_write_disk of its own
+     * (the same flags, so the same metadata, exactly) on the file's last name
+     * in a folder entered without following links (writers.h).
+     */
+    return rst_writers_new(c->repo, c->rootfd, flags, o->workers, &c->writers);
 }
 
 /*
@@ -638,6 +627,34 @@ static void list_damage(restore_ctx *c, const bkp_gen *g)
     }
 }
 
+/* The last files, then the folders' owners, modes and times (by
+ * archive_write_disk at close, and by fd past PATH_MAX): after every file
+ * in them is written. */
+static void finish_writing(restore_ctx *c)
+{
+    rst_result *res = c->res;
+    if (c->writers)
+        rst_writers_finish(c->writers, &res->bytes, &res->damaged);
+    if (c->w && archive_write_close(c->w) != ARCHIVE_OK) {
+        /* Deep directories fail here and are set by fd just below; any
+         * other failure (a short tar file, a directory left unset) counts. */
+        if (c->to_disk && c->ndeep) {
+            bkp_debug("finishing the restore: %s", archive_error_string(c->w));
+        } else {
+            bkp_error("finishing the restore: %s", archive_error_string(c->w));
+            res->damaged++;
+        }
+    }
+    for (size_t i = 0; i < c->ndeep; i++) {
+        int x = fix_deep_dir(&c->deep[i]);
+        if (x) {
+            bkp_error("%s: cannot set its owner, mode or times: %s", c->deep[i].path,
+                      bkp_strerror(x));
+            res->damaged++;
+        }
+    }
+}
+
 int rst_restore(bkp_repo *r, const bkp_gen *g, const rst_opts *o, rst_result *res)
 {
     restore_ctx *c = calloc(1, sizeof(*c));
@@ -648,14 +665,14 @@ int rst_restore(bkp_repo *r, const bkp_gen *g, const rst_opts *o, rst_result *re
     c->repo = r;
     c->o = o;
     c->res = res;
-    c->dfd = -1;
+    c->rootfd = -1;
     c->afd = -1;
     if (o->path && *o->path &&
         ((rc = bkp_strmap_new(saved_free, &c->unselected)) ||
          (rc = bkp_strmap_new(NULL, &c->selected)) || (rc = bkp_strmap_new(free, &c->relinked))))
         goto out;
-    if ((rc = bkp_tree_reader_new(r, g->tree, g->ntree, &c->tr)) ||
-        (rc = rst_fetch_new(r, o->workers, FETCH_DEPTH, &c->fetch)) || (rc = open_writer(c, &cwd)))
+    if ((rc = bkp_tree_reader_new(r, g->tree, g->ntree, &c->tr)) || (rc = open_writer(c, &cwd)) ||
+        (!c->to_disk && (rc = rst_fetch_new(r, o->workers, FETCH_DEPTH, &c->fetch))))
         goto out;
     schedule(c);
     while (c->count && !rc) {
@@ -679,28 +696,14 @@ int rst_restore(bkp_repo *r, const bkp_gen *g, const rst_opts *o, rst_result *re
     }
     if (!rc && c->tree_err)
         list_damage(c, g);
-    if (c->w && archive_write_close(c->w) != ARCHIVE_OK) {
-        /* Deep directories fail here and are set by fd just below; any
-         * other failure (a short tar file, a directory left unset) counts. */
-        if (c->to_disk && c->ndeep) {
-            bkp_debug("finishing the restore: %s", archive_error_string(c->w));
-        } else {
-            bkp_error("finishing the restore: %s", archive_error_string(c->w));
-            res->damaged++;
-        }
-    }
-    for (size_t i = 0; i < c->ndeep; i++) {
-        int x = fix_deep_dir(&c->deep[i]);
-        if (x) {
-            bkp_error("%s: cannot set its owner, mode or times: %s", c->deep[i].path,
-                      bkp_strerror(x));
-            res->damaged++;
-        }
-    }
+    finish_writing(c);
     bkp_progress_done();
 out:
+    rst_writers_free(c->writers); /* before the folders' fix-ups, were it not done above */
     if (c->w)
         archive_write_free(c->w);
+    if (c->rootfd >= 0)
+        close(c->rootfd);
     if (c->afd >= 0) {
         /* A tar file people will restore from: on disk before we say so. */
         int err = fsync(c->afd) < 0 ? errno : 0;
@@ -722,7 +725,6 @@ out:
         c->count--;
     }
     rst_fetch_free(c->fetch);
-    bkp_direct_free(&c->direct);
     bkp_tree_reader_free(c->tr);
     bkp_strmap_free(c->unselected);
     bkp_strmap_free(c->selected);

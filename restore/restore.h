@@ -5,11 +5,12 @@
  * writer: its tag binds it to its type and ID under the repository key
  * (bkp_repo_get_sealed); every file's chunk list is checked against its
  * recorded content hash. rst_compare then reads a restored tree back and
- * hashes it as at capture (`restore --verify`, runbooks and drills). Large
- * files are written past the page cache (bkp/direct.h). Metadata is written by libarchive's
- * archive_write_disk with its secure flags: no "..", no absolute paths, no
- * writing through symlinks. A damaged file is reported, removed, and the
- * restore carries on with the rest.
+ * hashes it as at capture (`restore --verify`, runbooks and drills).
+ * Metadata is written by libarchive's archive_write_disk with its secure
+ * flags: no "..", no absolute paths, no writing through symlinks. Into a
+ * directory, regular files are created and written by parallel writers
+ * (writers.h), large ones in ranges; a tar stream has one writer. A damaged
+ * file is reported, removed, and the restore carries on with the rest.
  */
 #ifndef RST_RESTORE_H
 #define RST_RESTORE_H
@@ -33,7 +34,8 @@ typedef struct rst_opts {
                              * regular file (never a link, which is refused) */
     const char *strip;      /* a stored folder whose contents become the target's
                              * (a runbook restores a data set's folder into `to`); NULL: none */
-    int workers;            /* 0: one per online CPU */
+    int workers;            /* fetch threads of a tar stream, writers of a directory;
+                             * 0: one per online CPU */
 } rst_opts;
 
 typedef struct rst_result {
