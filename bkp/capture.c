@@ -502,8 +502,11 @@ static int lookup_cache(capture_ctx *c, pending *p, const struct stat *st)
                                                  p->old_content, &p->extra);
     if (was == -ENOMEM)
         return was;
-    /* With no cache at all there is nothing to compare with. */
-    p->was = was == -ENOENT ? (c->have_history ? -1 : 1) : (int8_t)(was == 1 ? 1 : 0);
+    /* With no cache to compare with (none, --no-cache, or one that could
+     * not be read as far as this path) a path not found is not known to be
+     * new: a full re-read must not look like a mass change to the guard. */
+    bool history = c->have_history && !c->o->no_cache && !bkp_fcache_problem(c->old_cache);
+    p->was = was == -ENOENT ? (history ? -1 : 1) : (int8_t)(was == 1 ? 1 : 0);
     p->hit = was == 1;
     for (uint32_t i = 0; p->hit && i < p->item.nchunks; i++)
         p->hit = bkp_repo_has(c->repo, p->item.chunks[i].id);
@@ -775,7 +778,7 @@ int bkp_capture_run(bkp_repo *r, const bkp_capture_opts *o, bkp_capture *out)
     if (!rc)
         rc = drain(&c, true);
     stop_workers(&c);
-    if (c.have_history)
+    if (c.have_history && !o->no_cache)
         out->stats.files_deleted = bkp_fcache_unseen(c.old_cache);
     if (!o->no_cache && !out->stats.cache_problem && bkp_fcache_problem(c.old_cache)) {
         /* Found part-way through: what came after it was read again. */
