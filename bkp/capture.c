@@ -72,6 +72,7 @@ typedef struct capture_ctx {
     int64_t started_ns; /* files changed since (or just before) are not cached */
     bool have_history;  /* a files cache of an earlier capture exists */
     size_t roots_read;  /* paths that could be opened at all */
+    bool proc_fd;       /* /proc/self/fd names an open folder's entries */
 
     bkp_buf cbuf; /* file bytes not yet cut into chunks */
     size_t cpos;
@@ -461,8 +462,11 @@ static int lookup_cache(capture_ctx *c, pending *p, const struct stat *st)
                                                  p->old_content, &p->extra);
     if (was == -ENOMEM)
         return was;
-    /* With no cache at all there is nothing to compare with. */
-    p->was = was == -ENOENT ? (c->have_history ? -1 : 1) : (int8_t)(was == 1 ? 1 : 0);
+    /* With no cache to compare with (none, --no-cache, or one that could
+     * not be read as far as this path) a path not found is not known to be
+     * new: a full re-read must not look like a mass change to the guard. */
+    bool history = c->have_history && !c->o->no_cache && !bkp_fcache_problem(c->old_cache);
+    p->was = was == -ENOENT ? (history ? -1 : 1) : (int8_t)(was == 1 ? 1 : 0);
     p->hit = was == 1;
     for (uint32_t i = 0; p->hit && i < p->item.nchunks; i++)
         p->hit = bkp_repo_has(c->repo, p->item.chunks[i].id);
@@ -505,7 +509,20 @@ static struct archive_entry *describe(capture_ctx *c, const bkp_walk_entry *we, 
                              ARCHIVE_READDISK_NO_FFLAGS
                        : 0) |
                      (holes ? 0 : ARCHIVE_READDISK_NO_SPARSE));
-    archive_entry_copy_sourcepath(e, we->path);
+    /* What libarchive reads by name (a link's target, a folder's default
+     * ACL, the xattrs of what is not opened) it reads through the walk's
+     * descriptors: never through a folder swapped for a link meanwhile,
+     * and at any depth (a path past PATH_MAX cannot be opened at all). */
+    char via[64 + NAME_MAX];
+    const char *src = we->path;
+    if (c->proc_fd && we->dirfd >= 0 && strlen(we->name) <= NAME_MAX) {
+        if (we->fd >= 0)
+            snprintf(via, sizeof(via), "/proc/self/fd/%d", we->fd);
+        else
+            snprintf(via, sizeof(via), "/proc/self/fd/%d/%s", we->dirfd, we->name);
+        src = via;
+    }
+    archive_entry_copy_sourcepath(e, src);
     archive_entry_copy_pathname(e, we->path);
     int ar = archive_read_disk_entry_from_file(c->disk, e, fd, &we->st);
     if (ar == ARCHIVE_WARN)
@@ -564,7 +581,13 @@ static int capture_entry(capture_ctx *c, const bkp_walk_entry *we)
                                              : bkp_strerror(fd));
         goto fail;
     }
-    if (!(p->item.entry = describe(c, we, fd, p->lean, reg && !p->hit)))
+    /* A folder that could not be opened (swapped for a link or a device
+     * since its stat, say) is not opened by name either: its stat only,
+     * not remembered, and the walk reports it. */
+    bool unopened = dir && fd < 0;
+    if (unopened)
+        p->cacheable = false;
+    if (!(p->item.entry = describe(c, we, fd, p->lean || unopened, reg && !p->hit)))
         goto fail;
     bkp_capture_stats *s = &c->out->stats;
     const char *stored = archive_entry_pathname(p->item.entry);
@@ -599,16 +622,20 @@ static int capture_path(capture_ctx *c, const char *root)
 {
     bkp_walk *w = NULL;
     bkp_walk_entry we;
-    bool got_any = false;
+    bool got_any = false, is_root = true;
     int rc = bkp_walk_open(root, c->o->one_fs, &w);
     while (!rc && (rc = bkp_walk_next(w, &we)) > 0) {
         rc = 0;
         if (we.err) {
-            /* Gone since its folder was read: nothing to capture. */
-            if (we.err != -ENOENT)
+            /* Gone since its folder was read: nothing to capture. But a
+             * root that is not there is a path of the policy not backed
+             * up, which the operator must hear of. */
+            if (we.err != -ENOENT || is_root)
                 add_error(c, we.path, bkp_strerror(we.err));
+            is_root = false;
             continue;
         }
+        is_root = false;
         got_any = true;
         if (c->o->nexclude && excluded(c->o, we.path))
             continue; /* and, for a directory, not descended into */
@@ -678,6 +705,7 @@ int bkp_capture_run(bkp_repo *r, const bkp_capture_opts *o, bkp_capture *out)
         goto out;
     }
     archive_read_disk_set_symlink_physical(c.disk);
+    c.proc_fd = access("/proc/self/fd", X_OK) == 0;
     archive_read_disk_set_standard_lookup(c.disk);
     if (!o->no_cache && bkp_fcache_problem(c.old_cache)) {
         out->stats.cache_problem = bkp_fcache_problem(c.old_cache);
@@ -710,7 +738,7 @@ int bkp_capture_run(bkp_repo *r, const bkp_capture_opts *o, bkp_capture *out)
     if (!rc)
         rc = drain(&c, true);
     stop_workers(&c);
-    if (c.have_history)
+    if (c.have_history && !o->no_cache)
         out->stats.files_deleted = bkp_fcache_unseen(c.old_cache);
     if (!o->no_cache && !out->stats.cache_problem && bkp_fcache_problem(c.old_cache)) {
         /* Found part-way through: what came after it was read again. */

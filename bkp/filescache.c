@@ -17,6 +17,7 @@
 #define SEGMENT_TARGET (1U << 20) /* plaintext bytes per segment, about 8,000 files */
 #define PATH_LIMIT (1U << 20)
 #define ID_LEN 16 /* the random name of one cache */
+#define SEALED_MAX (BKP_BLOB_MAX_RAW + BKP_BLOB_MAX_RAW / 16 + BKP_BLOB_OVERHEAD)
 static const uint8_t MAGIC[8] = {'B', 'K', 'P', 'F', 'C', 'S', '0', '3'};
 
 /* One entry as stored; pointers into the segment's plaintext. */
@@ -157,6 +158,13 @@ static bool next_segment(bkp_fcache *c)
     }
     uint32_t slen = bkp_get_le32(le);
     c->sealed.len = 0;
+    /* No segment seals more than one blob's plaintext: a length beyond that
+     * is damage, refused before it is allocated or read (a sparse file
+     * would otherwise cost gigabytes of memory for nothing). */
+    if (slen > SEALED_MAX) {
+        give_up(c, "a part of it does not authenticate (damaged or altered)");
+        return false;
+    }
     uint8_t *p = slen <= c->size - c->off - 4 ? bkp_buf_reserve(&c->sealed, slen) : NULL;
     if (!p || bkp_pread_full(c->fd, p, slen, c->off + 4) != 0) {
         give_up(c, "it ends before its last part (cut short)");
@@ -365,7 +373,9 @@ static void segment_seal(bkp_fcache_writer *w, bool final)
     w->seg.data[12] = final;
     bkp_le32(w->seg.data + 13, w->n);
     segment_id(w->dataset, w->cache_id, w->index, id);
-    bkp_buf_reset(&w->sealed); /* seal appends */
+    /* bkp_blob_seal appends: without the reset every segment would carry
+     * all the sealed segments before it (and fail to open). */
+    bkp_buf_reset(&w->sealed);
     int rc = bkp_blob_seal(w->k, BKP_BLOB_CACHE, id, w->seg.data, w->seg.len, 1, &w->sealed);
     if (!rc) {
         bkp_le32(le, (uint32_t)w->sealed.len);

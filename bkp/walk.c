@@ -10,9 +10,19 @@
 
 #include "bkp/bytes.h"
 
+/* Directories of the current path held open. A deeper tree would run out of
+ * descriptors (the soft limit is often 1024, and anyone who can write below
+ * a root can make a tree that deep): the folders above these are closed and
+ * opened again when the walk comes back up (through ".." of their child, or
+ * name by name from above), each checked to be the same folder. */
+#define OPEN_LEVELS 64
+
 /* One directory on the current path: its sorted names, and where we are. */
 typedef struct level {
-    int fd;
+    int fd;         /* -1: closed to save descriptors, see OPEN_LEVELS */
+    int err;        /* it could not be opened again: its rest is not walked */
+    dev_t dev;      /* what it was, to open it again */
+    ino_t ino;
     char *names;    /* NUL-separated */
     size_t *offs;   /* into names, sorted */
     size_t n, next; /* count, index of the next name */
@@ -69,10 +79,72 @@ int bkp_walk_open(const char *root, bool one_fs, bkp_walk **out)
     return 0;
 }
 
-static void pop(bkp_walk *w)
+static bool same_dir(int fd, const level *l)
+{
+    struct stat st;
+    return fstat(fd, &st) == 0 && st.st_dev == l->dev && st.st_ino == l->ino;
+}
+
+/* The name of level `i` in its parent (the root's path for level 0). */
+static const char *level_name(const bkp_walk *w, size_t i)
+{
+    const level *p = &w->stack[i - (i > 0)];
+    return i ? p->names + p->offs[p->next - 1] : w->root;
+}
+
+/* Open closed level `k` from its nearest open ancestor (or the root's
+ * path), name by name, no link followed, each step the folder it was. */
+static int reopen_by_names(bkp_walk *w, size_t k)
+{
+    size_t j = k;
+    while (j > 0 && w->stack[j - 1].fd < 0)
+        j--;
+    int dfd = j ? w->stack[j - 1].fd : AT_FDCWD, own = -1;
+    for (size_t i = j; i <= k; i++) {
+        int fd = openat(dfd, level_name(w, i), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        int err = fd < 0 ? -errno : same_dir(fd, &w->stack[i]) ? 0 : -ESTALE;
+        if (own >= 0)
+            close(own);
+        if (err) {
+            if (fd >= 0)
+                close(fd);
+            return err;
+        }
+        own = dfd = fd;
+    }
+    return own;
+}
+
+/* Open again the closed folder now on top of the stack: ".." of the child
+ * just left (`child`, still open) when that is still the folder, else by
+ * its names. A folder moved meanwhile is not the same any more: the rest
+ * of it is reported, not walked elsewhere. */
+static void reopen_top(bkp_walk *w, int child)
+{
+    level *l = &w->stack[w->depth - 1];
+    int fd = child >= 0 ? openat(child, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    if (fd >= 0 && !same_dir(fd, l)) {
+        close(fd);
+        fd = -1;
+    }
+    if (fd < 0)
+        fd = reopen_by_names(w, w->depth - 1);
+    l->fd = fd;
+    if (fd < 0) {
+        l->fd = -1;
+        l->err = fd;
+        l->next = l->n;
+    }
+}
+
+/* Leave the folder on top; with `up`, the walk goes on in its parent. */
+static void pop(bkp_walk *w, bool up)
 {
     level *l = &w->stack[--w->depth];
-    close(l->fd);
+    if (up && w->depth && w->stack[w->depth - 1].fd < 0 && !w->stack[w->depth - 1].err)
+        reopen_top(w, l->fd);
+    if (l->fd >= 0)
+        close(l->fd);
     free(l->names);
     free(l->offs);
 }
@@ -84,7 +156,7 @@ void bkp_walk_free(bkp_walk *w)
     if (w->pending_fd >= 0)
         close(w->pending_fd);
     while (w->depth)
-        pop(w);
+        pop(w, false);
     free(w->stack);
     free(w->root);
     bkp_buf_free(&w->path);
@@ -155,6 +227,17 @@ static int push(bkp_walk *w, int fd, size_t pathlen)
     if (l.n > 1)
         qsort(l.offs, l.n, sizeof(*l.offs), by_name);
     w->stack[w->depth++] = l;
+    /* Keep the descriptors of the last OPEN_LEVELS folders only. */
+    if (w->depth > OPEN_LEVELS) {
+        level *old = &w->stack[w->depth - 1 - OPEN_LEVELS];
+        struct stat st;
+        if (old->fd >= 0 && fstat(old->fd, &st) == 0) {
+            old->dev = st.st_dev;
+            old->ino = st.st_ino;
+            close(old->fd);
+            old->fd = -1;
+        }
+    }
     return 0;
 }
 
@@ -226,8 +309,22 @@ int bkp_walk_next(bkp_walk *w, bkp_walk_entry *e)
     }
     while (w->depth) {
         level *l = &w->stack[w->depth - 1];
+        if (l->err) {
+            /* Its folder was moved while we were below it. */
+            int err = l->err;
+            l->err = 0;
+            w->path.len = l->pathlen;
+            bkp_buf_u8(&w->path, 0);
+            if (w->path.failed)
+                return -ENOMEM;
+            memset(e, 0, sizeof(*e));
+            e->path = (const char *)w->path.data;
+            e->fd = -1;
+            e->err = err;
+            return 1;
+        }
         if (l->next == l->n) {
-            pop(w);
+            pop(w, true);
             continue;
         }
         const char *name = l->names + l->offs[l->next++];

@@ -12,7 +12,9 @@
  * Every entry is stat'ed without following symbolic links (the root too), and
  * every directory is opened O_NOFOLLOW relative to its parent's descriptor, so
  * a path swapped for a symbolic link during the walk is never followed out of
- * the tree. Memory: the sorted names of the directories on the current path.
+ * the tree. Memory: the sorted names of the directories on the current path;
+ * descriptors: at most 64 of its directories (walk.c, OPEN_LEVELS), so a tree
+ * of any depth is walked under the usual limit of 1024.
  */
 #ifndef BKP_WALK_H
 #define BKP_WALK_H
