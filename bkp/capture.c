@@ -82,6 +82,7 @@ typedef struct capture_ctx {
 /* A file with several names, of which `left` are still to be walked. */
 typedef struct link_seen {
     uint32_t left;
+    int64_t ctime; /* a name found with another ctime is another file (or it changed) */
     char first[]; /* the stored path of its first name */
 } link_seen;
 
@@ -397,19 +398,23 @@ static const char *hardlink_target(capture_ctx *c, struct archive_entry *e, cons
     if (archive_entry_filetype(e) == AE_IFDIR || archive_entry_nlink(e) < 2)
         return NULL;
     link_key(key, e);
+    int64_t ctime = archive_entry_ctime(e) * 1000000000LL + archive_entry_ctime_nsec(e);
     link_seen *l = bkp_strmap_get(c->links, key);
-    if (l) {
+    if (l && l->ctime == ctime) {
         free(c->link_name);
         c->link_name = strdup(l->first);
         if (--l->left == 0)
             bkp_strmap_del(c->links, key);
         return c->link_name; /* without memory: stored as a copy, still exact */
     }
+    /* New, or its inode number was reused or the file changed since its
+     * first name: this name is stored as a file of its own. */
     size_t n = strlen(stored) + 1;
     l = malloc(sizeof(*l) + n);
     if (!l)
         return NULL;
     l->left = archive_entry_nlink(e) - 1;
+    l->ctime = ctime;
     memcpy(l->first, stored, n);
     if (bkp_strmap_put(c->links, key, l))
         free(l);
@@ -476,10 +481,11 @@ static int lookup_cache(capture_ctx *c, pending *p, const struct stat *st)
     return 0;
 }
 
-/* Open a regular file to read it, as the walk saw it: no link followed,
- * never blocking on a FIFO put in its place, and not the same file any more
- * (replaced since its stat) is an error for this file only. */
-static int open_walked(const bkp_walk_entry *we)
+/* Open a regular file to read it: no link followed, never blocking on a
+ * FIFO put in its place (anything but a regular file now is an error for
+ * this path only). `now` is its stat as opened, and `replaced` says whether
+ * another file was renamed over the one the walk saw. */
+static int open_walked(const bkp_walk_entry *we, struct stat *now, bool *replaced)
 {
     int fl = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
     int fd = openat(we->dirfd, we->name, fl | O_NOATIME);
@@ -487,12 +493,11 @@ static int open_walked(const bkp_walk_entry *we)
         fd = openat(we->dirfd, we->name, fl);
     if (fd < 0)
         return -errno;
-    struct stat now;
-    if (fstat(fd, &now) != 0 || now.st_ino != we->st.st_ino || now.st_dev != we->st.st_dev ||
-        !S_ISREG(now.st_mode)) {
+    if (fstat(fd, now) != 0 || !S_ISREG(now->st_mode)) {
         close(fd);
         return -ESTALE;
     }
+    *replaced = now->st_ino != we->st.st_ino || now->st_dev != we->st.st_dev;
     return fd;
 }
 
@@ -577,10 +582,19 @@ static int capture_entry(capture_ctx *c, const bkp_walk_entry *we)
         goto fail;
     /* Unchanged, and without xattrs or ACLs: the stat is all it takes. */
     p->lean = p->hit && !p->extra.ext;
-    if (reg && !p->lean && (fd = open_walked(we)) < 0) {
+    bkp_walk_entry cur = *we;
+    bool replaced = false;
+    if (reg && !p->lean && (fd = open_walked(we, &cur.st, &replaced)) < 0) {
         add_error(c, we->path, fd == -ESTALE ? "it was replaced while the backup ran"
                                              : bkp_strerror(fd));
         goto fail;
+    }
+    if (replaced) {
+        /* Renamed over since the walk's stat: the file there now is read
+         * in full, described by its own stat, and not remembered. */
+        p->hit = p->cacheable = false;
+        drop_content(p);
+        we = &cur;
     }
     /* A folder that could not be opened (swapped for a link or a device
      * since its stat, say) is not opened by name either: its stat only,
