@@ -242,29 +242,20 @@ static int zero_fill(restore_ctx *c, uint64_t upto)
 
 /* Map position `pos` of the concatenated data onto the file's regions, in
  * a tar stream (writers.c places a directory's files). */
+/* A tar stream is sequential: holes before this piece are zeros. */
+static int put_tar(void *ctx, const uint8_t *p, size_t n, uint64_t off)
+{
+    restore_ctx *c = ctx;
+    if (zero_fill(c, off) || archive_write_data(c->w, p, n) != (la_ssize_t)n)
+        return -EIO;
+    c->tar_at += n;
+    return 0;
+}
+
 static int write_data(restore_ctx *c, const bkp_item *it, uint64_t pos, const uint8_t *p,
                       size_t len)
 {
-    uint64_t size = (uint64_t)archive_entry_size(it->entry);
-    uint64_t dense[2] = {0, size};
-    const uint64_t *rg = it->nsparse ? it->sparse : dense;
-    uint32_t nr = it->nsparse ? it->nsparse : 1;
-    uint64_t base = 0;
-    for (uint32_t i = 0; i < nr && len; i++) {
-        uint64_t off = rg[2 * i], rlen = rg[2 * i + 1];
-        if (pos < base + rlen) {
-            uint64_t skip = pos - base, n = rlen - skip < len ? rlen - skip : len;
-            /* A tar stream is sequential: holes before this piece are zeros. */
-            if (zero_fill(c, off + skip) || archive_write_data(c->w, p, (size_t)n) != (la_ssize_t)n)
-                return -EIO;
-            c->tar_at += n;
-            p += n;
-            len -= n;
-            pos += n;
-        }
-        base += rlen;
-    }
-    return len ? -EBADMSG : 0;
+    return rst_place(it, pos, p, len, put_tar, c);
 }
 
 static int restore_file_data(restore_ctx *c, bkp_item *it, const char *path, bool *damaged)

@@ -80,13 +80,9 @@ struct rst_writers {
     int nthreads;
 };
 
-typedef int (*put_fn)(void *ctx, const uint8_t *p, size_t n, uint64_t off);
 
-/* Map position `pos` of the file's concatenated data onto its regions (the
- * holes between them are never written). -EBADMSG when the data runs past
- * the regions; else what `put` returns. */
-static int place(const bkp_item *it, uint64_t pos, const uint8_t *p, size_t len, put_fn put,
-                 void *ctx)
+int rst_place(const bkp_item *it, uint64_t pos, const uint8_t *p, size_t len, rst_put_fn put,
+              void *ctx)
 {
     uint64_t dense[2] = {0, (uint64_t)archive_entry_size(it->entry)};
     const uint64_t *rg = it->nsparse ? it->sparse : dense;
@@ -157,7 +153,7 @@ static bool write_whole(writer *me, const bkp_item *it, const char *path)
     for (uint32_t i = 0; i < it->nchunks; i++) {
         if (fetch_chunk(me, it, i, path))
             return false;
-        int rc = place(it, pos, me->buf.data, me->buf.len, put_archive, me->a);
+        int rc = rst_place(it, pos, me->buf.data, me->buf.len, put_archive, me->a);
         if (rc == -EBADMSG) {
             bkp_error("%s: its chunks do not fit its recorded size; the file is not restored",
                       path);
@@ -247,7 +243,7 @@ static void write_range(writer *me, shared *s, uint32_t a, uint32_t b)
             spoil(me->w, s, 0);
             break;
         }
-        int rc = place(s->it, s->at[i], me->buf.data, me->buf.len, put_fd, &s->fd);
+        int rc = rst_place(s->it, s->at[i], me->buf.data, me->buf.len, put_fd, &s->fd);
         if (rc) {
             spoil(me->w, s, rc);
             break;

@@ -35,6 +35,14 @@
 #define RST_WRITERS_MAX 64
 #define RST_WRITERS_QUEUE 8 /* files waiting, per writer */
 
+/* Write piece [pos, pos + len) of a file's concatenated data where its
+ * regions put it (the holes between them are never written): `put` gets
+ * each part with its file offset. -EBADMSG when the data runs past the
+ * regions; else 0 or the first error `put` returns. */
+typedef int (*rst_put_fn)(void *ctx, const uint8_t *p, size_t n, uint64_t off);
+int rst_place(const bkp_item *it, uint64_t pos, const uint8_t *p, size_t len, rst_put_fn put,
+              void *ctx);
+
 typedef struct rst_writers rst_writers;
 
 /* Start `n` writers (0: one per online CPU) restoring beneath the directory
