@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -421,18 +420,6 @@ static const char *hardlink_target(capture_ctx *c, struct archive_entry *e, cons
     return NULL;
 }
 
-static bool excluded(const bkp_capture_opts *o, const char *path)
-{
-    const char *base = strrchr(path, '/');
-    base = base && base[1] ? base + 1 : path;
-    for (size_t i = 0; i < o->nexclude; i++) {
-        const char *pat = o->exclude[i];
-        if (strchr(pat, '/') ? fnmatch(pat, path, FNM_PATHNAME) == 0 : fnmatch(pat, base, 0) == 0)
-            return true;
-    }
-    return false;
-}
-
 static void drop_content(pending *p)
 {
     free(p->item.chunks);
@@ -652,7 +639,7 @@ static int capture_path(capture_ctx *c, const char *root)
         }
         is_root = false;
         got_any = true;
-        if (c->o->nexclude && excluded(c->o, we.path))
+        if (bkp_walk_excluded(we.path, c->o->exclude, c->o->nexclude))
             continue; /* and, for a directory, not descended into */
         if (S_ISDIR(we.st.st_mode))
             bkp_walk_descend(w);

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -378,4 +379,16 @@ char *bkp_walk_root(const char *p)
         return NULL;
     }
     return (char *)b.data;
+}
+
+bool bkp_walk_excluded(const char *path, const char *const *patterns, size_t n)
+{
+    const char *base = strrchr(path, '/');
+    base = base && base[1] ? base + 1 : path;
+    for (size_t i = 0; i < n; i++) {
+        const char *pat = patterns[i];
+        if (strchr(pat, '/') ? fnmatch(pat, path, FNM_PATHNAME) == 0 : fnmatch(pat, base, 0) == 0)
+            return true;
+    }
+    return false;
 }

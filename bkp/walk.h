@@ -41,6 +41,10 @@ typedef struct bkp_walk_entry {
  * without memory. */
 char *bkp_walk_root(const char *p);
 
+/* Does `path` match one of the shell patterns (fnmatch)? One without '/'
+ * matches the last component, one with '/' the whole absolute path. */
+bool bkp_walk_excluded(const char *path, const char *const *patterns, size_t n);
+
 /* Walk from `root` (absolute, normalised: bkp_walk_root). With `one_fs`, directories on
  * another file system than the root are returned but not entered. */
 int bkp_walk_open(const char *root, bool one_fs, bkp_walk **out);
