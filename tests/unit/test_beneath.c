@@ -32,12 +32,7 @@ static char top[64], box[128], outside[128];
 static int setup(void **state)
 {
     (void)state;
-    snprintf(top, sizeof(top), "/tmp/bkp-test-beneath-XXXXXX");
-    if (!mkdtemp(top))
-        return -1;
-    snprintf(box, sizeof(box), "%s/box", top);
-    snprintf(outside, sizeof(outside), "%s/outside", top);
-    return mkdir(box, 0700) || mkdir(outside, 0700);
+    return test_box("beneath", top, box, outside);
 }
 
 static int teardown(void **state)

@@ -4,6 +4,7 @@
 
 #include <ftw.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 
 static int testutil_rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
@@ -17,6 +18,19 @@ static inline void test_rm_rf(const char *dir)
 {
     if (dir && *dir)
         nftw(dir, testutil_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* A fresh folder `top` (/tmp/bkp-test-NAME-XXXXXX) holding two empty
+ * folders, `box` (what a test confines to) and `outside` (what it must not
+ * reach): 0, or -1 when they cannot be made. */
+static inline int test_box(const char *name, char top[64], char box[128], char outside[128])
+{
+    snprintf(top, 64, "/tmp/bkp-test-%s-XXXXXX", name);
+    if (!mkdtemp(top))
+        return -1;
+    snprintf(box, 128, "%s/box", top);
+    snprintf(outside, 128, "%s/outside", top);
+    return mkdir(box, 0700) || mkdir(outside, 0700) ? -1 : 0;
 }
 
 #endif
