@@ -169,7 +169,14 @@ typedef struct ctx {
 } ctx;
 
 /* What a medium could fix. */
-enum need { NEED_OFFLINE, NEED_OFFSITE, NEED_COPIES, NEED_TYPES, NEED_FRESH_OFFLINE };
+enum need {
+    NEED_OFFLINE,
+    NEED_OFFSITE,
+    NEED_IMMUTABLE,
+    NEED_COPIES,
+    NEED_TYPES,
+    NEED_FRESH_OFFLINE
+};
 
 /* The due date of `m` (0: not rotated, or not in `states`). */
 static time_t due_of(const ctx *c, const pol_medium *m)
@@ -198,9 +205,20 @@ static const pol_medium *copy_to(const ctx *c, size_t k)
     return m;
 }
 
+/* Does medium `m` hold a copy that counts as non-editable? */
+static bool holds_immutable(const ctx *c, const pol_medium *m)
+{
+    for (size_t k = 0; k < c->s->ncopies; k++)
+        if (c->s->copies[k].medium == m)
+            return m->offline || (m->type == POL_OBJECT && c->s->copies[k].proven);
+    return false;
+}
+
 static bool helps(const ctx *c, const pol_medium *m, enum need need)
 {
     switch (need) {
+    case NEED_IMMUTABLE:
+        return (m->offline || m->type == POL_OBJECT) && !holds_immutable(c, m);
     case NEED_OFFLINE:
         return m->offline && !holds(c, m);
     case NEED_OFFSITE:
@@ -238,6 +256,14 @@ static const pol_medium *pick(const ctx *c, enum need need)
 static void medium_action(const ctx *c, const pol_medium *m, char *buf, size_t n)
 {
     time_t due = due_of(c, m);
+    if (m->type == POL_OBJECT && holds(c, m)) {
+        fmt(buf, n, "prove the lock of %s: run `bkp media probe %s`", name_of(m), name_of(m));
+        return;
+    }
+    if (m->type == POL_OBJECT) {
+        fmt(buf, n, "run `bkp rotate %s` (copies to the object store %s)", name_of(m), name_of(m));
+        return;
+    }
     if (m->type == POL_DISK && !m->offline) {
         fmt(buf, n, "run `bkp run` (copies to %s on-line)", name_of(m));
         return;
@@ -249,7 +275,7 @@ static void medium_action(const ctx *c, const pol_medium *m, char *buf, size_t n
         bkp_strappend(buf, n, " — never written yet");
     else if (c->now - due >= DAY)
         bkp_strappend(buf, n, " — %lld day%s overdue", (long long)((c->now - due) / DAY),
-               plural((c->now - due) / DAY));
+                      plural((c->now - due) / DAY));
     else
         bkp_strappend(buf, n, " — due now");
 }
@@ -275,15 +301,21 @@ static void fix_action(const ctx *c, enum need need, char *buf, size_t n)
         fmt(buf, n,
             "add an off-site medium (`location: offsite`) to the policy and to copy_to of %s", ds);
         return;
+    case NEED_IMMUTABLE:
+        fmt(buf, n,
+            "add an off-line medium or an Object Lock bucket (`type: object`) to the policy and "
+            "to copy_to of %s",
+            ds);
+        return;
     case NEED_COPIES:
         fmt(buf, n, "add a medium to the policy and to copy_to of %s", ds);
         return;
     case NEED_TYPES:
         fmt(buf, n, "add a medium of another type (");
-        for (unsigned t = POL_DISK, first = 1; t <= POL_ARCHIVE; t++)
+        for (unsigned t = POL_DISK, first = 1; t <= POL_OBJECT; t++)
             if (!(c->types & (1u << t))) {
                 bkp_strappend(buf, n, "%s%s", first ? "" : " or ",
-                       pol_medium_type_name((pol_medium_type)t));
+                              pol_medium_type_name((pol_medium_type)t));
                 first = 0;
             }
         bkp_strappend(buf, n, ") to the policy and to copy_to of %s", ds);
@@ -318,6 +350,8 @@ static void count(ctx *c, pol_status *out)
                 fresh_offline = cp->newest;
             any_offline = true;
         }
+        if (cp->medium->offline || (cp->medium->type == POL_OBJECT && cp->proven))
+            out->immutable++;
         if (cp->medium->offsite) {
             out->offsite++;
             if (!any_offsite || cp->newest > fresh_offsite)
@@ -357,6 +391,14 @@ static int shortfalls(const ctx *c, pol_status *out)
         else
             reason(out, "no off-site copy (the rule asks for %d)", r->offsite);
         worst = worst < 0 ? NEED_OFFSITE : worst;
+    }
+    if (out->immutable < r->immutable) {
+        if (out->immutable)
+            reason(out, "only %d non-editable %s (the rule asks for %d)", out->immutable,
+                   copies_word(out->immutable), r->immutable);
+        else
+            reason(out, "no non-editable copy (the rule asks for %d)", r->immutable);
+        worst = worst < 0 ? NEED_IMMUTABLE : worst;
     }
     if (out->copies < r->copies) {
         reason(out, "only %d %s (the rule asks for %d)", out->copies, copies_word(out->copies),
@@ -532,7 +574,9 @@ void pol_compliance(const pol_policy *p, const pol_ds_state *s, const pol_medium
     at_risk(&c, nogen, out, &rk);
 
     bool risky = rk.backup || rk.stale_offline || rk.overdue || rk.few_generations;
-    out->verdict = s->nbehind || nogen || worst >= 0 ? POL_NON_COMPLIANT : risky ? POL_AT_RISK : POL_COMPLIANT;
+    out->verdict = s->nbehind || nogen || worst >= 0 ? POL_NON_COMPLIANT
+                   : risky                           ? POL_AT_RISK
+                                                     : POL_COMPLIANT;
 
     /* One next step, for the most serious finding. Media are copied from
      * the primary repository, so without a generation there is nothing to

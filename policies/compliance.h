@@ -10,7 +10,13 @@
  *    generation of the data set (1, type disk, on-line, on-site), and every
  *    medium holding at least one generation of it;
  *  - media types: distinct types among the primary and those media;
- *  - off-line / off-site: those media with `offline: true` / `location: offsite`.
+ *  - off-line / off-site: those media with `offline: true` / `location: offsite`;
+ *  - immutable (non-editable): the off-line media (sealed read-only, immutable
+ *    where the file system allows, and out of reach once disconnected), and
+ *    the object media whose Object Lock a probe proved (pol_copy.proven). An
+ *    on-line disk is never counted: root on the host can clear the attribute.
+ *    A proven object-lock copy is on-line: it counts as non-editable, never
+ *    as off-line, so the checklist's off-line copy still needs its own medium.
  *
  * Verdict:
  *  - NON-COMPLIANT: the primary is behind or beside what a medium pinned
@@ -52,6 +58,7 @@ typedef struct pol_copy {
     const pol_medium *medium;
     time_t newest;       /* capture time of the newest generation of the data set on it */
     uint32_t newest_seq; /* its sequence number */
+    bool proven;         /* an object medium whose last lock probe was refused its delete */
 } pol_copy;
 
 /* The primary found behind or beside what a medium pinned (bkp/pin.h). */
@@ -63,9 +70,9 @@ typedef struct pol_behind {
 
 typedef struct pol_ds_state {
     const pol_dataset *dataset;
-    size_t generations;    /* sealed generations in the primary repository */
-    time_t last_backup;    /* capture time of the newest of them, 0 none */
-    bool last_run_failed;  /* the latest backup attempt failed (audit log) */
+    size_t generations;     /* sealed generations in the primary repository */
+    time_t last_backup;     /* capture time of the newest of them, 0 none */
+    bool last_run_failed;   /* the latest backup attempt failed (audit log) */
     const pol_copy *copies; /* media holding at least one generation of it */
     size_t ncopies;
     const pol_behind *behind; /* of it, or of the audit log */
@@ -77,6 +84,7 @@ typedef struct pol_ds_state {
 typedef struct pol_status {
     pol_verdict verdict;
     int copies, media_types, offline, offsite; /* counted as above */
+    int immutable;                             /* non-editable copies, as above */
     int64_t offline_age; /* seconds since the freshest off-line copy was captured, -1 none */
     int64_t offsite_age; /* same for off-site, -1 none */
     size_t nreasons;

@@ -122,10 +122,108 @@ static void rule_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *
                      !strcmp(key, "copies")        ? &r->copies
                      : !strcmp(key, "media_types") ? &r->media_types
                      : !strcmp(key, "offline")     ? &r->offline
+                     : !strcmp(key, "immutable")   ? &r->immutable
                                                    : &r->offsite);
 }
 
 /* ---- media ---- */
+
+static void lock_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *t)
+{
+    pol_object *o = t;
+    const char *s;
+    if (!strcmp(key, "days")) {
+        pol_yaml_int(c, v, key, 1, 36500, &o->lock_days);
+    } else if ((s = pol_yaml_scalar(c, v, key))) {
+        if (strcmp(s, "compliance") && strcmp(s, "governance"))
+            pol_yaml_error(c, v,
+                           "'mode: %s' — write compliance (no one can delete early) or "
+                           "governance (a privileged credential can)",
+                           s);
+        o->governance = !strcmp(s, "governance");
+    }
+}
+
+/* The keys of an object medium (checked against the type in media()). */
+static void object_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, pol_object *o)
+{
+    static const char *const lkeys[] = {"mode", "days", NULL};
+    if (!strcmp(key, "endpoint")) {
+        o->endpoint = pol_yaml_str(c, v, key);
+        const char *e = o->endpoint;
+        bool loop = e && (!strncmp(e, "http://127.", 11) || !strncmp(e, "http://localhost", 16) ||
+                          !strncmp(e, "http://[::1]", 12));
+        if (e && strncmp(e, "https://", 8) && !loop)
+            pol_yaml_error(c, v,
+                           "'endpoint: %s' — write https://HOST (plain http is allowed only to "
+                           "this machine, for tests)",
+                           e);
+    } else if (!strcmp(key, "bucket")) {
+        o->bucket = pol_yaml_str(c, v, key);
+        size_t l = o->bucket ? strlen(o->bucket) : 0;
+        if (o->bucket &&
+            (l < 3 || l > 63 || strspn(o->bucket, "abcdefghijklmnopqrstuvwxyz0123456789.-") != l ||
+             o->bucket[0] == '-' || o->bucket[0] == '.'))
+            pol_yaml_error(c, v,
+                           "'bucket: %s' is not an S3 bucket name — 3 to 63 of a-z, 0-9, '.' "
+                           "and '-', e.g. 'bucket: hospital-bkp'",
+                           o->bucket);
+    } else if (!strcmp(key, "region")) {
+        o->region = pol_yaml_str(c, v, key);
+        size_t l = o->region ? strlen(o->region) : 0;
+        if (o->region &&
+            (!l || l > 64 || strspn(o->region, "abcdefghijklmnopqrstuvwxyz0123456789-") != l))
+            pol_yaml_error(c, v, "'region: %s' — write the store's region, e.g. ap-northeast-1",
+                           o->region);
+    } else if (!strcmp(key, "credentials_file")) {
+        o->credentials_file = absolute(c, v, key, "/etc/bkp/s3.credentials");
+    } else if (!strcmp(key, "lock")) {
+        o->lock_given = true;
+        pol_yaml_mapping(c, v, "lock", lkeys, lock_pair, o);
+    }
+}
+
+/* What only one kind of medium may say, and what an object medium must. */
+static void medium_check(pol_yaml_ctx *c, pol_yaml_node *m, pol_medium *md)
+{
+    const char *n = md->name ? md->name : "";
+    pol_object *o = &md->object;
+    if (md->type != POL_OBJECT) {
+        if (o->endpoint || o->bucket || o->region || o->credentials_file || o->lock_given)
+            pol_yaml_error(c, m,
+                           "medium %s: endpoint, bucket, region, credentials_file and lock are "
+                           "for 'type: object' only",
+                           n);
+        if (!md->path)
+            pol_yaml_error(
+                c, m,
+                "medium %s has no path — add the mount point or device, e.g. 'path: /media/bkp'",
+                n);
+        return;
+    }
+    if (md->path)
+        pol_yaml_error(c, m, "medium %s is an object store: it has no path — remove 'path:'", n);
+    if (md->offline)
+        pol_yaml_error(c, m,
+                       "medium %s is an object store, always on-line: remove 'offline: true' (its "
+                       "copy counts as non-editable once `bkp media probe %s` proves the lock)",
+                       n, n);
+    if (!o->endpoint)
+        pol_yaml_error(c, m,
+                       "medium %s has no endpoint — add e.g. 'endpoint: https://s3.example.jp'", n);
+    if (!o->bucket)
+        pol_yaml_error(c, m, "medium %s has no bucket — add e.g. 'bucket: hospital-bkp'", n);
+    if (!o->credentials_file)
+        pol_yaml_error(c, m,
+                       "medium %s has no credentials_file — add e.g. 'credentials_file: "
+                       "/etc/bkp/s3.credentials' (mode 0600, [default] aws_access_key_id and "
+                       "aws_secret_access_key)",
+                       n);
+    if (!o->region)
+        o->region = strdup("us-east-1");
+    if (!o->lock_days)
+        o->lock_days = 30;
+}
 
 static void medium_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *t)
 {
@@ -141,9 +239,13 @@ static void medium_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void
                 m->type = POL_REMOVABLE;
             else if (!strcmp(s, "archive"))
                 m->type = POL_ARCHIVE;
+            else if (!strcmp(s, "object"))
+                m->type = POL_OBJECT;
             else
-                pol_yaml_error(
-                    c, v, "'type: %s' is not a medium type — write disk, removable or archive", s);
+                pol_yaml_error(c, v,
+                               "'type: %s' is not a medium type — write disk, removable, archive "
+                               "or object",
+                               s);
         }
     } else if (!strcmp(key, "path")) {
         m->path = absolute(c, v, key, "/media/bkp");
@@ -158,12 +260,16 @@ static void medium_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void
         pol_yaml_bool(c, v, key, &m->offline);
     } else if (!strcmp(key, "rotate_every")) {
         pol_yaml_duration(c, v, key, &m->rotate_every);
+    } else {
+        object_pair(c, key, v, &m->object);
     }
 }
 
 static void media(pol_yaml_ctx *c, pol_yaml_node *v, pol_policy *p)
 {
-    static const char *const keys[] = {"name", "type", "path", "location", "offline", "rotate_every", NULL};
+    static const char *const keys[] = {
+        "name",     "type",   "path",   "location",         "offline", "rotate_every",
+        "endpoint", "bucket", "region", "credentials_file", "lock",    NULL};
     if (!pol_yaml_list(c, v, "media", "a list of media, each starting with '- name:'"))
         return;
     size_t len = pol_yaml_len(v);
@@ -181,13 +287,11 @@ static void media(pol_yaml_ctx *c, pol_yaml_node *v, pol_policy *p)
                            md->name);
         if ((int)md->type == -1)
             pol_yaml_error(c, m,
-                           "medium %s has no type — add 'type: disk', 'removable' or 'archive'",
+                           "medium %s has no type — add 'type: disk', 'removable', 'archive' or "
+                           "'object'",
                            md->name ? md->name : "");
-        if (!md->path)
-            pol_yaml_error(
-                c, m,
-                "medium %s has no path — add the mount point or device, e.g. 'path: /media/bkp'",
-                md->name ? md->name : "");
+        else
+            medium_check(c, m, md);
     }
 }
 
@@ -259,10 +363,9 @@ static void dataset_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, voi
 
 static void datasets(pol_yaml_ctx *c, pol_yaml_node *v, pol_policy *p)
 {
-    static const char *const keys[] = {"name",     "description", "priority", "paths",
-                                       "exclude",  "one_file_system", "before", "after",
-                                       "schedule", "retention",   "copy_to",  "runbook",
-                                       "guard",    NULL};
+    static const char *const keys[] = {
+        "name",  "description", "priority",  "paths",   "exclude", "one_file_system", "before",
+        "after", "schedule",    "retention", "copy_to", "runbook", "guard",           NULL};
     if (!pol_yaml_list(c, v, "datasets", "a list, each data set starting with '- name:'"))
         return;
     size_t len = pol_yaml_len(v);
@@ -329,8 +432,8 @@ static void verify_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void
 static void top_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *t)
 {
     static const char *const vkeys[] = {"reread_every", NULL};
-    static const char *const rkeys[] = {"copies", "media_types", "offline", "offsite",
-                                        "offline_max_age", NULL};
+    static const char *const rkeys[] = {"copies",          "media_types", "offline", "offsite",
+                                        "offline_max_age", "immutable",   NULL};
     pol_policy *p = t;
     if (!strcmp(key, "repository"))
         p->repository = absolute(c, v, key, "/srv/bkp/repo");
@@ -405,19 +508,25 @@ static int load(pol_yaml_ctx *c, int rc, const char *file, pol_policy **out)
         pol_yaml_done(c);
         return -ENOMEM;
     }
-    p->rule = (pol_rule321){3, 2, 1, 1, 8 * 86400};
+    p->rule = (pol_rule321){.copies = 3,
+                            .media_types = 2,
+                            .offline = 1,
+                            .offsite = 1,
+                            .immutable = -1,
+                            .offline_max_age = 8 * 86400};
     p->reread_every = 30 * 86400;
     p->key_drill_every = 365 * 86400;
     pol_yaml_node *root = pol_yaml_root(c);
-    static const char *const keys[] = {"repository", "passphrase_file", "passphrase_command",
-                                       "rule_321",   "media",           "datasets",
-                                       "drills",     "verify",          "key_drill_every",
-                                       NULL};
+    static const char *const keys[] = {
+        "repository", "passphrase_file", "passphrase_command", "rule_321", "media", "datasets",
+        "drills",     "verify",          "key_drill_every",    NULL};
     if (!root) {
         bkp_error("%s:1: the policy is empty — start from policies/examples/clinic.yaml", file);
         c->errors++;
     } else {
         pol_yaml_mapping(c, root, "the policy", keys, top_pair, p);
+        if (p->rule.immutable < 0) /* an off-line copy is a non-editable one */
+            p->rule.immutable = p->rule.offline;
         if (!p->repository)
             pol_yaml_error(c, root, "no repository — add 'repository: /srv/bkp/repo'");
         if (!p->ndatasets && root->type == YAML_MAPPING_NODE)
@@ -467,6 +576,10 @@ void pol_free(pol_policy *p)
     for (size_t i = 0; i < p->nmedia; i++) {
         free(p->media[i].name);
         free(p->media[i].path);
+        free(p->media[i].object.endpoint);
+        free(p->media[i].object.bucket);
+        free(p->media[i].object.region);
+        free(p->media[i].object.credentials_file);
     }
     free(p->media);
     for (size_t i = 0; i < p->ndatasets; i++) {
@@ -509,5 +622,8 @@ const pol_medium *pol_medium_find(const pol_policy *p, const char *name)
 
 const char *pol_medium_type_name(pol_medium_type t)
 {
-    return t == POL_DISK ? "disk" : t == POL_REMOVABLE ? "removable" : "archive";
+    return t == POL_DISK        ? "disk"
+           : t == POL_REMOVABLE ? "removable"
+           : t == POL_ARCHIVE   ? "archive"
+                                : "object";
 }

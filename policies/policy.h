@@ -21,7 +21,7 @@
 
 #define POL_DEFAULT_FILE "/etc/bkp/policy.yaml"
 
-typedef enum { POL_DISK, POL_REMOVABLE, POL_ARCHIVE } pol_medium_type;
+typedef enum { POL_DISK, POL_REMOVABLE, POL_ARCHIVE, POL_OBJECT } pol_medium_type;
 
 typedef enum { POL_SCHED_NONE, POL_HOURLY, POL_DAILY, POL_WEEKLY, POL_MONTHLY } pol_sched_kind;
 
@@ -37,7 +37,7 @@ typedef struct pol_hook {
     int64_t timeout; /* seconds; default 1 hour */
     char **env;      /* "NAME=value" */
     size_t nenv;
-    char *run_as;    /* a user name to run it as, or NULL: as bkp runs (root) */
+    char *run_as; /* a user name to run it as, or NULL: as bkp runs (root) */
 } pol_hook;
 
 typedef struct pol_retention {
@@ -53,10 +53,22 @@ typedef struct pol_guard {
     int min_files;     /* fewer changed files never alarm; default 10 */
 } pol_guard;
 
+/* Where an `object` medium is: a bucket of an S3 store with Object Lock. */
+typedef struct pol_object {
+    char *endpoint; /* https://HOST[:PORT][/], or http:// to a loopback address */
+    char *bucket;
+    char *region;           /* default "us-east-1" */
+    char *credentials_file; /* absolute; an AWS shared-credentials file */
+    bool governance;        /* lock mode: COMPLIANCE unless `lock: {mode: governance}` */
+    int lock_days;          /* the shortest retention of any object; default 30 */
+    bool lock_given;        /* the medium said `lock:` (refused on other types) */
+} pol_object;
+
 typedef struct pol_medium {
     char *name;
     pol_medium_type type;
-    char *path;
+    char *path;        /* NULL for an object medium */
+    pol_object object; /* type POL_OBJECT only */
     bool offsite;
     bool offline;
     int64_t rotate_every; /* 0: not rotated */
@@ -85,6 +97,7 @@ typedef struct pol_dataset {
 typedef struct pol_rule321 {
     int copies, media_types, offline, offsite;
     int64_t offline_max_age;
+    int immutable; /* copies in a non-editable form (compliance.h); default: `offline` */
 } pol_rule321;
 
 typedef struct pol_drill {
@@ -104,7 +117,8 @@ typedef struct pol_policy {
     size_t ndatasets;
     pol_drill *drills;
     size_t ndrills;
-    int64_t reread_every; /* verify: every pack of the repository re-read within this; default 30d */
+    int64_t
+        reread_every; /* verify: every pack of the repository re-read within this; default 30d */
     int64_t key_drill_every; /* status reminds when no key-recovery drill succeeded within this;
                                 default 365d */
 } pol_policy;

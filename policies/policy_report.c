@@ -98,39 +98,46 @@ json_t *pol_to_json(const pol_policy *p)
     json_t *media = json_array(), *ds = json_array(), *dr = json_array();
     for (size_t i = 0; i < p->nmedia; i++) {
         const pol_medium *m = &p->media[i];
-        json_array_append_new(media, json_pack("{s:s, s:s, s:s, s:s, s:b, s:I}", "name", m->name,
-                                               "type", pol_medium_type_name(m->type), "path", m->path,
-                                               "location", m->offsite ? "offsite" : "onsite",
-                                               "offline", m->offline, "rotate_every",
-                                               (json_int_t)m->rotate_every));
+        json_t *j = json_pack("{s:s, s:s, s:s?, s:s, s:b, s:I}", "name", m->name, "type",
+                              pol_medium_type_name(m->type), "path", m->path, "location",
+                              m->offsite ? "offsite" : "onsite", "offline", m->offline,
+                              "rotate_every", (json_int_t)m->rotate_every);
+        const pol_object *o = &m->object;
+        if (j && m->type == POL_OBJECT)
+            json_object_update_new(
+                j, json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:i}}", "endpoint", o->endpoint,
+                             "bucket", o->bucket, "region", o->region, "credentials_file",
+                             o->credentials_file, "lock", "mode",
+                             o->governance ? "governance" : "compliance", "days", o->lock_days));
+        json_array_append_new(media, j);
     }
     for (size_t i = 0; i < p->ndatasets; i++) {
         const pol_dataset *d = &p->datasets[i];
         const pol_retention *r = &d->retention;
         json_array_append_new(
-            ds, json_pack("{s:s, s:s?, s:i, s:o, s:o, s:b, s:o, s:o, s:s, s:{s:i, s:i, s:i, s:i, "
-                          "s:i, s:i, s:i}, s:o, s:s?}",
-                          "name", d->name, "description", d->description, "priority", d->priority,
-                          "paths", str_array(d->paths, d->npaths), "exclude",
-                          str_array(d->exclude, d->nexclude), "one_file_system", d->one_file_system,
-                          "before", hook_json(&d->before), "after", hook_json(&d->after),
-                          "schedule", pol_schedule_text(&d->schedule, buf, sizeof(buf)),
-                          "retention", "keep_last", r->keep_last, "keep_hourly", r->keep_hourly,
-                          "keep_daily", r->keep_daily, "keep_weekly", r->keep_weekly,
-                          "keep_monthly", r->keep_monthly, "keep_yearly", r->keep_yearly,
-                          "lock_days", r->lock_days, "copy_to", str_array(d->copy_to, d->ncopy_to),
-                          "runbook", d->runbook));
+            ds,
+            json_pack("{s:s, s:s?, s:i, s:o, s:o, s:b, s:o, s:o, s:s, s:{s:i, s:i, s:i, s:i, "
+                      "s:i, s:i, s:i}, s:o, s:s?}",
+                      "name", d->name, "description", d->description, "priority", d->priority,
+                      "paths", str_array(d->paths, d->npaths), "exclude",
+                      str_array(d->exclude, d->nexclude), "one_file_system", d->one_file_system,
+                      "before", hook_json(&d->before), "after", hook_json(&d->after), "schedule",
+                      pol_schedule_text(&d->schedule, buf, sizeof(buf)), "retention", "keep_last",
+                      r->keep_last, "keep_hourly", r->keep_hourly, "keep_daily", r->keep_daily,
+                      "keep_weekly", r->keep_weekly, "keep_monthly", r->keep_monthly, "keep_yearly",
+                      r->keep_yearly, "lock_days", r->lock_days, "copy_to",
+                      str_array(d->copy_to, d->ncopy_to), "runbook", d->runbook));
     }
     for (size_t i = 0; i < p->ndrills; i++)
-        json_array_append_new(dr, json_pack("{s:s, s:s}", "runbook", p->drills[i].runbook,
-                                            "schedule",
-                                            pol_schedule_text(&p->drills[i].schedule, buf, sizeof(buf))));
-    return json_pack("{s:s, s:s, s:s?, s:s?, s:{s:i, s:i, s:i, s:i, s:I}, s:o, s:o, s:o, s:{s:I}, s:I}", "file",
-                     p->file, "repository", p->repository, "passphrase_file", p->passphrase_file,
-                     "passphrase_command", p->passphrase_command, "rule_321", "copies",
-                     p->rule.copies, "media_types", p->rule.media_types, "offline", p->rule.offline,
-                     "offsite", p->rule.offsite, "offline_max_age",
-                     (json_int_t)p->rule.offline_max_age, "media", media, "datasets", ds, "drills",
-                     dr, "verify", "reread_every", (json_int_t)p->reread_every, "key_drill_every",
-                     (json_int_t)p->key_drill_every);
+        json_array_append_new(
+            dr, json_pack("{s:s, s:s}", "runbook", p->drills[i].runbook, "schedule",
+                          pol_schedule_text(&p->drills[i].schedule, buf, sizeof(buf))));
+    return json_pack(
+        "{s:s, s:s, s:s?, s:s?, s:{s:i, s:i, s:i, s:i, s:i, s:I}, s:o, s:o, s:o, s:{s:I}, s:I}",
+        "file", p->file, "repository", p->repository, "passphrase_file", p->passphrase_file,
+        "passphrase_command", p->passphrase_command, "rule_321", "copies", p->rule.copies,
+        "media_types", p->rule.media_types, "offline", p->rule.offline, "offsite", p->rule.offsite,
+        "immutable", p->rule.immutable, "offline_max_age", (json_int_t)p->rule.offline_max_age,
+        "media", media, "datasets", ds, "drills", dr, "verify", "reread_every",
+        (json_int_t)p->reread_every, "key_drill_every", (json_int_t)p->key_drill_every);
 }

@@ -31,8 +31,13 @@ static void print_text(const pol_policy *p)
            (long long)(p->rule.offline_max_age / 86400));
     for (size_t i = 0; i < p->nmedia; i++) {
         const pol_medium *m = &p->media[i];
-        printf("  medium %-12s %-9s %-8s %-8s %s", m->name, pol_medium_type_name(m->type),
-               m->offsite ? "offsite" : "onsite", m->offline ? "off-line" : "on-line", m->path);
+        printf("  medium %-12s %-9s %-8s %-8s ", m->name, pol_medium_type_name(m->type),
+               m->offsite ? "offsite" : "onsite", m->offline ? "off-line" : "on-line");
+        if (m->type == POL_OBJECT)
+            printf("%s bucket %s, locked %d days (%s)", m->object.endpoint, m->object.bucket,
+                   m->object.lock_days, m->object.governance ? "governance" : "compliance");
+        else
+            printf("%s", m->path);
         if (m->rotate_every)
             printf(", rotated every %lld days", (long long)(m->rotate_every / 86400));
         printf("\n");
@@ -62,7 +67,8 @@ static void print_text(const pol_policy *p)
 int cmd_policy(cli *c)
 {
     if (strcmp(c->args[0], "check") != 0) {
-        bkp_error("unknown policy command '%s'; use `bkp policy check [--policy FILE]`", c->args[0]);
+        bkp_error("unknown policy command '%s'; use `bkp policy check [--policy FILE]`",
+                  c->args[0]);
         return EXIT_USAGE;
     }
     pol_policy *p = cli_policy(c);

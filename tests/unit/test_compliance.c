@@ -109,7 +109,8 @@ static void write_medium(world *w, const char *name, time_t at)
             w->copies[k].newest = nightly(at);
             return;
         }
-    w->copies[w->s.ncopies++] = (pol_copy){&w->media[i], nightly(at), 1};
+    w->copies[w->s.ncopies++] =
+        (pol_copy){.medium = &w->media[i], .newest = nightly(at), .newest_seq = 1};
 }
 
 /* The verdict at `now`, backups having run every night. */
@@ -224,8 +225,9 @@ static void test_primary_behind_medium(void **state)
     world_init(&w, m, 1);
     write_medium(&w, "usb-a", T0 + 10 * HOUR);
     const pol_behind behind[] = {
-        {"usb-a", "emr:12, pinned on usb-a, is missing: the primary's newest generation of emr "
-                  "is emr:11",
+        {"usb-a",
+         "emr:12, pinned on usb-a, is missing: the primary's newest generation of emr "
+         "is emr:11",
          false},
         {"usb-a", "the audit log disagrees with what usb-a pinned", false}};
     w.s.behind = behind;
@@ -402,6 +404,47 @@ static void test_no_offline_medium(void **state)
            "copy_to of emr");
 }
 
+static const pol_medium CLOUD = {
+    .name = "cloud", .type = POL_OBJECT, .offsite = true, .rotate_every = DAY};
+
+/* rule_321.immutable: off-line media count; an object medium only once its
+ * lock is proven; an on-line disk never (root can clear the attribute). */
+static void test_immutable_copies(void **state)
+{
+    (void)state;
+    world w;
+    const pol_medium *m[] = {&NAS, &CLOUD};
+    world_init(&w, m, 2);
+    w.p.rule =
+        (pol_rule321){.copies = 3, .media_types = 2, .immutable = 1, .offline_max_age = 8 * DAY};
+    write_medium(&w, "nas", T0 + 3 * HOUR);
+    write_medium(&w, "cloud", T0 + 3 * HOUR);
+    const pol_status *o = judge(&w, T0 + 4 * HOUR);
+    assert_int_equal(o->copies, 4);
+    assert_int_equal(o->immutable, 0);
+    assert_int_equal(reason_at(o, "no non-editable copy (the rule asks for 1)"), 0);
+    expect(o, POL_NON_COMPLIANT, "prove the lock of cloud: run `bkp media probe cloud`");
+    w.copies[idx(&w, "cloud")].proven = true;
+    o = judge(&w, T0 + 4 * HOUR);
+    assert_int_equal(o->immutable, 1);
+    assert_int_equal(o->offline, 0); /* proven, but still on-line */
+    expect(o, POL_COMPLIANT, "");
+    /* Not yet written to: rotating to it is the way. */
+    world_init(&w, m, 2);
+    w.p.rule =
+        (pol_rule321){.copies = 3, .media_types = 1, .immutable = 1, .offline_max_age = 8 * DAY};
+    write_medium(&w, "nas", T0 + 3 * HOUR);
+    o = judge(&w, T0 + 4 * HOUR);
+    expect(o, POL_NON_COMPLIANT, "run `bkp rotate cloud` (copies to the object store cloud)");
+    /* An off-line disk counts. */
+    const pol_medium *m2[] = {&USB_A, &NAS};
+    world_init(&w, m2, 2);
+    w.p.rule.immutable = 1;
+    write_medium(&w, "usb-a", T0 + 3 * HOUR);
+    o = judge(&w, T0 + 4 * HOUR);
+    assert_int_equal(o->immutable, 1);
+}
+
 static void test_shortfall_actions(void **state)
 {
     (void)state;
@@ -423,7 +466,7 @@ static void test_shortfall_actions(void **state)
     o = judge(&w, T0 + 11 * HOUR);
     reason_at(o, "only 2 media types (the rule asks for 3)");
     expect(o, POL_NON_COMPLIANT,
-           "add a medium of another type (archive) to the policy and to copy_to of emr");
+           "add a medium of another type (archive or object) to the policy and to copy_to of emr");
 
     /* ... and with a tape in copy_to, the tape is the one to write. */
     const pol_medium *m3[] = {&USB_A, &USB_B, &TAPE};
@@ -548,13 +591,14 @@ static void test_verdict_names(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_no_generation),      cmocka_unit_test(test_primary_only),
-        cmocka_unit_test(test_fresh_offline_copy), cmocka_unit_test(test_offline_too_old),
-        cmocka_unit_test(test_rotation_weeks),     cmocka_unit_test(test_rotation_followed),
-        cmocka_unit_test(test_no_offline_medium),  cmocka_unit_test(test_shortfall_actions),
-        cmocka_unit_test(test_few_generations),    cmocka_unit_test(test_failed_and_old_backups),
-        cmocka_unit_test(test_reasons_capped),     cmocka_unit_test(test_media_due_table),
-        cmocka_unit_test(test_verdict_names),      cmocka_unit_test(test_primary_behind_medium),
+        cmocka_unit_test(test_no_generation),          cmocka_unit_test(test_primary_only),
+        cmocka_unit_test(test_fresh_offline_copy),     cmocka_unit_test(test_offline_too_old),
+        cmocka_unit_test(test_rotation_weeks),         cmocka_unit_test(test_rotation_followed),
+        cmocka_unit_test(test_no_offline_medium),      cmocka_unit_test(test_shortfall_actions),
+        cmocka_unit_test(test_immutable_copies),       cmocka_unit_test(test_few_generations),
+        cmocka_unit_test(test_failed_and_old_backups), cmocka_unit_test(test_reasons_capped),
+        cmocka_unit_test(test_media_due_table),        cmocka_unit_test(test_verdict_names),
+        cmocka_unit_test(test_primary_behind_medium),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

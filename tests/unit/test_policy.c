@@ -45,6 +45,10 @@ static int load_text(const char *text, pol_policy **out)
 
 #define HEAD "repository: /srv/bkp/repo\n"
 #define DS "datasets:\n  - name: emr\n    paths: [/var/backups/emr]\n"
+/* An object medium with one more key. */
+#define OBJ(extra)                                                                                 \
+    "media:\n  - { name: c, type: object, endpoint: https://s3.example.jp, bucket: b-1, "          \
+    "credentials_file: /etc/bkp/s3.cred, " extra " }\n"
 
 static const struct bad {
     const char *text;
@@ -66,7 +70,8 @@ static const struct bad {
     {HEAD "datasets:\n  - name: emr\n", 3, "has no paths"},
     {HEAD "datasets:\n  - name: emr\n    paths: [relative/dir]\n", 3, "is not absolute"},
     {HEAD "datasets:\n  - name: \"bad name\"\n    paths: [/a]\n", 3, "data set name 'bad name'"},
-    {HEAD DS "  - name: emr\n    paths: [/b]\n", 5, "data set 'emr' is defined twice (also on line 3)"},
+    {HEAD DS "  - name: emr\n    paths: [/b]\n", 5,
+     "data set 'emr' is defined twice (also on line 3)"},
     {HEAD DS "    copy_to: [usb-z]\n", 3, "copies to 'usb-z', which is not under media"},
     {HEAD DS "media:\n  - name: usb-a\n    type: floppy\n    path: /m\n", 7, "not a medium type"},
     {HEAD DS "media:\n  - name: usb-a\n    path: /m\n", 6, "has no type"},
@@ -75,7 +80,8 @@ static const struct bad {
      "write onsite or offsite"},
     {HEAD DS "media:\n  - name: usb-a\n    type: disk\n    path: /m\n    offline: maybe\n", 9,
      "not true or false"},
-    {HEAD DS "media:\n  - { name: a, type: disk, path: /m }\n  - { name: a, type: disk, path: /n }\n",
+    {HEAD DS
+     "media:\n  - { name: a, type: disk, path: /m }\n  - { name: a, type: disk, path: /n }\n",
      7, "medium 'a' is defined twice"},
     {HEAD DS "rule_321: { copies: many }\n", 5, "not a whole number"},
     {HEAD DS "rule_321: { offline_max_age: soon }\n", 5, "is not a duration"},
@@ -95,6 +101,30 @@ static const struct bad {
     {HEAD DS "    description: &d [*d]\n", 5, "levels of nesting"},
     {HEAD DS "key_drill_every: yearly\n", 5, "is not a duration"},
     {HEAD DS "key_drill_every: 0d\n", 5, "is not a duration"},
+    /* Object media: what they must say, and what only they may say. */
+    {HEAD DS OBJ("path: /m"), 6, "it has no path — remove 'path:'"},
+    {HEAD DS OBJ("offline: true"), 6, "always on-line: remove 'offline: true'"},
+    {HEAD DS "media:\n  - { name: c, type: object, bucket: b-1, credentials_file: /c }\n", 6,
+     "has no endpoint"},
+    {HEAD DS "media:\n  - { name: c, type: object, endpoint: https://s3, credentials_file: /c }\n",
+     6, "has no bucket"},
+    {HEAD DS "media:\n  - { name: c, type: object, endpoint: https://s3, bucket: b-1 }\n", 6,
+     "has no credentials_file"},
+    {HEAD DS "media:\n  - { name: c, type: object, endpoint: http://s3.example.jp, bucket: b-1, "
+             "credentials_file: /c }\n",
+     6, "plain http is allowed only to this machine"},
+    {HEAD DS "media:\n  - { name: c, type: object, endpoint: https://s3, bucket: Big_Bucket, "
+             "credentials_file: /c }\n",
+     6, "is not an S3 bucket name"},
+    {HEAD DS OBJ("lock: { mode: legal }"), 6, "write compliance"},
+    {HEAD DS OBJ("lock: { days: 0 }"), 6, "not a whole number from 1"},
+    {HEAD DS OBJ("lock: { years: 7 }"), 6, "unknown key 'years'"},
+    {HEAD DS "media:\n  - { name: c, type: object, endpoint: https://s3, bucket: b-1, "
+             "credentials_file: s3.cred }\n",
+     6, "is not absolute"},
+    {HEAD DS "media:\n  - { name: u, type: disk, path: /m, bucket: b-1 }\n", 6,
+     "are for 'type: object' only"},
+    {HEAD DS "rule_321: { immutable: lots }\n", 5, "not a whole number"},
 };
 
 /* An anchor named again and again (a "billion laughs") is refused after a
@@ -151,7 +181,8 @@ static void test_bad_policies(void **state)
         snprintf(where, sizeof(where), "p.yaml:%d: ", bad[i].line);
         if (r != -EINVAL || !strstr(logbuf, where) || !strstr(logbuf, bad[i].expected)) {
             bkp_log_set_sink(NULL, NULL);
-            print_error("case %zu: want %s...%s, got (%d):\n%s", i, where, bad[i].expected, r, logbuf);
+            print_error("case %zu: want %s...%s, got (%d):\n%s", i, where, bad[i].expected, r,
+                        logbuf);
             fail();
         }
         assert_null(p);
@@ -216,6 +247,44 @@ static void test_design_example(void **state)
 
 /* The key-recovery drill's period: a year unless the policy says otherwise,
  * and shown as applied. */
+/* An object medium as the guide shows it: the defaults filled in. */
+static void test_object_medium(void **state)
+{
+    (void)state;
+    pol_policy *p = NULL;
+    assert_int_equal(load_text(HEAD DS
+                               "media:\n  - name: cloud\n    type: object\n"
+                               "    endpoint: https://s3.example.jp\n"
+                               "    bucket: hospital-bkp\n"
+                               "    credentials_file: /etc/bkp/s3.credentials\n"
+                               "    location: offsite\n    rotate_every: 1d\n"
+                               "  - { name: c2, type: object, endpoint: 'http://127.0.0.1:7480',"
+                               " bucket: b-2, region: ap-northeast-1, credentials_file: /c,"
+                               " lock: { mode: governance, days: 400 } }\n",
+                               &p),
+                     0);
+    const pol_medium *m = pol_medium_find(p, "cloud"), *m2 = pol_medium_find(p, "c2");
+    assert_int_equal(m->type, POL_OBJECT);
+    assert_null(m->path);
+    assert_string_equal(m->object.region, "us-east-1");
+    assert_int_equal(m->object.lock_days, 30);
+    assert_false(m->object.governance);
+    assert_true(m->offsite);
+    assert_false(m->offline);
+    assert_string_equal(m2->object.region, "ap-northeast-1");
+    assert_true(m2->object.governance);
+    assert_int_equal(m2->object.lock_days, 400);
+    assert_string_equal(pol_medium_type_name(m->type), "object");
+    assert_int_equal(p->rule.immutable, 1); /* the default: as many as off-line copies */
+    json_t *j = pol_to_json(p);
+    assert_non_null(j);
+    json_t *jm = json_array_get(json_object_get(j, "media"), 0);
+    assert_string_equal(json_string_value(json_object_get(jm, "bucket")), "hospital-bkp");
+    assert_true(json_is_null(json_object_get(jm, "path")));
+    json_decref(j);
+    pol_free(p);
+}
+
 static void test_key_drill_every(void **state)
 {
     (void)state;
@@ -239,7 +308,8 @@ static void test_durations(void **state)
         const char *s;
         int64_t v;
     } ok[] = {{"30s", 30}, {"30m", 1800}, {"12h", 43200}, {"7d", 604800}, {"2w", 1209600}};
-    static const char *const no[] = {"", "30", "m", "-5m", "0s", "5 m", "5mm", "1.5h", "5y", "99999999999999999w"};
+    static const char *const no[] = {"",    "30",  "m",    "-5m", "0s",
+                                     "5 m", "5mm", "1.5h", "5y",  "99999999999999999w"};
     for (size_t i = 0; i < sizeof(ok) / sizeof(*ok); i++) {
         int64_t v = 0;
         assert_int_equal(pol_duration_parse(ok[i].s, &v), 0);
@@ -257,13 +327,26 @@ static void test_schedules(void **state)
     static const struct {
         const char *s;
         const char *canonical;
-    } ok[] = {{"hourly", "hourly :00"},           {"hourly :15", "hourly :15"},
-              {"daily 02:00", "daily 02:00"},     {"DAILY 23:59", "daily 23:59"},
-              {"weekly sun 03:00", "weekly sun 03:00"}, {"weekly Monday 00:30", "weekly mon 00:30"},
-              {"monthly 1 04:00", "monthly 1 04:00"},   {"monthly 31 05:00", "monthly 31 05:00"}};
-    static const char *const no[] = {"", "daily", "daily 2:00", "daily 24:00", "daily 02:60",
-                                     "weekly 03:00", "weekly xyz 03:00", "monthly 0 04:00",
-                                     "monthly 32 04:00", "hourly 15", "daily 02:00 extra", "yearly"};
+    } ok[] = {{"hourly", "hourly :00"},
+              {"hourly :15", "hourly :15"},
+              {"daily 02:00", "daily 02:00"},
+              {"DAILY 23:59", "daily 23:59"},
+              {"weekly sun 03:00", "weekly sun 03:00"},
+              {"weekly Monday 00:30", "weekly mon 00:30"},
+              {"monthly 1 04:00", "monthly 1 04:00"},
+              {"monthly 31 05:00", "monthly 31 05:00"}};
+    static const char *const no[] = {"",
+                                     "daily",
+                                     "daily 2:00",
+                                     "daily 24:00",
+                                     "daily 02:60",
+                                     "weekly 03:00",
+                                     "weekly xyz 03:00",
+                                     "monthly 0 04:00",
+                                     "monthly 32 04:00",
+                                     "hourly 15",
+                                     "daily 02:00 extra",
+                                     "yearly"};
     char buf[64];
     for (size_t i = 0; i < sizeof(ok) / sizeof(*ok); i++) {
         pol_schedule s;
@@ -284,7 +367,8 @@ static void test_compliance_warnings(void **state)
     (void)state;
     pol_policy *p = NULL;
     bkp_log_set_sink(sink, NULL);
-    assert_int_equal(load_text(HEAD DS "    schedule: daily 02:00\n    retention: { keep_last: 2 }\n", &p), 0);
+    assert_int_equal(
+        load_text(HEAD DS "    schedule: daily 02:00\n    retention: { keep_last: 2 }\n", &p), 0);
     logbuf[0] = '\0';
     /* Two generations, no off-line and no off-site medium: three warnings. */
     assert_int_equal(pol_warn_compliance(p), 3);
@@ -302,7 +386,7 @@ int main(void)
         cmocka_unit_test(test_design_example), cmocka_unit_test(test_durations),
         cmocka_unit_test(test_schedules),      cmocka_unit_test(test_compliance_warnings),
         cmocka_unit_test(test_alias_bomb),     cmocka_unit_test(test_env_mapping),
-        cmocka_unit_test(test_key_drill_every),
+        cmocka_unit_test(test_object_medium),  cmocka_unit_test(test_key_drill_every),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
