@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +25,6 @@
 
 /* The largest member: the audit log's copy (FORMAT §9b). */
 #define MEMBER_MAX (256ULL << 20)
-#define CONFIG_MAX (64U << 10)
 
 char *bkp_archive_name(const bkp_gen *g)
 {
@@ -274,28 +272,6 @@ out:
     return rc;
 }
 
-/* The most a member of the layout may hold, by kind: each is capped by its
- * own format before a byte of it is kept in memory. */
-static uint64_t member_max(const char *rel)
-{
-    if (!strcmp(rel, "BKP-LABEL"))
-        return BKP_LABEL_MAX;
-    if (!strcmp(rel, "config"))
-        return CONFIG_MAX;
-    if (!strcmp(rel, "keys/key"))
-        return BKP_KEY_FILE_MAX;
-    if (!strncmp(rel, "packs/", 6)) /* the target, one largest blob, its trailer */
-        return BKP_PACK_MAX;
-    if (!strncmp(rel, "index/", 6))
-        return 8 + BKP_BLOB_MAX_RAW + BKP_BLOB_MAX_RAW / 16;
-    size_t l = strlen(rel);
-    if (l > 4 && !strcmp(rel + l - 4, ".gen"))
-        return 64U << 20; /* a record (FORMAT §10) */
-    if (l > 8 && (!strcmp(rel + l - 7, ".pruned") || !strcmp(rel + l - 8, ".cleared")))
-        return 64U << 10; /* a tombstone or clearance: a small signed file */
-    return MEMBER_MAX; /* the audit log's copy */
-}
-
 /* Is `top` the folder of one generation, DATASET@SEQ? */
 static bool top_ok(const char *top)
 {
@@ -309,21 +285,6 @@ static bool top_ok(const char *top)
     memcpy(ds, top, l);
     ds[l] = '\0';
     return bkp_dataset_name_ok(ds);
-}
-
-/* Is `rel` a member of the layout (and nothing that could escape)? */
-static bool allowed(const char *rel)
-{
-    static const char *const pat =
-        "^(BKP-LABEL|config|keys/key|audit/primary\\.jsonl|packs/[0-9a-f]{2}/[0-9a-f]{64}|"
-        "index/[0-9a-f]{64}|generations/[A-Za-z0-9_-][A-Za-z0-9._-]*/[0-9]{10}\\."
-        "(gen|pruned|cleared))$";
-    regex_t re;
-    if (regcomp(&re, pat, REG_EXTENDED | REG_NOSUB))
-        return false;
-    bool ok = regexec(&re, rel, 0, NULL, 0) == 0;
-    regfree(&re);
-    return ok;
 }
 
 int bkp_archive_extract(const char *path, const char *dir, char **top)
@@ -359,8 +320,8 @@ int bkp_archive_extract(const char *path, const char *dir, char **top)
         la_int64_t size = archive_entry_size(e);
         if (!slash ||
             (first && (strncmp(name, first, (size_t)(slash - name)) || first[slash - name])) ||
-            !allowed(slash + 1) || archive_entry_filetype(e) != AE_IFREG || size < 0 ||
-            (uint64_t)size > member_max(slash + 1)) {
+            archive_entry_filetype(e) != AE_IFREG || size < 0 ||
+            (uint64_t)size > bkp_copy_member_max(slash + 1)) {
             bkp_error("%s: the member %s is not part of a bkp archive; the file is damaged or "
                       "not a bkp archive",
                       path, name ? name : "?");

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,11 +13,54 @@
 #include "bkp/audit.h"
 #include "bkp/clock.h"
 #include "bkp/durable.h"
+#include "bkp/keyslots.h"
 #include "bkp/log.h"
+#include "bkp/medium.h"
 #include "bkp/tree.h"
 
 #define PACK_MAX BKP_PACK_MAX
 #define RECORD_MAX (256U << 20)
+#define CONFIG_MAX (64U << 10)
+#define AUDIT_COPY_MAX (256ULL << 20)
+
+/* The most a member of the layout may hold, by kind: each is capped by its
+ * own format before a byte of it is kept in memory. */
+static uint64_t member_max(const char *rel)
+{
+    if (!strcmp(rel, "BKP-LABEL"))
+        return BKP_LABEL_MAX;
+    if (!strcmp(rel, "config"))
+        return CONFIG_MAX;
+    if (!strcmp(rel, "keys/key"))
+        return BKP_KEY_FILE_MAX;
+    if (!strncmp(rel, "packs/", 6)) /* the target, one largest blob, its trailer */
+        return BKP_PACK_MAX;
+    if (!strncmp(rel, "index/", 6))
+        return 8 + BKP_BLOB_MAX_RAW + BKP_BLOB_MAX_RAW / 16;
+    size_t l = strlen(rel);
+    if (l > 4 && !strcmp(rel + l - 4, ".gen"))
+        return 64U << 20; /* a record (FORMAT §10) */
+    if (l > 8 && (!strcmp(rel + l - 7, ".pruned") || !strcmp(rel + l - 8, ".cleared")))
+        return 64U << 10; /* a tombstone or clearance: a small signed file */
+    return AUDIT_COPY_MAX; /* the audit log's copy */
+}
+
+uint64_t bkp_copy_member_max(const char *rel)
+{
+    static const char *const pat =
+        "^(BKP-LABEL|config|keys/key|audit/primary\\.jsonl|packs/[0-9a-f]{2}/[0-9a-f]{64}|"
+        "index/[0-9a-f]{64}|generations/[A-Za-z0-9_-][A-Za-z0-9._-]*/[0-9]{10}\\."
+        "(gen|pruned|cleared))$";
+    regex_t re;
+    if (regcomp(&re, pat, REG_EXTENDED | REG_NOSUB))
+        return 0;
+    bool ok = regexec(&re, rel, 0, NULL, 0) == 0;
+    regfree(&re);
+    /* packs/XX/ID: XX must be the ID's first two digits, as bkp_pack_path puts it. */
+    if (ok && !strncmp(rel, "packs/", 6) && strncmp(rel + 6, rel + 9, 2))
+        ok = false;
+    return ok ? member_max(rel) : 0;
+}
 
 /* A set of IDs: an index without packs. */
 static int add_id(bkp_index *set, const uint8_t id[BKP_ID_LEN])
@@ -31,7 +75,7 @@ static int need_blob(bkp_repo *src, bkp_repo *dst, bkp_index *packs, const uint8
                      const char *gen)
 {
     uint8_t pack[BKP_ID_LEN];
-    if (bkp_repo_has(dst, id))
+    if (dst && bkp_repo_has(dst, id))
         return 0;
     if (bkp_repo_locate(src, id, pack, NULL)) {
         char hex[2 * BKP_ID_LEN + 1];
@@ -44,8 +88,7 @@ static int need_blob(bkp_repo *src, bkp_repo *dst, bkp_index *packs, const uint8
     return add_id(packs, pack);
 }
 
-/* Every pack of `src` holding a blob of `g` that `dst` lacks. */
-static int needed_packs(bkp_repo *src, bkp_repo *dst, const bkp_gen *g, bkp_index *packs)
+int bkp_copy_needed_packs(bkp_repo *src, bkp_repo *dst, const bkp_gen *g, bkp_index *packs)
 {
     char name[128];
     bkp_tree_reader *tr = NULL;
@@ -283,7 +326,8 @@ int bkp_copy_generations(bkp_repo *src, bkp_repo *dst, bkp_gen *const *gens, siz
     int rc = bkp_index_new(&packs);
     memset(res, 0, sizeof(*res));
     for (size_t i = 0; !rc && i < n; i++)
-        rc = gens[i]->pruned || gens[i]->status ? -EINVAL : needed_packs(src, dst, gens[i], packs);
+        rc = gens[i]->pruned || gens[i]->status ? -EINVAL
+                                                 : bkp_copy_needed_packs(src, dst, gens[i], packs);
     if (!rc && !(l.ids = malloc((bkp_index_count(packs) + 1) * BKP_ID_LEN)))
         rc = -ENOMEM;
     if (!rc)
@@ -303,6 +347,17 @@ int bkp_copy_generations(bkp_repo *src, bkp_repo *dst, bkp_gen *const *gens, siz
     int frc = bkp_repo_flush(dst);
     if (!rc)
         rc = frc;
+    if (!rc)
+        rc = bkp_copy_records(src, dst, gens, n, res);
+    free(l.ids);
+    bkp_index_free(packs);
+    return rc;
+}
+
+int bkp_copy_records(bkp_repo *src, bkp_repo *dst, bkp_gen *const *gens, size_t n,
+                     bkp_copy_result *res)
+{
+    int rc = 0;
     for (size_t i = 0; !rc && i < n; i++) {
         uint32_t maxseq = 0;
         bool first = true;
@@ -315,8 +370,6 @@ int bkp_copy_generations(bkp_repo *src, bkp_repo *dst, bkp_gen *const *gens, siz
         if (first)
             rc = copy_records(src, dst, gens[i]->dataset, maxseq, gens, n, res);
     }
-    free(l.ids);
-    bkp_index_free(packs);
     return rc;
 }
 

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "bkp/generation.h"
+#include "bkp/index.h"
 #include "bkp/repo.h"
 
 typedef struct bkp_copy_result {
@@ -35,6 +36,24 @@ typedef struct bkp_copy_result {
  * do; -ENOSPC when the medium is full. */
 int bkp_copy_generations(bkp_repo *src, bkp_repo *dst, bkp_gen *const *gens, size_t n,
                          bkp_copy_result *res) __attribute__((warn_unused_result));
+
+/* Add to `packs` (a set of pack IDs: entries with only `id`) every pack of
+ * `src` holding a blob of `g` — tree blobs and file chunks — that `dst`
+ * lacks (every one when `dst` is NULL). -ENOENT (logged) when `src` lacks a
+ * blob; a file list that cannot be read is logged with its error. */
+int bkp_copy_needed_packs(bkp_repo *src, bkp_repo *dst, const bkp_gen *g, bkp_index *packs)
+    __attribute__((warn_unused_result));
+
+/* Step 3 alone: the records of `gens`' data sets into `dst`, with the
+ * tombstones standing for those not copied (`dst` labelled beside it). */
+int bkp_copy_records(bkp_repo *src, bkp_repo *dst, bkp_gen *const *gens, size_t n,
+                     bkp_copy_result *res) __attribute__((warn_unused_result));
+
+/* The most bytes a file of a repository copy's layout may hold, by its path
+ * `rel` relative to the copy (BKP-LABEL beside config, as in an archive):
+ * 0 when `rel` is no part of that layout (anything that could escape, a
+ * name of another shape, a pack under the wrong folder). */
+uint64_t bkp_copy_member_max(const char *rel);
 
 /* Copy one pack of `src` into `dst`, read back and checked before its rename
  * (and indexed at the next flush of `dst`). -EEXIST when `dst` has it,
