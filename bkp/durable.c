@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <ftw.h>
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <signal.h>
@@ -499,4 +500,16 @@ int bkp_immutable_tree(const char *dir, uint64_t *sealed)
 {
     *sealed = 0;
     return seal_walk(dir, 2, sealed);
+}
+
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+    (void)st;
+    (void)f;
+    return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+int bkp_remove_tree(const char *path)
+{
+    return nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS) < 0 ? -errno : 0;
 }

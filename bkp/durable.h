@@ -96,6 +96,10 @@ int bkp_unlink_sealed_at(int dirfd, const char *name);
  * descriptor opened with `flags`, or a negative errno code. */
 int bkp_open_deep(int dirfd, const char *path, int flags);
 
+/* Remove the folder `path` and everything under it, following no link (a
+ * staging folder of the process's own). 0 or the first error. */
+int bkp_remove_tree(const char *path);
+
 /* Join path parts with '/'; returns malloc'd string or NULL. */
 char *bkp_path_join(const char *a, const char *b);
 

@@ -32,7 +32,8 @@ bool bkp_medium_name_ok(const char *name)
 bool bkp_medium_type_ok(const char *type)
 {
     return type &&
-           (!strcmp(type, "disk") || !strcmp(type, "removable") || !strcmp(type, "archive"));
+           (!strcmp(type, "disk") || !strcmp(type, "removable") || !strcmp(type, "archive") ||
+            !strcmp(type, "object"));
 }
 
 bool bkp_medium_location_ok(const char *location)

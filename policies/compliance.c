@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "bkp/bytes.h"
+#include "policies/schedule.h"
 
 #define MINUTE 60
 #define HOUR 3600
@@ -413,22 +414,6 @@ static int shortfalls(const ctx *c, pol_status *out)
     return worst;
 }
 
-static int64_t schedule_period(pol_sched_kind k)
-{
-    switch (k) {
-    case POL_HOURLY:
-        return HOUR;
-    case POL_DAILY:
-        return DAY;
-    case POL_WEEKLY:
-        return 7 * DAY;
-    case POL_MONTHLY:
-        return 31 * DAY;
-    default:
-        return 0; /* no schedule: no expectation of how often */
-    }
-}
-
 /* What AT RISK found, in the order its reasons are given. */
 typedef struct risks {
     bool backup;               /* failed, or older than two schedule periods */
@@ -489,7 +474,7 @@ static void at_risk(const ctx *c, bool nogen, pol_status *out, risks *rk)
         reason(out, "the last backup failed");
         rk->backup = true;
     }
-    int64_t period = schedule_period(c->d->schedule.kind);
+    int64_t period = pol_schedule_period(c->d->schedule.kind);
     if (!nogen && period && s->last_backup > 0 && c->now - s->last_backup > 2 * period) {
         span(a, sizeof(a), c->now - s->last_backup);
         reason(out, "no backup for %s (schedule %s)", a,

@@ -53,8 +53,8 @@ static void time_order(order *o, size_t n, time_t now, bool *ok)
     qsort(o, n, sizeof(*o), oldest_first);
     for (size_t j = 0; j < n; j++) {
         const pol_gen *x = o[j].g;
-        bool in = x->vouched || (x->time <= now + POL_TIME_SKEW &&
-                                 (!have || x->time >= latest - POL_TIME_SKEW));
+        bool in = x->vouched ||
+                  (x->time <= now + POL_TIME_SKEW && (!have || x->time >= latest - POL_TIME_SKEW));
         ok[o[j].i] = in;
         if (in && x->time <= now + POL_TIME_SKEW && (!have || x->time > latest)) {
             latest = x->time;
@@ -84,8 +84,10 @@ void pol_retention_select(const pol_retention *r, const pol_gen *g, size_t n, ti
     const struct {
         unsigned rule;
         int count;
-    } rules[] = {{POL_KEEP_HOURLY, r->keep_hourly},   {POL_KEEP_DAILY, r->keep_daily},
-                 {POL_KEEP_WEEKLY, r->keep_weekly},   {POL_KEEP_MONTHLY, r->keep_monthly},
+    } rules[] = {{POL_KEEP_HOURLY, r->keep_hourly},
+                 {POL_KEEP_DAILY, r->keep_daily},
+                 {POL_KEEP_WEEKLY, r->keep_weekly},
+                 {POL_KEEP_MONTHLY, r->keep_monthly},
                  {POL_KEEP_YEARLY, r->keep_yearly}};
     bool any_rule = r->keep_last > 0;
     for (size_t k = 0; k < sizeof(rules) / sizeof(*rules); k++)
@@ -161,9 +163,9 @@ void pol_retention_select(const pol_retention *r, const pol_gen *g, size_t n, ti
 
 const char *pol_keep_reasons(unsigned keep, char *buf, size_t n)
 {
-    static const char *const names[] = {"last",   "hourly", "daily",  "weekly",   "monthly",
-                                        "yearly", "locked", "newest", "no rules",
-                                        "time out of order"};
+    static const char *const names[] = {"last",     "hourly",           "daily",  "weekly",
+                                        "monthly",  "yearly",           "locked", "newest",
+                                        "no rules", "time out of order"};
     size_t at = 0;
     buf[0] = '\0';
     for (size_t i = 0; i < sizeof(names) / sizeof(*names) && at < n; i++)
@@ -172,4 +174,17 @@ const char *pol_keep_reasons(unsigned keep, char *buf, size_t n)
     if (!keep)
         snprintf(buf, n, "not kept");
     return buf;
+}
+
+int64_t pol_retention_span(const pol_retention *r, int64_t period)
+{
+    const int64_t hour = 3600, day = 86400;
+    int64_t spans[] = {r->keep_hourly * hour,      r->keep_daily * day,
+                       r->keep_weekly * 7 * day,   r->keep_monthly * 31 * day,
+                       r->keep_yearly * 366 * day, r->keep_last * (period > 0 ? period : day),
+                       r->lock_days * day};
+    int64_t most = 0;
+    for (size_t i = 0; i < sizeof(spans) / sizeof(*spans); i++)
+        most = spans[i] > most ? spans[i] : most;
+    return most;
 }

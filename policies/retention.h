@@ -71,4 +71,13 @@ void pol_retention_select(const pol_retention *r, const pol_gen *g, size_t n, ti
 /* "last, daily, locked" for the reasons in `keep`, into buf. */
 const char *pol_keep_reasons(unsigned keep, char *buf, size_t n);
 
+/* The longest a generation of a data set with retention `r` may be kept, in
+ * seconds, by the span of each rule: keep_hourly N hours, keep_daily N days,
+ * keep_weekly 7N days, keep_monthly 31N days, keep_yearly 366N days,
+ * keep_last N times `period` (the schedule's, a day when it has none), and
+ * lock_days; 0 with no rule. With no keep_* rule everything is kept: the
+ * caller decides what "forever" means there. Object-lock dates start from
+ * it (bkp rotate to an object medium). */
+int64_t pol_retention_span(const pol_retention *r, int64_t period);
+
 #endif

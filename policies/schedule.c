@@ -89,3 +89,19 @@ bool pol_is_due(const pol_schedule *s, time_t last_run, time_t now)
      * better one backup too many than none until that date. */
     return last_run == 0 || last_run < slot || last_run > now;
 }
+
+int64_t pol_schedule_period(pol_sched_kind k)
+{
+    switch (k) {
+    case POL_HOURLY:
+        return 3600;
+    case POL_DAILY:
+        return 86400;
+    case POL_WEEKLY:
+        return 7 * 86400;
+    case POL_MONTHLY:
+        return 31 * 86400;
+    default:
+        return 0; /* no schedule: no expectation of how often */
+    }
+}

@@ -22,5 +22,7 @@ time_t pol_last_slot(const pol_schedule *s, time_t now);
 time_t pol_next_slot(const pol_schedule *s, time_t now);
 /* `last_run` 0 means never; a last run later than now counts as due. */
 bool pol_is_due(const pol_schedule *s, time_t last_run, time_t now);
+/* The period of a schedule kind in seconds (a month is 31 days); 0 for none. */
+int64_t pol_schedule_period(pol_sched_kind k);
 
 #endif

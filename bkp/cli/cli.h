@@ -36,16 +36,16 @@ enum {
     OPT_DRY_RUN = 1 << 12,
     OPT_AGAINST = 1 << 13,
     OPT_SINCE = 1 << 14,
-    OPT_LABEL = 1 << 15,  /* --name, --type, --location (media label) */
-    OPT_FROM = 1 << 16,   /* restore --from MEDIUM|PATH */
-    OPT_MEDIA = 1 << 17,  /* verify --media M [--sample PCT] [--repair-from M2] */
-    OPT_PRINT = 1 << 18,  /* --format md|html, --lang ja|en */
-    OPT_DRILL = 1 << 19,  /* --medium M, --attest WHO, --report DIR, --sandbox DIR, --keep */
+    OPT_LABEL = 1 << 15,   /* --name, --type, --location (media label) */
+    OPT_FROM = 1 << 16,    /* restore --from MEDIUM|PATH */
+    OPT_MEDIA = 1 << 17,   /* verify --media M [--sample PCT] [--repair-from M2] */
+    OPT_PRINT = 1 << 18,   /* --format md|html, --lang ja|en */
+    OPT_DRILL = 1 << 19,   /* --medium M, --attest WHO, --report DIR, --sandbox DIR, --keep */
     OPT_RUNBOOK = 1 << 20, /* restore --runbook NAME */
-    OPT_PERIOD = 1 << 21, /* audit report --from DATE --to DATE */
-    OPT_VERIFY = 1 << 22, /* restore --verify */
-    OPT_KEY = 1 << 23,    /* key: --paper, -o/--output, --shares N, --threshold K, --label,
-                             --new-passphrase-file */
+    OPT_PERIOD = 1 << 21,  /* audit report --from DATE --to DATE */
+    OPT_VERIFY = 1 << 22,  /* restore --verify */
+    OPT_KEY = 1 << 23,     /* key: --paper, -o/--output, --shares N, --threshold K, --label,
+                              --new-passphrase-file */
 };
 
 /* What a command needs; the dispatcher provides it before the handler runs. */
@@ -66,36 +66,36 @@ typedef struct cli {
     const char *to_archive;
     bool json, force, read_data, no_cache, one_fs, dry_run;
     int workers;
-    const char *metrics; /* --metrics FILE: Prometheus textfile */
-    const char *clear;   /* --clear-suspicious GEN */
-    const char *against; /* audit verify --against FILE */
-    const char *since;   /* audit show --since DATE */
+    const char *metrics;                /* --metrics FILE: Prometheus textfile */
+    const char *clear;                  /* --clear-suspicious GEN */
+    const char *against;                /* audit verify --against FILE */
+    const char *since;                  /* audit show --since DATE */
     const char *name, *type, *location; /* media label */
-    const char *from;        /* restore --from MEDIUM|PATH */
-    const char *media;       /* verify --media M */
-    const char *repair_from; /* verify --repair-from M2 */
-    double sample;           /* verify --sample PCT; 0: not given */
-    const char *format, *lang;           /* --format md|html, --lang ja|en */
-    const char *medium, *attest;         /* drill --medium M, --attest WHO */
-    const char *report_dir, *sandbox;    /* drill --report DIR, --sandbox DIR */
-    bool keep;                           /* drill --keep: leave the sandbox */
-    bool verify;                         /* restore --verify: read the files back */
-    const char *runbook;                 /* restore --runbook NAME */
-    const char *folder;                  /* restore --folder PATH: that stored folder's contents */
-    const char *period_to;               /* audit report --from DATE (in `from`) --to DATE */
-    const char *output;                  /* key export/split -o FILE|DIR */
-    bool paper;                          /* key export --paper */
-    const char *shares, *threshold;      /* key split --shares N --threshold K */
-    const char *label;                   /* key add --label L */
-    const char *new_passphrase_file;     /* key add, key passwd --new-passphrase-file F */
-    const char *key_from[16];            /* --key-from FILE, repeated: sheets, not the passphrase */
+    const char *from;                   /* restore --from MEDIUM|PATH */
+    const char *media;                  /* verify --media M */
+    const char *repair_from;            /* verify --repair-from M2 */
+    double sample;                      /* verify --sample PCT; 0: not given */
+    const char *format, *lang;          /* --format md|html, --lang ja|en */
+    const char *medium, *attest;        /* drill --medium M, --attest WHO */
+    const char *report_dir, *sandbox;   /* drill --report DIR, --sandbox DIR */
+    bool keep;                          /* drill --keep: leave the sandbox */
+    bool verify;                        /* restore --verify: read the files back */
+    const char *runbook;                /* restore --runbook NAME */
+    const char *folder;                 /* restore --folder PATH: that stored folder's contents */
+    const char *period_to;              /* audit report --from DATE (in `from`) --to DATE */
+    const char *output;                 /* key export/split -o FILE|DIR */
+    bool paper;                         /* key export --paper */
+    const char *shares, *threshold;     /* key split --shares N --threshold K */
+    const char *label;                  /* key add --label L */
+    const char *new_passphrase_file;    /* key add, key passwd --new-passphrase-file F */
+    const char *key_from[16];           /* --key-from FILE, repeated: sheets, not the passphrase */
     int nkey_from;
-    const char *public_key;              /* --public-key HEX|FILE: no secret at all */
-    uint8_t pinned_pk[32];               /* its key, parsed by the dispatcher */
-    uint8_t *key_master; /* the master secret from the sheets, once read (keyfrom.c), guarded */
-    json_t *key_used;    /* what the sheets were, for the audit: kind, shares, threshold */
+    const char *public_key; /* --public-key HEX|FILE: no secret at all */
+    uint8_t pinned_pk[32];  /* its key, parsed by the dispatcher */
+    uint8_t *key_master;    /* the master secret from the sheets, once read (keyfrom.c), guarded */
+    json_t *key_used;       /* what the sheets were, for the audit: kind, shares, threshold */
     const struct bkp_lock *writer; /* this process's writer lock, if it holds one */
-    char **args; /* positional arguments */
+    char **args;                   /* positional arguments */
     int nargs;
     bool tty; /* stdout is a terminal: summaries and progress */
 } cli;
@@ -156,7 +156,7 @@ int cli_exit_for(int rc);
 
 /* Capture and seal one data set: what `backup` and `run` share. */
 typedef struct cli_backup {
-    bkp_gen *gen; /* the sealed generation, or NULL */
+    bkp_gen *gen;    /* the sealed generation, or NULL */
     bool suspicious; /* the change-rate guard marked it */
     char reason[512];
     bkp_capture_stats stats;
@@ -179,9 +179,9 @@ typedef struct cli_medium {
     const char *name;
     const char *type, *location; /* the policy's, else the label's */
     bool offline;
-    const char *path;      /* where it is mounted or written */
-    const pol_medium *pm;  /* its entry in the policy, or NULL */
-    json_t *entry;         /* its registry entry (owned), or NULL: never labelled */
+    const char *path;     /* where it is mounted or written */
+    const pol_medium *pm; /* its entry in the policy, or NULL */
+    json_t *entry;        /* its registry entry (owned), or NULL: never labelled */
 } cli_medium;
 /* Look medium `name` up in the policy (when one is given or found) and the
  * registry of the open repository. EXIT_USAGE (logged) when neither knows it. */
@@ -204,6 +204,20 @@ int cli_rotate_disk(cli *c, cli_medium *m, bool quiet);
 /* The same for an archive medium: one tar stream per generation not yet
  * archived there, read back and verified before it counts; never rewritten. */
 int cli_rotate_archive(cli *c, cli_medium *m, bool quiet);
+/* What the copy `dst` holds now: [{dataset, seq, uuid, finished}]. */
+json_t *cli_held_list(bkp_repo *dst);
+
+/* Object media (medium_object.c): the S3 connection of medium `m` from the
+ * policy; label the bucket; prove its lock; rotate to it; fetch its copy
+ * into a staging folder and open it (restore --from). Exit codes. */
+struct bkp_s3;
+int cli_object_open(cli *c, const cli_medium *m, struct bkp_s3 **out);
+int cli_object_label(cli *c, cli_medium *m);
+int cli_object_probe(cli *c, cli_medium *m);
+int cli_rotate_object(cli *c, cli_medium *m, bool quiet);
+int cli_object_fetch(cli *c, const cli_medium *m, bkp_repo **out, char **staging);
+/* Did the last probe of the medium of registry entry `entry` prove its lock (and when)? */
+bool cli_object_proven(const json_t *entry, time_t *when);
 /* From `v` (all generations, by data set then sequence), the newest clean
  * generation of each data set the policy copies to `medium` (every data set
  * without a policy) into `out`; returns how many. */
@@ -267,8 +281,8 @@ void cli_source_remove(char *staging);
 
 /* Runbooks (cmd_runbook.c, cmd_drill.c). */
 struct rb_runbook;
-bool cli_lang_ja(cli *c);                  /* --lang, else the locale */
-int cli_format(cli *c, int *format);       /* --format md|html into an rb_format */
+bool cli_lang_ja(cli *c);            /* --lang, else the locale */
+int cli_format(cli *c, int *format); /* --format md|html into an rb_format */
 int cli_runbook_load(cli *c, const char *name, struct rb_runbook **out);
 json_t *cli_runbook_copies(cli *c, const struct rb_runbook *rb);
 /* Run runbook `name` for real (restore --runbook) or as a drill; an

@@ -1,5 +1,7 @@
 /*
  * bkp media label PATH --name NAME [--type T] [--location L] [--force]
+ * bkp media label --name NAME [--force]   (an object medium: the policy says where)
+ * bkp media probe NAME                    (prove an object medium's lock)
  * bkp media list [--json]      bkp media show NAME [--json]
  *
  * A label tells the tool which physical disk it is talking to; the registry
@@ -295,16 +297,44 @@ static int show(cli *c)
     return EXIT_OK;
 }
 
+/* `media label --name NAME` and `media probe NAME` for an object medium:
+ * the policy says where it is. */
+static int object(cli *c, const char *name, bool probe)
+{
+    cli_medium m;
+    if (!name || !bkp_medium_name_ok(name)) {
+        bkp_error("give the medium's name: bkp media %s",
+                  probe ? "probe NAME" : "label --name NAME");
+        return EXIT_USAGE;
+    }
+    int ex = cli_medium_find(c, name, &m);
+    if (!ex && strcmp(m.type, "object")) {
+        bkp_error("%s is a medium of type %s: %s", name, m.type,
+                  probe ? "only an object medium is probed (a disk's copy is made read-only when "
+                          "it is sealed)"
+                        : "label it with its mount point, `bkp media label PATH --name NAME`");
+        ex = EXIT_USAGE;
+    }
+    if (!ex)
+        ex = probe ? cli_object_probe(c, &m) : cli_object_label(c, &m);
+    cli_medium_clear(&m);
+    return ex;
+}
+
 int cmd_media(cli *c)
 {
     const char *verb = c->args[0];
+    if (!strcmp(verb, "label") && c->nargs == 1)
+        return object(c, c->name, false);
+    if (!strcmp(verb, "probe") && c->nargs == 2)
+        return object(c, c->args[1], true);
     if (!strcmp(verb, "label") && c->nargs == 2)
         return label(c);
     if (!strcmp(verb, "list") && c->nargs == 1)
         return list(c);
     if (!strcmp(verb, "show") && c->nargs == 2)
         return show(c);
-    bkp_error("usage: bkp media label PATH --name NAME [--type T] [--location L] | media list | "
-              "media show NAME");
+    bkp_error("usage: bkp media label PATH --name NAME [--type T] [--location L] | media label "
+              "--name NAME (an object medium) | media probe NAME | media list | media show NAME");
     return EXIT_USAGE;
 }

@@ -129,8 +129,7 @@ static int note_seen(json_t *e, void *ctx)
     return 0;
 }
 
-/* What the copy holds now: [{dataset, seq, uuid, finished}]. */
-static json_t *held_list(bkp_repo *dst)
+json_t *cli_held_list(bkp_repo *dst)
 {
     bkp_gen **v = NULL;
     size_t n = 0;
@@ -298,7 +297,7 @@ int cli_rotate_disk(cli *c, cli_medium *m, bool quiet)
                   m->name, (unsigned long long)vres.problems, m->name);
         rc = rc < 0 ? rc : -EBADMSG;
     }
-    held = held_list(dst);
+    held = cli_held_list(dst);
 record:
     fig = json_pack("{s:O, s:I, s:I, s:I, s:I, s:i}", "generations", copied, "packs",
                     (json_int_t)res.packs, "bytes", (json_int_t)res.bytes, "packs_present",
@@ -360,8 +359,9 @@ int cmd_rotate(cli *c)
     int ex = cli_medium_find(c, c->args[0], &m);
     if (ex)
         return ex;
-    ex = !strcmp(m.type, "archive") ? cli_rotate_archive(c, &m, false)
-                                    : cli_rotate_disk(c, &m, false);
+    ex = !strcmp(m.type, "archive")  ? cli_rotate_archive(c, &m, false)
+         : !strcmp(m.type, "object") ? cli_rotate_object(c, &m, false)
+                                     : cli_rotate_disk(c, &m, false);
     cli_medium_clear(&m);
     return ex;
 }

@@ -77,10 +77,9 @@ static json_t *dataset_status(cli *c, const pol_dataset *d, bkp_gen **v, size_t 
     {
         const char *ds = json_string_value(json_object_get(e, "dataset"));
         if (ds && (!*ds || !strcmp(ds, d->name)))
-            behind[s.nbehind++] = (pol_behind){
-                json_string_value(json_object_get(e, "medium")),
-                json_string_value(json_object_get(e, "what")),
-                json_is_true(json_object_get(e, "beside"))};
+            behind[s.nbehind++] = (pol_behind){json_string_value(json_object_get(e, "medium")),
+                                               json_string_value(json_object_get(e, "what")),
+                                               json_is_true(json_object_get(e, "beside"))};
     }
     s.behind = behind;
     for (size_t k = 0; k < n; k++) {
@@ -114,13 +113,19 @@ static json_t *dataset_status(cli *c, const pol_dataset *d, bkp_gen **v, size_t 
         }
         if (!pm || !cp.newest)
             continue;
+        time_t proven_at = 0;
+        cp.proven = pm->type == POL_OBJECT && cli_object_proven(e, &proven_at);
         copies[s.ncopies++] = cp;
-        char iso[32];
+        char iso[32], piso[32] = "";
         bkp_iso_time(iso, sizeof(iso), cp.newest);
-        json_array_append_new(media, json_pack("{s:s, s:s, s:b, s:b, s:i, s:s}", "medium", name,
-                                               "type", pol_medium_type_name(pm->type), "offline",
-                                               pm->offline, "offsite", pm->offsite, "seq",
-                                               (int)cp.newest_seq, "captured", iso));
+        if (proven_at > 0)
+            bkp_iso_time(piso, sizeof(piso), proven_at);
+        /* Non-editable: off-line, or an object lock a probe proved (and when). */
+        json_array_append_new(
+            media, json_pack("{s:s, s:s, s:b, s:b, s:b, s:s?, s:i, s:s}", "medium", name, "type",
+                             pol_medium_type_name(pm->type), "offline", pm->offline, "offsite",
+                             pm->offsite, "non_editable", pm->offline || cp.proven, "proven",
+                             cp.proven ? piso : NULL, "seq", (int)cp.newest_seq, "captured", iso));
     }
     pol_compliance(p, &s, st, due, p->nmedia, now, &out);
     *verdict = out.verdict;
@@ -131,15 +136,15 @@ static json_t *dataset_status(cli *c, const pol_dataset *d, bkp_gen **v, size_t 
     if (s.last_backup)
         bkp_iso_time(lb, sizeof(lb), s.last_backup);
     j = json_pack(
-        "{s:s, s:s, s:i, s:s, s:i, s:{s:i, s:i, s:i, s:i}, s:{s:i, s:i, s:i, s:i}, s:I, s:I, "
-        "s:o, s:o, s:o, s:o, s:o, s:o, s:s}",
+        "{s:s, s:s, s:i, s:s, s:i, s:{s:i, s:i, s:i, s:i, s:i}, s:{s:i, s:i, s:i, s:i, s:i}, "
+        "s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:s}",
         "dataset", d->name, "description", d->description ? d->description : "", "priority",
         d->priority, "verdict", pol_verdict_name(out.verdict), "generations", (int)s.generations,
         "counted", "copies", out.copies, "media_types", out.media_types, "offline", out.offline,
-        "offsite", out.offsite, "required", "copies", p->rule.copies, "media_types",
-        p->rule.media_types, "offline", p->rule.offline, "offsite", p->rule.offsite,
-        "offline_age_seconds", (json_int_t)out.offline_age, "offline_max_age_seconds",
-        (json_int_t)p->rule.offline_max_age, "last_backup",
+        "offsite", out.offsite, "immutable", out.immutable, "required", "copies", p->rule.copies,
+        "media_types", p->rule.media_types, "offline", p->rule.offline, "offsite", p->rule.offsite,
+        "immutable", p->rule.immutable, "offline_age_seconds", (json_int_t)out.offline_age,
+        "offline_max_age_seconds", (json_int_t)p->rule.offline_max_age, "last_backup",
         s.last_backup ? json_string(lb) : json_null(), "last_backup_run", when_of(last.backup),
         "last_verify", when_of(last.verify), "last_drill", when_of(last.drill), "copies_on_media",
         media, "reasons", reasons, "action", out.action);
@@ -237,7 +242,7 @@ void cli_status_print(json_t *all)
                (long long)json_integer_value(json_object_get(d, "priority")),
                json_string_value(json_object_get(d, "description")));
         printf("  copies %lld/%lld  media types %lld/%lld  off-line %lld/%lld%s%s  off-site "
-               "%lld/%lld  generations %lld\n",
+               "%lld/%lld  non-editable %lld/%lld  generations %lld\n",
                (long long)json_integer_value(json_object_get(cnt, "copies")),
                (long long)json_integer_value(json_object_get(req, "copies")),
                (long long)json_integer_value(json_object_get(cnt, "media_types")),
@@ -247,14 +252,25 @@ void cli_status_print(json_t *all)
                age >= 0 ? (snprintf(x, sizeof(x), " (%.1f days old)", (double)age / 86400), x) : "",
                "", (long long)json_integer_value(json_object_get(cnt, "offsite")),
                (long long)json_integer_value(json_object_get(req, "offsite")),
+               (long long)json_integer_value(json_object_get(cnt, "immutable")),
+               (long long)json_integer_value(json_object_get(req, "immutable")),
                (long long)json_integer_value(json_object_get(d, "generations")));
         size_t k;
         json_t *m;
-        json_array_foreach(json_object_get(d, "copies_on_media"), k, m) printf(
-            "  on %-10s %s:%lld captured %s\n", json_string_value(json_object_get(m, "medium")),
-            json_string_value(json_object_get(d, "dataset")),
-            (long long)json_integer_value(json_object_get(m, "seq")),
-            local(json_object_get(m, "captured"), a, sizeof(a)));
+        json_array_foreach(json_object_get(d, "copies_on_media"), k, m)
+        {
+            const char *pr = json_string_value(json_object_get(m, "proven"));
+            bool obj = !strcmp(json_string_value(json_object_get(m, "type")), "object");
+            printf("  on %-10s %s:%lld captured %s%s%s%s\n",
+                   json_string_value(json_object_get(m, "medium")),
+                   json_string_value(json_object_get(d, "dataset")),
+                   (long long)json_integer_value(json_object_get(m, "seq")),
+                   local(json_object_get(m, "captured"), a, sizeof(a)),
+                   !obj ? ""
+                   : pr ? "  on-line, off-site, non-editable (proven on "
+                        : "  on-line, EDITABLE: its lock was never proven (`bkp media probe`)",
+                   pr ? local(json_object_get(m, "proven"), b, sizeof(b)) : "", pr ? ")" : "");
+        }
         json_t *lb = json_object_get(d, "last_backup_run");
         printf("  last backup %s%s  last verify %s  last drill %s\n",
                local(json_object_get(d, "last_backup"), a, sizeof(a)),

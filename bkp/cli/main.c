@@ -110,8 +110,8 @@ static const command commands[] = {
      .summary = "validate the policy and print it as it will be applied"},
     {.name = "media", .run = cmd_media, .needs = NEED_REPO, .key = true, .writes_media = true,
      .options = OPT_REPO | OPT_JSON | OPT_LABEL | OPT_FORCE, .min_args = 1, .max_args = 2,
-     .usage = "media label PATH --name NAME [--type T] [--location L] [--force] | media list | "
-              "media show NAME",
+     .usage = "media label PATH --name NAME [--type T] [--location L] [--force] | media label "
+              "--name NAME (object) | media probe NAME | media list | media show NAME",
      .summary = "label a disk (or archive folder) as a medium and register it; list media and "
                 "what they hold"},
     {.name = "rotate", .run = cmd_rotate, .needs = NEED_REPO_WRITE, .lock = LOCK_WRITER,

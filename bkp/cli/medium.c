@@ -52,7 +52,7 @@ int cli_medium_find(cli *c, const char *name, cli_medium *m)
                   name, p ? " in the policy " : "", p ? p->file : "", name);
         return EXIT_USAGE;
     }
-    if (!m->path || !m->type) {
+    if ((!m->path && !(m->type && !strcmp(m->type, "object"))) || !m->type) {
         bkp_error("the registry entry of %s is incomplete; label the medium again", name);
         return EXIT_USAGE;
     }

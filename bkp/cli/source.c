@@ -7,7 +7,6 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,17 +20,10 @@
 #include "bkp/log.h"
 #include "bkp/medium.h"
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-    (void)st;
-    (void)f;
-    return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
-
 void cli_source_remove(char *staging)
 {
     if (staging)
-        (void)nftw(staging, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+        (void)bkp_remove_tree(staging);
     free(staging);
 }
 
@@ -139,6 +131,11 @@ int cli_open_source(cli *c, const char *spec, bkp_repo **out, char **staging)
         }
         if (ex)
             return ex;
+        if (!strcmp(m.type, "object")) { /* fetched whole into a staging folder */
+            ex = cli_object_fetch(c, &m, out, staging);
+            cli_medium_clear(&m);
+            return ex;
+        }
         path = strdup(m.path);
         cli_medium_clear(&m);
     } else {
@@ -174,8 +171,8 @@ int cli_open_source(cli *c, const char *spec, bkp_repo **out, char **staging)
         bkp_passphrase_free(pass, plen);
     }
     ex = rc == -ENOENT || rc == -EKEYREJECTED || rc == -EPROTO || rc == -EINVAL ? EXIT_USAGE
-         : rc                                                  ? EXIT_FAILED
-                                                               : EXIT_OK;
+         : rc                                                                   ? EXIT_FAILED
+                                                                                : EXIT_OK;
 out:
     free(path);
     free(repo);

@@ -1,0 +1,691 @@
+/* bucket.c — a repository copy in an S3 bucket with Object Lock (bucket.h). */
+#include "bkp/bucket.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "bkp/clock.h"
+#include "bkp/durable.h"
+#include "bkp/log.h"
+#include "bkp/medium.h"
+#include "bkp/pack.h"
+
+#define LABEL_KEY BKP_LABEL_FILE
+#define PACKS_PREFIX BKP_BUCKET_REPO "packs/"
+#define GENS_PREFIX BKP_BUCKET_REPO "generations/"
+#define PROBE_PREFIX "probe/"
+
+/* ---- what the bucket holds: a sorted list of keys and sizes ---- */
+
+typedef struct entry {
+    char *key;
+    uint64_t size;
+} entry;
+
+typedef struct listing {
+    entry *v;
+    size_t n, cap;
+} listing;
+
+static int take(const bkp_s3_object *o, void *ctx)
+{
+    listing *l = ctx;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 256;
+        entry *v = realloc(l->v, cap * sizeof(*v));
+        if (!v)
+            return -ENOMEM;
+        l->v = v;
+        l->cap = cap;
+    }
+    if (!(l->v[l->n].key = strdup(o->key)))
+        return -ENOMEM;
+    l->v[l->n++].size = o->size;
+    return 0;
+}
+
+static int by_key(const void *a, const void *b)
+{
+    return strcmp(((const entry *)a)->key, ((const entry *)b)->key);
+}
+
+static void listing_free(listing *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i].key);
+    free(l->v);
+    memset(l, 0, sizeof(*l));
+}
+
+/* Every current object under `prefix`, sorted bytewise (S3 promises that
+ * order; it is not relied on). */
+static int list_prefix(bkp_s3 *s, const char *prefix, listing *l)
+{
+    memset(l, 0, sizeof(*l));
+    int rc = bkp_s3_list(s, prefix, take, l);
+    if (rc)
+        listing_free(l);
+    else if (l->n)
+        qsort(l->v, l->n, sizeof(*l->v), by_key);
+    return rc;
+}
+
+static const entry *listed(const listing *l, const char *key)
+{
+    entry k = {.key = (char *)key};
+    return l->n ? bsearch(&k, l->v, l->n, sizeof(*l->v), by_key) : NULL;
+}
+
+/* ---- single objects ---- */
+
+/* Upload the regular file `path` (at most `max` bytes) as `key`, locked. */
+static int put_file(bkp_s3 *s, const char *key, const char *path, uint64_t max, bkp_s3_lock mode,
+                    time_t until, uint64_t *bytes)
+{
+    struct stat st;
+    int fd = bkp_open_regular(path), rc;
+    if (fd < 0) {
+        bkp_error("cannot read %s to upload it: %s", path, bkp_strerror(fd));
+        return fd;
+    }
+    if (fstat(fd, &st) < 0 || (uint64_t)st.st_size > max) {
+        rc = fstat(fd, &st) < 0 ? -errno : -EFBIG;
+        bkp_error("%s: %s; run `bkp verify`", path,
+                  rc == -EFBIG ? "larger than any such file" : bkp_strerror(rc));
+    } else {
+        rc = bkp_s3_put(s, key, fd, NULL, (uint64_t)st.st_size, mode, until, NULL);
+        if (!rc && bytes)
+            *bytes += (uint64_t)st.st_size;
+    }
+    close(fd);
+    return rc;
+}
+
+/* The current version of `key` locked at least until `until` (a COMPLIANCE
+ * lock stays COMPLIANCE): its retention is extended when shorter. */
+static int hold(bkp_s3 *s, const char *key, bkp_s3_lock mode, time_t until, uint64_t *extended)
+{
+    bkp_s3_object o;
+    int rc = bkp_s3_head(s, key, NULL, &o);
+    if (rc == -ENOENT)
+        bkp_error("%s is missing from the bucket; label the medium again (`bkp media label --name "
+                  "NAME --force`)",
+                  key);
+    if (rc)
+        return rc;
+    bkp_s3_lock m = o.mode == BKP_S3_LOCK_COMPLIANCE ? o.mode : mode;
+    if (o.mode == m && o.retain_until >= until)
+        return 0;
+    rc = bkp_s3_retain(s, key, o.version_id[0] ? o.version_id : NULL, m,
+                       until > o.retain_until ? until : o.retain_until);
+    if (!rc && extended)
+        (*extended)++;
+    return rc;
+}
+
+/* GET `key` into a new file `path` (created, never through a link). */
+static int get_to(bkp_s3 *s, const char *key, const char *version, const char *path, uint64_t max)
+{
+    char *dir = strdup(path), *slash = dir ? strrchr(dir, '/') : NULL;
+    int rc = slash ? (*slash = '\0', bkp_mkdir_p(dir, 0700)) : -ENOMEM;
+    free(dir);
+    if (rc)
+        return rc;
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -errno;
+    rc = bkp_s3_get_fd(s, key, version, fd, max, NULL);
+    if (close(fd) < 0 && !rc)
+        rc = -errno;
+    if (rc)
+        unlink(path);
+    return rc;
+}
+
+/* ---- the label ---- */
+
+int bkp_bucket_read_label(bkp_s3 *s, json_t **out)
+{
+    void *buf = NULL;
+    size_t len = 0;
+    int rc = bkp_s3_get(s, LABEL_KEY, NULL, BKP_LABEL_MAX, &buf, &len);
+    if (!rc && (rc = bkp_label_parse(buf, len, out)))
+        bkp_error("the bucket's %s is not a bkp label; if the bucket is meant for bkp, label it "
+                  "with `bkp media label --name NAME --force`",
+                  LABEL_KEY);
+    free(buf);
+    return rc;
+}
+
+int bkp_bucket_label(bkp_repo *r, bkp_s3 *s, const json_t *label, bkp_s3_lock mode, time_t until,
+                     bool force)
+{
+    bkp_s3_bucket_info info;
+    json_t *old = NULL;
+    int rc = bkp_s3_bucket_check(s, &info);
+    if (rc)
+        return rc;
+    rc = bkp_bucket_read_label(s, &old);
+    if (rc && rc != -ENOENT && !force)
+        return rc;
+    const char *name = json_string_value(json_object_get(label, "name"));
+    const char *orepo = json_string_value(json_object_get(old, "repository"));
+    const char *ouuid = json_string_value(json_object_get(old, "uuid"));
+    if (orepo && strcmp(orepo, bkp_repo_uuid(r))) {
+        bkp_error("the bucket holds the copy of another repository (%s): use another bucket, one "
+                  "per repository",
+                  orepo);
+        rc = -EEXIST;
+    } else if (ouuid && !force &&
+               strcmp(ouuid, json_string_value(json_object_get(label, "uuid")))) {
+        bkp_error("the bucket is labelled %s already (%s); to give it to %s, which forgets what "
+                  "the registry knew of it, add --force (nothing in the bucket is deleted)",
+                  json_string_value(json_object_get(old, "name")), ouuid, name ? name : "?");
+        rc = -EEXIST;
+    } else {
+        char *text = json_dumps(label, JSON_INDENT(2) | JSON_SORT_KEYS);
+        char *cfg = bkp_repo_subpath(r, "config"), *key = bkp_repo_subpath(r, "keys/key");
+        rc = !text || !cfg || !key
+                 ? -ENOMEM
+                 : bkp_s3_put(s, LABEL_KEY, -1, text, strlen(text), mode, until, NULL);
+        if (!rc)
+            rc = put_file(s, BKP_BUCKET_REPO "config", cfg, bkp_copy_member_max("config"), mode,
+                          until, NULL);
+        if (!rc)
+            rc = put_file(s, BKP_BUCKET_REPO "keys/key", key, bkp_copy_member_max("keys/key"), mode,
+                          until, NULL);
+        free(text);
+        free(cfg);
+        free(key);
+    }
+    json_decref(old);
+    return rc;
+}
+
+/* ---- rotation ---- */
+
+typedef struct pack_until {
+    uint8_t id[BKP_ID_LEN];
+    time_t until;
+} pack_until;
+
+typedef struct pack_set {
+    pack_until *v;
+    size_t n, cap;
+    time_t until; /* of the generation being added */
+} pack_set;
+
+static void add_pack(const bkp_index_entry *e, void *ctx)
+{
+    pack_set *p = ctx;
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? 2 * p->cap : 1024;
+        pack_until *v = realloc(p->v, cap * sizeof(*v));
+        if (!v) {
+            p->cap = SIZE_MAX; /* remembered as ENOMEM */
+            return;
+        }
+        p->v = v;
+        p->cap = cap;
+    }
+    if (p->n < p->cap) {
+        memcpy(p->v[p->n].id, e->id, BKP_ID_LEN);
+        p->v[p->n++].until = p->until;
+    }
+}
+
+/* By ID, the latest date first, so that the first of each ID is its date. */
+static int by_id(const void *a, const void *b)
+{
+    const pack_until *x = a, *y = b;
+    int c = memcmp(x->id, y->id, BKP_ID_LEN);
+    return c ? c : (x->until < y->until) - (x->until > y->until);
+}
+
+/* Every pack the generations need, each with the latest date of those
+ * needing it. */
+static int needed(bkp_repo *src, bkp_gen *const *gens, const time_t *until, size_t n, pack_set *p)
+{
+    int rc = 0;
+    for (size_t i = 0; !rc && i < n; i++) {
+        bkp_index *set = NULL;
+        if (gens[i]->pruned || gens[i]->status)
+            rc = -EINVAL;
+        else if (!(rc = bkp_index_new(&set)) &&
+                 !(rc = bkp_copy_needed_packs(src, NULL, gens[i], set))) {
+            p->until = until[i];
+            bkp_index_foreach(set, add_pack, p);
+            rc = p->cap == SIZE_MAX ? -ENOMEM : 0;
+        }
+        bkp_index_free(set);
+    }
+    if (!rc && p->n) {
+        qsort(p->v, p->n, sizeof(*p->v), by_id);
+        size_t k = 0;
+        for (size_t i = 0; i < p->n; i++)
+            if (!k || memcmp(p->v[k - 1].id, p->v[i].id, BKP_ID_LEN))
+                p->v[k++] = p->v[i];
+        p->n = k;
+    }
+    return rc;
+}
+
+/* Step 1: every pack uploaded, or its lock extended. */
+static int copy_packs(bkp_repo *src, bkp_s3 *s, const pack_set *p, bkp_s3_lock mode,
+                      bkp_bucket_result *res)
+{
+    listing have;
+    char *dir = bkp_repo_subpath(src, "packs");
+    int rc = dir ? list_prefix(s, PACKS_PREFIX, &have) : -ENOMEM;
+    for (size_t i = 0; !rc && i < p->n; i++) {
+        char hex[2 * BKP_ID_LEN + 1], key[2 * BKP_ID_LEN + 32];
+        struct stat st;
+        bkp_hex(hex, p->v[i].id, BKP_ID_LEN);
+        snprintf(key, sizeof(key), PACKS_PREFIX "%.2s/%s", hex, hex);
+        char *path = bkp_pack_path(dir, p->v[i].id);
+        if (!path) {
+            rc = -ENOMEM;
+            break;
+        }
+        const entry *e = listed(&have, key);
+        bkp_progress("copying to the bucket: pack %zu of %zu, %.1f MB uploaded", i + 1, p->n,
+                     (double)res->copy.bytes / 1e6);
+        if (stat(path, &st) < 0) {
+            rc = -errno;
+            bkp_error("cannot read pack %s: %s; run `bkp verify --read-data`", path,
+                      bkp_strerror(rc));
+        } else if (e && e->size == (uint64_t)st.st_size) {
+            if (!(rc = hold(s, key, mode, p->v[i].until, &res->extended)))
+                res->copy.packs_present++;
+        } else {
+            /* Absent, or a version of another size made current over it:
+             * ours becomes the current version again. */
+            if (!(rc = put_file(s, key, path, BKP_PACK_MAX, mode, p->v[i].until, &res->copy.bytes)))
+                res->copy.packs++;
+        }
+        free(path);
+    }
+    bkp_progress_done();
+    listing_free(&have);
+    free(dir);
+    return rc;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The date of record file `name` (SEQ.gen, SEQ.cleared, SEQ.pruned) of `ds`. */
+static time_t record_until(const char *ds, const char *name, bkp_gen *const *gens,
+                           const time_t *until, size_t n, time_t floor)
+{
+    unsigned long seq = strtoul(name, NULL, 10);
+    if (strstr(name, ".pruned"))
+        return floor;
+    for (size_t i = 0; i < n; i++)
+        if (gens[i]->seq == seq && !strcmp(gens[i]->dataset, ds))
+            return until[i] > floor ? until[i] : floor;
+    return floor;
+}
+
+/* Upload the record files of data set `ds` in `dir` that the bucket lacks,
+ * in sequence order. */
+static int upload_records(bkp_s3 *s, const char *dir, const char *ds, const listing *have,
+                          bkp_gen *const *gens, const time_t *until, size_t n, bkp_s3_lock mode,
+                          time_t floor)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char **names = NULL;
+    size_t nn = 0, cap = 0;
+    int rc = d ? 0 : errno == ENOENT ? 1 : -errno;
+    while (!rc && (e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        if (nn == cap) {
+            char **v = realloc(names, (cap = cap ? 2 * cap : 64) * sizeof(*v));
+            if (!v) {
+                rc = -ENOMEM;
+                break;
+            }
+            names = v;
+        }
+        if (!(names[nn] = strdup(e->d_name)))
+            rc = -ENOMEM;
+        else
+            nn++;
+    }
+    if (d)
+        closedir(d);
+    if (rc == 1)
+        rc = 0;
+    if (nn)
+        qsort(names, nn, sizeof(*names), by_name);
+    for (size_t i = 0; !rc && i < nn; i++) {
+        char key[1024], rel[512];
+        snprintf(rel, sizeof(rel), "generations/%s/%s", ds, names[i]);
+        snprintf(key, sizeof(key), BKP_BUCKET_REPO "%s", rel);
+        uint64_t max = bkp_copy_member_max(rel);
+        if (!max || listed(have, key))
+            continue;
+        char *path = bkp_path_join(dir, names[i]);
+        rc = path ? put_file(s, key, path, max, mode,
+                             record_until(ds, names[i], gens, until, n, floor), NULL)
+                  : -ENOMEM;
+        free(path);
+    }
+    for (size_t i = 0; i < nn; i++)
+        free(names[i]);
+    free(names);
+    return rc;
+}
+
+/* The bytes of a file, or an empty buffer when there is none. */
+static int read_or_empty(const char *path, bkp_buf *b, size_t max)
+{
+    int rc = bkp_read_file(path, b, max);
+    if (rc == -ENOENT) {
+        bkp_buf_reset(b);
+        rc = 0;
+    }
+    return rc;
+}
+
+/* Steps 2 to 4, in the working copy `tmp` of the bucket's small objects. */
+static int copy_rest(bkp_repo *src, bkp_s3 *s, bkp_gen *const *gens, const time_t *until, size_t n,
+                     bkp_s3_lock mode, time_t floor, const char *tmp, bkp_bucket_result *res)
+{
+    bkp_repo *dst = NULL;
+    listing have = {0};
+    bkp_buf before, after;
+    char *repo = bkp_path_join(tmp, "repo");
+    char *audit = repo ? bkp_path_join(repo, BKP_AUDIT_COPY) : NULL;
+    char *keyf = bkp_repo_subpath(src, "keys/key");
+    int rc = audit && keyf ? bkp_bucket_fetch_meta(s, tmp) : -ENOMEM;
+    bkp_buf_init(&before);
+    bkp_buf_init(&after);
+    if (!rc)
+        rc = bkp_repo_open_copy(repo, src, 0, &dst);
+    if (!rc)
+        rc = bkp_copy_records(src, dst, gens, n, &res->copy);
+    if (!rc)
+        rc = list_prefix(s, GENS_PREFIX, &have);
+    for (size_t i = 0; !rc && i < n; i++) {
+        bool first = true;
+        for (size_t k = 0; k < i; k++)
+            first &= strcmp(gens[k]->dataset, gens[i]->dataset) != 0;
+        char sub[512];
+        snprintf(sub, sizeof(sub), "generations/%s", gens[i]->dataset);
+        char *dir = first ? bkp_path_join(repo, sub) : NULL;
+        if (first)
+            rc = dir ? upload_records(s, dir, gens[i]->dataset, &have, gens, until, n, mode, floor)
+                     : -ENOMEM;
+        free(dir);
+    }
+    /* The config, key file and label hold as long as the latest record. */
+    if (!rc)
+        rc = hold(s, BKP_BUCKET_REPO "config", mode, res->until, &res->extended);
+    if (!rc)
+        rc = hold(s, LABEL_KEY, mode, res->until, &res->extended);
+    if (!rc) {
+        /* A key slot added on the primary since: a new version of the key file. */
+        bkp_s3_object o;
+        struct stat st;
+        rc = bkp_s3_head(s, BKP_BUCKET_REPO "keys/key", NULL, &o);
+        if (!rc && stat(keyf, &st) == 0 && (uint64_t)st.st_size != o.size)
+            rc = put_file(s, BKP_BUCKET_REPO "keys/key", keyf, bkp_copy_member_max("keys/key"),
+                          mode, res->until, NULL);
+        else if (!rc)
+            rc = hold(s, BKP_BUCKET_REPO "keys/key", mode, res->until, &res->extended);
+    }
+    /* The audit copy: the previous one must be a prefix of the host's log
+     * (bkp_copy_audit); a new version only when it changed. */
+    if (!rc)
+        rc = read_or_empty(audit, &before, bkp_copy_member_max(BKP_AUDIT_COPY));
+    if (!rc)
+        rc = bkp_copy_audit(src, dst);
+    if (!rc)
+        rc = read_or_empty(audit, &after, bkp_copy_member_max(BKP_AUDIT_COPY));
+    if (!rc && (before.len != after.len || memcmp(before.data, after.data, after.len)))
+        rc = bkp_s3_put(s, BKP_BUCKET_REPO BKP_AUDIT_COPY, -1, after.data, after.len, mode, floor,
+                        NULL);
+    bkp_buf_free(&before);
+    bkp_buf_free(&after);
+    listing_free(&have);
+    bkp_repo_free(dst);
+    free(repo);
+    free(audit);
+    free(keyf);
+    return rc;
+}
+
+int bkp_bucket_copy(bkp_repo *src, bkp_s3 *s, bkp_gen *const *gens, const time_t *until, size_t n,
+                    bkp_s3_lock mode, time_t floor, const char *tmpdir, bkp_bucket_result *res)
+{
+    pack_set p = {0};
+    memset(res, 0, sizeof(*res));
+    res->until = floor;
+    for (size_t i = 0; i < n; i++)
+        res->until = until[i] > res->until ? until[i] : res->until;
+    int rc = needed(src, gens, until, n, &p);
+    /* Records only once every pack they need is in the bucket and locked. */
+    if (!rc)
+        rc = copy_packs(src, s, &p, mode, res);
+    if (!rc)
+        rc = copy_rest(src, s, gens, until, n, mode, floor, tmpdir, res);
+    free(p.v);
+    return rc;
+}
+
+/* ---- the probe ---- */
+
+int bkp_bucket_probe_lock(bkp_s3 *s, bkp_s3_lock mode, bkp_bucket_probe *out)
+{
+    char now_s[32], until_s[32], text[256];
+    time_t now = bkp_now();
+    memset(out, 0, sizeof(*out));
+    out->until = now + 86400;
+    bkp_s3_format_time(now, now_s);
+    bkp_s3_format_time(out->until, until_s);
+    snprintf(out->key, sizeof(out->key), PROBE_PREFIX "canary-%lld-%08x", (long long)now,
+             randombytes_random());
+    snprintf(text, sizeof(text),
+             "bkp lock probe, written %s, locked until %s; it may be deleted after that\n", now_s,
+             until_s);
+    int rc = bkp_s3_put(s, out->key, -1, text, strlen(text), mode, out->until, out->version);
+    if (rc)
+        return rc;
+    const char *v = out->version[0] ? out->version : NULL;
+    int del = bkp_s3_delete(s, out->key, v, false);
+    int byp = bkp_s3_delete(s, out->key, v, true);
+    int shorten = bkp_s3_retain(s, out->key, v, mode, now + 60);
+    bkp_s3_object o;
+    int head = bkp_s3_head(s, out->key, v, &o);
+    out->delete_refused = del == -EACCES;
+    out->bypass_refused = byp == -EACCES;
+    out->shorten_refused = shorten == -EACCES;
+    out->still_there = head == 0 && o.retain_until >= out->until - 1;
+    out->proven =
+        out->delete_refused && out->bypass_refused && out->shorten_refused && out->still_there;
+    snprintf(out->detail, sizeof(out->detail),
+             "canary %s (version %s, %s until %s): delete %s, delete with the governance bypass "
+             "%s, shortening the retention %s, the canary %s",
+             out->key, v ? v : "-", mode == BKP_S3_LOCK_COMPLIANCE ? "COMPLIANCE" : "GOVERNANCE",
+             until_s, out->delete_refused ? "refused" : "ACCEPTED",
+             out->bypass_refused ? "refused" : "ACCEPTED",
+             out->shorten_refused ? "refused" : "ACCEPTED",
+             out->still_there ? "still there, locked" : "GONE or unlocked");
+    return 0;
+}
+
+/* ---- fetching a copy ---- */
+
+/* The repository-relative path of `key`, and its cap; NULL when the key is
+ * no file of the layout (reported unless it is a probe's canary). */
+static const char *rel_of(const char *key, uint64_t *max)
+{
+    if (!strcmp(key, LABEL_KEY)) {
+        *max = BKP_LABEL_MAX;
+        return key;
+    }
+    const char *rel = !strncmp(key, BKP_BUCKET_REPO, strlen(BKP_BUCKET_REPO))
+                          ? key + strlen(BKP_BUCKET_REPO)
+                          : NULL;
+    *max = rel && strcmp(rel, LABEL_KEY) ? bkp_copy_member_max(rel) : 0;
+    if (!*max && strncmp(key, PROBE_PREFIX, strlen(PROBE_PREFIX)))
+        bkp_warn("the bucket holds %s, which is no part of a bkp copy; it is left alone", key);
+    return *max ? rel : NULL;
+}
+
+int bkp_bucket_fetch_meta(bkp_s3 *s, const char *dir)
+{
+    listing all;
+    int rc = list_prefix(s, "", &all);
+    for (size_t i = 0; !rc && i < all.n; i++) {
+        uint64_t max;
+        const char *key = all.v[i].key, *rel = rel_of(key, &max);
+        if (!rel || !strncmp(rel, "packs/", 6) || !strncmp(rel, "index/", 6))
+            continue;
+        if (all.v[i].size > max) {
+            bkp_error("the bucket's %s is larger than any such file (%llu bytes): it was not "
+                      "written by bkp; run `bkp verify --media` on the medium",
+                      key, (unsigned long long)all.v[i].size);
+            rc = -EBADMSG;
+            break;
+        }
+        char *path = rel == key ? bkp_path_join(dir, rel) : NULL, *repo = NULL;
+        if (rel != key && (repo = bkp_path_join(dir, "repo")))
+            path = bkp_path_join(repo, rel);
+        rc = path ? get_to(s, key, NULL, path, max) : -ENOMEM;
+        if (rc && rc != -ENOMEM)
+            bkp_error("cannot fetch %s from the bucket into %s: %s", key, path, bkp_strerror(rc));
+        free(repo);
+        free(path);
+    }
+    listing_free(&all);
+    return rc;
+}
+
+typedef struct versions {
+    char (*v)[BKP_S3_VERSION_MAX + 1];
+    size_t n, cap;
+    const char *key;
+} versions;
+
+static int take_version(const bkp_s3_object *o, void *ctx)
+{
+    versions *vs = ctx;
+    if (o->delete_marker || strcmp(o->key, vs->key) || !o->version_id[0])
+        return 0;
+    if (vs->n == vs->cap) {
+        size_t cap = vs->cap ? 2 * vs->cap : 8;
+        void *v = realloc(vs->v, cap * sizeof(*vs->v));
+        if (!v)
+            return -ENOMEM;
+        vs->v = v;
+        vs->cap = cap;
+    }
+    memcpy(vs->v[vs->n++], o->version_id, sizeof(*vs->v));
+    return 0;
+}
+
+/* Fetch one version of pack `key` into `tmp` and check it whole. */
+static int fetch_one(bkp_s3 *s, bkp_repo *copy, const char *key, const char *version,
+                     const char *tmp, const uint8_t id[BKP_ID_LEN], uint64_t *bytes)
+{
+    bkp_buf b;
+    bkp_pack_entry *ents = NULL;
+    uint32_t n = 0;
+    unlink(tmp);
+    int rc = get_to(s, key, version, tmp, BKP_PACK_MAX);
+    bkp_buf_init(&b);
+    if (!rc)
+        rc = bkp_read_file(tmp, &b, BKP_PACK_MAX);
+    if (!rc)
+        rc = bkp_pack_check(bkp_repo_keys(copy), b.data, b.len, id, &ents, &n);
+    if (!rc && bytes)
+        *bytes += b.len;
+    free(ents);
+    bkp_buf_free(&b);
+    return rc;
+}
+
+/* Pack `id` from the bucket into `to`: the current version, else the newest
+ * older one that checks. */
+static int fetch_pack(bkp_s3 *s, bkp_repo *copy, const char *key, const uint8_t id[BKP_ID_LEN],
+                      const char *to, uint64_t *bytes)
+{
+    char *tmp = NULL;
+    versions vs = {.key = key};
+    if (asprintf(&tmp, "%s.fetch", to) < 0)
+        return -ENOMEM;
+    int rc = fetch_one(s, copy, key, NULL, tmp, id, bytes);
+    if (rc == -EBADMSG || rc == -EFBIG) {
+        /* Newest first, as S3 lists the versions of a key. */
+        int lrc = bkp_s3_list_versions(s, key, take_version, &vs);
+        for (size_t i = 1; !lrc && rc && i < vs.n; i++) {
+            rc = fetch_one(s, copy, key, vs.v[i], tmp, id, bytes);
+            if (!rc)
+                bkp_warn("%s: its current version in the bucket is damaged or forged; the older "
+                         "version %s is used. Run `bkp verify --media` and repair the bucket",
+                         key, vs.v[i]);
+        }
+    }
+    if (!rc && rename(tmp, to) < 0)
+        rc = -errno;
+    if (rc)
+        unlink(tmp);
+    free(vs.v);
+    free(tmp);
+    return rc;
+}
+
+int bkp_bucket_fetch_packs(bkp_s3 *s, bkp_repo *copy, uint64_t *bytes, uint64_t *damaged)
+{
+    listing packs;
+    char *dir = bkp_repo_subpath(copy, "packs");
+    int rc = dir ? list_prefix(s, PACKS_PREFIX, &packs) : -ENOMEM;
+    uint64_t got = 0;
+    for (size_t i = 0; !rc && i < packs.n; i++) {
+        uint64_t max;
+        const char *key = packs.v[i].key, *rel = rel_of(key, &max);
+        uint8_t id[BKP_ID_LEN];
+        if (!rel || bkp_unhex(id, BKP_ID_LEN, rel + 9))
+            continue;
+        char *to = bkp_pack_path(dir, id), *sub = to ? strdup(to) : NULL;
+        char *slash = sub ? strrchr(sub, '/') : NULL;
+        bkp_progress("fetching from the bucket: pack %zu of %zu, %.1f MB", i + 1, packs.n,
+                     (double)got / 1e6);
+        rc = !slash ? -ENOMEM : (*slash = '\0', bkp_mkdir_p(sub, 0700));
+        if (!rc && access(to, F_OK) != 0) {
+            int x = fetch_pack(s, copy, key, id, to, &got);
+            if (x == -EBADMSG || x == -EFBIG) {
+                bkp_error("%s: no version of it in the bucket is the pack it names; the "
+                          "generations that need it cannot be restored from this medium. Run "
+                          "`bkp verify --media` and repair it from another copy",
+                          key);
+                if (damaged)
+                    (*damaged)++;
+            } else {
+                rc = x;
+            }
+        }
+        free(sub);
+        free(to);
+    }
+    bkp_progress_done();
+    if (bytes)
+        *bytes += got;
+    listing_free(&packs);
+    free(dir);
+    return rc ? rc : bkp_repo_reload(copy);
+}

@@ -1,0 +1,116 @@
+/*
+ * bucket.h — a repository copy in an S3 bucket with Object Lock: a medium
+ * of type `object`.
+ *
+ * The bucket holds the layout of a disk medium, one object per file:
+ *   BKP-LABEL                        the medium's label (medium.h)
+ *   repo/config, repo/keys/key       the repository's, byte for byte
+ *   repo/packs/XX/ID                 packs, byte for byte (one name on every medium)
+ *   repo/generations/DS/SEQ.gen      records, with their .cleared and the
+ *   repo/generations/DS/SEQ.pruned   tombstones standing for those not copied
+ *   repo/audit/primary.jsonl         the primary's audit log, a new version each time
+ *   probe/canary-…                   the lock probes' canaries (ignored by readers)
+ * There is no index: a copy fetched from the bucket indexes its packs from
+ * their trailers. Nothing in the bucket is ever deleted or overwritten by a
+ * rotation; a changed file (the audit copy, a re-labelled medium) becomes a
+ * new version, and the old versions stay locked.
+ *
+ * Every object is uploaded with a retention (mode and retain-until date):
+ * the server refuses to delete or shorten it before that date — in
+ * COMPLIANCE mode whoever asks, root of the hospital and the credentials'
+ * owner included. The order keeps a locked record from ever pointing at
+ * something deletable:
+ *  1. each pack a generation needs: uploaded when the bucket lacks it (the
+ *     server checks Content-MD5, and its ETag must be our MD5), or its lock
+ *     extended when it is there but locked for less than the generation;
+ *  2. only when every pack is locked long enough: the records, tombstones
+ *     and clearances, each locked until its generation's date;
+ *  3. config, key file and label extended to the latest date of all;
+ *  4. the audit log's copy, checked against the previous copy first.
+ * A failure at any point leaves objects that are complete and locked, or
+ * absent (an S3 upload appears whole or not at all); the next rotation
+ * uploads what is still missing. No object needs deleting to finish or
+ * undo a rotation: there are no lock files in the bucket.
+ *
+ * Whether the lock holds is never taken on trust: bkp_bucket_probe writes
+ * a canary and tries to delete it.
+ */
+#ifndef BKP_BUCKET_H
+#define BKP_BUCKET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "bkp/copy.h"
+#include "bkp/generation.h"
+#include "bkp/repo.h"
+#include "bkp/s3.h"
+
+/* The key of a repository file `rel` in the bucket ("repo/" rel). */
+#define BKP_BUCKET_REPO "repo/"
+
+/* Check that the bucket keeps versions and has Object Lock (-ENOTSUP,
+ * logged with how to make one that has), then write the medium's `label`,
+ * the config and the key file of `r`, each locked (`mode`, `until`). A
+ * bucket labelled for another repository is refused (-EEXIST), and one
+ * labelled as another medium of this one unless `force`. */
+int bkp_bucket_label(bkp_repo *r, bkp_s3 *s, const json_t *label, bkp_s3_lock mode, time_t until,
+                     bool force) __attribute__((warn_unused_result));
+
+/* The label of the bucket: 0 with `*out`, -ENOENT when it has none,
+ * -EBADMSG (logged) when it is not a valid label. */
+int bkp_bucket_read_label(bkp_s3 *s, json_t **out) __attribute__((warn_unused_result));
+
+/* Copy `gens` (sealed records of `src`) into the bucket as above; `until[i]`
+ * is the retain-until date of `gens[i]`, `floor` the date of everything
+ * else (tombstones, the audit copy), `mode` the lock. `tmpdir` holds a
+ * working copy of the bucket's small objects for the time of the call.
+ * `res` counts packs uploaded (and their bytes), packs present, locks
+ * extended and records written. */
+typedef struct bkp_bucket_result {
+    bkp_copy_result copy;
+    uint64_t extended; /* locks of objects already there, made longer */
+    time_t until;      /* the latest retain-until of the copy */
+} bkp_bucket_result;
+int bkp_bucket_copy(bkp_repo *src, bkp_s3 *s, bkp_gen *const *gens, const time_t *until, size_t n,
+                    bkp_s3_lock mode, time_t floor, const char *tmpdir, bkp_bucket_result *res)
+    __attribute__((warn_unused_result));
+
+/* What a probe found. */
+typedef struct bkp_bucket_probe {
+    bool proven; /* every attempt on the canary was refused */
+    bool delete_refused, bypass_refused, shorten_refused, still_there;
+    char key[128]; /* the canary */
+    char version[BKP_S3_VERSION_MAX + 1];
+    time_t until;     /* the canary's retain-until */
+    char detail[1024]; /* what happened, in a sentence */
+} bkp_bucket_probe;
+
+/* Prove the lock: upload a canary locked (`mode`) for a day, then try to
+ * delete that version, to delete it with the governance bypass, and to
+ * shorten its retention; HEAD it after. `proven` only when the server
+ * refused all three and the canary is still there. 0 when the probe ran
+ * (whatever it found), else the error that stopped it (logged). */
+int bkp_bucket_probe_lock(bkp_s3 *s, bkp_s3_lock mode, bkp_bucket_probe *out)
+    __attribute__((warn_unused_result));
+
+/* Fetch the small objects of the bucket (label, config, key file, records,
+ * tombstones, clearances, audit copy) into `dir` (an empty folder):
+ * `dir`/BKP-LABEL and the repository copy `dir`/repo, still without packs.
+ * Every key is checked against the layout and every size against its cap
+ * before a byte is kept; anything else in the bucket is left alone (probe
+ * canaries) or reported. */
+int bkp_bucket_fetch_meta(bkp_s3 *s, const char *dir) __attribute__((warn_unused_result));
+
+/* Then its packs into `copy` (the repository opened at `dir`/repo), each
+ * checked whole (bkp_pack_check) before it is kept; a pack whose current
+ * version is damaged or forged is taken from its newest older version that
+ * checks. `*bytes` (may be NULL) counts what was fetched; `damaged` the
+ * packs no version of which checks (reported). The copy is reloaded. */
+int bkp_bucket_fetch_packs(bkp_s3 *s, bkp_repo *copy, uint64_t *bytes, uint64_t *damaged)
+    __attribute__((warn_unused_result));
+
+#endif

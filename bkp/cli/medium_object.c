@@ -1,0 +1,367 @@
+/*
+ * Object media from the command line: label, probe, rotate and fetch an S3
+ * bucket with Object Lock (bkp/bucket.h does the work). The policy alone
+ * says where the bucket is; the registry remembers what it holds and when
+ * its lock was last proven.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bkp/audit.h"
+#include "bkp/bucket.h"
+#include "bkp/cli/cli.h"
+#include "bkp/clock.h"
+#include "bkp/durable.h"
+#include "bkp/lock.h"
+#include "bkp/log.h"
+#include "bkp/medium.h"
+#include "policies/retention.h"
+#include "policies/schedule.h"
+
+#define DAY 86400
+
+static bkp_s3_lock lock_mode(const pol_medium *pm)
+{
+    return pm->object.governance ? BKP_S3_LOCK_GOVERNANCE : BKP_S3_LOCK_COMPLIANCE;
+}
+
+int cli_object_open(cli *c, const cli_medium *m, bkp_s3 **out)
+{
+    (void)c;
+    *out = NULL;
+    if (!m->pm || m->pm->type != POL_OBJECT) {
+        bkp_error("%s is an object medium: the policy says where its bucket is; name the policy "
+                  "with --policy",
+                  m->name);
+        return EXIT_USAGE;
+    }
+    const pol_object *o = &m->pm->object;
+    bkp_s3_conf conf = {.endpoint = o->endpoint,
+                        .bucket = o->bucket,
+                        .region = o->region,
+                        .credentials_file = o->credentials_file};
+    int rc = bkp_s3_open(&conf, out);
+    return rc == -EPERM || rc == -EINVAL ? EXIT_USAGE : rc ? EXIT_FAILED : EXIT_OK;
+}
+
+/* Where a staging folder goes: $TMPDIR, else /var/tmp. NULL (logged) on failure. */
+static char *staging_dir(const char *what)
+{
+    const char *tmp = getenv("TMPDIR");
+    char *dir = NULL;
+    if (asprintf(&dir, "%s/bkp-%s-XXXXXX", tmp && *tmp ? tmp : "/var/tmp", what) < 0)
+        return NULL;
+    if (!mkdtemp(dir)) {
+        bkp_error("cannot make a staging folder %s: %s; set TMPDIR to a folder with room", dir,
+                  bkp_strerror(-errno));
+        free(dir);
+        return NULL;
+    }
+    return dir;
+}
+
+/* ---- the registry ---- */
+
+typedef struct note {
+    json_t *label; /* set when labelled */
+    json_t *held;  /* set after a rotation */
+    const bkp_bucket_probe *probe;
+    bool wrote;
+} note;
+
+static int note_entry(json_t *e, void *ctx)
+{
+    note *n = ctx;
+    char now[32];
+    bkp_iso_time(now, sizeof(now), bkp_now());
+    if (n->label) {
+        const char *old = json_string_value(json_object_get(json_object_get(e, "label"), "uuid"));
+        if (old && strcmp(old, json_string_value(json_object_get(n->label, "uuid"))))
+            json_object_clear(e); /* another medium under an old name: a new history */
+        json_object_set(e, "label", n->label);
+        json_object_set_new(e, "labelled", json_string(now));
+    }
+    json_object_set_new(e, "last_seen", json_string(now));
+    if (n->wrote)
+        json_object_set_new(e, "last_write", json_string(now));
+    if (n->held)
+        json_object_set(e, "held", n->held);
+    if (n->probe)
+        json_object_set_new(e, "probe",
+                            json_pack("{s:s, s:b, s:s}", "when", now, "proven", n->probe->proven,
+                                      "detail", n->probe->detail));
+    return 0;
+}
+
+bool cli_object_proven(const json_t *entry, time_t *when)
+{
+    json_t *p = json_object_get(entry, "probe");
+    const char *w = json_string_value(json_object_get(p, "when"));
+    *when = w ? bkp_iso_parse(w) : 0;
+    return json_is_true(json_object_get(p, "proven")) && *when > 0;
+}
+
+/* ---- label ---- */
+
+int cli_object_label(cli *c, cli_medium *m)
+{
+    bkp_s3 *s = NULL;
+    json_t *lab = NULL;
+    int ex = cli_object_open(c, m, &s);
+    if (ex)
+        return ex;
+    const char *ruuid =
+        json_string_value(json_object_get(json_object_get(m->entry, "label"), "uuid"));
+    json_t *old = NULL;
+    int rc = bkp_bucket_read_label(s, &old);
+    const char *ouuid = json_string_value(json_object_get(old, "uuid"));
+    /* The same bucket labelled again keeps its label; else a new one. */
+    if (ouuid && ruuid && !strcmp(ouuid, ruuid) && !c->force)
+        lab = json_incref(old);
+    else
+        lab = bkp_label_new(c->r, m->name, "object", m->location);
+    if (ruuid && !c->force && !(ouuid && !strcmp(ruuid, ouuid))) {
+        bkp_error("a medium named %s is registered already (label %s); if that bucket is gone or "
+                  "replaced, add --force to give its name to this one",
+                  m->name, ruuid);
+        ex = EXIT_USAGE;
+    } else if (rc && rc != -ENOENT && !c->force) {
+        ex = EXIT_FAILED;
+    } else {
+        time_t until = bkp_now() + (time_t)m->pm->object.lock_days * DAY;
+        rc = lab ? bkp_bucket_label(c->r, s, lab, lock_mode(m->pm), until,
+                                    c->force || (ouuid && ruuid && !strcmp(ouuid, ruuid)))
+                 : -ENOMEM;
+        note n = {.label = lab};
+        if (!rc)
+            rc = bkp_media_update(c->r, m->name, note_entry, &n);
+        bkp_audit_rec rec = {.op = "media-label", .medium = m->name, .failed = rc != 0};
+        if (cli_audit(c, &rec) && !rc)
+            rc = -EIO;
+        ex = rc == -EEXIST || rc == -ENOTSUP ? EXIT_USAGE : rc ? EXIT_FAILED : EXIT_OK;
+        if (!ex && !c->json)
+            printf("%s: bucket %s at %s labelled (%s); versioning and Object Lock are on.\n"
+                   "Prove the lock now: bkp media probe %s\n",
+                   m->name, m->pm->object.bucket, m->pm->object.endpoint,
+                   json_string_value(json_object_get(lab, "uuid")), m->name);
+    }
+    json_decref(old);
+    json_decref(lab);
+    bkp_s3_close(s);
+    return ex;
+}
+
+/* ---- probe ---- */
+
+int cli_object_probe(cli *c, cli_medium *m)
+{
+    bkp_s3 *s = NULL;
+    bkp_bucket_probe pr;
+    int ex = cli_object_open(c, m, &s);
+    if (ex)
+        return ex;
+    int rc = bkp_bucket_probe_lock(s, lock_mode(m->pm), &pr);
+    bkp_s3_close(s);
+    if (rc)
+        return EXIT_FAILED;
+    json_t *fig = json_pack("{s:b, s:s}", "proven", pr.proven, "detail", pr.detail);
+    bkp_audit_rec rec = {.op = "media-probe",
+                         .medium = m->name,
+                         .failed = !pr.proven,
+                         .error = pr.proven ? NULL : "the lock did not hold",
+                         .figures = fig};
+    note n = {.probe = &pr};
+    rc = bkp_media_update(c->r, m->name, note_entry, &n);
+    if (cli_audit(c, &rec) && !rc)
+        rc = -EIO;
+    if (c->json)
+        cli_print_json(json_pack("{s:s, s:b, s:s, s:s}", "medium", m->name, "proven", pr.proven,
+                                 "canary", pr.key, "detail", pr.detail));
+    else if (pr.proven)
+        printf("%s: the lock holds — %s.\n%s is counted as a non-editable copy.\n", m->name,
+               pr.detail, m->name);
+    else
+        bkp_error("%s: the lock does NOT hold — %s. %s is counted as editable; %s", m->name,
+                  pr.detail, m->name,
+                  m->pm->object.governance
+                      ? "a governance lock yields to a credential allowed to bypass it: use "
+                        "'lock: { mode: compliance }'"
+                      : "check that the bucket has Object Lock and that the server enforces it");
+    json_decref(fig);
+    return rc ? EXIT_FAILED : pr.proven ? EXIT_OK : EXIT_FAILED;
+}
+
+/* ---- rotate ---- */
+
+/* The retain-until of generation `g`: from its capture, the longest of the
+ * medium's lock, the data set's lock_days and what its retention keeps;
+ * never less than the medium's lock from now (a generation copied late). */
+static time_t until_of(const pol_policy *p, const pol_medium *pm, const bkp_gen *g, time_t now)
+{
+    const pol_dataset *d = pol_dataset_find(p, g->dataset);
+    int64_t lock = (int64_t)pm->object.lock_days * DAY;
+    int64_t keep = d ? pol_retention_span(&d->retention, pol_schedule_period(d->schedule.kind)) : 0;
+    time_t until = g->finished + (time_t)(keep > lock ? keep : lock);
+    return until > now + lock ? until : now + (time_t)lock;
+}
+
+/* What the bucket holds, from the working copy the rotation left. */
+static json_t *held_in(bkp_repo *primary, const char *staging)
+{
+    char *repo = bkp_path_join(staging, "repo");
+    bkp_repo *copy = NULL;
+    json_t *held = NULL;
+    if (repo && bkp_repo_open_copy(repo, primary, BKP_REPO_READONLY, &copy) == 0)
+        held = cli_held_list(copy);
+    bkp_repo_free(copy);
+    free(repo);
+    return held ? held : json_array();
+}
+
+int cli_rotate_object(cli *c, cli_medium *m, bool quiet)
+{
+    bkp_s3 *s = NULL;
+    bkp_lock *lk = NULL;
+    bkp_gen **v = NULL, **pick = NULL;
+    time_t *until = NULL, now = bkp_now();
+    size_t n = 0, np = 0;
+    bkp_bucket_result res = {0};
+    json_t *copied = json_array(), *held = NULL, *label = NULL;
+    char *staging = NULL, lname[128];
+    int rc = 0, ex = cli_object_open(c, m, &s);
+    if (ex)
+        goto out;
+    ex = EXIT_FAILED;
+    /* One rotation to a bucket at a time (the bucket itself holds no lock). */
+    snprintf(lname, sizeof(lname), "rotate-%s", m->name);
+    if ((rc = bkp_lock_take(bkp_repo_path(c->r), lname, "bkp rotate", &lk))) {
+        ex = rc == -EBUSY ? EXIT_LOCKED : EXIT_FAILED;
+        goto out;
+    }
+    const char *ruuid =
+        json_string_value(json_object_get(json_object_get(m->entry, "label"), "uuid"));
+    if ((rc = bkp_bucket_read_label(s, &label)) || !ruuid ||
+        strcmp(ruuid, json_string_value(json_object_get(label, "uuid")))) {
+        bkp_error("%s: the bucket %s is %s; label it first: bkp media label --name %s", m->name,
+                  m->pm->object.bucket,
+                  rc == -ENOENT || (!rc && !ruuid) ? "not labelled for this repository"
+                  : rc                             ? "not readable"
+                                                   : "labelled as another medium",
+                  m->name);
+        ex = rc && rc != -ENOENT ? EXIT_FAILED : EXIT_USAGE;
+        goto record;
+    }
+    if ((rc = bkp_gen_list(c->r, NULL, &v, &n)) || !(pick = calloc(n + 1, sizeof(*pick))) ||
+        !(until = calloc(n + 1, sizeof(*until))) || !(staging = staging_dir("rotate"))) {
+        rc = rc ? rc : -ENOMEM;
+        goto record;
+    }
+    np = cli_rotate_choose(c, m->name, v, n, pick);
+    for (size_t i = 0; i < np; i++) {
+        char name[96];
+        until[i] = until_of(c->policy, m->pm, pick[i], now);
+        json_array_append_new(copied, json_string(bkp_gen_name(pick[i], name, sizeof(name))));
+    }
+    rc = bkp_bucket_copy(c->r, s, pick, until, np, lock_mode(m->pm),
+                         now + (time_t)m->pm->object.lock_days * DAY, staging, &res);
+    if (!rc)
+        held = held_in(c->r, staging);
+record:;
+    json_t *fig = json_pack("{s:O, s:I, s:I, s:I, s:I, s:I, s:I}", "generations", copied, "packs",
+                            (json_int_t)res.copy.packs, "bytes", (json_int_t)res.copy.bytes,
+                            "packs_present", (json_int_t)res.copy.packs_present, "records",
+                            (json_int_t)res.copy.records, "locks_extended",
+                            (json_int_t)res.extended, "retain_until", (json_int_t)res.until);
+    if (cli_rotate_record(c, m->name, ex != EXIT_FAILED || rc, pick, np, fig) && !rc)
+        rc = -EIO;
+    json_decref(fig);
+    note nt = {.held = held, .wrote = !rc && held};
+    if (held && bkp_media_update(c->r, m->name, note_entry, &nt) && !rc)
+        rc = -EIO;
+    if (ex == EXIT_FAILED)
+        ex = rc ? EXIT_FAILED : EXIT_OK;
+    if (ex == EXIT_OK && c->json && !quiet) {
+        cli_print_json(json_pack("{s:s, s:O, s:I, s:I, s:I, s:I, s:O}", "medium", m->name,
+                                 "generations", copied, "packs", (json_int_t)res.copy.packs,
+                                 "bytes", (json_int_t)res.copy.bytes, "packs_present",
+                                 (json_int_t)res.copy.packs_present, "locks_extended",
+                                 (json_int_t)res.extended, "held", held));
+    } else if (ex == EXIT_OK && !quiet) {
+        char sz[32], when[32];
+        cli_time(when, sizeof(when), res.until);
+        printf("%s: copied %zu generation(s) to bucket %s — %llu pack(s) uploaded (%s, each "
+               "checked by the server's MD5), %llu already there (%llu lock(s) extended). Every "
+               "object is locked (%s) until at least its generation's date; the latest is %s.\n",
+               m->name, np, m->pm->object.bucket, (unsigned long long)res.copy.packs,
+               cli_size(sz, sizeof(sz), res.copy.bytes), (unsigned long long)res.copy.packs_present,
+               (unsigned long long)res.extended,
+               m->pm->object.governance ? "GOVERNANCE" : "COMPLIANCE", when);
+        printf("%s now holds %zu generation(s).\n", m->name, json_array_size(held));
+    } else if (ex == EXIT_FAILED && res.copy.packs) {
+        bkp_error("%s: %llu pack(s) were uploaded and locked before the failure; they are not "
+                  "uploaded again. Run `bkp rotate %s` again once the cause is fixed",
+                  m->name, (unsigned long long)res.copy.packs, m->name);
+    }
+out:
+    if (staging) {
+        (void)bkp_remove_tree(staging);
+        free(staging);
+    }
+    json_decref(label);
+    json_decref(copied);
+    json_decref(held);
+    free(until);
+    free(pick);
+    bkp_gen_list_free(v, n);
+    bkp_lock_release(lk);
+    bkp_s3_close(s);
+    return ex;
+}
+
+/* ---- fetch, for restore --from ---- */
+
+int cli_object_fetch(cli *c, const cli_medium *m, bkp_repo **out, char **staging)
+{
+    bkp_s3 *s = NULL;
+    char *pass = NULL, *repo = NULL;
+    size_t plen = 0;
+    uint64_t bytes = 0, damaged = 0;
+    int rc, ex = cli_object_open(c, m, &s);
+    if (ex)
+        return ex;
+    ex = EXIT_FAILED;
+    if (!(*staging = staging_dir("restore")) || !(repo = bkp_path_join(*staging, "repo")))
+        goto out;
+    bkp_info("fetching %s from bucket %s into %s", m->name, m->pm->object.bucket, *staging);
+    if (bkp_bucket_fetch_meta(s, *staging))
+        goto out;
+    if (c->nkey_from) {
+        rc = cli_open_key_from(c, repo, BKP_REPO_READONLY, true, out);
+    } else {
+        cli_passphrase_source(c);
+        if (bkp_passphrase_get(c->passphrase_file, 0, &pass, &plen)) {
+            ex = EXIT_USAGE;
+            goto out;
+        }
+        rc = bkp_repo_open(repo, pass, plen, BKP_REPO_READONLY, out);
+        bkp_passphrase_free(pass, plen);
+    }
+    if (rc) {
+        ex = rc == -EKEYREJECTED || rc == -EINVAL ? EXIT_USAGE : EXIT_FAILED;
+        goto out;
+    }
+    rc = bkp_bucket_fetch_packs(s, *out, &bytes, &damaged);
+    if (!rc) {
+        char sz[32];
+        bkp_info("fetched %s of packs from %s%s", cli_size(sz, sizeof(sz), bytes), m->name,
+                 damaged ? "; some are damaged (above)" : "");
+        ex = EXIT_OK;
+    }
+out:
+    free(repo);
+    bkp_s3_close(s);
+    return ex;
+}
