@@ -322,6 +322,57 @@ static void test_refused_xml(void **state)
     assert_int_equal(bkp_s3_parse_error("", 0, code, msg), -EBADMSG);
 }
 
+static char *corpus(const char *name, size_t *len)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/tests/fuzz/corpus/fuzz_s3xml/%s", BKP_SOURCE_DIR, name);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    char *b = malloc(1 << 16);
+    *len = fread(b, 1, 1 << 16, f);
+    fclose(f);
+    return b;
+}
+
+/* Answers recorded from a Ceph RADOS Gateway (the fuzz corpus). */
+static void test_real_answers(void **state)
+{
+    (void)state;
+    size_t n;
+    char next[BKP_S3_KEY_MAX + 1], nv[BKP_S3_VERSION_MAX + 1], code[64], msg[256];
+    char *x = corpus("list1.xml", &n);
+    seen s = {0};
+    assert_int_equal(bkp_s3_parse_list(x, n, false, collect, &s, next, NULL), 0);
+    assert_int_equal(s.n, 2);
+    assert_string_equal(next, "idx/02");
+    free(x);
+    x = corpus("versions_all.xml", &n);
+    seen v = {0};
+    assert_int_equal(bkp_s3_parse_list(x, n, true, collect, &v, next, nv), 0);
+    assert_true(v.n > 5 && v.markers == 2 && !next[0]);
+    free(x);
+    bkp_s3_lock m;
+    time_t t;
+    x = corpus("retention.xml", &n); /* RetainUntilDate with nanoseconds */
+    assert_int_equal(bkp_s3_parse_retention(x, n, &m, &t), 0);
+    assert_int_equal(m, BKP_S3_LOCK_COMPLIANCE);
+    free(x);
+    bool on;
+    unsigned d;
+    x = corpus("lock_default.xml", &n);
+    assert_int_equal(bkp_s3_parse_lock_config(x, n, &on, &m, &d), 0);
+    assert_true(on && m == BKP_S3_LOCK_COMPLIANCE && d == 365);
+    free(x);
+    x = corpus("accessdenied.xml", &n);
+    assert_int_equal(bkp_s3_parse_error(x, n, code, msg), 0);
+    assert_string_equal(code, "AccessDenied");
+    assert_string_equal(msg, "forbidden by object lock");
+    free(x);
+    x = corpus("entity-bomb.xml", &n);
+    assert_int_equal(bkp_s3_parse_error(x, n, code, msg), -EBADMSG);
+    free(x);
+}
+
 static int creds(const char *text, const char *profile, int *line, char **k, char **s)
 {
     *line = -1;
@@ -453,6 +504,7 @@ int main(void)
         cmocka_unit_test(test_lock_config), cmocka_unit_test(test_versioning_retention),
         cmocka_unit_test(test_refused_xml), cmocka_unit_test(test_creds),
         cmocka_unit_test(test_encode),     cmocka_unit_test(test_open),
+        cmocka_unit_test(test_real_answers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
