@@ -33,6 +33,10 @@
  *               the MD5 of what was sent
  *   -EIO        the network, or the server failed (5xx) after the retries
  *   -ENOTSUP    the bucket lacks versioning or Object Lock (bucket_check)
+ *   -EINVAL     the server refused the request as malformed (400:
+ *               InvalidRequest, InvalidArgument — e.g. a retention on a
+ *               bucket without Object Lock, or a retain-until in the past)
+ *   -EFBIG      a download larger than the caller's limit
  * Requests that may be repeated (all of them: an upload writes a new
  * version of immutable bytes) are retried on network errors and 5xx with
  * backoff, a few times, before -EIO.
@@ -53,6 +57,12 @@ typedef struct bkp_s3_conf {
     const char *region;           /* "ap-northeast-1"; RGW accepts its zonegroup or "us-east-1" */
     const char *credentials_file; /* AWS shared-credentials format */
     const char *profile;          /* the section to use; NULL means "default" */
+    /* Plain http is refused except to a loopback address (127.0.0.0/8,
+     * [::1], localhost: a test gateway), unless this is set — for a closed
+     * test network only; an endpoint a hospital uses is https. TLS
+     * certificates are always verified. */
+    bool allow_http;
+    unsigned page_size;           /* max-keys of a listing page; 0: the server's (1000) */
 } bkp_s3_conf;
 
 typedef enum { BKP_S3_LOCK_NONE, BKP_S3_LOCK_GOVERNANCE, BKP_S3_LOCK_COMPLIANCE } bkp_s3_lock;
@@ -76,7 +86,10 @@ typedef struct bkp_s3_object {
 
 /* Read the credentials (trust-checked) and prepare a connection: 0, or
  * -EPERM (untrusted or malformed credentials file, logged with file:line and
- * the fix), -EINVAL (a bad endpoint or bucket name, logged). Nothing is sent. */
+ * the fix), -ENOENT (no credentials file, logged), -EINVAL (a bad endpoint,
+ * bucket or region name, or http:// to a host that is not loopback without
+ * allow_http; logged). Nothing is sent. `conf` is copied: borrowed only
+ * during the call. bkp_s3_close(NULL) is a no-op. */
 int bkp_s3_open(const bkp_s3_conf *conf, bkp_s3 **out) __attribute__((warn_unused_result));
 void bkp_s3_close(bkp_s3 *s);
 

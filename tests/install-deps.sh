@@ -5,6 +5,7 @@ set -euo pipefail
 packages=(build-essential cmake pkg-config
           libarchive-dev libsodium-dev liblz4-dev uuid-dev libjansson-dev libyaml-dev
           libqrencode-dev libgfshare-dev
+          libcurl4-openssl-dev libxml2-dev libssl-dev
           libcmocka-dev libarchive-tools attr acl procps
           postgresql e2fsprogs)
 missing=()
