@@ -40,8 +40,8 @@ typedef struct writer {
     time_t now;
     bkp_repo *r;
     const char *medium; /* the label UUID its "not copied" tombstones are bound to */
-    bkp_index *fresh; /* the new packs and their blobs */
-    bkp_index *seen;  /* blobs already in a new pack */
+    bkp_index *fresh;   /* the new packs and their blobs */
+    bkp_index *seen;    /* blobs already in a new pack */
     int err;
 } writer;
 
@@ -201,7 +201,9 @@ int bkp_archive_write(bkp_repo *r, const bkp_gen *g, const json_t *label, int fd
                       const char *tmpdir, uint64_t *bytes)
 {
     char top[512], tmpl[4096];
-    writer w = {.top = top, .now = bkp_now(), .r = r,
+    writer w = {.top = top,
+                .now = bkp_now(),
+                .r = r,
                 .medium = json_string_value(json_object_get(label, "uuid"))};
     pack_sink s = {.w = &w};
     char *cfg = bkp_repo_subpath(r, "config"), *key = bkp_repo_subpath(r, "keys/key");
@@ -398,13 +400,6 @@ out:
 
 int bkp_archive_extract_repo(const char *path, const char *dir)
 {
-    static const char *const subdirs[] = {"keys",        "packs", "index",
-                                          "generations", "cache", "locks"};
     int rc = bkp_archive_extract(path, dir, NULL);
-    for (size_t i = 0; !rc && i < sizeof(subdirs) / sizeof(*subdirs); i++) {
-        char *p = bkp_path_join(dir, subdirs[i]);
-        rc = p ? bkp_mkdir_p(p, 0700) : -ENOMEM;
-        free(p);
-    }
-    return rc;
+    return rc ? rc : bkp_repo_make_folders(dir);
 }

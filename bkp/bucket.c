@@ -126,6 +126,10 @@ static int hold(bkp_s3 *s, const char *key, bkp_s3_lock mode, time_t until, uint
         return 0;
     rc = bkp_s3_retain(s, key, o.version_id[0] ? o.version_id : NULL, m,
                        until > o.retain_until ? until : o.retain_until);
+    if (rc == -EACCES)
+        bkp_error("the bucket refused to extend the lock of %s; check that the credentials may "
+                  "set retention (s3:PutObjectRetention) in the bucket",
+                  key);
     if (!rc && extended)
         (*extended)++;
     return rc;
@@ -572,6 +576,10 @@ int bkp_bucket_fetch_meta(bkp_s3 *s, const char *dir)
         free(path);
     }
     listing_free(&all);
+    char *repo = rc ? NULL : bkp_path_join(dir, "repo");
+    if (!rc)
+        rc = repo ? bkp_repo_make_folders(repo) : -ENOMEM;
+    free(repo);
     return rc;
 }
 

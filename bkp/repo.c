@@ -25,8 +25,18 @@
 #include "bkp/pack.h"
 #include "bkp/prune.h"
 
-
 static const char *const subdirs[] = {"keys", "packs", "index", "generations", "cache", "locks"};
+
+int bkp_repo_make_folders(const char *path)
+{
+    int rc = 0;
+    for (size_t i = 0; !rc && i < sizeof(subdirs) / sizeof(*subdirs); i++) {
+        char *p = bkp_path_join(path, subdirs[i]);
+        rc = p ? bkp_mkdir_p(p, 0700) : -ENOMEM;
+        free(p);
+    }
+    return rc;
+}
 
 const char *bkp_repo_path(const bkp_repo *r)
 {
@@ -159,8 +169,7 @@ static int load_config(bkp_repo *r, bkp_config *cfg, bkp_buf *raw)
                   r->path, r->path);
     } else if (rc && rc != -EFBIG) {
         bkp_error("cannot read %s: %s", p ? p : r->path, bkp_strerror(rc));
-    } else if ((rc = rc ? -EBADMSG : bkp_config_parse(raw->data, raw->len, cfg, &why)) ==
-               -EPROTO) {
+    } else if ((rc = rc ? -EBADMSG : bkp_config_parse(raw->data, raw->len, cfg, &why)) == -EPROTO) {
         bkp_error("%s: repository format %s, which this bkp (format %d) does not read; use the "
                   "bkp that wrote it to restore from it, or start a new repository with `bkp "
                   "init`",
@@ -266,7 +275,7 @@ static int cmp_id(const void *a, const void *b)
 static int reindex_orphans(bkp_repo *r)
 {
     uint32_t n = bkp_index_pack_count(r->index), first = n, found = 0;
-    uint8_t (*known)[BKP_ID_LEN] = malloc(((size_t)n + 1) * BKP_ID_LEN);
+    uint8_t(*known)[BKP_ID_LEN] = malloc(((size_t)n + 1) * BKP_ID_LEN);
     int rc = 0;
     if (!known)
         return -ENOMEM;
@@ -281,7 +290,8 @@ static int reindex_orphans(bkp_repo *r)
         struct dirent *e;
         while (d && (e = readdir(d))) {
             uint8_t id[BKP_ID_LEN];
-            if (bkp_unhex(id, BKP_ID_LEN, e->d_name) != 0 || bsearch(id, known, n, BKP_ID_LEN, cmp_id))
+            if (bkp_unhex(id, BKP_ID_LEN, e->d_name) != 0 ||
+                bsearch(id, known, n, BKP_ID_LEN, cmp_id))
                 continue;
             /* A pack a pending prune is deleting is not adopted again. */
             if (bkp_prune_doomed(r->path, r->keys, e->d_name))
@@ -291,8 +301,10 @@ static int reindex_orphans(bkp_repo *r)
             struct stat st;
             bkp_pack_entry *ents = NULL;
             uint32_t cnt = 0;
-            int x = fd < 0 ? fd : fstat(fd, &st) < 0 ? -errno
-                                                 : bkp_pack_read_trailer(fd, (uint64_t)st.st_size, r->keys, &ents, &cnt);
+            int x = fd < 0 ? fd
+                    : fstat(fd, &st) < 0
+                        ? -errno
+                        : bkp_pack_read_trailer(fd, (uint64_t)st.st_size, r->keys, &ents, &cnt);
             /* Another process's pack, maybe killed before its fsyncs: make
              * it durable before a segment (and then a record) relies on it. */
             if (!x && !(r->flags & BKP_REPO_READONLY) && fsync(fd) < 0)
@@ -302,9 +314,10 @@ static int reindex_orphans(bkp_repo *r)
             if (!x && !(r->flags & BKP_REPO_READONLY))
                 (void)bkp_fsync_dir(dir);
             if (x) {
-                bkp_warn("pack %s is not indexed and its trailer is unreadable (%s); run `bkp verify "
-                         "--read-data`",
-                         p, bkp_strerror(x));
+                bkp_warn(
+                    "pack %s is not indexed and its trailer is unreadable (%s); run `bkp verify "
+                    "--read-data`",
+                    p, bkp_strerror(x));
             } else if (!(rc = bkp_repo_add_pack(r, id, ents, cnt))) {
                 found++;
             }
@@ -405,7 +418,6 @@ static void set_damaged_aside(bkp_repo *r)
         (void)bkp_fsync_dir(r->index_dir);
 }
 
-
 int bkp_repo_alloc(const char *path, unsigned flags, bkp_repo **out)
 {
     int rc = -ENOMEM;
@@ -495,8 +507,7 @@ int bkp_repo_open(const char *path, const char *pass, size_t passlen, unsigned f
     return open_repo(path, pass, passlen, NULL, NULL, flags, out);
 }
 
-int bkp_repo_open_master(const char *path, const uint8_t master[32], unsigned flags,
-                         bkp_repo **out)
+int bkp_repo_open_master(const char *path, const uint8_t master[32], unsigned flags, bkp_repo **out)
 {
     return open_repo(path, NULL, 0, master, NULL, flags, out);
 }
@@ -551,10 +562,10 @@ int bkp_repo_init_copy(const bkp_repo *like, const char *path)
          * again: no config yet, and no key file or the very same one. */
         char *cfg = bkp_path_join(path, "config"), *key = bkp_path_join(path, "keys/key");
         bkp_key_slots *slots = calloc(1, sizeof(*slots));
-        bool resumable = cfg && key && slots && access(cfg, F_OK) < 0 &&
-                         (access(key, F_OK) < 0 ||
-                          bkp_repo_key_file_read(key, bkp_keys_sign_pk(like->keys), like->uuid,
-                                                 slots) == 0);
+        bool resumable =
+            cfg && key && slots && access(cfg, F_OK) < 0 &&
+            (access(key, F_OK) < 0 ||
+             bkp_repo_key_file_read(key, bkp_keys_sign_pk(like->keys), like->uuid, slots) == 0);
         free(slots);
         free(cfg);
         free(key);
@@ -567,13 +578,8 @@ int bkp_repo_init_copy(const bkp_repo *like, const char *path)
     } else if (rc < 0) {
         return rc;
     }
-    rc = 0;
     bkp_buf_init(&data);
-    for (size_t i = 0; !rc && i < sizeof(subdirs) / sizeof(*subdirs); i++) {
-        char *p = bkp_path_join(path, subdirs[i]);
-        rc = p ? bkp_mkdir_p(p, 0700) : -ENOMEM;
-        free(p);
-    }
+    rc = bkp_repo_make_folders(path);
     for (size_t i = 0; !rc && i < 2; i++) {
         char *from = bkp_path_join(like->path, files[i]), *to = bkp_path_join(path, files[i]);
         char *slash = to ? strrchr(to, '/') : NULL;
@@ -619,4 +625,3 @@ void bkp_repo_free(bkp_repo *r)
     free(r->index_dir);
     free(r);
 }
-

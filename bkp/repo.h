@@ -60,6 +60,9 @@ int bkp_repo_open_copy(const char *path, const bkp_repo *like, unsigned flags, b
 /* Start a copy of `like` at `path` (absent or empty): its config and sealed
  * key file, so the copy alone and the passphrase open it. */
 int bkp_repo_init_copy(const bkp_repo *like, const char *path) __attribute__((warn_unused_result));
+/* The folders of the layout under `path` (existing ones are fine): for a
+ * copy assembled from elsewhere (an archive, a bucket). */
+int bkp_repo_make_folders(const char *path) __attribute__((warn_unused_result));
 /*
  * Open the repository at `path` with its public key alone (repo_public.c),
  * for an auditor who holds no secret: no key file and no passphrase is

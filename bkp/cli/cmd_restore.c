@@ -139,6 +139,10 @@ int cmd_restore(cli *c)
     json_decref(fig);
     bkp_gen_free(g);
     bkp_lock_release(reading);
+    if (staging) { /* a staged copy is gone with its folder: nothing is left to report on */
+        bkp_repo_free(c->r);
+        c->r = NULL;
+    }
     cli_source_remove(staging);
     return ex ? ex : aex;
 }

@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# 82-object-medium — an off-site copy in an S3 bucket with Object Lock (a real
+# Ceph RADOS Gateway on loopback, started and stopped here): the medium is
+# labelled (a bucket without Object Lock is refused, saying how to make one),
+# its lock is proven by a probe, three generations are rotated to it, a
+# DELETE of a locked version through the S3 API is refused, a rotation killed
+# in the middle of its uploads is completed by the next, a pack overwritten in
+# the bucket by a newer version is passed over for its locked original, and
+# with the primary gone a generation restores exactly from the bucket alone.
+# Skipped when Ceph is not installed.
+. "$(dirname "$0")/lib.sh"
+
+RGW=${BKP_SOURCE_DIR:-$(dirname "$0")/../..}/tests/support/rgw.sh
+[ -f "$RGW" ] || { echo "SKIP: no $RGW" >&2; exit 77; }
+GW=$WORK/gw
+stop_gw() { bash "$RGW" stop "$GW" >/dev/null 2>&1 || true; }
+trap 'stop_gw; _cleanup' EXIT
+rc=0
+RGW_WATCH_PID=$$ bash "$RGW" start "$GW" >"$WORK/rgw.out" 2>"$WORK/rgw.err" || rc=$?
+if [ "$rc" != 0 ]; then
+    echo "SKIP: the gateway did not start (exit $rc):" >&2
+    tail -n 20 "$WORK/rgw.err" >&2
+    exit 77
+fi
+ok bash "$RGW" mkbucket "$GW" hosp-bkp
+ok bash "$RGW" mkbucket "$GW" plain-bkp --no-lock
+export BKP_S3_BACKOFF_MS=50
+s3() { bash "$RGW" s3 "$GW" "$@"; }
+
+DATA=$WORK/data
+mkdir -p "$DATA/emr/notes" "$DATA/emr/images"
+head -c 3000000 /dev/urandom >"$DATA/emr/images/ct-1.dcm"
+for i in $(seq 1 40); do echo "note $i: 患者 $RANDOM" >"$DATA/emr/notes/n$i.txt"; done
+REPO=$WORK/repo
+POL=$WORK/policy.yaml
+cat >"$POL" <<YAML
+repository: $REPO
+passphrase_file: $PASSFILE
+rule_321: { copies: 3, media_types: 2, offline: 0, offsite: 1, immutable: 1 }
+media:
+  - name: cloud
+    type: object
+    endpoint: $(cat "$GW/endpoint")
+    bucket: hosp-bkp
+    region: $(cat "$GW/region")
+    credentials_file: $GW/credentials
+    location: offsite
+    lock: { mode: compliance, days: 1 }
+    rotate_every: 1d
+  - name: nolock
+    type: object
+    endpoint: $(cat "$GW/endpoint")
+    bucket: plain-bkp
+    region: $(cat "$GW/region")
+    credentials_file: $GW/credentials
+    location: offsite
+datasets:
+  - name: emr
+    paths: [$DATA/emr]
+    schedule: daily 02:00
+    retention: { keep_daily: 7 }
+    copy_to: [cloud]
+YAML
+unset BKP_PASSPHRASE_FILE
+export BKP_POLICY=$POL
+ok "$BKP" init --policy "$POL"
+
+# 1. Labelling: a bucket without Object Lock is refused with the way to make one.
+expect_exit 2 "$BKP" media label --name nolock
+output_has "Object Lock" "the refusal should name what the bucket lacks"
+ok "$BKP" media label --name cloud
+output_has "labelled"
+# The label, config and key file are in the bucket, locked.
+code=$(s3 "/hosp-bkp/BKP-LABEL" -o /dev/null -w '%{http_code}' || true)
+[ "$code" = 200 ] || flunk "no label object in the bucket (HTTP $code)"
+
+# 2. Nothing counts as non-editable before the probe; the probe proves the lock.
+ok "$BKP" backup emr
+ok "$BKP" rotate cloud
+ok "$BKP" status --json
+grep -q '"non_editable": false' <<<"$OUT" || flunk "an unproven bucket counted as non-editable"
+ok "$BKP" media probe cloud
+output_has "the lock holds"
+ok "$BKP" status
+output_has "non-editable (proven on" "status should show the proven lock and its date"
+ok "$BKP" audit show
+output_has "media-probe" "the probe should be in the audit log"
+
+# 3. Two more generations, rotated after each backup: three in the bucket.
+for i in 2 3; do
+    echo "visit $i" >>"$DATA/emr/notes/n1.txt"
+    head -c 400000 /dev/urandom >"$DATA/emr/images/mr-$i.dcm"
+    ok "$BKP" backup emr
+    ok "$BKP" rotate cloud --json
+done
+ok "$BKP" media show cloud --json
+grep -q '"generations": 3' <<<"$OUT" || flunk "the bucket should hold three generations: $OUT"
+
+# 4. A locked version cannot be deleted through the S3 API, not even with the bypass.
+s3 "/hosp-bkp?versions=&prefix=repo/packs/" -o "$WORK/versions.xml" || fail "listing versions"
+key=$(grep -o '<Key>repo/packs/[^<]*</Key>' "$WORK/versions.xml" | head -n 1 | sed 's/<[^>]*>//g')
+vid=$(python3 - "$WORK/versions.xml" "$key" <<'PY'
+import sys, xml.etree.ElementTree as ET
+ns = {"s": "http://s3.amazonaws.com/doc/2006-03-01/"}
+for v in ET.parse(sys.argv[1]).getroot().findall("s:Version", ns):
+    if v.find("s:Key", ns).text == sys.argv[2]:
+        print(v.find("s:VersionId", ns).text); break
+PY
+)
+[ -n "$key" ] && [ -n "$vid" ] || fail "no pack version in the bucket"
+for bypass in "" "-H x-amz-bypass-governance-retention:true"; do
+    # shellcheck disable=SC2086
+    code=$(s3 "/hosp-bkp/$key?versionId=$vid" -X DELETE $bypass -o /dev/null -w '%{http_code}' || true)
+    [ "$code" = 403 ] || flunk "a DELETE of a locked pack version ${bypass:+with the bypass }returned HTTP $code, not 403"
+done
+
+# 5. A rotation killed during its uploads: the next one completes the copy.
+head -c 40000000 /dev/urandom >"$DATA/emr/images/big.dcm"
+ok "$BKP" backup emr
+"$BKP" rotate cloud >"$WORK/killed.out" 2>&1 &
+pid=$!
+sleep 1.5
+kill -9 "$pid" 2>/dev/null || true
+wait "$pid" 2>/dev/null || true
+ok "$BKP" rotate cloud --json
+ok "$BKP" media show cloud --json
+grep -q '"generations": 4' <<<"$OUT" || flunk "after the killed rotation the bucket should hold four generations"
+
+# 6. A pack overwritten in the bucket (a newer version over the locked one) is
+# passed over: the fetch takes the locked original.
+echo "forged" >"$WORK/forged"
+code=$(s3 "/hosp-bkp/$key" -X PUT -H "x-amz-content-sha256: $(sha256sum "$WORK/forged" | cut -d' ' -f1)" \
+       --data-binary @"$WORK/forged" -o /dev/null -w '%{http_code}' || true)
+[ "$code" = 200 ] || fail "uploading a forged version: HTTP $code"
+
+# 7. The primary is gone: the newest generation restores from the bucket alone.
+mv "$REPO" "$WORK/repo.gone"
+ok "$BKP" restore emr:latest "$WORK/out" --from cloud
+output_has "damaged or forged" "the forged current version should be reported"
+same_mtree "$DATA/emr" "$WORK/out$DATA/emr" "restored from the bucket"
+mv "$WORK/repo.gone" "$REPO"
+
+stop_gw
+finish
