@@ -85,7 +85,7 @@ typedef struct bkp_bucket_probe {
     bool delete_refused, bypass_refused, shorten_refused, still_there;
     char key[128]; /* the canary */
     char version[BKP_S3_VERSION_MAX + 1];
-    time_t until;     /* the canary's retain-until */
+    time_t until;      /* the canary's retain-until */
     char detail[1024]; /* what happened, in a sentence */
 } bkp_bucket_probe;
 
@@ -105,12 +105,31 @@ int bkp_bucket_probe_lock(bkp_s3 *s, bkp_s3_lock mode, bkp_bucket_probe *out)
  * canaries) or reported. */
 int bkp_bucket_fetch_meta(bkp_s3 *s, const char *dir) __attribute__((warn_unused_result));
 
+/* What fetching the packs found. */
+typedef struct bkp_bucket_fetch {
+    uint64_t bytes, packs;
+    /* Packs whose current version does not check: `stale[i]` was taken
+     * from its older version `stale_version[i]` instead (`nstale`), or no
+     * version checks (`damaged`, after them in the same arrays). */
+    uint8_t (*bad)[BKP_ID_LEN];
+    char (*bad_version)[BKP_S3_VERSION_MAX + 1]; /* "" for the damaged ones */
+    size_t nstale, ndamaged;
+} bkp_bucket_fetch;
+void bkp_bucket_fetch_clear(bkp_bucket_fetch *f);
+
 /* Then its packs into `copy` (the repository opened at `dir`/repo), each
  * checked whole (bkp_pack_check) before it is kept; a pack whose current
  * version is damaged or forged is taken from its newest older version that
- * checks. `*bytes` (may be NULL) counts what was fetched; `damaged` the
- * packs no version of which checks (reported). The copy is reloaded. */
-int bkp_bucket_fetch_packs(bkp_s3 *s, bkp_repo *copy, uint64_t *bytes, uint64_t *damaged)
+ * checks (a warning says so). Both kinds are listed in `f`. The copy is
+ * reloaded (its index rebuilt from the packs' trailers). */
+int bkp_bucket_fetch_packs(bkp_s3 *s, bkp_repo *copy, bkp_bucket_fetch *f)
     __attribute__((warn_unused_result));
+
+/* Upload pack `id` of `src` (a repository or a copy holding a good one) as
+ * the current version of its key, locked (`mode`) until the later of
+ * `until` and the retention of version `keep` (the good older version, may
+ * be NULL or ""): the repair of a pack damaged or forged in the bucket. */
+int bkp_bucket_put_pack(bkp_s3 *s, bkp_repo *src, const uint8_t id[BKP_ID_LEN], const char *keep,
+                        bkp_s3_lock mode, time_t until) __attribute__((warn_unused_result));
 
 #endif

@@ -215,7 +215,16 @@ int cli_object_open(cli *c, const cli_medium *m, struct bkp_s3 **out);
 int cli_object_label(cli *c, cli_medium *m);
 int cli_object_probe(cli *c, cli_medium *m);
 int cli_rotate_object(cli *c, cli_medium *m, bool quiet);
-int cli_object_fetch(cli *c, const cli_medium *m, bkp_repo **out, char **staging);
+struct bkp_bucket_fetch;
+/* `as_copy`: opened as a copy of the open primary (verify --media), else
+ * with the passphrase or the sheets (restore --from, the primary gone).
+ * `f` receives the packs whose current version did not check. */
+int cli_object_fetch(cli *c, const cli_medium *m, bool as_copy, bkp_repo **out, char **staging,
+                     struct bkp_bucket_fetch *f);
+/* Upload each pack of `f` from `src` as the current version (repair); its
+ * hex ID joins `fixed`. Returns how many could not be. */
+int cli_object_repair(cli *c, const cli_medium *m, bkp_repo *src,
+                      const struct bkp_bucket_fetch *f, json_t *fixed);
 /* Did the last probe of the medium of registry entry `entry` prove its lock (and when)? */
 bool cli_object_proven(const json_t *entry, time_t *when);
 /* From `v` (all generations, by data set then sequence), the newest clean

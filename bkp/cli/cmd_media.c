@@ -196,7 +196,9 @@ static json_t *describe(cli *c, const char *name)
     json_object_set_new(e, "type", json_string(m.type));
     json_object_set_new(e, "location", json_string(m.location ? m.location : "?"));
     json_object_set_new(e, "offline", json_boolean(m.offline));
-    json_object_set_new(e, "path", json_string(m.path));
+    json_object_set_new(e, "path", m.path ? json_string(m.path) : json_null());
+    if (m.pm && m.pm->type == POL_OBJECT)
+        json_object_set_new(e, "bucket", json_string(m.pm->object.bucket));
     json_object_set_new(e, "in_policy", json_boolean(m.pm != NULL));
     json_object_set_new(e, "labelled", json_boolean(m.entry != NULL));
     json_object_set_new(e, "generations", json_integer((json_int_t)json_array_size(held)));
@@ -279,7 +281,16 @@ static int show(cli *c)
            json_is_true(json_object_get(d, "offline")) ? "off-line" : "on-line");
     printf("label       %s\n",
            lab ? json_string_value(json_object_get(lab, "uuid")) : "(not labelled yet)");
-    printf("path        %s\n", json_string_value(json_object_get(d, "path")));
+    const char *path = json_string_value(json_object_get(d, "path"));
+    json_t *probe = json_object_get(d, "probe");
+    if (path)
+        printf("path        %s\n", path);
+    if (probe)
+        printf("lock probe  %s: %s\n", local(probe, "when", a, sizeof(a)),
+               json_is_true(json_object_get(probe, "proven")) ? "the lock holds (non-editable)"
+                                                              : "the lock did NOT hold (editable)");
+    else if (!strcmp(json_string_value(json_object_get(d, "type")), "object"))
+        printf("lock probe  never: run `bkp media probe %s`\n", c->args[1]);
     printf("last seen   %s\n", local(d, "last_seen", a, sizeof(a)));
     printf("last write  %s\n", local(d, "last_write", a, sizeof(a)));
     printf("last verify %s%s\n", local(d, "last_verify", a, sizeof(a)),

@@ -47,8 +47,11 @@ static int run_hook(cli *c, const pol_dataset *d, const pol_hook *h, const char 
     if (!h->command)
         return 0;
     bkp_info("%s: %s hook: %s", d->name, which, h->command);
-    bkp_hook_spec spec = {.command = h->command, .env = h->env, .nenv = h->nenv,
-                          .timeout = h->timeout, .run_as = h->run_as};
+    bkp_hook_spec spec = {.command = h->command,
+                          .env = h->env,
+                          .nenv = h->nenv,
+                          .timeout = h->timeout,
+                          .run_as = h->run_as};
     int rc = bkp_hook_exec(&spec, &hr);
     snprintf(op, sizeof(op), "hook-%s", which);
     json_t *fig = json_pack("{s:s, s:i, s:i, s:b, s:I}", "command", h->command, "exit_code",
@@ -70,9 +73,11 @@ static int run_hook(cli *c, const pol_dataset *d, const pol_hook *h, const char 
         snprintf(o->detail, sizeof(o->detail), "%s hook: no user '%s' to run it as", which,
                  h->run_as);
     else if (rc == -ECHILD)
-        snprintf(o->detail, sizeof(o->detail), "%s hook exited with status %d", which, hr.exit_code);
+        snprintf(o->detail, sizeof(o->detail), "%s hook exited with status %d", which,
+                 hr.exit_code);
     else
-        snprintf(o->detail, sizeof(o->detail), "%s hook could not start: %s", which, bkp_strerror(rc));
+        snprintf(o->detail, sizeof(o->detail), "%s hook could not start: %s", which,
+                 bkp_strerror(rc));
     bkp_error("%s: %s; check `%s` by hand", d->name, o->detail, h->command);
     return rc;
 }
@@ -131,8 +136,8 @@ static void run_dataset(cli *c, const pol_dataset *d, time_t now, outcome *o)
         o->failed = true;
         o->what = "failed";
         if (!*o->detail)
-            snprintf(o->detail, sizeof(o->detail), o->b.gen ? "%zu unreadable path(s)" : "capture failed",
-                     o->b.nerrors);
+            snprintf(o->detail, sizeof(o->detail),
+                     o->b.gen ? "%zu unreadable path(s)" : "capture failed", o->b.nerrors);
     } else {
         o->what = "sealed";
     }
@@ -170,7 +175,8 @@ static int write_metrics(const char *file, const outcome *v, size_t n, double se
     for (size_t i = 0; i < n; i++)
         ADD("bkp_last_success_timestamp_seconds{dataset=\"%s\"} %lld\n", v[i].d->name,
             (long long)v[i].last_success);
-    ADD("# HELP bkp_generations Sealed generations of the data set.\n# TYPE bkp_generations gauge\n");
+    ADD("# HELP bkp_generations Sealed generations of the data set.\n# TYPE bkp_generations "
+        "gauge\n");
     for (size_t i = 0; i < n; i++)
         ADD("bkp_generations{dataset=\"%s\"} %zu\n", v[i].d->name, v[i].generations);
     ADD("# HELP bkp_last_run_failed 1 if the data set failed in the last run.\n"
@@ -206,8 +212,9 @@ static int write_metrics(const char *file, const outcome *v, size_t n, double se
     return rc;
 }
 
-/* Copies to the on-line disks the data sets of this run name (off-line
- * media go by `bkp rotate`, with a person at the disk). */
+/* Copies to the on-line disks the data sets of this run name, and to the
+ * object media that are due (off-line media go by `bkp rotate`, with a
+ * person at the disk). */
 static bool copy_online(cli *c, const pol_policy *p, const pol_dataset **order, size_t n)
 {
     bool failed = false, json = c->json;
@@ -220,10 +227,15 @@ static bool copy_online(cli *c, const pol_policy *p, const pol_dataset **order, 
                 wanted |= !strcmp(order[i]->copy_to[j], pm->name);
         if (!wanted || pm->type == POL_ARCHIVE || pm->offline)
             continue;
+        /* A bucket is written when its rotation is due, not at every run. */
+        time_t due = pm->type == POL_OBJECT ? cli_medium_due(c, pm->name) : 0;
+        if (pm->type == POL_OBJECT && due > bkp_now())
+            continue;
         cli_medium m;
         int ex = cli_medium_find(c, pm->name, &m);
         if (!ex)
-            ex = cli_rotate_disk(c, &m, true);
+            ex = pm->type == POL_OBJECT ? cli_rotate_object(c, &m, true)
+                                        : cli_rotate_disk(c, &m, true);
         cli_medium_clear(&m);
         if (ex) {
             bkp_error("copying to the on-line medium %s failed (above); the generations are safe "
@@ -245,7 +257,10 @@ static bool reread_one(cli *c, const pol_policy *p, bkp_repo *target, const char
     json_t *fig = json_pack("{s:s, s:I, s:I, s:I}", "mode", "sample", "packs_read",
                             (json_int_t)res.packs_read, "bytes_read", (json_int_t)res.bytes_read,
                             "problems", (json_int_t)res.problems);
-    bkp_audit_rec rec = {.op = "verify", .medium = medium, .failed = rc != 0, .figures = fig,
+    bkp_audit_rec rec = {.op = "verify",
+                         .medium = medium,
+                         .failed = rc != 0,
+                         .figures = fig,
                          .error = rc ? (res.nmessages ? res.messages[0] : bkp_strerror(rc)) : NULL};
     bool failed = cli_audit(c, &rec) != 0 || rc != 0;
     if (rc)
@@ -338,7 +353,8 @@ static bool judge(cli *c)
     int worst = 0;
     json_t *all = cli_status(c, &worst), *d;
     size_t i;
-    json_array_foreach(all, i, d) {
+    json_array_foreach(all, i, d)
+    {
         const char *v = json_string_value(json_object_get(d, "verdict"));
         if (!v || !strcmp(v, "COMPLIANT"))
             continue;

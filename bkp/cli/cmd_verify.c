@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "bkp/audit.h"
+#include "bkp/bucket.h"
 #include "bkp/cli/cli.h"
 #include "bkp/clock.h"
 #include "bkp/copy.h"
@@ -175,10 +176,20 @@ int cli_reread(cli *c, bkp_repo *target, const char *medium, double pct, int64_t
 
 /* ---- the copy a check or repair works on ---- */
 
-/* Open the repository copy on medium `name` (label checked). */
-static int open_medium(cli *c, const char *name, cli_medium *m, bkp_repo **out)
+/* A copy fetched from an object medium: its staging folder and what the
+ * fetch found wrong with the bucket's current versions. */
+typedef struct fetched {
+    char *staging;
+    bkp_bucket_fetch f;
+} fetched;
+
+/* Open the repository copy on medium `name` (label checked); an object
+ * medium's copy is fetched whole into `fx`'s staging folder. */
+static int open_medium(cli *c, const char *name, cli_medium *m, bkp_repo **out, fetched *fx)
 {
     int ex = cli_medium_find(c, name, m);
+    if (!ex && !strcmp(m->type, "object"))
+        return cli_object_fetch(c, m, true, out, &fx->staging, &fx->f);
     if (ex || (ex = cli_medium_check_label(c, m)))
         return ex;
     if (!strcmp(m->type, "archive"))
@@ -190,7 +201,7 @@ static int open_medium(cli *c, const char *name, cli_medium *m, bkp_repo **out)
 }
 
 /* A repair source: a medium's name, or the path of a repository copy or mount point. */
-static int open_source(cli *c, const char *from, cli_medium *m, bkp_repo **out)
+static int open_source(cli *c, const char *from, cli_medium *m, bkp_repo **out, fetched *fx)
 {
     struct stat st;
     if (strchr(from, '/') || stat(from, &st) == 0) {
@@ -201,7 +212,11 @@ static int open_source(cli *c, const char *from, cli_medium *m, bkp_repo **out)
         free(repo);
         return rc ? EXIT_FAILED : EXIT_OK;
     }
-    int ex = open_medium(c, from, m, out);
+    int ex = open_medium(c, from, m, out, fx);
+    if (!ex && fx->f.nstale + fx->f.ndamaged)
+        bkp_warn("%s: %zu pack(s) of it are damaged or forged in the bucket; the others repair "
+                 "from it",
+                 from, fx->f.nstale + fx->f.ndamaged);
     if (!ex && !*out) {
         bkp_error("%s is an archive medium; repair from a disk copy (or restore from the archive "
                   "with `bkp restore --from %s`)",
@@ -359,6 +374,7 @@ static int verify_public(cli *c)
 int cmd_verify(cli *c)
 {
     cli_medium m = {0}, sm = {0};
+    fetched fx = {0}, sfx = {0};
     bkp_repo *target = c->r, *src = NULL, *copy = NULL;
     bkp_lock *writer = NULL;
     bkp_verify_result res = {0};
@@ -373,7 +389,7 @@ int cmd_verify(cli *c)
                   "--repair-from");
         return EXIT_USAGE;
     }
-    if (c->media && (ex = open_medium(c, c->media, &m, &copy)))
+    if (c->media && (ex = open_medium(c, c->media, &m, &copy, &fx)))
         goto out;
     /* A medium that pinned more than the primary holds is the better copy:
      * the primary was rolled back or rewritten, and that fails the check. */
@@ -414,7 +430,7 @@ int cmd_verify(cli *c)
     if (!c->repair_from && (ex = cli_read_lock(c, bkp_repo_path(target), &writer)))
         goto out;
     if (c->repair_from) {
-        if ((ex = open_source(c, c->repair_from, &sm, &src)))
+        if ((ex = open_source(c, c->repair_from, &sm, &src, &sfx)))
             goto out;
         if (!strcmp(bkp_repo_path(src), bkp_repo_path(target))) {
             bkp_error("--repair-from %s names the copy being repaired; name another copy",
@@ -434,7 +450,26 @@ int cmd_verify(cli *c)
     } else {
         rc = bkp_verify(target, read_data, c->workers, &res);
     }
-    if (rc > 0 && src) {
+    /* The bucket's current versions that did not check count as problems
+     * even when a locked older version stood in for them. */
+    size_t nbad = fx.f.nstale + fx.f.ndamaged;
+    if (rc >= 0 && nbad) {
+        res.problems += nbad;
+        rc = 1;
+    }
+    if (rc > 0 && src && fx.staging) {
+        fixed = json_array();
+        int left = cli_object_repair(c, &m, src, &fx.f, fixed);
+        if (left)
+            bkp_error("%d pack(s) could not be repaired in the bucket from %s", left,
+                      c->repair_from);
+        else
+            printf("%s: %zu pack(s) uploaded from %s as the current version, each checked "
+                   "first and locked\n",
+                   what, json_array_size(fixed), c->repair_from);
+        rc = left ? 1 : 0;
+        res.problems = (uint64_t)left;
+    } else if (rc > 0 && src) {
         fixed = json_array();
         int left = repair(target, src, &res, copy != NULL, fixed);
         bkp_verify_result_clear(&res);
@@ -486,5 +521,11 @@ out:
     bkp_repo_free(src);
     cli_medium_clear(&m);
     cli_medium_clear(&sm);
+    for (fetched *x = &fx; x; x = x == &fx ? &sfx : NULL) {
+        if (x->staging)
+            (void)bkp_remove_tree(x->staging);
+        free(x->staging);
+        bkp_bucket_fetch_clear(&x->f);
+    }
     return ex;
 }

@@ -321,24 +321,26 @@ out:
     return ex;
 }
 
-/* ---- fetch, for restore --from ---- */
+/* ---- fetch, for restore --from and verify --media ---- */
 
-int cli_object_fetch(cli *c, const cli_medium *m, bkp_repo **out, char **staging)
+int cli_object_fetch(cli *c, const cli_medium *m, bool as_copy, bkp_repo **out, char **staging,
+                     bkp_bucket_fetch *f)
 {
     bkp_s3 *s = NULL;
     char *pass = NULL, *repo = NULL;
     size_t plen = 0;
-    uint64_t bytes = 0, damaged = 0;
     int rc, ex = cli_object_open(c, m, &s);
     if (ex)
         return ex;
     ex = EXIT_FAILED;
-    if (!(*staging = staging_dir("restore")) || !(repo = bkp_path_join(*staging, "repo")))
+    if (!(*staging = staging_dir("fetch")) || !(repo = bkp_path_join(*staging, "repo")))
         goto out;
     bkp_info("fetching %s from bucket %s into %s", m->name, m->pm->object.bucket, *staging);
     if (bkp_bucket_fetch_meta(s, *staging))
         goto out;
-    if (c->nkey_from) {
+    if (as_copy) { /* beside the primary: its keys, and the copy must be of it */
+        rc = bkp_repo_open_copy(repo, c->r, BKP_REPO_READONLY, out);
+    } else if (c->nkey_from) {
         rc = cli_open_key_from(c, repo, BKP_REPO_READONLY, true, out);
     } else {
         cli_passphrase_source(c);
@@ -353,15 +355,35 @@ int cli_object_fetch(cli *c, const cli_medium *m, bkp_repo **out, char **staging
         ex = rc == -EKEYREJECTED || rc == -EINVAL ? EXIT_USAGE : EXIT_FAILED;
         goto out;
     }
-    rc = bkp_bucket_fetch_packs(s, *out, &bytes, &damaged);
-    if (!rc) {
+    if (!(rc = bkp_bucket_fetch_packs(s, *out, f))) {
         char sz[32];
-        bkp_info("fetched %s of packs from %s%s", cli_size(sz, sizeof(sz), bytes), m->name,
-                 damaged ? "; some are damaged (above)" : "");
+        bkp_info("fetched %llu pack(s), %s, from %s%s", (unsigned long long)f->packs,
+                 cli_size(sz, sizeof(sz), f->bytes), m->name,
+                 f->nstale || f->ndamaged ? "; some are damaged or forged (above)" : "");
         ex = EXIT_OK;
     }
 out:
     free(repo);
     bkp_s3_close(s);
     return ex;
+}
+
+int cli_object_repair(cli *c, const cli_medium *m, bkp_repo *src, const bkp_bucket_fetch *f,
+                      json_t *fixed)
+{
+    bkp_s3 *s = NULL;
+    int left = 0;
+    if (cli_object_open(c, m, &s))
+        return (int)(f->nstale + f->ndamaged);
+    time_t until = bkp_now() + (time_t)m->pm->object.lock_days * DAY;
+    for (size_t i = 0; i < f->nstale + f->ndamaged; i++) {
+        char hex[2 * BKP_ID_LEN + 1];
+        bkp_hex(hex, f->bad[i], BKP_ID_LEN);
+        if (bkp_bucket_put_pack(s, src, f->bad[i], f->bad_version[i], lock_mode(m->pm), until))
+            left++;
+        else
+            json_array_append_new(fixed, json_string(hex));
+    }
+    bkp_s3_close(s);
+    return left;
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "bkp/archive.h"
+#include "bkp/bucket.h"
 #include "bkp/cli/cli.h"
 #include "bkp/durable.h"
 #include "bkp/keys.h"
@@ -132,7 +133,9 @@ int cli_open_source(cli *c, const char *spec, bkp_repo **out, char **staging)
         if (ex)
             return ex;
         if (!strcmp(m.type, "object")) { /* fetched whole into a staging folder */
-            ex = cli_object_fetch(c, &m, out, staging);
+            bkp_bucket_fetch f = {0};
+            ex = cli_object_fetch(c, &m, false, out, staging, &f);
+            bkp_bucket_fetch_clear(&f);
             cli_medium_clear(&m);
             return ex;
         }

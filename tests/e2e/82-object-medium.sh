@@ -6,7 +6,9 @@
 # DELETE of a locked version through the S3 API is refused, a rotation killed
 # in the middle of its uploads is completed by the next, a pack overwritten in
 # the bucket by a newer version is passed over for its locked original, and
-# with the primary gone a generation restores exactly from the bucket alone.
+# with the primary gone a generation restores exactly from the bucket alone;
+# `verify --media` reports the forged version and `--repair-from` a disk puts
+# a good one back.
 # Skipped when Ceph is not installed.
 . "$(dirname "$0")/lib.sh"
 
@@ -54,16 +56,22 @@ media:
     region: $(cat "$GW/region")
     credentials_file: $GW/credentials
     location: offsite
+  - name: usb
+    type: removable
+    path: $WORK/usb
+    offline: true
 datasets:
   - name: emr
     paths: [$DATA/emr]
     schedule: daily 02:00
     retention: { keep_daily: 7 }
-    copy_to: [cloud]
+    copy_to: [cloud, usb]
 YAML
 unset BKP_PASSPHRASE_FILE
 export BKP_POLICY=$POL
 ok "$BKP" init --policy "$POL"
+mkdir -p "$WORK/usb"
+ok "$BKP" media label "$WORK/usb" --name usb
 
 # 1. Labelling: a bucket without Object Lock is refused with the way to make one.
 expect_exit 2 "$BKP" media label --name nolock
@@ -139,6 +147,16 @@ ok "$BKP" restore emr:latest "$WORK/out" --from cloud
 output_has "damaged or forged" "the forged current version should be reported"
 same_mtree "$DATA/emr" "$WORK/out$DATA/emr" "restored from the bucket"
 mv "$WORK/repo.gone" "$REPO"
+
+# 8. verify --media finds the forged version; a repair from the disk uploads a
+# good one (checked first), and the bucket verifies clean again.
+ok "$BKP" rotate usb
+expect_exit 1 "$BKP" verify --media cloud --read-data
+output_has "damaged or forged"
+ok "$BKP" verify --media cloud --read-data --repair-from usb
+output_has "uploaded from usb"
+ok "$BKP" verify --media cloud --read-data
+grep -q "damaged or forged" <<<"$ERR" && flunk "the repaired pack is still reported"
 
 stop_gw
 finish
