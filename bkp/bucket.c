@@ -560,11 +560,12 @@ int bkp_bucket_fetch_meta(bkp_s3 *s, const char *dir)
         if (!rel || !strncmp(rel, "packs/", 6) || !strncmp(rel, "index/", 6))
             continue;
         if (all.v[i].size > max) {
+            /* Planted, not ours: left out, so that it cannot stop a restore
+             * (what it stands for, if anything, is then missing and said so). */
             bkp_error("the bucket's %s is larger than any such file (%llu bytes): it was not "
-                      "written by bkp; run `bkp verify --media` on the medium",
+                      "written by bkp and is left out; find out who wrote it",
                       key, (unsigned long long)all.v[i].size);
-            rc = -EBADMSG;
-            break;
+            continue;
         }
         char *path = rel == key ? bkp_path_join(dir, rel) : NULL, *repo = NULL;
         if (rel != key && (repo = bkp_path_join(dir, "repo")))
