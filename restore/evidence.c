@@ -126,6 +126,22 @@ json_t *rb_evidence_statement(json_t *ev)
                       i ? "。" : "", js(d, "dataset"), (long long)ji(cnt, "copies"),
                       (long long)ji(cnt, "media_types"), (long long)ji(cnt, "offsite"),
                       (long long)rc, (long long)rt, (long long)ro, verdict_ja(js(d, "verdict")));
+        /* Non-editable copies: off-line media, and Object Lock buckets a probe proved. */
+        bkp_strappend(en, sizeof(en), "; %lld non-editable", (long long)ji(cnt, "immutable"));
+        bkp_strappend(ja, sizeof(ja), "、改ざん不能 %lld", (long long)ji(cnt, "immutable"));
+        json_t *m;
+        json_array_foreach(json_object_get(d, "copies_on_media"), k, m)
+        {
+            if (strcmp(js(m, "type"), "object"))
+                continue;
+            const char *pr = json_string_value(json_object_get(m, "proven"));
+            bkp_strappend(en, sizeof(en), " (%s: on-line Object Lock, %s%.10s)", js(m, "medium"),
+                          pr ? "non-editable, proven on " : "NOT proven, counted as editable",
+                          pr ? pr : "");
+            bkp_strappend(
+                ja, sizeof(ja), "（%s: オンラインの Object Lock、%s%.10s）", js(m, "medium"),
+                pr ? "改ざん不能を確認 " : "未確認のため改ざん可能として扱う", pr ? pr : "");
+        }
     }
     part(parts, "media", ok, en, ja);
     all &= ok;
@@ -241,9 +257,9 @@ char *rb_evidence_render(json_t *ev, rb_format f, bool ja)
     rb_doc_row(doc, (const char *[]){T("Period", "対象期間"), line, NULL});
     rb_doc_row(doc, (const char *[]){T("Repository", "リポジトリ"), js(ev, "repository"), NULL});
     if (*js(ev, "fingerprint")) /* what an inspector checks with, without any secret */
-        rb_doc_row(doc, (const char *[]){T("Repository key fingerprint",
-                                           "リポジトリ鍵のフィンガープリント"),
-                                         js(ev, "fingerprint"), NULL});
+        rb_doc_row(doc, (const char *[]){
+                            T("Repository key fingerprint", "リポジトリ鍵のフィンガープリント"),
+                            js(ev, "fingerprint"), NULL});
     rb_doc_row(doc,
                (const char *[]){T("Generated (UTC)", "作成日時 (UTC)"), js(ev, "generated"), NULL});
     rb_doc_row(doc, (const char *[]){T("Answer for item 3-②", "3-② への回答"),

@@ -164,18 +164,18 @@ static json_t *dataset_part(cli *c, const pol_dataset *d, json_t *records, json_
     else if (d->runbook)
         runbook = json_pack("{s:s, s:b}", "name", d->runbook, "invalid", 1);
     rb_free(rb);
-    return json_pack("{s:s, s:s, s:i, s:{s:I, s:I, s:I, s:o}, s:O, s:O, s:O, s:O, s:O, s:o, s:I, "
-                     "s:b, s:I, s:o, s:o}",
-                     "dataset", d->name, "description", d->description ? d->description : "",
-                     "priority", d->priority, "backups", "ok", (json_int_t)bok, "failed",
-                     (json_int_t)bfail, "suspicious", (json_int_t)bsusp, "records", backups,
-                     "generations_kept", json_object_get(st, "generations"), "verdict",
-                     json_object_get(st, "verdict"), "reasons", json_object_get(st, "reasons"),
-                     "counted", json_object_get(st, "counted"), "required",
-                     json_object_get(st, "required"), "rotations", rot,
-                     "offline_longest_gap_seconds", (json_int_t)gap, "offline_gap_ok",
-                     last_off && gap <= p->rule.offline_max_age, "offline_max_age_seconds",
-                     (json_int_t)p->rule.offline_max_age, "drills", drills, "runbook", runbook);
+    return json_pack(
+        "{s:s, s:s, s:i, s:{s:I, s:I, s:I, s:o}, s:O, s:O, s:O, s:O, s:O, s:O*, s:o, "
+        "s:I, s:b, s:I, s:o, s:o}",
+        "dataset", d->name, "description", d->description ? d->description : "", "priority",
+        d->priority, "backups", "ok", (json_int_t)bok, "failed", (json_int_t)bfail, "suspicious",
+        (json_int_t)bsusp, "records", backups, "generations_kept",
+        json_object_get(st, "generations"), "verdict", json_object_get(st, "verdict"), "reasons",
+        json_object_get(st, "reasons"), "counted", json_object_get(st, "counted"), "required",
+        json_object_get(st, "required"), "copies_on_media", json_object_get(st, "copies_on_media"),
+        "rotations", rot, "offline_longest_gap_seconds", (json_int_t)gap, "offline_gap_ok",
+        last_off && gap <= p->rule.offline_max_age, "offline_max_age_seconds",
+        (json_int_t)p->rule.offline_max_age, "drills", drills, "runbook", runbook);
 }
 
 /* ---- key operations: every use and change of the key in the period ---- */

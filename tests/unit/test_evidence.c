@@ -85,8 +85,8 @@ static json_t *brief_rec(int seq, const char *time, bool ok, const char *gen)
 static json_t *fixed_evidence(void)
 {
     json_t *emr = json_pack(
-        "{s:s, s:s, s:i, s:{s:I, s:I, s:I, s:o}, s:I, s:s, s:[], s:{s:i, s:i, s:i, s:i},"
-        " s:{s:i, s:i, s:i, s:i}, s:o, s:I, s:b, s:I, s:o, s:{s:s, s:s, s:s, s:I, s:I}}",
+        "{s:s, s:s, s:i, s:{s:I, s:I, s:I, s:o}, s:I, s:s, s:[], s:{s:i, s:i, s:i, s:i, s:i},"
+        " s:{s:i, s:i, s:i, s:i}, s:o, s:I, s:b, s:I, s:o, s:{s:s, s:s, s:s, s:I, s:I}, s:o}",
         "dataset", "emr-db", "description", "電子カルテ DB <本院> & \"分院\"", "priority", 1,
         "backups", "ok", (json_int_t)4, "failed", (json_int_t)1, "suspicious", (json_int_t)0,
         "records",
@@ -96,8 +96,8 @@ static json_t *fixed_evidence(void)
                   brief_rec(19, "2025-01-20T02:00:04Z", true, "emr-db:40"),
                   brief_rec(21, "2025-01-27T02:00:06Z", true, "emr-db:41")),
         "generations_kept", (json_int_t)7, "verdict", "COMPLIANT", "reasons", "counted", "copies",
-        4, "media_types", 3, "offline", 2, "offsite", 1, "required", "copies", 3, "media_types", 2,
-        "offline", 1, "offsite", 1, "rotations",
+        4, "media_types", 3, "offline", 2, "offsite", 1, "immutable", 3, "required", "copies", 3,
+        "media_types", 2, "offline", 1, "offsite", 1, "rotations",
         json_pack("[o, o, o, o]", rotation(12, "2025-01-06T09:00:00Z", "usb-a", true),
                   rotation(15, "2025-01-13T09:00:00Z", "usb-b", false),
                   rotation(16, "2025-01-13T09:30:00Z", "usb-b", true),
@@ -107,25 +107,28 @@ static json_t *fixed_evidence(void)
         json_pack("[o, o]", drill(18, "2025-01-15T10:00:00Z", "emr-db", false, 692.3, 9, 14400),
                   drill(22, "2025-01-22T10:00:00Z", "emr-db", true, 754.2, 0, 14400)),
         "runbook", "name", "emr-db", "file", "/etc/bkp/runbooks/emr-db.yaml", "title",
-        "電子カルテDB | 復旧手順", "steps", (json_int_t)10, "rto_seconds", (json_int_t)14400);
+        "電子カルテDB | 復旧手順", "steps", (json_int_t)10, "rto_seconds", (json_int_t)14400,
+        "copies_on_media",
+        json_pack("[{s:s, s:s, s:s}, {s:s, s:s}]", "medium", "cloud", "type", "object", "proven",
+                  "2025-01-20T09:00:00Z", "medium", "usb-a", "type", "removable"));
     assert_non_null(emr);
-    json_t *scans =
-        json_pack("{s:s, s:s, s:i, s:{s:I, s:I, s:I, s:o}, s:I, s:s, s:[s], s:{s:i, s:i, s:i, s:i},"
-                  " s:{s:i, s:i, s:i, s:i}, s:o, s:I, s:b, s:I, s:o, s:{s:s, s:s, s:s, s:I, s:I}}",
-                  "dataset", "scans", "description", "", "priority", 2, "backups", "ok",
-                  (json_int_t)1, "failed", (json_int_t)0, "suspicious", (json_int_t)1, "records",
-                  json_pack("[o, o]", brief_rec(10, "2025-01-05T03:00:00Z", true, "scans:7"),
-                            brief_rec(24, "2025-01-28T03:00:00Z", true, "scans:8")),
-                  "generations_kept", (json_int_t)3, "verdict", "AT RISK", "reasons",
-                  "the newest off-line copy is 13 days old (the rule allows 8 days)", "counted",
-                  "copies", 3, "media_types", 2, "offline", 1, "offsite", 1, "required", "copies",
-                  3, "media_types", 2, "offline", 1, "offsite", 1, "rotations",
-                  json_pack("[o]", rotation(13, "2025-01-06T10:00:00Z", "usb-a", true)),
-                  "offline_longest_gap_seconds", (json_int_t)(13 * DAY), "offline_gap_ok", 0,
-                  "offline_max_age_seconds", (json_int_t)(8 * DAY), "drills",
-                  json_pack("[o]", drill(23, "2025-01-22T11:00:00Z", "scans", true, 12.34, 0, 0)),
-                  "runbook", "name", "scans", "file", "/etc/bkp/runbooks/scans.yaml", "title",
-                  "スキャン文書 復旧手順", "steps", (json_int_t)4, "rto_seconds", (json_int_t)0);
+    json_t *scans = json_pack(
+        "{s:s, s:s, s:i, s:{s:I, s:I, s:I, s:o}, s:I, s:s, s:[s], s:{s:i, s:i, s:i, s:i, s:i},"
+        " s:{s:i, s:i, s:i, s:i}, s:o, s:I, s:b, s:I, s:o, s:{s:s, s:s, s:s, s:I, s:I}}",
+        "dataset", "scans", "description", "", "priority", 2, "backups", "ok", (json_int_t)1,
+        "failed", (json_int_t)0, "suspicious", (json_int_t)1, "records",
+        json_pack("[o, o]", brief_rec(10, "2025-01-05T03:00:00Z", true, "scans:7"),
+                  brief_rec(24, "2025-01-28T03:00:00Z", true, "scans:8")),
+        "generations_kept", (json_int_t)3, "verdict", "AT RISK", "reasons",
+        "the newest off-line copy is 13 days old (the rule allows 8 days)", "counted", "copies", 3,
+        "media_types", 2, "offline", 1, "offsite", 1, "immutable", 1, "required", "copies", 3,
+        "media_types", 2, "offline", 1, "offsite", 1, "rotations",
+        json_pack("[o]", rotation(13, "2025-01-06T10:00:00Z", "usb-a", true)),
+        "offline_longest_gap_seconds", (json_int_t)(13 * DAY), "offline_gap_ok", 0,
+        "offline_max_age_seconds", (json_int_t)(8 * DAY), "drills",
+        json_pack("[o]", drill(23, "2025-01-22T11:00:00Z", "scans", true, 12.34, 0, 0)), "runbook",
+        "name", "scans", "file", "/etc/bkp/runbooks/scans.yaml", "title", "スキャン文書 復旧手順",
+        "steps", (json_int_t)4, "rto_seconds", (json_int_t)0);
     assert_non_null(scans);
     json_t *ev = json_pack(
         "{s:s, s:s, s:{s:s, s:s}, s:s, s:{s:b, s:I, s:s}, s:[o, o], s:[o, o]}", "repository",
@@ -488,8 +491,10 @@ static void test_cites_records(void **state)
                         "emr-db: 7 世代を保持。scans: 3 世代を保持");
     assert_string_equal(
         evidence_of(st, "media", "en"),
-        "emr-db: 4 copies, 3 media type(s), 1 off-site (at least 3/2/1); verdict COMPLIANT; "
-        "scans: 3 copies, 2 media type(s), 1 off-site (at least 3/2/1); verdict AT RISK");
+        "emr-db: 4 copies, 3 media type(s), 1 off-site (at least 3/2/1); verdict COMPLIANT; 3 "
+        "non-editable (cloud: on-line Object Lock, non-editable, proven on 2025-01-20); "
+        "scans: 3 copies, 2 media type(s), 1 off-site (at least 3/2/1); verdict AT RISK; 1 "
+        "non-editable");
     assert_string_equal(evidence_of(st, "audit", "en"),
                         "24 audit record(s); chain and signatures intact");
     assert_string_equal(evidence_of(st, "audit", "ja"),
@@ -706,11 +711,11 @@ static void test_key_operations(void **state)
         "root", "host", "srv1", "figures", "format", "md", "lang", "ja", "seq", 31, "time",
         "2025-01-10T09:05:00Z", "op", "key-split", "outcome", "ok", "user", "root", "host", "srv1",
         "figures", "shares", 5, "threshold", 3, "seq", 32, "time", "2025-01-20T10:00:00Z", "op",
-        "key-from", "outcome", "ok", "user", "root", "host", "new-srv", "figures", "kind",
-        "shares", "shares", 1, 3, 5, "threshold", 3, "of", 5, "secret", "NEVER-SHOWN", "seq", 33,
-        "time", "2025-01-20T10:01:00Z", "op", "drill", "key_recovery", 1, "outcome", "ok", "user",
-        "root", "host", "new-srv", "medium", "usb-a", "figures", "runbook", "emr-db", "key_sheets",
-        "kind", "shares", "threshold", 3, "of", 5, "seq", 34, "time", "2025-01-25T10:00:00Z", "op",
+        "key-from", "outcome", "ok", "user", "root", "host", "new-srv", "figures", "kind", "shares",
+        "shares", 1, 3, 5, "threshold", 3, "of", 5, "secret", "NEVER-SHOWN", "seq", 33, "time",
+        "2025-01-20T10:01:00Z", "op", "drill", "key_recovery", 1, "outcome", "ok", "user", "root",
+        "host", "new-srv", "medium", "usb-a", "figures", "runbook", "emr-db", "key_sheets", "kind",
+        "shares", "threshold", 3, "of", 5, "seq", 34, "time", "2025-01-25T10:00:00Z", "op",
         "key-passwd", "outcome", "failed", "user", "root", "host", "srv1", "figures", "label",
         "事務長");
     assert_non_null(ops);
