@@ -8,7 +8,7 @@
 # the bucket by a newer version is passed over for its locked original, and
 # with the primary gone a generation restores exactly from the bucket alone;
 # `verify --media` reports the forged version and `--repair-from` a disk puts
-# a good one back.
+# a good one back; a pack damaged on the disk is repaired from the bucket.
 # Skipped when Ceph is not installed.
 . "$(dirname "$0")/lib.sh"
 
@@ -157,6 +157,19 @@ ok "$BKP" verify --media cloud --read-data --repair-from usb
 output_has "uploaded from usb"
 ok "$BKP" verify --media cloud --read-data
 grep -q "damaged or forged" <<<"$ERR" && flunk "the repaired pack is still reported"
+
+# 9. The other way: a byte flipped in the disk's largest pack is repaired from
+# the bucket (fetched, every pack checked, the good one copied back).
+big=$(find "$WORK/usb/repo/packs" -type f -name '[0-9a-f]*' -printf '%s %p\n' | sort -n | tail -n 1 | cut -d' ' -f2)
+[ -n "$big" ] || fail "no pack on the disk"
+chattr -i "$big" 2>/dev/null || true
+chmod u+w "$big"
+b=$(od -An -tu1 -j 1000 -N1 "$big" | tr -d ' ')
+printf "\\$(printf '%03o' $((b ^ 255)))" | dd of="$big" bs=1 seek=1000 conv=notrunc status=none
+expect_exit 1 "$BKP" verify --media usb --read-data
+ok "$BKP" verify --media usb --read-data --repair-from cloud
+output_has "replaced from cloud"
+ok "$BKP" verify --media usb --read-data
 
 stop_gw
 finish
