@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 82-object-medium — an off-site copy in an S3 bucket with Object Lock (a real
+# 84-object-medium — an off-site copy in an S3 bucket with Object Lock (a real
 # Ceph RADOS Gateway on loopback, started and stopped here): the medium is
 # labelled (a bucket without Object Lock is refused, saying how to make one),
 # its lock is proven by a probe, three generations are rotated to it, a
