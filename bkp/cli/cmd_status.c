@@ -267,8 +267,10 @@ void cli_status_print(json_t *all)
                    (long long)json_integer_value(json_object_get(m, "seq")),
                    local(json_object_get(m, "captured"), a, sizeof(a)),
                    !obj ? ""
-                   : pr ? "  on-line, off-site, non-editable (proven on "
-                        : "  on-line, EDITABLE: its lock was never proven (`bkp media probe`)",
+                   : pr ? (json_is_true(json_object_get(m, "offsite"))
+                               ? "  on-line, off-site, non-editable (proven on "
+                               : "  on-line, on-site, non-editable (proven on ")
+                        : "  on-line, EDITABLE: its lock was not proven (`bkp media probe`)",
                    pr ? local(json_object_get(m, "proven"), b, sizeof(b)) : "", pr ? ")" : "");
         }
         json_t *lb = json_object_get(d, "last_backup_run");
