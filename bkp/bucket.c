@@ -1,4 +1,5 @@
-/* bucket.c — a repository copy in an S3 bucket with Object Lock (bucket.h). */
+/* bucket.c — a repository copy in an S3 bucket with Object Lock (bucket.h): the
+ * label, rotation, the lock probe; helpers shared with bucket_fetch.c. */
 #include "bkp/bucket.h"
 
 #include <dirent.h>
@@ -12,30 +13,16 @@
 
 #include <sodium.h>
 
+#include "bkp/bucket_internal.h"
 #include "bkp/clock.h"
 #include "bkp/durable.h"
+#include "bkp/envelope.h"
 #include "bkp/log.h"
-#include "bkp/medium.h"
 #include "bkp/pack.h"
-
-#define LABEL_KEY BKP_LABEL_FILE
-#define PACKS_PREFIX BKP_BUCKET_REPO "packs/"
-#define GENS_PREFIX BKP_BUCKET_REPO "generations/"
-#define PROBE_PREFIX "probe/"
 
 /* ---- what the bucket holds: a sorted list of keys and sizes ---- */
 
-typedef struct entry {
-    char *key;
-    uint64_t size;
-} entry;
-
-typedef struct listing {
-    entry *v;
-    size_t n, cap;
-} listing;
-
-static int take(const bkp_s3_object *o, void *ctx)
+static int take_entry(const bkp_s3_object *o, void *ctx)
 {
     listing *l = ctx;
     if (l->n == l->cap) {
@@ -57,7 +44,7 @@ static int by_key(const void *a, const void *b)
     return strcmp(((const entry *)a)->key, ((const entry *)b)->key);
 }
 
-static void listing_free(listing *l)
+void bucket_listing_free(listing *l)
 {
     for (size_t i = 0; i < l->n; i++)
         free(l->v[i].key);
@@ -67,18 +54,18 @@ static void listing_free(listing *l)
 
 /* Every current object under `prefix`, sorted bytewise (S3 promises that
  * order; it is not relied on). */
-static int list_prefix(bkp_s3 *s, const char *prefix, listing *l)
+int bucket_list(bkp_s3 *s, const char *prefix, listing *l)
 {
     memset(l, 0, sizeof(*l));
-    int rc = bkp_s3_list(s, prefix, take, l);
+    int rc = bkp_s3_list(s, prefix, take_entry, l);
     if (rc)
-        listing_free(l);
+        bucket_listing_free(l);
     else if (l->n)
         qsort(l->v, l->n, sizeof(*l->v), by_key);
     return rc;
 }
 
-static const entry *listed(const listing *l, const char *key)
+const entry *bucket_listed(const listing *l, const char *key)
 {
     entry k = {.key = (char *)key};
     return l->n ? bsearch(&k, l->v, l->n, sizeof(*l->v), by_key) : NULL;
@@ -87,7 +74,7 @@ static const entry *listed(const listing *l, const char *key)
 /* ---- single objects ---- */
 
 /* Upload the regular file `path` (at most `max` bytes) as `key`, locked. */
-static int put_file(bkp_s3 *s, const char *key, const char *path, uint64_t max, bkp_s3_lock mode,
+int bucket_put_file(bkp_s3 *s, const char *key, const char *path, uint64_t max, bkp_s3_lock mode,
                     time_t until, uint64_t *bytes)
 {
     struct stat st;
@@ -111,7 +98,7 @@ static int put_file(bkp_s3 *s, const char *key, const char *path, uint64_t max, 
 
 /* The current version of `key` locked at least until `until` (a COMPLIANCE
  * lock stays COMPLIANCE): its retention is extended when shorter. */
-static int hold(bkp_s3 *s, const char *key, bkp_s3_lock mode, time_t until, uint64_t *extended)
+int bucket_hold(bkp_s3 *s, const char *key, bkp_s3_lock mode, time_t until, uint64_t *extended)
 {
     bkp_s3_object o;
     int rc = bkp_s3_head(s, key, NULL, &o);
@@ -136,7 +123,7 @@ static int hold(bkp_s3 *s, const char *key, bkp_s3_lock mode, time_t until, uint
 }
 
 /* GET `key` into a new file `path` (created, never through a link). */
-static int get_to(bkp_s3 *s, const char *key, const char *version, const char *path, uint64_t max)
+int bucket_get_to(bkp_s3 *s, const char *key, const char *version, const char *path, uint64_t max)
 {
     char *dir = strdup(path), *slash = dir ? strrchr(dir, '/') : NULL;
     int rc = slash ? (*slash = '\0', bkp_mkdir_p(dir, 0700)) : -ENOMEM;
@@ -152,6 +139,40 @@ static int get_to(bkp_s3 *s, const char *key, const char *version, const char *p
     if (rc)
         unlink(path);
     return rc;
+}
+
+/* The repository-relative path of `key`, and its cap; NULL when the key is
+ * no file of the layout (reported unless it is a probe's canary). */
+const char *bucket_rel_of(const char *key, uint64_t *max)
+{
+    if (!strcmp(key, LABEL_KEY)) {
+        *max = BKP_LABEL_MAX;
+        return key;
+    }
+    const char *rel = !strncmp(key, BKP_BUCKET_REPO, strlen(BKP_BUCKET_REPO))
+                          ? key + strlen(BKP_BUCKET_REPO)
+                          : NULL;
+    *max = rel && strcmp(rel, LABEL_KEY) ? bkp_copy_member_max(rel) : 0;
+    if (!*max && strncmp(key, PROBE_PREFIX, strlen(PROBE_PREFIX)))
+        bkp_warn("the bucket holds %s, which is no part of a bkp copy; it is left alone", key);
+    return *max ? rel : NULL;
+}
+
+int bucket_take_version(const bkp_s3_object *o, void *ctx)
+{
+    versions *vs = ctx;
+    if (o->delete_marker || strcmp(o->key, vs->key) || !o->version_id[0])
+        return 0;
+    if (vs->n == vs->cap) {
+        size_t cap = vs->cap ? 2 * vs->cap : 8;
+        void *v = realloc(vs->v, cap * sizeof(*vs->v));
+        if (!v)
+            return -ENOMEM;
+        vs->v = v;
+        vs->cap = cap;
+    }
+    memcpy(vs->v[vs->n++], o->version_id, sizeof(*vs->v));
+    return 0;
 }
 
 /* ---- the label ---- */
@@ -201,11 +222,11 @@ int bkp_bucket_label(bkp_repo *r, bkp_s3 *s, const json_t *label, bkp_s3_lock mo
                  ? -ENOMEM
                  : bkp_s3_put(s, LABEL_KEY, -1, text, strlen(text), mode, until, NULL);
         if (!rc)
-            rc = put_file(s, BKP_BUCKET_REPO "config", cfg, bkp_copy_member_max("config"), mode,
-                          until, NULL);
+            rc = bucket_put_file(s, BKP_BUCKET_REPO "config", cfg, bkp_copy_member_max("config"),
+                                 mode, until, NULL);
         if (!rc)
-            rc = put_file(s, BKP_BUCKET_REPO "keys/key", key, bkp_copy_member_max("keys/key"), mode,
-                          until, NULL);
+            rc = bucket_put_file(s, BKP_BUCKET_REPO "keys/key", key,
+                                 bkp_copy_member_max("keys/key"), mode, until, NULL);
         free(text);
         free(cfg);
         free(key);
@@ -224,7 +245,9 @@ typedef struct pack_until {
 typedef struct pack_set {
     pack_until *v;
     size_t n, cap;
-    time_t until; /* of the generation being added */
+    time_t until;   /* of the generation being added */
+    json_t *list;   /* the hex IDs of the generation being added */
+    json_t **lists; /* per generation: its packs (the manifest's) */
 } pack_set;
 
 static void add_pack(const bkp_index_entry *e, void *ctx)
@@ -241,8 +264,12 @@ static void add_pack(const bkp_index_entry *e, void *ctx)
         p->cap = cap;
     }
     if (p->n < p->cap) {
+        char hex[2 * BKP_ID_LEN + 1];
         memcpy(p->v[p->n].id, e->id, BKP_ID_LEN);
         p->v[p->n++].until = p->until;
+        bkp_hex(hex, e->id, BKP_ID_LEN);
+        if (json_array_append_new(p->list, json_string(hex)))
+            p->cap = SIZE_MAX;
     }
 }
 
@@ -258,7 +285,7 @@ static int by_id(const void *a, const void *b)
  * needing it. */
 static int needed(bkp_repo *src, bkp_gen *const *gens, const time_t *until, size_t n, pack_set *p)
 {
-    int rc = 0;
+    int rc = (p->lists = calloc(n + 1, sizeof(*p->lists))) ? 0 : -ENOMEM;
     for (size_t i = 0; !rc && i < n; i++) {
         bkp_index *set = NULL;
         if (gens[i]->pruned || gens[i]->status)
@@ -266,8 +293,9 @@ static int needed(bkp_repo *src, bkp_gen *const *gens, const time_t *until, size
         else if (!(rc = bkp_index_new(&set)) &&
                  !(rc = bkp_copy_needed_packs(src, NULL, gens[i], set))) {
             p->until = until[i];
+            p->list = p->lists[i] = json_array();
             bkp_index_foreach(set, add_pack, p);
-            rc = p->cap == SIZE_MAX ? -ENOMEM : 0;
+            rc = p->cap == SIZE_MAX || !p->list ? -ENOMEM : 0;
         }
         bkp_index_free(set);
     }
@@ -288,7 +316,7 @@ static int copy_packs(bkp_repo *src, bkp_s3 *s, const pack_set *p, bkp_s3_lock m
 {
     listing have;
     char *dir = bkp_repo_subpath(src, "packs");
-    int rc = dir ? list_prefix(s, PACKS_PREFIX, &have) : -ENOMEM;
+    int rc = dir ? bucket_list(s, PACKS_PREFIX, &have) : -ENOMEM;
     for (size_t i = 0; !rc && i < p->n; i++) {
         char hex[2 * BKP_ID_LEN + 1], key[2 * BKP_ID_LEN + 32];
         struct stat st;
@@ -299,7 +327,7 @@ static int copy_packs(bkp_repo *src, bkp_s3 *s, const pack_set *p, bkp_s3_lock m
             rc = -ENOMEM;
             break;
         }
-        const entry *e = listed(&have, key);
+        const entry *e = bucket_listed(&have, key);
         bkp_progress("copying to the bucket: pack %zu of %zu, %.1f MB uploaded", i + 1, p->n,
                      (double)res->copy.bytes / 1e6);
         if (stat(path, &st) < 0) {
@@ -307,18 +335,19 @@ static int copy_packs(bkp_repo *src, bkp_s3 *s, const pack_set *p, bkp_s3_lock m
             bkp_error("cannot read pack %s: %s; run `bkp verify --read-data`", path,
                       bkp_strerror(rc));
         } else if (e && e->size == (uint64_t)st.st_size) {
-            if (!(rc = hold(s, key, mode, p->v[i].until, &res->extended)))
+            if (!(rc = bucket_hold(s, key, mode, p->v[i].until, &res->extended)))
                 res->copy.packs_present++;
         } else {
             /* Absent, or a version of another size made current over it:
              * ours becomes the current version again. */
-            if (!(rc = put_file(s, key, path, BKP_PACK_MAX, mode, p->v[i].until, &res->copy.bytes)))
+            if (!(rc = bucket_put_file(s, key, path, BKP_PACK_MAX, mode, p->v[i].until,
+                                       &res->copy.bytes)))
                 res->copy.packs++;
         }
         free(path);
     }
     bkp_progress_done();
-    listing_free(&have);
+    bucket_listing_free(&have);
     free(dir);
     return rc;
 }
@@ -379,11 +408,11 @@ static int upload_records(bkp_s3 *s, const char *dir, const char *ds, const list
         snprintf(rel, sizeof(rel), "generations/%s/%s", ds, names[i]);
         snprintf(key, sizeof(key), BKP_BUCKET_REPO "%s", rel);
         uint64_t max = bkp_copy_member_max(rel);
-        if (!max || listed(have, key))
+        if (!max || bucket_listed(have, key))
             continue;
         char *path = bkp_path_join(dir, names[i]);
-        rc = path ? put_file(s, key, path, max, mode,
-                             record_until(ds, names[i], gens, until, n, floor), NULL)
+        rc = path ? bucket_put_file(s, key, path, max, mode,
+                                    record_until(ds, names[i], gens, until, n, floor), NULL)
                   : -ENOMEM;
         free(path);
     }
@@ -404,9 +433,35 @@ static int read_or_empty(const char *path, bkp_buf *b, size_t max)
     return rc;
 }
 
+/* The signed list of the packs record `g` needs, SEQ.packs beside it: what
+ * a prune of the bucket keeps for it (FORMAT §9c). Uploaded once, before
+ * the record, locked as long as it. */
+static int put_manifest(bkp_repo *src, bkp_s3 *s, const bkp_gen *g, json_t *packs,
+                        const listing *have, bkp_s3_lock mode, time_t until)
+{
+    char key[512], hex[2 * BKP_ID_LEN + 1];
+    snprintf(key, sizeof(key), GENS_PREFIX "%s/%010u.packs", g->dataset, g->seq);
+    if (bucket_listed(have, key))
+        return 0;
+    bkp_hex(hex, g->hash, BKP_ID_LEN);
+    json_t *j = json_pack("{s:s, s:i, s:s, s:i, s:s, s:O}", "format", "bkp-packs", "version", 1,
+                          "dataset", g->dataset, "seq", (int)g->seq, "record", hex, "packs", packs);
+    char *text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    bkp_buf b;
+    bkp_buf_init(&b);
+    int rc = !text ? -ENOMEM : bkp_envelope_seal(bkp_repo_keys(src), MANIFEST_MAGIC, text, &b);
+    if (!rc)
+        rc = bkp_s3_put(s, key, -1, b.data, b.len, mode, until, NULL);
+    bkp_buf_free(&b);
+    free(text);
+    json_decref(j);
+    return rc;
+}
+
 /* Steps 2 to 4, in the working copy `tmp` of the bucket's small objects. */
 static int copy_rest(bkp_repo *src, bkp_s3 *s, bkp_gen *const *gens, const time_t *until, size_t n,
-                     bkp_s3_lock mode, time_t floor, const char *tmp, bkp_bucket_result *res)
+                     json_t **manifests, bkp_s3_lock mode, time_t floor, const char *tmp,
+                     bkp_bucket_result *res)
 {
     bkp_repo *dst = NULL;
     listing have = {0};
@@ -422,7 +477,9 @@ static int copy_rest(bkp_repo *src, bkp_s3 *s, bkp_gen *const *gens, const time_
     if (!rc)
         rc = bkp_copy_records(src, dst, gens, n, &res->copy);
     if (!rc)
-        rc = list_prefix(s, GENS_PREFIX, &have);
+        rc = bucket_list(s, GENS_PREFIX, &have);
+    for (size_t i = 0; !rc && i < n; i++)
+        rc = put_manifest(src, s, gens[i], manifests[i], &have, mode, until[i]);
     for (size_t i = 0; !rc && i < n; i++) {
         bool first = true;
         for (size_t k = 0; k < i; k++)
@@ -437,19 +494,19 @@ static int copy_rest(bkp_repo *src, bkp_s3 *s, bkp_gen *const *gens, const time_
     }
     /* The config, key file and label hold as long as the latest record. */
     if (!rc)
-        rc = hold(s, BKP_BUCKET_REPO "config", mode, res->until, &res->extended);
+        rc = bucket_hold(s, BKP_BUCKET_REPO "config", mode, res->until, &res->extended);
     if (!rc)
-        rc = hold(s, LABEL_KEY, mode, res->until, &res->extended);
+        rc = bucket_hold(s, LABEL_KEY, mode, res->until, &res->extended);
     if (!rc) {
         /* A key slot added on the primary since: a new version of the key file. */
         bkp_s3_object o;
         struct stat st;
         rc = bkp_s3_head(s, BKP_BUCKET_REPO "keys/key", NULL, &o);
         if (!rc && stat(keyf, &st) == 0 && (uint64_t)st.st_size != o.size)
-            rc = put_file(s, BKP_BUCKET_REPO "keys/key", keyf, bkp_copy_member_max("keys/key"),
-                          mode, res->until, NULL);
+            rc = bucket_put_file(s, BKP_BUCKET_REPO "keys/key", keyf,
+                                 bkp_copy_member_max("keys/key"), mode, res->until, NULL);
         else if (!rc)
-            rc = hold(s, BKP_BUCKET_REPO "keys/key", mode, res->until, &res->extended);
+            rc = bucket_hold(s, BKP_BUCKET_REPO "keys/key", mode, res->until, &res->extended);
     }
     /* The audit copy: the previous one must be a prefix of the host's log
      * (bkp_copy_audit); a new version only when it changed. */
@@ -464,7 +521,7 @@ static int copy_rest(bkp_repo *src, bkp_s3 *s, bkp_gen *const *gens, const time_
                         NULL);
     bkp_buf_free(&before);
     bkp_buf_free(&after);
-    listing_free(&have);
+    bucket_listing_free(&have);
     bkp_repo_free(dst);
     free(repo);
     free(audit);
@@ -485,7 +542,10 @@ int bkp_bucket_copy(bkp_repo *src, bkp_s3 *s, bkp_gen *const *gens, const time_t
     if (!rc)
         rc = copy_packs(src, s, &p, mode, res);
     if (!rc)
-        rc = copy_rest(src, s, gens, until, n, mode, floor, tmpdir, res);
+        rc = copy_rest(src, s, gens, until, n, p.lists, mode, floor, tmpdir, res);
+    for (size_t i = 0; p.lists && i < n; i++)
+        json_decref(p.lists[i]);
+    free(p.lists);
     free(p.v);
     return rc;
 }
@@ -529,237 +589,4 @@ int bkp_bucket_probe_lock(bkp_s3 *s, bkp_s3_lock mode, bkp_bucket_probe *out)
              out->shorten_refused ? "refused" : "ACCEPTED",
              out->still_there ? "still there, locked" : "GONE or unlocked");
     return 0;
-}
-
-/* ---- fetching a copy ---- */
-
-/* The repository-relative path of `key`, and its cap; NULL when the key is
- * no file of the layout (reported unless it is a probe's canary). */
-static const char *rel_of(const char *key, uint64_t *max)
-{
-    if (!strcmp(key, LABEL_KEY)) {
-        *max = BKP_LABEL_MAX;
-        return key;
-    }
-    const char *rel = !strncmp(key, BKP_BUCKET_REPO, strlen(BKP_BUCKET_REPO))
-                          ? key + strlen(BKP_BUCKET_REPO)
-                          : NULL;
-    *max = rel && strcmp(rel, LABEL_KEY) ? bkp_copy_member_max(rel) : 0;
-    if (!*max && strncmp(key, PROBE_PREFIX, strlen(PROBE_PREFIX)))
-        bkp_warn("the bucket holds %s, which is no part of a bkp copy; it is left alone", key);
-    return *max ? rel : NULL;
-}
-
-int bkp_bucket_fetch_meta(bkp_s3 *s, const char *dir)
-{
-    listing all;
-    int rc = list_prefix(s, "", &all);
-    for (size_t i = 0; !rc && i < all.n; i++) {
-        uint64_t max;
-        const char *key = all.v[i].key, *rel = rel_of(key, &max);
-        if (!rel || !strncmp(rel, "packs/", 6) || !strncmp(rel, "index/", 6))
-            continue;
-        if (all.v[i].size > max) {
-            /* Planted, not ours: left out, so that it cannot stop a restore
-             * (what it stands for, if anything, is then missing and said so). */
-            bkp_error("the bucket's %s is larger than any such file (%llu bytes): it was not "
-                      "written by bkp and is left out; find out who wrote it",
-                      key, (unsigned long long)all.v[i].size);
-            continue;
-        }
-        char *path = rel == key ? bkp_path_join(dir, rel) : NULL, *repo = NULL;
-        if (rel != key && (repo = bkp_path_join(dir, "repo")))
-            path = bkp_path_join(repo, rel);
-        rc = path ? get_to(s, key, NULL, path, max) : -ENOMEM;
-        if (rc && rc != -ENOMEM)
-            bkp_error("cannot fetch %s from the bucket into %s: %s", key, path, bkp_strerror(rc));
-        free(repo);
-        free(path);
-    }
-    listing_free(&all);
-    char *repo = rc ? NULL : bkp_path_join(dir, "repo");
-    if (!rc)
-        rc = repo ? bkp_repo_make_folders(repo) : -ENOMEM;
-    free(repo);
-    return rc;
-}
-
-typedef struct versions {
-    char (*v)[BKP_S3_VERSION_MAX + 1];
-    size_t n, cap;
-    const char *key;
-} versions;
-
-static int take_version(const bkp_s3_object *o, void *ctx)
-{
-    versions *vs = ctx;
-    if (o->delete_marker || strcmp(o->key, vs->key) || !o->version_id[0])
-        return 0;
-    if (vs->n == vs->cap) {
-        size_t cap = vs->cap ? 2 * vs->cap : 8;
-        void *v = realloc(vs->v, cap * sizeof(*vs->v));
-        if (!v)
-            return -ENOMEM;
-        vs->v = v;
-        vs->cap = cap;
-    }
-    memcpy(vs->v[vs->n++], o->version_id, sizeof(*vs->v));
-    return 0;
-}
-
-/* Fetch one version of pack `key` into `tmp` and check it whole. */
-static int fetch_one(bkp_s3 *s, bkp_repo *copy, const char *key, const char *version,
-                     const char *tmp, const uint8_t id[BKP_ID_LEN], uint64_t *bytes)
-{
-    bkp_buf b;
-    bkp_pack_entry *ents = NULL;
-    uint32_t n = 0;
-    unlink(tmp);
-    int rc = get_to(s, key, version, tmp, BKP_PACK_MAX);
-    bkp_buf_init(&b);
-    if (!rc)
-        rc = bkp_read_file(tmp, &b, BKP_PACK_MAX);
-    if (!rc)
-        rc = bkp_pack_check(bkp_repo_keys(copy), b.data, b.len, id, &ents, &n);
-    if (!rc)
-        *bytes += b.len;
-    free(ents);
-    bkp_buf_free(&b);
-    return rc;
-}
-
-static int note_bad(bkp_bucket_fetch *f, const uint8_t id[BKP_ID_LEN], const char *version)
-{
-    size_t n = f->nstale + f->ndamaged;
-    void *a = realloc(f->bad, (n + 1) * sizeof(*f->bad));
-    if (a)
-        f->bad = a;
-    void *b = a ? realloc(f->bad_version, (n + 1) * sizeof(*f->bad_version)) : NULL;
-    if (!b)
-        return -ENOMEM;
-    f->bad_version = b;
-    memcpy(f->bad[n], id, BKP_ID_LEN);
-    snprintf(f->bad_version[n], sizeof(*f->bad_version), "%s", version ? version : "");
-    return 0;
-}
-
-/* Pack `id` from the bucket into `to`: the current version, else the newest
- * older one that checks (`*used` names it). */
-static int fetch_pack(bkp_s3 *s, bkp_repo *copy, const char *key, const uint8_t id[BKP_ID_LEN],
-                      const char *to, uint64_t *bytes, const char **used, versions *vs)
-{
-    char *tmp = NULL;
-    *used = NULL;
-    if (asprintf(&tmp, "%s.fetch", to) < 0)
-        return -ENOMEM;
-    int rc = fetch_one(s, copy, key, NULL, tmp, id, bytes);
-    if (rc == -EBADMSG || rc == -EFBIG) {
-        /* Newest first, as S3 lists the versions of a key. */
-        vs->n = 0;
-        vs->key = key;
-        int lrc = bkp_s3_list_versions(s, key, take_version, vs);
-        for (size_t i = 1; !lrc && rc && i < vs->n; i++)
-            if (!(rc = fetch_one(s, copy, key, vs->v[i], tmp, id, bytes))) {
-                *used = vs->v[i];
-                bkp_warn("%s: its current version in the bucket is damaged or forged; the older "
-                         "version %s is used. Repair the bucket: bkp verify --media NAME "
-                         "--repair-from ANOTHER",
-                         key, vs->v[i]);
-            }
-        if (rc == -EBADMSG || rc == -EFBIG)
-            rc = -EBADMSG;
-    }
-    if (!rc && rename(tmp, to) < 0)
-        rc = -errno;
-    if (rc)
-        unlink(tmp);
-    free(tmp);
-    return rc;
-}
-
-void bkp_bucket_fetch_clear(bkp_bucket_fetch *f)
-{
-    free(f->bad);
-    free(f->bad_version);
-    memset(f, 0, sizeof(*f));
-}
-
-int bkp_bucket_fetch_packs(bkp_s3 *s, bkp_repo *copy, bkp_bucket_fetch *f)
-{
-    listing packs;
-    versions vs = {0};
-    char *dir = bkp_repo_subpath(copy, "packs");
-    int rc = dir ? list_prefix(s, PACKS_PREFIX, &packs) : -ENOMEM;
-    /* The damaged ones go after the stale ones: collected apart first. */
-    bkp_bucket_fetch dmg = {0};
-    for (size_t i = 0; !rc && i < packs.n; i++) {
-        uint64_t max;
-        const char *key = packs.v[i].key, *rel = rel_of(key, &max), *used = NULL;
-        uint8_t id[BKP_ID_LEN];
-        if (!rel || bkp_unhex(id, BKP_ID_LEN, rel + 9))
-            continue;
-        char *to = bkp_pack_path(dir, id), *sub = to ? strdup(to) : NULL;
-        char *slash = sub ? strrchr(sub, '/') : NULL;
-        bkp_progress("fetching from the bucket: pack %zu of %zu, %.1f MB", i + 1, packs.n,
-                     (double)f->bytes / 1e6);
-        rc = !slash ? -ENOMEM : (*slash = '\0', bkp_mkdir_p(sub, 0700));
-        if (!rc && access(to, F_OK) != 0) {
-            int x = fetch_pack(s, copy, key, id, to, &f->bytes, &used, &vs);
-            if (x == -EBADMSG) {
-                bkp_error("%s: no version of it in the bucket is the pack it names; the "
-                          "generations that need it cannot be restored from this medium. Run "
-                          "`bkp verify --media NAME --repair-from ANOTHER`",
-                          key);
-                rc = note_bad(&dmg, id, NULL);
-                dmg.ndamaged++;
-            } else if (!x) {
-                f->packs++;
-                if (used && !(rc = note_bad(f, id, used)))
-                    f->nstale++;
-            } else {
-                rc = x;
-            }
-        }
-        free(sub);
-        free(to);
-    }
-    bkp_progress_done();
-    for (size_t i = 0; !rc && i < dmg.ndamaged; i++)
-        if (!(rc = note_bad(f, dmg.bad[i], NULL)))
-            f->ndamaged++;
-    bkp_bucket_fetch_clear(&dmg);
-    free(vs.v);
-    listing_free(&packs);
-    free(dir);
-    return rc ? rc : bkp_repo_reload(copy);
-}
-
-int bkp_bucket_put_pack(bkp_s3 *s, bkp_repo *src, const uint8_t id[BKP_ID_LEN], const char *keep,
-                        bkp_s3_lock mode, time_t until)
-{
-    char hex[2 * BKP_ID_LEN + 1], key[2 * BKP_ID_LEN + 32];
-    bkp_s3_object o;
-    bkp_hex(hex, id, BKP_ID_LEN);
-    snprintf(key, sizeof(key), PACKS_PREFIX "%.2s/%s", hex, hex);
-    if (keep && *keep && bkp_s3_head(s, key, keep, &o) == 0 && o.retain_until > until)
-        until = o.retain_until;
-    char *dir = bkp_repo_subpath(src, "packs"), *path = dir ? bkp_pack_path(dir, id) : NULL;
-    bkp_buf b;
-    bkp_pack_entry *ents = NULL;
-    uint32_t n = 0;
-    bkp_buf_init(&b);
-    int rc = path ? bkp_read_file(path, &b, BKP_PACK_MAX) : -ENOMEM;
-    /* Only a pack that checks replaces one in the bucket. */
-    if (!rc && (rc = bkp_pack_check(bkp_repo_keys(src), b.data, b.len, id, &ents, &n)))
-        bkp_error("pack %s is damaged in %s too; repair from another copy", hex,
-                  bkp_repo_path(src));
-    else if (rc)
-        bkp_error("pack %s: %s: %s", hex, path ? path : "?", bkp_strerror(rc));
-    if (!rc)
-        rc = bkp_s3_put(s, key, -1, b.data, b.len, mode, until, NULL);
-    free(ents);
-    bkp_buf_free(&b);
-    free(path);
-    free(dir);
-    return rc;
 }

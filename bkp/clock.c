@@ -33,4 +33,9 @@ time_t bkp_now(void)
 {
     return time(NULL);
 }
+
+int64_t bkp_lock_day(void)
+{
+    return 86400;
+}
 #endif

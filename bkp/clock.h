@@ -11,9 +11,14 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 time_t bkp_now(void);
+/* The length of a day of Object Lock, in seconds: 86400. A test build reads
+ * $BKP_TEST_LOCK_DAY instead, so that a test sees locks expire (the store's
+ * clock is the real one); a release build has no way to shorten a lock. */
+int64_t bkp_lock_day(void);
 
 /* Was this build made with the test clock? (Tests that need it skip.) */
 bool bkp_clock_is_test(void);

@@ -42,6 +42,8 @@ static uint64_t member_max(const char *rel)
         return 64U << 20; /* a record (FORMAT §10) */
     if (l > 8 && (!strcmp(rel + l - 7, ".pruned") || !strcmp(rel + l - 8, ".cleared")))
         return 64U << 10; /* a tombstone or clearance: a small signed file */
+    if (l > 6 && !strcmp(rel + l - 6, ".packs"))
+        return 64U << 20; /* an object medium's list of a record's packs */
     return AUDIT_COPY_MAX; /* the audit log's copy */
 }
 
@@ -50,7 +52,7 @@ uint64_t bkp_copy_member_max(const char *rel)
     static const char *const pat =
         "^(BKP-LABEL|config|keys/key|audit/primary\\.jsonl|packs/[0-9a-f]{2}/[0-9a-f]{64}|"
         "index/[0-9a-f]{64}|generations/[A-Za-z0-9_-][A-Za-z0-9._-]*/[0-9]{10}\\."
-        "(gen|pruned|cleared))$";
+        "(gen|pruned|cleared|packs))$";
     regex_t re;
     if (regcomp(&re, pat, REG_EXTENDED | REG_NOSUB))
         return 0;

@@ -28,3 +28,10 @@ time_t bkp_now(void)
     }
     return time(NULL);
 }
+
+int64_t bkp_lock_day(void)
+{
+    const char *s = getenv("BKP_TEST_LOCK_DAY");
+    long long v = s && *s ? strtoll(s, NULL, 10) : 0;
+    return v > 0 ? (int64_t)v : 86400;
+}

@@ -1,0 +1,53 @@
+/*
+ * bucket_internal.h — what bucket.c, bucket_fetch.c and bucket_prune.c
+ * share: listings of the bucket, single objects, and the keys of the
+ * layout (bucket.h). Not for use outside these files.
+ */
+#ifndef BKP_BUCKET_INTERNAL_H
+#define BKP_BUCKET_INTERNAL_H
+
+#include "bkp/bucket.h"
+#include "bkp/medium.h"
+
+#define LABEL_KEY BKP_LABEL_FILE
+#define PACKS_PREFIX BKP_BUCKET_REPO "packs/"
+#define GENS_PREFIX BKP_BUCKET_REPO "generations/"
+#define PROBE_PREFIX "probe/"
+#define MANIFEST_MAGIC "BKPPACKS"
+#define MANIFEST_MAX (64U << 20)
+
+typedef struct entry {
+    char *key;
+    uint64_t size;
+} entry;
+
+typedef struct listing {
+    entry *v;
+    size_t n, cap;
+} listing;
+
+typedef struct versions {
+    char (*v)[BKP_S3_VERSION_MAX + 1];
+    size_t n, cap;
+    const char *key;
+} versions;
+
+/* Every current object under `prefix`, sorted bytewise. */
+int bucket_list(bkp_s3 *s, const char *prefix, listing *l);
+const entry *bucket_listed(const listing *l, const char *key);
+void bucket_listing_free(listing *l);
+/* A listing of versions: every version (not delete markers) of exactly `vs->key`. */
+int bucket_take_version(const bkp_s3_object *o, void *ctx);
+
+/* Upload the regular file `path` (at most `max` bytes) as `key`, locked. */
+int bucket_put_file(bkp_s3 *s, const char *key, const char *path, uint64_t max, bkp_s3_lock mode,
+                    time_t until, uint64_t *bytes);
+/* The current version of `key` locked at least until `until`. */
+int bucket_hold(bkp_s3 *s, const char *key, bkp_s3_lock mode, time_t until, uint64_t *extended);
+/* GET `key` (a version, or the current one) into a new file `path`. */
+int bucket_get_to(bkp_s3 *s, const char *key, const char *version, const char *path, uint64_t max);
+/* The repository-relative path of `key` and its cap, or NULL (reported
+ * unless a probe's canary) when it is no file of the layout. */
+const char *bucket_rel_of(const char *key, uint64_t *max);
+
+#endif
