@@ -557,7 +557,7 @@ int bkp_bucket_probe_lock(bkp_s3 *s, bkp_s3_lock mode, bkp_bucket_probe *out)
     char now_s[32], until_s[32], text[256];
     time_t now = bkp_now();
     memset(out, 0, sizeof(*out));
-    out->until = now + 86400;
+    out->until = now + (time_t)bkp_lock_day();
     bkp_s3_format_time(now, now_s);
     bkp_s3_format_time(out->until, until_s);
     snprintf(out->key, sizeof(out->key), PROBE_PREFIX "canary-%lld-%08x", (long long)now,
@@ -571,13 +571,13 @@ int bkp_bucket_probe_lock(bkp_s3 *s, bkp_s3_lock mode, bkp_bucket_probe *out)
     const char *v = out->version[0] ? out->version : NULL;
     int del = bkp_s3_delete(s, out->key, v, false);
     int byp = bkp_s3_delete(s, out->key, v, true);
-    int shorten = bkp_s3_retain(s, out->key, v, mode, now + 60);
+    int shorten = bkp_s3_retain(s, out->key, v, mode, out->until - 1); /* any earlier date */
     bkp_s3_object o;
     int head = bkp_s3_head(s, out->key, v, &o);
     out->delete_refused = del == -EACCES;
     out->bypass_refused = byp == -EACCES;
     out->shorten_refused = shorten == -EACCES;
-    out->still_there = head == 0 && o.retain_until >= out->until - 1;
+    out->still_there = head == 0 && o.retain_until >= out->until;
     out->proven =
         out->delete_refused && out->bypass_refused && out->shorten_refused && out->still_there;
     snprintf(out->detail, sizeof(out->detail),

@@ -79,6 +79,25 @@ int bkp_bucket_copy(bkp_repo *src, bkp_s3 *s, bkp_gen *const *gens, const time_t
                     bkp_s3_lock mode, time_t floor, const char *tmpdir, bkp_bucket_result *res)
     __attribute__((warn_unused_result));
 
+/* Prune the bucket: generations `v[i]` (the working copy `copy`'s, from
+ * bkp_bucket_fetch_meta opened writable as a copy) with `doomed[i]` are
+ * deleted once every version of their record's files is unlocked at `now`
+ * — the tombstone (locked until `floor`) uploaded first; then every pack
+ * that no record left in the bucket lists in its signed SEQ.packs, once all
+ * its versions are unlocked (none when a kept record has no list that
+ * checks); then old probe canaries. A version still locked is left and
+ * counted, never asked to go. */
+typedef struct bkp_bucket_prune_result {
+    uint64_t generations; /* records deleted, a tombstone in their place */
+    uint64_t packs;       /* packs of which every version was deleted */
+    uint64_t versions;    /* object versions deleted in all */
+    uint64_t locked;      /* versions left because their lock has not passed */
+    bool packs_kept_all;  /* a kept record has no list of its packs: none deleted */
+} bkp_bucket_prune_result;
+int bkp_bucket_prune(bkp_s3 *s, bkp_repo *copy, bkp_gen **v, const bool *doomed, size_t n,
+                     time_t now, bkp_s3_lock mode, time_t floor, bkp_bucket_prune_result *res)
+    __attribute__((warn_unused_result));
+
 /* What a probe found. */
 typedef struct bkp_bucket_probe {
     bool proven; /* every attempt on the canary was refused */

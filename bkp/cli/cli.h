@@ -345,6 +345,10 @@ struct bkp_lock;
 /* Apply retention (what `bkp prune` does); `self`: the caller's own writer
  * lock, which then does not count as a concurrent writer. */
 int cli_prune(cli *c, const struct bkp_lock *self);
+/* What retention keeps of `v` (all generations, by data set then sequence):
+ * `keep[i]` non-zero for each kept one (the reasons' bits); on a medium at
+ * least three of each data set stay. */
+void cli_prune_decide(cli *c, bkp_gen **v, size_t n, bool medium, unsigned *keep);
 /* The same for the repository copy `target` at `path` on medium `medium`:
  * at least three generations of each data set stay there. */
 int cli_prune_medium(cli *c, const char *path, bkp_repo *target, const struct bkp_lock *self,

@@ -100,6 +100,18 @@ static const char *why(unsigned k, char *buf, size_t n)
     return buf;
 }
 
+void cli_prune_decide(cli *c, bkp_gen **v, size_t n, bool medium, unsigned *keep)
+{
+    time_t now = bkp_now();
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && !strcmp(v[j]->dataset, v[i]->dataset))
+            j++;
+        decide(c->policy, v, i, j, now, medium ? 3 : 0, keep);
+        i = j;
+    }
+}
+
 /* Apply retention to `*target` at `repo` (opened here when NULL): the
  * primary, or the copy on `medium`. Records go to the primary's audit log. */
 static int prune_repo(cli *c, const char *repo, bkp_repo **target, const bkp_lock *self,
@@ -139,14 +151,7 @@ static int prune_repo(cli *c, const char *repo, bkp_repo **target, const bkp_loc
     doomed = calloc(n + 1, sizeof(*doomed));
     if (!keep || !doomed)
         goto out;
-    time_t now = bkp_now();
-    for (size_t i = 0; i < n;) {
-        size_t j = i;
-        while (j < n && !strcmp(v[j]->dataset, v[i]->dataset))
-            j++;
-        decide(p, v, i, j, now, medium ? 3 : 0, keep);
-        i = j;
-    }
+    cli_prune_decide(c, v, n, medium != NULL, keep);
     /* Inside another command's --json (run, rotate), nothing is printed here:
      * one JSON document per command; what this prune did is in the audit log. */
     bool quiet = c->json && strcmp(c->command ? c->command : "", "prune") != 0;
@@ -177,10 +182,14 @@ static int prune_repo(cli *c, const char *repo, bkp_repo **target, const bkp_loc
             char name[96];
             json_array_append_new(gone, json_string(bkp_gen_name(doomed[i], name, sizeof(name))));
         }
-        json_t *fig = json_pack("{s:o, s:I, s:I, s:I}", "generations_deleted", gone,
-                                "packs_deleted", (json_int_t)res.packs, "packs_repacked",
-                                (json_int_t)res.packs_repacked, "bytes_freed", (json_int_t)res.bytes);
-        bkp_audit_rec rec = {.op = "prune", .medium = medium, .failed = rc != 0, .figures = fig,
+        json_t *fig =
+            json_pack("{s:o, s:I, s:I, s:I}", "generations_deleted", gone, "packs_deleted",
+                      (json_int_t)res.packs, "packs_repacked", (json_int_t)res.packs_repacked,
+                      "bytes_freed", (json_int_t)res.bytes);
+        bkp_audit_rec rec = {.op = "prune",
+                             .medium = medium,
+                             .failed = rc != 0,
+                             .figures = fig,
                              .error = rc ? bkp_strerror(rc) : NULL};
         if (cli_audit(c, &rec) && !rc)
             rc = -EIO;

@@ -21,7 +21,8 @@
 #include "policies/retention.h"
 #include "policies/schedule.h"
 
-#define DAY 86400
+/* A day of Object Lock (shortened only in a test build, clock.h). */
+#define DAY bkp_lock_day()
 
 static bkp_s3_lock lock_mode(const pol_medium *pm)
 {
@@ -204,8 +205,58 @@ static time_t until_of(const pol_policy *p, const pol_medium *pm, const bkp_gen 
     const pol_dataset *d = pol_dataset_find(p, g->dataset);
     int64_t lock = (int64_t)pm->object.lock_days * DAY;
     int64_t keep = d ? pol_retention_span(&d->retention, pol_schedule_period(d->schedule.kind)) : 0;
+    keep = keep / 86400 * DAY; /* in days of the lock */
     time_t until = g->finished + (time_t)(keep > lock ? keep : lock);
     return until > now + lock ? until : now + (time_t)lock;
+}
+
+/* Prune the bucket by the data sets' retention (at least three of each
+ * stay), in the working copy the rotation left; a failure is a warning: the
+ * copy is complete. */
+static void prune_bucket(cli *c, const cli_medium *m, bkp_s3 *s, const char *staging, time_t now)
+{
+    char *repo = bkp_path_join(staging, "repo");
+    bkp_repo *copy = NULL;
+    bkp_gen **v = NULL;
+    size_t n = 0;
+    unsigned *keep = NULL;
+    bool *doomed = NULL;
+    bkp_bucket_prune_result res = {0};
+    int rc = repo ? bkp_repo_open_copy(repo, c->r, 0, &copy) : -ENOMEM;
+    if (!rc)
+        rc = bkp_gen_list(copy, NULL, &v, &n);
+    if (!rc && (!(keep = calloc(n + 1, sizeof(*keep))) || !(doomed = calloc(n + 1, 1))))
+        rc = -ENOMEM;
+    if (!rc) {
+        cli_prune_decide(c, v, n, true, keep);
+        for (size_t i = 0; i < n; i++)
+            doomed[i] = !keep[i] && !v[i]->pruned;
+        rc = bkp_bucket_prune(s, copy, v, doomed, n, now, lock_mode(m->pm),
+                              now + (time_t)m->pm->object.lock_days * DAY, &res);
+    }
+    json_t *fig = json_pack("{s:I, s:I, s:I, s:I, s:b}", "generations_deleted",
+                            (json_int_t)res.generations, "packs_deleted", (json_int_t)res.packs,
+                            "versions_deleted", (json_int_t)res.versions, "versions_locked",
+                            (json_int_t)res.locked, "packs_kept_all", res.packs_kept_all);
+    bkp_audit_rec rec = {.op = "prune",
+                         .medium = m->name,
+                         .failed = rc != 0,
+                         .figures = fig,
+                         .error = rc ? bkp_strerror(rc) : NULL};
+    (void)cli_audit(c, &rec);
+    if (rc)
+        bkp_warn("%s: the bucket could not be pruned (above); the copy is complete", m->name);
+    else if (res.generations || res.packs)
+        bkp_info("%s: pruned %llu generation(s) and %llu pack(s) whose locks had passed; %llu "
+                 "version(s) are still locked",
+                 m->name, (unsigned long long)res.generations, (unsigned long long)res.packs,
+                 (unsigned long long)res.locked);
+    json_decref(fig);
+    free(doomed);
+    free(keep);
+    bkp_gen_list_free(v, n);
+    bkp_repo_free(copy);
+    free(repo);
 }
 
 /* What the bucket holds, from the working copy the rotation left. */
@@ -267,8 +318,10 @@ int cli_rotate_object(cli *c, cli_medium *m, bool quiet)
     }
     rc = bkp_bucket_copy(c->r, s, pick, until, np, lock_mode(m->pm),
                          now + (time_t)m->pm->object.lock_days * DAY, staging, &res);
-    if (!rc)
+    if (!rc) {
+        prune_bucket(c, m, s, staging, now);
         held = held_in(c->r, staging);
+    }
 record:;
     json_t *fig = json_pack("{s:O, s:I, s:I, s:I, s:I, s:I, s:I}", "generations", copied, "packs",
                             (json_int_t)res.copy.packs, "bytes", (json_int_t)res.copy.bytes,

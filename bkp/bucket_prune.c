@@ -1,0 +1,290 @@
+/*
+ * bucket_prune.c — pruning an Object Lock bucket (bucket.h): a generation
+ * that retention lets go is deleted once the lock of every version of its
+ * record has passed, a tombstone taking its place first; a pack is deleted
+ * once no generation left in the bucket lists it (SEQ.packs) and its lock
+ * has passed; so are old probe canaries.
+ *
+ * The server is the last word: a version whose lock has not passed is never
+ * asked to go (and would be refused). What the bucket says is checked: the
+ * lists of packs are signed by the repository's key and name their record
+ * by its hash; a kept record without a list that checks keeps every pack.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bkp/bucket_internal.h"
+#include "bkp/clock.h"
+#include "bkp/envelope.h"
+#include "bkp/keys.h"
+#include "bkp/log.h"
+
+/* One version of a key, with its lock. */
+typedef struct ver {
+    char key[BKP_S3_KEY_MAX + 1];
+    char id[BKP_S3_VERSION_MAX + 1];
+    bool marker;
+    time_t until;
+} ver;
+
+typedef struct vers {
+    ver *v;
+    size_t n, cap;
+} vers;
+
+static int take(const bkp_s3_object *o, void *ctx)
+{
+    vers *vs = ctx;
+    if (!o->version_id[0])
+        return 0; /* a bucket without versions: not one of ours */
+    if (vs->n == vs->cap) {
+        size_t cap = vs->cap ? 2 * vs->cap : 64;
+        ver *v = realloc(vs->v, cap * sizeof(*v));
+        if (!v)
+            return -ENOMEM;
+        vs->v = v;
+        vs->cap = cap;
+    }
+    ver *x = &vs->v[vs->n++];
+    memcpy(x->key, o->key, sizeof(x->key));
+    memcpy(x->id, o->version_id, sizeof(x->id));
+    x->marker = o->delete_marker;
+    x->until = 0;
+    return 0;
+}
+
+/* Every version under `prefix` (of exactly that key when `exact`), each
+ * with its lock read by HEAD (a delete marker has none). */
+static int list_locks(bkp_s3 *s, const char *prefix, bool exact, vers *out)
+{
+    vers all = {0};
+    size_t k = 0;
+    int rc = bkp_s3_list_versions(s, prefix, take, &all);
+    for (size_t i = 0; !rc && i < all.n; i++) {
+        ver x = all.v[i];
+        bkp_s3_object o;
+        if (exact && strcmp(x.key, prefix))
+            continue;
+        if (!x.marker) {
+            int h = bkp_s3_head(s, x.key, x.id, &o);
+            if (h && h != -ENOENT)
+                rc = h;
+            x.until = h ? 0 : o.retain_until;
+        }
+        all.v[k++] = x;
+    }
+    if (rc) {
+        free(all.v);
+        return rc;
+    }
+    all.n = k;
+    *out = all;
+    return 0;
+}
+
+static size_t locked(const ver *v, size_t n, time_t now)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        k += !v[i].marker && v[i].until > now;
+    return k;
+}
+
+/* Delete the versions v[0..n) (all unlocked by now). */
+static int delete_versions(bkp_s3 *s, const ver *v, size_t n, bkp_bucket_prune_result *res)
+{
+    for (size_t i = 0; i < n; i++) {
+        int rc = bkp_s3_delete(s, v[i].key, v[i].id, false);
+        if (rc == -EACCES) {
+            /* The server knows better (its clock, a legal hold): kept. */
+            res->locked++;
+        } else if (rc && rc != -ENOENT) {
+            return rc;
+        } else {
+            res->versions++;
+        }
+    }
+    return 0;
+}
+
+/* ---- generations ---- */
+
+/* Delete record `g` from the bucket, if every version of its files is
+ * unlocked: its tombstone first (made in the working copy), then the
+ * versions of SEQ.gen, SEQ.cleared and SEQ.packs. 1 when still locked. */
+static int prune_gen(bkp_s3 *s, bkp_repo *copy, const bkp_gen *g, time_t now, bkp_s3_lock mode,
+                     time_t floor, bkp_bucket_prune_result *res)
+{
+    static const char *const ext[] = {"gen", "cleared", "packs"};
+    vers all[3] = {{0}};
+    size_t nlocked = 0;
+    int rc = 0;
+    for (size_t i = 0; !rc && i < 3; i++) {
+        char key[512];
+        snprintf(key, sizeof(key), GENS_PREFIX "%s/%010u.%s", g->dataset, g->seq, ext[i]);
+        rc = list_locks(s, key, true, &all[i]);
+        nlocked += all[i].n ? locked(all[i].v, all[i].n, now) : 0;
+    }
+    if (!rc && nlocked) {
+        res->locked += nlocked;
+        rc = 1;
+    }
+    if (!rc) {
+        char sub[512], key[512];
+        snprintf(sub, sizeof(sub), "generations/%s", g->dataset);
+        snprintf(key, sizeof(key), GENS_PREFIX "%s/%010u.pruned", g->dataset, g->seq);
+        char *dir = bkp_repo_subpath(copy, sub), *tomb = NULL;
+        if (dir && asprintf(&tomb, "%s/%010u.pruned", dir, g->seq) < 0)
+            tomb = NULL;
+        /* The tombstone is in the bucket before the record goes. */
+        rc = !tomb ? -ENOMEM : bkp_gen_prune(copy, g);
+        if (!rc)
+            rc = bucket_put_file(s, key, tomb,
+                                 bkp_copy_member_max("generations/x/0000000001.pruned"), mode,
+                                 floor, NULL);
+        for (size_t i = 0; !rc && i < 3; i++)
+            rc = delete_versions(s, all[i].v, all[i].n, res);
+        if (!rc)
+            res->generations++;
+        free(tomb);
+        free(dir);
+    }
+    for (size_t i = 0; i < 3; i++)
+        free(all[i].v);
+    return rc;
+}
+
+/* ---- packs ---- */
+
+typedef struct hexset {
+    char (*v)[2 * BKP_ID_LEN + 1];
+    size_t n, cap;
+} hexset;
+
+static int hex_add(hexset *h, const char *hex)
+{
+    if (strlen(hex) != 2 * BKP_ID_LEN || strspn(hex, "0123456789abcdef") != 2 * BKP_ID_LEN)
+        return -EBADMSG;
+    if (h->n == h->cap) {
+        size_t cap = h->cap ? 2 * h->cap : 1024;
+        void *v = realloc(h->v, cap * sizeof(*h->v));
+        if (!v)
+            return -ENOMEM;
+        h->v = v;
+        h->cap = cap;
+    }
+    memcpy(h->v[h->n++], hex, 2 * BKP_ID_LEN + 1);
+    return 0;
+}
+
+static int by_hex(const void *a, const void *b)
+{
+    return memcmp(a, b, 2 * BKP_ID_LEN);
+}
+
+/* Add the packs record `g` needs, from its signed list in the working copy:
+ * -EBADMSG when there is none that checks (logged as a note). */
+static int needs_of(bkp_repo *copy, const bkp_gen *g, hexset *need)
+{
+    char sub[512], hex[2 * BKP_ID_LEN + 1];
+    snprintf(sub, sizeof(sub), "generations/%s/%010u.packs", g->dataset, g->seq);
+    char *path = bkp_repo_subpath(copy, sub);
+    bkp_buf b;
+    const uint8_t *text = NULL;
+    size_t tlen = 0;
+    json_t *j = NULL, *packs, *x;
+    size_t i;
+    bkp_buf_init(&b);
+    int rc = path ? bkp_envelope_load(path, MANIFEST_MAX, &b) : -ENOMEM;
+    if (!rc)
+        rc = bkp_envelope_open(bkp_keys_sign_pk(bkp_repo_keys(copy)), MANIFEST_MAGIC, b.data, b.len,
+                               &text, &tlen);
+    if (!rc && !(j = json_loadb((const char *)text, tlen, JSON_REJECT_DUPLICATES, NULL)))
+        rc = -EBADMSG;
+    bkp_hex(hex, g->hash, BKP_ID_LEN);
+    packs = json_object_get(j, "packs");
+    const char *ds = json_string_value(json_object_get(j, "dataset"));
+    const char *rec = json_string_value(json_object_get(j, "record"));
+    if (!rc && (!json_is_array(packs) || !ds || !rec || strcmp(ds, g->dataset) ||
+                strcmp(rec, hex) || json_integer_value(json_object_get(j, "seq")) != g->seq))
+        rc = -EBADMSG;
+    json_array_foreach(packs, i, x) if (!rc) rc =
+        json_is_string(x) ? hex_add(need, json_string_value(x)) : -EBADMSG;
+    if (rc && rc != -ENOMEM)
+        bkp_info("%s:%u: no list of its packs in the bucket checks (%s): every pack is kept",
+                 g->dataset, g->seq, bkp_strerror(rc));
+    json_decref(j);
+    bkp_buf_free(&b);
+    free(path);
+    return rc;
+}
+
+/* Delete every pack no kept record lists, whose versions are all unlocked. */
+static int prune_packs(bkp_s3 *s, hexset *need, time_t now, bkp_bucket_prune_result *res)
+{
+    vers all = {0};
+    if (need->n)
+        qsort(need->v, need->n, sizeof(*need->v), by_hex);
+    int rc = list_locks(s, PACKS_PREFIX, false, &all);
+    for (size_t i = 0; !rc && i < all.n;) {
+        size_t j = i;
+        while (j < all.n && !strcmp(all.v[j].key, all.v[i].key))
+            j++;
+        uint64_t max;
+        const char *rel = bucket_rel_of(all.v[i].key, &max);
+        bool needed = !rel || strlen(rel) < 9 + 2 * BKP_ID_LEN ||
+                      (need->n && bsearch(rel + 9, need->v, need->n, sizeof(*need->v), by_hex));
+        size_t k = locked(all.v + i, j - i, now);
+        if (!needed && k)
+            res->locked += k;
+        else if (!needed && !(rc = delete_versions(s, all.v + i, j - i, res)))
+            res->packs++;
+        i = j;
+    }
+    free(all.v);
+    return rc;
+}
+
+int bkp_bucket_prune(bkp_s3 *s, bkp_repo *copy, bkp_gen **v, const bool *doomed, size_t n,
+                     time_t now, bkp_s3_lock mode, time_t floor, bkp_bucket_prune_result *res)
+{
+    hexset need = {0};
+    bool *gone = calloc(n + 1, sizeof(*gone));
+    int rc = gone ? 0 : -ENOMEM;
+    memset(res, 0, sizeof(*res));
+    for (size_t i = 0; !rc && i < n; i++) {
+        if (!doomed[i] || v[i]->pruned || v[i]->status)
+            continue;
+        int x = prune_gen(s, copy, v[i], now, mode, floor, res);
+        gone[i] = x == 0;
+        rc = x < 0 ? x : 0;
+    }
+    /* What the records left in the bucket need, each by its own signed list. */
+    for (size_t i = 0; !rc && i < n && !res->packs_kept_all; i++) {
+        if (gone[i] || (v[i]->pruned && !v[i]->status))
+            continue;
+        int x = v[i]->status ? -EBADMSG : needs_of(copy, v[i], &need);
+        if (x == -ENOMEM)
+            rc = x;
+        else if (x)
+            res->packs_kept_all = true;
+    }
+    if (!rc && !res->packs_kept_all)
+        rc = prune_packs(s, &need, now, res);
+    /* Old probe canaries. */
+    vers canaries = {0};
+    if (!rc && !(rc = list_locks(s, PROBE_PREFIX, false, &canaries)))
+        for (size_t i = 0; !rc && i < canaries.n; i++)
+            if (!locked(&canaries.v[i], 1, now))
+                rc = delete_versions(s, &canaries.v[i], 1, res);
+    if (rc)
+        bkp_error("pruning the bucket stopped: %s; what is deleted stays deleted, the rest is "
+                  "kept, and the next rotation carries on",
+                  bkp_strerror(rc));
+    free(canaries.v);
+    free(need.v);
+    free(gone);
+    return rc;
+}
