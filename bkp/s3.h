@@ -49,6 +49,8 @@
 #include <stddef.h>
 #include <time.h>
 
+/* One connection to one bucket; used by one thread at a time (open one per
+ * thread for parallel transfers). */
 typedef struct bkp_s3 bkp_s3;
 
 typedef struct bkp_s3_conf {
@@ -129,7 +131,9 @@ int bkp_s3_head(bkp_s3 *s, const char *key, const char *version_id, bkp_s3_objec
 
 /* GET of `key` (current version, or `version_id`) into `fd` (written from
  * its current offset), at most `max` bytes: -EFBIG (logged) when the object
- * is larger. `*len` (may be NULL) receives the size written. */
+ * is larger. `*len` (may be NULL) receives the size written. An attempt that
+ * fails part way is retried after truncating `fd` back to that offset (a
+ * file that cannot seek is not retried). -ENOENT is not logged. */
 int bkp_s3_get_fd(bkp_s3 *s, const char *key, const char *version_id, int fd, uint64_t max,
                   uint64_t *len) __attribute__((warn_unused_result));
 

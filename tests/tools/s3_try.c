@@ -131,8 +131,8 @@ static void buckets(bkp_s3_conf *c, const char *locked, const char *plain)
     c->bucket = "no-such-bucket-here";
     s = open_or_die(c);
     rc = bkp_s3_bucket_check(s, &in);
-    check(rc == -ENOENT && logged("create-bucket"), "bucket_check of a missing bucket: -ENOENT (%d)",
-          rc);
+    check(rc == -ENOENT && logged("create-bucket"),
+          "bucket_check of a missing bucket: -ENOENT (%d)", rc);
     bkp_s3_close(s);
     c->bucket = locked;
 }
@@ -150,24 +150,31 @@ static void round_trip(bkp_s3 *s)
     int rc = bkp_s3_put(s, "data/00/pack 1+é", fd, NULL, n, BKP_S3_LOCK_COMPLIANCE, until, vid);
     clock_gettime(CLOCK_MONOTONIC, &b);
     double secs = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
-    check(rc == 0 && vid[0], "put of %zu bytes from a file with COMPLIANCE until +600 s: version %s "
-          "(%.1f MiB/s)", n, vid, (double)n / 1048576.0 / secs);
+    check(rc == 0 && vid[0],
+          "put of %zu bytes from a file with COMPLIANCE until +600 s: version %s "
+          "(%.1f MiB/s)",
+          n, vid, (double)n / 1048576.0 / secs);
     bkp_s3_object o;
     rc = bkp_s3_head(s, "data/00/pack 1+é", NULL, &o);
     bkp_s3_format_time(o.retain_until, t1);
     bkp_s3_format_time(until, t2);
     check(rc == 0 && o.size == n && strlen(o.etag) == 32 && o.mode == BKP_S3_LOCK_COMPLIANCE &&
               o.retain_until == until && !strcmp(o.version_id, vid),
-          "head: size %llu, ETag %s, COMPLIANCE until %s (wanted %s)",
-          (unsigned long long)o.size, o.etag, t1, t2);
+          "head: size %llu, ETag %s, COMPLIANCE until %s (wanted %s)", (unsigned long long)o.size,
+          o.etag, t1, t2);
     int out = open(back, O_RDWR | O_CREAT | O_TRUNC, 0600);
     uint64_t got = 0;
+    clock_gettime(CLOCK_MONOTONIC, &a);
     rc = bkp_s3_get_fd(s, "data/00/pack 1+é", vid, out, n, &got);
-    check(rc == 0 && got == n && same_files(fd, out), "get_fd of that version: the same %llu bytes",
-          (unsigned long long)got);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    secs = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+    check(rc == 0 && got == n && same_files(fd, out),
+          "get_fd of that version: the same %llu bytes (%.1f MiB/s)", (unsigned long long)got,
+          (double)n / 1048576.0 / secs);
     check(ftruncate(out, 0) == 0 && lseek(out, 0, SEEK_SET) == 0, "truncate");
     rc = bkp_s3_get_fd(s, "data/00/pack 1+é", NULL, out, n - 1, &got);
-    check(rc == -EFBIG && logged("larger than"), "get_fd with a cap one byte short: -EFBIG (%d)", rc);
+    check(rc == -EFBIG && logged("larger than"), "get_fd with a cap one byte short: -EFBIG (%d)",
+          rc);
     void *buf = NULL;
     size_t len = 0;
     rc = bkp_s3_put(s, "label", -1, "bkp label\n", 10, BKP_S3_LOCK_NONE, 0, NULL);
@@ -187,7 +194,8 @@ static void round_trip(bkp_s3 *s)
     check(rc == -EACCES, "retention shortened: refused, -EACCES (%d)", rc);
     logbuf[0] = '\0';
     rc = bkp_s3_delete(s, "data/00/pack 1+é", vid, false);
-    check(rc == -EACCES && !logbuf[0], "delete of the locked version: -EACCES, not logged (%d)", rc);
+    check(rc == -EACCES && !logbuf[0], "delete of the locked version: -EACCES, not logged (%d)",
+          rc);
     rc = bkp_s3_delete(s, "data/00/pack 1+é", vid, true);
     check(rc == -EACCES, "delete with the governance bypass: -EACCES (%d)", rc);
     rc = bkp_s3_delete(s, "data/00/pack 1+é", NULL, false);
@@ -210,16 +218,21 @@ static void listings(bkp_s3 *s)
         check(bkp_s3_put(s, key, -1, key, strlen(key), BKP_S3_LOCK_NONE, 0, NULL) == 0, "put %s",
               key);
     }
-    check(bkp_s3_put(s, "idx/00", -1, "again", 5, BKP_S3_LOCK_NONE, 0, NULL) == 0, "put idx/00 again");
+    check(bkp_s3_put(s, "idx/00", -1, "again", 5, BKP_S3_LOCK_NONE, 0, NULL) == 0,
+          "put idx/00 again");
     check(bkp_s3_delete(s, "idx/01", NULL, false) == 0, "delete idx/01 (a marker)");
     counts c = {.ordered = true};
     int rc = bkp_s3_list(s, "idx/", count, &c);
-    check(rc == 0 && c.n == 4 && c.ordered, "list idx/ over pages of 2: 4 current objects in "
-          "order (%d, %d)", rc, c.n);
+    check(rc == 0 && c.n == 4 && c.ordered,
+          "list idx/ over pages of 2: 4 current objects in "
+          "order (%d, %d)",
+          rc, c.n);
     counts v = {.ordered = true};
     rc = bkp_s3_list_versions(s, "idx/", count, &v);
-    check(rc == 0 && v.n == 7 && v.markers == 1, "list_versions idx/ over pages of 2: 7 entries, "
-          "1 delete marker (%d, %d, %d)", rc, v.n, v.markers);
+    check(rc == 0 && v.n == 7 && v.markers == 1,
+          "list_versions idx/ over pages of 2: 7 entries, "
+          "1 delete marker (%d, %d, %d)",
+          rc, v.n, v.markers);
     counts all = {.ordered = true};
     rc = bkp_s3_list(s, NULL, count, &all);
     check(rc == 0 && all.n == 5, "list of the whole bucket: 5 (%d, %d)", rc, all.n);
@@ -231,8 +244,8 @@ static void wrong_secret(const char *creds, const char *wrong)
     char text[4096], *key = NULL, *secret = NULL;
     int line = 0, fd = open(creds, O_RDONLY);
     ssize_t n = fd >= 0 ? read(fd, text, sizeof(text)) : -1;
-    check(n > 0 && bkp_s3_creds_parse(text, (size_t)n, NULL, &key, &secret, &line) == 0,
-          "read %s", creds);
+    check(n > 0 && bkp_s3_creds_parse(text, (size_t)n, NULL, &key, &secret, &line) == 0, "read %s",
+          creds);
     close(fd);
     FILE *f = fopen(wrong, "w");
     check(f != NULL, "write %s", wrong);
@@ -302,8 +315,8 @@ int main(int argc, char **argv)
     }
     workdir = argv[7];
     bkp_log_set_sink(sink, NULL);
-    bkp_s3_conf c = {.endpoint = argv[1], .region = argv[2], .credentials_file = argv[3],
-                     .page_size = 2};
+    bkp_s3_conf c = {
+        .endpoint = argv[1], .region = argv[2], .credentials_file = argv[3], .page_size = 2};
     buckets(&c, argv[4], argv[5]);
     bkp_s3 *s = open_or_die(&c);
     round_trip(s);
