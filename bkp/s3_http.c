@@ -10,6 +10,8 @@
  * download to a file first truncates what the failed attempt wrote.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -326,6 +328,28 @@ static bool rewind_out(s3_req *r, off_t start)
 
 static void s3_log(bkp_s3 *s, const s3_req *r, int rc, CURLcode cc, const char *errbuf);
 
+/* curl_easy_perform with SIGPIPE held off in this thread: a server that
+ * closes the connection while TLS writes to it must not kill bkp. The handle
+ * has CURLOPT_NOSIGNAL (threads), so libcurl leaves SIGPIPE to us; a signal
+ * raised by a write on a socket goes to the writing thread, so blocking it
+ * here and discarding what is pending afterwards changes nothing for the
+ * rest of the program. */
+static CURLcode perform_nopipe(CURL *h)
+{
+    sigset_t pipe_set, old;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+    CURLcode cc = curl_easy_perform(h);
+    if (!sigismember(&old, SIGPIPE)) {
+        struct timespec zero = {0, 0};
+        while (sigtimedwait(&pipe_set, NULL, &zero) == SIGPIPE)
+            ;
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+    }
+    return cc;
+}
+
 int s3_perform(bkp_s3 *s, s3_req *r)
 {
     static const char empty_sha[] =
@@ -345,6 +369,7 @@ int s3_perform(bkp_s3 *s, s3_req *r)
     off_t start = r->out_fd >= 0 ? lseek(r->out_fd, 0, SEEK_CUR) : 0;
     CURLcode cc = CURLE_OK;
     unsigned pause = s->backoff_ms;
+    bool local_err = false;
     for (unsigned attempt = 1; rc == 0; attempt++) {
         call c = {.r = r};
         struct curl_slist *hdrs = NULL;
@@ -352,14 +377,14 @@ int s3_perform(bkp_s3 *s, s3_req *r)
         r->status = 0, r->written = 0, r->too_big = false, r->body_len = 0;
         r->code[0] = r->message[0] = '\0';
         rc = setup(s, r, &c, url, sha, &hdrs, errbuf);
-        cc = rc == 0 ? curl_easy_perform(s->curl) : CURLE_OK;
+        cc = rc == 0 ? perform_nopipe(s->curl) : CURLE_OK;
         curl_slist_free_all(hdrs);
         if (rc < 0)
             break;
         curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &r->status);
         bool answered = r->status >= 200;
         if (c.io_err) {
-            rc = c.io_err;
+            rc = c.io_err, local_err = true;
         } else if (r->too_big) {
             rc = -EFBIG;
         } else if (cc != CURLE_OK && !(answered && !c.ok_status)) {
@@ -382,7 +407,10 @@ int s3_perform(bkp_s3 *s, s3_req *r)
         rc = 0;
     }
     free(url);
-    if (rc < 0)
+    if (rc < 0 && local_err)
+        bkp_error("S3 %s: %s the local file failed: %s", r->what,
+                  r->out_fd >= 0 ? "writing" : "reading", bkp_strerror(rc));
+    else if (rc < 0)
         s3_log(s, r, rc, cc, errbuf);
     return rc;
 }
