@@ -7,6 +7,12 @@
  * LOCKED has Object Lock (and so versioning), PLAIN neither, DEFAULT Object
  * Lock with a default retention of GOVERNANCE for 1 day.
  * Prints one "ok - …" line per check; exits 1 at the first that fails.
+ *
+ * usage: s3_try --faults ENDPOINT CREDENTIALS WORKDIR
+ *
+ * The same client against tests/support/s3-fault-server.py, a fake endpoint
+ * that fails on purpose: retries, answers that are not S3's, an ETag that
+ * does not match, a download cut short, a listing that never ends.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -307,8 +313,78 @@ static void failures(bkp_s3_conf *c)
     bkp_s3_close(s);
 }
 
+static bkp_s3 *open_bucket(bkp_s3_conf *c, const char *bucket)
+{
+    c->bucket = bucket;
+    return open_or_die(c);
+}
+
+static void faults(bkp_s3_conf *c)
+{
+    bkp_s3_bucket_info in;
+    bkp_s3 *s = open_bucket(c, "slow");
+    int rc = bkp_s3_bucket_check(s, &in);
+    check(rc == 0 && in.object_lock && !logbuf[0], "503 SlowDown twice: retried, then ok (%d)", rc);
+    bkp_s3_close(s);
+    s = open_bucket(c, "down");
+    rc = bkp_s3_bucket_check(s, &in);
+    check(rc == -EIO && logged("the server failed (HTTP 500 InternalError"),
+          "500 every time: -EIO after the retries (%d)", rc);
+    bkp_s3_close(s);
+    s = open_bucket(c, "html");
+    rc = bkp_s3_bucket_check(s, &in);
+    check(rc == -EBADMSG && logged("not S3's"), "an HTML page for an answer: -EBADMSG (%d)", rc);
+    bkp_s3_close(s);
+    s = open_bucket(c, "loop");
+    rc = bkp_s3_list(s, "", count, &(counts){.ordered = true});
+    check(rc == -EBADMSG && logged("not S3's"), "a listing whose token never moves: -EBADMSG (%d)",
+          rc);
+    bkp_s3_close(s);
+
+    s = open_bucket(c, "obj");
+    char vid[BKP_S3_VERSION_MAX + 1];
+    rc = bkp_s3_put(s, "etag", -1, "data", 4, BKP_S3_LOCK_NONE, 0, vid);
+    check(rc == -EBADMSG && logged("is not the MD5"),
+          "an ETag that is not the MD5 sent: -EBADMSG "
+          "(%d)",
+          rc);
+    char path[512];
+    snprintf(path, sizeof(path), "%s/flaky", workdir);
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    uint64_t got = 0;
+    bool same = true;
+    rc = bkp_s3_get_fd(s, "flaky", NULL, fd, 1 << 20, &got);
+    struct stat st;
+    unsigned char b[1000];
+    check(fstat(fd, &st) == 0 && pread(fd, b, sizeof(b), 0) == 1000, "read back");
+    for (int i = 0; i < 1000; i++)
+        same &= b[i] == (unsigned char)((i * 7) % 251);
+    check(rc == 0 && got == 1000 && st.st_size == 1000 && same,
+          "a download cut short: retried from the start, the file holds exactly the object "
+          "(%d, %lld bytes)",
+          rc, (long long)st.st_size);
+    close(fd);
+    unlink(path);
+    void *buf = NULL;
+    size_t len;
+    rc = bkp_s3_get(s, "big", NULL, 100, &buf, &len);
+    check(rc == -EFBIG && !buf && logged("larger than"),
+          "10000 bytes with a limit of 100: -EFBIG "
+          "(%d)",
+          rc);
+    bkp_s3_close(s);
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 5 && strcmp(argv[1], "--faults") == 0) {
+        workdir = argv[4];
+        bkp_log_set_sink(sink, NULL);
+        bkp_s3_conf c = {.endpoint = argv[2], .region = "us-east-1", .credentials_file = argv[3]};
+        faults(&c);
+        printf("all S3 fault checks passed\n");
+        return 0;
+    }
     if (argc != 8) {
         fprintf(stderr, "usage: s3_try ENDPOINT REGION CREDENTIALS LOCKED PLAIN DEFAULT WORKDIR\n");
         return 2;
