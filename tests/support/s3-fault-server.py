@@ -13,6 +13,8 @@ Each bucket name is one behaviour:
   /obj/flaky  (GET)       first answer cut short (connection closed), then whole
   /obj/big    (GET)       10000 bytes
   /loop?list-type=2...  a truncated page whose token never moves on
+  /xxe?versioning=      an answer with a DOCTYPE naming a local file (XXE)
+  /huge?list-type=2...  a listing of 5 MiB
 """
 import sys
 import threading
@@ -80,6 +82,15 @@ class Handler(BaseHTTPRequestHandler):
             return self.answer(200, ('<ListBucketResult %s><IsTruncated>true</IsTruncated>'
                                      '<NextContinuationToken>same</NextContinuationToken>'
                                      '</ListBucketResult>' % NS).encode())
+        if p == "/xxe?versioning=":
+            return self.answer(200, b'<?xml version="1.0"?><!DOCTYPE v [<!ENTITY x SYSTEM '
+                                    b'"file:///etc/passwd">]><VersioningConfiguration>'
+                                    b'<Status>&x;</Status></VersioningConfiguration>')
+        if p.startswith("/huge?"):
+            item = (b"<Contents><Key>k</Key><LastModified>2026-11-23T20:40:00Z</LastModified>"
+                    b"<ETag>e</ETag><Size>1</Size></Contents>")
+            return self.answer(200, b"<ListBucketResult><IsTruncated>false</IsTruncated>" +
+                               item * (5 * 1024 * 1024 // len(item)) + b"</ListBucketResult>")
         return self.error(404, "NoSuchKey")
 
     def do_PUT(self):

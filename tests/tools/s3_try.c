@@ -335,6 +335,15 @@ static void faults(bkp_s3_conf *c)
     rc = bkp_s3_bucket_check(s, &in);
     check(rc == -EBADMSG && logged("not S3's"), "an HTML page for an answer: -EBADMSG (%d)", rc);
     bkp_s3_close(s);
+    s = open_bucket(c, "xxe");
+    rc = bkp_s3_bucket_check(s, &in);
+    check(rc == -EBADMSG && logged("not S3's"), "an answer with a DOCTYPE (XXE): -EBADMSG (%d)",
+          rc);
+    bkp_s3_close(s);
+    s = open_bucket(c, "huge");
+    rc = bkp_s3_list(s, "", count, &(counts){.ordered = true});
+    check(rc == -EFBIG && logged("larger than"), "a 5 MiB listing page: -EFBIG (%d)", rc);
+    bkp_s3_close(s);
     s = open_bucket(c, "loop");
     rc = bkp_s3_list(s, "", count, &(counts){.ordered = true});
     check(rc == -EBADMSG && logged("not S3's"), "a listing whose token never moves: -EBADMSG (%d)",
