@@ -35,11 +35,16 @@
  *   -ENOTSUP    the bucket lacks versioning or Object Lock (bucket_check)
  *   -EINVAL     the server refused the request as malformed (400:
  *               InvalidRequest, InvalidArgument — e.g. a retention on a
- *               bucket without Object Lock, or a retain-until in the past)
+ *               bucket without Object Lock, or a retain-until in the past);
+ *               or a key no URL carries exactly (empty, over
+ *               BKP_S3_KEY_MAX, a "." or ".." segment, a control
+ *               character), refused before sending
  *   -EFBIG      a download larger than the caller's limit
  * Requests that may be repeated (all of them: an upload writes a new
- * version of immutable bytes) are retried on network errors and 5xx with
- * backoff, a few times, before -EIO.
+ * version of immutable bytes) are retried on network errors, 5xx, SlowDown
+ * and RequestTimeout, five attempts with a doubling pause from 250 ms
+ * (about 4 s in all; a test build reads the first pause from
+ * $BKP_S3_BACKOFF_MS), before -EIO.
  */
 #ifndef BKP_S3_H
 #define BKP_S3_H
