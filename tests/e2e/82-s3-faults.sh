@@ -4,7 +4,7 @@
 # failing given up on after a few seconds, answers that are not S3's refused,
 # an ETag that is not the MD5 sent refused, a download cut short retried from
 # the start, a listing that never ends stopped, an oversized answer refused,
-# a DOCTYPE (XXE) refused.
+# a DOCTYPE (XXE) refused; clock skew and a full quota reported with the fix.
 . "$(dirname "$0")/lib.sh"
 
 S3_TRY=${BKP_S3_TRY:-$(dirname "$BKP")/tests/s3_try}

@@ -15,6 +15,8 @@ Each bucket name is one behaviour:
   /loop?list-type=2...  a truncated page whose token never moves on
   /xxe?versioning=      an answer with a DOCTYPE naming a local file (XXE)
   /huge?list-type=2...  a listing of 5 MiB
+  /skew?versioning=     403 RequestTimeTooSkewed
+  /obj/full (PUT)       403 QuotaExceeded
 """
 import sys
 import threading
@@ -82,6 +84,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.answer(200, ('<ListBucketResult %s><IsTruncated>true</IsTruncated>'
                                      '<NextContinuationToken>same</NextContinuationToken>'
                                      '</ListBucketResult>' % NS).encode())
+        if p == "/skew?versioning=":
+            return self.error(403, "RequestTimeTooSkewed")
         if p == "/xxe?versioning=":
             return self.answer(200, b'<?xml version="1.0"?><!DOCTYPE v [<!ENTITY x SYSTEM '
                                     b'"file:///etc/passwd">]><VersioningConfiguration>'
@@ -99,6 +103,8 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/obj/etag":
             return self.answer(200, headers=[("ETag", '"00000000000000000000000000000000"'),
                                              ("x-amz-version-id", "v1")])
+        if self.path == "/obj/full":
+            return self.error(403, "QuotaExceeded")
         return self.error(404, "NoSuchBucket")
 
 

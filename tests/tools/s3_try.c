@@ -335,6 +335,13 @@ static void faults(bkp_s3_conf *c)
     rc = bkp_s3_bucket_check(s, &in);
     check(rc == -EBADMSG && logged("not S3's"), "an HTML page for an answer: -EBADMSG (%d)", rc);
     bkp_s3_close(s);
+    s = open_bucket(c, "skew");
+    rc = bkp_s3_bucket_check(s, &in);
+    check(rc == -ETIME && logged("set the clock"),
+          "RequestTimeTooSkewed: -ETIME, saying to set "
+          "the clock (%d)",
+          rc);
+    bkp_s3_close(s);
     s = open_bucket(c, "xxe");
     rc = bkp_s3_bucket_check(s, &in);
     check(rc == -EBADMSG && logged("not S3's"), "an answer with a DOCTYPE (XXE): -EBADMSG (%d)",
@@ -356,6 +363,11 @@ static void faults(bkp_s3_conf *c)
     check(rc == -EBADMSG && logged("is not the MD5"),
           "an ETag that is not the MD5 sent: -EBADMSG "
           "(%d)",
+          rc);
+    rc = bkp_s3_put(s, "full", -1, "data", 4, BKP_S3_LOCK_NONE, 0, vid);
+    check(rc == -ENOSPC && logged("raise the quota"),
+          "QuotaExceeded: -ENOSPC, saying to raise "
+          "the quota (%d)",
           rc);
     char path[512];
     snprintf(path, sizeof(path), "%s/flaky", workdir);
