@@ -57,8 +57,8 @@ int s3_encode(const char *in, bool keep_slash, char *out, size_t cap)
     size_t o = 0;
     for (const unsigned char *p = (const unsigned char *)in; *p; p++) {
         bool plain = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-                     (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_' ||
-                     *p == '~' || (keep_slash && *p == '/');
+                     (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_' || *p == '~' ||
+                     (keep_slash && *p == '/');
         if (o + (plain ? 1 : 3) >= cap)
             return -ENAMETOOLONG;
         if (plain) {
@@ -96,8 +96,8 @@ static int check_endpoint(const char *e, bool allow_http)
         if (h[n++] != ']' || n < 3)
             return -EINVAL;
     } else {
-        while (h[n] && strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-",
-                              h[n]))
+        while (h[n] &&
+               strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-", h[n]))
             n++;
     }
     if (n == 0 || n > 253)
@@ -145,7 +145,8 @@ static int open_check(const bkp_s3_conf *c)
     }
     if (rc < 0) {
         bkp_error("S3 endpoint %s: not of the form https://HOST[:PORT]; write the address "
-                  "of the service without a path (the bucket is given apart)", c->endpoint);
+                  "of the service without a path (the bucket is given apart)",
+                  c->endpoint);
         return -EINVAL;
     }
     if (!bucket_ok(c->bucket)) {
@@ -231,15 +232,24 @@ int s3_errno(long status, const char *code, const char *method)
         const char *code;
         int err;
     } map[] = {
-        {"NoSuchKey", -ENOENT},           {"NoSuchVersion", -ENOENT},
-        {"NoSuchBucket", -ENOENT},        {"ObjectLockConfigurationNotFoundError", -ENOENT},
-        {"InvalidAccessKeyId", -EPERM},   {"SignatureDoesNotMatch", -EPERM},
-        {"AuthorizationHeaderMalformed", -EPERM}, {"ExpiredToken", -EPERM},
-        {"InvalidToken", -EPERM},         {"RequestTimeTooSkewed", -ETIME},
-        {"QuotaExceeded", -ENOSPC},       {"AccessDenied", -EACCES},
-        {"BadDigest", -EBADMSG},          {"InvalidDigest", -EBADMSG},
-        {"InvalidRequest", -EINVAL},      {"InvalidArgument", -EINVAL},
-        {"MalformedXML", -EINVAL},        {"InvalidBucketState", -ENOTSUP},
+        {"NoSuchKey", -ENOENT},
+        {"NoSuchVersion", -ENOENT},
+        {"NoSuchBucket", -ENOENT},
+        {"ObjectLockConfigurationNotFoundError", -ENOENT},
+        {"InvalidAccessKeyId", -EPERM},
+        {"SignatureDoesNotMatch", -EPERM},
+        {"AuthorizationHeaderMalformed", -EPERM},
+        {"ExpiredToken", -EPERM},
+        {"InvalidToken", -EPERM},
+        {"RequestTimeTooSkewed", -ETIME},
+        {"QuotaExceeded", -ENOSPC},
+        {"AccessDenied", -EACCES},
+        {"BadDigest", -EBADMSG},
+        {"InvalidDigest", -EBADMSG},
+        {"InvalidRequest", -EINVAL},
+        {"InvalidArgument", -EINVAL},
+        {"MalformedXML", -EINVAL},
+        {"InvalidBucketState", -ENOTSUP},
     };
     for (size_t i = 0; code && i < sizeof(map) / sizeof(map[0]); i++)
         if (strcmp(code, map[i].code) == 0)

@@ -35,11 +35,16 @@
  *   -ENOTSUP    the bucket lacks versioning or Object Lock (bucket_check)
  *   -EINVAL     the server refused the request as malformed (400:
  *               InvalidRequest, InvalidArgument — e.g. a retention on a
- *               bucket without Object Lock, or a retain-until in the past)
+ *               bucket without Object Lock, or a retain-until in the past);
+ *               or a key no URL carries exactly (empty, over
+ *               BKP_S3_KEY_MAX, a "." or ".." segment, a control
+ *               character), refused before sending
  *   -EFBIG      a download larger than the caller's limit
  * Requests that may be repeated (all of them: an upload writes a new
- * version of immutable bytes) are retried on network errors and 5xx with
- * backoff, a few times, before -EIO.
+ * version of immutable bytes) are retried on network errors, 5xx, SlowDown
+ * and RequestTimeout, five attempts with a doubling pause from 250 ms
+ * (about 4 s in all; a test build reads the first pause from
+ * $BKP_S3_BACKOFF_MS), before -EIO.
  */
 #ifndef BKP_S3_H
 #define BKP_S3_H
@@ -49,6 +54,8 @@
 #include <stddef.h>
 #include <time.h>
 
+/* One connection to one bucket; used by one thread at a time (open one per
+ * thread for parallel transfers). */
 typedef struct bkp_s3 bkp_s3;
 
 typedef struct bkp_s3_conf {
@@ -129,7 +136,9 @@ int bkp_s3_head(bkp_s3 *s, const char *key, const char *version_id, bkp_s3_objec
 
 /* GET of `key` (current version, or `version_id`) into `fd` (written from
  * its current offset), at most `max` bytes: -EFBIG (logged) when the object
- * is larger. `*len` (may be NULL) receives the size written. */
+ * is larger. `*len` (may be NULL) receives the size written. An attempt that
+ * fails part way is retried after truncating `fd` back to that offset (a
+ * file that cannot seek is not retried). -ENOENT is not logged. */
 int bkp_s3_get_fd(bkp_s3 *s, const char *key, const char *version_id, int fd, uint64_t max,
                   uint64_t *len) __attribute__((warn_unused_result));
 

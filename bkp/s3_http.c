@@ -10,6 +10,8 @@
  * download to a file first truncates what the failed attempt wrote.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,7 +105,8 @@ static size_t on_write(char *p, size_t size, size_t n, void *ud)
     s3_req *r = c->r;
     size_t len = size * n;
     if (!c->ok_status) { /* an error answer: kept (its start) for its Code */
-        size_t room = S3_ERROR_BODY_MAX - (r->body_len < S3_ERROR_BODY_MAX ? r->body_len : S3_ERROR_BODY_MAX);
+        size_t room =
+            S3_ERROR_BODY_MAX - (r->body_len < S3_ERROR_BODY_MAX ? r->body_len : S3_ERROR_BODY_MAX);
         if (keep(r, p, len < room ? len : room, S3_ERROR_BODY_MAX) < 0)
             return 0;
         return len;
@@ -133,8 +136,11 @@ static size_t on_write(char *p, size_t size, size_t n, void *ud)
     return len;
 }
 
-/* Copy the value of header line `l` named `name` into `out` (trimmed). */
-static bool header_value(const char *l, size_t n, const char *name, char *out, size_t cap)
+/* Copy the value of header line `l` named `name` into `out` (trimmed); a
+ * value too long for `out` is left empty and marks the answer as not S3's
+ * (a version id cut short would name another version). */
+static bool header_value(s3_req *r, const char *l, size_t n, const char *name, char *out,
+                         size_t cap)
 {
     size_t nl = strlen(name);
     if (n <= nl || strncasecmp(l, name, nl) != 0 || l[nl] != ':')
@@ -144,7 +150,11 @@ static bool header_value(const char *l, size_t n, const char *name, char *out, s
         v++;
     while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
         end--;
-    size_t vl = (size_t)(end - v) < cap - 1 ? (size_t)(end - v) : cap - 1;
+    size_t vl = (size_t)(end - v);
+    if (vl >= cap) {
+        r->bad_header = true;
+        vl = 0;
+    }
     memcpy(out, v, vl);
     out[vl] = '\0';
     return true;
@@ -163,18 +173,18 @@ static size_t on_header(char *l, size_t size, size_t n, void *ud)
         c->ok_status = r->status >= 200 && r->status < 300;
         r->etag[0] = r->version_id[0] = r->lock_mode[0] = '\0';
         r->retain_until[0] = r->last_modified[0] = '\0';
-        r->has_length = r->delete_marker = false;
+        r->has_length = r->delete_marker = r->bad_header = false;
         return len;
     }
-    header_value(l, len, "ETag", r->etag, sizeof(r->etag));
-    header_value(l, len, "x-amz-version-id", r->version_id, sizeof(r->version_id));
-    header_value(l, len, "x-amz-object-lock-mode", r->lock_mode, sizeof(r->lock_mode));
-    header_value(l, len, "x-amz-object-lock-retain-until-date", r->retain_until,
+    header_value(r, l, len, "ETag", r->etag, sizeof(r->etag));
+    header_value(r, l, len, "x-amz-version-id", r->version_id, sizeof(r->version_id));
+    header_value(r, l, len, "x-amz-object-lock-mode", r->lock_mode, sizeof(r->lock_mode));
+    header_value(r, l, len, "x-amz-object-lock-retain-until-date", r->retain_until,
                  sizeof(r->retain_until));
-    header_value(l, len, "Last-Modified", r->last_modified, sizeof(r->last_modified));
-    if (header_value(l, len, "x-amz-delete-marker", num, sizeof(num)))
+    header_value(r, l, len, "Last-Modified", r->last_modified, sizeof(r->last_modified));
+    if (header_value(r, l, len, "x-amz-delete-marker", num, sizeof(num)))
         r->delete_marker = strcmp(num, "true") == 0;
-    if (header_value(l, len, "Content-Length", num, sizeof(num))) {
+    if (header_value(r, l, len, "Content-Length", num, sizeof(num))) {
         char *end;
         errno = 0;
         unsigned long long v = strtoull(num, &end, 10);
@@ -190,8 +200,33 @@ static size_t on_header(char *l, size_t size, size_t n, void *ud)
     return len;
 }
 
+/* A key S3 would store as given but that a URL cannot carry faithfully:
+ * "." and ".." segments are resolved by URL libraries and proxies (the
+ * request would name another object), control characters are not keys bkp
+ * writes. */
+static bool key_ok(const char *k)
+{
+    size_t n = strlen(k);
+    if (n == 0 || n > BKP_S3_KEY_MAX)
+        return false;
+    for (const char *seg = k;; seg++) {
+        size_t l = strcspn(seg, "/");
+        if ((l == 1 && seg[0] == '.') || (l == 2 && seg[0] == '.' && seg[1] == '.'))
+            return false;
+        seg += l;
+        if (!*seg)
+            break;
+    }
+    for (const unsigned char *p = (const unsigned char *)k; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return false;
+    return true;
+}
+
 static int build_url(bkp_s3 *s, const s3_req *r, char **url)
 {
+    if (r->key && !key_ok(r->key))
+        return -EINVAL;
     size_t kl = r->key ? 3 * strlen(r->key) + 1 : 1;
     char *ek = malloc(kl);
     if (!ek)
@@ -226,6 +261,8 @@ static int setup(bkp_s3 *s, s3_req *r, call *c, const char *url, const char *sha
     curl_easy_reset(h);
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    /* The path is the key, percent-encoded already: sent exactly as signed. */
+    curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 20L);
@@ -258,9 +295,15 @@ static int setup(bkp_s3 *s, s3_req *r, call *c, const char *url, const char *sha
 static bool transient_curl(CURLcode cc)
 {
     switch (cc) {
-    case CURLE_COULDNT_RESOLVE_HOST: case CURLE_COULDNT_CONNECT: case CURLE_OPERATION_TIMEDOUT:
-    case CURLE_SEND_ERROR: case CURLE_RECV_ERROR: case CURLE_GOT_NOTHING:
-    case CURLE_PARTIAL_FILE: case CURLE_HTTP2: case CURLE_HTTP2_STREAM:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
         return true;
     default:
         return false;
@@ -285,6 +328,28 @@ static bool rewind_out(s3_req *r, off_t start)
 
 static void s3_log(bkp_s3 *s, const s3_req *r, int rc, CURLcode cc, const char *errbuf);
 
+/* curl_easy_perform with SIGPIPE held off in this thread: a server that
+ * closes the connection while TLS writes to it must not kill bkp. The handle
+ * has CURLOPT_NOSIGNAL (threads), so libcurl leaves SIGPIPE to us; a signal
+ * raised by a write on a socket goes to the writing thread, so blocking it
+ * here and discarding what is pending afterwards changes nothing for the
+ * rest of the program. */
+static CURLcode perform_nopipe(CURL *h)
+{
+    sigset_t pipe_set, old;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+    CURLcode cc = curl_easy_perform(h);
+    if (!sigismember(&old, SIGPIPE)) {
+        struct timespec zero = {0, 0};
+        while (sigtimedwait(&pipe_set, NULL, &zero) == SIGPIPE)
+            ;
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+    }
+    return cc;
+}
+
 int s3_perform(bkp_s3 *s, s3_req *r)
 {
     static const char empty_sha[] =
@@ -293,11 +358,18 @@ int s3_perform(bkp_s3 *s, s3_req *r)
     for (struct curl_slist *p = r->headers; p; p = p->next)
         if (strncasecmp(p->data, "x-amz-content-sha256:", 21) == 0)
             sha = NULL; /* the caller's, for a body */
-    char *url = NULL, errbuf[CURL_ERROR_SIZE];
+    char *url = NULL, errbuf[CURL_ERROR_SIZE] = "";
     int rc = build_url(s, r, &url);
+    if (rc < 0) {
+        bkp_error("S3 %s: the key is not one an S3 request can name exactly (empty, over %d "
+                  "bytes, a '.' or '..' segment, or a control character): %s",
+                  r->what, BKP_S3_KEY_MAX, bkp_strerror(rc));
+        return rc;
+    }
     off_t start = r->out_fd >= 0 ? lseek(r->out_fd, 0, SEEK_CUR) : 0;
     CURLcode cc = CURLE_OK;
     unsigned pause = s->backoff_ms;
+    bool local_err = false;
     for (unsigned attempt = 1; rc == 0; attempt++) {
         call c = {.r = r};
         struct curl_slist *hdrs = NULL;
@@ -305,18 +377,20 @@ int s3_perform(bkp_s3 *s, s3_req *r)
         r->status = 0, r->written = 0, r->too_big = false, r->body_len = 0;
         r->code[0] = r->message[0] = '\0';
         rc = setup(s, r, &c, url, sha, &hdrs, errbuf);
-        cc = rc == 0 ? curl_easy_perform(s->curl) : CURLE_OK;
+        cc = rc == 0 ? perform_nopipe(s->curl) : CURLE_OK;
         curl_slist_free_all(hdrs);
         if (rc < 0)
             break;
         curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &r->status);
         bool answered = r->status >= 200;
         if (c.io_err) {
-            rc = c.io_err;
+            rc = c.io_err, local_err = true;
         } else if (r->too_big) {
             rc = -EFBIG;
         } else if (cc != CURLE_OK && !(answered && !c.ok_status)) {
             rc = transient_curl(cc) ? -EAGAIN : -EIO;
+        } else if (c.ok_status && r->bad_header) {
+            rc = -EBADMSG;
         } else if (!c.ok_status) {
             if (r->body_len && bkp_s3_parse_error(r->body, r->body_len, r->code, r->message) < 0)
                 r->code[0] = '\0';
@@ -333,7 +407,10 @@ int s3_perform(bkp_s3 *s, s3_req *r)
         rc = 0;
     }
     free(url);
-    if (rc < 0)
+    if (rc < 0 && local_err)
+        bkp_error("S3 %s: %s the local file failed: %s", r->what,
+                  r->out_fd >= 0 ? "writing" : "reading", bkp_strerror(rc));
+    else if (rc < 0)
         s3_log(s, r, rc, cc, errbuf);
     return rc;
 }
@@ -351,7 +428,8 @@ static void s3_log(bkp_s3 *s, const s3_req *r, int rc, CURLcode cc, const char *
     case -EPERM:
         bkp_error("S3 %s at %s: the server does not accept the credentials (%s); check the key "
                   "id and secret in the credentials file, that the key may use bucket %s, and "
-                  "the region '%s' in the policy", w, s->endpoint, why, s->bucket, s->region);
+                  "the region '%s' in the policy",
+                  w, s->endpoint, why, s->bucket, s->region);
         break;
     case -ETIME:
         bkp_error("S3 %s at %s: this host's clock differs from the server's by more than 15 "
@@ -361,43 +439,49 @@ static void s3_log(bkp_s3 *s, const s3_req *r, int rc, CURLcode cc, const char *
     case -ENOSPC:
         bkp_error("S3 %s at %s: the bucket's quota is full (%s); raise the quota with the "
                   "provider (Ceph: radosgw-admin quota set) — locked objects cannot be "
-                  "deleted to make room", w, s->endpoint, why);
+                  "deleted to make room",
+                  w, s->endpoint, why);
         break;
     case -ENOENT:
         if (!r->key || !strcmp(r->code, "NoSuchBucket"))
             bkp_error("S3 %s: no bucket %s at %s (%s); check the bucket name and endpoint, or "
                       "create the bucket with Object Lock: aws s3api create-bucket --bucket %s "
-                      "--object-lock-enabled-for-bucket --endpoint-url %s", w, s->bucket,
-                      s->endpoint, why, s->bucket, s->endpoint);
+                      "--object-lock-enabled-for-bucket --endpoint-url %s",
+                      w, s->bucket, s->endpoint, why, s->bucket, s->endpoint);
         else
             bkp_error("S3 %s at %s: no such object or version (%s)", w, s->endpoint, why);
         break;
     case -EACCES:
         bkp_error("S3 %s at %s: refused by the server (%s); check that the key may do this in "
-                  "bucket %s, and any lock on the object", w, s->endpoint, why, s->bucket);
+                  "bucket %s, and any lock on the object",
+                  w, s->endpoint, why, s->bucket);
         break;
     case -EINVAL:
         bkp_error("S3 %s at %s: the server refused the request (%s); check that the bucket "
-                  "has Object Lock and that the server supports it", w, s->endpoint, why);
+                  "has Object Lock and that the server supports it",
+                  w, s->endpoint, why);
         break;
     case -EBADMSG:
         bkp_error("S3 %s at %s: %s (%s); retry, and check the network path if it recurs", w,
-                  s->endpoint, r->code[0] ? "the bytes arrived damaged or changed while sent"
-                                          : "an answer that is not S3's", why);
+                  s->endpoint,
+                  r->code[0] ? "the bytes arrived damaged or changed while sent"
+                             : "an answer that is not S3's",
+                  why);
         break;
     case -EFBIG:
-        bkp_error("S3 %s at %s: larger than the %llu bytes expected; it is not an object bkp "
-                  "wrote", w, s->endpoint,
-                  (unsigned long long)(r->out_fd >= 0 ? r->out_max : r->body_max));
+        bkp_error("S3 %s at %s: larger than the %llu bytes allowed; it is not what bkp "
+                  "wrote there",
+                  w, s->endpoint, (unsigned long long)(r->out_fd >= 0 ? r->out_max : r->body_max));
         break;
     case -EIO:
         if (cc != CURLE_OK && r->status < 200)
             bkp_error("S3 %s at %s: %s; check that the endpoint is reachable (network, proxy, "
-                      "TLS certificate) and retry", w, s->endpoint,
-                      errbuf[0] ? errbuf : curl_easy_strerror(cc));
+                      "TLS certificate) and retry",
+                      w, s->endpoint, errbuf[0] ? errbuf : curl_easy_strerror(cc));
         else
             bkp_error("S3 %s at %s: the server failed (%s), after %u attempts; retry later, "
-                      "or check the server's health", w, s->endpoint, why, s->attempts);
+                      "or check the server's health",
+                      w, s->endpoint, why, s->attempts);
         break;
     default:
         bkp_error("S3 %s at %s: %s", w, s->endpoint, bkp_strerror(rc));

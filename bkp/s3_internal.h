@@ -31,12 +31,12 @@ struct bkp_s3 {
 /* One request and its answer. The caller fills the first part; s3_perform
  * fills the rest. */
 typedef struct s3_req {
-    const char *method; /* "GET", "PUT", "HEAD" or "DELETE" */
-    const char *key;    /* NULL: the bucket itself */
-    const char *query;  /* sorted, encoded ("versionId=abc"), or NULL */
-    const char *what;   /* for messages: "upload of data/ab/cd" */
+    const char *method;         /* "GET", "PUT", "HEAD" or "DELETE" */
+    const char *key;            /* NULL: the bucket itself */
+    const char *query;          /* sorted, encoded ("versionId=abc"), or NULL */
+    const char *what;           /* for messages: "upload of data/ab/cd" */
     struct curl_slist *headers; /* extra request headers, borrowed */
-    unsigned quiet;     /* S3_QUIET_* bits: errors the caller reports itself */
+    unsigned quiet;             /* S3_QUIET_* bits: errors the caller reports itself */
     /* Body of a PUT: `in_len` bytes from `in_fd` (pread) or `in_buf`. */
     int in_fd;
     const void *in_buf;
@@ -57,6 +57,7 @@ typedef struct s3_req {
     char lock_mode[32], retain_until[64], last_modified[64];
     uint64_t content_length;
     bool has_length, delete_marker;
+    bool bad_header; /* a header too long to be S3's */
     char code[64], message[256];
 } s3_req;
 

@@ -21,7 +21,8 @@
 static void bad_answer(bkp_s3 *s, const char *what)
 {
     bkp_error("S3 %s at %s: an answer that is not S3's; check that the endpoint is an S3 "
-              "service (and not a proxy's or captive portal's page)", what, s->endpoint);
+              "service (and not a proxy's or captive portal's page)",
+              what, s->endpoint);
 }
 
 /* "?versionId=…" or NULL: `q` has room for a version id encoded. */
@@ -52,8 +53,8 @@ int bkp_s3_bucket_check(bkp_s3 *s, bkp_s3_bucket_info *info)
     r.query = "object-lock=";
     r.quiet = S3_QUIET_ENOENT; /* no configuration: no Object Lock */
     rc = s3_perform(s, &r);
-    if (rc == 0 && bkp_s3_parse_lock_config(r.body, r.body_len, &in.object_lock,
-                                            &in.default_mode, &in.default_days) < 0)
+    if (rc == 0 && bkp_s3_parse_lock_config(r.body, r.body_len, &in.object_lock, &in.default_mode,
+                                            &in.default_days) < 0)
         rc = -EBADMSG, bad_answer(s, r.what);
     if (rc == -ENOENT && strcmp(r.code, "NoSuchBucket") != 0)
         rc = 0;
@@ -72,8 +73,8 @@ int bkp_s3_bucket_check(bkp_s3 *s, bkp_s3_bucket_info *info)
     if (!in.versioning) {
         bkp_error("S3 bucket %s at %s has Object Lock but versioning is not enabled; enable "
                   "it: `aws s3api put-bucket-versioning --bucket %s --versioning-configuration "
-                  "Status=Enabled --endpoint-url %s`", s->bucket, s->endpoint, s->bucket,
-                  s->endpoint);
+                  "Status=Enabled --endpoint-url %s`",
+                  s->bucket, s->endpoint, s->bucket, s->endpoint);
         return -ENOTSUP;
     }
     *info = in;
@@ -166,8 +167,8 @@ static int lock_headers(bkp_s3_lock mode, time_t until, struct curl_slist **l)
     return n ? 0 : -ENOMEM;
 }
 
-int bkp_s3_put(bkp_s3 *s, const char *key, int fd, const void *buf, uint64_t len,
-               bkp_s3_lock mode, time_t retain_until, char version_id[BKP_S3_VERSION_MAX + 1])
+int bkp_s3_put(bkp_s3 *s, const char *key, int fd, const void *buf, uint64_t len, bkp_s3_lock mode,
+               time_t retain_until, char version_id[BKP_S3_VERSION_MAX + 1])
 {
     if (!key || !*key || (fd < 0 && !buf && len) || (mode != BKP_S3_LOCK_NONE && retain_until <= 0))
         abort();
@@ -190,7 +191,8 @@ int bkp_s3_put(bkp_s3 *s, const char *key, int fd, const void *buf, uint64_t len
         if (strcasecmp(etag, md5_hex) != 0) {
             bkp_error("S3 %s at %s: the server's ETag '%s' is not the MD5 %s of the bytes sent; "
                       "the copy does not count — check for a proxy or server-side encryption "
-                      "that changes ETags, and retry", what, s->endpoint, etag, md5_hex);
+                      "that changes ETags, and retry",
+                      what, s->endpoint, etag, md5_hex);
             rc = -EBADMSG;
         }
     }
@@ -284,7 +286,8 @@ int bkp_s3_retain(bkp_s3 *s, const char *key, const char *version_id, bkp_s3_loc
     bkp_s3_format_time(until, t);
     int n = snprintf(body, sizeof(body),
                      "<Retention xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Mode>%s</Mode>"
-                     "<RetainUntilDate>%s</RetainUntilDate></Retention>", s3_lock_name(mode), t);
+                     "<RetainUntilDate>%s</RetainUntilDate></Retention>",
+                     s3_lock_name(mode), t);
     snprintf(what, sizeof(what), "retention of %s until %s", key, t);
     s3_req r;
     s3_req_init(&r, "PUT", key, what);

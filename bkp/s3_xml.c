@@ -23,6 +23,20 @@
 #include "bkp/s3.h"
 #include "bkp/s3_internal.h"
 
+/* libxml2 reports some errors (encodings) through its generic handler even
+ * with XML_PARSE_NOERROR; a hostile server must not write to our terminal
+ * or logs through it. The handlers are per thread, and this module is the
+ * only user of libxml2 in bkp. */
+static void quiet_generic(void *ctx, const char *msg, ...)
+{
+    (void)ctx, (void)msg;
+}
+
+static void quiet_structured(void *ctx, xmlErrorPtr err)
+{
+    (void)ctx, (void)err;
+}
+
 static int xml_open(const char *xml, size_t len, const char *root_name, xmlDocPtr *doc,
                     xmlNodePtr *root)
 {
@@ -32,6 +46,8 @@ static int xml_open(const char *xml, size_t len, const char *root_name, xmlDocPt
     for (size_t i = 0; i + 1 < len; i++)
         if (xml[i] == '<' && xml[i + 1] == '!')
             return -EBADMSG;
+    xmlSetGenericErrorFunc(NULL, quiet_generic);
+    xmlSetStructuredErrorFunc(NULL, quiet_structured);
     xmlDocPtr d = xmlReadMemory(xml, (int)len, NULL, NULL,
                                 XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
     if (!d)
@@ -96,7 +112,7 @@ static int text_u64(xmlNodePtr n, uint64_t *out)
 
 const char *s3_lock_name(bkp_s3_lock mode)
 {
-    return mode == BKP_S3_LOCK_COMPLIANCE ? "COMPLIANCE"
+    return mode == BKP_S3_LOCK_COMPLIANCE   ? "COMPLIANCE"
            : mode == BKP_S3_LOCK_GOVERNANCE ? "GOVERNANCE"
                                             : "NONE";
 }
@@ -145,11 +161,15 @@ int bkp_s3_parse_time(const char *s, time_t *out)
     if (s[pos] != 'Z' || s[pos + 1] != '\0')
         return -EINVAL;
     static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (f[0] < 1970 || f[1] < 1 || f[1] > 12 || f[2] < 1 || f[2] > mdays[f[1] - 1] ||
-        f[3] > 23 || f[4] > 59 || f[5] > 60)
+    if (f[0] < 1970 || f[1] < 1 || f[1] > 12 || f[2] < 1 || f[2] > mdays[f[1] - 1] || f[3] > 23 ||
+        f[4] > 59 || f[5] > 60)
         return -EINVAL;
-    struct tm tm = {.tm_year = f[0] - 1900, .tm_mon = f[1] - 1, .tm_mday = f[2],
-                    .tm_hour = f[3], .tm_min = f[4], .tm_sec = f[5] == 60 ? 59 : f[5]};
+    struct tm tm = {.tm_year = f[0] - 1900,
+                    .tm_mon = f[1] - 1,
+                    .tm_mday = f[2],
+                    .tm_hour = f[3],
+                    .tm_min = f[4],
+                    .tm_sec = f[5] == 60 ? 59 : f[5]};
     time_t t = timegm(&tm);
     if (t == (time_t)-1 || tm.tm_mday != f[2]) /* 29 February of a common year */
         return -EINVAL;
@@ -229,8 +249,8 @@ static int list_entry(xmlNodePtr e, bool marker, bool versions, bkp_s3_object *o
 }
 
 /* The page's own fields: IsTruncated and where the next page starts. */
-static int list_field(xmlNodePtr n, bool versions, bool *truncated, char *next,
-                      char *next_version, bool *has_next)
+static int list_field(xmlNodePtr n, bool versions, bool *truncated, char *next, char *next_version,
+                      bool *has_next)
 {
     if (is(n, "IsTruncated"))
         return text_bool(n, truncated);

@@ -7,6 +7,12 @@
  * LOCKED has Object Lock (and so versioning), PLAIN neither, DEFAULT Object
  * Lock with a default retention of GOVERNANCE for 1 day.
  * Prints one "ok - …" line per check; exits 1 at the first that fails.
+ *
+ * usage: s3_try --faults ENDPOINT CREDENTIALS WORKDIR
+ *
+ * The same client against tests/support/s3-fault-server.py, a fake endpoint
+ * that fails on purpose: retries, answers that are not S3's, an ETag that
+ * does not match, a download cut short, a listing that never ends.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -131,8 +137,8 @@ static void buckets(bkp_s3_conf *c, const char *locked, const char *plain)
     c->bucket = "no-such-bucket-here";
     s = open_or_die(c);
     rc = bkp_s3_bucket_check(s, &in);
-    check(rc == -ENOENT && logged("create-bucket"), "bucket_check of a missing bucket: -ENOENT (%d)",
-          rc);
+    check(rc == -ENOENT && logged("create-bucket"),
+          "bucket_check of a missing bucket: -ENOENT (%d)", rc);
     bkp_s3_close(s);
     c->bucket = locked;
 }
@@ -150,24 +156,31 @@ static void round_trip(bkp_s3 *s)
     int rc = bkp_s3_put(s, "data/00/pack 1+é", fd, NULL, n, BKP_S3_LOCK_COMPLIANCE, until, vid);
     clock_gettime(CLOCK_MONOTONIC, &b);
     double secs = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
-    check(rc == 0 && vid[0], "put of %zu bytes from a file with COMPLIANCE until +600 s: version %s "
-          "(%.1f MiB/s)", n, vid, (double)n / 1048576.0 / secs);
+    check(rc == 0 && vid[0],
+          "put of %zu bytes from a file with COMPLIANCE until +600 s: version %s "
+          "(%.1f MiB/s)",
+          n, vid, (double)n / 1048576.0 / secs);
     bkp_s3_object o;
     rc = bkp_s3_head(s, "data/00/pack 1+é", NULL, &o);
     bkp_s3_format_time(o.retain_until, t1);
     bkp_s3_format_time(until, t2);
     check(rc == 0 && o.size == n && strlen(o.etag) == 32 && o.mode == BKP_S3_LOCK_COMPLIANCE &&
               o.retain_until == until && !strcmp(o.version_id, vid),
-          "head: size %llu, ETag %s, COMPLIANCE until %s (wanted %s)",
-          (unsigned long long)o.size, o.etag, t1, t2);
+          "head: size %llu, ETag %s, COMPLIANCE until %s (wanted %s)", (unsigned long long)o.size,
+          o.etag, t1, t2);
     int out = open(back, O_RDWR | O_CREAT | O_TRUNC, 0600);
     uint64_t got = 0;
+    clock_gettime(CLOCK_MONOTONIC, &a);
     rc = bkp_s3_get_fd(s, "data/00/pack 1+é", vid, out, n, &got);
-    check(rc == 0 && got == n && same_files(fd, out), "get_fd of that version: the same %llu bytes",
-          (unsigned long long)got);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    secs = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+    check(rc == 0 && got == n && same_files(fd, out),
+          "get_fd of that version: the same %llu bytes (%.1f MiB/s)", (unsigned long long)got,
+          (double)n / 1048576.0 / secs);
     check(ftruncate(out, 0) == 0 && lseek(out, 0, SEEK_SET) == 0, "truncate");
     rc = bkp_s3_get_fd(s, "data/00/pack 1+é", NULL, out, n - 1, &got);
-    check(rc == -EFBIG && logged("larger than"), "get_fd with a cap one byte short: -EFBIG (%d)", rc);
+    check(rc == -EFBIG && logged("larger than"), "get_fd with a cap one byte short: -EFBIG (%d)",
+          rc);
     void *buf = NULL;
     size_t len = 0;
     rc = bkp_s3_put(s, "label", -1, "bkp label\n", 10, BKP_S3_LOCK_NONE, 0, NULL);
@@ -187,7 +200,8 @@ static void round_trip(bkp_s3 *s)
     check(rc == -EACCES, "retention shortened: refused, -EACCES (%d)", rc);
     logbuf[0] = '\0';
     rc = bkp_s3_delete(s, "data/00/pack 1+é", vid, false);
-    check(rc == -EACCES && !logbuf[0], "delete of the locked version: -EACCES, not logged (%d)", rc);
+    check(rc == -EACCES && !logbuf[0], "delete of the locked version: -EACCES, not logged (%d)",
+          rc);
     rc = bkp_s3_delete(s, "data/00/pack 1+é", vid, true);
     check(rc == -EACCES, "delete with the governance bypass: -EACCES (%d)", rc);
     rc = bkp_s3_delete(s, "data/00/pack 1+é", NULL, false);
@@ -210,16 +224,21 @@ static void listings(bkp_s3 *s)
         check(bkp_s3_put(s, key, -1, key, strlen(key), BKP_S3_LOCK_NONE, 0, NULL) == 0, "put %s",
               key);
     }
-    check(bkp_s3_put(s, "idx/00", -1, "again", 5, BKP_S3_LOCK_NONE, 0, NULL) == 0, "put idx/00 again");
+    check(bkp_s3_put(s, "idx/00", -1, "again", 5, BKP_S3_LOCK_NONE, 0, NULL) == 0,
+          "put idx/00 again");
     check(bkp_s3_delete(s, "idx/01", NULL, false) == 0, "delete idx/01 (a marker)");
     counts c = {.ordered = true};
     int rc = bkp_s3_list(s, "idx/", count, &c);
-    check(rc == 0 && c.n == 4 && c.ordered, "list idx/ over pages of 2: 4 current objects in "
-          "order (%d, %d)", rc, c.n);
+    check(rc == 0 && c.n == 4 && c.ordered,
+          "list idx/ over pages of 2: 4 current objects in "
+          "order (%d, %d)",
+          rc, c.n);
     counts v = {.ordered = true};
     rc = bkp_s3_list_versions(s, "idx/", count, &v);
-    check(rc == 0 && v.n == 7 && v.markers == 1, "list_versions idx/ over pages of 2: 7 entries, "
-          "1 delete marker (%d, %d, %d)", rc, v.n, v.markers);
+    check(rc == 0 && v.n == 7 && v.markers == 1,
+          "list_versions idx/ over pages of 2: 7 entries, "
+          "1 delete marker (%d, %d, %d)",
+          rc, v.n, v.markers);
     counts all = {.ordered = true};
     rc = bkp_s3_list(s, NULL, count, &all);
     check(rc == 0 && all.n == 5, "list of the whole bucket: 5 (%d, %d)", rc, all.n);
@@ -231,8 +250,8 @@ static void wrong_secret(const char *creds, const char *wrong)
     char text[4096], *key = NULL, *secret = NULL;
     int line = 0, fd = open(creds, O_RDONLY);
     ssize_t n = fd >= 0 ? read(fd, text, sizeof(text)) : -1;
-    check(n > 0 && bkp_s3_creds_parse(text, (size_t)n, NULL, &key, &secret, &line) == 0,
-          "read %s", creds);
+    check(n > 0 && bkp_s3_creds_parse(text, (size_t)n, NULL, &key, &secret, &line) == 0, "read %s",
+          creds);
     close(fd);
     FILE *f = fopen(wrong, "w");
     check(f != NULL, "write %s", wrong);
@@ -294,16 +313,107 @@ static void failures(bkp_s3_conf *c)
     bkp_s3_close(s);
 }
 
+static bkp_s3 *open_bucket(bkp_s3_conf *c, const char *bucket)
+{
+    c->bucket = bucket;
+    return open_or_die(c);
+}
+
+static void faults(bkp_s3_conf *c)
+{
+    bkp_s3_bucket_info in;
+    bkp_s3 *s = open_bucket(c, "slow");
+    int rc = bkp_s3_bucket_check(s, &in);
+    check(rc == 0 && in.object_lock && !logbuf[0], "503 SlowDown twice: retried, then ok (%d)", rc);
+    bkp_s3_close(s);
+    s = open_bucket(c, "down");
+    rc = bkp_s3_bucket_check(s, &in);
+    check(rc == -EIO && logged("the server failed (HTTP 500 InternalError"),
+          "500 every time: -EIO after the retries (%d)", rc);
+    bkp_s3_close(s);
+    s = open_bucket(c, "html");
+    rc = bkp_s3_bucket_check(s, &in);
+    check(rc == -EBADMSG && logged("not S3's"), "an HTML page for an answer: -EBADMSG (%d)", rc);
+    bkp_s3_close(s);
+    s = open_bucket(c, "skew");
+    rc = bkp_s3_bucket_check(s, &in);
+    check(rc == -ETIME && logged("set the clock"),
+          "RequestTimeTooSkewed: -ETIME, saying to set "
+          "the clock (%d)",
+          rc);
+    bkp_s3_close(s);
+    s = open_bucket(c, "xxe");
+    rc = bkp_s3_bucket_check(s, &in);
+    check(rc == -EBADMSG && logged("not S3's"), "an answer with a DOCTYPE (XXE): -EBADMSG (%d)",
+          rc);
+    bkp_s3_close(s);
+    s = open_bucket(c, "huge");
+    rc = bkp_s3_list(s, "", count, &(counts){.ordered = true});
+    check(rc == -EFBIG && logged("larger than"), "a 5 MiB listing page: -EFBIG (%d)", rc);
+    bkp_s3_close(s);
+    s = open_bucket(c, "loop");
+    rc = bkp_s3_list(s, "", count, &(counts){.ordered = true});
+    check(rc == -EBADMSG && logged("not S3's"), "a listing whose token never moves: -EBADMSG (%d)",
+          rc);
+    bkp_s3_close(s);
+
+    s = open_bucket(c, "obj");
+    char vid[BKP_S3_VERSION_MAX + 1];
+    rc = bkp_s3_put(s, "etag", -1, "data", 4, BKP_S3_LOCK_NONE, 0, vid);
+    check(rc == -EBADMSG && logged("is not the MD5"),
+          "an ETag that is not the MD5 sent: -EBADMSG "
+          "(%d)",
+          rc);
+    rc = bkp_s3_put(s, "full", -1, "data", 4, BKP_S3_LOCK_NONE, 0, vid);
+    check(rc == -ENOSPC && logged("raise the quota"),
+          "QuotaExceeded: -ENOSPC, saying to raise "
+          "the quota (%d)",
+          rc);
+    char path[512];
+    snprintf(path, sizeof(path), "%s/flaky", workdir);
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    uint64_t got = 0;
+    bool same = true;
+    rc = bkp_s3_get_fd(s, "flaky", NULL, fd, 1 << 20, &got);
+    struct stat st;
+    unsigned char b[1000];
+    check(fstat(fd, &st) == 0 && pread(fd, b, sizeof(b), 0) == 1000, "read back");
+    for (int i = 0; i < 1000; i++)
+        same &= b[i] == (unsigned char)((i * 7) % 251);
+    check(rc == 0 && got == 1000 && st.st_size == 1000 && same,
+          "a download cut short: retried from the start, the file holds exactly the object "
+          "(%d, %lld bytes)",
+          rc, (long long)st.st_size);
+    close(fd);
+    unlink(path);
+    void *buf = NULL;
+    size_t len;
+    rc = bkp_s3_get(s, "big", NULL, 100, &buf, &len);
+    check(rc == -EFBIG && !buf && logged("larger than"),
+          "10000 bytes with a limit of 100: -EFBIG "
+          "(%d)",
+          rc);
+    bkp_s3_close(s);
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 5 && strcmp(argv[1], "--faults") == 0) {
+        workdir = argv[4];
+        bkp_log_set_sink(sink, NULL);
+        bkp_s3_conf c = {.endpoint = argv[2], .region = "us-east-1", .credentials_file = argv[3]};
+        faults(&c);
+        printf("all S3 fault checks passed\n");
+        return 0;
+    }
     if (argc != 8) {
         fprintf(stderr, "usage: s3_try ENDPOINT REGION CREDENTIALS LOCKED PLAIN DEFAULT WORKDIR\n");
         return 2;
     }
     workdir = argv[7];
     bkp_log_set_sink(sink, NULL);
-    bkp_s3_conf c = {.endpoint = argv[1], .region = argv[2], .credentials_file = argv[3],
-                     .page_size = 2};
+    bkp_s3_conf c = {
+        .endpoint = argv[1], .region = argv[2], .credentials_file = argv[3], .page_size = 2};
     buckets(&c, argv[4], argv[5]);
     bkp_s3 *s = open_or_die(&c);
     round_trip(s);

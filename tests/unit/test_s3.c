@@ -53,10 +53,18 @@ static void test_time(void **state)
     assert_int_equal((long long)t, 1795466400LL);
     assert_int_equal(bkp_s3_parse_time("2028-02-29T00:00:00Z", &t), 0);
     static const char *bad[] = {
-        "2026-11-23T20:40:00",  "2026-11-23 20:40:00Z",  "2026-13-01T00:00:00Z",
-        "2026-02-30T00:00:00Z", "2027-02-29T00:00:00Z",  "2026-11-23T24:00:00Z",
-        "1969-12-31T23:59:59Z", "2026-11-23T20:40:00.Z", "2026-11-23T20:40:00Zjunk",
-        "2026-1-23T20:40:00Z",  "",                       "2026-11-23T20:40:00+09:00",
+        "2026-11-23T20:40:00",
+        "2026-11-23 20:40:00Z",
+        "2026-13-01T00:00:00Z",
+        "2026-02-30T00:00:00Z",
+        "2027-02-29T00:00:00Z",
+        "2026-11-23T24:00:00Z",
+        "1969-12-31T23:59:59Z",
+        "2026-11-23T20:40:00.Z",
+        "2026-11-23T20:40:00Zjunk",
+        "2026-1-23T20:40:00Z",
+        "",
+        "2026-11-23T20:40:00+09:00",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_int_equal(bkp_s3_parse_time(bad[i], &t), -EINVAL);
@@ -119,7 +127,8 @@ static const char page1[] =
     "<StorageClass>STANDARD</StorageClass></Contents>"
     "<Contents><Key>data/ab</Key><LastModified>2026-11-23T20:41:00.000Z</LastModified>"
     "<ETag>\"e4d909c290d0fb1ca068ffaddf22cbd0\"</ETag><Size>20</Size></Contents>"
-    "<KeyCount>2</KeyCount><NextContinuationToken>1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=</NextContinuationToken>"
+    "<KeyCount>2</KeyCount><NextContinuationToken>1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=</"
+    "NextContinuationToken>"
     "</ListBucketResult>";
 static const char page2[] =
     "<ListBucketResult " NS "><Name>b</Name><IsTruncated>false</IsTruncated>"
@@ -146,8 +155,9 @@ static void test_list(void **state)
     assert_int_equal(st.n, 1);
     /* Shapes that are not a listing: nothing is called. */
     static const char *bad[] = {
-        "<ListBucketResult><IsTruncated>true</IsTruncated></ListBucketResult>", /* no token */
-        "<ListBucketResult><Contents><Key>k</Key></Contents></ListBucketResult>", /* no IsTruncated */
+        "<ListBucketResult><IsTruncated>true</IsTruncated></ListBucketResult>",   /* no token */
+        "<ListBucketResult><Contents><Key>k</Key></Contents></ListBucketResult>", /* no IsTruncated
+                                                                                   */
         "<ListBucketResult><IsTruncated>false</IsTruncated><Contents><Key>k</Key>"
         "<LastModified>2026-11-23T20:42:00Z</LastModified><ETag>\"x\"</ETag></Contents>"
         "</ListBucketResult>", /* no Size */
@@ -166,10 +176,12 @@ static void test_list(void **state)
     }
     /* A key longer than any bkp writes. */
     char *big = malloc(3000);
-    int n = snprintf(big, 3000, "<ListBucketResult><IsTruncated>false</IsTruncated><Contents>"
-                                "<Key>%01100d</Key><LastModified>2026-11-23T20:42:00Z"
-                                "</LastModified><ETag>e</ETag><Size>1</Size></Contents>"
-                                "</ListBucketResult>", 0);
+    int n = snprintf(big, 3000,
+                     "<ListBucketResult><IsTruncated>false</IsTruncated><Contents>"
+                     "<Key>%01100d</Key><LastModified>2026-11-23T20:42:00Z"
+                     "</LastModified><ETag>e</ETag><Size>1</Size></Contents>"
+                     "</ListBucketResult>",
+                     0);
     seen z = {0};
     assert_int_equal(bkp_s3_parse_list(big, (size_t)n, false, collect, &z, next, NULL), -EBADMSG);
     free(big);
@@ -184,10 +196,12 @@ static const char versions1[] =
     "<LastModified>2026-11-23T20:43:00.000Z</LastModified><Owner><ID>o</ID></Owner>"
     "</DeleteMarker>"
     "<Version><Key>canary</Key><VersionId>v1</VersionId><IsLatest>false</IsLatest>"
-    "<LastModified>2026-11-23T20:40:00.000Z</LastModified><ETag>\"d41d8cd98f00b204e9800998ecf8427e\"</ETag>"
+    "<LastModified>2026-11-23T20:40:00.000Z</"
+    "LastModified><ETag>\"d41d8cd98f00b204e9800998ecf8427e\"</ETag>"
     "<Size>0</Size><StorageClass>STANDARD</StorageClass></Version>"
     "<Version><Key>label</Key><VersionId>v2.x</VersionId><IsLatest>true</IsLatest>"
-    "<LastModified>2026-11-23T20:40:00.000Z</LastModified><ETag>\"9e107d9d372bb6826bd81d3542a419d6\"</ETag>"
+    "<LastModified>2026-11-23T20:40:00.000Z</"
+    "LastModified><ETag>\"9e107d9d372bb6826bd81d3542a419d6\"</ETag>"
     "<Size>43</Size></Version></ListVersionsResult>";
 
 static void test_versions(void **state)
@@ -267,7 +281,8 @@ static void test_versioning_retention(void **state)
     bool on = true;
     const char *en = "<VersioningConfiguration " NS "><Status>Enabled</Status>"
                      "</VersioningConfiguration>";
-    const char *su = "<VersioningConfiguration><Status>Suspended</Status></VersioningConfiguration>";
+    const char *su =
+        "<VersioningConfiguration><Status>Suspended</Status></VersioningConfiguration>";
     const char *never = "<VersioningConfiguration " NS "/>";
     const char *junk = "<VersioningConfiguration><Status>On</Status></VersioningConfiguration>";
     assert_int_equal(bkp_s3_parse_versioning(en, strlen(en), &on), 0);
@@ -302,10 +317,12 @@ static void test_refused_xml(void **state)
         "<!ENTITY lol3 \"&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;\">]>"
         "<VersioningConfiguration><Status>&lol3;</Status></VersioningConfiguration>";
     assert_int_equal(bkp_s3_parse_versioning(bomb, strlen(bomb), &on), -EBADMSG);
-    const char *xxe = "<?xml version=\"1.0\"?><!DOCTYPE e [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>"
-                      "<Error><Code>&x;</Code></Error>";
+    const char *xxe =
+        "<?xml version=\"1.0\"?><!DOCTYPE e [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>"
+        "<Error><Code>&x;</Code></Error>";
     assert_int_equal(bkp_s3_parse_error(xxe, strlen(xxe), code, msg), -EBADMSG);
-    const char *ext = "<!DOCTYPE Error SYSTEM \"http://example.com/e.dtd\"><Error><Code>c</Code></Error>";
+    const char *ext =
+        "<!DOCTYPE Error SYSTEM \"http://example.com/e.dtd\"><Error><Code>c</Code></Error>";
     assert_int_equal(bkp_s3_parse_error(ext, strlen(ext), code, msg), -EBADMSG);
     const char *undef = "<Error><Code>&undefined;</Code></Error>";
     assert_int_equal(bkp_s3_parse_error(undef, strlen(undef), code, msg), -EBADMSG);
@@ -398,9 +415,9 @@ static void test_creds(void **state)
         const char *text;
         int line;
     } bad[] = {
-        {"[default]\naws_access_key_id = A\n", 0},                      /* no secret */
+        {"[default]\naws_access_key_id = A\n", 0},                          /* no secret */
         {"[other]\naws_access_key_id = A\naws_secret_access_key = B\n", 0}, /* no section */
-        {"aws_access_key_id = A\n[default]\n", 1},                      /* before a section */
+        {"aws_access_key_id = A\n[default]\n", 1},                          /* before a section */
         {"[default]\naws_access_key_id = A\naws_access_key_id = B\naws_secret_access_key = C\n", 3},
         {"[default]\naws_access_key_id =\naws_secret_access_key = C\n", 2},
         {"[default]\naws_access_key_id = A B\naws_secret_access_key = C\n", 2},
@@ -447,8 +464,10 @@ static void test_open(void **state)
     const char *text = "[default]\naws_access_key_id = A\naws_secret_access_key = B\n";
     assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
     close(fd);
-    bkp_s3_conf c = {.endpoint = "http://127.0.0.1:7480", .bucket = "hospital-bkp",
-                     .region = "us-east-1", .credentials_file = path};
+    bkp_s3_conf c = {.endpoint = "http://127.0.0.1:7480",
+                     .bucket = "hospital-bkp",
+                     .region = "us-east-1",
+                     .credentials_file = path};
     bkp_s3 *s = NULL;
     bkp_log_set_sink(sink, NULL);
     assert_int_equal(bkp_s3_open(&c, &s), 0);
@@ -456,6 +475,11 @@ static void test_open(void **state)
     bkp_s3_close(NULL);
     c.endpoint = "https://s3.example.jp/";
     assert_int_equal(bkp_s3_open(&c, &s), 0);
+    /* Keys a URL would not carry as they are: refused before sending. */
+    static const char *bad_keys[] = {"a/../b", "..", "./x", "a/.", "a\nb", ""};
+    bkp_s3_object o;
+    for (size_t i = 0; i < sizeof(bad_keys) / sizeof(bad_keys[0]); i++)
+        assert_int_equal(bkp_s3_head(s, bad_keys[i], NULL, &o), -EINVAL);
     bkp_s3_close(s);
     /* Plain http beyond loopback, only with allow_http. */
     logbuf[0] = '\0';
@@ -466,8 +490,9 @@ static void test_open(void **state)
     assert_int_equal(bkp_s3_open(&c, &s), 0);
     bkp_s3_close(s);
     c.allow_http = false;
-    static const char *bad_endpoints[] = {"ftp://x", "https://user@host", "https://h/path",
-                                          "https://h:99999999", "https://h?x=1", "s3.example.jp"};
+    static const char *bad_endpoints[] = {"ftp://x",        "https://user@host",
+                                          "https://h/path", "https://h:99999999",
+                                          "https://h?x=1",  "s3.example.jp"};
     for (size_t i = 0; i < sizeof(bad_endpoints) / sizeof(bad_endpoints[0]); i++) {
         c.endpoint = bad_endpoints[i];
         assert_int_equal(bkp_s3_open(&c, &s), -EINVAL);
@@ -499,11 +524,11 @@ static void test_open(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_time),       cmocka_unit_test(test_error),
-        cmocka_unit_test(test_list),       cmocka_unit_test(test_versions),
-        cmocka_unit_test(test_lock_config), cmocka_unit_test(test_versioning_retention),
-        cmocka_unit_test(test_refused_xml), cmocka_unit_test(test_creds),
-        cmocka_unit_test(test_encode),     cmocka_unit_test(test_open),
+        cmocka_unit_test(test_time),         cmocka_unit_test(test_error),
+        cmocka_unit_test(test_list),         cmocka_unit_test(test_versions),
+        cmocka_unit_test(test_lock_config),  cmocka_unit_test(test_versioning_retention),
+        cmocka_unit_test(test_refused_xml),  cmocka_unit_test(test_creds),
+        cmocka_unit_test(test_encode),       cmocka_unit_test(test_open),
         cmocka_unit_test(test_real_answers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
