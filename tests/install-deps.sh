@@ -6,7 +6,10 @@ packages=(build-essential cmake pkg-config
           libarchive-dev libsodium-dev liblz4-dev uuid-dev libjansson-dev libyaml-dev
           libqrencode-dev libgfshare-dev
           libcmocka-dev libarchive-tools attr acl procps
-          postgresql e2fsprogs)
+          postgresql e2fsprogs
+          # The object store of the object-medium tests (tests/support/rgw.sh):
+          # a single-node Ceph run from these programs, no service started.
+          ceph-mon ceph-osd radosgw ceph-common ceph-base curl openssl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -225,12 +225,19 @@ cmd_start() {
              --keyring "$kr" >"$dir/log/mon-mkfs.log" 2>&1 \
         || { log_tail "$dir/log/mon-mkfs.log"; die "ceph-mon --mkfs failed"; }
 
-    # Watchdog first, so that whatever starts below is stopped if the owner dies.
+    # Watchdog first, so that whatever starts below is stopped if the owner
+    # dies: it ends this script too (should it still be starting daemons) and
+    # gives a daemon just launched a moment to write its pid file.
     if [ -n "${RGW_WATCH_PID:-}" ]; then
+        local starter=$$
         (
             trap '' HUP
             while kill -0 "$RGW_WATCH_PID" 2>/dev/null && [ -e "$dir/pids" ]; do sleep 1; done
-            [ -e "$dir/pids" ] && bash "$SELF" stop "$dir" >/dev/null 2>&1
+            if [ -e "$dir/pids" ]; then
+                kill -KILL "$starter" 2>/dev/null || true
+                sleep 1
+                bash "$SELF" stop "$dir" >/dev/null 2>&1
+            fi
         ) </dev/null >/dev/null 2>&1 &
         disown $! 2>/dev/null || true
     fi
@@ -263,6 +270,7 @@ cmd_start() {
     while :; do
         code=$(curl -s -o /dev/null -m 2 -w '%{http_code}' "$endpoint/" || true)
         [ "$code" = 200 ] && break
+        [ -e "$dir/pids" ] || die "stopped from outside during start-up"
         for p in $(cat "$dir/pids"); do
             alive_pid "$p" && continue
             log_tail "$dir/log/radosgw.log" 40
@@ -319,9 +327,18 @@ alive_pid() {
 }
 
 cmd_stop() {
-    local dir=$1 p n alive pids
+    local dir=$1 p f n alive pids
     [ -e "$dir/pids" ] || return 0
+    dir=$(cd "$dir" && pwd)
+    # The recorded pids, and any daemon of this directory that wrote its pid
+    # file but was not recorded yet (a start interrupted half-way).
     pids=$(cat "$dir/pids")
+    for f in "$dir"/run/*.pid; do
+        [ -s "$f" ] || continue
+        p=$(cat "$f")
+        tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF -- "-c $dir/ceph.conf " \
+            && pids="$pids $p"
+    done
     # Killed outright: the store is in memory and nothing in it is wanted again
     # (a clean stop would only make memstore write every object to disk).
     for p in $pids; do kill -KILL "$p" 2>/dev/null || true; done
