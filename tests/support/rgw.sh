@@ -114,6 +114,10 @@ mon warn on pool no redundancy = false
 mon data avail warn = 1
 mon data avail crit = 0
 mon warn on insecure global id reclaim allowed = false
+# Propose map changes at once: the gateway creates its pools one after the
+# other at start-up, each waiting for a new OSD map.
+paxos propose interval = 0.1
+paxos min wait = 0.01
 mgr initial modules =
 
 [mon]
@@ -216,7 +220,7 @@ cmd_start() {
 
     # The initial maps: one monitor, and an OSD map that already holds osd.0
     # (so no round trip to create it).
-    monmaptool --create --fsid "$fsid" --addv a "[v2:127.0.0.1:$mon_port]" \
+    monmaptool --create --clobber --fsid "$fsid" --addv a "[v2:127.0.0.1:$mon_port]" \
                "$dir/monmap" >/dev/null 2>"$dir/log/monmaptool.log" \
         || { log_tail "$dir/log/monmaptool.log"; die "monmaptool failed"; }
     osdmaptool --createsimple 1 --clobber "$dir/osdmap" >/dev/null 2>"$dir/log/osdmaptool.log" \
