@@ -330,19 +330,25 @@ alive_pid() {
     [ "$st" != Z ]
 }
 
+# The pids of the processes that run on DIR's configuration.
+daemons_of() {
+    local dir=$1 f p
+    for f in /proc/[0-9]*/cmdline; do
+        { tr '\0' ' ' <"$f"; } 2>/dev/null | grep -qF -- "-c $dir/ceph.conf " || continue
+        p=${f#/proc/}
+        echo "${p%/cmdline}"
+    done
+}
+
 cmd_stop() {
     local dir=$1 p f n alive pids
     [ -e "$dir/pids" ] || return 0
     dir=$(cd "$dir" && pwd)
-    # The recorded pids, and any daemon of this directory that wrote its pid
-    # file but was not recorded yet (a start interrupted half-way).
-    pids=$(cat "$dir/pids")
-    for f in "$dir"/run/*.pid; do
-        [ -s "$f" ] || continue
-        p=$(cat "$f")
-        tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF -- "-c $dir/ceph.conf " \
-            && pids="$pids $p"
-    done
+    # Every process that runs on this directory's configuration: the recorded
+    # ones and any daemon of a start interrupted before it was recorded. A pid
+    # is never killed on the strength of the pids file alone (it may be stale,
+    # and its number reused by now).
+    pids=$(daemons_of "$dir")
     # Killed outright: the store is in memory and nothing in it is wanted again
     # (a clean stop would only make memstore write every object to disk).
     for p in $pids; do kill -KILL "$p" 2>/dev/null || true; done
@@ -354,7 +360,7 @@ cmd_stop() {
         sleep 0.1
         n=$((n - 1))
     done
-    [ "$alive" = 0 ] || echo "rgw.sh: processes $pids still alive after SIGKILL" >&2
+    [ "$alive" = 0 ] || echo "rgw.sh: processes" $pids "still alive after SIGKILL" >&2
     rm -f "$dir/pids"
     rm -rf "$dir/osd" "$dir/mon"
 }
