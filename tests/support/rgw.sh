@@ -59,14 +59,26 @@ need_ceph() {
     fi
 }
 
-# A TCP port on 127.0.0.1 that nothing listens on now: the kernel picks it from
-# the ephemeral range (so two tests starting at once get different ones) and we
-# release it just before the daemon binds it.
+# A TCP port on 127.0.0.1 that is free now: a random one below the kernel's
+# ephemeral range (so that no outgoing connection takes it before the daemon
+# binds it) and above the ports Ceph's daemons pick for themselves (6800-7300);
+# random, so that tests starting at once do not race for the same one.
 free_port() {
-    python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
+    python3 -c 'import random, socket
+lo = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+for _ in range(200):
+    port = random.randrange(10000, max(lo, 10001))
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    print(port)
+    break
+else:
+    raise SystemExit("no free port")'
 }
 
 # The tail of a log, for an error message.
@@ -191,7 +203,7 @@ cmd_start() {
     need_ceph
     mkdir -p "$dir"
     dir=$(cd "$dir" && pwd)
-    if [ -s "$dir/pids" ]; then
+    if [ -n "$(daemons_of "$dir")" ]; then
         die "$dir already has a running cluster (rgw.sh stop $dir first)"
     fi
     rm -rf "$dir/mon" "$dir/osd" "$dir/run" "$dir/log" "$dir/rgw" "$dir/crash"
@@ -381,7 +393,9 @@ cmd_mkbucket() {
 case $1 in
     start) [ $# -eq 2 ] || usage; cmd_start "$2" ;;
     stop) [ $# -eq 2 ] || usage; cmd_stop "$2" ;;
-    mkbucket) [ $# -ge 3 ] && [ $# -le 4 ] || usage; cmd_mkbucket "$2" "$3" "${4:-}" ;;
+    mkbucket)
+        case $#:${4:-} in 3:|4:--no-lock) ;; *) usage ;; esac
+        cmd_mkbucket "$2" "$3" "${4:-}" ;;
     s3) dir=$2; shift 2; s3_curl "$dir" "$@" ;;
     *) usage ;;
 esac
