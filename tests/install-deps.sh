@@ -7,7 +7,10 @@ packages=(build-essential cmake pkg-config
           libqrencode-dev libgfshare-dev
           libcurl4-openssl-dev libxml2-dev libssl-dev
           libcmocka-dev libarchive-tools attr acl procps
-          postgresql e2fsprogs)
+          postgresql e2fsprogs
+          # The object store of the object-medium tests (tests/support/rgw.sh):
+          # a single-node Ceph run from these programs, no service started.
+          ceph-mon ceph-osd radosgw ceph-common ceph-base curl openssl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

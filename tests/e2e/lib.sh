@@ -24,6 +24,8 @@
 #   same_mtree A B WHAT [EXCLUDE-ERE [SED]]  flunk unless both trees list the same
 #   repo_digest DIR         sha256 of every file under DIR (detects any write)
 #   json_num KEY            first numeric value of "KEY" in $OUT (pretty-printed JSON)
+#   start_rgw               start the test object store (tests/support/rgw.sh) in
+#                           $RGW_DIR, or skip; sets $RGW_ENDPOINT; stopped on exit
 
 set -euo pipefail
 export LC_ALL=C
@@ -49,6 +51,9 @@ _cleanup() {
     for p in $(jobs -p 2>/dev/null); do
         kill -9 "$p" 2>/dev/null || true
     done
+    if [ -n "${RGW_DIR:-}" ] && [ -e "$RGW_DIR/pids" ]; then
+        bash "$RGW_SH" stop "$RGW_DIR" >/dev/null 2>&1 || true
+    fi
     if [ -n "${BKP_E2E_KEEP:-}" ]; then
         echo "work directory kept: $WORK" >&2
     else
@@ -224,4 +229,20 @@ json_num() {
 # The pack files of a repository, one path per line.
 packs_of() {
     find "$1/packs" -type f ! -name '.tmp-*' | sort
+}
+
+# start_rgw — a single-node Ceph RADOS Gateway on loopback for this scenario
+# (tests/support/rgw.sh), in $RGW_DIR: credentials in $RGW_DIR/credentials,
+# logs in $RGW_DIR/log. Skips (77) when Ceph is not installed; stopped on exit,
+# and by its watchdog should this shell be killed.
+RGW_SH="$(cd "$(dirname "${BASH_SOURCE[0]}")/../support" && pwd)/rgw.sh"
+start_rgw() {
+    RGW_DIR="$WORK/rgw"
+    local rc=0
+    RGW_ENDPOINT=$(RGW_WATCH_PID=$$ bash "$RGW_SH" start "$RGW_DIR") || rc=$?
+    if [ "$rc" = 77 ]; then
+        echo "SKIP [$TEST_NAME]: needs Ceph (apt-get install ceph-mon ceph-osd radosgw ceph-common ceph-base)" >&2
+        exit 77
+    fi
+    [ "$rc" = 0 ] || fail "the test object store did not start (logs above)"
 }

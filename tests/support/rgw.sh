@@ -59,14 +59,26 @@ need_ceph() {
     fi
 }
 
-# A TCP port on 127.0.0.1 that nothing listens on now: the kernel picks it from
-# the ephemeral range (so two tests starting at once get different ones) and we
-# release it just before the daemon binds it.
+# A TCP port on 127.0.0.1 that is free now: a random one below the kernel's
+# ephemeral range (so that no outgoing connection takes it before the daemon
+# binds it) and above the ports Ceph's daemons pick for themselves (6800-7300);
+# random, so that tests starting at once do not race for the same one.
 free_port() {
-    python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
+    python3 -c 'import random, socket
+lo = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+for _ in range(200):
+    port = random.randrange(10000, max(lo, 10001))
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    print(port)
+    break
+else:
+    raise SystemExit("no free port")'
 }
 
 # The tail of a log, for an error message.
@@ -114,6 +126,10 @@ mon warn on pool no redundancy = false
 mon data avail warn = 1
 mon data avail crit = 0
 mon warn on insecure global id reclaim allowed = false
+# Propose map changes at once: the gateway creates its pools one after the
+# other at start-up, each waiting for a new OSD map.
+paxos propose interval = 0.1
+paxos min wait = 0.01
 mgr initial modules =
 
 [mon]
@@ -187,7 +203,7 @@ cmd_start() {
     need_ceph
     mkdir -p "$dir"
     dir=$(cd "$dir" && pwd)
-    if [ -s "$dir/pids" ]; then
+    if [ -n "$(daemons_of "$dir")" ]; then
         die "$dir already has a running cluster (rgw.sh stop $dir first)"
     fi
     rm -rf "$dir/mon" "$dir/osd" "$dir/run" "$dir/log" "$dir/rgw" "$dir/crash"
@@ -216,7 +232,7 @@ cmd_start() {
 
     # The initial maps: one monitor, and an OSD map that already holds osd.0
     # (so no round trip to create it).
-    monmaptool --create --fsid "$fsid" --addv a "[v2:127.0.0.1:$mon_port]" \
+    monmaptool --create --clobber --fsid "$fsid" --addv a "[v2:127.0.0.1:$mon_port]" \
                "$dir/monmap" >/dev/null 2>"$dir/log/monmaptool.log" \
         || { log_tail "$dir/log/monmaptool.log"; die "monmaptool failed"; }
     osdmaptool --createsimple 1 --clobber "$dir/osdmap" >/dev/null 2>"$dir/log/osdmaptool.log" \
@@ -225,12 +241,19 @@ cmd_start() {
              --keyring "$kr" >"$dir/log/mon-mkfs.log" 2>&1 \
         || { log_tail "$dir/log/mon-mkfs.log"; die "ceph-mon --mkfs failed"; }
 
-    # Watchdog first, so that whatever starts below is stopped if the owner dies.
+    # Watchdog first, so that whatever starts below is stopped if the owner
+    # dies: it ends this script too (should it still be starting daemons) and
+    # gives a daemon just launched a moment to write its pid file.
     if [ -n "${RGW_WATCH_PID:-}" ]; then
+        local starter=$$
         (
             trap '' HUP
             while kill -0 "$RGW_WATCH_PID" 2>/dev/null && [ -e "$dir/pids" ]; do sleep 1; done
-            [ -e "$dir/pids" ] && bash "$SELF" stop "$dir" >/dev/null 2>&1
+            if [ -e "$dir/pids" ]; then
+                kill -KILL "$starter" 2>/dev/null || true
+                sleep 1
+                bash "$SELF" stop "$dir" >/dev/null 2>&1
+            fi
         ) </dev/null >/dev/null 2>&1 &
         disown $! 2>/dev/null || true
     fi
@@ -263,6 +286,7 @@ cmd_start() {
     while :; do
         code=$(curl -s -o /dev/null -m 2 -w '%{http_code}' "$endpoint/" || true)
         [ "$code" = 200 ] && break
+        [ -e "$dir/pids" ] || die "stopped from outside during start-up"
         for p in $(cat "$dir/pids"); do
             alive_pid "$p" && continue
             log_tail "$dir/log/radosgw.log" 40
@@ -318,10 +342,25 @@ alive_pid() {
     [ "$st" != Z ]
 }
 
+# The pids of the processes that run on DIR's configuration.
+daemons_of() {
+    local dir=$1 f p
+    for f in /proc/[0-9]*/cmdline; do
+        { tr '\0' ' ' <"$f"; } 2>/dev/null | grep -qF -- "-c $dir/ceph.conf " || continue
+        p=${f#/proc/}
+        echo "${p%/cmdline}"
+    done
+}
+
 cmd_stop() {
-    local dir=$1 p n alive pids
+    local dir=$1 p f n alive pids
     [ -e "$dir/pids" ] || return 0
-    pids=$(cat "$dir/pids")
+    dir=$(cd "$dir" && pwd)
+    # Every process that runs on this directory's configuration: the recorded
+    # ones and any daemon of a start interrupted before it was recorded. A pid
+    # is never killed on the strength of the pids file alone (it may be stale,
+    # and its number reused by now).
+    pids=$(daemons_of "$dir")
     # Killed outright: the store is in memory and nothing in it is wanted again
     # (a clean stop would only make memstore write every object to disk).
     for p in $pids; do kill -KILL "$p" 2>/dev/null || true; done
@@ -333,7 +372,7 @@ cmd_stop() {
         sleep 0.1
         n=$((n - 1))
     done
-    [ "$alive" = 0 ] || echo "rgw.sh: processes $pids still alive after SIGKILL" >&2
+    [ "$alive" = 0 ] || echo "rgw.sh: processes" $pids "still alive after SIGKILL" >&2
     rm -f "$dir/pids"
     rm -rf "$dir/osd" "$dir/mon"
 }
@@ -354,7 +393,9 @@ cmd_mkbucket() {
 case $1 in
     start) [ $# -eq 2 ] || usage; cmd_start "$2" ;;
     stop) [ $# -eq 2 ] || usage; cmd_stop "$2" ;;
-    mkbucket) [ $# -ge 3 ] && [ $# -le 4 ] || usage; cmd_mkbucket "$2" "$3" "${4:-}" ;;
+    mkbucket)
+        case $#:${4:-} in 3:|4:--no-lock) ;; *) usage ;; esac
+        cmd_mkbucket "$2" "$3" "${4:-}" ;;
     s3) dir=$2; shift 2; s3_curl "$dir" "$@" ;;
     *) usage ;;
 esac
