@@ -437,7 +437,7 @@ static int read_or_empty(const char *path, bkp_buf *b, size_t max)
  * a prune of the bucket keeps for it (FORMAT §9c). Uploaded once, before
  * the record, locked as long as it. */
 static int put_manifest(bkp_repo *src, bkp_s3 *s, const bkp_gen *g, json_t *packs,
-                        const listing *have, bkp_s3_lock mode, time_t until)
+                        const listing *have, const char *repo, bkp_s3_lock mode, time_t until)
 {
     char key[512], hex[2 * BKP_ID_LEN + 1];
     snprintf(key, sizeof(key), GENS_PREFIX "%s/%010u.packs", g->dataset, g->seq);
@@ -452,6 +452,14 @@ static int put_manifest(bkp_repo *src, bkp_s3 *s, const bkp_gen *g, json_t *pack
     int rc = !text ? -ENOMEM : bkp_envelope_seal(bkp_repo_keys(src), MANIFEST_MAGIC, text, &b);
     if (!rc)
         rc = bkp_s3_put(s, key, -1, b.data, b.len, mode, until, NULL);
+    /* And into the working copy, where the prune that follows reads it. */
+    char sub[512], name[32];
+    snprintf(sub, sizeof(sub), "generations/%s", g->dataset);
+    snprintf(name, sizeof(name), "%010u.packs", g->seq);
+    char *dir = rc ? NULL : bkp_path_join(repo, sub);
+    if (!rc)
+        rc = dir ? bkp_durable_write(dir, name, b.data, b.len, 0) : -ENOMEM;
+    free(dir);
     bkp_buf_free(&b);
     free(text);
     json_decref(j);
@@ -479,7 +487,7 @@ static int copy_rest(bkp_repo *src, bkp_s3 *s, bkp_gen *const *gens, const time_
     if (!rc)
         rc = bucket_list(s, GENS_PREFIX, &have);
     for (size_t i = 0; !rc && i < n; i++)
-        rc = put_manifest(src, s, gens[i], manifests[i], &have, mode, until[i]);
+        rc = put_manifest(src, s, gens[i], manifests[i], &have, repo, mode, until[i]);
     for (size_t i = 0; !rc && i < n; i++) {
         bool first = true;
         for (size_t k = 0; k < i; k++)

@@ -159,7 +159,7 @@ int bkp_s3_list_versions(bkp_s3 *s, const char *prefix,
 
 /* Set the retention of a version to (`mode`, `until`): extending is always
  * allowed; shortening a COMPLIANCE retention is refused by the server
- * (-EACCES). */
+ * (-EACCES, not logged: the caller says what the refusal means). */
 int bkp_s3_retain(bkp_s3 *s, const char *key, const char *version_id, bkp_s3_lock mode,
                   time_t until) __attribute__((warn_unused_result));
 

@@ -279,6 +279,10 @@ static int setup(bkp_s3 *s, s3_req *r, call *c, const char *url, const char *sha
     curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
     if (strcmp(r->method, "PUT") == 0) {
         curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+        /* The body follows its headers at once: a gateway that does not
+         * answer "Expect: 100-continue" (RGW's beast) would cost a second's
+         * wait on every upload. */
+        curl_easy_setopt(h, CURLOPT_EXPECT_100_TIMEOUT_MS, 0L);
         curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)r->in_len);
         curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
         curl_easy_setopt(h, CURLOPT_READDATA, c);

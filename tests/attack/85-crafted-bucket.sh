@@ -8,17 +8,9 @@
 # a bucket labelled for another repository is refused. Skipped without Ceph.
 . "$(dirname "$0")/../e2e/lib.sh"
 
-RGW=${BKP_SOURCE_DIR:-$(dirname "$0")/../..}/tests/support/rgw.sh
-GW=$WORK/gw
-stop_gw() { bash "$RGW" stop "$GW" >/dev/null 2>&1 || true; }
-trap 'stop_gw; _cleanup' EXIT
-rc=0
-RGW_WATCH_PID=$$ bash "$RGW" start "$GW" >"$WORK/rgw.out" 2>"$WORK/rgw.err" || rc=$?
-if [ "$rc" != 0 ]; then
-    echo "SKIP: the gateway did not start (exit $rc):" >&2
-    tail -n 20 "$WORK/rgw.err" >&2
-    exit 77
-fi
+start_rgw
+GW=$RGW_DIR
+RGW=$RGW_SH
 ok bash "$RGW" mkbucket "$GW" hosp-bkp
 ok bash "$RGW" mkbucket "$GW" other-bkp
 export BKP_S3_BACKOFF_MS=50
@@ -105,5 +97,4 @@ done
 [ -z "$(ls -A "$TMPDIR")" ] || flunk "the staging folder was left behind: $(ls -A "$TMPDIR")"
 mv "$WORK/repo.gone" "$WORK/repo"
 
-stop_gw
 finish

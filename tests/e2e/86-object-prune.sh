@@ -8,21 +8,17 @@
 . "$(dirname "$0")/lib.sh"
 need_test_clock
 
-RGW=${BKP_SOURCE_DIR:-$(dirname "$0")/../..}/tests/support/rgw.sh
-GW=$WORK/gw
-stop_gw() { bash "$RGW" stop "$GW" >/dev/null 2>&1 || true; }
-trap 'stop_gw; _cleanup' EXIT
-rc=0
-RGW_WATCH_PID=$$ bash "$RGW" start "$GW" >"$WORK/rgw.out" 2>"$WORK/rgw.err" || rc=$?
-if [ "$rc" != 0 ]; then
-    echo "SKIP: the gateway did not start (exit $rc):" >&2
-    tail -n 20 "$WORK/rgw.err" >&2
-    exit 77
-fi
+start_rgw
+GW=$RGW_DIR
+RGW=$RGW_SH
 ok bash "$RGW" mkbucket "$GW" prune-bkp
 export BKP_S3_BACKOFF_MS=50 BKP_TEST_LOCK_DAY=10
 s3() { bash "$RGW" s3 "$GW" "$@"; }
-keys() { s3 "/prune-bkp?versions=&prefix=$1" | grep -o '<Key>[^<]*</Key>' | sed 's/<[^>]*>//g' | sort -u; }
+# The keys (of every version) under a prefix; the query written canonical.
+keys() {
+    s3 "/prune-bkp?prefix=${1//\//%2F}&versions=" -o "$WORK/keys.xml" || fail "listing $1"
+    grep -o '<Key>[^<]*</Key>' "$WORK/keys.xml" | sed 's/<[^>]*>//g' | sort -u
+}
 
 DATA=$WORK/data
 mkdir -p "$DATA/emr"
@@ -90,5 +86,4 @@ ok "$BKP" restore emr:latest "$WORK/out" --from cloud
 same_mtree "$DATA/emr" "$WORK/out$DATA/emr" "restored from the pruned bucket"
 mv "$WORK/repo.gone" "$REPO"
 
-stop_gw
 finish
