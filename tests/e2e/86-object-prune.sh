@@ -55,14 +55,17 @@ gen() {
     ok "$BKP" backup emr
     ok "$BKP" rotate cloud
 }
+t0=$SECONDS
 for i in 1 2 3 4; do gen "$i"; done
 # 1. Retention lets generation 1 go, but its lock (3 lock days: keep_last 3
 # of a data set without schedule) has not passed: it stays, said so.
 keys repo/generations/emr/ >"$WORK/k1"
-grep -q '0000000001.gen' "$WORK/k1" || flunk "generation 1 was deleted while locked"
+if [ $((SECONDS - t0)) -lt 25 ]; then # (a machine this slow sees the lock pass already)
+    grep -q '0000000001.gen' "$WORK/k1" || flunk "generation 1 was deleted while locked"
+fi
 ok "$BKP" audit show
 output_has '"versions_locked"' "the prune should record what stayed locked"
-packs_before=$(keys repo/packs/ | wc -l)
+keys repo/packs/ >"$WORK/packs-before"
 
 # 2. Once the locks have passed, the next rotation prunes: generations 1 and
 # 2 go (tombstones in their place), and the packs that only they used.
@@ -74,8 +77,10 @@ for s in 1 2; do
     grep -q "000000000$s.pruned" "$WORK/k2" || flunk "generation $s has no tombstone"
 done
 grep -q '0000000005.gen' "$WORK/k2" || flunk "the new generation is missing"
-packs_after=$(keys repo/packs/ | wc -l)
-[ "$packs_after" -lt "$packs_before" ] || flunk "no pack was pruned ($packs_before before, $packs_after after)"
+# A pack only generation 2 needed (its own file) is gone; the first one,
+# which holds the shared file every generation needs, stays.
+keys repo/packs/ >"$WORK/packs-after"
+[ -n "$(comm -23 "$WORK/packs-before" "$WORK/packs-after")" ] || flunk "no pack was pruned"
 ok "$BKP" media show cloud --json
 grep -q '"generations": 3' <<<"$OUT" || flunk "the bucket should hold three generations: $OUT"
 
