@@ -62,9 +62,9 @@ for i in 1 2 3 4; do gen "$i"; done
 keys repo/generations/emr/ >"$WORK/k1"
 if [ $((SECONDS - t0)) -lt 25 ]; then # (a machine this slow sees the lock pass already)
     grep -q '0000000001.gen' "$WORK/k1" || flunk "generation 1 was deleted while locked"
+    ok "$BKP" audit show --json
+    grep -Eq '"versions_locked": [1-9]' <<<"$OUT" || flunk "the prune should record what stayed locked"
 fi
-ok "$BKP" audit show
-output_has '"versions_locked"' "the prune should record what stayed locked"
 keys repo/packs/ >"$WORK/packs-before"
 
 # 2. Once the locks have passed, the next rotation prunes: generations 1 and
