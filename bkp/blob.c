@@ -36,7 +36,9 @@ int bkp_blob_seal(const bkp_keys *k, uint8_t type, const uint8_t id[BKP_ID_LEN],
     uint8_t *frame = base + NONCE_LEN;
     size_t flen = 0;
     if (compress && len >= 64) {
-        int c = LZ4_compress_default(plain, (char *)frame + 5, (int)len, (int)bound);
+        /* `compress` is LZ4's acceleration: 1 for data, more where speed
+         * matters more than size (the files cache, rewritten every run). */
+        int c = LZ4_compress_fast(plain, (char *)frame + 5, (int)len, (int)bound, compress);
         /* Keep LZ4 only when it saves at least 1/32: otherwise decompression
          * costs time on restore for nothing. */
         if (c > 0 && (size_t)c < len - len / 32) {

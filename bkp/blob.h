@@ -30,7 +30,9 @@ enum bkp_blob_type {
 /* Keyed BLAKE2b-256 of `data`: the ID of a data or tree blob. */
 void bkp_blob_id(const bkp_keys *k, const void *data, size_t len, uint8_t id[BKP_ID_LEN]);
 
-/* Append the sealed form of `plain` to `out`. LZ4 is kept only when it saves space. */
+/* Append the sealed form of `plain` to `out`. `compress`: 0 none, else LZ4 with that
+ * acceleration (1 the default; more is faster and compresses less). LZ4 is kept only
+ * when it saves space. */
 int bkp_blob_seal(const bkp_keys *k, uint8_t type, const uint8_t id[BKP_ID_LEN], const void *plain,
                   size_t len, int compress, bkp_buf *out);
 

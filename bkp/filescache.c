@@ -361,6 +361,11 @@ static void segment_start(bkp_fcache_writer *w)
     w->n = 0;
 }
 
+/* LZ4's acceleration for cache segments: rewritten on every run, so speed
+ * counts more than their size (measured: about half the compression time,
+ * a slightly larger file). */
+#define CACHE_LZ4_ACCEL 8
+
 static void segment_seal(bkp_fcache_writer *w, bool final)
 {
     uint8_t id[BKP_ID_LEN], le[4];
@@ -376,7 +381,8 @@ static void segment_seal(bkp_fcache_writer *w, bool final)
     /* bkp_blob_seal appends: without the reset every segment would carry
      * all the sealed segments before it (and fail to open). */
     bkp_buf_reset(&w->sealed);
-    int rc = bkp_blob_seal(w->k, BKP_BLOB_CACHE, id, w->seg.data, w->seg.len, 1, &w->sealed);
+    int rc = bkp_blob_seal(w->k, BKP_BLOB_CACHE, id, w->seg.data, w->seg.len, CACHE_LZ4_ACCEL,
+                           &w->sealed);
     if (!rc) {
         bkp_le32(le, (uint32_t)w->sealed.len);
         if (!(rc = bkp_dfile_write(&w->f, le, 4)))
