@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bkp/audit.h"
@@ -58,6 +59,27 @@ static char *staging_dir(const char *what)
     if (!mkdtemp(dir)) {
         bkp_error("cannot make a staging folder %s: %s; set TMPDIR to a folder with room", dir,
                   bkp_strerror(-errno));
+        free(dir);
+        return NULL;
+    }
+    return dir;
+}
+
+/* The working copy of a rotation: REPO/cache/bucket-NAME, emptied first (a
+ * rotation killed before it could remove it leaves it behind) and removed
+ * after. The rotate-NAME lock makes it this rotation's alone. */
+static char *work_dir(cli *c, const char *medium)
+{
+    char sub[128];
+    snprintf(sub, sizeof(sub), "cache/bucket-%s", medium);
+    char *dir = bkp_repo_subpath(c->r, sub);
+    int rc = !dir ? -ENOMEM : bkp_remove_tree(dir);
+    if (rc == -ENOENT)
+        rc = 0;
+    if (!rc && mkdir(dir, 0700) < 0)
+        rc = -errno;
+    if (rc) {
+        bkp_error("cannot make the working folder %s: %s", dir ? dir : "?", bkp_strerror(rc));
         free(dir);
         return NULL;
     }
@@ -306,7 +328,7 @@ int cli_rotate_object(cli *c, cli_medium *m, bool quiet)
         goto record;
     }
     if ((rc = bkp_gen_list(c->r, NULL, &v, &n)) || !(pick = calloc(n + 1, sizeof(*pick))) ||
-        !(until = calloc(n + 1, sizeof(*until))) || !(staging = staging_dir("rotate"))) {
+        !(until = calloc(n + 1, sizeof(*until))) || !(staging = work_dir(c, m->name))) {
         rc = rc ? rc : -ENOMEM;
         goto record;
     }

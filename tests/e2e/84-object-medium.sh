@@ -17,7 +17,8 @@ GW=$RGW_DIR
 RGW=$RGW_SH
 ok bash "$RGW" mkbucket "$GW" hosp-bkp
 ok bash "$RGW" mkbucket "$GW" plain-bkp --no-lock
-export BKP_S3_BACKOFF_MS=50
+export BKP_S3_BACKOFF_MS=50 TMPDIR=$WORK/tmp
+mkdir -p "$TMPDIR"
 s3() { bash "$RGW" s3 "$GW" "$@"; }
 
 DATA=$WORK/data
@@ -126,6 +127,7 @@ wait "$pid" 2>/dev/null || true
 ok "$BKP" rotate cloud --json
 ok "$BKP" media show cloud --json
 grep -q '"generations": 4' <<<"$OUT" || flunk "after the killed rotation the bucket should hold four generations"
+[ ! -e "$REPO/cache/bucket-cloud" ] || flunk "the rotation's working folder was left behind"
 
 # 6. A pack overwritten in the bucket (a newer version over the locked one) is
 # passed over: the fetch takes the locked original.
