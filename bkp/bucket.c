@@ -22,7 +22,7 @@
 
 /* ---- what the bucket holds: a sorted list of keys and sizes ---- */
 
-static int take_entry(const bkp_s3_object *o, void *ctx)
+int bucket_take_entry(const bkp_s3_object *o, void *ctx)
 {
     listing *l = ctx;
     if (l->n == l->cap) {
@@ -57,12 +57,18 @@ void bucket_listing_free(listing *l)
 int bucket_list(bkp_s3 *s, const char *prefix, listing *l)
 {
     memset(l, 0, sizeof(*l));
-    int rc = bkp_s3_list(s, prefix, take_entry, l);
+    int rc = bkp_s3_list(s, prefix, bucket_take_entry, l);
     if (rc)
         bucket_listing_free(l);
     else if (l->n)
         qsort(l->v, l->n, sizeof(*l->v), by_key);
     return rc;
+}
+
+void bucket_sort(listing *l)
+{
+    if (l->n)
+        qsort(l->v, l->n, sizeof(*l->v), by_key);
 }
 
 const entry *bucket_listed(const listing *l, const char *key)
@@ -96,29 +102,35 @@ int bucket_put_file(bkp_s3 *s, const char *key, const char *path, uint64_t max, 
     return rc;
 }
 
-/* The current version of `key` locked at least until `until` (a COMPLIANCE
- * lock stays COMPLIANCE): its retention is extended when shorter. */
+/* Every version of `key` locked at least until `until` (a COMPLIANCE lock
+ * stays COMPLIANCE). Every version, not the current one alone: a version
+ * planted in front of ours (same size, other bytes) must not be the only one
+ * whose lock is extended while ours runs out under a record that needs it.
+ * -ENOENT (logged) when `key` has no version at all. */
 int bucket_hold(bkp_s3 *s, const char *key, bkp_s3_lock mode, time_t until, uint64_t *extended)
 {
-    bkp_s3_object o;
-    int rc = bkp_s3_head(s, key, NULL, &o);
-    if (rc == -ENOENT)
-        bkp_error("%s is missing from the bucket; label the medium again (`bkp media label --name "
-                  "NAME --force`)",
-                  key);
-    if (rc)
-        return rc;
-    bkp_s3_lock m = o.mode == BKP_S3_LOCK_COMPLIANCE ? o.mode : mode;
-    if (o.mode == m && o.retain_until >= until)
-        return 0;
-    rc = bkp_s3_retain(s, key, o.version_id[0] ? o.version_id : NULL, m,
-                       until > o.retain_until ? until : o.retain_until);
-    if (rc == -EACCES)
-        bkp_error("the bucket refused to extend the lock of %s; check that the credentials may "
-                  "set retention (s3:PutObjectRetention) in the bucket",
-                  key);
-    if (!rc && extended)
-        (*extended)++;
+    versions vs = {.key = key};
+    int rc = bkp_s3_list_versions(s, key, bucket_take_version, &vs);
+    if (!rc && !vs.n) {
+        bkp_error("%s is missing from the bucket; run `bkp rotate` again, which uploads it", key);
+        rc = -ENOENT;
+    }
+    for (size_t i = 0; !rc && i < vs.n; i++) {
+        bkp_s3_object o;
+        if ((rc = bkp_s3_head(s, key, vs.v[i], &o)))
+            break;
+        bkp_s3_lock m = o.mode == BKP_S3_LOCK_COMPLIANCE ? o.mode : mode;
+        if (o.mode == m && o.retain_until >= until)
+            continue;
+        rc = bkp_s3_retain(s, key, vs.v[i], m, until > o.retain_until ? until : o.retain_until);
+        if (rc == -EACCES)
+            bkp_error("the bucket refused to extend the lock of %s (version %s); check that the "
+                      "credentials may set retention (s3:PutObjectRetention) in the bucket",
+                      key, vs.v[i]);
+        if (!rc && extended)
+            (*extended)++;
+    }
+    free(vs.v);
     return rc;
 }
 
@@ -172,6 +184,28 @@ int bucket_take_version(const bkp_s3_object *o, void *ctx)
         vs->cap = cap;
     }
     memcpy(vs->v[vs->n++], o->version_id, sizeof(*vs->v));
+    return 0;
+}
+
+int bucket_take_any_version(const bkp_s3_object *o, void *ctx)
+{
+    bucket_versions *vs = ctx;
+    if (!o->version_id[0])
+        return 0; /* a bucket without versions: not one of ours */
+    if (vs->n == vs->cap) {
+        size_t cap = vs->cap ? 2 * vs->cap : 64;
+        bucket_version *v = realloc(vs->v, cap * sizeof(*v));
+        if (!v)
+            return -ENOMEM;
+        vs->v = v;
+        vs->cap = cap;
+    }
+    bucket_version *x = &vs->v[vs->n++];
+    memcpy(x->key, o->key, sizeof(x->key));
+    memcpy(x->id, o->version_id, sizeof(x->id));
+    x->size = o->size;
+    x->marker = o->delete_marker;
+    x->until = 0;
     return 0;
 }
 
@@ -340,8 +374,8 @@ static int copy_packs(bkp_repo *src, bkp_s3 *s, const pack_set *p, bkp_s3_lock m
         } else {
             /* Absent, or a version of another size made current over it:
              * ours becomes the current version again. */
-            if (!(rc = bucket_put_file(s, key, path, BKP_PACK_MAX, mode, p->v[i].until,
-                                       &res->copy.bytes)))
+            if (!(rc = bkp_bucket_put_pack(s, src, p->v[i].id, NULL, mode, p->v[i].until,
+                                           &res->copy.bytes)))
                 res->copy.packs++;
         }
         free(path);
@@ -373,8 +407,8 @@ static time_t record_until(const char *ds, const char *name, bkp_gen *const *gen
 /* Upload the record files of data set `ds` in `dir` that the bucket lacks,
  * in sequence order. */
 static int upload_records(bkp_s3 *s, const char *dir, const char *ds, const listing *have,
-                          bkp_gen *const *gens, const time_t *until, size_t n, bkp_s3_lock mode,
-                          time_t floor)
+                          const listing *forced, bkp_gen *const *gens, const time_t *until,
+                          size_t n, bkp_s3_lock mode, time_t floor)
 {
     DIR *d = opendir(dir);
     struct dirent *e;
@@ -408,7 +442,9 @@ static int upload_records(bkp_s3 *s, const char *dir, const char *ds, const list
         snprintf(rel, sizeof(rel), "generations/%s/%s", ds, names[i]);
         snprintf(key, sizeof(key), BKP_BUCKET_REPO "%s", rel);
         uint64_t max = bkp_copy_member_max(rel);
-        if (!max || bucket_listed(have, key))
+        size_t nl = strlen(names[i]);
+        bool packs = nl > 6 && !strcmp(names[i] + nl - 6, ".packs"); /* put_manifest's */
+        if (!max || packs || (bucket_listed(have, key) && !bucket_listed(forced, key)))
             continue;
         char *path = bkp_path_join(dir, names[i]);
         rc = path ? bucket_put_file(s, key, path, max, mode,
@@ -466,22 +502,110 @@ static int put_manifest(bkp_repo *src, bkp_s3 *s, const bkp_gen *g, json_t *pack
     return rc;
 }
 
+/* The config or key file `rel` in the bucket as the primary has it: a new
+ * version when the bucket's current one (fetched into `repo`) differs in a
+ * byte or is missing or hidden, else every version's lock extended. The
+ * working copy gets the primary's bytes too. */
+static int ensure(bkp_repo *src, bkp_s3 *s, const char *repo, const char *rel, bkp_s3_lock mode,
+                  bkp_bucket_result *res)
+{
+    char key[64];
+    bkp_buf ours, theirs;
+    char *local = bkp_repo_subpath(src, rel), *fetched = bkp_path_join(repo, rel);
+    uint64_t max = bkp_copy_member_max(rel);
+    bkp_buf_init(&ours);
+    bkp_buf_init(&theirs);
+    snprintf(key, sizeof(key), BKP_BUCKET_REPO "%s", rel);
+    int rc = local && fetched ? bkp_read_file(local, &ours, max) : -ENOMEM;
+    if (!rc)
+        rc = read_or_empty(fetched, &theirs, max);
+    if (!rc && theirs.len == ours.len && !memcmp(theirs.data, ours.data, ours.len)) {
+        rc = bucket_hold(s, key, mode, res->until, &res->extended);
+    } else if (!rc) {
+        if (theirs.len)
+            bkp_warn("the bucket's %s is not the repository's (a newer version was put over it, "
+                     "or a key slot changed); the repository's is uploaded as a new version",
+                     key);
+        rc = bkp_s3_put(s, key, -1, ours.data, ours.len, mode, res->until, NULL);
+        char *slash = rc ? NULL : strrchr(fetched, '/');
+        if (slash) {
+            *slash = '\0';
+            rc = bkp_mkdir_p(fetched, 0700);
+            if (!rc)
+                rc = bkp_durable_write(fetched, slash + 1, ours.data, ours.len, 0);
+        }
+    }
+    bkp_buf_free(&ours);
+    bkp_buf_free(&theirs);
+    free(local);
+    free(fetched);
+    return rc;
+}
+
+/* A record file in the bucket that does not check (forged, or garbage put
+ * under the next record's name) is not a record: it is removed from the
+ * working copy, so the genuine one is written there, and named in `forced`
+ * so that it is uploaded over the forged one. */
+static int drop_forged(bkp_repo *dst, bkp_gen *const *gens, size_t n, listing *forced)
+{
+    int rc = 0;
+    for (size_t i = 0; !rc && i < n; i++) {
+        bool first = true;
+        for (size_t k = 0; k < i; k++)
+            first &= strcmp(gens[k]->dataset, gens[i]->dataset) != 0;
+        bkp_gen **v = NULL;
+        size_t nv = 0;
+        if (!first || (rc = bkp_gen_list(dst, gens[i]->dataset, &v, &nv)))
+            continue;
+        for (size_t k = 0; !rc && k < nv; k++) {
+            if (!v[k]->status || !v[k]->file)
+                continue;
+            const char *name = strrchr(v[k]->file, '/');
+            char key[512];
+            snprintf(key, sizeof(key), GENS_PREFIX "%s/%s", gens[i]->dataset,
+                     name ? name + 1 : v[k]->file);
+            bkp_warn("the bucket's %s does not check (forged or damaged); the repository's is "
+                     "uploaded over it",
+                     key);
+            bkp_s3_object o = {0};
+            snprintf(o.key, sizeof(o.key), "%s", key);
+            if (unlink(v[k]->file) < 0 && errno != ENOENT)
+                rc = -errno;
+            else
+                rc = bucket_take_entry(&o, forced);
+        }
+        bkp_gen_list_free(v, nv);
+    }
+    if (!rc && forced->n)
+        bucket_sort(forced);
+    return rc;
+}
+
 /* Steps 2 to 4, in the working copy `tmp` of the bucket's small objects. */
 static int copy_rest(bkp_repo *src, bkp_s3 *s, bkp_gen *const *gens, const time_t *until, size_t n,
                      json_t **manifests, bkp_s3_lock mode, time_t floor, const char *tmp,
                      bkp_bucket_result *res)
 {
     bkp_repo *dst = NULL;
-    listing have = {0};
+    listing have = {0}, forced = {0};
     bkp_buf before, after;
     char *repo = bkp_path_join(tmp, "repo");
     char *audit = repo ? bkp_path_join(repo, BKP_AUDIT_COPY) : NULL;
-    char *keyf = bkp_repo_subpath(src, "keys/key");
-    int rc = audit && keyf ? bkp_bucket_fetch_meta(s, tmp) : -ENOMEM;
+    int rc = audit ? bkp_bucket_fetch_meta(s, tmp) : -ENOMEM;
     bkp_buf_init(&before);
     bkp_buf_init(&after);
+    /* Before any record: the config and key file as the primary has them (a
+     * new passphrase too), and the label, locked as long as the latest. */
+    if (!rc)
+        rc = ensure(src, s, repo, "config", mode, res);
+    if (!rc)
+        rc = ensure(src, s, repo, "keys/key", mode, res);
+    if (!rc)
+        rc = bucket_hold(s, LABEL_KEY, mode, res->until, &res->extended);
     if (!rc)
         rc = bkp_repo_open_copy(repo, src, 0, &dst);
+    if (!rc)
+        rc = drop_forged(dst, gens, n, &forced);
     if (!rc)
         rc = bkp_copy_records(src, dst, gens, n, &res->copy);
     if (!rc)
@@ -496,25 +620,10 @@ static int copy_rest(bkp_repo *src, bkp_s3 *s, bkp_gen *const *gens, const time_
         snprintf(sub, sizeof(sub), "generations/%s", gens[i]->dataset);
         char *dir = first ? bkp_path_join(repo, sub) : NULL;
         if (first)
-            rc = dir ? upload_records(s, dir, gens[i]->dataset, &have, gens, until, n, mode, floor)
+            rc = dir ? upload_records(s, dir, gens[i]->dataset, &have, &forced, gens, until, n,
+                                      mode, floor)
                      : -ENOMEM;
         free(dir);
-    }
-    /* The config, key file and label hold as long as the latest record. */
-    if (!rc)
-        rc = bucket_hold(s, BKP_BUCKET_REPO "config", mode, res->until, &res->extended);
-    if (!rc)
-        rc = bucket_hold(s, LABEL_KEY, mode, res->until, &res->extended);
-    if (!rc) {
-        /* A key slot added on the primary since: a new version of the key file. */
-        bkp_s3_object o;
-        struct stat st;
-        rc = bkp_s3_head(s, BKP_BUCKET_REPO "keys/key", NULL, &o);
-        if (!rc && stat(keyf, &st) == 0 && (uint64_t)st.st_size != o.size)
-            rc = bucket_put_file(s, BKP_BUCKET_REPO "keys/key", keyf,
-                                 bkp_copy_member_max("keys/key"), mode, res->until, NULL);
-        else if (!rc)
-            rc = bucket_hold(s, BKP_BUCKET_REPO "keys/key", mode, res->until, &res->extended);
     }
     /* The audit copy: the previous one must be a prefix of the host's log
      * (bkp_copy_audit); a new version only when it changed. */
@@ -530,10 +639,10 @@ static int copy_rest(bkp_repo *src, bkp_s3 *s, bkp_gen *const *gens, const time_
     bkp_buf_free(&before);
     bkp_buf_free(&after);
     bucket_listing_free(&have);
+    bucket_listing_free(&forced);
     bkp_repo_free(dst);
     free(repo);
     free(audit);
-    free(keyf);
     return rc;
 }
 
@@ -585,16 +694,16 @@ int bkp_bucket_probe_lock(bkp_s3 *s, bkp_s3_lock mode, bkp_bucket_probe *out)
     out->delete_refused = del == -EACCES;
     out->bypass_refused = byp == -EACCES;
     out->shorten_refused = shorten == -EACCES;
-    out->still_there = head == 0 && o.retain_until >= out->until;
+    out->still_there = head == 0 && o.retain_until >= out->until && o.mode == mode;
     out->proven =
         out->delete_refused && out->bypass_refused && out->shorten_refused && out->still_there;
     snprintf(out->detail, sizeof(out->detail),
              "canary %s (version %s, %s until %s): delete %s, delete with the governance bypass "
              "%s, shortening the retention %s, the canary %s",
              out->key, v ? v : "-", mode == BKP_S3_LOCK_COMPLIANCE ? "COMPLIANCE" : "GOVERNANCE",
-             until_s, out->delete_refused ? "refused" : "ACCEPTED",
-             out->bypass_refused ? "refused" : "ACCEPTED",
-             out->shorten_refused ? "refused" : "ACCEPTED",
+             until_s, out->delete_refused ? "refused" : "NOT refused",
+             out->bypass_refused ? "refused" : "NOT refused",
+             out->shorten_refused ? "refused" : "NOT refused",
              out->still_there ? "still there, locked" : "GONE or unlocked");
     return 0;
 }

@@ -147,8 +147,11 @@ int bkp_bucket_fetch_packs(bkp_s3 *s, bkp_repo *copy, bkp_bucket_fetch *f)
 /* Upload pack `id` of `src` (a repository or a copy holding a good one) as
  * the current version of its key, locked (`mode`) until the later of
  * `until` and the retention of version `keep` (the good older version, may
- * be NULL or ""): the repair of a pack damaged or forged in the bucket. */
+ * be NULL or ""), once it is checked whole (bkp_pack_check): a damaged pack
+ * is never locked into the bucket. Rotation uploads with it; so does the
+ * repair of a pack damaged or forged there. `*bytes` (may be NULL) counts. */
 int bkp_bucket_put_pack(bkp_s3 *s, bkp_repo *src, const uint8_t id[BKP_ID_LEN], const char *keep,
-                        bkp_s3_lock mode, time_t until) __attribute__((warn_unused_result));
+                        bkp_s3_lock mode, time_t until, uint64_t *bytes)
+    __attribute__((warn_unused_result));
 
 #endif

@@ -22,33 +22,82 @@
 
 /* ---- fetching a copy ---- */
 
+/* The versions under `prefix`, newest first within each key (as S3 lists
+ * them). Deleting an object under Object Lock only puts a delete marker in
+ * front of it, and anyone holding the credentials may: the readers below
+ * look past markers to the newest real version, and say so. */
+static int versions_under(bkp_s3 *s, const char *prefix, bucket_versions *out)
+{
+    memset(out, 0, sizeof(*out));
+    int rc = bkp_s3_list_versions(s, prefix, bucket_take_any_version, out);
+    if (rc) {
+        free(out->v);
+        memset(out, 0, sizeof(*out));
+    }
+    return rc;
+}
+
+/* The end of the group of versions of the key at `i`. */
+static size_t group_end(const bucket_versions *vs, size_t i)
+{
+    size_t j = i;
+    while (j < vs->n && !strcmp(vs->v[j].key, vs->v[i].key))
+        j++;
+    return j;
+}
+
+/* Fetch the newest real version of one small object (a group of versions). */
+static int fetch_small(bkp_s3 *s, const char *dir, const bucket_version *v, size_t n)
+{
+    uint64_t max;
+    const char *key = v[0].key, *rel = bucket_rel_of(key, &max);
+    size_t k = 0;
+    if (!rel || !strncmp(rel, "packs/", 6) || !strncmp(rel, "index/", 6))
+        return 0;
+    while (k < n && v[k].marker)
+        k++;
+    if (k == n)
+        return 0; /* deleted for good: only markers left */
+    if (k)
+        bkp_warn("the bucket's %s is hidden by a delete marker; its version %s is used. Someone "
+                 "holding the credentials deleted it: find out who",
+                 key, v[k].id);
+    if (v[k].size > max) {
+        /* Planted, not ours: left out, so that it cannot stop a restore
+         * (what it stands for, if anything, is then missing and said so). */
+        bkp_error("the bucket's %s is larger than any such file (%llu bytes): it was not written "
+                  "by bkp and is left out; find out who wrote it",
+                  key, (unsigned long long)v[k].size);
+        return 0;
+    }
+    char *path = rel == key ? bkp_path_join(dir, rel) : NULL, *repo = NULL;
+    if (rel != key && (repo = bkp_path_join(dir, "repo")))
+        path = bkp_path_join(repo, rel);
+    int rc = path ? bucket_get_to(s, key, v[k].id, path, max) : -ENOMEM;
+    if (rc && rc != -ENOMEM)
+        bkp_error("cannot fetch %s from the bucket into %s: %s", key, path, bkp_strerror(rc));
+    free(repo);
+    free(path);
+    return rc;
+}
+
 int bkp_bucket_fetch_meta(bkp_s3 *s, const char *dir)
 {
-    listing all;
-    int rc = bucket_list(s, "", &all);
-    for (size_t i = 0; !rc && i < all.n; i++) {
-        uint64_t max;
-        const char *key = all.v[i].key, *rel = bucket_rel_of(key, &max);
-        if (!rel || !strncmp(rel, "packs/", 6) || !strncmp(rel, "index/", 6))
-            continue;
-        if (all.v[i].size > max) {
-            /* Planted, not ours: left out, so that it cannot stop a restore
-             * (what it stands for, if anything, is then missing and said so). */
-            bkp_error("the bucket's %s is larger than any such file (%llu bytes): it was not "
-                      "written by bkp and is left out; find out who wrote it",
-                      key, (unsigned long long)all.v[i].size);
-            continue;
+    static const char *const prefixes[] = {LABEL_KEY, BKP_BUCKET_REPO "config",
+                                           BKP_BUCKET_REPO "keys/", GENS_PREFIX,
+                                           BKP_BUCKET_REPO "audit/"};
+    int rc = 0;
+    for (size_t p = 0; !rc && p < sizeof(prefixes) / sizeof(*prefixes); p++) {
+        bucket_versions vs;
+        if ((rc = versions_under(s, prefixes[p], &vs)))
+            break;
+        for (size_t i = 0; !rc && i < vs.n;) {
+            size_t j = group_end(&vs, i);
+            rc = fetch_small(s, dir, vs.v + i, j - i);
+            i = j;
         }
-        char *path = rel == key ? bkp_path_join(dir, rel) : NULL, *repo = NULL;
-        if (rel != key && (repo = bkp_path_join(dir, "repo")))
-            path = bkp_path_join(repo, rel);
-        rc = path ? bucket_get_to(s, key, NULL, path, max) : -ENOMEM;
-        if (rc && rc != -ENOMEM)
-            bkp_error("cannot fetch %s from the bucket into %s: %s", key, path, bkp_strerror(rc));
-        free(repo);
-        free(path);
+        free(vs.v);
     }
-    bucket_listing_free(&all);
     char *repo = rc ? NULL : bkp_path_join(dir, "repo");
     if (!rc)
         rc = repo ? bkp_repo_make_folders(repo) : -ENOMEM;
@@ -92,32 +141,38 @@ static int note_bad(bkp_bucket_fetch *f, const uint8_t id[BKP_ID_LEN], const cha
     return 0;
 }
 
-/* Pack `id` from the bucket into `to`: the current version, else the newest
- * older one that checks (`*used` names it). */
-static int fetch_pack(bkp_s3 *s, bkp_repo *copy, const char *key, const uint8_t id[BKP_ID_LEN],
-                      const char *to, uint64_t *bytes, const char **used, versions *vs)
+/* At most this many versions of one pack are tried: each is up to a pack's
+ * size, and anyone with the credentials can add versions. */
+#define PACK_TRIES 8
+
+/* Pack `id` from its versions v[0..n) (newest first) into `to`: the newest
+ * real version that checks; `*used` names it when it is not the newest. */
+static int fetch_pack(bkp_s3 *s, bkp_repo *copy, const bucket_version *v, size_t n,
+                      const uint8_t id[BKP_ID_LEN], const char *to, uint64_t *bytes,
+                      const char **used)
 {
     char *tmp = NULL;
+    const char *key = v[0].key;
+    size_t tried = 0;
+    int rc = -EBADMSG;
     *used = NULL;
     if (asprintf(&tmp, "%s.fetch", to) < 0)
         return -ENOMEM;
-    int rc = fetch_one(s, copy, key, NULL, tmp, id, bytes);
-    if (rc == -EBADMSG || rc == -EFBIG) {
-        /* Newest first, as S3 lists the versions of a key. */
-        vs->n = 0;
-        vs->key = key;
-        int lrc = bkp_s3_list_versions(s, key, bucket_take_version, vs);
-        for (size_t i = 1; !lrc && rc && i < vs->n; i++)
-            if (!(rc = fetch_one(s, copy, key, vs->v[i], tmp, id, bytes))) {
-                *used = vs->v[i];
-                bkp_warn("%s: its current version in the bucket is damaged or forged; the older "
-                         "version %s is used. Repair the bucket: bkp verify --media NAME "
-                         "--repair-from ANOTHER",
-                         key, vs->v[i]);
-            }
-        if (rc == -EBADMSG || rc == -EFBIG)
-            rc = -EBADMSG;
+    for (size_t i = 0; i < n && tried < PACK_TRIES && (rc == -EBADMSG || rc == -EFBIG); i++) {
+        if (v[i].marker || v[i].size > BKP_PACK_MAX)
+            continue;
+        tried++;
+        rc = fetch_one(s, copy, key, v[i].id, tmp, id, bytes);
+        if (!rc && i > 0) {
+            *used = v[i].id;
+            bkp_warn("%s: its current version in the bucket is damaged, forged or deleted; the "
+                     "older version %s is used. Repair the bucket: bkp verify --media NAME "
+                     "--repair-from ANOTHER",
+                     key, v[i].id);
+        }
     }
+    if (rc == -EFBIG)
+        rc = -EBADMSG;
     if (!rc && rename(tmp, to) < 0)
         rc = -errno;
     if (rc)
@@ -135,25 +190,28 @@ void bkp_bucket_fetch_clear(bkp_bucket_fetch *f)
 
 int bkp_bucket_fetch_packs(bkp_s3 *s, bkp_repo *copy, bkp_bucket_fetch *f)
 {
-    listing packs;
-    versions vs = {0};
+    bucket_versions vs = {0};
     char *dir = bkp_repo_subpath(copy, "packs");
-    int rc = dir ? bucket_list(s, PACKS_PREFIX, &packs) : -ENOMEM;
+    int rc = dir ? versions_under(s, PACKS_PREFIX, &vs) : -ENOMEM;
+    size_t npacks = 0, done = 0;
+    for (size_t i = 0; i < vs.n; i = group_end(&vs, i))
+        npacks++;
     /* The damaged ones go after the stale ones: collected apart first. */
     bkp_bucket_fetch dmg = {0};
-    for (size_t i = 0; !rc && i < packs.n; i++) {
+    for (size_t i = 0, j; !rc && i < vs.n; i = j) {
         uint64_t max;
-        const char *key = packs.v[i].key, *rel = bucket_rel_of(key, &max), *used = NULL;
+        j = group_end(&vs, i);
+        const char *key = vs.v[i].key, *rel = bucket_rel_of(key, &max), *used = NULL;
         uint8_t id[BKP_ID_LEN];
         if (!rel || bkp_unhex(id, BKP_ID_LEN, rel + 9))
             continue;
         char *to = bkp_pack_path(dir, id), *sub = to ? strdup(to) : NULL;
         char *slash = sub ? strrchr(sub, '/') : NULL;
-        bkp_progress("fetching from the bucket: pack %zu of %zu, %.1f MB", i + 1, packs.n,
+        bkp_progress("fetching from the bucket: pack %zu of %zu, %.1f MB", ++done, npacks,
                      (double)f->bytes / 1e6);
         rc = !slash ? -ENOMEM : (*slash = '\0', bkp_mkdir_p(sub, 0700));
         if (!rc && access(to, F_OK) != 0) {
-            int x = fetch_pack(s, copy, key, id, to, &f->bytes, &used, &vs);
+            int x = fetch_pack(s, copy, vs.v + i, j - i, id, to, &f->bytes, &used);
             if (x == -EBADMSG) {
                 bkp_error("%s: no version of it in the bucket is the pack it names; the "
                           "generations that need it cannot be restored from this medium. Run "
@@ -163,7 +221,7 @@ int bkp_bucket_fetch_packs(bkp_s3 *s, bkp_repo *copy, bkp_bucket_fetch *f)
                 dmg.ndamaged++;
             } else if (!x) {
                 f->packs++;
-                if (used && !(rc = note_bad(f, id, used)))
+                if ((used || vs.v[i].marker) && !(rc = note_bad(f, id, used ? used : vs.v[i].id)))
                     f->nstale++;
             } else {
                 rc = x;
@@ -178,13 +236,12 @@ int bkp_bucket_fetch_packs(bkp_s3 *s, bkp_repo *copy, bkp_bucket_fetch *f)
             f->ndamaged++;
     bkp_bucket_fetch_clear(&dmg);
     free(vs.v);
-    bucket_listing_free(&packs);
     free(dir);
     return rc ? rc : bkp_repo_reload(copy);
 }
 
 int bkp_bucket_put_pack(bkp_s3 *s, bkp_repo *src, const uint8_t id[BKP_ID_LEN], const char *keep,
-                        bkp_s3_lock mode, time_t until)
+                        bkp_s3_lock mode, time_t until, uint64_t *bytes)
 {
     char hex[2 * BKP_ID_LEN + 1], key[2 * BKP_ID_LEN + 32];
     bkp_s3_object o;
@@ -206,6 +263,8 @@ int bkp_bucket_put_pack(bkp_s3 *s, bkp_repo *src, const uint8_t id[BKP_ID_LEN], 
         bkp_error("pack %s: %s: %s", hex, path ? path : "?", bkp_strerror(rc));
     if (!rc)
         rc = bkp_s3_put(s, key, -1, b.data, b.len, mode, until, NULL);
+    if (!rc && bytes)
+        *bytes += b.len;
     free(ents);
     bkp_buf_free(&b);
     free(path);

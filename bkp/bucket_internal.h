@@ -35,9 +35,30 @@ typedef struct versions {
 /* Every current object under `prefix`, sorted bytewise. */
 int bucket_list(bkp_s3 *s, const char *prefix, listing *l);
 const entry *bucket_listed(const listing *l, const char *key);
+/* Add object `o` to the listing `ctx` (a bkp_s3_list callback); sort it after. */
+int bucket_take_entry(const bkp_s3_object *o, void *ctx);
+void bucket_sort(listing *l);
 void bucket_listing_free(listing *l);
 /* A listing of versions: every version (not delete markers) of exactly `vs->key`. */
 int bucket_take_version(const bkp_s3_object *o, void *ctx);
+
+/* One version of a key (a listing of versions, newest first within a key),
+ * with its lock when a caller read it (HEAD). */
+typedef struct bucket_version {
+    char key[BKP_S3_KEY_MAX + 1];
+    char id[BKP_S3_VERSION_MAX + 1];
+    uint64_t size;
+    bool marker;
+    time_t until;
+} bucket_version;
+
+typedef struct bucket_versions {
+    bucket_version *v;
+    size_t n, cap;
+} bucket_versions;
+
+/* Add every version and delete marker to `ctx` (a bkp_s3_list_versions callback). */
+int bucket_take_any_version(const bkp_s3_object *o, void *ctx);
 
 /* Upload the regular file `path` (at most `max` bytes) as `key`, locked. */
 int bucket_put_file(bkp_s3 *s, const char *key, const char *path, uint64_t max, bkp_s3_lock mode,

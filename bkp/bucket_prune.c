@@ -21,49 +21,15 @@
 #include "bkp/keys.h"
 #include "bkp/log.h"
 
-/* One version of a key, with its lock. */
-typedef struct ver {
-    char key[BKP_S3_KEY_MAX + 1];
-    char id[BKP_S3_VERSION_MAX + 1];
-    bool marker;
-    time_t until;
-} ver;
-
-typedef struct vers {
-    ver *v;
-    size_t n, cap;
-} vers;
-
-static int take(const bkp_s3_object *o, void *ctx)
-{
-    vers *vs = ctx;
-    if (!o->version_id[0])
-        return 0; /* a bucket without versions: not one of ours */
-    if (vs->n == vs->cap) {
-        size_t cap = vs->cap ? 2 * vs->cap : 64;
-        ver *v = realloc(vs->v, cap * sizeof(*v));
-        if (!v)
-            return -ENOMEM;
-        vs->v = v;
-        vs->cap = cap;
-    }
-    ver *x = &vs->v[vs->n++];
-    memcpy(x->key, o->key, sizeof(x->key));
-    memcpy(x->id, o->version_id, sizeof(x->id));
-    x->marker = o->delete_marker;
-    x->until = 0;
-    return 0;
-}
-
 /* Every version under `prefix` (of exactly that key when `exact`), each
  * with its lock read by HEAD (a delete marker has none). */
-static int list_locks(bkp_s3 *s, const char *prefix, bool exact, vers *out)
+static int list_locks(bkp_s3 *s, const char *prefix, bool exact, bucket_versions *out)
 {
-    vers all = {0};
+    bucket_versions all = {0};
     size_t k = 0;
-    int rc = bkp_s3_list_versions(s, prefix, take, &all);
+    int rc = bkp_s3_list_versions(s, prefix, bucket_take_any_version, &all);
     for (size_t i = 0; !rc && i < all.n; i++) {
-        ver x = all.v[i];
+        bucket_version x = all.v[i];
         bkp_s3_object o;
         if (exact && strcmp(x.key, prefix))
             continue;
@@ -84,7 +50,7 @@ static int list_locks(bkp_s3 *s, const char *prefix, bool exact, vers *out)
     return 0;
 }
 
-static size_t locked(const ver *v, size_t n, time_t now)
+static size_t locked(const bucket_version *v, size_t n, time_t now)
 {
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
@@ -92,21 +58,25 @@ static size_t locked(const ver *v, size_t n, time_t now)
     return k;
 }
 
-/* Delete the versions v[0..n) (all unlocked by now). */
-static int delete_versions(bkp_s3 *s, const ver *v, size_t n, bkp_bucket_prune_result *res)
+/* Delete the versions v[0..n) (all unlocked by now): 0, 1 when the server
+ * refused one (it stays, counted locked), or an error. */
+static int delete_versions(bkp_s3 *s, const bucket_version *v, size_t n,
+                           bkp_bucket_prune_result *res)
 {
+    int refused = 0;
     for (size_t i = 0; i < n; i++) {
         int rc = bkp_s3_delete(s, v[i].key, v[i].id, false);
         if (rc == -EACCES) {
             /* The server knows better (its clock, a legal hold): kept. */
             res->locked++;
+            refused = 1;
         } else if (rc && rc != -ENOENT) {
             return rc;
         } else {
             res->versions++;
         }
     }
-    return 0;
+    return refused;
 }
 
 /* ---- generations ---- */
@@ -118,7 +88,7 @@ static int prune_gen(bkp_s3 *s, bkp_repo *copy, const bkp_gen *g, time_t now, bk
                      time_t floor, bkp_bucket_prune_result *res)
 {
     static const char *const ext[] = {"gen", "cleared", "packs"};
-    vers all[3] = {{0}};
+    bucket_versions all[3] = {{0}};
     size_t nlocked = 0;
     int rc = 0;
     for (size_t i = 0; !rc && i < 3; i++) {
@@ -144,8 +114,11 @@ static int prune_gen(bkp_s3 *s, bkp_repo *copy, const bkp_gen *g, time_t now, bk
             rc = bucket_put_file(s, key, tomb,
                                  bkp_copy_member_max("generations/x/0000000001.pruned"), mode,
                                  floor, NULL);
-        for (size_t i = 0; !rc && i < 3; i++)
-            rc = delete_versions(s, all[i].v, all[i].n, res);
+        /* A refusal leaves the record (and what it needs) in place. */
+        for (size_t i = 0; rc >= 0 && i < 3; i++) {
+            int x = delete_versions(s, all[i].v, all[i].n, res);
+            rc = x < 0 ? x : rc | x;
+        }
         if (!rc)
             res->generations++;
         free(tomb);
@@ -213,7 +186,7 @@ static int needs_of(bkp_repo *copy, const bkp_gen *g, hexset *need)
     json_array_foreach(packs, i, x) if (!rc) rc =
         json_is_string(x) ? hex_add(need, json_string_value(x)) : -EBADMSG;
     if (rc && rc != -ENOMEM)
-        bkp_info("%s:%u: no list of its packs in the bucket checks (%s): every pack is kept",
+        bkp_warn("%s:%u: no list of its packs in the bucket checks (%s): every pack is kept",
                  g->dataset, g->seq, bkp_strerror(rc));
     json_decref(j);
     bkp_buf_free(&b);
@@ -224,7 +197,7 @@ static int needs_of(bkp_repo *copy, const bkp_gen *g, hexset *need)
 /* Delete every pack no kept record lists, whose versions are all unlocked. */
 static int prune_packs(bkp_s3 *s, hexset *need, time_t now, bkp_bucket_prune_result *res)
 {
-    vers all = {0};
+    bucket_versions all = {0};
     if (need->n)
         qsort(need->v, need->n, sizeof(*need->v), by_hex);
     int rc = list_locks(s, PACKS_PREFIX, false, &all);
@@ -241,6 +214,8 @@ static int prune_packs(bkp_s3 *s, hexset *need, time_t now, bkp_bucket_prune_res
             res->locked += k;
         else if (!needed && !(rc = delete_versions(s, all.v + i, j - i, res)))
             res->packs++;
+        if (rc > 0)
+            rc = 0; /* refused: it stays */
         i = j;
     }
     free(all.v);
@@ -274,11 +249,11 @@ int bkp_bucket_prune(bkp_s3 *s, bkp_repo *copy, bkp_gen **v, const bool *doomed,
     if (!rc && !res->packs_kept_all)
         rc = prune_packs(s, &need, now, res);
     /* Old probe canaries. */
-    vers canaries = {0};
+    bucket_versions canaries = {0};
     if (!rc && !(rc = list_locks(s, PROBE_PREFIX, false, &canaries)))
         for (size_t i = 0; !rc && i < canaries.n; i++)
-            if (!locked(&canaries.v[i], 1, now))
-                rc = delete_versions(s, &canaries.v[i], 1, res);
+            if (!locked(&canaries.v[i], 1, now) && delete_versions(s, &canaries.v[i], 1, res) < 0)
+                rc = -EIO;
     if (rc)
         bkp_error("pruning the bucket stopped: %s; what is deleted stays deleted, the rest is "
                   "kept, and the next rotation carries on",

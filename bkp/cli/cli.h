@@ -225,8 +225,9 @@ int cli_object_fetch(cli *c, const cli_medium *m, bool as_copy, bkp_repo **out, 
  * hex ID joins `fixed`. Returns how many could not be. */
 int cli_object_repair(cli *c, const cli_medium *m, bkp_repo *src,
                       const struct bkp_bucket_fetch *f, json_t *fixed);
-/* Did the last probe of the medium of registry entry `entry` prove its lock (and when)? */
-bool cli_object_proven(const json_t *entry, time_t *when);
+/* Did the last probe of the medium of registry entry `entry` (by its label)
+ * prove a COMPLIANCE lock, by the signed audit log (and when)? */
+bool cli_object_proven(cli *c, const json_t *entry, time_t *when);
 /* From `v` (all generations, by data set then sequence), the newest clean
  * generation of each data set the policy copies to `medium` (every data set
  * without a policy) into `out`; returns how many. */

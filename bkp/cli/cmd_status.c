@@ -114,7 +114,8 @@ static json_t *dataset_status(cli *c, const pol_dataset *d, bkp_gen **v, size_t 
         if (!pm || !cp.newest)
             continue;
         time_t proven_at = 0;
-        cp.proven = pm->type == POL_OBJECT && cli_object_proven(e, &proven_at);
+        cp.proven =
+            pm->type == POL_OBJECT && !pm->object.governance && cli_object_proven(c, e, &proven_at);
         copies[s.ncopies++] = cp;
         char iso[32], piso[32] = "";
         bkp_iso_time(iso, sizeof(iso), cp.newest);

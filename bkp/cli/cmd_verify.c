@@ -467,8 +467,15 @@ int cmd_verify(cli *c)
             printf("%s: %zu pack(s) uploaded from %s as the current version, each checked "
                    "first and locked\n",
                    what, json_array_size(fixed), c->repair_from);
-        rc = left ? 1 : 0;
-        res.problems = (uint64_t)left;
+        /* Only packs are repaired here: anything else the check found
+         * (a forged config, key file or record) stays a problem. */
+        uint64_t other = res.problems > nbad ? res.problems - nbad : 0;
+        if (other)
+            bkp_error("%llu problem(s) of %s are not packs and remain; `bkp rotate %s` uploads the "
+                      "repository's config, key file and records over forged ones",
+                      (unsigned long long)other, what, what);
+        rc = left || other ? 1 : 0;
+        res.problems = (uint64_t)left + other;
     } else if (rc > 0 && src) {
         fixed = json_array();
         int left = repair(target, src, &res, copy != NULL, fixed);

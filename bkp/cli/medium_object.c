@@ -119,12 +119,42 @@ static int note_entry(json_t *e, void *ctx)
     return 0;
 }
 
-bool cli_object_proven(const json_t *entry, time_t *when)
+typedef struct proof {
+    const char *medium, *label;
+    bool proven;
+    time_t when;
+} proof;
+
+/* The last probe of this medium's label: it alone counts. */
+static int last_probe(json_t *rec, void *ctx)
 {
-    json_t *p = json_object_get(entry, "probe");
-    const char *w = json_string_value(json_object_get(p, "when"));
-    *when = w ? bkp_iso_parse(w) : 0;
-    return json_is_true(json_object_get(p, "proven")) && *when > 0;
+    proof *p = ctx;
+    json_t *fig = json_object_get(rec, "figures");
+    const char *op = json_string_value(json_object_get(rec, "op"));
+    const char *m = json_string_value(json_object_get(rec, "medium"));
+    const char *l = json_string_value(json_object_get(fig, "label"));
+    if (!op || strcmp(op, "media-probe") || !m || strcmp(m, p->medium) || !l || strcmp(l, p->label))
+        return 0;
+    const char *mode = json_string_value(json_object_get(fig, "mode"));
+    p->proven = json_is_true(json_object_get(fig, "proven")) && mode && !strcmp(mode, "compliance");
+    p->when = bkp_iso_parse(json_string_value(json_object_get(rec, "time")));
+    return 0;
+}
+
+bool cli_object_proven(cli *c, const json_t *entry, time_t *when)
+{
+    const char *name = json_string_value(json_object_get(json_object_get(entry, "label"), "name"));
+    proof p = {.medium = name,
+               .label =
+                   json_string_value(json_object_get(json_object_get(entry, "label"), "uuid"))};
+    char *log = c->r ? bkp_audit_path(c->r) : NULL;
+    /* From the signed audit log, never from the registry: that file is a
+     * catalog anyone who can write the repository may edit. */
+    if (log && p.medium && p.label)
+        (void)bkp_audit_each(log, last_probe, &p);
+    free(log);
+    *when = p.proven ? p.when : 0;
+    return p.proven && p.when > 0;
 }
 
 /* ---- label ---- */
@@ -186,11 +216,27 @@ int cli_object_probe(cli *c, cli_medium *m)
     int ex = cli_object_open(c, m, &s);
     if (ex)
         return ex;
-    int rc = bkp_bucket_probe_lock(s, lock_mode(m->pm), &pr);
+    /* The canary is always COMPLIANCE: that is the lock that holds against
+     * whoever holds the credentials. A GOVERNANCE medium's own objects yield
+     * to a credential allowed to bypass (or to lift a policy that denies it),
+     * so it is never counted as non-editable, whatever the probe finds. */
+    int rc = bkp_bucket_probe_lock(s, BKP_S3_LOCK_COMPLIANCE, &pr);
     bkp_s3_close(s);
     if (rc)
         return EXIT_FAILED;
-    json_t *fig = json_pack("{s:b, s:s}", "proven", pr.proven, "detail", pr.detail);
+    bool governance = m->pm->object.governance;
+    const char *label =
+        json_string_value(json_object_get(json_object_get(m->entry, "label"), "uuid"));
+    if (!label) {
+        bkp_error("%s is not labelled: run `bkp media label --name %s` first", m->name, m->name);
+        return EXIT_USAGE;
+    }
+    if (governance)
+        pr.proven = false;
+    json_t *fig =
+        json_pack("{s:b, s:s, s:s, s:s, s:s, s:s}", "proven", pr.proven, "detail", pr.detail,
+                  "label", label, "bucket", m->pm->object.bucket, "endpoint",
+                  m->pm->object.endpoint, "mode", governance ? "governance" : "compliance");
     bkp_audit_rec rec = {.op = "media-probe",
                          .medium = m->name,
                          .failed = !pr.proven,
@@ -206,13 +252,16 @@ int cli_object_probe(cli *c, cli_medium *m)
     else if (pr.proven)
         printf("%s: the lock holds — %s.\n%s is counted as a non-editable copy.\n", m->name,
                pr.detail, m->name);
+    else if (governance)
+        bkp_error("%s: the server enforces COMPLIANCE (%s), but this medium locks its objects in "
+                  "GOVERNANCE mode, which a credential allowed to bypass it (or to lift a policy "
+                  "that denies it) can delete early: it is counted as editable. Use 'lock: { "
+                  "mode: compliance }'",
+                  m->name, pr.detail);
     else
         bkp_error("%s: the lock does NOT hold — %s. %s is counted as editable; %s", m->name,
                   pr.detail, m->name,
-                  m->pm->object.governance
-                      ? "a governance lock yields to a credential allowed to bypass it: use "
-                        "'lock: { mode: compliance }'"
-                      : "check that the bucket has Object Lock and that the server enforces it");
+                  "check that the bucket has Object Lock and that the server enforces it");
     json_decref(fig);
     return rc ? EXIT_FAILED : pr.proven ? EXIT_OK : EXIT_FAILED;
 }
@@ -454,7 +503,8 @@ int cli_object_repair(cli *c, const cli_medium *m, bkp_repo *src, const bkp_buck
     for (size_t i = 0; i < f->nstale + f->ndamaged; i++) {
         char hex[2 * BKP_ID_LEN + 1];
         bkp_hex(hex, f->bad[i], BKP_ID_LEN);
-        if (bkp_bucket_put_pack(s, src, f->bad[i], f->bad_version[i], lock_mode(m->pm), until))
+        if (bkp_bucket_put_pack(s, src, f->bad[i], f->bad_version[i], lock_mode(m->pm), until,
+                                NULL))
             left++;
         else
             json_array_append_new(fixed, json_string(hex));
