@@ -121,11 +121,13 @@ int bkp_bucket_probe_lock(bkp_s3 *s, bkp_s3_lock mode, bkp_bucket_probe *out)
  * `dir`/BKP-LABEL and the repository copy `dir`/repo, still without packs.
  * Every key is checked against the layout and every size against its cap
  * before a byte is kept; anything else in the bucket is left alone (probe
- * canaries) or reported. */
-int bkp_bucket_fetch_meta(bkp_s3 *s, const char *dir) __attribute__((warn_unused_result));
+ * canaries) or reported. `f` (may be NULL) lists what was hidden. */
+typedef struct bkp_bucket_fetch bkp_bucket_fetch; /* below */
+int bkp_bucket_fetch_meta(bkp_s3 *s, const char *dir, bkp_bucket_fetch *f)
+    __attribute__((warn_unused_result));
 
 /* What fetching the packs found. */
-typedef struct bkp_bucket_fetch {
+struct bkp_bucket_fetch {
     uint64_t bytes, packs;
     /* Packs whose current version does not check: `stale[i]` was taken
      * from its older version `stale_version[i]` instead (`nstale`), or no
@@ -133,7 +135,12 @@ typedef struct bkp_bucket_fetch {
     uint8_t (*bad)[BKP_ID_LEN];
     char (*bad_version)[BKP_S3_VERSION_MAX + 1]; /* "" for the damaged ones */
     size_t nstale, ndamaged;
-} bkp_bucket_fetch;
+    /* Small objects (label, config, key file, records…) whose current
+     * version is a delete marker or not of its kind: an older one was used.
+     * Their repository paths ("config", "keys/key", "generations/…"). */
+    char (*hidden)[256];
+    size_t nhidden;
+};
 void bkp_bucket_fetch_clear(bkp_bucket_fetch *f);
 
 /* Then its packs into `copy` (the repository opened at `dir`/repo), each
@@ -142,6 +149,11 @@ void bkp_bucket_fetch_clear(bkp_bucket_fetch *f);
  * checks (a warning says so). Both kinds are listed in `f`. The copy is
  * reloaded (its index rebuilt from the packs' trailers). */
 int bkp_bucket_fetch_packs(bkp_s3 *s, bkp_repo *copy, bkp_bucket_fetch *f)
+    __attribute__((warn_unused_result));
+
+/* Upload `src`'s config or key file (`rel`) as the current version in the
+ * bucket, locked (`mode`) until `until`: the repair of a hidden or forged one. */
+int bkp_bucket_put_file(bkp_s3 *s, bkp_repo *src, const char *rel, bkp_s3_lock mode, time_t until)
     __attribute__((warn_unused_result));
 
 /* Upload pack `id` of `src` (a repository or a copy holding a good one) as

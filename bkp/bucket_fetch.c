@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <sodium.h>
+#include <uuid/uuid.h>
 
 #include "bkp/bucket_internal.h"
 #include "bkp/clock.h"
@@ -19,8 +20,15 @@
 #include "bkp/envelope.h"
 #include "bkp/log.h"
 #include "bkp/pack.h"
+#include "bkp/config.h"
+#include "bkp/keyslots.h"
+#include "bkp/medium.h"
 
 /* ---- fetching a copy ---- */
+
+/* At most this many versions of one object are tried: each is up to a
+ * pack's size, and anyone with the credentials can add versions. */
+#define PACK_TRIES 8
 
 /* The versions under `prefix`, newest first within each key (as S3 lists
  * them). Deleting an object under Object Lock only puts a delete marker in
@@ -46,42 +54,100 @@ static size_t group_end(const bucket_versions *vs, size_t i)
     return j;
 }
 
-/* Fetch the newest real version of one small object (a group of versions). */
-static int fetch_small(bkp_s3 *s, const char *dir, const bucket_version *v, size_t n)
+/* Is the fetched file `path` (repository file `rel`, the copy at `dir`) of
+ * its kind? Only the label, the config and the key file are told apart
+ * here, the files needed to open the copy at all; records are checked by
+ * their signatures when it is open. 0, or -EBADMSG. */
+static int valid(const char *dir, const char *rel, const char *path)
+{
+    bkp_buf b, c;
+    bkp_config cfg;
+    const char *why = NULL;
+    uuid_t id;
+    json_t *label = NULL;
+    bkp_buf_init(&b);
+    bkp_buf_init(&c);
+    int rc = bkp_read_file(path, &b, bkp_copy_member_max(rel));
+    if (!rc && !strcmp(rel, LABEL_KEY)) {
+        rc = bkp_label_parse(b.data, b.len, &label);
+        json_decref(label);
+    } else if (!rc && !strcmp(rel, "config")) {
+        rc = bkp_config_parse(b.data, b.len, &cfg, &why) ? -EBADMSG : 0;
+    } else if (!rc && !strcmp(rel, "keys/key")) {
+        /* Signed by the config's key and naming its repository. */
+        char *cp = bkp_path_join(dir, "repo/config");
+        bkp_key_slots *slots = malloc(sizeof(*slots));
+        rc = cp && slots ? bkp_read_file(cp, &c, bkp_copy_member_max("config")) : -ENOMEM;
+        if (!rc && (bkp_config_parse(c.data, c.len, &cfg, &why) || uuid_parse(cfg.id, id)))
+            rc = -EBADMSG;
+        if (!rc)
+            rc = bkp_key_slots_read(b.data, b.len, cfg.sign_pk, id, slots) ? -EBADMSG : 0;
+        free(slots);
+        free(cp);
+    }
+    bkp_buf_free(&b);
+    bkp_buf_free(&c);
+    return rc == -ENOMEM ? rc : rc ? -EBADMSG : 0;
+}
+
+/* Fetch one small object (a group of versions, newest first): the newest
+ * real version, or for the label, config and key file the newest that is
+ * of its kind (at most PACK_TRIES tried). */
+static int fetch_small(bkp_s3 *s, const char *dir, const bucket_version *v, size_t n,
+                       bkp_bucket_fetch *f)
 {
     uint64_t max;
     const char *key = v[0].key, *rel = bucket_rel_of(key, &max);
-    size_t k = 0;
     if (!rel || !strncmp(rel, "packs/", 6) || !strncmp(rel, "index/", 6))
         return 0;
-    while (k < n && v[k].marker)
-        k++;
-    if (k == n)
-        return 0; /* deleted for good: only markers left */
-    if (k)
-        bkp_warn("the bucket's %s is hidden by a delete marker; its version %s is used. Someone "
-                 "holding the credentials deleted it: find out who",
-                 key, v[k].id);
-    if (v[k].size > max) {
-        /* Planted, not ours: left out, so that it cannot stop a restore
-         * (what it stands for, if anything, is then missing and said so). */
-        bkp_error("the bucket's %s is larger than any such file (%llu bytes): it was not written "
-                  "by bkp and is left out; find out who wrote it",
-                  key, (unsigned long long)v[k].size);
-        return 0;
-    }
     char *path = rel == key ? bkp_path_join(dir, rel) : NULL, *repo = NULL;
     if (rel != key && (repo = bkp_path_join(dir, "repo")))
         path = bkp_path_join(repo, rel);
-    int rc = path ? bucket_get_to(s, key, v[k].id, path, max) : -ENOMEM;
-    if (rc && rc != -ENOMEM)
+    int rc = path ? -EBADMSG : -ENOMEM;
+    for (size_t k = 0, tried = 0; rc == -EBADMSG && k < n && tried < PACK_TRIES; k++) {
+        if (v[k].marker)
+            continue;
+        if (v[k].size > max) {
+            /* Planted, not ours: left out, so that it cannot stop a
+             * restore (what it stands for, if anything, is then missing). */
+            bkp_error("the bucket's %s (version %s) is larger than any such file (%llu bytes): "
+                      "it was not written by bkp and is left out; find out who wrote it",
+                      key, v[k].id, (unsigned long long)v[k].size);
+            continue;
+        }
+        tried++;
+        unlink(path);
+        if ((rc = bucket_get_to(s, key, v[k].id, path, max)))
+            break;
+        if ((rc = valid(dir, rel, path)) == -EBADMSG)
+            bkp_warn("the bucket's %s (version %s) is not a bkp %s: forged or damaged; an older "
+                     "version is tried",
+                     key, v[k].id, rel);
+        if (!rc && k > 0 && f) {
+            void *h = realloc(f->hidden, (f->nhidden + 1) * sizeof(*f->hidden));
+            if (!h)
+                rc = -ENOMEM;
+            else
+                snprintf((f->hidden = h)[f->nhidden++], sizeof(*f->hidden), "%s", rel);
+        }
+        if (!rc && k > 0)
+            bkp_warn("the bucket's %s is hidden by a delete marker or a newer version that is not "
+                     "ours; its version %s is used. Someone holding the credentials did it: find "
+                     "out who, then `bkp rotate` puts the repository's back in front",
+                     key, v[k].id);
+    }
+    if (rc == -EBADMSG) {
+        unlink(path);
+        rc = 0; /* none that is ours: left out, and said above */
+    } else if (rc && rc != -ENOMEM) {
         bkp_error("cannot fetch %s from the bucket into %s: %s", key, path, bkp_strerror(rc));
+    }
     free(repo);
     free(path);
     return rc;
 }
 
-int bkp_bucket_fetch_meta(bkp_s3 *s, const char *dir)
+int bkp_bucket_fetch_meta(bkp_s3 *s, const char *dir, bkp_bucket_fetch *f)
 {
     static const char *const prefixes[] = {LABEL_KEY, BKP_BUCKET_REPO "config",
                                            BKP_BUCKET_REPO "keys/", GENS_PREFIX,
@@ -93,7 +159,7 @@ int bkp_bucket_fetch_meta(bkp_s3 *s, const char *dir)
             break;
         for (size_t i = 0; !rc && i < vs.n;) {
             size_t j = group_end(&vs, i);
-            rc = fetch_small(s, dir, vs.v + i, j - i);
+            rc = fetch_small(s, dir, vs.v + i, j - i, f);
             i = j;
         }
         free(vs.v);
@@ -141,10 +207,6 @@ static int note_bad(bkp_bucket_fetch *f, const uint8_t id[BKP_ID_LEN], const cha
     return 0;
 }
 
-/* At most this many versions of one pack are tried: each is up to a pack's
- * size, and anyone with the credentials can add versions. */
-#define PACK_TRIES 8
-
 /* Pack `id` from its versions v[0..n) (newest first) into `to`: the newest
  * real version that checks; `*used` names it when it is not the newest. */
 static int fetch_pack(bkp_s3 *s, bkp_repo *copy, const bucket_version *v, size_t n,
@@ -185,6 +247,7 @@ void bkp_bucket_fetch_clear(bkp_bucket_fetch *f)
 {
     free(f->bad);
     free(f->bad_version);
+    free(f->hidden);
     memset(f, 0, sizeof(*f));
 }
 
@@ -269,5 +332,16 @@ int bkp_bucket_put_pack(bkp_s3 *s, bkp_repo *src, const uint8_t id[BKP_ID_LEN], 
     bkp_buf_free(&b);
     free(path);
     free(dir);
+    return rc;
+}
+
+int bkp_bucket_put_file(bkp_s3 *s, bkp_repo *src, const char *rel, bkp_s3_lock mode, time_t until)
+{
+    char key[64];
+    char *path = bkp_repo_subpath(src, rel);
+    snprintf(key, sizeof(key), BKP_BUCKET_REPO "%s", rel);
+    int rc =
+        path ? bucket_put_file(s, key, path, bkp_copy_member_max(rel), mode, until, NULL) : -ENOMEM;
+    free(path);
     return rc;
 }

@@ -452,7 +452,7 @@ int cmd_verify(cli *c)
     }
     /* The bucket's current versions that did not check count as problems
      * even when a locked older version stood in for them. */
-    size_t nbad = fx.f.nstale + fx.f.ndamaged;
+    size_t nbad = fx.f.nstale + fx.f.ndamaged + fx.f.nhidden;
     if (rc >= 0 && nbad) {
         res.problems += nbad;
         rc = 1;
@@ -464,12 +464,12 @@ int cmd_verify(cli *c)
             bkp_error("%d pack(s) could not be repaired in the bucket from %s", left,
                       c->repair_from);
         else
-            printf("%s: %zu pack(s) uploaded from %s as the current version, each checked "
+            printf("%s: %zu object(s) uploaded from %s as the current version, each checked "
                    "first and locked\n",
                    what, json_array_size(fixed), c->repair_from);
         /* Only packs are repaired here: anything else the check found
          * (a forged config, key file or record) stays a problem. */
-        uint64_t other = res.problems > nbad ? res.problems - nbad : 0;
+        uint64_t other = res.problems > nbad ? res.problems - nbad : 0; /* not in the bucket's */
         if (other)
             bkp_error("%llu problem(s) of %s are not packs and remain; `bkp rotate %s` uploads the "
                       "repository's config, key file and records over forged ones",

@@ -460,7 +460,7 @@ int cli_object_fetch(cli *c, const cli_medium *m, bool as_copy, bkp_repo **out, 
     if (!(*staging = staging_dir("fetch")) || !(repo = bkp_path_join(*staging, "repo")))
         goto out;
     bkp_info("fetching %s from bucket %s into %s", m->name, m->pm->object.bucket, *staging);
-    if (bkp_bucket_fetch_meta(s, *staging))
+    if (bkp_bucket_fetch_meta(s, *staging, f))
         goto out;
     if (as_copy) { /* beside the primary: its keys, and the copy must be of it */
         rc = bkp_repo_open_copy(repo, c->r, BKP_REPO_READONLY, out);
@@ -498,8 +498,19 @@ int cli_object_repair(cli *c, const cli_medium *m, bkp_repo *src, const bkp_buck
     bkp_s3 *s = NULL;
     int left = 0;
     if (cli_object_open(c, m, &s))
-        return (int)(f->nstale + f->ndamaged);
+        return (int)(f->nstale + f->ndamaged + f->nhidden);
     time_t until = bkp_now() + (time_t)m->pm->object.lock_days * DAY;
+    /* A hidden or forged config or key file: the repair source's goes in front. */
+    for (size_t i = 0; i < f->nhidden; i++) {
+        if (strcmp(f->hidden[i], "config") && strcmp(f->hidden[i], "keys/key")) {
+            left++; /* records: `bkp rotate` puts them back */
+            continue;
+        }
+        if (bkp_bucket_put_file(s, src, f->hidden[i], lock_mode(m->pm), until))
+            left++;
+        else
+            json_array_append_new(fixed, json_string(f->hidden[i]));
+    }
     for (size_t i = 0; i < f->nstale + f->ndamaged; i++) {
         char hex[2 * BKP_ID_LEN + 1];
         bkp_hex(hex, f->bad[i], BKP_ID_LEN);
