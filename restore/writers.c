@@ -21,6 +21,7 @@
 #include "bkp/log.h"
 #include "restore/fetch.h"
 #include "restore/folder.h"
+#include "restore/plain.h"
 
 /* Dense files this large are written past the page cache (as bkp/direct.h
  * explains, filling it costs more than the copy), in ranges any idle writer
@@ -57,8 +58,9 @@ typedef struct writer {
     struct archive *a; /* this thread's own: handles are not shared between threads */
     bkp_buf buf;
     uint8_t *gather; /* GATHER_BYTES, page-aligned, mapped on first use */
-    int dirfd;       /* the folder this thread has entered (its own working directory) */
+    int dirfd;       /* the folder this thread has entered */
     char *dir;
+    bool in_dir; /* dirfd is also the working directory (for archive_write_disk) */
 } writer;
 
 struct rst_writers {
@@ -66,9 +68,11 @@ struct rst_writers {
     int root, flags;
     pthread_mutex_t lock;
     pthread_cond_t work; /* a file queued, a range to claim, or stop */
-    pthread_cond_t done; /* a file or range finished, room in the queue, a writer ready */
+    pthread_cond_t done; /* a file or range finished, a writer ready */
+    pthread_cond_t room; /* the queue is half empty again */
     job *queue;
     unsigned cap, head, count;
+    bool want_room; /* the reader waits for room */
     const char *busy[RST_WRITERS_MAX]; /* the file each writer is on, or NULL */
     shared *open[RST_WRITERS_MAX];     /* the shared file each writer owns, or NULL */
     bool stop;
@@ -357,19 +361,16 @@ static bool write_shared(writer *me, const bkp_item *it, const char *path, const
     return !s.damaged;
 }
 
-/* Make the folder `dir` this thread's working directory (kept while files
- * of the same folder follow one another). */
+/* Open the folder `dir` for this thread (kept while files of the same
+ * folder follow one another); it becomes the working directory only for a
+ * file archive_write_disk makes (cwd_in). */
 static int enter(writer *me, const char *dir, size_t len)
 {
     if (me->dir && strlen(me->dir) == len && !memcmp(me->dir, dir, len))
         return 0;
     char *d = len ? strndup(dir, len) : strdup(".");
     int fd = -1, rc = d ? rst_folder_open(me->w->root, d, &fd) : -ENOMEM;
-    if (!rc && fchdir(fd) < 0)
-        rc = -errno;
     if (rc) {
-        if (fd >= 0)
-            close(fd);
         free(d);
         return rc;
     }
@@ -378,11 +379,72 @@ static int enter(writer *me, const char *dir, size_t len)
     free(me->dir);
     me->dirfd = fd;
     me->dir = d;
+    me->in_dir = false;
     return 0;
 }
 
+static int cwd_in(writer *me)
+{
+    if (!me->in_dir && fchdir(me->dirfd) < 0)
+        return -errno;
+    me->in_dir = true;
+    return 0;
+}
+
+typedef struct put_end {
+    int fd;
+    uint64_t end; /* where the data written so far ends */
+} put_end;
+
+static int put_plain(void *ctx, const uint8_t *p, size_t n, uint64_t off)
+{
+    put_end *o = ctx;
+    if (off + n > o->end)
+        o->end = off + n;
+    return bkp_pwrite_full(o->fd, p, n, off);
+}
+
+/* A plain file (plain.h), made by its descriptor: no archive_write_disk. */
+static bool write_plain(writer *me, const bkp_item *it, const char *path, const char *name)
+{
+    put_end o = {.fd = rst_plain_create(me->dirfd, name)};
+    if (o.fd < 0) {
+        bkp_error("%s: cannot create it: %s; the file is not restored", path,
+                  o.fd == -ENOTEMPTY ? "a folder that is not empty is in the way"
+                                     : bkp_strerror(o.fd));
+        return false;
+    }
+    bool good = true;
+    uint64_t pos = 0;
+    for (uint32_t i = 0; good && i < it->nchunks; i++) {
+        if (fetch_chunk(me, it, i, path)) {
+            good = false;
+            break;
+        }
+        int rc = rst_place(it, pos, me->buf.data, me->buf.len, put_plain, &o);
+        if (rc == -EBADMSG)
+            bkp_error("%s: its chunks do not fit its recorded size; the file is not restored",
+                      path);
+        else if (rc)
+            bkp_error("%s: %s; the file is not restored", path, bkp_strerror(rc));
+        good = !rc;
+        pos += me->buf.len;
+        count_bytes(me->w, me->buf.len);
+    }
+    if (good && rst_plain_finish(me->a, me->w->flags, o.fd, it, o.end, path))
+        good = false;
+    if (close(o.fd) < 0 && good) {
+        bkp_error("%s: %s; the file is not restored", path, bkp_strerror(-errno));
+        good = false;
+    }
+    if (!good)
+        (void)unlinkat(me->dirfd, name, 0); /* never leave a wrong file looking restored */
+    return good;
+}
+
 /* Create, write and finish one file; false when it is not restored exactly
- * (said here). archive_write_disk sees only its last name, in the folder
+ * (said here). A plain file is made by its descriptor (plain.h), anything
+ * else by archive_write_disk; either sees only its last name, in the folder
  * this thread has entered: nothing on the way can be a link it follows. */
 static bool restore_file(writer *me, job *j)
 {
@@ -405,6 +467,15 @@ static bool restore_file(writer *me, job *j)
                                : bkp_strerror(rc));
         return false;
     }
+    uint64_t size = data ? (uint64_t)archive_entry_size(it->entry) : 0;
+    bool large = size >= (it->nsparse ? SHARE_MIN : DIRECT_MIN);
+    if (data && !large && rst_plain_fits(it, me->w->flags))
+        return write_plain(me, it, path, name);
+    if ((rc = cwd_in(me))) {
+        bkp_error("%s: cannot enter its folder: %s; the file is not restored", path,
+                  bkp_strerror(rc));
+        return false;
+    }
     archive_entry_copy_pathname(it->entry, name);
     int ar = archive_write_header(me->a, it->entry);
     if (ar < ARCHIVE_WARN) {
@@ -413,10 +484,8 @@ static bool restore_file(writer *me, job *j)
     }
     if (ar == ARCHIVE_WARN)
         bkp_warn("%s: %s", path, archive_error_string(me->a));
-    uint64_t size = (uint64_t)archive_entry_size(it->entry);
     bool good =
-        !data || (size >= (it->nsparse ? SHARE_MIN : DIRECT_MIN) ? write_shared(me, it, path, name)
-                                                                 : write_whole(me, it, path));
+        !data || (large ? write_shared(me, it, path, name) : write_whole(me, it, path));
     /* Times, owner, mode, xattrs, ACLs and flags, after the last byte. */
     ar = archive_write_finish_entry(me->a);
     if (ar < ARCHIVE_WARN) {
@@ -461,7 +530,12 @@ static void writer_loop(writer *me)
             w->head = (w->head + 1) % w->cap;
             w->count--;
             w->busy[me->idx] = j.path;
-            signal_done(w);
+            /* The reader refills the queue half at a time: one wake-up per
+             * several files, not two per file. */
+            if (w->want_room && w->count <= w->cap / 2) {
+                w->want_room = false;
+                pthread_cond_signal(&w->room);
+            }
             pthread_mutex_unlock(&w->lock);
             bool good = restore_file(me, &j);
             pthread_mutex_lock(&w->lock);
@@ -526,6 +600,7 @@ int rst_writers_new(bkp_repo *repo, int target_fd, int flags, int n, rst_writers
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->work, NULL);
     pthread_cond_init(&w->done, NULL);
+    pthread_cond_init(&w->room, NULL);
     for (int i = 0; i < n; i++) {
         w->me[i] = (writer){.w = w, .idx = i, .dirfd = -1};
         if (pthread_create(&w->threads[i], NULL, writer_main, &w->me[i]) != 0)
@@ -553,8 +628,10 @@ int rst_writers_put(rst_writers *w, bkp_item *it)
         return -ENOMEM;
     bkp_item_init(it);
     pthread_mutex_lock(&w->lock);
-    while (w->count == w->cap)
-        wait_done(w);
+    while (w->count == w->cap) {
+        w->want_room = true;
+        pthread_cond_wait(&w->room, &w->lock);
+    }
     w->queue[(w->head + w->count) % w->cap] = j;
     w->count++;
     pthread_cond_signal(&w->work);
@@ -624,6 +701,7 @@ void rst_writers_free(rst_writers *w)
     pthread_mutex_destroy(&w->lock);
     pthread_cond_destroy(&w->work);
     pthread_cond_destroy(&w->done);
+    pthread_cond_destroy(&w->room);
     free(w->queue);
     free(w);
 }

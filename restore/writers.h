@@ -5,9 +5,10 @@
  * directory, hard link, device and FIFO itself (archive_write_disk, with its
  * secure flags) and hands each regular file and symbolic link to this pool. A writer fetches
  * and authenticates the file's chunks itself (bkp_repo_get_sealed), checks
- * the chunk list against the recorded content hash, creates the file and
- * sets its metadata through an archive_write_disk handle of its own, and
- * writes the data at its offsets, so holes stay holes. A large file is
+ * the chunk list against the recorded content hash, creates the file,
+ * writes the data at its offsets, so holes stay holes, and sets its
+ * metadata: a plain file (no xattrs, ACLs or late flags, plain.h) by its
+ * descriptor, anything else through an archive_write_disk handle of its own. A large file is
  * shared: its writer creates it, and every idle writer claims ranges of its
  * chunks and writes them with pwrite; the metadata (times last) is set once
  * all ranges are written. A damaged file is reported, removed, and counted;
@@ -17,9 +18,13 @@
  * (unshare(CLONE_FS)) and enters the file's folder by a descriptor resolved
  * beneath the target without following any symbolic link (openat2 with
  * RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS, or one O_NOFOLLOW component at a
- * time), so archive_write_disk sees only the file's last name: a link
+ * time), so the file is made by its last name only (openat on that
+ * descriptor, or archive_write_disk in that working directory): a link
  * planted in the target, or one the restore made itself, is never written
  * through, whatever the order in which the threads run.
+ *
+ * The reader waits for room only when the queue is full, and is woken once
+ * it is half empty: the hand-over costs a wake-up per several files.
  *
  * Memory is bounded: at most RST_WRITERS_QUEUE files per writer wait, and one
  * shared file per writer is open.
