@@ -24,14 +24,7 @@ repository: $REPO
 passphrase_file: $PASSFILE
 rule_321: { copies: 2, media_types: 1, offline: 0, offsite: 0 }
 media:
-  - name: cloud
-    type: object
-    endpoint: $(cat "$GW/endpoint")
-    bucket: hosp-bkp
-    region: $(cat "$GW/region")
-    credentials_file: $GW/credentials
-    location: offsite
-    lock: { mode: compliance, days: 1 }
+$(object_medium cloud hosp-bkp compliance 1)
 datasets:
   - name: emr
     paths: [$DATA/emr]

@@ -29,14 +29,7 @@ for i in $(seq 1 20); do echo "record $i" >"$DATA/emr/r$i.txt"; done
 head -c 500000 /dev/urandom >"$DATA/emr/scan.pdf"
 medium() {
     cat <<YAML
-  - name: $1
-    type: object
-    endpoint: $(cat "$GW/endpoint")
-    bucket: $2
-    region: $(cat "$GW/region")
-    credentials_file: $GW/credentials
-    location: offsite
-    lock: { mode: compliance, days: 1 }
+$(object_medium $1 $2 compliance 1)
 YAML
 }
 policy() {

@@ -22,14 +22,7 @@ repository: $WORK/repo
 passphrase_file: $PASSFILE
 rule_321: { copies: 2, media_types: 1, offline: 0, offsite: 1, immutable: 1 }
 media:
-  - name: cloud
-    type: object
-    endpoint: $(cat "$GW/endpoint")
-    bucket: gov-bkp
-    region: $(cat "$GW/region")
-    credentials_file: $GW/credentials
-    location: offsite
-    lock: { mode: governance, days: 1 }
+$(object_medium cloud gov-bkp governance 1)
 datasets:
   - name: emr
     paths: [$DATA/emr]

@@ -32,14 +32,7 @@ repository: $REPO
 passphrase_file: $PASSFILE
 rule_321: { copies: 3, media_types: 2, offline: 0, offsite: 1, immutable: 1 }
 media:
-  - name: cloud
-    type: object
-    endpoint: $(cat "$GW/endpoint")
-    bucket: hosp-bkp
-    region: $(cat "$GW/region")
-    credentials_file: $GW/credentials
-    location: offsite
-    lock: { mode: compliance, days: 1 }
+$(object_medium cloud hosp-bkp compliance 1)
     rotate_every: 1d
   - name: nolock
     type: object

@@ -246,3 +246,18 @@ start_rgw() {
     fi
     [ "$rc" = 0 ] || fail "the test object store did not start (logs above)"
 }
+
+# object_medium NAME BUCKET [MODE] [DAYS]: the policy lines (a list item under
+# `media:`) of an object medium in BUCKET of the gateway start_rgw started.
+object_medium() {
+    cat <<YAML
+  - name: $1
+    type: object
+    endpoint: $(cat "$RGW_DIR/endpoint")
+    bucket: $2
+    region: $(cat "$RGW_DIR/region")
+    credentials_file: $RGW_DIR/credentials
+    location: offsite
+    lock: { mode: ${3:-compliance}, days: ${4:-1} }
+YAML
+}
