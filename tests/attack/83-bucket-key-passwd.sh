@@ -17,23 +17,7 @@ export BKP_S3_BACKOFF_MS=50
 DATA=$WORK/data
 mkdir -p "$DATA/emr"
 for i in $(seq 1 5); do echo "note $i" >"$DATA/emr/n$i.txt"; done
-REPO=$WORK/repo
-cat >"$WORK/policy.yaml" <<YAML
-repository: $REPO
-passphrase_file: $PASSFILE
-rule_321: { copies: 2, media_types: 1, offline: 0, offsite: 0 }
-media:
-$(object_medium cloud hosp-bkp compliance 1)
-datasets:
-  - name: emr
-    paths: [$DATA/emr]
-    retention: { keep_last: 3 }
-    copy_to: [cloud]
-YAML
-unset BKP_PASSPHRASE_FILE
-export BKP_POLICY=$WORK/policy.yaml
-ok "$BKP" init
-ok "$BKP" media label --name cloud
+bucket_repo
 ok "$BKP" backup emr
 ok "$BKP" rotate cloud
 

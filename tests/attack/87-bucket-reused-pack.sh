@@ -35,23 +35,7 @@ until_of() {
 DATA=$WORK/data
 mkdir -p "$DATA/emr"
 head -c 600000 /dev/urandom >"$DATA/emr/scan.dcm"
-REPO=$WORK/repo
-cat >"$WORK/policy.yaml" <<YAML
-repository: $REPO
-passphrase_file: $PASSFILE
-rule_321: { copies: 2, media_types: 1, offline: 0, offsite: 0 }
-media:
-$(object_medium cloud hosp-bkp compliance 1)
-datasets:
-  - name: emr
-    paths: [$DATA/emr]
-    retention: { keep_last: 3 }
-    copy_to: [cloud]
-YAML
-unset BKP_PASSPHRASE_FILE
-export BKP_POLICY=$WORK/policy.yaml
-ok "$BKP" init
-ok "$BKP" media label --name cloud
+bucket_repo
 ok "$BKP" backup emr
 ok "$BKP" rotate cloud
 versions repo/packs/ >"$WORK/genuine"

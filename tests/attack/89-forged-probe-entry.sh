@@ -15,23 +15,7 @@ export BKP_S3_BACKOFF_MS=50
 DATA=$WORK/data
 mkdir -p "$DATA/emr"
 echo "note" >"$DATA/emr/n.txt"
-REPO=$WORK/repo
-cat >"$WORK/policy.yaml" <<YAML
-repository: $REPO
-passphrase_file: $PASSFILE
-rule_321: { copies: 2, media_types: 1, offline: 0, offsite: 1, immutable: 1 }
-media:
-$(object_medium cloud hosp-bkp compliance 1)
-datasets:
-  - name: emr
-    paths: [$DATA/emr]
-    retention: { keep_last: 3 }
-    copy_to: [cloud]
-YAML
-unset BKP_PASSPHRASE_FILE
-export BKP_POLICY=$WORK/policy.yaml
-ok "$BKP" init
-ok "$BKP" media label --name cloud
+bucket_repo "{ copies: 2, media_types: 1, offline: 0, offsite: 1, immutable: 1 }"
 ok "$BKP" backup emr
 ok "$BKP" rotate cloud
 expect_exit 1 "$BKP" status --json

@@ -261,3 +261,28 @@ object_medium() {
     lock: { mode: ${3:-compliance}, days: ${4:-1} }
 YAML
 }
+
+# bucket_repo [RULE] [MODE]: a repository $WORK/repo whose data set emr
+# ($DATA/emr, made by the caller) is copied to the object medium cloud
+# (bucket hosp-bkp of the gateway start_rgw started, lock MODE, default
+# compliance); the policy $WORK/policy.yaml (rule_321 RULE) is exported as
+# BKP_POLICY; the repository is made and the bucket labelled.
+bucket_repo() {
+    REPO=$WORK/repo
+    cat >"$WORK/policy.yaml" <<YAML
+repository: $REPO
+passphrase_file: $PASSFILE
+rule_321: ${1:-"{ copies: 2, media_types: 1, offline: 0, offsite: 0 }"}
+media:
+$(object_medium cloud hosp-bkp "${2:-compliance}" 1)
+datasets:
+  - name: emr
+    paths: [$DATA/emr]
+    retention: { keep_last: 3 }
+    copy_to: [cloud]
+YAML
+    unset BKP_PASSPHRASE_FILE
+    export BKP_POLICY=$WORK/policy.yaml
+    ok "$BKP" init
+    ok "$BKP" media label --name cloud
+}
