@@ -6,12 +6,7 @@
 # next verify still finds broken. Skipped without Ceph.
 . "$(dirname "$0")/../e2e/lib.sh"
 
-start_rgw
-GW=$RGW_DIR
-RGW=$RGW_SH
-ok bash "$RGW" mkbucket "$GW" hosp-bkp
-export BKP_S3_BACKOFF_MS=50
-s3() { bash "$RGW" s3 "$GW" "$@"; }
+start_bucket hosp-bkp
 
 DATA=$WORK/data
 mkdir -p "$DATA/emr" "$WORK/usb"

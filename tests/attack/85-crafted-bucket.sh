@@ -8,12 +8,7 @@
 # a bucket labelled for another repository is refused. Skipped without Ceph.
 . "$(dirname "$0")/../e2e/lib.sh"
 
-start_rgw
-GW=$RGW_DIR
-RGW=$RGW_SH
-ok bash "$RGW" mkbucket "$GW" hosp-bkp
-ok bash "$RGW" mkbucket "$GW" other-bkp
-export BKP_S3_BACKOFF_MS=50
+start_bucket hosp-bkp other-bkp
 # PUT the file $2 as key $1 exactly as written (no dot segments squashed).
 plant() {
     local sum code

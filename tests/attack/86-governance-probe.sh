@@ -7,32 +7,12 @@
 # Skipped without Ceph.
 . "$(dirname "$0")/../e2e/lib.sh"
 
-start_rgw
-GW=$RGW_DIR
-RGW=$RGW_SH
-ok bash "$RGW" mkbucket "$GW" gov-bkp
-export BKP_S3_BACKOFF_MS=50
-s3() { bash "$RGW" s3 "$GW" "$@"; }
+start_bucket gov-bkp
 
 DATA=$WORK/data
 mkdir -p "$DATA/emr"
 echo "note" >"$DATA/emr/n.txt"
-cat >"$WORK/policy.yaml" <<YAML
-repository: $WORK/repo
-passphrase_file: $PASSFILE
-rule_321: { copies: 2, media_types: 1, offline: 0, offsite: 1, immutable: 1 }
-media:
-$(object_medium cloud gov-bkp governance 1)
-datasets:
-  - name: emr
-    paths: [$DATA/emr]
-    retention: { keep_last: 3 }
-    copy_to: [cloud]
-YAML
-unset BKP_PASSPHRASE_FILE
-export BKP_POLICY=$WORK/policy.yaml
-ok "$BKP" init
-ok "$BKP" media label --name cloud
+bucket_repo "{ copies: 2, media_types: 1, offline: 0, offsite: 1, immutable: 1 }" governance gov-bkp
 ok "$BKP" backup emr
 ok "$BKP" rotate cloud
 

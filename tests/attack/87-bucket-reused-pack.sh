@@ -8,12 +8,7 @@
 # bucket no longer has. Skipped without Ceph.
 . "$(dirname "$0")/../e2e/lib.sh"
 
-start_rgw
-GW=$RGW_DIR
-RGW=$RGW_SH
-ok bash "$RGW" mkbucket "$GW" hosp-bkp
-export BKP_S3_BACKOFF_MS=50
-s3() { bash "$RGW" s3 "$GW" "$@"; }
+start_bucket hosp-bkp
 # key version-id size, one line per version under a prefix (query canonical).
 versions() {
     s3 "/hosp-bkp?prefix=${1//\//%2F}&versions=" -o "$WORK/v.xml" || fail "listing $1"

@@ -9,12 +9,7 @@
 # verify --media must not call the copy clean. Skipped without Ceph.
 . "$(dirname "$0")/../e2e/lib.sh"
 
-start_rgw
-GW=$RGW_DIR
-RGW=$RGW_SH
-ok bash "$RGW" mkbucket "$GW" hosp-bkp
-export BKP_S3_BACKOFF_MS=50
-s3() { bash "$RGW" s3 "$GW" "$@"; }
+start_bucket hosp-bkp
 
 DATA=$WORK/data
 mkdir -p "$DATA/emr"

@@ -6,11 +6,7 @@
 # log, not a file anyone with write access can edit. Skipped without Ceph.
 . "$(dirname "$0")/../e2e/lib.sh"
 
-start_rgw
-GW=$RGW_DIR
-RGW=$RGW_SH
-ok bash "$RGW" mkbucket "$GW" hosp-bkp
-export BKP_S3_BACKOFF_MS=50
+start_bucket hosp-bkp
 
 DATA=$WORK/data
 mkdir -p "$DATA/emr"

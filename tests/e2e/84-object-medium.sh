@@ -12,14 +12,9 @@
 # Skipped when Ceph is not installed.
 . "$(dirname "$0")/lib.sh"
 
-start_rgw
-GW=$RGW_DIR
-RGW=$RGW_SH
-ok bash "$RGW" mkbucket "$GW" hosp-bkp
-ok bash "$RGW" mkbucket "$GW" plain-bkp --no-lock
-export BKP_S3_BACKOFF_MS=50 TMPDIR=$WORK/tmp
+start_bucket hosp-bkp plain-bkp --no-lock
+export TMPDIR=$WORK/tmp
 mkdir -p "$TMPDIR"
-s3() { bash "$RGW" s3 "$GW" "$@"; }
 
 DATA=$WORK/data
 mkdir -p "$DATA/emr/notes" "$DATA/emr/images"

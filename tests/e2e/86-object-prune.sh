@@ -8,12 +8,8 @@
 . "$(dirname "$0")/lib.sh"
 need_test_clock
 
-start_rgw
-GW=$RGW_DIR
-RGW=$RGW_SH
-ok bash "$RGW" mkbucket "$GW" prune-bkp
-export BKP_S3_BACKOFF_MS=50 BKP_TEST_LOCK_DAY=10
-s3() { bash "$RGW" s3 "$GW" "$@"; }
+start_bucket prune-bkp
+export BKP_TEST_LOCK_DAY=10
 # The keys (of every version) under a prefix; the query written canonical.
 keys() {
     s3 "/prune-bkp?prefix=${1//\//%2F}&versions=" -o "$WORK/keys.xml" || fail "listing $1"

@@ -262,11 +262,11 @@ object_medium() {
 YAML
 }
 
-# bucket_repo [RULE] [MODE]: a repository $WORK/repo whose data set emr
-# ($DATA/emr, made by the caller) is copied to the object medium cloud
-# (bucket hosp-bkp of the gateway start_rgw started, lock MODE, default
-# compliance); the policy $WORK/policy.yaml (rule_321 RULE) is exported as
-# BKP_POLICY; the repository is made and the bucket labelled.
+# bucket_repo [RULE] [MODE] [BUCKET]: a repository $WORK/repo whose data set
+# emr ($DATA/emr, made by the caller) is copied to the object medium cloud
+# (BUCKET, default hosp-bkp, of the gateway start_rgw started, lock MODE,
+# default compliance); the policy $WORK/policy.yaml (rule_321 RULE) is
+# exported as BKP_POLICY; the repository is made and the bucket labelled.
 bucket_repo() {
     REPO=$WORK/repo
     cat >"$WORK/policy.yaml" <<YAML
@@ -274,7 +274,7 @@ repository: $REPO
 passphrase_file: $PASSFILE
 rule_321: ${1:-"{ copies: 2, media_types: 1, offline: 0, offsite: 0 }"}
 media:
-$(object_medium cloud hosp-bkp "${2:-compliance}" 1)
+$(object_medium cloud "${3:-hosp-bkp}" "${2:-compliance}" 1)
 datasets:
   - name: emr
     paths: [$DATA/emr]
@@ -286,3 +286,23 @@ YAML
     ok "$BKP" init
     ok "$BKP" media label --name cloud
 }
+
+# start_bucket BUCKET [--no-lock]...: start_rgw, then make each BUCKET (with
+# Object Lock unless followed by --no-lock); sets GW and RGW, and s3 PATH
+# CURL-ARGS sends one signed request to the gateway.
+start_bucket() {
+    start_rgw
+    GW=$RGW_DIR
+    RGW=$RGW_SH
+    while [ $# -gt 0 ]; do
+        if [ "${2:-}" = --no-lock ]; then
+            ok bash "$RGW" mkbucket "$GW" "$1" --no-lock
+            shift 2
+        else
+            ok bash "$RGW" mkbucket "$GW" "$1"
+            shift
+        fi
+    done
+    export BKP_S3_BACKOFF_MS=50
+}
+s3() { bash "$RGW_SH" s3 "$RGW_DIR" "$@"; }
