@@ -7,6 +7,7 @@
 #define BKP_CLI_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -18,35 +19,6 @@
 #include "policies/policy.h"
 
 enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_LOCKED = 3 };
-
-/* Options a command accepts (bit mask). */
-enum {
-    OPT_REPO = 1 << 0,
-    OPT_JSON = 1 << 1,
-    OPT_DATASET = 1 << 2,
-    OPT_PATH = 1 << 3,
-    OPT_TO_ARCHIVE = 1 << 4,
-    OPT_FORCE = 1 << 5,
-    OPT_READ_DATA = 1 << 6,
-    OPT_NO_CACHE = 1 << 7,
-    OPT_ONE_FS = 1 << 8,
-    OPT_WORKERS = 1 << 9,
-    OPT_METRICS = 1 << 10,
-    OPT_CLEAR = 1 << 11,
-    OPT_DRY_RUN = 1 << 12,
-    OPT_AGAINST = 1 << 13,
-    OPT_SINCE = 1 << 14,
-    OPT_LABEL = 1 << 15,   /* --name, --type, --location (media label) */
-    OPT_FROM = 1 << 16,    /* restore --from MEDIUM|PATH */
-    OPT_MEDIA = 1 << 17,   /* verify --media M [--sample PCT] [--repair-from M2] */
-    OPT_PRINT = 1 << 18,   /* --format md|html, --lang ja|en */
-    OPT_DRILL = 1 << 19,   /* --medium M, --attest WHO, --report DIR, --sandbox DIR, --keep */
-    OPT_RUNBOOK = 1 << 20, /* restore --runbook NAME */
-    OPT_PERIOD = 1 << 21,  /* audit report --from DATE --to DATE */
-    OPT_VERIFY = 1 << 22,  /* restore --verify */
-    OPT_KEY = 1 << 23,     /* key: --paper, -o/--output, --shares N, --threshold K, --label,
-                              --new-passphrase-file */
-};
 
 /* What a command needs; the dispatcher provides it before the handler runs. */
 enum {
@@ -97,8 +69,25 @@ typedef struct cli {
     const struct bkp_lock *writer; /* this process's writer lock, if it holds one */
     char **args;                   /* positional arguments */
     int nargs;
-    bool tty; /* stdout is a terminal: summaries and progress */
+    bool tty;  /* stdout is a terminal: summaries and progress */
+    bool help; /* -h, --help: the command's help instead of the command */
 } cli;
+
+/* The command line (options.c): every option in one table. Parse `argv`
+ * (argv[0] the command) into `c`, refusing an option not in the
+ * space-separated list `accepts` (the options every command takes aside),
+ * a missing or malformed value; `c->args` the rest. Returns an exit code,
+ * the problem printed with `usage`. -v/-q set `*level`. */
+int cli_options_parse(cli *c, const char *accepts, const char *usage, int argc, char **argv,
+                      int *level);
+/* One line per option of `accepts` with its help; `common`: those every
+ * command takes instead. */
+void cli_options_help(FILE *f, const char *accepts, bool common);
+/* Print `left` (may be NULL) in a column `indent` wide, then `text` wrapped
+ * to 79 columns. */
+void cli_wrap(FILE *f, const char *left, int indent, const char *text);
+/* Was a policy named (--policy, $BKP_POLICY, resolved by main) or loaded? */
+bool cli_policy_named(const cli *c);
 
 /* Open the repository named by --repo or $BKP_REPO, asking for the passphrase.
  * Returns an exit code; EXIT_OK with `*out` set on success. */
@@ -223,8 +212,8 @@ int cli_object_fetch(cli *c, const cli_medium *m, bool as_copy, bkp_repo **out, 
                      struct bkp_bucket_fetch *f);
 /* Upload each pack of `f` from `src` as the current version (repair); its
  * hex ID joins `fixed`. Returns how many could not be. */
-int cli_object_repair(cli *c, const cli_medium *m, bkp_repo *src,
-                      const struct bkp_bucket_fetch *f, json_t *fixed);
+int cli_object_repair(cli *c, const cli_medium *m, bkp_repo *src, const struct bkp_bucket_fetch *f,
+                      json_t *fixed);
 /* Did the last probe of the medium of registry entry `entry` (by its label)
  * prove a COMPLIANCE lock, by the signed audit log (and when)? */
 bool cli_object_proven(cli *c, const json_t *entry, time_t *when);

@@ -272,7 +272,7 @@ int cli_audit_primary(cli *c, bkp_repo *source, bool staged, const bkp_audit_rec
 {
     struct stat st;
     bkp_repo *primary = NULL;
-    const char *path = c->repo || c->policy_file || getenv("BKP_POLICY") || getenv("BKP_REPO")
+    const char *path = c->repo || cli_policy_named(c) || getenv("BKP_REPO")
                            ? cli_repo_path(c)
                            : NULL;
     char *want = path ? realpath(path, NULL) : NULL;

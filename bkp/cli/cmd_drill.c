@@ -292,7 +292,7 @@ int cli_runbook_execute(cli *c, const char *name, bool drill, bool unattended)
     int ex = cli_runbook_load(c, name, &rb), rc;
     if (ex)
         return ex;
-    if (!cli_policy(c) && (c->policy_file || getenv("BKP_POLICY"))) {
+    if (!cli_policy(c) && cli_policy_named(c)) {
         rb_free(rb);
         return EXIT_USAGE;
     }

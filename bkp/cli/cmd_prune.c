@@ -127,7 +127,7 @@ static int prune_repo(cli *c, const char *repo, bkp_repo **target, const bkp_loc
         return EXIT_USAGE;
     if (!c->dry_run && (rc = bkp_lock_prune_after(repo, "bkp prune", self, &lock)))
         return rc == -EBUSY ? EXIT_LOCKED : EXIT_FAILED;
-    if ((c->policy_file || getenv("BKP_POLICY")) && !p) {
+    if (cli_policy_named(c) && !p) {
         bkp_lock_release(lock);
         return EXIT_USAGE; /* a policy was named and is malformed: never guess "keep all" */
     }

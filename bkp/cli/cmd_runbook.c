@@ -203,7 +203,7 @@ int cmd_runbook(cli *c)
         return ex;
     /* The registry is in the repository; a procedure prints without it too. */
     struct stat st;
-    const char *repo = c->repo || c->policy_file || getenv("BKP_POLICY") || getenv("BKP_REPO")
+    const char *repo = c->repo || cli_policy_named(c) || getenv("BKP_REPO")
                            ? cli_repo_path(c)
                            : NULL;
     if (repo && stat(repo, &st) == 0 && !c->r)

@@ -28,10 +28,8 @@ pol_policy *cli_policy(cli *c)
 {
     if (c->policy)
         return c->policy;
-    if (!c->policy_file)
-        c->policy_file = getenv("BKP_POLICY");
     if (!c->policy_file || !*c->policy_file)
-        c->policy_file = POL_DEFAULT_FILE;
+        c->policy_file = POL_DEFAULT_FILE; /* main put $BKP_POLICY here when set */
     /* Its hooks run as root: believed only when no one else may change it
      * (trust.h), and read through the path that was checked. A missing file
      * is left to pol_load, which says where a policy is looked for. */
@@ -41,6 +39,11 @@ pol_policy *cli_policy(cli *c)
         c->policy = NULL;
     free(real);
     return c->policy;
+}
+
+bool cli_policy_named(const cli *c)
+{
+    return c->policy || c->policy_file;
 }
 
 const char *cli_passphrase_file(cli *c)
@@ -75,7 +78,7 @@ const char *cli_repo_path(cli *c)
 
 void cli_passphrase_source(cli *c)
 {
-    pol_policy *p = c->policy || c->policy_file || getenv("BKP_POLICY") ? cli_policy(c) : NULL;
+    pol_policy *p = cli_policy_named(c) ? cli_policy(c) : NULL;
     if (!p || c->passphrase_file || getenv("BKP_PASSPHRASE_FILE") || getenv("BKP_PASSPHRASE_COMMAND"))
         return;
     if (p->passphrase_file)

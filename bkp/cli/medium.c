@@ -19,7 +19,7 @@
 /* The policy, when one was named or the default exists; quietly NULL else. */
 static pol_policy *maybe_policy(cli *c)
 {
-    if (c->policy || c->policy_file || getenv("BKP_POLICY"))
+    if (cli_policy_named(c))
         return cli_policy(c);
     FILE *f = fopen(POL_DEFAULT_FILE, "r");
     if (!f)

@@ -115,7 +115,7 @@ int cli_open_source(cli *c, const char *spec, bkp_repo **out, char **staging)
     pol_policy *pol = c->policy; /* loaded by the dispatcher when named */
     if (!strchr(from, '/') && (stat(from, &st) < 0 || (pol && pol_medium_find(pol, from)))) {
         cli_medium m;
-        if (c->policy_file || getenv("BKP_POLICY")) {
+        if (cli_policy_named(c)) {
             bkp_repo *primary = NULL;
             /* The registry is in the primary, which may be gone: the policy alone will do. */
             if (cli_repo_path(c) && stat(c->repo, &st) == 0)

@@ -121,6 +121,28 @@ check_exit 2 "$BKP" backup --repo "$REPO" --workers abc --dataset ds "$D" || tru
 output_has "give a number of threads"
 check_exit 2 "$BKP" verify --repo "$REPO" --workers 0 || true
 output_has "give a number of threads"
+# One table of options: an option of another command is refused with the
+# command's usage; each command's --help lists the options it takes, and
+# every help line fits a terminal of 80 columns.
+check_exit 2 "$BKP" ls --repo "$REPO" --read-data ds:latest || true
+output_has "ls does not take the option '--read-data'"
+output_has "usage: bkp ls GEN"
+check_exit 2 "$BKP" policy check --key-from "$WORK/sheet" || true
+output_has "leave out --key-from"
+check_exit 2 "$BKP" status --public-key 00 || true
+output_has "does not take --public-key"
+check_exit 0 "$BKP" verify --help || true
+output_has "--repair-from M2"
+output_has "--sample PCT"
+output_has "--policy FILE"
+output_has "--json"
+check_exit 0 "$BKP" restore -h || true
+if grep -q -- "--read-data" "$WORK/.out"; then flunk "restore --help lists an option restore does not take"; fi
+for cmd in "" init backup generations ls diff restore run prune audit policy media rotate runbook drill status key verify; do
+    "$BKP" $cmd --help >"$WORK/help" 2>&1 || flunk "bkp $cmd --help failed"
+    wide=$(LC_ALL=C.UTF-8 awk 'length($0) > 79' "$WORK/help")
+    [ -z "$wide" ] || flunk "bkp $cmd --help has lines wider than 79 columns: $wide"
+done
 
 # ---------------------------------------------------------------------------
 # 7. Nothing to capture (an unmounted volume): nothing is sealed, so ds:latest

@@ -1,0 +1,266 @@
+/*
+ * options.c — every option of the command line, once: its name, its value,
+ * where it lands in `struct cli`, how its value is checked, and its help.
+ * A command lists the names it accepts (main.c); parsing, the refusal of an
+ * option a command does not take, and `bkp CMD --help` all read this table,
+ * so adding an option is one entry here, its name in the commands that take
+ * it, and the code that uses it.
+ */
+#include <getopt.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bkp/cli/cli.h"
+#include "bkp/log.h"
+#include "policies/policy.h"
+
+/* More threads than this only add memory: chunks are queued per thread. */
+#define CLI_WORKERS_MAX 64
+
+typedef enum {
+    ARG_STRING,   /* const char *: the value as given */
+    ARG_FLAG,     /* bool: set */
+    ARG_WORKERS,  /* int: threads, 1 to CLI_WORKERS_MAX */
+    ARG_PERCENT,  /* double: > 0, else -1 (refused by the command, with the reason) */
+    ARG_KEY_FROM, /* appended to key_from[] */
+    ARG_LEVEL,    /* -v / -q: the log level */
+    ARG_HELP,     /* -h: this command's help */
+} arg_kind;
+
+typedef struct cli_option {
+    const char *name;  /* --name */
+    char letter;       /* -x, or 0 */
+    const char *value; /* the value's name in help; NULL for a flag */
+    arg_kind kind;
+    size_t field; /* offsetof(cli, …) */
+    bool common;  /* accepted by every command */
+    const char *help;
+} cli_option;
+
+#define F(member) offsetof(cli, member)
+
+static const cli_option options[] = {
+    {"policy", 0, "FILE", ARG_STRING, F(policy_file), true,
+     "the policy (or $BKP_POLICY; default " POL_DEFAULT_FILE ")"},
+    {"repo", 0, "DIR", ARG_STRING, F(repo), false,
+     "the repository (or $BKP_REPO; else the policy's)"},
+    {"passphrase-file", 0, "FILE", ARG_STRING, F(passphrase_file), true,
+     "passphrase from a file of mode 0600 (or $BKP_PASSPHRASE_FILE, $BKP_PASSPHRASE_COMMAND; "
+     "else a prompt on the terminal)"},
+    {"key-from", 0, "FILE", ARG_KEY_FROM, 0, true,
+     "instead of the passphrase: a paper sheet, or K share sheets (the option once per file); "
+     "--key-from - asks for the sheets on the terminal, line by line, each line checked as typed"},
+    {"public-key", 0, "HEX|FILE", ARG_STRING, F(public_key), true,
+     "audit verify, verify: check signatures and chains with the public key you pinned (`bkp key "
+     "fingerprint`); no secret"},
+    {"json", 0, NULL, ARG_FLAG, F(json), false, "print JSON for programs instead of text"},
+    {"dataset", 0, "NAME", ARG_STRING, F(dataset), false, "only this data set"},
+    {"path", 0, "P", ARG_STRING, F(path), false, "restore only this stored path"},
+    {"folder", 0, "DIR", ARG_STRING, F(folder), false,
+     "restore the contents of this stored folder"},
+    {"to-archive", 0, "FILE", ARG_STRING, F(to_archive), false,
+     "write a tar (pax) file instead of a directory"},
+    {"force", 0, NULL, ARG_FLAG, F(force), false,
+     "go ahead where bkp would stop (a non-empty target, a data set not due, a medium in use)"},
+    {"read-data", 0, NULL, ARG_FLAG, F(read_data), false, "read and authenticate every pack"},
+    {"no-cache", 0, NULL, ARG_FLAG, F(no_cache), false, "read every file, trusting no files cache"},
+    {"one-file-system", 0, NULL, ARG_FLAG, F(one_fs), false, "do not cross mount points"},
+    {"workers", 0, "N", ARG_WORKERS, F(workers), false, "threads (1 to 64)"},
+    {"metrics", 0, "FILE", ARG_STRING, F(metrics), false,
+     "write the run's figures for Prometheus (textfile collector)"},
+    {"clear-suspicious", 0, "GEN", ARG_STRING, F(clear), false,
+     "clear the suspicious mark of a generation (recorded)"},
+    {"dry-run", 0, NULL, ARG_FLAG, F(dry_run), false, "say what would be done; change nothing"},
+    {"against", 0, "FILE|MEDIUM", ARG_STRING, F(against), false,
+     "compare the log with an earlier copy of it"},
+    {"since", 0, "DATE", ARG_STRING, F(since), false, "records from this date on"},
+    {"name", 0, "NAME", ARG_STRING, F(name), false, "the medium's name in the policy"},
+    {"type", 0, "T", ARG_STRING, F(type), false, "the medium's type (disk, archive, object)"},
+    {"location", 0, "L", ARG_STRING, F(location), false,
+     "where the medium is kept (onsite, offsite)"},
+    {"from", 0, "MEDIUM|PATH", ARG_STRING, F(from), false,
+     "restore: read from this medium or copy; audit report: from this date"},
+    {"to", 0, "DATE", ARG_STRING, F(period_to), false, "audit report: up to this date"},
+    {"media", 0, "M", ARG_STRING, F(media), false, "check the copy on this medium"},
+    {"sample", 0, "PCT", ARG_PERCENT, F(sample), false,
+     "read back this share of the packs, those read longest ago first"},
+    {"repair-from", 0, "M2", ARG_STRING, F(repair_from), false,
+     "rewrite damaged packs from this other copy"},
+    {"format", 0, "md|html", ARG_STRING, F(format), false, "the document's format"},
+    {"lang", 0, "ja|en", ARG_STRING, F(lang), false,
+     "the document's language (default: the locale)"},
+    {"output", 'o', "FILE|DIR", ARG_STRING, F(output), false, "where to write"},
+    {"paper", 0, NULL, ARG_FLAG, F(paper), false, "the whole key on one sheet for a safe"},
+    {"shares", 0, "N", ARG_STRING, F(shares), false, "how many share sheets"},
+    {"threshold", 0, "K", ARG_STRING, F(threshold), false, "how many share sheets open the key"},
+    {"label", 0, "L", ARG_STRING, F(label), false, "a name for the new passphrase's slot"},
+    {"new-passphrase-file", 0, "FILE", ARG_STRING, F(new_passphrase_file), false,
+     "the new passphrase (mode 0600; else asked twice on the terminal)"},
+    {"medium", 0, "M", ARG_STRING, F(medium), false, "rehearse from this medium's copy"},
+    {"attest", 0, "WHO", ARG_STRING, F(attest), false, "who watched (recorded in the audit log)"},
+    {"report", 0, "DIR", ARG_STRING, F(report_dir), false, "write the drill report here"},
+    {"sandbox", 0, "DIR", ARG_STRING, F(sandbox), false, "restore into this folder"},
+    {"keep", 0, NULL, ARG_FLAG, F(keep), false, "leave the sandbox for inspection"},
+    {"verify", 0, NULL, ARG_FLAG, F(verify), false, "read back every file written"},
+    {"runbook", 0, "NAME", ARG_STRING, F(runbook), false, "follow this recovery procedure"},
+    {"verbose", 'v', NULL, ARG_LEVEL, 0, true, "say more"},
+    {"quiet", 'q', NULL, ARG_LEVEL, 0, true, "warnings and errors only, no progress"},
+    {"help", 'h', NULL, ARG_HELP, 0, true, "this help"},
+};
+
+#define NOPTIONS (sizeof(options) / sizeof(*options))
+
+/* Is `name` a word of the space-separated list `list`? */
+static bool listed(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = list; p && (p = strstr(p, name)); p += n)
+        if ((p == list || p[-1] == ' ') && (p[n] == ' ' || !p[n]))
+            return true;
+    return false;
+}
+
+static bool accepted(const cli_option *o, const char *accepts)
+{
+    return o->common || listed(accepts, o->name);
+}
+
+/* Store `arg` for option `o`. Returns an exit code (the problem printed). */
+static int store(cli *c, const cli_option *o, const char *arg, int *level)
+{
+    char *at = (char *)c + o->field;
+    char *end;
+    switch (o->kind) {
+    case ARG_STRING:
+        *(const char **)at = arg;
+        return EXIT_OK;
+    case ARG_FLAG:
+        *(bool *)at = true;
+        return EXIT_OK;
+    case ARG_WORKERS: {
+        long n = strtol(arg, &end, 10);
+        if (end == arg || *end || n < 1 || n > CLI_WORKERS_MAX) {
+            fprintf(stderr, "bkp: error: --workers %s: give a number of threads from 1 to %d\n",
+                    arg, CLI_WORKERS_MAX);
+            return EXIT_USAGE;
+        }
+        *(int *)at = (int)n;
+        return EXIT_OK;
+    }
+    case ARG_PERCENT: {
+        double v = strtod(arg, &end);
+        *(double *)at = end == arg || *end || !(v > 0) ? -1 : v;
+        return EXIT_OK;
+    }
+    case ARG_KEY_FROM:
+        if (c->nkey_from == CLI_KEY_FROM_MAX) {
+            fprintf(stderr, "bkp: error: --key-from: at most %d sheets\n", CLI_KEY_FROM_MAX);
+            return EXIT_USAGE;
+        }
+        c->key_from[c->nkey_from++] = arg;
+        return EXIT_OK;
+    case ARG_LEVEL:
+        if (o->letter == 'v') {
+            *level = BKP_LOG_DEBUG;
+        } else {
+            *level = BKP_LOG_WARN;
+            c->tty = false;
+        }
+        return EXIT_OK;
+    case ARG_HELP:
+        c->help = true;
+        return EXIT_OK;
+    }
+    return EXIT_USAGE;
+}
+
+int cli_options_parse(cli *c, const char *accepts, const char *usage, int argc, char **argv,
+                      int *level)
+{
+    struct option longs[NOPTIONS + 1];
+    char shorts[2 * NOPTIONS + 2] = ":";
+    size_t ns = 1;
+    for (size_t i = 0; i < NOPTIONS; i++) {
+        longs[i] =
+            (struct option){options[i].name, options[i].value ? required_argument : no_argument,
+                            NULL, 256 + (int)i};
+        if (options[i].letter) {
+            shorts[ns++] = options[i].letter;
+            if (options[i].value)
+                shorts[ns++] = ':';
+        }
+    }
+    longs[NOPTIONS] = (struct option){0};
+    shorts[ns] = '\0';
+
+    int ch;
+    opterr = 0;
+    /* The leading ':' makes a missing value ':', told apart from an
+     * option the command does not take ('?'). */
+    while ((ch = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
+        if (ch == ':') {
+            fprintf(stderr, "bkp: error: %s needs a value\nusage: bkp %s\n", argv[optind - 1],
+                    usage);
+            return EXIT_USAGE;
+        }
+        const cli_option *o = NULL;
+        if (ch >= 256)
+            o = &options[ch - 256];
+        for (size_t i = 0; !o && ch != '?' && i < NOPTIONS; i++)
+            if (options[i].letter == ch)
+                o = &options[i];
+        if (!o || !accepted(o, accepts)) {
+            fprintf(stderr, "bkp: error: %s does not take the option '%s'\nusage: bkp %s\n",
+                    c->command, argv[optind - 1], usage);
+            return EXIT_USAGE;
+        }
+        int ex = store(c, o, optarg, level);
+        if (ex)
+            return ex;
+    }
+    /* getopt has moved the arguments after the options. */
+    c->args = argv + optind;
+    c->nargs = argc - optind;
+    return EXIT_OK;
+}
+
+void cli_wrap(FILE *f, const char *left, int indent, const char *text)
+{
+    const int width = 79;
+    int col = left ? fprintf(f, "  %s", left) : 0;
+    if (col >= indent) {
+        fputc('\n', f);
+        col = 0;
+    }
+    col += fprintf(f, "%*s", indent - col, "");
+    while (*text) {
+        size_t w = strcspn(text, " ");
+        if (col > indent && col + 1 + (int)w > width)
+            col = fprintf(f, "\n%*s", indent, "") - 1;
+        else if (col > indent)
+            col += fprintf(f, " ");
+        col += fprintf(f, "%.*s", (int)w, text);
+        text += w;
+        text += strspn(text, " ");
+    }
+    fputc('\n', f);
+}
+
+void cli_options_help(FILE *f, const char *accepts, bool common)
+{
+    for (size_t i = 0; i < NOPTIONS; i++) {
+        const cli_option *o = &options[i];
+        if (common ? !o->common : (o->common || !listed(accepts, o->name)))
+            continue;
+        char left[64];
+        if (o->letter)
+            snprintf(left, sizeof(left), "-%c, --%s%s%s", o->letter, o->name, o->value ? " " : "",
+                     o->value ? o->value : "");
+        else
+            snprintf(left, sizeof(left), "    --%s%s%s", o->name, o->value ? " " : "",
+                     o->value ? o->value : "");
+        cli_wrap(f, left, 30, o->help);
+    }
+}
