@@ -348,6 +348,11 @@ int main(int argc, char **argv)
         memmove(argv + 1, argv + 2, (size_t)(argc - 2) * sizeof(*argv));
         argv[argc - 1] = opt; /* moved after the command, where getopt reads it */
     }
+    /* `bkp help CMD` is `bkp CMD --help`. */
+    if (argc == 3 && !strcmp(argv[1], "help") && find_command(argv[2])) {
+        command_help(find_command(argv[2]));
+        return EXIT_OK;
+    }
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
         !strcmp(argv[1], "help")) {
         usage(argc < 2 ? stderr : stdout);

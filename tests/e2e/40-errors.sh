@@ -136,6 +136,8 @@ output_has "--repair-from M2"
 output_has "--sample PCT"
 output_has "--policy FILE"
 output_has "--json"
+check_exit 0 "$BKP" help verify || true
+output_has "--repair-from M2"
 check_exit 0 "$BKP" restore -h || true
 if grep -q -- "--read-data" "$WORK/.out"; then flunk "restore --help lists an option restore does not take"; fi
 for cmd in "" init backup generations ls diff restore run prune audit policy media rotate runbook drill status key verify; do
