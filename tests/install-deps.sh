@@ -8,6 +8,10 @@ packages=(build-essential cmake pkg-config
           libcurl4-openssl-dev libxml2-dev libssl-dev
           libcmocka-dev libarchive-tools attr acl procps
           postgresql e2fsprogs
+          # The man pages (written in scdoc) and the package scenario
+          # (tests/e2e/15-package.sh): cpack's dependency list (dpkg-shlibdeps,
+          # file), man -w, systemd-analyze verify, the bash completion.
+          scdoc dpkg-dev file man-db systemd bash-completion
           # The object store of the object-medium tests (tests/support/rgw.sh):
           # a single-node Ceph run from these programs, no service started.
           ceph-mon ceph-osd radosgw ceph-common ceph-base curl openssl)
