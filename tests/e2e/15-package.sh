@@ -43,8 +43,10 @@ done
 
 # ---- the package ----
 need_root
-for t in cmake cpack dpkg dpkg-shlibdeps man systemd-analyze; do need_tool "$t"; done
-command -v scdoc >/dev/null || fail "scdoc is missing (the package needs the man pages): bash tests/install-deps.sh"
+# tests/install-deps.sh installs these: a missing one fails, not skips.
+for t in cmake cpack dpkg dpkg-shlibdeps file man systemd-analyze scdoc; do
+    command -v "$t" >/dev/null || fail "$t is missing: run bash tests/install-deps.sh"
+done
 if dpkg-query -W -f='${Status}' bkp 2>/dev/null | grep -q 'installed' || [ -e /etc/bkp ] ||
     [ -e /usr/bin/bkp ]; then
     echo "SKIP: bkp is installed on this machine (or /etc/bkp or /usr/bin/bkp exists);" \
