@@ -38,7 +38,8 @@ else()
   message(STATUS "scdoc not found: building without the man pages "
                  "(apt install scdoc, then configure again; the Debian package needs them)")
   add_custom_target(man COMMAND ${CMAKE_COMMAND} -E echo
-                    "no man pages: scdoc was not found when configuring (apt install scdoc)")
+                    "no man pages: scdoc was not found when configuring (apt install scdoc)"
+                    VERBATIM)
 endif()
 
 # ---- shell completion ----
