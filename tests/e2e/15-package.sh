@@ -22,11 +22,17 @@ MAN=$SRC/docs/man
 commands=$("$BKP" --help | awk '/^commands:/ { on = 1; next } /^$/ { on = 0 }
                                 on && /^  [a-z]/ { print $1 }')
 [ "$(wc -w <<<"$commands")" -ge 15 ] || flunk "bkp --help lists only: $commands"
+all_options="--version"
 for cmd in $commands; do
     grep -q "^## $cmd\$" "$MAN/bkp.1.scd" || flunk "bkp(1) has no section for the command $cmd"
     for opt in $("$BKP" "$cmd" --help | sed -n 's/^ *\(-[a-zA-Z], \)\{0,1\}\(--[a-z][a-z-]*\).*/\2/p'); do
         grep -qF -- "*$opt*" "$MAN/bkp.1.scd" || flunk "bkp(1) does not describe $opt (bkp $cmd --help)"
+        all_options="$all_options $opt"
     done
+done
+# ... and describes no option the program does not have.
+for opt in $(grep -o '\*--[a-z][a-z-]*\*' "$MAN/bkp.1.scd" | tr -d '*' | sort -u); do
+    [[ " $all_options " == *" $opt "* ]] || flunk "bkp(1) describes $opt, which no command takes"
 done
 # The keys of each mapping, as the readers list them (`static const char
 # *const ...keys[] = {...}`).
