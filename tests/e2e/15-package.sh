@@ -61,10 +61,13 @@ if dpkg-query -W -f='${Status}' bkp 2>/dev/null | grep -q 'installed' || [ -e /e
 fi
 
 installed=false
+# On any exit: purge what was installed, then lib.sh's clean-up, which takes
+# the exit status from $? (so no errexit here, or a failure would stop it).
 purge() {
     local rc=$?
+    set +e
     if $installed; then
-        dpkg --purge bkp >/dev/null 2>&1 || true
+        dpkg --purge bkp >/dev/null 2>&1
     fi
     (exit "$rc")
     _cleanup
