@@ -109,8 +109,8 @@ static const command commands[] = {
      .key = true,
      .options = "repo path folder to-archive force workers from runbook attest verify",
      .max_args = 2,
-     .usage = "restore GEN TARGET [--path P | --folder DIR] [--force] [--from MEDIUM|PATH] "
-              "[--verify] | restore GEN --to-archive FILE | restore --runbook NAME [--attest WHO]",
+     .usage = "restore GEN TARGET [--path P | --folder D] [--from M] [--force] | restore GEN "
+              "--to-archive FILE | restore --runbook NAME [--attest WHO]",
      .summary = "restore a generation into a directory or a tar (pax) file, from the repository "
                 "or any one medium"},
     {.name = "run",
@@ -180,7 +180,8 @@ static const command commands[] = {
      .options = "repo json format lang",
      .min_args = 1,
      .max_args = 2,
-     .usage = "runbook list | show NAME | print NAME [--format md|html] [--lang ja|en]",
+     .usage =
+         "runbook list | runbook show NAME | runbook print NAME [--format md|html] [--lang ja|en]",
      .summary = "the recovery procedures; print one for paper (手順書)"},
     {.name = "drill",
      .run = cmd_drill,
@@ -244,7 +245,14 @@ static void command_help(const command *cmd)
     printf("usage: bkp ");
     /* The forms of the command, one per line. */
     for (const char *u = cmd->usage; *u;) {
-        const char *bar = strstr(u, " | ");
+        /* A " | " outside brackets separates forms; inside, alternatives. */
+        const char *bar = NULL;
+        int depth = 0;
+        for (const char *q = u; *q && !bar; q++) {
+            depth += (*q == '[') - (*q == ']');
+            if (!depth && !strncmp(q, " | ", 3))
+                bar = q;
+        }
         int n = bar ? (int)(bar - u) : (int)strlen(u);
         printf("%s%.*s\n", u == cmd->usage ? "" : "       bkp ", n, u);
         u += n + (bar ? 3 : 0);

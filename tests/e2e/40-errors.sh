@@ -136,6 +136,10 @@ output_has "--repair-from M2"
 output_has "--sample PCT"
 output_has "--policy FILE"
 output_has "--json"
+check_exit 0 "$BKP" init --help || true
+output_has "usage: bkp init [--repo DIR | --policy FILE]"
+check_exit 0 "$BKP" runbook --help || true
+output_has "bkp runbook print NAME"
 check_exit 0 "$BKP" help verify || true
 output_has "--repair-from M2"
 check_exit 0 "$BKP" restore -h || true
