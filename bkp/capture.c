@@ -217,8 +217,13 @@ static int drain(capture_ctx *c, bool all)
         } else {
             struct archive_entry *e = p->item.entry;
             if (archive_entry_filetype(e) == AE_IFREG && !archive_entry_hardlink(e)) {
-                bkp_item_content_hash(bkp_repo_keys(c->repo), (uint64_t)archive_entry_size(e),
-                                      p->item.chunks, p->item.nchunks, p->item.content);
+                /* An unchanged file's hash came from the cache with its
+                 * chunks: the same size (its stat matched) and the same
+                 * chunks give the same hash. */
+                if (!p->hit)
+                    bkp_item_content_hash(bkp_repo_keys(c->repo),
+                                          (uint64_t)archive_entry_size(e), p->item.chunks,
+                                          p->item.nchunks, p->item.content);
                 bkp_capture_stats *s = &c->out->stats;
                 if (p->was < 0)
                     s->files_added++;
@@ -235,11 +240,15 @@ static int drain(capture_ctx *c, bool all)
             racy.mtime = racy.ctime = INT64_MIN;
             bool data = archive_entry_filetype(e) == AE_IFREG && !archive_entry_hardlink(e);
             bool dir = archive_entry_filetype(e) == AE_IFDIR;
+            /* The content hash is remembered with the stat: one that grew
+             * while it was read is hashed over its new size, so it must not
+             * match its old stat next time. */
+            bool exact = !data || (uint64_t)archive_entry_size(e) == p->st.size;
             if (!rc && (data || (dir && p->cacheable))) {
                 bkp_fextra x;
                 entry_extra(e, &x);
-                rc = bkp_fcache_add(c->new_cache, p->path, p->cacheable ? &p->st : &racy, &p->item,
-                                    &x);
+                rc = bkp_fcache_add(c->new_cache, p->path,
+                                    p->cacheable && exact ? &p->st : &racy, &p->item, &x);
             }
         }
         pending_free(p);

@@ -13,12 +13,14 @@
 #include "bkp/log.h"
 #include "bkp/walk.h"
 
-#define CACHE_VERSION 3
+#define CACHE_VERSION 4 /* written; version 3 (no content hash) is still read */
+#define CACHE_VERSION_OLD 3
 #define SEGMENT_TARGET (1U << 20) /* plaintext bytes per segment, about 8,000 files */
 #define PATH_LIMIT (1U << 20)
 #define ID_LEN 16 /* the random name of one cache */
 #define SEALED_MAX (BKP_BLOB_MAX_RAW + BKP_BLOB_MAX_RAW / 16 + BKP_BLOB_OVERHEAD)
-static const uint8_t MAGIC[8] = {'B', 'K', 'P', 'F', 'C', 'S', '0', '3'};
+static const uint8_t MAGIC[8] = {'B', 'K', 'P', 'F', 'C', 'S', '0', '4'};
+static const uint8_t MAGIC_OLD[8] = {'B', 'K', 'P', 'F', 'C', 'S', '0', '3'};
 
 /* One entry as stored; pointers into the segment's plaintext. */
 typedef struct fc_entry {
@@ -28,6 +30,7 @@ typedef struct fc_entry {
     bkp_fextra x;
     const uint8_t *sp, *ch;
     uint32_t nsp, nch;
+    const uint8_t *content; /* a regular file's, from version 4; else NULL */
 } fc_entry;
 
 struct bkp_fcache {
@@ -35,6 +38,7 @@ struct bkp_fcache {
     char *dataset;
     uint8_t cache_id[ID_LEN];
     int fd;
+    uint32_t version;   /* of every segment of this file, from its magic */
     uint64_t off, size; /* where the next segment starts; the file's size */
     uint64_t index;     /* of the next segment to read */
     bkp_buf sealed, seg;
@@ -82,7 +86,7 @@ static void cache_name(char *out, size_t n, const char *dataset)
     snprintf(out, n, "files-%s", dataset);
 }
 
-static void read_entry(bkp_rd *rd, fc_entry *e)
+static void read_entry(bkp_rd *rd, fc_entry *e, uint32_t version)
 {
     e->path = (const char *)bkp_rd_bytes32(rd, &e->plen, PATH_LIMIT);
     e->st.mode = bkp_rd_u32(rd);
@@ -98,11 +102,12 @@ static void read_entry(bkp_rd *rd, fc_entry *e)
     e->sp = bkp_rd_take(rd, (size_t)e->nsp * 16);
     e->nch = bkp_rd_u32(rd);
     e->ch = bkp_rd_take(rd, (size_t)e->nch * (BKP_ID_LEN + 4));
+    e->content = version >= 4 && S_ISREG(e->st.mode) ? bkp_rd_take(rd, BKP_ID_LEN) : NULL;
 }
 
-int bkp_fcache_segment_check(const uint8_t *p, size_t len, uint64_t index, const char *after,
-                             size_t alen, uint32_t *entries, bool *final, const char **last,
-                             size_t *last_len)
+int bkp_fcache_segment_check(const uint8_t *p, size_t len, uint32_t want_version,
+                             uint64_t index, const char *after, size_t alen, uint32_t *entries,
+                             bool *final, const char **last, size_t *last_len)
 {
     bkp_rd rd;
     bkp_rd_init(&rd, p, len);
@@ -110,13 +115,14 @@ int bkp_fcache_segment_check(const uint8_t *p, size_t len, uint64_t index, const
     uint64_t idx = bkp_rd_u64(&rd);
     uint8_t fin = bkp_rd_u8(&rd);
     uint32_t n = bkp_rd_u32(&rd);
-    if (!bkp_rd_ok(&rd) || version != CACHE_VERSION || idx != index || fin > 1)
+    if (!bkp_rd_ok(&rd) || version != want_version ||
+        (version != CACHE_VERSION && version != CACHE_VERSION_OLD) || idx != index || fin > 1)
         return -EBADMSG;
     const char *prev = alen ? after : NULL;
     size_t plen = alen;
     for (uint32_t i = 0; i < n; i++) {
         fc_entry e;
-        read_entry(&rd, &e);
+        read_entry(&rd, &e, version);
         /* Paths are absolute, without NUL, and rise strictly in walk
          * order: the merge with the next walk depends on it. */
         if (!bkp_rd_ok(&rd) || e.plen == 0 || e.path[0] != '/' || memchr(e.path, 0, e.plen) ||
@@ -177,8 +183,8 @@ static bool next_segment(bkp_fcache *c)
     uint32_t n;
     bool fin;
     if (bkp_blob_open(c->k, BKP_BLOB_CACHE, id, p, slen, &c->seg) != 0 ||
-        bkp_fcache_segment_check(c->seg.data, c->seg.len, c->index, c->last, c->last_len, &n, &fin,
-                                 &last, &last_len) != 0) {
+        bkp_fcache_segment_check(c->seg.data, c->seg.len, c->version, c->index, c->last,
+                                 c->last_len, &n, &fin, &last, &last_len) != 0) {
         give_up(c, "a part of it does not authenticate (damaged or altered)");
         return false;
     }
@@ -207,7 +213,7 @@ static bool advance(bkp_fcache *c)
     while (!c->left)
         if (!next_segment(c))
             return c->have = false;
-    read_entry(&c->rd, &c->cur);
+    read_entry(&c->rd, &c->cur, c->version);
     c->left--;
     return c->have = true;
 }
@@ -246,8 +252,15 @@ int bkp_fcache_open(bkp_repo *r, const char *dataset, bkp_fcache **out, bool *fo
         c->problem = "it is not a regular file";
         return 0;
     }
-    if (bkp_pread_full(c->fd, head, sizeof(head), 0) != 0 ||
-        memcmp(head, MAGIC, sizeof(MAGIC)) != 0) {
+    if (bkp_pread_full(c->fd, head, sizeof(head), 0) != 0) {
+        c->problem = "it is of an older version, or damaged";
+        return 0;
+    }
+    if (!memcmp(head, MAGIC, sizeof(MAGIC)))
+        c->version = CACHE_VERSION;
+    else if (!memcmp(head, MAGIC_OLD, sizeof(MAGIC_OLD)))
+        c->version = CACHE_VERSION_OLD; /* its content hashes are recomputed */
+    else {
         c->problem = "it is of an older version, or damaged";
         return 0;
     }
@@ -293,8 +306,18 @@ static bool same_stat(const bkp_fstat *a, const bkp_fstat *b)
            a->ctime == b->ctime && a->mode == b->mode;
 }
 
-/* Copy the cursor's chunks and sparse map into `it`. */
-static int take_content(const fc_entry *e, bkp_item *it)
+/* A regular file's content hash: as stored (version 4), or computed from
+ * its size and chunks as bkp_item_content_hash does (version 3). */
+static void entry_content(const bkp_keys *k, const fc_entry *e, uint8_t out[BKP_ID_LEN])
+{
+    if (e->content)
+        memcpy(out, e->content, BKP_ID_LEN);
+    else
+        bkp_item_content_hash_raw(k, e->st.size, e->ch, e->nch, out);
+}
+
+/* Copy the cursor's chunks, sparse map and content hash into `it`. */
+static int take_content(const bkp_keys *k, const fc_entry *e, bkp_item *it)
 {
     bkp_chunk_ref *ch = e->nch ? malloc(e->nch * sizeof(*ch)) : NULL;
     uint64_t *sp = e->nsp ? malloc(2 * (size_t)e->nsp * sizeof(*sp)) : NULL;
@@ -311,6 +334,7 @@ static int take_content(const fc_entry *e, bkp_item *it)
     }
     free(it->chunks);
     free(it->sparse);
+    entry_content(k, e, it->content);
     it->chunks = ch;
     it->nchunks = e->nch;
     it->sparse = sp;
@@ -333,8 +357,8 @@ int bkp_fcache_lookup(bkp_fcache *c, const char *path, const bkp_fstat *st, bkp_
     if (!same_stat(&e->st, st)) {
         rc = 0;
         if (S_ISREG(e->st.mode) && old_content)
-            bkp_item_content_hash_raw(c->k, e->st.size, e->ch, e->nch, old_content);
-    } else if (!it || !S_ISREG(e->st.mode) || !(rc = take_content(e, it))) {
+            entry_content(c->k, e, old_content);
+    } else if (!it || !S_ISREG(e->st.mode) || !(rc = take_content(c->k, e, it))) {
         *x = e->x;
         rc = 1;
     }
@@ -422,7 +446,7 @@ int bkp_fcache_add(bkp_fcache_writer *w, const char *path, const bkp_fstat *st, 
 {
     size_t plen = strlen(path);
     size_t need = 4 + plen + 4 + 5 * 8 + 1 + 2 * 8 + 4 + (size_t)it->nsparse * 16 + 4 +
-                  (size_t)it->nchunks * (BKP_ID_LEN + 4);
+                  (size_t)it->nchunks * (BKP_ID_LEN + 4) + BKP_ID_LEN;
     if (w->err || plen == 0 || plen > PATH_LIMIT || path[0] != '/' ||
         need > BKP_BLOB_MAX_RAW - 64 ||
         (w->last && bkp_walk_cmpn(w->last, w->last_len, path, plen) >= 0))
@@ -448,6 +472,8 @@ int bkp_fcache_add(bkp_fcache_writer *w, const char *path, const bkp_fstat *st, 
         bkp_buf_put(b, it->chunks[j].id, BKP_ID_LEN);
         bkp_buf_u32(b, it->chunks[j].len);
     }
+    if (S_ISREG(st->mode))
+        bkp_buf_put(b, it->content, BKP_ID_LEN);
     char *last = realloc(w->last, plen);
     if (!last || b->failed) {
         w->err = -ENOMEM;
