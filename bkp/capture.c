@@ -515,17 +515,25 @@ static struct archive_entry *describe(capture_ctx *c, const bkp_walk_entry *we, 
      * ACL, the xattrs of what is not opened) it reads through the walk's
      * descriptors: never through a folder swapped for a link meanwhile,
      * and at any depth (a path past PATH_MAX cannot be opened at all). */
+    /* A lean entry that is no link and whose holes are not wanted is read
+     * from its stat alone (libarchive reads nothing by name then): no
+     * source path is made for it, which is most of a no-change backup. */
+    bool by_name = !lean || holes || S_ISLNK(we->st.st_mode);
     char via[64 + NAME_MAX];
     const char *src = we->path;
-    if (c->proc_fd && we->dirfd >= 0 && strlen(we->name) <= NAME_MAX) {
+    if (by_name && c->proc_fd && we->dirfd >= 0 && strlen(we->name) <= NAME_MAX) {
         if (we->fd >= 0)
             snprintf(via, sizeof(via), "/proc/self/fd/%d", we->fd);
         else
             snprintf(via, sizeof(via), "/proc/self/fd/%d/%s", we->dirfd, we->name);
         src = via;
     }
-    archive_entry_copy_sourcepath(e, src);
-    archive_entry_copy_pathname(e, we->path);
+    if (by_name) {
+        archive_entry_copy_sourcepath(e, src);
+        archive_entry_copy_pathname(e, we->path);
+    } else {
+        archive_entry_copy_pathname(e, we->path[1] ? we->path + 1 : ".");
+    }
     int ar = archive_read_disk_entry_from_file(c->disk, e, fd, &we->st);
     if (ar == ARCHIVE_WARN)
         bkp_warn("%s: %s", we->path, archive_error_string(c->disk));
@@ -536,8 +544,10 @@ static struct archive_entry *describe(capture_ctx *c, const bkp_walk_entry *we, 
         return NULL;
     }
     /* Stored without the leading '/', like tar: a restore re-roots it. */
-    archive_entry_copy_pathname(e, we->path[1] ? we->path + 1 : ".");
-    archive_entry_copy_sourcepath(e, NULL);
+    if (by_name) {
+        archive_entry_copy_pathname(e, we->path[1] ? we->path + 1 : ".");
+        archive_entry_copy_sourcepath(e, NULL);
+    }
     return e;
 }
 

@@ -22,6 +22,10 @@
 static const uint8_t MAGIC[8] = {'B', 'K', 'P', 'F', 'C', 'S', '0', '4'};
 static const uint8_t MAGIC_OLD[8] = {'B', 'K', 'P', 'F', 'C', 'S', '0', '3'};
 
+/* An entry's fields between its path and its sparse map: mode, dev, ino,
+ * size, mtime, ctime, ext, fflags_set, fflags_clear, region count. */
+#define ENTRY_FIXED (4 + 5 * 8 + 1 + 2 * 8 + 4)
+
 /* One entry as stored; pointers into the segment's plaintext. */
 typedef struct fc_entry {
     const char *path;
@@ -62,8 +66,8 @@ struct bkp_fcache_writer {
     bkp_buf seg, sealed;
     uint32_t n;
     uint64_t index;
-    char *last;
-    size_t last_len;
+    char *last; /* the last path added (last_len of last_cap bytes) */
+    size_t last_len, last_cap;
     int err;
 };
 
@@ -89,16 +93,26 @@ static void cache_name(char *out, size_t n, const char *dataset)
 static void read_entry(bkp_rd *rd, fc_entry *e, uint32_t version)
 {
     e->path = (const char *)bkp_rd_bytes32(rd, &e->plen, PATH_LIMIT);
-    e->st.mode = bkp_rd_u32(rd);
-    e->st.dev = bkp_rd_u64(rd);
-    e->st.ino = bkp_rd_u64(rd);
-    e->st.size = bkp_rd_u64(rd);
-    e->st.mtime = (int64_t)bkp_rd_u64(rd);
-    e->st.ctime = (int64_t)bkp_rd_u64(rd);
-    e->x.ext = bkp_rd_u8(rd) != 0;
-    e->x.fflags_set = bkp_rd_u64(rd);
-    e->x.fflags_clear = bkp_rd_u64(rd);
-    e->nsp = bkp_rd_u32(rd);
+    /* The fixed fields in one piece (a call per field shows in a
+     * no-change backup of many small files). */
+    const uint8_t *f = bkp_rd_take(rd, ENTRY_FIXED);
+    if (!f) {
+        memset(&e->st, 0, sizeof(e->st));
+        memset(&e->x, 0, sizeof(e->x));
+        e->nsp = e->nch = 0;
+        e->sp = e->ch = e->content = NULL;
+        return;
+    }
+    e->st.mode = bkp_get_le32(f);
+    e->st.dev = bkp_get_le64(f + 4);
+    e->st.ino = bkp_get_le64(f + 12);
+    e->st.size = bkp_get_le64(f + 20);
+    e->st.mtime = (int64_t)bkp_get_le64(f + 28);
+    e->st.ctime = (int64_t)bkp_get_le64(f + 36);
+    e->x.ext = f[44] != 0;
+    e->x.fflags_set = bkp_get_le64(f + 45);
+    e->x.fflags_clear = bkp_get_le64(f + 53);
+    e->nsp = bkp_get_le32(f + 61);
     e->sp = bkp_rd_take(rd, (size_t)e->nsp * 16);
     e->nch = bkp_rd_u32(rd);
     e->ch = bkp_rd_take(rd, (size_t)e->nch * (BKP_ID_LEN + 4));
@@ -445,8 +459,8 @@ int bkp_fcache_add(bkp_fcache_writer *w, const char *path, const bkp_fstat *st, 
                    const bkp_fextra *x)
 {
     size_t plen = strlen(path);
-    size_t need = 4 + plen + 4 + 5 * 8 + 1 + 2 * 8 + 4 + (size_t)it->nsparse * 16 + 4 +
-                  (size_t)it->nchunks * (BKP_ID_LEN + 4) + BKP_ID_LEN;
+    size_t need = 4 + plen + ENTRY_FIXED + (size_t)it->nsparse * 16 + 4 +
+                  (size_t)it->nchunks * (BKP_ID_LEN + 4) + (S_ISREG(st->mode) ? BKP_ID_LEN : 0);
     if (w->err || plen == 0 || plen > PATH_LIMIT || path[0] != '/' ||
         need > BKP_BLOB_MAX_RAW - 64 ||
         (w->last && bkp_walk_cmpn(w->last, w->last_len, path, plen) >= 0))
@@ -454,33 +468,45 @@ int bkp_fcache_add(bkp_fcache_writer *w, const char *path, const bkp_fstat *st, 
     if (w->n && w->seg.len + need > SEGMENT_TARGET)
         segment_seal(w, false);
     bkp_buf *b = &w->seg;
-    bkp_buf_bytes32(b, path, plen);
-    bkp_buf_u32(b, st->mode);
-    bkp_buf_u64(b, st->dev);
-    bkp_buf_u64(b, st->ino);
-    bkp_buf_u64(b, st->size);
-    bkp_buf_u64(b, (uint64_t)st->mtime);
-    bkp_buf_u64(b, (uint64_t)st->ctime);
-    bkp_buf_u8(b, x->ext);
-    bkp_buf_u64(b, x->fflags_set);
-    bkp_buf_u64(b, x->fflags_clear);
-    bkp_buf_u32(b, it->nsparse);
-    for (uint32_t j = 0; j < 2 * it->nsparse; j++)
-        bkp_buf_u64(b, it->sparse[j]);
-    bkp_buf_u32(b, it->nchunks);
-    for (uint32_t j = 0; j < it->nchunks; j++) {
-        bkp_buf_put(b, it->chunks[j].id, BKP_ID_LEN);
-        bkp_buf_u32(b, it->chunks[j].len);
+    /* Written in place in one reservation: the entry's size is known. */
+    uint8_t *d = bkp_buf_reserve(b, need);
+    if (d && plen > w->last_cap) {
+        char *last = realloc(w->last, plen + 256);
+        if (last) {
+            w->last = last;
+            w->last_cap = plen + 256;
+        }
     }
-    if (S_ISREG(st->mode))
-        bkp_buf_put(b, it->content, BKP_ID_LEN);
-    char *last = realloc(w->last, plen);
-    if (!last || b->failed) {
+    if (!d || plen > w->last_cap) {
         w->err = -ENOMEM;
         return 0;
     }
-    memcpy(last, path, plen);
-    w->last = last;
+    bkp_le32(d, (uint32_t)plen);
+    memcpy(d + 4, path, plen);
+    d += 4 + plen;
+    bkp_le32(d, st->mode);
+    bkp_le64(d + 4, st->dev);
+    bkp_le64(d + 12, st->ino);
+    bkp_le64(d + 20, st->size);
+    bkp_le64(d + 28, (uint64_t)st->mtime);
+    bkp_le64(d + 36, (uint64_t)st->ctime);
+    d[44] = x->ext;
+    bkp_le64(d + 45, x->fflags_set);
+    bkp_le64(d + 53, x->fflags_clear);
+    bkp_le32(d + 61, it->nsparse);
+    d += ENTRY_FIXED;
+    for (uint32_t j = 0; j < 2 * it->nsparse; j++, d += 8)
+        bkp_le64(d, it->sparse[j]);
+    bkp_le32(d, it->nchunks);
+    d += 4;
+    for (uint32_t j = 0; j < it->nchunks; j++, d += BKP_ID_LEN + 4) {
+        memcpy(d, it->chunks[j].id, BKP_ID_LEN);
+        bkp_le32(d + BKP_ID_LEN, it->chunks[j].len);
+    }
+    if (S_ISREG(st->mode))
+        memcpy(d, it->content, BKP_ID_LEN);
+    b->len += need;
+    memcpy(w->last, path, plen);
     w->last_len = plen;
     w->n++;
     return 0;

@@ -58,10 +58,10 @@ static void put_str(bkp_buf *b, const char *s)
     bkp_buf_bytes32(b, s ? s : "", s ? strlen(s) : 0);
 }
 
-static void put_time(bkp_buf *b, int64_t sec, long nsec)
+static void put_time(uint8_t p[12], int64_t sec, long nsec)
 {
-    bkp_buf_u64(b, (uint64_t)sec);
-    bkp_buf_u32(b, (uint32_t)nsec);
+    bkp_le64(p, (uint64_t)sec);
+    bkp_le32(p + 8, (uint32_t)nsec);
 }
 
 int bkp_item_encode(const bkp_item *it, bkp_buf *out)
@@ -86,15 +86,18 @@ int bkp_item_encode(const bkp_item *it, bkp_buf *out)
     bkp_buf_u64(out, (uint64_t)archive_entry_gid(e));
     put_str(out, archive_entry_uname(e));
     put_str(out, archive_entry_gname(e));
-    put_time(out, archive_entry_mtime(e), archive_entry_mtime_nsec(e));
-    put_time(out, archive_entry_atime(e), archive_entry_atime_nsec(e));
-    put_time(out, archive_entry_ctime(e), archive_entry_ctime_nsec(e));
-    put_time(out, archive_entry_birthtime(e), archive_entry_birthtime_nsec(e));
-    bkp_buf_u64(out, (uint64_t)archive_entry_size(e));
-    bkp_buf_u64(out, (uint64_t)archive_entry_rdev(e));
+    /* The fixed fields in one piece: times, size, rdev, flags. */
+    uint8_t f[4 * 12 + 4 * 8];
+    put_time(f, archive_entry_mtime(e), archive_entry_mtime_nsec(e));
+    put_time(f + 12, archive_entry_atime(e), archive_entry_atime_nsec(e));
+    put_time(f + 24, archive_entry_ctime(e), archive_entry_ctime_nsec(e));
+    put_time(f + 36, archive_entry_birthtime(e), archive_entry_birthtime_nsec(e));
+    bkp_le64(f + 48, (uint64_t)archive_entry_size(e));
+    bkp_le64(f + 56, (uint64_t)archive_entry_rdev(e));
     archive_entry_fflags(e, &fset, &fclear);
-    bkp_buf_u64(out, fset);
-    bkp_buf_u64(out, fclear);
+    bkp_le64(f + 64, fset);
+    bkp_le64(f + 72, fclear);
+    bkp_buf_put(out, f, sizeof(f));
     link = (flags & F_HARDLINK) ? archive_entry_hardlink(e) : archive_entry_symlink(e);
     put_str(out, link);
 
@@ -129,16 +132,23 @@ int bkp_item_encode(const bkp_item *it, bkp_buf *out)
     if (!out->failed)
         bkp_le32(out->data + na_at, written);
 
-    bkp_buf_u32(out, it->nsparse);
-    for (uint32_t i = 0; i < it->nsparse; i++) {
-        bkp_buf_u64(out, it->sparse[2 * i]);
-        bkp_buf_u64(out, it->sparse[2 * i + 1]);
-    }
-    bkp_buf_put(out, it->content, BKP_ID_LEN);
-    bkp_buf_u32(out, it->nchunks);
-    for (uint32_t i = 0; i < it->nchunks; i++) {
-        bkp_buf_put(out, it->chunks[i].id, BKP_ID_LEN);
-        bkp_buf_u32(out, it->chunks[i].len);
+    /* The tail, written in place: sparse map, content hash, chunks. */
+    size_t tail = 4 + (size_t)it->nsparse * 16 + BKP_ID_LEN + 4 +
+                  (size_t)it->nchunks * (BKP_ID_LEN + 4);
+    uint8_t *d = bkp_buf_reserve(out, tail);
+    if (d) {
+        bkp_le32(d, it->nsparse);
+        d += 4;
+        for (uint32_t i = 0; i < 2 * it->nsparse; i++, d += 8)
+            bkp_le64(d, it->sparse[i]);
+        memcpy(d, it->content, BKP_ID_LEN);
+        bkp_le32(d + BKP_ID_LEN, it->nchunks);
+        d += BKP_ID_LEN + 4;
+        for (uint32_t i = 0; i < it->nchunks; i++, d += BKP_ID_LEN + 4) {
+            memcpy(d, it->chunks[i].id, BKP_ID_LEN);
+            bkp_le32(d + BKP_ID_LEN, it->chunks[i].len);
+        }
+        out->len += tail;
     }
     if (out->failed)
         return -ENOMEM;
