@@ -1,6 +1,7 @@
 #include "bkp/tree.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -293,34 +294,37 @@ out:
     return rc;
 }
 
+/*
+ * The writer runs in two threads, so that a backup's walk is not held up by
+ * the tree: the caller's thread encodes items into `fill` and hands it over
+ * about every HANDOFF bytes; the writer's own thread appends what it is
+ * handed to the stream, cuts it with the chunker and stores the tree blobs,
+ * in order. Where the chunker cuts depends only on the stream's bytes (a cut
+ * is looked for within `max` bytes, and bytes are cut only while `max` of
+ * them are there, or at the end), never on how the stream was handed over,
+ * so the blobs are the ones one thread would store.
+ */
+#define HANDOFF (1U << 20)
+
 struct bkp_tree_writer {
     bkp_repo *repo;
-    bkp_buf pending; /* encoded items not yet cut into a blob */
+    bkp_buf fill; /* the caller's: encoded items not yet handed over */
+    uint64_t items;
+
+    pthread_mutex_t lock;
+    pthread_cond_t cv;
+    bkp_buf handed; /* handed over, not yet taken by the thread */
+    bool eof;       /* nothing more will be handed over */
+    bool abandon;   /* stop without storing the rest */
+    int err;        /* the thread's first error */
+    pthread_t thread;
+    bool started;
+
+    /* The thread's own. */
+    bkp_buf in, pending; /* taken, and not yet cut into a blob */
     bkp_buf ids;
-    uint64_t items, bytes;
+    uint64_t bytes;
 };
-
-int bkp_tree_writer_new(bkp_repo *r, bkp_tree_writer **out)
-{
-    bkp_tree_writer *w = calloc(1, sizeof(*w));
-    if (!w)
-        return -ENOMEM;
-    w->repo = r;
-    /* The stream starts with its version so a reader can refuse what it
-     * does not understand. */
-    bkp_buf_u32(&w->pending, BKP_TREE_VERSION);
-    *out = w;
-    return 0;
-}
-
-void bkp_tree_writer_free(bkp_tree_writer *w)
-{
-    if (!w)
-        return;
-    bkp_buf_free(&w->pending);
-    bkp_buf_free(&w->ids);
-    free(w);
-}
 
 static int tree_emit(bkp_tree_writer *w, bool eof)
 {
@@ -339,23 +343,139 @@ static int tree_emit(bkp_tree_writer *w, bool eof)
         pos += cut;
     }
     bkp_buf_consume(&w->pending, pos);
-    return rc ? rc : (w->ids.failed ? -ENOMEM : 0);
+    return rc ? rc : (w->ids.failed || w->pending.failed) ? -ENOMEM : 0;
+}
+
+static void swap_bufs(bkp_buf *a, bkp_buf *b)
+{
+    bkp_buf t = *a;
+    *a = *b;
+    *b = t;
+}
+
+static void *tree_thread(void *arg)
+{
+    bkp_tree_writer *w = arg;
+    for (;;) {
+        pthread_mutex_lock(&w->lock);
+        while (!w->handed.len && !w->eof && !w->abandon)
+            pthread_cond_wait(&w->cv, &w->lock);
+        if (w->abandon) {
+            pthread_mutex_unlock(&w->lock);
+            return NULL;
+        }
+        swap_bufs(&w->handed, &w->in);
+        bool eof = w->eof;
+        pthread_cond_broadcast(&w->cv); /* `handed` is free again */
+        pthread_mutex_unlock(&w->lock);
+
+        bkp_buf_put(&w->pending, w->in.data, w->in.len);
+        bkp_buf_reset(&w->in);
+        int rc = w->pending.failed ? -ENOMEM : 0;
+        /* Cut once two maximal chunks wait (or at the end), as the stream
+         * grows: fewer passes over the same bytes. */
+        if (!rc && (eof || w->pending.len >= 2 * (size_t)bkp_chunker_max(bkp_repo_chunker(w->repo))))
+            rc = tree_emit(w, eof);
+        if (rc) {
+            pthread_mutex_lock(&w->lock);
+            w->err = rc;
+            pthread_cond_broadcast(&w->cv);
+            pthread_mutex_unlock(&w->lock);
+            return NULL;
+        }
+        if (eof)
+            return NULL;
+    }
+}
+
+int bkp_tree_writer_new(bkp_repo *r, bkp_tree_writer **out)
+{
+    bkp_tree_writer *w = calloc(1, sizeof(*w));
+    if (!w)
+        return -ENOMEM;
+    w->repo = r;
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    /* The stream starts with its version so a reader can refuse what it
+     * does not understand. */
+    bkp_buf_u32(&w->fill, BKP_TREE_VERSION);
+    int rc = w->fill.failed ? -ENOMEM : 0;
+    if (!rc && pthread_create(&w->thread, NULL, tree_thread, w) != 0)
+        rc = -EAGAIN;
+    if (rc) {
+        bkp_tree_writer_free(w);
+        return rc;
+    }
+    w->started = true;
+    *out = w;
+    return 0;
+}
+
+/* Hand `fill` to the thread (waiting while it has not taken the last one);
+ * with `eof`, the end of the stream. The thread's error, if any. */
+static int hand_over(bkp_tree_writer *w, bool eof)
+{
+    pthread_mutex_lock(&w->lock);
+    while (w->handed.len && !w->err)
+        pthread_cond_wait(&w->cv, &w->lock);
+    int rc = w->err;
+    if (!rc) {
+        swap_bufs(&w->fill, &w->handed);
+        w->eof = eof;
+        pthread_cond_broadcast(&w->cv);
+    }
+    pthread_mutex_unlock(&w->lock);
+    bkp_buf_reset(&w->fill);
+    return rc;
+}
+
+/* Stop the thread: at the end of the stream, or abandoning it. */
+static void stop_thread(bkp_tree_writer *w, bool abandon)
+{
+    if (!w->started)
+        return;
+    if (abandon) {
+        pthread_mutex_lock(&w->lock);
+        w->abandon = true;
+        pthread_cond_broadcast(&w->cv);
+        pthread_mutex_unlock(&w->lock);
+    }
+    pthread_join(w->thread, NULL);
+    w->started = false;
+}
+
+void bkp_tree_writer_free(bkp_tree_writer *w)
+{
+    if (!w)
+        return;
+    stop_thread(w, true);
+    pthread_mutex_destroy(&w->lock);
+    pthread_cond_destroy(&w->cv);
+    bkp_buf_free(&w->fill);
+    bkp_buf_free(&w->handed);
+    bkp_buf_free(&w->in);
+    bkp_buf_free(&w->pending);
+    bkp_buf_free(&w->ids);
+    free(w);
 }
 
 int bkp_tree_writer_add(bkp_tree_writer *w, const bkp_item *it)
 {
-    int rc = bkp_item_encode(it, &w->pending);
+    int rc = bkp_item_encode(it, &w->fill);
     if (rc)
         return rc;
     w->items++;
-    if (w->pending.len >= 2 * (size_t)bkp_chunker_max(bkp_repo_chunker(w->repo)))
-        return tree_emit(w, false);
+    if (w->fill.len >= HANDOFF)
+        return hand_over(w, false);
     return 0;
 }
 
 int bkp_tree_writer_finish(bkp_tree_writer *w, bkp_buf *ids, uint64_t *items, uint64_t *bytes)
 {
-    int rc = tree_emit(w, true);
+    int rc = w->fill.failed ? -ENOMEM : hand_over(w, true);
+    stop_thread(w, rc != 0);
+    if (!rc)
+        rc = w->err; /* the thread has ended: no lock needed */
     if (!rc) {
         bkp_buf_reset(ids);
         bkp_buf_put(ids, w->ids.data, w->ids.len);
