@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -57,13 +58,29 @@ struct bkp_fcache {
     const char *problem;
 };
 
+/*
+ * The writer seals and writes its segments in a thread of its own, so that
+ * a backup's walk does not wait for LZ4, the cipher and the disk: the
+ * caller's thread fills `seg` and hands it over whole (waiting while the
+ * thread still has the previous one); the thread seals it and appends it to
+ * the file, in order. Only the thread touches `f` until it has ended.
+ */
 struct bkp_fcache_writer {
     const bkp_keys *k;
     char *dataset, *dir;
     uint8_t cache_id[ID_LEN];
     bkp_dfile f;
     bool open;
-    bkp_buf seg, sealed;
+    bkp_buf seg;
+    pthread_mutex_t lock;
+    pthread_cond_t cv;
+    bkp_buf handed;      /* a whole segment for the thread, when `have` */
+    bool have, last_one; /* the final segment has been handed over */
+    bool abandon;        /* stop without writing more */
+    int seal_err;        /* the thread's first error */
+    pthread_t thread;
+    bool started;
+    bkp_buf work, sealed; /* the thread's own */
     uint32_t n;
     uint64_t index;
     char *last; /* the last path added (last_len of last_cap bytes) */
@@ -404,9 +421,60 @@ static void segment_start(bkp_fcache_writer *w)
  * a slightly larger file). */
 #define CACHE_LZ4_ACCEL 8
 
-static void segment_seal(bkp_fcache_writer *w, bool final)
+/* In the thread: seal the segment in `work` and append it to the file. */
+static int seal_and_write(bkp_fcache_writer *w)
 {
     uint8_t id[BKP_ID_LEN], le[4];
+    segment_id(w->dataset, w->cache_id, bkp_get_le64(w->work.data + 4), id);
+    /* bkp_blob_seal appends: without the reset every segment would carry
+     * all the sealed segments before it (and fail to open). */
+    bkp_buf_reset(&w->sealed);
+    int rc = bkp_blob_seal(w->k, BKP_BLOB_CACHE, id, w->work.data, w->work.len, CACHE_LZ4_ACCEL,
+                           &w->sealed);
+    if (!rc) {
+        bkp_le32(le, (uint32_t)w->sealed.len);
+        if (!(rc = bkp_dfile_write(&w->f, le, 4)))
+            rc = bkp_dfile_write(&w->f, w->sealed.data, w->sealed.len);
+    }
+    return rc;
+}
+
+static void swap_bufs(bkp_buf *a, bkp_buf *b)
+{
+    bkp_buf t = *a;
+    *a = *b;
+    *b = t;
+}
+
+static void *seal_thread(void *arg)
+{
+    bkp_fcache_writer *w = arg;
+    for (;;) {
+        pthread_mutex_lock(&w->lock);
+        while (!w->have && !w->last_one && !w->abandon)
+            pthread_cond_wait(&w->cv, &w->lock);
+        if (w->abandon || !w->have) {
+            pthread_mutex_unlock(&w->lock);
+            return NULL;
+        }
+        swap_bufs(&w->handed, &w->work);
+        w->have = false;
+        pthread_cond_broadcast(&w->cv);
+        pthread_mutex_unlock(&w->lock);
+        int rc = seal_and_write(w);
+        if (rc) {
+            pthread_mutex_lock(&w->lock);
+            w->seal_err = rc;
+            pthread_cond_broadcast(&w->cv);
+            pthread_mutex_unlock(&w->lock);
+            return NULL;
+        }
+    }
+}
+
+/* Hand the segment being filled to the thread and start the next. */
+static void segment_seal(bkp_fcache_writer *w, bool final)
+{
     if (w->err)
         return;
     if (w->seg.failed) {
@@ -415,20 +483,34 @@ static void segment_seal(bkp_fcache_writer *w, bool final)
     }
     w->seg.data[12] = final;
     bkp_le32(w->seg.data + 13, w->n);
-    segment_id(w->dataset, w->cache_id, w->index, id);
-    /* bkp_blob_seal appends: without the reset every segment would carry
-     * all the sealed segments before it (and fail to open). */
-    bkp_buf_reset(&w->sealed);
-    int rc = bkp_blob_seal(w->k, BKP_BLOB_CACHE, id, w->seg.data, w->seg.len, CACHE_LZ4_ACCEL,
-                           &w->sealed);
-    if (!rc) {
-        bkp_le32(le, (uint32_t)w->sealed.len);
-        if (!(rc = bkp_dfile_write(&w->f, le, 4)))
-            rc = bkp_dfile_write(&w->f, w->sealed.data, w->sealed.len);
+    pthread_mutex_lock(&w->lock);
+    while (w->have && !w->seal_err)
+        pthread_cond_wait(&w->cv, &w->lock);
+    if (w->seal_err) {
+        w->err = w->seal_err;
+    } else {
+        swap_bufs(&w->seg, &w->handed);
+        w->have = true;
+        w->last_one = final;
+        pthread_cond_broadcast(&w->cv);
     }
-    w->err = rc;
+    pthread_mutex_unlock(&w->lock);
     w->index++;
     segment_start(w);
+}
+
+/* Stop the thread: once it has written what it was handed, or at once. */
+static void stop_thread(bkp_fcache_writer *w, bool abandon)
+{
+    if (!w->started)
+        return;
+    pthread_mutex_lock(&w->lock);
+    if (abandon)
+        w->abandon = true;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->lock);
+    pthread_join(w->thread, NULL);
+    w->started = false;
 }
 
 int bkp_fcache_writer_new(bkp_repo *r, const char *dataset, bkp_fcache_writer **out)
@@ -437,7 +519,8 @@ int bkp_fcache_writer_new(bkp_repo *r, const char *dataset, bkp_fcache_writer **
     if (!w)
         return -ENOMEM;
     bkp_buf_init(&w->seg);
-    bkp_buf_init(&w->sealed);
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_cond_init(&w->cv, NULL);
     w->k = bkp_repo_keys(r);
     w->f.fd = -1;
     if (!(w->dataset = strdup(dataset)) || !(w->dir = bkp_repo_subpath(r, "cache"))) {
@@ -449,6 +532,9 @@ int bkp_fcache_writer_new(bkp_repo *r, const char *dataset, bkp_fcache_writer **
     w->open = rc == 0;
     if (!rc && !(rc = bkp_dfile_write(&w->f, MAGIC, sizeof(MAGIC))))
         rc = bkp_dfile_write(&w->f, w->cache_id, ID_LEN);
+    if (!rc && pthread_create(&w->thread, NULL, seal_thread, w) != 0)
+        rc = -EAGAIN;
+    w->started = !rc;
     w->err = rc; /* reported at commit: the backup itself goes on */
     segment_start(w);
     *out = w;
@@ -516,7 +602,10 @@ int bkp_fcache_commit(bkp_fcache_writer *w)
 {
     char name[300];
     segment_seal(w, true);
-    int rc = w->err;
+    /* The final segment handed over, the thread ends once it is written;
+     * after an error nothing more is written. */
+    stop_thread(w, w->err != 0);
+    int rc = w->err ? w->err : w->seal_err;
     if (!rc) {
         cache_name(name, sizeof(name), w->dataset);
         w->open = false; /* commit releases the file either way */
@@ -534,9 +623,14 @@ void bkp_fcache_writer_free(bkp_fcache_writer *w)
 {
     if (!w)
         return;
+    stop_thread(w, true);
     if (w->open)
         bkp_dfile_abort(&w->f);
+    pthread_mutex_destroy(&w->lock);
+    pthread_cond_destroy(&w->cv);
     bkp_buf_free(&w->seg);
+    bkp_buf_free(&w->handed);
+    bkp_buf_free(&w->work);
     bkp_buf_free(&w->sealed);
     free(w->last);
     free(w->dataset);

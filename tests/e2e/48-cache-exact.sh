@@ -12,7 +12,8 @@
 # hashed), 4 from the cache again: all three have the same tree blobs and the
 # same `bkp ls`. Then about one file in a hundred is rewritten, a few are
 # touched, added and deleted, and the cached backup after it again equals a
-# --no-cache one. (A folder's atime is part of its item, and relatime moves
+# --no-cache one. And a cache that cannot be written for a full disk is a
+# warning and a problem in --json. (A folder's atime is part of its item, and relatime moves
 # it on the first read after a change, so the folders are listed once
 # before.)
 . "$(dirname "$0")/lib.sh"
@@ -113,5 +114,24 @@ backup
     flunk "after the change: only $(json_num files_unchanged) of $FILES unchanged"
 backup --no-cache
 same_tree 5 6 "cached and full after a change"
+
+# A cache that cannot be written (its disk full while the segments are
+# written) is a warning and a problem in --json, never a silent full read
+# next time; the backup itself is sealed. Needs a loop mount: skipped where
+# there is none.
+IMG=$WORK/small.img
+if command -v mkfs.ext2 >/dev/null && dd if=/dev/zero of="$IMG" bs=1k count=512 status=none &&
+    mkfs.ext2 -q -F "$IMG" >/dev/null 2>&1 && mount -o loop "$IMG" "$REPO/cache" 2>/dev/null; then
+    chmod 700 "$REPO/cache"
+    # Leave far less room than the cache takes.
+    dd if=/dev/zero of="$REPO/cache/fill" bs=1k count=2048 status=none 2>/dev/null || true
+    check_exit 0 "$BKP" backup --repo "$REPO" --dataset t --json --no-cache "$SRC"
+    output_has "cannot save the files cache" "a cache that cannot be written is a warning"
+    grep -q '"files_cache_problem": "' <<<"$OUT" || flunk "an unwritten cache is not in --json"
+    rm -f "$REPO/cache/fill"
+    umount "$REPO/cache" || umount -l "$REPO/cache"
+else
+    note "no loop mount here; the full-disk cache was not exercised"
+fi
 [ "$HAVE_XATTR" = 1 ] || note "no user xattrs here; the xattr entries were not exercised"
 finish
