@@ -38,15 +38,43 @@ typedef struct fc_entry {
     const uint8_t *content; /* a regular file's, from version 4; else NULL */
 } fc_entry;
 
+/*
+ * The reader reads, opens and checks segments in a thread of its own, up to
+ * AHEAD of them before the merge needs them: the walk does not wait for the
+ * disk, the cipher and LZ4. The thread owns the file and the chain of last
+ * paths; it hands each checked segment over whole, in order, and ends at
+ * the final one or at the first that cannot be used (its reason then comes
+ * after the segments before it, exactly as when read in line).
+ */
+#define AHEAD 2
+
+typedef struct fc_ready {
+    bkp_buf seg;
+    uint32_t n;
+    bool final;
+} fc_ready;
+
 struct bkp_fcache {
     const bkp_keys *k;
     char *dataset;
     uint8_t cache_id[ID_LEN];
     int fd;
     uint32_t version;   /* of every segment of this file, from its magic */
-    uint64_t off, size; /* where the next segment starts; the file's size */
-    uint64_t index;     /* of the next segment to read */
-    bkp_buf sealed, seg;
+    uint64_t off, size; /* the thread's: where the next segment starts; the file's size */
+    uint64_t index;     /* the thread's: of the next segment to read */
+    bkp_buf sealed, next; /* the thread's: a segment as read, and opened */
+
+    pthread_mutex_t lock;
+    pthread_cond_t cv;
+    fc_ready ready[AHEAD]; /* checked segments not yet taken, from `head` */
+    unsigned head, count;
+    bool ended;        /* the thread has handed over all it will */
+    const char *why;   /* and why it stopped early, or NULL */
+    bool stop;         /* asked to end */
+    pthread_t thread;
+    bool started;
+
+    bkp_buf seg;
     bkp_rd rd;     /* the rest of `seg` */
     uint32_t left; /* entries of `seg` not yet under the cursor */
     bool final;    /* `seg` is the last segment */
@@ -182,59 +210,106 @@ static void give_up(bkp_fcache *c, const char *why)
     c->have = false;
 }
 
-/* Load the next segment; false at the end of the cache (or where it stops
- * being readable, which is then the problem). */
-static bool next_segment(bkp_fcache *c)
+/* In the thread: read, open and check the next segment into `next`. NULL,
+ * or why the cache cannot be used from here on. */
+static const char *read_segment(bkp_fcache *c, uint32_t *n, bool *fin)
 {
-    if (c->final)
-        return false;
     uint8_t le[4], id[BKP_ID_LEN];
-    if (c->off + 4 > c->size || bkp_pread_full(c->fd, le, 4, c->off) != 0) {
-        give_up(c, "it ends before its last part (cut short)");
-        return false;
-    }
+    if (c->off + 4 > c->size || bkp_pread_full(c->fd, le, 4, c->off) != 0)
+        return "it ends before its last part (cut short)";
     uint32_t slen = bkp_get_le32(le);
     c->sealed.len = 0;
     /* No segment seals more than one blob's plaintext: a length beyond that
      * is damage, refused before it is allocated or read (a sparse file
      * would otherwise cost gigabytes of memory for nothing). */
-    if (slen > SEALED_MAX) {
-        give_up(c, "a part of it does not authenticate (damaged or altered)");
-        return false;
-    }
+    if (slen > SEALED_MAX)
+        return "a part of it does not authenticate (damaged or altered)";
     uint8_t *p = slen <= c->size - c->off - 4 ? bkp_buf_reserve(&c->sealed, slen) : NULL;
-    if (!p || bkp_pread_full(c->fd, p, slen, c->off + 4) != 0) {
-        give_up(c, "it ends before its last part (cut short)");
-        return false;
-    }
+    if (!p || bkp_pread_full(c->fd, p, slen, c->off + 4) != 0)
+        return "it ends before its last part (cut short)";
     c->off += 4 + (uint64_t)slen;
     segment_id(c->dataset, c->cache_id, c->index, id);
     const char *last;
     size_t last_len;
-    uint32_t n;
-    bool fin;
-    if (bkp_blob_open(c->k, BKP_BLOB_CACHE, id, p, slen, &c->seg) != 0 ||
-        bkp_fcache_segment_check(c->seg.data, c->seg.len, c->version, c->index, c->last,
-                                 c->last_len, &n, &fin, &last, &last_len) != 0) {
-        give_up(c, "a part of it does not authenticate (damaged or altered)");
-        return false;
-    }
+    if (bkp_blob_open(c->k, BKP_BLOB_CACHE, id, p, slen, &c->next) != 0 ||
+        bkp_fcache_segment_check(c->next.data, c->next.len, c->version, c->index, c->last,
+                                 c->last_len, n, fin, &last, &last_len) != 0)
+        return "a part of it does not authenticate (damaged or altered)";
     if (last_len) {
         char *copy = malloc(last_len);
-        if (!copy) {
-            give_up(c, "out of memory");
-            return false;
-        }
+        if (!copy)
+            return "out of memory";
         memcpy(copy, last, last_len);
         free(c->last);
         c->last = copy;
         c->last_len = last_len;
     }
     c->index++;
-    c->final = fin;
-    c->left = n;
+    return NULL;
+}
+
+static void swap_bufs(bkp_buf *a, bkp_buf *b)
+{
+    bkp_buf t = *a;
+    *a = *b;
+    *b = t;
+}
+
+static void *read_thread(void *arg)
+{
+    bkp_fcache *c = arg;
+    for (;;) {
+        uint32_t n = 0;
+        bool fin = false;
+        const char *why = read_segment(c, &n, &fin);
+        pthread_mutex_lock(&c->lock);
+        while (!why && c->count == AHEAD && !c->stop)
+            pthread_cond_wait(&c->cv, &c->lock);
+        if (!why && !c->stop) {
+            fc_ready *r = &c->ready[(c->head + c->count) % AHEAD];
+            swap_bufs(&r->seg, &c->next);
+            r->n = n;
+            r->final = fin;
+            c->count++;
+        }
+        bool end = why || fin || c->stop;
+        c->why = why;
+        c->ended = end;
+        pthread_cond_broadcast(&c->cv);
+        pthread_mutex_unlock(&c->lock);
+        if (end)
+            return NULL;
+    }
+}
+
+/* Take the next segment from the thread; false at the end of the cache (or
+ * where it stops being readable, which is then the problem). */
+static bool next_segment(bkp_fcache *c)
+{
+    if (c->final)
+        return false;
+    pthread_mutex_lock(&c->lock);
+    while (!c->count && !c->ended)
+        pthread_cond_wait(&c->cv, &c->lock);
+    bool got = c->count > 0;
+    if (got) {
+        fc_ready *r = &c->ready[c->head];
+        swap_bufs(&c->seg, &r->seg);
+        c->final = r->final;
+        c->left = r->n;
+        c->head = (c->head + 1) % AHEAD;
+        c->count--;
+        pthread_cond_broadcast(&c->cv);
+    }
+    const char *why = c->why;
+    pthread_mutex_unlock(&c->lock);
+    if (!got) {
+        /* The thread ended without a final segment. */
+        give_up(c, why ? why : "it ends before its last part (cut short)");
+        return false;
+    }
     bkp_rd_init(&c->rd, c->seg.data, c->seg.len);
-    bkp_rd_take(&c->rd, 4 + 8 + 1 + 4); /* the header, checked above */
+    bkp_rd_take(&c->rd, 4 + 8 + 1 + 4); /* the header, checked by the thread */
     return true;
 }
 
@@ -260,8 +335,8 @@ int bkp_fcache_open(bkp_repo *r, const char *dataset, bkp_fcache **out, bool *fo
     c->k = bkp_repo_keys(r);
     c->fd = -1;
     c->final = true; /* until a header is read: an empty cache */
-    bkp_buf_init(&c->sealed);
-    bkp_buf_init(&c->seg);
+    pthread_mutex_init(&c->lock, NULL);
+    pthread_cond_init(&c->cv, NULL);
     *out = c;
     char name[300];
     cache_name(name, sizeof(name), dataset);
@@ -298,6 +373,11 @@ int bkp_fcache_open(bkp_repo *r, const char *dataset, bkp_fcache **out, bool *fo
     memcpy(c->cache_id, head + sizeof(MAGIC), ID_LEN);
     c->off = sizeof(head);
     c->size = (uint64_t)st.st_size;
+    if (pthread_create(&c->thread, NULL, read_thread, c) != 0) {
+        c->problem = "it cannot be read now (no thread)";
+        return 0;
+    }
+    c->started = true;
     c->final = false;
     /* The first segment decides whether there is a cache at all. */
     if (advance(c) || !c->problem)
@@ -309,9 +389,21 @@ void bkp_fcache_free(bkp_fcache *c)
 {
     if (!c)
         return;
+    if (c->started) {
+        pthread_mutex_lock(&c->lock);
+        c->stop = true;
+        pthread_cond_broadcast(&c->cv);
+        pthread_mutex_unlock(&c->lock);
+        pthread_join(c->thread, NULL);
+    }
+    pthread_mutex_destroy(&c->lock);
+    pthread_cond_destroy(&c->cv);
     if (c->fd >= 0)
         close(c->fd);
     bkp_buf_free(&c->sealed);
+    bkp_buf_free(&c->next);
+    for (unsigned i = 0; i < AHEAD; i++)
+        bkp_buf_free(&c->ready[i].seg);
     bkp_buf_free(&c->seg);
     free(c->last);
     free(c->dataset);
@@ -437,13 +529,6 @@ static int seal_and_write(bkp_fcache_writer *w)
             rc = bkp_dfile_write(&w->f, w->sealed.data, w->sealed.len);
     }
     return rc;
-}
-
-static void swap_bufs(bkp_buf *a, bkp_buf *b)
-{
-    bkp_buf t = *a;
-    *a = *b;
-    *b = t;
 }
 
 static void *seal_thread(void *arg)
