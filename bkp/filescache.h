@@ -8,7 +8,9 @@
  * §8) as a stream of sealed segments in walk order (walk.h): a backup reads
  * the previous cache one segment at a time, merged with its walk, while it
  * writes the next one, so memory does not grow with the number of files and
- * the cache has no size limit short of the disk.
+ * the cache has no size limit short of the disk. Reading (up to two segments
+ * ahead) and sealing run in a thread of their own each, beside the walk
+ * (filescache.c); a reader or writer is used by one caller thread.
  *
  * Paths are patient data too: every segment is encrypted and authenticated,
  * bound to the data set, to the cache it belongs to and to its place in it;
