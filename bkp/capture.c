@@ -217,8 +217,13 @@ static int drain(capture_ctx *c, bool all)
         } else {
             struct archive_entry *e = p->item.entry;
             if (archive_entry_filetype(e) == AE_IFREG && !archive_entry_hardlink(e)) {
-                bkp_item_content_hash(bkp_repo_keys(c->repo), (uint64_t)archive_entry_size(e),
-                                      p->item.chunks, p->item.nchunks, p->item.content);
+                /* An unchanged file's hash came from the cache with its
+                 * chunks: the same size (its stat matched) and the same
+                 * chunks give the same hash. */
+                if (!p->hit)
+                    bkp_item_content_hash(bkp_repo_keys(c->repo),
+                                          (uint64_t)archive_entry_size(e), p->item.chunks,
+                                          p->item.nchunks, p->item.content);
                 bkp_capture_stats *s = &c->out->stats;
                 if (p->was < 0)
                     s->files_added++;
@@ -235,11 +240,15 @@ static int drain(capture_ctx *c, bool all)
             racy.mtime = racy.ctime = INT64_MIN;
             bool data = archive_entry_filetype(e) == AE_IFREG && !archive_entry_hardlink(e);
             bool dir = archive_entry_filetype(e) == AE_IFDIR;
+            /* The content hash is remembered with the stat: one that grew
+             * while it was read is hashed over its new size, so it must not
+             * match its old stat next time. */
+            bool exact = !data || (uint64_t)archive_entry_size(e) == p->st.size;
             if (!rc && (data || (dir && p->cacheable))) {
                 bkp_fextra x;
                 entry_extra(e, &x);
-                rc = bkp_fcache_add(c->new_cache, p->path, p->cacheable ? &p->st : &racy, &p->item,
-                                    &x);
+                rc = bkp_fcache_add(c->new_cache, p->path,
+                                    p->cacheable && exact ? &p->st : &racy, &p->item, &x);
             }
         }
         pending_free(p);
@@ -506,17 +515,25 @@ static struct archive_entry *describe(capture_ctx *c, const bkp_walk_entry *we, 
      * ACL, the xattrs of what is not opened) it reads through the walk's
      * descriptors: never through a folder swapped for a link meanwhile,
      * and at any depth (a path past PATH_MAX cannot be opened at all). */
+    /* A lean entry that is no link and whose holes are not wanted is read
+     * from its stat alone (libarchive reads nothing by name then): no
+     * source path is made for it, which is most of a no-change backup. */
+    bool by_name = !lean || holes || S_ISLNK(we->st.st_mode);
     char via[64 + NAME_MAX];
     const char *src = we->path;
-    if (c->proc_fd && we->dirfd >= 0 && strlen(we->name) <= NAME_MAX) {
+    if (by_name && c->proc_fd && we->dirfd >= 0 && strlen(we->name) <= NAME_MAX) {
         if (we->fd >= 0)
             snprintf(via, sizeof(via), "/proc/self/fd/%d", we->fd);
         else
             snprintf(via, sizeof(via), "/proc/self/fd/%d/%s", we->dirfd, we->name);
         src = via;
     }
-    archive_entry_copy_sourcepath(e, src);
-    archive_entry_copy_pathname(e, we->path);
+    if (by_name) {
+        archive_entry_copy_sourcepath(e, src);
+        archive_entry_copy_pathname(e, we->path);
+    } else {
+        archive_entry_copy_pathname(e, we->path[1] ? we->path + 1 : ".");
+    }
     int ar = archive_read_disk_entry_from_file(c->disk, e, fd, &we->st);
     if (ar == ARCHIVE_WARN)
         bkp_warn("%s: %s", we->path, archive_error_string(c->disk));
@@ -527,8 +544,10 @@ static struct archive_entry *describe(capture_ctx *c, const bkp_walk_entry *we, 
         return NULL;
     }
     /* Stored without the leading '/', like tar: a restore re-roots it. */
-    archive_entry_copy_pathname(e, we->path[1] ? we->path + 1 : ".");
-    archive_entry_copy_sourcepath(e, NULL);
+    if (by_name) {
+        archive_entry_copy_pathname(e, we->path[1] ? we->path + 1 : ".");
+        archive_entry_copy_sourcepath(e, NULL);
+    }
     return e;
 }
 

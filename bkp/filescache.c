@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -13,12 +14,18 @@
 #include "bkp/log.h"
 #include "bkp/walk.h"
 
-#define CACHE_VERSION 3
+#define CACHE_VERSION 4 /* written; version 3 (no content hash) is still read */
+#define CACHE_VERSION_OLD 3
 #define SEGMENT_TARGET (1U << 20) /* plaintext bytes per segment, about 8,000 files */
 #define PATH_LIMIT (1U << 20)
 #define ID_LEN 16 /* the random name of one cache */
 #define SEALED_MAX (BKP_BLOB_MAX_RAW + BKP_BLOB_MAX_RAW / 16 + BKP_BLOB_OVERHEAD)
-static const uint8_t MAGIC[8] = {'B', 'K', 'P', 'F', 'C', 'S', '0', '3'};
+static const uint8_t MAGIC[8] = {'B', 'K', 'P', 'F', 'C', 'S', '0', '4'};
+static const uint8_t MAGIC_OLD[8] = {'B', 'K', 'P', 'F', 'C', 'S', '0', '3'};
+
+/* An entry's fields between its path and its sparse map: mode, dev, ino,
+ * size, mtime, ctime, ext, fflags_set, fflags_clear, region count. */
+#define ENTRY_FIXED (4 + 5 * 8 + 1 + 2 * 8 + 4)
 
 /* One entry as stored; pointers into the segment's plaintext. */
 typedef struct fc_entry {
@@ -28,16 +35,46 @@ typedef struct fc_entry {
     bkp_fextra x;
     const uint8_t *sp, *ch;
     uint32_t nsp, nch;
+    const uint8_t *content; /* a regular file's, from version 4; else NULL */
 } fc_entry;
+
+/*
+ * The reader reads, opens and checks segments in a thread of its own, up to
+ * AHEAD of them before the merge needs them: the walk does not wait for the
+ * disk, the cipher and LZ4. The thread owns the file and the chain of last
+ * paths; it hands each checked segment over whole, in order, and ends at
+ * the final one or at the first that cannot be used (its reason then comes
+ * after the segments before it, exactly as when read in line).
+ */
+#define AHEAD 2
+
+typedef struct fc_ready {
+    bkp_buf seg;
+    uint32_t n;
+    bool final;
+} fc_ready;
 
 struct bkp_fcache {
     const bkp_keys *k;
     char *dataset;
     uint8_t cache_id[ID_LEN];
     int fd;
-    uint64_t off, size; /* where the next segment starts; the file's size */
-    uint64_t index;     /* of the next segment to read */
-    bkp_buf sealed, seg;
+    uint32_t version;   /* of every segment of this file, from its magic */
+    uint64_t off, size; /* the thread's: where the next segment starts; the file's size */
+    uint64_t index;     /* the thread's: of the next segment to read */
+    bkp_buf sealed, next; /* the thread's: a segment as read, and opened */
+
+    pthread_mutex_t lock;
+    pthread_cond_t cv;
+    fc_ready ready[AHEAD]; /* checked segments not yet taken, from `head` */
+    unsigned head, count;
+    bool ended;        /* the thread has handed over all it will */
+    const char *why;   /* and why it stopped early, or NULL */
+    bool stop;         /* asked to end */
+    pthread_t thread;
+    bool started;
+
+    bkp_buf seg;
     bkp_rd rd;     /* the rest of `seg` */
     uint32_t left; /* entries of `seg` not yet under the cursor */
     bool final;    /* `seg` is the last segment */
@@ -49,17 +86,33 @@ struct bkp_fcache {
     const char *problem;
 };
 
+/*
+ * The writer seals and writes its segments in a thread of its own, so that
+ * a backup's walk does not wait for LZ4, the cipher and the disk: the
+ * caller's thread fills `seg` and hands it over whole (waiting while the
+ * thread still has the previous one); the thread seals it and appends it to
+ * the file, in order. Only the thread touches `f` until it has ended.
+ */
 struct bkp_fcache_writer {
     const bkp_keys *k;
     char *dataset, *dir;
     uint8_t cache_id[ID_LEN];
     bkp_dfile f;
     bool open;
-    bkp_buf seg, sealed;
+    bkp_buf seg;
+    pthread_mutex_t lock;
+    pthread_cond_t cv;
+    bkp_buf handed;      /* a whole segment for the thread, when `have` */
+    bool have, last_one; /* the final segment has been handed over */
+    bool abandon;        /* stop without writing more */
+    int seal_err;        /* the thread's first error */
+    pthread_t thread;
+    bool started;
+    bkp_buf work, sealed; /* the thread's own */
     uint32_t n;
     uint64_t index;
-    char *last;
-    size_t last_len;
+    char *last; /* the last path added (last_len of last_cap bytes) */
+    size_t last_len, last_cap;
     int err;
 };
 
@@ -82,27 +135,38 @@ static void cache_name(char *out, size_t n, const char *dataset)
     snprintf(out, n, "files-%s", dataset);
 }
 
-static void read_entry(bkp_rd *rd, fc_entry *e)
+static void read_entry(bkp_rd *rd, fc_entry *e, uint32_t version)
 {
     e->path = (const char *)bkp_rd_bytes32(rd, &e->plen, PATH_LIMIT);
-    e->st.mode = bkp_rd_u32(rd);
-    e->st.dev = bkp_rd_u64(rd);
-    e->st.ino = bkp_rd_u64(rd);
-    e->st.size = bkp_rd_u64(rd);
-    e->st.mtime = (int64_t)bkp_rd_u64(rd);
-    e->st.ctime = (int64_t)bkp_rd_u64(rd);
-    e->x.ext = bkp_rd_u8(rd) != 0;
-    e->x.fflags_set = bkp_rd_u64(rd);
-    e->x.fflags_clear = bkp_rd_u64(rd);
-    e->nsp = bkp_rd_u32(rd);
+    /* The fixed fields in one piece (a call per field shows in a
+     * no-change backup of many small files). */
+    const uint8_t *f = bkp_rd_take(rd, ENTRY_FIXED);
+    if (!f) {
+        memset(&e->st, 0, sizeof(e->st));
+        memset(&e->x, 0, sizeof(e->x));
+        e->nsp = e->nch = 0;
+        e->sp = e->ch = e->content = NULL;
+        return;
+    }
+    e->st.mode = bkp_get_le32(f);
+    e->st.dev = bkp_get_le64(f + 4);
+    e->st.ino = bkp_get_le64(f + 12);
+    e->st.size = bkp_get_le64(f + 20);
+    e->st.mtime = (int64_t)bkp_get_le64(f + 28);
+    e->st.ctime = (int64_t)bkp_get_le64(f + 36);
+    e->x.ext = f[44] != 0;
+    e->x.fflags_set = bkp_get_le64(f + 45);
+    e->x.fflags_clear = bkp_get_le64(f + 53);
+    e->nsp = bkp_get_le32(f + 61);
     e->sp = bkp_rd_take(rd, (size_t)e->nsp * 16);
     e->nch = bkp_rd_u32(rd);
     e->ch = bkp_rd_take(rd, (size_t)e->nch * (BKP_ID_LEN + 4));
+    e->content = version >= 4 && S_ISREG(e->st.mode) ? bkp_rd_take(rd, BKP_ID_LEN) : NULL;
 }
 
-int bkp_fcache_segment_check(const uint8_t *p, size_t len, uint64_t index, const char *after,
-                             size_t alen, uint32_t *entries, bool *final, const char **last,
-                             size_t *last_len)
+int bkp_fcache_segment_check(const uint8_t *p, size_t len, uint32_t want_version,
+                             uint64_t index, const char *after, size_t alen, uint32_t *entries,
+                             bool *final, const char **last, size_t *last_len)
 {
     bkp_rd rd;
     bkp_rd_init(&rd, p, len);
@@ -110,13 +174,14 @@ int bkp_fcache_segment_check(const uint8_t *p, size_t len, uint64_t index, const
     uint64_t idx = bkp_rd_u64(&rd);
     uint8_t fin = bkp_rd_u8(&rd);
     uint32_t n = bkp_rd_u32(&rd);
-    if (!bkp_rd_ok(&rd) || version != CACHE_VERSION || idx != index || fin > 1)
+    if (!bkp_rd_ok(&rd) || version != want_version ||
+        (version != CACHE_VERSION && version != CACHE_VERSION_OLD) || idx != index || fin > 1)
         return -EBADMSG;
     const char *prev = alen ? after : NULL;
     size_t plen = alen;
     for (uint32_t i = 0; i < n; i++) {
         fc_entry e;
-        read_entry(&rd, &e);
+        read_entry(&rd, &e, version);
         /* Paths are absolute, without NUL, and rise strictly in walk
          * order: the merge with the next walk depends on it. */
         if (!bkp_rd_ok(&rd) || e.plen == 0 || e.path[0] != '/' || memchr(e.path, 0, e.plen) ||
@@ -145,59 +210,106 @@ static void give_up(bkp_fcache *c, const char *why)
     c->have = false;
 }
 
-/* Load the next segment; false at the end of the cache (or where it stops
- * being readable, which is then the problem). */
-static bool next_segment(bkp_fcache *c)
+/* In the thread: read, open and check the next segment into `next`. NULL,
+ * or why the cache cannot be used from here on. */
+static const char *read_segment(bkp_fcache *c, uint32_t *n, bool *fin)
 {
-    if (c->final)
-        return false;
     uint8_t le[4], id[BKP_ID_LEN];
-    if (c->off + 4 > c->size || bkp_pread_full(c->fd, le, 4, c->off) != 0) {
-        give_up(c, "it ends before its last part (cut short)");
-        return false;
-    }
+    if (c->off + 4 > c->size || bkp_pread_full(c->fd, le, 4, c->off) != 0)
+        return "it ends before its last part (cut short)";
     uint32_t slen = bkp_get_le32(le);
     c->sealed.len = 0;
     /* No segment seals more than one blob's plaintext: a length beyond that
      * is damage, refused before it is allocated or read (a sparse file
      * would otherwise cost gigabytes of memory for nothing). */
-    if (slen > SEALED_MAX) {
-        give_up(c, "a part of it does not authenticate (damaged or altered)");
-        return false;
-    }
+    if (slen > SEALED_MAX)
+        return "a part of it does not authenticate (damaged or altered)";
     uint8_t *p = slen <= c->size - c->off - 4 ? bkp_buf_reserve(&c->sealed, slen) : NULL;
-    if (!p || bkp_pread_full(c->fd, p, slen, c->off + 4) != 0) {
-        give_up(c, "it ends before its last part (cut short)");
-        return false;
-    }
+    if (!p || bkp_pread_full(c->fd, p, slen, c->off + 4) != 0)
+        return "it ends before its last part (cut short)";
     c->off += 4 + (uint64_t)slen;
     segment_id(c->dataset, c->cache_id, c->index, id);
     const char *last;
     size_t last_len;
-    uint32_t n;
-    bool fin;
-    if (bkp_blob_open(c->k, BKP_BLOB_CACHE, id, p, slen, &c->seg) != 0 ||
-        bkp_fcache_segment_check(c->seg.data, c->seg.len, c->index, c->last, c->last_len, &n, &fin,
-                                 &last, &last_len) != 0) {
-        give_up(c, "a part of it does not authenticate (damaged or altered)");
-        return false;
-    }
+    if (bkp_blob_open(c->k, BKP_BLOB_CACHE, id, p, slen, &c->next) != 0 ||
+        bkp_fcache_segment_check(c->next.data, c->next.len, c->version, c->index, c->last,
+                                 c->last_len, n, fin, &last, &last_len) != 0)
+        return "a part of it does not authenticate (damaged or altered)";
     if (last_len) {
         char *copy = malloc(last_len);
-        if (!copy) {
-            give_up(c, "out of memory");
-            return false;
-        }
+        if (!copy)
+            return "out of memory";
         memcpy(copy, last, last_len);
         free(c->last);
         c->last = copy;
         c->last_len = last_len;
     }
     c->index++;
-    c->final = fin;
-    c->left = n;
+    return NULL;
+}
+
+static void swap_bufs(bkp_buf *a, bkp_buf *b)
+{
+    bkp_buf t = *a;
+    *a = *b;
+    *b = t;
+}
+
+static void *read_thread(void *arg)
+{
+    bkp_fcache *c = arg;
+    for (;;) {
+        uint32_t n = 0;
+        bool fin = false;
+        const char *why = read_segment(c, &n, &fin);
+        pthread_mutex_lock(&c->lock);
+        while (!why && c->count == AHEAD && !c->stop)
+            pthread_cond_wait(&c->cv, &c->lock);
+        if (!why && !c->stop) {
+            fc_ready *r = &c->ready[(c->head + c->count) % AHEAD];
+            swap_bufs(&r->seg, &c->next);
+            r->n = n;
+            r->final = fin;
+            c->count++;
+        }
+        bool end = why || fin || c->stop;
+        c->why = why;
+        c->ended = end;
+        pthread_cond_broadcast(&c->cv);
+        pthread_mutex_unlock(&c->lock);
+        if (end)
+            return NULL;
+    }
+}
+
+/* Take the next segment from the thread; false at the end of the cache (or
+ * where it stops being readable, which is then the problem). */
+static bool next_segment(bkp_fcache *c)
+{
+    if (c->final)
+        return false;
+    pthread_mutex_lock(&c->lock);
+    while (!c->count && !c->ended)
+        pthread_cond_wait(&c->cv, &c->lock);
+    bool got = c->count > 0;
+    if (got) {
+        fc_ready *r = &c->ready[c->head];
+        swap_bufs(&c->seg, &r->seg);
+        c->final = r->final;
+        c->left = r->n;
+        c->head = (c->head + 1) % AHEAD;
+        c->count--;
+        pthread_cond_broadcast(&c->cv);
+    }
+    const char *why = c->why;
+    pthread_mutex_unlock(&c->lock);
+    if (!got) {
+        /* The thread ended without a final segment. */
+        give_up(c, why ? why : "it ends before its last part (cut short)");
+        return false;
+    }
     bkp_rd_init(&c->rd, c->seg.data, c->seg.len);
-    bkp_rd_take(&c->rd, 4 + 8 + 1 + 4); /* the header, checked above */
+    bkp_rd_take(&c->rd, 4 + 8 + 1 + 4); /* the header, checked by the thread */
     return true;
 }
 
@@ -207,7 +319,7 @@ static bool advance(bkp_fcache *c)
     while (!c->left)
         if (!next_segment(c))
             return c->have = false;
-    read_entry(&c->rd, &c->cur);
+    read_entry(&c->rd, &c->cur, c->version);
     c->left--;
     return c->have = true;
 }
@@ -223,8 +335,8 @@ int bkp_fcache_open(bkp_repo *r, const char *dataset, bkp_fcache **out, bool *fo
     c->k = bkp_repo_keys(r);
     c->fd = -1;
     c->final = true; /* until a header is read: an empty cache */
-    bkp_buf_init(&c->sealed);
-    bkp_buf_init(&c->seg);
+    pthread_mutex_init(&c->lock, NULL);
+    pthread_cond_init(&c->cv, NULL);
     *out = c;
     char name[300];
     cache_name(name, sizeof(name), dataset);
@@ -246,14 +358,26 @@ int bkp_fcache_open(bkp_repo *r, const char *dataset, bkp_fcache **out, bool *fo
         c->problem = "it is not a regular file";
         return 0;
     }
-    if (bkp_pread_full(c->fd, head, sizeof(head), 0) != 0 ||
-        memcmp(head, MAGIC, sizeof(MAGIC)) != 0) {
+    if (bkp_pread_full(c->fd, head, sizeof(head), 0) != 0) {
+        c->problem = "it is of an older version, or damaged";
+        return 0;
+    }
+    if (!memcmp(head, MAGIC, sizeof(MAGIC)))
+        c->version = CACHE_VERSION;
+    else if (!memcmp(head, MAGIC_OLD, sizeof(MAGIC_OLD)))
+        c->version = CACHE_VERSION_OLD; /* its content hashes are recomputed */
+    else {
         c->problem = "it is of an older version, or damaged";
         return 0;
     }
     memcpy(c->cache_id, head + sizeof(MAGIC), ID_LEN);
     c->off = sizeof(head);
     c->size = (uint64_t)st.st_size;
+    if (pthread_create(&c->thread, NULL, read_thread, c) != 0) {
+        c->problem = "it cannot be read now (no thread)";
+        return 0;
+    }
+    c->started = true;
     c->final = false;
     /* The first segment decides whether there is a cache at all. */
     if (advance(c) || !c->problem)
@@ -265,9 +389,21 @@ void bkp_fcache_free(bkp_fcache *c)
 {
     if (!c)
         return;
+    if (c->started) {
+        pthread_mutex_lock(&c->lock);
+        c->stop = true;
+        pthread_cond_broadcast(&c->cv);
+        pthread_mutex_unlock(&c->lock);
+        pthread_join(c->thread, NULL);
+    }
+    pthread_mutex_destroy(&c->lock);
+    pthread_cond_destroy(&c->cv);
     if (c->fd >= 0)
         close(c->fd);
     bkp_buf_free(&c->sealed);
+    bkp_buf_free(&c->next);
+    for (unsigned i = 0; i < AHEAD; i++)
+        bkp_buf_free(&c->ready[i].seg);
     bkp_buf_free(&c->seg);
     free(c->last);
     free(c->dataset);
@@ -293,8 +429,18 @@ static bool same_stat(const bkp_fstat *a, const bkp_fstat *b)
            a->ctime == b->ctime && a->mode == b->mode;
 }
 
-/* Copy the cursor's chunks and sparse map into `it`. */
-static int take_content(const fc_entry *e, bkp_item *it)
+/* A regular file's content hash: as stored (version 4), or computed from
+ * its size and chunks as bkp_item_content_hash does (version 3). */
+static void entry_content(const bkp_keys *k, const fc_entry *e, uint8_t out[BKP_ID_LEN])
+{
+    if (e->content)
+        memcpy(out, e->content, BKP_ID_LEN);
+    else
+        bkp_item_content_hash_raw(k, e->st.size, e->ch, e->nch, out);
+}
+
+/* Copy the cursor's chunks, sparse map and content hash into `it`. */
+static int take_content(const bkp_keys *k, const fc_entry *e, bkp_item *it)
 {
     bkp_chunk_ref *ch = e->nch ? malloc(e->nch * sizeof(*ch)) : NULL;
     uint64_t *sp = e->nsp ? malloc(2 * (size_t)e->nsp * sizeof(*sp)) : NULL;
@@ -311,6 +457,7 @@ static int take_content(const fc_entry *e, bkp_item *it)
     }
     free(it->chunks);
     free(it->sparse);
+    entry_content(k, e, it->content);
     it->chunks = ch;
     it->nchunks = e->nch;
     it->sparse = sp;
@@ -333,8 +480,8 @@ int bkp_fcache_lookup(bkp_fcache *c, const char *path, const bkp_fstat *st, bkp_
     if (!same_stat(&e->st, st)) {
         rc = 0;
         if (S_ISREG(e->st.mode) && old_content)
-            bkp_item_content_hash_raw(c->k, e->st.size, e->ch, e->nch, old_content);
-    } else if (!it || !S_ISREG(e->st.mode) || !(rc = take_content(e, it))) {
+            entry_content(c->k, e, old_content);
+    } else if (!it || !S_ISREG(e->st.mode) || !(rc = take_content(c->k, e, it))) {
         *x = e->x;
         rc = 1;
     }
@@ -366,9 +513,53 @@ static void segment_start(bkp_fcache_writer *w)
  * a slightly larger file). */
 #define CACHE_LZ4_ACCEL 8
 
-static void segment_seal(bkp_fcache_writer *w, bool final)
+/* In the thread: seal the segment in `work` and append it to the file. */
+static int seal_and_write(bkp_fcache_writer *w)
 {
     uint8_t id[BKP_ID_LEN], le[4];
+    segment_id(w->dataset, w->cache_id, bkp_get_le64(w->work.data + 4), id);
+    /* bkp_blob_seal appends: without the reset every segment would carry
+     * all the sealed segments before it (and fail to open). */
+    bkp_buf_reset(&w->sealed);
+    int rc = bkp_blob_seal(w->k, BKP_BLOB_CACHE, id, w->work.data, w->work.len, CACHE_LZ4_ACCEL,
+                           &w->sealed);
+    if (!rc) {
+        bkp_le32(le, (uint32_t)w->sealed.len);
+        if (!(rc = bkp_dfile_write(&w->f, le, 4)))
+            rc = bkp_dfile_write(&w->f, w->sealed.data, w->sealed.len);
+    }
+    return rc;
+}
+
+static void *seal_thread(void *arg)
+{
+    bkp_fcache_writer *w = arg;
+    for (;;) {
+        pthread_mutex_lock(&w->lock);
+        while (!w->have && !w->last_one && !w->abandon)
+            pthread_cond_wait(&w->cv, &w->lock);
+        if (w->abandon || !w->have) {
+            pthread_mutex_unlock(&w->lock);
+            return NULL;
+        }
+        swap_bufs(&w->handed, &w->work);
+        w->have = false;
+        pthread_cond_broadcast(&w->cv);
+        pthread_mutex_unlock(&w->lock);
+        int rc = seal_and_write(w);
+        if (rc) {
+            pthread_mutex_lock(&w->lock);
+            w->seal_err = rc;
+            pthread_cond_broadcast(&w->cv);
+            pthread_mutex_unlock(&w->lock);
+            return NULL;
+        }
+    }
+}
+
+/* Hand the segment being filled to the thread and start the next. */
+static void segment_seal(bkp_fcache_writer *w, bool final)
+{
     if (w->err)
         return;
     if (w->seg.failed) {
@@ -377,20 +568,34 @@ static void segment_seal(bkp_fcache_writer *w, bool final)
     }
     w->seg.data[12] = final;
     bkp_le32(w->seg.data + 13, w->n);
-    segment_id(w->dataset, w->cache_id, w->index, id);
-    /* bkp_blob_seal appends: without the reset every segment would carry
-     * all the sealed segments before it (and fail to open). */
-    bkp_buf_reset(&w->sealed);
-    int rc = bkp_blob_seal(w->k, BKP_BLOB_CACHE, id, w->seg.data, w->seg.len, CACHE_LZ4_ACCEL,
-                           &w->sealed);
-    if (!rc) {
-        bkp_le32(le, (uint32_t)w->sealed.len);
-        if (!(rc = bkp_dfile_write(&w->f, le, 4)))
-            rc = bkp_dfile_write(&w->f, w->sealed.data, w->sealed.len);
+    pthread_mutex_lock(&w->lock);
+    while (w->have && !w->seal_err)
+        pthread_cond_wait(&w->cv, &w->lock);
+    if (w->seal_err) {
+        w->err = w->seal_err;
+    } else {
+        swap_bufs(&w->seg, &w->handed);
+        w->have = true;
+        w->last_one = final;
+        pthread_cond_broadcast(&w->cv);
     }
-    w->err = rc;
+    pthread_mutex_unlock(&w->lock);
     w->index++;
     segment_start(w);
+}
+
+/* Stop the thread: once it has written what it was handed, or at once. */
+static void stop_thread(bkp_fcache_writer *w, bool abandon)
+{
+    if (!w->started)
+        return;
+    pthread_mutex_lock(&w->lock);
+    if (abandon)
+        w->abandon = true;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->lock);
+    pthread_join(w->thread, NULL);
+    w->started = false;
 }
 
 int bkp_fcache_writer_new(bkp_repo *r, const char *dataset, bkp_fcache_writer **out)
@@ -399,7 +604,8 @@ int bkp_fcache_writer_new(bkp_repo *r, const char *dataset, bkp_fcache_writer **
     if (!w)
         return -ENOMEM;
     bkp_buf_init(&w->seg);
-    bkp_buf_init(&w->sealed);
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_cond_init(&w->cv, NULL);
     w->k = bkp_repo_keys(r);
     w->f.fd = -1;
     if (!(w->dataset = strdup(dataset)) || !(w->dir = bkp_repo_subpath(r, "cache"))) {
@@ -411,6 +617,9 @@ int bkp_fcache_writer_new(bkp_repo *r, const char *dataset, bkp_fcache_writer **
     w->open = rc == 0;
     if (!rc && !(rc = bkp_dfile_write(&w->f, MAGIC, sizeof(MAGIC))))
         rc = bkp_dfile_write(&w->f, w->cache_id, ID_LEN);
+    if (!rc && pthread_create(&w->thread, NULL, seal_thread, w) != 0)
+        rc = -EAGAIN;
+    w->started = !rc;
     w->err = rc; /* reported at commit: the backup itself goes on */
     segment_start(w);
     *out = w;
@@ -421,8 +630,8 @@ int bkp_fcache_add(bkp_fcache_writer *w, const char *path, const bkp_fstat *st, 
                    const bkp_fextra *x)
 {
     size_t plen = strlen(path);
-    size_t need = 4 + plen + 4 + 5 * 8 + 1 + 2 * 8 + 4 + (size_t)it->nsparse * 16 + 4 +
-                  (size_t)it->nchunks * (BKP_ID_LEN + 4);
+    size_t need = 4 + plen + ENTRY_FIXED + (size_t)it->nsparse * 16 + 4 +
+                  (size_t)it->nchunks * (BKP_ID_LEN + 4) + (S_ISREG(st->mode) ? BKP_ID_LEN : 0);
     if (w->err || plen == 0 || plen > PATH_LIMIT || path[0] != '/' ||
         need > BKP_BLOB_MAX_RAW - 64 ||
         (w->last && bkp_walk_cmpn(w->last, w->last_len, path, plen) >= 0))
@@ -430,31 +639,45 @@ int bkp_fcache_add(bkp_fcache_writer *w, const char *path, const bkp_fstat *st, 
     if (w->n && w->seg.len + need > SEGMENT_TARGET)
         segment_seal(w, false);
     bkp_buf *b = &w->seg;
-    bkp_buf_bytes32(b, path, plen);
-    bkp_buf_u32(b, st->mode);
-    bkp_buf_u64(b, st->dev);
-    bkp_buf_u64(b, st->ino);
-    bkp_buf_u64(b, st->size);
-    bkp_buf_u64(b, (uint64_t)st->mtime);
-    bkp_buf_u64(b, (uint64_t)st->ctime);
-    bkp_buf_u8(b, x->ext);
-    bkp_buf_u64(b, x->fflags_set);
-    bkp_buf_u64(b, x->fflags_clear);
-    bkp_buf_u32(b, it->nsparse);
-    for (uint32_t j = 0; j < 2 * it->nsparse; j++)
-        bkp_buf_u64(b, it->sparse[j]);
-    bkp_buf_u32(b, it->nchunks);
-    for (uint32_t j = 0; j < it->nchunks; j++) {
-        bkp_buf_put(b, it->chunks[j].id, BKP_ID_LEN);
-        bkp_buf_u32(b, it->chunks[j].len);
+    /* Written in place in one reservation: the entry's size is known. */
+    uint8_t *d = bkp_buf_reserve(b, need);
+    if (d && plen > w->last_cap) {
+        char *last = realloc(w->last, plen + 256);
+        if (last) {
+            w->last = last;
+            w->last_cap = plen + 256;
+        }
     }
-    char *last = realloc(w->last, plen);
-    if (!last || b->failed) {
+    if (!d || plen > w->last_cap) {
         w->err = -ENOMEM;
         return 0;
     }
-    memcpy(last, path, plen);
-    w->last = last;
+    bkp_le32(d, (uint32_t)plen);
+    memcpy(d + 4, path, plen);
+    d += 4 + plen;
+    bkp_le32(d, st->mode);
+    bkp_le64(d + 4, st->dev);
+    bkp_le64(d + 12, st->ino);
+    bkp_le64(d + 20, st->size);
+    bkp_le64(d + 28, (uint64_t)st->mtime);
+    bkp_le64(d + 36, (uint64_t)st->ctime);
+    d[44] = x->ext;
+    bkp_le64(d + 45, x->fflags_set);
+    bkp_le64(d + 53, x->fflags_clear);
+    bkp_le32(d + 61, it->nsparse);
+    d += ENTRY_FIXED;
+    for (uint32_t j = 0; j < 2 * it->nsparse; j++, d += 8)
+        bkp_le64(d, it->sparse[j]);
+    bkp_le32(d, it->nchunks);
+    d += 4;
+    for (uint32_t j = 0; j < it->nchunks; j++, d += BKP_ID_LEN + 4) {
+        memcpy(d, it->chunks[j].id, BKP_ID_LEN);
+        bkp_le32(d + BKP_ID_LEN, it->chunks[j].len);
+    }
+    if (S_ISREG(st->mode))
+        memcpy(d, it->content, BKP_ID_LEN);
+    b->len += need;
+    memcpy(w->last, path, plen);
     w->last_len = plen;
     w->n++;
     return 0;
@@ -464,7 +687,10 @@ int bkp_fcache_commit(bkp_fcache_writer *w)
 {
     char name[300];
     segment_seal(w, true);
-    int rc = w->err;
+    /* The final segment handed over, the thread ends once it is written;
+     * after an error nothing more is written. */
+    stop_thread(w, w->err != 0);
+    int rc = w->err ? w->err : w->seal_err;
     if (!rc) {
         cache_name(name, sizeof(name), w->dataset);
         w->open = false; /* commit releases the file either way */
@@ -482,9 +708,14 @@ void bkp_fcache_writer_free(bkp_fcache_writer *w)
 {
     if (!w)
         return;
+    stop_thread(w, true);
     if (w->open)
         bkp_dfile_abort(&w->f);
+    pthread_mutex_destroy(&w->lock);
+    pthread_cond_destroy(&w->cv);
     bkp_buf_free(&w->seg);
+    bkp_buf_free(&w->handed);
+    bkp_buf_free(&w->work);
     bkp_buf_free(&w->sealed);
     free(w->last);
     free(w->dataset);

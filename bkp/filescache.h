@@ -8,7 +8,9 @@
  * §8) as a stream of sealed segments in walk order (walk.h): a backup reads
  * the previous cache one segment at a time, merged with its walk, while it
  * writes the next one, so memory does not grow with the number of files and
- * the cache has no size limit short of the disk.
+ * the cache has no size limit short of the disk. Reading (up to two segments
+ * ahead) and sealing run in a thread of their own each, beside the walk
+ * (filescache.c); a reader or writer is used by one caller thread.
  *
  * Paths are patient data too: every segment is encrypted and authenticated,
  * bound to the data set, to the cache it belongs to and to its place in it;
@@ -45,7 +47,7 @@ void bkp_fcache_free(bkp_fcache *c);
 /*
  * Look `path` up; paths must come in walk order (a path out of order is
  * reported new). 1 when it is cached with the same `st`: a regular file's
- * chunks and sparse map are copied into `it` (when `it` is not NULL) and the
+ * chunks, sparse map and content hash are copied into `it` (when `it` is not NULL) and the
  * extras into `x` (never NULL); 0 when it is cached with another stat (it changed: a
  * regular file's former content hash goes to `old_content`); -ENOENT when it
  * is new. -ENOMEM when the chunks cannot be copied.
@@ -62,9 +64,14 @@ const char *bkp_fcache_problem(const bkp_fcache *c);
 /* The next cache, written as the items of a capture leave, in walk order. */
 typedef struct bkp_fcache_writer bkp_fcache_writer;
 int bkp_fcache_writer_new(bkp_repo *r, const char *dataset, bkp_fcache_writer **out);
-/* Add an entry (for a folder, `it` has no chunks). An entry out of walk
- * order, or too large for a segment, is left out: that file is read again
- * next time. Write errors are latched and reported by commit. */
+/* Add an entry (for a folder, `it` has no chunks). A regular file's
+ * `it->content` is stored with it and handed back by the next lookup that
+ * finds it unchanged instead of being recomputed, so it must be
+ * bkp_item_content_hash of `st->size` and `it`'s chunks (the caller enters a
+ * file whose size changed while it was read with timestamps no lookup
+ * matches). An entry out of walk order, or too large for a segment, is left
+ * out: that file is read again next time. Write errors are latched and
+ * reported by commit. */
 int bkp_fcache_add(bkp_fcache_writer *w, const char *path, const bkp_fstat *st, const bkp_item *it,
                    const bkp_fextra *x);
 /* Publish the cache (durably, in place of the previous one) and free `w`.
@@ -75,12 +82,13 @@ int bkp_fcache_commit(bkp_fcache_writer *w);
 void bkp_fcache_writer_free(bkp_fcache_writer *w);
 
 /* Check a decrypted segment (§8) completely before any of it is used: its
- * version, its index, every entry's structure, and that paths rise in walk
- * order, after `after` (`alen` bytes; alen 0: the first segment). 0, with
- * the entry count, whether it is the final segment, and its last path
- * (into `p`); -EBADMSG otherwise. */
-int bkp_fcache_segment_check(const uint8_t *p, size_t len, uint64_t index, const char *after,
-                             size_t alen, uint32_t *entries, bool *final, const char **last,
-                             size_t *last_len);
+ * version (`version`, the one its file's magic names: 3 or 4), its index,
+ * every entry's structure, and that paths rise in walk order, after `after`
+ * (`alen` bytes; alen 0: the first segment). 0, with the entry count,
+ * whether it is the final segment, and its last path (into `p`); -EBADMSG
+ * otherwise. */
+int bkp_fcache_segment_check(const uint8_t *p, size_t len, uint32_t version, uint64_t index,
+                             const char *after, size_t alen, uint32_t *entries, bool *final,
+                             const char **last, size_t *last_len);
 
 #endif

@@ -1,6 +1,7 @@
 #include "bkp/tree.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,10 +59,10 @@ static void put_str(bkp_buf *b, const char *s)
     bkp_buf_bytes32(b, s ? s : "", s ? strlen(s) : 0);
 }
 
-static void put_time(bkp_buf *b, int64_t sec, long nsec)
+static void put_time(uint8_t p[12], int64_t sec, long nsec)
 {
-    bkp_buf_u64(b, (uint64_t)sec);
-    bkp_buf_u32(b, (uint32_t)nsec);
+    bkp_le64(p, (uint64_t)sec);
+    bkp_le32(p + 8, (uint32_t)nsec);
 }
 
 int bkp_item_encode(const bkp_item *it, bkp_buf *out)
@@ -86,15 +87,18 @@ int bkp_item_encode(const bkp_item *it, bkp_buf *out)
     bkp_buf_u64(out, (uint64_t)archive_entry_gid(e));
     put_str(out, archive_entry_uname(e));
     put_str(out, archive_entry_gname(e));
-    put_time(out, archive_entry_mtime(e), archive_entry_mtime_nsec(e));
-    put_time(out, archive_entry_atime(e), archive_entry_atime_nsec(e));
-    put_time(out, archive_entry_ctime(e), archive_entry_ctime_nsec(e));
-    put_time(out, archive_entry_birthtime(e), archive_entry_birthtime_nsec(e));
-    bkp_buf_u64(out, (uint64_t)archive_entry_size(e));
-    bkp_buf_u64(out, (uint64_t)archive_entry_rdev(e));
+    /* The fixed fields in one piece: times, size, rdev, flags. */
+    uint8_t f[4 * 12 + 4 * 8];
+    put_time(f, archive_entry_mtime(e), archive_entry_mtime_nsec(e));
+    put_time(f + 12, archive_entry_atime(e), archive_entry_atime_nsec(e));
+    put_time(f + 24, archive_entry_ctime(e), archive_entry_ctime_nsec(e));
+    put_time(f + 36, archive_entry_birthtime(e), archive_entry_birthtime_nsec(e));
+    bkp_le64(f + 48, (uint64_t)archive_entry_size(e));
+    bkp_le64(f + 56, (uint64_t)archive_entry_rdev(e));
     archive_entry_fflags(e, &fset, &fclear);
-    bkp_buf_u64(out, fset);
-    bkp_buf_u64(out, fclear);
+    bkp_le64(f + 64, fset);
+    bkp_le64(f + 72, fclear);
+    bkp_buf_put(out, f, sizeof(f));
     link = (flags & F_HARDLINK) ? archive_entry_hardlink(e) : archive_entry_symlink(e);
     put_str(out, link);
 
@@ -129,16 +133,23 @@ int bkp_item_encode(const bkp_item *it, bkp_buf *out)
     if (!out->failed)
         bkp_le32(out->data + na_at, written);
 
-    bkp_buf_u32(out, it->nsparse);
-    for (uint32_t i = 0; i < it->nsparse; i++) {
-        bkp_buf_u64(out, it->sparse[2 * i]);
-        bkp_buf_u64(out, it->sparse[2 * i + 1]);
-    }
-    bkp_buf_put(out, it->content, BKP_ID_LEN);
-    bkp_buf_u32(out, it->nchunks);
-    for (uint32_t i = 0; i < it->nchunks; i++) {
-        bkp_buf_put(out, it->chunks[i].id, BKP_ID_LEN);
-        bkp_buf_u32(out, it->chunks[i].len);
+    /* The tail, written in place: sparse map, content hash, chunks. */
+    size_t tail = 4 + (size_t)it->nsparse * 16 + BKP_ID_LEN + 4 +
+                  (size_t)it->nchunks * (BKP_ID_LEN + 4);
+    uint8_t *d = bkp_buf_reserve(out, tail);
+    if (d) {
+        bkp_le32(d, it->nsparse);
+        d += 4;
+        for (uint32_t i = 0; i < 2 * it->nsparse; i++, d += 8)
+            bkp_le64(d, it->sparse[i]);
+        memcpy(d, it->content, BKP_ID_LEN);
+        bkp_le32(d + BKP_ID_LEN, it->nchunks);
+        d += BKP_ID_LEN + 4;
+        for (uint32_t i = 0; i < it->nchunks; i++, d += BKP_ID_LEN + 4) {
+            memcpy(d, it->chunks[i].id, BKP_ID_LEN);
+            bkp_le32(d + BKP_ID_LEN, it->chunks[i].len);
+        }
+        out->len += tail;
     }
     if (out->failed)
         return -ENOMEM;
@@ -283,34 +294,37 @@ out:
     return rc;
 }
 
+/*
+ * The writer runs in two threads, so that a backup's walk is not held up by
+ * the tree: the caller's thread encodes items into `fill` and hands it over
+ * about every HANDOFF bytes; the writer's own thread appends what it is
+ * handed to the stream, cuts it with the chunker and stores the tree blobs,
+ * in order. Where the chunker cuts depends only on the stream's bytes (a cut
+ * is looked for within `max` bytes, and bytes are cut only while `max` of
+ * them are there, or at the end), never on how the stream was handed over,
+ * so the blobs are the ones one thread would store.
+ */
+#define HANDOFF (1U << 20)
+
 struct bkp_tree_writer {
     bkp_repo *repo;
-    bkp_buf pending; /* encoded items not yet cut into a blob */
+    bkp_buf fill; /* the caller's: encoded items not yet handed over */
+    uint64_t items;
+
+    pthread_mutex_t lock;
+    pthread_cond_t cv;
+    bkp_buf handed; /* handed over, not yet taken by the thread */
+    bool eof;       /* nothing more will be handed over */
+    bool abandon;   /* stop without storing the rest */
+    int err;        /* the thread's first error */
+    pthread_t thread;
+    bool started;
+
+    /* The thread's own. */
+    bkp_buf in, pending; /* taken, and not yet cut into a blob */
     bkp_buf ids;
-    uint64_t items, bytes;
+    uint64_t bytes;
 };
-
-int bkp_tree_writer_new(bkp_repo *r, bkp_tree_writer **out)
-{
-    bkp_tree_writer *w = calloc(1, sizeof(*w));
-    if (!w)
-        return -ENOMEM;
-    w->repo = r;
-    /* The stream starts with its version so a reader can refuse what it
-     * does not understand. */
-    bkp_buf_u32(&w->pending, BKP_TREE_VERSION);
-    *out = w;
-    return 0;
-}
-
-void bkp_tree_writer_free(bkp_tree_writer *w)
-{
-    if (!w)
-        return;
-    bkp_buf_free(&w->pending);
-    bkp_buf_free(&w->ids);
-    free(w);
-}
 
 static int tree_emit(bkp_tree_writer *w, bool eof)
 {
@@ -329,23 +343,139 @@ static int tree_emit(bkp_tree_writer *w, bool eof)
         pos += cut;
     }
     bkp_buf_consume(&w->pending, pos);
-    return rc ? rc : (w->ids.failed ? -ENOMEM : 0);
+    return rc ? rc : (w->ids.failed || w->pending.failed) ? -ENOMEM : 0;
+}
+
+static void swap_bufs(bkp_buf *a, bkp_buf *b)
+{
+    bkp_buf t = *a;
+    *a = *b;
+    *b = t;
+}
+
+static void *tree_thread(void *arg)
+{
+    bkp_tree_writer *w = arg;
+    for (;;) {
+        pthread_mutex_lock(&w->lock);
+        while (!w->handed.len && !w->eof && !w->abandon)
+            pthread_cond_wait(&w->cv, &w->lock);
+        if (w->abandon) {
+            pthread_mutex_unlock(&w->lock);
+            return NULL;
+        }
+        swap_bufs(&w->handed, &w->in);
+        bool eof = w->eof;
+        pthread_cond_broadcast(&w->cv); /* `handed` is free again */
+        pthread_mutex_unlock(&w->lock);
+
+        bkp_buf_put(&w->pending, w->in.data, w->in.len);
+        bkp_buf_reset(&w->in);
+        int rc = w->pending.failed ? -ENOMEM : 0;
+        /* Cut once two maximal chunks wait (or at the end), as the stream
+         * grows: fewer passes over the same bytes. */
+        if (!rc && (eof || w->pending.len >= 2 * (size_t)bkp_chunker_max(bkp_repo_chunker(w->repo))))
+            rc = tree_emit(w, eof);
+        if (rc) {
+            pthread_mutex_lock(&w->lock);
+            w->err = rc;
+            pthread_cond_broadcast(&w->cv);
+            pthread_mutex_unlock(&w->lock);
+            return NULL;
+        }
+        if (eof)
+            return NULL;
+    }
+}
+
+int bkp_tree_writer_new(bkp_repo *r, bkp_tree_writer **out)
+{
+    bkp_tree_writer *w = calloc(1, sizeof(*w));
+    if (!w)
+        return -ENOMEM;
+    w->repo = r;
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    /* The stream starts with its version so a reader can refuse what it
+     * does not understand. */
+    bkp_buf_u32(&w->fill, BKP_TREE_VERSION);
+    int rc = w->fill.failed ? -ENOMEM : 0;
+    if (!rc && pthread_create(&w->thread, NULL, tree_thread, w) != 0)
+        rc = -EAGAIN;
+    if (rc) {
+        bkp_tree_writer_free(w);
+        return rc;
+    }
+    w->started = true;
+    *out = w;
+    return 0;
+}
+
+/* Hand `fill` to the thread (waiting while it has not taken the last one);
+ * with `eof`, the end of the stream. The thread's error, if any. */
+static int hand_over(bkp_tree_writer *w, bool eof)
+{
+    pthread_mutex_lock(&w->lock);
+    while (w->handed.len && !w->err)
+        pthread_cond_wait(&w->cv, &w->lock);
+    int rc = w->err;
+    if (!rc) {
+        swap_bufs(&w->fill, &w->handed);
+        w->eof = eof;
+        pthread_cond_broadcast(&w->cv);
+    }
+    pthread_mutex_unlock(&w->lock);
+    bkp_buf_reset(&w->fill);
+    return rc;
+}
+
+/* Stop the thread: at the end of the stream, or abandoning it. */
+static void stop_thread(bkp_tree_writer *w, bool abandon)
+{
+    if (!w->started)
+        return;
+    if (abandon) {
+        pthread_mutex_lock(&w->lock);
+        w->abandon = true;
+        pthread_cond_broadcast(&w->cv);
+        pthread_mutex_unlock(&w->lock);
+    }
+    pthread_join(w->thread, NULL);
+    w->started = false;
+}
+
+void bkp_tree_writer_free(bkp_tree_writer *w)
+{
+    if (!w)
+        return;
+    stop_thread(w, true);
+    pthread_mutex_destroy(&w->lock);
+    pthread_cond_destroy(&w->cv);
+    bkp_buf_free(&w->fill);
+    bkp_buf_free(&w->handed);
+    bkp_buf_free(&w->in);
+    bkp_buf_free(&w->pending);
+    bkp_buf_free(&w->ids);
+    free(w);
 }
 
 int bkp_tree_writer_add(bkp_tree_writer *w, const bkp_item *it)
 {
-    int rc = bkp_item_encode(it, &w->pending);
+    int rc = bkp_item_encode(it, &w->fill);
     if (rc)
         return rc;
     w->items++;
-    if (w->pending.len >= 2 * (size_t)bkp_chunker_max(bkp_repo_chunker(w->repo)))
-        return tree_emit(w, false);
+    if (w->fill.len >= HANDOFF)
+        return hand_over(w, false);
     return 0;
 }
 
 int bkp_tree_writer_finish(bkp_tree_writer *w, bkp_buf *ids, uint64_t *items, uint64_t *bytes)
 {
-    int rc = tree_emit(w, true);
+    int rc = w->fill.failed ? -ENOMEM : hand_over(w, true);
+    stop_thread(w, rc != 0);
+    if (!rc)
+        rc = w->err; /* the thread has ended: no lock needed */
     if (!rc) {
         bkp_buf_reset(ids);
         bkp_buf_put(ids, w->ids.data, w->ids.len);

@@ -52,7 +52,9 @@ int bkp_item_encode(const bkp_item *it, bkp_buf *out);
 /* Parse one record body (after its u32 length) into `it` (cleared first). */
 int bkp_item_decode(const uint8_t *p, size_t len, bkp_item *it);
 
-/* Streams items into tree blobs. */
+/* Streams items into tree blobs. The blobs are cut and stored by a thread
+ * of the writer's own (tree.c), so add only encodes; a storing error comes
+ * back from a later add or from finish. One caller thread at a time. */
 typedef struct bkp_tree_writer bkp_tree_writer;
 int bkp_tree_writer_new(bkp_repo *r, bkp_tree_writer **out);
 int bkp_tree_writer_add(bkp_tree_writer *w, const bkp_item *it) __attribute__((warn_unused_result));

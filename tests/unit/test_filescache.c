@@ -112,7 +112,7 @@ static void entry_extra(uint32_t i, bkp_fextra *x)
     x->fflags_clear = (uint64_t)i * 3 + 1;
 }
 
-/* A file's chunks (0 to 3) and, for every fifth, a sparse map. */
+/* A file's chunks (0 to 3), its content hash and, for every fifth, a sparse map. */
 static void entry_item(uint32_t i, bkp_item *it)
 {
     bkp_item_init(it);
@@ -128,6 +128,9 @@ static void entry_item(uint32_t i, bkp_item *it)
             it->chunks[j].id[k] = (uint8_t)(i * 31 + j * 7 + k);
         it->chunks[j].len = 1000 + i % 50 + j;
     }
+    bkp_fstat st; /* the content hash the cache stores (filescache.h) */
+    entry_stat(i, &st);
+    bkp_item_content_hash(bkp_repo_keys(g.r), st.size, it->chunks, it->nchunks, it->content);
     if (i % 5 == 0) {
         it->nsparse = 2;
         it->sparse = malloc(4 * sizeof(*it->sparse));
@@ -190,6 +193,12 @@ static void expect_hit(bkp_fcache *c, uint32_t i, bool with_item)
     assert_int_equal(x.fflags_set, wx.fflags_set);
     assert_int_equal(x.fflags_clear, wx.fflags_clear);
     if (with_item) {
+        /* The content hash comes back as stored, equal to the one its
+         * size and chunks give. */
+        uint8_t hash[BKP_ID_LEN];
+        bkp_item_content_hash(bkp_repo_keys(g.r), st.size, want.chunks, want.nchunks, hash);
+        if (!entry_is_dir(i))
+            assert_memory_equal(it.content, hash, BKP_ID_LEN);
         assert_int_equal(it.nchunks, want.nchunks);
         assert_int_equal(it.nsparse, want.nsparse);
         for (uint32_t j = 0; j < want.nchunks; j++) {
@@ -341,7 +350,7 @@ static void read_segs(const char *dataset, segs *s)
     cache_file(dataset, path, sizeof(path));
     s->file = slurp(path, &s->size);
     assert_true(s->size >= 24);
-    assert_memory_equal(s->file, "BKPFCS03", 8);
+    assert_memory_equal(s->file, "BKPFCS04", 8);
     bkp_buf plain;
     bkp_buf_init(&plain);
     char *last = NULL;
@@ -360,7 +369,7 @@ static void read_segs(const char *dataset, segs *s)
         assert_true(plain.len <= (1U << 20) + 4096);
         const char *l;
         size_t ll;
-        assert_int_equal(bkp_fcache_segment_check(plain.data, plain.len, s->n, last, last_len,
+        assert_int_equal(bkp_fcache_segment_check(plain.data, plain.len, 4, s->n, last, last_len,
                                                   &s->entries[s->n], &final, &l, &ll),
                          0);
         char *copy = malloc(ll + 1);
@@ -726,7 +735,10 @@ static void dropped_writer(void **state)
 
 /* ------------------------------------------- hand-built segments */
 
-static void put_entry(bkp_buf *b, const char *path, size_t plen)
+/* A regular file of stat (1, 1, 1, 1, 1) and one chunk {7} of length 1;
+ * from version 4 with its content hash (`content`, or zeros). */
+static void put_entry(bkp_buf *b, uint32_t version, const char *path, size_t plen,
+                      const uint8_t *content)
 {
     bkp_buf_bytes32(b, path, plen);
     bkp_buf_u32(b, S_IFREG | 0644);
@@ -742,6 +754,9 @@ static void put_entry(bkp_buf *b, const char *path, size_t plen)
     uint8_t id[BKP_ID_LEN] = {7};
     bkp_buf_put(b, id, sizeof(id));
     bkp_buf_u32(b, 1);
+    uint8_t zero[BKP_ID_LEN] = {0};
+    if (version >= 4)
+        bkp_buf_put(b, content ? content : zero, BKP_ID_LEN);
 }
 
 /* A segment of version `version`, index `index`, final flag `fin`, with
@@ -756,9 +771,11 @@ static void build(bkp_buf *b, uint32_t version, uint64_t index, uint8_t fin,
     bkp_buf_u8(b, fin);
     bkp_buf_u32(b, n);
     for (uint32_t i = 0; i < n; i++)
-        put_entry(b, paths[i], lens ? lens[i] : strlen(paths[i]));
+        put_entry(b, version, paths[i], lens ? lens[i] : strlen(paths[i]), NULL);
     assert_false(b->failed);
 }
+
+static uint32_t want_version = 3; /* what check() expects of a segment */
 
 static int check(const bkp_buf *b, uint64_t index, const char *after)
 {
@@ -766,8 +783,8 @@ static int check(const bkp_buf *b, uint64_t index, const char *after)
     bool fin = false;
     const char *last = NULL;
     size_t ll = 99;
-    int rc = bkp_fcache_segment_check(b->data, b->len, index, after, after ? strlen(after) : 0, &n,
-                                      &fin, &last, &ll);
+    int rc = bkp_fcache_segment_check(b->data, b->len, want_version, index, after,
+                                      after ? strlen(after) : 0, &n, &fin, &last, &ll);
     if (rc)
         assert_true(n == 99 && ll == 99); /* written only on success */
     return rc;
@@ -784,7 +801,8 @@ static void segment_check(void **state)
     bool fin;
     const char *last;
     size_t ll;
-    assert_int_equal(bkp_fcache_segment_check(b.data, b.len, 4, "/a", 2, &n, &fin, &last, &ll), 0);
+    assert_int_equal(bkp_fcache_segment_check(b.data, b.len, 3, 4, "/a", 2, &n, &fin, &last, &ll),
+                     0);
     assert_int_equal(n, 5);
     assert_true(fin);
     assert_int_equal(ll, 2);
@@ -793,7 +811,8 @@ static void segment_check(void **state)
 
     /* An empty final segment is fine. */
     build(&b, 3, 0, 1, NULL, NULL, 0);
-    assert_int_equal(bkp_fcache_segment_check(b.data, b.len, 0, NULL, 0, &n, &fin, &last, &ll), 0);
+    assert_int_equal(bkp_fcache_segment_check(b.data, b.len, 3, 0, NULL, 0, &n, &fin, &last, &ll),
+                     0);
     assert_int_equal(n, 0);
     assert_int_equal(ll, 0);
 
@@ -868,13 +887,78 @@ static void segment_check(void **state)
     build(&b, 3, 0, 1, good, NULL, 1);
     bkp_le32(b.data + 17, 0xfffffff0U); /* the path's length */
     assert_int_equal(check(&b, 0, NULL), -EBADMSG);
+
+    /* Version 4 carries each file's content hash: a segment is read as
+     * the version its file names, never as the other. */
+    build(&b, 4, 0, 1, good, NULL, 5);
+    assert_int_equal(check(&b, 0, NULL), -EBADMSG);
+    want_version = 4;
+    assert_int_equal(check(&b, 0, NULL), 0);
+    b.len -= BKP_ID_LEN; /* the last hash missing */
+    assert_int_equal(check(&b, 0, NULL), -EBADMSG);
+    build(&b, 3, 0, 1, good, NULL, 5);
+    assert_int_equal(check(&b, 0, NULL), -EBADMSG);
+    build(&b, 3, 0, 1, good, NULL, 1);
+    bkp_le32(b.data, 4); /* a version 3 entry labelled 4: short of its hash */
+    assert_int_equal(check(&b, 0, NULL), -EBADMSG);
+    want_version = 3;
     bkp_buf_free(&b);
+}
+
+/* A cache written by the previous version (3, without content hashes) is
+ * still used: its files are hits, with the content hash their size and
+ * chunks give. */
+static void version3_read(void **state)
+{
+    (void)state;
+    const char *paths[] = {"/v3", "/v3/a", "/v3/b"};
+    bkp_buf seg, file;
+    bkp_buf_init(&seg);
+    bkp_buf_init(&file);
+    build(&seg, 3, 0, 1, paths, NULL, 3);
+    uint8_t cache_id[16], id[BKP_ID_LEN];
+    randombytes_buf(cache_id, sizeof(cache_id));
+    seg_id("old", cache_id, 0, id);
+    bkp_buf_put(&file, "BKPFCS03", 8);
+    bkp_buf_put(&file, cache_id, sizeof(cache_id));
+    bkp_buf sealed;
+    bkp_buf_init(&sealed);
+    assert_int_equal(bkp_blob_seal(bkp_repo_keys(g.r), BKP_BLOB_CACHE, id, seg.data, seg.len, 1,
+                                   &sealed),
+                     0);
+    bkp_buf_u32(&file, (uint32_t)sealed.len);
+    bkp_buf_put(&file, sealed.data, sealed.len);
+    char path[256];
+    cache_file("old", path, sizeof(path));
+    spill(path, file.data, file.len);
+
+    bkp_fcache *c = open_cache("old", true);
+    bkp_fstat st = {.dev = 1, .ino = 1, .size = 1, .mtime = 1, .ctime = 1, .mode = S_IFREG | 0644};
+    bkp_chunk_ref ch = {.id = {7}, .len = 1};
+    uint8_t want[BKP_ID_LEN], old[BKP_ID_LEN];
+    bkp_item_content_hash(bkp_repo_keys(g.r), 1, &ch, 1, want);
+    bkp_fextra x;
+    bkp_item it;
+    bkp_item_init(&it);
+    assert_int_equal(bkp_fcache_lookup(c, "/v3/a", &st, &it, old, &x), 1);
+    assert_int_equal(it.nchunks, 1);
+    assert_memory_equal(it.content, want, BKP_ID_LEN);
+    bkp_item_clear(&it);
+    st.mtime = 2; /* changed: its former hash, computed */
+    assert_int_equal(bkp_fcache_lookup(c, "/v3/b", &st, &it, old, &x), 0);
+    assert_memory_equal(old, want, BKP_ID_LEN);
+    assert_null(bkp_fcache_problem(c));
+    bkp_fcache_free(c);
+    bkp_buf_free(&seg);
+    bkp_buf_free(&file);
+    bkp_buf_free(&sealed);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(segment_check),
+        cmocka_unit_test(version3_read),
         cmocka_unit_test(round_trip),
         cmocka_unit_test(out_of_order),
         cmocka_unit_test(cut_short),
