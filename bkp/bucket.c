@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -35,6 +36,7 @@ int bucket_take_entry(const bkp_s3_object *o, void *ctx)
     }
     if (!(l->v[l->n].key = strdup(o->key)))
         return -ENOMEM;
+    snprintf(l->v[l->n].etag, sizeof(l->v[l->n].etag), "%s", o->etag);
     l->v[l->n++].size = o->size;
     return 0;
 }
@@ -106,8 +108,14 @@ int bucket_put_file(bkp_s3 *s, const char *key, const char *path, uint64_t max, 
  * stays COMPLIANCE). Every version, not the current one alone: a version
  * planted in front of ours (same size, other bytes) must not be the only one
  * whose lock is extended while ours runs out under a record that needs it.
- * -ENOENT (logged) when `key` has no version at all. */
-int bucket_hold(bkp_s3 *s, const char *key, bkp_s3_lock mode, time_t until, uint64_t *extended)
+ * A GOVERNANCE lock becomes COMPLIANCE with the bypass header (the server
+ * refuses the change without it). A version that is not ours (its ETag is
+ * not `ours`) and whose lock the server will not change — planted, locked
+ * in a way we cannot touch — is reported and left: it must not stop every
+ * rotation, and nothing of ours depends on it. -ENOENT (logged) when `key`
+ * has no version at all. */
+int bucket_hold(bkp_s3 *s, const char *key, bkp_s3_lock mode, time_t until, uint64_t *extended,
+                const char *ours)
 {
     versions vs = {.key = key};
     int rc = bkp_s3_list_versions(s, key, bucket_take_version, &vs);
@@ -122,10 +130,21 @@ int bucket_hold(bkp_s3 *s, const char *key, bkp_s3_lock mode, time_t until, uint
         bkp_s3_lock m = o.mode == BKP_S3_LOCK_COMPLIANCE ? o.mode : mode;
         if (o.mode == m && o.retain_until >= until)
             continue;
-        rc = bkp_s3_retain(s, key, vs.v[i], m, until > o.retain_until ? until : o.retain_until);
+        bool bypass = o.mode == BKP_S3_LOCK_GOVERNANCE && m == BKP_S3_LOCK_COMPLIANCE;
+        rc = bkp_s3_retain(s, key, vs.v[i], m, until > o.retain_until ? until : o.retain_until,
+                           bypass);
+        if (rc == -EACCES && ours && strcasecmp(o.etag, ours) != 0) {
+            bkp_warn("version %s of %s is not ours (other bytes) and the bucket refuses to change "
+                     "its lock; it is left as it is — if no one here put it there, someone with "
+                     "the bucket's credentials did: rotate the credentials",
+                     vs.v[i], key);
+            rc = 0;
+            continue;
+        }
         if (rc == -EACCES)
             bkp_error("the bucket refused to extend the lock of %s (version %s); check that the "
-                      "credentials may set retention (s3:PutObjectRetention) in the bucket",
+                      "credentials may set retention (s3:PutObjectRetention) and bypass a "
+                      "governance lock (s3:BypassGovernanceRetention) in the bucket",
                       key, vs.v[i]);
         if (!rc && extended)
             (*extended)++;
@@ -344,6 +363,18 @@ static int needed(bkp_repo *src, bkp_gen *const *gens, const time_t *until, size
     return rc;
 }
 
+/* The MD5 of the file at `path`, lower-case hex. */
+static int file_md5(const char *path, char md5[33])
+{
+    struct stat st;
+    int fd = bkp_open_regular(path), rc;
+    if (fd < 0)
+        return fd;
+    rc = fstat(fd, &st) < 0 ? -errno : bkp_s3_md5(fd, NULL, (uint64_t)st.st_size, md5);
+    close(fd);
+    return rc;
+}
+
 /* Step 1: every pack uploaded, or its lock extended. */
 static int copy_packs(bkp_repo *src, bkp_s3 *s, const pack_set *p, bkp_s3_lock mode,
                       bkp_bucket_result *res)
@@ -362,21 +393,39 @@ static int copy_packs(bkp_repo *src, bkp_s3 *s, const pack_set *p, bkp_s3_lock m
             break;
         }
         const entry *e = bucket_listed(&have, key);
+        char md5[33] = "";
         bkp_progress("copying to the bucket: pack %zu of %zu, %.1f MB uploaded", i + 1, p->n,
                      (double)res->copy.bytes / 1e6);
         if (stat(path, &st) < 0) {
             rc = -errno;
             bkp_error("cannot read pack %s: %s; run `bkp verify --read-data`", path,
                       bkp_strerror(rc));
-        } else if (e && e->size == (uint64_t)st.st_size) {
-            if (!(rc = bucket_hold(s, key, mode, p->v[i].until, &res->extended)))
+        } else if (e && (rc = file_md5(path, md5))) {
+            bkp_error("cannot read pack %s: %s; run `bkp verify --read-data`", path,
+                      bkp_strerror(rc));
+        } else if (e && e->size == (uint64_t)st.st_size && !strcasecmp(e->etag, md5)) {
+            /* Present only when the current version holds our bytes (its
+             * ETag, the server's MD5 of it, is ours): a name and a size are
+             * known to anyone who can read the repository, and an impostor
+             * of the right size planted before the rotation must not stand
+             * in for the pack under a record. */
+            if (!(rc = bucket_hold(s, key, mode, p->v[i].until, &res->extended, md5)))
                 res->copy.packs_present++;
         } else {
-            /* Absent, or a version of another size made current over it:
-             * ours becomes the current version again. */
+            /* Absent, or other bytes made current over it: ours becomes the
+             * current version again (the other stays, unused: every reader
+             * authenticates a pack whole). */
+            if (e)
+                bkp_warn("the bucket's %s is not this repository's pack (other bytes, put there "
+                         "before or after it); the pack is uploaded again",
+                         key);
             if (!(rc = bkp_bucket_put_pack(s, src, p->v[i].id, NULL, mode, p->v[i].until,
                                            &res->copy.bytes)))
                 res->copy.packs++;
+            /* And every older version held as long: one of them may be ours
+             * too, and a reader may take it. */
+            if (!rc && e)
+                rc = bucket_hold(s, key, mode, p->v[i].until, &res->extended, md5);
         }
         free(path);
     }
@@ -520,7 +569,10 @@ static int ensure(bkp_repo *src, bkp_s3 *s, const char *repo, const char *rel, b
     if (!rc)
         rc = read_or_empty(fetched, &theirs, max);
     if (!rc && theirs.len == ours.len && !memcmp(theirs.data, ours.data, ours.len)) {
-        rc = bucket_hold(s, key, mode, res->until, &res->extended);
+        char md5[33];
+        rc = bkp_s3_md5(-1, ours.data, ours.len, md5);
+        if (!rc)
+            rc = bucket_hold(s, key, mode, res->until, &res->extended, md5);
     } else if (!rc) {
         if (theirs.len)
             bkp_warn("the bucket's %s is not the repository's (a newer version was put over it, "
@@ -601,7 +653,7 @@ static int copy_rest(bkp_repo *src, bkp_s3 *s, bkp_gen *const *gens, const time_
     if (!rc)
         rc = ensure(src, s, repo, "keys/key", mode, res);
     if (!rc)
-        rc = bucket_hold(s, LABEL_KEY, mode, res->until, &res->extended);
+        rc = bucket_hold(s, LABEL_KEY, mode, res->until, &res->extended, NULL);
     if (!rc)
         rc = bkp_repo_open_copy(repo, src, 0, &dst);
     if (!rc)
@@ -688,7 +740,9 @@ int bkp_bucket_probe_lock(bkp_s3 *s, bkp_s3_lock mode, bkp_bucket_probe *out)
     const char *v = out->version[0] ? out->version : NULL;
     int del = bkp_s3_delete(s, out->key, v, false);
     int byp = bkp_s3_delete(s, out->key, v, true);
-    int shorten = bkp_s3_retain(s, out->key, v, mode, out->until - 1); /* any earlier date */
+    /* Shortening is tried with the governance bypass: a server that lets
+     * it loosen a COMPLIANCE lock does not hold one. */
+    int shorten = bkp_s3_retain(s, out->key, v, mode, out->until - 1, true);
     bkp_s3_object o;
     int head = bkp_s3_head(s, out->key, v, &o);
     out->delete_refused = del == -EACCES;

@@ -19,6 +19,7 @@
 typedef struct entry {
     char *key;
     uint64_t size;
+    char etag[65]; /* of the current version, without quotes */
 } entry;
 
 typedef struct listing {
@@ -63,8 +64,11 @@ int bucket_take_any_version(const bkp_s3_object *o, void *ctx);
 /* Upload the regular file `path` (at most `max` bytes) as `key`, locked. */
 int bucket_put_file(bkp_s3 *s, const char *key, const char *path, uint64_t max, bkp_s3_lock mode,
                     time_t until, uint64_t *bytes);
-/* The current version of `key` locked at least until `until`. */
-int bucket_hold(bkp_s3 *s, const char *key, bkp_s3_lock mode, time_t until, uint64_t *extended);
+/* Every version of `key` locked at least until `until`; `ours` (may be
+ * NULL) the MD5 of our bytes: a version that is not ours and whose lock the
+ * server will not change is reported and left as it is. */
+int bucket_hold(bkp_s3 *s, const char *key, bkp_s3_lock mode, time_t until, uint64_t *extended,
+                const char *ours);
 /* GET `key` (a version, or the current one) into a new file `path`. */
 int bucket_get_to(bkp_s3 *s, const char *key, const char *version, const char *path, uint64_t max);
 /* The repository-relative path of `key` and its cap, or NULL (reported

@@ -44,7 +44,9 @@
  * version of immutable bytes) are retried on network errors, 5xx, SlowDown
  * and RequestTimeout, five attempts with a doubling pause from 250 ms
  * (about 4 s in all; a test build reads the first pause from
- * $BKP_S3_BACKOFF_MS), before -EIO.
+ * $BKP_S3_BACKOFF_MS), before -EIO. Every attempt has a deadline: below
+ * 16 KiB/s for 30 s, or longer than 2 minutes plus its size at that rate,
+ * it fails; two such timeouts end the request (-EIO).
  */
 #ifndef BKP_S3_H
 #define BKP_S3_H
@@ -69,7 +71,7 @@ typedef struct bkp_s3_conf {
      * test network only; an endpoint a hospital uses is https. TLS
      * certificates are always verified. */
     bool allow_http;
-    unsigned page_size;           /* max-keys of a listing page; 0: the server's (1000) */
+    unsigned page_size; /* max-keys of a listing page; 0: the server's (1000) */
 } bkp_s3_conf;
 
 typedef enum { BKP_S3_LOCK_NONE, BKP_S3_LOCK_GOVERNANCE, BKP_S3_LOCK_COMPLIANCE } bkp_s3_lock;
@@ -83,12 +85,12 @@ typedef struct bkp_s3_object {
     char key[BKP_S3_KEY_MAX + 1];
     char version_id[BKP_S3_VERSION_MAX + 1]; /* "" when the answer had none */
     uint64_t size;
-    char etag[65];        /* without quotes */
-    time_t mtime;         /* Last-Modified */
-    bkp_s3_lock mode;     /* of its retention; NONE when it has none */
-    time_t retain_until;  /* 0 when it has none */
-    bool latest;          /* listings of versions: is the current version */
-    bool delete_marker;   /* listings of versions */
+    char etag[65];       /* without quotes */
+    time_t mtime;        /* Last-Modified */
+    bkp_s3_lock mode;    /* of its retention; NONE when it has none */
+    time_t retain_until; /* 0 when it has none */
+    bool latest;         /* listings of versions: is the current version */
+    bool delete_marker;  /* listings of versions */
 } bkp_s3_object;
 
 /* Read the credentials (trust-checked) and prepare a connection: 0, or
@@ -124,10 +126,14 @@ int bkp_s3_bucket_check(bkp_s3 *s, bkp_s3_bucket_info *info) __attribute__((warn
  * `retain_until`) unless mode is NONE. Sends Content-MD5; compares the
  * returned ETag with the MD5. `version_id` (may be NULL) receives the new
  * version's id. */
-int bkp_s3_put(bkp_s3 *s, const char *key, int fd, const void *buf, uint64_t len,
-               bkp_s3_lock mode, time_t retain_until, char version_id[BKP_S3_VERSION_MAX + 1])
+int bkp_s3_put(bkp_s3 *s, const char *key, int fd, const void *buf, uint64_t len, bkp_s3_lock mode,
+               time_t retain_until, char version_id[BKP_S3_VERSION_MAX + 1])
     __attribute__((warn_unused_result));
 
+/* The MD5 of `len` bytes from `fd` (pread from offset 0) or `buf`, as
+ * lower-case hex: what the ETag of a single-part upload of them is. */
+int bkp_s3_md5(int fd, const void *buf, uint64_t len, char hex[33])
+    __attribute__((warn_unused_result));
 /* HEAD of `key` (its current version, or `version_id` when not NULL): size,
  * ETag, retention. -ENOENT when absent or when the current version is a
  * delete marker. */
@@ -159,9 +165,11 @@ int bkp_s3_list_versions(bkp_s3 *s, const char *prefix,
 
 /* Set the retention of a version to (`mode`, `until`): extending is always
  * allowed; shortening a COMPLIANCE retention is refused by the server
- * (-EACCES, not logged: the caller says what the refusal means). */
+ * (-EACCES, not logged: the caller says what the refusal means). `bypass`
+ * sends the governance bypass header, which turning a GOVERNANCE retention
+ * into COMPLIANCE needs (it never loosens a COMPLIANCE one). */
 int bkp_s3_retain(bkp_s3 *s, const char *key, const char *version_id, bkp_s3_lock mode,
-                  time_t until) __attribute__((warn_unused_result));
+                  time_t until, bool bypass) __attribute__((warn_unused_result));
 
 /* DELETE a version (`version_id` not NULL) or the current object (adds a
  * delete marker), with the governance bypass header when `bypass`: -EACCES

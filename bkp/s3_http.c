@@ -266,9 +266,15 @@ static int setup(bkp_s3 *s, s3_req *r, call *c, const char *url, const char *sha
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 20L);
-    /* A connection that stalls for a minute is a failed attempt. */
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 60L);
+    /* Every attempt ends. A transfer slower than S3_SPEED_FLOOR for
+     * S3_SPEED_WINDOW seconds is a failed attempt (a server, or anything on
+     * the path, that trickles bytes would otherwise hold `bkp run`'s lock,
+     * and every later run, for ever); and no attempt outlives a deadline
+     * scaled to what it moves at that floor. */
+    uint64_t moves = r->in_len ? r->in_len : r->out_fd >= 0 ? r->out_max : r->body_max;
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, (long)S3_SPEED_FLOOR);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long)S3_SPEED_WINDOW);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)(S3_DEADLINE_BASE + moves / S3_SPEED_FLOOR));
     curl_easy_setopt(h, CURLOPT_AWS_SIGV4, s->sigv4);
     curl_easy_setopt(h, CURLOPT_USERNAME, s->key_id);
     curl_easy_setopt(h, CURLOPT_PASSWORD, s->secret);
@@ -374,6 +380,7 @@ int s3_perform(bkp_s3 *s, s3_req *r)
     CURLcode cc = CURLE_OK;
     unsigned pause = s->backoff_ms;
     bool local_err = false;
+    unsigned timeouts = 0;
     for (unsigned attempt = 1; rc == 0; attempt++) {
         call c = {.r = r};
         struct curl_slist *hdrs = NULL;
@@ -401,6 +408,10 @@ int s3_perform(bkp_s3 *s, s3_req *r)
             rc = transient_answer(r->status, r->code) ? -EAGAIN
                                                       : s3_errno(r->status, r->code, r->method);
         }
+        /* A timed-out attempt is tried again once, not s->attempts times:
+         * each costs up to its whole deadline. */
+        if (cc == CURLE_OPERATION_TIMEDOUT && ++timeouts >= S3_TIMEOUT_TRIES)
+            rc = -EIO;
         if (rc == -EAGAIN && (attempt >= s->attempts || !rewind_out(r, start)))
             rc = -EIO;
         if (rc != -EAGAIN)

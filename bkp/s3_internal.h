@@ -63,6 +63,15 @@ typedef struct s3_req {
 
 enum { S3_QUIET_ENOENT = 1, S3_QUIET_EACCES = 2 };
 
+/* How long an attempt may take (s3_http.c): slower than S3_SPEED_FLOOR
+ * bytes a second over S3_SPEED_WINDOW seconds fails it, and so does taking
+ * longer than S3_DEADLINE_BASE seconds plus what it moves at the floor;
+ * S3_TIMEOUT_TRIES timed-out attempts end the request (-EIO). */
+#define S3_SPEED_FLOOR 16384
+#define S3_SPEED_WINDOW 30
+#define S3_DEADLINE_BASE 120
+#define S3_TIMEOUT_TRIES 2
+
 /* A request ready to fill: no body, answer to memory (up to S3_XML_MAX). */
 void s3_req_init(s3_req *r, const char *method, const char *key, const char *what);
 void s3_req_done(s3_req *r);

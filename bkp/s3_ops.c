@@ -81,8 +81,8 @@ int bkp_s3_bucket_check(bkp_s3 *s, bkp_s3_bucket_info *info)
     return 0;
 }
 
-/* MD5 (for Content-MD5 and the ETag) and SHA-256 (signed with the request)
- * of the body, in one pass over the file. */
+/* MD5 (for Content-MD5 and the ETag) and SHA-256 (signed with the request;
+ * skipped when `sha_hex` is NULL) of the body, in one pass over the file. */
 static int body_hashes(int fd, const void *buf, uint64_t len, unsigned char md5[16],
                        char sha_hex[65])
 {
@@ -105,16 +105,28 @@ static int body_hashes(int fd, const void *buf, uint64_t len, unsigned char md5[
             n = (size_t)got, p = chunk;
         }
         EVP_DigestUpdate(m, p, n);
-        crypto_hash_sha256_update(&sh, p, n);
+        if (sha_hex)
+            crypto_hash_sha256_update(&sh, p, n);
         off += n;
     }
     unsigned int ml = 0;
     if (rc == 0 && (EVP_DigestFinal_ex(m, md5, &ml) != 1 || ml != 16))
         rc = -EIO;
-    crypto_hash_sha256_final(&sh, sha);
-    s3_hex(sha, 32, sha_hex);
+    if (sha_hex) {
+        crypto_hash_sha256_final(&sh, sha);
+        s3_hex(sha, 32, sha_hex);
+    }
     EVP_MD_CTX_free(m);
     free(chunk);
+    return rc;
+}
+
+int bkp_s3_md5(int fd, const void *buf, uint64_t len, char hex[33])
+{
+    unsigned char md5[16];
+    int rc = body_hashes(fd, buf, len, md5, NULL);
+    if (rc == 0)
+        s3_hex(md5, 16, hex);
     return rc;
 }
 
@@ -278,7 +290,7 @@ int bkp_s3_get(bkp_s3 *s, const char *key, const char *version_id, size_t max, v
 }
 
 int bkp_s3_retain(bkp_s3 *s, const char *key, const char *version_id, bkp_s3_lock mode,
-                  time_t until)
+                  time_t until, bool bypass)
 {
     if (mode == BKP_S3_LOCK_NONE || until <= 0)
         abort();
@@ -295,6 +307,13 @@ int bkp_s3_retain(bkp_s3 *s, const char *key, const char *version_id, bkp_s3_loc
     r.query = version_query("retention=", version_id, q, sizeof(q));
     r.in_buf = body, r.in_len = (uint64_t)n;
     int rc = body_headers(-1, body, (uint64_t)n, &r.headers, md5_hex);
+    struct curl_slist *h;
+    if (rc == 0 && bypass) {
+        if ((h = curl_slist_append(r.headers, "x-amz-bypass-governance-retention: true")))
+            r.headers = h;
+        else
+            rc = -ENOMEM;
+    }
     if (rc == 0)
         rc = s3_perform(s, &r);
     curl_slist_free_all(r.headers);

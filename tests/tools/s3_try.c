@@ -192,11 +192,11 @@ static void round_trip(bkp_s3 *s)
     check(rc == -ENOENT, "head of a missing key: -ENOENT (%d)", rc);
 
     /* Retention: extended, never shortened; a locked version stays. */
-    rc = bkp_s3_retain(s, "data/00/pack 1+é", vid, BKP_S3_LOCK_COMPLIANCE, until + 86400);
+    rc = bkp_s3_retain(s, "data/00/pack 1+é", vid, BKP_S3_LOCK_COMPLIANCE, until + 86400, false);
     check(rc == 0, "retention extended by a day (%d)", rc);
     rc = bkp_s3_head(s, "data/00/pack 1+é", vid, &o);
     check(rc == 0 && o.retain_until == until + 86400, "head shows the extended date");
-    rc = bkp_s3_retain(s, "data/00/pack 1+é", vid, BKP_S3_LOCK_COMPLIANCE, until);
+    rc = bkp_s3_retain(s, "data/00/pack 1+é", vid, BKP_S3_LOCK_COMPLIANCE, until, false);
     check(rc == -EACCES, "retention shortened: refused, -EACCES (%d)", rc);
     logbuf[0] = '\0';
     rc = bkp_s3_delete(s, "data/00/pack 1+é", vid, false);
