@@ -121,6 +121,7 @@ static int note_entry(json_t *e, void *ctx)
 
 typedef struct proof {
     const char *medium, *label;
+    const char *bucket, *endpoint; /* where the policy says the medium is now */
     bool proven;
     time_t when;
 } proof;
@@ -136,7 +137,13 @@ static int last_probe(json_t *rec, void *ctx)
     if (!op || strcmp(op, "media-probe") || !m || strcmp(m, p->medium) || !l || strcmp(l, p->label))
         return 0;
     const char *mode = json_string_value(json_object_get(fig, "mode"));
-    p->proven = json_is_true(json_object_get(fig, "proven")) && mode && !strcmp(mode, "compliance");
+    const char *b = json_string_value(json_object_get(fig, "bucket"));
+    const char *e = json_string_value(json_object_get(fig, "endpoint"));
+    /* A proof holds for the bucket and endpoint it probed: a label copied
+     * to another bucket, and the policy pointed there, proves nothing. */
+    p->proven = json_is_true(json_object_get(fig, "proven")) && mode &&
+                !strcmp(mode, "compliance") && b && p->bucket && !strcmp(b, p->bucket) && e &&
+                p->endpoint && !strcmp(e, p->endpoint);
     p->when = bkp_iso_parse(json_string_value(json_object_get(rec, "time")));
     return 0;
 }
@@ -144,9 +151,11 @@ static int last_probe(json_t *rec, void *ctx)
 bool cli_object_proven(cli *c, const json_t *entry, time_t *when)
 {
     const char *name = json_string_value(json_object_get(json_object_get(entry, "label"), "name"));
+    const pol_medium *pm = name && c->policy ? pol_medium_find(c->policy, name) : NULL;
     proof p = {.medium = name,
-               .label =
-                   json_string_value(json_object_get(json_object_get(entry, "label"), "uuid"))};
+               .label = json_string_value(json_object_get(json_object_get(entry, "label"), "uuid")),
+               .bucket = pm && pm->type == POL_OBJECT ? pm->object.bucket : NULL,
+               .endpoint = pm && pm->type == POL_OBJECT ? pm->object.endpoint : NULL};
     char *log = c->r ? bkp_audit_path(c->r) : NULL;
     /* From the signed audit log, never from the registry: that file is a
      * catalog anyone who can write the repository may edit. */
