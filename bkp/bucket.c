@@ -18,6 +18,8 @@
 #include "bkp/clock.h"
 #include "bkp/durable.h"
 #include "bkp/envelope.h"
+#include "bkp/keys.h"
+#include "bkp/audit.h"
 #include "bkp/log.h"
 #include "bkp/pack.h"
 
@@ -241,6 +243,67 @@ int bkp_bucket_read_label(bkp_s3 *s, json_t **out)
                   LABEL_KEY);
     free(buf);
     return rc;
+}
+
+/* The newest versions of the label a rotation looks through for its own. */
+#define LABEL_TRIES 16
+
+/* The newest LABEL_TRIES versions of one key (not delete markers). */
+typedef struct few_versions {
+    const char *key;
+    char v[LABEL_TRIES][BKP_S3_VERSION_MAX + 1];
+    size_t n;
+} few_versions;
+
+static int take_key_version(const bkp_s3_object *o, void *ctx)
+{
+    few_versions *l = ctx;
+    if (strcmp(o->key, l->key) || o->delete_marker || !o->version_id[0])
+        return 0;
+    memcpy(l->v[l->n++], o->version_id, sizeof(l->v[0]));
+    return l->n == LABEL_TRIES ? 1 : 0; /* enough: stop the listing */
+}
+
+/* Version `version` (NULL: the current one) of the label, when it is the
+ * label `uuid`: 0 with `*out`; else non-zero, nothing logged. */
+static int label_version(bkp_s3 *s, const char *version, const char *uuid, json_t **out)
+{
+    void *buf = NULL;
+    size_t len = 0;
+    json_t *l = NULL;
+    int rc = bkp_s3_get(s, LABEL_KEY, version, BKP_LABEL_MAX, &buf, &len);
+    const char *u;
+    if (!rc && !(rc = bkp_label_parse(buf, len, &l)) &&
+        (!(u = json_string_value(json_object_get(l, "uuid"))) || strcmp(uuid, u))) {
+        json_decref(l);
+        l = NULL;
+        rc = -ESRCH;
+    }
+    free(buf);
+    *out = l;
+    return rc;
+}
+
+int bkp_bucket_find_label(bkp_s3 *s, const char *uuid, json_t **out, bool *behind)
+{
+    few_versions lv = {.key = LABEL_KEY};
+    *behind = false;
+    int rc = label_version(s, NULL, uuid, out);
+    /* Not ours (absent, hidden, another label, not a label) is looked
+     * behind; the bucket failing to answer is the caller's to report. */
+    if (rc != -ENOENT && rc != -ESRCH && rc != -EBADMSG && rc != -EINVAL && rc != -EFBIG)
+        return rc;
+    /* A delete marker, or another version, put in front of ours (a DELETE
+     * is allowed under any lock): ours is still there, locked, behind. */
+    rc = bkp_s3_list_versions(s, LABEL_KEY, take_key_version, &lv);
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; i < lv.n; i++)
+        if (label_version(s, lv.v[i], uuid, out) == 0) {
+            *behind = true;
+            return 0;
+        }
+    return -ENOENT;
 }
 
 int bkp_bucket_label(bkp_repo *r, bkp_s3 *s, const json_t *label, bkp_s3_lock mode, time_t until,
@@ -633,6 +696,55 @@ static int drop_forged(bkp_repo *dst, bkp_gen *const *gens, size_t n, listing *f
     return rc;
 }
 
+/* Does the audit copy at `to` agree with the host's log: a prefix of it, or
+ * differing only before an operator's restart (as bkp_copy_audit judges)?
+ * A host log that does not check agrees with nothing. */
+static bool audit_agrees(bkp_repo *src, const char *to)
+{
+    char *from = bkp_audit_path(src);
+    const uint8_t *pk = bkp_keys_sign_pk(bkp_repo_keys(src));
+    bkp_audit_check chk;
+    int rc = from ? bkp_audit_verify(from, pk, to, &chk) : -ENOMEM;
+    free(from);
+    if (rc < 0)
+        return false;
+    bool restarted = chk.restarts && chk.first_bad && chk.first_bad <= chk.restart_seq;
+    return !chk.absent && !chk.head_bad && !chk.missing && (!chk.first_bad || restarted);
+}
+
+/* The newest version of the bucket's audit copy that agrees with the host's
+ * log, into `path` and `b`, when the current one does not: a forged version
+ * locked in front (by anyone with the credentials) must not stop every
+ * later rotation, and an older genuine one still shows a host log that
+ * lost records (then none agrees, the current one is put back, and
+ * bkp_copy_audit refuses as before). */
+static int audit_behind(bkp_repo *src, bkp_s3 *s, const char *path, bkp_buf *b)
+{
+    static const char key[] = BKP_BUCKET_REPO BKP_AUDIT_COPY;
+    uint64_t max = bkp_copy_member_max(BKP_AUDIT_COPY);
+    few_versions lv = {.key = key}; /* the same bounded look back as the label's */
+    int rc = bkp_s3_list_versions(s, key, take_key_version, &lv);
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; i < lv.n; i++) {
+        if (unlink(path) < 0 && errno != ENOENT)
+            return -errno;
+        if ((rc = bucket_get_to(s, key, lv.v[i], path, max)))
+            return rc;
+        if (audit_agrees(src, path)) {
+            bkp_warn("the bucket's %s: %zu newer version(s) do not agree with this host's audit "
+                     "log (forged, put there with the bucket's credentials); version %s does, "
+                     "and the host's log is uploaded over them",
+                     key, i, lv.v[i]);
+            return read_or_empty(path, b, max);
+        }
+    }
+    /* None agrees: the newest back in place, for bkp_copy_audit to judge. */
+    if (lv.n && !(rc = unlink(path) < 0 && errno != ENOENT ? -errno : 0))
+        rc = bucket_get_to(s, key, lv.v[0], path, max);
+    return rc;
+}
+
 /* Steps 2 to 4, in the working copy `tmp` of the bucket's small objects. */
 static int copy_rest(bkp_repo *src, bkp_s3 *s, bkp_gen *const *gens, const time_t *until, size_t n,
                      json_t **manifests, bkp_s3_lock mode, time_t floor, const char *tmp,
@@ -681,6 +793,8 @@ static int copy_rest(bkp_repo *src, bkp_s3 *s, bkp_gen *const *gens, const time_
      * (bkp_copy_audit); a new version only when it changed. */
     if (!rc)
         rc = read_or_empty(audit, &before, bkp_copy_member_max(BKP_AUDIT_COPY));
+    if (!rc && before.len && !audit_agrees(src, audit))
+        rc = audit_behind(src, s, audit, &before);
     if (!rc)
         rc = bkp_copy_audit(src, dst);
     if (!rc)

@@ -63,6 +63,12 @@ int bkp_bucket_label(bkp_repo *r, bkp_s3 *s, const json_t *label, bkp_s3_lock mo
 /* The label of the bucket: 0 with `*out`, -ENOENT when it has none,
  * -EBADMSG (logged) when it is not a valid label. */
 int bkp_bucket_read_label(bkp_s3 *s, json_t **out) __attribute__((warn_unused_result));
+/* The label `uuid` (the registered one) through the label's versions: the
+ * current one when it is ours, else the newest of ours behind whatever was
+ * put in front (`*behind` then true: put it back in front). -ENOENT when
+ * none of the newest versions is ours; else an S3 error (logged). */
+int bkp_bucket_find_label(bkp_s3 *s, const char *uuid, json_t **out, bool *behind)
+    __attribute__((warn_unused_result));
 
 /* Copy `gens` (sealed records of `src`) into the bucket as above; `until[i]`
  * is the retain-until date of `gens[i]`, `floor` the date of everything

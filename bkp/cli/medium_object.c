@@ -178,7 +178,12 @@ int cli_object_label(cli *c, cli_medium *m)
     const char *ruuid =
         json_string_value(json_object_get(json_object_get(m->entry, "label"), "uuid"));
     json_t *old = NULL;
-    int rc = bkp_bucket_read_label(s, &old);
+    bool behind = false;
+    /* The registered label, also behind a delete marker or a version put
+     * in front of it; else whatever label the bucket shows. */
+    int rc = ruuid ? bkp_bucket_find_label(s, ruuid, &old, &behind) : -ENOENT;
+    if (rc == -ENOENT)
+        rc = bkp_bucket_read_label(s, &old);
     const char *ouuid = json_string_value(json_object_get(old, "uuid"));
     /* The same bucket labelled again keeps its label; else a new one. */
     if (ouuid && ruuid && !strcmp(ouuid, ruuid) && !c->force)
@@ -374,8 +379,8 @@ int cli_rotate_object(cli *c, cli_medium *m, bool quiet)
     }
     const char *ruuid =
         json_string_value(json_object_get(json_object_get(m->entry, "label"), "uuid"));
-    if ((rc = bkp_bucket_read_label(s, &label)) || !ruuid ||
-        strcmp(ruuid, json_string_value(json_object_get(label, "uuid")))) {
+    bool behind = false;
+    if (!ruuid || (rc = bkp_bucket_find_label(s, ruuid, &label, &behind))) {
         bkp_error("%s: the bucket %s is %s; label it first: bkp media label --name %s", m->name,
                   m->pm->object.bucket,
                   rc == -ENOENT || (!rc && !ruuid) ? "not labelled for this repository"
@@ -384,6 +389,19 @@ int cli_rotate_object(cli *c, cli_medium *m, bool quiet)
                   m->name);
         ex = rc && rc != -ENOENT ? EXIT_FAILED : EXIT_USAGE;
         goto record;
+    }
+    if (behind) {
+        /* Its lock is extended with the rest by the rotation below. */
+        char *text = json_dumps(label, JSON_INDENT(2) | JSON_SORT_KEYS);
+        bkp_warn("%s: the bucket's label was hidden (a delete marker or another version put in "
+                 "front of it); the registered label, still locked behind, is put back in front",
+                 m->name);
+        rc = text ? bkp_s3_put(s, BKP_LABEL_FILE, -1, text, strlen(text), lock_mode(m->pm),
+                               now + (time_t)m->pm->object.lock_days * DAY, NULL)
+                  : -ENOMEM;
+        free(text);
+        if (rc)
+            goto record;
     }
     if ((rc = bkp_gen_list(c->r, NULL, &v, &n)) || !(pick = calloc(n + 1, sizeof(*pick))) ||
         !(until = calloc(n + 1, sizeof(*until))) || !(staging = work_dir(c, m->name))) {
