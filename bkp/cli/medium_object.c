@@ -122,17 +122,31 @@ static int note_entry(json_t *e, void *ctx)
 typedef struct proof {
     const char *medium, *label;
     const char *bucket, *endpoint; /* where the policy says the medium is now */
+    json_t *governed;              /* generations a rotation copied under GOVERNANCE */
     bool proven;
     time_t when;
 } proof;
 
-/* The last probe of this medium's label: it alone counts. */
+/* The last probe of this medium's label: it alone counts. And every
+ * generation a rotation to the medium copied under a GOVERNANCE lock (which
+ * the credentials can lift): while the medium holds one, it is editable. */
 static int last_probe(json_t *rec, void *ctx)
 {
     proof *p = ctx;
     json_t *fig = json_object_get(rec, "figures");
     const char *op = json_string_value(json_object_get(rec, "op"));
     const char *m = json_string_value(json_object_get(rec, "medium"));
+    const char *lock = json_string_value(json_object_get(fig, "mode"));
+    if (op && !strcmp(op, "rotate") && m && !strcmp(m, p->medium) && lock &&
+        strcmp(lock, "compliance")) {
+        size_t i;
+        json_t *g;
+        json_array_foreach(json_object_get(fig, "generations"), i, g)
+        {
+            if (json_is_string(g))
+                json_object_set_new(p->governed, json_string_value(g), json_true());
+        }
+    }
     const char *l = json_string_value(json_object_get(fig, "label"));
     if (!op || strcmp(op, "media-probe") || !m || strcmp(m, p->medium) || !l || strcmp(l, p->label))
         return 0;
@@ -159,9 +173,22 @@ bool cli_object_proven(cli *c, const json_t *entry, time_t *when)
     char *log = c->r ? bkp_audit_path(c->r) : NULL;
     /* From the signed audit log, never from the registry: that file is a
      * catalog anyone who can write the repository may edit. */
-    if (log && p.medium && p.label)
+    p.governed = json_object();
+    if (log && p.medium && p.label && p.governed)
         (void)bkp_audit_each(log, last_probe, &p);
     free(log);
+    size_t i;
+    json_t *g;
+    json_array_foreach(json_object_get(entry, "held"), i, g)
+    {
+        char gen[300];
+        const char *ds = json_string_value(json_object_get(g, "dataset"));
+        snprintf(gen, sizeof(gen), "%s:%lld", ds ? ds : "",
+                 (long long)json_integer_value(json_object_get(g, "seq")));
+        if (json_object_get(p.governed, gen))
+            p.proven = false; /* it holds a generation only GOVERNANCE-locked */
+    }
+    json_decref(p.governed);
     *when = p.proven ? p.when : 0;
     return p.proven && p.when > 0;
 }
@@ -421,7 +448,8 @@ int cli_rotate_object(cli *c, cli_medium *m, bool quiet)
         held = held_in(c->r, staging);
     }
 record:;
-    json_t *fig = json_pack("{s:O, s:I, s:I, s:I, s:I, s:I, s:I}", "generations", copied, "packs",
+    json_t *fig = json_pack("{s:O, s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "generations", copied,
+                            "mode", m->pm->object.governance ? "governance" : "compliance", "packs",
                             (json_int_t)res.copy.packs, "bytes", (json_int_t)res.copy.bytes,
                             "packs_present", (json_int_t)res.copy.packs_present, "records",
                             (json_int_t)res.copy.records, "locks_extended",
