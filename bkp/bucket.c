@@ -661,7 +661,8 @@ static int ensure(bkp_repo *src, bkp_s3 *s, const char *repo, const char *rel, b
  * under the next record's name) is not a record: it is removed from the
  * working copy, so the genuine one is written there, and named in `forced`
  * so that it is uploaded over the forged one. */
-static int drop_forged(bkp_repo *dst, bkp_gen *const *gens, size_t n, listing *forced)
+static int drop_forged(bkp_repo *src, bkp_repo *dst, bkp_gen *const *gens, size_t n,
+                       listing *forced)
 {
     int rc = 0;
     for (size_t i = 0; !rc && i < n; i++) {
@@ -679,6 +680,24 @@ static int drop_forged(bkp_repo *dst, bkp_gen *const *gens, size_t n, listing *f
             char key[512];
             snprintf(key, sizeof(key), GENS_PREFIX "%s/%s", gens[i]->dataset,
                      name ? name + 1 : v[k]->file);
+            /* Only where the primary still has the record: else nothing
+             * would take its place, and a hole in the working copy would
+             * let the prune that follows count that generation's packs as
+             * needed by no one. Left in, it is a record that does not
+             * check, and the prune keeps every pack. */
+            char rel[512];
+            snprintf(rel, sizeof(rel), "generations/%s/%s", gens[i]->dataset,
+                     name ? name + 1 : v[k]->file);
+            char *ours = bkp_repo_subpath(src, rel);
+            bool have = ours && access(ours, F_OK) == 0;
+            free(ours);
+            if (!have) {
+                bkp_warn("the bucket's %s does not check (forged or damaged), and this repository "
+                         "no longer has it to put back; the bucket keeps every pack until it is "
+                         "looked at (`bkp verify --media`)",
+                         key);
+                continue;
+            }
             bkp_warn("the bucket's %s does not check (forged or damaged); the repository's is "
                      "uploaded over it",
                      key);
@@ -769,7 +788,7 @@ static int copy_rest(bkp_repo *src, bkp_s3 *s, bkp_gen *const *gens, const time_
     if (!rc)
         rc = bkp_repo_open_copy(repo, src, 0, &dst);
     if (!rc)
-        rc = drop_forged(dst, gens, n, &forced);
+        rc = drop_forged(src, dst, gens, n, &forced);
     if (!rc)
         rc = bkp_copy_records(src, dst, gens, n, &res->copy);
     if (!rc)
