@@ -18,6 +18,7 @@
 #include "bkp/clock.h"
 #include "bkp/durable.h"
 #include "bkp/envelope.h"
+#include "bkp/generation.h"
 #include "bkp/log.h"
 #include "bkp/pack.h"
 #include "bkp/config.h"
@@ -54,10 +55,72 @@ static size_t group_end(const bucket_versions *vs, size_t i)
     return j;
 }
 
+/* The config fetched into the copy at `dir`: 0, or -EBADMSG. */
+static int fetched_config(const char *dir, bkp_config *cfg)
+{
+    bkp_buf c;
+    const char *why = NULL;
+    char *cp = bkp_path_join(dir, "repo/config");
+    bkp_buf_init(&c);
+    int rc = cp ? bkp_read_file(cp, &c, bkp_copy_member_max("config")) : -ENOMEM;
+    if (!rc && bkp_config_parse(c.data, c.len, cfg, &why))
+        rc = -EBADMSG;
+    bkp_buf_free(&c);
+    free(cp);
+    return rc;
+}
+
+/* Is the record file `rel` ("generations/DS/SEQ.EXT"), of bytes `b`, one
+ * the copy's config signed, of its kind, for that data set and sequence?
+ * A version put in front of ours — another record of ours replayed under
+ * this name (a rollback), or garbage — is not: an older one is tried. */
+static int valid_record(const char *dir, const char *rel, const bkp_buf *b)
+{
+    static const struct {
+        const char *ext, *magic;
+    } kinds[] = {{".gen", BKP_GEN_MAGIC},
+                 {".pruned", "BKPPRN01"},
+                 {".cleared", "BKPCLR01"},
+                 {".packs", MANIFEST_MAGIC}};
+    char ds[256];
+    unsigned seq = 0;
+    int end = 0;
+    const char *name = strrchr(rel, '/');
+    if (!name || name - rel - 12 <= 0 || (size_t)(name - rel - 12) >= sizeof(ds) ||
+        sscanf(name + 1, "%10u%n", &seq, &end) != 1 || end != 10)
+        return -EBADMSG;
+    memcpy(ds, rel + 12, (size_t)(name - rel - 12));
+    ds[name - rel - 12] = '\0';
+    const char *magic = NULL;
+    bool record = false;
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(*kinds); i++)
+        if (!strcmp(name + 11, kinds[i].ext))
+            magic = kinds[i].magic, record = i == 0;
+    bkp_config cfg;
+    const uint8_t *text;
+    size_t tlen;
+    int rc = magic ? fetched_config(dir, &cfg) : -EBADMSG;
+    if (!rc)
+        rc = bkp_envelope_open(cfg.sign_pk, magic, b->data, b->len, &text, &tlen);
+    json_t *j = rc ? NULL : json_loadb((const char *)text, tlen, JSON_REJECT_DUPLICATES, NULL);
+    const char *jds = json_string_value(json_object_get(j, "dataset"));
+    json_t *jseq = json_object_get(j, "seq");
+    if (!rc && (!jds || strcmp(jds, ds) || !json_is_integer(jseq) ||
+                json_integer_value(jseq) != (json_int_t)seq))
+        rc = -EBADMSG;
+    if (!rc && record) {
+        bkp_gen *g = calloc(1, sizeof(*g));
+        rc = !g ? -ENOMEM : bkp_gen_record_parse(text, tlen, cfg.id, g) ? -EBADMSG : 0;
+        bkp_gen_free(g);
+    }
+    json_decref(j);
+    return rc == -ENOMEM ? rc : rc ? -EBADMSG : 0;
+}
+
 /* Is the fetched file `path` (repository file `rel`, the copy at `dir`) of
- * its kind? Only the label, the config and the key file are told apart
- * here, the files needed to open the copy at all; records are checked by
- * their signatures when it is open. 0, or -EBADMSG. */
+ * its kind? The label; the config, of the repository the label names; the
+ * key file, signed by the config's key; each record file, signed by it and
+ * named for what it says (valid_record). 0, or -EBADMSG. */
 static int valid(const char *dir, const char *rel, const char *path)
 {
     bkp_buf b, c;
@@ -72,7 +135,19 @@ static int valid(const char *dir, const char *rel, const char *path)
         rc = bkp_label_parse(b.data, b.len, &label);
         json_decref(label);
     } else if (!rc && !strcmp(rel, "config")) {
-        rc = bkp_config_parse(b.data, b.len, &cfg, &why) ? -EBADMSG : 0;
+        /* Of the labelled repository: another repository's config and key
+         * file, which sign each other, put in front, must not be taken. */
+        char *lp = bkp_path_join(dir, LABEL_KEY);
+        rc = lp ? bkp_read_file(lp, &c, BKP_LABEL_MAX) : -ENOMEM;
+        if (!rc && !(rc = bkp_label_parse(c.data, c.len, &label)) &&
+            !(rc = bkp_config_parse(b.data, b.len, &cfg, &why) ? -EBADMSG : 0)) {
+            const char *want = json_string_value(json_object_get(label, "repository"));
+            rc = want && !strcmp(want, cfg.id) ? 0 : -EBADMSG;
+        }
+        json_decref(label);
+        free(lp);
+    } else if (!rc && !strncmp(rel, "generations/", 12)) {
+        rc = valid_record(dir, rel, &b);
     } else if (!rc && !strcmp(rel, "keys/key")) {
         /* Signed by the config's key and naming its repository. */
         char *cp = bkp_path_join(dir, "repo/config");
@@ -104,6 +179,7 @@ static int fetch_small(bkp_s3 *s, const char *dir, const bucket_version *v, size
     if (rel != key && (repo = bkp_path_join(dir, "repo")))
         path = bkp_path_join(repo, rel);
     int rc = path ? -EBADMSG : -ENOMEM;
+    size_t taken = 0;
     for (size_t k = 0, tried = 0; rc == -EBADMSG && k < n && tried < PACK_TRIES; k++) {
         if (v[k].marker)
             continue;
@@ -119,6 +195,7 @@ static int fetch_small(bkp_s3 *s, const char *dir, const bucket_version *v, size
         unlink(path);
         if ((rc = bucket_get_to(s, key, v[k].id, path, max)))
             break;
+        taken = k;
         if ((rc = valid(dir, rel, path)) == -EBADMSG)
             bkp_warn("the bucket's %s (version %s) is not a bkp %s: forged or damaged; an older "
                      "version is tried",
@@ -135,6 +212,26 @@ static int fetch_small(bkp_s3 *s, const char *dir, const bucket_version *v, size
                      "ours; its version %s is used. Someone holding the credentials did it: find "
                      "out who, then `bkp rotate` puts the repository's back in front",
                      key, v[k].id);
+    }
+    /* The key file: older versions that are of its kind too, beside the
+     * copy as key-older-N, for an open whose passphrase the newest does not
+     * take (a key file from before `bkp key passwd` replayed in front). */
+    for (size_t k = taken + 1, m = 0; !rc && !strcmp(rel, "keys/key") && k < n && m < PACK_TRIES;
+         k++) {
+        char name[32];
+        if (v[k].marker || v[k].size > max)
+            continue;
+        snprintf(name, sizeof(name), "key-older-%zu", ++m);
+        char *older = bkp_path_join(dir, name);
+        if (!older)
+            return -ENOMEM;
+        unlink(older);
+        int x = bucket_get_to(s, key, v[k].id, older, max);
+        if (x || valid(dir, rel, older)) {
+            unlink(older);
+            m--;
+        }
+        free(older);
     }
     if (rc == -EBADMSG) {
         unlink(path);

@@ -528,6 +528,25 @@ int cli_object_fetch(cli *c, const cli_medium *m, bool as_copy, bkp_repo **out, 
             goto out;
         }
         rc = bkp_repo_open(repo, pass, plen, BKP_REPO_READONLY, out);
+        /* Not taken by the newest key file: an older one of the bucket's
+         * (a key file from before `bkp key passwd` replayed in front). */
+        for (int i = 1; rc == -EKEYREJECTED && i <= 16; i++) {
+            char name[32], *older, *cur;
+            snprintf(name, sizeof(name), "key-older-%d", i);
+            older = bkp_path_join(*staging, name);
+            cur = bkp_path_join(repo, "keys/key");
+            if (!older || !cur || access(older, F_OK) || rename(older, cur)) {
+                free(older);
+                free(cur);
+                break;
+            }
+            bkp_warn("%s: the newest key file in the bucket does not take this passphrase; an "
+                     "older one is tried (a retired one may have been put in front)",
+                     m->name);
+            rc = bkp_repo_open(repo, pass, plen, BKP_REPO_READONLY, out);
+            free(older);
+            free(cur);
+        }
         bkp_passphrase_free(pass, plen);
     }
     if (rc) {

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# 93-bucket-foreign-config — 88 shows that random bytes put in front of the
+# config and key file are passed over. Root on the host can do better: make
+# a repository of its own (`bkp init`, with the passphrase file it reads) and
+# put that repository's config and key file, which parse and sign each
+# other, in front of the genuine ones (and lock them, so nobody can take
+# them away). With the primary gone, the generation must still restore from
+# the bucket: the genuine config and key file are locked right behind.
+# Then the same with this repository's own key file from before `bkp key
+# passwd` (a genuine, signed key file, opened by the retired passphrase only)
+# replayed in front: the new passphrase must still open the copy.
+# Skipped without Ceph.
+. "$(dirname "$0")/../e2e/lib.sh"
+
+start_bucket hosp-bkp
+
+DATA=$WORK/data
+mkdir -p "$DATA/emr"
+for i in $(seq 1 10); do echo "note $i" >"$DATA/emr/n$i.txt"; done
+head -c 200000 /dev/urandom >"$DATA/emr/scan.dcm"
+bucket_repo
+ok "$BKP" backup emr
+ok "$BKP" rotate cloud
+
+# The attacker's own repository, same passphrase (it reads the file).
+sed "s|^repository: .*|repository: $WORK/evil|" "$WORK/policy.yaml" >"$WORK/evil.yaml"
+ok "$BKP" init --policy "$WORK/evil.yaml"
+until=$(date -u -d '+3 days' +%Y-%m-%dT%H:%M:%SZ)
+for f in config keys/key; do
+    code=$(s3 "/hosp-bkp/repo/$f" -X PUT \
+           -H "x-amz-object-lock-mode: COMPLIANCE" -H "x-amz-object-lock-retain-until-date: $until" \
+           -H "x-amz-content-sha256: $(sha256sum "$WORK/evil/$f" | cut -d' ' -f1)" \
+           --data-binary @"$WORK/evil/$f" -o /dev/null -w '%{http_code}' || true)
+    [ "$code" = 200 ] || fail "putting the foreign $f in front: HTTP $code"
+done
+
+mv "$REPO" "$WORK/repo.gone"
+export TMPDIR=$WORK/tmp
+mkdir -p "$TMPDIR"
+check_exit 0 "$BKP" restore emr:latest "$WORK/out" --from cloud ||
+    flunk "a foreign config and key file in front of the locked genuine ones stop every restore from the bucket"
+[ -d "$WORK/out$DATA/emr" ] && same_mtree "$DATA/emr" "$WORK/out$DATA/emr" "restored from the bucket"
+mv "$WORK/repo.gone" "$REPO"
+unset TMPDIR
+
+# 2. The retired key file replayed in front, after `bkp key passwd`.
+cp "$REPO/keys/key" "$WORK/old-key"
+NEW=$WORK/new-passphrase
+printf 'the passphrase after the leak\n' >"$NEW"
+chmod 600 "$NEW"
+ok "$BKP" key passwd --passphrase-file "$PASSFILE" --new-passphrase-file "$NEW"
+echo "visit 2" >>"$DATA/emr/n1.txt"
+ok "$BKP" backup emr --passphrase-file "$NEW"
+ok "$BKP" rotate cloud --passphrase-file "$NEW" # puts the repository's config and key file back in front
+code=$(s3 "/hosp-bkp/repo/keys/key" -X PUT \
+       -H "x-amz-object-lock-mode: COMPLIANCE" -H "x-amz-object-lock-retain-until-date: $until" \
+       -H "x-amz-content-sha256: $(sha256sum "$WORK/old-key" | cut -d' ' -f1)" \
+       --data-binary @"$WORK/old-key" -o /dev/null -w '%{http_code}' || true)
+[ "$code" = 200 ] || fail "replaying the retired key file: HTTP $code"
+mv "$REPO" "$WORK/repo.gone"
+export TMPDIR=$WORK/tmp
+check_exit 0 "$BKP" restore emr:latest "$WORK/out2" --from cloud --passphrase-file "$NEW" ||
+    flunk "the retired key file replayed in front of the current one: the new passphrase no longer opens the bucket's copy"
+[ -d "$WORK/out2$DATA/emr" ] && same_mtree "$DATA/emr" "$WORK/out2$DATA/emr" "restored with the new passphrase"
+mv "$WORK/repo.gone" "$REPO"
+unset TMPDIR
+
+finish
