@@ -35,10 +35,48 @@
  * them). Deleting an object under Object Lock only puts a delete marker in
  * front of it, and anyone holding the credentials may: the readers below
  * look past markers to the newest real version, and say so. */
+/* A listing that names more versions than this is no copy bkp wrote (a
+ * million packs is terabytes): refused before it costs gigabytes. */
+#define LISTING_MAX 1000000
+
+typedef struct bounded {
+    bucket_versions *out;
+    size_t of_key; /* versions of the last key kept */
+    uint64_t seen, dropped;
+} bounded;
+
+/* Keep at most PACK_TRIES versions (and markers) of each key: the readers
+ * try no more, and a server may list any number. */
+static int take_bounded(const bkp_s3_object *o, void *ctx)
+{
+    bounded *b = ctx;
+    bucket_versions *vs = b->out;
+    if (++b->seen > LISTING_MAX) {
+        bkp_error("the bucket lists more than %d versions under one prefix: no copy bkp writes "
+                  "has so many; the bucket (or the server) is not what the policy says",
+                  LISTING_MAX);
+        return -EFBIG;
+    }
+    if (vs->n && !strcmp(vs->v[vs->n - 1].key, o->key)) {
+        if (++b->of_key > PACK_TRIES + 1) {
+            b->dropped++;
+            return 0;
+        }
+    } else {
+        b->of_key = 1;
+    }
+    return bucket_take_any_version(o, vs);
+}
+
 static int versions_under(bkp_s3 *s, const char *prefix, bucket_versions *out)
 {
     memset(out, 0, sizeof(*out));
-    int rc = bkp_s3_list_versions(s, prefix, bucket_take_any_version, out);
+    bounded b = {.out = out};
+    int rc = bkp_s3_list_versions(s, prefix, take_bounded, &b);
+    if (!rc && b.dropped)
+        bkp_warn("the bucket lists %llu more version(s) under %s than bkp ever tries (%d of each "
+                 "object); they were left out. Someone holding the credentials added them",
+                 (unsigned long long)b.dropped, prefix, PACK_TRIES);
     if (rc) {
         free(out->v);
         memset(out, 0, sizeof(*out));
