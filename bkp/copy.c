@@ -149,11 +149,8 @@ int bkp_copy_pack(bkp_repo *src, bkp_repo *dst, const uint8_t id[BKP_ID_LEN], bo
         (rc = bkp_dfile_write(&f, data.data, data.len)))
         goto written;
     /* Read back what the medium holds, not what the page cache remembers. */
-    if (fdatasync(f.fd) < 0) {
-        rc = -errno;
+    if ((rc = bkp_dfile_sync(&f)))
         goto written;
-    }
-    (void)posix_fadvise(f.fd, 0, 0, POSIX_FADV_DONTNEED);
     if ((rc = bkp_read_file(f.tmp, &back, PACK_MAX)))
         goto written;
     rc = bkp_pack_check(bkp_repo_keys(dst), back.data, back.len, id, &ents, &n);
@@ -177,8 +174,13 @@ int bkp_copy_pack(bkp_repo *src, bkp_repo *dst, const uint8_t id[BKP_ID_LEN], bo
         snprintf(aside, sizeof(aside), ".damaged-%s", hex);
         char *ap = bkp_path_join(todir, aside);
         (void)bkp_immutable(to, false);
-        if (ap && rename(to, ap) < 0 && errno != ENOENT) {
-            rc = -errno;
+        /* Durably renamed before the good copy takes the name: a crash in
+         * between leaves the pack missing under its name and kept aside,
+         * which `verify` reports and the next repair fills again. */
+        rc = ap ? bkp_durable_rename(to, ap, 0) : -ENOMEM;
+        if (rc == -ENOENT)
+            rc = 0;
+        if (rc) {
             bkp_error("cannot set the damaged pack %s aside: %s", to, bkp_strerror(rc));
             free(ap);
             goto out;

@@ -253,16 +253,22 @@ static int publish(const char *dir, const char *path, const char *command, int *
     unlink(tmp);
     /* 0644: a lock names who holds it, nothing secret, and every user of the
      * repository must be able to read it (an unreadable lock counts as held). */
-    int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    int rc = fd < 0 ? -errno : 0;
+    int fd = bkp_durable_create(tmp, 0644, false);
+    int rc = fd < 0 ? fd : 0;
     if (!rc && flock(fd, LOCK_EX | LOCK_NB) != 0)
         rc = -errno;
     if (!rc)
         rc = bkp_write_full(fd, text, (size_t)len);
-    if (!rc && fsync(fd) < 0)
-        rc = -errno;
-    if (!rc && link(tmp, path) < 0)
-        rc = -errno;
+    /* fsync, link (which fails when the lock exists), folder fsync: a kill
+     * before the link leaves only the temporary file, which sweep_tmp
+     * removes once its flock is free; after it, a whole lock whose flock
+     * dies with us, which the next taker on this host takes over. A lock
+     * whose name may not survive a crash is not reported as taken. */
+    if (!rc) {
+        rc = bkp_durable_link(fd, tmp, path);
+        if (rc && rc != -EEXIST)
+            unlink_if_same(path, fd);
+    }
     unlink(tmp);
     free(tmp);
     if (rc) {
@@ -270,7 +276,6 @@ static int publish(const char *dir, const char *path, const char *command, int *
             close(fd);
         return rc;
     }
-    (void)bkp_fsync_dir(dir);
     *out = fd;
     return 0;
 }

@@ -202,8 +202,8 @@ static int unlink_pack(int packs, const uint8_t id[BKP_ID_LEN])
     if (fd < 0)
         return fd;
     int rc = bkp_unlink_sealed_at(fd, hex);
-    if (fsync(fd) < 0 && !rc && errno != EINVAL)
-        rc = -errno;
+    int x = bkp_fsync_fd(fd);
+    rc = rc ? rc : x;
     close(fd);
     return rc;
 }
@@ -220,16 +220,14 @@ static int finish(const rdirs *d, const bkp_intent *in)
         int x = bkp_unlink_sealed_at(d->index, hex);
         rc = x == -ENOENT ? 0 : x;
     }
-    if (!rc && fsync(d->index) < 0 && errno != EINVAL)
-        rc = -errno;
+    if (!rc)
+        rc = bkp_fsync_fd(d->index);
     for (size_t i = 0; !rc && i < in->npacks; i++) {
         int x = unlink_pack(d->packs, in->packs[i]);
         rc = x == -ENOENT ? 0 : x;
     }
-    if (!rc && unlinkat(d->locks, BKP_INTENT_FILE, 0) < 0 && errno != ENOENT)
-        rc = -errno;
-    if (!rc && fsync(d->locks) < 0 && errno != EINVAL)
-        rc = -errno;
+    if (!rc)
+        rc = bkp_durable_unlink_at(d->locks, BKP_INTENT_FILE);
     return rc;
 }
 
@@ -330,10 +328,9 @@ static void reject(const rdirs *d, const char *repo, const char *why, unsigned h
     for (int n = 0; x == -EEXIST && n < 100; n++) {
         snprintf(to, sizeof(to), "%s.rejected-%lld%s%.0d", BKP_INTENT_FILE, (long long)time(NULL),
                  n ? "-" : "", n);
-        x = renameat2(d->locks, BKP_INTENT_FILE, d->locks, to, RENAME_NOREPLACE) < 0 ? -errno : 0;
+        x = bkp_durable_rename_at(d->locks, BKP_INTENT_FILE, d->locks, to,
+                                  BKP_DURABLE_NOREPLACE);
     }
-    if (!x)
-        (void)fsync(d->locks);
     char fate[96];
     snprintf(fate, sizeof(fate), "%s%s", x ? "could not be set aside: " : "set aside as ",
              x ? bkp_strerror(x) : to);

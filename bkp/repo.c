@@ -307,12 +307,16 @@ static int reindex_orphans(bkp_repo *r)
                         : bkp_pack_read_trailer(fd, (uint64_t)st.st_size, r->keys, &ents, &cnt);
             /* Another process's pack, maybe killed before its fsyncs: make
              * it durable before a segment (and then a record) relies on it. */
-            if (!x && !(r->flags & BKP_REPO_READONLY) && fsync(fd) < 0)
-                x = -errno;
+            if (!x && !(r->flags & BKP_REPO_READONLY))
+                x = bkp_fsync_fd(fd);
             if (fd >= 0)
                 close(fd);
+            /* And its name: a segment naming a pack whose directory entry a
+             * crash could still take away would be a record's missing pack.
+             * When it cannot be made durable the pack is not adopted now;
+             * the next open tries again, nothing is lost meanwhile. */
             if (!x && !(r->flags & BKP_REPO_READONLY))
-                (void)bkp_fsync_dir(dir);
+                x = bkp_fsync_dir(dir);
             if (x) {
                 bkp_warn(
                     "pack %s is not indexed and its trailer is unreadable (%s); run `bkp verify "
@@ -408,14 +412,21 @@ static void set_damaged_aside(bkp_repo *r)
         memcpy(to, r->damaged[i], l);
         memcpy(to + l, ".damaged", 9);
         (void)bkp_immutable(r->damaged[i], false);
-        if (rename(r->damaged[i], to) == 0)
+        /* Renamed, then the folder fsynced: a crash before the fsync may
+         * bring the damaged name back, and the next writable open finds it
+         * damaged again and repeats this; its packs are indexed from their
+         * trailers either way, so nothing a record needs is unreachable. */
+        int x = bkp_durable_rename(r->damaged[i], to, 0);
+        if (x)
+            bkp_warn("cannot set the damaged index segment %s aside (%s); the next writable "
+                     "open tries again",
+                     r->damaged[i], bkp_strerror(x));
+        else
             bkp_warn("index segment %s was damaged; its packs were indexed again from their own "
                      "trailers and it was renamed to %s",
                      r->damaged[i], to);
         free(to);
     }
-    if (r->ndamaged)
-        (void)bkp_fsync_dir(r->index_dir);
 }
 
 int bkp_repo_alloc(const char *path, unsigned flags, bkp_repo **out)
