@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -17,6 +16,7 @@
 #include "bkp/clock.h"
 #include "bkp/durable.h"
 #include "bkp/generation.h"
+#include "bkp/lock.h"
 #include "bkp/log.h"
 
 static char *command_line;
@@ -196,11 +196,11 @@ int bkp_audit_append(bkp_repo *r, const bkp_audit_rec *rec)
             goto quiet;
         fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
     }
-    /* One writer at a time: the chain never forks, lines never interleave. */
-    if (fd < 0 || flock(fd, LOCK_EX) < 0) {
-        rc = -errno;
+    /* One writer at a time: the chain never forks, lines never interleave.
+     * The log itself is the lock (lock.h: a flock held while appending). */
+    rc = fd < 0 ? -errno : bkp_lock_fd(fd, true);
+    if (rc)
         goto out;
-    }
     struct stat st;
     if (fstat(fd, &st) < 0) {
         rc = -errno;
@@ -246,7 +246,9 @@ static int start_log(bkp_repo *r, const bkp_audit_rec *rec, const bkp_audit_head
     if (!rc && (fd = bkp_durable_create(path, 0600, true)) < 0)
         rc = fd;
     struct stat st;
-    if (!rc && (flock(fd, LOCK_EX) < 0 || fstat(fd, &st) < 0))
+    if (!rc)
+        rc = bkp_lock_fd(fd, true);
+    if (!rc && fstat(fd, &st) < 0)
         rc = -errno;
     if (!rc && st.st_size)
         rc = -EEXIST; /* somebody wrote it meanwhile */
@@ -336,10 +338,11 @@ int bkp_audit_restart(bkp_repo *r, const char *reason, char *found, size_t n)
             errno = -fd;
     }
     struct stat st;
-    if (fd < 0 || flock(fd, LOCK_EX) < 0 || fstat(fd, &st) < 0) {
+    rc = fd < 0 ? -errno : bkp_lock_fd(fd, true);
+    if (!rc && fstat(fd, &st) < 0)
         rc = -errno;
+    if (rc)
         goto out;
-    }
     if ((rc = last_line(fd, (uint64_t)st.st_size, &seq, last, prev, &have, &torn, true)))
         goto out;
     hrc = bkp_audit_head_read(hpath, bkp_keys_sign_pk(bkp_repo_keys(r)), &h);

@@ -211,7 +211,9 @@ int bkp_dfile_open(bkp_dfile *f, const char *dir, unsigned flags)
         return r;
     }
     /* Held until the file is closed: the clean-up pass of another process
-     * (another PID namespace with the same host name) sees it is alive. */
+     * (another PID namespace with the same host name) sees it is alive. The
+     * flock of lock.h, but excluding nobody: a liveness mark (durable.c
+     * needs nothing of lock.c, which writes through it). */
     (void)flock(f->fd, LOCK_EX | LOCK_NB);
     if (flags & BKP_DURABLE_DIRECT) {
         /* Without the memory or a thread for it, the file is written the
