@@ -23,7 +23,7 @@
 #include "bkp/layout.h"
 #include "bkp/log.h"
 #include "bkp/pack.h"
-#include "bkp/prune.h"
+#include "bkp/prune_recover.h"
 
 static const char *const subdirs[] = {"keys", "packs", "index", "generations", "cache", "locks"};
 
