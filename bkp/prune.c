@@ -189,140 +189,225 @@ static int write_intent(bkp_repo *r, const char *ldir, bkp_intent *in)
     return rc;
 }
 
-int bkp_prune(bkp_repo *r, bkp_gen *const *doomed, size_t ndoomed, bool dry_run,
-              bkp_prune_result *res)
+/*
+ * The plan: what a prune would delete, computed without changing anything
+ * (a dry run stops here). `dead` are the packs that go: unused, or mostly
+ * empty (`moving`: their live blobs are written again first); `intent`
+ * lists them. Any doubt while marking (a record or a tree that cannot be
+ * read) fails the plan, and nothing is deleted.
+ */
+typedef struct plan {
+    uint32_t np;   /* packs in the index */
+    bkp_index *used; /* every blob a remaining generation needs */
+    sweep s;       /* per pack: blobs and bytes, all and live */
+    bool *dead, *moving;
+    bkp_intent intent;
+} plan;
+
+static void plan_free(plan *p)
+{
+    bkp_index_free(p->used);
+    free(p->s.total);
+    free(p->s.live);
+    free(p->s.total_bytes);
+    free(p->s.live_bytes);
+    free(p->dead);
+    free(p->moving);
+    bkp_intent_free(&p->intent);
+    memset(p, 0, sizeof(*p));
+}
+
+static int plan_alloc(plan *p, uint32_t np)
+{
+    memset(p, 0, sizeof(*p));
+    p->np = np;
+    p->s.total = calloc(np + 1, sizeof(*p->s.total));
+    p->s.live = calloc(np + 1, sizeof(*p->s.live));
+    p->s.total_bytes = calloc(np + 1, sizeof(*p->s.total_bytes));
+    p->s.live_bytes = calloc(np + 1, sizeof(*p->s.live_bytes));
+    p->dead = calloc(np + 1, sizeof(*p->dead));
+    p->moving = calloc(np + 1, sizeof(*p->moving));
+    if (!p->s.total || !p->s.live || !p->s.total_bytes || !p->s.live_bytes || !p->dead ||
+        !p->moving || bkp_index_new(&p->used))
+        return -ENOMEM;
+    return 0;
+}
+
+/* Every remaining record readable before any is deleted: a prune that
+ * would stop at mark must not have deleted generations first. */
+static int records_readable(bkp_repo *r)
+{
+    bkp_gen **all = NULL;
+    size_t na = 0;
+    int rc = bkp_gen_list(r, NULL, &all, &na);
+    for (size_t i = 0; i < na && !rc; i++)
+        if (all[i]->status) {
+            char name[96];
+            bkp_error("%s: its %s is damaged; prune changes nothing until `bkp verify` is clean",
+                      bkp_gen_name(all[i], name, sizeof(name)),
+                      all[i]->pruned ? "tombstone" : "record");
+            rc = -EBADMSG;
+        }
+    bkp_gen_list_free(all, na);
+    return rc;
+}
+
+/* Judge each pack by what is marked: kept, deleted, or repacked then
+ * deleted; the figures of `res` as the plan says. */
+static int plan_packs(plan *p, const bkp_index *x, const char *pdir, bkp_prune_result *res)
+{
+    int rc = 0;
+    p->s.used = p->used;
+    bkp_index_foreach(x, count, &p->s);
+    for (uint32_t k = 0; k < p->np && !rc; k++) {
+        const sweep *s = &p->s;
+        /* Mostly empty: its live blobs move to new packs, then it goes too. */
+        bool mostly_empty = s->live[k] && s->live_bytes[k] * 2 < s->total_bytes[k];
+        if (!(s->total[k] && !s->live[k]) && !mostly_empty) {
+            res->packs_kept++;
+            res->packs_partly_used += s->live[k] < s->total[k];
+            continue;
+        }
+        struct stat st;
+        char *path = bkp_pack_path(pdir, bkp_index_pack_id(x, k));
+        p->dead[k] = true;
+        p->moving[k] = mostly_empty;
+        res->packs_repacked += mostly_empty;
+        res->packs += !mostly_empty;
+        if (path && stat(path, &st) == 0)
+            res->bytes += (uint64_t)st.st_size;
+        free(path);
+        rc = bkp_intent_add(&p->intent.packs, &p->intent.npacks, bkp_index_pack_id(x, k));
+        if (mostly_empty) /* its live part is written again */
+            res->bytes -= s->live_bytes[k] < res->bytes ? s->live_bytes[k] : 0;
+    }
+    return rc;
+}
+
+/* Step 2 and the choice of step 3: mark, then judge the packs (`p` from
+ * plan_alloc). */
+static int make_plan(bkp_repo *r, bkp_gen *const *doomed, size_t ndoomed, const char *pdir,
+                     plan *p, bkp_prune_result *res)
 {
     const bkp_index *x = bkp_repo_index(r);
-    uint32_t np = bkp_index_pack_count(x);
-    bkp_index *used = NULL, *fresh = NULL;
-    sweep s = {0};
-    bool *dead = calloc(np + 1, sizeof(*dead));
-    uint32_t *map = calloc(np + 1, sizeof(*map));
-    char *idir = bkp_repo_subpath(r, "index"), *ldir = bkp_repo_subpath(r, "locks");
-    char *pdir = bkp_repo_subpath(r, "packs");
-    bkp_intent intent = {0};
-    int rc = 0;
-
-    memset(res, 0, sizeof(*res));
-    s.total = calloc(np + 1, sizeof(*s.total));
-    s.live = calloc(np + 1, sizeof(*s.live));
-    s.total_bytes = calloc(np + 1, sizeof(*s.total_bytes));
-    s.live_bytes = calloc(np + 1, sizeof(*s.live_bytes));
-    bool *moving = calloc(np + 1, sizeof(*moving));
-    repack rp = {0};
-    if (!dead || !map || !idir || !ldir || !pdir || !s.total || !s.live || !s.total_bytes ||
-        !s.live_bytes || !moving || bkp_index_new(&used)) {
-        rc = -ENOMEM;
-        goto out;
-    }
-    res->generations = ndoomed;
-    /* Every remaining record readable before any is deleted: a prune that
-     * would stop at mark must not have deleted generations first. */
-    {
-        bkp_gen **all = NULL;
-        size_t na = 0;
-        if ((rc = bkp_gen_list(r, NULL, &all, &na)))
-            goto out;
-        for (size_t i = 0; i < na && !rc; i++)
-            if (all[i]->status) {
-                char name[96];
-                bkp_error("%s: its %s is damaged; prune changes nothing until `bkp verify` is "
-                          "clean",
-                          bkp_gen_name(all[i], name, sizeof(name)),
-                          all[i]->pruned ? "tombstone" : "record");
-                rc = -EBADMSG;
-            }
-        bkp_gen_list_free(all, na);
-        if (rc)
-            goto out;
-    }
-    for (size_t i = 0; !dry_run && i < ndoomed && !rc; i++)
-        if ((rc = bkp_gen_prune(r, doomed[i])))
-            bkp_error("cannot delete %s:%u: %s", doomed[i]->dataset, doomed[i]->seq, bkp_strerror(rc));
-    if (rc)
-        goto out;
-    /* In a dry run the doomed records are still there: leave them unmarked. */
-    if ((rc = mark(r, used, doomed, ndoomed)))
-        goto out;
-    s.used = used;
-    bkp_index_foreach(x, count, &s);
-    for (uint32_t p = 0; p < np; p++) {
-        /* Mostly empty: its live blobs move to new packs, then it goes too. */
-        bool mostly_empty = s.live[p] && s.live_bytes[p] * 2 < s.total_bytes[p];
-        if (mostly_empty) {
-            moving[p] = true;
-            res->packs_repacked++;
-        }
-        if ((s.total[p] && !s.live[p]) || mostly_empty) {
-            struct stat st;
-            char *path = bkp_pack_path(pdir, bkp_index_pack_id(x, p));
-            dead[p] = true;
-            res->packs += !mostly_empty;
-            if (path && stat(path, &st) == 0)
-                res->bytes += (uint64_t)st.st_size;
-            free(path);
-            if (!rc)
-                rc = bkp_intent_add(&intent.packs, &intent.npacks, bkp_index_pack_id(x, p));
-            if (mostly_empty) /* its live part is written again */
-                res->bytes -= s.live_bytes[p] < res->bytes ? s.live_bytes[p] : 0;
-        } else {
-            res->packs_kept++;
-            res->packs_partly_used += s.live[p] < s.total[p];
-        }
-    }
-    if (rc || dry_run || (!res->packs && !res->packs_repacked))
-        goto out;
-    if ((rc = segment_names(idir, &intent))) {
-        bkp_error("cannot list %s", idir);
-        goto out;
-    }
-    if ((rc = write_intent(r, ldir, &intent)))
-        goto out;
-    /* The full index of what stays, under new names. */
-    if ((rc = bkp_index_new(&fresh)))
-        goto out;
-    for (uint32_t p = 0; p < np && !rc; p++)
-        if (!dead[p])
-            rc = bkp_index_add_pack(fresh, bkp_index_pack_id(x, p), &map[p]);
-    keep_ctx k = {fresh, dead, map, 0};
+    /* In a dry run the doomed records are still there: mark skips them. */
+    int rc = mark(r, p->used, doomed, ndoomed);
     if (!rc)
-        bkp_index_foreach(x, keep_entry, &k);
-    rc = rc ? rc : k.err;
-    /* The new packs are durable (finish fsyncs) before the index naming them
-     * is written, and that index before any old pack goes. */
-    rp = (repack){.rp = {.repo = r, .dir = pdir, .done = adopt}, .moving = moving, .used = used,
-                  .fresh = fresh};
+        rc = plan_packs(p, x, pdir, res);
+    return rc;
+}
+
+/* The full index of what stays, under new pack numbers, and the live blobs
+ * of the repacked packs in new packs it names. The new packs are durable
+ * (the repacker fsyncs each before `adopt` sees it) before the segments
+ * that name them are written. */
+static int index_of_what_stays(bkp_repo *r, const plan *p, const char *pdir, bkp_index **out)
+{
+    const bkp_index *x = bkp_repo_index(r);
+    uint32_t *map = calloc(p->np + 1, sizeof(*map));
+    bkp_index *fresh = NULL;
+    int rc = !map ? -ENOMEM : bkp_index_new(&fresh);
+    for (uint32_t k = 0; k < p->np && !rc; k++)
+        if (!p->dead[k])
+            rc = bkp_index_add_pack(fresh, bkp_index_pack_id(x, k), &map[k]);
+    keep_ctx kc = {fresh, p->dead, map, 0};
+    if (!rc)
+        bkp_index_foreach(x, keep_entry, &kc);
+    rc = rc ? rc : kc.err;
+    repack rp = {.rp = {.repo = r, .dir = pdir, .done = adopt},
+                 .moving = p->moving,
+                 .used = p->used,
+                 .fresh = fresh};
     rp.rp.ctx = &rp;
-    if (!rc && res->packs_repacked) {
+    bool any = false;
+    for (uint32_t k = 0; k < p->np; k++)
+        any |= p->moving[k];
+    if (!rc && any) {
         bkp_index_foreach(x, move_entry, &rp);
         rc = rp.err ? rp.err : bkp_repacker_flush(&rp.rp);
     }
-    written w = {idir, &intent};
-    if (!rc)
-        rc = bkp_index_segments_encode(fresh, 0, bkp_index_pack_count(fresh), bkp_repo_keys(r),
-                                       BKP_INDEX_SEGMENT_ENTRIES, write_one, &w);
+    bkp_repacker_free(&rp.rp);
+    free(map);
+    if (rc)
+        bkp_index_free(fresh);
+    else
+        *out = fresh;
+    return rc;
+}
+
+/*
+ * Apply a plan: steps 3 and 4 of prune.h. What a kill at each point leaves,
+ * and what the next writable open (bkp_prune_recover) does with it:
+ *  - before the first intent is durable: new packs of a repack at most,
+ *    unnamed by any segment; the next open indexes them from their trailers
+ *    (repo.c, reindex_orphans). Nothing was deleted.
+ *  - after the first intent (index_written false): the new segments written
+ *    so far sit beside the old ones, naming the same packs or new ones; the
+ *    open drops the intent, and the doubled entries are harmless. Nothing
+ *    was deleted.
+ *  - after the second intent (index_written true, durable before any
+ *    deletion): the new index is whole; the open runs bkp_prune_finish from
+ *    the intent, whose deletions are safe to repeat.
+ */
+static int apply_plan(bkp_repo *r, plan *p, const char *idir, const char *ldir, const char *pdir)
+{
+    bkp_index *fresh = NULL;
+    int rc = segment_names(idir, &p->intent);
+    if (rc) {
+        bkp_error("cannot list %s", idir);
+        return rc;
+    }
+    if ((rc = write_intent(r, ldir, &p->intent)))
+        return rc;
+    if ((rc = index_of_what_stays(r, p, pdir, &fresh)))
+        return rc;
+    written w = {idir, &p->intent};
+    rc = bkp_index_segments_encode(fresh, 0, bkp_index_pack_count(fresh), bkp_repo_keys(r),
+                                   BKP_INDEX_SEGMENT_ENTRIES, write_one, &w);
+    bkp_index_free(fresh);
+    /* The new index is complete and durable (each segment by
+     * bkp_durable_write) before the intent says so, and the intent says so
+     * before anything is deleted. */
     if (!rc) {
-        intent.index_written = true;
-        rc = write_intent(r, ldir, &intent);
+        p->intent.index_written = true;
+        rc = write_intent(r, ldir, &p->intent);
     }
     if (!rc)
-        rc = bkp_prune_finish(bkp_repo_path(r), &intent);
-out:
+        rc = bkp_prune_finish(bkp_repo_path(r), &p->intent);
+    return rc;
+}
+
+int bkp_prune(bkp_repo *r, bkp_gen *const *doomed, size_t ndoomed, bool dry_run,
+              bkp_prune_result *res)
+{
+    char *idir = bkp_repo_subpath(r, "index"), *ldir = bkp_repo_subpath(r, "locks");
+    char *pdir = bkp_repo_subpath(r, "packs");
+    plan p = {0};
+    /* Everything the plan needs is allocated before anything is deleted. */
+    int rc = !idir || !ldir || !pdir ? -ENOMEM
+                                     : plan_alloc(&p, bkp_index_pack_count(bkp_repo_index(r)));
+    if (!rc)
+        rc = records_readable(r);
+
+    memset(res, 0, sizeof(*res));
+    res->generations = ndoomed;
+    /* Step 1: each doomed record becomes its tombstone (tombstone.c: the
+     * tombstone is durable before the record goes). A kill between two
+     * leaves some generations pruned and their packs in place: the next
+     * prune finds them unused. */
+    for (size_t i = 0; !rc && !dry_run && i < ndoomed; i++)
+        if ((rc = bkp_gen_prune(r, doomed[i])))
+            bkp_error("cannot delete %s:%u: %s", doomed[i]->dataset, doomed[i]->seq,
+                      bkp_strerror(rc));
+    if (!rc)
+        rc = make_plan(r, doomed, ndoomed, pdir, &p, res);
+    if (!rc && !dry_run && (res->packs || res->packs_repacked))
+        rc = apply_plan(r, &p, idir, ldir, pdir);
     if (rc)
         bkp_error("prune stopped: %s; every generation that remains is intact, and the next prune "
                   "starts over",
                   bkp_strerror(rc));
-    bkp_intent_free(&intent);
-    bkp_repacker_free(&rp.rp);
-    bkp_index_free(used);
-    bkp_index_free(fresh);
-    free(s.total);
-    free(s.live);
-    free(s.total_bytes);
-    free(s.live_bytes);
-    free(moving);
-    free(dead);
-    free(map);
+    plan_free(&p);
     free(idir);
     free(ldir);
     free(pdir);
