@@ -277,6 +277,21 @@ static int rename_noreplace(const char *from, const char *to)
     return rename(from, to) < 0 ? -errno : 0;
 }
 
+/*
+ * The recipe, and what a kill at each point leaves:
+ *  - while writing, or before the rename: only the temporary file
+ *    ".tmp-HOST-PID-RANDOM", which no reader takes for an object (readers
+ *    skip dot names); bkp_durable_cleanup removes it at the next open once
+ *    its writer is dead and its flock free;
+ *  - after the file's fsync and the rename, before the folder's fsync: the
+ *    file is whole under one of its two names; after a crash of the
+ *    machine the rename may be undone, which leaves the first case;
+ *  - after the folder's fsync: the object, whole, under its name.
+ * The file's fsync comes before the rename, so no crash can leave the name
+ * with fewer bytes than were written (the ordering ext4 does not promise
+ * without it). No-replace makes "already there" -EEXIST for objects named
+ * by their content, so a racing writer never replaces a sealed object.
+ */
 int bkp_dfile_commit(bkp_dfile *f, const char *dir, const char *name, unsigned flags)
 {
     char *dst = NULL;

@@ -1,6 +1,11 @@
 /*
  * prune.h — delete generations and every pack no remaining generation needs.
  *
+ * Three steps, each in its own place: plan (prune.c, make_plan: what would
+ * go, nothing changed; a dry run stops there), apply (prune.c, apply_plan:
+ * the transaction below) and recover (prune_recover.h: what an interrupted
+ * apply left, finished or refused by the next open).
+ *
  * The caller decides which records go (retention is policy) and holds the
  * prune lock (lock.h), so no writer runs meanwhile. The transaction:
  *   1. each doomed record is replaced by its signed tombstone (chains verify);
