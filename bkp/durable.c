@@ -547,6 +547,16 @@ int bkp_durable_link(int fd, const char *tmp, const char *path)
     return rc;
 }
 
+int bkp_durable_link_name(const char *from, const char *to)
+{
+    if (link(from, to) < 0)
+        return -errno;
+    char *dir = parent_of(to);
+    int rc = dir ? bkp_fsync_dir(dir) : -ENOMEM;
+    free(dir);
+    return rc;
+}
+
 int bkp_durable_rename(const char *from, const char *to, unsigned flags)
 {
     /* The rename is atomic; only the folder's fsync makes it survive a crash

@@ -84,6 +84,9 @@ int bkp_durable_truncate(int fd, uint64_t len) __attribute__((warn_unused_result
  * writer's own sweep. */
 int bkp_durable_link(int fd, const char *tmp, const char *path)
     __attribute__((warn_unused_result));
+/* Give the existing file `from` the second name `to` (-EEXIST when taken)
+ * and fsync the folder of `to`. */
+int bkp_durable_link_name(const char *from, const char *to) __attribute__((warn_unused_result));
 /* Rename `from` to `to` (with BKP_DURABLE_NOREPLACE, -EEXIST when `to`
  * exists) and fsync the folder of `to`, and of `from` when it differs. */
 int bkp_durable_rename(const char *from, const char *to, unsigned flags)
