@@ -484,8 +484,8 @@ int bkp_fsync_fd(int fd)
 
 int bkp_durable_create(const char *path, mode_t mode, bool append)
 {
-    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | (append ? O_APPEND : 0),
-                  mode);
+    int fd = open(
+        path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | (append ? O_APPEND : 0), mode);
     return fd < 0 ? -errno : fd;
 }
 
@@ -563,7 +563,8 @@ int bkp_durable_rename(const char *from, const char *to, unsigned flags)
      * (before it, a crash may find the old name again, which every caller's
      * recovery treats as "the rename did not happen" and repeats). */
     int rc = (flags & BKP_DURABLE_NOREPLACE) ? rename_noreplace(from, to)
-                                             : rename(from, to) < 0 ? -errno : 0;
+             : rename(from, to) < 0          ? -errno
+                                             : 0;
     if (rc)
         return rc;
     char *td = parent_of(to), *fd = parent_of(from);

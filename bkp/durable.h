@@ -82,8 +82,7 @@ int bkp_durable_truncate(int fd, uint64_t len) __attribute__((warn_unused_result
  * `path` exists), unlink `tmp`, fsync the folder. Whoever reads `path` sees
  * the whole file or none; a crash before the unlink leaves `tmp` for the
  * writer's own sweep. */
-int bkp_durable_link(int fd, const char *tmp, const char *path)
-    __attribute__((warn_unused_result));
+int bkp_durable_link(int fd, const char *tmp, const char *path) __attribute__((warn_unused_result));
 /* Give the existing file `from` the second name `to` (-EEXIST when taken)
  * and fsync the folder of `to`. */
 int bkp_durable_link_name(const char *from, const char *to) __attribute__((warn_unused_result));
@@ -92,8 +91,8 @@ int bkp_durable_link_name(const char *from, const char *to) __attribute__((warn_
 int bkp_durable_rename(const char *from, const char *to, unsigned flags)
     __attribute__((warn_unused_result));
 /* The same relative to open folders, following no link on the way. */
-int bkp_durable_rename_at(int fromdir, const char *from, int todir, const char *to,
-                          unsigned flags) __attribute__((warn_unused_result));
+int bkp_durable_rename_at(int fromdir, const char *from, int todir, const char *to, unsigned flags)
+    __attribute__((warn_unused_result));
 /* fsync an open folder (or file); EINVAL (a file system that cannot) is 0. */
 int bkp_fsync_fd(int fd);
 /* Unlink `name` in the folder `dirfd` and fsync the folder: the deletion

@@ -197,9 +197,9 @@ static int write_intent(bkp_repo *r, const char *ldir, bkp_intent *in)
  * read) fails the plan, and nothing is deleted.
  */
 typedef struct plan {
-    uint32_t np;   /* packs in the index */
+    uint32_t np;     /* packs in the index */
     bkp_index *used; /* every blob a remaining generation needs */
-    sweep s;       /* per pack: blobs and bytes, all and live */
+    sweep s;         /* per pack: blobs and bytes, all and live */
     bool *dead, *moving;
     bkp_intent intent;
 } plan;
@@ -286,8 +286,8 @@ static int plan_packs(plan *p, const bkp_index *x, const char *pdir, bkp_prune_r
 
 /* Step 2 and the choice of step 3: mark, then judge the packs (`p` from
  * plan_alloc). */
-static int make_plan(bkp_repo *r, bkp_gen *const *doomed, size_t ndoomed, const char *pdir,
-                     plan *p, bkp_prune_result *res)
+static int make_plan(bkp_repo *r, bkp_gen *const *doomed, size_t ndoomed, const char *pdir, plan *p,
+                     bkp_prune_result *res)
 {
     const bkp_index *x = bkp_repo_index(r);
     /* In a dry run the doomed records are still there: mark skips them. */
@@ -384,8 +384,8 @@ int bkp_prune(bkp_repo *r, bkp_gen *const *doomed, size_t ndoomed, bool dry_run,
     char *pdir = bkp_repo_subpath(r, "packs");
     plan p = {0};
     /* Everything the plan needs is allocated before anything is deleted. */
-    int rc = !idir || !ldir || !pdir ? -ENOMEM
-                                     : plan_alloc(&p, bkp_index_pack_count(bkp_repo_index(r)));
+    int rc =
+        !idir || !ldir || !pdir ? -ENOMEM : plan_alloc(&p, bkp_index_pack_count(bkp_repo_index(r)));
     if (!rc)
         rc = records_readable(r);
 

@@ -226,8 +226,7 @@ static void reject(const rdirs *d, const char *repo, const char *why, unsigned h
     for (int n = 0; x == -EEXIST && n < 100; n++) {
         snprintf(to, sizeof(to), "%s.rejected-%lld%s%.0d", BKP_INTENT_FILE, (long long)time(NULL),
                  n ? "-" : "", n);
-        x = bkp_durable_rename_at(d->locks, BKP_INTENT_FILE, d->locks, to,
-                                  BKP_DURABLE_NOREPLACE);
+        x = bkp_durable_rename_at(d->locks, BKP_INTENT_FILE, d->locks, to, BKP_DURABLE_NOREPLACE);
     }
     char fate[96];
     snprintf(fate, sizeof(fate), "%s%s", x ? "could not be set aside: " : "set aside as ",
@@ -237,8 +236,9 @@ static void reject(const rdirs *d, const char *repo, const char *why, unsigned h
               "executed and nothing was deleted; %s%s. If no prune of this repository was "
               "interrupted, someone wrote it there: check who can write to %s, then run `bkp "
               "verify`",
-              repo, BKP_INTENT_FILE, why, x ? "it could not be set aside: " : "it was set aside as ",
-              x ? bkp_strerror(x) : to, repo);
+              repo, BKP_INTENT_FILE, why,
+              x ? "it could not be set aside: " : "it was set aside as ", x ? bkp_strerror(x) : to,
+              repo);
 }
 
 /* The intent file of `d`, checked: 0 with `in`, -ENOENT when there is none,
@@ -291,8 +291,8 @@ int bkp_prune_recover(const char *repo, const bkp_keys *k, unsigned how, bool *f
     rc = load_intent(&d, k, &in, &why);
     /* A live prune is doing it now; a dead one left it to us. A read-only
      * open leaves locks alone (judging one stale would remove it). */
-    if (rc == -ENOENT || (!(how & (BKP_RECOVER_MINE | BKP_RECOVER_READONLY)) &&
-                          bkp_lock_is_held(repo, "prune"))) {
+    if (rc == -ENOENT ||
+        (!(how & (BKP_RECOVER_MINE | BKP_RECOVER_READONLY)) && bkp_lock_is_held(repo, "prune"))) {
         rc = 0;
         goto out;
     }
