@@ -307,21 +307,25 @@ static int reindex_orphans(bkp_repo *r)
                         : bkp_pack_read_trailer(fd, (uint64_t)st.st_size, r->keys, &ents, &cnt);
             /* Another process's pack, maybe killed before its fsyncs: make
              * it durable before a segment (and then a record) relies on it. */
-            if (!x && !(r->flags & BKP_REPO_READONLY))
-                x = bkp_fsync_fd(fd);
+            bool rw = !(r->flags & BKP_REPO_READONLY);
+            int sync = !x && rw ? bkp_fsync_fd(fd) : 0;
             if (fd >= 0)
                 close(fd);
             /* And its name: a segment naming a pack whose directory entry a
              * crash could still take away would be a record's missing pack.
              * When it cannot be made durable the pack is not adopted now;
              * the next open tries again, nothing is lost meanwhile. */
-            if (!x && !(r->flags & BKP_REPO_READONLY))
-                x = bkp_fsync_dir(dir);
+            if (!x && !sync && rw)
+                sync = bkp_fsync_dir(dir);
             if (x) {
                 bkp_warn(
                     "pack %s is not indexed and its trailer is unreadable (%s); run `bkp verify "
                     "--read-data`",
                     p, bkp_strerror(x));
+            } else if (sync) {
+                bkp_warn("pack %s is not indexed: it cannot be made durable (%s); the next "
+                         "backup tries again",
+                         p, bkp_strerror(sync));
             } else if (!(rc = bkp_repo_add_pack(r, id, ents, cnt))) {
                 found++;
             }
