@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -17,6 +16,7 @@
 #include "bkp/clock.h"
 #include "bkp/durable.h"
 #include "bkp/generation.h"
+#include "bkp/lock.h"
 #include "bkp/log.h"
 
 static char *command_line;
@@ -71,9 +71,13 @@ static int last_line(int fd, uint64_t size, uint64_t *seq, uint8_t hash[32], uin
         /* torn: cut back to the last newline */
         while (end && buf[end - 1] != '\n')
             end--;
-        if (cut && (ftruncate(fd, (off_t)(size - want + end)) < 0 || fsync(fd) < 0)) {
+        /* A kill during an append leaves a prefix of one record after the
+         * last newline (bkp_durable_append); the next appender cuts it,
+         * durably, and says so in its own record ("recovered"). */
+        int x = cut ? bkp_durable_truncate(fd, size - want + end) : 0;
+        if (x) {
             free(buf);
-            return -errno;
+            return x;
         }
         *torn = true;
     }
@@ -192,11 +196,11 @@ int bkp_audit_append(bkp_repo *r, const bkp_audit_rec *rec)
             goto quiet;
         fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
     }
-    /* One writer at a time: the chain never forks, lines never interleave. */
-    if (fd < 0 || flock(fd, LOCK_EX) < 0) {
-        rc = -errno;
+    /* One writer at a time: the chain never forks, lines never interleave.
+     * The log itself is the lock (lock.h: a flock held while appending). */
+    rc = fd < 0 ? -errno : bkp_lock_fd(fd, true);
+    if (rc)
         goto out;
-    }
     struct stat st;
     if (fstat(fd, &st) < 0) {
         rc = -errno;
@@ -239,11 +243,12 @@ static int start_log(bkp_repo *r, const bkp_audit_rec *rec, const bkp_audit_head
         rc = -ENOMEM;
     else if (mkdir(dir, 0700) < 0 && errno != EEXIST)
         rc = -errno;
-    if (!rc && (fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_CREAT | O_EXCL,
-                          0600)) < 0)
-        rc = -errno;
+    if (!rc && (fd = bkp_durable_create(path, 0600, true)) < 0)
+        rc = fd;
     struct stat st;
-    if (!rc && (flock(fd, LOCK_EX) < 0 || fstat(fd, &st) < 0))
+    if (!rc)
+        rc = bkp_lock_fd(fd, true);
+    if (!rc && fstat(fd, &st) < 0)
         rc = -errno;
     if (!rc && st.st_size)
         rc = -EEXIST; /* somebody wrote it meanwhile */
@@ -328,13 +333,16 @@ int bkp_audit_restart(bkp_repo *r, const char *reason, char *found, size_t n)
     fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0 && errno == ENOENT) {
         existed = false;
-        fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_CREAT | O_EXCL, 0600);
+        fd = bkp_durable_create(path, 0600, true);
+        if (fd < 0)
+            errno = -fd;
     }
     struct stat st;
-    if (fd < 0 || flock(fd, LOCK_EX) < 0 || fstat(fd, &st) < 0) {
+    rc = fd < 0 ? -errno : bkp_lock_fd(fd, true);
+    if (!rc && fstat(fd, &st) < 0)
         rc = -errno;
+    if (rc)
         goto out;
-    }
     if ((rc = last_line(fd, (uint64_t)st.st_size, &seq, last, prev, &have, &torn, true)))
         goto out;
     hrc = bkp_audit_head_read(hpath, bkp_keys_sign_pk(bkp_repo_keys(r)), &h);
@@ -431,14 +439,15 @@ static int append_line(bkp_repo *r, int fd, const char *dir, const bkp_audit_rec
     size_t len = strlen(line);
     crypto_generichash(mine, 32, (const uint8_t *)line, len, NULL, 0);
     line[len] = '\n'; /* json_dumps leaves room only for the NUL: it becomes the newline */
-    /* One write of the whole line, then fsync before anyone reports success;
+    /* One write of the whole line, then fsync before anyone reports success
+     * (and the folder's fsync with the first record, whose file may be new);
      * the marker moves only after the line is durable, so it never names a
-     * record the log could lose in a crash. */
-    rc = bkp_write_full(fd, line, len + 1);
-    if (!rc && fsync(fd) < 0)
-        rc = -errno;
-    if (!rc && !have)
-        rc = bkp_fsync_dir(dir);
+     * record the log could lose in a crash. A kill before the fsync leaves
+     * the log as it was or with a torn end, which the next append cuts; a
+     * kill between the fsync and the marker leaves a marker one record
+     * behind, which the next append accepts (the record after the marker's
+     * chains to it) and moves on. */
+    rc = bkp_durable_append(fd, line, len + 1, have ? NULL : dir);
     if (!rc)
         rc = bkp_audit_head_write(r, dir, seq + 1, mine, role);
 out:

@@ -149,11 +149,8 @@ int bkp_copy_pack(bkp_repo *src, bkp_repo *dst, const uint8_t id[BKP_ID_LEN], bo
         (rc = bkp_dfile_write(&f, data.data, data.len)))
         goto written;
     /* Read back what the medium holds, not what the page cache remembers. */
-    if (fdatasync(f.fd) < 0) {
-        rc = -errno;
+    if ((rc = bkp_dfile_sync(&f)))
         goto written;
-    }
-    (void)posix_fadvise(f.fd, 0, 0, POSIX_FADV_DONTNEED);
     if ((rc = bkp_read_file(f.tmp, &back, PACK_MAX)))
         goto written;
     rc = bkp_pack_check(bkp_repo_keys(dst), back.data, back.len, id, &ents, &n);
@@ -177,8 +174,11 @@ int bkp_copy_pack(bkp_repo *src, bkp_repo *dst, const uint8_t id[BKP_ID_LEN], bo
         snprintf(aside, sizeof(aside), ".damaged-%s", hex);
         char *ap = bkp_path_join(todir, aside);
         (void)bkp_immutable(to, false);
-        if (ap && rename(to, ap) < 0 && errno != ENOENT) {
-            rc = -errno;
+        /* Durably renamed before the good copy takes the name: a crash in
+         * between leaves the pack missing under its name and kept aside,
+         * which `verify` reports and the next repair fills again. */
+        rc = ap ? bkp_durable_rename(to, ap, 0) : -ENOMEM;
+        if (rc && rc != -ENOENT) { /* already gone: nothing to set aside */
             bkp_error("cannot set the damaged pack %s aside: %s", to, bkp_strerror(rc));
             free(ap);
             goto out;
@@ -385,8 +385,11 @@ static int set_aside_copy(const char *dir, const char *to, uint64_t restart_seq)
     snprintf(name, sizeof(name), "primary-before-restart-%llu-%s.jsonl",
              (unsigned long long)restart_seq, when);
     char *aside = bkp_path_join(dir, name);
-    int rc = !aside ? -ENOMEM : link(to, aside) < 0 && errno != EEXIST ? -errno : 0;
-    if (!rc)
+    /* A second name for the same bytes, durable before the log is replaced;
+     * the name already there (a restart repeated within the second) keeps
+     * the same bytes. */
+    int rc = !aside ? -ENOMEM : bkp_durable_link_name(to, aside);
+    if (rc == -EEXIST)
         rc = bkp_fsync_dir(dir);
     free(aside);
     return rc;

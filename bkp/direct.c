@@ -7,7 +7,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "bkp/durable.h"
+#include "bkp/fdio.h"
 
 /* Buffers are kept for the next file: a backup streams one pack after
  * another from short-lived threads, and fresh memory for each (or heap arenas

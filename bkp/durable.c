@@ -33,60 +33,6 @@ char *bkp_path_join(const char *a, const char *b)
     return p;
 }
 
-int bkp_write_full(int fd, const void *buf, size_t len)
-{
-    const uint8_t *p = buf;
-    while (len) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-int bkp_pread_full(int fd, void *buf, size_t len, uint64_t off)
-{
-    uint8_t *p = buf;
-    while (len) {
-        ssize_t n = pread(fd, p, len, (off_t)off);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        if (n == 0)
-            return -EIO;
-        p += n;
-        len -= (size_t)n;
-        off += (uint64_t)n;
-    }
-    return 0;
-}
-
-int bkp_pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
-{
-    const uint8_t *p = buf;
-    while (len) {
-        ssize_t n = pwrite(fd, p, len, (off_t)off);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        if (n == 0)
-            return -EIO;
-        p += n;
-        len -= (size_t)n;
-        off += (uint64_t)n;
-    }
-    return 0;
-}
-
 int bkp_open_deep(int dirfd, const char *path, int flags)
 {
     char *copy = strdup(path), *save = NULL;
@@ -265,7 +211,9 @@ int bkp_dfile_open(bkp_dfile *f, const char *dir, unsigned flags)
         return r;
     }
     /* Held until the file is closed: the clean-up pass of another process
-     * (another PID namespace with the same host name) sees it is alive. */
+     * (another PID namespace with the same host name) sees it is alive. The
+     * flock of lock.h, but excluding nobody: a liveness mark (durable.c
+     * needs nothing of lock.c, which writes through it). */
     (void)flock(f->fd, LOCK_EX | LOCK_NB);
     if (flags & BKP_DURABLE_DIRECT) {
         /* Without the memory or a thread for it, the file is written the
@@ -329,6 +277,21 @@ static int rename_noreplace(const char *from, const char *to)
     return rename(from, to) < 0 ? -errno : 0;
 }
 
+/*
+ * The recipe, and what a kill at each point leaves:
+ *  - while writing, or before the rename: only the temporary file
+ *    ".tmp-HOST-PID-RANDOM", which no reader takes for an object (readers
+ *    skip dot names); bkp_durable_cleanup removes it at the next open once
+ *    its writer is dead and its flock free;
+ *  - after the file's fsync and the rename, before the folder's fsync: the
+ *    file is whole under one of its two names; after a crash of the
+ *    machine the rename may be undone, which leaves the first case;
+ *  - after the folder's fsync: the object, whole, under its name.
+ * The file's fsync comes before the rename, so no crash can leave the name
+ * with fewer bytes than were written (the ordering ext4 does not promise
+ * without it). No-replace makes "already there" -EEXIST for objects named
+ * by their content, so a racing writer never replaces a sealed object.
+ */
 int bkp_dfile_commit(bkp_dfile *f, const char *dir, const char *name, unsigned flags)
 {
     char *dst = NULL;
@@ -512,4 +475,142 @@ static int remove_one(const char *path, const struct stat *st, int flag, struct 
 int bkp_remove_tree(const char *path)
 {
     return nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS) < 0 ? -errno : 0;
+}
+
+int bkp_fsync_fd(int fd)
+{
+    return fsync(fd) < 0 && errno != EINVAL ? -errno : 0;
+}
+
+int bkp_durable_create(const char *path, mode_t mode, bool append)
+{
+    int fd = open(
+        path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | (append ? O_APPEND : 0), mode);
+    return fd < 0 ? -errno : fd;
+}
+
+/*
+ * An append-only file (the audit log) is the one durable file changed in
+ * place. Its safety rests on three facts: a record goes out in one write()
+ * of O_APPEND, so concurrent appenders (serialised by the caller's lock
+ * anyway) never interleave inside a record; the fsync comes before anyone is
+ * told the record exists, so a record reported is a record kept; and a kill
+ * during the write leaves at most a prefix of this one record after the last
+ * newline, which the next appender cuts (bkp_durable_truncate) and records
+ * that it did. Nothing before the end is ever touched.
+ */
+int bkp_durable_append(int fd, const void *buf, size_t len, const char *dir)
+{
+    int rc = bkp_write_full(fd, buf, len);
+    if (!rc && fsync(fd) < 0)
+        rc = -errno;
+    /* A new file's name lives in its folder: without this fsync a crash
+     * could keep the folder without the file, and the record with it. */
+    if (!rc && dir)
+        rc = bkp_fsync_dir(dir);
+    return rc;
+}
+
+int bkp_durable_truncate(int fd, uint64_t len)
+{
+    /* Cut, then fsync: a crash between them leaves the torn end, which the
+     * next appender finds and cuts again; never a cut into a whole record. */
+    if (ftruncate(fd, (off_t)len) < 0 || fsync(fd) < 0)
+        return -errno;
+    return 0;
+}
+
+/* The folder part of `path` (a copy), for its fsync. */
+static char *parent_of(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s == path ? strdup("/") : s ? strndup(path, (size_t)(s - path)) : strdup(".");
+}
+
+int bkp_durable_link(int fd, const char *tmp, const char *path)
+{
+    /*
+     * The bytes are durable before the name appears (fsync, then link), and
+     * link() fails when the name exists, so a reader of `path` sees a whole
+     * file or none, and two publishers never replace each other. A kill
+     * after the link and before the unlink leaves `tmp` beside the real
+     * name: harmless, the caller's sweep removes it.
+     */
+    if (fsync(fd) < 0)
+        return -errno;
+    if (link(tmp, path) < 0)
+        return -errno;
+    (void)unlink(tmp);
+    char *dir = parent_of(path);
+    int rc = dir ? bkp_fsync_dir(dir) : -ENOMEM;
+    free(dir);
+    return rc;
+}
+
+int bkp_durable_link_name(const char *from, const char *to)
+{
+    if (link(from, to) < 0)
+        return -errno;
+    char *dir = parent_of(to);
+    int rc = dir ? bkp_fsync_dir(dir) : -ENOMEM;
+    free(dir);
+    return rc;
+}
+
+int bkp_durable_rename(const char *from, const char *to, unsigned flags)
+{
+    /* The rename is atomic; only the folder's fsync makes it survive a crash
+     * (before it, a crash may find the old name again, which every caller's
+     * recovery treats as "the rename did not happen" and repeats). */
+    int rc = (flags & BKP_DURABLE_NOREPLACE) ? rename_noreplace(from, to)
+             : rename(from, to) < 0          ? -errno
+                                             : 0;
+    if (rc)
+        return rc;
+    char *td = parent_of(to), *fd = parent_of(from);
+    rc = !td || !fd ? -ENOMEM : bkp_fsync_dir(td);
+    if (!rc && strcmp(td, fd) != 0)
+        rc = bkp_fsync_dir(fd);
+    free(td);
+    free(fd);
+    return rc;
+}
+
+int bkp_durable_rename_at(int fromdir, const char *from, int todir, const char *to, unsigned flags)
+{
+    int rc = renameat2(fromdir, from, todir, to,
+                       (flags & BKP_DURABLE_NOREPLACE) ? RENAME_NOREPLACE : 0) < 0
+                 ? -errno
+                 : 0;
+    if (rc)
+        return rc;
+    rc = bkp_fsync_fd(todir);
+    if (!rc && fromdir != todir)
+        rc = bkp_fsync_fd(fromdir);
+    return rc;
+}
+
+int bkp_durable_unlink_at(int dirfd, const char *name)
+{
+    if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
+        return -errno;
+    return bkp_fsync_fd(dirfd);
+}
+
+int bkp_dfile_sync(bkp_dfile *f)
+{
+    int rc = f->err;
+    if (!rc && f->direct) {
+        /* What the direct writer holds goes out; the rest of the file, if
+         * any, is written the ordinary way. */
+        rc = f->err = bkp_direct_end(f->direct);
+        bkp_direct_free(f->direct);
+        free(f->direct);
+        f->direct = NULL;
+    }
+    if (!rc && fdatasync(f->fd) < 0)
+        rc = -errno;
+    if (!rc)
+        (void)posix_fadvise(f->fd, 0, 0, POSIX_FADV_DONTNEED);
+    return rc;
 }

@@ -21,6 +21,7 @@
 #include <sys/types.h>
 
 #include "bkp/bytes.h"
+#include "bkp/fdio.h"
 
 enum {
     BKP_DURABLE_NOREPLACE = 1, /* fail with -EEXIST if the name exists */
@@ -33,7 +34,9 @@ enum {
 int bkp_durable_write(const char *dir, const char *name, const void *buf, size_t len,
                       unsigned flags) __attribute__((warn_unused_result));
 
-/* A file being written in steps; commit publishes it, abort removes it. */
+/* A file being written in steps; commit publishes it, abort removes it.
+ * Callers write through bkp_dfile_write and sync through bkp_dfile_sync, and
+ * never use `fd` themselves: its bytes may still be in the direct writer. */
 typedef struct bkp_dfile {
     int fd;
     char *dir;
@@ -52,6 +55,53 @@ int bkp_dfile_commit(bkp_dfile *f, const char *dir, const char *name, unsigned f
 void bkp_dfile_abort(bkp_dfile *f);
 
 int bkp_fsync_dir(const char *dir);
+
+/*
+ * The other durable steps, for what is not a whole new file: each ends with
+ * the fsyncs that make it survive a crash, and returns their failure (a
+ * caller may decide to go on, but says so where it does).
+ */
+
+/* Create `path` exclusively (O_EXCL, no link followed) with `mode`, open for
+ * reading and writing, and with O_APPEND when `append`: the descriptor, or a
+ * negative errno (-EEXIST when the name is taken). The file is empty and its
+ * name not yet durable: the caller writes, then bkp_durable_append (which
+ * fsyncs the folder on the first record) or bkp_durable_link. */
+int bkp_durable_create(const char *path, mode_t mode, bool append);
+/* Append `len` bytes to `fd` (opened O_APPEND) in one write, then fsync it;
+ * with `dir`, fsync that folder too (the first record of a new file: its
+ * name must survive with it). A crash leaves the file as it was, or with a
+ * prefix of the bytes at its end (a torn record), never anything else: a
+ * reader of an append-only file cuts a torn end (bkp_durable_truncate). */
+int bkp_durable_append(int fd, const void *buf, size_t len, const char *dir)
+    __attribute__((warn_unused_result));
+/* Cut `fd` back to `len` bytes and fsync it: a torn end removed. */
+int bkp_durable_truncate(int fd, uint64_t len) __attribute__((warn_unused_result));
+/* Publish the file written as `tmp` (open as `fd`, which stays open for the
+ * caller) under `path`, never replacing it: fsync `fd`, link (-EEXIST when
+ * `path` exists), unlink `tmp`, fsync the folder. Whoever reads `path` sees
+ * the whole file or none; a crash before the unlink leaves `tmp` for the
+ * writer's own sweep. */
+int bkp_durable_link(int fd, const char *tmp, const char *path) __attribute__((warn_unused_result));
+/* Give the existing file `from` the second name `to` (-EEXIST when taken)
+ * and fsync the folder of `to`. */
+int bkp_durable_link_name(const char *from, const char *to) __attribute__((warn_unused_result));
+/* Rename `from` to `to` (with BKP_DURABLE_NOREPLACE, -EEXIST when `to`
+ * exists) and fsync the folder of `to`, and of `from` when it differs. */
+int bkp_durable_rename(const char *from, const char *to, unsigned flags)
+    __attribute__((warn_unused_result));
+/* The same relative to open folders, following no link on the way. */
+int bkp_durable_rename_at(int fromdir, const char *from, int todir, const char *to, unsigned flags)
+    __attribute__((warn_unused_result));
+/* fsync an open folder (or file); EINVAL (a file system that cannot) is 0. */
+int bkp_fsync_fd(int fd);
+/* Unlink `name` in the folder `dirfd` and fsync the folder: the deletion
+ * survives a crash. ENOENT is 0 (already gone: a repeated step). */
+int bkp_durable_unlink_at(int dirfd, const char *name) __attribute__((warn_unused_result));
+/* fdatasync the file being written and drop it from the page cache, so that
+ * a read of f->tmp that follows reads the medium, not memory: the read-back
+ * of a copy. */
+int bkp_dfile_sync(bkp_dfile *f) __attribute__((warn_unused_result));
 /* mkdir -p with `mode`; existing directories are fine. */
 int bkp_mkdir_p(const char *path, mode_t mode);
 /* Read a whole file of at most `max` bytes into `out` (reset first). Only a
@@ -65,10 +115,6 @@ int bkp_open_regular(const char *path);
 /* The same for `name` in the directory `dirfd`, following no symbolic link:
  * anything but a regular file (a FIFO, a device) is -EBADMSG, unread. */
 int bkp_read_file_at(int dirfd, const char *name, bkp_buf *out, size_t max);
-/* pread exactly `len` bytes; -EIO on a short file. */
-int bkp_pread_full(int fd, void *buf, size_t len, uint64_t off);
-int bkp_write_full(int fd, const void *buf, size_t len);
-int bkp_pwrite_full(int fd, const void *buf, size_t len, uint64_t off);
 
 /* Remove stale temporary files (of dead processes on this host) in `dir`. */
 void bkp_durable_cleanup(const char *dir);

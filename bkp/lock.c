@@ -101,6 +101,29 @@ int bkp_lock_parse(const char *buf, size_t len, bkp_lock_info *out)
     return 0;
 }
 
+int bkp_lock_fd(int fd, bool wait)
+{
+    while (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) < 0) {
+        if (errno == EINTR && wait)
+            continue;
+        return errno == EWOULDBLOCK ? -EBUSY : -errno;
+    }
+    return 0;
+}
+
+int bkp_lock_file(const char *path)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return -errno;
+    int rc = bkp_lock_fd(fd, true);
+    if (rc) {
+        close(fd);
+        return rc;
+    }
+    return fd;
+}
+
 /* Read lock file `name` of `dirfd`: the descriptor (to flock) or a negative
  * errno; -EBADMSG for anything but a regular file of at most BKP_LOCK_MAX
  * bytes (a FIFO must not hang us, a huge file not be read). `desc` says who
@@ -144,7 +167,7 @@ static bool holder_alive(int fd, const bkp_lock_info *info, bool parsed)
     gethostname(myhost, sizeof(myhost) - 1);
     if (parsed && strcmp(info->host, myhost) != 0)
         return true;
-    return flock(fd, LOCK_EX | LOCK_NB) != 0;
+    return bkp_lock_fd(fd, false) != 0;
 }
 
 /* A temporary lock file (".tmp-lock-HOST-PID-TIME", or "-PID-TIME" from an
@@ -210,7 +233,7 @@ static void sweep_tmp(int dirfd)
         bool gone = here && kill((pid_t)pid, 0) < 0 && errno == ESRCH;
         bool old = fstat(t, &st) == 0 && now - st.st_mtime > TMP_LOCK_MAX_AGE &&
                    now - when > TMP_LOCK_MAX_AGE;
-        if (S_ISREG(st.st_mode) && (gone || old) && flock(t, LOCK_EX | LOCK_NB) == 0 &&
+        if (S_ISREG(st.st_mode) && (gone || old) && bkp_lock_fd(t, false) == 0 &&
             fstatat(dirfd, e->d_name, &again, AT_SYMLINK_NOFOLLOW) == 0 &&
             again.st_ino == st.st_ino && again.st_dev == st.st_dev &&
             unlinkat(dirfd, e->d_name, 0) == 0)
@@ -253,16 +276,22 @@ static int publish(const char *dir, const char *path, const char *command, int *
     unlink(tmp);
     /* 0644: a lock names who holds it, nothing secret, and every user of the
      * repository must be able to read it (an unreadable lock counts as held). */
-    int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    int rc = fd < 0 ? -errno : 0;
-    if (!rc && flock(fd, LOCK_EX | LOCK_NB) != 0)
-        rc = -errno;
+    int fd = bkp_durable_create(tmp, 0644, false);
+    int rc = fd < 0 ? fd : 0;
+    if (!rc)
+        rc = bkp_lock_fd(fd, false);
     if (!rc)
         rc = bkp_write_full(fd, text, (size_t)len);
-    if (!rc && fsync(fd) < 0)
-        rc = -errno;
-    if (!rc && link(tmp, path) < 0)
-        rc = -errno;
+    /* fsync, link (which fails when the lock exists), folder fsync: a kill
+     * before the link leaves only the temporary file, which sweep_tmp
+     * removes once its flock is free; after it, a whole lock whose flock
+     * dies with us, which the next taker on this host takes over. A lock
+     * whose name may not survive a crash is not reported as taken. */
+    if (!rc) {
+        rc = bkp_durable_link(fd, tmp, path);
+        if (rc && rc != -EEXIST)
+            unlink_if_same(path, fd);
+    }
     unlink(tmp);
     free(tmp);
     if (rc) {
@@ -270,7 +299,6 @@ static int publish(const char *dir, const char *path, const char *command, int *
             close(fd);
         return rc;
     }
-    (void)bkp_fsync_dir(dir);
     *out = fd;
     return 0;
 }

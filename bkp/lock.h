@@ -6,6 +6,15 @@
  * as long as the holder lives. A lock whose holder is dead — its pid gone on
  * this host, and its flock free — is stale: it is taken over, with a warning.
  * A lock held by another host is never guessed stale.
+ *
+ * Every lock of the program is the same mechanism: an exclusive flock(2) on
+ * an open descriptor, held until the descriptor is closed, so the kernel
+ * drops it when its holder dies and no lock outlives a crash. bkp_lock_fd
+ * takes it; the named locks below add a file saying who holds it (for the
+ * message and for another host); bkp_lock_file is the same on one file for
+ * a short update (the audit log's append, the media registry). The only
+ * other flock is durable.c's on its own temporary files, which marks them
+ * alive for the clean-up pass and excludes nobody.
  */
 #ifndef BKP_LOCK_H
 #define BKP_LOCK_H
@@ -29,6 +38,13 @@ int bkp_lock_parse(const char *buf, size_t len, bkp_lock_info *out);
 /* Parse a temporary lock file's name ".tmp-lock-HOST-PID-TIME" (HOST
  * empty in the form without it): 0, or -EBADMSG. */
 int bkp_lock_tmp_parse(const char *name, char *host, size_t n, long *pid, long long *when);
+
+/* Hold an exclusive flock on `fd` until it is closed. With `wait`, block
+ * until it is free; without, -EBUSY when someone holds it. 0 or -errno. */
+int bkp_lock_fd(int fd, bool wait) __attribute__((warn_unused_result));
+/* Open `path` (created 0600 if missing, no link followed) and hold it with
+ * bkp_lock_fd, waiting: the descriptor, to close when done, or -errno. */
+int bkp_lock_file(const char *path);
 
 /* Locks name the repository by its path, so a writer can hold one before it
  * opens the repository (whose open may write: clean-up, re-indexing).

@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,6 +14,7 @@
 #include "bkp/clock.h"
 #include "bkp/durable.h"
 #include "bkp/generation.h"
+#include "bkp/lock.h"
 #include "bkp/log.h"
 #include "bkp/pubkey.h"
 #include "bkp/reread.h"
@@ -309,9 +309,9 @@ int bkp_media_update(bkp_repo *r, const char *name, int (*fn)(json_t *entry, voi
     }
     if ((rc = bkp_mkdir_p(dir, 0700)))
         goto out;
-    fd = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0 || flock(fd, LOCK_EX) < 0) {
-        rc = -errno;
+    /* One update of the registry at a time (lock.h). */
+    if ((fd = bkp_lock_file(lockp)) < 0) {
+        rc = fd;
         goto out;
     }
     j = bkp_media_get(r, name);
@@ -343,9 +343,8 @@ int bkp_media_forget(bkp_repo *r, const char *name)
         rc = -EINVAL;
         goto out;
     }
-    fd = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0 || flock(fd, LOCK_EX) < 0)
-        rc = -errno;
+    if ((fd = bkp_lock_file(lockp)) < 0)
+        rc = fd;
     else if (unlink(path) < 0)
         rc = -errno;
     else

@@ -1,6 +1,11 @@
 /*
  * prune.h — delete generations and every pack no remaining generation needs.
  *
+ * Three steps, each in its own place: plan (prune.c, make_plan: what would
+ * go, nothing changed; a dry run stops there), apply (prune.c, apply_plan:
+ * the transaction below) and recover (prune_recover.h: what an interrupted
+ * apply left, finished or refused by the next open).
+ *
  * The caller decides which records go (retention is policy) and holds the
  * prune lock (lock.h), so no writer runs meanwhile. The transaction:
  *   1. each doomed record is replaced by its signed tombstone (chains verify);
@@ -24,6 +29,7 @@
 #include <stdint.h>
 
 #include "bkp/generation.h"
+#include "bkp/prune_recover.h"
 #include "bkp/repo.h"
 
 typedef struct bkp_prune_result {
@@ -34,35 +40,5 @@ typedef struct bkp_prune_result {
 
 int bkp_prune(bkp_repo *r, bkp_gen *const *doomed, size_t ndoomed, bool dry_run,
               bkp_prune_result *res) __attribute__((warn_unused_result));
-
-enum {
-    BKP_RECOVER_MINE = 1,     /* the caller holds the prune lock */
-    BKP_RECOVER_READONLY = 2, /* report only: delete, drop and rename nothing */
-};
-
-/* Finish an interrupted prune of the repository at `repo`, opened with `k`:
- * delete what its intent lists, or drop an intent from before its index was
- * written. Unless BKP_RECOVER_MINE, nothing is done while a live prune
- * holds the lock. Called by every open before the index is loaded.
- * Only an intent that passes every check is acted on: signed with `k`'s
- * key for this repository ID, every field well-formed (intent.h), and
- * written for this very copy (its new index here in full, and no segment
- * that stays naming a pack it deletes). One that fails is never executed:
- * a writable open sets it aside as locks/prune-intent.rejected-TIME, logs
- * why and what to do, and goes on (0); a read-only open only warns.
- * `*finished` (may be NULL) says whether packs and segments were deleted
- * (an index already loaded must then be reloaded). An error (an intent
- * that passed but could not be finished) must stop the caller: the packs
- * listed are not to be used. */
-int bkp_prune_recover(const char *repo, const bkp_keys *k, unsigned how, bool *finished)
-    __attribute__((warn_unused_result));
-
-/* The intents this process refused ("PATH: why; what became of it"), for
- * the audit log. */
-size_t bkp_prune_rejections(const char *const **out);
-
-/* Is pack `hex` listed for deletion by a pending prune intent that passes
- * the signature and format checks? */
-bool bkp_prune_doomed(const char *repo, const bkp_keys *k, const char *hex);
 
 #endif

@@ -23,7 +23,7 @@
 #include "bkp/layout.h"
 #include "bkp/log.h"
 #include "bkp/pack.h"
-#include "bkp/prune.h"
+#include "bkp/prune_recover.h"
 
 static const char *const subdirs[] = {"keys", "packs", "index", "generations", "cache", "locks"};
 
@@ -307,17 +307,25 @@ static int reindex_orphans(bkp_repo *r)
                         : bkp_pack_read_trailer(fd, (uint64_t)st.st_size, r->keys, &ents, &cnt);
             /* Another process's pack, maybe killed before its fsyncs: make
              * it durable before a segment (and then a record) relies on it. */
-            if (!x && !(r->flags & BKP_REPO_READONLY) && fsync(fd) < 0)
-                x = -errno;
+            bool rw = !(r->flags & BKP_REPO_READONLY);
+            int sync = !x && rw ? bkp_fsync_fd(fd) : 0;
             if (fd >= 0)
                 close(fd);
-            if (!x && !(r->flags & BKP_REPO_READONLY))
-                (void)bkp_fsync_dir(dir);
+            /* And its name: a segment naming a pack whose directory entry a
+             * crash could still take away would be a record's missing pack.
+             * When it cannot be made durable the pack is not adopted now;
+             * the next open tries again, nothing is lost meanwhile. */
+            if (!x && !sync && rw)
+                sync = bkp_fsync_dir(dir);
             if (x) {
                 bkp_warn(
                     "pack %s is not indexed and its trailer is unreadable (%s); run `bkp verify "
                     "--read-data`",
                     p, bkp_strerror(x));
+            } else if (sync) {
+                bkp_warn("pack %s is not indexed: it cannot be made durable (%s); the next "
+                         "backup tries again",
+                         p, bkp_strerror(sync));
             } else if (!(rc = bkp_repo_add_pack(r, id, ents, cnt))) {
                 found++;
             }
@@ -408,14 +416,21 @@ static void set_damaged_aside(bkp_repo *r)
         memcpy(to, r->damaged[i], l);
         memcpy(to + l, ".damaged", 9);
         (void)bkp_immutable(r->damaged[i], false);
-        if (rename(r->damaged[i], to) == 0)
+        /* Renamed, then the folder fsynced: a crash before the fsync may
+         * bring the damaged name back, and the next writable open finds it
+         * damaged again and repeats this; its packs are indexed from their
+         * trailers either way, so nothing a record needs is unreachable. */
+        int x = bkp_durable_rename(r->damaged[i], to, 0);
+        if (x)
+            bkp_warn("cannot set the damaged index segment %s aside (%s); the next writable "
+                     "open tries again",
+                     r->damaged[i], bkp_strerror(x));
+        else
             bkp_warn("index segment %s was damaged; its packs were indexed again from their own "
                      "trailers and it was renamed to %s",
                      r->damaged[i], to);
         free(to);
     }
-    if (r->ndamaged)
-        (void)bkp_fsync_dir(r->index_dir);
 }
 
 int bkp_repo_alloc(const char *path, unsigned flags, bkp_repo **out)

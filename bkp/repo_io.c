@@ -20,7 +20,7 @@
 #include "bkp/durable.h"
 #include "bkp/log.h"
 #include "bkp/pack.h"
-#include "bkp/prune.h"
+#include "bkp/prune_recover.h"
 
 /* Finish a detached writer outside the lock. */
 static int finish_pack(bkp_repo *r, bkp_pack_writer *w, uint32_t num)

@@ -137,6 +137,92 @@ static void test_write_publishes_content(void **state)
     assert_int_equal(count_tmp(f->dir), 0);
 }
 
+/* An append-only file: each append is whole, durable, and a torn end is cut
+ * back to the last whole record. */
+static void test_append_and_truncate(void **state)
+{
+    fixture *f = *state;
+    char path[320];
+    snprintf(path, sizeof(path), "%s/log", f->dir);
+    int fd = bkp_durable_create(path, 0600, true);
+    assert_true(fd >= 0);
+    assert_int_equal(bkp_durable_create(path, 0600, true), -EEXIST);
+    assert_int_equal(bkp_durable_append(fd, "one\n", 4, f->dir), 0);
+    assert_int_equal(bkp_durable_append(fd, "two\ntor", 8, NULL), 0);
+    assert_int_equal(bkp_durable_truncate(fd, 8), 0);
+    close(fd);
+    assert_content(f, "log", "one\ntwo\n");
+    assert_int_equal(mode_of(f, "log"), 0600);
+}
+
+/* A file published by link appears whole, never replaces, and its
+ * temporary name is gone; the descriptor stays the caller's. */
+static void test_link_publishes_once(void **state)
+{
+    fixture *f = *state;
+    char tmp[320], path[320], aside[320];
+    snprintf(tmp, sizeof(tmp), "%s/.tmp-x", f->dir);
+    snprintf(path, sizeof(path), "%s/lock", f->dir);
+    snprintf(aside, sizeof(aside), "%s/lock.again", f->dir);
+    int fd = bkp_durable_create(tmp, 0644, false);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "held", 4), 4);
+    assert_int_equal(bkp_durable_link(fd, tmp, path), 0);
+    assert_false(exists(f, ".tmp-x"));
+    assert_content(f, "lock", "held");
+    assert_int_equal(bkp_durable_link(fd, path, path), -EEXIST);
+    assert_int_equal(bkp_durable_link_name(path, aside), 0);
+    assert_int_equal(bkp_durable_link_name(path, aside), -EEXIST);
+    assert_content(f, "lock.again", "held");
+    close(fd);
+}
+
+/* Renames and deletions are durable steps that report what they could not
+ * do; a deletion of what is already gone is done. */
+static void test_rename_and_unlink(void **state)
+{
+    fixture *f = *state;
+    char a[320], b[320];
+    snprintf(a, sizeof(a), "%s/a", f->dir);
+    snprintf(b, sizeof(b), "%s/b", f->dir);
+    assert_int_equal(bkp_durable_write(f->dir, "a", "A", 1, 0), 0);
+    assert_int_equal(bkp_durable_write(f->dir, "b", "B", 1, 0), 0);
+    assert_int_equal(bkp_durable_rename(a, b, BKP_DURABLE_NOREPLACE), -EEXIST);
+    assert_content(f, "b", "B");
+    int dfd = open(f->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    assert_true(dfd >= 0);
+    assert_int_equal(bkp_durable_rename_at(dfd, "a", dfd, "c", BKP_DURABLE_NOREPLACE), 0);
+    assert_false(exists(f, "a"));
+    assert_content(f, "c", "A");
+    assert_int_equal(bkp_durable_rename(b, a, 0), 0);
+    assert_content(f, "a", "B");
+    assert_int_equal(bkp_durable_unlink_at(dfd, "c"), 0);
+    assert_false(exists(f, "c"));
+    assert_int_equal(bkp_durable_unlink_at(dfd, "c"), 0);
+    assert_int_equal(bkp_durable_rename(b, a, 0), -ENOENT);
+    close(dfd);
+}
+
+/* A read-back after bkp_dfile_sync reads the bytes written, and the file
+ * still commits. */
+static void test_dfile_sync(void **state)
+{
+    fixture *f = *state;
+    bkp_dfile df;
+    bkp_buf back;
+    bkp_buf_init(&back);
+    assert_int_equal(bkp_dfile_open(&df, f->dir, BKP_DURABLE_DIRECT), 0);
+    assert_int_equal(bkp_dfile_write(&df, "synced", 6), 0);
+    assert_int_equal(bkp_dfile_sync(&df), 0);
+    assert_int_equal(bkp_read_file(df.tmp, &back, 64), 0);
+    assert_int_equal(back.len, 6);
+    assert_memory_equal(back.data, "synced", 6);
+    assert_int_equal(bkp_dfile_commit(&df, f->dir, "s", BKP_DURABLE_NOREPLACE), 0);
+    assert_content(f, "s", "synced");
+    assert_int_equal(count_tmp(f->dir), 0);
+    bkp_buf_free(&back);
+}
+
 static void test_noreplace(void **state)
 {
     fixture *f = *state;
@@ -296,6 +382,10 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_write_publishes_content),
+        T(test_append_and_truncate),
+        T(test_link_publishes_once),
+        T(test_rename_and_unlink),
+        T(test_dfile_sync),
         T(test_noreplace),
         T(test_modes),
         T(test_private_readonly_stays_private),
