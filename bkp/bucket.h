@@ -172,4 +172,11 @@ int bkp_bucket_put_pack(bkp_s3 *s, bkp_repo *src, const uint8_t id[BKP_ID_LEN], 
                         bkp_s3_lock mode, time_t until, uint64_t *bytes)
     __attribute__((warn_unused_result));
 
+/* The JSON of a signed list of packs (SEQ.packs, FORMAT §9c), bytes already
+ * authenticated: it must name `dataset`, `seq` and `record` (the record's
+ * hash, hex); `fn` is called with each pack's hex ID (its non-zero return
+ * stops and is returned). -EBADMSG when it is not such a list. */
+int bkp_bucket_packs_parse(const uint8_t *text, size_t len, const char *dataset, uint32_t seq,
+                           const char *record, int (*fn)(const char *hex, void *ctx), void *ctx);
+
 #endif

@@ -75,4 +75,16 @@ int bucket_get_to(bkp_s3 *s, const char *key, const char *version, const char *p
  * unless a probe's canary) when it is no file of the layout. */
 const char *bucket_rel_of(const char *key, uint64_t *max);
 
+/* The newest BUCKET_FEW versions of one key (not delete markers), as a
+ * rotation looks back through the label's or the audit copy's. */
+#define BUCKET_FEW 16
+typedef struct bucket_few {
+    const char *key;
+    char v[BUCKET_FEW][BKP_S3_VERSION_MAX + 1];
+    size_t n;
+} bucket_few;
+/* Add a version of `ctx->key` (a bkp_s3_list_versions callback); 1 (stop)
+ * once BUCKET_FEW are in. */
+int bucket_take_few(const bkp_s3_object *o, void *ctx);
+
 #endif

@@ -159,6 +159,35 @@ static int by_hex(const void *a, const void *b)
 
 /* Add the packs record `g` needs, from its signed list in the working copy:
  * -EBADMSG when there is none that checks (logged as a note). */
+static int add_need(const char *hex, void *ctx)
+{
+    return hex_add(ctx, hex);
+}
+
+int bkp_bucket_packs_parse(const uint8_t *text, size_t len, const char *dataset, uint32_t seq,
+                           const char *record, int (*fn)(const char *hex, void *ctx), void *ctx)
+{
+    json_t *j = json_loadb((const char *)text, len, JSON_REJECT_DUPLICATES, NULL), *packs, *x;
+    size_t i;
+    int rc = j ? 0 : -EBADMSG;
+    packs = json_object_get(j, "packs");
+    const char *ds = json_string_value(json_object_get(j, "dataset"));
+    const char *rec = json_string_value(json_object_get(j, "record"));
+    json_t *jseq = json_object_get(j, "seq");
+    if (!rc &&
+        (!json_is_array(packs) || !ds || !rec || strcmp(ds, dataset) || strcmp(rec, record) ||
+         !json_is_integer(jseq) || json_integer_value(jseq) != (json_int_t)seq))
+        rc = -EBADMSG;
+    json_array_foreach(packs, i, x)
+    {
+        if (!rc)
+            rc = json_is_string(x) ? fn(json_string_value(x), ctx) : -EBADMSG;
+    }
+    json_decref(j);
+    return rc;
+}
+
+/* The packs record `g` needs, from its signed list (SEQ.packs) in `copy`. */
 static int needs_of(bkp_repo *copy, const bkp_gen *g, hexset *need)
 {
     char sub[512], hex[2 * BKP_ID_LEN + 1];
@@ -167,28 +196,17 @@ static int needs_of(bkp_repo *copy, const bkp_gen *g, hexset *need)
     bkp_buf b;
     const uint8_t *text = NULL;
     size_t tlen = 0;
-    json_t *j = NULL, *packs, *x;
-    size_t i;
     bkp_buf_init(&b);
     int rc = path ? bkp_envelope_load(path, MANIFEST_MAX, &b) : -ENOMEM;
     if (!rc)
         rc = bkp_envelope_open(bkp_keys_sign_pk(bkp_repo_keys(copy)), MANIFEST_MAGIC, b.data, b.len,
                                &text, &tlen);
-    if (!rc && !(j = json_loadb((const char *)text, tlen, JSON_REJECT_DUPLICATES, NULL)))
-        rc = -EBADMSG;
     bkp_hex(hex, g->hash, BKP_ID_LEN);
-    packs = json_object_get(j, "packs");
-    const char *ds = json_string_value(json_object_get(j, "dataset"));
-    const char *rec = json_string_value(json_object_get(j, "record"));
-    if (!rc && (!json_is_array(packs) || !ds || !rec || strcmp(ds, g->dataset) ||
-                strcmp(rec, hex) || json_integer_value(json_object_get(j, "seq")) != g->seq))
-        rc = -EBADMSG;
-    json_array_foreach(packs, i, x) if (!rc) rc =
-        json_is_string(x) ? hex_add(need, json_string_value(x)) : -EBADMSG;
+    if (!rc)
+        rc = bkp_bucket_packs_parse(text, tlen, g->dataset, g->seq, hex, add_need, need);
     if (rc && rc != -ENOMEM)
         bkp_warn("%s:%u: no list of its packs in the bucket checks (%s): every pack is kept",
                  g->dataset, g->seq, bkp_strerror(rc));
-    json_decref(j);
     bkp_buf_free(&b);
     free(path);
     return rc;

@@ -4,7 +4,9 @@
  * says where the bucket is; the registry remembers what it holds and when
  * its lock was last proven.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,15 +52,64 @@ int cli_object_open(cli *c, const cli_medium *m, bkp_s3 **out)
 }
 
 /* Where a staging folder goes: $TMPDIR, else /var/tmp. NULL (logged) on failure. */
+/* Staging folders of fetches whose process is gone (killed, or the machine
+ * stopped): each holds a copy of the key file, which must not stay behind.
+ * Only real folders of this user, of mode 0700, named as ours and holding
+ * the pid of a process that no longer runs, are removed (following no
+ * link: `bkp_remove_tree`); a folder without its pid yet is left. */
+static void remove_stale(const char *tmp, const char *what)
+{
+    char prefix[64];
+    int n = snprintf(prefix, sizeof(prefix), "bkp-%s-", what);
+    DIR *d = opendir(tmp);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        struct stat st;
+        char *dir = NULL, *pidf = NULL, buf[32] = "";
+        if (strncmp(e->d_name, prefix, (size_t)n) || strlen(e->d_name) != (size_t)n + 6 ||
+            asprintf(&dir, "%s/%s", tmp, e->d_name) < 0)
+            continue;
+        FILE *f = NULL;
+        if (lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid() &&
+            (st.st_mode & 07777) == 0700 && asprintf(&pidf, "%s/pid", dir) >= 0 &&
+            (f = fopen(pidf, "re")) && fgets(buf, sizeof(buf), f)) {
+            long pid = strtol(buf, NULL, 10);
+            if (pid > 1 && kill((pid_t)pid, 0) < 0 && errno == ESRCH) {
+                bkp_info("removing the staging folder %s of a fetch that did not finish (process "
+                         "%ld is gone)",
+                         dir, pid);
+                (void)bkp_remove_tree(dir);
+            }
+        }
+        if (f)
+            fclose(f);
+        free(pidf);
+        free(dir);
+    }
+    if (d)
+        closedir(d);
+}
+
+/* A private staging folder $TMPDIR/bkp-WHAT-XXXXXX (mode 0700), holding the
+ * pid of this process, so that the next fetch removes it when this one is
+ * killed before it could (remove_stale). */
 static char *staging_dir(const char *what)
 {
     const char *tmp = getenv("TMPDIR");
-    char *dir = NULL;
-    if (asprintf(&dir, "%s/bkp-%s-XXXXXX", tmp && *tmp ? tmp : "/var/tmp", what) < 0)
+    char *dir = NULL, pid[32];
+    tmp = tmp && *tmp ? tmp : "/var/tmp";
+    remove_stale(tmp, what);
+    if (asprintf(&dir, "%s/bkp-%s-XXXXXX", tmp, what) < 0)
         return NULL;
     if (!mkdtemp(dir)) {
         bkp_error("cannot make a staging folder %s: %s; set TMPDIR to a folder with room", dir,
                   bkp_strerror(-errno));
+        free(dir);
+        return NULL;
+    }
+    snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+    if (bkp_durable_write(dir, "pid", pid, strlen(pid), BKP_DURABLE_PRIVATE)) {
+        (void)bkp_remove_tree(dir);
         free(dir);
         return NULL;
     }
