@@ -149,13 +149,32 @@ struct bkp_bucket_fetch {
 };
 void bkp_bucket_fetch_clear(bkp_bucket_fetch *f);
 
-/* Then its packs into `copy` (the repository opened at `dir`/repo), each
- * checked whole (bkp_pack_check) before it is kept; a pack whose current
- * version is damaged or forged is taken from its newest older version that
- * checks (a warning says so). Both kinds are listed in `f`. The copy is
- * reloaded (its index rebuilt from the packs' trailers). */
-int bkp_bucket_fetch_packs(bkp_s3 *s, bkp_repo *copy, bkp_bucket_fetch *f)
+/* The packs some generations need, by hex ID, from their signed lists
+ * (SEQ.packs) in a working copy: what a prune keeps, what a restore fetches. */
+typedef struct bkp_bucket_packset {
+    char (*v)[2 * BKP_ID_LEN + 1];
+    size_t n, cap;
+    bool sorted;
+} bkp_bucket_packset;
+/* Add the packs of generation `g` from its list in `copy`: all of them, or
+ * none with -ENOENT (no list: rotated before lists were written) or
+ * -EBADMSG (a list that does not check or names another record). */
+int bkp_bucket_packset_add(bkp_repo *copy, const bkp_gen *g, bkp_bucket_packset *set)
     __attribute__((warn_unused_result));
+/* Sort the set, each pack once. */
+void bkp_bucket_packset_sort(bkp_bucket_packset *set);
+/* Is pack `hex` in the set (sorted first)? */
+bool bkp_bucket_packset_has(const bkp_bucket_packset *set, const char *hex);
+void bkp_bucket_packset_free(bkp_bucket_packset *set);
+
+/* Then its packs into `copy` (the repository opened at `dir`/repo): those
+ * in `want` (sorted), or every one when `want` is NULL. Each is checked
+ * whole (bkp_pack_check) before it is kept; a pack whose current version is
+ * damaged or forged is taken from its newest older version that checks (a
+ * warning says so). Both kinds are listed in `f`. The copy is reloaded
+ * (its index rebuilt from the packs' trailers). */
+int bkp_bucket_fetch_packs(bkp_s3 *s, bkp_repo *copy, const bkp_bucket_packset *want,
+                           bkp_bucket_fetch *f) __attribute__((warn_unused_result));
 
 /* Upload `src`'s config or key file (`rel`) as the current version in the
  * bucket, locked (`mode`) until `until`: the repair of a hidden or forged one. */

@@ -378,6 +378,14 @@ static int fetch_pack(bkp_s3 *s, bkp_repo *copy, const bucket_version *v, size_t
     return rc;
 }
 
+/* Is the pack at `key` one of `want` (all are when NULL)? */
+static bool wanted(const char *key, const bkp_bucket_packset *want)
+{
+    const char *hex = strrchr(key, '/');
+    return !want ||
+           (hex && strlen(hex + 1) == 2 * BKP_ID_LEN && bkp_bucket_packset_has(want, hex + 1));
+}
+
 void bkp_bucket_fetch_clear(bkp_bucket_fetch *f)
 {
     free(f->bad);
@@ -386,14 +394,15 @@ void bkp_bucket_fetch_clear(bkp_bucket_fetch *f)
     memset(f, 0, sizeof(*f));
 }
 
-int bkp_bucket_fetch_packs(bkp_s3 *s, bkp_repo *copy, bkp_bucket_fetch *f)
+int bkp_bucket_fetch_packs(bkp_s3 *s, bkp_repo *copy, const bkp_bucket_packset *want,
+                           bkp_bucket_fetch *f)
 {
     bucket_versions vs = {0};
     char *dir = bkp_repo_subpath(copy, "packs");
     int rc = dir ? versions_under(s, PACKS_PREFIX, &vs) : -ENOMEM;
     size_t npacks = 0, done = 0;
     for (size_t i = 0; i < vs.n; i = group_end(&vs, i))
-        npacks++;
+        npacks += wanted(vs.v[i].key, want);
     /* The damaged ones go after the stale ones: collected apart first. */
     bkp_bucket_fetch dmg = {0};
     for (size_t i = 0, j; !rc && i < vs.n; i = j) {
@@ -401,7 +410,7 @@ int bkp_bucket_fetch_packs(bkp_s3 *s, bkp_repo *copy, bkp_bucket_fetch *f)
         j = group_end(&vs, i);
         const char *key = vs.v[i].key, *rel = bucket_rel_of(key, &max), *used = NULL;
         uint8_t id[BKP_ID_LEN];
-        if (!rel || bkp_unhex(id, BKP_ID_LEN, rel + 9))
+        if (!rel || !wanted(key, want) || bkp_unhex(id, BKP_ID_LEN, rel + 9))
             continue;
         char *to = bkp_pack_path(dir, id), *sub = to ? strdup(to) : NULL;
         char *slash = sub ? strrchr(sub, '/') : NULL;

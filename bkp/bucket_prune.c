@@ -17,8 +17,6 @@
 
 #include "bkp/bucket_internal.h"
 #include "bkp/clock.h"
-#include "bkp/envelope.h"
-#include "bkp/keys.h"
 #include "bkp/log.h"
 
 /* Every version under `prefix` (of exactly that key when `exact`), each
@@ -131,93 +129,12 @@ static int prune_gen(bkp_s3 *s, bkp_repo *copy, const bkp_gen *g, time_t now, bk
 
 /* ---- packs ---- */
 
-typedef struct hexset {
-    char (*v)[2 * BKP_ID_LEN + 1];
-    size_t n, cap;
-} hexset;
-
-static int hex_add(hexset *h, const char *hex)
-{
-    if (strlen(hex) != 2 * BKP_ID_LEN || strspn(hex, "0123456789abcdef") != 2 * BKP_ID_LEN)
-        return -EBADMSG;
-    if (h->n == h->cap) {
-        size_t cap = h->cap ? 2 * h->cap : 1024;
-        void *v = realloc(h->v, cap * sizeof(*h->v));
-        if (!v)
-            return -ENOMEM;
-        h->v = v;
-        h->cap = cap;
-    }
-    memcpy(h->v[h->n++], hex, 2 * BKP_ID_LEN + 1);
-    return 0;
-}
-
-static int by_hex(const void *a, const void *b)
-{
-    return memcmp(a, b, 2 * BKP_ID_LEN);
-}
-
-/* Add the packs record `g` needs, from its signed list in the working copy:
- * -EBADMSG when there is none that checks (logged as a note). */
-static int add_need(const char *hex, void *ctx)
-{
-    return hex_add(ctx, hex);
-}
-
-int bkp_bucket_packs_parse(const uint8_t *text, size_t len, const char *dataset, uint32_t seq,
-                           const char *record, int (*fn)(const char *hex, void *ctx), void *ctx)
-{
-    json_t *j = json_loadb((const char *)text, len, JSON_REJECT_DUPLICATES, NULL), *packs, *x;
-    size_t i;
-    int rc = j ? 0 : -EBADMSG;
-    packs = json_object_get(j, "packs");
-    const char *ds = json_string_value(json_object_get(j, "dataset"));
-    const char *rec = json_string_value(json_object_get(j, "record"));
-    json_t *jseq = json_object_get(j, "seq");
-    if (!rc &&
-        (!json_is_array(packs) || !ds || !rec || strcmp(ds, dataset) || strcmp(rec, record) ||
-         !json_is_integer(jseq) || json_integer_value(jseq) != (json_int_t)seq))
-        rc = -EBADMSG;
-    json_array_foreach(packs, i, x)
-    {
-        if (!rc)
-            rc = json_is_string(x) ? fn(json_string_value(x), ctx) : -EBADMSG;
-    }
-    json_decref(j);
-    return rc;
-}
-
-/* The packs record `g` needs, from its signed list (SEQ.packs) in `copy`. */
-static int needs_of(bkp_repo *copy, const bkp_gen *g, hexset *need)
-{
-    char sub[512], hex[2 * BKP_ID_LEN + 1];
-    snprintf(sub, sizeof(sub), "generations/%s/%010u.packs", g->dataset, g->seq);
-    char *path = bkp_repo_subpath(copy, sub);
-    bkp_buf b;
-    const uint8_t *text = NULL;
-    size_t tlen = 0;
-    bkp_buf_init(&b);
-    int rc = path ? bkp_envelope_load(path, MANIFEST_MAX, &b) : -ENOMEM;
-    if (!rc)
-        rc = bkp_envelope_open(bkp_keys_sign_pk(bkp_repo_keys(copy)), MANIFEST_MAGIC, b.data, b.len,
-                               &text, &tlen);
-    bkp_hex(hex, g->hash, BKP_ID_LEN);
-    if (!rc)
-        rc = bkp_bucket_packs_parse(text, tlen, g->dataset, g->seq, hex, add_need, need);
-    if (rc && rc != -ENOMEM)
-        bkp_warn("%s:%u: no list of its packs in the bucket checks (%s): every pack is kept",
-                 g->dataset, g->seq, bkp_strerror(rc));
-    bkp_buf_free(&b);
-    free(path);
-    return rc;
-}
-
 /* Delete every pack no kept record lists, whose versions are all unlocked. */
-static int prune_packs(bkp_s3 *s, hexset *need, time_t now, bkp_bucket_prune_result *res)
+static int prune_packs(bkp_s3 *s, bkp_bucket_packset *need, time_t now,
+                       bkp_bucket_prune_result *res)
 {
     bucket_versions all = {0};
-    if (need->n)
-        qsort(need->v, need->n, sizeof(*need->v), by_hex);
+    bkp_bucket_packset_sort(need);
     int rc = list_locks(s, PACKS_PREFIX, false, &all);
     for (size_t i = 0; !rc && i < all.n;) {
         size_t j = i;
@@ -225,8 +142,8 @@ static int prune_packs(bkp_s3 *s, hexset *need, time_t now, bkp_bucket_prune_res
             j++;
         uint64_t max;
         const char *rel = bucket_rel_of(all.v[i].key, &max);
-        bool needed = !rel || strlen(rel) < 9 + 2 * BKP_ID_LEN ||
-                      (need->n && bsearch(rel + 9, need->v, need->n, sizeof(*need->v), by_hex));
+        bool needed =
+            !rel || strlen(rel) < 9 + 2 * BKP_ID_LEN || bkp_bucket_packset_has(need, rel + 9);
         size_t k = locked(all.v + i, j - i, now);
         if (!needed && k)
             res->locked += k;
@@ -243,7 +160,7 @@ static int prune_packs(bkp_s3 *s, hexset *need, time_t now, bkp_bucket_prune_res
 int bkp_bucket_prune(bkp_s3 *s, bkp_repo *copy, bkp_gen **v, const bool *doomed, size_t n,
                      time_t now, bkp_s3_lock mode, time_t floor, bkp_bucket_prune_result *res)
 {
-    hexset need = {0};
+    bkp_bucket_packset need = {0};
     bool *gone = calloc(n + 1, sizeof(*gone));
     int rc = gone ? 0 : -ENOMEM;
     memset(res, 0, sizeof(*res));
@@ -258,11 +175,14 @@ int bkp_bucket_prune(bkp_s3 *s, bkp_repo *copy, bkp_gen **v, const bool *doomed,
     for (size_t i = 0; !rc && i < n && !res->packs_kept_all; i++) {
         if (gone[i] || (v[i]->pruned && !v[i]->status))
             continue;
-        int x = v[i]->status ? -EBADMSG : needs_of(copy, v[i], &need);
-        if (x == -ENOMEM)
+        int x = v[i]->status ? -EBADMSG : bkp_bucket_packset_add(copy, v[i], &need);
+        if (x == -ENOMEM) {
             rc = x;
-        else if (x)
+        } else if (x) {
+            bkp_warn("%s:%u: no list of its packs in the bucket checks (%s): every pack is kept",
+                     v[i]->dataset, v[i]->seq, bkp_strerror(x));
             res->packs_kept_all = true;
+        }
     }
     if (!rc && !res->packs_kept_all)
         rc = prune_packs(s, &need, now, res);
@@ -277,7 +197,7 @@ int bkp_bucket_prune(bkp_s3 *s, bkp_repo *copy, bkp_gen **v, const bool *doomed,
                   "kept, and the next rotation carries on",
                   bkp_strerror(rc));
     free(canaries.v);
-    free(need.v);
+    bkp_bucket_packset_free(&need);
     free(gone);
     return rc;
 }

@@ -5,7 +5,8 @@
  * A runbook executed by the restore engine (restore/procedure.c): for real,
  * or rehearsed into a sandbox (never the live paths). Generations are read
  * from the sources that are there, in order: the primary repository, on-line
- * disks, removable disks, archives (--medium limits a drill to one). A drill
+ * disks, removable disks, archives (--medium limits a drill to one; a bucket
+ * is read only when named so, its newest generations fetched). A drill
  * writes its report (Markdown and HTML in Japanese and English, and JSON) and
  * an audit record; a restore by runbook writes its audit record.
  *
@@ -28,6 +29,7 @@
 #include <unistd.h>
 
 #include "bkp/archive.h"
+#include "bkp/bucket.h"
 #include "bkp/audit.h"
 #include "bkp/cli/cli.h"
 #include "bkp/clock.h"
@@ -194,6 +196,30 @@ static int gather(cli *c, const rb_runbook *rb, const char *only, bool keyrec, s
             if (!like)
                 like = r;
         }
+    /* A bucket only when named: what it holds is fetched (the packs of the
+     * newest generations of the runbook's data sets), which costs time and
+     * traffic a drill of the other media should not pay. */
+    const pol_medium *pm = only && p ? pol_medium_find(p, only) : NULL;
+    if (pm && pm->type == POL_OBJECT && s->nstaging < 64) {
+        cli_medium m;
+        bkp_repo *r = NULL;
+        bkp_bucket_fetch f = {0};
+        cli_fetch_what what = {.datasets = rb->datasets, .ndatasets = rb->ndatasets};
+        char *staging = NULL;
+        int ex = cli_medium_find(c, only, &m);
+        /* With the primary's keys when it is open; else (a key-recovery
+         * drill, the primary gone) with the passphrase or the sheets. */
+        if (!ex)
+            ex = cli_object_fetch(c, &m, !keyrec && c->r, &what, &r, &staging, &f);
+        if (staging)
+            s->staging[s->nstaging++] = staging;
+        if (!ex)
+            add(s, only, r, true);
+        else
+            bkp_warn("%s cannot be read: not used", only);
+        bkp_bucket_fetch_clear(&f);
+        cli_medium_clear(&m);
+    }
     if (!s->n && keyrec) {
         bkp_error("a key-recovery drill reads an off-line medium (removable, off-line disk or "
                   "archive) with the sheets alone, and %s%s is connected; connect one",

@@ -189,7 +189,7 @@ static int open_medium(cli *c, const char *name, cli_medium *m, bkp_repo **out, 
 {
     int ex = cli_medium_find(c, name, m);
     if (!ex && !strcmp(m->type, "object"))
-        return cli_object_fetch(c, m, true, out, &fx->staging, &fx->f);
+        return cli_object_fetch(c, m, true, NULL, out, &fx->staging, &fx->f);
     if (ex || (ex = cli_medium_check_label(c, m)))
         return ex;
     if (!strcmp(m->type, "archive"))

@@ -553,9 +553,57 @@ out:
 
 /* ---- fetch, for restore --from and verify --media ---- */
 
-int cli_object_fetch(cli *c, const cli_medium *m, bool as_copy, bkp_repo **out, char **staging,
-                     bkp_bucket_fetch *f)
+/* Add the packs of generation `g` to `want`; false (said why) when they
+ * cannot be known, and every pack is fetched. */
+static bool want_gen(bkp_repo *copy, const bkp_gen *g, bkp_bucket_packset *want)
 {
+    int rc = g->status ? g->status : bkp_bucket_packset_add(copy, g, want);
+    if (rc && rc != -ENOMEM)
+        bkp_warn("%s:%u: the bucket has no signed list of its packs that checks (%s); every "
+                 "pack is fetched",
+                 g->dataset, g->seq, bkp_strerror(rc));
+    return !rc;
+}
+
+/* The packs `what` needs in `copy` (records fetched, no packs yet): 0 with
+ * `*subset` set when `want` holds them, 0 without it for every pack, or
+ * the exit code of a generation that is not there (logged). */
+static int want_of(bkp_repo *copy, const cli_fetch_what *what, bkp_bucket_packset *want,
+                   bool *subset)
+{
+    bool ok = true;
+    *subset = false;
+    if (!what || (!what->spec && !what->ndatasets))
+        return EXIT_OK;
+    if (what->spec) {
+        bkp_gen *g = NULL;
+        int rc = bkp_gen_resolve(copy, what->spec, &g);
+        if (rc)
+            return cli_exit_for(rc);
+        ok = want_gen(copy, g, want);
+        bkp_gen_free(g);
+    }
+    for (size_t d = 0; ok && d < what->ndatasets; d++) {
+        bkp_gen **v = NULL;
+        size_t n = 0, taken = 0;
+        if (bkp_gen_list(copy, what->datasets[d], &v, &n))
+            ok = false;
+        for (size_t i = n; ok && i-- > 0 && taken < CLI_FETCH_NEWEST;)
+            if (!v[i]->pruned && !v[i]->status && (taken++, !want_gen(copy, v[i], want)))
+                ok = false;
+        bkp_gen_list_free(v, n);
+    }
+    if (ok)
+        bkp_bucket_packset_sort(want);
+    *subset = ok;
+    return EXIT_OK;
+}
+
+int cli_object_fetch(cli *c, const cli_medium *m, bool as_copy, const cli_fetch_what *what,
+                     bkp_repo **out, char **staging, bkp_bucket_fetch *f)
+{
+    bkp_bucket_packset want = {0};
+    bool subset = false;
     bkp_s3 *s = NULL;
     char *pass = NULL, *repo = NULL;
     size_t plen = 0;
@@ -604,14 +652,23 @@ int cli_object_fetch(cli *c, const cli_medium *m, bool as_copy, bkp_repo **out, 
         ex = rc == -EKEYREJECTED || rc == -EINVAL ? EXIT_USAGE : EXIT_FAILED;
         goto out;
     }
-    if (!(rc = bkp_bucket_fetch_packs(s, *out, f))) {
+    if ((ex = want_of(*out, what, &want, &subset)))
+        goto out;
+    ex = EXIT_FAILED;
+    if (!(rc = bkp_bucket_fetch_packs(s, *out, subset ? &want : NULL, f))) {
         char sz[32];
-        bkp_info("fetched %llu pack(s), %s, from %s%s", (unsigned long long)f->packs,
+        bkp_info("fetched %llu pack(s), %s, from %s%s%s", (unsigned long long)f->packs,
                  cli_size(sz, sizeof(sz), f->bytes), m->name,
+                 subset ? " (those the generations asked for need)" : "",
                  f->nstale || f->ndamaged ? "; some are damaged or forged (above)" : "");
+        if (subset && f->packs + f->ndamaged < want.n)
+            bkp_warn("%s: %zu pack(s) that the signed lists name are not in the bucket at all; "
+                     "what needs them cannot be restored from it. Run `bkp verify --media %s`",
+                     m->name, want.n - (size_t)(f->packs + f->ndamaged), m->name);
         ex = EXIT_OK;
     }
 out:
+    bkp_bucket_packset_free(&want);
     free(repo);
     bkp_s3_close(s);
     return ex;

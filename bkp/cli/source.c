@@ -132,9 +132,10 @@ int cli_open_source(cli *c, const char *spec, bkp_repo **out, char **staging)
         }
         if (ex)
             return ex;
-        if (!strcmp(m.type, "object")) { /* fetched whole into a staging folder */
+        if (!strcmp(m.type, "object")) { /* what `spec` needs, into a staging folder */
             bkp_bucket_fetch f = {0};
-            ex = cli_object_fetch(c, &m, false, out, staging, &f);
+            cli_fetch_what what = {.spec = spec};
+            ex = cli_object_fetch(c, &m, false, &what, out, staging, &f);
             bkp_bucket_fetch_clear(&f);
             cli_medium_clear(&m);
             return ex;

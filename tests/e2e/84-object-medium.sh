@@ -126,10 +126,53 @@ code=$(s3 "/hosp-bkp/$key" -X PUT -H "x-amz-content-sha256: $(sha256sum "$WORK/f
 
 # 7. The primary is gone: the newest generation restores from the bucket alone.
 mv "$REPO" "$WORK/repo.gone"
-ok "$BKP" restore emr:latest "$WORK/out" --from cloud
+ok "$BKP" restore emr:latest "$WORK/out" --from cloud -v
 output_has "forged" "the forged current version should be reported"
 same_mtree "$DATA/emr" "$WORK/out$DATA/emr" "restored from the bucket"
+# fetched_bytes: what the last fetch says it fetched, in bytes.
+fetched_bytes() {
+    python3 -c '
+import re, sys
+m = re.search(r"fetched \d+ pack\(s\), ([\d.]+) (B|KiB|MiB|GiB)", sys.stdin.read())
+print(int(float(m.group(1)) * 1024 ** ["B", "KiB", "MiB", "GiB"].index(m.group(2))) if m else "")
+' <<<"$OUT$ERR"
+}
+latest=$(fetched_bytes)
+# The first generation needs only its own packs: not the 40 MB image of the fourth.
+ok "$BKP" restore emr:1 "$WORK/out1" --from cloud -v
+output_has "those the generations asked for need"
+first=$(fetched_bytes)
+[ -n "$first" ] && [ -n "$latest" ] || fail "no fetch figures: '$first' '$latest'"
+[ "$((first * 4))" -lt "$latest" ] ||
+    flunk "restoring emr:1 fetched $first bytes, emr:latest $latest: the first should fetch only its own packs"
+[ -f "$WORK/out1$DATA/emr/images/ct-1.dcm" ] && [ ! -e "$WORK/out1$DATA/emr/images/big.dcm" ] ||
+    flunk "emr:1 restored from the bucket is not the first generation"
+expect_exit 2 "$BKP" restore emr:99 "$WORK/out99" --from cloud
+output_has "emr:99"
 mv "$WORK/repo.gone" "$REPO"
+
+# 7b. A drill from the bucket alone (--medium cloud): the newest generation is
+# fetched, verified and restored into a sandbox, and the check passes.
+mkdir -p "$WORK/runbooks"
+cat >"$WORK/runbooks/emr.yaml" <<YAML
+title: "電子カルテ 復旧手順 (クラウド)"
+datasets: [emr]
+steps:
+  - { who: "システム担当", select: { dataset: emr } }
+  - { who: "システム担当", verify: {} }
+  - { who: "システム担当", restore: { dataset: emr, to: /var/restore/emr } }
+  - { who: "システム担当", check: "test -f \"\$BKP_TARGET/images/big.dcm\"" }
+YAML
+ok "$BKP" drill emr --medium cloud --report "$WORK/drill"
+report=$(ls "$WORK"/drill/*.json | head -n 1)
+[ -n "$report" ] || flunk "the drill from the bucket wrote no report"
+python3 - "$report" <<'PY' || flunk "the drill report should say ok, from cloud"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["ok"] is True, r["ok"]
+assert "cloud" in json.dumps(r), "no step names cloud"
+PY
+[ -z "$(ls -A "$TMPDIR" | grep bkp-fetch || true)" ] || flunk "the drill left its fetch staging behind: $(ls "$TMPDIR")"
 
 # 8. verify --media finds the forged version; a repair from the disk uploads a
 # good one (checked first), and the bucket verifies clean again.
