@@ -91,14 +91,17 @@ int bkp_bucket_copy(bkp_repo *src, bkp_s3 *s, bkp_gen *const *gens, const time_t
  * — the tombstone (locked until `floor`) uploaded first; then every pack
  * that no record left in the bucket lists in its signed SEQ.packs, once all
  * its versions are unlocked (none when a kept record has no list that
- * checks); then old probe canaries. A version still locked is left and
- * counted, never asked to go. */
+ * checks); then old probe canaries, and the versions of the audit copy
+ * behind the current one once the current one is the working copy's (its
+ * ETag the MD5 of those bytes). A version still locked is left and counted,
+ * never asked to go. */
 typedef struct bkp_bucket_prune_result {
-    uint64_t generations; /* records deleted, a tombstone in their place */
-    uint64_t packs;       /* packs of which every version was deleted */
-    uint64_t versions;    /* object versions deleted in all */
-    uint64_t locked;      /* versions left because their lock has not passed */
-    bool packs_kept_all;  /* a kept record has no list of its packs: none deleted */
+    uint64_t generations;    /* records deleted, a tombstone in their place */
+    uint64_t packs;          /* packs of which every version was deleted */
+    uint64_t versions;       /* object versions deleted in all */
+    uint64_t locked;         /* versions left because their lock has not passed */
+    uint64_t audit_versions; /* superseded versions of the audit copy deleted */
+    bool packs_kept_all;     /* a kept record has no list of its packs: none deleted */
 } bkp_bucket_prune_result;
 int bkp_bucket_prune(bkp_s3 *s, bkp_repo *copy, bkp_gen **v, const bool *doomed, size_t n,
                      time_t now, bkp_s3_lock mode, time_t floor, bkp_bucket_prune_result *res)

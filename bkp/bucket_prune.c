@@ -3,7 +3,8 @@
  * that retention lets go is deleted once the lock of every version of its
  * record has passed, a tombstone taking its place first; a pack is deleted
  * once no generation left in the bucket lists it (SEQ.packs) and its lock
- * has passed; so are old probe canaries.
+ * has passed; so are old probe canaries and the superseded versions of the
+ * audit copy.
  *
  * The server is the last word: a version whose lock has not passed is never
  * asked to go (and would be refused). What the bucket says is checked: the
@@ -16,6 +17,8 @@
 #include <string.h>
 
 #include "bkp/bucket_internal.h"
+#include "bkp/durable.h"
+#include "bkp/copy.h"
 #include "bkp/clock.h"
 #include "bkp/log.h"
 
@@ -157,6 +160,49 @@ static int prune_packs(bkp_s3 *s, bkp_bucket_packset *need, time_t now,
     return rc;
 }
 
+/* ---- superseded versions of the audit copy ---- */
+
+/* Each rotation that appended to the host's log uploads the audit copy
+ * anew: every older version is a prefix of the current one, and kept only
+ * by its lock. Once the current version is known to be ours (its ETag is
+ * the MD5 of the working copy's, which the rotation just made agree with
+ * the host's log), the older ones whose lock has passed are deleted. A
+ * current version that is not ours (put in front since) deletes nothing. */
+static int prune_audit_versions(bkp_s3 *s, bkp_repo *copy, time_t now, bkp_bucket_prune_result *res)
+{
+    const char *key = BKP_BUCKET_REPO BKP_AUDIT_COPY;
+    char *path = bkp_repo_subpath(copy, BKP_AUDIT_COPY), md5[33];
+    bkp_buf b;
+    bkp_s3_object cur;
+    bucket_versions all = {0};
+    bkp_buf_init(&b);
+    int rc = path ? bkp_read_file(path, &b, bkp_copy_member_max(BKP_AUDIT_COPY)) : -ENOMEM;
+    if (!rc)
+        rc = bkp_s3_md5(-1, b.data, b.len, md5);
+    if (!rc)
+        rc = bkp_s3_head(s, key, NULL, &cur);
+    if (!rc && (strcmp(cur.etag, md5) || !cur.version_id[0]))
+        rc = -ESTALE; /* not ours in front: nothing goes */
+    if (!rc)
+        rc = list_locks(s, key, true, &all);
+    for (size_t i = 0; !rc && i < all.n; i++) {
+        if (!strcmp(all.v[i].id, cur.version_id))
+            continue;
+        if (locked(&all.v[i], 1, now))
+            res->locked++;
+        else if ((rc = delete_versions(s, &all.v[i], 1, res)) > 0)
+            rc = 0; /* refused: it stays */
+        else if (!rc)
+            res->audit_versions++;
+    }
+    if (rc == -ENOENT || rc == -ESTALE)
+        rc = 0; /* no audit copy yet, or not ours in front: the next rotation */
+    free(all.v);
+    bkp_buf_free(&b);
+    free(path);
+    return rc;
+}
+
 int bkp_bucket_prune(bkp_s3 *s, bkp_repo *copy, bkp_gen **v, const bool *doomed, size_t n,
                      time_t now, bkp_s3_lock mode, time_t floor, bkp_bucket_prune_result *res)
 {
@@ -186,6 +232,8 @@ int bkp_bucket_prune(bkp_s3 *s, bkp_repo *copy, bkp_gen **v, const bool *doomed,
     }
     if (!rc && !res->packs_kept_all)
         rc = prune_packs(s, &need, now, res);
+    if (!rc)
+        rc = prune_audit_versions(s, copy, now, res);
     /* Old probe canaries. */
     bucket_versions canaries = {0};
     if (!rc && !(rc = list_locks(s, PROBE_PREFIX, false, &canaries)))

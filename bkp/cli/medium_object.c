@@ -397,8 +397,9 @@ static void prune_bucket(cli *c, const cli_medium *m, bkp_s3 *s, const char *sta
         rc = bkp_bucket_prune(s, copy, v, doomed, n, now, lock_mode(m->pm),
                               now + (time_t)m->pm->object.lock_days * DAY, &res);
     }
-    json_t *fig = json_pack("{s:I, s:I, s:I, s:I, s:b}", "generations_deleted",
+    json_t *fig = json_pack("{s:I, s:I, s:I, s:I, s:I, s:b}", "generations_deleted",
                             (json_int_t)res.generations, "packs_deleted", (json_int_t)res.packs,
+                            "audit_versions_deleted", (json_int_t)res.audit_versions,
                             "versions_deleted", (json_int_t)res.versions, "versions_locked",
                             (json_int_t)res.locked, "packs_kept_all", res.packs_kept_all);
     bkp_audit_rec rec = {.op = "prune",

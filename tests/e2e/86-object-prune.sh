@@ -57,7 +57,8 @@ fi
 keys repo/packs/ >"$WORK/packs-before"
 
 # 2. Once the locks have passed, the next rotation prunes: generations 1 and
-# 2 go (tombstones in their place), and the packs that only they used.
+# 2 go (tombstones in their place), the packs that only they used, and the
+# superseded versions of the audit copy.
 sleep 32
 gen 5
 keys repo/generations/emr/ >"$WORK/k2"
@@ -72,6 +73,14 @@ keys repo/packs/ >"$WORK/packs-after"
 [ -n "$(comm -23 "$WORK/packs-before" "$WORK/packs-after")" ] || flunk "no pack was pruned"
 ok "$BKP" media show cloud --json
 grep -q '"generations": 3' <<<"$OUT" || flunk "the bucket should hold three generations: $OUT"
+# The audit copy's older versions (one per rotation, each a prefix of the
+# next) go once their locks have passed: the current one is left, and it is
+# the host's log.
+s3 "/prune-bkp?prefix=repo%2Faudit%2F&versions=" -o "$WORK/audit.xml" || fail "listing the audit copy"
+naudit=$(grep -o '<Key>repo/audit/primary.jsonl</Key>' "$WORK/audit.xml" | wc -l)
+[ "$naudit" = 1 ] || flunk "the audit copy should be left with one version, not $naudit"
+ok "$BKP" audit show --json
+grep -Eq '"audit_versions_deleted": [1-9]' <<<"$OUT" || flunk "the prune should record the audit versions it deleted"
 
 # 3. What is kept verifies and restores exactly from the bucket alone.
 ok "$BKP" verify --media cloud --read-data
