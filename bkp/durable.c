@@ -300,7 +300,9 @@ int bkp_dfile_commit(bkp_dfile *f, const char *dir, const char *name, unsigned f
         goto fail;
     /* Sealed objects lose their write bits; private ones (keys) stay owner-only. */
     if (flags & BKP_DURABLE_READONLY)
-        (void)fchmod(f->fd, (flags & BKP_DURABLE_PRIVATE) ? 0400 : 0444);
+        (void)fchmod(f->fd, (flags & BKP_DURABLE_PRIVATE) ? 0400
+                            : (flags & BKP_DURABLE_EXEC)  ? 0555
+                                                          : 0444);
     if (fsync(f->fd) < 0) {
         r = -errno;
         goto fail;

@@ -28,6 +28,7 @@ enum {
     BKP_DURABLE_READONLY = 2,  /* leave the file mode 0444 (0400 with PRIVATE): sealed objects */
     BKP_DURABLE_PRIVATE = 4,   /* mode 0600 (keys, caches) */
     BKP_DURABLE_DIRECT = 8,    /* a large file streamed past the page cache (direct.h) */
+    BKP_DURABLE_EXEC = 16,     /* with READONLY: mode 0555 (a recovery kit's program, kit.h) */
 };
 
 /* Write `len` bytes of `buf` as `dir`/`name`. */

@@ -274,7 +274,8 @@ char *rb_print(const rb_runbook *rb, json_t *copies, json_t *folders, const char
     char date[32], rto[32], line[1024], num[24];
     struct tm tm;
     localtime_r(&now, &tm);
-    strftime(date, sizeof(date), "%Y-%m-%d %H:%M", &tm);
+    if (!now || !strftime(date, sizeof(date), "%Y-%m-%d %H:%M", &tm))
+        snprintf(date, sizeof(date), "-");
     rb_doc *d = rb_doc_new(f, rb->title);
     if (!d)
         return NULL;
@@ -312,9 +313,9 @@ char *rb_print(const rb_runbook *rb, json_t *copies, json_t *folders, const char
     rb_doc_row(d, (const char *[]){T("Printed", "印刷日時"), date, NULL});
     rb_doc_row(d, (const char *[]){T("Repository", "リポジトリ"), repo ? repo : "-", NULL});
     /* On paper, away from the host: what `--public-key` is checked against. */
-    rb_doc_row(d, (const char *[]){T("Repository key fingerprint",
-                                     "リポジトリ鍵のフィンガープリント"),
-                                   fingerprint ? fingerprint : "-", NULL});
+    rb_doc_row(d,
+               (const char *[]){T("Repository key fingerprint", "リポジトリ鍵のフィンガープリント"),
+                                fingerprint ? fingerprint : "-", NULL});
     rb_doc_table_end(d);
     rb_doc_para(
         d, "%s",

@@ -35,7 +35,8 @@ char *rb_doc_finish(rb_doc *d);
  * ({"emr-db": "/var/backups/emr"}), so the printed restore puts its contents
  * where the engine would; `repo` is the primary repository's path,
  * `fingerprint` its key's (pubkey.h; NULL when it is not open), `now` the
- * date printed on it. */
+ * date printed on it (0: none, for a copy kept on a medium, which should
+ * not change with the day). */
 char *rb_print(const rb_runbook *rb, json_t *copies, json_t *folders, const char *repo,
                const char *fingerprint, rb_format f, bool ja, time_t now);
 

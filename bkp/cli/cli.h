@@ -193,6 +193,11 @@ int cli_rotate_disk(cli *c, cli_medium *m, bool quiet);
 /* The same for an archive medium: one tar stream per generation not yet
  * archived there, read back and verified before it counts; never rewritten. */
 int cli_rotate_archive(cli *c, cli_medium *m, bool quiet);
+/* Write the recovery kit (bkp/kit.h) at disk or archive folder `m`'s path, with FORMAT.md and
+ * the procedures of the data sets copied to it (rotate_kit.c): the SHA-256
+ * of its SHA256SUMS for the audit record, or NULL (warned) when it could
+ * not be written. */
+json_t *cli_rotate_kit(cli *c, const cli_medium *m);
 /* What the copy `dst` holds now: [{dataset, seq, uuid, finished}]. */
 json_t *cli_held_list(bkp_repo *dst);
 
@@ -294,6 +299,9 @@ bool cli_lang_ja(cli *c);            /* --lang, else the locale */
 int cli_format(cli *c, int *format); /* --format md|html into an rb_format */
 int cli_runbook_load(cli *c, const char *name, struct rb_runbook **out);
 json_t *cli_runbook_copies(cli *c, const struct rb_runbook *rb);
+/* {DATASET: FOLDER} for the data sets of one folder, which a procedure
+ * restores as their contents (rb_print's `folders`). */
+json_t *cli_runbook_folders(const pol_policy *p);
 /* Run runbook `name` for real (restore --runbook) or as a drill; an
  * `unattended` drill (bkp run) asks nothing and prints only on a terminal. */
 int cli_runbook_execute(cli *c, const char *name, bool drill, bool unattended);

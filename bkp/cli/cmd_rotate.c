@@ -209,7 +209,10 @@ int cli_rotate_record(cli *c, const char *medium, bool failed, bkp_gen **pick, s
     for (size_t i = 0; i < np; i++)
         json_object_set(captured, pick[i]->dataset, json_object_get(pick[i]->json, "finished"));
     json_object_set_new(fig, "captured", captured);
-    bkp_audit_rec rec = {.op = "rotate", .medium = medium, .failed = failed, .figures = fig,
+    bkp_audit_rec rec = {.op = "rotate",
+                         .medium = medium,
+                         .failed = failed,
+                         .figures = fig,
                          .error = failed ? "see the messages of bkp rotate" : NULL};
     return cli_audit(c, &rec);
 }
@@ -249,7 +252,7 @@ int cli_rotate_disk(cli *c, cli_medium *m, bool quiet)
     size_t n = 0, np = 0;
     bkp_copy_result res = {0};
     bkp_verify_result vres = {0};
-    json_t *copied = json_array(), *held = NULL, *fig = NULL;
+    json_t *copied = json_array(), *held = NULL, *fig = NULL, *kit = NULL;
     seen_ctx seen = {.path = m->path};
     bool copied_all = false, said_ok = false;
     struct stat st;
@@ -298,11 +301,17 @@ int cli_rotate_disk(cli *c, cli_medium *m, bool quiet)
         rc = rc < 0 ? rc : -EBADMSG;
     }
     held = cli_held_list(dst);
+    if (!rc)
+        kit = cli_rotate_kit(c, m);
 record:
     fig = json_pack("{s:O, s:I, s:I, s:I, s:I, s:i}", "generations", copied, "packs",
                     (json_int_t)res.packs, "bytes", (json_int_t)res.bytes, "packs_present",
                     (json_int_t)res.packs_present, "records", (json_int_t)res.records, "held",
                     (int)json_array_size(held));
+    if (fig && kit)
+        json_object_set_new(fig, "kit_sha256", kit);
+    else
+        json_decref(kit);
     if (cli_rotate_record(c, m->name, ex || rc, pick, np, fig) && !ex && !rc)
         rc = -EIO;
     said_ok = !ex && !rc;

@@ -75,6 +75,16 @@ int cli_runbook_load(cli *c, const char *name, rb_runbook **out)
     return EXIT_OK;
 }
 
+json_t *cli_runbook_folders(const pol_policy *p)
+{
+    /* A data set of one folder is restored as its contents (procedure.h). */
+    json_t *folders = json_object();
+    for (size_t i = 0; p && i < p->ndatasets; i++)
+        if (p->datasets[i].npaths == 1)
+            json_object_set_new(folders, p->datasets[i].name, json_string(p->datasets[i].paths[0]));
+    return folders;
+}
+
 /* Where usable copies of the runbook's data sets are, as the registry knows. */
 json_t *cli_runbook_copies(cli *c, const rb_runbook *rb)
 {
@@ -203,9 +213,8 @@ int cmd_runbook(cli *c)
         return ex;
     /* The registry is in the repository; a procedure prints without it too. */
     struct stat st;
-    const char *repo = c->repo || cli_policy_named(c) || getenv("BKP_REPO")
-                           ? cli_repo_path(c)
-                           : NULL;
+    const char *repo =
+        c->repo || cli_policy_named(c) || getenv("BKP_REPO") ? cli_repo_path(c) : NULL;
     if (repo && stat(repo, &st) == 0 && !c->r)
         (void)cli_open_repo(c, BKP_REPO_READONLY, &c->r);
     json_t *copies = cli_runbook_copies(c, rb);
@@ -222,13 +231,7 @@ int cmd_runbook(cli *c)
                                  rb->passphrase_note, "steps", steps, "copies", copies));
         copies = NULL;
     } else {
-        /* A data set of one folder is restored as its contents (procedure.h). */
-        json_t *folders = json_object();
-        pol_policy *p = c->policy;
-        for (size_t i = 0; p && i < p->ndatasets; i++)
-            if (p->datasets[i].npaths == 1)
-                json_object_set_new(folders, p->datasets[i].name,
-                                    json_string(p->datasets[i].paths[0]));
+        json_t *folders = cli_runbook_folders(c->policy);
         char fp[BKP_FINGERPRINT_LEN];
         if (c->r)
             bkp_pubkey_fingerprint(bkp_repo_sign_pk(c->r), fp);

@@ -192,7 +192,7 @@ int cli_rotate_archive(cli *c, cli_medium *m, bool quiet)
 {
     bkp_gen **v = NULL, **pick = NULL;
     size_t n = 0, np = 0;
-    json_t *label = NULL, *done = json_array(), *added = json_array(), *fig;
+    json_t *label = NULL, *done = json_array(), *added = json_array(), *fig, *kit = NULL;
     uint64_t bytes = 0;
     struct stat st;
     int ex = EXIT_FAILED, rc = 0;
@@ -234,8 +234,16 @@ int cli_rotate_archive(cli *c, cli_medium *m, bool quiet)
         }
     }
     bkp_progress_done();
+    /* A folder of archives carries the recovery kit too; a tape holds
+     * archives only. */
+    if (!ex && !rc && !device)
+        kit = cli_rotate_kit(c, m);
 record:
     fig = json_pack("{s:O, s:I}", "generations", done, "bytes", (json_int_t)bytes);
+    if (fig && kit)
+        json_object_set_new(fig, "kit_sha256", kit);
+    else
+        json_decref(kit);
     /* Written now or there already: either way the medium holds them. */
     if (cli_rotate_record(c, m->name, ex || rc, pick, np, fig) && !ex && !rc)
         rc = -EIO;

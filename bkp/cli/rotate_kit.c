@@ -1,0 +1,99 @@
+/*
+ * The recovery kit on a disk (bkp/kit.h), from the command line: the
+ * documents it carries — FORMAT.md and, in Japanese and English, the
+ * printed procedure of each runbook of a data set the policy copies to the
+ * medium — and the audit figure that names it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bkp/cli/cli.h"
+#include "bkp/kit.h"
+#include "bkp/log.h"
+#include "bkp/pubkey.h"
+#include "restore/report.h"
+#include "restore/runbook.h"
+
+extern const char cli_kit_format_md[]; /* generated from docs/FORMAT.md */
+
+#define KIT_DOCS 33
+
+static bool copies_to(const pol_dataset *d, const char *medium)
+{
+    for (size_t i = 0; i < d->ncopy_to; i++)
+        if (!strcmp(d->copy_to[i], medium))
+            return true;
+    return false;
+}
+
+/* The procedures of the runbooks of data sets copied to `medium`, each once,
+ * in both languages, into docs[*n..]. */
+static void procedures(cli *c, const cli_medium *m, bkp_kit_doc *docs, char **owned, size_t *n)
+{
+    const char *medium = m->name;
+    pol_policy *p = c->policy;
+    json_t *folders = cli_runbook_folders(p);
+    /* The copy to restore from is this medium; which generations it holds,
+     * `bkp generations` says (the kit must not change with each one). */
+    json_t *self = json_pack("[{s:s, s:s, s:s, s:b, s:s, s:s}]", "medium", medium, "type",
+                             m->type ? m->type : "-", "location", m->location ? m->location : "-",
+                             "offline", m->offline, "generation", "-", "captured", "-");
+    char fp[BKP_FINGERPRINT_LEN];
+    bkp_pubkey_fingerprint(bkp_repo_sign_pk(c->r), fp);
+    for (size_t i = 0; p && i < p->ndatasets; i++) {
+        const pol_dataset *d = &p->datasets[i];
+        bool done = false;
+        for (size_t j = 0; j < i && !done; j++)
+            done = p->datasets[j].runbook && d->runbook &&
+                   !strcmp(p->datasets[j].runbook, d->runbook) &&
+                   copies_to(&p->datasets[j], medium);
+        rb_runbook *rb = NULL;
+        if (done || !d->runbook || !copies_to(d, medium) || *n + 2 > KIT_DOCS)
+            continue;
+        if (cli_runbook_load(c, d->runbook, &rb)) {
+            bkp_warn("%s: the procedure %s is not in its recovery kit (above)", medium, d->runbook);
+            continue;
+        }
+        for (int ja = 1; ja >= 0; ja--) {
+            char *text = rb_print(rb, self, folders, bkp_repo_path(c->r), fp, RB_MARKDOWN, ja, 0);
+            char *name = NULL;
+            if (!text || asprintf(&name, "procedure-%s.%s.md", d->runbook, ja ? "ja" : "en") < 0) {
+                free(text);
+                continue;
+            }
+            owned[2 * *n] = text;
+            owned[2 * *n + 1] = name;
+            docs[(*n)++] = (bkp_kit_doc){name, text};
+        }
+        rb_free(rb);
+    }
+    json_decref(self);
+    json_decref(folders);
+}
+
+json_t *cli_rotate_kit(cli *c, const cli_medium *m)
+{
+    bkp_kit_doc docs[KIT_DOCS];
+    char *owned[2 * KIT_DOCS] = {0};
+    size_t n = 0;
+    bkp_kit_result res;
+    docs[n++] = (bkp_kit_doc){"FORMAT.md", cli_kit_format_md};
+    procedures(c, m, docs, owned, &n);
+    int rc = bkp_kit_write(m->path, docs, n, &res);
+    for (size_t i = 0; i < 2 * KIT_DOCS; i++)
+        free(owned[i]);
+    if (rc) {
+        bkp_warn("%s: its recovery kit could not be written (%s); the copy is complete, but a "
+                 "clean machine needs bkp installed to read it",
+                 m->name, bkp_strerror(rc));
+        return NULL;
+    }
+    char sz[32];
+    if (res.written)
+        bkp_info("%s: recovery kit written to %s/" BKP_KIT_DIR " (%zu files, %s, glibc %s or "
+                 "newer); its SHA256SUMS hashes to %s",
+                 m->name, m->path, res.files, cli_size(sz, sizeof(sz), res.bytes), res.glibc,
+                 res.sums);
+    return json_string(res.sums);
+}

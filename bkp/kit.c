@@ -1,0 +1,353 @@
+/*
+ * kit.c — the recovery kit (kit.h): the running program, its libraries,
+ * a launcher and documents, checked by SHA256SUMS, swapped in whole.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <link.h>
+#include <fcntl.h>
+#include <gnu/libc-version.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bkp/bytes.h"
+#include "bkp/durable.h"
+#include "bkp/kit.h"
+#include "bkp/log.h"
+
+bool bkp_kit_is_glibc(const char *name)
+{
+    static const char *const glibc[] = {
+        "libc.so",      "ld-linux",           "ld64.so",           "libm.so",
+        "libmvec.so",   "libpthread.so",      "libdl.so",          "librt.so",
+        "libutil.so",   "libresolv.so",       "libanl.so",         "libnss_",
+        "libthread_db", "libBrokenLocale.so", "libc_malloc_debug",
+    };
+    for (size_t i = 0; i < sizeof(glibc) / sizeof(*glibc); i++)
+        if (!strncmp(name, glibc[i], strlen(glibc[i])))
+            return true;
+    return false;
+}
+
+void bkp_kit_paths_free(char **paths, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(paths[i]);
+    free(paths);
+}
+
+typedef struct lib_list {
+    char **v;
+    size_t n;
+    int rc;
+} lib_list;
+
+/* Each object the loader has mapped, by the name it opened it under: the
+ * name a program asks for (libsodium.so.23), not the file behind it. */
+static int take_lib(struct dl_phdr_info *info, size_t size, void *ctx)
+{
+    lib_list *l = ctx;
+    (void)size;
+    const char *path = info->dlpi_name, *base = path ? strrchr(path, '/') : NULL;
+    struct stat st;
+    if (!base || l->rc || !strstr(base + 1, ".so") || bkp_kit_is_glibc(base + 1) ||
+        stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+        return 0; /* the program itself (""), the vDSO, glibc */
+    for (size_t i = 0; i < l->n; i++)
+        if (!strcmp(strrchr(l->v[i], '/') + 1, base + 1))
+            return 0;
+    void *a = realloc(l->v, (l->n + 1) * sizeof(*l->v));
+    if (a)
+        l->v = a;
+    if (!a || !(l->v[l->n] = strdup(path)))
+        l->rc = -ENOMEM;
+    else
+        l->n++;
+    return 0;
+}
+
+int bkp_kit_libraries(char ***paths, size_t *n)
+{
+    lib_list l = {0};
+    dl_iterate_phdr(take_lib, &l);
+    if (l.rc) {
+        bkp_kit_paths_free(l.v, l.n);
+        return l.rc;
+    }
+    *paths = l.v;
+    *n = l.n;
+    return 0;
+}
+
+/* One file of the kit: from `src` (a path) or `text`. */
+typedef struct item {
+    char name[256]; /* in the kit: "bkp", "lib/NAME", "README.txt", ... */
+    const char *src;
+    const char *text;
+    bool exec;
+} item;
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(((const item *)a)->name, ((const item *)b)->name);
+}
+
+static int load(const item *it, bkp_buf *b)
+{
+    if (it->text) {
+        bkp_buf_reset(b);
+        bkp_buf_put(b, it->text, strlen(it->text));
+        return b->failed ? -ENOMEM : 0;
+    }
+    return bkp_read_file(it->src, b, BKP_KIT_FILE_MAX);
+}
+
+static void sha256_hex(char hex[65], const void *data, size_t len)
+{
+    uint8_t h[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(h, data, len);
+    bkp_hex(hex, h, sizeof(h));
+}
+
+/* Append "HEX  NAME\n" for `b` to `sums`. */
+static int add_sum(bkp_buf *sums, const char *name, const bkp_buf *b)
+{
+    char hex[65], line[400];
+    sha256_hex(hex, b->data, b->len);
+    int n = snprintf(line, sizeof(line), "%s  %s\n", hex, name);
+    bkp_buf_put(sums, line, (size_t)n);
+    return sums->failed ? -ENOMEM : 0;
+}
+
+static const char launcher[] =
+    "#!/bin/sh\n"
+    "# bkp recovery kit: runs the bkp program of this folder with the libraries\n"
+    "# beside it (lib/). Nothing is installed; nothing on this machine changes.\n"
+    "# 復旧キット: このフォルダの bkp を、同梱のライブラリ (lib/) で実行します。\n"
+    "case \"$0\" in */*) here=${0%/*} ;; *) here=. ;; esac\n"
+    "LD_LIBRARY_PATH=\"$here/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}\"\n"
+    "export LD_LIBRARY_PATH\n"
+    "exec \"$here/lib/bkp\" \"$@\"\n";
+
+static char *readme(const char *glibc)
+{
+    char *s = NULL;
+    if (asprintf(&s,
+                 "bkp 復旧キット / bkp recovery kit\n"
+                 "==================================\n\n"
+                 "このディスクだけで、bkp が入っていない Linux 機 (x86_64、glibc %s 以上) から\n"
+                 "復元できます。何もインストールしません。\n\n"
+                 "1. ディスクを接続してマウントする (例: mount /dev/sdb1 /mnt/usb)。\n"
+                 "   noexec でマウントされていたら、このフォルダを /tmp などにコピーして使う。\n"
+                 "2. 改ざんの確認: cd /mnt/usb/bkp-recovery && sha256sum -c SHA256SUMS\n"
+                 "   さらに `sha256sum SHA256SUMS` の値を、監査ログ (rotate の記録の kit_sha256)\n"
+                 "   または印刷した手順書の値と比べる。違えば使わない。\n"
+                 "3. 世代の一覧: ./bkp generations --repo /mnt/usb/repo\n"
+                 "4. 復元:       ./bkp restore emr:latest /srv/restore --from /mnt/usb\n"
+                 "   パスフレーズを聞かれる。パスフレーズがなければ鍵シートで:\n"
+                 "   ./bkp restore emr:latest /srv/restore --from /mnt/usb --key-from シート.md\n"
+                 "5. 手順書 (procedure-*.md) に沿って業務システムを戻す。形式は FORMAT.md。\n\n"
+                 "With this disk alone, a Linux machine without bkp (x86_64, glibc %s or\n"
+                 "newer) restores. Nothing is installed.\n\n"
+                 "1. Connect and mount the disk (e.g. mount /dev/sdb1 /mnt/usb). If it is\n"
+                 "   mounted noexec, copy this folder to /tmp or similar and use it there.\n"
+                 "2. Check it: cd /mnt/usb/bkp-recovery && sha256sum -c SHA256SUMS, then\n"
+                 "   compare `sha256sum SHA256SUMS` with the audit log (kit_sha256 in the\n"
+                 "   rotate record) or the printed procedure. Do not use it if they differ.\n"
+                 "3. The generations: ./bkp generations --repo /mnt/usb/repo\n"
+                 "4. Restore:        ./bkp restore emr:latest /srv/restore --from /mnt/usb\n"
+                 "   It asks for the passphrase; without one, the key sheets:\n"
+                 "   ./bkp restore emr:latest /srv/restore --from /mnt/usb --key-from sheet.md\n"
+                 "5. Follow the procedures (procedure-*.md). The formats: FORMAT.md.\n",
+                 glibc, glibc) < 0)
+        return NULL;
+    return s;
+}
+
+static bool doc_name_ok(const char *name)
+{
+    size_t n = strlen(name);
+    return n > 0 && n < 128 && name[0] != '.' &&
+           strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") == n &&
+           strcmp(name, "bkp") && strcmp(name, "SHA256SUMS") && strcmp(name, "README.txt");
+}
+
+/* SHA256SUMS of `v` as it would be written now. */
+static int sums_of(const item *v, size_t n, bkp_buf *sums, unsigned long long *bytes)
+{
+    bkp_buf b;
+    int rc = 0;
+    bkp_buf_init(&b);
+    bkp_buf_reset(sums);
+    *bytes = 0;
+    for (size_t i = 0; !rc && i < n; i++) {
+        if (!(rc = load(&v[i], &b)) && !(rc = add_sum(sums, v[i].name, &b)))
+            *bytes += b.len;
+        if (rc)
+            bkp_error("recovery kit: %s: %s", v[i].src ? v[i].src : v[i].name, bkp_strerror(rc));
+    }
+    bkp_buf_free(&b);
+    return rc;
+}
+
+/* Does the kit at `final` hold exactly the files of `v`, with the bytes
+ * `sums` lists, and nothing else? */
+static bool intact(const char *final, const item *v, size_t n, const bkp_buf *sums)
+{
+    bkp_buf b, got;
+    size_t found = 0;
+    int rc = 0;
+    bkp_buf_init(&b);
+    bkp_buf_init(&got);
+    for (size_t i = 0; !rc && i < n; i++) {
+        char *path = bkp_path_join(final, v[i].name);
+        rc = path ? bkp_read_file(path, &b, BKP_KIT_FILE_MAX) : -ENOMEM;
+        if (!rc)
+            rc = add_sum(&got, v[i].name, &b);
+        free(path);
+    }
+    /* Nothing planted beside them: the top folder and lib/ hold n + 2 names
+     * (SHA256SUMS, lib/ itself). */
+    for (int sub = 0; !rc && sub < 2; sub++) {
+        char *d = sub ? bkp_path_join(final, "lib") : strdup(final);
+        DIR *dir = d ? opendir(d) : NULL;
+        struct dirent *e;
+        while (dir && (e = readdir(dir)))
+            found += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+        if (dir)
+            closedir(dir);
+        else
+            rc = -EIO;
+        free(d);
+    }
+    bool same =
+        !rc && found == n + 2 && got.len == sums->len && !memcmp(got.data, sums->data, sums->len);
+    bkp_buf_free(&b);
+    bkp_buf_free(&got);
+    return same;
+}
+
+/* Write every item into the folder `tmp` (made here), then SHA256SUMS of
+ * the bytes written. */
+static int build(const char *tmp, const item *v, size_t n, bkp_buf *sums)
+{
+    char *lib = bkp_path_join(tmp, "lib");
+    bkp_buf b;
+    int rc = !lib ? -ENOMEM : mkdir(tmp, 0755) < 0 || mkdir(lib, 0755) < 0 ? -errno : 0;
+    bkp_buf_init(&b);
+    bkp_buf_reset(sums);
+    for (size_t i = 0; !rc && i < n; i++) {
+        bool in_lib = !strncmp(v[i].name, "lib/", 4);
+        unsigned flags = BKP_DURABLE_READONLY | (v[i].exec ? BKP_DURABLE_EXEC : 0);
+        if (!(rc = load(&v[i], &b)) && !(rc = add_sum(sums, v[i].name, &b)))
+            rc = bkp_durable_write(in_lib ? lib : tmp, v[i].name + (in_lib ? 4 : 0), b.data, b.len,
+                                   flags);
+    }
+    if (!rc)
+        rc = bkp_durable_write(tmp, "SHA256SUMS", sums->data, sums->len, BKP_DURABLE_READONLY);
+    if (!rc)
+        rc = bkp_fsync_dir(tmp);
+    bkp_buf_free(&b);
+    free(lib);
+    return rc;
+}
+
+/* Put the folder `tmp` in the place of `final`: one exchange when there is
+ * a kit already (the old one then removed from `tmp`), else a rename. */
+static int swap_in(const char *dir, const char *tmp, const char *final)
+{
+    struct stat st;
+    int rc = 0;
+    if (lstat(final, &st) == 0) {
+        if (renameat2(AT_FDCWD, tmp, AT_FDCWD, final, RENAME_EXCHANGE) < 0) {
+            /* A file system that cannot exchange: aside, then in. A crash
+             * between leaves no kit until the next write. */
+            char *old = bkp_path_join(dir, ".bkp-recovery.old");
+            rc = !old ? -ENOMEM : (bkp_remove_tree(old), rename(final, old) < 0 ? -errno : 0);
+            if (!rc && rename(tmp, final) < 0)
+                rc = -errno;
+            if (!rc)
+                (void)bkp_remove_tree(old);
+            free(old);
+            return rc ? rc : bkp_fsync_dir(dir);
+        }
+        rc = bkp_fsync_dir(dir);
+        (void)bkp_remove_tree(tmp); /* the old kit */
+        return rc;
+    }
+    if (rename(tmp, final) < 0)
+        return -errno;
+    return bkp_fsync_dir(dir);
+}
+
+int bkp_kit_write(const char *dir, const bkp_kit_doc *docs, size_t ndocs, bkp_kit_result *res)
+{
+    char **libs = NULL, *final = bkp_path_join(dir, BKP_KIT_DIR);
+    char *tmp = bkp_path_join(dir, ".bkp-recovery.new"), *text = NULL, *sumsfile = NULL;
+    size_t nlibs = 0, n = 0;
+    item *v = NULL;
+    bkp_buf sums, there;
+    bkp_buf_init(&sums);
+    bkp_buf_init(&there);
+    memset(res, 0, sizeof(*res));
+    snprintf(res->glibc, sizeof(res->glibc), "%s", gnu_get_libc_version());
+    int rc = final && tmp ? bkp_kit_libraries(&libs, &nlibs) : -ENOMEM;
+    if (!rc && !(v = calloc(nlibs + ndocs + 3, sizeof(*v))))
+        rc = -ENOMEM;
+    if (!rc && !(text = readme(res->glibc)))
+        rc = -ENOMEM;
+    for (size_t i = 0; !rc && i < ndocs; i++) {
+        if (!doc_name_ok(docs[i].name)) {
+            bkp_error("recovery kit: %s is no name for a document of it", docs[i].name);
+            rc = -EINVAL;
+            break;
+        }
+        v[n] = (item){.text = docs[i].text};
+        snprintf(v[n++].name, sizeof(v->name), "%s", docs[i].name);
+    }
+    if (!rc) {
+        v[n++] = (item){.name = "bkp", .text = launcher, .exec = true};
+        v[n++] = (item){.name = "lib/bkp", .src = "/proc/self/exe", .exec = true};
+        v[n++] = (item){.name = "README.txt", .text = text};
+        for (size_t i = 0; i < nlibs; i++) {
+            v[n] = (item){.src = libs[i]};
+            snprintf(v[n++].name, sizeof(v->name), "lib/%s", strrchr(libs[i], '/') + 1);
+        }
+        qsort(v, n, sizeof(*v), by_name);
+        res->files = n;
+        rc = sums_of(v, n, &sums, &res->bytes);
+    }
+    /* The same bytes there already — the list and every file it names, read
+     * back (a file altered under an unchanged list is no kit): nothing to
+     * write. */
+    if (!rc && (sumsfile = bkp_path_join(final, "SHA256SUMS")) &&
+        bkp_read_file(sumsfile, &there, 1U << 20) == 0 && there.len == sums.len &&
+        !memcmp(there.data, sums.data, sums.len) && intact(final, v, n, &sums)) {
+        sha256_hex(res->sums, sums.data, sums.len);
+        goto out;
+    }
+    if (!rc) {
+        (void)bkp_remove_tree(tmp); /* a crashed write's */
+        rc = build(tmp, v, n, &sums);
+    }
+    if (!rc && !(rc = swap_in(dir, tmp, final))) {
+        res->written = true;
+        sha256_hex(res->sums, sums.data, sums.len);
+    }
+    if (rc)
+        (void)bkp_remove_tree(tmp);
+out:
+    bkp_buf_free(&sums);
+    bkp_buf_free(&there);
+    free(sumsfile);
+    free(text);
+    free(v);
+    bkp_kit_paths_free(libs, nlibs);
+    free(tmp);
+    free(final);
+    return rc;
+}

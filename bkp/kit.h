@@ -1,0 +1,68 @@
+/*
+ * kit.h — the recovery kit: what a clean machine needs to read a medium.
+ *
+ * On the day of an attack or a fire the server is gone, and with it the
+ * program and the twenty-odd shared libraries it needs. Each rotation to a
+ * disk puts beside the repository copy a folder BKP_KIT_DIR with:
+ *
+ *   bkp             a launcher (/bin/sh): runs lib/bkp with the libraries of lib/
+ *   lib/bkp         the running program, byte for byte
+ *   lib/LIB.so.N    the shared libraries it has loaded, glibc's own excepted
+ *                   (a machine with glibc at least as new as the one named in
+ *                   the README runs it)
+ *   README.txt      how to use it, in Japanese and English
+ *   (docs)          what the caller adds: FORMAT.md, the printed procedures
+ *   SHA256SUMS      the SHA-256 of every file above, in `sha256sum -c` form
+ *
+ * bkp never runs anything from a kit: it is for a person on another machine.
+ * A kit is as trustworthy as the medium that carries it: root on the server
+ * can rewrite it while the disk is plugged in, like anything else there.
+ * SHA256SUMS lets a person check it; the SHA-256 of SHA256SUMS itself goes
+ * into the signed audit log with each rotation that wrote it, to compare
+ * against from a trusted copy of the log or a printed procedure.
+ *
+ * The kit is replaced whole: built in a hidden folder beside it, every file
+ * durable, then swapped in with one rename (RENAME_EXCHANGE) and the old
+ * one removed. A crash leaves the old kit or the new one, and a hidden
+ * folder the next write removes. Nothing is written when SHA256SUMS would
+ * not change.
+ */
+#ifndef BKP_KIT_H
+#define BKP_KIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define BKP_KIT_DIR "bkp-recovery"
+#define BKP_KIT_FILE_MAX (256U << 20) /* one library or document */
+
+/* A document the caller adds to the kit: `name` a plain file name
+ * (letters, digits, '-', '_', '.'; no leading '.'), `text` its content. */
+typedef struct bkp_kit_doc {
+    const char *name;
+    const char *text;
+} bkp_kit_doc;
+
+/* What a write did. */
+typedef struct bkp_kit_result {
+    bool written; /* false: the kit there already had these bytes */
+    size_t files; /* in the kit */
+    unsigned long long bytes;
+    char sums[65];  /* SHA-256 of SHA256SUMS, hex */
+    char glibc[32]; /* the glibc version the program runs with */
+} bkp_kit_result;
+
+/* Make `dir`/BKP_KIT_DIR the kit of the running program with `docs`. */
+int bkp_kit_write(const char *dir, const bkp_kit_doc *docs, size_t ndocs, bkp_kit_result *res)
+    __attribute__((warn_unused_result));
+
+/* The shared libraries the running program has loaded (dl_iterate_phdr:
+ * the names the loader opened, which the program asks for again), glibc's
+ * own excepted: paths, each once (malloc'd, free with bkp_kit_paths_free). */
+int bkp_kit_libraries(char ***paths, size_t *n) __attribute__((warn_unused_result));
+void bkp_kit_paths_free(char **paths, size_t n);
+
+/* Is `name` (a file name) one of glibc's, which a kit leaves to the host? */
+bool bkp_kit_is_glibc(const char *name);
+
+#endif

@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# 88-recovery-kit — a disk restores on a bare machine with nothing but the
+# disk: a rotation puts bkp-recovery/ beside the copy (the program, its
+# libraries but glibc's, a launcher, README, FORMAT.md, the procedures in
+# Japanese and English, SHA256SUMS); the audit record names the hash of
+# SHA256SUMS; a rotation that changes nothing leaves the kit alone; and the
+# kit's launcher, run in a root that holds only glibc, /bin/sh and the disk
+# (a chroot in a mount namespace), restores a generation exactly. A kit
+# altered on the disk fails `sha256sum -c`, and the next rotation puts it
+# right, also when the kit was replaced by a link to somewhere else. A
+# folder of archives carries the kit as well.
+. "$(dirname "$0")/lib.sh"
+need_root
+need_tool unshare chroot sha256sum ldd
+
+DATA=$WORK/data
+mkdir -p "$DATA/emr/notes" "$WORK/usb" "$WORK/arch" "$WORK/runbooks"
+head -c 300000 /dev/urandom >"$DATA/emr/scan.pdf"
+for i in $(seq 1 20); do echo "note $i: 患者 $RANDOM" >"$DATA/emr/notes/n$i.txt"; done
+REPO=$WORK/repo
+POL=$WORK/policy.yaml
+cat >"$POL" <<YAML
+repository: $REPO
+passphrase_file: $PASSFILE
+rule_321: { copies: 2, media_types: 1, offline: 1, offsite: 0 }
+media:
+  - name: usb
+    type: removable
+    path: $WORK/usb
+    offline: true
+  - name: arch
+    type: archive
+    path: $WORK/arch
+datasets:
+  - name: emr
+    paths: [$DATA/emr]
+    copy_to: [usb, arch]
+    runbook: emr
+YAML
+cat >"$WORK/runbooks/emr.yaml" <<YAML
+title: "電子カルテ 復旧手順"
+datasets: [emr]
+steps:
+  - { who: "システム担当", select: { dataset: emr } }
+  - { who: "システム担当", restore: { dataset: emr, to: /srv/restore/emr } }
+YAML
+export BKP_POLICY=$POL
+ok "$BKP" init
+ok "$BKP" media label "$WORK/usb" --name usb
+ok "$BKP" backup emr
+ok "$BKP" rotate usb -v
+output_has "recovery kit written"
+
+# 1. What the kit holds, and that it checks.
+KIT=$WORK/usb/bkp-recovery
+for f in bkp lib/bkp README.txt FORMAT.md procedure-emr.ja.md procedure-emr.en.md SHA256SUMS; do
+    [ -f "$KIT/$f" ] || flunk "the kit has no $f"
+done
+[ -x "$KIT/bkp" ] && [ -x "$KIT/lib/bkp" ] || flunk "the launcher and the program should be executable"
+cmp -s "$KIT/lib/bkp" "$BKP" || flunk "the kit's program is not the running one"
+ls "$KIT/lib" | grep -q '^libsodium' || flunk "the kit lacks libsodium: $(ls "$KIT/lib")"
+ls "$KIT/lib" | grep -Eq '^(libc\.so|ld-linux|libm\.so)' && flunk "the kit carries glibc: $(ls "$KIT/lib")"
+grep -q "復旧キット" "$KIT/README.txt" && grep -q "recovery kit" "$KIT/README.txt" ||
+    flunk "the README should be in Japanese and English"
+grep -q "電子カルテ 復旧手順" "$KIT/procedure-emr.ja.md" || flunk "the procedure is not in the kit"
+(cd "$KIT" && sha256sum --quiet -c SHA256SUMS) || flunk "the kit does not check against its SHA256SUMS"
+sums=$(sha256sum "$KIT/SHA256SUMS" | cut -d' ' -f1)
+ok "$BKP" audit show --json
+grep -q "\"kit_sha256\": \"$sums\"" <<<"$OUT" || flunk "the rotate record should name the kit's hash $sums"
+
+# 2. A rotation that changes nothing of the kit does not rewrite it.
+ino=$(stat -c %i "$KIT")
+echo "visit" >>"$DATA/emr/notes/n1.txt"
+ok "$BKP" backup emr
+ok "$BKP" rotate usb -v
+grep -q "recovery kit written" <<<"$OUT$ERR" && flunk "an unchanged kit was written again"
+[ "$(stat -c %i "$KIT")" = "$ino" ] || flunk "an unchanged kit was replaced"
+
+# 3. A bare root: glibc, /bin/sh and the disk. The kit's launcher restores.
+ROOT=$WORK/root
+mkdir -p "$ROOT/bin" "$ROOT/medium" "$ROOT/proc" "$ROOT/tmp" "$ROOT/out"
+chmod 1777 "$ROOT/tmp"
+cp "$(readlink -f /bin/sh)" "$ROOT/bin/sh"
+# glibc as the program and the shell need it (what the kit leaves to the host).
+{ ldd /bin/sh; ldd "$BKP"; } | grep -Eo '/[^ ]*(libc\.so|ld-linux|libm\.so|libpthread|libdl\.so|librt\.so|libresolv)[^ ]*' |
+    sort -u | while read -r lib; do
+    mkdir -p "$ROOT$(dirname "$lib")"
+    cp -L "$lib" "$ROOT$lib"
+done
+cp "$PASSFILE" "$ROOT/pass"
+chmod 600 "$ROOT/pass"
+unshare --mount --fork sh -c "
+    mount --bind '$WORK/usb' '$ROOT/medium' &&
+    mount -t proc proc '$ROOT/proc' &&
+    exec env -i "$(command -v chroot)" '$ROOT' /medium/bkp-recovery/bkp restore emr:latest /out --from /medium --passphrase-file /pass
+" >"$WORK/bare.out" 2>&1 || fail "the kit did not restore in a bare root: $(cat "$WORK/bare.out")"
+same_mtree "$DATA/emr" "$ROOT/out$DATA/emr" "restored by the kit in a bare root"
+# Nothing but the restored tree was written into the bare root.
+[ -z "$(find "$ROOT" -newer "$ROOT/pass" -type f ! -path "$ROOT/out/*" | head -n 1)" ] ||
+    flunk "the kit wrote outside its target: $(find "$ROOT" -newer "$ROOT/pass" -type f ! -path "$ROOT/out/*")"
+
+# 4. A kit altered on the disk does not check.
+chmod u+w "$KIT/lib/bkp"
+printf 'X' | dd of="$KIT/lib/bkp" bs=1 seek=4096 conv=notrunc status=none
+(cd "$KIT" && sha256sum --quiet -c SHA256SUMS) >/dev/null 2>&1 && flunk "an altered kit still checks"
+# And the next rotation puts it right.
+ok "$BKP" rotate usb -v
+output_has "recovery kit written"
+(cd "$KIT" && sha256sum --quiet -c SHA256SUMS) || flunk "the rotation did not put the kit right"
+
+# 5. A kit replaced by a link to a folder elsewhere (and a planted work
+# folder): the rotation writes a real kit and touches nothing behind them.
+mkdir -p "$WORK/elsewhere"
+echo "keep me" >"$WORK/elsewhere/canary"
+chmod -R u+w "$KIT"
+rm -rf "$KIT"
+ln -s "$WORK/elsewhere" "$KIT"
+ln -s "$WORK/elsewhere" "$WORK/usb/.bkp-recovery.new"
+ok "$BKP" rotate usb -v
+output_has "recovery kit written"
+[ -d "$KIT" ] && [ ! -L "$KIT" ] || flunk "the kit is not a real folder again"
+[ "$(cat "$WORK/elsewhere/canary" 2>/dev/null)" = "keep me" ] || flunk "the rotation wrote through a planted link"
+(cd "$KIT" && sha256sum --quiet -c SHA256SUMS) || flunk "the kit written over a link does not check"
+
+
+# 6. A folder of archives carries the kit too, beside the archives.
+ok "$BKP" media label "$WORK/arch" --name arch
+ok "$BKP" rotate arch -v
+output_has "recovery kit written"
+(cd "$WORK/arch/bkp-recovery" && sha256sum --quiet -c SHA256SUMS) || flunk "the archive folder's kit does not check"
+ok "$BKP" restore emr:latest "$WORK/from-arch" --from "$WORK/arch"
+same_mtree "$DATA/emr" "$WORK/from-arch$DATA/emr" "restored from the archive folder beside its kit"
+
+finish
