@@ -7,11 +7,13 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "bkp/cmdenv.h"
+#include "bkp/fdio.h"
 #include "bkp/log.h"
 
 extern char **environ;
@@ -26,14 +28,15 @@ static double since(const struct timespec *t0)
 /* In the child, between fork and exec: only async-signal-safe calls. A
  * failure is written to `errfd` (closed by a successful exec), so the parent
  * can tell "could not start" from "the command failed". */
-static void child(const bkp_hook_spec *spec, const bkp_cmd_user *u, char **envp, int errfd)
+static void child(const bkp_hook_spec *spec, const bkp_cmd_user *u, char **envp, int errfd,
+                  int input)
 {
     char *argv[] = {"sh", "-c", (char *)spec->command, NULL};
     int err = 0;
     setpgid(0, 0);
-    int null = open("/dev/null", O_RDONLY);
+    int null = input >= 0 ? input : open("/dev/null", O_RDONLY);
     if (null > 0) {
-        dup2(null, 0);
+        dup2(null, 0); /* the copy loses close-on-exec */
         close(null);
     }
     /* Hook output is for people and logs, never for --json on stdout. */
@@ -85,7 +88,7 @@ static int wait_for(pid_t pid, int64_t timeout, const struct timespec *t0, int *
 int bkp_hook_exec(const bkp_hook_spec *spec, bkp_hook_result *res)
 {
     struct timespec t0;
-    int status = 0, rc, pipefd[2] = {-1, -1};
+    int status = 0, rc, pipefd[2] = {-1, -1}, input = -1;
     bkp_cmd_user user = {0}, *u = NULL;
     char **envp = NULL;
     size_t dropped = 0;
@@ -113,6 +116,15 @@ int bkp_hook_exec(const bkp_hook_spec *spec, bkp_hook_result *res)
         rc = -errno;
         goto out;
     }
+    /* The input in a file of memory, read from its start: a command that
+     * does not read it cannot block us as a pipe's writer would be. */
+    if (spec->input &&
+        ((input = memfd_create("bkp-hook-input", MFD_CLOEXEC)) < 0 ||
+         (rc = bkp_write_full(input, spec->input, spec->input_len)) ||
+         lseek(input, 0, SEEK_SET) < 0)) {
+        rc = rc ? rc : -errno;
+        goto out;
+    }
     clock_gettime(CLOCK_MONOTONIC, &t0);
     pid_t pid = fork();
     if (pid < 0) {
@@ -120,7 +132,7 @@ int bkp_hook_exec(const bkp_hook_spec *spec, bkp_hook_result *res)
         goto out;
     }
     if (pid == 0)
-        child(spec, u, envp, pipefd[1]);
+        child(spec, u, envp, pipefd[1], input);
     close(pipefd[1]);
     pipefd[1] = -1;
     setpgid(pid, pid); /* also here: no race with the child's own call */
@@ -147,6 +159,8 @@ int bkp_hook_exec(const bkp_hook_spec *spec, bkp_hook_result *res)
         res->signal = WTERMSIG(status);
     rc = killed ? -ETIMEDOUT : res->exit_code == 0 ? 0 : -ECHILD;
 out:
+    if (input >= 0)
+        close(input);
     if (pipefd[0] >= 0)
         close(pipefd[0]);
     if (pipefd[1] >= 0)

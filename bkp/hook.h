@@ -1,7 +1,8 @@
 /*
  * hook.h — run an operator's command (a pg_dump before a capture, a
- * runbook's run or check step) with a time limit. The command runs under
- * /bin/sh in its own process group with stdin from /dev/null; at the limit
+ * runbook's run or check step, a notification) with a time limit. The
+ * command runs under /bin/sh in its own process group with stdin from
+ * /dev/null (or the bytes it is given); at the limit
  * the whole group is killed (TERM, then KILL after 5 s), so a hung child of
  * the command cannot hold the run.
  *
@@ -29,6 +30,8 @@ typedef struct bkp_hook_spec {
     int64_t timeout;    /* seconds; 0: none */
     const char *run_as; /* a user name, or NULL: as we are */
     const char *dir;    /* the working directory, or NULL: ours */
+    const void *input;  /* its standard input (a notification), or NULL: /dev/null */
+    size_t input_len;
 } bkp_hook_spec;
 
 /* Run `spec->command`. 0 when it exited 0; -ETIMEDOUT, -ECHILD (non-zero

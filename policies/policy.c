@@ -429,8 +429,50 @@ static void verify_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void
         pol_yaml_duration(c, v, key, &p->reread_every);
 }
 
+/* A mail address as it may go on a command line and into a header:
+ * local@domain, nothing that could start another header or option. */
+static bool address_ok(const char *a)
+{
+    const char *at = strchr(a, '@');
+    size_t n = strlen(a);
+    return at && at > a && at[1] && !strchr(at + 1, '@') && n < 254 && a[0] != '-' &&
+           strspn(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.@_+-") == n;
+}
+
+static void mail_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *t)
+{
+    pol_notify *nt = t;
+    char **dst = !strcmp(key, "to")     ? &nt->mail_to
+                 : !strcmp(key, "from") ? &nt->mail_from
+                                        : &nt->sendmail;
+    *dst = !strcmp(key, "sendmail") ? absolute(c, v, key, "/usr/sbin/sendmail")
+                                    : pol_yaml_str(c, v, key);
+    if (*dst && strcmp(key, "sendmail") && !address_ok(*dst)) {
+        pol_yaml_error(c, v, "'%s: %s' is not a mail address — write e.g. '%s: it@clinic.example'",
+                       key, *dst, key);
+        free(*dst);
+        *dst = NULL;
+    }
+}
+
+static void notify_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *t)
+{
+    static const char *const mkeys[] = {"to", "from", "sendmail", NULL};
+    pol_notify *nt = t;
+    if (!strcmp(key, "command")) {
+        hook(c, v, "notify command", &nt->command);
+    } else if (!strcmp(key, "mail")) {
+        pol_yaml_mapping(c, v, "mail", mkeys, mail_pair, nt);
+        if (!nt->mail_to)
+            pol_yaml_error(c, v, "mail has no 'to' — write e.g. 'mail: { to: it@clinic.example }'");
+    } else if (!strcmp(key, "remind_every")) {
+        pol_yaml_duration(c, v, key, &nt->remind_every);
+    }
+}
+
 static void top_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *t)
 {
+    static const char *const nkeys[] = {"command", "mail", "remind_every", NULL};
     static const char *const vkeys[] = {"reread_every", NULL};
     static const char *const rkeys[] = {"copies",          "media_types", "offline", "offsite",
                                         "offline_max_age", "immutable",   NULL};
@@ -453,6 +495,8 @@ static void top_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *t
         pol_yaml_mapping(c, v, "verify", vkeys, verify_pair, p);
     else if (!strcmp(key, "key_drill_every"))
         pol_yaml_duration(c, v, key, &p->key_drill_every);
+    else if (!strcmp(key, "notify"))
+        pol_yaml_mapping(c, v, "notify", nkeys, notify_pair, &p->notify);
 }
 
 /* Names unique, references defined. */
@@ -516,10 +560,12 @@ static int load(pol_yaml_ctx *c, int rc, const char *file, pol_policy **out)
                             .offline_max_age = 8 * 86400};
     p->reread_every = 30 * 86400;
     p->key_drill_every = 365 * 86400;
+    p->notify.remind_every = 86400;
+    p->notify.command.timeout = 60;
     pol_yaml_node *root = pol_yaml_root(c);
     static const char *const keys[] = {
         "repository", "passphrase_file", "passphrase_command", "rule_321", "media", "datasets",
-        "drills",     "verify",          "key_drill_every",    NULL};
+        "drills",     "verify",          "key_drill_every",    "notify",   NULL};
     if (!root) {
         bkp_error("%s:1: the policy is empty — start from policies/examples/clinic.yaml", file);
         c->errors++;
@@ -597,6 +643,10 @@ void pol_free(pol_policy *p)
     for (size_t i = 0; i < p->ndrills; i++)
         free(p->drills[i].runbook);
     free(p->drills);
+    free_hook(&p->notify.command);
+    free(p->notify.mail_to);
+    free(p->notify.mail_from);
+    free(p->notify.sendmail);
     free(p->file);
     free(p->repository);
     free(p->passphrase_file);

@@ -105,6 +105,15 @@ typedef struct pol_drill {
     pol_schedule schedule;
 } pol_drill;
 
+/* notify: whom to tell of a change (policies/notify.h, bkp/notify.h). */
+typedef struct pol_notify {
+    pol_hook command;     /* command.command NULL: none; the event JSON on stdin */
+    char *mail_to;        /* NULL: no mail */
+    char *mail_from;      /* default: the mail's envelope default */
+    char *sendmail;       /* default /usr/sbin/sendmail */
+    int64_t remind_every; /* seconds; default 1 day; 0: never */
+} pol_notify;
+
 typedef struct pol_policy {
     char *file;
     char *repository;
@@ -121,6 +130,7 @@ typedef struct pol_policy {
         reread_every; /* verify: every pack of the repository re-read within this; default 30d */
     int64_t key_drill_every; /* status reminds when no key-recovery drill succeeded within this;
                                 default 365d */
+    pol_notify notify;
 } pol_policy;
 
 /* Load and validate `file`. Every problem is logged as file:line; returns 0,

@@ -132,7 +132,8 @@ json_t *pol_to_json(const pol_policy *p)
         json_array_append_new(
             dr, json_pack("{s:s, s:s}", "runbook", p->drills[i].runbook, "schedule",
                           pol_schedule_text(&p->drills[i].schedule, buf, sizeof(buf))));
-    return json_pack(
+    const pol_notify *nt = &p->notify;
+    json_t *j = json_pack(
         "{s:s, s:s, s:s?, s:s?, s:{s:i, s:i, s:i, s:i, s:i, s:I}, s:o, s:o, s:o, s:{s:I}, s:I}",
         "file", p->file, "repository", p->repository, "passphrase_file", p->passphrase_file,
         "passphrase_command", p->passphrase_command, "rule_321", "copies", p->rule.copies,
@@ -140,4 +141,10 @@ json_t *pol_to_json(const pol_policy *p)
         "immutable", p->rule.immutable, "offline_max_age", (json_int_t)p->rule.offline_max_age,
         "media", media, "datasets", ds, "drills", dr, "verify", "reread_every",
         (json_int_t)p->reread_every, "key_drill_every", (json_int_t)p->key_drill_every);
+    if (j && (nt->command.command || nt->mail_to))
+        json_object_set_new(j, "notify",
+                            json_pack("{s:s?, s:s?, s:s?, s:I}", "command", nt->command.command,
+                                      "mail_to", nt->mail_to, "mail_from", nt->mail_from,
+                                      "remind_every", (json_int_t)nt->remind_every));
+    return j;
 }

@@ -16,6 +16,7 @@
 #include "bkp/capture.h"
 #include "bkp/generation.h"
 #include "bkp/repo.h"
+#include "policies/notify.h"
 #include "policies/policy.h"
 
 enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_LOCKED = 3 };
@@ -292,6 +293,21 @@ void cli_key_drill_remind(json_t *key_drill);
  * `*staging`, which cli_source_remove deletes. Returns an exit code. */
 int cli_open_source(cli *c, const char *spec, bkp_repo **out, char **staging);
 void cli_source_remove(char *staging);
+
+/* Alerts once per change (run_notify.c): conditions collected by a run,
+ * judged against what was told before (policies/notify.h), told to the
+ * policy's `notify:` and recorded; `told[i]` (may be NULL) says which were
+ * told now — a run's own warnings follow it. */
+typedef struct cli_alerts {
+    pol_condition *v;
+    char **owned;
+    size_t n, cap;
+} cli_alerts;
+/* A condition `key` (NULL: a one-off event) in `state` (NULL: fine). */
+void cli_alert(cli_alerts *a, const char *key, const char *state, int severity, const char *fmt,
+               ...) __attribute__((format(printf, 5, 6)));
+int cli_alerts_tell(cli *c, cli_alerts *a, bool *told);
+void cli_alerts_free(cli_alerts *a);
 
 /* Runbooks (cmd_runbook.c, cmd_drill.c). */
 struct rb_runbook;

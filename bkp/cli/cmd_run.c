@@ -346,28 +346,52 @@ static bool drills(cli *c, const pol_policy *p)
     return failed;
 }
 
-/* The 3-2-1 rule after the run: a warning for each data set at risk, and a
- * failed run when one is non-compliant. */
-static bool judge(cli *c)
+/* The 3-2-1 rule after the run: each data set's verdict as a condition
+ * (`al`, from index `*first`); a failed run when one is non-compliant. */
+static bool judge(cli *c, cli_alerts *al, size_t *first)
 {
     int worst = 0;
     json_t *all = cli_status(c, &worst), *d;
     size_t i;
+    *first = al->n;
     json_array_foreach(all, i, d)
     {
         const char *v = json_string_value(json_object_get(d, "verdict"));
-        if (!v || !strcmp(v, "COMPLIANT"))
-            continue;
+        const char *ds = json_string_value(json_object_get(d, "dataset"));
         const char *why = json_string_value(json_array_get(json_object_get(d, "reasons"), 0));
         const char *next = json_string_value(json_object_get(d, "action"));
-        bkp_warn("%s is %s (checklist item 3-②): %s%s%s",
-                 json_string_value(json_object_get(d, "dataset")), v, why ? why : "?",
-                 next && *next ? " — next: " : "", next ? next : "");
-        syslog(LOG_WARNING, "%s is %s: %s", json_string_value(json_object_get(d, "dataset")), v,
-               why ? why : "?");
+        char key[160];
+        snprintf(key, sizeof(key), "verdict:%s", ds ? ds : "?");
+        if (!v || !strcmp(v, "COMPLIANT"))
+            cli_alert(al, key, NULL, 0, "%s is COMPLIANT again (checklist item 3-②)", ds);
+        else
+            cli_alert(al, key, v, strcmp(v, "AT RISK") ? 2 : 1,
+                      "%s is %s (checklist item 3-②): %s%s%s", ds, v, why ? why : "?",
+                      next && *next ? " — next: " : "", next ? next : "");
     }
     json_decref(all);
     return worst == POL_NON_COMPLIANT;
+}
+
+/* Each off-line medium that is due (or a day past due) for its rotation. */
+static void media_due(cli *c, const pol_policy *p, cli_alerts *al)
+{
+    time_t now = bkp_now();
+    for (size_t k = 0; k < p->nmedia; k++) {
+        const pol_medium *pm = &p->media[k];
+        char key[160];
+        time_t due = pm->rotate_every ? cli_medium_due(c, pm->name) : 0;
+        if (!pm->rotate_every)
+            continue;
+        snprintf(key, sizeof(key), "due:%s", pm->name);
+        const char *st = !due || now < due ? NULL : now - due >= 86400 ? "overdue" : "due";
+        if (st)
+            cli_alert(al, key, st, strcmp(st, "overdue") ? 0 : 1,
+                      "%s is %s for its rotation: connect it and run `bkp rotate %s`", pm->name, st,
+                      pm->name);
+        else
+            cli_alert(al, key, NULL, 0, "%s has been rotated", pm->name);
+    }
 }
 
 int cmd_run(cli *c)
@@ -431,11 +455,58 @@ int cmd_run(cli *c)
             failed = true;
         }
     }
-    failed |= copy_online(c, p, order, n);
-    failed |= reread(c, p);
-    if (!c->dataset)
-        failed |= drills(c, p);
-    failed |= judge(c);
+    cli_alerts al = {0};
+    for (size_t i = 0; i < n; i++) {
+        char key[160];
+        snprintf(key, sizeof(key), "backup:%s", out[i].d->name);
+        if (out[i].ran || out[i].failed)
+            cli_alert(&al, key, out[i].failed ? "failed" : NULL, out[i].failed ? 2 : 0,
+                      "the backup of %s %s%s%s", out[i].d->name,
+                      out[i].failed ? "failed: " : "succeeded again", out[i].detail,
+                      out[i].failed ? " — run `bkp backup` of it by hand to see why" : "");
+        if (out[i].b.gen && out[i].b.suspicious)
+            cli_alert(&al, NULL, "suspicious", 2,
+                      "%s:%u was sealed as suspicious (%s): check the data before trusting it; "
+                      "`bkp generations %s` lists it",
+                      out[i].d->name, out[i].b.gen->seq, out[i].b.reason, out[i].d->name);
+    }
+    bool bad = copy_online(c, p, order, n);
+    cli_alert(&al, "copy-online", bad ? "failed" : NULL, bad ? 2 : 0,
+              bad ? "copying to an on-line medium failed; see `bkp status`"
+                  : "the on-line copies succeed again");
+    failed |= bad;
+    bad = reread(c, p);
+    cli_alert(&al, "verify", bad ? "failed" : NULL, bad ? 2 : 0,
+              bad ? "the rolling re-read found damage; run `bkp verify --read-data`"
+                  : "the rolling re-read finds no damage again");
+    failed |= bad;
+    if (!c->dataset) {
+        bad = drills(c, p);
+        cli_alert(&al, "drill", bad ? "failed" : NULL, bad ? 2 : 0,
+                  bad ? "a scheduled drill failed; its report is in the repository's reports/"
+                      : "the scheduled drills succeed again");
+        failed |= bad;
+        media_due(c, p, &al);
+    }
+    size_t verdicts = 0;
+    failed |= judge(c, &al, &verdicts);
+    bool *told = calloc(al.n + 1, sizeof(*told));
+    if (told && cli_alerts_tell(c, &al, told))
+        failed = true;
+    /* The run's own words follow the same rule: a verdict once per change
+     * (and a daily reminder), so that cron mails once. */
+    for (size_t i = verdicts; told && i < al.n; i++) {
+        if (told[i] && al.v[i].state)
+            bkp_warn("%s", al.v[i].summary);
+        else if (told[i])
+            bkp_info("%s", al.v[i].summary);
+        else if (al.v[i].state)
+            bkp_info("%s (told before; `bkp status` shows it)", al.v[i].summary);
+        if (al.v[i].state)
+            syslog(LOG_WARNING, "%s", al.v[i].summary);
+    }
+    free(told);
+    cli_alerts_free(&al);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     if (c->metrics && write_metrics(c->metrics, out, n, secs))

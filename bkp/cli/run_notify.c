@@ -1,0 +1,137 @@
+/*
+ * Alerts once per change, for `bkp run` (policies/notify.h decides,
+ * bkp/notify.h tells): the run collects its conditions — each data set's
+ * verdict, each backup that failed, the on-line copies, the re-read, the
+ * drills, each off-line medium due — and one-off events (a suspicious
+ * generation); what changed since the last run is told to the policy's
+ * `notify:` command and mail, and recorded in the audit log. The state
+ * lives in the repository's cache/notify.json (written durably); an event
+ * that could not be delivered leaves the state as it was, so the next run
+ * tells it again. Without `notify:` the state is kept all the same: the
+ * run's own warnings follow it, so that cron mails once per change.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bkp/audit.h"
+#include "bkp/cli/cli.h"
+#include "bkp/clock.h"
+#include "bkp/durable.h"
+#include "bkp/log.h"
+#include "bkp/notify.h"
+
+#define STATE_MAX (1U << 20)
+
+void cli_alert(cli_alerts *a, const char *key, const char *state, int severity, const char *fmt,
+               ...)
+{
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? 2 * a->cap : 16;
+        void *v = realloc(a->v, cap * sizeof(*a->v)), *o = NULL;
+        if (v)
+            a->v = v;
+        if (v && !(o = realloc(a->owned, 3 * cap * sizeof(*a->owned))))
+            return;
+        if (!v)
+            return;
+        a->owned = o;
+        a->cap = cap;
+    }
+    char *summary = NULL, *k = key ? strdup(key) : NULL, *s = state ? strdup(state) : NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    if (vasprintf(&summary, fmt, ap) < 0)
+        summary = NULL;
+    va_end(ap);
+    a->owned[3 * a->n] = k;
+    a->owned[3 * a->n + 1] = s;
+    a->owned[3 * a->n + 2] = summary;
+    a->v[a->n++] = (pol_condition){k, s, summary ? summary : "", severity};
+}
+
+void cli_alerts_free(cli_alerts *a)
+{
+    for (size_t i = 0; i < 3 * a->n; i++)
+        free(a->owned[i]);
+    free(a->owned);
+    free(a->v);
+    memset(a, 0, sizeof(*a));
+}
+
+static json_t *load_state(const char *path)
+{
+    bkp_buf b;
+    bkp_buf_init(&b);
+    json_t *j = NULL;
+    if (bkp_read_file(path, &b, STATE_MAX) == 0)
+        j = json_loadb((const char *)b.data, b.len, JSON_REJECT_DUPLICATES, NULL);
+    bkp_buf_free(&b);
+    if (j && !json_is_object(j)) {
+        json_decref(j);
+        j = NULL;
+    }
+    return j ? j : json_object();
+}
+
+int cli_alerts_tell(cli *c, cli_alerts *a, bool *told)
+{
+    const pol_notify *nt = c->policy ? &c->policy->notify : NULL;
+    char *cache = bkp_repo_subpath(c->r, "cache"), *path = NULL, host[256] = "localhost";
+    if (!cache || asprintf(&path, "%s/notify.json", cache) < 0) {
+        free(cache);
+        return -ENOMEM;
+    }
+    (void)gethostname(host, sizeof(host) - 1);
+    json_t *state = load_state(path), *before = json_deep_copy(state), *events = json_array();
+    pol_notify_decide(state, a->v, a->n, bkp_now(), nt ? nt->remind_every : 86400, events, told);
+    bkp_notify_target t = {0};
+    if (nt) {
+        t = (bkp_notify_target){.command = nt->command.command,
+                                .timeout = nt->command.timeout,
+                                .run_as = nt->command.run_as,
+                                .env = nt->command.env,
+                                .nenv = nt->command.nenv,
+                                .mail_to = nt->mail_to,
+                                .mail_from = nt->mail_from,
+                                .sendmail = nt->sendmail};
+    }
+    json_t *e;
+    size_t i;
+    int first = 0;
+    json_array_foreach(events, i, e)
+    {
+        int rc = t.command || t.mail_to ? bkp_notify_send(&t, e, host) : 0;
+        const char *key = json_string_value(json_object_get(e, "key"));
+        if (rc && key) { /* not told: as it was, told again next time */
+            json_t *was = json_object_get(before, key);
+            if (was)
+                json_object_set(state, key, was);
+            else
+                json_object_del(state, key);
+        }
+        json_object_set_new(e, "delivered", json_boolean(!rc && (t.command || t.mail_to)));
+        bkp_audit_rec rec = {
+            .op = "notify", .failed = rc != 0, .figures = e, .error = rc ? bkp_strerror(rc) : NULL};
+        (void)cli_audit(c, &rec);
+        first = first ? first : rc;
+    }
+    char *text = json_dumps(state, JSON_INDENT(1) | JSON_SORT_KEYS);
+    int rc = !text
+                 ? -ENOMEM
+                 : bkp_durable_write(cache, "notify.json", text, strlen(text), BKP_DURABLE_PRIVATE);
+    if (rc)
+        bkp_warn("the state of notifications (%s) could not be written (%s); the next run may "
+                 "tell the same events again",
+                 path, bkp_strerror(rc));
+    free(text);
+    json_decref(events);
+    json_decref(before);
+    json_decref(state);
+    free(path);
+    free(cache);
+    return first;
+}

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# 89-notify — alerts once per change: a data set that is NON-COMPLIANT is
+# told once to the policy's notify command (the event as JSON on stdin) and
+# by mail (through sendmail, a subject in RFC 2047, Japanese and English),
+# and `bkp run` warns once — not every 15 minutes; a day later, one
+# reminder; a reminder the command could not take is told again at the next
+# run; a change (NON-COMPLIANT to AT RISK) is told at once; once the policy
+# is met, "cleared" is told once. Every event is in the
+# audit log. Runs on the test clock (BKP_NOW).
+. "$(dirname "$0")/lib.sh"
+need_test_clock
+
+T0=$(date -u -d 2026-11-02T03:00:00Z +%s)
+at() { export BKP_NOW=$((T0 + $1)); }
+DATA=$WORK/data
+mkdir -p "$DATA/emr" "$WORK/usb"
+echo "note" >"$DATA/emr/n.txt"
+REPO=$WORK/repo
+POL=$WORK/policy.yaml
+cat >"$WORK/notify-cmd" <<SH
+#!/bin/sh
+[ -e "$WORK/fail" ] && exit 1
+{ cat; echo; } >>"$WORK/events.jsonl"
+echo "\$BKP_EVENT \$BKP_KEY \$BKP_STATE" >>"$WORK/env.txt"
+SH
+cat >"$WORK/sendmail" <<SH
+#!/bin/sh
+n=\$(ls "$WORK"/mail-* 2>/dev/null | wc -l)
+echo "\$*" >"$WORK/mail-\$n.args"
+cat >"$WORK/mail-\$n"
+SH
+chmod 755 "$WORK/notify-cmd" "$WORK/sendmail"
+policy() { # policy RULE
+    cat >"$POL" <<YAML
+repository: $REPO
+passphrase_file: $PASSFILE
+rule_321: $1
+notify:
+  command: { command: "$WORK/notify-cmd", timeout: 30s }
+  mail: { to: it@clinic.example, from: bkp@clinic.example, sendmail: $WORK/sendmail }
+  remind_every: 1d
+datasets:
+  - name: emr
+    paths: [$DATA/emr]
+    schedule: daily 02:00
+YAML
+}
+policy "{ copies: 2, media_types: 2, offline: 1, offsite: 0 }"
+export BKP_POLICY=$POL
+at 0
+ok "$BKP" init
+verdict_events() { grep -c '"key":"verdict:emr"' "$WORK/events.jsonl" 2>/dev/null || true; }
+
+# 1. The first run: the backup is sealed, the policy is not met: told once.
+expect_exit 1 "$BKP" run
+grep -q "NON-COMPLIANT" <<<"$ERR" || flunk "the first run should warn that emr is NON-COMPLIANT: $ERR"
+[ "$(verdict_events)" = 1 ] || flunk "one verdict event expected, got $(verdict_events)"
+grep '"key":"verdict:emr"' "$WORK/events.jsonl" | grep -q '"event":"raised"' || flunk "the event should be 'raised'"
+grep -q "raised verdict:emr NON-COMPLIANT" "$WORK/env.txt" || flunk "the command's environment should name the event"
+[ -f "$WORK/mail-0" ] || fail "no mail was sent"
+grep -q -- "-i -f bkp@clinic.example -- it@clinic.example" "$WORK/mail-0.args" || flunk "sendmail arguments: $(cat "$WORK/mail-0.args")"
+subject=$(sed -n 's/^Subject: =?UTF-8?B?\(.*\)?=$/\1/p' "$WORK/mail-0" | base64 -d)
+grep -q "verdict:emr NON-COMPLIANT" <<<"$subject" || flunk "the mail's subject: $subject"
+grep -q "bkp (.*) からのお知らせです" "$WORK/mail-0" && grep -q "A notice from bkp" "$WORK/mail-0" ||
+    flunk "the mail should be in Japanese and English"
+
+# 2. Every 15 minutes for hours: nothing told, and the run does not warn again.
+for k in 1 2 3 4 5 6; do
+    at $((k * 900))
+    expect_exit 1 "$BKP" run
+    grep -q "NON-COMPLIANT" <<<"$ERR" && flunk "run $k warned again: $ERR"
+done
+[ "$(verdict_events)" = 1 ] || flunk "still one verdict event expected, got $(verdict_events)"
+[ ! -f "$WORK/mail-1" ] || flunk "a second mail was sent for the same condition"
+# With -v the condition is still said, as told before.
+expect_exit 1 "$BKP" run -v
+grep -q "told before" <<<"$ERR" || flunk "-v should say the condition was told before"
+
+# 3. A day later, one reminder — which the command cannot take this time:
+# the next run tells it again.
+touch "$WORK/fail"
+at $((86400 + 60))
+expect_exit 1 "$BKP" run
+grep -q "notify command" <<<"$ERR" || flunk "a failing notify command should be reported: $ERR"
+rm -f "$WORK/fail"
+at $((86400 + 960))
+expect_exit 1 "$BKP" run
+grep '"key":"verdict:emr"' "$WORK/events.jsonl" | tail -n 1 | grep -q '"event":"reminder"' ||
+    flunk "the reminder should be told once the command takes it"
+at $((86400 + 1860))
+expect_exit 1 "$BKP" run
+[ "$(verdict_events)" = 2 ] || flunk "one raised and one reminder expected, got $(verdict_events)"
+
+# 4. The rule loosened: better but still at risk (two generations of the
+# three asked for) — told as a change; the third generation meets it:
+# cleared, once.
+policy "{ copies: 2, media_types: 1, offline: 0, offsite: 0 }"
+at $((86400 + 2760))
+ok "$BKP" run
+grep '"key":"verdict:emr"' "$WORK/events.jsonl" | tail -n 1 | grep -q '"event":"changed".*"previous":"NON-COMPLIANT".*"state":"AT RISK"' ||
+    flunk "the change to AT RISK should be told: $(tail -n 1 "$WORK/events.jsonl")"
+at $((2 * 86400 + 60))
+ok "$BKP" run
+grep '"key":"verdict:emr"' "$WORK/events.jsonl" | tail -n 1 | grep -q '"event":"cleared"' ||
+    flunk "the verdict's clearing should be told: $(tail -n 1 "$WORK/events.jsonl")"
+at $((2 * 86400 + 960))
+ok "$BKP" run
+[ "$(verdict_events)" = 4 ] || flunk "raised, reminder, changed, cleared expected, got $(verdict_events)"
+
+# 5. The audit log has each event, delivered or not.
+ok "$BKP" audit show --json
+n=$(grep -c '"op": "notify"' <<<"$OUT" || true)
+[ "$n" -ge 4 ] || flunk "the audit log should hold the notify records (got $n)"
+
+finish
