@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -303,7 +304,108 @@ static int publish(const char *dir, const char *path, const char *command, int *
     return 0;
 }
 
+/* ---- --lock-wait ---- */
+
+static int take_once(const char *repo, const char *name, const char *command, bkp_lock **out);
+static int writer_once(const char *repo, const char *command, bkp_lock **out);
+static int prune_after_once(const char *repo, const char *command, const bkp_lock *self,
+                            bkp_lock **out);
+
+static int64_t wait_limit; /* seconds a taker waits for a busy lock */
+static bool busy_quiet;    /* an attempt that will be retried says nothing */
+
+void bkp_lock_wait_set(int64_t seconds)
+{
+    wait_limit = seconds > 0 ? seconds : 0;
+}
+
+static void busy_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void busy_error(const char *fmt, ...)
+{
+    if (busy_quiet)
+        return;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    bkp_error("%s", msg);
+}
+
+static double elapsed(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* Is this attempt one that will be retried if busy? Sleeps between
+ * attempts; the last one (the limit reached) speaks. */
+typedef struct waiter {
+    struct timespec t0;
+    bool said;
+} waiter;
+
+static bool retry_after(waiter *w, int rc, const char *what)
+{
+    if (rc != -EBUSY || !busy_quiet)
+        return false;
+    if (!w->said) {
+        bkp_info("the %s lock is busy; waiting up to %lld s (--lock-wait)", what,
+                 (long long)wait_limit);
+        w->said = true;
+    }
+    struct timespec nap = {0, 500 * 1000 * 1000};
+    nanosleep(&nap, NULL);
+    busy_quiet = elapsed(&w->t0) + 0.5 < (double)wait_limit;
+    return true;
+}
+
+static void wait_begin(waiter *w)
+{
+    clock_gettime(CLOCK_MONOTONIC, &w->t0);
+    w->said = false;
+    busy_quiet = wait_limit > 0;
+}
+
 int bkp_lock_take(const char *repo, const char *name, const char *command, bkp_lock **out)
+{
+    waiter w;
+    int rc;
+    wait_begin(&w);
+    do
+        rc = take_once(repo, name, command, out);
+    while (retry_after(&w, rc, name));
+    busy_quiet = false;
+    return rc;
+}
+
+int bkp_lock_writer(const char *repo, const char *command, bkp_lock **out)
+{
+    waiter w;
+    int rc;
+    wait_begin(&w);
+    do
+        rc = writer_once(repo, command, out);
+    while (retry_after(&w, rc, "writer"));
+    busy_quiet = false;
+    return rc;
+}
+
+int bkp_lock_prune_after(const char *repo, const char *command, const bkp_lock *self,
+                         bkp_lock **out)
+{
+    waiter w;
+    int rc;
+    wait_begin(&w);
+    do
+        rc = prune_after_once(repo, command, self, out);
+    while (retry_after(&w, rc, "prune"));
+    busy_quiet = false;
+    return rc;
+}
+
+static int take_once(const char *repo, const char *name, const char *command, bkp_lock **out)
 {
     char *dir = bkp_path_join(repo, "locks");
     char *path = dir ? bkp_path_join(dir, name) : NULL;
@@ -355,9 +457,9 @@ int bkp_lock_take(const char *repo, const char *name, const char *command, bkp_l
         }
         if (holder_alive(old, &info, parsed)) {
             close(old);
-            bkp_error("another bkp holds the %s lock (%s); wait for it to finish. If you are sure "
-                      "it is gone, remove %s",
-                      name, desc, path);
+            busy_error("another bkp holds the %s lock (%s); wait for it to finish (or give "
+                       "--lock-wait). If you are sure it is gone, remove %s",
+                       name, desc, path);
             break;
         }
         bkp_warn("taking over the %s lock of a process that is gone (%s)", name, desc);
@@ -410,7 +512,7 @@ bool bkp_lock_is_held(const char *repo, const char *name)
     return h;
 }
 
-int bkp_lock_writer(const char *repo, const char *command, bkp_lock **out)
+static int writer_once(const char *repo, const char *command, bkp_lock **out)
 {
     char name[320], host[256] = "", desc[512];
     gethostname(host, sizeof(host) - 1);
@@ -418,7 +520,7 @@ int bkp_lock_writer(const char *repo, const char *command, bkp_lock **out)
         if (*c == '/')
             *c = '_';
     snprintf(name, sizeof(name), "write-%s-%ld", host, (long)getpid());
-    int rc = bkp_lock_take(repo, name, command, out);
+    int rc = take_once(repo, name, command, out);
     if (rc)
         return rc;
     char *dir = bkp_path_join(repo, "locks");
@@ -434,7 +536,8 @@ int bkp_lock_writer(const char *repo, const char *command, bkp_lock **out)
         closedir(d);
     free(dir);
     if (busy) {
-        bkp_error("prune is running (%s); try again when it has finished", desc);
+        busy_error("prune is running (%s); try again when it has finished (or give --lock-wait)",
+                   desc);
         bkp_lock_release(*out);
         *out = NULL;
         return -EBUSY;
@@ -447,12 +550,12 @@ int bkp_lock_prune(const char *repo, const char *command, bkp_lock **out)
     return bkp_lock_prune_after(repo, command, NULL, out);
 }
 
-int bkp_lock_prune_after(const char *repo, const char *command, const bkp_lock *self,
-                         bkp_lock **out)
+static int prune_after_once(const char *repo, const char *command, const bkp_lock *self,
+                            bkp_lock **out)
 {
     char desc[512];
     const char *own = self ? strrchr(self->path, '/') + 1 : "";
-    int rc = bkp_lock_take(repo, "prune", command, out);
+    int rc = take_once(repo, "prune", command, out);
     if (rc)
         return rc;
     char *dir = bkp_path_join(repo, "locks");
@@ -462,9 +565,9 @@ int bkp_lock_prune_after(const char *repo, const char *command, const bkp_lock *
         if (strncmp(e->d_name, "write-", 6) != 0 || !strcmp(e->d_name, own) ||
             !held(dir, e->d_name, desc, sizeof(desc)))
             continue;
-        bkp_error("a backup is writing to the repository (%s); prune waits for no one and changes "
-                  "nothing: run it again when the backup has finished",
-                  desc);
+        busy_error("a backup is writing to the repository (%s); prune changes nothing: run it "
+                   "again when the backup has finished (or give --lock-wait)",
+                   desc);
         rc = -EBUSY;
         break;
     }

@@ -20,6 +20,7 @@
 #define BKP_LOCK_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 
 typedef struct bkp_lock bkp_lock;
@@ -67,6 +68,12 @@ int bkp_lock_prune(const char *repo, const char *command, bkp_lock **out)
  * writer lock `self` (may be NULL) does not count as a writer. */
 int bkp_lock_prune_after(const char *repo, const char *command, const bkp_lock *self,
                          bkp_lock **out) __attribute__((warn_unused_result));
+
+/* How long bkp_lock_take, bkp_lock_writer and bkp_lock_prune_after wait
+ * for a lock held by a live process before they give up with -EBUSY (0,
+ * the default: not at all). The attempts in between say nothing; the last
+ * one names the holder. For the whole process (`--lock-wait`). */
+void bkp_lock_wait_set(int64_t seconds);
 
 /* Is lock `name` held by a live process? (A stale one is removed.) */
 bool bkp_lock_is_held(const char *repo, const char *name);

@@ -39,6 +39,7 @@ typedef struct cli {
     const char *to_archive;
     bool json, force, read_data, no_cache, one_fs, dry_run;
     int workers;
+    int64_t lock_wait;                  /* --lock-wait, seconds */
     const char *metrics;                /* --metrics FILE: Prometheus textfile */
     const char *clear;                  /* --clear-suspicious GEN */
     const char *against;                /* audit verify --against FILE */

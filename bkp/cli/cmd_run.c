@@ -397,7 +397,6 @@ static void media_due(cli *c, const pol_policy *p, cli_alerts *al)
 int cmd_run(cli *c)
 {
     pol_policy *p = cli_policy(c);
-    bkp_lock *lock = NULL;
     struct timespec t0, t1;
     if (!p) {
         bkp_error("bkp run needs a policy: give --policy FILE or set BKP_POLICY");
@@ -407,11 +406,7 @@ int cmd_run(cli *c)
         bkp_error("%s names no data set '%s'; `bkp policy check` lists them", p->file, c->dataset);
         return EXIT_USAGE;
     }
-    int rc = bkp_lock_take(bkp_repo_path(c->r), "run", "bkp run", &lock);
-    if (rc == -EBUSY)
-        return EXIT_LOCKED;
-    if (rc)
-        return EXIT_FAILED;
+    /* The dispatcher holds the lock "run" (LOCK_CYCLE): one cycle at a time. */
     openlog("bkp", LOG_PID, LOG_DAEMON);
     clock_gettime(CLOCK_MONOTONIC, &t0);
     (void)pol_warn_compliance(p);
@@ -421,7 +416,6 @@ int cmd_run(cli *c)
     size_t n = 0;
     bool failed = false;
     if (!order || !out) {
-        bkp_lock_release(lock);
         free(order);
         free(out);
         return EXIT_FAILED;
@@ -542,7 +536,6 @@ int cmd_run(cli *c)
         cli_backup_clear(&out[i].b);
     free(order);
     free(out);
-    bkp_lock_release(lock);
     closelog();
     return failed ? EXIT_FAILED : EXIT_OK;
 }

@@ -37,6 +37,10 @@ typedef enum {
      * the handler takes it. */
     LOCK_READER,
     LOCK_WRITER, /* the primary's writer lock, taken here before the open */
+    /* The named lock "run" (one cycle at a time), then the writer's: a run
+     * that waits (--lock-wait) holds no writer lock meanwhile, so the
+     * prune of the run it waits for is not held up by it. */
+    LOCK_CYCLE,
     /* Prune's lock, taken after the writer's by cli_prune (shared with run
      * and rotate, which prune too); declared for the record. */
     LOCK_PRUNE,
@@ -117,7 +121,7 @@ static const command commands[] = {
      .run = cmd_run,
      .needs = NEED_REPO_WRITE,
      .policy = POLICY_REQUIRED,
-     .lock = LOCK_WRITER,
+     .lock = LOCK_CYCLE,
      .key = true,
      .writes_media = true,
      .options = "repo dataset force metrics workers json",
@@ -281,7 +285,7 @@ static const command *find_command(const char *name)
  * reads it), the passphrase file (checked before any handler could read
  * it), the writer's lock, the open repository. Returns an exit code.
  */
-static int prepare(const command *cmd, cli *c, bkp_lock **writer)
+static int prepare(const command *cmd, cli *c, bkp_lock **cycle, bkp_lock **writer)
 {
     if (cmd->policy == POLICY_REQUIRED || c->policy_file) {
         if (!cli_policy(c))
@@ -312,21 +316,30 @@ static int prepare(const command *cmd, cli *c, bkp_lock **writer)
     }
     /* Writers never run while prune does (lock.h): the lock comes before the
      * open, because a writable open may itself write (clean-up, re-indexing). */
-    if (cmd->lock == LOCK_WRITER) {
+    if (cmd->lock == LOCK_WRITER || cmd->lock == LOCK_CYCLE) {
         const char *repo = cli_repo_path(c);
         struct stat st;
+        char who[64];
         if (!repo)
             return EXIT_USAGE;
-        int rc = stat(repo, &st) == 0 ? bkp_lock_writer(repo, cmd->name, writer) : 0;
-        if (rc)
+        snprintf(who, sizeof(who), "bkp %s", cmd->name);
+        bool there = stat(repo, &st) == 0;
+        int rc = there && cmd->lock == LOCK_CYCLE ? bkp_lock_take(repo, "run", who, cycle) : 0;
+        if (!rc && there)
+            rc = bkp_lock_writer(repo, cmd->name, writer);
+        if (rc) {
+            bkp_lock_release(*cycle);
+            *cycle = NULL;
             return rc == -EBUSY ? EXIT_LOCKED : EXIT_FAILED;
+        }
     }
     if (cmd->needs & (NEED_REPO | NEED_REPO_WRITE)) {
         unsigned flags = (cmd->needs & NEED_REPO_WRITE) ? 0 : BKP_REPO_READONLY;
         int ex = c->public_key ? cli_open_public(c, &c->r) : cli_open_repo(c, flags, &c->r);
         if (ex) {
             bkp_lock_release(*writer);
-            *writer = NULL;
+            bkp_lock_release(*cycle);
+            *writer = *cycle = NULL;
             return ex;
         }
     }
@@ -385,6 +398,7 @@ int main(int argc, char **argv)
     int ex = cli_options_parse(&c, cmd->options, cmd->usage, argc, argv, &level);
     if (ex)
         return ex;
+    bkp_lock_wait_set(c.lock_wait);
     if (c.help) {
         command_help(cmd);
         return EXIT_OK;
@@ -412,8 +426,8 @@ int main(int argc, char **argv)
     }
     bkp_log_set_level((enum bkp_log_level)level);
     bkp_progress_enable(c.tty && !c.json);
-    bkp_lock *writer = NULL;
-    ex = prepare(cmd, &c, &writer);
+    bkp_lock *writer = NULL, *cycle = NULL;
+    ex = prepare(cmd, &c, &cycle, &writer);
     if (ex) {
         cli_key_from_clear(&c);
         pol_free(c.policy);
@@ -423,6 +437,7 @@ int main(int argc, char **argv)
     ex = cmd->run(&c);
     cli_audit_context(&c);
     bkp_lock_release(writer);
+    bkp_lock_release(cycle);
     bkp_repo_free(c.r);
     cli_key_from_clear(&c);
     pol_free(c.policy);

@@ -27,6 +27,7 @@ typedef enum {
     ARG_KEY_FROM, /* appended to key_from[] */
     ARG_LEVEL,    /* -v / -q: the log level */
     ARG_HELP,     /* -h: this command's help */
+    ARG_DURATION, /* int64_t seconds: 30s, 10m, 2h, 1d (pol_duration_parse) */
 } arg_kind;
 
 typedef struct cli_option {
@@ -105,6 +106,8 @@ static const cli_option options[] = {
     {"keep", 0, NULL, ARG_FLAG, F(keep), false, "leave the sandbox for inspection"},
     {"verify", 0, NULL, ARG_FLAG, F(verify), false, "read back every file written"},
     {"runbook", 0, "NAME", ARG_STRING, F(runbook), false, "follow this recovery procedure"},
+    {"lock-wait", 0, "DURATION", ARG_DURATION, F(lock_wait), true,
+     "wait this long (30s, 10m, 1h) for a lock another bkp holds, instead of exit 3"},
     {"verbose", 'v', NULL, ARG_LEVEL, 0, true, "say more"},
     {"quiet", 'q', NULL, ARG_LEVEL, 0, true, "warnings and errors only, no progress"},
     {"help", 'h', NULL, ARG_HELP, 0, true, "this help"},
@@ -171,6 +174,14 @@ static int store(cli *c, const cli_option *o, const char *arg, int *level)
         return EXIT_OK;
     case ARG_HELP:
         c->help = true;
+        return EXIT_OK;
+    case ARG_DURATION:
+        if (pol_duration_parse(arg, (int64_t *)at) || *(int64_t *)at > 7 * 86400) {
+            fprintf(stderr,
+                    "bkp: error: --%s %s: give a duration of at most 7d, e.g. 30s, 10m, 2h\n",
+                    o->name, arg);
+            return EXIT_USAGE;
+        }
         return EXIT_OK;
     }
     return EXIT_USAGE;

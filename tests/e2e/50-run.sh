@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # 50-run — `bkp run`, the cron entry, driven by a policy: what is due runs in
 # priority order, a failing or hanging before hook fails its data set and the
-# others still run, a second run at once exits 3, a dead run's lock is taken
+# others still run, a second run at once exits 3 (with --lock-wait it waits
+# its turn), a dead run's lock is taken
 # over, nothing runs twice in one slot, --force runs anyway, the metrics file
 # is complete, and a malformed policy never runs.
 . "$(dirname "$0")/lib.sh"
@@ -91,6 +92,20 @@ check_exit 3 "$BKP" run --policy "$POL" --force || true
 output_has "pid=$first" "the refusal should name the process that holds the lock"
 wait "$first" || flunk "the first of two concurrent runs failed"
 [ ! -e "$REPO/locks/run" ] || flunk "the lock was left behind after the run"
+# With --lock-wait the second waits for the first, quietly, and then runs;
+# a wait too short still exits 3, naming the holder.
+"$BKP" run --policy "$POL" --force --dataset emr >/dev/null 2>&1 &
+first=$!
+for _ in $(seq 50); do [ -e "$REPO/locks/run" ] && break; sleep 0.1; done
+check_exit 3 "$BKP" run --policy "$POL" --force --dataset emr --lock-wait 1s || true
+output_has "pid=$first" "after a short --lock-wait the refusal should name the holder"
+start=$(date +%s)
+ok "$BKP" run --policy "$POL" --force --dataset emr --lock-wait 60s
+grep -q "another bkp holds" <<<"$ERR" && flunk "a run that waited should not report the lock as an error: $ERR"
+[ $(($(date +%s) - start)) -lt 30 ] || flunk "--lock-wait waited $(($(date +%s) - start)) s for a 3 s run"
+wait "$first" || flunk "the run waited for failed"
+expect_exit 2 "$BKP" run --policy "$POL" --lock-wait soon
+output_has "--lock-wait soon"
 
 # 5. A lock left by a dead process on this host is taken over, with a warning.
 printf 'host=%s pid=999999 user=root time=2026-01-01T00:00:00Z command=bkp run\n' "$(hostname)" >"$REPO/locks/run"
