@@ -50,7 +50,7 @@ typedef struct restore_ctx {
         int64_t uid, gid;
         unsigned mode;
         struct timespec times[2];
-    } *deep;
+    } * deep;
     size_t ndeep;
 } restore_ctx;
 
@@ -683,7 +683,7 @@ int rst_restore(bkp_repo *r, const bkp_gen *g, const rst_opts *o, rst_result *re
     if (!rc && !c->tree_err && o->path && res->items == 0) {
         bkp_error("nothing in %s:%u is at or below '%s'; `bkp ls %s:%u` lists what it holds",
                   g->dataset, g->seq, o->path, g->dataset, g->seq);
-        res->damaged++;
+        res->nothing = true;
     }
     if (!rc && c->tree_err)
         list_damage(c, g);
@@ -726,5 +726,5 @@ out:
     free(c);
     if (rc)
         return rc;
-    return res->damaged || res->list_damaged ? 1 : 0;
+    return res->damaged || res->list_damaged || res->nothing ? 1 : 0;
 }

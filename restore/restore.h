@@ -44,10 +44,12 @@ typedef struct rst_result {
     bool list_damaged; /* the item list could not be read to its end ... */
     uint64_t unread;   /* ... and this many of the items the generation records were
                         * not read (0 when the record does not say) */
+    bool nothing;      /* --path matched nothing (said; a failure) */
 } rst_result;
 
 /* 0 when everything selected was restored exactly; 1 when some files were
- * damaged (listed on stderr) or the item list could not be read to its end;
+ * damaged (listed on stderr), the item list could not be read to its end or
+ * the path matched nothing;
  * a negative code when nothing could be done (-EEXIST: the archive file is
  * there and no --force; -ELOOP: it is a symbolic link). */
 int rst_restore(bkp_repo *r, const bkp_gen *g, const rst_opts *o, rst_result *res)

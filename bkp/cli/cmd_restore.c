@@ -87,7 +87,7 @@ int cmd_restore(cli *c)
         ex = cli_exit_for(rc == -ELOOP && c->to_archive ? -EEXIST : rc);
     } else {
         char a[32];
-        if (c->tty)
+        if (c->tty && !c->json && !res.nothing)
             printf("restored %s:%u: %llu items, %llu files, %s in %.1f s%s\n", g->dataset, g->seq,
                    (unsigned long long)res.items, (unsigned long long)res.files,
                    cli_size(a, sizeof(a), res.bytes), secs,
@@ -113,7 +113,8 @@ int cmd_restore(cli *c)
                       "cannot keep what is written to it; restore them again elsewhere and run "
                       "`bkp verify --read-data`",
                       (unsigned long long)differ);
-        ex = res.damaged || res.list_damaged || differ || crc ? EXIT_FAILED : EXIT_OK;
+        ex =
+            res.damaged || res.list_damaged || res.nothing || differ || crc ? EXIT_FAILED : EXIT_OK;
     }
     char name[96];
     json_t *fig = json_pack("{s:s?, s:s?, s:s?, s:I, s:I, s:I}", "target", o.target, "path", o.path,
@@ -136,6 +137,18 @@ int cmd_restore(cli *c)
                          .figures = fig,
                          .error = rc < 0 ? bkp_strerror(rc) : NULL};
     int aex = c->from ? cli_audit_primary(c, r, staging != NULL, &rec) : cli_audit(c, &rec);
+    if (c->json && fig) { /* one document: what the audit record says, and the verdict */
+        json_object_set_new(fig, "generation", json_string(name));
+        json_object_set_new(fig, "seconds", json_real(secs));
+        json_object_set_new(fig, "ok", json_boolean(!ex));
+        if (c->from)
+            json_object_set_new(fig, "from", json_string(c->from));
+        if (rc >= 0 && res.nothing)
+            json_object_set_new(fig, "nothing_at_path", json_true());
+        if (rc < 0)
+            json_object_set_new(fig, "error", json_string(bkp_strerror(rc)));
+        cli_print_json(json_incref(fig));
+    }
     json_decref(fig);
     bkp_gen_free(g);
     bkp_lock_release(reading);

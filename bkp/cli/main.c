@@ -111,7 +111,7 @@ static const command commands[] = {
      .run = cmd_restore,
      .lock = LOCK_READER,
      .key = true,
-     .options = "repo path folder to-archive force workers from runbook attest verify",
+     .options = "repo path folder to-archive force workers from runbook attest verify json",
      .max_args = 2,
      .usage = "restore GEN TARGET [--path P | --folder D] [--from M] [--force] | restore GEN "
               "--to-archive FILE | restore --runbook NAME [--attest WHO]",

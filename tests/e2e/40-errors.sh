@@ -80,6 +80,18 @@ for gen in ds:99 nosuch:latest nosuch:1 deadbeefdeadbeef ds:notanumber; do
 done
 check_exit 2 "$BKP" diff --repo "$REPO" ds:1 ds:99 || true
 [ -z "$(find "$WORK" -maxdepth 1 -name 'never-*')" ] || flunk "a restore of an unknown generation created its target"
+# A path that matches nothing is an error that says so (and only that), in
+# ls and in restore; restore --json prints one document, also then.
+check_exit 1 "$BKP" ls --repo "$REPO" ds:1 /no/such/path || true
+output_has "nothing in ds:1 is at /no/such/path"
+check_exit 1 "$BKP" restore --repo "$REPO" ds:1 "$WORK/nomatch" --path /no/such/path --json || true
+output_has "nothing in ds:1 is at or below '/no/such/path'"
+grep -q "could not be restored" <<<"$ERR" && flunk "a path that matched nothing was reported as damaged files: $ERR"
+python3 -c 'import json,sys; d=json.loads(sys.stdin.read()); assert d["ok"] is False and d["nothing_at_path"] is True, d' <<<"$OUT" ||
+    flunk "restore --json should print one document saying nothing matched: $OUT"
+check_exit 0 "$BKP" restore --repo "$REPO" ds:1 "$WORK/json-target" --json || true
+python3 -c 'import json,sys; d=json.loads(sys.stdin.read()); assert d["ok"] is True and d["files"] > 0 and d["generation"] == "ds:1", d' <<<"$OUT" ||
+    flunk "restore --json should print one document of what it restored: $OUT"
 
 # ---------------------------------------------------------------------------
 # 4. A second init on an existing repository is refused and changes nothing.
