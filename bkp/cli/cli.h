@@ -19,7 +19,17 @@
 #include "policies/notify.h"
 #include "policies/policy.h"
 
-enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_LOCKED = 3 };
+/* Exit codes (bkp(1), EXIT STATUS). 4 and 5 are cases of a usage error
+ * told apart for scripts: the key does not open the repository (a wrong
+ * passphrase, sheets that do not make the key), and no repository is there. */
+enum {
+    EXIT_OK = 0,
+    EXIT_FAILED = 1,
+    EXIT_USAGE = 2,
+    EXIT_LOCKED = 3,
+    EXIT_KEY = 4,
+    EXIT_NOREPO = 5
+};
 
 /* What a command needs; the dispatcher provides it before the handler runs. */
 enum {
@@ -144,6 +154,10 @@ const char *cli_size(char *buf, size_t n, uint64_t bytes);
 const char *cli_time(char *buf, size_t n, int64_t t);
 /* Map an error code from the core to an exit code. */
 int cli_exit_for(int rc);
+/* The exit code of opening the repository at `repo` with the key: EXIT_KEY
+ * for -EKEYREJECTED, EXIT_NOREPO for -ENOENT where `repo` holds no config,
+ * EXIT_USAGE for the other refusals, EXIT_FAILED else. */
+int cli_exit_open(int rc, const char *repo);
 
 /* Capture and seal one data set: what `backup` and `run` share. */
 typedef struct cli_backup {

@@ -350,7 +350,7 @@ int cli_runbook_execute(cli *c, const char *name, bool drill, bool unattended)
      * archive extracted, keys derived). */
     double t0 = seconds_now();
     if ((rc = gather(c, rb, c->medium, keyrec, &s))) {
-        ex = rc == -EKEYREJECTED ? EXIT_USAGE : EXIT_FAILED;
+        ex = rc == -EKEYREJECTED ? EXIT_KEY : EXIT_FAILED;
         goto out;
     }
     double prepared = seconds_now() - t0;

@@ -1,10 +1,13 @@
 /* What every subcommand shares: the policy, the repository, output. */
 #include <errno.h>
+#include <stdbool.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
 #include "bkp/cli/cli.h"
+#include "bkp/durable.h"
 #include "bkp/keys.h"
 #include "bkp/lock.h"
 #include "bkp/log.h"
@@ -68,7 +71,8 @@ const char *cli_repo_path(cli *c)
     /* No --repo: the policy names it (and where the passphrase comes from). */
     pol_policy *p = cli_policy(c);
     if (!p) {
-        bkp_error("no repository: give --repo DIR, set BKP_REPO, or give a policy with --policy FILE");
+        bkp_error(
+            "no repository: give --repo DIR, set BKP_REPO, or give a policy with --policy FILE");
         return NULL;
     }
     c->repo = p->repository;
@@ -79,7 +83,8 @@ const char *cli_repo_path(cli *c)
 void cli_passphrase_source(cli *c)
 {
     pol_policy *p = cli_policy_named(c) ? cli_policy(c) : NULL;
-    if (!p || c->passphrase_file || getenv("BKP_PASSPHRASE_FILE") || getenv("BKP_PASSPHRASE_COMMAND"))
+    if (!p || c->passphrase_file || getenv("BKP_PASSPHRASE_FILE") ||
+        getenv("BKP_PASSPHRASE_COMMAND"))
         return;
     if (p->passphrase_file)
         c->passphrase_file = p->passphrase_file;
@@ -102,9 +107,22 @@ int cli_open_repo(cli *c, unsigned flags, bkp_repo **out)
         rc = bkp_repo_open(c->repo, pass, plen, flags, out);
         bkp_passphrase_free(pass, plen);
     }
-    if (rc == -ENOENT || rc == -EKEYREJECTED || rc == -EPROTO || rc == -EINVAL)
-        return EXIT_USAGE;
-    return rc ? EXIT_FAILED : EXIT_OK;
+    return cli_exit_open(rc, c->repo);
+}
+
+int cli_exit_open(int rc, const char *repo)
+{
+    struct stat st;
+    char *cfg = repo ? bkp_path_join(repo, "config") : NULL;
+    bool none = rc == -ENOENT && cfg && stat(cfg, &st) < 0;
+    free(cfg);
+    if (!rc)
+        return EXIT_OK;
+    if (rc == -EKEYREJECTED)
+        return EXIT_KEY;
+    if (none)
+        return EXIT_NOREPO;
+    return rc == -ENOENT || rc == -EPROTO || rc == -EINVAL ? EXIT_USAGE : EXIT_FAILED;
 }
 
 int cli_open_public(cli *c, bkp_repo **out)
@@ -168,7 +186,7 @@ int cli_read_lock(cli *c, const char *repo, struct bkp_lock **out)
     int rc = bkp_lock_writer(repo, what, out);
     if (rc == -EBUSY)
         return EXIT_LOCKED; /* a prune is deleting packs: the holder is named above */
-    if (rc) /* a read-only medium takes no lock; nothing can prune it meanwhile */
+    if (rc)                 /* a read-only medium takes no lock; nothing can prune it meanwhile */
         bkp_debug("no reader's lock in %s: %s", repo, bkp_strerror(rc));
     return EXIT_OK;
 }

@@ -650,7 +650,7 @@ int cli_object_fetch(cli *c, const cli_medium *m, bool as_copy, const cli_fetch_
         bkp_passphrase_free(pass, plen);
     }
     if (rc) {
-        ex = rc == -EKEYREJECTED || rc == -EINVAL ? EXIT_USAGE : EXIT_FAILED;
+        ex = rc == -EINVAL ? EXIT_USAGE : cli_exit_open(rc, repo);
         goto out;
     }
     if ((ex = want_of(*out, what, &want, &subset)))

@@ -174,9 +174,7 @@ int cli_open_source(cli *c, const char *spec, bkp_repo **out, char **staging)
         rc = repo ? bkp_repo_open(repo, pass, plen, BKP_REPO_READONLY, out) : -ENOMEM;
         bkp_passphrase_free(pass, plen);
     }
-    ex = rc == -ENOENT || rc == -EKEYREJECTED || rc == -EPROTO || rc == -EINVAL ? EXIT_USAGE
-         : rc                                                                   ? EXIT_FAILED
-                                                                                : EXIT_OK;
+    ex = cli_exit_open(rc, repo);
 out:
     free(path);
     free(repo);

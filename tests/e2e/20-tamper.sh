@@ -162,17 +162,17 @@ cp "$R/$GEN1_REL" "$R/$GEN2_REL"
 check_exit 1 "$BKP" verify --repo "$R" || true
 output_has "0000000002" "verify must name the replaced generation record"
 
-# 7. Wrong passphrase: exit 2, a clear message, nothing written anywhere.
+# 7. Wrong passphrase: exit 4, a clear message, nothing written anywhere.
 printf '%s\n' 'this is not the passphrase' >"$WORK/wrong"
 chmod 600 "$WORK/wrong"
 repo_digest "$REPO" >"$WORK/digest-before"
 for cmd in "generations" "ls ds:1" "diff ds:1 ds:2" "verify" "verify --read-data" \
     "backup --dataset ds $D" "backup --dataset other $D" "restore ds:1 $WORK/wrong-target"; do
     # shellcheck disable=SC2086
-    check_exit 2 "$BKP" $cmd --repo "$REPO" --passphrase-file "$WORK/wrong" || true
+    check_exit 4 "$BKP" $cmd --repo "$REPO" --passphrase-file "$WORK/wrong" || true
     output_has "passphrase" "the error for a wrong passphrase should say so ($cmd)"
 done
-BKP_PASSPHRASE_FILE=$WORK/wrong check_exit 2 "$BKP" generations --repo "$REPO" || true
+BKP_PASSPHRASE_FILE=$WORK/wrong check_exit 4 "$BKP" generations --repo "$REPO" || true
 repo_digest "$REPO" >"$WORK/digest-after"
 diff "$WORK/digest-before" "$WORK/digest-after" >&2 ||
     flunk "commands with a wrong passphrase changed the repository"

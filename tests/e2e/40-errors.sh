@@ -117,9 +117,9 @@ check_exit 0 "$BKP" init --repo "$WORK/repo13" --passphrase-file "$WORK/pass13" 
 
 # ---------------------------------------------------------------------------
 # 6. Usage errors.
-check_exit 2 "$BKP" generations --repo "$WORK/no-such-repo" || true
+check_exit 5 "$BKP" generations --repo "$WORK/no-such-repo" || true
 [ ! -e "$WORK/no-such-repo" ] || flunk "generations on a missing repository created it"
-check_exit 2 "$BKP" backup --repo "$WORK/no-such-repo" --dataset ds "$D" || true
+check_exit 5 "$BKP" backup --repo "$WORK/no-such-repo" --dataset ds "$D" || true
 [ ! -e "$WORK/no-such-repo" ] || flunk "backup to a missing repository created it"
 check_exit 2 "$BKP" no-such-command || true
 check_exit 2 "$BKP" restore --repo "$REPO" ds:1 || true

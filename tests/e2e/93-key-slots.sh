@@ -51,7 +51,7 @@ slot_of() { # the id of the slot marked current when opened with $1
         python3 -c 'import json,sys; print([s["id"] for s in json.load(sys.stdin)["slots"] if s["current"]][0])'
 }
 opens() { ok "$BKP" generations --passphrase-file "$2" --repo "$1" </dev/null; }
-refused() { expect_exit 2 "$BKP" generations --passphrase-file "$2" --repo "$1" </dev/null; }
+refused() { expect_exit 4 "$BKP" generations --passphrase-file "$2" --repo "$1" </dev/null; }
 
 ok "$BKP" init --passphrase-file "$P1"
 ok "$BKP" media label "$MNT" --name usb-a --type removable --passphrase-file "$P1"
@@ -175,7 +175,7 @@ PY
 expect_exit 1 "$BKP" verify --media usb-a --passphrase-file "$P4"
 output_has "key file of the copy"
 # On its own the disk no longer opens with a passphrase; the key sheets open it.
-expect_exit 2 "$BKP" restore ds:latest "$WORK/out-planted" --from usb-a --passphrase-file "$P4" </dev/null
+expect_exit 4 "$BKP" restore ds:latest "$WORK/out-planted" --from usb-a --passphrase-file "$P4" </dev/null
 ok "$BKP" restore ds:latest "$WORK/out-planted" --from usb-a --key-from "$WORK/paper.md" </dev/null
 cmp -s "$D/b" "$WORK/out-planted$D/b" || flunk "the sheets did not restore from the disk"
 

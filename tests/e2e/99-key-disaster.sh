@@ -107,7 +107,7 @@ chmod 600 "$BKP_PASSPHRASE_FILE"
 ok "$BKP" init --repo "$WORK/other"
 ok "$BKP" key export --paper --repo "$WORK/other" -o "$WORK/other-paper.md"
 unset BKP_PASSPHRASE_FILE
-expect_exit 2 "$BKP" restore ds:1 "$WORK/out-other" --from "$MNT/repo" --key-from "$WORK/other-paper.md" </dev/null
+expect_exit 4 "$BKP" restore ds:1 "$WORK/out-other" --from "$MNT/repo" --key-from "$WORK/other-paper.md" </dev/null
 output_has "do not belong to"
 [ ! -e "$WORK/out-other" ] || flunk "something was restored with another repository's sheet"
 
