@@ -309,6 +309,12 @@ void cli_key_drill_remind(json_t *key_drill);
 int cli_open_source(cli *c, const char *spec, bkp_repo **out, char **staging);
 void cli_source_remove(char *staging);
 
+/* The Prometheus text file (metrics.c): the status of every data set and
+ * medium, and with `run` (may be NULL; {"seconds", "datasets": [{"dataset",
+ * "failed", "last_success", "seconds", "read_bytes", "added_bytes"}]}) what
+ * the run did. Written durably; 0 or the error (logged). */
+int cli_metrics_write(cli *c, const char *file, const json_t *run);
+
 /* Alerts once per change (run_notify.c): conditions collected by a run,
  * judged against what was told before (policies/notify.h), told to the
  * policy's `notify:` and recorded; `told[i]` (may be NULL) says which were

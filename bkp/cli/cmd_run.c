@@ -6,7 +6,6 @@
  * --metrics; exit 1 when anything failed.
  */
 #include <errno.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,55 +160,22 @@ static void log_syslog(const outcome *o)
         syslog(prio, "%s %s: %s", o->d->name, o->what, o->detail);
 }
 
-/* Prometheus textfile, replaced atomically so a collector never reads half. */
-static int write_metrics(const char *file, const outcome *v, size_t n, double seconds)
+/* What the run adds to the metrics file (cli_metrics_write). */
+static json_t *run_figures(const outcome *v, size_t n, double seconds)
 {
-    bkp_buf m;
-    char line[512];
-    bkp_buf_init(&m);
-#define ADD(...) (snprintf(line, sizeof(line), __VA_ARGS__), bkp_buf_put(&m, line, strlen(line)))
-    ADD("# HELP bkp_run_seconds Duration of the last bkp run.\n# TYPE bkp_run_seconds gauge\n");
-    ADD("bkp_run_seconds %.3f\n", seconds);
-    ADD("# HELP bkp_last_success_timestamp_seconds End of the newest sealed generation.\n"
-        "# TYPE bkp_last_success_timestamp_seconds gauge\n");
-    for (size_t i = 0; i < n; i++)
-        ADD("bkp_last_success_timestamp_seconds{dataset=\"%s\"} %lld\n", v[i].d->name,
-            (long long)v[i].last_success);
-    ADD("# HELP bkp_generations Sealed generations of the data set.\n# TYPE bkp_generations "
-        "gauge\n");
-    for (size_t i = 0; i < n; i++)
-        ADD("bkp_generations{dataset=\"%s\"} %zu\n", v[i].d->name, v[i].generations);
-    ADD("# HELP bkp_last_run_failed 1 if the data set failed in the last run.\n"
-        "# TYPE bkp_last_run_failed gauge\n");
-    for (size_t i = 0; i < n; i++)
-        ADD("bkp_last_run_failed{dataset=\"%s\"} %d\n", v[i].d->name, v[i].failed ? 1 : 0);
-    ADD("# HELP bkp_last_run_seconds Capture duration in the last run.\n"
-        "# TYPE bkp_last_run_seconds gauge\n"
-        "# HELP bkp_last_run_bytes_read Bytes read in the last run.\n"
-        "# TYPE bkp_last_run_bytes_read gauge\n"
-        "# HELP bkp_last_run_bytes_added Bytes added to the repository in the last run.\n"
-        "# TYPE bkp_last_run_bytes_added gauge\n");
-    for (size_t i = 0; i < n; i++)
-        if (v[i].b.gen) {
-            ADD("bkp_last_run_seconds{dataset=\"%s\"} %.3f\n", v[i].d->name, v[i].b.seconds);
-            ADD("bkp_last_run_bytes_read{dataset=\"%s\"} %llu\n", v[i].d->name,
-                (unsigned long long)v[i].b.stats.bytes_read);
-            ADD("bkp_last_run_bytes_added{dataset=\"%s\"} %llu\n", v[i].d->name,
-                (unsigned long long)v[i].b.stats.stored_new);
+    json_t *ds = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *d = json_pack("{s:s, s:b, s:I}", "dataset", v[i].d->name, "failed", v[i].failed,
+                              "last_success", (json_int_t)v[i].last_success);
+        if (d && v[i].b.gen) {
+            json_object_set_new(d, "seconds", json_real(v[i].b.seconds));
+            json_object_set_new(d, "read_bytes", json_integer((json_int_t)v[i].b.stats.bytes_read));
+            json_object_set_new(d, "added_bytes",
+                                json_integer((json_int_t)v[i].b.stats.stored_new));
         }
-#undef ADD
-    char *copy1 = strdup(file), *copy2 = strdup(file);
-    const char *dir = copy1 ? dirname(copy1) : NULL;
-    /* The node exporter's folder may not exist before its first textfile. */
-    int rc = m.failed || !copy1 || !copy2 ? -ENOMEM : bkp_mkdir_p(dir, 0755);
-    if (!rc)
-        rc = bkp_durable_write(dir, basename(copy2), m.data, m.len, 0);
-    if (rc)
-        bkp_error("cannot write the metrics file %s: %s", file, bkp_strerror(rc));
-    free(copy1);
-    free(copy2);
-    bkp_buf_free(&m);
-    return rc;
+        json_array_append_new(ds, d);
+    }
+    return json_pack("{s:f, s:o}", "seconds", seconds, "datasets", ds);
 }
 
 /* Copies to the on-line disks the data sets of this run name, and to the
@@ -503,8 +469,12 @@ int cmd_run(cli *c)
     cli_alerts_free(&al);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    if (c->metrics && write_metrics(c->metrics, out, n, secs))
-        failed = true;
+    if (c->metrics) {
+        json_t *fig = run_figures(out, n, secs);
+        if (cli_metrics_write(c, c->metrics, fig))
+            failed = true;
+        json_decref(fig);
+    }
 
     if (c->json) {
         json_t *arr = json_array();

@@ -360,5 +360,7 @@ int cmd_status(cli *c)
         json_decref(all);
         json_decref(kd);
     }
+    if (c->metrics && cli_metrics_write(c, c->metrics, NULL))
+        return EXIT_FAILED;
     return worst == POL_NON_COMPLIANT ? EXIT_FAILED : EXIT_OK;
 }

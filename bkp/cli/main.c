@@ -200,8 +200,8 @@ static const command commands[] = {
      .needs = NEED_REPO,
      .policy = POLICY_REQUIRED,
      .key = true,
-     .options = "repo json",
-     .usage = "status [--json]",
+     .options = "repo json metrics",
+     .usage = "status [--json] [--metrics FILE]",
      .summary = "3-2-1 compliance of each data set: copies, media, off-line and off-site ages, "
                 "what to do next"},
     {.name = "key",

@@ -70,7 +70,7 @@ static const cli_option options[] = {
     {"one-file-system", 0, NULL, ARG_FLAG, F(one_fs), false, "do not cross mount points"},
     {"workers", 0, "N", ARG_WORKERS, F(workers), false, "threads (1 to 64)"},
     {"metrics", 0, "FILE", ARG_STRING, F(metrics), false,
-     "write the run's figures for Prometheus (textfile collector)"},
+     "write the figures for Prometheus (textfile collector): status, and the run's"},
     {"clear-suspicious", 0, "GEN", ARG_STRING, F(clear), false,
      "clear the suspicious mark of a generation (recorded)"},
     {"dry-run", 0, NULL, ARG_FLAG, F(dry_run), false, "say what would be done; change nothing"},

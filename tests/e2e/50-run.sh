@@ -58,6 +58,17 @@ grep -q '^bkp_last_success_timestamp_seconds{dataset="emr"} [1-9]' "$WORK/metric
     flunk "metrics lack a last-success time for emr: $(cat "$WORK/metrics.prom")"
 grep -q '^bkp_last_run_failed{dataset="scans"} 0' "$WORK/metrics.prom" || flunk "metrics lack scans' status"
 grep -q '^bkp_generations{dataset="other"} 1' "$WORK/metrics.prom" || flunk "metrics lack generation counts"
+# Prometheus' naming (the unit last) and the status of every data set.
+for m in 'bkp_run_duration_seconds [0-9]' 'bkp_verdict{dataset="emr",verdict="COMPLIANT"} [01]' \
+    'bkp_offline_copy_age_seconds{dataset="emr"} -1' 'bkp_last_run_read_bytes{dataset="emr"} [0-9]' \
+    'bkp_newest_generation_suspicious{dataset="emr"} 0' 'bkp_audit_chain_ok 1'; do
+    grep -q "^$m" "$WORK/metrics.prom" || flunk "metrics lack $m: $(cat "$WORK/metrics.prom")"
+done
+grep -q 'bkp_last_run_bytes_read\|bkp_run_seconds ' "$WORK/metrics.prom" && flunk "old metric names are still written"
+# Each family is declared once.
+[ -z "$(grep '^# TYPE' "$WORK/metrics.prom" | sort | uniq -d)" ] || flunk "a metric family is declared twice"
+ok "$BKP" status --policy "$POL" --metrics "$WORK/status.prom"
+grep -q '^bkp_verdict{dataset="scans",verdict="COMPLIANT"}' "$WORK/status.prom" || flunk "status --metrics wrote no verdicts"
 
 # 2. Run again at once: nothing is due (the slots were served), nothing new.
 ok "$BKP" run --policy "$POL" --json

@@ -1,0 +1,189 @@
+/*
+ * The Prometheus text file (node exporter's textfile collector) that `bkp
+ * run --metrics FILE` and `bkp status --metrics FILE` write: names with the
+ * unit last (`_seconds`, `_bytes`, `_timestamp_seconds`), one family per
+ * fact. From `bkp status`: each data set's verdict (one series per verdict,
+ * 1 for the one it is), generations, the age of its freshest off-line and
+ * non-editable copies, the last verification and drill, whether its newest
+ * generation is suspicious; each medium's next rotation; whether the audit
+ * chain verifies. From the run (when there is one): its duration and each
+ * data set's outcome, capture time, bytes read and added.
+ */
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bkp/audit.h"
+#include "bkp/cli/cli.h"
+#include "bkp/clock.h"
+#include "bkp/durable.h"
+#include "bkp/log.h"
+
+#define ADD(...) (snprintf(line, sizeof(line), __VA_ARGS__), bkp_buf_put(m, line, strlen(line)))
+
+static void family(bkp_buf *m, const char *name, const char *help)
+{
+    char line[512];
+    ADD("# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
+}
+
+static time_t when(const json_t *ds, const char *key)
+{
+    time_t t = bkp_iso_parse(json_string_value(json_object_get(json_object_get(ds, key), "time")));
+    return t > 0 ? t : 0;
+}
+
+/* The age at `now` of the freshest copy on media of `ds` that is
+ * non-editable; -1 when none. */
+static int64_t non_editable_age(const json_t *ds, time_t now)
+{
+    json_t *c;
+    size_t i;
+    time_t best = 0;
+    json_array_foreach(json_object_get(ds, "copies_on_media"), i, c)
+    {
+        time_t t = bkp_iso_parse(json_string_value(json_object_get(c, "captured")));
+        if (json_is_true(json_object_get(c, "non_editable")) && t > best)
+            best = t;
+    }
+    return best ? (int64_t)(now - best) : -1;
+}
+
+static bool newest_suspicious(bkp_gen **v, size_t n, const char *dataset)
+{
+    for (size_t i = n; i-- > 0;)
+        if (!strcmp(v[i]->dataset, dataset) && !v[i]->pruned && !v[i]->status)
+            return bkp_gen_marked(v[i]) && !v[i]->cleared;
+    return false;
+}
+
+static void status_metrics(cli *c, bkp_buf *m)
+{
+    static const char *const verdicts[] = {"COMPLIANT", "AT RISK", "NON-COMPLIANT"};
+    char line[512];
+    int worst = 0;
+    time_t now = bkp_now();
+    json_t *all = cli_status(c, &worst), *d;
+    bkp_gen **v = NULL;
+    size_t n = 0, i;
+    if (bkp_gen_list(c->r, NULL, &v, &n))
+        n = 0;
+    family(m, "bkp_verdict", "The 3-2-1 verdict of the data set (1 for the one it is).");
+    json_array_foreach(all, i, d)
+    {
+        const char *ds = json_string_value(json_object_get(d, "dataset"));
+        const char *vd = json_string_value(json_object_get(d, "verdict"));
+        for (size_t k = 0; k < 3; k++)
+            ADD("bkp_verdict{dataset=\"%s\",verdict=\"%s\"} %d\n", ds, verdicts[k],
+                vd && !strcmp(vd, verdicts[k]));
+    }
+    family(m, "bkp_generations", "Sealed generations of the data set in the repository.");
+    json_array_foreach(all, i, d) ADD(
+        "bkp_generations{dataset=\"%s\"} %lld\n", json_string_value(json_object_get(d, "dataset")),
+        (long long)json_integer_value(json_object_get(d, "generations")));
+    family(m, "bkp_offline_copy_age_seconds",
+           "Age of the freshest off-line copy of the data set (-1: none).");
+    json_array_foreach(all, i, d)
+    {
+        json_t *age = json_object_get(d, "offline_age_seconds");
+        ADD("bkp_offline_copy_age_seconds{dataset=\"%s\"} %lld\n",
+            json_string_value(json_object_get(d, "dataset")),
+            json_integer_value(json_object_get(json_object_get(d, "counted"), "offline")) > 0
+                ? (long long)json_integer_value(age)
+                : -1LL);
+    }
+    family(m, "bkp_non_editable_copy_age_seconds",
+           "Age of the freshest non-editable copy of the data set (-1: none).");
+    json_array_foreach(all, i, d)
+        ADD("bkp_non_editable_copy_age_seconds{dataset=\"%s\"} %lld\n",
+            json_string_value(json_object_get(d, "dataset")), (long long)non_editable_age(d, now));
+    family(m, "bkp_last_verify_timestamp_seconds",
+           "When the data set's generations were last verified (0: never).");
+    json_array_foreach(all, i, d)
+        ADD("bkp_last_verify_timestamp_seconds{dataset=\"%s\"} %lld\n",
+            json_string_value(json_object_get(d, "dataset")), (long long)when(d, "last_verify"));
+    family(m, "bkp_last_drill_timestamp_seconds",
+           "When a drill of the data set last ran (0: never).");
+    json_array_foreach(all, i, d)
+        ADD("bkp_last_drill_timestamp_seconds{dataset=\"%s\"} %lld\n",
+            json_string_value(json_object_get(d, "dataset")), (long long)when(d, "last_drill"));
+    family(m, "bkp_newest_generation_suspicious",
+           "1 when the data set's newest generation is marked suspicious and not cleared.");
+    json_array_foreach(all, i, d)
+    {
+        const char *ds = json_string_value(json_object_get(d, "dataset"));
+        ADD("bkp_newest_generation_suspicious{dataset=\"%s\"} %d\n", ds,
+            ds && newest_suspicious(v, n, ds));
+    }
+    pol_policy *p = c->policy;
+    family(m, "bkp_medium_next_rotation_timestamp_seconds",
+           "When the medium is next due for a rotation (0: no rotation period).");
+    for (size_t k = 0; p && k < p->nmedia; k++)
+        ADD("bkp_medium_next_rotation_timestamp_seconds{medium=\"%s\"} %lld\n", p->media[k].name,
+            p->media[k].rotate_every ? (long long)cli_medium_due(c, p->media[k].name) : 0LL);
+    char *log = bkp_audit_path(c->r);
+    bkp_audit_check chk;
+    int rc = log ? bkp_audit_verify(log, bkp_repo_sign_pk(c->r), NULL, &chk) : -ENOMEM;
+    family(m, "bkp_audit_chain_ok", "1 when the audit log's chain and head marker verify.");
+    ADD("bkp_audit_chain_ok %d\n", rc == 0);
+    free(log);
+    bkp_gen_list_free(v, n);
+    json_decref(all);
+}
+
+static void run_metrics(bkp_buf *m, const json_t *run)
+{
+    char line[512];
+    json_t *d;
+    size_t i;
+    const json_t *ds = json_object_get(run, "datasets");
+    family(m, "bkp_run_duration_seconds", "Duration of the last bkp run.");
+    ADD("bkp_run_duration_seconds %.3f\n", json_real_value(json_object_get(run, "seconds")));
+    family(m, "bkp_last_success_timestamp_seconds", "End of the newest sealed generation.");
+    json_array_foreach(ds, i, d)
+        ADD("bkp_last_success_timestamp_seconds{dataset=\"%s\"} %lld\n",
+            json_string_value(json_object_get(d, "dataset")),
+            (long long)json_integer_value(json_object_get(d, "last_success")));
+    family(m, "bkp_last_run_failed", "1 if the data set failed in the last run.");
+    json_array_foreach(ds, i, d) ADD("bkp_last_run_failed{dataset=\"%s\"} %d\n",
+                                     json_string_value(json_object_get(d, "dataset")),
+                                     json_is_true(json_object_get(d, "failed")));
+    family(m, "bkp_last_run_capture_seconds", "Capture duration of the data set in the last run.");
+    family(m, "bkp_last_run_read_bytes", "Bytes read of the data set in the last run.");
+    family(m, "bkp_last_run_added_bytes", "Bytes the last run added to the repository.");
+    json_array_foreach(ds, i, d)
+    {
+        const char *name = json_string_value(json_object_get(d, "dataset"));
+        if (!json_object_get(d, "seconds"))
+            continue; /* nothing sealed this time */
+        ADD("bkp_last_run_capture_seconds{dataset=\"%s\"} %.3f\n", name,
+            json_real_value(json_object_get(d, "seconds")));
+        ADD("bkp_last_run_read_bytes{dataset=\"%s\"} %lld\n", name,
+            (long long)json_integer_value(json_object_get(d, "read_bytes")));
+        ADD("bkp_last_run_added_bytes{dataset=\"%s\"} %lld\n", name,
+            (long long)json_integer_value(json_object_get(d, "added_bytes")));
+    }
+}
+
+int cli_metrics_write(cli *c, const char *file, const json_t *run)
+{
+    bkp_buf m;
+    bkp_buf_init(&m);
+    if (run)
+        run_metrics(&m, run);
+    status_metrics(c, &m);
+    char *copy1 = strdup(file), *copy2 = strdup(file);
+    const char *dir = copy1 ? dirname(copy1) : NULL;
+    /* The node exporter's folder may not exist before its first textfile. */
+    int rc = m.failed || !copy1 || !copy2 ? -ENOMEM : bkp_mkdir_p(dir, 0755);
+    if (!rc)
+        rc = bkp_durable_write(dir, basename(copy2), m.data, m.len, 0);
+    if (rc)
+        bkp_error("cannot write the metrics file %s: %s", file, bkp_strerror(rc));
+    free(copy1);
+    free(copy2);
+    bkp_buf_free(&m);
+    return rc;
+}
