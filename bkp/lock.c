@@ -324,12 +324,10 @@ static void busy_error(const char *fmt, ...)
 {
     if (busy_quiet)
         return;
-    char msg[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    bkp_vlog(BKP_LOG_ERROR, fmt, ap);
     va_end(ap);
-    bkp_error("%s", msg);
 }
 
 static double elapsed(const struct timespec *t0)

@@ -42,19 +42,16 @@ static void clear_progress_locked(void)
     }
 }
 
-void bkp_log(enum bkp_log_level level, const char *fmt, ...)
+void bkp_vlog(enum bkp_log_level level, const char *fmt, va_list ap)
 {
     static const char *const prefix[] = {"error: ", "warning: ", "", ""};
-    va_list ap;
 
     if (level > log_level)
         return;
     pthread_mutex_lock(&log_lock);
     if (sink) {
         char msg[2048];
-        va_start(ap, fmt);
         vsnprintf(msg, sizeof(msg), fmt, ap);
-        va_end(ap);
         sink(level, msg, sink_ctx);
         pthread_mutex_unlock(&log_lock);
         return;
@@ -62,11 +59,17 @@ void bkp_log(enum bkp_log_level level, const char *fmt, ...)
     clear_progress_locked();
     fputs(level <= BKP_LOG_WARN ? "bkp: " : "", stderr);
     fputs(prefix[level], stderr);
-    va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
-    va_end(ap);
     fputc('\n', stderr);
     pthread_mutex_unlock(&log_lock);
+}
+
+void bkp_log(enum bkp_log_level level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    bkp_vlog(level, fmt, ap);
+    va_end(ap);
 }
 
 void bkp_progress_enable(bool on)

@@ -8,6 +8,7 @@
 #ifndef BKP_LOG_H
 #define BKP_LOG_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 
 enum bkp_log_level { BKP_LOG_ERROR = 0, BKP_LOG_WARN = 1, BKP_LOG_INFO = 2, BKP_LOG_DEBUG = 3 };
@@ -17,6 +18,9 @@ void bkp_log_set_level(enum bkp_log_level level);
 enum bkp_log_level bkp_log_get_level(void);
 
 void bkp_log(enum bkp_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same with a va_list, for functions that log what their callers format. */
+void bkp_vlog(enum bkp_log_level level, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 
 #define bkp_error(...) bkp_log(BKP_LOG_ERROR, __VA_ARGS__)
 #define bkp_warn(...) bkp_log(BKP_LOG_WARN, __VA_ARGS__)
