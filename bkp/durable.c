@@ -563,10 +563,13 @@ int bkp_durable_rename(const char *from, const char *to, unsigned flags)
 {
     /* The rename is atomic; only the folder's fsync makes it survive a crash
      * (before it, a crash may find the old name again, which every caller's
-     * recovery treats as "the rename did not happen" and repeats). */
-    int rc = (flags & BKP_DURABLE_NOREPLACE) ? rename_noreplace(from, to)
-             : rename(from, to) < 0          ? -errno
-                                             : 0;
+     * recovery treats as "the rename did not happen" and repeats). An
+     * exchange is one atomic step too: a crash sees both old or both new. */
+    int rc = (flags & BKP_DURABLE_EXCHANGE)
+                 ? (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_EXCHANGE) < 0 ? -errno : 0)
+             : (flags & BKP_DURABLE_NOREPLACE) ? rename_noreplace(from, to)
+             : rename(from, to) < 0            ? -errno
+                                               : 0;
     if (rc)
         return rc;
     char *td = parent_of(to), *fd = parent_of(from);

@@ -29,6 +29,8 @@ enum {
     BKP_DURABLE_PRIVATE = 4,   /* mode 0600 (keys, caches) */
     BKP_DURABLE_DIRECT = 8,    /* a large file streamed past the page cache (direct.h) */
     BKP_DURABLE_EXEC = 16,     /* with READONLY: mode 0555 (a recovery kit's program, kit.h) */
+    BKP_DURABLE_EXCHANGE = 32, /* bkp_durable_rename: swap the two names (both must exist);
+                                * -EINVAL where the file system cannot */
 };
 
 /* Write `len` bytes of `buf` as `dir`/`name`. */

@@ -261,27 +261,23 @@ static int build(const char *tmp, const item *v, size_t n, bkp_buf *sums)
 static int swap_in(const char *dir, const char *tmp, const char *final)
 {
     struct stat st;
-    int rc = 0;
-    if (lstat(final, &st) == 0) {
-        if (renameat2(AT_FDCWD, tmp, AT_FDCWD, final, RENAME_EXCHANGE) < 0) {
-            /* A file system that cannot exchange: aside, then in. A crash
-             * between leaves no kit until the next write. */
-            char *old = bkp_path_join(dir, ".bkp-recovery.old");
-            rc = !old ? -ENOMEM : (bkp_remove_tree(old), rename(final, old) < 0 ? -errno : 0);
-            if (!rc && rename(tmp, final) < 0)
-                rc = -errno;
-            if (!rc)
-                (void)bkp_remove_tree(old);
-            free(old);
-            return rc ? rc : bkp_fsync_dir(dir);
-        }
-        rc = bkp_fsync_dir(dir);
+    if (lstat(final, &st) < 0)
+        return bkp_durable_rename(tmp, final, BKP_DURABLE_NOREPLACE);
+    int rc = bkp_durable_rename(tmp, final, BKP_DURABLE_EXCHANGE);
+    if (!rc) {
         (void)bkp_remove_tree(tmp); /* the old kit */
-        return rc;
+        return 0;
     }
-    if (rename(tmp, final) < 0)
-        return -errno;
-    return bkp_fsync_dir(dir);
+    /* A file system that cannot exchange: aside, then in. A crash between
+     * leaves no kit until the next write. */
+    char *old = bkp_path_join(dir, ".bkp-recovery.old");
+    rc = !old ? -ENOMEM : (bkp_remove_tree(old), bkp_durable_rename(final, old, 0));
+    if (!rc)
+        rc = bkp_durable_rename(tmp, final, BKP_DURABLE_NOREPLACE);
+    if (!rc)
+        (void)bkp_remove_tree(old);
+    free(old);
+    return rc;
 }
 
 int bkp_kit_write(const char *dir, const bkp_kit_doc *docs, size_t ndocs, bkp_kit_result *res)
