@@ -324,6 +324,8 @@ static int copy_packs(bkp_repo *src, bkp_s3 *s, const pack_set *p, bkp_s3_lock m
     listing have;
     char *dir = bkp_repo_subpath(src, "packs");
     int rc = dir ? bucket_list(s, PACKS_PREFIX, &have) : -ENOMEM;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     for (size_t i = 0; !rc && i < p->n; i++) {
         char hex[2 * BKP_ID_LEN + 1], key[2 * BKP_ID_LEN + 32];
         struct stat st;
@@ -336,8 +338,7 @@ static int copy_packs(bkp_repo *src, bkp_s3 *s, const pack_set *p, bkp_s3_lock m
         }
         const entry *e = bucket_listed(&have, key);
         char md5[33] = "";
-        bkp_progress("copying to the bucket: pack %zu of %zu, %.1f MB uploaded", i + 1, p->n,
-                     (double)res->copy.bytes / 1e6);
+        bkp_progress_meter("copying to the bucket", i, p->n, "packs", res->copy.bytes, &t0);
         if (stat(path, &st) < 0) {
             rc = -errno;
             bkp_error("cannot read pack %s: %s; run `bkp verify --read-data`", path,

@@ -405,6 +405,8 @@ int bkp_bucket_fetch_packs(bkp_s3 *s, bkp_repo *copy, const bkp_bucket_packset *
         npacks += wanted(vs.v[i].key, want);
     /* The damaged ones go after the stale ones: collected apart first. */
     bkp_bucket_fetch dmg = {0};
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     for (size_t i = 0, j; !rc && i < vs.n; i = j) {
         uint64_t max;
         j = group_end(&vs, i);
@@ -414,8 +416,7 @@ int bkp_bucket_fetch_packs(bkp_s3 *s, bkp_repo *copy, const bkp_bucket_packset *
             continue;
         char *to = bkp_pack_path(dir, id), *sub = to ? strdup(to) : NULL;
         char *slash = sub ? strrchr(sub, '/') : NULL;
-        bkp_progress("fetching from the bucket: pack %zu of %zu, %.1f MB", ++done, npacks,
-                     (double)f->bytes / 1e6);
+        bkp_progress_meter("fetching from the bucket", done++, npacks, "packs", f->bytes, &t0);
         rc = !slash ? -ENOMEM : (*slash = '\0', bkp_mkdir_p(sub, 0700));
         if (!rc && access(to, F_OK) != 0) {
             int x = fetch_pack(s, copy, vs.v + i, j - i, id, to, &f->bytes, &used);

@@ -67,8 +67,8 @@ typedef struct capture_ctx {
     pthread_t threads[MAX_WORKERS];
     int nthreads;
 
-    bkp_strmap *links; /* "dev:ino" -> link_seen, for files with names still to come */
-    char *link_name;   /* the first name of the last link found */
+    bkp_strmap *links;  /* "dev:ino" -> link_seen, for files with names still to come */
+    char *link_name;    /* the first name of the last link found */
     int64_t started_ns; /* files changed since (or just before) are not cached */
     bool have_history;  /* a files cache of an earlier capture exists */
     size_t roots_read;  /* paths that could be opened at all */
@@ -76,13 +76,14 @@ typedef struct capture_ctx {
 
     bkp_buf cbuf; /* file bytes not yet cut into chunks */
     size_t cpos;
+    struct timespec t0; /* for the progress meter */
 } capture_ctx;
 
 /* A file with several names, of which `left` are still to be walked. */
 typedef struct link_seen {
     uint32_t left;
     int64_t ctime; /* a name found with another ctime is another file (or it changed) */
-    char first[]; /* the stored path of its first name */
+    char first[];  /* the stored path of its first name */
 } link_seen;
 
 static void add_error(capture_ctx *c, const char *path, const char *msg)
@@ -221,9 +222,8 @@ static int drain(capture_ctx *c, bool all)
                  * chunks: the same size (its stat matched) and the same
                  * chunks give the same hash. */
                 if (!p->hit)
-                    bkp_item_content_hash(bkp_repo_keys(c->repo),
-                                          (uint64_t)archive_entry_size(e), p->item.chunks,
-                                          p->item.nchunks, p->item.content);
+                    bkp_item_content_hash(bkp_repo_keys(c->repo), (uint64_t)archive_entry_size(e),
+                                          p->item.chunks, p->item.nchunks, p->item.content);
                 bkp_capture_stats *s = &c->out->stats;
                 if (p->was < 0)
                     s->files_added++;
@@ -247,8 +247,8 @@ static int drain(capture_ctx *c, bool all)
             if (!rc && (data || (dir && p->cacheable))) {
                 bkp_fextra x;
                 entry_extra(e, &x);
-                rc = bkp_fcache_add(c->new_cache, p->path,
-                                    p->cacheable && exact ? &p->st : &racy, &p->item, &x);
+                rc = bkp_fcache_add(c->new_cache, p->path, p->cacheable && exact ? &p->st : &racy,
+                                    &p->item, &x);
             }
         }
         pending_free(p);
@@ -444,9 +444,12 @@ static void drop_content(pending *p)
  * the extras. */
 static int lookup_cache(capture_ctx *c, pending *p, const struct stat *st)
 {
-    p->st = (bkp_fstat){(uint64_t)st->st_dev, (uint64_t)st->st_ino, (uint64_t)st->st_size,
+    p->st = (bkp_fstat){(uint64_t)st->st_dev,
+                        (uint64_t)st->st_ino,
+                        (uint64_t)st->st_size,
                         st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec,
-                        st->st_ctim.tv_sec * 1000000000LL + st->st_ctim.tv_nsec, st->st_mode};
+                        st->st_ctim.tv_sec * 1000000000LL + st->st_ctim.tv_nsec,
+                        st->st_mode};
     if (S_ISDIR(st->st_mode))
         p->st.size = 0; /* a folder's size says nothing of its contents */
     /* A file whose timestamps lie near the time it is read may change
@@ -507,10 +510,10 @@ static struct archive_entry *describe(capture_ctx *c, const bkp_walk_entry *we, 
     if (!e)
         return NULL;
     archive_read_disk_set_behavior(
-        c->disk, (lean ? ARCHIVE_READDISK_NO_XATTR | ARCHIVE_READDISK_NO_ACL |
-                             ARCHIVE_READDISK_NO_FFLAGS
-                       : 0) |
-                     (holes ? 0 : ARCHIVE_READDISK_NO_SPARSE));
+        c->disk,
+        (lean ? ARCHIVE_READDISK_NO_XATTR | ARCHIVE_READDISK_NO_ACL | ARCHIVE_READDISK_NO_FFLAGS
+              : 0) |
+            (holes ? 0 : ARCHIVE_READDISK_NO_SPARSE));
     /* What libarchive reads by name (a link's target, a folder's default
      * ACL, the xattrs of what is not opened) it reads through the walk's
      * descriptors: never through a folder swapped for a link meanwhile,
@@ -591,8 +594,8 @@ static int capture_entry(capture_ctx *c, const bkp_walk_entry *we)
     bkp_walk_entry cur = *we;
     bool replaced = false;
     if (reg && !p->lean && (fd = open_walked(we, &cur.st, &replaced)) < 0) {
-        add_error(c, we->path, fd == -ESTALE ? "it was replaced while the backup ran"
-                                             : bkp_strerror(fd));
+        add_error(c, we->path,
+                  fd == -ESTALE ? "it was replaced while the backup ran" : bkp_strerror(fd));
         goto fail;
     }
     if (replaced) {
@@ -665,9 +668,8 @@ static int capture_path(capture_ctx *c, const char *root)
         if ((rc = capture_entry(c, &we)) || (rc = drain(c, false)))
             break;
         const bkp_capture_stats *s = &c->out->stats;
-        bkp_progress("%s: %llu files, %.1f MB read, %.1f MB new", c->o->dataset,
-                     (unsigned long long)(s->files + s->links), (double)s->bytes_read / 1e6,
-                     (double)s->bytes_new / 1e6);
+        bkp_progress_meter(c->o->dataset, s->files + s->links, c->o->expect_files, "files",
+                           s->bytes_read, &c->t0);
     }
     if (got_any)
         c->roots_read++; /* at least the root itself was captured */
@@ -694,6 +696,7 @@ static void stop_workers(capture_ctx *c)
 int bkp_capture_run(bkp_repo *r, const bkp_capture_opts *o, bkp_capture *out)
 {
     capture_ctx c = {.repo = r, .o = o, .out = out};
+    clock_gettime(CLOCK_MONOTONIC, &c.t0);
     int rc;
 
     memset(out, 0, sizeof(*out));

@@ -22,14 +22,17 @@ typedef struct bkp_capture_opts {
     const char *dataset;
     const char *const *paths; /* absolute or relative to the working directory */
     size_t npaths;
-    int workers;      /* 0: one per online CPU */
-    bool one_fs;      /* do not cross mount points */
-    bool no_cache;    /* read every file */
+    int workers;   /* 0: one per online CPU */
+    bool one_fs;   /* do not cross mount points */
+    bool no_cache; /* read every file */
     /* Shell patterns (fnmatch): one without '/' matches any file or directory
      * name; one with '/' matches the whole absolute path. An excluded
      * directory is not entered. */
     const char *const *exclude;
     size_t nexclude;
+    /* Files and links the previous generation held: the terminal's progress
+     * shows a share of it and the time left (0: not known). */
+    uint64_t expect_files;
 } bkp_capture_opts;
 
 typedef struct bkp_capture_stats {
@@ -56,7 +59,7 @@ typedef struct bkp_capture_error {
 
 typedef struct bkp_capture {
     bkp_capture_stats stats;
-    bkp_buf tree;         /* concatenated tree blob IDs */
+    bkp_buf tree; /* concatenated tree blob IDs */
     uint64_t tree_items;
     uint64_t tree_bytes;
     bkp_capture_error *errors;

@@ -43,7 +43,7 @@ static uint64_t member_max(const char *rel)
     if (l > 8 && (!strcmp(rel + l - 7, ".pruned") || !strcmp(rel + l - 8, ".cleared")))
         return 64U << 10; /* a tombstone or clearance: a small signed file */
     if (l > 6 && !strcmp(rel + l - 6, ".packs"))
-        return 64U << 20; /* an object medium's list of a record's packs */
+        return 64U << 20;  /* an object medium's list of a record's packs */
     return AUDIT_COPY_MAX; /* the audit log's copy */
 }
 
@@ -329,13 +329,15 @@ int bkp_copy_generations(bkp_repo *src, bkp_repo *dst, bkp_gen *const *gens, siz
     memset(res, 0, sizeof(*res));
     for (size_t i = 0; !rc && i < n; i++)
         rc = gens[i]->pruned || gens[i]->status ? -EINVAL
-                                                 : bkp_copy_needed_packs(src, dst, gens[i], packs);
+                                                : bkp_copy_needed_packs(src, dst, gens[i], packs);
     if (!rc && !(l.ids = malloc((bkp_index_count(packs) + 1) * BKP_ID_LEN)))
         rc = -ENOMEM;
     if (!rc)
         bkp_index_foreach(packs, collect, &l);
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     for (size_t i = 0; !rc && i < l.n; i++) {
-        bkp_progress("copying: pack %zu of %zu, %.1f MB", i + 1, l.n, (double)res->bytes / 1e6);
+        bkp_progress_meter("copying", i, l.n, "packs", res->bytes, &t0);
         rc = bkp_copy_pack(src, dst, l.ids[i], false, &res->bytes);
         if (rc == -EEXIST) {
             res->packs_present++;

@@ -72,6 +72,57 @@ void bkp_log(enum bkp_log_level level, const char *fmt, ...)
     va_end(ap);
 }
 
+/* "12.3 MB", "1.2 GB": decimal, as rates are. */
+static void size_text(char *out, size_t n, double b)
+{
+    static const char *const unit[] = {"B", "kB", "MB", "GB", "TB"};
+    int u = 0;
+    while (b >= 1000 && u < 4) {
+        b /= 1000;
+        u++;
+    }
+    snprintf(out, n, u ? "%.1f %s" : "%.0f %s", b, unit[u]);
+}
+
+void bkp_progress_text(char *out, size_t n, const char *what, uint64_t done, uint64_t total,
+                       const char *unit, uint64_t bytes, double secs)
+{
+    char size[32], rate[32], whole[32], left[48] = "";
+    size_text(size, sizeof(size), (double)bytes);
+    size_text(rate, sizeof(rate), secs > 0.05 ? (double)bytes / secs : 0);
+    size_text(whole, sizeof(whole), (double)total);
+    if (total && done && done <= total && secs >= 0.5) {
+        long rest = (long)(secs * (double)(total - done) / (double)done + 0.5);
+        if (rest >= 3600)
+            snprintf(left, sizeof(left), ", %ld:%02ld:%02ld left", rest / 3600, rest / 60 % 60,
+                     rest % 60);
+        else
+            snprintf(left, sizeof(left), ", %ld:%02ld left", rest / 60, rest % 60);
+    }
+    double pct = total ? 100.0 * (double)(done > total ? total : done) / (double)total : 0;
+    if (total && !unit) /* `done` and `total` are bytes */
+        snprintf(out, n, "%s: %.0f %% (%s of %s) at %s/s%s", what, pct, size, whole, rate, left);
+    else if (total)
+        snprintf(out, n, "%s: %.0f %% (%llu of %llu %s), %s at %s/s%s", what, pct,
+                 (unsigned long long)done, (unsigned long long)total, unit, size, rate, left);
+    else
+        snprintf(out, n, "%s: %llu %s, %s at %s/s", what, (unsigned long long)done,
+                 unit ? unit : "", size, rate);
+}
+
+void bkp_progress_meter(const char *what, uint64_t done, uint64_t total, const char *unit,
+                        uint64_t bytes, const struct timespec *t0)
+{
+    if (!progress_on)
+        return;
+    struct timespec now;
+    char line[512];
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double secs = (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+    bkp_progress_text(line, sizeof(line), what, done, total, unit, bytes, secs);
+    bkp_progress("%s", line);
+}
+
 void bkp_progress_enable(bool on)
 {
     progress_on = on;

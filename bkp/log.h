@@ -10,6 +10,9 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
 
 enum bkp_log_level { BKP_LOG_ERROR = 0, BKP_LOG_WARN = 1, BKP_LOG_INFO = 2, BKP_LOG_DEBUG = 3 };
 
@@ -33,6 +36,17 @@ void bkp_log_set_sink(void (*fn)(enum bkp_log_level level, const char *msg, void
 
 /* Progress on a terminal only: a single line rewritten in place. No-op otherwise. */
 void bkp_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A progress line with totals, on a terminal only: "WHAT: 45 % (450 of 1000
+ * UNIT), 1.2 GB at 85.0 MB/s, 0:18 left" — or, with `unit` NULL, `done` and
+ * `total` in bytes: "WHAT: 45 % (1.2 GB of 2.7 GB) at 85.0 MB/s, 0:18 left".
+ * `total` 0: not known (no percent and no time left); `bytes` done so far; `t0` when the work
+ * started (CLOCK_MONOTONIC). The time left is the elapsed time scaled by what is left of `total`.
+ */
+void bkp_progress_meter(const char *what, uint64_t done, uint64_t total, const char *unit,
+                        uint64_t bytes, const struct timespec *t0);
+/* Its text, `secs` after the start (no time left before half a second). */
+void bkp_progress_text(char *out, size_t n, const char *what, uint64_t done, uint64_t total,
+                       const char *unit, uint64_t bytes, double secs);
 void bkp_progress_enable(bool on);
 void bkp_progress_done(void);
 

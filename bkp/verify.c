@@ -172,11 +172,13 @@ static void check_pack(verify_ctx *c, const char *path, bkp_buf *file, bkp_buf *
     if (bad_blobs) {
         snprintf(reason, sizeof(reason), "has %u damaged blob(s) of %u", bad_blobs, n);
     } else if (!name_matches(fd, size, bkp_get_le32(footer), file, id)) {
-        snprintf(reason, sizeof(reason), "does not match its name (its trailer is not the one it "
-                                         "was named by)");
+        snprintf(reason, sizeof(reason),
+                 "does not match its name (its trailer is not the one it "
+                 "was named by)");
     } else if (!pack_consistent(c, id, size, ents, n, bkp_get_le32(footer))) {
-        snprintf(reason, sizeof(reason), "does not hold the blobs the index places in it, or has "
-                                         "bytes outside any blob");
+        snprintf(reason, sizeof(reason),
+                 "does not hold the blobs the index places in it, or has "
+                 "bytes outside any blob");
     }
 report:
     if (fd >= 0)
@@ -198,8 +200,8 @@ report:
             }
         }
     }
-    bkp_progress("verifying: %llu of %zu packs, %.1f MB", (unsigned long long)c->res->packs_read,
-                 c->npacks, (double)c->res->bytes_read / 1e6);
+    bkp_progress_meter("verifying", c->res->packs_read, c->npacks, "packs", c->res->bytes_read,
+                       &c->t0);
     pthread_mutex_unlock(&c->lock);
     free(ents);
 }
@@ -241,8 +243,8 @@ static int list_packs(verify_ctx *c)
         while (d && (e = readdir(d))) {
             if (strlen(e->d_name) != 2 * BKP_ID_LEN)
                 continue;
-            if (c->only && !bsearch(&(const char *){e->d_name}, c->only, c->nonly,
-                                    sizeof(*c->only), cmp_str))
+            if (c->only &&
+                !bsearch(&(const char *){e->d_name}, c->only, c->nonly, sizeof(*c->only), cmp_str))
                 continue;
             if (c->npacks == cap) {
                 cap = cap ? 2 * cap : 256;
@@ -323,9 +325,11 @@ static void check_generation(verify_ctx *c, const bkp_gen *g)
             if (b != SIZE_MAX)
                 note_affected(c, b, name, "(its list of files)");
             else
-                bkp_verify_problem(c, "%s: a tree blob is not in the index; the generation cannot be listed "
-                           "or restored",
-                        name);
+                bkp_verify_problem(
+                    c,
+                    "%s: a tree blob is not in the index; the generation cannot be listed "
+                    "or restored",
+                    name);
             return;
         }
     }
@@ -344,14 +348,16 @@ static void check_generation(verify_ctx *c, const bkp_gen *g)
                 break;
             }
             if (unknown) {
-                bkp_verify_problem(c, "%s: %s: a chunk is in no pack (lost)", name, archive_entry_pathname(it.entry));
+                bkp_verify_problem(c, "%s: %s: a chunk is in no pack (lost)", name,
+                                   archive_entry_pathname(it.entry));
                 break;
             }
         }
     }
     if (rc < 0)
         bkp_verify_problem(c, "%s: its list of files is %s (tree blob %zu): %s", name,
-                rc == -ENOENT ? "missing" : "damaged", bkp_tree_reader_blob(tr), bkp_strerror(rc));
+                           rc == -ENOENT ? "missing" : "damaged", bkp_tree_reader_blob(tr),
+                           bkp_strerror(rc));
     bkp_item_clear(&it);
     bkp_tree_reader_free(tr);
 }
@@ -360,35 +366,42 @@ static void check_chains(verify_ctx *c, bkp_gen **v, size_t n)
 {
     char name[128], hex[2 * BKP_ID_LEN + 1];
     for (size_t i = 0; i < n; i++) {
-        const bkp_gen *g = v[i], *prev = i && !strcmp(v[i - 1]->dataset, g->dataset) ? v[i - 1] : NULL;
+        const bkp_gen *g = v[i],
+                      *prev = i && !strcmp(v[i - 1]->dataset, g->dataset) ? v[i - 1] : NULL;
         bkp_gen_name(g, name, sizeof(name));
         if (g->foreign) {
             const char *m = json_string_value(json_object_get(g->json, "medium"));
-            bkp_verify_problem(c, "%s: the tombstone %s was written for a copy on a medium (\"%s\"%s%s) "
-                       "and does not count here: the generation record was deleted and a "
-                       "tombstone from a copy or an archive put in its place; copy the record "
-                       "back from a medium that holds it",
-                    name, g->file, json_string_value(json_object_get(g->json, "reason")),
-                    m ? ", medium " : "", m ? m : "");
+            bkp_verify_problem(
+                c,
+                "%s: the tombstone %s was written for a copy on a medium (\"%s\"%s%s) "
+                "and does not count here: the generation record was deleted and a "
+                "tombstone from a copy or an archive put in its place; copy the record "
+                "back from a medium that holds it",
+                name, g->file, json_string_value(json_object_get(g->json, "reason")),
+                m ? ", medium " : "", m ? m : "");
             continue;
         }
         if (g->status) {
-            bkp_verify_problem(c, "%s: the %s %s is damaged or forged (its signature does not verify)%s", name,
-                    g->pruned ? "tombstone of the pruned record" : "generation record", g->file,
-                    g->pruned ? "" : "; do not restore from it");
+            bkp_verify_problem(
+                c, "%s: the %s %s is damaged or forged (its signature does not verify)%s", name,
+                g->pruned ? "tombstone of the pruned record" : "generation record", g->file,
+                g->pruned ? "" : "; do not restore from it");
             continue;
         }
         if (prev && prev->seq + 1 != g->seq)
-            bkp_verify_problem(c, "%s:%u..%u: generation records are missing (the chain is broken before %s)",
-                    g->dataset, prev->seq + 1, g->seq - 1, name);
+            bkp_verify_problem(
+                c, "%s:%u..%u: generation records are missing (the chain is broken before %s)",
+                g->dataset, prev->seq + 1, g->seq - 1, name);
         else if (!prev && g->seq != 1)
-            bkp_verify_problem(c, "%s:1..%u: the first generation records are missing", g->dataset, g->seq - 1);
+            bkp_verify_problem(c, "%s:1..%u: the first generation records are missing", g->dataset,
+                               g->seq - 1);
         else if (prev && !prev->status && (!g->has_prev || memcmp(g->prev, prev->hash, BKP_ID_LEN)))
-            bkp_verify_problem(c, "%s does not chain to %s:%u (that record was replaced or edited)", name,
-                    prev->dataset, prev->seq);
+            bkp_verify_problem(c, "%s does not chain to %s:%u (that record was replaced or edited)",
+                               name, prev->dataset, prev->seq);
         else if (!prev && g->has_prev) {
             bkp_hex(hex, g->prev, BKP_ID_LEN);
-            bkp_verify_problem(c, "%s names a previous record (%.16s) that is not there", name, hex);
+            bkp_verify_problem(c, "%s names a previous record (%.16s) that is not there", name,
+                               hex);
         }
     }
 }
@@ -409,11 +422,12 @@ static void report_bad_packs(verify_ctx *c)
         }
         if (p->affected)
             bkp_verify_problem(c, "pack %s %s; affects %s (%llu file(s): %s%s)", hex,
-                    *p->reason ? p->reason : "is damaged", gens, (unsigned long long)p->affected,
-                    files, p->affected > p->nfiles ? ", ..." : "");
+                               *p->reason ? p->reason : "is damaged", gens,
+                               (unsigned long long)p->affected, files,
+                               p->affected > p->nfiles ? ", ..." : "");
         else
             bkp_verify_problem(c, "pack %s %s; no generation uses what is lost", hex,
-                    *p->reason ? p->reason : "is damaged");
+                               *p->reason ? p->reason : "is damaged");
     }
 }
 
@@ -430,6 +444,7 @@ static int verify_run(bkp_repo *r, bool read_data, char **only, size_t nonly, in
                       bkp_verify_result *res)
 {
     verify_ctx c = {.repo = r, .res = res, .only = only, .nonly = nonly};
+    clock_gettime(CLOCK_MONOTONIC, &c.t0);
     bkp_gen **v = NULL;
     size_t n = 0;
     int rc;
@@ -453,10 +468,11 @@ static int verify_run(bkp_repo *r, bool read_data, char **only, size_t nonly, in
         bkp_verify_check_audit(&c, v, n, true);
     free(medium);
     if (bkp_repo_key_file_unchecked(r))
-        bkp_verify_problem(&c, "%s/keys/key: the key file of this copy is missing, damaged or not this "
-                    "repository's: the copy would not open with a passphrase alone (the key "
-                    "sheets still open it); rotate to it again, or use another medium",
-                bkp_repo_path(r));
+        bkp_verify_problem(&c,
+                           "%s/keys/key: the key file of this copy is missing, damaged or not this "
+                           "repository's: the copy would not open with a passphrase alone (the key "
+                           "sheets still open it); rotate to it again, or use another medium",
+                           bkp_repo_path(r));
     if (read_data) {
         const bkp_index *x = bkp_repo_index(r);
         c.nnums = bkp_index_pack_count(x);
@@ -487,9 +503,11 @@ static int verify_run(bkp_repo *r, bool read_data, char **only, size_t nonly, in
     }
     check_pack_presence(&c);
     for (size_t i = 0; i < bkp_repo_damaged_segments(r); i++)
-        bkp_verify_problem(&c, "index segment %s is damaged; its packs were indexed from their own trailers "
-                    "for now, and the next backup sets the segment aside",
-                bkp_repo_damaged_segment(r, i));
+        bkp_verify_problem(
+            &c,
+            "index segment %s is damaged; its packs were indexed from their own trailers "
+            "for now, and the next backup sets the segment aside",
+            bkp_repo_damaged_segment(r, i));
     for (size_t i = 0; i < n; i++)
         if (!v[i]->status && !v[i]->pruned)
             check_generation(&c, v[i]);
@@ -523,6 +541,7 @@ out:
 int bkp_verify_log(bkp_repo *r, bkp_verify_result *res)
 {
     verify_ctx c = {.repo = r, .res = res};
+    clock_gettime(CLOCK_MONOTONIC, &c.t0);
     bkp_gen **v = NULL;
     size_t n = 0;
     memset(res, 0, sizeof(*res));
@@ -553,9 +572,11 @@ static void check_clearances(verify_ctx *c, bkp_gen **v, size_t n)
         memcpy(clr, g->file, l - 4);
         strcpy(clr + l - 4, ".cleared");
         if (access(clr, F_OK) == 0)
-            bkp_verify_problem(c, "%s: the clearance %s is damaged or forged (its signature does not verify "
-                       "or it names another record); the suspicious mark stands",
-                    bkp_gen_name(g, name, sizeof(name)), clr);
+            bkp_verify_problem(
+                c,
+                "%s: the clearance %s is damaged or forged (its signature does not verify "
+                "or it names another record); the suspicious mark stands",
+                bkp_gen_name(g, name, sizeof(name)), clr);
         free(clr);
     }
 }
@@ -578,7 +599,8 @@ static void check_kept_pins(verify_ctx *c, bkp_gen **v, size_t n)
         int rc = path ? bkp_pin_read(c->repo, path, &p) : -ENOMEM;
         if (rc) {
             bkp_verify_problem(c, "the pin %s %s", path ? path : e->d_name,
-                    rc == -EBADMSG ? "is damaged or forged (its signature does not verify)"
+                               rc == -EBADMSG
+                                   ? "is damaged or forged (its signature does not verify)"
                                    : bkp_strerror(rc));
             free(path);
             continue;
@@ -590,8 +612,8 @@ static void check_kept_pins(verify_ctx *c, bkp_gen **v, size_t n)
             bkp_verify_problem(c, "the pin %s cannot be compared: %s", path, bkp_strerror(nf));
         for (int i = 0; i < nf; i++)
             bkp_verify_problem(c, "the primary is %s what medium %s pinned%s%s: %s",
-                    f[i].beside ? "beside" : "behind", p->medium, *f[i].dataset ? " for " : "",
-                    f[i].dataset, f[i].what);
+                               f[i].beside ? "beside" : "behind", p->medium,
+                               *f[i].dataset ? " for " : "", f[i].dataset, f[i].what);
         free(f);
         bkp_pin_free(p);
         free(path);
@@ -605,6 +627,7 @@ static void check_kept_pins(verify_ctx *c, bkp_gen **v, size_t n)
 int bkp_verify_public(bkp_repo *r, bkp_verify_result *res)
 {
     verify_ctx c = {.repo = r, .res = res};
+    clock_gettime(CLOCK_MONOTONIC, &c.t0);
     bkp_gen **v = NULL;
     size_t n = 0;
     memset(res, 0, sizeof(*res));

@@ -41,10 +41,11 @@ typedef struct verify_ctx {
     struct pack_num {
         uint8_t id[BKP_ID_LEN];
         uint32_t num;
-    } *nums; /* index pack IDs, sorted, for lookups by file name */
+    } * nums; /* index pack IDs, sorted, for lookups by file name */
     uint32_t nnums;
     char *const *only; /* read only these packs (hex names, sorted), when set */
     size_t nonly;
+    struct timespec t0; /* for the progress meter */
 } verify_ctx;
 
 /* Count a problem in the result and log it (format as printf). */

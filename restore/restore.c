@@ -52,6 +52,8 @@ typedef struct restore_ctx {
         struct timespec times[2];
     } * deep;
     size_t ndeep;
+    uint64_t total_bytes; /* the generation's, when all of it is restored; else 0 */
+    struct timespec t0;
 } restore_ctx;
 
 typedef struct saved_content {
@@ -360,8 +362,7 @@ static bool plain_path(const char *p)
 static void progress(restore_ctx *c)
 {
     uint64_t bytes = c->res->bytes + (c->writers ? rst_writers_bytes(c->writers) : 0);
-    bkp_progress("restoring: %llu files, %.1f MB", (unsigned long long)c->res->files,
-                 (double)bytes / 1e6);
+    bkp_progress_meter("restoring", bytes, c->total_bytes, NULL, bytes, &c->t0);
 }
 
 /* A regular file or a symbolic link of a directory restore: to the writers, who fetch, create
@@ -658,6 +659,10 @@ int rst_restore(bkp_repo *r, const bkp_gen *g, const rst_opts *o, rst_result *re
     c->res = res;
     c->rootfd = -1;
     c->afd = -1;
+    clock_gettime(CLOCK_MONOTONIC, &c->t0);
+    if (!o->path || !*o->path) /* the whole generation: its recorded count is the total */
+        c->total_bytes = (uint64_t)json_integer_value(
+            json_object_get(json_object_get(g->json, "stats"), "bytes"));
     if (o->path && *o->path &&
         ((rc = bkp_strmap_new(saved_free, &c->unselected)) ||
          (rc = bkp_strmap_new(NULL, &c->selected)) || (rc = bkp_strmap_new(free, &c->relinked))))

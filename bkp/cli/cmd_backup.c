@@ -24,7 +24,7 @@ static pol_change change_of(json_t *stats)
 {
 #define N(k) ((uint64_t)json_integer_value(json_object_get(stats, k)))
     return (pol_change){N("files"), N("files_added"), N("files_changed"), N("files_deleted"),
-                        N("bytes"), N("bytes_new"), N("stored_new")};
+                        N("bytes"), N("bytes_new"),   N("stored_new")};
 #undef N
 }
 
@@ -41,7 +41,7 @@ static json_t *judge(cli *c, const pol_dataset *d, const bkp_capture *cap, cli_b
             h[nh++] = change_of(json_object_get(v[i]->json, "stats"));
     const bkp_capture_stats *s = &cap->stats;
     pol_change now = {s->files, s->files_added, s->files_changed, s->files_deleted,
-                      s->bytes, s->bytes_new, s->stored_new};
+                      s->bytes, s->bytes_new,   s->stored_new};
     b->suspicious = h && pol_guard_check(&d->guard, h, nh, &now, b->reason, sizeof(b->reason));
     free(h);
     bkp_gen_list_free(v, n);
@@ -67,8 +67,12 @@ static int audit_backup(cli *c, const char *dataset, const cli_backup *b, const 
         json_object_set_new(fig, "suspicious", json_boolean(b->suspicious));
         json_object_set_new(fig, "uuid", json_string(b->gen->uuid));
     }
-    bkp_audit_rec rec = {.op = "backup", .dataset = dataset, .generation = *gen ? gen : NULL,
-                         .failed = ex != 0, .error = error, .figures = fig};
+    bkp_audit_rec rec = {.op = "backup",
+                         .dataset = dataset,
+                         .generation = *gen ? gen : NULL,
+                         .failed = ex != 0,
+                         .error = error,
+                         .figures = fig};
     int aex = cli_audit(c, &rec);
     json_decref(fig);
     return ex ? ex : aex;
@@ -81,7 +85,19 @@ int cli_backup_run(cli *c, const bkp_capture_opts *o, const pol_dataset *d, cli_
     memset(b, 0, sizeof(*b));
     clock_gettime(CLOCK_MONOTONIC, &t0);
     time_t started = bkp_now();
-    int rc = bkp_capture_run(c->r, o, &cap);
+    /* The previous generation's count: what the progress line measures against. */
+    bkp_capture_opts with = *o;
+    bkp_gen **v = NULL;
+    size_t n = 0;
+    if (!with.expect_files && bkp_gen_list(c->r, o->dataset, &v, &n) == 0)
+        for (size_t i = n; i-- > 0 && !with.expect_files;)
+            if (!v[i]->pruned && !v[i]->status) {
+                json_t *st = json_object_get(v[i]->json, "stats");
+                with.expect_files = (uint64_t)json_integer_value(json_object_get(st, "files")) +
+                                    (uint64_t)json_integer_value(json_object_get(st, "hardlinks"));
+            }
+    bkp_gen_list_free(v, n);
+    int rc = bkp_capture_run(c->r, &with, &cap);
     if (rc) {
         bkp_error("the backup of %s failed (%s); nothing was sealed, earlier generations are "
                   "untouched. Fix the cause and run it again",
@@ -98,8 +114,9 @@ int cli_backup_run(cli *c, const bkp_capture_opts *o, const pol_dataset *d, cli_
     b->nerrors = cap.nerrors;
     b->errors = json_array();
     for (size_t i = 0; i < cap.nerrors; i++)
-        json_array_append_new(b->errors, json_pack("{s:o, s:o}", "path", bkp_json_bytes(cap.errors[i].path),
-                                                   "error", bkp_json_bytes(cap.errors[i].message)));
+        json_array_append_new(b->errors,
+                              json_pack("{s:o, s:o}", "path", bkp_json_bytes(cap.errors[i].path),
+                                        "error", bkp_json_bytes(cap.errors[i].message)));
     bkp_capture_clear(&cap);
     if (rc)
         return audit_backup(c, o->dataset, b, "the generation could not be sealed", EXIT_FAILED);
@@ -133,16 +150,23 @@ json_t *cli_backup_json(const cli_backup *b)
 /* The options for data set `d` of the policy. */
 void cli_dataset_opts(cli *c, const pol_dataset *d, bkp_capture_opts *o)
 {
-    *o = (bkp_capture_opts){.dataset = d->name, .paths = (const char *const *)d->paths,
-                            .npaths = d->npaths, .exclude = (const char *const *)d->exclude,
-                            .nexclude = d->nexclude, .one_fs = c->one_fs || d->one_file_system,
-                            .workers = c->workers, .no_cache = c->no_cache};
+    *o = (bkp_capture_opts){.dataset = d->name,
+                            .paths = (const char *const *)d->paths,
+                            .npaths = d->npaths,
+                            .exclude = (const char *const *)d->exclude,
+                            .nexclude = d->nexclude,
+                            .one_fs = c->one_fs || d->one_file_system,
+                            .workers = c->workers,
+                            .no_cache = c->no_cache};
 }
 
 int cmd_backup(cli *c)
 {
-    bkp_capture_opts o = {.workers = c->workers, .one_fs = c->one_fs, .no_cache = c->no_cache,
-                          .paths = (const char *const *)c->args, .npaths = (size_t)c->nargs,
+    bkp_capture_opts o = {.workers = c->workers,
+                          .one_fs = c->one_fs,
+                          .no_cache = c->no_cache,
+                          .paths = (const char *const *)c->args,
+                          .npaths = (size_t)c->nargs,
                           .dataset = c->dataset};
     const pol_dataset *pd = NULL;
     if (!c->dataset) {

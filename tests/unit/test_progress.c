@@ -1,0 +1,57 @@
+/*
+ * The progress line (bkp_progress_text): the share of a known total, the
+ * rate, and the time left scaled from the time so far; bytes shown as
+ * sizes; nothing claimed without a total.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "bkp/log.h"
+
+static void test_counted(void **unused)
+{
+    (void)unused;
+    char s[256];
+    /* 450 of 1000 packs in 9 s: 11 s left. */
+    bkp_progress_text(s, sizeof(s), "verifying", 450, 1000, "packs", 765000000, 9.0);
+    assert_string_equal(s, "verifying: 45 % (450 of 1000 packs), 765.0 MB at 85.0 MB/s, 0:11 left");
+    /* Hours when it is that long. */
+    bkp_progress_text(s, sizeof(s), "copying", 1, 1000, "packs", 1000000, 10.0);
+    assert_string_equal(s, "copying: 0 % (1 of 1000 packs), 1.0 MB at 100.0 kB/s, 2:46:30 left");
+}
+
+static void test_bytes(void **unused)
+{
+    (void)unused;
+    char s[256];
+    bkp_progress_text(s, sizeof(s), "restoring", 1200000000, 2700000000, NULL, 1200000000, 12.0);
+    assert_string_equal(s, "restoring: 44 % (1.2 GB of 2.7 GB) at 100.0 MB/s, 0:15 left");
+}
+
+static void test_no_total(void **unused)
+{
+    (void)unused;
+    char s[256];
+    bkp_progress_text(s, sizeof(s), "emr", 12, 0, "files", 5000, 2.0);
+    assert_string_equal(s, "emr: 12 files, 5.0 kB at 2.5 kB/s");
+    /* Too early to tell how long; more done than the estimate: 100 %, no time. */
+    bkp_progress_text(s, sizeof(s), "emr", 3, 10, "files", 0, 0.1);
+    assert_null(strstr(s, "left"));
+    bkp_progress_text(s, sizeof(s), "emr", 12, 10, "files", 0, 5.0);
+    assert_non_null(strstr(s, "100 %"));
+    assert_null(strstr(s, "left"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_counted),
+        cmocka_unit_test(test_bytes),
+        cmocka_unit_test(test_no_total),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
