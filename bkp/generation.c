@@ -16,6 +16,7 @@
 #include "bkp/durable.h"
 #include "bkp/envelope.h"
 #include "bkp/generation_internal.h"
+#include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "bkp/pin.h"
 #include "bkp/audit.h"
@@ -655,8 +656,8 @@ int bkp_gen_resolve(bkp_repo *r, const char *spec, bkp_gen **out)
             if (v[i]->status || v[i]->pruned || strncasecmp(v[i]->uuid, spec, plen) != 0)
                 continue;
             if (found) {
-                bkp_error("'%s' matches several generations; give more of the UUID or use "
-                          "DATASET:SEQ",
+                bkp_error(_("'%s' matches several generations; give more of the UUID or use "
+                            "DATASET:SEQ"),
                           spec);
                 bkp_gen_list_free(v, n);
                 return -EINVAL;
@@ -667,8 +668,8 @@ int bkp_gen_resolve(bkp_repo *r, const char *spec, bkp_gen **out)
     }
     bkp_gen_list_free(v, n);
     if (!found) {
-        bkp_error("no generation '%s'; `bkp generations` lists them (name them DATASET:latest, "
-                  "DATASET:SEQ or by UUID prefix)",
+        bkp_error(_("no generation '%s'; `bkp generations` lists them (name them DATASET:latest, "
+                    "DATASET:SEQ or by UUID prefix)"),
                   spec);
         return -ENOENT;
     }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "bkp/durable.h"
+#include "bkp/i18n.h"
 #include "bkp/log.h"
 
 struct bkp_lock {
@@ -455,8 +456,8 @@ static int take_once(const char *repo, const char *name, const char *command, bk
         }
         if (holder_alive(old, &info, parsed)) {
             close(old);
-            busy_error("another bkp holds the %s lock (%s); wait for it to finish (or give "
-                       "--lock-wait). If you are sure it is gone, remove %s",
+            busy_error(_("another bkp holds the %s lock (%s); wait for it to finish (or give "
+                         "--lock-wait). If you are sure it is gone, remove %s"),
                        name, desc, path);
             break;
         }

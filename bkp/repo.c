@@ -19,6 +19,7 @@
 #include "bkp/clock.h"
 #include "bkp/config.h"
 #include "bkp/durable.h"
+#include "bkp/i18n.h"
 #include "bkp/keyslots.h"
 #include "bkp/layout.h"
 #include "bkp/log.h"
@@ -164,8 +165,8 @@ static int load_config(bkp_repo *r, bkp_config *cfg, bkp_buf *raw)
     const char *why = NULL;
     int rc = p ? bkp_read_file(p, raw, BKP_CONFIG_MAX) : -ENOMEM;
     if (rc == -ENOENT) {
-        bkp_error("%s is not a bkp repository (no config file); check --repo or run "
-                  "`bkp init --repo %s`",
+        bkp_error(_("%s is not a bkp repository (no config file); check --repo or run "
+                    "`bkp init --repo %s`"),
                   r->path, r->path);
     } else if (rc && rc != -EFBIG) {
         bkp_error("cannot read %s: %s", p ? p : r->path, bkp_strerror(rc));
@@ -446,7 +447,12 @@ int bkp_repo_alloc(const char *path, unsigned flags, bkp_repo **out)
     r->path = realpath(path, NULL);
     if (!r->path) {
         rc = -errno;
-        bkp_error("cannot open the repository %s: %s; check --repo", path, bkp_strerror(rc));
+        if (rc == -ENOENT)
+            bkp_error(_("there is no repository at %s; check --repo (or the policy's repository), "
+                        "or mount the disk that holds it"),
+                      path);
+        else
+            bkp_error(_("cannot open the repository %s: %s; check --repo"), path, bkp_strerror(rc));
     } else if ((r->packs_dir = bkp_path_join(r->path, "packs")) &&
                (r->index_dir = bkp_path_join(r->path, "index"))) {
         *out = r;

@@ -16,6 +16,7 @@
 
 #include "bkp/clock.h"
 #include "bkp/durable.h"
+#include "bkp/i18n.h"
 #include "bkp/keyslots.h"
 #include "bkp/log.h"
 
@@ -41,7 +42,7 @@ int bkp_repo_keys_master(bkp_repo *r, const uint8_t master[32], const uint8_t pk
                   r->path);
         bkp_keys_free(r->keys);
         r->keys = NULL;
-        return -EKEYREJECTED; /* a wrong key, as a wrong passphrase is: exit 2 */
+        return -EKEYREJECTED; /* a wrong key, as a wrong passphrase is: exit 4 */
     }
     return 0;
 }
@@ -49,14 +50,15 @@ int bkp_repo_keys_master(bkp_repo *r, const uint8_t master[32], const uint8_t pk
 /* Read and check the key file at `path` (either format, FORMAT §2): for
  * format 2, the signature by the config's key and the repository id. */
 int bkp_repo_key_file_read(const char *path, const uint8_t pk[32], const char *uuid,
-                         bkp_key_slots *out)
+                           bkp_key_slots *out)
 {
     bkp_buf file;
     uint8_t rid[16];
     bkp_buf_init(&file);
     int rc = bkp_read_file(path, &file, BKP_KEY_FILE_MAX);
     if (!rc)
-        rc = uuid_parse(uuid, rid) ? -EBADMSG : bkp_key_slots_read(file.data, file.len, pk, rid, out);
+        rc = uuid_parse(uuid, rid) ? -EBADMSG
+                                   : bkp_key_slots_read(file.data, file.len, pk, rid, out);
     bkp_buf_free(&file);
     return rc;
 }
@@ -83,8 +85,8 @@ int bkp_repo_keys_load(bkp_repo *r, const char *pass, size_t passlen, const uint
     }
     rc = bkp_key_slots_open(slots, pass, passlen, &r->keys, &which);
     if (rc == -EKEYREJECTED) {
-        bkp_error("wrong passphrase for the repository %s (no key slot opens with it, or the "
-                  "key file is damaged); nothing was written",
+        bkp_error(_("wrong passphrase for the repository %s (no key slot opens with it, or the "
+                    "key file is damaged); nothing was written"),
                   r->path);
         goto out;
     }
@@ -171,7 +173,6 @@ int bkp_repo_key_slot_in(const bkp_repo *r, const bkp_key_slots *s)
                                                                                      : (int)i;
     return -ESTALE;
 }
-
 
 /*
  * A copy carries the repository's key file, so that it opens with a

@@ -42,6 +42,30 @@ else()
                     VERBATIM)
 endif()
 
+# ---- the message catalogue (bkp/i18n.h) ----
+# po/LANG.po compiled (and its format strings checked against the English
+# ones) into the build tree's locale/, where the program finds it beside
+# itself, and installed under the system's locale folder.
+find_program(BKP_MSGFMT msgfmt)
+if(BKP_MSGFMT)
+  set(catalogues)
+  foreach(lang ja)
+    set(mo ${CMAKE_CURRENT_BINARY_DIR}/locale/${lang}/LC_MESSAGES/bkp.mo)
+    add_custom_command(OUTPUT ${mo}
+      COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_CURRENT_BINARY_DIR}/locale/${lang}/LC_MESSAGES
+      COMMAND ${BKP_MSGFMT} --check -o ${mo} ${CMAKE_CURRENT_SOURCE_DIR}/po/${lang}.po
+      DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/po/${lang}.po
+      COMMENT "Compiling the ${lang} message catalogue"
+      VERBATIM)
+    list(APPEND catalogues ${mo})
+    install(FILES ${mo} DESTINATION ${CMAKE_INSTALL_LOCALEDIR}/${lang}/LC_MESSAGES)
+  endforeach()
+  add_custom_target(catalogues ALL DEPENDS ${catalogues})
+else()
+  message(STATUS "msgfmt not found: building without the Japanese messages (apt install gettext)")
+endif()
+target_compile_definitions(bkpcore PRIVATE BKP_LOCALEDIR="${CMAKE_INSTALL_FULL_LOCALEDIR}")
+
 # ---- shell completion ----
 install(FILES docs/completion/bkp DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions)
 

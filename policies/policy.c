@@ -9,6 +9,7 @@
 
 #include "bkp/cmdenv.h"
 #include "bkp/generation.h"
+#include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "policies/yaml_doc.h"
 
@@ -529,8 +530,8 @@ static void cross_check(pol_yaml_ctx *c, pol_policy *p)
 /* The last line of every refusal: nothing ran, and how to check again. */
 static void refused(const char *file, int problems)
 {
-    bkp_error("%s: %d problem(s); nothing was run. Fix them and check with `bkp policy check "
-              "--policy %s`",
+    bkp_error(_("%s: %d problem(s); nothing was run. Fix them and check with `bkp policy check "
+                "--policy %s`"),
               file, problems, file);
 }
 

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "bkp/i18n.h"
 #include "bkp/audit.h"
 #include "bkp/cli/cli.h"
 #include "bkp/clock.h"
@@ -149,8 +150,8 @@ json_t *cli_held_list(bkp_repo *dst)
 
 bool cli_japanese(void)
 {
-    const char *vars[] = {"LC_ALL", "LC_MESSAGES", "LANG"};
-    for (size_t i = 0; i < 3; i++) {
+    const char *vars[] = {"LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"};
+    for (size_t i = 0; i < 4; i++) {
         const char *v = getenv(vars[i]);
         if (v && *v)
             return !strncmp(v, "ja", 2);
@@ -165,38 +166,34 @@ static void advise(cli *c, const cli_medium *m, const bkp_copy_result *res, json
     char sz[32], when[32], nwhen[32];
     size_t i;
     json_t *g;
-    printf("%s: %s ", m->name, res->records ? "copied" : "already held");
+    printf(res->records ? _("%s: copied ") : _("%s: already held "), m->name);
     json_array_foreach(copied, i, g) printf("%s%s", i ? ", " : "", json_string_value(g));
     if (!json_array_size(copied))
-        printf("nothing: no data set of the policy is copied to it");
+        printf("%s", _("nothing: no data set of the policy is copied to it"));
     if (res->packs)
-        printf(" — %llu pack(s), %s, each read back from the disk and authenticated",
+        printf(_(" — %llu pack(s), %s, each read back from the disk and authenticated"),
                (unsigned long long)res->packs, cli_size(sz, sizeof(sz), res->bytes));
     printf(".\n");
-    printf("%s now holds %zu generation(s); signatures, chains and objects checked.\n", m->name,
+    printf(_("%s now holds %zu generation(s); signatures, chains and objects checked.\n"), m->name,
            json_array_size(held));
     time_t due = cli_medium_due(c, m->name), other_due = 0;
     const char *other = cli_medium_most_due(c, &other_due);
     if (due)
         cli_time(when, sizeof(when), due);
-    if (m->offline) {
-        printf("You can unmount and disconnect %s now (umount %s); it is kept %s.\n", m->name,
-               m->path, strcmp(m->location, "offsite") ? "on-site, off-line" : "off-site");
-        if (cli_japanese())
-            printf("%s を取り外してください（umount %s）。保管場所: %s。\n", m->name, m->path,
-                   strcmp(m->location, "offsite") ? "院内（オフライン）" : "院外");
-    }
+    if (m->offline)
+        printf(_("You can unmount and disconnect %s now (umount %s); it is kept %s.\n"), m->name,
+               m->path, strcmp(m->location, "offsite") ? _("on-site, off-line") : _("off-site"));
     if (due)
-        printf("%s is next due on %s.%s", m->name, when, cli_japanese() ? "" : "\n");
-    if (due && cli_japanese())
-        printf(" 次回: %s\n", when);
+        printf(_("%s is next due on %s.\n"), m->name, when);
     if (other && strcmp(other, m->name)) {
         cli_time(nwhen, sizeof(nwhen), other_due);
         if (other_due <= 1)
-            printf("%s has never been written: it is due now (`bkp rotate %s`).\n", other, other);
+            printf(_("%s has never been written: it is due now (`bkp rotate %s`).\n"), other,
+                   other);
+        else if (other_due <= bkp_now())
+            printf(_("The next medium due is %s, due since %s.\n"), other, nwhen);
         else
-            printf("The next medium due is %s, %s %s.\n", other,
-                   other_due <= bkp_now() ? "due since" : "on", nwhen);
+            printf(_("The next medium due is %s, on %s.\n"), other, nwhen);
     }
 }
 

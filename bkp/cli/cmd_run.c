@@ -12,6 +12,7 @@
 #include <syslog.h>
 #include <time.h>
 
+#include "bkp/i18n.h"
 #include "bkp/clock.h"
 #include "bkp/cli/cli.h"
 #include "bkp/audit.h"
@@ -329,11 +330,11 @@ static bool judge(cli *c, cli_alerts *al, size_t *first)
         char key[160];
         snprintf(key, sizeof(key), "verdict:%s", ds ? ds : "?");
         if (!v || !strcmp(v, "COMPLIANT"))
-            cli_alert(al, key, NULL, 0, "%s is COMPLIANT again (checklist item 3-②)", ds);
+            cli_alert(al, key, NULL, 0, _("%s is COMPLIANT again (checklist item 3-②)"), ds);
         else
             cli_alert(al, key, v, strcmp(v, "AT RISK") ? 2 : 1,
-                      "%s is %s (checklist item 3-②): %s%s%s", ds, v, why ? why : "?",
-                      next && *next ? " — next: " : "", next ? next : "");
+                      _("%s is %s (checklist item 3-②): %s%s%s"), ds, v, why ? why : "?",
+                      next && *next ? _(" — next: ") : "", next ? next : "");
     }
     json_decref(all);
     return worst == POL_NON_COMPLIANT;
@@ -353,10 +354,10 @@ static void media_due(cli *c, const pol_policy *p, cli_alerts *al)
         const char *st = !due || now < due ? NULL : now - due >= 86400 ? "overdue" : "due";
         if (st)
             cli_alert(al, key, st, strcmp(st, "overdue") ? 0 : 1,
-                      "%s is %s for its rotation: connect it and run `bkp rotate %s`", pm->name, st,
-                      pm->name);
+                      _("%s is %s for its rotation: connect it and run `bkp rotate %s`"), pm->name,
+                      st, pm->name);
         else
-            cli_alert(al, key, NULL, 0, "%s has been rotated", pm->name);
+            cli_alert(al, key, NULL, 0, _("%s has been rotated"), pm->name);
     }
 }
 
@@ -461,7 +462,7 @@ int cmd_run(cli *c)
         else if (told[i])
             bkp_info("%s", al.v[i].summary);
         else if (al.v[i].state)
-            bkp_info("%s (told before; `bkp status` shows it)", al.v[i].summary);
+            bkp_info(_("%s (told before; `bkp status` shows it)"), al.v[i].summary);
         if (al.v[i].state)
             syslog(LOG_WARNING, "%s", al.v[i].summary);
     }

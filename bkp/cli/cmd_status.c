@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "bkp/audit.h"
+#include "bkp/i18n.h"
 #include "bkp/cli/cli.h"
 #include "bkp/clock.h"
 #include "bkp/log.h"
@@ -238,19 +239,21 @@ void cli_status_print(json_t *all)
         char a[32], b[32], x[32];
         json_t *cnt = json_object_get(d, "counted"), *req = json_object_get(d, "required");
         json_int_t age = json_integer_value(json_object_get(d, "offline_age_seconds"));
-        printf("%-14s %-13s priority %lld  %s\n", json_string_value(json_object_get(d, "dataset")),
+        printf(_("%-14s %-13s priority %lld  %s\n"),
+               json_string_value(json_object_get(d, "dataset")),
                json_string_value(json_object_get(d, "verdict")),
                (long long)json_integer_value(json_object_get(d, "priority")),
                json_string_value(json_object_get(d, "description")));
-        printf("  copies %lld/%lld  media types %lld/%lld  off-line %lld/%lld%s%s  off-site "
-               "%lld/%lld  non-editable %lld/%lld  generations %lld\n",
+        printf(_("  copies %lld/%lld  media types %lld/%lld  off-line %lld/%lld%s%s  off-site "
+                 "%lld/%lld  non-editable %lld/%lld  generations %lld\n"),
                (long long)json_integer_value(json_object_get(cnt, "copies")),
                (long long)json_integer_value(json_object_get(req, "copies")),
                (long long)json_integer_value(json_object_get(cnt, "media_types")),
                (long long)json_integer_value(json_object_get(req, "media_types")),
                (long long)json_integer_value(json_object_get(cnt, "offline")),
                (long long)json_integer_value(json_object_get(req, "offline")),
-               age >= 0 ? (snprintf(x, sizeof(x), " (%.1f days old)", (double)age / 86400), x) : "",
+               age >= 0 ? (snprintf(x, sizeof(x), _(" (%.1f days old)"), (double)age / 86400), x)
+                        : "",
                "", (long long)json_integer_value(json_object_get(cnt, "offsite")),
                (long long)json_integer_value(json_object_get(req, "offsite")),
                (long long)json_integer_value(json_object_get(cnt, "immutable")),
@@ -262,34 +265,34 @@ void cli_status_print(json_t *all)
         {
             const char *pr = json_string_value(json_object_get(m, "proven"));
             bool obj = !strcmp(json_string_value(json_object_get(m, "type")), "object");
-            printf("  on %-10s %s:%lld captured %s%s%s%s\n",
+            printf(_("  on %-10s %s:%lld captured %s%s%s%s\n"),
                    json_string_value(json_object_get(m, "medium")),
                    json_string_value(json_object_get(d, "dataset")),
                    (long long)json_integer_value(json_object_get(m, "seq")),
                    local(json_object_get(m, "captured"), a, sizeof(a)),
                    !obj ? ""
                    : pr ? (json_is_true(json_object_get(m, "offsite"))
-                               ? "  on-line, off-site, non-editable (proven on "
-                               : "  on-line, on-site, non-editable (proven on ")
-                        : "  on-line, EDITABLE: its lock was not proven (`bkp media probe`)",
+                               ? _("  on-line, off-site, non-editable (proven on ")
+                               : _("  on-line, on-site, non-editable (proven on "))
+                        : _("  on-line, EDITABLE: its lock was not proven (`bkp media probe`)"),
                    pr ? local(json_object_get(m, "proven"), b, sizeof(b)) : "", pr ? ")" : "");
         }
         json_t *lb = json_object_get(d, "last_backup_run");
-        printf("  last backup %s%s  last verify %s  last drill %s\n",
+        printf(_("  last backup %s%s  last verify %s  last drill %s\n"),
                local(json_object_get(d, "last_backup"), a, sizeof(a)),
                json_is_object(lb) &&
                        !strcmp(json_string_value(json_object_get(lb, "outcome")), "failed")
-                   ? " (the latest attempt FAILED)"
+                   ? _(" (the latest attempt FAILED)")
                    : "",
                local(json_object_get(json_object_get(d, "last_verify"), "time"), b, sizeof(b)),
                local(json_object_get(json_object_get(d, "last_drill"), "time"), x, sizeof(x)));
         size_t r;
         json_t *why;
         json_array_foreach(json_object_get(d, "reasons"), r, why)
-            printf("  why:  %s\n", json_string_value(why));
+            printf(_("  why:  %s\n"), json_string_value(why));
         const char *act = json_string_value(json_object_get(d, "action"));
         if (act && *act)
-            printf("  next: %s\n", act);
+            printf(_("  next: %s\n"), act);
     }
 }
 

@@ -12,6 +12,7 @@
 #include "bkp/cli/cli.h"
 #include "bkp/audit.h"
 #include "bkp/clock.h"
+#include "bkp/i18n.h"
 #include "bkp/lock.h"
 #include "bkp/log.h"
 #include "bkp/pubkey.h"
@@ -356,6 +357,7 @@ int main(int argc, char **argv)
      * buffers in the heap instead; memory stays bounded by the queues. */
     mallopt(M_MMAP_THRESHOLD, 32 << 20);
     mallopt(M_TRIM_THRESHOLD, 128 << 20);
+    bkp_i18n_init();
     if (sodium_init() < 0) {
         fprintf(stderr, "bkp: error: libsodium failed to initialise\n");
         return EXIT_FAILED;

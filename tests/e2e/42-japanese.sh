@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# 42-japanese — with Japanese asked for (LANGUAGE=ja; LANG=ja_JP.UTF-8 where
+# that locale is installed), what an operator reads comes from the message
+# catalogue: `status`, `rotate`'s advice, errors (no repository, a wrong
+# passphrase, an unknown generation). English stays the default, and what
+# programs read (--json) is never translated.
+. "$(dirname "$0")/lib.sh"
+
+DATA=$WORK/data
+mkdir -p "$DATA" "$WORK/usb"
+echo "カルテ" >"$DATA/a.txt"
+cat >"$WORK/policy.yaml" <<YAML
+repository: $WORK/repo
+passphrase_file: $PASSFILE
+rule_321: { copies: 2, media_types: 1, offline: 1, offsite: 0 }
+media:
+  - { name: usb, type: removable, path: $WORK/usb, offline: true, rotate_every: 7d }
+datasets:
+  - { name: emr, paths: [$DATA], copy_to: [usb] }
+YAML
+export BKP_POLICY=$WORK/policy.yaml
+ok "$BKP" init
+ok "$BKP" media label "$WORK/usb" --name usb
+ok "$BKP" backup emr
+ja() { LC_ALL= LANG=C.UTF-8 LANGUAGE=ja "$@"; }
+
+ja ok "$BKP" rotate usb
+output_has "複製しました" "rotate's report should be in Japanese"
+output_has "を取り外せます" "rotate's advice should be in Japanese"
+ja ok "$BKP" status
+output_has "優先度" "status should be in Japanese"
+output_has "世代" "status should be in Japanese"
+ja expect_exit 5 "$BKP" generations --repo "$WORK/no-repo"
+output_has "リポジトリがありません" "a missing repository should be said in Japanese"
+printf 'not it\n' >"$WORK/wrong" && chmod 600 "$WORK/wrong"
+ja expect_exit 4 "$BKP" generations --passphrase-file "$WORK/wrong"
+output_has "パスフレーズが違います" "a wrong passphrase should be said in Japanese"
+ja expect_exit 2 "$BKP" ls emr:99
+output_has "はありません" "an unknown generation should be said in Japanese"
+# Programs read the same JSON in any language.
+ja ok "$BKP" status --json
+grep -q '"verdict"' <<<"$OUT" && ! grep -q '優先度' <<<"$OUT" || flunk "status --json was translated: $OUT"
+# English by default.
+LC_ALL= LANG=C.UTF-8 ok "$BKP" status
+output_has "priority" "status should be in English without Japanese asked for"
+
+finish
