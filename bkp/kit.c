@@ -4,6 +4,9 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <ftw.h>
+#include <libintl.h>
+#include <limits.h>
 #include <link.h>
 #include <fcntl.h>
 #include <gnu/libc-version.h>
@@ -194,6 +197,22 @@ static int sums_of(const item *v, size_t n, bkp_buf *sums, unsigned long long *b
     return rc;
 }
 
+/* nftw's count of a kit's regular files; anything but those and folders
+ * (a link, a FIFO) is planted. Only one kit is counted at a time. */
+static size_t files_seen;
+static bool planted;
+
+static int count_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+    (void)path;
+    (void)f;
+    if (flag == FTW_F && S_ISREG(st->st_mode))
+        files_seen++;
+    else if (flag != FTW_D)
+        planted = true;
+    return 0;
+}
+
 /* Does the kit at `final` hold exactly the files of `v`, with the bytes
  * `sums` lists, and nothing else? */
 static bool intact(const char *final, const item *v, size_t n, const bkp_buf *sums)
@@ -203,6 +222,8 @@ static bool intact(const char *final, const item *v, size_t n, const bkp_buf *su
     int rc = 0;
     bkp_buf_init(&b);
     bkp_buf_init(&got);
+    files_seen = 0;
+    planted = false;
     for (size_t i = 0; !rc && i < n; i++) {
         char *path = bkp_path_join(final, v[i].name);
         rc = path ? bkp_read_file(path, &b, BKP_KIT_FILE_MAX) : -ENOMEM;
@@ -210,22 +231,13 @@ static bool intact(const char *final, const item *v, size_t n, const bkp_buf *su
             rc = add_sum(&got, v[i].name, &b);
         free(path);
     }
-    /* Nothing planted beside them: the top folder and lib/ hold n + 2 names
-     * (SHA256SUMS, lib/ itself). */
-    for (int sub = 0; !rc && sub < 2; sub++) {
-        char *d = sub ? bkp_path_join(final, "lib") : strdup(final);
-        DIR *dir = d ? opendir(d) : NULL;
-        struct dirent *e;
-        while (dir && (e = readdir(dir)))
-            found += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
-        if (dir)
-            closedir(dir);
-        else
-            rc = -EIO;
-        free(d);
-    }
+    /* Nothing planted beside them: exactly n + 1 regular files (SHA256SUMS)
+     * below it, and nothing else but folders. */
+    if (!rc && (nftw(final, count_entry, 8, FTW_PHYS) != 0 || planted))
+        rc = -EIO;
+    found = files_seen;
     bool same =
-        !rc && found == n + 2 && got.len == sums->len && !memcmp(got.data, sums->data, sums->len);
+        !rc && found == n + 1 && got.len == sums->len && !memcmp(got.data, sums->data, sums->len);
     bkp_buf_free(&b);
     bkp_buf_free(&got);
     return same;
@@ -241,11 +253,12 @@ static int build(const char *tmp, const item *v, size_t n, bkp_buf *sums)
     bkp_buf_init(&b);
     bkp_buf_reset(sums);
     for (size_t i = 0; !rc && i < n; i++) {
-        bool in_lib = !strncmp(v[i].name, "lib/", 4);
         unsigned flags = BKP_DURABLE_READONLY | (v[i].exec ? BKP_DURABLE_EXEC : 0);
-        if (!(rc = load(&v[i], &b)) && !(rc = add_sum(sums, v[i].name, &b)))
-            rc = bkp_durable_write(in_lib ? lib : tmp, v[i].name + (in_lib ? 4 : 0), b.data, b.len,
-                                   flags);
+        char *path = bkp_path_join(tmp, v[i].name), *slash = path ? strrchr(path, '/') : NULL;
+        rc = !slash ? -ENOMEM : (*slash = '\0', bkp_mkdir_p(path, 0755));
+        if (!rc && !(rc = load(&v[i], &b)) && !(rc = add_sum(sums, v[i].name, &b)))
+            rc = bkp_durable_write(path, slash + 1, b.data, b.len, flags);
+        free(path);
     }
     if (!rc)
         rc = bkp_durable_write(tmp, "SHA256SUMS", sums->data, sums->len, BKP_DURABLE_READONLY);
@@ -284,6 +297,7 @@ int bkp_kit_write(const char *dir, const bkp_kit_doc *docs, size_t ndocs, bkp_ki
 {
     char **libs = NULL, *final = bkp_path_join(dir, BKP_KIT_DIR);
     char *tmp = bkp_path_join(dir, ".bkp-recovery.new"), *text = NULL, *sumsfile = NULL;
+    char catalogue[PATH_MAX + 32];
     size_t nlibs = 0, n = 0;
     item *v = NULL;
     bkp_buf sums, there;
@@ -292,7 +306,7 @@ int bkp_kit_write(const char *dir, const bkp_kit_doc *docs, size_t ndocs, bkp_ki
     memset(res, 0, sizeof(*res));
     snprintf(res->glibc, sizeof(res->glibc), "%s", gnu_get_libc_version());
     int rc = final && tmp ? bkp_kit_libraries(&libs, &nlibs) : -ENOMEM;
-    if (!rc && !(v = calloc(nlibs + ndocs + 3, sizeof(*v))))
+    if (!rc && !(v = calloc(nlibs + ndocs + 4, sizeof(*v))))
         rc = -ENOMEM;
     if (!rc && !(text = readme(res->glibc)))
         rc = -ENOMEM;
@@ -312,6 +326,16 @@ int bkp_kit_write(const char *dir, const bkp_kit_doc *docs, size_t ndocs, bkp_ki
         for (size_t i = 0; i < nlibs; i++) {
             v[n] = (item){.src = libs[i]};
             snprintf(v[n++].name, sizeof(v->name), "lib/%s", strrchr(libs[i], '/') + 1);
+        }
+        /* The message catalogue the program uses, where lib/bkp finds it. */
+        const char *bound = bindtextdomain("bkp", NULL);
+        struct stat st;
+        if (bound &&
+            snprintf(catalogue, sizeof(catalogue), "%s/ja/LC_MESSAGES/bkp.mo", bound) <
+                (int)sizeof(catalogue) &&
+            stat(catalogue, &st) == 0 && S_ISREG(st.st_mode)) {
+            v[n] = (item){.src = catalogue};
+            snprintf(v[n++].name, sizeof(v->name), "lib/locale/ja/LC_MESSAGES/bkp.mo");
         }
         qsort(v, n, sizeof(*v), by_name);
         res->files = n;

@@ -87,6 +87,11 @@ cp "$(readlink -f /bin/sh)" "$ROOT/bin/sh"
     mkdir -p "$ROOT$(dirname "$lib")"
     cp -L "$lib" "$ROOT$lib"
 done
+# And glibc's C.UTF-8 locale, as any Debian has it (what LANGUAGE=ja needs).
+if [ -d /usr/lib/locale/C.utf8 ]; then
+    mkdir -p "$ROOT/usr/lib/locale"
+    cp -a /usr/lib/locale/C.utf8 "$ROOT/usr/lib/locale/"
+fi
 cp "$PASSFILE" "$ROOT/pass"
 chmod 600 "$ROOT/pass"
 unshare --mount --fork sh -c "
@@ -95,9 +100,18 @@ unshare --mount --fork sh -c "
     exec env -i "$(command -v chroot)" '$ROOT' /medium/bkp-recovery/bkp restore emr:latest /out --from /medium --passphrase-file /pass
 " >"$WORK/bare.out" 2>&1 || fail "the kit did not restore in a bare root: $(cat "$WORK/bare.out")"
 same_mtree "$DATA/emr" "$ROOT/out$DATA/emr" "restored by the kit in a bare root"
+# The kit carries the message catalogue: Japanese there too.
+[ -f "$KIT/lib/locale/ja/LC_MESSAGES/bkp.mo" ] || flunk "the kit has no message catalogue"
+printf 'not it\n' >"$ROOT/wrong" && chmod 600 "$ROOT/wrong"
+unshare --mount --fork sh -c "
+    mount --bind '$WORK/usb' '$ROOT/medium' &&
+    mount -t proc proc '$ROOT/proc' &&
+    exec env -i LANG=C.UTF-8 LANGUAGE=ja \"\$(command -v chroot)\" '$ROOT' /medium/bkp-recovery/bkp generations --repo /medium/repo --passphrase-file /wrong
+" >"$WORK/bare-ja.out" 2>&1 && flunk "a wrong passphrase opened the repository in the bare root"
+grep -q "パスフレーズが違います" "$WORK/bare-ja.out" || flunk "the kit did not speak Japanese: $(cat "$WORK/bare-ja.out")"
 # Nothing but the restored tree was written into the bare root.
-[ -z "$(find "$ROOT" -newer "$ROOT/pass" -type f ! -path "$ROOT/out/*" | head -n 1)" ] ||
-    flunk "the kit wrote outside its target: $(find "$ROOT" -newer "$ROOT/pass" -type f ! -path "$ROOT/out/*")"
+[ -z "$(find "$ROOT" -newer "$ROOT/pass" -type f ! -path "$ROOT/out/*" ! -name wrong | head -n 1)" ] ||
+    flunk "the kit wrote outside its target: $(find "$ROOT" -newer "$ROOT/pass" -type f ! -path "$ROOT/out/*" ! -name wrong)"
 
 # 4. A kit altered on the disk does not check.
 chmod u+w "$KIT/lib/bkp"
