@@ -350,6 +350,8 @@ int cmd_init(cli *c);
 int cmd_backup(cli *c);
 int cmd_generations(cli *c);
 int cmd_ls(cli *c);
+int cmd_find(cli *c);
+int cmd_dump(cli *c);
 int cmd_diff(cli *c);
 int cmd_restore(cli *c);
 int cmd_verify(cli *c);
