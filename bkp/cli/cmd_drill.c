@@ -152,8 +152,9 @@ static int gather(cli *c, const rb_runbook *rb, const char *only, bool keyrec, s
     if (!(s->v = calloc(65, sizeof(*s->v))))
         return -ENOMEM;
     if (!only && !keyrec && cli_repo_path(c) && stat(c->repo, &st) == 0) {
-        if (!c->r && cli_open_repo(c, BKP_REPO_READONLY, &c->r))
-            return -EKEYREJECTED;
+        int ex = c->r ? EXIT_OK : cli_open_repo(c, BKP_REPO_READONLY, &c->r);
+        if (ex)
+            return ex == EXIT_KEY ? -EKEYREJECTED : -EIO;
         add(s, "repository", c->r, false);
     }
     like = keyrec ? NULL : c->r;

@@ -6,8 +6,8 @@
  * 1 for the one it is), generations, the age of its freshest off-line and
  * non-editable copies, the last verification and drill, whether its newest
  * generation is suspicious; each medium's next rotation; whether the audit
- * chain verifies. From the run (when there is one): its duration and each
- * data set's outcome, capture time, bytes read and added.
+ * log reaches its signed head marker. From the run (when there is one): its
+ * duration and each data set's outcome, capture time, bytes read and added.
  */
 #include <errno.h>
 #include <libgen.h>
@@ -123,12 +123,13 @@ static void status_metrics(cli *c, bkp_buf *m)
     for (size_t k = 0; p && k < p->nmedia; k++)
         ADD("bkp_medium_next_rotation_timestamp_seconds{medium=\"%s\"} %lld\n", p->media[k].name,
             p->media[k].rotate_every ? (long long)cli_medium_due(c, p->media[k].name) : 0LL);
-    char *log = bkp_audit_path(c->r);
-    bkp_audit_check chk;
-    int rc = log ? bkp_audit_verify(log, bkp_repo_sign_pk(c->r), NULL, &chk) : -ENOMEM;
-    family(m, "bkp_audit_chain_ok", "1 when the audit log's chain and head marker verify.");
-    ADD("bkp_audit_chain_ok %d\n", rc == 0);
-    free(log);
+    /* The log whole up to its signed head marker: cheap (its last line and
+     * the marker), so it can run every 15 minutes; every record's signature
+     * and link is checked by `bkp verify` and `bkp audit verify`. */
+    family(m, "bkp_audit_head_ok",
+           "1 when the audit log is whole up to its signed head marker (not missing, emptied, "
+           "cut short or rewritten at its end).");
+    ADD("bkp_audit_head_ok %d\n", bkp_audit_report_state(c->r) == 0);
     bkp_gen_list_free(v, n);
     json_decref(all);
 }

@@ -61,7 +61,7 @@ grep -q '^bkp_generations{dataset="other"} 1' "$WORK/metrics.prom" || flunk "met
 # Prometheus' naming (the unit last) and the status of every data set.
 for m in 'bkp_run_duration_seconds [0-9]' 'bkp_verdict{dataset="emr",verdict="COMPLIANT"} [01]' \
     'bkp_offline_copy_age_seconds{dataset="emr"} -1' 'bkp_last_run_read_bytes{dataset="emr"} [0-9]' \
-    'bkp_newest_generation_suspicious{dataset="emr"} 0' 'bkp_audit_chain_ok 1'; do
+    'bkp_newest_generation_suspicious{dataset="emr"} 0' 'bkp_audit_head_ok 1'; do
     grep -q "^$m" "$WORK/metrics.prom" || flunk "metrics lack $m: $(cat "$WORK/metrics.prom")"
 done
 grep -q 'bkp_last_run_bytes_read\|bkp_run_seconds ' "$WORK/metrics.prom" && flunk "old metric names are still written"
