@@ -184,18 +184,6 @@ static void pending_free(pending *p)
     free(p);
 }
 
-static void entry_extra(struct archive_entry *e, bkp_fextra *x)
-{
-    unsigned long set = 0, clear = 0;
-    archive_entry_fflags(e, &set, &clear);
-    x->fflags_set = set;
-    x->fflags_clear = clear;
-    x->ext =
-        archive_entry_xattr_count(e) > 0 ||
-        archive_entry_acl_count(e, ARCHIVE_ENTRY_ACL_TYPE_ACCESS | ARCHIVE_ENTRY_ACL_TYPE_DEFAULT |
-                                       ARCHIVE_ENTRY_ACL_TYPE_NFS4) > 0;
-}
-
 /* Write finished items, in order, to the tree; with `all`, wait for every one. */
 static int drain(capture_ctx *c, bool all)
 {
@@ -246,7 +234,7 @@ static int drain(capture_ctx *c, bool all)
             bool exact = !data || (uint64_t)archive_entry_size(e) == p->st.size;
             if (!rc && (data || (dir && p->cacheable))) {
                 bkp_fextra x;
-                entry_extra(e, &x);
+                bkp_fextra_of(e, &x);
                 rc = bkp_fcache_add(c->new_cache, p->path, p->cacheable && exact ? &p->st : &racy,
                                     &p->item, &x);
             }
@@ -480,26 +468,6 @@ static int lookup_cache(capture_ctx *c, pending *p, const struct stat *st)
     return 0;
 }
 
-/* Open a regular file to read it: no link followed, never blocking on a
- * FIFO put in its place (anything but a regular file now is an error for
- * this path only). `now` is its stat as opened, and `replaced` says whether
- * another file was renamed over the one the walk saw. */
-static int open_walked(const bkp_walk_entry *we, struct stat *now, bool *replaced)
-{
-    int fl = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
-    int fd = openat(we->dirfd, we->name, fl | O_NOATIME);
-    if (fd < 0 && errno == EPERM) /* O_NOATIME is for the owner (and root) only */
-        fd = openat(we->dirfd, we->name, fl);
-    if (fd < 0)
-        return -errno;
-    if (fstat(fd, now) != 0 || !S_ISREG(now->st_mode)) {
-        close(fd);
-        return -ESTALE;
-    }
-    *replaced = now->st_ino != we->st.st_ino || now->st_dev != we->st.st_dev;
-    return fd;
-}
-
 /* The entry libarchive makes of a walked path: its stat, owner names, and
  * unless `lean` its flags, xattrs, ACLs and (with `holes`) its data regions.
  * NULL and an error recorded when they cannot be read. */
@@ -593,7 +561,7 @@ static int capture_entry(capture_ctx *c, const bkp_walk_entry *we)
     p->lean = p->hit && !p->extra.ext;
     bkp_walk_entry cur = *we;
     bool replaced = false;
-    if (reg && !p->lean && (fd = open_walked(we, &cur.st, &replaced)) < 0) {
+    if (reg && !p->lean && (fd = bkp_walk_open_file(we, &cur.st, &replaced)) < 0) {
         add_error(c, we->path,
                   fd == -ESTALE ? "it was replaced while the backup ran" : bkp_strerror(fd));
         goto fail;

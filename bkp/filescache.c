@@ -59,18 +59,18 @@ struct bkp_fcache {
     char *dataset;
     uint8_t cache_id[ID_LEN];
     int fd;
-    uint32_t version;   /* of every segment of this file, from its magic */
-    uint64_t off, size; /* the thread's: where the next segment starts; the file's size */
-    uint64_t index;     /* the thread's: of the next segment to read */
+    uint32_t version;     /* of every segment of this file, from its magic */
+    uint64_t off, size;   /* the thread's: where the next segment starts; the file's size */
+    uint64_t index;       /* the thread's: of the next segment to read */
     bkp_buf sealed, next; /* the thread's: a segment as read, and opened */
 
     pthread_mutex_t lock;
     pthread_cond_t cv;
     fc_ready ready[AHEAD]; /* checked segments not yet taken, from `head` */
     unsigned head, count;
-    bool ended;        /* the thread has handed over all it will */
-    const char *why;   /* and why it stopped early, or NULL */
-    bool stop;         /* asked to end */
+    bool ended;      /* the thread has handed over all it will */
+    const char *why; /* and why it stopped early, or NULL */
+    bool stop;       /* asked to end */
     pthread_t thread;
     bool started;
 
@@ -164,9 +164,9 @@ static void read_entry(bkp_rd *rd, fc_entry *e, uint32_t version)
     e->content = version >= 4 && S_ISREG(e->st.mode) ? bkp_rd_take(rd, BKP_ID_LEN) : NULL;
 }
 
-int bkp_fcache_segment_check(const uint8_t *p, size_t len, uint32_t want_version,
-                             uint64_t index, const char *after, size_t alen, uint32_t *entries,
-                             bool *final, const char **last, size_t *last_len)
+int bkp_fcache_segment_check(const uint8_t *p, size_t len, uint32_t want_version, uint64_t index,
+                             const char *after, size_t alen, uint32_t *entries, bool *final,
+                             const char **last, size_t *last_len)
 {
     bkp_rd rd;
     bkp_rd_init(&rd, p, len);
@@ -721,4 +721,16 @@ void bkp_fcache_writer_free(bkp_fcache_writer *w)
     free(w->dataset);
     free(w->dir);
     free(w);
+}
+
+void bkp_fextra_of(struct archive_entry *e, bkp_fextra *x)
+{
+    unsigned long set = 0, clear = 0;
+    archive_entry_fflags(e, &set, &clear);
+    x->fflags_set = set;
+    x->fflags_clear = clear;
+    x->ext =
+        archive_entry_xattr_count(e) > 0 ||
+        archive_entry_acl_count(e, ARCHIVE_ENTRY_ACL_TYPE_ACCESS | ARCHIVE_ENTRY_ACL_TYPE_DEFAULT |
+                                       ARCHIVE_ENTRY_ACL_TYPE_NFS4) > 0;
 }

@@ -35,6 +35,8 @@ typedef struct bkp_fextra {
     bool ext; /* it has xattrs or ACLs (or this is not known): read them */
     uint64_t fflags_set, fflags_clear;
 } bkp_fextra;
+/* What entry `e` (read from disk) carries besides its stat. */
+void bkp_fextra_of(struct archive_entry *e, bkp_fextra *x);
 
 /* The previous capture's cache, read as the walk proceeds. */
 typedef struct bkp_fcache bkp_fcache;

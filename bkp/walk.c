@@ -20,9 +20,9 @@
 
 /* One directory on the current path: its sorted names, and where we are. */
 typedef struct level {
-    int fd;         /* -1: closed to save descriptors, see OPEN_LEVELS */
-    int err;        /* it could not be opened again: its rest is not walked */
-    dev_t dev;      /* what it was, to open it again */
+    int fd;    /* -1: closed to save descriptors, see OPEN_LEVELS */
+    int err;   /* it could not be opened again: its rest is not walked */
+    dev_t dev; /* what it was, to open it again */
     ino_t ino;
     char *names;    /* NUL-separated */
     size_t *offs;   /* into names, sorted */
@@ -37,10 +37,10 @@ struct bkp_walk {
     char *root;
     bool root_done, one_fs;
     dev_t root_dev;
-    bool pending;   /* the entry last returned is a directory ... */
-    int pending_fd; /* ... open as this (-1: it could not be opened, */
-    int pending_err; /* ... for this reason) */
-    bool descend;   /* ... and whether it is to be entered */
+    bool pending;         /* the entry last returned is a directory ... */
+    int pending_fd;       /* ... open as this (-1: it could not be opened, */
+    int pending_err;      /* ... for this reason) */
+    bool descend;         /* ... and whether it is to be entered */
     bool pending_foreign; /* ... on another file system, with one_fs */
     size_t pending_len;
 };
@@ -270,8 +270,8 @@ static void stat_entry(bkp_walk *w, int dirfd, const char *name, bkp_walk_entry 
      * The descriptor serves both the folder's own metadata and its walk. */
     int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     struct stat now;
-    if (fd >= 0 && (fstat(fd, &now) != 0 || now.st_ino != e->st.st_ino ||
-                    now.st_dev != e->st.st_dev)) {
+    if (fd >= 0 &&
+        (fstat(fd, &now) != 0 || now.st_ino != e->st.st_ino || now.st_dev != e->st.st_dev)) {
         close(fd);
         fd = -1;
         errno = ESTALE;
@@ -401,4 +401,21 @@ bool bkp_walk_excluded(const char *path, const char *const *patterns, size_t n)
             return true;
     }
     return false;
+}
+
+/* O_NOATIME where we may (the owner, root): a backup leaves atimes alone. */
+int bkp_walk_open_file(const bkp_walk_entry *we, struct stat *now, bool *replaced)
+{
+    int fl = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
+    int fd = openat(we->dirfd, we->name, fl | O_NOATIME);
+    if (fd < 0 && errno == EPERM) /* O_NOATIME is for the owner (and root) only */
+        fd = openat(we->dirfd, we->name, fl);
+    if (fd < 0)
+        return -errno;
+    if (fstat(fd, now) != 0 || !S_ISREG(now->st_mode)) {
+        close(fd);
+        return -ESTALE;
+    }
+    *replaced = now->st_ino != we->st.st_ino || now->st_dev != we->st.st_dev;
+    return fd;
 }

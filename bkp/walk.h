@@ -53,6 +53,11 @@ int bkp_walk_open(const char *root, bool one_fs, bkp_walk **out);
 int bkp_walk_next(bkp_walk *w, bkp_walk_entry *e);
 /* Enter the directory just returned: its contents come next. */
 void bkp_walk_descend(bkp_walk *w);
+/* Open walked regular file `we` to read it: no link followed, never blocking
+ * on a FIFO put in its place (-ESTALE when it is no regular file now). `now`
+ * is its stat as opened; `replaced` says whether another file was renamed
+ * over the one the walk saw. The descriptor, or a negative errno. */
+int bkp_walk_open_file(const bkp_walk_entry *we, struct stat *now, bool *replaced);
 void bkp_walk_free(bkp_walk *w);
 
 /* <0, 0, >0 as a walk reaches `a` before, at or after `b` (paths of one
