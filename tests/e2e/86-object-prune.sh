@@ -18,23 +18,7 @@ keys() {
 
 DATA=$WORK/data
 mkdir -p "$DATA/emr"
-REPO=$WORK/repo
-cat >"$WORK/policy.yaml" <<YAML
-repository: $REPO
-passphrase_file: $PASSFILE
-rule_321: { copies: 2, media_types: 1, offline: 0, offsite: 0 }
-media:
-$(object_medium cloud prune-bkp compliance 1)
-datasets:
-  - name: emr
-    paths: [$DATA/emr]
-    retention: { keep_last: 3 }
-    copy_to: [cloud]
-YAML
-unset BKP_PASSPHRASE_FILE
-export BKP_POLICY=$WORK/policy.yaml
-ok "$BKP" init
-ok "$BKP" media label --name cloud
+bucket_repo "" compliance prune-bkp
 
 # Each generation has a file of its own (its own pack) and a shared one.
 echo "shared" >"$DATA/emr/shared.txt"

@@ -262,11 +262,12 @@ object_medium() {
 YAML
 }
 
-# bucket_repo [RULE] [MODE] [BUCKET]: a repository $WORK/repo whose data set
-# emr ($DATA/emr, made by the caller) is copied to the object medium cloud
-# (BUCKET, default hosp-bkp, of the gateway start_rgw started, lock MODE,
-# default compliance); the policy $WORK/policy.yaml (rule_321 RULE) is
-# exported as BKP_POLICY; the repository is made and the bucket labelled.
+# bucket_repo [RULE] [MODE] [BUCKET] [KEEP]: a repository $WORK/repo whose
+# data set emr ($DATA/emr, made by the caller; keep_last KEEP, default 3) is
+# copied to the object medium cloud (BUCKET, default hosp-bkp, of the gateway
+# start_rgw started, lock MODE, default compliance); the policy
+# $WORK/policy.yaml (rule_321 RULE) is exported as BKP_POLICY; the repository
+# is made and the bucket labelled.
 bucket_repo() {
     REPO=$WORK/repo
     cat >"$WORK/policy.yaml" <<YAML
@@ -278,7 +279,7 @@ $(object_medium cloud "${3:-hosp-bkp}" "${2:-compliance}" 1)
 datasets:
   - name: emr
     paths: [$DATA/emr]
-    retention: { keep_last: 3 }
+    retention: { keep_last: ${4:-3} }
     copy_to: [cloud]
 YAML
     unset BKP_PASSPHRASE_FILE
