@@ -48,3 +48,19 @@ size_t pol_notify_decide(json_t *state, const pol_condition *v, size_t n, time_t
     }
     return added;
 }
+
+json_t *pol_notify_state_parse(const uint8_t *buf, size_t len)
+{
+    json_t *j = len ? json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, NULL) : NULL;
+    json_t *out = json_object(), *v;
+    const char *key;
+    json_object_foreach(json_is_object(j) ? j : NULL, key, v)
+    {
+        json_t *st = json_object_get(v, "state"), *since = json_object_get(v, "since"),
+               *told = json_object_get(v, "told");
+        if (json_is_string(st) && json_is_integer(since) && json_is_integer(told))
+            json_object_set(out, key, v);
+    }
+    json_decref(j);
+    return out;
+}

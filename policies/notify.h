@@ -38,6 +38,11 @@ typedef struct pol_condition {
  * `events` ([{"key", "event", "state", "previous", "since", "summary",
  * "severity"}]). `remind` in seconds (0: never). Returns how many were
  * appended; `told[i]` (may be NULL) says whether condition i produced one. */
+/* The state as kept in a file (`len` bytes): a JSON object, whatever the
+ * file held — anything else, or entries not of the shape above, give a state
+ * without them (they are told again). Never NULL but for lack of memory. */
+json_t *pol_notify_state_parse(const uint8_t *buf, size_t len);
+
 size_t pol_notify_decide(json_t *state, const pol_condition *v, size_t n, time_t now,
                          int64_t remind, json_t *events, bool *told);
 

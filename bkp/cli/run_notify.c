@@ -66,14 +66,9 @@ static json_t *load_state(const char *path)
 {
     bkp_buf b;
     bkp_buf_init(&b);
-    json_t *j = NULL;
-    if (bkp_read_file(path, &b, STATE_MAX) == 0)
-        j = json_loadb((const char *)b.data, b.len, JSON_REJECT_DUPLICATES, NULL);
+    int rc = bkp_read_file(path, &b, STATE_MAX);
+    json_t *j = pol_notify_state_parse(rc ? NULL : b.data, rc ? 0 : b.len);
     bkp_buf_free(&b);
-    if (j && !json_is_object(j)) {
-        json_decref(j);
-        j = NULL;
-    }
     return j ? j : json_object();
 }
 

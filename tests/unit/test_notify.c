@@ -84,12 +84,28 @@ static void test_one_off_events(void **unused)
     json_decref(ev);
 }
 
+static void test_state_file(void **unused)
+{
+    (void)unused;
+    const char *text = "{\"verdict:emr\": {\"state\": \"AT RISK\", \"since\": 5, \"told\": 6},"
+                       " \"bad\": {\"state\": 7}, \"worse\": [1]}";
+    json_t *st = pol_notify_state_parse((const uint8_t *)text, strlen(text));
+    assert_int_equal(json_object_size(st), 1); /* the malformed ones are told again */
+    assert_non_null(json_object_get(st, "verdict:emr"));
+    json_decref(st);
+    st = pol_notify_state_parse((const uint8_t *)"[", 1);
+    assert_non_null(st);
+    assert_int_equal(json_object_size(st), 0);
+    json_decref(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_once_per_change),
         cmocka_unit_test(test_not_judged_keeps_state),
         cmocka_unit_test(test_one_off_events),
+        cmocka_unit_test(test_state_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
