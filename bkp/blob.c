@@ -1,4 +1,5 @@
 #include "bkp/blob.h"
+#include "bkp/primitive.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -12,7 +13,7 @@
 
 void bkp_blob_id(const bkp_keys *k, const void *data, size_t len, uint8_t id[BKP_ID_LEN])
 {
-    crypto_generichash(id, BKP_ID_LEN, data, len, bkp_keys_id_key(k), 32);
+    bkp_prim_keyed_hash(id, data, len, bkp_keys_id_key(k));
 }
 
 static void make_ad(uint8_t ad[1 + BKP_ID_LEN], uint8_t type, const uint8_t id[BKP_ID_LEN])
@@ -54,8 +55,7 @@ int bkp_blob_seal(const bkp_keys *k, uint8_t type, const uint8_t id[BKP_ID_LEN],
     }
     randombytes_buf(base, NONCE_LEN);
     make_ad(ad, type, id);
-    crypto_aead_xchacha20poly1305_ietf_encrypt(frame, NULL, frame, flen, ad, sizeof(ad), NULL, base,
-                                               bkp_keys_blob_key(k));
+    bkp_prim_seal(frame, frame, flen, ad, sizeof(ad), base, bkp_keys_blob_key(k));
     out->len += NONCE_LEN + flen + TAG_LEN;
     return 0;
 }
@@ -75,11 +75,10 @@ int bkp_blob_open(const bkp_keys *k, uint8_t type, const uint8_t id[BKP_ID_LEN],
     if (!frame)
         return -ENOMEM;
     make_ad(ad, type, id);
-    if (crypto_aead_xchacha20poly1305_ietf_decrypt(frame, NULL, NULL, s + NONCE_LEN, slen - NONCE_LEN,
-                                                   ad, sizeof(ad), s, bkp_keys_blob_key(k)) != 0) {
-        r = -EBADMSG;
+    r = bkp_prim_open(frame, s + NONCE_LEN, slen - NONCE_LEN, ad, sizeof(ad), s,
+                      bkp_keys_blob_key(k));
+    if (r)
         goto out;
-    }
     if (frame[0] == 0) {
         bkp_buf_put(out, frame + 1, flen - 1);
     } else if (frame[0] == 1 && flen >= 5) {
