@@ -83,3 +83,17 @@ int rst_folder_open(int root, const char *dir, int *out)
     *out = fd;
     return 0;
 }
+
+bool rst_folder_plain_path(const char *p)
+{
+    if (!*p || *p == '/')
+        return false;
+    for (const char *s = p; *s;) {
+        size_t n = strcspn(s, "/");
+        if (!n || (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
+            return false;
+        s += n;
+        s += *s == '/';
+    }
+    return true;
+}

@@ -13,6 +13,8 @@
 #ifndef RST_FOLDER_H
 #define RST_FOLDER_H
 
+#include <stdbool.h>
+
 /* Open the folder `dir` (relative; "." is the target itself) beneath the
  * directory `root`, making the folders that are missing as a restore makes
  * parents it was not given (mode 0777 less the umask; the item list sets
@@ -21,5 +23,9 @@
  * the way; -EINVAL for a ".." component or an absolute path; or the errno of
  * the lookup or mkdir. Nothing is made or opened outside `root`. */
 int rst_folder_open(int root, const char *dir, int *out) __attribute__((warn_unused_result));
+
+/* Is `p` a stored path that may be entered one name at a time beneath the
+ * target: relative, with no empty, "." or ".." component? */
+bool rst_folder_plain_path(const char *p);
 
 #endif

@@ -2,6 +2,7 @@
 #include "restore/plain.h"
 
 #include <errno.h>
+#include <string.h>
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
@@ -44,6 +45,49 @@ bool rst_plain_fits(const bkp_item *it, int flags)
     return true;
 }
 
+/* The flags a folder on ext4 has by itself: nothing made in it inherits
+ * them, so they may be set once it is full. */
+#define OWN_DIR_FLAGS (FS_INDEX_FL | FS_EXTENT_FL)
+
+bool rst_plain_dir_fits(const bkp_item *it, int flags)
+{
+    struct archive_entry *e = it->entry;
+    unsigned long set, clear;
+    const int need = ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME;
+    if ((flags & need) != need || archive_entry_filetype(e) != AE_IFDIR)
+        return false;
+    archive_entry_fflags(e, &set, &clear);
+    if (clear || (set & ~(unsigned long)OWN_DIR_FLAGS))
+        return false;
+    if (archive_entry_xattr_count(e) || archive_entry_acl_types(e))
+        return false;
+    size_t mac = 0;
+    if (archive_entry_mac_metadata(e, &mac) && mac)
+        return false;
+    if ((archive_entry_mode(e) & (S_ISUID | S_ISGID)) && !(flags & ARCHIVE_EXTRACT_OWNER))
+        return false;
+    return true;
+}
+
+int rst_plain_mkdir(int dirfd, const char *name)
+{
+    const int how = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+    struct stat st;
+    if (mkdirat(dirfd, name, 0700) < 0) {
+        if (errno != EEXIST)
+            return -errno;
+        /* mkdirat never follows a link in its last name; neither does the
+         * check of what is there, nor its removal. */
+        if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+            return -errno;
+        if (!S_ISDIR(st.st_mode) &&
+            (unlinkat(dirfd, name, 0) < 0 || mkdirat(dirfd, name, 0700) < 0))
+            return -errno;
+    }
+    int fd = openat(dirfd, name, how);
+    return fd >= 0 ? fd : -errno;
+}
+
 int rst_plain_create(int dirfd, const char *name)
 {
     const int how = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY;
@@ -61,17 +105,39 @@ int rst_plain_create(int dirfd, const char *name)
     return fd >= 0 ? fd : -errno;
 }
 
-/* Owner and group as archive_write_disk sets them: the names recorded,
- * looked up on this host, else the numbers. False (warned) when refused. */
-static bool set_owner(struct archive *a, int fd, const bkp_item *it, const char *path,
-                      uid_t *uid, gid_t *gid)
+void rst_plain_meta_of(struct archive *a, int flags, const bkp_item *it, rst_plain_meta *m)
 {
     struct archive_entry *e = it->entry;
-    *uid = (uid_t)archive_write_disk_uid(a, archive_entry_uname(e), archive_entry_uid(e));
-    *gid = (gid_t)archive_write_disk_gid(a, archive_entry_gname(e), archive_entry_gid(e));
-    if (fchown(fd, *uid, *gid) == 0)
+    memset(m, 0, sizeof(*m));
+    if (!(flags & ARCHIVE_EXTRACT_OWNER)) {
+        m->uid = geteuid();
+        m->gid = getegid();
+    } else {
+        /* As archive_write_disk: the names recorded, looked up on this
+         * host, else the numbers. */
+        m->set_owner = true;
+        m->uid = (uid_t)archive_write_disk_uid(a, archive_entry_uname(e), archive_entry_uid(e));
+        m->gid = (gid_t)archive_write_disk_gid(a, archive_entry_gname(e), archive_entry_gid(e));
+    }
+    m->mode = archive_entry_mode(e) & 07777;
+    if (flags & ARCHIVE_EXTRACT_FFLAGS)
+        archive_entry_fflags(e, &m->fset, &m->fclear);
+    /* A time not recorded is the time it is set, as archive_write_disk has
+     * it; none recorded, none set. */
+    m->set_times = archive_entry_atime_is_set(e) || archive_entry_mtime_is_set(e) ||
+                   archive_entry_birthtime_is_set(e);
+    m->atime_now = !archive_entry_atime_is_set(e);
+    m->mtime_now = !archive_entry_mtime_is_set(e);
+    m->times[0] = (struct timespec){archive_entry_atime(e), archive_entry_atime_nsec(e)};
+    m->times[1] = (struct timespec){archive_entry_mtime(e), archive_entry_mtime_nsec(e)};
+}
+
+/* The owner; false (warned) when refused. */
+static bool set_owner(int fd, const rst_plain_meta *m, const char *path)
+{
+    if (fchown(fd, m->uid, m->gid) == 0)
         return true;
-    bkp_warn("%s: cannot set user %jd, group %jd: %s", path, (intmax_t)*uid, (intmax_t)*gid,
+    bkp_warn("%s: cannot set user %jd, group %jd: %s", path, (intmax_t)m->uid, (intmax_t)m->gid,
              bkp_strerror(-errno));
     return false;
 }
@@ -79,36 +145,34 @@ static bool set_owner(struct archive *a, int fd, const bkp_item *it, const char 
 /* The mode, after the owner (chown clears setuid and setgid). Where the
  * owner could not be set, setuid and setgid are kept only if the file
  * happens to have the recorded owner and group, as archive_write_disk does. */
-static void set_mode(int fd, const bkp_item *it, bool owned, uid_t uid, gid_t gid,
-                     const char *path)
+static void set_mode(int fd, const rst_plain_meta *m, bool owned, const char *path)
 {
-    mode_t mode = archive_entry_mode(it->entry) & 07777;
+    mode_t mode = m->mode;
     struct stat st;
     if (!owned && (mode & (S_ISUID | S_ISGID))) {
         if (fstat(fd, &st) < 0)
             st.st_uid = (uid_t)-1, st.st_gid = (gid_t)-1;
-        if ((mode & S_ISGID) && st.st_gid != gid) {
+        if ((mode & S_ISGID) && st.st_gid != m->gid) {
             mode &= ~(mode_t)S_ISGID;
             bkp_warn("%s: cannot restore its setgid bit (its group is not set)", path);
         }
-        if ((mode & S_ISUID) && st.st_uid != uid) {
+        if ((mode & S_ISUID) && st.st_uid != m->uid) {
             mode &= ~(mode_t)S_ISUID;
             bkp_warn("%s: cannot restore its setuid bit (its owner is not set)", path);
         }
     }
     if (fchmod(fd, mode) < 0)
         bkp_warn("%s: cannot set its permissions to 0%o: %s", path, (unsigned)mode,
-                 bkp_strerror(-errno));
+bkp_strerror(-errno));
 }
 
 /* File flags as archive_write_disk sets them on Linux: the recorded ones
  * over the file's own, without the root-only ones when refused. Nothing is
  * written when the file has them already (a freshly made file on ext4 is
  * "extents", which is most of what a backup records). */
-static void set_flags(int fd, const bkp_item *it, const char *path)
+static void set_flags(int fd, const rst_plain_meta *m, const char *path)
 {
-    unsigned long set, clear;
-    archive_entry_fflags(it->entry, &set, &clear);
+    unsigned long set = m->fset, clear = m->fclear;
     if (!set && !clear)
         return;
     int old, now;
@@ -126,39 +190,40 @@ fail:
     bkp_warn("%s: cannot set its file flags: %s", path, bkp_strerror(-errno));
 }
 
-/* Times last: anything after would change them. A time not recorded is the
- * time of the restore, as archive_write_disk has it; none recorded, none set. */
-static void set_times(int fd, const bkp_item *it, const char *path)
+/* Times last: anything after would change them. */
+static void set_times(int fd, const rst_plain_meta *m, const char *path)
 {
-    struct archive_entry *e = it->entry;
-    if (!archive_entry_atime_is_set(e) && !archive_entry_mtime_is_set(e) &&
-        !archive_entry_birthtime_is_set(e))
+    if (!m->set_times)
         return;
+    struct timespec ts[2] = {m->times[0], m->times[1]};
     time_t now = time(NULL);
-    struct timespec ts[2] = {{now, 0}, {now, 0}};
-    if (archive_entry_atime_is_set(e))
-        ts[0] = (struct timespec){archive_entry_atime(e), archive_entry_atime_nsec(e)};
-    if (archive_entry_mtime_is_set(e))
-        ts[1] = (struct timespec){archive_entry_mtime(e), archive_entry_mtime_nsec(e)};
+    if (m->atime_now)
+        ts[0] = (struct timespec){now, 0};
+    if (m->mtime_now)
+        ts[1] = (struct timespec){now, 0};
     if (futimens(fd, ts) < 0)
         bkp_warn("%s: cannot restore its times: %s", path, bkp_strerror(-errno));
+}
+
+void rst_plain_apply(int flags, int fd, const rst_plain_meta *m, const char *path)
+{
+    bool owned = m->set_owner && set_owner(fd, m, path);
+    set_mode(fd, m, owned || !(flags & ARCHIVE_EXTRACT_OWNER), path);
+    set_flags(fd, m, path);
+    set_times(fd, m, path);
 }
 
 int rst_plain_finish(struct archive *a, int flags, int fd, const bkp_item *it, uint64_t end,
                      const char *path)
 {
     uint64_t size = (uint64_t)archive_entry_size(it->entry);
+    rst_plain_meta m;
     if (end < size && ftruncate(fd, (off_t)size) < 0) {
         int rc = -errno;
         bkp_error("%s: cannot set its size: %s; the file is not restored", path, bkp_strerror(rc));
         return rc;
     }
-    uid_t uid = geteuid();
-    gid_t gid = getegid();
-    bool owned = (flags & ARCHIVE_EXTRACT_OWNER) && set_owner(a, fd, it, path, &uid, &gid);
-    set_mode(fd, it, owned || !(flags & ARCHIVE_EXTRACT_OWNER), uid, gid, path);
-    if (flags & ARCHIVE_EXTRACT_FFLAGS)
-        set_flags(fd, it, path);
-    set_times(fd, it, path);
+    rst_plain_meta_of(a, flags, it, &m);
+    rst_plain_apply(flags, fd, &m, path);
     return 0;
 }

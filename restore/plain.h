@@ -18,6 +18,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
 
 #include "bkp/tree.h"
 
@@ -28,6 +30,20 @@ struct archive;
  * xattrs, ACLs, the flags archive_write_disk sets only at the end, and
  * setuid/setgid bits when not running as root. */
 bool rst_plain_fits(const bkp_item *it, int flags);
+
+/* Can the folder `it` be made by descriptor (rst_plain_mkdir) and finished
+ * later (rst_plain_apply)? As rst_plain_fits, and only with no file flags
+ * but those a folder gets by itself (extents, hashed index): a flag such as
+ * no-copy-on-write or compression is inherited by what is made in the
+ * folder, so it must be set before, as archive_write_disk does. */
+bool rst_plain_dir_fits(const bkp_item *it, int flags);
+
+/* Make the folder `name` (one component) in `dirfd`, mode 0700 until it is
+ * finished, and open it. An existing folder is taken as it is; anything
+ * else in the way (only with --force, or planted meanwhile) is removed,
+ * never followed, as archive_write_disk does. A descriptor, or a negative
+ * errno. */
+int rst_plain_mkdir(int dirfd, const char *name) __attribute__((warn_unused_result));
 
 /* Create `name` (one component) in the folder `dirfd` for writing, new and
  * without following a link. What is there already — a file, a link, a FIFO,
@@ -46,5 +62,24 @@ int rst_plain_create(int dirfd, const char *name) __attribute__((warn_unused_res
  * set (said here): the file is then not what it should be. */
 int rst_plain_finish(struct archive *a, int flags, int fd, const bkp_item *it, uint64_t end,
                      const char *path) __attribute__((warn_unused_result));
+
+/* What rst_plain_finish sets, taken from an item to be set later (a
+ * folder's, once everything in it is written): owner and group looked up
+ * through `a` now, mode, file flags, times. */
+typedef struct rst_plain_meta {
+    uid_t uid;
+    gid_t gid;
+    bool set_owner;
+    mode_t mode;
+    unsigned long fset, fclear;
+    bool set_times, atime_now, mtime_now;
+    struct timespec times[2];
+} rst_plain_meta;
+
+void rst_plain_meta_of(struct archive *a, int flags, const bkp_item *it, rst_plain_meta *m);
+
+/* Set `m` on `fd` in archive_write_disk's order (owner, mode, flags, times
+ * last), warning about what cannot be set, naming `path`. */
+void rst_plain_apply(int flags, int fd, const rst_plain_meta *m, const char *path);
 
 #endif

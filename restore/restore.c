@@ -17,7 +17,9 @@
 #include "bkp/log.h"
 #include "bkp/strmap.h"
 #include "bkp/tree.h"
+#include "restore/dirs.h"
 #include "restore/fetch.h"
+#include "restore/folder.h"
 #include "restore/writers.h"
 
 #define LOOKAHEAD 512 /* items read ahead of the writer */
@@ -44,13 +46,9 @@ typedef struct restore_ctx {
     /* With --path, hard links whose first name is outside the selection:
      * content of unselected files, selected file names, and renamed targets. */
     bkp_strmap *unselected, *selected, *relinked;
-    /* Directories too deep for archive_write_disk's deferred fix-ups. */
-    struct deep_dir {
-        char *path;
-        int64_t uid, gid;
-        unsigned mode;
-        struct timespec times[2];
-    } * deep;
+    /* Folders made and finished by descriptor, and those too deep for
+     * archive_write_disk's deferred fix-ups (dirs.h). */
+    rst_dirs *dirs;
     size_t ndeep;
     uint64_t total_bytes; /* the generation's, when all of it is restored; else 0 */
     struct timespec t0;
@@ -308,57 +306,6 @@ static int restore_file_data(restore_ctx *c, bkp_item *it, const char *path, boo
     return rc;
 }
 
-/* archive_write_disk applies directory owners, modes and times at close, by
- * path; past PATH_MAX that fails, so those directories are redone by fd. */
-static void remember_deep_dir(restore_ctx *c, struct archive_entry *e, const char *path)
-{
-    if (!c->to_disk || archive_entry_filetype(e) != AE_IFDIR || strlen(path) < PATH_MAX - 256)
-        return;
-    struct deep_dir *n = realloc(c->deep, (c->ndeep + 1) * sizeof(*n));
-    if (!n)
-        return;
-    c->deep = n;
-    n[c->ndeep] = (struct deep_dir){strdup(path),
-                                    archive_entry_uid(e),
-                                    archive_entry_gid(e),
-                                    archive_entry_mode(e) & 07777,
-                                    {{archive_entry_atime(e), archive_entry_atime_nsec(e)},
-                                     {archive_entry_mtime(e), archive_entry_mtime_nsec(e)}}};
-    if (n[c->ndeep].path)
-        c->ndeep++;
-}
-
-static int fix_deep_dir(const struct deep_dir *d)
-{
-    int fd = bkp_open_deep(AT_FDCWD, d->path, O_RDONLY | O_DIRECTORY);
-    int rc = fd < 0 ? fd : 0;
-    if (!rc && geteuid() == 0 && fchown(fd, (uid_t)d->uid, (gid_t)d->gid) < 0)
-        rc = -errno;
-    if (!rc && fchmod(fd, d->mode) < 0)
-        rc = -errno;
-    if (!rc && futimens(fd, d->times) < 0)
-        rc = -errno;
-    if (fd >= 0)
-        close(fd);
-    return rc;
-}
-
-/* A stored path the writers may take: relative, with no "." or ".."
- * component (the writers see it only through the folder they enter). */
-static bool plain_path(const char *p)
-{
-    if (!*p || *p == '/')
-        return false;
-    for (const char *s = p; *s;) {
-        size_t n = strcspn(s, "/");
-        if (!n || (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
-            return false;
-        s += n;
-        s += *s == '/';
-    }
-    return true;
-}
-
 static void progress(restore_ctx *c)
 {
     uint64_t bytes = c->res->bytes + (c->writers ? rst_writers_bytes(c->writers) : 0);
@@ -371,7 +318,7 @@ static int hand_over(restore_ctx *c, bkp_item *it)
 {
     const char *p = archive_entry_pathname(it->entry);
     int rc = 0;
-    if (!plain_path(p)) {
+    if (!rst_folder_plain_path(p)) {
         bkp_error("%s: not a plain relative path; refused", p);
         c->res->damaged++;
     } else {
@@ -381,6 +328,20 @@ static int hand_over(restore_ctx *c, bkp_item *it)
     c->res->items++;
     progress(c);
     return rc;
+}
+
+/* A plain folder, made by this thread by descriptor (dirs.h). */
+static int make_dir(restore_ctx *c, bkp_item *it)
+{
+    const char *path = archive_entry_pathname(it->entry);
+    int rc = rst_dirs_make(c->dirs, it, path);
+    if (rc) {
+        bkp_error("%s: cannot make the folder: %s", path, bkp_strerror(rc));
+        c->res->damaged++;
+    }
+    c->res->items++;
+    progress(c);
+    return rc == -ENOMEM ? rc : 0;
 }
 
 static int restore_item(restore_ctx *c, bkp_item *it)
@@ -395,13 +356,20 @@ static int restore_item(restore_ctx *c, bkp_item *it)
      * one is removed, and the link then fails and is reported. */
     if (c->writers && archive_entry_hardlink(e))
         rst_writers_wait_for(c->writers, archive_entry_hardlink(e));
+    if (c->dirs && rst_dirs_takes(c->dirs, it, archive_entry_pathname(e)))
+        return make_dir(c, it);
     /* A copy: writing the header may convert and reallocate the entry's name. */
     char *path = strdup(archive_entry_pathname(e));
     bool damaged = false;
     int rc = 0;
     if (!path)
         return -ENOMEM;
-    remember_deep_dir(c, e, path);
+    /* archive_write_disk sets folder owners, modes and times at close, by
+     * path; past PATH_MAX that fails, so those are redone by descriptor. */
+    if (c->dirs && archive_entry_filetype(e) == AE_IFDIR && strlen(path) >= PATH_MAX - 256) {
+        rst_dirs_add_deep(c->dirs, it, path);
+        c->ndeep++;
+    }
 
     if (archive_entry_hardlink(e))
         archive_entry_set_size(e, 0);
@@ -575,11 +543,14 @@ static int open_writer(restore_ctx *c, int *cwd)
     archive_write_disk_set_options(c->w, flags);
     archive_write_disk_set_standard_lookup(c->w);
     c->to_disk = true;
+    if (!(c->dirs = rst_dirs_new(c->rootfd, c->w, flags)))
+        return -ENOMEM;
     /*
      * One thread (this one) makes the directories, links, devices and FIFOs
-     * in item order, so a folder exists before anything is put in it, and
-     * archive_write_disk sets directory owners, modes and times at close,
-     * after every file. Regular files, where the time goes, are created and
+     * in item order, so a folder exists before anything is put in it: plain
+     * folders by descriptor (dirs.h), the rest through archive_write_disk;
+     * folder owners, modes and times are set at the end, after every file.
+     * Regular files, where the time goes, are created and
      * written by the writers, each through an archive_write_disk of its own
      * (the same flags, so the same metadata, exactly) on the file's last name
      * in a folder entered without following links (writers.h).
@@ -620,13 +591,16 @@ static void list_damage(restore_ctx *c, const bkp_gen *g)
 }
 
 /* The last files, then the folders' owners, modes and times (by
- * archive_write_disk at close, and by fd past PATH_MAX): after every file
+ * descriptor for the folders this thread made, by archive_write_disk at
+ * close for the others, and by descriptor past PATH_MAX): after every file
  * in them is written. */
 static void finish_writing(restore_ctx *c)
 {
     rst_result *res = c->res;
     if (c->writers)
         rst_writers_finish(c->writers, &res->bytes, &res->damaged);
+    if (c->dirs)
+        res->damaged += rst_dirs_finish(c->dirs);
     if (c->w && archive_write_close(c->w) != ARCHIVE_OK) {
         /* Deep directories fail here and are set by fd just below; any
          * other failure (a short tar file, a directory left unset) counts. */
@@ -637,14 +611,8 @@ static void finish_writing(restore_ctx *c)
             res->damaged++;
         }
     }
-    for (size_t i = 0; i < c->ndeep; i++) {
-        int x = fix_deep_dir(&c->deep[i]);
-        if (x) {
-            bkp_error("%s: cannot set its owner, mode or times: %s", c->deep[i].path,
-                      bkp_strerror(x));
-            res->damaged++;
-        }
-    }
+    if (c->dirs)
+        res->damaged += rst_dirs_finish_deep(c->dirs);
 }
 
 int rst_restore(bkp_repo *r, const bkp_gen *g, const rst_opts *o, rst_result *res)
@@ -725,9 +693,7 @@ out:
     bkp_strmap_free(c->unselected);
     bkp_strmap_free(c->selected);
     bkp_strmap_free(c->relinked);
-    for (size_t i = 0; i < c->ndeep; i++)
-        free(c->deep[i].path);
-    free(c->deep);
+    rst_dirs_free(c->dirs);
     free(c);
     if (rc)
         return rc;
