@@ -35,8 +35,15 @@ char *bkp_path_join(const char *a, const char *b)
 
 int bkp_open_deep(int dirfd, const char *path, int flags)
 {
-    char *copy = strdup(path), *save = NULL;
-    if (!copy)
+    char *copy, *save = NULL;
+    /* Below `dirfd` only: a ".." would climb out of it one name at a time,
+     * O_NOFOLLOW or not. */
+    if (path[0] == '/')
+        return -EINVAL;
+    for (const char *s = path; (s = strstr(s, "..")); s += 2)
+        if ((s == path || s[-1] == '/') && (s[2] == '\0' || s[2] == '/'))
+            return -EINVAL;
+    if (!(copy = strdup(path)))
         return -ENOMEM;
     int fd = dirfd == AT_FDCWD ? open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
                                : fcntl(dirfd, F_DUPFD_CLOEXEC, 0);

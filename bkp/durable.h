@@ -141,8 +141,9 @@ int bkp_unlink_sealed(const char *path);
 int bkp_unlink_sealed_at(int dirfd, const char *name);
 
 /* Open `path`, relative to `dirfd` (or AT_FDCWD) and of any length (past
- * PATH_MAX), one component at a time, following no symbolic link: a
- * descriptor opened with `flags`, or a negative errno code. */
+ * PATH_MAX), one component at a time, following no symbolic link and never
+ * leaving `dirfd`: a descriptor opened with `flags`, or a negative errno
+ * code (-EINVAL for an absolute path or a ".." component). */
 int bkp_open_deep(int dirfd, const char *path, int flags);
 
 /* Remove the folder `path` and everything under it, following no link (a

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,23 +46,36 @@ static void xchacha_subkey(uint8_t sub[32], uint8_t n12[12], const uint8_t nonce
     memcpy(n12 + 4, nonce + 16, 8);
 }
 
-/* 0 sealed; -1 OpenSSL failed before anything usable was written (the
- * caller computes it again with libsodium). */
+/* 0 sealed; -1 OpenSSL failed before the output was touched (the caller
+ * computes it with libsodium). Once the keystream has been applied, the
+ * output may be the input (in place), so a failure then cannot fall back:
+ * sealing the half-encrypted bytes again would give back the plaintext
+ * under a valid tag. OpenSSL fails there only on misuse or a broken
+ * library; the process stops before anything is stored. */
 static int ossl_seal(uint8_t *c, const uint8_t *m, size_t mlen, const uint8_t *ad, size_t adlen,
                      const uint8_t nonce[24], const uint8_t key[32])
 {
     uint8_t sub[32], n12[12];
-    int n = 0, fin = 0, ok;
+    int n = 0, fin = 0;
     EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
     xchacha_subkey(sub, n12, nonce, key);
-    ok = x && EVP_EncryptInit_ex2(x, chacha, sub, n12, NULL) &&
-         (!adlen || EVP_EncryptUpdate(x, NULL, &n, ad, (int)adlen)) &&
-         EVP_EncryptUpdate(x, c, &n, m, (int)mlen) && (size_t)n == mlen &&
-         EVP_EncryptFinal_ex(x, c + n, &fin) && fin == 0 &&
-         EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_GET_TAG, 16, c + mlen) > 0;
-    EVP_CIPHER_CTX_free(x);
+    int ready = x && EVP_EncryptInit_ex2(x, chacha, sub, n12, NULL) &&
+                (!adlen || EVP_EncryptUpdate(x, NULL, &n, ad, (int)adlen));
     sodium_memzero(sub, sizeof(sub));
-    return ok ? 0 : -1;
+    if (!ready) {
+        EVP_CIPHER_CTX_free(x);
+        return -1;
+    }
+    if (!EVP_EncryptUpdate(x, c, &n, m, (int)mlen) || (size_t)n != mlen ||
+        !EVP_EncryptFinal_ex(x, c + n, &fin) || fin != 0 ||
+        EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_GET_TAG, 16, c + mlen) <= 0) {
+        fputs("bkp: OpenSSL failed in the middle of an encryption; stopping before anything "
+              "is stored\n",
+              stderr);
+        abort();
+    }
+    EVP_CIPHER_CTX_free(x);
+    return 0;
 }
 
 /* 0 authentic; -EBADMSG the tag does not verify; -1 OpenSSL failed

@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <archive.h>
@@ -19,6 +20,8 @@
 typedef struct late_dir {
     char *path;
     rst_plain_meta meta;
+    dev_t dev; /* the folder made (0 for a deep one: archive_write_disk's) */
+    ino_t ino;
 } late_dir;
 
 typedef struct open_dir {
@@ -82,6 +85,8 @@ static int remember(late_dir **v, size_t *n, size_t *cap, struct archive *a, int
     if (!(l->path = strdup(path)))
         return -ENOMEM;
     rst_plain_meta_of(a, flags, it, &l->meta);
+    l->dev = 0;
+    l->ino = 0;
     (*n)++;
     return 0;
 }
@@ -110,8 +115,16 @@ int rst_dirs_make(rst_dirs *d, const bkp_item *it, const char *path)
     if (fd < 0)
         return fd;
     /* Remembered before anything is put in it: if that fails, the folder
-     * stays 0700 and is reported, never left looking finished. */
-    rc = remember(&d->made, &d->nmade, &d->capmade, d->a, d->flags, it, path);
+     * stays 0700 and is reported, never left looking finished. Which folder
+     * it is (device and inode) is remembered too: one moved away during
+     * the restore and replaced by another is reported, not finished. */
+    struct stat st;
+    rc = fstat(fd, &st) < 0 ? -errno
+                            : remember(&d->made, &d->nmade, &d->capmade, d->a, d->flags, it, path);
+    if (!rc) {
+        d->made[d->nmade - 1].dev = st.st_dev;
+        d->made[d->nmade - 1].ino = st.st_ino;
+    }
     if (!rc && d->depth < RST_DIRS_OPEN && (d->open[d->depth].path = strdup(path))) {
         d->open[d->depth].len = strlen(path);
         d->open[d->depth].fd = fd;
@@ -129,16 +142,30 @@ void rst_dirs_add_deep(rst_dirs *d, const bkp_item *it, const char *path)
 }
 
 /* Last made, first finished: a folder's children come after it in the
- * list, so they are finished before it, while it can still be entered. */
+ * list, so they are finished before it, while it can still be entered.
+ * Each is entered again beneath the target without following a link and
+ * without making anything: a folder that is gone, or that is not the one
+ * made (moved away during the restore, another put in its place), is
+ * reported and left as it is. */
 static size_t finish(rst_dirs *d, late_dir *v, size_t n, bool deep)
 {
     size_t failed = 0;
     for (size_t i = n; i-- > 0;) {
         int fd = -1;
+        struct stat st;
         int rc = deep ? bkp_open_deep(d->root, v[i].path, O_RDONLY | O_DIRECTORY)
-                      : rst_folder_open(d->root, v[i].path, &fd);
+                      : rst_folder_enter(d->root, v[i].path, &fd);
         if (deep)
             fd = rc, rc = rc < 0 ? rc : 0;
+        if (!rc && v[i].ino && (fstat(fd, &st) < 0 || st.st_dev != v[i].dev ||
+                                st.st_ino != v[i].ino)) {
+            bkp_error("%s: the folder was moved or replaced during the restore; its owner, mode "
+                      "and times are not set: check the target",
+                      v[i].path);
+            close(fd);
+            failed++;
+            continue;
+        }
         if (rc) {
             bkp_error("%s: cannot enter it to set its owner, mode and times: %s", v[i].path,
                       bkp_strerror(rc));

@@ -16,7 +16,7 @@
 /* One component at a time: each opened with O_NOFOLLOW in the folder the
  * ones before it led to, made there with mkdirat when missing (mkdirat never
  * follows a link in its last component). */
-static int walk(int root, const char *dir)
+static int walk(int root, const char *dir, bool make)
 {
     char name[NAME_MAX + 1];
     int cur = openat(root, ".", DIR_FLAGS);
@@ -33,7 +33,8 @@ static int walk(int root, const char *dir)
             memcpy(name, c, n);
             name[n] = '\0';
             next = openat(cur, name, DIR_FLAGS | O_NOFOLLOW);
-            if (next < 0 && errno == ENOENT && (mkdirat(cur, name, 0777) == 0 || errno == EEXIST))
+            if (next < 0 && errno == ENOENT && make &&
+                (mkdirat(cur, name, 0777) == 0 || errno == EEXIST))
                 next = openat(cur, name, DIR_FLAGS | O_NOFOLLOW);
             if (next < 0) {
                 /* A link here is ELOOP, or ENOTDIR with O_DIRECTORY. */
@@ -53,7 +54,7 @@ static int walk(int root, const char *dir)
     return cur;
 }
 
-int rst_folder_open(int root, const char *dir, int *out)
+static int open_folder(int root, const char *dir, int *out, bool make)
 {
     if (dir[0] == '/')
         return -EINVAL;
@@ -77,11 +78,21 @@ int rst_folder_open(int root, const char *dir, int *out)
             return errno == EXDEV ? -EINVAL : -errno;
     }
 #endif
-    int fd = walk(root, dir);
+    int fd = walk(root, dir, make);
     if (fd < 0)
         return fd;
     *out = fd;
     return 0;
+}
+
+int rst_folder_open(int root, const char *dir, int *out)
+{
+    return open_folder(root, dir, out, true);
+}
+
+int rst_folder_enter(int root, const char *dir, int *out)
+{
+    return open_folder(root, dir, out, false);
 }
 
 bool rst_folder_plain_path(const char *p)

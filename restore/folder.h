@@ -24,6 +24,10 @@
  * the lookup or mkdir. Nothing is made or opened outside `root`. */
 int rst_folder_open(int root, const char *dir, int *out) __attribute__((warn_unused_result));
 
+/* rst_folder_open, making nothing: -ENOENT when a folder on the way is
+ * missing. */
+int rst_folder_enter(int root, const char *dir, int *out) __attribute__((warn_unused_result));
+
 /* Is `p` a stored path that may be entered one name at a time beneath the
  * target: relative, with no empty, "." or ".." component? */
 bool rst_folder_plain_path(const char *p);

@@ -85,7 +85,20 @@ int rst_plain_mkdir(int dirfd, const char *name)
             return -errno;
     }
     int fd = openat(dirfd, name, how);
-    return fd >= 0 ? fd : -errno;
+    if (fd < 0)
+        return -errno;
+    /* A folder that was there (--force) is taken over at once, as
+     * archive_write_disk did: whoever owned it can no longer move it (a
+     * folder changes parent only with write permission on it) while things
+     * are made in it through this descriptor. */
+    if (fstat(fd, &st) < 0 ||
+        ((st.st_uid != geteuid() || (st.st_mode & 07777) != 0700) &&
+         (fchown(fd, geteuid(), getegid()) < 0 || fchmod(fd, 0700) < 0))) {
+        int rc = -errno;
+        close(fd);
+        return rc;
+    }
+    return fd;
 }
 
 int rst_plain_create(int dirfd, const char *name)

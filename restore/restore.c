@@ -365,8 +365,11 @@ static int restore_item(restore_ctx *c, bkp_item *it)
     if (!path)
         return -ENOMEM;
     /* archive_write_disk sets folder owners, modes and times at close, by
-     * path; past PATH_MAX that fails, so those are redone by descriptor. */
-    if (c->dirs && archive_entry_filetype(e) == AE_IFDIR && strlen(path) >= PATH_MAX - 256) {
+     * path; past PATH_MAX that fails, so those are redone by descriptor.
+     * Only plain paths: one with ".." is refused by archive_write_disk and
+     * must not be finished either, wherever it would lead. */
+    if (c->dirs && archive_entry_filetype(e) == AE_IFDIR && strlen(path) >= PATH_MAX - 256 &&
+        rst_folder_plain_path(path)) {
         rst_dirs_add_deep(c->dirs, it, path);
         c->ndeep++;
     }

@@ -377,6 +377,39 @@ static void test_cleanup_keeps_live_child(void **state)
     assert_false(exists(f, name));
 }
 
+/* bkp_open_deep stays below its folder: no ".." on the way, nothing
+ * absolute, no link followed; plain names are opened. */
+static void test_open_deep_stays_below(void **state)
+{
+    fixture *f = *state;
+    char p[512];
+    int d = open(f->dir, O_RDONLY | O_DIRECTORY);
+    assert_true(d >= 0);
+    snprintf(p, sizeof(p), "%s/a", f->dir);
+    assert_int_equal(mkdir(p, 0700), 0);
+    snprintf(p, sizeof(p), "%s/a/b", f->dir);
+    assert_int_equal(mkdir(p, 0700), 0);
+    snprintf(p, sizeof(p), "%s/a/up", f->dir);
+    assert_int_equal(symlink("..", p), 0);
+    int fd = bkp_open_deep(d, "a/b", O_RDONLY | O_DIRECTORY);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(bkp_open_deep(d, "a/b/..", O_RDONLY | O_DIRECTORY), -EINVAL);
+    assert_int_equal(bkp_open_deep(d, "a/../a/b", O_RDONLY | O_DIRECTORY), -EINVAL);
+    assert_int_equal(bkp_open_deep(d, "../x", O_RDONLY | O_DIRECTORY), -EINVAL);
+    assert_int_equal(bkp_open_deep(d, "..", O_RDONLY | O_DIRECTORY), -EINVAL);
+    assert_int_equal(bkp_open_deep(d, "/tmp", O_RDONLY | O_DIRECTORY), -EINVAL);
+    fd = bkp_open_deep(d, "a/up/a", O_RDONLY | O_DIRECTORY); /* a link on the way */
+    assert_true(fd == -ELOOP || fd == -ENOTDIR);
+    /* A name that merely contains two dots is a name. */
+    snprintf(p, sizeof(p), "%s/a/b/..x", f->dir);
+    assert_int_equal(mkdir(p, 0700), 0);
+    fd = bkp_open_deep(d, "a/b/..x", O_RDONLY | O_DIRECTORY);
+    assert_true(fd >= 0);
+    close(fd);
+    close(d);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -393,6 +426,7 @@ int main(void)
         T(test_dfile_commit_elsewhere),
         T(test_cleanup),
         T(test_cleanup_keeps_live_child),
+        T(test_open_deep_stays_below),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -114,6 +114,28 @@ static void no_link_is_followed(void **state)
     close(b);
 }
 
+/* rst_folder_enter makes nothing: a missing folder is -ENOENT, and what is
+ * there is opened as rst_folder_open would. */
+static void enter_makes_nothing(void **state)
+{
+    (void)state;
+    int b = open(box, O_RDONLY | O_DIRECTORY), fd = -1;
+    char p[256];
+    struct stat st;
+    assert_true(b >= 0);
+    assert_int_equal(rst_folder_enter(b, "not/there", &fd), -ENOENT);
+    snprintf(p, sizeof(p), "%s/not", box);
+    assert_int_not_equal(lstat(p, &st), 0);
+    assert_int_equal(rst_folder_open(b, "is/there", &fd), 0);
+    close(fd);
+    assert_int_equal(rst_folder_enter(b, "is/there", &fd), 0);
+    snprintf(p, sizeof(p), "%s/is/there", box);
+    same_file(fd, p);
+    close(fd);
+    assert_int_equal(rst_folder_enter(b, "is/there/../../..", &fd), -EINVAL);
+    close(b);
+}
+
 /* Longer than PATH_MAX: one component at a time, and a link deep down is
  * refused there too. */
 static void past_path_max(void **state)
@@ -143,6 +165,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(makes_and_opens, setup, teardown),
         cmocka_unit_test_setup_teardown(no_link_is_followed, setup, teardown),
+        cmocka_unit_test_setup_teardown(enter_makes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(past_path_max, setup, teardown_deep),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
