@@ -25,6 +25,16 @@
  * entered from the target with rst_folder_open, beneath the target and
  * without following any link, so nothing is made outside it.
  *
+ * Against a race in the target: a folder already there (--force) is taken
+ * over at once (owned by the restore, mode 0700), so whoever owned it
+ * cannot move it elsewhere while the restore fills it through its
+ * descriptor. At the end each folder is entered again without making
+ * anything (rst_folder_enter) and finished only if it is still the folder
+ * made (device and inode); one gone or replaced is reported and left as it
+ * is. A deep folder's path must be plain (no ".."), and bkp_open_deep
+ * refuses ".." too: a crafted item cannot have a folder outside the target
+ * finished.
+ *
  * Memory: one path and its metadata per folder, as archive_write_disk keeps
  * a fix-up per folder; at most RST_DIRS_OPEN descriptors are open.
  */
