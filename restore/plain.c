@@ -22,27 +22,29 @@
 /* What only root may set: dropped on a second try when refused (EPERM). */
 #define ROOT_FLAGS (FS_IMMUTABLE_FL | FS_APPEND_FL | FS_JOURNAL_DATA_FL)
 
-bool rst_plain_fits(const bkp_item *it, int flags)
+/* What both kinds have to be for the descriptor path: restored with modes
+ * and times, of file type `type`, with no file flag outside `flags_ok` (and
+ * none cleared where `clear_ok` is false), no xattrs, ACLs or Mac metadata,
+ * and setuid/setgid only where the owner is set (else archive_write_disk
+ * keeps them only after checks of its own: those rare ones go to it). */
+static bool plain_fits(const bkp_item *it, int flags, unsigned type, unsigned long flags_ok,
+                       bool clear_ok)
 {
     struct archive_entry *e = it->entry;
     unsigned long set, clear;
+    size_t mac = 0;
     const int need = ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME;
-    if ((flags & need) != need || archive_entry_filetype(e) != AE_IFREG ||
-        archive_entry_hardlink(e))
+    if ((flags & need) != need || archive_entry_filetype(e) != type || archive_entry_hardlink(e))
         return false;
     archive_entry_fflags(e, &set, &clear);
-    if (set & LATE_FLAGS)
-        return false;
-    if (archive_entry_xattr_count(e) || archive_entry_acl_types(e))
-        return false;
-    size_t mac = 0;
-    if (archive_entry_mac_metadata(e, &mac) && mac)
-        return false;
-    /* Without the owner set, archive_write_disk keeps setuid and setgid
-     * only after checks of its own: leave those rare files to it. */
-    if ((archive_entry_mode(e) & (S_ISUID | S_ISGID)) && !(flags & ARCHIVE_EXTRACT_OWNER))
-        return false;
-    return true;
+    return !(set & ~flags_ok) && (clear_ok || !clear) && !archive_entry_xattr_count(e) &&
+           !archive_entry_acl_types(e) && !(archive_entry_mac_metadata(e, &mac) && mac) &&
+           (!(archive_entry_mode(e) & (S_ISUID | S_ISGID)) || (flags & ARCHIVE_EXTRACT_OWNER));
+}
+
+bool rst_plain_fits(const bkp_item *it, int flags)
+{
+    return plain_fits(it, flags, AE_IFREG, ~(unsigned long)LATE_FLAGS, true);
 }
 
 /* The flags a folder on ext4 has by itself: nothing made in it inherits
@@ -51,22 +53,7 @@ bool rst_plain_fits(const bkp_item *it, int flags)
 
 bool rst_plain_dir_fits(const bkp_item *it, int flags)
 {
-    struct archive_entry *e = it->entry;
-    unsigned long set, clear;
-    const int need = ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME;
-    if ((flags & need) != need || archive_entry_filetype(e) != AE_IFDIR)
-        return false;
-    archive_entry_fflags(e, &set, &clear);
-    if (clear || (set & ~(unsigned long)OWN_DIR_FLAGS))
-        return false;
-    if (archive_entry_xattr_count(e) || archive_entry_acl_types(e))
-        return false;
-    size_t mac = 0;
-    if (archive_entry_mac_metadata(e, &mac) && mac)
-        return false;
-    if ((archive_entry_mode(e) & (S_ISUID | S_ISGID)) && !(flags & ARCHIVE_EXTRACT_OWNER))
-        return false;
-    return true;
+    return plain_fits(it, flags, AE_IFDIR, OWN_DIR_FLAGS, false);
 }
 
 int rst_plain_mkdir(int dirfd, const char *name)
