@@ -22,12 +22,12 @@ static void syntax_error(const char *file, const yaml_parser_t *parser)
         bkp_error(_("%s:%zu: %s %s that starts on line %zu — check the indentation, brackets "
                     "and quoting there"),
                   file, parser->problem_mark.line + 1,
-                  parser->problem ? parser->problem : "invalid YAML", parser->context,
+                  parser->problem ? parser->problem : _("invalid YAML"), parser->context,
                   parser->context_mark.line + 1);
     else
         bkp_error(_("%s:%zu: %s — check the indentation and quoting near there"), file,
                   parser->problem_mark.line + 1,
-                  parser->problem ? parser->problem : "invalid YAML");
+                  parser->problem ? parser->problem : _("invalid YAML"));
 }
 
 /* What walking the document costs once every alias is expanded. */
