@@ -18,8 +18,8 @@ static void schedule(pol_yaml_ctx *c, pol_yaml_node *n, const char *key, pol_sch
     const char *s = pol_yaml_scalar(c, n, key);
     if (s && pol_schedule_parse(s, out))
         pol_yaml_error(c, n,
-                       "'%s: %s' is not a schedule — write 'hourly', 'daily 02:00', "
-                       "'weekly sun 03:00' or 'monthly 1 04:00' (local time)",
+                       _("'%s: %s' is not a schedule — write 'hourly', 'daily 02:00', "
+                         "'weekly sun 03:00' or 'monthly 1 04:00' (local time)"),
                        key, s);
 }
 
@@ -29,7 +29,8 @@ static char *absolute(pol_yaml_ctx *c, pol_yaml_node *v, const char *key, const 
 {
     char *s = pol_yaml_str(c, v, key);
     if (s && s[0] != '/')
-        pol_yaml_error(c, v, "'%s: %s' is not absolute — write the full path from /, e.g. '%s: %s'",
+        pol_yaml_error(c, v,
+                       _("'%s: %s' is not absolute — write the full path from /, e.g. '%s: %s'"),
                        key, s, key, example);
     return s;
 }
@@ -50,7 +51,8 @@ static void env_mapping(pol_yaml_ctx *c, pol_yaml_node *v, pol_hook *h)
         if (!name || !val)
             continue;
         if (!*name || strchr(name, '=')) {
-            pol_yaml_error(c, pol_yaml_get(c, p->key), "env name '%s' — write NAME: value", name);
+            pol_yaml_error(c, pol_yaml_get(c, p->key), _("env name '%s' — write NAME: value"),
+                           name);
             continue;
         }
         if (asprintf(&e, "%s=%s", name, val) < 0)
@@ -74,8 +76,8 @@ static void hook_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *
         h->run_as = pol_yaml_str(c, v, key);
         if (h->run_as && !bkp_cmd_user_name_ok(h->run_as)) {
             pol_yaml_error(c, v,
-                           "'run_as: %s' is not a user name — write the name of an unprivileged "
-                           "user, e.g. 'run_as: postgres'",
+                           _("'run_as: %s' is not a user name — write the name of an unprivileged "
+                             "user, e.g. 'run_as: postgres'"),
                            h->run_as);
             free(h->run_as);
             h->run_as = NULL;
@@ -93,11 +95,11 @@ static void hook(pol_yaml_ctx *c, pol_yaml_node *v, const char *what, pol_hook *
     pol_yaml_mapping(c, v, what, keys, hook_pair, h);
     if (!h->command)
         pol_yaml_error(c, v,
-                       "%s has no command — write e.g. '%s: { command: \"...\", timeout: 30m }'",
+                       _("%s has no command — write e.g. '%s: { command: \"...\", timeout: 30m }'"),
                        what, what);
     for (size_t i = 0; i < h->nenv; i++)
         if (!strchr(h->env[i], '=') || h->env[i][0] == '=')
-            pol_yaml_error(c, v, "env entry '%s' of %s is not NAME=value", h->env[i], what);
+            pol_yaml_error(c, v, _("env entry '%s' of %s is not NAME=value"), h->env[i], what);
 }
 
 static void retention_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *t)
@@ -138,8 +140,8 @@ static void lock_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *
     } else if ((s = pol_yaml_scalar(c, v, key))) {
         if (strcmp(s, "compliance") && strcmp(s, "governance"))
             pol_yaml_error(c, v,
-                           "'mode: %s' — write compliance (no one can delete early) or "
-                           "governance (a privileged credential can)",
+                           _("'mode: %s' — write compliance (no one can delete early) or "
+                             "governance (a privileged credential can)"),
                            s);
         o->governance = !strcmp(s, "governance");
     }
@@ -156,8 +158,8 @@ static void object_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, pol_
                           !strncmp(e, "http://[::1]", 12));
         if (e && strncmp(e, "https://", 8) && !loop)
             pol_yaml_error(c, v,
-                           "'endpoint: %s' — write https://HOST (plain http is allowed only to "
-                           "this machine, for tests)",
+                           _("'endpoint: %s' — write https://HOST (plain http is allowed only to "
+                             "this machine, for tests)"),
                            e);
     } else if (!strcmp(key, "bucket")) {
         o->bucket = pol_yaml_str(c, v, key);
@@ -166,15 +168,15 @@ static void object_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, pol_
             (l < 3 || l > 63 || strspn(o->bucket, "abcdefghijklmnopqrstuvwxyz0123456789.-") != l ||
              o->bucket[0] == '-' || o->bucket[0] == '.'))
             pol_yaml_error(c, v,
-                           "'bucket: %s' is not an S3 bucket name — 3 to 63 of a-z, 0-9, '.' "
-                           "and '-', e.g. 'bucket: hospital-bkp'",
+                           _("'bucket: %s' is not an S3 bucket name — 3 to 63 of a-z, 0-9, '.' "
+                             "and '-', e.g. 'bucket: hospital-bkp'"),
                            o->bucket);
     } else if (!strcmp(key, "region")) {
         o->region = pol_yaml_str(c, v, key);
         size_t l = o->region ? strlen(o->region) : 0;
         if (o->region &&
             (!l || l > 64 || strspn(o->region, "abcdefghijklmnopqrstuvwxyz0123456789-") != l))
-            pol_yaml_error(c, v, "'region: %s' — write the store's region, e.g. ap-northeast-1",
+            pol_yaml_error(c, v, _("'region: %s' — write the store's region, e.g. ap-northeast-1"),
                            o->region);
     } else if (!strcmp(key, "credentials_file")) {
         o->credentials_file = absolute(c, v, key, "/etc/bkp/s3.credentials");
@@ -192,33 +194,34 @@ static void medium_check(pol_yaml_ctx *c, pol_yaml_node *m, pol_medium *md)
     if (md->type != POL_OBJECT) {
         if (o->endpoint || o->bucket || o->region || o->credentials_file || o->lock_given)
             pol_yaml_error(c, m,
-                           "medium %s: endpoint, bucket, region, credentials_file and lock are "
-                           "for 'type: object' only",
+                           _("medium %s: endpoint, bucket, region, credentials_file and lock are "
+                             "for 'type: object' only"),
                            n);
         if (!md->path)
             pol_yaml_error(
                 c, m,
-                "medium %s has no path — add the mount point or device, e.g. 'path: /media/bkp'",
+                _("medium %s has no path — add the mount point or device, e.g. 'path: /media/bkp'"),
                 n);
         return;
     }
     if (md->path)
-        pol_yaml_error(c, m, "medium %s is an object store: it has no path — remove 'path:'", n);
+        pol_yaml_error(c, m, _("medium %s is an object store: it has no path — remove 'path:'"), n);
     if (md->offline)
-        pol_yaml_error(c, m,
-                       "medium %s is an object store, always on-line: remove 'offline: true' (its "
-                       "copy counts as non-editable once `bkp media probe %s` proves the lock)",
-                       n, n);
+        pol_yaml_error(
+            c, m,
+            _("medium %s is an object store, always on-line: remove 'offline: true' (its "
+              "copy counts as non-editable once `bkp media probe %s` proves the lock)"),
+            n, n);
     if (!o->endpoint)
-        pol_yaml_error(c, m,
-                       "medium %s has no endpoint — add e.g. 'endpoint: https://s3.example.jp'", n);
+        pol_yaml_error(
+            c, m, _("medium %s has no endpoint — add e.g. 'endpoint: https://s3.example.jp'"), n);
     if (!o->bucket)
-        pol_yaml_error(c, m, "medium %s has no bucket — add e.g. 'bucket: hospital-bkp'", n);
+        pol_yaml_error(c, m, _("medium %s has no bucket — add e.g. 'bucket: hospital-bkp'"), n);
     if (!o->credentials_file)
         pol_yaml_error(c, m,
-                       "medium %s has no credentials_file — add e.g. 'credentials_file: "
-                       "/etc/bkp/s3.credentials' (mode 0600, [default] aws_access_key_id and "
-                       "aws_secret_access_key)",
+                       _("medium %s has no credentials_file — add e.g. 'credentials_file: "
+                         "/etc/bkp/s3.credentials' (mode 0600, [default] aws_access_key_id and "
+                         "aws_secret_access_key)"),
                        n);
     if (!o->region)
         o->region = strdup("us-east-1");
@@ -244,8 +247,8 @@ static void medium_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void
                 m->type = POL_OBJECT;
             else
                 pol_yaml_error(c, v,
-                               "'type: %s' is not a medium type — write disk, removable, archive "
-                               "or object",
+                               _("'type: %s' is not a medium type — write disk, removable, archive "
+                                 "or object"),
                                s);
         }
     } else if (!strcmp(key, "path")) {
@@ -255,7 +258,7 @@ static void medium_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void
             if (!strcmp(s, "onsite") || !strcmp(s, "offsite"))
                 m->offsite = !strcmp(s, "offsite");
             else
-                pol_yaml_error(c, v, "'location: %s' — write onsite or offsite", s);
+                pol_yaml_error(c, v, _("'location: %s' — write onsite or offsite"), s);
         }
     } else if (!strcmp(key, "offline")) {
         pol_yaml_bool(c, v, key, &m->offline);
@@ -271,7 +274,7 @@ static void media(pol_yaml_ctx *c, pol_yaml_node *v, pol_policy *p)
     static const char *const keys[] = {
         "name",     "type",   "path",   "location",         "offline", "rotate_every",
         "endpoint", "bucket", "region", "credentials_file", "lock",    NULL};
-    if (!pol_yaml_list(c, v, "media", "a list of media, each starting with '- name:'"))
+    if (!pol_yaml_list(c, v, "media", _("a list of media, each starting with '- name:'")))
         return;
     size_t len = pol_yaml_len(v);
     p->media = calloc(len + 1, sizeof(*p->media));
@@ -280,16 +283,16 @@ static void media(pol_yaml_ctx *c, pol_yaml_node *v, pol_policy *p)
         pol_medium *md = &p->media[p->nmedia++];
         md->line = pol_yaml_line(m);
         md->type = (pol_medium_type)-1;
-        pol_yaml_mapping(c, m, "a medium", keys, medium_pair, md);
+        pol_yaml_mapping(c, m, _("a medium"), keys, medium_pair, md);
         if (!md->name)
-            pol_yaml_error(c, m, "a medium has no name — add 'name: usb-a' (any short name)");
+            pol_yaml_error(c, m, _("a medium has no name — add 'name: usb-a' (any short name)"));
         else if (!bkp_dataset_name_ok(md->name))
-            pol_yaml_error(c, m, "medium name '%s' — use letters, digits, '.', '_' and '-'",
+            pol_yaml_error(c, m, _("medium name '%s' — use letters, digits, '.', '_' and '-'"),
                            md->name);
         if ((int)md->type == -1)
             pol_yaml_error(c, m,
-                           "medium %s has no type — add 'type: disk', 'removable', 'archive' or "
-                           "'object'",
+                           _("medium %s has no type — add 'type: disk', 'removable', 'archive' or "
+                             "'object'"),
                            md->name ? md->name : "");
         else
             medium_check(c, m, md);
@@ -311,7 +314,7 @@ static void guard_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void 
         double d = s ? strtod(s, &end) : 0;
         bool pct = s && *end == '%' && end[1] == '\0';
         if (s && (end == s || (*end && !pct) || d <= 0)) {
-            pol_yaml_error(c, v, "'%s: %s' is not a number — write e.g. '%s: %s'", key, s, key,
+            pol_yaml_error(c, v, _("'%s: %s' is not a number — write e.g. '%s: %s'"), key, s, key,
                            !strcmp(key, "factor") ? "5" : "20%");
             return;
         }
@@ -320,7 +323,8 @@ static void guard_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void 
         if (!strcmp(key, "factor"))
             g->factor = d;
         else if ((pct ? d / 100 : d) > 1)
-            pol_yaml_error(c, v, "'%s: %s' is more than all the files — write a share such as 20%%",
+            pol_yaml_error(c, v,
+                           _("'%s: %s' is more than all the files — write a share such as 20%%"),
                            key, s);
         else
             g->max_change = pct ? d / 100 : d;
@@ -367,7 +371,7 @@ static void datasets(pol_yaml_ctx *c, pol_yaml_node *v, pol_policy *p)
     static const char *const keys[] = {
         "name",  "description", "priority",  "paths",   "exclude", "one_file_system", "before",
         "after", "schedule",    "retention", "copy_to", "runbook", "guard",           NULL};
-    if (!pol_yaml_list(c, v, "datasets", "a list, each data set starting with '- name:'"))
+    if (!pol_yaml_list(c, v, "datasets", _("a list, each data set starting with '- name:'")))
         return;
     size_t len = pol_yaml_len(v);
     p->datasets = calloc(len + 1, sizeof(*p->datasets));
@@ -378,22 +382,23 @@ static void datasets(pol_yaml_ctx *c, pol_yaml_node *v, pol_policy *p)
         d->priority = 100;
         d->guard = (pol_guard){.enabled = true, .max_change = 0.2, .factor = 5, .min_files = 10};
         d->before.timeout = d->after.timeout = 3600;
-        pol_yaml_mapping(c, n, "a data set", keys, dataset_pair, d);
+        pol_yaml_mapping(c, n, _("a data set"), keys, dataset_pair, d);
         if (!d->name)
             pol_yaml_error(
                 c, n,
-                "a data set has no name — add 'name: emr-db' (letters, digits, '-', '_', '.')");
+                _("a data set has no name — add 'name: emr-db' (letters, digits, '-', '_', '.')"));
         else if (!bkp_dataset_name_ok(d->name))
             pol_yaml_error(
-                c, n, "data set name '%s' — use letters, digits, '.', '_' and '-' (at most 64)",
+                c, n, _("data set name '%s' — use letters, digits, '.', '_' and '-' (at most 64)"),
                 d->name);
         if (!d->npaths)
-            pol_yaml_error(c, n, "data set %s has no paths — add 'paths: [/path/to/data]'",
+            pol_yaml_error(c, n, _("data set %s has no paths — add 'paths: [/path/to/data]'"),
                            d->name ? d->name : "");
         for (size_t k = 0; k < d->npaths; k++)
             if (d->paths[k][0] != '/')
                 pol_yaml_error(
-                    c, n, "path '%s' of data set %s is not absolute — write the full path from /",
+                    c, n,
+                    _("path '%s' of data set %s is not absolute — write the full path from /"),
                     d->paths[k], d->name ? d->name : "");
     }
 }
@@ -410,16 +415,16 @@ static void drill_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void 
 static void drills(pol_yaml_ctx *c, pol_yaml_node *v, pol_policy *p)
 {
     static const char *const keys[] = {"runbook", "schedule", NULL};
-    if (!pol_yaml_list(c, v, "drills", "a list of '- runbook: NAME' entries"))
+    if (!pol_yaml_list(c, v, "drills", _("a list of '- runbook: NAME' entries")))
         return;
     size_t len = pol_yaml_len(v);
     p->drills = calloc(len + 1, sizeof(*p->drills));
     for (size_t i = 0; p->drills && i < len; i++) {
         pol_yaml_node *n = pol_yaml_item(c, v, i);
         pol_drill *d = &p->drills[p->ndrills++];
-        pol_yaml_mapping(c, n, "a drill", keys, drill_pair, d);
+        pol_yaml_mapping(c, n, _("a drill"), keys, drill_pair, d);
         if (!d->runbook)
-            pol_yaml_error(c, n, "a drill has no runbook — add 'runbook: NAME'");
+            pol_yaml_error(c, n, _("a drill has no runbook — add 'runbook: NAME'"));
     }
 }
 
@@ -449,7 +454,8 @@ static void mail_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *
     *dst = !strcmp(key, "sendmail") ? absolute(c, v, key, "/usr/sbin/sendmail")
                                     : pol_yaml_str(c, v, key);
     if (*dst && strcmp(key, "sendmail") && !address_ok(*dst)) {
-        pol_yaml_error(c, v, "'%s: %s' is not a mail address — write e.g. '%s: it@clinic.example'",
+        pol_yaml_error(c, v,
+                       _("'%s: %s' is not a mail address — write e.g. '%s: it@clinic.example'"),
                        key, *dst, key);
         free(*dst);
         *dst = NULL;
@@ -461,11 +467,12 @@ static void notify_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void
     static const char *const mkeys[] = {"to", "from", "sendmail", NULL};
     pol_notify *nt = t;
     if (!strcmp(key, "command")) {
-        hook(c, v, "notify command", &nt->command);
+        hook(c, v, _("notify command"), &nt->command);
     } else if (!strcmp(key, "mail")) {
         pol_yaml_mapping(c, v, "mail", mkeys, mail_pair, nt);
         if (!nt->mail_to)
-            pol_yaml_error(c, v, "mail has no 'to' — write e.g. 'mail: { to: it@clinic.example }'");
+            pol_yaml_error(c, v,
+                           _("mail has no 'to' — write e.g. 'mail: { to: it@clinic.example }'"));
     } else if (!strcmp(key, "remind_every")) {
         pol_yaml_duration(c, v, key, &nt->remind_every);
     }
@@ -506,23 +513,24 @@ static void cross_check(pol_yaml_ctx *c, pol_policy *p)
     for (size_t i = 0; i < p->nmedia; i++)
         for (size_t j = 0; j < i; j++)
             if (p->media[i].name && p->media[j].name && !strcmp(p->media[i].name, p->media[j].name))
-                bkp_error("%s:%d: medium '%s' is defined twice (also on line %d) — give each a "
-                          "different name",
+                bkp_error(_("%s:%d: medium '%s' is defined twice (also on line %d) — give each a "
+                            "different name"),
                           c->file, p->media[i].line, p->media[i].name, p->media[j].line),
                     c->errors++;
     for (size_t i = 0; i < p->ndatasets; i++) {
         pol_dataset *d = &p->datasets[i];
         for (size_t j = 0; j < i; j++)
             if (d->name && p->datasets[j].name && !strcmp(d->name, p->datasets[j].name))
-                bkp_error("%s:%d: data set '%s' is defined twice (also on line %d) — give each a "
-                          "different name",
+                bkp_error(_("%s:%d: data set '%s' is defined twice (also on line %d) — give each a "
+                            "different name"),
                           c->file, d->line, d->name, p->datasets[j].line),
                     c->errors++;
         for (size_t k = 0; k < d->ncopy_to; k++)
             if (!pol_medium_find(p, d->copy_to[k]))
-                bkp_error("%s:%d: data set %s copies to '%s', which is not under media — define it "
-                          "there or correct the name",
-                          c->file, d->line, d->name ? d->name : "", d->copy_to[k]),
+                bkp_error(
+                    _("%s:%d: data set %s copies to '%s', which is not under media — define it "
+                      "there or correct the name"),
+                    c->file, d->line, d->name ? d->name : "", d->copy_to[k]),
                     c->errors++;
     }
 }
@@ -543,7 +551,7 @@ static int load(pol_yaml_ctx *c, int rc, const char *file, pol_policy **out)
         return rc;
     }
     if (rc) {
-        bkp_error("cannot read the policy %s: %s; give --policy FILE or set BKP_POLICY", file,
+        bkp_error(_("cannot read the policy %s: %s; give --policy FILE or set BKP_POLICY"), file,
                   bkp_strerror(rc));
         return rc;
     }
@@ -568,16 +576,17 @@ static int load(pol_yaml_ctx *c, int rc, const char *file, pol_policy **out)
         "repository", "passphrase_file", "passphrase_command", "rule_321", "media", "datasets",
         "drills",     "verify",          "key_drill_every",    "notify",   NULL};
     if (!root) {
-        bkp_error("%s:1: the policy is empty — start from policies/examples/clinic.yaml", file);
+        bkp_error(_("%s:1: the policy is empty — start from policies/examples/clinic.yaml"), file);
         c->errors++;
     } else {
-        pol_yaml_mapping(c, root, "the policy", keys, top_pair, p);
+        pol_yaml_mapping(c, root, _("the policy"), keys, top_pair, p);
         if (p->rule.immutable < 0) /* an off-line copy is a non-editable one */
             p->rule.immutable = p->rule.offline;
         if (!p->repository)
-            pol_yaml_error(c, root, "no repository — add 'repository: /srv/bkp/repo'");
+            pol_yaml_error(c, root, _("no repository — add 'repository: /srv/bkp/repo'"));
         if (!p->ndatasets && root->type == YAML_MAPPING_NODE)
-            pol_yaml_error(c, root, "no datasets — add a 'datasets:' list naming what to back up");
+            pol_yaml_error(c, root,
+                           _("no datasets — add a 'datasets:' list naming what to back up"));
         cross_check(c, p);
     }
     pol_yaml_done(c);

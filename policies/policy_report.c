@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "policies/policy.h"
 
@@ -28,8 +29,8 @@ int pol_warn_compliance(const pol_policy *p)
         const pol_dataset *d = &p->datasets[i];
         /* No retention at all keeps everything: that is not a shortfall. */
         if (!all_zero(&d->retention) && generations_kept(&d->retention) < 3) {
-            bkp_warn("%s:%d: data set %s keeps at most %d generation(s); checklist item 3-② asks "
-                     "for three or more — raise keep_last or keep_daily to 3",
+            bkp_warn(_("%s:%d: data set %s keeps at most %d generation(s); checklist item 3-② asks "
+                       "for three or more — raise keep_last or keep_daily to 3"),
                      p->file, d->line, d->name, generations_kept(&d->retention));
             warnings++;
         }
@@ -40,21 +41,22 @@ int pol_warn_compliance(const pol_policy *p)
             offsite |= m && m->offsite;
         }
         if (!offline) {
-            bkp_warn("%s:%d: data set %s is copied to no off-line medium; checklist item 3-② asks "
-                     "for one generation held off-line — add a removable or archive medium to "
-                     "copy_to",
-                     p->file, d->line, d->name);
+            bkp_warn(
+                _("%s:%d: data set %s is copied to no off-line medium; checklist item 3-② asks "
+                  "for one generation held off-line — add a removable or archive medium to "
+                  "copy_to"),
+                p->file, d->line, d->name);
             warnings++;
         }
         if (!offsite) {
-            bkp_warn("%s:%d: data set %s has no off-site copy (3-2-1 rule) — add a medium with "
-                     "'location: offsite' to copy_to",
+            bkp_warn(_("%s:%d: data set %s has no off-site copy (3-2-1 rule) — add a medium with "
+                       "'location: offsite' to copy_to"),
                      p->file, d->line, d->name);
             warnings++;
         }
         if (d->schedule.kind == POL_SCHED_NONE) {
-            bkp_warn("%s:%d: data set %s has no schedule, so `bkp run` never backs it up — add "
-                     "e.g. 'schedule: daily 02:00'",
+            bkp_warn(_("%s:%d: data set %s has no schedule, so `bkp run` never backs it up — add "
+                       "e.g. 'schedule: daily 02:00'"),
                      p->file, d->line, d->name);
             warnings++;
         }

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "policies/policy.h"
 
@@ -18,14 +19,15 @@ static void syntax_error(const char *file, const yaml_parser_t *parser)
     /* libyaml names the construct it was inside and where it began, which
      * is usually where the missing bracket or bad indentation is. */
     if (parser->context)
-        bkp_error("%s:%zu: %s %s that starts on line %zu — check the indentation, brackets "
-                  "and quoting there",
+        bkp_error(_("%s:%zu: %s %s that starts on line %zu — check the indentation, brackets "
+                    "and quoting there"),
                   file, parser->problem_mark.line + 1,
-                  parser->problem ? parser->problem : "invalid YAML", parser->context,
+                  parser->problem ? parser->problem : _("invalid YAML"), parser->context,
                   parser->context_mark.line + 1);
     else
-        bkp_error("%s:%zu: %s — check the indentation and quoting near there", file,
-                  parser->problem_mark.line + 1, parser->problem ? parser->problem : "invalid YAML");
+        bkp_error(_("%s:%zu: %s — check the indentation and quoting near there"), file,
+                  parser->problem_mark.line + 1,
+                  parser->problem ? parser->problem : _("invalid YAML"));
 }
 
 /* What walking the document costs once every alias is expanded. */
@@ -52,13 +54,13 @@ static void walk(pol_yaml_ctx *c, const pol_yaml_node *n, int depth, budget *b)
         return;
     if (++b->nodes > POL_YAML_MAX_NODES) {
         b->over = n;
-        b->what = "values once its aliases are expanded";
+        b->what = _("values once its aliases are expanded");
         b->limit = POL_YAML_MAX_NODES;
         return;
     }
     if (depth > POL_YAML_MAX_DEPTH) {
         b->over = n;
-        b->what = "levels of nesting";
+        b->what = _("levels of nesting");
         b->limit = POL_YAML_MAX_DEPTH;
         return;
     }
@@ -66,7 +68,7 @@ static void walk(pol_yaml_ctx *c, const pol_yaml_node *n, int depth, budget *b)
         b->bytes += n->data.scalar.length;
         if (b->bytes > POL_YAML_MAX_EXPANDED) {
             b->over = n;
-            b->what = "bytes of text once its aliases are expanded";
+            b->what = _("bytes of text once its aliases are expanded");
             b->limit = POL_YAML_MAX_EXPANDED;
         }
     } else if (n->type == YAML_SEQUENCE_NODE) {
@@ -87,8 +89,8 @@ int pol_yaml_load_buffer(pol_yaml_ctx *c, const char *file, const uint8_t *buf, 
     yaml_parser_t parser;
     yaml_document_t next;
     if (len > POL_YAML_MAX_FILE) {
-        bkp_error("%s: the file is %zu bytes, more than the %d a policy or runbook may be — "
-                  "check that it is the right file",
+        bkp_error(_("%s: the file is %zu bytes, more than the %d a policy or runbook may be — "
+                    "check that it is the right file"),
                   file, len, POL_YAML_MAX_FILE);
         return -EINVAL;
     }
@@ -111,8 +113,8 @@ int pol_yaml_load_buffer(pol_yaml_ctx *c, const char *file, const uint8_t *buf, 
         rc = -EINVAL;
     } else {
         if (yaml_document_get_root_node(&next)) {
-            bkp_error("%s:%zu: a second YAML document begins here — keep one document per file "
-                      "(remove this '---' and what follows, or merge it into the first)",
+            bkp_error(_("%s:%zu: a second YAML document begins here — keep one document per file "
+                        "(remove this '---' and what follows, or merge it into the first)"),
                       file, next.start_mark.line + 1);
             rc = -EINVAL;
         }
@@ -123,8 +125,8 @@ int pol_yaml_load_buffer(pol_yaml_ctx *c, const char *file, const uint8_t *buf, 
     if (!rc)
         walk(c, pol_yaml_root(c), 0, &b);
     if (!rc && b.over) {
-        bkp_error("%s:%zu: the file holds more than %d %s — write the values out, or use fewer "
-                  "aliases (*name)",
+        bkp_error(_("%s:%zu: the file holds more than %d %s — write the values out, or use fewer "
+                    "aliases (*name)"),
                   file, b.over->start_mark.line + 1, b.limit, b.what);
         rc = -EINVAL;
     }
@@ -197,19 +199,19 @@ int pol_yaml_line(const pol_yaml_node *n)
 
 const char *pol_yaml_kind(const pol_yaml_node *n)
 {
-    return n->type == YAML_MAPPING_NODE    ? "a mapping"
-           : n->type == YAML_SEQUENCE_NODE ? "a list"
-                                           : "a value";
+    return n->type == YAML_MAPPING_NODE    ? _("a mapping")
+           : n->type == YAML_SEQUENCE_NODE ? _("a list")
+                                           : _("a value");
 }
 
 const char *pol_yaml_scalar(pol_yaml_ctx *c, pol_yaml_node *n, const char *key)
 {
     if (n->type != YAML_SCALAR_NODE) {
-        pol_yaml_error(c, n, "'%s' is %s here — write a single value", key, pol_yaml_kind(n));
+        pol_yaml_error(c, n, _("'%s' is %s here — write a single value"), key, pol_yaml_kind(n));
         return NULL;
     }
     if (pol_yaml_is_null(n)) {
-        pol_yaml_error(c, n, "'%s' is null here — write a value, or leave the key out", key);
+        pol_yaml_error(c, n, _("'%s' is null here — write a value, or leave the key out"), key);
         return NULL;
     }
     return (const char *)n->data.scalar.value;
@@ -241,7 +243,7 @@ char *pol_yaml_str(pol_yaml_ctx *c, pol_yaml_node *n, const char *key)
     if (!s)
         return NULL;
     if (!*s) {
-        pol_yaml_error(c, n, "'%s' is empty — give a value or leave the key out", key);
+        pol_yaml_error(c, n, _("'%s' is empty — give a value or leave the key out"), key);
         return NULL;
     }
     return strdup(s);
@@ -255,8 +257,9 @@ void pol_yaml_int(pol_yaml_ctx *c, pol_yaml_node *n, const char *key, int lo, in
         return;
     long v = strtol(s, &end, 10);
     if (!*s || *end || v < lo || v > hi) {
-        pol_yaml_error(c, n, "'%s: %s' is not a whole number from %d to %d — write e.g. '%s: %d'",
-                       key, s, lo, hi, key, lo > 1 ? lo : 1);
+        pol_yaml_error(c, n,
+                       _("'%s: %s' is not a whole number from %d to %d — write e.g. '%s: %d'"), key,
+                       s, lo, hi, key, lo > 1 ? lo : 1);
         return;
     }
     *out = (int)v;
@@ -272,8 +275,8 @@ void pol_yaml_bool(pol_yaml_ctx *c, pol_yaml_node *n, const char *key, bool *out
     else if (!strcmp(s, "false") || !strcmp(s, "no"))
         *out = false;
     else
-        pol_yaml_error(c, n, "'%s: %s' is not true or false — write '%s: true' or '%s: false'", key,
-                       s, key, key);
+        pol_yaml_error(c, n, _("'%s: %s' is not true or false — write '%s: true' or '%s: false'"),
+                       key, s, key, key);
 }
 
 void pol_yaml_duration(pol_yaml_ctx *c, pol_yaml_node *n, const char *key, int64_t *out)
@@ -281,8 +284,9 @@ void pol_yaml_duration(pol_yaml_ctx *c, pol_yaml_node *n, const char *key, int64
     const char *s = pol_yaml_scalar(c, n, key);
     if (s && pol_duration_parse(s, out))
         pol_yaml_error(
-            c, n, "'%s: %s' is not a duration — write a number and a unit: 30s, 30m, 12h, 7d, 2w",
-            key, s);
+            c, n,
+            _("'%s: %s' is not a duration — write a number and a unit: 30s, 30m, 12h, 7d, 2w"), key,
+            s);
 }
 
 void pol_yaml_str_list(pol_yaml_ctx *c, pol_yaml_node *n, const char *key, char ***out,
@@ -298,7 +302,7 @@ void pol_yaml_str_list(pol_yaml_ctx *c, pol_yaml_node *n, const char *key, char 
         }
         return;
     }
-    if (!pol_yaml_list(c, n, key, "a list, e.g. [a, b]"))
+    if (!pol_yaml_list(c, n, key, _("a list, e.g. [a, b]")))
         return;
     size_t len = pol_yaml_len(n);
     *out = calloc(len + 1, sizeof(char *));
@@ -315,7 +319,7 @@ bool pol_yaml_list(pol_yaml_ctx *c, pol_yaml_node *n, const char *key, const cha
 {
     if (n->type == YAML_SEQUENCE_NODE)
         return true;
-    pol_yaml_error(c, n, "'%s' is %s here — write %s", key, pol_yaml_kind(n), advice);
+    pol_yaml_error(c, n, _("'%s' is %s here — write %s"), key, pol_yaml_kind(n), advice);
     return false;
 }
 
@@ -335,13 +339,13 @@ void pol_yaml_mapping(pol_yaml_ctx *c, pol_yaml_node *n, const char *what,
                       const char *const *allowed, pol_yaml_pair_fn fn, void *target)
 {
     if (n->type != YAML_MAPPING_NODE) {
-        pol_yaml_error(c, n, "%s is %s here — write 'key: value' lines", what, pol_yaml_kind(n));
+        pol_yaml_error(c, n, _("%s is %s here — write 'key: value' lines"), what, pol_yaml_kind(n));
         return;
     }
     for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
         pol_yaml_node *k = pol_yaml_get(c, p->key), *v = pol_yaml_get(c, p->value);
         if (k->type != YAML_SCALAR_NODE) {
-            pol_yaml_error(c, k, "a key in %s is not text", what);
+            pol_yaml_error(c, k, _("a key in %s is not text"), what);
             continue;
         }
         const char *key = (const char *)k->data.scalar.value;
@@ -361,9 +365,10 @@ void pol_yaml_mapping(pol_yaml_ctx *c, pol_yaml_node *n, const char *what,
                 size_t l = strlen(list);
                 snprintf(list + l, sizeof(list) - l, "%s%s", l ? ", " : "", *a);
             }
-            pol_yaml_error(c, k, "unknown key '%s' in %s — the keys here are: %s", key, what, list);
+            pol_yaml_error(c, k, _("unknown key '%s' in %s — the keys here are: %s"), key, what,
+                           list);
         } else if (seen) {
-            pol_yaml_error(c, k, "'%s' is given twice in %s — keep one", key, what);
+            pol_yaml_error(c, k, _("'%s' is given twice in %s — keep one"), key, what);
         } else {
             fn(c, key, v, target);
         }

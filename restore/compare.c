@@ -12,6 +12,7 @@
 #include "bkp/blob.h"
 #include "bkp/chunker.h"
 #include "bkp/durable.h"
+#include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "bkp/tree.h"
 
@@ -139,14 +140,14 @@ int rst_compare(bkp_repo *repo, const bkp_gen *g, const char *target, const char
             continue;
         }
         if (!same_content(k, ch, fd, &it, buf, cap)) {
-            bkp_warn("%s/%s differs from the generation after the restore", target, rel);
+            bkp_warn(_("%s/%s differs from the generation after the restore"), target, rel);
             out->differ++;
         }
         close(fd);
     }
     if (rc < 0)
         bkp_error(
-            "the file list of %s:%u cannot be read (%s); the files after it were not compared",
+            _("the file list of %s:%u cannot be read (%s); the files after it were not compared"),
             g->dataset, g->seq, bkp_strerror(rc));
     bkp_item_clear(&it);
     bkp_tree_reader_free(tr);

@@ -13,6 +13,7 @@
 #include <archive_entry.h>
 
 #include "bkp/durable.h"
+#include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "restore/folder.h"
 #include "restore/plain.h"
@@ -138,7 +139,7 @@ int rst_dirs_make(rst_dirs *d, const bkp_item *it, const char *path)
 void rst_dirs_add_deep(rst_dirs *d, const bkp_item *it, const char *path)
 {
     if (remember(&d->deep, &d->ndeep, &d->capdeep, d->a, d->flags, it, path))
-        bkp_warn("%s: out of memory; its owner, mode and times may not be restored", path);
+        bkp_warn(_("%s: out of memory; its owner, mode and times may not be restored"), path);
 }
 
 /* Last made, first finished: a folder's children come after it in the
@@ -167,7 +168,7 @@ static size_t finish(rst_dirs *d, late_dir *v, size_t n, bool deep)
             continue;
         }
         if (rc) {
-            bkp_error("%s: cannot enter it to set its owner, mode and times: %s", v[i].path,
+            bkp_error(_("%s: cannot enter it to set its owner, mode and times: %s"), v[i].path,
                       bkp_strerror(rc));
             failed++;
             continue;

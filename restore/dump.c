@@ -9,6 +9,7 @@
 
 #include "bkp/blob.h"
 #include "bkp/fdio.h"
+#include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "restore/dump.h"
 
@@ -92,7 +93,7 @@ static int content(bkp_repo *r, const bkp_item *it, const char *name, int fd, ui
     uint8_t check[BKP_ID_LEN];
     bkp_item_content_hash(bkp_repo_keys(r), size, it->chunks, it->nchunks, check);
     if (memcmp(check, it->content, BKP_ID_LEN)) {
-        bkp_error("%s: its chunk list does not match its content hash; run `bkp verify`", name);
+        bkp_error(_("%s: its chunk list does not match its content hash; run `bkp verify`"), name);
         return -EBADMSG;
     }
     sink s = {.it = it, .fd = fd, .size = size, .left = it->nsparse ? 0 : size};
@@ -101,8 +102,8 @@ static int content(bkp_repo *r, const bkp_item *it, const char *name, int fd, ui
     int rc = 0;
     for (uint32_t i = 0; !rc && i < it->nchunks; i++) {
         if ((rc = bkp_repo_get(r, BKP_BLOB_DATA, it->chunks[i].id, &b)))
-            bkp_error("%s: chunk %u of %u cannot be read (%s); run `bkp verify --read-data`", name,
-                      i + 1, it->nchunks, bkp_strerror(rc));
+            bkp_error(_("%s: chunk %u of %u cannot be read (%s); run `bkp verify --read-data`"),
+                      name, i + 1, it->nchunks, bkp_strerror(rc));
         else if (b.len != it->chunks[i].len)
             rc = -EBADMSG;
         else
@@ -115,7 +116,7 @@ static int content(bkp_repo *r, const bkp_item *it, const char *name, int fd, ui
         s.at = size;
     }
     if (rc == -EBADMSG)
-        bkp_error("%s: its stored content does not add up to its size; run `bkp verify`", name);
+        bkp_error(_("%s: its stored content does not add up to its size; run `bkp verify`"), name);
     bkp_buf_free(&b);
     if (bytes)
         *bytes = s.at;
@@ -138,17 +139,17 @@ int rst_dump(bkp_repo *r, const bkp_gen *g, const char *path, int fd, uint64_t *
         rc = lookup(r, g, target, &it);
     }
     if (rc == 0) {
-        bkp_error("nothing in %s:%u is at /%s; `bkp ls %s:%u` lists what it holds", g->dataset,
+        bkp_error(_("nothing in %s:%u is at /%s; `bkp ls %s:%u` lists what it holds"), g->dataset,
                   g->seq, want, g->dataset, g->seq);
         rc = -ENOENT;
     } else if (rc > 0 && archive_entry_filetype(it.entry) != AE_IFREG) {
-        bkp_error("/%s in %s:%u is not a file; `bkp restore %s:%u DIR --path /%s` restores it",
+        bkp_error(_("/%s in %s:%u is not a file; `bkp restore %s:%u DIR --path /%s` restores it"),
                   want, g->dataset, g->seq, g->dataset, g->seq, want);
         rc = -EISDIR;
     } else if (rc > 0) {
         rc = content(r, &it, want, fd, bytes);
     } else {
-        bkp_error("the file list of %s:%u is damaged (%s); run `bkp verify`", g->dataset, g->seq,
+        bkp_error(_("the file list of %s:%u is damaged (%s); run `bkp verify`"), g->dataset, g->seq,
                   bkp_strerror(rc));
         rc = -EBADMSG;
     }

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bkp/i18n.h"
 #include "bkp/log.h"
 
 #define MAX_WORKERS 16
@@ -152,7 +153,7 @@ void rst_fetch_report(bkp_repo *r, const char *path, const uint8_t id[BKP_ID_LEN
     bkp_hex(hex, id, BKP_ID_LEN);
     if (bkp_repo_locate(r, id, pack, NULL) == 0)
         bkp_hex(phex, pack, BKP_ID_LEN);
-    bkp_error("%s: chunk %.16s in pack %.16s is %s; the file is not restored "
-              "(`bkp verify --read-data` lists all damage)",
-              path, hex, phex, rc == -ENOENT ? "missing" : "damaged");
+    bkp_error(_("%s: chunk %.16s in pack %.16s is %s; the file is not restored "
+                "(`bkp verify --read-data` lists all damage)"),
+              path, hex, phex, rc == -ENOENT ? _("missing") : _("damaged"));
 }

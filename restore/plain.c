@@ -13,6 +13,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include "bkp/i18n.h"
 #include "bkp/log.h"
 
 /* The flags archive_write_disk does not set on the file at once but records
@@ -137,7 +138,7 @@ static bool set_owner(int fd, const rst_plain_meta *m, const char *path)
 {
     if (fchown(fd, m->uid, m->gid) == 0)
         return true;
-    bkp_warn("%s: cannot set user %jd, group %jd: %s", path, (intmax_t)m->uid, (intmax_t)m->gid,
+    bkp_warn(_("%s: cannot set user %jd, group %jd: %s"), path, (intmax_t)m->uid, (intmax_t)m->gid,
              bkp_strerror(-errno));
     return false;
 }
@@ -154,16 +155,16 @@ static void set_mode(int fd, const rst_plain_meta *m, bool owned, const char *pa
             st.st_uid = (uid_t)-1, st.st_gid = (gid_t)-1;
         if ((mode & S_ISGID) && st.st_gid != m->gid) {
             mode &= ~(mode_t)S_ISGID;
-            bkp_warn("%s: cannot restore its setgid bit (its group is not set)", path);
+            bkp_warn(_("%s: cannot restore its setgid bit (its group is not set)"), path);
         }
         if ((mode & S_ISUID) && st.st_uid != m->uid) {
             mode &= ~(mode_t)S_ISUID;
-            bkp_warn("%s: cannot restore its setuid bit (its owner is not set)", path);
+            bkp_warn(_("%s: cannot restore its setuid bit (its owner is not set)"), path);
         }
     }
     if (fchmod(fd, mode) < 0)
-        bkp_warn("%s: cannot set its permissions to 0%o: %s", path, (unsigned)mode,
-bkp_strerror(-errno));
+        bkp_warn(_("%s: cannot set its permissions to 0%o: %s"), path, (unsigned)mode,
+                 bkp_strerror(-errno));
 }
 
 /* File flags as archive_write_disk sets them on Linux: the recorded ones
@@ -187,7 +188,7 @@ static void set_flags(int fd, const rst_plain_meta *m, const char *path)
     if (ioctl(fd, FS_IOC_SETFLAGS, &now) == 0)
         return;
 fail:
-    bkp_warn("%s: cannot set its file flags: %s", path, bkp_strerror(-errno));
+    bkp_warn(_("%s: cannot set its file flags: %s"), path, bkp_strerror(-errno));
 }
 
 /* Times last: anything after would change them. */
@@ -202,7 +203,7 @@ static void set_times(int fd, const rst_plain_meta *m, const char *path)
     if (m->mtime_now)
         ts[1] = (struct timespec){now, 0};
     if (futimens(fd, ts) < 0)
-        bkp_warn("%s: cannot restore its times: %s", path, bkp_strerror(-errno));
+        bkp_warn(_("%s: cannot restore its times: %s"), path, bkp_strerror(-errno));
 }
 
 void rst_plain_apply(int flags, int fd, const rst_plain_meta *m, const char *path)
@@ -220,7 +221,8 @@ int rst_plain_finish(struct archive *a, int flags, int fd, const bkp_item *it, u
     rst_plain_meta m;
     if (end < size && ftruncate(fd, (off_t)size) < 0) {
         int rc = -errno;
-        bkp_error("%s: cannot set its size: %s; the file is not restored", path, bkp_strerror(rc));
+        bkp_error(_("%s: cannot set its size: %s; the file is not restored"), path,
+                  bkp_strerror(rc));
         return rc;
     }
     rst_plain_meta_of(a, flags, it, &m);

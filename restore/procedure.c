@@ -13,6 +13,7 @@
 
 #include "bkp/durable.h"
 #include "bkp/hook.h"
+#include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "bkp/tree.h"
 #include "restore/beneath.h"
@@ -217,7 +218,7 @@ static rb_status do_select(run *r, const rb_step *st, rb_step_result *sr)
             break;
         }
         char gn[96];
-        bkp_warn("%s on %s does not verify: passed over", bkp_gen_name(v->g, gn, sizeof(gn)),
+        bkp_warn(_("%s on %s does not verify: passed over"), bkp_gen_name(v->g, gn, sizeof(gn)),
                  r->env->sources[v->src].name);
         r->at++;
         r->res->fallbacks++;
@@ -274,7 +275,7 @@ static rb_status do_verify(run *r, const rb_step *st, rb_step_result *sr)
             r->verified = r->at;
             return RB_DONE;
         }
-        bkp_warn("%s on %s: %llu blob(s) damaged or missing", name, r->env->sources[c->src].name,
+        bkp_warn(_("%s on %s: %llu blob(s) damaged or missing"), name, r->env->sources[c->src].name,
                  (unsigned long long)bad);
         if (!r->sel || !r->sel->fallback) {
             say(sr, "%s on %s: %llu blob(s) damaged or missing; the runbook allows no fallback",
@@ -378,7 +379,7 @@ static rb_status do_restore(run *r, const rb_step *st, rb_step_result *sr)
         rr.list_damaged ? "; the item list is damaged: what follows the damage is not restored"
                         : "");
     if (rr.damaged)
-        bkp_warn("%llu file(s) of %s could not be restored; the rest is in %s",
+        bkp_warn(_("%llu file(s) of %s could not be restored; the rest is in %s"),
                  (unsigned long long)rr.damaged, name, r->target);
     /* A real restore carries on with what it has; a drill proves the copy,
      * and a copy with damage fails it. */
@@ -471,12 +472,13 @@ static int open_sandbox(const rb_runbook *rb, const rb_env *env, mode_t *mode)
     int rc = bkp_mkdir_p(env->sandbox, 0700);
     int fd = rc ? -1 : open(env->sandbox, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) {
-        bkp_error("cannot create the sandbox %s: %s", env->sandbox, bkp_strerror(rc ? rc : -errno));
+        bkp_error(_("cannot create the sandbox %s: %s"), env->sandbox,
+                  bkp_strerror(rc ? rc : -errno));
         return -1;
     }
     *mode = other_user ? 0755 : 0700;
     if (other_user && fchmod(fd, 0755) < 0)
-        bkp_warn("cannot open the sandbox %s to the commands' user: %s", env->sandbox,
+        bkp_warn(_("cannot open the sandbox %s to the commands' user: %s"), env->sandbox,
                  bkp_strerror(-errno));
     return fd;
 }
@@ -511,7 +513,8 @@ int rb_execute(const rb_runbook *rb, const rb_env *env, rb_result *res)
             continue;
         }
         double s0 = now_s();
-        bkp_info("step %zu/%zu [%s] %s: %s", i + 1, rb->nsteps, st->who, rb_action_name(st->action),
+        bkp_info(_("step %zu/%zu [%s] %s: %s"), i + 1, rb->nsteps, st->who,
+                 rb_action_name(st->action),
                  st->text   ? st->text
                  : st->what ? st->what
                             : "");
@@ -541,7 +544,7 @@ int rb_execute(const rb_runbook *rb, const rb_env *env, rb_result *res)
         if (sr->status == RB_FAILED) {
             res->ok = false;
             res->failed_step = i + 1;
-            bkp_error("step %zu [%s] %s failed: %s", i + 1, st->who, rb_action_name(st->action),
+            bkp_error(_("step %zu [%s] %s failed: %s"), i + 1, st->who, rb_action_name(st->action),
                       sr->detail);
         }
     }

@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "bkp/durable.h"
+#include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "bkp/strmap.h"
 #include "bkp/tree.h"
@@ -277,15 +278,15 @@ static int restore_file_data(restore_ctx *c, bkp_item *it, const char *path, boo
         }
         rc = write_data(c, it, pos, data, len);
         if (rc == -EBADMSG) {
-            bkp_error("%s: its chunks do not fit its recorded size; the file is not restored",
+            bkp_error(_("%s: its chunks do not fit its recorded size; the file is not restored"),
                       path);
             *damaged = true;
             rc = 0;
         } else if (rc) {
             /* A full disk, an I/O error: a tar stream cannot go on after a
              * short write. */
-            bkp_error("%s: %s; the file is not restored", path,
-                      archive_error_string(c->w) ? archive_error_string(c->w) : "write failed");
+            bkp_error(_("%s: %s; the file is not restored"), path,
+                      archive_error_string(c->w) ? archive_error_string(c->w) : _("write failed"));
             *damaged = true;
         }
         pos += len;
@@ -298,7 +299,7 @@ static int restore_file_data(restore_ctx *c, bkp_item *it, const char *path, boo
         bkp_item_content_hash(bkp_repo_keys(c->repo), (uint64_t)archive_entry_size(it->entry),
                               it->chunks, it->nchunks, h);
         if (sodium_memcmp(h, it->content, BKP_ID_LEN) != 0) {
-            bkp_error("%s: content does not match its recorded hash; the file is not restored",
+            bkp_error(_("%s: content does not match its recorded hash; the file is not restored"),
                       path);
             *damaged = true;
         }
@@ -319,7 +320,7 @@ static int hand_over(restore_ctx *c, bkp_item *it)
     const char *p = archive_entry_pathname(it->entry);
     int rc = 0;
     if (!rst_folder_plain_path(p)) {
-        bkp_error("%s: not a plain relative path; refused", p);
+        bkp_error(_("%s: not a plain relative path; refused"), p);
         c->res->damaged++;
     } else {
         c->res->files += is_data_file(it);
@@ -336,7 +337,7 @@ static int make_dir(restore_ctx *c, bkp_item *it)
     const char *path = archive_entry_pathname(it->entry);
     int rc = rst_dirs_make(c->dirs, it, path);
     if (rc) {
-        bkp_error("%s: cannot make the folder: %s", path, bkp_strerror(rc));
+        bkp_error(_("%s: cannot make the folder: %s"), path, bkp_strerror(rc));
         c->res->damaged++;
     }
     c->res->items++;
@@ -430,18 +431,18 @@ static int check_target(const char *target, int fd, bool force)
             int rc = -errno;
             if (dup_fd >= 0)
                 close(dup_fd);
-            bkp_error("cannot read the target %s: %s", target, bkp_strerror(rc));
+            bkp_error(_("cannot read the target %s: %s"), target, bkp_strerror(rc));
             return rc;
         }
     } else if (!(d = opendir(target))) {
         if (errno != ENOENT) {
             int rc = -errno;
-            bkp_error("cannot open the target %s: %s", target, bkp_strerror(rc));
+            bkp_error(_("cannot open the target %s: %s"), target, bkp_strerror(rc));
             return rc;
         }
         int rc = bkp_mkdir_p(target, 0700);
         if (rc)
-            bkp_error("cannot create the target %s: %s", target, bkp_strerror(rc));
+            bkp_error(_("cannot create the target %s: %s"), target, bkp_strerror(rc));
         return rc;
     }
     bool empty = true;
@@ -450,8 +451,8 @@ static int check_target(const char *target, int fd, bool force)
             empty = false;
     closedir(d);
     if (!empty && !force) {
-        bkp_error("the target %s is not empty; restore into a new directory, or add --force to "
-                  "write over what is there",
+        bkp_error(_("the target %s is not empty; restore into a new directory, or add --force to "
+                    "write over what is there"),
                   target);
         return -EEXIST;
     }
@@ -475,27 +476,27 @@ static int open_archive_file(const char *file, bool force)
         int rc = -errno;
         struct stat st;
         if (rc != -EEXIST) {
-            bkp_error("cannot create %s: %s", file, bkp_strerror(rc));
+            bkp_error(_("cannot create %s: %s"), file, bkp_strerror(rc));
             return rc;
         }
         if (lstat(file, &st) == 0 && S_ISLNK(st.st_mode)) {
-            bkp_error("%s is a symbolic link: refused, and not followed (the tar stream is "
-                      "plaintext); remove the link or give another file name",
+            bkp_error(_("%s is a symbolic link: refused, and not followed (the tar stream is "
+                        "plaintext); remove the link or give another file name"),
                       file);
             return -ELOOP;
         }
         if (!force) {
-            bkp_error("%s already exists; give a new file name, or add --force to replace it",
+            bkp_error(_("%s already exists; give a new file name, or add --force to replace it"),
                       file);
             return -EEXIST;
         }
         if (tries || !S_ISREG(st.st_mode)) {
-            bkp_error("%s is not a regular file: refused; give another file name", file);
+            bkp_error(_("%s is not a regular file: refused; give another file name"), file);
             return -EEXIST;
         }
         if (unlink(file) < 0 && errno != ENOENT) {
             rc = -errno;
-            bkp_error("cannot replace %s: %s", file, bkp_strerror(rc));
+            bkp_error(_("cannot replace %s: %s"), file, bkp_strerror(rc));
             return rc;
         }
     }
@@ -515,7 +516,8 @@ static int open_writer(restore_ctx *c, int *cwd)
             archive_write_set_options(c->w, "hdrcharset=BINARY") < ARCHIVE_WARN ||
             (strcmp(o->to_archive, "-") ? archive_write_open_fd(c->w, c->afd)
                                         : archive_write_open_filename(c->w, NULL)) != ARCHIVE_OK) {
-            bkp_error("cannot write %s: %s", o->to_archive, c->w ? archive_error_string(c->w) : "");
+            bkp_error(_("cannot write %s: %s"), o->to_archive,
+                      c->w ? archive_error_string(c->w) : "");
             return -EIO;
         }
         return 0;
@@ -530,7 +532,7 @@ static int open_writer(restore_ctx *c, int *cwd)
     if (*cwd < 0 || (o->target_is_fd ? fchdir(o->target_fd) : chdir(o->target)) < 0 ||
         (c->rootfd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
         rc = -errno;
-        bkp_error("cannot enter the target %s: %s", o->target, bkp_strerror(rc));
+        bkp_error(_("cannot enter the target %s: %s"), o->target, bkp_strerror(rc));
         return rc;
     }
     int flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_ACL |
@@ -573,21 +575,21 @@ static void list_damage(restore_ctx *c, const bkp_gen *g)
     json_t *n = json_object_get(json_object_get(g->json, "tree"), "items");
     uint64_t recorded =
         json_is_integer(n) && json_integer_value(n) > 0 ? (uint64_t)json_integer_value(n) : 0;
-    const char *how = c->tree_err == -ENOENT ? "missing" : "damaged";
+    const char *how = c->tree_err == -ENOENT ? _("missing") : _("damaged");
     c->res->list_damaged = true;
     if (recorded > c->read) {
         c->res->unread = recorded - c->read;
-        bkp_error("the item list of %s:%u is %s from tree blob %zu on: %llu of the %llu items it "
-                  "records (files, folders, links) could not be read%s and are not restored; run "
-                  "`bkp verify --read-data`, and restore them from another medium or an older "
-                  "generation",
+        bkp_error(_("the item list of %s:%u is %s from tree blob %zu on: %llu of the %llu items it "
+                    "records (files, folders, links) could not be read%s and are not restored; run "
+                    "`bkp verify --read-data`, and restore them from another medium or an older "
+                    "generation"),
                   g->dataset, g->seq, how, bkp_tree_reader_blob(c->tr),
                   (unsigned long long)c->res->unread, (unsigned long long)recorded,
-                  c->o->path ? " (those under --path among them)" : "");
+                  c->o->path ? _(" (those under --path among them)") : "");
     } else {
-        bkp_error("the item list of %s:%u is %s from tree blob %zu on: the rest of it could not "
-                  "be read, and how many items it held is not known; those after the %llu read "
-                  "are not restored: run `bkp verify --read-data`",
+        bkp_error(_("the item list of %s:%u is %s from tree blob %zu on: the rest of it could not "
+                    "be read, and how many items it held is not known; those after the %llu read "
+                    "are not restored: run `bkp verify --read-data`"),
                   g->dataset, g->seq, how, bkp_tree_reader_blob(c->tr),
                   (unsigned long long)c->read);
     }
@@ -610,7 +612,7 @@ static void finish_writing(restore_ctx *c)
         if (c->to_disk && c->ndeep) {
             bkp_debug("finishing the restore: %s", archive_error_string(c->w));
         } else {
-            bkp_error("finishing the restore: %s", archive_error_string(c->w));
+            bkp_error(_("finishing the restore: %s"), archive_error_string(c->w));
             res->damaged++;
         }
     }
@@ -657,7 +659,7 @@ int rst_restore(bkp_repo *r, const bkp_gen *g, const rst_opts *o, rst_result *re
         schedule(c);
     }
     if (!rc && !c->tree_err && o->path && res->items == 0) {
-        bkp_error("nothing in %s:%u is at or below '%s'; `bkp ls %s:%u` lists what it holds",
+        bkp_error(_("nothing in %s:%u is at or below '%s'; `bkp ls %s:%u` lists what it holds"),
                   g->dataset, g->seq, o->path, g->dataset, g->seq);
         res->nothing = true;
     }
@@ -677,13 +679,13 @@ out:
         if (close(c->afd) < 0 && !err)
             err = errno;
         if (err && !rc) {
-            bkp_error("finishing %s: %s", o->to_archive, bkp_strerror(-err));
+            bkp_error(_("finishing %s: %s"), o->to_archive, bkp_strerror(-err));
             res->damaged++;
         }
     }
     if (cwd >= 0) {
         if (fchdir(cwd) < 0)
-            bkp_warn("cannot return to the working directory");
+            bkp_warn(_("cannot return to the working directory"));
         close(cwd);
     }
     while (c->count) {

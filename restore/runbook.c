@@ -13,6 +13,7 @@
 
 #include "bkp/cmdenv.h"
 #include "bkp/generation.h"
+#include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "bkp/medium.h"
 #include "policies/yaml_doc.h"
@@ -108,7 +109,7 @@ static bool options(pol_yaml_ctx *c, pol_yaml_node *v, const char *key, const ch
 {
     if (v->type == YAML_MAPPING_NODE)
         return true;
-    pol_yaml_error(c, v, "'%s' is %s here — write %s", key, pol_yaml_kind(v), example);
+    pol_yaml_error(c, v, _("'%s' is %s here — write %s"), key, pol_yaml_kind(v), example);
     return false;
 }
 
@@ -129,29 +130,29 @@ static void select_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void
             sel->verified = !strcmp(s, "verified");
         else
             pol_yaml_error(c, v,
-                           "'newest: %s' — write 'newest: verified' (the newest generation that "
-                           "passed verification) or 'newest: any'",
+                           _("'newest: %s' — write 'newest: verified' (the newest generation that "
+                             "passed verification) or 'newest: any'"),
                            s);
     } else if (!strcmp(key, "not")) {
         if (strcmp(s, "suspicious"))
             pol_yaml_error(c, v,
-                           "'not: %s' — write 'not: suspicious' (generations the change-rate "
-                           "guard flagged are passed over)",
+                           _("'not: %s' — write 'not: suspicious' (generations the change-rate "
+                             "guard flagged are passed over)"),
                            s);
     } else if (!strcmp(key, "before")) {
         if (parse_before(s, &sel->before))
             pol_yaml_error(c, v,
-                           "'before: %s' is not a date — write 'before: 2025-01-31' (local "
-                           "midnight) or 'before: 2025-01-31T09:00:00Z' (UTC)",
+                           _("'before: %s' is not a date — write 'before: 2025-01-31' (local "
+                             "midnight) or 'before: 2025-01-31T09:00:00Z' (UTC)"),
                            s);
     } else if (!strcmp(key, "fallback")) {
         if (!strcmp(s, "older") || !strcmp(s, "none"))
             sel->fallback = !strcmp(s, "older");
         else
             pol_yaml_error(c, v,
-                           "'fallback: %s' — write 'fallback: older' (a generation that fails "
-                           "verification gives way to the next older clean one) or "
-                           "'fallback: none'",
+                           _("'fallback: %s' — write 'fallback: older' (a generation that fails "
+                             "verification gives way to the next older clean one) or "
+                             "'fallback: none'"),
                            s);
     }
 }
@@ -168,15 +169,16 @@ static void restore_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, voi
     } else if ((r->to = pol_yaml_str(c, v, key)) && r->to[0] != '/') {
         /* A relative folder would depend on where bkp happens to be started. */
         pol_yaml_error(c, v,
-                       "'to: %s' is not absolute — write the full folder path from /, e.g. "
-                       "'to: /var/restore/emr'",
+                       _("'to: %s' is not absolute — write the full folder path from /, e.g. "
+                         "'to: /var/restore/emr'"),
                        r->to);
     } else if (r->to && (strstr(r->to, "/../") || strstr(r->to, "/./") ||
                          !strcmp(r->to + strlen(r->to) - (strlen(r->to) >= 3 ? 3 : 0), "/..") ||
                          !strcmp(r->to + strlen(r->to) - (strlen(r->to) >= 2 ? 2 : 0), "/."))) {
         /* A drill re-roots `to` under its sandbox: nothing may lead out of it. */
-        pol_yaml_error(c, v, "'to: %s' has '.' or '..' in it — write the folder plainly, e.g. "
-                             "'to: /var/restore/emr'",
+        pol_yaml_error(c, v,
+                       _("'to: %s' has '.' or '..' in it — write the folder plainly, e.g. "
+                         "'to: /var/restore/emr'"),
                        r->to);
     }
 }
@@ -186,7 +188,7 @@ static void verify_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void
     step_state *st = t;
     char *m = pol_yaml_str(c, v, key);
     if (m && !bkp_medium_name_ok(m))
-        pol_yaml_error(c, v, "medium name '%s' — use letters, digits, '.', '_' and '-'", m);
+        pol_yaml_error(c, v, _("medium name '%s' — use letters, digits, '.', '_' and '-'"), m);
     st->s->medium = m;
 }
 
@@ -211,8 +213,8 @@ static void action_value(pol_yaml_ctx *c, step_state *st, rb_action a, pol_yaml_
         pol_yaml_mapping(c, v, "restore", rkeys, restore_pair, st);
         if (!st->s->restore.to)
             pol_yaml_error(c, v,
-                           "the restore of step %zu has no 'to' — add the folder to restore "
-                           "into, e.g. 'to: /var/restore/emr'",
+                           _("the restore of step %zu has no 'to' — add the folder to restore "
+                             "into, e.g. 'to: /var/restore/emr'"),
                            st->number);
         break;
     default: /* confirm, run, check, note: a text */
@@ -227,8 +229,8 @@ static char *user_name(pol_yaml_ctx *c, pol_yaml_node *v)
     char *u = pol_yaml_str(c, v, "run_as");
     if (u && !bkp_cmd_user_name_ok(u)) {
         pol_yaml_error(c, v,
-                       "'run_as: %s' is not a user name — write the name of an unprivileged "
-                       "user, e.g. 'run_as: bkp-drill'",
+                       _("'run_as: %s' is not a user name — write the name of an unprivileged "
+                         "user, e.g. 'run_as: bkp-drill'"),
                        u);
         free(u);
         u = NULL;
@@ -243,12 +245,12 @@ static void step_env(pol_yaml_ctx *c, pol_yaml_node *v, rb_step *s)
     for (size_t i = 0; i < s->nenv; i++) {
         const char *e = s->env[i];
         if (!strchr(e, '=') || e[0] == '=')
-            pol_yaml_error(c, v, "env entry '%s' is not NAME=value — write e.g. 'PGHOST=/run/pg'",
-                           e);
+            pol_yaml_error(c, v,
+                           _("env entry '%s' is not NAME=value — write e.g. 'PGHOST=/run/pg'"), e);
         else if (!strncmp(e, "BKP_", 4))
             pol_yaml_error(c, v,
-                           "env entry '%s': BKP_ names are bkp's own (BKP_TARGET, BKP_SANDBOX, "
-                           "...), and a command never gets a passphrase source — remove it",
+                           _("env entry '%s': BKP_ names are bkp's own (BKP_TARGET, BKP_SANDBOX, "
+                             "...), and a command never gets a passphrase source — remove it"),
                            e);
     }
 }
@@ -262,8 +264,8 @@ static void step_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *
         st->seen_who = true;
         if (w && !w[strspn(w, " \t")])
             pol_yaml_error(c, v,
-                           "'who' is empty — write the role that does this step, e.g. "
-                           "'who: \"システム担当\"'");
+                           _("'who' is empty — write the role that does this step, e.g. "
+                             "'who: \"システム担当\"'"));
         else if (w)
             s->who = strdup(w);
         return;
@@ -291,7 +293,7 @@ static void step_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *
     while (strcmp(actions[a], key))
         a++;
     if (st->action) {
-        pol_yaml_error(c, v, "step %zu has two actions, '%s' and '%s' — give each its own step",
+        pol_yaml_error(c, v, _("step %zu has two actions, '%s' and '%s' — give each its own step"),
                        st->number, st->action, key);
         return;
     }
@@ -310,34 +312,34 @@ static void step(pol_yaml_ctx *c, loader *l, pol_yaml_node *n)
     char what[32];
     s->line = pol_yaml_line(n);
     s->select = (rb_select){.verified = true, .not_suspicious = true, .fallback = true};
-    snprintf(what, sizeof(what), "step %zu", st.number);
+    snprintf(what, sizeof(what), _("step %zu"), st.number);
     pol_yaml_mapping(c, n, what, keys, step_pair, &st);
     if (n->type != YAML_MAPPING_NODE)
         return;
     if (!st.seen_who)
         pol_yaml_error(c, n,
-                       "step %zu has no who — add the role that does it, e.g. "
-                       "'who: \"システム担当\"'",
+                       _("step %zu has no who — add the role that does it, e.g. "
+                         "'who: \"システム担当\"'"),
                        st.number);
     if (!st.action)
         pol_yaml_error(c, n,
-                       "step %zu has no action — give it one of confirm, select, verify, "
-                       "restore, run, check or note",
+                       _("step %zu has no action — give it one of confirm, select, verify, "
+                         "restore, run, check or note"),
                        st.number);
     bool command = st.action && (s->action == RB_RUN || s->action == RB_CHECK);
     if (st.timeout && st.action && !command)
         pol_yaml_error(c, st.timeout,
-                       "'timeout' applies only to run and check steps — remove it from step %zu",
+                       _("'timeout' applies only to run and check steps — remove it from step %zu"),
                        st.number);
     else if (command && !st.timeout)
         s->timeout = RB_DEFAULT_TIMEOUT;
     if (st.run_as && st.action && !command)
         pol_yaml_error(c, st.run_as,
-                       "'run_as' applies only to run and check steps — remove it from step %zu",
+                       _("'run_as' applies only to run and check steps — remove it from step %zu"),
                        st.number);
     if (st.env && st.action && !command)
         pol_yaml_error(c, st.env,
-                       "'env' applies only to run and check steps — remove it from step %zu",
+                       _("'env' applies only to run and check steps — remove it from step %zu"),
                        st.number);
 }
 
@@ -348,17 +350,17 @@ static void datasets(pol_yaml_ctx *c, pol_yaml_node *v, rb_runbook *rb)
     pol_yaml_str_list(c, v, "datasets", &rb->datasets, &rb->ndatasets);
     if (v->type == YAML_SEQUENCE_NODE && !pol_yaml_len(v))
         pol_yaml_error(c, v,
-                       "'datasets' is empty — name the data sets this runbook restores, "
-                       "e.g. 'datasets: [emr-db]'");
+                       _("'datasets' is empty — name the data sets this runbook restores, "
+                         "e.g. 'datasets: [emr-db]'"));
     for (size_t i = 0; i < rb->ndatasets; i++) {
         if (!bkp_dataset_name_ok(rb->datasets[i]))
             pol_yaml_error(c, v,
-                           "data set name '%s' — use the name the policy gives it (letters, "
-                           "digits, '.', '_' and '-')",
+                           _("data set name '%s' — use the name the policy gives it (letters, "
+                             "digits, '.', '_' and '-')"),
                            rb->datasets[i]);
         for (size_t j = 0; j < i; j++)
             if (!strcmp(rb->datasets[i], rb->datasets[j]))
-                pol_yaml_error(c, v, "data set '%s' is listed twice in 'datasets' — keep one",
+                pol_yaml_error(c, v, _("data set '%s' is listed twice in 'datasets' — keep one"),
                                rb->datasets[i]);
     }
 }
@@ -367,17 +369,17 @@ static void steps(pol_yaml_ctx *c, pol_yaml_node *v, loader *l)
 {
     if (!pol_yaml_list(
             c, v, "steps",
-            "a list of steps, each like '- { who: \"システム担当\", confirm: \"...\" }'"))
+            _("a list of steps, each like '- { who: \"システム担当\", confirm: \"...\" }'")))
         return;
     size_t len = pol_yaml_len(v);
     if (!len) {
-        pol_yaml_error(c, v, "'steps' is empty — add the steps of the procedure, in order");
+        pol_yaml_error(c, v, _("'steps' is empty — add the steps of the procedure, in order"));
         return;
     }
     l->rb->steps = calloc(len, sizeof(*l->rb->steps));
     l->ref_line = calloc(len, sizeof(*l->ref_line));
     if (!l->rb->steps || !l->ref_line) { /* never a runbook with its steps missing */
-        pol_yaml_error(c, v, "out of memory reading %zu steps", len);
+        pol_yaml_error(c, v, _("out of memory reading %zu steps"), len);
         return;
     }
     for (size_t i = 0; i < len; i++)
@@ -428,8 +430,8 @@ static void cross_check(pol_yaml_ctx *c, loader *l)
         for (size_t j = 0; name && j < rb->ndatasets; j++)
             listed |= !strcmp(name, rb->datasets[j]);
         if (!listed) {
-            bkp_error("%s:%d: step %zu names data set '%s', which is not in this runbook's "
-                      "datasets [%s] — add it there or correct the name",
+            bkp_error(_("%s:%d: step %zu names data set '%s', which is not in this runbook's "
+                        "datasets [%s] — add it there or correct the name"),
                       c->file, l->ref_line[i], i + 1, name, list);
             c->errors++;
         }
@@ -440,8 +442,8 @@ static void cross_check(pol_yaml_ctx *c, loader *l)
  * name with a '/' is taken as a path by rb_find). */
 static void refused(const char *file, int problems)
 {
-    bkp_error("%s: %d problem(s) in the runbook; nothing was run. Fix them and check with "
-              "`bkp runbook show %s%s`",
+    bkp_error(_("%s: %d problem(s) in the runbook; nothing was run. Fix them and check with "
+                "`bkp runbook show %s%s`"),
               file, problems, strchr(file, '/') ? "" : "./", file);
 }
 
@@ -462,23 +464,24 @@ static void validate(pol_yaml_ctx *c, loader *l)
                                        "run_as", "passphrase_note", "steps", NULL};
     pol_yaml_node *root = pol_yaml_root(c);
     if (!root) {
-        bkp_error("%s:1: the runbook is empty — start from policies/runbooks/emr-db.yaml", c->file);
+        bkp_error(_("%s:1: the runbook is empty — start from policies/runbooks/emr-db.yaml"),
+                  c->file);
         c->errors++;
         return;
     }
-    pol_yaml_mapping(c, root, "the runbook", keys, top_pair, l);
+    pol_yaml_mapping(c, root, _("the runbook"), keys, top_pair, l);
     if (root->type != YAML_MAPPING_NODE)
         return;
     if (!l->seen_title)
         pol_yaml_error(c, root,
-                       "no title — add 'title: \"電子カルテDB 復旧手順\"' (what is restored)");
+                       _("no title — add 'title: \"電子カルテDB 復旧手順\"' (what is restored)"));
     if (!l->seen_datasets)
-        pol_yaml_error(c, root,
-                       "no datasets — add 'datasets: [emr-db]' naming the data sets it restores");
+        pol_yaml_error(
+            c, root, _("no datasets — add 'datasets: [emr-db]' naming the data sets it restores"));
     if (!l->seen_steps)
         pol_yaml_error(c, root,
-                       "no steps — add a 'steps:' list, each step like "
-                       "'- { who: \"システム担当\", confirm: \"...\" }'");
+                       _("no steps — add a 'steps:' list, each step like "
+                         "'- { who: \"システム担当\", confirm: \"...\" }'"));
     cross_check(c, l);
 }
 
@@ -491,8 +494,8 @@ int rb_load(const char *file, rb_runbook **out)
         return rc;
     }
     if (rc) {
-        bkp_error("cannot read the runbook %s: %s; check the 'runbook:' of the data set or drill "
-                  "in the policy",
+        bkp_error(_("cannot read the runbook %s: %s; check the 'runbook:' of the data set or drill "
+                    "in the policy"),
                   file, bkp_strerror(rc));
         return rc;
     }
@@ -570,10 +573,10 @@ int rb_check_users(const rb_runbook *rb)
             bkp_cmd_user_clear(&cu);
             continue;
         }
-        bkp_error("%s:%d: step %zu (and any later one) runs as '%s', %s — create the user (e.g. "
-                  "`useradd --system --no-create-home %s`) or correct 'run_as'; nothing was run",
+        bkp_error(_("%s:%d: step %zu (and any later one) runs as '%s', %s — create the user (e.g. "
+                    "`useradd --system --no-create-home %s`) or correct 'run_as'; nothing was run"),
                   rb->file, s->run_as ? s->line : rb->run_as_line, i + 1, u,
-                  x == -ENOENT ? "which does not exist on this host" : bkp_strerror(x), u);
+                  x == -ENOENT ? _("which does not exist on this host") : bkp_strerror(x), u);
         rc = -ENOENT;
     }
     return rc;
@@ -586,7 +589,7 @@ char *rb_find(const char *name, const char *policy_file)
     if (strchr(name, '/')) {
         if (!access(name, F_OK))
             return strdup(name);
-        bkp_error("runbook %s: %s — check the path given as 'runbook:' in the policy", name,
+        bkp_error(_("runbook %s: %s — check the path given as 'runbook:' in the policy"), name,
                   bkp_strerror(-errno));
         return NULL;
     }
@@ -621,8 +624,8 @@ char *rb_find(const char *name, const char *policy_file)
     for (size_t i = 0; i < n; i++)
         free(places[i]);
     if (!found)
-        bkp_error("no runbook '%s' — looked for %s; put %s.yaml in one of those places, or give "
-                  "its path (with a '/') as 'runbook:' in the policy",
+        bkp_error(_("no runbook '%s' — looked for %s; put %s.yaml in one of those places, or give "
+                    "its path (with a '/') as 'runbook:' in the policy"),
                   name, tried, name);
     return found;
 }

@@ -18,6 +18,7 @@
 #include "bkp/chunker.h"
 #include "bkp/direct.h"
 #include "bkp/durable.h"
+#include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "restore/fetch.h"
 #include "restore/folder.h"
@@ -159,14 +160,14 @@ static bool write_whole(writer *me, const bkp_item *it, const char *path)
             return false;
         int rc = rst_place(it, pos, me->buf.data, me->buf.len, put_archive, me->a);
         if (rc == -EBADMSG) {
-            bkp_error("%s: its chunks do not fit its recorded size; the file is not restored",
+            bkp_error(_("%s: its chunks do not fit its recorded size; the file is not restored"),
                       path);
             return false;
         }
         if (rc) {
             /* A full disk, an I/O error: this file is not what it should be. */
             const char *why = archive_error_string(me->a);
-            bkp_error("%s: %s; the file is not restored", path, why ? why : "write failed");
+            bkp_error(_("%s: %s; the file is not restored"), path, why ? why : "write failed");
             return false;
         }
         pos += me->buf.len;
@@ -183,9 +184,10 @@ static void spoil(rst_writers *w, shared *s, int rc)
     s->damaged = true;
     pthread_mutex_unlock(&w->lock);
     if (first && rc == -EBADMSG)
-        bkp_error("%s: its chunks do not fit its recorded size; the file is not restored", s->path);
+        bkp_error(_("%s: its chunks do not fit its recorded size; the file is not restored"),
+                  s->path);
     else if (first && rc)
-        bkp_error("%s: %s; the file is not restored", s->path, bkp_strerror(rc));
+        bkp_error(_("%s: %s; the file is not restored"), s->path, bkp_strerror(rc));
 }
 
 /* Chunks [a, b) of a dense shared file, gathered in an aligned buffer: the
@@ -409,8 +411,8 @@ static bool write_plain(writer *me, const bkp_item *it, const char *path, const 
 {
     put_end o = {.fd = rst_plain_create(me->dirfd, name)};
     if (o.fd < 0) {
-        bkp_error("%s: cannot create it: %s; the file is not restored", path,
-                  o.fd == -ENOTEMPTY ? "a folder that is not empty is in the way"
+        bkp_error(_("%s: cannot create it: %s; the file is not restored"), path,
+                  o.fd == -ENOTEMPTY ? _("a folder that is not empty is in the way")
                                      : bkp_strerror(o.fd));
         return false;
     }
@@ -423,10 +425,10 @@ static bool write_plain(writer *me, const bkp_item *it, const char *path, const 
         }
         int rc = rst_place(it, pos, me->buf.data, me->buf.len, put_plain, &o);
         if (rc == -EBADMSG)
-            bkp_error("%s: its chunks do not fit its recorded size; the file is not restored",
+            bkp_error(_("%s: its chunks do not fit its recorded size; the file is not restored"),
                       path);
         else if (rc)
-            bkp_error("%s: %s; the file is not restored", path, bkp_strerror(rc));
+            bkp_error(_("%s: %s; the file is not restored"), path, bkp_strerror(rc));
         good = !rc;
         pos += me->buf.len;
         count_bytes(me->w, me->buf.len);
@@ -434,7 +436,7 @@ static bool write_plain(writer *me, const bkp_item *it, const char *path, const 
     if (good && rst_plain_finish(me->a, me->w->flags, o.fd, it, o.end, path))
         good = false;
     if (close(o.fd) < 0 && good) {
-        bkp_error("%s: %s; the file is not restored", path, bkp_strerror(-errno));
+        bkp_error(_("%s: %s; the file is not restored"), path, bkp_strerror(-errno));
         good = false;
     }
     if (!good)
@@ -457,13 +459,14 @@ static bool restore_file(writer *me, job *j)
         bkp_item_content_hash(bkp_repo_keys(me->w->repo), (uint64_t)archive_entry_size(it->entry),
                               it->chunks, it->nchunks, h);
     if (data && sodium_memcmp(h, it->content, BKP_ID_LEN) != 0) {
-        bkp_error("%s: content does not match its recorded hash; the file is not restored", path);
+        bkp_error(_("%s: content does not match its recorded hash; the file is not restored"),
+                  path);
         return false;
     }
     int rc = enter(me, path, slash ? (size_t)(slash - path) : 0);
     if (rc) {
-        bkp_error("%s: cannot enter its folder: %s; the file is not restored", path,
-                  rc == -ELOOP ? "a symbolic link is on the way (refused, not followed)"
+        bkp_error(_("%s: cannot enter its folder: %s; the file is not restored"), path,
+                  rc == -ELOOP ? _("a symbolic link is on the way (refused, not followed)")
                                : bkp_strerror(rc));
         return false;
     }
@@ -472,7 +475,7 @@ static bool restore_file(writer *me, job *j)
     if (data && !large && rst_plain_fits(it, me->w->flags))
         return write_plain(me, it, path, name);
     if ((rc = cwd_in(me))) {
-        bkp_error("%s: cannot enter its folder: %s; the file is not restored", path,
+        bkp_error(_("%s: cannot enter its folder: %s; the file is not restored"), path,
                   bkp_strerror(rc));
         return false;
     }
@@ -569,7 +572,7 @@ static void *writer_main(void *arg)
     if (!rc)
         writer_loop(me);
     if (me->a && archive_write_close(me->a) != ARCHIVE_OK) {
-        bkp_error("finishing the restore: %s", archive_error_string(me->a));
+        bkp_error(_("finishing the restore: %s"), archive_error_string(me->a));
         pthread_mutex_lock(&w->lock);
         w->damaged++;
         pthread_mutex_unlock(&w->lock);
@@ -613,7 +616,7 @@ int rst_writers_new(bkp_repo *repo, int target_fd, int flags, int n, rst_writers
     int rc = !w->nthreads ? -EAGAIN : w->failed;
     pthread_mutex_unlock(&w->lock);
     if (rc) {
-        bkp_error("cannot start the restore's writers: %s", bkp_strerror(rc));
+        bkp_error(_("cannot start the restore's writers: %s"), bkp_strerror(rc));
         rst_writers_free(w);
         return rc;
     }

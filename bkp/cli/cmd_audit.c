@@ -9,6 +9,7 @@
 #include <sodium.h>
 
 #include "bkp/audit.h"
+#include "bkp/i18n.h"
 #include "bkp/prune.h"
 #include "bkp/cli/cli.h"
 #include "bkp/copy.h"
@@ -47,8 +48,10 @@ static int audit_verify(cli *c)
      * auditor pinned, which the config's was found equal to on the open. */
     int rc = bkp_audit_verify(path, bkp_repo_sign_pk(c->r), against, &chk);
     if (rc < 0) {
-        bkp_error("cannot read the audit log %s%s%s: %s", path, against ? " or " : "",
-                  against ? against : "", bkp_strerror(rc));
+        if (against)
+            bkp_error(_("cannot read the audit log %s or %s: %s"), path, against, bkp_strerror(rc));
+        else
+            bkp_error(_("cannot read the audit log %s: %s"), path, bkp_strerror(rc));
         free(path);
         free(against);
         return EXIT_FAILED;
@@ -58,7 +61,7 @@ static int audit_verify(cli *c)
     bkp_verify_result vr = {0};
     int vrc = bkp_verify_log(c->r, &vr);
     if (vrc < 0)
-        bkp_error("cannot compare the audit log with the generation records: %s",
+        bkp_error(_("cannot compare the audit log with the generation records: %s"),
                   bkp_strerror(vrc));
     if (c->json)
         cli_print_json(json_pack("{s:b, s:I, s:I, s:I, s:b, s:b, s:I, s:s, s:I}", "ok",
@@ -70,27 +73,27 @@ static int audit_verify(cli *c)
                                  "generations_unaccounted", (json_int_t)vr.problems));
     bkp_verify_result_clear(&vr);
     if (chk.restarts && !c->json)
-        bkp_warn("audit log %s: it was restarted by an operator (%llu time(s), last at record "
-                 "%llu): what it held before is not in it; `bkp audit show` gives the reason",
+        bkp_warn(_("audit log %s: it was restarted by an operator (%llu time(s), last at record "
+                   "%llu): what it held before is not in it; `bkp audit show` gives the reason"),
                  path, (unsigned long long)chk.restarts, (unsigned long long)chk.restart_seq);
     if (rc)
-        bkp_error("audit log %s: %s", path, chk.problem);
+        bkp_error(_("audit log %s: %s"), path, chk.problem);
     if (vrc && !rc)
         rc = 1;
     else if ((c->tty || c->public_key) && !c->json && !rc)
-        printf("audit log: %llu record(s), chain, signatures and head marker intact%s%s\n",
-               (unsigned long long)chk.records, against ? ", nothing missing against " : "",
+        printf(_("audit log: %llu record(s), chain, signatures and head marker intact%s%s\n"),
+               (unsigned long long)chk.records, against ? _(", nothing missing against ") : "",
                against ? against : "");
     if (c->public_key && !c->json) {
         char fp[BKP_FINGERPRINT_LEN];
         bkp_pubkey_fingerprint(c->pinned_pk, fp);
-        printf("  checked with the public key you gave (%s), which is the repository's; no "
-               "secret was used\n"
-               "  checked: every generation the log says was sealed is there, or was deleted "
-               "by a prune it records\n",
+        printf(_("  checked with the public key you gave (%s), which is the repository's; no "
+                 "secret was used\n"
+                 "  checked: every generation the log says was sealed is there, or was deleted "
+                 "by a prune it records\n"),
                fp);
         cli_public_print_limits(false);
-        printf(rc ? "NOT verified\n" : "verified\n");
+        printf("%s", rc ? _("NOT verified\n") : _("verified\n"));
     }
     free(path);
     free(against);
@@ -138,7 +141,7 @@ static int audit_show(cli *c)
                "SET/MEDIUM", "GENERATION", "RESULT", "DETAIL");
     int rc = bkp_audit_each(path, show_one, &s);
     if (rc)
-        bkp_error("cannot read the audit log %s: %s", path, bkp_strerror(rc));
+        bkp_error(_("cannot read the audit log %s: %s"), path, bkp_strerror(rc));
     else if (s.arr)
         cli_print_json(json_incref(s.arr));
     json_decref(s.arr);
@@ -153,20 +156,20 @@ static int audit_restart(cli *c)
     char found[32] = "";
     const char *reason = c->nargs > 1 ? c->args[1] : NULL;
     if (!reason || !*reason) {
-        bkp_error("give the reason, as the record will keep it: `bkp audit restart \"the disk "
-                  "was replaced; log lost\"`");
+        bkp_error(_("give the reason, as the record will keep it: `bkp audit restart \"the disk "
+                    "was replaced; log lost\"`"));
         return EXIT_USAGE;
     }
     int rc = bkp_audit_restart(c->r, reason, found, sizeof(found));
     if (rc == -EEXIST) {
-        bkp_error("the audit log and its head marker agree: there is nothing to restart; `bkp "
-                  "audit verify` checks the rest");
+        bkp_error(_("the audit log and its head marker agree: there is nothing to restart; `bkp "
+                    "audit verify` checks the rest"));
         return EXIT_USAGE;
     }
     if (rc)
         return EXIT_FAILED;
-    printf("audit log: found %s; continued with a signed record of the loss (op "
-           "log_restarted)\n",
+    printf(_("audit log: found %s; continued with a signed record of the loss (op "
+             "log_restarted)\n"),
            found);
     return EXIT_OK;
 }
@@ -174,8 +177,8 @@ static int audit_restart(cli *c)
 int cmd_audit(cli *c)
 {
     if (c->public_key && strcmp(c->args[0], "verify")) {
-        bkp_error("--public-key belongs to `bkp audit verify` (and `bkp verify`): audit %s needs "
-                  "the key",
+        bkp_error(_("--public-key belongs to `bkp audit verify` (and `bkp verify`): audit %s needs "
+                    "the key"),
                   c->args[0]);
         return EXIT_USAGE;
     }
@@ -187,8 +190,8 @@ int cmd_audit(cli *c)
         return audit_show(c);
     if (!strcmp(c->args[0], "restart"))
         return audit_restart(c);
-    bkp_error("unknown audit command '%s'; use `bkp audit verify [--against FILE]`, `bkp audit "
-              "show [--since DATE] [--dataset NAME] [--json]` or `bkp audit restart REASON`",
+    bkp_error(_("unknown audit command '%s'; use `bkp audit verify [--against FILE]`, `bkp audit "
+                "show [--since DATE] [--dataset NAME] [--json]` or `bkp audit restart REASON`"),
               c->args[0]);
     return EXIT_USAGE;
 }
@@ -285,9 +288,9 @@ int cli_audit_primary(cli *c, bkp_repo *source, bool staged, const bkp_audit_rec
         return rc ? EXIT_FAILED : 0;
     }
     if (staged) {
-        bkp_warn("this %s is not recorded in the repository's audit log: %s", rec->op,
-                 path ? "the repository is not there"
-                      : "name it with --repo or a policy to record restores from archives");
+        bkp_warn(_("this %s is not recorded in the repository's audit log: %s"), rec->op,
+                 path ? _("the repository is not there")
+                      : _("name it with --repo or a policy to record restores from archives"));
         return 0;
     }
     return bkp_audit_append(source, rec) ? EXIT_FAILED : 0;

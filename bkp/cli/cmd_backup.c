@@ -9,6 +9,7 @@
 #include "bkp/capture.h"
 #include "bkp/cli/cli.h"
 #include "bkp/generation.h"
+#include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "policies/guard.h"
 
@@ -99,8 +100,8 @@ int cli_backup_run(cli *c, const bkp_capture_opts *o, const pol_dataset *d, cli_
     bkp_gen_list_free(v, n);
     int rc = bkp_capture_run(c->r, &with, &cap);
     if (rc) {
-        bkp_error("the backup of %s failed (%s); nothing was sealed, earlier generations are "
-                  "untouched. Fix the cause and run it again",
+        bkp_error(_("the backup of %s failed (%s); nothing was sealed, earlier generations are "
+                    "untouched. Fix the cause and run it again"),
                   o->dataset, bkp_strerror(rc));
         bkp_capture_clear(&cap);
         return audit_backup(c, o->dataset, b, bkp_strerror(rc), EXIT_FAILED);
@@ -121,14 +122,14 @@ int cli_backup_run(cli *c, const bkp_capture_opts *o, const pol_dataset *d, cli_
     if (rc)
         return audit_backup(c, o->dataset, b, "the generation could not be sealed", EXIT_FAILED);
     if (b->suspicious) {
-        bkp_error("%s:%u is marked SUSPICIOUS: %s. When the change is understood and the data is "
-                  "good, run `bkp generations --clear-suspicious %s:%u`",
+        bkp_error(_("%s:%u is marked SUSPICIOUS: %s. When the change is understood and the data is "
+                    "good, run `bkp generations --clear-suspicious %s:%u`"),
                   b->gen->dataset, b->gen->seq, b->reason, b->gen->dataset, b->gen->seq);
         return audit_backup(c, o->dataset, b, b->reason, EXIT_FAILED);
     }
     if (b->nerrors) {
-        bkp_error("%zu path(s) could not be read and are not in %s:%u (listed above and in the "
-                  "generation); fix their permissions and run the backup again",
+        bkp_error(_("%zu path(s) could not be read and are not in %s:%u (listed above and in the "
+                    "generation); fix their permissions and run the backup again"),
                   b->nerrors, b->gen->dataset, b->gen->seq);
         return audit_backup(c, o->dataset, b, "some paths could not be read", EXIT_FAILED);
     }
@@ -175,23 +176,23 @@ int cmd_backup(cli *c)
         const pol_dataset *d = p ? pol_dataset_find(p, c->args[0]) : NULL;
         if (!d) {
             if (p)
-                bkp_error("%s names no data set '%s'; `bkp policy check` lists them", p->file,
+                bkp_error(_("%s names no data set '%s'; `bkp policy check` lists them"), p->file,
                           c->args[0]);
             else
-                bkp_error("name the data set: bkp backup NAME (with a policy), or bkp backup "
-                          "--dataset NAME PATH...");
+                bkp_error(_("name the data set: bkp backup NAME (with a policy), or bkp backup "
+                            "--dataset NAME PATH..."));
             return EXIT_USAGE;
         }
         if (d->before.command)
-            bkp_warn("%s has a before hook, which `bkp backup` does not run: run `%s` first, or "
-                     "use `bkp run --dataset %s --force`",
+            bkp_warn(_("%s has a before hook, which `bkp backup` does not run: run `%s` first, or "
+                       "use `bkp run --dataset %s --force`"),
                      d->name, d->before.command, d->name);
         cli_dataset_opts(c, d, &o);
         pd = d;
     }
     if (!bkp_dataset_name_ok(o.dataset)) {
-        bkp_error("'%s' is not a valid data set name: use letters, digits, '.', '_' and '-' "
-                  "(at most 64, not starting with '.' or '-')",
+        bkp_error(_("'%s' is not a valid data set name: use letters, digits, '.', '_' and '-' "
+                    "(at most 64, not starting with '.' or '-')"),
                   o.dataset);
         return EXIT_USAGE;
     }
@@ -202,9 +203,9 @@ int cmd_backup(cli *c)
     } else if (b.gen && (c->tty || bkp_log_get_level() >= BKP_LOG_INFO)) {
         const bkp_capture_stats *s = &b.stats;
         char x[32], y[32], z[32], w[32];
-        printf("sealed %s:%u (%.8s) in %.1f s\n"
-               "  %llu files, %s; %llu unchanged and not read; %s read\n"
-               "  new data: %s (stored as %s)\n",
+        printf(_("sealed %s:%u (%.8s) in %.1f s\n"
+                 "  %llu files, %s; %llu unchanged and not read; %s read\n"
+                 "  new data: %s (stored as %s)\n"),
                b.gen->dataset, b.gen->seq, b.gen->uuid, b.seconds, (unsigned long long)s->files,
                cli_size(x, sizeof(x), s->bytes), (unsigned long long)s->files_cached,
                cli_size(y, sizeof(y), s->bytes_read), cli_size(z, sizeof(z), s->bytes_new),

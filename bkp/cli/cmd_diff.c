@@ -8,6 +8,7 @@
 
 #include "bkp/cli/cli.h"
 #include "bkp/generation.h"
+#include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "bkp/tree.h"
 
@@ -57,7 +58,8 @@ static int load(bkp_repo *r, const bkp_gen *g, summary **out, size_t *n)
     bkp_item_clear(&it);
     bkp_tree_reader_free(tr);
     if (rc < 0) {
-        bkp_error("cannot read the file list of %s:%u: %s", g->dataset, g->seq, bkp_strerror(rc));
+        bkp_error(_("cannot read the file list of %s:%u: %s"), g->dataset, g->seq,
+                  bkp_strerror(rc));
         for (size_t i = 0; i < cnt; i++) {
             free(v[i].path);
             free(v[i].link);
@@ -121,7 +123,7 @@ int cmd_diff(cli *c)
     if (arr)
         cli_print_json(arr);
     else if (c->tty)
-        printf("%llu added, %llu removed, %llu changed (M content, m metadata only)\n",
+        printf(_("%llu added, %llu removed, %llu changed (M content, m metadata only)\n"),
                (unsigned long long)added, (unsigned long long)removed, (unsigned long long)changed);
 out:
     for (int k = 0; k < 2; k++) {

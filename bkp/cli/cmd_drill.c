@@ -34,6 +34,7 @@
 #include "bkp/cli/cli.h"
 #include "bkp/clock.h"
 #include "bkp/durable.h"
+#include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "bkp/medium.h"
 #include "restore/procedure.h"
@@ -124,7 +125,7 @@ static int open_archives(cli *c, const pol_medium *m, const rb_runbook *rb, bkp_
                 x = open_any(c, staging, *like, &r);
             free(file);
             if (x) {
-                bkp_warn("%s: the archive %s cannot be read (%s): not used", m->name, names[i],
+                bkp_warn(_("%s: the archive %s cannot be read (%s): not used"), m->name, names[i],
                          bkp_strerror(x));
                 continue;
             }
@@ -172,7 +173,7 @@ static int gather(cli *c, const rb_runbook *rb, const char *only, bool keyrec, s
                 continue;
             if (bkp_label_read(m->path, &label) ||
                 strcmp(json_string_value(json_object_get(label, "name")), m->name)) {
-                bkp_info("%s is not connected at %s: not used", m->name, m->path);
+                bkp_info(_("%s is not connected at %s: not used"), m->name, m->path);
                 json_decref(label);
                 continue;
             }
@@ -180,9 +181,10 @@ static int gather(cli *c, const rb_runbook *rb, const char *only, bool keyrec, s
             if (m->type == POL_ARCHIVE) {
                 rc = open_archives(c, m, rb, &like, s);
                 if (rc == -ENOENT)
-                    bkp_info("%s holds no archive of the runbook's data sets: not used", m->name);
+                    bkp_info(_("%s holds no archive of the runbook's data sets: not used"),
+                             m->name);
                 else if (rc)
-                    bkp_warn("%s cannot be read (%s): not used", m->name, bkp_strerror(rc));
+                    bkp_warn(_("%s cannot be read (%s): not used"), m->name, bkp_strerror(rc));
                 continue;
             } else {
                 char *repo = bkp_path_join(m->path, "repo");
@@ -190,7 +192,7 @@ static int gather(cli *c, const rb_runbook *rb, const char *only, bool keyrec, s
                 free(repo);
             }
             if (rc) {
-                bkp_warn("%s cannot be read (%s): not used", m->name, bkp_strerror(rc));
+                bkp_warn(_("%s cannot be read (%s): not used"), m->name, bkp_strerror(rc));
                 continue;
             }
             add(s, m->name, r, true);
@@ -217,20 +219,29 @@ static int gather(cli *c, const rb_runbook *rb, const char *only, bool keyrec, s
         if (!ex)
             add(s, only, r, true);
         else
-            bkp_warn("%s cannot be read: not used", only);
+            bkp_warn(_("%s cannot be read: not used"), only);
         bkp_bucket_fetch_clear(&f);
         cli_medium_clear(&m);
     }
     if (!s->n && keyrec) {
-        bkp_error("a key-recovery drill reads an off-line medium (removable, off-line disk or "
-                  "archive) with the sheets alone, and %s%s is connected; connect one",
-                  only ? "the medium " : "none", only ? only : "");
+        if (only)
+            bkp_error(_("a key-recovery drill reads an off-line medium (removable, off-line disk "
+                        "or archive) with the sheets alone, and the medium %s is connected; "
+                        "connect one"),
+                      only);
+        else
+            bkp_error(_("a key-recovery drill reads an off-line medium (removable, off-line disk "
+                        "or archive) with the sheets alone, and none is connected; connect one"));
         return -ENOENT;
     }
     if (!s->n) {
-        bkp_error("no source to restore from: neither the repository nor any medium%s%s is "
-                  "there; connect a medium",
-                  only ? " named " : "", only ? only : "");
+        if (only)
+            bkp_error(_("no source to restore from: neither the repository nor any medium named "
+                        "%s is there; connect a medium"),
+                      only);
+        else
+            bkp_error(_("no source to restore from: neither the repository nor any medium is "
+                        "there; connect a medium"));
         return -ENOENT;
     }
     return 0;
@@ -262,8 +273,8 @@ static bool sandbox_ok(const char *dir)
             closedir(d);
     }
     if (!ok)
-        bkp_error("--sandbox %s must be a new or empty folder (a drill restores everything below "
-                  "it); give another",
+        bkp_error(_("--sandbox %s must be a new or empty folder (a drill restores everything below "
+                    "it); give another"),
                   dir);
     free(real);
     return ok;
@@ -324,15 +335,16 @@ int cli_runbook_execute(cli *c, const char *name, bool drill, bool unattended)
         return EXIT_USAGE;
     }
     if (c->medium && !(c->policy && pol_medium_find(c->policy, c->medium))) {
-        bkp_error("--medium %s: the policy has no medium of that name; `bkp media list` shows them",
-                  c->medium);
+        bkp_error(
+            _("--medium %s: the policy has no medium of that name; `bkp media list` shows them"),
+            c->medium);
         rb_free(rb);
         return EXIT_USAGE;
     }
     const pol_medium *only = c->medium ? pol_medium_find(c->policy, c->medium) : NULL;
     if (keyrec && only && only->type == POL_DISK && !only->offline) {
-        bkp_error("--medium %s is an on-line disk: a key-recovery drill rehearses an off-line "
-                  "medium (removable, off-line disk or archive); name one of those",
+        bkp_error(_("--medium %s is an on-line disk: a key-recovery drill rehearses an off-line "
+                    "medium (removable, off-line disk or archive); name one of those"),
                   c->medium);
         rb_free(rb);
         return EXIT_USAGE;
@@ -367,7 +379,7 @@ int cli_runbook_execute(cli *c, const char *name, bool drill, bool unattended)
             snprintf(sandbox, sizeof(sandbox), "%s/bkp-drill-XXXXXX",
                      tmp && *tmp ? tmp : "/var/tmp");
             if (!mkdtemp(sandbox)) {
-                bkp_error("cannot make a sandbox in %s; give --sandbox DIR", sandbox);
+                bkp_error(_("cannot make a sandbox in %s; give --sandbox DIR"), sandbox);
                 ex = EXIT_FAILED;
                 goto out;
             }
@@ -403,7 +415,7 @@ int cli_runbook_execute(cli *c, const char *name, bool drill, bool unattended)
                     : c->r        ? bkp_repo_subpath(c->r, "reports")
                                   : strdup(".");
         if (!dir || write_reports(report, dir, stem, files))
-            bkp_warn("the drill report could not be written to %s", dir ? dir : "?");
+            bkp_warn(_("the drill report could not be written to %s"), dir ? dir : "?");
         free(dir);
     }
     /* One record per data set restored (the evidence report looks for each),
@@ -442,11 +454,13 @@ int cli_runbook_execute(cli *c, const char *name, bool drill, bool unattended)
         json_object_set(report, "reports", files);
         cli_print_json(json_incref(report));
     } else if (!unattended || c->tty) {
-        char a[32], b[32];
-        printf("%s %s: %s in %s%s%s%s\n", drill ? "drill" : "restore by runbook", rb->name,
-               res.ok ? "succeeded" : "FAILED", rb_duration_text(a, sizeof(a), res.seconds),
-               rb->rto ? " (target " : "",
-               rb->rto ? rb_duration_text(b, sizeof(b), (double)rb->rto) : "", rb->rto ? ")" : "");
+        char a[32], b[32], target[64] = "";
+        if (rb->rto)
+            snprintf(target, sizeof(target), _(" (target %s)"),
+                     rb_duration_text(b, sizeof(b), (double)rb->rto));
+        printf(res.ok ? _("%s %s: succeeded in %s%s\n") : _("%s %s: FAILED in %s%s\n"),
+               drill ? _("drill") : _("restore by runbook"), rb->name,
+               rb_duration_text(a, sizeof(a), res.seconds), target);
         for (size_t i = 0; i < rb->nsteps; i++)
             printf("  %2zu %-14s %-8s %-14s %s\n", i + 1, rb->steps[i].who,
                    rb_action_name(rb->steps[i].action), rb_status_name(res.steps[i].status),
@@ -454,17 +468,17 @@ int cli_runbook_execute(cli *c, const char *name, bool drill, bool unattended)
         json_t *ku = c->key_used;
         const char *kind = json_string_value(json_object_get(ku, "kind"));
         if (keyrec && kind && !strcmp(kind, "shares"))
-            printf("key recovery: opened with %lld of %lld share sheets, no passphrase\n",
+            printf(_("key recovery: opened with %lld of %lld share sheets, no passphrase\n"),
                    (long long)json_integer_value(json_object_get(ku, "threshold")),
                    (long long)json_integer_value(json_object_get(ku, "of")));
         else if (keyrec)
-            printf("key recovery: opened with the paper sheet, no passphrase\n");
+            printf(_("key recovery: opened with the paper sheet, no passphrase\n"));
         size_t i;
         json_t *f;
         json_array_foreach(files, i, f) if (strstr(json_string_value(f), ".md"))
-            printf("report: %s\n", json_string_value(f));
+            printf(_("report: %s\n"), json_string_value(f));
         if (not_rehearsed)
-            printf("%zu confirm step(s) were not rehearsed by a person (unattended drill).\n",
+            printf(_("%zu confirm step(s) were not rehearsed by a person (unattended drill).\n"),
                    not_rehearsed);
     }
     json_decref(files);

@@ -13,6 +13,7 @@
 
 #include "bkp/cli/cli.h"
 #include "bkp/generation.h"
+#include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "restore/dump.h"
 
@@ -66,16 +67,17 @@ int cmd_find(cli *c)
         if (v[i]->pruned || v[i]->status)
             continue;
         if ((rc = rst_find(c->r, v[i], c->args[0], show, &f))) {
-            bkp_error("the file list of %s:%u is damaged (%s); run `bkp verify`", v[i]->dataset,
+            bkp_error(_("the file list of %s:%u is damaged (%s); run `bkp verify`"), v[i]->dataset,
                       v[i]->seq, bkp_strerror(rc));
             ex = EXIT_FAILED;
         }
     }
     if (f.arr)
         cli_print_json(f.arr);
-    if (!ex && !f.n)
-        bkp_info("no generation%s%s holds a path matching %s", c->dataset ? " of " : "",
-                 c->dataset ? c->dataset : "", c->args[0]);
+    if (!ex && !f.n && c->dataset)
+        bkp_info(_("no generation of %s holds a path matching %s"), c->dataset, c->args[0]);
+    else if (!ex && !f.n)
+        bkp_info(_("no generation holds a path matching %s"), c->args[0]);
     bkp_gen_list_free(v, n);
     return ex;
 }
@@ -91,7 +93,7 @@ int cmd_dump(cli *c)
     if (!rc && fflush(stdout))
         rc = -errno;
     if (rc && rc != -ENOENT && rc != -EISDIR && rc != -EBADMSG)
-        bkp_error("writing %s of %s:%u to standard output failed: %s", c->args[1], g->dataset,
+        bkp_error(_("writing %s of %s:%u to standard output failed: %s"), c->args[1], g->dataset,
                   g->seq, bkp_strerror(rc));
     bkp_gen_free(g);
     return rc == -ENOENT || rc == -EISDIR ? EXIT_FAILED : rc ? EXIT_FAILED : EXIT_OK;

@@ -5,6 +5,7 @@
 #include "bkp/audit.h"
 #include "bkp/cli/cli.h"
 #include "bkp/generation.h"
+#include "bkp/i18n.h"
 #include "bkp/log.h"
 
 static json_int_t stat_of(const bkp_gen *g, const char *key)
@@ -20,7 +21,7 @@ static int clear_mark(cli *c)
     if (rc)
         return cli_exit_for(rc);
     if (!bkp_gen_marked(g)) {
-        bkp_error("%s:%u is not marked suspicious; nothing to clear", g->dataset, g->seq);
+        bkp_error(_("%s:%u is not marked suspicious; nothing to clear"), g->dataset, g->seq);
         bkp_gen_free(g);
         return EXIT_USAGE;
     }
@@ -32,9 +33,10 @@ static int clear_mark(cli *c)
     if (cli_audit(c, &rec) && !rc)
         rc = -EIO;
     if (rc)
-        bkp_error("cannot record the clearance of %s:%u: %s", g->dataset, g->seq, bkp_strerror(rc));
+        bkp_error(_("cannot record the clearance of %s:%u: %s"), g->dataset, g->seq,
+                  bkp_strerror(rc));
     else if (c->tty)
-        printf("%s:%u: suspicious mark cleared (recorded, signed)\n", g->dataset, g->seq);
+        printf(_("%s:%u: suspicious mark cleared (recorded, signed)\n"), g->dataset, g->seq);
     bkp_gen_free(g);
     return rc ? EXIT_FAILED : EXIT_OK;
 }
@@ -47,12 +49,12 @@ int cmd_generations(cli *c)
     if (c->clear)
         return clear_mark(c);
     if (c->nargs && !bkp_dataset_name_ok(c->args[0])) {
-        bkp_error("'%s' is not a data set name", c->args[0]);
+        bkp_error(_("'%s' is not a data set name"), c->args[0]);
         return EXIT_USAGE;
     }
     int rc = bkp_gen_list(r, c->nargs ? c->args[0] : NULL, &v, &n);
     if (rc) {
-        bkp_error("cannot list generations: %s", bkp_strerror(rc));
+        bkp_error(_("cannot list generations: %s"), bkp_strerror(rc));
         return EXIT_FAILED;
     }
     if (c->json) {
@@ -95,7 +97,7 @@ int cmd_generations(cli *c)
                    cli_size(b, sizeof(b), (uint64_t)stat_of(g, "bytes_new")), status);
         }
         if (!n)
-            printf("(no generations yet: `bkp backup --dataset NAME PATH...` makes one)\n");
+            printf(_("(no generations yet: `bkp backup --dataset NAME PATH...` makes one)\n"));
     }
     bkp_gen_list_free(v, n);
     return EXIT_OK;

@@ -4,6 +4,7 @@
 
 #include "bkp/audit.h"
 #include "bkp/cli/cli.h"
+#include "bkp/i18n.h"
 #include "bkp/keys.h"
 #include "bkp/log.h"
 
@@ -27,9 +28,9 @@ int cmd_init(cli *c)
     if (rc)
         return cli_exit_for(rc);
     if (c->tty)
-        printf("created repository %s\n"
-               "Keep the passphrase somewhere safe and off this machine: without it no copy on "
-               "any medium can be restored.\n",
+        printf(_("created repository %s\n"
+                 "Keep the passphrase somewhere safe and off this machine: without it no copy on "
+                 "any medium can be restored.\n"),
                c->repo);
     return EXIT_OK;
 }

@@ -27,6 +27,7 @@
 #include "bkp/cli/cli.h"
 #include "bkp/clock.h"
 #include "bkp/durable.h"
+#include "bkp/i18n.h"
 #include "bkp/keys.h"
 #include "bkp/log.h"
 #include "bkp/shares.h"
@@ -68,10 +69,10 @@ static int create_all(int dirfd, const char *where, sheet_file *o, size_t n)
                          O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (o[i].fd < 0 || fchmod(o[i].fd, 0600) != 0) {
             int e = errno;
-            bkp_error("%s%s%s: %s; a key sheet is never written over an existing file or through "
-                      "a link: move it away or name another place",
+            bkp_error(_("%s%s%s: %s; a key sheet is never written over an existing file or through "
+                        "a link: move it away or name another place"),
                       where, *where ? "/" : "", o[i].name,
-                      e == EEXIST ? "exists (a file or a link)" : strerror(e));
+                      e == EEXIST ? _("exists (a file or a link)") : strerror(e));
             unlink_created(dirfd, o, i + (o[i].fd >= 0));
             return e == EEXIST ? EXIT_USAGE : EXIT_FAILED;
         }
@@ -87,8 +88,9 @@ static int write_sheets(cli *c, int dirfd, const char *where, sheet_file *o, siz
     if (ex)
         return ex;
     if (cli_audit(c, rec) != 0) {
-        bkp_error("%s: the key was not written, because its export could not be recorded in the "
-                  "audit log; repair the log (bkp audit verify) and try again", rec->op);
+        bkp_error(_("%s: the key was not written, because its export could not be recorded in the "
+                    "audit log; repair the log (bkp audit verify) and try again"),
+                  rec->op);
         unlink_created(dirfd, o, n);
         return EXIT_FAILED;
     }
@@ -99,7 +101,7 @@ static int write_sheets(cli *c, int dirfd, const char *where, sheet_file *o, siz
         if (rc) {
             /* Half a sheet is worse than none: it would fail only on the day
              * it is needed. */
-            bkp_error("%s%s%s: %s; no sheet was kept, try again", where, *where ? "/" : "",
+            bkp_error(_("%s%s%s: %s; no sheet was kept, try again"), where, *where ? "/" : "",
                       o[i].name, strerror(-rc));
             unlink_created(dirfd, o, n);
             rec->failed = true;
@@ -109,7 +111,8 @@ static int write_sheets(cli *c, int dirfd, const char *where, sheet_file *o, siz
         }
     }
     if (fsync(dirfd) != 0)
-        bkp_warn("%s: the folder could not be synced: %s", *where ? where : ".", strerror(errno));
+        bkp_warn(_("%s: the folder could not be synced: %s"), *where ? where : ".",
+                 strerror(errno));
     return EXIT_OK;
 }
 
@@ -124,7 +127,7 @@ static int key_fingerprint(cli *c)
                                  "public_key", hex, "fingerprint", fp));
         return EXIT_OK;
     }
-    printf("repository %s\npublic key (Ed25519) fingerprint:\n  %.39s\n  %s\n",
+    printf(_("repository %s\npublic key (Ed25519) fingerprint:\n  %.39s\n  %s\n"),
            bkp_repo_uuid(c->r), fp, fp + 40);
     return EXIT_OK;
 }
@@ -135,7 +138,7 @@ static char *paper_doc(cli *c, int format, size_t *len)
     const bkp_keys *k = bkp_repo_keys(c->r);
     bkp_sheet *s = sodium_malloc(sizeof(*s));
     if (!s) {
-        bkp_error("key export: out of memory");
+        bkp_error(_("key export: out of memory"));
         return NULL;
     }
     memset(s, 0, sizeof(*s));
@@ -151,8 +154,8 @@ static int key_export(cli *c)
 {
     int format, ex;
     if (!c->paper || c->shares || c->threshold) {
-        bkp_error("key export: write `bkp key export --paper [-o FILE]`: the key leaves the key "
-                  "file only on paper (or as shares: bkp key split)");
+        bkp_error(_("key export: write `bkp key export --paper [-o FILE]`: the key leaves the key "
+                    "file only on paper (or as shares: bkp key split)"));
         return EXIT_USAGE;
     }
     if ((ex = cli_format(c, &format)))
@@ -166,8 +169,8 @@ static int key_export(cli *c)
     bkp_audit_rec rec = {.op = "key-export", .figures = fig};
     if (!c->output) {
         if (cli_audit(c, &rec) != 0) {
-            bkp_error("key export: the key was not printed, because its export could not be "
-                      "recorded in the audit log");
+            bkp_error(_("key export: the key was not printed, because its export could not be "
+                        "recorded in the audit log"));
             ex = EXIT_FAILED;
         } else {
             ex = fwrite(o.text, 1, o.len, stdout) == o.len && fflush(stdout) == 0 ? EXIT_OK
@@ -180,8 +183,9 @@ static int key_export(cli *c)
         int dirfd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
         snprintf(o.name, sizeof(o.name), "%s", base);
         if (dirfd < 0 || strlen(base) >= sizeof(o.name)) {
-            bkp_error("key export: %s: %s", c->output,
-                      dirfd < 0 ? "its folder cannot be opened" : "the file name is too long");
+            bkp_error(_("key export: %s: %s"), c->output,
+                      dirfd < 0 ? _("its folder cannot be opened")
+                                : _("the file name is too long"));
             ex = EXIT_USAGE;
         } else {
             ex = write_sheets(c, dirfd, dir, &o, 1, &rec);
@@ -191,9 +195,10 @@ static int key_export(cli *c)
         free(copy);
         free(copy2);
         if (!ex && !c->json)
-            printf("wrote the key sheet to %s (mode 0600): print it, check the fingerprint, put it "
-                   "in a safe and delete the file\n",
-                   c->output);
+            printf(
+                _("wrote the key sheet to %s (mode 0600): print it, check the fingerprint, put it "
+                  "in a safe and delete the file\n"),
+                c->output);
     }
     json_decref(fig);
     sheet_files_free(&o, 1);
@@ -205,7 +210,7 @@ static int count_arg(const char *what, const char *v, unsigned lo, unsigned *out
     char *end;
     unsigned long n = v ? strtoul(v, &end, 10) : 0;
     if (!v || *v < '0' || *v > '9' || *end || n < lo || n > BKP_SHEET_SHARES_MAX) {
-        bkp_error("key split: %s %s: give a number from %u to %d", what, v ? v : "(missing)", lo,
+        bkp_error(_("key split: %s %s: give a number from %u to %d"), what, v ? v : "(missing)", lo,
                   BKP_SHEET_SHARES_MAX);
         return EXIT_USAGE;
     }
@@ -219,15 +224,15 @@ static int shares_dir(const char *dir)
 {
     struct stat st;
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        bkp_error("key split: %s: %s", dir, strerror(errno));
+        bkp_error(_("key split: %s: %s"), dir, strerror(errno));
         return -1;
     }
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0 || fstat(fd, &st) != 0 || (st.st_mode & 022) || st.st_uid != geteuid()) {
-        bkp_error("key split: %s: %s", dir,
-                  fd < 0 ? "not a folder (or a link to one); name a new folder"
-                         : "others may write to this folder (or own it); name a new folder, which "
-                           "bkp makes with mode 0700");
+        bkp_error(_("key split: %s: %s"), dir,
+                  fd < 0 ? _("not a folder (or a link to one); name a new folder")
+                         : _("others may write to this folder (or own it); name a new folder, "
+                             "which bkp makes with mode 0700"));
         if (fd >= 0)
             close(fd);
         return -1;
@@ -256,7 +261,7 @@ static int share_docs(cli *c, unsigned k, unsigned n, int format, sheet_file *o)
             ex = EXIT_FAILED;
     }
     if (ex && !(master && sh))
-        bkp_error("key split: out of memory");
+        bkp_error(_("key split: out of memory"));
     sodium_free(sh); /* wipes */
     sodium_free(master);
     return ex;
@@ -267,14 +272,14 @@ static int key_split(cli *c)
     unsigned k, n;
     int format, ex;
     if (c->paper || !c->output) {
-        bkp_error("key split: write `bkp key split --shares N --threshold K -o DIR`");
+        bkp_error(_("key split: write `bkp key split --shares N --threshold K -o DIR`"));
         return EXIT_USAGE;
     }
     if ((ex = count_arg("--shares", c->shares, 2, &n)) ||
         (ex = count_arg("--threshold", c->threshold, 2, &k)) || (ex = cli_format(c, &format)))
         return ex;
     if (k > n) {
-        bkp_error("key split: --threshold %u is more than the %u shares", k, n);
+        bkp_error(_("key split: --threshold %u is more than the %u shares"), k, n);
         return EXIT_USAGE;
     }
     int dirfd = shares_dir(c->output);
@@ -292,9 +297,9 @@ static int key_split(cli *c)
         json_decref(fig);
     }
     if (!ex && !c->json)
-        printf("wrote %u share sheets to %s (mode 0600); any %u of them open the repository.\n"
-               "Print them, give each to a different holder, note who holds which number, "
-               "and delete the files.\n",
+        printf(_("wrote %u share sheets to %s (mode 0600); any %u of them open the repository.\n"
+                 "Print them, give each to a different holder, note who holds which number, "
+                 "and delete the files.\n"),
                n, c->output, k);
     if (o)
         sheet_files_free(o, n);
@@ -307,17 +312,18 @@ int cmd_key(cli *c)
 {
     const char *verb = c->args[0];
     if (c->nargs > 1 && strcmp(verb, "passwd") && strcmp(verb, "remove")) {
-        bkp_error("key %s: takes no argument after it", verb);
+        bkp_error(_("key %s: takes no argument after it"), verb);
         return EXIT_USAGE;
     }
     if (strcmp(verb, "export") && strcmp(verb, "split") &&
         (c->paper || c->output || c->shares || c->threshold)) {
-        bkp_error("key %s: --paper, -o, --shares and --threshold belong to key export and key "
-                  "split", verb);
+        bkp_error(_("key %s: --paper, -o, --shares and --threshold belong to key export and key "
+                    "split"),
+                  verb);
         return EXIT_USAGE;
     }
     if ((c->label || c->new_passphrase_file) && strcmp(verb, "add") && strcmp(verb, "passwd")) {
-        bkp_error("key %s: --label and --new-passphrase-file belong to key add and key passwd",
+        bkp_error(_("key %s: --label and --new-passphrase-file belong to key add and key passwd"),
                   verb);
         return EXIT_USAGE;
     }
@@ -330,8 +336,8 @@ int cmd_key(cli *c)
     if (!strcmp(verb, "list") || !strcmp(verb, "add") || !strcmp(verb, "passwd") ||
         !strcmp(verb, "remove"))
         return cli_key_slots(c);
-    bkp_error("key %s: not a key command; write key list, add, passwd, remove, fingerprint, "
-              "export --paper or split",
+    bkp_error(_("key %s: not a key command; write key list, add, passwd, remove, fingerprint, "
+                "export --paper or split"),
               verb);
     return EXIT_USAGE;
 }

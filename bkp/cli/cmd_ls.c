@@ -7,6 +7,7 @@
 
 #include "bkp/cli/cli.h"
 #include "bkp/generation.h"
+#include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "bkp/tree.h"
 #include "restore/restore.h"
@@ -93,12 +94,12 @@ int cmd_ls(cli *c)
     if (arr)
         cli_print_json(arr);
     if (rc < 0) {
-        bkp_error("the file list of %s:%u is %s: %s; run `bkp verify`", g->dataset, g->seq,
-                  rc == -ENOENT ? "incomplete" : "damaged", bkp_strerror(rc));
+        bkp_error(_("the file list of %s:%u is %s: %s; run `bkp verify`"), g->dataset, g->seq,
+                  rc == -ENOENT ? _("incomplete") : _("damaged"), bkp_strerror(rc));
         ex = EXIT_FAILED;
     } else if (filter && !shown) {
         /* An empty answer would read as "that folder is empty". */
-        bkp_error("nothing in %s:%u is at %s; `bkp ls %s` lists everything it holds", g->dataset,
+        bkp_error(_("nothing in %s:%u is at %s; `bkp ls %s` lists everything it holds"), g->dataset,
                   g->seq, filter, c->args[0]);
         ex = EXIT_FAILED;
     }

@@ -18,6 +18,7 @@
 #include "bkp/cli/cli.h"
 #include "bkp/clock.h"
 #include "bkp/durable.h"
+#include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "bkp/medium.h"
 
@@ -50,13 +51,13 @@ static int label(cli *c)
     struct stat st;
     int ex = EXIT_USAGE, rc;
     if (!c->name || !bkp_medium_name_ok(c->name)) {
-        bkp_error("give the medium a name: --name NAME (letters, digits, '.', '_', '-'), e.g. "
-                  "--name usb-a");
+        bkp_error(_("give the medium a name: --name NAME (letters, digits, '.', '_', '-'), e.g. "
+                    "--name usb-a"));
         return EXIT_USAGE;
     }
     if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode)) {
-        bkp_error("%s is not a directory: mount the disk first (e.g. `mount /dev/sdb1 %s`)", path,
-                  path);
+        bkp_error(_("%s is not a directory: mount the disk first (e.g. `mount /dev/sdb1 %s`)"),
+                  path, path);
         return EXIT_USAGE;
     }
     /* The policy's description of the medium, when it has one, must agree. */
@@ -70,12 +71,12 @@ static int label(cli *c)
     const char *type = c->type ? c->type : known ? m.type : NULL;
     const char *loc = c->location ? c->location : known ? m.location : NULL;
     if (!bkp_medium_type_ok(type) || !bkp_medium_location_ok(loc)) {
-        bkp_error("say what %s is: --type disk|removable|archive and --location onsite|offsite",
+        bkp_error(_("say what %s is: --type disk|removable|archive and --location onsite|offsite"),
                   c->name);
         goto out;
     }
     if (m.pm && (strcmp(type, m.type) || strcmp(loc, m.location))) {
-        bkp_error("%s:%d: the policy describes %s as %s, %s; label it so, or change the policy",
+        bkp_error(_("%s:%d: the policy describes %s as %s, %s; label it so, or change the policy"),
                   cli_policy(c)->file, m.pm->line, c->name, m.type, m.location);
         goto out;
     }
@@ -84,15 +85,15 @@ static int label(cli *c)
     free(want);
     free(got);
     if (elsewhere)
-        bkp_warn("the policy expects %s at %s, not %s; mount it there before `bkp rotate %s`",
+        bkp_warn(_("the policy expects %s at %s, not %s; mount it there before `bkp rotate %s`"),
                  c->name, m.path, path, c->name);
     ex = EXIT_FAILED;
     /* A tape cannot carry a label file: its label lives in the registry and
      * travels inside every archive written to it. */
     bool device = stat(path, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode));
     if (device && strcmp(type, "archive")) {
-        bkp_error("%s is a device: only an archive medium (--type archive) is written to a "
-                  "device; mount a disk's file system and label its mount point",
+        bkp_error(_("%s is a device: only an archive medium (--type archive) is written to a "
+                    "device; mount a disk's file system and label its mount point"),
                   path);
         goto out;
     }
@@ -100,8 +101,8 @@ static int label(cli *c)
     if (rc && rc != -ENOENT && !c->force)
         goto out;
     if (old && !c->force) {
-        bkp_error("%s is already labelled %s (%s); to label it anew, which forgets what the "
-                  "registry knew of that disk, add --force",
+        bkp_error(_("%s is already labelled %s (%s); to label it anew, which forgets what the "
+                    "registry knew of that disk, add --force"),
                   path, json_string_value(json_object_get(old, "name")),
                   json_string_value(json_object_get(old, "uuid")));
         goto out;
@@ -110,8 +111,8 @@ static int label(cli *c)
         json_string_value(json_object_get(json_object_get(m.entry, "label"), "uuid"));
     if (ruuid && !c->force &&
         !(old && !strcmp(ruuid, json_string_value(json_object_get(old, "uuid"))))) {
-        bkp_error("a medium named %s is registered already (label %s); if that disk is lost or "
-                  "replaced, add --force to give its name to this one",
+        bkp_error(_("a medium named %s is registered already (label %s); if that disk is lost or "
+                    "replaced, add --force to give its name to this one"),
                   c->name, ruuid);
         goto out;
     }
@@ -132,7 +133,7 @@ static int label(cli *c)
     }
     lab = bkp_label_new(c->r, c->name, type, loc);
     if (!lab || (!device && (rc = bkp_label_write(path, lab, true)))) {
-        bkp_error("cannot write the label on %s: %s", path, bkp_strerror(lab ? rc : -ENOMEM));
+        bkp_error(_("cannot write the label on %s: %s"), path, bkp_strerror(lab ? rc : -ENOMEM));
         goto out;
     }
     /* The disk had another name in this repository: that medium is gone. */
@@ -143,7 +144,7 @@ static int label(cli *c)
         const char *ou = json_string_value(json_object_get(json_object_get(oe, "label"), "uuid"));
         if (ou && !strcmp(ou, json_string_value(json_object_get(old, "uuid"))) &&
             !bkp_media_forget(c->r, oname))
-            bkp_warn("%s was labelled %s before: that medium is removed from the registry", path,
+            bkp_warn(_("%s was labelled %s before: that medium is removed from the registry"), path,
                      oname);
         json_decref(oe);
     }
@@ -163,9 +164,9 @@ static int label(cli *c)
         if (c->json)
             cli_print_json(json_incref(lab));
         else
-            printf("labelled %s as %s (%s, %s), label %s.\nWrite on the disk's paper label, "
-                   "with its name, the repository key's fingerprint:\n  %s\nNext: `bkp rotate "
-                   "%s` copies the generations due to it.\n",
+            printf(_("labelled %s as %s (%s, %s), label %s.\nWrite on the disk's paper label, "
+                     "with its name, the repository key's fingerprint:\n  %s\nNext: `bkp rotate "
+                     "%s` copies the generations due to it.\n"),
                    lc.path, c->name, type, loc, json_string_value(json_object_get(lab, "uuid")),
                    json_string_value(json_object_get(lab, "fingerprint")), c->name);
         ex = EXIT_OK;
@@ -275,32 +276,33 @@ static int show(cli *c)
         return EXIT_OK;
     }
     json_t *lab = json_object_get(d, "label");
-    printf("medium      %s (%s, %s, %s)\n", c->args[1],
+    printf(_("medium      %s (%s, %s, %s)\n"), c->args[1],
            json_string_value(json_object_get(d, "type")),
            json_string_value(json_object_get(d, "location")),
-           json_is_true(json_object_get(d, "offline")) ? "off-line" : "on-line");
-    printf("label       %s\n",
-           lab ? json_string_value(json_object_get(lab, "uuid")) : "(not labelled yet)");
+           json_is_true(json_object_get(d, "offline")) ? _("off-line") : _("on-line"));
+    printf(_("label       %s\n"),
+           lab ? json_string_value(json_object_get(lab, "uuid")) : _("(not labelled yet)"));
     const char *path = json_string_value(json_object_get(d, "path"));
     json_t *probe = json_object_get(d, "probe");
     if (path)
-        printf("path        %s\n", path);
+        printf(_("path        %s\n"), path);
     if (probe)
-        printf("lock probe  %s: %s\n", local(probe, "when", a, sizeof(a)),
-               json_is_true(json_object_get(probe, "proven")) ? "the lock holds (non-editable)"
-                                                              : "the lock did NOT hold (editable)");
+        printf(_("lock probe  %s: %s\n"), local(probe, "when", a, sizeof(a)),
+               json_is_true(json_object_get(probe, "proven"))
+                   ? _("the lock holds (non-editable)")
+                   : _("the lock did NOT hold (editable)"));
     else if (!strcmp(json_string_value(json_object_get(d, "type")), "object"))
-        printf("lock probe  never: run `bkp media probe %s`\n", c->args[1]);
-    printf("last seen   %s\n", local(d, "last_seen", a, sizeof(a)));
-    printf("last write  %s\n", local(d, "last_write", a, sizeof(a)));
-    printf("last verify %s%s\n", local(d, "last_verify", a, sizeof(a)),
-           json_is_false(json_object_get(d, "verify_ok")) ? " (FAILED)" : "");
-    printf("next due    %s\n",
+        printf(_("lock probe  never: run `bkp media probe %s`\n"), c->args[1]);
+    printf(_("last seen   %s\n"), local(d, "last_seen", a, sizeof(a)));
+    printf(_("last write  %s\n"), local(d, "last_write", a, sizeof(a)));
+    printf(_("last verify %s%s\n"), local(d, "last_verify", a, sizeof(a)),
+           json_is_false(json_object_get(d, "verify_ok")) ? _(" (FAILED)") : "");
+    printf(_("next due    %s\n"),
            json_is_null(json_object_get(d, "next_due")) ? "-" : local(d, "next_due", a, sizeof(a)));
-    printf("holds       %zu generation(s)\n", json_array_size(json_object_get(d, "held")));
+    printf(_("holds       %zu generation(s)\n"), json_array_size(json_object_get(d, "held")));
     json_array_foreach(json_object_get(d, "held"), i, g)
     {
-        printf("  %s:%lld  captured %s\n", json_string_value(json_object_get(g, "dataset")),
+        printf(_("  %s:%lld  captured %s\n"), json_string_value(json_object_get(g, "dataset")),
                (long long)json_integer_value(json_object_get(g, "seq")),
                local(g, "finished", a, sizeof(a)));
     }
@@ -314,16 +316,16 @@ static int object(cli *c, const char *name, bool probe)
 {
     cli_medium m;
     if (!name || !bkp_medium_name_ok(name)) {
-        bkp_error("give the medium's name: bkp media %s",
+        bkp_error(_("give the medium's name: bkp media %s"),
                   probe ? "probe NAME" : "label --name NAME");
         return EXIT_USAGE;
     }
     int ex = cli_medium_find(c, name, &m);
     if (!ex && strcmp(m.type, "object")) {
-        bkp_error("%s is a medium of type %s: %s", name, m.type,
-                  probe ? "only an object medium is probed (a disk's copy is made read-only when "
-                          "it is sealed)"
-                        : "label it with its mount point, `bkp media label PATH --name NAME`");
+        bkp_error(_("%s is a medium of type %s: %s"), name, m.type,
+                  probe ? _("only an object medium is probed (a disk's copy is made read-only "
+                            "when it is sealed)")
+                        : _("label it with its mount point, `bkp media label PATH --name NAME`"));
         ex = EXIT_USAGE;
     }
     if (!ex)
@@ -345,7 +347,8 @@ int cmd_media(cli *c)
         return list(c);
     if (!strcmp(verb, "show") && c->nargs == 2)
         return show(c);
-    bkp_error("usage: bkp media label PATH --name NAME [--type T] [--location L] | media label "
-              "--name NAME (an object medium) | media probe NAME | media list | media show NAME");
+    bkp_error(
+        _("usage: bkp media label PATH --name NAME [--type T] [--location L] | media label "
+          "--name NAME (an object medium) | media probe NAME | media list | media show NAME"));
     return EXIT_USAGE;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "bkp/cli/cli.h"
+#include "bkp/i18n.h"
 #include "bkp/log.h"
 
 static void print_hook(const char *what, const pol_hook *h)
@@ -67,7 +68,7 @@ static void print_text(const pol_policy *p)
 int cmd_policy(cli *c)
 {
     if (strcmp(c->args[0], "check") != 0) {
-        bkp_error("unknown policy command '%s'; use `bkp policy check [--policy FILE]`",
+        bkp_error(_("unknown policy command '%s'; use `bkp policy check [--policy FILE]`"),
                   c->args[0]);
         return EXIT_USAGE;
     }
@@ -80,6 +81,7 @@ int cmd_policy(cli *c)
     else
         print_text(p);
     if (!c->json && c->tty)
-        printf("%s: valid%s\n", p->file, warnings ? ", with the compliance warnings above" : "");
+        printf(_("%s: valid%s\n"), p->file,
+               warnings ? _(", with the compliance warnings above") : "");
     return EXIT_OK;
 }

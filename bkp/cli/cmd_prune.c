@@ -17,6 +17,7 @@
 #include "bkp/clock.h"
 #include "bkp/cli/cli.h"
 #include "bkp/audit.h"
+#include "bkp/i18n.h"
 #include "bkp/lock.h"
 #include "bkp/log.h"
 #include "bkp/prune.h"
@@ -144,7 +145,7 @@ static int prune_repo(cli *c, const char *repo, bkp_repo **target, const bkp_loc
                         (finished && bkp_repo_reload(*target))))
         goto out;
     if ((rc = bkp_gen_list(*target, NULL, &v, &n))) {
-        bkp_error("cannot list the generations: %s", bkp_strerror(rc));
+        bkp_error(_("cannot list the generations: %s"), bkp_strerror(rc));
         goto out;
     }
     keep = calloc(n + 1, sizeof(*keep));
@@ -175,7 +176,7 @@ static int prune_repo(cli *c, const char *repo, bkp_repo **target, const bkp_loc
     rc = bkp_prune(*target, doomed, nd, c->dry_run, &res);
     /* The handle outlives the prune (bkp run, rotate): it must not know deleted packs. */
     if (!rc && !c->dry_run && (res.packs || res.packs_repacked) && (rc = bkp_repo_reload(*target)))
-        bkp_error("cannot reload the index after pruning: %s", bkp_strerror(rc));
+        bkp_error(_("cannot reload the index after pruning: %s"), bkp_strerror(rc));
     if (!c->dry_run) {
         json_t *gone = json_array();
         for (size_t i = 0; i < nd; i++) {
@@ -203,10 +204,13 @@ static int prune_repo(cli *c, const char *repo, bkp_repo **target, const bkp_loc
                                  (json_int_t)res.bytes, "packs_kept", (json_int_t)res.packs_kept));
     } else if (!rc && (c->tty || c->dry_run) && !quiet) {
         char sz[32];
-        printf("%s %llu generation(s) and %llu pack(s), %s %llu mostly empty one(s) (%s freed); "
-               "%llu pack(s) kept, %llu of them partly used\n",
-               c->dry_run ? "would delete" : "deleted", (unsigned long long)res.generations,
-               (unsigned long long)res.packs, c->dry_run ? "would repack" : "repacked",
+        printf(c->dry_run ? _("would delete %llu generation(s) and %llu pack(s), would repack %llu "
+                              "mostly empty one(s) (%s freed); %llu pack(s) kept, %llu of them "
+                              "partly used\n")
+                          : _("deleted %llu generation(s) and %llu pack(s), repacked %llu mostly "
+                              "empty one(s) (%s freed); %llu pack(s) kept, %llu of them partly "
+                              "used\n"),
+               (unsigned long long)res.generations, (unsigned long long)res.packs,
                (unsigned long long)res.packs_repacked, cli_size(sz, sizeof(sz), res.bytes),
                (unsigned long long)res.packs_kept, (unsigned long long)res.packs_partly_used);
     }

@@ -18,6 +18,7 @@
 #include "bkp/audit.h"
 #include "bkp/cli/cli.h"
 #include "bkp/clock.h"
+#include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "bkp/pubkey.h"
 #include "restore/evidence.h"
@@ -246,8 +247,9 @@ int cli_audit_report(cli *c)
     int f = 0, ex = cli_format(c, &f), worst = 0;
     if (!p || ex || s.from < 0 || s.to < 0 || s.from > s.to) {
         if (p && !ex)
-            bkp_error("give the period as --from YYYY-MM-DD --to YYYY-MM-DD (UTC days), the first "
-                      "not after the second");
+            bkp_error(
+                _("give the period as --from YYYY-MM-DD --to YYYY-MM-DD (UTC days), the first "
+                  "not after the second"));
         json_decref(s.records);
         return EXIT_USAGE;
     }

@@ -5,6 +5,7 @@
 #include "bkp/audit.h"
 #include "bkp/cli/cli.h"
 #include "bkp/generation.h"
+#include "bkp/i18n.h"
 #include "bkp/lock.h"
 #include "bkp/log.h"
 #include "restore/restore.h"
@@ -18,22 +19,22 @@ int cmd_restore(cli *c)
 
     if (c->runbook) {
         if (c->nargs || c->from || c->to_archive || c->path || c->verify) {
-            bkp_error("bkp restore --runbook NAME takes no generation, target, --from, --path or "
-                      "--verify: the runbook says what goes where, and its restores are always "
-                      "read back");
+            bkp_error(_("bkp restore --runbook NAME takes no generation, target, --from, --path or "
+                        "--verify: the runbook says what goes where, and its restores are always "
+                        "read back"));
             return EXIT_USAGE;
         }
         return cli_runbook_execute(c, c->runbook, false, false);
     }
     if (c->to_archive && c->verify) {
-        bkp_error("--verify reads restored files back from a directory; a tar stream is "
-                  "checked by `bsdtar -tvf` or by restoring it");
+        bkp_error(_("--verify reads restored files back from a directory; a tar stream is "
+                    "checked by `bsdtar -tvf` or by restoring it"));
         return EXIT_USAGE;
     }
     if (c->to_archive ? c->nargs != 1 : c->nargs != 2) {
-        bkp_error("give a generation and a target directory, or --to-archive FILE:\n"
-                  "  bkp restore GEN TARGET [--path P] [--force]\n"
-                  "  bkp restore GEN --to-archive FILE [--path P]");
+        bkp_error(_("give a generation and a target directory, or --to-archive FILE:\n"
+                    "  bkp restore GEN TARGET [--path P] [--force]\n"
+                    "  bkp restore GEN --to-archive FILE [--path P]"));
         return EXIT_USAGE;
     }
     char *staging = NULL;
@@ -58,8 +59,8 @@ int cmd_restore(cli *c)
     while (folder && *folder == '/')
         folder++;
     if (c->folder && (c->path || !*folder)) {
-        bkp_error("--folder takes a stored folder (e.g. --folder /var/backups/emr) and does not "
-                  "go with --path");
+        bkp_error(_("--folder takes a stored folder (e.g. --folder /var/backups/emr) and does not "
+                    "go with --path"));
         bkp_gen_free(g);
         bkp_lock_release(reading);
         cli_source_remove(staging);
@@ -88,30 +89,30 @@ int cmd_restore(cli *c)
     } else {
         char a[32];
         if (c->tty && !c->json && !res.nothing)
-            printf("restored %s:%u: %llu items, %llu files, %s in %.1f s%s\n", g->dataset, g->seq,
-                   (unsigned long long)res.items, (unsigned long long)res.files,
+            printf(_("restored %s:%u: %llu items, %llu files, %s in %.1f s%s\n"), g->dataset,
+                   g->seq, (unsigned long long)res.items, (unsigned long long)res.files,
                    cli_size(a, sizeof(a), res.bytes), secs,
                    res.damaged || res.list_damaged || differ || crc ? ""
-                   : c->verify ? "; every chunk authenticated, every file read back and "
-                                 "compared"
-                               : "; every chunk authenticated");
+                   : c->verify ? _("; every chunk authenticated, every file read back and "
+                                   "compared")
+                               : _("; every chunk authenticated"));
         if (res.damaged)
-            bkp_error("%llu file(s) could not be restored exactly (listed above); restore them "
-                      "from another medium or an older generation",
+            bkp_error(_("%llu file(s) could not be restored exactly (listed above); restore them "
+                        "from another medium or an older generation"),
                       (unsigned long long)res.damaged);
         if (res.list_damaged && res.unread)
-            bkp_error("%llu item(s) after the damaged part of the item list were not restored "
-                      "(said above)",
+            bkp_error(_("%llu item(s) after the damaged part of the item list were not restored "
+                        "(said above)"),
                       (unsigned long long)res.unread);
         if (crc < 0)
-            bkp_error("the restored files in %s could not all be read back (%s); compare them "
-                      "again with `bkp restore --verify` into a fresh folder",
+            bkp_error(_("the restored files in %s could not all be read back (%s); compare them "
+                        "again with `bkp restore --verify` into a fresh folder"),
                       o.target, bkp_strerror(crc));
         if (differ)
-            bkp_error("%llu restored file(s) read back are missing or differ from the generation "
-                      "(listed above): something changed them after the restore, or the target "
-                      "cannot keep what is written to it; restore them again elsewhere and run "
-                      "`bkp verify --read-data`",
+            bkp_error(_("%llu restored file(s) read back are missing or differ from the generation "
+                        "(listed above): something changed them after the restore, or the target "
+                        "cannot keep what is written to it; restore them again elsewhere and run "
+                        "`bkp verify --read-data`"),
                       (unsigned long long)differ);
         ex =
             res.damaged || res.list_damaged || res.nothing || differ || crc ? EXIT_FAILED : EXIT_OK;

@@ -82,16 +82,16 @@ size_t cli_rotate_choose(cli *c, const char *medium, bkp_gen **v, size_t n, bkp_
                 /* A capture time out of order (retention.h) is not "the
                  * newest": it must not take a good generation's place. */
                 if (!in_order || !in_order[x - i]) {
-                    bkp_warn("%s: its capture time is out of order (backdated, or in the future) "
-                             "and it is not copied to %s; an older one is. Investigate, or clear "
-                             "it with `bkp generations --clear-suspicious %s` if it is good",
+                    bkp_warn(_("%s: its capture time is out of order (backdated, or in the future) "
+                               "and it is not copied to %s; an older one is. Investigate, or clear "
+                               "it with `bkp generations --clear-suspicious %s` if it is good"),
                              bkp_gen_name(v[x], name, sizeof(name)), medium, name);
                     continue;
                 }
                 if (bkp_gen_marked(v[x]) && !v[x]->cleared) {
-                    bkp_warn("%s is marked suspicious and is not copied to %s; an older one is. "
-                             "If the change was expected, clear it with `bkp generations "
-                             "--clear-suspicious %s`",
+                    bkp_warn(_("%s is marked suspicious and is not copied to %s; an older one is. "
+                               "If the change was expected, clear it with `bkp generations "
+                               "--clear-suspicious %s`"),
                              bkp_gen_name(v[x], name, sizeof(name)), medium, name);
                     continue;
                 }
@@ -233,8 +233,8 @@ static void seal(bkp_repo *dst, const char *medium)
         rc = bkp_immutable(cfg, true);
     free(cfg);
     if (rc)
-        bkp_info("%s: its file system does not take the immutable attribute (%s); sealed objects "
-                 "are read-only by their mode",
+        bkp_info(_("%s: its file system does not take the immutable attribute (%s); sealed objects "
+                   "are read-only by their mode"),
                  medium, bkp_strerror(rc));
     else
         bkp_debug("%s: %llu sealed object(s) immutable", medium, (unsigned long long)total);
@@ -260,7 +260,7 @@ int cli_rotate_disk(cli *c, cli_medium *m, bool quiet)
         return EXIT_FAILED;
     }
     char doing[96];
-    snprintf(doing, sizeof(doing), "rotation to %s refused", m->name);
+    snprintf(doing, sizeof(doing), _("rotation to %s refused"), m->name);
     /* Before anything touches the medium: a primary behind what it pinned
      * must not be copied over it (nor prune it). */
     if ((ex = cli_medium_check_label(c, m)) || (ex = cli_pins_guard(c, doing)))
@@ -287,14 +287,15 @@ int cli_rotate_disk(cli *c, cli_medium *m, bool quiet)
         goto record;
     copied_all = true;
     if (cli_prune_medium(c, repo, dst, mwriter, m->name))
-        bkp_warn("%s: old generations could not be pruned; the copy is complete", m->name);
+        bkp_warn(_("%s: old generations could not be pruned; the copy is complete"), m->name);
     rc = bkp_verify(dst, false, c->workers, &vres);
     seen.verified = rc >= 0;
     seen.verify_ok = rc == 0;
     if (rc) {
-        bkp_error("%s: the copy does not verify (%llu problem(s), above); run `bkp verify --media "
-                  "%s --repair-from` another copy, or use another disk",
-                  m->name, (unsigned long long)vres.problems, m->name);
+        bkp_error(
+            _("%s: the copy does not verify (%llu problem(s), above); run `bkp verify --media "
+              "%s --repair-from` another copy, or use another disk"),
+            m->name, (unsigned long long)vres.problems, m->name);
         rc = rc < 0 ? rc : -EBADMSG;
     }
     held = cli_held_list(dst);
@@ -342,8 +343,8 @@ record:
     else if (ex == EXIT_OK && !quiet)
         advise(c, m, &res, copied, held);
     else if (ex == EXIT_FAILED && !copied_all && res.packs)
-        bkp_error("%s: %llu pack(s) were copied before the failure; they stay and are not copied "
-                  "again. Run `bkp rotate %s` again once the cause is fixed",
+        bkp_error(_("%s: %llu pack(s) were copied before the failure; they stay and are not copied "
+                    "again. Run `bkp rotate %s` again once the cause is fixed"),
                   m->name, (unsigned long long)res.packs, m->name);
     bkp_verify_result_clear(&vres);
     json_decref(fig);

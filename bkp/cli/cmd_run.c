@@ -46,7 +46,7 @@ static int run_hook(cli *c, const pol_dataset *d, const pol_hook *h, const char 
     char op[32];
     if (!h->command)
         return 0;
-    bkp_info("%s: %s hook: %s", d->name, which, h->command);
+    bkp_info(_("%s: %s hook: %s"), d->name, which, h->command);
     bkp_hook_spec spec = {.command = h->command,
                           .env = h->env,
                           .nenv = h->nenv,
@@ -78,7 +78,7 @@ static int run_hook(cli *c, const pol_dataset *d, const pol_hook *h, const char 
     else
         snprintf(o->detail, sizeof(o->detail), "%s hook could not start: %s", which,
                  bkp_strerror(rc));
-    bkp_error("%s: %s; check `%s` by hand", d->name, o->detail, h->command);
+    bkp_error(_("%s: %s; check `%s` by hand"), d->name, o->detail, h->command);
     return rc;
 }
 
@@ -205,8 +205,8 @@ static bool copy_online(cli *c, const pol_policy *p, const pol_dataset **order, 
                                         : cli_rotate_disk(c, &m, true);
         cli_medium_clear(&m);
         if (ex) {
-            bkp_error("copying to the on-line medium %s failed (above); the generations are safe "
-                      "in the repository, the next run copies them",
+            bkp_error(_("copying to the on-line medium %s failed (above); the generations are safe "
+                        "in the repository, the next run copies them"),
                       pm->name);
             syslog(LOG_ERR, "copy to %s failed", pm->name);
             failed = true;
@@ -231,9 +231,9 @@ static bool reread_one(cli *c, const pol_policy *p, bkp_repo *target, const char
                          .error = rc ? (res.nmessages ? res.messages[0] : bkp_strerror(rc)) : NULL};
     bool failed = cli_audit(c, &rec) != 0 || rc != 0;
     if (rc)
-        bkp_error("the rolling re-read of %s found %llu problem(s) (above); run `bkp verify%s%s "
-                  "--read-data` and repair with `bkp verify%s%s --repair-from MEDIUM`",
-                  medium ? medium : "the repository", (unsigned long long)res.problems,
+        bkp_error(_("the rolling re-read of %s found %llu problem(s) (above); run `bkp verify%s%s "
+                    "--read-data` and repair with `bkp verify%s%s --repair-from MEDIUM`"),
+                  medium ? medium : _("the repository"), (unsigned long long)res.problems,
                   medium ? " --media " : "", medium ? medium : "", medium ? " --media " : "",
                   medium ? medium : "");
     json_decref(fig);
@@ -302,8 +302,8 @@ static bool drills(cli *c, const pol_policy *p)
             continue;
         syslog(LOG_INFO, "drill %s", l.runbook);
         if (cli_runbook_execute(c, p->drills[i].runbook, true, true)) {
-            bkp_error("the scheduled drill %s failed; its report (in the repository's reports/) "
-                      "says which step",
+            bkp_error(_("the scheduled drill %s failed; its report (in the repository's reports/) "
+                        "says which step"),
                       l.runbook);
             syslog(LOG_ERR, "drill %s failed", l.runbook);
             failed = true;
@@ -366,11 +366,12 @@ int cmd_run(cli *c)
     pol_policy *p = cli_policy(c);
     struct timespec t0, t1;
     if (!p) {
-        bkp_error("bkp run needs a policy: give --policy FILE or set BKP_POLICY");
+        bkp_error(_("bkp run needs a policy: give --policy FILE or set BKP_POLICY"));
         return EXIT_USAGE;
     }
     if (c->dataset && !pol_dataset_find(p, c->dataset)) {
-        bkp_error("%s names no data set '%s'; `bkp policy check` lists them", p->file, c->dataset);
+        bkp_error(_("%s names no data set '%s'; `bkp policy check` lists them"), p->file,
+                  c->dataset);
         return EXIT_USAGE;
     }
     /* The dispatcher holds the lock "run" (LOCK_CYCLE): one cycle at a time. */
@@ -411,8 +412,9 @@ int cmd_run(cli *c)
         int pex = cli_prune(c, c->writer);
         c->json = json;
         if (pex) {
-            bkp_error("pruning after the run failed; the generations are safe, run `bkp prune` to "
-                      "retry");
+            bkp_error(
+                _("pruning after the run failed; the generations are safe, run `bkp prune` to "
+                  "retry"));
             failed = true;
         }
     }

@@ -14,6 +14,7 @@
 
 #include "bkp/cli/cli.h"
 #include "bkp/clock.h"
+#include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "bkp/medium.h"
 #include "bkp/pubkey.h"
@@ -38,7 +39,7 @@ int cli_format(cli *c, int *f)
         *f = RB_HTML;
         return EXIT_OK;
     }
-    bkp_error("--format %s: write md or html%s", c->format, c->json ? "" : " (or --json)");
+    bkp_error(_("--format %s: write md or html%s"), c->format, c->json ? "" : _(" (or --json)"));
     return EXIT_USAGE;
 }
 
@@ -69,8 +70,8 @@ int cli_runbook_load(cli *c, const char *name, rb_runbook **out)
         return rc == -EINVAL ? EXIT_USAGE : EXIT_FAILED;
     /* What care needs back first is restored first (the data sets' priority). */
     if (p && rb_order_by_priority(*out, priority_of, p))
-        bkp_info("%s: its data sets are restored in the order of their priority in %s, not as "
-                 "written",
+        bkp_info(_("%s: its data sets are restored in the order of their priority in %s, not as "
+                   "written"),
                  (*out)->file, p->file);
     return EXIT_OK;
 }
@@ -190,7 +191,7 @@ static int list(cli *c)
                s ? rb_duration_text(rto, sizeof(rto), (double)s) : "-",
                json_is_true(json_object_get(r, "valid"))
                    ? json_string_value(json_object_get(r, "title"))
-                   : "(invalid: see above)");
+                   : _("(invalid: see above)"));
     }
     json_decref(arr);
     return ex;
@@ -205,8 +206,8 @@ int cmd_runbook(cli *c)
     if (!strcmp(verb, "list") && c->nargs == 1)
         return list(c);
     if ((strcmp(verb, "show") && strcmp(verb, "print")) || c->nargs != 2) {
-        bkp_error(
-            "usage: bkp runbook list | show NAME | print NAME [--format md|html] [--lang ja|en]");
+        bkp_error(_(
+            "usage: bkp runbook list | show NAME | print NAME [--format md|html] [--lang ja|en]"));
         return EXIT_USAGE;
     }
     if ((ex = cli_format(c, &f)) || (ex = cli_runbook_load(c, c->args[1], &rb)))

@@ -25,6 +25,7 @@
 #include "bkp/copy.h"
 #include "bkp/durable.h"
 #include "bkp/generation.h"
+#include "bkp/i18n.h"
 #include "bkp/lock.h"
 #include "bkp/log.h"
 #include "bkp/medium.h"
@@ -98,8 +99,8 @@ json_t *cli_reread_load(bkp_repo *r)
     if (!rc)
         rc = bkp_reread_parse((const char *)data.data, data.len, bkp_now(), &j);
     if (rc && rc != -ENOENT)
-        bkp_warn("%s is not a valid re-read state (%s): discarded, the next sample starts "
-                 "with the packs it does not name",
+        bkp_warn(_("%s is not a valid re-read state (%s): discarded, the next sample starts "
+                   "with the packs it does not name"),
                  p ? p : "cache/reread.json", rc == -EFBIG ? "too large" : bkp_strerror(rc));
     bkp_buf_free(&data);
     free(p);
@@ -167,7 +168,7 @@ int cli_reread(cli *c, bkp_repo *target, const char *medium, double pct, int64_t
         json_object_set_new(state, "last_run", json_integer((json_int_t)now));
         if (medium ? bkp_media_update(c->r, medium, set_reread, state)
                    : cli_reread_save(target, state))
-            bkp_warn("cannot save the re-read state; the next sample may read the same packs");
+            bkp_warn(_("cannot save the re-read state; the next sample may read the same packs"));
     }
     free_list(plan, n);
     json_decref(state);
@@ -214,12 +215,12 @@ static int open_source(cli *c, const char *from, cli_medium *m, bkp_repo **out, 
     }
     int ex = open_medium(c, from, m, out, fx);
     if (!ex && fx->f.nstale + fx->f.ndamaged)
-        bkp_warn("%s: %zu pack(s) of it are damaged or forged in the bucket; the others repair "
-                 "from it",
+        bkp_warn(_("%s: %zu pack(s) of it are damaged or forged in the bucket; the others repair "
+                   "from it"),
                  from, fx->f.nstale + fx->f.ndamaged);
     if (!ex && !*out) {
-        bkp_error("%s is an archive medium; repair from a disk copy (or restore from the archive "
-                  "with `bkp restore --from %s`)",
+        bkp_error(_("%s is an archive medium; repair from a disk copy (or restore from the archive "
+                    "with `bkp restore --from %s`)"),
                   from, from);
         ex = EXIT_USAGE;
     }
@@ -239,8 +240,8 @@ static int repair(bkp_repo *dst, bkp_repo *src, const bkp_verify_result *res, bo
         char *sfile = bkp_pack_path(spdir, id);
         bkp_hex(hex, id, BKP_ID_LEN);
         if (!sfile || access(sfile, F_OK) < 0) {
-            bkp_error("pack %s: %s does not have it; repair from another copy, or restore the "
-                      "affected files from it with `bkp restore --from`",
+            bkp_error(_("pack %s: %s does not have it; repair from another copy, or restore the "
+                        "affected files from it with `bkp restore --from`"),
                       hex, bkp_repo_path(src));
             failed++;
         } else if (bkp_copy_pack(src, dst, id, true, NULL)) {
@@ -276,10 +277,10 @@ static void print_result(cli *c, const char *what, int rc, const bkp_verify_resu
                       "problems", (json_int_t)res->problems, "messages", msgs, "repaired", fixed));
     } else if (rc == 0 && c->tty) {
         char a[32];
-        printf("%s: verified %llu generation(s): signatures, chains and objects in place", what,
+        printf(_("%s: verified %llu generation(s): signatures, chains and objects in place"), what,
                (unsigned long long)res->generations);
         if (res->packs_read)
-            printf("; %llu pack(s) (%s, %llu blobs) read back and authenticated",
+            printf(_("; %llu pack(s) (%s, %llu blobs) read back and authenticated"),
                    (unsigned long long)res->packs_read, cli_size(a, sizeof(a), res->bytes_read),
                    (unsigned long long)res->blobs_read);
         printf("\n");
@@ -298,7 +299,7 @@ static int verify_archives(cli *c, cli_medium *m, bkp_verify_result *res)
         int r = p ? cli_archive_check(c, p, res) : -ENOMEM;
         if (r) {
             bad++;
-            bkp_error("%s: the archive %s does not verify", m->name, names[i]);
+            bkp_error(_("%s: the archive %s does not verify"), m->name, names[i]);
         }
         free(p);
     }
@@ -316,9 +317,10 @@ static int verify_public(cli *c)
     bkp_verify_result res = {0};
     char fp[BKP_FINGERPRINT_LEN];
     if (c->read_data || c->sample || c->media || c->repair_from) {
-        bkp_error("--public-key checks signatures and chains only; --read-data, --sample, --media "
-                  "and --repair-from read or write packs, which needs the key (for a medium's "
-                  "copy, give its folder: --repo MEDIUM/repo)");
+        bkp_error(
+            _("--public-key checks signatures and chains only; --read-data, --sample, --media "
+              "and --repair-from read or write packs, which needs the key (for a medium's "
+              "copy, give its folder: --repo MEDIUM/repo)"));
         return EXIT_USAGE;
     }
     int ex = cli_read_lock(c, bkp_repo_path(c->r), &reader);
@@ -328,7 +330,7 @@ static int verify_public(cli *c)
     bkp_lock_release(reader);
     bkp_pubkey_fingerprint(c->pinned_pk, fp);
     if (rc < 0) {
-        bkp_error("verification could not run: %s", bkp_strerror(rc));
+        bkp_error(_("verification could not run: %s"), bkp_strerror(rc));
         bkp_verify_result_clear(&res);
         return EXIT_FAILED;
     }
@@ -343,29 +345,30 @@ static int verify_public(cli *c)
                                  (json_int_t)res.audit_records, "pins", (json_int_t)res.pins,
                                  "problems", (json_int_t)res.problems, "messages", msgs));
     } else {
-        printf("repository %s (%s)\n  checked with the public key you gave (%s), which is the "
-               "repository's; no secret was used\n"
-               "  checked: %llu generation record(s) and %llu tombstone(s): signatures, clearances "
-               "and the chain of each data set\n",
-               bkp_repo_path(c->r), bkp_repo_uuid(c->r), fp, (unsigned long long)res.generations,
-               (unsigned long long)res.tombstones);
+        printf(
+            _("repository %s (%s)\n  checked with the public key you gave (%s), which is the "
+              "repository's; no secret was used\n"
+              "  checked: %llu generation record(s) and %llu tombstone(s): signatures, clearances "
+              "and the chain of each data set\n"),
+            bkp_repo_path(c->r), bkp_repo_uuid(c->r), fp, (unsigned long long)res.generations,
+            (unsigned long long)res.tombstones);
         char *medium = bkp_gen_copy_medium(c->r);
         if (medium)
-            printf("  checked as the copy on the medium labelled %s: its own audit log and the "
-                   "pins are the primary's to check\n",
+            printf(_("  checked as the copy on the medium labelled %s: its own audit log and the "
+                     "pins are the primary's to check\n"),
                    medium);
         else
-            printf("  checked: the audit log (%llu record(s)): signatures, chain and head "
-                   "marker, against the records; %llu pin(s) kept for media, against the "
-                   "records and the log\n",
+            printf(_("  checked: the audit log (%llu record(s)): signatures, chain and head "
+                     "marker, against the records; %llu pin(s) kept for media, against the "
+                     "records and the log\n"),
                    (unsigned long long)res.audit_records, (unsigned long long)res.pins);
         free(medium);
         cli_public_print_limits(true);
         if (rc)
-            printf("NOT verified: %llu problem(s), named above\n",
+            printf(_("NOT verified: %llu problem(s), named above\n"),
                    (unsigned long long)res.problems);
         else
-            printf("verified\n");
+            printf(_("verified\n"));
     }
     bkp_verify_result_clear(&res);
     return rc ? EXIT_FAILED : EXIT_OK;
@@ -385,8 +388,8 @@ int cmd_verify(cli *c)
     if (c->public_key)
         return verify_public(c);
     if (sample && (c->sample < 0 || c->sample > 100 || c->sample != c->sample || read_data)) {
-        bkp_error("--sample takes a percentage between 0 and 100, without --read-data or "
-                  "--repair-from");
+        bkp_error(_("--sample takes a percentage between 0 and 100, without --read-data or "
+                    "--repair-from"));
         return EXIT_USAGE;
     }
     if (c->media && (ex = open_medium(c, c->media, &m, &copy, &fx)))
@@ -397,15 +400,15 @@ int cmd_verify(cli *c)
     if (c->media) {
         json_t *found = NULL;
         char doing[96];
-        snprintf(doing, sizeof(doing), "%s pinned history the primary lacks", c->media);
+        snprintf(doing, sizeof(doing), _("%s pinned history the primary lacks"), c->media);
         if ((behind = cli_pins_check(c, c->media, &found)) > 0)
             cli_pins_refuse(found, doing);
         json_decref(found);
     }
     if (c->media && !copy) {
         if (c->repair_from || sample) {
-            bkp_error("%s is an archive medium: its archives are verified whole and never "
-                      "rewritten; --repair-from and --sample do not apply",
+            bkp_error(_("%s is an archive medium: its archives are verified whole and never "
+                        "rewritten; --repair-from and --sample do not apply"),
                       c->media);
             ex = EXIT_USAGE;
             goto out;
@@ -422,8 +425,8 @@ int cmd_verify(cli *c)
      * would look the same. */
     char *as_copy = !copy ? bkp_gen_copy_medium(c->r) : NULL;
     if (as_copy)
-        bkp_warn("%s is checked as the copy on the medium labelled %s (a label beside it names "
-                 "this repository, and it has no audit log of a primary)",
+        bkp_warn(_("%s is checked as the copy on the medium labelled %s (a label beside it names "
+                   "this repository, and it has no audit log of a primary)"),
                  bkp_repo_path(c->r), as_copy);
     free(as_copy);
     /* A repair takes its writer's lock below; a check holds a reader's. */
@@ -433,7 +436,7 @@ int cmd_verify(cli *c)
         if ((ex = open_source(c, c->repair_from, &sm, &src, &sfx)))
             goto out;
         if (!strcmp(bkp_repo_path(src), bkp_repo_path(target))) {
-            bkp_error("--repair-from %s names the copy being repaired; name another copy",
+            bkp_error(_("--repair-from %s names the copy being repaired; name another copy"),
                       c->repair_from);
             ex = EXIT_USAGE;
             goto out;
@@ -461,19 +464,20 @@ int cmd_verify(cli *c)
         fixed = json_array();
         int left = cli_object_repair(c, &m, src, &fx.f, fixed);
         if (left)
-            bkp_error("%d pack(s) could not be repaired in the bucket from %s", left,
+            bkp_error(_("%d pack(s) could not be repaired in the bucket from %s"), left,
                       c->repair_from);
         else
-            printf("%s: %zu object(s) uploaded from %s as the current version, each checked "
-                   "first and locked\n",
+            printf(_("%s: %zu object(s) uploaded from %s as the current version, each checked "
+                     "first and locked\n"),
                    what, json_array_size(fixed), c->repair_from);
         /* Only packs are repaired here: anything else the check found
          * (a forged config, key file or record) stays a problem. */
         uint64_t other = res.problems > nbad ? res.problems - nbad : 0; /* not in the bucket's */
         if (other)
-            bkp_error("%llu problem(s) of %s are not packs and remain; `bkp rotate %s` uploads the "
-                      "repository's config, key file and records over forged ones",
-                      (unsigned long long)other, what, what);
+            bkp_error(
+                _("%llu problem(s) of %s are not packs and remain; `bkp rotate %s` uploads the "
+                  "repository's config, key file and records over forged ones"),
+                (unsigned long long)other, what, what);
         rc = left || other ? 1 : 0;
         res.problems = (uint64_t)left + other;
     } else if (rc > 0 && src) {
@@ -482,11 +486,11 @@ int cmd_verify(cli *c)
         bkp_verify_result_clear(&res);
         rc = bkp_verify(target, true, c->workers, &res); /* prove the repair */
         if (!rc)
-            printf("%s: %zu pack(s) replaced from %s, read back and authenticated; verified "
-                   "clean\n",
+            printf(_("%s: %zu pack(s) replaced from %s, read back and authenticated; verified "
+                     "clean\n"),
                    what, json_array_size(fixed), c->repair_from);
         else if (left)
-            bkp_error("%d pack(s) could not be repaired from %s", left, c->repair_from);
+            bkp_error(_("%d pack(s) could not be repaired from %s"), left, c->repair_from);
     }
 record:;
     const char *mode = sample ? "sample" : read_data ? "read-data" : "structure";
@@ -508,15 +512,15 @@ record:;
             aex = EXIT_FAILED;
     }
     if (rc < 0) {
-        bkp_error("verification could not run: %s", bkp_strerror(rc));
+        bkp_error(_("verification could not run: %s"), bkp_strerror(rc));
         ex = EXIT_FAILED;
         goto out;
     }
     print_result(c, what, rc, &res, mode, fixed);
     if (rc)
-        bkp_error("%llu problem(s) found; see above. Repair with `bkp verify%s%s --repair-from "
-                  "MEDIUM` from a medium holding a good copy, or restore the affected files from "
-                  "another medium or an older generation",
+        bkp_error(_("%llu problem(s) found; see above. Repair with `bkp verify%s%s --repair-from "
+                    "MEDIUM` from a medium holding a good copy, or restore the affected files from "
+                    "another medium or an older generation"),
                   (unsigned long long)res.problems, c->media ? " --media " : "",
                   c->media ? c->media : "");
     ex = rc || behind ? EXIT_FAILED : aex ? EXIT_FAILED : EXIT_OK;

@@ -8,6 +8,7 @@
 
 #include "bkp/cli/cli.h"
 #include "bkp/durable.h"
+#include "bkp/i18n.h"
 #include "bkp/keys.h"
 #include "bkp/lock.h"
 #include "bkp/log.h"
@@ -72,7 +73,7 @@ const char *cli_repo_path(cli *c)
     pol_policy *p = cli_policy(c);
     if (!p) {
         bkp_error(
-            "no repository: give --repo DIR, set BKP_REPO, or give a policy with --policy FILE");
+            _("no repository: give --repo DIR, set BKP_REPO, or give a policy with --policy FILE"));
         return NULL;
     }
     c->repo = p->repository;
@@ -137,11 +138,11 @@ int cli_open_public(cli *c, bkp_repo **out)
 
 void cli_public_print_limits(bool verify)
 {
-    printf("  not checked: the contents of the packs, and whether every object the records name "
-           "is there and sound%s: that needs the key (`bkp verify --read-data`)\n"
-           "  nothing was decrypted, and this check is not recorded in the audit log (a record "
-           "is signed with the key)\n",
-           verify ? "" : " (`bkp verify --public-key` checks the records themselves)");
+    printf(_("  not checked: the contents of the packs, and whether every object the records name "
+             "is there and sound%s: that needs the key (`bkp verify --read-data`)\n"
+             "  nothing was decrypted, and this check is not recorded in the audit log (a record "
+             "is signed with the key)\n"),
+           verify ? "" : _(" (`bkp verify --public-key` checks the records themselves)"));
 }
 
 void cli_print_json(json_t *j)

@@ -18,6 +18,7 @@
 #include "bkp/audit.h"
 #include "bkp/cli/cli.h"
 #include "bkp/clock.h"
+#include "bkp/i18n.h"
 #include "bkp/keyslots.h"
 #include "bkp/lock.h"
 #include "bkp/log.h"
@@ -63,12 +64,12 @@ static int key_list(cli *c, const bkp_key_slots *s)
                ch, us, x->label);
     }
     if (s->version == 1)
-        printf("(a key file of format 1: the first key add, passwd or remove writes the signed "
-               "list of format 2)\n");
+        printf(_("(a key file of format 1: the first key add, passwd or remove writes the signed "
+                 "list of format 2)\n"));
     else
-        printf("list %llu (raised by every change)\n", (unsigned long long)s->serial);
+        printf(_("list %llu (raised by every change)\n"), (unsigned long long)s->serial);
     if (*cur)
-        printf("* the passphrase used now\n");
+        printf(_("* the passphrase used now\n"));
     return EXIT_OK;
 }
 
@@ -77,10 +78,11 @@ static int slot_arg(const bkp_key_slots *s, const char *verb, const char *id)
 {
     int i = bkp_key_slots_find(s, id);
     if (i == -EEXIST)
-        bkp_error("key %s: %s names more than one key slot; give more of its digits (bkp key "
-                  "list)", verb, id);
+        bkp_error(_("key %s: %s names more than one key slot; give more of its digits (bkp key "
+                    "list)"),
+                  verb, id);
     else if (i < 0)
-        bkp_error("key %s: no key slot %s; bkp key list shows them (give at least 4 digits)",
+        bkp_error(_("key %s: no key slot %s; bkp key list shows them (give at least 4 digits)"),
                   verb, id);
     return i < 0 ? -1 : i;
 }
@@ -95,8 +97,10 @@ static int store(cli *c, const bkp_key_slots *s, const char *op, const bkp_key_s
     bkp_audit_rec rec = {.op = op, .figures = fig};
     int ex = EXIT_OK;
     if (cli_audit(c, &rec) != 0) {
-        bkp_error("%s: nothing was changed, because the change could not be recorded in the audit "
-                  "log; repair the log (bkp audit verify) and try again", op);
+        bkp_error(
+            _("%s: nothing was changed, because the change could not be recorded in the audit "
+              "log; repair the log (bkp audit verify) and try again"),
+            op);
         ex = EXIT_FAILED;
     } else if (bkp_repo_key_slots_store(c->r, s) != 0) {
         rec.failed = true;
@@ -117,7 +121,7 @@ static int not_in_use(const bkp_key_slots *s, const char *verb, const char *pass
     if (bkp_key_slots_open(s, pass, plen, &k, &which) != 0)
         return EXIT_OK;
     bkp_keys_free(k);
-    bkp_error("key %s: that passphrase already opens key slot %s; choose another", verb,
+    bkp_error(_("key %s: that passphrase already opens key slot %s; choose another"), verb,
               s->slot[which].id);
     return EXIT_USAGE;
 }
@@ -129,32 +133,33 @@ static int pick_slot(cli *c, const char *verb, const bkp_key_slots *s, int *i)
     bool passwd = !strcmp(verb, "passwd");
     int current = bkp_repo_key_slot_in(c->r, s);
     if (current == -ESTALE) {
-        bkp_error("key %s: the list of key slots changed since this command opened the "
-                  "repository (another bkp key ran); run it again", verb);
+        bkp_error(_("key %s: the list of key slots changed since this command opened the "
+                    "repository (another bkp key ran); run it again"),
+                  verb);
         return EXIT_FAILED;
     }
     if (passwd && c->nargs < 2) {
         if (current < 0)
-            bkp_error("key passwd: opened with key sheets, there is no passphrase in use to "
-                      "change; name the slot (key passwd ID), or add one (key add)");
+            bkp_error(_("key passwd: opened with key sheets, there is no passphrase in use to "
+                        "change; name the slot (key passwd ID), or add one (key add)"));
         *i = current;
         return current < 0 ? EXIT_USAGE : EXIT_OK;
     }
     if (c->nargs < 2) {
-        bkp_error("key remove: name the slot: key remove ID (bkp key list shows them)");
+        bkp_error(_("key remove: name the slot: key remove ID (bkp key list shows them)"));
         return EXIT_USAGE;
     }
     if ((*i = slot_arg(s, verb, c->args[1])) < 0)
         return EXIT_USAGE;
     if (!passwd && s->n == 1) {
-        bkp_error("key remove: %s is the only key slot; add another first (bkp key add), a "
-                  "repository no passphrase opens is opened only by its key sheets",
+        bkp_error(_("key remove: %s is the only key slot; add another first (bkp key add), a "
+                    "repository no passphrase opens is opened only by its key sheets"),
                   s->slot[*i].id);
         return EXIT_USAGE;
     }
     if (!passwd && *i == current) {
-        bkp_error("key remove: %s is the passphrase this command was opened with; open with "
-                  "another passphrase (or --key-from) to remove it",
+        bkp_error(_("key remove: %s is the passphrase this command was opened with; open with "
+                    "another passphrase (or --key-from) to remove it"),
                   s->slot[*i].id);
         return EXIT_USAGE;
     }
@@ -170,19 +175,21 @@ static int key_change(cli *c, const char *verb, bkp_key_slots *s)
     time_t now = bkp_now();
 
     if (c->label && !add) {
-        bkp_error("key %s: --label belongs to key add", verb);
+        bkp_error(_("key %s: --label belongs to key add"), verb);
         return EXIT_USAGE;
     }
     if (add) {
         if (c->nargs > 1 || bkp_key_label_ok(c->label ? c->label : "")) {
-            bkp_error("key add: %s", c->nargs > 1 ? "takes no ID; write key add [--label L]"
-                                                  : "--label: one line of at most 64 bytes, "
-                                                    "without control or direction characters");
+            bkp_error(_("key add: %s"), c->nargs > 1
+                                            ? _("takes no ID; write key add [--label L]")
+                                            : _("--label: one line of at most 64 bytes, without "
+                                                "control or direction characters"));
             return EXIT_USAGE;
         }
         if (s->n >= BKP_KEY_SLOTS_MAX) {
-            bkp_error("key add: the repository has %d key slots already, the most it can hold; "
-                      "remove one first (bkp key remove ID)", BKP_KEY_SLOTS_MAX);
+            bkp_error(_("key add: the repository has %d key slots already, the most it can hold; "
+                        "remove one first (bkp key remove ID)"),
+                      BKP_KEY_SLOTS_MAX);
             return EXIT_USAGE;
         }
     } else if ((ex = pick_slot(c, verb, s, &i))) {
@@ -200,7 +207,7 @@ static int key_change(cli *c, const char *verb, bkp_key_slots *s)
         if (ex)
             return ex;
         if (rc < 0) {
-            bkp_error("key %s: %s", verb, bkp_strerror(rc));
+            bkp_error(_("key %s: %s"), verb, bkp_strerror(rc));
             return EXIT_FAILED;
         }
         if (add)
@@ -208,18 +215,24 @@ static int key_change(cli *c, const char *verb, bkp_key_slots *s)
     }
     bkp_key_slot gone = s->slot[i];
     if (!add && !passwd && (rc = bkp_key_slots_remove(s, (unsigned)i))) {
-        bkp_error("key remove: %s", bkp_strerror(rc));
+        bkp_error(_("key remove: %s"), bkp_strerror(rc));
         return EXIT_FAILED;
     }
     const char *op = add ? "key-add" : passwd ? "key-passwd" : "key-remove";
     if ((ex = store(c, s, op, add || passwd ? &s->slot[i] : &gone)))
         return ex;
     if (!c->json)
-        printf("%s key slot %s%s%s.\nDisk copies get the new list at their next rotation; "
-               "archives already written keep the list they were written with%s.\n",
-               add ? "added" : passwd ? "changed the passphrase of" : "removed", gone.id,
-               *gone.label ? ": " : "", gone.label,
-               add ? "" : ", and the old passphrase still opens them");
+        printf(add ? _("added key slot %s%s%s.\nDisk copies get the new list at their next "
+                       "rotation; archives already written keep the list they were written "
+                       "with.\n")
+               : passwd
+                   ? _("changed the passphrase of key slot %s%s%s.\nDisk copies get the new list "
+                       "at their next rotation; archives already written keep the list they were "
+                       "written with, and the old passphrase still opens them.\n")
+                   : _("removed key slot %s%s%s.\nDisk copies get the new list at their next "
+                       "rotation; archives already written keep the list they were written "
+                       "with, and the old passphrase still opens them.\n"),
+               gone.id, *gone.label ? ": " : "", gone.label);
     else
         cli_print_json(json_pack("{s:s, s:s, s:i, s:I}", "op", op, "slot", gone.id, "slots",
                                  (int)s->n, "serial", (json_int_t)s->serial));
@@ -240,7 +253,7 @@ int cli_key_slots(cli *c)
         if (rc)
             ex = rc == -EBUSY ? EXIT_LOCKED : EXIT_FAILED;
     } else if (c->nargs > 1 || c->label || c->new_passphrase_file) {
-        bkp_error("key list: takes no ID and no --label or --new-passphrase-file");
+        bkp_error(_("key list: takes no ID and no --label or --new-passphrase-file"));
         ex = EXIT_USAGE;
     }
     if (!ex && bkp_repo_key_slots(c->r, s))

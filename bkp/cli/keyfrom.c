@@ -22,6 +22,7 @@
 #include "bkp/audit.h"
 #include "bkp/cli/cli.h"
 #include "bkp/durable.h"
+#include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "bkp/shares.h"
 #include "bkp/sheet.h"
@@ -40,9 +41,9 @@ static int read_sheet(const char *path, bkp_sheet *s)
     bkp_buf_init(&b);
     rc = bkp_read_file(path, &b, SHEET_FILE_MAX);
     if (rc) {
-        bkp_error("--key-from %s: %s; give the file of a paper or share sheet (a regular file "
-                  "of at most %d KiB)",
-                  path, rc == -EBADMSG ? "not a regular file" : bkp_strerror(rc),
+        bkp_error(_("--key-from %s: %s; give the file of a paper or share sheet (a regular file "
+                    "of at most %d KiB)"),
+                  path, rc == -EBADMSG ? _("not a regular file") : bkp_strerror(rc),
                   SHEET_FILE_MAX / 1024);
         bkp_buf_free(&b);
         return -EINVAL;
@@ -50,7 +51,7 @@ static int read_sheet(const char *path, bkp_sheet *s)
     bkp_buf_u8(&b, 0);
     char *text = (char *)b.data, *start = strcasestr(text, "BKP-SHEET");
     if (!start) {
-        bkp_error("--key-from %s: no key sheet in it (a sheet begins with BKP-SHEET)", path);
+        bkp_error(_("--key-from %s: no key sheet in it (a sheet begins with BKP-SHEET)"), path);
         rc = -EINVAL;
         goto out;
     }
@@ -63,13 +64,13 @@ static int read_sheet(const char *path, bkp_sheet *s)
     if (rc == 0)
         goto out;
     if (line > 0)
-        bkp_error("--key-from %s: a typing mistake on line %d of the sheet (counted from the "
-                  "first line of characters after the BKP-SHEET header); compare that line with "
-                  "the paper and type it again",
+        bkp_error(_("--key-from %s: a typing mistake on line %d of the sheet (counted from the "
+                    "first line of characters after the BKP-SHEET header); compare that line with "
+                    "the paper and type it again"),
                   path, line);
     else
-        bkp_error("--key-from %s: the sheet's header or its overall checksum is wrong; compare "
-                  "the BKP-SHEET line and every line with the paper",
+        bkp_error(_("--key-from %s: the sheet's header or its overall checksum is wrong; compare "
+                    "the BKP-SHEET line and every line with the paper"),
                   path);
     rc = -EINVAL;
 out:
@@ -97,7 +98,7 @@ static int sheets_master(cli *c, uint8_t master[32], json_t **what)
         rc = read_sheet(c->key_from[i], &s[n++]);
     }
     if (!rc && typed > 1) {
-        bkp_error("--key-from -: give it once; it asks for every sheet still needed");
+        bkp_error(_("--key-from -: give it once; it asks for every sheet still needed"));
         rc = -EINVAL;
     }
     if (!rc && typed) {
@@ -111,7 +112,7 @@ static int sheets_master(cli *c, uint8_t master[32], json_t **what)
         goto out;
     if (s[0].kind == BKP_SHEET_PAPER) {
         if (n != 1) {
-            bkp_error("--key-from: give one paper sheet alone, or share sheets only");
+            bkp_error(_("--key-from: give one paper sheet alone, or share sheets only"));
             rc = -EINVAL;
             goto out;
         }
@@ -121,7 +122,7 @@ static int sheets_master(cli *c, uint8_t master[32], json_t **what)
     }
     rc = bkp_shares_combine(p, (size_t)n, master, &why);
     if (rc) {
-        bkp_error("--key-from: the share sheets do not open the key: %s; nothing was read",
+        bkp_error(_("--key-from: the share sheets do not open the key: %s; nothing was read"),
                   why ? why : bkp_strerror(rc));
         rc = -EINVAL;
         goto out;
@@ -147,8 +148,8 @@ static int drill_without_passphrase(cli *c)
     if (!c->command || strcmp(c->command, "drill"))
         return EXIT_OK;
     if (c->passphrase_file || (file && *file) || (cmd && *cmd)) {
-        bkp_error("a key-recovery drill (drill --key-from) reads no passphrase: leave out "
-                  "--passphrase-file and unset BKP_PASSPHRASE_FILE and BKP_PASSPHRASE_COMMAND");
+        bkp_error(_("a key-recovery drill (drill --key-from) reads no passphrase: leave out "
+                    "--passphrase-file and unset BKP_PASSPHRASE_FILE and BKP_PASSPHRASE_COMMAND"));
         return EXIT_USAGE;
     }
     return EXIT_OK;

@@ -22,6 +22,7 @@
 #include <sodium.h>
 
 #include "bkp/cli/cli.h"
+#include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "bkp/sheet.h"
 
@@ -85,8 +86,8 @@ static int wanted(const bkp_sheet *first)
 int cli_key_prompt(bkp_sheet *s, int *n, int max)
 {
     if (!isatty(STDIN_FILENO)) {
-        bkp_error("--key-from -: the sheets are typed at a terminal, and standard input is not "
-                  "one; give the sheets as files instead (--key-from FILE, once per sheet)");
+        bkp_error(_("--key-from -: the sheets are typed at a terminal, and standard input is not "
+                    "one; give the sheets as files instead (--key-from FILE, once per sheet)"));
         return -EINVAL;
     }
     bkp_sheet_entry *e = bkp_sheet_entry_new();
@@ -112,8 +113,8 @@ int cli_key_prompt(bkp_sheet *s, int *n, int max)
             say("  line %d: ", "  %d 行目: ", next);
         ssize_t len = read_line(buf, LINE_MAX_TYPED);
         if (len < 0) {
-            bkp_error("--key-from -: the input ended before the sheets were complete; nothing "
-                      "was opened");
+            bkp_error(_("--key-from -: the input ended before the sheets were complete; nothing "
+                        "was opened"));
             rc = -EINVAL;
             goto out;
         }
@@ -148,7 +149,7 @@ int cli_key_prompt(bkp_sheet *s, int *n, int max)
             }
         } else if (rc == 0) {
             if (*n >= max) {
-                bkp_error("--key-from: at most %d sheets", max);
+                bkp_error(_("--key-from: at most %d sheets"), max);
                 rc = -EINVAL;
                 goto out;
             }

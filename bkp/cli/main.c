@@ -314,7 +314,7 @@ static int prepare(const command *cmd, cli *c, bkp_lock **cycle, bkp_lock **writ
         /* The auditor holds no secret: none is asked for, on a terminal
          * either, and a source of one given beside the key is a mistake. */
         if (c->nkey_from || c->passphrase_file) {
-            bkp_error("--public-key checks without any secret: leave out %s",
+            bkp_error(_("--public-key checks without any secret: leave out %s"),
                       c->nkey_from ? "--key-from" : "--passphrase-file");
             return EXIT_USAGE;
         }
@@ -377,7 +377,7 @@ int main(int argc, char **argv)
     mallopt(M_TRIM_THRESHOLD, 128 << 20);
     bkp_i18n_init();
     if (sodium_init() < 0) {
-        fprintf(stderr, "bkp: error: libsodium failed to initialise\n");
+        fprintf(stderr, _("bkp: error: libsodium failed to initialise\n"));
         return EXIT_FAILED;
     }
     /* -v and -q may come before the command too. */
@@ -405,7 +405,7 @@ int main(int argc, char **argv)
     }
     const command *cmd = find_command(argv[1]);
     if (!cmd) {
-        fprintf(stderr, "bkp: error: '%s' is not a bkp command; see `bkp --help`\n", argv[1]);
+        fprintf(stderr, _("bkp: error: '%s' is not a bkp command; see `bkp --help`\n"), argv[1]);
         return EXIT_USAGE;
     }
     c.command = cmd->name;
@@ -425,14 +425,15 @@ int main(int argc, char **argv)
     }
     if (c.nkey_from && (!cmd->key || cmd->run == cmd_init)) {
         fprintf(stderr, "bkp: error: %s\n",
-                cmd->key ? "init makes a new key; --key-from opens an existing one"
-                         : "this command does not open the repository's key; leave out --key-from");
+                cmd->key ? _("init makes a new key; --key-from opens an existing one")
+                         : _("this command does not open the repository's key; leave out "
+                             "--key-from"));
         return EXIT_USAGE;
     }
     if (c.public_key && !cmd->public_key) {
         fprintf(stderr,
-                "bkp: error: %s does not take --public-key; `bkp audit verify` and `bkp "
-                "verify` do\n",
+                _("bkp: error: %s does not take --public-key; `bkp audit verify` and `bkp "
+                  "verify` do\n"),
                 cmd->name);
         return EXIT_USAGE;
     }
@@ -441,7 +442,7 @@ int main(int argc, char **argv)
     if (!c.policy_file && named && *named)
         c.policy_file = named;
     if (c.nargs < cmd->min_args || c.nargs > cmd->max_args) {
-        fprintf(stderr, "bkp: error: wrong number of arguments\nusage: bkp %s\n", cmd->usage);
+        fprintf(stderr, _("bkp: error: wrong number of arguments\nusage: bkp %s\n"), cmd->usage);
         return EXIT_USAGE;
     }
     bkp_log_set_level((enum bkp_log_level)level);

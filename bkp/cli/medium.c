@@ -11,6 +11,7 @@
 #include "bkp/cli/cli.h"
 #include "bkp/clock.h"
 #include "bkp/durable.h"
+#include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "bkp/medium.h"
 #include "bkp/pubkey.h"
@@ -47,13 +48,18 @@ int cli_medium_find(cli *c, const char *name, cli_medium *m)
         m->offline = strcmp(m->type ? m->type : "disk", "disk") != 0;
         m->path = json_string_value(json_object_get(m->entry, "path"));
     } else {
-        bkp_error("no medium is named %s%s%s; see `bkp media list`, or label a disk with `bkp "
-                  "media label PATH --name %s`",
-                  name, p ? " in the policy " : "", p ? p->file : "", name);
+        if (p)
+            bkp_error(_("no medium is named %s in the policy %s; see `bkp media list`, or label a "
+                        "disk with `bkp media label PATH --name %s`"),
+                      name, p->file, name);
+        else
+            bkp_error(_("no medium is named %s; see `bkp media list`, or label a disk with `bkp "
+                        "media label PATH --name %s`"),
+                      name, name);
         return EXIT_USAGE;
     }
     if ((!m->path && !(m->type && !strcmp(m->type, "object"))) || !m->type) {
-        bkp_error("the registry entry of %s is incomplete; label the medium again", name);
+        bkp_error(_("the registry entry of %s is incomplete; label the medium again"), name);
         return EXIT_USAGE;
     }
     return EXIT_OK;
@@ -131,15 +137,16 @@ int cli_medium_check_label(cli *c, const cli_medium *m)
         json_string_value(json_object_get(json_object_get(m->entry, "label"), "uuid"));
     char when[64];
     if (rc == -ENOENT) {
-        bkp_error("no medium is at %s (no %s there): connect %s and mount it at %s%s", m->path,
+        bkp_error(_("no medium is at %s (no %s there): connect %s and mount it at %s%s"), m->path,
                   BKP_LABEL_FILE, m->name, m->path,
-                  m->entry ? "" : ", or label a new disk with `bkp media label PATH --name NAME`");
+                  m->entry ? ""
+                           : _(", or label a new disk with `bkp media label PATH --name NAME`"));
         goto out;
     }
     if (rc)
         goto out;
     if (strcmp(lrepo, bkp_repo_uuid(c->r))) {
-        bkp_error("the medium at %s (%s) belongs to another repository (%s); connect %s instead",
+        bkp_error(_("the medium at %s (%s) belongs to another repository (%s); connect %s instead"),
                   m->path, lname, lrepo, m->name);
         goto out;
     }
@@ -149,35 +156,37 @@ int cli_medium_check_label(cli *c, const cli_medium *m)
     char fp[BKP_FINGERPRINT_LEN];
     bkp_pubkey_fingerprint(bkp_repo_sign_pk(c->r), fp);
     if (lfp && strcmp(lfp, fp)) {
-        bkp_error("the medium at %s (%s) was labelled for repository key %s, but the repository's "
-                  "key is %s: the medium or the repository's config and key file were replaced. "
-                  "Nothing is written to it; compare both with the fingerprint kept on paper",
-                  m->path, lname, lfp, fp);
+        bkp_error(
+            _("the medium at %s (%s) was labelled for repository key %s, but the repository's "
+              "key is %s: the medium or the repository's config and key file were replaced. "
+              "Nothing is written to it; compare both with the fingerprint kept on paper"),
+            m->path, lname, lfp, fp);
         goto out;
     }
     if (strcmp(lname, m->name)) {
         time_t due = 0;
         const char *most = cli_medium_most_due(c, &due);
         char duetxt[192] = "";
-        if (most)
-            snprintf(duetxt, sizeof(duetxt), " The medium due next is %s (%s %s).", most,
-                     due <= bkp_now() ? "due" : "due on",
-                     due <= bkp_now() ? "now" : cli_time(when, sizeof(when), due));
-        bkp_error("the disk at %s is %s, not %s: refused.%s Connect %s and run `bkp rotate %s` "
-                  "again, or run `bkp rotate %s` to write the disk that is plugged in",
+        if (most && due <= bkp_now())
+            snprintf(duetxt, sizeof(duetxt), _(" The medium due next is %s (due now)."), most);
+        else if (most)
+            snprintf(duetxt, sizeof(duetxt), _(" The medium due next is %s (due on %s)."), most,
+                     cli_time(when, sizeof(when), due));
+        bkp_error(_("the disk at %s is %s, not %s: refused.%s Connect %s and run `bkp rotate %s` "
+                    "again, or run `bkp rotate %s` to write the disk that is plugged in"),
                   m->path, lname, m->name, duetxt, m->name, m->name, lname);
         goto out;
     }
     if (ruuid && strcmp(ruuid, luuid)) {
-        bkp_error("the disk at %s is labelled %s, but not the %s that was registered (label %s, "
-                  "registered %s): a second disk with the same name? Relabel it with `bkp media "
-                  "label %s --name NEWNAME`",
+        bkp_error(_("the disk at %s is labelled %s, but not the %s that was registered (label %s, "
+                    "registered %s): a second disk with the same name? Relabel it with `bkp media "
+                    "label %s --name NEWNAME`"),
                   m->path, lname, m->name, luuid, ruuid, m->path);
         goto out;
     }
     if (!m->entry) {
-        bkp_error("%s is not registered in this repository; label it with `bkp media label %s "
-                  "--name %s`",
+        bkp_error(_("%s is not registered in this repository; label it with `bkp media label %s "
+                    "--name %s`"),
                   m->name, m->path, m->name);
         goto out;
     }

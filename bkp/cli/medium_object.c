@@ -18,6 +18,7 @@
 #include "bkp/cli/cli.h"
 #include "bkp/clock.h"
 #include "bkp/durable.h"
+#include "bkp/i18n.h"
 #include "bkp/lock.h"
 #include "bkp/log.h"
 #include "bkp/medium.h"
@@ -37,8 +38,8 @@ int cli_object_open(cli *c, const cli_medium *m, bkp_s3 **out)
     (void)c;
     *out = NULL;
     if (!m->pm || m->pm->type != POL_OBJECT) {
-        bkp_error("%s is an object medium: the policy says where its bucket is; name the policy "
-                  "with --policy",
+        bkp_error(_("%s is an object medium: the policy says where its bucket is; name the policy "
+                    "with --policy"),
                   m->name);
         return EXIT_USAGE;
     }
@@ -75,8 +76,8 @@ static void remove_stale(const char *tmp, const char *what)
             (f = fopen(pidf, "re")) && fgets(buf, sizeof(buf), f)) {
             long pid = strtol(buf, NULL, 10);
             if (pid > 1 && kill((pid_t)pid, 0) < 0 && errno == ESRCH) {
-                bkp_info("removing the staging folder %s of a fetch that did not finish (process "
-                         "%ld is gone)",
+                bkp_info(_("removing the staging folder %s of a fetch that did not finish (process "
+                           "%ld is gone)"),
                          dir, pid);
                 (void)bkp_remove_tree(dir);
             }
@@ -102,7 +103,7 @@ static char *staging_dir(const char *what)
     if (asprintf(&dir, "%s/bkp-%s-XXXXXX", tmp, what) < 0)
         return NULL;
     if (!mkdtemp(dir)) {
-        bkp_error("cannot make a staging folder %s: %s; set TMPDIR to a folder with room", dir,
+        bkp_error(_("cannot make a staging folder %s: %s; set TMPDIR to a folder with room"), dir,
                   bkp_strerror(-errno));
         free(dir);
         return NULL;
@@ -130,7 +131,7 @@ static char *work_dir(cli *c, const char *medium)
     if (!rc && mkdir(dir, 0700) < 0)
         rc = -errno;
     if (rc) {
-        bkp_error("cannot make the working folder %s: %s", dir ? dir : "?", bkp_strerror(rc));
+        bkp_error(_("cannot make the working folder %s: %s"), dir ? dir : "?", bkp_strerror(rc));
         free(dir);
         return NULL;
     }
@@ -269,8 +270,8 @@ int cli_object_label(cli *c, cli_medium *m)
     else
         lab = bkp_label_new(c->r, m->name, "object", m->location);
     if (ruuid && !c->force && !(ouuid && !strcmp(ruuid, ouuid))) {
-        bkp_error("a medium named %s is registered already (label %s); if that bucket is gone or "
-                  "replaced, add --force to give its name to this one",
+        bkp_error(_("a medium named %s is registered already (label %s); if that bucket is gone or "
+                    "replaced, add --force to give its name to this one"),
                   m->name, ruuid);
         ex = EXIT_USAGE;
     } else if (rc && rc != -ENOENT && !c->force) {
@@ -288,8 +289,8 @@ int cli_object_label(cli *c, cli_medium *m)
             rc = -EIO;
         ex = rc == -EEXIST || rc == -ENOTSUP ? EXIT_USAGE : rc ? EXIT_FAILED : EXIT_OK;
         if (!ex && !c->json)
-            printf("%s: bucket %s at %s labelled (%s); versioning and Object Lock are on.\n"
-                   "Prove the lock now: bkp media probe %s\n",
+            printf(_("%s: bucket %s at %s labelled (%s); versioning and Object Lock are on.\n"
+                     "Prove the lock now: bkp media probe %s\n"),
                    m->name, m->pm->object.bucket, m->pm->object.endpoint,
                    json_string_value(json_object_get(lab, "uuid")), m->name);
     }
@@ -320,7 +321,7 @@ int cli_object_probe(cli *c, cli_medium *m)
     const char *label =
         json_string_value(json_object_get(json_object_get(m->entry, "label"), "uuid"));
     if (!label) {
-        bkp_error("%s is not labelled: run `bkp media label --name %s` first", m->name, m->name);
+        bkp_error(_("%s is not labelled: run `bkp media label --name %s` first"), m->name, m->name);
         return EXIT_USAGE;
     }
     if (governance)
@@ -342,18 +343,18 @@ int cli_object_probe(cli *c, cli_medium *m)
         cli_print_json(json_pack("{s:s, s:b, s:s, s:s}", "medium", m->name, "proven", pr.proven,
                                  "canary", pr.key, "detail", pr.detail));
     else if (pr.proven)
-        printf("%s: the lock holds — %s.\n%s is counted as a non-editable copy.\n", m->name,
+        printf(_("%s: the lock holds — %s.\n%s is counted as a non-editable copy.\n"), m->name,
                pr.detail, m->name);
     else if (governance)
-        bkp_error("%s: the server enforces COMPLIANCE (%s), but this medium locks its objects in "
-                  "GOVERNANCE mode, which a credential allowed to bypass it (or to lift a policy "
-                  "that denies it) can delete early: it is counted as editable. Use 'lock: { "
-                  "mode: compliance }'",
+        bkp_error(_("%s: the server enforces COMPLIANCE (%s), but this medium locks its objects in "
+                    "GOVERNANCE mode, which a credential allowed to bypass it (or to lift a policy "
+                    "that denies it) can delete early: it is counted as editable. Use 'lock: { "
+                    "mode: compliance }'"),
                   m->name, pr.detail);
     else
-        bkp_error("%s: the lock does NOT hold — %s. %s is counted as editable; %s", m->name,
+        bkp_error(_("%s: the lock does NOT hold — %s. %s is counted as editable; %s"), m->name,
                   pr.detail, m->name,
-                  "check that the bucket has Object Lock and that the server enforces it");
+                  _("check that the bucket has Object Lock and that the server enforces it"));
     json_decref(fig);
     return rc ? EXIT_FAILED : pr.proven ? EXIT_OK : EXIT_FAILED;
 }
@@ -409,10 +410,10 @@ static void prune_bucket(cli *c, const cli_medium *m, bkp_s3 *s, const char *sta
                          .error = rc ? bkp_strerror(rc) : NULL};
     (void)cli_audit(c, &rec);
     if (rc)
-        bkp_warn("%s: the bucket could not be pruned (above); the copy is complete", m->name);
+        bkp_warn(_("%s: the bucket could not be pruned (above); the copy is complete"), m->name);
     else if (res.generations || res.packs)
-        bkp_info("%s: pruned %llu generation(s) and %llu pack(s) whose locks had passed; %llu "
-                 "version(s) are still locked",
+        bkp_info(_("%s: pruned %llu generation(s) and %llu pack(s) whose locks had passed; %llu "
+                   "version(s) are still locked"),
                  m->name, (unsigned long long)res.generations, (unsigned long long)res.packs,
                  (unsigned long long)res.locked);
     json_decref(fig);
@@ -460,11 +461,11 @@ int cli_rotate_object(cli *c, cli_medium *m, bool quiet)
         json_string_value(json_object_get(json_object_get(m->entry, "label"), "uuid"));
     bool behind = false;
     if (!ruuid || (rc = bkp_bucket_find_label(s, ruuid, &label, &behind))) {
-        bkp_error("%s: the bucket %s is %s; label it first: bkp media label --name %s", m->name,
+        bkp_error(_("%s: the bucket %s is %s; label it first: bkp media label --name %s"), m->name,
                   m->pm->object.bucket,
-                  rc == -ENOENT || (!rc && !ruuid) ? "not labelled for this repository"
-                  : rc                             ? "not readable"
-                                                   : "labelled as another medium",
+                  rc == -ENOENT || (!rc && !ruuid) ? _("not labelled for this repository")
+                  : rc                             ? _("not readable")
+                                                   : _("labelled as another medium"),
                   m->name);
         ex = rc && rc != -ENOENT ? EXIT_FAILED : EXIT_USAGE;
         goto record;
@@ -472,8 +473,8 @@ int cli_rotate_object(cli *c, cli_medium *m, bool quiet)
     if (behind) {
         /* Its lock is extended with the rest by the rotation below. */
         char *text = json_dumps(label, JSON_INDENT(2) | JSON_SORT_KEYS);
-        bkp_warn("%s: the bucket's label was hidden (a delete marker or another version put in "
-                 "front of it); the registered label, still locked behind, is put back in front",
+        bkp_warn(_("%s: the bucket's label was hidden (a delete marker or another version put in "
+                   "front of it); the registered label, still locked behind, is put back in front"),
                  m->name);
         rc = text ? bkp_s3_put(s, BKP_LABEL_FILE, -1, text, strlen(text), lock_mode(m->pm),
                                now + (time_t)m->pm->object.lock_days * DAY, NULL)
@@ -523,17 +524,17 @@ record:;
     } else if (ex == EXIT_OK && !quiet) {
         char sz[32], when[32];
         cli_time(when, sizeof(when), res.until);
-        printf("%s: copied %zu generation(s) to bucket %s — %llu pack(s) uploaded (%s, each "
-               "checked by the server's MD5), %llu already there (%llu lock(s) extended). Every "
-               "object is locked (%s) until at least its generation's date; the latest is %s.\n",
+        printf(_("%s: copied %zu generation(s) to bucket %s — %llu pack(s) uploaded (%s, each "
+                 "checked by the server's MD5), %llu already there (%llu lock(s) extended). Every "
+                 "object is locked (%s) until at least its generation's date; the latest is %s.\n"),
                m->name, np, m->pm->object.bucket, (unsigned long long)res.copy.packs,
                cli_size(sz, sizeof(sz), res.copy.bytes), (unsigned long long)res.copy.packs_present,
                (unsigned long long)res.extended,
                m->pm->object.governance ? "GOVERNANCE" : "COMPLIANCE", when);
-        printf("%s now holds %zu generation(s).\n", m->name, json_array_size(held));
+        printf(_("%s now holds %zu generation(s).\n"), m->name, json_array_size(held));
     } else if (ex == EXIT_FAILED && res.copy.packs) {
-        bkp_error("%s: %llu pack(s) were uploaded and locked before the failure; they are not "
-                  "uploaded again. Run `bkp rotate %s` again once the cause is fixed",
+        bkp_error(_("%s: %llu pack(s) were uploaded and locked before the failure; they are not "
+                    "uploaded again. Run `bkp rotate %s` again once the cause is fixed"),
                   m->name, (unsigned long long)res.copy.packs, m->name);
     }
 out:
@@ -560,8 +561,8 @@ static bool want_gen(bkp_repo *copy, const bkp_gen *g, bkp_bucket_packset *want)
 {
     int rc = g->status ? g->status : bkp_bucket_packset_add(copy, g, want);
     if (rc && rc != -ENOMEM)
-        bkp_warn("%s:%u: the bucket has no signed list of its packs that checks (%s); every "
-                 "pack is fetched",
+        bkp_warn(_("%s:%u: the bucket has no signed list of its packs that checks (%s); every "
+                   "pack is fetched"),
                  g->dataset, g->seq, bkp_strerror(rc));
     return !rc;
 }
@@ -614,7 +615,7 @@ int cli_object_fetch(cli *c, const cli_medium *m, bool as_copy, const cli_fetch_
     ex = EXIT_FAILED;
     if (!(*staging = staging_dir("fetch")) || !(repo = bkp_path_join(*staging, "repo")))
         goto out;
-    bkp_info("fetching %s from bucket %s into %s", m->name, m->pm->object.bucket, *staging);
+    bkp_info(_("fetching %s from bucket %s into %s"), m->name, m->pm->object.bucket, *staging);
     if (bkp_bucket_fetch_meta(s, *staging, f))
         goto out;
     if (as_copy) { /* beside the primary: its keys, and the copy must be of it */
@@ -640,8 +641,8 @@ int cli_object_fetch(cli *c, const cli_medium *m, bool as_copy, const cli_fetch_
                 free(cur);
                 break;
             }
-            bkp_warn("%s: the newest key file in the bucket does not take this passphrase; an "
-                     "older one is tried (a retired one may have been put in front)",
+            bkp_warn(_("%s: the newest key file in the bucket does not take this passphrase; an "
+                       "older one is tried (a retired one may have been put in front)"),
                      m->name);
             rc = bkp_repo_open(repo, pass, plen, BKP_REPO_READONLY, out);
             free(older);
@@ -658,13 +659,13 @@ int cli_object_fetch(cli *c, const cli_medium *m, bool as_copy, const cli_fetch_
     ex = EXIT_FAILED;
     if (!(rc = bkp_bucket_fetch_packs(s, *out, subset ? &want : NULL, f))) {
         char sz[32];
-        bkp_info("fetched %llu pack(s), %s, from %s%s%s", (unsigned long long)f->packs,
+        bkp_info(_("fetched %llu pack(s), %s, from %s%s%s"), (unsigned long long)f->packs,
                  cli_size(sz, sizeof(sz), f->bytes), m->name,
-                 subset ? " (those the generations asked for need)" : "",
-                 f->nstale || f->ndamaged ? "; some are damaged or forged (above)" : "");
+                 subset ? _(" (those the generations asked for need)") : "",
+                 f->nstale || f->ndamaged ? _("; some are damaged or forged (above)") : "");
         if (subset && f->packs + f->ndamaged < want.n)
-            bkp_warn("%s: %zu pack(s) that the signed lists name are not in the bucket at all; "
-                     "what needs them cannot be restored from it. Run `bkp verify --media %s`",
+            bkp_warn(_("%s: %zu pack(s) that the signed lists name are not in the bucket at all; "
+                       "what needs them cannot be restored from it. Run `bkp verify --media %s`"),
                      m->name, want.n - (size_t)(f->packs + f->ndamaged), m->name);
         ex = EXIT_OK;
     }

@@ -19,6 +19,7 @@
 #include "bkp/cli/cli.h"
 #include "bkp/clock.h"
 #include "bkp/durable.h"
+#include "bkp/i18n.h"
 #include "bkp/log.h"
 
 #define ADD(...) (snprintf(line, sizeof(line), __VA_ARGS__), bkp_buf_put(m, line, strlen(line)))
@@ -182,7 +183,7 @@ int cli_metrics_write(cli *c, const char *file, const json_t *run)
     if (!rc)
         rc = bkp_durable_write(dir, basename(copy2), m.data, m.len, 0);
     if (rc)
-        bkp_error("cannot write the metrics file %s: %s", file, bkp_strerror(rc));
+        bkp_error(_("cannot write the metrics file %s: %s"), file, bkp_strerror(rc));
     free(copy1);
     free(copy2);
     bkp_buf_free(&m);

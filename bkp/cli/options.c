@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "bkp/cli/cli.h"
+#include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "policies/policy.h"
 
@@ -145,7 +146,7 @@ static int store(cli *c, const cli_option *o, const char *arg, int *level)
     case ARG_WORKERS: {
         long n = strtol(arg, &end, 10);
         if (end == arg || *end || n < 1 || n > CLI_WORKERS_MAX) {
-            fprintf(stderr, "bkp: error: --workers %s: give a number of threads from 1 to %d\n",
+            fprintf(stderr, _("bkp: error: --workers %s: give a number of threads from 1 to %d\n"),
                     arg, CLI_WORKERS_MAX);
             return EXIT_USAGE;
         }
@@ -159,7 +160,7 @@ static int store(cli *c, const cli_option *o, const char *arg, int *level)
     }
     case ARG_KEY_FROM:
         if (c->nkey_from == CLI_KEY_FROM_MAX) {
-            fprintf(stderr, "bkp: error: --key-from: at most %d sheets\n", CLI_KEY_FROM_MAX);
+            fprintf(stderr, _("bkp: error: --key-from: at most %d sheets\n"), CLI_KEY_FROM_MAX);
             return EXIT_USAGE;
         }
         c->key_from[c->nkey_from++] = arg;
@@ -178,7 +179,7 @@ static int store(cli *c, const cli_option *o, const char *arg, int *level)
     case ARG_DURATION:
         if (pol_duration_parse(arg, (int64_t *)at) || *(int64_t *)at > 7 * 86400) {
             fprintf(stderr,
-                    "bkp: error: --%s %s: give a duration of at most 7d, e.g. 30s, 10m, 2h\n",
+                    _("bkp: error: --%s %s: give a duration of at most 7d, e.g. 30s, 10m, 2h\n"),
                     o->name, arg);
             return EXIT_USAGE;
         }
@@ -212,7 +213,7 @@ int cli_options_parse(cli *c, const char *accepts, const char *usage, int argc, 
      * option the command does not take ('?'). */
     while ((ch = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
         if (ch == ':') {
-            fprintf(stderr, "bkp: error: %s needs a value\nusage: bkp %s\n", argv[optind - 1],
+            fprintf(stderr, _("bkp: error: %s needs a value\nusage: bkp %s\n"), argv[optind - 1],
                     usage);
             return EXIT_USAGE;
         }
@@ -223,7 +224,7 @@ int cli_options_parse(cli *c, const char *accepts, const char *usage, int argc, 
             if (options[i].letter == ch)
                 o = &options[i];
         if (!o || !accepted(o, accepts)) {
-            fprintf(stderr, "bkp: error: %s does not take the option '%s'\nusage: bkp %s\n",
+            fprintf(stderr, _("bkp: error: %s does not take the option '%s'\nusage: bkp %s\n"),
                     c->command, argv[optind - 1], usage);
             return EXIT_USAGE;
         }

@@ -20,6 +20,7 @@
 #include "bkp/cli/cli.h"
 #include "bkp/clock.h"
 #include "bkp/durable.h"
+#include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "bkp/medium.h"
 #include "bkp/verify.h"
@@ -36,7 +37,7 @@ int cli_archive_check(cli *c, const char *path, bkp_verify_result *sum)
     bkp_repo *copy = NULL;
     bkp_verify_result res = {0};
     if (asprintf(&staging, "%s/bkp-check-XXXXXX", tmp_dir()) < 0 || !mkdtemp(staging)) {
-        bkp_error("cannot make a staging folder in %s to read the archive back; set TMPDIR",
+        bkp_error(_("cannot make a staging folder in %s to read the archive back; set TMPDIR"),
                   tmp_dir());
         free(staging);
         return -EIO;
@@ -52,7 +53,7 @@ int cli_archive_check(cli *c, const char *path, bkp_verify_result *sum)
         sum->bytes_read += res.bytes_read;
     }
     if (rc > 0) {
-        bkp_error("the archive %s does not verify when read back (above)", path);
+        bkp_error(_("the archive %s does not verify when read back (above)"), path);
         rc = -EBADMSG;
     }
     bkp_verify_result_clear(&res);
@@ -76,7 +77,7 @@ static int archive_one(cli *c, const char *dir, const bkp_gen *g, json_t *label,
         goto out;
     }
     if ((rc = bkp_dfile_open(&f, dir, 0))) {
-        bkp_error("cannot write to %s: %s", dir, bkp_strerror(rc));
+        bkp_error(_("cannot write to %s: %s"), dir, bkp_strerror(rc));
         goto out;
     }
     rc = bkp_archive_write(c->r, g, label, f.fd, tmp_dir(), bytes);
@@ -88,9 +89,9 @@ static int archive_one(cli *c, const char *dir, const bkp_gen *g, json_t *label,
     }
     if (rc) {
         if (rc == -ENOSPC || rc == -EIO)
-            bkp_error("cannot write %s to %s: %s%s", name, dir, bkp_strerror(rc),
-                      rc == -ENOSPC ? "; the medium is full: the archives already there are "
-                                      "intact; use a new volume and run the command again"
+            bkp_error(_("cannot write %s to %s: %s%s"), name, dir, bkp_strerror(rc),
+                      rc == -ENOSPC ? _("; the medium is full: the archives already there are "
+                                        "intact; use a new volume and run the command again")
                                     : "");
         bkp_dfile_abort(&f);
         goto out;
@@ -110,15 +111,15 @@ static int archive_device(cli *c, const char *dev, const bkp_gen *g, json_t *lab
     int fd = open(dev, O_WRONLY | O_CLOEXEC);
     if (fd < 0) {
         int rc = -errno;
-        bkp_error("cannot open the device %s: %s", dev, bkp_strerror(rc));
+        bkp_error(_("cannot open the device %s: %s"), dev, bkp_strerror(rc));
         return rc;
     }
     int rc = bkp_archive_write(c->r, g, label, fd, tmp_dir(), bytes);
     if (close(fd) < 0 && !rc)
         rc = -errno;
     if (!rc)
-        bkp_warn("%s: written to the device %s, not read back; check it with `bkp restore %s:%u "
-                 "TARGET --from %s` on a scratch folder",
+        bkp_warn(_("%s: written to the device %s, not read back; check it with `bkp restore %s:%u "
+                   "TARGET --from %s` on a scratch folder"),
                  g->dataset, dev, g->dataset, g->seq, dev);
     return rc;
 }
@@ -198,7 +199,7 @@ int cli_rotate_archive(cli *c, cli_medium *m, bool quiet)
     int ex = EXIT_FAILED, rc = 0;
     bool device = stat(m->path, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode));
     char doing[96];
-    snprintf(doing, sizeof(doing), "archiving to %s refused", m->name);
+    snprintf(doing, sizeof(doing), _("archiving to %s refused"), m->name);
     if ((!device && (ex = cli_medium_check_label(c, m))) || (ex = cli_pins_guard(c, doing)))
         goto record;
     ex = EXIT_OK;
@@ -265,15 +266,15 @@ record:
             cli_print_json(json_pack("{s:s, s:O, s:I}", "medium", m->name, "generations", done,
                                      "bytes", (json_int_t)bytes));
         } else {
-            printf("%s: %zu archive(s) written (%s)%s", m->name, json_array_size(done),
+            printf(_("%s: %zu archive(s) written (%s)%s"), m->name, json_array_size(done),
                    cli_size(sz, sizeof(sz), bytes),
-                   device ? ", not read back (a device)" : ", each read back and verified");
-            printf("%s.\n", json_array_size(done) ? "" : "; everything due was there already");
+                   device ? _(", not read back (a device)") : _(", each read back and verified"));
+            printf("%s.\n", json_array_size(done) ? "" : _("; everything due was there already"));
             if (m->offline)
-                printf("You can take %s away now; it is kept %s.\n", m->name,
-                       strcmp(m->location, "offsite") ? "on-site, off-line" : "off-site");
+                printf(_("You can take %s away now; it is kept %s.\n"), m->name,
+                       strcmp(m->location, "offsite") ? _("on-site, off-line") : _("off-site"));
             if (due)
-                printf("%s is next due on %s.\n", m->name, cli_time(when, sizeof(when), due));
+                printf(_("%s is next due on %s.\n"), m->name, cli_time(when, sizeof(when), due));
         }
     }
     json_decref(label);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "bkp/cli/cli.h"
+#include "bkp/i18n.h"
 #include "bkp/kit.h"
 #include "bkp/log.h"
 #include "bkp/pubkey.h"
@@ -52,7 +53,8 @@ static void procedures(cli *c, const cli_medium *m, bkp_kit_doc *docs, char **ow
         if (done || !d->runbook || !copies_to(d, medium) || *n + 2 > KIT_DOCS)
             continue;
         if (cli_runbook_load(c, d->runbook, &rb)) {
-            bkp_warn("%s: the procedure %s is not in its recovery kit (above)", medium, d->runbook);
+            bkp_warn(_("%s: the procedure %s is not in its recovery kit (above)"), medium,
+                     d->runbook);
             continue;
         }
         for (int ja = 1; ja >= 0; ja--) {
@@ -84,16 +86,16 @@ json_t *cli_rotate_kit(cli *c, const cli_medium *m)
     for (size_t i = 0; i < 2 * KIT_DOCS; i++)
         free(owned[i]);
     if (rc) {
-        bkp_warn("%s: its recovery kit could not be written (%s); the copy is complete, but a "
-                 "clean machine needs bkp installed to read it",
+        bkp_warn(_("%s: its recovery kit could not be written (%s); the copy is complete, but a "
+                   "clean machine needs bkp installed to read it"),
                  m->name, bkp_strerror(rc));
         return NULL;
     }
     char sz[32];
     if (res.written)
-        bkp_info("%s: recovery kit written to %s/" BKP_KIT_DIR " (%zu files, %s, glibc %s or "
-                 "newer); its SHA256SUMS hashes to %s",
-                 m->name, m->path, res.files, cli_size(sz, sizeof(sz), res.bytes), res.glibc,
-                 res.sums);
+        bkp_info(_("%s: recovery kit written to %s/%s (%zu files, %s, glibc %s or newer); its "
+                   "SHA256SUMS hashes to %s"),
+                 m->name, m->path, BKP_KIT_DIR, res.files, cli_size(sz, sizeof(sz), res.bytes),
+                 res.glibc, res.sums);
     return json_string(res.sums);
 }

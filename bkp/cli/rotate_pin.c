@@ -14,6 +14,7 @@
 #include "bkp/audit.h"
 #include "bkp/cli/cli.h"
 #include "bkp/durable.h"
+#include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "bkp/medium.h"
 #include "bkp/pin.h"
@@ -30,8 +31,8 @@ static bkp_pin *load_pin(cli *c, const char *name, const char *path, bool *on_me
     int rc = file ? bkp_pin_read(c->r, file, &p) : -ENOENT;
     *on_medium = false;
     if (rc == -EBADMSG)
-        bkp_warn("%s: damaged, forged or of another repository; it is not used (the primary's "
-                 "copy of %s's pin is)",
+        bkp_warn(_("%s: damaged, forged or of another repository; it is not used (the primary's "
+                   "copy of %s's pin is)"),
                  file, name);
     if (!rc && strcmp(p->medium, name)) {
         bkp_pin_free(p);
@@ -47,8 +48,8 @@ static bkp_pin *load_pin(cli *c, const char *name, const char *path, bool *on_me
     char *kpath = bkp_repo_subpath(c->r, kept);
     rc = kpath ? bkp_pin_read(c->r, kpath, &p) : -ENOMEM;
     if (rc == -EBADMSG)
-        bkp_warn("%s is damaged or forged; %s is compared with the primary only when it is "
-                 "plugged in",
+        bkp_warn(_("%s is damaged or forged; %s is compared with the primary only when it is "
+                   "plugged in"),
                  kpath, name);
     free(kpath);
     if (!rc && strcmp(p->medium, name)) {
@@ -79,7 +80,7 @@ static int check_medium(cli *c, const char *name, const char *path, bkp_gen **v,
     free(f);
     bkp_pin_free(p);
     if (nf < 0)
-        bkp_error("cannot compare the primary with the pin of %s: %s", name, bkp_strerror(nf));
+        bkp_error(_("cannot compare the primary with the pin of %s: %s"), name, bkp_strerror(nf));
     return nf < 0 ? nf : 0;
 }
 
@@ -126,21 +127,29 @@ void cli_pins_refuse(json_t *found, const char *doing)
     {
         beside |= json_is_true(json_object_get(f, "beside"));
         medium = json_string_value(json_object_get(f, "medium"));
-        bkp_error("the primary is %s %s%s: %s",
-                  json_is_true(json_object_get(f, "beside")) ? "beside" : "behind", medium,
-                  json_is_true(json_object_get(f, "beside")) ? " (history rewritten)" : "",
-                  json_string_value(json_object_get(f, "what")));
+        if (json_is_true(json_object_get(f, "beside")))
+            bkp_error(_("the primary is beside %s (history rewritten): %s"), medium,
+                      json_string_value(json_object_get(f, "what")));
+        else
+            bkp_error(_("the primary is behind %s: %s"), medium,
+                      json_string_value(json_object_get(f, "what")));
     }
     if (!medium)
         return;
-    bkp_error("%s: the primary may have been %s since %s was last written. %s is left as it "
-              "is: do not overwrite it, it may hold the only good history. Investigate (`bkp "
-              "verify`, `bkp audit verify`) and, if the primary was rolled back, restore it from "
-              "%s",
-              doing,
-              beside ? "rewritten (another record under a pinned number, or the log changed)"
-                     : "rolled back (an older copy put in its place, records deleted, the log cut)",
-              medium, medium, medium);
+    if (beside)
+        bkp_error(_("%s: the primary may have been rewritten (another record under a pinned "
+                    "number, or the log changed) since %s was last written. %s is left as it is: "
+                    "do not overwrite it, it may hold the only good history. Investigate (`bkp "
+                    "verify`, `bkp audit verify`) and, if the primary was rolled back, restore it "
+                    "from %s"),
+                  doing, medium, medium, medium);
+    else
+        bkp_error(_("%s: the primary may have been rolled back (an older copy put in its place, "
+                    "records deleted, the log cut) since %s was last written. %s is left as it "
+                    "is: do not overwrite it, it may hold the only good history. Investigate (`bkp "
+                    "verify`, `bkp audit verify`) and, if the primary was rolled back, restore it "
+                    "from %s"),
+                  doing, medium, medium, medium);
 }
 
 int cli_pins_write(cli *c, const char *name, const char *path)
@@ -159,8 +168,8 @@ int cli_pins_write(cli *c, const char *name, const char *path)
     if (!rc)
         rc = bkp_pin_write(c->r, p, mdir, kept);
     if (rc)
-        bkp_error("%s: cannot write the pin of the primary's heads (%s): %s; the next rotation "
-                  "writes it",
+        bkp_error(_("%s: cannot write the pin of the primary's heads (%s): %s; the next rotation "
+                    "writes it"),
                   name, path, bkp_strerror(rc));
     bkp_pin_free(p);
     free(mdir);
@@ -185,10 +194,10 @@ int cli_pins_guard(cli *c, const char *doing)
     int rc = bkp_verify_log(c->r, &res);
     bkp_verify_result_clear(&res);
     if (rc)
-        bkp_error("%s: the primary's audit log and what the primary holds disagree (above): "
-                  "generations or key changes it records are missing; the medium is left as it "
-                  "is. Find out what happened (`bkp verify`, `bkp audit verify`), and restore "
-                  "what is missing from a medium that holds it",
+        bkp_error(_("%s: the primary's audit log and what the primary holds disagree (above): "
+                    "generations or key changes it records are missing; the medium is left as it "
+                    "is. Find out what happened (`bkp verify`, `bkp audit verify`), and restore "
+                    "what is missing from a medium that holds it"),
                   doing);
     return rc ? EXIT_FAILED : EXIT_OK;
 }

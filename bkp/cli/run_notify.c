@@ -21,6 +21,7 @@
 #include "bkp/cli/cli.h"
 #include "bkp/clock.h"
 #include "bkp/durable.h"
+#include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "bkp/notify.h"
 
@@ -119,8 +120,8 @@ int cli_alerts_tell(cli *c, cli_alerts *a, bool *told)
                  ? -ENOMEM
                  : bkp_durable_write(cache, "notify.json", text, strlen(text), BKP_DURABLE_PRIVATE);
     if (rc)
-        bkp_warn("the state of notifications (%s) could not be written (%s); the next run may "
-                 "tell the same events again",
+        bkp_warn(_("the state of notifications (%s) could not be written (%s); the next run may "
+                   "tell the same events again"),
                  path, bkp_strerror(rc));
     free(text);
     json_decref(events);

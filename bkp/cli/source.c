@@ -17,6 +17,7 @@
 #include "bkp/bucket.h"
 #include "bkp/cli/cli.h"
 #include "bkp/durable.h"
+#include "bkp/i18n.h"
 #include "bkp/keys.h"
 #include "bkp/log.h"
 #include "bkp/medium.h"
@@ -44,7 +45,8 @@ static char *pick_archive(const char *dir, const char *spec)
     unsigned long want = 0, top = 0;
     bool latest = colon && !strcmp(colon + 1, "latest");
     if (!colon || (!latest && !(want = strtoul(colon + 1, NULL, 10)))) {
-        bkp_error("from an archive folder, name the generation as DATASET:SEQ or DATASET:latest");
+        bkp_error(
+            _("from an archive folder, name the generation as DATASET:SEQ or DATASET:latest"));
         return NULL;
     }
     size_t dl = (size_t)(colon - spec);
@@ -66,7 +68,7 @@ static char *pick_archive(const char *dir, const char *spec)
     if (d)
         closedir(d);
     if (!best)
-        bkp_error("%s holds no archive of %s", dir, spec);
+        bkp_error(_("%s holds no archive of %s"), dir, spec);
     return best;
 }
 
@@ -79,8 +81,8 @@ static int open_archive(cli *c, const char *file, bkp_repo **out, char **staging
     if (asprintf(&dir, "%s/bkp-restore-XXXXXX", tmp && *tmp ? tmp : "/var/tmp") < 0)
         return EXIT_FAILED;
     if (!mkdtemp(dir)) {
-        bkp_error("cannot make a staging folder %s: %s; set TMPDIR to a folder with room for the "
-                  "generation",
+        bkp_error(_("cannot make a staging folder %s: %s; set TMPDIR to a folder with room for the "
+                    "generation"),
                   dir, bkp_strerror(-errno));
         free(dir);
         return EXIT_FAILED;
@@ -126,7 +128,7 @@ int cli_open_source(cli *c, const char *spec, bkp_repo **out, char **staging)
             c->r = keep;
             bkp_repo_free(primary);
         } else {
-            bkp_error("--from %s: no such path, and without a policy no medium has that name",
+            bkp_error(_("--from %s: no such path, and without a policy no medium has that name"),
                       from);
             return EXIT_USAGE;
         }
@@ -146,7 +148,7 @@ int cli_open_source(cli *c, const char *spec, bkp_repo **out, char **staging)
         path = strdup(from);
     }
     if (!path || stat(path, &st) < 0) {
-        bkp_error("--from %s: %s is not there; connect and mount the medium", from,
+        bkp_error(_("--from %s: %s is not there; connect and mount the medium"), from,
                   path ? path : "?");
         goto out;
     }

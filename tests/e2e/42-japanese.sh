@@ -2,7 +2,8 @@
 # 42-japanese — with Japanese asked for (LANGUAGE=ja; LANG=ja_JP.UTF-8 where
 # that locale is installed), what an operator reads comes from the message
 # catalogue: `status`, `rotate`'s advice, errors (no repository, a wrong
-# passphrase, an unknown generation). English stays the default, and what
+# passphrase, an unknown generation, a refused restore, ls, verify, media and
+# the policy's own with file:line). English stays the default, and what
 # programs read (--json) is never translated.
 . "$(dirname "$0")/lib.sh"
 
@@ -37,6 +38,25 @@ ja expect_exit 4 "$BKP" generations --passphrase-file "$WORK/wrong"
 output_has "パスフレーズが違います" "a wrong passphrase should be said in Japanese"
 ja expect_exit 2 "$BKP" ls emr:99
 output_has "はありません" "an unknown generation should be said in Japanese"
+# Errors of restore, ls, verify, media and the policy's own, each with what to do next.
+mkdir -p "$WORK/target" && echo x >"$WORK/target/x"
+ja expect_exit 2 "$BKP" restore emr:latest "$WORK/target"
+output_has "は空ではありません" "a restore into a non-empty folder should be refused in Japanese"
+output_has "--force" "the Japanese keeps the option names"
+ja expect_exit 1 "$BKP" ls emr:latest /no/such/path
+output_has "には何もありません" "ls of a missing path should be said in Japanese"
+output_has "bkp ls emr:latest" "the Japanese keeps the command to run"
+ja expect_exit 2 "$BKP" verify --sample 200
+output_has "0 から 100" "verify's usage error should be in Japanese"
+ja expect_exit 2 "$BKP" media show nosuch
+output_has "媒体 nosuch はポリシー" "an unknown medium should be said in Japanese"
+printf 'repository: relative/repo\ndatasets:\n  - { name: emr, paths: [data] }\n' >"$WORK/bad.yaml"
+ja expect_exit 2 "$BKP" policy check --policy "$WORK/bad.yaml"
+output_has "bad.yaml:1: 'repository: relative/repo' は絶対パスではありません" \
+    "a policy error should keep file:line and the key, and be in Japanese"
+output_has "問題が 2 件あります" "the policy's summary should be in Japanese"
+LC_ALL= LANG=C.UTF-8 expect_exit 2 "$BKP" restore emr:latest "$WORK/target"
+output_has "is not empty" "restore's errors should be in English without Japanese asked for"
 # Programs read the same JSON in any language.
 ja ok "$BKP" status --json
 grep -q '"verdict"' <<<"$OUT" && ! grep -q '優先度' <<<"$OUT" || flunk "status --json was translated: $OUT"
