@@ -160,8 +160,8 @@ static size_t finish(rst_dirs *d, late_dir *v, size_t n, bool deep)
             fd = rc, rc = rc < 0 ? rc : 0;
         if (!rc && v[i].ino && (fstat(fd, &st) < 0 || st.st_dev != v[i].dev ||
                                 st.st_ino != v[i].ino)) {
-            bkp_error("%s: the folder was moved or replaced during the restore; its owner, mode "
-                      "and times are not set: check the target",
+            bkp_error(_("%s: the folder was moved or replaced during the restore; its owner, "
+                        "mode and times are not set: check the target"),
                       v[i].path);
             close(fd);
             failed++;
