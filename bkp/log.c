@@ -1,5 +1,7 @@
 #include "bkp/log.h"
 
+#include "bkp/i18n.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -44,7 +46,8 @@ static void clear_progress_locked(void)
 
 void bkp_vlog(enum bkp_log_level level, const char *fmt, va_list ap)
 {
-    static const char *const prefix[] = {"error: ", "warning: ", "", ""};
+    /* The level's word, in the reader's language like the message. */
+    static const char *const prefix[] = {N_("error: "), N_("warning: "), "", ""};
 
     if (level > log_level)
         return;
@@ -58,7 +61,7 @@ void bkp_vlog(enum bkp_log_level level, const char *fmt, va_list ap)
     }
     clear_progress_locked();
     fputs(level <= BKP_LOG_WARN ? "bkp: " : "", stderr);
-    fputs(prefix[level], stderr);
+    fputs(*prefix[level] ? _(prefix[level]) : "", stderr);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     pthread_mutex_unlock(&log_lock);

@@ -43,6 +43,7 @@ mkdir -p "$WORK/target" && echo x >"$WORK/target/x"
 ja expect_exit 2 "$BKP" restore emr:latest "$WORK/target"
 output_has "は空ではありません" "a restore into a non-empty folder should be refused in Japanese"
 output_has "--force" "the Japanese keeps the option names"
+output_has "bkp: エラー: " "the level of a message should be in Japanese too"
 ja expect_exit 1 "$BKP" ls emr:latest /no/such/path
 output_has "には何もありません" "ls of a missing path should be said in Japanese"
 output_has "bkp ls emr:latest" "the Japanese keeps the command to run"
@@ -57,6 +58,7 @@ output_has "bad.yaml:1: 'repository: relative/repo' は絶対パスではあり�
 output_has "問題が 2 件あります" "the policy's summary should be in Japanese"
 LC_ALL= LANG=C.UTF-8 expect_exit 2 "$BKP" restore emr:latest "$WORK/target"
 output_has "is not empty" "restore's errors should be in English without Japanese asked for"
+output_has "bkp: error: " "the level should be in English without Japanese asked for"
 # Programs read the same JSON in any language.
 ja ok "$BKP" status --json
 grep -q '"verdict"' <<<"$OUT" && ! grep -q '優先度' <<<"$OUT" || flunk "status --json was translated: $OUT"
