@@ -226,8 +226,8 @@ static int gather(cli *c, const rb_runbook *rb, const char *only, bool keyrec, s
     if (!s->n && keyrec) {
         if (only)
             bkp_error(_("a key-recovery drill reads an off-line medium (removable, off-line disk "
-                        "or archive) with the sheets alone, and the medium %s is connected; "
-                        "connect one"),
+                        "or archive) with the sheets alone, and the medium %s is not one or is not "
+                        "connected; connect one"),
                       only);
         else
             bkp_error(_("a key-recovery drill reads an off-line medium (removable, off-line disk "
