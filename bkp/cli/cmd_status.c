@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bkp/audit.h"
 #include "bkp/i18n.h"
@@ -220,13 +221,16 @@ out:
     return all;
 }
 
+/* A time for people: local, to the minute, with the zone ("2026-11-24
+ * 13:06 JST"), so a clerk reading it on another machine is not misled. */
 static const char *local(json_t *iso, char *buf, size_t n)
 {
     time_t t = bkp_iso_parse(json_string_value(iso));
+    struct tm tm;
     if (t <= 0)
-        return "never";
-    cli_time(buf, n, t);
-    buf[16] = '\0';
+        return _("never");
+    if (!localtime_r(&t, &tm) || !strftime(buf, n, "%Y-%m-%d %H:%M %Z", &tm))
+        snprintf(buf, n, "@%lld", (long long)t);
     return buf;
 }
 

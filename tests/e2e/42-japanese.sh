@@ -65,5 +65,11 @@ grep -q '"verdict"' <<<"$OUT" && ! grep -q '優先度' <<<"$OUT" || flunk "statu
 # English by default.
 LC_ALL= LANG=C.UTF-8 ok "$BKP" status
 output_has "priority" "status should be in English without Japanese asked for"
+# Times for people are local, with the zone shown.
+if [ -e /usr/share/zoneinfo/Asia/Tokyo ]; then
+    TZ=Asia/Tokyo ja ok "$BKP" status
+    grep -Eq '[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2} JST' <<<"$OUT" ||
+        flunk "status should show local times with their zone (JST): $OUT"
+fi
 
 finish
