@@ -18,6 +18,11 @@ _Static_assert(HEADER_LEN + SECRET_LEN + 16 == BKP_KEY_SEALED_LEN, "FORMAT §2: 
  * that stands between a forged file and 4 GiB of memory or minutes of work. */
 #define PWHASH_OPS_MAX (4 * PWHASH_OPS)
 #define PWHASH_MEM_MAX (4 * PWHASH_MEM)
+/* A machine secret: 256 bits bkp drew itself, which no guessing reaches, so
+ * stretching it would only cost every unattended run time and memory. It
+ * gets the least Argon2id allows (one pass over 8 KiB: microseconds). */
+#define MACHINE_OPS 1ULL
+#define MACHINE_MEM 8192ULL
 
 struct bkp_keys {
     uint8_t master[32];
@@ -105,8 +110,11 @@ static int stretch(uint8_t key[32], const char *pass, size_t passlen, const uint
     return 0;
 }
 
-int bkp_keys_seal(const bkp_keys *k, const char *pass, size_t passlen, bkp_buf *out)
+int bkp_keys_seal(const bkp_keys *k, const char *pass, size_t passlen, bkp_key_kind kind,
+                  bkp_buf *out)
 {
+    uint64_t ops = kind == BKP_KEY_MACHINE ? MACHINE_OPS : PWHASH_OPS;
+    uint64_t mem = kind == BKP_KEY_MACHINE ? MACHINE_MEM : PWHASH_MEM;
     uint8_t *hdr, *ct, secret[SECRET_LEN];
     uint8_t *key = sodium_malloc(32);
     int r;
@@ -120,12 +128,12 @@ int bkp_keys_seal(const bkp_keys *k, const char *pass, size_t passlen, bkp_buf *
     }
     memcpy(hdr, BKP_KEY_FILE_MAGIC, 8);
     bkp_le32(hdr + 8, 1);
-    bkp_le64(hdr + 12, PWHASH_OPS);
-    bkp_le64(hdr + 20, PWHASH_MEM);
+    bkp_le64(hdr + 12, ops);
+    bkp_le64(hdr + 20, mem);
     uint8_t *salt = hdr + 28, *nonce = salt + crypto_pwhash_SALTBYTES;
     randombytes_buf(salt, crypto_pwhash_SALTBYTES);
     randombytes_buf(nonce, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
-    r = stretch(key, pass, passlen, salt, PWHASH_OPS, PWHASH_MEM);
+    r = stretch(key, pass, passlen, salt, ops, mem);
     if (r)
         goto out;
     memcpy(secret, k->master, 32);
@@ -151,6 +159,22 @@ int bkp_keys_sealed_ok(const uint8_t *file, size_t len, bool as_written)
     if (ops < crypto_pwhash_OPSLIMIT_MIN || ops > (as_written ? PWHASH_OPS : PWHASH_OPS_MAX) ||
         mem < 8192 || mem > (as_written ? PWHASH_MEM : PWHASH_MEM_MAX))
         return -EPROTO;
+    return 0;
+}
+
+bkp_key_kind bkp_keys_sealed_kind(const uint8_t *file)
+{
+    return bkp_get_le64(file + 12) == MACHINE_OPS && bkp_get_le64(file + 20) == MACHINE_MEM
+               ? BKP_KEY_MACHINE
+               : BKP_KEY_PASSPHRASE;
+}
+
+int bkp_machine_secret_new(char out[BKP_MACHINE_SECRET_LEN + 1])
+{
+    uint8_t raw[32];
+    randombytes_buf(raw, sizeof(raw));
+    bkp_hex(out, raw, sizeof(raw));
+    sodium_memzero(raw, sizeof(raw));
     return 0;
 }
 

@@ -49,8 +49,27 @@ int bkp_passphrase_strong(const char *pass, size_t passlen);
  * repository's config. The caller still wipes `master`. -ENOMEM, -EINVAL. */
 int bkp_keys_from_master(const uint8_t master[32], const uint8_t repo_id[16], bkp_keys **out)
     __attribute__((warn_unused_result));
+/*
+ * What a sealed secret is sealed under, which sets how hard it is stretched:
+ * a passphrase a person chose (Argon2id, 3 passes over 64 MiB: a thief of a
+ * medium guesses slowly), or a machine secret — 256 random bits that bkp drew
+ * itself (bkp_machine_secret_new) and an unattended host keeps in a root-only
+ * file. Nothing guesses 256 bits, so a machine secret gets the least Argon2id
+ * allows (1 pass over 8 KiB) and opens in microseconds, without the 64 MiB.
+ * Only bkp_key_slots_add_machine seals with BKP_KEY_MACHINE, and only under
+ * a secret it drew: a person's passphrase is never sealed cheaply.
+ */
+typedef enum { BKP_KEY_PASSPHRASE, BKP_KEY_MACHINE } bkp_key_kind;
+#define BKP_MACHINE_SECRET_LEN 64 /* hex digits */
 /* Seal `k` under `pass` into `out` (the bytes of a key file). */
-int bkp_keys_seal(const bkp_keys *k, const char *pass, size_t passlen, bkp_buf *out);
+int bkp_keys_seal(const bkp_keys *k, const char *pass, size_t passlen, bkp_key_kind kind,
+                  bkp_buf *out);
+/* The kind a sealed secret (already checked by bkp_keys_sealed_ok) was
+ * written as, told by its Argon2id cost. */
+bkp_key_kind bkp_keys_sealed_kind(const uint8_t *file);
+/* A new machine secret: 32 random bytes as 64 lower-case hex digits and a
+ * NUL (the caller keeps `out` in guarded memory and wipes it). 0. */
+int bkp_machine_secret_new(char out[BKP_MACHINE_SECRET_LEN + 1]);
 /* A copy of `k` in guarded memory (for a repository copy opened with them). */
 int bkp_keys_dup(const bkp_keys *k, bkp_keys **out);
 void bkp_keys_free(bkp_keys *k);

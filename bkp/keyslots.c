@@ -162,23 +162,30 @@ int bkp_key_slots_open(const bkp_key_slots *s, const char *pass, size_t passlen,
                        unsigned *which)
 {
     int rc = -EKEYREJECTED;
-    /* Every slot is tried, even after a damaged one: the others may open. */
-    for (unsigned i = 0; i < s->n; i++) {
-        int r = bkp_keys_open(s->slot[i].sealed, BKP_KEY_SEALED_LEN, pass, passlen, out);
-        if (r == 0) {
-            *which = i;
-            return 0;
+    /* Machine slots first: a wrong try there costs microseconds, where a
+     * passphrase slot costs an Argon2id run, so an unattended run opens at
+     * once and a person's passphrase waits no longer than before. Every
+     * slot is tried, even after a damaged one: the others may open. */
+    for (int pass_no = 0; pass_no < 2; pass_no++)
+        for (unsigned i = 0; i < s->n; i++) {
+            bool machine = bkp_keys_sealed_kind(s->slot[i].sealed) == BKP_KEY_MACHINE;
+            if (machine != (pass_no == 0))
+                continue;
+            int r = bkp_keys_open(s->slot[i].sealed, BKP_KEY_SEALED_LEN, pass, passlen, out);
+            if (r == 0) {
+                *which = i;
+                return 0;
+            }
+            if (r != -EKEYREJECTED)
+                rc = r;
         }
-        if (r != -EKEYREJECTED)
-            rc = r;
-    }
     return rc;
 }
 
 /* ---- changing ---- */
 
-int bkp_key_slots_add(bkp_key_slots *s, const bkp_keys *k, const char *pass, size_t passlen,
-                      const char *label, time_t now)
+static int slot_add(bkp_key_slots *s, const bkp_keys *k, const char *pass, size_t passlen,
+                    bkp_key_kind kind, const char *label, time_t now)
 {
     bkp_buf sealed;
     uint8_t raw[8];
@@ -193,7 +200,7 @@ int bkp_key_slots_add(bkp_key_slots *s, const bkp_keys *k, const char *pass, siz
         bkp_hex(x->id, raw, sizeof(raw));
     } while (bkp_key_slots_find(s, x->id) != -ENOENT); /* 2^-64: but never two alike */
     bkp_buf_init(&sealed);
-    int rc = bkp_keys_seal(k, pass, passlen, &sealed);
+    int rc = bkp_keys_seal(k, pass, passlen, kind, &sealed);
     if (!rc && sealed.len != BKP_KEY_SEALED_LEN)
         rc = -EPROTO;
     if (!rc) {
@@ -207,6 +214,23 @@ int bkp_key_slots_add(bkp_key_slots *s, const bkp_keys *k, const char *pass, siz
     return rc;
 }
 
+int bkp_key_slots_add(bkp_key_slots *s, const bkp_keys *k, const char *pass, size_t passlen,
+                      const char *label, time_t now)
+{
+    return slot_add(s, k, pass, passlen, BKP_KEY_PASSPHRASE, label, now);
+}
+
+int bkp_key_slots_add_machine(bkp_key_slots *s, const bkp_keys *k,
+                              char secret[BKP_MACHINE_SECRET_LEN + 1], const char *label,
+                              time_t now)
+{
+    bkp_machine_secret_new(secret);
+    int rc = slot_add(s, k, secret, BKP_MACHINE_SECRET_LEN, BKP_KEY_MACHINE, label, now);
+    if (rc < 0)
+        sodium_memzero(secret, BKP_MACHINE_SECRET_LEN + 1);
+    return rc;
+}
+
 int bkp_key_slots_reseal(bkp_key_slots *s, unsigned i, const bkp_keys *k, const char *pass,
                          size_t passlen, time_t now)
 {
@@ -214,7 +238,7 @@ int bkp_key_slots_reseal(bkp_key_slots *s, unsigned i, const bkp_keys *k, const 
     if (i >= s->n)
         return -ENOENT;
     bkp_buf_init(&sealed);
-    int rc = bkp_keys_seal(k, pass, passlen, &sealed);
+    int rc = bkp_keys_seal(k, pass, passlen, BKP_KEY_PASSPHRASE, &sealed);
     if (!rc && sealed.len != BKP_KEY_SEALED_LEN)
         rc = -EPROTO;
     if (!rc) {

@@ -79,8 +79,9 @@ int bkp_key_slots_read(const uint8_t *data, size_t len, const uint8_t pk[32],
 int bkp_key_slots_parse(const uint8_t *json, size_t len, const uint8_t *repo_id,
                         bkp_key_slots *out) __attribute__((warn_unused_result));
 
-/* Try each slot with the passphrase: the keys, and in `*which` the slot that
- * opened. Each wrong slot costs one Argon2id run (about 0.2 s). */
+/* Try each slot with the passphrase, machine slots first (keys.h): the keys,
+ * and in `*which` the slot that opened. Each wrong passphrase slot costs one
+ * Argon2id run (about 0.2 s); a wrong machine slot, microseconds. */
 int bkp_key_slots_open(const bkp_key_slots *s, const char *pass, size_t passlen, bkp_keys **out,
                        unsigned *which) __attribute__((warn_unused_result));
 
@@ -89,6 +90,15 @@ int bkp_key_slots_open(const bkp_key_slots *s, const char *pass, size_t passlen,
  * passphrase (id and label kept); a slot removed (never the last: -EPERM). */
 int bkp_key_slots_add(bkp_key_slots *s, const bkp_keys *k, const char *pass, size_t passlen,
                       const char *label, time_t now) __attribute__((warn_unused_result));
+/* A machine slot (keys.h): draws a new machine secret into `secret` (64 hex
+ * digits and a NUL; the caller's guarded memory, to be written to a
+ * root-only file that unattended runs give as their passphrase file) and
+ * seals the master under it at the least cost. Its index, or a negative
+ * errno (and `secret` wiped). `reseal` always seals at a passphrase's cost:
+ * a machine slot given a person's passphrase becomes a passphrase slot. */
+int bkp_key_slots_add_machine(bkp_key_slots *s, const bkp_keys *k,
+                              char secret[BKP_MACHINE_SECRET_LEN + 1], const char *label,
+                              time_t now) __attribute__((warn_unused_result));
 int bkp_key_slots_reseal(bkp_key_slots *s, unsigned i, const bkp_keys *k, const char *pass,
                          size_t passlen, time_t now) __attribute__((warn_unused_result));
 int bkp_key_slots_remove(bkp_key_slots *s, unsigned i) __attribute__((warn_unused_result));

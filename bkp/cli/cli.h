@@ -72,6 +72,7 @@ typedef struct cli {
     const char *shares, *threshold;     /* key split --shares N --threshold K */
     const char *label;                  /* key add --label L */
     const char *new_passphrase_file;    /* key add, key passwd --new-passphrase-file F */
+    const char *machine_key;            /* key add --machine-key F: a machine secret, written */
     const char *key_from[16];           /* --key-from FILE, repeated: sheets, not the passphrase */
     int nkey_from;
     const char *public_key; /* --public-key HEX|FILE: no secret at all */

@@ -322,6 +322,10 @@ int cmd_key(cli *c)
                   verb);
         return EXIT_USAGE;
     }
+    if (c->machine_key && strcmp(verb, "add")) {
+        bkp_error(_("key %s: --machine-key belongs to key add"), verb);
+        return EXIT_USAGE;
+    }
     if ((c->label || c->new_passphrase_file) && strcmp(verb, "add") && strcmp(verb, "passwd")) {
         bkp_error(_("key %s: --label and --new-passphrase-file belong to key add and key passwd"),
                   verb);

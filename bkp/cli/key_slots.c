@@ -11,13 +11,18 @@
  * archives keep the list they were written with.
  */
 #include <errno.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
 
 #include "bkp/audit.h"
 #include "bkp/cli/cli.h"
 #include "bkp/clock.h"
+#include "bkp/durable.h"
 #include "bkp/i18n.h"
 #include "bkp/keyslots.h"
 #include "bkp/lock.h"
@@ -31,6 +36,12 @@ static void when(char *buf, size_t n, time_t t)
         snprintf(buf, n, "-");
 }
 
+/* "machine" for a slot sealed under a machine secret (keys.h). */
+static const char *kind_name(const bkp_key_slot *x)
+{
+    return bkp_keys_sealed_kind(x->sealed) == BKP_KEY_MACHINE ? "machine" : "passphrase";
+}
+
 static int key_list(cli *c, const bkp_key_slots *s)
 {
     char cur[17] = "";
@@ -42,8 +53,9 @@ static int key_list(cli *c, const bkp_key_slots *s)
         for (unsigned i = 0; i < s->n; i++) {
             const bkp_key_slot *x = &s->slot[i];
             json_array_append_new(
-                a, json_pack("{s:s, s:s, s:o, s:o, s:o, s:b}", "id", x->id, "label", x->label,
-                             "created", bkp_key_time_json(x->created), "changed",
+                a, json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:b}", "id", x->id, "kind",
+                             kind_name(x), "label", x->label, "created",
+                             bkp_key_time_json(x->created), "changed",
                              bkp_key_time_json(x->changed), "last_used", bkp_key_time_json(x->used),
                              "current", !strcmp(cur, x->id)));
         }
@@ -52,7 +64,8 @@ static int key_list(cli *c, const bkp_key_slots *s)
                                  "slots", a));
         return EXIT_OK;
     }
-    printf("  %-16s  %-20s  %-20s  %-10s  %s\n", "ID", "CREATED", "CHANGED", "LAST USED", "LABEL");
+    printf("  %-16s  %-20s  %-20s  %-10s  %-10s  %s\n", "ID", "CREATED", "CHANGED", "LAST USED",
+           "KIND", "LABEL");
     for (unsigned i = 0; i < s->n; i++) {
         const bkp_key_slot *x = &s->slot[i];
         char cr[32], ch[32], us[32];
@@ -60,8 +73,8 @@ static int key_list(cli *c, const bkp_key_slots *s)
         when(ch, sizeof(ch), x->changed);
         when(us, sizeof(us), x->used);
         us[10] = '\0'; /* the day: it is noted once a day */
-        printf("%c %-16s  %-20s  %-20s  %-10s  %s\n", strcmp(cur, x->id) ? ' ' : '*', x->id, cr,
-               ch, us, x->label);
+        printf("%c %-16s  %-20s  %-20s  %-10s  %-10s  %s\n", strcmp(cur, x->id) ? ' ' : '*', x->id,
+               cr, ch, us, kind_name(x), x->label);
     }
     if (s->version == 1)
         printf(_("(a key file of format 1: the first key add, passwd or remove writes the signed "
@@ -92,8 +105,9 @@ static int slot_arg(const bkp_key_slots *s, const char *verb, const char *id)
  * (or a change cut short after its record) shows against the log. */
 static int store(cli *c, const bkp_key_slots *s, const char *op, const bkp_key_slot *x)
 {
-    json_t *fig = json_pack("{s:s, s:s, s:i, s:I}", "slot", x->id, "label", x->label, "slots",
-                            (int)s->n, "serial", (json_int_t)s->serial);
+    json_t *fig = json_pack("{s:s, s:s, s:s, s:i, s:I}", "slot", x->id, "kind", kind_name(x),
+                            "label", x->label, "slots", (int)s->n, "serial",
+                            (json_int_t)s->serial);
     bkp_audit_rec rec = {.op = op, .figures = fig};
     int ex = EXIT_OK;
     if (cli_audit(c, &rec) != 0) {
@@ -166,6 +180,80 @@ static int pick_slot(cli *c, const char *verb, const bkp_key_slots *s, int *i)
     return EXIT_OK;
 }
 
+/* The label of a machine slot when none is given: "machine HOST". */
+static void machine_label(cli *c, char *out, size_t n)
+{
+    char host[256] = "";
+    if (c->label) {
+        snprintf(out, n, "%s", c->label);
+        return;
+    }
+    (void)gethostname(host, sizeof(host) - 1);
+    snprintf(out, n, "machine %.40s", host);
+    if (bkp_key_label_ok(out))
+        snprintf(out, n, "machine");
+}
+
+/*
+ * key add --machine-key FILE: a slot for unattended runs (keys.h). Order,
+ * for a crash or a failure at each step: the secret's file is written
+ * durably first (a kill after it leaves a file that opens nothing yet: the
+ * operator deletes it, the list is unchanged); then the change is recorded
+ * and the list written (store); if that fails, the file is removed again. A
+ * secret is never in the list without its file having been written.
+ */
+static int key_add_machine(cli *c, bkp_key_slots *s)
+{
+    char label[BKP_KEY_LABEL_MAX + 1];
+    char *secret = sodium_malloc(BKP_MACHINE_SECRET_LEN + 2);
+    char *copy = strdup(c->machine_key), *copy2 = strdup(c->machine_key);
+    char *dir = copy ? dirname(copy) : NULL, *base = copy2 ? basename(copy2) : NULL;
+    int ex = EXIT_FAILED, rc;
+    if (!secret || !dir || !base)
+        goto out;
+    machine_label(c, label, sizeof(label));
+    rc = bkp_key_slots_add_machine(s, bkp_repo_keys(c->r), secret, label, bkp_now());
+    if (rc < 0) {
+        bkp_error(_("key add: %s"), bkp_strerror(rc));
+        goto out;
+    }
+    secret[BKP_MACHINE_SECRET_LEN] = '\n';
+    rc = bkp_durable_write(dir, base, secret, BKP_MACHINE_SECRET_LEN + 1,
+                           BKP_DURABLE_NOREPLACE | BKP_DURABLE_PRIVATE);
+    if (rc) {
+        bkp_error(rc == -EEXIST ? _("key add: %s exists already; name a new file for the "
+                                    "machine key (nothing was changed)")
+                                : _("key add: cannot write %s: %s (nothing was changed)"),
+                  c->machine_key, bkp_strerror(rc));
+        ex = rc == -EEXIST ? EXIT_USAGE : EXIT_FAILED;
+        goto out;
+    }
+    const bkp_key_slot *x = &s->slot[s->n - 1];
+    if ((ex = store(c, s, "key-add", x))) {
+        if (unlink(c->machine_key) == 0)
+            (void)bkp_fsync_dir(dir);
+        goto out;
+    }
+    if (c->json)
+        cli_print_json(json_pack("{s:s, s:s, s:s, s:s, s:i, s:I}", "op", "key-add", "slot", x->id,
+                                 "kind", "machine", "file", c->machine_key, "slots", (int)s->n,
+                                 "serial", (json_int_t)s->serial));
+    else
+        printf(_("added machine key slot %s: %s.\nIts secret is in %s (mode 0600). Give that file "
+                 "as the passphrase file of unattended runs (passphrase_file, "
+                 "BKP_PASSPHRASE_FILE): it opens the repository at once, without Argon2id's time "
+                 "and memory. Keep it on this machine only and back it up nowhere: a person "
+                 "restores with a passphrase or the key sheets. Disk copies get the new list at "
+                 "their next rotation.\n"),
+               x->id, x->label, c->machine_key);
+out:
+    if (secret)
+        sodium_free(secret); /* wipes it */
+    free(copy);
+    free(copy2);
+    return ex;
+}
+
 static int key_change(cli *c, const char *verb, bkp_key_slots *s)
 {
     char *pass = NULL;
@@ -192,6 +280,13 @@ static int key_change(cli *c, const char *verb, bkp_key_slots *s)
                       BKP_KEY_SLOTS_MAX);
             return EXIT_USAGE;
         }
+        if (c->machine_key && c->new_passphrase_file) {
+            bkp_error(_("key add: give --machine-key FILE (bkp draws the secret) or "
+                        "--new-passphrase-file FILE (a person's passphrase), not both"));
+            return EXIT_USAGE;
+        }
+        if (c->machine_key)
+            return key_add_machine(c, s);
     } else if ((ex = pick_slot(c, verb, s, &i))) {
         return ex;
     }

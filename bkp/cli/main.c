@@ -227,10 +227,11 @@ static const command commands[] = {
      .run = cmd_key,
      .needs = NEED_REPO,
      .key = true,
-     .options = "repo json format lang output paper shares threshold label new-passphrase-file",
+     .options = "repo json format lang output paper shares threshold label new-passphrase-file "
+                "machine-key",
      .min_args = 1,
      .max_args = 2,
-     .usage = "key list | key add [--label L] | key passwd [ID] | key remove ID | key "
+     .usage = "key list | key add [--label L] [--machine-key FILE] | key passwd [ID] | key remove ID | key "
               "fingerprint [--json] | key export --paper [-o FILE] [--format md|html] [--lang "
               "ja|en] | key split --shares N --threshold K -o DIR",
      .summary = "the passphrases that open the repository (slots); the public key's "

@@ -100,6 +100,8 @@ static const cli_option options[] = {
     {"label", 0, "L", ARG_STRING, F(label), false, "a name for the new passphrase's slot"},
     {"new-passphrase-file", 0, "FILE", ARG_STRING, F(new_passphrase_file), false,
      "the new passphrase (mode 0600; else asked twice on the terminal)"},
+    {"machine-key", 0, "FILE", ARG_STRING, F(machine_key), false,
+     "a new slot for unattended runs: bkp draws its secret and writes it to FILE (0600)"},
     {"medium", 0, "M", ARG_STRING, F(medium), false, "rehearse from this medium's copy"},
     {"attest", 0, "WHO", ARG_STRING, F(attest), false, "who watched (recorded in the audit log)"},
     {"report", 0, "DIR", ARG_STRING, F(report_dir), false, "write the drill report here"},

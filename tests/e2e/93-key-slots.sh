@@ -213,4 +213,52 @@ opens "$R1" "$P2"
 ok "$BKP" key list --repo "$R1" --passphrase-file "$P1"
 output_has "$old_id" "the format-1 slot keeps its id"
 
+# ---- a machine key: a slot for unattended runs, opened without Argon2id ----
+# bkp draws the secret and writes it to a new 0600 file; the slot asks for the
+# least Argon2id cost in its signed header; the file opens the repository like
+# a passphrase file, and a person's passphrase still opens its own slot.
+MK=$WORK/etc/machine.key
+mkdir -p "$WORK/etc" && chmod 700 "$WORK/etc"
+expect_exit 2 "$BKP" key passwd --machine-key "$MK" --passphrase-file "$P4"
+output_has "--machine-key belongs to key add"
+expect_exit 2 "$BKP" key add --machine-key "$MK" --new-passphrase-file "$P3" --passphrase-file "$P4"
+output_has "not both"
+[ ! -e "$MK" ] || flunk "a refused key add wrote the machine key file"
+ok "$BKP" key add --machine-key "$MK" --label "cron 夜間" --passphrase-file "$P4"
+output_has "added machine key slot"
+[ "$(stat -c '%a %s' "$MK")" = "600 65" ] || flunk "machine key file: $(stat -c '%a %s' "$MK")"
+grep -qx '[0-9a-f]\{64\}' "$MK" || flunk "the machine key file holds 64 hex digits"
+python3 - "$REPO/keys/key" <<'PY' || flunk "the machine slot's cost"
+import json, sys
+b = open(sys.argv[1], "rb").read()
+n = int.from_bytes(b[8:12], "little")
+slots = json.loads(b[12:12 + n])["slots"]
+cost = {s["label"]: (int.from_bytes(bytes.fromhex(s["sealed"])[12:20], "little"),
+                     int.from_bytes(bytes.fromhex(s["sealed"])[20:28], "little")) for s in slots}
+assert cost["cron 夜間"] == (1, 8192), cost
+assert all(c == (3, 64 << 20) for l, c in cost.items() if l != "cron 夜間"), cost
+PY
+ok "$BKP" key list --json --passphrase-file "$MK"
+python3 -c 'import json,sys; d=json.loads(sys.argv[1]); s=[x for x in d["slots"] if x["current"]][0]; assert s["kind"]=="machine" and s["label"]=="cron 夜間", s' "$OUT" ||
+    flunk "key list --json names the machine slot current: $OUT"
+echo "カルテ 4" >"$D/d"
+ok "$BKP" backup ds --passphrase-file "$MK"
+opens "$REPO" "$P4"
+# Recorded, with its kind and never its secret.
+ok "$BKP" audit show --json --passphrase-file "$MK"
+output_has '"kind": "machine"'
+grep -qF "$(cat "$MK")" "$REPO/audit.log" 2>/dev/null && flunk "the audit log holds the machine secret"
+grep -rqF "$(cat "$MK")" "$REPO" "$MNT" "$TAPE" && flunk "a repository or medium holds the machine secret"
+# A file that exists is never overwritten, and the list stays as it was.
+before=$(sha256sum <"$REPO/keys/key")
+cp "$MK" "$WORK/mk.copy"
+expect_exit 2 "$BKP" key add --machine-key "$MK" --passphrase-file "$P4"
+output_has "exists already"
+cmp -s "$MK" "$WORK/mk.copy" || flunk "key add overwrote an existing machine key file"
+[ "$(sha256sum <"$REPO/keys/key")" = "$before" ] || flunk "a refused machine key add changed the key file"
+# Removed, its file opens nothing.
+MS=$(slot_of "$MK")
+ok "$BKP" key remove "$MS" --passphrase-file "$P4"
+refused "$REPO" "$MK"
+
 finish

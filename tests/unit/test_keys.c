@@ -50,7 +50,7 @@ static int setup(void **state)
     bkp_buf_init(&f->file);
     strcpy(f->dir, "/tmp/bkp-test-keys-XXXXXX");
     if (sodium_init() < 0 || bkp_keys_generate(repo_id, &f->k) ||
-        bkp_keys_seal(f->k, PASS, strlen(PASS), &f->file) || !mkdtemp(f->dir))
+        bkp_keys_seal(f->k, PASS, strlen(PASS), BKP_KEY_PASSPHRASE, &f->file) || !mkdtemp(f->dir))
         return teardown(state), -1;
     unsetenv("BKP_PASSPHRASE_FILE");
     unsetenv("BKP_PASSPHRASE_COMMAND");
@@ -91,7 +91,7 @@ static void test_seal_open_round_trip(void **state)
     /* Sealing again (new salt and nonce) gives another file with the same keys. */
     bkp_buf again;
     bkp_buf_init(&again);
-    assert_int_equal(bkp_keys_seal(f->k, PASS, strlen(PASS), &again), 0);
+    assert_int_equal(bkp_keys_seal(f->k, PASS, strlen(PASS), BKP_KEY_PASSPHRASE, &again), 0);
     assert_int_equal(again.len, f->file.len);
     assert_memory_not_equal(again.data, f->file.data, again.len);
     k = NULL;

@@ -8,7 +8,9 @@
  * key file of format 1 reads as one slot whose id does not change when the
  * list is first written; that passwd leaves the old passphrase nothing to
  * open; that the last slot cannot be removed; that ids are found by unique
- * prefixes; and that keys/used is read strictly and kept to the list.
+ * prefixes; that keys/used is read strictly and kept to the list; and that a
+ * machine slot is sealed cheaply only under a secret bkp drew, survives the
+ * signed file, opens first, and becomes a passphrase slot when resealed.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -219,6 +221,63 @@ static void test_find_and_labels(void **state)
     assert_int_equal(bkp_key_slots_add(&s, f->k, P3, strlen(P3), "bad\tlabel", 1), -EINVAL);
 }
 
+static void test_machine_slot(void **state)
+{
+    fixture *f = *state;
+    bkp_key_slots s = f->s, r;
+    bkp_keys *k = NULL;
+    unsigned which = 99;
+    char secret[BKP_MACHINE_SECRET_LEN + 1], again[BKP_MACHINE_SECRET_LEN + 1];
+    bkp_buf file;
+
+    assert_int_equal(bkp_key_slots_add_machine(&s, f->k, secret, "machine vm", 3000), 2);
+    assert_int_equal(strlen(secret), BKP_MACHINE_SECRET_LEN);
+    assert_int_equal(strspn(secret, "0123456789abcdef"), BKP_MACHINE_SECRET_LEN);
+    assert_int_equal(s.serial, f->s.serial + 1);
+    /* The least Argon2id cost, in the authenticated header; the others keep theirs. */
+    assert_int_equal(bkp_keys_sealed_kind(s.slot[2].sealed), BKP_KEY_MACHINE);
+    assert_int_equal(bkp_get_le64(s.slot[2].sealed + 12), 1);
+    assert_int_equal(bkp_get_le64(s.slot[2].sealed + 20), 8192);
+    assert_int_equal(bkp_keys_sealed_kind(s.slot[0].sealed), BKP_KEY_PASSPHRASE);
+    assert_int_equal(bkp_keys_sealed_kind(s.slot[1].sealed), BKP_KEY_PASSPHRASE);
+    /* Two machine slots never share a secret. */
+    assert_int_equal(bkp_key_slots_add_machine(&s, f->k, again, "", 3001), 3);
+    assert_memory_not_equal(secret, again, BKP_MACHINE_SECRET_LEN);
+
+    /* Through the signed file: still a machine slot, and it opens with its secret only. */
+    bkp_buf_init(&file);
+    assert_int_equal(bkp_key_slots_render(&s, f->k, &file), 0);
+    assert_int_equal(bkp_key_slots_read(file.data, file.len, bkp_keys_sign_pk(f->k), rid, &r), 0);
+    bkp_buf_free(&file);
+    assert_int_equal(bkp_keys_sealed_kind(r.slot[2].sealed), BKP_KEY_MACHINE);
+    assert_int_equal(bkp_key_slots_open(&r, secret, BKP_MACHINE_SECRET_LEN, &k, &which), 0);
+    assert_int_equal(which, 2);
+    assert_same_keys(k, f->k);
+    bkp_keys_free(k);
+    assert_int_equal(bkp_key_slots_open(&r, again, BKP_MACHINE_SECRET_LEN, &k, &which), 0);
+    assert_int_equal(which, 3);
+    bkp_keys_free(k);
+    /* A person's passphrase still opens its own slot past the machine slots. */
+    assert_int_equal(bkp_key_slots_open(&r, P2, strlen(P2), &k, &which), 0);
+    assert_int_equal(which, 1);
+    bkp_keys_free(k);
+    secret[0] ^= 1;
+    assert_int_equal(bkp_key_slots_open(&r, secret, BKP_MACHINE_SECRET_LEN, &k, &which),
+                     -EKEYREJECTED);
+
+    /* A machine slot given a person's passphrase is stretched like any other. */
+    assert_int_equal(bkp_key_slots_reseal(&r, 2, f->k, P3, strlen(P3), 4000), 0);
+    assert_int_equal(bkp_keys_sealed_kind(r.slot[2].sealed), BKP_KEY_PASSPHRASE);
+    assert_int_equal(bkp_key_slots_open(&r, P3, strlen(P3), &k, &which), 0);
+    assert_int_equal(which, 2);
+    bkp_keys_free(k);
+    /* A full list takes no machine slot either, and says so with the secret wiped. */
+    while (s.n < BKP_KEY_SLOTS_MAX)
+        assert_true(bkp_key_slots_add_machine(&s, f->k, secret, "", 5000) >= 0);
+    assert_int_equal(bkp_key_slots_add_machine(&s, f->k, secret, "", 5000), -ENOSPC);
+    assert_int_equal(secret[0], 0);
+}
+
 static void test_slot_costs(void **state)
 {
     fixture *f = *state;
@@ -298,6 +357,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_passwd_and_remove, setup, teardown),
         cmocka_unit_test_setup_teardown(test_find_and_labels, setup, teardown),
         cmocka_unit_test_setup_teardown(test_slot_costs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_machine_slot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_full_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_used, setup, teardown),
     };
