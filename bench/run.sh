@@ -30,6 +30,7 @@ BKP=""
 COLD=0
 CHECK=1            # compare every restored tree with the data set (untimed)
 TOOLS="bkp,restic,borg"
+BKP_KEY=machine    # how bkp's timed steps open the key: machine (key add --machine-key) or passphrase
 
 STEPS_ALL_HELP="read,initial,nochange,mutated,restore,verify"
 usage() {
@@ -54,6 +55,8 @@ usage: bench/run.sh [options]
   --seed N        data set seed (default $SEED)
   --bkp PATH      bkp binary (default build/bkp in the repository, else bkp on PATH)
   --tools LIST    comma-separated subset of bkp,restic,borg (default $TOOLS)
+  --bkp-key KIND  how bkp's timed steps open the repository: machine (a machine key,
+                  as unattended runs should) or passphrase (Argon2id) (default $BKP_KEY)
   --cold          drop the page cache before each timed step instead of re-reading inputs
   --no-check      do not compare restored trees with the data set
 EOF
@@ -73,6 +76,7 @@ while (($#)); do
     --seed) SEED=$2; shift 2 ;;
     --bkp) BKP=$2; shift 2 ;;
     --tools) TOOLS=$2; shift 2 ;;
+    --bkp-key) BKP_KEY=$2; shift 2 ;;
     --cold) COLD=1; shift ;;
     --no-check) CHECK=0; shift ;;
     -h | --help) usage; exit 0 ;;
@@ -82,6 +86,7 @@ done
 [[ $ROUNDS =~ ^[1-9][0-9]*$ && $WAIT =~ ^[0-9]+$ && $SETTLE =~ ^[0-9]+$ && $SEED =~ ^[0-9]+$ ]] ||
     { echo "run.sh: --rounds, --wait, --settle and --seed take whole numbers" >&2; exit 2; }
 [[ -z $FILES || $FILES =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --files takes a whole number" >&2; exit 2; }
+[[ $BKP_KEY == machine || $BKP_KEY == passphrase ]] || { echo "run.sh: --bkp-key is machine or passphrase" >&2; exit 2; }
 
 # shellcheck source=bench/profiles.sh
 source "$SCRIPT_DIR/profiles.sh"
@@ -316,10 +321,19 @@ tool_cmd() {
     local envs=(env "XDG_CACHE_HOME=$d/cache" "XDG_CONFIG_HOME=$d/config")
     case $tool in
     bkp)
-        local a=(--repo "$d/repo" --passphrase-file "$PASSFILE")
-        envs+=("BKP_PASSPHRASE_FILE=$PASSFILE" "$BKP")
+        # With a machine key, init adds one (untimed) and every timed step opens with it.
+        local key=$PASSFILE
+        if [[ $BKP_KEY == machine && $step != init ]]; then key=$d/machine.key; fi
+        local a=(--repo "$d/repo" --passphrase-file "$key")
+        envs+=("BKP_PASSPHRASE_FILE=$key" "$BKP")
         case $step in
-        init) CMD=("${envs[@]}" init "${a[@]}") ;;
+        init)
+            if [[ $BKP_KEY == machine ]]; then
+                CMD=("${envs[@]:0:${#envs[@]}-1}" bash -c '"$1" init "${@:3}" && "$1" key add --machine-key "$2" --label bench "${@:3}"' \
+                    bash "$BKP" "$d/machine.key" "${a[@]}")
+            else
+                CMD=("${envs[@]}" init "${a[@]}")
+            fi ;;
         initial | nochange | mutated) CMD=("${envs[@]}" backup "${a[@]}" --dataset "$PROFILE" "$DATA") ;;
         restore) CMD=("${envs[@]}" restore "${a[@]}" "$PROFILE:latest" "$d/restore") ;;
         verify) CMD=("${envs[@]}" verify "${a[@]}" --read-data) ;;
@@ -507,6 +521,7 @@ done
         if [[ -z ${MISSING[$t]:-} ]]; then echo "${t}: $(tool_version "$t")"; fi
     done
     echo "restic: default repository format (v2 since 0.14), compression auto; borg: repokey-blake2, lz4."
+    echo "bkp opens its key with: $BKP_KEY ($([[ $BKP_KEY == machine ]] && echo "bkp key add --machine-key, no Argon2id" || echo "the passphrase file, Argon2id 3 passes over 64 MiB")); restic and borg with the passphrase file."
 } >"$MD"
 
 # profile_header — what the table of the current profile measured.
