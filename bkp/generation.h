@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "bkp/capture.h"
+#include "bkp/layout.h"
 #include "bkp/repo.h"
 
 #define BKP_GEN_MAGIC "BKPGEN01"
@@ -42,9 +43,6 @@ typedef struct bkp_gen {
     bool foreign; /* a "not copied" tombstone found where it does not count (the
                    * primary, or another medium's copy): status is -EBADMSG */
 } bkp_gen;
-
-/* A data set name: letters, digits, '.', '_', '-', not starting with '.'. */
-bool bkp_dataset_name_ok(const char *name);
 
 /* The highest sequence number of `dataset` the audit log of `r` records as
  * sealed (0 when none): bkp_gen_seal never goes below it. */

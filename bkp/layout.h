@@ -18,6 +18,12 @@
 #ifndef BKP_LAYOUT_H
 #define BKP_LAYOUT_H
 
+#include <stdbool.h>
+
+/* A data set name, which names a folder of generations/ (and an archive):
+ * letters, digits, '.', '_', '-', at most 64, not starting with '.' or '-'. */
+bool bkp_dataset_name_ok(const char *name);
+
 /* 0 when every folder of the repository layout under `path` that exists is
  * a real folder (and `path` itself is one, or is absent); -ELOOP (logged,
  * naming the first offender and what to do) when one is a symbolic link or

@@ -13,7 +13,7 @@
 
 #include "bkp/clock.h"
 #include "bkp/durable.h"
-#include "bkp/generation.h"
+#include "bkp/layout.h"
 #include "bkp/lock.h"
 #include "bkp/log.h"
 #include "bkp/pubkey.h"

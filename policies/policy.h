@@ -155,8 +155,6 @@ int pol_warn_compliance(const pol_policy *p);
 /* The effective policy, defaults filled in; hook env values redacted. */
 json_t *pol_to_json(const pol_policy *p);
 
-/* "30s", "30m", "12h", "7d", "2w" -> seconds. -EINVAL otherwise. */
-int pol_duration_parse(const char *s, int64_t *secs);
 /* "hourly", "hourly :MM", "daily HH:MM", "weekly DAY HH:MM", "monthly N HH:MM". */
 int pol_schedule_parse(const char *s, pol_schedule *out);
 /* The canonical text of a schedule into buf. */

@@ -12,7 +12,7 @@
 
 #include "bkp/i18n.h"
 #include "bkp/log.h"
-#include "policies/policy.h"
+#include "policies/duration.h"
 
 static void syntax_error(const char *file, const yaml_parser_t *parser)
 {

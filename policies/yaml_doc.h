@@ -69,7 +69,7 @@ const char *pol_yaml_scalar(pol_yaml_ctx *c, pol_yaml_node *n, const char *key);
 char *pol_yaml_str(pol_yaml_ctx *c, pol_yaml_node *n, const char *key); /* NULL: empty/bad */
 void pol_yaml_int(pol_yaml_ctx *c, pol_yaml_node *n, const char *key, int lo, int hi, int *out);
 void pol_yaml_bool(pol_yaml_ctx *c, pol_yaml_node *n, const char *key, bool *out);
-/* 30s, 30m, 12h, 7d, 2w (pol_duration_parse) -> seconds. */
+/* 30s, 30m, 12h, 7d, 2w (duration.h) -> seconds. */
 void pol_yaml_duration(pol_yaml_ctx *c, pol_yaml_node *n, const char *key, int64_t *out);
 /* A list of non-empty values; a single value is taken as a list of one.
  * *out is allocated (NULL-terminated) and *count set; entries that are not

@@ -99,6 +99,8 @@ void cli_options_help(FILE *f, const char *accepts, bool common);
 /* Print `left` (may be NULL) in a column `indent` wide, then `text` wrapped
  * to 79 columns. */
 void cli_wrap(FILE *f, const char *left, int indent, const char *text);
+/* The columns `s` (UTF-8) takes on a terminal: 2 for each wide character. */
+int cli_columns(const char *s);
 /* Was a policy named (--policy, $BKP_POLICY, resolved by main) or loaded? */
 bool cli_policy_named(const cli *c);
 

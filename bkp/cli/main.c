@@ -71,7 +71,7 @@ static const command commands[] = {
      .key = true,
      .options = "repo",
      .usage = "init [--repo DIR | --policy FILE]",
-     .summary = "create a repository (the policy's, without --repo), its keys and config"},
+     .summary = N_("create a repository (the policy's, without --repo), its keys and config")},
     {.name = "backup",
      .run = cmd_backup,
      .needs = NEED_REPO_WRITE,
@@ -81,7 +81,8 @@ static const command commands[] = {
      .min_args = 1,
      .max_args = 1024,
      .usage = "backup NAME | backup --dataset NAME PATH...",
-     .summary = "capture a data set of the policy (or the given paths) now and seal a generation"},
+     .summary =
+         N_("capture a data set of the policy (or the given paths) now and seal a generation")},
     {.name = "generations",
      .run = cmd_generations,
      .needs = NEED_REPO,
@@ -89,7 +90,7 @@ static const command commands[] = {
      .options = "repo json clear-suspicious",
      .max_args = 1,
      .usage = "generations [NAME] [--json] | generations --clear-suspicious GEN",
-     .summary = "list sealed generations, or clear a suspicious mark (recorded)"},
+     .summary = N_("list sealed generations, or clear a suspicious mark (recorded)")},
     {.name = "ls",
      .run = cmd_ls,
      .needs = NEED_REPO,
@@ -98,7 +99,7 @@ static const command commands[] = {
      .min_args = 1,
      .max_args = 2,
      .usage = "ls GEN [PATH] [--json]",
-     .summary = "list the files of a generation"},
+     .summary = N_("list the files of a generation")},
     {.name = "find",
      .run = cmd_find,
      .needs = NEED_REPO,
@@ -107,7 +108,7 @@ static const command commands[] = {
      .min_args = 1,
      .max_args = 1,
      .usage = "find PATTERN [--dataset NAME] [--json]",
-     .summary = "which generations hold a path matching a pattern (name or /whole/path*)"},
+     .summary = N_("which generations hold a path matching a pattern (name or /whole/path*)")},
     {.name = "dump",
      .run = cmd_dump,
      .needs = NEED_REPO,
@@ -116,7 +117,7 @@ static const command commands[] = {
      .min_args = 2,
      .max_args = 2,
      .usage = "dump GEN PATH > FILE",
-     .summary = "one stored file's content to standard output, every chunk authenticated"},
+     .summary = N_("one stored file's content to standard output, every chunk authenticated")},
     {.name = "diff",
      .run = cmd_diff,
      .needs = NEED_REPO,
@@ -125,7 +126,7 @@ static const command commands[] = {
      .min_args = 2,
      .max_args = 2,
      .usage = "diff GEN GEN [--json]",
-     .summary = "what changed between two generations"},
+     .summary = N_("what changed between two generations")},
     {.name = "restore",
      .run = cmd_restore,
      .lock = LOCK_READER,
@@ -134,8 +135,8 @@ static const command commands[] = {
      .max_args = 2,
      .usage = "restore GEN TARGET [--path P | --folder D] [--from M] [--force] | restore GEN "
               "--to-archive FILE | restore --runbook NAME [--attest WHO]",
-     .summary = "restore a generation into a directory or a tar (pax) file, from the repository "
-                "or any one medium"},
+     .summary = N_("restore a generation into a directory or a tar (pax) file, from the repository "
+                   "or any one medium")},
     {.name = "run",
      .run = cmd_run,
      .needs = NEED_REPO_WRITE,
@@ -145,14 +146,15 @@ static const command commands[] = {
      .writes_media = true,
      .options = "repo dataset force metrics workers json",
      .usage = "run [--dataset NAME] [--force] [--metrics FILE] [--json]",
-     .summary = "the cron entry: back up every data set of the policy that is due"},
+     .summary = N_("the cron entry: back up every data set of the policy that is due")},
     {.name = "prune",
      .run = cmd_prune,
      .lock = LOCK_PRUNE,
      .key = true,
      .options = "repo dry-run json",
      .usage = "prune [--dry-run] [--json]",
-     .summary = "apply each data set's retention: delete generations and the packs nothing needs"},
+     .summary =
+         N_("apply each data set's retention: delete generations and the packs nothing needs")},
     {.name = "audit",
      .run = cmd_audit,
      .needs = NEED_REPO,
@@ -164,8 +166,9 @@ static const command commands[] = {
      .usage = "audit verify [--against FILE|MEDIUM] [--public-key HEX|FILE] | audit show [--since "
               "DATE] [--dataset NAME] [--json] | audit report [--from DATE] [--to DATE] [--format "
               "F] [--lang ja|en] | audit restart REASON",
-     .summary = "check the signed audit log, show it, or write the evidence report for checklist "
-                "item 3-②"},
+     .summary =
+         N_("check the signed audit log, show it, or write the evidence report for checklist "
+            "item 3-②")},
     {.name = "policy",
      .run = cmd_policy,
      .policy = POLICY_REQUIRED,
@@ -173,7 +176,7 @@ static const command commands[] = {
      .min_args = 1,
      .max_args = 1,
      .usage = "policy check [--policy FILE] [--json]",
-     .summary = "validate the policy and print it as it will be applied"},
+     .summary = N_("validate the policy and print it as it will be applied")},
     {.name = "media",
      .run = cmd_media,
      .needs = NEED_REPO,
@@ -184,8 +187,8 @@ static const command commands[] = {
      .max_args = 2,
      .usage = "media label PATH --name NAME [--type T] [--location L] [--force] | media label "
               "--name NAME (object) | media probe NAME | media list | media show NAME",
-     .summary = "label a disk (or archive folder) as a medium and register it; list media and "
-                "what they hold"},
+     .summary = N_("label a disk (or archive folder) as a medium and register it; list media and "
+                   "what they hold")},
     {.name = "rotate",
      .run = cmd_rotate,
      .needs = NEED_REPO_WRITE,
@@ -196,8 +199,9 @@ static const command commands[] = {
      .min_args = 1,
      .max_args = 1,
      .usage = "rotate MEDIUM",
-     .summary = "copy the generations due to a medium, read them back, prune it, and say when it "
-                "is next due"},
+     .summary =
+         N_("copy the generations due to a medium, read them back, prune it, and say when it "
+            "is next due")},
     {.name = "runbook",
      .run = cmd_runbook,
      .options = "repo json format lang",
@@ -205,7 +209,7 @@ static const command commands[] = {
      .max_args = 2,
      .usage =
          "runbook list | runbook show NAME | runbook print NAME [--format md|html] [--lang ja|en]",
-     .summary = "the recovery procedures; print one for paper (手順書)"},
+     .summary = N_("the recovery procedures; print one for paper (手順書)")},
     {.name = "drill",
      .run = cmd_drill,
      .key = true,
@@ -213,7 +217,7 @@ static const command commands[] = {
      .min_args = 1,
      .max_args = 1,
      .usage = "drill NAME [--medium M] [--attest WHO] [--sandbox D] [--report D]",
-     .summary = "rehearse a runbook into a sandbox, timed, with a report"},
+     .summary = N_("rehearse a runbook into a sandbox, timed, with a report")},
     {.name = "status",
      .run = cmd_status,
      .needs = NEED_REPO,
@@ -221,8 +225,8 @@ static const command commands[] = {
      .key = true,
      .options = "repo json metrics",
      .usage = "status [--json] [--metrics FILE]",
-     .summary = "3-2-1 compliance of each data set: copies, media, off-line and off-site ages, "
-                "what to do next"},
+     .summary = N_("3-2-1 compliance of each data set: copies, media, off-line and off-site ages, "
+                   "what to do next")},
     {.name = "key",
      .run = cmd_key,
      .needs = NEED_REPO,
@@ -231,12 +235,13 @@ static const command commands[] = {
                 "machine-key",
      .min_args = 1,
      .max_args = 2,
-     .usage = "key list | key add [--label L] [--machine-key FILE] | key passwd [ID] | key remove ID | key "
+     .usage = "key list | key add [--label L] [--machine-key FILE] | key passwd [ID] | key remove "
+              "ID | key "
               "fingerprint [--json] | key export --paper [-o FILE] [--format md|html] [--lang "
               "ja|en] | key split --shares N --threshold K -o DIR",
-     .summary = "the passphrases that open the repository (slots); the public key's "
-                "fingerprint; the key on paper for a safe, whole or as K-of-N shares (all "
-                "changes recorded)"},
+     .summary = N_("the passphrases that open the repository (slots); the public key's "
+                   "fingerprint; the key on paper for a safe, whole or as K-of-N shares (all "
+                   "changes recorded)")},
     {.name = "verify",
      .run = cmd_verify,
      .needs = NEED_REPO,
@@ -247,26 +252,29 @@ static const command commands[] = {
      .options = "repo read-data workers json media sample repair-from",
      .usage = "verify [--read-data | --sample PCT] [--media M] [--repair-from M2] | verify "
               "--public-key HEX|FILE",
-     .summary = "check signatures, chains and objects; read packs back (all, or a rolling "
-                "sample); repair from another copy"},
+     .summary = N_("check signatures, chains and objects; read packs back (all, or a rolling "
+                   "sample); repair from another copy")},
 };
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: bkp COMMAND [OPTIONS]\n\ncommands:\n");
+    fprintf(f, _("usage: bkp COMMAND [OPTIONS]\n\ncommands:\n"));
     for (size_t i = 0; i < sizeof(commands) / sizeof(*commands); i++)
-        cli_wrap(f, commands[i].name, 16, commands[i].summary);
-    fprintf(f, "\noptions every command takes:\n");
+        cli_wrap(f, commands[i].name, 16, _(commands[i].summary));
+    fprintf(f, _("\noptions every command takes:\n"));
     cli_options_help(f, "", true);
-    fprintf(f, "\n`bkp COMMAND --help` shows the options of a command.\n"
-               "GEN is DATASET:latest, DATASET:SEQ (e.g. emr-db:42) or a unique UUID prefix.\n"
-               "Exit codes: 0 success, 1 failed or not verified, 2 usage error, 3 locked.\n");
+    fprintf(f, _("\n`bkp COMMAND --help` shows the options of a command.\n"
+                 "GEN is DATASET:latest, DATASET:SEQ (e.g. emr-db:42) or a unique UUID prefix.\n"
+                 "Exit codes: 0 success, 1 failed or not verified, 2 usage error, 3 locked,\n"
+                 "4 wrong passphrase or key sheets, 5 no repository there.\n"));
 }
 
 /* bkp CMD --help: its usage, what it does, its options. */
 static void command_help(const command *cmd)
 {
-    printf("usage: bkp ");
+    const char *head = _("usage: bkp ");
+    int indent = cli_columns(head) - (int)strlen("bkp ");
+    fputs(head, stdout);
     /* The forms of the command, one per line. */
     for (const char *u = cmd->usage; *u;) {
         /* A " | " outside brackets separates forms; inside, alternatives. */
@@ -278,16 +286,18 @@ static void command_help(const command *cmd)
                 bar = q;
         }
         int n = bar ? (int)(bar - u) : (int)strlen(u);
-        printf("%s%.*s\n", u == cmd->usage ? "" : "       bkp ", n, u);
+        if (u != cmd->usage)
+            printf("%*sbkp ", indent, "");
+        printf("%.*s\n", n, u);
         u += n + (bar ? 3 : 0);
     }
     printf("\n");
-    cli_wrap(stdout, NULL, 2, cmd->summary);
+    cli_wrap(stdout, NULL, 2, _(cmd->summary));
     if (*cmd->options) {
-        printf("\noptions:\n");
+        printf(_("\noptions:\n"));
         cli_options_help(stdout, cmd->options, false);
     }
-    printf("\noptions every command takes:\n");
+    printf(_("\noptions every command takes:\n"));
     cli_options_help(stdout, "", true);
 }
 

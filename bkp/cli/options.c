@@ -7,7 +7,9 @@
  * it, and the code that uses it.
  */
 #include <getopt.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +17,7 @@
 #include "bkp/cli/cli.h"
 #include "bkp/i18n.h"
 #include "bkp/log.h"
-#include "policies/policy.h"
+#include "policies/duration.h"
 
 /* More threads than this only add memory: chunks are queued per thread. */
 #define CLI_WORKERS_MAX 64
@@ -45,75 +47,80 @@ typedef struct cli_option {
 
 static const cli_option options[] = {
     {"policy", 0, "FILE", ARG_STRING, F(policy_file), true,
-     "the policy (or $BKP_POLICY; default " POL_DEFAULT_FILE ")"},
+     N_("the policy (or $BKP_POLICY; default /etc/bkp/policy.yaml)")},
     {"repo", 0, "DIR", ARG_STRING, F(repo), false,
-     "the repository (or $BKP_REPO; else the policy's)"},
+     N_("the repository (or $BKP_REPO; else the policy's)")},
     {"passphrase-file", 0, "FILE", ARG_STRING, F(passphrase_file), true,
-     "passphrase from a file of mode 0600 (or $BKP_PASSPHRASE_FILE, $BKP_PASSPHRASE_COMMAND; "
-     "else a prompt on the terminal)"},
+     N_("passphrase from a file of mode 0600 (or $BKP_PASSPHRASE_FILE, $BKP_PASSPHRASE_COMMAND; "
+        "else a prompt on the terminal)")},
     {"key-from", 0, "FILE", ARG_KEY_FROM, 0, true,
-     "instead of the passphrase: a paper sheet, or K share sheets (the option once per file); "
-     "--key-from - asks for the sheets on the terminal, line by line, each line checked as typed"},
+     N_("instead of the passphrase: a paper sheet, or K share sheets (the option once per file); "
+        "--key-from - asks for the sheets on the terminal, line by line, each line checked as "
+        "typed")},
     {"public-key", 0, "HEX|FILE", ARG_STRING, F(public_key), true,
-     "audit verify, verify: check signatures and chains with the public key you pinned (`bkp key "
-     "fingerprint`); no secret"},
-    {"json", 0, NULL, ARG_FLAG, F(json), false, "print JSON for programs instead of text"},
-    {"dataset", 0, "NAME", ARG_STRING, F(dataset), false, "only this data set"},
-    {"path", 0, "P", ARG_STRING, F(path), false, "restore only this stored path"},
+     N_("audit verify, verify: check signatures and chains with the public key you pinned (`bkp "
+        "key "
+        "fingerprint`); no secret")},
+    {"json", 0, NULL, ARG_FLAG, F(json), false, N_("print JSON for programs instead of text")},
+    {"dataset", 0, "NAME", ARG_STRING, F(dataset), false, N_("only this data set")},
+    {"path", 0, "P", ARG_STRING, F(path), false, N_("restore only this stored path")},
     {"folder", 0, "DIR", ARG_STRING, F(folder), false,
-     "restore the contents of this stored folder"},
+     N_("restore the contents of this stored folder")},
     {"to-archive", 0, "FILE", ARG_STRING, F(to_archive), false,
-     "write a tar (pax) file instead of a directory"},
+     N_("write a tar (pax) file instead of a directory")},
     {"force", 0, NULL, ARG_FLAG, F(force), false,
-     "go ahead where bkp would stop (a non-empty target, a data set not due, a medium in use)"},
-    {"read-data", 0, NULL, ARG_FLAG, F(read_data), false, "read and authenticate every pack"},
-    {"no-cache", 0, NULL, ARG_FLAG, F(no_cache), false, "read every file, trusting no files cache"},
-    {"one-file-system", 0, NULL, ARG_FLAG, F(one_fs), false, "do not cross mount points"},
-    {"workers", 0, "N", ARG_WORKERS, F(workers), false, "threads (1 to 64)"},
+     N_("go ahead where bkp would stop (a non-empty target, a data set not due, a medium in use)")},
+    {"read-data", 0, NULL, ARG_FLAG, F(read_data), false, N_("read and authenticate every pack")},
+    {"no-cache", 0, NULL, ARG_FLAG, F(no_cache), false,
+     N_("read every file, trusting no files cache")},
+    {"one-file-system", 0, NULL, ARG_FLAG, F(one_fs), false, N_("do not cross mount points")},
+    {"workers", 0, "N", ARG_WORKERS, F(workers), false, N_("threads (1 to 64)")},
     {"metrics", 0, "FILE", ARG_STRING, F(metrics), false,
-     "write the figures for Prometheus (textfile collector): status, and the run's"},
+     N_("write the figures for Prometheus (textfile collector): status, and the run's")},
     {"clear-suspicious", 0, "GEN", ARG_STRING, F(clear), false,
-     "clear the suspicious mark of a generation (recorded)"},
-    {"dry-run", 0, NULL, ARG_FLAG, F(dry_run), false, "say what would be done; change nothing"},
+     N_("clear the suspicious mark of a generation (recorded)")},
+    {"dry-run", 0, NULL, ARG_FLAG, F(dry_run), false, N_("say what would be done; change nothing")},
     {"against", 0, "FILE|MEDIUM", ARG_STRING, F(against), false,
-     "compare the log with an earlier copy of it"},
-    {"since", 0, "DATE", ARG_STRING, F(since), false, "records from this date on"},
-    {"name", 0, "NAME", ARG_STRING, F(name), false, "the medium's name in the policy"},
-    {"type", 0, "T", ARG_STRING, F(type), false, "the medium's type (disk, archive, object)"},
+     N_("compare the log with an earlier copy of it")},
+    {"since", 0, "DATE", ARG_STRING, F(since), false, N_("records from this date on")},
+    {"name", 0, "NAME", ARG_STRING, F(name), false, N_("the medium's name in the policy")},
+    {"type", 0, "T", ARG_STRING, F(type), false, N_("the medium's type (disk, archive, object)")},
     {"location", 0, "L", ARG_STRING, F(location), false,
-     "where the medium is kept (onsite, offsite)"},
+     N_("where the medium is kept (onsite, offsite)")},
     {"from", 0, "MEDIUM|PATH", ARG_STRING, F(from), false,
-     "restore: read from this medium or copy; audit report: from this date"},
-    {"to", 0, "DATE", ARG_STRING, F(period_to), false, "audit report: up to this date"},
-    {"media", 0, "M", ARG_STRING, F(media), false, "check the copy on this medium"},
+     N_("restore: read from this medium or copy; audit report: from this date")},
+    {"to", 0, "DATE", ARG_STRING, F(period_to), false, N_("audit report: up to this date")},
+    {"media", 0, "M", ARG_STRING, F(media), false, N_("check the copy on this medium")},
     {"sample", 0, "PCT", ARG_PERCENT, F(sample), false,
-     "read back this share of the packs, those read longest ago first"},
+     N_("read back this share of the packs, those read longest ago first")},
     {"repair-from", 0, "M2", ARG_STRING, F(repair_from), false,
-     "rewrite damaged packs from this other copy"},
-    {"format", 0, "md|html", ARG_STRING, F(format), false, "the document's format"},
+     N_("rewrite damaged packs from this other copy")},
+    {"format", 0, "md|html", ARG_STRING, F(format), false, N_("the document's format")},
     {"lang", 0, "ja|en", ARG_STRING, F(lang), false,
-     "the document's language (default: the locale)"},
-    {"output", 'o', "FILE|DIR", ARG_STRING, F(output), false, "where to write"},
-    {"paper", 0, NULL, ARG_FLAG, F(paper), false, "the whole key on one sheet for a safe"},
-    {"shares", 0, "N", ARG_STRING, F(shares), false, "how many share sheets"},
-    {"threshold", 0, "K", ARG_STRING, F(threshold), false, "how many share sheets open the key"},
-    {"label", 0, "L", ARG_STRING, F(label), false, "a name for the new passphrase's slot"},
+     N_("the document's language (default: the locale)")},
+    {"output", 'o', "FILE|DIR", ARG_STRING, F(output), false, N_("where to write")},
+    {"paper", 0, NULL, ARG_FLAG, F(paper), false, N_("the whole key on one sheet for a safe")},
+    {"shares", 0, "N", ARG_STRING, F(shares), false, N_("how many share sheets")},
+    {"threshold", 0, "K", ARG_STRING, F(threshold), false,
+     N_("how many share sheets open the key")},
+    {"label", 0, "L", ARG_STRING, F(label), false, N_("a name for the new passphrase's slot")},
     {"new-passphrase-file", 0, "FILE", ARG_STRING, F(new_passphrase_file), false,
-     "the new passphrase (mode 0600; else asked twice on the terminal)"},
+     N_("the new passphrase (mode 0600; else asked twice on the terminal)")},
     {"machine-key", 0, "FILE", ARG_STRING, F(machine_key), false,
-     "a new slot for unattended runs: bkp draws its secret and writes it to FILE (0600)"},
-    {"medium", 0, "M", ARG_STRING, F(medium), false, "rehearse from this medium's copy"},
-    {"attest", 0, "WHO", ARG_STRING, F(attest), false, "who watched (recorded in the audit log)"},
-    {"report", 0, "DIR", ARG_STRING, F(report_dir), false, "write the drill report here"},
-    {"sandbox", 0, "DIR", ARG_STRING, F(sandbox), false, "restore into this folder"},
-    {"keep", 0, NULL, ARG_FLAG, F(keep), false, "leave the sandbox for inspection"},
-    {"verify", 0, NULL, ARG_FLAG, F(verify), false, "read back every file written"},
-    {"runbook", 0, "NAME", ARG_STRING, F(runbook), false, "follow this recovery procedure"},
+     N_("a new slot for unattended runs: bkp draws its secret and writes it to FILE (0600)")},
+    {"medium", 0, "M", ARG_STRING, F(medium), false, N_("rehearse from this medium's copy")},
+    {"attest", 0, "WHO", ARG_STRING, F(attest), false,
+     N_("who watched (recorded in the audit log)")},
+    {"report", 0, "DIR", ARG_STRING, F(report_dir), false, N_("write the drill report here")},
+    {"sandbox", 0, "DIR", ARG_STRING, F(sandbox), false, N_("restore into this folder")},
+    {"keep", 0, NULL, ARG_FLAG, F(keep), false, N_("leave the sandbox for inspection")},
+    {"verify", 0, NULL, ARG_FLAG, F(verify), false, N_("read back every file written")},
+    {"runbook", 0, "NAME", ARG_STRING, F(runbook), false, N_("follow this recovery procedure")},
     {"lock-wait", 0, "DURATION", ARG_DURATION, F(lock_wait), true,
-     "wait this long (30s, 10m, 1h) for a lock another bkp holds, instead of exit 3"},
-    {"verbose", 'v', NULL, ARG_LEVEL, 0, true, "say more"},
-    {"quiet", 'q', NULL, ARG_LEVEL, 0, true, "warnings and errors only, no progress"},
-    {"help", 'h', NULL, ARG_HELP, 0, true, "this help"},
+     N_("wait this long (30s, 10m, 1h) for a lock another bkp holds, instead of exit 3")},
+    {"verbose", 'v', NULL, ARG_LEVEL, 0, true, N_("say more")},
+    {"quiet", 'q', NULL, ARG_LEVEL, 0, true, N_("warnings and errors only, no progress")},
+    {"help", 'h', NULL, ARG_HELP, 0, true, N_("this help")},
 };
 
 #define NOPTIONS (sizeof(options) / sizeof(*options))
@@ -240,6 +247,97 @@ int cli_options_parse(cli *c, const char *accepts, const char *usage, int argc, 
     return EXIT_OK;
 }
 
+/* The code point of the UTF-8 character at `p` and its length in `*len`
+ * (a stray byte counts as one character of its own). */
+static uint32_t code_point(const char *p, int *len)
+{
+    const unsigned char *u = (const unsigned char *)p;
+    int n = u[0] < 0x80 ? 1 : u[0] >= 0xf0 ? 4 : u[0] >= 0xe0 ? 3 : u[0] >= 0xc0 ? 2 : 1;
+    uint32_t cp = n == 1 ? u[0] : u[0] & (0x7fu >> n);
+    for (int i = 1; i < n; i++) {
+        if ((u[i] & 0xc0) != 0x80) {
+            *len = 1;
+            return u[0];
+        }
+        cp = cp << 6 | (u[i] & 0x3f);
+    }
+    *len = n;
+    return cp;
+}
+
+/* Columns on a terminal: 2 for the wide scripts (CJK, kana, Hangul,
+ * full-width forms), else 1. */
+static int columns(uint32_t cp)
+{
+    return (cp >= 0x1100 && cp <= 0x115f) || (cp >= 0x2e80 && cp <= 0xa4cf && cp != 0x303f) ||
+                   (cp >= 0xac00 && cp <= 0xd7a3) || (cp >= 0xf900 && cp <= 0xfaff) ||
+                   (cp >= 0xfe30 && cp <= 0xfe4f) || (cp >= 0xff00 && cp <= 0xff60) ||
+                   (cp >= 0xffe0 && cp <= 0xffe6)
+               ? 2
+               : 1;
+}
+
+int cli_columns(const char *s)
+{
+    int w = 0, n;
+    for (; *s; s += n)
+        w += columns(code_point(s, &n));
+    return w;
+}
+
+/* Japanese line breaking (kinsoku), the common cases: a line does not
+ * begin with closing punctuation or a small kana, nor end with an opening
+ * bracket. */
+static bool no_line_start(uint32_t cp)
+{
+    static const char set[] =
+        "、。，．）」』】〉》〕］｝ー！？：；っッゃゅょャュョぁぃぅぇぉァィゥェォ";
+    for (const char *p = set; *p;) {
+        int n;
+        if (code_point(p, &n) == cp)
+            return true;
+        p += n;
+    }
+    return false;
+}
+
+static bool no_line_end(uint32_t cp)
+{
+    return cp == 0xff08 || cp == 0x300c || cp == 0x300e || cp == 0x3010 || cp == 0x3008 ||
+           cp == 0x300a || cp == 0x3014 || cp == 0xff3b || cp == 0xff5b;
+}
+
+/* The next unit no line is broken inside, from `p`: a word of narrow
+ * characters, or one wide character, with the opening brackets before it
+ * and the closing punctuation after it. Its bytes; its columns in `*cols`. */
+static size_t unit(const char *p, int *cols)
+{
+    const char *q = p;
+    int w = 0, n;
+    uint32_t cp;
+    while (*q && no_line_end(cp = code_point(q, &n))) {
+        w += columns(cp);
+        q += n;
+    }
+    if (*q && *q != ' ' && columns(cp = code_point(q, &n)) == 2) {
+        w += 2;
+        q += n;
+    } else {
+        while (*q && *q != ' ' && columns(cp = code_point(q, &n)) == 1) {
+            w += 1;
+            q += n;
+        }
+    }
+    while (*q && no_line_start(cp = code_point(q, &n))) {
+        w += columns(cp);
+        q += n;
+    }
+    *cols = w;
+    return (size_t)(q - p);
+}
+
+/* `text` after `left`, wrapped to 79 columns with `indent` before each
+ * line: at spaces, and between wide characters (Japanese has no spaces). */
 void cli_wrap(FILE *f, const char *left, int indent, const char *text)
 {
     const int width = 79;
@@ -250,14 +348,19 @@ void cli_wrap(FILE *f, const char *left, int indent, const char *text)
     }
     col += fprintf(f, "%*s", indent - col, "");
     while (*text) {
-        size_t w = strcspn(text, " ");
-        if (col > indent && col + 1 + (int)w > width)
-            col = fprintf(f, "\n%*s", indent, "") - 1;
-        else if (col > indent)
-            col += fprintf(f, " ");
-        col += fprintf(f, "%.*s", (int)w, text);
-        text += w;
+        bool space = *text == ' ';
         text += strspn(text, " ");
+        if (!*text)
+            break;
+        int w;
+        size_t len = unit(text, &w);
+        if (col > indent && col + (space ? 1 : 0) + w > width)
+            col = fprintf(f, "\n%*s", indent, "") - 1;
+        else if (col > indent && space)
+            col += fprintf(f, " ");
+        fwrite(text, 1, len, f);
+        col += w;
+        text += len;
     }
     fputc('\n', f);
 }
@@ -275,6 +378,6 @@ void cli_options_help(FILE *f, const char *accepts, bool common)
         else
             snprintf(left, sizeof(left), "    --%s%s%s", o->name, o->value ? " " : "",
                      o->value ? o->value : "");
-        cli_wrap(f, left, 30, o->help);
+        cli_wrap(f, left, 30, _(o->help));
     }
 }

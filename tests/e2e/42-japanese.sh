@@ -72,4 +72,32 @@ if [ -e /usr/share/zoneinfo/Asia/Tokyo ]; then
         flunk "status should show local times with their zone (JST): $OUT"
 fi
 
+# Help in Japanese: every summary and option, wrapped to 79 terminal columns
+# (a wide character takes two), the forms of a command aligned under the first.
+for cmd in "" init backup restore rotate key verify drill; do
+    ja "$BKP" $cmd --help >"$WORK/help" 2>&1 || flunk "bkp $cmd --help failed in Japanese"
+    python3 - "$WORK/help" "$cmd" <<'PY' || flunk "bkp $cmd --help in Japanese: $(cat "$WORK/help")"
+import sys, unicodedata
+text = open(sys.argv[1], encoding="utf-8").read()
+width = lambda s: sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
+wide = [l for l in text.splitlines() if width(l) > 79]
+assert not wide, f"wider than 79 columns: {wide}"
+assert ("コマンド:" if not sys.argv[2] else "オプション:") in text, "headings not in Japanese"
+assert "どのコマンドにも使えるオプション" in text
+assert "ポリシー（または $BKP_POLICY" in text, "option help not in Japanese"
+# The wrapped lines of a summary or option stay inside its column.
+for l in text.splitlines():
+    if l.startswith(" ") and l.strip() and not l.lstrip().startswith("-"):
+        assert l.startswith("  "), l
+if sys.argv[2] == "key":
+    forms = [l for l in text.splitlines() if l.strip().startswith("bkp key") or l.startswith("使い方")]
+    col = width(forms[0].split("bkp key")[0])
+    assert all(width(f.split("bkp key")[0]) == col for f in forms), forms
+PY
+done
+ja ok "$BKP" help key
+output_has "無人実行用の新しいスロット" "bkp help key should be in Japanese"
+LC_ALL= LANG=C.UTF-8 ok "$BKP" help key
+output_has "a new slot for unattended runs" "help should be in English without Japanese asked for"
+
 finish

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "bkp/log.h"
+#include "policies/duration.h"
 #include "policies/policy.h"
 
 static char logbuf[8192];
