@@ -101,6 +101,8 @@ void cli_options_help(FILE *f, const char *accepts, bool common);
 void cli_wrap(FILE *f, const char *left, int indent, const char *text);
 /* The columns `s` (UTF-8) takes on a terminal: 2 for each wide character. */
 int cli_columns(const char *s);
+/* `s`, then spaces up to `width` columns (at least one): a table's cell. */
+void cli_pad(FILE *f, const char *s, int width);
 /* Was a policy named (--policy, $BKP_POLICY, resolved by main) or loaded? */
 bool cli_policy_named(const cli *c);
 
@@ -155,6 +157,10 @@ void cli_print_json(json_t *j);
 const char *cli_size(char *buf, size_t n, uint64_t bytes);
 /* Local time "2026-11-22 02:00" into buf. */
 const char *cli_time(char *buf, size_t n, int64_t t);
+/* A time for people to act on: local, to the minute, with the zone
+ * ("2026-11-24 13:06 JST"), so a clerk reading it elsewhere is not misled.
+ * cli_time (to the second, no zone) is for listings, as ls and tar show. */
+const char *cli_when(char *buf, size_t n, int64_t t);
 /* Map an error code from the core to an exit code. */
 int cli_exit_for(int rc);
 /* The exit code of opening the repository at `repo` with the key: EXIT_KEY
@@ -327,9 +333,12 @@ typedef struct cli_alerts {
     char **owned;
     size_t n, cap;
 } cli_alerts;
-/* A condition `key` (NULL: a one-off event) in `state` (NULL: fine). */
+/* A condition `key` (NULL: a one-off event) in `state` (NULL: fine), said
+ * by `fmt`: a literal marked N_(), kept in English for the event and the
+ * audit log, and through the catalogue for the terminal (cli_alert_shown). */
 void cli_alert(cli_alerts *a, const char *key, const char *state, int severity, const char *fmt,
                ...) __attribute__((format(printf, 5, 6)));
+const char *cli_alert_shown(const cli_alerts *a, size_t i);
 int cli_alerts_tell(cli *c, cli_alerts *a, bool *told);
 void cli_alerts_free(cli_alerts *a);
 

@@ -26,13 +26,29 @@
 
 typedef struct outcome {
     const pol_dataset *d;
-    const char *what; /* "sealed", "not due", "failed: ..." */
-    char detail[600];
+    const char *what; /* "sealed", "not due", "failed" (N_: English in --json, syslog) */
+    char detail[600]; /* English, for --json, syslog and the alerts */
+    char shown[600];  /* the same for the table, through the catalogue */
     bool ran, failed;
     cli_backup b;
     time_t last_success; /* newest sealed generation's end, this run or before */
     size_t generations;
 } outcome;
+
+/* Say the detail of `o` twice: in English, and in the reader's language. The
+ * format is a literal marked N_() so that the catalogue has it. */
+#define DETAIL(o, fmt, ...)                                                                        \
+    do {                                                                                           \
+        snprintf((o)->detail, sizeof((o)->detail), fmt, __VA_ARGS__);                              \
+        snprintf((o)->shown, sizeof((o)->shown), _(fmt), __VA_ARGS__);                             \
+    } while (0)
+
+/* The same for a fixed text (marked N_()). */
+static void detail_text(outcome *o, const char *text)
+{
+    snprintf(o->detail, sizeof(o->detail), "%s", text);
+    snprintf(o->shown, sizeof(o->shown), "%s", _(text));
+}
 
 static int cmp_priority(const void *a, const void *b)
 {
@@ -65,20 +81,16 @@ static int run_hook(cli *c, const pol_dataset *d, const pol_hook *h, const char 
     if (!rc)
         return 0;
     if (rc == -ETIMEDOUT)
-        snprintf(o->detail, sizeof(o->detail), "%s hook killed after %llds (timeout)", which,
-                 (long long)h->timeout);
+        DETAIL(o, N_("%s hook killed after %llds (timeout)"), which, (long long)h->timeout);
     else if (rc == -ECHILD && hr.signal)
-        snprintf(o->detail, sizeof(o->detail), "%s hook ended by signal %d", which, hr.signal);
+        DETAIL(o, N_("%s hook ended by signal %d"), which, hr.signal);
     else if (rc == -ENOENT && h->run_as)
-        snprintf(o->detail, sizeof(o->detail), "%s hook: no user '%s' to run it as", which,
-                 h->run_as);
+        DETAIL(o, N_("%s hook: no user '%s' to run it as"), which, h->run_as);
     else if (rc == -ECHILD)
-        snprintf(o->detail, sizeof(o->detail), "%s hook exited with status %d", which,
-                 hr.exit_code);
+        DETAIL(o, N_("%s hook exited with status %d"), which, hr.exit_code);
     else
-        snprintf(o->detail, sizeof(o->detail), "%s hook could not start: %s", which,
-                 bkp_strerror(rc));
-    bkp_error(_("%s: %s; check `%s` by hand"), d->name, o->detail, h->command);
+        DETAIL(o, N_("%s hook could not start: %s"), which, bkp_strerror(rc));
+    bkp_error(_("%s: %s; check `%s` by hand"), d->name, o->shown, h->command);
     return rc;
 }
 
@@ -107,18 +119,19 @@ static void run_dataset(cli *c, const pol_dataset *d, time_t now, outcome *o)
     time_t last_start;
     history(c->r, d->name, &o->last_success, &last_start, &o->generations);
     if (!c->force && !pol_is_due(&d->schedule, last_start, now)) {
-        char when[32] = "never (no schedule)";
+        char when[32] = "";
         time_t next = pol_next_slot(&d->schedule, now);
+        o->what = N_("not due");
         if (next != (time_t)-1)
-            cli_time(when, sizeof(when), next);
-        o->what = "not due";
-        snprintf(o->detail, sizeof(o->detail), "next %s", when);
+            DETAIL(o, N_("next %s"), cli_when(when, sizeof(when), next));
+        else
+            detail_text(o, N_("never (no schedule)"));
         return;
     }
     o->ran = true;
     if (run_hook(c, d, &d->before, "before", o)) {
         o->failed = true;
-        o->what = "failed";
+        o->what = N_("failed");
         return;
     }
     bkp_capture_opts opts;
@@ -130,20 +143,22 @@ static void run_dataset(cli *c, const pol_dataset *d, time_t now, outcome *o)
     }
     if (ex && o->b.suspicious) {
         o->failed = true;
-        o->what = "sealed, SUSPICIOUS";
+        o->what = N_("sealed, SUSPICIOUS");
         snprintf(o->detail, sizeof(o->detail), "%s", o->b.reason);
+        snprintf(o->shown, sizeof(o->shown), "%s", o->b.reason); /* the guard's, English */
     } else if (ex) {
         o->failed = true;
-        o->what = "failed";
-        if (!*o->detail)
-            snprintf(o->detail, sizeof(o->detail),
-                     o->b.gen ? "%zu unreadable path(s)" : "capture failed", o->b.nerrors);
+        o->what = N_("failed");
+        if (!*o->detail && o->b.gen)
+            DETAIL(o, N_("%zu unreadable path(s)"), o->b.nerrors);
+        else if (!*o->detail)
+            detail_text(o, N_("capture failed"));
     } else {
-        o->what = "sealed";
+        o->what = N_("sealed");
     }
     if (run_hook(c, d, &d->after, "after", o)) {
         o->failed = true;
-        o->what = o->b.gen ? "sealed, after hook failed" : "failed";
+        o->what = o->b.gen ? N_("sealed, after hook failed") : N_("failed");
     }
 }
 
@@ -330,11 +345,14 @@ static bool judge(cli *c, cli_alerts *al, size_t *first)
         char key[160];
         snprintf(key, sizeof(key), "verdict:%s", ds ? ds : "?");
         if (!v || !strcmp(v, "COMPLIANT"))
-            cli_alert(al, key, NULL, 0, _("%s is COMPLIANT again (checklist item 3-②)"), ds);
+            cli_alert(al, key, NULL, 0, N_("%s is COMPLIANT again (checklist item 3-②)"), ds);
+        else if (next && *next)
+            cli_alert(al, key, v, strcmp(v, "AT RISK") ? 2 : 1,
+                      N_("%s is %s (checklist item 3-②): %s — next: %s"), ds, v, why ? why : "?",
+                      next);
         else
             cli_alert(al, key, v, strcmp(v, "AT RISK") ? 2 : 1,
-                      _("%s is %s (checklist item 3-②): %s%s%s"), ds, v, why ? why : "?",
-                      next && *next ? _(" — next: ") : "", next ? next : "");
+                      N_("%s is %s (checklist item 3-②): %s"), ds, v, why ? why : "?");
     }
     json_decref(all);
     return worst == POL_NON_COMPLIANT;
@@ -354,10 +372,153 @@ static void media_due(cli *c, const pol_policy *p, cli_alerts *al)
         const char *st = !due || now < due ? NULL : now - due >= 86400 ? "overdue" : "due";
         if (st)
             cli_alert(al, key, st, strcmp(st, "overdue") ? 0 : 1,
-                      _("%s is %s for its rotation: connect it and run `bkp rotate %s`"), pm->name,
+                      N_("%s is %s for its rotation: connect it and run `bkp rotate %s`"), pm->name,
                       st, pm->name);
         else
-            cli_alert(al, key, NULL, 0, _("%s has been rotated"), pm->name);
+            cli_alert(al, key, NULL, 0, N_("%s has been rotated"), pm->name);
+    }
+}
+
+/* No key-recovery drill within the policy's key_drill_every: a condition
+ * (told once, then reminded), as `bkp status` reminds of it. */
+static void key_drill_due(cli *c, cli_alerts *al)
+{
+    json_t *kd = cli_key_drill_status(c);
+    long long days = (long long)(json_integer_value(json_object_get(kd, "every_seconds")) / 86400);
+    if (json_is_true(json_object_get(kd, "due")))
+        cli_alert(al, "key-drill", "overdue", 1,
+                  N_("no key-recovery drill within %lld days (key_drill_every): rehearse opening an "
+                    "off-line copy with the sheets from the safe alone, `bkp drill RUNBOOK "
+                    "--medium M --key-from SHEET...`"),
+                  days);
+    else
+        cli_alert(al, "key-drill", NULL, 0,
+                  N_("a key-recovery drill was held within %lld days again"), days);
+    json_decref(kd);
+}
+
+/* Retention after the run, as `bkp prune` would (quietly off a terminal):
+ * true when it failed (said). */
+static bool prune_after(cli *c, const pol_policy *p)
+{
+    bool any_rule = false;
+    for (size_t i = 0; i < p->ndatasets; i++) {
+        const pol_retention *rt = &p->datasets[i].retention;
+        any_rule |= rt->keep_last || rt->keep_hourly || rt->keep_daily || rt->keep_weekly ||
+                    rt->keep_monthly || rt->keep_yearly;
+    }
+    if (!any_rule)
+        return false;
+    bool json = c->json;
+    c->json = false; /* the run's own JSON is the output */
+    int pex = cli_prune(c, c->writer);
+    c->json = json;
+    if (pex)
+        bkp_error(_("pruning after the run failed; the generations are safe, run `bkp prune` to "
+                    "retry"));
+    return pex != 0;
+}
+
+/* The rest of the cycle — on-line copies, the rolling re-read, drills — and
+ * every condition judged after it, told once per change (notify.h): the
+ * run's own words follow the same rule, so that cron mails once. True when
+ * something failed. */
+static bool after_backups(cli *c, const pol_policy *p, const pol_dataset **order, outcome *out,
+                          size_t n)
+{
+    cli_alerts al = {0};
+    bool failed = false, bad;
+    for (size_t i = 0; i < n; i++) {
+        char key[160];
+        snprintf(key, sizeof(key), "backup:%s", out[i].d->name);
+        if (out[i].failed)
+            cli_alert(&al, key, "failed", 2,
+                      N_("the backup of %s failed: %s — run `bkp backup` of it by hand to see why"),
+                      out[i].d->name, out[i].detail);
+        else if (out[i].ran)
+            cli_alert(&al, key, NULL, 0, N_("the backup of %s succeeded again"), out[i].d->name);
+        if (out[i].b.gen && out[i].b.suspicious)
+            cli_alert(&al, NULL, "suspicious", 2,
+                      N_("%s:%u was sealed as suspicious (%s): check the data before trusting it; "
+                        "`bkp generations %s` lists it"),
+                      out[i].d->name, out[i].b.gen->seq, out[i].b.reason, out[i].d->name);
+    }
+    failed |= bad = copy_online(c, p, order, n);
+    cli_alert(&al, "copy-online", bad ? "failed" : NULL, bad ? 2 : 0,
+              bad ? N_("copying to an on-line medium failed; see `bkp status`")
+                  : N_("the on-line copies succeed again"));
+    failed |= bad = reread(c, p);
+    cli_alert(&al, "verify", bad ? "failed" : NULL, bad ? 2 : 0,
+              bad ? N_("the rolling re-read found damage; run `bkp verify --read-data`")
+                  : N_("the rolling re-read finds no damage again"));
+    if (!c->dataset) {
+        failed |= bad = drills(c, p);
+        cli_alert(&al, "drill", bad ? "failed" : NULL, bad ? 2 : 0,
+                  bad ? N_("a scheduled drill failed; its report is in the repository's reports/")
+                      : N_("the scheduled drills succeed again"));
+        media_due(c, p, &al);
+    }
+    /* What the run says itself, once per change, from here on: the
+     * verdicts and the key-recovery drill (the rest it said as it went). */
+    size_t verdicts = 0;
+    failed |= judge(c, &al, &verdicts);
+    if (!c->dataset)
+        key_drill_due(c, &al);
+    bool *told = calloc(al.n + 1, sizeof(*told));
+    if (told && cli_alerts_tell(c, &al, told))
+        failed = true;
+    for (size_t i = verdicts; told && i < al.n; i++) {
+        const char *shown = cli_alert_shown(&al, i);
+        if (told[i] && al.v[i].state)
+            bkp_warn("%s", shown);
+        else if (told[i])
+            bkp_info("%s", shown);
+        else if (al.v[i].state)
+            bkp_info(_("%s (told before; `bkp status` shows it)"), shown);
+        if (al.v[i].state)
+            syslog(LOG_WARNING, "%s", al.v[i].summary);
+    }
+    free(told);
+    cli_alerts_free(&al);
+    return failed;
+}
+
+/* What the run did: JSON for programs (English words), or a table for a
+ * person at a terminal (through the catalogue); nothing for cron. */
+static void print_outcomes(const cli *c, const outcome *out, size_t n)
+{
+    if (c->json) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < n; i++) {
+            json_t *o = out[i].b.gen ? cli_backup_json(&out[i].b) : json_object();
+            json_object_set_new(o, "dataset", json_string(out[i].d->name));
+            json_object_set_new(o, "result", json_string(out[i].what));
+            json_object_set_new(o, "detail", json_string(out[i].detail));
+            json_array_append_new(arr, o);
+        }
+        cli_print_json(arr);
+        return;
+    }
+    if (!c->tty)
+        return;
+    char size[32];
+    cli_pad(stdout, _("DATA SET"), 17);
+    cli_pad(stdout, _("GENERATION"), 11);
+    cli_pad(stdout, _("RESULT"), 29);
+    printf("%s\n", _("DETAIL"));
+    for (size_t i = 0; i < n; i++) {
+        char gen[32] = "-", detail[700];
+        if (out[i].b.gen)
+            snprintf(gen, sizeof(gen), "%u", out[i].b.gen->seq);
+        if (out[i].b.gen && !*out[i].detail)
+            snprintf(detail, sizeof(detail), _("%.1f s, %s new"), out[i].b.seconds,
+                     cli_size(size, sizeof(size), out[i].b.stats.bytes_new));
+        else
+            snprintf(detail, sizeof(detail), "%s", out[i].shown);
+        cli_pad(stdout, out[i].d->name, 17);
+        cli_pad(stdout, gen, 11);
+        cli_pad(stdout, _(out[i].what), 29);
+        printf("%s\n", detail);
     }
 }
 
@@ -399,77 +560,8 @@ int cmd_run(cli *c)
         log_syslog(&out[i]);
         failed |= out[i].failed;
     }
-    /* Retention after the run, as `bkp prune` would (quietly off a terminal). */
-    bool any_rule = false;
-    for (size_t i = 0; i < p->ndatasets; i++) {
-        const pol_retention *rt = &p->datasets[i].retention;
-        any_rule |= rt->keep_last || rt->keep_hourly || rt->keep_daily || rt->keep_weekly ||
-                    rt->keep_monthly || rt->keep_yearly;
-    }
-    if (any_rule) {
-        bool json = c->json;
-        c->json = false; /* the run's own JSON is the output */
-        int pex = cli_prune(c, c->writer);
-        c->json = json;
-        if (pex) {
-            bkp_error(
-                _("pruning after the run failed; the generations are safe, run `bkp prune` to "
-                  "retry"));
-            failed = true;
-        }
-    }
-    cli_alerts al = {0};
-    for (size_t i = 0; i < n; i++) {
-        char key[160];
-        snprintf(key, sizeof(key), "backup:%s", out[i].d->name);
-        if (out[i].ran || out[i].failed)
-            cli_alert(&al, key, out[i].failed ? "failed" : NULL, out[i].failed ? 2 : 0,
-                      "the backup of %s %s%s%s", out[i].d->name,
-                      out[i].failed ? "failed: " : "succeeded again", out[i].detail,
-                      out[i].failed ? " — run `bkp backup` of it by hand to see why" : "");
-        if (out[i].b.gen && out[i].b.suspicious)
-            cli_alert(&al, NULL, "suspicious", 2,
-                      "%s:%u was sealed as suspicious (%s): check the data before trusting it; "
-                      "`bkp generations %s` lists it",
-                      out[i].d->name, out[i].b.gen->seq, out[i].b.reason, out[i].d->name);
-    }
-    bool bad = copy_online(c, p, order, n);
-    cli_alert(&al, "copy-online", bad ? "failed" : NULL, bad ? 2 : 0,
-              bad ? "copying to an on-line medium failed; see `bkp status`"
-                  : "the on-line copies succeed again");
-    failed |= bad;
-    bad = reread(c, p);
-    cli_alert(&al, "verify", bad ? "failed" : NULL, bad ? 2 : 0,
-              bad ? "the rolling re-read found damage; run `bkp verify --read-data`"
-                  : "the rolling re-read finds no damage again");
-    failed |= bad;
-    if (!c->dataset) {
-        bad = drills(c, p);
-        cli_alert(&al, "drill", bad ? "failed" : NULL, bad ? 2 : 0,
-                  bad ? "a scheduled drill failed; its report is in the repository's reports/"
-                      : "the scheduled drills succeed again");
-        failed |= bad;
-        media_due(c, p, &al);
-    }
-    size_t verdicts = 0;
-    failed |= judge(c, &al, &verdicts);
-    bool *told = calloc(al.n + 1, sizeof(*told));
-    if (told && cli_alerts_tell(c, &al, told))
-        failed = true;
-    /* The run's own words follow the same rule: a verdict once per change
-     * (and a daily reminder), so that cron mails once. */
-    for (size_t i = verdicts; told && i < al.n; i++) {
-        if (told[i] && al.v[i].state)
-            bkp_warn("%s", al.v[i].summary);
-        else if (told[i])
-            bkp_info("%s", al.v[i].summary);
-        else if (al.v[i].state)
-            bkp_info(_("%s (told before; `bkp status` shows it)"), al.v[i].summary);
-        if (al.v[i].state)
-            syslog(LOG_WARNING, "%s", al.v[i].summary);
-    }
-    free(told);
-    cli_alerts_free(&al);
+    failed |= prune_after(c, p);
+    failed |= after_backups(c, p, order, out, n);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     if (c->metrics) {
@@ -478,33 +570,7 @@ int cmd_run(cli *c)
             failed = true;
         json_decref(fig);
     }
-
-    if (c->json) {
-        json_t *arr = json_array();
-        for (size_t i = 0; i < n; i++) {
-            json_t *o = out[i].b.gen ? cli_backup_json(&out[i].b) : json_object();
-            json_object_set_new(o, "dataset", json_string(out[i].d->name));
-            json_object_set_new(o, "result", json_string(out[i].what));
-            json_object_set_new(o, "detail", json_string(out[i].detail));
-            json_array_append_new(arr, o);
-        }
-        cli_print_json(arr);
-    } else if (c->tty) {
-        char size[32];
-        printf("%-16s %-10s %-28s %s\n", "DATA SET", "GENERATION", "RESULT", "DETAIL");
-        for (size_t i = 0; i < n; i++) {
-            char gen[32] = "-";
-            if (out[i].b.gen)
-                snprintf(gen, sizeof(gen), "%u", out[i].b.gen->seq);
-            char detail[700];
-            if (out[i].b.gen && !*out[i].detail)
-                snprintf(detail, sizeof(detail), "%.1f s, %s new", out[i].b.seconds,
-                         cli_size(size, sizeof(size), out[i].b.stats.bytes_new));
-            else
-                snprintf(detail, sizeof(detail), "%s", out[i].detail);
-            printf("%-16s %-10s %-28s %s\n", out[i].d->name, gen, out[i].what, detail);
-        }
-    }
+    print_outcomes(c, out, n);
     for (size_t i = 0; i < n; i++)
         cli_backup_clear(&out[i].b);
     free(order);

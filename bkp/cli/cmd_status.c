@@ -221,17 +221,11 @@ out:
     return all;
 }
 
-/* A time for people: local, to the minute, with the zone ("2026-11-24
- * 13:06 JST"), so a clerk reading it on another machine is not misled. */
+/* A time of the status for people (cli_when), or "never". */
 static const char *local(json_t *iso, char *buf, size_t n)
 {
     time_t t = bkp_iso_parse(json_string_value(iso));
-    struct tm tm;
-    if (t <= 0)
-        return _("never");
-    if (!localtime_r(&t, &tm) || !strftime(buf, n, "%Y-%m-%d %H:%M %Z", &tm))
-        snprintf(buf, n, "@%lld", (long long)t);
-    return buf;
+    return t <= 0 ? _("never") : cli_when(buf, n, t);
 }
 
 void cli_status_print(json_t *all)
@@ -338,17 +332,15 @@ void cli_key_drill_remind(json_t *kd)
     if (!json_is_true(json_object_get(kd, "due")))
         return;
     if (last > 0)
-        cli_time(when, sizeof(when), last);
-    printf(
-        "key-recovery drill: %s%.16s (the policy asks for one every %lld days): rehearse opening "
-        "an off-line copy with the sheets from the safe alone, `bkp drill RUNBOOK --medium M "
-        "--key-from SHEET...`\n",
-        last > 0 ? "none since " : "never held", last > 0 ? when : "", (long long)days);
-    if (cli_japanese())
-        printf("鍵の復旧訓練: %s%.16s（ポリシーの間隔は %lld 日）。金庫の鍵シートだけでオフラインの"
-               "複製を開く訓練を `bkp drill 手順書 --medium 媒体 --key-from シート...` で行って"
-               "ください\n",
-               last > 0 ? "最後の実施は " : "未実施", last > 0 ? when : "", (long long)days);
+        printf(_("key-recovery drill: none since %s (the policy asks for one every %lld days): "
+                 "rehearse opening an off-line copy with the sheets from the safe alone, `bkp "
+                 "drill RUNBOOK --medium M --key-from SHEET...`\n"),
+               cli_when(when, sizeof(when), last), (long long)days);
+    else
+        printf(_("key-recovery drill: never held (the policy asks for one every %lld days): "
+                 "rehearse opening an off-line copy with the sheets from the safe alone, `bkp "
+                 "drill RUNBOOK --medium M --key-from SHEET...`\n"),
+               (long long)days);
 }
 
 int cmd_status(cli *c)

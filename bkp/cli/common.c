@@ -170,6 +170,15 @@ const char *cli_size(char *buf, size_t n, uint64_t bytes)
     return buf;
 }
 
+const char *cli_when(char *buf, size_t n, int64_t t)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (!localtime_r(&tt, &tm) || !strftime(buf, n, "%Y-%m-%d %H:%M %Z", &tm))
+        snprintf(buf, n, "@%lld", (long long)t);
+    return buf;
+}
+
 const char *cli_time(char *buf, size_t n, int64_t t)
 {
     time_t tt = (time_t)t;

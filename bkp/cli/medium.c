@@ -171,7 +171,7 @@ int cli_medium_check_label(cli *c, const cli_medium *m)
             snprintf(duetxt, sizeof(duetxt), _(" The medium due next is %s (due now)."), most);
         else if (most)
             snprintf(duetxt, sizeof(duetxt), _(" The medium due next is %s (due on %s)."), most,
-                     cli_time(when, sizeof(when), due));
+                     cli_when(when, sizeof(when), due));
         bkp_error(_("the disk at %s is %s, not %s: refused.%s Connect %s and run `bkp rotate %s` "
                     "again, or run `bkp rotate %s` to write the disk that is plugged in"),
                   m->path, lname, m->name, duetxt, m->name, m->name, lname);

@@ -523,7 +523,7 @@ record:;
                                  (json_int_t)res.extended, "held", held));
     } else if (ex == EXIT_OK && !quiet) {
         char sz[32], when[32];
-        cli_time(when, sizeof(when), res.until);
+        cli_when(when, sizeof(when), res.until);
         printf(_("%s: copied %zu generation(s) to bucket %s — %llu pack(s) uploaded (%s, each "
                  "checked by the server's MD5), %llu already there (%llu lock(s) extended). Every "
                  "object is locked (%s) until at least its generation's date; the latest is %s.\n"),

@@ -285,6 +285,13 @@ int cli_columns(const char *s)
     return w;
 }
 
+void cli_pad(FILE *f, const char *s, int width)
+{
+    int w = cli_columns(s);
+    fputs(s, f);
+    fprintf(f, "%*s", w < width ? width - w : 1, "");
+}
+
 /* Japanese line breaking (kinsoku), the common cases: a line does not
  * begin with closing punctuation or a small kana, nor end with an opening
  * bracket. */

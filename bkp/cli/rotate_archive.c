@@ -274,7 +274,7 @@ record:
                 printf(_("You can take %s away now; it is kept %s.\n"), m->name,
                        strcmp(m->location, "offsite") ? _("on-site, off-line") : _("off-site"));
             if (due)
-                printf(_("%s is next due on %s.\n"), m->name, cli_time(when, sizeof(when), due));
+                printf(_("%s is next due on %s.\n"), m->name, cli_when(when, sizeof(when), due));
         }
     }
     json_decref(label);

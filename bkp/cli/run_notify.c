@@ -35,28 +35,42 @@ void cli_alert(cli_alerts *a, const char *key, const char *state, int severity, 
         void *v = realloc(a->v, cap * sizeof(*a->v)), *o = NULL;
         if (v)
             a->v = v;
-        if (v && !(o = realloc(a->owned, 3 * cap * sizeof(*a->owned))))
+        if (v && !(o = realloc(a->owned, 4 * cap * sizeof(*a->owned))))
             return;
         if (!v)
             return;
         a->owned = o;
         a->cap = cap;
     }
-    char *summary = NULL, *k = key ? strdup(key) : NULL, *s = state ? strdup(state) : NULL;
-    va_list ap;
+    char *summary = NULL, *shown = NULL, *k = key ? strdup(key) : NULL,
+         *s = state ? strdup(state) : NULL;
+    va_list ap, ap2;
     va_start(ap, fmt);
+    va_copy(ap2, ap);
     if (vasprintf(&summary, fmt, ap) < 0)
         summary = NULL;
+    /* The same words through the catalogue, for the terminal; the event and
+     * the audit log keep the English (i18n.h). */
+    if (vasprintf(&shown, _(fmt), ap2) < 0)
+        shown = NULL;
+    va_end(ap2);
     va_end(ap);
-    a->owned[3 * a->n] = k;
-    a->owned[3 * a->n + 1] = s;
-    a->owned[3 * a->n + 2] = summary;
+    a->owned[4 * a->n] = k;
+    a->owned[4 * a->n + 1] = s;
+    a->owned[4 * a->n + 2] = summary;
+    a->owned[4 * a->n + 3] = shown;
     a->v[a->n++] = (pol_condition){k, s, summary ? summary : "", severity};
+}
+
+const char *cli_alert_shown(const cli_alerts *a, size_t i)
+{
+    const char *shown = a->owned[4 * i + 3];
+    return shown ? shown : a->v[i].summary;
 }
 
 void cli_alerts_free(cli_alerts *a)
 {
-    for (size_t i = 0; i < 3 * a->n; i++)
+    for (size_t i = 0; i < 4 * a->n; i++)
         free(a->owned[i]);
     free(a->owned);
     free(a->v);

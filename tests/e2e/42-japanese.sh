@@ -100,4 +100,24 @@ output_has "無人実行用の新しいスロット" "bkp help key should be in 
 LC_ALL= LANG=C.UTF-8 ok "$BKP" help key
 output_has "a new slot for unattended runs" "help should be in English without Japanese asked for"
 
+# bkp run's table on a terminal: its headings, results and details in Japanese,
+# the columns aligned by terminal width; --json keeps its English words.
+if command -v script >/dev/null; then
+    echo "カルテ 2" >"$DATA/b.txt"
+    TTY=$(LC_ALL= LANG=C.UTF-8 LANGUAGE=ja TZ=Asia/Tokyo BKP_POLICY=$BKP_POLICY \
+        script -qec "'$BKP' run --force" /dev/null </dev/null | tr -d '\r')
+    grep -q "^データセット *世代 *結果 *詳細" <<<"$TTY" || flunk "run's table headings in Japanese: $TTY"
+    grep -Eq "^emr +[0-9]+ +封印済み +[0-9.]+ 秒、新規 " <<<"$TTY" || flunk "run's row in Japanese: $TTY"
+    python3 - "$TTY" <<'PY' || flunk "run's table columns are not aligned: $TTY"
+import sys, unicodedata
+width = lambda s: sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
+rows = [l for l in sys.argv[1].splitlines() if l.startswith(("データセット", "emr "))]
+head, row = rows[0], rows[1]
+col = lambda l, word: width(l[: l.index(word)])
+assert col(head, "結果") == col(row, "封印済み") == 28, (head, row)
+PY
+    ja ok "$BKP" run --force --json
+    grep -q '"result": "sealed"' <<<"$OUT" || flunk "run --json must keep its English words: $OUT"
+fi
+
 finish
