@@ -43,6 +43,14 @@ enum {
 int bkp_trust_file(const char *path, unsigned flags, const char *what, char **resolved)
     __attribute__((warn_unused_result));
 
+/* For a file about to be made at `path` (a secret written there): the
+ * folder that will hold it, and every folder up to `/`, pass the rules
+ * above. 0 and `*resolved` (malloc'd: the real folder and the name), or
+ * -EPERM (logged), -EINVAL (no file name), another negative errno (the
+ * folder cannot be resolved: not logged). */
+int bkp_trust_new_file(const char *path, const char *what, char **resolved)
+    __attribute__((warn_unused_result));
+
 /* What is wrong with a file or folder, and the command that mends it. */
 typedef struct bkp_trust_fix {
     char problem[256]; /* "is writable by group or others (mode 0666)" */

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -27,6 +28,7 @@
 #include "bkp/keyslots.h"
 #include "bkp/lock.h"
 #include "bkp/log.h"
+#include "bkp/trust.h"
 
 static void when(char *buf, size_t n, time_t t)
 {
@@ -156,6 +158,15 @@ static int pick_slot(cli *c, const char *verb, const bkp_key_slots *s, int *i)
         if (current < 0)
             bkp_error(_("key passwd: opened with key sheets, there is no passphrase in use to "
                         "change; name the slot (key passwd ID), or add one (key add)"));
+        /* Opened by cron's machine key (the policy's passphrase_file): the
+         * passphrase a person means to change is another slot's. */
+        else if (bkp_keys_sealed_kind(s->slot[current].sealed) == BKP_KEY_MACHINE) {
+            bkp_error(_("key passwd: this command was opened with the machine key (slot %s), "
+                        "not with a passphrase; name the slot whose passphrase to change (bkp "
+                        "key passwd ID; bkp key list shows them)"),
+                      s->slot[current].id);
+            return EXIT_USAGE;
+        }
         *i = current;
         return current < 0 ? EXIT_USAGE : EXIT_OK;
     }
@@ -206,11 +217,27 @@ static int key_add_machine(cli *c, bkp_key_slots *s)
 {
     char label[BKP_KEY_LABEL_MAX + 1];
     char *secret = sodium_malloc(BKP_MACHINE_SECRET_LEN + 2);
-    char *copy = strdup(c->machine_key), *copy2 = strdup(c->machine_key);
-    char *dir = copy ? dirname(copy) : NULL, *base = copy2 ? basename(copy2) : NULL;
+    char *path = NULL, *copy = NULL, *copy2 = NULL, *rdir = NULL, *base = NULL;
+    struct stat st;
     int ex = EXIT_FAILED, rc;
-    if (!secret || !dir || !base)
+    if (!secret)
         goto out;
+    /* The folder must pass the passphrase file's rules (trust.h) before a
+     * secret is drawn: a file later runs would refuse is no key, and in a
+     * folder nobody else may change, the path written and removed below
+     * names what it named when checked. */
+    if ((rc = bkp_trust_new_file(c->machine_key, "machine key", &path))) {
+        if (rc != -EPERM)
+            bkp_error(_("key add: the folder of %s cannot be used: %s (nothing was changed)"),
+                      c->machine_key, bkp_strerror(rc));
+        ex = EXIT_USAGE;
+        goto out;
+    }
+    /* POSIX dirname and basename may write into their argument: a copy each. */
+    if (!(copy = strdup(path)) || !(copy2 = strdup(path)))
+        goto out;
+    rdir = dirname(copy);
+    base = basename(copy2);
     machine_label(c, label, sizeof(label));
     rc = bkp_key_slots_add_machine(s, bkp_repo_keys(c->r), secret, label, bkp_now());
     if (rc < 0) {
@@ -218,26 +245,43 @@ static int key_add_machine(cli *c, bkp_key_slots *s)
         goto out;
     }
     secret[BKP_MACHINE_SECRET_LEN] = '\n';
-    rc = bkp_durable_write(dir, base, secret, BKP_MACHINE_SECRET_LEN + 1,
+    rc = bkp_durable_write(rdir, base, secret, BKP_MACHINE_SECRET_LEN + 1,
                            BKP_DURABLE_NOREPLACE | BKP_DURABLE_PRIVATE);
     if (rc) {
         bkp_error(rc == -EEXIST ? _("key add: %s exists already; name a new file for the "
                                     "machine key (nothing was changed)")
                                 : _("key add: cannot write %s: %s (nothing was changed)"),
-                  c->machine_key, bkp_strerror(rc));
+                  path, bkp_strerror(rc));
         ex = rc == -EEXIST ? EXIT_USAGE : EXIT_FAILED;
+        goto out;
+    }
+    /* A file system that keeps no modes (vfat) shows it readable by all. */
+    if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & 077) ||
+        st.st_uid != geteuid()) {
+        bkp_error(_("key add: %s is not a private file of yours after writing it (a file system "
+                    "that keeps no modes?); put the machine key on a Linux file system, such as "
+                    "/etc/bkp (nothing was changed)"),
+                  path);
+        if (unlink(path) == 0)
+            (void)bkp_fsync_dir(rdir);
         goto out;
     }
     const bkp_key_slot *x = &s->slot[s->n - 1];
     if ((ex = store(c, s, "key-add", x))) {
-        if (unlink(c->machine_key) == 0)
-            (void)bkp_fsync_dir(dir);
+        /* Not recorded, or the list not written: the file opens nothing.
+         * (A list whose write failed only at its last fsync may hold the
+         * slot: `bkp key list` shows it, and `key remove` takes it out.) */
+        if (unlink(path) == 0)
+            (void)bkp_fsync_dir(rdir);
+        bkp_error(_("key add: %s removed; if `bkp key list` shows slot %s, remove it with `bkp "
+                    "key remove %s`"),
+                  path, x->id, x->id);
         goto out;
     }
     if (c->json)
         cli_print_json(json_pack("{s:s, s:s, s:s, s:s, s:i, s:I}", "op", "key-add", "slot", x->id,
-                                 "kind", "machine", "file", c->machine_key, "slots", (int)s->n,
-                                 "serial", (json_int_t)s->serial));
+                                 "kind", "machine", "file", path, "slots", (int)s->n, "serial",
+                                 (json_int_t)s->serial));
     else
         printf(_("added machine key slot %s: %s.\nIts secret is in %s (mode 0600). Give that file "
                  "as the passphrase file of unattended runs (passphrase_file, "
@@ -245,12 +289,13 @@ static int key_add_machine(cli *c, bkp_key_slots *s)
                  "and memory. Keep it on this machine only and back it up nowhere: a person "
                  "restores with a passphrase or the key sheets. Disk copies get the new list at "
                  "their next rotation.\n"),
-               x->id, x->label, c->machine_key);
+               x->id, x->label, path);
 out:
     if (secret)
         sodium_free(secret); /* wipes it */
     free(copy);
     free(copy2);
+    free(path);
     return ex;
 }
 

@@ -224,6 +224,15 @@ output_has "--machine-key belongs to key add"
 expect_exit 2 "$BKP" key add --machine-key "$MK" --new-passphrase-file "$P3" --passphrase-file "$P4"
 output_has "not both"
 [ ! -e "$MK" ] || flunk "a refused key add wrote the machine key file"
+# A folder others may write to is refused before any secret is drawn: later
+# runs would refuse the file (the passphrase file's rules), and someone there
+# could swap what the path names.
+mkdir -m 777 "$WORK/open"
+before=$(sha256sum <"$REPO/keys/key")
+expect_exit 2 "$BKP" key add --machine-key "$WORK/open/machine.key" --passphrase-file "$P4"
+output_has "writable by group or others"
+[ ! -e "$WORK/open/machine.key" ] || flunk "a machine key was written into a folder others may change"
+[ "$(sha256sum <"$REPO/keys/key")" = "$before" ] || flunk "a refused machine key add changed the key file"
 ok "$BKP" key add --machine-key "$MK" --label "cron 夜間" --passphrase-file "$P4"
 output_has "added machine key slot"
 [ "$(stat -c '%a %s' "$MK")" = "600 65" ] || flunk "machine key file: $(stat -c '%a %s' "$MK")"
@@ -256,6 +265,11 @@ expect_exit 2 "$BKP" key add --machine-key "$MK" --passphrase-file "$P4"
 output_has "exists already"
 cmp -s "$MK" "$WORK/mk.copy" || flunk "key add overwrote an existing machine key file"
 [ "$(sha256sum <"$REPO/keys/key")" = "$before" ] || flunk "a refused machine key add changed the key file"
+# Opened with the machine key, `key passwd` without an ID does not reseal the
+# machine slot (a person means their own passphrase's slot); with the ID it does.
+expect_exit 2 "$BKP" key passwd --passphrase-file "$MK" --new-passphrase-file "$P3"
+output_has "opened with the machine key"
+opens "$REPO" "$MK"
 # Removed, its file opens nothing.
 MS=$(slot_of "$MK")
 ok "$BKP" key remove "$MS" --passphrase-file "$P4"

@@ -132,11 +132,48 @@ static void test_files(void **state)
     test_rm_rf(dir);
 }
 
+/* A file about to be made (a machine key): its folder and those above are
+ * checked before anything is written, and the path comes back resolved. */
+static void test_new_file(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/bkp-test-trust-XXXXXX", sub[64], want[96], *real = NULL;
+    assert_non_null(mkdtemp(dir));
+    snprintf(sub, sizeof(sub), "%s/etc", dir);
+    assert_int_equal(mkdir(sub, 0755), 0);
+    bkp_log_set_sink(sink, NULL);
+    char path[96], rel[96];
+    snprintf(path, sizeof(path), "%s/etc/machine.key", dir);
+    snprintf(want, sizeof(want), "%s/etc/machine.key", dir);
+    assert_int_equal(bkp_trust_new_file(path, "machine key", &real), 0);
+    assert_string_equal(real, want);
+    free(real);
+    /* Through "..", resolved to the real folder. */
+    snprintf(rel, sizeof(rel), "%s/etc/../etc/machine.key", dir);
+    assert_int_equal(bkp_trust_new_file(rel, "machine key", &real), 0);
+    assert_string_equal(real, want);
+    free(real);
+    real = NULL;
+    logbuf[0] = '\0';
+    assert_int_equal(chmod(sub, 0777), 0);
+    assert_int_equal(bkp_trust_new_file(path, "machine key", &real), -EPERM);
+    assert_null(real);
+    assert_non_null(strstr(logbuf, "chmod go-w"));
+    assert_non_null(strstr(logbuf, "passphrase")); /* what is at stake: a secret */
+    assert_int_equal(chmod(sub, 0755), 0);
+    snprintf(path, sizeof(path), "%s/etc/", dir);
+    assert_int_equal(bkp_trust_new_file(path, "machine key", &real), -EINVAL);
+    assert_int_equal(bkp_trust_new_file("/nonexistent/machine.key", "machine key", &real), -ENOENT);
+    bkp_log_set_sink(NULL, NULL);
+    test_rm_rf(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rule),
         cmocka_unit_test(test_files),
+        cmocka_unit_test(test_new_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
