@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <locale.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -39,4 +40,38 @@ void bkp_i18n_init(void)
     bindtextdomain("bkp", where);
     bind_textdomain_codeset("bkp", "UTF-8");
     textdomain("bkp");
+}
+
+/* gettext keeps what it found; setting the same text domain again is the
+ * documented way to say the environment changed and it must look again. */
+static void again(void)
+{
+    textdomain(textdomain(NULL));
+}
+
+void bkp_i18n_begin(bkp_i18n_saved *s, const char *lang)
+{
+    const char *was = getenv("LANGUAGE");
+    const char *loc = setlocale(LC_MESSAGES, NULL);
+    s->language = was ? strdup(was) : NULL;
+    s->messages = strdup(loc ? loc : "C");
+    setenv("LANGUAGE", lang, 1);
+    /* gettext ignores LANGUAGE in the "C" locale; C.UTF-8 is always there on
+     * glibc and is not "C". */
+    if (!loc || !strcmp(loc, "C") || !strcmp(loc, "POSIX"))
+        setlocale(LC_MESSAGES, "C.UTF-8");
+    again();
+}
+
+void bkp_i18n_end(bkp_i18n_saved *s)
+{
+    if (s->language)
+        setenv("LANGUAGE", s->language, 1);
+    else
+        unsetenv("LANGUAGE");
+    setlocale(LC_MESSAGES, s->messages ? s->messages : "C");
+    again();
+    free(s->language);
+    free(s->messages);
+    s->language = s->messages = NULL;
 }

@@ -19,4 +19,19 @@
 /* Bind the catalogue (once, first thing in main). */
 void bkp_i18n_init(void);
 
+/* Writing in a language chosen by the caller rather than the reader's locale:
+ * a report or a printed procedure asked for with --lang. Between
+ * bkp_i18n_begin(&s, "ja") and bkp_i18n_end(&s), _() answers in that language
+ * whatever LANG says (under cron it is often unset, the "C" locale, where
+ * gettext translates nothing); "en" gives the English originals. The
+ * environment and the message locale are changed, so this is for one thread,
+ * around rendering; bkp_i18n_end puts back what was there. */
+typedef struct bkp_i18n_saved {
+    char *language; /* LANGUAGE before, or NULL when unset */
+    char *messages; /* LC_MESSAGES before */
+} bkp_i18n_saved;
+
+void bkp_i18n_begin(bkp_i18n_saved *s, const char *lang);
+void bkp_i18n_end(bkp_i18n_saved *s);
+
 #endif

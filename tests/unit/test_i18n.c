@@ -1,0 +1,68 @@
+/*
+ * test_i18n.c — writing in a chosen language whatever the locale
+ * (bkp_i18n_begin/end): a report asked for in Japanese under cron's "C"
+ * locale comes out in Japanese, English comes out in English under a
+ * Japanese reader, and what was there before is put back.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <locale.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bkp/i18n.h"
+
+#define MSGID "  last backup %s%s  last verify %s  last drill %s\n"
+#define MSGSTR "  最終バックアップ %s%s  最終検証 %s  最終訓練 %s\n"
+
+static int setup(void **state)
+{
+    (void)state;
+    bindtextdomain("bkp", BKP_BUILD_LOCALEDIR);
+    bind_textdomain_codeset("bkp", "UTF-8");
+    textdomain("bkp");
+    return 0;
+}
+
+static void test_ja_under_c_locale(void **state)
+{
+    (void)state;
+    unsetenv("LANGUAGE");
+    setlocale(LC_MESSAGES, "C");
+    assert_string_equal(_(MSGID), MSGID);
+    bkp_i18n_saved s;
+    bkp_i18n_begin(&s, "ja");
+    assert_string_equal(_(MSGID), MSGSTR);
+    bkp_i18n_end(&s);
+    assert_string_equal(_(MSGID), MSGID);
+    assert_null(getenv("LANGUAGE"));
+    assert_string_equal(setlocale(LC_MESSAGES, NULL), "C");
+}
+
+static void test_en_under_japanese_reader(void **state)
+{
+    (void)state;
+    setenv("LANGUAGE", "ja", 1);
+    assert_non_null(setlocale(LC_MESSAGES, "C.UTF-8"));
+    assert_string_equal(_(MSGID), MSGSTR);
+    bkp_i18n_saved s;
+    bkp_i18n_begin(&s, "en");
+    assert_string_equal(_(MSGID), MSGID);
+    bkp_i18n_end(&s);
+    assert_string_equal(_(MSGID), MSGSTR);
+    assert_string_equal(getenv("LANGUAGE"), "ja");
+    unsetenv("LANGUAGE");
+    setlocale(LC_MESSAGES, "C");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ja_under_c_locale),
+        cmocka_unit_test(test_en_under_japanese_reader),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}
