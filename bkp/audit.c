@@ -736,3 +736,41 @@ int bkp_audit_each(const char *path, int (*fn)(json_t *rec, void *ctx), void *ct
     bkp_buf_free(&buf);
     return rc;
 }
+
+typedef struct last_ctx {
+    const bkp_audit_query *q;
+    json_t *found;
+} last_ctx;
+
+static bool str_is(json_t *j, const char *want)
+{
+    const char *s = json_string_value(j);
+    return s && !strcmp(s, want);
+}
+
+static int keep_last(json_t *rec, void *ctx)
+{
+    last_ctx *l = ctx;
+    const bkp_audit_query *q = l->q;
+    json_t *fig = q->figure ? json_object_get(json_object_get(rec, "figures"), q->figure) : NULL;
+    if (!str_is(json_object_get(rec, "op"), q->op) ||
+        (q->outcome && !str_is(json_object_get(rec, "outcome"), q->outcome)) ||
+        (q->figure && !(q->equals ? str_is(fig, q->equals) : json_is_true(fig))))
+        return 0;
+    json_decref(l->found);
+    l->found = json_incref(rec);
+    return 0;
+}
+
+json_t *bkp_audit_last(const char *path, const bkp_audit_query *q, time_t *when)
+{
+    last_ctx l = {q, NULL};
+    if (path)
+        (void)bkp_audit_each(path, keep_last, &l);
+    if (when) {
+        *when = l.found ? bkp_iso_parse(json_string_value(json_object_get(l.found, "time"))) : 0;
+        if (*when < 0)
+            *when = 0;
+    }
+    return l.found;
+}

@@ -113,6 +113,21 @@ int bkp_audit_role(const bkp_repo *r, char **medium);
  * checked (bkp_audit_verify checks), until it returns non-zero. -ENOENT when
  * there is no log yet. */
 int bkp_audit_each(const char *path, int (*fn)(json_t *rec, void *ctx), void *ctx);
+/* What bkp_audit_last looks for: records of `op`; with `outcome`, only those
+ * with that outcome; with `figure`, only those whose figures[figure] is the
+ * string `equals`, or true when `equals` is NULL. */
+typedef struct bkp_audit_query {
+    const char *op;
+    const char *outcome;
+    const char *figure;
+    const char *equals;
+} bkp_audit_query;
+/* The last record of the log at `path` (in the log's order, which is the
+ * order things happened) that matches `q`: a new reference, or NULL when
+ * none does or there is no log. `*when` (may be NULL) receives its time, 0
+ * when none. Read, not checked: for what to do next, never for a verdict an
+ * auditor relies on (bkp_audit_verify is that). */
+json_t *bkp_audit_last(const char *path, const bkp_audit_query *q, time_t *when);
 /* The log's path in repository `r` (malloc'd). */
 char *bkp_audit_path(const bkp_repo *r);
 

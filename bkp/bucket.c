@@ -163,9 +163,9 @@ int bucket_get_to(bkp_s3 *s, const char *key, const char *version, const char *p
     free(dir);
     if (rc)
         return rc;
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    int fd = bkp_durable_create(path, 0600, false);
     if (fd < 0)
-        return -errno;
+        return fd;
     rc = bkp_s3_get_fd(s, key, version, fd, max, NULL);
     if (close(fd) < 0 && !rc)
         rc = -errno;

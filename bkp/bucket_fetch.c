@@ -370,8 +370,8 @@ static int fetch_pack(bkp_s3 *s, bkp_repo *copy, const bucket_version *v, size_t
     }
     if (rc == -EFBIG)
         rc = -EBADMSG;
-    if (!rc && rename(tmp, to) < 0)
-        rc = -errno;
+    if (!rc)
+        rc = bkp_durable_rename(tmp, to, 0);
     if (rc)
         unlink(tmp);
     free(tmp);

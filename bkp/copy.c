@@ -85,7 +85,7 @@ static int need_blob(bkp_repo *src, bkp_repo *dst, bkp_index *packs, const uint8
         bkp_error("%s needs blob %.16s, which the primary repository does not have; run `bkp "
                   "verify` there before copying it",
                   gen, hex);
-        return -ENOENT;
+        return -ENODATA;
     }
     return add_id(packs, pack);
 }

@@ -491,6 +491,11 @@ int bkp_fsync_fd(int fd)
     return fsync(fd) < 0 && errno != EINVAL ? -errno : 0;
 }
 
+int bkp_sync_fs(int fd)
+{
+    return syncfs(fd) < 0 ? -errno : 0;
+}
+
 int bkp_durable_create(const char *path, mode_t mode, bool append)
 {
     int fd = open(

@@ -98,6 +98,10 @@ int bkp_durable_rename_at(int fromdir, const char *from, int todir, const char *
     __attribute__((warn_unused_result));
 /* fsync an open folder (or file); EINVAL (a file system that cannot) is 0. */
 int bkp_fsync_fd(int fd);
+/* Everything written to the file system that holds `fd` reaches its disk
+ * (syncfs): the end of a restore, whose files are written in place by
+ * several writers and are not worth one fsync each. */
+int bkp_sync_fs(int fd) __attribute__((warn_unused_result));
 /* Unlink `name` in the folder `dirfd` and fsync the folder: the deletion
  * survives a crash. ENOENT is 0 (already gone: a repeated step). */
 int bkp_durable_unlink_at(int dirfd, const char *name) __attribute__((warn_unused_result));

@@ -170,6 +170,8 @@ const char *bkp_strerror(int err)
         return "wrong passphrase";
     case -EPROTO:
         return "unknown or unsupported format";
+    case -ENODATA:
+        return "missing from the repository (in no pack, or its pack is gone)";
     default:
         return strerror(err < 0 ? -err : err);
     }

@@ -13,6 +13,7 @@
 
 #include <sodium.h>
 
+#include "bkp/fdio.h"
 #include "bkp/log.h"
 #include "bkp/trust.h"
 
@@ -120,7 +121,7 @@ static int prompt(const char *question, char *p, size_t *len)
     quiet = old;
     quiet.c_lflag &= ~(tcflag_t)ECHO;
     quiet.c_lflag |= ECHONL;
-    (void)!write(fd, question, strlen(question));
+    (void)bkp_write_full(fd, question, strlen(question)); /* a terminal */
     tcsetattr(fd, TCSAFLUSH, &quiet);
     size_t n = 0;
     r = 0;

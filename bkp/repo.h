@@ -136,7 +136,7 @@ int bkp_repo_add_pack(bkp_repo *r, const uint8_t id[BKP_ID_LEN], const bkp_pack_
  * yet flushed counts, though bkp_repo_get cannot read it before the flush)? */
 bool bkp_repo_has(bkp_repo *r, const uint8_t id[BKP_ID_LEN]);
 /* Fetch, authenticate, decompress, and check the plaintext against its ID.
- * -ENOENT missing (not indexed or pack gone), -EBADMSG corrupt. Thread-safe. */
+ * -ENODATA missing (not indexed or pack gone), -EBADMSG corrupt. Thread-safe. */
 int bkp_repo_get(bkp_repo *r, uint8_t type, const uint8_t id[BKP_ID_LEN], bkp_buf *out)
     __attribute__((warn_unused_result));
 /* The same, on the blob's tag alone: its AEAD, under the repository key,

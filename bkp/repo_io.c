@@ -331,15 +331,17 @@ static int get(bkp_repo *r, uint8_t type, const uint8_t id[BKP_ID_LEN], bkp_buf 
 
     pthread_mutex_lock(&r->lock);
     const bkp_index_entry *pe = bkp_index_lookup(r->index, id);
+    /* Missing is -ENODATA, never -ENOENT: that is for a name a person gave
+     * (a generation, a path), a usage error; this is damage (exit 1). */
     if (!pe) {
         pthread_mutex_unlock(&r->lock);
-        return -ENOENT;
+        return -ENODATA;
     }
     e = *pe;
     fd = pack_fd(r, e.pack, &owned);
     pthread_mutex_unlock(&r->lock);
     if (fd < 0)
-        return fd;
+        return fd == -ENOENT ? -ENODATA : fd;
     /* Data and tree blobs are deduplicated by content alone: identical
      * bytes stored first as the other type are the same content. */
     bool content = (type == BKP_BLOB_DATA || type == BKP_BLOB_TREE) &&

@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bkp/durable.h"
+#include "bkp/fdio.h"
 #include "bkp/log.h"
 #include "bkp/s3.h"
 #include "bkp/s3_internal.h"
@@ -122,15 +124,10 @@ static size_t on_write(char *p, size_t size, size_t n, void *ud)
         r->too_big = true;
         return 0;
     }
-    for (size_t done = 0; done < len;) {
-        ssize_t w = write(r->out_fd, p + done, len - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            c->io_err = w < 0 ? -errno : -EIO;
-            return 0;
-        }
-        done += (size_t)w;
+    int rc = bkp_write_full(r->out_fd, p, len);
+    if (rc) {
+        c->io_err = rc;
+        return 0;
     }
     r->written += len;
     return len;
@@ -331,7 +328,8 @@ static bool rewind_out(s3_req *r, off_t start)
 {
     if (r->out_fd < 0 || r->written == 0)
         return true;
-    if (start < 0 || ftruncate(r->out_fd, start) < 0 || lseek(r->out_fd, start, SEEK_SET) < 0)
+    if (start < 0 || bkp_durable_truncate(r->out_fd, (uint64_t)start) ||
+        lseek(r->out_fd, start, SEEK_SET) < 0)
         return false;
     return true;
 }

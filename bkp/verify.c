@@ -356,7 +356,7 @@ static void check_generation(verify_ctx *c, const bkp_gen *g)
     }
     if (rc < 0)
         bkp_verify_problem(c, "%s: its list of files is %s (tree blob %zu): %s", name,
-                           rc == -ENOENT ? "missing" : "damaged", bkp_tree_reader_blob(tr),
+                           rc == -ENODATA ? "missing" : "damaged", bkp_tree_reader_blob(tr),
                            bkp_strerror(rc));
     bkp_item_clear(&it);
     bkp_tree_reader_free(tr);

@@ -155,5 +155,5 @@ void rst_fetch_report(bkp_repo *r, const char *path, const uint8_t id[BKP_ID_LEN
         bkp_hex(phex, pack, BKP_ID_LEN);
     bkp_error(_("%s: chunk %.16s in pack %.16s is %s; the file is not restored "
                 "(`bkp verify --read-data` lists all damage)"),
-              path, hex, phex, rc == -ENOENT ? _("missing") : _("damaged"));
+              path, hex, phex, rc == -ENODATA ? _("missing") : _("damaged"));
 }

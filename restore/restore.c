@@ -42,7 +42,9 @@ typedef struct restore_ctx {
     bool tree_done;
     int tree_err;
     uint64_t read;   /* items read from the list, selected or not */
-    int afd;         /* the --to-archive file, or -1 */
+    int afd;         /* the --to-archive file being written, or -1 */
+    bkp_dfile af;    /* ... under a temporary name in `adir`, to become `aname` */
+    char *adir, *aname;
     uint64_t tar_at; /* bytes of the current file written to a tar stream */
     /* With --path, hard links whose first name is outside the selection:
      * content of unselected files, selected file names, and renamed targets. */
@@ -460,55 +462,93 @@ static int check_target(const char *target, int fd, bool force)
 }
 
 /*
- * The --to-archive file: it holds plaintext, so it is made new, mode 0600,
- * never through a link (a link planted at FILE made us overwrite its
- * target). With --force an existing regular file is replaced: its name is
- * unlinked — never opened, so a hard link to another file cannot make us
- * write into that file — and the file made anew; a link, a folder or a
- * device is refused. Logged. A descriptor, or -EEXIST, -ELOOP, ...
+ * The --to-archive file. It holds plaintext, so it is written mode 0600
+ * under a temporary name in FILE's folder (bkp_dfile) and renamed to FILE
+ * only when the restore got to its end (finish_archive): a restore that
+ * fails or is killed part way never leaves a partial FILE that looks like a
+ * whole one (a kill leaves the `.tmp-*` file, owner-only). FILE is looked at
+ * first: an existing regular file needs --force and is then replaced by the
+ * rename, which swaps the name and never opens the old file, so a hard link
+ * to another file cannot make us write into that file; a link, a folder or
+ * a device is refused (a link planted there again before the rename is
+ * replaced, not followed). Logged. 0, or -EEXIST, -ELOOP, ...
  */
-static int open_archive_file(const char *file, bool force)
+static int check_archive_file(const char *file, bool force)
 {
-    for (int tries = 0; tries < 2; tries++) {
-        int fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
-        if (fd >= 0)
-            return fd;
+    struct stat st;
+    if (lstat(file, &st) < 0) {
+        if (errno == ENOENT)
+            return 0;
         int rc = -errno;
-        struct stat st;
-        if (rc != -EEXIST) {
-            bkp_error(_("cannot create %s: %s"), file, bkp_strerror(rc));
-            return rc;
-        }
-        if (lstat(file, &st) == 0 && S_ISLNK(st.st_mode)) {
-            bkp_error(_("%s is a symbolic link: refused, and not followed (the tar stream is "
-                        "plaintext); remove the link or give another file name"),
-                      file);
-            return -ELOOP;
-        }
-        if (!force) {
-            bkp_error(_("%s already exists; give a new file name, or add --force to replace it"),
-                      file);
-            return -EEXIST;
-        }
-        if (tries || !S_ISREG(st.st_mode)) {
-            bkp_error(_("%s is not a regular file: refused; give another file name"), file);
-            return -EEXIST;
-        }
-        if (unlink(file) < 0 && errno != ENOENT) {
-            rc = -errno;
-            bkp_error(_("cannot replace %s: %s"), file, bkp_strerror(rc));
-            return rc;
-        }
+        bkp_error(_("cannot create %s: %s"), file, bkp_strerror(rc));
+        return rc;
     }
-    return -EEXIST; /* not reached */
+    if (S_ISLNK(st.st_mode)) {
+        bkp_error(_("%s is a symbolic link: refused, and not followed (the tar stream is "
+                    "plaintext); remove the link or give another file name"),
+                  file);
+        return -ELOOP;
+    }
+    if (!force) {
+        bkp_error(_("%s already exists; give a new file name, or add --force to replace it"), file);
+        return -EEXIST;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        bkp_error(_("%s is not a regular file: refused; give another file name"), file);
+        return -EEXIST;
+    }
+    return 0;
+}
+
+static int open_archive_file(restore_ctx *c, const char *file, bool force)
+{
+    const char *slash = strrchr(file, '/');
+    int rc = check_archive_file(file, force);
+    if (rc)
+        return rc;
+    if (!slash || slash[1]) {
+        c->adir = slash ? strndup(file, (size_t)(slash - file) + (slash == file)) : strdup(".");
+        c->aname = strdup(slash ? slash + 1 : file);
+    }
+    if (!c->adir || !c->aname) {
+        rc = slash && !slash[1] ? -EISDIR : -ENOMEM;
+        bkp_error(_("cannot create %s: %s"), file, bkp_strerror(rc));
+        return -EINVAL;
+    }
+    if ((rc = bkp_dfile_open(&c->af, c->adir, BKP_DURABLE_PRIVATE))) {
+        bkp_error(_("cannot create %s: %s"), file, bkp_strerror(rc));
+        return rc;
+    }
+    c->afd = c->af.fd;
+    return 0;
+}
+
+/* Publish the --to-archive file when the restore got to its end (`rc` >= 0:
+ * damage found on the way is reported, and the archive holds the rest), or
+ * remove it. */
+static int finish_archive(restore_ctx *c, int rc)
+{
+    if (c->afd < 0)
+        return 0;
+    c->afd = -1;
+    if (rc < 0) {
+        bkp_dfile_abort(&c->af);
+        return 0;
+    }
+    int err = bkp_dfile_commit(&c->af, c->adir, c->aname,
+                               BKP_DURABLE_PRIVATE | (c->o->force ? 0 : BKP_DURABLE_NOREPLACE));
+    if (err)
+        bkp_error(_("finishing %s: %s"), c->o->to_archive, bkp_strerror(err));
+    return err;
 }
 
 static int open_writer(restore_ctx *c, int *cwd)
 {
     const rst_opts *o = c->o;
     if (o->to_archive) {
-        if (strcmp(o->to_archive, "-") && (c->afd = open_archive_file(o->to_archive, o->force)) < 0)
-            return c->afd;
+        int rc = strcmp(o->to_archive, "-") ? open_archive_file(c, o->to_archive, o->force) : 0;
+        if (rc)
+            return rc;
         c->w = archive_write_new();
         /* Full pax keeps nanosecond times; binary header names keep bytes
          * that are not UTF-8 exactly as they were on disk. */
@@ -575,7 +615,7 @@ static void list_damage(restore_ctx *c, const bkp_gen *g)
     json_t *n = json_object_get(json_object_get(g->json, "tree"), "items");
     uint64_t recorded =
         json_is_integer(n) && json_integer_value(n) > 0 ? (uint64_t)json_integer_value(n) : 0;
-    const char *how = c->tree_err == -ENOENT ? _("missing") : _("damaged");
+    const char *how = c->tree_err == -ENODATA ? _("missing") : _("damaged");
     c->res->list_damaged = true;
     if (recorded > c->read) {
         c->res->unread = recorded - c->read;
@@ -618,6 +658,16 @@ static void finish_writing(restore_ctx *c)
     }
     if (c->dirs)
         res->damaged += rst_dirs_finish_deep(c->dirs);
+    /* Restored is on the disk before it is said to be: a power cut after
+     * "restored" must not leave empty files for a hospital system started
+     * on them. The writers started each file's writeback as they closed it,
+     * so little is left to wait for here. */
+    int rc = c->rootfd >= 0 ? bkp_sync_fs(c->rootfd) : 0;
+    if (rc) {
+        bkp_error(_("finishing the restore: the files could not be flushed to the disk: %s"),
+                  bkp_strerror(rc));
+        res->damaged++;
+    }
 }
 
 int rst_restore(bkp_repo *r, const bkp_gen *g, const rst_opts *o, rst_result *res)
@@ -673,16 +723,11 @@ out:
         archive_write_free(c->w);
     if (c->rootfd >= 0)
         close(c->rootfd);
-    if (c->afd >= 0) {
-        /* A tar file people will restore from: on disk before we say so. */
-        int err = fsync(c->afd) < 0 ? errno : 0;
-        if (close(c->afd) < 0 && !err)
-            err = errno;
-        if (err && !rc) {
-            bkp_error(_("finishing %s: %s"), o->to_archive, bkp_strerror(-err));
-            res->damaged++;
-        }
-    }
+    /* A tar file people will restore from: on disk before we say so. */
+    if (finish_archive(c, rc) && rc >= 0)
+        res->damaged++;
+    free(c->adir);
+    free(c->aname);
     if (cwd >= 0) {
         if (fchdir(cwd) < 0)
             bkp_warn(_("cannot return to the working directory"));

@@ -205,21 +205,6 @@ int cli_audit(cli *c, const bkp_audit_rec *rec)
     return bkp_audit_append(c->r, rec) ? EXIT_FAILED : 0;
 }
 
-typedef struct last_policy {
-    json_t *digest; /* of the newest "policy" record */
-} last_policy;
-
-static int find_policy(json_t *j, void *ctx)
-{
-    last_policy *l = ctx;
-    const char *op = json_string_value(json_object_get(j, "op"));
-    if (op && !strcmp(op, "policy")) {
-        json_decref(l->digest);
-        l->digest = json_incref(json_object_get(json_object_get(j, "figures"), "digest"));
-    }
-    return 0;
-}
-
 void cli_audit_context(cli *c)
 {
     const char *const *tk;
@@ -252,21 +237,21 @@ void cli_audit_context(cli *c)
     bkp_buf data;
     uint8_t h[32];
     char hex[65], *log = bkp_audit_path(c->r);
-    last_policy lp = {NULL};
     bkp_buf_init(&data);
     if (log && bkp_read_file(c->policy->file, &data, 16 << 20) == 0) {
         crypto_generichash(h, sizeof(h), data.data, data.len, NULL, 0);
         bkp_hex(hex, h, sizeof(h));
-        (void)bkp_audit_each(log, find_policy, &lp);
-        if (!json_is_string(lp.digest) || strcmp(json_string_value(lp.digest), hex)) {
+        json_t *last = bkp_audit_last(log, &(bkp_audit_query){.op = "policy"}, NULL);
+        json_t *digest = json_object_get(json_object_get(last, "figures"), "digest");
+        if (!json_is_string(digest) || strcmp(json_string_value(digest), hex)) {
             json_t *fig = json_pack("{s:s, s:s, s:O}", "file", c->policy->file, "digest", hex,
-                                    "previous", lp.digest ? lp.digest : json_null());
+                                    "previous", digest ? digest : json_null());
             bkp_audit_rec rec = {.op = "policy", .figures = fig};
             (void)cli_audit(c, &rec);
             json_decref(fig);
         }
+        json_decref(last);
     }
-    json_decref(lp.digest);
     bkp_buf_free(&data);
     free(log);
 }

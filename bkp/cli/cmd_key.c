@@ -96,8 +96,8 @@ static int write_sheets(cli *c, int dirfd, const char *where, sheet_file *o, siz
     }
     for (size_t i = 0; i < n; i++) {
         int rc = bkp_write_full(o[i].fd, o[i].text, o[i].len);
-        if (rc == 0 && fsync(o[i].fd) != 0)
-            rc = -errno;
+        if (rc == 0)
+            rc = bkp_fsync_fd(o[i].fd);
         if (rc) {
             /* Half a sheet is worse than none: it would fail only on the day
              * it is needed. */
@@ -110,9 +110,10 @@ static int write_sheets(cli *c, int dirfd, const char *where, sheet_file *o, siz
             return EXIT_FAILED;
         }
     }
-    if (fsync(dirfd) != 0)
+    int rc = bkp_fsync_fd(dirfd);
+    if (rc)
         bkp_warn(_("%s: the folder could not be synced: %s"), *where ? where : ".",
-                 strerror(errno));
+                 strerror(-rc));
     return EXIT_OK;
 }
 

@@ -95,7 +95,7 @@ int cmd_ls(cli *c)
         cli_print_json(arr);
     if (rc < 0) {
         bkp_error(_("the file list of %s:%u is %s: %s; run `bkp verify`"), g->dataset, g->seq,
-                  rc == -ENOENT ? _("incomplete") : _("damaged"), bkp_strerror(rc));
+                  rc == -ENODATA ? _("incomplete") : _("damaged"), bkp_strerror(rc));
         ex = EXIT_FAILED;
     } else if (filter && !shown) {
         /* An empty answer would read as "that folder is empty". */

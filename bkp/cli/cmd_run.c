@@ -279,24 +279,6 @@ static bool reread(cli *c, const pol_policy *p)
     return failed;
 }
 
-typedef struct last_drill {
-    const char *runbook;
-    time_t when;
-} last_drill;
-
-static int find_drill(json_t *j, void *ctx)
-{
-    last_drill *l = ctx;
-    const char *op = json_string_value(json_object_get(j, "op"));
-    const char *rb = json_string_value(json_object_get(json_object_get(j, "figures"), "runbook"));
-    if (op && !strcmp(op, "drill") && rb && !strcmp(rb, l->runbook)) {
-        time_t t = bkp_iso_parse(json_string_value(json_object_get(j, "time")));
-        if (t > l->when)
-            l->when = t;
-    }
-    return 0;
-}
-
 /* The drills the policy schedules (`drills:`), when due: unattended, so
  * their confirm steps are recorded as not rehearsed. */
 static bool drills(cli *c, const pol_policy *p)
@@ -311,16 +293,16 @@ static bool drills(cli *c, const pol_policy *p)
         size_t sl = strlen(stem);
         if (sl > 5 && !strcmp(stem + sl - 5, ".yaml"))
             stem[sl - 5] = '\0';
-        last_drill l = {stem, 0};
-        (void)bkp_audit_each(log, find_drill, &l);
-        if (!pol_is_due(&p->drills[i].schedule, l.when, bkp_now()))
+        time_t when;
+        json_decref(bkp_audit_last(log, &(bkp_audit_query){"drill", NULL, "runbook", stem}, &when));
+        if (!pol_is_due(&p->drills[i].schedule, when, bkp_now()))
             continue;
-        syslog(LOG_INFO, "drill %s", l.runbook);
+        syslog(LOG_INFO, "drill %s", stem);
         if (cli_runbook_execute(c, p->drills[i].runbook, true, true)) {
             bkp_error(_("the scheduled drill %s failed; its report (in the repository's reports/) "
                         "says which step"),
-                      l.runbook);
-            syslog(LOG_ERR, "drill %s failed", l.runbook);
+                      stem);
+            syslog(LOG_ERR, "drill %s failed", stem);
             failed = true;
         }
     }

@@ -294,29 +294,15 @@ void cli_status_print(json_t *all)
     }
 }
 
-/* The newest successful key-recovery drill's time, into `ctx` (time_t). */
-static int scan_key_drill(json_t *j, void *ctx)
-{
-    time_t *last = ctx;
-    const char *op = json_string_value(json_object_get(j, "op"));
-    const char *outcome = json_string_value(json_object_get(j, "outcome"));
-    if (op && !strcmp(op, "drill") && outcome && !strcmp(outcome, "ok") &&
-        json_is_true(json_object_get(json_object_get(j, "figures"), "key_recovery"))) {
-        time_t t = bkp_iso_parse(json_string_value(json_object_get(j, "time")));
-        if (t > *last)
-            *last = t;
-    }
-    return 0;
-}
-
 json_t *cli_key_drill_status(cli *c)
 {
     time_t last = 0, now = bkp_now();
     char *log = c->r ? bkp_audit_path(c->r) : NULL;
     int64_t every = c->policy ? c->policy->key_drill_every : 365 * 86400;
     char iso[32] = "";
-    if (log)
-        (void)bkp_audit_each(log, scan_key_drill, &last);
+    /* The last successful key-recovery drill. */
+    bkp_audit_query q = {"drill", "ok", "key_recovery", NULL};
+    json_decref(bkp_audit_last(log, &q, &last));
     free(log);
     if (last > 0)
         bkp_iso_time(iso, sizeof(iso), last);

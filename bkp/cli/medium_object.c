@@ -636,7 +636,8 @@ int cli_object_fetch(cli *c, const cli_medium *m, bool as_copy, const cli_fetch_
             snprintf(name, sizeof(name), "key-older-%d", i);
             older = bkp_path_join(*staging, name);
             cur = bkp_path_join(repo, "keys/key");
-            if (!older || !cur || access(older, F_OK) || rename(older, cur)) {
+            if (!older || !cur || access(older, F_OK) ||
+                bkp_durable_rename(older, cur, 0)) {
                 free(older);
                 free(cur);
                 break;

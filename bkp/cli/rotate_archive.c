@@ -81,12 +81,10 @@ static int archive_one(cli *c, const char *dir, const bkp_gen *g, json_t *label,
         goto out;
     }
     rc = bkp_archive_write(c->r, g, label, f.fd, tmp_dir(), bytes);
-    if (!rc && fdatasync(f.fd) < 0)
-        rc = -errno;
-    if (!rc) {
-        (void)posix_fadvise(f.fd, 0, 0, POSIX_FADV_DONTNEED);
+    if (!rc)
+        rc = bkp_dfile_sync(&f); /* the check below reads the medium, not memory */
+    if (!rc)
         rc = cli_archive_check(c, f.tmp, NULL);
-    }
     if (rc) {
         if (rc == -ENOSPC || rc == -EIO)
             bkp_error(_("cannot write %s to %s: %s%s"), name, dir, bkp_strerror(rc),

@@ -14,6 +14,9 @@
 #  4. A generation of 300 empty files whose item list (its only tree blob)
 #     is damaged: restore exits 1 and names the true number of items not
 #     restored — as many as the generation records — never "1 file(s)".
+#  5. A restore to a tar killed part way leaves no file under the name
+#     given (a partial tar there would pass for a whole one): only a
+#     temporary file, mode 0600, which the next restore does not mind.
 . "$(dirname "$0")/../e2e/lib.sh"
 need_tool od dd bsdtar
 
@@ -84,4 +87,28 @@ if grep -q '^bkp: error: 1 file(s)' <<<"$ERR"; then
 fi
 expect_exit 1 "$BKP" restore --repo "$R2" many:1 --to-archive "$WORK/many.tar"
 output_has "$items of the $items items" "the restore to a tar must say how many items were not restored"
+
+# ---------- 5. killed part way ----------
+B=$WORK/big
+R3=$WORK/repo3
+TARS=$WORK/out5
+mkdir -p "$B" "$TARS"
+for i in 1 2 3 4; do head -c 48M /dev/urandom >"$B/scan$i.dcm"; done
+ok "$BKP" init --repo "$R3"
+ok "$BKP" backup --repo "$R3" --dataset big "$B"
+"$BKP" restore --repo "$R3" big:1 --to-archive "$TARS/big.tar" >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 1 400); do
+    t=$(find "$TARS" -name '.tmp-*' -size +1M | head -n 1)
+    [ -n "$t" ] && break
+    sleep 0.05
+done
+kill -9 "$pid" 2>/dev/null || true
+wait "$pid" 2>/dev/null || true
+[ -n "$t" ] || flunk "no temporary file was seen while the tar was being written"
+[ ! -e "$TARS/big.tar" ] || flunk "a restore killed part way left a partial tar under the name given"
+m=$(stat -c %a "$t")
+[ "$m" = 600 ] || flunk "the temporary tar has mode $m, not 600"
+ok "$BKP" restore --repo "$R3" big:1 --to-archive "$TARS/big.tar"
+bsdtar -tf "$TARS/big.tar" | grep -q 'scan4.dcm$' || flunk "the tar after a killed restore is not whole"
 finish

@@ -108,13 +108,13 @@ static void put_ok(bkp_repo *r, const void *d, size_t len, uint8_t id[BKP_ID_LEN
     assert_int_equal(bkp_repo_put(r, BKP_BLOB_DATA, d, len, id, added), 0);
 }
 
-/* `id` reads back as `d`; or, with d NULL, is not found. */
+/* `id` reads back as `d`; or, with d NULL, is missing (-ENODATA). */
 static void get_equals(bkp_repo *r, const uint8_t id[BKP_ID_LEN], const void *d, size_t len)
 {
     bkp_buf out;
     bkp_buf_init(&out);
     int rc = bkp_repo_get(r, BKP_BLOB_DATA, id, &out);
-    assert_int_equal(rc, d ? 0 : -ENOENT);
+    assert_int_equal(rc, d ? 0 : -ENODATA);
     if (d) {
         assert_int_equal(out.len, len);
         assert_memory_equal(out.data, d, len);
