@@ -89,11 +89,18 @@ int cmd_diff(cli *c)
     summary *s[2] = {NULL, NULL};
     size_t n[2] = {0, 0};
     int ex = EXIT_OK, rc = 0;
+    /* Both names first: one that names nothing is a usage error (2) whatever
+     * the other holds; then their contents, where a loss is damage (1). */
     for (int k = 0; k < 2 && !rc; k++)
-        if (!(rc = bkp_gen_resolve(r, c->args[k], &g[k])))
-            rc = load(r, g[k], &s[k], &n[k]);
+        rc = bkp_gen_resolve(r, c->args[k], &g[k]);
     if (rc) {
-        ex = rc == -ENOENT || rc == -EINVAL ? EXIT_USAGE : EXIT_FAILED;
+        ex = cli_exit_for(rc);
+        goto out;
+    }
+    for (int k = 0; k < 2 && !rc; k++)
+        rc = load(r, g[k], &s[k], &n[k]);
+    if (rc) {
+        ex = EXIT_FAILED;
         goto out;
     }
     json_t *arr = c->json ? json_array() : NULL;

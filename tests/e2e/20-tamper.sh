@@ -216,6 +216,17 @@ check_exit 0 "$BKP" restore --repo "$R" ds:2 "$WORK/badindex-r2" || true
 output_has "$(basename "$seg")" "a damaged index segment should be named in a warning"
 diff -r "$D" "$WORK/badindex-r2$D" >/dev/null 2>&1 || flunk "ds:2 does not restore exactly with a damaged index segment"
 
+# A missing object is damage (exit 1), a generation that does not exist is a
+# usage error (exit 2): the two are never told apart by the same code.
+R=$(fresh nopacks)
+find "$R/packs" -type f -delete
+check_exit 1 "$BKP" diff --repo "$R" ds:1 ds:2 || true
+output_has "missing" "diff must say an object is missing"
+check_exit 1 "$BKP" ls --repo "$R" ds:1 || true
+output_has "incomplete" "ls must say the file list is incomplete"
+check_exit 2 "$BKP" diff --repo "$R" ds:1 ds:9 || true
+check_exit 2 "$BKP" ls --repo "$R" ds:9 || true
+
 # The untouched original still verifies completely.
 check_exit 0 "$BKP" verify --repo "$REPO" --read-data || true
 
