@@ -2,6 +2,9 @@
  * The 3-2-1 verdict of a data set and the rotation of its media
  * (compliance.h). Pure: everything comes from the policy, what the catalog
  * knows and the injected `now`; nothing is logged here, the caller says it.
+ * Reasons and the action are written in the language of the messages
+ * (bkp/i18n.h): a caller wanting English for programs asks under
+ * bkp_i18n_begin(&s, "en").
  */
 #include "policies/compliance.h"
 
@@ -12,6 +15,7 @@
 #include <string.h>
 
 #include "bkp/bytes.h"
+#include "bkp/i18n.h"
 #include "policies/schedule.h"
 
 #define MINUTE 60
@@ -54,21 +58,25 @@ static void __attribute__((format(printf, 2, 3))) reason(pol_status *out, const 
     va_end(ap);
 }
 
-static const char *plural(long long v)
+/* ngettext's count: a long long, whatever its size, as an unsigned long. */
+static unsigned long count_of(long long v)
 {
-    return v == 1 ? "" : "s";
-}
-
-static const char *unit_name(int64_t unit)
-{
-    return unit == DAY ? "day" : unit == HOUR ? "hour" : unit == MINUTE ? "minute" : "second";
+    return v < 0 ? 0 : v > 1000000 ? 1000000 : (unsigned long)v;
 }
 
 /* "3 days": `secs` rounded down in `unit`. */
 static void span_in(char *buf, size_t n, int64_t secs, int64_t unit)
 {
     long long v = (long long)(secs / unit);
-    fmt(buf, n, "%lld %s%s", v, unit_name(unit), plural(v));
+    unsigned long k = count_of(v);
+    if (unit == DAY)
+        fmt(buf, n, ngettext("%lld day", "%lld days", k), v);
+    else if (unit == HOUR)
+        fmt(buf, n, ngettext("%lld hour", "%lld hours", k), v);
+    else if (unit == MINUTE)
+        fmt(buf, n, ngettext("%lld minute", "%lld minutes", k), v);
+    else
+        fmt(buf, n, ngettext("%lld second", "%lld seconds", k), v);
 }
 
 /* "3 days", "5 hours": the largest unit that is not zero. */
@@ -258,27 +266,29 @@ static void medium_action(const ctx *c, const pol_medium *m, char *buf, size_t n
 {
     time_t due = due_of(c, m);
     if (m->type == POL_OBJECT && holds(c, m)) {
-        fmt(buf, n, "prove the lock of %s: run `bkp media probe %s`", name_of(m), name_of(m));
+        fmt(buf, n, _("prove the lock of %s: run `bkp media probe %s`"), name_of(m), name_of(m));
         return;
     }
     if (m->type == POL_OBJECT) {
-        fmt(buf, n, "run `bkp rotate %s` (copies to the object store %s)", name_of(m), name_of(m));
+        fmt(buf, n, _("run `bkp rotate %s` (copies to the object store %s)"), name_of(m),
+            name_of(m));
         return;
     }
     if (m->type == POL_DISK && !m->offline) {
-        fmt(buf, n, "run `bkp run` (copies to %s on-line)", name_of(m));
+        fmt(buf, n, _("run `bkp run` (copies to %s on-line)"), name_of(m));
         return;
     }
-    fmt(buf, n, "connect %s and run `bkp rotate %s`", name_of(m), name_of(m));
+    fmt(buf, n, _("connect %s and run `bkp rotate %s`"), name_of(m), name_of(m));
     if (!due || due > c->now)
         return;
+    long long days = (long long)((c->now - due) / DAY);
     if (due == DUE_NEVER)
-        bkp_strappend(buf, n, " — never written yet");
+        bkp_strappend(buf, n, "%s", _(" — never written yet"));
     else if (c->now - due >= DAY)
-        bkp_strappend(buf, n, " — %lld day%s overdue", (long long)((c->now - due) / DAY),
-                      plural((c->now - due) / DAY));
+        bkp_strappend(buf, n, ngettext(" — %lld day overdue", " — %lld days overdue", count_of(days)),
+                      days);
     else
-        bkp_strappend(buf, n, " — due now");
+        bkp_strappend(buf, n, "%s", _(" — due now"));
 }
 
 /* The action for a shortfall: the medium that fixes it, or what to add. */
@@ -294,33 +304,36 @@ static void fix_action(const ctx *c, enum need need, char *buf, size_t n)
     case NEED_OFFLINE:
     case NEED_FRESH_OFFLINE:
         fmt(buf, n,
-            "add an off-line medium (removable or archive, `offline: true`) to the policy and to "
-            "copy_to of %s",
+            _("add an off-line medium (removable or archive, `offline: true`) to the policy and to "
+              "copy_to of %s"),
             ds);
         return;
     case NEED_OFFSITE:
         fmt(buf, n,
-            "add an off-site medium (`location: offsite`) to the policy and to copy_to of %s", ds);
+            _("add an off-site medium (`location: offsite`) to the policy and to copy_to of %s"),
+            ds);
         return;
     case NEED_IMMUTABLE:
         fmt(buf, n,
-            "add an off-line medium or an Object Lock bucket (`type: object`) to the policy and "
-            "to copy_to of %s",
+            _("add an off-line medium or an Object Lock bucket (`type: object`) to the policy and "
+              "to copy_to of %s"),
             ds);
         return;
     case NEED_COPIES:
-        fmt(buf, n, "add a medium to the policy and to copy_to of %s", ds);
+        fmt(buf, n, _("add a medium to the policy and to copy_to of %s"), ds);
         return;
-    case NEED_TYPES:
-        fmt(buf, n, "add a medium of another type (");
+    case NEED_TYPES: {
+        char types[128] = "";
         for (unsigned t = POL_DISK, first = 1; t <= POL_OBJECT; t++)
             if (!(c->types & (1u << t))) {
-                bkp_strappend(buf, n, "%s%s", first ? "" : " or ",
+                bkp_strappend(types, sizeof(types), "%s%s", first ? "" : _(" or "),
                               pol_medium_type_name((pol_medium_type)t));
                 first = 0;
             }
-        bkp_strappend(buf, n, ") to the policy and to copy_to of %s", ds);
+        fmt(buf, n, _("add a medium of another type (%s) to the policy and to copy_to of %s"),
+            types, ds);
         return;
+    }
     }
 }
 
@@ -367,11 +380,6 @@ static void count(ctx *c, pol_status *out)
     out->offsite_age = any_offsite ? (c->now > fresh_offsite ? c->now - fresh_offsite : 0) : -1;
 }
 
-static const char *copies_word(int n)
-{
-    return n == 1 ? "copy" : "copies";
-}
-
 /* The rule's shortfalls, worst first; returns the worst need, or -1. */
 static int shortfalls(const ctx *c, pol_status *out)
 {
@@ -379,36 +387,49 @@ static int shortfalls(const ctx *c, pol_status *out)
     int worst = -1;
     if (out->offline < r->offline) {
         if (out->offline)
-            reason(out, "only %d off-line %s (the rule asks for %d)", out->offline,
-                   copies_word(out->offline), r->offline);
+            reason(out,
+                   ngettext("only %d off-line copy (the rule asks for %d)",
+                            "only %d off-line copies (the rule asks for %d)",
+                            count_of(out->offline)),
+                   out->offline, r->offline);
         else
-            reason(out, "no off-line copy (the rule asks for %d)", r->offline);
+            reason(out, _("no off-line copy (the rule asks for %d)"), r->offline);
         worst = NEED_OFFLINE;
     }
     if (out->offsite < r->offsite) {
         if (out->offsite)
-            reason(out, "only %d off-site %s (the rule asks for %d)", out->offsite,
-                   copies_word(out->offsite), r->offsite);
+            reason(out,
+                   ngettext("only %d off-site copy (the rule asks for %d)",
+                            "only %d off-site copies (the rule asks for %d)",
+                            count_of(out->offsite)),
+                   out->offsite, r->offsite);
         else
-            reason(out, "no off-site copy (the rule asks for %d)", r->offsite);
+            reason(out, _("no off-site copy (the rule asks for %d)"), r->offsite);
         worst = worst < 0 ? NEED_OFFSITE : worst;
     }
     if (out->immutable < r->immutable) {
         if (out->immutable)
-            reason(out, "only %d non-editable %s (the rule asks for %d)", out->immutable,
-                   copies_word(out->immutable), r->immutable);
+            reason(out,
+                   ngettext("only %d non-editable copy (the rule asks for %d)",
+                            "only %d non-editable copies (the rule asks for %d)",
+                            count_of(out->immutable)),
+                   out->immutable, r->immutable);
         else
-            reason(out, "no non-editable copy (the rule asks for %d)", r->immutable);
+            reason(out, _("no non-editable copy (the rule asks for %d)"), r->immutable);
         worst = worst < 0 ? NEED_IMMUTABLE : worst;
     }
     if (out->copies < r->copies) {
-        reason(out, "only %d %s (the rule asks for %d)", out->copies, copies_word(out->copies),
-               r->copies);
+        reason(out,
+               ngettext("only %d copy (the rule asks for %d)",
+                        "only %d copies (the rule asks for %d)", count_of(out->copies)),
+               out->copies, r->copies);
         worst = worst < 0 ? NEED_COPIES : worst;
     }
     if (out->media_types < r->media_types) {
-        reason(out, "only %d media type%s (the rule asks for %d)", out->media_types,
-               plural(out->media_types), r->media_types);
+        reason(out,
+               ngettext("only %d media type (the rule asks for %d)",
+                        "only %d media types (the rule asks for %d)", count_of(out->media_types)),
+               out->media_types, r->media_types);
         worst = worst < 0 ? NEED_TYPES : worst;
     }
     return worst;
@@ -453,10 +474,13 @@ static void overdue_media(const ctx *c, pol_status *out, risks *rk)
             rk->overdue = m;
         if (mdue == DUE_NEVER) {
             span(when, sizeof(when), m->rotate_every);
-            reason(out, "%s has never been written (rotation every %s)", name_of(m), when);
+            reason(out, _("%s has never been written (rotation every %s)"), name_of(m), when);
         } else {
             long long days = (long long)((c->now - mdue) / DAY);
-            reason(out, "%s is %lld day%s overdue for rotation", name_of(m), days, plural(days));
+            reason(out,
+                   ngettext("%s is %lld day overdue for rotation",
+                            "%s is %lld days overdue for rotation", count_of(days)),
+                   name_of(m), days);
         }
         started = true;
         last_due = mdue;
@@ -471,13 +495,13 @@ static void at_risk(const ctx *c, bool nogen, pol_status *out, risks *rk)
     const pol_ds_state *s = c->s;
     char a[64], b[64];
     if (s->last_run_failed) {
-        reason(out, "the last backup failed");
+        reason(out, "%s", _("the last backup failed"));
         rk->backup = true;
     }
     int64_t period = pol_schedule_period(c->d->schedule.kind);
     if (!nogen && period && s->last_backup > 0 && c->now - s->last_backup > 2 * period) {
         span(a, sizeof(a), c->now - s->last_backup);
-        reason(out, "no backup for %s (schedule %s)", a,
+        reason(out, _("no backup for %s (schedule %s)"), a,
                pol_schedule_text(&c->d->schedule, b, sizeof(b)));
         rk->backup = true;
     }
@@ -486,7 +510,7 @@ static void at_risk(const ctx *c, bool nogen, pol_status *out, risks *rk)
         int64_t unit = unit_apart(out->offline_age, max);
         span_in(a, sizeof(a), out->offline_age, unit);
         span_in(b, sizeof(b), max, unit);
-        reason(out, "the freshest off-line copy is %s old (at most %s)", a, b);
+        reason(out, _("the freshest off-line copy is %s old (at most %s)"), a, b);
         rk->stale_offline = true;
     }
     if (!nogen)
@@ -494,12 +518,16 @@ static void at_risk(const ctx *c, bool nogen, pol_status *out, risks *rk)
     if (!nogen && s->generations < 3) {
         if (s->generations)
             reason(out,
-                   "only %zu generation%s kept; checklist item 3-② asks for three generations "
-                   "or more",
-                   s->generations, plural((long long)s->generations));
+                   ngettext("only %zu generation kept; checklist item 3-② asks for three "
+                            "generations or more",
+                            "only %zu generations kept; checklist item 3-② asks for three "
+                            "generations or more",
+                            count_of((long long)s->generations)),
+                   s->generations);
         else
-            reason(out, "no generation kept in the primary repository; checklist item 3-② asks "
-                        "for three generations or more");
+            reason(out, "%s",
+                   _("no generation kept in the primary repository; checklist item 3-② asks "
+                     "for three generations or more"));
         rk->few_generations = true;
     }
 }
@@ -548,13 +576,14 @@ void pol_compliance(const pol_policy *p, const pol_ds_state *s, const pol_medium
     /* Most serious of all: the primary lost history a medium holds, so its
      * counts describe a past state and writing a medium would spread it. */
     for (size_t k = 0; k < s->nbehind; k++)
-        reason(out, "the primary is %s %s: %s", s->behind[k].beside ? "beside" : "behind",
+        reason(out, s->behind[k].beside ? _("the primary is beside %s: %s")
+                                        : _("the primary is behind %s: %s"),
                s->behind[k].medium, s->behind[k].what);
 
     /* "No generation at all": neither the primary nor any medium holds one. */
     bool nogen = s->generations == 0 && out->copies == 1;
     if (nogen)
-        reason(out, "no generation of %s exists yet", ds);
+        reason(out, _("no generation of %s exists yet"), ds);
     int worst = nogen ? -1 : shortfalls(&c, out);
     at_risk(&c, nogen, out, &rk);
 
@@ -571,27 +600,39 @@ void pol_compliance(const pol_policy *p, const pol_ds_state *s, const pol_medium
     const pol_medium *m;
     if (s->nbehind)
         fmt(act, n,
-            "do not rotate to or overwrite %s: the primary may have been %s; investigate "
-            "(`bkp verify`, `bkp audit verify`) and restore the repository from %s if it was",
-            s->behind[0].medium, s->behind[0].beside ? "rewritten" : "rolled back",
-            s->behind[0].medium);
+            s->behind[0].beside
+                ? _("do not rotate to or overwrite %s: the primary may have been rewritten; "
+                    "investigate (`bkp verify`, `bkp audit verify`) and restore the repository "
+                    "from %s if it was")
+                : _("do not rotate to or overwrite %s: the primary may have been rolled back; "
+                    "investigate (`bkp verify`, `bkp audit verify`) and restore the repository "
+                    "from %s if it was"),
+            s->behind[0].medium, s->behind[0].medium);
+    else if (s->generations == 0 && s->last_run_failed)
+        fmt(act, n, _("run `bkp backup %s` and read its errors"), ds);
     else if (s->generations == 0)
-        fmt(act, n, "run `bkp backup %s`%s", ds, s->last_run_failed ? " and read its errors" : "");
+        fmt(act, n, _("run `bkp backup %s`"), ds);
     else if (worst >= 0)
         fix_action(&c, (enum need)worst, act, n);
     else if (rk.backup)
-        fmt(act, n, "run `bkp backup %s` and read its errors", ds);
+        fmt(act, n, _("run `bkp backup %s` and read its errors"), ds);
     else if (rk.stale_offline)
         fix_action(&c, NEED_FRESH_OFFLINE, act, n);
     else if (rk.overdue)
         medium_action(&c, rk.overdue, act, n);
     else if (rk.few_generations && retention_keeps(&c.d->retention) &&
              retention_keeps(&c.d->retention) < 3)
-        fmt(act, n, "raise keep_last of %s to 3: its retention keeps at most %d generation%s", ds,
-            retention_keeps(&c.d->retention), plural(retention_keeps(&c.d->retention)));
+        fmt(act, n,
+            ngettext("raise keep_last of %s to 3: its retention keeps at most %d generation",
+                     "raise keep_last of %s to 3: its retention keeps at most %d generations",
+                     count_of(retention_keeps(&c.d->retention))),
+            ds, retention_keeps(&c.d->retention));
     else if (rk.few_generations)
-        fmt(act, n, "run `bkp backup %s` (%zu generation%s kept, three are needed)", ds,
-            s->generations, plural((long long)s->generations));
+        fmt(act, n,
+            ngettext("run `bkp backup %s` (%zu generation kept, three are needed)",
+                     "run `bkp backup %s` (%zu generations kept, three are needed)",
+                     count_of((long long)s->generations)),
+            ds, s->generations);
     else if ((m = due_now(&c)))
         medium_action(&c, m, act, n);
 }

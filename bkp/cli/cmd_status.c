@@ -56,6 +56,18 @@ static json_t *when_of(json_t *rec)
              : json_null();
 }
 
+/* The reasons and the action in the reader's language. */
+static json_t *shown_status(const pol_policy *p, const pol_ds_state *s, const pol_medium_state *st,
+                            const time_t *due, time_t now)
+{
+    pol_status out;
+    pol_compliance(p, s, st, due, p->nmedia, now, &out);
+    json_t *reasons = json_array();
+    for (size_t r = 0; r < out.nreasons; r++)
+        json_array_append_new(reasons, json_string(out.reasons[r]));
+    return json_pack("{s:o, s:s}", "reasons", reasons, "action", out.action);
+}
+
 /* One data set's status as JSON; `*verdict` receives the verdict. */
 static json_t *dataset_status(cli *c, const pol_dataset *d, bkp_gen **v, size_t n,
                               const pol_medium_state *st, const time_t *due, json_t *reg,
@@ -130,7 +142,12 @@ static json_t *dataset_status(cli *c, const pol_dataset *d, bkp_gen **v, size_t 
                              pm->offsite, "non_editable", pm->offline || cp.proven, "proven",
                              cp.proven ? piso : NULL, "seq", (int)cp.newest_seq, "captured", iso));
     }
+    /* In English for programs (--json, alerts, the audit log); for a person
+     * also in the language of the messages, under "shown". */
+    bkp_i18n_saved lang;
+    bkp_i18n_begin(&lang, "en");
     pol_compliance(p, &s, st, due, p->nmedia, now, &out);
+    bkp_i18n_end(&lang);
     *verdict = out.verdict;
     json_t *reasons = json_array();
     for (size_t r = 0; r < out.nreasons; r++)
@@ -152,6 +169,8 @@ static json_t *dataset_status(cli *c, const pol_dataset *d, bkp_gen **v, size_t 
         "last_verify", when_of(last.verify), "last_drill", when_of(last.drill), "copies_on_media",
         media, "reasons", reasons, "action", out.action);
     media = NULL;
+    if (j && !c->json)
+        json_object_set_new(j, "shown", shown_status(p, &s, st, due, now));
 fail:
     json_decref(media);
     json_decref(last.backup);
@@ -286,9 +305,11 @@ void cli_status_print(json_t *all)
                local(json_object_get(json_object_get(d, "last_drill"), "time"), x, sizeof(x)));
         size_t r;
         json_t *why;
-        json_array_foreach(json_object_get(d, "reasons"), r, why)
+        json_t *shown = json_object_get(d, "shown");
+        json_t *says = shown ? shown : d;
+        json_array_foreach(json_object_get(says, "reasons"), r, why)
             printf(_("  why:  %s\n"), json_string_value(why));
-        const char *act = json_string_value(json_object_get(d, "action"));
+        const char *act = json_string_value(json_object_get(says, "action"));
         if (act && *act)
             printf(_("  next: %s\n"), act);
     }

@@ -31,6 +31,9 @@ output_has "を取り外せます" "rotate's advice should be in Japanese"
 ja ok "$BKP" status
 output_has "優先度" "status should be in Japanese"
 output_has "世代" "status should be in Japanese"
+# The 3-2-1 verdict's reasons and next step too (one generation is AT RISK).
+output_has "保持している世代が 1 世代しかありません" "status's reasons should be in Japanese"
+output_has "\`bkp backup emr\` を実行してください" "status's next step should be in Japanese"
 ja expect_exit 5 "$BKP" generations --repo "$WORK/no-repo"
 output_has "リポジトリがありません" "a missing repository should be said in Japanese"
 printf 'not it\n' >"$WORK/wrong" && chmod 600 "$WORK/wrong"
@@ -62,9 +65,12 @@ output_has "bkp: error: " "the level should be in English without Japanese asked
 # Programs read the same JSON in any language.
 ja ok "$BKP" status --json
 grep -q '"verdict"' <<<"$OUT" && ! grep -q '優先度' <<<"$OUT" || flunk "status --json was translated: $OUT"
+output_has "only 1 generation kept" "status --json keeps its reasons in English"
+! grep -q '"shown"' <<<"$OUT" || flunk "status --json carries the text for people: $OUT"
 # English by default.
 LC_ALL= LANG=C.UTF-8 ok "$BKP" status
 output_has "priority" "status should be in English without Japanese asked for"
+output_has "only 1 generation kept" "status's reasons should be in English without Japanese asked for"
 # Times for people are local, with the zone shown.
 if [ -e /usr/share/zoneinfo/Asia/Tokyo ]; then
     TZ=Asia/Tokyo ja ok "$BKP" status
