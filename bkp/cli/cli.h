@@ -339,6 +339,11 @@ typedef struct cli_alerts {
 void cli_alert(cli_alerts *a, const char *key, const char *state, int severity, const char *fmt,
                ...) __attribute__((format(printf, 5, 6)));
 const char *cli_alert_shown(const cli_alerts *a, size_t i);
+/* Say the last alert, condition `key`, otherwise on the terminal: its
+ * arguments too in the reader's language (`fmt` a literal marked N_(),
+ * translated here). Nothing when the last alert is not `key`'s. */
+void cli_alert_reshow(cli_alerts *a, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 int cli_alerts_tell(cli *c, cli_alerts *a, bool *told);
 void cli_alerts_free(cli_alerts *a);
 

@@ -324,17 +324,29 @@ static bool judge(cli *c, cli_alerts *al, size_t *first)
         const char *ds = json_string_value(json_object_get(d, "dataset"));
         const char *why = json_string_value(json_array_get(json_object_get(d, "reasons"), 0));
         const char *next = json_string_value(json_object_get(d, "action"));
+        /* The same in the reader's language, for the terminal (cmd_status.c). */
+        json_t *shown = json_object_get(d, "shown");
+        const char *why_shown =
+            json_string_value(json_array_get(json_object_get(shown, "reasons"), 0));
+        const char *next_shown = json_string_value(json_object_get(shown, "action"));
         char key[160];
         snprintf(key, sizeof(key), "verdict:%s", ds ? ds : "?");
-        if (!v || !strcmp(v, "COMPLIANT"))
+        if (!v || !strcmp(v, "COMPLIANT")) {
             cli_alert(al, key, NULL, 0, N_("%s is COMPLIANT again (checklist item 3-②)"), ds);
-        else if (next && *next)
+        } else if (next && *next) {
             cli_alert(al, key, v, strcmp(v, "AT RISK") ? 2 : 1,
                       N_("%s is %s (checklist item 3-②): %s — next: %s"), ds, v, why ? why : "?",
                       next);
-        else
+            if (why_shown && next_shown)
+                cli_alert_reshow(al, key, N_("%s is %s (checklist item 3-②): %s — next: %s"), ds,
+                                 v, why_shown, next_shown);
+        } else {
             cli_alert(al, key, v, strcmp(v, "AT RISK") ? 2 : 1,
                       N_("%s is %s (checklist item 3-②): %s"), ds, v, why ? why : "?");
+            if (why_shown)
+                cli_alert_reshow(al, key, N_("%s is %s (checklist item 3-②): %s"), ds, v,
+                                 why_shown);
+        }
     }
     json_decref(all);
     return worst == POL_NON_COMPLIANT;

@@ -62,6 +62,21 @@ void cli_alert(cli_alerts *a, const char *key, const char *state, int severity, 
     a->v[a->n++] = (pol_condition){k, s, summary ? summary : "", severity};
 }
 
+void cli_alert_reshow(cli_alerts *a, const char *key, const char *fmt, ...)
+{
+    char *shown;
+    va_list ap;
+    const char *last = a->n ? a->owned[4 * (a->n - 1)] : NULL;
+    if (!last || strcmp(last, key))
+        return;
+    va_start(ap, fmt);
+    if (vasprintf(&shown, _(fmt), ap) >= 0) {
+        free(a->owned[4 * (a->n - 1) + 3]);
+        a->owned[4 * (a->n - 1) + 3] = shown;
+    }
+    va_end(ap);
+}
+
 const char *cli_alert_shown(const cli_alerts *a, size_t i)
 {
     const char *shown = a->owned[4 * i + 3];
