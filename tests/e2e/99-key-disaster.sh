@@ -139,8 +139,10 @@ steps:
   - { who: "admin", check: "test -f \"\$BKP_TARGET/sub/b.txt\"" }
 YAML
 chmod 600 "$POL" "$WORK/runbooks/rb.yaml"
+mkdir -p "$WORK/reports"
 ok "$BKP" drill rb --policy "$POL" --medium usb-a --key-from "$S-1-of-5.md" \
-    --key-from "$S-2-of-5.md" --key-from "$S-5-of-5.md" </dev/null
+    --key-from "$S-2-of-5.md" --key-from "$S-5-of-5.md" --report "$WORK/reports" </dev/null
+ls "$WORK/reports"/drill-rb-*.json >/dev/null 2>&1 || flunk "the drill report was not written where --report said"
 expect_exit 2 "$BKP" drill rb --policy "$POL" --medium usb-a --key-from "$S-1-of-5.md" </dev/null
 output_has "fewer shares"
 
