@@ -7,8 +7,7 @@
 #include <string.h>
 
 #include "bkp/bytes.h"
-
-#define T(en, jp) (ja ? (jp) : (en)) /* needs `ja` in scope */
+#include "bkp/i18n.h"
 
 static const char *js(json_t *o, const char *k)
 {
@@ -238,125 +237,119 @@ static const char *part_title(const char *p, bool ja)
     return p;
 }
 
-static const char *yes(bool ok, bool ja)
+static const char *yes(bool ok)
 {
-    return ok ? T("yes", "はい") : T("no", "いいえ");
+    return ok ? _("yes") : _("no");
 }
 
-char *rb_evidence_render(json_t *ev, rb_format f, bool ja)
+static char *render(json_t *ev, rb_format f, bool ja)
 {
     json_t *period = json_object_get(ev, "period"), *st = json_object_get(ev, "statement"), *d, *r;
     char line[1024], a[64], b[64], seq[32];
     size_t i, k;
-    rb_doc *doc = rb_doc_new(f, T("Backup and recovery evidence — checklist item 3-②",
-                                  "バックアップと復旧の証跡 — チェックリスト 3-②"));
+    rb_doc *doc = rb_doc_new(f, _("Backup and recovery evidence — checklist item 3-②"));
     if (!doc)
         return NULL;
-    rb_doc_table(doc, (const char *[]){T("Item", "項目"), T("Value", "内容"), NULL});
+    rb_doc_table(doc, (const char *[]){_("Item"), _("Value"), NULL});
     snprintf(line, sizeof(line), "%.10s — %.10s (UTC)", js(period, "from"), js(period, "to"));
-    rb_doc_row(doc, (const char *[]){T("Period", "対象期間"), line, NULL});
-    rb_doc_row(doc, (const char *[]){T("Repository", "リポジトリ"), js(ev, "repository"), NULL});
+    rb_doc_row(doc, (const char *[]){_("Period"), line, NULL});
+    rb_doc_row(doc, (const char *[]){_("Repository"), js(ev, "repository"), NULL});
     if (*js(ev, "fingerprint")) /* what an inspector checks with, without any secret */
-        rb_doc_row(doc, (const char *[]){
-                            T("Repository key fingerprint", "リポジトリ鍵のフィンガープリント"),
-                            js(ev, "fingerprint"), NULL});
-    rb_doc_row(doc,
-               (const char *[]){T("Generated (UTC)", "作成日時 (UTC)"), js(ev, "generated"), NULL});
-    rb_doc_row(doc, (const char *[]){T("Answer for item 3-②", "3-② への回答"),
-                                     yes(json_is_true(json_object_get(st, "answer")), ja), NULL});
+        rb_doc_row(doc,
+                   (const char *[]){_("Repository key fingerprint"), js(ev, "fingerprint"), NULL});
+    rb_doc_row(doc, (const char *[]){_("Generated (UTC)"), js(ev, "generated"), NULL});
+    rb_doc_row(doc, (const char *[]){_("Answer for item 3-②"),
+                                     yes(json_is_true(json_object_get(st, "answer"))), NULL});
     rb_doc_table_end(doc);
     rb_doc_para(doc, "%s",
-                T("Every claim below names the signed audit records it rests on (#sequence "
-                  "number); `bkp audit verify` proves the chain and its signatures.",
-                  "以下の各項目には根拠となる署名付き監査記録の番号（#番号）を示しています。"
-                  "`bkp audit verify` で記録の連鎖と署名を検証できます。"));
+                _("Every claim below names the signed audit records it rests on (#sequence "
+                  "number); `bkp audit verify` proves the chain and its signatures."));
     json_array_foreach(json_object_get(ev, "datasets"), i, d)
     {
-        snprintf(line, sizeof(line), "%s %s%s%s", T("Data set", "データセット"), js(d, "dataset"),
+        snprintf(line, sizeof(line), "%s %s%s%s", _("Data set"), js(d, "dataset"),
                  *js(d, "description") ? " — " : "", js(d, "description"));
         rb_doc_h2(doc, line);
         json_t *bk = json_object_get(d, "backups");
-        rb_doc_table(doc, (const char *[]){T("Item", "項目"), T("Value", "内容"), NULL});
-        snprintf(
-            line, sizeof(line),
-            T("%lld succeeded, %lld failed, %lld suspicious", "成功 %lld、失敗 %lld、不審 %lld"),
-            (long long)ji(bk, "ok"), (long long)ji(bk, "failed"), (long long)ji(bk, "suspicious"));
-        rb_doc_row(
-            doc, (const char *[]){T("Backups in the period", "期間内のバックアップ"), line, NULL});
+        rb_doc_table(doc, (const char *[]){_("Item"), _("Value"), NULL});
+        snprintf(line, sizeof(line), _("%lld succeeded, %lld failed, %lld suspicious"),
+                 (long long)ji(bk, "ok"), (long long)ji(bk, "failed"),
+                 (long long)ji(bk, "suspicious"));
+        rb_doc_row(doc, (const char *[]){_("Backups in the period"), line, NULL});
         snprintf(line, sizeof(line), "%lld", (long long)ji(d, "generations_kept"));
-        rb_doc_row(doc,
-                   (const char *[]){T("Generations kept now", "現在の保持世代数"), line, NULL});
+        rb_doc_row(doc, (const char *[]){_("Generations kept now"), line, NULL});
         line[0] = '\0';
         json_array_foreach(json_object_get(d, "reasons"), k, r)
             bkp_strappend(line, sizeof(line), "%s%s", k ? "; " : "", json_string_value(r));
         snprintf(a, sizeof(a), "%s", ja ? verdict_ja(js(d, "verdict")) : js(d, "verdict"));
-        rb_doc_row(doc, (const char *[]){T("3-2-1 verdict now", "現在の 3-2-1 判定"), a, NULL});
+        rb_doc_row(doc, (const char *[]){_("3-2-1 verdict now"), a, NULL});
         if (*line)
-            rb_doc_row(doc, (const char *[]){T("Why", "理由"), line, NULL});
-        snprintf(line, sizeof(line), T("%.1f days (at most %.0f)", "%.1f 日（上限 %.0f 日）"),
+            rb_doc_row(doc, (const char *[]){_("Why"), line, NULL});
+        snprintf(line, sizeof(line), _("%.1f days (at most %.0f)"),
                  (double)ji(d, "offline_longest_gap_seconds") / 86400.0,
                  (double)ji(d, "offline_max_age_seconds") / 86400.0);
-        rb_doc_row(doc, (const char *[]){T("Longest time without a fresh off-line copy",
-                                           "オフライン複製の最長間隔"),
-                                         line, NULL});
+        rb_doc_row(doc,
+                   (const char *[]){_("Longest time without a fresh off-line copy"), line, NULL});
         rb_doc_table_end(doc);
         if (json_array_size(json_object_get(d, "rotations"))) {
-            rb_doc_table(doc, (const char *[]){"#", T("Rotation (UTC)", "ローテーション (UTC)"),
-                                               T("Medium", "媒体"), T("Result", "結果"), NULL});
+            rb_doc_table(
+                doc, (const char *[]){"#", _("Rotation (UTC)"), _("Medium"), _("Result"), NULL});
             json_array_foreach(json_object_get(d, "rotations"), k, r)
             {
                 snprintf(seq, sizeof(seq), "#%lld", (long long)ji(r, "seq"));
-                rb_doc_row(doc,
-                           (const char *[]){seq, js(r, "time"), js(r, "medium"),
-                                            strcmp(js(r, "outcome"), "ok") ? T("failed", "失敗")
-                                                                           : T("ok", "成功"),
-                                            NULL});
+                rb_doc_row(doc, (const char *[]){
+                                    seq, js(r, "time"), js(r, "medium"),
+                                    strcmp(js(r, "outcome"), "ok") ? _("failed") : _("ok"), NULL});
             }
             rb_doc_table_end(doc);
         }
         if (json_array_size(json_object_get(d, "drills"))) {
-            rb_doc_table(doc, (const char *[]){"#", T("Drill (UTC)", "訓練 (UTC)"),
-                                               T("Runbook", "手順書"), T("Result", "結果"),
-                                               T("Measured", "実測"), T("Target", "目標"), NULL});
+            rb_doc_table(doc, (const char *[]){"#", _("Drill (UTC)"), _("Runbook"), _("Result"),
+                                               _("Measured"), _("Target"), NULL});
             json_array_foreach(json_object_get(d, "drills"), k, r)
             {
                 snprintf(seq, sizeof(seq), "#%lld", (long long)ji(r, "seq"));
                 json_int_t tgt = ji(r, "rto_target_seconds");
-                rb_doc_row(
-                    doc, (const char *[]){
-                             seq, js(r, "time"), js(r, "runbook"),
-                             strcmp(js(r, "outcome"), "ok") ? T("failed", "失敗") : T("ok", "成功"),
-                             rb_duration_text(a, sizeof(a),
-                                              json_number_value(json_object_get(r, "seconds"))),
-                             tgt ? rb_duration_text(b, sizeof(b), (double)tgt) : "-", NULL});
+                rb_doc_row(doc,
+                           (const char *[]){
+                               seq, js(r, "time"), js(r, "runbook"),
+                               strcmp(js(r, "outcome"), "ok") ? _("failed") : _("ok"),
+                               rb_duration_text(a, sizeof(a),
+                                                json_number_value(json_object_get(r, "seconds"))),
+                               tgt ? rb_duration_text(b, sizeof(b), (double)tgt) : "-", NULL});
             }
             rb_doc_table_end(doc);
         }
     }
-    rb_doc_h2(doc, T("Verifications", "検証"));
+    rb_doc_h2(doc, _("Verifications"));
     size_t vok = 0, vfail = 0;
     json_array_foreach(json_object_get(ev, "verifications"), k, r)
     {
         vok += !strcmp(js(r, "outcome"), "ok");
         vfail += strcmp(js(r, "outcome"), "ok") != 0;
     }
-    rb_doc_para(doc,
-                T("%zu verification(s) in the period succeeded, %zu failed.",
-                  "期間内の検証: 成功 %zu 件、失敗 %zu 件。"),
-                vok, vfail);
+    rb_doc_para(doc, _("%zu verification(s) in the period succeeded, %zu failed."), vok, vfail);
     rb_evidence_key_section(doc, ev, ja); /* evidence_keys.c */
-    rb_doc_h2(doc, T("Statement for checklist item 3-②", "チェックリスト 3-② についての記載"));
-    rb_doc_table(
-        doc, (const char *[]){T("Part", "要件"), T("Met", "充足"), T("Evidence", "根拠"), NULL});
+    rb_doc_h2(doc, _("Statement for checklist item 3-②"));
+    rb_doc_table(doc, (const char *[]){_("Part"), _("Met"), _("Evidence"), NULL});
     json_array_foreach(json_object_get(st, "parts"), k, r)
     {
         json_t *e = json_object_get(r, "evidence");
         rb_doc_row(doc, (const char *[]){part_title(js(r, "part"), ja),
-                                         yes(json_is_true(json_object_get(r, "ok")), ja),
+                                         yes(json_is_true(json_object_get(r, "ok"))),
                                          js(e, ja ? "ja" : "en"), NULL});
     }
     rb_doc_table_end(doc);
-    rb_doc_para(doc, "%s: %s", T("Answer", "回答"),
-                yes(json_is_true(json_object_get(st, "answer")), ja));
+    rb_doc_para(doc, "%s: %s", _("Answer"), yes(json_is_true(json_object_get(st, "answer"))));
     return rb_doc_finish(doc);
+}
+
+char *rb_evidence_render(json_t *ev, rb_format f, bool ja)
+{
+    /* In the language asked for, whatever the locale of the cron job or the
+     * inspector's terminal. */
+    bkp_i18n_saved saved;
+    bkp_i18n_begin(&saved, ja ? "ja" : "en");
+    char *text = render(ev, f, ja);
+    bkp_i18n_end(&saved);
+    return text;
 }

@@ -12,9 +12,8 @@
 #include <string.h>
 
 #include "bkp/bytes.h"
+#include "bkp/i18n.h"
 #include "restore/evidence.h"
-
-#define T(en, jp) (ja ? (jp) : (en)) /* needs `ja` in scope */
 
 static const char *js(json_t *o, const char *k)
 {
@@ -92,26 +91,22 @@ static void figures_text(char *out, size_t n, json_t *f)
     }
 }
 
-void rb_evidence_key_section(rb_doc *doc, json_t *ev, bool ja)
+static void key_section(rb_doc *doc, json_t *ev, bool ja)
 {
     json_t *ops = json_object_get(ev, "key_operations"), *r;
     size_t i;
     if (!json_is_array(ops))
         return; /* evidence gathered before key operations were */
-    rb_doc_h2(doc, T("Key operations", "鍵の操作"));
+    rb_doc_h2(doc, _("Key operations"));
     if (!json_array_size(ops)) {
-        rb_doc_para(doc, "%s",
-                    T("No key operation in the period.", "期間内に鍵の操作はありません。"));
+        rb_doc_para(doc, "%s", _("No key operation in the period."));
         return;
     }
     rb_doc_para(doc, "%s",
-                T("Every use of the key sheets and every change of a passphrase, from the signed "
-                  "audit log; no record holds a secret.",
-                  "鍵シートの使用とパスフレーズの変更のすべて（署名付き監査記録から）。"
-                  "記録に秘密の値は含まれません。"));
-    rb_doc_table(doc, (const char *[]){"#", T("Time (UTC)", "日時 (UTC)"), T("Operation", "操作"),
-                                       T("By", "実施者"), T("Result", "結果"),
-                                       T("Recorded", "記録内容"), NULL});
+                _("Every use of the key sheets and every change of a passphrase, from the signed "
+                  "audit log; no record holds a secret."));
+    rb_doc_table(doc, (const char *[]){"#", _("Time (UTC)"), _("Operation"), _("By"), _("Result"),
+                                       _("Recorded"), NULL});
     json_array_foreach(ops, i, r)
     {
         char seq[32], by[256] = "", fig[1024] = "";
@@ -125,9 +120,16 @@ void rb_evidence_key_section(rb_doc *doc, json_t *ev, bool ja)
             bkp_strappend(fig, sizeof(fig), "%smedium %s", *fig ? "; " : "", js(r, "medium"));
         figures_text(fig, sizeof(fig), json_object_get(r, "figures"));
         rb_doc_row(doc, (const char *[]){seq, js(r, "time"), op_title(r, ja), *by ? by : "-",
-                                         strcmp(js(r, "outcome"), "ok") ? T("failed", "失敗")
-                                                                        : T("ok", "成功"),
+                                         strcmp(js(r, "outcome"), "ok") ? _("failed") : _("ok"),
                                          *fig ? fig : "-", NULL});
     }
     rb_doc_table_end(doc);
+}
+
+void rb_evidence_key_section(rb_doc *doc, json_t *ev, bool ja)
+{
+    bkp_i18n_saved saved;
+    bkp_i18n_begin(&saved, ja ? "ja" : "en");
+    key_section(doc, ev, ja);
+    bkp_i18n_end(&saved);
 }
