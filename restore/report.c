@@ -195,18 +195,17 @@ const char *rb_duration_text(char *buf, size_t n, double s)
 
 /* ---- the printable procedure ---- */
 
-static const char *action_word(rb_action a, bool ja)
+/* What a step does, for people (in the order of rb_action). */
+static const char *action_word(rb_action a)
 {
-    static const char *const en[] = {"confirm", "select", "verify", "restore",
-                                     "run",     "check",  "note"};
-    static const char *const jp[] = {"確認", "世代の選択", "検証", "復元",
-                                     "実行", "結果の確認", "メモ"};
-    return ja ? jp[a] : en[a];
+    static const char *const words[] = {N_("confirm"), N_("select"), N_("verify"), N_("restore"),
+                                        N_("run"),     N_("check"),  N_("note")};
+    return _(words[a]);
 }
 
 /* How a person does step `st` by hand: what to read, what to type. */
 static void how(const rb_runbook *rb, const rb_step *st, const char *first_medium, json_t *folders,
-                bool ja, char *buf, size_t n)
+                char *buf, size_t n)
 {
     /* Whether the select before this step lets a failed verification fall back. */
     bool fallback = false;
@@ -222,22 +221,30 @@ static void how(const rb_runbook *rb, const rb_step *st, const char *first_mediu
         snprintf(buf, n, "%s", st->text);
         break;
     case RB_SELECT:
-        if (ja)
-            snprintf(buf, n, "%s の世代のうち%s%s%s最新のもの。一覧: bkp generations %s", ds,
-                     st->select.verified ? "検証に合格した" : "",
-                     st->select.verified && st->select.not_suspicious ? "・" : "",
-                     st->select.not_suspicious ? "不審マークのない" : "", ds);
+        /* One whole sentence for each choice: the languages put the conditions
+         * in different places. */
+        if (st->select.verified && st->select.not_suspicious)
+            snprintf(buf, n,
+                     _("the newest generation of %s that verifies, not suspicious. List them: bkp "
+                       "generations %s"),
+                     ds, ds);
+        else if (st->select.verified)
+            snprintf(buf, n,
+                     _("the newest generation of %s that verifies. List them: bkp generations %s"),
+                     ds, ds);
+        else if (st->select.not_suspicious)
+            snprintf(
+                buf, n,
+                _("the newest generation of %s, not suspicious. List them: bkp generations %s"), ds,
+                ds);
         else
-            snprintf(buf, n, "the newest generation of %s%s%s. List them: bkp generations %s", ds,
-                     st->select.verified ? " that verifies" : "",
-                     st->select.not_suspicious ? ", not suspicious" : "", ds);
+            snprintf(buf, n, _("the newest generation of %s. List them: bkp generations %s"), ds,
+                     ds);
         break;
     case RB_VERIFY: {
         const char *m = st->medium ? st->medium : first_medium;
         snprintf(buf, n, "bkp verify --read-data%s%s%s", m ? " --media " : "", m ? m : "",
-                 !fallback ? ""
-                 : ja      ? "（失敗したら一つ古い世代へ）"
-                           : " (if it fails, take the next older generation)");
+                 fallback ? _(" (if it fails, take the next older generation)") : "");
         break;
     }
     case RB_RESTORE: {
@@ -268,7 +275,7 @@ static const char *restore_target(const rb_runbook *rb)
 }
 
 static char *print(const rb_runbook *rb, json_t *copies, json_t *folders, const char *repo,
-                   const char *fingerprint, rb_format f, bool ja, time_t now)
+                   const char *fingerprint, rb_format f, time_t now)
 {
     char date[32], rto[32], line[1024], num[24];
     struct tm tm;
@@ -346,9 +353,9 @@ static char *print(const rb_runbook *rb, json_t *copies, json_t *folders, const 
         const rb_step *st = &rb->steps[k];
         char what[512], h[1536];
         snprintf(num, sizeof(num), "%zu", k + 1);
-        snprintf(what, sizeof(what), "%s%s%s", action_word(st->action, ja), st->what ? ": " : "",
+        snprintf(what, sizeof(what), "%s%s%s", action_word(st->action), st->what ? ": " : "",
                  st->what ? st->what : "");
-        how(rb, st, first_medium, folders, ja, h, sizeof(h));
+        how(rb, st, first_medium, folders, h, sizeof(h));
         rb_doc_row(d, (const char *[]){"☐", num, st->who, what, h, "", NULL});
     }
     rb_doc_table_end(d);
@@ -372,21 +379,22 @@ char *rb_print(const rb_runbook *rb, json_t *copies, json_t *folders, const char
      * (cron, a recovery kit made by root). */
     bkp_i18n_saved saved;
     bkp_i18n_begin(&saved, ja ? "ja" : "en");
-    char *text = print(rb, copies, folders, repo, fingerprint, f, ja, now);
+    char *text = print(rb, copies, folders, repo, fingerprint, f, now);
     bkp_i18n_end(&saved);
     return text;
 }
 
 /* ---- the report of a drill or run ---- */
 
-static const char *status_word(const char *s, bool ja)
+/* A step's status (rb_status_name), for people. */
+static const char *status_word(const char *s)
 {
-    if (!ja || !s)
-        return s ? s : "?";
-    return !strcmp(s, "done")            ? "完了"
-           : !strcmp(s, "not rehearsed") ? "未実施（無人訓練）"
-           : !strcmp(s, "failed")        ? "失敗"
-                                         : "未到達";
+    static const char *const words[] = {N_("done"), N_("not rehearsed"), N_("failed"),
+                                        N_("not reached")};
+    for (size_t i = 0; i < sizeof(words) / sizeof(*words); i++)
+        if (!strcmp(s, words[i]))
+            return _(words[i]);
+    return s;
 }
 
 static const char *jstr(json_t *o, const char *k)
@@ -395,7 +403,7 @@ static const char *jstr(json_t *o, const char *k)
     return s ? s : "";
 }
 
-static char *report(json_t *r, rb_format f, bool ja)
+static char *report(json_t *r, rb_format f)
 {
     char title[512], a[64], b[64], line[512], num[24];
     bool drill = json_is_true(json_object_get(r, "drill")),
@@ -458,9 +466,9 @@ static char *report(json_t *r, rb_format f, bool ja)
                 an = (rb_action)k;
         rb_doc_row(
             d, (const char *[]){
-                   num, jstr(s, "who"), action_word(an, ja),
+                   num, jstr(s, "who"), action_word(an),
                    *jstr(s, "text") ? jstr(s, "text") : jstr(s, "what"),
-                   status_word(jstr(s, "status"), ja),
+                   status_word(jstr(s, "status")),
                    rb_duration_text(a, sizeof(a), json_number_value(json_object_get(s, "seconds"))),
                    jstr(s, "detail"), NULL});
     }
@@ -476,7 +484,7 @@ char *rb_report_render(json_t *r, rb_format f, bool ja)
 {
     bkp_i18n_saved saved;
     bkp_i18n_begin(&saved, ja ? "ja" : "en");
-    char *text = report(r, f, ja);
+    char *text = report(r, f);
     bkp_i18n_end(&saved);
     return text;
 }
