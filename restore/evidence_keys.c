@@ -22,23 +22,23 @@ static const char *js(json_t *o, const char *k)
 }
 
 /* What the operation was, for people. */
-static const char *op_title(json_t *r, bool ja)
+static const char *op_title(json_t *r)
 {
     static const struct {
-        const char *op, *en, *ja;
+        const char *op, *title;
     } t[] = {
-        {"key-export", "the key printed on a paper sheet", "鍵を用紙に出力"},
-        {"key-split", "the key split into share sheets", "鍵を分割シートに分割"},
-        {"key-from", "opened with the key sheets", "鍵シートで開いた"},
-        {"key-add", "a passphrase added", "パスフレーズを追加"},
-        {"key-passwd", "a passphrase changed", "パスフレーズを変更"},
-        {"key-remove", "a passphrase removed", "パスフレーズを削除"},
-        {"drill", "key-recovery drill", "鍵の復旧訓練"},
+        {"key-export", N_("the key printed on a paper sheet")},
+        {"key-split", N_("the key split into share sheets")},
+        {"key-from", N_("opened with the key sheets")},
+        {"key-add", N_("a passphrase added")},
+        {"key-passwd", N_("a passphrase changed")},
+        {"key-remove", N_("a passphrase removed")},
+        {"drill", N_("key-recovery drill")},
     };
     const char *op = js(r, "op");
     for (size_t i = 0; i < sizeof(t) / sizeof(*t); i++)
         if (!strcmp(t[i].op, op))
-            return ja ? t[i].ja : t[i].en;
+            return _(t[i].title);
     return op;
 }
 
@@ -91,7 +91,7 @@ static void figures_text(char *out, size_t n, json_t *f)
     }
 }
 
-static void key_section(rb_doc *doc, json_t *ev, bool ja)
+static void key_section(rb_doc *doc, json_t *ev)
 {
     json_t *ops = json_object_get(ev, "key_operations"), *r;
     size_t i;
@@ -119,7 +119,7 @@ static void key_section(rb_doc *doc, json_t *ev, bool ja)
         if (*js(r, "medium"))
             bkp_strappend(fig, sizeof(fig), "%smedium %s", *fig ? "; " : "", js(r, "medium"));
         figures_text(fig, sizeof(fig), json_object_get(r, "figures"));
-        rb_doc_row(doc, (const char *[]){seq, js(r, "time"), op_title(r, ja), *by ? by : "-",
+        rb_doc_row(doc, (const char *[]){seq, js(r, "time"), op_title(r), *by ? by : "-",
                                          strcmp(js(r, "outcome"), "ok") ? _("failed") : _("ok"),
                                          *fig ? fig : "-", NULL});
     }
@@ -130,6 +130,6 @@ void rb_evidence_key_section(rb_doc *doc, json_t *ev, bool ja)
 {
     bkp_i18n_saved saved;
     bkp_i18n_begin(&saved, ja ? "ja" : "en");
-    key_section(doc, ev, ja);
+    key_section(doc, ev);
     bkp_i18n_end(&saved);
 }
