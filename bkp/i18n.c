@@ -42,6 +42,12 @@ void bkp_i18n_init(void)
     textdomain("bkp");
 }
 
+const char *bkp_pgettext(const char *ctx_msgid, const char *msgid)
+{
+    const char *t = gettext(ctx_msgid);
+    return t == ctx_msgid ? msgid : t;
+}
+
 /* gettext keeps what it found; setting the same text domain again is the
  * documented way to say the environment changed and it must look again. */
 static void again(void)

@@ -15,6 +15,15 @@
 
 #define _(s) gettext(s)
 #define N_(s) (s)
+/* A message whose English is another's but whose translation is not (the
+ * "Steps" of a printed procedure, 手順, and of a drill report,
+ * 手順ごとの結果) is told apart by a context, as gettext's pgettext does: the
+ * catalogue holds it under `msgctxt CTX`. Both arguments are literals. */
+#define C_(ctx, s) bkp_pgettext(ctx "\004" s, s)
+
+/* The translation of `ctx_msgid` (context, '\004', message), or `msgid` when
+ * there is none. */
+const char *bkp_pgettext(const char *ctx_msgid, const char *msgid) __attribute__((format_arg(2)));
 
 /* Bind the catalogue (once, first thing in main). */
 void bkp_i18n_init(void);

@@ -7,8 +7,7 @@
 #include <string.h>
 
 #include "bkp/bytes.h"
-
-#define T(en, jp) (ja ? (jp) : (en)) /* needs `ja` in scope */
+#include "bkp/i18n.h"
 
 static const char *js(json_t *o, const char *k)
 {
@@ -21,12 +20,14 @@ static json_int_t ji(json_t *o, const char *k)
     return json_integer_value(json_object_get(o, k));
 }
 
-static const char *verdict_ja(const char *v)
+/* The 3-2-1 verdict (compliance.h), for people. */
+static const char *verdict_text(const char *v)
 {
-    return !strcmp(v, "COMPLIANT")       ? "適合"
-           : !strcmp(v, "AT RISK")       ? "要注意"
-           : !strcmp(v, "NON-COMPLIANT") ? "不適合"
-                                         : v;
+    static const char *const words[] = {N_("COMPLIANT"), N_("AT RISK"), N_("NON-COMPLIANT")};
+    for (size_t i = 0; i < sizeof(words) / sizeof(*words); i++)
+        if (!strcmp(v, words[i]))
+            return _(words[i]);
+    return v;
 }
 
 static void part(json_t *parts, const char *name, bool ok, const char *en, const char *ja)
@@ -35,75 +36,75 @@ static void part(json_t *parts, const char *name, bool ok, const char *en, const
                                            "evidence", "en", en, "ja", ja));
 }
 
-#define ROTATIONS_CITED 12
-
-json_t *rb_evidence_statement(json_t *ev)
+/* The parts of the statement, each in the language of the moment (the
+ * statement formats each twice, in English and in Japanese): whether it
+ * holds, and the evidence for it appended to `out`. One sentence per data
+ * set, after the separator sep() gives. */
+static const char *sep(size_t i)
 {
-    json_t *parts = json_array(), *sets = json_object_get(ev, "datasets"), *d, *r;
-    size_t i, k;
-    char en[16384], ja[16384];
-    bool all = true, ok;
+    return i ? C_("between data sets", "; ") : "";
+}
 
-    /* 1. At least three generations. */
-    en[0] = ja[0] = '\0';
-    ok = json_array_size(sets) > 0;
+/* 1. At least three generations. */
+static bool generations(json_t *ev, char *out, size_t n)
+{
+    json_t *sets = json_object_get(ev, "datasets"), *d;
+    size_t i;
+    bool ok = json_array_size(sets) > 0;
     json_array_foreach(sets, i, d)
     {
         json_int_t g = ji(d, "generations_kept");
         ok &= g >= 3;
-        bkp_strappend(en, sizeof(en), "%s%s: %lld generation(s) kept", i ? "; " : "",
-                      js(d, "dataset"), (long long)g);
-        bkp_strappend(ja, sizeof(ja), "%s%s: %lld 世代を保持", i ? "。" : "", js(d, "dataset"),
+        bkp_strappend(out, n, _("%s%s: %lld generation(s) kept"), sep(i), js(d, "dataset"),
                       (long long)g);
     }
-    part(parts, "generations", ok, en, ja);
-    all &= ok;
+    return ok;
+}
 
-    /* 2. An off-line copy, never older than the rule allows. */
-    en[0] = ja[0] = '\0';
-    ok = json_array_size(sets) > 0;
+#define ROTATIONS_CITED 12
+
+/* 2. An off-line copy, never older than the rule allows. */
+static bool offline(json_t *ev, char *out, size_t n)
+{
+    json_t *sets = json_object_get(ev, "datasets"), *d, *r;
+    size_t i, k;
+    bool ok = json_array_size(sets) > 0;
     json_array_foreach(sets, i, d)
     {
         bool g = json_is_true(json_object_get(d, "offline_gap_ok"));
         double gap = (double)ji(d, "offline_longest_gap_seconds") / 86400.0;
         double max = (double)ji(d, "offline_max_age_seconds") / 86400.0;
         ok &= g;
-        bkp_strappend(
-            en, sizeof(en),
-            "%s%s: longest time without a fresh off-line copy %.1f days (at most %.0f); rotations",
-            i ? "; " : "", js(d, "dataset"), gap, max);
-        bkp_strappend(ja, sizeof(ja),
-                      "%s%s: オフライン複製の最長間隔 %.1f 日（上限 %.0f 日）、ローテーション記録",
-                      i ? "。" : "", js(d, "dataset"), gap, max);
-        size_t n = 0, okn = 0, skip;
+        bkp_strappend(out, n,
+                      _("%s%s: longest time without a fresh off-line copy %.1f days (at most "
+                        "%.0f); rotations"),
+                      sep(i), js(d, "dataset"), gap, max);
+        size_t cited = 0, okn = 0, skip;
         json_array_foreach(json_object_get(d, "rotations"), k, r) okn +=
             !strcmp(js(r, "outcome"), "ok");
         skip = okn > ROTATIONS_CITED ? okn - ROTATIONS_CITED : 0; /* the newest are cited */
-        if (skip) {
-            bkp_strappend(en, sizeof(en), " (%zu earlier, see the table)", skip);
-            bkp_strappend(ja, sizeof(ja), "（ほか %zu 件は表を参照）", skip);
-        }
+        if (skip)
+            bkp_strappend(out, n, _(" (%zu earlier, see the table)"), skip);
         json_array_foreach(json_object_get(d, "rotations"), k, r)
         {
             if (strcmp(js(r, "outcome"), "ok") || (skip && skip--))
                 continue;
-            bkp_strappend(en, sizeof(en), " #%lld (%.10s, %s)", (long long)ji(r, "seq"),
-                          js(r, "time"), js(r, "medium"));
-            bkp_strappend(ja, sizeof(ja), " #%lld (%.10s, %s)", (long long)ji(r, "seq"),
-                          js(r, "time"), js(r, "medium"));
-            n++;
+            bkp_strappend(out, n, " #%lld (%.10s, %s)", (long long)ji(r, "seq"), js(r, "time"),
+                          js(r, "medium"));
+            cited++;
         }
-        if (!n) {
-            bkp_strappend(en, sizeof(en), " none in the period");
-            bkp_strappend(ja, sizeof(ja), " 期間内なし");
-        }
+        if (!cited)
+            bkp_strappend(out, n, "%s", _(" none in the period"));
     }
-    part(parts, "offline", ok, en, ja);
-    all &= ok;
+    return ok;
+}
 
-    /* 3. Two kinds of media and a copy off-site (the 3-2-1 picture of now). */
-    en[0] = ja[0] = '\0';
-    ok = json_array_size(sets) > 0;
+/* 3. Two kinds of media and a copy off-site (the 3-2-1 picture of now). */
+static bool media(json_t *ev, char *out, size_t n)
+{
+    json_t *sets = json_object_get(ev, "datasets"), *d, *m;
+    size_t i, k;
+    bool ok = json_array_size(sets) > 0;
     json_array_foreach(sets, i, d)
     {
         json_t *cnt = json_object_get(d, "counted"), *req = json_object_get(d, "required");
@@ -115,65 +116,60 @@ json_t *rb_evidence_statement(json_t *ev)
         bool g = ji(cnt, "copies") >= rc && ji(cnt, "media_types") >= rt &&
                  ji(cnt, "offsite") >= ro && strcmp(js(d, "verdict"), "NON-COMPLIANT");
         ok &= g;
-        bkp_strappend(en, sizeof(en),
-                      "%s%s: %lld copies, %lld media type(s), %lld off-site (at least "
-                      "%lld/%lld/%lld); verdict %s",
-                      i ? "; " : "", js(d, "dataset"), (long long)ji(cnt, "copies"),
+        bkp_strappend(out, n,
+                      _("%s%s: %lld copies, %lld media type(s), %lld off-site (at least "
+                        "%lld/%lld/%lld); verdict %s"),
+                      sep(i), js(d, "dataset"), (long long)ji(cnt, "copies"),
                       (long long)ji(cnt, "media_types"), (long long)ji(cnt, "offsite"),
-                      (long long)rc, (long long)rt, (long long)ro, js(d, "verdict"));
-        bkp_strappend(ja, sizeof(ja),
-                      "%s%s: 複製 %lld、媒体の種類 %lld、院外 %lld（最低 %lld/%lld/%lld）、判定 %s",
-                      i ? "。" : "", js(d, "dataset"), (long long)ji(cnt, "copies"),
-                      (long long)ji(cnt, "media_types"), (long long)ji(cnt, "offsite"),
-                      (long long)rc, (long long)rt, (long long)ro, verdict_ja(js(d, "verdict")));
+                      (long long)rc, (long long)rt, (long long)ro, verdict_text(js(d, "verdict")));
         /* Non-editable copies: off-line media, and Object Lock buckets a probe proved. */
-        bkp_strappend(en, sizeof(en), "; %lld non-editable", (long long)ji(cnt, "immutable"));
-        bkp_strappend(ja, sizeof(ja), "、改ざん不能 %lld", (long long)ji(cnt, "immutable"));
-        json_t *m;
+        bkp_strappend(out, n, _("; %lld non-editable"), (long long)ji(cnt, "immutable"));
         json_array_foreach(json_object_get(d, "copies_on_media"), k, m)
         {
             if (strcmp(js(m, "type"), "object"))
                 continue;
             const char *pr = json_string_value(json_object_get(m, "proven"));
-            bkp_strappend(en, sizeof(en), " (%s: on-line Object Lock, %s%.10s)", js(m, "medium"),
-                          pr ? "non-editable, proven on " : "NOT proven, counted as editable",
-                          pr ? pr : "");
-            bkp_strappend(
-                ja, sizeof(ja), "（%s: オンラインの Object Lock、%s%.10s）", js(m, "medium"),
-                pr ? "改ざん不能を確認 " : "未確認のため改ざん可能として扱う", pr ? pr : "");
+            if (pr)
+                bkp_strappend(out, n,
+                              _(" (%s: on-line Object Lock, non-editable, proven on %.10s)"),
+                              js(m, "medium"), pr);
+            else
+                bkp_strappend(out, n,
+                              _(" (%s: on-line Object Lock, NOT proven, counted as "
+                                "editable)"),
+                              js(m, "medium"));
         }
     }
-    part(parts, "media", ok, en, ja);
-    all &= ok;
+    return ok;
+}
 
-    /* 4. A written recovery procedure. */
-    en[0] = ja[0] = '\0';
-    ok = json_array_size(sets) > 0;
+/* 4. A written recovery procedure. */
+static bool procedure(json_t *ev, char *out, size_t n)
+{
+    json_t *sets = json_object_get(ev, "datasets"), *d;
+    size_t i;
+    bool ok = json_array_size(sets) > 0;
     json_array_foreach(sets, i, d)
     {
         json_t *rb = json_object_get(d, "runbook");
         bool g = json_is_object(rb) && !json_is_true(json_object_get(rb, "invalid"));
         ok &= g;
-        if (g) {
-            bkp_strappend(en, sizeof(en), "%s%s: runbook %s \"%s\" (%lld steps)", i ? "; " : "",
+        if (g)
+            bkp_strappend(out, n, _("%s%s: runbook %s \"%s\" (%lld steps)"), sep(i),
                           js(d, "dataset"), js(rb, "name"), js(rb, "title"),
                           (long long)ji(rb, "steps"));
-            bkp_strappend(ja, sizeof(ja), "%s%s: 手順書 %s「%s」（%lld 手順）", i ? "。" : "",
-                          js(d, "dataset"), js(rb, "name"), js(rb, "title"),
-                          (long long)ji(rb, "steps"));
-        } else {
-            bkp_strappend(en, sizeof(en), "%s%s: no valid runbook", i ? "; " : "",
-                          js(d, "dataset"));
-            bkp_strappend(ja, sizeof(ja), "%s%s: 有効な手順書なし", i ? "。" : "",
-                          js(d, "dataset"));
-        }
+        else
+            bkp_strappend(out, n, _("%s%s: no valid runbook"), sep(i), js(d, "dataset"));
     }
-    part(parts, "procedure", ok, en, ja);
-    all &= ok;
+    return ok;
+}
 
-    /* 5. The procedure confirmed by a drill in the period. */
-    en[0] = ja[0] = '\0';
-    ok = json_array_size(sets) > 0;
+/* 5. The procedure confirmed by a drill in the period. */
+static bool drill(json_t *ev, char *out, size_t n)
+{
+    json_t *sets = json_object_get(ev, "datasets"), *d, *r;
+    size_t i, k;
+    bool ok = json_array_size(sets) > 0;
     json_array_foreach(sets, i, d)
     {
         /* A drill of the data set's own runbook that restored it without damage
@@ -187,176 +183,187 @@ json_t *rb_evidence_statement(json_t *ev)
                 best = r;
         }
         ok &= best != NULL;
-        if (best) {
-            bkp_strappend(en, sizeof(en), "%s%s: drill #%lld (%.10s) succeeded in %.1f s",
-                          i ? "; " : "", js(d, "dataset"), (long long)ji(best, "seq"),
-                          js(best, "time"), json_number_value(json_object_get(best, "seconds")));
-            bkp_strappend(ja, sizeof(ja), "%s%s: 訓練 #%lld（%.10s）成功、所要 %.1f 秒",
-                          i ? "。" : "", js(d, "dataset"), (long long)ji(best, "seq"),
-                          js(best, "time"), json_number_value(json_object_get(best, "seconds")));
-        } else {
-            bkp_strappend(en, sizeof(en), "%s%s: no successful drill in the period", i ? "; " : "",
+        if (best)
+            bkp_strappend(out, n, _("%s%s: drill #%lld (%.10s) succeeded in %.1f s"), sep(i),
+                          js(d, "dataset"), (long long)ji(best, "seq"), js(best, "time"),
+                          json_number_value(json_object_get(best, "seconds")));
+        else
+            bkp_strappend(out, n, _("%s%s: no successful drill in the period"), sep(i),
                           js(d, "dataset"));
-            bkp_strappend(ja, sizeof(ja), "%s%s: 期間内に成功した訓練なし", i ? "。" : "",
-                          js(d, "dataset"));
-        }
     }
-    part(parts, "drill", ok, en, ja);
-    all &= ok;
+    return ok;
+}
 
-    /* 6. The record itself: the audit chain intact. */
+/* 6. The record itself: the audit chain intact. */
+static bool audit(json_t *ev, char *out, size_t n)
+{
     json_t *a = json_object_get(ev, "audit");
-    ok = json_is_true(json_object_get(a, "ok"));
-    snprintf(en, sizeof(en), "%lld audit record(s); %s", (long long)ji(a, "records"),
-             ok ? "chain and signatures intact" : js(a, "problem"));
-    snprintf(ja, sizeof(ja), "監査記録 %lld 件、%s", (long long)ji(a, "records"),
-             ok ? "ハッシュ連鎖と署名に異常なし" : js(a, "problem"));
-    part(parts, "audit", ok, en, ja);
-    all &= ok;
+    bool ok = json_is_true(json_object_get(a, "ok"));
+    bkp_strappend(out, n, _("%lld audit record(s); %s"), (long long)ji(a, "records"),
+                  ok ? _("chain and signatures intact") : js(a, "problem"));
+    return ok;
+}
+
+json_t *rb_evidence_statement(json_t *ev)
+{
+    static const struct {
+        const char *name;
+        bool (*judge)(json_t *ev, char *out, size_t n);
+    } t[] = {
+        {"generations", generations}, {"offline", offline}, {"media", media},
+        {"procedure", procedure},     {"drill", drill},     {"audit", audit},
+    };
+    json_t *parts = json_array();
+    char en[16384], ja[16384];
+    bool all = true;
+    for (size_t i = 0; i < sizeof(t) / sizeof(*t); i++) {
+        /* Both languages go into the JSON whatever the locale: the same
+         * judgement formatted twice. */
+        bkp_i18n_saved saved;
+        en[0] = ja[0] = '\0';
+        bkp_i18n_begin(&saved, "en");
+        bool ok = t[i].judge(ev, en, sizeof(en));
+        bkp_i18n_end(&saved);
+        bkp_i18n_begin(&saved, "ja");
+        t[i].judge(ev, ja, sizeof(ja));
+        bkp_i18n_end(&saved);
+        part(parts, t[i].name, ok, en, ja);
+        all &= ok;
+    }
     return json_pack("{s:b, s:o}", "answer", all, "parts", parts);
 }
 
-static const char *part_title(const char *p, bool ja)
+static const char *part_title(const char *p)
 {
     static const struct {
-        const char *key, *en, *ja;
+        const char *key, *title;
     } t[] = {
-        {"generations", "At least three generations are kept",
-         "3 世代以上のバックアップを保持している"},
-        {"offline", "One generation is held off-line, never older than the rule allows",
-         "1 世代以上をオフラインで保管し、基準の期間内に更新している"},
-        {"media", "Copies on two kinds of media, one off-site",
-         "2 種類以上の媒体に複製し、1 つは院外にある"},
-        {"procedure", "The recovery procedure is written", "復旧手順が文書化されている"},
-        {"drill", "The procedure was confirmed by a drill in the period",
-         "期間内の訓練で復旧手順を確認した"},
-        {"audit", "The audit log is intact", "監査記録が改ざんされていない"},
+        {"generations", N_("At least three generations are kept")},
+        {"offline", N_("One generation is held off-line, never older than the rule allows")},
+        {"media", N_("Copies on two kinds of media, one off-site")},
+        {"procedure", N_("The recovery procedure is written")},
+        {"drill", N_("The procedure was confirmed by a drill in the period")},
+        {"audit", N_("The audit log is intact")},
     };
     for (size_t i = 0; i < sizeof(t) / sizeof(*t); i++)
         if (!strcmp(t[i].key, p))
-            return ja ? t[i].ja : t[i].en;
+            return _(t[i].title);
     return p;
 }
 
-static const char *yes(bool ok, bool ja)
+static const char *yes(bool ok)
 {
-    return ok ? T("yes", "はい") : T("no", "いいえ");
+    return ok ? _("yes") : _("no");
 }
 
-char *rb_evidence_render(json_t *ev, rb_format f, bool ja)
+static char *render(json_t *ev, rb_format f, bool ja)
 {
     json_t *period = json_object_get(ev, "period"), *st = json_object_get(ev, "statement"), *d, *r;
     char line[1024], a[64], b[64], seq[32];
     size_t i, k;
-    rb_doc *doc = rb_doc_new(f, T("Backup and recovery evidence — checklist item 3-②",
-                                  "バックアップと復旧の証跡 — チェックリスト 3-②"));
+    rb_doc *doc = rb_doc_new(f, _("Backup and recovery evidence — checklist item 3-②"));
     if (!doc)
         return NULL;
-    rb_doc_table(doc, (const char *[]){T("Item", "項目"), T("Value", "内容"), NULL});
+    rb_doc_table(doc, (const char *[]){_("Item"), _("Value"), NULL});
     snprintf(line, sizeof(line), "%.10s — %.10s (UTC)", js(period, "from"), js(period, "to"));
-    rb_doc_row(doc, (const char *[]){T("Period", "対象期間"), line, NULL});
-    rb_doc_row(doc, (const char *[]){T("Repository", "リポジトリ"), js(ev, "repository"), NULL});
+    rb_doc_row(doc, (const char *[]){_("Period"), line, NULL});
+    rb_doc_row(doc, (const char *[]){_("Repository"), js(ev, "repository"), NULL});
     if (*js(ev, "fingerprint")) /* what an inspector checks with, without any secret */
-        rb_doc_row(doc, (const char *[]){
-                            T("Repository key fingerprint", "リポジトリ鍵のフィンガープリント"),
-                            js(ev, "fingerprint"), NULL});
-    rb_doc_row(doc,
-               (const char *[]){T("Generated (UTC)", "作成日時 (UTC)"), js(ev, "generated"), NULL});
-    rb_doc_row(doc, (const char *[]){T("Answer for item 3-②", "3-② への回答"),
-                                     yes(json_is_true(json_object_get(st, "answer")), ja), NULL});
+        rb_doc_row(doc,
+                   (const char *[]){_("Repository key fingerprint"), js(ev, "fingerprint"), NULL});
+    rb_doc_row(doc, (const char *[]){_("Generated (UTC)"), js(ev, "generated"), NULL});
+    rb_doc_row(doc, (const char *[]){_("Answer for item 3-②"),
+                                     yes(json_is_true(json_object_get(st, "answer"))), NULL});
     rb_doc_table_end(doc);
     rb_doc_para(doc, "%s",
-                T("Every claim below names the signed audit records it rests on (#sequence "
-                  "number); `bkp audit verify` proves the chain and its signatures.",
-                  "以下の各項目には根拠となる署名付き監査記録の番号（#番号）を示しています。"
-                  "`bkp audit verify` で記録の連鎖と署名を検証できます。"));
+                _("Every claim below names the signed audit records it rests on (#sequence "
+                  "number); `bkp audit verify` proves the chain and its signatures."));
     json_array_foreach(json_object_get(ev, "datasets"), i, d)
     {
-        snprintf(line, sizeof(line), "%s %s%s%s", T("Data set", "データセット"), js(d, "dataset"),
+        snprintf(line, sizeof(line), "%s %s%s%s", _("Data set"), js(d, "dataset"),
                  *js(d, "description") ? " — " : "", js(d, "description"));
         rb_doc_h2(doc, line);
         json_t *bk = json_object_get(d, "backups");
-        rb_doc_table(doc, (const char *[]){T("Item", "項目"), T("Value", "内容"), NULL});
-        snprintf(
-            line, sizeof(line),
-            T("%lld succeeded, %lld failed, %lld suspicious", "成功 %lld、失敗 %lld、不審 %lld"),
-            (long long)ji(bk, "ok"), (long long)ji(bk, "failed"), (long long)ji(bk, "suspicious"));
-        rb_doc_row(
-            doc, (const char *[]){T("Backups in the period", "期間内のバックアップ"), line, NULL});
+        rb_doc_table(doc, (const char *[]){_("Item"), _("Value"), NULL});
+        snprintf(line, sizeof(line), _("%lld succeeded, %lld failed, %lld suspicious"),
+                 (long long)ji(bk, "ok"), (long long)ji(bk, "failed"),
+                 (long long)ji(bk, "suspicious"));
+        rb_doc_row(doc, (const char *[]){_("Backups in the period"), line, NULL});
         snprintf(line, sizeof(line), "%lld", (long long)ji(d, "generations_kept"));
-        rb_doc_row(doc,
-                   (const char *[]){T("Generations kept now", "現在の保持世代数"), line, NULL});
+        rb_doc_row(doc, (const char *[]){_("Generations kept now"), line, NULL});
         line[0] = '\0';
         json_array_foreach(json_object_get(d, "reasons"), k, r)
             bkp_strappend(line, sizeof(line), "%s%s", k ? "; " : "", json_string_value(r));
-        snprintf(a, sizeof(a), "%s", ja ? verdict_ja(js(d, "verdict")) : js(d, "verdict"));
-        rb_doc_row(doc, (const char *[]){T("3-2-1 verdict now", "現在の 3-2-1 判定"), a, NULL});
+        snprintf(a, sizeof(a), "%s", verdict_text(js(d, "verdict")));
+        rb_doc_row(doc, (const char *[]){_("3-2-1 verdict now"), a, NULL});
         if (*line)
-            rb_doc_row(doc, (const char *[]){T("Why", "理由"), line, NULL});
-        snprintf(line, sizeof(line), T("%.1f days (at most %.0f)", "%.1f 日（上限 %.0f 日）"),
+            rb_doc_row(doc, (const char *[]){_("Why"), line, NULL});
+        snprintf(line, sizeof(line), _("%.1f days (at most %.0f)"),
                  (double)ji(d, "offline_longest_gap_seconds") / 86400.0,
                  (double)ji(d, "offline_max_age_seconds") / 86400.0);
-        rb_doc_row(doc, (const char *[]){T("Longest time without a fresh off-line copy",
-                                           "オフライン複製の最長間隔"),
-                                         line, NULL});
+        rb_doc_row(doc,
+                   (const char *[]){_("Longest time without a fresh off-line copy"), line, NULL});
         rb_doc_table_end(doc);
         if (json_array_size(json_object_get(d, "rotations"))) {
-            rb_doc_table(doc, (const char *[]){"#", T("Rotation (UTC)", "ローテーション (UTC)"),
-                                               T("Medium", "媒体"), T("Result", "結果"), NULL});
+            rb_doc_table(
+                doc, (const char *[]){"#", _("Rotation (UTC)"), _("Medium"), _("Result"), NULL});
             json_array_foreach(json_object_get(d, "rotations"), k, r)
             {
                 snprintf(seq, sizeof(seq), "#%lld", (long long)ji(r, "seq"));
-                rb_doc_row(doc,
-                           (const char *[]){seq, js(r, "time"), js(r, "medium"),
-                                            strcmp(js(r, "outcome"), "ok") ? T("failed", "失敗")
-                                                                           : T("ok", "成功"),
-                                            NULL});
+                rb_doc_row(doc, (const char *[]){
+                                    seq, js(r, "time"), js(r, "medium"),
+                                    strcmp(js(r, "outcome"), "ok") ? _("failed") : _("ok"), NULL});
             }
             rb_doc_table_end(doc);
         }
         if (json_array_size(json_object_get(d, "drills"))) {
-            rb_doc_table(doc, (const char *[]){"#", T("Drill (UTC)", "訓練 (UTC)"),
-                                               T("Runbook", "手順書"), T("Result", "結果"),
-                                               T("Measured", "実測"), T("Target", "目標"), NULL});
+            rb_doc_table(doc, (const char *[]){"#", _("Drill (UTC)"), _("Runbook"), _("Result"),
+                                               _("Measured"), _("Target"), NULL});
             json_array_foreach(json_object_get(d, "drills"), k, r)
             {
                 snprintf(seq, sizeof(seq), "#%lld", (long long)ji(r, "seq"));
                 json_int_t tgt = ji(r, "rto_target_seconds");
-                rb_doc_row(
-                    doc, (const char *[]){
-                             seq, js(r, "time"), js(r, "runbook"),
-                             strcmp(js(r, "outcome"), "ok") ? T("failed", "失敗") : T("ok", "成功"),
-                             rb_duration_text(a, sizeof(a),
-                                              json_number_value(json_object_get(r, "seconds"))),
-                             tgt ? rb_duration_text(b, sizeof(b), (double)tgt) : "-", NULL});
+                rb_doc_row(doc,
+                           (const char *[]){
+                               seq, js(r, "time"), js(r, "runbook"),
+                               strcmp(js(r, "outcome"), "ok") ? _("failed") : _("ok"),
+                               rb_duration_text(a, sizeof(a),
+                                                json_number_value(json_object_get(r, "seconds"))),
+                               tgt ? rb_duration_text(b, sizeof(b), (double)tgt) : "-", NULL});
             }
             rb_doc_table_end(doc);
         }
     }
-    rb_doc_h2(doc, T("Verifications", "検証"));
+    rb_doc_h2(doc, _("Verifications"));
     size_t vok = 0, vfail = 0;
     json_array_foreach(json_object_get(ev, "verifications"), k, r)
     {
         vok += !strcmp(js(r, "outcome"), "ok");
         vfail += strcmp(js(r, "outcome"), "ok") != 0;
     }
-    rb_doc_para(doc,
-                T("%zu verification(s) in the period succeeded, %zu failed.",
-                  "期間内の検証: 成功 %zu 件、失敗 %zu 件。"),
-                vok, vfail);
+    rb_doc_para(doc, _("%zu verification(s) in the period succeeded, %zu failed."), vok, vfail);
     rb_evidence_key_section(doc, ev, ja); /* evidence_keys.c */
-    rb_doc_h2(doc, T("Statement for checklist item 3-②", "チェックリスト 3-② についての記載"));
-    rb_doc_table(
-        doc, (const char *[]){T("Part", "要件"), T("Met", "充足"), T("Evidence", "根拠"), NULL});
+    rb_doc_h2(doc, _("Statement for checklist item 3-②"));
+    rb_doc_table(doc, (const char *[]){_("Part"), _("Met"), _("Evidence"), NULL});
     json_array_foreach(json_object_get(st, "parts"), k, r)
     {
         json_t *e = json_object_get(r, "evidence");
-        rb_doc_row(doc, (const char *[]){part_title(js(r, "part"), ja),
-                                         yes(json_is_true(json_object_get(r, "ok")), ja),
+        rb_doc_row(doc, (const char *[]){part_title(js(r, "part")),
+                                         yes(json_is_true(json_object_get(r, "ok"))),
                                          js(e, ja ? "ja" : "en"), NULL});
     }
     rb_doc_table_end(doc);
-    rb_doc_para(doc, "%s: %s", T("Answer", "回答"),
-                yes(json_is_true(json_object_get(st, "answer")), ja));
+    rb_doc_para(doc, "%s: %s", _("Answer"), yes(json_is_true(json_object_get(st, "answer"))));
     return rb_doc_finish(doc);
+}
+
+char *rb_evidence_render(json_t *ev, rb_format f, bool ja)
+{
+    /* In the language asked for, whatever the locale of the cron job or the
+     * inspector's terminal. */
+    bkp_i18n_saved saved;
+    bkp_i18n_begin(&saved, ja ? "ja" : "en");
+    char *text = render(ev, f, ja);
+    bkp_i18n_end(&saved);
+    return text;
 }

@@ -15,7 +15,8 @@
 #include "restore/report.h"
 
 /* The closing statement: {"answer": bool, "parts": [{"part", "ok",
- * "evidence": {"en", "ja"}}]} — a pure judgement of the evidence `ev`. */
+ * "evidence": {"en", "ja"}}]} — a pure judgement of the evidence `ev`, its
+ * evidence in both languages whatever the locale. */
 json_t *rb_evidence_statement(json_t *ev);
 
 /* The report for people, in Markdown or HTML, Japanese or English. */

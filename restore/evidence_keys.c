@@ -12,9 +12,8 @@
 #include <string.h>
 
 #include "bkp/bytes.h"
+#include "bkp/i18n.h"
 #include "restore/evidence.h"
-
-#define T(en, jp) (ja ? (jp) : (en)) /* needs `ja` in scope */
 
 static const char *js(json_t *o, const char *k)
 {
@@ -23,23 +22,23 @@ static const char *js(json_t *o, const char *k)
 }
 
 /* What the operation was, for people. */
-static const char *op_title(json_t *r, bool ja)
+static const char *op_title(json_t *r)
 {
     static const struct {
-        const char *op, *en, *ja;
+        const char *op, *title;
     } t[] = {
-        {"key-export", "the key printed on a paper sheet", "鍵を用紙に出力"},
-        {"key-split", "the key split into share sheets", "鍵を分割シートに分割"},
-        {"key-from", "opened with the key sheets", "鍵シートで開いた"},
-        {"key-add", "a passphrase added", "パスフレーズを追加"},
-        {"key-passwd", "a passphrase changed", "パスフレーズを変更"},
-        {"key-remove", "a passphrase removed", "パスフレーズを削除"},
-        {"drill", "key-recovery drill", "鍵の復旧訓練"},
+        {"key-export", N_("the key printed on a paper sheet")},
+        {"key-split", N_("the key split into share sheets")},
+        {"key-from", N_("opened with the key sheets")},
+        {"key-add", N_("a passphrase added")},
+        {"key-passwd", N_("a passphrase changed")},
+        {"key-remove", N_("a passphrase removed")},
+        {"drill", N_("key-recovery drill")},
     };
     const char *op = js(r, "op");
     for (size_t i = 0; i < sizeof(t) / sizeof(*t); i++)
         if (!strcmp(t[i].op, op))
-            return ja ? t[i].ja : t[i].en;
+            return _(t[i].title);
     return op;
 }
 
@@ -92,26 +91,22 @@ static void figures_text(char *out, size_t n, json_t *f)
     }
 }
 
-void rb_evidence_key_section(rb_doc *doc, json_t *ev, bool ja)
+static void key_section(rb_doc *doc, json_t *ev)
 {
     json_t *ops = json_object_get(ev, "key_operations"), *r;
     size_t i;
     if (!json_is_array(ops))
         return; /* evidence gathered before key operations were */
-    rb_doc_h2(doc, T("Key operations", "鍵の操作"));
+    rb_doc_h2(doc, _("Key operations"));
     if (!json_array_size(ops)) {
-        rb_doc_para(doc, "%s",
-                    T("No key operation in the period.", "期間内に鍵の操作はありません。"));
+        rb_doc_para(doc, "%s", _("No key operation in the period."));
         return;
     }
     rb_doc_para(doc, "%s",
-                T("Every use of the key sheets and every change of a passphrase, from the signed "
-                  "audit log; no record holds a secret.",
-                  "鍵シートの使用とパスフレーズの変更のすべて（署名付き監査記録から）。"
-                  "記録に秘密の値は含まれません。"));
-    rb_doc_table(doc, (const char *[]){"#", T("Time (UTC)", "日時 (UTC)"), T("Operation", "操作"),
-                                       T("By", "実施者"), T("Result", "結果"),
-                                       T("Recorded", "記録内容"), NULL});
+                _("Every use of the key sheets and every change of a passphrase, from the signed "
+                  "audit log; no record holds a secret."));
+    rb_doc_table(doc, (const char *[]){"#", _("Time (UTC)"), _("Operation"), _("By"), _("Result"),
+                                       _("Recorded"), NULL});
     json_array_foreach(ops, i, r)
     {
         char seq[32], by[256] = "", fig[1024] = "";
@@ -124,10 +119,17 @@ void rb_evidence_key_section(rb_doc *doc, json_t *ev, bool ja)
         if (*js(r, "medium"))
             bkp_strappend(fig, sizeof(fig), "%smedium %s", *fig ? "; " : "", js(r, "medium"));
         figures_text(fig, sizeof(fig), json_object_get(r, "figures"));
-        rb_doc_row(doc, (const char *[]){seq, js(r, "time"), op_title(r, ja), *by ? by : "-",
-                                         strcmp(js(r, "outcome"), "ok") ? T("failed", "失敗")
-                                                                        : T("ok", "成功"),
+        rb_doc_row(doc, (const char *[]){seq, js(r, "time"), op_title(r), *by ? by : "-",
+                                         strcmp(js(r, "outcome"), "ok") ? _("failed") : _("ok"),
                                          *fig ? fig : "-", NULL});
     }
     rb_doc_table_end(doc);
+}
+
+void rb_evidence_key_section(rb_doc *doc, json_t *ev, bool ja)
+{
+    bkp_i18n_saved saved;
+    bkp_i18n_begin(&saved, ja ? "ja" : "en");
+    key_section(doc, ev);
+    bkp_i18n_end(&saved);
 }

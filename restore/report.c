@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bkp/i18n.h"
 #include "restore/procedure.h"
 
 struct rb_doc {
@@ -194,20 +195,17 @@ const char *rb_duration_text(char *buf, size_t n, double s)
 
 /* ---- the printable procedure ---- */
 
-#define T(en, jp) (ja ? (jp) : (en)) /* needs `ja` in scope */
-
-static const char *action_word(rb_action a, bool ja)
+/* What a step does, for people (in the order of rb_action). */
+static const char *action_word(rb_action a)
 {
-    static const char *const en[] = {"confirm", "select", "verify", "restore",
-                                     "run",     "check",  "note"};
-    static const char *const jp[] = {"確認", "世代の選択", "検証", "復元",
-                                     "実行", "結果の確認", "メモ"};
-    return ja ? jp[a] : en[a];
+    static const char *const words[] = {N_("confirm"), N_("select"), N_("verify"), N_("restore"),
+                                        N_("run"),     N_("check"),  N_("note")};
+    return _(words[a]);
 }
 
 /* How a person does step `st` by hand: what to read, what to type. */
 static void how(const rb_runbook *rb, const rb_step *st, const char *first_medium, json_t *folders,
-                bool ja, char *buf, size_t n)
+                char *buf, size_t n)
 {
     /* Whether the select before this step lets a failed verification fall back. */
     bool fallback = false;
@@ -223,22 +221,30 @@ static void how(const rb_runbook *rb, const rb_step *st, const char *first_mediu
         snprintf(buf, n, "%s", st->text);
         break;
     case RB_SELECT:
-        if (ja)
-            snprintf(buf, n, "%s の世代のうち%s%s%s最新のもの。一覧: bkp generations %s", ds,
-                     st->select.verified ? "検証に合格した" : "",
-                     st->select.verified && st->select.not_suspicious ? "・" : "",
-                     st->select.not_suspicious ? "不審マークのない" : "", ds);
+        /* One whole sentence for each choice: the languages put the conditions
+         * in different places. */
+        if (st->select.verified && st->select.not_suspicious)
+            snprintf(buf, n,
+                     _("the newest generation of %s that verifies, not suspicious. List them: bkp "
+                       "generations %s"),
+                     ds, ds);
+        else if (st->select.verified)
+            snprintf(buf, n,
+                     _("the newest generation of %s that verifies. List them: bkp generations %s"),
+                     ds, ds);
+        else if (st->select.not_suspicious)
+            snprintf(
+                buf, n,
+                _("the newest generation of %s, not suspicious. List them: bkp generations %s"), ds,
+                ds);
         else
-            snprintf(buf, n, "the newest generation of %s%s%s. List them: bkp generations %s", ds,
-                     st->select.verified ? " that verifies" : "",
-                     st->select.not_suspicious ? ", not suspicious" : "", ds);
+            snprintf(buf, n, _("the newest generation of %s. List them: bkp generations %s"), ds,
+                     ds);
         break;
     case RB_VERIFY: {
         const char *m = st->medium ? st->medium : first_medium;
         snprintf(buf, n, "bkp verify --read-data%s%s%s", m ? " --media " : "", m ? m : "",
-                 !fallback ? ""
-                 : ja      ? "（失敗したら一つ古い世代へ）"
-                           : " (if it fails, take the next older generation)");
+                 fallback ? _(" (if it fails, take the next older generation)") : "");
         break;
     }
     case RB_RESTORE: {
@@ -268,8 +274,8 @@ static const char *restore_target(const rb_runbook *rb)
     return NULL;
 }
 
-char *rb_print(const rb_runbook *rb, json_t *copies, json_t *folders, const char *repo,
-               const char *fingerprint, rb_format f, bool ja, time_t now)
+static char *print(const rb_runbook *rb, json_t *copies, json_t *folders, const char *repo,
+                   const char *fingerprint, rb_format f, time_t now)
 {
     char date[32], rto[32], line[1024], num[24];
     struct tm tm;
@@ -297,45 +303,39 @@ char *rb_print(const rb_runbook *rb, json_t *copies, json_t *folders, const char
     for (size_t k = 0; k < rb->ndatasets; k++)
         snprintf(line + strlen(line), sizeof(line) - strlen(line), "%s%s", k ? ", " : "",
                  rb->datasets[k]);
-    rb_doc_table(d, (const char *[]){T("Item", "項目"), T("Value", "内容"), NULL});
-    rb_doc_row(d, (const char *[]){T("Runbook", "手順書"), rb->name, NULL});
-    rb_doc_row(d, (const char *[]){T("Data sets", "対象データ"), line, NULL});
-    rb_doc_row(d, (const char *[]){T("Owner", "責任者"), rb->owner ? rb->owner : "-", NULL});
+    rb_doc_table(d, (const char *[]){_("Item"), _("Value"), NULL});
+    rb_doc_row(d, (const char *[]){_("Runbook"), rb->name, NULL});
+    rb_doc_row(d, (const char *[]){_("Data sets"), line, NULL});
+    rb_doc_row(d, (const char *[]){_("Owner"), rb->owner ? rb->owner : "-", NULL});
     rb_doc_row(d, (const char *[]){
-                      T("Target recovery time (RTO)", "目標復旧時間 (RTO)"),
+                      _("Target recovery time (RTO)"),
                       rb->rto ? rb_duration_text(rto, sizeof(rto), (double)rb->rto) : "-", NULL});
-    rb_doc_row(d, (const char *[]){T("Where the passphrase is kept", "パスフレーズの保管場所"),
+    rb_doc_row(d, (const char *[]){_("Where the passphrase is kept"),
                                    rb->passphrase_note
                                        ? rb->passphrase_note
-                                       : T("(not written in the runbook: add passphrase_note)",
-                                           "（手順書に未記載: passphrase_note を追記）"),
+                                       : _("(not written in the runbook: add passphrase_note)"),
                                    NULL});
-    rb_doc_row(d, (const char *[]){T("Printed", "印刷日時"), date, NULL});
-    rb_doc_row(d, (const char *[]){T("Repository", "リポジトリ"), repo ? repo : "-", NULL});
+    rb_doc_row(d, (const char *[]){_("Printed"), date, NULL});
+    rb_doc_row(d, (const char *[]){_("Repository"), repo ? repo : "-", NULL});
     /* On paper, away from the host: what `--public-key` is checked against. */
-    rb_doc_row(d,
-               (const char *[]){T("Repository key fingerprint", "リポジトリ鍵のフィンガープリント"),
-                                fingerprint ? fingerprint : "-", NULL});
+    rb_doc_row(d, (const char *[]){_("Repository key fingerprint"), fingerprint ? fingerprint : "-",
+                                   NULL});
     rb_doc_table_end(d);
-    rb_doc_para(
-        d, "%s",
-        T("This paper is for the day the computers are down: do the steps in order, tick "
-          "each box, sign and write the time. The passphrase itself is never printed.",
-          "システムが停止していても使えるよう紙で保管する手順書です。上から順に実施し、"
-          "各欄にチェック・署名・時刻を記入してください。パスフレーズそのものは印刷されません。"));
-    rb_doc_h2(d, T("Where usable copies are today", "現在使用できるバックアップの所在"));
+    rb_doc_para(d, "%s",
+                _("This paper is for the day the computers are down: do the steps in order, tick "
+                  "each box, sign and write the time. The passphrase itself is never printed."));
+    rb_doc_h2(d, _("Where usable copies are today"));
     if (json_array_size(copies)) {
-        rb_doc_table(d, (const char *[]){T("Medium", "媒体"), T("Type", "種別"),
-                                         T("Where", "保管場所"), T("Generation", "世代"),
-                                         T("Captured", "取得日時"), NULL});
+        rb_doc_table(d, (const char *[]){_("Medium"), _("Type"), _("Where"), _("Generation"),
+                                         _("Captured"), NULL});
         json_array_foreach(copies, i, c)
         {
             const char *loc = json_string_value(json_object_get(c, "location"));
             const char *where = !loc                      ? "-"
-                                : !strcmp(loc, "offsite") ? T("off-site", "院外")
+                                : !strcmp(loc, "offsite") ? _("off-site")
                                 : json_is_true(json_object_get(c, "offline"))
-                                    ? T("on-site, off-line", "院内（オフライン）")
-                                    : T("on-site, on-line", "院内（オンライン）");
+                                    ? _("on-site, off-line")
+                                    : _("on-site, on-line");
             rb_doc_row(d,
                        (const char *[]){json_string_value(json_object_get(c, "medium")),
                                         json_string_value(json_object_get(c, "type")), where,
@@ -344,52 +344,57 @@ char *rb_print(const rb_runbook *rb, json_t *copies, json_t *folders, const char
         }
         rb_doc_table_end(d);
     } else {
-        rb_doc_para(d, "%s",
-                    T("No copy is known: check `bkp media list` and `bkp status`.",
-                      "使用できるコピーが登録されていません。bkp media list と bkp status "
-                      "を確認してください。"));
+        rb_doc_para(d, "%s", _("No copy is known: check `bkp media list` and `bkp status`."));
     }
-    rb_doc_h2(d, T("Steps", "手順"));
-    rb_doc_table(d, (const char *[]){"✓", "#", T("Who", "担当"), T("What", "作業"),
-                                     T("How", "方法・コマンド"),
-                                     T("Signature / time", "署名・時刻"), NULL});
+    rb_doc_h2(d, _("Steps"));
+    rb_doc_table(
+        d, (const char *[]){"✓", "#", _("Who"), _("What"), _("How"), _("Signature / time"), NULL});
     for (size_t k = 0; k < rb->nsteps; k++) {
         const rb_step *st = &rb->steps[k];
         char what[512], h[1536];
         snprintf(num, sizeof(num), "%zu", k + 1);
-        snprintf(what, sizeof(what), "%s%s%s", action_word(st->action, ja), st->what ? ": " : "",
+        snprintf(what, sizeof(what), "%s%s%s", action_word(st->action), st->what ? ": " : "",
                  st->what ? st->what : "");
-        how(rb, st, first_medium, folders, ja, h, sizeof(h));
+        how(rb, st, first_medium, folders, h, sizeof(h));
         rb_doc_row(d, (const char *[]){"☐", num, st->who, what, h, "", NULL});
     }
     rb_doc_table_end(d);
     const char *to = restore_target(rb);
     if (to)
         rb_doc_para(d,
-                    T("Commands of run and check steps see the restored folder as $BKP_TARGET: "
-                      "type `export BKP_TARGET=%s` first.",
-                      "実行・確認のコマンドでは復元先を $BKP_TARGET で参照します。先に "
-                      "`export BKP_TARGET=%s` を実行してください。"),
+                    _("Commands of run and check steps see the restored folder as $BKP_TARGET: "
+                      "type `export BKP_TARGET=%s` first."),
                     to);
     rb_doc_para(d,
-                T("With a working computer the whole procedure runs as `bkp restore --runbook %s`; "
-                  "`bkp drill %s` rehearses it in a sandbox.",
-                  "コンピュータが使える場合は `bkp restore --runbook %s` で手順全体を実行できます。"
-                  "`bkp drill %s` で隔離環境での訓練ができます。"),
+                _("With a working computer the whole procedure runs as `bkp restore --runbook %s`; "
+                  "`bkp drill %s` rehearses it in a sandbox."),
                 rb->name, rb->name);
     return rb_doc_finish(d);
 }
 
+char *rb_print(const rb_runbook *rb, json_t *copies, json_t *folders, const char *repo,
+               const char *fingerprint, rb_format f, bool ja, time_t now)
+{
+    /* In the language asked for, whatever the locale of whoever prints it
+     * (cron, a recovery kit made by root). */
+    bkp_i18n_saved saved;
+    bkp_i18n_begin(&saved, ja ? "ja" : "en");
+    char *text = print(rb, copies, folders, repo, fingerprint, f, now);
+    bkp_i18n_end(&saved);
+    return text;
+}
+
 /* ---- the report of a drill or run ---- */
 
-static const char *status_word(const char *s, bool ja)
+/* A step's status (rb_status_name), for people. */
+static const char *status_word(const char *s)
 {
-    if (!ja || !s)
-        return s ? s : "?";
-    return !strcmp(s, "done")            ? "完了"
-           : !strcmp(s, "not rehearsed") ? "未実施（無人訓練）"
-           : !strcmp(s, "failed")        ? "失敗"
-                                         : "未到達";
+    static const char *const words[] = {N_("done"), N_("not rehearsed"), N_("failed"),
+                                        N_("not reached")};
+    for (size_t i = 0; i < sizeof(words) / sizeof(*words); i++)
+        if (!strcmp(s, words[i]))
+            return _(words[i]);
+    return s;
 }
 
 static const char *jstr(json_t *o, const char *k)
@@ -398,15 +403,13 @@ static const char *jstr(json_t *o, const char *k)
     return s ? s : "";
 }
 
-char *rb_report_render(json_t *r, rb_format f, bool ja)
+static char *report(json_t *r, rb_format f)
 {
     char title[512], a[64], b[64], line[512], num[24];
     bool drill = json_is_true(json_object_get(r, "drill")),
          ok = json_is_true(json_object_get(r, "ok"));
     snprintf(title, sizeof(title), "%s — %s",
-             drill ? T("Restore drill report", "復旧訓練報告書")
-                   : T("Restore report", "復旧実施報告書"),
-             jstr(r, "title"));
+             drill ? _("Restore drill report") : _("Restore report"), jstr(r, "title"));
     rb_doc *d = rb_doc_new(f, title);
     if (!d)
         return NULL;
@@ -414,48 +417,43 @@ char *rb_report_render(json_t *r, rb_format f, bool ja)
     json_int_t target = json_integer_value(json_object_get(r, "rto_target_seconds"));
     json_int_t failed = json_integer_value(json_object_get(r, "failed_step"));
     if (ok)
-        snprintf(line, sizeof(line), "%s", T("SUCCEEDED", "成功"));
+        snprintf(line, sizeof(line), "%s", _("SUCCEEDED"));
     else
-        snprintf(line, sizeof(line), T("FAILED at step %lld", "失敗（手順 %lld）"),
-                 (long long)failed);
-    rb_doc_table(d, (const char *[]){T("Item", "項目"), T("Value", "内容"), NULL});
-    rb_doc_row(d, (const char *[]){T("Result", "結果"), line, NULL});
-    rb_doc_row(d, (const char *[]){T("Runbook", "手順書"), jstr(r, "runbook"), NULL});
-    rb_doc_row(d, (const char *[]){T("Started (UTC)", "開始 (UTC)"), jstr(r, "started"), NULL});
-    rb_doc_row(d, (const char *[]){T("By", "実施者"), jstr(r, "user"), NULL});
+        snprintf(line, sizeof(line), _("FAILED at step %lld"), (long long)failed);
+    rb_doc_table(d, (const char *[]){_("Item"), _("Value"), NULL});
+    rb_doc_row(d, (const char *[]){_("Result"), line, NULL});
+    rb_doc_row(d, (const char *[]){_("Runbook"), jstr(r, "runbook"), NULL});
+    rb_doc_row(d, (const char *[]){_("Started (UTC)"), jstr(r, "started"), NULL});
+    rb_doc_row(d, (const char *[]){_("By"), jstr(r, "user"), NULL});
     snprintf(line, sizeof(line), "%s%s%s", rb_duration_text(a, sizeof(a), secs),
-             target ? T(" — target ", " — 目標 ") : "",
+             target ? _(" — target ") : "",
              target ? rb_duration_text(b, sizeof(b), (double)target) : "");
-    rb_doc_row(d, (const char *[]){T("Measured recovery time", "実測復旧時間"), line, NULL});
-    rb_doc_row(d,
-               (const char *[]){T("Within the target", "目標内"),
-                                !target                                       ? "-"
-                                : json_is_true(json_object_get(r, "rto_met")) ? T("yes", "はい")
-                                                                              : T("no", "いいえ"),
-                                NULL});
+    rb_doc_row(d, (const char *[]){_("Measured recovery time"), line, NULL});
+    rb_doc_row(d, (const char *[]){_("Within the target"),
+                                   !target                                       ? "-"
+                                   : json_is_true(json_object_get(r, "rto_met")) ? _("yes")
+                                                                                 : _("no"),
+                                   NULL});
     snprintf(line, sizeof(line), "%s (%s)", jstr(r, "generation"), jstr(r, "source"));
-    rb_doc_row(d, (const char *[]){T("Generation restored", "復元した世代"),
-                                   *jstr(r, "generation") ? line : "-", NULL});
-    snprintf(line, sizeof(line),
-             T("%lld file(s), %lld byte(s), %lld damaged", "%lld ファイル、%lld バイト、破損 %lld"),
+    rb_doc_row(
+        d, (const char *[]){_("Generation restored"), *jstr(r, "generation") ? line : "-", NULL});
+    snprintf(line, sizeof(line), _("%lld file(s), %lld byte(s), %lld damaged"),
              (long long)json_integer_value(json_object_get(r, "files")),
              (long long)json_integer_value(json_object_get(r, "bytes")),
              (long long)json_integer_value(json_object_get(r, "damaged")));
-    rb_doc_row(d, (const char *[]){T("Restored", "復元結果"), line, NULL});
+    rb_doc_row(d, (const char *[]){_("Restored"), line, NULL});
     if (json_integer_value(json_object_get(r, "fallbacks"))) {
         snprintf(line, sizeof(line),
-                 T("%lld candidate(s) failed verification and were passed over",
-                   "検証に失敗した候補 %lld 件を飛ばしました"),
+                 _("%lld candidate(s) failed verification and were passed over"),
                  (long long)json_integer_value(json_object_get(r, "fallbacks")));
-        rb_doc_row(d, (const char *[]){T("Fallback", "代替"), line, NULL});
+        rb_doc_row(d, (const char *[]){_("Fallback"), line, NULL});
     }
     if (drill)
-        rb_doc_row(d, (const char *[]){T("Sandbox", "訓練用の復元先"), jstr(r, "sandbox"), NULL});
+        rb_doc_row(d, (const char *[]){_("Sandbox"), jstr(r, "sandbox"), NULL});
     rb_doc_table_end(d);
-    rb_doc_h2(d, T("Steps", "手順ごとの結果"));
-    rb_doc_table(d, (const char *[]){"#", T("Who", "担当"), T("Action", "種別"), T("Step", "内容"),
-                                     T("Result", "結果"), T("Time", "所要"), T("Detail", "詳細"),
-                                     NULL});
+    rb_doc_h2(d, C_("report heading", "Steps"));
+    rb_doc_table(d, (const char *[]){"#", _("Who"), _("Action"), _("Step"), _("Result"), _("Time"),
+                                     _("Detail"), NULL});
     size_t i;
     json_t *s;
     json_array_foreach(json_object_get(r, "steps"), i, s)
@@ -468,19 +466,25 @@ char *rb_report_render(json_t *r, rb_format f, bool ja)
                 an = (rb_action)k;
         rb_doc_row(
             d, (const char *[]){
-                   num, jstr(s, "who"), action_word(an, ja),
+                   num, jstr(s, "who"), action_word(an),
                    *jstr(s, "text") ? jstr(s, "text") : jstr(s, "what"),
-                   status_word(jstr(s, "status"), ja),
+                   status_word(jstr(s, "status")),
                    rb_duration_text(a, sizeof(a), json_number_value(json_object_get(s, "seconds"))),
                    jstr(s, "detail"), NULL});
     }
     rb_doc_table_end(d);
     if (drill)
-        rb_doc_para(
-            d, "%s",
-            T("Confirm steps marked not rehearsed were not attested by a person in this "
-              "drill; rehearse them with staff at the next drill.",
-              "「未実施（無人訓練）」の確認手順は、この訓練では人による確認が行われていません。"
-              "次回の訓練で担当者と実施してください。"));
+        rb_doc_para(d, "%s",
+                    _("Confirm steps marked not rehearsed were not attested by a person in this "
+                      "drill; rehearse them with staff at the next drill."));
     return rb_doc_finish(d);
+}
+
+char *rb_report_render(json_t *r, rb_format f, bool ja)
+{
+    bkp_i18n_saved saved;
+    bkp_i18n_begin(&saved, ja ? "ja" : "en");
+    char *text = report(r, f);
+    bkp_i18n_end(&saved);
+    return text;
 }

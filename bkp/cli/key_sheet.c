@@ -21,6 +21,7 @@
 #include <uuid/uuid.h>
 
 #include "bkp/bytes.h"
+#include "bkp/i18n.h"
 #include "bkp/cli/cli.h"
 #include "bkp/sheet.h"
 #include "bkp/log.h"
@@ -28,7 +29,6 @@
 #include "restore/report.h"
 
 #define DOC_MAX (512 * 1024) /* an SVG of the largest QR code needed here is under 100 KiB */
-#define T(en_, ja_) (d->ja ? (ja_) : (en_))
 
 typedef struct doc {
     char *p;
@@ -103,15 +103,12 @@ static void put_header(doc *d, const bkp_sheet *s, const uint8_t pk[32], time_t 
     uuid_unparse_lower(s->repo_id, uuid);
     cli_key_fingerprint(pk, fp);
     cli_time(date, sizeof(date), now);
-    const char *title = s->kind == BKP_SHEET_PAPER ? T("bkp key sheet", "bkp 鍵シート")
-                                                   : T("bkp key share", "bkp 分散鍵シート");
+    const char *title = s->kind == BKP_SHEET_PAPER ? _("bkp key sheet") : _("bkp key share");
     if (s->kind == BKP_SHEET_PAPER)
-        snprintf(kind, sizeof(kind), "%s",
-                 T("the master secret, whole", "マスター鍵（全体）"));
+        snprintf(kind, sizeof(kind), "%s", _("the master secret, whole"));
     else
-        snprintf(kind, sizeof(kind), T("share %u of %u; any %u open the repository",
-                                       "%u / %u 枚目の分散鍵（任意の %u 枚で開けます）"),
-                 s->index, s->n, s->k);
+        snprintf(kind, sizeof(kind), _("share %u of %u; any %u open the repository"), s->index,
+                 s->n, s->k);
     if (d->html)
         put(d, "<!DOCTYPE html>\n<html lang=\"%s\"><head><meta charset=\"utf-8\"><title>%s</title>"
                "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}"
@@ -120,56 +117,43 @@ static void put_header(doc *d, const bkp_sheet *s, const uint8_t pk[32], time_t 
                "</head><body>\n<h1>%s</h1>\n<table>\n",
             d->ja ? "ja" : "en", title, title);
     else
-        put(d, "# %s\n\n| %s | %s |\n|---|---|\n", title, T("Item", "項目"), T("Value", "内容"));
-    put_row(d, T("Repository", "リポジトリ"), uuid);
-    put_row(d, T("Public key fingerprint", "公開鍵フィンガープリント"), fp);
-    put_row(d, T("What this sheet holds", "内容"), kind);
-    put_row(d, T("Printed", "印刷日時"), date);
+        put(d, "# %s\n\n| %s | %s |\n|---|---|\n", title, _("Item"), _("Value"));
+    put_row(d, _("Repository"), uuid);
+    put_row(d, _("Public key fingerprint"), fp);
+    put_row(d, _("What this sheet holds"), kind);
+    put_row(d, _("Printed"), date);
     put(d, d->html ? "</table>\n" : "\n");
 }
 
 static void put_steps(doc *d, const bkp_sheet *s)
 {
-    put_h2(d, T("What to do with this sheet", "このシートの取り扱い"));
+    put_h2(d, _("What to do with this sheet"));
     const char *steps[6] = {0};
     char share[512];
     if (s->kind == BKP_SHEET_PAPER) {
-        steps[0] = T("This sheet is the repository's key. With it every copy of the repository (the "
-                     "server's, each disk, each archive) can be opened without the passphrase, and "
-                     "every record in it read. Keep it like the passphrase: in a locked safe, in "
-                     "another building than the server.",
-                     "このシートはリポジトリの鍵です。これがあれば、パスフレーズなしでリポジトリの"
-                     "すべての複製（サーバ、各ディスク、各アーカイブ）を開き、すべての記録を読めます。"
-                     "パスフレーズと同じく、サーバとは別の建物の施錠された金庫に保管してください。");
+        steps[0] =
+            _("This sheet is the repository's key. With it every copy of the repository (the "
+              "server's, each disk, each archive) can be opened without the passphrase, and "
+              "every record in it read. Keep it like the passphrase: in a locked safe, in "
+              "another building than the server.");
     } else {
         snprintf(share, sizeof(share),
-                 T("This sheet is share %u of %u. Any %u shares together open every copy of the "
+                 _("This sheet is share %u of %u. Any %u shares together open every copy of the "
                    "repository; fewer reveal nothing of the key. Give each share to a different "
                    "holder (another institution, the contractor), list who holds which number, "
-                   "and never keep %u shares in one place.",
-                   "このシートは %u / %u 枚目の分散鍵（秘密分散）です。任意の %u 枚を合わせると"
-                   "リポジトリのすべての複製を開けます。それより少なければ鍵については何も分かりません。"
-                   "各シートを別々の保管者（他の医療機関、委託事業者など）に預け、誰が何番を持つかを"
-                   "記録し、%u 枚を一か所に置かないでください。"),
+                   "and never keep %u shares in one place."),
                  s->index, s->n, s->k, s->k);
         steps[0] = share;
     }
-    steps[1] = T("Do not photograph, scan or copy it, and type it into a computer only to recover. "
-                 "Delete the file it was printed from once it is on paper.",
-                 "撮影・スキャン・複写をせず、復旧のとき以外はコンピュータに入力しないでください。"
-                 "印刷したら、印刷元のファイルを削除してください。");
-    steps[2] = T("Check the fingerprint above against what `bkp key fingerprint` prints: it is the "
-                 "public key that signs the audit log.",
-                 "上のフィンガープリントが `bkp key fingerprint` の表示と一致することを確認して"
-                 "ください。監査ログに署名する公開鍵です。");
-    steps[3] = T("Each line ends in two check characters: when the sheet is typed back, a mistake "
-                 "is reported with the number of its line. The QR code holds the same text.",
-                 "各行末の2文字はチェック文字です。入力し直したとき、誤りはその行番号とともに"
-                 "示されます。QRコードには同じ内容が入っています。");
-    steps[4] = T("Write on its envelope where it is kept and who may open it. Printing it is in the "
-                 "audit log.",
-                 "封筒に保管場所と開封できる人を書いてください。このシートの作成は監査ログに"
-                 "記録されています。");
+    steps[1] = _("Do not photograph, scan or copy it, and type it into a computer only to recover. "
+                 "Delete the file it was printed from once it is on paper.");
+    steps[2] = _("Check the fingerprint above against what `bkp key fingerprint` prints: it is the "
+                 "public key that signs the audit log.");
+    steps[3] = _("Each line ends in two check characters: when the sheet is typed back, a mistake "
+                 "is reported with the number of its line. The QR code holds the same text.");
+    steps[4] =
+        _("Write on its envelope where it is kept and who may open it. Printing it is in the "
+          "audit log.");
     put(d, d->html ? "<ol>\n" : "");
     for (int i = 0; steps[i]; i++) {
         if (!d->html) {
@@ -189,8 +173,8 @@ static void put_steps(doc *d, const bkp_sheet *s)
     put(d, d->html ? "</ol>\n</body></html>\n" : "\n");
 }
 
-char *cli_key_sheet_doc(const bkp_sheet *s, const uint8_t pk[32], int format, bool ja, time_t now,
-                        size_t *len)
+static char *sheet_doc(const bkp_sheet *s, const uint8_t pk[32], int format, bool ja, time_t now,
+                       size_t *len)
 {
     doc dd = {.html = format == RB_HTML, .ja = ja}, *d = &dd;
     char text[BKP_SHEET_TEXT_MAX];
@@ -206,9 +190,9 @@ char *cli_key_sheet_doc(const bkp_sheet *s, const uint8_t pk[32], int format, bo
         return NULL;
     }
     put_header(d, s, pk, now);
-    put_h2(d, s->kind == BKP_SHEET_PAPER ? T("The key", "鍵") : T("The share", "分散鍵"));
+    put_h2(d, s->kind == BKP_SHEET_PAPER ? _("The key") : _("The share"));
     put(d, d->html ? "<pre>%s</pre>\n" : "```text\n%s```\n\n", text);
-    put_h2(d, T("The same, as a QR code", "同じ内容のQRコード"));
+    put_h2(d, _("The same, as a QR code"));
     put_qr(d, q);
     put_steps(d, s);
     sodium_memzero(q->data, (size_t)q->width * (size_t)q->width);
@@ -222,4 +206,15 @@ char *cli_key_sheet_doc(const bkp_sheet *s, const uint8_t pk[32], int format, bo
     }
     *len = d->len;
     return d->p;
+}
+
+char *cli_key_sheet_doc(const bkp_sheet *s, const uint8_t pk[32], int format, bool ja, time_t now,
+                        size_t *len)
+{
+    /* In the language asked for (--lang), whatever the locale it is run in. */
+    bkp_i18n_saved saved;
+    bkp_i18n_begin(&saved, ja ? "ja" : "en");
+    char *p = sheet_doc(s, pk, format, ja, now, len);
+    bkp_i18n_end(&saved);
+    return p;
 }

@@ -31,6 +31,7 @@
 
 #include <cmocka.h>
 #include <jansson.h>
+#include <libintl.h>
 
 #include "restore/evidence.h"
 #include "restore/report.h"
@@ -756,6 +757,16 @@ static void test_key_operations(void **state)
     json_decref(ev);
 }
 
+/* The Japanese texts come from the build's message catalogue. */
+static int catalogue(void **state)
+{
+    (void)state;
+    bindtextdomain("bkp", BKP_BUILD_LOCALEDIR);
+    bind_textdomain_codeset("bkp", "UTF-8");
+    textdomain("bkp");
+    return 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -780,5 +791,5 @@ int main(void)
         cmocka_unit_test(test_render_shape),
         cmocka_unit_test(test_key_operations),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, catalogue, NULL);
 }

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <libintl.h>
 #include <sodium.h>
 
 #include "bkp/audit.h"
@@ -299,6 +300,16 @@ static void test_evidence_fingerprint(void **state)
     json_decref(ev);
 }
 
+/* The Japanese texts come from the build's message catalogue. */
+static int catalogue(void **state)
+{
+    (void)state;
+    bindtextdomain("bkp", BKP_BUILD_LOCALEDIR);
+    bind_textdomain_codeset("bkp", "UTF-8");
+    textdomain("bkp");
+    return 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -311,5 +322,5 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_open_public, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_public, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, catalogue, NULL);
 }

@@ -20,6 +20,7 @@
 
 #include <cmocka.h>
 #include <jansson.h>
+#include <libintl.h>
 
 #include "restore/report.h"
 #include "restore/runbook.h"
@@ -228,6 +229,10 @@ static int setup(void **state)
     (void)state;
     setenv("TZ", "UTC", 1);
     tzset();
+    /* The Japanese texts come from the build's message catalogue. */
+    bindtextdomain("bkp", BKP_BUILD_LOCALEDIR);
+    bind_textdomain_codeset("bkp", "UTF-8");
+    textdomain("bkp");
     return 0;
 }
 
