@@ -115,5 +115,8 @@ int bkp_audit_role(const bkp_repo *r, char **medium);
 int bkp_audit_each(const char *path, int (*fn)(json_t *rec, void *ctx), void *ctx);
 /* The log's path in repository `r` (malloc'd). */
 char *bkp_audit_path(const bkp_repo *r);
+/* The log's path in the repository folder `dir` (malloc'd), for a reader
+ * that opens no repository (bkp policy print --regulation). */
+char *bkp_audit_path_in(const char *dir);
 
 #endif
