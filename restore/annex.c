@@ -213,7 +213,7 @@ static void data_section(rb_doc *doc, const pol_policy *p, const size_t *o)
 {
     char name[512], paths[2048], when[64];
     rb_doc_h2(doc, _("1. Data to be backed up and priority"));
-    rb_doc_table(doc, (const char *[]){_("Priority"), _("Data"), _("Paths"), _("Backed up"), NULL});
+    rb_doc_table(doc, (const char *[]){_("Priority"), _("Data"), _("Paths"), _("Schedule"), NULL});
     for (size_t i = 0; i < p->ndatasets; i++) {
         const pol_dataset *d = &p->datasets[o[i]];
         char prio[16];
