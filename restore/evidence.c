@@ -243,6 +243,16 @@ static const char *yes(bool ok, bool ja)
     return ok ? T("yes", "はい") : T("no", "いいえ");
 }
 
+/* The annex the fee revision's Q&A asks for goes with the evidence. */
+static void attach_annex(rb_doc *doc, bool ja)
+{
+    rb_doc_para(doc, "%s",
+                T("Attach the backup section of the operations management rules (運用管理規程), "
+                  "printed with `bkp policy print --regulation`.",
+                  "運用管理規程のバックアップに関する定め（`bkp policy print --regulation` で"
+                  "印刷）を添付してください。"));
+}
+
 char *rb_evidence_render(json_t *ev, rb_format f, bool ja)
 {
     json_t *period = json_object_get(ev, "period"), *st = json_object_get(ev, "statement"), *d, *r;
@@ -270,6 +280,7 @@ char *rb_evidence_render(json_t *ev, rb_format f, bool ja)
                   "number); `bkp audit verify` proves the chain and its signatures.",
                   "以下の各項目には根拠となる署名付き監査記録の番号（#番号）を示しています。"
                   "`bkp audit verify` で記録の連鎖と署名を検証できます。"));
+    attach_annex(doc, ja);
     json_array_foreach(json_object_get(ev, "datasets"), i, d)
     {
         snprintf(line, sizeof(line), "%s %s%s%s", T("Data set", "データセット"), js(d, "dataset"),
