@@ -35,9 +35,16 @@ void bkp_audit_set_command(int argc, char **argv)
     command_line = b.failed ? NULL : (char *)b.data;
 }
 
+#define AUDIT_LOG "audit/log.jsonl"
+
 char *bkp_audit_path(const bkp_repo *r)
 {
-    return bkp_repo_subpath(r, "audit/log.jsonl");
+    return bkp_repo_subpath(r, AUDIT_LOG);
+}
+
+char *bkp_audit_path_in(const char *dir)
+{
+    return bkp_path_join(dir, AUDIT_LOG);
 }
 
 /* The signed bytes: the record's JSON without "sig", compact, sorted keys. */

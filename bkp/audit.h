@@ -130,5 +130,8 @@ typedef struct bkp_audit_query {
 json_t *bkp_audit_last(const char *path, const bkp_audit_query *q, time_t *when);
 /* The log's path in repository `r` (malloc'd). */
 char *bkp_audit_path(const bkp_repo *r);
+/* The log's path in the repository folder `dir` (malloc'd), for a reader
+ * that opens no repository (bkp policy print --regulation). */
+char *bkp_audit_path_in(const char *dir);
 
 #endif

@@ -256,6 +256,14 @@ static const char *yes(bool ok)
     return ok ? _("yes") : _("no");
 }
 
+/* The annex the fee revision's Q&A asks for goes with the evidence. */
+static void attach_annex(rb_doc *doc)
+{
+    rb_doc_para(doc, "%s",
+                _("Attach the backup section of the operations management rules (運用管理規程), "
+                  "printed with `bkp policy print --regulation`."));
+}
+
 static char *render(json_t *ev, rb_format f, bool ja)
 {
     json_t *period = json_object_get(ev, "period"), *st = json_object_get(ev, "statement"), *d, *r;
@@ -278,6 +286,7 @@ static char *render(json_t *ev, rb_format f, bool ja)
     rb_doc_para(doc, "%s",
                 _("Every claim below names the signed audit records it rests on (#sequence "
                   "number); `bkp audit verify` proves the chain and its signatures."));
+    attach_annex(doc);
     json_array_foreach(json_object_get(ev, "datasets"), i, d)
     {
         snprintf(line, sizeof(line), "%s %s%s%s", _("Data set"), js(d, "dataset"),

@@ -69,6 +69,7 @@ typedef struct cli {
     const char *period_to;              /* audit report --from DATE (in `from`) --to DATE */
     const char *output;                 /* key export/split -o FILE|DIR */
     bool paper;                         /* key export --paper */
+    bool regulation;                    /* policy print --regulation */
     const char *shares, *threshold;     /* key split --shares N --threshold K */
     const char *label;                  /* key add --label L */
     const char *new_passphrase_file;    /* key add, key passwd --new-passphrase-file F */

@@ -172,10 +172,11 @@ static const command commands[] = {
     {.name = "policy",
      .run = cmd_policy,
      .policy = POLICY_REQUIRED,
-     .options = "json",
+     .options = "json regulation format lang",
      .min_args = 1,
      .max_args = 1,
-     .usage = "policy check [--policy FILE] [--json]",
+     .usage = "policy check [--policy FILE] [--json] | policy print --regulation [--format "
+              "md|html] [--lang ja|en]",
      .summary = N_("validate the policy and print it as it will be applied")},
     {.name = "media",
      .run = cmd_media,

@@ -100,6 +100,8 @@ static const cli_option options[] = {
      N_("the document's language (default: the locale)")},
     {"output", 'o', "FILE|DIR", ARG_STRING, F(output), false, N_("where to write")},
     {"paper", 0, NULL, ARG_FLAG, F(paper), false, N_("the whole key on one sheet for a safe")},
+    {"regulation", 0, NULL, ARG_FLAG, F(regulation), false,
+     N_("the backup section to attach to the operations management rules (運用管理規程)")},
     {"shares", 0, "N", ARG_STRING, F(shares), false, N_("how many share sheets")},
     {"threshold", 0, "K", ARG_STRING, F(threshold), false,
      N_("how many share sheets open the key")},

@@ -1,0 +1,478 @@
+/* annex.c — the backup section of the operations rules (annex.h). */
+#include "restore/annex.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bkp/bytes.h"
+#include "bkp/i18n.h"
+
+#define DAY 86400
+
+/* The guideline's Q&A example keeps five generations of the electronic
+ * medical record and three of other systems; checklist item 3-② asks for
+ * three or more. */
+#define GENERATIONS_MIN 3
+
+static const char *js(json_t *o, const char *k)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    return s ? s : "";
+}
+
+/* facts[kind][name], or NULL. */
+static json_t *fact(json_t *facts, const char *kind, const char *name)
+{
+    return name ? json_object_get(json_object_get(facts, kind), name) : NULL;
+}
+
+int rst_annex_generations(const pol_retention *r)
+{
+    int n = r->keep_last;
+    int rules[] = {r->keep_hourly, r->keep_daily, r->keep_weekly, r->keep_monthly, r->keep_yearly};
+    for (size_t i = 0; i < sizeof(rules) / sizeof(*rules); i++)
+        if (rules[i] > n)
+            n = rules[i];
+    return n;
+}
+
+/* A blank line for the hospital to write on. */
+static const char *blank(void)
+{
+    return _("________________ (to be filled in by the hospital)");
+}
+
+static const char *schedule_words(const pol_schedule *s, char *buf, size_t n)
+{
+    static const char *const days[] = {N_("Sunday"),   N_("Monday"), N_("Tuesday"), N_("Wednesday"),
+                                       N_("Thursday"), N_("Friday"), N_("Saturday")};
+    switch (s->kind) {
+    case POL_HOURLY:
+        snprintf(buf, n, _("hourly at minute %02d"), s->minute);
+        break;
+    case POL_DAILY:
+        snprintf(buf, n, _("daily at %02d:%02d"), s->hour, s->minute);
+        break;
+    case POL_WEEKLY:
+        snprintf(buf, n, _("every %s at %02d:%02d"), _(days[s->wday % 7]), s->hour, s->minute);
+        break;
+    case POL_MONTHLY:
+        snprintf(buf, n, _("monthly on day %d at %02d:%02d"), s->mday, s->hour, s->minute);
+        break;
+    default:
+        snprintf(buf, n, "%s", _("not scheduled (by hand)"));
+    }
+    return buf;
+}
+
+static const char *every_words(int64_t secs, char *buf, size_t n)
+{
+    if (secs % DAY == 0)
+        snprintf(buf, n, _("every %lld day(s)"), (long long)(secs / DAY));
+    else
+        snprintf(buf, n, _("every %lld hour(s)"), (long long)((secs + 3599) / 3600));
+    return buf;
+}
+
+static void join(char *buf, size_t n, const char *one)
+{
+    bkp_strappend(buf, n, "%s%s", buf[0] ? _(", ") : "", one);
+}
+
+/* "last 7, daily 14, ...; no deletion for 7 days" */
+static const char *keep_words(const pol_retention *r, char *buf, size_t n)
+{
+    char one[64];
+    buf[0] = '\0';
+#define RULE(v, fmt)                                                                               \
+    if (v) {                                                                                       \
+        snprintf(one, sizeof(one), fmt, v);                                                        \
+        join(buf, n, one);                                                                         \
+    }
+    RULE(r->keep_last, _("last %d"));
+    RULE(r->keep_hourly, _("hourly %d"));
+    RULE(r->keep_daily, _("daily %d"));
+    RULE(r->keep_weekly, _("weekly %d"));
+    RULE(r->keep_monthly, _("monthly %d"));
+    RULE(r->keep_yearly, _("yearly %d"));
+#undef RULE
+    if (!buf[0])
+        bkp_strappend(buf, n, "%s", _("no rule: every generation is kept"));
+    if (r->lock_days) {
+        snprintf(one, sizeof(one), _("no deletion for %d day(s)"), r->lock_days);
+        bkp_strappend(buf, n, "%s%s", _("; "), one);
+    }
+    return buf;
+}
+
+static const char *place_words(const pol_medium *m)
+{
+    if (m->offsite)
+        return m->offline ? _("off-site, off-line") : _("off-site, on-line");
+    return m->offline ? _("on-site, off-line") : _("on-site, on-line");
+}
+
+static const char *type_words(pol_medium_type t)
+{
+    switch (t) {
+    case POL_DISK:
+        return _("disk (connected)");
+    case POL_REMOVABLE:
+        return _("removable disk");
+    case POL_ARCHIVE:
+        return _("archive (tape, optical or write-once)");
+    default:
+        return _("object storage (S3)");
+    }
+}
+
+/* The function that keeps the copy on `m` from being edited, as bkp uses it. */
+static const char *guard_words(const pol_medium *m, json_t *facts, char *buf, size_t n)
+{
+    json_t *probe = fact(facts, "probes", m->name);
+    switch (m->type) {
+    case POL_OBJECT:
+        snprintf(buf, n,
+                 _("Object Lock in %s mode: each object locked against deletion and overwriting "
+                   "for at least %d day(s)"),
+                 m->object.governance ? "GOVERNANCE" : "COMPLIANCE", m->object.lock_days);
+        if (probe && !strcmp(js(probe, "outcome"), "ok"))
+            bkp_strappend(buf, n, _("; proven by `bkp media probe` on %.10s"), js(probe, "time"));
+        else
+            bkp_strappend(buf, n, _("; not yet proven: run `bkp media probe %s`"), m->name);
+        break;
+    case POL_ARCHIVE:
+        snprintf(buf, n, "%s",
+                 _("each generation written once as a separate archive and never rewritten; in a "
+                   "folder the archive is made read-only with the immutable attribute, on tape or "
+                   "write-once media the medium keeps it"));
+        break;
+    default:
+        snprintf(
+            buf, n, "%s",
+            _("stored files made read-only with the immutable attribute after each copy (where "
+              "the file system allows)"));
+        if (m->offline)
+            bkp_strappend(buf, n, "%s", _("; disconnected from the network while stored"));
+    }
+    return buf;
+}
+
+/* Where the copies of `d` are kept: the primary repository and its media. */
+static const char *storage_words(const pol_policy *p, const pol_dataset *d, char *buf, size_t n)
+{
+    snprintf(buf, n, _("primary repository %s"), p->repository);
+    bkp_strappend(buf, n, "%s%s", _(": "), _("on-site, on-line"));
+    for (size_t k = 0; k < d->ncopy_to; k++) {
+        const pol_medium *m = pol_medium_find(p, d->copy_to[k]);
+        if (m)
+            bkp_strappend(buf, n, "\n%s%s%s", m->name, _(": "), place_words(m));
+    }
+    return buf;
+}
+
+/* The data sets in the order they are restored: priority, then policy order. */
+static size_t *by_priority(const pol_policy *p)
+{
+    size_t *o = calloc(p->ndatasets ? p->ndatasets : 1, sizeof(*o));
+    if (!o)
+        return NULL;
+    for (size_t i = 0; i < p->ndatasets; i++) {
+        size_t j = i;
+        for (; j > 0 && p->datasets[o[j - 1]].priority > p->datasets[i].priority; j--)
+            o[j] = o[j - 1];
+        o[j] = i;
+    }
+    return o;
+}
+
+static const char *dataset_words(const pol_dataset *d, char *buf, size_t n)
+{
+    if (d->description && *d->description)
+        snprintf(buf, n, "%s (%s)", d->description, d->name);
+    else
+        snprintf(buf, n, "%s", d->name);
+    return buf;
+}
+
+static void intro(rb_doc *doc, const pol_policy *p, json_t *facts)
+{
+    rb_doc_para(doc, "%s",
+                _("This annex sets out how backups are made and kept, for attachment to the "
+                  "operations management rules as the 2024 medical fee revision's Q&A (No. 8, "
+                  "question 2) asks. It is written from the backup policy in force; where the "
+                  "policy says nothing, a blank line is left for the hospital to fill in."));
+    if (*js(facts, "generated"))
+        rb_doc_para(doc, _("Policy: `%s`. Written on %s."), p->file, js(facts, "generated"));
+    else
+        rb_doc_para(doc, _("Policy: `%s`."), p->file);
+}
+
+static void data_section(rb_doc *doc, const pol_policy *p, const size_t *o)
+{
+    char name[512], paths[2048], when[64];
+    rb_doc_h2(doc, _("1. Data to be backed up and priority"));
+    rb_doc_table(doc, (const char *[]){_("Priority"), _("Data"), _("Paths"), _("Schedule"), NULL});
+    for (size_t i = 0; i < p->ndatasets; i++) {
+        const pol_dataset *d = &p->datasets[o[i]];
+        char prio[16];
+        snprintf(prio, sizeof(prio), "%d", d->priority);
+        paths[0] = '\0';
+        for (size_t k = 0; k < d->npaths; k++)
+            bkp_strappend(paths, sizeof(paths), "%s%s", k ? "\n" : "", d->paths[k]);
+        rb_doc_row(doc, (const char *[]){prio, dataset_words(d, name, sizeof(name)), paths,
+                                         schedule_words(&d->schedule, when, sizeof(when)), NULL});
+    }
+    rb_doc_table_end(doc);
+    rb_doc_para(doc, "%s", _("Priority 1 is restored first."));
+}
+
+static void generations_section(rb_doc *doc, const pol_policy *p, const size_t *o)
+{
+    char name[512], rules[512], count[64];
+    bool few = false;
+    rb_doc_h2(doc, _("2. Generations kept"));
+    rb_doc_table(doc, (const char *[]){_("Data"), _("Retention rules"), _("Generations kept"),
+                                       _("Note"), NULL});
+    for (size_t i = 0; i < p->ndatasets; i++) {
+        const pol_dataset *d = &p->datasets[o[i]];
+        int g = rst_annex_generations(&d->retention);
+        const char *note = "";
+        if (!g)
+            snprintf(count, sizeof(count), "%s", _("all"));
+        else
+            snprintf(count, sizeof(count), _("at least %d"), g);
+        if (g && g < GENERATIONS_MIN) {
+            note = _("FEWER THAN THREE: an older clean copy may be gone before an infection is "
+                     "noticed; keep at least three");
+            few = true;
+        }
+        rb_doc_row(doc, (const char *[]){dataset_words(d, name, sizeof(name)),
+                                         keep_words(&d->retention, rules, sizeof(rules)), count,
+                                         note, NULL});
+    }
+    rb_doc_table_end(doc);
+    rb_doc_para(doc, "%s",
+                _("The guideline's Q&A gives as an example five generations for the electronic "
+                  "medical record and three for other systems. A generation is one complete "
+                  "backup; \"at least\" counts the generations kept once enough backups were "
+                  "made."));
+    if (few)
+        rb_doc_para(doc, "%s",
+                    _("A data set above keeps fewer than three generations: raise its keep_last or "
+                      "keep_daily in the policy, or write here why fewer are enough."));
+}
+
+static void media_section(rb_doc *doc, const pol_policy *p, json_t *facts)
+{
+    char guard[512];
+    rb_doc_h2(doc, _("3. Media, their non-editable function and where they are kept"));
+    if (!p->nmedia) {
+        rb_doc_para(doc, "%s",
+                    _("The policy names no medium besides the primary repository: no copy is "
+                      "off-line or off-site. Add a removable disk, an archive or object storage."));
+        return;
+    }
+    rb_doc_table(doc, (const char *[]){_("Medium"), _("Kind"), _("Non-editable function"),
+                                       _("Where kept"), NULL});
+    for (size_t i = 0; i < p->nmedia; i++) {
+        const pol_medium *m = &p->media[i];
+        rb_doc_row(doc, (const char *[]){m->name, type_words(m->type),
+                                         guard_words(m, facts, guard, sizeof(guard)),
+                                         place_words(m), NULL});
+    }
+    rb_doc_table_end(doc);
+}
+
+/* The off-line procedure: which medium, how often, last done, who. */
+static void offline_section(rb_doc *doc, const pol_policy *p, json_t *facts)
+{
+    char every[64], last[64];
+    size_t n = 0;
+    rb_doc_h2(doc, _("4. Off-line procedure"));
+    for (size_t i = 0; i < p->nmedia; i++)
+        n += p->media[i].offline;
+    if (!n) {
+        rb_doc_para(doc, "%s",
+                    _("The policy names no off-line medium: no copy is out of the network's "
+                      "reach. Add one (a removable disk or an archive) to the policy."));
+        return;
+    }
+    rb_doc_table(doc, (const char *[]){_("Medium"), _("Rotation due"), _("Last rotation"),
+                                       C_("annex", "Who"), NULL});
+    for (size_t i = 0; i < p->nmedia; i++) {
+        const pol_medium *m = &p->media[i];
+        json_t *r = fact(facts, "rotations", m->name);
+        if (!m->offline)
+            continue;
+        if (r)
+            snprintf(last, sizeof(last), "%.10s%s", js(r, "time"),
+                     strcmp(js(r, "outcome"), "ok") ? _(" (failed)") : "");
+        else
+            snprintf(last, sizeof(last), "%s", _("none recorded"));
+        rb_doc_row(doc, (const char *[]){m->name,
+                                         m->rotate_every
+                                             ? every_words(m->rotate_every, every, sizeof(every))
+                                             : _("not set in the policy"),
+                                         last, blank(), NULL});
+    }
+    rb_doc_table_end(doc);
+    rb_doc_para(doc, "%s",
+                _("Each time: connect the medium that is due and run `bkp rotate MEDIUM`; bkp "
+                  "refuses a medium with the wrong label, copies the generations it lacks, reads "
+                  "them back and verifies them. When it reports success, disconnect the medium, "
+                  "take it to where it is kept and do not connect it to the network until its "
+                  "next rotation. `bkp status` says which medium is due."));
+    rb_doc_para(doc, _("An off-line copy older than %lld day(s) is reported as a risk."),
+                (long long)(p->rule.offline_max_age / DAY));
+}
+
+static const char *drill_words(json_t *dr, char *buf, size_t n)
+{
+    char took[32];
+    if (!dr) {
+        snprintf(buf, n, "%s", _("no drill recorded"));
+        return buf;
+    }
+    rb_duration_text(took, sizeof(took), json_number_value(json_object_get(dr, "seconds")));
+    if (strcmp(js(dr, "outcome"), "ok") != 0)
+        snprintf(buf, n, _("%.10s: failed"), js(dr, "time"));
+    else if (json_is_true(json_object_get(dr, "rto_met")))
+        snprintf(buf, n, _("%.10s: succeeded in %s, within the target"), js(dr, "time"), took);
+    else
+        snprintf(buf, n, _("%.10s: succeeded in %s"), js(dr, "time"), took);
+    return buf;
+}
+
+/* One data set's row of the recovery table. */
+static void recovery_row(rb_doc *doc, const pol_dataset *d, json_t *facts)
+{
+    char name[512], proc[512], rto[32], drill[128];
+    json_t *rb = fact(facts, "runbooks", d->runbook);
+    const char *target = _("not set");
+    if (!d->runbook)
+        snprintf(proc, sizeof(proc), "%s", _("no procedure named in the policy"));
+    else if (!rb || json_is_true(json_object_get(rb, "invalid")))
+        snprintf(proc, sizeof(proc), _("%s (could not be read)"), d->runbook);
+    else if (*js(rb, "owner"))
+        snprintf(proc, sizeof(proc), _("%s: %s\nresponsible: %s"), d->runbook, js(rb, "title"),
+                 js(rb, "owner"));
+    else
+        snprintf(proc, sizeof(proc), "%s: %s", d->runbook, js(rb, "title"));
+    json_int_t secs = json_integer_value(json_object_get(rb, "rto_seconds"));
+    if (secs > 0)
+        target = rb_duration_text(rto, sizeof(rto), (double)secs);
+    rb_doc_row(doc, (const char *[]){dataset_words(d, name, sizeof(name)), proc, target,
+                                     d->runbook ? drill_words(fact(facts, "drills", d->runbook),
+                                                              drill, sizeof(drill))
+                                                : "",
+                                     NULL});
+}
+
+static void recovery_section(rb_doc *doc, const pol_policy *p, const size_t *o, json_t *facts)
+{
+    char when[64];
+    rb_doc_h2(doc, _("5. Emergency recovery"));
+    rb_doc_table(doc, (const char *[]){_("Data"), _("Recovery procedure"),
+                                       _("Target recovery time"), _("Last drill"), NULL});
+    for (size_t i = 0; i < p->ndatasets; i++)
+        recovery_row(doc, &p->datasets[o[i]], facts);
+    rb_doc_table_end(doc);
+    rb_doc_para(doc, "%s",
+                _("Each procedure is printed with `bkp runbook print NAME` and kept on paper "
+                  "where it can be read with the systems down. Before restoring: isolate "
+                  "infected machines, restore the security functions an attacker disabled, fix "
+                  "the vulnerability used, and invalidate stolen or planted IDs and passwords."));
+    for (size_t i = 0; i < p->ndrills; i++)
+        rb_doc_para(doc, _("Drill of `%s`: %s (`bkp drill %s`)."), p->drills[i].runbook,
+                    schedule_words(&p->drills[i].schedule, when, sizeof(when)),
+                    p->drills[i].runbook);
+    if (!p->ndrills)
+        rb_doc_para(doc, "%s",
+                    _("The policy schedules no drill: rehearse each procedure regularly with "
+                      "`bkp drill NAME` and record who watched."));
+    if (!strcmp(js(facts, "audit"), "unreadable"))
+        rb_doc_para(doc, "%s",
+                    _("The audit log could not be read: drills and rotations are not shown."));
+}
+
+/* Where the key is kept; the places only, never a secret. */
+static void key_section(rb_doc *doc, const pol_policy *p, json_t *facts)
+{
+    const char *k;
+    json_t *rb;
+    bool noted = false;
+    rb_doc_h2(doc, _("6. Keys"));
+    rb_doc_para(doc, "%s",
+                _("Every copy is encrypted. Any surviving copy can be restored with the "
+                  "passphrase, or with the paper key (`bkp key export --paper`) or enough of its "
+                  "shares (`bkp key split`), which must be kept apart from the server."));
+    if (p->passphrase_file)
+        rb_doc_para(doc,
+                    _("On the server the passphrase is read from `%s` (readable by root "
+                      "only)."),
+                    p->passphrase_file);
+    json_object_foreach(json_object_get(facts, "runbooks"), k, rb)
+    {
+        if (!*js(rb, "passphrase_note"))
+            continue;
+        rb_doc_para(doc, _("Where the passphrase and key papers are kept (procedure %s): %s"), k,
+                    js(rb, "passphrase_note"));
+        noted = true;
+    }
+    if (!noted)
+        rb_doc_para(doc, _("Where the passphrase and key papers are kept: %s"), blank());
+}
+
+/* The guideline's service levels (12.2): one row per data set. */
+static void levels_section(rb_doc *doc, const pol_policy *p, const size_t *o, json_t *facts)
+{
+    char name[512], when[64], gens[640], rules[512], method[512], where[2048];
+    rb_doc_h2(doc, _("7. Service levels"));
+    rb_doc_table(doc, (const char *[]){C_("annex", "Target"), _("Frequency"),
+                                       _("Generations recoverable"), _("Method"),
+                                       _("Storage place"), NULL});
+    for (size_t i = 0; i < p->ndatasets; i++) {
+        const pol_dataset *d = &p->datasets[o[i]];
+        json_t *rb = fact(facts, "runbooks", d->runbook);
+        int g = rst_annex_generations(&d->retention);
+        keep_words(&d->retention, rules, sizeof(rules));
+        if (g)
+            snprintf(gens, sizeof(gens), _("at least %d (%s)"), g, rules);
+        else
+            snprintf(gens, sizeof(gens), "%s", rules);
+        snprintf(method, sizeof(method), "%s",
+                 _("encrypted, deduplicated backup by bkp; each copy read back and verified"));
+        if (d->runbook)
+            bkp_strappend(method, sizeof(method), _("\nrestored by procedure %s%s%s"), d->runbook,
+                          *js(rb, "title") ? _(": ") : "", js(rb, "title"));
+        rb_doc_row(doc, (const char *[]){dataset_words(d, name, sizeof(name)),
+                                         schedule_words(&d->schedule, when, sizeof(when)), gens,
+                                         method, storage_words(p, d, where, sizeof(where)), NULL});
+    }
+    rb_doc_table_end(doc);
+}
+
+char *rst_annex_render(const pol_policy *p, json_t *facts, rb_format f, bool ja)
+{
+    bkp_i18n_saved saved;
+    bkp_i18n_begin(&saved, ja ? "ja" : "en");
+    char *text = NULL;
+    size_t *o = by_priority(p);
+    rb_doc *doc = o ? rb_doc_new(f, _("Backup (annex to the operations management rules)")) : NULL;
+    if (doc) {
+        intro(doc, p, facts);
+        data_section(doc, p, o);
+        generations_section(doc, p, o);
+        media_section(doc, p, facts);
+        offline_section(doc, p, facts);
+        recovery_section(doc, p, o, facts);
+        key_section(doc, p, facts);
+        levels_section(doc, p, o, facts);
+        text = rb_doc_finish(doc);
+    }
+    free(o);
+    bkp_i18n_end(&saved);
+    return text;
+}

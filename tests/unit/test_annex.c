@@ -1,0 +1,195 @@
+/*
+ * The backup section of the operations rules (restore/annex.c), byte for
+ * byte: rendered from a fixed policy (a disk, two removable disks, a tape,
+ * object storage; a data set keeping two generations; one without a
+ * procedure) and fixed facts from an audit log, in Japanese and English
+ * Markdown and Japanese HTML, against tests/golden/annex.*. Then what a
+ * reader must find whatever the wording: the note on fewer than three
+ * generations, the blank for who rotates, "no drill recorded", and never the
+ * passphrase file's contents.
+ *
+ * To regenerate after an intended change: BKP_UPDATE_GOLDEN=1 ./test_annex,
+ * then read the diff of tests/golden/ before committing it.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "bkp/i18n.h"
+#include "policies/policy.h"
+#include "restore/annex.h"
+
+#include "golden.h"
+#define golden(name, text) golden_check("test_annex", name, text)
+
+static const char policy_text[] =
+    "repository: /srv/bkp/repo\n"
+    "passphrase_file: /etc/bkp/passphrase\n"
+    "media:\n"
+    "  - { name: nas, type: disk, path: /mnt/nas, location: onsite }\n"
+    "  - { name: usb-a, type: removable, path: /media/bkp, location: offsite, offline: true, "
+    "rotate_every: 7d }\n"
+    "  - { name: usb-b, type: removable, path: /media/bkp, location: offsite, offline: true }\n"
+    "  - { name: tape, type: archive, path: /dev/nst0, location: offsite, offline: true, "
+    "rotate_every: 30d }\n"
+    "  - { name: cloud, type: object, endpoint: https://s3.example.jp, bucket: bkp-lock, "
+    "credentials_file: /etc/bkp/s3.cred, location: offsite, lock: { days: 40 } }\n"
+    "datasets:\n"
+    "  - name: scans\n"
+    "    description: \"スキャン文書 | 紹介状\"\n"
+    "    priority: 2\n"
+    "    paths: [/srv/scans, /srv/letters]\n"
+    "    schedule: weekly sun 03:00\n"
+    "    retention: { keep_last: 2 }\n"
+    "    copy_to: [usb-a, usb-b]\n"
+    "  - name: emr-db\n"
+    "    description: \"電子カルテ データベース\"\n"
+    "    priority: 1\n"
+    "    paths: [/var/backups/emr]\n"
+    "    schedule: daily 02:00\n"
+    "    retention: { keep_last: 7, keep_daily: 14, keep_monthly: 12, lock_days: 7 }\n"
+    "    copy_to: [nas, usb-a, usb-b, tape, cloud]\n"
+    "    runbook: emr-db\n"
+    "  - name: pacs\n"
+    "    priority: 3\n"
+    "    paths: [/srv/pacs/export]\n"
+    "    schedule: monthly 1 01:00\n"
+    "    copy_to: [tape]\n"
+    "    runbook: pacs\n"
+    "drills:\n"
+    "  - { runbook: emr-db, schedule: monthly 1 05:00 }\n";
+
+static pol_policy *fixture(void)
+{
+    pol_policy *p = NULL;
+    assert_int_equal(
+        pol_load_buffer("hospital.yaml", (const uint8_t *)policy_text, sizeof(policy_text) - 1, &p),
+        0);
+    return p;
+}
+
+static json_t *facts(void)
+{
+    json_error_t e;
+    json_t *f = json_loads(
+        "{\"generated\": \"2026-11-24\", \"audit\": \"ok\","
+        " \"runbooks\": {\"emr-db\": {\"title\": \"電子カルテDB 復旧手順\","
+        "   \"owner\": \"医療情報システム安全管理責任者\", \"rto_seconds\": 14400,"
+        "   \"passphrase_note\": \"金庫の封筒 (事務長室)\"},"
+        "  \"pacs\": {\"invalid\": true}},"
+        " \"drills\": {\"emr-db\": {\"time\": \"2026-11-01T05:00:12Z\", \"outcome\": \"ok\","
+        "   \"seconds\": 4850.5, \"rto_met\": true}},"
+        " \"rotations\": {\"usb-a\": {\"time\": \"2026-11-20T09:12:00Z\", \"outcome\": \"ok\"},"
+        "  \"tape\": {\"time\": \"2026-11-02T10:00:00Z\", \"outcome\": \"failed\"}},"
+        " \"probes\": {\"cloud\": {\"time\": \"2026-10-30T08:00:00Z\", \"outcome\": \"ok\"}}}",
+        0, &e);
+    assert_non_null(f);
+    return f;
+}
+
+static char *render(rb_format f, bool ja)
+{
+    pol_policy *p = fixture();
+    json_t *j = facts();
+    char *t = rst_annex_render(p, j, f, ja);
+    json_decref(j);
+    pol_free(p);
+    assert_non_null(t);
+    return t;
+}
+
+static void test_golden(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name;
+        rb_format f;
+        bool ja;
+    } cases[] = {{"annex.ja.md", RB_MARKDOWN, true},
+                 {"annex.en.md", RB_MARKDOWN, false},
+                 {"annex.ja.html", RB_HTML, true}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+        char *t = render(cases[i].f, cases[i].ja);
+        bool same = golden(cases[i].name, t);
+        free(t);
+        assert_true(same);
+    }
+}
+
+/* What a reader must find, in either language. */
+static void test_content(void **state)
+{
+    (void)state;
+    char *en = render(RB_MARKDOWN, false), *ja = render(RB_MARKDOWN, true);
+    assert_non_null(strstr(en, "FEWER THAN THREE"));
+    assert_non_null(strstr(ja, "3世代未満"));
+    assert_non_null(strstr(en, "to be filled in by the hospital"));
+    assert_non_null(strstr(ja, "病院で記入"));
+    assert_null(strstr(en, "not yet proven"));
+    assert_non_null(strstr(en, "proven by `bkp media probe` on 2026-10-30"));
+    assert_non_null(strstr(en, "2026-11-01: succeeded in 1 h 20 min, within the target"));
+    assert_non_null(strstr(en, "pacs (could not be read)"));
+    assert_non_null(strstr(en, "金庫の封筒 (事務長室)"));
+    /* The service-level table's columns, in the guideline's words. */
+    assert_non_null(strstr(ja, "| 対象 | 頻度 | 復旧できる世代 | 方法 | 保存場所 |"));
+    /* Markdown table bars in a description are escaped. */
+    assert_non_null(strstr(en, "スキャン文書 \\| 紹介状"));
+    /* Priority order: emr-db (1) before scans (2). */
+    assert_true(strstr(en, "| 1 | 電子カルテ") < strstr(en, "| 2 | スキャン"));
+    free(en);
+    free(ja);
+}
+
+/* Without facts: no drill recorded, no rotation, the object lock not proven,
+ * and a blank for where the key papers are. */
+static void test_no_facts(void **state)
+{
+    (void)state;
+    pol_policy *p = fixture();
+    char *t = rst_annex_render(p, NULL, RB_MARKDOWN, false);
+    assert_non_null(t);
+    assert_non_null(strstr(t, "no drill recorded"));
+    assert_non_null(strstr(t, "none recorded"));
+    assert_non_null(strstr(t, "not yet proven: run `bkp media probe cloud`"));
+    assert_non_null(strstr(t, "Where the passphrase and key papers are kept: ____"));
+    free(t);
+    pol_free(p);
+}
+
+static void test_generations(void **state)
+{
+    (void)state;
+    pol_retention r = {.keep_last = 2, .keep_daily = 5, .keep_weekly = 3};
+    assert_int_equal(rst_annex_generations(&r), 5);
+    pol_retention none = {.lock_days = 9};
+    assert_int_equal(rst_annex_generations(&none), 0);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    bindtextdomain("bkp", BKP_BUILD_LOCALEDIR);
+    bind_textdomain_codeset("bkp", "UTF-8");
+    textdomain("bkp");
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_golden),
+        cmocka_unit_test(test_content),
+        cmocka_unit_test(test_no_facts),
+        cmocka_unit_test(test_generations),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}
