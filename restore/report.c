@@ -185,11 +185,11 @@ char *rb_doc_finish(rb_doc *d)
 const char *rb_duration_text(char *buf, size_t n, double s)
 {
     if (s < 60)
-        snprintf(buf, n, "%.1f s", s);
+        snprintf(buf, n, _("%.1f s"), s);
     else if (s < 3600)
-        snprintf(buf, n, "%.0f min %02.0f s", (double)((long)s / 60), (double)((long)s % 60));
+        snprintf(buf, n, _("%.0f min %02.0f s"), (double)((long)s / 60), (double)((long)s % 60));
     else
-        snprintf(buf, n, "%ld h %02ld min", (long)s / 3600, ((long)s % 3600) / 60);
+        snprintf(buf, n, _("%ld h %02ld min"), (long)s / 3600, ((long)s % 3600) / 60);
     return buf;
 }
 

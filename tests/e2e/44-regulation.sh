@@ -89,7 +89,7 @@ ok "$BKP" backup emr --policy "$POL"
 ok "$BKP" rotate usb-a --policy "$POL"
 ok "$BKP" drill emr --policy "$POL" --report "$WORK/reports"
 ja ok "$BKP" policy print --regulation --policy "$POL"
-for s in "| usb-a | 7 日ごと | 2026-03-02 |" "2026-03-02: 成功" "4 h 00 min" "事務長室の金庫" \
+for s in "| usb-a | 7 日ごと | 2026-03-02 |" "2026-03-02: 成功" "4 時間 00 分" "事務長室の金庫" \
     "3世代未満"; do
     output_has "$s" "the annex should cite '$s' from the policy, runbook or audit log"
 done
