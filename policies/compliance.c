@@ -16,6 +16,7 @@
 
 #include "bkp/bytes.h"
 #include "bkp/i18n.h"
+#include "policies/retention.h"
 #include "policies/schedule.h"
 
 #define MINUTE 60
@@ -532,18 +533,6 @@ static void at_risk(const ctx *c, bool nogen, pol_status *out, risks *rk)
     }
 }
 
-/* The most generations the retention lets stay, 0 when it sets no keep_*
- * rule (then everything stays). */
-static int retention_keeps(const pol_retention *r)
-{
-    int rules[] = {r->keep_last,   r->keep_hourly,  r->keep_daily,
-                   r->keep_weekly, r->keep_monthly, r->keep_yearly};
-    int most = 0;
-    for (size_t i = 0; i < sizeof(rules) / sizeof(*rules); i++)
-        most = rules[i] > most ? rules[i] : most;
-    return most;
-}
-
 /* A copy_to medium whose turn has come (due, not yet a day overdue). */
 static const pol_medium *due_now(const ctx *c)
 {
@@ -620,13 +609,13 @@ void pol_compliance(const pol_policy *p, const pol_ds_state *s, const pol_medium
         fix_action(&c, NEED_FRESH_OFFLINE, act, n);
     else if (rk.overdue)
         medium_action(&c, rk.overdue, act, n);
-    else if (rk.few_generations && retention_keeps(&c.d->retention) &&
-             retention_keeps(&c.d->retention) < 3)
+    else if (rk.few_generations && pol_retention_keeps(&c.d->retention) &&
+             pol_retention_keeps(&c.d->retention) < 3)
         fmt(act, n,
             ngettext("raise keep_last of %s to 3: its retention keeps at most %d generation",
                      "raise keep_last of %s to 3: its retention keeps at most %d generations",
-                     count_of(retention_keeps(&c.d->retention))),
-            ds, retention_keeps(&c.d->retention));
+                     count_of(pol_retention_keeps(&c.d->retention))),
+            ds, pol_retention_keeps(&c.d->retention));
     else if (rk.few_generations)
         fmt(act, n,
             ngettext("run `bkp backup %s` (%zu generation kept, three are needed)",

@@ -5,16 +5,7 @@
 #include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "policies/policy.h"
-
-static int generations_kept(const pol_retention *r)
-{
-    int n = r->keep_last;
-    int rules[] = {r->keep_hourly, r->keep_daily, r->keep_weekly, r->keep_monthly, r->keep_yearly};
-    for (size_t i = 0; i < sizeof(rules) / sizeof(*rules); i++)
-        if (rules[i] > n)
-            n = rules[i];
-    return n;
-}
+#include "policies/retention.h"
 
 static bool all_zero(const pol_retention *r)
 {
@@ -28,10 +19,10 @@ int pol_warn_compliance(const pol_policy *p)
     for (size_t i = 0; i < p->ndatasets; i++) {
         const pol_dataset *d = &p->datasets[i];
         /* No retention at all keeps everything: that is not a shortfall. */
-        if (!all_zero(&d->retention) && generations_kept(&d->retention) < 3) {
+        if (!all_zero(&d->retention) && pol_retention_keeps(&d->retention) < 3) {
             bkp_warn(_("%s:%d: data set %s keeps at most %d generation(s); checklist item 3-② asks "
                        "for three or more — raise keep_last or keep_daily to 3"),
-                     p->file, d->line, d->name, generations_kept(&d->retention));
+                     p->file, d->line, d->name, pol_retention_keeps(&d->retention));
             warnings++;
         }
         bool offline = false, offsite = false;

@@ -188,3 +188,13 @@ int64_t pol_retention_span(const pol_retention *r, int64_t period)
         most = spans[i] > most ? spans[i] : most;
     return most;
 }
+
+int pol_retention_keeps(const pol_retention *r)
+{
+    int rules[] = {r->keep_last,   r->keep_hourly,  r->keep_daily,
+                   r->keep_weekly, r->keep_monthly, r->keep_yearly};
+    int most = 0;
+    for (size_t i = 0; i < sizeof(rules) / sizeof(*rules); i++)
+        most = rules[i] > most ? rules[i] : most;
+    return most;
+}

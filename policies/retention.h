@@ -80,4 +80,8 @@ const char *pol_keep_reasons(unsigned keep, char *buf, size_t n);
  * it (bkp rotate to an object medium). */
 int64_t pol_retention_span(const pol_retention *r, int64_t period);
 
+/* The fewest generations retention `r` keeps once enough were captured: the
+ * largest of its keep_* counts; 0 when it has no rule (then all are kept). */
+int pol_retention_keeps(const pol_retention *r);
+
 #endif

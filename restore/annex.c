@@ -7,6 +7,7 @@
 
 #include "bkp/bytes.h"
 #include "bkp/i18n.h"
+#include "policies/retention.h"
 
 #define DAY 86400
 
@@ -25,16 +26,6 @@ static const char *js(json_t *o, const char *k)
 static json_t *fact(json_t *facts, const char *kind, const char *name)
 {
     return name ? json_object_get(json_object_get(facts, kind), name) : NULL;
-}
-
-int rst_annex_generations(const pol_retention *r)
-{
-    int n = r->keep_last;
-    int rules[] = {r->keep_hourly, r->keep_daily, r->keep_weekly, r->keep_monthly, r->keep_yearly};
-    for (size_t i = 0; i < sizeof(rules) / sizeof(*rules); i++)
-        if (rules[i] > n)
-            n = rules[i];
-    return n;
 }
 
 /* A blank line for the hospital to write on. */
@@ -237,7 +228,7 @@ static void generations_section(rb_doc *doc, const pol_policy *p, const size_t *
                                        _("Note"), NULL});
     for (size_t i = 0; i < p->ndatasets; i++) {
         const pol_dataset *d = &p->datasets[o[i]];
-        int g = rst_annex_generations(&d->retention);
+        int g = pol_retention_keeps(&d->retention);
         const char *note = "";
         if (!g)
             snprintf(count, sizeof(count), "%s", _("all"));
@@ -436,7 +427,7 @@ static void levels_section(rb_doc *doc, const pol_policy *p, const size_t *o, js
     for (size_t i = 0; i < p->ndatasets; i++) {
         const pol_dataset *d = &p->datasets[o[i]];
         json_t *rb = fact(facts, "runbooks", d->runbook);
-        int g = rst_annex_generations(&d->retention);
+        int g = pol_retention_keeps(&d->retention);
         keep_words(&d->retention, rules, sizeof(rules));
         if (g)
             snprintf(gens, sizeof(gens), _("at least %d (%s)"), g, rules);

@@ -33,8 +33,4 @@
  * when out of memory. */
 char *rst_annex_render(const pol_policy *p, json_t *facts, rb_format f, bool ja);
 
-/* The fewest generations retention `r` keeps once enough were captured:
- * the largest of its keep_* counts; 0 when it has no rule (all are kept). */
-int rst_annex_generations(const pol_retention *r);
-
 #endif

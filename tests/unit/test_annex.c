@@ -26,8 +26,10 @@
 
 #include "bkp/i18n.h"
 #include "policies/policy.h"
+#include "policies/retention.h"
 #include "restore/annex.h"
 
+#include "catalogue.h"
 #include "golden.h"
 #define golden(name, text) golden_check("test_annex", name, text)
 
@@ -169,18 +171,9 @@ static void test_generations(void **state)
 {
     (void)state;
     pol_retention r = {.keep_last = 2, .keep_daily = 5, .keep_weekly = 3};
-    assert_int_equal(rst_annex_generations(&r), 5);
+    assert_int_equal(pol_retention_keeps(&r), 5);
     pol_retention none = {.lock_days = 9};
-    assert_int_equal(rst_annex_generations(&none), 0);
-}
-
-static int setup(void **state)
-{
-    (void)state;
-    bindtextdomain("bkp", BKP_BUILD_LOCALEDIR);
-    bind_textdomain_codeset("bkp", "UTF-8");
-    textdomain("bkp");
-    return 0;
+    assert_int_equal(pol_retention_keeps(&none), 0);
 }
 
 int main(void)
@@ -191,5 +184,5 @@ int main(void)
         cmocka_unit_test(test_no_facts),
         cmocka_unit_test(test_generations),
     };
-    return cmocka_run_group_tests(tests, setup, NULL);
+    return cmocka_run_group_tests(tests, test_catalogue_setup, NULL);
 }

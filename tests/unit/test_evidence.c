@@ -36,6 +36,7 @@
 #include "restore/evidence.h"
 #include "restore/report.h"
 
+#include "catalogue.h"
 #include "golden.h"
 #define golden(name, text) golden_check("test_evidence", name, text)
 #define DAY 86400
@@ -757,16 +758,6 @@ static void test_key_operations(void **state)
     json_decref(ev);
 }
 
-/* The Japanese texts come from the build's message catalogue. */
-static int catalogue(void **state)
-{
-    (void)state;
-    bindtextdomain("bkp", BKP_BUILD_LOCALEDIR);
-    bind_textdomain_codeset("bkp", "UTF-8");
-    textdomain("bkp");
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -791,5 +782,5 @@ int main(void)
         cmocka_unit_test(test_render_shape),
         cmocka_unit_test(test_key_operations),
     };
-    return cmocka_run_group_tests(tests, catalogue, NULL);
+    return cmocka_run_group_tests(tests, test_catalogue_setup, NULL);
 }

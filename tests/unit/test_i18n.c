@@ -15,17 +15,10 @@
 
 #include "bkp/i18n.h"
 
+#include "catalogue.h"
+
 #define MSGID "  last backup %s%s  last verify %s  last drill %s\n"
 #define MSGSTR "  最終バックアップ %s%s  最終検証 %s  最終訓練 %s\n"
-
-static int setup(void **state)
-{
-    (void)state;
-    bindtextdomain("bkp", BKP_BUILD_LOCALEDIR);
-    bind_textdomain_codeset("bkp", "UTF-8");
-    textdomain("bkp");
-    return 0;
-}
 
 static void test_ja_under_c_locale(void **state)
 {
@@ -64,5 +57,5 @@ int main(void)
         cmocka_unit_test(test_ja_under_c_locale),
         cmocka_unit_test(test_en_under_japanese_reader),
     };
-    return cmocka_run_group_tests(tests, setup, NULL);
+    return cmocka_run_group_tests(tests, test_catalogue_setup, NULL);
 }

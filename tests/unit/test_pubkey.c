@@ -35,6 +35,7 @@
 #include "restore/evidence.h"
 #include "restore/report.h"
 
+#include "catalogue.h"
 #include "testutil.h"
 
 #define PASS "a long enough passphrase"
@@ -300,16 +301,6 @@ static void test_evidence_fingerprint(void **state)
     json_decref(ev);
 }
 
-/* The Japanese texts come from the build's message catalogue. */
-static int catalogue(void **state)
-{
-    (void)state;
-    bindtextdomain("bkp", BKP_BUILD_LOCALEDIR);
-    bind_textdomain_codeset("bkp", "UTF-8");
-    textdomain("bkp");
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -322,5 +313,5 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_open_public, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_public, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, catalogue, NULL);
+    return cmocka_run_group_tests(tests, test_catalogue_setup, NULL);
 }

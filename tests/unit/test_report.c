@@ -25,6 +25,7 @@
 #include "restore/report.h"
 #include "restore/runbook.h"
 
+#include "catalogue.h"
 #include "golden.h"
 #define golden(name, text) golden_check("test_report", name, text)
 
@@ -230,9 +231,7 @@ static int setup(void **state)
     setenv("TZ", "UTC", 1);
     tzset();
     /* The Japanese texts come from the build's message catalogue. */
-    bindtextdomain("bkp", BKP_BUILD_LOCALEDIR);
-    bind_textdomain_codeset("bkp", "UTF-8");
-    textdomain("bkp");
+    test_bind_catalogue();
     return 0;
 }
 
