@@ -331,6 +331,8 @@ static const char *drill_words(json_t *dr, char *buf, size_t n)
         snprintf(buf, n, _("%.10s: failed"), js(dr, "time"));
     else if (json_is_true(json_object_get(dr, "rto_met")))
         snprintf(buf, n, _("%.10s: succeeded in %s, within the target"), js(dr, "time"), took);
+    else if (json_is_false(json_object_get(dr, "rto_met")))
+        snprintf(buf, n, _("%.10s: succeeded in %s, OVER the target"), js(dr, "time"), took);
     else
         snprintf(buf, n, _("%.10s: succeeded in %s"), js(dr, "time"), took);
     return buf;

@@ -151,6 +151,26 @@ static void test_content(void **state)
     free(ja);
 }
 
+/* A drill that took longer than its target says so, in either language. */
+static void test_drill_over_target(void **state)
+{
+    (void)state;
+    pol_policy *p = fixture();
+    json_t *j = facts();
+    json_t *dr = json_object_get(json_object_get(j, "drills"), "emr-db");
+    json_object_set_new(dr, "seconds", json_real(5 * 3600));
+    json_object_set_new(dr, "rto_met", json_false());
+    char *en = rst_annex_render(p, j, RB_MARKDOWN, false);
+    char *ja = rst_annex_render(p, j, RB_MARKDOWN, true);
+    assert_non_null(strstr(en, "2026-11-01: succeeded in 5 h 00 min, OVER the target"));
+    assert_non_null(strstr(ja, "2026-11-01: 成功（5 時間 00 分、目標時間を超過）"));
+    assert_null(strstr(en, "within the target"));
+    free(en);
+    free(ja);
+    json_decref(j);
+    pol_free(p);
+}
+
 /* Without facts: no drill recorded, no rotation, the object lock not proven,
  * and a blank for where the key papers are. */
 static void test_no_facts(void **state)
@@ -181,6 +201,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_golden),
         cmocka_unit_test(test_content),
+        cmocka_unit_test(test_drill_over_target),
         cmocka_unit_test(test_no_facts),
         cmocka_unit_test(test_generations),
     };
