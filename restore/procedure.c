@@ -62,14 +62,48 @@ static double now_s(void)
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-static void say(rb_step_result *sr, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(rb_step_result *sr, const char *fmt, ...)
+/* One buffer of a step's detail, `at` bytes already in it: `fmt` in the
+ * language `lang` ("en", "ja"; NULL the reader's) appended. */
+static void __attribute__((format(printf, 5, 0)))
+say_in(char *buf, size_t n, size_t at, const char *lang, const char *fmt, va_list ap)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(sr->detail, sizeof(sr->detail), fmt, ap);
-    va_end(ap);
+    bkp_i18n_saved saved;
+    if (at >= n)
+        return;
+    if (lang)
+        bkp_i18n_begin(&saved, lang);
+    vsnprintf(buf + at, n - at, gettext(fmt), ap);
+    if (lang)
+        bkp_i18n_end(&saved);
 }
+
+/* Append to a step's detail, in each of its languages: `fmt` is a literal
+ * marked N_(), its arguments words that need no translation (names,
+ * numbers, paths). A phrase that is there or not is its own say_more, never
+ * a "%s" argument, so each language has whole sentences. */
+static void __attribute__((format(printf, 2, 3))) say_more(rb_step_result *sr, const char *fmt, ...)
+{
+    struct {
+        char *buf;
+        size_t n;
+        const char *lang;
+    } out[] = {{sr->detail, sizeof(sr->detail), "en"},
+               {sr->detail_ja, sizeof(sr->detail_ja), "ja"},
+               {sr->shown, sizeof(sr->shown), NULL}};
+    for (size_t i = 0; i < sizeof(out) / sizeof(*out); i++) {
+        va_list ap;
+        va_start(ap, fmt);
+        say_in(out[i].buf, out[i].n, strlen(out[i].buf), out[i].lang, fmt, ap);
+        va_end(ap);
+    }
+}
+
+/* A step's detail, anew. */
+#define say(sr, ...)                                                                               \
+    do {                                                                                           \
+        (sr)->detail[0] = (sr)->detail_ja[0] = (sr)->shown[0] = '\0';                             \
+        say_more((sr), __VA_ARGS__);                                                               \
+    } while (0)
 
 /* ---- confirm ---- */
 
@@ -86,22 +120,26 @@ static rb_status confirm(run *r, const rb_step *st, rb_step_result *sr)
                 line[0] = '\0';
             fclose(tty);
             if (line[0] == 'y' || line[0] == 'Y') {
-                say(sr, "confirmed on the terminal%s", e->drill ? " (rehearsed)" : "");
+                say(sr, N_("confirmed on the terminal"));
+                if (e->drill)
+                    say_more(sr, N_(" (rehearsed)"));
                 return RB_DONE;
             }
-            say(sr, "not confirmed: the procedure stops until this is done");
+            say(sr, N_("not confirmed: the procedure stops until this is done"));
             return RB_FAILED;
         }
     }
     if (e->attest) {
-        say(sr, "attested by %s%s", e->attest, e->drill ? " (rehearsed)" : "");
+        say(sr, N_("attested by %s"), e->attest);
+        if (e->drill)
+            say_more(sr, N_(" (rehearsed)"));
         return RB_DONE;
     }
     if (e->drill) {
-        say(sr, "unattended drill: not rehearsed by a person");
+        say(sr, N_("unattended drill: not rehearsed by a person"));
         return RB_NOT_REHEARSED;
     }
-    say(sr, "needs a person: run on a terminal, or name who attests with --attest NAME");
+    say(sr, N_("needs a person: run on a terminal, or name who attests with --attest NAME"));
     return RB_FAILED;
 }
 
@@ -202,8 +240,8 @@ static rb_status do_select(run *r, const rb_step *st, rb_step_result *sr)
     }
     if (!r->ncands) {
         say(sr,
-            "no usable generation of %s on any source (%zu suspicious, %zu incomplete "
-            "skipped)",
+            N_("no usable generation of %s on any source (%zu suspicious, %zu incomplete "
+               "skipped)"),
             ds, skipped_suspicious, skipped_incomplete);
         return RB_FAILED;
     }
@@ -224,15 +262,17 @@ static rb_status do_select(run *r, const rb_step *st, rb_step_result *sr)
         r->res->fallbacks++;
     }
     if (r->at >= r->ncands) {
-        say(sr, "no generation of %s verifies on any source", ds);
+        say(sr, N_("no generation of %s verifies on any source"), ds);
         return RB_FAILED;
     }
     const cand *c = &r->cands[r->at];
     char name[96];
-    say(sr, "%s from %s (captured %s)%s%s", bkp_gen_name(c->g, name, sizeof(name)),
-        r->env->sources[c->src].name, json_string_value(json_object_get(c->g->json, "finished")),
-        skipped_suspicious ? "; newer suspicious generations skipped" : "",
-        skipped_incomplete ? "; incomplete copies skipped" : "");
+    say(sr, N_("%s from %s (captured %s)"), bkp_gen_name(c->g, name, sizeof(name)),
+        r->env->sources[c->src].name, json_string_value(json_object_get(c->g->json, "finished")));
+    if (skipped_suspicious)
+        say_more(sr, N_("; newer suspicious generations skipped"));
+    if (skipped_incomplete)
+        say_more(sr, N_("; incomplete copies skipped"));
     return RB_DONE;
 }
 
@@ -249,7 +289,7 @@ static rb_status do_verify(run *r, const rb_step *st, rb_step_result *sr)
                                  strcmp(r->cands[k].g->uuid, cur->g->uuid)))
             k++;
         if (k == r->ncands) {
-            say(sr, "%s is not on %s (or %s is not connected)",
+            say(sr, N_("%s is not on %s (or %s is not connected)"),
                 bkp_gen_name(cur->g, name, sizeof(name)), st->medium, st->medium);
             return RB_FAILED;
         }
@@ -265,27 +305,27 @@ static rb_status do_verify(run *r, const rb_step *st, rb_step_result *sr)
         bkp_gen_name(c->g, name, sizeof(name));
         if (!bad) {
             if (r->verified == r->at)
-                say(sr, "%s on %s: every blob read back and authenticated when it was selected%s",
-                    name, r->env->sources[c->src].name,
-                    r->res->fallbacks ? " (after falling back)" : "");
+                say(sr, N_("%s on %s: every blob read back and authenticated when it was selected"),
+                    name, r->env->sources[c->src].name);
             else
-                say(sr, "%s on %s: %llu blob(s) read back and authenticated%s", name,
-                    r->env->sources[c->src].name, (unsigned long long)blobs,
-                    r->res->fallbacks ? " (after falling back)" : "");
+                say(sr, N_("%s on %s: %llu blob(s) read back and authenticated"), name,
+                    r->env->sources[c->src].name, (unsigned long long)blobs);
+            if (r->res->fallbacks)
+                say_more(sr, N_(" (after falling back)"));
             r->verified = r->at;
             return RB_DONE;
         }
         bkp_warn(_("%s on %s: %llu blob(s) damaged or missing"), name, r->env->sources[c->src].name,
                  (unsigned long long)bad);
         if (!r->sel || !r->sel->fallback) {
-            say(sr, "%s on %s: %llu blob(s) damaged or missing; the runbook allows no fallback",
+            say(sr, N_("%s on %s: %llu blob(s) damaged or missing; the runbook allows no fallback"),
                 name, r->env->sources[c->src].name, (unsigned long long)bad);
             return RB_FAILED;
         }
         r->at++;
         r->res->fallbacks++;
     }
-    say(sr, "no candidate generation verified");
+    say(sr, N_("no candidate generation verified"));
     return RB_FAILED;
 }
 
@@ -296,12 +336,12 @@ static rb_status do_restore(run *r, const rb_step *st, rb_step_result *sr)
     const rb_restore *rs = &st->restore;
     char name[96];
     if (r->at >= r->ncands) {
-        say(sr, "no generation selected: a select step must come first");
+        say(sr, N_("no generation selected: a select step must come first"));
         return RB_FAILED;
     }
     const cand *c = &r->cands[r->at];
     if (rs->dataset && strcmp(rs->dataset, c->g->dataset)) {
-        say(sr, "the selected generation is of %s, not %s", c->g->dataset, rs->dataset);
+        say(sr, N_("the selected generation is of %s, not %s"), c->g->dataset, rs->dataset);
         return RB_FAILED;
     }
     int tfd = -1;
@@ -314,9 +354,14 @@ static rb_status do_restore(run *r, const rb_step *st, rb_step_result *sr)
                  rs->to + (rs->to[0] == '/'));
         int x = rst_beneath_mkdir(r->box, rs->to + strspn(rs->to, "/"), r->box_mode, &tfd);
         if (x) {
-            say(sr, "%s is not inside the sandbox %s (%s): refused, nothing made", r->target,
-                r->env->sandbox,
-                x == -EXDEV || x == -ELOOP ? "a link on the way leads out of it" : bkp_strerror(x));
+            if (x == -EXDEV || x == -ELOOP)
+                say(sr,
+                    N_("%s is not inside the sandbox %s (a link on the way leads out of it): "
+                       "refused, nothing made"),
+                    r->target, r->env->sandbox);
+            else
+                say(sr, N_("%s is not inside the sandbox %s (%s): refused, nothing made"),
+                    r->target, r->env->sandbox, bkp_strerror(x));
             return RB_FAILED;
         }
     } else {
@@ -350,21 +395,21 @@ static rb_status do_restore(run *r, const rb_step *st, rb_step_result *sr)
     uint64_t lost = rr.damaged + rr.unread + (rr.list_damaged && !rr.unread);
     r->res->damaged += lost;
     if (rc < 0) {
-        say(sr, "%s could not be restored into %s: %s", name, r->target, bkp_strerror(rc));
+        say(sr, N_("%s could not be restored into %s: %s"), name, r->target, bkp_strerror(rc));
         return RB_FAILED;
     }
     rst_compared cmp;
     int crc = rst_compare(repo, c->g, r->target, rs->path, o.strip, &cmp);
     uint64_t differ = cmp.differ + (cmp.missing > rr.damaged ? cmp.missing - rr.damaged : 0);
     if (crc < 0) {
-        say(sr, "%s restored into %s, but it could not be read back and compared: %s", name,
+        say(sr, N_("%s restored into %s, but it could not be read back and compared: %s"), name,
             r->target, bkp_strerror(crc));
         return RB_FAILED;
     }
     if (differ) {
         say(sr,
-            "%s restored into %s, but %llu file(s) read back are missing or differ from the "
-            "generation",
+            N_("%s restored into %s, but %llu file(s) read back are missing or differ from the "
+               "generation"),
             name, r->target, (unsigned long long)differ);
         return RB_FAILED;
     }
@@ -372,12 +417,13 @@ static rb_status do_restore(run *r, const rb_step *st, rb_step_result *sr)
                           json_pack("{s:s, s:s, s:s, s:I}", "dataset", c->g->dataset, "generation",
                                     name, "source", r->env->sources[c->src].name, "damaged",
                                     (json_int_t)lost));
-    say(sr, "%s from %s into %s: %llu file(s), %llu byte(s), read back and compared%s%s", name,
+    say(sr, N_("%s from %s into %s: %llu file(s), %llu byte(s), read back and compared"), name,
         r->env->sources[c->src].name, r->target, (unsigned long long)rr.files,
-        (unsigned long long)rr.bytes,
-        rr.damaged ? "; damaged files were left out (listed above)" : "",
-        rr.list_damaged ? "; the item list is damaged: what follows the damage is not restored"
-                        : "");
+        (unsigned long long)rr.bytes);
+    if (rr.damaged)
+        say_more(sr, N_("; damaged files were left out (listed above)"));
+    if (rr.list_damaged)
+        say_more(sr, N_("; the item list is damaged: what follows the damage is not restored"));
     if (rr.damaged)
         bkp_warn(_("%llu file(s) of %s could not be restored; the rest is in %s"),
                  (unsigned long long)rr.damaged, name, r->target);
@@ -399,7 +445,7 @@ static rb_status command(run *r, const rb_step *st, rb_step_result *sr)
     const cand *c = r->at < r->ncands ? &r->cands[r->at] : NULL;
     char gen[96] = "";
     if (!envp) {
-        say(sr, "could not start: out of memory");
+        say(sr, N_("could not start: out of memory"));
         return RB_FAILED;
     }
     if (c)
@@ -424,26 +470,32 @@ static rb_status command(run *r, const rb_step *st, rb_step_result *sr)
     int rc = bkp_hook_exec(&spec, &hr);
     free(envp);
     if (!rc) {
-        say(sr, "exit 0 in %.1f s", hr.seconds);
+        say(sr, N_("exit 0 in %.1f s"), hr.seconds);
         return RB_DONE;
     }
     if (rc == -ETIMEDOUT)
-        say(sr, "killed after %lld s (its timeout)", (long long)st->timeout);
+        say(sr, N_("killed after %lld s (its timeout)"), (long long)st->timeout);
     else if (hr.signal)
-        say(sr, "ended by signal %d", hr.signal);
+        say(sr, N_("ended by signal %d"), hr.signal);
     else if (hr.exit_code >= 0)
-        say(sr, "%s with exit %d", st->action == RB_CHECK ? "check failed" : "failed",
-            hr.exit_code);
+        if (st->action == RB_CHECK)
+            say(sr, N_("check failed with exit %d"), hr.exit_code);
+        else
+            say(sr, N_("failed with exit %d"), hr.exit_code);
     else if (spec.run_as && rc == -EACCES && spec.dir)
-        say(sr, "could not start as %s: it cannot enter the sandbox %s — a folder above it is "
-                "closed to that user; give --sandbox (or TMPDIR) a folder it can reach",
+        say(sr,
+            N_("could not start as %s: it cannot enter the sandbox %s — a folder above it is "
+               "closed to that user; give --sandbox (or TMPDIR) a folder it can reach"),
             spec.run_as, spec.dir);
     else if (spec.run_as && (rc == -ENOENT || rc == -EPERM))
-        say(sr, "could not start as %s: %s", spec.run_as,
-            rc == -ENOENT ? "no such user (or the working folder is gone)"
-                          : "bkp cannot become that user (it is not run as root)");
+        if (rc == -ENOENT)
+            say(sr, N_("could not start as %s: no such user (or the working folder is gone)"),
+                spec.run_as);
+        else
+            say(sr, N_("could not start as %s: bkp cannot become that user (it is not run as root)"),
+                spec.run_as);
     else
-        say(sr, "could not start: %s", bkp_strerror(rc));
+        say(sr, N_("could not start: %s"), bkp_strerror(rc));
     return RB_FAILED;
 }
 
@@ -545,7 +597,7 @@ int rb_execute(const rb_runbook *rb, const rb_env *env, rb_result *res)
             res->ok = false;
             res->failed_step = i + 1;
             bkp_error(_("step %zu [%s] %s failed: %s"), i + 1, st->who, rb_action_name(st->action),
-                      sr->detail);
+                      sr->shown);
         }
     }
     res->seconds = now_s() - t0;
@@ -570,11 +622,12 @@ json_t *rb_report_json(const rb_runbook *rb, const rb_env *env, const rb_result 
     for (size_t i = 0; i < rb->nsteps; i++) {
         const rb_step *st = &rb->steps[i];
         const rb_step_result *sr = &res->steps[i];
-        json_array_append_new(steps, json_pack("{s:i, s:s, s:s?, s:s, s:s?, s:s, s:f, s:s}", "n",
-                                               (int)(i + 1), "who", st->who, "what", st->what,
-                                               "action", rb_action_name(st->action), "text",
-                                               st->text, "status", rb_status_name(sr->status),
-                                               "seconds", sr->seconds, "detail", sr->detail));
+        json_array_append_new(
+            steps, json_pack("{s:i, s:s, s:s?, s:s, s:s?, s:s, s:f, s:s, s:s}", "n", (int)(i + 1),
+                             "who", st->who, "what", st->what, "action",
+                             rb_action_name(st->action), "text", st->text, "status",
+                             rb_status_name(sr->status), "seconds", sr->seconds, "detail",
+                             sr->detail, "detail_ja", sr->detail_ja));
     }
     json_t *ds = json_array();
     for (size_t i = 0; i < rb->ndatasets; i++)

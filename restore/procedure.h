@@ -72,7 +72,12 @@ typedef struct rb_env {
 typedef struct rb_step_result {
     rb_status status;
     double seconds;
-    char detail[512]; /* what happened, in English, for the report */
+    /* What happened: in English (the report's record, the audit log), in
+     * Japanese (the report rendered in Japanese) and in the reader's
+     * language (the terminal). */
+    char detail[512];
+    char detail_ja[768];
+    char shown[768];
 } rb_step_result;
 
 typedef struct rb_result {

@@ -403,7 +403,7 @@ static const char *jstr(json_t *o, const char *k)
     return s ? s : "";
 }
 
-static char *report(json_t *r, rb_format f)
+static char *report(json_t *r, rb_format f, bool ja)
 {
     char title[512], a[64], b[64], line[512], num[24];
     bool drill = json_is_true(json_object_get(r, "drill")),
@@ -464,13 +464,15 @@ static char *report(json_t *r, rb_format f)
         for (int k = RB_CONFIRM; k <= RB_NOTE; k++)
             if (!strcmp(act, rb_action_name((rb_action)k)))
                 an = (rb_action)k;
+        /* A report from before details were kept in Japanese has English only. */
+        const char *detail = ja && *jstr(s, "detail_ja") ? jstr(s, "detail_ja") : jstr(s, "detail");
         rb_doc_row(
             d, (const char *[]){
                    num, jstr(s, "who"), action_word(an),
                    *jstr(s, "text") ? jstr(s, "text") : jstr(s, "what"),
                    status_word(jstr(s, "status")),
                    rb_duration_text(a, sizeof(a), json_number_value(json_object_get(s, "seconds"))),
-                   jstr(s, "detail"), NULL});
+                   detail, NULL});
     }
     rb_doc_table_end(d);
     if (drill)
@@ -484,7 +486,7 @@ char *rb_report_render(json_t *r, rb_format f, bool ja)
 {
     bkp_i18n_saved saved;
     bkp_i18n_begin(&saved, ja ? "ja" : "en");
-    char *text = report(r, f);
+    char *text = report(r, f, ja);
     bkp_i18n_end(&saved);
     return text;
 }

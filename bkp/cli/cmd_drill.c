@@ -464,7 +464,7 @@ int cli_runbook_execute(cli *c, const char *name, bool drill, bool unattended)
         for (size_t i = 0; i < rb->nsteps; i++)
             printf("  %2zu %-14s %-8s %-14s %s\n", i + 1, rb->steps[i].who,
                    rb_action_name(rb->steps[i].action), rb_status_name(res.steps[i].status),
-                   res.steps[i].detail);
+                   res.steps[i].shown);
         json_t *ku = c->key_used;
         const char *kind = json_string_value(json_object_get(ku, "kind"));
         if (keyrec && kind && !strcmp(kind, "shares"))

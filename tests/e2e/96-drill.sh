@@ -342,6 +342,13 @@ for k in 1 2 3 4; do
         flunk "confirm $k should be attested by 山田: $(step_field detail | sed -n "${k}p")"
 done
 grep -q '山田' "$(md_of "$WORK/r2" ja.md)" || flunk "the Japanese report should name 山田"
+# Each step's detail is kept in Japanese too, and the Japanese report shows it.
+grep -q '山田 が確認（訓練）' "$(md_of "$WORK/r2" ja.md)" ||
+    flunk "the Japanese report should say the confirms were attested, in Japanese"
+grep -q '読み戻して照合済み' "$(md_of "$WORK/r2" ja.md)" ||
+    flunk "the Japanese report should give the restore step's detail in Japanese"
+grep -q 'read back and compared' "$(md_of "$WORK/r2" en.md)" ||
+    flunk "the English report should give the restore step's detail in English"
 grep -qF "| 未実施（無人訓練） |" "$(md_of "$WORK/r2" ja.md)" &&
     flunk "an attested drill's report should not mark steps 未実施"
 grep -q 'not rehearsed' <<<"$OUT" && flunk "an attested drill says steps were not rehearsed: $OUT"

@@ -62,6 +62,15 @@ static json_t *fixed_report(void)
         "病棟・外来へ連絡する。紙運用の終了時刻を決める", "status", "not reached", "seconds", 0.0,
         "detail", "");
     assert_non_null(steps);
+    /* What the procedure also keeps in Japanese; step 3 is as a report
+     * written before that: the Japanese report shows its English. */
+    json_object_set_new(json_array_get(steps, 0), "detail_ja",
+                        json_string("無人の訓練: 人による実施はありません"));
+    json_object_set_new(json_array_get(steps, 1), "detail_ja",
+                        json_string("emr-db:42（usb-a から、取得 2025-01-30T02:00:05Z）。"
+                                    "より新しい不審な世代は除外しました"));
+    json_object_set_new(json_array_get(steps, 3), "detail_ja",
+                        json_string("確認に失敗（終了コード 1）"));
     json_t *r = json_pack(
         "{s:b, s:s, s:s, s:s, s:s, s:[s], s:b, s:s, s:s, s:s, s:I, s:f, s:b, s:I, s:s, s:s, s:I, "
         "s:I, s:I, s:I, s:o}",
