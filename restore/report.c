@@ -196,7 +196,7 @@ const char *rb_duration_text(char *buf, size_t n, double s)
 /* ---- the printable procedure ---- */
 
 /* What a step does, for people (in the order of rb_action). */
-static const char *action_word(rb_action a)
+const char *rb_action_word(rb_action a)
 {
     static const char *const words[] = {N_("confirm"), N_("select"), N_("verify"), N_("restore"),
                                         N_("run"),     N_("check"),  N_("note")};
@@ -353,7 +353,7 @@ static char *print(const rb_runbook *rb, json_t *copies, json_t *folders, const 
         const rb_step *st = &rb->steps[k];
         char what[512], h[1536];
         snprintf(num, sizeof(num), "%zu", k + 1);
-        snprintf(what, sizeof(what), "%s%s%s", action_word(st->action), st->what ? ": " : "",
+        snprintf(what, sizeof(what), "%s%s%s", rb_action_word(st->action), st->what ? ": " : "",
                  st->what ? st->what : "");
         how(rb, st, first_medium, folders, h, sizeof(h));
         rb_doc_row(d, (const char *[]){"☐", num, st->who, what, h, "", NULL});
@@ -387,7 +387,7 @@ char *rb_print(const rb_runbook *rb, json_t *copies, json_t *folders, const char
 /* ---- the report of a drill or run ---- */
 
 /* A step's status (rb_status_name), for people. */
-static const char *status_word(const char *s)
+const char *rb_status_word(const char *s)
 {
     static const char *const words[] = {N_("done"), N_("not rehearsed"), N_("failed"),
                                         N_("not reached")};
@@ -468,9 +468,9 @@ static char *report(json_t *r, rb_format f, bool ja)
         const char *detail = ja && *jstr(s, "detail_ja") ? jstr(s, "detail_ja") : jstr(s, "detail");
         rb_doc_row(
             d, (const char *[]){
-                   num, jstr(s, "who"), action_word(an),
+                   num, jstr(s, "who"), rb_action_word(an),
                    *jstr(s, "text") ? jstr(s, "text") : jstr(s, "what"),
-                   status_word(jstr(s, "status")),
+                   rb_status_word(jstr(s, "status")),
                    rb_duration_text(a, sizeof(a), json_number_value(json_object_get(s, "seconds"))),
                    detail, NULL});
     }

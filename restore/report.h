@@ -45,5 +45,9 @@ char *rb_report_render(json_t *report, rb_format f, bool ja);
 
 /* "4h", "30m", "12.3 s" */
 const char *rb_duration_text(char *buf, size_t n, double seconds);
+/* A step's action and its result (rb_status_name's words), for people: in
+ * the language of the messages. An unknown result is given back as it is. */
+const char *rb_action_word(rb_action a);
+const char *rb_status_word(const char *status);
 
 #endif

@@ -461,10 +461,13 @@ int cli_runbook_execute(cli *c, const char *name, bool drill, bool unattended)
         printf(res.ok ? _("%s %s: succeeded in %s%s\n") : _("%s %s: FAILED in %s%s\n"),
                drill ? _("drill") : _("restore by runbook"), rb->name,
                rb_duration_text(a, sizeof(a), res.seconds), target);
-        for (size_t i = 0; i < rb->nsteps; i++)
-            printf("  %2zu %-14s %-8s %-14s %s\n", i + 1, rb->steps[i].who,
-                   rb_action_name(rb->steps[i].action), rb_status_name(res.steps[i].status),
-                   res.steps[i].shown);
+        for (size_t i = 0; i < rb->nsteps; i++) {
+            printf("  %2zu ", i + 1);
+            cli_pad(stdout, rb->steps[i].who, 14);
+            cli_pad(stdout, rb_action_word(rb->steps[i].action), 10);
+            cli_pad(stdout, rb_status_word(rb_status_name(res.steps[i].status)), 16);
+            printf("%s\n", res.steps[i].shown);
+        }
         json_t *ku = c->key_used;
         const char *kind = json_string_value(json_object_get(ku, "kind"));
         if (keyrec && kind && !strcmp(kind, "shares"))
