@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "bkp/fdio.h"
+#include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "bkp/trust.h"
 
@@ -71,20 +72,20 @@ static int from_file(const char *path, char *p, size_t *len)
     free(real);
     if (fd < 0) {
         r = r ? r : -errno;
-        bkp_error("cannot open passphrase file %s: %s", path, bkp_strerror(r));
+        bkp_error(_("cannot open passphrase file %s: %s"), path, bkp_strerror(r));
         return r;
     }
     if (fstat(fd, &st) < 0 || (st.st_mode & 077)) {
         close(fd);
-        bkp_error("passphrase file %s is readable by group or others (mode %04o); "
-                  "run `chmod 600 %s` and try again",
+        bkp_error(_("passphrase file %s is readable by group or others (mode %04o); "
+                    "run `chmod 600 %s` and try again"),
                   path, (unsigned)(st.st_mode & 07777), path);
         return -EPERM;
     }
     r = read_fd(fd, p, len);
     close(fd);
     if (r)
-        bkp_error("cannot read passphrase file %s: %s", path, bkp_strerror(r));
+        bkp_error(_("cannot read passphrase file %s: %s"), path, bkp_strerror(r));
     return r;
 }
 
@@ -94,13 +95,13 @@ static int from_command(const char *cmd, char *p, size_t *len)
     int r, status;
     if (!f) {
         r = -errno;
-        bkp_error("cannot run BKP_PASSPHRASE_COMMAND: %s", bkp_strerror(r));
+        bkp_error(_("cannot run BKP_PASSPHRASE_COMMAND: %s"), bkp_strerror(r));
         return r;
     }
     r = read_fd(fileno(f), p, len);
     status = pclose(f);
     if (!r && status != 0) {
-        bkp_error("BKP_PASSPHRASE_COMMAND exited with status %d; check the command",
+        bkp_error(_("BKP_PASSPHRASE_COMMAND exited with status %d; check the command"),
                   WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
         r = -EIO;
     }
@@ -152,9 +153,9 @@ int bkp_passphrase_strong(const char *pass, size_t passlen)
 {
     if (utf8_chars(pass, passlen) >= BKP_PASSPHRASE_MIN)
         return 0;
-    bkp_error("the passphrase has %zu characters; at least %d are required (every medium carries "
-              "the key file, so a short one can be guessed at off-line; checklist item 2-⑦). "
-              "Choose a longer one; nothing was written",
+    bkp_error(_("the passphrase has %zu characters; at least %d are required (every medium "
+                "carries the key file, so a short one can be guessed at off-line; checklist "
+                "item 2-⑦). Choose a longer one; nothing was written"),
               utf8_chars(pass, passlen), BKP_PASSPHRASE_MIN);
     return -EINVAL;
 }
@@ -167,7 +168,7 @@ static int prompt_twice(const char *question, const char *again_q, char *p, size
     int r = again ? prompt(question, p, n) : -ENOMEM;
     if (!r && !(r = prompt(again_q, again, &n2)) &&
         (*n != n2 || sodium_memcmp(p, again, *n) != 0)) {
-        bkp_error("the two passphrases differ; nothing was written");
+        bkp_error(_("the two passphrases differ; nothing was written"));
         r = -EINVAL;
     }
     if (again)
@@ -183,10 +184,10 @@ int bkp_passphrase_new(const char *file, char **out, size_t *len)
     if (!p)
         return -ENOMEM;
     r = file ? from_file(file, p, &n)
-             : prompt_twice("New passphrase: ", "Repeat the new passphrase: ", p, &n);
+             : prompt_twice(_("New passphrase: "), _("Repeat the new passphrase: "), p, &n);
     if (r == -ENOENT && !file)
-        bkp_error("no new passphrase: give --new-passphrase-file FILE (mode 0600), or run on a "
-                  "terminal to type it twice");
+        bkp_error(_("no new passphrase: give --new-passphrase-file FILE (mode 0600), or run on a "
+                    "terminal to type it twice"));
     if (!r)
         r = bkp_passphrase_strong(p, n);
     if (r) {
@@ -213,11 +214,12 @@ int bkp_passphrase_get(const char *file, int confirm, char **out, size_t *len)
     } else if ((env = getenv("BKP_PASSPHRASE_COMMAND")) && *env) {
         r = from_command(env, p, &n);
     } else {
-        r = confirm ? prompt_twice("Repository passphrase: ", "Repeat the passphrase: ", p, &n)
-                    : prompt("Repository passphrase: ", p, &n);
+        r = confirm
+                ? prompt_twice(_("Repository passphrase: "), _("Repeat the passphrase: "), p, &n)
+                : prompt(_("Repository passphrase: "), p, &n);
         if (r == -ENOENT)
-            bkp_error("no passphrase: give --passphrase-file FILE (mode 0600), or set "
-                      "BKP_PASSPHRASE_FILE or BKP_PASSPHRASE_COMMAND, or run on a terminal");
+            bkp_error(_("no passphrase: give --passphrase-file FILE (mode 0600), or set "
+                        "BKP_PASSPHRASE_FILE or BKP_PASSPHRASE_COMMAND, or run on a terminal"));
     }
     if (r) {
         sodium_free(p);

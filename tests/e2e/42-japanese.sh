@@ -39,6 +39,11 @@ output_has "リポジトリがありません" "a missing repository should be s
 printf 'not it\n' >"$WORK/wrong" && chmod 600 "$WORK/wrong"
 ja expect_exit 4 "$BKP" generations --passphrase-file "$WORK/wrong"
 output_has "パスフレーズが違います" "a wrong passphrase should be said in Japanese"
+# No passphrase from anywhere (no file, no command, no terminal).
+ja expect_exit 2 env -u BKP_POLICY -u BKP_PASSPHRASE_FILE setsid -w "$BKP" generations \
+    --repo "$WORK/repo" </dev/null
+output_has "パスフレーズがありません" "a missing passphrase should be said in Japanese"
+output_has "--passphrase-file FILE" "the Japanese keeps the option to give"
 ja expect_exit 2 "$BKP" ls emr:99
 output_has "はありません" "an unknown generation should be said in Japanese"
 # Errors of restore, ls, verify, media and the policy's own, each with what to do next.
