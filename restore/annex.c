@@ -16,12 +16,6 @@
  * three or more. */
 #define GENERATIONS_MIN 3
 
-static const char *js(json_t *o, const char *k)
-{
-    const char *s = json_string_value(json_object_get(o, k));
-    return s ? s : "";
-}
-
 /* facts[kind][name], or NULL. */
 static json_t *fact(json_t *facts, const char *kind, const char *name)
 {
@@ -128,8 +122,8 @@ static const char *guard_words(const pol_medium *m, json_t *facts, char *buf, si
                  _("Object Lock in %s mode: each object locked against deletion and overwriting "
                    "for at least %d day(s)"),
                  m->object.governance ? "GOVERNANCE" : "COMPLIANCE", m->object.lock_days);
-        if (probe && !strcmp(js(probe, "outcome"), "ok"))
-            bkp_strappend(buf, n, _("; proven by `bkp media probe` on %.10s"), js(probe, "time"));
+        if (probe && !strcmp(rb_js(probe, "outcome"), "ok"))
+            bkp_strappend(buf, n, _("; proven by `bkp media probe` on %.10s"), rb_js(probe, "time"));
         else
             bkp_strappend(buf, n, _("; not yet proven: run `bkp media probe %s`"), m->name);
         break;
@@ -194,8 +188,8 @@ static void intro(rb_doc *doc, const pol_policy *p, json_t *facts)
                   "operations management rules as the 2024 medical fee revision's Q&A (No. 8, "
                   "question 2) asks. It is written from the backup policy in force; where the "
                   "policy says nothing, a blank line is left for the hospital to fill in."));
-    if (*js(facts, "generated"))
-        rb_doc_para(doc, _("Policy: `%s`. Written on %s."), p->file, js(facts, "generated"));
+    if (*rb_js(facts, "generated"))
+        rb_doc_para(doc, _("Policy: `%s`. Written on %s."), p->file, rb_js(facts, "generated"));
     else
         rb_doc_para(doc, _("Policy: `%s`."), p->file);
 }
@@ -298,8 +292,8 @@ static void offline_section(rb_doc *doc, const pol_policy *p, json_t *facts)
         if (!m->offline)
             continue;
         if (r)
-            snprintf(last, sizeof(last), "%.10s%s", js(r, "time"),
-                     strcmp(js(r, "outcome"), "ok") ? _(" (failed)") : "");
+            snprintf(last, sizeof(last), "%.10s%s", rb_js(r, "time"),
+                     strcmp(rb_js(r, "outcome"), "ok") ? _(" (failed)") : "");
         else
             snprintf(last, sizeof(last), "%s", _("none recorded"));
         rb_doc_row(doc, (const char *[]){m->name,
@@ -327,14 +321,14 @@ static const char *drill_words(json_t *dr, char *buf, size_t n)
         return buf;
     }
     rb_duration_text(took, sizeof(took), json_number_value(json_object_get(dr, "seconds")));
-    if (strcmp(js(dr, "outcome"), "ok") != 0)
-        snprintf(buf, n, _("%.10s: failed"), js(dr, "time"));
+    if (strcmp(rb_js(dr, "outcome"), "ok") != 0)
+        snprintf(buf, n, _("%.10s: failed"), rb_js(dr, "time"));
     else if (json_is_true(json_object_get(dr, "rto_met")))
-        snprintf(buf, n, _("%.10s: succeeded in %s, within the target"), js(dr, "time"), took);
+        snprintf(buf, n, _("%.10s: succeeded in %s, within the target"), rb_js(dr, "time"), took);
     else if (json_is_false(json_object_get(dr, "rto_met")))
-        snprintf(buf, n, _("%.10s: succeeded in %s, OVER the target"), js(dr, "time"), took);
+        snprintf(buf, n, _("%.10s: succeeded in %s, OVER the target"), rb_js(dr, "time"), took);
     else
-        snprintf(buf, n, _("%.10s: succeeded in %s"), js(dr, "time"), took);
+        snprintf(buf, n, _("%.10s: succeeded in %s"), rb_js(dr, "time"), took);
     return buf;
 }
 
@@ -348,11 +342,11 @@ static void recovery_row(rb_doc *doc, const pol_dataset *d, json_t *facts)
         snprintf(proc, sizeof(proc), "%s", _("no procedure named in the policy"));
     else if (!rb || json_is_true(json_object_get(rb, "invalid")))
         snprintf(proc, sizeof(proc), _("%s (could not be read)"), d->runbook);
-    else if (*js(rb, "owner"))
-        snprintf(proc, sizeof(proc), _("%s: %s\nresponsible: %s"), d->runbook, js(rb, "title"),
-                 js(rb, "owner"));
+    else if (*rb_js(rb, "owner"))
+        snprintf(proc, sizeof(proc), _("%s: %s\nresponsible: %s"), d->runbook, rb_js(rb, "title"),
+                 rb_js(rb, "owner"));
     else
-        snprintf(proc, sizeof(proc), "%s: %s", d->runbook, js(rb, "title"));
+        snprintf(proc, sizeof(proc), "%s: %s", d->runbook, rb_js(rb, "title"));
     json_int_t secs = json_integer_value(json_object_get(rb, "rto_seconds"));
     if (secs > 0)
         target = rb_duration_text(rto, sizeof(rto), (double)secs);
@@ -385,7 +379,7 @@ static void recovery_section(rb_doc *doc, const pol_policy *p, const size_t *o, 
         rb_doc_para(doc, "%s",
                     _("The policy schedules no drill: rehearse each procedure regularly with "
                       "`bkp drill NAME` and record who watched."));
-    if (!strcmp(js(facts, "audit"), "unreadable"))
+    if (!strcmp(rb_js(facts, "audit"), "unreadable"))
         rb_doc_para(doc, "%s",
                     _("The audit log could not be read: drills and rotations are not shown."));
 }
@@ -408,10 +402,10 @@ static void key_section(rb_doc *doc, const pol_policy *p, json_t *facts)
                     p->passphrase_file);
     json_object_foreach(json_object_get(facts, "runbooks"), k, rb)
     {
-        if (!*js(rb, "passphrase_note"))
+        if (!*rb_js(rb, "passphrase_note"))
             continue;
         rb_doc_para(doc, _("Where the passphrase and key papers are kept (procedure %s): %s"), k,
-                    js(rb, "passphrase_note"));
+                    rb_js(rb, "passphrase_note"));
         noted = true;
     }
     if (!noted)
@@ -439,7 +433,7 @@ static void levels_section(rb_doc *doc, const pol_policy *p, const size_t *o, js
                  _("encrypted, deduplicated backup by bkp; each copy read back and verified"));
         if (d->runbook)
             bkp_strappend(method, sizeof(method), _("\nrestored by procedure %s%s%s"), d->runbook,
-                          *js(rb, "title") ? _(": ") : "", js(rb, "title"));
+                          *rb_js(rb, "title") ? _(": ") : "", rb_js(rb, "title"));
         rb_doc_row(doc, (const char *[]){dataset_words(d, name, sizeof(name)),
                                          schedule_words(&d->schedule, when, sizeof(when)), gens,
                                          method, storage_words(p, d, where, sizeof(where)), NULL});

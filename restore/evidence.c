@@ -9,12 +9,6 @@
 #include "bkp/bytes.h"
 #include "bkp/i18n.h"
 
-static const char *js(json_t *o, const char *k)
-{
-    const char *s = json_string_value(json_object_get(o, k));
-    return s ? s : "";
-}
-
 static json_int_t ji(json_t *o, const char *k)
 {
     return json_integer_value(json_object_get(o, k));
@@ -55,7 +49,7 @@ static bool generations(json_t *ev, char *out, size_t n)
     {
         json_int_t g = ji(d, "generations_kept");
         ok &= g >= 3;
-        bkp_strappend(out, n, _("%s%s: %lld generation(s) kept"), sep(i), js(d, "dataset"),
+        bkp_strappend(out, n, _("%s%s: %lld generation(s) kept"), sep(i), rb_js(d, "dataset"),
                       (long long)g);
     }
     return ok;
@@ -78,19 +72,19 @@ static bool offline(json_t *ev, char *out, size_t n)
         bkp_strappend(out, n,
                       _("%s%s: longest time without a fresh off-line copy %.1f days (at most "
                         "%.0f); rotations"),
-                      sep(i), js(d, "dataset"), gap, max);
+                      sep(i), rb_js(d, "dataset"), gap, max);
         size_t cited = 0, okn = 0, skip;
         json_array_foreach(json_object_get(d, "rotations"), k, r) okn +=
-            !strcmp(js(r, "outcome"), "ok");
+            !strcmp(rb_js(r, "outcome"), "ok");
         skip = okn > ROTATIONS_CITED ? okn - ROTATIONS_CITED : 0; /* the newest are cited */
         if (skip)
             bkp_strappend(out, n, _(" (%zu earlier, see the table)"), skip);
         json_array_foreach(json_object_get(d, "rotations"), k, r)
         {
-            if (strcmp(js(r, "outcome"), "ok") || (skip && skip--))
+            if (strcmp(rb_js(r, "outcome"), "ok") || (skip && skip--))
                 continue;
-            bkp_strappend(out, n, " #%lld (%.10s, %s)", (long long)ji(r, "seq"), js(r, "time"),
-                          js(r, "medium"));
+            bkp_strappend(out, n, " #%lld (%.10s, %s)", (long long)ji(r, "seq"), rb_js(r, "time"),
+                          rb_js(r, "medium"));
             cited++;
         }
         if (!cited)
@@ -114,30 +108,30 @@ static bool media(json_t *ev, char *out, size_t n)
         json_int_t rt = ji(req, "media_types") > 2 ? ji(req, "media_types") : 2;
         json_int_t ro = ji(req, "offsite") > 1 ? ji(req, "offsite") : 1;
         bool g = ji(cnt, "copies") >= rc && ji(cnt, "media_types") >= rt &&
-                 ji(cnt, "offsite") >= ro && strcmp(js(d, "verdict"), "NON-COMPLIANT");
+                 ji(cnt, "offsite") >= ro && strcmp(rb_js(d, "verdict"), "NON-COMPLIANT");
         ok &= g;
         bkp_strappend(out, n,
                       _("%s%s: %lld copies, %lld media type(s), %lld off-site (at least "
                         "%lld/%lld/%lld); verdict %s"),
-                      sep(i), js(d, "dataset"), (long long)ji(cnt, "copies"),
+                      sep(i), rb_js(d, "dataset"), (long long)ji(cnt, "copies"),
                       (long long)ji(cnt, "media_types"), (long long)ji(cnt, "offsite"),
-                      (long long)rc, (long long)rt, (long long)ro, verdict_text(js(d, "verdict")));
+                      (long long)rc, (long long)rt, (long long)ro, verdict_text(rb_js(d, "verdict")));
         /* Non-editable copies: off-line media, and Object Lock buckets a probe proved. */
         bkp_strappend(out, n, _("; %lld non-editable"), (long long)ji(cnt, "immutable"));
         json_array_foreach(json_object_get(d, "copies_on_media"), k, m)
         {
-            if (strcmp(js(m, "type"), "object"))
+            if (strcmp(rb_js(m, "type"), "object"))
                 continue;
             const char *pr = json_string_value(json_object_get(m, "proven"));
             if (pr)
                 bkp_strappend(out, n,
                               _(" (%s: on-line Object Lock, non-editable, proven on %.10s)"),
-                              js(m, "medium"), pr);
+                              rb_js(m, "medium"), pr);
             else
                 bkp_strappend(out, n,
                               _(" (%s: on-line Object Lock, NOT proven, counted as "
                                 "editable)"),
-                              js(m, "medium"));
+                              rb_js(m, "medium"));
         }
     }
     return ok;
@@ -156,10 +150,10 @@ static bool procedure(json_t *ev, char *out, size_t n)
         ok &= g;
         if (g)
             bkp_strappend(out, n, _("%s%s: runbook %s \"%s\" (%lld steps)"), sep(i),
-                          js(d, "dataset"), js(rb, "name"), js(rb, "title"),
+                          rb_js(d, "dataset"), rb_js(rb, "name"), rb_js(rb, "title"),
                           (long long)ji(rb, "steps"));
         else
-            bkp_strappend(out, n, _("%s%s: no valid runbook"), sep(i), js(d, "dataset"));
+            bkp_strappend(out, n, _("%s%s: no valid runbook"), sep(i), rb_js(d, "dataset"));
     }
     return ok;
 }
@@ -177,19 +171,19 @@ static bool drill(json_t *ev, char *out, size_t n)
         json_t *best = NULL, *rb = json_object_get(d, "runbook");
         json_array_foreach(json_object_get(d, "drills"), k, r)
         {
-            if (!strcmp(js(r, "outcome"), "ok") && json_is_true(json_object_get(r, "rto_met")) &&
-                !ji(r, "damaged") && *js(r, "generation") &&
-                (!json_is_object(rb) || !strcmp(js(r, "runbook"), js(rb, "name"))))
+            if (!strcmp(rb_js(r, "outcome"), "ok") && json_is_true(json_object_get(r, "rto_met")) &&
+                !ji(r, "damaged") && *rb_js(r, "generation") &&
+                (!json_is_object(rb) || !strcmp(rb_js(r, "runbook"), rb_js(rb, "name"))))
                 best = r;
         }
         ok &= best != NULL;
         if (best)
             bkp_strappend(out, n, _("%s%s: drill #%lld (%.10s) succeeded in %.1f s"), sep(i),
-                          js(d, "dataset"), (long long)ji(best, "seq"), js(best, "time"),
+                          rb_js(d, "dataset"), (long long)ji(best, "seq"), rb_js(best, "time"),
                           json_number_value(json_object_get(best, "seconds")));
         else
             bkp_strappend(out, n, _("%s%s: no successful drill in the period"), sep(i),
-                          js(d, "dataset"));
+                          rb_js(d, "dataset"));
     }
     return ok;
 }
@@ -200,7 +194,7 @@ static bool audit(json_t *ev, char *out, size_t n)
     json_t *a = json_object_get(ev, "audit");
     bool ok = json_is_true(json_object_get(a, "ok"));
     bkp_strappend(out, n, _("%lld audit record(s); %s"), (long long)ji(a, "records"),
-                  ok ? _("chain and signatures intact") : js(a, "problem"));
+                  ok ? _("chain and signatures intact") : rb_js(a, "problem"));
     return ok;
 }
 
@@ -273,13 +267,13 @@ static char *render(json_t *ev, rb_format f, bool ja)
     if (!doc)
         return NULL;
     rb_doc_table(doc, (const char *[]){_("Item"), _("Value"), NULL});
-    snprintf(line, sizeof(line), "%.10s — %.10s (UTC)", js(period, "from"), js(period, "to"));
+    snprintf(line, sizeof(line), "%.10s — %.10s (UTC)", rb_js(period, "from"), rb_js(period, "to"));
     rb_doc_row(doc, (const char *[]){_("Period"), line, NULL});
-    rb_doc_row(doc, (const char *[]){_("Repository"), js(ev, "repository"), NULL});
-    if (*js(ev, "fingerprint")) /* what an inspector checks with, without any secret */
+    rb_doc_row(doc, (const char *[]){_("Repository"), rb_js(ev, "repository"), NULL});
+    if (*rb_js(ev, "fingerprint")) /* what an inspector checks with, without any secret */
         rb_doc_row(doc,
-                   (const char *[]){_("Repository key fingerprint"), js(ev, "fingerprint"), NULL});
-    rb_doc_row(doc, (const char *[]){_("Generated (UTC)"), js(ev, "generated"), NULL});
+                   (const char *[]){_("Repository key fingerprint"), rb_js(ev, "fingerprint"), NULL});
+    rb_doc_row(doc, (const char *[]){_("Generated (UTC)"), rb_js(ev, "generated"), NULL});
     rb_doc_row(doc, (const char *[]){_("Answer for item 3-②"),
                                      yes(json_is_true(json_object_get(st, "answer"))), NULL});
     rb_doc_table_end(doc);
@@ -289,8 +283,8 @@ static char *render(json_t *ev, rb_format f, bool ja)
     attach_annex(doc);
     json_array_foreach(json_object_get(ev, "datasets"), i, d)
     {
-        snprintf(line, sizeof(line), "%s %s%s%s", _("Data set"), js(d, "dataset"),
-                 *js(d, "description") ? " — " : "", js(d, "description"));
+        snprintf(line, sizeof(line), "%s %s%s%s", _("Data set"), rb_js(d, "dataset"),
+                 *rb_js(d, "description") ? " — " : "", rb_js(d, "description"));
         rb_doc_h2(doc, line);
         json_t *bk = json_object_get(d, "backups");
         rb_doc_table(doc, (const char *[]){_("Item"), _("Value"), NULL});
@@ -303,7 +297,7 @@ static char *render(json_t *ev, rb_format f, bool ja)
         line[0] = '\0';
         json_array_foreach(json_object_get(d, "reasons"), k, r)
             bkp_strappend(line, sizeof(line), "%s%s", k ? "; " : "", json_string_value(r));
-        snprintf(a, sizeof(a), "%s", verdict_text(js(d, "verdict")));
+        snprintf(a, sizeof(a), "%s", verdict_text(rb_js(d, "verdict")));
         rb_doc_row(doc, (const char *[]){_("3-2-1 verdict now"), a, NULL});
         if (*line)
             rb_doc_row(doc, (const char *[]){_("Why"), line, NULL});
@@ -320,8 +314,8 @@ static char *render(json_t *ev, rb_format f, bool ja)
             {
                 snprintf(seq, sizeof(seq), "#%lld", (long long)ji(r, "seq"));
                 rb_doc_row(doc, (const char *[]){
-                                    seq, js(r, "time"), js(r, "medium"),
-                                    strcmp(js(r, "outcome"), "ok") ? _("failed") : _("ok"), NULL});
+                                    seq, rb_js(r, "time"), rb_js(r, "medium"),
+                                    strcmp(rb_js(r, "outcome"), "ok") ? _("failed") : _("ok"), NULL});
             }
             rb_doc_table_end(doc);
         }
@@ -334,8 +328,8 @@ static char *render(json_t *ev, rb_format f, bool ja)
                 json_int_t tgt = ji(r, "rto_target_seconds");
                 rb_doc_row(doc,
                            (const char *[]){
-                               seq, js(r, "time"), js(r, "runbook"),
-                               strcmp(js(r, "outcome"), "ok") ? _("failed") : _("ok"),
+                               seq, rb_js(r, "time"), rb_js(r, "runbook"),
+                               strcmp(rb_js(r, "outcome"), "ok") ? _("failed") : _("ok"),
                                rb_duration_text(a, sizeof(a),
                                                 json_number_value(json_object_get(r, "seconds"))),
                                tgt ? rb_duration_text(b, sizeof(b), (double)tgt) : "-", NULL});
@@ -347,8 +341,8 @@ static char *render(json_t *ev, rb_format f, bool ja)
     size_t vok = 0, vfail = 0;
     json_array_foreach(json_object_get(ev, "verifications"), k, r)
     {
-        vok += !strcmp(js(r, "outcome"), "ok");
-        vfail += strcmp(js(r, "outcome"), "ok") != 0;
+        vok += !strcmp(rb_js(r, "outcome"), "ok");
+        vfail += strcmp(rb_js(r, "outcome"), "ok") != 0;
     }
     rb_doc_para(doc, _("%zu verification(s) in the period succeeded, %zu failed."), vok, vfail);
     rb_evidence_key_section(doc, ev, ja); /* evidence_keys.c */
@@ -357,9 +351,9 @@ static char *render(json_t *ev, rb_format f, bool ja)
     json_array_foreach(json_object_get(st, "parts"), k, r)
     {
         json_t *e = json_object_get(r, "evidence");
-        rb_doc_row(doc, (const char *[]){part_title(js(r, "part")),
+        rb_doc_row(doc, (const char *[]){part_title(rb_js(r, "part")),
                                          yes(json_is_true(json_object_get(r, "ok"))),
-                                         js(e, ja ? "ja" : "en"), NULL});
+                                         rb_js(e, ja ? "ja" : "en"), NULL});
     }
     rb_doc_table_end(doc);
     rb_doc_para(doc, "%s: %s", _("Answer"), yes(json_is_true(json_object_get(st, "answer"))));

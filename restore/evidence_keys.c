@@ -15,12 +15,6 @@
 #include "bkp/i18n.h"
 #include "restore/evidence.h"
 
-static const char *js(json_t *o, const char *k)
-{
-    const char *s = json_string_value(json_object_get(o, k));
-    return s ? s : "";
-}
-
 /* What the operation was, for people. */
 static const char *op_title(json_t *r)
 {
@@ -35,7 +29,7 @@ static const char *op_title(json_t *r)
         {"key-remove", N_("a passphrase removed")},
         {"drill", N_("key-recovery drill")},
     };
-    const char *op = js(r, "op");
+    const char *op = rb_js(r, "op");
     for (size_t i = 0; i < sizeof(t) / sizeof(*t); i++)
         if (!strcmp(t[i].op, op))
             return _(t[i].title);
@@ -112,15 +106,15 @@ static void key_section(rb_doc *doc, json_t *ev)
         char seq[32], by[256] = "", fig[1024] = "";
         snprintf(seq, sizeof(seq), "#%lld",
                  (long long)json_integer_value(json_object_get(r, "seq")));
-        if (*js(r, "user") || *js(r, "host"))
-            snprintf(by, sizeof(by), "%s@%s", *js(r, "user") ? js(r, "user") : "?", js(r, "host"));
-        if (*js(r, "dataset"))
-            bkp_strappend(fig, sizeof(fig), "dataset %s", js(r, "dataset"));
-        if (*js(r, "medium"))
-            bkp_strappend(fig, sizeof(fig), "%smedium %s", *fig ? "; " : "", js(r, "medium"));
+        if (*rb_js(r, "user") || *rb_js(r, "host"))
+            snprintf(by, sizeof(by), "%s@%s", *rb_js(r, "user") ? rb_js(r, "user") : "?", rb_js(r, "host"));
+        if (*rb_js(r, "dataset"))
+            bkp_strappend(fig, sizeof(fig), "dataset %s", rb_js(r, "dataset"));
+        if (*rb_js(r, "medium"))
+            bkp_strappend(fig, sizeof(fig), "%smedium %s", *fig ? "; " : "", rb_js(r, "medium"));
         figures_text(fig, sizeof(fig), json_object_get(r, "figures"));
-        rb_doc_row(doc, (const char *[]){seq, js(r, "time"), op_title(r), *by ? by : "-",
-                                         strcmp(js(r, "outcome"), "ok") ? _("failed") : _("ok"),
+        rb_doc_row(doc, (const char *[]){seq, rb_js(r, "time"), op_title(r), *by ? by : "-",
+                                         strcmp(rb_js(r, "outcome"), "ok") ? _("failed") : _("ok"),
                                          *fig ? fig : "-", NULL});
     }
     rb_doc_table_end(doc);

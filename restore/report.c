@@ -397,7 +397,7 @@ const char *rb_status_word(const char *s)
     return s;
 }
 
-static const char *jstr(json_t *o, const char *k)
+const char *rb_js(json_t *o, const char *k)
 {
     const char *s = json_string_value(json_object_get(o, k));
     return s ? s : "";
@@ -409,7 +409,7 @@ static char *report(json_t *r, rb_format f, bool ja)
     bool drill = json_is_true(json_object_get(r, "drill")),
          ok = json_is_true(json_object_get(r, "ok"));
     snprintf(title, sizeof(title), "%s — %s",
-             drill ? _("Restore drill report") : _("Restore report"), jstr(r, "title"));
+             drill ? _("Restore drill report") : _("Restore report"), rb_js(r, "title"));
     rb_doc *d = rb_doc_new(f, title);
     if (!d)
         return NULL;
@@ -422,9 +422,9 @@ static char *report(json_t *r, rb_format f, bool ja)
         snprintf(line, sizeof(line), _("FAILED at step %lld"), (long long)failed);
     rb_doc_table(d, (const char *[]){_("Item"), _("Value"), NULL});
     rb_doc_row(d, (const char *[]){_("Result"), line, NULL});
-    rb_doc_row(d, (const char *[]){_("Runbook"), jstr(r, "runbook"), NULL});
-    rb_doc_row(d, (const char *[]){_("Started (UTC)"), jstr(r, "started"), NULL});
-    rb_doc_row(d, (const char *[]){_("By"), jstr(r, "user"), NULL});
+    rb_doc_row(d, (const char *[]){_("Runbook"), rb_js(r, "runbook"), NULL});
+    rb_doc_row(d, (const char *[]){_("Started (UTC)"), rb_js(r, "started"), NULL});
+    rb_doc_row(d, (const char *[]){_("By"), rb_js(r, "user"), NULL});
     snprintf(line, sizeof(line), "%s%s%s", rb_duration_text(a, sizeof(a), secs),
              target ? _(" — target ") : "",
              target ? rb_duration_text(b, sizeof(b), (double)target) : "");
@@ -434,9 +434,9 @@ static char *report(json_t *r, rb_format f, bool ja)
                                    : json_is_true(json_object_get(r, "rto_met")) ? _("yes")
                                                                                  : _("no"),
                                    NULL});
-    snprintf(line, sizeof(line), "%s (%s)", jstr(r, "generation"), jstr(r, "source"));
+    snprintf(line, sizeof(line), "%s (%s)", rb_js(r, "generation"), rb_js(r, "source"));
     rb_doc_row(
-        d, (const char *[]){_("Generation restored"), *jstr(r, "generation") ? line : "-", NULL});
+        d, (const char *[]){_("Generation restored"), *rb_js(r, "generation") ? line : "-", NULL});
     snprintf(line, sizeof(line), _("%lld file(s), %lld byte(s), %lld damaged"),
              (long long)json_integer_value(json_object_get(r, "files")),
              (long long)json_integer_value(json_object_get(r, "bytes")),
@@ -449,7 +449,7 @@ static char *report(json_t *r, rb_format f, bool ja)
         rb_doc_row(d, (const char *[]){_("Fallback"), line, NULL});
     }
     if (drill)
-        rb_doc_row(d, (const char *[]){_("Sandbox"), jstr(r, "sandbox"), NULL});
+        rb_doc_row(d, (const char *[]){_("Sandbox"), rb_js(r, "sandbox"), NULL});
     rb_doc_table_end(d);
     rb_doc_h2(d, C_("report heading", "Steps"));
     rb_doc_table(d, (const char *[]){"#", _("Who"), _("Action"), _("Step"), _("Result"), _("Time"),
@@ -459,18 +459,18 @@ static char *report(json_t *r, rb_format f, bool ja)
     json_array_foreach(json_object_get(r, "steps"), i, s)
     {
         snprintf(num, sizeof(num), "%zu", i + 1);
-        const char *act = jstr(s, "action");
+        const char *act = rb_js(s, "action");
         rb_action an = RB_NOTE;
         for (int k = RB_CONFIRM; k <= RB_NOTE; k++)
             if (!strcmp(act, rb_action_name((rb_action)k)))
                 an = (rb_action)k;
         /* A report from before details were kept in Japanese has English only. */
-        const char *detail = ja && *jstr(s, "detail_ja") ? jstr(s, "detail_ja") : jstr(s, "detail");
+        const char *detail = ja && *rb_js(s, "detail_ja") ? rb_js(s, "detail_ja") : rb_js(s, "detail");
         rb_doc_row(
             d, (const char *[]){
-                   num, jstr(s, "who"), rb_action_word(an),
-                   *jstr(s, "text") ? jstr(s, "text") : jstr(s, "what"),
-                   rb_status_word(jstr(s, "status")),
+                   num, rb_js(s, "who"), rb_action_word(an),
+                   *rb_js(s, "text") ? rb_js(s, "text") : rb_js(s, "what"),
+                   rb_status_word(rb_js(s, "status")),
                    rb_duration_text(a, sizeof(a), json_number_value(json_object_get(s, "seconds"))),
                    detail, NULL});
     }

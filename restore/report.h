@@ -48,6 +48,9 @@ const char *rb_duration_text(char *buf, size_t n, double seconds);
 /* A step's action and its result (rb_status_name's words), for people: in
  * the language of the messages. An unknown result is given back as it is. */
 const char *rb_action_word(rb_action a);
+/* The string `o`[`k`] of a report's JSON, or "" when it is absent or not a
+ * string: what the renderers print. */
+const char *rb_js(json_t *o, const char *k);
 const char *rb_status_word(const char *status);
 
 #endif

@@ -56,16 +56,21 @@ static json_t *when_of(json_t *rec)
              : json_null();
 }
 
+static json_t *reasons_of(const pol_status *out)
+{
+    json_t *reasons = json_array();
+    for (size_t r = 0; r < out->nreasons; r++)
+        json_array_append_new(reasons, json_string(out->reasons[r]));
+    return reasons;
+}
+
 /* The reasons and the action in the reader's language. */
 static json_t *shown_status(const pol_policy *p, const pol_ds_state *s, const pol_medium_state *st,
                             const time_t *due, time_t now)
 {
     pol_status out;
     pol_compliance(p, s, st, due, p->nmedia, now, &out);
-    json_t *reasons = json_array();
-    for (size_t r = 0; r < out.nreasons; r++)
-        json_array_append_new(reasons, json_string(out.reasons[r]));
-    return json_pack("{s:o, s:s}", "reasons", reasons, "action", out.action);
+    return json_pack("{s:o, s:s}", "reasons", reasons_of(&out), "action", out.action);
 }
 
 /* One data set's status as JSON; `*verdict` receives the verdict. */
@@ -149,9 +154,7 @@ static json_t *dataset_status(cli *c, const pol_dataset *d, bkp_gen **v, size_t 
     pol_compliance(p, &s, st, due, p->nmedia, now, &out);
     bkp_i18n_end(&lang);
     *verdict = out.verdict;
-    json_t *reasons = json_array();
-    for (size_t r = 0; r < out.nreasons; r++)
-        json_array_append_new(reasons, json_string(out.reasons[r]));
+    json_t *reasons = reasons_of(&out);
     char lb[32] = "";
     if (s.last_backup)
         bkp_iso_time(lb, sizeof(lb), s.last_backup);
