@@ -18,7 +18,6 @@
  * keyfrom.c). Its records say so (key_recovery, and which sheets), and
  * `bkp status` reminds when none succeeded within key_drill_every.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -37,6 +36,7 @@
 #include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "bkp/medium.h"
+#include "restore/drill.h"
 #include "restore/procedure.h"
 #include "restore/report.h"
 
@@ -254,68 +254,145 @@ static double seconds_now(void)
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-/* A sandbox given with --sandbox must be a new or empty folder, and not the
- * root of anything: a drill writes everything it restores below it. */
-static bool sandbox_ok(const char *dir)
-{
-    struct stat st;
-    char *real = realpath(dir, NULL);
-    bool ok = true;
-    if (real && (!strcmp(real, "/") || stat(real, &st) < 0 || !S_ISDIR(st.st_mode)))
-        ok = false;
-    if (ok && real) {
-        DIR *d = opendir(real);
-        struct dirent *e;
-        while (d && (e = readdir(d)))
-            if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-                ok = false;
-        if (d)
-            closedir(d);
-    }
-    if (!ok)
-        bkp_error(_("--sandbox %s must be a new or empty folder (a drill restores everything below "
-                    "it); give another"),
-                  dir);
-    free(real);
-    return ok;
-}
-
 static const char *user_name(void)
 {
     struct passwd *pw = getpwuid(getuid());
     return pw ? pw->pw_name : "?";
 }
 
-/* Write the drill's report files into `dir`; their names go into `files`. */
-static int write_reports(json_t *report, const char *dir, const char *stem, json_t *files)
+/* What stops a runbook before it starts: a policy or medium named and not
+ * there, an on-line disk for a key-recovery drill, a sandbox in use, a user
+ * a command should run as and that is missing (better now than at the
+ * sixth step). */
+static int precheck(cli *c, const rb_runbook *rb, bool drill, bool keyrec)
 {
-    static const struct {
-        const char *suffix;
-        rb_format f;
-        bool ja;
-    } kinds[] = {{".ja.md", RB_MARKDOWN, true},
-                 {".en.md", RB_MARKDOWN, false},
-                 {".ja.html", RB_HTML, true},
-                 {".en.html", RB_HTML, false}};
-    /* Reports name patients' data sets, hosts and people: 0600, in a
-     * folder only its owner reads when we make it. */
-    int rc = bkp_mkdir_p(dir, 0700);
-    for (size_t i = 0; !rc && i < sizeof(kinds) / sizeof(*kinds); i++) {
-        char name[512];
-        char *text = rb_report_render(report, kinds[i].f, kinds[i].ja);
-        snprintf(name, sizeof(name), "%s%s", stem, kinds[i].suffix);
-        rc = text ? bkp_durable_write(dir, name, text, strlen(text), BKP_DURABLE_PRIVATE) : -ENOMEM;
-        free(text);
-        json_array_append_new(files, json_pack("s++", dir, "/", name));
+    if (!cli_policy(c) && cli_policy_named(c))
+        return EXIT_USAGE;
+    const pol_medium *only = c->medium && c->policy ? pol_medium_find(c->policy, c->medium) : NULL;
+    if (c->medium && !only) {
+        bkp_error(
+            _("--medium %s: the policy has no medium of that name; `bkp media list` shows them"),
+            c->medium);
+        return EXIT_USAGE;
     }
-    char *text = json_dumps(report, JSON_INDENT(2) | JSON_SORT_KEYS);
-    char name[512];
-    snprintf(name, sizeof(name), "%s.json", stem);
-    if (!rc)
-        rc = text ? bkp_durable_write(dir, name, text, strlen(text), BKP_DURABLE_PRIVATE) : -ENOMEM;
-    json_array_append_new(files, json_pack("s++", dir, "/", name));
-    free(text);
-    return rc;
+    if (keyrec && only && only->type == POL_DISK && !only->offline) {
+        bkp_error(_("--medium %s is an on-line disk: a key-recovery drill rehearses an off-line "
+                    "medium (removable, off-line disk or archive); name one of those"),
+                  c->medium);
+        return EXIT_USAGE;
+    }
+    if (drill && c->sandbox && !rb_sandbox_check(c->sandbox))
+        return EXIT_USAGE;
+    return rb_check_users(rb) ? EXIT_USAGE : EXIT_OK;
+}
+
+/* The drill's sandbox: the one given, else a new folder under TMPDIR. */
+static int make_sandbox(cli *c, char *sandbox, size_t n)
+{
+    const char *tmp = getenv("TMPDIR");
+    if (c->sandbox) {
+        snprintf(sandbox, n, "%s", c->sandbox);
+        return EXIT_OK;
+    }
+    snprintf(sandbox, n, "%s/bkp-drill-XXXXXX", tmp && *tmp ? tmp : "/var/tmp");
+    if (mkdtemp(sandbox))
+        return EXIT_OK;
+    bkp_error(_("cannot make a sandbox in %s; give --sandbox DIR"), sandbox);
+    *sandbox = '\0';
+    return EXIT_FAILED;
+}
+
+/* A drill's report files: into --report, else the repository's reports/,
+ * else the current folder (a key-recovery drill has no repository open and
+ * writes nothing on the media it reads). A failure is a warning: the drill
+ * happened, and its audit record says so. */
+static void keep_reports(cli *c, const rb_runbook *rb, json_t *report, time_t started,
+                         json_t *files)
+{
+    char *dir = c->report_dir ? strdup(c->report_dir)
+                : c->r        ? bkp_repo_subpath(c->r, "reports")
+                              : strdup(".");
+    char *stem = rb_report_stem(rb, started);
+    if (!dir || !stem || rb_report_write(report, dir, stem, files))
+        bkp_warn(_("the drill report could not be written to %s"), dir ? dir : "?");
+    free(stem);
+    free(dir);
+}
+
+/* One audit record per data set restored: to the primary when it is
+ * there, else to the copy used. */
+static int record(cli *c, const rb_runbook *rb, const rb_result *res, json_t *report,
+                  json_t *files, bool drill, bool unattended, const sources *s)
+{
+    bool keyrec = drill && c->nkey_from > 0;
+    int ex = EXIT_OK;
+    for (size_t k = 0; k < rb_record_count(res); k++) {
+        bkp_audit_rec rec;
+        json_t *fig = rb_record(rb, res, report, k, drill, files, unattended ? NULL : c->attest,
+                                keyrec ? c->key_used : NULL, &rec);
+        if (c->r ? cli_audit(c, &rec)
+                 : cli_audit_primary(c, s->v[0].repo, s->nstaging == s->nowned, &rec))
+            ex = EXIT_FAILED;
+        json_decref(fig);
+    }
+    return ex;
+}
+
+/* The result on a terminal: one line, then each step's action and result. */
+static void print_result(cli *c, const rb_runbook *rb, const rb_result *res, json_t *files,
+                         bool drill, bool keyrec)
+{
+    char a[32], b[32], target[64] = "";
+    if (rb->rto)
+        snprintf(target, sizeof(target), _(" (target %s)"),
+                 rb_duration_text(b, sizeof(b), (double)rb->rto));
+    printf(res->ok ? _("%s %s: succeeded in %s%s\n") : _("%s %s: FAILED in %s%s\n"),
+           drill ? _("drill") : _("restore by runbook"), rb->name,
+           rb_duration_text(a, sizeof(a), res->seconds), target);
+    for (size_t i = 0; i < rb->nsteps; i++) {
+        printf("  %2zu ", i + 1);
+        cli_pad(stdout, rb->steps[i].who, 14);
+        cli_pad(stdout, rb_action_word(rb->steps[i].action), 10);
+        cli_pad(stdout, rb_status_word(rb_status_name(res->steps[i].status)), 16);
+        printf("%s\n", res->steps[i].shown);
+    }
+    json_t *ku = c->key_used;
+    const char *kind = json_string_value(json_object_get(ku, "kind"));
+    if (keyrec && kind && !strcmp(kind, "shares"))
+        printf(_("key recovery: opened with %lld of %lld share sheets, no passphrase\n"),
+               (long long)json_integer_value(json_object_get(ku, "threshold")),
+               (long long)json_integer_value(json_object_get(ku, "of")));
+    else if (keyrec)
+        printf(_("key recovery: opened with the paper sheet, no passphrase\n"));
+    size_t i, not_rehearsed = rb_not_rehearsed(rb, res);
+    json_t *f;
+    json_array_foreach(files, i, f) if (strstr(json_string_value(f), ".md"))
+        printf(_("report: %s\n"), json_string_value(f));
+    if (not_rehearsed)
+        printf(_("%zu confirm step(s) were not rehearsed by a person (unattended drill).\n"),
+               not_rehearsed);
+}
+
+/* Keep what the run leaves (reports, audit records) and say how it went. */
+static int conclude(cli *c, const rb_runbook *rb, const rb_env *env, const rb_result *res,
+                    time_t started, bool unattended, const sources *s)
+{
+    bool keyrec = env->drill && c->nkey_from > 0;
+    json_t *report = rb_report_json(rb, env, res, started, user_name());
+    json_t *files = json_array();
+    if (keyrec)
+        json_object_set(report, "key_recovery", c->key_used);
+    if (env->drill)
+        keep_reports(c, rb, report, started, files);
+    int aex = record(c, rb, res, report, files, env->drill, unattended, s);
+    if (c->json && !unattended) {
+        json_object_set(report, "reports", files);
+        cli_print_json(json_incref(report));
+    } else if (!unattended || c->tty)
+        print_result(c, rb, res, files, env->drill, keyrec);
+    json_decref(files);
+    json_decref(report);
+    return !res->ok || aex ? EXIT_FAILED : EXIT_OK;
 }
 
 int cli_runbook_execute(cli *c, const char *name, bool drill, bool unattended)
@@ -323,41 +400,13 @@ int cli_runbook_execute(cli *c, const char *name, bool drill, bool unattended)
     rb_runbook *rb = NULL;
     sources s = {0};
     rb_result res = {0};
-    char sandbox[4096] = "", stem[256], when[32];
-    const char *tmp = getenv("TMPDIR");
+    char sandbox[4096] = "";
     time_t started = bkp_now();
     bool keyrec = drill && c->nkey_from > 0; /* a key-recovery drill */
     int ex = cli_runbook_load(c, name, &rb), rc;
-    if (ex)
+    if (ex || (ex = precheck(c, rb, drill, keyrec))) {
+        rb_free(rb);
         return ex;
-    if (!cli_policy(c) && cli_policy_named(c)) {
-        rb_free(rb);
-        return EXIT_USAGE;
-    }
-    if (c->medium && !(c->policy && pol_medium_find(c->policy, c->medium))) {
-        bkp_error(
-            _("--medium %s: the policy has no medium of that name; `bkp media list` shows them"),
-            c->medium);
-        rb_free(rb);
-        return EXIT_USAGE;
-    }
-    const pol_medium *only = c->medium ? pol_medium_find(c->policy, c->medium) : NULL;
-    if (keyrec && only && only->type == POL_DISK && !only->offline) {
-        bkp_error(_("--medium %s is an on-line disk: a key-recovery drill rehearses an off-line "
-                    "medium (removable, off-line disk or archive); name one of those"),
-                  c->medium);
-        rb_free(rb);
-        return EXIT_USAGE;
-    }
-    if (drill && c->sandbox && !sandbox_ok(c->sandbox)) {
-        rb_free(rb);
-        return EXIT_USAGE;
-    }
-    /* A user a command should run as and that is not there stops the
-     * procedure before it starts, not at its sixth step. */
-    if (rb_check_users(rb)) {
-        rb_free(rb);
-        return EXIT_USAGE;
     }
     /* The measured recovery time includes getting the sources ready (an
      * archive extracted, keys derived). */
@@ -372,19 +421,8 @@ int cli_runbook_execute(cli *c, const char *name, bool drill, bool unattended)
      * anything else started from now on. */
     unsetenv("BKP_PASSPHRASE_FILE");
     unsetenv("BKP_PASSPHRASE_COMMAND");
-    if (drill) {
-        if (c->sandbox)
-            snprintf(sandbox, sizeof(sandbox), "%s", c->sandbox);
-        else {
-            snprintf(sandbox, sizeof(sandbox), "%s/bkp-drill-XXXXXX",
-                     tmp && *tmp ? tmp : "/var/tmp");
-            if (!mkdtemp(sandbox)) {
-                bkp_error(_("cannot make a sandbox in %s; give --sandbox DIR"), sandbox);
-                ex = EXIT_FAILED;
-                goto out;
-            }
-        }
-    }
+    if (drill && (ex = make_sandbox(c, sandbox, sizeof(sandbox))))
+        goto out;
     rb_env env = {.sources = s.v,
                   .nsources = s.n,
                   .drill = drill,
@@ -393,100 +431,12 @@ int cli_runbook_execute(cli *c, const char *name, bool drill, bool unattended)
                   .attest = unattended ? NULL : c->attest,
                   .force = c->force,
                   .workers = c->workers};
-    rc = rb_execute(rb, &env, &res);
-    if (rc < 0) {
+    if (rb_execute(rb, &env, &res) < 0) {
         ex = EXIT_FAILED;
         goto out;
     }
     res.seconds += prepared;
-    json_t *report = rb_report_json(rb, &env, &res, started, user_name());
-    if (keyrec)
-        json_object_set(report, "key_recovery", c->key_used);
-    json_t *files = json_array();
-    size_t not_rehearsed = 0;
-    for (size_t i = 0; i < rb->nsteps; i++)
-        not_rehearsed += res.steps[i].status == RB_NOT_REHEARSED;
-    if (drill) {
-        struct tm tm;
-        gmtime_r(&started, &tm);
-        strftime(when, sizeof(when), "%Y%m%dT%H%M%SZ", &tm);
-        snprintf(stem, sizeof(stem), "drill-%s-%s", rb->name, when);
-        char *dir = c->report_dir ? strdup(c->report_dir)
-                    : c->r        ? bkp_repo_subpath(c->r, "reports")
-                                  : strdup(".");
-        if (!dir || write_reports(report, dir, stem, files))
-            bkp_warn(_("the drill report could not be written to %s"), dir ? dir : "?");
-        free(dir);
-    }
-    /* One record per data set restored (the evidence report looks for each),
-     * or one for the runbook's first when none was reached; to the primary
-     * when it is there, else to the copy used. */
-    int aex = 0;
-    size_t nrec = json_array_size(res.restored) ? json_array_size(res.restored) : 1;
-    for (size_t k = 0; k < nrec; k++) {
-        json_t *done = json_array_get(res.restored, k);
-        json_t *fig = json_pack(
-            "{s:s, s:b, s:f, s:I, s:b, s:I, s:I, s:I, s:I, s:O, s:s?}", "runbook", rb->name,
-            "drill", drill, "seconds", res.seconds, "rto_target_seconds", (json_int_t)rb->rto,
-            "rto_met", json_is_true(json_object_get(report, "rto_met")), "failed_step",
-            (json_int_t)res.failed_step, "not_rehearsed", (json_int_t)not_rehearsed, "files",
-            (json_int_t)res.files, "damaged",
-            (json_int_t)json_integer_value(json_object_get(done, "damaged")), "reports", files,
-            "attested_by", unattended ? NULL : c->attest);
-        if (keyrec) { /* which sheets opened it; they carry no secret (keyfrom.c) */
-            json_object_set_new(fig, "key_recovery", json_true());
-            json_object_set(fig, "key_sheets", c->key_used);
-        }
-        bkp_audit_rec rec = {
-            .op = drill ? "drill" : "restore",
-            .dataset = done ? json_string_value(json_object_get(done, "dataset")) : rb->datasets[0],
-            .generation = done ? json_string_value(json_object_get(done, "generation")) : NULL,
-            .medium = done ? json_string_value(json_object_get(done, "source")) : NULL,
-            .failed = !res.ok,
-            .figures = fig,
-            .error = res.ok ? NULL : res.steps[res.failed_step - 1].detail};
-        if (c->r ? cli_audit(c, &rec)
-                 : cli_audit_primary(c, s.v[0].repo, s.nstaging == s.nowned, &rec))
-            aex = EXIT_FAILED;
-        json_decref(fig);
-    }
-    if (c->json && !unattended) {
-        json_object_set(report, "reports", files);
-        cli_print_json(json_incref(report));
-    } else if (!unattended || c->tty) {
-        char a[32], b[32], target[64] = "";
-        if (rb->rto)
-            snprintf(target, sizeof(target), _(" (target %s)"),
-                     rb_duration_text(b, sizeof(b), (double)rb->rto));
-        printf(res.ok ? _("%s %s: succeeded in %s%s\n") : _("%s %s: FAILED in %s%s\n"),
-               drill ? _("drill") : _("restore by runbook"), rb->name,
-               rb_duration_text(a, sizeof(a), res.seconds), target);
-        for (size_t i = 0; i < rb->nsteps; i++) {
-            printf("  %2zu ", i + 1);
-            cli_pad(stdout, rb->steps[i].who, 14);
-            cli_pad(stdout, rb_action_word(rb->steps[i].action), 10);
-            cli_pad(stdout, rb_status_word(rb_status_name(res.steps[i].status)), 16);
-            printf("%s\n", res.steps[i].shown);
-        }
-        json_t *ku = c->key_used;
-        const char *kind = json_string_value(json_object_get(ku, "kind"));
-        if (keyrec && kind && !strcmp(kind, "shares"))
-            printf(_("key recovery: opened with %lld of %lld share sheets, no passphrase\n"),
-                   (long long)json_integer_value(json_object_get(ku, "threshold")),
-                   (long long)json_integer_value(json_object_get(ku, "of")));
-        else if (keyrec)
-            printf(_("key recovery: opened with the paper sheet, no passphrase\n"));
-        size_t i;
-        json_t *f;
-        json_array_foreach(files, i, f) if (strstr(json_string_value(f), ".md"))
-            printf(_("report: %s\n"), json_string_value(f));
-        if (not_rehearsed)
-            printf(_("%zu confirm step(s) were not rehearsed by a person (unattended drill).\n"),
-                   not_rehearsed);
-    }
-    json_decref(files);
-    json_decref(report);
-    ex = !res.ok || aex ? EXIT_FAILED : EXIT_OK;
+    ex = conclude(c, rb, &env, &res, started, unattended, &s);
 out:
     if (drill && *sandbox && !c->keep && !c->sandbox)
         cli_source_remove(strdup(sandbox));

@@ -1,0 +1,219 @@
+/*
+ * What a drill leaves behind (restore/drill.c), without a terminal, a medium
+ * or a policy: the shipped emr-db runbook with a result made by hand (a
+ * confirm not rehearsed, the restore of one data set done, or the check
+ * failed), then its report files (every form, 0600 in a folder made 0700,
+ * the JSON the same document), its audit records (one per data set
+ * restored, one when none was reached, the failed step's detail as the
+ * error, the sheets of a key-recovery drill) and the sandbox rules.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "restore/drill.h"
+#include "restore/procedure.h"
+#include "restore/runbook.h"
+
+#include "catalogue.h"
+#include "testutil.h"
+
+typedef struct fixture {
+    rb_runbook *rb;
+    rb_result res;
+    rb_env env;
+    char top[64], box[128], outside[128];
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof(*f));
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/policies/runbooks/emr-db.yaml", BKP_SOURCE_DIR);
+    if (!f || rb_load(path, &f->rb) || test_box("drill", f->top, f->box, f->outside))
+        return -1;
+    f->res.steps = calloc(f->rb->nsteps, sizeof(*f->res.steps));
+    for (size_t i = 0; i < f->rb->nsteps; i++)
+        f->res.steps[i].status =
+            f->rb->steps[i].action == RB_CONFIRM ? RB_NOT_REHEARSED : RB_DONE;
+    f->res.ok = true;
+    f->res.seconds = 93.5;
+    f->res.files = 3;
+    f->res.restored = json_pack("[{s:s, s:s, s:s, s:I}]", "dataset", "emr-db", "generation",
+                                "emr-db:7", "source", "usb-a", "damaged", (json_int_t)0);
+    snprintf(f->res.generation, sizeof(f->res.generation), "emr-db:7");
+    snprintf(f->res.source, sizeof(f->res.source), "usb-a");
+    f->env = (rb_env){.drill = true, .sandbox = "/var/tmp/bkp-drill-x"};
+    *state = f;
+    return f->res.steps && f->res.restored ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    test_rm_rf(f->top);
+    rb_result_clear(&f->res);
+    rb_free(f->rb);
+    free(f);
+    return 0;
+}
+
+static size_t confirms(const rb_runbook *rb)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < rb->nsteps; i++)
+        n += rb->steps[i].action == RB_CONFIRM;
+    return n;
+}
+
+static void test_report_files(void **state)
+{
+    fixture *f = *state;
+    char dir[256], path[512];
+    struct stat st;
+    json_t *report = rb_report_json(f->rb, &f->env, &f->res, 1764000000, "yamada");
+    json_t *files = json_array();
+    char *stem = rb_report_stem(f->rb, 1764000000); /* 2025-11-24T16:00:00Z */
+    assert_string_equal(stem, "drill-emr-db-20251124T160000Z");
+    snprintf(dir, sizeof(dir), "%s/reports/new", f->box);
+    assert_int_equal(rb_report_write(report, dir, stem, files), 0);
+    assert_int_equal(stat(dir, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0700);
+    static const char *const suffix[] = {".ja.md", ".en.md", ".ja.html", ".en.html", ".json"};
+    assert_int_equal(json_array_size(files), 5);
+    for (size_t i = 0; i < 5; i++) {
+        snprintf(path, sizeof(path), "%s/%s%s", dir, stem, suffix[i]);
+        assert_string_equal(json_string_value(json_array_get(files, i)), path);
+        assert_int_equal(stat(path, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0600);
+        assert_true(st.st_size > 100);
+    }
+    json_t *back = json_load_file(path, 0, NULL); /* the .json: the same document */
+    assert_true(json_equal(back, report));
+    json_decref(back);
+    /* A folder that cannot be made: the error, and no path listed. */
+    json_t *none = json_array();
+    snprintf(path, sizeof(path), "%s/%s.json/sub", dir, stem);
+    assert_int_not_equal(rb_report_write(report, path, stem, none), 0);
+    assert_int_equal(json_array_size(none), 0);
+    json_decref(none);
+    free(stem);
+    json_decref(files);
+    json_decref(report);
+}
+
+static void test_record_done(void **state)
+{
+    fixture *f = *state;
+    bkp_audit_rec rec;
+    json_t *report = rb_report_json(f->rb, &f->env, &f->res, 1764000000, "yamada");
+    json_t *files = json_pack("[s]", "/r/drill.ja.md");
+    assert_int_equal(rb_record_count(&f->res), 1);
+    json_t *fig = rb_record(f->rb, &f->res, report, 0, true, files, NULL, NULL, &rec);
+    assert_string_equal(rec.op, "drill");
+    assert_string_equal(rec.dataset, "emr-db");
+    assert_string_equal(rec.generation, "emr-db:7");
+    assert_string_equal(rec.medium, "usb-a");
+    assert_false(rec.failed);
+    assert_null(rec.error);
+    assert_ptr_equal(rec.figures, fig);
+    assert_string_equal(json_string_value(json_object_get(fig, "runbook")), "emr-db");
+    assert_int_equal(json_integer_value(json_object_get(fig, "not_rehearsed")),
+                     (json_int_t)confirms(f->rb));
+    assert_int_equal(rb_not_rehearsed(f->rb, &f->res), confirms(f->rb));
+    assert_true(json_equal(json_object_get(fig, "reports"), files));
+    assert_true(json_is_null(json_object_get(fig, "attested_by"))); /* unattended */
+    assert_null(json_object_get(fig, "key_recovery"));
+    assert_int_equal(json_is_true(json_object_get(fig, "rto_met")),
+                     json_is_true(json_object_get(report, "rto_met")));
+    json_decref(fig);
+    /* A restore by runbook, attested, of a key-recovery kind. */
+    json_t *sheets = json_pack("{s:s, s:I, s:I}", "kind", "shares", "threshold", (json_int_t)2,
+                               "of", (json_int_t)3);
+    fig = rb_record(f->rb, &f->res, report, 0, false, files, "佐藤", sheets, &rec);
+    assert_string_equal(rec.op, "restore");
+    assert_string_equal(json_string_value(json_object_get(fig, "attested_by")), "佐藤");
+    assert_true(json_is_true(json_object_get(fig, "key_recovery")));
+    assert_true(json_equal(json_object_get(fig, "key_sheets"), sheets));
+    json_decref(fig);
+    json_decref(sheets);
+    json_decref(files);
+    json_decref(report);
+}
+
+static void test_record_failed(void **state)
+{
+    fixture *f = *state;
+    bkp_audit_rec rec;
+    size_t last = f->rb->nsteps;
+    /* Nothing restored, the last step failed: one record, for the
+     * runbook's first data set, with the step's detail as the error. */
+    json_array_clear(f->res.restored);
+    f->res.ok = false;
+    f->res.failed_step = last;
+    f->res.steps[last - 1].status = RB_FAILED;
+    snprintf(f->res.steps[last - 1].detail, sizeof(f->res.steps[last - 1].detail),
+             "check failed with exit 1");
+    json_t *report = rb_report_json(f->rb, &f->env, &f->res, 1764000000, "yamada");
+    json_t *files = json_array();
+    assert_int_equal(rb_record_count(&f->res), 1);
+    json_t *fig = rb_record(f->rb, &f->res, report, 0, true, files, NULL, NULL, &rec);
+    assert_true(rec.failed);
+    assert_string_equal(rec.dataset, f->rb->datasets[0]);
+    assert_null(rec.generation);
+    assert_null(rec.medium);
+    assert_string_equal(rec.error, "check failed with exit 1");
+    assert_int_equal(json_integer_value(json_object_get(fig, "failed_step")), (json_int_t)last);
+    assert_false(json_is_true(json_object_get(fig, "rto_met")));
+    json_decref(fig);
+    /* Failed with no step named (it could not start a step): still an error. */
+    f->res.failed_step = 0;
+    fig = rb_record(f->rb, &f->res, report, 0, true, files, NULL, NULL, &rec);
+    assert_non_null(rec.error);
+    json_decref(fig);
+    json_decref(files);
+    json_decref(report);
+}
+
+static void test_sandbox(void **state)
+{
+    fixture *f = *state;
+    char path[256];
+    assert_true(rb_sandbox_check(f->box)); /* empty */
+    snprintf(path, sizeof(path), "%s/not-yet", f->box);
+    assert_true(rb_sandbox_check(path)); /* new */
+    assert_int_equal(mkdir(path, 0700), 0);
+    snprintf(path, sizeof(path), "%s/not-yet/x", f->box);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fclose(fp);
+    snprintf(path, sizeof(path), "%s/not-yet", f->box);
+    assert_false(rb_sandbox_check(path)); /* not empty */
+    snprintf(path, sizeof(path), "%s/not-yet/x", f->box);
+    assert_false(rb_sandbox_check(path)); /* a file */
+    assert_false(rb_sandbox_check("/"));
+    assert_false(rb_sandbox_check("/tmp/.."));
+}
+
+int main(void)
+{
+    test_bind_catalogue();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_report_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_record_done, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_record_failed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sandbox, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
