@@ -212,3 +212,10 @@ void bkp_strappend(char *buf, size_t n, const char *fmt, ...)
         buf[end] = '\0';
     }
 }
+
+void bkp_strv_free(char **v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        free(v[i]);
+    free(v);
+}

@@ -79,4 +79,7 @@ int bkp_unhex(uint8_t *out, size_t n, const char *hex);
  * never overrun: text that does not fit is cut, at a UTF-8 character boundary. */
 void bkp_strappend(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* Free `n` malloc'd strings and the array holding them (NULL: nothing). */
+void bkp_strv_free(char **v, size_t n);
+
 #endif

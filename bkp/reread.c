@@ -1,11 +1,18 @@
-/* reread.c — checking the state of the rolling re-read before it is used. */
+/* reread.c — the rolling re-read (`verify --sample`, the run's scheduled
+ * re-read): its state checked before use, kept, and the plan of a sample. */
 #include "bkp/reread.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bkp/blob.h"
 #include "bkp/bytes.h"
+#include "bkp/clock.h"
+#include "bkp/durable.h"
+#include "bkp/i18n.h"
+#include "bkp/log.h"
+#include "bkp/medium.h"
 
 bool bkp_reread_valid(const json_t *state, time_t now)
 {
@@ -38,4 +45,110 @@ int bkp_reread_parse(const char *buf, size_t len, time_t now, json_t **out)
     }
     *out = j;
     return 0;
+}
+
+typedef struct aged {
+    char hex[2 * BKP_ID_LEN + 1];
+    time_t last;
+} aged;
+
+static int cmp_aged(const void *a, const void *b)
+{
+    const aged *x = a, *y = b;
+    return x->last != y->last ? (x->last > y->last) - (x->last < y->last) : strcmp(x->hex, y->hex);
+}
+
+char **bkp_reread_plan(const bkp_index *x, const json_t *state, double pct, time_t due,
+                       size_t *n)
+{
+    uint32_t np = bkp_index_pack_count(x);
+    aged *a = calloc(np + 1, sizeof(*a));
+    char **out = calloc(np + 1, sizeof(*out));
+    *n = 0;
+    if (!a || !out) {
+        free(a);
+        free(out);
+        return NULL;
+    }
+    for (uint32_t i = 0; i < np; i++) {
+        bkp_hex(a[i].hex, bkp_index_pack_id(x, i), BKP_ID_LEN);
+        a[i].last = (time_t)json_integer_value(json_object_get(state, a[i].hex));
+    }
+    qsort(a, np, sizeof(*a), cmp_aged);
+    double exact = (double)np * pct / 100.0;
+    size_t want = (size_t)exact + ((double)(size_t)exact < exact); /* rounded up */
+    for (size_t i = 0; i < np && (i < want || a[i].last < due); i++)
+        if ((out[*n] = strdup(a[i].hex)))
+            (*n)++;
+    free(a);
+    return out;
+}
+
+json_t *bkp_reread_load(bkp_repo *r)
+{
+    char *p = bkp_repo_subpath(r, "cache/reread.json");
+    json_t *j = NULL;
+    bkp_buf data;
+    bkp_buf_init(&data);
+    int rc = p ? bkp_read_file(p, &data, BKP_REREAD_MAX) : -ENOMEM;
+    if (!rc)
+        rc = bkp_reread_parse((const char *)data.data, data.len, bkp_now(), &j);
+    if (rc && rc != -ENOENT)
+        bkp_warn(_("%s is not a valid re-read state (%s): discarded, the next sample starts "
+                   "with the packs it does not name"),
+                 p ? p : "cache/reread.json", rc == -EFBIG ? "too large" : bkp_strerror(rc));
+    bkp_buf_free(&data);
+    free(p);
+    return j ? j : json_object();
+}
+
+int bkp_reread_save(bkp_repo *r, const json_t *state)
+{
+    char *dir = bkp_repo_subpath(r, "cache"),
+         *text = json_dumps(state, JSON_COMPACT | JSON_SORT_KEYS);
+    int rc = dir && text
+                 ? bkp_durable_write(dir, "reread.json", text, strlen(text), BKP_DURABLE_PRIVATE)
+                 : -ENOMEM;
+    free(dir);
+    free(text);
+    return rc;
+}
+
+static int set_reread(json_t *e, void *ctx)
+{
+    json_object_set(e, "reread", ctx);
+    return 0;
+}
+
+int bkp_reread_run(bkp_repo *r, bkp_repo *target, const char *medium, double pct,
+                   int64_t period, int workers, bkp_verify_result *res)
+{
+    json_t *e = medium ? bkp_media_get(r, medium) : NULL;
+    json_t *state = medium ? json_deep_copy(json_object_get(e, "reread")) : bkp_reread_load(target);
+    time_t now = bkp_now(), due = 0;
+    size_t n = 0;
+    json_decref(e);
+    if (!json_is_object(state)) { /* a medium's entry is checked when read (medium.h) */
+        json_decref(state);
+        state = json_object();
+    }
+    if (pct < 0) {
+        json_int_t last = json_integer_value(json_object_get(state, "last_run"));
+        double share = last > 0 && now > last ? (double)(now - last) / (double)period
+                                              : 86400.0 / (double)period;
+        pct = share > 1 ? 100 : 100 * share;
+        due = now - (time_t)period;
+    }
+    char **plan = bkp_reread_plan(bkp_repo_index(target), state, pct, due, &n);
+    int rc = plan ? bkp_verify_packs(target, plan, n, workers, res) : -ENOMEM;
+    if (rc >= 0) {
+        for (size_t i = 0; i < n; i++)
+            json_object_set_new(state, plan[i], json_integer((json_int_t)now));
+        json_object_set_new(state, "last_run", json_integer((json_int_t)now));
+        if (medium ? bkp_media_update(r, medium, set_reread, state) : bkp_reread_save(target, state))
+            bkp_warn(_("cannot save the re-read state; the next sample may read the same packs"));
+    }
+    bkp_strv_free(plan, n);
+    json_decref(state);
+    return rc;
 }

@@ -269,19 +269,6 @@ struct bkp_verify_result;
 int cli_archive_check(cli *c, const char *path, struct bkp_verify_result *sum);
 /* The archives (NAME@SEQ.tar) in folder `dir`, sorted (malloc'd). */
 int cli_archive_list(const char *dir, char ***names, size_t *n);
-/* The rolling re-read: the `pct` % of the packs of `r` read longest ago by
- * `state` ({pack hex: time}), and every one last read before `due`; note
- * what was read; the primary's state lives in its cache/reread.json. */
-char **cli_reread_plan(bkp_repo *r, json_t *state, double pct, time_t due, size_t *n);
-void cli_reread_note(json_t *state, char **packs, size_t n, time_t now);
-json_t *cli_reread_load(bkp_repo *r);
-int cli_reread_save(bkp_repo *r, json_t *state);
-/* Re-read the `pct` % of the packs of `target` — the primary, or the copy on
- * `medium` — read longest ago (pct < 0: the share the time since the last
- * sample is of `period`, and every pack not read within `period`), and keep
- * the state. Returns what bkp_verify_packs returns, with `res` filled. */
-int cli_reread(cli *c, bkp_repo *target, const char *medium, double pct, int64_t period,
-               struct bkp_verify_result *res);
 /* Append the audit record of a rotation to `medium` (figures `fig`, to which
  * the capture time of each generation it now holds is added). */
 int cli_rotate_record(cli *c, const char *medium, bool failed, bkp_gen **pick, size_t np,

@@ -135,9 +135,7 @@ static int open_archives(cli *c, const pol_medium *m, const rb_runbook *rb, bkp_
             opened++;
         }
     }
-    for (size_t i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
+    bkp_strv_free(names, n);
     return rc ? rc : opened ? 0 : -ENOENT;
 }
 

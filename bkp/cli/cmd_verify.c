@@ -33,92 +33,6 @@
 #include "bkp/reread.h"
 #include "bkp/verify.h"
 
-/* ---- the rolling re-read ---- */
-
-typedef struct aged {
-    char hex[2 * BKP_ID_LEN + 1];
-    time_t last;
-} aged;
-
-static int cmp_aged(const void *a, const void *b)
-{
-    const aged *x = a, *y = b;
-    return x->last != y->last ? (x->last > y->last) - (x->last < y->last) : strcmp(x->hex, y->hex);
-}
-
-/* The `pct` % of the packs of `r` read longest ago (never read first), and
- * every pack last read before `due`. */
-char **cli_reread_plan(bkp_repo *r, json_t *state, double pct, time_t due, size_t *n)
-{
-    const bkp_index *x = bkp_repo_index(r);
-    uint32_t np = bkp_index_pack_count(x);
-    aged *a = calloc(np + 1, sizeof(*a));
-    char **out = calloc(np + 1, sizeof(*out));
-    *n = 0;
-    if (!a || !out) {
-        free(a);
-        free(out);
-        return NULL;
-    }
-    for (uint32_t i = 0; i < np; i++) {
-        bkp_hex(a[i].hex, bkp_index_pack_id(x, i), BKP_ID_LEN);
-        a[i].last = (time_t)json_integer_value(json_object_get(state, a[i].hex));
-    }
-    qsort(a, np, sizeof(*a), cmp_aged);
-    double exact = (double)np * pct / 100.0;
-    size_t want = (size_t)exact + ((double)(size_t)exact < exact); /* rounded up */
-    for (size_t i = 0; i < np && (i < want || a[i].last < due); i++)
-        if ((out[*n] = strdup(a[i].hex)))
-            (*n)++;
-    free(a);
-    return out;
-}
-
-void cli_reread_note(json_t *state, char **packs, size_t n, time_t now)
-{
-    for (size_t i = 0; i < n; i++)
-        json_object_set_new(state, packs[i], json_integer((json_int_t)now));
-}
-
-static void free_list(char **v, size_t n)
-{
-    for (size_t i = 0; v && i < n; i++)
-        free(v[i]);
-    free(v);
-}
-
-/* The state is a cache: one that is too large or not of its shape is set
- * aside (every pack then counts as never read), never trusted. */
-json_t *cli_reread_load(bkp_repo *r)
-{
-    char *p = bkp_repo_subpath(r, "cache/reread.json");
-    json_t *j = NULL;
-    bkp_buf data;
-    bkp_buf_init(&data);
-    int rc = p ? bkp_read_file(p, &data, BKP_REREAD_MAX) : -ENOMEM;
-    if (!rc)
-        rc = bkp_reread_parse((const char *)data.data, data.len, bkp_now(), &j);
-    if (rc && rc != -ENOENT)
-        bkp_warn(_("%s is not a valid re-read state (%s): discarded, the next sample starts "
-                   "with the packs it does not name"),
-                 p ? p : "cache/reread.json", rc == -EFBIG ? "too large" : bkp_strerror(rc));
-    bkp_buf_free(&data);
-    free(p);
-    return j ? j : json_object();
-}
-
-int cli_reread_save(bkp_repo *r, json_t *state)
-{
-    char *dir = bkp_repo_subpath(r, "cache"),
-         *text = json_dumps(state, JSON_COMPACT | JSON_SORT_KEYS);
-    int rc = dir && text
-                 ? bkp_durable_write(dir, "reread.json", text, strlen(text), BKP_DURABLE_PRIVATE)
-                 : -ENOMEM;
-    free(dir);
-    free(text);
-    return rc;
-}
-
 /* ---- the registry of a medium after a check ---- */
 
 typedef struct checked {
@@ -134,45 +48,6 @@ static int note_verify(json_t *e, void *ctx)
     json_object_set_new(e, "last_verify", json_string(now));
     json_object_set_new(e, "verify_ok", json_boolean(k->ok));
     return 0;
-}
-
-static int set_reread(json_t *e, void *ctx)
-{
-    json_object_set(e, "reread", ctx);
-    return 0;
-}
-
-int cli_reread(cli *c, bkp_repo *target, const char *medium, double pct, int64_t period,
-               bkp_verify_result *res)
-{
-    json_t *e = medium ? bkp_media_get(c->r, medium) : NULL;
-    json_t *state = medium ? json_deep_copy(json_object_get(e, "reread")) : cli_reread_load(target);
-    time_t now = bkp_now(), due = 0;
-    size_t n = 0;
-    json_decref(e);
-    if (!json_is_object(state)) {
-        json_decref(state);
-        state = json_object();
-    }
-    if (pct < 0) { /* as much as the time since the last sample is of the period */
-        json_int_t last = json_integer_value(json_object_get(state, "last_run"));
-        double share = last > 0 && now > last ? (double)(now - last) / (double)period
-                                              : 86400.0 / (double)period;
-        pct = share > 1 ? 100 : 100 * share;
-        due = now - (time_t)period;
-    }
-    char **plan = cli_reread_plan(target, state, pct, due, &n);
-    int rc = plan ? bkp_verify_packs(target, plan, n, c->workers, res) : -ENOMEM;
-    if (rc >= 0) {
-        cli_reread_note(state, plan, n, now);
-        json_object_set_new(state, "last_run", json_integer((json_int_t)now));
-        if (medium ? bkp_media_update(c->r, medium, set_reread, state)
-                   : cli_reread_save(target, state))
-            bkp_warn(_("cannot save the re-read state; the next sample may read the same packs"));
-    }
-    free_list(plan, n);
-    json_decref(state);
-    return rc;
 }
 
 /* ---- the copy a check or repair works on ---- */
@@ -305,7 +180,7 @@ static int verify_archives(cli *c, cli_medium *m, bkp_verify_result *res)
     }
     res->generations = n;
     res->problems = (uint64_t)bad;
-    free_list(names, n);
+    bkp_strv_free(names, n);
     return rc < 0 ? rc : bad ? 1 : 0;
 }
 
@@ -447,7 +322,7 @@ int cmd_verify(cli *c)
         }
     }
     if (sample) {
-        rc = cli_reread(c, target, c->media, c->sample, 0, &res);
+        rc = bkp_reread_run(c->r, target, c->media, c->sample, 0, c->workers, &res);
         if (rc == 0 && bkp_repo_key_file_unchecked(target))
             rc = 1; /* warned at the open: the copy would not open alone */
     } else {
