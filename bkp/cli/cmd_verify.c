@@ -249,136 +249,173 @@ static int verify_public(cli *c)
     return rc ? EXIT_FAILED : EXIT_OK;
 }
 
-int cmd_verify(cli *c)
+/* One check (or repair) and what it holds open. */
+typedef struct vjob {
+    cli_medium m, sm;  /* --media, --repair-from when they are media */
+    fetched fx, sfx;   /* their copies fetched from a bucket */
+    bkp_repo *target;  /* what is checked: the primary, or `copy` */
+    bkp_repo *copy, *src;
+    bkp_lock *lock;    /* a reader's for a check, the writer's for a repair */
+    bkp_verify_result res;
+    json_t *fixed;     /* the packs repaired, when a repair ran */
+    const char *what;  /* "repository", or the medium's name */
+    bool sample, read_data;
+    int behind; /* > 0: the medium pinned history the primary lacks */
+} vjob;
+
+static void vjob_clear(vjob *v)
 {
-    cli_medium m = {0}, sm = {0};
-    fetched fx = {0}, sfx = {0};
-    bkp_repo *target = c->r, *src = NULL, *copy = NULL;
-    bkp_lock *writer = NULL;
-    bkp_verify_result res = {0};
-    json_t *fixed = NULL;
-    const char *what = c->media ? c->media : "repository";
-    int ex = EXIT_OK, rc;
-    bool sample = c->sample != 0, read_data = c->read_data || c->repair_from;
-    if (c->public_key)
-        return verify_public(c);
-    if (sample && (c->sample < 0 || c->sample > 100 || c->sample != c->sample || read_data)) {
-        bkp_error(_("--sample takes a percentage between 0 and 100, without --read-data or "
-                    "--repair-from"));
+    bkp_verify_result_clear(&v->res);
+    json_decref(v->fixed);
+    bkp_lock_release(v->lock);
+    bkp_repo_free(v->copy);
+    bkp_repo_free(v->src);
+    cli_medium_clear(&v->m);
+    cli_medium_clear(&v->sm);
+    for (fetched *x = &v->fx; x; x = x == &v->fx ? &v->sfx : NULL) {
+        if (x->staging)
+            (void)bkp_remove_tree(x->staging);
+        free(x->staging);
+        bkp_bucket_fetch_clear(&x->f);
+    }
+}
+
+/* A medium that pinned more than the primary holds is the better copy: the
+ * primary was rolled back or rewritten, and that fails the check. */
+static int pinned_behind(cli *c)
+{
+    json_t *found = NULL;
+    char doing[96];
+    int behind;
+    snprintf(doing, sizeof(doing), _("%s pinned history the primary lacks"), c->media);
+    if ((behind = cli_pins_check(c, c->media, &found)) > 0)
+        cli_pins_refuse(found, doing);
+    json_decref(found);
+    return behind;
+}
+
+/* The lock and the repair source: a check holds a reader's lock; a repair
+ * opens its source (never the copy being repaired) and takes the writer's. */
+static int take_lock(cli *c, vjob *v)
+{
+    int rc;
+    if (!c->repair_from)
+        return cli_read_lock(c, bkp_repo_path(v->target), &v->lock);
+    int ex = open_source(c, c->repair_from, &v->sm, &v->src, &v->sfx);
+    if (ex)
+        return ex;
+    if (!strcmp(bkp_repo_path(v->src), bkp_repo_path(v->target))) {
+        bkp_error(_("--repair-from %s names the copy being repaired; name another copy"),
+                  c->repair_from);
         return EXIT_USAGE;
     }
-    if (c->media && (ex = open_medium(c, c->media, &m, &copy, &fx)))
-        goto out;
-    /* A medium that pinned more than the primary holds is the better copy:
-     * the primary was rolled back or rewritten, and that fails the check. */
-    int behind = 0;
-    if (c->media) {
-        json_t *found = NULL;
-        char doing[96];
-        snprintf(doing, sizeof(doing), _("%s pinned history the primary lacks"), c->media);
-        if ((behind = cli_pins_check(c, c->media, &found)) > 0)
-            cli_pins_refuse(found, doing);
-        json_decref(found);
+    if ((rc = bkp_lock_writer(bkp_repo_path(v->target), "bkp verify --repair-from", &v->lock)))
+        return rc == -EBUSY ? EXIT_LOCKED : EXIT_FAILED;
+    return EXIT_OK;
+}
+
+/* The check itself: a sample or the whole. 0 clean, > 0 problems found,
+ * < 0 it could not run. */
+static int check(cli *c, vjob *v)
+{
+    int rc;
+    if (v->sample) {
+        rc = bkp_reread_run(c->r, v->target, c->media, c->sample, 0, c->workers, &v->res);
+        if (rc == 0 && bkp_repo_key_file_unchecked(v->target))
+            rc = 1; /* warned at the open: the copy would not open alone */
+    } else {
+        rc = bkp_verify(v->target, v->read_data, c->workers, &v->res);
     }
-    if (c->media && !copy) {
-        if (c->repair_from || sample) {
-            bkp_error(_("%s is an archive medium: its archives are verified whole and never "
-                        "rewritten; --repair-from and --sample do not apply"),
-                      c->media);
-            ex = EXIT_USAGE;
-            goto out;
-        }
-        rc = verify_archives(c, &m, &res);
-        goto record;
+    /* The bucket's current versions that did not check count as problems
+     * even when a locked older version stood in for them. */
+    size_t nbad = v->fx.f.nstale + v->fx.f.ndamaged + v->fx.f.nhidden;
+    if (rc >= 0 && nbad) {
+        v->res.problems += nbad;
+        rc = 1;
     }
-    if (copy)
-        target = copy;
+    return rc;
+}
+
+/* A bucket's bad packs uploaded again from the source, each checked first
+ * and locked. Only packs are repaired: anything else the check found (a
+ * forged config, key file or record) stays a problem. */
+static int repair_bucket(cli *c, vjob *v)
+{
+    size_t nbad = v->fx.f.nstale + v->fx.f.ndamaged + v->fx.f.nhidden;
+    int left = cli_object_repair(c, &v->m, v->src, &v->fx.f, v->fixed);
+    if (left)
+        bkp_error(_("%d pack(s) could not be repaired in the bucket from %s"), left,
+                  c->repair_from);
+    else
+        printf(_("%s: %zu object(s) uploaded from %s as the current version, each checked "
+                 "first and locked\n"),
+               v->what, json_array_size(v->fixed), c->repair_from);
+    uint64_t other = v->res.problems > nbad ? v->res.problems - nbad : 0;
+    if (other)
+        bkp_error(_("%llu problem(s) of %s are not packs and remain; `bkp rotate %s` uploads the "
+                    "repository's config, key file and records over forged ones"),
+                  (unsigned long long)other, v->what, v->what);
+    v->res.problems = (uint64_t)left + other;
+    return left || other ? 1 : 0;
+}
+
+/* A disk copy's (or the primary's) bad packs replaced from the source, then
+ * the whole read back to prove the repair. */
+static int repair_disk(cli *c, vjob *v)
+{
+    int left = repair(v->target, v->src, &v->res, v->copy != NULL, v->fixed);
+    bkp_verify_result_clear(&v->res);
+    int rc = bkp_verify(v->target, true, c->workers, &v->res);
+    if (!rc)
+        printf(_("%s: %zu pack(s) replaced from %s, read back and authenticated; verified "
+                 "clean\n"),
+               v->what, json_array_size(v->fixed), c->repair_from);
+    else if (left)
+        bkp_error(_("%d pack(s) could not be repaired from %s"), left, c->repair_from);
+    return rc;
+}
+
+/* The copy on a medium, or the primary: checked, and repaired when asked. */
+static int check_copy(cli *c, vjob *v, int *ex)
+{
+    v->target = v->copy ? v->copy : c->r;
     /* A copy on a medium named by its path (--repo): its audit log's marker
      * says so, or it has no log of its own. It is checked as that copy
      * (its "not copied" tombstones count, the primary's log is not its
      * own), and said so, since a primary whose log and marker were deleted
      * would look the same. */
-    char *as_copy = !copy ? bkp_gen_copy_medium(c->r) : NULL;
+    char *as_copy = !v->copy ? bkp_gen_copy_medium(c->r) : NULL;
     if (as_copy)
         bkp_warn(_("%s is checked as the copy on the medium labelled %s (a label beside it names "
                    "this repository, and it has no audit log of a primary)"),
                  bkp_repo_path(c->r), as_copy);
     free(as_copy);
-    /* A repair takes its writer's lock below; a check holds a reader's. */
-    if (!c->repair_from && (ex = cli_read_lock(c, bkp_repo_path(target), &writer)))
-        goto out;
-    if (c->repair_from) {
-        if ((ex = open_source(c, c->repair_from, &sm, &src, &sfx)))
-            goto out;
-        if (!strcmp(bkp_repo_path(src), bkp_repo_path(target))) {
-            bkp_error(_("--repair-from %s names the copy being repaired; name another copy"),
-                      c->repair_from);
-            ex = EXIT_USAGE;
-            goto out;
-        }
-        if ((rc = bkp_lock_writer(bkp_repo_path(target), "bkp verify --repair-from", &writer))) {
-            ex = rc == -EBUSY ? EXIT_LOCKED : EXIT_FAILED;
-            goto out;
-        }
+    if ((*ex = take_lock(c, v)))
+        return 0;
+    int rc = check(c, v);
+    if (rc > 0 && v->src) {
+        v->fixed = json_array();
+        rc = v->fx.staging ? repair_bucket(c, v) : repair_disk(c, v);
     }
-    if (sample) {
-        rc = bkp_reread_run(c->r, target, c->media, c->sample, 0, c->workers, &res);
-        if (rc == 0 && bkp_repo_key_file_unchecked(target))
-            rc = 1; /* warned at the open: the copy would not open alone */
-    } else {
-        rc = bkp_verify(target, read_data, c->workers, &res);
-    }
-    /* The bucket's current versions that did not check count as problems
-     * even when a locked older version stood in for them. */
-    size_t nbad = fx.f.nstale + fx.f.ndamaged + fx.f.nhidden;
-    if (rc >= 0 && nbad) {
-        res.problems += nbad;
-        rc = 1;
-    }
-    if (rc > 0 && src && fx.staging) {
-        fixed = json_array();
-        int left = cli_object_repair(c, &m, src, &fx.f, fixed);
-        if (left)
-            bkp_error(_("%d pack(s) could not be repaired in the bucket from %s"), left,
-                      c->repair_from);
-        else
-            printf(_("%s: %zu object(s) uploaded from %s as the current version, each checked "
-                     "first and locked\n"),
-                   what, json_array_size(fixed), c->repair_from);
-        /* Only packs are repaired here: anything else the check found
-         * (a forged config, key file or record) stays a problem. */
-        uint64_t other = res.problems > nbad ? res.problems - nbad : 0; /* not in the bucket's */
-        if (other)
-            bkp_error(
-                _("%llu problem(s) of %s are not packs and remain; `bkp rotate %s` uploads the "
-                  "repository's config, key file and records over forged ones"),
-                (unsigned long long)other, what, what);
-        rc = left || other ? 1 : 0;
-        res.problems = (uint64_t)left + other;
-    } else if (rc > 0 && src) {
-        fixed = json_array();
-        int left = repair(target, src, &res, copy != NULL, fixed);
-        bkp_verify_result_clear(&res);
-        rc = bkp_verify(target, true, c->workers, &res); /* prove the repair */
-        if (!rc)
-            printf(_("%s: %zu pack(s) replaced from %s, read back and authenticated; verified "
-                     "clean\n"),
-                   what, json_array_size(fixed), c->repair_from);
-        else if (left)
-            bkp_error(_("%d pack(s) could not be repaired from %s"), left, c->repair_from);
-    }
-record:;
-    const char *mode = sample ? "sample" : read_data ? "read-data" : "structure";
+    return rc;
+}
+
+/* The audit record, the medium's registry, and what the operator reads. */
+static int conclude(cli *c, vjob *v, int rc)
+{
+    const char *mode = v->sample ? "sample" : v->read_data ? "read-data" : "structure";
+    bkp_verify_result *res = &v->res;
     json_t *fig = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:O?}", "mode", mode, "generations",
-                            (json_int_t)res.generations, "packs_read", (json_int_t)res.packs_read,
-                            "blobs_read", (json_int_t)res.blobs_read, "bytes_read",
-                            (json_int_t)res.bytes_read, "problems", (json_int_t)res.problems,
-                            "repaired", fixed);
-    bkp_audit_rec rec = {.op = fixed ? "repair" : "verify",
-                         .medium = c->media,
-                         .failed = rc != 0 || behind,
-                         .figures = fig,
-                         .error = rc ? (res.nmessages ? res.messages[0] : bkp_strerror(rc)) : NULL};
+                            (json_int_t)res->generations, "packs_read", (json_int_t)res->packs_read,
+                            "blobs_read", (json_int_t)res->blobs_read, "bytes_read",
+                            (json_int_t)res->bytes_read, "problems", (json_int_t)res->problems,
+                            "repaired", v->fixed);
+    bkp_audit_rec rec = {
+        .op = v->fixed ? "repair" : "verify",
+        .medium = c->media,
+        .failed = rc != 0 || v->behind,
+        .figures = fig,
+        .error = rc ? (res->nmessages ? res->messages[0] : bkp_strerror(rc)) : NULL};
     int aex = cli_audit(c, &rec);
     json_decref(fig);
     if (c->media && rc >= 0) {
@@ -388,30 +425,50 @@ record:;
     }
     if (rc < 0) {
         bkp_error(_("verification could not run: %s"), bkp_strerror(rc));
-        ex = EXIT_FAILED;
-        goto out;
+        return EXIT_FAILED;
     }
-    print_result(c, what, rc, &res, mode, fixed);
+    print_result(c, v->what, rc, res, mode, v->fixed);
     if (rc)
         bkp_error(_("%llu problem(s) found; see above. Repair with `bkp verify%s%s --repair-from "
                     "MEDIUM` from a medium holding a good copy, or restore the affected files from "
                     "another medium or an older generation"),
-                  (unsigned long long)res.problems, c->media ? " --media " : "",
+                  (unsigned long long)res->problems, c->media ? " --media " : "",
                   c->media ? c->media : "");
-    ex = rc || behind ? EXIT_FAILED : aex ? EXIT_FAILED : EXIT_OK;
-out:
-    bkp_verify_result_clear(&res);
-    json_decref(fixed);
-    bkp_lock_release(writer);
-    bkp_repo_free(copy);
-    bkp_repo_free(src);
-    cli_medium_clear(&m);
-    cli_medium_clear(&sm);
-    for (fetched *x = &fx; x; x = x == &fx ? &sfx : NULL) {
-        if (x->staging)
-            (void)bkp_remove_tree(x->staging);
-        free(x->staging);
-        bkp_bucket_fetch_clear(&x->f);
+    return rc || v->behind || aex ? EXIT_FAILED : EXIT_OK;
+}
+
+int cmd_verify(cli *c)
+{
+    vjob v = {.what = c->media ? c->media : "repository",
+              .sample = c->sample != 0,
+              .read_data = c->read_data || c->repair_from};
+    int ex = EXIT_OK, rc;
+    if (c->public_key)
+        return verify_public(c);
+    if (v.sample && (c->sample < 0 || c->sample > 100 || c->sample != c->sample || v.read_data)) {
+        bkp_error(_("--sample takes a percentage between 0 and 100, without --read-data or "
+                    "--repair-from"));
+        return EXIT_USAGE;
     }
+    if (c->media && (ex = open_medium(c, c->media, &v.m, &v.copy, &v.fx)))
+        goto out;
+    v.behind = c->media ? pinned_behind(c) : 0;
+    if (c->media && !v.copy) {
+        if (c->repair_from || v.sample) {
+            bkp_error(_("%s is an archive medium: its archives are verified whole and never "
+                        "rewritten; --repair-from and --sample do not apply"),
+                      c->media);
+            ex = EXIT_USAGE;
+            goto out;
+        }
+        rc = verify_archives(c, &v.m, &v.res);
+    } else {
+        rc = check_copy(c, &v, &ex);
+        if (ex)
+            goto out;
+    }
+    ex = conclude(c, &v, rc);
+out:
+    vjob_clear(&v);
     return ex;
 }
