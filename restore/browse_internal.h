@@ -17,10 +17,10 @@ struct rst_node {
     rst_node **kids; /* owned; sorted by name (strcmp) */
     uint32_t nkids, cap;
     struct stat st;
-    char *link;   /* owned: a symbolic link's target */
-    bkp_gen *gen; /* a generation's folder: its record (borrowed from the handle) */
-    int loaded;   /* a generation's folder: 0 not read yet, 1 read, -EIO damaged */
-    bkp_item it;  /* a regular file: chunks, regions, content hash (no entry) */
+    char *link;     /* owned: a symbolic link's target */
+    bkp_gen *gen;   /* a generation's folder: its record (borrowed from the handle) */
+    int loaded;     /* a generation's folder: 0 not read yet, 1 read, -EIO damaged */
+    bkp_item it;    /* a regular file: chunks, regions, content hash (no entry) */
     rst_node *same; /* a hard link: the file it names, in the same generation */
     /* After rst_browse_open: where each chunk (nchunks + 1) and each region
      * begins in the data stream (the file's bytes without its holes). */

@@ -130,28 +130,58 @@ static int m_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t of
 }
 
 /* Every call that would change something: the mount is read-only. */
-static int ro_mkdir(const char *p, mode_t m) { return -EROFS; }
-static int ro_unlink(const char *p) { return -EROFS; }
-static int ro_link2(const char *a, const char *b) { return -EROFS; }
-static int ro_rename(const char *a, const char *b, unsigned f) { return -EROFS; }
-static int ro_chmod(const char *p, mode_t m, struct fuse_file_info *fi) { return -EROFS; }
-static int ro_chown(const char *p, uid_t u, gid_t g, struct fuse_file_info *fi) { return -EROFS; }
-static int ro_truncate(const char *p, off_t o, struct fuse_file_info *fi) { return -EROFS; }
+static int ro_mkdir(const char *p, mode_t m)
+{
+    return -EROFS;
+}
+static int ro_unlink(const char *p)
+{
+    return -EROFS;
+}
+static int ro_link2(const char *a, const char *b)
+{
+    return -EROFS;
+}
+static int ro_rename(const char *a, const char *b, unsigned f)
+{
+    return -EROFS;
+}
+static int ro_chmod(const char *p, mode_t m, struct fuse_file_info *fi)
+{
+    return -EROFS;
+}
+static int ro_chown(const char *p, uid_t u, gid_t g, struct fuse_file_info *fi)
+{
+    return -EROFS;
+}
+static int ro_truncate(const char *p, off_t o, struct fuse_file_info *fi)
+{
+    return -EROFS;
+}
 static int ro_write(const char *p, const char *b, size_t s, off_t o, struct fuse_file_info *fi)
 {
     return -EROFS;
 }
-static int ro_create(const char *p, mode_t m, struct fuse_file_info *fi) { return -EROFS; }
+static int ro_create(const char *p, mode_t m, struct fuse_file_info *fi)
+{
+    return -EROFS;
+}
 static int ro_utimens(const char *p, const struct timespec tv[2], struct fuse_file_info *fi)
 {
     return -EROFS;
 }
-static int ro_mknod(const char *p, mode_t m, dev_t d) { return -EROFS; }
+static int ro_mknod(const char *p, mode_t m, dev_t d)
+{
+    return -EROFS;
+}
 static int ro_setxattr(const char *p, const char *n, const char *v, size_t s, int f)
 {
     return -EROFS;
 }
-static int ro_removexattr(const char *p, const char *n) { return -EROFS; }
+static int ro_removexattr(const char *p, const char *n)
+{
+    return -EROFS;
+}
 static int ro_fallocate(const char *p, int m, off_t o, off_t l, struct fuse_file_info *fi)
 {
     return -EROFS;
@@ -207,9 +237,10 @@ static int serve(cli *c, rst_browse *b, const char *at)
         goto out;
     }
     if (fuse_mount(f, at)) {
-        bkp_error(_("cannot mount at %s: it must be an empty folder not in use, /dev/fuse must "
-                    "exist (modprobe fuse) and you must be allowed to mount (root, or fusermount3)"),
-                  at);
+        bkp_error(
+            _("cannot mount at %s: it must be an empty folder not in use, /dev/fuse must "
+              "exist (modprobe fuse) and you must be allowed to mount (root, or fusermount3)"),
+            at);
         goto out;
     }
     /* libfuse leaves a signal that was ignored alone, and a program started
