@@ -138,7 +138,9 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION admin)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_SUGGESTS "bash-completion, cron | systemd-sysv")
+# libfuse3-3 (bkp mount) comes with the shared libraries' dependencies;
+# fusermount3 (fuse3) only matters to a user other than root.
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "bash-completion, cron | systemd-sysv, fuse3")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 # Absolute destinations (/etc/bkp) go into the package's tree, never onto
 # the machine that builds it.

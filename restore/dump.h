@@ -22,6 +22,12 @@
 int rst_dump(bkp_repo *r, const bkp_gen *g, const char *path, int fd, uint64_t *bytes)
     __attribute__((warn_unused_result));
 
+/* Is stored file `it` of `size` bytes whole: its chunk list the one its
+ * content hash names, its data regions in order within its size, and its
+ * chunks exactly filling them? 0, or -EBADMSG (logged, naming `name`). */
+int rst_item_check(const bkp_keys *k, const bkp_item *it, uint64_t size, const char *name)
+    __attribute__((warn_unused_result));
+
 /* Call `fn` with each item of generation `g` whose path matches the shell
  * pattern `pattern`: against the whole stored path (with a leading '/')
  * when the pattern has a '/', else against the last component. Its

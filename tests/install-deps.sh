@@ -16,7 +16,9 @@ packages=(build-essential cmake pkg-config
           gettext
           # The object store of the object-medium tests (tests/support/rgw.sh):
           # a single-node Ceph run from these programs, no service started.
-          ceph-mon ceph-osd radosgw ceph-common ceph-base curl openssl)
+          ceph-mon ceph-osd radosgw ceph-common ceph-base curl openssl
+          # bkp mount (FUSE): the library, and fusermount3 for the scenario.
+          libfuse3-dev fuse3)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

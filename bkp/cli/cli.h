@@ -85,6 +85,7 @@ typedef struct cli {
     int nargs;
     bool tty;  /* stdout is a terminal: summaries and progress */
     bool help; /* -h, --help: the command's help instead of the command */
+    bool allow_other; /* mount --allow-other: other users too, by the stored modes */
 } cli;
 
 /* The command line (options.c): every option in one table. Parse `argv`
@@ -357,6 +358,7 @@ int cmd_generations(cli *c);
 int cmd_ls(cli *c);
 int cmd_find(cli *c);
 int cmd_dump(cli *c);
+int cmd_mount(cli *c);
 int cmd_diff(cli *c);
 int cmd_restore(cli *c);
 int cmd_verify(cli *c);

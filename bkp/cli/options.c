@@ -120,6 +120,9 @@ static const cli_option options[] = {
     {"runbook", 0, "NAME", ARG_STRING, F(runbook), false, N_("follow this recovery procedure")},
     {"lock-wait", 0, "DURATION", ARG_DURATION, F(lock_wait), true,
      N_("wait this long (30s, 10m, 1h) for a lock another bkp holds, instead of exit 3")},
+    {"allow-other", 0, NULL, ARG_FLAG, F(allow_other), false,
+     N_("let other users into the mount too; each file keeps its stored owner and mode, which the "
+        "kernel enforces")},
     {"verbose", 'v', NULL, ARG_LEVEL, 0, true, N_("say more")},
     {"quiet", 'q', NULL, ARG_LEVEL, 0, true, N_("warnings and errors only, no progress")},
     {"help", 'h', NULL, ARG_HELP, 0, true, N_("this help")},
