@@ -16,7 +16,10 @@ packages=(build-essential cmake pkg-config
           gettext
           # The object store of the object-medium tests (tests/support/rgw.sh):
           # a single-node Ceph run from these programs, no service started.
-          ceph-mon ceph-osd radosgw ceph-common ceph-base curl openssl)
+          ceph-mon ceph-osd radosgw ceph-common ceph-base curl openssl
+          # The status page's browser test (tests/e2e/45-status-page.sh): headless
+          # Chromium, and a Japanese font so that its screenshots can be read.
+          chromium fonts-ipafont-gothic)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -19,9 +19,10 @@
 #include "bkp/log.h"
 #include "restore/status_page.h"
 
-/* The coming rotations shown: six weeks ahead, at most this many turns. */
-#define CALENDAR_DAYS 42
-#define CALENDAR_MAX 12
+/* The coming rotations shown: four weeks ahead, at most this many turns
+ * (the page prints on one sheet). */
+#define CALENDAR_DAYS 28
+#define CALENDAR_MAX 8
 
 static json_t *iso(time_t t)
 {
