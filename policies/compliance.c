@@ -80,11 +80,11 @@ static void span_in(char *buf, size_t n, int64_t secs, int64_t unit)
         fmt(buf, n, ngettext("%lld second", "%lld seconds", k), v);
 }
 
-/* "3 days", "5 hours": the largest unit that is not zero. */
-static void span(char *buf, size_t n, int64_t secs)
+const char *pol_span_text(char *buf, size_t n, int64_t secs)
 {
     int64_t unit = secs >= DAY ? DAY : secs >= HOUR ? HOUR : secs >= MINUTE ? MINUTE : 1;
     span_in(buf, n, secs, unit);
+    return buf;
 }
 
 /* The largest unit in which `age` still reads as more than `limit`, so that
@@ -163,6 +163,48 @@ void pol_media_due(const pol_policy *p, const pol_medium_state *states, size_t n
          * turn is. A medium alone is rank 0: its own last write plus one. */
         due[i] = latest > 0 ? later(latest, rank + 1, m->rotate_every) : DUE_NEVER;
     }
+}
+
+/* Insert `t` into the sorted `out` of `*n` (at most `max`), dropping the
+ * latest when full. */
+static void calendar_add(pol_turn *out, size_t *n, size_t max, pol_turn t)
+{
+    size_t k = *n < max ? (*n)++ : max;
+    if (k == max && (!max || out[max - 1].when <= t.when))
+        return;
+    if (k == max)
+        k--;
+    for (; k > 0 && out[k - 1].when > t.when; k--)
+        out[k] = out[k - 1];
+    out[k] = t;
+}
+
+size_t pol_rotation_calendar(const pol_medium_state *states, const time_t *due, size_t n,
+                             time_t now, time_t until, pol_turn *out, size_t max)
+{
+    size_t got = 0;
+    for (size_t i = 0; i < n; i++) {
+        const pol_medium *m = states[i].medium;
+        if (!m || due[i] <= 0 || m->rotate_every <= 0)
+            continue;
+        size_t members = 0;
+        for (size_t j = 0; j < n; j++)
+            members += states[j].medium && same_set(m, states[j].medium);
+        int64_t turn = m->rotate_every * (int64_t)(members ? members : 1);
+        time_t t = due[i] == DUE_NEVER ? now : due[i];
+        calendar_add(out, &got, max, (pol_turn){m, t});
+        /* Later turns: never before now, so an overdue medium's next turn
+         * is counted from now, as if it were rotated today. */
+        for (time_t next = later(t > now ? t : now, 1, turn); next < until;
+             next = later(next, 1, turn)) {
+            size_t before = got;
+            pol_turn last = got ? out[got - 1] : (pol_turn){0};
+            calendar_add(out, &got, max, (pol_turn){m, next});
+            if (got == before && last.medium && last.when <= next)
+                break; /* full, and this one came too late */
+        }
+    }
+    return got;
 }
 
 /* ---- the verdict ---- */
@@ -474,7 +516,7 @@ static void overdue_media(const ctx *c, pol_status *out, risks *rk)
         if (!rk->overdue)
             rk->overdue = m;
         if (mdue == DUE_NEVER) {
-            span(when, sizeof(when), m->rotate_every);
+            pol_span_text(when, sizeof(when), m->rotate_every);
             reason(out, _("%s has never been written (rotation every %s)"), name_of(m), when);
         } else {
             long long days = (long long)((c->now - mdue) / DAY);
@@ -501,7 +543,7 @@ static void at_risk(const ctx *c, bool nogen, pol_status *out, risks *rk)
     }
     int64_t period = pol_schedule_period(c->d->schedule.kind);
     if (!nogen && period && s->last_backup > 0 && c->now - s->last_backup > 2 * period) {
-        span(a, sizeof(a), c->now - s->last_backup);
+        pol_span_text(a, sizeof(a), c->now - s->last_backup);
         reason(out, _("no backup for %s (schedule %s)"), a,
                pol_schedule_text(&c->d->schedule, b, sizeof(b)));
         rk->backup = true;

@@ -98,6 +98,21 @@ typedef struct pol_status {
  * rotate_every). */
 void pol_media_due(const pol_policy *p, const pol_medium_state *states, size_t n, time_t *due);
 
+/* One coming rotation: medium `medium` at `when` (≤ now: due or overdue). */
+typedef struct pol_turn {
+    const pol_medium *medium;
+    time_t when;
+} pol_turn;
+
+/* The calendar of the coming rotations, in date order (then policy order):
+ * each rotated medium of `states` at its due date (`due` from pol_media_due,
+ * a set never written counting as due at `now`), then again one turn of its
+ * set later (rotate_every times the members of its set: two disks swapped
+ * weekly each come back every fourteen days) while before `until`. At most
+ * `max` turns into `out`; returns how many. */
+size_t pol_rotation_calendar(const pol_medium_state *states, const time_t *due, size_t n,
+                             time_t now, time_t until, pol_turn *out, size_t max);
+
 /* The 3-2-1 verdict for one data set at `now`. `states`/`due` as from
  * pol_media_due (for the overdue checks and the next action: the copy_to
  * medium that fixes the worst shortfall, the most overdue first, e.g.
@@ -105,6 +120,9 @@ void pol_media_due(const pol_policy *p, const pol_medium_state *states, size_t n
 void pol_compliance(const pol_policy *p, const pol_ds_state *s, const pol_medium_state *states,
                     const time_t *due, size_t nstates, time_t now, pol_status *out);
 
-const char *pol_verdict_name(pol_verdict v); /* "COMPLIANT", "AT RISK", "NON-COMPLIANT" */
+const char *pol_verdict_name(pol_verdict v);
+/* "3 days", "5 hours": `secs` in the largest unit that is not zero, rounded
+ * down, in the language of the messages, into `buf`. */
+const char *pol_span_text(char *buf, size_t n, int64_t secs); /* "COMPLIANT", "AT RISK", "NON-COMPLIANT" */
 
 #endif

@@ -478,6 +478,22 @@ static void notify_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void
     }
 }
 
+/* status_page: an absolute path to a file whose name ends in .html, so that
+ * a clerk's browser opens it as a page. */
+static void status_page(pol_yaml_ctx *c, pol_yaml_node *v, pol_policy *p)
+{
+    const char *example = "/srv/share/bkp/status.html";
+    char *s = absolute(c, v, "status_page", example);
+    size_t n = s ? strlen(s) : 0;
+    if (s && s[0] == '/' && (n < 6 || strcmp(s + n - 5, ".html") || s[n - 6] == '/'))
+        pol_yaml_error(c, v,
+                       _("'status_page: %s' is not a file name ending in .html — write e.g. "
+                         "'status_page: %s'"),
+                       s, example);
+    free(p->status_page);
+    p->status_page = s;
+}
+
 static void top_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *t)
 {
     static const char *const nkeys[] = {"command", "mail", "remind_every", NULL};
@@ -505,6 +521,8 @@ static void top_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *t
         pol_yaml_duration(c, v, key, &p->key_drill_every);
     else if (!strcmp(key, "notify"))
         pol_yaml_mapping(c, v, "notify", nkeys, notify_pair, &p->notify);
+    else if (!strcmp(key, "status_page"))
+        status_page(c, v, p);
 }
 
 /* Names unique, references defined. */
@@ -574,7 +592,7 @@ static int load(pol_yaml_ctx *c, int rc, const char *file, pol_policy **out)
     pol_yaml_node *root = pol_yaml_root(c);
     static const char *const keys[] = {
         "repository", "passphrase_file", "passphrase_command", "rule_321", "media", "datasets",
-        "drills",     "verify",          "key_drill_every",    "notify",   NULL};
+        "drills",     "verify",          "key_drill_every",    "notify",   "status_page", NULL};
     if (!root) {
         bkp_error(_("%s:1: the policy is empty — start from policies/examples/clinic.yaml"), file);
         c->errors++;
@@ -661,6 +679,7 @@ void pol_free(pol_policy *p)
     free(p->repository);
     free(p->passphrase_file);
     free(p->passphrase_command);
+    free(p->status_page);
     free(p);
 }
 

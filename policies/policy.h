@@ -131,6 +131,7 @@ typedef struct pol_policy {
     int64_t key_drill_every; /* status reminds when no key-recovery drill succeeded within this;
                                 default 365d */
     pol_notify notify;
+    char *status_page; /* status_page: PATH, the page `bkp run` writes for staff; NULL: none */
 } pol_policy;
 
 /* Load and validate `file`. Every problem is logged as file:line; returns 0,

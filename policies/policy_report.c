@@ -139,5 +139,7 @@ json_t *pol_to_json(const pol_policy *p)
                             json_pack("{s:s?, s:s?, s:s?, s:I}", "command", nt->command.command,
                                       "mail_to", nt->mail_to, "mail_from", nt->mail_from,
                                       "remind_every", (json_int_t)nt->remind_every));
+    if (j && p->status_page)
+        json_object_set_new(j, "status_page", json_string(p->status_page));
     return j;
 }

@@ -18,7 +18,10 @@ packages=(build-essential cmake pkg-config
           # a single-node Ceph run from these programs, no service started.
           ceph-mon ceph-osd radosgw ceph-common ceph-base curl openssl
           # bkp mount (FUSE): the library, and fusermount3 for the scenario.
-          libfuse3-dev fuse3)
+          libfuse3-dev fuse3
+          # The status page's browser test (tests/e2e/45-status-page.sh): headless
+          # Chromium, and a Japanese font so that its screenshots can be read.
+          chromium fonts-ipafont-gothic)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

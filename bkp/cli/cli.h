@@ -16,6 +16,7 @@
 #include "bkp/capture.h"
 #include "bkp/generation.h"
 #include "bkp/repo.h"
+#include "policies/compliance.h"
 #include "policies/notify.h"
 #include "policies/policy.h"
 
@@ -209,6 +210,9 @@ void cli_medium_clear(cli_medium *m);
 int cli_medium_check_label(cli *c, const cli_medium *m);
 /* The repository copy on a disk-type medium: PATH/repo (malloc'd). */
 char *cli_medium_repo(const cli_medium *m);
+/* Last writes from the registry, one state per medium of policy `p`, in its
+ * order (malloc'd; NULL when out of memory). */
+pol_medium_state *cli_media_states(cli *c, pol_policy *p);
 /* When medium `name` is next due for rotation (0: never rotated). */
 time_t cli_medium_due(cli *c, const char *name);
 /* The name of the policy's medium that is most overdue, or NULL. */
@@ -299,6 +303,15 @@ void cli_status_print(json_t *all);
  * "due"}; the one-line reminder for people when it is due (nothing else). */
 json_t *cli_key_drill_status(cli *c);
 void cli_key_drill_remind(json_t *key_drill);
+/* What `bkp status --json` prints and the status page shows (status_page.c):
+ * {"verdict", "datasets": `all` (stolen, from cli_status), "key_drill",
+ * "generated" (now), "rotations" (the coming turns of the policy's media),
+ * "audit" (the log checked now with the repository's public key)}. */
+json_t *cli_status_doc(cli *c, json_t *all, int worst);
+/* Render `doc` as the status page (restore/status_page.h) in Japanese when
+ * `ja`, and write it durably as `file` (mode 0644): 0 or a negative errno
+ * (-EISDIR when `file` names no file), for the caller to say. */
+int cli_status_page_write(json_t *doc, const char *file, bool ja);
 
 /* Open what a restore reads from: the repository, or --from (a medium's
  * name, a repository copy, a mount point, an archive folder, file or tape;

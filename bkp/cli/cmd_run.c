@@ -312,8 +312,9 @@ static bool drills(cli *c, const pol_policy *p)
 }
 
 /* The 3-2-1 rule after the run: each data set's verdict as a condition
- * (`al`, from index `*first`); a failed run when one is non-compliant. */
-static bool judge(cli *c, cli_alerts *al, size_t *first)
+ * (`al`, from index `*first`); a failed run when one is non-compliant. The
+ * status it judged goes to `*status` (owned), for the status page. */
+static bool judge(cli *c, cli_alerts *al, size_t *first, json_t **status, int *worst_out)
 {
     int worst = 0;
     json_t *all = cli_status(c, &worst), *d;
@@ -349,8 +350,28 @@ static bool judge(cli *c, cli_alerts *al, size_t *first)
                                  why_shown);
         }
     }
-    json_decref(all);
+    *status = all;
+    *worst_out = worst;
     return worst == POL_NON_COMPLIANT;
+}
+
+/* The policy's status page, from the status the run judged: a page that
+ * cannot be written is a warning, never a failed run (the backups are
+ * made). */
+static void status_page(cli *c, const pol_policy *p, json_t *all, int worst)
+{
+    if (!p->status_page) {
+        json_decref(all);
+        return;
+    }
+    json_t *doc = cli_status_doc(c, all, worst);
+    int rc = doc ? cli_status_page_write(doc, p->status_page, cli_lang_ja(c)) : -ENOMEM;
+    json_decref(doc);
+    if (rc) {
+        bkp_warn(_("the status page %s could not be written: %s; the backups are not affected"),
+                 p->status_page, bkp_strerror(rc));
+        syslog(LOG_WARNING, "status page %s not written: %s", p->status_page, bkp_strerror(rc));
+    }
 }
 
 /* Each off-line medium that is due (or a day past due) for its rotation. */
@@ -456,7 +477,9 @@ static bool after_backups(cli *c, const pol_policy *p, const pol_dataset **order
     /* What the run says itself, once per change, from here on: the
      * verdicts and the key-recovery drill (the rest it said as it went). */
     size_t verdicts = 0;
-    failed |= judge(c, &al, &verdicts);
+    json_t *status = NULL;
+    int worst = 0;
+    failed |= judge(c, &al, &verdicts, &status, &worst);
     if (!c->dataset)
         key_drill_due(c, &al);
     bool *told = calloc(al.n + 1, sizeof(*told));
@@ -475,6 +498,7 @@ static bool after_backups(cli *c, const pol_policy *p, const pol_dataset **order
     }
     free(told);
     cli_alerts_free(&al);
+    status_page(c, p, status, worst);
     return failed;
 }
 

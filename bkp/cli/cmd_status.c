@@ -6,6 +6,8 @@
  * A last line reminds when no key-recovery drill (`bkp drill --key-from`,
  * cmd_drill.c) succeeded within the policy's key_drill_every: a reminder, not
  * a verdict — it changes no exit code, and `bkp run` stays quiet about it.
+ * With --format html, the same document as --json, as the status page for
+ * staff (restore/status_page.h, written by status_page.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +21,7 @@
 #include "bkp/log.h"
 #include "bkp/medium.h"
 #include "policies/compliance.h"
+#include "restore/status_page.h"
 
 /* The last record of each kind that status reports, per data set. */
 typedef struct last_ctx {
@@ -56,6 +59,20 @@ static json_t *when_of(json_t *rec)
              : json_null();
 }
 
+/* A drill's time and outcome, with what it measured: the runbook, its
+ * seconds and the target (0: none) it was held to. */
+static json_t *drill_of(json_t *rec)
+{
+    json_t *j = when_of(rec), *fig = json_object_get(rec, "figures");
+    if (json_is_object(j) && json_is_object(fig))
+        json_object_update_new(j, json_pack("{s:O?, s:O?, s:O?, s:O?}", "runbook",
+                                            json_object_get(fig, "runbook"), "seconds",
+                                            json_object_get(fig, "seconds"), "rto_target_seconds",
+                                            json_object_get(fig, "rto_target_seconds"), "rto_met",
+                                            json_object_get(fig, "rto_met")));
+    return j;
+}
+
 static json_t *reasons_of(const pol_status *out)
 {
     json_t *reasons = json_array();
@@ -64,12 +81,17 @@ static json_t *reasons_of(const pol_status *out)
     return reasons;
 }
 
-/* The reasons and the action in the reader's language. */
+/* The reasons and the action in the reader's language, or in `lang`. */
 static json_t *shown_status(const pol_policy *p, const pol_ds_state *s, const pol_medium_state *st,
-                            const time_t *due, time_t now)
+                            const time_t *due, time_t now, const char *lang)
 {
     pol_status out;
+    bkp_i18n_saved saved;
+    if (lang)
+        bkp_i18n_begin(&saved, lang);
     pol_compliance(p, s, st, due, p->nmedia, now, &out);
+    if (lang)
+        bkp_i18n_end(&saved);
     return json_pack("{s:o, s:s}", "reasons", reasons_of(&out), "action", out.action);
 }
 
@@ -169,11 +191,14 @@ static json_t *dataset_status(cli *c, const pol_dataset *d, bkp_gen **v, size_t 
         "immutable", p->rule.immutable, "offline_age_seconds", (json_int_t)out.offline_age,
         "offline_max_age_seconds", (json_int_t)p->rule.offline_max_age, "last_backup",
         s.last_backup ? json_string(lb) : json_null(), "last_backup_run", when_of(last.backup),
-        "last_verify", when_of(last.verify), "last_drill", when_of(last.drill), "copies_on_media",
+        "last_verify", when_of(last.verify), "last_drill", drill_of(last.drill), "copies_on_media",
         media, "reasons", reasons, "action", out.action);
     media = NULL;
     if (j && !c->json)
-        json_object_set_new(j, "shown", shown_status(p, &s, st, due, now));
+        json_object_set_new(j, "shown", shown_status(p, &s, st, due, now, NULL));
+    /* For a Japanese reader of a page or a program (the status page). */
+    if (j)
+        json_object_set_new(j, "ja", shown_status(p, &s, st, due, now, "ja"));
 fail:
     json_decref(media);
     json_decref(last.backup);
@@ -203,7 +228,7 @@ json_t *cli_status(cli *c, int *worst)
     *worst = POL_COMPLIANT;
     if (!p)
         return NULL;
-    pol_medium_state *st = calloc(p->nmedia + 1, sizeof(*st));
+    pol_medium_state *st = cli_media_states(c, p);
     time_t *due = calloc(p->nmedia + 1, sizeof(*due));
     json_t *reg = bkp_media_list(c->r), *all = json_array(), *pins = NULL;
     /* Status is read-only: a primary behind a medium is shown, not fixed. */
@@ -213,12 +238,6 @@ json_t *cli_status(cli *c, int *worst)
         json_decref(all);
         all = NULL;
         goto out;
-    }
-    for (size_t i = 0; i < p->nmedia; i++) {
-        json_t *e = bkp_media_get(c->r, p->media[i].name);
-        time_t w = bkp_iso_parse(json_string_value(json_object_get(e, "last_write")));
-        st[i] = (pol_medium_state){&p->media[i], w > 0 ? w : 0};
-        json_decref(e);
     }
     pol_media_due(p, st, p->nmedia, due);
     /* In priority order: what care needs back first comes first. */
@@ -353,17 +372,68 @@ void cli_key_drill_remind(json_t *kd)
                (long long)days);
 }
 
+/* --format html [-o FILE] [--lang ja|en]: refused combinations, exit 2. */
+static int page_options(cli *c, bool *page)
+{
+    *page = c->format != NULL;
+    if (c->format && strcmp(c->format, "html")) {
+        bkp_error(_("--format %s: bkp status writes html (the status page) or, with --json, JSON"),
+                  c->format);
+        return EXIT_USAGE;
+    }
+    if (c->format && c->json) {
+        bkp_error("%s", _("--format html and --json: choose one"));
+        return EXIT_USAGE;
+    }
+    if (!c->format && (c->output || c->lang)) {
+        bkp_error("%s", _("-o and --lang go with --format html: `bkp status --format html -o FILE "
+                          "[--lang ja|en]`"));
+        return EXIT_USAGE;
+    }
+    if (c->lang && strcmp(c->lang, "ja") && strcmp(c->lang, "en")) {
+        bkp_error(_("--lang %s: write ja or en"), c->lang);
+        return EXIT_USAGE;
+    }
+    return EXIT_OK;
+}
+
+/* The page to -o FILE, or to standard output. */
+static int write_page(cli *c, json_t *doc)
+{
+    if (c->output && strcmp(c->output, "-")) {
+        int rc = cli_status_page_write(doc, c->output, cli_lang_ja(c));
+        if (rc)
+            bkp_error(_("the status page %s could not be written: %s"), c->output,
+                      bkp_strerror(rc));
+        return rc ? EXIT_FAILED : EXIT_OK;
+    }
+    char *page = rst_status_page(doc, cli_lang_ja(c));
+    bool ok = page && fputs(page, stdout) >= 0 && fflush(stdout) == 0;
+    free(page);
+    return ok ? EXIT_OK : EXIT_FAILED;
+}
+
 int cmd_status(cli *c)
 {
-    int worst;
+    int worst, ex;
+    bool page;
+    if ((ex = page_options(c, &page)))
+        return ex;
     json_t *all = cli_status(c, &worst);
     if (!all)
         return c->policy ? EXIT_FAILED : EXIT_USAGE;
-    json_t *kd = cli_key_drill_status(c);
-    if (c->json)
-        cli_print_json(json_pack("{s:s, s:o, s:o}", "verdict", pol_verdict_name(worst), "datasets",
-                                 all, "key_drill", kd));
-    else {
+    if (c->json || page) {
+        /* One document: what --json prints is what the page shows. */
+        json_t *doc = cli_status_doc(c, all, worst);
+        if (!doc)
+            return EXIT_FAILED;
+        if (page)
+            ex = write_page(c, doc);
+        else
+            cli_print_json(json_incref(doc));
+        json_decref(doc);
+    } else {
+        json_t *kd = cli_key_drill_status(c);
         cli_status_print(all);
         cli_key_drill_remind(kd);
         json_decref(all);
@@ -371,5 +441,7 @@ int cmd_status(cli *c)
     }
     if (c->metrics && cli_metrics_write(c, c->metrics, NULL))
         return EXIT_FAILED;
+    if (ex)
+        return ex;
     return worst == POL_NON_COMPLIANT ? EXIT_FAILED : EXIT_OK;
 }

@@ -234,8 +234,8 @@ static const command commands[] = {
      .needs = NEED_REPO,
      .policy = POLICY_REQUIRED,
      .key = true,
-     .options = "repo json metrics",
-     .usage = "status [--json] [--metrics FILE]",
+     .options = "repo json metrics format output lang",
+     .usage = "status [--json] [--metrics FILE] | status --format html [-o FILE] [--lang ja|en]",
      .summary = N_("3-2-1 compliance of each data set: copies, media, off-line and off-site ages, "
                    "what to do next")},
     {.name = "key",

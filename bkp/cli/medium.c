@@ -76,8 +76,7 @@ char *cli_medium_repo(const cli_medium *m)
     return bkp_path_join(m->path, "repo");
 }
 
-/* Last writes from the registry, one state per medium of the policy. */
-static pol_medium_state *media_states(cli *c, pol_policy *p)
+pol_medium_state *cli_media_states(cli *c, pol_policy *p)
 {
     pol_medium_state *st = calloc(p->nmedia + 1, sizeof(*st));
     for (size_t i = 0; st && i < p->nmedia; i++) {
@@ -94,7 +93,7 @@ time_t cli_medium_due(cli *c, const char *name)
 {
     pol_policy *p = maybe_policy(c);
     time_t result = 0;
-    pol_medium_state *st = p ? media_states(c, p) : NULL;
+    pol_medium_state *st = p ? cli_media_states(c, p) : NULL;
     time_t *due = st ? calloc(p->nmedia + 1, sizeof(*due)) : NULL;
     if (due) {
         pol_media_due(p, st, p->nmedia, due);
@@ -111,7 +110,7 @@ const char *cli_medium_most_due(cli *c, time_t *when)
 {
     pol_policy *p = maybe_policy(c);
     const char *best = NULL;
-    pol_medium_state *st = p ? media_states(c, p) : NULL;
+    pol_medium_state *st = p ? cli_media_states(c, p) : NULL;
     time_t *due = st ? calloc(p->nmedia + 1, sizeof(*due)) : NULL;
     if (due) {
         pol_media_due(p, st, p->nmedia, due);

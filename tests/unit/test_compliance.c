@@ -580,6 +580,44 @@ static void test_media_due_table(void **state)
     assert_int_equal(due[0], t + 2 * WEEK);
 }
 
+/* The calendar: usb-a and usb-b swapped weekly at one path each come back
+ * every two weeks; a medium never written is due now; one not rotated has no
+ * turn; in date order, cut at the horizon and at the room given. */
+static void test_rotation_calendar(void **state)
+{
+    (void)state;
+    pol_medium a = USB_A, b = USB_B, other = USB_A, nas = NAS;
+    other.name = "usb-x";
+    other.path = "/media/other";
+    time_t now = T0 + 10 * DAY, w = T0 + 5 * DAY;
+    pol_medium_state st[] = {{&a, w}, {&b, w - WEEK}, {&other, 0}, {&nas, w}};
+    time_t due[4];
+    pol_turn t[8];
+    pol_media_due(NULL, st, 4, due);
+    size_t n = pol_rotation_calendar(st, due, 4, now, now + 4 * WEEK, t, 8);
+    assert_int_equal(n, 8);
+    assert_ptr_equal(t[0].medium, &other); /* never written: now */
+    assert_int_equal(t[0].when, now);
+    assert_ptr_equal(t[1].medium, &b); /* its turn: a week after usb-a's write */
+    assert_int_equal(t[1].when, w + WEEK);
+    assert_ptr_equal(t[2].medium, &other);
+    assert_int_equal(t[2].when, now + WEEK);
+    assert_ptr_equal(t[3].medium, &a);
+    assert_int_equal(t[3].when, w + 2 * WEEK);
+    assert_int_equal(t[4].when, now + 2 * WEEK); /* usb-x again */
+    assert_ptr_equal(t[5].medium, &b);           /* two weeks after its turn */
+    assert_int_equal(t[5].when, w + 3 * WEEK);
+    assert_ptr_equal(t[7].medium, &a);
+    assert_int_equal(t[7].when, w + 4 * WEEK);
+    for (size_t i = 0; i < n; i++)
+        assert_ptr_not_equal(t[i].medium, &nas); /* not rotated */
+    for (size_t i = 1; i < n; i++)
+        assert_true(t[i - 1].when <= t[i].when);
+    /* Room for three: the three earliest. */
+    assert_int_equal(pol_rotation_calendar(st, due, 4, now, now + 4 * WEEK, t, 3), 3);
+    assert_int_equal(t[2].when, now + WEEK);
+}
+
 static void test_verdict_names(void **state)
 {
     (void)state;
@@ -598,7 +636,7 @@ int main(void)
         cmocka_unit_test(test_immutable_copies),       cmocka_unit_test(test_few_generations),
         cmocka_unit_test(test_failed_and_old_backups), cmocka_unit_test(test_reasons_capped),
         cmocka_unit_test(test_media_due_table),        cmocka_unit_test(test_verdict_names),
-        cmocka_unit_test(test_primary_behind_medium),
+        cmocka_unit_test(test_primary_behind_medium),  cmocka_unit_test(test_rotation_calendar),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

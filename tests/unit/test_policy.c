@@ -102,6 +102,9 @@ static const struct bad {
     {HEAD DS "    description: &d [*d]\n", 5, "levels of nesting"},
     {HEAD DS "key_drill_every: yearly\n", 5, "is not a duration"},
     {HEAD DS "key_drill_every: 0d\n", 5, "is not a duration"},
+    {HEAD DS "status_page: share/status.html\n", 5, "is not absolute"},
+    {HEAD DS "status_page: /srv/share/status.txt\n", 5, "is not a file name ending in .html"},
+    {HEAD DS "status_page: /srv/share/.html\n", 5, "is not a file name ending in .html"},
     /* Object media: what they must say, and what only they may say. */
     {HEAD DS OBJ("path: /m"), 6, "it has no path — remove 'path:'"},
     {HEAD DS OBJ("offline: true"), 6, "always on-line: remove 'offline: true'"},
@@ -302,6 +305,23 @@ static void test_key_drill_every(void **state)
     pol_free(p);
 }
 
+static void test_status_page(void **state)
+{
+    (void)state;
+    pol_policy *p = NULL;
+    assert_int_equal(load_text(HEAD DS, &p), 0);
+    assert_null(p->status_page);
+    pol_free(p);
+    p = NULL;
+    assert_int_equal(load_text(HEAD DS "status_page: /srv/share/bkp/status.html\n", &p), 0);
+    assert_string_equal(p->status_page, "/srv/share/bkp/status.html");
+    json_t *j = pol_to_json(p);
+    assert_string_equal(json_string_value(json_object_get(j, "status_page")),
+                        "/srv/share/bkp/status.html");
+    json_decref(j);
+    pol_free(p);
+}
+
 static void test_durations(void **state)
 {
     (void)state;
@@ -388,6 +408,7 @@ int main(void)
         cmocka_unit_test(test_schedules),      cmocka_unit_test(test_compliance_warnings),
         cmocka_unit_test(test_alias_bomb),     cmocka_unit_test(test_env_mapping),
         cmocka_unit_test(test_object_medium),  cmocka_unit_test(test_key_drill_every),
+        cmocka_unit_test(test_status_page),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,493 @@
+/* status_page.c — the status page for staff (status_page.h). */
+#include "restore/status_page.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bkp/clock.h"
+#include "bkp/i18n.h"
+#include "policies/compliance.h"
+#include "restore/report.h"
+
+/* Inline, so that the page needs nothing but itself: system fonts, a fluid
+ * column for a phone, and a print layout that fits one A4 sheet. Colours
+ * always come with a word. */
+static const char css[] =
+    "*{box-sizing:border-box}"
+    "body{font-family:system-ui,sans-serif;margin:0 auto;padding:.8rem;max-width:60rem;"
+    "line-height:1.45;color:#1f2328;background:#fff}"
+    "h1{font-size:1.5rem;margin:.2rem 0}h2{font-size:1.15rem;margin:1.2rem 0 .4rem;"
+    "border-bottom:2px solid #d0d7de}h3{font-size:1rem;margin:.2rem 0}"
+    ".verdict{display:inline-block;padding:.05rem .5rem;border-radius:.3rem;font-weight:bold;"
+    "border:2px solid}"
+    ".verdict.v-ok{color:#116329;background:#dafbe1;border-color:#1a7f37}"
+    ".verdict.v-risk{color:#7d4e00;background:#fff8c5;border-color:#bf8700}"
+    ".verdict.v-bad{color:#a40e26;background:#ffebe9;border-color:#cf222e}"
+    ".dataset{border:1px solid #d0d7de;border-left:.5rem solid #8c959f;border-radius:.3rem;"
+    "padding:.4rem .6rem;margin:.5rem 0;break-inside:avoid}"
+    ".dataset.v-ok{border-left-color:#1a7f37}.dataset.v-risk{border-left-color:#bf8700}"
+    ".dataset.v-bad{border-left-color:#cf222e}"
+    ".action{font-weight:bold;margin:.3rem 0}.reasons{margin:.2rem 0;padding-left:1.2rem}"
+    ".scroll{overflow-x:auto}table{border-collapse:collapse;width:100%;margin:.3rem 0}"
+    "th,td{border:1px solid #d0d7de;padding:.2rem .4rem;text-align:left;vertical-align:top}"
+    "th{background:#f6f8fa}.late{color:#a40e26;font-weight:bold}"
+    "#today li{margin:.2rem 0;font-size:1.05rem}footer{color:#57606a;font-size:.85rem;"
+    "margin-top:1rem}"
+    "@media (max-width:40rem){body{padding:.5rem}th,td{padding:.15rem .25rem}}"
+    "@page{size:A4;margin:10mm}"
+    "@media print{body{max-width:none;padding:0;font-size:7.5pt;line-height:1.25}"
+    "h1{font-size:12pt;margin:0}h2{font-size:9pt;margin:.35rem 0 .15rem}h3{font-size:8pt}"
+    "p{margin:.15rem 0}.dataset{margin:.15rem 0;padding:.1rem .4rem}table{margin:.1rem 0}"
+    "th,td{padding:.05rem .3rem}#today li{font-size:8pt;margin:0}footer{margin-top:.3rem}"
+    "*{-webkit-print-color-adjust:exact;print-color-adjust:exact}}";
+
+/* `s` as HTML text or attribute value: the five specials escaped. */
+static void put(FILE *f, const char *s)
+{
+    for (; s && *s; s++)
+        switch (*s) {
+        case '<':
+            fputs("&lt;", f);
+            break;
+        case '>':
+            fputs("&gt;", f);
+            break;
+        case '&':
+            fputs("&amp;", f);
+            break;
+        case '"':
+            fputs("&quot;", f);
+            break;
+        case '\'':
+            fputs("&#39;", f);
+            break;
+        default:
+            fputc(*s, f);
+        }
+}
+
+/* Formatted text, escaped whole: the values in it come from the policy and
+ * the log. */
+static void __attribute__((format(printf, 2, 3))) say(FILE *f, const char *fmt, ...)
+{
+    char *s = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    if (vasprintf(&s, fmt, ap) >= 0)
+        put(f, s);
+    va_end(ap);
+    free(s);
+}
+
+/* `<tag attr="value">`, the value escaped. */
+static void open_tag(FILE *f, const char *tag, const char *attr, const char *value)
+{
+    fprintf(f, "<%s %s=\"", tag, attr);
+    put(f, value);
+    fputs("\">", f);
+}
+
+static time_t time_of(json_t *o, const char *k)
+{
+    time_t t = bkp_iso_parse(rb_js(o, k));
+    return t > 0 ? t : 0;
+}
+
+/* "2026-11-24 13:06 JST": local, with the zone. */
+static const char *local(char *buf, size_t n, time_t t)
+{
+    struct tm tm;
+    if (!t || !localtime_r(&t, &tm) || !strftime(buf, n, "%Y-%m-%d %H:%M %Z", &tm))
+        snprintf(buf, n, "%s", _("never"));
+    return buf;
+}
+
+/* "2026-11-30 (Monday)": the day of a rotation, local. */
+static const char *day(char *buf, size_t n, time_t t)
+{
+    static const char *const days[] = {N_("Sunday"),   N_("Monday"), N_("Tuesday"), N_("Wednesday"),
+                                       N_("Thursday"), N_("Friday"), N_("Saturday")};
+    struct tm tm;
+    char date[16];
+    if (!localtime_r(&t, &tm) || !strftime(date, sizeof(date), "%Y-%m-%d", &tm))
+        snprintf(buf, n, "@%lld", (long long)t);
+    else
+        snprintf(buf, n, "%s (%s)", date, _(days[tm.tm_wday % 7]));
+    return buf;
+}
+
+/* The class of a verdict's colour. */
+static const char *tone(const char *verdict)
+{
+    return !strcmp(verdict, "COMPLIANT") ? "v-ok" : !strcmp(verdict, "AT RISK") ? "v-risk" : "v-bad";
+}
+
+/* The verdict as a coloured word: the catalogue's word, as `bkp status` and
+ * the evidence report say it. */
+static void badge(FILE *f, const char *verdict)
+{
+    fprintf(f, "<span class=\"verdict %s\" data-verdict=\"", tone(verdict));
+    put(f, verdict);
+    fputs("\">", f);
+    put(f, *verdict ? _(verdict) : "?");
+    fputs("</span>", f);
+}
+
+static const char *place(json_t *m)
+{
+    bool offsite = json_is_true(json_object_get(m, "offsite"));
+    if (json_is_true(json_object_get(m, "offline")))
+        return offsite ? _("off-site, off-line") : _("on-site, off-line");
+    return offsite ? _("off-site, on-line") : _("on-site, on-line");
+}
+
+/* The reasons and the action of data set `d` in the page's language. */
+static json_t *said(json_t *d, bool ja)
+{
+    json_t *j = json_object_get(d, "ja");
+    return ja && json_is_object(j) ? j : d;
+}
+
+static void head(FILE *f, bool ja)
+{
+    fprintf(f,
+            "<!DOCTYPE html>\n<html lang=\"%s\"><head><meta charset=\"utf-8\">\n"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>",
+            ja ? "ja" : "en");
+    put(f, _("Backup status"));
+    fprintf(f, "</title>\n<style>%s</style>\n</head><body>\n", css);
+}
+
+static void header(FILE *f, json_t *st, time_t now)
+{
+    char when[64];
+    fprintf(f, "<header>\n<h1>");
+    put(f, _("Backup status"));
+    fputs("</h1>\n", f);
+    open_tag(f, "p", "id", "generated");
+    fputs("<span class=\"when\" data-time=\"", f);
+    put(f, rb_js(st, "generated"));
+    fputs("\">", f);
+    say(f, _("Made %s."), local(when, sizeof(when), now));
+    fputs("</span> ", f);
+    put(f, _("This page does not update itself: it is written again by each backup run."));
+    fputs("</p>\n<p id=\"overall\">", f);
+    put(f, _("All data: "));
+    badge(f, rb_js(st, "verdict"));
+    fputs("</p>\n</header>\n", f);
+}
+
+/* What to do today: each data set's next action, once, and the
+ * key-recovery drill when one is due. */
+static void today(FILE *f, json_t *st, bool ja)
+{
+    json_t *sets = json_object_get(st, "datasets"), *d;
+    size_t i, n = 0;
+    fprintf(f, "<section id=\"today\">\n<h2>");
+    put(f, _("What to do today"));
+    fputs("</h2>\n<ol>\n", f);
+    json_array_foreach(sets, i, d)
+    {
+        const char *act = rb_js(said(d, ja), "action");
+        bool told = false;
+        for (size_t k = 0; k < i && *act; k++)
+            told |= !strcmp(act, rb_js(said(json_array_get(sets, k), ja), "action"));
+        if (!*act || told)
+            continue;
+        open_tag(f, "li class=\"todo\"", "data-dataset", rb_js(d, "dataset"));
+        say(f, _("%s: %s"), rb_js(d, "dataset"), act);
+        fputs("</li>\n", f);
+        n++;
+    }
+    json_t *kd = json_object_get(st, "key_drill");
+    if (json_is_true(json_object_get(kd, "due"))) {
+        fputs("<li class=\"todo\" data-key-drill=\"due\">", f);
+        say(f,
+            _("Rehearse opening an off-line copy with the key sheets from the safe alone (`bkp "
+              "drill RUNBOOK --medium M --key-from SHEET...`): none within %lld days."),
+            (long long)(json_integer_value(json_object_get(kd, "every_seconds")) / 86400));
+        fputs("</li>\n", f);
+        n++;
+    }
+    fputs("</ol>\n", f);
+    if (!n) {
+        fputs("<p class=\"todo-none\">", f);
+        put(f, _("Nothing is due today."));
+        fputs("</p>\n", f);
+    }
+    fputs("</section>\n", f);
+}
+
+/* One row of a data set's copies: which, where it is kept, the newest
+ * generation on it, its age. */
+static void copy_row(FILE *f, const char *name, const char *medium, const char *where,
+                     time_t captured, time_t now)
+{
+    char when[64], age[64] = "-";
+    long long secs = captured ? (long long)(now > captured ? now - captured : 0) : -1;
+    if (captured)
+        pol_span_text(age, sizeof(age), secs);
+    fprintf(f, "<tr class=\"copy\" data-medium=\"");
+    put(f, medium);
+    fprintf(f, "\" data-age-seconds=\"%lld\"><td>", secs);
+    put(f, name);
+    fputs("</td><td>", f);
+    put(f, where);
+    fputs("</td><td>", f);
+    put(f, local(when, sizeof(when), captured));
+    fputs("</td><td>", f);
+    put(f, age);
+    fputs("</td></tr>\n", f);
+}
+
+/* The header cells of a table (NULL-terminated), in the page's language. */
+static void table(FILE *f, const char *cls, const char *const *heads)
+{
+    fprintf(f, "<div class=\"scroll\"><table class=\"%s\"><tr>", cls);
+    for (; *heads; heads++) {
+        fputs("<th>", f);
+        put(f, *heads);
+        fputs("</th>", f);
+    }
+    fputs("</tr>\n", f);
+}
+
+static void copies(FILE *f, json_t *d, time_t now)
+{
+    size_t k;
+    json_t *m;
+    table(f, "copies", (const char *[]){_("Copy"), _("Where it is kept"), _("Newest generation"),
+                                         _("Age"), NULL});
+    copy_row(f, _("primary repository"), "", _("on-site, on-line"), time_of(d, "last_backup"),
+             now);
+    json_array_foreach(json_object_get(d, "copies_on_media"), k, m)
+        copy_row(f, rb_js(m, "medium"), rb_js(m, "medium"), place(m), time_of(m, "captured"), now);
+    fputs("</table></div>\n", f);
+}
+
+static void dataset(FILE *f, json_t *d, time_t now, bool ja)
+{
+    const char *v = rb_js(d, "verdict");
+    size_t r;
+    json_t *why, *words = said(d, ja);
+    fprintf(f, "<article class=\"dataset %s\" data-dataset=\"", tone(v));
+    put(f, rb_js(d, "dataset"));
+    fputs("\" data-verdict=\"", f);
+    put(f, v);
+    fputs("\">\n<h3><span class=\"name\">", f);
+    put(f, rb_js(d, "dataset"));
+    fputs("</span> ", f);
+    if (*rb_js(d, "description")) {
+        fputs("<span class=\"desc\">", f);
+        put(f, rb_js(d, "description"));
+        fputs("</span> ", f);
+    }
+    badge(f, v);
+    fputs("</h3>\n<p class=\"action\">", f);
+    if (*rb_js(words, "action"))
+        say(f, _("Next: %s"), rb_js(words, "action"));
+    else
+        put(f, _("Nothing to do."));
+    fputs("</p>\n", f);
+    if (json_array_size(json_object_get(words, "reasons"))) {
+        fputs("<ul class=\"reasons\">\n", f);
+        json_array_foreach(json_object_get(words, "reasons"), r, why)
+        {
+            fputs("<li>", f);
+            put(f, json_string_value(why));
+            fputs("</li>\n", f);
+        }
+        fputs("</ul>\n", f);
+    }
+    copies(f, d, now);
+    fputs("</article>\n", f);
+}
+
+static void datasets(FILE *f, json_t *st, time_t now, bool ja)
+{
+    size_t i;
+    json_t *d;
+    fprintf(f, "<section id=\"datasets\">\n<h2>");
+    put(f, _("Each data set"));
+    fputs("</h2>\n", f);
+    json_array_foreach(json_object_get(st, "datasets"), i, d)
+        dataset(f, d, now, ja);
+    fputs("</section>\n", f);
+}
+
+/* Due, a day past due, or coming. */
+static void rotation_row(FILE *f, json_t *t, time_t now)
+{
+    char date[64], late[64];
+    time_t when = time_of(t, "when");
+    const char *state = when > now ? "coming" : now - when >= 86400 ? "overdue" : "due";
+    fprintf(f, "<tr class=\"rotation\" data-state=\"%s\" data-medium=\"", state);
+    put(f, rb_js(t, "medium"));
+    fputs("\" data-due=\"", f);
+    put(f, rb_js(t, "when"));
+    fputs("\"><td>", f);
+    put(f, day(date, sizeof(date), when));
+    fputs("</td><td>", f);
+    put(f, rb_js(t, "medium"));
+    fputs("</td><td>", f);
+    put(f, place(t));
+    fputs("</td><td>", f);
+    if (!strcmp(state, "overdue")) {
+        fputs("<span class=\"late\">", f);
+        say(f, _("overdue by %s"), pol_span_text(late, sizeof(late), now - when));
+        fputs("</span>", f);
+    } else if (!strcmp(state, "due")) {
+        fputs("<span class=\"late\">", f);
+        put(f, _("due now"));
+        fputs("</span>", f);
+    }
+    fputs("</td></tr>\n", f);
+}
+
+static void calendar(FILE *f, json_t *st, time_t now)
+{
+    size_t i;
+    json_t *t, *turns = json_object_get(st, "rotations");
+    fprintf(f, "<section id=\"calendar\">\n<h2>");
+    put(f, _("Coming rotations of the off-line media"));
+    fputs("</h2>\n", f);
+    if (!json_array_size(turns)) {
+        fputs("<p>", f);
+        put(f, _("No medium of the policy is rotated (none has rotate_every)."));
+        fputs("</p>\n</section>\n", f);
+        return;
+    }
+    table(f, "rotations",
+          (const char *[]){_("Day"), _("Medium"), _("Where it is kept"), _("State"), NULL});
+    json_array_foreach(turns, i, t)
+        rotation_row(f, t, now);
+    fputs("</table></div>\n<p>", f);
+    put(f, _("On the day: connect the medium, run `bkp rotate MEDIUM`, and when it reports "
+             "success disconnect it and take it back to where it is kept."));
+    fputs("</p>\n</section>\n", f);
+}
+
+/* One data set's last drill: when, how it ended, its time against the target. */
+static void drill_row(FILE *f, json_t *d)
+{
+    json_t *dr = json_object_get(d, "last_drill");
+    json_t *met = json_object_get(dr, "rto_met");
+    double secs = json_number_value(json_object_get(dr, "seconds"));
+    json_int_t target = json_integer_value(json_object_get(dr, "rto_target_seconds"));
+    char when[64], took[32], goal[32];
+    bool ok = !strcmp(rb_js(dr, "outcome"), "ok");
+    open_tag(f, "tr class=\"drill\"", "data-dataset", rb_js(d, "dataset"));
+    fputs("<td>", f);
+    put(f, rb_js(d, "dataset"));
+    fputs("</td><td>", f);
+    if (!json_is_object(dr)) {
+        put(f, _("no drill recorded"));
+        fputs("</td><td></td><td></td><td></td></tr>\n", f);
+        return;
+    }
+    put(f, local(when, sizeof(when), time_of(dr, "time")));
+    fputs(ok ? "</td><td>" : "</td><td class=\"late\">", f);
+    put(f, ok ? _("succeeded") : _("FAILED"));
+    fputs("</td><td>", f);
+    put(f, rb_duration_text(took, sizeof(took), secs));
+    fprintf(f, "</td><td data-rto-met=\"%s\">",
+            !target ? "" : json_is_true(met) ? "true" : "false");
+    if (!target)
+        put(f, _("not set"));
+    else if (json_is_true(met))
+        say(f, _("%s: within the target"), rb_duration_text(goal, sizeof(goal), (double)target));
+    else {
+        fputs("<span class=\"late\">", f);
+        say(f, _("%s: OVER the target"), rb_duration_text(goal, sizeof(goal), (double)target));
+        fputs("</span>", f);
+    }
+    fputs("</td></tr>\n", f);
+}
+
+static void drills(FILE *f, json_t *st)
+{
+    size_t i;
+    json_t *d;
+    fprintf(f, "<section id=\"drills\">\n<h2>");
+    put(f, _("Last restore drill"));
+    fputs("</h2>\n", f);
+    table(f, "drills",
+          (const char *[]){_("Data"), _("Last drill"), _("Result"), _("Time taken"),
+                           _("Target recovery time"), NULL});
+    json_array_foreach(json_object_get(st, "datasets"), i, d)
+        drill_row(f, d);
+    fputs("</table></div>\n</section>\n", f);
+}
+
+/* What was checked of the audit log, and when; "intact" only when it was. */
+static void audit(FILE *f, json_t *st)
+{
+    json_t *a = json_object_get(st, "audit");
+    char when[64];
+    const char *state = !json_is_object(a)                           ? "unchecked"
+                        : json_is_true(json_object_get(a, "absent")) ? "absent"
+                        : json_is_true(json_object_get(a, "ok"))     ? "intact"
+                                                                     : "damaged";
+    fprintf(f, "<section id=\"audit\" data-state=\"%s\" data-checked=\"", state);
+    put(f, rb_js(a, "checked"));
+    fputs("\">\n<h2>", f);
+    put(f, _("Audit log"));
+    fputs(strcmp(state, "intact") ? "</h2>\n<p class=\"late\">" : "</h2>\n<p>", f);
+    local(when, sizeof(when), time_of(a, "checked"));
+    unsigned long long n = (unsigned long long)json_integer_value(json_object_get(a, "records"));
+    if (!strcmp(state, "unchecked"))
+        put(f, _("The audit log was not checked for this page."));
+    else if (!strcmp(state, "absent"))
+        say(f, _("Checked on %s: there is no audit log."), when);
+    else if (!strcmp(state, "intact"))
+        say(f,
+            _("Checked on %s with the repository's public key: %llu record(s); the chain of "
+              "hashes, the signature of every record and the head marker are intact."),
+            when, n);
+    else
+        say(f, _("Checked on %s: the audit log is NOT intact: %s. Tell the system administrator "
+                 "(`bkp audit verify`)."),
+            when, rb_js(a, "problem"));
+    fputs("</p>\n", f);
+    json_int_t restarts = json_integer_value(json_object_get(a, "restarts"));
+    if (restarts > 0) {
+        fputs("<p>", f);
+        say(f, _("It was restarted by an operator %lld time(s): what it held before is not in it."),
+            (long long)restarts);
+        fputs("</p>\n", f);
+    }
+    fputs("</section>\n", f);
+}
+
+char *rst_status_page(json_t *status, bool ja)
+{
+    bkp_i18n_saved saved;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        return NULL;
+    bkp_i18n_begin(&saved, ja ? "ja" : "en");
+    time_t now = time_of(status, "generated");
+    head(f, ja);
+    header(f, status, now);
+    today(f, status, ja);
+    datasets(f, status, now, ja);
+    calendar(f, status, now);
+    drills(f, status);
+    audit(f, status);
+    fputs("<footer><p>", f);
+    put(f, _("Written by bkp from its policy, its repository and its audit log; `bkp status` on "
+             "the backup server says the same."));
+    fputs("</p></footer>\n</body></html>\n", f);
+    bkp_i18n_end(&saved);
+    bool bad = ferror(f) != 0;
+    if (fclose(f) || bad) {
+        free(text);
+        return NULL;
+    }
+    return text;
+}

@@ -1,0 +1,232 @@
+/*
+ * The status page for staff (restore/status_page.c), byte for byte: rendered
+ * from a fixed status document (what `bkp status --json` prints: a data set
+ * COMPLIANT, one AT RISK with a medium overdue, one NON-COMPLIANT whose name
+ * and description carry HTML; rotations; a drill within its target and one
+ * over it; the audit log checked) in Japanese and English, against
+ * tests/golden/status-page.*, in the time zone JST-9. Then what a reader must
+ * find whatever the wording: no script and nothing from the network, every
+ * string of the document escaped, the verdict as a word beside its colour,
+ * the time made with its zone, a page for a phone and for one A4 sheet, and
+ * an audit log called intact only when it was checked and found so.
+ *
+ * To regenerate after an intended change: BKP_UPDATE_GOLDEN=1
+ * ./test_status_page, then read the diff of tests/golden/ before committing.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "restore/status_page.h"
+
+#include "catalogue.h"
+#include "golden.h"
+#define golden(name, text) golden_check("test_status_page", name, text)
+
+static const char status_text[] =
+    "{\"generated\": \"2026-11-24T10:00:00Z\", \"verdict\": \"NON-COMPLIANT\","
+    " \"datasets\": ["
+    "  {\"dataset\": \"emr-db\", \"description\": \"電子カルテ データベース\", \"priority\": 1,"
+    "   \"verdict\": \"COMPLIANT\", \"generations\": 7, \"last_backup\": \"2026-11-24T02:05:00Z\","
+    "   \"reasons\": [], \"action\": \"\", \"ja\": {\"reasons\": [], \"action\": \"\"},"
+    "   \"copies_on_media\": ["
+    "    {\"medium\": \"usb-a\", \"type\": \"removable\", \"offline\": true, \"offsite\": true,"
+    "     \"seq\": 40, \"captured\": \"2026-11-20T02:05:00Z\"}],"
+    "   \"last_drill\": {\"time\": \"2026-11-01T05:00:12Z\", \"outcome\": \"ok\","
+    "    \"seconds\": 4850.5, \"rto_target_seconds\": 14400, \"rto_met\": true,"
+    "    \"runbook\": \"emr-db\"}},"
+    "  {\"dataset\": \"scans\", \"description\": \"スキャン文書\", \"priority\": 2,"
+    "   \"verdict\": \"AT RISK\", \"generations\": 3, \"last_backup\": \"2026-11-24T03:00:00Z\","
+    "   \"reasons\": [\"usb-b is 3 days overdue for rotation\"],"
+    "   \"action\": \"connect usb-b and run `bkp rotate usb-b` — 3 days overdue\","
+    "   \"ja\": {\"reasons\": [\"usb-b はローテーションが 3 日遅れています\"],"
+    "    \"action\": \"usb-b を接続して `bkp rotate usb-b` を実行 — 3 日超過\"},"
+    "   \"copies_on_media\": [],"
+    "   \"last_drill\": {\"time\": \"2026-10-02T05:00:00Z\", \"outcome\": \"ok\","
+    "    \"seconds\": 9000, \"rto_target_seconds\": 3600, \"rto_met\": false}},"
+    "  {\"dataset\": \"<script>alert(1)</script>\", \"description\": \"a \\\"b\\\" & 'c'\","
+    "   \"priority\": 3, \"verdict\": \"NON-COMPLIANT\", \"generations\": 0,"
+    "   \"last_backup\": null, \"reasons\": [\"no generation of <script> exists yet\"],"
+    "   \"action\": \"run `bkp backup <script>`\","
+    "   \"ja\": {\"reasons\": [\"<script> の世代はまだありません\"],"
+    "    \"action\": \"`bkp backup <script>` を実行\"},"
+    "   \"copies_on_media\": [], \"last_drill\": null}],"
+    " \"key_drill\": {\"last\": null, \"every_seconds\": 31536000, \"due\": true},"
+    " \"rotations\": ["
+    "  {\"medium\": \"usb-b\", \"type\": \"removable\", \"offline\": true, \"offsite\": true,"
+    "   \"when\": \"2026-11-21T02:05:00Z\"},"
+    "  {\"medium\": \"usb-a\", \"type\": \"removable\", \"offline\": true, \"offsite\": true,"
+    "   \"when\": \"2026-11-28T02:05:00Z\"},"
+    "  {\"medium\": \"tape\", \"type\": \"archive\", \"offline\": true, \"offsite\": false,"
+    "   \"when\": \"2026-12-01T00:00:00Z\"}],"
+    " \"audit\": {\"checked\": \"2026-11-24T10:00:00Z\", \"records\": 118, \"ok\": true,"
+    "  \"absent\": false, \"problem\": \"\", \"restarts\": 0}}";
+
+static json_t *fixture(void)
+{
+    json_error_t e;
+    json_t *j = json_loads(status_text, 0, &e);
+    if (!j)
+        print_error("fixture: %s at %d\n", e.text, e.position);
+    assert_non_null(j);
+    return j;
+}
+
+static char *render(json_t *j, bool ja)
+{
+    char *t = rst_status_page(j, ja);
+    assert_non_null(t);
+    return t;
+}
+
+static int setup(void **state)
+{
+    /* A zone without the time-zone database: "JST", nine hours east. */
+    setenv("TZ", "JST-9", 1);
+    tzset();
+    return test_catalogue_setup(state);
+}
+
+static void test_golden(void **state)
+{
+    (void)state;
+    json_t *j = fixture();
+    char *ja = render(j, true), *en = render(j, false);
+    bool same = golden("status-page.ja.html", ja) & golden("status-page.en.html", en);
+    free(ja);
+    free(en);
+    json_decref(j);
+    assert_true(same);
+}
+
+/* Is there an attribute named on...= (an event handler) in `t`? */
+static bool handler(const char *t)
+{
+    for (const char *p = strstr(t, "=\""); p; p = strstr(p + 2, "=\"")) {
+        const char *a = p;
+        while (a > t && a[-1] != ' ' && a[-1] != '<')
+            a--;
+        if (!strncmp(a, "on", 2))
+            return true;
+    }
+    return false;
+}
+
+/* No script, nothing fetched, every string escaped. */
+static void test_self_contained(void **state)
+{
+    (void)state;
+    json_t *j = fixture();
+    for (int ja = 0; ja < 2; ja++) {
+        char *t = render(j, ja);
+        assert_null(strstr(t, "<script"));
+        assert_null(strstr(t, "http"));
+        assert_null(strstr(t, "src="));
+        assert_null(strstr(t, "url("));
+        assert_null(strstr(t, "@import"));
+        assert_false(handler(t));
+        assert_non_null(strstr(t, "&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert_non_null(strstr(t, "data-dataset=\"&lt;script&gt;alert(1)&lt;/script&gt;\""));
+        assert_non_null(strstr(t, "a &quot;b&quot; &amp; &#39;c&#39;"));
+        assert_non_null(strstr(t, "<meta name=\"viewport\""));
+        assert_non_null(strstr(t, "@page{size:A4"));
+        assert_non_null(strstr(t, "@media print"));
+        free(t);
+    }
+    json_decref(j);
+}
+
+/* What a clerk must find, in either language. */
+static void test_content(void **state)
+{
+    (void)state;
+    json_t *j = fixture();
+    char *en = render(j, false), *ja = render(j, true);
+    assert_non_null(strstr(en, "<html lang=\"en\">"));
+    assert_non_null(strstr(ja, "<html lang=\"ja\">"));
+    /* The verdict: a colour and always a word. */
+    assert_non_null(strstr(en, "class=\"verdict v-risk\" data-verdict=\"AT RISK\">AT RISK<"));
+    assert_non_null(strstr(ja, "class=\"verdict v-risk\" data-verdict=\"AT RISK\">要注意<"));
+    assert_non_null(strstr(ja, "data-verdict=\"COMPLIANT\">適合<"));
+    assert_non_null(strstr(ja, "data-verdict=\"NON-COMPLIANT\">不適合<"));
+    /* The next action in the page's language, first under "today". */
+    assert_non_null(strstr(en, "scans: connect usb-b and run `bkp rotate usb-b`"));
+    assert_non_null(strstr(ja, "scans: usb-b を接続して"));
+    assert_true(strstr(ja, "id=\"today\"") < strstr(ja, "usb-b を接続して"));
+    /* Local time, with the zone. */
+    assert_non_null(strstr(en, "2026-11-24 19:00 JST"));
+    /* The calendar: which medium, which day, where kept; overdue said. */
+    assert_non_null(strstr(en, "data-state=\"overdue\" data-medium=\"usb-b\""));
+    assert_non_null(strstr(en, "2026-11-28 (Saturday)"));
+    assert_non_null(strstr(en, "2026-12-01 (Tuesday)</td><td>tape</td><td>on-site, off-line"));
+    /* Drills against their target. */
+    assert_non_null(strstr(en, "1 h 20 min"));
+    assert_non_null(strstr(en, "4 h 00 min: within the target"));
+    assert_non_null(strstr(en, "1 h 00 min: OVER the target"));
+    /* Ages of the copies. */
+    assert_non_null(strstr(en, "data-medium=\"usb-a\" data-age-seconds=\"374100\""));
+    assert_non_null(strstr(en, "4 days"));
+    assert_non_null(strstr(en, "118 record(s)"));
+    free(en);
+    free(ja);
+    json_decref(j);
+}
+
+/* "Intact" only after a check that found it so; a damaged or unchecked log
+ * says so. */
+static void test_audit(void **state)
+{
+    (void)state;
+    json_t *j = fixture();
+    json_t *a = json_object_get(j, "audit");
+    json_object_set_new(a, "ok", json_false());
+    json_object_set_new(a, "problem", json_string("record 7: bad signature"));
+    char *t = render(j, false);
+    assert_non_null(strstr(t, "data-state=\"damaged\""));
+    assert_non_null(strstr(t, "NOT intact: record 7: bad signature"));
+    assert_null(strstr(t, "are intact"));
+    free(t);
+    json_object_del(j, "audit");
+    t = render(j, false);
+    assert_non_null(strstr(t, "data-state=\"unchecked\""));
+    assert_non_null(strstr(t, "was not checked"));
+    assert_null(strstr(t, "intact"));
+    free(t);
+    json_decref(j);
+}
+
+/* Nothing to do: said, not an empty list. */
+static void test_nothing_due(void **state)
+{
+    (void)state;
+    json_t *j = fixture(), *sets = json_object_get(j, "datasets");
+    json_array_remove(sets, 2);
+    json_array_remove(sets, 1);
+    json_object_set_new(json_object_get(j, "key_drill"), "due", json_false());
+    char *t = render(j, false);
+    assert_non_null(strstr(t, "Nothing is due today."));
+    assert_null(strstr(t, "class=\"todo\""));
+    free(t);
+    json_decref(j);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_golden),
+        cmocka_unit_test(test_self_contained),
+        cmocka_unit_test(test_content),
+        cmocka_unit_test(test_audit),
+        cmocka_unit_test(test_nothing_due),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}
