@@ -314,16 +314,16 @@ static bool top_ok(const char *top)
  * a kit has, a size a kit's file may have, not too many) and skipped: bkp
  * writes none of it and never runs anything from a medium. 1 when `name`
  * is one (skipped), 0 when it is not, else -EBADMSG (said). */
-static int skip_kit(struct archive *a, struct archive_entry *e, const char *path,
-                    const char *name, size_t *nkit)
+static int skip_kit(struct archive *a, struct archive_entry *e, const char *path, const char *name,
+                    size_t *nkit)
 {
     size_t l = strlen(BKP_KIT_DIR);
     if (strncmp(name, BKP_KIT_DIR, l) || name[l] != '/')
         return 0;
     la_int64_t size = archive_entry_size(e);
     if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e) || size < 0 ||
-        (uint64_t)size > BKP_KIT_FILE_MAX || strlen(name) > 255 || !bkp_kit_member_ok(name + l + 1) ||
-        ++*nkit > BKP_KIT_FILES_MAX) {
+        (uint64_t)size > BKP_KIT_FILE_MAX || strlen(name) > 255 ||
+        !bkp_kit_member_ok(name + l + 1) || ++*nkit > BKP_KIT_FILES_MAX) {
         bkp_error(_("%s: the member %s is not part of a recovery kit; the file is damaged or not "
                     "a bkp archive"),
                   path, name);

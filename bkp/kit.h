@@ -59,8 +59,7 @@ int bkp_kit_write(const char *dir, const bkp_kit_doc *docs, size_t ndocs, bkp_ki
 
 /* One file of a kit for `put`: `name` within the kit ("bkp", "lib/NAME",
  * "SHA256SUMS"), its bytes, and whether it is a program (mode 0555). */
-typedef int (*bkp_kit_put_fn)(const char *name, const void *data, size_t len, bool exec,
-                              void *ctx);
+typedef int (*bkp_kit_put_fn)(const char *name, const void *data, size_t len, bool exec, void *ctx);
 
 /* The same kit as bkp_kit_write, handed file by file to `put` (SHA256SUMS
  * last), for a stream that carries it: an archive (archive.h). Stops at

@@ -76,108 +76,100 @@ int bkp_trust_stat(const char *path, const struct stat *st, unsigned flags, uid_
  * itself or a folder above it, a file of commands or a secret (what is at
  * stake differs), and who owns it. `what` is the kind of file, translated;
  * `f` the facts (bkp_trust_stat). */
-static void say_file_commands(const char *what, const char *path, const bkp_trust_fix *f)
+static void say_file(const char *what, const char *path, bool secret, const bkp_trust_fix *f)
 {
     const char *c = f->command;
-    if (f->why == BKP_TRUST_WRITABLE)
+    switch (f->why) {
+    case BKP_TRUST_READABLE:
+        bkp_error(_("%s %s is readable by group or others (mode %04o), so others could read or "
+                    "replace the passphrase — run `%s` and try again"),
+                  what, path, f->mode, c);
+        break;
+    case BKP_TRUST_WRITABLE:
         bkp_error(_("%s %s is writable by group or others (mode %04o), so others could change "
                     "the commands bkp runs as root — run `%s` and try again"),
                   what, path, f->mode, c);
-    else if (f->why == BKP_TRUST_OWNER && f->root_or)
-        bkp_error(_("%s %s is owned by %s, not by root or %s, so others could change the "
-                    "commands bkp runs as root — run `%s` and try again"),
-                  what, path, f->owner, f->me, c);
-    else if (f->why == BKP_TRUST_OWNER)
-        bkp_error(_("%s %s is owned by %s, not by %s, so others could change the commands bkp "
-                    "runs as root — run `%s` and try again"),
-                  what, path, f->owner, f->me, c);
-    else if (f->root_or)
-        bkp_error(_("%s %s is owned by %s, not by root or %s, and writable by group or others "
-                    "(mode %04o), so others could change the commands bkp runs as root — run "
-                    "`%s` and try again"),
-                  what, path, f->owner, f->me, f->mode, c);
-    else
-        bkp_error(_("%s %s is owned by %s, not by %s, and writable by group or others (mode "
-                    "%04o), so others could change the commands bkp runs as root — run `%s` and "
-                    "try again"),
-                  what, path, f->owner, f->me, f->mode, c);
-}
-
-/* A secret is never accepted from root on another's behalf, and one
- * writable by others is readable by them (bkp_trust_stat). */
-static void say_file_secret(const char *what, const char *path, const bkp_trust_fix *f)
-{
-    const char *c = f->command;
-    if (f->why == BKP_TRUST_OWNER)
-        bkp_error(_("%s %s is owned by %s, not by %s, so others could read or replace the "
-                    "passphrase — run `%s` and try again"),
-                  what, path, f->owner, f->me, c);
-    else if (f->why == BKP_TRUST_OWNER_READABLE)
+        break;
+    case BKP_TRUST_OWNER_READABLE:
         bkp_error(_("%s %s is owned by %s, not by %s, and readable by group or others (mode "
                     "%04o), so others could read or replace the passphrase — run `%s` and try "
                     "again"),
                   what, path, f->owner, f->me, f->mode, c);
-    else
-        bkp_error(_("%s %s is readable by group or others (mode %04o), so others could read or "
-                    "replace the passphrase — run `%s` and try again"),
-                  what, path, f->mode, c);
+        break;
+    case BKP_TRUST_OWNER:
+        if (f->root_or)
+            bkp_error(_("%s %s is owned by %s, not by root or %s, so others could change the "
+                        "commands bkp runs as root — run `%s` and try again"),
+                      what, path, f->owner, f->me, c);
+        else
+            bkp_error(
+                secret
+                    ? _("%s %s is owned by %s, not by %s, so others could read or replace the "
+                        "passphrase — run `%s` and try again")
+                    : _("%s %s is owned by %s, not by %s, so others could change the commands bkp "
+                        "runs as root — run `%s` and try again"),
+                what, path, f->owner, f->me, c);
+        break;
+    default: /* BKP_TRUST_OWNER_WRITABLE; a secret's is said as readable */
+        if (f->root_or)
+            bkp_error(_("%s %s is owned by %s, not by root or %s, and writable by group or others "
+                        "(mode %04o), so others could change the commands bkp runs as root — run "
+                        "`%s` and try again"),
+                      what, path, f->owner, f->me, f->mode, c);
+        else
+            bkp_error(
+                _("%s %s is owned by %s, not by %s, and writable by group or others (mode "
+                  "%04o), so others could change the commands bkp runs as root — run `%s` and "
+                  "try again"),
+                what, path, f->owner, f->me, f->mode, c);
+    }
 }
 
-/* A folder is never a secret itself; what is at stake is the file's. */
-static void say_folder_commands(const char *what, const char *path, const char *dir,
-                                const bkp_trust_fix *f)
+/* A folder is never a secret itself; what is at stake is the file's: the
+ * passphrase when `secret`, else the commands bkp runs. */
+static void say_folder(const char *what, const char *path, const char *dir, bool secret,
+                       const bkp_trust_fix *f)
 {
     const char *c = f->command;
     if (f->why == BKP_TRUST_WRITABLE)
-        bkp_error(_("%s %s: the folder %s is writable by group or others (mode %04o), so others "
-                    "could change the commands bkp runs as root — run `%s` and try again"),
-                  what, path, dir, f->mode, c);
+        bkp_error(
+            secret ? _("%s %s: the folder %s is writable by group or others (mode %04o), so others "
+                       "could read or replace the passphrase — run `%s` and try again")
+                   : _("%s %s: the folder %s is writable by group or others (mode %04o), so others "
+                       "could change the commands bkp runs as root — run `%s` and try again"),
+            what, path, dir, f->mode, c);
     else if (f->why == BKP_TRUST_OWNER && f->root_or)
-        bkp_error(_("%s %s: the folder %s is owned by %s, not by root or %s, so others could "
-                    "change the commands bkp runs as root — run `%s` and try again"),
+        bkp_error(secret
+                      ? _("%s %s: the folder %s is owned by %s, not by root or %s, so others could "
+                          "read or replace the passphrase — run `%s` and try again")
+                      : _("%s %s: the folder %s is owned by %s, not by root or %s, so others could "
+                          "change the commands bkp runs as root — run `%s` and try again"),
                   what, path, dir, f->owner, f->me, c);
     else if (f->why == BKP_TRUST_OWNER)
-        bkp_error(_("%s %s: the folder %s is owned by %s, not by %s, so others could change the "
-                    "commands bkp runs as root — run `%s` and try again"),
-                  what, path, dir, f->owner, f->me, c);
+        bkp_error(
+            secret ? _("%s %s: the folder %s is owned by %s, not by %s, so others could read or "
+                       "replace the passphrase — run `%s` and try again")
+                   : _("%s %s: the folder %s is owned by %s, not by %s, so others could change the "
+                       "commands bkp runs as root — run `%s` and try again"),
+            what, path, dir, f->owner, f->me, c);
     else if (f->root_or)
-        bkp_error(_("%s %s: the folder %s is owned by %s, not by root or %s, and writable by "
-                    "group or others (mode %04o), so others could change the commands bkp runs "
-                    "as root — run `%s` and try again"),
-                  what, path, dir, f->owner, f->me, f->mode, c);
+        bkp_error(
+            secret ? _("%s %s: the folder %s is owned by %s, not by root or %s, and writable by "
+                       "group or others (mode %04o), so others could read or replace the "
+                       "passphrase — run `%s` and try again")
+                   : _("%s %s: the folder %s is owned by %s, not by root or %s, and writable by "
+                       "group or others (mode %04o), so others could change the commands bkp runs "
+                       "as root — run `%s` and try again"),
+            what, path, dir, f->owner, f->me, f->mode, c);
     else
-        bkp_error(_("%s %s: the folder %s is owned by %s, not by %s, and writable by group or "
-                    "others (mode %04o), so others could change the commands bkp runs as root — "
-                    "run `%s` and try again"),
-                  what, path, dir, f->owner, f->me, f->mode, c);
-}
-
-static void say_folder_secret(const char *what, const char *path, const char *dir,
-                              const bkp_trust_fix *f)
-{
-    const char *c = f->command;
-    if (f->why == BKP_TRUST_WRITABLE)
-        bkp_error(_("%s %s: the folder %s is writable by group or others (mode %04o), so others "
-                    "could read or replace the passphrase — run `%s` and try again"),
-                  what, path, dir, f->mode, c);
-    else if (f->why == BKP_TRUST_OWNER && f->root_or)
-        bkp_error(_("%s %s: the folder %s is owned by %s, not by root or %s, so others could "
-                    "read or replace the passphrase — run `%s` and try again"),
-                  what, path, dir, f->owner, f->me, c);
-    else if (f->why == BKP_TRUST_OWNER)
-        bkp_error(_("%s %s: the folder %s is owned by %s, not by %s, so others could read or "
-                    "replace the passphrase — run `%s` and try again"),
-                  what, path, dir, f->owner, f->me, c);
-    else if (f->root_or)
-        bkp_error(_("%s %s: the folder %s is owned by %s, not by root or %s, and writable by "
-                    "group or others (mode %04o), so others could read or replace the "
-                    "passphrase — run `%s` and try again"),
-                  what, path, dir, f->owner, f->me, f->mode, c);
-    else
-        bkp_error(_("%s %s: the folder %s is owned by %s, not by %s, and writable by group or "
-                    "others (mode %04o), so others could read or replace the passphrase — run "
-                    "`%s` and try again"),
-                  what, path, dir, f->owner, f->me, f->mode, c);
+        bkp_error(
+            secret ? _("%s %s: the folder %s is owned by %s, not by %s, and writable by group or "
+                       "others (mode %04o), so others could read or replace the passphrase — run "
+                       "`%s` and try again")
+                   : _("%s %s: the folder %s is owned by %s, not by %s, and writable by group or "
+                       "others (mode %04o), so others could change the commands bkp runs as root — "
+                       "run `%s` and try again"),
+            what, path, dir, f->owner, f->me, f->mode, c);
 }
 
 /* Every folder above `file`, up to and including `/`: whoever may write to
@@ -204,10 +196,7 @@ static int check_folders(const char *file, const char *path, unsigned flags, con
             break;
         }
         if (bkp_trust_stat(dir, &st, flags, euid, &fix)) {
-            if (flags & BKP_TRUST_SECRET)
-                say_folder_secret(_(what), path, dir, &fix);
-            else
-                say_folder_commands(_(what), path, dir, &fix);
+            say_folder(_(what), path, dir, flags & BKP_TRUST_SECRET, &fix);
             rc = -EPERM;
             break;
         }
@@ -258,10 +247,7 @@ int bkp_trust_file(const char *path, unsigned flags, const char *what, char **re
         goto out;
     }
     if (bkp_trust_stat(real, &st, flags, euid, &fix)) {
-        if (flags & BKP_TRUST_SECRET)
-            say_file_secret(_(what), path, &fix);
-        else
-            say_file_commands(_(what), path, &fix);
+        say_file(_(what), path, flags & BKP_TRUST_SECRET, &fix);
         rc = -EPERM;
         goto out;
     }

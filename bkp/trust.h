@@ -35,8 +35,9 @@ enum {
 /*
  * Check `path` as above. `what` names the file in messages: one of the
  * nouns marked N_() ("policy", "runbook", "passphrase file", "S3
- * credentials file", "machine key"), translated where it is said. Returns 0 and `*resolved` (malloc'd, the
- * absolute path without links; NULL to not ask), or:
+ * credentials file", "machine key"), translated where it is said.
+ * Returns 0 and `*resolved` (malloc'd, the absolute path without links;
+ * NULL to not ask), or:
  *   -EPERM   not trusted: logged once, with the `chmod`/`chown` to run;
  *   -ENOENT  (or another negative errno) it cannot be resolved or examined:
  *            NOT logged — the caller's loader reports a missing file with
@@ -68,9 +69,9 @@ enum bkp_trust_why {
  * pieces, so that it can be translated. */
 typedef struct bkp_trust_fix {
     enum bkp_trust_why why;
-    bool root_or; /* root would be accepted too ("not by root or alice") */
-    unsigned mode; /* permission bits */
-    char owner[64], me[64]; /* user names, or uids */
+    bool root_or;                    /* root would be accepted too ("not by root or alice") */
+    unsigned mode;                   /* permission bits */
+    char owner[64], me[64];          /* user names, or uids */
     char command[2 * PATH_MAX + 64]; /* "chmod go-w /etc/bkp/policy.yaml" */
 } bkp_trust_fix;
 

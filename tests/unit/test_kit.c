@@ -21,12 +21,27 @@
 static void test_member_names(void **state)
 {
     (void)state;
-    const char *good[] = {"bkp", "lib/bkp", "README.txt", "SHA256SUMS", "FORMAT.md",
-                          "procedure-emr.ja.md", "lib/libsodium.so.23", "lib/libstdc++.so.6",
+    const char *good[] = {"bkp",
+                          "lib/bkp",
+                          "README.txt",
+                          "SHA256SUMS",
+                          "FORMAT.md",
+                          "procedure-emr.ja.md",
+                          "lib/libsodium.so.23",
+                          "lib/libstdc++.so.6",
                           "lib/locale/ja/LC_MESSAGES/bkp.mo"};
-    const char *bad[] = {"", "../x", ".hidden", "lib/../../x", "lib/.so", "lib/libx",
-                         "lib/sub/libx.so.1", "docs/FORMAT.md", "a b.md", "lib/",
-                         "lib/locale/ja/LC_MESSAGES/other.mo", "/etc/passwd"};
+    const char *bad[] = {"",
+                         "../x",
+                         ".hidden",
+                         "lib/../../x",
+                         "lib/.so",
+                         "lib/libx",
+                         "lib/sub/libx.so.1",
+                         "docs/FORMAT.md",
+                         "a b.md",
+                         "lib/",
+                         "lib/locale/ja/LC_MESSAGES/other.mo",
+                         "/etc/passwd"};
     for (size_t i = 0; i < sizeof(good) / sizeof(*good); i++)
         assert_true(bkp_kit_member_ok(good[i]));
     for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
