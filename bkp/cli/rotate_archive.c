@@ -242,8 +242,8 @@ int cli_rotate_archive(cli *c, cli_medium *m, bool quiet)
         }
     }
     bkp_progress_done();
-    /* A folder of archives carries the recovery kit too; a tape holds
-     * archives only. */
+    /* A folder of archives carries the recovery kit beside them too; a
+     * tape has it only inside each archive. */
     if (!ex && !rc && !device)
         kit = cli_rotate_kit(c, m);
     else if (!ex && !rc && held && akit.res.written)
