@@ -17,7 +17,9 @@
 #include "bkp/copy.h"
 #include "bkp/durable.h"
 #include "bkp/index.h"
+#include "bkp/i18n.h"
 #include "bkp/keyslots.h"
+#include "bkp/kit.h"
 #include "bkp/log.h"
 #include "bkp/medium.h"
 #include "bkp/repack.h"
@@ -45,16 +47,15 @@ typedef struct writer {
     int err;
 } writer;
 
-static int member(writer *w, const char *rel, const void *data, size_t len)
+/* One regular file of the stream at `path`, owned by root. */
+static int member_at(writer *w, const char *path, const void *data, size_t len, mode_t perm)
 {
-    char path[1024];
-    snprintf(path, sizeof(path), "%s/%s", w->top, rel);
     struct archive_entry *e = archive_entry_new();
     if (!e)
         return -ENOMEM;
     archive_entry_set_pathname(e, path);
     archive_entry_set_filetype(e, AE_IFREG);
-    archive_entry_set_perm(e, 0444);
+    archive_entry_set_perm(e, perm);
     archive_entry_set_size(e, (la_int64_t)len);
     archive_entry_set_mtime(e, w->now, 0);
     archive_entry_set_uname(e, "root");
@@ -67,6 +68,22 @@ static int member(writer *w, const char *rel, const void *data, size_t len)
         bkp_error("cannot write %s into the archive: %s", path, archive_error_string(w->a));
     archive_entry_free(e);
     return rc;
+}
+
+/* A file of the repository the stream holds, under DATASET@SEQ/. */
+static int member(writer *w, const char *rel, const void *data, size_t len)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s", w->top, rel);
+    return member_at(w, path, data, len, 0444);
+}
+
+/* A file of the recovery kit, under BKP_KIT_DIR/. */
+static int kit_put(const char *name, const void *data, size_t len, bool exec, void *ctx)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", BKP_KIT_DIR, name);
+    return member_at(ctx, path, data, len, exec ? 0555 : 0444);
 }
 
 /* A repository file, byte for byte. */
@@ -197,8 +214,8 @@ static int records(writer *w, const bkp_gen *g, const char *tmp)
     return rc;
 }
 
-int bkp_archive_write(bkp_repo *r, const bkp_gen *g, const json_t *label, int fd,
-                      const char *tmpdir, uint64_t *bytes)
+int bkp_archive_write(bkp_repo *r, const bkp_gen *g, const json_t *label, bkp_archive_kit *kit,
+                      int fd, const char *tmpdir, uint64_t *bytes)
 {
     char top[512], tmpl[4096];
     writer w = {.top = top,
@@ -233,7 +250,10 @@ int bkp_archive_write(bkp_repo *r, const bkp_gen *g, const json_t *label, int fd
         rc = -EIO;
         goto out;
     }
-    rc = label_text ? member(&w, BKP_LABEL_FILE, label_text, strlen(label_text)) : 0;
+    /* The kit first: a plain `tar -x` of a tape gives the program before the data. */
+    rc = kit ? bkp_kit_emit(kit->docs, kit->ndocs, kit_put, &w, &kit->res) : 0;
+    if (!rc && label_text)
+        rc = member(&w, BKP_LABEL_FILE, label_text, strlen(label_text));
     if (!rc)
         rc = member_file(&w, "config", cfg);
     if (!rc)
@@ -289,8 +309,77 @@ static bool top_ok(const char *top)
     return bkp_dataset_name_ok(ds);
 }
 
+/* A member under BKP_KIT_DIR/ before the generation's folder: a file of the
+ * recovery kit, checked as any member from a medium (a regular file, a name
+ * a kit has, a size a kit's file may have, not too many) and skipped: bkp
+ * writes none of it and never runs anything from a medium. 1 when `name`
+ * is one (skipped), 0 when it is not, else -EBADMSG (said). */
+static int skip_kit(struct archive *a, struct archive_entry *e, const char *path, const char *name,
+                    size_t *nkit)
+{
+    size_t l = strlen(BKP_KIT_DIR);
+    if (strncmp(name, BKP_KIT_DIR, l) || name[l] != '/')
+        return 0;
+    la_int64_t size = archive_entry_size(e);
+    if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e) || size < 0 ||
+        (uint64_t)size > BKP_KIT_FILE_MAX || strlen(name) > 255 ||
+        !bkp_kit_member_ok(name + l + 1) || ++*nkit > BKP_KIT_FILES_MAX) {
+        bkp_error(_("%s: the member %s is not part of a recovery kit; the file is damaged or not "
+                    "a bkp archive"),
+                  path, name);
+        return -EBADMSG;
+    }
+    if (archive_read_data_skip(a) != ARCHIVE_OK) {
+        bkp_error(_("%s: the recovery kit at its start is damaged or truncated: %s"), path,
+                  archive_error_string(a));
+        return -EBADMSG;
+    }
+    return 1;
+}
+
+/* The member `name` (DATASET@SEQ/REL, `size` bytes by its header) into
+ * `dir`/REL: read whole first, then written durably, never over a file. */
+static int extract_member(struct archive *a, const char *path, const char *dir, const char *name,
+                          size_t size, bkp_buf *data)
+{
+    const char *rel = strchr(name, '/') + 1;
+    int rc = 0;
+    /* Grown as the data comes, not reserved from the header's claim. */
+    bkp_buf_reset(data);
+    while (data->len < size) {
+        size_t want = size - data->len < (1 << 20) ? size - data->len : (1 << 20);
+        uint8_t *at = bkp_buf_reserve(data, want);
+        if (!at)
+            return -ENOMEM;
+        la_ssize_t got = archive_read_data(a, at, want);
+        if (got <= 0)
+            break;
+        data->len += (size_t)got;
+    }
+    if (data->len != size) {
+        bkp_error("%s: %s is truncated (%s)", path, name, archive_error_string(a));
+        return -EBADMSG;
+    }
+    char *to = bkp_path_join(dir, rel), *base = to ? strrchr(to, '/') : NULL;
+    if (!base) {
+        free(to);
+        return -ENOMEM;
+    }
+    *base = '\0';
+    rc = bkp_mkdir_p(to, 0700);
+    if (!rc)
+        rc = bkp_durable_write(to, base + 1, data->data, data->len,
+                               BKP_DURABLE_NOREPLACE |
+                                   (!strcmp(rel, "keys/key") ? BKP_DURABLE_PRIVATE : 0));
+    if (rc)
+        bkp_error("cannot extract %s into %s: %s", name, to, bkp_strerror(rc));
+    free(to);
+    return rc;
+}
+
 int bkp_archive_extract(const char *path, const char *dir, char **top)
 {
+    size_t nkit = 0;
     struct archive *a = archive_read_new();
     struct archive_entry *e;
     char *first = NULL;
@@ -320,7 +409,12 @@ int bkp_archive_extract(const char *path, const char *dir, char **top)
     while (!rc && (r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
         const char *name = archive_entry_pathname(e), *slash = name ? strchr(name, '/') : NULL;
         la_int64_t size = archive_entry_size(e);
-        if (!slash ||
+        int kit = !first && name ? skip_kit(a, e, path, name, &nkit) : 0;
+        if (kit) {
+            rc = kit < 0 ? kit : 0;
+            continue;
+        }
+        if (!slash || archive_entry_hardlink(e) ||
             (first && (strncmp(name, first, (size_t)(slash - name)) || first[slash - name])) ||
             archive_entry_filetype(e) != AE_IFREG || size < 0 ||
             (uint64_t)size > bkp_copy_member_max(slash + 1)) {
@@ -341,41 +435,8 @@ int bkp_archive_extract(const char *path, const char *dir, char **top)
             rc = -EBADMSG;
             break;
         }
-        /* Grown as the data comes, not reserved from the header's claim. */
-        bkp_buf_reset(&data);
-        la_ssize_t got = 0;
-        while (data.len < (size_t)size) {
-            size_t want = (size_t)size - data.len < (1 << 20) ? (size_t)size - data.len : (1 << 20);
-            uint8_t *at = bkp_buf_reserve(&data, want);
-            if (!at) {
-                rc = -ENOMEM;
-                break;
-            }
-            if ((got = archive_read_data(a, at, want)) <= 0)
-                break;
-            data.len += (size_t)got;
-        }
-        if (!rc && data.len != (size_t)size) {
-            bkp_error("%s: %s is truncated (%s)", path, name, archive_error_string(a));
-            rc = -EBADMSG;
-        }
-        if (rc)
+        if ((rc = extract_member(a, path, dir, name, (size_t)size, &data)))
             break;
-        char *to = bkp_path_join(dir, slash + 1), *base = to ? strrchr(to, '/') : NULL;
-        if (!base) {
-            free(to);
-            rc = -ENOMEM;
-            break;
-        }
-        *base = '\0';
-        rc = bkp_mkdir_p(to, 0700);
-        if (!rc)
-            rc = bkp_durable_write(to, base + 1, data.data, data.len,
-                                   BKP_DURABLE_NOREPLACE |
-                                       (!strcmp(slash + 1, "keys/key") ? BKP_DURABLE_PRIVATE : 0));
-        if (rc)
-            bkp_error("cannot extract %s into %s: %s", name, to, bkp_strerror(rc));
-        free(to);
     }
     if (!rc && r != ARCHIVE_EOF) {
         bkp_error("%s: the archive is damaged or truncated: %s", path, archive_error_string(a));

@@ -2,7 +2,10 @@
  * archive.h — a generation as one self-contained tar (pax) stream, for
  * archive media: tape, optical, write-once folders.
  *
- * The stream holds, under the folder DATASET@SEQ/, a repository (FORMAT §1)
+ * The stream may begin with a recovery kit (kit.h) under BKP_KIT_DIR/, the
+ * program and what it needs to read the rest on a clean machine; a reader
+ * checks its names, types and sizes and skips it (nothing from a medium is
+ * ever run). It then holds, under the folder DATASET@SEQ/, a repository (FORMAT §1)
  * with exactly one generation:
  *   BKP-LABEL                 the label of the medium it was written for
  *   config, keys/key          the repository's, byte for byte
@@ -22,18 +25,29 @@
 #include <jansson.h>
 
 #include "bkp/generation.h"
+#include "bkp/kit.h"
 #include "bkp/repo.h"
 
 /* "emr-db@0000000042.tar" (malloc'd). */
 char *bkp_archive_name(const bkp_gen *g);
 
-/* Write generation `g` of `r` as a tar stream to `fd`. New packs are built in
- * a temporary folder under `tmpdir`. `*bytes` receives the stream's size. */
-int bkp_archive_write(bkp_repo *r, const bkp_gen *g, const json_t *label, int fd,
-                      const char *tmpdir, uint64_t *bytes) __attribute__((warn_unused_result));
+/* The recovery kit an archive carries: its documents, and what was put in. */
+typedef struct bkp_archive_kit {
+    const bkp_kit_doc *docs;
+    size_t ndocs;
+    bkp_kit_result res; /* out */
+} bkp_archive_kit;
+
+/* Write generation `g` of `r` as a tar stream to `fd`, the recovery kit
+ * first when `kit` is not NULL. New packs are built in a temporary folder
+ * under `tmpdir`. `*bytes` receives the stream's size. */
+int bkp_archive_write(bkp_repo *r, const bkp_gen *g, const json_t *label, bkp_archive_kit *kit,
+                      int fd, const char *tmpdir, uint64_t *bytes)
+    __attribute__((warn_unused_result));
 
 /* Extract the first archive of the file or device `path` into `dir` (absent
- * or empty), refusing any member that is not part of the layout above.
+ * or empty), refusing any member that is not part of the layout above; the
+ * kit's members are checked and skipped, never written.
  * `*top` (may be NULL) receives the folder name, e.g. "emr-db@0000000042". */
 int bkp_archive_extract(const char *path, const char *dir, char **top)
     __attribute__((warn_unused_result));

@@ -171,6 +171,8 @@ static char *readme(const char *glibc)
     return s;
 }
 
+#define KIT_CATALOGUE "lib/locale/ja/LC_MESSAGES/bkp.mo"
+
 static bool doc_name_ok(const char *name)
 {
     size_t n = strlen(name);
@@ -293,22 +295,47 @@ static int swap_in(const char *dir, const char *tmp, const char *final)
     return rc;
 }
 
-int bkp_kit_write(const char *dir, const bkp_kit_doc *docs, size_t ndocs, bkp_kit_result *res)
-{
-    char **libs = NULL, *final = bkp_path_join(dir, BKP_KIT_DIR);
-    char *tmp = bkp_path_join(dir, ".bkp-recovery.new"), *text = NULL, *sumsfile = NULL;
+/* The files of a kit (sorted by name, SHA256SUMS not among them) and what
+ * they are read from. */
+typedef struct kit_set {
+    item *v;
+    size_t n;
+    char **libs;
+    size_t nlibs;
+    char *readme;
     char catalogue[PATH_MAX + 32];
-    size_t nlibs = 0, n = 0;
-    item *v = NULL;
-    bkp_buf sums, there;
-    bkp_buf_init(&sums);
-    bkp_buf_init(&there);
+} kit_set;
+
+static void kit_set_free(kit_set *k)
+{
+    free(k->readme);
+    free(k->v);
+    bkp_kit_paths_free(k->libs, k->nlibs);
+}
+
+/* The message catalogue the program uses, where lib/bkp finds it. */
+static void add_catalogue(kit_set *k)
+{
+    const char *bound = bindtextdomain("bkp", NULL);
+    struct stat st;
+    if (bound &&
+        snprintf(k->catalogue, sizeof(k->catalogue), "%s/ja/LC_MESSAGES/bkp.mo", bound) <
+            (int)sizeof(k->catalogue) &&
+        stat(k->catalogue, &st) == 0 && S_ISREG(st.st_mode)) {
+        k->v[k->n] = (item){.src = k->catalogue};
+        snprintf(k->v[k->n++].name, sizeof(k->v->name), "%s", KIT_CATALOGUE);
+    }
+}
+
+static int collect(const bkp_kit_doc *docs, size_t ndocs, kit_set *k, bkp_kit_result *res)
+{
+    memset(k, 0, sizeof(*k));
     memset(res, 0, sizeof(*res));
     snprintf(res->glibc, sizeof(res->glibc), "%s", gnu_get_libc_version());
-    int rc = final && tmp ? bkp_kit_libraries(&libs, &nlibs) : -ENOMEM;
-    if (!rc && !(v = calloc(nlibs + ndocs + 4, sizeof(*v))))
+    int rc = bkp_kit_libraries(&k->libs, &k->nlibs);
+    if (!rc && !(k->v = calloc(k->nlibs + ndocs + 4, sizeof(*k->v))))
         rc = -ENOMEM;
-    if (!rc && !(text = readme(res->glibc)))
+    if (!rc && !(k->readme = readme(res->glibc)))
         rc = -ENOMEM;
     for (size_t i = 0; !rc && i < ndocs; i++) {
         if (!doc_name_ok(docs[i].name)) {
@@ -316,58 +343,110 @@ int bkp_kit_write(const char *dir, const bkp_kit_doc *docs, size_t ndocs, bkp_ki
             rc = -EINVAL;
             break;
         }
-        v[n] = (item){.text = docs[i].text};
-        snprintf(v[n++].name, sizeof(v->name), "%s", docs[i].name);
+        k->v[k->n] = (item){.text = docs[i].text};
+        snprintf(k->v[k->n++].name, sizeof(k->v->name), "%s", docs[i].name);
     }
-    if (!rc) {
-        v[n++] = (item){.name = "bkp", .text = launcher, .exec = true};
-        v[n++] = (item){.name = "lib/bkp", .src = "/proc/self/exe", .exec = true};
-        v[n++] = (item){.name = "README.txt", .text = text};
-        for (size_t i = 0; i < nlibs; i++) {
-            v[n] = (item){.src = libs[i]};
-            snprintf(v[n++].name, sizeof(v->name), "lib/%s", strrchr(libs[i], '/') + 1);
-        }
-        /* The message catalogue the program uses, where lib/bkp finds it. */
-        const char *bound = bindtextdomain("bkp", NULL);
-        struct stat st;
-        if (bound &&
-            snprintf(catalogue, sizeof(catalogue), "%s/ja/LC_MESSAGES/bkp.mo", bound) <
-                (int)sizeof(catalogue) &&
-            stat(catalogue, &st) == 0 && S_ISREG(st.st_mode)) {
-            v[n] = (item){.src = catalogue};
-            snprintf(v[n++].name, sizeof(v->name), "lib/locale/ja/LC_MESSAGES/bkp.mo");
-        }
-        qsort(v, n, sizeof(*v), by_name);
-        res->files = n;
-        rc = sums_of(v, n, &sums, &res->bytes);
+    if (rc)
+        return rc;
+    k->v[k->n++] = (item){.name = "bkp", .text = launcher, .exec = true};
+    k->v[k->n++] = (item){.name = "lib/bkp", .src = "/proc/self/exe", .exec = true};
+    k->v[k->n++] = (item){.name = "README.txt", .text = k->readme};
+    for (size_t i = 0; i < k->nlibs; i++) {
+        k->v[k->n] = (item){.src = k->libs[i]};
+        snprintf(k->v[k->n++].name, sizeof(k->v->name), "lib/%s", strrchr(k->libs[i], '/') + 1);
     }
+    add_catalogue(k);
+    qsort(k->v, k->n, sizeof(*k->v), by_name);
+    res->files = k->n;
+    return 0;
+}
+
+int bkp_kit_write(const char *dir, const bkp_kit_doc *docs, size_t ndocs, bkp_kit_result *res)
+{
+    char *final = bkp_path_join(dir, BKP_KIT_DIR), *tmp = bkp_path_join(dir, ".bkp-recovery.new");
+    char *sumsfile = NULL;
+    kit_set k;
+    bkp_buf sums, there;
+    bkp_buf_init(&sums);
+    bkp_buf_init(&there);
+    int rc = collect(docs, ndocs, &k, res);
+    if (!rc && (!final || !tmp))
+        rc = -ENOMEM;
+    if (!rc)
+        rc = sums_of(k.v, k.n, &sums, &res->bytes);
     /* The same bytes there already — the list and every file it names, read
      * back (a file altered under an unchanged list is no kit): nothing to
      * write. */
     if (!rc && (sumsfile = bkp_path_join(final, "SHA256SUMS")) &&
         bkp_read_file(sumsfile, &there, 1U << 20) == 0 && there.len == sums.len &&
-        !memcmp(there.data, sums.data, sums.len) && intact(final, v, n, &sums)) {
+        !memcmp(there.data, sums.data, sums.len) && intact(final, k.v, k.n, &sums)) {
         sha256_hex(res->sums, sums.data, sums.len);
         goto out;
     }
     if (!rc) {
         (void)bkp_remove_tree(tmp); /* a crashed write's */
-        rc = build(tmp, v, n, &sums);
+        rc = build(tmp, k.v, k.n, &sums);
     }
     if (!rc && !(rc = swap_in(dir, tmp, final))) {
         res->written = true;
         sha256_hex(res->sums, sums.data, sums.len);
     }
-    if (rc)
+    if (rc && tmp)
         (void)bkp_remove_tree(tmp);
 out:
     bkp_buf_free(&sums);
     bkp_buf_free(&there);
     free(sumsfile);
-    free(text);
-    free(v);
-    bkp_kit_paths_free(libs, nlibs);
+    kit_set_free(&k);
     free(tmp);
     free(final);
     return rc;
+}
+
+int bkp_kit_emit(const bkp_kit_doc *docs, size_t ndocs, bkp_kit_put_fn put, void *ctx,
+                 bkp_kit_result *res)
+{
+    kit_set k;
+    bkp_buf b, sums;
+    bkp_buf_init(&b);
+    bkp_buf_init(&sums);
+    int rc = collect(docs, ndocs, &k, res);
+    for (size_t i = 0; !rc && i < k.n; i++) {
+        if ((rc = load(&k.v[i], &b)) || (rc = add_sum(&sums, k.v[i].name, &b))) {
+            bkp_error("recovery kit: %s: %s", k.v[i].src ? k.v[i].src : k.v[i].name,
+                      bkp_strerror(rc));
+            break;
+        }
+        res->bytes += b.len;
+        rc = put(k.v[i].name, b.data, b.len, k.v[i].exec, ctx);
+    }
+    if (!rc && !(rc = put("SHA256SUMS", sums.data, sums.len, false, ctx))) {
+        res->written = true;
+        sha256_hex(res->sums, sums.data, sums.len);
+    }
+    bkp_buf_free(&b);
+    bkp_buf_free(&sums);
+    kit_set_free(&k);
+    return rc;
+}
+
+/* A library's file name as the loader opened it: libsodium.so.23,
+ * libstdc++.so.6. */
+static bool lib_name_ok(const char *name)
+{
+    size_t n = strlen(name);
+    return n > 0 && n < 128 && name[0] != '.' && strstr(name, ".so") &&
+           strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.+") == n;
+}
+
+bool bkp_kit_member_ok(const char *rel)
+{
+    static const char *const fixed[] = {"bkp", "lib/bkp", "README.txt", "SHA256SUMS",
+                                        KIT_CATALOGUE};
+    for (size_t i = 0; i < sizeof(fixed) / sizeof(*fixed); i++)
+        if (!strcmp(rel, fixed[i]))
+            return true;
+    if (!strncmp(rel, "lib/", 4))
+        return lib_name_ok(rel + 4);
+    return doc_name_ok(rel);
 }

@@ -3,7 +3,8 @@
  *
  * On the day of an attack or a fire the server is gone, and with it the
  * program and the twenty-odd shared libraries it needs. Each rotation to a
- * disk puts beside the repository copy a folder BKP_KIT_DIR with:
+ * disk puts beside the repository copy a folder BKP_KIT_DIR (and each
+ * archive begins with the same files under BKP_KIT_DIR/, bkp_kit_emit) with:
  *
  *   bkp             a launcher (/bin/sh): runs lib/bkp with the libraries of lib/
  *   lib/bkp         the running program, byte for byte
@@ -55,6 +56,23 @@ typedef struct bkp_kit_result {
 /* Make `dir`/BKP_KIT_DIR the kit of the running program with `docs`. */
 int bkp_kit_write(const char *dir, const bkp_kit_doc *docs, size_t ndocs, bkp_kit_result *res)
     __attribute__((warn_unused_result));
+
+/* One file of a kit for `put`: `name` within the kit ("bkp", "lib/NAME",
+ * "SHA256SUMS"), its bytes, and whether it is a program (mode 0555). */
+typedef int (*bkp_kit_put_fn)(const char *name, const void *data, size_t len, bool exec, void *ctx);
+
+/* The same kit as bkp_kit_write, handed file by file to `put` (SHA256SUMS
+ * last), for a stream that carries it: an archive (archive.h). Stops at
+ * `put`'s first error and returns it. `res->written` is true when all went. */
+int bkp_kit_emit(const bkp_kit_doc *docs, size_t ndocs, bkp_kit_put_fn put, void *ctx,
+                 bkp_kit_result *res) __attribute__((warn_unused_result));
+
+/* Could `rel` be the name of a file within a kit written by bkp (a name
+ * checked on reading a medium, whose kit bkp skips, never runs)? */
+bool bkp_kit_member_ok(const char *rel);
+
+/* The most files a kit has (a medium claiming more is refused). */
+#define BKP_KIT_FILES_MAX 512
 
 /* The shared libraries the running program has loaded (dl_iterate_phdr:
  * the names the loader opened, which the program asks for again), glibc's

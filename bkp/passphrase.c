@@ -65,7 +65,7 @@ static int from_file(const char *path, char *p, size_t *len)
     /* It opens the repository key: the invoking user's own, private, and in
      * folders no one else may change (trust.h); read through the path that
      * was checked, never through a link put there since. */
-    int r = bkp_trust_file(path, BKP_TRUST_SECRET, "passphrase file", &real);
+    int r = bkp_trust_file(path, BKP_TRUST_SECRET, N_("passphrase file"), &real);
     if (r == -EPERM)
         return r;
     int fd = r ? -1 : open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);

@@ -23,6 +23,7 @@
 
 #include <sodium.h>
 
+#include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "bkp/s3.h"
 #include "bkp/s3_internal.h"
@@ -179,7 +180,7 @@ int s3_creds_load(const char *path, const char *profile, char **key_id, char **s
     size_t len = 0;
     int line = 0;
     const char *prof = profile ? profile : "default";
-    int rc = bkp_trust_file(path, BKP_TRUST_SECRET, "S3 credentials file", &resolved);
+    int rc = bkp_trust_file(path, BKP_TRUST_SECRET, N_("S3 credentials file"), &resolved);
     if (rc == -EPERM)
         return rc; /* logged, with the chmod to run */
     if (rc < 0) {

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "bkp/durable.h"
+#include "bkp/i18n.h"
 #include "bkp/log.h"
 
 static const char *user_name(uid_t uid, char *buf, size_t n)
@@ -30,9 +31,9 @@ int bkp_trust_stat(const char *path, const struct stat *st, unsigned flags, uid_
     bool dir = S_ISDIR(st->st_mode);
     bool secret = !dir && (flags & BKP_TRUST_SECRET);
     mode_t mode = st->st_mode & 07777;
-    char me[64], owner[64];
+    fix->mode = (unsigned)mode;
     if (!dir && !S_ISREG(st->st_mode)) {
-        snprintf(fix->problem, sizeof(fix->problem), "is not a regular file");
+        fix->why = BKP_TRUST_NOT_REGULAR;
         snprintf(fix->command, sizeof(fix->command), "ls -l %s", path);
         return -EPERM;
     }
@@ -48,20 +49,18 @@ int bkp_trust_stat(const char *path, const struct stat *st, unsigned flags, uid_
     bool readable = secret && (mode & 077);
     if (owner_ok && !writable && !readable)
         return 0;
-    const char *chmod_to = readable ? "600" : "go-w";
-    user_name(euid, me, sizeof(me));
-    user_name(st->st_uid, owner, sizeof(owner));
-    const char *how = readable ? "readable" : "writable";
+    const char *me = user_name(euid, fix->me, sizeof(fix->me));
+    user_name(st->st_uid, fix->owner, sizeof(fix->owner));
+    fix->root_or = !secret && euid;
+    /* A secret writable by others is readable by them too (022 within 077):
+     * it is said as readable, and mended by chmod 600. */
     if (owner_ok)
-        snprintf(fix->problem, sizeof(fix->problem), "is %s by group or others (mode %04o)", how,
-                 (unsigned)mode);
-    else if (writable || readable)
-        snprintf(fix->problem, sizeof(fix->problem),
-                 "is owned by %s, not by %s%s, and %s by group or others (mode %04o)", owner,
-                 secret || !euid ? "" : "root or ", me, how, (unsigned)mode);
+        fix->why = readable ? BKP_TRUST_READABLE : BKP_TRUST_WRITABLE;
+    else if (readable)
+        fix->why = BKP_TRUST_OWNER_READABLE;
     else
-        snprintf(fix->problem, sizeof(fix->problem), "is owned by %s, not by %s%s", owner,
-                 secret || !euid ? "" : "root or ", me);
+        fix->why = writable ? BKP_TRUST_OWNER_WRITABLE : BKP_TRUST_OWNER;
+    const char *chmod_to = readable ? "600" : "go-w";
     if (!owner_ok && (writable || readable))
         snprintf(fix->command, sizeof(fix->command), "chown %s %s && chmod %s %s", me, path,
                  chmod_to, path);
@@ -72,11 +71,105 @@ int bkp_trust_stat(const char *path, const struct stat *st, unsigned flags, uid_
     return -EPERM;
 }
 
-/* Why it matters, for the message. */
-static const char *stake(unsigned flags)
+/* The refusals, one whole sentence per case so that each translates as a
+ * whole (never a problem, a stake and a remedy glued together): the file
+ * itself or a folder above it, a file of commands or a secret (what is at
+ * stake differs), and who owns it. `what` is the kind of file, translated;
+ * `f` the facts (bkp_trust_stat). */
+static void say_file(const char *what, const char *path, bool secret, const bkp_trust_fix *f)
 {
-    return flags & BKP_TRUST_SECRET ? "others could read or replace the passphrase"
-                                    : "others could change the commands bkp runs as root";
+    const char *c = f->command;
+    switch (f->why) {
+    case BKP_TRUST_READABLE:
+        bkp_error(_("%s %s is readable by group or others (mode %04o), so others could read or "
+                    "replace the passphrase — run `%s` and try again"),
+                  what, path, f->mode, c);
+        break;
+    case BKP_TRUST_WRITABLE:
+        bkp_error(_("%s %s is writable by group or others (mode %04o), so others could change "
+                    "the commands bkp runs as root — run `%s` and try again"),
+                  what, path, f->mode, c);
+        break;
+    case BKP_TRUST_OWNER_READABLE:
+        bkp_error(_("%s %s is owned by %s, not by %s, and readable by group or others (mode "
+                    "%04o), so others could read or replace the passphrase — run `%s` and try "
+                    "again"),
+                  what, path, f->owner, f->me, f->mode, c);
+        break;
+    case BKP_TRUST_OWNER:
+        if (f->root_or)
+            bkp_error(_("%s %s is owned by %s, not by root or %s, so others could change the "
+                        "commands bkp runs as root — run `%s` and try again"),
+                      what, path, f->owner, f->me, c);
+        else
+            bkp_error(
+                secret
+                    ? _("%s %s is owned by %s, not by %s, so others could read or replace the "
+                        "passphrase — run `%s` and try again")
+                    : _("%s %s is owned by %s, not by %s, so others could change the commands bkp "
+                        "runs as root — run `%s` and try again"),
+                what, path, f->owner, f->me, c);
+        break;
+    default: /* BKP_TRUST_OWNER_WRITABLE; a secret's is said as readable */
+        if (f->root_or)
+            bkp_error(_("%s %s is owned by %s, not by root or %s, and writable by group or others "
+                        "(mode %04o), so others could change the commands bkp runs as root — run "
+                        "`%s` and try again"),
+                      what, path, f->owner, f->me, f->mode, c);
+        else
+            bkp_error(
+                _("%s %s is owned by %s, not by %s, and writable by group or others (mode "
+                  "%04o), so others could change the commands bkp runs as root — run `%s` and "
+                  "try again"),
+                what, path, f->owner, f->me, f->mode, c);
+    }
+}
+
+/* A folder is never a secret itself; what is at stake is the file's: the
+ * passphrase when `secret`, else the commands bkp runs. */
+static void say_folder(const char *what, const char *path, const char *dir, bool secret,
+                       const bkp_trust_fix *f)
+{
+    const char *c = f->command;
+    if (f->why == BKP_TRUST_WRITABLE)
+        bkp_error(
+            secret ? _("%s %s: the folder %s is writable by group or others (mode %04o), so others "
+                       "could read or replace the passphrase — run `%s` and try again")
+                   : _("%s %s: the folder %s is writable by group or others (mode %04o), so others "
+                       "could change the commands bkp runs as root — run `%s` and try again"),
+            what, path, dir, f->mode, c);
+    else if (f->why == BKP_TRUST_OWNER && f->root_or)
+        bkp_error(secret
+                      ? _("%s %s: the folder %s is owned by %s, not by root or %s, so others could "
+                          "read or replace the passphrase — run `%s` and try again")
+                      : _("%s %s: the folder %s is owned by %s, not by root or %s, so others could "
+                          "change the commands bkp runs as root — run `%s` and try again"),
+                  what, path, dir, f->owner, f->me, c);
+    else if (f->why == BKP_TRUST_OWNER)
+        bkp_error(
+            secret ? _("%s %s: the folder %s is owned by %s, not by %s, so others could read or "
+                       "replace the passphrase — run `%s` and try again")
+                   : _("%s %s: the folder %s is owned by %s, not by %s, so others could change the "
+                       "commands bkp runs as root — run `%s` and try again"),
+            what, path, dir, f->owner, f->me, c);
+    else if (f->root_or)
+        bkp_error(
+            secret ? _("%s %s: the folder %s is owned by %s, not by root or %s, and writable by "
+                       "group or others (mode %04o), so others could read or replace the "
+                       "passphrase — run `%s` and try again")
+                   : _("%s %s: the folder %s is owned by %s, not by root or %s, and writable by "
+                       "group or others (mode %04o), so others could change the commands bkp runs "
+                       "as root — run `%s` and try again"),
+            what, path, dir, f->owner, f->me, f->mode, c);
+    else
+        bkp_error(
+            secret ? _("%s %s: the folder %s is owned by %s, not by %s, and writable by group or "
+                       "others (mode %04o), so others could read or replace the passphrase — run "
+                       "`%s` and try again")
+                   : _("%s %s: the folder %s is owned by %s, not by %s, and writable by group or "
+                       "others (mode %04o), so others could change the commands bkp runs as root — "
+                       "run `%s` and try again"),
+            what, path, dir, f->owner, f->me, f->mode, c);
 }
 
 /* Every folder above `file`, up to and including `/`: whoever may write to
@@ -98,13 +191,12 @@ static int check_folders(const char *file, const char *path, unsigned flags, con
             break;
         }
         if (!S_ISDIR(st.st_mode)) {
-            bkp_error("%s %s: %s changed while it was checked — try again", what, path, dir);
+            bkp_error(_("%s %s: %s changed while it was checked — try again"), _(what), path, dir);
             rc = -EPERM;
             break;
         }
         if (bkp_trust_stat(dir, &st, flags, euid, &fix)) {
-            bkp_error("%s %s: the folder %s %s, so %s — run `%s` and try again", what, path, dir,
-                      fix.problem, stake(flags), fix.command);
+            say_folder(_(what), path, dir, flags & BKP_TRUST_SECRET, &fix);
             rc = -EPERM;
             break;
         }
@@ -149,13 +241,13 @@ int bkp_trust_file(const char *path, unsigned flags, const char *what, char **re
         goto out;
     }
     if (!S_ISREG(st.st_mode)) {
-        bkp_error("%s %s is not a regular file — give the path of the file itself", what, path);
+        bkp_error(_("%s %s is not a regular file — give the path of the file itself"), _(what),
+                  path);
         rc = -EPERM;
         goto out;
     }
     if (bkp_trust_stat(real, &st, flags, euid, &fix)) {
-        bkp_error("%s %s %s, so %s — run `%s` and try again", what, path, fix.problem,
-                  stake(flags), fix.command);
+        say_file(_(what), path, flags & BKP_TRUST_SECRET, &fix);
         rc = -EPERM;
         goto out;
     }

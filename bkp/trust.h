@@ -23,6 +23,7 @@
 #define BKP_TRUST_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <sys/types.h>
 
 enum {
@@ -32,9 +33,11 @@ enum {
 };
 
 /*
- * Check `path` as above. `what` names the file in messages ("policy",
- * "runbook", "passphrase file"). Returns 0 and `*resolved` (malloc'd, the
- * absolute path without links; NULL to not ask), or:
+ * Check `path` as above. `what` names the file in messages: one of the
+ * nouns marked N_() ("policy", "runbook", "passphrase file", "S3
+ * credentials file", "machine key"), translated where it is said.
+ * Returns 0 and `*resolved` (malloc'd, the absolute path without links;
+ * NULL to not ask), or:
  *   -EPERM   not trusted: logged once, with the `chmod`/`chown` to run;
  *   -ENOENT  (or another negative errno) it cannot be resolved or examined:
  *            NOT logged — the caller's loader reports a missing file with
@@ -51,9 +54,24 @@ int bkp_trust_file(const char *path, unsigned flags, const char *what, char **re
 int bkp_trust_new_file(const char *path, const char *what, char **resolved)
     __attribute__((warn_unused_result));
 
-/* What is wrong with a file or folder, and the command that mends it. */
+/* What is wrong with a file or folder. */
+enum bkp_trust_why {
+    BKP_TRUST_NOT_REGULAR = 1, /* neither a regular file nor a folder */
+    BKP_TRUST_WRITABLE,        /* writable by group or others */
+    BKP_TRUST_READABLE,        /* a secret readable by group or others */
+    BKP_TRUST_OWNER,           /* owned by someone else */
+    BKP_TRUST_OWNER_WRITABLE,  /* both */
+    BKP_TRUST_OWNER_READABLE,  /* a secret's both */
+};
+
+/* The facts a refusal names, and the command that mends it. The refusal
+ * itself is one whole sentence per case (trust.c), never put together from
+ * pieces, so that it can be translated. */
 typedef struct bkp_trust_fix {
-    char problem[256]; /* "is writable by group or others (mode 0666)" */
+    enum bkp_trust_why why;
+    bool root_or;                    /* root would be accepted too ("not by root or alice") */
+    unsigned mode;                   /* permission bits */
+    char owner[64], me[64];          /* user names, or uids */
     char command[2 * PATH_MAX + 64]; /* "chmod go-w /etc/bkp/policy.yaml" */
 } bkp_trust_fix;
 

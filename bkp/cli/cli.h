@@ -229,6 +229,12 @@ int cli_rotate_archive(cli *c, cli_medium *m, bool quiet);
  * of its SHA256SUMS for the audit record, or NULL (warned) when it could
  * not be written. */
 json_t *cli_rotate_kit(cli *c, const cli_medium *m);
+/* The documents of `m`'s kit (FORMAT.md and the procedures), for a kit an
+ * archive carries (bkp/archive.h): filled into `kit`, owned by `*held`
+ * until cli_kit_docs_free. */
+struct bkp_archive_kit;
+int cli_kit_docs(cli *c, const cli_medium *m, struct bkp_archive_kit *kit, void **held);
+void cli_kit_docs_free(void *held);
 /* What the copy `dst` holds now: [{dataset, seq, uuid, finished}]. */
 json_t *cli_held_list(bkp_repo *dst);
 

@@ -58,7 +58,7 @@ int cli_runbook_load(cli *c, const char *name, rb_runbook **out)
     /* Its `run` and `check` steps run as root: believed only when no one
      * else may change it (trust.h), and read through the path checked. */
     char *real = NULL;
-    int rc = bkp_trust_file(file, 0, "runbook", &real);
+    int rc = bkp_trust_file(file, 0, N_("runbook"), &real);
     if (rc == -EPERM) {
         free(file);
         return EXIT_USAGE;

@@ -38,7 +38,7 @@ pol_policy *cli_policy(cli *c)
      * (trust.h), and read through the path that was checked. A missing file
      * is left to pol_load, which says where a policy is looked for. */
     char *real = NULL;
-    int rc = bkp_trust_file(c->policy_file, 0, "policy", &real);
+    int rc = bkp_trust_file(c->policy_file, 0, N_("policy"), &real);
     if (rc == -EPERM || pol_load(real ? real : c->policy_file, &c->policy))
         c->policy = NULL;
     free(real);

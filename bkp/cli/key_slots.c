@@ -226,7 +226,7 @@ static int key_add_machine(cli *c, bkp_key_slots *s)
      * secret is drawn: a file later runs would refuse is no key, and in a
      * folder nobody else may change, the path written and removed below
      * names what it named when checked. */
-    if ((rc = bkp_trust_new_file(c->machine_key, "machine key", &path))) {
+    if ((rc = bkp_trust_new_file(c->machine_key, N_("machine key"), &path))) {
         if (rc != -EPERM)
             bkp_error(_("key add: the folder of %s cannot be used: %s (nothing was changed)"),
                       c->machine_key, bkp_strerror(rc));

@@ -352,7 +352,7 @@ static int prepare(const command *cmd, cli *c, bkp_lock **cycle, bkp_lock **writ
          * that names the repository names it too); bkp_passphrase_get checks
          * it again there, so the check holds on every path. */
         const char *pass = cli_passphrase_file(c);
-        if (pass && bkp_trust_file(pass, BKP_TRUST_SECRET, "passphrase file", NULL) == -EPERM)
+        if (pass && bkp_trust_file(pass, BKP_TRUST_SECRET, N_("passphrase file"), NULL) == -EPERM)
             return EXIT_USAGE;
     }
     /* Writers never run while prune does (lock.h): the lock comes before the

@@ -63,7 +63,8 @@ int cli_archive_check(cli *c, const char *path, bkp_verify_result *sum)
 }
 
 /* One generation into the folder `dir`: -EEXIST when it is there already. */
-static int archive_one(cli *c, const char *dir, const bkp_gen *g, json_t *label, uint64_t *bytes)
+static int archive_one(cli *c, const char *dir, const bkp_gen *g, json_t *label,
+                       bkp_archive_kit *kit, uint64_t *bytes)
 {
     char *name = bkp_archive_name(g), *final = name ? bkp_path_join(dir, name) : NULL;
     bkp_dfile f;
@@ -80,7 +81,7 @@ static int archive_one(cli *c, const char *dir, const bkp_gen *g, json_t *label,
         bkp_error(_("cannot write to %s: %s"), dir, bkp_strerror(rc));
         goto out;
     }
-    rc = bkp_archive_write(c->r, g, label, f.fd, tmp_dir(), bytes);
+    rc = bkp_archive_write(c->r, g, label, kit, f.fd, tmp_dir(), bytes);
     if (!rc)
         rc = bkp_dfile_sync(&f); /* the check below reads the medium, not memory */
     if (!rc)
@@ -104,7 +105,8 @@ out:
 }
 
 /* Straight to a tape (or another device): nothing to rename, nothing read back. */
-static int archive_device(cli *c, const char *dev, const bkp_gen *g, json_t *label, uint64_t *bytes)
+static int archive_device(cli *c, const char *dev, const bkp_gen *g, json_t *label,
+                          bkp_archive_kit *kit, uint64_t *bytes)
 {
     int fd = open(dev, O_WRONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -112,7 +114,7 @@ static int archive_device(cli *c, const char *dev, const bkp_gen *g, json_t *lab
         bkp_error(_("cannot open the device %s: %s"), dev, bkp_strerror(rc));
         return rc;
     }
-    int rc = bkp_archive_write(c->r, g, label, fd, tmp_dir(), bytes);
+    int rc = bkp_archive_write(c->r, g, label, kit, fd, tmp_dir(), bytes);
     if (close(fd) < 0 && !rc)
         rc = -errno;
     if (!rc)
@@ -192,6 +194,8 @@ int cli_rotate_archive(cli *c, cli_medium *m, bool quiet)
     bkp_gen **v = NULL, **pick = NULL;
     size_t n = 0, np = 0;
     json_t *label = NULL, *done = json_array(), *added = json_array(), *fig, *kit = NULL;
+    bkp_archive_kit akit = {0};
+    void *held = NULL;
     uint64_t bytes = 0;
     struct stat st;
     int ex = EXIT_FAILED, rc = 0;
@@ -212,13 +216,18 @@ int cli_rotate_archive(cli *c, cli_medium *m, bool quiet)
         goto record;
     }
     np = cli_rotate_choose(c, m->name, v, n, pick);
+    /* Each archive begins with the recovery kit (bkp/archive.h), so that a
+     * tape alone, extracted with tar, brings the program to read it. */
+    if (np && cli_kit_docs(c, m, &akit, &held))
+        bkp_warn(_("%s: its archives carry no recovery kit (%s)"), m->name, bkp_strerror(-ENOMEM));
     for (size_t i = 0; i < np && !rc; i++) {
         char name[96];
         uint64_t b = 0;
         bkp_gen_name(pick[i], name, sizeof(name));
         bkp_progress("archiving %s to %s", name, m->name);
-        rc = device ? archive_device(c, m->path, pick[i], label, &b)
-                    : archive_one(c, m->path, pick[i], label, &b);
+        bkp_archive_kit *k = held ? &akit : NULL;
+        rc = device ? archive_device(c, m->path, pick[i], label, k, &b)
+                    : archive_one(c, m->path, pick[i], label, k, &b);
         if (rc == -EEXIST) {
             rc = 0;
             continue;
@@ -233,10 +242,14 @@ int cli_rotate_archive(cli *c, cli_medium *m, bool quiet)
         }
     }
     bkp_progress_done();
-    /* A folder of archives carries the recovery kit too; a tape holds
-     * archives only. */
+    /* A folder of archives carries the recovery kit beside them too; a
+     * tape has it only inside each archive. */
     if (!ex && !rc && !device)
         kit = cli_rotate_kit(c, m);
+    else if (!ex && !rc && held && akit.res.written)
+        kit = json_string(akit.res.sums);
+    cli_kit_docs_free(held);
+    held = NULL;
 record:
     fig = json_pack("{s:O, s:I}", "generations", done, "bytes", (json_int_t)bytes);
     if (fig && kit)
@@ -275,6 +288,7 @@ record:
                 printf(_("%s is next due on %s.\n"), m->name, cli_when(when, sizeof(when), due));
         }
     }
+    cli_kit_docs_free(held);
     json_decref(label);
     json_decref(done);
     json_decref(added);

@@ -4,10 +4,12 @@
  * printed procedure of each runbook of a data set the policy copies to the
  * medium — and the audit figure that names it.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bkp/archive.h"
 #include "bkp/cli/cli.h"
 #include "bkp/i18n.h"
 #include "bkp/kit.h"
@@ -74,17 +76,47 @@ static void procedures(cli *c, const cli_medium *m, bkp_kit_doc *docs, char **ow
     json_decref(folders);
 }
 
+/* A kit's documents and the texts they point to. */
+typedef struct kit_docs {
+    bkp_kit_doc docs[KIT_DOCS];
+    char *owned[2 * KIT_DOCS];
+    size_t n;
+} kit_docs;
+
+static kit_docs *docs_of(cli *c, const cli_medium *m)
+{
+    kit_docs *d = calloc(1, sizeof(*d));
+    if (!d)
+        return NULL;
+    d->docs[d->n++] = (bkp_kit_doc){"FORMAT.md", cli_kit_format_md};
+    procedures(c, m, d->docs, d->owned, &d->n);
+    return d;
+}
+
+void cli_kit_docs_free(void *held)
+{
+    kit_docs *d = held;
+    for (size_t i = 0; d && i < 2 * KIT_DOCS; i++)
+        free(d->owned[i]);
+    free(d);
+}
+
+int cli_kit_docs(cli *c, const cli_medium *m, bkp_archive_kit *kit, void **held)
+{
+    kit_docs *d = docs_of(c, m);
+    *held = d;
+    if (!d)
+        return -ENOMEM;
+    *kit = (bkp_archive_kit){.docs = d->docs, .ndocs = d->n};
+    return 0;
+}
+
 json_t *cli_rotate_kit(cli *c, const cli_medium *m)
 {
-    bkp_kit_doc docs[KIT_DOCS];
-    char *owned[2 * KIT_DOCS] = {0};
-    size_t n = 0;
     bkp_kit_result res;
-    docs[n++] = (bkp_kit_doc){"FORMAT.md", cli_kit_format_md};
-    procedures(c, m, docs, owned, &n);
-    int rc = bkp_kit_write(m->path, docs, n, &res);
-    for (size_t i = 0; i < 2 * KIT_DOCS; i++)
-        free(owned[i]);
+    kit_docs *d = docs_of(c, m);
+    int rc = d ? bkp_kit_write(m->path, d->docs, d->n, &res) : -ENOMEM;
+    cli_kit_docs_free(d);
     if (rc) {
         bkp_warn(_("%s: its recovery kit could not be written (%s); the copy is complete, but a "
                    "clean machine needs bkp installed to read it"),

@@ -52,6 +52,19 @@ ja expect_exit 2 "$BKP" restore emr:latest "$WORK/target"
 output_has "は空ではありません" "a restore into a non-empty folder should be refused in Japanese"
 output_has "--force" "the Japanese keeps the option names"
 output_has "bkp: エラー: " "the level of a message should be in Japanese too"
+# A refusal of strict mode is one whole sentence in Japanese (never English
+# pieces glued around a translated word), and the same sentence in English.
+chmod 664 "$WORK/policy.yaml"
+ja expect_exit 2 "$BKP" status
+output_has "ポリシー $WORK/policy.yaml はグループや他のユーザーが書き込めます（モード 0664）。" \
+    "a policy others may change should be refused in Japanese"
+output_has "\`chmod go-w $WORK/policy.yaml\` を実行してからやり直してください" \
+    "the Japanese refusal keeps the command to run"
+! grep -q "so others could" <<<"$ERR" || flunk "the Japanese refusal has English pieces: $ERR"
+LC_ALL= LANG=C.UTF-8 expect_exit 2 "$BKP" status
+output_has "policy $WORK/policy.yaml is writable by group or others (mode 0664), so others could change the commands bkp runs as root" \
+    "the refusal's English wording is kept"
+chmod 644 "$WORK/policy.yaml"
 ja expect_exit 1 "$BKP" ls emr:latest /no/such/path
 output_has "には何もありません" "ls of a missing path should be said in Japanese"
 output_has "bkp ls emr:latest" "the Japanese keeps the command to run"

@@ -78,20 +78,7 @@ grep -q "recovery kit written" <<<"$OUT$ERR" && flunk "an unchanged kit was writ
 
 # 3. A bare root: glibc, /bin/sh and the disk. The kit's launcher restores.
 ROOT=$WORK/root
-mkdir -p "$ROOT/bin" "$ROOT/medium" "$ROOT/proc" "$ROOT/tmp" "$ROOT/out"
-chmod 1777 "$ROOT/tmp"
-cp "$(readlink -f /bin/sh)" "$ROOT/bin/sh"
-# glibc as the program and the shell need it (what the kit leaves to the host).
-{ ldd /bin/sh; ldd "$BKP"; } | grep -Eo '/[^ ]*(libc\.so|ld-linux|libm\.so|libpthread|libdl\.so|librt\.so|libresolv)[^ ]*' |
-    sort -u | while read -r lib; do
-    mkdir -p "$ROOT$(dirname "$lib")"
-    cp -L "$lib" "$ROOT$lib"
-done
-# And glibc's C.UTF-8 locale, as any Debian has it (what LANGUAGE=ja needs).
-if [ -d /usr/lib/locale/C.utf8 ]; then
-    mkdir -p "$ROOT/usr/lib/locale"
-    cp -a /usr/lib/locale/C.utf8 "$ROOT/usr/lib/locale/"
-fi
+bare_root "$ROOT"
 cp "$PASSFILE" "$ROOT/pass"
 chmod 600 "$ROOT/pass"
 unshare --mount --fork sh -c "

@@ -3,8 +3,8 @@
 # repair, the rolling re-read, and `bkp run` copying to an on-line disk.
 #
 #  1. An archive medium (a folder): `bkp rotate tape` writes DATASET@SEQ.tar,
-#     read-only, whose `tar` listing is a one-generation repository under
-#     DATASET@SEQ/ (config, key file and record byte for byte, tombstones
+#     read-only, whose `tar` listing is the recovery kit (bkp-recovery/, e2e
+#     91) then a one-generation repository under DATASET@SEQ/ (config, key file and record byte for byte, tombstones
 #     for the records before it); archives and sealed objects on media are
 #     mode 0444 and, where the file system allows, immutable; a second
 #     rotation writes nothing (write-once); a new generation adds a new file
@@ -23,7 +23,7 @@
 #  6. `bkp run` copies to an on-line disk (nas), re-reads a sample, and its
 #     exit status agrees with the 3-2-1 verdict.
 . "$(dirname "$0")/lib.sh"
-need_tool tar bsdtar diff dd od sha256sum
+need_tool tar bsdtar diff dd od sha256sum python3
 need_test_clock
 
 # Staging folders (restores and checks of archives) go here; it must stay empty.
@@ -195,8 +195,10 @@ fi
     flunk "the first rotation should write exactly one archive (emr:2, the newest): $(ls -A "$TAPE" | tr '\n' ' ')"
 sealed "$A2" "the archive of emr:2"
 check_exit 0 tar -tvf "$A2" || flunk "tar cannot list the archive"
-# Regular files only, mode 0444, owner root (FORMAT §9c).
-odd=$(printf '%s\n' "$OUT" | awk '$1 != "-r--r--r--" || $2 !~ /^root\//' | head -n 3)
+# Regular files only, mode 0444, owner root (FORMAT §9c); the recovery kit's
+# launcher and program 0555 (e2e 91 checks the kit).
+odd=$(printf '%s\n' "$OUT" | grep -Ev ' bkp-recovery/(lib/)?bkp$' |
+    awk '$1 != "-r--r--r--" || $2 !~ /^root\//' | head -n 3)
 [ -z "$odd" ] || flunk "archive members should be regular files, mode 0444, owner root: $odd"
 tar -tf "$A2" >"$WORK/members" 2>&1 || flunk "tar -tf $A2 failed: $(head -n 3 "$WORK/members")"
 TOP=emr@0000000002
@@ -208,7 +210,7 @@ grep -Eqx "$TOP/packs/[0-9a-f]{2}/[0-9a-f]{64}" "$WORK/members" ||
     flunk "the archive holds no pack ($TOP/packs/XX/ID): $(tr '\n' ' ' <"$WORK/members")"
 grep -Eqx "$TOP/index/[0-9a-f]{64}" "$WORK/members" ||
     flunk "the archive holds no index segment ($TOP/index/ID): $(tr '\n' ' ' <"$WORK/members")"
-stray=$(grep -v "^$TOP/" "$WORK/members" || true)
+stray=$(grep -v -e "^$TOP/" -e "^bkp-recovery/" "$WORK/members" || true)
 [ -z "$stray" ] || flunk "members outside $TOP/: $stray"
 grep -q "generations/emr/0000000001.gen" "$WORK/members" &&
     flunk "the archive of emr:2 also holds the record of emr:1 (should be a tombstone only)"
@@ -273,7 +275,11 @@ mv "$WORK/repo.away" "$REPO"
 cp "$A3" "$WORK/scratch/damaged.tar"
 chmod u+w "$WORK/scratch/damaged.tar"
 size=$(stat -c %s "$WORK/scratch/damaged.tar")
-flip "$WORK/scratch/damaged.tar" $((size / 2))
+# In the generation's data, past the recovery kit the archive begins with.
+data_at=$(python3 -c 'import sys, tarfile
+print(next(m.offset for m in tarfile.open(sys.argv[1]) if not m.name.startswith("bkp-recovery/")))' \
+    "$WORK/scratch/damaged.tar")
+flip "$WORK/scratch/damaged.tar" $((data_at + (size - data_at) / 2))
 cmp -s "$WORK/scratch/damaged.tar" "$A3" && fail "the byte flip did not change the copy"
 RC=0
 "$BKP" restore emr:latest "$WORK/T4" --from "$WORK/scratch/damaged.tar" --policy "$POL" \

@@ -307,3 +307,23 @@ start_bucket() {
     export BKP_S3_BACKOFF_MS=50
 }
 s3() { bash "$RGW_SH" s3 "$RGW_DIR" "$@"; }
+
+# bare_root ROOT — a root with only glibc (as /bin/sh and $BKP need it, what
+# a recovery kit leaves to the host), /bin/sh, glibc's C.UTF-8 locale and
+# empty /medium, /proc, /tmp and /out: a clean machine to run a kit in with
+# chroot inside a mount namespace.
+bare_root() {
+    local root=$1 lib
+    mkdir -p "$root/bin" "$root/medium" "$root/proc" "$root/tmp" "$root/out"
+    chmod 1777 "$root/tmp"
+    cp "$(readlink -f /bin/sh)" "$root/bin/sh"
+    { ldd /bin/sh; ldd "$BKP"; } | grep -Eo '/[^ ]*(libc\.so|ld-linux|libm\.so|libpthread|libdl\.so|librt\.so|libresolv)[^ ]*' |
+        sort -u | while read -r lib; do
+        mkdir -p "$root$(dirname "$lib")"
+        cp -L "$lib" "$root$lib"
+    done
+    if [ -d /usr/lib/locale/C.utf8 ]; then
+        mkdir -p "$root/usr/lib/locale"
+        cp -a /usr/lib/locale/C.utf8 "$root/usr/lib/locale/"
+    fi
+}

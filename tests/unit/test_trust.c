@@ -16,8 +16,10 @@
 
 #include <cmocka.h>
 
+#include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "bkp/trust.h"
+#include "catalogue.h"
 #include "testutil.h"
 
 static char logbuf[4096];
@@ -34,9 +36,10 @@ static void sink(enum bkp_log_level level, const char *msg, void *ctx)
 static int stat_rule(mode_t type_mode, uid_t uid, unsigned flags, uid_t euid, char *fix)
 {
     struct stat st = {.st_mode = type_mode, .st_uid = uid};
-    bkp_trust_fix f = {{0}, {0}};
+    bkp_trust_fix f;
+    memset(&f, 0, sizeof(f));
     int rc = bkp_trust_stat("/x", &st, flags, euid, &f);
-    snprintf(fix, FIX_LEN, "%s: `%s`", f.problem, f.command);
+    snprintf(fix, FIX_LEN, "%d: `%s`", (int)f.why, f.command);
     return rc;
 }
 
@@ -132,6 +135,43 @@ static void test_files(void **state)
     test_rm_rf(dir);
 }
 
+/* A refusal is one whole sentence, in the reader's language: the English
+ * wording as it always was, and the Japanese one from the catalogue. */
+static void test_sentences(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/bkp-test-trust-XXXXXX", file[64], want[512];
+    bkp_i18n_saved saved;
+    assert_non_null(mkdtemp(dir));
+    snprintf(file, sizeof(file), "%s/policy.yaml", dir);
+    touch(file, 0666);
+    bkp_log_set_sink(sink, NULL);
+    logbuf[0] = '\0';
+    bkp_i18n_begin(&saved, "en");
+    assert_int_equal(bkp_trust_file(file, 0, N_("policy"), NULL), -EPERM);
+    bkp_i18n_end(&saved);
+    snprintf(want, sizeof(want),
+             "policy %s is writable by group or others (mode 0666), so others could change the "
+             "commands bkp runs as root — run `chmod go-w %s` and try again\n",
+             file, file);
+    assert_string_equal(logbuf, want);
+    logbuf[0] = '\0';
+    bkp_i18n_begin(&saved, "ja");
+    assert_int_equal(bkp_trust_file(file, 0, N_("policy"), NULL), -EPERM);
+    assert_int_equal(bkp_trust_file(file, BKP_TRUST_SECRET, N_("passphrase file"), NULL), -EPERM);
+    bkp_i18n_end(&saved);
+    snprintf(want, sizeof(want),
+             "ポリシー %s はグループや他のユーザーが書き込めます（モード 0666）。このままでは"
+             "他のユーザーが、bkp が root として実行するコマンドを書き換えられます。`chmod go-w "
+             "%s` を実行してからやり直してください\n",
+             file, file);
+    assert_memory_equal(logbuf, want, strlen(want));
+    assert_non_null(strstr(logbuf + strlen(want), "パスフレーズのファイル"));
+    assert_non_null(strstr(logbuf + strlen(want), "読めます"));
+    bkp_log_set_sink(NULL, NULL);
+    test_rm_rf(dir);
+}
+
 /* A file about to be made (a machine key): its folder and those above are
  * checked before anything is written, and the path comes back resolved. */
 static void test_new_file(void **state)
@@ -173,7 +213,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rule),
         cmocka_unit_test(test_files),
+        cmocka_unit_test(test_sentences),
         cmocka_unit_test(test_new_file),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, test_catalogue_setup, NULL);
 }

@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# 91-archive-kit — every archive carries the recovery kit: a rotation to an
+# archive medium writes bkp-recovery/ as the first members of each
+# DATASET@SEQ.tar (the program and its launcher mode 0555, the rest 0444),
+# the same kit as the folder's (one SHA256SUMS, named in the audit record).
+# A clerk with only the archive extracts bkp-recovery/ with tar (or bsdtar)
+# and its launcher, run in a root that holds only glibc and /bin/sh,
+# restores a generation from the archive exactly. bkp's own reader checks
+# the kit's members and skips them: an archive whose bkp-recovery/ holds a
+# symlink, a hard link, a folder, a name that climbs out (../), an
+# over-long name or size, or a kit member after the data is refused, and
+# nothing is written for it.
+. "$(dirname "$0")/lib.sh"
+need_root
+need_tool unshare chroot sha256sum ldd tar bsdtar python3
+
+DATA=$WORK/data
+mkdir -p "$DATA/emr/notes" "$WORK/tape" "$WORK/runbooks"
+head -c 200000 /dev/urandom >"$DATA/emr/scan.pdf"
+for i in $(seq 1 10); do echo "note $i: 患者 $RANDOM" >"$DATA/emr/notes/n$i.txt"; done
+POL=$WORK/policy.yaml
+cat >"$POL" <<YAML
+repository: $WORK/repo
+passphrase_file: $PASSFILE
+rule_321: { copies: 2, media_types: 1, offline: 1, offsite: 0 }
+media:
+  - { name: tape, type: archive, path: $WORK/tape, offline: true }
+datasets:
+  - { name: emr, paths: [$DATA/emr], copy_to: [tape], runbook: emr }
+YAML
+cat >"$WORK/runbooks/emr.yaml" <<YAML
+title: "電子カルテ 復旧手順"
+datasets: [emr]
+steps:
+  - { who: "システム担当", select: { dataset: emr } }
+  - { who: "システム担当", restore: { dataset: emr, to: /srv/restore/emr } }
+YAML
+export BKP_POLICY=$POL
+ok "$BKP" init
+ok "$BKP" media label "$WORK/tape" --name tape
+ok "$BKP" backup emr
+ok "$BKP" rotate tape
+A=$WORK/tape/emr@0000000001.tar
+[ -f "$A" ] || fail "the rotation wrote no $A: $(ls -A "$WORK/tape" | tr '\n' ' ')"
+
+# 1. The kit comes first, with the modes a clerk needs.
+tar -tf "$A" >"$WORK/members" || fail "tar cannot list $A"
+head -n 1 "$WORK/members" | grep -q '^bkp-recovery/' ||
+    flunk "the archive should begin with the kit: $(head -n 3 "$WORK/members" | tr '\n' ' ')"
+last_kit=$(grep -n '^bkp-recovery/' "$WORK/members" | tail -n 1 | cut -d: -f1)
+first_data=$(grep -n '^emr@0000000001/' "$WORK/members" | head -n 1 | cut -d: -f1)
+[ "$last_kit" -lt "$first_data" ] || flunk "kit members come after the data"
+for f in bkp lib/bkp README.txt FORMAT.md procedure-emr.ja.md procedure-emr.en.md SHA256SUMS; do
+    grep -qxF "bkp-recovery/$f" "$WORK/members" || flunk "the archive's kit has no $f"
+done
+grep -q '^bkp-recovery/lib/libsodium' "$WORK/members" || flunk "the archive's kit lacks libsodium"
+check_exit 0 tar -tvf "$A"
+grep -E ' bkp-recovery/(lib/)?bkp$' <<<"$OUT" | awk '$1 != "-r-xr-xr-x"' | grep -q . &&
+    flunk "the launcher and the program should be mode 0555: $(grep -E ' bkp-recovery/(lib/)?bkp$' <<<"$OUT")"
+odd=$(grep -Ev ' bkp-recovery/(lib/)?bkp$' <<<"$OUT" | awk '$1 != "-r--r--r--" || $2 !~ /^root\//' | head -n 3)
+[ -z "$odd" ] || flunk "other members should be regular files, mode 0444, owner root: $odd"
+# The same kit as the folder's, and the one the audit record names.
+KIT=$WORK/x-tar
+mkdir -p "$KIT"
+tar -xf "$A" -C "$KIT" bkp-recovery || fail "tar -x of bkp-recovery/ failed"
+(cd "$KIT/bkp-recovery" && sha256sum --quiet -c SHA256SUMS) || flunk "the archive's kit does not check"
+cmp -s "$KIT/bkp-recovery/SHA256SUMS" "$WORK/tape/bkp-recovery/SHA256SUMS" ||
+    flunk "the archive's kit differs from the folder's"
+cmp -s "$KIT/bkp-recovery/lib/bkp" "$BKP" || flunk "the archive's program is not the running one"
+sums=$(sha256sum "$KIT/bkp-recovery/SHA256SUMS" | cut -d' ' -f1)
+ok "$BKP" audit show --json
+grep -q "\"kit_sha256\": \"$sums\"" <<<"$OUT" || flunk "the rotate record should name the kit's hash $sums"
+mkdir -p "$WORK/x-bsdtar"
+bsdtar -xf "$A" -C "$WORK/x-bsdtar" || fail "bsdtar -x of the archive failed"
+(cd "$WORK/x-bsdtar/bkp-recovery" && sha256sum --quiet -c SHA256SUMS) ||
+    flunk "the kit extracted by bsdtar does not check"
+[ -x "$WORK/x-bsdtar/bkp-recovery/bkp" ] || flunk "bsdtar gave a launcher that does not run"
+
+# 2. A bare root with the archive alone: the kit out of it by tar, then its
+# launcher restores from the archive.
+ROOT=$WORK/root
+bare_root "$ROOT"
+cp "$PASSFILE" "$ROOT/pass"
+chmod 600 "$ROOT/pass"
+tar -xf "$A" -C "$ROOT" bkp-recovery || fail "tar -x into the bare root failed"
+unshare --mount --fork sh -c "
+    mount --bind '$WORK/tape' '$ROOT/medium' &&
+    mount -t proc proc '$ROOT/proc' &&
+    exec env -i TMPDIR=/tmp \"\$(command -v chroot)\" '$ROOT' /bkp-recovery/bkp restore emr:latest /out --from /medium/emr@0000000001.tar --passphrase-file /pass
+" >"$WORK/bare.out" 2>&1 || fail "the archive's kit did not restore in a bare root: $(cat "$WORK/bare.out")"
+same_mtree "$DATA/emr" "$ROOT/out$DATA/emr" "restored by the archive's kit in a bare root"
+
+# 3. bkp's reader checks the kit's members and skips them; a crafted one is
+# refused and writes nothing.
+craft() { # craft OUT KIND: the archive with a crafted kit member
+    python3 - "$A" "$1" "$2" <<'PY'
+import io, sys, tarfile
+src, out, kind = sys.argv[1:]
+members = []
+with tarfile.open(src) as t:
+    for m in t:
+        members.append((m, t.extractfile(m).read()))
+with open(out, "wb") as f, tarfile.open(fileobj=f, mode="w", format=tarfile.PAX_FORMAT) as t:
+    def put(name, data=b"x", **kw):
+        ti = tarfile.TarInfo(name)
+        for k, v in kw.items():
+            setattr(ti, k, v)
+        ti.size = len(data) if ti.type == tarfile.REGTYPE else 0
+        t.addfile(ti, io.BytesIO(data) if ti.type == tarfile.REGTYPE else None)
+    if kind == "symlink":
+        put("bkp-recovery/lib/libevil.so.1", type=tarfile.SYMTYPE, linkname="/etc/passwd")
+    elif kind == "climb":
+        put("bkp-recovery/../escaped.txt")
+    elif kind == "climb-lib":
+        put("bkp-recovery/lib/../../escaped.txt")
+    elif kind == "long-name":
+        put("bkp-recovery/" + "a" * 300 + ".md")
+    elif kind == "folder":
+        put("bkp-recovery/lib/sub", type=tarfile.DIRTYPE)
+    elif kind == "hardlink":
+        put("bkp-recovery/README.txt", type=tarfile.LNKTYPE, linkname="/etc/shadow")
+    elif kind == "huge":
+        # A header claiming 300 MiB first, and the stream ending there.
+        ti = tarfile.TarInfo("bkp-recovery/lib/libhuge.so.1")
+        ti.size = 300 << 20
+        t.fileobj.write(ti.tobuf(tarfile.PAX_FORMAT))
+        t.fileobj.write(b"\0" * 4096)
+        members = []
+    for m, data in members:
+        t.addfile(m, io.BytesIO(data))
+    if kind == "after":
+        put("bkp-recovery/README.txt")
+PY
+}
+for kind in symlink climb climb-lib long-name folder hardlink huge after; do
+    X=$WORK/crafted-$kind.tar
+    craft "$X" "$kind" || fail "could not craft the $kind archive"
+    rm -rf "$WORK/T-$kind"
+    check_exit 1 "$BKP" restore emr:latest "$WORK/T-$kind" --from "$X" || true
+    output_has "$X" "a crafted kit ($kind) should be refused, naming the archive"
+    if [ "$kind" = after ]; then
+        output_has "is not part of a bkp archive" "a kit member after the data is out of place"
+    else
+        output_has "is not part of a recovery kit" "a crafted kit member ($kind)"
+    fi
+    [ ! -e "$WORK/T-$kind$DATA" ] || flunk "a restore from a crafted kit ($kind) wrote data"
+done
+[ ! -e "$WORK/escaped.txt" ] && [ ! -e "$WORK/tape/escaped.txt" ] && [ ! -e escaped.txt ] ||
+    flunk "a kit member climbed out of its folder"
+# The kit itself is never written by bkp's reader: a restore from the real
+# archive leaves no bkp-recovery/ in its staging or its target.
+ok "$BKP" restore emr:latest "$WORK/T-ok" --from "$A"
+same_mtree "$DATA/emr" "$WORK/T-ok$DATA/emr" "restored from the archive carrying the kit"
+[ ! -e "$WORK/T-ok/bkp-recovery" ] || flunk "the restore wrote the kit into the target"
+
+finish

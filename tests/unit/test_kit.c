@@ -1,0 +1,120 @@
+/*
+ * The recovery kit as an archive carries it (bkp_kit_emit): the same files
+ * and the same SHA256SUMS as the kit written on a disk, SHA256SUMS last, the
+ * programs marked; and the names a reader of a medium accepts as a kit's.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "bkp/bytes.h"
+#include "bkp/kit.h"
+#include "testutil.h"
+
+static void test_member_names(void **state)
+{
+    (void)state;
+    const char *good[] = {"bkp",
+                          "lib/bkp",
+                          "README.txt",
+                          "SHA256SUMS",
+                          "FORMAT.md",
+                          "procedure-emr.ja.md",
+                          "lib/libsodium.so.23",
+                          "lib/libstdc++.so.6",
+                          "lib/locale/ja/LC_MESSAGES/bkp.mo"};
+    const char *bad[] = {"",
+                         "../x",
+                         ".hidden",
+                         "lib/../../x",
+                         "lib/.so",
+                         "lib/libx",
+                         "lib/sub/libx.so.1",
+                         "docs/FORMAT.md",
+                         "a b.md",
+                         "lib/",
+                         "lib/locale/ja/LC_MESSAGES/other.mo",
+                         "/etc/passwd"};
+    for (size_t i = 0; i < sizeof(good) / sizeof(*good); i++)
+        assert_true(bkp_kit_member_ok(good[i]));
+    for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+        assert_false(bkp_kit_member_ok(bad[i]));
+    char longname[200];
+    memset(longname, 'a', sizeof(longname) - 1);
+    longname[sizeof(longname) - 1] = '\0';
+    assert_false(bkp_kit_member_ok(longname));
+}
+
+typedef struct seen {
+    size_t n, exec;
+    char last[64];
+    bkp_buf sums;
+    int fail_at; /* the put that fails, 0: none */
+} seen;
+
+static int put(const char *name, const void *data, size_t len, bool exec, void *ctx)
+{
+    seen *s = ctx;
+    assert_true(bkp_kit_member_ok(name));
+    if (++s->n == (size_t)s->fail_at)
+        return -EIO;
+    s->exec += exec;
+    if (exec)
+        assert_true(!strcmp(name, "bkp") || !strcmp(name, "lib/bkp"));
+    snprintf(s->last, sizeof(s->last), "%s", name);
+    if (!strcmp(name, "SHA256SUMS")) {
+        bkp_buf_reset(&s->sums);
+        bkp_buf_put(&s->sums, data, len);
+    }
+    return 0;
+}
+
+static void test_emit(void **state)
+{
+    (void)state;
+    const bkp_kit_doc docs[] = {{"FORMAT.md", "# format\n"}, {"procedure-emr.ja.md", "手順\n"}};
+    seen s = {0};
+    bkp_kit_result res, disk;
+    bkp_buf_init(&s.sums);
+    assert_int_equal(bkp_kit_emit(docs, 2, put, &s, &res), 0);
+    assert_true(res.written);
+    assert_string_equal(s.last, "SHA256SUMS");
+    assert_int_equal(s.n, res.files + 1);
+    assert_int_equal(s.exec, 2);
+    uint8_t h[32];
+    char hex[65];
+    crypto_hash_sha256(h, s.sums.data, s.sums.len);
+    bkp_hex(hex, h, sizeof(h));
+    assert_string_equal(res.sums, hex);
+    assert_non_null(strstr((char *)s.sums.data, "  procedure-emr.ja.md\n"));
+    /* The same kit as on a disk. */
+    char dir[] = "/tmp/bkp-test-kit-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(bkp_kit_write(dir, docs, 2, &disk), 0);
+    assert_string_equal(disk.sums, res.sums);
+    assert_int_equal(disk.files, res.files);
+    test_rm_rf(dir);
+    /* A put that fails stops it, with that error. */
+    seen f = {.fail_at = 3};
+    bkp_buf_init(&f.sums);
+    assert_int_equal(bkp_kit_emit(docs, 2, put, &f, &res), -EIO);
+    assert_int_equal(f.n, 3);
+    bkp_buf_free(&f.sums);
+    bkp_buf_free(&s.sums);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_member_names),
+        cmocka_unit_test(test_emit),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
