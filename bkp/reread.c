@@ -1,5 +1,5 @@
-/* reread.c — the rolling re-read (`verify --sample`, the run's scheduled
- * re-read): its state checked before use, kept, and the plan of a sample. */
+/* reread.c — the state of the rolling re-read, checked before use and kept,
+ * and the plan of a sample (reread.h). */
 #include "bkp/reread.h"
 
 #include <errno.h>
@@ -12,7 +12,6 @@
 #include "bkp/durable.h"
 #include "bkp/i18n.h"
 #include "bkp/log.h"
-#include "bkp/medium.h"
 
 bool bkp_reread_valid(const json_t *state, time_t now)
 {
@@ -111,44 +110,5 @@ int bkp_reread_save(bkp_repo *r, const json_t *state)
                  : -ENOMEM;
     free(dir);
     free(text);
-    return rc;
-}
-
-static int set_reread(json_t *e, void *ctx)
-{
-    json_object_set(e, "reread", ctx);
-    return 0;
-}
-
-int bkp_reread_run(bkp_repo *r, bkp_repo *target, const char *medium, double pct,
-                   int64_t period, int workers, bkp_verify_result *res)
-{
-    json_t *e = medium ? bkp_media_get(r, medium) : NULL;
-    json_t *state = medium ? json_deep_copy(json_object_get(e, "reread")) : bkp_reread_load(target);
-    time_t now = bkp_now(), due = 0;
-    size_t n = 0;
-    json_decref(e);
-    if (!json_is_object(state)) { /* a medium's entry is checked when read (medium.h) */
-        json_decref(state);
-        state = json_object();
-    }
-    if (pct < 0) {
-        json_int_t last = json_integer_value(json_object_get(state, "last_run"));
-        double share = last > 0 && now > last ? (double)(now - last) / (double)period
-                                              : 86400.0 / (double)period;
-        pct = share > 1 ? 100 : 100 * share;
-        due = now - (time_t)period;
-    }
-    char **plan = bkp_reread_plan(bkp_repo_index(target), state, pct, due, &n);
-    int rc = plan ? bkp_verify_packs(target, plan, n, workers, res) : -ENOMEM;
-    if (rc >= 0) {
-        for (size_t i = 0; i < n; i++)
-            json_object_set_new(state, plan[i], json_integer((json_int_t)now));
-        json_object_set_new(state, "last_run", json_integer((json_int_t)now));
-        if (medium ? bkp_media_update(r, medium, set_reread, state) : bkp_reread_save(target, state))
-            bkp_warn(_("cannot save the re-read state; the next sample may read the same packs"));
-    }
-    bkp_strv_free(plan, n);
-    json_decref(state);
     return rc;
 }

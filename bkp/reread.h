@@ -20,7 +20,6 @@
 
 #include "bkp/index.h"
 #include "bkp/repo.h"
-#include "bkp/verify.h"
 
 /* 80 bytes a pack: 200,000 packs of 32 MiB, 6 TiB. Parsing costs about ten
  * times the bytes, so the cap is also what bounds the memory a forged state
@@ -48,15 +47,5 @@ char **bkp_reread_plan(const bkp_index *x, const json_t *state, double pct, time
 json_t *bkp_reread_load(bkp_repo *r);
 /* Keep `state` as REPO/cache/reread.json (durably, 0600). */
 int bkp_reread_save(bkp_repo *r, const json_t *state);
-
-/* One sample: re-read the `pct` % of the packs of `target` — the primary
- * `r` itself, or the copy of it on `medium` (its state then kept in the
- * medium's registry entry in `r`) — read longest ago; pct < 0: the share
- * the time since the last sample is of `period` seconds, and every pack not
- * read within `period`. The packs read are noted in the state, which is
- * kept (a failure to keep it is a warning: the next sample may read the
- * same packs). Returns what bkp_verify_packs returns, `res` filled. */
-int bkp_reread_run(bkp_repo *r, bkp_repo *target, const char *medium, double pct,
-                   int64_t period, int workers, bkp_verify_result *res);
 
 #endif

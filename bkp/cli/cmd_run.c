@@ -19,7 +19,7 @@
 #include "bkp/durable.h"
 #include "bkp/hook.h"
 #include "bkp/lock.h"
-#include "bkp/reread.h"
+#include "bkp/reread_sample.h"
 #include "bkp/verify.h"
 #include "bkp/log.h"
 #include "policies/compliance.h"
@@ -236,7 +236,7 @@ static bool copy_online(cli *c, const pol_policy *p, const pol_dataset **order, 
 static bool reread_one(cli *c, const pol_policy *p, bkp_repo *target, const char *medium)
 {
     bkp_verify_result res = {0};
-    int rc = bkp_reread_run(c->r, target, medium, -1, p->reread_every, c->workers, &res);
+    int rc = bkp_reread_sample(c->r, target, medium, -1, p->reread_every, c->workers, &res);
     json_t *fig = json_pack("{s:s, s:I, s:I, s:I}", "mode", "sample", "packs_read",
                             (json_int_t)res.packs_read, "bytes_read", (json_int_t)res.bytes_read,
                             "problems", (json_int_t)res.problems);

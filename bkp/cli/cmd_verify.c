@@ -30,7 +30,7 @@
 #include "bkp/log.h"
 #include "bkp/medium.h"
 #include "bkp/pubkey.h"
-#include "bkp/reread.h"
+#include "bkp/reread_sample.h"
 #include "bkp/verify.h"
 
 /* ---- the registry of a medium after a check ---- */
@@ -320,7 +320,7 @@ static int check(cli *c, vjob *v)
 {
     int rc;
     if (v->sample) {
-        rc = bkp_reread_run(c->r, v->target, c->media, c->sample, 0, c->workers, &v->res);
+        rc = bkp_reread_sample(c->r, v->target, c->media, c->sample, 0, c->workers, &v->res);
         if (rc == 0 && bkp_repo_key_file_unchecked(v->target))
             rc = 1; /* warned at the open: the copy would not open alone */
     } else {
