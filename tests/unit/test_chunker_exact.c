@@ -158,8 +158,8 @@ static void check_input(const bkp_chunker *c, const oracle *o, const uint8_t *d,
     assert_same(&want, &got);
     free(got.len);
     for (size_t i = 0; i < sizeof(pieces) / sizeof(*pieces); i++) {
-        if (pieces[i] < 4096 && len > (1U << 20))
-            continue; /* byte by byte through megabytes: the small chunker does that */
+        if ((pieces[i] < 4096 || i % 2) && len > (1U << 20))
+            continue; /* every awkward size through megabytes: the small chunker does that */
         for (size_t slab = 2 * o->max; slab <= 4 * o->max; slab += o->max + 13) {
             slab_all(c, d, len, pieces[i], slab, &got);
             assert_same(&want, &got);
@@ -212,14 +212,14 @@ static void run_sizes(size_t min, size_t avg, size_t max, size_t len, uint32_t t
 static void test_small_chunker_matches_definition(void **state)
 {
     (void)state;
-    for (uint32_t tag = 0; tag < 3; tag++)
+    for (uint32_t tag = 0; tag < 2; tag++)
         run_sizes(64, 256, 1024, 40000 + tag * 977, tag);
 }
 
 static void test_default_chunker_matches_definition(void **state)
 {
     (void)state;
-    run_sizes(BKP_CHUNK_MIN, BKP_CHUNK_AVG, BKP_CHUNK_MAX, 10U << 20, 1);
+    run_sizes(BKP_CHUNK_MIN, BKP_CHUNK_AVG, BKP_CHUNK_MAX, 6U << 20, 1);
 }
 
 /* Every length from nothing to past two maximal chunks, each a stream of its
