@@ -482,8 +482,8 @@ int bkp_capture_run(bkp_repo *r, const bkp_capture_opts *o, bkp_capture *out)
      * merges with them whatever order the policy lists them in. */
     qsort(out->paths, out->npaths, sizeof(*out->paths), by_walk_order);
     const bkp_chunker *ch = bkp_repo_chunker(r);
-    size_t slab = 2 * (size_t)bkp_chunker_max(ch) > SLAB_MIN ? 2 * (size_t)bkp_chunker_max(ch)
-                                                              : SLAB_MIN;
+    size_t slab =
+        2 * (size_t)bkp_chunker_max(ch) > SLAB_MIN ? 2 * (size_t)bkp_chunker_max(ch) : SLAB_MIN;
     if ((rc = bkp_slab_pool_new(slab, SLABS, &c.slabs)) || (rc = bkp_strmap_new(free, &c.links)) ||
         (rc = bkp_fcache_open(r, o->dataset, &c.old_cache, &c.have_history)) ||
         (rc = bkp_fcache_writer_new(r, o->dataset, &c.new_cache)) ||

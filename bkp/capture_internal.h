@@ -80,9 +80,9 @@ typedef struct capture_ctx {
     bool proc_fd;       /* /proc/self/fd names an open folder's entries */
 
     bkp_slab_pool *slabs;
-    bkp_slab *cur;     /* the slab being filled; its bytes from cpos are not cut yet */
+    bkp_slab *cur; /* the slab being filled; its bytes from cpos are not cut yet */
     size_t cpos;
-    bkp_cut_state cut; /* how far the chunk at cpos has been looked at */
+    bkp_cut_state cut;  /* how far the chunk at cpos has been looked at */
     struct timespec t0; /* for the progress meter */
 } capture_ctx;
 

@@ -180,4 +180,3 @@ int capture_read_range(capture_ctx *c, pending *p, int fd, uint64_t off, uint64_
     }
     return 0;
 }
-

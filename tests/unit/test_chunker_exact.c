@@ -102,8 +102,8 @@ static void whole_all(const bkp_chunker *c, const uint8_t *d, size_t len, cuts *
 /* As a backup reads: `piece` bytes at a time into slabs of `slab` bytes,
  * cut after every piece; a full slab's uncut tail is copied to a fresh one
  * (another address) and its search goes on from where it stood. */
-static void slab_all(const bkp_chunker *c, const uint8_t *d, size_t len, size_t piece,
-                     size_t slab, cuts *x)
+static void slab_all(const bkp_chunker *c, const uint8_t *d, size_t len, size_t piece, size_t slab,
+                     cuts *x)
 {
     uint8_t *buf = malloc(slab);
     size_t fill = 0, pos = 0, off = 0;
@@ -150,8 +150,9 @@ static void assert_same(const cuts *a, const cuts *b)
 /* Every way of cutting `d` gives the oracle's chunks. */
 static void check_input(const bkp_chunker *c, const oracle *o, const uint8_t *d, size_t len)
 {
-    const size_t pieces[] = {1,         63,        64,          65,          o->min - 1, o->min + 1,
-                             o->avg - 1, o->avg + 1, o->max - 1, o->max + 1, 3 * o->max + 7};
+    const size_t pieces[] = {
+        1,          63,         64,         65,         o->min - 1,    o->min + 1,
+        o->avg - 1, o->avg + 1, o->max - 1, o->max + 1, 3 * o->max + 7};
     cuts want, got;
     oracle_all(o, d, len, &want);
     whole_all(c, d, len, &got);

@@ -31,7 +31,7 @@ static void test_reuse_after_last_reference(void **state)
     assert_int_equal(a->len, 0);
     memset(a->data, 'x', 4096);
     a->len = 4096;
-    bkp_slab_ref(p, a); /* a chunk handed out */
+    bkp_slab_ref(p, a);  /* a chunk handed out */
     bkp_slab_drop(p, a); /* the reader moves on */
     assert_int_equal(bkp_slab_get(p, &b), 0);
     assert_ptr_not_equal(a, b); /* a is still a worker's */
