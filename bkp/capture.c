@@ -1,4 +1,5 @@
 #include "bkp/capture.h"
+#include "bkp/capture_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,65 +21,6 @@
 #include "bkp/strmap.h"
 #include "bkp/walk.h"
 
-#define QUEUE_LEN 8 /* chunks waiting for a worker */
-#define MAX_WORKERS 16
-
-/* An item whose chunks are still with the workers. Items leave in walk order. */
-typedef struct pending {
-    bkp_item item;
-    uint32_t chunks_cap;
-    uint32_t outstanding;
-    int err;
-    bool cacheable;
-    bool hit;  /* unchanged, and every chunk still in the repository */
-    bool lean; /* walked with its stat only: its flags come from the cache */
-    bkp_fextra extra;
-    int8_t was; /* -1 new path, 0 cached with other timestamps, 1 unchanged */
-    uint8_t old_content[BKP_ID_LEN];
-    bkp_fstat st;
-    char *path; /* the path as walked, the files cache key */
-    struct pending *next;
-} pending;
-
-typedef struct job {
-    pending *p;
-    uint32_t idx;
-    uint8_t *data;
-    uint32_t len;
-} job;
-
-typedef struct capture_ctx {
-    bkp_repo *repo;
-    const bkp_capture_opts *o;
-    bkp_capture *out;
-    bkp_fcache *old_cache;
-    bkp_fcache_writer *new_cache;
-    bkp_tree_writer *tw;
-    struct archive *disk; /* libarchive's metadata reader: xattrs, ACLs, flags, holes */
-
-    pthread_mutex_t lock;
-    pthread_cond_t not_empty, not_full, done;
-    job queue[QUEUE_LEN];
-    unsigned qhead, qlen;
-    bool stop;
-    int err; /* a repository write failed: the capture cannot be sealed */
-    pending *head, *tail;
-
-    pthread_t threads[MAX_WORKERS];
-    int nthreads;
-
-    bkp_strmap *links;  /* "dev:ino" -> link_seen, for files with names still to come */
-    char *link_name;    /* the first name of the last link found */
-    int64_t started_ns; /* files changed since (or just before) are not cached */
-    bool have_history;  /* a files cache of an earlier capture exists */
-    size_t roots_read;  /* paths that could be opened at all */
-    bool proc_fd;       /* /proc/self/fd names an open folder's entries */
-
-    bkp_buf cbuf; /* file bytes not yet cut into chunks */
-    size_t cpos;
-    struct timespec t0; /* for the progress meter */
-} capture_ctx;
-
 /* A file with several names, of which `left` are still to be walked. */
 typedef struct link_seen {
     uint32_t left;
@@ -97,84 +39,6 @@ static void add_error(capture_ctx *c, const char *path, const char *msg)
     e[o->nerrors].message = strdup(msg);
     o->nerrors++;
     bkp_warn("%s: %s; it is left out of this generation", path, msg);
-}
-
-static void *worker(void *arg)
-{
-    capture_ctx *c = arg;
-    for (;;) {
-        pthread_mutex_lock(&c->lock);
-        while (!c->qlen && !c->stop)
-            pthread_cond_wait(&c->not_empty, &c->lock);
-        if (!c->qlen) {
-            pthread_mutex_unlock(&c->lock);
-            return NULL;
-        }
-        job j = c->queue[c->qhead];
-        c->qhead = (c->qhead + 1) % QUEUE_LEN;
-        c->qlen--;
-        pthread_cond_signal(&c->not_full);
-        pthread_mutex_unlock(&c->lock);
-
-        uint8_t id[BKP_ID_LEN];
-        uint64_t added = 0;
-        int rc = bkp_repo_put(c->repo, BKP_BLOB_DATA, j.data, j.len, id, &added);
-        free(j.data);
-
-        pthread_mutex_lock(&c->lock);
-        if (rc) {
-            if (!c->err)
-                c->err = rc;
-        } else {
-            memcpy(j.p->item.chunks[j.idx].id, id, BKP_ID_LEN);
-            j.p->item.chunks[j.idx].len = j.len;
-            c->out->stats.chunks++;
-            if (added) {
-                c->out->stats.chunks_new++;
-                c->out->stats.bytes_new += j.len;
-                c->out->stats.stored_new += added;
-            }
-        }
-        j.p->outstanding--;
-        pthread_cond_broadcast(&c->done);
-        pthread_mutex_unlock(&c->lock);
-    }
-}
-
-/* Hand one chunk of `p` to the workers; blocks while the queue is full. */
-static int submit(capture_ctx *c, pending *p, const uint8_t *data, size_t len)
-{
-    uint8_t *copy = malloc(len ? len : 1);
-    if (!copy)
-        return -ENOMEM;
-    memcpy(copy, data, len);
-    pthread_mutex_lock(&c->lock);
-    while (c->qlen == QUEUE_LEN && !c->err)
-        pthread_cond_wait(&c->not_full, &c->lock);
-    int rc = c->err;
-    if (!rc && p->item.nchunks == p->chunks_cap) {
-        /* Grown under the lock: workers write results into this array. */
-        uint32_t cap = p->chunks_cap ? 2 * p->chunks_cap : 4;
-        bkp_chunk_ref *n = realloc(p->item.chunks, cap * sizeof(*n));
-        if (!n)
-            rc = -ENOMEM;
-        else {
-            p->item.chunks = n;
-            p->chunks_cap = cap;
-        }
-    }
-    if (rc) {
-        pthread_mutex_unlock(&c->lock);
-        free(copy);
-        return rc;
-    }
-    c->queue[(c->qhead + c->qlen) % QUEUE_LEN] = (job){p, p->item.nchunks, copy, (uint32_t)len};
-    c->qlen++;
-    p->item.nchunks++;
-    p->outstanding++;
-    pthread_cond_signal(&c->not_empty);
-    pthread_mutex_unlock(&c->lock);
-    return 0;
 }
 
 static void pending_free(pending *p)
@@ -266,78 +130,6 @@ static void link_key(char key[48], struct archive_entry *e)
              (unsigned long long)archive_entry_ino64(e));
 }
 
-/* Cut and submit whole chunks from the buffer; with `eof`, the rest too. */
-static int cut_chunks(capture_ctx *c, pending *p, bool eof)
-{
-    const bkp_chunker *ch = bkp_repo_chunker(c->repo);
-    while (c->cbuf.len > c->cpos) {
-        size_t cut = bkp_chunker_cut(ch, c->cbuf.data + c->cpos, c->cbuf.len - c->cpos, eof);
-        if (!cut)
-            break;
-        int rc = submit(c, p, c->cbuf.data + c->cpos, cut);
-        if (rc)
-            return rc;
-        c->cpos += cut;
-    }
-    if (c->cpos == c->cbuf.len) {
-        c->cbuf.len = c->cpos = 0;
-    } else if (c->cpos > c->cbuf.cap / 2) {
-        /* Compact rarely: at most one maximal chunk moves per half buffer. */
-        bkp_buf_consume(&c->cbuf, c->cpos);
-        c->cpos = 0;
-    }
-    return 0;
-}
-
-static int add_region(pending *p, uint64_t off, uint64_t len)
-{
-    uint64_t *s = p->item.sparse;
-    uint32_t n = p->item.nsparse;
-    if (n && s[2 * (n - 1)] + s[2 * (n - 1) + 1] == off) {
-        s[2 * (n - 1) + 1] += len;
-        return 0;
-    }
-    s = realloc(s, 2 * sizeof(*s) * (n + 1));
-    if (!s)
-        return -ENOMEM;
-    s[2 * n] = off;
-    s[2 * n + 1] = len;
-    p->item.sparse = s;
-    p->item.nsparse = n + 1;
-    return 0;
-}
-
-#define READ_BLOCK (1U << 20)
-
-/* Read [off, off + len) of the file, or to its end, chunking as it comes. */
-static int read_range(capture_ctx *c, pending *p, int fd, uint64_t off, uint64_t len)
-{
-    while (len) {
-        size_t want = len < READ_BLOCK ? (size_t)len : READ_BLOCK;
-        uint8_t *dst = bkp_buf_reserve(&c->cbuf, want);
-        if (!dst)
-            return -ENOMEM;
-        ssize_t n = pread(fd, dst, want, (off_t)off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        if (n == 0)
-            break; /* the end of the file, or of what it still holds */
-        int rc = add_region(p, off, (uint64_t)n);
-        if (rc)
-            return rc;
-        c->cbuf.len += (size_t)n;
-        off += (uint64_t)n;
-        len -= (uint64_t)n;
-        c->out->stats.bytes_read += (uint64_t)n;
-        if (c->cbuf.len - c->cpos >= bkp_chunker_max(bkp_repo_chunker(c->repo)) &&
-            (rc = cut_chunks(c, p, false)))
-            return rc;
-    }
-    return 0;
-}
-
 /* Read a regular file's data regions (its holes are not read), chunking as
  * they come. A read error leaves the file out of the generation. */
 static int read_content(capture_ctx *c, int fd, pending *p, const char *path)
@@ -347,21 +139,23 @@ static int read_content(capture_ctx *c, int fd, pending *p, const char *path)
     int rc = 0;
     (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     if (archive_entry_sparse_reset(e) == 0)
-        rc = read_range(c, p, fd, 0, UINT64_MAX);
+        rc = capture_read_range(c, p, fd, 0, UINT64_MAX);
     while (!rc && archive_entry_sparse_next(e, &off, &len) == ARCHIVE_OK)
         if (off >= 0 && len > 0)
-            rc = read_range(c, p, fd, (uint64_t)off, (uint64_t)len);
+            rc = capture_read_range(c, p, fd, (uint64_t)off, (uint64_t)len);
     if (rc && rc != -ENOMEM) {
         char key[48];
         add_error(c, path, bkp_strerror(rc));
         p->err = -EIO;
-        c->cbuf.len = c->cpos = 0;
+        if (c->cur)
+            c->cur->len = c->cpos; /* its chunks in flight stay valid */
+        c->cut = (bkp_cut_state){0, 0};
         /* Left out: its other names must not become links to it. */
         link_key(key, e);
         bkp_strmap_del(c->links, key);
         return 0;
     }
-    if (rc || (rc = cut_chunks(c, p, true)))
+    if (rc || (rc = capture_cut(c, p, true)))
         return rc;
     /* A dense file is one region from 0 to its size: no map needed. */
     uint64_t size_now = (uint64_t)archive_entry_size(e);
@@ -379,7 +173,7 @@ static int read_content(capture_ctx *c, int fd, pending *p, const char *path)
         p->item.nsparse = 0;
     } else if (p->item.nsparse == 0 && size_now > 0) {
         /* All hole: keep one empty region so the size is not read as dense. */
-        if ((rc = add_region(p, size_now, 0)))
+        if ((rc = capture_add_region(p, size_now, 0)))
             return rc;
     }
     return 0;
@@ -687,7 +481,10 @@ int bkp_capture_run(bkp_repo *r, const bkp_capture_opts *o, bkp_capture *out)
     /* The walk order runs across the roots too, so that the files cache
      * merges with them whatever order the policy lists them in. */
     qsort(out->paths, out->npaths, sizeof(*out->paths), by_walk_order);
-    if ((rc = bkp_strmap_new(free, &c.links)) ||
+    const bkp_chunker *ch = bkp_repo_chunker(r);
+    size_t slab =
+        2 * (size_t)bkp_chunker_max(ch) > SLAB_MIN ? 2 * (size_t)bkp_chunker_max(ch) : SLAB_MIN;
+    if ((rc = bkp_slab_pool_new(slab, SLABS, &c.slabs)) || (rc = bkp_strmap_new(free, &c.links)) ||
         (rc = bkp_fcache_open(r, o->dataset, &c.old_cache, &c.have_history)) ||
         (rc = bkp_fcache_writer_new(r, o->dataset, &c.new_cache)) ||
         (rc = bkp_tree_writer_new(r, &c.tw)))
@@ -708,7 +505,7 @@ int bkp_capture_run(bkp_repo *r, const bkp_capture_opts *o, bkp_capture *out)
     int nw = o->workers > 0 ? o->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
     nw = nw < 1 ? 1 : nw > MAX_WORKERS ? MAX_WORKERS : nw;
     for (int i = 0; i < nw; i++) {
-        if (pthread_create(&c.threads[i], NULL, worker, &c) != 0) {
+        if (pthread_create(&c.threads[i], NULL, capture_worker, &c) != 0) {
             rc = -EAGAIN;
             goto out;
         }
@@ -765,7 +562,8 @@ out:
         archive_read_free(c.disk);
     bkp_strmap_free(c.links);
     free(c.link_name);
-    bkp_buf_free(&c.cbuf);
+    bkp_slab_drop(c.slabs, c.cur);
+    bkp_slab_pool_free(c.slabs); /* the workers have dropped theirs */
     pthread_mutex_destroy(&c.lock);
     pthread_cond_destroy(&c.not_empty);
     pthread_cond_destroy(&c.not_full);

@@ -2,10 +2,11 @@
  * capture.h — read a data set's paths once and store them in a repository.
  *
  * One pass: libarchive's read_disk walks and reads (metadata, xattrs, ACLs,
- * sparse maps), this thread cuts content-defined chunks, worker threads
- * hash, compress, encrypt and pack them. Memory is bounded by the queue of
- * chunks in flight, never by file sizes. Unchanged files (files cache) are
- * not read at all.
+ * sparse maps), this thread reads file bytes into a few read slabs and cuts
+ * content-defined chunks as they arrive, worker threads hash, compress,
+ * encrypt and pack them, each chunk a view into its slab (no copy). Memory
+ * is bounded by the slabs (capture_read.c), never by file sizes. Unchanged
+ * files (files cache) are not read at all.
  *
  * Unreadable files are reported, listed in `errors`, and left out; the rest
  * is captured. The result names the tree blobs; sealing is the caller's.

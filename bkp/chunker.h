@@ -31,4 +31,23 @@ uint32_t bkp_chunker_max(const bkp_chunker *c);
  */
 size_t bkp_chunker_cut(const bkp_chunker *c, const uint8_t *data, size_t len, bool eof);
 
+/* How far the search for one chunk's end has looked: zero it at each chunk's
+ * start (and after each answer of bkp_chunker_cut_more). */
+typedef struct bkp_cut_state {
+    size_t pos;  /* bytes of the chunk already looked at */
+    uint64_t fp; /* the hash after them */
+} bkp_cut_state;
+
+/*
+ * bkp_chunker_cut's answer, found as the bytes arrive: `data` is the chunk's
+ * start and `len` the bytes there so far, fewer than max allowed without
+ * `eof` (the caller may offer more each call, at the same start). Returns the
+ * chunk's length as soon as its cut point lies within those bytes, else 0;
+ * `st` remembers the bytes looked at, so each is hashed once. The answer is
+ * the one bkp_chunker_cut gives for the whole chunk: whether a position is a
+ * cut point depends only on the bytes from the chunk's start to it.
+ */
+size_t bkp_chunker_cut_more(const bkp_chunker *c, bkp_cut_state *st, const uint8_t *data,
+                            size_t len, bool eof);
+
 #endif
