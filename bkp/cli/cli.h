@@ -104,6 +104,10 @@ void cli_wrap(FILE *f, const char *left, int indent, const char *text);
 int cli_columns(const char *s);
 /* `s`, then spaces up to `width` columns (at least one): a table's cell. */
 void cli_pad(FILE *f, const char *s, int width);
+/* One row of a table for people: cell i in widths[i] terminal columns, a
+ * negative width right-aligned (numbers), then a space; the last cell as it
+ * is, then a newline. Headers go through the catalogue; --json does not. */
+void cli_row(const char *const *cells, const int *widths, size_t n);
 /* Was a policy named (--policy, $BKP_POLICY, resolved by main) or loaded? */
 bool cli_policy_named(const cli *c);
 

@@ -200,3 +200,18 @@ int cli_read_lock(cli *c, const char *repo, struct bkp_lock **out)
         bkp_debug("no reader's lock in %s: %s", repo, bkp_strerror(rc));
     return EXIT_OK;
 }
+
+void cli_row(const char *const *cells, const int *widths, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *s = cells[i] ? cells[i] : "-";
+        int w = widths[i] < 0 ? -widths[i] : widths[i], used = cli_columns(s);
+        if (i + 1 == n)
+            fputs(s, stdout);
+        else if (widths[i] < 0)
+            printf("%*s%s ", used < w ? w - used : 0, "", s);
+        else
+            cli_pad(stdout, s, w + 1);
+    }
+    fputc('\n', stdout);
+}

@@ -84,7 +84,7 @@ static const cli_option options[] = {
      N_("compare the log with an earlier copy of it")},
     {"since", 0, "DATE", ARG_STRING, F(since), false, N_("records from this date on")},
     {"name", 0, "NAME", ARG_STRING, F(name), false, N_("the medium's name in the policy")},
-    {"type", 0, "T", ARG_STRING, F(type), false, N_("the medium's type (disk, archive, object)")},
+    {"type", 0, "T", ARG_STRING, F(type), false, N_("the medium's type (disk, removable, archive, object)")},
     {"location", 0, "L", ARG_STRING, F(location), false,
      N_("where the medium is kept (onsite, offsite)")},
     {"from", 0, "MEDIUM|PATH", ARG_STRING, F(from), false,
