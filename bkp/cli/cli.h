@@ -166,6 +166,10 @@ const char *cli_time(char *buf, size_t n, int64_t t);
  * ("2026-11-24 13:06 JST"), so a clerk reading it elsewhere is not misled.
  * cli_time (to the second, no zone) is for listings, as ls and tar show. */
 const char *cli_when(char *buf, size_t n, int64_t t);
+/* Whether `repo` holds a repository's config; when it does not, says so
+ * (nothing there, or a folder that is not a repository) and is false: the
+ * caller exits EXIT_NOREPO without asking for a passphrase. */
+bool cli_repo_there(const char *repo);
 /* Map an error code from the core to an exit code. */
 int cli_exit_for(int rc);
 /* The exit code of opening the repository at `repo` with the key: EXIT_KEY

@@ -100,6 +100,8 @@ int cli_open_repo(cli *c, unsigned flags, bkp_repo **out)
     int rc;
     if (!cli_repo_path(c))
         return EXIT_USAGE;
+    if (!cli_repo_there(c->repo))
+        return EXIT_NOREPO; /* said before a passphrase is asked for */
     if (c->nkey_from) {
         rc = cli_open_key_from(c, c->repo, flags, false, out);
     } else {
@@ -109,6 +111,25 @@ int cli_open_repo(cli *c, unsigned flags, bkp_repo **out)
         bkp_passphrase_free(pass, plen);
     }
     return cli_exit_open(rc, c->repo);
+}
+
+bool cli_repo_there(const char *repo)
+{
+    struct stat st;
+    char *cfg = bkp_path_join(repo, "config");
+    int rc = !cfg ? -ENOMEM : stat(cfg, &st) < 0 ? -errno : 0;
+    free(cfg);
+    if (rc != -ENOENT && rc != -ENOTDIR)
+        return true; /* there, or not known: opening it says what is wrong */
+    if (stat(repo, &st) < 0)
+        bkp_error(_("there is no repository at %s; check --repo (or the policy's repository), "
+                    "or mount the disk that holds it"),
+                  repo);
+    else
+        bkp_error(_("%s is not a bkp repository (no config file); check --repo or run "
+                    "`bkp init --repo %s`"),
+                  repo, repo);
+    return false;
 }
 
 int cli_exit_open(int rc, const char *repo)
