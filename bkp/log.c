@@ -107,15 +107,14 @@ void bkp_progress_text(char *out, size_t n, const char *what, uint64_t done, uin
     if (total && done && done <= total && secs >= 0.5) {
         long rest = (long)(secs * (double)(total - done) / (double)done + 0.5);
         if (rest >= 3600)
-            snprintf(left, sizeof(left), _(", %ld:%02ld:%02ld left"), rest / 3600,
-                     rest / 60 % 60, rest % 60);
+            snprintf(left, sizeof(left), _(", %ld:%02ld:%02ld left"), rest / 3600, rest / 60 % 60,
+                     rest % 60);
         else
             snprintf(left, sizeof(left), _(", %ld:%02ld left"), rest / 60, rest % 60);
     }
     double pct = total ? 100.0 * (double)(done > total ? total : done) / (double)total : 0;
     if (total && !unit) /* `done` and `total` are bytes */
-        snprintf(out, n, _("%s: %.0f %% (%s of %s) at %s/s%s"), what, pct, size, whole, rate,
-                 left);
+        snprintf(out, n, _("%s: %.0f %% (%s of %s) at %s/s%s"), what, pct, size, whole, rate, left);
     else if (total)
         snprintf(out, n, _("%s: %.0f %% (%llu of %llu %s), %s at %s/s%s"), what, pct,
                  (unsigned long long)done, (unsigned long long)total, unit_word(unit), size, rate,

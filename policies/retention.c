@@ -165,10 +165,9 @@ void pol_retention_select(const pol_retention *r, const pol_gen *g, size_t n, ti
 
 const char *pol_keep_reasons(unsigned keep, bool people, char *buf, size_t n)
 {
-    static const char *const names[] = {N_("last"),     N_("hourly"),           N_("daily"),
-                                        N_("weekly"),   N_("monthly"),          N_("yearly"),
-                                        N_("locked"),   N_("newest"),           N_("no rules"),
-                                        N_("time out of order")};
+    static const char *const names[] = {
+        N_("last"),   N_("hourly"), N_("daily"),  N_("weekly"),   N_("monthly"),
+        N_("yearly"), N_("locked"), N_("newest"), N_("no rules"), N_("time out of order")};
     const char *sep = people ? C_("between reasons", ", ") : ", ";
     size_t at = 0;
     buf[0] = '\0';

@@ -137,7 +137,9 @@ static int show_one(json_t *j, void *ctx)
                          outcome && !strcmp(outcome, "ok")       ? _("ok")
                          : outcome && !strcmp(outcome, "failed") ? _("failed")
                                                                  : outcome,
-                         err ? err : fig ? fig : ""};
+                         err   ? err
+                         : fig ? fig
+                               : ""};
     cli_row(row, show_widths, 8);
     free(fig);
     return 0;
@@ -147,8 +149,7 @@ static int audit_show(cli *c)
 {
     char *path = bkp_audit_path(c->r);
     show_ctx s = {c, c->json ? json_array() : NULL};
-    if (!s.arr)
-    {
+    if (!s.arr) {
         const char *head[] = {_("SEQ"),        _("TIME (local)"), _("USER"),   _("OP"),
                               _("SET/MEDIUM"), _("GENERATION"),   _("RESULT"), _("DETAIL")};
         cli_row(head, show_widths, 8);

@@ -104,7 +104,7 @@ int cmd_generations(cli *c)
         }
         cli_print_json(arr);
     } else {
-        const char *head[] = {_("GENERATION"), "UUID", _("FINISHED"), _("FILES"),
+        const char *head[] = {_("GENERATION"), "UUID",   _("FINISHED"), _("FILES"),
                               _("SIZE"),       _("NEW"), _("STATUS")};
         cli_row(head, gen_widths, 7);
         for (size_t i = 0; i < n; i++)

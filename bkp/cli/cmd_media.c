@@ -258,8 +258,9 @@ static int list(cli *c)
         return EXIT_OK;
     }
     static const int widths[] = {12, 9, 8, 8, 16, 16, -5, 16, 0};
-    const char *head[] = {_("MEDIUM"),      _("TYPE"), _("WHERE"),    _("OFFLINE"), _("LAST WRITE"),
-                          _("LAST VERIFY"), _("GENS"), _("NEXT DUE"), ""};
+    const char *head[] = {_("MEDIUM"),  _("TYPE"),       _("WHERE"),
+                          _("OFFLINE"), _("LAST WRITE"), _("LAST VERIFY"),
+                          _("GENS"),    _("NEXT DUE"),   ""};
     cli_row(head, widths, 9);
     json_array_foreach(all, i, v)
     {

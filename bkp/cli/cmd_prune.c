@@ -169,9 +169,10 @@ static int prune_repo(cli *c, const char *repo, bkp_repo **target, const bkp_loc
         if (!keep[i])
             doomed[nd++] = v[i];
         if (plan)
-            json_array_append_new(plan, json_pack("{s:s, s:i, s:b, s:s}", "dataset", v[i]->dataset,
-                                                  "seq", (int)v[i]->seq, "keep", keep[i] != 0,
-                                                  "why", why(keep[i], false, reasons, sizeof(reasons))));
+            json_array_append_new(plan,
+                                  json_pack("{s:s, s:i, s:b, s:s}", "dataset", v[i]->dataset, "seq",
+                                            (int)v[i]->seq, "keep", keep[i] != 0, "why",
+                                            why(keep[i], false, reasons, sizeof(reasons))));
         else if ((c->tty || c->dry_run) && !quiet)
             cli_row((const char *[]){name, keep[i] ? _("keep") : _("delete"),
                                      keep[i] ? why(keep[i], true, reasons, sizeof(reasons)) : ""},

@@ -74,7 +74,8 @@ static const command commands[] = {
      .options = "repo",
      .usage = "init [--repo DIR | --policy FILE]",
      .summary = N_("create a repository (the policy's, without --repo), its keys and config"),
-     .example = N_("bkp init --policy /etc/bkp/policy.yaml\tcreate the repository the policy names; the passphrase is asked for twice")},
+     .example = N_("bkp init --policy /etc/bkp/policy.yaml\tcreate the repository the policy "
+                   "names; the passphrase is asked for twice")},
     {.name = "backup",
      .run = cmd_backup,
      .needs = NEED_REPO_WRITE,
@@ -105,7 +106,8 @@ static const command commands[] = {
      .max_args = 2,
      .usage = "ls GEN [PATH] [--json]",
      .summary = N_("list the files of a generation"),
-     .example = N_("bkp ls emr-db:latest /srv/emr\tlist what the newest generation holds under /srv/emr")},
+     .example =
+         N_("bkp ls emr-db:latest /srv/emr\tlist what the newest generation holds under /srv/emr")},
     {.name = "find",
      .run = cmd_find,
      .needs = NEED_REPO,
@@ -115,7 +117,8 @@ static const command commands[] = {
      .max_args = 1,
      .usage = "find PATTERN [--dataset NAME] [--json]",
      .summary = N_("which generations hold a path matching a pattern (name or /whole/path*)"),
-     .example = N_("bkp find letter-0412.pdf --dataset scans\twhich generations of scans hold that file")},
+     .example =
+         N_("bkp find letter-0412.pdf --dataset scans\twhich generations of scans hold that file")},
     {.name = "dump",
      .run = cmd_dump,
      .needs = NEED_REPO,
@@ -125,7 +128,8 @@ static const command commands[] = {
      .max_args = 2,
      .usage = "dump GEN PATH > FILE",
      .summary = N_("one stored file's content to standard output, every chunk authenticated"),
-     .example = N_("bkp dump scans:latest /srv/scans/letter.pdf > letter.pdf\ttake one file back without a full restore")},
+     .example = N_("bkp dump scans:latest /srv/scans/letter.pdf > letter.pdf\ttake one file back "
+                   "without a full restore")},
     {.name = "diff",
      .run = cmd_diff,
      .needs = NEED_REPO,
@@ -146,7 +150,8 @@ static const command commands[] = {
               "--to-archive FILE | restore --runbook NAME [--attest WHO]",
      .summary = N_("restore a generation into a directory or a tar (pax) file, from the repository "
                    "or any one medium"),
-     .example = N_("bkp restore emr-db:latest /srv/restore --from usb-a\trestore the newest generation from the disk usb-a into an empty folder")},
+     .example = N_("bkp restore emr-db:latest /srv/restore --from usb-a\trestore the newest "
+                   "generation from the disk usb-a into an empty folder")},
     {.name = "run",
      .run = cmd_run,
      .needs = NEED_REPO_WRITE,
@@ -166,7 +171,8 @@ static const command commands[] = {
      .usage = "prune [--dry-run] [--json]",
      .summary =
          N_("apply each data set's retention: delete generations and the packs nothing needs"),
-     .example = N_("bkp prune --dry-run\tshow what the retention rules would delete, deleting nothing")},
+     .example =
+         N_("bkp prune --dry-run\tshow what the retention rules would delete, deleting nothing")},
     {.name = "audit",
      .run = cmd_audit,
      .needs = NEED_REPO,
@@ -191,7 +197,8 @@ static const command commands[] = {
      .usage = "policy check [--policy FILE] [--json] | policy print --regulation [--format "
               "md|html] [--lang ja|en]",
      .summary = N_("validate the policy and print it as it will be applied"),
-     .example = N_("bkp policy check --policy /etc/bkp/policy.yaml\tcheck a policy before it is used")},
+     .example =
+         N_("bkp policy check --policy /etc/bkp/policy.yaml\tcheck a policy before it is used")},
     {.name = "media",
      .run = cmd_media,
      .needs = NEED_REPO,
@@ -204,7 +211,8 @@ static const command commands[] = {
               "--name NAME (object) | media probe NAME | media list | media show NAME",
      .summary = N_("label a disk (or archive folder) as a medium and register it; list media and "
                    "what they hold"),
-     .example = N_("bkp media label /mnt/usb-a --name usb-a --type disk --location offsite\tlabel a mounted disk as the medium usb-a, kept off-site")},
+     .example = N_("bkp media label /mnt/usb-a --name usb-a --type disk --location offsite\tlabel "
+                   "a mounted disk as the medium usb-a, kept off-site")},
     {.name = "rotate",
      .run = cmd_rotate,
      .needs = NEED_REPO_WRITE,
@@ -218,7 +226,8 @@ static const command commands[] = {
      .summary =
          N_("copy the generations due to a medium, read them back, prune it, and say when it "
             "is next due"),
-     .example = N_("bkp rotate usb-a\tcopy to the disk usb-a what is due to it, then take it away")},
+     .example =
+         N_("bkp rotate usb-a\tcopy to the disk usb-a what is due to it, then take it away")},
     {.name = "runbook",
      .run = cmd_runbook,
      .options = "repo json format lang",
@@ -227,7 +236,8 @@ static const command commands[] = {
      .usage =
          "runbook list | runbook show NAME | runbook print NAME [--format md|html] [--lang ja|en]",
      .summary = N_("the recovery procedures; print one for paper (手順書)"),
-     .example = N_("bkp runbook print emr --format html --lang ja > emr.html\tthe recovery procedure on paper, in Japanese")},
+     .example = N_("bkp runbook print emr --format html --lang ja > emr.html\tthe recovery "
+                   "procedure on paper, in Japanese")},
     {.name = "drill",
      .run = cmd_drill,
      .key = true,
@@ -236,7 +246,8 @@ static const command commands[] = {
      .max_args = 1,
      .usage = "drill NAME [--medium M] [--attest WHO] [--sandbox D] [--report D]",
      .summary = N_("rehearse a runbook into a sandbox, timed, with a report"),
-     .example = N_("bkp drill emr --medium usb-a\trehearse the runbook emr from usb-a into a sandbox, timed")},
+     .example = N_("bkp drill emr --medium usb-a\trehearse the runbook emr from usb-a into a "
+                   "sandbox, timed")},
     {.name = "status",
      .run = cmd_status,
      .needs = NEED_REPO,
@@ -262,7 +273,8 @@ static const command commands[] = {
      .summary = N_("the passphrases that open the repository (slots); the public key's "
                    "fingerprint; the key on paper for a safe, whole or as K-of-N shares (all "
                    "changes recorded)"),
-     .example = N_("bkp key export --paper --lang ja -o key.html\tthe key on paper, to keep in a safe")},
+     .example =
+         N_("bkp key export --paper --lang ja -o key.html\tthe key on paper, to keep in a safe")},
     {.name = "verify",
      .run = cmd_verify,
      .needs = NEED_REPO,

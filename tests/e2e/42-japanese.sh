@@ -101,7 +101,8 @@ for l in text.splitlines():
     if l.startswith(" ") and l.strip() and not l.lstrip().startswith("-"):
         assert l.startswith("  "), l
 if sys.argv[2] == "key":
-    forms = [l for l in text.splitlines() if l.strip().startswith("bkp key") or l.startswith("使い方")]
+    usage = text.split("\n例:")[0]  # the forms, not the examples
+    forms = [l for l in usage.splitlines() if l.strip().startswith("bkp key") or l.startswith("使い方")]
     col = width(forms[0].split("bkp key")[0])
     assert all(width(f.split("bkp key")[0]) == col for f in forms), forms
 PY
