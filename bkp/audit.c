@@ -17,6 +17,7 @@
 #include "bkp/durable.h"
 #include "bkp/generation.h"
 #include "bkp/lock.h"
+#include "bkp/i18n.h"
 #include "bkp/log.h"
 
 static char *command_line;
@@ -151,9 +152,9 @@ static void say_log_lost(const char *path, const char *why)
     if (lost_reported)
         return;
     lost_reported = true;
-    bkp_error("the audit log %s: %s. Nothing was recorded and it is not started again by "
-              "itself; `bkp audit verify` says what is missing, and `bkp audit restart REASON` "
-              "continues it with a signed record of the loss",
+    bkp_error(_("the audit log %s: %s. Nothing was recorded and it is not started again by "
+                "itself; `bkp audit verify` says what is missing, and `bkp audit restart REASON` "
+                "continues it with a signed record of the loss"),
               path, why);
 }
 
@@ -228,7 +229,7 @@ int bkp_audit_append(bkp_repo *r, const bkp_audit_rec *rec)
     rc = append_line(r, fd, dir, rec, have, seq, last, torn, &h); /* the marker keeps its role */
 out:
     if (rc)
-        bkp_error("cannot append to the audit log %s: %s; what was done is not recorded",
+        bkp_error(_("cannot append to the audit log %s: %s; what was done is not recorded"),
                   path ? path : "audit/log.jsonl", bkp_strerror(rc));
 quiet:
     if (fd >= 0)
@@ -262,7 +263,7 @@ static int start_log(bkp_repo *r, const bkp_audit_rec *rec, const bkp_audit_head
     if (!rc)
         rc = append_line(r, fd, dir, rec, false, 0, zero, false, role);
     if (rc && rc != -EEXIST)
-        bkp_error("cannot start the audit log %s: %s", path ? path : "audit/log.jsonl",
+        bkp_error(_("cannot start the audit log %s: %s"), path ? path : "audit/log.jsonl",
                   bkp_strerror(rc));
     if (fd >= 0)
         close(fd);
@@ -276,7 +277,7 @@ int bkp_audit_create(bkp_repo *r, const bkp_audit_rec *rec)
     bkp_audit_head primary = {0};
     int rc = start_log(r, rec, &primary);
     if (rc == -EEXIST)
-        bkp_error("%s already has an audit log; a repository's log is started once, by init",
+        bkp_error(_("%s already has an audit log; a repository's log is started once, by init"),
                   bkp_repo_path(r));
     return rc;
 }
@@ -382,7 +383,7 @@ int bkp_audit_restart(bkp_repo *r, const char *reason, char *found, size_t n)
         snprintf(found, n, "%s", kind);
 out:
     if (rc && rc != -EEXIST)
-        bkp_error("cannot restart the audit log %s: %s", path ? path : "audit/log.jsonl",
+        bkp_error(_("cannot restart the audit log %s: %s"), path ? path : "audit/log.jsonl",
                   bkp_strerror(rc));
     json_decref(fig);
     if (fd >= 0)
@@ -480,8 +481,8 @@ static int read_lines(const char *path, bkp_buf *buf, char ***lines, size_t *n, 
     *n = 0;
     *torn = false;
     if (rc == -EFBIG)
-        bkp_error("%s is larger than an audit log can be (%llu MiB): not read; it was not "
-                  "written by bkp",
+        bkp_error(_("%s is larger than an audit log can be (%llu MiB): not read; it was not "
+                    "written by bkp"),
                   path, LOG_MAX >> 20);
     if (rc)
         return rc;
@@ -494,8 +495,8 @@ static int read_lines(const char *path, bkp_buf *buf, char ***lines, size_t *n, 
         char *nl = memchr(p, '\n', (size_t)(end - p));
         if ((nl ? (size_t)(nl - p) : (size_t)(end - p)) > LINE_MAX_LEN ||
             *n >= LOG_MAX / 64) {
-            bkp_error("%s holds a line of more than %u KiB, or more lines than a log of its "
-                      "size can: not read; it was not written by bkp",
+            bkp_error(_("%s holds a line of more than %u KiB, or more lines than a log of its "
+                        "size can: not read; it was not written by bkp"),
                       path, LINE_MAX_LEN >> 10);
             free(*lines);
             *lines = NULL;

@@ -20,6 +20,7 @@
 #include "bkp/envelope.h"
 #include "bkp/keys.h"
 #include "bkp/audit.h"
+#include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "bkp/pack.h"
 
@@ -338,7 +339,7 @@ static int copy_packs(bkp_repo *src, bkp_s3 *s, const pack_set *p, bkp_s3_lock m
         }
         const entry *e = bucket_listed(&have, key);
         char md5[33] = "";
-        bkp_progress_meter("copying to the bucket", i, p->n, "packs", res->copy.bytes, &t0);
+        bkp_progress_meter(_("copying to the bucket"), i, p->n, "packs", res->copy.bytes, &t0);
         if (stat(path, &st) < 0) {
             rc = -errno;
             bkp_error("cannot read pack %s: %s; run `bkp verify --read-data`", path,

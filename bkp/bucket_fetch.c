@@ -19,6 +19,7 @@
 #include "bkp/durable.h"
 #include "bkp/envelope.h"
 #include "bkp/generation.h"
+#include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "bkp/pack.h"
 #include "bkp/config.h"
@@ -416,7 +417,7 @@ int bkp_bucket_fetch_packs(bkp_s3 *s, bkp_repo *copy, const bkp_bucket_packset *
             continue;
         char *to = bkp_pack_path(dir, id), *sub = to ? strdup(to) : NULL;
         char *slash = sub ? strrchr(sub, '/') : NULL;
-        bkp_progress_meter("fetching from the bucket", done++, npacks, "packs", f->bytes, &t0);
+        bkp_progress_meter(_("fetching from the bucket"), done++, npacks, "packs", f->bytes, &t0);
         rc = !slash ? -ENOMEM : (*slash = '\0', bkp_mkdir_p(sub, 0700));
         if (!rc && access(to, F_OK) != 0) {
             int x = fetch_pack(s, copy, vs.v + i, j - i, id, to, &f->bytes, &used);

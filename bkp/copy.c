@@ -14,6 +14,7 @@
 #include "bkp/clock.h"
 #include "bkp/durable.h"
 #include "bkp/keyslots.h"
+#include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "bkp/medium.h"
 #include "bkp/tree.h"
@@ -195,10 +196,11 @@ int bkp_copy_pack(bkp_repo *src, bkp_repo *dst, const uint8_t id[BKP_ID_LEN], bo
     }
 written:
     if (rc && rc != -EEXIST)
-        bkp_error("cannot copy pack %s to %s: %s%s", hex, dpacks ? dpacks : "?", bkp_strerror(rc),
-                  rc == -ENOSPC ? "; the medium is full: it still holds everything it held "
-                                  "before; free space or use a larger disk, then run the "
-                                  "command again"
+        bkp_error(_("cannot copy pack %s to %s: %s%s"), hex, dpacks ? dpacks : "?",
+                  bkp_strerror(rc),
+                  rc == -ENOSPC ? _("; the medium is full: it still holds everything it held "
+                                    "before; free space or use a larger disk, then run the "
+                                    "command again")
                                 : "");
 out:
     if (f.tmp)
@@ -337,7 +339,7 @@ int bkp_copy_generations(bkp_repo *src, bkp_repo *dst, bkp_gen *const *gens, siz
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (size_t i = 0; !rc && i < l.n; i++) {
-        bkp_progress_meter("copying", i, l.n, "packs", res->bytes, &t0);
+        bkp_progress_meter(_("copying"), i, l.n, "packs", res->bytes, &t0);
         rc = bkp_copy_pack(src, dst, l.ids[i], false, &res->bytes);
         if (rc == -EEXIST) {
             res->packs_present++;

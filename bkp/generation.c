@@ -304,13 +304,13 @@ int bkp_gen_resolve(bkp_repo *r, const char *spec, bkp_gen **out)
         if (!ds)
             return -ENOMEM;
         if (!bkp_dataset_name_ok(ds)) {
-            bkp_error("'%s' is not a data set name", ds);
+            bkp_error(_("'%s' is not a data set name"), ds);
             free(ds);
             return -EINVAL;
         }
         rc = bkp_gen_list(r, ds, &v, &n);
         if (rc)
-            bkp_error("cannot list the generations of %s: %s", ds, bkp_strerror(rc));
+            bkp_error(_("cannot list the generations of %s: %s"), ds, bkp_strerror(rc));
         free(ds);
         if (rc)
             return rc;
@@ -319,7 +319,7 @@ int bkp_gen_resolve(bkp_repo *r, const char *spec, bkp_gen **out)
         unsigned long seq = strtoul(sel, &end, 10);
         bool latest = strcmp(sel, "latest") == 0;
         if (!latest && (!*sel || *end)) {
-            bkp_error("'%s': after the ':' give a sequence number or 'latest'", spec);
+            bkp_error(_("'%s': after the ':' give a sequence number or 'latest'"), spec);
             bkp_gen_list_free(v, n);
             return -EINVAL;
         }
@@ -331,13 +331,13 @@ int bkp_gen_resolve(bkp_repo *r, const char *spec, bkp_gen **out)
                     continue;
                 const char *why = json_string_value(json_object_get(v[i]->json, "reason"));
                 if (why && !strcmp(why, "not copied"))
-                    bkp_error("%s:%u is not held by this copy (only its tombstone is, for the "
-                              "chain); `bkp generations` lists the ones it holds, and another "
-                              "medium or the repository may have it",
+                    bkp_error(_("%s:%u is not held by this copy (only its tombstone is, for the "
+                                "chain); `bkp generations` lists the ones it holds, and another "
+                                "medium or the repository may have it"),
                               v[i]->dataset, v[i]->seq);
                 else
-                    bkp_error("%s:%u was deleted by prune (%s); `bkp generations` lists the ones "
-                              "kept",
+                    bkp_error(_("%s:%u was deleted by prune (%s); `bkp generations` lists the ones "
+                                "kept"),
                               v[i]->dataset, v[i]->seq,
                               json_string_value(json_object_get(v[i]->json, "pruned")));
                 break;
@@ -360,7 +360,7 @@ int bkp_gen_resolve(bkp_repo *r, const char *spec, bkp_gen **out)
     } else {
         size_t plen = strlen(spec);
         if ((rc = bkp_gen_list(r, NULL, &v, &n))) {
-            bkp_error("cannot list the generations: %s", bkp_strerror(rc));
+            bkp_error(_("cannot list the generations: %s"), bkp_strerror(rc));
             return rc;
         }
         for (size_t i = 0; i < n && plen >= 4; i++) {

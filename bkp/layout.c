@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bkp/i18n.h"
 #include "bkp/log.h"
 
 /* The folders of a repository (docs/FORMAT.md §1) whose entries are
@@ -24,11 +25,11 @@ static int real_folder(int dirfd, const char *name, const char *shown)
         return errno == ENOENT ? 0 : -errno;
     if (S_ISDIR(st.st_mode))
         return 1;
-    bkp_error("%s is %s, not a folder: a repository copy holds only its own folders, so "
-              "nothing is written or deleted through it. This medium was tampered with; remove "
-              "the link (or relabel the disk and rotate to it afresh), and look for what else "
-              "was changed",
-              shown, S_ISLNK(st.st_mode) ? "a symbolic link" : "not a folder");
+    bkp_error(_("%s is %s, not a folder: a repository copy holds only its own folders, so "
+                "nothing is written or deleted through it. This medium was tampered with; "
+                "remove the link (or relabel the disk and rotate to it afresh), and look for "
+                "what else was changed"),
+              shown, S_ISLNK(st.st_mode) ? _("a symbolic link") : _("something else"));
     return -ELOOP;
 }
 

@@ -350,7 +350,7 @@ static bool retry_after(waiter *w, int rc, const char *what)
     if (rc != -EBUSY || !busy_quiet)
         return false;
     if (!w->said) {
-        bkp_info("the %s lock is busy; waiting up to %lld s (--lock-wait)", what,
+        bkp_info(_("the %s lock is busy; waiting up to %lld s (--lock-wait)"), what,
                  (long long)wait_limit);
         w->said = true;
     }
@@ -413,7 +413,7 @@ static int take_once(const char *repo, const char *name, const char *command, bk
     if (!path || dfd < 0) {
         rc = !path ? -ENOMEM : -errno;
         if (path)
-            bkp_error("cannot open %s: %s", dir, bkp_strerror(rc));
+            bkp_error(_("cannot open %s: %s"), dir, bkp_strerror(rc));
         free(path);
         free(dir);
         return rc;
@@ -438,7 +438,7 @@ static int take_once(const char *repo, const char *name, const char *command, bk
             break;
         }
         if (rc != -EEXIST) {
-            bkp_error("cannot create the lock %s: %s", path, bkp_strerror(rc));
+            bkp_error(_("cannot create the lock %s: %s"), path, bkp_strerror(rc));
             break;
         }
         rc = -EBUSY;
@@ -449,8 +449,8 @@ static int take_once(const char *repo, const char *name, const char *command, bk
         if (old == -ENOENT)
             continue; /* released meanwhile: try again */
         if (old < 0) {
-            bkp_error("cannot read the lock %s (%s), so it counts as held; check what it is, its "
-                      "owner and permissions, and remove it if no bkp is running",
+            bkp_error(_("cannot read the lock %s (%s), so it counts as held; check what it is, its "
+                        "owner and permissions, and remove it if no bkp is running"),
                       path, old == -EBADMSG ? desc : bkp_strerror(old));
             break;
         }
@@ -461,7 +461,7 @@ static int take_once(const char *repo, const char *name, const char *command, bk
                        name, desc, path);
             break;
         }
-        bkp_warn("taking over the %s lock of a process that is gone (%s)", name, desc);
+        bkp_warn(_("taking over the %s lock of a process that is gone (%s)"), name, desc);
         note_takeover(name, desc);
         unlink_if_same(path, old);
         close(old);
@@ -490,7 +490,7 @@ static bool held(const char *dir, const char *name, char *desc, size_t n)
     } else {
         alive = holder_alive(fd, &info, parsed);
         if (!alive) {
-            bkp_warn("removing the lock %s of a process that is gone (%s)", name, desc);
+            bkp_warn(_("removing the lock %s of a process that is gone (%s)"), name, desc);
             note_takeover(name, desc);
             unlink_if_same(path, fd);
         }

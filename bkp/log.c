@@ -87,6 +87,16 @@ static void size_text(char *out, size_t n, double b)
     snprintf(out, n, u ? "%.1f %s" : "%.0f %s", b, unit[u]);
 }
 
+/* The units callers count in, named here for the catalogue. */
+static const char *unit_word(const char *unit)
+{
+    static const char *const known[] = {N_("files"), N_("packs")};
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+        if (!strcmp(unit, known[i]))
+            return _(known[i]);
+    return unit;
+}
+
 void bkp_progress_text(char *out, size_t n, const char *what, uint64_t done, uint64_t total,
                        const char *unit, uint64_t bytes, double secs)
 {
@@ -97,20 +107,21 @@ void bkp_progress_text(char *out, size_t n, const char *what, uint64_t done, uin
     if (total && done && done <= total && secs >= 0.5) {
         long rest = (long)(secs * (double)(total - done) / (double)done + 0.5);
         if (rest >= 3600)
-            snprintf(left, sizeof(left), ", %ld:%02ld:%02ld left", rest / 3600, rest / 60 % 60,
+            snprintf(left, sizeof(left), _(", %ld:%02ld:%02ld left"), rest / 3600, rest / 60 % 60,
                      rest % 60);
         else
-            snprintf(left, sizeof(left), ", %ld:%02ld left", rest / 60, rest % 60);
+            snprintf(left, sizeof(left), _(", %ld:%02ld left"), rest / 60, rest % 60);
     }
     double pct = total ? 100.0 * (double)(done > total ? total : done) / (double)total : 0;
     if (total && !unit) /* `done` and `total` are bytes */
-        snprintf(out, n, "%s: %.0f %% (%s of %s) at %s/s%s", what, pct, size, whole, rate, left);
+        snprintf(out, n, _("%s: %.0f %% (%s of %s) at %s/s%s"), what, pct, size, whole, rate, left);
     else if (total)
-        snprintf(out, n, "%s: %.0f %% (%llu of %llu %s), %s at %s/s%s", what, pct,
-                 (unsigned long long)done, (unsigned long long)total, unit, size, rate, left);
+        snprintf(out, n, _("%s: %.0f %% (%llu of %llu %s), %s at %s/s%s"), what, pct,
+                 (unsigned long long)done, (unsigned long long)total, unit_word(unit), size, rate,
+                 left);
     else
-        snprintf(out, n, "%s: %llu %s, %s at %s/s", what, (unsigned long long)done,
-                 unit ? unit : "", size, rate);
+        snprintf(out, n, _("%s: %llu %s, %s at %s/s"), what, (unsigned long long)done,
+                 unit ? unit_word(unit) : "", size, rate);
 }
 
 void bkp_progress_meter(const char *what, uint64_t done, uint64_t total, const char *unit,

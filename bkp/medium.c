@@ -15,6 +15,7 @@
 #include "bkp/durable.h"
 #include "bkp/layout.h"
 #include "bkp/lock.h"
+#include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "bkp/pubkey.h"
 #include "bkp/reread.h"
@@ -131,15 +132,15 @@ int bkp_label_read(const char *path, json_t **out)
         rc = -EBADMSG; /* read no further: a label is a few hundred bytes */
     else if (rc) {
         if (rc != -ENOENT)
-            bkp_error("cannot read the label %s: %s", file ? file : path, bkp_strerror(rc));
+            bkp_error(_("cannot read the label %s: %s"), file ? file : path, bkp_strerror(rc));
         goto out;
     }
     /* Every field is checked here, once: the callers compare names and
      * UUIDs and print them, and a label is whatever the medium says. */
     if (rc || (rc = bkp_label_parse(data.data, data.len, out))) {
-        bkp_error("%s is not a bkp label (damaged, or written by something else): the medium "
-                  "is not used. Relabel it with `bkp media label %s --name NAME --force` if it "
-                  "is yours",
+        bkp_error(_("%s is not a bkp label (damaged, or written by something else): the medium "
+                    "is not used. Relabel it with `bkp media label %s --name NAME --force` if it "
+                    "is yours"),
                   file, path);
         rc = -EBADMSG;
     }
@@ -239,8 +240,8 @@ json_t *bkp_media_get(bkp_repo *r, const char *name)
     /* A catalog entry out of shape is not used: the medium's own label and
      * copy are checked whenever it is written or verified. */
     if (rc && rc != -ENOENT)
-        bkp_warn("%s is not a valid registry entry (%s): ignored; label the medium again with "
-                 "`bkp media label PATH --name %s --force` to register it anew",
+        bkp_warn(_("%s is not a valid registry entry (%s): ignored; label the medium again with "
+                   "`bkp media label PATH --name %s --force` to register it anew"),
                  path ? path : file, rc == -EFBIG ? "too large" : bkp_strerror(rc), name);
     bkp_buf_free(&data);
     free(path);
@@ -274,8 +275,8 @@ json_t *bkp_media_list(bkp_repo *r)
         if (!(names[n] = strndup(e->d_name, l - 5)))
             continue;
         if (!bkp_medium_name_ok(names[n])) {
-            bkp_warn("%s/%s is not named as a registry entry (NAME.json, NAME a medium name): "
-                     "ignored",
+            bkp_warn(_("%s/%s is not named as a registry entry (NAME.json, NAME a medium name): "
+                       "ignored"),
                      dir, e->d_name);
             free(names[n]);
             continue;
@@ -323,7 +324,7 @@ int bkp_media_update(bkp_repo *r, const char *name, int (*fn)(json_t *entry, voi
     rc = write_json(dir, file, j, 0);
 out:
     if (rc < 0)
-        bkp_error("cannot update the media registry of %s in %s: %s", name, dir ? dir : "?",
+        bkp_error(_("cannot update the media registry of %s in %s: %s"), name, dir ? dir : "?",
                   bkp_strerror(rc));
     if (fd >= 0)
         close(fd);

@@ -13,6 +13,7 @@
 #include "bkp/durable.h"
 #include "bkp/intent.h"
 #include "bkp/lock.h"
+#include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "bkp/repack.h"
 #include "bkp/tree.h"
@@ -45,8 +46,8 @@ static int mark(bkp_repo *r, bkp_index *used, bkp_gen *const *doomed, size_t ndo
         if ((v[i]->pruned && !v[i]->status) || is_doomed(v[i], doomed, ndoomed))
             continue;
         if (v[i]->status) {
-            bkp_error("%s: its record is damaged, so what it needs is unknown; prune deletes no "
-                      "pack until `bkp verify` is clean",
+            bkp_error(_("%s: its record is damaged, so what it needs is unknown; prune deletes no "
+                        "pack until `bkp verify` is clean"),
                       name);
             rc = -EBADMSG;
             break;
@@ -63,8 +64,8 @@ static int mark(bkp_repo *r, bkp_index *used, bkp_gen *const *doomed, size_t ndo
             for (uint32_t k = 0; !rc && k < it.nchunks; k++)
                 rc = mark_id(used, it.chunks[k].id);
         if (!rc && x < 0) {
-            bkp_error("%s: its file list cannot be read (%s); prune deletes no pack until `bkp "
-                      "verify --read-data` is clean",
+            bkp_error(_("%s: its file list cannot be read (%s); prune deletes no pack until `bkp "
+                        "verify --read-data` is clean"),
                       name, bkp_strerror(x));
             rc = x;
         }
@@ -174,8 +175,8 @@ static int write_intent(bkp_repo *r, const char *ldir, bkp_intent *in)
     bkp_buf_init(&text);
     int rc = bkp_intent_encode(in, bkp_repo_keys(r), &text);
     if (rc == -E2BIG)
-        bkp_error("this prune would delete more than %u packs at once; prune fewer generations "
-                  "at a time",
+        bkp_error(_("this prune would delete more than %u packs at once; prune fewer generations "
+                    "at a time"),
                   BKP_INTENT_MAX_PACKS);
     if (!rc)
         rc = bkp_durable_write(ldir, BKP_INTENT_FILE, text.data, text.len, 0);
@@ -243,7 +244,7 @@ static int records_readable(bkp_repo *r)
     for (size_t i = 0; i < na && !rc; i++)
         if (all[i]->status) {
             char name[96];
-            bkp_error("%s: its %s is damaged; prune changes nothing until `bkp verify` is clean",
+            bkp_error(_("%s: its %s is damaged; prune changes nothing until `bkp verify` is clean"),
                       bkp_gen_name(all[i], name, sizeof(name)),
                       all[i]->pruned ? "tombstone" : "record");
             rc = -EBADMSG;
@@ -354,7 +355,7 @@ static int apply_plan(bkp_repo *r, plan *p, const char *idir, const char *ldir, 
     bkp_index *fresh = NULL;
     int rc = segment_names(idir, &p->intent);
     if (rc) {
-        bkp_error("cannot list %s", idir);
+        bkp_error(_("cannot list %s"), idir);
         return rc;
     }
     if ((rc = write_intent(r, ldir, &p->intent)))
@@ -397,16 +398,17 @@ int bkp_prune(bkp_repo *r, bkp_gen *const *doomed, size_t ndoomed, bool dry_run,
      * prune finds them unused. */
     for (size_t i = 0; !rc && !dry_run && i < ndoomed; i++)
         if ((rc = bkp_gen_prune(r, doomed[i])))
-            bkp_error("cannot delete %s:%u: %s", doomed[i]->dataset, doomed[i]->seq,
+            bkp_error(_("cannot delete %s:%u: %s"), doomed[i]->dataset, doomed[i]->seq,
                       bkp_strerror(rc));
     if (!rc)
         rc = make_plan(r, doomed, ndoomed, pdir, &p, res);
     if (!rc && !dry_run && (res->packs || res->packs_repacked))
         rc = apply_plan(r, &p, idir, ldir, pdir);
     if (rc)
-        bkp_error("prune stopped: %s; every generation that remains is intact, and the next prune "
-                  "starts over",
-                  bkp_strerror(rc));
+        bkp_error(
+            _("prune stopped: %s; every generation that remains is intact, and the next prune "
+              "starts over"),
+            bkp_strerror(rc));
     plan_free(&p);
     free(idir);
     free(ldir);

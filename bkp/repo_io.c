@@ -18,6 +18,7 @@
 #include <uuid/uuid.h>
 
 #include "bkp/durable.h"
+#include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "bkp/pack.h"
 #include "bkp/prune_recover.h"
@@ -36,7 +37,7 @@ static int finish_pack(bkp_repo *r, bkp_pack_writer *w, uint32_t num)
     }
     pthread_mutex_unlock(&r->lock);
     if (rc)
-        bkp_error("cannot write a pack in %s: %s", r->packs_dir, bkp_strerror(rc));
+        bkp_error(_("cannot write a pack in %s: %s"), r->packs_dir, bkp_strerror(rc));
     return rc;
 }
 
@@ -175,7 +176,7 @@ int bkp_repo_put(bkp_repo *r, uint8_t type, const void *data, size_t len, uint8_
     rc = take_writer(r, &slot);
     if (rc) {
         pthread_mutex_unlock(&r->lock);
-        bkp_error("cannot start a pack in %s: %s", r->packs_dir, bkp_strerror(rc));
+        bkp_error(_("cannot start a pack in %s: %s"), r->packs_dir, bkp_strerror(rc));
         goto out;
     }
     bkp_pack_writer *w = r->writers[slot].w;
@@ -201,7 +202,7 @@ int bkp_repo_put(bkp_repo *r, uint8_t type, const void *data, size_t len, uint8_
         r->err = rc;
     pthread_mutex_unlock(&r->lock);
     if (rc) {
-        bkp_error("cannot write to a pack in %s: %s", r->packs_dir, bkp_strerror(rc));
+        bkp_error(_("cannot write to a pack in %s: %s"), r->packs_dir, bkp_strerror(rc));
         goto out;
     }
     if (added)
@@ -247,7 +248,7 @@ int bkp_repo_flush(bkp_repo *r)
     rc = bkp_index_segments_encode(r->index, first, last, r->keys, BKP_INDEX_SEGMENT_ENTRIES,
                                    write_segment, r);
     if (rc)
-        bkp_error("cannot write an index segment in %s: %s", r->index_dir, bkp_strerror(rc));
+        bkp_error(_("cannot write an index segment in %s: %s"), r->index_dir, bkp_strerror(rc));
     else
         r->first_new_pack = last;
     return rc;

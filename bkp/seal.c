@@ -100,8 +100,8 @@ static int capture_time_check(bkp_gen **v, size_t n, const char *dataset, time_t
     if (finished > now + CAPTURE_SKEW) {
         bkp_iso_time(a, sizeof(a), finished);
         bkp_iso_time(b, sizeof(b), now);
-        bkp_error("the generation of %s would be dated %s, after the clock's %s: not sealed; "
-                  "check the system clock",
+        bkp_error(_("the generation of %s would be dated %s, after the clock's %s: not sealed; "
+                    "check the system clock"),
                   dataset, a, b);
         return -EINVAL;
     }
@@ -223,7 +223,7 @@ int bkp_gen_seal(bkp_repo *r, const char *dataset, const bkp_capture *c, time_t 
     }
     if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
         rc = -errno;
-        bkp_error("cannot create %s: %s", dir, bkp_strerror(rc));
+        bkp_error(_("cannot create %s: %s"), dir, bkp_strerror(rc));
         goto out;
     }
     /* A sequence number is never given twice: the next one is above every
@@ -231,7 +231,7 @@ int bkp_gen_seal(bkp_repo *r, const char *dataset, const bkp_capture *c, time_t 
      * sealed, so a deleted newest record does not free its number. */
     uint32_t floor = 0;
     if ((rc = bkp_gen_seq_floor(r, dataset, &floor)))
-        bkp_error("cannot read the audit log of %s: %s", bkp_repo_path(r), bkp_strerror(rc));
+        bkp_error(_("cannot read the audit log of %s: %s"), bkp_repo_path(r), bkp_strerror(rc));
     else if (!(rc = bkp_fsync_dir(gdir)))
         for (int attempt = 0; attempt < 100; attempt++) {
             bkp_gen **v = NULL, *latest = NULL;
@@ -265,8 +265,8 @@ int bkp_gen_seal(bkp_repo *r, const char *dataset, const bkp_capture *c, time_t 
                 if (g)
                     json_object_set_new(j, "guard", g);
                 mark_time(j, late);
-                bkp_warn("%s:%u: %s; if the clock was set right since, clear it with `bkp "
-                         "generations --clear-suspicious %s:%u`",
+                bkp_warn(_("%s:%u: %s; if the clock was set right since, clear it with `bkp "
+                           "generations --clear-suspicious %s:%u`"),
                          dataset, seq, late, dataset, seq);
             }
             char *text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
@@ -294,7 +294,7 @@ int bkp_gen_seal(bkp_repo *r, const char *dataset, const bkp_capture *c, time_t 
                 break; /* -EEXIST: a concurrent writer took this number; chain again */
         }
     if (rc)
-        bkp_error("cannot seal the generation of %s in %s: %s", dataset, dir, bkp_strerror(rc));
+        bkp_error(_("cannot seal the generation of %s in %s: %s"), dataset, dir, bkp_strerror(rc));
 out:
     free(gdir);
     free(dir);

@@ -18,6 +18,7 @@
 #include "bkp/durable.h"
 #include "bkp/generation.h"
 #include "bkp/keyslots.h"
+#include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "bkp/pack.h"
 #include "bkp/pin.h"
@@ -200,7 +201,7 @@ report:
             }
         }
     }
-    bkp_progress_meter("verifying", c->res->packs_read, c->npacks, "packs", c->res->bytes_read,
+    bkp_progress_meter(_("verifying"), c->res->packs_read, c->npacks, "packs", c->res->bytes_read,
                        &c->t0);
     pthread_mutex_unlock(&c->lock);
     free(ents);

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bkp/i18n.h"
+
 typedef struct order {
     const pol_gen *g;
     size_t i;
@@ -161,18 +163,20 @@ void pol_retention_select(const pol_retention *r, const pol_gen *g, size_t n, ti
     free(ok);
 }
 
-const char *pol_keep_reasons(unsigned keep, char *buf, size_t n)
+const char *pol_keep_reasons(unsigned keep, bool people, char *buf, size_t n)
 {
-    static const char *const names[] = {"last",     "hourly",           "daily",  "weekly",
-                                        "monthly",  "yearly",           "locked", "newest",
-                                        "no rules", "time out of order"};
+    static const char *const names[] = {
+        N_("last"),   N_("hourly"), N_("daily"),  N_("weekly"),   N_("monthly"),
+        N_("yearly"), N_("locked"), N_("newest"), N_("no rules"), N_("time out of order")};
+    const char *sep = people ? C_("between reasons", ", ") : ", ";
     size_t at = 0;
     buf[0] = '\0';
     for (size_t i = 0; i < sizeof(names) / sizeof(*names) && at < n; i++)
         if (keep & (1u << i))
-            at += (size_t)snprintf(buf + at, n - at, "%s%s", at ? ", " : "", names[i]);
+            at += (size_t)snprintf(buf + at, n - at, "%s%s", at ? sep : "",
+                                   people ? _(names[i]) : names[i]);
     if (!keep)
-        snprintf(buf, n, "not kept");
+        snprintf(buf, n, "%s", people ? _("not kept") : "not kept");
     return buf;
 }
 

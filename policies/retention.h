@@ -68,8 +68,9 @@ void pol_time_order(const pol_gen *g, size_t n, time_t now, bool *ok);
 void pol_retention_select(const pol_retention *r, const pol_gen *g, size_t n, time_t now,
                           unsigned *keep);
 
-/* "last, daily, locked" for the reasons in `keep`, into buf. */
-const char *pol_keep_reasons(unsigned keep, char *buf, size_t n);
+/* "last, daily, locked" for the reasons in `keep`, into buf: as programs
+ * read it (--json), or with `people` in the reader's language. */
+const char *pol_keep_reasons(unsigned keep, bool people, char *buf, size_t n);
 
 /* The longest a generation of a data set with retention `r` may be kept, in
  * seconds, by the span of each rule: keep_hourly N hours, keep_daily N days,

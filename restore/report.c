@@ -280,7 +280,8 @@ static char *print(const rb_runbook *rb, json_t *copies, json_t *folders, const 
     char date[32], rto[32], line[1024], num[24];
     struct tm tm;
     localtime_r(&now, &tm);
-    if (!now || !strftime(date, sizeof(date), "%Y-%m-%d %H:%M", &tm))
+    /* Local time with its zone, as every date for people. */
+    if (!now || !strftime(date, sizeof(date), "%Y-%m-%d %H:%M %Z", &tm))
         snprintf(date, sizeof(date), "-");
     rb_doc *d = rb_doc_new(f, rb->title);
     if (!d)

@@ -312,7 +312,7 @@ static int restore_file_data(restore_ctx *c, bkp_item *it, const char *path, boo
 static void progress(restore_ctx *c)
 {
     uint64_t bytes = c->res->bytes + (c->writers ? rst_writers_bytes(c->writers) : 0);
-    bkp_progress_meter("restoring", bytes, c->total_bytes, NULL, bytes, &c->t0);
+    bkp_progress_meter(_("restoring"), bytes, c->total_bytes, NULL, bytes, &c->t0);
 }
 
 /* A regular file or a symbolic link of a directory restore: to the writers, who fetch, create

@@ -106,6 +106,10 @@ void cli_wrap(FILE *f, const char *left, int indent, const char *text);
 int cli_columns(const char *s);
 /* `s`, then spaces up to `width` columns (at least one): a table's cell. */
 void cli_pad(FILE *f, const char *s, int width);
+/* One row of a table for people: cell i in widths[i] terminal columns, a
+ * negative width right-aligned (numbers), then a space; the last cell as it
+ * is, then a newline. Headers go through the catalogue; --json does not. */
+void cli_row(const char *const *cells, const int *widths, size_t n);
 /* Was a policy named (--policy, $BKP_POLICY, resolved by main) or loaded? */
 bool cli_policy_named(const cli *c);
 
@@ -164,6 +168,10 @@ const char *cli_time(char *buf, size_t n, int64_t t);
  * ("2026-11-24 13:06 JST"), so a clerk reading it elsewhere is not misled.
  * cli_time (to the second, no zone) is for listings, as ls and tar show. */
 const char *cli_when(char *buf, size_t n, int64_t t);
+/* Whether `repo` holds a repository's config; when it does not, says so
+ * (nothing there, or a folder that is not a repository) and is false: the
+ * caller exits EXIT_NOREPO without asking for a passphrase. */
+bool cli_repo_there(const char *repo);
 /* Map an error code from the core to an exit code. */
 int cli_exit_for(int rc);
 /* The exit code of opening the repository at `repo` with the key: EXIT_KEY

@@ -105,6 +105,8 @@ typedef struct show_ctx {
     json_t *arr; /* --json */
 } show_ctx;
 
+static const int show_widths[] = {5, 19, 8, 16, 12, 14, 7, 0};
+
 static int show_one(json_t *j, void *ctx)
 {
     show_ctx *s = ctx;
@@ -123,11 +125,22 @@ static int show_one(json_t *j, void *ctx)
         cli_time(local, sizeof(local), timegm(&tm));
     char *fig = json_dumps(json_object_get(j, "figures"), JSON_COMPACT);
     const char *err = json_string_value(json_object_get(j, "error"));
-    printf("%-5lld %-19s %-8s %-16s %-12s %-14s %-7s %s\n",
-           (long long)json_integer_value(json_object_get(j, "seq")), local,
-           json_string_value(json_object_get(j, "user")), json_string_value(json_object_get(j, "op")),
-           ds ? ds : medium ? medium : "-", gen ? gen : "-",
-           json_string_value(json_object_get(j, "outcome")), err ? err : fig ? fig : "");
+    char seq[24];
+    snprintf(seq, sizeof(seq), "%lld", (long long)json_integer_value(json_object_get(j, "seq")));
+    const char *outcome = json_string_value(json_object_get(j, "outcome"));
+    const char *row[] = {seq,
+                         local,
+                         json_string_value(json_object_get(j, "user")),
+                         json_string_value(json_object_get(j, "op")),
+                         ds ? ds : medium,
+                         gen,
+                         outcome && !strcmp(outcome, "ok")       ? _("ok")
+                         : outcome && !strcmp(outcome, "failed") ? _("failed")
+                                                                 : outcome,
+                         err   ? err
+                         : fig ? fig
+                               : ""};
+    cli_row(row, show_widths, 8);
     free(fig);
     return 0;
 }
@@ -136,9 +149,11 @@ static int audit_show(cli *c)
 {
     char *path = bkp_audit_path(c->r);
     show_ctx s = {c, c->json ? json_array() : NULL};
-    if (!s.arr)
-        printf("%-5s %-19s %-8s %-16s %-12s %-14s %-7s %s\n", "SEQ", "TIME (local)", "USER", "OP",
-               "SET/MEDIUM", "GENERATION", "RESULT", "DETAIL");
+    if (!s.arr) {
+        const char *head[] = {_("SEQ"),        _("TIME (local)"), _("USER"),   _("OP"),
+                              _("SET/MEDIUM"), _("GENERATION"),   _("RESULT"), _("DETAIL")};
+        cli_row(head, show_widths, 8);
+    }
     int rc = bkp_audit_each(path, show_one, &s);
     if (rc)
         bkp_error(_("cannot read the audit log %s: %s"), path, bkp_strerror(rc));

@@ -41,6 +41,38 @@ static int clear_mark(cli *c)
     return rc ? EXIT_FAILED : EXIT_OK;
 }
 
+static const int gen_widths[] = {24, 8, 19, -9, -10, -10, 0};
+
+/* One generation as a line of the table. */
+static void gen_row(const bkp_gen *g)
+{
+    char name[96], t[32], a[32], b[32], files[24], uuid[9], status[160];
+    bkp_gen_name(g, name, sizeof(name));
+    if (g->status) {
+        const char *row[] = {name, "?", "?", "?", "?", "?", _("DAMAGED (signature fails)")};
+        cli_row(row, gen_widths, 7);
+        return;
+    }
+    size_t nerr = json_array_size(json_object_get(g->json, "errors"));
+    if (nerr)
+        snprintf(status, sizeof(status), _("sealed, %zu unreadable"), nerr);
+    else
+        snprintf(status, sizeof(status), "%s", _("sealed"));
+    if (bkp_gen_marked(g))
+        snprintf(status + strlen(status), sizeof(status) - strlen(status), "%s",
+                 g->cleared ? _(", suspicious (cleared)") : _(", SUSPICIOUS"));
+    snprintf(files, sizeof(files), "%lld", (long long)stat_of(g, "files"));
+    snprintf(uuid, sizeof(uuid), "%.8s", g->uuid);
+    const char *row[] = {name,
+                         uuid,
+                         cli_time(t, sizeof(t), g->finished),
+                         files,
+                         cli_size(a, sizeof(a), (uint64_t)stat_of(g, "bytes")),
+                         cli_size(b, sizeof(b), (uint64_t)stat_of(g, "bytes_new")),
+                         status};
+    cli_row(row, gen_widths, 7);
+}
+
 int cmd_generations(cli *c)
 {
     bkp_repo *r = c->r;
@@ -72,30 +104,12 @@ int cmd_generations(cli *c)
         }
         cli_print_json(arr);
     } else {
-        printf("%-24s %-8s %-19s %9s %10s %10s %s\n", "GENERATION", "UUID", "FINISHED", "FILES",
-               "SIZE", "NEW", "STATUS");
-        for (size_t i = 0; i < n; i++) {
-            char name[96], t[32], a[32], b[32];
-            const bkp_gen *g = v[i];
-            if (g->pruned && !g->status)
-                continue; /* deleted by prune; its tombstone keeps the chain */
-            bkp_gen_name(g, name, sizeof(name));
-            if (g->status) {
-                printf("%-24s %-8s %-19s %9s %10s %10s %s\n", name, "?", "?", "?", "?", "?",
-                       "DAMAGED (signature fails)");
-                continue;
-            }
-            size_t nerr = json_array_size(json_object_get(g->json, "errors"));
-            char status[48];
-            snprintf(status, sizeof(status), nerr ? "sealed, %zu unreadable" : "sealed", nerr);
-            if (bkp_gen_marked(g))
-                snprintf(status + strlen(status), sizeof(status) - strlen(status), "%s",
-                         g->cleared ? ", suspicious (cleared)" : ", SUSPICIOUS");
-            printf("%-24s %.8s %-19s %9lld %10s %10s %s\n", name, g->uuid,
-                   cli_time(t, sizeof(t), g->finished), (long long)stat_of(g, "files"),
-                   cli_size(a, sizeof(a), (uint64_t)stat_of(g, "bytes")),
-                   cli_size(b, sizeof(b), (uint64_t)stat_of(g, "bytes_new")), status);
-        }
+        const char *head[] = {_("GENERATION"), "UUID",   _("FINISHED"), _("FILES"),
+                              _("SIZE"),       _("NEW"), _("STATUS")};
+        cli_row(head, gen_widths, 7);
+        for (size_t i = 0; i < n; i++)
+            if (!v[i]->pruned || v[i]->status) /* a deleted one's tombstone keeps the chain */
+                gen_row(v[i]);
         if (!n)
             printf(_("(no generations yet: `bkp backup --dataset NAME PATH...` makes one)\n"));
     }

@@ -43,6 +43,18 @@ static int set_label(json_t *e, void *ctx)
     return 0;
 }
 
+/* Where the operator writes a labelled medium's name and fingerprint. */
+static const char *where_to_write(const char *type)
+{
+    if (!strcmp(type, "archive"))
+        return _("Write on the paper label of the tape or of the archive folder's case");
+    if (!strcmp(type, "removable"))
+        return _("Write on the paper label of the card or stick (or of its case)");
+    if (!strcmp(type, "object"))
+        return _("Write in the register of off-site copies, beside the bucket's name");
+    return _("Write on the disk's paper label");
+}
+
 static int label(cli *c)
 {
     const char *path = c->args[1];
@@ -164,11 +176,12 @@ static int label(cli *c)
         if (c->json)
             cli_print_json(json_incref(lab));
         else
-            printf(_("labelled %s as %s (%s, %s), label %s.\nWrite on the disk's paper label, "
-                     "with its name, the repository key's fingerprint:\n  %s\nNext: `bkp rotate "
-                     "%s` copies the generations due to it.\n"),
+            printf(_("labelled %s as %s (%s, %s), label %s.\n%s, with its name, the repository "
+                     "key's fingerprint:\n  %s\nNext: `bkp rotate %s` copies the generations due "
+                     "to it.\n"),
                    lc.path, c->name, type, loc, json_string_value(json_object_get(lab, "uuid")),
-                   json_string_value(json_object_get(lab, "fingerprint")), c->name);
+                   where_to_write(type), json_string_value(json_object_get(lab, "fingerprint")),
+                   c->name);
         ex = EXIT_OK;
     }
     free(abs);
@@ -244,21 +257,27 @@ static int list(cli *c)
         cli_print_json(all);
         return EXIT_OK;
     }
-    printf("%-12s %-9s %-8s %-8s %-16s %-16s %-5s %-16s\n", "MEDIUM", "TYPE", "WHERE", "OFFLINE",
-           "LAST WRITE", "LAST VERIFY", "GENS", "NEXT DUE");
+    static const int widths[] = {12, 9, 8, 8, 16, 16, -5, 16, 0};
+    const char *head[] = {_("MEDIUM"),  _("TYPE"),       _("WHERE"),
+                          _("OFFLINE"), _("LAST WRITE"), _("LAST VERIFY"),
+                          _("GENS"),    _("NEXT DUE"),   ""};
+    cli_row(head, widths, 9);
     json_array_foreach(all, i, v)
     {
-        char a[32], b[32], d[32];
-        printf("%-12s %-9s %-8s %-8s %-16s %-16s %-5lld %-16s%s\n",
-               json_string_value(json_object_get(v, "name")),
-               json_string_value(json_object_get(v, "type")),
-               json_string_value(json_object_get(v, "location")),
-               json_is_true(json_object_get(v, "offline")) ? "yes" : "no",
-               local(v, "last_write", a, sizeof(a)), local(v, "last_verify", b, sizeof(b)),
-               (long long)json_integer_value(json_object_get(v, "generations")),
-               json_is_null(json_object_get(v, "next_due")) ? "-"
-                                                            : local(v, "next_due", d, sizeof(d)),
-               json_is_true(json_object_get(v, "labelled")) ? "" : "  (not labelled yet)");
+        char a[32], b[32], d[32], gens[24];
+        snprintf(gens, sizeof(gens), "%lld",
+                 (long long)json_integer_value(json_object_get(v, "generations")));
+        const char *row[] = {
+            json_string_value(json_object_get(v, "name")),
+            json_string_value(json_object_get(v, "type")),
+            json_string_value(json_object_get(v, "location")),
+            json_is_true(json_object_get(v, "offline")) ? _("yes") : _("no"),
+            local(v, "last_write", a, sizeof(a)),
+            local(v, "last_verify", b, sizeof(b)),
+            gens,
+            json_is_null(json_object_get(v, "next_due")) ? "-" : local(v, "next_due", d, sizeof(d)),
+            json_is_true(json_object_get(v, "labelled")) ? "" : _(" (not labelled yet)")};
+        cli_row(row, widths, 9);
     }
     json_decref(all);
     return EXIT_OK;

@@ -168,6 +168,33 @@ static int print_regulation(cli *c)
     return EXIT_OK;
 }
 
+/* Each runbook a data set or a drill names can be found, is trusted and
+ * reads; each that cannot is told as file:line (the error above it says why
+ * and where it was looked for). */
+static bool runbooks_usable(cli *c, const pol_policy *p)
+{
+    bool ok = true;
+    for (size_t i = 0; i < p->ndatasets + p->ndrills; i++) {
+        const pol_dataset *d = i < p->ndatasets ? &p->datasets[i] : NULL;
+        const char *name = d ? d->runbook : p->drills[i - p->ndatasets].runbook;
+        rb_runbook *rb = NULL;
+        if (!name || cli_runbook_load(c, name, &rb) == EXIT_OK) {
+            rb_free(rb);
+            continue;
+        }
+        ok = false;
+        if (d)
+            bkp_error(_("%s:%d: data set %s names the runbook '%s', which cannot be used (above); "
+                        "write the runbook, or correct 'runbook:'"),
+                      p->file, d->line, d->name, name);
+        else
+            bkp_error(_("%s: a drill names the runbook '%s', which cannot be used (above); write "
+                        "the runbook, or correct the drill's 'runbook:'"),
+                      p->file, name);
+    }
+    return ok;
+}
+
 int cmd_policy(cli *c)
 {
     if (!strcmp(c->args[0], "print") && c->regulation)
@@ -189,6 +216,8 @@ int cmd_policy(cli *c)
     }
     pol_policy *p = cli_policy(c);
     if (!p)
+        return EXIT_USAGE;
+    if (!runbooks_usable(c, p))
         return EXIT_USAGE;
     int warnings = pol_warn_compliance(p);
     if (c->json)

@@ -87,16 +87,20 @@ out:
     free(k);
 }
 
-static const char *why(unsigned k, char *buf, size_t n)
+/* Why a generation is kept: as programs read it, or with `people` as the
+ * reader's language says it. */
+static const char *why(unsigned k, bool people, char *buf, size_t n)
 {
     if (k & KEEP_DAMAGED)
-        return "damaged record: never deleted";
+        return people ? _("damaged record: never deleted") : "damaged record: never deleted";
     if (k & KEEP_SUSPICIOUS)
-        return "suspicious: kept until cleared";
-    pol_keep_reasons(k & 0x3ff, buf, n);
+        return people ? _("suspicious: kept until cleared") : "suspicious: kept until cleared";
+    pol_keep_reasons(k & 0x3ff, people, buf, n);
     if (k & KEEP_BEFORE_SUSPICIOUS) {
         size_t l = strlen(buf);
-        snprintf(buf + l, n - l, "%sbefore a suspicious generation", k & 0x3ff ? ", " : "");
+        const char *sep = k & 0x3ff ? people ? C_("between reasons", ", ") : ", " : "";
+        snprintf(buf + l, n - l, "%s%s", sep,
+                 people ? _("before a suspicious generation") : "before a suspicious generation");
     }
     return buf;
 }
@@ -165,12 +169,14 @@ static int prune_repo(cli *c, const char *repo, bkp_repo **target, const bkp_loc
         if (!keep[i])
             doomed[nd++] = v[i];
         if (plan)
-            json_array_append_new(plan, json_pack("{s:s, s:i, s:b, s:s}", "dataset", v[i]->dataset,
-                                                  "seq", (int)v[i]->seq, "keep", keep[i] != 0,
-                                                  "why", why(keep[i], reasons, sizeof(reasons))));
+            json_array_append_new(plan,
+                                  json_pack("{s:s, s:i, s:b, s:s}", "dataset", v[i]->dataset, "seq",
+                                            (int)v[i]->seq, "keep", keep[i] != 0, "why",
+                                            why(keep[i], false, reasons, sizeof(reasons))));
         else if ((c->tty || c->dry_run) && !quiet)
-            printf("%-24s %-7s %s\n", name, keep[i] ? "keep" : "delete",
-                   keep[i] ? why(keep[i], reasons, sizeof(reasons)) : "");
+            cli_row((const char *[]){name, keep[i] ? _("keep") : _("delete"),
+                                     keep[i] ? why(keep[i], true, reasons, sizeof(reasons)) : ""},
+                    (const int[]){24, 7, 0}, 3);
     }
     bkp_prune_result res;
     rc = bkp_prune(*target, doomed, nd, c->dry_run, &res);

@@ -173,7 +173,7 @@ static void advise(cli *c, const cli_medium *m, const bkp_copy_result *res, json
     if (res->packs)
         printf(_(" — %llu pack(s), %s, each read back from the disk and authenticated"),
                (unsigned long long)res->packs, cli_size(sz, sizeof(sz), res->bytes));
-    printf(".\n");
+    printf("%s", C_("end of sentence", ".\n"));
     printf(_("%s now holds %zu generation(s); signatures, chains and objects checked.\n"), m->name,
            json_array_size(held));
     time_t due = cli_medium_due(c, m->name), other_due = 0;

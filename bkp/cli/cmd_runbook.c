@@ -103,7 +103,7 @@ json_t *cli_runbook_copies(cli *c, const rb_runbook *rb)
             for (size_t x = n; x-- > 0;)
                 if (!v[x]->pruned && !v[x]->status && !(bkp_gen_marked(v[x]) && !v[x]->cleared)) {
                     char name[96];
-                    cli_time(when, sizeof(when), v[x]->finished);
+                    cli_when(when, sizeof(when), v[x]->finished);
                     json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:b, s:s, s:s}", "medium",
                                                          "repository", "type", "disk", "location",
                                                          "onsite", "offline", 0, "generation",
@@ -133,7 +133,7 @@ json_t *cli_runbook_copies(cli *c, const rb_runbook *rb)
             time_t t = bkp_iso_parse(json_string_value(json_object_get(best, "finished")));
             snprintf(gen, sizeof(gen), "%s:%lld", ds,
                      (long long)json_integer_value(json_object_get(best, "seq")));
-            cli_time(when, sizeof(when), t > 0 ? t : 0);
+            cli_when(when, sizeof(when), t > 0 ? t : 0);
             const char *type = json_string_value(json_object_get(lab, "type"));
             json_array_append_new(
                 out, json_pack("{s:O, s:O, s:O, s:b, s:s, s:s}", "medium",

@@ -100,6 +100,8 @@ int cli_open_repo(cli *c, unsigned flags, bkp_repo **out)
     int rc;
     if (!cli_repo_path(c))
         return EXIT_USAGE;
+    if (!cli_repo_there(c->repo))
+        return EXIT_NOREPO; /* said before a passphrase is asked for */
     if (c->nkey_from) {
         rc = cli_open_key_from(c, c->repo, flags, false, out);
     } else {
@@ -109,6 +111,25 @@ int cli_open_repo(cli *c, unsigned flags, bkp_repo **out)
         bkp_passphrase_free(pass, plen);
     }
     return cli_exit_open(rc, c->repo);
+}
+
+bool cli_repo_there(const char *repo)
+{
+    struct stat st;
+    char *cfg = bkp_path_join(repo, "config");
+    int rc = !cfg ? -ENOMEM : stat(cfg, &st) < 0 ? -errno : 0;
+    free(cfg);
+    if (rc != -ENOENT && rc != -ENOTDIR)
+        return true; /* there, or not known: opening it says what is wrong */
+    if (stat(repo, &st) < 0)
+        bkp_error(_("there is no repository at %s; check --repo (or the policy's repository), "
+                    "or mount the disk that holds it"),
+                  repo);
+    else
+        bkp_error(_("%s is not a bkp repository (no config file); check --repo or run "
+                    "`bkp init --repo %s`"),
+                  repo, repo);
+    return false;
 }
 
 int cli_exit_open(int rc, const char *repo)
@@ -199,4 +220,19 @@ int cli_read_lock(cli *c, const char *repo, struct bkp_lock **out)
     if (rc)                 /* a read-only medium takes no lock; nothing can prune it meanwhile */
         bkp_debug("no reader's lock in %s: %s", repo, bkp_strerror(rc));
     return EXIT_OK;
+}
+
+void cli_row(const char *const *cells, const int *widths, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *s = cells[i] ? cells[i] : "-";
+        int w = widths[i] < 0 ? -widths[i] : widths[i], used = cli_columns(s);
+        if (i + 1 == n)
+            fputs(s, stdout);
+        else if (widths[i] < 0)
+            printf("%*s%s ", used < w ? w - used : 0, "", s);
+        else
+            cli_pad(stdout, s, w + 1);
+    }
+    fputc('\n', stdout);
 }

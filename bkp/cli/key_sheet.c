@@ -179,12 +179,12 @@ static char *sheet_doc(const bkp_sheet *s, const uint8_t pk[32], int format, boo
     doc dd = {.html = format == RB_HTML, .ja = ja}, *d = &dd;
     char text[BKP_SHEET_TEXT_MAX];
     if (bkp_sheet_format(s, text) != 0) {
-        bkp_error("key sheet: the share's numbers are out of range");
+        bkp_error(_("key sheet: the share's numbers are out of range"));
         return NULL;
     }
     QRcode *q = QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
     if (!q || !(d->p = calloc(1, DOC_MAX))) {
-        bkp_error("key sheet: out of memory making the QR code");
+        bkp_error(_("key sheet: out of memory making the QR code"));
         QRcode_free(q);
         sodium_memzero(text, sizeof(text));
         return NULL;
@@ -199,7 +199,7 @@ static char *sheet_doc(const bkp_sheet *s, const uint8_t pk[32], int format, boo
     QRcode_free(q);
     sodium_memzero(text, sizeof(text));
     if (d->full) {
-        bkp_error("key sheet: the document does not fit in %d bytes", DOC_MAX);
+        bkp_error(_("key sheet: the document does not fit in %d bytes"), DOC_MAX);
         sodium_memzero(d->p, DOC_MAX);
         free(d->p);
         return NULL;

@@ -63,6 +63,8 @@ typedef struct command {
     int min_args, max_args;
     const char *usage;
     const char *summary;
+    /* One or two real uses: "COMMAND\tWHAT IT DOES" lines (bkp help CMD). */
+    const char *example;
 } command;
 
 static const command commands[] = {
@@ -71,7 +73,9 @@ static const command commands[] = {
      .key = true,
      .options = "repo",
      .usage = "init [--repo DIR | --policy FILE]",
-     .summary = N_("create a repository (the policy's, without --repo), its keys and config")},
+     .summary = N_("create a repository (the policy's, without --repo), its keys and config"),
+     .example = N_("bkp init --policy /etc/bkp/policy.yaml\tcreate the repository the policy "
+                   "names; the passphrase is asked for twice")},
     {.name = "backup",
      .run = cmd_backup,
      .needs = NEED_REPO_WRITE,
@@ -82,7 +86,8 @@ static const command commands[] = {
      .max_args = 1024,
      .usage = "backup NAME | backup --dataset NAME PATH...",
      .summary =
-         N_("capture a data set of the policy (or the given paths) now and seal a generation")},
+         N_("capture a data set of the policy (or the given paths) now and seal a generation"),
+     .example = N_("bkp backup emr-db\tback up the data set emr-db of the policy now")},
     {.name = "generations",
      .run = cmd_generations,
      .needs = NEED_REPO,
@@ -90,7 +95,8 @@ static const command commands[] = {
      .options = "repo json clear-suspicious",
      .max_args = 1,
      .usage = "generations [NAME] [--json] | generations --clear-suspicious GEN",
-     .summary = N_("list sealed generations, or clear a suspicious mark (recorded)")},
+     .summary = N_("list sealed generations, or clear a suspicious mark (recorded)"),
+     .example = N_("bkp generations emr-db\tlist the generations of emr-db, newest last")},
     {.name = "ls",
      .run = cmd_ls,
      .needs = NEED_REPO,
@@ -99,7 +105,9 @@ static const command commands[] = {
      .min_args = 1,
      .max_args = 2,
      .usage = "ls GEN [PATH] [--json]",
-     .summary = N_("list the files of a generation")},
+     .summary = N_("list the files of a generation"),
+     .example =
+         N_("bkp ls emr-db:latest /srv/emr\tlist what the newest generation holds under /srv/emr")},
     {.name = "find",
      .run = cmd_find,
      .needs = NEED_REPO,
@@ -108,7 +116,9 @@ static const command commands[] = {
      .min_args = 1,
      .max_args = 1,
      .usage = "find PATTERN [--dataset NAME] [--json]",
-     .summary = N_("which generations hold a path matching a pattern (name or /whole/path*)")},
+     .summary = N_("which generations hold a path matching a pattern (name or /whole/path*)"),
+     .example =
+         N_("bkp find letter-0412.pdf --dataset scans\twhich generations of scans hold that file")},
     {.name = "dump",
      .run = cmd_dump,
      .needs = NEED_REPO,
@@ -117,7 +127,9 @@ static const command commands[] = {
      .min_args = 2,
      .max_args = 2,
      .usage = "dump GEN PATH > FILE",
-     .summary = N_("one stored file's content to standard output, every chunk authenticated")},
+     .summary = N_("one stored file's content to standard output, every chunk authenticated"),
+     .example = N_("bkp dump scans:latest /srv/scans/letter.pdf > letter.pdf\ttake one file back "
+                   "without a full restore")},
     {.name = "mount",
      .run = cmd_mount,
      .lock = LOCK_READER,
@@ -127,7 +139,9 @@ static const command commands[] = {
      .max_args = 2,
      .usage = "mount [GEN|DATASET] MOUNTPOINT [--allow-other]",
      .summary = N_("browse generations as read-only folders (FUSE) until Ctrl-C or umount; files "
-                   "read on demand, every chunk authenticated")},
+                   "read on demand, every chunk authenticated"),
+     .example = N_("bkp mount emr-db /mnt/emr-db\tbrowse the generations of emr-db as folders; "
+                   "umount /mnt/emr-db ends it")},
     {.name = "diff",
      .run = cmd_diff,
      .needs = NEED_REPO,
@@ -136,7 +150,8 @@ static const command commands[] = {
      .min_args = 2,
      .max_args = 2,
      .usage = "diff GEN GEN [--json]",
-     .summary = N_("what changed between two generations")},
+     .summary = N_("what changed between two generations"),
+     .example = N_("bkp diff emr-db:41 emr-db:42\twhat changed between two generations")},
     {.name = "restore",
      .run = cmd_restore,
      .lock = LOCK_READER,
@@ -146,7 +161,9 @@ static const command commands[] = {
      .usage = "restore GEN TARGET [--path P | --folder D] [--from M] [--force] | restore GEN "
               "--to-archive FILE | restore --runbook NAME [--attest WHO]",
      .summary = N_("restore a generation into a directory or a tar (pax) file, from the repository "
-                   "or any one medium")},
+                   "or any one medium"),
+     .example = N_("bkp restore emr-db:latest /srv/restore --from usb-a\trestore the newest "
+                   "generation from the disk usb-a into an empty folder")},
     {.name = "run",
      .run = cmd_run,
      .needs = NEED_REPO_WRITE,
@@ -156,7 +173,8 @@ static const command commands[] = {
      .writes_media = true,
      .options = "repo dataset force metrics workers json",
      .usage = "run [--dataset NAME] [--force] [--metrics FILE] [--json]",
-     .summary = N_("the cron entry: back up every data set of the policy that is due")},
+     .summary = N_("the cron entry: back up every data set of the policy that is due"),
+     .example = N_("bkp run\twhat cron runs: back up every data set that is due")},
     {.name = "prune",
      .run = cmd_prune,
      .lock = LOCK_PRUNE,
@@ -164,7 +182,9 @@ static const command commands[] = {
      .options = "repo dry-run json",
      .usage = "prune [--dry-run] [--json]",
      .summary =
-         N_("apply each data set's retention: delete generations and the packs nothing needs")},
+         N_("apply each data set's retention: delete generations and the packs nothing needs"),
+     .example =
+         N_("bkp prune --dry-run\tshow what the retention rules would delete, deleting nothing")},
     {.name = "audit",
      .run = cmd_audit,
      .needs = NEED_REPO,
@@ -178,7 +198,8 @@ static const command commands[] = {
               "F] [--lang ja|en] | audit restart REASON",
      .summary =
          N_("check the signed audit log, show it, or write the evidence report for checklist "
-            "item 3-②")},
+            "item 3-②"),
+     .example = N_("bkp audit verify\tcheck the signed audit log from its first record")},
     {.name = "policy",
      .run = cmd_policy,
      .policy = POLICY_REQUIRED,
@@ -187,7 +208,9 @@ static const command commands[] = {
      .max_args = 1,
      .usage = "policy check [--policy FILE] [--json] | policy print --regulation [--format "
               "md|html] [--lang ja|en]",
-     .summary = N_("validate the policy and print it as it will be applied")},
+     .summary = N_("validate the policy and print it as it will be applied"),
+     .example =
+         N_("bkp policy check --policy /etc/bkp/policy.yaml\tcheck a policy before it is used")},
     {.name = "media",
      .run = cmd_media,
      .needs = NEED_REPO,
@@ -199,7 +222,9 @@ static const command commands[] = {
      .usage = "media label PATH --name NAME [--type T] [--location L] [--force] | media label "
               "--name NAME (object) | media probe NAME | media list | media show NAME",
      .summary = N_("label a disk (or archive folder) as a medium and register it; list media and "
-                   "what they hold")},
+                   "what they hold"),
+     .example = N_("bkp media label /mnt/usb-a --name usb-a --type disk --location offsite\tlabel "
+                   "a mounted disk as the medium usb-a, kept off-site")},
     {.name = "rotate",
      .run = cmd_rotate,
      .needs = NEED_REPO_WRITE,
@@ -212,7 +237,9 @@ static const command commands[] = {
      .usage = "rotate MEDIUM",
      .summary =
          N_("copy the generations due to a medium, read them back, prune it, and say when it "
-            "is next due")},
+            "is next due"),
+     .example =
+         N_("bkp rotate usb-a\tcopy to the disk usb-a what is due to it, then take it away")},
     {.name = "runbook",
      .run = cmd_runbook,
      .options = "repo json format lang",
@@ -220,7 +247,9 @@ static const command commands[] = {
      .max_args = 2,
      .usage =
          "runbook list | runbook show NAME | runbook print NAME [--format md|html] [--lang ja|en]",
-     .summary = N_("the recovery procedures; print one for paper (手順書)")},
+     .summary = N_("the recovery procedures; print one for paper (手順書)"),
+     .example = N_("bkp runbook print emr --format html --lang ja > emr.html\tthe recovery "
+                   "procedure on paper, in Japanese")},
     {.name = "drill",
      .run = cmd_drill,
      .key = true,
@@ -228,7 +257,9 @@ static const command commands[] = {
      .min_args = 1,
      .max_args = 1,
      .usage = "drill NAME [--medium M] [--attest WHO] [--sandbox D] [--report D]",
-     .summary = N_("rehearse a runbook into a sandbox, timed, with a report")},
+     .summary = N_("rehearse a runbook into a sandbox, timed, with a report"),
+     .example = N_("bkp drill emr --medium usb-a\trehearse the runbook emr from usb-a into a "
+                   "sandbox, timed")},
     {.name = "status",
      .run = cmd_status,
      .needs = NEED_REPO,
@@ -237,7 +268,8 @@ static const command commands[] = {
      .options = "repo json metrics format output lang",
      .usage = "status [--json] [--metrics FILE] | status --format html [-o FILE] [--lang ja|en]",
      .summary = N_("3-2-1 compliance of each data set: copies, media, off-line and off-site ages, "
-                   "what to do next")},
+                   "what to do next"),
+     .example = N_("bkp status\teach data set's 3-2-1 state and what to do next")},
     {.name = "key",
      .run = cmd_key,
      .needs = NEED_REPO,
@@ -252,7 +284,9 @@ static const command commands[] = {
               "ja|en] | key split --shares N --threshold K -o DIR",
      .summary = N_("the passphrases that open the repository (slots); the public key's "
                    "fingerprint; the key on paper for a safe, whole or as K-of-N shares (all "
-                   "changes recorded)")},
+                   "changes recorded)"),
+     .example =
+         N_("bkp key export --paper --lang ja -o key.html\tthe key on paper, to keep in a safe")},
     {.name = "verify",
      .run = cmd_verify,
      .needs = NEED_REPO,
@@ -264,7 +298,8 @@ static const command commands[] = {
      .usage = "verify [--read-data | --sample PCT] [--media M] [--repair-from M2] | verify "
               "--public-key HEX|FILE",
      .summary = N_("check signatures, chains and objects; read packs back (all, or a rolling "
-                   "sample); repair from another copy")},
+                   "sample); repair from another copy"),
+     .example = N_("bkp verify --read-data\tread every pack back and check it")},
 };
 
 static void usage(FILE *f)
@@ -280,7 +315,25 @@ static void usage(FILE *f)
                  "4 wrong passphrase or key sheets, 5 no repository there.\n"));
 }
 
-/* bkp CMD --help: its usage, what it does, its options. */
+/* The examples of a command: each command line, then what it does below it. */
+static void print_examples(const char *text)
+{
+    printf("%s", _("\nexamples:\n"));
+    while (*text) {
+        const char *tab = strchr(text, '\t'), *nl = strchr(text, '\n');
+        const char *end = nl ? nl : text + strlen(text);
+        if (!tab || tab > end)
+            tab = end;
+        printf("  %.*s\n", (int)(tab - text), text);
+        char *what = tab < end ? strndup(tab + 1, (size_t)(end - tab - 1)) : NULL;
+        if (what)
+            cli_wrap(stdout, NULL, 6, what);
+        free(what);
+        text = nl ? nl + 1 : end;
+    }
+}
+
+/* bkp CMD --help: its usage, what it does, its options, examples. */
 static void command_help(const command *cmd)
 {
     const char *head = _("usage: bkp ");
@@ -310,6 +363,8 @@ static void command_help(const command *cmd)
     }
     printf(_("\noptions every command takes:\n"));
     cli_options_help(stdout, "", true);
+    if (cmd->example)
+        print_examples(_(cmd->example));
 }
 
 static const command *find_command(const char *name)
@@ -446,7 +501,7 @@ int main(int argc, char **argv)
         return EXIT_OK;
     }
     if (c.nkey_from && (!cmd->key || cmd->run == cmd_init)) {
-        fprintf(stderr, "bkp: error: %s\n",
+        fprintf(stderr, _("bkp: error: %s\n"),
                 cmd->key ? _("init makes a new key; --key-from opens an existing one")
                          : _("this command does not open the repository's key; leave out "
                              "--key-from"));

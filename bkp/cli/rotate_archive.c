@@ -224,7 +224,7 @@ int cli_rotate_archive(cli *c, cli_medium *m, bool quiet)
         char name[96];
         uint64_t b = 0;
         bkp_gen_name(pick[i], name, sizeof(name));
-        bkp_progress("archiving %s to %s", name, m->name);
+        bkp_progress(_("archiving %s to %s"), name, m->name);
         bkp_archive_kit *k = held ? &akit : NULL;
         rc = device ? archive_device(c, m->path, pick[i], label, k, &b)
                     : archive_one(c, m->path, pick[i], label, k, &b);
@@ -280,7 +280,8 @@ record:
             printf(_("%s: %zu archive(s) written (%s)%s"), m->name, json_array_size(done),
                    cli_size(sz, sizeof(sz), bytes),
                    device ? _(", not read back (a device)") : _(", each read back and verified"));
-            printf("%s.\n", json_array_size(done) ? "" : _("; everything due was there already"));
+            printf("%s%s", json_array_size(done) ? "" : _("; everything due was there already"),
+                   C_("end of sentence", ".\n"));
             if (m->offline)
                 printf(_("You can take %s away now; it is kept %s.\n"), m->name,
                        strcmp(m->location, "offsite") ? _("on-site, off-line") : _("off-site"));

@@ -37,9 +37,12 @@ static bool exists(const char *dir, const char *name)
     return ok;
 }
 
-/* In an archive folder, the archive of `spec` (DATASET:latest or DATASET:SEQ). */
-static char *pick_archive(const char *dir, const char *spec)
+/* In an archive folder, the archive of `spec` (DATASET:latest or DATASET:SEQ);
+ * when there is none, *ex says why: a spec of the wrong form (EXIT_USAGE) or
+ * nothing of it there (EXIT_NOREPO). */
+static char *pick_archive(const char *dir, const char *spec, int *ex)
 {
+    *ex = EXIT_USAGE;
     const char *colon = strrchr(spec, ':');
     char *best = NULL;
     unsigned long want = 0, top = 0;
@@ -67,8 +70,10 @@ static char *pick_archive(const char *dir, const char *spec)
     }
     if (d)
         closedir(d);
-    if (!best)
+    if (!best) {
         bkp_error(_("%s holds no archive of %s"), dir, spec);
+        *ex = EXIT_NOREPO;
+    }
     return best;
 }
 
@@ -150,6 +155,7 @@ int cli_open_source(cli *c, const char *spec, bkp_repo **out, char **staging)
     if (!path || stat(path, &st) < 0) {
         bkp_error(_("--from %s: %s is not there; connect and mount the medium"), from,
                   path ? path : "?");
+        ex = path ? EXIT_NOREPO : EXIT_FAILED;
         goto out;
     }
     if (!S_ISDIR(st.st_mode)) {
@@ -161,8 +167,8 @@ int cli_open_source(cli *c, const char *spec, bkp_repo **out, char **staging)
     } else if (exists(path, "repo/config")) {
         repo = bkp_path_join(path, "repo");
     } else {
-        char *file = pick_archive(path, spec);
-        ex = file ? open_archive(c, file, out, staging) : EXIT_USAGE;
+        char *file = pick_archive(path, spec, &ex);
+        ex = file ? open_archive(c, file, out, staging) : ex;
         free(file);
         goto out;
     }

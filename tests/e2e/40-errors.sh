@@ -1,7 +1,8 @@
 #!/bin/bash
 # 40-errors — what the operator sees when things are not right: unreadable files
 # (exit 1, named, the rest sealed and restorable), a non-empty restore target, an
-# unknown generation, a second init, a short passphrase, a missing repository.
+# unknown generation, a second init, a short passphrase, a missing repository
+# (exit 5, also with --from and with no passphrase given).
 . "$(dirname "$0")/lib.sh"
 need_root
 need_tool setpriv cmp
@@ -121,6 +122,13 @@ check_exit 5 "$BKP" generations --repo "$WORK/no-such-repo" || true
 [ ! -e "$WORK/no-such-repo" ] || flunk "generations on a missing repository created it"
 check_exit 5 "$BKP" backup --repo "$WORK/no-such-repo" --dataset ds "$D" || true
 [ ! -e "$WORK/no-such-repo" ] || flunk "backup to a missing repository created it"
+# Nothing there is 5 before any passphrase is asked for, and from --from too.
+check_exit 5 env -u BKP_PASSPHRASE -u BKP_PASSPHRASE_FILE -u BKP_PASSPHRASE_COMMAND \
+    "$BKP" generations --repo "$WORK/no-such-repo" || true
+output_has "no repository at" "a missing repository is said before the passphrase is missed"
+check_exit 5 "$BKP" restore --repo "$REPO" ds:latest "$WORK/never-from" --from "$WORK/no-such-medium" || true
+mkdir -p "$WORK/empty-medium"
+check_exit 5 "$BKP" restore --repo "$REPO" ds:latest "$WORK/never-from" --from "$WORK/empty-medium" || true
 check_exit 2 "$BKP" no-such-command || true
 check_exit 2 "$BKP" restore --repo "$REPO" ds:1 || true
 check_exit 2 "$BKP" backup --repo "$REPO" "$D" || true # no --dataset
@@ -141,6 +149,16 @@ output_has "ls does not take the option '--read-data'"
 output_has "usage: bkp ls GEN"
 check_exit 2 "$BKP" policy check --key-from "$WORK/sheet" || true
 output_has "leave out --key-from"
+# A data set naming a runbook that is not there fails the policy's check, as file:line.
+mkdir -p "$WORK/pol-rb"
+cat >"$WORK/pol-rb/policy.yaml" <<YAML
+repository: $REPO
+datasets:
+  - { name: ds, paths: [$D], runbook: no-such-book }
+YAML
+check_exit 2 "$BKP" policy check --policy "$WORK/pol-rb/policy.yaml" || true
+output_has "policy.yaml:3: data set ds names the runbook 'no-such-book'"
+output_has "no runbook 'no-such-book'"
 check_exit 2 "$BKP" status --public-key 00 || true
 output_has "does not take --public-key"
 check_exit 0 "$BKP" verify --help || true

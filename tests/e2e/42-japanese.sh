@@ -114,10 +114,46 @@ for l in text.splitlines():
     if l.startswith(" ") and l.strip() and not l.lstrip().startswith("-"):
         assert l.startswith("  "), l
 if sys.argv[2] == "key":
-    forms = [l for l in text.splitlines() if l.strip().startswith("bkp key") or l.startswith("使い方")]
+    usage = text.split("\n例:")[0]  # the forms, not the examples
+    forms = [l for l in usage.splitlines() if l.strip().startswith("bkp key") or l.startswith("使い方")]
     col = width(forms[0].split("bkp key")[0])
     assert all(width(f.split("bkp key")[0]) == col for f in forms), forms
 PY
+done
+# A usage error says its level as every other error does.
+ja check_exit 2 "$BKP" rotate usb --bogus || true
+output_has "bkp: エラー: rotate はオプション" "a usage error's level should be in Japanese"
+# Tables for people: headings and words in Japanese, --json unchanged.
+ja ok "$BKP" generations
+output_has "完了日時" "generations' headings should be in Japanese"
+output_has "封印済み" "generations' status should be in Japanese"
+ja ok "$BKP" generations --json
+output_has '"status": "sealed"' "generations --json keeps its English words"
+ja ok "$BKP" media list
+output_has "最終書き込み" "media list's headings should be in Japanese"
+ja ok "$BKP" audit show
+output_has "日時（現地）" "audit show's headings should be in Japanese"
+output_has "成功" "audit show's results should be in Japanese"
+ja ok "$BKP" prune --dry-run
+output_has "残す" "prune's plan should be in Japanese"
+# Every command's help ends with at least one real example, in both
+# languages, no line wider than 80 terminal columns.
+for cmd in $("$BKP" --help | sed -n '/^commands:/,/^$/s/^  \([a-z][a-z]*\) .*/\1/p'); do
+    for lang in ja en; do
+        LC_ALL= LANG=C.UTF-8 LANGUAGE=$([ $lang = ja ] && echo ja || echo en) \
+            "$BKP" help "$cmd" >"$WORK/help" 2>&1 || flunk "bkp help $cmd failed ($lang)"
+        python3 - "$WORK/help" "$cmd" "$lang" <<'PY' || flunk "bkp help $cmd ($lang): $(cat "$WORK/help")"
+import sys, unicodedata
+text = open(sys.argv[1], encoding="utf-8").read()
+width = lambda s: sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
+wide = [l for l in text.splitlines() if width(l) > 80]
+assert not wide, f"wider than 80 columns: {wide}"
+head = "例:" if sys.argv[3] == "ja" else "examples:"
+assert head in text, "no examples"
+after = text.split(head, 1)[1].splitlines()
+assert any(l.startswith("  bkp " + sys.argv[2]) for l in after), "no example of the command"
+PY
+    done
 done
 ja ok "$BKP" help key
 output_has "無人実行用の新しいスロット" "bkp help key should be in Japanese"
@@ -140,6 +176,10 @@ head, row = rows[0], rows[1]
 col = lambda l, word: width(l[: l.index(word)])
 assert col(head, "結果") == col(row, "封印済み") == 28, (head, row)
 PY
+    # The progress line of verify on a terminal.
+    TTY=$(LC_ALL= LANG=C.UTF-8 LANGUAGE=ja BKP_POLICY=$BKP_POLICY \
+        script -qec "'$BKP' verify --read-data" /dev/null </dev/null | tr -d '\r')
+    if grep -q "verifying" <<<"$TTY"; then flunk "verify's progress should be in Japanese: $TTY"; fi
     ja ok "$BKP" run --force --json
     grep -q '"result": "sealed"' <<<"$OUT" || flunk "run --json must keep its English words: $OUT"
 fi

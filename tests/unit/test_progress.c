@@ -1,16 +1,20 @@
 /*
  * The progress line (bkp_progress_text): the share of a known total, the
  * rate, and the time left scaled from the time so far; bytes shown as
- * sizes; nothing claimed without a total.
+ * sizes; nothing claimed without a total; in the reader's language.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <cmocka.h>
 
+#include "bkp/i18n.h"
 #include "bkp/log.h"
+
+#include "catalogue.h"
 
 static void test_counted(void **unused)
 {
@@ -46,12 +50,25 @@ static void test_no_total(void **unused)
     assert_null(strstr(s, "left"));
 }
 
+/* A Japanese reader reads the label, the units and the time left in Japanese. */
+static void test_japanese(void **unused)
+{
+    (void)unused;
+    char s[256];
+    bkp_i18n_saved saved;
+    bkp_i18n_begin(&saved, "ja");
+    bkp_progress_text(s, sizeof(s), _("verifying"), 450, 1000, "packs", 765000000, 9.0);
+    bkp_i18n_end(&saved);
+    assert_string_equal(s, "検証中: 45 %（450 / 1000 パック）、765.0 MB、85.0 MB/秒、残り 0:11");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_counted),
         cmocka_unit_test(test_bytes),
         cmocka_unit_test(test_no_total),
+        cmocka_unit_test(test_japanese),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, test_catalogue_setup, NULL);
 }

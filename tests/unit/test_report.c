@@ -154,11 +154,11 @@ static json_t *fixed_copies(void)
     json_t *c = json_pack("[{s:s, s:s, s:s, s:b, s:s, s:s}, {s:s, s:s, s:s, s:b, s:s, s:s},"
                           " {s:s, s:s, s:s, s:b, s:s, s:s}]",
                           "medium", "repository", "type", "disk", "location", "onsite", "offline",
-                          0, "generation", "emr-db:42", "captured", "2025-01-30 02:00:05", "medium",
-                          "usb-a", "type", "removable", "location", "offsite", "offline", 1,
-                          "generation", "emr-db:41", "captured", "2025-01-29 02:00:04", "medium",
-                          "tape", "type", "archive", "location", "onsite", "offline", 1,
-                          "generation", "emr-db:35", "captured", "2025-01-01 02:00:07");
+                          0, "generation", "emr-db:42", "captured", "2025-01-30 02:00 UTC",
+                          "medium", "usb-a", "type", "removable", "location", "offsite", "offline",
+                          1, "generation", "emr-db:41", "captured", "2025-01-29 02:00 UTC",
+                          "medium", "tape", "type", "archive", "location", "onsite", "offline", 1,
+                          "generation", "emr-db:35", "captured", "2025-01-01 02:00 UTC");
     assert_non_null(c);
     return c;
 }

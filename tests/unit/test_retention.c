@@ -95,9 +95,10 @@ static void test_reasons(void **state)
     pol_retention r = {.keep_last = 1, .keep_daily = 2, .lock_days = 1};
     make(g, 10);
     pol_retention_select(&r, g, 10, base, keep);
-    assert_string_equal(pol_keep_reasons(keep[0], buf, sizeof(buf)), "last, daily, locked, newest");
-    assert_string_equal(pol_keep_reasons(keep[1], buf, sizeof(buf)), "daily");
-    assert_string_equal(pol_keep_reasons(keep[5], buf, sizeof(buf)), "not kept");
+    assert_string_equal(pol_keep_reasons(keep[0], false, buf, sizeof(buf)),
+                        "last, daily, locked, newest");
+    assert_string_equal(pol_keep_reasons(keep[1], false, buf, sizeof(buf)), "daily");
+    assert_string_equal(pol_keep_reasons(keep[5], false, buf, sizeof(buf)), "not kept");
 }
 
 /* Input order does not matter; several generations in one day: the newest of the day wins. */
@@ -204,7 +205,8 @@ static void test_clock_forward(void **state)
         assert_false(keep[i] & POL_KEEP_LOCKED);
     assert_true(keep[10] & POL_KEEP_LOCKED);
     char buf[128];
-    assert_string_equal(pol_keep_reasons(POL_KEEP_TIME, buf, sizeof(buf)), "time out of order");
+    assert_string_equal(pol_keep_reasons(POL_KEEP_TIME, false, buf, sizeof(buf)),
+                        "time out of order");
 }
 
 int main(void)
