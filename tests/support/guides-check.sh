@@ -28,7 +28,9 @@ CMDS=" help $("$BKP" --help | awk '/^commands:/{on=1; next} /^$/{on=0} on && /^ 
 declare -A HELP=() VERBS=()
 for c in $CMDS; do
     [ "$c" = help ] && continue
-    h=$("$BKP" "$c" --help 2>&1)
+    # What the help says the command has: its usage and options, not the
+    # examples at its end (their arguments are not verbs).
+    h=$("$BKP" "$c" --help 2>&1 | sed '/^examples:/,$d')
     HELP[$c]=" $(grep -oE -- '(^|[ ,[])--?[a-z][a-z-]*' <<<"$h" | sed 's/^[ ,[]//' | sort -u | tr '\n' ' ')"
     VERBS[$c]=" $(awk -v c="$c" '($1=="usage:"||$1=="bkp") {for(i=1;i<NF;i++) if($i=="bkp" && $(i+1)==c && $(i+2) ~ /^[a-z][a-z-]*$/) printf "%s ", $(i+2)}' <<<"$h")"
 done
