@@ -466,8 +466,13 @@ int bkp_bucket_put_pack(bkp_s3 *s, bkp_repo *src, const uint8_t id[BKP_ID_LEN], 
     int rc = path ? bkp_read_file(path, &b, BKP_PACK_MAX) : -ENOMEM;
     /* Only a pack that checks replaces one in the bucket. */
     if (!rc && (rc = bkp_pack_check(bkp_repo_keys(src), b.data, b.len, id, &ents, &n)))
-        bkp_error("pack %s is damaged in %s too; repair from another copy", hex,
+        bkp_error(_("pack %s is damaged in %s too; repair from another copy"), hex,
                   bkp_repo_path(src));
+    else if (rc == -ENOENT)
+        bkp_error(_("pack %s is not in %s (a medium holds only the generations rotated to it); "
+                    "repair from a copy that holds it: another medium, or the primary with "
+                    "--repair-from REPOSITORY_PATH"),
+                  hex, bkp_repo_path(src));
     else if (rc)
         bkp_error("pack %s: %s: %s", hex, path ? path : "?", bkp_strerror(rc));
     if (!rc)

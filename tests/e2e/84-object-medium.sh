@@ -88,13 +88,15 @@ grep -q '"generations": 3' <<<"$OUT" || flunk "the bucket should hold three gene
 # 4. A locked version cannot be deleted through the S3 API, not even with the bypass.
 # (the query canonical: sorted, every name with "=", "/" as %2F)
 s3 "/hosp-bkp?prefix=repo%2Fpacks%2F&versions=" -o "$WORK/versions.xml" || fail "listing versions"
-key=$(grep -o '<Key>repo/packs/[^<]*</Key>' "$WORK/versions.xml" | head -n 1 | sed 's/<[^>]*>//g')
-vid=$(python3 - "$WORK/versions.xml" "$key" <<'PY'
+# The largest pack: it holds ct-1.dcm, which every generation shares, so the
+# disk rotated in step 8 (the newest generation only) holds it too.
+read -r key vid < <(python3 - "$WORK/versions.xml" <<'PY'
 import sys, xml.etree.ElementTree as ET
 ns = {"s": "http://s3.amazonaws.com/doc/2006-03-01/"}
-for v in ET.parse(sys.argv[1]).getroot().findall("s:Version", ns):
-    if v.find("s:Key", ns).text == sys.argv[2]:
-        print(v.find("s:VersionId", ns).text); break
+vs = [v for v in ET.parse(sys.argv[1]).getroot().findall("s:Version", ns)
+      if v.find("s:Key", ns).text.startswith("repo/packs/")]
+v = max(vs, key=lambda v: int(v.find("s:Size", ns).text))
+print(v.find("s:Key", ns).text, v.find("s:VersionId", ns).text)
 PY
 )
 [ -n "$key" ] && [ -n "$vid" ] || fail "no pack version in the bucket"
