@@ -277,10 +277,6 @@ int cli_object_repair(cli *c, const cli_medium *m, bkp_repo *src, const struct b
 /* Did the last probe of the medium of registry entry `entry` (by its label)
  * prove a COMPLIANCE lock, by the signed audit log (and when)? */
 bool cli_object_proven(cli *c, const json_t *entry, time_t *when);
-/* From `v` (all generations, by data set then sequence), the newest clean
- * generation of each data set the policy copies to `medium` (every data set
- * without a policy) into `out`; returns how many. */
-size_t cli_rotate_choose(cli *c, const char *medium, bkp_gen **v, size_t n, bkp_gen **out);
 /* Extract the archive file `path` to a staging folder and verify it whole
  * with the keys of the open repository: 0 when it is sound. What was read is
  * added to `sum` (may be NULL). */

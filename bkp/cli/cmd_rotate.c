@@ -24,87 +24,9 @@
 #include "bkp/lock.h"
 #include "bkp/log.h"
 #include "bkp/medium.h"
+#include "bkp/ops/rotate_choose.h"
 #include "bkp/verify.h"
 #include "policies/retention.h"
-
-static bool copies_to(const pol_dataset *d, const char *medium)
-{
-    for (size_t i = 0; d && i < d->ncopy_to; i++)
-        if (!strcmp(d->copy_to[i], medium))
-            return true;
-    return false;
-}
-
-/* Which of the records v[from, to) of one data set have a capture time in
- * order (policies/retention.h), judged as prune judges them: among the
- * intact records, a cleared one taken at its word. NULL without memory. */
-static bool *time_in_order(bkp_gen **v, size_t from, size_t to)
-{
-    pol_gen *tg = calloc(to - from + 1, sizeof(*tg));
-    bool *ok = calloc(to - from + 1, sizeof(*ok)), *res = calloc(to - from + 1, sizeof(*res));
-    size_t *at = calloc(to - from + 1, sizeof(*at)), m = 0;
-    if (tg && ok && res && at) {
-        for (size_t x = from; x < to; x++)
-            if (!v[x]->pruned && !v[x]->status) {
-                tg[m] = (pol_gen){v[x]->finished, v[x]->seq, v[x]->cleared};
-                at[m++] = x - from;
-            }
-        pol_time_order(tg, m, bkp_now(), ok);
-        for (size_t k = 0; k < m; k++)
-            res[at[k]] = ok[k];
-    } else {
-        free(res);
-        res = NULL;
-    }
-    free(tg);
-    free(ok);
-    free(at);
-    return res;
-}
-
-/* From `v` (all generations, by data set then sequence), the newest clean
- * generation of each data set that goes to `medium` into `out`. */
-size_t cli_rotate_choose(cli *c, const char *medium, bkp_gen **v, size_t n, bkp_gen **out)
-{
-    pol_policy *p = c->policy;
-    size_t k = 0;
-    for (size_t i = 0; i < n;) {
-        size_t j = i;
-        while (j < n && !strcmp(v[j]->dataset, v[i]->dataset))
-            j++;
-        if (!p || copies_to(pol_dataset_find(p, v[i]->dataset), medium)) {
-            bkp_gen *pick = NULL;
-            bool *in_order = time_in_order(v, i, j);
-            for (size_t x = j; x-- > i && !pick;) {
-                char name[96];
-                if (v[x]->pruned || v[x]->status)
-                    continue;
-                /* A capture time out of order (retention.h) is not "the
-                 * newest": it must not take a good generation's place. */
-                if (!in_order || !in_order[x - i]) {
-                    bkp_warn(_("%s: its capture time is out of order (backdated, or in the future) "
-                               "and it is not copied to %s; an older one is. Investigate, or clear "
-                               "it with `bkp generations --clear-suspicious %s` if it is good"),
-                             bkp_gen_name(v[x], name, sizeof(name)), medium, name);
-                    continue;
-                }
-                if (bkp_gen_marked(v[x]) && !v[x]->cleared) {
-                    bkp_warn(_("%s is marked suspicious and is not copied to %s; an older one is. "
-                               "If the change was expected, clear it with `bkp generations "
-                               "--clear-suspicious %s`"),
-                             bkp_gen_name(v[x], name, sizeof(name)), medium, name);
-                    continue;
-                }
-                pick = v[x];
-            }
-            if (pick)
-                out[k++] = pick;
-            free(in_order);
-        }
-        i = j;
-    }
-    return k;
-}
 
 typedef struct seen_ctx {
     const char *path;
@@ -278,7 +200,7 @@ int cli_rotate_disk(cli *c, cli_medium *m, bool quiet)
         rc = -ENOMEM;
         goto record;
     }
-    np = cli_rotate_choose(c, m->name, v, n, pick);
+    np = ops_rotate_choose(c->policy, m->name, v, n, pick);
     for (size_t i = 0; i < np; i++) {
         char name[96];
         json_array_append_new(copied, json_string(bkp_gen_name(pick[i], name, sizeof(name))));

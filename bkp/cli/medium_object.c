@@ -22,6 +22,7 @@
 #include "bkp/lock.h"
 #include "bkp/log.h"
 #include "bkp/medium.h"
+#include "bkp/ops/rotate_choose.h"
 #include "policies/retention.h"
 #include "policies/schedule.h"
 
@@ -488,7 +489,7 @@ int cli_rotate_object(cli *c, cli_medium *m, bool quiet)
         rc = rc ? rc : -ENOMEM;
         goto record;
     }
-    np = cli_rotate_choose(c, m->name, v, n, pick);
+    np = ops_rotate_choose(c->policy, m->name, v, n, pick);
     for (size_t i = 0; i < np; i++) {
         char name[96];
         until[i] = until_of(c->policy, m->pm, pick[i], now);

@@ -23,6 +23,7 @@
 #include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "bkp/medium.h"
+#include "bkp/ops/rotate_choose.h"
 #include "bkp/verify.h"
 
 static const char *tmp_dir(void)
@@ -215,7 +216,7 @@ int cli_rotate_archive(cli *c, cli_medium *m, bool quiet)
         rc = rc ? rc : -ENOMEM;
         goto record;
     }
-    np = cli_rotate_choose(c, m->name, v, n, pick);
+    np = ops_rotate_choose(c->policy, m->name, v, n, pick);
     /* Each archive begins with the recovery kit (bkp/archive.h), so that a
      * tape alone, extracted with tar, brings the program to read it. */
     if (np && cli_kit_docs(c, m, &akit, &held))
