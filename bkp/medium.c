@@ -42,6 +42,17 @@ bool bkp_medium_location_ok(const char *location)
     return location && (!strcmp(location, "onsite") || !strcmp(location, "offsite"));
 }
 
+static bool uuid_ok(const char *s)
+{
+    uuid_t u;
+    char canon[37];
+    /* The exact text bkp writes: lower case, so that comparisons by string hold. */
+    if (!s || strlen(s) != 36 || uuid_parse(s, u))
+        return false;
+    uuid_unparse_lower(u, canon);
+    return !strcmp(canon, s);
+}
+
 json_t *bkp_label_new(const bkp_repo *r, const char *name, const char *type, const char *location)
 {
     uuid_t u;
@@ -57,16 +68,20 @@ json_t *bkp_label_new(const bkp_repo *r, const char *name, const char *type, con
                      "repository", bkp_repo_uuid(r), "fingerprint", fp, "created", created);
 }
 
-static bool uuid_ok(const char *s)
+json_t *bkp_label_renew(const bkp_repo *r, const json_t *old, const char *name, const char *type,
+                        const char *location)
 {
-    uuid_t u;
-    char canon[37];
-    /* The exact text bkp writes: lower case, so that comparisons by string hold. */
-    if (!s || strlen(s) != 36 || uuid_parse(s, u))
-        return false;
-    uuid_unparse_lower(u, canon);
-    return !strcmp(canon, s);
+    json_t *lab = bkp_label_new(r, name, type, location);
+    const char *uuid = json_string_value(json_object_get(old, "uuid"));
+    const char *repo = json_string_value(json_object_get(old, "repository"));
+    if (lab && uuid_ok(uuid) && repo && !strcmp(repo, bkp_repo_uuid(r)) &&
+        json_object_set_new(lab, "uuid", json_string(uuid))) {
+        json_decref(lab);
+        return NULL;
+    }
+    return lab;
 }
+
 
 static bool iso_ok(const json_t *v)
 {

@@ -36,6 +36,17 @@ bool bkp_medium_location_ok(const char *location);
 /* A new label (JSON) for a medium of repository `r`. */
 json_t *bkp_label_new(const bkp_repo *r, const char *name, const char *type, const char *location);
 
+/* The label for a medium labelled anew, `old` being the label found on it
+ * (NULL: none). A disk that already carries a label of repository `r` keeps
+ * its identity (`uuid`) under its new name, type and location: the copy on
+ * it holds tombstones bound to that identity (tombstone.c: a "not copied"
+ * tombstone counts only on the medium it names), and a fresh one would make
+ * every such record look planted from another medium. Anything else — no
+ * label, an invalid one, another repository's — gets a fresh identity, as
+ * bkp_label_new. */
+json_t *bkp_label_renew(const bkp_repo *r, const json_t *old, const char *name, const char *type,
+                        const char *location);
+
 /* No label is larger: it is read no further. */
 #define BKP_LABEL_MAX (64U << 10)
 

@@ -49,7 +49,7 @@ static const char *where_to_write(const char *type)
     if (!strcmp(type, "archive"))
         return _("Write on the paper label of the tape or of the archive folder's case");
     if (!strcmp(type, "removable"))
-        return _("Write on the paper label of the card or stick (or of its case)");
+        return _("Write on the paper label of the removable disk (or of its case)");
     if (!strcmp(type, "object"))
         return _("Write in the register of off-site copies, beside the bucket's name");
     return _("Write on the disk's paper label");
@@ -143,7 +143,7 @@ static int label(cli *c)
         if (rc)
             goto out;
     }
-    lab = bkp_label_new(c->r, c->name, type, loc);
+    lab = bkp_label_renew(c->r, old, c->name, type, loc);
     if (!lab || (!device && (rc = bkp_label_write(path, lab, true)))) {
         bkp_error(_("cannot write the label on %s: %s"), path, bkp_strerror(lab ? rc : -ENOMEM));
         goto out;

@@ -420,4 +420,20 @@ else
     cmp -s "$ACOPY" "$WORK/acopy.before" || flunk "a rotation replaced the disk's copy of the audit log with a log cut short"
 fi
 
+# ============ 8. A disk labelled anew keeps its identity ============
+# usb-a's copy holds tombstones bound to its label ("not copied" for the
+# records rotated to usb-b, "pruned" for those its prune deleted). Labelled
+# again under another name (--force), the disk keeps its label's identity, so
+# those tombstones still count there and the copy verifies as before.
+[ -f "$WORK/log.full" ] && cp -p "$WORK/log.full" "$LOG" # section 7 cut it short
+A=$(disk a)
+uuid=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["uuid"])' "$A/BKP-LABEL")
+grep -alq '"medium"' "$A"/repo/generations/emr/*.pruned 2>/dev/null ||
+    flunk "usb-a's copy holds no tombstone bound to it; this part proves nothing"
+ok "$BKP" media label "$A" --name spare --type removable --location offsite --force --policy "$POL"
+grep -q '"name": "spare"' "$A/BKP-LABEL" || flunk "the disk was not relabelled spare: $(cat "$A/BKP-LABEL")"
+grep -q "\"uuid\": \"$uuid\"" "$A/BKP-LABEL" ||
+    flunk "relabelling usb-a's disk as spare gave it a new identity; its tombstones no longer count there"
+ok "$BKP" verify --repo "$A/repo" --read-data
+
 finish
