@@ -57,15 +57,17 @@ static json_t *rotations(const ops_status_in *in, time_t now)
 /* The audit log checked now, with the repository's public key: what was
  * checked and when, so that the page never says "intact" unverified.
  *
- * The whole log, every time. Checking only what was appended since the
- * last check would need to remember how far the log was found sound, and
- * that note would live in the repository, which the threat model
- * (docs/SECURITY.md) lets an attacker rewrite: the head marker is signed
- * but names only the last record appended, not a prefix checked, so a
- * record rewritten before it would pass unseen unless every line is hashed
- * and its signature checked again — which is what this does. A note kept
- * under a secret key, naming the hash of the prefix found sound (hashed
- * again each time, its signatures not), would be as safe; it is not kept. */
+ * The whole log, every time, and not only what was appended since the last
+ * check. To skip the rest, a check would have to leave a note of how far
+ * the log was found sound (the hash of that prefix, hashed again each time,
+ * its signatures not checked again). The head marker (audit_head.c) is not
+ * that note: it is signed but names only the last record appended, and
+ * says nothing of the records before it. Such a note could not live in the
+ * repository unsigned: the insider of the threat model (docs/SECURITY.md
+ * §2) writes the repository without the key, would rewrite the note with
+ * the record, and a record rewritten before the note's mark would pass. Signed, it would be written by
+ * `bkp status`, which opens the repository read-only and writes nothing.
+ * So the log is read whole: a rewritten older record is always found. */
 static json_t *audit_checked(const bkp_repo *r, time_t now)
 {
     char *log = bkp_audit_path(r);
