@@ -1,8 +1,8 @@
 /*
  * drill.h — what a drill or a restore by runbook leaves behind once the
  * engine (procedure.h) has run: a drill's report files, and the audit record
- * kept for each data set it restored. The program finds the sources, runs
- * the engine and prints; what is kept is decided here, where a unit test
+ * kept for each data set it restored. bkp/ops/drill.h finds the sources and
+ * runs the engine, the program prints; what is kept is decided here, where a unit test
  * reaches it without a terminal, a medium or a policy.
  *
  * Errors are negative errno values; nothing here prints but rb_sandbox_check.

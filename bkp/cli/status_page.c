@@ -1,101 +1,72 @@
 /*
- * status_page.c — what `bkp status --json` prints beyond the verdicts, and
- * the status page (restore/status_page.h) written from it: by `bkp status
- * --format html -o FILE`, and by `bkp run` when the policy names
- * `status_page:`. Gathering and writing only; the page is rendered by the
- * library.
+ * status_page.c — what the program gives the status document
+ * (bkp/ops/status.h): when each medium was last written, what media pinned
+ * of the primary, whether a bucket's lock was proven. The document and the
+ * page are made by the library; `bkp status`, `bkp run`, the metrics and
+ * the evidence report ask through these.
  */
-#include <errno.h>
-#include <libgen.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
-#include "bkp/audit.h"
 #include "bkp/cli/cli.h"
-#include "bkp/clock.h"
-#include "bkp/durable.h"
-#include "bkp/i18n.h"
-#include "bkp/log.h"
-#include "restore/status_page.h"
+#include "bkp/ops/status.h"
 
-/* The coming rotations shown: four weeks ahead, at most this many turns
- * (the page prints on one sheet). */
-#define CALENDAR_DAYS 28
-#define CALENDAR_MAX 8
-
-static json_t *iso(time_t t)
+static bool proven(void *ctx, const json_t *entry, time_t *when)
 {
-    char buf[32];
-    bkp_iso_time(buf, sizeof(buf), t);
-    return json_string(buf);
+    return cli_object_proven(ctx, entry, when);
 }
 
-/* The calendar of the coming rotations (policies/compliance.h). */
-static json_t *rotations(cli *c, pol_policy *p, time_t now)
+/* The status's input for `c` (policy `p`); cleared by status_in_clear. */
+static void status_in(cli *c, pol_policy *p, ops_status_in *in)
 {
-    json_t *out = json_array();
-    pol_medium_state *st = cli_media_states(c, p);
-    time_t *due = calloc(p->nmedia + 1, sizeof(*due));
-    pol_turn turns[CALENDAR_MAX];
-    if (out && st && due) {
-        pol_media_due(p, st, p->nmedia, due);
-        size_t n = pol_rotation_calendar(st, due, p->nmedia, now, now + CALENDAR_DAYS * 86400,
-                                         turns, CALENDAR_MAX);
-        for (size_t i = 0; i < n; i++) {
-            const pol_medium *m = turns[i].medium;
-            json_array_append_new(out, json_pack("{s:s, s:s, s:b, s:b, s:o}", "medium", m->name,
-                                                 "type", pol_medium_type_name(m->type), "offline",
-                                                 m->offline, "offsite", m->offsite, "when",
-                                                 iso(turns[i].when)));
-        }
-    }
-    free(st);
-    free(due);
-    return out;
+    json_t *pins = NULL;
+    /* Status is read-only: a primary behind a medium is shown, not fixed. */
+    if (cli_pins_check(c, NULL, &pins) < 0)
+        pins = NULL;
+    *in = (ops_status_in){.repo = c->r,
+                          .policy = p,
+                          .states = cli_media_states(c, p),
+                          .pins = pins,
+                          .proven = proven,
+                          .ctx = c,
+                          .shown = !c->json};
 }
 
-/* The audit log checked now, with the repository's public key: what was
- * checked and when, so that the page never says "intact" unverified. */
-static json_t *audit_checked(cli *c, time_t now)
+static void status_in_clear(ops_status_in *in)
 {
-    char *log = bkp_audit_path(c->r);
-    bkp_audit_check chk = {0};
-    int rc = log ? bkp_audit_verify(log, bkp_repo_sign_pk(c->r), NULL, &chk) : -ENOMEM;
-    free(log);
-    if (rc < 0)
-        snprintf(chk.problem, sizeof(chk.problem), "cannot be read: %s", bkp_strerror(rc));
-    return json_pack("{s:o, s:I, s:b, s:b, s:s, s:I}", "checked", iso(now), "records",
-                     (json_int_t)chk.records, "ok", rc == 0, "absent", chk.absent, "problem",
-                     chk.problem, "restarts", (json_int_t)chk.restarts);
+    json_decref(in->pins);
+    free((pol_medium_state *)in->states);
+}
+
+json_t *cli_status(cli *c, int *worst)
+{
+    pol_policy *p = cli_policy(c);
+    ops_status_in in;
+    *worst = POL_COMPLIANT;
+    if (!p)
+        return NULL;
+    status_in(c, p, &in);
+    json_t *all = ops_status(&in, worst);
+    status_in_clear(&in);
+    return all;
+}
+
+json_t *cli_key_drill_status(cli *c)
+{
+    return ops_key_drill_status(c->r, c->policy);
 }
 
 json_t *cli_status_doc(cli *c, json_t *all, int worst)
 {
-    time_t now = bkp_now();
     pol_policy *p = cli_policy(c);
-    if (!all || !p) {
-        json_decref(all);
-        return NULL;
-    }
-    return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "verdict", pol_verdict_name(worst),
-                     "datasets", all, "key_drill", cli_key_drill_status(c), "generated", iso(now),
-                     "rotations", rotations(c, p, now), "audit", audit_checked(c, now));
+    ops_status_in in = {.repo = c->r};
+    if (p)
+        in = (ops_status_in){.repo = c->r, .policy = p, .states = cli_media_states(c, p)};
+    json_t *doc = ops_status_doc(&in, all, worst);
+    free((pol_medium_state *)in.states);
+    return doc;
 }
 
 int cli_status_page_write(json_t *doc, const char *file, bool ja)
 {
-    char *page = doc ? rst_status_page(doc, ja) : NULL;
-    /* POSIX dirname and basename may write into their argument: a copy each. */
-    char *d = strdup(file), *b = strdup(file);
-    char *base = b ? basename(b) : NULL;
-    int rc = !page || !d || !base ? -ENOMEM : !*base || !strcmp(base, "/") ? -EISDIR : 0;
-    /* Mode 0644: the clerk who opens it is not root. Through the temporary
-     * name, so that a browser never opens half a page. */
-    if (!rc)
-        rc = bkp_durable_write(dirname(d), base, page, strlen(page), 0);
-    free(page);
-    free(d);
-    free(b);
-    return rc;
+    return ops_status_page_write(doc, file, ja);
 }

@@ -1,0 +1,224 @@
+/* drill.c — see drill.h. The run itself (sandbox, engine, records) is in
+ * drill_run.c. */
+#include "bkp/ops/drill.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bkp/archive.h"
+#include "bkp/bytes.h"
+#include "bkp/durable.h"
+#include "bkp/i18n.h"
+#include "bkp/log.h"
+#include "bkp/medium.h"
+
+void ops_drill_sources_free(ops_drill_sources *s)
+{
+    for (size_t i = 0; i < s->nowned; i++)
+        bkp_repo_free(s->owned[i]);
+    for (size_t i = 0; i < s->nstaging; i++) {
+        (void)bkp_remove_tree(s->staging[i]);
+        free(s->staging[i]);
+    }
+    for (size_t i = 0; i < s->n; i++)
+        free(s->names[i]);
+    free(s->v);
+    memset(s, 0, sizeof(*s));
+}
+
+static void add(ops_drill_sources *s, const char *name, bkp_repo *r, bool owned)
+{
+    if (s->n >= OPS_DRILL_SOURCES_MAX)
+        return;
+    s->names[s->n] = strdup(name);
+    s->v[s->n] = (rb_source){s->names[s->n], r};
+    s->n++;
+    if (owned)
+        s->owned[s->nowned++] = r;
+}
+
+/* The run's key, once: the first source opened with it, the others as
+ * copies of that one. */
+static int open_any(const ops_drill_in *in, const char *path, bkp_repo *like, bkp_repo **out)
+{
+    if (like)
+        return bkp_repo_open_copy(path, like, BKP_REPO_READONLY, out);
+    return in->io->open(in->io->ctx, path, out);
+}
+
+#define ARCHIVES_PER_DATASET 3
+
+/* Archive `name` of folder medium `m` extracted into a new staging folder
+ * of `s` and opened into `*r`. */
+static int open_archive(const ops_drill_in *in, const pol_medium *m, const char *name,
+                        bkp_repo *like, ops_drill_sources *s, bkp_repo **r)
+{
+    const char *tmp = getenv("TMPDIR");
+    char *staging = NULL;
+    if (asprintf(&staging, "%s/bkp-drill-src-XXXXXX", tmp && *tmp ? tmp : "/var/tmp") < 0)
+        return -ENOMEM;
+    if (!mkdtemp(staging)) {
+        free(staging);
+        return -errno;
+    }
+    s->staging[s->nstaging++] = staging;
+    char *file = bkp_path_join(m->path, name);
+    int x = file ? bkp_archive_extract_repo(file, staging) : -ENOMEM;
+    if (!x)
+        x = open_any(in, staging, like, r);
+    free(file);
+    if (x)
+        bkp_warn(_("%s: the archive %s cannot be read (%s): not used"), m->name, name,
+                 bkp_strerror(x));
+    return x;
+}
+
+/* The newest archives of each data set of the runbook in an archive folder
+ * (a few, so that select can fall back), each extracted and opened as a
+ * source of its own. -ENOENT when the folder holds none of them. */
+static int open_archives(const ops_drill_in *in, const pol_medium *m, bkp_repo **like,
+                         ops_drill_sources *s)
+{
+    const rb_runbook *rb = in->rb;
+    char **names = NULL;
+    size_t n = 0, opened = 0;
+    int rc = in->io->archives(m->path, &names, &n);
+    for (size_t d = 0; !rc && d < rb->ndatasets; d++) {
+        size_t dl = strlen(rb->datasets[d]), taken = 0;
+        for (size_t i = n; i-- > 0 && taken < ARCHIVES_PER_DATASET &&
+                           s->n < OPS_DRILL_SOURCES_MAX && s->nstaging < OPS_DRILL_SOURCES_MAX;) {
+            bkp_repo *r = NULL;
+            if (strncmp(names[i], rb->datasets[d], dl) || names[i][dl] != '@')
+                continue; /* sorted: from the end, the newest first */
+            taken++;
+            if (open_archive(in, m, names[i], *like, s, &r))
+                continue;
+            add(s, m->name, r, true);
+            if (!*like)
+                *like = r;
+            opened++;
+        }
+    }
+    bkp_strv_free(names, n);
+    return rc ? rc : opened ? 0 : -ENOENT;
+}
+
+/* Whether medium `m` is read in pass `o`: on-line disks, then removable and
+ * off-line disks, then archives. */
+static bool in_pass(const pol_medium *m, size_t o)
+{
+    return o == 0   ? m->type == POL_DISK && !m->offline
+           : o == 1 ? m->type == POL_REMOVABLE || (m->type == POL_DISK && m->offline)
+                    : m->type == POL_ARCHIVE;
+}
+
+/* Is the label of medium `m` at its path? Said when not. */
+static bool connected(const pol_medium *m)
+{
+    json_t *label = NULL;
+    bool there = !bkp_label_read(m->path, &label) &&
+                 !strcmp(json_string_value(json_object_get(label, "name")), m->name);
+    if (!there)
+        bkp_info(_("%s is not connected at %s: not used"), m->name, m->path);
+    json_decref(label);
+    return there;
+}
+
+/* One disk or archive medium, added to `s` when it can be read. */
+static void open_medium(const ops_drill_in *in, const pol_medium *m, bkp_repo **like,
+                        ops_drill_sources *s)
+{
+    bkp_repo *r = NULL;
+    int rc;
+    if (m->type == POL_ARCHIVE) {
+        rc = open_archives(in, m, like, s);
+        if (rc == -ENOENT)
+            bkp_info(_("%s holds no archive of the runbook's data sets: not used"), m->name);
+        else if (rc)
+            bkp_warn(_("%s cannot be read (%s): not used"), m->name, bkp_strerror(rc));
+        return;
+    }
+    char *repo = bkp_path_join(m->path, "repo");
+    rc = repo ? open_any(in, repo, *like, &r) : -ENOMEM;
+    free(repo);
+    if (rc) {
+        bkp_warn(_("%s cannot be read (%s): not used"), m->name, bkp_strerror(rc));
+        return;
+    }
+    add(s, m->name, r, true);
+    if (!*like)
+        *like = r;
+}
+
+/* A bucket only when named: what it holds is fetched (the packs of the
+ * newest generations of the runbook's data sets), which costs time and
+ * traffic a drill of the other media should not pay. With the primary's
+ * keys when it is open; else (a key-recovery drill, the primary gone) with
+ * the passphrase or the sheets. */
+static void open_bucket(const ops_drill_in *in, bkp_repo *primary, ops_drill_sources *s)
+{
+    const pol_medium *pm = in->only && in->policy ? pol_medium_find(in->policy, in->only) : NULL;
+    if (!pm || pm->type != POL_OBJECT || s->nstaging >= OPS_DRILL_SOURCES_MAX || !in->io->fetch)
+        return;
+    bkp_repo *r = NULL;
+    char *staging = NULL;
+    int rc = in->io->fetch(in->io->ctx, in->only, in->rb, !in->keyrec && primary, &r, &staging);
+    if (staging)
+        s->staging[s->nstaging++] = staging;
+    if (!rc)
+        add(s, in->only, r, true);
+    else
+        bkp_warn(_("%s cannot be read: not used"), in->only);
+}
+
+/* Nothing to read from: said, -ENOENT. */
+static int none_there(const ops_drill_in *in)
+{
+    if (in->keyrec && in->only)
+        bkp_error(_("a key-recovery drill reads an off-line medium (removable, off-line disk "
+                    "or archive) with the sheets alone, and the medium %s is not one or is not "
+                    "connected; connect one"),
+                  in->only);
+    else if (in->keyrec)
+        bkp_error(_("a key-recovery drill reads an off-line medium (removable, off-line disk "
+                    "or archive) with the sheets alone, and none is connected; connect one"));
+    else if (in->only)
+        bkp_error(_("no source to restore from: neither the repository nor any medium named "
+                    "%s is there; connect a medium"),
+                  in->only);
+    else
+        bkp_error(_("no source to restore from: neither the repository nor any medium is "
+                    "there; connect a medium"));
+    return -ENOENT;
+}
+
+/* Every source that is there, in the order the engine tries them; for a
+ * key-recovery drill the off-line media alone, the first opened with the
+ * sheets and the others as its copies: nothing is opened with the
+ * primary's key file, which a fire would have taken. */
+int ops_drill_sources_find(const ops_drill_in *in, ops_drill_sources *s)
+{
+    const pol_policy *p = in->policy;
+    bkp_repo *primary = NULL, *like;
+    if (!(s->v = calloc(OPS_DRILL_SOURCES_MAX + 1, sizeof(*s->v))))
+        return -ENOMEM;
+    if (!in->only && !in->keyrec && in->io->open_primary) {
+        int rc = in->io->open_primary(in->io->ctx, &primary);
+        if (rc)
+            return rc;
+        if (primary)
+            add(s, "repository", primary, false);
+    }
+    like = in->keyrec ? NULL : primary;
+    for (size_t o = in->keyrec ? 1 : 0; p && o < 3; o++)
+        for (size_t i = 0; i < p->nmedia; i++) {
+            const pol_medium *m = &p->media[i];
+            if (!in_pass(m, o) || (in->only && strcmp(in->only, m->name)) || !connected(m))
+                continue;
+            open_medium(in, m, &like, s);
+        }
+    open_bucket(in, primary, s);
+    return s->n ? 0 : none_there(in);
+}

@@ -1,0 +1,128 @@
+/*
+ * drill_run.c — a drill's or a restore by runbook's run (drill.h): the
+ * checks before it, the sandbox, the engine timed with the preparation of
+ * its sources, the records and report files after it.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bkp/durable.h"
+#include "bkp/i18n.h"
+#include "bkp/log.h"
+#include "bkp/ops/drill.h"
+#include "restore/drill.h"
+
+int ops_drill_precheck(const ops_drill_in *in)
+{
+    const pol_medium *only = in->only && in->policy ? pol_medium_find(in->policy, in->only) : NULL;
+    if (in->only && !only) {
+        bkp_error(
+            _("--medium %s: the policy has no medium of that name; `bkp media list` shows them"),
+            in->only);
+        return -EINVAL;
+    }
+    if (in->keyrec && only && only->type == POL_DISK && !only->offline) {
+        bkp_error(_("--medium %s is an on-line disk: a key-recovery drill rehearses an off-line "
+                    "medium (removable, off-line disk or archive); name one of those"),
+                  in->only);
+        return -EINVAL;
+    }
+    if (in->drill && in->sandbox && !rb_sandbox_check(in->sandbox))
+        return -EINVAL;
+    return rb_check_users(in->rb) ? -EINVAL : 0;
+}
+
+static double seconds_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* The drill's sandbox: the one given, else a new folder under TMPDIR. */
+static int make_sandbox(const ops_drill_in *in, ops_drill_run *run)
+{
+    const char *tmp = getenv("TMPDIR");
+    if (in->sandbox) {
+        snprintf(run->sandbox, sizeof(run->sandbox), "%s", in->sandbox);
+        return 0;
+    }
+    snprintf(run->sandbox, sizeof(run->sandbox), "%s/bkp-drill-XXXXXX",
+             tmp && *tmp ? tmp : "/var/tmp");
+    if (mkdtemp(run->sandbox)) {
+        run->made = true;
+        return 0;
+    }
+    int rc = -errno;
+    bkp_error(_("cannot make a sandbox in %s; give --sandbox DIR"), run->sandbox);
+    run->sandbox[0] = '\0';
+    return rc;
+}
+
+int ops_drill_execute(const ops_drill_in *in, ops_drill_run *run)
+{
+    /* The measured recovery time includes getting the sources ready (an
+     * archive extracted, keys derived). */
+    double t0 = seconds_now();
+    int rc = ops_drill_sources_find(in, &run->sources);
+    if (rc)
+        return rc;
+    double prepared = seconds_now() - t0;
+    /* The commands of a runbook get no passphrase source: their environment
+     * is built from an allowlist (bkp/cmdenv.h); and none is left here for
+     * anything else started from now on. */
+    unsetenv("BKP_PASSPHRASE_FILE");
+    unsetenv("BKP_PASSPHRASE_COMMAND");
+    if (in->drill && (rc = make_sandbox(in, run)))
+        return rc;
+    run->env = (rb_env){.sources = run->sources.v,
+                        .nsources = run->sources.n,
+                        .drill = in->drill,
+                        .sandbox = run->sandbox,
+                        .interactive = in->interactive,
+                        .attest = in->attest,
+                        .force = in->force,
+                        .workers = in->workers};
+    if ((rc = rb_execute(in->rb, &run->env, &run->res)) < 0)
+        return rc;
+    run->res.seconds += prepared;
+    return 0;
+}
+
+void ops_drill_run_clear(const ops_drill_in *in, ops_drill_run *run)
+{
+    if (run->made && !in->keep)
+        (void)bkp_remove_tree(run->sandbox);
+    rb_result_clear(&run->res);
+    ops_drill_sources_free(&run->sources);
+    memset(run, 0, sizeof(*run));
+}
+
+size_t ops_drill_record(const ops_drill_in *in, const ops_drill_run *run, json_t *report,
+                        json_t *files, json_t *key_used,
+                        int (*append)(void *ctx, const bkp_audit_rec *rec), void *ctx)
+{
+    size_t failed = 0;
+    for (size_t k = 0; k < rb_record_count(&run->res); k++) {
+        bkp_audit_rec rec;
+        json_t *fig = rb_record(in->rb, &run->res, report, k, in->drill, files, in->attest,
+                                in->keyrec ? key_used : NULL, &rec);
+        failed += append(ctx, &rec) != 0;
+        json_decref(fig);
+    }
+    return failed;
+}
+
+void ops_drill_keep_reports(const char *dir, const bkp_repo *r, const rb_runbook *rb,
+                            json_t *report, time_t started, json_t *files)
+{
+    char *d = dir ? strdup(dir) : r ? bkp_repo_subpath(r, "reports") : strdup(".");
+    char *stem = rb_report_stem(rb, started);
+    if (!d || !stem || rb_report_write(report, d, stem, files))
+        bkp_warn(_("the drill report could not be written to %s"), d ? d : "?");
+    free(stem);
+    free(d);
+}

@@ -1,0 +1,45 @@
+/*
+ * report.h — the evidence report's document: what an inspector asks for
+ * under checklist item 3-② for a period, gathered from the signed audit log
+ * (every claim names the records, by sequence number, it rests on) and from
+ * the repository as it is now. restore/evidence.c renders it (Markdown,
+ * HTML; ja, en); `bkp audit report --json` prints it.
+ *
+ * Per data set: backups run, failed and suspicious, generations kept, the
+ * 3-2-1 verdict (from bkp/ops/status.h), rotations and the longest gap
+ * between off-line copies, drills with their measured recovery time, its
+ * runbook; then the verifications, the integrity of the audit chain, every
+ * key operation, the public key's fingerprint and the closing statement
+ * (rb_evidence_statement).
+ *
+ * Read-only. The runbooks are loaded through the program's loader (it
+ * checks who may change them), given in ops_report_in.
+ */
+#ifndef BKP_OPS_REPORT_H
+#define BKP_OPS_REPORT_H
+
+#include <time.h>
+
+#include <jansson.h>
+
+#include "bkp/repo.h"
+#include "policies/policy.h"
+#include "restore/runbook.h"
+
+typedef struct ops_report_in {
+    bkp_repo *repo;           /* open with its keys, borrowed */
+    const pol_policy *policy; /* borrowed */
+    time_t from, to;          /* the period, UTC, both included; from <= to */
+    json_t *status;           /* the data sets of ops_status (borrowed; may be NULL) */
+    /* Load runbook `name` into `*out`: 0, or non-zero when it cannot be
+     * (the report then calls it invalid). */
+    int (*load_runbook)(void *ctx, const char *name, rb_runbook **out);
+    void *ctx;
+} ops_report_in;
+
+/* The evidence document of the period into `*out` (a new reference; NULL
+ * without memory). Returns what checking the audit log answered: 0 sound,
+ * 1 problems (said in the document), negative when it cannot be read. */
+int ops_report(const ops_report_in *in, json_t **out);
+
+#endif

@@ -1,0 +1,303 @@
+/* status.c — see status.h. The rotations and the audit check of the
+ * document are in status_doc.c. */
+#include "bkp/ops/status.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "bkp/audit.h"
+#include "bkp/clock.h"
+#include "bkp/generation.h"
+#include "bkp/i18n.h"
+#include "bkp/medium.h"
+
+/* The last record of each kind that status reports, per data set. */
+typedef struct last_ctx {
+    const char *dataset;
+    json_t *backup, *verify, *drill; /* borrowed references kept with incref */
+} last_ctx;
+
+static void keep(json_t **slot, json_t *j)
+{
+    json_decref(*slot);
+    *slot = json_incref(j);
+}
+
+static int scan(json_t *j, void *ctx)
+{
+    last_ctx *l = ctx;
+    const char *op = json_string_value(json_object_get(j, "op"));
+    const char *ds = json_string_value(json_object_get(j, "dataset"));
+    if (!op)
+        return 0;
+    if (!strcmp(op, "backup") && ds && !strcmp(ds, l->dataset))
+        keep(&l->backup, j);
+    else if (!strcmp(op, "verify") && !json_object_get(j, "medium"))
+        keep(&l->verify, j);
+    else if (!strcmp(op, "drill") && ds && !strcmp(ds, l->dataset))
+        keep(&l->drill, j);
+    return 0;
+}
+
+static json_t *when_of(json_t *rec)
+{
+    json_t *t = json_object_get(rec, "time");
+    return t ? json_pack("{s:O, s:s}", "time", t, "outcome",
+                         json_string_value(json_object_get(rec, "outcome")))
+             : json_null();
+}
+
+/* A drill's time and outcome, with what it measured: the runbook, its
+ * seconds and the target (0: none) it was held to. */
+static json_t *drill_of(json_t *rec)
+{
+    json_t *j = when_of(rec), *fig = json_object_get(rec, "figures");
+    if (json_is_object(j) && json_is_object(fig))
+        json_object_update_new(j, json_pack("{s:O?, s:O?, s:O?, s:O?}", "runbook",
+                                            json_object_get(fig, "runbook"), "seconds",
+                                            json_object_get(fig, "seconds"), "rto_target_seconds",
+                                            json_object_get(fig, "rto_target_seconds"), "rto_met",
+                                            json_object_get(fig, "rto_met")));
+    return j;
+}
+
+static json_t *reasons_of(const pol_status *out)
+{
+    json_t *reasons = json_array();
+    for (size_t r = 0; r < out->nreasons; r++)
+        json_array_append_new(reasons, json_string(out->reasons[r]));
+    return reasons;
+}
+
+/* The reasons and the action in the reader's language, or in `lang`. */
+static json_t *shown_status(const pol_policy *p, const pol_ds_state *s, const pol_medium_state *st,
+                            const time_t *due, time_t now, const char *lang)
+{
+    pol_status out;
+    bkp_i18n_saved saved;
+    if (lang)
+        bkp_i18n_begin(&saved, lang);
+    pol_compliance(p, s, st, due, p->nmedia, now, &out);
+    if (lang)
+        bkp_i18n_end(&saved);
+    return json_pack("{s:o, s:s}", "reasons", reasons_of(&out), "action", out.action);
+}
+
+/* What a medium pinned of data set `ds`, or of the log they all share, into
+ * `behind` (room for every pin); how many. */
+static size_t pins_behind(json_t *pins, const char *ds, pol_behind *behind)
+{
+    size_t i, n = 0;
+    json_t *e;
+    json_array_foreach(pins, i, e)
+    {
+        const char *d = json_string_value(json_object_get(e, "dataset"));
+        if (d && (!*d || !strcmp(d, ds)))
+            behind[n++] = (pol_behind){json_string_value(json_object_get(e, "medium")),
+                                       json_string_value(json_object_get(e, "what")),
+                                       json_is_true(json_object_get(e, "beside"))};
+    }
+    return n;
+}
+
+/* The newest generation of `ds` registry entry `e` says its medium holds. */
+static void newest_held(json_t *e, const char *ds, pol_copy *cp)
+{
+    size_t x;
+    json_t *g;
+    json_array_foreach(json_object_get(e, "held"), x, g)
+    {
+        const char *d = json_string_value(json_object_get(g, "dataset"));
+        time_t t = bkp_iso_parse(json_string_value(json_object_get(g, "finished")));
+        if (d && !strcmp(d, ds) && t > cp->newest) {
+            cp->newest = t;
+            cp->newest_seq = (uint32_t)json_integer_value(json_object_get(g, "seq"));
+        }
+    }
+}
+
+/* The copies of data set `d` on the media of the registry `reg`: into
+ * `s->copies` for the verdict, and as JSON into `media`. */
+static void media_copies(const ops_status_in *in, const pol_dataset *d, json_t *reg,
+                         pol_copy *copies, pol_ds_state *s, json_t *media)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(reg, i, e)
+    {
+        const char *name = json_string_value(json_object_get(json_object_get(e, "label"), "name"));
+        const pol_medium *pm = name ? pol_medium_find(in->policy, name) : NULL;
+        pol_copy cp = {.medium = pm};
+        if (json_is_false(json_object_get(e, "verify_ok")))
+            continue; /* its last check failed: it does not count until it verifies */
+        newest_held(e, d->name, &cp);
+        if (!pm || !cp.newest)
+            continue;
+        time_t proven_at = 0;
+        cp.proven = pm->type == POL_OBJECT && !pm->object.governance && in->proven &&
+                    in->proven(in->ctx, e, &proven_at);
+        copies[s->ncopies++] = cp;
+        char iso[32], piso[32] = "";
+        bkp_iso_time(iso, sizeof(iso), cp.newest);
+        if (proven_at > 0)
+            bkp_iso_time(piso, sizeof(piso), proven_at);
+        /* Non-editable: off-line, or an object lock a probe proved (and when). */
+        json_array_append_new(
+            media, json_pack("{s:s, s:s, s:b, s:b, s:b, s:s?, s:i, s:s}", "medium", name, "type",
+                             pol_medium_type_name(pm->type), "offline", pm->offline, "offsite",
+                             pm->offsite, "non_editable", pm->offline || cp.proven, "proven",
+                             cp.proven ? piso : NULL, "seq", (int)cp.newest_seq, "captured", iso));
+    }
+}
+
+/* The generations of data set `ds` that count (intact, not pruned) and the
+ * newest one's capture time. */
+static void count_generations(bkp_gen **v, size_t n, const char *ds, pol_ds_state *s)
+{
+    for (size_t k = 0; k < n; k++) {
+        if (strcmp(v[k]->dataset, ds) || v[k]->pruned || v[k]->status)
+            continue;
+        s->generations++;
+        if (v[k]->finished > s->last_backup)
+            s->last_backup = v[k]->finished;
+    }
+}
+
+/* The document of one data set, from its state and verdict `out`; takes `media`. */
+static json_t *dataset_json(const pol_policy *p, const pol_dataset *d, const pol_ds_state *s,
+                            const pol_status *out, const last_ctx *last, json_t *media)
+{
+    char lb[32] = "";
+    if (s->last_backup)
+        bkp_iso_time(lb, sizeof(lb), s->last_backup);
+    return json_pack(
+        "{s:s, s:s, s:i, s:s, s:i, s:{s:i, s:i, s:i, s:i, s:i}, s:{s:i, s:i, s:i, s:i, s:i}, "
+        "s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:s}",
+        "dataset", d->name, "description", d->description ? d->description : "", "priority",
+        d->priority, "verdict", pol_verdict_name(out->verdict), "generations", (int)s->generations,
+        "counted", "copies", out->copies, "media_types", out->media_types, "offline", out->offline,
+        "offsite", out->offsite, "immutable", out->immutable, "required", "copies", p->rule.copies,
+        "media_types", p->rule.media_types, "offline", p->rule.offline, "offsite", p->rule.offsite,
+        "immutable", p->rule.immutable, "offline_age_seconds", (json_int_t)out->offline_age,
+        "offline_max_age_seconds", (json_int_t)p->rule.offline_max_age, "last_backup",
+        s->last_backup ? json_string(lb) : json_null(), "last_backup_run", when_of(last->backup),
+        "last_verify", when_of(last->verify), "last_drill", drill_of(last->drill),
+        "copies_on_media", media, "reasons", reasons_of(out), "action", out->action);
+}
+
+/* What the verdict of one data set rests on, gathered for dataset_status. */
+typedef struct ds_view {
+    bkp_gen **v;
+    size_t n;
+    const pol_medium_state *st;
+    const time_t *due;
+    json_t *reg;
+} ds_view;
+
+/* One data set's status as JSON; `*verdict` receives the verdict. */
+static json_t *dataset_status(const ops_status_in *in, const pol_dataset *d, const ds_view *w,
+                              pol_verdict *verdict)
+{
+    const pol_policy *p = in->policy;
+    time_t now = bkp_now();
+    pol_copy *copies = calloc(p->nmedia + 1, sizeof(*copies));
+    pol_behind *behind = calloc(json_array_size(in->pins) + 1, sizeof(*behind));
+    pol_ds_state s = {.dataset = d, .copies = copies, .behind = behind};
+    pol_status out;
+    last_ctx last = {.dataset = d->name};
+    char *log = bkp_audit_path(in->repo);
+    json_t *media = json_array(), *j = NULL;
+    if (!copies || !log || !media || !behind)
+        goto fail;
+    s.nbehind = pins_behind(in->pins, d->name, behind);
+    count_generations(w->v, w->n, d->name, &s);
+    (void)bkp_audit_each(log, scan, &last);
+    s.last_run_failed =
+        last.backup && json_is_string(json_object_get(last.backup, "error")) &&
+        !strcmp(json_string_value(json_object_get(last.backup, "outcome")), "failed");
+    media_copies(in, d, w->reg, copies, &s, media);
+    /* In English for programs (--json, alerts, the audit log); for a person
+     * also in the language of the messages, under "shown". */
+    bkp_i18n_saved lang;
+    bkp_i18n_begin(&lang, "en");
+    pol_compliance(p, &s, w->st, w->due, p->nmedia, now, &out);
+    bkp_i18n_end(&lang);
+    *verdict = out.verdict;
+    j = dataset_json(p, d, &s, &out, &last, media);
+    media = NULL;
+    if (j && in->shown)
+        json_object_set_new(j, "shown", shown_status(p, &s, w->st, w->due, now, NULL));
+    /* For a Japanese reader of a page or a program (the status page). */
+    if (j)
+        json_object_set_new(j, "ja", shown_status(p, &s, w->st, w->due, now, "ja"));
+fail:
+    json_decref(media);
+    json_decref(last.backup);
+    json_decref(last.verify);
+    json_decref(last.drill);
+    free(copies);
+    free(behind);
+    free(log);
+    return j;
+}
+
+/* The place of data set `i` when sorted by priority, then policy order. */
+static size_t rank(const pol_policy *p, size_t i)
+{
+    size_t r = 0;
+    for (size_t x = 0; x < p->ndatasets; x++)
+        r += p->datasets[x].priority < p->datasets[i].priority ||
+             (p->datasets[x].priority == p->datasets[i].priority && x < i);
+    return r;
+}
+
+json_t *ops_status(const ops_status_in *in, int *worst)
+{
+    const pol_policy *p = in->policy;
+    ds_view w = {.st = in->states};
+    time_t *due = calloc(p->nmedia + 1, sizeof(*due));
+    json_t *all = json_array();
+    *worst = POL_COMPLIANT;
+    w.reg = bkp_media_list(in->repo);
+    if (!in->states || !due || !w.reg || !all || bkp_gen_list(in->repo, NULL, &w.v, &w.n)) {
+        json_decref(all);
+        all = NULL;
+        goto out;
+    }
+    pol_media_due(p, in->states, p->nmedia, due);
+    w.due = due;
+    /* In priority order: what care needs back first comes first. */
+    for (size_t k = 0; k < p->ndatasets; k++) {
+        size_t i = 0;
+        for (size_t x = 0; x < p->ndatasets; x++)
+            if (rank(p, x) == k)
+                i = x;
+        pol_verdict vd = POL_COMPLIANT;
+        json_t *j = dataset_status(in, &p->datasets[i], &w, &vd);
+        if (j)
+            json_array_append_new(all, j);
+        if ((int)vd > *worst)
+            *worst = (int)vd;
+    }
+out:
+    bkp_gen_list_free(w.v, w.n);
+    json_decref(w.reg);
+    free(due);
+    return all;
+}
+
+json_t *ops_key_drill_status(const bkp_repo *r, const pol_policy *policy)
+{
+    time_t last = 0, now = bkp_now();
+    char *log = r ? bkp_audit_path(r) : NULL;
+    int64_t every = policy ? policy->key_drill_every : 365 * 86400;
+    char iso[32] = "";
+    /* The last successful key-recovery drill. */
+    bkp_audit_query q = {"drill", "ok", "key_recovery", NULL};
+    json_decref(bkp_audit_last(log, &q, &last));
+    free(log);
+    if (last > 0)
+        bkp_iso_time(iso, sizeof(iso), last);
+    return json_pack("{s:o, s:I, s:b}", "last", last > 0 ? json_string(iso) : json_null(),
+                     "every_seconds", (json_int_t)every, "due", last <= 0 || now - last > every);
+}

@@ -1,0 +1,112 @@
+/*
+ * status_doc.c — the status document beyond the verdicts (status.h): the
+ * coming rotations, the audit log checked now, and the status page written
+ * from it, by `bkp status --format html -o FILE` and by `bkp run` when the
+ * policy names `status_page:`. The page itself is rendered by
+ * restore/status_page.c.
+ */
+#include "bkp/ops/status.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bkp/audit.h"
+#include "bkp/clock.h"
+#include "bkp/durable.h"
+#include "bkp/log.h"
+#include "restore/status_page.h"
+
+/* The coming rotations shown: four weeks ahead, at most this many turns
+ * (the page prints on one sheet). */
+#define CALENDAR_DAYS 28
+#define CALENDAR_MAX 8
+
+static json_t *iso(time_t t)
+{
+    char buf[32];
+    bkp_iso_time(buf, sizeof(buf), t);
+    return json_string(buf);
+}
+
+/* The calendar of the coming rotations (policies/compliance.h). */
+static json_t *rotations(const ops_status_in *in, time_t now)
+{
+    const pol_policy *p = in->policy;
+    json_t *out = json_array();
+    time_t *due = calloc(p->nmedia + 1, sizeof(*due));
+    pol_turn turns[CALENDAR_MAX];
+    if (out && in->states && due) {
+        pol_media_due(p, in->states, p->nmedia, due);
+        size_t n = pol_rotation_calendar(in->states, due, p->nmedia, now,
+                                         now + CALENDAR_DAYS * 86400, turns, CALENDAR_MAX);
+        for (size_t i = 0; i < n; i++) {
+            const pol_medium *m = turns[i].medium;
+            json_array_append_new(out,
+                                  json_pack("{s:s, s:s, s:b, s:b, s:o}", "medium", m->name, "type",
+                                            pol_medium_type_name(m->type), "offline", m->offline,
+                                            "offsite", m->offsite, "when", iso(turns[i].when)));
+        }
+    }
+    free(due);
+    return out;
+}
+
+/* The audit log checked now, with the repository's public key: what was
+ * checked and when, so that the page never says "intact" unverified.
+ *
+ * The whole log, every time, and not only what was appended since the last
+ * check. To skip the rest, a check would have to leave a note of how far
+ * the log was found sound (the hash of that prefix, hashed again each time,
+ * its signatures not checked again). The head marker (audit_head.c) is not
+ * that note: it is signed but names only the last record appended, and
+ * says nothing of the records before it. Such a note could not live in the
+ * repository unsigned: the insider of the threat model (docs/SECURITY.md
+ * §2) writes the repository without the key, would rewrite the note with
+ * the record, and a record rewritten before the note's mark would pass. Signed, it would be written by
+ * `bkp status`, which opens the repository read-only and writes nothing.
+ * So the log is read whole: a rewritten older record is always found. */
+static json_t *audit_checked(const bkp_repo *r, time_t now)
+{
+    char *log = bkp_audit_path(r);
+    bkp_audit_check chk = {0};
+    int rc = log ? bkp_audit_verify(log, bkp_repo_sign_pk(r), NULL, &chk) : -ENOMEM;
+    free(log);
+    if (rc < 0)
+        snprintf(chk.problem, sizeof(chk.problem), "cannot be read: %s", bkp_strerror(rc));
+    return json_pack("{s:o, s:I, s:b, s:b, s:s, s:I}", "checked", iso(now), "records",
+                     (json_int_t)chk.records, "ok", rc == 0, "absent", chk.absent, "problem",
+                     chk.problem, "restarts", (json_int_t)chk.restarts);
+}
+
+json_t *ops_status_doc(const ops_status_in *in, json_t *all, int worst)
+{
+    time_t now = bkp_now();
+    if (!all || !in->policy) {
+        json_decref(all);
+        return NULL;
+    }
+    return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "verdict", pol_verdict_name(worst),
+                     "datasets", all, "key_drill", ops_key_drill_status(in->repo, in->policy),
+                     "generated", iso(now), "rotations", rotations(in, now), "audit",
+                     audit_checked(in->repo, now));
+}
+
+int ops_status_page_write(json_t *doc, const char *file, bool ja)
+{
+    char *page = doc ? rst_status_page(doc, ja) : NULL;
+    /* POSIX dirname and basename may write into their argument: a copy each. */
+    char *d = strdup(file), *b = strdup(file);
+    char *base = b ? basename(b) : NULL;
+    int rc = !page || !d || !base ? -ENOMEM : !*base || !strcmp(base, "/") ? -EISDIR : 0;
+    /* Mode 0644: the clerk who opens it is not root. Through the temporary
+     * name, so that a browser never opens half a page. */
+    if (!rc)
+        rc = bkp_durable_write(dirname(d), base, page, strlen(page), 0);
+    free(page);
+    free(d);
+    free(b);
+    return rc;
+}

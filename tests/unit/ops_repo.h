@@ -1,0 +1,129 @@
+/*
+ * Shared by the unit tests of bkp/ops/: a real repository in a temporary
+ * folder, with generations sealed at chosen times, media registered as a
+ * rotation leaves them, and records in its audit log.
+ */
+#ifndef BKP_TEST_OPS_REPO_H
+#define BKP_TEST_OPS_REPO_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "bkp/audit.h"
+#include "bkp/capture.h"
+#include "bkp/clock.h"
+#include "bkp/generation.h"
+#include "bkp/medium.h"
+#include "bkp/repo.h"
+#include "policies/policy.h"
+
+#include "testutil.h"
+
+#define OPS_PASS "correct horse battery staple"
+#define OPS_DAY 86400
+
+typedef struct ops_repo {
+    char top[64], repo[128], src[128];
+    bkp_repo *r;
+    pol_policy *p;
+} ops_repo;
+
+/* A new repository with its audit log under /tmp, a folder of one file to
+ * back up, and the policy `yaml` (its "%1$s" replaced by the top folder,
+ * where the media are): 0, or -1. */
+static inline int ops_repo_new(ops_repo *f, const char *name, const char *yaml)
+{
+    char text[4096], file[160];
+    snprintf(f->top, sizeof(f->top), "/tmp/bkp-test-%s-XXXXXX", name);
+    if (sodium_init() < 0 || !mkdtemp(f->top))
+        return -1;
+    snprintf(f->repo, sizeof(f->repo), "%s/repo", f->top);
+    snprintf(f->src, sizeof(f->src), "%s/src", f->top);
+    snprintf(file, sizeof(file), "%s/a", f->src);
+    FILE *x = mkdir(f->src, 0700) ? NULL : fopen(file, "w");
+    if (!x || fputs("patient record\n", x) < 0 || fclose(x))
+        return -1;
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+    snprintf(text, sizeof(text), yaml, f->top);
+#pragma GCC diagnostic pop
+    bkp_audit_rec init = {.op = "init"};
+    if (bkp_repo_init(f->repo, OPS_PASS, strlen(OPS_PASS)) ||
+        bkp_repo_open(f->repo, OPS_PASS, strlen(OPS_PASS), 0, &f->r) ||
+        bkp_audit_create(f->r, &init))
+        return -1;
+    return pol_load_buffer("ops.yaml", (const uint8_t *)text, strlen(text), &f->p) ? -1 : 0;
+}
+
+static inline void ops_repo_free(ops_repo *f)
+{
+    bkp_repo_free(f->r);
+    pol_free(f->p);
+    test_rm_rf(f->top);
+}
+
+/* Seal a generation of `dataset` finished `age` seconds ago into `*out`
+ * (may be NULL): 0 or an error. */
+static inline int ops_repo_seal(ops_repo *f, const char *dataset, time_t age, bkp_gen **out)
+{
+    const char *paths[] = {f->src};
+    bkp_capture_opts o = {.dataset = dataset, .paths = paths, .npaths = 1};
+    bkp_capture cap;
+    time_t t = bkp_now() - age;
+    int rc = bkp_capture_run(f->r, &o, &cap);
+    if (!rc)
+        rc = bkp_gen_seal(f->r, dataset, &cap, t - 60, t, NULL, out);
+    bkp_capture_clear(&cap);
+    return rc;
+}
+
+typedef struct ops_held {
+    json_t *label;
+    const bkp_gen *g;
+    time_t last_write;
+    bool verify_ok;
+} ops_held;
+
+static inline int ops_held_set(json_t *e, void *ctx)
+{
+    ops_held *h = ctx;
+    char fin[32], lw[32];
+    bkp_iso_time(fin, sizeof(fin), h->g->finished);
+    bkp_iso_time(lw, sizeof(lw), h->last_write);
+    json_object_set(e, "label", h->label);
+    json_object_set_new(e, "last_write", json_string(lw));
+    json_object_set_new(e, "verify_ok", json_boolean(h->verify_ok));
+    json_object_set_new(e, "held",
+                        json_pack("[{s:s, s:i, s:s, s:s}]", "dataset", h->g->dataset, "seq",
+                                  (int)h->g->seq, "uuid", h->g->uuid, "finished", fin));
+    return 0;
+}
+
+/* Register medium `name` (type, location) as holding generation `g`,
+ * written `written` seconds ago, its last check `verify_ok`. */
+static inline int ops_repo_register(ops_repo *f, const char *name, const char *type,
+                                    const char *location, const bkp_gen *g, time_t written,
+                                    bool verify_ok)
+{
+    ops_held h = {bkp_label_new(f->r, name, type, location), g, bkp_now() - written, verify_ok};
+    int rc = h.label ? bkp_media_update(f->r, name, ops_held_set, &h) : -1;
+    json_decref(h.label);
+    return rc;
+}
+
+/* Append a record of `op` to the log, with `figures` (taken). */
+static inline int ops_repo_record(ops_repo *f, const char *op, const char *dataset, bool failed,
+                                  json_t *figures)
+{
+    bkp_audit_rec rec = {.op = op, .dataset = dataset, .failed = failed, .figures = figures};
+    int rc = bkp_audit_append(f->r, &rec);
+    json_decref(figures);
+    return rc;
+}
+
+#endif

@@ -1,0 +1,174 @@
+/*
+ * A drill's sources (bkp/ops/drill.h) with a real repository in a temporary
+ * folder: a disk medium whose label is at its path and which holds a copy
+ * of the repository is found and opened (as a copy of the first source);
+ * a removable disk that is not connected is passed over, and a drill named
+ * to it alone finds nothing and is refused, as is a medium the policy does
+ * not have, and an on-line disk for a key-recovery drill.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "bkp/ops/drill.h"
+
+#include "ops_repo.h"
+
+static const char policy_text[] =
+    "repository: %1$s/repo\n"
+    "passphrase_file: /etc/bkp/passphrase\n"
+    "media:\n"
+    "  - { name: nas, type: disk, path: %1$s/nas, location: onsite }\n"
+    "  - { name: usb-a, type: removable, path: %1$s/usb-a, location: offsite, offline: true }\n"
+    "datasets:\n"
+    "  - { name: emr-db, paths: [/srv/emr], schedule: daily 02:00, copy_to: [nas, usb-a] }\n";
+
+typedef struct fixture {
+    ops_repo f;
+    rb_runbook *rb;
+    int opened; /* how many sources the key opened */
+    ops_drill_io io;
+} fixture;
+
+static int open_keyed(void *ctx, const char *path, bkp_repo **out)
+{
+    fixture *x = ctx;
+    x->opened++;
+    return bkp_repo_open(path, OPS_PASS, strlen(OPS_PASS), BKP_REPO_READONLY, out);
+}
+
+static int no_archives(const char *dir, char ***names, size_t *n)
+{
+    (void)dir;
+    *names = NULL;
+    *n = 0;
+    return 0;
+}
+
+/* Medium `name` connected at TOP/name with a copy of the repository. */
+static void connect(fixture *x, const char *name, const char *type, const char *location)
+{
+    char dir[160], copy[192];
+    snprintf(dir, sizeof(dir), "%s/%s", x->f.top, name);
+    snprintf(copy, sizeof(copy), "%s/repo", dir);
+    json_t *label = bkp_label_new(x->f.r, name, type, location);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    assert_int_equal(bkp_label_write(dir, label, false), 0);
+    assert_int_equal(bkp_repo_init_copy(x->f.r, copy), 0);
+    json_decref(label);
+}
+
+static int setup(void **state)
+{
+    fixture *x = calloc(1, sizeof(*x));
+    char path[1024];
+    if (!x || ops_repo_new(&x->f, "ops-drill", policy_text))
+        return -1;
+    snprintf(path, sizeof(path), "%s/policies/runbooks/emr-db.yaml", BKP_SOURCE_DIR);
+    if (rb_load(path, &x->rb))
+        return -1;
+    connect(x, "nas", "disk", "onsite");
+    x->io = (ops_drill_io){.ctx = x, .open = open_keyed, .archives = no_archives};
+    *state = x;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *x = *state;
+    rb_free(x->rb);
+    ops_repo_free(&x->f);
+    free(x);
+    return 0;
+}
+
+static ops_drill_in drill_of(fixture *x, const char *only, bool keyrec)
+{
+    return (ops_drill_in){
+        .policy = x->f.p, .rb = x->rb, .only = only, .drill = true, .keyrec = keyrec, .io = &x->io};
+}
+
+static void test_disk_found(void **state)
+{
+    fixture *x = *state;
+    ops_drill_sources s = {0};
+    ops_drill_in in = drill_of(x, NULL, false);
+    assert_int_equal(ops_drill_precheck(&in), 0);
+    /* Every source there: nas; usb-a is not connected. */
+    assert_int_equal(ops_drill_sources_find(&in, &s), 0);
+    assert_int_equal(s.n, 1);
+    assert_string_equal(s.v[0].name, "nas");
+    assert_non_null(s.v[0].repo);
+    assert_int_equal(x->opened, 1);
+    ops_drill_sources_free(&s);
+    /* Named alone. */
+    in = drill_of(x, "nas", false);
+    assert_int_equal(ops_drill_sources_find(&in, &s), 0);
+    assert_int_equal(s.n, 1);
+    assert_string_equal(s.v[0].name, "nas");
+    ops_drill_sources_free(&s);
+}
+
+/* On-line disks first, then the removable; the key opens the first alone,
+ * the next is opened as its copy. A key-recovery drill reads the
+ * removable alone. */
+static void test_order_and_copies(void **state)
+{
+    fixture *x = *state;
+    ops_drill_sources s = {0};
+    connect(x, "usb-a", "removable", "offsite");
+    ops_drill_in in = drill_of(x, NULL, false);
+    assert_int_equal(ops_drill_sources_find(&in, &s), 0);
+    assert_int_equal(s.n, 2);
+    assert_string_equal(s.v[0].name, "nas");
+    assert_string_equal(s.v[1].name, "usb-a");
+    assert_int_equal(x->opened, 1);
+    ops_drill_sources_free(&s);
+    in = drill_of(x, NULL, true);
+    assert_int_equal(ops_drill_sources_find(&in, &s), 0);
+    assert_int_equal(s.n, 1);
+    assert_string_equal(s.v[0].name, "usb-a");
+    ops_drill_sources_free(&s);
+}
+
+static void test_missing_refused(void **state)
+{
+    fixture *x = *state;
+    ops_drill_sources s = {0};
+    ops_drill_in in = drill_of(x, "usb-a", false);
+    assert_int_equal(ops_drill_precheck(&in), 0);
+    assert_int_equal(ops_drill_sources_find(&in, &s), -ENOENT);
+    assert_int_equal(s.n, 0);
+    ops_drill_sources_free(&s);
+    /* A key-recovery drill reads no on-line disk: nothing else is there. */
+    in = drill_of(x, NULL, true);
+    assert_int_equal(ops_drill_sources_find(&in, &s), -ENOENT);
+    assert_int_equal(x->opened, 0);
+    ops_drill_sources_free(&s);
+}
+
+static void test_precheck(void **state)
+{
+    fixture *x = *state;
+    ops_drill_in in = drill_of(x, "tape", false);
+    assert_int_equal(ops_drill_precheck(&in), -EINVAL); /* not in the policy */
+    in = drill_of(x, "nas", true);
+    assert_int_equal(ops_drill_precheck(&in), -EINVAL); /* on-line, for a key-recovery drill */
+    in = drill_of(x, "usb-a", true);
+    assert_int_equal(ops_drill_precheck(&in), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_disk_found, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_order_and_copies, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_missing_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_precheck, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

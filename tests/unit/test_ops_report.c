@@ -1,0 +1,183 @@
+/*
+ * The evidence report's document (bkp/ops/report.h) from a real repository
+ * in a temporary folder: the records of a period are gathered — backups
+ * run, failed and suspicious, a rotation to the off-line disk, a
+ * verification, a drill with its measured time, the key operations (an
+ * export, a key-recovery drill) — each citing its record's number, the
+ * data set's verdict taken from the status, its runbook loaded (or called
+ * invalid), the audit chain checked; a period that ended before the
+ * records gathers none of them.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "bkp/ops/report.h"
+
+#include "ops_repo.h"
+
+static const char policy_text[] =
+    "repository: %1$s/repo\n"
+    "passphrase_file: /etc/bkp/passphrase\n"
+    "media:\n"
+    "  - { name: usb-a, type: removable, path: %1$s/usb-a, location: offsite, offline: true }\n"
+    "datasets:\n"
+    "  - { name: emr-db, paths: [/srv/emr], schedule: daily 02:00, copy_to: [usb-a],"
+    " runbook: emr-db }\n"
+    "  - { name: lab, paths: [/srv/lab], schedule: daily 03:00, runbook: gone }\n";
+
+/* The shipped runbook by its name; any other is not there. */
+static int load_runbook(void *ctx, const char *name, rb_runbook **out)
+{
+    char path[1024];
+    (void)ctx;
+    if (strcmp(name, "emr-db"))
+        return -ENOENT;
+    snprintf(path, sizeof(path), "%s/policies/runbooks/emr-db.yaml", BKP_SOURCE_DIR);
+    return rb_load(path, out);
+}
+
+static int setup(void **state)
+{
+    ops_repo *f = calloc(1, sizeof(*f));
+    if (!f || ops_repo_new(f, "ops-report", policy_text))
+        return -1;
+    /* Records 2 to 8 (1 is the log's creation). */
+    if (ops_repo_record(f, "backup", "emr-db", false, NULL) ||
+        ops_repo_record(f, "backup", "emr-db", true, NULL) ||
+        ops_repo_record(f, "backup", "emr-db", false, json_pack("{s:b}", "suspicious", 1)) ||
+        ops_repo_record(f, "verify", NULL, false, NULL) ||
+        ops_repo_record(f, "drill", "emr-db", false,
+                        json_pack("{s:s, s:f, s:i, s:b}", "runbook", "emr-db", "seconds", 95.5,
+                                  "rto_target_seconds", 3600, "rto_met", 1)) ||
+        ops_repo_record(f, "key-export", NULL, false, json_pack("{s:s}", "form", "paper")) ||
+        ops_repo_record(
+            f, "drill", "emr-db", false,
+            json_pack("{s:s, s:f, s:b}", "runbook", "emr-db", "seconds", 120.0, "key_recovery", 1)))
+        return -1;
+    json_t *fig = json_pack("{s:[s]}", "generations", "emr-db:1");
+    bkp_audit_rec rot = {.op = "rotate", .medium = "usb-a", .figures = fig};
+    int rc = bkp_audit_append(f->r, &rot);
+    json_decref(fig);
+    if (rc)
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    ops_repo_free(*state);
+    free(*state);
+    return 0;
+}
+
+static json_t *report(ops_repo *f, time_t from, time_t to, json_t *status)
+{
+    ops_report_in in = {.repo = f->r,
+                        .policy = f->p,
+                        .from = from,
+                        .to = to,
+                        .status = status,
+                        .load_runbook = load_runbook};
+    json_t *ev = NULL;
+    assert_int_equal(ops_report(&in, &ev), 0);
+    assert_non_null(ev);
+    return ev;
+}
+
+/* The status of both data sets as ops_status gives it (what the report takes). */
+static json_t *status_of(const char *emr_verdict)
+{
+    return json_pack("[{s:s, s:s, s:i, s:[], s:{}, s:{}}, {s:s, s:s, s:i, s:[], s:{}, s:{}}]",
+                     "dataset", "emr-db", "verdict", emr_verdict, "generations", 4, "reasons",
+                     "counted", "required", "dataset", "lab", "verdict", "NON-COMPLIANT",
+                     "generations", 0, "reasons", "counted", "required");
+}
+
+static json_int_t seq_of(json_t *a, size_t i)
+{
+    return json_integer_value(json_object_get(json_array_get(a, i), "seq"));
+}
+
+static void test_period_gathered(void **state)
+{
+    ops_repo *f = *state;
+    time_t now = bkp_now();
+    json_t *status = status_of("AT RISK");
+    json_t *ev = report(f, now - OPS_DAY, now + 3600, status);
+    json_t *audit = json_object_get(ev, "audit");
+    assert_true(json_is_true(json_object_get(audit, "ok")));
+    assert_int_equal(json_integer_value(json_object_get(audit, "records")), 9);
+    json_t *emr = json_array_get(json_object_get(ev, "datasets"), 0);
+    assert_string_equal(json_string_value(json_object_get(emr, "dataset")), "emr-db");
+    json_t *b = json_object_get(emr, "backups");
+    assert_int_equal(json_integer_value(json_object_get(b, "ok")), 1);
+    assert_int_equal(json_integer_value(json_object_get(b, "failed")), 1);
+    assert_int_equal(json_integer_value(json_object_get(b, "suspicious")), 1);
+    assert_int_equal(seq_of(json_object_get(b, "records"), 0), 2);
+    assert_string_equal(json_string_value(json_object_get(emr, "verdict")), "AT RISK");
+    assert_int_equal(json_integer_value(json_object_get(emr, "generations_kept")), 4);
+    json_t *rot = json_object_get(emr, "rotations");
+    assert_int_equal(json_array_size(rot), 1);
+    assert_int_equal(seq_of(rot, 0), 9);
+    /* The off-line copy came a day into the period, within the rule's 8 days. */
+    assert_true(json_is_true(json_object_get(emr, "offline_gap_ok")));
+    json_t *dr = json_object_get(emr, "drills");
+    assert_int_equal(json_array_size(dr), 2);
+    assert_int_equal(seq_of(dr, 0), 6);
+    assert_true(json_real_value(json_object_get(json_array_get(dr, 0), "seconds")) == 95.5);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(emr, "runbook"), "name")),
+                        "emr-db");
+    json_t *lab = json_array_get(json_object_get(ev, "datasets"), 1);
+    assert_true(json_is_true(json_object_get(json_object_get(lab, "runbook"), "invalid")));
+    assert_int_equal(json_array_size(json_object_get(json_object_get(lab, "backups"), "records")),
+                     0);
+    json_t *ver = json_object_get(ev, "verifications");
+    assert_int_equal(json_array_size(ver), 1);
+    assert_int_equal(seq_of(ver, 0), 5);
+    json_t *keys = json_object_get(ev, "key_operations");
+    assert_int_equal(json_array_size(keys), 2);
+    assert_int_equal(seq_of(keys, 0), 7);
+    assert_int_equal(seq_of(keys, 1), 8);
+    assert_true(json_is_true(json_object_get(json_array_get(keys, 1), "key_recovery")));
+    assert_non_null(json_object_get(ev, "statement"));
+    assert_non_null(json_object_get(ev, "fingerprint"));
+    json_decref(ev);
+    json_decref(status);
+}
+
+static void test_period_before_records(void **state)
+{
+    ops_repo *f = *state;
+    time_t now = bkp_now();
+    json_t *status = status_of("COMPLIANT");
+    json_t *ev = report(f, now - 10 * OPS_DAY, now - 5 * OPS_DAY, status);
+    json_decref(status);
+    json_t *emr = json_array_get(json_object_get(ev, "datasets"), 0);
+    json_t *b = json_object_get(emr, "backups");
+    assert_int_equal(json_integer_value(json_object_get(b, "ok")), 0);
+    assert_int_equal(json_array_size(json_object_get(b, "records")), 0);
+    assert_int_equal(json_array_size(json_object_get(emr, "rotations")), 0);
+    assert_int_equal(json_array_size(json_object_get(emr, "drills")), 0);
+    assert_int_equal(json_array_size(json_object_get(ev, "verifications")), 0);
+    assert_int_equal(json_array_size(json_object_get(ev, "key_operations")), 0);
+    /* No off-line copy in the period: the gap is the whole period. */
+    assert_int_equal(json_integer_value(json_object_get(emr, "offline_longest_gap_seconds")),
+                     5 * OPS_DAY);
+    assert_false(json_is_true(json_object_get(emr, "offline_gap_ok")));
+    json_decref(ev);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_period_gathered, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_period_before_records, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
