@@ -225,9 +225,10 @@ pol_medium_state *cli_media_states(cli *c, pol_policy *p);
 time_t cli_medium_due(cli *c, const char *name);
 /* The name of the policy's medium that is most overdue, or NULL. */
 const char *cli_medium_most_due(cli *c, time_t *due);
-/* Copy the data sets the policy names for medium `m` (newest clean
- * generation of each) to its repository copy, prune it, verify it, record
- * it; `quiet`: no operator advice (bkp run). Returns an exit code. */
+/* Rotate to disk medium `m` (ops_rotate_disk, bkp/ops/rotate_disk.h: the
+ * newest clean generation of each data set copied, the copy pruned,
+ * verified, recorded) and say what happened; `quiet`: no operator advice
+ * (bkp run). Returns an exit code. */
 int cli_rotate_disk(cli *c, cli_medium *m, bool quiet);
 /* The same for an archive medium: one tar stream per generation not yet
  * archived there, read back and verified before it counts; never rewritten. */
@@ -237,14 +238,16 @@ int cli_rotate_archive(cli *c, cli_medium *m, bool quiet);
  * of its SHA256SUMS for the audit record, or NULL (warned) when it could
  * not be written. */
 json_t *cli_rotate_kit(cli *c, const cli_medium *m);
+/* Say that the kit `res` was written to `m` (when it was): its SHA256SUMS's
+ * SHA-256 for the audit record. */
+struct bkp_kit_result;
+json_t *cli_kit_said(const cli_medium *m, const struct bkp_kit_result *res);
 /* The documents of `m`'s kit (FORMAT.md and the procedures), for a kit an
  * archive carries (bkp/archive.h): filled into `kit`, owned by `*held`
  * until cli_kit_docs_free. */
 struct bkp_archive_kit;
 int cli_kit_docs(cli *c, const cli_medium *m, struct bkp_archive_kit *kit, void **held);
 void cli_kit_docs_free(void *held);
-/* What the copy `dst` holds now: [{dataset, seq, uuid, finished}]. */
-json_t *cli_held_list(bkp_repo *dst);
 
 /* Object media (medium_object.c): the S3 connection of medium `m` from the
  * policy; label the bucket; prove its lock; rotate to it; fetch its copy
@@ -284,23 +287,13 @@ struct bkp_verify_result;
 int cli_archive_check(cli *c, const char *path, struct bkp_verify_result *sum);
 /* The archives (NAME@SEQ.tar) in folder `dir`, sorted (malloc'd). */
 int cli_archive_list(const char *dir, char ***names, size_t *n);
-/* Append the audit record of a rotation to `medium` (figures `fig`, to which
- * the capture time of each generation it now holds is added). */
-int cli_rotate_record(cli *c, const char *medium, bool failed, bkp_gen **pick, size_t np,
-                      json_t *fig);
-/* The primary against what each medium pinned (rotate_pin.c, bkp/pin.h):
+/* The primary against what each medium pinned (rotate_pin.c, bkp/ops/pins.h):
  * findings [{medium, dataset, beside, what, on_medium}] into `*out` (owned);
  * returns their number, or a negative errno (logged). `only`: that medium
  * alone, else every registered one. */
 int cli_pins_check(cli *c, const char *only, json_t **out);
 /* Log the findings and what to do; `doing` names what is refused. */
 void cli_pins_refuse(json_t *found, const char *doing);
-/* EXIT_FAILED (logged) when the primary is behind or beside any medium's
- * pin, so that `doing` must not write a medium; else EXIT_OK. */
-int cli_pins_guard(cli *c, const char *doing);
-/* Pin the primary's heads on medium `name` at `path` and keep a copy in
- * the primary; logged on failure. */
-int cli_pins_write(cli *c, const char *name, const char *path);
 /* Messages for people in Japanese too ($LC_ALL, $LC_MESSAGES, $LANG). */
 bool cli_japanese(void);
 
@@ -422,13 +415,10 @@ struct bkp_lock;
 /* Apply retention (what `bkp prune` does); `self`: the caller's own writer
  * lock, which then does not count as a concurrent writer. */
 int cli_prune(cli *c, const struct bkp_lock *self);
-/* What retention keeps of `v` (all generations, by data set then sequence):
- * `keep[i]` non-zero for each kept one (the reasons' bits); on a medium at
- * least three of each data set stay. */
-void cli_prune_decide(cli *c, bkp_gen **v, size_t n, bool medium, unsigned *keep);
-/* The same for the repository copy `target` at `path` on medium `medium`:
- * at least three generations of each data set stay there. */
-int cli_prune_medium(cli *c, const char *path, bkp_repo *target, const struct bkp_lock *self,
-                     const char *medium);
+/* Print what a prune did (bkp/ops/prune_medium.h; `rc` its outcome): the
+ * plan on a terminal or with --dry-run, as JSON with --json of `bkp prune`
+ * itself; nothing inside another command's --json. */
+struct ops_prune_out;
+void cli_prune_print(cli *c, const struct ops_prune_out *o, int rc);
 
 #endif

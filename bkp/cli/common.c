@@ -12,6 +12,7 @@
 #include "bkp/keys.h"
 #include "bkp/lock.h"
 #include "bkp/log.h"
+#include "bkp/ops/medium_label.h"
 #include "bkp/trust.h"
 
 int cli_exit_for(int rc)
@@ -193,11 +194,7 @@ const char *cli_size(char *buf, size_t n, uint64_t bytes)
 
 const char *cli_when(char *buf, size_t n, int64_t t)
 {
-    time_t tt = (time_t)t;
-    struct tm tm;
-    if (!localtime_r(&tt, &tm) || !strftime(buf, n, "%Y-%m-%d %H:%M %Z", &tm))
-        snprintf(buf, n, "@%lld", (long long)t);
-    return buf;
+    return ops_when(buf, n, t);
 }
 
 const char *cli_time(char *buf, size_t n, int64_t t)

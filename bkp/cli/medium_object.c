@@ -22,7 +22,9 @@
 #include "bkp/lock.h"
 #include "bkp/log.h"
 #include "bkp/medium.h"
+#include "bkp/ops/prune_medium.h"
 #include "bkp/ops/rotate_choose.h"
+#include "bkp/ops/rotate_record.h"
 #include "policies/retention.h"
 #include "policies/schedule.h"
 
@@ -393,7 +395,7 @@ static void prune_bucket(cli *c, const cli_medium *m, bkp_s3 *s, const char *sta
     if (!rc && (!(keep = calloc(n + 1, sizeof(*keep))) || !(doomed = calloc(n + 1, 1))))
         rc = -ENOMEM;
     if (!rc) {
-        cli_prune_decide(c, v, n, true, keep);
+        ops_prune_decide(c->policy, v, n, true, keep);
         for (size_t i = 0; i < n; i++)
             doomed[i] = !keep[i] && !v[i]->pruned;
         rc = bkp_bucket_prune(s, copy, v, doomed, n, now, lock_mode(m->pm),
@@ -432,7 +434,7 @@ static json_t *held_in(bkp_repo *primary, const char *staging)
     bkp_repo *copy = NULL;
     json_t *held = NULL;
     if (repo && bkp_repo_open_copy(repo, primary, BKP_REPO_READONLY, &copy) == 0)
-        held = cli_held_list(copy);
+        held = ops_held_list(copy);
     bkp_repo_free(copy);
     free(repo);
     return held ? held : json_array();
@@ -508,7 +510,7 @@ record:;
                             "packs_present", (json_int_t)res.copy.packs_present, "records",
                             (json_int_t)res.copy.records, "locks_extended",
                             (json_int_t)res.extended, "retain_until", (json_int_t)res.until);
-    if (cli_rotate_record(c, m->name, ex != EXIT_FAILED || rc, pick, np, fig) && !rc)
+    if (ops_rotate_record(c->r, m->name, ex != EXIT_FAILED || rc, pick, np, fig) && !rc)
         rc = -EIO;
     json_decref(fig);
     note nt = {.held = held, .wrote = !rc && held};

@@ -23,7 +23,9 @@
 #include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "bkp/medium.h"
+#include "bkp/ops/pins.h"
 #include "bkp/ops/rotate_choose.h"
+#include "bkp/ops/rotate_record.h"
 #include "bkp/verify.h"
 
 static const char *tmp_dir(void)
@@ -203,7 +205,7 @@ int cli_rotate_archive(cli *c, cli_medium *m, bool quiet)
     bool device = stat(m->path, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode));
     char doing[96];
     snprintf(doing, sizeof(doing), _("archiving to %s refused"), m->name);
-    if ((!device && (ex = cli_medium_check_label(c, m))) || (ex = cli_pins_guard(c, doing)))
+    if ((!device && (ex = cli_medium_check_label(c, m))) || (ex = ops_pins_guard(c->r, c->policy, doing) ? EXIT_FAILED : EXIT_OK))
         goto record;
     ex = EXIT_OK;
     if (!device && (rc = bkp_label_read(m->path, &label)))
@@ -258,13 +260,13 @@ record:
     else
         json_decref(kit);
     /* Written now or there already: either way the medium holds them. */
-    if (cli_rotate_record(c, m->name, ex || rc, pick, np, fig) && !ex && !rc)
+    if (ops_rotate_record(c->r, m->name, ex || rc, pick, np, fig) && !ex && !rc)
         rc = -EIO;
     json_decref(fig);
     /* A folder takes the pin beside its label when it takes archives (a run
      * with nothing due leaves the folder as it was); a tape has no place for
      * it outside its archives (docs/FORMAT.md). */
-    if (!ex && !rc && !device && json_array_size(added) && cli_pins_write(c, m->name, m->path))
+    if (!ex && !rc && !device && json_array_size(added) && ops_pins_write(c->r, m->name, m->path))
         rc = -EIO;
     held_ctx h = {m->path, added, json_array_size(added) > 0 && !rc, !device};
     if (!ex && (h.wrote || !rc) && bkp_media_update(c->r, m->name, note, &h) && !rc)

@@ -14,6 +14,7 @@
 #include "bkp/i18n.h"
 #include "bkp/kit.h"
 #include "bkp/log.h"
+#include "bkp/ops/rotate_record.h"
 #include "bkp/pubkey.h"
 #include "restore/report.h"
 #include "restore/runbook.h"
@@ -111,23 +112,22 @@ int cli_kit_docs(cli *c, const cli_medium *m, bkp_archive_kit *kit, void **held)
     return 0;
 }
 
+json_t *cli_kit_said(const cli_medium *m, const bkp_kit_result *res)
+{
+    char sz[32];
+    if (res->written)
+        bkp_info(_("%s: recovery kit written to %s/%s (%zu files, %s, glibc %s or newer); its "
+                   "SHA256SUMS hashes to %s"),
+                 m->name, m->path, BKP_KIT_DIR, res->files, cli_size(sz, sizeof(sz), res->bytes),
+                 res->glibc, res->sums);
+    return json_string(res->sums);
+}
+
 json_t *cli_rotate_kit(cli *c, const cli_medium *m)
 {
     bkp_kit_result res;
     kit_docs *d = docs_of(c, m);
-    int rc = d ? bkp_kit_write(m->path, d->docs, d->n, &res) : -ENOMEM;
+    int rc = d ? ops_kit_write(m->path, m->name, d->docs, d->n, &res) : -ENOMEM;
     cli_kit_docs_free(d);
-    if (rc) {
-        bkp_warn(_("%s: its recovery kit could not be written (%s); the copy is complete, but a "
-                   "clean machine needs bkp installed to read it"),
-                 m->name, bkp_strerror(rc));
-        return NULL;
-    }
-    char sz[32];
-    if (res.written)
-        bkp_info(_("%s: recovery kit written to %s/%s (%zu files, %s, glibc %s or newer); its "
-                   "SHA256SUMS hashes to %s"),
-                 m->name, m->path, BKP_KIT_DIR, res.files, cli_size(sz, sizeof(sz), res.bytes),
-                 res.glibc, res.sums);
-    return json_string(res.sums);
+    return rc ? NULL : cli_kit_said(m, &res);
 }

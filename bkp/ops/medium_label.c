@@ -1,0 +1,147 @@
+/* medium_label.c — see medium_label.h. */
+#include "bkp/ops/medium_label.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bkp/clock.h"
+#include "bkp/i18n.h"
+#include "bkp/log.h"
+#include "bkp/medium.h"
+#include "bkp/pubkey.h"
+
+const char *ops_when(char *buf, size_t n, int64_t t)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (!localtime_r(&tt, &tm) || !strftime(buf, n, "%Y-%m-%d %H:%M %Z", &tm))
+        snprintf(buf, n, "@%lld", (long long)t);
+    return buf;
+}
+
+pol_medium_state *ops_media_states(bkp_repo *r, const pol_policy *p)
+{
+    pol_medium_state *st = calloc(p->nmedia + 1, sizeof(*st));
+    for (size_t i = 0; st && i < p->nmedia; i++) {
+        json_t *e = r ? bkp_media_get(r, p->media[i].name) : NULL;
+        const char *w = json_string_value(json_object_get(e, "last_write"));
+        st[i].medium = &p->media[i];
+        st[i].last_write = w && bkp_iso_parse(w) > 0 ? bkp_iso_parse(w) : 0;
+        json_decref(e);
+    }
+    return st;
+}
+
+/* When each medium of `p` is due, in its order (malloc'd; NULL without a
+ * policy or memory). */
+static time_t *media_due(bkp_repo *r, const pol_policy *p)
+{
+    pol_medium_state *st = p ? ops_media_states(r, p) : NULL;
+    time_t *due = st ? calloc(p->nmedia + 1, sizeof(*due)) : NULL;
+    if (due)
+        pol_media_due(p, st, p->nmedia, due);
+    free(st);
+    return due;
+}
+
+time_t ops_medium_due(bkp_repo *r, const pol_policy *p, const char *name)
+{
+    time_t result = 0, *due = media_due(r, p);
+    for (size_t i = 0; due && i < p->nmedia; i++)
+        if (!strcmp(p->media[i].name, name))
+            result = due[i];
+    free(due);
+    return result;
+}
+
+const char *ops_medium_most_due(bkp_repo *r, const pol_policy *p, time_t *when)
+{
+    const char *best = NULL;
+    time_t *due = media_due(r, p);
+    for (size_t i = 0; due && i < p->nmedia; i++)
+        if (due[i] && (!best || due[i] < *when)) {
+            best = p->media[i].name;
+            *when = due[i];
+        }
+    free(due);
+    return best;
+}
+
+/* The label's repository and key against `r`'s: 0, or the refusal (logged). */
+static int check_owner(bkp_repo *r, const char *name, const char *path, const json_t *label)
+{
+    const char *lname = json_string_value(json_object_get(label, "name"));
+    const char *lrepo = json_string_value(json_object_get(label, "repository"));
+    if (strcmp(lrepo, bkp_repo_uuid(r))) {
+        bkp_error(_("the medium at %s (%s) belongs to another repository (%s); connect %s instead"),
+                  path, lname, lrepo, name);
+        return -EXDEV;
+    }
+    /* Same repository id, another key: the medium, or the primary's config
+     * and key file, were replaced; neither is written over the other. */
+    const char *lfp = json_string_value(json_object_get(label, "fingerprint"));
+    char fp[BKP_FINGERPRINT_LEN];
+    bkp_pubkey_fingerprint(bkp_repo_sign_pk(r), fp);
+    if (lfp && strcmp(lfp, fp)) {
+        bkp_error(
+            _("the medium at %s (%s) was labelled for repository key %s, but the repository's "
+              "key is %s: the medium or the repository's config and key file were replaced. "
+              "Nothing is written to it; compare both with the fingerprint kept on paper"),
+            path, lname, lfp, fp);
+        return -EKEYREJECTED;
+    }
+    return 0;
+}
+
+/* The other disk is plugged in: refused, naming the medium due next. */
+static int other_disk(bkp_repo *r, const pol_policy *p, const char *name, const char *path,
+                      const char *lname)
+{
+    time_t due = 0;
+    const char *most = ops_medium_most_due(r, p, &due);
+    char duetxt[192] = "", when[64];
+    if (most && due <= bkp_now())
+        snprintf(duetxt, sizeof(duetxt), _(" The medium due next is %s (due now)."), most);
+    else if (most)
+        snprintf(duetxt, sizeof(duetxt), _(" The medium due next is %s (due on %s)."), most,
+                 ops_when(when, sizeof(when), due));
+    bkp_error(_("the disk at %s is %s, not %s: refused.%s Connect %s and run `bkp rotate %s` "
+                "again, or run `bkp rotate %s` to write the disk that is plugged in"),
+              path, lname, name, duetxt, name, name, lname);
+    return -EMEDIUMTYPE;
+}
+
+int ops_label_check(bkp_repo *r, const pol_policy *p, const char *name, const char *path,
+                    const json_t *entry)
+{
+    json_t *label = NULL;
+    int rc = bkp_label_read(path, &label);
+    const char *lname = json_string_value(json_object_get(label, "name"));
+    const char *luuid = json_string_value(json_object_get(label, "uuid"));
+    const char *ruuid = json_string_value(json_object_get(json_object_get(entry, "label"), "uuid"));
+    if (rc == -ENOENT)
+        bkp_error(_("no medium is at %s (no %s there): connect %s and mount it at %s%s"), path,
+                  BKP_LABEL_FILE, name, path,
+                  entry ? "" : _(", or label a new disk with `bkp media label PATH --name NAME`"));
+    if (rc || (rc = check_owner(r, name, path, label)))
+        goto out;
+    if (strcmp(lname, name)) {
+        rc = other_disk(r, p, name, path, lname);
+    } else if (ruuid && strcmp(ruuid, luuid)) {
+        bkp_error(_("the disk at %s is labelled %s, but not the %s that was registered (label %s, "
+                    "registered %s): a second disk with the same name? Relabel it with `bkp media "
+                    "label %s --name NEWNAME`"),
+                  path, lname, name, luuid, ruuid, path);
+        rc = -EMEDIUMTYPE;
+    } else if (!entry) {
+        bkp_error(_("%s is not registered in this repository; label it with `bkp media label %s "
+                    "--name %s`"),
+                  name, path, name);
+        rc = -ENXIO;
+    }
+out:
+    json_decref(label);
+    return rc;
+}

@@ -1,0 +1,50 @@
+/*
+ * medium_label.h — which medium is plugged in, and when each is due.
+ *
+ * Before a rotation or a check writes or trusts a disk, the label at its
+ * mount point (bkp/medium.h) must be the one registered under that name for
+ * this repository and this repository key: a disk of another repository, a
+ * disk relabelled for a replaced key, the other disk of a pair, or a second
+ * disk with the same name is refused, naming what to connect instead (the
+ * medium that is most due, by the policy's rotation rules,
+ * policies/compliance.h, and the registry's last writes).
+ *
+ * Errors: the refusals are logged (what, where, what to do) and returned as
+ * a negative errno: -ENOENT no label there, -EXDEV another repository,
+ * -EKEYREJECTED another repository key, -EMEDIUMTYPE another medium or not
+ * the registered one, -ENXIO not registered; a label that cannot be read as
+ * bkp_label_read says.
+ */
+#ifndef BKP_OPS_MEDIUM_LABEL_H
+#define BKP_OPS_MEDIUM_LABEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "bkp/repo.h"
+#include "policies/compliance.h"
+#include "policies/policy.h"
+
+/* Check the label at `path` against medium `name` of repository `r`, whose
+ * registry entry is `entry` (NULL: never labelled); `p` (may be NULL) names
+ * the medium due next in the refusal. 0 when it is that medium. */
+int ops_label_check(bkp_repo *r, const pol_policy *p, const char *name, const char *path,
+                    const json_t *entry);
+
+/* Last writes from the registry of `r` (may be NULL: never written), one
+ * state per medium of `p`, in its order (malloc'd; NULL without memory). */
+pol_medium_state *ops_media_states(bkp_repo *r, const pol_policy *p);
+/* When medium `name` of `p` (may be NULL) is next due (0: never rotated). */
+time_t ops_medium_due(bkp_repo *r, const pol_policy *p, const char *name);
+/* The name of `p`'s medium that is most overdue, or NULL; its due time
+ * into `*when`. */
+const char *ops_medium_most_due(bkp_repo *r, const pol_policy *p, time_t *when);
+
+/* A time for people to act on: local, to the minute, with the zone
+ * ("2026-11-24 13:06 JST"). */
+const char *ops_when(char *buf, size_t n, int64_t t);
+
+#endif

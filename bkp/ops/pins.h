@@ -1,0 +1,40 @@
+/*
+ * pins.h — the primary against what each medium pinned (bkp/pin.h).
+ *
+ * A rotation, `run`, `verify --media` and `status` ask here before they
+ * trust the primary as the newest history. A medium that is plugged in is
+ * read itself — its pin is the one a rollback of the primary cannot reach;
+ * one that is away is judged by the copy of its pin kept in the primary
+ * (media/NAME.pin), which still catches records deleted or a log cut on the
+ * primary alone.
+ *
+ * Errors: a negative errno, logged: what could not be read or compared, and
+ * for a refusal (ops_pins_guard) what was found and what to do.
+ */
+#ifndef BKP_OPS_PINS_H
+#define BKP_OPS_PINS_H
+
+#include <jansson.h>
+
+#include "bkp/repo.h"
+#include "policies/policy.h"
+
+/* What primary `r` lacks of the pins of the media: findings [{medium,
+ * dataset, beside, what, on_medium}] into `*out` (owned); returns their
+ * number, or a negative errno (logged). `only`: that medium alone, read at
+ * `only_path`; else every registered one, at the path `p` (may be NULL)
+ * gives it or the registry's. */
+int ops_pins_check(bkp_repo *r, const pol_policy *p, const char *only, const char *only_path,
+                   json_t **out);
+/* Log the findings and what to do; `doing` names what is refused. */
+void ops_pins_refuse(json_t *found, const char *doing);
+/* A negative errno (logged; -EPERM for a finding) when the primary is
+ * behind or beside any medium's pin, or its own audit log says that
+ * records or key changes are missing, so that `doing` must not write a
+ * medium; else 0. */
+int ops_pins_guard(bkp_repo *r, const pol_policy *p, const char *doing);
+/* Pin the primary's heads on medium `name` at `path` (the medium's own pin
+ * first), and keep a copy in the primary; logged on failure. */
+int ops_pins_write(bkp_repo *r, const char *name, const char *path);
+
+#endif

@@ -1,0 +1,206 @@
+/* prune_medium.c — see prune_medium.h. */
+#include "bkp/ops/prune_medium.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bkp/audit.h"
+#include "bkp/clock.h"
+#include "bkp/i18n.h"
+#include "bkp/log.h"
+#include "bkp/prune_recover.h"
+#include "policies/retention.h"
+
+/* Decide for the generations v[from, to) of one data set. */
+static void decide(const pol_policy *p, bkp_gen **v, size_t from, size_t to, time_t now,
+                   int min_keep, unsigned *keep)
+{
+    const pol_dataset *d = p ? pol_dataset_find(p, v[from]->dataset) : NULL;
+    pol_retention none = {0}, rules = d ? d->retention : none;
+    /* On a medium at least `min_keep` stay, whatever the data set's rules say
+     * (and with no rules at all, everything does). */
+    bool any = rules.keep_last || rules.keep_hourly || rules.keep_daily || rules.keep_weekly ||
+               rules.keep_monthly || rules.keep_yearly;
+    if (any && rules.keep_last < min_keep)
+        rules.keep_last = min_keep;
+    size_t n = 0;
+    pol_gen *g = calloc(to - from + 1, sizeof(*g));
+    size_t *at = calloc(to - from + 1, sizeof(*at));
+    unsigned *k = calloc(to - from + 1, sizeof(*k));
+    uint32_t first_suspicious = UINT32_MAX;
+    if (!g || !at || !k) {
+        for (size_t i = from; i < to; i++)
+            keep[i] = POL_KEEP_NO_RULES; /* no memory to decide: keep */
+        goto out;
+    }
+    for (size_t i = from; i < to; i++) {
+        /* A damaged record may be the suspicious one: it holds like one. */
+        if (v[i]->status) {
+            keep[i] = OPS_KEEP_DAMAGED;
+            if (v[i]->seq < first_suspicious)
+                first_suspicious = v[i]->seq;
+            continue;
+        }
+        if (v[i]->pruned)
+            continue;
+        if (bkp_gen_marked(v[i]) && !v[i]->cleared) {
+            /* It stays until cleared, or the hold would vanish with it. */
+            keep[i] |= OPS_KEEP_SUSPICIOUS;
+            if (v[i]->seq < first_suspicious)
+                first_suspicious = v[i]->seq;
+        }
+        /* A cleared mark is an operator's word that the generation is good,
+         * its capture time included. */
+        g[n] = (pol_gen){v[i]->finished, v[i]->seq, v[i]->cleared};
+        at[n++] = i;
+    }
+    pol_retention_select(&rules, g, n, now, k);
+    /* A capture time out of order (backdated, or from the future: written by
+     * a host that lied about the time) holds like a suspicious mark: what
+     * came before it may be all the good history there is. */
+    for (size_t j = 0; j < n; j++)
+        if ((k[j] & POL_KEEP_TIME) && !v[at[j]]->cleared && v[at[j]]->seq < first_suspicious)
+            first_suspicious = v[at[j]]->seq;
+    for (size_t j = 0; j < n; j++) {
+        keep[at[j]] |= k[j];
+        /* The clean generations before a suspicious one may be all that is left. */
+        if (first_suspicious != UINT32_MAX && v[at[j]]->seq < first_suspicious)
+            keep[at[j]] |= OPS_KEEP_BEFORE_SUSPICIOUS;
+    }
+out:
+    free(g);
+    free(at);
+    free(k);
+}
+
+const char *ops_prune_why(unsigned k, bool people, char *buf, size_t n)
+{
+    if (k & OPS_KEEP_DAMAGED)
+        return people ? _("damaged record: never deleted") : "damaged record: never deleted";
+    if (k & OPS_KEEP_SUSPICIOUS)
+        return people ? _("suspicious: kept until cleared") : "suspicious: kept until cleared";
+    pol_keep_reasons(k & 0x3ff, people, buf, n);
+    if (k & OPS_KEEP_BEFORE_SUSPICIOUS) {
+        size_t l = strlen(buf);
+        const char *sep = k & 0x3ff ? people ? C_("between reasons", ", ") : ", " : "";
+        snprintf(buf + l, n - l, "%s%s", sep,
+                 people ? _("before a suspicious generation") : "before a suspicious generation");
+    }
+    return buf;
+}
+
+void ops_prune_decide(const pol_policy *p, bkp_gen **v, size_t n, bool medium, unsigned *keep)
+{
+    time_t now = bkp_now();
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && !strcmp(v[j]->dataset, v[i]->dataset))
+            j++;
+        decide(p, v, i, j, now, medium ? 3 : 0, keep);
+        i = j;
+    }
+}
+
+
+/* The lock is the caller's: finish what a killed prune before us left (the
+ * open's own recovery defers to the lock holder, which is now us; it needs
+ * the keys, to check the intent), then load the index without what went. */
+static int recover(bkp_repo *target)
+{
+    bool finished = false;
+    int rc = bkp_prune_recover(bkp_repo_path(target), bkp_repo_keys(target), BKP_RECOVER_MINE,
+                               &finished);
+    return rc ? rc : finished ? bkp_repo_reload(target) : 0;
+}
+
+/* The plan of `v` into `out->rows`, and the generations that go into
+ * `doomed` (`*nd` of them). */
+static int plan(bkp_gen **v, size_t n, const unsigned *keep, ops_prune_out *out, bkp_gen **doomed,
+                size_t *nd)
+{
+    if (!(out->rows = calloc(n + 1, sizeof(*out->rows))))
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i]->pruned && !v[i]->status)
+            continue;
+        ops_prune_row *row = &out->rows[out->nrows++];
+        bkp_gen_name(v[i], row->name, sizeof(row->name));
+        row->seq = v[i]->seq;
+        row->keep = keep[i];
+        if (!(row->dataset = strdup(v[i]->dataset)))
+            return -ENOMEM;
+        if (!keep[i])
+            doomed[(*nd)++] = v[i];
+    }
+    return 0;
+}
+
+/* The audit record of a prune that was applied (`rc` its outcome). */
+static int record(const ops_prune_in *in, bkp_gen **doomed, size_t nd, const bkp_prune_result *res,
+                  int rc)
+{
+    json_t *gone = json_array();
+    for (size_t i = 0; i < nd; i++) {
+        char name[96];
+        json_array_append_new(gone, json_string(bkp_gen_name(doomed[i], name, sizeof(name))));
+    }
+    json_t *fig = json_pack("{s:o, s:I, s:I, s:I}", "generations_deleted", gone, "packs_deleted",
+                            (json_int_t)res->packs, "packs_repacked",
+                            (json_int_t)res->packs_repacked, "bytes_freed", (json_int_t)res->bytes);
+    bkp_audit_rec rec = {.op = "prune",
+                         .medium = in->medium,
+                         .failed = rc != 0,
+                         .figures = fig,
+                         .error = rc ? bkp_strerror(rc) : NULL};
+    int arc = bkp_repo_is_public(in->log) ? 0 : bkp_audit_append(in->log, &rec);
+    json_decref(fig);
+    return arc;
+}
+
+int ops_prune_apply(const ops_prune_in *in, ops_prune_out *out)
+{
+    bkp_gen **v = NULL, **doomed = NULL;
+    unsigned *keep = NULL;
+    size_t n = 0, nd = 0;
+    int rc;
+    memset(out, 0, sizeof(*out));
+    if (!in->dry_run && (rc = recover(in->target)))
+        return rc;
+    if ((rc = bkp_gen_list(in->target, NULL, &v, &n))) {
+        bkp_error(_("cannot list the generations: %s"), bkp_strerror(rc));
+        return rc;
+    }
+    keep = calloc(n + 1, sizeof(*keep));
+    doomed = calloc(n + 1, sizeof(*doomed));
+    rc = keep && doomed ? 0 : -ENOMEM;
+    if (!rc) {
+        ops_prune_decide(in->policy, v, n, in->medium != NULL, keep);
+        rc = plan(v, n, keep, out, doomed, &nd);
+    }
+    if (!rc) {
+        out->planned = true;
+        rc = bkp_prune(in->target, doomed, nd, in->dry_run, &out->res);
+        /* The handle outlives the prune (bkp run, rotate): it must not know
+         * deleted packs. */
+        if (!rc && !in->dry_run && (out->res.packs || out->res.packs_repacked) &&
+            (rc = bkp_repo_reload(in->target)))
+            bkp_error(_("cannot reload the index after pruning: %s"), bkp_strerror(rc));
+        if (!in->dry_run && record(in, doomed, nd, &out->res, rc) && !rc)
+            rc = -EIO;
+    }
+    free(keep);
+    free(doomed);
+    bkp_gen_list_free(v, n);
+    return rc;
+}
+
+void ops_prune_out_clear(ops_prune_out *out)
+{
+    for (size_t i = 0; i < out->nrows; i++)
+        free(out->rows[i].dataset);
+    free(out->rows);
+    memset(out, 0, sizeof(*out));
+}

@@ -1,0 +1,363 @@
+/*
+ * A rotation to a disk (bkp/ops/rotate_disk.h) with a real repository and a
+ * "disk" that is a folder: a rotation copies the newest clean generation;
+ * a second one copies nothing new; the copy is pruned by retention,
+ * keeping at least three generations of a data set whatever the policy
+ * says; a medium labelled for another repository is refused with nothing
+ * written on it; and a copy that lost a pack fails its verify and says so,
+ * counting as no write. The label check alone: no disk, the other disk of
+ * a pair, a second disk under a registered name, a disk never registered.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "bkp/audit.h"
+#include "bkp/capture.h"
+#include "bkp/durable.h"
+#include "bkp/generation.h"
+#include "bkp/log.h"
+#include "bkp/medium.h"
+#include "bkp/ops/medium_label.h"
+#include "bkp/ops/rotate_disk.h"
+#include "bkp/pack.h"
+#include "bkp/repo.h"
+#include "policies/policy.h"
+
+#include "testutil.h"
+
+static const char PASS[] = "a long enough passphrase";
+
+typedef struct fixture {
+    char base[64], src[96], repo[96], usb[96];
+    bkp_repo *r;
+    pol_policy *p;
+} fixture;
+
+/* Errors logged by the code under test, counted (and kept quiet). */
+static int errors;
+static char last_error[512];
+static void count(enum bkp_log_level level, const char *msg, void *ctx)
+{
+    (void)ctx;
+    if (level == BKP_LOG_ERROR) {
+        errors++;
+        snprintf(last_error, sizeof(last_error), "%s", msg);
+    }
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* One generation of data set emr, its one file saying `text`. */
+static void backup(fixture *f, const char *text)
+{
+    char file[128];
+    snprintf(file, sizeof(file), "%s/note.txt", f->src);
+    write_file(file, text);
+    const char *paths[] = {f->src};
+    bkp_capture_opts o = {.dataset = "emr", .paths = paths, .npaths = 1, .workers = 1};
+    bkp_capture cap;
+    bkp_gen *g = NULL;
+    time_t t0 = time(NULL);
+    assert_int_equal(bkp_capture_run(f->r, &o, &cap), 0);
+    assert_int_equal(bkp_gen_seal(f->r, "emr", &cap, t0, time(NULL), NULL, &g), 0);
+    bkp_capture_clear(&cap);
+    bkp_gen_free(g);
+}
+
+static int put_label(json_t *e, void *ctx)
+{
+    json_object_set(e, "label", ctx);
+    return 0;
+}
+
+/* Label the folder `dir` as medium usb of `r`; `r` registers it when `reg`. */
+static void label(fixture *f, bkp_repo *r, bool reg)
+{
+    json_t *l = bkp_label_new(r, "usb", "disk", "offsite");
+    assert_non_null(l);
+    assert_int_equal(bkp_label_write(f->usb, l, false), 0);
+    if (reg)
+        assert_int_equal(bkp_media_update(r, "usb", put_label, l), 0);
+    json_decref(l);
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    snprintf(f->base, sizeof(f->base), "/tmp/bkp-test-rotate-XXXXXX");
+    assert_non_null(mkdtemp(f->base));
+    snprintf(f->src, sizeof(f->src), "%s/src", f->base);
+    snprintf(f->repo, sizeof(f->repo), "%s/repo", f->base);
+    snprintf(f->usb, sizeof(f->usb), "%s/usb", f->base);
+    assert_int_equal(mkdir(f->src, 0755), 0);
+    assert_int_equal(mkdir(f->usb, 0755), 0);
+    assert_int_equal(bkp_repo_init(f->repo, PASS, strlen(PASS)), 0);
+    assert_int_equal(bkp_repo_open(f->repo, PASS, strlen(PASS), 0, &f->r), 0);
+    bkp_audit_rec init = {.op = "init"};
+    assert_int_equal(bkp_audit_create(f->r, &init), 0);
+    char policy[1024];
+    int n = snprintf(policy, sizeof(policy),
+                     "repository: %s\n"
+                     "passphrase_file: /etc/bkp/passphrase\n"
+                     "media:\n"
+                     "  - { name: usb, type: removable, path: %s, location: offsite, offline: "
+                     "true }\n"
+                     "datasets:\n"
+                     "  - name: emr\n"
+                     "    paths: [%s]\n"
+                     "    schedule: daily 02:00\n"
+                     "    copy_to: [usb]\n"
+                     "    retention: { keep_last: 1 }\n",
+                     f->repo, f->usb, f->src);
+    assert_int_equal(pol_load_buffer("t.yaml", (const uint8_t *)policy, (size_t)n, &f->p), 0);
+    errors = 0;
+    last_error[0] = '\0';
+    bkp_log_set_sink(count, NULL);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    bkp_log_set_sink(NULL, NULL);
+    bkp_repo_free(f->r);
+    pol_free(f->p);
+    test_rm_rf(f->base);
+    free(f);
+    return 0;
+}
+
+static int rotate(fixture *f, ops_rotate_out *o)
+{
+    json_t *entry = bkp_media_get(f->r, "usb");
+    ops_rotate_in in = {.primary = f->r,
+                        .policy = f->p,
+                        .medium = "usb",
+                        .path = f->usb,
+                        .entry = entry,
+                        .workers = 1};
+    int rc = ops_rotate_disk(&in, o);
+    json_decref(entry);
+    return rc;
+}
+
+/* "emr:1 emr:2" from a held list. */
+static const char *held_names(const json_t *held, char *out, size_t n)
+{
+    size_t i;
+    json_t *h;
+    out[0] = '\0';
+    json_array_foreach(held, i, h)
+    {
+        size_t l = strlen(out);
+        snprintf(out + l, n - l, "%s%s:%lld", i ? " " : "",
+                 json_string_value(json_object_get(h, "dataset")),
+                 (long long)json_integer_value(json_object_get(h, "seq")));
+    }
+    return out;
+}
+
+static void test_copies_newest_then_nothing_new(void **state)
+{
+    fixture *f = *state;
+    ops_rotate_out o;
+    char s[128];
+    backup(f, "monday");
+    backup(f, "tuesday");
+    label(f, f->r, true);
+    assert_int_equal(rotate(f, &o), 0);
+    assert_int_equal(o.step, OPS_ROTATE_DONE);
+    assert_int_equal(json_array_size(o.copied), 1);
+    assert_string_equal(json_string_value(json_array_get(o.copied, 0)), "emr:2");
+    assert_true(o.copy.packs > 0);
+    assert_true(o.copy.records > 0);
+    assert_true(o.copied_all && o.wrote && o.verified);
+    assert_int_equal(o.verify_rc, 0);
+    assert_string_equal(held_names(o.held, s, sizeof(s)), "emr:2");
+    assert_true(o.kit_written);
+    assert_int_equal(strlen(o.kit.sums), 64);
+    ops_rotate_out_clear(&o);
+
+    /* The disk already holds it: nothing is copied again. */
+    assert_int_equal(rotate(f, &o), 0);
+    assert_string_equal(json_string_value(json_array_get(o.copied, 0)), "emr:2");
+    assert_int_equal(o.copy.packs, 0);
+    assert_int_equal(o.copy.records, 0);
+    assert_true(o.wrote);
+    ops_rotate_out_clear(&o);
+
+    /* The registry says it was written and what it holds. */
+    json_t *e = bkp_media_get(f->r, "usb");
+    assert_non_null(json_object_get(e, "last_write"));
+    assert_true(json_is_true(json_object_get(e, "verify_ok")));
+    assert_string_equal(held_names(json_object_get(e, "held"), s, sizeof(s)), "emr:2");
+    json_decref(e);
+    assert_int_equal(errors, 0);
+}
+
+static void test_pruned_keeping_three(void **state)
+{
+    fixture *f = *state;
+    ops_rotate_out o;
+    char s[128], day[16];
+    label(f, f->r, true);
+    for (int i = 1; i <= 4; i++) {
+        snprintf(day, sizeof(day), "day %d", i);
+        backup(f, day);
+        assert_int_equal(rotate(f, &o), 0);
+        assert_int_equal(o.prune_rc, 0);
+        if (i < 4)
+            ops_rotate_out_clear(&o);
+    }
+    /* keep_last: 1, but a medium keeps three: the oldest went. */
+    assert_string_equal(held_names(o.held, s, sizeof(s)), "emr:2 emr:3 emr:4");
+    assert_int_equal(o.prune.res.generations, 1);
+    assert_int_equal(o.prune.nrows, 4);
+    assert_int_equal(o.prune.rows[0].keep, 0);
+    assert_string_equal(o.prune.rows[0].name, "emr:1");
+    ops_rotate_out_clear(&o);
+    assert_int_equal(errors, 0);
+}
+
+static void test_foreign_label_refused(void **state)
+{
+    fixture *f = *state;
+    char other[128], repo[128];
+    bkp_repo *r2 = NULL;
+    ops_rotate_out o;
+    struct stat st;
+    snprintf(other, sizeof(other), "%s/other", f->base);
+    assert_int_equal(bkp_repo_init(other, PASS, strlen(PASS)), 0);
+    assert_int_equal(bkp_repo_open(other, PASS, strlen(PASS), 0, &r2), 0);
+    label(f, r2, false);
+    bkp_repo_free(r2);
+    backup(f, "monday");
+    assert_int_equal(rotate(f, &o), -EXDEV);
+    assert_int_equal(o.step, OPS_ROTATE_LABEL);
+    assert_false(o.wrote);
+    assert_int_equal(json_array_size(o.copied), 0);
+    ops_rotate_out_clear(&o);
+    assert_int_equal(errors, 1);
+    assert_non_null(strstr(last_error, "belongs to another repository"));
+    /* Nothing was written on it, and nothing registered. */
+    snprintf(repo, sizeof(repo), "%s/repo", f->usb);
+    assert_int_equal(stat(repo, &st), -1);
+    snprintf(repo, sizeof(repo), "%s/bkp-recovery", f->usb);
+    assert_int_equal(stat(repo, &st), -1);
+    assert_null(bkp_media_get(f->r, "usb"));
+}
+
+/* Write a label named `name` of `f->r` at the medium's folder (replacing
+ * one there); registered under that name when `reg`. */
+static void label_as(fixture *f, const char *name, bool reg)
+{
+    json_t *l = bkp_label_new(f->r, name, "disk", "offsite");
+    assert_non_null(l);
+    assert_int_equal(bkp_label_write(f->usb, l, true), 0);
+    if (reg)
+        assert_int_equal(bkp_media_update(f->r, name, put_label, l), 0);
+    json_decref(l);
+}
+
+static int check(fixture *f)
+{
+    json_t *entry = bkp_media_get(f->r, "usb");
+    int rc = ops_label_check(f->r, f->p, "usb", f->usb, entry);
+    json_decref(entry);
+    return rc;
+}
+
+static void test_label_check(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(check(f), -ENOENT);
+    assert_non_null(strstr(last_error, "no medium is at"));
+    label_as(f, "nas", true);
+    assert_int_equal(check(f), -EMEDIUMTYPE);
+    assert_non_null(strstr(last_error, "is nas, not usb: refused"));
+    label_as(f, "usb", false);
+    assert_int_equal(check(f), -ENXIO);
+    label_as(f, "usb", true);
+    assert_int_equal(check(f), 0);
+    label_as(f, "usb", false); /* another disk under the same name */
+    assert_int_equal(check(f), -EMEDIUMTYPE);
+    assert_non_null(strstr(last_error, "a second disk with the same name?"));
+    assert_int_equal(errors, 4);
+}
+
+/* The first pack file under `dir`, into `out`. */
+static bool first_pack(const char *dir, char *out, size_t n)
+{
+    char cmd[256];
+    snprintf(cmd, sizeof(cmd), "find %s -type f -name '[0-9a-f]*' | sort | head -n 1", dir);
+    FILE *p = popen(cmd, "r");
+    bool ok = p && fgets(out, (int)n, p);
+    if (p)
+        pclose(p);
+    if (ok)
+        out[strcspn(out, "\n")] = '\0';
+    return ok && *out;
+}
+
+static void test_damaged_copy_fails_verify(void **state)
+{
+    fixture *f = *state;
+    ops_rotate_out o;
+    char packs[128], pack[256];
+    label(f, f->r, true);
+    backup(f, "monday");
+    assert_int_equal(rotate(f, &o), 0);
+    ops_rotate_out_clear(&o);
+    /* The disk loses a pack (sealed: read-only, immutable where it could be). */
+    snprintf(packs, sizeof(packs), "%s/repo/packs", f->usb);
+    assert_true(first_pack(packs, pack, sizeof(pack)));
+    (void)bkp_immutable(pack, false);
+    assert_int_equal(unlink(pack), 0);
+    backup(f, "tuesday");
+    assert_int_equal(rotate(f, &o), -EBADMSG);
+    assert_int_equal(o.step, OPS_ROTATE_VERIFY);
+    assert_true(o.verified);
+    assert_true(o.verify_problems > 0);
+    assert_false(o.wrote);
+    assert_false(o.kit_written);
+    ops_rotate_out_clear(&o);
+    assert_non_null(strstr(last_error, "the copy does not verify"));
+    json_t *e = bkp_media_get(f->r, "usb");
+    assert_true(json_is_false(json_object_get(e, "verify_ok")));
+    json_decref(e);
+}
+
+int main(void)
+{
+    if (sodium_init() < 0)
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_copies_newest_then_nothing_new, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pruned_keeping_three, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_foreign_label_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_label_check, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_damaged_copy_fails_verify, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
