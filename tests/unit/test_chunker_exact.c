@@ -11,7 +11,8 @@
  * streamed through small slabs whose uncut tail moves to the next one (as a
  * backup reads), and at every length from 0 to past two maximal chunks.
  * Inputs: random bytes, zeros (a constant hash), short and long repeated
- * patterns, and random bytes broken by runs of zeros.
+ * patterns, and random bytes broken by runs of zeros; with a small, a
+ * middling and the default chunker.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -223,6 +224,15 @@ static void test_default_chunker_matches_definition(void **state)
     run_sizes(BKP_CHUNK_MIN, BKP_CHUNK_AVG, BKP_CHUNK_MAX, 6U << 20, 1);
 }
 
+/* Sizes in between (min 4 KiB, avg 32 KiB, max 256 KiB): a few MiB cross
+ * min, avg and max a hundred times; zeros cut all at min or all at max.
+ * Any faster or parallel search for cut points must keep these answers. */
+static void test_middling_chunker_matches_definition(void **state)
+{
+    (void)state;
+    run_sizes(4096, 32768, 262144, 3U << 20, 2);
+}
+
 /* Every length from nothing to past two maximal chunks, each a stream of its
  * own: the edges at min, avg, max and the slab sizes are all crossed. */
 static void test_every_length(void **state)
@@ -261,6 +271,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_small_chunker_matches_definition, setup),
         cmocka_unit_test_setup(test_default_chunker_matches_definition, setup),
+        cmocka_unit_test_setup(test_middling_chunker_matches_definition, setup),
         cmocka_unit_test_setup(test_every_length, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
