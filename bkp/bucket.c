@@ -458,9 +458,7 @@ static int upload_records(bkp_s3 *s, const char *dir, const char *ds, const list
                   : -ENOMEM;
         free(path);
     }
-    for (size_t i = 0; i < nn; i++)
-        free(names[i]);
-    free(names);
+    bkp_strv_free(names, nn);
     return rc;
 }
 

@@ -39,9 +39,7 @@ bool bkp_kit_is_glibc(const char *name)
 
 void bkp_kit_paths_free(char **paths, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        free(paths[i]);
-    free(paths);
+    bkp_strv_free(paths, n);
 }
 
 typedef struct lib_list {
