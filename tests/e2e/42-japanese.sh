@@ -195,4 +195,15 @@ PY
     grep -q '"result": "sealed"' <<<"$OUT" || flunk "run --json must keep its English words: $OUT"
 fi
 
+# What verify finds, in Japanese on the screen and in English for programs:
+# a copy of the repository with a byte of a pack flipped.
+cp -a "$WORK/repo" "$WORK/damaged"
+pack=$(packs_of "$WORK/damaged" | head -n 1)
+chmod u+w "$pack"
+printf '\xff' | dd of="$pack" bs=1 seek=200 conv=notrunc status=none
+ja expect_exit 1 "$BKP" verify --read-data --repo "$WORK/damaged"
+output_has "パック $(basename "$pack") には破損したブロブが" "a damaged pack found by verify should be said in Japanese"
+ja expect_exit 1 "$BKP" verify --read-data --repo "$WORK/damaged" --json
+output_has "damaged blob(s) of" "verify --json keeps its problems in English"
+
 finish
