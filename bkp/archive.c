@@ -65,7 +65,7 @@ static int member_at(writer *w, const char *path, const void *data, size_t len, 
                  ? 0
                  : -EIO;
     if (rc)
-        bkp_error("cannot write %s into the archive: %s", path, archive_error_string(w->a));
+        bkp_error(_("cannot write %s into the archive: %s"), path, archive_error_string(w->a));
     archive_entry_free(e);
     return rc;
 }
@@ -93,7 +93,7 @@ static int member_file(writer *w, const char *rel, const char *from)
     bkp_buf_init(&data);
     int rc = bkp_read_file(from, &data, MEMBER_MAX);
     if (rc)
-        bkp_error("cannot read %s: %s", from, bkp_strerror(rc));
+        bkp_error(_("cannot read %s: %s"), from, bkp_strerror(rc));
     else
         rc = member(w, rel, data.data, data.len);
     bkp_buf_free(&data);
@@ -181,7 +181,7 @@ static int records(writer *w, const bkp_gen *g, const char *tmp)
         const char *from = v[i]->file;
         char *made = NULL;
         if (v[i]->status) {
-            bkp_warn("%s:%u is damaged on the primary; the archive's chain has a gap there",
+            bkp_warn(_("%s:%u is damaged on the primary; the archive's chain has a gap there"),
                      v[i]->dataset, v[i]->seq);
             continue;
         }
@@ -236,8 +236,8 @@ int bkp_archive_write(bkp_repo *r, const bkp_gen *g, const json_t *label, bkp_ar
     }
     if (!mkdtemp(tmpl)) {
         rc = -errno;
-        bkp_error("cannot make a temporary folder in %s: %s; set TMPDIR to a folder with room "
-                  "for one pack",
+        bkp_error(_("cannot make a temporary folder in %s: %s; set TMPDIR to a folder with room "
+                    "for one pack"),
                   tmpdir, bkp_strerror(rc));
         goto out;
     }
@@ -246,7 +246,7 @@ int bkp_archive_write(bkp_repo *r, const bkp_gen *g, const json_t *label, bkp_ar
     if (!w.a || archive_write_set_format_pax_restricted(w.a) != ARCHIVE_OK ||
         archive_write_set_bytes_in_last_block(w.a, 1) != ARCHIVE_OK ||
         archive_write_open_fd(w.a, fd) != ARCHIVE_OK) {
-        bkp_error("cannot start the archive: %s", w.a ? archive_error_string(w.a) : "no memory");
+        bkp_error(_("cannot start the archive: %s"), w.a ? archive_error_string(w.a) : "no memory");
         rc = -EIO;
         goto out;
     }
@@ -268,7 +268,7 @@ int bkp_archive_write(bkp_repo *r, const bkp_gen *g, const json_t *label, bkp_ar
     if (!rc && access(log, F_OK) == 0)
         rc = member_file(&w, BKP_AUDIT_COPY, log);
     if (!rc && archive_write_close(w.a) != ARCHIVE_OK) {
-        bkp_error("cannot finish the archive: %s", archive_error_string(w.a));
+        bkp_error(_("cannot finish the archive: %s"), archive_error_string(w.a));
         rc = -EIO;
     }
     if (!rc && bytes)
@@ -357,7 +357,7 @@ static int extract_member(struct archive *a, const char *path, const char *dir, 
         data->len += (size_t)got;
     }
     if (data->len != size) {
-        bkp_error("%s: %s is truncated (%s)", path, name, archive_error_string(a));
+        bkp_error(_("%s: %s is truncated (%s)"), path, name, archive_error_string(a));
         return -EBADMSG;
     }
     char *to = bkp_path_join(dir, rel), *base = to ? strrchr(to, '/') : NULL;
@@ -372,7 +372,7 @@ static int extract_member(struct archive *a, const char *path, const char *dir, 
                                BKP_DURABLE_NOREPLACE |
                                    (!strcmp(rel, "keys/key") ? BKP_DURABLE_PRIVATE : 0));
     if (rc)
-        bkp_error("cannot extract %s into %s: %s", name, to, bkp_strerror(rc));
+        bkp_error(_("cannot extract %s into %s: %s"), name, to, bkp_strerror(rc));
     free(to);
     return rc;
 }
@@ -397,12 +397,12 @@ int bkp_archive_extract(const char *path, const char *dir, char **top)
         !(S_ISREG(st.st_mode) || S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) ||
         fcntl(fd, F_SETFL, 0) < 0) {
         rc = fd < 0 ? -errno : -EBADMSG;
-        bkp_error("cannot read the archive %s: %s", path,
+        bkp_error(_("cannot read the archive %s: %s"), path,
                   rc == -EBADMSG ? "it is not a file or a tape device" : bkp_strerror(rc));
         goto out;
     }
     if (archive_read_open_fd(a, fd, 1 << 20) != ARCHIVE_OK) {
-        bkp_error("cannot read the archive %s: %s", path, archive_error_string(a));
+        bkp_error(_("cannot read the archive %s: %s"), path, archive_error_string(a));
         rc = -EIO;
         goto out;
     }
@@ -418,8 +418,8 @@ int bkp_archive_extract(const char *path, const char *dir, char **top)
             (first && (strncmp(name, first, (size_t)(slash - name)) || first[slash - name])) ||
             archive_entry_filetype(e) != AE_IFREG || size < 0 ||
             (uint64_t)size > bkp_copy_member_max(slash + 1)) {
-            bkp_error("%s: the member %s is not part of a bkp archive; the file is damaged or "
-                      "not a bkp archive",
+            bkp_error(_("%s: the member %s is not part of a bkp archive; the file is damaged or "
+                        "not a bkp archive"),
                       path, name ? name : "?");
             rc = -EBADMSG;
             break;
@@ -429,8 +429,8 @@ int bkp_archive_extract(const char *path, const char *dir, char **top)
             break;
         }
         if (!top_ok(first)) {
-            bkp_error("%s: the folder %s is not named DATASET@SEQ; the file is damaged or not a "
-                      "bkp archive",
+            bkp_error(_("%s: the folder %s is not named DATASET@SEQ; the file is damaged or not a "
+                        "bkp archive"),
                       path, first);
             rc = -EBADMSG;
             break;
@@ -439,11 +439,11 @@ int bkp_archive_extract(const char *path, const char *dir, char **top)
             break;
     }
     if (!rc && r != ARCHIVE_EOF) {
-        bkp_error("%s: the archive is damaged or truncated: %s", path, archive_error_string(a));
+        bkp_error(_("%s: the archive is damaged or truncated: %s"), path, archive_error_string(a));
         rc = -EBADMSG;
     }
     if (!rc && !first) {
-        bkp_error("%s holds no archive", path);
+        bkp_error(_("%s holds no archive"), path);
         rc = -EBADMSG;
     }
     if (!rc && top) {

@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "bkp/bucket_internal.h"
+#include "bkp/bytes.h"
 #include "bkp/clock.h"
 #include "bkp/durable.h"
 #include "bkp/envelope.h"
@@ -91,12 +92,12 @@ int bucket_put_file(bkp_s3 *s, const char *key, const char *path, uint64_t max, 
     struct stat st;
     int fd = bkp_open_regular(path), rc;
     if (fd < 0) {
-        bkp_error("cannot read %s to upload it: %s", path, bkp_strerror(fd));
+        bkp_error(_("cannot read %s to upload it: %s"), path, bkp_strerror(fd));
         return fd;
     }
     if (fstat(fd, &st) < 0 || (uint64_t)st.st_size > max) {
         rc = fstat(fd, &st) < 0 ? -errno : -EFBIG;
-        bkp_error("%s: %s; run `bkp verify`", path,
+        bkp_error(_("%s: %s; run `bkp verify`"), path,
                   rc == -EFBIG ? "larger than any such file" : bkp_strerror(rc));
     } else {
         rc = bkp_s3_put(s, key, fd, NULL, (uint64_t)st.st_size, mode, until, NULL);
@@ -123,7 +124,8 @@ int bucket_hold(bkp_s3 *s, const char *key, bkp_s3_lock mode, time_t until, uint
     versions vs = {.key = key};
     int rc = bkp_s3_list_versions(s, key, bucket_take_version, &vs);
     if (!rc && !vs.n) {
-        bkp_error("%s is missing from the bucket; run `bkp rotate` again, which uploads it", key);
+        bkp_error(_("%s is missing from the bucket; run `bkp rotate` again, which uploads it"),
+                  key);
         rc = -ENOENT;
     }
     for (size_t i = 0; !rc && i < vs.n; i++) {
@@ -137,17 +139,18 @@ int bucket_hold(bkp_s3 *s, const char *key, bkp_s3_lock mode, time_t until, uint
         rc = bkp_s3_retain(s, key, vs.v[i], m, until > o.retain_until ? until : o.retain_until,
                            bypass);
         if (rc == -EACCES && ours && strcasecmp(o.etag, ours) != 0) {
-            bkp_warn("version %s of %s is not ours (other bytes) and the bucket refuses to change "
-                     "its lock; it is left as it is — if no one here put it there, someone with "
-                     "the bucket's credentials did: rotate the credentials",
-                     vs.v[i], key);
+            bkp_warn(
+                _("version %s of %s is not ours (other bytes) and the bucket refuses to change "
+                  "its lock; it is left as it is — if no one here put it there, someone with "
+                  "the bucket's credentials did: rotate the credentials"),
+                vs.v[i], key);
             rc = 0;
             continue;
         }
         if (rc == -EACCES)
-            bkp_error("the bucket refused to extend the lock of %s (version %s); check that the "
-                      "credentials may set retention (s3:PutObjectRetention) and bypass a "
-                      "governance lock (s3:BypassGovernanceRetention) in the bucket",
+            bkp_error(_("the bucket refused to extend the lock of %s (version %s); check that the "
+                        "credentials may set retention (s3:PutObjectRetention) and bypass a "
+                        "governance lock (s3:BypassGovernanceRetention) in the bucket"),
                       key, vs.v[i]);
         if (!rc && extended)
             (*extended)++;
@@ -188,7 +191,7 @@ const char *bucket_rel_of(const char *key, uint64_t *max)
                           : NULL;
     *max = rel && strcmp(rel, LABEL_KEY) ? bkp_copy_member_max(rel) : 0;
     if (!*max && strncmp(key, PROBE_PREFIX, strlen(PROBE_PREFIX)))
-        bkp_warn("the bucket holds %s, which is no part of a bkp copy; it is left alone", key);
+        bkp_warn(_("the bucket holds %s, which is no part of a bkp copy; it is left alone"), key);
     return *max ? rel : NULL;
 }
 
@@ -342,10 +345,10 @@ static int copy_packs(bkp_repo *src, bkp_s3 *s, const pack_set *p, bkp_s3_lock m
         bkp_progress_meter(_("copying to the bucket"), i, p->n, "packs", res->copy.bytes, &t0);
         if (stat(path, &st) < 0) {
             rc = -errno;
-            bkp_error("cannot read pack %s: %s; run `bkp verify --read-data`", path,
+            bkp_error(_("cannot read pack %s: %s; run `bkp verify --read-data`"), path,
                       bkp_strerror(rc));
         } else if (e && (rc = file_md5(path, md5))) {
-            bkp_error("cannot read pack %s: %s; run `bkp verify --read-data`", path,
+            bkp_error(_("cannot read pack %s: %s; run `bkp verify --read-data`"), path,
                       bkp_strerror(rc));
         } else if (e && e->size == (uint64_t)st.st_size && !strcasecmp(e->etag, md5)) {
             /* Present only when the current version holds our bytes (its
@@ -360,8 +363,8 @@ static int copy_packs(bkp_repo *src, bkp_s3 *s, const pack_set *p, bkp_s3_lock m
              * current version again (the other stays, unused: every reader
              * authenticates a pack whole). */
             if (e)
-                bkp_warn("the bucket's %s is not this repository's pack (other bytes, put there "
-                         "before or after it); the pack is uploaded again",
+                bkp_warn(_("the bucket's %s is not this repository's pack (other bytes, put there "
+                           "before or after it); the pack is uploaded again"),
                          key);
             if (!(rc = bkp_bucket_put_pack(s, src, p->v[i].id, NULL, mode, p->v[i].until,
                                            &res->copy.bytes)))
@@ -455,9 +458,7 @@ static int upload_records(bkp_s3 *s, const char *dir, const char *ds, const list
                   : -ENOMEM;
         free(path);
     }
-    for (size_t i = 0; i < nn; i++)
-        free(names[i]);
-    free(names);
+    bkp_strv_free(names, nn);
     return rc;
 }
 
@@ -529,8 +530,8 @@ static int ensure(bkp_repo *src, bkp_s3 *s, const char *repo, const char *rel, b
             rc = bucket_hold(s, key, mode, res->until, &res->extended, md5);
     } else if (!rc) {
         if (theirs.len)
-            bkp_warn("the bucket's %s is not the repository's (a newer version was put over it, "
-                     "or a key slot changed); the repository's is uploaded as a new version",
+            bkp_warn(_("the bucket's %s is not the repository's (a newer version was put over it, "
+                       "or a key slot changed); the repository's is uploaded as a new version"),
                      key);
         rc = bkp_s3_put(s, key, -1, ours.data, ours.len, mode, res->until, NULL);
         char *slash = rc ? NULL : strrchr(fetched, '/');
@@ -583,14 +584,15 @@ static int drop_forged(bkp_repo *src, bkp_repo *dst, bkp_gen *const *gens, size_
             bool have = ours && access(ours, F_OK) == 0;
             free(ours);
             if (!have) {
-                bkp_warn("the bucket's %s does not check (forged or damaged), and this repository "
-                         "no longer has it to put back; the bucket keeps every pack until it is "
-                         "looked at (`bkp verify --media`)",
-                         key);
+                bkp_warn(
+                    _("the bucket's %s does not check (forged or damaged), and this repository "
+                      "no longer has it to put back; the bucket keeps every pack until it is "
+                      "looked at (`bkp verify --media`)"),
+                    key);
                 continue;
             }
-            bkp_warn("the bucket's %s does not check (forged or damaged); the repository's is "
-                     "uploaded over it",
+            bkp_warn(_("the bucket's %s does not check (forged or damaged); the repository's is "
+                       "uploaded over it"),
                      key);
             bkp_s3_object o = {0};
             snprintf(o.key, sizeof(o.key), "%s", key);
@@ -642,9 +644,9 @@ static int audit_behind(bkp_repo *src, bkp_s3 *s, const char *path, bkp_buf *b)
         if ((rc = bucket_get_to(s, key, lv.v[i], path, max)))
             return rc;
         if (audit_agrees(src, path)) {
-            bkp_warn("the bucket's %s: %zu newer version(s) do not agree with this host's audit "
-                     "log (forged, put there with the bucket's credentials); version %s does, "
-                     "and the host's log is uploaded over them",
+            bkp_warn(_("the bucket's %s: %zu newer version(s) do not agree with this host's audit "
+                       "log (forged, put there with the bucket's credentials); version %s does, "
+                       "and the host's log is uploaded over them"),
                      key, i, lv.v[i]);
             return read_or_empty(path, b, max);
         }

@@ -53,8 +53,8 @@ static int take_bounded(const bkp_s3_object *o, void *ctx)
     bounded *b = ctx;
     bucket_versions *vs = b->out;
     if (++b->seen > LISTING_MAX) {
-        bkp_error("the bucket lists more than %d versions under one prefix: no copy bkp writes "
-                  "has so many; the bucket (or the server) is not what the policy says",
+        bkp_error(_("the bucket lists more than %d versions under one prefix: no copy bkp writes "
+                    "has so many; the bucket (or the server) is not what the policy says"),
                   LISTING_MAX);
         return -EFBIG;
     }
@@ -75,8 +75,8 @@ static int versions_under(bkp_s3 *s, const char *prefix, bucket_versions *out)
     bounded b = {.out = out};
     int rc = bkp_s3_list_versions(s, prefix, take_bounded, &b);
     if (!rc && b.dropped)
-        bkp_warn("the bucket lists %llu more version(s) under %s than bkp ever tries (%d of each "
-                 "object); they were left out. Someone holding the credentials added them",
+        bkp_warn(_("the bucket lists %llu more version(s) under %s than bkp ever tries (%d of each "
+                   "object); they were left out. Someone holding the credentials added them"),
                  (unsigned long long)b.dropped, prefix, PACK_TRIES);
     if (rc) {
         free(out->v);
@@ -225,8 +225,8 @@ static int fetch_small(bkp_s3 *s, const char *dir, const bucket_version *v, size
         if (v[k].size > max) {
             /* Planted, not ours: left out, so that it cannot stop a
              * restore (what it stands for, if anything, is then missing). */
-            bkp_error("the bucket's %s (version %s) is larger than any such file (%llu bytes): "
-                      "it was not written by bkp and is left out; find out who wrote it",
+            bkp_error(_("the bucket's %s (version %s) is larger than any such file (%llu bytes): "
+                        "it was not written by bkp and is left out; find out who wrote it"),
                       key, v[k].id, (unsigned long long)v[k].size);
             continue;
         }
@@ -236,8 +236,8 @@ static int fetch_small(bkp_s3 *s, const char *dir, const bucket_version *v, size
             break;
         taken = k;
         if ((rc = valid(dir, rel, path)) == -EBADMSG)
-            bkp_warn("the bucket's %s (version %s) is not a bkp %s: forged or damaged; an older "
-                     "version is tried",
+            bkp_warn(_("the bucket's %s (version %s) is not a bkp %s: forged or damaged; an older "
+                       "version is tried"),
                      key, v[k].id, rel);
         if (!rc && k > 0 && f) {
             void *h = realloc(f->hidden, (f->nhidden + 1) * sizeof(*f->hidden));
@@ -247,10 +247,11 @@ static int fetch_small(bkp_s3 *s, const char *dir, const bucket_version *v, size
                 snprintf((f->hidden = h)[f->nhidden++], sizeof(*f->hidden), "%s", rel);
         }
         if (!rc && k > 0)
-            bkp_warn("the bucket's %s is hidden by a delete marker or a newer version that is not "
-                     "ours; its version %s is used. Someone holding the credentials did it: find "
-                     "out who, then `bkp rotate` puts the repository's back in front",
-                     key, v[k].id);
+            bkp_warn(
+                _("the bucket's %s is hidden by a delete marker or a newer version that is not "
+                  "ours; its version %s is used. Someone holding the credentials did it: find "
+                  "out who, then `bkp rotate` puts the repository's back in front"),
+                key, v[k].id);
     }
     /* The key file: older versions that are of its kind too, beside the
      * copy as key-older-N, for an open whose passphrase the newest does not
@@ -276,7 +277,7 @@ static int fetch_small(bkp_s3 *s, const char *dir, const bucket_version *v, size
         unlink(path);
         rc = 0; /* none that is ours: left out, and said above */
     } else if (rc && rc != -ENOMEM) {
-        bkp_error("cannot fetch %s from the bucket into %s: %s", key, path, bkp_strerror(rc));
+        bkp_error(_("cannot fetch %s from the bucket into %s: %s"), key, path, bkp_strerror(rc));
     }
     free(repo);
     free(path);
@@ -363,9 +364,9 @@ static int fetch_pack(bkp_s3 *s, bkp_repo *copy, const bucket_version *v, size_t
         rc = fetch_one(s, copy, key, v[i].id, tmp, id, bytes);
         if (!rc && i > 0) {
             *used = v[i].id;
-            bkp_warn("%s: its current version in the bucket is damaged, forged or deleted; the "
-                     "older version %s is used. Repair the bucket: bkp verify --media NAME "
-                     "--repair-from ANOTHER",
+            bkp_warn(_("%s: its current version in the bucket is damaged, forged or deleted; the "
+                       "older version %s is used. Repair the bucket: bkp verify --media NAME "
+                       "--repair-from ANOTHER"),
                      key, v[i].id);
         }
     }
@@ -422,9 +423,9 @@ int bkp_bucket_fetch_packs(bkp_s3 *s, bkp_repo *copy, const bkp_bucket_packset *
         if (!rc && access(to, F_OK) != 0) {
             int x = fetch_pack(s, copy, vs.v + i, j - i, id, to, &f->bytes, &used);
             if (x == -EBADMSG) {
-                bkp_error("%s: no version of it in the bucket is the pack it names; the "
-                          "generations that need it cannot be restored from this medium. Run "
-                          "`bkp verify --media NAME --repair-from ANOTHER`",
+                bkp_error(_("%s: no version of it in the bucket is the pack it names; the "
+                            "generations that need it cannot be restored from this medium. Run "
+                            "`bkp verify --media NAME --repair-from ANOTHER`"),
                           key);
                 rc = note_bad(&dmg, id, NULL);
                 dmg.ndamaged++;
@@ -474,7 +475,7 @@ int bkp_bucket_put_pack(bkp_s3 *s, bkp_repo *src, const uint8_t id[BKP_ID_LEN], 
                     "--repair-from REPOSITORY_PATH"),
                   hex, bkp_repo_path(src));
     else if (rc)
-        bkp_error("pack %s: %s: %s", hex, path ? path : "?", bkp_strerror(rc));
+        bkp_error(_("pack %s: %s: %s"), hex, path ? path : "?", bkp_strerror(rc));
     if (!rc)
         rc = bkp_s3_put(s, key, -1, b.data, b.len, mode, until, NULL);
     if (!rc && bytes)

@@ -12,6 +12,7 @@
 
 #include "bkp/bucket_internal.h"
 #include "bkp/clock.h"
+#include "bkp/i18n.h"
 #include "bkp/log.h"
 
 int bucket_take_few(const bkp_s3_object *o, void *ctx)
@@ -31,8 +32,8 @@ int bkp_bucket_read_label(bkp_s3 *s, json_t **out)
     size_t len = 0;
     int rc = bkp_s3_get(s, LABEL_KEY, NULL, BKP_LABEL_MAX, &buf, &len);
     if (!rc && (rc = bkp_label_parse(buf, len, out)))
-        bkp_error("the bucket's %s is not a bkp label; if the bucket is meant for bkp, label it "
-                  "with `bkp media label --name NAME --force`",
+        bkp_error(_("the bucket's %s is not a bkp label; if the bucket is meant for bkp, label it "
+                    "with `bkp media label --name NAME --force`"),
                   LABEL_KEY);
     free(buf);
     return rc;
@@ -95,14 +96,14 @@ int bkp_bucket_label(bkp_repo *r, bkp_s3 *s, const json_t *label, bkp_s3_lock mo
     const char *orepo = json_string_value(json_object_get(old, "repository"));
     const char *ouuid = json_string_value(json_object_get(old, "uuid"));
     if (orepo && strcmp(orepo, bkp_repo_uuid(r))) {
-        bkp_error("the bucket holds the copy of another repository (%s): use another bucket, one "
-                  "per repository",
+        bkp_error(_("the bucket holds the copy of another repository (%s): use another bucket, one "
+                    "per repository"),
                   orepo);
         rc = -EEXIST;
     } else if (ouuid && !force &&
                strcmp(ouuid, json_string_value(json_object_get(label, "uuid")))) {
-        bkp_error("the bucket is labelled %s already (%s); to give it to %s, which forgets what "
-                  "the registry knew of it, add --force (nothing in the bucket is deleted)",
+        bkp_error(_("the bucket is labelled %s already (%s); to give it to %s, which forgets what "
+                    "the registry knew of it, add --force (nothing in the bucket is deleted)"),
                   json_string_value(json_object_get(old, "name")), ouuid, name ? name : "?");
         rc = -EEXIST;
     } else {

@@ -20,6 +20,7 @@
 #include "bkp/durable.h"
 #include "bkp/copy.h"
 #include "bkp/clock.h"
+#include "bkp/i18n.h"
 #include "bkp/log.h"
 
 /* Every version under `prefix` (of exactly that key when `exact`), each
@@ -225,7 +226,7 @@ int bkp_bucket_prune(bkp_s3 *s, bkp_repo *copy, bkp_gen **v, const bool *doomed,
         if (x == -ENOMEM) {
             rc = x;
         } else if (x) {
-            bkp_warn("%s:%u: no list of its packs in the bucket checks (%s): every pack is kept",
+            bkp_warn(_("%s:%u: no list of its packs in the bucket checks (%s): every pack is kept"),
                      v[i]->dataset, v[i]->seq, bkp_strerror(x));
             res->packs_kept_all = true;
         }
@@ -241,8 +242,8 @@ int bkp_bucket_prune(bkp_s3 *s, bkp_repo *copy, bkp_gen **v, const bool *doomed,
             if (!locked(&canaries.v[i], 1, now) && delete_versions(s, &canaries.v[i], 1, res) < 0)
                 rc = -EIO;
     if (rc)
-        bkp_error("pruning the bucket stopped: %s; what is deleted stays deleted, the rest is "
-                  "kept, and the next rotation carries on",
+        bkp_error(_("pruning the bucket stopped: %s; what is deleted stays deleted, the rest is "
+                    "kept, and the next rotation carries on"),
                   bkp_strerror(rc));
     free(canaries.v);
     bkp_bucket_packset_free(&need);

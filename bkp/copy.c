@@ -83,8 +83,8 @@ static int need_blob(bkp_repo *src, bkp_repo *dst, bkp_index *packs, const uint8
     if (bkp_repo_locate(src, id, pack, NULL)) {
         char hex[2 * BKP_ID_LEN + 1];
         bkp_hex(hex, id, BKP_ID_LEN);
-        bkp_error("%s needs blob %.16s, which the primary repository does not have; run `bkp "
-                  "verify` there before copying it",
+        bkp_error(_("%s needs blob %.16s, which the primary repository does not have; run `bkp "
+                    "verify` there before copying it"),
                   gen, hex);
         return -ENODATA;
     }
@@ -107,7 +107,7 @@ int bkp_copy_needed_packs(bkp_repo *src, bkp_repo *dst, const bkp_gen *g, bkp_in
         for (uint32_t k = 0; !rc && k < it.nchunks; k++)
             rc = need_blob(src, dst, packs, it.chunks[k].id, name);
     if (!rc && x < 0) {
-        bkp_error("%s: its file list cannot be read (%s); run `bkp verify --read-data`", name,
+        bkp_error(_("%s: its file list cannot be read (%s); run `bkp verify --read-data`"), name,
                   bkp_strerror(x));
         rc = x;
     }
@@ -143,7 +143,8 @@ int bkp_copy_pack(bkp_repo *src, bkp_repo *dst, const uint8_t id[BKP_ID_LEN], bo
         goto out;
     }
     if ((rc = bkp_read_file(from, &data, PACK_MAX))) {
-        bkp_error("cannot read pack %s: %s; run `bkp verify --read-data`", from, bkp_strerror(rc));
+        bkp_error(_("cannot read pack %s: %s; run `bkp verify --read-data`"), from,
+                  bkp_strerror(rc));
         goto out;
     }
     if ((rc = bkp_mkdir_p(todir, 0700)) || (rc = bkp_dfile_open(&f, dpacks, 0)) ||
@@ -157,12 +158,12 @@ int bkp_copy_pack(bkp_repo *src, bkp_repo *dst, const uint8_t id[BKP_ID_LEN], bo
     rc = bkp_pack_check(bkp_repo_keys(dst), back.data, back.len, id, &ents, &n);
     if (rc == -EBADMSG) {
         if (back.len == data.len && !memcmp(back.data, data.data, data.len))
-            bkp_error("pack %s is damaged in %s too, so it was not copied; run `bkp verify "
-                      "--read-data` there and repair it from another copy",
+            bkp_error(_("pack %s is damaged in %s too, so it was not copied; run `bkp verify "
+                        "--read-data` there and repair it from another copy"),
                       hex, bkp_repo_path(src));
         else
-            bkp_error("pack %s read back from the medium differs from what was written: the "
-                      "medium is failing; use another disk",
+            bkp_error(_("pack %s read back from the medium differs from what was written: the "
+                        "medium is failing; use another disk"),
                       hex);
         goto out;
     }
@@ -180,7 +181,7 @@ int bkp_copy_pack(bkp_repo *src, bkp_repo *dst, const uint8_t id[BKP_ID_LEN], bo
          * which `verify` reports and the next repair fills again. */
         rc = ap ? bkp_durable_rename(to, ap, 0) : -ENOMEM;
         if (rc && rc != -ENOENT) { /* already gone: nothing to set aside */
-            bkp_error("cannot set the damaged pack %s aside: %s", to, bkp_strerror(rc));
+            bkp_error(_("cannot set the damaged pack %s aside: %s"), to, bkp_strerror(rc));
             free(ap);
             goto out;
         }
@@ -270,8 +271,8 @@ static int copy_records(bkp_repo *src, bkp_repo *dst, const char *ds, uint32_t m
     char *medium = bkp_gen_copy_medium(dst);
     int rc = dir ? bkp_mkdir_p(dir, 0700) : -ENOMEM;
     if (!rc && !medium) {
-        bkp_error("%s has no label naming this repository beside it, so the tombstones of the "
-                  "records it does not hold cannot be bound to it; label the medium",
+        bkp_error(_("%s has no label naming this repository beside it, so the tombstones of the "
+                    "records it does not hold cannot be bound to it; label the medium"),
                   bkp_repo_path(dst));
         rc = -EINVAL;
     }
@@ -282,15 +283,16 @@ static int copy_records(bkp_repo *src, bkp_repo *dst, const char *ds, uint32_t m
         bool want = !g->pruned && chosen(g, gens, ngens);
         bkp_gen_name(g, name, sizeof(name));
         if (want && g->status) {
-            bkp_error("%s: its record is damaged or forged on the primary; it is not copied", name);
+            bkp_error(_("%s: its record is damaged or forged on the primary; it is not copied"),
+                      name);
             rc = -EBADMSG;
         } else if (want && d && !d->pruned) {
             if (memcmp(d->hash, g->hash, BKP_ID_LEN)) {
-                bkp_error("%s on the medium (%s) is another record than on the primary: the "
-                          "primary was rolled back or its history rewritten since the medium "
-                          "was written (a sequence number reused). The medium is left as it "
-                          "is: do not overwrite it; investigate, and restore from it if the "
-                          "primary was rolled back",
+                bkp_error(_("%s on the medium (%s) is another record than on the primary: the "
+                            "primary was rolled back or its history rewritten since the medium "
+                            "was written (a sequence number reused). The medium is left as it "
+                            "is: do not overwrite it; investigate, and restore from it if the "
+                            "primary was rolled back"),
                           name, d->file);
                 rc = -EEXIST;
             }
@@ -300,8 +302,8 @@ static int copy_records(bkp_repo *src, bkp_repo *dst, const char *ds, uint32_t m
         } else if (d && !d->status) {
             continue; /* the medium has the record or its tombstone */
         } else if (g->status) {
-            bkp_warn("%s: its %s is damaged on the primary, so the chain on the medium has a gap "
-                     "there; run `bkp verify`",
+            bkp_warn(_("%s: its %s is damaged on the primary, so the chain on the medium has a gap "
+                       "there; run `bkp verify`"),
                      name, g->pruned ? "tombstone" : "record");
         } else {
             rc = g->pruned ? copy_file(g->file, dir) : bkp_gen_tombstone(dst, dir, g, medium);
@@ -313,7 +315,7 @@ static int copy_records(bkp_repo *src, bkp_repo *dst, const char *ds, uint32_t m
         }
     }
     if (rc && rc != -EBADMSG && rc != -EEXIST)
-        bkp_error("cannot write the generation records of %s to %s: %s", ds, dir ? dir : "?",
+        bkp_error(_("cannot write the generation records of %s to %s: %s"), ds, dir ? dir : "?",
                   bkp_strerror(rc));
     bkp_gen_list_free(sv, sn);
     bkp_gen_list_free(dv, dn);
@@ -418,8 +420,8 @@ int bkp_copy_audit(bkp_repo *src, bkp_repo *dst)
     if ((rc = bkp_audit_verify(from, pk, NULL, &chk)) < 0)
         goto failed;
     if (chk.first_bad || chk.missing || chk.absent || chk.head_bad) {
-        bkp_error("the audit log %s: %s. The medium's copy is kept as it is; run `bkp audit "
-                  "verify` and find out who changed the host's log",
+        bkp_error(_("the audit log %s: %s. The medium's copy is kept as it is; run `bkp audit "
+                    "verify` and find out who changed the host's log"),
                   from, chk.problem);
         rc = -EBADMSG;
         goto out;
@@ -429,8 +431,8 @@ int bkp_copy_audit(bkp_repo *src, bkp_repo *dst)
         /* Not a log bkp wrote (too large, not a file, unreadable): it is
          * evidence of something, so it is neither read further nor
          * replaced. */
-        bkp_error("the medium's copy of the audit log %s cannot be read (%s); it is kept as it "
-                  "is. Look at it, move it away by hand, and rotate again",
+        bkp_error(_("the medium's copy of the audit log %s cannot be read (%s); it is kept as it "
+                    "is. Look at it, move it away by hand, and rotate again"),
                   to, bkp_strerror(against));
         rc = -EBADMSG;
         goto out;
@@ -441,10 +443,11 @@ int bkp_copy_audit(bkp_repo *src, bkp_repo *dst)
             if ((rc = set_aside_copy(dir, to, chk.restart_seq)))
                 goto failed;
         } else {
-            bkp_error("the audit log %s disagrees with its copy on the medium: %s. The medium's "
-                      "copy is kept; run `bkp audit verify --against %s` and find out who changed "
-                      "the host's log",
-                      from, chk.problem, to);
+            bkp_error(
+                _("the audit log %s disagrees with its copy on the medium: %s. The medium's "
+                  "copy is kept; run `bkp audit verify --against %s` and find out who changed "
+                  "the host's log"),
+                from, chk.problem, to);
             rc = -EBADMSG;
             goto out;
         }
@@ -453,7 +456,7 @@ int bkp_copy_audit(bkp_repo *src, bkp_repo *dst)
         rc = bkp_durable_write(dir, slash + 1, data.data, data.len, BKP_DURABLE_PRIVATE);
 failed:
     if (rc)
-        bkp_error("cannot copy the audit log to %s: %s", to, bkp_strerror(rc));
+        bkp_error(_("cannot copy the audit log to %s: %s"), to, bkp_strerror(rc));
 out:
     bkp_buf_free(&data);
     free(from);

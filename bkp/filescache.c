@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "bkp/durable.h"
+#include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "bkp/walk.h"
 
@@ -697,8 +698,8 @@ int bkp_fcache_commit(bkp_fcache_writer *w)
         rc = bkp_dfile_commit(&w->f, w->dir, name, BKP_DURABLE_PRIVATE);
     }
     if (rc)
-        bkp_warn("cannot save the files cache of %s in %s (%s); the next backup reads every "
-                 "file again. Check the free space and permissions there",
+        bkp_warn(_("cannot save the files cache of %s in %s (%s); the next backup reads every "
+                   "file again. Check the free space and permissions there"),
                  w->dataset, w->dir, bkp_strerror(rc));
     bkp_fcache_writer_free(w);
     return rc;

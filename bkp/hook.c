@@ -14,6 +14,7 @@
 
 #include "bkp/cmdenv.h"
 #include "bkp/fdio.h"
+#include "bkp/i18n.h"
 #include "bkp/log.h"
 
 extern char **environ;
@@ -109,8 +110,8 @@ int bkp_hook_exec(const bkp_hook_spec *spec, bkp_hook_result *res)
     if ((rc = bkp_cmdenv_build(environ, spec->env, spec->nenv, u, &envp, &dropped)))
         goto out;
     if (dropped)
-        bkp_warn("a passphrase source (BKP_PASSPHRASE...) in the env of `%s` is not passed on: "
-                 "a command never gets what opens the repository",
+        bkp_warn(_("a passphrase source (BKP_PASSPHRASE...) in the env of `%s` is not passed on: "
+                   "a command never gets what opens the repository"),
                  spec->command);
     if (pipe2(pipefd, O_CLOEXEC) < 0) {
         rc = -errno;

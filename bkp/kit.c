@@ -20,6 +20,7 @@
 #include "bkp/bytes.h"
 #include "bkp/durable.h"
 #include "bkp/kit.h"
+#include "bkp/i18n.h"
 #include "bkp/log.h"
 
 bool bkp_kit_is_glibc(const char *name)
@@ -38,9 +39,7 @@ bool bkp_kit_is_glibc(const char *name)
 
 void bkp_kit_paths_free(char **paths, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        free(paths[i]);
-    free(paths);
+    bkp_strv_free(paths, n);
 }
 
 typedef struct lib_list {
@@ -193,7 +192,7 @@ static int sums_of(const item *v, size_t n, bkp_buf *sums, unsigned long long *b
         if (!(rc = load(&v[i], &b)) && !(rc = add_sum(sums, v[i].name, &b)))
             *bytes += b.len;
         if (rc)
-            bkp_error("recovery kit: %s: %s", v[i].src ? v[i].src : v[i].name, bkp_strerror(rc));
+            bkp_error(_("recovery kit: %s: %s"), v[i].src ? v[i].src : v[i].name, bkp_strerror(rc));
     }
     bkp_buf_free(&b);
     return rc;
@@ -339,7 +338,7 @@ static int collect(const bkp_kit_doc *docs, size_t ndocs, kit_set *k, bkp_kit_re
         rc = -ENOMEM;
     for (size_t i = 0; !rc && i < ndocs; i++) {
         if (!doc_name_ok(docs[i].name)) {
-            bkp_error("recovery kit: %s is no name for a document of it", docs[i].name);
+            bkp_error(_("recovery kit: %s is no name for a document of it"), docs[i].name);
             rc = -EINVAL;
             break;
         }
@@ -413,7 +412,7 @@ int bkp_kit_emit(const bkp_kit_doc *docs, size_t ndocs, bkp_kit_put_fn put, void
     int rc = collect(docs, ndocs, &k, res);
     for (size_t i = 0; !rc && i < k.n; i++) {
         if ((rc = load(&k.v[i], &b)) || (rc = add_sum(&sums, k.v[i].name, &b))) {
-            bkp_error("recovery kit: %s: %s", k.v[i].src ? k.v[i].src : k.v[i].name,
+            bkp_error(_("recovery kit: %s: %s"), k.v[i].src ? k.v[i].src : k.v[i].name,
                       bkp_strerror(rc));
             break;
         }

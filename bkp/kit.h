@@ -71,6 +71,20 @@ int bkp_kit_emit(const bkp_kit_doc *docs, size_t ndocs, bkp_kit_put_fn put, void
  * checked on reading a medium, whose kit bkp skips, never runs)? */
 bool bkp_kit_member_ok(const char *rel);
 
+/* What a check found wrong with one file of a kit, `name` within it:
+ * `why` -ENOENT it is missing (or not a regular file), -EBADMSG its bytes
+ * are not those SHA256SUMS lists (for "SHA256SUMS": the list is no kit's),
+ * -EEXIST it is in the kit but not in the list (planted, or a link). */
+typedef void (*bkp_kit_found_fn)(const char *name, int why, void *ctx);
+
+/* Check the kit `dir`/BKP_KIT_DIR against its SHA256SUMS, as `sha256sum -c`
+ * would, and that nothing else is in it; bkp runs nothing of it. Each
+ * finding goes to `found`. Returns their number (0: the kit checks),
+ * -ENOENT when `dir` has no kit, another negative errno when it cannot be
+ * read. */
+int bkp_kit_check(const char *dir, bkp_kit_found_fn found, void *ctx)
+    __attribute__((warn_unused_result));
+
 /* The most files a kit has (a medium claiming more is refused). */
 #define BKP_KIT_FILES_MAX 512
 

@@ -172,18 +172,32 @@ void bkp_progress_done(void)
     pthread_mutex_unlock(&log_lock);
 }
 
-const char *bkp_strerror(int err)
+static const char *strerror_own(int err)
 {
     switch (err) {
     case -EBADMSG:
-        return "data is corrupt or was tampered with (authentication failed)";
+        return N_("data is corrupt or was tampered with (authentication failed)");
     case -EKEYREJECTED:
-        return "wrong passphrase";
+        return N_("wrong passphrase");
     case -EPROTO:
-        return "unknown or unsupported format";
+        return N_("unknown or unsupported format");
     case -ENODATA:
-        return "missing from the repository (in no pack, or its pack is gone)";
+        return N_("missing from the repository (in no pack, or its pack is gone)");
     default:
-        return strerror(err < 0 ? -err : err);
+        return NULL;
     }
+}
+
+const char *bkp_strerror(int err)
+{
+    const char *own = strerror_own(err);
+    /* libc's own catalogue translates the others (Debian's libc-l10n). */
+    return own ? _(own) : strerror(err < 0 ? -err : err);
+}
+
+const char *bkp_strerror_en(int err)
+{
+    const char *own = strerror_own(err);
+    const char *desc = own ? own : strerrordesc_np(err < 0 ? -err : err);
+    return desc ? desc : "unknown error";
 }

@@ -50,7 +50,11 @@ void bkp_progress_text(char *out, size_t n, const char *what, uint64_t done, uin
 void bkp_progress_enable(bool on);
 void bkp_progress_done(void);
 
-/* A short description of a negative errno-style code. */
+/* A short description of a negative errno-style code, in the reader's
+ * language (libc translates the errno texts). */
 const char *bkp_strerror(int err);
+/* The same in English whatever the locale: for what programs read (--json,
+ * the audit log). */
+const char *bkp_strerror_en(int err);
 
 #endif

@@ -11,6 +11,7 @@
 
 #include <uuid/uuid.h>
 
+#include "bkp/bytes.h"
 #include "bkp/clock.h"
 #include "bkp/durable.h"
 #include "bkp/layout.h"
@@ -306,9 +307,8 @@ json_t *bkp_media_list(bkp_repo *r)
         json_t *j = bkp_media_get(r, names[i]);
         if (j)
             json_array_append_new(out, j);
-        free(names[i]);
     }
-    free(names);
+    bkp_strv_free(names, n);
     free(dir);
     return out;
 }

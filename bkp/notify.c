@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "bkp/hook.h"
+#include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "bkp/notify.h"
 
@@ -123,8 +124,8 @@ int bkp_notify_send(const bkp_notify_target *t, const json_t *event, const char 
         char *json = json_dumps(event, JSON_COMPACT | JSON_SORT_KEYS);
         int rc = json ? run(t, t->command, t->run_as, json, event, NULL, 0) : -ENOMEM;
         if (rc)
-            bkp_error("the notify command `%s` failed (%s); the event is told again at the next "
-                      "run. Check the command by hand",
+            bkp_error(_("the notify command `%s` failed (%s); the event is told again at the next "
+                        "run. Check the command by hand"),
                       t->command, bkp_strerror(rc));
         first = first ? first : rc;
         free(json);
@@ -144,8 +145,8 @@ int bkp_notify_send(const bkp_notify_target *t, const json_t *event, const char 
                                        : "exec \"$BKP_SENDMAIL\" -i -- \"$BKP_MAIL_TO\"";
         int rc = mail && to && sm ? run(t, cmd, NULL, mail, event, more, nmore) : -ENOMEM;
         if (rc)
-            bkp_error("mailing %s through %s failed (%s); the event is told again at the next "
-                      "run. Check the mail system (e.g. `echo test | sendmail %s`)",
+            bkp_error(_("mailing %s through %s failed (%s); the event is told again at the next "
+                        "run. Check the mail system (e.g. `echo test | sendmail %s`)"),
                       t->mail_to, t->sendmail ? t->sendmail : "/usr/sbin/sendmail",
                       bkp_strerror(rc), t->mail_to);
         first = first ? first : rc;

@@ -21,6 +21,7 @@
 
 #include "bkp/durable.h"
 #include "bkp/lock.h"
+#include "bkp/i18n.h"
 #include "bkp/log.h"
 
 /* The directories recovery reads and deletes in, each opened once and
@@ -216,9 +217,10 @@ static void reject(const rdirs *d, const char *repo, const char *why, unsigned h
 {
     char to[64] = "";
     if (how & BKP_RECOVER_READONLY) {
-        bkp_warn("%s/locks/%s is not a valid prune intent of this repository: %s. It is not "
-                 "executed and nothing was changed; the next backup or `bkp prune` sets it aside",
-                 repo, BKP_INTENT_FILE, why);
+        bkp_warn(
+            _("%s/locks/%s is not a valid prune intent of this repository: %s. It is not "
+              "executed and nothing was changed; the next backup or `bkp prune` sets it aside"),
+            repo, BKP_INTENT_FILE, why);
         note_rejected(repo, why, "reported by a read-only open, left in place");
         return;
     }
@@ -232,13 +234,18 @@ static void reject(const rdirs *d, const char *repo, const char *why, unsigned h
     snprintf(fate, sizeof(fate), "%s%s", x ? "could not be set aside: " : "set aside as ",
              x ? bkp_strerror(x) : to);
     note_rejected(repo, why, fate);
-    bkp_error("%s/locks/%s is not a valid prune intent of this repository: %s. It was not "
-              "executed and nothing was deleted; %s%s. If no prune of this repository was "
-              "interrupted, someone wrote it there: check who can write to %s, then run `bkp "
-              "verify`",
-              repo, BKP_INTENT_FILE, why,
-              x ? "it could not be set aside: " : "it was set aside as ", x ? bkp_strerror(x) : to,
-              repo);
+    if (x)
+        bkp_error(_("%s/locks/%s is not a valid prune intent of this repository: %s. It was not "
+                    "executed and nothing was deleted; it could not be set aside: %s. If no prune "
+                    "of this repository was interrupted, someone wrote it there: check who can "
+                    "write to %s, then run `bkp verify`"),
+                  repo, BKP_INTENT_FILE, why, bkp_strerror(x), repo);
+    else
+        bkp_error(_("%s/locks/%s is not a valid prune intent of this repository: %s. It was not "
+                    "executed and nothing was deleted; it was set aside as %s. If no prune of "
+                    "this repository was interrupted, someone wrote it there: check who can write "
+                    "to %s, then run `bkp verify`"),
+                  repo, BKP_INTENT_FILE, why, to, repo);
 }
 
 /* The intent file of `d`, checked: 0 with `in`, -ENOENT when there is none,
@@ -297,7 +304,7 @@ int bkp_prune_recover(const char *repo, const bkp_keys *k, unsigned how, bool *f
         goto out;
     }
     if (rc && rc != -EBADMSG) {
-        bkp_warn("cannot read %s/locks/%s (%s); it is not acted on", repo, BKP_INTENT_FILE,
+        bkp_warn(_("cannot read %s/locks/%s (%s); it is not acted on"), repo, BKP_INTENT_FILE,
                  bkp_strerror(rc));
         rc = 0;
         goto out;
@@ -308,21 +315,21 @@ int bkp_prune_recover(const char *repo, const bkp_keys *k, unsigned how, bool *f
     if (why) {
         reject(&d, repo, why, how);
     } else if (how & BKP_RECOVER_READONLY) {
-        bkp_warn("a prune of %s is under way or was interrupted; if interrupted, the next "
-                 "backup or `bkp prune` finishes it (nothing was changed now)",
+        bkp_warn(_("a prune of %s is under way or was interrupted; if interrupted, the next "
+                   "backup or `bkp prune` finishes it (nothing was changed now)"),
                  repo);
     } else if (!in.index_written) {
         /* Only intents whose new index was written completely are finished;
          * an earlier one is dropped: the old segments and packs stay, and
          * the next prune starts over. Either way nothing in use goes. */
         if (unlinkat(d.locks, BKP_INTENT_FILE, 0) == 0)
-            bkp_warn("dropped an interrupted prune that had deleted no pack yet");
+            bkp_warn(_("dropped an interrupted prune that had deleted no pack yet"));
     } else if ((rc = finish(&d, &in))) {
-        bkp_error("cannot finish an interrupted prune of %s (%s); nothing writes to this "
-                  "repository until it is finished: fix the cause and run `bkp prune`",
+        bkp_error(_("cannot finish an interrupted prune of %s (%s); nothing writes to this "
+                    "repository until it is finished: fix the cause and run `bkp prune`"),
                   repo, bkp_strerror(rc));
     } else {
-        bkp_warn("finished a prune of %s that was interrupted", repo);
+        bkp_warn(_("finished a prune of %s that was interrupted"), repo);
         if (finished)
             *finished = true;
     }

@@ -7,6 +7,7 @@
 
 #include "bkp/bytes.h"
 #include "bkp/durable.h"
+#include "bkp/i18n.h"
 #include "bkp/log.h"
 
 void bkp_pubkey_fingerprint(const uint8_t pk[32], char out[BKP_FINGERPRINT_LEN])
@@ -67,21 +68,22 @@ int bkp_pubkey_from_arg(const char *arg, uint8_t pk[32])
     bkp_buf_init(&data);
     int rc = bkp_read_file(arg, &data, BKP_PUBKEY_FILE_MAX);
     if (rc == -ENOENT) {
-        bkp_error("--public-key %s: neither a public key (64 hex digits, as `bkp key fingerprint` "
-                  "prints them) nor a file; give the key you pinned, or the file you keep it in",
-                  arg);
+        bkp_error(
+            _("--public-key %s: neither a public key (64 hex digits, as `bkp key fingerprint` "
+              "prints them) nor a file; give the key you pinned, or the file you keep it in"),
+            arg);
     } else if (rc) {
-        bkp_error("--public-key %s: %s; give a file of one line holding the 64 hex digits of the "
-                  "key",
+        bkp_error(_("--public-key %s: %s; give a file of one line holding the 64 hex digits of the "
+                    "key"),
                   arg,
                   rc == -EFBIG     ? "too large for a key file"
                   : rc == -EBADMSG ? "not a regular file"
                                    : bkp_strerror(rc));
         rc = rc == -ENOMEM ? rc : -EINVAL;
     } else if (bkp_pubkey_parse((const char *)data.data, data.len, pk) != 0) {
-        bkp_error("--public-key %s: the file does not hold a public key: one line of 64 hex "
-                  "digits (or the fingerprint as `bkp key fingerprint` prints it, on one line) "
-                  "is expected",
+        bkp_error(_("--public-key %s: the file does not hold a public key: one line of 64 hex "
+                    "digits (or the fingerprint as `bkp key fingerprint` prints it, on one line) "
+                    "is expected"),
                   arg);
         rc = -EINVAL;
     }

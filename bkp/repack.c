@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bkp/i18n.h"
 #include "bkp/log.h"
 
 int bkp_repacker_flush(bkp_repacker *p)
@@ -57,7 +58,7 @@ int bkp_repacker_add(bkp_repacker *p, uint8_t type, const uint8_t id[BKP_ID_LEN]
     if (rc) {
         char hex[2 * BKP_ID_LEN + 1];
         bkp_hex(hex, id, BKP_ID_LEN);
-        bkp_error("cannot write blob %.16s into a new pack in %s: %s", hex, p->dir,
+        bkp_error(_("cannot write blob %.16s into a new pack in %s: %s"), hex, p->dir,
                   bkp_strerror(rc));
     }
     bkp_buf_free(&plain);

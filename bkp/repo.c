@@ -93,22 +93,22 @@ int bkp_repo_init(const char *path, const char *pass, size_t passlen)
     r = dir_is_empty_or_absent(path);
     if (r <= 0) {
         if (r == 0) {
-            bkp_error("%s is not empty; give a new or empty directory for the repository", path);
+            bkp_error(_("%s is not empty; give a new or empty directory for the repository"), path);
             return -EEXIST;
         }
-        bkp_error("cannot read %s: %s", path, bkp_strerror(r));
+        bkp_error(_("cannot read %s: %s"), path, bkp_strerror(r));
         return r;
     }
     bkp_buf_init(&keyfile);
     if ((r = bkp_mkdir_p(path, 0700))) {
-        bkp_error("cannot create %s: %s", path, bkp_strerror(r));
+        bkp_error(_("cannot create %s: %s"), path, bkp_strerror(r));
         goto out;
     }
     for (size_t i = 0; i < sizeof(subdirs) / sizeof(*subdirs); i++) {
         p = bkp_path_join(path, subdirs[i]);
         if (!p || mkdir(p, 0700) < 0) {
             r = p ? -errno : -ENOMEM;
-            bkp_error("cannot create %s: %s", p ? p : path, bkp_strerror(r));
+            bkp_error(_("cannot create %s: %s"), p ? p : path, bkp_strerror(r));
             goto out;
         }
         free(p);
@@ -135,7 +135,7 @@ int bkp_repo_init(const char *path, const char *pass, size_t passlen)
     r = bkp_durable_write(p, "key", keyfile.data, keyfile.len,
                           BKP_DURABLE_NOREPLACE | BKP_DURABLE_PRIVATE | BKP_DURABLE_READONLY);
     if (r) {
-        bkp_error("cannot write the key file in %s: %s", p, bkp_strerror(r));
+        bkp_error(_("cannot write the key file in %s: %s"), p, bkp_strerror(r));
         goto out;
     }
     static const uint32_t chunk[3] = {BKP_CHUNK_MIN, BKP_CHUNK_AVG, BKP_CHUNK_MAX};
@@ -148,7 +148,7 @@ int bkp_repo_init(const char *path, const char *pass, size_t passlen)
     }
     r = bkp_durable_write(path, "config", text, tl, BKP_DURABLE_NOREPLACE);
     if (r)
-        bkp_error("cannot write %s/config: %s", path, bkp_strerror(r));
+        bkp_error(_("cannot write %s/config: %s"), path, bkp_strerror(r));
 out:
     free(p);
     free(text);
@@ -169,15 +169,15 @@ static int load_config(bkp_repo *r, bkp_config *cfg, bkp_buf *raw)
                     "`bkp init --repo %s`"),
                   r->path, r->path);
     } else if (rc && rc != -EFBIG) {
-        bkp_error("cannot read %s: %s", p ? p : r->path, bkp_strerror(rc));
+        bkp_error(_("cannot read %s: %s"), p ? p : r->path, bkp_strerror(rc));
     } else if ((rc = rc ? -EBADMSG : bkp_config_parse(raw->data, raw->len, cfg, &why)) == -EPROTO) {
-        bkp_error("%s: repository format %s, which this bkp (format %d) does not read; use the "
-                  "bkp that wrote it to restore from it, or start a new repository with `bkp "
-                  "init`",
+        bkp_error(_("%s: repository format %s, which this bkp (format %d) does not read; use the "
+                    "bkp that wrote it to restore from it, or start a new repository with `bkp "
+                    "init`"),
                   p, why, BKP_CONFIG_VERSION);
     } else if (rc) {
-        bkp_error("%s: not a valid bkp repository config (%s); restore it from a copy of the "
-                  "repository on another medium (MEDIUM/repo/config)",
+        bkp_error(_("%s: not a valid bkp repository config (%s); restore it from a copy of the "
+                    "repository on another medium (MEDIUM/repo/config)"),
                   p, why ? why : "too large");
         rc = -EBADMSG;
     } else {
@@ -195,9 +195,9 @@ static int check_config(bkp_repo *r, const bkp_config *cfg, const bkp_buf *raw, 
 {
     int rc = bkp_config_check(cfg, raw->data, raw->len, r->keys);
     if (rc == -EBADMSG)
-        bkp_error("%s/config does not match the repository key: a byte of it was changed (its "
-                  "creation time or chunker sizes, say). Nothing was done; restore the config "
-                  "from a copy on another medium (MEDIUM/repo/config)",
+        bkp_error(_("%s/config does not match the repository key: a byte of it was changed (its "
+                    "creation time or chunker sizes, say). Nothing was done; restore the config "
+                    "from a copy on another medium (MEDIUM/repo/config)"),
                   r->path);
     if (rc != -ENOKEY)
         return rc;
@@ -210,10 +210,10 @@ static int check_config(bkp_repo *r, const bkp_config *cfg, const bkp_buf *raw, 
     rc = text ? bkp_durable_write(r->path, "config", text, len, 0) : -ENOMEM;
     free(text);
     if (rc)
-        bkp_warn("cannot bind %s/config to the key (%s); the next writable open tries again",
+        bkp_warn(_("cannot bind %s/config to the key (%s); the next writable open tries again"),
                  r->path, bkp_strerror(rc));
     else
-        bkp_info("%s/config upgraded to format 3: bound to the repository key", r->path);
+        bkp_info(_("%s/config upgraded to format 3: bound to the repository key"), r->path);
     return 0;
 }
 
@@ -486,8 +486,8 @@ static int open_repo(const char *path, const char *pass, size_t passlen, const u
         if ((rc = bkp_repo_keys_load(r, pass, passlen, pk)))
             goto fail;
     } else if (strcmp(r->uuid, like->uuid) || memcmp(pk, bkp_keys_sign_pk(like->keys), 32)) {
-        bkp_error("%s holds repository %s, not a copy of %s (%s); this medium belongs to "
-                  "another repository",
+        bkp_error(_("%s holds repository %s, not a copy of %s (%s); this medium belongs to "
+                    "another repository"),
                   r->path, r->uuid, like->path, like->uuid);
         rc = -EXDEV;
         goto fail;
@@ -500,7 +500,7 @@ static int open_repo(const char *path, const char *pass, size_t passlen, const u
     rc = bkp_chunker_new(bkp_keys_gear_seed(r->keys), cfg.chunk[0], cfg.chunk[1], cfg.chunk[2],
                          &r->chunker);
     if (rc) {
-        bkp_error("%s/config: invalid chunker sizes", path);
+        bkp_error(_("%s/config: invalid chunker sizes"), path);
         goto fail;
     }
     if ((rc = bkp_index_new(&r->index)))
@@ -591,8 +591,8 @@ int bkp_repo_init_copy(const bkp_repo *like, const char *path)
         free(cfg);
         free(key);
         if (!resumable) {
-            bkp_error("%s is not empty and holds no copy of this repository; give an empty "
-                      "folder for the copy",
+            bkp_error(_("%s is not empty and holds no copy of this repository; give an empty "
+                        "folder for the copy"),
                       path);
             return -EEXIST;
         }
@@ -617,7 +617,7 @@ int bkp_repo_init_copy(const bkp_repo *like, const char *path)
         free(to);
     }
     if (rc)
-        bkp_error("cannot create the repository copy in %s: %s", path, bkp_strerror(rc));
+        bkp_error(_("cannot create the repository copy in %s: %s"), path, bkp_strerror(rc));
     bkp_buf_free(&data);
     return rc;
 }

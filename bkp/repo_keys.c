@@ -29,16 +29,16 @@ int bkp_repo_keys_master(bkp_repo *r, const uint8_t master[32], const uint8_t pk
     uint8_t rid[16];
     int rc;
     if (uuid_parse(r->uuid, rid) != 0) {
-        bkp_error("%s/config: the repository id is damaged; restore it from another medium",
+        bkp_error(_("%s/config: the repository id is damaged; restore it from another medium"),
                   r->path);
         return -EBADMSG;
     }
     if ((rc = bkp_keys_from_master(master, rid, &r->keys)))
         return rc;
     if (sodium_memcmp(pk, bkp_keys_sign_pk(r->keys), 32) != 0) {
-        bkp_error("these sheets do not belong to the repository %s, or were mistyped, or come "
-                  "from two different splits; check the repository id printed on each sheet "
-                  "and type them again; nothing was read",
+        bkp_error(_("these sheets do not belong to the repository %s, or were mistyped, or come "
+                    "from two different splits; check the repository id printed on each sheet "
+                    "and type them again; nothing was read"),
                   r->path);
         bkp_keys_free(r->keys);
         r->keys = NULL;
@@ -71,15 +71,15 @@ int bkp_repo_keys_load(bkp_repo *r, const char *pass, size_t passlen, const uint
     unsigned which = 0;
     int rc = p && slots ? bkp_repo_key_file_read(p, pk, r->uuid, slots) : -ENOMEM;
     if (rc == -ENOENT || rc == -EACCES || rc == -EISDIR) {
-        bkp_error("cannot read the key file %s: %s; a repository copy on another medium carries "
-                  "its own key file, or open it with --key-from and your key sheets",
+        bkp_error(_("cannot read the key file %s: %s; a repository copy on another medium carries "
+                    "its own key file, or open it with --key-from and your key sheets"),
                   p, bkp_strerror(rc));
         rc = -ENOENT; /* like a wrong passphrase (exit 2): the caller must name another copy */
         goto out;
     }
     if (rc) {
-        bkp_error("%s: %s; the list of key slots was altered or damaged. Use a copy on another "
-                  "medium, or open with --key-from and your key sheets",
+        bkp_error(_("%s: %s; the list of key slots was altered or damaged. Use a copy on another "
+                    "medium, or open with --key-from and your key sheets"),
                   p, rc == -EBADMSG ? "not signed by this repository's key" : bkp_strerror(rc));
         goto out;
     }
@@ -96,8 +96,8 @@ int bkp_repo_keys_load(bkp_repo *r, const char *pass, size_t passlen, const uint
     }
     if (uuid_parse(r->uuid, rid) != 0 || memcmp(rid, bkp_keys_repo_id(r->keys), 16) != 0 ||
         memcmp(pk, bkp_keys_sign_pk(r->keys), 32) != 0) {
-        bkp_error("%s: the key file belongs to another repository than its config; restore the "
-                  "config or key file from another medium",
+        bkp_error(_("%s: the key file belongs to another repository than its config; restore the "
+                    "config or key file from another medium"),
                   r->path);
         rc = -EBADMSG;
         goto out;
@@ -125,7 +125,7 @@ int bkp_repo_key_slots(const bkp_repo *r, bkp_key_slots *out)
     if (!rc)
         bkp_key_used_load(dir, out);
     else
-        bkp_error("%s: %s; the list of key slots cannot be read", p ? p : r->path,
+        bkp_error(_("%s: %s; the list of key slots cannot be read"), p ? p : r->path,
                   rc == -EBADMSG ? "not signed by this repository's key" : bkp_strerror(rc));
     free(p);
     free(dir);
@@ -148,7 +148,7 @@ int bkp_repo_key_slots_store(bkp_repo *r, const bkp_key_slots *s)
                                BKP_DURABLE_PRIVATE | BKP_DURABLE_READONLY);
     }
     if (rc)
-        bkp_error("cannot write the key file %s: %s; the old one is unchanged", p ? p : r->path,
+        bkp_error(_("cannot write the key file %s: %s; the old one is unchanged"), p ? p : r->path,
                   bkp_strerror(rc));
     bkp_buf_free(&file);
     free(dir);
@@ -204,7 +204,7 @@ int bkp_repo_keys_copy(bkp_repo *r, const bkp_repo *like, bool writable)
         rc = bkp_repo_key_file_read(b, pk, like->uuid, cur);
     int mine = rc ? rc : bkp_read_file(a, &x, BKP_KEY_FILE_MAX);
     if (rc) {
-        bkp_error("cannot read the repository's key file %s: %s", b ? b : like->path,
+        bkp_error(_("cannot read the repository's key file %s: %s"), b ? b : like->path,
                   bkp_strerror(rc));
         goto out;
     }
@@ -213,10 +213,10 @@ int bkp_repo_keys_copy(bkp_repo *r, const bkp_repo *like, bool writable)
     authentic = !mine && !bkp_repo_key_file_read(a, pk, r->uuid, old) &&
                 (old->version == 2 || bkp_key_slots_find(cur, old->slot[0].id) >= 0);
     if (authentic && old->serial > cur->serial) {
-        bkp_error("%s: the repository's key file (list %llu) is older than this copy's (list "
-                  "%llu): it was put back, and a retired passphrase may open it again. Nothing "
-                  "was written; compare `bkp key list` with the audit log (key-add, key-passwd, "
-                  "key-remove) and tell the security manager",
+        bkp_error(_("%s: the repository's key file (list %llu) is older than this copy's (list "
+                    "%llu): it was put back, and a retired passphrase may open it again. Nothing "
+                    "was written; compare `bkp key list` with the audit log (key-add, key-passwd, "
+                    "key-remove) and tell the security manager"),
                   r->path, (unsigned long long)cur->serial, (unsigned long long)old->serial);
         rc = -ESTALE;
     } else if (writable) {
@@ -224,25 +224,25 @@ int bkp_repo_keys_copy(bkp_repo *r, const bkp_repo *like, bool writable)
         rc = bkp_durable_write(dir, "key", y.data, y.len,
                                BKP_DURABLE_PRIVATE | BKP_DURABLE_READONLY);
         if (rc)
-            bkp_error("cannot write the key file of the copy %s: %s; remove what is at "
-                      "%s/keys/key and rotate again",
+            bkp_error(_("cannot write the key file of the copy %s: %s; remove what is at "
+                        "%s/keys/key and rotate again"),
                       r->path, bkp_strerror(rc), r->path);
         else
-            bkp_info("%s: the key file was brought up to date with the repository's key slots",
+            bkp_info(_("%s: the key file was brought up to date with the repository's key slots"),
                      r->path);
     } else if (!authentic) {
         /* Reading the copy needs only the primary's keys, which it was
          * opened with: a restore goes on. What is lost is that the copy
          * opens on its own, which verify reports (bkp_repo_key_file_unchecked). */
-        bkp_warn("the key file of the copy %s is missing, damaged or not this repository's "
-                 "(%s): the copy would not open with a passphrase alone; rotate to it again, or "
-                 "use another medium",
+        bkp_warn(_("the key file of the copy %s is missing, damaged or not this repository's "
+                   "(%s): the copy would not open with a passphrase alone; rotate to it again, or "
+                   "use another medium"),
                  r->path, mine ? bkp_strerror(mine) : "not a list of its key slots");
         r->key_file_unchecked = true;
     } else {
-        bkp_info("%s: the key file holds an older list of key slots, of the day it was written: "
-                 "the passphrases of that day open it (a disk's list is brought up to date by "
-                 "its next rotation; an archive's never changes)",
+        bkp_info(_("%s: the key file holds an older list of key slots, of the day it was written: "
+                   "the passphrases of that day open it (a disk's list is brought up to date by "
+                   "its next rotation; an archive's never changes)"),
                  r->path);
     }
 out:

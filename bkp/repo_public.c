@@ -22,6 +22,7 @@
 
 #include "bkp/config.h"
 #include "bkp/durable.h"
+#include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "bkp/pubkey.h"
 
@@ -44,17 +45,17 @@ static int read_config(const bkp_repo *r, bkp_config *cfg)
     bkp_buf_init(&raw);
     int rc = p ? bkp_read_file(p, &raw, BKP_CONFIG_MAX) : -ENOMEM;
     if (rc == -ENOENT)
-        bkp_error("%s is not a bkp repository (no config file); check --repo", r->path);
+        bkp_error(_("%s is not a bkp repository (no config file); check --repo"), r->path);
     else if (rc == -EFBIG ||
              (!rc && (rc = bkp_config_parse(raw.data, raw.len, cfg, &why)) && rc != -EPROTO))
-        bkp_error("%s: not a valid bkp repository config (%s); check it against a copy on "
-                  "another medium (MEDIUM/repo/config)",
+        bkp_error(_("%s: not a valid bkp repository config (%s); check it against a copy on "
+                    "another medium (MEDIUM/repo/config)"),
                   p, why ? why : "too large");
     else if (rc == -EPROTO)
-        bkp_error("%s: repository format %s, which this bkp (format %d) does not read", p, why,
+        bkp_error(_("%s: repository format %s, which this bkp (format %d) does not read"), p, why,
                   BKP_CONFIG_VERSION);
     else if (rc)
-        bkp_error("cannot read %s: %s", p ? p : r->path, bkp_strerror(rc));
+        bkp_error(_("cannot read %s: %s"), p ? p : r->path, bkp_strerror(rc));
     if (rc == -EFBIG)
         rc = -EBADMSG;
     bkp_buf_free(&raw);
@@ -77,11 +78,11 @@ int bkp_repo_open_public(const char *path, const uint8_t pk[32], bkp_repo **out)
         char want[BKP_FINGERPRINT_LEN], have[BKP_FINGERPRINT_LEN];
         bkp_pubkey_fingerprint(pk, want);
         bkp_pubkey_fingerprint(cfg.sign_pk, have);
-        bkp_error("%s is not the repository whose key you pinned: its config names the public "
-                  "key\n  %s\nnot the one given,\n  %s\nEither it is another repository, or its "
-                  "config and key file were replaced (and what it holds may be re-signed with "
-                  "a new key). Nothing was checked; check the copies on off-line media with the "
-                  "key you pinned",
+        bkp_error(_("%s is not the repository whose key you pinned: its config names the public "
+                    "key\n  %s\nnot the one given,\n  %s\nEither it is another repository, or its "
+                    "config and key file were replaced (and what it holds may be re-signed with "
+                    "a new key). Nothing was checked; check the copies on off-line media with the "
+                    "key you pinned"),
                   r->path, have, want);
         rc = -EKEYREJECTED;
         goto fail;

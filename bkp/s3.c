@@ -27,6 +27,7 @@
 #include <libxml/parser.h>
 #include <sodium.h>
 
+#include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "bkp/s3.h"
 #include "bkp/s3_internal.h"
@@ -138,26 +139,26 @@ static int open_check(const bkp_s3_conf *c)
 {
     int rc = check_endpoint(c->endpoint, c->allow_http);
     if (rc == -EACCES) {
-        bkp_error("S3 endpoint %s: plain http would send the requests unprotected; use "
-                  "https:// (http:// is accepted only to 127.0.0.1, [::1] or localhost)",
+        bkp_error(_("S3 endpoint %s: plain http would send the requests unprotected; use "
+                    "https:// (http:// is accepted only to 127.0.0.1, [::1] or localhost)"),
                   c->endpoint);
         return -EINVAL;
     }
     if (rc < 0) {
-        bkp_error("S3 endpoint %s: not of the form https://HOST[:PORT]; write the address "
-                  "of the service without a path (the bucket is given apart)",
+        bkp_error(_("S3 endpoint %s: not of the form https://HOST[:PORT]; write the address "
+                    "of the service without a path (the bucket is given apart)"),
                   c->endpoint);
         return -EINVAL;
     }
     if (!bucket_ok(c->bucket)) {
-        bkp_error("S3 bucket name '%s': not 3 to 63 of a-z, 0-9, '.' and '-' beginning and "
-                  "ending with a letter or digit; write the bucket's name as S3 spells it",
+        bkp_error(_("S3 bucket name '%s': not 3 to 63 of a-z, 0-9, '.' and '-' beginning and "
+                    "ending with a letter or digit; write the bucket's name as S3 spells it"),
                   c->bucket);
         return -EINVAL;
     }
     if (!region_ok(c->region)) {
-        bkp_error("S3 region '%s': not a region name (like ap-northeast-1); write the "
-                  "bucket's region (for Ceph RGW its zonegroup, often us-east-1 or default)",
+        bkp_error(_("S3 region '%s': not a region name (like ap-northeast-1); write the "
+                    "bucket's region (for Ceph RGW its zonegroup, often us-east-1 or default)"),
                   c->region);
         return -EINVAL;
     }

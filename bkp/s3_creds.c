@@ -184,15 +184,15 @@ int s3_creds_load(const char *path, const char *profile, char **key_id, char **s
     if (rc == -EPERM)
         return rc; /* logged, with the chmod to run */
     if (rc < 0) {
-        bkp_error("S3 credentials file %s: %s; create it with the bucket's access key "
-                  "([%s], aws_access_key_id = …, aws_secret_access_key = …), mode 0600",
+        bkp_error(_("S3 credentials file %s: %s; create it with the bucket's access key "
+                    "([%s], aws_access_key_id = …, aws_secret_access_key = …), mode 0600"),
                   path, bkp_strerror(rc), prof);
         return rc;
     }
     rc = creds_read(resolved, &buf, &len);
     if (rc < 0) {
-        bkp_error("S3 credentials file %s: cannot read it: %s; it must be a regular file "
-                  "of at most 64 KiB",
+        bkp_error(_("S3 credentials file %s: cannot read it: %s; it must be a regular file "
+                    "of at most 64 KiB"),
                   resolved, bkp_strerror(rc));
         free(resolved);
         return -EPERM;
@@ -201,16 +201,16 @@ int s3_creds_load(const char *path, const char *profile, char **key_id, char **s
     sodium_memzero(buf, len);
     free(buf);
     if (rc == -EBADMSG && line > 0)
-        bkp_error("S3 credentials file %s:%d: not a `[section]` or `name = value` line, or "
-                  "a key given twice or empty; write it as [%s] / aws_access_key_id = … / "
-                  "aws_secret_access_key = …",
+        bkp_error(_("S3 credentials file %s:%d: not a `[section]` or `name = value` line, or "
+                    "a key given twice or empty; write it as [%s] / aws_access_key_id = … / "
+                    "aws_secret_access_key = …"),
                   resolved, line, prof);
     else if (rc == -EBADMSG)
-        bkp_error("S3 credentials file %s: no section [%s] with both aws_access_key_id and "
-                  "aws_secret_access_key; add them",
+        bkp_error(_("S3 credentials file %s: no section [%s] with both aws_access_key_id and "
+                    "aws_secret_access_key; add them"),
                   resolved, prof);
     else if (rc < 0)
-        bkp_error("S3 credentials file %s: %s", resolved, bkp_strerror(rc));
+        bkp_error(_("S3 credentials file %s: %s"), resolved, bkp_strerror(rc));
     free(resolved);
     return rc < 0 ? -EPERM : 0;
 }

@@ -21,6 +21,7 @@
 
 #include "bkp/durable.h"
 #include "bkp/fdio.h"
+#include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "bkp/s3.h"
 #include "bkp/s3_internal.h"
@@ -369,8 +370,8 @@ int s3_perform(bkp_s3 *s, s3_req *r)
     char *url = NULL, errbuf[CURL_ERROR_SIZE] = "";
     int rc = build_url(s, r, &url);
     if (rc < 0) {
-        bkp_error("S3 %s: the key is not one an S3 request can name exactly (empty, over %d "
-                  "bytes, a '.' or '..' segment, or a control character): %s",
+        bkp_error(_("S3 %s: the key is not one an S3 request can name exactly (empty, over %d "
+                    "bytes, a '.' or '..' segment, or a control character): %s"),
                   r->what, BKP_S3_KEY_MAX, bkp_strerror(rc));
         return rc;
     }
@@ -421,8 +422,9 @@ int s3_perform(bkp_s3 *s, s3_req *r)
     }
     free(url);
     if (rc < 0 && local_err)
-        bkp_error("S3 %s: %s the local file failed: %s", r->what,
-                  r->out_fd >= 0 ? "writing" : "reading", bkp_strerror(rc));
+        bkp_error(r->out_fd >= 0 ? _("S3 %s: writing the local file failed: %s")
+                                 : _("S3 %s: reading the local file failed: %s"),
+                  r->what, bkp_strerror(rc));
     else if (rc < 0)
         s3_log(s, r, rc, cc, errbuf);
     return rc;
@@ -433,70 +435,70 @@ static void s3_log(bkp_s3 *s, const s3_req *r, int rc, CURLcode cc, const char *
     if ((rc == -ENOENT && (r->quiet & S3_QUIET_ENOENT)) ||
         (rc == -EACCES && (r->quiet & S3_QUIET_EACCES)))
         return;
-    const char *w = r->what, *code = r->code[0] ? r->code : "no reason given";
+    const char *w = r->what, *code = r->code[0] ? r->code : _("no reason given");
     char why[400];
     snprintf(why, sizeof(why), "HTTP %ld %s%s%s", r->status, code, r->message[0] ? ": " : "",
              r->message);
     switch (rc) {
     case -EPERM:
-        bkp_error("S3 %s at %s: the server does not accept the credentials (%s); check the key "
-                  "id and secret in the credentials file, that the key may use bucket %s, and "
-                  "the region '%s' in the policy",
+        bkp_error(_("S3 %s at %s: the server does not accept the credentials (%s); check the key "
+                    "id and secret in the credentials file, that the key may use bucket %s, and "
+                    "the region '%s' in the policy"),
                   w, s->endpoint, why, s->bucket, s->region);
         break;
     case -ETIME:
-        bkp_error("S3 %s at %s: this host's clock differs from the server's by more than 15 "
-                  "minutes (%s); set the clock (chrony or systemd-timesyncd) and retry",
+        bkp_error(_("S3 %s at %s: this host's clock differs from the server's by more than 15 "
+                    "minutes (%s); set the clock (chrony or systemd-timesyncd) and retry"),
                   w, s->endpoint, why);
         break;
     case -ENOSPC:
-        bkp_error("S3 %s at %s: the bucket's quota is full (%s); raise the quota with the "
-                  "provider (Ceph: radosgw-admin quota set) — locked objects cannot be "
-                  "deleted to make room",
+        bkp_error(_("S3 %s at %s: the bucket's quota is full (%s); raise the quota with the "
+                    "provider (Ceph: radosgw-admin quota set) — locked objects cannot be "
+                    "deleted to make room"),
                   w, s->endpoint, why);
         break;
     case -ENOENT:
         if (!r->key || !strcmp(r->code, "NoSuchBucket"))
-            bkp_error("S3 %s: no bucket %s at %s (%s); check the bucket name and endpoint, or "
-                      "create the bucket with Object Lock: aws s3api create-bucket --bucket %s "
-                      "--object-lock-enabled-for-bucket --endpoint-url %s",
+            bkp_error(_("S3 %s: no bucket %s at %s (%s); check the bucket name and endpoint, or "
+                        "create the bucket with Object Lock: aws s3api create-bucket --bucket %s "
+                        "--object-lock-enabled-for-bucket --endpoint-url %s"),
                       w, s->bucket, s->endpoint, why, s->bucket, s->endpoint);
         else
-            bkp_error("S3 %s at %s: no such object or version (%s)", w, s->endpoint, why);
+            bkp_error(_("S3 %s at %s: no such object or version (%s)"), w, s->endpoint, why);
         break;
     case -EACCES:
-        bkp_error("S3 %s at %s: refused by the server (%s); check that the key may do this in "
-                  "bucket %s, and any lock on the object",
+        bkp_error(_("S3 %s at %s: refused by the server (%s); check that the key may do this in "
+                    "bucket %s, and any lock on the object"),
                   w, s->endpoint, why, s->bucket);
         break;
     case -EINVAL:
-        bkp_error("S3 %s at %s: the server refused the request (%s); check that the bucket "
-                  "has Object Lock and that the server supports it",
+        bkp_error(_("S3 %s at %s: the server refused the request (%s); check that the bucket "
+                    "has Object Lock and that the server supports it"),
                   w, s->endpoint, why);
         break;
     case -EBADMSG:
-        bkp_error("S3 %s at %s: %s (%s); retry, and check the network path if it recurs", w,
-                  s->endpoint,
-                  r->code[0] ? "the bytes arrived damaged or changed while sent"
-                             : "an answer that is not S3's",
-                  why);
+        bkp_error(r->code[0] ? _("S3 %s at %s: the bytes arrived damaged or changed while sent "
+                                 "(%s); retry, and check the network path if it recurs")
+                             : _("S3 %s at %s: an answer that is not S3's (%s); retry, and check "
+                                 "the network path if it recurs"),
+                  w, s->endpoint, why);
         break;
     case -EFBIG:
-        bkp_error("S3 %s at %s: larger than the %llu bytes allowed; it is not what bkp "
-                  "wrote there",
+        bkp_error(_("S3 %s at %s: larger than the %llu bytes allowed; it is not what bkp "
+                    "wrote there"),
                   w, s->endpoint, (unsigned long long)(r->out_fd >= 0 ? r->out_max : r->body_max));
         break;
     case -EIO:
         if (cc != CURLE_OK && r->status < 200)
-            bkp_error("S3 %s at %s: %s; check that the endpoint is reachable (network, proxy, "
-                      "TLS certificate) and retry",
+            bkp_error(_("S3 %s at %s: %s; check that the endpoint is reachable (network, proxy, "
+                        "TLS certificate) and retry"),
                       w, s->endpoint, errbuf[0] ? errbuf : curl_easy_strerror(cc));
         else
-            bkp_error("S3 %s at %s: the server failed (%s), after %u attempts; retry later, "
-                      "or check the server's health",
+            bkp_error(_("S3 %s at %s: the server failed (%s), after %u attempts; retry later, "
+                        "or check the server's health"),
                       w, s->endpoint, why, s->attempts);
         break;
     default:
-        bkp_error("S3 %s at %s: %s", w, s->endpoint, bkp_strerror(rc));
+        bkp_error(_("S3 %s at %s: %s"), w, s->endpoint, bkp_strerror(rc));
     }
 }

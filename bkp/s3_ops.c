@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 #include <sodium.h>
 
+#include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "bkp/s3.h"
 #include "bkp/s3_internal.h"
@@ -20,8 +21,8 @@
 
 static void bad_answer(bkp_s3 *s, const char *what)
 {
-    bkp_error("S3 %s at %s: an answer that is not S3's; check that the endpoint is an S3 "
-              "service (and not a proxy's or captive portal's page)",
+    bkp_error(_("S3 %s at %s: an answer that is not S3's; check that the endpoint is an S3 "
+                "service (and not a proxy's or captive portal's page)"),
               what, s->endpoint);
 }
 
@@ -62,18 +63,18 @@ int bkp_s3_bucket_check(bkp_s3 *s, bkp_s3_bucket_info *info)
     if (rc < 0)
         return rc;
     if (!in.object_lock) {
-        bkp_error("S3 bucket %s at %s has no Object Lock, so its copies could be deleted "
-                  "early; Object Lock can only be turned on when a bucket is created: create a "
-                  "new one with `aws s3api create-bucket --bucket NAME "
-                  "--object-lock-enabled-for-bucket --endpoint-url %s` (or tick Object Lock "
-                  "in the provider's console) and name it in the policy",
+        bkp_error(_("S3 bucket %s at %s has no Object Lock, so its copies could be deleted "
+                    "early; Object Lock can only be turned on when a bucket is created: create a "
+                    "new one with `aws s3api create-bucket --bucket NAME "
+                    "--object-lock-enabled-for-bucket --endpoint-url %s` (or tick Object Lock "
+                    "in the provider's console) and name it in the policy"),
                   s->bucket, s->endpoint, s->endpoint);
         return -ENOTSUP;
     }
     if (!in.versioning) {
-        bkp_error("S3 bucket %s at %s has Object Lock but versioning is not enabled; enable "
-                  "it: `aws s3api put-bucket-versioning --bucket %s --versioning-configuration "
-                  "Status=Enabled --endpoint-url %s`",
+        bkp_error(_("S3 bucket %s at %s has Object Lock but versioning is not enabled; enable "
+                    "it: `aws s3api put-bucket-versioning --bucket %s --versioning-configuration "
+                    "Status=Enabled --endpoint-url %s`"),
                   s->bucket, s->endpoint, s->bucket, s->endpoint);
         return -ENOTSUP;
     }
@@ -191,7 +192,7 @@ int bkp_s3_put(bkp_s3 *s, const char *key, int fd, const void *buf, uint64_t len
     r.in_fd = fd, r.in_buf = buf, r.in_len = len;
     int rc = body_headers(fd, buf, len, &r.headers, md5_hex);
     if (rc < 0)
-        bkp_error("S3 %s: cannot read what to send: %s", what, bkp_strerror(rc));
+        bkp_error(_("S3 %s: cannot read what to send: %s"), what, bkp_strerror(rc));
     if (rc == 0 && (rc = lock_headers(mode, retain_until, &r.headers)) < 0)
         bkp_error("S3 %s: %s", what, bkp_strerror(rc));
     if (rc == 0)
@@ -201,9 +202,9 @@ int bkp_s3_put(bkp_s3 *s, const char *key, int fd, const void *buf, uint64_t len
     if (rc == 0) {
         strip_quotes(r.etag, etag, sizeof(etag));
         if (strcasecmp(etag, md5_hex) != 0) {
-            bkp_error("S3 %s at %s: the server's ETag '%s' is not the MD5 %s of the bytes sent; "
-                      "the copy does not count — check for a proxy or server-side encryption "
-                      "that changes ETags, and retry",
+            bkp_error(_("S3 %s at %s: the server's ETag '%s' is not the MD5 %s of the bytes sent; "
+                        "the copy does not count — check for a proxy or server-side encryption "
+                        "that changes ETags, and retry"),
                       what, s->endpoint, etag, md5_hex);
             rc = -EBADMSG;
         }

@@ -72,25 +72,61 @@ static bool pack_consistent(verify_ctx *c, const uint8_t id[BKP_ID_LEN], uint64_
     return at + tlen + 12 == size && (!pn || matched == c->indexed[pn->num]);
 }
 
-void bkp_verify_problem(verify_ctx *c, const char *fmt, ...)
+void bkp_verify_add_said(bkp_verify_result *res, const char *shown, const char *kept)
 {
-    char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    bkp_error("%s", msg);
-    c->res->problems++;
-    char **n = realloc(c->res->messages, (c->res->nmessages + 1) * sizeof(*n));
+    bkp_error("%s", shown);
+    res->problems++;
+    char **n = realloc(res->messages, (res->nmessages + 1) * sizeof(*n));
     if (n) {
-        c->res->messages = n;
-        if ((n[c->res->nmessages] = strdup(msg)))
-            c->res->nmessages++;
+        res->messages = n;
+        if ((n[res->nmessages] = strdup(kept)))
+            res->nmessages++;
     }
 }
 
+void bkp_verify_add_vproblem(bkp_verify_result *res, const char *fmt, va_list ap)
+{
+    char kept[1024], shown[2048];
+    va_list again;
+    va_copy(again, ap);
+    vsnprintf(kept, sizeof(kept), fmt, ap);
+    vsnprintf(shown, sizeof(shown), _(fmt), again);
+    va_end(again);
+    bkp_verify_add_said(res, shown, kept);
+}
+
+void bkp_verify_add_problem(bkp_verify_result *res, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    bkp_verify_add_vproblem(res, fmt, ap);
+    va_end(ap);
+}
+
+void bkp_verify_problem(verify_ctx *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    bkp_verify_add_vproblem(c->res, fmt, ap);
+    va_end(ap);
+}
+
+/* A pack's reason, in English and in the reader's language. */
+static void __attribute__((format(printf, 3, 4)))
+set_reason(char *reason, char *shown, const char *fmt, ...)
+{
+    va_list ap, again;
+    va_start(ap, fmt);
+    va_copy(again, ap);
+    vsnprintf(reason, sizeof(((bad_pack *)0)->reason), fmt, ap);
+    vsnprintf(shown, sizeof(((bad_pack *)0)->shown), _(fmt), again);
+    va_end(again);
+    va_end(ap);
+}
+
 /* Called with the lock held. */
-static size_t add_bad_pack(verify_ctx *c, const uint8_t id[BKP_ID_LEN], const char *reason)
+static size_t add_bad_pack(verify_ctx *c, const uint8_t id[BKP_ID_LEN], const char *reason,
+                           const char *shown)
 {
     for (size_t i = 0; i < c->nbad; i++)
         if (!memcmp(c->bad[i].id, id, BKP_ID_LEN))
@@ -102,6 +138,7 @@ static size_t add_bad_pack(verify_ctx *c, const uint8_t id[BKP_ID_LEN], const ch
     memset(&n[c->nbad], 0, sizeof(*n));
     memcpy(n[c->nbad].id, id, BKP_ID_LEN);
     snprintf(n[c->nbad].reason, sizeof(n[c->nbad].reason), "%s", reason);
+    snprintf(n[c->nbad].shown, sizeof(n[c->nbad].shown), "%s", shown);
     return c->nbad++;
 }
 
@@ -133,7 +170,7 @@ static void check_pack(verify_ctx *c, const char *path, bkp_buf *file, bkp_buf *
     bkp_pack_entry *ents = NULL;
     uint32_t n = 0, bad_blobs = 0;
     uint64_t size = 0;
-    char reason[160] = "";
+    char reason[sizeof(((bad_pack *)0)->reason)] = "", shown[sizeof(((bad_pack *)0)->shown)] = "";
     const bkp_keys *k = bkp_repo_keys(c->repo);
     struct stat st;
     int rc, fd;
@@ -143,7 +180,7 @@ static void check_pack(verify_ctx *c, const char *path, bkp_buf *file, bkp_buf *
     fd = bkp_open_regular(path);
     if (fd < 0 || fstat(fd, &st) < 0) {
         rc = fd < 0 ? fd : -errno;
-        snprintf(reason, sizeof(reason), "cannot be read (%s)", bkp_strerror(rc));
+        set_reason(reason, shown, N_("cannot be read (%s)"), bkp_strerror_en(rc));
         goto report;
     }
     size = (uint64_t)st.st_size;
@@ -151,7 +188,7 @@ static void check_pack(verify_ctx *c, const char *path, bkp_buf *file, bkp_buf *
     if (!rc)
         rc = bkp_pread_full(fd, footer, sizeof(footer), size - sizeof(footer));
     if (rc) {
-        snprintf(reason, sizeof(reason), "is truncated or its trailer is damaged");
+        set_reason(reason, shown, N_("is truncated or its trailer is damaged"));
         goto report;
     }
     for (uint32_t i = 0; i < n; i++) {
@@ -163,7 +200,7 @@ static void check_pack(verify_ctx *c, const char *path, bkp_buf *file, bkp_buf *
             br = bkp_blob_check(k, e->type, e->id, file->data, e->len, plain);
         if (br) {
             pthread_mutex_lock(&c->lock);
-            size_t b = add_bad_pack(c, id, "");
+            size_t b = add_bad_pack(c, id, "", "");
             if (b != SIZE_MAX)
                 mark_bad_blob(c, e->id, b);
             pthread_mutex_unlock(&c->lock);
@@ -171,15 +208,14 @@ static void check_pack(verify_ctx *c, const char *path, bkp_buf *file, bkp_buf *
         }
     }
     if (bad_blobs) {
-        snprintf(reason, sizeof(reason), "has %u damaged blob(s) of %u", bad_blobs, n);
+        set_reason(reason, shown, N_("has %u damaged blob(s) of %u"), bad_blobs, n);
     } else if (!name_matches(fd, size, bkp_get_le32(footer), file, id)) {
-        snprintf(reason, sizeof(reason),
-                 "does not match its name (its trailer is not the one it "
-                 "was named by)");
+        set_reason(reason, shown,
+                   N_("does not match its name (its trailer is not the one it was named by)"));
     } else if (!pack_consistent(c, id, size, ents, n, bkp_get_le32(footer))) {
-        snprintf(reason, sizeof(reason),
-                 "does not hold the blobs the index places in it, or has "
-                 "bytes outside any blob");
+        set_reason(reason, shown,
+                   N_("does not hold the blobs the index places in it, or has bytes outside any "
+                      "blob"));
     }
 report:
     if (fd >= 0)
@@ -189,9 +225,10 @@ report:
     c->res->blobs_read += n;
     c->res->bytes_read += size;
     if (*reason) {
-        size_t b = add_bad_pack(c, id, reason);
+        size_t b = add_bad_pack(c, id, reason, shown);
         if (b != SIZE_MAX) {
             snprintf(c->bad[b].reason, sizeof(c->bad[b].reason), "%s", reason);
+            snprintf(c->bad[b].shown, sizeof(c->bad[b].shown), "%s", shown);
             if (rc) {
                 /* Trailer unreadable: every blob the index places here is lost. */
                 uint32_t num;
@@ -276,7 +313,7 @@ static void check_pack_presence(verify_ctx *c)
         struct stat st;
         if (p && stat(p, &st) < 0) {
             c->pack_missing[i] = 1;
-            add_bad_pack(c, bkp_index_pack_id(x, i), "is missing");
+            add_bad_pack(c, bkp_index_pack_id(x, i), N_("is missing"), _("is missing"));
         }
         free(p);
     }
@@ -294,7 +331,9 @@ static size_t blob_state(verify_ctx *c, const uint8_t id[BKP_ID_LEN], bool *unkn
     *unknown = bkp_repo_locate(c->repo, id, pack, &e) != 0;
     if (*unknown || !c->pack_missing[e.pack])
         return SIZE_MAX;
-    return add_bad_pack(c, pack, c->pack_missing[e.pack] == 1 ? "is missing" : "is damaged");
+    bool gone = c->pack_missing[e.pack] == 1;
+    return add_bad_pack(c, pack, gone ? N_("is missing") : N_("is damaged"),
+                        gone ? _("is missing") : _("is damaged"));
 }
 
 static void note_affected(verify_ctx *c, size_t b, const char *gen, const char *path)
@@ -326,11 +365,10 @@ static void check_generation(verify_ctx *c, const bkp_gen *g)
             if (b != SIZE_MAX)
                 note_affected(c, b, name, "(its list of files)");
             else
-                bkp_verify_problem(
-                    c,
-                    "%s: a tree blob is not in the index; the generation cannot be listed "
-                    "or restored",
-                    name);
+                bkp_verify_problem(c,
+                                   N_("%s: a tree blob is not in the index; the generation cannot "
+                                      "be listed or restored"),
+                                   name);
             return;
         }
     }
@@ -349,19 +387,30 @@ static void check_generation(verify_ctx *c, const bkp_gen *g)
                 break;
             }
             if (unknown) {
-                bkp_verify_problem(c, "%s: %s: a chunk is in no pack (lost)", name,
+                bkp_verify_problem(c, N_("%s: %s: a chunk is in no pack (lost)"), name,
                                    archive_entry_pathname(it.entry));
                 break;
             }
         }
     }
     if (rc < 0)
-        bkp_verify_problem(c, "%s: its list of files is %s (tree blob %zu): %s", name,
-                           rc == -ENODATA ? "missing" : "damaged", bkp_tree_reader_blob(tr),
-                           bkp_strerror(rc));
+        bkp_verify_problem(c,
+                           rc == -ENODATA
+                               ? N_("%s: its list of files is missing (tree blob %zu): %s")
+                               : N_("%s: its list of files is damaged (tree blob %zu): %s"),
+                           name, bkp_tree_reader_blob(tr), bkp_strerror_en(rc));
     bkp_item_clear(&it);
     bkp_tree_reader_free(tr);
 }
+
+#define TOMB_FOREIGN                                                                               \
+    N_("%s: the tombstone %s was written for a copy on a medium (\"%s\") and does not count "      \
+       "here: the generation record was deleted and a tombstone from a copy or an archive put in " \
+       "its place; copy the record back from a medium that holds it")
+#define TOMB_FOREIGN_ON                                                                            \
+    N_("%s: the tombstone %s was written for a copy on a medium (\"%s\", medium %s) and does "     \
+       "not count here: the generation record was deleted and a tombstone from a copy or an "      \
+       "archive put in its place; copy the record back from a medium that holds it")
 
 static void check_chains(verify_ctx *c, bkp_gen **v, size_t n)
 {
@@ -372,40 +421,44 @@ static void check_chains(verify_ctx *c, bkp_gen **v, size_t n)
         bkp_gen_name(g, name, sizeof(name));
         if (g->foreign) {
             const char *m = json_string_value(json_object_get(g->json, "medium"));
-            bkp_verify_problem(
-                c,
-                "%s: the tombstone %s was written for a copy on a medium (\"%s\"%s%s) "
-                "and does not count here: the generation record was deleted and a "
-                "tombstone from a copy or an archive put in its place; copy the record "
-                "back from a medium that holds it",
-                name, g->file, json_string_value(json_object_get(g->json, "reason")),
-                m ? ", medium " : "", m ? m : "");
+            const char *why = json_string_value(json_object_get(g->json, "reason"));
+            if (m)
+                bkp_verify_problem(c, TOMB_FOREIGN_ON, name, g->file, why, m);
+            else
+                bkp_verify_problem(c, TOMB_FOREIGN, name, g->file, why);
             continue;
         }
         if (g->status) {
             bkp_verify_problem(
-                c, "%s: the %s %s is damaged or forged (its signature does not verify)%s", name,
-                g->pruned ? "tombstone of the pruned record" : "generation record", g->file,
-                g->pruned ? "" : "; do not restore from it");
+                c,
+                g->pruned ? N_("%s: the tombstone of the pruned record %s is damaged or forged "
+                               "(its signature does not verify)")
+                          : N_("%s: the generation record %s is damaged or forged (its signature "
+                               "does not verify); do not restore from it"),
+                name, g->file);
             continue;
         }
         if (prev && prev->seq + 1 != g->seq)
             bkp_verify_problem(
-                c, "%s:%u..%u: generation records are missing (the chain is broken before %s)",
+                c, N_("%s:%u..%u: generation records are missing (the chain is broken before %s)"),
                 g->dataset, prev->seq + 1, g->seq - 1, name);
         else if (!prev && g->seq != 1)
-            bkp_verify_problem(c, "%s:1..%u: the first generation records are missing", g->dataset,
-                               g->seq - 1);
+            bkp_verify_problem(c, N_("%s:1..%u: the first generation records are missing"),
+                               g->dataset, g->seq - 1);
         else if (prev && !prev->status && (!g->has_prev || memcmp(g->prev, prev->hash, BKP_ID_LEN)))
-            bkp_verify_problem(c, "%s does not chain to %s:%u (that record was replaced or edited)",
-                               name, prev->dataset, prev->seq);
+            bkp_verify_problem(
+                c, N_("%s does not chain to %s:%u (that record was replaced or edited)"), name,
+                prev->dataset, prev->seq);
         else if (!prev && g->has_prev) {
             bkp_hex(hex, g->prev, BKP_ID_LEN);
-            bkp_verify_problem(c, "%s names a previous record (%.16s) that is not there", name,
+            bkp_verify_problem(c, N_("%s names a previous record (%.16s) that is not there"), name,
                                hex);
         }
     }
 }
+
+#define PACK_AFFECTS N_("pack %s %s; affects %s (%llu file(s): %s%s)")
+#define PACK_UNUSED N_("pack %s %s; no generation uses what is lost")
 
 static void report_bad_packs(verify_ctx *c)
 {
@@ -421,14 +474,20 @@ static void report_bad_packs(verify_ctx *c)
             size_t l = strlen(files);
             snprintf(files + l, sizeof(files) - l, "%s%s", f ? ", " : "", p->files[f]);
         }
-        if (p->affected)
-            bkp_verify_problem(c, "pack %s %s; affects %s (%llu file(s): %s%s)", hex,
-                               *p->reason ? p->reason : "is damaged", gens,
-                               (unsigned long long)p->affected, files,
-                               p->affected > p->nfiles ? ", ..." : "");
-        else
-            bkp_verify_problem(c, "pack %s %s; no generation uses what is lost", hex,
-                               *p->reason ? p->reason : "is damaged");
+        char kept[2048], shown[4096];
+        const char *more = p->affected > p->nfiles ? ", ..." : "";
+        const char *why = *p->reason ? p->reason : N_("is damaged");
+        const char *said = *p->shown ? p->shown : _("is damaged");
+        if (p->affected) {
+            snprintf(kept, sizeof(kept), PACK_AFFECTS, hex, why, gens,
+                     (unsigned long long)p->affected, files, more);
+            snprintf(shown, sizeof(shown), _(PACK_AFFECTS), hex, said, gens,
+                     (unsigned long long)p->affected, files, more);
+        } else {
+            snprintf(kept, sizeof(kept), PACK_UNUSED, hex, why);
+            snprintf(shown, sizeof(shown), _(PACK_UNUSED), hex, said);
+        }
+        bkp_verify_add_said(c->res, shown, kept);
     }
 }
 
@@ -470,9 +529,10 @@ static int verify_run(bkp_repo *r, bool read_data, char **only, size_t nonly, in
     free(medium);
     if (bkp_repo_key_file_unchecked(r))
         bkp_verify_problem(&c,
-                           "%s/keys/key: the key file of this copy is missing, damaged or not this "
-                           "repository's: the copy would not open with a passphrase alone (the key "
-                           "sheets still open it); rotate to it again, or use another medium",
+                           N_("%s/keys/key: the key file of this copy is missing, damaged or not "
+                              "this repository's: the copy would not open with a passphrase alone "
+                              "(the key sheets still open it); rotate to it again, or use another "
+                              "medium"),
                            bkp_repo_path(r));
     if (read_data) {
         const bkp_index *x = bkp_repo_index(r);
@@ -506,8 +566,8 @@ static int verify_run(bkp_repo *r, bool read_data, char **only, size_t nonly, in
     for (size_t i = 0; i < bkp_repo_damaged_segments(r); i++)
         bkp_verify_problem(
             &c,
-            "index segment %s is damaged; its packs were indexed from their own trailers "
-            "for now, and the next backup sets the segment aside",
+            N_("index segment %s is damaged; its packs were indexed from their own trailers "
+               "for now, and the next backup sets the segment aside"),
             bkp_repo_damaged_segment(r, i));
     for (size_t i = 0; i < n; i++)
         if (!v[i]->status && !v[i]->pruned)
@@ -575,8 +635,8 @@ static void check_clearances(verify_ctx *c, bkp_gen **v, size_t n)
         if (access(clr, F_OK) == 0)
             bkp_verify_problem(
                 c,
-                "%s: the clearance %s is damaged or forged (its signature does not verify "
-                "or it names another record); the suspicious mark stands",
+                N_("%s: the clearance %s is damaged or forged (its signature does not verify "
+                   "or it names another record); the suspicious mark stands"),
                 bkp_gen_name(g, name, sizeof(name)), clr);
         free(clr);
     }
@@ -599,10 +659,13 @@ static void check_kept_pins(verify_ctx *c, bkp_gen **v, size_t n)
         bkp_pin_log lg = {0};
         int rc = path ? bkp_pin_read(c->repo, path, &p) : -ENOMEM;
         if (rc) {
-            bkp_verify_problem(c, "the pin %s %s", path ? path : e->d_name,
-                               rc == -EBADMSG
-                                   ? "is damaged or forged (its signature does not verify)"
-                                   : bkp_strerror(rc));
+            if (rc == -EBADMSG)
+                bkp_verify_problem(
+                    c, N_("the pin %s is damaged or forged (its signature does not verify)"),
+                    path ? path : e->d_name);
+            else
+                bkp_verify_problem(c, N_("the pin %s cannot be read: %s"), path ? path : e->d_name,
+                                   bkp_strerror_en(rc));
             free(path);
             continue;
         }
@@ -610,11 +673,22 @@ static void check_kept_pins(verify_ctx *c, bkp_gen **v, size_t n)
         rc = bkp_pin_log_read(log, p->audit_records, &lg);
         int nf = rc && rc != -ENOENT ? rc : bkp_pin_compare(p, v, n, &lg, &f);
         if (nf < 0)
-            bkp_verify_problem(c, "the pin %s cannot be compared: %s", path, bkp_strerror(nf));
+            bkp_verify_problem(c, N_("the pin %s cannot be compared: %s"), path,
+                               bkp_strerror_en(nf));
         for (int i = 0; i < nf; i++)
-            bkp_verify_problem(c, "the primary is %s what medium %s pinned%s%s: %s",
-                               f[i].beside ? "beside" : "behind", p->medium,
-                               *f[i].dataset ? " for " : "", f[i].dataset, f[i].what);
+            if (*f[i].dataset)
+                bkp_verify_problem(c,
+                                   f[i].beside ? N_("the primary is beside what medium %s pinned "
+                                                    "for %s: %s")
+                                               : N_("the primary is behind what medium %s pinned "
+                                                    "for %s: %s"),
+                                   p->medium, f[i].dataset, f[i].what);
+            else
+                bkp_verify_problem(c,
+                                   f[i].beside
+                                       ? N_("the primary is beside what medium %s pinned: %s")
+                                       : N_("the primary is behind what medium %s pinned: %s"),
+                                   p->medium, f[i].what);
         free(f);
         bkp_pin_free(p);
         free(path);

@@ -12,6 +12,7 @@
 #ifndef BKP_VERIFY_H
 #define BKP_VERIFY_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -21,13 +22,24 @@ typedef struct bkp_verify_result {
     uint64_t generations, packs_read, blobs_read, bytes_read;
     uint64_t problems;
     uint64_t tombstones, audit_records, pins; /* what bkp_verify_public checked besides */
-    char **messages; /* one line per problem, as printed */
+    char **messages;                          /* one line per problem, as printed */
     size_t nmessages;
     uint8_t (*bad_packs)[32]; /* packs missing, damaged, or not as the index says */
     size_t nbad_packs;
 } bkp_verify_result;
 
 void bkp_verify_result_clear(bkp_verify_result *res);
+
+/* Count a problem in `res` and print it: `fmt` (as printf) is a message
+ * marked N_(), printed in the reader's language and kept in English in
+ * `messages` (--json, the audit log). For checks beside bkp_verify's, as
+ * `verify --media` makes of a medium's recovery kit. */
+void bkp_verify_add_problem(bkp_verify_result *res, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void bkp_verify_add_vproblem(bkp_verify_result *res, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+/* The same with both texts made by the caller: `shown` printed, `kept` kept. */
+void bkp_verify_add_said(bkp_verify_result *res, const char *shown, const char *kept);
 
 /* 0 when clean, 1 when problems were found (printed and kept in `res`),
  * negative on failure. Clear `res` afterwards in every case. */

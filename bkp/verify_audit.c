@@ -16,6 +16,7 @@
 #include "bkp/audit.h"
 #include "bkp/clock.h"
 #include "bkp/keyslots.h"
+#include "bkp/i18n.h"
 #include "bkp/log.h"
 
 /* ---- the audit log against the records (the primary only) ---- */
@@ -123,16 +124,22 @@ static void check_key_file(verify_ctx *c, const audit_facts *f)
     bkp_key_slots *s = calloc(1, sizeof(*s));
     int rc = s ? bkp_repo_key_slots(c->repo, s) : -ENOMEM;
     if (rc)
-        bkp_verify_problem(c, "keys/key: %s; the repository would not open with its passphrases",
-                rc == -EBADMSG ? "not a signed list of this repository's key slots"
-                               : bkp_strerror(rc));
+        if (rc == -EBADMSG)
+            bkp_verify_problem(c, N_("keys/key: not a signed list of this repository's key slots; "
+                                     "the repository would not open with its passphrases"));
+        else
+            bkp_verify_problem(
+                c, N_("keys/key: %s; the repository would not open with its passphrases"),
+                bkp_strerror_en(rc));
     else if (s->serial < f->key_serial)
-        bkp_verify_problem(c, "keys/key is list %llu of the key slots, but the audit log records list %llu "
-                   "(record #%llu): the key file was put back, or a key change was cut short, and "
-                   "a retired passphrase may open the repository again; run the key change again "
-                   "(bkp key list, bkp key passwd) and tell the security manager",
-                (unsigned long long)s->serial, (unsigned long long)f->key_serial,
-                (unsigned long long)f->key_at);
+        bkp_verify_problem(
+            c,
+            N_("keys/key is list %llu of the key slots, but the audit log records list %llu "
+               "(record #%llu): the key file was put back, or a key change was cut short, and "
+               "a retired passphrase may open the repository again; run the key change again "
+               "(bkp key list, bkp key passwd) and tell the security manager"),
+            (unsigned long long)s->serial, (unsigned long long)f->key_serial,
+            (unsigned long long)f->key_at);
     free(s);
 }
 
@@ -175,27 +182,37 @@ void bkp_verify_check_audit(verify_ctx *c, bkp_gen **v, size_t n, bool log_probl
     int rc = path ? bkp_audit_verify(path, bkp_repo_sign_pk(c->repo), NULL, &chk)
                   : -ENOMEM;
     if (rc < 0) {
-        bkp_verify_problem(c, "the audit log %s cannot be read (%s), so deleted generations cannot be ruled "
-                   "out",
-                path ? path : "audit/log.jsonl", bkp_strerror(rc));
+        bkp_verify_problem(
+            c,
+            N_("the audit log %s cannot be read (%s), so deleted generations cannot be ruled "
+               "out"),
+            path ? path : "audit/log.jsonl", bkp_strerror_en(rc));
         goto out;
     }
     c->res->audit_records = chk.records;
     if (log_problems && (chk.first_bad || chk.missing || chk.absent || chk.head_bad))
-        bkp_verify_problem(c, "the audit log %s: %s", path, chk.problem);
+        bkp_verify_problem(c, N_("the audit log %s: %s"), path, chk.problem);
     f.upto = chk.first_bad ? chk.first_bad - 1 : chk.records;
     if (!chk.absent && (rc = bkp_audit_each(path, collect_facts, &f)) < 0)
-        bkp_verify_problem(c, "the audit log %s cannot be read (%s)", path, bkp_strerror(rc));
+        bkp_verify_problem(c, N_("the audit log %s cannot be read (%s)"), path,
+                           bkp_strerror_en(rc));
     check_key_file(c, &f);
     for (size_t i = 0; i < f.nsealed; i++) {
         const sealed *s = &f.sealed[i];
         const bkp_gen *g = find_gen(v, n, s->dataset, s->seq);
         if (!g || g->foreign)
-            bkp_verify_problem(c, "%s:%u: the audit log says it was sealed (record #%llu), but its "
-                       "generation record is %s and no prune deleted it: it was deleted; copy "
-                       "the record back from a medium that holds it, and find out who deleted it",
-                    s->dataset, s->seq, (unsigned long long)s->at,
-                    g ? "replaced by a tombstone that does not count here" : "missing");
+            bkp_verify_problem(
+                c,
+                g ? N_("%s:%u: the audit log says it was sealed (record #%llu), but its "
+                       "generation record is replaced by a tombstone that does not "
+                       "count here and no prune deleted it: it was deleted; copy the "
+                       "record back from a medium that holds it, and find out who "
+                       "deleted it")
+                  : N_("%s:%u: the audit log says it was sealed (record #%llu), but its "
+                       "generation record is missing and no prune deleted it: it was "
+                       "deleted; copy the record back from a medium that holds it, and "
+                       "find out who deleted it"),
+                s->dataset, s->seq, (unsigned long long)s->at);
     }
     for (size_t i = 0; i < n; i++) {
         const bkp_gen *g = v[i];
@@ -205,14 +222,16 @@ void bkp_verify_check_audit(verify_ctx *c, bkp_gen **v, size_t n, bool log_probl
         /* A log restarted after the prune no longer holds its record. */
         if (*f.restarted && when && strcmp(when, f.restarted) < 0)
             continue;
-        bkp_verify_problem(c, "%s: its tombstone %s is not backed by a prune record in the audit log: a "
-                   "prune stopped before recording, or the record was deleted and a tombstone "
-                   "put in its place",
-                bkp_gen_name(g, name, sizeof(name)), g->file);
+        bkp_verify_problem(
+            c,
+            N_("%s: its tombstone %s is not backed by a prune record in the audit log: a "
+               "prune stopped before recording, or the record was deleted and a tombstone "
+               "put in its place"),
+            bkp_gen_name(g, name, sizeof(name)), g->file);
     }
     if (f.err)
-        bkp_verify_problem(c, "the audit log %s could not be compared with the records: %s", path,
-                bkp_strerror(f.err));
+        bkp_verify_problem(c, N_("the audit log %s could not be compared with the records: %s"),
+                           path, bkp_strerror_en(f.err));
 out:
     for (size_t i = 0; i < f.nsealed; i++)
         free(f.sealed[i].dataset);

@@ -19,7 +19,8 @@
 
 typedef struct bad_pack {
     uint8_t id[BKP_ID_LEN];
-    char reason[160];
+    char reason[160];  /* what is wrong with it, in English (kept) */
+    char shown[320];   /* the same in the reader's language (printed) */
     uint64_t affected; /* files affected */
     char **gens;       /* generation names affected */
     size_t ngens;
@@ -48,7 +49,7 @@ typedef struct verify_ctx {
     struct timespec t0; /* for the progress meter */
 } verify_ctx;
 
-/* Count a problem in the result and log it (format as printf). */
+/* bkp_verify_add_problem (verify.h) on the result of `c`. */
 void bkp_verify_problem(verify_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* verify_audit.c: the primary's audit log against its records — every

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bkp/bytes.h"
 #include "bkp/cmdenv.h"
 #include "bkp/generation.h"
 #include "bkp/i18n.h"
@@ -629,18 +630,11 @@ int pol_load_buffer(const char *name, const uint8_t *buf, size_t len, pol_policy
     return load(&c, pol_yaml_load_buffer(&c, name, buf, len), name, out);
 }
 
-static void free_list(char **v, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        free(v[i]);
-    free(v);
-}
-
 static void free_hook(pol_hook *h)
 {
     free(h->command);
     free(h->run_as);
-    free_list(h->env, h->nenv);
+    bkp_strv_free(h->env, h->nenv);
 }
 
 void pol_free(pol_policy *p)
@@ -660,11 +654,11 @@ void pol_free(pol_policy *p)
         pol_dataset *d = &p->datasets[i];
         free(d->name);
         free(d->description);
-        free_list(d->paths, d->npaths);
-        free_list(d->exclude, d->nexclude);
+        bkp_strv_free(d->paths, d->npaths);
+        bkp_strv_free(d->exclude, d->nexclude);
         free_hook(&d->before);
         free_hook(&d->after);
-        free_list(d->copy_to, d->ncopy_to);
+        bkp_strv_free(d->copy_to, d->ncopy_to);
         free(d->runbook);
     }
     free(p->datasets);

@@ -17,36 +17,62 @@ struct rb_doc {
     size_t cols; /* of the open table */
 };
 
+/* One character as HTML text: the five specials escaped. */
+static void html_char(FILE *f, char c)
+{
+    switch (c) {
+    case '<':
+        fputs("&lt;", f);
+        break;
+    case '>':
+        fputs("&gt;", f);
+        break;
+    case '&':
+        fputs("&amp;", f);
+        break;
+    case '"':
+        fputs("&quot;", f);
+        break;
+    case '\'':
+        fputs("&#39;", f);
+        break;
+    default:
+        fputc(c, f);
+    }
+}
+
+void rb_html_escape(FILE *f, const char *s)
+{
+    for (; s && *s; s++)
+        html_char(f, *s);
+}
+
+void rb_html_prose(FILE *f, const char *s)
+{
+    bool code = false;
+    for (; s && *s; s++)
+        if (*s == '`')
+            fputs((code = !code) ? "<code>" : "</code>", f);
+        else
+            html_char(f, *s);
+    if (code)
+        fputs("</code>", f);
+}
+
 /* Text into the document, escaped for its format (Markdown: table bars and
- * line breaks; HTML: the five specials). */
+ * line breaks; HTML: the five specials, and line breaks in a table). */
 static void put(rb_doc *d, const char *s)
 {
     for (; s && *s; s++) {
+        if (d->fmt == RB_HTML && *s == '\n' && d->cols) {
+            fputs("<br>", d->f);
+            continue;
+        }
         if (d->fmt == RB_HTML) {
-            switch (*s) {
-            case '<':
-                fputs("&lt;", d->f);
-                continue;
-            case '>':
-                fputs("&gt;", d->f);
-                continue;
-            case '&':
-                fputs("&amp;", d->f);
-                continue;
-            case '"':
-                fputs("&quot;", d->f);
-                continue;
-            case '\'':
-                fputs("&#39;", d->f);
-                continue;
-            case '\n':
-                if (d->cols) {
-                    fputs("<br>", d->f);
-                    continue;
-                }
-                break;
-            }
-        } else if (*s == '|') {
+            html_char(d->f, *s);
+            continue;
+        }
+        if (*s == '|') {
             fputs("\\|", d->f);
             continue;
         } else if (*s == '\n') {
@@ -99,18 +125,9 @@ void rb_doc_para(rb_doc *d, const char *fmt, ...)
         s = NULL;
     va_end(ap);
     if (d->fmt == RB_HTML) {
-        /* `code` in backquotes, as Markdown shows it. */
-        bool code = false;
         fputs("<p>", d->f);
-        for (char *seg = s, *q; seg; seg = q ? q + 1 : NULL) {
-            q = strchr(seg, '`');
-            if (q)
-                *q = '\0';
-            put(d, seg);
-            if (q)
-                fputs((code = !code) ? "<code>" : "</code>", d->f);
-        }
-        fputs(code ? "</code></p>\n" : "</p>\n", d->f);
+        rb_html_prose(d->f, s);
+        fputs("</p>\n", d->f);
     } else {
         put(d, s);
         fputs("\n\n", d->f);
@@ -466,7 +483,8 @@ static char *report(json_t *r, rb_format f, bool ja)
             if (!strcmp(act, rb_action_name((rb_action)k)))
                 an = (rb_action)k;
         /* A report from before details were kept in Japanese has English only. */
-        const char *detail = ja && *rb_js(s, "detail_ja") ? rb_js(s, "detail_ja") : rb_js(s, "detail");
+        const char *detail =
+            ja && *rb_js(s, "detail_ja") ? rb_js(s, "detail_ja") : rb_js(s, "detail");
         rb_doc_row(
             d, (const char *[]){
                    num, rb_js(s, "who"), rb_action_word(an),

@@ -8,6 +8,7 @@
 #define RST_REPORT_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -22,6 +23,12 @@ rb_doc *rb_doc_new(rb_format f, const char *title);
 void rb_doc_h2(rb_doc *d, const char *text);
 /* A paragraph; `text` in backquotes is code (HTML: <code>). */
 void rb_doc_para(rb_doc *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* `s` into `f` as HTML text or an attribute's value: the five specials
+ * escaped. */
+void rb_html_escape(FILE *f, const char *s);
+/* The same for prose: `text` in backquotes is code (<code>text</code>), as
+ * Markdown shows it; a backquote left open is closed at the end. */
+void rb_html_prose(FILE *f, const char *s);
 /* A table: the header cells, then rows of as many cells (NULL-terminated lists). */
 void rb_doc_table(rb_doc *d, const char *const *header);
 void rb_doc_row(rb_doc *d, const char *const *cells);

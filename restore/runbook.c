@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bkp/bytes.h"
 #include "bkp/cmdenv.h"
 #include "bkp/generation.h"
 #include "bkp/i18n.h"
@@ -533,14 +534,10 @@ void rb_free(rb_runbook *rb)
         free(s->restore.to);
         free(s->medium);
         free(s->run_as);
-        for (size_t k = 0; k < s->nenv; k++)
-            free(s->env[k]);
-        free(s->env);
+        bkp_strv_free(s->env, s->nenv);
     }
     free(rb->steps);
-    for (size_t i = 0; i < rb->ndatasets; i++)
-        free(rb->datasets[i]);
-    free(rb->datasets);
+    bkp_strv_free(rb->datasets, rb->ndatasets);
     free(rb->name);
     free(rb->file);
     free(rb->title);

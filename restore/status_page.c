@@ -44,40 +44,15 @@ static const char css[] =
     "th,td{padding:.05rem .3rem}#today li{font-size:8pt;margin:0}footer{margin-top:.3rem}"
     "*{-webkit-print-color-adjust:exact;print-color-adjust:exact}}";
 
-/* `s` as HTML text or attribute value: the five specials escaped. */
-static void put(FILE *f, const char *s)
-{
-    for (; s && *s; s++)
-        switch (*s) {
-        case '<':
-            fputs("&lt;", f);
-            break;
-        case '>':
-            fputs("&gt;", f);
-            break;
-        case '&':
-            fputs("&amp;", f);
-            break;
-        case '"':
-            fputs("&quot;", f);
-            break;
-        case '\'':
-            fputs("&#39;", f);
-            break;
-        default:
-            fputc(*s, f);
-        }
-}
-
-/* Formatted text, escaped whole: the values in it come from the policy and
- * the log. */
+/* Formatted prose, escaped whole (the values in it come from the policy and
+ * the log), `commands` in backquotes as code. */
 static void __attribute__((format(printf, 2, 3))) say(FILE *f, const char *fmt, ...)
 {
     char *s = NULL;
     va_list ap;
     va_start(ap, fmt);
     if (vasprintf(&s, fmt, ap) >= 0)
-        put(f, s);
+        rb_html_prose(f, s);
     va_end(ap);
     free(s);
 }
@@ -86,7 +61,7 @@ static void __attribute__((format(printf, 2, 3))) say(FILE *f, const char *fmt, 
 static void open_tag(FILE *f, const char *tag, const char *attr, const char *value)
 {
     fprintf(f, "<%s %s=\"", tag, attr);
-    put(f, value);
+    rb_html_escape(f, value);
     fputs("\">", f);
 }
 
@@ -122,7 +97,9 @@ static const char *day(char *buf, size_t n, time_t t)
 /* The class of a verdict's colour. */
 static const char *tone(const char *verdict)
 {
-    return !strcmp(verdict, "COMPLIANT") ? "v-ok" : !strcmp(verdict, "AT RISK") ? "v-risk" : "v-bad";
+    return !strcmp(verdict, "COMPLIANT") ? "v-ok"
+           : !strcmp(verdict, "AT RISK") ? "v-risk"
+                                         : "v-bad";
 }
 
 /* The verdict as a coloured word: the catalogue's word, as `bkp status` and
@@ -130,9 +107,9 @@ static const char *tone(const char *verdict)
 static void badge(FILE *f, const char *verdict)
 {
     fprintf(f, "<span class=\"verdict %s\" data-verdict=\"", tone(verdict));
-    put(f, verdict);
+    rb_html_escape(f, verdict);
     fputs("\">", f);
-    put(f, *verdict ? _(verdict) : "?");
+    rb_html_escape(f, *verdict ? _(verdict) : "?");
     fputs("</span>", f);
 }
 
@@ -157,7 +134,7 @@ static void head(FILE *f, bool ja)
             "<!DOCTYPE html>\n<html lang=\"%s\"><head><meta charset=\"utf-8\">\n"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>",
             ja ? "ja" : "en");
-    put(f, _("Backup status"));
+    rb_html_escape(f, _("Backup status"));
     fprintf(f, "</title>\n<style>%s</style>\n</head><body>\n", css);
 }
 
@@ -165,17 +142,18 @@ static void header(FILE *f, json_t *st, time_t now)
 {
     char when[64];
     fprintf(f, "<header>\n<h1>");
-    put(f, _("Backup status"));
+    rb_html_escape(f, _("Backup status"));
     fputs("</h1>\n", f);
     open_tag(f, "p", "id", "generated");
     fputs("<span class=\"when\" data-time=\"", f);
-    put(f, rb_js(st, "generated"));
+    rb_html_escape(f, rb_js(st, "generated"));
     fputs("\">", f);
     say(f, _("Made %s."), local(when, sizeof(when), now));
     fputs("</span> ", f);
-    put(f, _("This page does not update itself: it is written again by each backup run."));
+    rb_html_escape(f,
+                   _("This page does not update itself: it is written again by each backup run."));
     fputs("</p>\n<p id=\"overall\">", f);
-    put(f, _("All data: "));
+    rb_html_escape(f, _("All data: "));
     badge(f, rb_js(st, "verdict"));
     fputs("</p>\n</header>\n", f);
 }
@@ -187,7 +165,7 @@ static void today(FILE *f, json_t *st, bool ja)
     json_t *sets = json_object_get(st, "datasets"), *d;
     size_t i, n = 0;
     fprintf(f, "<section id=\"today\">\n<h2>");
-    put(f, _("What to do today"));
+    rb_html_escape(f, _("What to do today"));
     fputs("</h2>\n<ol>\n", f);
     json_array_foreach(sets, i, d)
     {
@@ -215,7 +193,7 @@ static void today(FILE *f, json_t *st, bool ja)
     fputs("</ol>\n", f);
     if (!n) {
         fputs("<p class=\"todo-none\">", f);
-        put(f, _("Nothing is due today."));
+        rb_html_escape(f, _("Nothing is due today."));
         fputs("</p>\n", f);
     }
     fputs("</section>\n", f);
@@ -231,15 +209,15 @@ static void copy_row(FILE *f, const char *name, const char *medium, const char *
     if (captured)
         pol_span_text(age, sizeof(age), secs);
     fprintf(f, "<tr class=\"copy\" data-medium=\"");
-    put(f, medium);
+    rb_html_escape(f, medium);
     fprintf(f, "\" data-age-seconds=\"%lld\"><td>", secs);
-    put(f, name);
+    rb_html_escape(f, name);
     fputs("</td><td>", f);
-    put(f, where);
+    rb_html_escape(f, where);
     fputs("</td><td>", f);
-    put(f, local(when, sizeof(when), captured));
+    rb_html_escape(f, local(when, sizeof(when), captured));
     fputs("</td><td>", f);
-    put(f, age);
+    rb_html_escape(f, age);
     fputs("</td></tr>\n", f);
 }
 
@@ -249,7 +227,7 @@ static void table(FILE *f, const char *cls, const char *const *heads)
     fprintf(f, "<div class=\"scroll\"><table class=\"%s\"><tr>", cls);
     for (; *heads; heads++) {
         fputs("<th>", f);
-        put(f, *heads);
+        rb_html_escape(f, *heads);
         fputs("</th>", f);
     }
     fputs("</tr>\n", f);
@@ -259,10 +237,10 @@ static void copies(FILE *f, json_t *d, time_t now)
 {
     size_t k;
     json_t *m;
-    table(f, "copies", (const char *[]){_("Copy"), _("Where it is kept"), _("Newest generation"),
-                                         _("Age"), NULL});
-    copy_row(f, _("primary repository"), "", _("on-site, on-line"), time_of(d, "last_backup"),
-             now);
+    table(
+        f, "copies",
+        (const char *[]){_("Copy"), _("Where it is kept"), _("Newest generation"), _("Age"), NULL});
+    copy_row(f, _("primary repository"), "", _("on-site, on-line"), time_of(d, "last_backup"), now);
     json_array_foreach(json_object_get(d, "copies_on_media"), k, m)
         copy_row(f, rb_js(m, "medium"), rb_js(m, "medium"), place(m), time_of(m, "captured"), now);
     fputs("</table></div>\n", f);
@@ -274,15 +252,15 @@ static void dataset(FILE *f, json_t *d, time_t now, bool ja)
     size_t r;
     json_t *why, *words = said(d, ja);
     fprintf(f, "<article class=\"dataset %s\" data-dataset=\"", tone(v));
-    put(f, rb_js(d, "dataset"));
+    rb_html_escape(f, rb_js(d, "dataset"));
     fputs("\" data-verdict=\"", f);
-    put(f, v);
+    rb_html_escape(f, v);
     fputs("\">\n<h3><span class=\"name\">", f);
-    put(f, rb_js(d, "dataset"));
+    rb_html_escape(f, rb_js(d, "dataset"));
     fputs("</span> ", f);
     if (*rb_js(d, "description")) {
         fputs("<span class=\"desc\">", f);
-        put(f, rb_js(d, "description"));
+        rb_html_escape(f, rb_js(d, "description"));
         fputs("</span> ", f);
     }
     badge(f, v);
@@ -290,14 +268,14 @@ static void dataset(FILE *f, json_t *d, time_t now, bool ja)
     if (*rb_js(words, "action"))
         say(f, _("Next: %s"), rb_js(words, "action"));
     else
-        put(f, _("Nothing to do."));
+        rb_html_escape(f, _("Nothing to do."));
     fputs("</p>\n", f);
     if (json_array_size(json_object_get(words, "reasons"))) {
         fputs("<ul class=\"reasons\">\n", f);
         json_array_foreach(json_object_get(words, "reasons"), r, why)
         {
             fputs("<li>", f);
-            put(f, json_string_value(why));
+            rb_html_prose(f, json_string_value(why));
             fputs("</li>\n", f);
         }
         fputs("</ul>\n", f);
@@ -311,10 +289,9 @@ static void datasets(FILE *f, json_t *st, time_t now, bool ja)
     size_t i;
     json_t *d;
     fprintf(f, "<section id=\"datasets\">\n<h2>");
-    put(f, _("Each data set"));
+    rb_html_escape(f, _("Each data set"));
     fputs("</h2>\n", f);
-    json_array_foreach(json_object_get(st, "datasets"), i, d)
-        dataset(f, d, now, ja);
+    json_array_foreach(json_object_get(st, "datasets"), i, d) dataset(f, d, now, ja);
     fputs("</section>\n", f);
 }
 
@@ -325,15 +302,15 @@ static void rotation_row(FILE *f, json_t *t, time_t now)
     time_t when = time_of(t, "when");
     const char *state = when > now ? "coming" : now - when >= 86400 ? "overdue" : "due";
     fprintf(f, "<tr class=\"rotation\" data-state=\"%s\" data-medium=\"", state);
-    put(f, rb_js(t, "medium"));
+    rb_html_escape(f, rb_js(t, "medium"));
     fputs("\" data-due=\"", f);
-    put(f, rb_js(t, "when"));
+    rb_html_escape(f, rb_js(t, "when"));
     fputs("\"><td>", f);
-    put(f, day(date, sizeof(date), when));
+    rb_html_escape(f, day(date, sizeof(date), when));
     fputs("</td><td>", f);
-    put(f, rb_js(t, "medium"));
+    rb_html_escape(f, rb_js(t, "medium"));
     fputs("</td><td>", f);
-    put(f, place(t));
+    rb_html_escape(f, place(t));
     fputs("</td><td>", f);
     if (!strcmp(state, "overdue")) {
         fputs("<span class=\"late\">", f);
@@ -341,7 +318,7 @@ static void rotation_row(FILE *f, json_t *t, time_t now)
         fputs("</span>", f);
     } else if (!strcmp(state, "due")) {
         fputs("<span class=\"late\">", f);
-        put(f, _("due now"));
+        rb_html_escape(f, _("due now"));
         fputs("</span>", f);
     }
     fputs("</td></tr>\n", f);
@@ -352,21 +329,21 @@ static void calendar(FILE *f, json_t *st, time_t now)
     size_t i;
     json_t *t, *turns = json_object_get(st, "rotations");
     fprintf(f, "<section id=\"calendar\">\n<h2>");
-    put(f, _("Coming rotations of the off-line media"));
+    rb_html_escape(f, _("Coming rotations of the off-line media"));
     fputs("</h2>\n", f);
     if (!json_array_size(turns)) {
         fputs("<p>", f);
-        put(f, _("No medium of the policy is rotated (none has rotate_every)."));
+        rb_html_escape(f, _("No medium of the policy is rotated (none has rotate_every)."));
         fputs("</p>\n</section>\n", f);
         return;
     }
     table(f, "rotations",
           (const char *[]){_("Day"), _("Medium"), _("Where it is kept"), _("State"), NULL});
-    json_array_foreach(turns, i, t)
-        rotation_row(f, t, now);
+    json_array_foreach(turns, i, t) rotation_row(f, t, now);
     fputs("</table></div>\n<p>", f);
-    put(f, _("On the day: connect the medium, run `bkp rotate MEDIUM`, and when it reports "
-             "success disconnect it and take it back to where it is kept."));
+    rb_html_prose(f,
+                  _("On the day: connect the medium, run `bkp rotate MEDIUM`, and when it reports "
+                    "success disconnect it and take it back to where it is kept."));
     fputs("</p>\n</section>\n", f);
 }
 
@@ -381,22 +358,24 @@ static void drill_row(FILE *f, json_t *d)
     bool ok = !strcmp(rb_js(dr, "outcome"), "ok");
     open_tag(f, "tr class=\"drill\"", "data-dataset", rb_js(d, "dataset"));
     fputs("<td>", f);
-    put(f, rb_js(d, "dataset"));
+    rb_html_escape(f, rb_js(d, "dataset"));
     fputs("</td><td>", f);
     if (!json_is_object(dr)) {
-        put(f, _("no drill recorded"));
+        rb_html_escape(f, _("no drill recorded"));
         fputs("</td><td></td><td></td><td></td></tr>\n", f);
         return;
     }
-    put(f, local(when, sizeof(when), time_of(dr, "time")));
+    rb_html_escape(f, local(when, sizeof(when), time_of(dr, "time")));
     fputs(ok ? "</td><td>" : "</td><td class=\"late\">", f);
-    put(f, ok ? _("succeeded") : _("FAILED"));
+    rb_html_escape(f, ok ? _("succeeded") : _("FAILED"));
     fputs("</td><td>", f);
-    put(f, rb_duration_text(took, sizeof(took), secs));
+    rb_html_escape(f, rb_duration_text(took, sizeof(took), secs));
     fprintf(f, "</td><td data-rto-met=\"%s\">",
-            !target ? "" : json_is_true(met) ? "true" : "false");
+            !target             ? ""
+            : json_is_true(met) ? "true"
+                                : "false");
     if (!target)
-        put(f, _("not set"));
+        rb_html_escape(f, _("not set"));
     else if (json_is_true(met))
         say(f, _("%s: within the target"), rb_duration_text(goal, sizeof(goal), (double)target));
     else {
@@ -412,13 +391,12 @@ static void drills(FILE *f, json_t *st)
     size_t i;
     json_t *d;
     fprintf(f, "<section id=\"drills\">\n<h2>");
-    put(f, _("Last restore drill"));
+    rb_html_escape(f, _("Last restore drill"));
     fputs("</h2>\n", f);
     table(f, "drills",
           (const char *[]){_("Data"), _("Last drill"), _("Result"), _("Time taken"),
                            _("Target recovery time"), NULL});
-    json_array_foreach(json_object_get(st, "datasets"), i, d)
-        drill_row(f, d);
+    json_array_foreach(json_object_get(st, "datasets"), i, d) drill_row(f, d);
     fputs("</table></div>\n</section>\n", f);
 }
 
@@ -432,14 +410,14 @@ static void audit(FILE *f, json_t *st)
                         : json_is_true(json_object_get(a, "ok"))     ? "intact"
                                                                      : "damaged";
     fprintf(f, "<section id=\"audit\" data-state=\"%s\" data-checked=\"", state);
-    put(f, rb_js(a, "checked"));
+    rb_html_escape(f, rb_js(a, "checked"));
     fputs("\">\n<h2>", f);
-    put(f, _("Audit log"));
+    rb_html_escape(f, _("Audit log"));
     fputs(strcmp(state, "intact") ? "</h2>\n<p class=\"late\">" : "</h2>\n<p>", f);
     local(when, sizeof(when), time_of(a, "checked"));
     unsigned long long n = (unsigned long long)json_integer_value(json_object_get(a, "records"));
     if (!strcmp(state, "unchecked"))
-        put(f, _("The audit log was not checked for this page."));
+        rb_html_escape(f, _("The audit log was not checked for this page."));
     else if (!strcmp(state, "absent"))
         say(f, _("Checked on %s: there is no audit log."), when);
     else if (!strcmp(state, "intact"))
@@ -448,8 +426,9 @@ static void audit(FILE *f, json_t *st)
               "hashes, the signature of every record and the head marker are intact."),
             when, n);
     else
-        say(f, _("Checked on %s: the audit log is NOT intact: %s. Tell the system administrator "
-                 "(`bkp audit verify`)."),
+        say(f,
+            _("Checked on %s: the audit log is NOT intact: %s. Tell the system administrator "
+              "(`bkp audit verify`)."),
             when, rb_js(a, "problem"));
     fputs("</p>\n", f);
     json_int_t restarts = json_integer_value(json_object_get(a, "restarts"));
@@ -480,7 +459,8 @@ char *rst_status_page(json_t *status, bool ja)
     drills(f, status);
     audit(f, status);
     fputs("<footer><p>", f);
-    put(f, _("Written by bkp from its policy, its repository and its audit log; `bkp status` on "
+    rb_html_prose(
+        f, _("Written by bkp from its policy, its repository and its audit log; `bkp status` on "
              "the backup server says the same."));
     fputs("</p></footer>\n</body></html>\n", f);
     bkp_i18n_end(&saved);

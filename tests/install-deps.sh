@@ -12,8 +12,9 @@ packages=(build-essential cmake pkg-config
           # (tests/e2e/15-package.sh): cpack's dependency list (dpkg-shlibdeps,
           # file), man -w, systemd-analyze verify, the bash completion.
           scdoc dpkg-dev file man-db systemd bash-completion
-          # The message catalogue: compiled and checked (msgfmt, xgettext).
-          gettext
+          # The message catalogue: compiled and checked (msgfmt, xgettext);
+          # libc's own Japanese for system errors (strerror).
+          gettext libc-l10n
           # The object store of the object-medium tests (tests/support/rgw.sh):
           # a single-node Ceph run from these programs, no service started.
           ceph-mon ceph-osd radosgw ceph-common ceph-base curl openssl

@@ -104,7 +104,7 @@ int cli_backup_run(cli *c, const bkp_capture_opts *o, const pol_dataset *d, cli_
                     "untouched. Fix the cause and run it again"),
                   o->dataset, bkp_strerror(rc));
         bkp_capture_clear(&cap);
-        return audit_backup(c, o->dataset, b, bkp_strerror(rc), EXIT_FAILED);
+        return audit_backup(c, o->dataset, b, bkp_strerror_en(rc), EXIT_FAILED);
     }
     json_t *verdict = judge(c, d, &cap, b);
     rc = bkp_gen_seal(c->r, o->dataset, &cap, started, bkp_now(), verdict, &b->gen);

@@ -147,7 +147,7 @@ int cmd_restore(cli *c)
         if (rc >= 0 && res.nothing)
             json_object_set_new(fig, "nothing_at_path", json_true());
         if (rc < 0)
-            json_object_set_new(fig, "error", json_string(bkp_strerror(rc)));
+            json_object_set_new(fig, "error", json_string(bkp_strerror_en(rc)));
         cli_print_json(json_incref(fig));
     }
     json_decref(fig);

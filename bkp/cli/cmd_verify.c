@@ -28,6 +28,7 @@
 #include "bkp/i18n.h"
 #include "bkp/lock.h"
 #include "bkp/log.h"
+#include "bkp/kit.h"
 #include "bkp/medium.h"
 #include "bkp/pubkey.h"
 #include "bkp/reread_sample.h"
@@ -251,14 +252,14 @@ static int verify_public(cli *c)
 
 /* One check (or repair) and what it holds open. */
 typedef struct vjob {
-    cli_medium m, sm;  /* --media, --repair-from when they are media */
-    fetched fx, sfx;   /* their copies fetched from a bucket */
-    bkp_repo *target;  /* what is checked: the primary, or `copy` */
+    cli_medium m, sm; /* --media, --repair-from when they are media */
+    fetched fx, sfx;  /* their copies fetched from a bucket */
+    bkp_repo *target; /* what is checked: the primary, or `copy` */
     bkp_repo *copy, *src;
-    bkp_lock *lock;    /* a reader's for a check, the writer's for a repair */
+    bkp_lock *lock; /* a reader's for a check, the writer's for a repair */
     bkp_verify_result res;
-    json_t *fixed;     /* the packs repaired, when a repair ran */
-    const char *what;  /* "repository", or the medium's name */
+    json_t *fixed;    /* the packs repaired, when a repair ran */
+    const char *what; /* "repository", or the medium's name */
     bool sample, read_data;
     int behind; /* > 0: the medium pinned history the primary lacks */
 } vjob;
@@ -400,6 +401,56 @@ static int check_copy(cli *c, vjob *v, int *ex)
     return rc;
 }
 
+static void kit_found(const char *name, int why, void *ctx)
+{
+    vjob *v = ctx;
+    if (!strcmp(name, "SHA256SUMS") && why != -EEXIST)
+        bkp_verify_add_problem(
+            &v->res,
+            N_("%s: the recovery kit's SHA256SUMS is missing or damaged, so its files "
+               "cannot be checked; run `bkp rotate %s` to write the kit again"),
+            v->what, v->what);
+    else if (why == -ENOENT)
+        bkp_verify_add_problem(
+            &v->res,
+            N_("%s: the recovery kit's file %s is missing; run `bkp rotate %s` to write "
+               "the kit again"),
+            v->what, name, v->what);
+    else if (why == -EBADMSG)
+        bkp_verify_add_problem(
+            &v->res,
+            N_("%s: the recovery kit's file %s is not the one its SHA256SUMS lists "
+               "(changed or damaged); run `bkp rotate %s` to write the kit again"),
+            v->what, name, v->what);
+    else
+        bkp_verify_add_problem(
+            &v->res,
+            N_("%s: the recovery kit holds %s, which its SHA256SUMS does not list (put "
+               "there since, or a link); run `bkp rotate %s` to write the kit again"),
+            v->what, name, v->what);
+}
+
+/* A medium's recovery kit, checked against its SHA256SUMS (bkp/kit.h): what
+ * a person on a clean machine will run must be what bkp wrote. A disk has
+ * one; a folder of archives may (`optional`). */
+static int check_kit(vjob *v, int rc, bool optional)
+{
+    int k = bkp_kit_check(v->m.path, kit_found, v);
+    if (k == -ENOENT && optional)
+        k = 0;
+    else if (k == -ENOENT)
+        bkp_verify_add_problem(
+            &v->res, N_("%s has no recovery kit (%s/%s); run `bkp rotate %s` to write one"),
+            v->what, v->m.path, BKP_KIT_DIR, v->what);
+    else if (k < 0)
+        bkp_verify_add_problem(
+            &v->res,
+            N_("%s: the recovery kit cannot be checked (%s); run `bkp rotate %s` to write "
+               "it again"),
+            v->what, bkp_strerror_en(k), v->what);
+    return rc < 0 ? rc : rc || k ? 1 : 0;
+}
+
 /* The audit record, the medium's registry, and what the operator reads. */
 static int conclude(cli *c, vjob *v, int rc)
 {
@@ -410,12 +461,12 @@ static int conclude(cli *c, vjob *v, int rc)
                             "blobs_read", (json_int_t)res->blobs_read, "bytes_read",
                             (json_int_t)res->bytes_read, "problems", (json_int_t)res->problems,
                             "repaired", v->fixed);
-    bkp_audit_rec rec = {
-        .op = v->fixed ? "repair" : "verify",
-        .medium = c->media,
-        .failed = rc != 0 || v->behind,
-        .figures = fig,
-        .error = rc ? (res->nmessages ? res->messages[0] : bkp_strerror(rc)) : NULL};
+    bkp_audit_rec rec = {.op = v->fixed ? "repair" : "verify",
+                         .medium = c->media,
+                         .failed = rc != 0 || v->behind,
+                         .figures = fig,
+                         .error =
+                             rc ? (res->nmessages ? res->messages[0] : bkp_strerror(rc)) : NULL};
     int aex = cli_audit(c, &rec);
     json_decref(fig);
     if (c->media && rc >= 0) {
@@ -462,10 +513,13 @@ int cmd_verify(cli *c)
             goto out;
         }
         rc = verify_archives(c, &v.m, &v.res);
+        rc = check_kit(&v, rc, true); /* beside the archives; a tape has none */
     } else {
         rc = check_copy(c, &v, &ex);
         if (ex)
             goto out;
+        if (c->media && v.copy && !v.fx.staging)
+            rc = check_kit(&v, rc, false);
     }
     ex = conclude(c, &v, rc);
 out:

@@ -3,7 +3,8 @@
 # that locale is installed), what an operator reads comes from the message
 # catalogue: `status`, `rotate`'s advice, errors (no repository, a wrong
 # passphrase, an unknown generation, a refused restore, ls, verify, media and
-# the policy's own with file:line). English stays the default, and what
+# the policy's own with file:line; the libraries' own, with libc's words for
+# a system error). English stays the default, and what
 # programs read (--json) is never translated.
 . "$(dirname "$0")/lib.sh"
 
@@ -39,6 +40,16 @@ output_has "リポジトリがありません" "a missing repository should be s
 printf 'not it\n' >"$WORK/wrong" && chmod 600 "$WORK/wrong"
 ja expect_exit 4 "$BKP" generations --passphrase-file "$WORK/wrong"
 output_has "パスフレーズが違います" "a wrong passphrase should be said in Japanese"
+# The libraries' own errors too: a folder for a new repository that is not
+# empty; a copy without its key file, the cause in libc's own words.
+mkdir -p "$WORK/full" && echo x >"$WORK/full/x"
+ja expect_exit 2 "$BKP" init --repo "$WORK/full"
+output_has "$WORK/full は空ではありません。リポジトリには新しいか空のディレクトリを指定してください" \
+    "the library's error about a non-empty folder should be in Japanese"
+cp -a "$WORK/repo" "$WORK/nokey" && rm -f "$WORK/nokey/keys/key"
+ja expect_exit 2 "$BKP" generations --repo "$WORK/nokey"
+output_has "鍵ファイル $WORK/nokey/keys/key を読めません" "the library's error about a key file should be in Japanese"
+output_has "そのようなファイルやディレクトリはありません" "the cause should be in libc's Japanese (libc-l10n)"
 # No passphrase from anywhere (no file, no command, no terminal).
 ja expect_exit 2 env -u BKP_POLICY -u BKP_PASSPHRASE_FILE setsid -w "$BKP" generations \
     --repo "$WORK/repo" </dev/null
@@ -183,5 +194,16 @@ PY
     ja ok "$BKP" run --force --json
     grep -q '"result": "sealed"' <<<"$OUT" || flunk "run --json must keep its English words: $OUT"
 fi
+
+# What verify finds, in Japanese on the screen and in English for programs:
+# a copy of the repository with a byte of a pack flipped.
+cp -a "$WORK/repo" "$WORK/damaged"
+pack=$(packs_of "$WORK/damaged" | head -n 1)
+chmod u+w "$pack"
+printf '\xff' | dd of="$pack" bs=1 seek=200 conv=notrunc status=none
+ja expect_exit 1 "$BKP" verify --read-data --repo "$WORK/damaged"
+output_has "パック $(basename "$pack") には破損したブロブが" "a damaged pack found by verify should be said in Japanese"
+ja expect_exit 1 "$BKP" verify --read-data --repo "$WORK/damaged" --json
+output_has "damaged blob(s) of" "verify --json keeps its problems in English"
 
 finish

@@ -158,12 +158,12 @@ for d in "$WORK/en.dom" "$WORK/ja.dom"; do
     grep -qi '<script' "$d" && flunk "the rendered page $(basename "$d") holds a script element"
 done
 for s in '>COMPLIANT<' '>AT RISK<' '>NON-COMPLIANT<' 'Made 2026-03-13 18:00 JST.' \
-    'scans: connect usb-b and run `bkp rotate usb-b` — 2 days overdue' 'pacs: run `bkp backup pacs`' \
+    'scans: connect usb-b and run <code>bkp rotate usb-b</code> — 2 days overdue' 'pacs: run <code>bkp backup pacs</code>' \
     '2026-03-11 (Wednesday)' '2026-03-20 (Friday)' 'off-site, off-line' 'overdue by 2 days' \
     '4 h 00 min: within the target' 'chain of hashes'; do
     dom_has "$WORK/en.dom" "$s"
 done
-for s in '>適合<' '>要注意<' '>不適合<' '作成日時: 2026-03-13 18:00 JST。' 'usb-b を接続して `bkp rotate usb-b` を実行' \
+for s in '>適合<' '>要注意<' '>不適合<' '作成日時: 2026-03-13 18:00 JST。' 'usb-b を接続して <code>bkp rotate usb-b</code> を実行' \
     '2026-03-11 (水曜)' '院外（オフライン）' '目標時間内' '改ざんされていません'; do
     dom_has "$WORK/ja.dom" "$s"
 done

@@ -6,17 +6,17 @@
 # SHA256SUMS; a rotation that changes nothing leaves the kit alone; and the
 # kit's launcher, run in a root that holds only glibc, /bin/sh and the disk
 # (a chroot in a mount namespace), restores a generation exactly. A kit
-# altered on the disk fails `sha256sum -c`, and the next rotation puts it
-# right, also when the kit was replaced by a link to somewhere else. A
-# folder of archives carries the kit as well.
+# altered on the disk fails `sha256sum -c` and `verify --media` (which
+# names the file), and the next rotation puts it right, also when the kit
+# was replaced by a link to somewhere else. A folder of archives carries the
+# kit as well.
 . "$(dirname "$0")/lib.sh"
 need_root
 need_tool unshare chroot sha256sum ldd
 
 DATA=$WORK/data
-mkdir -p "$DATA/emr/notes" "$WORK/usb" "$WORK/arch" "$WORK/runbooks"
-head -c 300000 /dev/urandom >"$DATA/emr/scan.pdf"
-for i in $(seq 1 20); do echo "note $i: 患者 $RANDOM" >"$DATA/emr/notes/n$i.txt"; done
+kit_fixture 300000 20
+mkdir -p "$WORK/usb" "$WORK/arch"
 REPO=$WORK/repo
 POL=$WORK/policy.yaml
 cat >"$POL" <<YAML
@@ -36,13 +36,6 @@ datasets:
     paths: [$DATA/emr]
     copy_to: [usb, arch]
     runbook: emr
-YAML
-cat >"$WORK/runbooks/emr.yaml" <<YAML
-title: "電子カルテ 復旧手順"
-datasets: [emr]
-steps:
-  - { who: "システム担当", select: { dataset: emr } }
-  - { who: "システム担当", restore: { dataset: emr, to: /srv/restore/emr } }
 YAML
 export BKP_POLICY=$POL
 ok "$BKP" init
@@ -104,10 +97,18 @@ grep -q "パスフレーズが違います" "$WORK/bare-ja.out" || flunk "the ki
 chmod u+w "$KIT/lib/bkp"
 printf 'X' | dd of="$KIT/lib/bkp" bs=1 seek=4096 conv=notrunc status=none
 (cd "$KIT" && sha256sum --quiet -c SHA256SUMS) >/dev/null 2>&1 && flunk "an altered kit still checks"
+# verify --media finds it, names the file and what to do.
+expect_exit 1 "$BKP" verify --media usb
+output_has "recovery kit's file lib/bkp is not the one its SHA256SUMS lists" \
+    "verify --media should name the kit's altered program"
+output_has "bkp rotate usb" "verify --media should say that a rotation writes the kit again"
+expect_exit 1 "$BKP" verify --media usb --json
+output_has '"ok": false' "verify --media --json should fail on an altered kit"
 # And the next rotation puts it right.
 ok "$BKP" rotate usb -v
 output_has "recovery kit written"
 (cd "$KIT" && sha256sum --quiet -c SHA256SUMS) || flunk "the rotation did not put the kit right"
+ok "$BKP" verify --media usb
 
 # 5. A kit replaced by a link to a folder elsewhere (and a planted work
 # folder): the rotation writes a real kit and touches nothing behind them.

@@ -15,9 +15,8 @@ need_root
 need_tool unshare chroot sha256sum ldd tar bsdtar python3
 
 DATA=$WORK/data
-mkdir -p "$DATA/emr/notes" "$WORK/tape" "$WORK/runbooks"
-head -c 200000 /dev/urandom >"$DATA/emr/scan.pdf"
-for i in $(seq 1 10); do echo "note $i: 患者 $RANDOM" >"$DATA/emr/notes/n$i.txt"; done
+kit_fixture 200000 10
+mkdir -p "$WORK/tape"
 POL=$WORK/policy.yaml
 cat >"$POL" <<YAML
 repository: $WORK/repo
@@ -27,13 +26,6 @@ media:
   - { name: tape, type: archive, path: $WORK/tape, offline: true }
 datasets:
   - { name: emr, paths: [$DATA/emr], copy_to: [tape], runbook: emr }
-YAML
-cat >"$WORK/runbooks/emr.yaml" <<YAML
-title: "電子カルテ 復旧手順"
-datasets: [emr]
-steps:
-  - { who: "システム担当", select: { dataset: emr } }
-  - { who: "システム担当", restore: { dataset: emr, to: /srv/restore/emr } }
 YAML
 export BKP_POLICY=$POL
 ok "$BKP" init

@@ -327,3 +327,21 @@ bare_root() {
         cp -a /usr/lib/locale/C.utf8 "$root/usr/lib/locale/"
     fi
 }
+
+# kit_fixture BYTES NOTES — the data set and runbook of the recovery-kit
+# scenarios: $WORK/data/emr (a scan of BYTES random bytes and NOTES notes in
+# notes/) and the runbook emr in runbooks/ beside the policy, whose printed
+# procedure every kit carries.
+kit_fixture() {
+    local i
+    mkdir -p "$WORK/data/emr/notes" "$WORK/runbooks"
+    head -c "$1" /dev/urandom >"$WORK/data/emr/scan.pdf"
+    for i in $(seq 1 "$2"); do echo "note $i: 患者 $RANDOM" >"$WORK/data/emr/notes/n$i.txt"; done
+    cat >"$WORK/runbooks/emr.yaml" <<'YAML'
+title: "電子カルテ 復旧手順"
+datasets: [emr]
+steps:
+  - { who: "システム担当", select: { dataset: emr } }
+  - { who: "システム担当", restore: { dataset: emr, to: /srv/restore/emr } }
+YAML
+}

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <sodium.h>
@@ -110,11 +112,82 @@ static void test_emit(void **state)
     bkp_buf_free(&s.sums);
 }
 
+/* What a check found: "why:name" lines. */
+typedef struct findings {
+    char text[1024];
+    int n;
+} findings;
+
+static void note(const char *name, int why, void *ctx)
+{
+    findings *f = ctx;
+    size_t at = strlen(f->text);
+    snprintf(f->text + at, sizeof(f->text) - at, "%d:%s\n", why, name);
+    f->n++;
+}
+
+static int check(const char *dir, findings *f)
+{
+    memset(f, 0, sizeof(*f));
+    return bkp_kit_check(dir, note, f);
+}
+
+/* A kit checks as written; a changed byte, a missing file, a planted one, a
+ * damaged list are each found, by name; no kit is -ENOENT. */
+static void test_check(void **state)
+{
+    (void)state;
+    const bkp_kit_doc docs[] = {{"FORMAT.md", "# format\n"}};
+    bkp_kit_result res;
+    findings f;
+    char dir[] = "/tmp/bkp-test-kit-XXXXXX", path[512];
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(check(dir, &f), -ENOENT);
+    assert_int_equal(bkp_kit_write(dir, docs, 1, &res), 0);
+    assert_int_equal(check(dir, &f), 0);
+    /* One byte of the program changed. */
+    snprintf(path, sizeof(path), "%s/bkp-recovery/lib/bkp", dir);
+    assert_int_equal(chmod(path, 0644), 0);
+    FILE *fp = fopen(path, "r+");
+    assert_non_null(fp);
+    int c = fgetc(fp);
+    fseek(fp, 0, SEEK_SET);
+    fputc(c ^ 1, fp);
+    fclose(fp);
+    assert_int_equal(check(dir, &f), 1);
+    assert_string_equal(f.text, "-74:lib/bkp\n"); /* -EBADMSG */
+    /* Missing, and something planted. */
+    snprintf(path, sizeof(path), "%s/bkp-recovery/FORMAT.md", dir);
+    assert_int_equal(unlink(path), 0);
+    snprintf(path, sizeof(path), "%s/bkp-recovery/lib/extra.so.1", dir);
+    assert_int_equal(symlink("/bin/sh", path), 0);
+    assert_int_equal(check(dir, &f), 3);
+    assert_non_null(strstr(f.text, "-2:FORMAT.md\n"));
+    assert_non_null(strstr(f.text, "-17:lib/extra.so.1\n"));
+    /* Written again, it checks. */
+    assert_int_equal(bkp_kit_write(dir, docs, 1, &res), 0);
+    assert_int_equal(check(dir, &f), 0);
+    /* A list that is no kit's is one finding, not one per file. */
+    snprintf(path, sizeof(path), "%s/bkp-recovery/SHA256SUMS", dir);
+    assert_int_equal(chmod(path, 0644), 0);
+    fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs("not a list\n", fp);
+    fclose(fp);
+    assert_int_equal(check(dir, &f), 1);
+    assert_string_equal(f.text, "-74:SHA256SUMS\n");
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(check(dir, &f), 1);
+    assert_string_equal(f.text, "-2:SHA256SUMS\n");
+    test_rm_rf(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_member_names),
         cmocka_unit_test(test_emit),
+        cmocka_unit_test(test_check),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

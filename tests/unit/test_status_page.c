@@ -159,7 +159,11 @@ static void test_content(void **state)
     assert_non_null(strstr(ja, "data-verdict=\"COMPLIANT\">適合<"));
     assert_non_null(strstr(ja, "data-verdict=\"NON-COMPLIANT\">不適合<"));
     /* The next action in the page's language, first under "today". */
-    assert_non_null(strstr(en, "scans: connect usb-b and run `bkp rotate usb-b`"));
+    assert_non_null(strstr(en, "scans: connect usb-b and run <code>bkp rotate usb-b</code>"));
+    /* Commands are code, as in the reports; never a bare backquote. */
+    assert_null(strchr(en, '`'));
+    assert_null(strchr(ja, '`'));
+    assert_non_null(strstr(ja, "<code>bkp backup &lt;script&gt;</code> を実行"));
     assert_non_null(strstr(ja, "scans: usb-b を接続して"));
     assert_true(strstr(ja, "id=\"today\"") < strstr(ja, "usb-b を接続して"));
     /* Local time, with the zone. */
