@@ -55,13 +55,14 @@ static const char *where_to_write(const char *type)
     return _("Write on the disk's paper label");
 }
 
-static int label(cli *c)
+/* What is labelled: a name, a folder, and the type and location the policy
+ * (or the options) give it, which must agree. EXIT_OK with `m` filled (or
+ * zeroed when the medium is unknown), else EXIT_USAGE (said). */
+static int label_what(cli *c, const char *path, cli_medium *m, const char **type,
+                      const char **loc)
 {
-    const char *path = c->args[1];
-    cli_medium m;
-    json_t *old = NULL, *lab = NULL;
     struct stat st;
-    int ex = EXIT_USAGE, rc;
+    memset(m, 0, sizeof(*m));
     if (!c->name || !bkp_medium_name_ok(c->name)) {
         bkp_error(_("give the medium a name: --name NAME (letters, digits, '.', '_', '-'), e.g. "
                     "--name usb-a"));
@@ -76,93 +77,109 @@ static int label(cli *c)
     pol_policy *p = c->policy; /* loaded by the dispatcher when named */
     json_t *reg = bkp_media_get(c->r, c->name);
     bool known =
-        (reg || (p && pol_medium_find(p, c->name))) && cli_medium_find(c, c->name, &m) == EXIT_OK;
+        (reg || (p && pol_medium_find(p, c->name))) && cli_medium_find(c, c->name, m) == EXIT_OK;
     json_decref(reg);
     if (!known)
-        memset(&m, 0, sizeof(m));
-    const char *type = c->type ? c->type : known ? m.type : NULL;
-    const char *loc = c->location ? c->location : known ? m.location : NULL;
-    if (!bkp_medium_type_ok(type) || !bkp_medium_location_ok(loc)) {
+        memset(m, 0, sizeof(*m));
+    *type = c->type ? c->type : known ? m->type : NULL;
+    *loc = c->location ? c->location : known ? m->location : NULL;
+    if (!bkp_medium_type_ok(*type) || !bkp_medium_location_ok(*loc)) {
         bkp_error(_("say what %s is: --type disk|removable|archive and --location onsite|offsite"),
                   c->name);
-        goto out;
+        return EXIT_USAGE;
     }
-    if (m.pm && (strcmp(type, m.type) || strcmp(loc, m.location))) {
+    if (m->pm && (strcmp(*type, m->type) || strcmp(*loc, m->location))) {
         bkp_error(_("%s:%d: the policy describes %s as %s, %s; label it so, or change the policy"),
-                  cli_policy(c)->file, m.pm->line, c->name, m.type, m.location);
-        goto out;
+                  cli_policy(c)->file, m->pm->line, c->name, m->type, m->location);
+        return EXIT_USAGE;
     }
-    char *want = known && m.pm ? realpath(m.path, NULL) : NULL, *got = realpath(path, NULL);
-    bool elsewhere = known && m.pm && (!want || !got || strcmp(want, got));
+    char *want = m->pm ? realpath(m->path, NULL) : NULL, *got = realpath(path, NULL);
+    bool elsewhere = m->pm && (!want || !got || strcmp(want, got));
     free(want);
     free(got);
     if (elsewhere)
         bkp_warn(_("the policy expects %s at %s, not %s; mount it there before `bkp rotate %s`"),
-                 c->name, m.path, path, c->name);
-    ex = EXIT_FAILED;
+                 c->name, m->path, path, c->name);
+    return EXIT_OK;
+}
+
+/* May `path` take the label? A device only as an archive medium; a labelled
+ * disk, or a name registered for another disk, only with --force. `*old`
+ * gets the label found there (NULL: none). */
+static bool label_may(cli *c, const char *path, const char *type, const cli_medium *m,
+                      bool *device, json_t **old)
+{
+    struct stat st;
     /* A tape cannot carry a label file: its label lives in the registry and
      * travels inside every archive written to it. */
-    bool device = stat(path, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode));
-    if (device && strcmp(type, "archive")) {
+    *device = stat(path, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode));
+    if (*device && strcmp(type, "archive")) {
         bkp_error(_("%s is a device: only an archive medium (--type archive) is written to a "
                     "device; mount a disk's file system and label its mount point"),
                   path);
-        goto out;
+        return false;
     }
-    rc = device ? -ENOENT : bkp_label_read(path, &old);
+    int rc = *device ? -ENOENT : bkp_label_read(path, old);
     if (rc && rc != -ENOENT && !c->force)
-        goto out;
-    if (old && !c->force) {
+        return false;
+    if (*old && !c->force) {
         bkp_error(_("%s is already labelled %s (%s); to label it anew, which forgets what the "
                     "registry knew of that disk, add --force"),
-                  path, json_string_value(json_object_get(old, "name")),
-                  json_string_value(json_object_get(old, "uuid")));
-        goto out;
+                  path, json_string_value(json_object_get(*old, "name")),
+                  json_string_value(json_object_get(*old, "uuid")));
+        return false;
     }
     const char *ruuid =
-        json_string_value(json_object_get(json_object_get(m.entry, "label"), "uuid"));
+        json_string_value(json_object_get(json_object_get(m->entry, "label"), "uuid"));
     if (ruuid && !c->force &&
-        !(old && !strcmp(ruuid, json_string_value(json_object_get(old, "uuid"))))) {
+        !(*old && !strcmp(ruuid, json_string_value(json_object_get(*old, "uuid"))))) {
         bkp_error(_("a medium named %s is registered already (label %s); if that disk is lost or "
                     "replaced, add --force to give its name to this one"),
                   c->name, ruuid);
-        goto out;
+        return false;
     }
-    /* The repository copy first: a disk holding another repository's copy is
-     * refused before its label is touched. */
-    if (strcmp(type, "archive")) {
-        char *repo = bkp_path_join(path, "repo"),
-             *cfg = repo ? bkp_path_join(repo, "config") : NULL;
-        bkp_repo *copy = NULL;
-        rc = !cfg                  ? -ENOMEM
+    return true;
+}
+
+/* The repository copy on a disk, made or checked before its label is
+ * touched: a disk holding another repository's copy is refused. */
+static int label_copy(cli *c, const char *path)
+{
+    struct stat st;
+    char *repo = bkp_path_join(path, "repo"), *cfg = repo ? bkp_path_join(repo, "config") : NULL;
+    bkp_repo *copy = NULL;
+    int rc = !cfg                  ? -ENOMEM
              : stat(cfg, &st) == 0 ? bkp_repo_open_copy(repo, c->r, BKP_REPO_READONLY, &copy)
                                    : bkp_repo_init_copy(c->r, repo);
-        bkp_repo_free(copy);
-        free(cfg);
-        free(repo);
-        if (rc)
-            goto out;
-    }
-    lab = bkp_label_renew(c->r, old, c->name, type, loc);
-    if (!lab || (!device && (rc = bkp_label_write(path, lab, true)))) {
-        bkp_error(_("cannot write the label on %s: %s"), path, bkp_strerror(lab ? rc : -ENOMEM));
-        goto out;
-    }
-    /* The disk had another name in this repository: that medium is gone. */
+    bkp_repo_free(copy);
+    free(cfg);
+    free(repo);
+    return rc;
+}
+
+/* The disk had another name in this repository: that medium is gone. */
+static void forget_old_name(cli *c, const char *path, const json_t *old)
+{
     const char *oname = json_string_value(json_object_get(old, "name"));
     const char *orepo = json_string_value(json_object_get(old, "repository"));
-    if (oname && strcmp(oname, c->name) && orepo && !strcmp(orepo, bkp_repo_uuid(c->r))) {
-        json_t *oe = bkp_media_get(c->r, oname);
-        const char *ou = json_string_value(json_object_get(json_object_get(oe, "label"), "uuid"));
-        if (ou && !strcmp(ou, json_string_value(json_object_get(old, "uuid"))) &&
-            !bkp_media_forget(c->r, oname))
-            bkp_warn(_("%s was labelled %s before: that medium is removed from the registry"), path,
-                     oname);
-        json_decref(oe);
-    }
+    if (!oname || !strcmp(oname, c->name) || !orepo || strcmp(orepo, bkp_repo_uuid(c->r)))
+        return;
+    json_t *oe = bkp_media_get(c->r, oname);
+    const char *ou = json_string_value(json_object_get(json_object_get(oe, "label"), "uuid"));
+    if (ou && !strcmp(ou, json_string_value(json_object_get(old, "uuid"))) &&
+        !bkp_media_forget(c->r, oname))
+        bkp_warn(_("%s was labelled %s before: that medium is removed from the registry"), path,
+                 oname);
+    json_decref(oe);
+}
+
+/* The label into the registry and the audit log, then said. */
+static int label_register(cli *c, const char *path, json_t *lab, const char *type,
+                          const char *loc)
+{
     char *abs = realpath(path, NULL);
     label_ctx lc = {lab, abs ? abs : path};
-    rc = bkp_media_update(c->r, c->name, set_label, &lc);
+    int rc = bkp_media_update(c->r, c->name, set_label, &lc), ex = EXIT_FAILED;
     json_t *fig = json_pack("{s:O, s:s, s:s, s:s}", "uuid", json_object_get(lab, "uuid"), "type",
                             type, "location", loc, "path", lc.path);
     bkp_audit_rec rec = {.op = "media-label",
@@ -185,6 +202,31 @@ static int label(cli *c)
         ex = EXIT_OK;
     }
     free(abs);
+    return ex;
+}
+
+static int label(cli *c)
+{
+    const char *path = c->args[1], *type = NULL, *loc = NULL;
+    cli_medium m;
+    json_t *old = NULL, *lab = NULL;
+    bool device = false;
+    int rc, ex = label_what(c, path, &m, &type, &loc);
+    if (ex)
+        goto out;
+    ex = EXIT_FAILED;
+    if (!label_may(c, path, type, &m, &device, &old))
+        goto out;
+    if (strcmp(type, "archive") && label_copy(c, path))
+        goto out;
+    /* A disk labelled again keeps its identity (medium.h). */
+    lab = bkp_label_renew(c->r, old, c->name, type, loc);
+    if (!lab || (!device && (rc = bkp_label_write(path, lab, true)))) {
+        bkp_error(_("cannot write the label on %s: %s"), path, bkp_strerror(lab ? rc : -ENOMEM));
+        goto out;
+    }
+    forget_old_name(c, path, old);
+    ex = label_register(c, path, lab, type, loc);
 out:
     json_decref(old);
     json_decref(lab);
