@@ -13,30 +13,19 @@
 #include <string.h>
 
 #include <cmocka.h>
-#include <sodium.h>
 
-#include "bkp/medium.h"
-#include "bkp/repo.h"
-#include "testutil.h"
+#include "ops_repo.h"
 
-#define PASS "correct horse battery staple"
-#define PLEN (sizeof(PASS) - 1)
-
-typedef struct fixture {
-    char base[64], repo[96];
-    bkp_repo *r;
-} fixture;
+static const char policy_text[] =
+    "repository: %1$s/repo\n"
+    "passphrase_file: %1$s/pass\n"
+    "datasets:\n"
+    "  - { name: emr, paths: [%1$s/src], schedule: daily 02:00 }\n";
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof(*f));
-    if (!f || sodium_init() < 0)
-        return -1;
-    strcpy(f->base, "/tmp/bkp-test-label-XXXXXX");
-    if (!mkdtemp(f->base))
-        return -1;
-    snprintf(f->repo, sizeof(f->repo), "%s/repo", f->base);
-    if (bkp_repo_init(f->repo, PASS, PLEN) || bkp_repo_open(f->repo, PASS, PLEN, 0, &f->r))
+    ops_repo *f = calloc(1, sizeof(*f));
+    if (!f || ops_repo_new(f, "label", policy_text))
         return -1;
     *state = f;
     return 0;
@@ -44,10 +33,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    fixture *f = *state;
-    bkp_repo_free(f->r);
-    test_rm_rf(f->base);
-    free(f);
+    ops_repo_free(*state);
+    free(*state);
     return 0;
 }
 
@@ -58,7 +45,7 @@ static const char *str(const json_t *j, const char *k)
 
 static void test_new_labels_differ(void **state)
 {
-    fixture *f = *state;
+    ops_repo *f = *state;
     json_t *a = bkp_label_new(f->r, "usb-a", "removable", "offsite");
     json_t *b = bkp_label_renew(f->r, NULL, "usb-b", "removable", "offsite");
     assert_true(bkp_label_valid(a) && bkp_label_valid(b));
@@ -70,11 +57,11 @@ static void test_new_labels_differ(void **state)
 
 static void test_relabel_keeps_identity(void **state)
 {
-    fixture *f = *state;
+    ops_repo *f = *state;
     json_t *old = bkp_label_new(f->r, "usb-a", "removable", "offsite");
-    assert_int_equal(bkp_label_write(f->base, old, true), 0);
+    assert_int_equal(bkp_label_write(f->top, old, true), 0);
     json_t *found = NULL;
-    assert_int_equal(bkp_label_read(f->base, &found), 0);
+    assert_int_equal(bkp_label_read(f->top, &found), 0);
     json_t *lab = bkp_label_renew(f->r, found, "spare", "disk", "onsite");
     assert_true(bkp_label_valid(lab));
     assert_string_equal(str(lab, "uuid"), str(old, "uuid"));
@@ -90,7 +77,7 @@ static void test_relabel_keeps_identity(void **state)
  * writes, starts afresh. */
 static void test_foreign_or_invalid_gets_fresh(void **state)
 {
-    fixture *f = *state;
+    ops_repo *f = *state;
     json_t *old = bkp_label_new(f->r, "usb-a", "removable", "offsite");
     json_object_set_new(old, "repository", json_string("00000000-0000-4000-8000-000000000000"));
     json_t *lab = bkp_label_renew(f->r, old, "usb-a", "removable", "offsite");
