@@ -132,7 +132,7 @@ int ops_label_check(bkp_repo *r, const pol_policy *p, const char *name, const ch
     } else if (ruuid && strcmp(ruuid, luuid)) {
         bkp_error(_("the disk at %s is labelled %s, but not the %s that was registered (label %s, "
                     "registered %s): a second disk with the same name? Relabel it with `bkp media "
-                    "label %s --name NEWNAME`"),
+                    "label %s --name NEWNAME --force`"),
                   path, lname, name, luuid, ruuid, path);
         rc = -EMEDIUMTYPE;
     } else if (!entry) {
