@@ -7,6 +7,9 @@
 #include <sodium.h>
 
 #include "bkp/durable.h"
+#include "bkp/i18n.h"
+#include "bkp/itable.h"
+#include "bkp/log.h"
 
 #define SEGMENT_MAGIC "BKPIDX01"
 #define ENTRY_LEN (1 + BKP_ID_LEN + 8 + 4 + 4)
@@ -32,6 +35,9 @@ struct bkp_index {
     uint64_t cap; /* a power of two */
     uint8_t (*packs)[BKP_ID_LEN];
     uint32_t npacks, packs_cap;
+    bkp_itable *table; /* the entries off the heap, or NULL */
+    bkp_index_entry *hit; /* what a lookup found in the table */
+    int table_err;        /* latched: a block of the table failed after its open */
 };
 
 static const uint8_t zero_id[BKP_ID_LEN];
@@ -58,7 +64,10 @@ int bkp_index_new(bkp_index **out)
         return -ENOMEM;
     x->cap = 1024;
     x->slots = calloc(x->cap, sizeof(*x->slots));
-    if (!x->slots) {
+    x->hit = malloc(sizeof(*x->hit));
+    if (!x->slots || !x->hit) {
+        free(x->slots);
+        free(x->hit);
         free(x);
         return -ENOMEM;
     }
@@ -73,6 +82,8 @@ void bkp_index_free(bkp_index *x)
     free(x->slots);
     free(x->ents);
     free(x->packs);
+    bkp_itable_free(x->table);
+    free(x->hit);
     free(x);
 }
 
@@ -137,7 +148,7 @@ static int grow(bkp_index *x)
     return 0;
 }
 
-bkp_index_entry *bkp_index_lookup(const bkp_index *x, const uint8_t id[BKP_ID_LEN])
+static bkp_index_entry *lookup_memory(const bkp_index *x, const uint8_t id[BKP_ID_LEN])
 {
     uint32_t tag = tag_of(id);
     for (uint64_t s = slot_in(x->cap, id);; s = (s + 1) & (x->cap - 1)) {
@@ -148,6 +159,27 @@ bkp_index_entry *bkp_index_lookup(const bkp_index *x, const uint8_t id[BKP_ID_LE
         if (sl->tag == tag && memcmp(e->id, id, BKP_ID_LEN) == 0)
             return e;
     }
+}
+
+bkp_index_entry *bkp_index_lookup(const bkp_index *x, const uint8_t id[BKP_ID_LEN])
+{
+    bkp_index_entry *e = lookup_memory(x, id);
+    if (e || !x->table)
+        return e;
+    int rc = bkp_itable_lookup(x->table, id, x->hit);
+    if (rc > 0)
+        return x->hit;
+    /* A block that no longer checks was changed (or became unreadable)
+     * after the open: the blob counts as absent. A backup then stores it
+     * again, which loses nothing; a read of it says it is missing. */
+    if (rc < 0 && !x->table_err) {
+        ((bkp_index *)x)->table_err = rc;
+        bkp_warn(_("the blob index table in the repository's cache folder changed or became "
+                   "unreadable while in use (%s); blobs it lists count as absent until the next "
+                   "open rebuilds it"),
+                 bkp_strerror(rc));
+    }
+    return NULL;
 }
 
 int bkp_index_insert(bkp_index *x, const bkp_index_entry *e)
@@ -180,14 +212,41 @@ int bkp_index_insert(bkp_index *x, const bkp_index_entry *e)
 
 uint64_t bkp_index_count(const bkp_index *x)
 {
+    return x->count + (x->table ? bkp_itable_count(x->table) : 0);
+}
+
+uint64_t bkp_index_memory_count(const bkp_index *x)
+{
     return x->count;
 }
 
-void bkp_index_foreach(const bkp_index *x, void (*fn)(const bkp_index_entry *e, void *ctx),
-                       void *ctx)
+typedef struct visit {
+    void (*fn)(const bkp_index_entry *e, void *ctx);
+    void *ctx;
+} visit;
+
+static int visit_one(const bkp_index_entry *e, void *ctx)
 {
+    visit *v = ctx;
+    v->fn(e, v->ctx);
+    return 0;
+}
+
+int bkp_index_foreach(const bkp_index *x, void (*fn)(const bkp_index_entry *e, void *ctx),
+                      void *ctx)
+{
+    visit v = {fn, ctx};
+    int rc = x->table ? bkp_itable_foreach(x->table, visit_one, &v) : 0;
+    if (rc) {
+        bkp_error(_("the blob index table in the repository's cache folder cannot be read "
+                    "whole (%s); nothing was done. Run the command again: the next open "
+                    "rebuilds the table from the index segments"),
+                  bkp_strerror(rc));
+        return rc;
+    }
     for (uint64_t i = 0; i < x->count; i++)
         fn(&x->ents[i], ctx);
+    return 0;
 }
 
 static int cmp_by_pack(const void *a, const void *b)
@@ -340,4 +399,93 @@ int bkp_index_add_pack_entries(bkp_index *x, const uint8_t id[BKP_ID_LEN],
         rc = bkp_index_insert(x, &e) < 0 ? -ENOMEM : 0;
     }
     return rc;
+}
+
+/* ---- the table: itable.h, and index.h for when ---- */
+
+static int cmp_entry_id(const void *a, const void *b)
+{
+    const bkp_index_entry *x = *(const bkp_index_entry *const *)a;
+    const bkp_index_entry *y = *(const bkp_index_entry *const *)b;
+    return memcmp(x->id, y->id, BKP_ID_LEN);
+}
+
+typedef struct merge {
+    bkp_itable_writer *w;
+    const bkp_index_entry **mem;
+    size_t n, at;
+} merge;
+
+/* One entry of the table, after the memory's entries with smaller IDs. */
+static int merge_one(const bkp_index_entry *e, void *ctx)
+{
+    merge *m = ctx;
+    int rc = 0;
+    while (!rc && m->at < m->n && memcmp(m->mem[m->at]->id, e->id, BKP_ID_LEN) < 0)
+        rc = bkp_itable_writer_add(m->w, m->mem[m->at++]);
+    if (m->at < m->n && memcmp(m->mem[m->at]->id, e->id, BKP_ID_LEN) == 0)
+        m->at++; /* cannot happen (insert looks in the table first); the table's stays */
+    return rc ? rc : bkp_itable_writer_add(m->w, e);
+}
+
+int bkp_index_table_write(const bkp_index *x, bkp_dfile *f, const uint8_t key[32],
+                          const uint8_t (*names)[BKP_ID_LEN], uint32_t nnames)
+{
+    merge m = {.n = x->count};
+    m.mem = malloc((m.n + 1) * sizeof(*m.mem));
+    int rc = m.mem ? bkp_itable_writer_new(f, key, &m.w) : -ENOMEM;
+    if (rc) {
+        free(m.mem);
+        return rc;
+    }
+    for (size_t i = 0; i < m.n; i++)
+        m.mem[i] = &x->ents[i];
+    qsort(m.mem, m.n, sizeof(*m.mem), cmp_entry_id);
+    rc = x->table ? bkp_itable_foreach(x->table, merge_one, &m) : 0;
+    while (!rc && m.at < m.n)
+        rc = bkp_itable_writer_add(m.w, m.mem[m.at++]);
+    free(m.mem);
+    if (rc) {
+        bkp_itable_writer_abort(m.w);
+        return rc;
+    }
+    return bkp_itable_writer_end(m.w, (const uint8_t(*)[BKP_ID_LEN])x->packs, x->npacks, names,
+                                 nnames);
+}
+
+void bkp_index_table_attach(bkp_index *x, bkp_itable *t)
+{
+    bkp_itable_free(x->table);
+    x->table = t;
+    x->table_err = 0;
+    /* The memory's entries are in `t` now: give their memory back. */
+    free(x->ents);
+    x->ents = NULL;
+    x->count = x->ents_cap = 0;
+    slot *small = calloc(1024, sizeof(*small));
+    if (small) {
+        free(x->slots);
+        x->slots = small;
+        x->cap = 1024;
+    } else {
+        memset(x->slots, 0, x->cap * sizeof(*x->slots));
+    }
+}
+
+int bkp_index_table_load(bkp_index *x, bkp_itable *t, uint8_t (*packs)[BKP_ID_LEN],
+                         uint32_t npacks)
+{
+    if (x->count || x->npacks || x->table)
+        abort(); /* only into a new index */
+    free(x->packs);
+    x->packs = packs;
+    x->npacks = x->packs_cap = npacks;
+    x->table = t;
+    return 0;
+}
+
+uint64_t bkp_index_heap_bytes(const bkp_index *x)
+{
+    return x->ents_cap * sizeof(*x->ents) + x->cap * sizeof(*x->slots) +
+           (uint64_t)x->packs_cap * BKP_ID_LEN + (x->table ? bkp_itable_heap(x->table) : 0);
 }

@@ -6,7 +6,33 @@
  * and their blobs, named by the BLAKE2b-256 of the file. The index is only a
  * cache of the pack trailers: it can always be rebuilt from the packs alone.
  *
- * Not thread-safe: the repository serialises access.
+ * In memory, an index is a hash table of entries (about 70 bytes a blob).
+ * The repository's index keeps most of its entries off the heap instead, in
+ * a sorted table in a file (itable.h: 54 bytes a blob on disk, under 2 in
+ * memory), and only a bounded number in the hash table:
+ *
+ *   - open: the table `cache/index-table` is used when it checks (itable.h)
+ *     and every segment it was built from is still in index/; segments it
+ *     does not list (written since) are loaded into memory as before. A
+ *     table that does not check, or lists a segment that is gone (a prune,
+ *     a damaged segment set aside), is rebuilt from the segments, with a
+ *     warning for the first and a note for the second. A table that is
+ *     simply absent is built without a warning.
+ *   - whenever the memory holds more than BKP_INDEX_MEMORY_MAX entries that
+ *     are all in durable segments (after loading segments at open, or after
+ *     a flush in a backup: repo_index.c), memory and table are merged into
+ *     a new table, written in full through durable.h and renamed over the
+ *     old one, which then replaces it; the memory is emptied. So neither a
+ *     rebuild nor an initial backup of ten million blobs grows the heap
+ *     beyond that bound.
+ *   - a table is the segments' mirror, never the truth: a kill at any point
+ *     leaves the old table or the new one, each true for the segments it
+ *     lists; a table lost or refused is built again from the segments.
+ *   - a read-only open, or one of a copy, never writes into the repository:
+ *     a table it must build goes into an unlinked file in $TMPDIR.
+ *
+ * Lookups look in memory, then in the table. Not thread-safe: the
+ * repository serialises access.
  */
 #ifndef BKP_INDEX_H
 #define BKP_INDEX_H
@@ -45,9 +71,30 @@ int bkp_index_insert(bkp_index *x, const bkp_index_entry *e);
 /* The entry for `id` or NULL; valid until the next insert. */
 bkp_index_entry *bkp_index_lookup(const bkp_index *x, const uint8_t id[BKP_ID_LEN]);
 uint64_t bkp_index_count(const bkp_index *x);
-/* Visit every entry. */
-void bkp_index_foreach(const bkp_index *x, void (*fn)(const bkp_index_entry *e, void *ctx),
-                       void *ctx);
+/* Visit every entry (the table's, then the memory's): 0, or -EBADMSG / an
+ * I/O error (logged) when the table cannot be read whole, and then a
+ * caller that decides from all entries (prune) must stop. */
+int bkp_index_foreach(const bkp_index *x, void (*fn)(const bkp_index_entry *e, void *ctx),
+                      void *ctx);
+
+/* Entries held in memory, past which the repository moves them to the table. */
+#define BKP_INDEX_MEMORY_MAX (1U << 18)
+struct bkp_itable;
+struct bkp_dfile;
+/* Entries on the heap (not in the table). */
+uint64_t bkp_index_memory_count(const bkp_index *x);
+/* Bytes of memory the index holds (hash table, entries, packs, fences, filter). */
+uint64_t bkp_index_heap_bytes(const bkp_index *x);
+/* Write every entry and the pack list as a table into `f` (itable.h),
+ * listing the segments `names`. */
+int bkp_index_table_write(const bkp_index *x, struct bkp_dfile *f, const uint8_t key[32],
+                          const uint8_t (*names)[BKP_ID_LEN], uint32_t nnames)
+    __attribute__((warn_unused_result));
+/* Use `t` (owned), written from this index, and empty the memory. */
+void bkp_index_table_attach(bkp_index *x, struct bkp_itable *t);
+/* A new index takes table `t` and its pack list (both owned). */
+int bkp_index_table_load(bkp_index *x, struct bkp_itable *t, uint8_t (*packs)[BKP_ID_LEN],
+                         uint32_t npacks);
 
 /* Entries per index segment file when writing: a segment of about 3 MiB, so
  * that loading the index holds little of it twice (sealed and open) besides

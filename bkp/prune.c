@@ -259,7 +259,9 @@ static int plan_packs(plan *p, const bkp_index *x, const char *pdir, bkp_prune_r
 {
     int rc = 0;
     p->s.used = p->used;
-    bkp_index_foreach(x, count, &p->s);
+    /* Every entry, or none of the plan: a pack whose blobs went unseen
+     * would look unused and be deleted. */
+    rc = bkp_index_foreach(x, count, &p->s);
     for (uint32_t k = 0; k < p->np && !rc; k++) {
         const sweep *s = &p->s;
         /* Mostly empty: its live blobs move to new packs, then it goes too. */
@@ -313,7 +315,7 @@ static int index_of_what_stays(bkp_repo *r, const plan *p, const char *pdir, bkp
             rc = bkp_index_add_pack(fresh, bkp_index_pack_id(x, k), &map[k]);
     keep_ctx kc = {fresh, p->dead, map, 0};
     if (!rc)
-        bkp_index_foreach(x, keep_entry, &kc);
+        rc = bkp_index_foreach(x, keep_entry, &kc);
     rc = rc ? rc : kc.err;
     repack rp = {.rp = {.repo = r, .dir = pdir, .done = adopt},
                  .moving = p->moving,
@@ -324,8 +326,8 @@ static int index_of_what_stays(bkp_repo *r, const plan *p, const char *pdir, bkp
     for (uint32_t k = 0; k < p->np; k++)
         any |= p->moving[k];
     if (!rc && any) {
-        bkp_index_foreach(x, move_entry, &rp);
-        rc = rp.err ? rp.err : bkp_repacker_flush(&rp.rp);
+        rc = bkp_index_foreach(x, move_entry, &rp);
+        rc = rc ? rc : rp.err ? rp.err : bkp_repacker_flush(&rp.rp);
     }
     bkp_repacker_free(&rp.rp);
     free(map);

@@ -217,55 +217,6 @@ static int check_config(bkp_repo *r, const bkp_config *cfg, const bkp_buf *raw, 
     return 0;
 }
 
-static int load_index(bkp_repo *r)
-{
-    DIR *d = opendir(r->index_dir);
-    struct dirent *e;
-    bkp_buf seg;
-    int rc = 0;
-    if (!d) {
-        rc = -errno;
-        bkp_error("cannot read %s: %s", r->index_dir, bkp_strerror(rc));
-        return rc;
-    }
-    bkp_buf_init(&seg);
-    while ((e = readdir(d))) {
-        uint8_t name[BKP_ID_LEN];
-        if (bkp_unhex(name, BKP_ID_LEN, e->d_name) != 0)
-            continue; /* temporary files, set-aside segments */
-        char *p = bkp_path_join(r->index_dir, e->d_name);
-        /* No segment is larger than one blob: refuse to read more. */
-        int x = p ? bkp_read_file(p, &seg, 8 + BKP_BLOB_MAX_RAW + BKP_BLOB_MAX_RAW / 16) : -ENOMEM;
-        if (x == -EFBIG)
-            x = -EBADMSG;
-        if (!x)
-            x = bkp_index_segment_load(r->index, seg.data, seg.len, r->keys);
-        if (x == -ENOMEM) {
-            rc = x;
-            free(p);
-            break;
-        }
-        /* A damaged segment is not fatal: the packs are the truth, and
-         * reindexing below finds every pack the segments do not name. */
-        if (x && x != -EBADMSG) {
-            bkp_warn("cannot read index segment %s: %s; its packs are indexed from their trailers",
-                     p, bkp_strerror(x));
-        } else if (x) {
-            char **n = realloc(r->damaged, (r->ndamaged + 1) * sizeof(*n));
-            if (n) {
-                r->damaged = n;
-                r->damaged[r->ndamaged++] = p;
-                p = NULL;
-            }
-            bkp_debug("index segment %s is unreadable (%s)", e->d_name, bkp_strerror(x));
-        }
-        free(p);
-    }
-    closedir(d);
-    bkp_buf_free(&seg);
-    return rc;
-}
-
 static int cmp_id(const void *a, const void *b)
 {
     return memcmp(a, b, BKP_ID_LEN);
@@ -441,6 +392,8 @@ int bkp_repo_alloc(const char *path, unsigned flags, bkp_repo **out)
     if (!r)
         return -ENOMEM;
     pthread_mutex_init(&r->lock, NULL);
+    pthread_cond_init(&r->idle, NULL);
+    r->index_max = BKP_INDEX_MEMORY_MAX;
     r->flags = flags;
     r->slot = -1; /* no slot: opened with sheets, or a copy with the primary's keys */
     /* Absolute: a restore changes the working directory into its target. */
@@ -507,7 +460,7 @@ static int open_repo(const char *path, const char *pass, size_t passlen, const u
         goto fail;
     if ((rc = cleanup_pass(r)))
         goto fail;
-    if ((rc = load_index(r)))
+    if ((rc = bkp_repo_index_load(r)))
         goto fail;
     r->first_new_pack = bkp_index_pack_count(r->index);
     if ((rc = reindex_orphans(r)))
@@ -552,7 +505,7 @@ int bkp_repo_reload(bkp_repo *r)
     r->ndamaged = 0;
     bkp_index_free(r->index);
     r->index = fresh;
-    if ((rc = load_index(r)))
+    if ((rc = bkp_repo_index_load(r)))
         return rc;
     r->first_new_pack = bkp_index_pack_count(r->index);
     return reindex_orphans(r);
@@ -638,8 +591,11 @@ void bkp_repo_free(bkp_repo *r)
         free(r->damaged[i]);
     free(r->damaged);
     bkp_index_free(r->index);
+    free(r->covered);
+    free(r->in_memory);
     bkp_chunker_free(r->chunker);
     bkp_keys_free(r->keys);
+    pthread_cond_destroy(&r->idle);
     pthread_mutex_destroy(&r->lock);
     free(r->path);
     free(r->packs_dir);

@@ -44,7 +44,27 @@ struct bkp_repo {
     size_t nfinishing, finishing_cap;
     uint32_t fds_cap, fds_open;
     uint8_t public_pk[32]; /* BKP_REPO_PUBLIC: the key given, checked against the config */
+    /* The index off the heap (repo_index.c, index.h): the segments the
+     * table was built from, and those whose entries are in memory. */
+    uint8_t (*covered)[BKP_ID_LEN], (*in_memory)[BKP_ID_LEN];
+    uint32_t ncovered, nin_memory, in_memory_cap;
+    bool table_failed;          /* writing a table failed: memory grows instead */
+    uint64_t index_max;         /* BKP_INDEX_MEMORY_MAX (tests set less) */
+    unsigned puts;              /* puts in flight */
+    bool quiesce;               /* a put waits for the others to move the index to the table */
+    pthread_cond_t idle;        /* signalled when puts reach 0 and when quiesce ends */
 };
+
+/* repo_index.c: load the index (table and segments) into r->index, which is
+ * new and empty. Logged; -ENOMEM and the like (a bad table or segment is not
+ * an error: it is rebuilt, or set aside). */
+int bkp_repo_index_load(bkp_repo *r);
+/* Note segment `name`, just written for entries in memory. */
+int bkp_repo_index_wrote(bkp_repo *r, const char name[2 * BKP_ID_LEN + 1]);
+/* After a flush, with no put in flight and the lock held: move the memory's
+ * entries to a new table when there are more than the bound. Never fails the
+ * caller (a table that cannot be written leaves the entries in memory). */
+void bkp_repo_index_bound(bkp_repo *r);
 
 /* repo_io.c: wait for packs being finished in the background. */
 void bkp_repo_join_finishing(bkp_repo *r);

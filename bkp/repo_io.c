@@ -141,8 +141,49 @@ void bkp_repo_join_finishing(bkp_repo *r)
     }
 }
 
+static int put(bkp_repo *r, uint8_t type, const void *data, size_t len, uint8_t id[BKP_ID_LEN],
+               uint64_t *added);
+
+/*
+ * The index's memory is bounded (index.h): the put that finds it past the
+ * bound waits for the puts in flight to end, holding new ones back, then
+ * flushes (every blob so far becomes durable, with its segment) and moves
+ * the memory to the table. The others wait a flush; nobody waits forever,
+ * since a put in flight never waits for another put.
+ */
 int bkp_repo_put(bkp_repo *r, uint8_t type, const void *data, size_t len, uint8_t id[BKP_ID_LEN],
                  uint64_t *added)
+{
+    pthread_mutex_lock(&r->lock);
+    while (r->quiesce)
+        pthread_cond_wait(&r->idle, &r->lock);
+    r->puts++;
+    pthread_mutex_unlock(&r->lock);
+    int rc = put(r, type, data, len, id, added);
+    pthread_mutex_lock(&r->lock);
+    r->puts--;
+    bool spill = !rc && !r->quiesce && !r->table_failed &&
+                 bkp_index_memory_count(r->index) > r->index_max;
+    if (spill) {
+        r->quiesce = true;
+        while (r->puts)
+            pthread_cond_wait(&r->idle, &r->lock);
+    } else if (!r->puts) {
+        pthread_cond_broadcast(&r->idle);
+    }
+    pthread_mutex_unlock(&r->lock);
+    if (spill) {
+        rc = bkp_repo_flush(r); /* which moves the memory to the table */
+        pthread_mutex_lock(&r->lock);
+        r->quiesce = false;
+        pthread_cond_broadcast(&r->idle);
+        pthread_mutex_unlock(&r->lock);
+    }
+    return rc;
+}
+
+static int put(bkp_repo *r, uint8_t type, const void *data, size_t len, uint8_t id[BKP_ID_LEN],
+               uint64_t *added)
 {
     uint8_t myid[BKP_ID_LEN];
     bkp_buf sealed;
@@ -220,7 +261,10 @@ out:
 static int write_segment(const bkp_buf *seg, void *ctx)
 {
     char name[2 * BKP_ID_LEN + 1];
-    return bkp_index_segment_store(((bkp_repo *)ctx)->index_dir, seg, name);
+    bkp_repo *r = ctx;
+    int rc = bkp_index_segment_store(r->index_dir, seg, name);
+    /* Its entries are in memory: the next table lists it (repo_index.c). */
+    return rc ? rc : bkp_repo_index_wrote(r, name);
 }
 
 
@@ -247,11 +291,13 @@ int bkp_repo_flush(bkp_repo *r)
         return rc;
     rc = bkp_index_segments_encode(r->index, first, last, r->keys, BKP_INDEX_SEGMENT_ENTRIES,
                                    write_segment, r);
-    if (rc)
+    if (rc) {
         bkp_error(_("cannot write an index segment in %s: %s"), r->index_dir, bkp_strerror(rc));
-    else
-        r->first_new_pack = last;
-    return rc;
+        return rc;
+    }
+    r->first_new_pack = last;
+    bkp_repo_index_bound(r);
+    return 0;
 }
 
 int bkp_repo_add_pack(bkp_repo *r, const uint8_t id[BKP_ID_LEN], const bkp_pack_entry *ents,
