@@ -8,7 +8,7 @@
  *
  * In memory, an index is a hash table of entries (about 70 bytes a blob).
  * The repository's index keeps most of its entries off the heap instead, in
- * a sorted table in a file (itable.h: 54 bytes a blob on disk, under 2 in
+ * a sorted table in a file (itable.h: 70 bytes a blob on disk, under 2 in
  * memory), and only a bounded number in the hash table:
  *
  *   - open: the table `cache/index-table` is used when it checks (itable.h)

@@ -13,8 +13,9 @@
 
 #define MAGIC "BKPITB01"
 #define DATA_LEN (BKP_ITABLE_BLOCK - 32)
-#define ENT_LEN 53
-#define PER_BLOCK (DATA_LEN / ENT_LEN)     /* 76 entries */
+#define ENT_FIELDS 53
+#define ENT_LEN (ENT_FIELDS + 16)         /* the fields and their own MAC */
+#define PER_BLOCK (DATA_LEN / ENT_LEN)    /* 58 entries */
 #define IDS_PER_BLOCK (DATA_LEN / BKP_ID_LEN) /* 127 pack IDs or names */
 #define BLOOM_PROBES 7
 
@@ -75,6 +76,22 @@ static void mac(const uint8_t key[32], const uint8_t tid[16], uint64_t bno, cons
     crypto_generichash_final(&st, out, 32);
 }
 
+/*
+ * Each entry carries a MAC of its own, BLAKE2b-128 of (table ID, fields):
+ * a lookup checks only the entry it found (about 0.2 µs) instead of the
+ * whole block (about 4 µs), and a no-change backup looks up every chunk of
+ * every file. An absent entry needs no proof: absent is the safe answer.
+ */
+static void entry_mac(const uint8_t key[32], const uint8_t tid[16], const uint8_t *p,
+                      uint8_t out[16])
+{
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, key, 32, 16);
+    crypto_generichash_update(&st, tid, 16);
+    crypto_generichash_update(&st, p, ENT_FIELDS);
+    crypto_generichash_final(&st, out, 16);
+}
+
 static void encode(uint8_t *p, const bkp_index_entry *e)
 {
     memcpy(p, e->id, BKP_ID_LEN);
@@ -132,7 +149,9 @@ int bkp_itable_writer_add(bkp_itable_writer *w, const bkp_index_entry *e)
     if (w->count && memcmp(e->id, w->last, BKP_ID_LEN) <= 0)
         return -EINVAL;
     memcpy(w->last, e->id, BKP_ID_LEN);
-    encode(w->buf + (size_t)w->fill * ENT_LEN, e);
+    uint8_t *p = w->buf + (size_t)w->fill * ENT_LEN;
+    encode(p, e);
+    entry_mac(w->key, w->tid, p, p + ENT_FIELDS);
     w->count++;
     return ++w->fill == PER_BLOCK ? write_block(w) : 0;
 }
@@ -366,15 +385,19 @@ int bkp_itable_lookup(bkp_itable *t, const uint8_t id[BKP_ID_LEN], bkp_index_ent
     }
     if (memcmp(t->fences[lo], id, BKP_ID_LEN) > 0)
         return 0;
-    int rc = read_block(t, lo, t->buf);
+    int rc = bkp_pread_full(t->fd, t->buf, BKP_ITABLE_BLOCK, lo * BKP_ITABLE_BLOCK);
     if (rc)
-        return rc;
+        return rc == -EIO ? -EBADMSG : rc;
     uint32_t a = 0, b = in_block(t, lo);
     while (a < b) {
         uint32_t m = a + (b - a) / 2;
         const uint8_t *p = t->buf + (size_t)m * ENT_LEN;
         int c = memcmp(p, id, BKP_ID_LEN);
         if (!c) {
+            uint8_t tag[16];
+            entry_mac(t->key, t->tid, p, tag);
+            if (sodium_memcmp(tag, p + ENT_FIELDS, 16) || get32(p + 33) >= t->npacks)
+                return -EBADMSG;
             decode(p, e);
             return 1;
         }

@@ -150,7 +150,12 @@ int bkp_repo_get_sealed(bkp_repo *r, uint8_t type, const uint8_t id[BKP_ID_LEN],
 int bkp_repo_locate(bkp_repo *r, const uint8_t id[BKP_ID_LEN], uint8_t pack[BKP_ID_LEN],
                     bkp_index_entry *entry);
 const bkp_index *bkp_repo_index(const bkp_repo *r);
-/* Index segments that failed to load on open (their packs were re-indexed). */
+/* Read and check every index segment the open did not (those the blob
+ * index table already holds, index.h): the damaged ones join the list
+ * below. One segment in memory at a time. 0, -ENOMEM. */
+int bkp_repo_check_segments(bkp_repo *r) __attribute__((warn_unused_result));
+/* Index segments that failed to load on open (their packs were re-indexed),
+ * or a check. */
 size_t bkp_repo_damaged_segments(const bkp_repo *r);
 const char *bkp_repo_damaged_segment(const bkp_repo *r, size_t i);
 

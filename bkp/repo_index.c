@@ -288,3 +288,34 @@ int bkp_repo_index_load(bkp_repo *r)
         bound(r, had_table ? r->index_max / 4 : 0);
     return rc;
 }
+
+int bkp_repo_check_segments(bkp_repo *r)
+{
+    bkp_buf seg;
+    int rc = 0;
+    bkp_buf_init(&seg);
+    for (uint32_t i = 0; !rc && i < r->ncovered; i++) {
+        char hex[2 * BKP_ID_LEN + 1];
+        bkp_hex(hex, r->covered[i], BKP_ID_LEN);
+        char *p = bkp_path_join(r->index_dir, hex);
+        bkp_index *scratch = NULL;
+        int x = p ? bkp_read_file(p, &seg, 8 + BKP_BLOB_MAX_RAW + BKP_BLOB_MAX_RAW / 16) : -ENOMEM;
+        x = x == -EFBIG ? -EBADMSG : x ? x : bkp_index_new(&scratch);
+        if (!x)
+            x = bkp_index_segment_load(scratch, seg.data, seg.len, r->keys);
+        bkp_index_free(scratch);
+        if (x == -ENOMEM) {
+            rc = x;
+        } else if (x) {
+            char **d = realloc(r->damaged, (r->ndamaged + 1) * sizeof(*d));
+            if (d) {
+                r->damaged = d;
+                r->damaged[r->ndamaged++] = p;
+                p = NULL;
+            }
+        }
+        free(p);
+    }
+    bkp_buf_free(&seg);
+    return rc;
+}
