@@ -117,6 +117,17 @@ static int try_table(bkp_repo *r, const uint8_t key[32], uint8_t (*names)[BKP_ID
     return bkp_index_table_load(r->index, t, packs, np);
 }
 
+/* Add the segment at `*path` to the damaged ones (taking the string). */
+static void note_damaged(bkp_repo *r, char **path)
+{
+    char **d = realloc(r->damaged, (r->ndamaged + 1) * sizeof(*d));
+    if (d) {
+        r->damaged = d;
+        r->damaged[r->ndamaged++] = *path;
+        *path = NULL;
+    }
+}
+
 /* Load segment `name` into memory; a damaged one is noted, not an error. */
 static int load_segment(bkp_repo *r, const uint8_t name[BKP_ID_LEN], bkp_buf *seg)
 {
@@ -141,12 +152,7 @@ static int load_segment(bkp_repo *r, const uint8_t name[BKP_ID_LEN], bkp_buf *se
         bkp_warn("cannot read index segment %s: %s; its packs are indexed from their trailers",
                  p, bkp_strerror(x));
     } else if (x) {
-        char **d = realloc(r->damaged, (r->ndamaged + 1) * sizeof(*d));
-        if (d) {
-            r->damaged = d;
-            r->damaged[r->ndamaged++] = p;
-            p = NULL;
-        }
+        note_damaged(r, &p);
         bkp_debug("index segment %s is unreadable (%s)", hex, bkp_strerror(x));
     }
     free(p);
@@ -307,12 +313,7 @@ int bkp_repo_check_segments(bkp_repo *r)
         if (x == -ENOMEM) {
             rc = x;
         } else if (x) {
-            char **d = realloc(r->damaged, (r->ndamaged + 1) * sizeof(*d));
-            if (d) {
-                r->damaged = d;
-                r->damaged[r->ndamaged++] = p;
-                p = NULL;
-            }
+            note_damaged(r, &p);
         }
         free(p);
     }
