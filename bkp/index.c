@@ -387,6 +387,13 @@ out:
     return r;
 }
 
+int bkp_index_segment_check(const uint8_t *data, size_t len, const bkp_keys *k, bkp_buf *scratch)
+{
+    if (len < 8 || memcmp(data, SEGMENT_MAGIC, 8) != 0)
+        return -EBADMSG;
+    return bkp_blob_open(k, BKP_BLOB_INDEX, zero_id, data + 8, len - 8, scratch);
+}
+
 int bkp_index_add_pack_entries(bkp_index *x, const uint8_t id[BKP_ID_LEN],
                                const bkp_pack_entry *pe, uint32_t n)
 {

@@ -115,4 +115,9 @@ int bkp_index_segment_store(const char *index_dir, const bkp_buf *seg,
 int bkp_index_segment_load(bkp_index *x, const uint8_t *data, size_t len, const bkp_keys *k)
     __attribute__((warn_unused_result));
 
+/* Authenticate a segment file's bytes without loading it (its plaintext
+ * goes to `scratch`). -EBADMSG if damaged. */
+int bkp_index_segment_check(const uint8_t *data, size_t len, const bkp_keys *k, bkp_buf *scratch)
+    __attribute__((warn_unused_result));
+
 #endif

@@ -278,6 +278,11 @@ int bkp_repo_index_load(bkp_repo *r)
     rc = try_table(r, key, names, n);
     sodium_memzero(key, sizeof(key));
     bool had_table = r->covered != NULL;
+    /* The segments the table holds are authenticated too (not loaded), so
+     * a damaged one is named and set aside as before, whatever the table. */
+    r->checked = false;
+    if (!rc && had_table)
+        rc = bkp_repo_check_segments(r);
     bkp_buf_init(&seg);
     for (uint32_t i = 0; !rc && i < n; i++) {
         if (r->ncovered && bsearch(names[i], r->covered, r->ncovered, BKP_ID_LEN, cmp_name))
@@ -297,26 +302,28 @@ int bkp_repo_index_load(bkp_repo *r)
 
 int bkp_repo_check_segments(bkp_repo *r)
 {
-    bkp_buf seg;
+    bkp_buf seg, plain;
     int rc = 0;
+    if (r->checked)
+        return 0;
     bkp_buf_init(&seg);
+    bkp_buf_init(&plain);
     for (uint32_t i = 0; !rc && i < r->ncovered; i++) {
         char hex[2 * BKP_ID_LEN + 1];
         bkp_hex(hex, r->covered[i], BKP_ID_LEN);
         char *p = bkp_path_join(r->index_dir, hex);
-        bkp_index *scratch = NULL;
         int x = p ? bkp_read_file(p, &seg, 8 + BKP_BLOB_MAX_RAW + BKP_BLOB_MAX_RAW / 16) : -ENOMEM;
-        x = x == -EFBIG ? -EBADMSG : x ? x : bkp_index_new(&scratch);
-        if (!x)
-            x = bkp_index_segment_load(scratch, seg.data, seg.len, r->keys);
-        bkp_index_free(scratch);
-        if (x == -ENOMEM) {
+        x = x == -EFBIG ? -EBADMSG : x ? x : bkp_index_segment_check(seg.data, seg.len, r->keys, &plain);
+        bkp_buf_reset(&plain);
+        if (x == -ENOMEM)
             rc = x;
-        } else if (x) {
+        else if (x)
             note_damaged(r, &p);
-        }
         free(p);
     }
     bkp_buf_free(&seg);
+    bkp_buf_free(&plain);
+    /* Checked once: a later call (verify after an open) finds none twice. */
+    r->checked = true;
     return rc;
 }
