@@ -255,7 +255,13 @@ static int lookup_cache(capture_ctx *c, pending *p, const struct stat *st)
     bool history = c->have_history && !c->o->no_cache && !bkp_fcache_problem(c->old_cache);
     p->was = was == -ENOENT ? (history ? -1 : 1) : (int8_t)(was == 1 ? 1 : 0);
     p->hit = was == 1;
-    for (uint32_t i = 0; p->hit && i < p->item.nchunks; i++)
+    /* A cache whose stamp holds vouches that every chunk it lists is still
+     * in the index (filescache_stamp.c: why, and why a root with the
+     * repository gains nothing by it that the index did not give); the
+     * index says no more, never that the pack is there. Otherwise each
+     * chunk is looked up. */
+    bool vouched = !c->o->no_cache && bkp_fcache_vouches(c->old_cache);
+    for (uint32_t i = 0; p->hit && !vouched && i < p->item.nchunks; i++, c->out->stats.lookups++)
         p->hit = bkp_repo_has(c->repo, p->item.chunks[i].id);
     if (!p->hit)
         drop_content(p);

@@ -48,6 +48,7 @@ typedef struct bkp_capture_stats {
     uint64_t chunks, chunks_new;
     uint64_t bytes_new;  /* plaintext bytes of new chunks */
     uint64_t stored_new; /* bytes added to packs */
+    uint64_t lookups;    /* index lookups of an unchanged file's chunks */
     /* NULL, or why the files cache could not be used (or not to its end), or
      * the new one not saved: files were read again (a static string). */
     const char *cache_problem;

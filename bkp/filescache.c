@@ -19,7 +19,7 @@
 #define CACHE_VERSION_OLD 3
 #define SEGMENT_TARGET (1U << 20) /* plaintext bytes per segment, about 8,000 files */
 #define PATH_LIMIT (1U << 20)
-#define ID_LEN 16 /* the random name of one cache */
+#define ID_LEN BKP_FCACHE_ID_LEN
 #define SEALED_MAX (BKP_BLOB_MAX_RAW + BKP_BLOB_MAX_RAW / 16 + BKP_BLOB_OVERHEAD)
 static const uint8_t MAGIC[8] = {'B', 'K', 'P', 'F', 'C', 'S', '0', '4'};
 static const uint8_t MAGIC_OLD[8] = {'B', 'K', 'P', 'F', 'C', 'S', '0', '3'};
@@ -85,6 +85,7 @@ struct bkp_fcache {
     size_t last_len;
     uint64_t unseen;
     const char *problem;
+    bool vouches; /* its stamp holds (filescache_stamp.c) */
 };
 
 /*
@@ -95,6 +96,7 @@ struct bkp_fcache {
  * the file, in order. Only the thread touches `f` until it has ended.
  */
 struct bkp_fcache_writer {
+    bkp_repo *r;
     const bkp_keys *k;
     char *dataset, *dir;
     uint8_t cache_id[ID_LEN];
@@ -374,6 +376,8 @@ int bkp_fcache_open(bkp_repo *r, const char *dataset, bkp_fcache **out, bool *fo
     memcpy(c->cache_id, head + sizeof(MAGIC), ID_LEN);
     c->off = sizeof(head);
     c->size = (uint64_t)st.st_size;
+    c->vouches = c->version == CACHE_VERSION &&
+                 bkp_fcache_stamp_holds(r, dataset, c->cache_id, c->fd, c->size, c->off);
     if (pthread_create(&c->thread, NULL, read_thread, c) != 0) {
         c->problem = "it cannot be read now (no thread)";
         return 0;
@@ -414,6 +418,11 @@ void bkp_fcache_free(bkp_fcache *c)
 const char *bkp_fcache_problem(const bkp_fcache *c)
 {
     return c->problem;
+}
+
+bool bkp_fcache_vouches(const bkp_fcache *c)
+{
+    return c->vouches;
 }
 
 /* Pass the entry under the cursor. */
@@ -607,6 +616,7 @@ int bkp_fcache_writer_new(bkp_repo *r, const char *dataset, bkp_fcache_writer **
     bkp_buf_init(&w->seg);
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->cv, NULL);
+    w->r = r;
     w->k = bkp_repo_keys(r);
     w->f.fd = -1;
     if (!(w->dataset = strdup(dataset)) || !(w->dir = bkp_repo_subpath(r, "cache"))) {
@@ -692,6 +702,8 @@ int bkp_fcache_commit(bkp_fcache_writer *w)
      * after an error nothing more is written. */
     stop_thread(w, w->err != 0);
     int rc = w->err ? w->err : w->seal_err;
+    if (!rc) /* after the backup's flush: see filescache_stamp.c */
+        rc = bkp_fcache_stamp_write(w->r, w->dataset, w->cache_id, &w->f);
     if (!rc) {
         cache_name(name, sizeof(name), w->dataset);
         w->open = false; /* commit releases the file either way */

@@ -16,6 +16,11 @@
  * bound to the data set, to the cache it belongs to and to its place in it;
  * a cache cut short ends with the last whole segment. A cache that cannot be
  * read only costs a full read, and says so (bkp_fcache_problem).
+ *
+ * A saved cache ends with a stamp: the index segments the index was made of
+ * (filescache_stamp.c says why that is enough). While the index is still
+ * made of all of them, the cache vouches for its chunk lists: an unchanged
+ * file's chunks need no index lookup (bkp_fcache_vouches).
  */
 #ifndef BKP_FILESCACHE_H
 #define BKP_FILESCACHE_H
@@ -37,6 +42,8 @@ typedef struct bkp_fextra {
 } bkp_fextra;
 /* What entry `e` (read from disk) carries besides its stat. */
 void bkp_fextra_of(struct archive_entry *e, bkp_fextra *x);
+
+#define BKP_FCACHE_ID_LEN 16 /* the random name of one cache */
 
 /* The previous capture's cache, read as the walk proceeds. */
 typedef struct bkp_fcache bkp_fcache;
@@ -62,6 +69,9 @@ uint64_t bkp_fcache_unseen(bkp_fcache *c);
 /* NULL, or what made the cache unusable (past `found`) or cut its use short:
  * the operator is warned once, and it is in the backup's figures. */
 const char *bkp_fcache_problem(const bkp_fcache *c);
+/* Whether every chunk of the entries the cache holds is still in the index
+ * (its stamp matched at open): a hit needs no lookup. */
+bool bkp_fcache_vouches(const bkp_fcache *c);
 
 /* The next cache, written as the items of a capture leave, in walk order. */
 typedef struct bkp_fcache_writer bkp_fcache_writer;
@@ -82,6 +92,17 @@ int bkp_fcache_add(bkp_fcache_writer *w, const char *path, const bkp_fstat *st, 
 int bkp_fcache_commit(bkp_fcache_writer *w);
 /* Drop an unfinished cache: the previous one stays. */
 void bkp_fcache_writer_free(bkp_fcache_writer *w);
+
+/* filescache_stamp.c. Append the stamp of `r`'s index to cache `f` (none,
+ * and 0, when the index cannot vouch now); an error is a write error. */
+struct bkp_dfile;
+int bkp_fcache_stamp_write(bkp_repo *r, const char *dataset,
+                           const uint8_t cache_id[BKP_FCACHE_ID_LEN], struct bkp_dfile *f);
+/* Whether the cache open as `fd` (`size` bytes, segments from `start`) ends
+ * with a stamp of its own whose segments `r`'s index is still made of. */
+bool bkp_fcache_stamp_holds(bkp_repo *r, const char *dataset,
+                            const uint8_t cache_id[BKP_FCACHE_ID_LEN], int fd, uint64_t size,
+                            uint64_t start);
 
 /* Check a decrypted segment (§8) completely before any of it is used: its
  * version (`version`, the one its file's magic names: 3 or 4), its index,

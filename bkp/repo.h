@@ -150,13 +150,23 @@ int bkp_repo_get_sealed(bkp_repo *r, uint8_t type, const uint8_t id[BKP_ID_LEN],
 int bkp_repo_locate(bkp_repo *r, const uint8_t id[BKP_ID_LEN], uint8_t pack[BKP_ID_LEN],
                     bkp_index_entry *entry);
 const bkp_index *bkp_repo_index(const bkp_repo *r);
-/* Read and check every index segment the open did not (those the blob
- * index table already holds, index.h): the damaged ones join the list
- * below. One segment in memory at a time. 0, -ENOMEM. */
-int bkp_repo_check_segments(bkp_repo *r) __attribute__((warn_unused_result));
+/* Read and check the index segments the blob index table holds (index.h),
+ * which the open does not load: with `all` every one (verify), else those
+ * whose file changed since one was last found good (index_checked.h). The
+ * damaged ones join the list below. One segment in memory at a time.
+ * 0, -ENOMEM. */
+int bkp_repo_check_segments(bkp_repo *r, bool all) __attribute__((warn_unused_result));
 /* Index segments that failed to load on open (their packs were re-indexed),
  * or a check. */
 size_t bkp_repo_damaged_segments(const bkp_repo *r);
 const char *bkp_repo_damaged_segment(const bkp_repo *r, size_t i);
+/* The index segments the index is made of now, sorted (allocated), for a
+ * files cache to record; -EAGAIN when it cannot vouch for the index: a pack
+ * no segment names yet (before a flush), a write error, or a segment found
+ * damaged in this open. */
+int bkp_repo_index_stamp(bkp_repo *r, uint8_t (**names)[BKP_ID_LEN], uint32_t *n);
+/* Whether the index is still made of every segment in `names` (a stamp of
+ * an earlier open), none damaged: then it still holds every entry it held. */
+bool bkp_repo_index_holds(bkp_repo *r, const uint8_t (*names)[BKP_ID_LEN], uint32_t n);
 
 #endif

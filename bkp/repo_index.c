@@ -12,12 +12,15 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
 #include "bkp/durable.h"
+#include "bkp/fdio.h"
 #include "bkp/i18n.h"
+#include "bkp/index_checked.h"
 #include "bkp/itable.h"
 #include "bkp/log.h"
 
@@ -159,6 +162,15 @@ static int load_segment(bkp_repo *r, const uint8_t name[BKP_ID_LEN], bkp_buf *se
     return 0;
 }
 
+/* Is `name` among the segments whose entries are in memory (not sorted)? */
+static bool has_in_memory(const bkp_repo *r, const uint8_t name[BKP_ID_LEN])
+{
+    for (uint32_t i = 0; i < r->nin_memory; i++)
+        if (!memcmp(r->in_memory[i], name, BKP_ID_LEN))
+            return true;
+    return false;
+}
+
 /* covered ∪ in_memory, sorted, without repeats. */
 static int union_names(const bkp_repo *r, uint8_t (**out)[BKP_ID_LEN], uint32_t *n)
 {
@@ -282,7 +294,7 @@ int bkp_repo_index_load(bkp_repo *r)
      * a damaged one is named and set aside as before, whatever the table. */
     r->checked = false;
     if (!rc && had_table)
-        rc = bkp_repo_check_segments(r);
+        rc = bkp_repo_check_segments(r, false);
     bkp_buf_init(&seg);
     for (uint32_t i = 0; !rc && i < n; i++) {
         if (r->ncovered && bsearch(names[i], r->covered, r->ncovered, BKP_ID_LEN, cmp_name))
@@ -300,30 +312,127 @@ int bkp_repo_index_load(bkp_repo *r)
     return rc;
 }
 
-int bkp_repo_check_segments(bkp_repo *r)
+/* Read and authenticate the segment `name` at `path`, unless `seen` lists
+ * it as it is now (its stat goes to `now`): 1 skipped, 0 good, -EBADMSG
+ * damaged (or unreadable), -ENOMEM. The stat comes from the descriptor that
+ * is read, so the file read is the one listed. */
+static int check_one(bkp_repo *r, const char *path, const uint8_t name[BKP_ID_LEN],
+                     const bkp_checked *seen, bkp_seg_seen *now, bkp_buf *seg, bkp_buf *plain)
+{
+    struct stat st;
+    int fd = bkp_open_regular(path), x = 0;
+    if (fd < 0)
+        return fd == -ENOMEM ? fd : -EBADMSG;
+    if (fstat(fd, &st) != 0)
+        x = -EBADMSG;
+    else
+        bkp_seg_seen_of(now, name, &st);
+    if (!x && bkp_checked_has(seen, now)) {
+        close(fd);
+        return 1;
+    }
+    /* No segment is larger than one blob: refuse to read more. */
+    if (!x && (uint64_t)st.st_size > 8 + BKP_BLOB_MAX_RAW + BKP_BLOB_MAX_RAW / 16)
+        x = -EBADMSG;
+    bkp_buf_reset(seg);
+    uint8_t *p = x ? NULL : bkp_buf_reserve(seg, (size_t)st.st_size);
+    if (!x && !p)
+        x = -ENOMEM;
+    if (!x && bkp_pread_full(fd, p, (size_t)st.st_size, 0) != 0)
+        x = -EBADMSG;
+    close(fd);
+    if (!x)
+        x = bkp_index_segment_check(p, (size_t)st.st_size, r->keys, plain);
+    bkp_buf_reset(plain);
+    return x == -ENOMEM ? x : x ? -EBADMSG : 0;
+}
+
+static bool is_damaged(const bkp_repo *r, const char *path)
+{
+    for (size_t i = 0; i < r->ndamaged; i++)
+        if (!strcmp(r->damaged[i], path))
+            return true;
+    return false;
+}
+
+int bkp_repo_check_segments(bkp_repo *r, bool all)
 {
     bkp_buf seg, plain;
-    int rc = 0;
+    bkp_checked seen = {0}, good = {0};
+    uint8_t key[32];
+    int rc = 0, read = 0;
     if (r->checked)
         return 0;
+    char *cache = table_in_cache(r) ? bkp_repo_subpath(r, "cache") : NULL;
+    bkp_itable_key(r->keys, key);
+    if (cache && !all)
+        bkp_checked_load(cache, key, &seen);
     bkp_buf_init(&seg);
     bkp_buf_init(&plain);
     for (uint32_t i = 0; !rc && i < r->ncovered; i++) {
         char hex[2 * BKP_ID_LEN + 1];
+        bkp_seg_seen now;
         bkp_hex(hex, r->covered[i], BKP_ID_LEN);
         char *p = bkp_path_join(r->index_dir, hex);
-        int x = p ? bkp_read_file(p, &seg, 8 + BKP_BLOB_MAX_RAW + BKP_BLOB_MAX_RAW / 16) : -ENOMEM;
-        x = x == -EFBIG ? -EBADMSG : x ? x : bkp_index_segment_check(seg.data, seg.len, r->keys, &plain);
-        bkp_buf_reset(&plain);
+        int x = !p                 ? -ENOMEM
+                : is_damaged(r, p) ? 1
+                                   : check_one(r, p, r->covered[i], &seen, &now, &seg, &plain);
         if (x == -ENOMEM)
             rc = x;
-        else if (x)
+        else if (x < 0)
             note_damaged(r, &p);
+        else if (!is_damaged(r, p) && bkp_checked_add(&good, &now))
+            rc = -ENOMEM;
+        read += x == 0;
         free(p);
     }
     bkp_buf_free(&seg);
     bkp_buf_free(&plain);
-    /* Checked once: a later call (verify after an open) finds none twice. */
-    r->checked = true;
+    /* Remembered for the next open when something changed; a list that
+     * cannot be saved costs that open a full read, nothing else. */
+    if (!rc && cache && (read || good.n != seen.n)) {
+        bkp_checked_sort(&good);
+        int x = bkp_checked_save(cache, key, &good);
+        if (x)
+            bkp_debug("cannot save %s/index-checked: %s", cache, bkp_strerror(x));
+    }
+    sodium_memzero(key, sizeof(key));
+    bkp_checked_free(&seen);
+    bkp_checked_free(&good);
+    free(cache);
+    /* Read whole once: a later call (verify after an open) finds none twice. */
+    r->checked = all;
     return rc;
+}
+
+/*
+ * What a files cache may vouch for (filescache.h). The index is exactly the
+ * entries of the segments in covered ∪ in_memory once every pack is named
+ * by one (after a flush); a segment is immutable and named by its hash, so
+ * while it stays in index/ its entries stay in the index. Nothing removes
+ * an entry but the removal of a segment: a prune deletes every old segment
+ * before any pack (prune_recover.c), a damaged one is renamed aside.
+ */
+int bkp_repo_index_stamp(bkp_repo *r, uint8_t (**names)[BKP_ID_LEN], uint32_t *n)
+{
+    *names = NULL;
+    *n = 0;
+    pthread_mutex_lock(&r->lock);
+    bool whole = !r->ndamaged && !r->err && r->first_new_pack == bkp_index_pack_count(r->index);
+    int rc = whole ? union_names(r, names, n) : -EAGAIN;
+    pthread_mutex_unlock(&r->lock);
+    return rc;
+}
+
+bool bkp_repo_index_holds(bkp_repo *r, const uint8_t (*names)[BKP_ID_LEN], uint32_t n)
+{
+    bool all = true;
+    pthread_mutex_lock(&r->lock);
+    if (r->ndamaged)
+        all = false; /* a segment is going aside: its entries may be too */
+    for (uint32_t i = 0; all && i < n; i++)
+        all = (r->ncovered && bsearch(names[i], r->covered, r->ncovered, BKP_ID_LEN, cmp_name)) ||
+              has_in_memory(r, names[i]);
+    pthread_mutex_unlock(&r->lock);
+    return all;
 }

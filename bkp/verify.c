@@ -563,7 +563,7 @@ static int verify_run(bkp_repo *r, bool read_data, char **only, size_t nonly, in
         bkp_progress_done();
     }
     check_pack_presence(&c);
-    if ((rc = bkp_repo_check_segments(r)))
+    if ((rc = bkp_repo_check_segments(r, true)))
         goto out;
     for (size_t i = 0; i < bkp_repo_damaged_segments(r); i++)
         bkp_verify_problem(

@@ -356,8 +356,7 @@ static void read_segs(const char *dataset, segs *s)
     char *last = NULL;
     size_t last_len = 0, off = 24;
     bool final = false;
-    while (off < s->size) {
-        assert_false(final);
+    while (off < s->size && !final) {
         assert_true(s->n < MAXSEG);
         uint32_t len = bkp_get_le32(s->file + off);
         assert_true(off + 4 + len <= s->size);
@@ -384,6 +383,27 @@ static void read_segs(const char *dataset, segs *s)
         off += 4 + len;
     }
     assert_true(final);
+    /* After the final segment, the stamp and nothing else (FORMAT.md §8);
+     * the cases below work on the segments alone. */
+    if (off < s->size) {
+        assert_true(s->size - off >= 12);
+        assert_memory_equal(s->file + s->size - 8, "BKPFCV01", 8);
+        uint32_t slen = bkp_get_le32(s->file + s->size - 12);
+        assert_int_equal(off + slen + 12, s->size);
+        static const char domain[] = "bkp files cache stamp";
+        crypto_generichash_state h;
+        uint8_t id[BKP_ID_LEN];
+        crypto_generichash_init(&h, NULL, 0, BKP_ID_LEN);
+        crypto_generichash_update(&h, (const uint8_t *)domain, sizeof(domain));
+        crypto_generichash_update(&h, (const uint8_t *)dataset, strlen(dataset) + 1);
+        crypto_generichash_update(&h, s->file + 8, 16);
+        crypto_generichash_final(&h, id, BKP_ID_LEN);
+        assert_int_equal(
+            bkp_blob_open(bkp_repo_keys(g.r), BKP_BLOB_CACHE, id, s->file + off, slen, &plain), 0);
+        assert_true(plain.len >= 4);
+        assert_int_equal(plain.len, 4 + (size_t)bkp_get_le32(plain.data) * BKP_ID_LEN);
+        s->size = off;
+    }
     free(last);
     bkp_buf_free(&plain);
 }
