@@ -81,9 +81,20 @@ FILES=$(json_num files)
 [ -f "$CACHE" ] || fail "no files cache after the first backup"
 # Several segments (FORMAT.md §8: 24 bytes of header, then u32 length ||
 # sealed segment), so that a cut can leave a whole one in front of it.
+# A saved cache ends with its stamp (sealed || u32 length || "BKPFCV01"),
+# which is not a segment: its length, or 0.
+stamp_of() {
+    local f=$1 size
+    size=$(stat -c %s "$f")
+    if [ "$(tail -c 8 "$f")" = BKPFCV01 ]; then
+        echo $(($(od -An -tu4 -j $((size - 12)) -N4 "$f" | tr -d ' ') + 12))
+    else
+        echo 0
+    fi
+}
 segments_of() {
     local f=$1 off=24 size n=0 len
-    size=$(stat -c %s "$f")
+    size=$(($(stat -c %s "$f") - $(stamp_of "$f")))
     while [ "$off" -lt "$size" ]; do
         len=$(od -An -tu4 -j "$off" -N4 "$f" | tr -d ' ')
         off=$((off + 4 + len))
@@ -105,7 +116,7 @@ flip() { # flip one bit of the byte at offset $1 of the cache
 }
 damage() {
     local how=$1 size
-    size=$(stat -c %s "$CACHE")
+    size=$(($(stat -c %s "$CACHE") - $(stamp_of "$CACHE"))) # the segments' end
     case $how in
     truncated) truncate -s $((size - 100)) "$CACHE" ;;
     flipped-last) flip $((size - 50)) ;;

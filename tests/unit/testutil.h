@@ -33,4 +33,15 @@ static inline int test_box(const char *name, char top[64], char box[128], char o
     return mkdir(box, 0700) || mkdir(outside, 0700) ? -1 : 0;
 }
 
+/* XOR the byte at `at` of `path` with `mask`, in place: 0, or -1. */
+static inline int test_flip_byte(const char *path, long at, unsigned char mask)
+{
+    FILE *f = fopen(path, "r+b");
+    int c = f && fseek(f, at, SEEK_SET) == 0 ? fgetc(f) : EOF;
+    int rc = c != EOF && fseek(f, at, SEEK_SET) == 0 && fputc(c ^ mask, f) != EOF ? 0 : -1;
+    if (f && fclose(f))
+        rc = -1;
+    return rc;
+}
+
 #endif
