@@ -67,60 +67,98 @@ static ssize_t find(const walked *w, const char *name)
     return -1;
 }
 
-/* One line "HEX  NAME" of SHA256SUMS: its hash and name, or -EBADMSG. */
-static int parse_line(char *line, uint8_t hash[32], const char **name)
+void bkp_kit_sums_free(bkp_kit_sum *s, size_t n)
 {
-    if (strlen(line) < 67 || line[64] != ' ' || line[65] != ' ')
+    for (size_t i = 0; s && i < n; i++)
+        free(s[i].name);
+    free(s);
+}
+
+/* One line "HEX  NAME" (without its newline) into `e`: -EBADMSG unless the
+ * name is a kit member's other than the list itself. */
+static int parse_line(const char *line, size_t len, bkp_kit_sum *e)
+{
+    char hex[65];
+    if (len < 67 || line[64] != ' ' || line[65] != ' ' || memchr(line, '\0', len))
         return -EBADMSG;
-    line[64] = '\0';
-    *name = line + 66;
-    if (bkp_unhex(hash, 32, line) || !bkp_kit_member_ok(*name) || !strcmp(*name, "SHA256SUMS"))
+    memcpy(hex, line, 64);
+    hex[64] = '\0';
+    if (bkp_unhex(e->sha256, 32, hex))
         return -EBADMSG;
+    if (!(e->name = strndup(line + 66, len - 66)))
+        return -ENOMEM;
+    return bkp_kit_member_ok(e->name) && strcmp(e->name, "SHA256SUMS") ? 0 : -EBADMSG;
+}
+
+int bkp_kit_sums_parse(const void *data, size_t len, bkp_kit_sum **out, size_t *n)
+{
+    const char *p = data, *end = p + len;
+    bkp_kit_sum *v = NULL;
+    size_t k = 0;
+    int rc = 0;
+    *out = NULL;
+    *n = 0;
+    while (p < end && !rc) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        bkp_kit_sum *nv = k < BKP_KIT_FILES_MAX ? realloc(v, (k + 1) * sizeof(*v)) : NULL;
+        if (!nv) {
+            rc = k < BKP_KIT_FILES_MAX ? -ENOMEM : -EBADMSG;
+            break;
+        }
+        v = nv;
+        v[k].name = NULL;
+        rc = parse_line(p, l, &v[k]);
+        k++;
+        for (size_t i = 0; !rc && i + 1 < k; i++)
+            if (!strcmp(v[i].name, v[k - 1].name))
+                rc = -EBADMSG; /* named twice */
+        p += l + (nl ? 1 : 0);
+    }
+    if (!rc && !k)
+        rc = -EBADMSG; /* an empty list checks nothing */
+    if (rc) {
+        bkp_kit_sums_free(v, k);
+        return rc;
+    }
+    *out = v;
+    *n = k;
     return 0;
 }
 
 /* Each file SHA256SUMS names: there, regular, with its bytes. `seen[i]`
- * marks the walked entries it names. */
-static int check_listed(const char *kit, char *sums, const walked *w, bool *seen,
-                        bkp_kit_found_fn found, void *ctx)
+ * marks the walked entries it names. Returns the findings. */
+static int check_listed(const char *kit, const bkp_kit_sum *sums, size_t nsums, const walked *w,
+                        bool *seen, bkp_kit_found_fn found, void *ctx)
 {
-    int findings = 0, rc = 0;
-    size_t lines = 0;
+    int findings = 0;
     bkp_buf b;
     bkp_buf_init(&b);
-    for (char *save = NULL, *line = strtok_r(sums, "\n", &save); line && !rc;
-         line = strtok_r(NULL, "\n", &save)) {
-        uint8_t want[32], got[32];
-        const char *name;
-        rc = ++lines > BKP_KIT_FILES_MAX ? -EBADMSG : parse_line(line, want, &name);
-        if (rc)
-            break;
+    for (size_t i = 0; i < nsums; i++) {
+        const char *name = sums[i].name;
+        uint8_t got[32];
         ssize_t at = find(w, name);
-        if (at >= 0 && seen[at]) {
-            rc = -EBADMSG; /* named twice */
-            break;
-        }
         if (at >= 0)
             seen[at] = true;
         char *path = bkp_path_join(kit, name);
         int r = !path ? -ENOMEM : at < 0 ? -ENOENT : bkp_read_file(path, &b, BKP_KIT_FILE_MAX);
         free(path);
         if (r == -ENOMEM) {
-            rc = r;
-            break;
+            bkp_buf_free(&b);
+            return r;
         }
         if (!r)
             crypto_hash_sha256(got, b.data, b.len);
         if (r == -ENOENT || (at >= 0 && !w->regular[at])) {
             findings++;
             found(name, -ENOENT, ctx);
-        } else if (r || sodium_memcmp(want, got, sizeof(want))) {
+        } else if (r || sodium_memcmp(sums[i].sha256, got, sizeof(got))) {
             findings++;
             found(name, -EBADMSG, ctx);
         }
     }
     bkp_buf_free(&b);
-    return rc ? rc : findings;
+    return findings;
 }
 
 int bkp_kit_check(const char *dir, bkp_kit_found_fn found, void *ctx)
@@ -139,13 +177,14 @@ int bkp_kit_check(const char *dir, bkp_kit_found_fn found, void *ctx)
         rc = walk(kit, &w);
     if (!rc && !(seen = calloc(w.n + 1, sizeof(*seen))))
         rc = -ENOMEM;
+    bkp_kit_sum *list = NULL;
+    size_t nlist = 0;
     int r = rc ? 0 : bkp_read_file(sumsfile, &sums, 1U << 20);
-    if (!rc && !r) {
-        bkp_buf_put(&sums, "", 1); /* a C string for strtok_r */
-        r = sums.failed ? -ENOMEM : 0;
-    }
     if (!rc && !r)
-        r = check_listed(kit, (char *)sums.data, &w, seen, found, ctx);
+        r = bkp_kit_sums_parse(sums.data, sums.len, &list, &nlist);
+    if (!rc && !r)
+        r = check_listed(kit, list, nlist, &w, seen, found, ctx);
+    bkp_kit_sums_free(list, nlist);
     /* A list that is missing or not a kit's checks nothing: one finding. */
     bool listed = !rc && r >= 0;
     if (!rc && (r == -ENOENT || r == -EBADMSG)) {

@@ -182,12 +182,60 @@ static void test_check(void **state)
     test_rm_rf(dir);
 }
 
+/* SHA256SUMS as read from a medium: the list bkp writes parses to its
+ * names and hashes; anything else names no file at all. */
+static void test_sums_parse(void **state)
+{
+    (void)state;
+    const char *h = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+    char good[400];
+    snprintf(good, sizeof(good), "%s  bkp\n%s  lib/libsodium.so.23\n%s  FORMAT.md", h, h, h);
+    bkp_kit_sum *s = NULL;
+    size_t n = 0;
+    assert_int_equal(bkp_kit_sums_parse(good, strlen(good), &s, &n), 0);
+    assert_int_equal(n, 3);
+    assert_string_equal(s[1].name, "lib/libsodium.so.23");
+    assert_int_equal(s[2].sha256[0], 0x00);
+    assert_int_equal(s[2].sha256[31], 0xff);
+    bkp_kit_sums_free(s, n);
+
+    char bad[7][400];
+    snprintf(bad[0], 400, "%s  bkp\n%s  bkp\n", h, h);        /* twice */
+    snprintf(bad[1], 400, "%s  bkp\n%s  SHA256SUMS\n", h, h); /* itself */
+    snprintf(bad[2], 400, "%s  lib/../../etc/passwd\n", h);   /* no member */
+    snprintf(bad[3], 400, "%s bkp\n", h);                     /* one space */
+    snprintf(bad[4], 400, "%s  bkp\n\n", h);                  /* blank line */
+    snprintf(bad[5], 400, "%.63sg  bkp\n", h);                /* not hex */
+    snprintf(bad[6], 400, "%s", "");                          /* empty */
+    for (size_t i = 0; i < 7; i++) {
+        s = (bkp_kit_sum *)1;
+        n = 9;
+        assert_int_equal(bkp_kit_sums_parse(bad[i], strlen(bad[i]), &s, &n), -EBADMSG);
+        assert_null(s);
+        assert_int_equal(n, 0);
+    }
+    /* A NUL inside a name is no name. */
+    char nul[80];
+    snprintf(nul, sizeof(nul), "%s  bkp", h);
+    nul[67] = '\0';
+    assert_int_equal(bkp_kit_sums_parse(nul, 68, &s, &n), -EBADMSG);
+    /* No more lines than a kit has files. */
+    size_t cap = (BKP_KIT_FILES_MAX + 1) * 90, len = 0;
+    char *many = malloc(cap);
+    assert_non_null(many);
+    for (unsigned i = 0; i <= BKP_KIT_FILES_MAX; i++)
+        len += (size_t)snprintf(many + len, cap - len, "%s  lib/libx%u.so.1\n", h, i);
+    assert_int_equal(bkp_kit_sums_parse(many, len, &s, &n), -EBADMSG);
+    free(many);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_member_names),
         cmocka_unit_test(test_emit),
         cmocka_unit_test(test_check),
+        cmocka_unit_test(test_sums_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
