@@ -113,9 +113,8 @@ static int last_line(int fd, uint64_t size, uint64_t *seq, uint8_t hash[32], uin
 /* What is wrong with the end of a log whose last record is `seq` (hash
  * `hash`, chaining to `prev`) given its head marker, or NULL when they
  * agree. `kind` receives a short word for the record of a restart. */
-static const char *head_mismatch(int hrc, const bkp_audit_head *h, bool have,
-                                 uint64_t seq, const uint8_t hash[32], const uint8_t prev[32],
-                                 const char **kind)
+static const char *head_mismatch(int hrc, const bkp_audit_head *h, bool have, uint64_t seq,
+                                 const uint8_t hash[32], const uint8_t prev[32], const char **kind)
 {
     if (hrc == -ENOENT) {
         *kind = "no head";
@@ -377,7 +376,8 @@ int bkp_audit_restart(bkp_repo *r, const char *reason, char *found, size_t n)
     }
     bkp_audit_rec rec = {.op = "log_restarted", .figures = fig};
     /* Restarting is done on the primary; a sound marker keeps its role. */
-    rc = fig ? append_line(r, fd, dir, &rec, have, seq, have ? last : zero, torn, hrc ? &primary : &h)
+    rc = fig ? append_line(r, fd, dir, &rec, have, seq, have ? last : zero, torn,
+                           hrc ? &primary : &h)
              : -ENOMEM;
     if (!rc && found)
         snprintf(found, n, "%s", kind);
@@ -411,13 +411,13 @@ static int append_line(bkp_repo *r, int fd, const char *dir, const bkp_audit_rec
     struct passwd *pw = getpwuid(getuid());
     if (have)
         bkp_hex(hex, prev, 32);
-    json_t *j = json_pack("{s:I, s:s, s:I, s:o, s:I, s:s, s:o, s:s, s:s, s:o, s:O}", "seq",
-                  (json_int_t)(seq + 1), "time", when, "offset", (json_int_t)lt.tm_gmtoff, "host",
-                  bkp_json_bytes(host), "uid", (json_int_t)getuid(), "user",
-                  pw ? pw->pw_name : "?", "command", bkp_json_bytes(command_line ? command_line : "?"),
-                  "op", rec->op, "outcome", rec->failed ? "failed" : "ok", "prev",
-                  have ? json_string(hex) : json_null(), "figures",
-                  rec->figures ? rec->figures : json_object());
+    json_t *j = json_pack(
+        "{s:I, s:s, s:I, s:o, s:I, s:s, s:o, s:s, s:s, s:o, s:O}", "seq", (json_int_t)(seq + 1),
+        "time", when, "offset", (json_int_t)lt.tm_gmtoff, "host", bkp_json_bytes(host), "uid",
+        (json_int_t)getuid(), "user", pw ? pw->pw_name : "?", "command",
+        bkp_json_bytes(command_line ? command_line : "?"), "op", rec->op, "outcome",
+        rec->failed ? "failed" : "ok", "prev", have ? json_string(hex) : json_null(), "figures",
+        rec->figures ? rec->figures : json_object());
     if (j && !rec->figures)
         json_decref(json_object_get(j, "figures")); /* "O" took a second reference */
     if (!j)
@@ -493,8 +493,7 @@ static int read_lines(const char *path, bkp_buf *buf, char ***lines, size_t *n, 
     char *p = (char *)buf->data, *end = p + buf->len - 1;
     while (p < end) {
         char *nl = memchr(p, '\n', (size_t)(end - p));
-        if ((nl ? (size_t)(nl - p) : (size_t)(end - p)) > LINE_MAX_LEN ||
-            *n >= LOG_MAX / 64) {
+        if ((nl ? (size_t)(nl - p) : (size_t)(end - p)) > LINE_MAX_LEN || *n >= LOG_MAX / 64) {
             bkp_error(_("%s holds a line of more than %u KiB, or more lines than a log of its "
                         "size can: not read; it was not written by bkp"),
                       path, LINE_MAX_LEN >> 10);
@@ -532,7 +531,8 @@ const char *bkp_audit_check_line(const char *line, uint64_t i, const uint8_t *pr
     char *text = j ? signed_text(j) : NULL;
     if (!json_is_object(j))
         why = "is not valid JSON";
-    else if (!json_is_string(json_object_get(j, "op")) || !json_is_string(json_object_get(j, "time")))
+    else if (!json_is_string(json_object_get(j, "op")) ||
+             !json_is_string(json_object_get(j, "time")))
         why = "is not an audit record (no op or time)";
     else if ((uint64_t)json_integer_value(json_object_get(j, "seq")) != i)
         why = "has the wrong sequence number (records were removed, added or reordered)";
@@ -630,9 +630,13 @@ static void check_head(const char *path, const uint8_t pk[32], char **l, size_t 
                  "%s: records %zu to %llu are missing at the end (its signed head marker says the "
                  "log reached record %llu): the log was %s; `bkp audit restart REASON` records the "
                  "loss and continues",
-                 out->absent ? "the log is missing" : n ? "the log was cut short" : "the log is empty",
+                 out->absent ? "the log is missing"
+                 : n         ? "the log was cut short"
+                             : "the log is empty",
                  n + 1, (unsigned long long)hseq, (unsigned long long)hseq,
-                 out->absent ? "deleted" : n ? "shortened" : "emptied");
+                 out->absent ? "deleted"
+                 : n         ? "shortened"
+                             : "emptied");
     } else {
         crypto_generichash(at, 32, (const uint8_t *)l[hseq - 1], strlen(l[hseq - 1]), NULL, 0);
         if (memcmp(at, h.record, 32)) {
@@ -745,6 +749,38 @@ int bkp_audit_each(const char *path, int (*fn)(json_t *rec, void *ctx), void *ct
     return rc;
 }
 
+/* Records 1..upto of the log, in order, to `fn`. */
+typedef struct sound_ctx {
+    uint64_t n, upto;
+    int (*fn)(json_t *rec, void *ctx);
+    void *ctx;
+} sound_ctx;
+
+static int each_sound(json_t *rec, void *ctx)
+{
+    sound_ctx *s = ctx;
+    return ++s->n > s->upto ? 1 : s->fn(rec, s->ctx);
+}
+
+int bkp_audit_each_sound(const char *path, const uint8_t pk[32], int (*fn)(json_t *rec, void *ctx),
+                         void *ctx, bkp_audit_check *chk)
+{
+    bkp_audit_check own;
+    bkp_audit_check *c = chk ? chk : &own;
+    memset(c, 0, sizeof(*c));
+    int rc = bkp_audit_verify(path, pk, NULL, c);
+    if (rc < 0 || c->absent)
+        return rc < 0 ? rc : -ENOENT;
+    /* Every record before the first bad one was checked: its signature and
+     * its link to the one before. Nothing after it is (an insider without
+     * the key can append, but not sign). A record a line could not be
+     * parsed as is itself the first bad one, so counting parsed records
+     * counts positions up to it. */
+    sound_ctx s = {0, c->first_bad ? c->first_bad - 1 : c->records, fn, ctx};
+    int e = bkp_audit_each(path, each_sound, &s);
+    return e < 0 ? e : e > 0 && s.n <= s.upto ? e : rc;
+}
+
 typedef struct last_ctx {
     const bkp_audit_query *q;
     json_t *found;
@@ -770,10 +806,13 @@ static int keep_last(json_t *rec, void *ctx)
     return 0;
 }
 
-json_t *bkp_audit_last(const char *path, const bkp_audit_query *q, time_t *when)
+json_t *bkp_audit_last(const char *path, const uint8_t pk[32], const bkp_audit_query *q,
+                       time_t *when)
 {
     last_ctx l = {q, NULL};
-    if (path)
+    if (path && pk)
+        (void)bkp_audit_each_sound(path, pk, keep_last, &l, NULL);
+    else if (path)
         (void)bkp_audit_each(path, keep_last, &l);
     if (when) {
         *when = l.found ? bkp_iso_parse(json_string_value(json_object_get(l.found, "time"))) : 0;

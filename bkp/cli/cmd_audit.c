@@ -65,12 +65,11 @@ static int audit_verify(cli *c)
                   bkp_strerror(vrc));
     if (c->json)
         cli_print_json(json_pack("{s:b, s:I, s:I, s:I, s:b, s:b, s:I, s:s, s:I}", "ok",
-                                 rc == 0 && vrc == 0,
-                                 "records", (json_int_t)chk.records, "first_bad",
-                                 (json_int_t)chk.first_bad, "missing", (json_int_t)chk.missing,
-                                 "absent", chk.absent, "head_bad", chk.head_bad, "restarts",
-                                 (json_int_t)chk.restarts, "problem", chk.problem,
-                                 "generations_unaccounted", (json_int_t)vr.problems));
+                                 rc == 0 && vrc == 0, "records", (json_int_t)chk.records,
+                                 "first_bad", (json_int_t)chk.first_bad, "missing",
+                                 (json_int_t)chk.missing, "absent", chk.absent, "head_bad",
+                                 chk.head_bad, "restarts", (json_int_t)chk.restarts, "problem",
+                                 chk.problem, "generations_unaccounted", (json_int_t)vr.problems));
     bkp_verify_result_clear(&vr);
     if (chk.restarts && !c->json)
         bkp_warn(_("audit log %s: it was restarted by an operator (%llu time(s), last at record "
@@ -256,7 +255,7 @@ void cli_audit_context(cli *c)
     if (log && bkp_read_file(c->policy->file, &data, 16 << 20) == 0) {
         crypto_generichash(h, sizeof(h), data.data, data.len, NULL, 0);
         bkp_hex(hex, h, sizeof(h));
-        json_t *last = bkp_audit_last(log, &(bkp_audit_query){.op = "policy"}, NULL);
+        json_t *last = bkp_audit_last(log, NULL, &(bkp_audit_query){.op = "policy"}, NULL);
         json_t *digest = json_object_get(json_object_get(last, "figures"), "digest");
         if (!json_is_string(digest) || strcmp(json_string_value(digest), hex)) {
             json_t *fig = json_pack("{s:s, s:s, s:O}", "file", c->policy->file, "digest", hex,
@@ -275,9 +274,8 @@ int cli_audit_primary(cli *c, bkp_repo *source, bool staged, const bkp_audit_rec
 {
     struct stat st;
     bkp_repo *primary = NULL;
-    const char *path = c->repo || cli_policy_named(c) || getenv("BKP_REPO")
-                           ? cli_repo_path(c)
-                           : NULL;
+    const char *path =
+        c->repo || cli_policy_named(c) || getenv("BKP_REPO") ? cli_repo_path(c) : NULL;
     char *want = path ? realpath(path, NULL) : NULL;
     bool is_source = want && !strcmp(want, bkp_repo_path(source));
     free(want);

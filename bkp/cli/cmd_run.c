@@ -295,7 +295,8 @@ static bool drills(cli *c, const pol_policy *p)
         if (sl > 5 && !strcmp(stem + sl - 5, ".yaml"))
             stem[sl - 5] = '\0';
         time_t when;
-        json_decref(bkp_audit_last(log, &(bkp_audit_query){"drill", NULL, "runbook", stem}, &when));
+        json_decref(bkp_audit_last(log, bkp_repo_sign_pk(c->r),
+                                   &(bkp_audit_query){"drill", NULL, "runbook", stem}, &when));
         if (!pol_is_due(&p->drills[i].schedule, when, bkp_now()))
             continue;
         syslog(LOG_INFO, "drill %s", stem);
@@ -340,8 +341,8 @@ static bool judge(cli *c, cli_alerts *al, size_t *first, json_t **status, int *w
                       N_("%s is %s (checklist item 3-②): %s — next: %s"), ds, v, why ? why : "?",
                       next);
             if (why_shown && next_shown)
-                cli_alert_reshow(al, key, N_("%s is %s (checklist item 3-②): %s — next: %s"), ds,
-                                 v, why_shown, next_shown);
+                cli_alert_reshow(al, key, N_("%s is %s (checklist item 3-②): %s — next: %s"), ds, v,
+                                 why_shown, next_shown);
         } else {
             cli_alert(al, key, v, strcmp(v, "AT RISK") ? 2 : 1,
                       N_("%s is %s (checklist item 3-②): %s"), ds, v, why ? why : "?");
@@ -402,11 +403,12 @@ static void key_drill_due(cli *c, cli_alerts *al)
     json_t *kd = cli_key_drill_status(c);
     long long days = (long long)(json_integer_value(json_object_get(kd, "every_seconds")) / 86400);
     if (json_is_true(json_object_get(kd, "due")))
-        cli_alert(al, "key-drill", "overdue", 1,
-                  N_("no key-recovery drill within %lld days (key_drill_every): rehearse opening an "
-                    "off-line copy with the sheets from the safe alone, `bkp drill RUNBOOK "
-                    "--medium M --key-from SHEET...`"),
-                  days);
+        cli_alert(
+            al, "key-drill", "overdue", 1,
+            N_("no key-recovery drill within %lld days (key_drill_every): rehearse opening an "
+               "off-line copy with the sheets from the safe alone, `bkp drill RUNBOOK "
+               "--medium M --key-from SHEET...`"),
+            days);
     else
         cli_alert(al, "key-drill", NULL, 0,
                   N_("a key-recovery drill was held within %lld days again"), days);
@@ -456,7 +458,7 @@ static bool after_backups(cli *c, const pol_policy *p, const pol_dataset **order
         if (out[i].b.gen && out[i].b.suspicious)
             cli_alert(&al, NULL, "suspicious", 2,
                       N_("%s:%u was sealed as suspicious (%s): check the data before trusting it; "
-                        "`bkp generations %s` lists it"),
+                         "`bkp generations %s` lists it"),
                       out[i].d->name, out[i].b.gen->seq, out[i].b.reason, out[i].d->name);
     }
     failed |= bad = copy_online(c, p, order, n);

@@ -286,7 +286,7 @@ static void vjob_clear(vjob *v)
 static int pinned_behind(cli *c)
 {
     json_t *found = NULL;
-    char doing[96];
+    char doing[256];
     int behind;
     snprintf(doing, sizeof(doing), _("%s pinned history the primary lacks"), c->media);
     if ((behind = cli_pins_check(c, c->media, &found)) > 0)
@@ -436,7 +436,7 @@ static void kit_found(const char *name, int why, void *ctx)
 static int check_kit(vjob *v, int rc, bool optional)
 {
     int k = bkp_kit_check(v->m.path, kit_found, v);
-    if (k == -ENOENT && optional)
+    if ((k == -ENOENT || k == -ENOTDIR) && optional) /* a tape, or a folder without one */
         k = 0;
     else if (k == -ENOENT)
         bkp_verify_add_problem(
@@ -466,7 +466,7 @@ static int conclude(cli *c, vjob *v, int rc)
                          .failed = rc != 0 || v->behind,
                          .figures = fig,
                          .error =
-                             rc ? (res->nmessages ? res->messages[0] : bkp_strerror(rc)) : NULL};
+                             rc ? (res->nmessages ? res->messages[0] : bkp_strerror_en(rc)) : NULL};
     int aex = cli_audit(c, &rec);
     json_decref(fig);
     if (c->media && rc >= 0) {

@@ -140,7 +140,7 @@ int cli_alerts_tell(cli *c, cli_alerts *a, bool *told)
         }
         json_object_set_new(e, "delivered", json_boolean(!rc && (t.command || t.mail_to)));
         bkp_audit_rec rec = {
-            .op = "notify", .failed = rc != 0, .figures = e, .error = rc ? bkp_strerror(rc) : NULL};
+            .op = "notify", .failed = rc != 0, .figures = e, .error = rc ? bkp_strerror_en(rc) : NULL};
         (void)cli_audit(c, &rec);
         first = first ? first : rc;
     }

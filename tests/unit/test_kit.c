@@ -167,6 +167,26 @@ static void test_check(void **state)
     /* Written again, it checks. */
     assert_int_equal(bkp_kit_write(dir, docs, 1, &res), 0);
     assert_int_equal(check(dir, &f), 0);
+    /* A listed file replaced by a link to a file of the host with the
+     * same bytes is not followed: it is missing. A planted name's escape
+     * bytes never reach the reader. */
+    char host[512];
+    snprintf(host, sizeof(host), "%s/host-readme", dir);
+    snprintf(path, sizeof(path), "%s/bkp-recovery/README.txt", dir);
+    assert_int_equal(rename(path, host), 0);
+    assert_int_equal(symlink(host, path), 0);
+    snprintf(path, sizeof(path), "%s/bkp-recovery/\x1b[2Jplanted", dir);
+    fp = fopen(path, "w");
+    assert_non_null(fp);
+    fclose(fp);
+    assert_int_equal(check(dir, &f), 2);
+    assert_non_null(strstr(f.text, "-2:README.txt\n"));
+    assert_non_null(strstr(f.text, "-17:?[2Jplanted\n"));
+    /* A kit with a link in it is written again (it was not intact). */
+    res.written = false;
+    assert_int_equal(bkp_kit_write(dir, docs, 1, &res), 0);
+    assert_true(res.written);
+    assert_int_equal(check(dir, &f), 0);
     /* A list that is no kit's is one finding, not one per file. */
     snprintf(path, sizeof(path), "%s/bkp-recovery/SHA256SUMS", dir);
     assert_int_equal(chmod(path, 0644), 0);
@@ -211,8 +231,8 @@ static void test_sums_parse(void **state)
         s = (bkp_kit_sum *)1;
         n = 9;
         assert_int_equal(bkp_kit_sums_parse(bad[i], strlen(bad[i]), &s, &n), -EBADMSG);
-        assert_null(s);
-        assert_int_equal(n, 0);
+        assert_ptr_equal(s, (bkp_kit_sum *)1); /* outputs only on success */
+        assert_int_equal(n, 9);
     }
     /* A NUL inside a name is no name. */
     char nul[80];
