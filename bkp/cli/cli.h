@@ -230,23 +230,24 @@ const char *cli_medium_most_due(cli *c, time_t *due);
  * verified, recorded) and say what happened; `quiet`: no operator advice
  * (bkp run). Returns an exit code. */
 int cli_rotate_disk(cli *c, cli_medium *m, bool quiet);
-/* The same for an archive medium: one tar stream per generation not yet
- * archived there, read back and verified before it counts; never rewritten. */
+/* The same for an archive medium (ops_rotate_archive,
+ * bkp/ops/rotate_archive.h: one tar stream per generation not yet archived
+ * there, read back and verified before it counts; never rewritten). */
 int cli_rotate_archive(cli *c, cli_medium *m, bool quiet);
-/* Write the recovery kit (bkp/kit.h) at disk or archive folder `m`'s path, with FORMAT.md and
- * the procedures of the data sets copied to it (rotate_kit.c): the SHA-256
- * of its SHA256SUMS for the audit record, or NULL (warned) when it could
- * not be written. */
-json_t *cli_rotate_kit(cli *c, const cli_medium *m);
 /* Say that the kit `res` was written to `m` (when it was): its SHA256SUMS's
  * SHA-256 for the audit record. */
 struct bkp_kit_result;
 json_t *cli_kit_said(const cli_medium *m, const struct bkp_kit_result *res);
-/* The documents of `m`'s kit (FORMAT.md and the procedures), for a kit an
- * archive carries (bkp/archive.h): filled into `kit`, owned by `*held`
+/* The documents of medium `m`'s kit (FORMAT.md and the procedures,
+ * rotate_kit.c), as a rotation asks for them (ops_kit_docs,
+ * bkp/ops/rotate_disk.h): `ctx` is a cli_kit_ctx; `*docs` owned by `*held`
  * until cli_kit_docs_free. */
-struct bkp_archive_kit;
-int cli_kit_docs(cli *c, const cli_medium *m, struct bkp_archive_kit *kit, void **held);
+typedef struct cli_kit_ctx {
+    cli *c;
+    const cli_medium *m;
+} cli_kit_ctx;
+struct bkp_kit_doc;
+int cli_kit_make(void *ctx, const struct bkp_kit_doc **docs, size_t *n, void **held);
 void cli_kit_docs_free(void *held);
 
 /* Object media (medium_object.c): the S3 connection of medium `m` from the
@@ -280,13 +281,6 @@ int cli_object_repair(cli *c, const cli_medium *m, bkp_repo *src, const struct b
 /* Did the last probe of the medium of registry entry `entry` (by its label)
  * prove a COMPLIANCE lock, by the signed audit log (and when)? */
 bool cli_object_proven(cli *c, const json_t *entry, time_t *when);
-/* Extract the archive file `path` to a staging folder and verify it whole
- * with the keys of the open repository: 0 when it is sound. What was read is
- * added to `sum` (may be NULL). */
-struct bkp_verify_result;
-int cli_archive_check(cli *c, const char *path, struct bkp_verify_result *sum);
-/* The archives (NAME@SEQ.tar) in folder `dir`, sorted (malloc'd). */
-int cli_archive_list(const char *dir, char ***names, size_t *n);
 /* The primary against what each medium pinned (rotate_pin.c, bkp/ops/pins.h):
  * findings [{medium, dataset, beside, what, on_medium}] into `*out` (owned);
  * returns their number, or a negative errno (logged). `only`: that medium

@@ -30,6 +30,7 @@
 #include "bkp/log.h"
 #include "bkp/kit.h"
 #include "bkp/medium.h"
+#include "bkp/ops/archive_check.h"
 #include "bkp/pubkey.h"
 #include "bkp/reread_sample.h"
 #include "bkp/verify.h"
@@ -161,28 +162,6 @@ static void print_result(cli *c, const char *what, int rc, const bkp_verify_resu
                    (unsigned long long)res->blobs_read);
         printf("\n");
     }
-}
-
-/* Every archive of an archive medium, extracted and verified. */
-static int verify_archives(cli *c, cli_medium *m, bkp_verify_result *res)
-{
-    char **names = NULL;
-    size_t n = 0;
-    int rc = cli_archive_list(m->path, &names, &n), bad = 0;
-    memset(res, 0, sizeof(*res));
-    for (size_t i = 0; !rc && i < n; i++) {
-        char *p = bkp_path_join(m->path, names[i]);
-        int r = p ? cli_archive_check(c, p, res) : -ENOMEM;
-        if (r) {
-            bad++;
-            bkp_error(_("%s: the archive %s does not verify"), m->name, names[i]);
-        }
-        free(p);
-    }
-    res->generations = n;
-    res->problems = (uint64_t)bad;
-    bkp_strv_free(names, n);
-    return rc < 0 ? rc : bad ? 1 : 0;
 }
 
 /* verify --public-key: what the key signed, checked with the key the
@@ -512,7 +491,7 @@ int cmd_verify(cli *c)
             ex = EXIT_USAGE;
             goto out;
         }
-        rc = verify_archives(c, &v.m, &v.res);
+        rc = ops_archive_verify(c->r, v.m.name, v.m.path, NULL, c->workers, &v.res);
         rc = check_kit(&v, rc, true); /* beside the archives; a tape has none */
     } else {
         rc = check_copy(c, &v, &ex);
