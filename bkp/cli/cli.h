@@ -15,6 +15,7 @@
 
 #include "bkp/capture.h"
 #include "bkp/generation.h"
+#include "bkp/ops/object_fetch.h"
 #include "bkp/repo.h"
 #include "policies/compliance.h"
 #include "policies/notify.h"
@@ -263,15 +264,8 @@ struct bkp_bucket_fetch;
  * with the passphrase or the sheets (restore --from, the primary gone).
  * `f` receives the packs whose current version did not check. */
 /* `what` (NULL: every pack, as verify wants) names the generations whose
- * packs alone are fetched: `spec` (DATASET:latest, DATASET:SEQ, a UUID
- * prefix), or the newest CLI_FETCH_NEWEST of each of `datasets` (a drill).
- * A generation without a signed list of its packs fetches them all. */
-#define CLI_FETCH_NEWEST 3
-typedef struct cli_fetch_what {
-    const char *spec;
-    char *const *datasets;
-    size_t ndatasets;
-} cli_fetch_what;
+ * packs alone are fetched (bkp/ops/object_fetch.h). */
+typedef ops_fetch_what cli_fetch_what;
 int cli_object_fetch(cli *c, const cli_medium *m, bool as_copy, const cli_fetch_what *what,
                      bkp_repo **out, char **staging, struct bkp_bucket_fetch *f);
 /* Upload each pack of `f` from `src` as the current version (repair); its
