@@ -131,50 +131,6 @@ static json_t *run_figures(const outcome *v, size_t n, double seconds)
     return json_pack("{s:f, s:o}", "seconds", seconds, "datasets", ds);
 }
 
-/* The 3-2-1 rule after the run: each data set's verdict as a condition
- * (`al`, from index `*first`); a failed run when one is non-compliant. The
- * status it judged goes to `*status` (owned), for the status page. */
-static bool judge(cli *c, cli_alerts *al, size_t *first, json_t **status, int *worst_out)
-{
-    int worst = 0;
-    json_t *all = cli_status(c, &worst), *d;
-    size_t i;
-    *first = al->n;
-    json_array_foreach(all, i, d)
-    {
-        const char *v = json_string_value(json_object_get(d, "verdict"));
-        const char *ds = json_string_value(json_object_get(d, "dataset"));
-        const char *why = json_string_value(json_array_get(json_object_get(d, "reasons"), 0));
-        const char *next = json_string_value(json_object_get(d, "action"));
-        /* The same in the reader's language, for the terminal (cmd_status.c). */
-        json_t *shown = json_object_get(d, "shown");
-        const char *why_shown =
-            json_string_value(json_array_get(json_object_get(shown, "reasons"), 0));
-        const char *next_shown = json_string_value(json_object_get(shown, "action"));
-        char key[160];
-        snprintf(key, sizeof(key), "verdict:%s", ds ? ds : "?");
-        if (!v || !strcmp(v, "COMPLIANT")) {
-            cli_alert(al, key, NULL, 0, N_("%s is COMPLIANT again (checklist item 3-②)"), ds);
-        } else if (next && *next) {
-            cli_alert(al, key, v, strcmp(v, "AT RISK") ? 2 : 1,
-                      N_("%s is %s (checklist item 3-②): %s — next: %s"), ds, v, why ? why : "?",
-                      next);
-            if (why_shown && next_shown)
-                cli_alert_reshow(al, key, N_("%s is %s (checklist item 3-②): %s — next: %s"), ds,
-                                 v, why_shown, next_shown);
-        } else {
-            cli_alert(al, key, v, strcmp(v, "AT RISK") ? 2 : 1,
-                      N_("%s is %s (checklist item 3-②): %s"), ds, v, why ? why : "?");
-            if (why_shown)
-                cli_alert_reshow(al, key, N_("%s is %s (checklist item 3-②): %s"), ds, v,
-                                 why_shown);
-        }
-    }
-    *status = all;
-    *worst_out = worst;
-    return worst == POL_NON_COMPLIANT;
-}
-
 /* The policy's status page, from the status the run judged: a page that
  * cannot be written is a warning, never a failed run (the backups are
  * made). */
@@ -194,45 +150,6 @@ static void status_page(cli *c, const pol_policy *p, json_t *all, int worst)
     }
 }
 
-/* Each off-line medium that is due (or a day past due) for its rotation. */
-static void media_due(cli *c, const pol_policy *p, cli_alerts *al)
-{
-    time_t now = bkp_now();
-    for (size_t k = 0; k < p->nmedia; k++) {
-        const pol_medium *pm = &p->media[k];
-        char key[160];
-        time_t due = pm->rotate_every ? cli_medium_due(c, pm->name) : 0;
-        if (!pm->rotate_every)
-            continue;
-        snprintf(key, sizeof(key), "due:%s", pm->name);
-        const char *st = !due || now < due ? NULL : now - due >= 86400 ? "overdue" : "due";
-        if (st)
-            cli_alert(al, key, st, strcmp(st, "overdue") ? 0 : 1,
-                      N_("%s is %s for its rotation: connect it and run `bkp rotate %s`"), pm->name,
-                      st, pm->name);
-        else
-            cli_alert(al, key, NULL, 0, N_("%s has been rotated"), pm->name);
-    }
-}
-
-/* No key-recovery drill within the policy's key_drill_every: a condition
- * (told once, then reminded), as `bkp status` reminds of it. */
-static void key_drill_due(cli *c, cli_alerts *al)
-{
-    json_t *kd = cli_key_drill_status(c);
-    long long days = (long long)(json_integer_value(json_object_get(kd, "every_seconds")) / 86400);
-    if (json_is_true(json_object_get(kd, "due")))
-        cli_alert(al, "key-drill", "overdue", 1,
-                  N_("no key-recovery drill within %lld days (key_drill_every): rehearse opening an "
-                    "off-line copy with the sheets from the safe alone, `bkp drill RUNBOOK "
-                    "--medium M --key-from SHEET...`"),
-                  days);
-    else
-        cli_alert(al, "key-drill", NULL, 0,
-                  N_("a key-recovery drill was held within %lld days again"), days);
-    json_decref(kd);
-}
-
 /* Retention after the run, as `bkp prune` would (quietly off a terminal):
  * true when it failed (said). */
 static bool prune_after(cli *c, const pol_policy *p)
@@ -250,59 +167,31 @@ static bool prune_after(cli *c, const pol_policy *p)
 }
 
 /* The rest of the cycle — on-line copies, the rolling re-read, drills — and
- * every condition judged after it, told once per change (notify.h): the
- * run's own words follow the same rule, so that cron mails once. True when
- * something failed. */
+ * every condition judged after it, told once per change (bkp/ops/alerts.h):
+ * the run's own words follow the same rule, so that cron mails once. True
+ * when something failed. */
 static bool after_backups(cli *c, const ops_run_in *in, const ops_run_result *res)
 {
-    const pol_policy *p = in->policy;
-    const outcome *out = res->v;
-    size_t n = res->n;
-    cli_alerts al = {0};
-    bool failed = false, bad;
-    for (size_t i = 0; i < n; i++) {
-        char key[160];
-        snprintf(key, sizeof(key), "backup:%s", out[i].d->name);
-        if (out[i].failed)
-            cli_alert(&al, key, "failed", 2,
-                      N_("the backup of %s failed: %s — run `bkp backup` of it by hand to see why"),
-                      out[i].d->name, out[i].detail);
-        else if (out[i].ran)
-            cli_alert(&al, key, NULL, 0, N_("the backup of %s succeeded again"), out[i].d->name);
-        if (out[i].b.gen && out[i].b.suspicious)
-            cli_alert(&al, NULL, "suspicious", 2,
-                      N_("%s:%u was sealed as suspicious (%s): check the data before trusting it; "
-                        "`bkp generations %s` lists it"),
-                      out[i].d->name, out[i].b.gen->seq, out[i].b.reason, out[i].d->name);
-    }
-    failed |= bad = ops_run_copy_online(in, res);
-    cli_alert(&al, "copy-online", bad ? "failed" : NULL, bad ? 2 : 0,
-              bad ? N_("copying to an on-line medium failed; see `bkp status`")
-                  : N_("the on-line copies succeed again"));
-    failed |= bad = ops_run_reread(in);
-    cli_alert(&al, "verify", bad ? "failed" : NULL, bad ? 2 : 0,
-              bad ? N_("the rolling re-read found damage; run `bkp verify --read-data`")
-                  : N_("the rolling re-read finds no damage again"));
-    if (!c->dataset) {
-        failed |= bad = ops_run_drills(in);
-        cli_alert(&al, "drill", bad ? "failed" : NULL, bad ? 2 : 0,
-                  bad ? N_("a scheduled drill failed; its report is in the repository's reports/")
-                      : N_("the scheduled drills succeed again"));
-        media_due(c, p, &al);
-    }
+    ops_alerts al = {0};
+    ops_run_alert_outcomes(&al, res);
+    bool failed = ops_run_after(in, res, &al);
     /* What the run says itself, once per change, from here on: the
      * verdicts and the key-recovery drill (the rest it said as it went). */
-    size_t verdicts = 0;
-    json_t *status = NULL;
+    size_t verdicts = al.n;
     int worst = 0;
-    failed |= judge(c, &al, &verdicts, &status, &worst);
-    if (!c->dataset)
-        key_drill_due(c, &al);
+    json_t *status = cli_status(c, &worst);
+    ops_run_alert_verdicts(&al, status);
+    failed |= worst == POL_NON_COMPLIANT;
+    if (!c->dataset) {
+        json_t *kd = cli_key_drill_status(c);
+        ops_run_alert_key_drill(&al, kd);
+        json_decref(kd);
+    }
     bool *told = calloc(al.n + 1, sizeof(*told));
-    if (told && cli_alerts_tell(c, &al, told))
+    if (told && ops_alerts_tell(c->r, c->policy, &al, bkp_now(), told, io_audit, c))
         failed = true;
     for (size_t i = verdicts; told && i < al.n; i++) {
-        const char *shown = cli_alert_shown(&al, i);
+        const char *shown = ops_alert_shown(&al, i);
         if (told[i] && al.v[i].state)
             bkp_warn("%s", shown);
         else if (told[i])
@@ -313,8 +202,8 @@ static bool after_backups(cli *c, const ops_run_in *in, const ops_run_result *re
             syslog(LOG_WARNING, "%s", al.v[i].summary);
     }
     free(told);
-    cli_alerts_free(&al);
-    status_page(c, p, status, worst);
+    ops_alerts_free(&al);
+    status_page(c, in->policy, status, worst);
     return failed;
 }
 

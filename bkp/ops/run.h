@@ -31,6 +31,7 @@
 #include "bkp/audit.h"
 #include "bkp/capture.h"
 #include "bkp/generation.h"
+#include "bkp/ops/alerts.h"
 #include "bkp/repo.h"
 #include "policies/policy.h"
 
@@ -80,7 +81,7 @@ typedef struct ops_run_io {
 typedef struct ops_run_in {
     bkp_repo *repo;           /* open, writable, borrowed */
     const pol_policy *policy; /* borrowed */
-    time_t now;               /* the run's clock */
+    time_t now;               /* the clock of the step called: what is due */
     const char *dataset;      /* that data set alone (checked by the caller), or NULL */
     bool force;               /* every data set, due or not */
     int workers;              /* the re-read's */
@@ -117,5 +118,17 @@ bool ops_run_reread(const ops_run_in *in);
 /* The drills the policy schedules that are due, unattended: true when one
  * failed (said). */
 bool ops_run_drills(const ops_run_in *in);
+
+/* The conditions of the run (alerts.h), into `al`: */
+/* each data set's backup (failed, or fine again) and a suspicious seal; */
+void ops_run_alert_outcomes(ops_alerts *al, const ops_run_result *res);
+/* the steps after the data sets — on-line copies, re-read, and with every
+ * data set (no `dataset`) the drills and each off-line medium due: true
+ * when a step failed; */
+bool ops_run_after(const ops_run_in *in, const ops_run_result *res, ops_alerts *al);
+/* each data set's verdict in `all` (ops_status); */
+void ops_run_alert_verdicts(ops_alerts *al, const json_t *all);
+/* the key-recovery drill reminder `kd` (ops_key_drill_status). */
+void ops_run_alert_key_drill(ops_alerts *al, const json_t *kd);
 
 #endif

@@ -4,7 +4,8 @@
  * and the due drill runs; a second run at the same clock seals nothing (not
  * due) and runs no drill (its record is there); a failing before hook fails
  * its data set alone, the other is sealed; the copies go to the on-line
- * disk the data sets name, never to the off-line one.
+ * disk the data sets name, never to the off-line one; the failure is a
+ * condition told once, not again at the next run.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -179,6 +180,8 @@ static void test_priority_then_not_due(void **state)
         assert_int_equal(strncmp(res.v[i].detail, "next ", 5), 0);
     }
     assert_int_equal(x.nsealed, 2);
+    /* The drill's record has the log's clock, a moment after the run's. */
+    x.in.now = bkp_now();
     assert_false(ops_run_drills(&x.in));
     assert_int_equal(x.ndrilled, 1);
     ops_run_result_free(&res);
@@ -207,6 +210,30 @@ static void test_failing_hook_fails_its_dataset_alone(void **state)
     assert_int_equal(x.nsealed, 1); /* emr was never captured */
     assert_string_equal(x.sealed[0], "scans");
     assert_true(ops_run_failed(&res));
+
+    /* The conditions: emr's backup failed, scans' is fine; the steps after. */
+    ops_alerts al = {0};
+    bool told[8] = {0};
+    ops_run_alert_outcomes(&al, &res);
+    assert_false(ops_run_after(&x.in, &res, &al));
+    assert_int_equal(al.n, 5); /* 2 backups, copy-online, verify, drill */
+    assert_string_equal(al.v[0].key, "backup:emr");
+    assert_string_equal(al.v[0].state, "failed");
+    assert_string_equal(al.v[0].summary, "the backup of emr failed: before hook exited with status "
+                                         "3 — run `bkp backup` of it by hand to see why");
+    assert_string_equal(al.v[1].key, "backup:scans");
+    assert_null(al.v[1].state);
+    assert_string_equal(al.v[2].key, "copy-online");
+    assert_string_equal(al.v[3].key, "verify");
+    assert_null(al.v[3].state);
+    assert_string_equal(al.v[4].key, "drill");
+    /* Told once per change: the failure now, not again at the next run. */
+    assert_int_equal(ops_alerts_tell(x.f.r, x.f.p, &al, x.now, told, audit, &x), 0);
+    assert_true(told[0]);
+    memset(told, 0, sizeof(told));
+    assert_int_equal(ops_alerts_tell(x.f.r, x.f.p, &al, x.now, told, audit, &x), 0);
+    assert_false(told[0]);
+    ops_alerts_free(&al);
     ops_run_result_free(&res);
     assert_int_equal(generations(&x, "emr"), 0);
     assert_int_equal(generations(&x, "scans"), 1);
