@@ -2,7 +2,8 @@
  * run.h — the cycle of `bkp run` (the cron entry), as library functions: the
  * data sets of the policy that are due, in priority order (before hook,
  * capture and seal, after hook), then the copies to the on-line media, the
- * rolling re-read, the drills that are due, and whether retention applies.
+ * rolling re-read, the drills that are due, and whether retention applies;
+ * and the run's conditions for the alerts once per change (alerts.h).
  *
  * One run at a time: the caller holds the repository's named lock "run" and
  * then its writer lock for the whole cycle (the program's dispatcher takes
@@ -12,8 +13,10 @@
  * What only the program knows — the audit record with the run's context,
  * the capture and seal of a data set with its change-rate guard and what it
  * prints, opening an on-line disk's copy, a rotation, a drill's runbook with
- * the key — it gives in ops_run_io. What it shows (the table, syslog, the
- * alerts, the metrics) it builds from the outcomes returned here.
+ * the key — it gives in ops_run_io; the statuses it judges (ops_status with
+ * what it knows of the media) it gives to ops_run_alert_verdicts. What it
+ * shows (the table, syslog, the alerts told, the metrics) it builds from
+ * the outcomes and conditions returned here.
  *
  * Words: an outcome's `what` and `detail` are English (N_: for --json,
  * syslog and the alerts), `shown` is the detail through the catalogue. The
@@ -37,8 +40,8 @@
 
 /* One data set captured and sealed (or not), as the program's backup left it. */
 typedef struct ops_run_backup {
-    bkp_gen *gen;    /* the sealed generation, or NULL (owned) */
-    bool suspicious; /* the change-rate guard marked it */
+    bkp_gen *gen;     /* the sealed generation, or NULL (owned) */
+    bool suspicious;  /* the change-rate guard marked it */
     char reason[512]; /* the guard's reason, English */
     bkp_capture_stats stats;
     size_t nerrors; /* unreadable paths */

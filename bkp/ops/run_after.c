@@ -49,8 +49,8 @@ bool ops_run_copy_online(const ops_run_in *in, const ops_run_result *res)
 static bool reread_one(const ops_run_in *in, bkp_repo *target, const char *medium)
 {
     bkp_verify_result res = {0};
-    int rc = bkp_reread_sample(in->repo, target, medium, -1, in->policy->reread_every,
-                               in->workers, &res);
+    int rc = bkp_reread_sample(in->repo, target, medium, -1, in->policy->reread_every, in->workers,
+                               &res);
     json_t *fig = json_pack("{s:s, s:I, s:I, s:I}", "mode", "sample", "packs_read",
                             (json_int_t)res.packs_read, "bytes_read", (json_int_t)res.bytes_read,
                             "problems", (json_int_t)res.problems);

@@ -26,7 +26,7 @@ void ops_run_alert_outcomes(ops_alerts *al, const ops_run_result *res)
         if (o->b.gen && o->b.suspicious)
             ops_alert(al, NULL, "suspicious", 2,
                       N_("%s:%u was sealed as suspicious (%s): check the data before trusting it; "
-                        "`bkp generations %s` lists it"),
+                         "`bkp generations %s` lists it"),
                       o->d->name, o->b.gen->seq, o->b.reason, o->d->name);
     }
 }
@@ -90,8 +90,7 @@ static void alert_verdict(ops_alerts *al, const json_t *d)
         ops_alert(al, key, NULL, 0, N_("%s is COMPLIANT again (checklist item 3-②)"), ds);
     } else if (next && *next) {
         ops_alert(al, key, v, strcmp(v, "AT RISK") ? 2 : 1,
-                  N_("%s is %s (checklist item 3-②): %s — next: %s"), ds, v, why ? why : "?",
-                  next);
+                  N_("%s is %s (checklist item 3-②): %s — next: %s"), ds, v, why ? why : "?", next);
         if (why_shown && next_shown)
             ops_alert_reshow(al, key, N_("%s is %s (checklist item 3-②): %s — next: %s"), ds, v,
                              why_shown, next_shown);
@@ -108,18 +107,21 @@ void ops_run_alert_verdicts(ops_alerts *al, const json_t *all)
     size_t i;
     json_t *d;
     json_array_foreach(all, i, d)
+    {
         alert_verdict(al, d);
+    }
 }
 
 void ops_run_alert_key_drill(ops_alerts *al, const json_t *kd)
 {
     long long days = (long long)(json_integer_value(json_object_get(kd, "every_seconds")) / 86400);
     if (json_is_true(json_object_get(kd, "due")))
-        ops_alert(al, "key-drill", "overdue", 1,
-                  N_("no key-recovery drill within %lld days (key_drill_every): rehearse opening an "
-                    "off-line copy with the sheets from the safe alone, `bkp drill RUNBOOK "
-                    "--medium M --key-from SHEET...`"),
-                  days);
+        ops_alert(
+            al, "key-drill", "overdue", 1,
+            N_("no key-recovery drill within %lld days (key_drill_every): rehearse opening an "
+               "off-line copy with the sheets from the safe alone, `bkp drill RUNBOOK "
+               "--medium M --key-from SHEET...`"),
+            days);
     else
         ops_alert(al, "key-drill", NULL, 0,
                   N_("a key-recovery drill was held within %lld days again"), days);

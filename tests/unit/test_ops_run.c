@@ -21,24 +21,19 @@
 
 /* %2$s: the before hook of emr. */
 static const char policy_text[] =
-    "repository: %1$s/repo\n"
-    "passphrase_file: /etc/bkp/passphrase\n"
-    "media:\n"
-    "  - { name: nas, type: disk, path: %1$s/nas, location: onsite }\n"
-    "  - { name: usb-a, type: removable, path: %1$s/usb-a, location: offsite, offline: true }\n"
-    "datasets:\n"
-    "  - name: scans\n"
-    "    priority: 2\n"
-    "    paths: [%1$s/src]\n"
-    "    schedule: daily 03:00\n"
-    "    copy_to: [nas, usb-a]\n"
-    "  - name: emr\n"
-    "    priority: 1\n"
-    "    paths: [%1$s/src]\n"
-    "    schedule: daily 02:00\n"
-    "%2$s"
-    "drills:\n"
-    "  - { runbook: /etc/bkp/runbooks/monthly.yaml, schedule: monthly 1 05:00 }\n";
+    OPS_POLICY_HEAD "datasets:\n"
+                    "  - name: scans\n"
+                    "    priority: 2\n"
+                    "    paths: [%1$s/src]\n"
+                    "    schedule: daily 03:00\n"
+                    "    copy_to: [nas, usb-a]\n"
+                    "  - name: emr\n"
+                    "    priority: 1\n"
+                    "    paths: [%1$s/src]\n"
+                    "    schedule: daily 02:00\n"
+                    "%2$s"
+                    "drills:\n"
+                    "  - { runbook: /etc/bkp/runbooks/monthly.yaml, schedule: monthly 1 05:00 }\n";
 
 typedef struct fixture {
     ops_repo f;
@@ -122,8 +117,8 @@ static void setup_with(fixture *x, const char *before)
                          .copy = copy,
                          .open_online = no_disk,
                          .drill = drill};
-    x->in = (ops_run_in){
-        .repo = x->f.r, .policy = x->f.p, .now = x->now, .workers = 1, .io = &x->io};
+    x->in =
+        (ops_run_in){.repo = x->f.r, .policy = x->f.p, .now = x->now, .workers = 1, .io = &x->io};
 }
 
 static size_t generations(fixture *x, const char *name)
@@ -135,16 +130,22 @@ static size_t generations(fixture *x, const char *name)
     return n;
 }
 
+/* The first run, emr's before hook `before`: both data sets, by priority. */
+static void first_run(fixture *x, const char *before, ops_run_result *res)
+{
+    setup_with(x, before);
+    assert_int_equal(ops_run_datasets(&x->in, res), 0);
+    assert_int_equal(res->n, 2);
+    assert_string_equal(res->v[0].d->name, "emr"); /* priority 1 first */
+    assert_string_equal(res->v[1].d->name, "scans");
+}
+
 static void test_priority_then_not_due(void **state)
 {
     fixture x;
     ops_run_result res;
     (void)state;
-    setup_with(&x, "");
-    assert_int_equal(ops_run_datasets(&x.in, &res), 0);
-    assert_int_equal(res.n, 2);
-    assert_string_equal(res.v[0].d->name, "emr"); /* priority 1 first */
-    assert_string_equal(res.v[1].d->name, "scans");
+    first_run(&x, "", &res);
     assert_string_equal(x.sealed[0], "emr");
     assert_string_equal(x.sealed[1], "scans");
     for (size_t i = 0; i < 2; i++) {
@@ -195,16 +196,12 @@ static void test_failing_hook_fails_its_dataset_alone(void **state)
     fixture x;
     ops_run_result res;
     (void)state;
-    setup_with(&x, "    before: { command: \"exit 3\", timeout: 30s }\n");
-    assert_int_equal(ops_run_datasets(&x.in, &res), 0);
-    assert_int_equal(res.n, 2);
-    assert_string_equal(res.v[0].d->name, "emr");
+    first_run(&x, "    before: { command: \"exit 3\", timeout: 30s }\n", &res);
     assert_string_equal(res.v[0].what, "failed");
     assert_string_equal(res.v[0].detail, "before hook exited with status 3");
     assert_true(res.v[0].ran);
     assert_true(res.v[0].failed);
     assert_null(res.v[0].b.gen);
-    assert_string_equal(res.v[1].d->name, "scans");
     assert_string_equal(res.v[1].what, "sealed");
     assert_non_null(res.v[1].b.gen);
     assert_int_equal(x.nsealed, 1); /* emr was never captured */
@@ -239,7 +236,8 @@ static void test_failing_hook_fails_its_dataset_alone(void **state)
     assert_int_equal(generations(&x, "scans"), 1);
     /* The hook's record is in the audit log, failed. */
     char *log = bkp_audit_path(x.f.r);
-    json_t *rec = bkp_audit_last(log, &(bkp_audit_query){"hook-before", "failed", NULL, NULL}, NULL);
+    json_t *rec =
+        bkp_audit_last(log, &(bkp_audit_query){"hook-before", "failed", NULL, NULL}, NULL);
     assert_non_null(rec);
     json_decref(rec);
     free(log);
