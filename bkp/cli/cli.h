@@ -317,29 +317,6 @@ void cli_source_remove(char *staging);
  * the run did. Written durably; 0 or the error (logged). */
 int cli_metrics_write(cli *c, const char *file, const json_t *run);
 
-/* Alerts once per change (run_notify.c): conditions collected by a run,
- * judged against what was told before (policies/notify.h), told to the
- * policy's `notify:` and recorded; `told[i]` (may be NULL) says which were
- * told now — a run's own warnings follow it. */
-typedef struct cli_alerts {
-    pol_condition *v;
-    char **owned;
-    size_t n, cap;
-} cli_alerts;
-/* A condition `key` (NULL: a one-off event) in `state` (NULL: fine), said
- * by `fmt`: a literal marked N_(), kept in English for the event and the
- * audit log, and through the catalogue for the terminal (cli_alert_shown). */
-void cli_alert(cli_alerts *a, const char *key, const char *state, int severity, const char *fmt,
-               ...) __attribute__((format(printf, 5, 6)));
-const char *cli_alert_shown(const cli_alerts *a, size_t i);
-/* Say the last alert, condition `key`, otherwise on the terminal: its
- * arguments too in the reader's language (`fmt` a literal marked N_(),
- * translated here). Nothing when the last alert is not `key`'s. */
-void cli_alert_reshow(cli_alerts *a, const char *key, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-int cli_alerts_tell(cli *c, cli_alerts *a, bool *told);
-void cli_alerts_free(cli_alerts *a);
-
 /* Runbooks (cmd_runbook.c, cmd_drill.c). */
 struct rb_runbook;
 bool cli_lang_ja(cli *c);            /* --lang, else the locale */

@@ -25,6 +25,15 @@
 #include "testutil.h"
 
 #define OPS_PASS "correct horse battery staple"
+/* The head of a policy of these tests: the repository under the top folder
+ * ("%1$s"), an on-line disk `nas` and an off-line removable disk `usb-a`. */
+#define OPS_POLICY_HEAD                                                                            \
+    "repository: %1$s/repo\n"                                                                      \
+    "passphrase_file: /etc/bkp/passphrase\n"                                                       \
+    "media:\n"                                                                                     \
+    "  - { name: nas, type: disk, path: %1$s/nas, location: onsite }\n"                            \
+    "  - { name: usb-a, type: removable, path: %1$s/usb-a, location: offsite, offline: true }\n"
+
 #define OPS_DAY 86400
 
 typedef struct ops_repo {
