@@ -247,7 +247,7 @@ static int write_secret(char *secret, const char *path, const char *rdir, const 
                                     "machine key (nothing was changed)")
                                 : _("key add: cannot write %s: %s (nothing was changed)"),
                   path, bkp_strerror(rc));
-        return rc == -EEXIST ? -EINVAL : rc;
+        return rc == -EEXIST ? -EINVAL : rc == -EINVAL ? -EIO : rc;
     }
     /* A file system that keeps no modes (vfat) shows it readable by all. */
     if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & 077) ||

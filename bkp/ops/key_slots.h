@@ -62,7 +62,9 @@ int ops_keys_room(const ops_keys_edit *e);
  * a new slot for `pass`, labelled `label`; slot `i` sealed again under
  * `pass` (after it the old passphrase no longer opens this copy); slot `i`
  * removed, a copy of it into `*gone`. A `pass` that opens a slot already is
- * refused: it would retire nothing. The caller wipes `pass`. */
+ * refused: it would retire nothing. The caller wipes `pass`. After a
+ * failure the list in memory may hold the change that was not stored:
+ * end the edit, do not store it otherwise. */
 int ops_keys_add(ops_keys_edit *e, const char *pass, size_t plen, const char *label, time_t now)
     __attribute__((warn_unused_result));
 int ops_keys_passwd(ops_keys_edit *e, int i, const char *pass, size_t plen, time_t now)
