@@ -349,15 +349,6 @@ int cmd_prune(cli *c);
 int cmd_key(cli *c);
 /* key list | add | passwd | remove (key_slots.c). */
 int cli_key_slots(cli *c);
-/* The public key's fingerprint for people: its hex in groups of four (key_sheet.c). */
-#define CLI_FINGERPRINT_LEN 80
-void cli_key_fingerprint(const uint8_t pk[32], char out[CLI_FINGERPRINT_LEN]);
-/* The printable document of a key sheet (key_sheet.c), `format` an rb_format:
- * malloc'd, of `*len` bytes; it holds the secret, so the caller wipes it
- * (sodium_memzero) before free. NULL (logged) on failure. */
-struct bkp_sheet;
-char *cli_key_sheet_doc(const struct bkp_sheet *s, const uint8_t pk[32], int format, bool ja,
-                        time_t now, size_t *len);
 int cmd_audit(cli *c);
 int cmd_media(cli *c);
 int cmd_rotate(cli *c);

@@ -135,4 +135,22 @@ static inline int ops_repo_record(ops_repo *f, const char *op, const char *datas
     return rc;
 }
 
+/* cmocka's setup and teardown of a fixture: a repository named `name`
+ * with the policy `yaml` into `*state`. */
+static inline int ops_repo_setup(void **state, const char *name, const char *yaml)
+{
+    ops_repo *f = calloc(1, sizeof(*f));
+    if (!f || ops_repo_new(f, name, yaml))
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static inline int ops_repo_teardown(void **state)
+{
+    ops_repo_free(*state);
+    free(*state);
+    return 0;
+}
+
 #endif
