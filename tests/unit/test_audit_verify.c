@@ -15,38 +15,31 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sodium.h>
-
 #include "bkp/audit.h"
 #include "bkp/i18n.h"
-#include "bkp/repo.h"
 
 #include "catalogue.h"
-#include "testutil.h"
+#include "ops_repo.h"
 
-#define PASS "correct horse battery staple"
+static const char policy_text[] = "repository: %1$s/repo\n"
+                                  "passphrase_file: /etc/bkp/passphrase\n"
+                                  "datasets:\n"
+                                  "  - { name: emr-db, paths: [/srv/emr] }\n";
 
 typedef struct fixture {
-    char top[64], repo[128], log[192];
-    bkp_repo *r;
+    ops_repo o;
+    char log[192];
 } fixture;
 
 /* A repository whose log holds three records: init, backup, prune. */
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof(*f));
-    if (!f || sodium_init() < 0)
+    bkp_audit_rec backup = {.op = "backup"}, prune = {.op = "prune"};
+    if (!f || ops_repo_new(&f->o, "audit-verify", policy_text) ||
+        bkp_audit_append(f->o.r, &backup) || bkp_audit_append(f->o.r, &prune))
         return -1;
-    snprintf(f->top, sizeof(f->top), "/tmp/bkp-test-audit-verify-XXXXXX");
-    if (!mkdtemp(f->top))
-        return -1;
-    snprintf(f->repo, sizeof(f->repo), "%s/repo", f->top);
-    snprintf(f->log, sizeof(f->log), "%s/audit/log.jsonl", f->repo);
-    bkp_audit_rec init = {.op = "init"}, backup = {.op = "backup"}, prune = {.op = "prune"};
-    if (bkp_repo_init(f->repo, PASS, strlen(PASS)) ||
-        bkp_repo_open(f->repo, PASS, strlen(PASS), 0, &f->r) || bkp_audit_create(f->r, &init) ||
-        bkp_audit_append(f->r, &backup) || bkp_audit_append(f->r, &prune))
-        return -1;
+    snprintf(f->log, sizeof(f->log), "%s/audit/log.jsonl", f->o.repo);
     test_bind_catalogue();
     *state = f;
     return 0;
@@ -55,8 +48,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    bkp_repo_free(f->r);
-    test_rm_rf(f->top);
+    ops_repo_free(&f->o);
     free(f);
     unsetenv("LANGUAGE");
     setlocale(LC_MESSAGES, "C");
@@ -95,7 +87,7 @@ static void check(const fixture *f, bool ja, const char *english, const char *sh
         unsetenv("LANGUAGE");
         setlocale(LC_MESSAGES, "C");
     }
-    assert_int_equal(bkp_audit_verify(f->log, bkp_repo_sign_pk(f->r), NULL, &chk), 1);
+    assert_int_equal(bkp_audit_verify(f->log, bkp_repo_sign_pk(f->o.r), NULL, &chk), 1);
     assert_string_equal(chk.problem, english);
     assert_string_equal(chk.problem_local, shown);
 }
