@@ -73,18 +73,22 @@ typedef struct bkp_audit_check {
     bool head_bad;        /* the head marker is missing, damaged or forged */
     uint64_t restarts;    /* "log_restarted" records in the sound part of the log */
     uint64_t restart_seq; /* the last of them */
-    char problem[512];
+    char problem[512];        /* the first problem, in English: for --json and records */
+    char problem_local[1024]; /* the same in the reader's language: for people */
 } bkp_audit_check;
 
 /* Check the log at `path` against public key `pk`; with `against` (another
  * copy), also that neither log lost records the other has. 0 clean, 1
- * problems (described in `out`), negative on failure to read. */
+ * problems (described in `out`: `problem` for programs, `problem_local` for
+ * a person), negative on failure to read. */
 int bkp_audit_verify(const char *path, const uint8_t pk[32], const char *against,
                      bkp_audit_check *out);
 
 /* The problem with line `line` (NUL-terminated, without its newline) as
  * record `i` of a chain whose previous line hashes to `prev_hash` (NULL for
- * record 1), or NULL when it is sound. */
+ * record 1), or NULL when it is sound. The problem is an English printf
+ * format (marked N_) of one argument, the record's number as unsigned long
+ * long: "record %llu is not valid JSON"; _() gives the reader's. */
 const char *bkp_audit_check_line(const char *line, uint64_t i, const uint8_t *prev_hash,
                                  const uint8_t pk[32]);
 /* The head marker beside the log at `log` ("DIR/log.jsonl" -> "DIR/head";

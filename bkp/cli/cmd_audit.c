@@ -76,7 +76,7 @@ static int audit_verify(cli *c)
                    "%llu): what it held before is not in it; `bkp audit show` gives the reason"),
                  path, (unsigned long long)chk.restarts, (unsigned long long)chk.restart_seq);
     if (rc)
-        bkp_error(_("audit log %s: %s"), path, chk.problem);
+        bkp_error(_("audit log %s: %s"), path, chk.problem_local);
     if (vrc && !rc)
         rc = 1;
     else if ((c->tty || c->public_key) && !c->json && !rc)
@@ -163,6 +163,19 @@ static int audit_show(cli *c)
     return rc ? EXIT_FAILED : EXIT_OK;
 }
 
+/* What bkp_audit_restart found (the record keeps the English word), for a
+ * person. */
+static const char *found_shown(const char *kind)
+{
+    return !strcmp(kind, "missing")        ? C_("audit log found", "missing")
+           : !strcmp(kind, "emptied")      ? C_("audit log found", "emptied")
+           : !strcmp(kind, "shortened")    ? C_("audit log found", "shortened")
+           : !strcmp(kind, "rewritten")    ? C_("audit log found", "rewritten")
+           : !strcmp(kind, "no head")      ? C_("audit log found", "no head")
+           : !strcmp(kind, "damaged head") ? C_("audit log found", "damaged head")
+                                           : kind;
+}
+
 /* An operator's answer to a lost log: continue it with a signed record of
  * the loss (never done by any other command). */
 static int audit_restart(cli *c)
@@ -184,7 +197,7 @@ static int audit_restart(cli *c)
         return EXIT_FAILED;
     printf(_("audit log: found %s; continued with a signed record of the loss (op "
              "log_restarted)\n"),
-           found);
+           found_shown(found));
     return EXIT_OK;
 }
 
