@@ -60,7 +60,7 @@ static void last_record(ops_repo *f, const char *op, const char *name, char *out
                         char **dump)
 {
     char *log = bkp_audit_path(f->r);
-    json_t *rec = bkp_audit_last(log, &(bkp_audit_query){.op = op}, NULL);
+    json_t *rec = bkp_audit_last(log, bkp_repo_sign_pk(f->r), &(bkp_audit_query){.op = op}, NULL);
     const char *v = json_string_value(json_object_get(json_object_get(rec, "figures"), name));
     snprintf(out, n, "%s", v ? v : "");
     if (dump)

@@ -236,8 +236,8 @@ static void test_failing_hook_fails_its_dataset_alone(void **state)
     assert_int_equal(generations(&x, "scans"), 1);
     /* The hook's record is in the audit log, failed. */
     char *log = bkp_audit_path(x.f.r);
-    json_t *rec =
-        bkp_audit_last(log, &(bkp_audit_query){"hook-before", "failed", NULL, NULL}, NULL);
+    json_t *rec = bkp_audit_last(log, bkp_repo_sign_pk(x.f.r),
+                                 &(bkp_audit_query){"hook-before", "failed", NULL, NULL}, NULL);
     assert_non_null(rec);
     json_decref(rec);
     free(log);

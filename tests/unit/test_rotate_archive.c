@@ -187,7 +187,8 @@ static void test_writes_then_nothing_new(void **state)
 
     /* Recorded: the audit log, the pin, the registry. */
     char *log = bkp_audit_path(x->f.r);
-    json_t *rec = bkp_audit_last(log, &(bkp_audit_query){.op = "rotate"}, NULL);
+    json_t *rec =
+        bkp_audit_last(log, bkp_repo_sign_pk(x->f.r), &(bkp_audit_query){.op = "rotate"}, NULL);
     assert_string_equal(json_string_value(json_object_get(rec, "medium")), "tape");
     assert_string_equal(json_string_value(json_object_get(rec, "outcome")), "ok");
     json_t *fig = json_object_get(rec, "figures");
@@ -215,7 +216,7 @@ static void test_writes_then_nothing_new(void **state)
     e = bkp_media_get(x->f.r, "tape");
     assert_int_equal(json_array_size(json_object_get(e, "held")), 1);
     json_decref(e);
-    rec = bkp_audit_last(log, &(bkp_audit_query){.op = "rotate"}, NULL);
+    rec = bkp_audit_last(log, bkp_repo_sign_pk(x->f.r), &(bkp_audit_query){.op = "rotate"}, NULL);
     fig = json_object_get(rec, "figures");
     assert_int_equal(json_array_size(json_object_get(fig, "generations")), 0);
     json_decref(rec);
@@ -403,7 +404,8 @@ static void test_other_medium_refused(void **state)
     assert_null(json_object_get(e, "last_write"));
     json_decref(e);
     char *log = bkp_audit_path(x->f.r);
-    json_t *rec = bkp_audit_last(log, &(bkp_audit_query){.op = "rotate"}, NULL);
+    json_t *rec =
+        bkp_audit_last(log, bkp_repo_sign_pk(x->f.r), &(bkp_audit_query){.op = "rotate"}, NULL);
     assert_string_equal(json_string_value(json_object_get(rec, "outcome")), "failed");
     json_decref(rec);
     free(log);
