@@ -17,7 +17,6 @@
 #include "bkp/log.h"
 #include "bkp/tree.h"
 #include "restore/beneath.h"
-#include "restore/report.h"
 #include "restore/restore.h"
 
 const char *rb_status_name(rb_status s)

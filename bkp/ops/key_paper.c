@@ -156,7 +156,7 @@ int ops_key_sheets_write(bkp_repo *r, int dirfd, const char *where, ops_sheet_fi
                       o[i].name, strerror(-rc));
             unlink_created(dirfd, o, n);
             rec->failed = true;
-            rec->error = strerror(-rc);
+            rec->error = bkp_strerror_en(rc); /* English in the record */
             (void)!bkp_audit_append(r, rec);
             return rc;
         }

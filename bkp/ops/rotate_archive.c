@@ -145,7 +145,7 @@ static int guard(archiving *t)
 {
     const ops_archive_in *in = t->in;
     ops_archive_out *o = t->out;
-    char doing[96];
+    char doing[256];
     int rc;
     snprintf(doing, sizeof(doing), _("archiving to %s refused"), in->medium);
     if ((!o->device && (rc = fail(o, OPS_ROTATE_LABEL, ops_label_check(in->primary, in->policy,

@@ -133,7 +133,7 @@ static int prune(const ops_object_in *in, const char *work, time_t now,
                          .medium = in->medium,
                          .failed = rc != 0,
                          .figures = fig,
-                         .error = rc ? bkp_strerror(rc) : NULL};
+                         .error = rc ? bkp_strerror_en(rc) : NULL};
     (void)ops_object_audit(in->primary, &rec);
     json_decref(fig);
     free(doomed);
