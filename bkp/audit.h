@@ -67,24 +67,28 @@ int bkp_audit_restart(bkp_repo *r, const char *reason, char *found, size_t n)
 
 typedef struct bkp_audit_check {
     uint64_t records;
-    uint64_t first_bad; /* 0: none; else the position (seq) of the first bad record */
-    uint64_t missing;   /* records lost at the end: the other copy or the head marker has them */
-    bool absent;        /* there is no log at all */
-    bool head_bad;      /* the head marker is missing, damaged or forged */
-    uint64_t restarts;  /* "log_restarted" records in the sound part of the log */
+    uint64_t first_bad;   /* 0: none; else the position (seq) of the first bad record */
+    uint64_t missing;     /* records lost at the end: the other copy or the head marker has them */
+    bool absent;          /* there is no log at all */
+    bool head_bad;        /* the head marker is missing, damaged or forged */
+    uint64_t restarts;    /* "log_restarted" records in the sound part of the log */
     uint64_t restart_seq; /* the last of them */
-    char problem[512];
+    char problem[512];        /* the first problem, in English: for --json and records */
+    char problem_local[1024]; /* the same in the reader's language: for people */
 } bkp_audit_check;
 
 /* Check the log at `path` against public key `pk`; with `against` (another
  * copy), also that neither log lost records the other has. 0 clean, 1
- * problems (described in `out`), negative on failure to read. */
+ * problems (described in `out`: `problem` for programs, `problem_local` for
+ * a person), negative on failure to read. */
 int bkp_audit_verify(const char *path, const uint8_t pk[32], const char *against,
                      bkp_audit_check *out);
 
 /* The problem with line `line` (NUL-terminated, without its newline) as
  * record `i` of a chain whose previous line hashes to `prev_hash` (NULL for
- * record 1), or NULL when it is sound. */
+ * record 1), or NULL when it is sound. The problem is an English printf
+ * format (marked N_) of one argument, the record's number as unsigned long
+ * long: "record %llu is not valid JSON"; _() gives the reader's. */
 const char *bkp_audit_check_line(const char *line, uint64_t i, const uint8_t *prev_hash,
                                  const uint8_t pk[32]);
 /* The head marker beside the log at `log` ("DIR/log.jsonl" -> "DIR/head";
@@ -113,6 +117,15 @@ int bkp_audit_role(const bkp_repo *r, char **medium);
  * checked (bkp_audit_verify checks), until it returns non-zero. -ENOENT when
  * there is no log yet. */
 int bkp_audit_each(const char *path, int (*fn)(json_t *rec, void *ctx), void *ctx);
+/* Call `fn` as bkp_audit_each does, with the records of the part of the
+ * log at `path` that checks under `pk` only: from the first, up to the one
+ * before the first record that is altered, forged or unsigned (a tail an
+ * insider appended without the key is never seen). `chk` (may be NULL)
+ * receives the check. Returns bkp_audit_verify's 0 or 1 (problems: the
+ * sound part was still walked), `fn`'s non-zero when it stopped the walk,
+ * -ENOENT when there is no log, another negative errno. */
+int bkp_audit_each_sound(const char *path, const uint8_t pk[32], int (*fn)(json_t *rec, void *ctx),
+                         void *ctx, bkp_audit_check *chk);
 /* What bkp_audit_last looks for: records of `op`; with `outcome`, only those
  * with that outcome; with `figure`, only those whose figures[figure] is the
  * string `equals`, or true when `equals` is NULL. */
@@ -122,12 +135,15 @@ typedef struct bkp_audit_query {
     const char *figure;
     const char *equals;
 } bkp_audit_query;
-/* The last record of the log at `path` (in the log's order, which is the
- * order things happened) that matches `q`: a new reference, or NULL when
- * none does or there is no log. `*when` (may be NULL) receives its time, 0
- * when none. Read, not checked: for what to do next, never for a verdict an
- * auditor relies on (bkp_audit_verify is that). */
-json_t *bkp_audit_last(const char *path, const bkp_audit_query *q, time_t *when);
+/* The last record of the sound part of the log at `path` under `pk`
+ * (bkp_audit_each_sound; in the log's order, which is the order things
+ * happened) that matches `q`: a new reference, or NULL when none does or
+ * there is no log. `*when` (may be NULL) receives its time, 0 when none.
+ * For what to do next: a forged record cannot silence a reminder. With
+ * `pk` NULL the whole log is read unchecked (cheaper: only for whether to
+ * append a record, where a forged one costs a record not written). */
+json_t *bkp_audit_last(const char *path, const uint8_t pk[32], const bkp_audit_query *q,
+                       time_t *when);
 /* The log's path in repository `r` (malloc'd). */
 char *bkp_audit_path(const bkp_repo *r);
 /* The log's path in the repository folder `dir` (malloc'd), for a reader

@@ -17,6 +17,7 @@
 
 #include "bkp/durable.h"
 #include "bkp/filescache.h"
+#include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "bkp/strmap.h"
 #include "bkp/walk.h"
@@ -28,8 +29,12 @@ typedef struct link_seen {
     char first[];  /* the stored path of its first name */
 } link_seen;
 
-static void add_error(capture_ctx *c, const char *path, const char *msg)
+/* A file left out: `err` (a negative errno) or, when 0, `why` (English:
+ * marked N_, or libarchive's). The generation record and --json keep the
+ * English; the warning is in the reader's language. */
+static void add_error(capture_ctx *c, const char *path, int err, const char *why)
 {
+    const char *msg = err ? bkp_strerror_en(err) : why;
     bkp_capture *o = c->out;
     bkp_capture_error *e = realloc(o->errors, (o->nerrors + 1) * sizeof(*e));
     if (!e)
@@ -38,7 +43,8 @@ static void add_error(capture_ctx *c, const char *path, const char *msg)
     e[o->nerrors].path = strdup(path);
     e[o->nerrors].message = strdup(msg);
     o->nerrors++;
-    bkp_warn("%s: %s; it is left out of this generation", path, msg);
+    bkp_warn(_("%s: %s; it is left out of this generation"), path,
+             err ? bkp_strerror(err) : _(why));
 }
 
 static void pending_free(pending *p)
@@ -145,7 +151,7 @@ static int read_content(capture_ctx *c, int fd, pending *p, const char *path)
             rc = capture_read_range(c, p, fd, (uint64_t)off, (uint64_t)len);
     if (rc && rc != -ENOMEM) {
         char key[48];
-        add_error(c, path, bkp_strerror(rc));
+        add_error(c, path, rc, NULL);
         p->err = -EIO;
         if (c->cur)
             c->cur->len = c->cpos; /* its chunks in flight stay valid */
@@ -163,7 +169,7 @@ static int read_content(capture_ctx *c, int fd, pending *p, const char *path)
                                          p->item.sparse[2 * (p->item.nsparse - 1) + 1]
                                    : 0;
     if (end > size_now) {
-        bkp_warn("%s grew while it was read; the bytes read are kept", path);
+        bkp_warn(_("%s grew while it was read; the bytes read are kept"), path);
         archive_entry_set_size(e, (la_int64_t)end);
         size_now = end;
     }
@@ -310,7 +316,7 @@ static struct archive_entry *describe(capture_ctx *c, const bkp_walk_entry *we, 
         bkp_warn("%s: %s", we->path, archive_error_string(c->disk));
     if (ar < ARCHIVE_WARN) {
         const char *m = archive_error_string(c->disk);
-        add_error(c, we->path, m ? m : "cannot read its metadata");
+        add_error(c, we->path, 0, m ? m : N_("cannot read its metadata"));
         archive_entry_free(e);
         return NULL;
     }
@@ -362,8 +368,7 @@ static int capture_entry(capture_ctx *c, const bkp_walk_entry *we)
     bkp_walk_entry cur = *we;
     bool replaced = false;
     if (reg && !p->lean && (fd = bkp_walk_open_file(we, &cur.st, &replaced)) < 0) {
-        add_error(c, we->path,
-                  fd == -ESTALE ? "it was replaced while the backup ran" : bkp_strerror(fd));
+        add_error(c, we->path, fd == -ESTALE ? 0 : fd, N_("it was replaced while the backup ran"));
         goto fail;
     }
     if (replaced) {
@@ -423,7 +428,7 @@ static int capture_path(capture_ctx *c, const char *root)
              * root that is not there is a path of the policy not backed
              * up, which the operator must hear of. */
             if (we.err != -ENOENT || is_root)
-                add_error(c, we.path, bkp_strerror(we.err));
+                add_error(c, we.path, we.err, NULL);
             is_root = false;
             continue;
         }
@@ -504,9 +509,9 @@ int bkp_capture_run(bkp_repo *r, const bkp_capture_opts *o, bkp_capture *out)
     archive_read_disk_set_standard_lookup(c.disk);
     if (!o->no_cache && bkp_fcache_problem(c.old_cache)) {
         out->stats.cache_problem = bkp_fcache_problem(c.old_cache);
-        bkp_warn("the files cache of %s cannot be used: %s. Files it would have spared are "
-                 "read again this time; this backup writes a new cache",
-                 o->dataset, out->stats.cache_problem);
+        bkp_warn(_("the files cache of %s cannot be used: %s. Files it would have spared are "
+                   "read again this time; this backup writes a new cache"),
+                 o->dataset, _(out->stats.cache_problem));
     }
     int nw = o->workers > 0 ? o->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
     nw = nw < 1 ? 1 : nw > MAX_WORKERS ? MAX_WORKERS : nw;
@@ -525,8 +530,8 @@ int bkp_capture_run(bkp_repo *r, const bkp_capture_opts *o, bkp_capture *out)
     if (!rc && c.roots_read == 0) {
         /* Nothing at all could be read (an unmounted volume): an empty
          * generation would become "latest" and hide the good ones. */
-        bkp_error("none of the paths of %s could be read; nothing is sealed. Check that the "
-                  "volume is mounted and the paths are right",
+        bkp_error(_("none of the paths of %s could be read; nothing is sealed. Check that the "
+                    "volume is mounted and the paths are right"),
                   o->dataset);
         rc = -ENOENT;
     }
@@ -538,9 +543,9 @@ int bkp_capture_run(bkp_repo *r, const bkp_capture_opts *o, bkp_capture *out)
     if (!o->no_cache && !out->stats.cache_problem && bkp_fcache_problem(c.old_cache)) {
         /* Found part-way through: what came after it was read again. */
         out->stats.cache_problem = bkp_fcache_problem(c.old_cache);
-        bkp_warn("the files cache of %s could be used only in part: %s. The files after that "
-                 "point were read again; this backup writes a new cache",
-                 o->dataset, out->stats.cache_problem);
+        bkp_warn(_("the files cache of %s could be used only in part: %s. The files after that "
+                   "point were read again; this backup writes a new cache"),
+                 o->dataset, _(out->stats.cache_problem));
     }
     if (!rc) {
         rc = bkp_tree_writer_finish(c.tw, &out->tree, &out->tree_items, &out->tree_bytes);

@@ -422,7 +422,7 @@ int bkp_copy_audit(bkp_repo *src, bkp_repo *dst)
     if (chk.first_bad || chk.missing || chk.absent || chk.head_bad) {
         bkp_error(_("the audit log %s: %s. The medium's copy is kept as it is; run `bkp audit "
                     "verify` and find out who changed the host's log"),
-                  from, chk.problem);
+                  from, chk.problem_local);
         rc = -EBADMSG;
         goto out;
     }
@@ -447,7 +447,7 @@ int bkp_copy_audit(bkp_repo *src, bkp_repo *dst)
                 _("the audit log %s disagrees with its copy on the medium: %s. The medium's "
                   "copy is kept; run `bkp audit verify --against %s` and find out who changed "
                   "the host's log"),
-                from, chk.problem, to);
+                from, chk.problem_local, to);
             rc = -EBADMSG;
             goto out;
         }

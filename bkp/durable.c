@@ -100,24 +100,27 @@ int bkp_mkdir_p(const char *path, mode_t mode)
 
 static int read_fd(int fd, bkp_buf *out, size_t max, bool regular_only);
 
-int bkp_read_file(const char *path, bkp_buf *out, size_t max)
+/* Open `name` (relative to `dirfd`, or AT_FDCWD) for reading when it is a
+ * regular file. A FIFO or a device planted on a medium in place of a label,
+ * record, config or kit file is refused from its stat, before any open: an
+ * open alone has effects on some devices (a tape rewinds when closed, a
+ * watchdog arms), and a FIFO would block. What is opened is checked again
+ * (non-blocking, no controlling terminal): a regular file swapped for
+ * something else in between is refused too, unread. */
+static int open_regular_at(int dirfd, const char *name, bool nofollow)
 {
-    /* Non-blocking, and regular files only: a FIFO or a device planted on
-     * a medium in place of a label, record or config must be refused at
-     * once, not waited on (reads of a regular file never block anyway). */
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    struct stat pre, st;
+    if (fstatat(dirfd, name, &pre, nofollow ? AT_SYMLINK_NOFOLLOW : 0) < 0)
+        return -errno;
+    if (!S_ISREG(pre.st_mode))
+        return nofollow && S_ISLNK(pre.st_mode) ? -ELOOP : -EBADMSG;
+    int fd = openat(dirfd, name,
+                    O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | (nofollow ? O_NOFOLLOW : 0));
     if (fd < 0)
         return -errno;
-    return read_fd(fd, out, max, true);
-}
-
-int bkp_open_regular(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-    struct stat st;
-    if (fd < 0)
-        return -errno;
-    int rc = fstat(fd, &st) < 0 ? -errno : !S_ISREG(st.st_mode) ? -EBADMSG : 0;
+    int rc = fstat(fd, &st) < 0                                                           ? -errno
+             : !S_ISREG(st.st_mode) || st.st_ino != pre.st_ino || st.st_dev != pre.st_dev ? -EBADMSG
+                                                                                          : 0;
     if (rc) {
         close(fd);
         return rc;
@@ -125,12 +128,21 @@ int bkp_open_regular(const char *path)
     return fd;
 }
 
+int bkp_read_file(const char *path, bkp_buf *out, size_t max)
+{
+    int fd = open_regular_at(AT_FDCWD, path, false);
+    return fd < 0 ? fd : read_fd(fd, out, max, true);
+}
+
+int bkp_open_regular(const char *path)
+{
+    return open_regular_at(AT_FDCWD, path, false);
+}
+
 int bkp_read_file_at(int dirfd, const char *name, bkp_buf *out, size_t max)
 {
-    int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
-    if (fd < 0)
-        return -errno;
-    return read_fd(fd, out, max, true);
+    int fd = open_regular_at(dirfd, name, true);
+    return fd < 0 ? fd : read_fd(fd, out, max, true);
 }
 
 /* Read all of `fd` (closed here), at most `max` bytes. */

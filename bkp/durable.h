@@ -112,15 +112,16 @@ int bkp_dfile_sync(bkp_dfile *f) __attribute__((warn_unused_result));
 /* mkdir -p with `mode`; existing directories are fine. */
 int bkp_mkdir_p(const char *path, mode_t mode);
 /* Read a whole file of at most `max` bytes into `out` (reset first). Only a
- * regular file is read: anything else (a FIFO, a device) is -EBADMSG at
- * once, never waited on. */
+ * regular file is read: anything else (a FIFO, a device) is -EBADMSG from
+ * its stat, never opened nor waited on; -EFBIG past `max`. */
 int bkp_read_file(const char *path, bkp_buf *out, size_t max);
 /* Open `path` for reading if it is a regular file: the descriptor, or a
  * negative errno (-EBADMSG for a FIFO, a device or a folder, without
  * blocking on it). */
 int bkp_open_regular(const char *path);
-/* The same for `name` in the directory `dirfd`, following no symbolic link:
- * anything but a regular file (a FIFO, a device) is -EBADMSG, unread. */
+/* The same for `name` in the directory `dirfd`, following no symbolic link
+ * (-ELOOP): anything but a regular file (a FIFO, a device) is -EBADMSG,
+ * never opened. */
 int bkp_read_file_at(int dirfd, const char *name, bkp_buf *out, size_t max);
 
 /* Remove stale temporary files (of dead processes on this host) in `dir`. */

@@ -219,17 +219,17 @@ static const char *read_segment(bkp_fcache *c, uint32_t *n, bool *fin)
 {
     uint8_t le[4], id[BKP_ID_LEN];
     if (c->off + 4 > c->size || bkp_pread_full(c->fd, le, 4, c->off) != 0)
-        return "it ends before its last part (cut short)";
+        return N_("it ends before its last part (cut short)");
     uint32_t slen = bkp_get_le32(le);
     c->sealed.len = 0;
     /* No segment seals more than one blob's plaintext: a length beyond that
      * is damage, refused before it is allocated or read (a sparse file
      * would otherwise cost gigabytes of memory for nothing). */
     if (slen > SEALED_MAX)
-        return "a part of it does not authenticate (damaged or altered)";
+        return N_("a part of it does not authenticate (damaged or altered)");
     uint8_t *p = slen <= c->size - c->off - 4 ? bkp_buf_reserve(&c->sealed, slen) : NULL;
     if (!p || bkp_pread_full(c->fd, p, slen, c->off + 4) != 0)
-        return "it ends before its last part (cut short)";
+        return N_("it ends before its last part (cut short)");
     c->off += 4 + (uint64_t)slen;
     segment_id(c->dataset, c->cache_id, c->index, id);
     const char *last;
@@ -237,11 +237,11 @@ static const char *read_segment(bkp_fcache *c, uint32_t *n, bool *fin)
     if (bkp_blob_open(c->k, BKP_BLOB_CACHE, id, p, slen, &c->next) != 0 ||
         bkp_fcache_segment_check(c->next.data, c->next.len, c->version, c->index, c->last,
                                  c->last_len, n, fin, &last, &last_len) != 0)
-        return "a part of it does not authenticate (damaged or altered)";
+        return N_("a part of it does not authenticate (damaged or altered)");
     if (last_len) {
         char *copy = malloc(last_len);
         if (!copy)
-            return "out of memory";
+            return N_("out of memory");
         memcpy(copy, last, last_len);
         free(c->last);
         c->last = copy;
@@ -308,7 +308,7 @@ static bool next_segment(bkp_fcache *c)
     pthread_mutex_unlock(&c->lock);
     if (!got) {
         /* The thread ended without a final segment. */
-        give_up(c, why ? why : "it ends before its last part (cut short)");
+        give_up(c, why ? why : N_("it ends before its last part (cut short)"));
         return false;
     }
     bkp_rd_init(&c->rd, c->seg.data, c->seg.len);
@@ -352,17 +352,17 @@ int bkp_fcache_open(bkp_repo *r, const char *dataset, bkp_fcache **out, bool *fo
     close(dfd);
     if (c->fd < 0) {
         if (errno != ENOENT)
-            c->problem = "it cannot be opened";
+            c->problem = N_("it cannot be opened");
         return 0;
     }
     struct stat st;
     uint8_t head[sizeof(MAGIC) + ID_LEN];
     if (fstat(c->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        c->problem = "it is not a regular file";
+        c->problem = N_("it is not a regular file");
         return 0;
     }
     if (bkp_pread_full(c->fd, head, sizeof(head), 0) != 0) {
-        c->problem = "it is of an older version, or damaged";
+        c->problem = N_("it is of an older version, or damaged");
         return 0;
     }
     if (!memcmp(head, MAGIC, sizeof(MAGIC)))
@@ -370,7 +370,7 @@ int bkp_fcache_open(bkp_repo *r, const char *dataset, bkp_fcache **out, bool *fo
     else if (!memcmp(head, MAGIC_OLD, sizeof(MAGIC_OLD)))
         c->version = CACHE_VERSION_OLD; /* its content hashes are recomputed */
     else {
-        c->problem = "it is of an older version, or damaged";
+        c->problem = N_("it is of an older version, or damaged");
         return 0;
     }
     memcpy(c->cache_id, head + sizeof(MAGIC), ID_LEN);
@@ -379,7 +379,7 @@ int bkp_fcache_open(bkp_repo *r, const char *dataset, bkp_fcache **out, bool *fo
     c->vouches = c->version == CACHE_VERSION &&
                  bkp_fcache_stamp_holds(r, dataset, c->cache_id, c->fd, c->size, c->off);
     if (pthread_create(&c->thread, NULL, read_thread, c) != 0) {
-        c->problem = "it cannot be read now (no thread)";
+        c->problem = N_("it cannot be read now (no thread)");
         return 0;
     }
     c->started = true;

@@ -67,7 +67,8 @@ int bkp_fcache_lookup(bkp_fcache *c, const char *path, const bkp_fstat *st, bkp_
  * Reads the rest of the cache. */
 uint64_t bkp_fcache_unseen(bkp_fcache *c);
 /* NULL, or what made the cache unusable (past `found`) or cut its use short:
- * the operator is warned once, and it is in the backup's figures. */
+ * the operator is warned once (in the reader's language: _() of it), and it
+ * is in the backup's figures (English, as returned). */
 const char *bkp_fcache_problem(const bkp_fcache *c);
 /* Whether every chunk of the entries the cache holds is still in the index
  * (its stamp matched at open): a hit needs no lookup. */

@@ -4,7 +4,6 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
 #include <libintl.h>
 #include <limits.h>
 #include <link.h>
@@ -198,50 +197,11 @@ static int sums_of(const item *v, size_t n, bkp_buf *sums, unsigned long long *b
     return rc;
 }
 
-/* nftw's count of a kit's regular files; anything but those and folders
- * (a link, a FIFO) is planted. Only one kit is counted at a time. */
-static size_t files_seen;
-static bool planted;
-
-static int count_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
+static void no_finding(const char *name, int why, void *ctx)
 {
-    (void)path;
-    (void)f;
-    if (flag == FTW_F && S_ISREG(st->st_mode))
-        files_seen++;
-    else if (flag != FTW_D)
-        planted = true;
-    return 0;
-}
-
-/* Does the kit at `final` hold exactly the files of `v`, with the bytes
- * `sums` lists, and nothing else? */
-static bool intact(const char *final, const item *v, size_t n, const bkp_buf *sums)
-{
-    bkp_buf b, got;
-    size_t found = 0;
-    int rc = 0;
-    bkp_buf_init(&b);
-    bkp_buf_init(&got);
-    files_seen = 0;
-    planted = false;
-    for (size_t i = 0; !rc && i < n; i++) {
-        char *path = bkp_path_join(final, v[i].name);
-        rc = path ? bkp_read_file(path, &b, BKP_KIT_FILE_MAX) : -ENOMEM;
-        if (!rc)
-            rc = add_sum(&got, v[i].name, &b);
-        free(path);
-    }
-    /* Nothing planted beside them: exactly n + 1 regular files (SHA256SUMS)
-     * below it, and nothing else but folders. */
-    if (!rc && (nftw(final, count_entry, 8, FTW_PHYS) != 0 || planted))
-        rc = -EIO;
-    found = files_seen;
-    bool same =
-        !rc && found == n + 1 && got.len == sums->len && !memcmp(got.data, sums->data, sums->len);
-    bkp_buf_free(&b);
-    bkp_buf_free(&got);
-    return same;
+    (void)name;
+    (void)why;
+    (void)ctx;
 }
 
 /* Write every item into the folder `tmp` (made here), then SHA256SUMS of
@@ -373,12 +333,12 @@ int bkp_kit_write(const char *dir, const bkp_kit_doc *docs, size_t ndocs, bkp_ki
         rc = -ENOMEM;
     if (!rc)
         rc = sums_of(k.v, k.n, &sums, &res->bytes);
-    /* The same bytes there already — the list and every file it names, read
-     * back (a file altered under an unchanged list is no kit): nothing to
-     * write. */
+    /* The same bytes there already — the list, every file it names read
+     * back, and nothing else beside them (a file altered or planted under an
+     * unchanged list is no kit): nothing to write. */
     if (!rc && (sumsfile = bkp_path_join(final, "SHA256SUMS")) &&
         bkp_read_file(sumsfile, &there, 1U << 20) == 0 && there.len == sums.len &&
-        !memcmp(there.data, sums.data, sums.len) && intact(final, k.v, k.n, &sums)) {
+        !memcmp(there.data, sums.data, sums.len) && bkp_kit_check(dir, no_finding, NULL) == 0) {
         sha256_hex(res->sums, sums.data, sums.len);
         goto out;
     }

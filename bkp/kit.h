@@ -33,6 +33,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define BKP_KIT_DIR "bkp-recovery"
 #define BKP_KIT_FILE_MAX (256U << 20) /* one library or document */
@@ -71,17 +72,38 @@ int bkp_kit_emit(const bkp_kit_doc *docs, size_t ndocs, bkp_kit_put_fn put, void
  * checked on reading a medium, whose kit bkp skips, never runs)? */
 bool bkp_kit_member_ok(const char *rel);
 
-/* What a check found wrong with one file of a kit, `name` within it:
- * `why` -ENOENT it is missing (or not a regular file), -EBADMSG its bytes
- * are not those SHA256SUMS lists (for "SHA256SUMS": the list is no kit's),
- * -EEXIST it is in the kit but not in the list (planted, or a link). */
+/* What a check found wrong with one file of a kit, `name` within it (valid
+ * during the call only; a planted name's bytes outside printable ASCII are
+ * shown as '?'): `why` -ENOENT it is missing (or not a regular file),
+ * -EBADMSG its bytes are not those SHA256SUMS lists or cannot be read (for
+ * "SHA256SUMS": the list is missing its form, too large, or no kit's),
+ * -EEXIST it is in the kit but not in the list (planted, a link, or a
+ * folder that cannot be read). */
 typedef void (*bkp_kit_found_fn)(const char *name, int why, void *ctx);
 
+/* One line of a kit's SHA256SUMS: a file and the SHA-256 it must have. */
+typedef struct bkp_kit_sum {
+    char *name; /* within the kit, bkp_kit_member_ok, never "SHA256SUMS" */
+    uint8_t sha256[32];
+} bkp_kit_sum;
+
+/* Parse the `len` bytes of a SHA256SUMS read from a medium: lines
+ * "HEX  NAME\n" (64 hex digits, two spaces, a kit member's name; the last
+ * newline may be missing), each name once, at most BKP_KIT_FILES_MAX. On
+ * success `*out` holds `*n` entries in the list's order (free with
+ * bkp_kit_sums_free); anything else is -EBADMSG (or -ENOMEM) and nothing
+ * is returned: a list that is not wholly a kit's names no file. */
+int bkp_kit_sums_parse(const void *data, size_t len, bkp_kit_sum **out, size_t *n)
+    __attribute__((warn_unused_result));
+void bkp_kit_sums_free(bkp_kit_sum *s, size_t n);
+
 /* Check the kit `dir`/BKP_KIT_DIR against its SHA256SUMS, as `sha256sum -c`
- * would, and that nothing else is in it; bkp runs nothing of it. Each
- * finding goes to `found`. Returns their number (0: the kit checks),
- * -ENOENT when `dir` has no kit, another negative errno when it cannot be
- * read. */
+ * would, and that nothing else is in it; bkp runs nothing of it, and reads
+ * only regular files below it, following no link. Each finding goes to
+ * `found`. Returns their number (0: the kit checks), -ENOENT when `dir` has
+ * no kit, -ENOTDIR when BKP_KIT_DIR is no folder (or `dir` is a device),
+ * -E2BIG when it holds more than twice BKP_KIT_FILES_MAX entries, another
+ * negative errno when it cannot be read. */
 int bkp_kit_check(const char *dir, bkp_kit_found_fn found, void *ctx)
     __attribute__((warn_unused_result));
 

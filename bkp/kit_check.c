@@ -4,11 +4,13 @@
  * beside the listed ones.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "bkp/bytes.h"
 #include "bkp/durable.h"
@@ -29,6 +31,8 @@ static int walk_entry(const char *path, const struct stat *st, int flag, struct 
 {
     (void)f;
     walked *w = walking;
+    /* Readable folders are only the way to their files; one that cannot
+     * be read hides what is in it, and is itself a finding. */
     if (flag == FTW_D || strlen(path) <= w->root)
         return 0;
     if (w->n >= 2 * BKP_KIT_FILES_MAX) {
@@ -67,114 +71,200 @@ static ssize_t find(const walked *w, const char *name)
     return -1;
 }
 
-/* One line "HEX  NAME" of SHA256SUMS: its hash and name, or -EBADMSG. */
-static int parse_line(char *line, uint8_t hash[32], const char **name)
+void bkp_kit_sums_free(bkp_kit_sum *s, size_t n)
 {
-    if (strlen(line) < 67 || line[64] != ' ' || line[65] != ' ')
+    for (size_t i = 0; s && i < n; i++)
+        free(s[i].name);
+    free(s);
+}
+
+/* One line "HEX  NAME" (without its newline) into `e`: -EBADMSG unless the
+ * name is a kit member's other than the list itself. */
+static int parse_line(const char *line, size_t len, bkp_kit_sum *e)
+{
+    char hex[65];
+    if (len < 67 || line[64] != ' ' || line[65] != ' ' || memchr(line, '\0', len))
         return -EBADMSG;
-    line[64] = '\0';
-    *name = line + 66;
-    if (bkp_unhex(hash, 32, line) || !bkp_kit_member_ok(*name) || !strcmp(*name, "SHA256SUMS"))
+    memcpy(hex, line, 64);
+    hex[64] = '\0';
+    if (bkp_unhex(e->sha256, 32, hex))
         return -EBADMSG;
+    if (!(e->name = strndup(line + 66, len - 66)))
+        return -ENOMEM;
+    return bkp_kit_member_ok(e->name) && strcmp(e->name, "SHA256SUMS") ? 0 : -EBADMSG;
+}
+
+int bkp_kit_sums_parse(const void *data, size_t len, bkp_kit_sum **out, size_t *n)
+{
+    const char *p = data, *end = p + len;
+    bkp_kit_sum *v = NULL;
+    size_t k = 0;
+    int rc = 0;
+    while (p < end && !rc) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        bkp_kit_sum *nv = k < BKP_KIT_FILES_MAX ? realloc(v, (k + 1) * sizeof(*v)) : NULL;
+        if (!nv) {
+            rc = k < BKP_KIT_FILES_MAX ? -ENOMEM : -EBADMSG;
+            break;
+        }
+        v = nv;
+        v[k].name = NULL;
+        rc = parse_line(p, l, &v[k]);
+        k++;
+        for (size_t i = 0; !rc && i + 1 < k; i++)
+            if (!strcmp(v[i].name, v[k - 1].name))
+                rc = -EBADMSG; /* named twice */
+        p += l + (nl ? 1 : 0);
+    }
+    if (!rc && !k)
+        rc = -EBADMSG; /* an empty list checks nothing */
+    if (rc) {
+        bkp_kit_sums_free(v, k);
+        return rc;
+    }
+    *out = v;
+    *n = k;
     return 0;
 }
 
-/* Each file SHA256SUMS names: there, regular, with its bytes. `seen[i]`
- * marks the walked entries it names. */
-static int check_listed(const char *kit, char *sums, const walked *w, bool *seen,
-                        bkp_kit_found_fn found, void *ctx)
+/* The bytes of the kit member `name` (bkp_kit_member_ok: "NAME" or
+ * "lib/NAME"), read below the kit's descriptor without following a link
+ * at any step: a link planted on a medium never makes bkp read (or, for a
+ * device, open) something outside the kit. */
+static int read_member(int kitfd, const char *name, bkp_buf *b)
 {
-    int findings = 0, rc = 0;
-    size_t lines = 0;
+    const char *slash = strchr(name, '/');
+    if (!slash)
+        return bkp_read_file_at(kitfd, name, b, BKP_KIT_FILE_MAX);
+    char sub[16];
+    size_t l = (size_t)(slash - name);
+    if (l >= sizeof(sub))
+        return -ENOENT;
+    memcpy(sub, name, l);
+    sub[l] = '\0';
+    int fd = openat(kitfd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    int rc = bkp_read_file_at(fd, slash + 1, b, BKP_KIT_FILE_MAX);
+    close(fd);
+    return rc;
+}
+
+/* Each file SHA256SUMS names: there, regular, with its bytes. `seen[i]`
+ * marks the walked entries it names. Only what the walk saw as a regular
+ * file is read. Returns the findings. */
+static int check_listed(int kitfd, const bkp_kit_sum *sums, size_t nsums, const walked *w,
+                        bool *seen, bkp_kit_found_fn found, void *ctx)
+{
+    int findings = 0;
     bkp_buf b;
     bkp_buf_init(&b);
-    for (char *save = NULL, *line = strtok_r(sums, "\n", &save); line && !rc;
-         line = strtok_r(NULL, "\n", &save)) {
-        uint8_t want[32], got[32];
-        const char *name;
-        rc = ++lines > BKP_KIT_FILES_MAX ? -EBADMSG : parse_line(line, want, &name);
-        if (rc)
-            break;
+    for (size_t i = 0; i < nsums; i++) {
+        const char *name = sums[i].name;
+        uint8_t got[32];
         ssize_t at = find(w, name);
-        if (at >= 0 && seen[at]) {
-            rc = -EBADMSG; /* named twice */
-            break;
-        }
         if (at >= 0)
             seen[at] = true;
-        char *path = bkp_path_join(kit, name);
-        int r = !path ? -ENOMEM : at < 0 ? -ENOENT : bkp_read_file(path, &b, BKP_KIT_FILE_MAX);
-        free(path);
+        int r = at < 0 || !w->regular[at] ? -ENOENT : read_member(kitfd, name, &b);
         if (r == -ENOMEM) {
-            rc = r;
-            break;
+            bkp_buf_free(&b);
+            return r;
         }
         if (!r)
             crypto_hash_sha256(got, b.data, b.len);
-        if (r == -ENOENT || (at >= 0 && !w->regular[at])) {
+        if (r == -ENOENT) {
             findings++;
             found(name, -ENOENT, ctx);
-        } else if (r || sodium_memcmp(want, got, sizeof(want))) {
-            findings++;
+        } else if (r || sodium_memcmp(sums[i].sha256, got, sizeof(got))) {
+            findings++; /* changed, swapped since the walk, or unreadable */
             found(name, -EBADMSG, ctx);
         }
     }
     bkp_buf_free(&b);
-    return rc ? rc : findings;
+    return findings;
+}
+
+/* A name found on a medium, fit for a person's terminal and a JSON field:
+ * bytes outside printable ASCII become '?' (a kit member's name is plain
+ * ASCII; anything else is planted, and its exact bytes matter less than
+ * that it is reported without escape sequences). */
+static char *printable(const char *name)
+{
+    char *p = strdup(name);
+    for (char *q = p; q && *q; q++)
+        if ((unsigned char)*q < 0x20 || (unsigned char)*q >= 0x7f)
+            *q = '?';
+    return p;
+}
+
+/* SHA256SUMS, read below the kit: parsed, or -ENOENT / -EBADMSG (a list
+ * that is too large, not a regular file or not a kit's) / -ENOMEM. */
+static int load_sums(int kitfd, const walked *w, bkp_kit_sum **list, size_t *n)
+{
+    bkp_buf sums;
+    bkp_buf_init(&sums);
+    ssize_t at = find(w, "SHA256SUMS");
+    int r = at < 0            ? -ENOENT
+            : !w->regular[at] ? -EBADMSG
+                              : bkp_read_file_at(kitfd, "SHA256SUMS", &sums, 1U << 20);
+    if (r == -EFBIG || r == -ELOOP)
+        r = -EBADMSG;
+    if (!r)
+        r = bkp_kit_sums_parse(sums.data, sums.len, list, n);
+    bkp_buf_free(&sums);
+    return r == -ENOMEM || r == -ENOENT ? r : r ? -EBADMSG : 0;
 }
 
 int bkp_kit_check(const char *dir, bkp_kit_found_fn found, void *ctx)
 {
     char *kit = bkp_path_join(dir, BKP_KIT_DIR);
-    char *sumsfile = kit ? bkp_path_join(kit, "SHA256SUMS") : NULL;
     walked w = {0};
     bool *seen = NULL;
-    bkp_buf sums;
-    bkp_buf_init(&sums);
+    bkp_kit_sum *list = NULL;
+    size_t nlist = 0;
     struct stat st;
-    int rc = !sumsfile ? -ENOMEM : lstat(kit, &st) < 0 ? -errno : 0;
+    int kitfd = -1;
+    int rc = !kit ? -ENOMEM : lstat(kit, &st) < 0 ? -errno : 0;
     if (!rc && !S_ISDIR(st.st_mode))
         rc = -ENOTDIR;
+    if (!rc && (kitfd = open(kit, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+        rc = -errno;
     if (!rc)
         rc = walk(kit, &w);
     if (!rc && !(seen = calloc(w.n + 1, sizeof(*seen))))
         rc = -ENOMEM;
-    int r = rc ? 0 : bkp_read_file(sumsfile, &sums, 1U << 20);
-    if (!rc && !r) {
-        bkp_buf_put(&sums, "", 1); /* a C string for strtok_r */
-        r = sums.failed ? -ENOMEM : 0;
-    }
+    int r = rc ? 0 : load_sums(kitfd, &w, &list, &nlist);
     if (!rc && !r)
-        r = check_listed(kit, (char *)sums.data, &w, seen, found, ctx);
+        r = check_listed(kitfd, list, nlist, &w, seen, found, ctx);
+    bkp_kit_sums_free(list, nlist);
     /* A list that is missing or not a kit's checks nothing: one finding. */
     bool listed = !rc && r >= 0;
     if (!rc && (r == -ENOENT || r == -EBADMSG)) {
-        ssize_t at = find(&w, "SHA256SUMS");
-        if (at >= 0)
-            seen[at] = true;
         found("SHA256SUMS", r, ctx);
         r = 1;
     }
     if (!rc)
         rc = r;
-    /* What SHA256SUMS does not name, but for itself and the folders. */
-    for (size_t i = 0; listed && i < w.n; i++) {
+    /* What SHA256SUMS does not name, but for itself (readable folders are
+     * not walked entries). */
+    for (size_t i = 0; listed && rc >= 0 && i < w.n; i++) {
         if (seen[i] || (w.regular[i] && !strcmp(w.names[i], "SHA256SUMS")))
             continue;
-        struct stat e;
-        char *path = bkp_path_join(kit, w.names[i]);
-        bool folder = path && lstat(path, &e) == 0 && S_ISDIR(e.st_mode);
-        free(path);
-        if (!folder) {
-            rc++;
-            found(w.names[i], -EEXIST, ctx);
+        char *shown = printable(w.names[i]);
+        if (!shown) {
+            rc = -ENOMEM;
+            break;
         }
+        rc++;
+        found(shown, -EEXIST, ctx);
+        free(shown);
     }
+    if (kitfd >= 0)
+        close(kitfd);
     bkp_strv_free(w.names, w.n);
     free(w.regular);
     free(seen);
-    bkp_buf_free(&sums);
-    free(sumsfile);
     free(kit);
     return rc;
 }

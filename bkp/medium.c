@@ -33,9 +33,8 @@ bool bkp_medium_name_ok(const char *name)
 
 bool bkp_medium_type_ok(const char *type)
 {
-    return type &&
-           (!strcmp(type, "disk") || !strcmp(type, "removable") || !strcmp(type, "archive") ||
-            !strcmp(type, "object"));
+    return type && (!strcmp(type, "disk") || !strcmp(type, "removable") ||
+                    !strcmp(type, "archive") || !strcmp(type, "object"));
 }
 
 bool bkp_medium_location_ok(const char *location)
@@ -69,20 +68,46 @@ json_t *bkp_label_new(const bkp_repo *r, const char *name, const char *type, con
                      "repository", bkp_repo_uuid(r), "fingerprint", fp, "created", created);
 }
 
-json_t *bkp_label_renew(const bkp_repo *r, const json_t *old, const char *name, const char *type,
+/* Does the registry of `r` hold `uuid` as the label of the medium `name`,
+ * and of no other medium? */
+static bool registered_as(bkp_repo *r, const char *uuid, const char *name)
+{
+    json_t *all = bkp_media_list(r), *e;
+    size_t i;
+    bool mine = false, other = false;
+    json_array_foreach(all, i, e)
+    {
+        json_t *lab = json_object_get(e, "label");
+        const char *u = json_string_value(json_object_get(lab, "uuid"));
+        const char *n = json_string_value(json_object_get(lab, "name"));
+        if (!u || strcmp(u, uuid))
+            continue;
+        if (n && !strcmp(n, name))
+            mine = true;
+        else
+            other = true;
+    }
+    json_decref(all);
+    return mine && !other;
+}
+
+json_t *bkp_label_renew(bkp_repo *r, const json_t *old, const char *name, const char *type,
                         const char *location)
 {
     json_t *lab = bkp_label_new(r, name, type, location);
     const char *uuid = json_string_value(json_object_get(old, "uuid"));
     const char *repo = json_string_value(json_object_get(old, "repository"));
-    if (lab && uuid_ok(uuid) && repo && !strcmp(repo, bkp_repo_uuid(r)) &&
-        json_object_set_new(lab, "uuid", json_string(uuid))) {
+    const char *oname = json_string_value(json_object_get(old, "name"));
+    /* Only the identity the registry gave this very disk: a label copied
+     * from another disk (a dd clone, or planted) names an identity that is
+     * registered under another name, or not at all. */
+    if (lab && uuid_ok(uuid) && repo && !strcmp(repo, bkp_repo_uuid(r)) && oname &&
+        registered_as(r, uuid, oname) && json_object_set_new(lab, "uuid", json_string(uuid))) {
         json_decref(lab);
         return NULL;
     }
     return lab;
 }
-
 
 static bool iso_ok(const json_t *v)
 {

@@ -37,14 +37,17 @@ bool bkp_medium_location_ok(const char *location);
 json_t *bkp_label_new(const bkp_repo *r, const char *name, const char *type, const char *location);
 
 /* The label for a medium labelled anew, `old` being the label found on it
- * (NULL: none). A disk that already carries a label of repository `r` keeps
- * its identity (`uuid`) under its new name, type and location: the copy on
- * it holds tombstones bound to that identity (tombstone.c: a "not copied"
- * tombstone counts only on the medium it names), and a fresh one would make
- * every such record look planted from another medium. Anything else — no
- * label, an invalid one, another repository's — gets a fresh identity, as
- * bkp_label_new. */
-json_t *bkp_label_renew(const bkp_repo *r, const json_t *old, const char *name, const char *type,
+ * (NULL: none): a new reference, NULL without memory. A disk whose label
+ * is the one the registry of `r` holds for the medium it names (and for no
+ * other) keeps its identity (`uuid`) under its new name, type and location:
+ * the copy on it holds tombstones bound to that identity (tombstone.c: a
+ * "not copied" tombstone counts only on the medium it names), and a fresh
+ * one would make every such record look planted from another medium. The
+ * caller then forgets the old name, so no two media share an identity.
+ * Anything else — no label, an invalid one, another repository's, one
+ * copied from another disk or planted, an identity the registry does not
+ * hold for that name — gets a fresh identity, as bkp_label_new. */
+json_t *bkp_label_renew(bkp_repo *r, const json_t *old, const char *name, const char *type,
                         const char *location);
 
 /* No label is larger: it is read no further. */
@@ -77,8 +80,7 @@ int bkp_label_write(const char *path, const json_t *label, bool replace)
  * `path` absolute, its times times, `verify_ok` a boolean and `held` a list
  * of {dataset, seq, uuid, finished}. A re-read state that bkp_reread_valid
  * refuses at `now` is dropped from the entry alone. Nothing is logged. */
-int bkp_media_entry_parse(const void *buf, size_t len, const char *name, time_t now,
-                          json_t **out);
+int bkp_media_entry_parse(const void *buf, size_t len, const char *name, time_t now, json_t **out);
 
 /* The registry entry of medium `name`: NULL when it is not registered, or
  * when its entry is not valid (then a warning says so and the entry is

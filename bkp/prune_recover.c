@@ -232,7 +232,7 @@ static void reject(const rdirs *d, const char *repo, const char *why, unsigned h
     }
     char fate[96];
     snprintf(fate, sizeof(fate), "%s%s", x ? "could not be set aside: " : "set aside as ",
-             x ? bkp_strerror(x) : to);
+             x ? bkp_strerror_en(x) : to);
     note_rejected(repo, why, fate);
     if (x)
         bkp_error(_("%s/locks/%s is not a valid prune intent of this repository: %s. It was not "

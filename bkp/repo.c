@@ -270,13 +270,12 @@ static int reindex_orphans(bkp_repo *r)
             if (!x && !sync && rw)
                 sync = bkp_fsync_dir(dir);
             if (x) {
-                bkp_warn(
-                    "pack %s is not indexed and its trailer is unreadable (%s); run `bkp verify "
-                    "--read-data`",
-                    p, bkp_strerror(x));
+                bkp_warn(_("pack %s is not indexed and its trailer is unreadable (%s); run `bkp "
+                           "verify --read-data`"),
+                         p, bkp_strerror(x));
             } else if (sync) {
-                bkp_warn("pack %s is not indexed: it cannot be made durable (%s); the next "
-                         "backup tries again",
+                bkp_warn(_("pack %s is not indexed: it cannot be made durable (%s); the next "
+                           "backup tries again"),
                          p, bkp_strerror(sync));
             } else if (!(rc = bkp_repo_add_pack(r, id, ents, cnt))) {
                 found++;
@@ -290,11 +289,11 @@ static int reindex_orphans(bkp_repo *r)
     }
     free(known);
     if (!rc && found) {
-        bkp_info("indexed %u pack(s) left by an interrupted run", found);
+        bkp_info(_("indexed %u pack(s) left by an interrupted run"), found);
         r->first_new_pack = first;
         if (!(r->flags & BKP_REPO_READONLY) && bkp_repo_flush(r) != 0) {
             /* The in-memory index has them; the next flush retries. */
-            bkp_warn("the recovered packs are indexed for this run only");
+            bkp_warn(_("the recovered packs are indexed for this run only"));
             r->err = 0;
         }
     }
@@ -355,8 +354,8 @@ static void set_damaged_aside(bkp_repo *r)
 {
     if (r->flags & BKP_REPO_READONLY) {
         for (size_t i = 0; i < r->ndamaged; i++)
-            bkp_warn("index segment %s is damaged; its packs were indexed from their own "
-                     "trailers, and the next backup sets it aside",
+            bkp_warn(_("index segment %s is damaged; its packs were indexed from their own "
+                       "trailers, and the next backup sets it aside"),
                      r->damaged[i]);
         return;
     }
@@ -374,12 +373,12 @@ static void set_damaged_aside(bkp_repo *r)
          * trailers either way, so nothing a record needs is unreachable. */
         int x = bkp_durable_rename(r->damaged[i], to, 0);
         if (x)
-            bkp_warn("cannot set the damaged index segment %s aside (%s); the next writable "
-                     "open tries again",
+            bkp_warn(_("cannot set the damaged index segment %s aside (%s); the next writable "
+                       "open tries again"),
                      r->damaged[i], bkp_strerror(x));
         else
-            bkp_warn("index segment %s was damaged; its packs were indexed again from their own "
-                     "trailers and it was renamed to %s",
+            bkp_warn(_("index segment %s was damaged; its packs were indexed again from their "
+                       "own trailers and it was renamed to %s"),
                      r->damaged[i], to);
         free(to);
     }

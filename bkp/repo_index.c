@@ -56,7 +56,7 @@ static int list_segments(bkp_repo *r, uint8_t (**out)[BKP_ID_LEN], uint32_t *n)
     struct dirent *e;
     if (!d) {
         rc = -errno;
-        bkp_error("cannot read %s: %s", r->index_dir, bkp_strerror(rc));
+        bkp_error(_("cannot read %s: %s"), r->index_dir, bkp_strerror(rc));
         return rc;
     }
     while (!rc && (e = readdir(d))) {
@@ -152,7 +152,8 @@ static int load_segment(bkp_repo *r, const uint8_t name[BKP_ID_LEN], bkp_buf *se
     /* A damaged segment is not fatal: the packs are the truth, and
      * reindexing finds every pack the segments do not name. */
     if (x && x != -EBADMSG) {
-        bkp_warn("cannot read index segment %s: %s; its packs are indexed from their trailers",
+        bkp_warn(_("cannot read index segment %s: %s; its packs are indexed from their "
+                   "trailers"),
                  p, bkp_strerror(x));
     } else if (x) {
         note_damaged(r, &p);

@@ -34,7 +34,10 @@ typedef struct s3_req {
     const char *method;         /* "GET", "PUT", "HEAD" or "DELETE" */
     const char *key;            /* NULL: the bucket itself */
     const char *query;          /* sorted, encoded ("versionId=abc"), or NULL */
-    const char *what;           /* for messages: "upload of data/ab/cd" */
+    /* For messages only, in the reader's language: "upload of data/ab/cd".
+     * What programs read names the request by `method` and the server's
+     * `code`, which stay English. */
+    const char *what;
     struct curl_slist *headers; /* extra request headers, borrowed */
     unsigned quiet;             /* S3_QUIET_* bits: errors the caller reports itself */
     /* Body of a PUT: `in_len` bytes from `in_fd` (pread) or `in_buf`. */

@@ -42,7 +42,7 @@ int bkp_s3_bucket_check(bkp_s3 *s, bkp_s3_bucket_info *info)
 {
     s3_req r;
     bkp_s3_bucket_info in = {0};
-    s3_req_init(&r, "GET", NULL, "versioning of the bucket");
+    s3_req_init(&r, "GET", NULL, _("versioning of the bucket"));
     r.query = "versioning=";
     int rc = s3_perform(s, &r);
     if (rc == 0 && bkp_s3_parse_versioning(r.body, r.body_len, &in.versioning) < 0)
@@ -50,7 +50,7 @@ int bkp_s3_bucket_check(bkp_s3 *s, bkp_s3_bucket_info *info)
     s3_req_done(&r);
     if (rc < 0)
         return rc;
-    s3_req_init(&r, "GET", NULL, "Object Lock configuration of the bucket");
+    s3_req_init(&r, "GET", NULL, _("Object Lock configuration of the bucket"));
     r.query = "object-lock=";
     r.quiet = S3_QUIET_ENOENT; /* no configuration: no Object Lock */
     rc = s3_perform(s, &r);
@@ -185,8 +185,8 @@ int bkp_s3_put(bkp_s3 *s, const char *key, int fd, const void *buf, uint64_t len
 {
     if (!key || !*key || (fd < 0 && !buf && len) || (mode != BKP_S3_LOCK_NONE && retain_until <= 0))
         abort();
-    char what[BKP_S3_KEY_MAX + 32], md5_hex[33], etag[65];
-    snprintf(what, sizeof(what), "upload of %s", key);
+    char what[BKP_S3_KEY_MAX + 128], md5_hex[33], etag[65];
+    snprintf(what, sizeof(what), _("upload of %s"), key);
     s3_req r;
     s3_req_init(&r, "PUT", key, what);
     r.in_fd = fd, r.in_buf = buf, r.in_len = len;
@@ -218,8 +218,8 @@ int bkp_s3_put(bkp_s3 *s, const char *key, int fd, const void *buf, uint64_t len
 
 int bkp_s3_head(bkp_s3 *s, const char *key, const char *version_id, bkp_s3_object *out)
 {
-    char what[BKP_S3_KEY_MAX + 32], q[4 * BKP_S3_VERSION_MAX];
-    snprintf(what, sizeof(what), "HEAD of %s", key);
+    char what[BKP_S3_KEY_MAX + 128], q[4 * BKP_S3_VERSION_MAX];
+    snprintf(what, sizeof(what), _("HEAD of %s"), key);
     s3_req r;
     s3_req_init(&r, "HEAD", key, what);
     r.query = version_query("", version_id, q, sizeof(q));
@@ -259,8 +259,8 @@ static int get_into(bkp_s3 *s, const char *version_id, s3_req *r, char *q)
 int bkp_s3_get_fd(bkp_s3 *s, const char *key, const char *version_id, int fd, uint64_t max,
                   uint64_t *len)
 {
-    char what[BKP_S3_KEY_MAX + 32], q[4 * BKP_S3_VERSION_MAX];
-    snprintf(what, sizeof(what), "download of %s", key);
+    char what[BKP_S3_KEY_MAX + 128], q[4 * BKP_S3_VERSION_MAX];
+    snprintf(what, sizeof(what), _("download of %s"), key);
     s3_req r;
     s3_req_init(&r, "GET", key, what);
     r.out_fd = fd, r.out_max = max;
@@ -274,8 +274,8 @@ int bkp_s3_get_fd(bkp_s3 *s, const char *key, const char *version_id, int fd, ui
 int bkp_s3_get(bkp_s3 *s, const char *key, const char *version_id, size_t max, void **buf,
                size_t *len)
 {
-    char what[BKP_S3_KEY_MAX + 32], q[4 * BKP_S3_VERSION_MAX];
-    snprintf(what, sizeof(what), "download of %s", key);
+    char what[BKP_S3_KEY_MAX + 128], q[4 * BKP_S3_VERSION_MAX];
+    snprintf(what, sizeof(what), _("download of %s"), key);
     s3_req r;
     s3_req_init(&r, "GET", key, what);
     r.body_max = max;
@@ -295,13 +295,13 @@ int bkp_s3_retain(bkp_s3 *s, const char *key, const char *version_id, bkp_s3_loc
 {
     if (mode == BKP_S3_LOCK_NONE || until <= 0)
         abort();
-    char what[BKP_S3_KEY_MAX + 32], q[4 * BKP_S3_VERSION_MAX], t[32], md5_hex[33], body[256];
+    char what[BKP_S3_KEY_MAX + 128], q[4 * BKP_S3_VERSION_MAX], t[32], md5_hex[33], body[256];
     bkp_s3_format_time(until, t);
     int n = snprintf(body, sizeof(body),
                      "<Retention xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Mode>%s</Mode>"
                      "<RetainUntilDate>%s</RetainUntilDate></Retention>",
                      s3_lock_name(mode), t);
-    snprintf(what, sizeof(what), "retention of %s until %s", key, t);
+    snprintf(what, sizeof(what), _("retention of %s until %s"), key, t);
     s3_req r;
     s3_req_init(&r, "PUT", key, what);
     r.quiet = S3_QUIET_EACCES; /* a refused shortening is what a lock probe hopes for */
@@ -324,9 +324,11 @@ int bkp_s3_retain(bkp_s3 *s, const char *key, const char *version_id, bkp_s3_loc
 
 int bkp_s3_delete(bkp_s3 *s, const char *key, const char *version_id, bool bypass)
 {
-    char what[BKP_S3_KEY_MAX + 32], q[4 * BKP_S3_VERSION_MAX];
-    snprintf(what, sizeof(what), "delete of %s%s%s", key, version_id ? " version " : "",
-             version_id ? version_id : "");
+    char what[BKP_S3_KEY_MAX + BKP_S3_VERSION_MAX + 128], q[4 * BKP_S3_VERSION_MAX];
+    if (version_id)
+        snprintf(what, sizeof(what), _("delete of %s version %s"), key, version_id);
+    else
+        snprintf(what, sizeof(what), _("delete of %s"), key);
     s3_req r;
     s3_req_init(&r, "DELETE", key, what);
     r.query = version_query("", version_id, q, sizeof(q));
@@ -385,7 +387,7 @@ static int list_pages(bkp_s3 *s, const char *prefix, bool versions,
     char *q = malloc(qcap), *next = calloc(1, BKP_S3_KEY_MAX + 1);
     char nv[BKP_S3_VERSION_MAX + 1] = "", *prev = calloc(1, BKP_S3_KEY_MAX + 1);
     char prev_v[BKP_S3_VERSION_MAX + 1] = "";
-    const char *what = versions ? "listing of versions" : "listing of objects";
+    const char *what = versions ? _("listing of versions") : _("listing of objects");
     list_ctx l = {fn, ctx, false};
     int rc = q && next && prev ? 0 : -ENOMEM;
     if (strlen(prefix) > BKP_S3_KEY_MAX)

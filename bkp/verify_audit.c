@@ -190,8 +190,14 @@ void bkp_verify_check_audit(verify_ctx *c, bkp_gen **v, size_t n, bool log_probl
         goto out;
     }
     c->res->audit_records = chk.records;
-    if (log_problems && (chk.first_bad || chk.missing || chk.absent || chk.head_bad))
-        bkp_verify_problem(c, N_("the audit log %s: %s"), path, chk.problem);
+    if (log_problems && (chk.first_bad || chk.missing || chk.absent || chk.head_bad)) {
+        /* Its problem as the log's check wrote it: English kept, the
+         * reader's language shown. */
+        char kept[1024], shown[2048];
+        snprintf(kept, sizeof(kept), "the audit log %s: %s", path, chk.problem);
+        snprintf(shown, sizeof(shown), _("the audit log %s: %s"), path, chk.problem_local);
+        bkp_verify_add_said(c->res, shown, kept);
+    }
     f.upto = chk.first_bad ? chk.first_bad - 1 : chk.records;
     if (!chk.absent && (rc = bkp_audit_each(path, collect_facts, &f)) < 0)
         bkp_verify_problem(c, N_("the audit log %s cannot be read (%s)"), path,

@@ -565,11 +565,15 @@ int rb_execute(const rb_runbook *rb, const rb_env *env, rb_result *res)
             continue;
         }
         double s0 = now_s();
-        bkp_info(_("step %zu/%zu [%s] %s: %s"), i + 1, rb->nsteps, st->who,
-                 rb_action_name(st->action),
-                 st->text   ? st->text
-                 : st->what ? st->what
-                            : "");
+        /* The action's word for people (rb_action_word); the record keeps
+         * rb_action_name's. */
+        const char *about = st->text ? st->text : st->what;
+        if (about)
+            bkp_info(_("step %zu/%zu [%s] %s: %s"), i + 1, rb->nsteps, st->who,
+                     rb_action_word(st->action), about);
+        else
+            bkp_info(_("step %zu/%zu [%s] %s"), i + 1, rb->nsteps, st->who,
+                     rb_action_word(st->action));
         switch (st->action) {
         case RB_CONFIRM:
             sr->status = confirm(&r, st, sr);
@@ -596,7 +600,7 @@ int rb_execute(const rb_runbook *rb, const rb_env *env, rb_result *res)
         if (sr->status == RB_FAILED) {
             res->ok = false;
             res->failed_step = i + 1;
-            bkp_error(_("step %zu [%s] %s failed: %s"), i + 1, st->who, rb_action_name(st->action),
+            bkp_error(_("step %zu [%s] %s failed: %s"), i + 1, st->who, rb_action_word(st->action),
                       sr->shown);
         }
     }

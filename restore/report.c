@@ -213,13 +213,6 @@ const char *rb_duration_text(char *buf, size_t n, double s)
 /* ---- the printable procedure ---- */
 
 /* What a step does, for people (in the order of rb_action). */
-const char *rb_action_word(rb_action a)
-{
-    static const char *const words[] = {N_("confirm"), N_("select"), N_("verify"), N_("restore"),
-                                        N_("run"),     N_("check"),  N_("note")};
-    return _(words[a]);
-}
-
 /* How a person does step `st` by hand: what to read, what to type. */
 static void how(const rb_runbook *rb, const rb_step *st, const char *first_medium, json_t *folders,
                 char *buf, size_t n)

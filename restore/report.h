@@ -52,9 +52,6 @@ char *rb_report_render(json_t *report, rb_format f, bool ja);
 
 /* "4h", "30m", "12.3 s" */
 const char *rb_duration_text(char *buf, size_t n, double seconds);
-/* A step's action and its result (rb_status_name's words), for people: in
- * the language of the messages. An unknown result is given back as it is. */
-const char *rb_action_word(rb_action a);
 /* The string `o`[`k`] of a report's JSON, or "" when it is absent or not a
  * string: what the renderers print. */
 const char *rb_js(json_t *o, const char *k);

@@ -32,6 +32,14 @@ const char *rb_action_name(rb_action a)
     return actions[a];
 }
 
+const char *rb_action_word(rb_action a)
+{
+    static const char *const words[] = {N_("confirm"), N_("select"), N_("verify"), N_("restore"),
+                                        N_("run"),     N_("check"),  N_("note")};
+    (void)rb_action_name(a); /* aborts on a value out of range */
+    return _(words[a]);
+}
+
 typedef struct loader {
     rb_runbook *rb;
     int *ref_line; /* per step: the line of the data set its select/restore names */

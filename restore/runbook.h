@@ -102,6 +102,8 @@ void rb_free(rb_runbook *rb);
 char *rb_find(const char *name, const char *policy_file);
 
 const char *rb_action_name(rb_action a); /* "confirm", "select", ... */
+/* The same word for people, in the language of the messages. */
+const char *rb_action_word(rb_action a);
 
 /* The user step `s` runs as: its own run_as, else the runbook's; NULL: as
  * bkp runs. */

@@ -15,6 +15,7 @@
 
 #include "bkp/capture.h"
 #include "bkp/generation.h"
+#include "bkp/ops/object_fetch.h"
 #include "bkp/repo.h"
 #include "policies/compliance.h"
 #include "policies/notify.h"
@@ -230,23 +231,24 @@ const char *cli_medium_most_due(cli *c, time_t *due);
  * verified, recorded) and say what happened; `quiet`: no operator advice
  * (bkp run). Returns an exit code. */
 int cli_rotate_disk(cli *c, cli_medium *m, bool quiet);
-/* The same for an archive medium: one tar stream per generation not yet
- * archived there, read back and verified before it counts; never rewritten. */
+/* The same for an archive medium (ops_rotate_archive,
+ * bkp/ops/rotate_archive.h: one tar stream per generation not yet archived
+ * there, read back and verified before it counts; never rewritten). */
 int cli_rotate_archive(cli *c, cli_medium *m, bool quiet);
-/* Write the recovery kit (bkp/kit.h) at disk or archive folder `m`'s path, with FORMAT.md and
- * the procedures of the data sets copied to it (rotate_kit.c): the SHA-256
- * of its SHA256SUMS for the audit record, or NULL (warned) when it could
- * not be written. */
-json_t *cli_rotate_kit(cli *c, const cli_medium *m);
 /* Say that the kit `res` was written to `m` (when it was): its SHA256SUMS's
  * SHA-256 for the audit record. */
 struct bkp_kit_result;
 json_t *cli_kit_said(const cli_medium *m, const struct bkp_kit_result *res);
-/* The documents of `m`'s kit (FORMAT.md and the procedures), for a kit an
- * archive carries (bkp/archive.h): filled into `kit`, owned by `*held`
+/* The documents of medium `m`'s kit (FORMAT.md and the procedures,
+ * rotate_kit.c), as a rotation asks for them (ops_kit_docs,
+ * bkp/ops/rotate_disk.h): `ctx` is a cli_kit_ctx; `*docs` owned by `*held`
  * until cli_kit_docs_free. */
-struct bkp_archive_kit;
-int cli_kit_docs(cli *c, const cli_medium *m, struct bkp_archive_kit *kit, void **held);
+typedef struct cli_kit_ctx {
+    cli *c;
+    const cli_medium *m;
+} cli_kit_ctx;
+struct bkp_kit_doc;
+int cli_kit_make(void *ctx, const struct bkp_kit_doc **docs, size_t *n, void **held);
 void cli_kit_docs_free(void *held);
 
 /* Object media (medium_object.c): the S3 connection of medium `m` from the
@@ -262,15 +264,8 @@ struct bkp_bucket_fetch;
  * with the passphrase or the sheets (restore --from, the primary gone).
  * `f` receives the packs whose current version did not check. */
 /* `what` (NULL: every pack, as verify wants) names the generations whose
- * packs alone are fetched: `spec` (DATASET:latest, DATASET:SEQ, a UUID
- * prefix), or the newest CLI_FETCH_NEWEST of each of `datasets` (a drill).
- * A generation without a signed list of its packs fetches them all. */
-#define CLI_FETCH_NEWEST 3
-typedef struct cli_fetch_what {
-    const char *spec;
-    char *const *datasets;
-    size_t ndatasets;
-} cli_fetch_what;
+ * packs alone are fetched (bkp/ops/object_fetch.h). */
+typedef ops_fetch_what cli_fetch_what;
 int cli_object_fetch(cli *c, const cli_medium *m, bool as_copy, const cli_fetch_what *what,
                      bkp_repo **out, char **staging, struct bkp_bucket_fetch *f);
 /* Upload each pack of `f` from `src` as the current version (repair); its
@@ -280,13 +275,6 @@ int cli_object_repair(cli *c, const cli_medium *m, bkp_repo *src, const struct b
 /* Did the last probe of the medium of registry entry `entry` (by its label)
  * prove a COMPLIANCE lock, by the signed audit log (and when)? */
 bool cli_object_proven(cli *c, const json_t *entry, time_t *when);
-/* Extract the archive file `path` to a staging folder and verify it whole
- * with the keys of the open repository: 0 when it is sound. What was read is
- * added to `sum` (may be NULL). */
-struct bkp_verify_result;
-int cli_archive_check(cli *c, const char *path, struct bkp_verify_result *sum);
-/* The archives (NAME@SEQ.tar) in folder `dir`, sorted (malloc'd). */
-int cli_archive_list(const char *dir, char ***names, size_t *n);
 /* The primary against what each medium pinned (rotate_pin.c, bkp/ops/pins.h):
  * findings [{medium, dataset, beside, what, on_medium}] into `*out` (owned);
  * returns their number, or a negative errno (logged). `only`: that medium
@@ -329,29 +317,6 @@ void cli_source_remove(char *staging);
  * the run did. Written durably; 0 or the error (logged). */
 int cli_metrics_write(cli *c, const char *file, const json_t *run);
 
-/* Alerts once per change (run_notify.c): conditions collected by a run,
- * judged against what was told before (policies/notify.h), told to the
- * policy's `notify:` and recorded; `told[i]` (may be NULL) says which were
- * told now — a run's own warnings follow it. */
-typedef struct cli_alerts {
-    pol_condition *v;
-    char **owned;
-    size_t n, cap;
-} cli_alerts;
-/* A condition `key` (NULL: a one-off event) in `state` (NULL: fine), said
- * by `fmt`: a literal marked N_(), kept in English for the event and the
- * audit log, and through the catalogue for the terminal (cli_alert_shown). */
-void cli_alert(cli_alerts *a, const char *key, const char *state, int severity, const char *fmt,
-               ...) __attribute__((format(printf, 5, 6)));
-const char *cli_alert_shown(const cli_alerts *a, size_t i);
-/* Say the last alert, condition `key`, otherwise on the terminal: its
- * arguments too in the reader's language (`fmt` a literal marked N_(),
- * translated here). Nothing when the last alert is not `key`'s. */
-void cli_alert_reshow(cli_alerts *a, const char *key, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-int cli_alerts_tell(cli *c, cli_alerts *a, bool *told);
-void cli_alerts_free(cli_alerts *a);
-
 /* Runbooks (cmd_runbook.c, cmd_drill.c). */
 struct rb_runbook;
 bool cli_lang_ja(cli *c);            /* --lang, else the locale */
@@ -384,15 +349,6 @@ int cmd_prune(cli *c);
 int cmd_key(cli *c);
 /* key list | add | passwd | remove (key_slots.c). */
 int cli_key_slots(cli *c);
-/* The public key's fingerprint for people: its hex in groups of four (key_sheet.c). */
-#define CLI_FINGERPRINT_LEN 80
-void cli_key_fingerprint(const uint8_t pk[32], char out[CLI_FINGERPRINT_LEN]);
-/* The printable document of a key sheet (key_sheet.c), `format` an rb_format:
- * malloc'd, of `*len` bytes; it holds the secret, so the caller wipes it
- * (sodium_memzero) before free. NULL (logged) on failure. */
-struct bkp_sheet;
-char *cli_key_sheet_doc(const struct bkp_sheet *s, const uint8_t pk[32], int format, bool ja,
-                        time_t now, size_t *len);
 int cmd_audit(cli *c);
 int cmd_media(cli *c);
 int cmd_rotate(cli *c);

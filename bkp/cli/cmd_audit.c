@@ -65,19 +65,18 @@ static int audit_verify(cli *c)
                   bkp_strerror(vrc));
     if (c->json)
         cli_print_json(json_pack("{s:b, s:I, s:I, s:I, s:b, s:b, s:I, s:s, s:I}", "ok",
-                                 rc == 0 && vrc == 0,
-                                 "records", (json_int_t)chk.records, "first_bad",
-                                 (json_int_t)chk.first_bad, "missing", (json_int_t)chk.missing,
-                                 "absent", chk.absent, "head_bad", chk.head_bad, "restarts",
-                                 (json_int_t)chk.restarts, "problem", chk.problem,
-                                 "generations_unaccounted", (json_int_t)vr.problems));
+                                 rc == 0 && vrc == 0, "records", (json_int_t)chk.records,
+                                 "first_bad", (json_int_t)chk.first_bad, "missing",
+                                 (json_int_t)chk.missing, "absent", chk.absent, "head_bad",
+                                 chk.head_bad, "restarts", (json_int_t)chk.restarts, "problem",
+                                 chk.problem, "generations_unaccounted", (json_int_t)vr.problems));
     bkp_verify_result_clear(&vr);
     if (chk.restarts && !c->json)
         bkp_warn(_("audit log %s: it was restarted by an operator (%llu time(s), last at record "
                    "%llu): what it held before is not in it; `bkp audit show` gives the reason"),
                  path, (unsigned long long)chk.restarts, (unsigned long long)chk.restart_seq);
     if (rc)
-        bkp_error(_("audit log %s: %s"), path, chk.problem);
+        bkp_error(_("audit log %s: %s"), path, chk.problem_local);
     if (vrc && !rc)
         rc = 1;
     else if ((c->tty || c->public_key) && !c->json && !rc)
@@ -164,6 +163,19 @@ static int audit_show(cli *c)
     return rc ? EXIT_FAILED : EXIT_OK;
 }
 
+/* What bkp_audit_restart found (the record keeps the English word), for a
+ * person. */
+static const char *found_shown(const char *kind)
+{
+    return !strcmp(kind, "missing")        ? C_("audit log found", "missing")
+           : !strcmp(kind, "emptied")      ? C_("audit log found", "emptied")
+           : !strcmp(kind, "shortened")    ? C_("audit log found", "shortened")
+           : !strcmp(kind, "rewritten")    ? C_("audit log found", "rewritten")
+           : !strcmp(kind, "no head")      ? C_("audit log found", "no head")
+           : !strcmp(kind, "damaged head") ? C_("audit log found", "damaged head")
+                                           : kind;
+}
+
 /* An operator's answer to a lost log: continue it with a signed record of
  * the loss (never done by any other command). */
 static int audit_restart(cli *c)
@@ -185,7 +197,7 @@ static int audit_restart(cli *c)
         return EXIT_FAILED;
     printf(_("audit log: found %s; continued with a signed record of the loss (op "
              "log_restarted)\n"),
-           found);
+           found_shown(found));
     return EXIT_OK;
 }
 
@@ -256,7 +268,7 @@ void cli_audit_context(cli *c)
     if (log && bkp_read_file(c->policy->file, &data, 16 << 20) == 0) {
         crypto_generichash(h, sizeof(h), data.data, data.len, NULL, 0);
         bkp_hex(hex, h, sizeof(h));
-        json_t *last = bkp_audit_last(log, &(bkp_audit_query){.op = "policy"}, NULL);
+        json_t *last = bkp_audit_last(log, NULL, &(bkp_audit_query){.op = "policy"}, NULL);
         json_t *digest = json_object_get(json_object_get(last, "figures"), "digest");
         if (!json_is_string(digest) || strcmp(json_string_value(digest), hex)) {
             json_t *fig = json_pack("{s:s, s:s, s:O}", "file", c->policy->file, "digest", hex,
@@ -275,9 +287,8 @@ int cli_audit_primary(cli *c, bkp_repo *source, bool staged, const bkp_audit_rec
 {
     struct stat st;
     bkp_repo *primary = NULL;
-    const char *path = c->repo || cli_policy_named(c) || getenv("BKP_REPO")
-                           ? cli_repo_path(c)
-                           : NULL;
+    const char *path =
+        c->repo || cli_policy_named(c) || getenv("BKP_REPO") ? cli_repo_path(c) : NULL;
     char *want = path ? realpath(path, NULL) : NULL;
     bool is_source = want && !strcmp(want, bkp_repo_path(source));
     free(want);

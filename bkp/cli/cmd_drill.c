@@ -38,6 +38,7 @@
 #include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "bkp/medium.h"
+#include "bkp/ops/archive_check.h"
 #include "bkp/ops/drill.h"
 #include "restore/drill.h"
 #include "restore/procedure.h"
@@ -183,7 +184,7 @@ int cli_runbook_execute(cli *c, const char *name, bool drill, bool unattended)
     ops_drill_io io = {.ctx = c,
                        .open_primary = open_primary,
                        .open = open_keyed,
-                       .archives = cli_archive_list,
+                       .archives = ops_archive_list,
                        .fetch = fetch_bucket};
     ops_drill_in in = {.rb = rb,
                        .only = c->medium,

@@ -29,7 +29,7 @@ static int clear_mark(cli *c)
     char name[96];
     bkp_audit_rec rec = {.op = "clear-suspicious", .dataset = g->dataset,
                          .generation = bkp_gen_name(g, name, sizeof(name)), .failed = rc != 0,
-                         .error = rc ? bkp_strerror(rc) : NULL};
+                         .error = rc ? bkp_strerror_en(rc) : NULL};
     if (cli_audit(c, &rec) && !rc)
         rc = -EIO;
     if (rc)

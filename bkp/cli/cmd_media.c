@@ -186,7 +186,7 @@ static int label_register(cli *c, const char *path, json_t *lab, const char *typ
                          .medium = c->name,
                          .failed = rc != 0,
                          .figures = fig,
-                         .error = rc ? bkp_strerror(rc) : NULL};
+                         .error = rc ? bkp_strerror_en(rc) : NULL};
     int aex = cli_audit(c, &rec);
     json_decref(fig);
     if (!rc && !aex) {

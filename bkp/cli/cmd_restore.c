@@ -10,22 +10,10 @@
 #include "bkp/log.h"
 #include "restore/restore.h"
 
-int cmd_restore(cli *c)
+/* The option combinations a restore refuses (a runbook's are checked by
+ * the caller): EXIT_USAGE said, or 0. */
+static int usage(const cli *c)
 {
-    bkp_repo *r;
-    bkp_gen *g = NULL;
-    rst_result res;
-    struct timespec t0, t1;
-
-    if (c->runbook) {
-        if (c->nargs || c->from || c->to_archive || c->path || c->verify) {
-            bkp_error(_("bkp restore --runbook NAME takes no generation, target, --from, --path or "
-                        "--verify: the runbook says what goes where, and its restores are always "
-                        "read back"));
-            return EXIT_USAGE;
-        }
-        return cli_runbook_execute(c, c->runbook, false, false);
-    }
     if (c->to_archive && c->verify) {
         bkp_error(_("--verify reads restored files back from a directory; a tar stream is "
                     "checked by `bsdtar -tvf` or by restoring it"));
@@ -37,120 +25,167 @@ int cmd_restore(cli *c)
                     "  bkp restore GEN --to-archive FILE [--path P]"));
         return EXIT_USAGE;
     }
-    char *staging = NULL;
-    int ex = cli_open_source(c, c->args[0], &c->r, &staging), rc;
-    r = c->r;
-    if (ex) {
-        cli_source_remove(staging);
-        return ex;
-    }
-    bkp_lock *reading = NULL;
-    if (!staging && (ex = cli_read_lock(c, bkp_repo_path(r), &reading))) {
-        cli_source_remove(staging);
-        return ex;
-    }
-    if ((rc = bkp_gen_resolve(r, c->args[0], &g))) {
-        bkp_lock_release(reading);
-        cli_source_remove(staging);
-        return cli_exit_for(rc);
-    }
-    /* --folder DIR: that stored folder's contents, as the target's own. */
     const char *folder = c->folder;
     while (folder && *folder == '/')
         folder++;
     if (c->folder && (c->path || !*folder)) {
         bkp_error(_("--folder takes a stored folder (e.g. --folder /var/backups/emr) and does not "
                     "go with --path"));
-        bkp_gen_free(g);
-        bkp_lock_release(reading);
-        cli_source_remove(staging);
         return EXIT_USAGE;
     }
-    rst_opts o = {.target = c->nargs > 1 ? c->args[1] : NULL,
-                  .path = c->path,
-                  .to_archive = c->to_archive,
-                  .force = c->force,
-                  .workers = c->workers,
-                  .strip = folder};
-    rst_compared cmp = {0};
-    int crc = 0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    rc = rst_restore(r, g, &o, &res);
-    if (rc >= 0 && c->verify)
-        crc = rst_compare(r, g, o.target, o.path, o.strip, &cmp);
-    /* A file the restore left out as damaged is missing, and already counted;
-     * one missing beyond those, or one that reads back wrong, is a failure. */
-    uint64_t differ = cmp.differ + (cmp.missing > res.damaged ? cmp.missing - res.damaged : 0);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    if (rc < 0) {
-        /* A link where the archive goes is refused like an existing file. */
-        ex = cli_exit_for(rc == -ELOOP && c->to_archive ? -EEXIST : rc);
-    } else {
-        char a[32];
-        if (c->tty && !c->json && !res.nothing)
-            printf(_("restored %s:%u: %llu items, %llu files, %s in %.1f s%s\n"), g->dataset,
-                   g->seq, (unsigned long long)res.items, (unsigned long long)res.files,
-                   cli_size(a, sizeof(a), res.bytes), secs,
-                   res.damaged || res.list_damaged || differ || crc ? ""
-                   : c->verify ? _("; every chunk authenticated, every file read back and "
-                                   "compared")
-                               : _("; every chunk authenticated"));
-        if (res.damaged)
-            bkp_error(_("%llu file(s) could not be restored exactly (listed above); restore them "
-                        "from another medium or an older generation"),
-                      (unsigned long long)res.damaged);
-        if (res.list_damaged && res.unread)
-            bkp_error(_("%llu item(s) after the damaged part of the item list were not restored "
-                        "(said above)"),
-                      (unsigned long long)res.unread);
-        if (crc < 0)
-            bkp_error(_("the restored files in %s could not all be read back (%s); compare them "
-                        "again with `bkp restore --verify` into a fresh folder"),
-                      o.target, bkp_strerror(crc));
-        if (differ)
-            bkp_error(_("%llu restored file(s) read back are missing or differ from the generation "
-                        "(listed above): something changed them after the restore, or the target "
-                        "cannot keep what is written to it; restore them again elsewhere and run "
-                        "`bkp verify --read-data`"),
-                      (unsigned long long)differ);
-        ex =
-            res.damaged || res.list_damaged || res.nothing || differ || crc ? EXIT_FAILED : EXIT_OK;
-    }
-    char name[96];
-    json_t *fig = json_pack("{s:s?, s:s?, s:s?, s:I, s:I, s:I}", "target", o.target, "path", o.path,
-                            "archive", o.to_archive, "files", (json_int_t)(rc < 0 ? 0 : res.files),
-                            "bytes", (json_int_t)(rc < 0 ? 0 : res.bytes), "damaged",
-                            (json_int_t)(rc < 0 ? 0 : res.damaged));
-    if (fig && rc >= 0 && res.list_damaged) {
+    return 0;
+}
+
+/* What one restore did, for its report, audit record and --json. */
+typedef struct done {
+    const bkp_gen *g;
+    rst_opts o;
+    rst_result res;
+    rst_compared cmp;
+    int rc;          /* rst_restore's */
+    int crc;         /* rst_compare's (--verify) */
+    uint64_t differ; /* read back missing or different, beyond the damaged */
+    double secs;
+} done;
+
+/* Say on the terminal what the restore did and what went wrong; the exit
+ * code. */
+static int report(const cli *c, const done *d)
+{
+    const rst_result *res = &d->res;
+    char a[32];
+    bool bad = res->damaged || res->list_damaged || d->differ || d->crc;
+    if (c->tty && !c->json && !res->nothing)
+        printf(_("restored %s:%u: %llu items, %llu files, %s in %.1f s%s\n"), d->g->dataset,
+               d->g->seq, (unsigned long long)res->items, (unsigned long long)res->files,
+               cli_size(a, sizeof(a), res->bytes), d->secs,
+               bad         ? ""
+               : c->verify ? _("; every chunk authenticated, every file read back and "
+                               "compared")
+                           : _("; every chunk authenticated"));
+    if (res->damaged)
+        bkp_error(_("%llu file(s) could not be restored exactly (listed above); restore them "
+                    "from another medium or an older generation"),
+                  (unsigned long long)res->damaged);
+    if (res->list_damaged && res->unread)
+        bkp_error(_("%llu item(s) after the damaged part of the item list were not restored "
+                    "(said above)"),
+                  (unsigned long long)res->unread);
+    if (d->crc < 0)
+        bkp_error(_("the restored files in %s could not all be read back (%s); compare them "
+                    "again with `bkp restore --verify` into a fresh folder"),
+                  d->o.target, bkp_strerror(d->crc));
+    if (d->differ)
+        bkp_error(_("%llu restored file(s) read back are missing or differ from the generation "
+                    "(listed above): something changed them after the restore, or the target "
+                    "cannot keep what is written to it; restore them again elsewhere and run "
+                    "`bkp verify --read-data`"),
+                  (unsigned long long)d->differ);
+    return bad || res->nothing ? EXIT_FAILED : EXIT_OK;
+}
+
+/* The figures of the audit record (English, for machines). */
+static json_t *figures(const cli *c, const done *d)
+{
+    bool ok = d->rc >= 0;
+    json_t *fig = json_pack(
+        "{s:s?, s:s?, s:s?, s:I, s:I, s:I}", "target", d->o.target, "path", d->o.path, "archive",
+        d->o.to_archive, "files", (json_int_t)(ok ? d->res.files : 0), "bytes",
+        (json_int_t)(ok ? d->res.bytes : 0), "damaged", (json_int_t)(ok ? d->res.damaged : 0));
+    if (fig && ok && d->res.list_damaged) {
         json_object_set_new(fig, "item_list_damaged", json_true());
-        json_object_set_new(fig, "items_not_read", json_integer((json_int_t)res.unread));
+        json_object_set_new(fig, "items_not_read", json_integer((json_int_t)d->res.unread));
     }
     if (fig && c->verify) {
-        json_object_set_new(fig, "compared", json_integer((json_int_t)cmp.files));
-        json_object_set_new(fig, "differ", json_integer((json_int_t)cmp.differ));
-        json_object_set_new(fig, "missing", json_integer((json_int_t)cmp.missing));
+        json_object_set_new(fig, "compared", json_integer((json_int_t)d->cmp.files));
+        json_object_set_new(fig, "differ", json_integer((json_int_t)d->cmp.differ));
+        json_object_set_new(fig, "missing", json_integer((json_int_t)d->cmp.missing));
     }
+    return fig;
+}
+
+/* --json: one document, what the audit record says and the verdict. */
+static void print_json(const cli *c, const done *d, json_t *fig, const char *name, int ex)
+{
+    json_object_set_new(fig, "generation", json_string(name));
+    json_object_set_new(fig, "seconds", json_real(d->secs));
+    json_object_set_new(fig, "ok", json_boolean(!ex));
+    if (c->from)
+        json_object_set_new(fig, "from", json_string(c->from));
+    if (d->rc >= 0 && d->res.nothing)
+        json_object_set_new(fig, "nothing_at_path", json_true());
+    if (d->rc < 0)
+        json_object_set_new(fig, "error", json_string(bkp_strerror_en(d->rc)));
+    cli_print_json(json_incref(fig));
+}
+
+/* Restore `g` of `r` as the options say, read it back with --verify, and
+ * report and record it: the exit code. */
+static int restore_one(cli *c, bkp_repo *r, const bkp_gen *g, bool staged)
+{
+    done d = {.g = g};
+    const char *folder = c->folder;
+    while (folder && *folder == '/')
+        folder++; /* --folder DIR: that stored folder's contents, as the target's own */
+    d.o = (rst_opts){.target = c->nargs > 1 ? c->args[1] : NULL,
+                     .path = c->path,
+                     .to_archive = c->to_archive,
+                     .force = c->force,
+                     .workers = c->workers,
+                     .strip = folder};
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    d.rc = rst_restore(r, g, &d.o, &d.res);
+    if (d.rc >= 0 && c->verify)
+        d.crc = rst_compare(r, g, d.o.target, d.o.path, d.o.strip, &d.cmp);
+    /* A file the restore left out as damaged is missing, and already counted;
+     * one missing beyond those, or one that reads back wrong, is a failure. */
+    d.differ = d.cmp.differ + (d.cmp.missing > d.res.damaged ? d.cmp.missing - d.res.damaged : 0);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    d.secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    /* A link where the archive goes is refused like an existing file. */
+    int ex =
+        d.rc < 0 ? cli_exit_for(d.rc == -ELOOP && c->to_archive ? -EEXIST : d.rc) : report(c, &d);
+    char name[96];
+    json_t *fig = figures(c, &d);
     bkp_audit_rec rec = {.op = "restore",
                          .dataset = g->dataset,
                          .generation = bkp_gen_name(g, name, sizeof(name)),
                          .failed = ex != 0,
                          .figures = fig,
-                         .error = rc < 0 ? bkp_strerror(rc) : NULL};
-    int aex = c->from ? cli_audit_primary(c, r, staging != NULL, &rec) : cli_audit(c, &rec);
-    if (c->json && fig) { /* one document: what the audit record says, and the verdict */
-        json_object_set_new(fig, "generation", json_string(name));
-        json_object_set_new(fig, "seconds", json_real(secs));
-        json_object_set_new(fig, "ok", json_boolean(!ex));
-        if (c->from)
-            json_object_set_new(fig, "from", json_string(c->from));
-        if (rc >= 0 && res.nothing)
-            json_object_set_new(fig, "nothing_at_path", json_true());
-        if (rc < 0)
-            json_object_set_new(fig, "error", json_string(bkp_strerror_en(rc)));
-        cli_print_json(json_incref(fig));
-    }
+                         .error = d.rc < 0 ? bkp_strerror_en(d.rc) : NULL};
+    int aex = c->from ? cli_audit_primary(c, r, staged, &rec) : cli_audit(c, &rec);
+    if (c->json && fig)
+        print_json(c, &d, fig, name, ex);
     json_decref(fig);
+    return ex ? ex : aex;
+}
+
+int cmd_restore(cli *c)
+{
+    if (c->runbook) {
+        if (c->nargs || c->from || c->to_archive || c->path || c->verify) {
+            bkp_error(_("bkp restore --runbook NAME takes no generation, target, --from, --path or "
+                        "--verify: the runbook says what goes where, and its restores are always "
+                        "read back"));
+            return EXIT_USAGE;
+        }
+        return cli_runbook_execute(c, c->runbook, false, false);
+    }
+    int ex = usage(c);
+    if (ex)
+        return ex;
+    char *staging = NULL;
+    bkp_lock *reading = NULL;
+    bkp_gen *g = NULL;
+    int rc = 0;
+    ex = cli_open_source(c, c->args[0], &c->r, &staging);
+    if (!ex && !staging)
+        ex = cli_read_lock(c, bkp_repo_path(c->r), &reading);
+    if (!ex && (rc = bkp_gen_resolve(c->r, c->args[0], &g)))
+        ex = cli_exit_for(rc);
+    if (!ex)
+        ex = restore_one(c, c->r, g, staging != NULL);
     bkp_gen_free(g);
     bkp_lock_release(reading);
     if (staging) { /* a staged copy is gone with its folder: nothing is left to report on */
@@ -158,5 +193,5 @@ int cmd_restore(cli *c)
         c->r = NULL;
     }
     cli_source_remove(staging);
-    return ex ? ex : aex;
+    return ex;
 }

@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bkp/archive.h"
 #include "bkp/cli/cli.h"
 #include "bkp/clock.h"
 #include "bkp/i18n.h"
@@ -69,22 +68,6 @@ static void advise(cli *c, const cli_medium *m, const ops_rotate_out *o)
     }
 }
 
-/* The kit's documents (rotate_kit.c) for bkp/ops/rotate_disk.h. */
-typedef struct kit_ctx {
-    cli *c;
-    const cli_medium *m;
-} kit_ctx;
-
-static int kit_make(void *ctx, const bkp_kit_doc **docs, size_t *n, void **held)
-{
-    kit_ctx *k = ctx;
-    bkp_archive_kit a = {0};
-    int rc = cli_kit_docs(k->c, k->m, &a, held);
-    *docs = a.docs;
-    *n = a.ndocs;
-    return rc;
-}
-
 /* The exit code of a rotation that ended with `o`. */
 static int exit_of(const ops_rotate_out *o)
 {
@@ -95,14 +78,14 @@ static int exit_of(const ops_rotate_out *o)
 
 int cli_rotate_disk(cli *c, cli_medium *m, bool quiet)
 {
-    kit_ctx k = {c, m};
+    cli_kit_ctx k = {c, m};
     ops_rotate_in in = {.primary = c->r,
                         .policy = c->policy,
                         .medium = m->name,
                         .path = m->path,
                         .entry = m->entry,
                         .workers = c->workers,
-                        .kit = {kit_make, cli_kit_docs_free, &k},
+                        .kit = {cli_kit_make, cli_kit_docs_free, &k},
                         .keep_all = cli_policy_named(c) && !c->policy};
     ops_rotate_out o;
     (void)ops_rotate_disk(&in, &o);

@@ -30,6 +30,7 @@
 #include "bkp/log.h"
 #include "bkp/kit.h"
 #include "bkp/medium.h"
+#include "bkp/ops/archive_check.h"
 #include "bkp/pubkey.h"
 #include "bkp/reread_sample.h"
 #include "bkp/verify.h"
@@ -163,28 +164,6 @@ static void print_result(cli *c, const char *what, int rc, const bkp_verify_resu
     }
 }
 
-/* Every archive of an archive medium, extracted and verified. */
-static int verify_archives(cli *c, cli_medium *m, bkp_verify_result *res)
-{
-    char **names = NULL;
-    size_t n = 0;
-    int rc = cli_archive_list(m->path, &names, &n), bad = 0;
-    memset(res, 0, sizeof(*res));
-    for (size_t i = 0; !rc && i < n; i++) {
-        char *p = bkp_path_join(m->path, names[i]);
-        int r = p ? cli_archive_check(c, p, res) : -ENOMEM;
-        if (r) {
-            bad++;
-            bkp_error(_("%s: the archive %s does not verify"), m->name, names[i]);
-        }
-        free(p);
-    }
-    res->generations = n;
-    res->problems = (uint64_t)bad;
-    bkp_strv_free(names, n);
-    return rc < 0 ? rc : bad ? 1 : 0;
-}
-
 /* verify --public-key: what the key signed, checked with the key the
  * auditor pinned; the repository was opened with it (cli_open_public). */
 static int verify_public(cli *c)
@@ -286,7 +265,7 @@ static void vjob_clear(vjob *v)
 static int pinned_behind(cli *c)
 {
     json_t *found = NULL;
-    char doing[96];
+    char doing[256];
     int behind;
     snprintf(doing, sizeof(doing), _("%s pinned history the primary lacks"), c->media);
     if ((behind = cli_pins_check(c, c->media, &found)) > 0)
@@ -436,7 +415,7 @@ static void kit_found(const char *name, int why, void *ctx)
 static int check_kit(vjob *v, int rc, bool optional)
 {
     int k = bkp_kit_check(v->m.path, kit_found, v);
-    if (k == -ENOENT && optional)
+    if ((k == -ENOENT || k == -ENOTDIR) && optional) /* a tape, or a folder without one */
         k = 0;
     else if (k == -ENOENT)
         bkp_verify_add_problem(
@@ -466,7 +445,7 @@ static int conclude(cli *c, vjob *v, int rc)
                          .failed = rc != 0 || v->behind,
                          .figures = fig,
                          .error =
-                             rc ? (res->nmessages ? res->messages[0] : bkp_strerror(rc)) : NULL};
+                             rc ? (res->nmessages ? res->messages[0] : bkp_strerror_en(rc)) : NULL};
     int aex = cli_audit(c, &rec);
     json_decref(fig);
     if (c->media && rc >= 0) {
@@ -512,7 +491,7 @@ int cmd_verify(cli *c)
             ex = EXIT_USAGE;
             goto out;
         }
-        rc = verify_archives(c, &v.m, &v.res);
+        rc = ops_archive_verify(c->r, v.m.name, v.m.path, NULL, c->workers, &v.res);
         rc = check_kit(&v, rc, true); /* beside the archives; a tape has none */
     } else {
         rc = check_copy(c, &v, &ex);

@@ -83,6 +83,28 @@ static int wanted(const bkp_sheet *first)
     return first->kind == BKP_SHEET_PAPER ? 1 : first->k;
 }
 
+/* What to type again after line `next` was not taken (-EBADMSG). */
+static void say_mistake(const bkp_sheet_entry *e, int next)
+{
+    if (next == 0) {
+        say("  That is not the BKP-SHEET line of a sheet, or it has a typing mistake; "
+            "compare it with the paper and type it again.\n",
+            "  シートの BKP-SHEET 行ではないか、入力の誤りがあります。用紙と見比べて、"
+            "もう一度入力してください。\n");
+    } else if (bkp_sheet_entry_next(e) == next) {
+        say("  A typing mistake on line %d: compare that line with the paper and type it "
+            "again.\n",
+            "  %d 行目に入力の誤りがあります。用紙と見比べて、その行をもう一度入力して"
+            "ください。\n",
+            next);
+    } else {
+        say("  Every line checked, but the sheet's checksum (SUM on the BKP-SHEET line) does "
+            "not: type the whole sheet again, beginning with its BKP-SHEET line.\n",
+            "  各行は確認できましたが、シート全体の検査値（BKP-SHEET 行の SUM）が一致しません。"
+            "BKP-SHEET 行からシート全体をもう一度入力してください。\n");
+    }
+}
+
 int cli_key_prompt(bkp_sheet *s, int *n, int max)
 {
     if (!isatty(STDIN_FILENO)) {
@@ -120,22 +142,8 @@ int cli_key_prompt(bkp_sheet *s, int *n, int max)
         }
         rc = bkp_sheet_entry_add(e, buf, (size_t)len, got);
         sodium_memzero(buf, LINE_MAX_TYPED);
-        if (rc == -EBADMSG && next == 0) {
-            say("  That is not the BKP-SHEET line of a sheet, or it has a typing mistake; "
-                "compare it with the paper and type it again.\n",
-                "  シートの BKP-SHEET 行ではないか、入力の誤りがあります。用紙と見比べて、"
-                "もう一度入力してください。\n");
-        } else if (rc == -EBADMSG && bkp_sheet_entry_next(e) == next) {
-            say("  A typing mistake on line %d: compare that line with the paper and type it "
-                "again.\n",
-                "  %d 行目に入力の誤りがあります。用紙と見比べて、その行をもう一度入力して"
-                "ください。\n",
-                next);
-        } else if (rc == -EBADMSG) {
-            say("  Every line checked, but the sheet's checksum (SUM on the BKP-SHEET line) does "
-                "not: type the whole sheet again, beginning with its BKP-SHEET line.\n",
-                "  各行は確認できましたが、シート全体の検査値（BKP-SHEET 行の SUM）が一致しません。"
-                "BKP-SHEET 行からシート全体をもう一度入力してください。\n");
+        if (rc == -EBADMSG) {
+            say_mistake(e, next);
         } else if (rc == 1 && next == 0) {
             bkp_sheet h;
             (void)bkp_sheet_entry_header(e, &h);

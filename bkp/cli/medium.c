@@ -60,6 +60,7 @@ int cli_medium_find(cli *c, const char *name, cli_medium *m)
     }
     if ((!m->path && !(m->type && !strcmp(m->type, "object"))) || !m->type) {
         bkp_error(_("the registry entry of %s is incomplete; label the medium again"), name);
+        cli_medium_clear(m); /* nothing held on failure */
         return EXIT_USAGE;
     }
     return EXIT_OK;

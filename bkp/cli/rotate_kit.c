@@ -1,20 +1,19 @@
 /*
- * The recovery kit on a disk (bkp/kit.h), from the command line: the
- * documents it carries — FORMAT.md and, in Japanese and English, the
- * printed procedure of each runbook of a data set the policy copies to the
- * medium — and the audit figure that names it.
+ * The recovery kit of a disk or an archive medium (bkp/kit.h), from the
+ * command line: the documents it carries — FORMAT.md and, in Japanese and
+ * English, the printed procedure of each runbook of a data set the policy
+ * copies to the medium — made when a rotation asks for them
+ * (bkp/ops/rotate_disk.h, rotate_archive.h), and what is said once written.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "bkp/archive.h"
 #include "bkp/cli/cli.h"
 #include "bkp/i18n.h"
 #include "bkp/kit.h"
 #include "bkp/log.h"
-#include "bkp/ops/rotate_record.h"
 #include "bkp/pubkey.h"
 #include "restore/report.h"
 #include "restore/runbook.h"
@@ -102,14 +101,14 @@ void cli_kit_docs_free(void *held)
     free(d);
 }
 
-int cli_kit_docs(cli *c, const cli_medium *m, bkp_archive_kit *kit, void **held)
+int cli_kit_make(void *ctx, const bkp_kit_doc **docs, size_t *n, void **held)
 {
-    kit_docs *d = docs_of(c, m);
+    cli_kit_ctx *k = ctx;
+    kit_docs *d = docs_of(k->c, k->m);
     *held = d;
-    if (!d)
-        return -ENOMEM;
-    *kit = (bkp_archive_kit){.docs = d->docs, .ndocs = d->n};
-    return 0;
+    *docs = d ? d->docs : NULL;
+    *n = d ? d->n : 0;
+    return d ? 0 : -ENOMEM;
 }
 
 json_t *cli_kit_said(const cli_medium *m, const bkp_kit_result *res)
@@ -121,13 +120,4 @@ json_t *cli_kit_said(const cli_medium *m, const bkp_kit_result *res)
                  m->name, m->path, BKP_KIT_DIR, res->files, cli_size(sz, sizeof(sz), res->bytes),
                  res->glibc, res->sums);
     return json_string(res->sums);
-}
-
-json_t *cli_rotate_kit(cli *c, const cli_medium *m)
-{
-    bkp_kit_result res;
-    kit_docs *d = docs_of(c, m);
-    int rc = d ? ops_kit_write(m->path, m->name, d->docs, d->n, &res) : -ENOMEM;
-    cli_kit_docs_free(d);
-    return rc ? NULL : cli_kit_said(m, &res);
 }

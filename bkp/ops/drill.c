@@ -28,11 +28,17 @@ void ops_drill_sources_free(ops_drill_sources *s)
     memset(s, 0, sizeof(*s));
 }
 
+/* Add source `r` as `name`; one past OPS_DRILL_SOURCES_MAX (or without
+ * memory for its name) is dropped, and closed when `owned`. */
 static void add(ops_drill_sources *s, const char *name, bkp_repo *r, bool owned)
 {
-    if (s->n >= OPS_DRILL_SOURCES_MAX)
+    char *copy = s->n < OPS_DRILL_SOURCES_MAX ? strdup(name) : NULL;
+    if (!copy) {
+        if (owned)
+            bkp_repo_free(r);
         return;
-    s->names[s->n] = strdup(name);
+    }
+    s->names[s->n] = copy;
     s->v[s->n] = (rb_source){s->names[s->n], r};
     s->n++;
     if (owned)

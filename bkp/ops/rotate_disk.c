@@ -47,7 +47,7 @@ static int fail(ops_rotate_out *o, ops_rotate_step step, int rc)
 static int open_copy(rotation *t)
 {
     const ops_rotate_in *in = t->in;
-    char doing[96], *cfg = bkp_path_join(t->repo, "config");
+    char doing[256], *cfg = bkp_path_join(t->repo, "config");
     struct stat st;
     int rc;
     snprintf(doing, sizeof(doing), _("rotation to %s refused"), in->medium);
@@ -273,7 +273,8 @@ static void finish(rotation *t)
         bkp_audit_rec again = {.op = "rotate",
                                .medium = in->medium,
                                .failed = true,
-                               .error = "the audit log's copy or the registry could not be written"};
+                               .error =
+                                   "the audit log's copy or the registry could not be written"};
         if (bkp_audit_append(in->primary, &again))
             bkp_debug("%s: the second record could not be appended either", in->medium);
     }

@@ -11,10 +11,17 @@
 #include "bkp/i18n.h"
 #include "bkp/medium.h"
 
-/* The last record of each kind that status reports, per data set. */
+/* The last record of each kind that status reports, per data set, from
+ * the sound part of the log only (bkp_audit_each_sound): a record appended
+ * without the key must not make a failed backup look fine or a drill look
+ * done. */
+typedef struct last_rec {
+    json_t *backup, *drill; /* references kept with incref */
+} last_rec;
 typedef struct last_ctx {
-    const char *dataset;
-    json_t *backup, *verify, *drill; /* borrowed references kept with incref */
+    const pol_policy *p;
+    last_rec *of; /* one per data set of the policy */
+    json_t *verify;
 } last_ctx;
 
 static void keep(json_t **slot, json_t *j)
@@ -23,26 +30,44 @@ static void keep(json_t **slot, json_t *j)
     *slot = json_incref(j);
 }
 
+static bool str_is(json_t *j, const char *want)
+{
+    const char *s = json_string_value(j);
+    return s && !strcmp(s, want);
+}
+
 static int scan(json_t *j, void *ctx)
 {
     last_ctx *l = ctx;
-    const char *op = json_string_value(json_object_get(j, "op"));
+    json_t *op = json_object_get(j, "op");
     const char *ds = json_string_value(json_object_get(j, "dataset"));
-    if (!op)
-        return 0;
-    if (!strcmp(op, "backup") && ds && !strcmp(ds, l->dataset))
-        keep(&l->backup, j);
-    else if (!strcmp(op, "verify") && !json_object_get(j, "medium"))
+    if (str_is(op, "verify") && !json_object_get(j, "medium"))
         keep(&l->verify, j);
-    else if (!strcmp(op, "drill") && ds && !strcmp(ds, l->dataset))
-        keep(&l->drill, j);
+    for (size_t i = 0; ds && i < l->p->ndatasets; i++) {
+        if (strcmp(ds, l->p->datasets[i].name))
+            continue;
+        if (str_is(op, "backup"))
+            keep(&l->of[i].backup, j);
+        else if (str_is(op, "drill"))
+            keep(&l->of[i].drill, j);
+    }
     return 0;
+}
+
+static void last_free(last_ctx *l)
+{
+    for (size_t i = 0; l->of && i < l->p->ndatasets; i++) {
+        json_decref(l->of[i].backup);
+        json_decref(l->of[i].drill);
+    }
+    free(l->of);
+    json_decref(l->verify);
 }
 
 static json_t *when_of(json_t *rec)
 {
     json_t *t = json_object_get(rec, "time");
-    return t ? json_pack("{s:O, s:s}", "time", t, "outcome",
+    return t ? json_pack("{s:O, s:s?}", "time", t, "outcome",
                          json_string_value(json_object_get(rec, "outcome")))
              : json_null();
 }
@@ -165,7 +190,8 @@ static void count_generations(bkp_gen **v, size_t n, const char *ds, pol_ds_stat
 
 /* The document of one data set, from its state and verdict `out`; takes `media`. */
 static json_t *dataset_json(const pol_policy *p, const pol_dataset *d, const pol_ds_state *s,
-                            const pol_status *out, const last_ctx *last, json_t *media)
+                            const pol_status *out, const last_rec *last, json_t *verify,
+                            json_t *media)
 {
     char lb[32] = "";
     if (s->last_backup)
@@ -181,8 +207,8 @@ static json_t *dataset_json(const pol_policy *p, const pol_dataset *d, const pol
         "immutable", p->rule.immutable, "offline_age_seconds", (json_int_t)out->offline_age,
         "offline_max_age_seconds", (json_int_t)p->rule.offline_max_age, "last_backup",
         s->last_backup ? json_string(lb) : json_null(), "last_backup_run", when_of(last->backup),
-        "last_verify", when_of(last->verify), "last_drill", drill_of(last->drill),
-        "copies_on_media", media, "reasons", reasons_of(out), "action", out->action);
+        "last_verify", when_of(verify), "last_drill", drill_of(last->drill), "copies_on_media",
+        media, "reasons", reasons_of(out), "action", out->action);
 }
 
 /* What the verdict of one data set rests on, gathered for dataset_status. */
@@ -192,29 +218,28 @@ typedef struct ds_view {
     const pol_medium_state *st;
     const time_t *due;
     json_t *reg;
+    last_ctx last;
 } ds_view;
 
 /* One data set's status as JSON; `*verdict` receives the verdict. */
-static json_t *dataset_status(const ops_status_in *in, const pol_dataset *d, const ds_view *w,
+static json_t *dataset_status(const ops_status_in *in, size_t i, const ds_view *w,
                               pol_verdict *verdict)
 {
     const pol_policy *p = in->policy;
+    const pol_dataset *d = &p->datasets[i];
+    const last_rec *last = &w->last.of[i];
     time_t now = bkp_now();
     pol_copy *copies = calloc(p->nmedia + 1, sizeof(*copies));
     pol_behind *behind = calloc(json_array_size(in->pins) + 1, sizeof(*behind));
     pol_ds_state s = {.dataset = d, .copies = copies, .behind = behind};
     pol_status out;
-    last_ctx last = {.dataset = d->name};
-    char *log = bkp_audit_path(in->repo);
     json_t *media = json_array(), *j = NULL;
-    if (!copies || !log || !media || !behind)
+    if (!copies || !media || !behind)
         goto fail;
     s.nbehind = pins_behind(in->pins, d->name, behind);
     count_generations(w->v, w->n, d->name, &s);
-    (void)bkp_audit_each(log, scan, &last);
-    s.last_run_failed =
-        last.backup && json_is_string(json_object_get(last.backup, "error")) &&
-        !strcmp(json_string_value(json_object_get(last.backup, "outcome")), "failed");
+    s.last_run_failed = json_is_string(json_object_get(last->backup, "error")) &&
+                        str_is(json_object_get(last->backup, "outcome"), "failed");
     media_copies(in, d, w->reg, copies, &s, media);
     /* In English for programs (--json, alerts, the audit log); for a person
      * also in the language of the messages, under "shown". */
@@ -223,7 +248,7 @@ static json_t *dataset_status(const ops_status_in *in, const pol_dataset *d, con
     pol_compliance(p, &s, w->st, w->due, p->nmedia, now, &out);
     bkp_i18n_end(&lang);
     *verdict = out.verdict;
-    j = dataset_json(p, d, &s, &out, &last, media);
+    j = dataset_json(p, d, &s, &out, last, w->last.verify, media);
     media = NULL;
     if (j && in->shown)
         json_object_set_new(j, "shown", shown_status(p, &s, w->st, w->due, now, NULL));
@@ -232,12 +257,8 @@ static json_t *dataset_status(const ops_status_in *in, const pol_dataset *d, con
         json_object_set_new(j, "ja", shown_status(p, &s, w->st, w->due, now, "ja"));
 fail:
     json_decref(media);
-    json_decref(last.backup);
-    json_decref(last.verify);
-    json_decref(last.drill);
     free(copies);
     free(behind);
-    free(log);
     return j;
 }
 
@@ -254,18 +275,24 @@ static size_t rank(const pol_policy *p, size_t i)
 json_t *ops_status(const ops_status_in *in, int *worst)
 {
     const pol_policy *p = in->policy;
-    ds_view w = {.st = in->states};
+    ds_view w = {.st = in->states, .last = {.p = p}};
     time_t *due = calloc(p->nmedia + 1, sizeof(*due));
     json_t *all = json_array();
+    char *log = bkp_audit_path(in->repo);
     *worst = POL_COMPLIANT;
     w.reg = bkp_media_list(in->repo);
-    if (!in->states || !due || !w.reg || !all || bkp_gen_list(in->repo, NULL, &w.v, &w.n)) {
+    w.last.of = calloc(p->ndatasets + 1, sizeof(*w.last.of));
+    if (!in->states || !due || !w.reg || !all || !log || !w.last.of ||
+        bkp_gen_list(in->repo, NULL, &w.v, &w.n)) {
         json_decref(all);
         all = NULL;
         goto out;
     }
     pol_media_due(p, in->states, p->nmedia, due);
     w.due = due;
+    /* One walk of the log for every data set; the document's "audit" part
+     * says whether all of it checks. */
+    (void)bkp_audit_each_sound(log, bkp_repo_sign_pk(in->repo), scan, &w.last, NULL);
     /* In priority order: what care needs back first comes first. */
     for (size_t k = 0; k < p->ndatasets; k++) {
         size_t i = 0;
@@ -273,7 +300,7 @@ json_t *ops_status(const ops_status_in *in, int *worst)
             if (rank(p, x) == k)
                 i = x;
         pol_verdict vd = POL_COMPLIANT;
-        json_t *j = dataset_status(in, &p->datasets[i], &w, &vd);
+        json_t *j = dataset_status(in, i, &w, &vd);
         if (j)
             json_array_append_new(all, j);
         if ((int)vd > *worst)
@@ -282,6 +309,8 @@ json_t *ops_status(const ops_status_in *in, int *worst)
 out:
     bkp_gen_list_free(w.v, w.n);
     json_decref(w.reg);
+    last_free(&w.last);
+    free(log);
     free(due);
     return all;
 }
@@ -294,7 +323,7 @@ json_t *ops_key_drill_status(const bkp_repo *r, const pol_policy *policy)
     char iso[32] = "";
     /* The last successful key-recovery drill. */
     bkp_audit_query q = {"drill", "ok", "key_recovery", NULL};
-    json_decref(bkp_audit_last(log, &q, &last));
+    json_decref(bkp_audit_last(log, r ? bkp_repo_sign_pk(r) : NULL, &q, &last));
     free(log);
     if (last > 0)
         bkp_iso_time(iso, sizeof(iso), last);

@@ -75,7 +75,7 @@ static json_t *audit_checked(const bkp_repo *r, time_t now)
     int rc = log ? bkp_audit_verify(log, bkp_repo_sign_pk(r), NULL, &chk) : -ENOMEM;
     free(log);
     if (rc < 0)
-        snprintf(chk.problem, sizeof(chk.problem), "cannot be read: %s", bkp_strerror(rc));
+        snprintf(chk.problem, sizeof(chk.problem), "cannot be read: %s", bkp_strerror_en(rc));
     return json_pack("{s:o, s:I, s:b, s:b, s:s, s:I}", "checked", iso(now), "records",
                      (json_int_t)chk.records, "ok", rc == 0, "absent", chk.absent, "problem",
                      chk.problem, "restarts", (json_int_t)chk.restarts);

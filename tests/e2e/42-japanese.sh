@@ -4,8 +4,8 @@
 # catalogue: `status`, `rotate`'s advice, errors (no repository, a wrong
 # passphrase, an unknown generation, a refused restore, ls, verify, media and
 # the policy's own with file:line; the libraries' own, with libc's words for
-# a system error). English stays the default, and what
-# programs read (--json) is never translated.
+# a system error; the audit log's check; the files cache). English stays the
+# default, and what programs read (--json) is never translated.
 . "$(dirname "$0")/lib.sh"
 
 DATA=$WORK/data
@@ -205,5 +205,33 @@ ja expect_exit 1 "$BKP" verify --read-data --repo "$WORK/damaged"
 output_has "パック $(basename "$pack") には破損したブロブが" "a damaged pack found by verify should be said in Japanese"
 ja expect_exit 1 "$BKP" verify --read-data --repo "$WORK/damaged" --json
 output_has "damaged blob(s) of" "verify --json keeps its problems in English"
+
+# What the audit log's check finds, in Japanese for people and in English for
+# programs: a copy of the repository with one record of its log altered.
+cp -a "$WORK/repo" "$WORK/altered"
+sed -i '0,/"op":"backup"/s//"op":"bockup"/' "$WORK/altered/audit/log.jsonl"
+ja expect_exit 1 "$BKP" audit verify --repo "$WORK/altered"
+output_has "bkp: エラー: 監査ログ $WORK/altered/audit/log.jsonl: 記録 " \
+    "an altered audit log should be said in Japanese"
+output_has "にはこのリポジトリの鍵による署名がありません（編集または偽造されています）" \
+    "the audit log's problem should be in Japanese"
+! grep -q "is not signed" <<<"$ERR" || flunk "the audit log's problem has English pieces: $ERR"
+ja expect_exit 1 "$BKP" audit verify --repo "$WORK/altered" --json
+output_has "is not signed by this repository's key (edited or forged)" \
+    "audit verify --json keeps its problem in English"
+LC_ALL= LANG=C.UTF-8 expect_exit 1 "$BKP" audit verify --repo "$WORK/altered"
+output_has "is not signed by this repository's key (edited or forged)" \
+    "the audit log's problem should be in English without Japanese asked for"
+
+# The files cache made unreadable: the backup warns in Japanese, and its
+# --json keeps the English.
+cache=$WORK/repo/cache/files-emr
+[ -f "$cache" ] || fail "no files cache at $cache"
+rm -f "$cache" && head -c 16 /dev/urandom >"$cache"
+ja ok "$BKP" backup emr --json
+grep -q "emr のファイルキャッシュは使えません: 古い版か、壊れています。" <<<"$ERR" ||
+    flunk "the files cache's warning should be in Japanese: $ERR"
+output_has '"files_cache_problem": "it is of an older version, or damaged"' \
+    "backup --json keeps the files cache's problem in English"
 
 finish

@@ -25,6 +25,15 @@
 #include "testutil.h"
 
 #define OPS_PASS "correct horse battery staple"
+/* The head of a policy of these tests: the repository under the top folder
+ * ("%1$s"), an on-line disk `nas` and an off-line removable disk `usb-a`. */
+#define OPS_POLICY_HEAD                                                                            \
+    "repository: %1$s/repo\n"                                                                      \
+    "passphrase_file: /etc/bkp/passphrase\n"                                                       \
+    "media:\n"                                                                                     \
+    "  - { name: nas, type: disk, path: %1$s/nas, location: onsite }\n"                            \
+    "  - { name: usb-a, type: removable, path: %1$s/usb-a, location: offsite, offline: true }\n"
+
 #define OPS_DAY 86400
 
 typedef struct ops_repo {
@@ -124,6 +133,24 @@ static inline int ops_repo_record(ops_repo *f, const char *op, const char *datas
     int rc = bkp_audit_append(f->r, &rec);
     json_decref(figures);
     return rc;
+}
+
+/* cmocka's setup and teardown of a fixture: a repository named `name`
+ * with the policy `yaml` into `*state`. */
+static inline int ops_repo_setup(void **state, const char *name, const char *yaml)
+{
+    ops_repo *f = calloc(1, sizeof(*f));
+    if (!f || ops_repo_new(f, name, yaml))
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static inline int ops_repo_teardown(void **state)
+{
+    ops_repo_free(*state);
+    free(*state);
+    return 0;
 }
 
 #endif

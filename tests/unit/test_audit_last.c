@@ -1,8 +1,10 @@
 /*
- * test_audit_last.c — bkp_audit_last: the last record of the log that
- * matches a query (an op, an outcome, one figure), in the log's order.
- * What `run` asks before a scheduled drill, what `status` asks of the
- * key-recovery drill, what every command asks of the policy recorded.
+ * test_audit_last.c — bkp_audit_last: the last record of the sound part of
+ * the log that matches a query (an op, an outcome, one figure), in the
+ * log's order. What `run` asks before a scheduled drill, what `status` asks
+ * of the key-recovery drill, what every command asks of the policy
+ * recorded. And bkp_audit_each_sound: a tail appended without the key (a
+ * forged "drill ok" to silence a reminder) is never seen.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,40 +19,19 @@
 #include <jansson.h>
 
 #include "bkp/audit.h"
+#include "bkp/keys.h"
+#include "bkp/repo.h"
+#include "ops_repo.h"
 
-static char path[] = "/tmp/bkp-test-audit-last-XXXXXX";
+static const char policy_text[] =
+    "repository: %1$s/repo\n"
+    "passphrase_file: /etc/bkp/passphrase\n"
+    "datasets:\n"
+    "  - { name: emr-db, paths: [/srv/emr], schedule: daily 02:00 }\n";
 
-static const char *const log_lines[] = {
-    "{\"op\":\"drill\",\"time\":\"2026-01-01T00:00:00Z\",\"outcome\":\"ok\","
-    "\"figures\":{\"runbook\":\"emr\",\"key_recovery\":true}}",
-    "{\"op\":\"drill\",\"time\":\"2026-02-01T00:00:00Z\",\"outcome\":\"failed\","
-    "\"figures\":{\"runbook\":\"emr\",\"key_recovery\":true}}",
-    "not json: a torn or foreign line is passed over",
-    "{\"op\":\"drill\",\"time\":\"2026-03-01T00:00:00Z\",\"outcome\":\"ok\","
-    "\"figures\":{\"runbook\":\"pacs\",\"key_recovery\":false}}",
-    "{\"op\":\"policy\",\"time\":\"2026-03-02T00:00:00Z\",\"figures\":{\"digest\":\"aa\"}}",
-    "{\"op\":\"policy\",\"time\":\"2026-03-03T00:00:00Z\",\"figures\":{\"digest\":\"bb\"}}",
-    "{\"op\":\"drill\",\"time\":\"2026-03-04T00:00:00Z\",\"outcome\":\"ok\","
-    "\"figures\":{\"runbook\":7}}",
-};
-
-static int setup(void **state)
-{
-    (void)state;
-    int fd = mkstemp(path);
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (!f)
-        return -1;
-    for (size_t i = 0; i < sizeof(log_lines) / sizeof(*log_lines); i++)
-        fprintf(f, "%s\n", log_lines[i]);
-    return fclose(f);
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    return unlink(path);
-}
+static ops_repo f;
+static char *log_path;
+static bool timed; /* a test build: the records carry the times set */
 
 static time_t day(int month, int d)
 {
@@ -58,19 +39,69 @@ static time_t day(int month, int d)
     return timegm(&tm);
 }
 
+/* Append a signed record of `op` at `when` with `figures` (a JSON text). */
+static int record(const char *op, time_t when, bool failed, const char *figures)
+{
+    char t[32];
+    snprintf(t, sizeof(t), "%lld", (long long)when);
+    setenv("BKP_NOW", t, 1);
+    json_t *fig = figures ? json_loads(figures, 0, NULL) : NULL;
+    bkp_audit_rec rec = {.op = op, .failed = failed, .figures = fig};
+    int rc = bkp_audit_append(f.r, &rec);
+    json_decref(fig);
+    unsetenv("BKP_NOW");
+    return rc;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    timed = bkp_clock_is_test();
+    setenv("BKP_NOW", "2025-12-01T00:00:00Z", 1); /* the log begins before its records */
+    int made = ops_repo_new(&f, "audit-last", policy_text);
+    unsetenv("BKP_NOW");
+    if (made || record("drill", day(1, 1), false, "{\"runbook\":\"emr\",\"key_recovery\":true}") ||
+        record("drill", day(2, 1), true, "{\"runbook\":\"emr\",\"key_recovery\":true}") ||
+        record("drill", day(3, 1), false, "{\"runbook\":\"pacs\",\"key_recovery\":false}") ||
+        record("policy", day(3, 2), false, "{\"digest\":\"aa\"}") ||
+        record("policy", day(3, 3), false, "{\"digest\":\"bb\"}") ||
+        record("drill", day(3, 4), false, "{\"runbook\":7}"))
+        return -1;
+    log_path = bkp_audit_path(f.r);
+    return log_path ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    free(log_path);
+    ops_repo_free(&f);
+    return 0;
+}
+
+static const uint8_t *pk(void)
+{
+    return bkp_repo_sign_pk(f.r);
+}
+
 static void test_figure_equals(void **state)
 {
     (void)state;
     time_t when;
-    json_t *j = bkp_audit_last(path, &(bkp_audit_query){"drill", NULL, "runbook", "emr"}, &when);
+    json_t *j =
+        bkp_audit_last(log_path, pk(), &(bkp_audit_query){"drill", NULL, "runbook", "emr"}, &when);
     assert_non_null(j);
-    assert_int_equal(when, day(2, 1)); /* the failed one is the last drill of emr */
+    assert_string_equal(json_string_value(json_object_get(j, "outcome")), "failed");
+    if (timed)
+        assert_int_equal(when, day(2, 1)); /* the failed one is the last drill of emr */
     json_decref(j);
-    j = bkp_audit_last(path, &(bkp_audit_query){"drill", "ok", "runbook", "emr"}, &when);
-    assert_int_equal(when, day(1, 1));
+    j = bkp_audit_last(log_path, pk(), &(bkp_audit_query){"drill", "ok", "runbook", "emr"}, &when);
+    assert_non_null(j);
+    if (timed)
+        assert_int_equal(when, day(1, 1));
     json_decref(j);
     /* A figure of another type never matches a string. */
-    j = bkp_audit_last(path, &(bkp_audit_query){"drill", NULL, "runbook", "7"}, &when);
+    j = bkp_audit_last(log_path, pk(), &(bkp_audit_query){"drill", NULL, "runbook", "7"}, &when);
     assert_null(j);
     assert_int_equal(when, 0);
 }
@@ -79,37 +110,84 @@ static void test_figure_true(void **state)
 {
     (void)state;
     time_t when;
-    json_t *j = bkp_audit_last(path, &(bkp_audit_query){"drill", "ok", "key_recovery", NULL}, &when);
-    assert_int_equal(when, day(1, 1)); /* pacs's is false, February's failed */
+    json_t *j = bkp_audit_last(log_path, pk(),
+                               &(bkp_audit_query){"drill", "ok", "key_recovery", NULL}, &when);
+    assert_non_null(j);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(j, "figures"), "runbook")),
+        "emr"); /* pacs's is false, February's failed */
+    if (timed)
+        assert_int_equal(when, day(1, 1));
     json_decref(j);
 }
 
 static void test_op_only(void **state)
 {
     (void)state;
-    json_t *j = bkp_audit_last(path, &(bkp_audit_query){.op = "policy"}, NULL);
+    json_t *j = bkp_audit_last(log_path, pk(), &(bkp_audit_query){.op = "policy"}, NULL);
     assert_string_equal(json_string_value(json_object_get(json_object_get(j, "figures"), "digest")),
                         "bb");
     json_decref(j);
-    assert_null(bkp_audit_last(path, &(bkp_audit_query){.op = "backup"}, NULL));
+    assert_null(bkp_audit_last(log_path, pk(), &(bkp_audit_query){.op = "backup"}, NULL));
 }
 
 static void test_no_log(void **state)
 {
     (void)state;
     time_t when = 42;
-    assert_null(bkp_audit_last("/nonexistent/audit.log", &(bkp_audit_query){.op = "drill"}, &when));
+    assert_null(
+        bkp_audit_last("/nonexistent/audit.log", pk(), &(bkp_audit_query){.op = "drill"}, &when));
     assert_int_equal(when, 0);
-    assert_null(bkp_audit_last(NULL, &(bkp_audit_query){.op = "drill"}, &when));
+    assert_null(bkp_audit_last(NULL, pk(), &(bkp_audit_query){.op = "drill"}, &when));
+}
+
+static int count(json_t *rec, void *ctx)
+{
+    (void)rec;
+    ++*(size_t *)ctx;
+    return 0;
+}
+
+/* An insider without the key appends a successful key-recovery drill in
+ * the records' own form: it is not signed, so neither the query nor a walk
+ * of the sound part sees it — nor anything after it. */
+static void test_forged_tail(void **state)
+{
+    (void)state;
+    size_t n = 0;
+    bkp_audit_check chk;
+    assert_int_equal(bkp_audit_each_sound(log_path, pk(), count, &n, &chk), 0);
+    assert_int_equal(n, chk.records);
+    FILE *x = fopen(log_path, "a");
+    assert_non_null(x);
+    fputs("{\"seq\":8,\"op\":\"drill\",\"time\":\"2026-12-01T00:00:00Z\",\"outcome\":\"ok\","
+          "\"figures\":{\"runbook\":\"emr\",\"key_recovery\":true},\"sig\":\"00\"}\n",
+          x);
+    assert_int_equal(fclose(x), 0);
+    size_t m = 0;
+    assert_int_equal(bkp_audit_each_sound(log_path, pk(), count, &m, &chk), 1);
+    assert_int_equal(m, n); /* the sound part only */
+    assert_int_equal(chk.first_bad, n + 1);
+    time_t when;
+    json_t *j = bkp_audit_last(log_path, pk(),
+                               &(bkp_audit_query){"drill", "ok", "key_recovery", NULL}, &when);
+    assert_non_null(j);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(j, "figures"), "runbook")), "emr");
+    if (timed)
+        assert_int_equal(when, day(1, 1)); /* not the forged December one */
+    json_decref(j);
+    /* Under another key, nothing of the log is sound. */
+    uint8_t other[32] = {1};
+    assert_null(bkp_audit_last(log_path, other, &(bkp_audit_query){.op = "policy"}, NULL));
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_figure_equals),
-        cmocka_unit_test(test_figure_true),
-        cmocka_unit_test(test_op_only),
-        cmocka_unit_test(test_no_log),
+        cmocka_unit_test(test_figure_equals), cmocka_unit_test(test_figure_true),
+        cmocka_unit_test(test_op_only),       cmocka_unit_test(test_no_log),
+        cmocka_unit_test(test_forged_tail),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

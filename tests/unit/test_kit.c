@@ -167,6 +167,26 @@ static void test_check(void **state)
     /* Written again, it checks. */
     assert_int_equal(bkp_kit_write(dir, docs, 1, &res), 0);
     assert_int_equal(check(dir, &f), 0);
+    /* A listed file replaced by a link to a file of the host with the
+     * same bytes is not followed: it is missing. A planted name's escape
+     * bytes never reach the reader. */
+    char host[512];
+    snprintf(host, sizeof(host), "%s/host-readme", dir);
+    snprintf(path, sizeof(path), "%s/bkp-recovery/README.txt", dir);
+    assert_int_equal(rename(path, host), 0);
+    assert_int_equal(symlink(host, path), 0);
+    snprintf(path, sizeof(path), "%s/bkp-recovery/\x1b[2Jplanted", dir);
+    fp = fopen(path, "w");
+    assert_non_null(fp);
+    fclose(fp);
+    assert_int_equal(check(dir, &f), 2);
+    assert_non_null(strstr(f.text, "-2:README.txt\n"));
+    assert_non_null(strstr(f.text, "-17:?[2Jplanted\n"));
+    /* A kit with a link in it is written again (it was not intact). */
+    res.written = false;
+    assert_int_equal(bkp_kit_write(dir, docs, 1, &res), 0);
+    assert_true(res.written);
+    assert_int_equal(check(dir, &f), 0);
     /* A list that is no kit's is one finding, not one per file. */
     snprintf(path, sizeof(path), "%s/bkp-recovery/SHA256SUMS", dir);
     assert_int_equal(chmod(path, 0644), 0);
@@ -182,12 +202,60 @@ static void test_check(void **state)
     test_rm_rf(dir);
 }
 
+/* SHA256SUMS as read from a medium: the list bkp writes parses to its
+ * names and hashes; anything else names no file at all. */
+static void test_sums_parse(void **state)
+{
+    (void)state;
+    const char *h = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+    char good[400];
+    snprintf(good, sizeof(good), "%s  bkp\n%s  lib/libsodium.so.23\n%s  FORMAT.md", h, h, h);
+    bkp_kit_sum *s = NULL;
+    size_t n = 0;
+    assert_int_equal(bkp_kit_sums_parse(good, strlen(good), &s, &n), 0);
+    assert_int_equal(n, 3);
+    assert_string_equal(s[1].name, "lib/libsodium.so.23");
+    assert_int_equal(s[2].sha256[0], 0x00);
+    assert_int_equal(s[2].sha256[31], 0xff);
+    bkp_kit_sums_free(s, n);
+
+    char bad[7][400];
+    snprintf(bad[0], 400, "%s  bkp\n%s  bkp\n", h, h);        /* twice */
+    snprintf(bad[1], 400, "%s  bkp\n%s  SHA256SUMS\n", h, h); /* itself */
+    snprintf(bad[2], 400, "%s  lib/../../etc/passwd\n", h);   /* no member */
+    snprintf(bad[3], 400, "%s bkp\n", h);                     /* one space */
+    snprintf(bad[4], 400, "%s  bkp\n\n", h);                  /* blank line */
+    snprintf(bad[5], 400, "%.63sg  bkp\n", h);                /* not hex */
+    snprintf(bad[6], 400, "%s", "");                          /* empty */
+    for (size_t i = 0; i < 7; i++) {
+        s = (bkp_kit_sum *)1;
+        n = 9;
+        assert_int_equal(bkp_kit_sums_parse(bad[i], strlen(bad[i]), &s, &n), -EBADMSG);
+        assert_ptr_equal(s, (bkp_kit_sum *)1); /* outputs only on success */
+        assert_int_equal(n, 9);
+    }
+    /* A NUL inside a name is no name. */
+    char nul[80];
+    snprintf(nul, sizeof(nul), "%s  bkp", h);
+    nul[67] = '\0';
+    assert_int_equal(bkp_kit_sums_parse(nul, 68, &s, &n), -EBADMSG);
+    /* No more lines than a kit has files. */
+    size_t cap = (BKP_KIT_FILES_MAX + 1) * 90, len = 0;
+    char *many = malloc(cap);
+    assert_non_null(many);
+    for (unsigned i = 0; i <= BKP_KIT_FILES_MAX; i++)
+        len += (size_t)snprintf(many + len, cap - len, "%s  lib/libx%u.so.1\n", h, i);
+    assert_int_equal(bkp_kit_sums_parse(many, len, &s, &n), -EBADMSG);
+    free(many);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_member_names),
         cmocka_unit_test(test_emit),
         cmocka_unit_test(test_check),
+        cmocka_unit_test(test_sums_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,11 +16,10 @@
 
 #include "ops_repo.h"
 
-static const char policy_text[] =
-    "repository: %1$s/repo\n"
-    "passphrase_file: %1$s/pass\n"
-    "datasets:\n"
-    "  - { name: emr, paths: [%1$s/src], schedule: daily 02:00 }\n";
+static const char policy_text[] = "repository: %1$s/repo\n"
+                                  "passphrase_file: %1$s/pass\n"
+                                  "datasets:\n"
+                                  "  - { name: emr, paths: [%1$s/src], schedule: daily 02:00 }\n";
 
 static int setup(void **state)
 {
@@ -55,10 +54,16 @@ static void test_new_labels_differ(void **state)
     json_decref(b);
 }
 
+static int set_label(json_t *e, void *ctx)
+{
+    return json_object_set(e, "label", ctx);
+}
+
 static void test_relabel_keeps_identity(void **state)
 {
     ops_repo *f = *state;
     json_t *old = bkp_label_new(f->r, "usb-a", "removable", "offsite");
+    assert_int_equal(bkp_media_update(f->r, "usb-a", set_label, old), 0);
     assert_int_equal(bkp_label_write(f->top, old, true), 0);
     json_t *found = NULL;
     assert_int_equal(bkp_label_read(f->top, &found), 0);
@@ -92,11 +97,43 @@ static void test_foreign_or_invalid_gets_fresh(void **state)
     json_decref(old);
 }
 
+/* Only the identity the registry holds for the name on the label: a label
+ * never registered, one naming another medium than the one registered
+ * with its identity (copied or planted), or an identity registered under
+ * two names, starts afresh. */
+static void test_unregistered_identity_gets_fresh(void **state)
+{
+    ops_repo *f = *state;
+    json_t *a = bkp_label_new(f->r, "usb-a", "removable", "offsite");
+    json_t *lab = bkp_label_renew(f->r, a, "spare", "removable", "offsite");
+    assert_string_not_equal(str(lab, "uuid"), str(a, "uuid")); /* not registered */
+    json_decref(lab);
+    assert_int_equal(bkp_media_update(f->r, "usb-a", set_label, a), 0);
+    json_t *planted = json_deep_copy(a);
+    json_object_set_new(planted, "name", json_string("usb-x"));
+    lab = bkp_label_renew(f->r, planted, "spare", "removable", "offsite");
+    assert_string_not_equal(str(lab, "uuid"), str(a, "uuid")); /* another name's identity */
+    json_decref(lab);
+    lab = bkp_label_renew(f->r, a, "spare", "removable", "offsite");
+    assert_string_equal(str(lab, "uuid"), str(a, "uuid")); /* registered: kept */
+    json_decref(lab);
+    json_t *b = json_deep_copy(a);
+    json_object_set_new(b, "name", json_string("usb-b"));
+    assert_int_equal(bkp_media_update(f->r, "usb-b", set_label, b), 0);
+    lab = bkp_label_renew(f->r, a, "spare", "removable", "offsite");
+    assert_string_not_equal(str(lab, "uuid"), str(a, "uuid")); /* held by two media */
+    json_decref(lab);
+    json_decref(b);
+    json_decref(planted);
+    json_decref(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_new_labels_differ, setup, teardown),
         cmocka_unit_test_setup_teardown(test_relabel_keeps_identity, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unregistered_identity_gets_fresh, setup, teardown),
         cmocka_unit_test_setup_teardown(test_foreign_or_invalid_gets_fresh, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -18,12 +18,7 @@
 
 #include "ops_repo.h"
 
-static const char policy_text[] =
-    "repository: %1$s/repo\n"
-    "passphrase_file: /etc/bkp/passphrase\n"
-    "media:\n"
-    "  - { name: nas, type: disk, path: %1$s/nas, location: onsite }\n"
-    "  - { name: usb-a, type: removable, path: %1$s/usb-a, location: offsite, offline: true }\n"
+static const char policy_text[] = OPS_POLICY_HEAD
     "datasets:\n"
     "  - { name: emr-db, paths: [/srv/emr], schedule: daily 02:00, copy_to: [nas, usb-a] }\n";
 

@@ -177,6 +177,37 @@ static void test_failed_check_does_not_count(void **state)
     json_decref(all);
 }
 
+/* Lines appended to the log without the key — a failed backup's record
+ * without its outcome (which crashed status once), and a drill that never
+ * ran — are not the sound log: status neither crashes on them nor believes
+ * them, and its "audit" part says the log does not check. */
+static void test_forged_records_not_believed(void **state)
+{
+    fixture *x = *state;
+    int worst;
+    char *log = bkp_audit_path(x->f.r);
+    FILE *fp = fopen(log, "a");
+    assert_non_null(fp);
+    fputs("{\"op\":\"backup\",\"dataset\":\"lab\",\"error\":\"x\"}\n", fp);
+    fputs("{\"op\":\"drill\",\"dataset\":\"lab\",\"time\":\"2026-01-01T00:00:00Z\","
+          "\"outcome\":\"ok\"}\n",
+          fp);
+    assert_int_equal(fclose(fp), 0);
+    free(log);
+    json_t *all = ops_status(&x->in, &worst);
+    assert_non_null(all);
+    json_t *lab = dataset(all, "lab");
+    assert_true(json_is_null(json_object_get(lab, "last_drill")));
+    assert_true(json_is_null(json_object_get(lab, "last_backup_run")));
+    json_t *emr = dataset(all, "emr"); /* what the sound log says is kept */
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(emr, "last_drill"), "outcome")), "ok");
+    json_t *doc = ops_status_doc(&x->in, all, worst);
+    assert_non_null(doc);
+    assert_true(json_is_false(json_object_get(json_object_get(doc, "audit"), "ok")));
+    json_decref(doc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -184,6 +215,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_document, setup, teardown),
         cmocka_unit_test_setup_teardown(test_offline_copy_too_old, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_check_does_not_count, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_forged_records_not_believed, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

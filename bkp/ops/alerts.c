@@ -1,14 +1,6 @@
 /*
- * Alerts once per change, for `bkp run` (policies/notify.h decides,
- * bkp/notify.h tells): the run collects its conditions — each data set's
- * verdict, each backup that failed, the on-line copies, the re-read, the
- * drills, each off-line medium due — and one-off events (a suspicious
- * generation); what changed since the last run is told to the policy's
- * `notify:` command and mail, and recorded in the audit log. The state
- * lives in the repository's cache/notify.json (written durably); an event
- * that could not be delivered leaves the state as it was, so the next run
- * tells it again. Without `notify:` the state is kept all the same: the
- * run's own warnings follow it, so that cron mails once per change.
+ * alerts.c — alerts once per change (alerts.h): the conditions collected,
+ * judged against the state in cache/notify.json, told and recorded.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -17,17 +9,16 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bkp/audit.h"
-#include "bkp/cli/cli.h"
-#include "bkp/clock.h"
+#include "bkp/bytes.h"
 #include "bkp/durable.h"
 #include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "bkp/notify.h"
+#include "bkp/ops/alerts.h"
 
 #define STATE_MAX (1U << 20)
 
-void cli_alert(cli_alerts *a, const char *key, const char *state, int severity, const char *fmt,
+void ops_alert(ops_alerts *a, const char *key, const char *state, int severity, const char *fmt,
                ...)
 {
     if (a->n == a->cap) {
@@ -62,7 +53,7 @@ void cli_alert(cli_alerts *a, const char *key, const char *state, int severity, 
     a->v[a->n++] = (pol_condition){k, s, summary ? summary : "", severity};
 }
 
-void cli_alert_reshow(cli_alerts *a, const char *key, const char *fmt, ...)
+void ops_alert_reshow(ops_alerts *a, const char *key, const char *fmt, ...)
 {
     char *shown;
     va_list ap;
@@ -77,13 +68,13 @@ void cli_alert_reshow(cli_alerts *a, const char *key, const char *fmt, ...)
     va_end(ap);
 }
 
-const char *cli_alert_shown(const cli_alerts *a, size_t i)
+const char *ops_alert_shown(const ops_alerts *a, size_t i)
 {
     const char *shown = a->owned[4 * i + 3];
     return shown ? shown : a->v[i].summary;
 }
 
-void cli_alerts_free(cli_alerts *a)
+void ops_alerts_free(ops_alerts *a)
 {
     for (size_t i = 0; i < 4 * a->n; i++)
         free(a->owned[i]);
@@ -102,17 +93,18 @@ static json_t *load_state(const char *path)
     return j ? j : json_object();
 }
 
-int cli_alerts_tell(cli *c, cli_alerts *a, bool *told)
+int ops_alerts_tell(bkp_repo *r, const pol_policy *policy, ops_alerts *a, time_t now, bool *told,
+                    int (*audit)(void *ctx, const bkp_audit_rec *rec), void *ctx)
 {
-    const pol_notify *nt = c->policy ? &c->policy->notify : NULL;
-    char *cache = bkp_repo_subpath(c->r, "cache"), *path = NULL, host[256] = "localhost";
+    const pol_notify *nt = policy ? &policy->notify : NULL;
+    char *cache = bkp_repo_subpath(r, "cache"), *path = NULL, host[256] = "localhost";
     if (!cache || asprintf(&path, "%s/notify.json", cache) < 0) {
         free(cache);
         return -ENOMEM;
     }
     (void)gethostname(host, sizeof(host) - 1);
     json_t *state = load_state(path), *before = json_deep_copy(state), *events = json_array();
-    pol_notify_decide(state, a->v, a->n, bkp_now(), nt ? nt->remind_every : 86400, events, told);
+    pol_notify_decide(state, a->v, a->n, now, nt ? nt->remind_every : 86400, events, told);
     bkp_notify_target t = {0};
     if (nt) {
         t = (bkp_notify_target){.command = nt->command.command,
@@ -140,8 +132,8 @@ int cli_alerts_tell(cli *c, cli_alerts *a, bool *told)
         }
         json_object_set_new(e, "delivered", json_boolean(!rc && (t.command || t.mail_to)));
         bkp_audit_rec rec = {
-            .op = "notify", .failed = rc != 0, .figures = e, .error = rc ? bkp_strerror(rc) : NULL};
-        (void)cli_audit(c, &rec);
+            .op = "notify", .failed = rc != 0, .figures = e, .error = rc ? bkp_strerror_en(rc) : NULL};
+        (void)audit(ctx, &rec);
         first = first ? first : rc;
     }
     char *text = json_dumps(state, JSON_INDENT(1) | JSON_SORT_KEYS);

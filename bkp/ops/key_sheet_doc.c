@@ -1,8 +1,5 @@
 /*
- * key_sheet.c — the printable document of a key sheet (cli.h): the sheet's
- * text, a QR code of the same text, the repository, the public key's
- * fingerprint, the date and what to do with the sheet, in Markdown or HTML,
- * in Japanese or English.
+ * key_sheet_doc.c — see key_sheet_doc.h.
  *
  * The document holds the secret, so it is written into one buffer of fixed
  * size that is never reallocated (a growing buffer would leave copies behind
@@ -15,20 +12,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <qrencode.h>
 #include <sodium.h>
 #include <uuid/uuid.h>
 
+#include "bkp/ops/key_sheet_doc.h"
+
 #include "bkp/bytes.h"
 #include "bkp/i18n.h"
-#include "bkp/cli/cli.h"
-#include "bkp/sheet.h"
 #include "bkp/log.h"
 #include "bkp/pubkey.h"
 #include "restore/report.h"
 
-#define DOC_MAX (512 * 1024) /* an SVG of the largest QR code needed here is under 100 KiB */
+#define DOC_MAX OPS_SHEET_DOC_MAX
 
 typedef struct doc {
     char *p;
@@ -47,12 +45,6 @@ static void put(doc *d, const char *fmt, ...)
         d->full = true;
     else
         d->len += (size_t)n;
-}
-
-void cli_key_fingerprint(const uint8_t pk[32], char out[CLI_FINGERPRINT_LEN])
-{
-    _Static_assert(CLI_FINGERPRINT_LEN == BKP_FINGERPRINT_LEN, "one fingerprint text");
-    bkp_pubkey_fingerprint(pk, out); /* the same text on labels, procedures and reports */
 }
 
 /* Text blocks, two rows of modules to a line (Markdown), or an SVG (HTML);
@@ -99,10 +91,13 @@ static void put_row(doc *d, const char *k, const char *v)
  * texts below): nothing needs escaping in either format. */
 static void put_header(doc *d, const bkp_sheet *s, const uint8_t pk[32], time_t now)
 {
-    char uuid[37], fp[CLI_FINGERPRINT_LEN], date[32], kind[256];
+    char uuid[37], fp[BKP_FINGERPRINT_LEN], date[32], kind[256];
+    struct tm tm;
     uuid_unparse_lower(s->repo_id, uuid);
-    cli_key_fingerprint(pk, fp);
-    cli_time(date, sizeof(date), now);
+    bkp_pubkey_fingerprint(pk, fp); /* the same text on labels, procedures and reports */
+    /* Local time to the second, as the program's listings show it. */
+    if (!localtime_r(&now, &tm) || !strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S", &tm))
+        snprintf(date, sizeof(date), "@%lld", (long long)now);
     const char *title = s->kind == BKP_SHEET_PAPER ? _("bkp key sheet") : _("bkp key share");
     if (s->kind == BKP_SHEET_PAPER)
         snprintf(kind, sizeof(kind), "%s", _("the master secret, whole"));
@@ -208,7 +203,7 @@ static char *sheet_doc(const bkp_sheet *s, const uint8_t pk[32], int format, boo
     return d->p;
 }
 
-char *cli_key_sheet_doc(const bkp_sheet *s, const uint8_t pk[32], int format, bool ja, time_t now,
+char *ops_key_sheet_doc(const bkp_sheet *s, const uint8_t pk[32], int format, bool ja, time_t now,
                         size_t *len)
 {
     /* In the language asked for (--lang), whatever the locale it is run in. */
@@ -217,4 +212,14 @@ char *cli_key_sheet_doc(const bkp_sheet *s, const uint8_t pk[32], int format, bo
     char *p = sheet_doc(s, pk, format, ja, now, len);
     bkp_i18n_end(&saved);
     return p;
+}
+
+void ops_key_sheet_doc_free(char *text)
+{
+    if (!text)
+        return;
+    /* The whole buffer, not only the document's length: nothing of the
+     * secret may outlive it in freed memory. */
+    sodium_memzero(text, DOC_MAX);
+    free(text);
 }

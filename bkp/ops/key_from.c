@@ -1,0 +1,107 @@
+/* key_from.c — see key_from.h. */
+#include "bkp/ops/key_from.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "bkp/bytes.h"
+#include "bkp/durable.h"
+#include "bkp/i18n.h"
+#include "bkp/log.h"
+#include "bkp/shares.h"
+
+/* Where the sheet's text ends in a file: the Markdown fence or the HTML
+ * <pre> that holds it in a printed document, else the end of the file. */
+static const char *sheet_end(const char *start, const char *file_end)
+{
+    const char *end = strstr(start, "```");
+    if (!end)
+        end = strstr(start, "</pre>");
+    return end ? end : file_end;
+}
+
+int ops_key_sheet_read(const char *path, bkp_sheet *s)
+{
+    bkp_buf b;
+    int line = 0, rc;
+    bkp_buf_init(&b);
+    rc = bkp_read_file(path, &b, OPS_SHEET_FILE_MAX);
+    if (rc) {
+        bkp_error(_("--key-from %s: %s; give the file of a paper or share sheet (a regular file "
+                    "of at most %d KiB)"),
+                  path, rc == -EBADMSG ? _("not a regular file") : bkp_strerror(rc),
+                  OPS_SHEET_FILE_MAX / 1024);
+        bkp_buf_free(&b);
+        return -EINVAL;
+    }
+    bkp_buf_u8(&b, 0);
+    char *text = (char *)b.data, *start = strcasestr(text, "BKP-SHEET");
+    if (!start) {
+        bkp_error(_("--key-from %s: no key sheet in it (a sheet begins with BKP-SHEET)"), path);
+        rc = -EINVAL;
+        goto out;
+    }
+    rc = bkp_sheet_parse(start, (size_t)(sheet_end(start, text + b.len - 1) - start), s, &line);
+    if (rc == 0)
+        goto out;
+    if (line > 0)
+        bkp_error(_("--key-from %s: a typing mistake on line %d of the sheet (counted from the "
+                    "first line of characters after the BKP-SHEET header); compare that line with "
+                    "the paper and type it again"),
+                  path, line);
+    else
+        bkp_error(_("--key-from %s: the sheet's header or its overall checksum is wrong; compare "
+                    "the BKP-SHEET line and every line with the paper"),
+                  path);
+    rc = -EINVAL;
+out:
+    /* The file held the secret: no copy of it outlives this read. */
+    sodium_memzero(b.data, b.len);
+    bkp_buf_free(&b);
+    return rc;
+}
+
+/* Shares: combined (only the first K are used), and their numbers. */
+static int combine(const bkp_sheet *s, int n, int typed, uint8_t master[32], json_t **what)
+{
+    const bkp_sheet *p[BKP_SHEET_SHARES_MAX];
+    const char *why = NULL;
+    for (int i = 0; i < n && i < BKP_SHEET_SHARES_MAX; i++)
+        p[i] = &s[i];
+    int rc = bkp_shares_combine(p, (size_t)(n < BKP_SHEET_SHARES_MAX ? n : BKP_SHEET_SHARES_MAX),
+                                master, &why);
+    if (rc) {
+        bkp_error(_("--key-from: the share sheets do not open the key: %s; nothing was read"),
+                  why ? why : bkp_strerror(rc));
+        return -EINVAL;
+    }
+    json_t *used = json_array();
+    for (int i = 0; i < n && i < s[0].k; i++)
+        json_array_append_new(used, json_integer(s[i].index));
+    *what = json_pack("{s:s,s:o,s:i,s:i,s:i}", "kind", "shares", "shares", used, "threshold",
+                      (int)s[0].k, "of", (int)s[0].n, "typed", typed);
+    return 0;
+}
+
+int ops_key_sheets_master(const bkp_sheet *s, int n, int typed, uint8_t master[32], json_t **what)
+{
+    int rc = 0;
+    *what = NULL;
+    if (n > 0 && s[0].kind == BKP_SHEET_PAPER) {
+        if (n != 1) {
+            bkp_error(_("--key-from: give one paper sheet alone, or share sheets only"));
+            return -EINVAL;
+        }
+        memcpy(master, s[0].secret, 32);
+        *what = json_pack("{s:s, s:i}", "kind", "paper", "typed", typed);
+    } else {
+        rc = combine(s, n < 0 ? 0 : n, typed, master, what); /* none: "no share sheet" */
+    }
+    if (!rc && !*what) {
+        sodium_memzero(master, 32);
+        rc = -ENOMEM;
+    }
+    return rc;
+}

@@ -1,0 +1,190 @@
+/*
+ * An object medium's copy fetched back and repaired (object_fetch.h).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bkp/clock.h"
+#include "bkp/durable.h"
+#include "bkp/i18n.h"
+#include "bkp/log.h"
+#include "bkp/ops/object_fetch.h"
+#include "bkp/ops/object_medium.h"
+
+/* Is `dir` a staging folder of ours whose process is gone? Then its pid. */
+static long stale_pid(const char *dir)
+{
+    struct stat st;
+    char *pidf = NULL, buf[32] = "";
+    FILE *f = NULL;
+    long pid = 0;
+    if (lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid() &&
+        (st.st_mode & 07777) == 0700 && asprintf(&pidf, "%s/pid", dir) >= 0 &&
+        (f = fopen(pidf, "re")) && fgets(buf, sizeof(buf), f))
+        pid = strtol(buf, NULL, 10);
+    if (f)
+        fclose(f);
+    free(pidf);
+    return pid > 1 && kill((pid_t)pid, 0) < 0 && errno == ESRCH ? pid : 0;
+}
+
+/* Staging folders of fetches whose process is gone (killed, or the machine
+ * stopped): each holds a copy of the key file, which must not stay behind.
+ * Removed following no link (`bkp_remove_tree`). A process killed between
+ * mkdtemp and writing its pid leaves a folder this never removes: it holds
+ * no key file yet, and a live fetch's folder is never taken for a stale
+ * one. */
+static void remove_stale(const char *tmp, const char *what)
+{
+    char prefix[64];
+    int n = snprintf(prefix, sizeof(prefix), "bkp-%s-", what);
+    DIR *d = opendir(tmp);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        char *dir = NULL;
+        if (strncmp(e->d_name, prefix, (size_t)n) || strlen(e->d_name) != (size_t)n + 6 ||
+            asprintf(&dir, "%s/%s", tmp, e->d_name) < 0)
+            continue;
+        long pid = stale_pid(dir);
+        if (pid) {
+            bkp_info(_("removing the staging folder %s of a fetch that did not finish (process "
+                       "%ld is gone)"),
+                     dir, pid);
+            (void)bkp_remove_tree(dir);
+        }
+        free(dir);
+    }
+    if (d)
+        closedir(d);
+}
+
+char *ops_object_staging(const char *what)
+{
+    const char *tmp = getenv("TMPDIR");
+    char *dir = NULL, pid[32];
+    tmp = tmp && *tmp ? tmp : "/var/tmp";
+    remove_stale(tmp, what);
+    if (asprintf(&dir, "%s/bkp-%s-XXXXXX", tmp, what) < 0)
+        return NULL;
+    if (!mkdtemp(dir)) {
+        bkp_error(_("cannot make a staging folder %s: %s; set TMPDIR to a folder with room"), dir,
+                  bkp_strerror(-errno));
+        free(dir);
+        return NULL;
+    }
+    /* The pid is written durably before anything secret is put here: from
+     * then on a kill leaves a folder the next fetch recognises and removes. */
+    snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+    if (bkp_durable_write(dir, "pid", pid, strlen(pid), BKP_DURABLE_PRIVATE)) {
+        (void)bkp_remove_tree(dir);
+        free(dir);
+        return NULL;
+    }
+    return dir;
+}
+
+/* Add the packs of generation `g` to `want`; false (said why) when they
+ * cannot be known, and every pack is fetched. */
+static bool want_gen(bkp_repo *copy, const bkp_gen *g, bkp_bucket_packset *want)
+{
+    int rc = g->status ? g->status : bkp_bucket_packset_add(copy, g, want);
+    if (rc && rc != -ENOMEM)
+        bkp_warn(_("%s:%u: the bucket has no signed list of its packs that checks (%s); every "
+                   "pack is fetched"),
+                 g->dataset, g->seq, bkp_strerror(rc));
+    return !rc;
+}
+
+int ops_object_want(bkp_repo *copy, const ops_fetch_what *what, bkp_bucket_packset *want,
+                    bool *subset)
+{
+    bool ok = true;
+    *subset = false;
+    if (!what || (!what->spec && !what->ndatasets))
+        return 0;
+    if (what->spec) {
+        bkp_gen *g = NULL;
+        int rc = bkp_gen_resolve(copy, what->spec, &g);
+        if (rc)
+            return rc;
+        ok = want_gen(copy, g, want);
+        bkp_gen_free(g);
+    }
+    for (size_t d = 0; ok && d < what->ndatasets; d++) {
+        bkp_gen **v = NULL;
+        size_t n = 0, taken = 0;
+        if (bkp_gen_list(copy, what->datasets[d], &v, &n))
+            ok = false;
+        for (size_t i = n; ok && i-- > 0 && taken < OPS_FETCH_NEWEST;)
+            if (!v[i]->pruned && !v[i]->status && (taken++, !want_gen(copy, v[i], want)))
+                ok = false;
+        bkp_gen_list_free(v, n);
+    }
+    if (ok)
+        bkp_bucket_packset_sort(want);
+    *subset = ok;
+    return 0;
+}
+
+int ops_object_open_fetched(const char *staging, const char *medium, const char *pass, size_t plen,
+                            bkp_repo **out)
+{
+    char *repo = bkp_path_join(staging, "repo");
+    int rc = repo ? bkp_repo_open(repo, pass, plen, BKP_REPO_READONLY, out) : -ENOMEM;
+    /* Not taken by the newest key file: an older one of the bucket's (a key
+     * file from before `bkp key passwd` replayed in front). Each is renamed
+     * over the staging copy's key file: the staging folder is ours alone. */
+    for (int i = 1; rc == -EKEYREJECTED && i <= 16; i++) {
+        char name[32], *older, *cur;
+        snprintf(name, sizeof(name), "key-older-%d", i);
+        older = bkp_path_join(staging, name);
+        cur = bkp_path_join(repo, "keys/key");
+        if (!older || !cur || access(older, F_OK) || bkp_durable_rename(older, cur, 0)) {
+            free(older);
+            free(cur);
+            break;
+        }
+        bkp_warn(_("%s: the newest key file in the bucket does not take this passphrase; an "
+                   "older one is tried (a retired one may have been put in front)"),
+                 medium);
+        rc = bkp_repo_open(repo, pass, plen, BKP_REPO_READONLY, out);
+        free(older);
+        free(cur);
+    }
+    free(repo);
+    return rc;
+}
+
+int ops_object_repair(bkp_s3 *s, const pol_medium *pm, bkp_repo *src, const bkp_bucket_fetch *f,
+                      json_t *fixed)
+{
+    int left = 0;
+    time_t until = ops_object_floor(pm, bkp_now());
+    /* A hidden or forged config or key file: the repair source's goes in front. */
+    for (size_t i = 0; i < f->nhidden; i++) {
+        if (strcmp(f->hidden[i], "config") && strcmp(f->hidden[i], "keys/key")) {
+            left++; /* records: `bkp rotate` puts them back */
+            continue;
+        }
+        if (bkp_bucket_put_file(s, src, f->hidden[i], ops_object_mode(pm), until))
+            left++;
+        else
+            json_array_append_new(fixed, json_string(f->hidden[i]));
+    }
+    for (size_t i = 0; i < f->nstale + f->ndamaged; i++) {
+        char hex[2 * BKP_ID_LEN + 1];
+        bkp_hex(hex, f->bad[i], BKP_ID_LEN);
+        if (bkp_bucket_put_pack(s, src, f->bad[i], f->bad_version[i], ops_object_mode(pm), until,
+                                NULL))
+            left++;
+        else
+            json_array_append_new(fixed, json_string(hex));
+    }
+    return left;
+}

@@ -1,0 +1,241 @@
+/*
+ * An object medium labelled and probed, and what the registry and the
+ * audit log remember of it (object_medium.h).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bkp/clock.h"
+#include "bkp/i18n.h"
+#include "bkp/log.h"
+#include "bkp/medium.h"
+#include "bkp/ops/object_medium.h"
+
+int ops_object_open(const pol_medium *pm, bkp_s3 **out)
+{
+    const pol_object *o = &pm->object;
+    bkp_s3_conf conf = {.endpoint = o->endpoint,
+                        .bucket = o->bucket,
+                        .region = o->region,
+                        .credentials_file = o->credentials_file};
+    return bkp_s3_open(&conf, out);
+}
+
+bkp_s3_lock ops_object_mode(const pol_medium *pm)
+{
+    return pm->object.governance ? BKP_S3_LOCK_GOVERNANCE : BKP_S3_LOCK_COMPLIANCE;
+}
+
+/* A day of Object Lock is shortened only in a test build (clock.h). */
+time_t ops_object_floor(const pol_medium *pm, time_t now)
+{
+    return now + (time_t)pm->object.lock_days * (time_t)bkp_lock_day();
+}
+
+const char *ops_object_label_uuid(const json_t *entry)
+{
+    return json_string_value(json_object_get(json_object_get(entry, "label"), "uuid"));
+}
+
+int ops_object_audit(bkp_repo *r, const bkp_audit_rec *rec)
+{
+    if (!r || bkp_repo_is_public(r))
+        return 0;
+    return bkp_audit_append(r, rec) ? -EIO : 0;
+}
+
+int ops_object_note_entry(json_t *e, void *ctx)
+{
+    ops_object_note *n = ctx;
+    char now[32];
+    bkp_iso_time(now, sizeof(now), bkp_now());
+    if (n->label) {
+        const char *old = ops_object_label_uuid(e);
+        if (old && strcmp(old, json_string_value(json_object_get(n->label, "uuid"))))
+            json_object_clear(e); /* another medium under an old name: a new history */
+        json_object_set(e, "label", n->label);
+        json_object_set_new(e, "labelled", json_string(now));
+    }
+    json_object_set_new(e, "last_seen", json_string(now));
+    if (n->wrote)
+        json_object_set_new(e, "last_write", json_string(now));
+    if (n->held)
+        json_object_set(e, "held", n->held);
+    if (n->probe)
+        json_object_set_new(e, "probe",
+                            json_pack("{s:s, s:b, s:s}", "when", now, "proven", n->probe->proven,
+                                      "detail", n->probe->detail));
+    return 0;
+}
+
+/* ---- label ---- */
+
+int ops_object_label(const ops_object_in *in, json_t **label, bool *usage)
+{
+    const char *ruuid = ops_object_label_uuid(in->entry);
+    json_t *old = NULL, *lab = NULL;
+    bool behind = false;
+    *usage = false;
+    /* The registered label, also behind a delete marker or a version put
+     * in front of it; else whatever label the bucket shows. */
+    int rc = ruuid ? bkp_bucket_find_label(in->s, ruuid, &old, &behind) : -ENOENT;
+    if (rc == -ENOENT)
+        rc = bkp_bucket_read_label(in->s, &old);
+    const char *ouuid = json_string_value(json_object_get(old, "uuid"));
+    bool same = ouuid && ruuid && !strcmp(ouuid, ruuid);
+    if (ruuid && !in->force && !same) {
+        bkp_error(_("a medium named %s is registered already (label %s); if that bucket is gone or "
+                    "replaced, add --force to give its name to this one"),
+                  in->medium, ruuid);
+        *usage = true;
+        rc = -EEXIST;
+        goto out;
+    }
+    if (rc && rc != -ENOENT && !in->force)
+        goto out; /* the bucket could not be read (logged) */
+    /* The same bucket labelled again keeps its label; else a new one. */
+    lab = same && !in->force ? json_incref(old)
+                             : bkp_label_new(in->primary, in->medium, "object", in->location);
+    rc = lab ? bkp_bucket_label(in->primary, in->s, lab, ops_object_mode(in->pm),
+                                ops_object_floor(in->pm, bkp_now()), in->force || same)
+             : -ENOMEM;
+    ops_object_note n = {.label = lab};
+    if (!rc)
+        rc = bkp_media_update(in->primary, in->medium, ops_object_note_entry, &n);
+    bkp_audit_rec rec = {.op = "media-label", .medium = in->medium, .failed = rc != 0};
+    if (ops_object_audit(in->primary, &rec) && !rc)
+        rc = -EIO;
+    *usage = rc == -EEXIST || rc == -ENOTSUP;
+    if (!rc) {
+        *label = lab;
+        lab = NULL;
+    }
+out:
+    json_decref(old);
+    json_decref(lab);
+    return rc;
+}
+
+/* ---- probe ---- */
+
+int ops_object_probe(const ops_object_in *in, bkp_bucket_probe *pr, int *noted, bool *usage)
+{
+    *usage = false;
+    /* The canary is always COMPLIANCE: that is the lock that holds against
+     * whoever holds the credentials. A GOVERNANCE medium's own objects yield
+     * to a credential allowed to bypass (or to lift a policy that denies it),
+     * so it is never counted as non-editable, whatever the probe finds. */
+    int rc = bkp_bucket_probe_lock(in->s, BKP_S3_LOCK_COMPLIANCE, pr);
+    if (rc)
+        return rc;
+    bool governance = in->pm->object.governance;
+    const char *label = ops_object_label_uuid(in->entry);
+    if (!label) {
+        bkp_error(_("%s is not labelled: run `bkp media label --name %s` first"), in->medium,
+                  in->medium);
+        *usage = true;
+        return -ENOENT;
+    }
+    if (governance)
+        pr->proven = false;
+    json_t *fig =
+        json_pack("{s:b, s:s, s:s, s:s, s:s, s:s}", "proven", pr->proven, "detail", pr->detail,
+                  "label", label, "bucket", in->pm->object.bucket, "endpoint",
+                  in->pm->object.endpoint, "mode", governance ? "governance" : "compliance");
+    bkp_audit_rec rec = {.op = "media-probe",
+                         .medium = in->medium,
+                         .failed = !pr->proven,
+                         .error = pr->proven ? NULL : "the lock did not hold",
+                         .figures = fig};
+    ops_object_note n = {.probe = pr};
+    *noted = bkp_media_update(in->primary, in->medium, ops_object_note_entry, &n);
+    if (ops_object_audit(in->primary, &rec) && !*noted)
+        *noted = -EIO;
+    json_decref(fig);
+    return 0;
+}
+
+/* ---- the proof, from the signed audit log ---- */
+
+typedef struct proof {
+    const char *medium, *label;
+    const char *bucket, *endpoint; /* where the policy says the medium is now */
+    json_t *governed;              /* generations a rotation copied under GOVERNANCE */
+    bool proven;
+    time_t when;
+} proof;
+
+/* Every generation a rotation to the medium copied under a GOVERNANCE lock
+ * (which the credentials can lift): while the medium holds one, it is
+ * editable. */
+static void note_governed(proof *p, json_t *rec)
+{
+    json_t *fig = json_object_get(rec, "figures");
+    const char *op = json_string_value(json_object_get(rec, "op"));
+    const char *m = json_string_value(json_object_get(rec, "medium"));
+    const char *lock = json_string_value(json_object_get(fig, "mode"));
+    if (!op || strcmp(op, "rotate") || !m || strcmp(m, p->medium) || !lock ||
+        !strcmp(lock, "compliance"))
+        return;
+    size_t i;
+    json_t *g;
+    json_array_foreach(json_object_get(fig, "generations"), i, g)
+    {
+        if (json_is_string(g))
+            json_object_set_new(p->governed, json_string_value(g), json_true());
+    }
+}
+
+/* The last probe of this medium's label: it alone counts. */
+static int last_probe(json_t *rec, void *ctx)
+{
+    proof *p = ctx;
+    note_governed(p, rec);
+    json_t *fig = json_object_get(rec, "figures");
+    const char *op = json_string_value(json_object_get(rec, "op"));
+    const char *m = json_string_value(json_object_get(rec, "medium"));
+    const char *l = json_string_value(json_object_get(fig, "label"));
+    if (!op || strcmp(op, "media-probe") || !m || strcmp(m, p->medium) || !l || strcmp(l, p->label))
+        return 0;
+    const char *mode = json_string_value(json_object_get(fig, "mode"));
+    const char *b = json_string_value(json_object_get(fig, "bucket"));
+    const char *e = json_string_value(json_object_get(fig, "endpoint"));
+    /* A proof holds for the bucket and endpoint it probed: a label copied
+     * to another bucket, and the policy pointed there, proves nothing. */
+    p->proven = json_is_true(json_object_get(fig, "proven")) && mode &&
+                !strcmp(mode, "compliance") && b && p->bucket && !strcmp(b, p->bucket) && e &&
+                p->endpoint && !strcmp(e, p->endpoint);
+    p->when = bkp_iso_parse(json_string_value(json_object_get(rec, "time")));
+    return 0;
+}
+
+bool ops_object_proven(bkp_repo *r, const pol_policy *pol, const json_t *entry, time_t *when)
+{
+    const char *name = json_string_value(json_object_get(json_object_get(entry, "label"), "name"));
+    const pol_medium *pm = name && pol ? pol_medium_find(pol, name) : NULL;
+    proof p = {.medium = name,
+               .label = ops_object_label_uuid(entry),
+               .bucket = pm && pm->type == POL_OBJECT ? pm->object.bucket : NULL,
+               .endpoint = pm && pm->type == POL_OBJECT ? pm->object.endpoint : NULL};
+    char *log = r ? bkp_audit_path(r) : NULL;
+    p.governed = json_object();
+    if (log && p.medium && p.label && p.governed)
+        (void)bkp_audit_each(log, last_probe, &p);
+    free(log);
+    size_t i;
+    json_t *g;
+    json_array_foreach(json_object_get(entry, "held"), i, g)
+    {
+        char gen[300];
+        const char *ds = json_string_value(json_object_get(g, "dataset"));
+        snprintf(gen, sizeof(gen), "%s:%lld", ds ? ds : "",
+                 (long long)json_integer_value(json_object_get(g, "seq")));
+        if (json_object_get(p.governed, gen))
+            p.proven = false; /* it holds a generation only GOVERNANCE-locked */
+    }
+    json_decref(p.governed);
+    *when = p.proven ? p.when : 0;
+    return p.proven && p.when > 0;
+}

@@ -1,0 +1,214 @@
+/*
+ * run.c — the data sets of a run (run.h): in priority order, each that is
+ * due: before hook, capture and seal by the program, after hook; its outcome.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bkp/hook.h"
+#include "bkp/i18n.h"
+#include "bkp/log.h"
+#include "bkp/ops/medium_label.h"
+#include "bkp/ops/run.h"
+#include "policies/schedule.h"
+
+/* Say the detail of `o` twice: in English, and in the reader's language. The
+ * format is a literal marked N_() so that the catalogue has it. */
+#define DETAIL(o, fmt, ...)                                                                        \
+    do {                                                                                           \
+        snprintf((o)->detail, sizeof((o)->detail), fmt, __VA_ARGS__);                              \
+        snprintf((o)->shown, sizeof((o)->shown), _(fmt), __VA_ARGS__);                             \
+    } while (0)
+
+/* The same for a fixed text (marked N_()). */
+static void detail_text(ops_run_outcome *o, const char *text)
+{
+    snprintf(o->detail, sizeof(o->detail), "%s", text);
+    snprintf(o->shown, sizeof(o->shown), "%s", _(text));
+}
+
+static int cmp_priority(const void *a, const void *b)
+{
+    const pol_dataset *x = *(const pol_dataset *const *)a, *y = *(const pol_dataset *const *)b;
+    return (x->priority > y->priority) - (x->priority < y->priority);
+}
+
+/* Why hook `which` of `d` failed (`rc`), into the outcome, and said. */
+static void hook_failed(const pol_dataset *d, const pol_hook *h, const char *which,
+                        const bkp_hook_result *hr, int rc, ops_run_outcome *o)
+{
+    if (rc == -ETIMEDOUT)
+        DETAIL(o, N_("%s hook killed after %llds (timeout)"), which, (long long)h->timeout);
+    else if (rc == -ECHILD && hr->signal)
+        DETAIL(o, N_("%s hook ended by signal %d"), which, hr->signal);
+    else if (rc == -ENOENT && h->run_as)
+        DETAIL(o, N_("%s hook: no user '%s' to run it as"), which, h->run_as);
+    else if (rc == -ECHILD)
+        DETAIL(o, N_("%s hook exited with status %d"), which, hr->exit_code);
+    else
+        DETAIL(o, N_("%s hook could not start: %s"), which, bkp_strerror(rc));
+    bkp_error(_("%s: %s; check `%s` by hand"), d->name, o->shown, h->command);
+}
+
+/* Hook `h` of `d`, recorded in the audit log: 0, the hook's error (said),
+ * or -EIO when the record could not be written. */
+static int run_hook(const ops_run_in *in, const pol_dataset *d, const pol_hook *h,
+                    const char *which, ops_run_outcome *o)
+{
+    bkp_hook_result hr;
+    char op[32];
+    if (!h->command)
+        return 0;
+    bkp_info(_("%s: %s hook: %s"), d->name, which, h->command);
+    bkp_hook_spec spec = {.command = h->command,
+                          .env = h->env,
+                          .nenv = h->nenv,
+                          .timeout = h->timeout,
+                          .run_as = h->run_as};
+    int rc = bkp_hook_exec(&spec, &hr);
+    snprintf(op, sizeof(op), "hook-%s", which);
+    json_t *fig = json_pack("{s:s, s:i, s:i, s:b, s:I}", "command", h->command, "exit_code",
+                            hr.exit_code, "signal", hr.signal, "timed_out", hr.timed_out,
+                            "milliseconds", (json_int_t)(hr.seconds * 1000));
+    bkp_audit_rec rec = {.op = op, .dataset = d->name, .failed = rc != 0, .figures = fig};
+    int aex = in->io->audit(in->io->ctx, &rec);
+    json_decref(fig);
+    if (aex)
+        return -EIO;
+    if (rc)
+        hook_failed(d, h, which, &hr, rc, o);
+    return rc;
+}
+
+/* Newest generation's finish time and the number of generations of `name`. */
+static void history(bkp_repo *r, const char *name, time_t *last, time_t *last_start, size_t *count)
+{
+    bkp_gen **v = NULL;
+    size_t n = 0;
+    *last = *last_start = 0;
+    *count = 0;
+    if (bkp_gen_list(r, name, &v, &n))
+        return;
+    for (size_t i = 0; i < n; i++)
+        if (!v[i]->status && !v[i]->pruned) {
+            (*count)++;
+            if (v[i]->finished > *last) {
+                *last = v[i]->finished;
+                *last_start = v[i]->started;
+            }
+        }
+    bkp_gen_list_free(v, n);
+}
+
+/* Not due: when it next is, into the outcome. */
+static void not_due(const pol_dataset *d, time_t now, ops_run_outcome *o)
+{
+    char when[32] = "";
+    time_t next = pol_next_slot(&d->schedule, now);
+    o->what = N_("not due");
+    if (next != (time_t)-1)
+        DETAIL(o, N_("next %s"), ops_when(when, sizeof(when), next));
+    else
+        detail_text(o, N_("never (no schedule)"));
+}
+
+/* What the capture left, into the outcome. */
+static void judge_backup(int ex, ops_run_outcome *o)
+{
+    if (ex && o->b.suspicious) {
+        o->failed = true;
+        o->what = N_("sealed, SUSPICIOUS");
+        snprintf(o->detail, sizeof(o->detail), "%s", o->b.reason);
+        snprintf(o->shown, sizeof(o->shown), "%s", o->b.reason); /* the guard's, English */
+    } else if (ex) {
+        o->failed = true;
+        o->what = N_("failed");
+        if (!*o->detail && o->b.gen)
+            DETAIL(o, N_("%zu unreadable path(s)"), o->b.nerrors);
+        else if (!*o->detail)
+            detail_text(o, N_("capture failed"));
+    } else {
+        o->what = N_("sealed");
+    }
+}
+
+static void run_dataset(const ops_run_in *in, const pol_dataset *d, ops_run_outcome *o)
+{
+    time_t last_start;
+    history(in->repo, d->name, &o->last_success, &last_start, &o->generations);
+    if (!in->force && !pol_is_due(&d->schedule, last_start, in->now)) {
+        not_due(d, in->now, o);
+        return;
+    }
+    o->ran = true;
+    if (run_hook(in, d, &d->before, "before", o)) {
+        o->failed = true;
+        o->what = N_("failed");
+        return;
+    }
+    int ex = in->io->backup(in->io->ctx, d, &o->b);
+    if (o->b.gen) {
+        o->last_success = o->b.gen->finished;
+        o->generations++;
+    }
+    judge_backup(ex, o);
+    if (run_hook(in, d, &d->after, "after", o)) {
+        o->failed = true;
+        o->what = o->b.gen ? N_("sealed, after hook failed") : N_("failed");
+    }
+}
+
+int ops_run_datasets(const ops_run_in *in, ops_run_result *res)
+{
+    const pol_policy *p = in->policy;
+    memset(res, 0, sizeof(*res));
+    res->order = calloc(p->ndatasets + 1, sizeof(*res->order));
+    res->v = calloc(p->ndatasets + 1, sizeof(*res->v));
+    if (!res->order || !res->v) {
+        ops_run_result_free(res);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < p->ndatasets; i++)
+        if (!in->dataset || !strcmp(in->dataset, p->datasets[i].name))
+            res->order[res->n++] = &p->datasets[i];
+    qsort(res->order, res->n, sizeof(*res->order), cmp_priority);
+    for (size_t i = 0; i < res->n; i++) {
+        res->v[i].d = res->order[i];
+        run_dataset(in, res->order[i], &res->v[i]);
+        if (in->io->done)
+            in->io->done(in->io->ctx, &res->v[i]);
+    }
+    return 0;
+}
+
+void ops_run_result_free(ops_run_result *res)
+{
+    for (size_t i = 0; res->v && i < res->n; i++) {
+        bkp_gen_free(res->v[i].b.gen);
+        json_decref(res->v[i].b.json);
+    }
+    free(res->order);
+    free(res->v);
+    memset(res, 0, sizeof(*res));
+}
+
+bool ops_run_failed(const ops_run_result *res)
+{
+    for (size_t i = 0; i < res->n; i++)
+        if (res->v[i].failed)
+            return true;
+    return false;
+}
+
+bool ops_run_wants_prune(const pol_policy *p)
+{
+    for (size_t i = 0; i < p->ndatasets; i++) {
+        const pol_retention *rt = &p->datasets[i].retention;
+        if (rt->keep_last || rt->keep_hourly || rt->keep_daily || rt->keep_weekly ||
+            rt->keep_monthly || rt->keep_yearly)
+            return true;
+    }
+    return false;
+}

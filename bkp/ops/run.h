@@ -1,0 +1,137 @@
+/*
+ * run.h — the cycle of `bkp run` (the cron entry), as library functions: the
+ * data sets of the policy that are due, in priority order (before hook,
+ * capture and seal, after hook), then the copies to the on-line media, the
+ * rolling re-read, the drills that are due, and whether retention applies;
+ * and the run's conditions for the alerts once per change (alerts.h).
+ *
+ * One run at a time: the caller holds the repository's named lock "run" and
+ * then its writer lock for the whole cycle (the program's dispatcher takes
+ * both before the repository is opened, LOCK_CYCLE in bkp/cli/main.c; a
+ * second run finds "run" taken and exits 3). Nothing here takes a lock.
+ *
+ * What only the program knows — the audit record with the run's context,
+ * the capture and seal of a data set with its change-rate guard and what it
+ * prints, opening an on-line disk's copy, a rotation, a drill's runbook with
+ * the key — it gives in ops_run_io; the statuses it judges (ops_status with
+ * what it knows of the media) it gives to ops_run_alert_verdicts. What it
+ * shows (the table, syslog, the alerts told, the metrics) it builds from
+ * the outcomes and conditions returned here.
+ *
+ * Words: an outcome's `what` and `detail` are English (N_: for --json,
+ * syslog and the alerts), `shown` is the detail through the catalogue. The
+ * functions say what went wrong (bkp_error) as the program always has.
+ */
+#ifndef BKP_OPS_RUN_H
+#define BKP_OPS_RUN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "bkp/audit.h"
+#include "bkp/capture.h"
+#include "bkp/generation.h"
+#include "bkp/ops/alerts.h"
+#include "bkp/repo.h"
+#include "policies/policy.h"
+
+/* One data set captured and sealed (or not), as the program's backup left it. */
+typedef struct ops_run_backup {
+    bkp_gen *gen;     /* the sealed generation, or NULL (owned) */
+    bool suspicious;  /* the change-rate guard marked it */
+    char reason[512]; /* the guard's reason, English */
+    bkp_capture_stats stats;
+    size_t nerrors; /* unreadable paths */
+    double seconds;
+    json_t *json; /* what --json says of it (owned), or NULL */
+} ops_run_backup;
+
+typedef struct ops_run_outcome {
+    const pol_dataset *d;
+    const char *what; /* "sealed", "not due", "failed", … (N_) */
+    char detail[600]; /* English */
+    char shown[600];  /* the same through the catalogue */
+    bool ran, failed;
+    ops_run_backup b;
+    time_t last_success; /* newest sealed generation's end, this run or before */
+    size_t generations;  /* sealed and not pruned, this run's included */
+} ops_run_outcome;
+
+/* What the program does for the run. Each returns 0, or non-zero when it failed. */
+typedef struct ops_run_io {
+    void *ctx;
+    /* Append `rec` to the audit log, with the run's context. */
+    int (*audit)(void *ctx, const bkp_audit_rec *rec);
+    /* Capture and seal data set `d` into `b` (filled in every case, even
+     * when it failed; `b->gen` set when a generation was sealed). */
+    int (*backup)(void *ctx, const pol_dataset *d, ops_run_backup *b);
+    /* After each data set (may be NULL): syslog, progress. */
+    void (*done)(void *ctx, const ops_run_outcome *o);
+    /* When the rotation of medium `name` is next due (0: not known). */
+    time_t (*medium_due)(void *ctx, const char *name);
+    /* Rotate to on-line medium `m` quietly (a disk, or a bucket that is due). */
+    int (*copy)(void *ctx, const pol_medium *m);
+    /* The copy on on-line disk `m`, read-only, into `*out`; non-zero when it
+     * is not there or cannot be opened (then passed over). */
+    int (*open_online)(void *ctx, const pol_medium *m, bkp_repo **out);
+    /* Run the drill of runbook `runbook` (named `stem` in the records) unattended. */
+    int (*drill)(void *ctx, const char *runbook, const char *stem);
+} ops_run_io;
+
+typedef struct ops_run_in {
+    bkp_repo *repo;           /* open, writable, borrowed */
+    const pol_policy *policy; /* borrowed */
+    time_t now;               /* the clock of the step called: what is due */
+    const char *dataset;      /* that data set alone (checked by the caller), or NULL */
+    bool force;               /* every data set, due or not */
+    int workers;              /* the re-read's */
+    const ops_run_io *io;
+} ops_run_in;
+
+typedef struct ops_run_result {
+    const pol_dataset **order; /* the data sets of the run, by priority */
+    ops_run_outcome *v;        /* one per data set, in that order */
+    size_t n;
+} ops_run_result;
+
+/* Every data set of the run, due ones captured: 0 with `res` filled (free it
+ * with ops_run_result_free), or -ENOMEM. A data set's failure is in its
+ * outcome, never stops the others. */
+int ops_run_datasets(const ops_run_in *in, ops_run_result *res);
+void ops_run_result_free(ops_run_result *res);
+/* Whether any data set of the run failed. */
+bool ops_run_failed(const ops_run_result *res);
+
+/* Whether any data set of the policy has a retention rule (prune after the run). */
+bool ops_run_wants_prune(const pol_policy *p);
+
+/* The copies to the on-line media the data sets of `res` name (off-line
+ * media go by `bkp rotate`; a bucket when its rotation is due): true when
+ * one failed. */
+bool ops_run_copy_online(const ops_run_in *in, const ops_run_result *res);
+
+/* The rolling re-read: a sample of the packs of the primary and of every
+ * on-line disk, recorded in the audit log: true when one found damage or
+ * could not be recorded (said). */
+bool ops_run_reread(const ops_run_in *in);
+
+/* The drills the policy schedules that are due, unattended: true when one
+ * failed (said). */
+bool ops_run_drills(const ops_run_in *in);
+
+/* The conditions of the run (alerts.h), into `al`: */
+/* each data set's backup (failed, or fine again) and a suspicious seal; */
+void ops_run_alert_outcomes(ops_alerts *al, const ops_run_result *res);
+/* the steps after the data sets — on-line copies, re-read, and with every
+ * data set (no `dataset`) the drills and each off-line medium due: true
+ * when a step failed; */
+bool ops_run_after(const ops_run_in *in, const ops_run_result *res, ops_alerts *al);
+/* each data set's verdict in `all` (ops_status); */
+void ops_run_alert_verdicts(ops_alerts *al, const json_t *all);
+/* the key-recovery drill reminder `kd` (ops_key_drill_status). */
+void ops_run_alert_key_drill(ops_alerts *al, const json_t *kd);
+
+#endif

@@ -1,0 +1,126 @@
+/*
+ * run_after.c — what a run does after its data sets (run.h): the copies to
+ * the on-line media, the rolling re-read, the drills that are due.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bkp/i18n.h"
+#include "bkp/log.h"
+#include "bkp/ops/run.h"
+#include "bkp/reread_sample.h"
+#include "bkp/verify.h"
+#include "policies/schedule.h"
+
+/* Whether a data set of `res` names medium `name` in its copy_to. */
+static bool wanted(const ops_run_result *res, const char *name)
+{
+    for (size_t i = 0; i < res->n; i++)
+        for (size_t j = 0; j < res->order[i]->ncopy_to; j++)
+            if (!strcmp(res->order[i]->copy_to[j], name))
+                return true;
+    return false;
+}
+
+bool ops_run_copy_online(const ops_run_in *in, const ops_run_result *res)
+{
+    const pol_policy *p = in->policy;
+    bool failed = false;
+    for (size_t k = 0; k < p->nmedia; k++) {
+        const pol_medium *pm = &p->media[k];
+        if (!wanted(res, pm->name) || pm->type == POL_ARCHIVE || pm->offline)
+            continue;
+        /* A bucket is written when its rotation is due, not at every run. */
+        time_t due = pm->type == POL_OBJECT ? in->io->medium_due(in->io->ctx, pm->name) : 0;
+        if (pm->type == POL_OBJECT && due > in->now)
+            continue;
+        if (in->io->copy(in->io->ctx, pm)) {
+            bkp_error(_("copying to the on-line medium %s failed (above); the generations are safe "
+                        "in the repository, the next run copies them"),
+                      pm->name);
+            failed = true;
+        }
+    }
+    return failed;
+}
+
+/* One sample: of the primary (`medium` NULL) or of an on-line disk's copy. */
+static bool reread_one(const ops_run_in *in, bkp_repo *target, const char *medium)
+{
+    bkp_verify_result res = {0};
+    int rc = bkp_reread_sample(in->repo, target, medium, -1, in->policy->reread_every, in->workers,
+                               &res);
+    json_t *fig = json_pack("{s:s, s:I, s:I, s:I}", "mode", "sample", "packs_read",
+                            (json_int_t)res.packs_read, "bytes_read", (json_int_t)res.bytes_read,
+                            "problems", (json_int_t)res.problems);
+    bkp_audit_rec rec = {.op = "verify",
+                         .medium = medium,
+                         .failed = rc != 0,
+                         .figures = fig,
+                         .error =
+                             rc ? (res.nmessages ? res.messages[0] : bkp_strerror_en(rc)) : NULL};
+    bool failed = in->io->audit(in->io->ctx, &rec) != 0 || rc != 0;
+    if (rc)
+        bkp_error(_("the rolling re-read of %s found %llu problem(s) (above); run `bkp verify%s%s "
+                    "--read-data` and repair with `bkp verify%s%s --repair-from MEDIUM`"),
+                  medium ? medium : _("the repository"), (unsigned long long)res.problems,
+                  medium ? " --media " : "", medium ? medium : "", medium ? " --media " : "",
+                  medium ? medium : "");
+    json_decref(fig);
+    bkp_verify_result_clear(&res);
+    return failed;
+}
+
+/* Each pack of the repository and of every on-line disk is re-read within
+ * the policy's `verify: reread_every` (30 days by default). */
+bool ops_run_reread(const ops_run_in *in)
+{
+    const pol_policy *p = in->policy;
+    bool failed = reread_one(in, in->repo, NULL);
+    for (size_t k = 0; k < p->nmedia; k++) {
+        const pol_medium *pm = &p->media[k];
+        bkp_repo *copy = NULL;
+        if (pm->type != POL_DISK || pm->offline)
+            continue;
+        if (!in->io->open_online(in->io->ctx, pm, &copy) && copy)
+            failed |= reread_one(in, copy, pm->name);
+        bkp_repo_free(copy);
+    }
+    return failed;
+}
+
+/* Records name a runbook by its file's stem; the policy may give a path. */
+static void runbook_stem(const char *runbook, char *stem, size_t n)
+{
+    const char *base = strrchr(runbook, '/');
+    snprintf(stem, n, "%s", base ? base + 1 : runbook);
+    size_t sl = strlen(stem);
+    if (sl > 5 && !strcmp(stem + sl - 5, ".yaml"))
+        stem[sl - 5] = '\0';
+}
+
+/* Unattended: their confirm steps are recorded as not rehearsed. */
+bool ops_run_drills(const ops_run_in *in)
+{
+    const pol_policy *p = in->policy;
+    bool failed = false;
+    char *log = bkp_audit_path(in->repo);
+    for (size_t i = 0; log && i < p->ndrills; i++) {
+        char stem[256];
+        time_t when;
+        runbook_stem(p->drills[i].runbook, stem, sizeof(stem));
+        json_decref(bkp_audit_last(log, bkp_repo_sign_pk(in->repo),
+                                   &(bkp_audit_query){"drill", NULL, "runbook", stem}, &when));
+        if (!pol_is_due(&p->drills[i].schedule, when, in->now))
+            continue;
+        if (in->io->drill(in->io->ctx, p->drills[i].runbook, stem)) {
+            bkp_error(_("the scheduled drill %s failed; its report (in the repository's reports/) "
+                        "says which step"),
+                      stem);
+            failed = true;
+        }
+    }
+    free(log);
+    return failed;
+}

@@ -1,0 +1,128 @@
+/*
+ * run_alerts.c — the conditions of a run (run.h, alerts.h): each backup,
+ * the steps after the data sets, each off-line medium due, each data set's
+ * verdict, the key-recovery drill. Their words are literals marked N_():
+ * English for the event and the audit log, through the catalogue for the
+ * terminal.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "bkp/i18n.h"
+#include "bkp/ops/run.h"
+
+void ops_run_alert_outcomes(ops_alerts *al, const ops_run_result *res)
+{
+    for (size_t i = 0; i < res->n; i++) {
+        const ops_run_outcome *o = &res->v[i];
+        char key[160];
+        snprintf(key, sizeof(key), "backup:%s", o->d->name);
+        if (o->failed)
+            ops_alert(al, key, "failed", 2,
+                      N_("the backup of %s failed: %s — run `bkp backup` of it by hand to see why"),
+                      o->d->name, o->detail);
+        else if (o->ran)
+            ops_alert(al, key, NULL, 0, N_("the backup of %s succeeded again"), o->d->name);
+        if (o->b.gen && o->b.suspicious)
+            ops_alert(al, NULL, "suspicious", 2,
+                      N_("%s:%u was sealed as suspicious (%s): check the data before trusting it; "
+                         "`bkp generations %s` lists it"),
+                      o->d->name, o->b.gen->seq, o->b.reason, o->d->name);
+    }
+}
+
+/* Each off-line medium that is due (or a day past due) for its rotation. */
+static void media_due(const ops_run_in *in, ops_alerts *al)
+{
+    const pol_policy *p = in->policy;
+    for (size_t k = 0; k < p->nmedia; k++) {
+        const pol_medium *pm = &p->media[k];
+        char key[160];
+        if (!pm->rotate_every)
+            continue;
+        time_t due = in->io->medium_due(in->io->ctx, pm->name);
+        snprintf(key, sizeof(key), "due:%s", pm->name);
+        const char *st = !due || in->now < due ? NULL : in->now - due >= 86400 ? "overdue" : "due";
+        if (st)
+            ops_alert(al, key, st, strcmp(st, "overdue") ? 0 : 1,
+                      N_("%s is %s for its rotation: connect it and run `bkp rotate %s`"), pm->name,
+                      st, pm->name);
+        else
+            ops_alert(al, key, NULL, 0, N_("%s has been rotated"), pm->name);
+    }
+}
+
+bool ops_run_after(const ops_run_in *in, const ops_run_result *res, ops_alerts *al)
+{
+    bool failed = false, bad;
+    failed |= bad = ops_run_copy_online(in, res);
+    ops_alert(al, "copy-online", bad ? "failed" : NULL, bad ? 2 : 0,
+              bad ? N_("copying to an on-line medium failed; see `bkp status`")
+                  : N_("the on-line copies succeed again"));
+    failed |= bad = ops_run_reread(in);
+    ops_alert(al, "verify", bad ? "failed" : NULL, bad ? 2 : 0,
+              bad ? N_("the rolling re-read found damage; run `bkp verify --read-data`")
+                  : N_("the rolling re-read finds no damage again"));
+    if (!in->dataset) {
+        failed |= bad = ops_run_drills(in);
+        ops_alert(al, "drill", bad ? "failed" : NULL, bad ? 2 : 0,
+                  bad ? N_("a scheduled drill failed; its report is in the repository's reports/")
+                      : N_("the scheduled drills succeed again"));
+        media_due(in, al);
+    }
+    return failed;
+}
+
+/* One data set's status (bkp/ops/status.h) as its verdict's condition. */
+static void alert_verdict(ops_alerts *al, const json_t *d)
+{
+    const char *v = json_string_value(json_object_get(d, "verdict"));
+    const char *ds = json_string_value(json_object_get(d, "dataset"));
+    const char *why = json_string_value(json_array_get(json_object_get(d, "reasons"), 0));
+    const char *next = json_string_value(json_object_get(d, "action"));
+    /* The same in the reader's language, for the terminal (cmd_status.c). */
+    json_t *shown = json_object_get(d, "shown");
+    const char *why_shown = json_string_value(json_array_get(json_object_get(shown, "reasons"), 0));
+    const char *next_shown = json_string_value(json_object_get(shown, "action"));
+    char key[160];
+    snprintf(key, sizeof(key), "verdict:%s", ds ? ds : "?");
+    if (!v || !strcmp(v, "COMPLIANT")) {
+        ops_alert(al, key, NULL, 0, N_("%s is COMPLIANT again (checklist item 3-②)"), ds);
+    } else if (next && *next) {
+        ops_alert(al, key, v, strcmp(v, "AT RISK") ? 2 : 1,
+                  N_("%s is %s (checklist item 3-②): %s — next: %s"), ds, v, why ? why : "?", next);
+        if (why_shown && next_shown)
+            ops_alert_reshow(al, key, N_("%s is %s (checklist item 3-②): %s — next: %s"), ds, v,
+                             why_shown, next_shown);
+    } else {
+        ops_alert(al, key, v, strcmp(v, "AT RISK") ? 2 : 1, N_("%s is %s (checklist item 3-②): %s"),
+                  ds, v, why ? why : "?");
+        if (why_shown)
+            ops_alert_reshow(al, key, N_("%s is %s (checklist item 3-②): %s"), ds, v, why_shown);
+    }
+}
+
+void ops_run_alert_verdicts(ops_alerts *al, const json_t *all)
+{
+    size_t i;
+    json_t *d;
+    json_array_foreach(all, i, d)
+    {
+        alert_verdict(al, d);
+    }
+}
+
+void ops_run_alert_key_drill(ops_alerts *al, const json_t *kd)
+{
+    long long days = (long long)(json_integer_value(json_object_get(kd, "every_seconds")) / 86400);
+    if (json_is_true(json_object_get(kd, "due")))
+        ops_alert(
+            al, "key-drill", "overdue", 1,
+            N_("no key-recovery drill within %lld days (key_drill_every): rehearse opening an "
+               "off-line copy with the sheets from the safe alone, `bkp drill RUNBOOK "
+               "--medium M --key-from SHEET...`"),
+            days);
+    else
+        ops_alert(al, "key-drill", NULL, 0,
+                  N_("a key-recovery drill was held within %lld days again"), days);
+}
