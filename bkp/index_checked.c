@@ -63,24 +63,19 @@ void bkp_checked_sort(bkp_checked *c)
         qsort(c->v, c->n, sizeof(*c->v), cmp_seen);
 }
 
-void bkp_checked_load(const char *dir, const uint8_t key[32], bkp_checked *c)
+int bkp_checked_parse(const uint8_t *data, size_t len, const uint8_t key[32], bkp_checked *c)
 {
-    bkp_buf b;
     uint8_t want[32];
     memset(c, 0, sizeof(*c));
-    bkp_buf_init(&b);
-    char *p = bkp_path_join(dir, CHECKED_NAME);
-    int rc = p ? bkp_read_file(p, &b, 12 + (size_t)CHECKED_MAX * RECORD + 32) : -ENOMEM;
-    free(p);
-    uint32_t n = !rc && b.len >= 12 + 32 ? bkp_get_le32(b.data + 8) : 0;
-    bool ok = !rc && b.len >= 12 + 32 && !memcmp(b.data, MAGIC, sizeof(MAGIC)) &&
-              b.len == 12 + (size_t)n * RECORD + 32;
+    uint32_t n = len >= 12 + 32 ? bkp_get_le32(data + 8) : 0;
+    bool ok = len >= 12 + 32 && n <= CHECKED_MAX && !memcmp(data, MAGIC, sizeof(MAGIC)) &&
+              len == 12 + (size_t)n * RECORD + 32;
     if (ok) {
-        mac(key, b.data, b.len - 32, want);
-        ok = sodium_memcmp(want, b.data + b.len - 32, 32) == 0;
+        mac(key, data, len - 32, want);
+        ok = sodium_memcmp(want, data + len - 32, 32) == 0;
     }
     for (uint32_t i = 0; ok && i < n; i++) {
-        const uint8_t *r = b.data + 12 + (size_t)i * RECORD;
+        const uint8_t *r = data + 12 + (size_t)i * RECORD;
         bkp_seg_seen s;
         memcpy(s.name, r, BKP_ID_LEN);
         s.dev = bkp_get_le64(r + 32);
@@ -93,6 +88,18 @@ void bkp_checked_load(const char *dir, const uint8_t key[32], bkp_checked *c)
     if (!ok)
         bkp_checked_free(c); /* empty: every segment is read */
     bkp_checked_sort(c);
+    return ok ? 0 : -EBADMSG;
+}
+
+void bkp_checked_load(const char *dir, const uint8_t key[32], bkp_checked *c)
+{
+    bkp_buf b;
+    bkp_buf_init(&b);
+    char *p = bkp_path_join(dir, CHECKED_NAME);
+    int rc = p ? bkp_read_file(p, &b, 12 + (size_t)CHECKED_MAX * RECORD + 32) : -ENOMEM;
+    free(p);
+    if (rc || bkp_checked_parse(b.data, b.len, key, c))
+        memset(c, 0, sizeof(*c));
     bkp_buf_free(&b);
 }
 

@@ -21,6 +21,7 @@
 #define BKP_INDEX_CHECKED_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
 
@@ -39,6 +40,9 @@ typedef struct bkp_checked {
 
 /* What segment `name` is now, from its stat. */
 void bkp_seg_seen_of(bkp_seg_seen *s, const uint8_t name[BKP_ID_LEN], const struct stat *st);
+/* Parse the bytes of an index-checked list under `key` into `c`: 0, or
+ * -EBADMSG (`c` empty) when it does not check or is malformed. */
+int bkp_checked_parse(const uint8_t *data, size_t len, const uint8_t key[32], bkp_checked *c);
 /* Read `dir`/index-checked (empty when absent or it does not check). */
 void bkp_checked_load(const char *dir, const uint8_t key[32], bkp_checked *c);
 /* Whether `s` is listed exactly as it is. */
