@@ -73,7 +73,7 @@ typedef struct bkp_audit_check {
     bool head_bad;        /* the head marker is missing, damaged or forged */
     uint64_t restarts;    /* "log_restarted" records in the sound part of the log */
     uint64_t restart_seq; /* the last of them */
-    char problem[512];        /* the first problem, in English: for --json and records */
+    char problem[512];    /* the first problem, in English: for --json and records */
     char problem_local[1024]; /* the same in the reader's language: for people */
 } bkp_audit_check;
 
@@ -117,13 +117,15 @@ int bkp_audit_role(const bkp_repo *r, char **medium);
  * checked (bkp_audit_verify checks), until it returns non-zero. -ENOENT when
  * there is no log yet. */
 int bkp_audit_each(const char *path, int (*fn)(json_t *rec, void *ctx), void *ctx);
-/* Call `fn` as bkp_audit_each does, with the records of the part of the
- * log at `path` that checks under `pk` only: from the first, up to the one
- * before the first record that is altered, forged or unsigned (a tail an
- * insider appended without the key is never seen). `chk` (may be NULL)
- * receives the check. Returns bkp_audit_verify's 0 or 1 (problems: the
- * sound part was still walked), `fn`'s non-zero when it stopped the walk,
- * -ENOENT when there is no log, another negative errno. */
+/* Call `fn` as bkp_audit_each does, with only the records that are sound
+ * by themselves under `pk`: signed by it, in their place (their seq is
+ * their line), in the form they were written in. A line an insider wrote
+ * without the key (appended, or put in place of a record) is never seen; a
+ * signed record after one that was changed still is (what it says happened
+ * did). `chk` (may be NULL) receives the check of the whole log. Returns
+ * bkp_audit_verify's 0 or 1 (problems: the sound records were still
+ * walked), `fn`'s non-zero when it stopped the walk, -ENOENT when there is
+ * no log, another negative errno. */
 int bkp_audit_each_sound(const char *path, const uint8_t pk[32], int (*fn)(json_t *rec, void *ctx),
                          void *ctx, bkp_audit_check *chk);
 /* What bkp_audit_last looks for: records of `op`; with `outcome`, only those
@@ -135,9 +137,9 @@ typedef struct bkp_audit_query {
     const char *figure;
     const char *equals;
 } bkp_audit_query;
-/* The last record of the sound part of the log at `path` under `pk`
- * (bkp_audit_each_sound; in the log's order, which is the order things
- * happened) that matches `q`: a new reference, or NULL when none does or
+/* The last record of the log at `path` that is sound by itself under `pk`
+ * (as bkp_audit_each_sound walks them; in the log's order, which is the
+ * order things happened) that matches `q`: a new reference, or NULL when none does or
  * there is no log. `*when` (may be NULL) receives its time, 0 when none.
  * For what to do next: a forged record cannot silence a reminder. With
  * `pk` NULL the whole log is read unchecked (cheaper: only for whether to

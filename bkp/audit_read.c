@@ -319,7 +319,21 @@ done:
     return rc;
 }
 
-int bkp_audit_each(const char *path, int (*fn)(json_t *rec, void *ctx), void *ctx)
+/* Is line `line`, record `i`, sound by itself under `pk`: in its place
+ * (its seq), signed, in the form it was written in? Its link to the record
+ * before is taken as it claims: a record changed before it does not make
+ * it less authentic. */
+static bool signed_in_place(const char *line, const json_t *j, uint64_t i, const uint8_t pk[32])
+{
+    const char *pv = json_string_value(json_object_get(j, "prev"));
+    uint8_t prev[32];
+    if (pv && bkp_unhex(prev, 32, pv))
+        return false;
+    return !bkp_audit_check_line(line, i, pv ? prev : NULL, pk);
+}
+
+/* Each record of the log to `fn`; with `pk`, only those signed in place. */
+static int each(const char *path, const uint8_t *pk, int (*fn)(json_t *rec, void *ctx), void *ctx)
 {
     bkp_buf buf;
     char **lines = NULL;
@@ -329,7 +343,7 @@ int bkp_audit_each(const char *path, int (*fn)(json_t *rec, void *ctx), void *ct
     int rc = read_lines(path, &buf, &lines, &n, &torn);
     for (size_t i = 0; !rc && i < n; i++) {
         json_t *j = json_loads(lines[i], 0, NULL);
-        if (j)
+        if (j && (!pk || signed_in_place(lines[i], j, i + 1, pk)))
             rc = fn(j, ctx);
         json_decref(j);
     }
@@ -338,17 +352,9 @@ int bkp_audit_each(const char *path, int (*fn)(json_t *rec, void *ctx), void *ct
     return rc;
 }
 
-/* Records 1..upto of the log, in order, to `fn`. */
-typedef struct sound_ctx {
-    uint64_t n, upto;
-    int (*fn)(json_t *rec, void *ctx);
-    void *ctx;
-} sound_ctx;
-
-static int each_sound(json_t *rec, void *ctx)
+int bkp_audit_each(const char *path, int (*fn)(json_t *rec, void *ctx), void *ctx)
 {
-    sound_ctx *s = ctx;
-    return ++s->n > s->upto ? 1 : s->fn(rec, s->ctx);
+    return each(path, NULL, fn, ctx);
 }
 
 int bkp_audit_each_sound(const char *path, const uint8_t pk[32], int (*fn)(json_t *rec, void *ctx),
@@ -360,14 +366,8 @@ int bkp_audit_each_sound(const char *path, const uint8_t pk[32], int (*fn)(json_
     int rc = bkp_audit_verify(path, pk, NULL, c);
     if (rc < 0 || c->absent)
         return rc < 0 ? rc : -ENOENT;
-    /* Every record before the first bad one was checked: its signature and
-     * its link to the one before. Nothing after it is (an insider without
-     * the key can append, but not sign). A record a line could not be
-     * parsed as is itself the first bad one, so counting parsed records
-     * counts positions up to it. */
-    sound_ctx s = {0, c->first_bad ? c->first_bad - 1 : c->records, fn, ctx};
-    int e = bkp_audit_each(path, each_sound, &s);
-    return e < 0 ? e : e > 0 && s.n <= s.upto ? e : rc;
+    int e = each(path, pk, fn, ctx);
+    return e ? e : rc;
 }
 
 typedef struct last_ctx {
@@ -399,10 +399,8 @@ json_t *bkp_audit_last(const char *path, const uint8_t pk[32], const bkp_audit_q
                        time_t *when)
 {
     last_ctx l = {q, NULL};
-    if (path && pk)
-        (void)bkp_audit_each_sound(path, pk, keep_last, &l, NULL);
-    else if (path)
-        (void)bkp_audit_each(path, keep_last, &l);
+    if (path)
+        (void)each(path, pk, keep_last, &l);
     if (when) {
         *when = l.found ? bkp_iso_parse(json_string_value(json_object_get(l.found, "time"))) : 0;
         if (*when < 0)

@@ -40,6 +40,15 @@ const char *rb_action_word(rb_action a)
     return _(words[a]);
 }
 
+void rb_runbook_stem(const char *runbook, char *stem, size_t n)
+{
+    const char *base = strrchr(runbook, '/');
+    snprintf(stem, n, "%s", base ? base + 1 : runbook);
+    size_t sl = strlen(stem);
+    if (sl > 5 && !strcmp(stem + sl - 5, ".yaml"))
+        stem[sl - 5] = '\0';
+}
+
 typedef struct loader {
     rb_runbook *rb;
     int *ref_line; /* per step: the line of the data set its select/restore names */
@@ -641,7 +650,8 @@ static const char *block_dataset(const rb_runbook *rb, const rb_step *sel)
     return sel->select.dataset ? sel->select.dataset : rb->datasets[0];
 }
 
-bool rb_order_by_priority(rb_runbook *rb, int (*priority)(const char *dataset, void *ctx), void *ctx)
+bool rb_order_by_priority(rb_runbook *rb, int (*priority)(const char *dataset, void *ctx),
+                          void *ctx)
 {
     size_t first = 0, last = rb->nsteps, nb = 0;
     while (first < rb->nsteps && rb->steps[first].action != RB_SELECT)

@@ -14,7 +14,8 @@
  *     - { who: "システム担当", verify: {} }
  *     - { who: "システム担当", restore: { dataset: emr-db, to: /var/restore/emr } }
  *     - { who: "DB管理者", run: "pg_restore -d emr_restore $BKP_TARGET/emr.dump", timeout: 30m }
- *     - { who: "DB管理者", check: "test $(psql -tAc 'select count(*) from patients' emr_restore) -gt 0" }
+ *     - { who: "DB管理者", check: "test $(psql -tAc 'select count(*) from patients' emr_restore)
+ * -gt 0" }
  *     - { who: "DB管理者", note: "病棟へ復旧を連絡する" }
  *   run_as: bkp-drill        # optional: run and check steps run as this user
  *
@@ -46,12 +47,12 @@ typedef enum {
 } rb_action;
 
 typedef struct rb_select {
-    char *dataset;        /* NULL: the runbook's first data set */
-    bool verified;        /* newest: verified (default) — not just the newest */
-    bool not_suspicious;  /* not: suspicious (default true) */
-    int64_t before;       /* before: YYYY-MM-DDTHH:MM:SSZ or YYYY-MM-DD; 0: none */
-    bool fallback;        /* fallback: older (default true): a generation that fails
-                           * verification gives way to the next older clean one */
+    char *dataset;       /* NULL: the runbook's first data set */
+    bool verified;       /* newest: verified (default) — not just the newest */
+    bool not_suspicious; /* not: suspicious (default true) */
+    int64_t before;      /* before: YYYY-MM-DDTHH:MM:SSZ or YYYY-MM-DD; 0: none */
+    bool fallback;       /* fallback: older (default true): a generation that fails
+                          * verification gives way to the next older clean one */
 } rb_select;
 
 typedef struct rb_restore {
@@ -72,7 +73,7 @@ typedef struct rb_step {
     char *run_as;    /* run/check: the user it runs as; NULL: the runbook's */
     char **env;      /* run/check: "NAME=value" added to its environment */
     size_t nenv;
-    int line;        /* where the step starts in the file */
+    int line; /* where the step starts in the file */
 } rb_step;
 
 typedef struct rb_runbook {
@@ -104,6 +105,9 @@ char *rb_find(const char *name, const char *policy_file);
 const char *rb_action_name(rb_action a); /* "confirm", "select", ... */
 /* The same word for people, in the language of the messages. */
 const char *rb_action_word(rb_action a);
+/* The name records and kits give runbook `runbook` (a name, or a path the
+ * policy gives): its file's name without folders and ".yaml". */
+void rb_runbook_stem(const char *runbook, char *stem, size_t n);
 
 /* The user step `s` runs as: its own run_as, else the runbook's; NULL: as
  * bkp runs. */
@@ -119,6 +123,7 @@ int rb_check_users(const rb_runbook *rb);
  * first; equal ones keep their order); the steps before the first select
  * (the pre-restore confirms) and the closing notes stay where they are.
  * True when the order changed. */
-bool rb_order_by_priority(rb_runbook *rb, int (*priority)(const char *dataset, void *ctx), void *ctx);
+bool rb_order_by_priority(rb_runbook *rb, int (*priority)(const char *dataset, void *ctx),
+                          void *ctx);
 
 #endif

@@ -61,8 +61,9 @@ static void procedures(cli *c, const cli_medium *m, bkp_kit_doc *docs, char **ow
         }
         for (int ja = 1; ja >= 0; ja--) {
             char *text = rb_print(rb, self, folders, bkp_repo_path(c->r), fp, RB_MARKDOWN, ja, 0);
-            char *name = NULL;
-            if (!text || asprintf(&name, "procedure-%s.%s.md", d->runbook, ja ? "ja" : "en") < 0) {
+            char *name = NULL, stem[256];
+            rb_runbook_stem(d->runbook, stem, sizeof(stem)); /* the policy may give a path */
+            if (!text || asprintf(&name, "procedure-%s.%s.md", stem, ja ? "ja" : "en") < 0) {
                 free(text);
                 continue;
             }

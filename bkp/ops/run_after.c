@@ -12,6 +12,7 @@
 #include "bkp/reread_sample.h"
 #include "bkp/verify.h"
 #include "policies/schedule.h"
+#include "restore/runbook.h"
 
 /* Whether a data set of `res` names medium `name` in its copy_to. */
 static bool wanted(const ops_run_result *res, const char *name)
@@ -90,16 +91,6 @@ bool ops_run_reread(const ops_run_in *in)
     return failed;
 }
 
-/* Records name a runbook by its file's stem; the policy may give a path. */
-static void runbook_stem(const char *runbook, char *stem, size_t n)
-{
-    const char *base = strrchr(runbook, '/');
-    snprintf(stem, n, "%s", base ? base + 1 : runbook);
-    size_t sl = strlen(stem);
-    if (sl > 5 && !strcmp(stem + sl - 5, ".yaml"))
-        stem[sl - 5] = '\0';
-}
-
 /* Unattended: their confirm steps are recorded as not rehearsed. */
 bool ops_run_drills(const ops_run_in *in)
 {
@@ -109,7 +100,7 @@ bool ops_run_drills(const ops_run_in *in)
     for (size_t i = 0; log && i < p->ndrills; i++) {
         char stem[256];
         time_t when;
-        runbook_stem(p->drills[i].runbook, stem, sizeof(stem));
+        rb_runbook_stem(p->drills[i].runbook, stem, sizeof(stem));
         json_decref(bkp_audit_last(log, bkp_repo_sign_pk(in->repo),
                                    &(bkp_audit_query){"drill", NULL, "runbook", stem}, &when));
         if (!pol_is_due(&p->drills[i].schedule, when, in->now))

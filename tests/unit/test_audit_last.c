@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -182,12 +183,39 @@ static void test_forged_tail(void **state)
     assert_null(bkp_audit_last(log_path, other, &(bkp_audit_query){.op = "policy"}, NULL));
 }
 
+/* One byte of a record in the middle changed: that record counts for
+ * nothing, and the signed records after it still say what happened. */
+static void test_changed_record_skipped(void **state)
+{
+    (void)state;
+    FILE *x = fopen(log_path, "r+");
+    assert_non_null(x);
+    char buf[1 << 16];
+    size_t len = fread(buf, 1, sizeof(buf) - 1, x);
+    buf[len] = '\0';
+    char *at = strstr(buf, "\"failed\"");
+    assert_non_null(at);
+    assert_int_equal(fseek(x, (long)(at - buf) + 6, SEEK_SET), 0);
+    fputc('X', x); /* "failed" -> "failXd" */
+    assert_int_equal(fclose(x), 0);
+    time_t when;
+    json_t *j =
+        bkp_audit_last(log_path, pk(), &(bkp_audit_query){"drill", NULL, "runbook", "emr"}, &when);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "outcome")), "ok"); /* January's */
+    json_decref(j);
+    j = bkp_audit_last(log_path, pk(), &(bkp_audit_query){.op = "policy"}, NULL);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "figures"), "digest")),
+                        "bb");
+    json_decref(j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_figure_equals), cmocka_unit_test(test_figure_true),
         cmocka_unit_test(test_op_only),       cmocka_unit_test(test_no_log),
-        cmocka_unit_test(test_forged_tail),
+        cmocka_unit_test(test_forged_tail),   cmocka_unit_test(test_changed_record_skipped),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -320,11 +320,11 @@ static void test_run_as_and_env(void **state)
 {
     (void)state;
     rb_runbook *rb = NULL;
-    assert_int_equal(load_text(T D "run_as: nobody\n" S OK
-                                   STEP("run: y, env: [\"PGHOST=/run/pg\", \"A=b=c\"]")
-                                       STEP("check: z, run_as: root"),
-                               &rb),
-                     0);
+    assert_int_equal(
+        load_text(T D "run_as: nobody\n" S OK STEP("run: y, env: [\"PGHOST=/run/pg\", \"A=b=c\"]")
+                      STEP("check: z, run_as: root"),
+                  &rb),
+        0);
     assert_string_equal(rb->run_as, "nobody");
     assert_null(rb->steps[1].run_as);
     assert_string_equal(rb_step_user(rb, &rb->steps[1]), "nobody");
@@ -531,7 +531,8 @@ static void test_priority_order(void **state)
                                &rb),
                      0);
     assert_true(rb_order_by_priority(rb, prio, NULL));
-    const rb_action want[] = {RB_CONFIRM, RB_SELECT, RB_RESTORE, RB_SELECT, RB_RESTORE, RB_CHECK, RB_NOTE};
+    const rb_action want[] = {RB_CONFIRM, RB_SELECT, RB_RESTORE, RB_SELECT,
+                              RB_RESTORE, RB_CHECK,  RB_NOTE};
     for (size_t i = 0; i < 7; i++)
         assert_int_equal(rb->steps[i].action, want[i]);
     assert_string_equal(rb->steps[1].select.dataset, "karte");
@@ -541,6 +542,19 @@ static void test_priority_order(void **state)
     rb_free(rb);
 }
 
+/* The name records and kits give a runbook the policy names by a path. */
+static void test_stem(void **state)
+{
+    (void)state;
+    char stem[64];
+    rb_runbook_stem("/etc/bkp/runbooks/emr-db.yaml", stem, sizeof(stem));
+    assert_string_equal(stem, "emr-db");
+    rb_runbook_stem("clinic", stem, sizeof(stem));
+    assert_string_equal(stem, "clinic");
+    rb_runbook_stem("./x.yaml.yaml", stem, sizeof(stem));
+    assert_string_equal(stem, "x.yaml");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -548,7 +562,8 @@ int main(void)
         cmocka_unit_test(test_options),        cmocka_unit_test(test_bad_runbooks),
         cmocka_unit_test(test_unreadable),     cmocka_unit_test(test_action_names),
         cmocka_unit_test(test_find),           cmocka_unit_test(test_templates),
-        cmocka_unit_test(test_priority_order), cmocka_unit_test(test_run_as_and_env),
+        cmocka_unit_test(test_stem),           cmocka_unit_test(test_priority_order),
+        cmocka_unit_test(test_run_as_and_env),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
