@@ -85,9 +85,11 @@ int bkp_checked_parse(const uint8_t *data, size_t len, const uint8_t key[32], bk
         s.ctime = (int64_t)bkp_get_le64(r + 64);
         ok = bkp_checked_add(c, &s) == 0;
     }
+    bkp_checked_sort(c);
+    for (uint32_t i = 1; ok && i < c->n; i++)
+        ok = memcmp(c->v[i - 1].name, c->v[i].name, BKP_ID_LEN) != 0; /* each segment once */
     if (!ok)
         bkp_checked_free(c); /* empty: every segment is read */
-    bkp_checked_sort(c);
     return ok ? 0 : -EBADMSG;
 }
 
