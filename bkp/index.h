@@ -39,18 +39,11 @@
 
 #include <stdint.h>
 
+#include "bkp/index_entry.h"
 #include "bkp/pack.h"
 
 typedef struct bkp_index bkp_index;
 
-typedef struct bkp_index_entry {
-    uint8_t id[BKP_ID_LEN];
-    uint8_t type;
-    uint32_t pack; /* number from bkp_index_add_pack */
-    uint64_t offset;
-    uint32_t len;
-    uint32_t raw_len;
-} bkp_index_entry;
 
 int bkp_index_new(bkp_index **out);
 void bkp_index_free(bkp_index *x);

@@ -57,7 +57,7 @@
 #include <stdint.h>
 
 #include "bkp/durable.h"
-#include "bkp/index.h"
+#include "bkp/index_entry.h"
 #include "bkp/keys.h"
 
 #define BKP_ITABLE_BLOCK 4096
