@@ -44,7 +44,6 @@
 
 typedef struct bkp_index bkp_index;
 
-
 int bkp_index_new(bkp_index **out);
 void bkp_index_free(bkp_index *x);
 
@@ -54,8 +53,8 @@ void bkp_index_set_pack_id(bkp_index *x, uint32_t num, const uint8_t id[BKP_ID_L
 const uint8_t *bkp_index_pack_id(const bkp_index *x, uint32_t num);
 uint32_t bkp_index_pack_count(const bkp_index *x);
 /* Register pack `id` with the blobs of its trailer. */
-int bkp_index_add_pack_entries(bkp_index *x, const uint8_t id[BKP_ID_LEN],
-                               const bkp_pack_entry *pe, uint32_t n);
+int bkp_index_add_pack_entries(bkp_index *x, const uint8_t id[BKP_ID_LEN], const bkp_pack_entry *pe,
+                               uint32_t n);
 /* The pack number for `id`, or -ENOENT. */
 int bkp_index_find_pack(const bkp_index *x, const uint8_t id[BKP_ID_LEN], uint32_t *num);
 
@@ -96,9 +95,9 @@ int bkp_index_table_load(bkp_index *x, struct bkp_itable *t, uint8_t (*packs)[BK
 /* Serialise the entries of packs [first, last) into segment files of at most
  * `max_entries` entries each (a pack with more gets a segment of its own),
  * calling `emit` with each file's bytes; stops at emit's first error. */
-int bkp_index_segments_encode(const bkp_index *x, uint32_t first, uint32_t last,
-                              const bkp_keys *k, uint32_t max_entries,
-                              int (*emit)(const bkp_buf *segment, void *ctx), void *ctx);
+int bkp_index_segments_encode(const bkp_index *x, uint32_t first, uint32_t last, const bkp_keys *k,
+                              uint32_t max_entries, int (*emit)(const bkp_buf *segment, void *ctx),
+                              void *ctx);
 /* Store a segment file's bytes durably in `index_dir`, named by their
  * BLAKE2b-256 (written into `name`); one already there is the same segment. */
 int bkp_index_segment_store(const char *index_dir, const bkp_buf *seg,
