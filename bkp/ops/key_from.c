@@ -66,7 +66,7 @@ out:
 /* Shares: combined (only the first K are used), and their numbers. */
 static int combine(const bkp_sheet *s, int n, int typed, uint8_t master[32], json_t **what)
 {
-    const bkp_sheet *p[BKP_SHEET_SHARES_MAX];
+    const bkp_sheet *p[BKP_SHEET_SHARES_MAX] = {0};
     const char *why = NULL;
     for (int i = 0; i < n && i < BKP_SHEET_SHARES_MAX; i++)
         p[i] = &s[i];
