@@ -65,15 +65,14 @@ static void put_time(uint8_t p[12], int64_t sec, long nsec)
     bkp_le32(p + 8, (uint32_t)nsec);
 }
 
-int bkp_item_encode(const bkp_item *it, bkp_buf *out)
+/* The entry's head: flags, mode, path, owner, the fixed fields in one piece
+ * and the link target. */
+static void encode_head(struct archive_entry *e, bkp_buf *out)
 {
-    struct archive_entry *e = it->entry;
-    size_t start = out->len;
     uint8_t flags = 0;
     unsigned long fset = 0, fclear = 0;
     const char *link;
 
-    bkp_buf_u32(out, 0); /* length, patched below */
     if (archive_entry_hardlink(e))
         flags |= F_HARDLINK;
     flags |= archive_entry_mtime_is_set(e) ? F_MTIME : 0;
@@ -101,8 +100,11 @@ int bkp_item_encode(const bkp_item *it, bkp_buf *out)
     bkp_buf_put(out, f, sizeof(f));
     link = (flags & F_HARDLINK) ? archive_entry_hardlink(e) : archive_entry_symlink(e);
     put_str(out, link);
+}
 
-    /* Extended attributes, in the order the file system listed them. */
+/* Extended attributes, in the order the file system listed them. */
+static void encode_xattrs(struct archive_entry *e, bkp_buf *out)
+{
     const char *name;
     const void *value;
     size_t vlen;
@@ -112,8 +114,12 @@ int bkp_item_encode(const bkp_item *it, bkp_buf *out)
         put_str(out, name);
         bkp_buf_bytes32(out, value, vlen);
     }
+}
 
-    /* ACL entries, POSIX.1e (access and default) or NFSv4. */
+/* ACL entries, POSIX.1e (access and default) or NFSv4. The count is the
+ * number actually written, patched in once they are. */
+static void encode_acls(struct archive_entry *e, bkp_buf *out)
+{
     int types = archive_entry_acl_types(e);
     uint32_t na = types ? (uint32_t)archive_entry_acl_reset(e, types) : 0;
     size_t na_at = out->len;
@@ -132,25 +138,39 @@ int bkp_item_encode(const bkp_item *it, bkp_buf *out)
     }
     if (!out->failed)
         bkp_le32(out->data + na_at, written);
+}
 
-    /* The tail, written in place: sparse map, content hash, chunks. */
+/* The tail, written in place: sparse map, content hash, chunks. */
+static void encode_tail(const bkp_item *it, bkp_buf *out)
+{
     size_t tail = 4 + (size_t)it->nsparse * 16 + BKP_ID_LEN + 4 +
                   (size_t)it->nchunks * (BKP_ID_LEN + 4);
     uint8_t *d = bkp_buf_reserve(out, tail);
-    if (d) {
-        bkp_le32(d, it->nsparse);
-        d += 4;
-        for (uint32_t i = 0; i < 2 * it->nsparse; i++, d += 8)
-            bkp_le64(d, it->sparse[i]);
-        memcpy(d, it->content, BKP_ID_LEN);
-        bkp_le32(d + BKP_ID_LEN, it->nchunks);
-        d += BKP_ID_LEN + 4;
-        for (uint32_t i = 0; i < it->nchunks; i++, d += BKP_ID_LEN + 4) {
-            memcpy(d, it->chunks[i].id, BKP_ID_LEN);
-            bkp_le32(d + BKP_ID_LEN, it->chunks[i].len);
-        }
-        out->len += tail;
+    if (!d)
+        return;
+    bkp_le32(d, it->nsparse);
+    d += 4;
+    for (uint32_t i = 0; i < 2 * it->nsparse; i++, d += 8)
+        bkp_le64(d, it->sparse[i]);
+    memcpy(d, it->content, BKP_ID_LEN);
+    bkp_le32(d + BKP_ID_LEN, it->nchunks);
+    d += BKP_ID_LEN + 4;
+    for (uint32_t i = 0; i < it->nchunks; i++, d += BKP_ID_LEN + 4) {
+        memcpy(d, it->chunks[i].id, BKP_ID_LEN);
+        bkp_le32(d + BKP_ID_LEN, it->chunks[i].len);
     }
+    out->len += tail;
+}
+
+int bkp_item_encode(const bkp_item *it, bkp_buf *out)
+{
+    size_t start = out->len;
+
+    bkp_buf_u32(out, 0); /* length, patched below */
+    encode_head(it->entry, out);
+    encode_xattrs(it->entry, out);
+    encode_acls(it->entry, out);
+    encode_tail(it, out);
     if (out->failed)
         return -ENOMEM;
     size_t len = out->len - start - 4;
@@ -173,36 +193,43 @@ static const char *get_str(bkp_rd *rd, bkp_buf *tmp, uint32_t max)
     return tmp->failed ? NULL : (const char *)tmp->data;
 }
 
-int bkp_item_decode(const uint8_t *p, size_t len, bkp_item *it)
-{
-    bkp_rd rd;
-    bkp_buf tmp;
-    const char *s;
-    int rc = -EBADMSG;
+/*
+ * The decoding steps below share one reader and one scratch buffer. The
+ * reader latches a short read (it then returns zeros), so a step checks
+ * bkp_rd_ok() only where a count read from the input is about to size an
+ * allocation or a loop; each step returns 0, -EBADMSG or -ENOMEM.
+ */
 
-    bkp_item_clear(it);
-    bkp_buf_init(&tmp);
-    bkp_rd_init(&rd, p, len);
-    struct archive_entry *e = it->entry = archive_entry_new();
-    if (!e)
-        return -ENOMEM;
-    uint8_t flags = bkp_rd_u8(&rd);
-    if (flags & ~(F_HARDLINK | F_MTIME | F_ATIME | F_CTIME | F_BIRTHTIME))
-        goto out; /* a flag this version does not know: refuse, never guess */
-    archive_entry_set_mode(e, (mode_t)bkp_rd_u32(&rd));
-    if (!(s = get_str(&rd, &tmp, PATH_MAX_BYTES)) || !*s)
-        goto out;
+/* Flags, mode, path and owner. Unknown flags and an empty path are refused. */
+static int decode_names(bkp_rd *rd, bkp_buf *tmp, struct archive_entry *e, uint8_t *flags)
+{
+    const char *s;
+
+    *flags = bkp_rd_u8(rd);
+    if (*flags & ~(F_HARDLINK | F_MTIME | F_ATIME | F_CTIME | F_BIRTHTIME))
+        return -EBADMSG; /* a flag this version does not know: refuse, never guess */
+    archive_entry_set_mode(e, (mode_t)bkp_rd_u32(rd));
+    if (!(s = get_str(rd, tmp, PATH_MAX_BYTES)) || !*s)
+        return -EBADMSG;
     archive_entry_copy_pathname(e, s);
-    archive_entry_set_uid(e, (la_int64_t)bkp_rd_u64(&rd));
-    archive_entry_set_gid(e, (la_int64_t)bkp_rd_u64(&rd));
-    if ((s = get_str(&rd, &tmp, 4096)) && *s)
+    archive_entry_set_uid(e, (la_int64_t)bkp_rd_u64(rd));
+    archive_entry_set_gid(e, (la_int64_t)bkp_rd_u64(rd));
+    if ((s = get_str(rd, tmp, 4096)) && *s)
         archive_entry_copy_uname(e, s);
-    if ((s = get_str(&rd, &tmp, 4096)) && *s)
+    if ((s = get_str(rd, tmp, 4096)) && *s)
         archive_entry_copy_gname(e, s);
+    return 0;
+}
+
+/* The fixed fields (times, size, rdev, file flags) and the link target. */
+static int decode_fixed(bkp_rd *rd, bkp_buf *tmp, struct archive_entry *e, uint8_t flags)
+{
+    const char *s;
     int64_t t[8];
+
     for (int i = 0; i < 4; i++) {
-        t[2 * i] = (int64_t)bkp_rd_u64(&rd);
-        t[2 * i + 1] = bkp_rd_u32(&rd);
+        t[2 * i] = (int64_t)bkp_rd_u64(rd);
+        t[2 * i + 1] = bkp_rd_u32(rd);
     }
     if (flags & F_MTIME)
         archive_entry_set_mtime(e, t[0], (long)t[1]);
@@ -212,36 +239,41 @@ int bkp_item_decode(const uint8_t *p, size_t len, bkp_item *it)
         archive_entry_set_ctime(e, t[4], (long)t[5]);
     if (flags & F_BIRTHTIME)
         archive_entry_set_birthtime(e, t[6], (long)t[7]);
-    archive_entry_set_size(e, (la_int64_t)bkp_rd_u64(&rd));
-    archive_entry_set_rdev(e, (dev_t)bkp_rd_u64(&rd));
-    uint64_t fset = bkp_rd_u64(&rd), fclear = bkp_rd_u64(&rd);
+    archive_entry_set_size(e, (la_int64_t)bkp_rd_u64(rd));
+    archive_entry_set_rdev(e, (dev_t)bkp_rd_u64(rd));
+    uint64_t fset = bkp_rd_u64(rd), fclear = bkp_rd_u64(rd);
     if (fset || fclear)
         archive_entry_set_fflags(e, (unsigned long)fset, (unsigned long)fclear);
-    if (!(s = get_str(&rd, &tmp, PATH_MAX_BYTES)))
-        goto out;
+    if (!(s = get_str(rd, tmp, PATH_MAX_BYTES)))
+        return -EBADMSG;
     if (*s) {
         if (flags & F_HARDLINK)
             archive_entry_copy_hardlink(e, s);
         else
             archive_entry_copy_symlink(e, s);
     }
-    /* libarchive prepends each added xattr: add them last to first so the
-     * entry lists them in the order they were encoded. */
-    uint32_t nx = bkp_rd_u32(&rd);
-    if (nx > rd.left / 8)
-        goto out;
+    return 0;
+}
+
+/* libarchive prepends each added xattr: add them last to first so the
+ * entry lists them in the order they were encoded. A count that the bytes
+ * left cannot hold (8 bytes at least each) is refused before allocating. */
+static int decode_xattrs(bkp_rd *rd, bkp_buf *tmp, struct archive_entry *e)
+{
+    const char *s;
+    uint32_t nx = bkp_rd_u32(rd);
+    if (nx > rd->left / 8)
+        return -EBADMSG;
     struct xa {
         char *name;
         const uint8_t *v;
         uint32_t vlen;
     } *xv = nx ? calloc(nx, sizeof(*xv)) : NULL;
-    if (nx && !xv) {
-        rc = -ENOMEM;
-        goto out;
-    }
-    for (uint32_t i = 0; i < nx && bkp_rd_ok(&rd); i++) {
-        xv[i].name = (s = get_str(&rd, &tmp, 65536)) ? strdup(s) : NULL;
-        xv[i].v = bkp_rd_bytes32(&rd, &xv[i].vlen, ITEM_MAX);
+    if (nx && !xv)
+        return -ENOMEM;
+    for (uint32_t i = 0; i < nx && bkp_rd_ok(rd); i++) {
+        xv[i].name = (s = get_str(rd, tmp, 65536)) ? strdup(s) : NULL;
+        xv[i].v = bkp_rd_bytes32(rd, &xv[i].vlen, ITEM_MAX);
     }
     for (uint32_t i = nx; i-- > 0;) {
         if (xv[i].name && xv[i].v)
@@ -249,44 +281,73 @@ int bkp_item_decode(const uint8_t *p, size_t len, bkp_item *it)
         free(xv[i].name);
     }
     free(xv);
-    uint32_t na = bkp_rd_u32(&rd);
-    for (uint32_t i = 0; i < na && bkp_rd_ok(&rd); i++) {
-        int type = (int)bkp_rd_u32(&rd), perm = (int)bkp_rd_u32(&rd);
-        int tag = (int)bkp_rd_u32(&rd), qual = (int)bkp_rd_u32(&rd);
-        s = get_str(&rd, &tmp, 4096);
+    return 0;
+}
+
+/* ACL entries; one libarchive refuses is a record we did not write. */
+static int decode_acls(bkp_rd *rd, bkp_buf *tmp, struct archive_entry *e)
+{
+    const char *s;
+    uint32_t na = bkp_rd_u32(rd);
+    for (uint32_t i = 0; i < na && bkp_rd_ok(rd); i++) {
+        int type = (int)bkp_rd_u32(rd), perm = (int)bkp_rd_u32(rd);
+        int tag = (int)bkp_rd_u32(rd), qual = (int)bkp_rd_u32(rd);
+        s = get_str(rd, tmp, 4096);
         if (s && archive_entry_acl_add_entry(e, type, perm, tag, qual, *s ? s : NULL) != ARCHIVE_OK)
-            goto out;
+            return -EBADMSG;
     }
-    it->nsparse = bkp_rd_u32(&rd);
-    if (!bkp_rd_ok(&rd) || it->nsparse > rd.left / 16)
-        goto out;
+    return 0;
+}
+
+/* The tail: sparse map, content hash, chunks. Each count is checked against
+ * the bytes left before it sizes an allocation. */
+static int decode_tail(bkp_rd *rd, bkp_item *it)
+{
+    it->nsparse = bkp_rd_u32(rd);
+    if (!bkp_rd_ok(rd) || it->nsparse > rd->left / 16)
+        return -EBADMSG;
     if (it->nsparse) {
-        if (!(it->sparse = malloc(2 * sizeof(uint64_t) * it->nsparse))) {
-            rc = -ENOMEM;
-            goto out;
-        }
+        if (!(it->sparse = malloc(2 * sizeof(uint64_t) * it->nsparse)))
+            return -ENOMEM;
         for (uint32_t i = 0; i < 2 * it->nsparse; i++)
-            it->sparse[i] = bkp_rd_u64(&rd);
+            it->sparse[i] = bkp_rd_u64(rd);
     }
-    const uint8_t *c = bkp_rd_take(&rd, BKP_ID_LEN);
+    const uint8_t *c = bkp_rd_take(rd, BKP_ID_LEN);
     if (c)
         memcpy(it->content, c, BKP_ID_LEN);
-    it->nchunks = bkp_rd_u32(&rd);
-    if (!bkp_rd_ok(&rd) || it->nchunks > rd.left / (BKP_ID_LEN + 4))
-        goto out;
+    it->nchunks = bkp_rd_u32(rd);
+    if (!bkp_rd_ok(rd) || it->nchunks > rd->left / (BKP_ID_LEN + 4))
+        return -EBADMSG;
     if (it->nchunks) {
-        if (!(it->chunks = malloc(sizeof(*it->chunks) * it->nchunks))) {
-            rc = -ENOMEM;
-            goto out;
-        }
+        if (!(it->chunks = malloc(sizeof(*it->chunks) * it->nchunks)))
+            return -ENOMEM;
         for (uint32_t i = 0; i < it->nchunks; i++) {
-            memcpy(it->chunks[i].id, bkp_rd_take(&rd, BKP_ID_LEN), BKP_ID_LEN);
-            it->chunks[i].len = bkp_rd_u32(&rd);
+            memcpy(it->chunks[i].id, bkp_rd_take(rd, BKP_ID_LEN), BKP_ID_LEN);
+            it->chunks[i].len = bkp_rd_u32(rd);
         }
     }
+    return 0;
+}
+
+int bkp_item_decode(const uint8_t *p, size_t len, bkp_item *it)
+{
+    bkp_rd rd;
+    bkp_buf tmp;
+    uint8_t flags;
+    int rc;
+
+    bkp_item_clear(it);
+    bkp_buf_init(&tmp);
+    bkp_rd_init(&rd, p, len);
+    struct archive_entry *e = it->entry = archive_entry_new();
+    if (!e)
+        return -ENOMEM;
+    if ((rc = decode_names(&rd, &tmp, e, &flags)) || (rc = decode_fixed(&rd, &tmp, e, flags)) ||
+        (rc = decode_xattrs(&rd, &tmp, e)) || (rc = decode_acls(&rd, &tmp, e)) ||
+        (rc = decode_tail(&rd, it)))
+        goto out;
     /* Exactly consumed: a record with trailing bytes is not one we wrote. */
-    if (bkp_rd_ok(&rd) && rd.left == 0)
-        rc = 0;
+    rc = bkp_rd_ok(&rd) && rd.left == 0 ? 0 : -EBADMSG;
 out:
     bkp_buf_free(&tmp);
     if (rc)
