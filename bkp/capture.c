@@ -466,6 +466,136 @@ static void stop_workers(capture_ctx *c)
     c->nthreads = 0;
 }
 
+/* The roots as the walk names them. The walk order runs across the roots
+ * too, so that the files cache merges with them whatever order the policy
+ * lists them in. */
+static int collect_roots(capture_ctx *c)
+{
+    const bkp_capture_opts *o = c->o;
+    bkp_capture *out = c->out;
+
+    out->paths = calloc(o->npaths ? o->npaths : 1, sizeof(*out->paths));
+    if (!out->paths)
+        return -ENOMEM;
+    for (size_t i = 0; i < o->npaths; i++) {
+        if (!(out->paths[i] = bkp_walk_root(o->paths[i])))
+            return -ENOMEM;
+        out->npaths++;
+    }
+    qsort(out->paths, out->npaths, sizeof(*out->paths), by_walk_order);
+    return 0;
+}
+
+/* What the walk works with: read slabs, the hard links seen, the previous
+ * files cache and the next one, the tree writer, libarchive's disk reader. */
+static int open_inputs(capture_ctx *c)
+{
+    const bkp_capture_opts *o = c->o;
+    bkp_repo *r = c->repo;
+    const bkp_chunker *ch = bkp_repo_chunker(r);
+    size_t slab =
+        2 * (size_t)bkp_chunker_max(ch) > SLAB_MIN ? 2 * (size_t)bkp_chunker_max(ch) : SLAB_MIN;
+    int rc;
+
+    if ((rc = bkp_slab_pool_new(slab, SLABS, &c->slabs)) ||
+        (rc = bkp_strmap_new(free, &c->links)) ||
+        (rc = bkp_fcache_open(r, o->dataset, &c->old_cache, &c->have_history)) ||
+        (rc = bkp_fcache_writer_new(r, o->dataset, &c->new_cache)) ||
+        (rc = bkp_tree_writer_new(r, &c->tw)))
+        return rc;
+    if (!(c->disk = archive_read_disk_new()))
+        return -ENOMEM;
+    archive_read_disk_set_symlink_physical(c->disk);
+    c->proc_fd = access("/proc/self/fd", X_OK) == 0;
+    archive_read_disk_set_standard_lookup(c->disk);
+    if (!o->no_cache && bkp_fcache_problem(c->old_cache)) {
+        c->out->stats.cache_problem = bkp_fcache_problem(c->old_cache);
+        bkp_warn(_("the files cache of %s cannot be used: %s. Files it would have spared are "
+                   "read again this time; this backup writes a new cache"),
+                 o->dataset, _(c->out->stats.cache_problem));
+    }
+    return 0;
+}
+
+static int start_workers(capture_ctx *c)
+{
+    int nw = c->o->workers > 0 ? c->o->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    nw = nw < 1 ? 1 : nw > MAX_WORKERS ? MAX_WORKERS : nw;
+    for (int i = 0; i < nw; i++) {
+        if (pthread_create(&c->threads[i], NULL, capture_worker, c) != 0)
+            return -EAGAIN;
+        c->nthreads++;
+    }
+    return 0;
+}
+
+/*
+ * After the walk (`rc` its result): the last items, then what makes the
+ * capture durable, in this order. The tree's blobs are stored, then
+ * bkp_repo_flush makes every blob put so far durable (packs, then the index
+ * segment naming them), and only then is the new files cache published: a
+ * cache must never vouch for chunks that a kill could still lose. A kill
+ * before the commit leaves the previous cache in place (the new one is not
+ * published), so the next backup reads these files again at worst; nothing
+ * here names the tree yet, the generation is sealed by the caller.
+ */
+static int finish_capture(capture_ctx *c, int rc)
+{
+    const bkp_capture_opts *o = c->o;
+    bkp_capture *out = c->out;
+
+    if (!rc)
+        rc = drain(c, true);
+    stop_workers(c);
+    if (c->have_history && !o->no_cache)
+        out->stats.files_deleted = bkp_fcache_unseen(c->old_cache);
+    if (!o->no_cache && !out->stats.cache_problem && bkp_fcache_problem(c->old_cache)) {
+        /* Found part-way through: what came after it was read again. */
+        out->stats.cache_problem = bkp_fcache_problem(c->old_cache);
+        bkp_warn(_("the files cache of %s could be used only in part: %s. The files after that "
+                   "point were read again; this backup writes a new cache"),
+                 o->dataset, _(out->stats.cache_problem));
+    }
+    if (!rc) {
+        rc = bkp_tree_writer_finish(c->tw, &out->tree, &out->tree_items, &out->tree_bytes);
+        c->tw = NULL;
+    }
+    if (!rc)
+        rc = bkp_repo_flush(c->repo);
+    if (!rc) {
+        if (bkp_fcache_commit(c->new_cache))
+            out->stats.cache_problem = "the new files cache could not be saved";
+        c->new_cache = NULL;
+    }
+    return rc;
+}
+
+/* Free what the capture holds; an unfinished new cache is dropped and the
+ * previous one stays. */
+static void capture_free(capture_ctx *c)
+{
+    stop_workers(c);
+    bkp_progress_done();
+    while (c->head) {
+        pending *p = c->head;
+        c->head = p->next;
+        pending_free(p);
+    }
+    bkp_tree_writer_free(c->tw);
+    bkp_fcache_free(c->old_cache);
+    bkp_fcache_writer_free(c->new_cache);
+    if (c->disk)
+        archive_read_free(c->disk);
+    bkp_strmap_free(c->links);
+    free(c->link_name);
+    bkp_slab_drop(c->slabs, c->cur);
+    bkp_slab_pool_free(c->slabs); /* the workers have dropped theirs */
+    pthread_mutex_destroy(&c->lock);
+    pthread_cond_destroy(&c->not_empty);
+    pthread_cond_destroy(&c->not_full);
+    pthread_cond_destroy(&c->done);
+}
+
 int bkp_capture_run(bkp_repo *r, const bkp_capture_opts *o, bkp_capture *out)
 {
     capture_ctx c = {.repo = r, .o = o, .out = out};
@@ -477,51 +607,8 @@ int bkp_capture_run(bkp_repo *r, const bkp_capture_opts *o, bkp_capture *out)
     pthread_cond_init(&c.not_empty, NULL);
     pthread_cond_init(&c.not_full, NULL);
     pthread_cond_init(&c.done, NULL);
-    out->paths = calloc(o->npaths ? o->npaths : 1, sizeof(*out->paths));
-    if (!out->paths) {
-        rc = -ENOMEM;
+    if ((rc = collect_roots(&c)) || (rc = open_inputs(&c)) || (rc = start_workers(&c)))
         goto out;
-    }
-    for (size_t i = 0; i < o->npaths; i++) {
-        if (!(out->paths[i] = bkp_walk_root(o->paths[i]))) {
-            rc = -ENOMEM;
-            goto out;
-        }
-        out->npaths++;
-    }
-    /* The walk order runs across the roots too, so that the files cache
-     * merges with them whatever order the policy lists them in. */
-    qsort(out->paths, out->npaths, sizeof(*out->paths), by_walk_order);
-    const bkp_chunker *ch = bkp_repo_chunker(r);
-    size_t slab =
-        2 * (size_t)bkp_chunker_max(ch) > SLAB_MIN ? 2 * (size_t)bkp_chunker_max(ch) : SLAB_MIN;
-    if ((rc = bkp_slab_pool_new(slab, SLABS, &c.slabs)) || (rc = bkp_strmap_new(free, &c.links)) ||
-        (rc = bkp_fcache_open(r, o->dataset, &c.old_cache, &c.have_history)) ||
-        (rc = bkp_fcache_writer_new(r, o->dataset, &c.new_cache)) ||
-        (rc = bkp_tree_writer_new(r, &c.tw)))
-        goto out;
-    if (!(c.disk = archive_read_disk_new())) {
-        rc = -ENOMEM;
-        goto out;
-    }
-    archive_read_disk_set_symlink_physical(c.disk);
-    c.proc_fd = access("/proc/self/fd", X_OK) == 0;
-    archive_read_disk_set_standard_lookup(c.disk);
-    if (!o->no_cache && bkp_fcache_problem(c.old_cache)) {
-        out->stats.cache_problem = bkp_fcache_problem(c.old_cache);
-        bkp_warn(_("the files cache of %s cannot be used: %s. Files it would have spared are "
-                   "read again this time; this backup writes a new cache"),
-                 o->dataset, _(out->stats.cache_problem));
-    }
-    int nw = o->workers > 0 ? o->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
-    nw = nw < 1 ? 1 : nw > MAX_WORKERS ? MAX_WORKERS : nw;
-    for (int i = 0; i < nw; i++) {
-        if (pthread_create(&c.threads[i], NULL, capture_worker, &c) != 0) {
-            rc = -EAGAIN;
-            goto out;
-        }
-        c.nthreads++;
-    }
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     c.started_ns = now.tv_sec * 1000000000LL + now.tv_nsec;
@@ -535,50 +622,9 @@ int bkp_capture_run(bkp_repo *r, const bkp_capture_opts *o, bkp_capture *out)
                   o->dataset);
         rc = -ENOENT;
     }
-    if (!rc)
-        rc = drain(&c, true);
-    stop_workers(&c);
-    if (c.have_history && !o->no_cache)
-        out->stats.files_deleted = bkp_fcache_unseen(c.old_cache);
-    if (!o->no_cache && !out->stats.cache_problem && bkp_fcache_problem(c.old_cache)) {
-        /* Found part-way through: what came after it was read again. */
-        out->stats.cache_problem = bkp_fcache_problem(c.old_cache);
-        bkp_warn(_("the files cache of %s could be used only in part: %s. The files after that "
-                   "point were read again; this backup writes a new cache"),
-                 o->dataset, _(out->stats.cache_problem));
-    }
-    if (!rc) {
-        rc = bkp_tree_writer_finish(c.tw, &out->tree, &out->tree_items, &out->tree_bytes);
-        c.tw = NULL;
-    }
-    if (!rc)
-        rc = bkp_repo_flush(r);
-    if (!rc) {
-        if (bkp_fcache_commit(c.new_cache))
-            out->stats.cache_problem = "the new files cache could not be saved";
-        c.new_cache = NULL;
-    }
+    rc = finish_capture(&c, rc);
 out:
-    stop_workers(&c);
-    bkp_progress_done();
-    while (c.head) {
-        pending *p = c.head;
-        c.head = p->next;
-        pending_free(p);
-    }
-    bkp_tree_writer_free(c.tw);
-    bkp_fcache_free(c.old_cache);
-    bkp_fcache_writer_free(c.new_cache);
-    if (c.disk)
-        archive_read_free(c.disk);
-    bkp_strmap_free(c.links);
-    free(c.link_name);
-    bkp_slab_drop(c.slabs, c.cur);
-    bkp_slab_pool_free(c.slabs); /* the workers have dropped theirs */
-    pthread_mutex_destroy(&c.lock);
-    pthread_cond_destroy(&c.not_empty);
-    pthread_cond_destroy(&c.not_full);
-    pthread_cond_destroy(&c.done);
+    capture_free(&c);
     return rc;
 }
 
