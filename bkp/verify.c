@@ -500,6 +500,94 @@ void bkp_verify_result_clear(bkp_verify_result *res)
     memset(res, 0, sizeof(*res));
 }
 
+/* What needs no pack read: the generations' chains, the audit log (on the
+ * primary only), and the key file of this copy. */
+static void check_metadata(verify_ctx *c, bkp_gen **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        c->res->generations += !v[i]->pruned;
+    check_chains(c, v, n);
+    char *medium = bkp_gen_copy_medium(c->repo); /* NULL: the primary */
+    if (!medium)
+        bkp_verify_check_audit(c, v, n, true);
+    free(medium);
+    if (bkp_repo_key_file_unchecked(c->repo))
+        bkp_verify_problem(c,
+                           N_("%s/keys/key: the key file of this copy is missing, damaged or not "
+                              "this repository's: the copy would not open with a passphrase alone "
+                              "(the key sheets still open it); rotate to it again, or use another "
+                              "medium"),
+                           bkp_repo_path(c->repo));
+}
+
+/* Read every pack in full, `workers` threads at a time (on this thread if
+ * none starts), after counting what the index says each pack holds. */
+static int read_packs(verify_ctx *c, int workers)
+{
+    const bkp_index *x = bkp_repo_index(c->repo);
+
+    c->nnums = bkp_index_pack_count(x);
+    c->indexed = calloc(c->nnums + 1, sizeof(*c->indexed));
+    c->nums = calloc(c->nnums + 1, sizeof(*c->nums));
+    if (!c->indexed || !c->nums)
+        return -ENOMEM;
+    for (uint32_t i = 0; i < c->nnums; i++) {
+        memcpy(c->nums[i].id, bkp_index_pack_id(x, i), BKP_ID_LEN);
+        c->nums[i].num = i;
+    }
+    qsort(c->nums, c->nnums, sizeof(*c->nums), cmp_num);
+    bkp_index_foreach(x, count_indexed, c);
+    pthread_t th[MAX_WORKERS];
+    int nt = workers > 0 ? workers : (int)sysconf(_SC_NPROCESSORS_ONLN), started = 0;
+    nt = nt < 1 ? 1 : nt > MAX_WORKERS ? MAX_WORKERS : nt;
+    list_packs(c);
+    for (int i = 0; i < nt; i++)
+        if (pthread_create(&th[started], NULL, read_worker, c) == 0)
+            started++;
+    if (!started)
+        read_worker(c);
+    for (int i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    bkp_progress_done();
+    return 0;
+}
+
+/* The index segments; a damaged one is a problem to report, not a failure. */
+static int check_segments(verify_ctx *c)
+{
+    int rc;
+
+    if ((rc = bkp_repo_check_segments(c->repo, true)))
+        return rc;
+    for (size_t i = 0; i < bkp_repo_damaged_segments(c->repo); i++)
+        bkp_verify_problem(
+            c,
+            N_("index segment %s is damaged; its packs were indexed from their own trailers "
+               "for now, and the next backup sets the segment aside"),
+            bkp_repo_damaged_segment(c->repo, i));
+    return 0;
+}
+
+static void verify_free(verify_ctx *c)
+{
+    for (size_t i = 0; i < c->npacks; i++)
+        free(c->packs[i]);
+    free(c->packs);
+    for (size_t i = 0; i < c->nbad; i++) {
+        for (size_t g = 0; g < c->bad[i].ngens; g++)
+            free(c->bad[i].gens[g]);
+        free(c->bad[i].gens);
+        for (size_t f = 0; f < c->bad[i].nfiles; f++)
+            free(c->bad[i].files[f]);
+    }
+    free(c->bad);
+    free(c->pack_missing);
+    free(c->indexed);
+    free(c->nums);
+    bkp_index_free(c->bad_blobs);
+    pthread_mutex_destroy(&c->lock);
+}
+
 static int verify_run(bkp_repo *r, bool read_data, char **only, size_t nonly, int workers,
                       bkp_verify_result *res)
 {
@@ -520,57 +608,12 @@ static int verify_run(bkp_repo *r, bool read_data, char **only, size_t nonly, in
     }
     if ((rc = bkp_gen_list(r, NULL, &v, &n)))
         goto out;
-    for (size_t i = 0; i < n; i++)
-        res->generations += !v[i]->pruned;
-    check_chains(&c, v, n);
-    char *medium = bkp_gen_copy_medium(r); /* NULL: the primary */
-    if (!medium)
-        bkp_verify_check_audit(&c, v, n, true);
-    free(medium);
-    if (bkp_repo_key_file_unchecked(r))
-        bkp_verify_problem(&c,
-                           N_("%s/keys/key: the key file of this copy is missing, damaged or not "
-                              "this repository's: the copy would not open with a passphrase alone "
-                              "(the key sheets still open it); rotate to it again, or use another "
-                              "medium"),
-                           bkp_repo_path(r));
-    if (read_data) {
-        const bkp_index *x = bkp_repo_index(r);
-        c.nnums = bkp_index_pack_count(x);
-        c.indexed = calloc(c.nnums + 1, sizeof(*c.indexed));
-        c.nums = calloc(c.nnums + 1, sizeof(*c.nums));
-        if (!c.indexed || !c.nums) {
-            rc = -ENOMEM;
-            goto out;
-        }
-        for (uint32_t i = 0; i < c.nnums; i++) {
-            memcpy(c.nums[i].id, bkp_index_pack_id(x, i), BKP_ID_LEN);
-            c.nums[i].num = i;
-        }
-        qsort(c.nums, c.nnums, sizeof(*c.nums), cmp_num);
-        bkp_index_foreach(x, count_indexed, &c);
-        pthread_t th[MAX_WORKERS];
-        int nt = workers > 0 ? workers : (int)sysconf(_SC_NPROCESSORS_ONLN), started = 0;
-        nt = nt < 1 ? 1 : nt > MAX_WORKERS ? MAX_WORKERS : nt;
-        list_packs(&c);
-        for (int i = 0; i < nt; i++)
-            if (pthread_create(&th[started], NULL, read_worker, &c) == 0)
-                started++;
-        if (!started)
-            read_worker(&c);
-        for (int i = 0; i < started; i++)
-            pthread_join(th[i], NULL);
-        bkp_progress_done();
-    }
-    check_pack_presence(&c);
-    if ((rc = bkp_repo_check_segments(r, true)))
+    check_metadata(&c, v, n);
+    if (read_data && (rc = read_packs(&c, workers)))
         goto out;
-    for (size_t i = 0; i < bkp_repo_damaged_segments(r); i++)
-        bkp_verify_problem(
-            &c,
-            N_("index segment %s is damaged; its packs were indexed from their own trailers "
-               "for now, and the next backup sets the segment aside"),
-            bkp_repo_damaged_segment(r, i));
+    check_pack_presence(&c);
+    if ((rc = check_segments(&c)))
+        goto out;
     for (size_t i = 0; i < n; i++)
         if (!v[i]->status && !v[i]->pruned)
             check_generation(&c, v[i]);
@@ -580,22 +623,7 @@ static int verify_run(bkp_repo *r, bool read_data, char **only, size_t nonly, in
             memcpy(res->bad_packs[res->nbad_packs++], c.bad[i].id, BKP_ID_LEN);
 out:
     bkp_gen_list_free(v, n);
-    for (size_t i = 0; i < c.npacks; i++)
-        free(c.packs[i]);
-    free(c.packs);
-    for (size_t i = 0; i < c.nbad; i++) {
-        for (size_t g = 0; g < c.bad[i].ngens; g++)
-            free(c.bad[i].gens[g]);
-        free(c.bad[i].gens);
-        for (size_t f = 0; f < c.bad[i].nfiles; f++)
-            free(c.bad[i].files[f]);
-    }
-    free(c.bad);
-    free(c.pack_missing);
-    free(c.indexed);
-    free(c.nums);
-    bkp_index_free(c.bad_blobs);
-    pthread_mutex_destroy(&c.lock);
+    verify_free(&c);
     if (rc)
         return rc;
     return res->problems ? 1 : 0;
