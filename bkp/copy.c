@@ -116,6 +116,51 @@ int bkp_copy_needed_packs(bkp_repo *src, bkp_repo *dst, const bkp_gen *g, bkp_in
     return rc;
 }
 
+/* The pack read back from the medium failed its check: say whether the
+ * source is damaged too (the same bytes) or the medium changed them. */
+static void report_bad_readback(const bkp_buf *data, const bkp_buf *back, const char *hex,
+                                const char *srcpath)
+{
+    if (back->len == data->len && !memcmp(back->data, data->data, data->len))
+        bkp_error(_("pack %s is damaged in %s too, so it was not copied; run `bkp verify "
+                    "--read-data` there and repair it from another copy"),
+                  hex, srcpath);
+    else
+        bkp_error(_("pack %s read back from the medium differs from what was written: the "
+                    "medium is failing; use another disk"),
+                  hex);
+}
+
+/* Only once the good copy is proven: the damaged pack `to` is set aside in
+ * `todir` (readers ignore dot names; kept for inspection). It is durably
+ * renamed before the good copy takes the name: a crash in between leaves
+ * the pack missing under its name and kept aside, which `verify` reports
+ * and the next repair fills again. Already gone: nothing to set aside. */
+static int set_aside_damaged(const char *to, const char *todir, const char *hex)
+{
+    char aside[2 * BKP_ID_LEN + 16];
+    snprintf(aside, sizeof(aside), ".damaged-%s", hex);
+    char *ap = bkp_path_join(todir, aside);
+    (void)bkp_immutable(to, false);
+    int rc = ap ? bkp_durable_rename(to, ap, 0) : -ENOMEM;
+    if (rc && rc != -ENOENT) {
+        bkp_error(_("cannot set the damaged pack %s aside: %s"), to, bkp_strerror(rc));
+        free(ap);
+        return rc;
+    }
+    free(ap);
+    return 0;
+}
+
+static void report_copy_failure(const char *hex, const char *dpacks, int rc)
+{
+    bkp_error(_("cannot copy pack %s to %s: %s%s"), hex, dpacks ? dpacks : "?", bkp_strerror(rc),
+              rc == -ENOSPC ? _("; the medium is full: it still holds everything it held "
+                                "before; free space or use a larger disk, then run the "
+                                "command again")
+                            : "");
+}
+
 int bkp_copy_pack(bkp_repo *src, bkp_repo *dst, const uint8_t id[BKP_ID_LEN], bool replace,
                   uint64_t *bytes)
 {
@@ -157,36 +202,18 @@ int bkp_copy_pack(bkp_repo *src, bkp_repo *dst, const uint8_t id[BKP_ID_LEN], bo
         goto written;
     rc = bkp_pack_check(bkp_repo_keys(dst), back.data, back.len, id, &ents, &n);
     if (rc == -EBADMSG) {
-        if (back.len == data.len && !memcmp(back.data, data.data, data.len))
-            bkp_error(_("pack %s is damaged in %s too, so it was not copied; run `bkp verify "
-                        "--read-data` there and repair it from another copy"),
-                      hex, bkp_repo_path(src));
-        else
-            bkp_error(_("pack %s read back from the medium differs from what was written: the "
-                        "medium is failing; use another disk"),
-                      hex);
+        report_bad_readback(&data, &back, hex, bkp_repo_path(src));
         goto out;
     }
     if (rc)
         goto written;
-    if (replace) {
-        /* Only now that the good copy is proven: the damaged one is set aside
-         * (readers ignore dot names; kept for inspection). */
-        char aside[2 * BKP_ID_LEN + 16];
-        snprintf(aside, sizeof(aside), ".damaged-%s", hex);
-        char *ap = bkp_path_join(todir, aside);
-        (void)bkp_immutable(to, false);
-        /* Durably renamed before the good copy takes the name: a crash in
-         * between leaves the pack missing under its name and kept aside,
-         * which `verify` reports and the next repair fills again. */
-        rc = ap ? bkp_durable_rename(to, ap, 0) : -ENOMEM;
-        if (rc && rc != -ENOENT) { /* already gone: nothing to set aside */
-            bkp_error(_("cannot set the damaged pack %s aside: %s"), to, bkp_strerror(rc));
-            free(ap);
-            goto out;
-        }
-        free(ap);
-    }
+    if (replace && (rc = set_aside_damaged(to, todir, hex)))
+        goto out;
+    /* Published read-only under its name, never over another; then indexed
+     * (its segment is written by the next flush). A kill before the commit
+     * leaves only a temporary file, which the next writable open removes; a
+     * kill after it leaves a pack no segment names, which that open finds
+     * and indexes from its own trailer. */
     rc = bkp_dfile_commit(&f, todir, hex, BKP_DURABLE_NOREPLACE | BKP_DURABLE_READONLY);
     if (rc == -EEXIST)
         goto out; /* a concurrent copy placed it; that one is indexed by its writer */
@@ -197,12 +224,7 @@ int bkp_copy_pack(bkp_repo *src, bkp_repo *dst, const uint8_t id[BKP_ID_LEN], bo
     }
 written:
     if (rc && rc != -EEXIST)
-        bkp_error(_("cannot copy pack %s to %s: %s%s"), hex, dpacks ? dpacks : "?",
-                  bkp_strerror(rc),
-                  rc == -ENOSPC ? _("; the medium is full: it still holds everything it held "
-                                    "before; free space or use a larger disk, then run the "
-                                    "command again")
-                                : "");
+        report_copy_failure(hex, dpacks, rc);
 out:
     if (f.tmp)
         bkp_dfile_abort(&f);
