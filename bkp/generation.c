@@ -291,6 +291,87 @@ int bkp_gen_list(bkp_repo *r, const char *dataset, bkp_gen ***out, size_t *n)
     return 0;
 }
 
+/* Why generation `g`, asked for by number, is not here: only its tombstone
+ * is (not copied to this medium, or deleted by prune). */
+static void report_tombstone(const bkp_gen *g)
+{
+    const char *why = json_string_value(json_object_get(g->json, "reason"));
+    if (why && !strcmp(why, "not copied"))
+        bkp_error(_("%s:%u is not held by this copy (only its tombstone is, for the "
+                    "chain); `bkp generations` lists the ones it holds, and another "
+                    "medium or the repository may have it"),
+                  g->dataset, g->seq);
+    else
+        bkp_error(_("%s:%u was deleted by prune (%s); `bkp generations` lists the ones "
+                    "kept"),
+                  g->dataset, g->seq, json_string_value(json_object_get(g->json, "pruned")));
+}
+
+/* The generation that `sel` (after the ':' of `spec`: a sequence number or
+ * "latest") names in `v`, one data set's list, taken out of the list into
+ * *found; left NULL when there is none, reported when it is a tombstone or
+ * damaged. From the newest, "latest" passes over both (a damaged one with
+ * a warning). */
+static int pick_by_seq(bkp_gen **v, size_t n, const char *spec, const char *sel, bkp_gen **found)
+{
+    char *end;
+    unsigned long seq = strtoul(sel, &end, 10);
+    bool latest = strcmp(sel, "latest") == 0;
+    if (!latest && (!*sel || *end)) {
+        bkp_error(_("'%s': after the ':' give a sequence number or 'latest'"), spec);
+        return -EINVAL;
+    }
+    for (size_t i = n; i-- > 0;) {
+        if (!latest && v[i]->seq != seq)
+            continue;
+        if (v[i]->pruned && !v[i]->status) {
+            if (latest)
+                continue;
+            report_tombstone(v[i]);
+            break;
+        }
+        if (v[i]->status) {
+            char name[96];
+            bkp_log(latest ? BKP_LOG_WARN : BKP_LOG_ERROR,
+                    "%s: its generation record is damaged or forged (%s)%s",
+                    bkp_gen_name(v[i], name, sizeof(name)), v[i]->file,
+                    latest ? "; using the newest intact generation before it"
+                           : "; restore another generation, or this one from another medium");
+            if (!latest)
+                break;
+            continue;
+        }
+        *found = v[i];
+        v[i] = NULL;
+        break;
+    }
+    return 0;
+}
+
+/* The one intact generation of `v` whose UUID starts with `spec` (4
+ * characters at least), taken out of the list into *found; -EINVAL when
+ * several match. */
+static int pick_by_uuid(bkp_gen **v, size_t n, const char *spec, bkp_gen **found)
+{
+    size_t plen = strlen(spec);
+
+    for (size_t i = 0; i < n && plen >= 4; i++) {
+        if (v[i]->status || v[i]->pruned || strncasecmp(v[i]->uuid, spec, plen) != 0)
+            continue;
+        if (*found) {
+            bkp_error(_("'%s' matches several generations; give more of the UUID or use "
+                        "DATASET:SEQ"),
+                      spec);
+            bkp_gen_free(*found);
+            *found = NULL;
+            return -EINVAL;
+        }
+        *found = v[i];
+        v[i] = NULL;
+    }
+    return 0;
+}
+
 int bkp_gen_resolve(bkp_repo *r, const char *spec, bkp_gen **out)
 {
     bkp_gen **v = NULL;
@@ -314,70 +395,17 @@ int bkp_gen_resolve(bkp_repo *r, const char *spec, bkp_gen **out)
         free(ds);
         if (rc)
             return rc;
-        const char *sel = colon + 1;
-        char *end;
-        unsigned long seq = strtoul(sel, &end, 10);
-        bool latest = strcmp(sel, "latest") == 0;
-        if (!latest && (!*sel || *end)) {
-            bkp_error(_("'%s': after the ':' give a sequence number or 'latest'"), spec);
-            bkp_gen_list_free(v, n);
-            return -EINVAL;
-        }
-        for (size_t i = n; i-- > 0;) {
-            if (!latest && v[i]->seq != seq)
-                continue;
-            if (v[i]->pruned && !v[i]->status) {
-                if (latest)
-                    continue;
-                const char *why = json_string_value(json_object_get(v[i]->json, "reason"));
-                if (why && !strcmp(why, "not copied"))
-                    bkp_error(_("%s:%u is not held by this copy (only its tombstone is, for the "
-                                "chain); `bkp generations` lists the ones it holds, and another "
-                                "medium or the repository may have it"),
-                              v[i]->dataset, v[i]->seq);
-                else
-                    bkp_error(_("%s:%u was deleted by prune (%s); `bkp generations` lists the ones "
-                                "kept"),
-                              v[i]->dataset, v[i]->seq,
-                              json_string_value(json_object_get(v[i]->json, "pruned")));
-                break;
-            }
-            if (v[i]->status) {
-                char name[96];
-                bkp_log(latest ? BKP_LOG_WARN : BKP_LOG_ERROR,
-                        "%s: its generation record is damaged or forged (%s)%s",
-                        bkp_gen_name(v[i], name, sizeof(name)), v[i]->file,
-                        latest ? "; using the newest intact generation before it"
-                               : "; restore another generation, or this one from another medium");
-                if (!latest)
-                    break;
-                continue;
-            }
-            found = v[i];
-            v[i] = NULL;
-            break;
-        }
+        rc = pick_by_seq(v, n, spec, colon + 1, &found);
     } else {
-        size_t plen = strlen(spec);
         if ((rc = bkp_gen_list(r, NULL, &v, &n))) {
             bkp_error(_("cannot list the generations: %s"), bkp_strerror(rc));
             return rc;
         }
-        for (size_t i = 0; i < n && plen >= 4; i++) {
-            if (v[i]->status || v[i]->pruned || strncasecmp(v[i]->uuid, spec, plen) != 0)
-                continue;
-            if (found) {
-                bkp_error(_("'%s' matches several generations; give more of the UUID or use "
-                            "DATASET:SEQ"),
-                          spec);
-                bkp_gen_list_free(v, n);
-                return -EINVAL;
-            }
-            found = v[i];
-            v[i] = NULL;
-        }
+        rc = pick_by_uuid(v, n, spec, &found);
     }
     bkp_gen_list_free(v, n);
+    if (rc)
+        return rc;
     if (!found) {
         bkp_error(_("no generation '%s'; `bkp generations` lists them (name them DATASET:latest, "
                     "DATASET:SEQ or by UUID prefix)"),
