@@ -211,11 +211,108 @@ int bkp_gen_seq_floor(bkp_repo *r, const char *dataset, uint32_t *floor)
     return 0;
 }
 
+/* What one seal works with, for its steps below. */
+typedef struct seal_job {
+    bkp_repo *r;
+    const char *dataset;
+    const char *dir; /* generations/DATASET */
+    const bkp_capture *c;
+    time_t started, finished;
+    json_t *extra;
+    uint32_t floor; /* the sequence numbers at or below it are taken */
+} seal_job;
+
+/* The record of the next generation, as text (*text, allocated), under the
+ * sequence number *seq: one above the newest record or tombstone there is
+ * now and above the floor. A capture time the clock or the chain makes
+ * doubtful marks the record suspicious, with a warning. */
+static int compose_record(const seal_job *s, uint32_t *seq, char **text)
+{
+    bkp_gen **v = NULL, *latest = NULL;
+    size_t n = 0;
+    uint8_t u[16];
+    char uuid[37], late[512];
+    int rc;
+
+    if ((rc = bkp_gen_list(s->r, s->dataset, &v, &n)))
+        return rc;
+    if ((rc = capture_time_check(v, n, s->dataset, s->finished, late, sizeof(late)))) {
+        bkp_gen_list_free(v, n);
+        return rc;
+    }
+    latest = n ? v[n - 1] : NULL;
+    *seq = latest ? latest->seq + 1 : 1;
+    if (*seq <= s->floor)
+        *seq = s->floor + 1;
+    if (*seq > 4000000000U) {
+        bkp_gen_list_free(v, n);
+        return -EOVERFLOW;
+    }
+    uuid_generate_random(u);
+    uuid_unparse_lower(u, uuid);
+    json_t *j = record_json(s->r, s->dataset, *seq, uuid, s->c, s->started, s->finished, latest);
+    if (j && s->extra)
+        json_object_update_missing(j, s->extra);
+    if (j && *late) {
+        /* A deep copy: the guard's verdict in `extra` is the caller's. */
+        json_t *g = json_deep_copy(json_object_get(j, "guard"));
+        if (g)
+            json_object_set_new(j, "guard", g);
+        mark_time(j, late);
+        bkp_warn(_("%s:%u: %s; if the clock was set right since, clear it with `bkp "
+                   "generations --clear-suspicious %s:%u`"),
+                 s->dataset, *seq, late, s->dataset, *seq);
+    }
+    *text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(j);
+    bkp_gen_list_free(v, n);
+    return *text ? 0 : -ENOMEM;
+}
+
+/*
+ * Seal `text` and write it as record SEQ.gen: this write is the commit point
+ * of a backup. The blobs the record names were made durable before (the
+ * capture flushed its packs and index segment), so a record never names a
+ * blob a crash can lose. The write goes through the durable-write path
+ * (temporary file, fsync, published under its name without replacing one,
+ * read-only, fsync of the folder): a kill before it is published leaves a
+ * temporary file, which the next writable open removes, and no generation;
+ * a kill after it leaves the generation sealed without the audit line the
+ * caller appends next, and its record alone keeps its number from being
+ * given again. -EEXIST: another writer published that number first.
+ */
+static int write_record(const seal_job *s, uint32_t seq, const char *text, bkp_gen **out)
+{
+    char name[32];
+    bkp_buf rec;
+
+    bkp_buf_init(&rec);
+    int rc = bkp_envelope_seal(bkp_repo_keys(s->r), BKP_GEN_MAGIC, text, &rec);
+    snprintf(name, sizeof(name), "%010u.gen", seq);
+    if (!rc)
+        rc = bkp_durable_write(s->dir, name, rec.data, rec.len,
+                               BKP_DURABLE_NOREPLACE | BKP_DURABLE_READONLY);
+    if (!rc && out) {
+        char *path = bkp_path_join(s->dir, name);
+        rc = path ? bkp_gen_load_record(s->r, path, s->dataset, seq, out) : -ENOMEM;
+        free(path);
+    }
+    bkp_buf_free(&rec);
+    return rc;
+}
+
 int bkp_gen_seal(bkp_repo *r, const char *dataset, const bkp_capture *c, time_t started,
                  time_t finished, json_t *extra, bkp_gen **out)
 {
     char *gdir = bkp_repo_subpath(r, "generations");
     char *dir = gdir ? bkp_path_join(gdir, dataset) : NULL;
+    seal_job s = {.r = r,
+                  .dataset = dataset,
+                  .dir = dir,
+                  .c = c,
+                  .started = started,
+                  .finished = finished,
+                  .extra = extra};
     int rc = 0;
     if (!dir) {
         rc = -ENOMEM;
@@ -229,67 +326,19 @@ int bkp_gen_seal(bkp_repo *r, const char *dataset, const bkp_capture *c, time_t 
     /* A sequence number is never given twice: the next one is above every
      * record and tombstone there is and every one the audit log says was
      * sealed, so a deleted newest record does not free its number. */
-    uint32_t floor = 0;
-    if ((rc = bkp_gen_seq_floor(r, dataset, &floor)))
+    if ((rc = bkp_gen_seq_floor(r, dataset, &s.floor)))
         bkp_error(_("cannot read the audit log of %s: %s"), bkp_repo_path(r), bkp_strerror(rc));
+    /* The data set's folder is made durable in generations/ before a record
+     * is written into it: a crash must not take away the folder entry, and
+     * with it a record already reported sealed. */
     else if (!(rc = bkp_fsync_dir(gdir)))
         for (int attempt = 0; attempt < 100; attempt++) {
-            bkp_gen **v = NULL, *latest = NULL;
-            size_t n = 0;
-            uint8_t u[16];
-            char uuid[37], name[32];
-            if ((rc = bkp_gen_list(r, dataset, &v, &n)))
+            uint32_t seq;
+            char *text = NULL;
+            if ((rc = compose_record(&s, &seq, &text)))
                 break;
-            char late[512];
-            if ((rc = capture_time_check(v, n, dataset, finished, late, sizeof(late)))) {
-                bkp_gen_list_free(v, n);
-                break;
-            }
-            latest = n ? v[n - 1] : NULL;
-            uint32_t seq = latest ? latest->seq + 1 : 1;
-            if (seq <= floor)
-                seq = floor + 1;
-            if (seq > 4000000000U) {
-                bkp_gen_list_free(v, n);
-                rc = -EOVERFLOW;
-                break;
-            }
-            uuid_generate_random(u);
-            uuid_unparse_lower(u, uuid);
-            json_t *j = record_json(r, dataset, seq, uuid, c, started, finished, latest);
-            if (j && extra)
-                json_object_update_missing(j, extra);
-            if (j && *late) {
-                /* A deep copy: the guard's verdict in `extra` is the caller's. */
-                json_t *g = json_deep_copy(json_object_get(j, "guard"));
-                if (g)
-                    json_object_set_new(j, "guard", g);
-                mark_time(j, late);
-                bkp_warn(_("%s:%u: %s; if the clock was set right since, clear it with `bkp "
-                           "generations --clear-suspicious %s:%u`"),
-                         dataset, seq, late, dataset, seq);
-            }
-            char *text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-            json_decref(j);
-            bkp_gen_list_free(v, n);
-            if (!text) {
-                rc = -ENOMEM;
-                break;
-            }
-            bkp_buf rec;
-            bkp_buf_init(&rec);
-            rc = bkp_envelope_seal(bkp_repo_keys(r), BKP_GEN_MAGIC, text, &rec);
+            rc = write_record(&s, seq, text, out);
             free(text);
-            snprintf(name, sizeof(name), "%010u.gen", seq);
-            if (!rc)
-                rc = bkp_durable_write(dir, name, rec.data, rec.len,
-                                       BKP_DURABLE_NOREPLACE | BKP_DURABLE_READONLY);
-            if (!rc && out) {
-                char *path = bkp_path_join(dir, name);
-                rc = path ? bkp_gen_load_record(r, path, dataset, seq, out) : -ENOMEM;
-                free(path);
-            }
-            bkp_buf_free(&rec);
             if (rc != -EEXIST)
                 break; /* -EEXIST: a concurrent writer took this number; chain again */
         }
