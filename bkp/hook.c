@@ -86,6 +86,37 @@ static int wait_for(pid_t pid, int64_t timeout, const struct timespec *t0, int *
     }
 }
 
+/* The user `spec` runs the command as (*u stays NULL when none): -ENOENT
+ * when there is no such user, -EPERM when becoming it needs root. */
+static int run_as_user(const bkp_hook_spec *spec, bkp_cmd_user *user, bkp_cmd_user **u)
+{
+    int rc;
+
+    if (!spec->run_as)
+        return 0;
+    if ((rc = bkp_cmd_user_lookup(spec->run_as, user)))
+        return rc == -EINVAL ? -ENOENT : rc;
+    if (geteuid() != 0 && user->uid != geteuid()) {
+        bkp_cmd_user_clear(user);
+        return -EPERM; /* only root can become another user */
+    }
+    *u = user;
+    return 0;
+}
+
+/* The input in a file of memory, read from its start: a command that
+ * does not read it cannot block us as a pipe's writer would be. `*fd` is
+ * the caller's to close whenever it is not -1. */
+static int input_file(const bkp_hook_spec *spec, int *fd)
+{
+    int rc = 0;
+
+    if ((*fd = memfd_create("bkp-hook-input", MFD_CLOEXEC)) < 0 ||
+        (rc = bkp_write_full(*fd, spec->input, spec->input_len)) || lseek(*fd, 0, SEEK_SET) < 0)
+        return rc ? rc : -errno;
+    return 0;
+}
+
 int bkp_hook_exec(const bkp_hook_spec *spec, bkp_hook_result *res)
 {
     struct timespec t0;
@@ -98,15 +129,8 @@ int bkp_hook_exec(const bkp_hook_spec *spec, bkp_hook_result *res)
     /* The user and the environment are made before fork: between fork and
      * exec only async-signal-safe calls are allowed in a process that may
      * have threads, and a user lookup is not one. */
-    if (spec->run_as) {
-        if ((rc = bkp_cmd_user_lookup(spec->run_as, &user)))
-            return rc == -EINVAL ? -ENOENT : rc;
-        u = &user;
-        if (geteuid() != 0 && user.uid != geteuid()) {
-            bkp_cmd_user_clear(&user);
-            return -EPERM; /* only root can become another user */
-        }
-    }
+    if ((rc = run_as_user(spec, &user, &u)))
+        return rc;
     if ((rc = bkp_cmdenv_build(environ, spec->env, spec->nenv, u, &envp, &dropped)))
         goto out;
     if (dropped)
@@ -117,15 +141,8 @@ int bkp_hook_exec(const bkp_hook_spec *spec, bkp_hook_result *res)
         rc = -errno;
         goto out;
     }
-    /* The input in a file of memory, read from its start: a command that
-     * does not read it cannot block us as a pipe's writer would be. */
-    if (spec->input &&
-        ((input = memfd_create("bkp-hook-input", MFD_CLOEXEC)) < 0 ||
-         (rc = bkp_write_full(input, spec->input, spec->input_len)) ||
-         lseek(input, 0, SEEK_SET) < 0)) {
-        rc = rc ? rc : -errno;
+    if (spec->input && (rc = input_file(spec, &input)))
         goto out;
-    }
     clock_gettime(CLOCK_MONOTONIC, &t0);
     pid_t pid = fork();
     if (pid < 0) {
