@@ -80,19 +80,94 @@ void pol_time_order(const pol_gen *g, size_t n, time_t now, bool *ok)
     free(o);
 }
 
+/* A calendar rule (hourly to yearly) and how many periods it keeps. */
+typedef struct period_rule {
+    unsigned rule;
+    int count;
+} period_rule;
+
+/* Take the generations out of order by time (`ok` false) out of `o`: kept,
+ * and counted by no rule. Returns how many are left; *timeline is the
+ * newest in-order capture time not in the future (`now` when none), the
+ * clock the captures themselves vouch for. */
+static size_t drop_out_of_order(order *o, size_t n, const bool *ok, time_t now, unsigned *keep,
+                                time_t *timeline)
+{
+    size_t m = 0;
+    bool seen = false;
+
+    *timeline = now;
+    for (size_t j = 0; j < n; j++) {
+        time_t t = o[j].g->time;
+        if (!ok[o[j].i]) {
+            keep[o[j].i] |= POL_KEEP_TIME;
+            continue;
+        }
+        /* A vouched-for time from the future is kept, but ages nothing. */
+        if (t <= now + POL_TIME_SKEW && (!seen || t > *timeline)) {
+            *timeline = t;
+            seen = true;
+        }
+        o[m++] = o[j];
+    }
+    return m;
+}
+
+/* The reasons that do not depend on the calendar, on `o` newest first: no
+ * rule at all, the newest, the last `keep_last`, and the lock. */
+static void mark_recent(const pol_retention *r, const order *o, size_t n, time_t now,
+                        time_t timeline, bool any_rule, unsigned *keep)
+{
+    int64_t lock = (int64_t)r->lock_days * 86400;
+    for (size_t j = 0; j < n; j++) {
+        unsigned *k = &keep[o[j].i];
+        time_t t = o[j].g->time;
+        if (!any_rule)
+            *k |= POL_KEEP_NO_RULES;
+        if (j == 0)
+            *k |= POL_KEEP_NEWEST;
+        if ((int)j < r->keep_last)
+            *k |= POL_KEEP_LAST;
+        /* Out of the lock only when old by the clock and by the timeline. */
+        if (r->lock_days > 0 && ((int64_t)now - t < lock || (int64_t)timeline - t < lock))
+            *k |= POL_KEEP_LOCKED;
+    }
+}
+
+/* Each calendar rule keeps the newest generation of each of its last
+ * `count` periods that have one, on `o` newest first. */
+static void mark_periods(const period_rule *rules, size_t nrules, const order *o, size_t n,
+                         unsigned *keep)
+{
+    for (size_t k = 0; k < nrules; k++) {
+        int left = rules[k].count;
+        long last = 0;
+        bool have = false;
+        /* Walking newest first, the first generation of each new period is
+         * that period's newest. */
+        for (size_t j = 0; j < n && left > 0; j++) {
+            long p = period(o[j].g->time, rules[k].rule);
+            if (have && p == last)
+                continue;
+            keep[o[j].i] |= rules[k].rule;
+            last = p;
+            have = true;
+            left--;
+        }
+    }
+}
+
 void pol_retention_select(const pol_retention *r, const pol_gen *g, size_t n, time_t now,
                           unsigned *keep)
 {
-    const struct {
-        unsigned rule;
-        int count;
-    } rules[] = {{POL_KEEP_HOURLY, r->keep_hourly},
-                 {POL_KEEP_DAILY, r->keep_daily},
-                 {POL_KEEP_WEEKLY, r->keep_weekly},
-                 {POL_KEEP_MONTHLY, r->keep_monthly},
-                 {POL_KEEP_YEARLY, r->keep_yearly}};
+    const period_rule rules[] = {{POL_KEEP_HOURLY, r->keep_hourly},
+                                 {POL_KEEP_DAILY, r->keep_daily},
+                                 {POL_KEEP_WEEKLY, r->keep_weekly},
+                                 {POL_KEEP_MONTHLY, r->keep_monthly},
+                                 {POL_KEEP_YEARLY, r->keep_yearly}};
+    const size_t nrules = sizeof(rules) / sizeof(*rules);
     bool any_rule = r->keep_last > 0;
-    for (size_t k = 0; k < sizeof(rules) / sizeof(*rules); k++)
+    for (size_t k = 0; k < nrules; k++)
         any_rule |= rules[k].count > 0;
 
     order *o = malloc((n ? n : 1) * sizeof(*o));
@@ -109,56 +184,11 @@ void pol_retention_select(const pol_retention *r, const pol_gen *g, size_t n, ti
     for (size_t i = 0; i < n; i++)
         o[i] = (order){&g[i], i};
     time_order(o, n, now, ok);
-    /* Out of order: kept, and taken out of the list every rule counts. */
-    size_t m = 0;
-    time_t timeline = now; /* the newest in-order capture: the signed clock */
-    bool seen = false;
-    for (size_t j = 0; j < n; j++) {
-        time_t t = o[j].g->time;
-        if (!ok[o[j].i]) {
-            keep[o[j].i] |= POL_KEEP_TIME;
-            continue;
-        }
-        /* A vouched-for time from the future is kept, but ages nothing. */
-        if (t <= now + POL_TIME_SKEW && (!seen || t > timeline)) {
-            timeline = t;
-            seen = true;
-        }
-        o[m++] = o[j];
-    }
-    n = m;
+    time_t timeline; /* the newest in-order capture: the signed clock */
+    n = drop_out_of_order(o, n, ok, now, keep, &timeline);
     qsort(o, n, sizeof(*o), newest_first);
-
-    int64_t lock = (int64_t)r->lock_days * 86400;
-    for (size_t j = 0; j < n; j++) {
-        unsigned *k = &keep[o[j].i];
-        time_t t = o[j].g->time;
-        if (!any_rule)
-            *k |= POL_KEEP_NO_RULES;
-        if (j == 0)
-            *k |= POL_KEEP_NEWEST;
-        if ((int)j < r->keep_last)
-            *k |= POL_KEEP_LAST;
-        /* Out of the lock only when old by the clock and by the timeline. */
-        if (r->lock_days > 0 && ((int64_t)now - t < lock || (int64_t)timeline - t < lock))
-            *k |= POL_KEEP_LOCKED;
-    }
-    for (size_t k = 0; k < sizeof(rules) / sizeof(*rules); k++) {
-        int left = rules[k].count;
-        long last = 0;
-        bool have = false;
-        /* Walking newest first, the first generation of each new period is
-         * that period's newest. */
-        for (size_t j = 0; j < n && left > 0; j++) {
-            long p = period(o[j].g->time, rules[k].rule);
-            if (have && p == last)
-                continue;
-            keep[o[j].i] |= rules[k].rule;
-            last = p;
-            have = true;
-            left--;
-        }
-    }
+    mark_recent(r, o, n, now, timeline, any_rule, keep);
+    mark_periods(rules, nrules, o, n, keep);
     free(o);
     free(ok);
 }
