@@ -25,7 +25,9 @@
 
 #include <cmocka.h>
 
+#include "bkp/archive.h"
 #include "bkp/durable.h"
+#include "bkp/log.h"
 #include "bkp/stream.h"
 
 #include "testutil.h"
@@ -276,12 +278,63 @@ static void test_durable_sink(void **state)
     bkp_buf_free(&back);
 }
 
+static void quiet(enum bkp_log_level level, const char *msg, void *ctx)
+{
+    (void)level, (void)msg, (void)ctx;
+}
+
+/* An archive medium's tar from memory: extracted as from a file; one that
+ * leaves its folder, or is cut short, is refused. */
+static void test_archive_from_memory(void **state)
+{
+    (void)state;
+    bkp_buf tar, back;
+    bkp_stream s;
+    char to[128], path[192], *top = NULL;
+    bkp_buf_init(&tar);
+    bkp_buf_init(&back);
+    bkp_log_set_sink(quiet, NULL);
+    assert_int_equal(
+        bkp_read_file(BKP_SOURCE_DIR "/tests/fuzz/corpus/fuzz_archive/one.tar", &tar, 1 << 20), 0);
+    snprintf(to, sizeof(to), "%s/one", dir);
+    bkp_stream_mem(&s, tar.data, tar.len);
+    assert_int_equal(bkp_archive_extract_stream(&s, "one.tar", to, &top), 0);
+    assert_int_equal(bkp_stream_close(&s), 0);
+    assert_string_equal(top, "x@0000000001");
+    free(top);
+    snprintf(path, sizeof(path), "%s/config", to);
+    assert_int_equal(bkp_read_file(path, &back, 1 << 20), 0);
+    assert_int_equal(back.len, 297);
+    /* Cut in the middle of its members. */
+    snprintf(to, sizeof(to), "%s/cut", dir);
+    bkp_stream_mem(&s, tar.data, 1500);
+    assert_int_equal(bkp_archive_extract_stream(&s, "cut.tar", to, NULL), -EBADMSG);
+    (void)bkp_stream_close(&s);
+    /* A member that climbs out of its folder. */
+    assert_int_equal(
+        bkp_read_file(BKP_SOURCE_DIR "/tests/fuzz/corpus/fuzz_archive/evil2.tar", &tar, 1 << 20),
+        0);
+    snprintf(to, sizeof(to), "%s/evil", dir);
+    bkp_stream_mem(&s, tar.data, tar.len);
+    assert_int_equal(bkp_archive_extract_stream(&s, "evil2.tar", to, NULL), -EBADMSG);
+    (void)bkp_stream_close(&s);
+    bkp_log_set_sink(NULL, NULL);
+    bkp_buf_free(&tar);
+    bkp_buf_free(&back);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
-        T(test_memory), T(test_short_read_exact), T(test_buffer_and_latch), T(test_file),
-        T(test_cap),    T(test_pipe_interrupted), T(test_durable_sink),
+        T(test_memory),
+        T(test_short_read_exact),
+        T(test_buffer_and_latch),
+        T(test_file),
+        T(test_cap),
+        T(test_pipe_interrupted),
+        T(test_durable_sink),
+        T(test_archive_from_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
