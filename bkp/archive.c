@@ -23,6 +23,7 @@
 #include "bkp/log.h"
 #include "bkp/medium.h"
 #include "bkp/repack.h"
+#include "bkp/stream.h"
 #include "bkp/tree.h"
 
 /* The largest member: the audit log's copy (FORMAT §9b). */
@@ -377,45 +378,47 @@ static int extract_member(struct archive *a, const char *path, const char *dir, 
     return rc;
 }
 
-int bkp_archive_extract(const char *path, const char *dir, char **top)
+/* libarchive reads the stream through these: one transfer a call, so that
+ * a tape's records are read whole. */
+typedef struct source {
+    bkp_stream *in;
+    uint8_t *buf;
+} source;
+
+enum { SOURCE_BLOCK = 1 << 20 };
+
+static la_ssize_t source_read(struct archive *a, void *ctx, const void **out)
+{
+    source *src = ctx;
+    size_t n = bkp_stream_read_some(src->in, src->buf, SOURCE_BLOCK);
+    int rc = bkp_stream_error(src->in);
+    if (rc) {
+        archive_set_error(a, -rc, "%s", bkp_strerror(rc));
+        return -1;
+    }
+    *out = src->buf;
+    return (la_ssize_t)n;
+}
+
+/* Every member after the recovery kit: regular files under one DATASET@SEQ/
+ * folder, each extracted into `dir`. `*first` receives the folder's name. */
+static int extract_members(struct archive *a, const char *path, const char *dir, char **first)
 {
     size_t nkit = 0;
-    struct archive *a = archive_read_new();
     struct archive_entry *e;
-    char *first = NULL;
     bkp_buf data;
-    int rc = 0, r, fd = -1;
+    int rc = 0, r;
     bkp_buf_init(&data);
-    if (!a)
-        return -ENOMEM;
-    archive_read_support_format_tar(a);
-    /* A file, or a tape (a character or block device); never a FIFO planted
-     * in an archive's place, which would be waited on for ever. */
-    struct stat st;
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-    if (fd < 0 || fstat(fd, &st) < 0 ||
-        !(S_ISREG(st.st_mode) || S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) ||
-        fcntl(fd, F_SETFL, 0) < 0) {
-        rc = fd < 0 ? -errno : -EBADMSG;
-        bkp_error(_("cannot read the archive %s: %s"), path,
-                  rc == -EBADMSG ? "it is not a file or a tape device" : bkp_strerror(rc));
-        goto out;
-    }
-    if (archive_read_open_fd(a, fd, 1 << 20) != ARCHIVE_OK) {
-        bkp_error(_("cannot read the archive %s: %s"), path, archive_error_string(a));
-        rc = -EIO;
-        goto out;
-    }
     while (!rc && (r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
         const char *name = archive_entry_pathname(e), *slash = name ? strchr(name, '/') : NULL;
         la_int64_t size = archive_entry_size(e);
-        int kit = !first && name ? skip_kit(a, e, path, name, &nkit) : 0;
+        int kit = !*first && name ? skip_kit(a, e, path, name, &nkit) : 0;
         if (kit) {
             rc = kit < 0 ? kit : 0;
             continue;
         }
         if (!slash || archive_entry_hardlink(e) ||
-            (first && (strncmp(name, first, (size_t)(slash - name)) || first[slash - name])) ||
+            (*first && (strncmp(name, *first, (size_t)(slash - name)) || (*first)[slash - name])) ||
             archive_entry_filetype(e) != AE_IFREG || size < 0 ||
             (uint64_t)size > bkp_copy_member_max(slash + 1)) {
             bkp_error(_("%s: the member %s is not part of a bkp archive; the file is damaged or "
@@ -424,14 +427,14 @@ int bkp_archive_extract(const char *path, const char *dir, char **top)
             rc = -EBADMSG;
             break;
         }
-        if (!first && !(first = strndup(name, (size_t)(slash - name)))) {
+        if (!*first && !(*first = strndup(name, (size_t)(slash - name)))) {
             rc = -ENOMEM;
             break;
         }
-        if (!top_ok(first)) {
+        if (!top_ok(*first)) {
             bkp_error(_("%s: the folder %s is not named DATASET@SEQ; the file is damaged or not a "
                         "bkp archive"),
-                      path, first);
+                      path, *first);
             rc = -EBADMSG;
             break;
         }
@@ -442,6 +445,27 @@ int bkp_archive_extract(const char *path, const char *dir, char **top)
         bkp_error(_("%s: the archive is damaged or truncated: %s"), path, archive_error_string(a));
         rc = -EBADMSG;
     }
+    bkp_buf_free(&data);
+    return rc;
+}
+
+int bkp_archive_extract_stream(bkp_stream *in, const char *path, const char *dir, char **top)
+{
+    source src = {.in = in, .buf = malloc(SOURCE_BLOCK)};
+    struct archive *a = src.buf ? archive_read_new() : NULL;
+    char *first = NULL;
+    int rc = 0;
+    if (!a) {
+        free(src.buf);
+        return -ENOMEM;
+    }
+    archive_read_support_format_tar(a);
+    if (archive_read_open(a, &src, NULL, source_read, NULL) != ARCHIVE_OK) {
+        bkp_error(_("cannot read the archive %s: %s"), path, archive_error_string(a));
+        rc = -EIO;
+        goto out;
+    }
+    rc = extract_members(a, path, dir, &first);
     if (!rc && !first) {
         bkp_error(_("%s holds no archive"), path);
         rc = -EBADMSG;
@@ -451,11 +475,33 @@ int bkp_archive_extract(const char *path, const char *dir, char **top)
         first = NULL;
     }
 out:
-    archive_read_free(a); /* it does not close a descriptor it was given */
-    if (fd >= 0)
-        close(fd);
-    bkp_buf_free(&data);
+    archive_read_free(a); /* the stream stays the caller's */
+    free(src.buf);
     free(first);
+    return rc;
+}
+
+int bkp_archive_extract(const char *path, const char *dir, char **top)
+{
+    bkp_stream in;
+    int rc = 0;
+    /* A file, or a tape (a character or block device); never a FIFO planted
+     * in an archive's place, which would be waited on for ever. */
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0 || fstat(fd, &st) < 0 ||
+        !(S_ISREG(st.st_mode) || S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) ||
+        fcntl(fd, F_SETFL, 0) < 0) {
+        rc = fd < 0 ? -errno : -EBADMSG;
+        bkp_error(_("cannot read the archive %s: %s"), path,
+                  rc == -EBADMSG ? "it is not a file or a tape device" : bkp_strerror(rc));
+        if (fd >= 0)
+            close(fd);
+        return rc;
+    }
+    bkp_stream_fd(&in, fd, BKP_STREAM_OWN);
+    rc = bkp_archive_extract_stream(&in, path, dir, top);
+    (void)bkp_stream_close(&in); /* read only: a failure to close changes nothing */
     return rc;
 }
 

@@ -52,7 +52,14 @@ int bkp_archive_write(bkp_repo *r, const bkp_gen *g, const json_t *label, bkp_ar
 int bkp_archive_extract(const char *path, const char *dir, char **top)
     __attribute__((warn_unused_result));
 
-/* The same, with the folders a repository has that an archive leaves out
+/* The same from the stream `in` (borrowed, read from its position; see
+ * stream.h), which `path` names in messages: an archive in memory, or one
+ * opened by the caller. */
+struct bkp_stream;
+int bkp_archive_extract_stream(struct bkp_stream *in, const char *path, const char *dir, char **top)
+    __attribute__((warn_unused_result));
+
+/* The same as bkp_archive_extract, with the folders a repository has that an archive leaves out
  * (empty ones), so that `dir` opens as a repository. */
 int bkp_archive_extract_repo(const char *path, const char *dir) __attribute__((warn_unused_result));
 

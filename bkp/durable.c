@@ -18,6 +18,7 @@
 
 #include "bkp/direct.h"
 #include "bkp/log.h"
+#include "bkp/stream.h"
 
 char *bkp_path_join(const char *a, const char *b)
 {
@@ -98,101 +99,27 @@ int bkp_mkdir_p(const char *path, mode_t mode)
     return r;
 }
 
-static int read_fd(int fd, bkp_buf *out, size_t max, bool regular_only);
-
-/* Open `name` (relative to `dirfd`, or AT_FDCWD) for reading when it is a
- * regular file. A FIFO or a device planted on a medium in place of a label,
- * record, config or kit file is refused from its stat, before any open: an
- * open alone has effects on some devices (a tape rewinds when closed, a
- * watchdog arms), and a FIFO would block. What is opened is checked again
- * (non-blocking, no controlling terminal): a regular file swapped for
- * something else in between is refused too, unread. */
-static int open_regular_at(int dirfd, const char *name, bool nofollow)
+/* Read all of the open `s` (closed here), at most `max` bytes, into `out`. */
+static int read_stream(bkp_stream *s, bkp_buf *out, size_t max)
 {
-    struct stat pre, st;
-    if (fstatat(dirfd, name, &pre, nofollow ? AT_SYMLINK_NOFOLLOW : 0) < 0)
-        return -errno;
-    if (!S_ISREG(pre.st_mode))
-        return nofollow && S_ISLNK(pre.st_mode) ? -ELOOP : -EBADMSG;
-    int fd = openat(dirfd, name,
-                    O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | (nofollow ? O_NOFOLLOW : 0));
-    if (fd < 0)
-        return -errno;
-    int rc = fstat(fd, &st) < 0                                                           ? -errno
-             : !S_ISREG(st.st_mode) || st.st_ino != pre.st_ino || st.st_dev != pre.st_dev ? -EBADMSG
-                                                                                          : 0;
-    if (rc) {
-        close(fd);
-        return rc;
-    }
-    return fd;
+    bkp_buf_reset(out);
+    bkp_stream_cap(s, max);
+    (void)bkp_stream_read_all(s, out);
+    return bkp_stream_close(s);
 }
 
 int bkp_read_file(const char *path, bkp_buf *out, size_t max)
 {
-    int fd = open_regular_at(AT_FDCWD, path, false);
-    return fd < 0 ? fd : read_fd(fd, out, max, true);
-}
-
-int bkp_open_regular(const char *path)
-{
-    return open_regular_at(AT_FDCWD, path, false);
+    bkp_stream s;
+    int rc = bkp_stream_open(&s, path);
+    return rc ? rc : read_stream(&s, out, max);
 }
 
 int bkp_read_file_at(int dirfd, const char *name, bkp_buf *out, size_t max)
 {
-    int fd = open_regular_at(dirfd, name, true);
-    return fd < 0 ? fd : read_fd(fd, out, max, true);
-}
-
-/* Read all of `fd` (closed here), at most `max` bytes. */
-static int read_fd(int fd, bkp_buf *out, size_t max, bool regular_only)
-{
-    struct stat st;
-    int r = 0;
-    bkp_buf_reset(out);
-    if (fstat(fd, &st) < 0) {
-        r = -errno;
-        goto out;
-    }
-    if (regular_only && !S_ISREG(st.st_mode)) {
-        r = -EBADMSG;
-        goto out;
-    }
-    if ((uint64_t)st.st_size > max) {
-        r = -EFBIG;
-        goto out;
-    }
-    /* The exact size up front: doubling a 33 MiB pack buffer would hold 64. */
-    if (out->cap < (size_t)st.st_size + 1 && !bkp_buf_reserve(out, (size_t)st.st_size + 1)) {
-        r = -ENOMEM;
-        goto out;
-    }
-    for (;;) {
-        size_t room = out->cap - out->len;
-        uint8_t *d = bkp_buf_reserve(out, room > 65536 ? room : 65536);
-        if (!d) {
-            r = -ENOMEM;
-            goto out;
-        }
-        ssize_t n = read(fd, d, out->cap - out->len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            r = -errno;
-            goto out;
-        }
-        if (n == 0)
-            break;
-        out->len += (size_t)n;
-        if (out->len > max) {
-            r = -EFBIG;
-            goto out;
-        }
-    }
-out:
-    close(fd);
-    return r;
+    bkp_stream s;
+    int rc = bkp_stream_open_at(&s, dirfd, name);
+    return rc ? rc : read_stream(&s, out, max);
 }
 
 static char *temp_name(const char *dir)
@@ -255,6 +182,16 @@ int bkp_dfile_write(bkp_dfile *f, const void *buf, size_t len)
     if (!f->err)
         f->size += len;
     return f->err;
+}
+
+static int dfile_sink(void *ctx, const void *buf, size_t len)
+{
+    return bkp_dfile_write(ctx, buf, len);
+}
+
+void bkp_dfile_stream(bkp_dfile *f, bkp_stream *s)
+{
+    bkp_stream_sink(s, dfile_sink, f);
 }
 
 void bkp_dfile_abort(bkp_dfile *f)

@@ -23,6 +23,8 @@
 #include "bkp/bytes.h"
 #include "bkp/fdio.h"
 
+struct bkp_stream;
+
 enum {
     BKP_DURABLE_NOREPLACE = 1, /* fail with -EEXIST if the name exists */
     BKP_DURABLE_READONLY = 2,  /* leave the file mode 0444 (0400 with PRIVATE): sealed objects */
@@ -51,6 +53,10 @@ typedef struct bkp_dfile {
 
 int bkp_dfile_open(bkp_dfile *f, const char *dir, unsigned flags);
 int bkp_dfile_write(bkp_dfile *f, const void *buf, size_t len);
+/* Set up `s` (stream.h) to write into the open `f` through bkp_dfile_write:
+ * a stream's writes to a durable file never go round it. `f` stays the
+ * caller's, to commit or abort; the stream keeps nothing to close. */
+void bkp_dfile_stream(bkp_dfile *f, struct bkp_stream *s);
 /* fsync, rename into `dir`/`name` (dir may differ from the open dir on the same
  * file system), fsync both directories. Always releases `f`. */
 int bkp_dfile_commit(bkp_dfile *f, const char *dir, const char *name, unsigned flags)
@@ -115,14 +121,11 @@ int bkp_mkdir_p(const char *path, mode_t mode);
  * regular file is read: anything else (a FIFO, a device) is -EBADMSG from
  * its stat, never opened nor waited on; -EFBIG past `max`. */
 int bkp_read_file(const char *path, bkp_buf *out, size_t max);
-/* Open `path` for reading if it is a regular file: the descriptor, or a
- * negative errno (-EBADMSG for a FIFO, a device or a folder, without
- * blocking on it). */
-int bkp_open_regular(const char *path);
 /* The same for `name` in the directory `dirfd`, following no symbolic link
  * (-ELOOP): anything but a regular file (a FIFO, a device) is -EBADMSG,
  * never opened. */
 int bkp_read_file_at(int dirfd, const char *name, bkp_buf *out, size_t max);
+/* (Opening a regular file, and reading a stream of one: fdio.h, stream.h.) */
 
 /* Remove stale temporary files (of dead processes on this host) in `dir`. */
 void bkp_durable_cleanup(const char *dir);

@@ -16,6 +16,7 @@
 #include "bkp/fdio.h"
 #include "bkp/i18n.h"
 #include "bkp/log.h"
+#include "bkp/stream.h"
 #include "bkp/trust.h"
 
 #define PASS_MAX 1024
@@ -38,24 +39,19 @@ static size_t chomp(char *p, size_t n)
     return n;
 }
 
+/* Read all of `fd` into `p` (PASS_MAX bytes): a secret that fills it is
+ * too long (-E2BIG). */
 static int read_fd(int fd, char *p, size_t *len)
 {
-    size_t n = 0;
-    for (;;) {
-        ssize_t k = read(fd, p + n, PASS_MAX - n);
-        if (k < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        if (k == 0)
-            break;
-        n += (size_t)k;
-        if (n == PASS_MAX)
-            return -E2BIG;
-    }
-    *len = chomp(p, n);
-    return 0;
+    bkp_stream s;
+    bkp_stream_fd(&s, fd, 0);
+    size_t n = bkp_stream_read(&s, p, PASS_MAX);
+    int rc = bkp_stream_close(&s);
+    if (!rc && n == PASS_MAX)
+        rc = -E2BIG;
+    if (!rc)
+        *len = chomp(p, n);
+    return rc;
 }
 
 static int from_file(const char *path, char *p, size_t *len)

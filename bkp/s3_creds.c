@@ -25,6 +25,7 @@
 
 #include "bkp/i18n.h"
 #include "bkp/log.h"
+#include "bkp/stream.h"
 #include "bkp/s3.h"
 #include "bkp/s3_internal.h"
 #include "bkp/trust.h"
@@ -151,19 +152,14 @@ static int creds_read(const char *resolved, char **buf, size_t *len)
     if (rc == 0 && (!S_ISREG(st.st_mode) || st.st_size > CREDS_FILE_MAX))
         rc = -EFBIG;
     char *b = rc == 0 ? malloc((size_t)st.st_size + 1) : NULL;
-    size_t n = 0;
+    bkp_stream s;
     if (rc == 0 && !b)
         rc = -ENOMEM;
-    while (rc == 0 && n < (size_t)st.st_size) {
-        ssize_t r = read(fd, b + n, (size_t)st.st_size - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            rc = r < 0 ? -errno : -EIO;
-        else
-            n += (size_t)r;
-    }
-    close(fd);
+    bkp_stream_fd(&s, fd, BKP_STREAM_OWN);
+    if (rc == 0)
+        rc = bkp_stream_read_exact(&s, b, (size_t)st.st_size);
+    size_t n = (size_t)bkp_stream_tell(&s);
+    (void)bkp_stream_close(&s);
     if (rc < 0) {
         if (b)
             sodium_memzero(b, n), free(b);

@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 #include <sodium.h>
 
+#include "bkp/fdio.h"
 #include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "bkp/s3.h"
@@ -96,14 +97,9 @@ static int body_hashes(int fd, const void *buf, uint64_t len, unsigned char md5[
         size_t n = len - off < HASH_CHUNK ? (size_t)(len - off) : HASH_CHUNK;
         const unsigned char *p = (const unsigned char *)buf + off;
         if (fd >= 0) {
-            ssize_t got = pread(fd, chunk, n, (off_t)off);
-            if (got < 0 && errno == EINTR)
-                continue;
-            if (got <= 0) {
-                rc = got < 0 ? -errno : -EIO; /* shorter than the caller said */
+            if ((rc = bkp_pread_full(fd, chunk, n, off))) /* -EIO: shorter than the caller said */
                 break;
-            }
-            n = (size_t)got, p = chunk;
+            p = chunk;
         }
         EVP_DigestUpdate(m, p, n);
         if (sha_hex)

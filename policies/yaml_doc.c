@@ -12,6 +12,7 @@
 
 #include "bkp/i18n.h"
 #include "bkp/log.h"
+#include "bkp/stream.h"
 #include "policies/duration.h"
 
 static void syntax_error(const char *file, const yaml_parser_t *parser)
@@ -139,29 +140,15 @@ int pol_yaml_load(pol_yaml_ctx *c, const char *file)
 {
     /* One byte more than the limit is enough to know it was passed. */
     uint8_t *buf = malloc((size_t)POL_YAML_MAX_FILE + 1);
-    size_t len = 0;
-    int rc = 0;
     int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0 || !buf) {
-        rc = fd < 0 ? -errno : -ENOMEM;
-        goto out;
-    }
-    while (len < (size_t)POL_YAML_MAX_FILE + 1) {
-        ssize_t k = read(fd, buf + len, (size_t)POL_YAML_MAX_FILE + 1 - len);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k < 0) {
-            rc = -errno;
-            goto out;
-        }
-        if (k == 0)
-            break;
-        len += (size_t)k;
-    }
-    rc = pol_yaml_load_buffer(c, file, buf, len);
-out:
-    if (fd >= 0)
-        close(fd);
+    int rc = fd < 0 ? -errno : buf ? 0 : -ENOMEM;
+    bkp_stream s;
+    bkp_stream_fd(&s, fd, BKP_STREAM_OWN);
+    size_t len = rc ? 0 : bkp_stream_read(&s, buf, (size_t)POL_YAML_MAX_FILE + 1);
+    int closed = bkp_stream_close(&s);
+    rc = rc ? rc : closed;
+    if (!rc)
+        rc = pol_yaml_load_buffer(c, file, buf, len);
     free(buf);
     return rc;
 }

@@ -9,6 +9,7 @@
 
 #include "bkp/archive.h"
 #include "bkp/log.h"
+#include "bkp/stream.h"
 
 static void quiet(enum bkp_log_level level, const char *msg, void *ctx)
 {
@@ -27,18 +28,17 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char file[] = "/tmp/bkp-fuzz-archive-XXXXXX", dir[] = "/tmp/bkp-fuzz-extract-XXXXXX";
-    int fd = mkstemp(file);
-    if (fd < 0)
-        return 0;
+    /* The input is read from memory; only what passes is written out. */
+    char dir[] = "/tmp/bkp-fuzz-extract-XXXXXX";
+    bkp_stream in;
     bkp_log_set_sink(quiet, NULL);
-    if (write(fd, data, size) == (ssize_t)size && mkdtemp(dir)) {
-        char *top = NULL;
-        if (bkp_archive_extract(file, dir, &top) == 0)
-            free(top);
-        (void)nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-    }
-    close(fd);
-    unlink(file);
+    if (!mkdtemp(dir))
+        return 0;
+    bkp_stream_mem(&in, data, size);
+    char *top = NULL;
+    if (bkp_archive_extract_stream(&in, "input", dir, &top) == 0)
+        free(top);
+    (void)bkp_stream_close(&in);
+    (void)nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
     return 0;
 }
