@@ -37,6 +37,7 @@
 #include "bkp/lock.h"
 #include "bkp/log.h"
 #include "bkp/medium.h"
+#include "bkp/ops/pins.h"
 #include "bkp/ops/prune_medium.h"
 #include "bkp/ops/rotate_choose.h"
 #include "bkp/ops/rotate_object.h"
@@ -259,7 +260,7 @@ int ops_rotate_object(const ops_object_in *in, ops_object_rotate_out *out)
 {
     bkp_lock *lk = NULL;
     plan pl = {0};
-    char *work = NULL, lname[128];
+    char *work = NULL, lname[128], doing[256];
     time_t now = bkp_now();
     memset(out, 0, sizeof(*out));
     out->copied = json_array();
@@ -269,7 +270,15 @@ int ops_rotate_object(const ops_object_in *in, ops_object_rotate_out *out)
         out->step = OPS_OBJECT_LOCK;
         return out->rc;
     }
-    out->rc = find_label(in, now, out);
+    /* As before a disk or an archive is written: a primary behind or beside
+     * what a medium pinned, or whose own log says records are missing, must
+     * not be copied to a bucket either, where it would stay locked. Asked
+     * before any request, so that nothing reaches the bucket. */
+    snprintf(doing, sizeof(doing), _("rotation to %s refused"), in->medium);
+    if ((out->rc = ops_pins_guard(in->primary, in->policy, doing)))
+        out->step = OPS_OBJECT_PINS;
+    if (!out->rc)
+        out->rc = find_label(in, now, out);
     if (!out->rc)
         out->rc = copy(in, now, &pl, &work, out);
     finish(in, &pl, out);
