@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include "bkp/archive.h"
-#include "bkp/clock.h"
 #include "bkp/durable.h"
 #include "bkp/i18n.h"
 #include "bkp/log.h"
@@ -19,6 +18,7 @@
 #include "bkp/ops/medium_label.h"
 #include "bkp/ops/pins.h"
 #include "bkp/ops/rotate_choose.h"
+#include "bkp/ops/rotate_finish.h"
 #include "bkp/ops/rotate_record.h"
 
 /* One rotation under way: what it holds until it ends. */
@@ -226,84 +226,45 @@ static void folder_kit(archiving *t)
                                     &o->kit);
 }
 
-/* The registry entry's update: seen now at `path`; with `wrote`, written
- * now, holding `added` besides what it held. */
-typedef struct seen_ctx {
-    const char *path;
-    json_t *added;
-    bool wrote, verified; /* a device is written, not read back */
-} seen_ctx;
-
-static int note_seen(json_t *e, void *ctx)
+/* The audit record's figures, with the hash of the kit the medium carries
+ * now. */
+static json_t *figures(const archiving *t)
 {
-    seen_ctx *s = ctx;
-    char now[32];
-    size_t i;
-    json_t *g;
-    bkp_iso_time(now, sizeof(now), bkp_now());
-    json_object_set_new(e, "last_seen", json_string(now));
-    json_object_set_new(e, "path", json_string(s->path));
-    if (!s->wrote)
-        return 0;
-    json_object_set_new(e, "last_write", json_string(now));
-    if (s->verified) {
-        json_object_set_new(e, "last_verify", json_string(now));
-        json_object_set_new(e, "verify_ok", json_true());
-    }
-    json_t *held = json_object_get(e, "held");
-    if (!json_is_array(held)) {
-        held = json_array();
-        json_object_set_new(e, "held", held);
-    }
-    json_array_foreach(s->added, i, g) json_array_append(held, g);
-    return 0;
-}
-
-/* The audit record, with the hash of the kit the medium carries now. */
-static int record(archiving *t)
-{
-    ops_archive_out *o = t->out;
+    const ops_archive_out *o = t->out;
     json_t *fig = json_pack("{s:O, s:I}", "generations", o->written, "bytes", (json_int_t)o->bytes);
     if (fig && o->kit_written)
         json_object_set_new(fig, "kit_sha256", json_string(o->kit.sums));
     else if (fig && !o->rc && t->kit && t->akit.res.written)
         json_object_set_new(fig, "kit_sha256", json_string(t->akit.res.sums));
-    /* Written now or there already: either way the medium holds them. */
-    int rc = ops_rotate_record(t->in->primary, t->in->medium, o->rc != 0, t->pick, t->np, fig);
-    json_decref(fig);
-    return rc;
+    return fig;
 }
 
-/*
- * What follows the archives, and why in this order: the audit record, the
- * pins (a folder only), the registry entry. Every archive is complete and
- * verified under its name before any of them. A kill at each point leaves:
- *  - before the record: archives the log does not say were written; the
- *    registry keeps the old last write, so the medium is shown as due (too
- *    early, never too late); the next rotation finds their names, writes
- *    nothing again, and records the medium as holding them.
- *  - before the pins: the folder keeps the pin of its previous rotation,
- *    which the primary is still ahead of; the next rotation that writes
- *    pins again. The pin comes after the record because it pins the log's
- *    length and last line, this rotation's record included. A rotation
- *    that wrote nothing leaves the folder as it was; a tape has no place
- *    for a pin outside its archives (docs/FORMAT.md).
- *  - before the registry: the medium counts as not written now (overdue
- *    sooner, never later); the registry is a catalogue, the signed log is
- *    the history.
- */
+/* What follows the archives: their end (rotate_finish.c), once every
+ * archive is complete and verified under its name. The record names what
+ * the medium holds, written now or there already; a folder that took
+ * archives takes the pins; a tape takes none. */
 static void finish(archiving *t)
 {
     const ops_archive_in *in = t->in;
     ops_archive_out *o = t->out;
-    if (record(t))
-        fail(o, OPS_ROTATE_RECORD, -EIO);
-    if (!o->rc && !o->device && json_array_size(o->added) &&
-        ops_pins_write(in->primary, in->medium, in->path))
-        fail(o, OPS_ROTATE_PIN_WRITE, -EIO);
-    seen_ctx seen = {in->path, o->added, json_array_size(o->added) > 0, !o->device};
-    if (!o->rc && bkp_media_update(in->primary, in->medium, note_seen, &seen))
-        fail(o, OPS_ROTATE_REGISTRY, -EIO);
+    ops_rotate_step step;
+    bool took = json_array_size(o->added) > 0, wrote;
+    ops_rotate_end e = {.primary = in->primary,
+                        .medium = in->medium,
+                        .pick = t->pick,
+                        .np = t->np,
+                        .fig = figures(t),
+                        .rc = o->rc,
+                        .took = took,
+                        .seen = !o->rc,
+                        .pin = o->device ? NULL : in->path,
+                        .note = {.path = in->path,
+                                 .verified = took && !o->device, /* a device is not read back */
+                                 .verify_ok = true,
+                                 .added = o->added}};
+    int rc = ops_rotate_finish(&e, &step, &wrote);
+    fail(o, step, rc);
+    json_decref(e.fig);
 }
 
 int ops_rotate_archive(const ops_archive_in *in, ops_archive_out *out)

@@ -7,16 +7,14 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "bkp/audit.h"
-#include "bkp/clock.h"
 #include "bkp/durable.h"
 #include "bkp/i18n.h"
 #include "bkp/lock.h"
 #include "bkp/log.h"
-#include "bkp/medium.h"
 #include "bkp/ops/medium_label.h"
 #include "bkp/ops/pins.h"
 #include "bkp/ops/rotate_choose.h"
+#include "bkp/ops/rotate_finish.h"
 #include "bkp/ops/rotate_record.h"
 #include "bkp/verify.h"
 
@@ -167,117 +165,68 @@ static void seal(bkp_repo *dst, const char *medium)
         bkp_debug("%s: %llu sealed object(s) immutable", medium, (unsigned long long)total);
 }
 
-/* The registry entry's update: seen now at `path`; with `wrote`, written
- * now and holding `held`. */
-typedef struct seen_ctx {
-    const char *path;
-    bool wrote, verified, verify_ok;
-    json_t *held;
-} seen_ctx;
-
-static int note_seen(json_t *e, void *ctx)
+/* The audit record's figures. */
+static json_t *figures(const ops_rotate_out *o)
 {
-    seen_ctx *s = ctx;
-    char now[32];
-    bkp_iso_time(now, sizeof(now), bkp_now());
-    json_object_set_new(e, "last_seen", json_string(now));
-    json_object_set_new(e, "path", json_string(s->path));
-    if (s->wrote)
-        json_object_set_new(e, "last_write", json_string(now));
-    if (s->verified) {
-        json_object_set_new(e, "last_verify", json_string(now));
-        json_object_set_new(e, "verify_ok", json_boolean(s->verify_ok));
-    }
-    if (s->held)
-        json_object_set(e, "held", s->held);
-    return 0;
-}
-
-/* The audit record of this rotation, with its figures. */
-static int record(rotation *t)
-{
-    ops_rotate_out *o = t->out;
     json_t *fig = json_pack("{s:O, s:I, s:I, s:I, s:I, s:i}", "generations", o->copied, "packs",
                             (json_int_t)o->copy.packs, "bytes", (json_int_t)o->copy.bytes,
                             "packs_present", (json_int_t)o->copy.packs_present, "records",
                             (json_int_t)o->copy.records, "held", (int)json_array_size(o->held));
     if (fig && o->kit_written)
         json_object_set_new(fig, "kit_sha256", json_string(o->kit.sums));
-    int rc = ops_rotate_record(t->in->primary, t->in->medium, o->rc != 0, t->pick, t->np, fig);
-    json_decref(fig);
-    return rc;
+    return fig;
+}
+
+/* Between the record and the pins (rotate_finish.c says why there): the
+ * audit log onto the disk, then the seal. */
+static int log_copy(void *ctx)
+{
+    rotation *t = ctx;
+    int rc = bkp_copy_audit(t->in->primary, t->dst);
+    if (rc)
+        return rc == -EBADMSG ? rc : -EIO;
+    seal(t->dst, t->in->medium);
+    return 0;
 }
 
 /*
- * What follows the copy, and why in this order. A rotation writes, in
- * turn: the packs and index segments (each pack read back before its
- * rename), the records (bkp/copy.h), the prune of the copy (its own signed
- * intent, finished by bkp_prune_recover at the copy's next open), the
- * audit record in the primary, the copy of the audit log on the medium,
- * the immutable attribute, the pins (the medium's, then the primary's copy
- * of it), the registry entry. A kill, a full disk or a disk pulled out at
- * each point leaves:
+ * What a rotation to a disk writes, in turn: the packs and index segments
+ * (each pack read back before its rename), the records (bkp/copy.h), the
+ * prune of the copy (its own signed intent, finished by bkp_prune_recover
+ * at the copy's next open), then its end (rotate_finish.c): the audit
+ * record, the log's copy on the disk and the immutable attribute, the pins,
+ * the registry entry. A kill, a full disk or a disk pulled out leaves:
  *  - during the packs or records: a valid copy holding what it held, plus
  *    packs no record names yet (re-indexed from their trailers at the next
  *    open); the next rotation finds them present (`packs_present`) and
  *    does not copy them again. No record counts before its packs are there.
- *  - after the records, before the audit record: the medium holds
- *    generations the log does not say were rotated there, and the registry
- *    still has the old last write, so the medium is shown as due (too
- *    early, never too late); the next rotation copies nothing new and
- *    records it.
- *  - after the audit record, before the log's copy: the medium carries
- *    the log as it was at its previous rotation, a prefix of the host's
- *    log, which the next rotation replaces (bkp_copy_audit refuses only a
- *    copy the host's log does not extend). The record goes first so that
- *    the copy on the medium carries the record of the rotation that wrote
- *    it.
  *  - before the seal: sealed files are read-only by their mode only; the
  *    next rotation seals the whole tree again.
- *  - before the pins: the medium keeps the pin of its previous rotation,
- *    which the primary is still ahead of, so the guard passes and the next
- *    rotation writes a new one. The pin comes after the audit record
- *    because it pins the log's length and last line, this rotation's record
- *    included (a rollback of the primary to before it is then caught); and
- *    after the log's copy because that copy refuses a host log that was cut
- *    or edited (-EBADMSG): such a rotation does not count as a write, and
- *    no pin must make the cut log the medium's new baseline. The medium's
- *    pin goes before the primary's copy of it: while the disk is away the
- *    copy kept in the primary may then be the older one — a weaker check,
- *    never a false refusal.
- *  - before the registry: the medium counts as not written now (overdue
- *    sooner, never later), and `held` is the previous list; the registry is
- *    a catalogue, the signed log is the history.
- * A failure after the record said "ok" appends a second, failed record.
+ *  - after the records: as rotate_finish.c says.
  */
 static void finish(rotation *t)
 {
     const ops_rotate_in *in = t->in;
     ops_rotate_out *o = t->out;
-    int rc = record(t);
-    bool said_ok = !o->rc && !rc;
-    fail(o, OPS_ROTATE_RECORD, rc ? -EIO : 0);
-    if (t->dst && o->copied_all && !o->rc && (rc = bkp_copy_audit(in->primary, t->dst)))
-        fail(o, OPS_ROTATE_LOG_COPY, rc == -EBADMSG ? rc : -EIO);
-    /* Only a copy that verified counts as a write (and says what the medium holds). */
-    o->wrote = o->copied_all && !o->rc;
-    if (o->wrote)
-        seal(t->dst, in->medium);
-    if (o->wrote && ops_pins_write(in->primary, in->medium, in->path))
-        fail(o, OPS_ROTATE_PIN_WRITE, -EIO);
-    seen_ctx seen = {in->path, o->wrote, o->verified, o->verified && o->verify_rc == 0,
-                     o->wrote ? o->held : NULL};
-    if (t->dst && bkp_media_update(in->primary, in->medium, note_seen, &seen))
-        fail(o, OPS_ROTATE_REGISTRY, -EIO);
-    if (said_ok && o->rc) { /* the record above said ok too early */
-        bkp_audit_rec again = {.op = "rotate",
-                               .medium = in->medium,
-                               .failed = true,
-                               .error =
-                                   "the audit log's copy or the registry could not be written"};
-        if (bkp_audit_append(in->primary, &again))
-            bkp_debug("%s: the second record could not be appended either", in->medium);
-    }
+    ops_rotate_step step;
+    ops_rotate_end e = {.primary = in->primary,
+                        .medium = in->medium,
+                        .pick = t->pick,
+                        .np = t->np,
+                        .fig = figures(o),
+                        .rc = o->rc,
+                        .took = o->copied_all,
+                        .seen = t->dst != NULL,
+                        .pin = in->path,
+                        .before_pins = log_copy,
+                        .ctx = t,
+                        .note = {.path = in->path,
+                                 .verified = o->verified,
+                                 .verify_ok = o->verified && o->verify_rc == 0,
+                                 .held = o->held}};
+    int rc = ops_rotate_finish(&e, &step, &o->wrote);
+    fail(o, step, rc);
+    json_decref(e.fig);
 }
 
 int ops_rotate_disk(const ops_rotate_in *in, ops_rotate_out *out)

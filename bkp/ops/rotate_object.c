@@ -22,12 +22,8 @@
  *    record left in the bucket lists it; a kill between leaves a tombstone
  *    beside its record, or packs no record needs, and the next prune
  *    deletes them. Nothing locked is ever asked to go.
- *  - before the audit record: the bucket holds what the log does not yet
- *    say was rotated, and the registry still lists what it held before;
- *    the next rotation copies nothing new (all present) and records it.
- *  - between the record and the registry: the log says more than the
- *    registry, which is a catalog; the status page's proof reads the log
- *    (object_medium.h), and the next rotation rewrites the entry.
+ *  - after the copy: its end, the audit record then the registry, as
+ *    rotate_finish.c says for every rotation.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -41,9 +37,11 @@
 #include "bkp/lock.h"
 #include "bkp/log.h"
 #include "bkp/medium.h"
+#include "bkp/ops/pins.h"
 #include "bkp/ops/prune_medium.h"
 #include "bkp/ops/rotate_choose.h"
 #include "bkp/ops/rotate_object.h"
+#include "bkp/ops/rotate_finish.h"
 #include "bkp/ops/rotate_record.h"
 #include "policies/retention.h"
 #include "policies/schedule.h"
@@ -227,10 +225,13 @@ static int copy(const ops_object_in *in, time_t now, plan *pl, char **work,
     return 0;
 }
 
-/* The audit record, then the registry: see the top of this file. */
-static void record(const ops_object_in *in, const plan *pl, ops_object_rotate_out *out)
+/* The rotation's end (rotate_finish.c): the audit record, then the
+ * registry; a bucket takes no pin. */
+static void finish(const ops_object_in *in, const plan *pl, ops_object_rotate_out *out)
 {
     const bkp_bucket_result *res = &out->res;
+    ops_rotate_step step;
+    bool wrote;
     json_t *fig = json_pack("{s:O, s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "generations",
                             out->copied, "mode",
                             in->pm->object.governance ? "governance" : "compliance", "packs",
@@ -238,25 +239,28 @@ static void record(const ops_object_in *in, const plan *pl, ops_object_rotate_ou
                             "packs_present", (json_int_t)res->copy.packs_present, "records",
                             (json_int_t)res->copy.records, "locks_extended",
                             (json_int_t)res->extended, "retain_until", (json_int_t)res->until);
-    if (ops_rotate_record(in->primary, in->medium, out->rc != 0, pl->pick, out->np, fig) &&
-        !out->rc) {
-        out->rc = -EIO;
+    ops_rotate_end e = {.primary = in->primary,
+                        .medium = in->medium,
+                        .pick = pl->pick,
+                        .np = out->np,
+                        .fig = fig,
+                        .rc = out->rc,
+                        .took = out->held != NULL,
+                        .seen = out->held != NULL,
+                        .note = {.held = out->held}};
+    int rc = ops_rotate_finish(&e, &step, &wrote);
+    if (rc && !out->rc) {
+        out->rc = rc;
         out->step = OPS_OBJECT_RECORD;
     }
     json_decref(fig);
-    ops_object_note nt = {.held = out->held, .wrote = !out->rc && out->held};
-    if (out->held && bkp_media_update(in->primary, in->medium, ops_object_note_entry, &nt) &&
-        !out->rc) {
-        out->rc = -EIO;
-        out->step = OPS_OBJECT_RECORD;
-    }
 }
 
 int ops_rotate_object(const ops_object_in *in, ops_object_rotate_out *out)
 {
     bkp_lock *lk = NULL;
     plan pl = {0};
-    char *work = NULL, lname[128];
+    char *work = NULL, lname[128], doing[256];
     time_t now = bkp_now();
     memset(out, 0, sizeof(*out));
     out->copied = json_array();
@@ -266,10 +270,18 @@ int ops_rotate_object(const ops_object_in *in, ops_object_rotate_out *out)
         out->step = OPS_OBJECT_LOCK;
         return out->rc;
     }
-    out->rc = find_label(in, now, out);
+    /* As before a disk or an archive is written: a primary behind or beside
+     * what a medium pinned, or whose own log says records are missing, must
+     * not be copied to a bucket either, where it would stay locked. Asked
+     * before any request, so that nothing reaches the bucket. */
+    snprintf(doing, sizeof(doing), _("rotation to %s refused"), in->medium);
+    if ((out->rc = ops_pins_guard(in->primary, in->policy, doing)))
+        out->step = OPS_OBJECT_PINS;
+    if (!out->rc)
+        out->rc = find_label(in, now, out);
     if (!out->rc)
         out->rc = copy(in, now, &pl, &work, out);
-    record(in, &pl, out);
+    finish(in, &pl, out);
     if (work) {
         (void)bkp_remove_tree(work);
         free(work);

@@ -3,15 +3,17 @@
  * Object Lock, bkp/bucket.h): what `bkp rotate MEDIUM` and `bkp run` do
  * for a medium of type `object`, the program only printing the result.
  *
- * In this order: the medium's own rotate lock (the bucket holds none); its
- * registered label found in the bucket, and put back in front when a
- * delete marker or another version hid it; the newest clean generation of
- * each data set the policy sends there chosen (rotate_choose.h), each with
- * its retain-until date (ops_object_until); the copy in lock order
- * (bkp_bucket_copy); the bucket pruned by retention, keeping at least three
- * of each data set; the rotation recorded in the primary's audit log; the
- * media registry updated. What a kill at each point leaves, and what the
- * next rotation does: rotate_object.c.
+ * In this order: the medium's own rotate lock (the bucket holds none); the
+ * primary checked against every medium's pin (pins.h), as for a disk,
+ * before any request; its registered label found in the bucket, and put
+ * back in front when a delete marker or another version hid it; the
+ * newest clean generation of each data set the policy sends there chosen
+ * (rotate_choose.h), each with its retain-until date (ops_object_until);
+ * the copy in lock order (bkp_bucket_copy); the bucket pruned by
+ * retention, keeping at least three of each data set; the rotation
+ * recorded in the primary's audit log; the media registry updated. What a
+ * kill at each point leaves, and what the next rotation does:
+ * rotate_object.c.
  *
  * Ownership: the handles of `in` are borrowed; `out`'s JSON is owned by it
  * until ops_object_rotate_clear. Errors: a negative errno, the step in
@@ -58,6 +60,7 @@ typedef enum ops_object_step {
     OPS_OBJECT_DONE = 0,
     OPS_OBJECT_LOCK,   /* the medium's rotate lock (-EBUSY: another rotation holds it) */
     OPS_OBJECT_LABEL,  /* the registered label is not in the bucket, or not readable */
+    OPS_OBJECT_PINS,   /* the primary is behind or beside a pin, or its log disagrees */
     OPS_OBJECT_COPY,   /* putting the label back, choosing or copying the generations */
     OPS_OBJECT_RECORD, /* the audit record or the registry (-EIO) */
 } ops_object_step;

@@ -41,12 +41,9 @@
 
 #define NFILES 40
 
-static const char policy_text[] =
-    "repository: %1$s/repo\n"
-    "passphrase_file: /etc/bkp/passphrase\n"
-    "media:\n"
-    "  - { name: usb-a, type: removable, path: %1$s/usb-a, location: offsite, offline: true,"
-    " rotate_every: 7d }\n"
+/* The policy is not what these tests are about: the shared head of the
+ * unit tests of bkp/ops/ and one data set. */
+static const char policy_text[] = OPS_POLICY_HEAD
     "datasets:\n"
     "  - { name: emr, paths: [/srv/emr], schedule: daily 02:00, copy_to: [usb-a] }\n";
 

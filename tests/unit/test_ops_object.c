@@ -7,7 +7,8 @@
  * before any S3 request can succeed (the endpoint is a closed port on
  * loopback): a name registered to another bucket, a probe that cannot run,
  * a rotation to an unlabelled medium (recorded as failed) or under a
- * rotate lock held by another.
+ * rotate lock held by another, and one from a primary behind the bucket's
+ * pin (a rolled-back primary).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -28,6 +29,7 @@
 #include "bkp/ops/object_fetch.h"
 #include "bkp/ops/object_medium.h"
 #include "bkp/ops/rotate_object.h"
+#include "bkp/pin.h"
 
 #include "ops_repo.h"
 
@@ -413,6 +415,51 @@ static void test_no_server(void **state)
     bkp_s3_close(s);
 }
 
+/* A pin ahead of the primary (a rolled-back primary): the rotation is
+ * refused before any request reaches the bucket, and recorded as failed. */
+static void test_pin_ahead(void **state)
+{
+    fixture *x = *state;
+    bkp_gen *g = NULL;
+    bkp_pin *pin = NULL;
+    bkp_s3 *s = NULL;
+    char media[200];
+    assert_int_equal(ops_repo_seal(&x->f, "emr", OPS_DAY, &g), 0);
+    assert_int_equal(ops_repo_register(&x->f, "cloud", "object", "offsite", g, 0, true), 0);
+    /* The primary's copy of the bucket's pin names a newer generation than
+     * the primary holds. */
+    assert_int_equal(bkp_pin_make(x->f.r, "cloud", &pin), 0);
+    assert_int_equal(pin->nheads, 1);
+    pin->heads[0].seq += 5;
+    snprintf(media, sizeof(media), "%s/media", x->f.repo);
+    assert_int_equal(bkp_pin_write(x->f.r, pin, media, "cloud.pin"), 0);
+    bkp_pin_free(pin);
+    json_t *e = bkp_media_get(x->f.r, "cloud");
+    assert_int_equal(ops_object_open(x->pm, &s), 0);
+    ops_object_in in = {.primary = x->f.r, .policy = x->f.p, .medium = "cloud", .pm = x->pm,
+                        .location = "offsite", .entry = e, .s = s};
+    ops_object_rotate_out o;
+    assert_int_equal(ops_rotate_object(&in, &o), -EPERM);
+    assert_int_equal(o.step, OPS_OBJECT_PINS);
+    assert_false(o.usage);
+    assert_non_null(strstr(logged, "the primary is behind cloud"));
+    assert_non_null(strstr(logged, "rotation to cloud refused"));
+    /* Not the label's refusal: no request was made. */
+    assert_null(strstr(logged, "not readable"));
+    assert_int_equal(json_array_size(o.copied), 0);
+    ops_object_rotate_clear(&o);
+    char *log = bkp_audit_path(x->f.r);
+    json_t *rec = NULL;
+    assert_int_equal(bkp_audit_each(log, last_rotate, &rec), 0);
+    free(log);
+    assert_non_null(rec);
+    assert_string_equal(json_string_value(json_object_get(rec, "outcome")), "failed");
+    json_decref(rec);
+    json_decref(e);
+    bkp_gen_free(g);
+    bkp_s3_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -424,6 +471,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_staging, setup, teardown),
         cmocka_unit_test_setup_teardown(test_work_dir, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_server, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pin_ahead, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,126 @@
+/* rotate_finish.c — see rotate_finish.h. */
+#include "bkp/ops/rotate_finish.h"
+
+#include <errno.h>
+
+#include "bkp/audit.h"
+#include "bkp/clock.h"
+#include "bkp/log.h"
+#include "bkp/medium.h"
+#include "bkp/ops/pins.h"
+#include "bkp/ops/rotate_record.h"
+
+/* The registry entry's update (bkp_media_update's callback). */
+typedef struct note_ctx {
+    const ops_rotate_seen *s;
+    bool wrote;
+} note_ctx;
+
+static int note_seen(json_t *e, void *ctx)
+{
+    const note_ctx *n = ctx;
+    const ops_rotate_seen *s = n->s;
+    char now[32];
+    size_t i;
+    json_t *g;
+    bkp_iso_time(now, sizeof(now), bkp_now());
+    json_object_set_new(e, "last_seen", json_string(now));
+    if (s->path)
+        json_object_set_new(e, "path", json_string(s->path));
+    if (n->wrote)
+        json_object_set_new(e, "last_write", json_string(now));
+    if (s->verified) {
+        json_object_set_new(e, "last_verify", json_string(now));
+        json_object_set_new(e, "verify_ok", json_boolean(s->verify_ok));
+    }
+    if (!n->wrote)
+        return 0;
+    if (s->held)
+        json_object_set(e, "held", (json_t *)s->held);
+    json_t *held = json_object_get(e, "held");
+    if (s->added && !json_is_array(held)) {
+        held = json_array();
+        json_object_set_new(e, "held", held);
+    }
+    json_array_foreach(s->added, i, g) json_array_append(held, g);
+    return 0;
+}
+
+/* Note the first failure (`rc` non-zero) at `step`. */
+static void fail(int *first, ops_rotate_step *step, ops_rotate_step at, int rc)
+{
+    if (rc && !*first) {
+        *first = rc;
+        *step = at;
+    }
+}
+
+/*
+ * The end of a rotation, and why in this order. Before it, the medium took
+ * its copy (a disk: packs, then index segments, then records; an archive:
+ * each DATASET@SEQ.tar read back before its name; a bucket: packs, records,
+ * the audit copy, each object locked) or failed to. Then, in turn: the
+ * audit record in the primary; the disk's copy of the audit log (and the
+ * immutable attribute); the pins (the medium's own, then the primary's copy
+ * of it); the registry entry. A kill, a full disk or a medium pulled out
+ * after each write leaves:
+ *  - before the audit record: the medium holds generations the log does
+ *    not say were rotated there, and the registry still has the old last
+ *    write, so the medium is shown as due (too early, never too late). The
+ *    next rotation finds them there (packs present, archive names taken,
+ *    objects locked), copies nothing again, and records the medium as
+ *    holding them.
+ *  - after the record, before the log's copy (a disk): the medium carries
+ *    the log as it was at its previous rotation, a prefix of the host's
+ *    log, which the next rotation replaces (bkp_copy_audit refuses only a
+ *    copy the host's log does not extend). The record goes first so that
+ *    the copy on the medium carries the record of the rotation that wrote
+ *    it.
+ *  - before the pins: the medium keeps the pin of its previous rotation,
+ *    which the primary is still ahead of, so the guard passes and the next
+ *    rotation that writes pins again. The pin comes after the record
+ *    because it pins the log's length and last line, this rotation's
+ *    record included (a rollback of the primary to before it is then
+ *    caught); and after the log's copy because that copy refuses a host log
+ *    that was cut or edited (-EBADMSG): such a rotation does not count as a
+ *    write, and no pin must make the cut log the medium's new baseline. The
+ *    medium's pin goes before the primary's copy of it (ops_pins_write):
+ *    while the medium is away the copy kept in the primary may then be the
+ *    older one — a weaker check, never a false refusal. A tape has no place
+ *    for a pin outside its archives, a bucket none that a rollback of the
+ *    primary could not also reach (docs/FORMAT.md): they take none.
+ *  - before the registry: the medium counts as not written now (overdue
+ *    sooner, never later), and `held` is the previous list; the registry is
+ *    a catalogue, the signed log is the history, and the status page's
+ *    proofs read the log. The next rotation rewrites the entry.
+ * A failure after the record said "ok" appends a second, failed record, so
+ * that the log never says more than happened.
+ */
+int ops_rotate_finish(const ops_rotate_end *e, ops_rotate_step *step, bool *wrote)
+{
+    int first = 0, rc;
+    *step = OPS_ROTATE_DONE;
+    rc = ops_rotate_record(e->primary, e->medium, e->rc != 0, e->pick, e->np, e->fig);
+    bool said_ok = !e->rc && !rc;
+    fail(&first, step, OPS_ROTATE_RECORD, rc ? -EIO : 0);
+    if (e->took && !e->rc && !first && e->before_pins)
+        fail(&first, step, OPS_ROTATE_LOG_COPY, e->before_pins(e->ctx));
+    /* Only a medium that took its copy, and whose record and log's copy
+     * are there, counts as written (and says what it holds). */
+    note_ctx n = {&e->note, e->took && !e->rc && !first};
+    if (n.wrote && e->pin && ops_pins_write(e->primary, e->medium, e->pin))
+        fail(&first, step, OPS_ROTATE_PIN_WRITE, -EIO);
+    if (e->seen && bkp_media_update(e->primary, e->medium, note_seen, &n))
+        fail(&first, step, OPS_ROTATE_REGISTRY, -EIO);
+    if (said_ok && first) { /* the record above said ok too early */
+        bkp_audit_rec again = {.op = "rotate",
+                               .medium = e->medium,
+                               .failed = true,
+                               .error = "the audit log's copy, the pins or the registry could not "
+                                        "be written"};
+        if (bkp_audit_append(e->primary, &again))
+            bkp_debug("%s: the second record could not be appended either", e->medium);
+    }
+    *wrote = n.wrote;
+    return first;
+}

@@ -1,0 +1,59 @@
+/*
+ * rotate_finish.h — the end of every rotation (a disk, an archive folder or
+ * tape, an object bucket), written once: the record in the primary's audit
+ * log, then what the medium needs before its pin (the disk's copy of the
+ * log), then the pins, then the media registry. Why in that order, and
+ * what a kill between any two of these writes leaves: rotate_finish.c.
+ *
+ * Ownership: everything in `ops_rotate_end` is borrowed for the call.
+ * Errors: the first write that failed, as a step of rotate_disk.h and a
+ * negative errno; each failure is logged where it happens.
+ */
+#ifndef BKP_OPS_ROTATE_FINISH_H
+#define BKP_OPS_ROTATE_FINISH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "bkp/generation.h"
+#include "bkp/ops/rotate_disk.h"
+#include "bkp/repo.h"
+
+/* What the registry entry of the medium is told besides `last_seen`; what
+ * it holds only when the rotation wrote it. */
+typedef struct ops_rotate_seen {
+    const char *path;      /* where it was seen (`path`), or NULL: a bucket */
+    bool verified;         /* it was checked now (`last_verify`, `verify_ok`) */
+    bool verify_ok;
+    const json_t *held;    /* what it holds now, replacing the list; or NULL */
+    const json_t *added;   /* what it took now, appended to the list; or NULL */
+} ops_rotate_seen;
+
+typedef struct ops_rotate_end {
+    bkp_repo *primary;  /* open writable */
+    const char *medium; /* its name */
+    bkp_gen **pick;     /* the generations chosen for it (`np`) */
+    size_t np;
+    json_t *fig;        /* the record's figures (borrowed; "captured" is added) */
+    int rc;             /* the rotation's first failure before its end, or 0 */
+    bool took;          /* the medium took every chosen generation */
+    bool seen;          /* the medium was reached: its registry entry is updated */
+    const char *pin;    /* where the medium takes its pin, or NULL: none (a tape, a bucket,
+                           a folder that took nothing) */
+    /* Between the record and the pins, only when the medium took its copy
+     * and nothing failed: the disk's copy of the audit log (and its seal).
+     * NULL: nothing. A negative errno fails the rotation at OPS_ROTATE_LOG_COPY. */
+    int (*before_pins)(void *ctx);
+    void *ctx;
+    ops_rotate_seen note;
+} ops_rotate_end;
+
+/* End the rotation `e`: 0, or the first of these writes that failed
+ * (`*step`: OPS_ROTATE_RECORD, _LOG_COPY, _PIN_WRITE or _REGISTRY). `*wrote`:
+ * the rotation counts as a write of the medium (it took its copy, and
+ * nothing failed up to its pins). */
+int ops_rotate_finish(const ops_rotate_end *e, ops_rotate_step *step, bool *wrote);
+
+#endif
