@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bkp/audit.h"
 #include "bkp/bytes.h"
 #include "bkp/i18n.h"
 
@@ -193,8 +194,11 @@ static bool audit(json_t *ev, char *out, size_t n)
 {
     json_t *a = json_object_get(ev, "audit");
     bool ok = json_is_true(json_object_get(a, "ok"));
+    char why[1024];
+    /* The problem from its code, in the language of the moment. */
     bkp_strappend(out, n, _("%lld audit record(s); %s"), (long long)ji(a, "records"),
-                  ok ? _("chain and signatures intact") : rb_js(a, "problem"));
+                  ok ? _("chain and signatures intact")
+                     : bkp_audit_problem_shown(a, why, sizeof(why)));
     return ok;
 }
 
