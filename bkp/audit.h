@@ -65,6 +65,55 @@ int bkp_audit_report_state(const bkp_repo *r);
 int bkp_audit_restart(bkp_repo *r, const char *reason, char *found, size_t n)
     __attribute__((warn_unused_result));
 
+/* What is wrong with a log: a stable word for programs (`"code"` in
+ * --json, bkp_audit_code_name) and a sentence for people in the reader's
+ * language (bkp_audit_problem_text). Each says which fields of
+ * bkp_audit_problem it uses. */
+typedef enum bkp_audit_code {
+    BKP_AUDIT_SOUND = 0,       /* "": nothing wrong */
+    BKP_AUDIT_UNREADABLE,      /* "unreadable": `err` */
+    BKP_AUDIT_MISSING,         /* "missing": no log (a copy, which has no marker) */
+    BKP_AUDIT_DELETED,         /* "deleted": no log and no head marker */
+    BKP_AUDIT_NOT_JSON,        /* "not_json": record `at` */
+    BKP_AUDIT_NOT_RECORD,      /* "not_a_record": record `at` has no op or time */
+    BKP_AUDIT_SEQUENCE_GAP,    /* "sequence_gap": record `at` has another seq */
+    BKP_AUDIT_CHAIN_BROKEN,    /* "chain_broken": record `at` does not chain to the one before */
+    BKP_AUDIT_WRONG_SIGNATURE, /* "wrong_signature": record `at` */
+    BKP_AUDIT_ALTERED,         /* "altered": record `at` not in the form it was written in */
+    BKP_AUDIT_HEAD_MISSING,    /* "head_missing": the marker `file` */
+    BKP_AUDIT_HEAD_DAMAGED,    /* "head_damaged": the marker `file`, `err` */
+    BKP_AUDIT_LOG_REMOVED,     /* "log_removed": records `at`..`upto` gone with the log */
+    BKP_AUDIT_EMPTIED,         /* "emptied": records `at`..`upto` gone, the log empty */
+    BKP_AUDIT_ROLLED_BACK,     /* "rolled_back": records `at`..`upto` missing at the end
+                                  against the head marker (cut short, or an older copy) */
+    BKP_AUDIT_REWRITTEN,       /* "rewritten": record `at` is not the one the marker names */
+    BKP_AUDIT_TORN_END,        /* "torn_end": a torn record after record `at` */
+    BKP_AUDIT_COPY_DIFFERS,    /* "differs_from_copy": record `at`, the copy `file` */
+    BKP_AUDIT_COPY_LONGER,     /* "shorter_than_copy": records `at`..`upto`, the copy `file` */
+    BKP_AUDIT_TIME_BACKWARDS,  /* "time_backwards": record `at` dated `when`, before `before` */
+    BKP_AUDIT_CODES
+} bkp_audit_code;
+
+typedef struct bkp_audit_problem {
+    bkp_audit_code code;
+    uint64_t at, upto; /* the record concerned; the last of a range */
+    int err;           /* a negative errno */
+    char file[256];    /* the head marker or the copy */
+    char when[32], before[32];
+} bkp_audit_problem;
+
+/* The word of `code` ("" for BKP_AUDIT_SOUND). */
+const char *bkp_audit_code_name(bkp_audit_code code);
+/* `p` as a sentence in the language of the moment (_()) into `buf`. */
+void bkp_audit_problem_text(const bkp_audit_problem *p, char *buf, size_t n);
+/* Put `p` into the JSON object `obj`: "code" and, when it has any, "detail"
+ * (record, last_record, file, errno, time, earlier). */
+void bkp_audit_problem_to_json(const bkp_audit_problem *p, json_t *obj);
+/* The problem of a JSON object made by bkp_audit_problem_to_json, in the
+ * language of the moment, into `buf`; without a known "code" (a document
+ * written before there were codes), its English "problem". Returns `buf`. */
+const char *bkp_audit_problem_shown(json_t *obj, char *buf, size_t n);
+
 typedef struct bkp_audit_check {
     uint64_t records;
     uint64_t first_bad;   /* 0: none; else the position (seq) of the first bad record */
@@ -73,7 +122,8 @@ typedef struct bkp_audit_check {
     bool head_bad;        /* the head marker is missing, damaged or forged */
     uint64_t restarts;    /* "log_restarted" records in the sound part of the log */
     uint64_t restart_seq; /* the last of them */
-    char problem[512];    /* the first problem, in English: for --json and records */
+    bkp_audit_problem why; /* the first problem, as a code and its details */
+    char problem[512];    /* the same in English: for --json and records */
     char problem_local[1024]; /* the same in the reader's language: for people */
 } bkp_audit_check;
 
@@ -86,11 +136,10 @@ int bkp_audit_verify(const char *path, const uint8_t pk[32], const char *against
 
 /* The problem with line `line` (NUL-terminated, without its newline) as
  * record `i` of a chain whose previous line hashes to `prev_hash` (NULL for
- * record 1), or NULL when it is sound. The problem is an English printf
- * format (marked N_) of one argument, the record's number as unsigned long
- * long: "record %llu is not valid JSON"; _() gives the reader's. */
-const char *bkp_audit_check_line(const char *line, uint64_t i, const uint8_t *prev_hash,
-                                 const uint8_t pk[32]);
+ * record 1), or BKP_AUDIT_SOUND: one of the codes of a record (not JSON,
+ * not a record, sequence gap, chain broken, wrong signature, altered). */
+bkp_audit_code bkp_audit_check_line(const char *line, uint64_t i, const uint8_t *prev_hash,
+                                    const uint8_t pk[32]);
 /* The head marker beside the log at `log` ("DIR/log.jsonl" -> "DIR/head";
  * NULL for a copy of a log, which has none) (malloc'd). */
 char *bkp_audit_head_path(const char *log);
@@ -122,10 +171,12 @@ int bkp_audit_each(const char *path, int (*fn)(json_t *rec, void *ctx), void *ct
  * their line), in the form they were written in. A line an insider wrote
  * without the key (appended, or put in place of a record) is never seen; a
  * signed record after one that was changed still is (what it says happened
- * did). `chk` (may be NULL) receives the check of the whole log. Returns
- * bkp_audit_verify's 0 or 1 (problems: the sound records were still
- * walked), `fn`'s non-zero when it stopped the walk, -ENOENT when there is
- * no log, another negative errno. */
+ * did). `chk` (may be NULL) receives the check of the whole log, made in
+ * the same pass: the log is read once and each signature checked once.
+ * Once `fn` returns non-zero it is not called again; the check goes on to
+ * the end. Returns bkp_audit_verify's 0 or 1 (problems: the sound records
+ * were still walked), `fn`'s non-zero when it stopped, -ENOENT when there
+ * is no log, another negative errno. */
 int bkp_audit_each_sound(const char *path, const uint8_t pk[32], int (*fn)(json_t *rec, void *ctx),
                          void *ctx, bkp_audit_check *chk);
 /* What bkp_audit_last looks for: records of `op`; with `outcome`, only those

@@ -24,6 +24,9 @@ int bkp_audit_head_write(bkp_repo *r, const char *dir, uint64_t seq, const uint8
 /* The signed bytes of a record: its JSON without "sig", compact, sorted
  * keys (malloc'd; NULL when out of memory). */
 char *bkp_audit_signed_text(json_t *rec);
+/* Describe `p` in `chk`: its code and details, in English (problem) and
+ * in the reader's language (problem_local). */
+void bkp_audit_problem_say(bkp_audit_check *chk, const bkp_audit_problem *p);
 /* A lost log was found by a check whose caller reports it: the appender
  * says nothing more of it in this process. */
 void bkp_audit_lost_reported(void);

@@ -1,14 +1,14 @@
 /*
  * audit_read.c — reading the audit log (audit.h): each record in order, the
  * last that matches a query, and the check of the whole log (chain,
- * signatures, head marker, a copy, times). A problem found is described
- * twice: in English for what programs read (--json, the records of the log)
- * and in the reader's language for people (bkp_audit_check.problem_local).
+ * signatures, head marker, a copy, times). One pass does both: each line is
+ * parsed once and its signature checked once, whether the caller wants the
+ * check, the records sound by themselves, or both (bkp_audit_each_sound).
+ * A problem found is a code with its details (audit_problem.c says it).
  */
 #include "bkp/audit.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,111 +76,146 @@ static int read_lines(const char *path, bkp_buf *buf, char ***lines, size_t *n, 
     return 0;
 }
 
-const char *bkp_audit_check_line(const char *line, uint64_t i, const uint8_t *prev_hash,
-                                 const uint8_t pk[32])
+/* ---- one line: its form, its link to the line before, its signature ---- */
+
+/* JSON, an audit record, in its place (its seq is its line). */
+static bkp_audit_code line_form(json_t *j, uint64_t i)
+{
+    if (!json_is_object(j))
+        return BKP_AUDIT_NOT_JSON;
+    if (!json_is_string(json_object_get(j, "op")) || !json_is_string(json_object_get(j, "time")))
+        return BKP_AUDIT_NOT_RECORD;
+    if ((uint64_t)json_integer_value(json_object_get(j, "seq")) != i)
+        return BKP_AUDIT_SEQUENCE_GAP;
+    return BKP_AUDIT_SOUND;
+}
+
+/* The hash a record claims for the line before it, into `prev`, or that it
+ * claims none (null: `*none`): 0, or -1 when "prev" is neither. */
+static int claimed_prev(json_t *j, uint8_t prev[32], bool *none)
+{
+    json_t *pv = json_object_get(j, "prev");
+    *none = json_is_null(pv);
+    return *none || (json_is_string(pv) && !bkp_unhex(prev, 32, json_string_value(pv))) ? 0 : -1;
+}
+
+/* What only the key makes: the signature, and the form it was written in
+ * (a line that verifies but is not in the canonical form was rewritten).
+ * The one signature check of the line. */
+static bkp_audit_code line_signed(json_t *j, const char *line, const uint8_t pk[32])
+{
+    uint8_t sig[64];
+    const char *sighex = json_string_value(json_object_get(j, "sig"));
+    char *text = bkp_audit_signed_text(j), *canon = NULL;
+    bkp_audit_code c = BKP_AUDIT_SOUND;
+    if (!sighex || bkp_unhex(sig, 64, sighex) || !text ||
+        bkp_sig_verify(pk, sig, text, strlen(text)))
+        c = BKP_AUDIT_WRONG_SIGNATURE;
+    else if (!(canon = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS)) || strcmp(canon, line))
+        c = BKP_AUDIT_ALTERED;
+    free(canon);
+    free(text);
+    return c;
+}
+
+bkp_audit_code bkp_audit_check_line(const char *line, uint64_t i, const uint8_t *prev_hash,
+                                    const uint8_t pk[32])
 {
     json_t *j = json_loads(line, JSON_REJECT_DUPLICATES, NULL);
-    const char *why = NULL;
-    uint8_t sig[64], prev[32];
-    const char *sighex = json_string_value(json_object_get(j, "sig"));
-    json_t *pv = json_object_get(j, "prev");
-    char *text = j ? bkp_audit_signed_text(j) : NULL;
-    if (!json_is_object(j))
-        why = N_("record %llu is not valid JSON");
-    else if (!json_is_string(json_object_get(j, "op")) ||
-             !json_is_string(json_object_get(j, "time")))
-        why = N_("record %llu is not an audit record (no op or time)");
-    else if ((uint64_t)json_integer_value(json_object_get(j, "seq")) != i)
-        why = N_("record %llu has the wrong sequence number (records were removed, added or "
-                 "reordered)");
-    else if (prev_hash ? (!json_is_string(pv) || bkp_unhex(prev, 32, json_string_value(pv)) ||
-                          memcmp(prev, prev_hash, 32))
-                       : !json_is_null(pv))
-        why = N_("record %llu does not chain to the record before it (that record was changed "
-                 "or removed)");
-    else if (!sighex || bkp_unhex(sig, 64, sighex) || !text ||
-             bkp_sig_verify(pk, sig, text, strlen(text)))
-        why = N_("record %llu is not signed by this repository's key (edited or forged)");
-    /* A line that verifies but is not in the canonical form was rewritten. */
-    if (!why) {
-        char *canon = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
-        if (!canon || strcmp(canon, line) != 0)
-            why = N_("record %llu is not in the form it was written in (edited)");
-        free(canon);
-    }
-    free(text);
+    uint8_t claim[32];
+    bool none;
+    bkp_audit_code c = line_form(j, i);
+    if (!c && (claimed_prev(j, claim, &none) ||
+               (prev_hash ? none || memcmp(claim, prev_hash, 32) : !none)))
+        c = BKP_AUDIT_CHAIN_BROKEN;
+    if (!c)
+        c = line_signed(j, line, pk);
     json_decref(j);
-    return why;
+    return c;
 }
 
-/* Describe the problem in `out` twice: `fmt` (English, marked N_) for
- * programs, and its translation for people. */
-static void vsay(bkp_audit_check *out, const char *fmt, va_list ap)
-{
-    va_list again;
-    va_copy(again, ap);
-    vsnprintf(out->problem, sizeof(out->problem), fmt, ap);
-    vsnprintf(out->problem_local, sizeof(out->problem_local), _(fmt), again);
-    va_end(again);
-}
-
-static void __attribute__((format(printf, 2, 3))) say(bkp_audit_check *out, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsay(out, fmt, ap);
-    va_end(ap);
-}
-
-/* The same with one of bkp_audit_check_line's formats (not a literal here),
- * whose one argument is the record's number as unsigned long long. */
-static void say_record(bkp_audit_check *out, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsay(out, fmt, ap);
-    va_end(ap);
-}
+/* ---- the whole log, in one pass ---- */
 
 /* How far a record's time may lie before an earlier one's (NTP steps). */
 #define TIME_TOLERANCE 300
 
-/* The time of a log line, or -1. */
-static time_t line_time(const char *line)
+/* One reading of a log: each line parsed once and its signature checked
+ * once, for both answers — the check of the whole chain, and the records
+ * sound by themselves handed to `fn`. */
+typedef struct walk {
+    const uint8_t *pk;
+    int (*fn)(json_t *rec, void *ctx); /* may be NULL */
+    void *ctx;
+    int stopped; /* what fn returned when it asked to stop: it is not called again */
+    bkp_audit_check *out;
+    bool chained;     /* every record so far checks and chains */
+    uint8_t hash[32]; /* of the line before, while chained */
+    time_t latest;    /* the latest time of the chained records, -1 none */
+    bkp_audit_problem back; /* the first record of them dated before it */
+} walk;
+
+static void say_problem(bkp_audit_check *out, bkp_audit_code code, uint64_t at, uint64_t upto,
+                        const char *file)
 {
-    json_t *j = json_loads(line, 0, NULL);
-    time_t t = bkp_iso_parse(json_string_value(json_object_get(j, "time")));
-    json_decref(j);
-    return t;
+    bkp_audit_problem p = {.code = code, .at = at, .upto = upto};
+    snprintf(p.file, sizeof(p.file), "%s", file ? file : "");
+    bkp_audit_problem_say(out, &p);
 }
 
-/* The first record of `la` (all sound) dated more than TIME_TOLERANCE before
- * the latest time of the records before it, described into `out`: the clock
- * was set back while the log was written, or the log was made up by someone
- * holding the key. 0 when none. */
-static uint64_t time_backwards(char **la, size_t na, bkp_audit_check *out)
+/* A record of the sound chain: a restart of the log, and its time, which
+ * must not go back before an earlier record's: the clock was set back
+ * while the log was written, or the log was made up by someone holding
+ * the key (named only when nothing worse is found). */
+static void chained_record(walk *w, json_t *j, uint64_t i)
 {
-    time_t latest = -1;
-    uint64_t at = 0;
-    for (size_t i = 0; i < na; i++) {
-        time_t t = line_time(la[i]);
-        if (t < 0)
-            continue;
-        if (latest >= 0 && t < latest - TIME_TOLERANCE) {
-            char a[32], b[32];
-            bkp_iso_time(a, sizeof(a), t);
-            bkp_iso_time(b, sizeof(b), latest);
-            say(out,
-                N_("record %zu is dated %s, before %s of an earlier record: times go backwards "
-                   "(the clock was set back, or records were written with a false time)"),
-                i + 1, a, b);
-            at = i + 1;
-            break;
-        }
-        if (t > latest)
-            latest = t;
+    const char *op = json_string_value(json_object_get(j, "op"));
+    time_t t = bkp_iso_parse(json_string_value(json_object_get(j, "time")));
+    if (op && !strcmp(op, "log_restarted")) {
+        w->out->restarts++;
+        w->out->restart_seq = i;
     }
-    return at;
+    if (t < 0)
+        return;
+    if (w->latest >= 0 && t < w->latest - TIME_TOLERANCE && !w->back.code) {
+        w->back = (bkp_audit_problem){.code = BKP_AUDIT_TIME_BACKWARDS, .at = i};
+        bkp_iso_time(w->back.when, sizeof(w->back.when), t);
+        bkp_iso_time(w->back.before, sizeof(w->back.before), w->latest);
+    }
+    if (t > w->latest)
+        w->latest = t;
+}
+
+/* Line `line`, record `i`. A record is sound by itself when it is in its
+ * place, signed and in the form it was written in; its link to the record
+ * before is then taken as it claims: a record changed before it does not
+ * make it less authentic (what it says happened did). */
+static void walk_line(walk *w, const char *line, uint64_t i)
+{
+    json_t *j = json_loads(line, JSON_REJECT_DUPLICATES, NULL);
+    uint8_t claim[32];
+    bool none = false;
+    bkp_audit_code form = line_form(j, i), link = BKP_AUDIT_SOUND, sig = BKP_AUDIT_SOUND;
+    if (!form && claimed_prev(j, claim, &none))
+        link = BKP_AUDIT_CHAIN_BROKEN;
+    else if (!form)
+        sig = line_signed(j, line, w->pk);
+    bool alone = !form && !link && !sig;
+    if (w->chained) {
+        if (!form && !link && (i > 1 ? none || memcmp(claim, w->hash, 32) : !none))
+            link = BKP_AUDIT_CHAIN_BROKEN;
+        bkp_audit_code c = form ? form : link ? link : sig;
+        if (c) {
+            w->chained = false;
+            w->out->first_bad = i;
+            say_problem(w->out, c, i, 0, NULL);
+        } else {
+            chained_record(w, j, i);
+            crypto_generichash(w->hash, 32, (const uint8_t *)line, strlen(line), NULL, 0);
+        }
+    }
+    if (alone && w->fn && !w->stopped)
+        w->stopped = w->fn(j, w->ctx);
+    json_decref(j);
 }
 
 /* Check the end of the log (lines `l`, `n` of them) against its head marker
@@ -196,63 +231,73 @@ static void check_head(const char *path, const uint8_t pk[32], char **l, size_t 
     int hrc = bkp_audit_head_read(hpath, pk, &h);
     uint64_t hseq = h.seq;
     if (hrc == -ENOENT && !n && out->absent) {
-        say(out, N_("the log is missing and so is its head marker: every repository has a log "
-                    "from `bkp init` on, so it was deleted; `bkp audit restart REASON` continues "
-                    "with a signed record of the loss"));
+        say_problem(out, BKP_AUDIT_DELETED, 0, 0, NULL);
     } else if (hrc == -ENOENT) {
-        say(out,
-            N_("its head marker %s is missing, so records removed from its end would not show "
-               "(deleted?); `bkp audit restart REASON` records this and writes a new marker"),
-            hpath);
+        say_problem(out, BKP_AUDIT_HEAD_MISSING, 0, 0, hpath);
         out->head_bad = true;
     } else if (hrc) {
-        /* The cause in English for programs, in the reader's words for people. */
-        snprintf(out->problem, sizeof(out->problem),
-                 "its head marker %s is damaged or not signed by this repository (%s)", hpath,
-                 bkp_strerror_en(hrc));
-        snprintf(out->problem_local, sizeof(out->problem_local),
-                 _("its head marker %s is damaged or not signed by this repository (%s)"), hpath,
-                 bkp_strerror(hrc));
+        bkp_audit_problem p = {.code = BKP_AUDIT_HEAD_DAMAGED, .err = hrc};
+        snprintf(p.file, sizeof(p.file), "%s", hpath);
+        bkp_audit_problem_say(out, &p);
         out->head_bad = true;
     } else if (hseq > n) {
         out->missing = hseq - n;
-        say(out,
-            out->absent ? N_("the log is missing: records %zu to %llu are missing at the end (its "
-                             "signed head marker says the log reached record %llu): the log was "
-                             "deleted; `bkp audit restart REASON` records the loss and continues")
-            : n ? N_("the log was cut short: records %zu to %llu are missing at the end (its "
-                     "signed head marker says the log reached record %llu): the log was "
-                     "shortened; `bkp audit restart REASON` records the loss and continues")
-                : N_("the log is empty: records %zu to %llu are missing at the end (its signed "
-                     "head marker says the log reached record %llu): the log was emptied; `bkp "
-                     "audit restart REASON` records the loss and continues"),
-            n + 1, (unsigned long long)hseq, (unsigned long long)hseq);
+        say_problem(out,
+                    out->absent ? BKP_AUDIT_LOG_REMOVED
+                    : n         ? BKP_AUDIT_ROLLED_BACK
+                                : BKP_AUDIT_EMPTIED,
+                    n + 1, hseq, NULL);
     } else {
         crypto_generichash(at, 32, (const uint8_t *)l[hseq - 1], strlen(l[hseq - 1]), NULL, 0);
         if (memcmp(at, h.record, 32)) {
             out->first_bad = hseq;
-            say(out,
-                N_("record %llu is not the one its signed head marker names: the log was "
-                   "rewritten from there on"),
-                (unsigned long long)hseq);
+            say_problem(out, BKP_AUDIT_REWRITTEN, hseq, 0, NULL);
         }
     }
     free(hpath);
 }
 
-int bkp_audit_verify(const char *path, const uint8_t pk[32], const char *against,
-                     bkp_audit_check *out)
+/* The log (lines `la`, `na`) against its copy `against`: line for line,
+ * and not shorter. */
+static int check_copy(const char *against, char **la, size_t na, bkp_audit_check *out)
 {
-    bkp_buf a, b;
-    char **la = NULL, **lb = NULL;
-    size_t na = 0, nb = 0;
-    bool torn = false, torn_b = false;
-    uint8_t hash[32];
-    int rc;
-    memset(out, 0, sizeof(*out));
-    bkp_buf_init(&a);
+    bkp_buf b;
+    char **lb = NULL;
+    size_t nb = 0;
+    bool torn_b;
     bkp_buf_init(&b);
-    rc = read_lines(path, &a, &la, &na, &torn);
+    int rc = read_lines(against, &b, &lb, &nb, &torn_b);
+    size_t common = na < nb ? na : nb;
+    for (size_t i = 0; !rc && i < common; i++)
+        if (strcmp(la[i], lb[i]) != 0) {
+            out->first_bad = i + 1;
+            say_problem(out, BKP_AUDIT_COPY_DIFFERS, i + 1, 0, against);
+            break;
+        }
+    if (!rc && !out->first_bad && nb > na) {
+        out->missing = nb - na;
+        say_problem(out, BKP_AUDIT_COPY_LONGER, na + 1, nb, against);
+    }
+    free(lb);
+    bkp_buf_free(&b);
+    return rc;
+}
+
+/* Read the log at `path` once: every line through walk_line, then its end
+ * against its head marker and, with `against`, its copy. 0 clean, 1
+ * problems (in w->out), negative when it cannot be read. */
+static int walk_log(const char *path, const char *against, walk *w)
+{
+    bkp_audit_check *out = w->out;
+    bkp_buf a;
+    char **la = NULL;
+    size_t na = 0;
+    bool torn = false;
+    memset(out, 0, sizeof(*out));
+    w->chained = true;
+    w->latest = -1;
+    bkp_buf_init(&a);
+    int rc = read_lines(path, &a, &la, &na, &torn);
     if (rc == -ENOENT) {
         out->absent = true; /* a loss to report, not a failure to read */
         rc = 0;
@@ -260,80 +305,49 @@ int bkp_audit_verify(const char *path, const uint8_t pk[32], const char *against
     if (rc)
         goto done;
     out->records = na;
-    for (size_t i = 0; i < na && !out->first_bad; i++) {
-        const char *why = bkp_audit_check_line(la[i], i + 1, i ? hash : NULL, pk);
-        if (why) {
-            out->first_bad = i + 1;
-            say_record(out, why, (unsigned long long)(i + 1));
-            break;
-        }
-        json_t *j = json_loads(la[i], 0, NULL);
-        const char *op = json_string_value(json_object_get(j, "op"));
-        if (op && !strcmp(op, "log_restarted")) {
-            out->restarts++;
-            out->restart_seq = i + 1;
-        }
-        json_decref(j);
-        crypto_generichash(hash, 32, (const uint8_t *)la[i], strlen(la[i]), NULL, 0);
-    }
+    for (size_t i = 0; i < na; i++)
+        walk_line(w, la[i], i + 1);
     if (!out->first_bad)
-        check_head(path, pk, la, na, out);
-    if (!*out->problem && out->absent)
-        say(out, N_("the log is missing"));
-    if (!*out->problem && torn)
-        say(out, N_("the log ends in a torn record after record %zu (a crash while writing)"), na);
-    if (!out->first_bad && !out->missing && !out->absent && against) {
-        if ((rc = read_lines(against, &b, &lb, &nb, &torn_b)))
-            goto done;
-        size_t common = na < nb ? na : nb;
-        for (size_t i = 0; i < common; i++)
-            if (strcmp(la[i], lb[i]) != 0) {
-                out->first_bad = i + 1;
-                say(out,
-                    N_("record %zu differs from the copy %s: one of the two logs was rewritten "
-                       "from there on"),
-                    i + 1, against);
-                break;
-            }
-        if (!out->first_bad && nb > na) {
-            out->missing = nb - na;
-            say(out,
-                N_("records %zu to %zu are missing at the end (the copy %s has them): this log "
-                   "was cut short"),
-                na + 1, nb, against);
-        }
-    }
-    /* Authentic records whose times go backwards are a problem too; they
-     * are named only when nothing worse was found. */
-    uint64_t back = !*out->problem && !torn ? time_backwards(la, na, out) : 0;
+        check_head(path, w->pk, la, na, out);
+    if (!out->why.code && out->absent)
+        say_problem(out, BKP_AUDIT_MISSING, 0, 0, NULL);
+    if (!out->why.code && torn)
+        say_problem(out, BKP_AUDIT_TORN_END, na, 0, NULL);
+    if (!out->first_bad && !out->missing && !out->absent && against &&
+        (rc = check_copy(against, la, na, out)))
+        goto done;
+    bool back = !out->why.code && !torn && w->back.code;
+    if (back)
+        bkp_audit_problem_say(out, &w->back);
     rc = out->first_bad || out->missing || out->absent || out->head_bad || torn || back ? 1 : 0;
-    char *own = bkp_audit_head_path(path); /* a repository's own log, not a copy of one */
-    if (own && (out->first_bad || out->missing || out->absent || out->head_bad))
-        bkp_audit_lost_reported(); /* the caller reports it, with what it found */
-    free(own);
 done:
     free(la);
-    free(lb);
     bkp_buf_free(&a);
-    bkp_buf_free(&b);
     return rc;
 }
 
-/* Is line `line`, record `i`, sound by itself under `pk`: in its place
- * (its seq), signed, in the form it was written in? Its link to the record
- * before is taken as it claims: a record changed before it does not make
- * it less authentic. */
-static bool signed_in_place(const char *line, const json_t *j, uint64_t i, const uint8_t pk[32])
+/* A problem of a repository's own log (not of a copy of one) found by a
+ * check whose caller reports it: the appender says no more of it. */
+static void reported(const char *path, const bkp_audit_check *c)
 {
-    const char *pv = json_string_value(json_object_get(j, "prev"));
-    uint8_t prev[32];
-    if (pv && bkp_unhex(prev, 32, pv))
-        return false;
-    return !bkp_audit_check_line(line, i, pv ? prev : NULL, pk);
+    char *own = bkp_audit_head_path(path);
+    if (own && (c->first_bad || c->missing || c->absent || c->head_bad))
+        bkp_audit_lost_reported();
+    free(own);
 }
 
-/* Each record of the log to `fn`; with `pk`, only those signed in place. */
-static int each(const char *path, const uint8_t *pk, int (*fn)(json_t *rec, void *ctx), void *ctx)
+int bkp_audit_verify(const char *path, const uint8_t pk[32], const char *against,
+                     bkp_audit_check *out)
+{
+    walk w = {.pk = pk, .out = out};
+    int rc = walk_log(path, against, &w);
+    if (rc >= 0)
+        reported(path, out);
+    return rc;
+}
+
+/* Each record of the log to `fn`, unchecked. */
+static int each(const char *path, int (*fn)(json_t *rec, void *ctx), void *ctx)
 {
     bkp_buf buf;
     char **lines = NULL;
@@ -343,7 +357,7 @@ static int each(const char *path, const uint8_t *pk, int (*fn)(json_t *rec, void
     int rc = read_lines(path, &buf, &lines, &n, &torn);
     for (size_t i = 0; !rc && i < n; i++) {
         json_t *j = json_loads(lines[i], 0, NULL);
-        if (j && (!pk || signed_in_place(lines[i], j, i + 1, pk)))
+        if (j)
             rc = fn(j, ctx);
         json_decref(j);
     }
@@ -354,20 +368,21 @@ static int each(const char *path, const uint8_t *pk, int (*fn)(json_t *rec, void
 
 int bkp_audit_each(const char *path, int (*fn)(json_t *rec, void *ctx), void *ctx)
 {
-    return each(path, NULL, fn, ctx);
+    return each(path, fn, ctx);
 }
 
 int bkp_audit_each_sound(const char *path, const uint8_t pk[32], int (*fn)(json_t *rec, void *ctx),
                          void *ctx, bkp_audit_check *chk)
 {
     bkp_audit_check own;
-    bkp_audit_check *c = chk ? chk : &own;
-    memset(c, 0, sizeof(*c));
-    int rc = bkp_audit_verify(path, pk, NULL, c);
-    if (rc < 0 || c->absent)
-        return rc < 0 ? rc : -ENOENT;
-    int e = each(path, pk, fn, ctx);
-    return e ? e : rc;
+    walk w = {.pk = pk, .fn = fn, .ctx = ctx, .out = chk ? chk : &own};
+    int rc = walk_log(path, NULL, &w);
+    if (rc < 0)
+        return rc;
+    reported(path, w.out);
+    if (w.out->absent)
+        return -ENOENT;
+    return w.stopped ? w.stopped : rc;
 }
 
 typedef struct last_ctx {
@@ -399,8 +414,12 @@ json_t *bkp_audit_last(const char *path, const uint8_t pk[32], const bkp_audit_q
                        time_t *when)
 {
     last_ctx l = {q, NULL};
-    if (path)
-        (void)each(path, pk, keep_last, &l);
+    bkp_audit_check chk;
+    walk w = {.pk = pk, .fn = keep_last, .ctx = &l, .out = &chk};
+    if (path && pk)
+        (void)walk_log(path, NULL, &w);
+    else if (path)
+        (void)each(path, keep_last, &l);
     if (when) {
         *when = l.found ? bkp_iso_parse(json_string_value(json_object_get(l.found, "time"))) : 0;
         if (*when < 0)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bkp/audit.h"
 #include "bkp/bytes.h"
 #include "bkp/i18n.h"
 
@@ -193,8 +194,11 @@ static bool audit(json_t *ev, char *out, size_t n)
 {
     json_t *a = json_object_get(ev, "audit");
     bool ok = json_is_true(json_object_get(a, "ok"));
+    char why[1024];
+    /* The problem from its code, in the language of the moment. */
     bkp_strappend(out, n, _("%lld audit record(s); %s"), (long long)ji(a, "records"),
-                  ok ? _("chain and signatures intact") : rb_js(a, "problem"));
+                  ok ? _("chain and signatures intact")
+                     : bkp_audit_problem_shown(a, why, sizeof(why)));
     return ok;
 }
 
@@ -258,10 +262,104 @@ static void attach_annex(rb_doc *doc)
                   "printed with `bkp policy print --regulation`."));
 }
 
+/* The table of what was rotated for data set `d`. */
+static void rotations_table(rb_doc *doc, json_t *d)
+{
+    json_t *r;
+    size_t k;
+    char seq[32];
+    if (!json_array_size(json_object_get(d, "rotations")))
+        return;
+    rb_doc_table(doc, (const char *[]){"#", _("Rotation (UTC)"), _("Medium"), _("Result"), NULL});
+    json_array_foreach(json_object_get(d, "rotations"), k, r)
+    {
+        snprintf(seq, sizeof(seq), "#%lld", (long long)ji(r, "seq"));
+        rb_doc_row(doc, (const char *[]){seq, rb_js(r, "time"), rb_js(r, "medium"),
+                                         strcmp(rb_js(r, "outcome"), "ok") ? _("failed") : _("ok"),
+                                         NULL});
+    }
+    rb_doc_table_end(doc);
+}
+
+/* The table of the drills of data set `d`. */
+static void drills_table(rb_doc *doc, json_t *d)
+{
+    json_t *r;
+    size_t k;
+    char a[64], b[64], seq[32];
+    if (!json_array_size(json_object_get(d, "drills")))
+        return;
+    rb_doc_table(doc, (const char *[]){"#", _("Drill (UTC)"), _("Runbook"), _("Result"),
+                                       _("Measured"), _("Target"), NULL});
+    json_array_foreach(json_object_get(d, "drills"), k, r)
+    {
+        snprintf(seq, sizeof(seq), "#%lld", (long long)ji(r, "seq"));
+        json_int_t tgt = ji(r, "rto_target_seconds");
+        rb_doc_row(doc, (const char *[]){
+                            seq, rb_js(r, "time"), rb_js(r, "runbook"),
+                            strcmp(rb_js(r, "outcome"), "ok") ? _("failed") : _("ok"),
+                            rb_duration_text(a, sizeof(a),
+                                             json_number_value(json_object_get(r, "seconds"))),
+                            tgt ? rb_duration_text(b, sizeof(b), (double)tgt) : "-", NULL});
+    }
+    rb_doc_table_end(doc);
+}
+
+/* The section of data set `d`: its backups, verdict, off-line gap, then
+ * its rotations and drills. */
+static void dataset_section(rb_doc *doc, json_t *d)
+{
+    char line[1024], a[64];
+    json_t *r;
+    size_t k;
+    snprintf(line, sizeof(line), "%s %s%s%s", _("Data set"), rb_js(d, "dataset"),
+             *rb_js(d, "description") ? " — " : "", rb_js(d, "description"));
+    rb_doc_h2(doc, line);
+    json_t *bk = json_object_get(d, "backups");
+    rb_doc_table(doc, (const char *[]){_("Item"), _("Value"), NULL});
+    snprintf(line, sizeof(line), _("%lld succeeded, %lld failed, %lld suspicious"),
+             (long long)ji(bk, "ok"), (long long)ji(bk, "failed"), (long long)ji(bk, "suspicious"));
+    rb_doc_row(doc, (const char *[]){_("Backups in the period"), line, NULL});
+    snprintf(line, sizeof(line), "%lld", (long long)ji(d, "generations_kept"));
+    rb_doc_row(doc, (const char *[]){_("Generations kept now"), line, NULL});
+    line[0] = '\0';
+    json_array_foreach(json_object_get(d, "reasons"), k, r)
+        bkp_strappend(line, sizeof(line), "%s%s", k ? "; " : "", json_string_value(r));
+    snprintf(a, sizeof(a), "%s", verdict_text(rb_js(d, "verdict")));
+    rb_doc_row(doc, (const char *[]){_("3-2-1 verdict now"), a, NULL});
+    if (*line)
+        rb_doc_row(doc, (const char *[]){_("Why"), line, NULL});
+    snprintf(line, sizeof(line), _("%.1f days (at most %.0f)"),
+             (double)ji(d, "offline_longest_gap_seconds") / 86400.0,
+             (double)ji(d, "offline_max_age_seconds") / 86400.0);
+    rb_doc_row(doc, (const char *[]){_("Longest time without a fresh off-line copy"), line, NULL});
+    rb_doc_table_end(doc);
+    rotations_table(doc, d);
+    drills_table(doc, d);
+}
+
+/* The statement for item 3-②, part by part, in the document's language. */
+static void statement_section(rb_doc *doc, json_t *st, bool ja)
+{
+    json_t *r;
+    size_t k;
+    rb_doc_h2(doc, _("Statement for checklist item 3-②"));
+    rb_doc_table(doc, (const char *[]){_("Part"), _("Met"), _("Evidence"), NULL});
+    json_array_foreach(json_object_get(st, "parts"), k, r)
+    {
+        json_t *e = json_object_get(r, "evidence");
+        rb_doc_row(doc, (const char *[]){part_title(rb_js(r, "part")),
+                                         yes(json_is_true(json_object_get(r, "ok"))),
+                                         rb_js(e, ja ? "ja" : "en"), NULL});
+    }
+    rb_doc_table_end(doc);
+    rb_doc_para(doc, "%s: %s", _("Answer"), yes(json_is_true(json_object_get(st, "answer"))));
+}
+
 static char *render(json_t *ev, rb_format f, bool ja)
 {
     json_t *period = json_object_get(ev, "period"), *st = json_object_get(ev, "statement"), *d, *r;
-    char line[1024], a[64], b[64], seq[32];
+    char line[1024];
     size_t i, k;
     rb_doc *doc = rb_doc_new(f, _("Backup and recovery evidence — checklist item 3-②"));
     if (!doc)
@@ -281,62 +379,7 @@ static char *render(json_t *ev, rb_format f, bool ja)
                 _("Every claim below names the signed audit records it rests on (#sequence "
                   "number); `bkp audit verify` proves the chain and its signatures."));
     attach_annex(doc);
-    json_array_foreach(json_object_get(ev, "datasets"), i, d)
-    {
-        snprintf(line, sizeof(line), "%s %s%s%s", _("Data set"), rb_js(d, "dataset"),
-                 *rb_js(d, "description") ? " — " : "", rb_js(d, "description"));
-        rb_doc_h2(doc, line);
-        json_t *bk = json_object_get(d, "backups");
-        rb_doc_table(doc, (const char *[]){_("Item"), _("Value"), NULL});
-        snprintf(line, sizeof(line), _("%lld succeeded, %lld failed, %lld suspicious"),
-                 (long long)ji(bk, "ok"), (long long)ji(bk, "failed"),
-                 (long long)ji(bk, "suspicious"));
-        rb_doc_row(doc, (const char *[]){_("Backups in the period"), line, NULL});
-        snprintf(line, sizeof(line), "%lld", (long long)ji(d, "generations_kept"));
-        rb_doc_row(doc, (const char *[]){_("Generations kept now"), line, NULL});
-        line[0] = '\0';
-        json_array_foreach(json_object_get(d, "reasons"), k, r)
-            bkp_strappend(line, sizeof(line), "%s%s", k ? "; " : "", json_string_value(r));
-        snprintf(a, sizeof(a), "%s", verdict_text(rb_js(d, "verdict")));
-        rb_doc_row(doc, (const char *[]){_("3-2-1 verdict now"), a, NULL});
-        if (*line)
-            rb_doc_row(doc, (const char *[]){_("Why"), line, NULL});
-        snprintf(line, sizeof(line), _("%.1f days (at most %.0f)"),
-                 (double)ji(d, "offline_longest_gap_seconds") / 86400.0,
-                 (double)ji(d, "offline_max_age_seconds") / 86400.0);
-        rb_doc_row(doc,
-                   (const char *[]){_("Longest time without a fresh off-line copy"), line, NULL});
-        rb_doc_table_end(doc);
-        if (json_array_size(json_object_get(d, "rotations"))) {
-            rb_doc_table(
-                doc, (const char *[]){"#", _("Rotation (UTC)"), _("Medium"), _("Result"), NULL});
-            json_array_foreach(json_object_get(d, "rotations"), k, r)
-            {
-                snprintf(seq, sizeof(seq), "#%lld", (long long)ji(r, "seq"));
-                rb_doc_row(doc, (const char *[]){
-                                    seq, rb_js(r, "time"), rb_js(r, "medium"),
-                                    strcmp(rb_js(r, "outcome"), "ok") ? _("failed") : _("ok"), NULL});
-            }
-            rb_doc_table_end(doc);
-        }
-        if (json_array_size(json_object_get(d, "drills"))) {
-            rb_doc_table(doc, (const char *[]){"#", _("Drill (UTC)"), _("Runbook"), _("Result"),
-                                               _("Measured"), _("Target"), NULL});
-            json_array_foreach(json_object_get(d, "drills"), k, r)
-            {
-                snprintf(seq, sizeof(seq), "#%lld", (long long)ji(r, "seq"));
-                json_int_t tgt = ji(r, "rto_target_seconds");
-                rb_doc_row(doc,
-                           (const char *[]){
-                               seq, rb_js(r, "time"), rb_js(r, "runbook"),
-                               strcmp(rb_js(r, "outcome"), "ok") ? _("failed") : _("ok"),
-                               rb_duration_text(a, sizeof(a),
-                                                json_number_value(json_object_get(r, "seconds"))),
-                               tgt ? rb_duration_text(b, sizeof(b), (double)tgt) : "-", NULL});
-            }
-            rb_doc_table_end(doc);
-        }
-    }
+    json_array_foreach(json_object_get(ev, "datasets"), i, d) dataset_section(doc, d);
     rb_doc_h2(doc, _("Verifications"));
     size_t vok = 0, vfail = 0;
     json_array_foreach(json_object_get(ev, "verifications"), k, r)
@@ -346,17 +389,7 @@ static char *render(json_t *ev, rb_format f, bool ja)
     }
     rb_doc_para(doc, _("%zu verification(s) in the period succeeded, %zu failed."), vok, vfail);
     rb_evidence_key_section(doc, ev, ja); /* evidence_keys.c */
-    rb_doc_h2(doc, _("Statement for checklist item 3-②"));
-    rb_doc_table(doc, (const char *[]){_("Part"), _("Met"), _("Evidence"), NULL});
-    json_array_foreach(json_object_get(st, "parts"), k, r)
-    {
-        json_t *e = json_object_get(r, "evidence");
-        rb_doc_row(doc, (const char *[]){part_title(rb_js(r, "part")),
-                                         yes(json_is_true(json_object_get(r, "ok"))),
-                                         rb_js(e, ja ? "ja" : "en"), NULL});
-    }
-    rb_doc_table_end(doc);
-    rb_doc_para(doc, "%s: %s", _("Answer"), yes(json_is_true(json_object_get(st, "answer"))));
+    statement_section(doc, st, ja);
     return rb_doc_finish(doc);
 }
 

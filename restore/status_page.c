@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bkp/audit.h"
 #include "bkp/clock.h"
 #include "bkp/i18n.h"
 #include "policies/compliance.h"
@@ -404,7 +405,7 @@ static void drills(FILE *f, json_t *st)
 static void audit(FILE *f, json_t *st)
 {
     json_t *a = json_object_get(st, "audit");
-    char when[64];
+    char when[64], why[1024];
     const char *state = !json_is_object(a)                           ? "unchecked"
                         : json_is_true(json_object_get(a, "absent")) ? "absent"
                         : json_is_true(json_object_get(a, "ok"))     ? "intact"
@@ -429,7 +430,7 @@ static void audit(FILE *f, json_t *st)
         say(f,
             _("Checked on %s: the audit log is NOT intact: %s. Tell the system administrator "
               "(`bkp audit verify`)."),
-            when, rb_js(a, "problem"));
+            when, bkp_audit_problem_shown(a, why, sizeof(why)));
     fputs("</p>\n", f);
     json_int_t restarts = json_integer_value(json_object_get(a, "restarts"));
     if (restarts > 0) {

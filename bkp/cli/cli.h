@@ -16,6 +16,7 @@
 #include "bkp/capture.h"
 #include "bkp/generation.h"
 #include "bkp/ops/object_fetch.h"
+#include "bkp/ops/status.h"
 #include "bkp/repo.h"
 #include "policies/compliance.h"
 #include "policies/notify.h"
@@ -286,19 +287,21 @@ void cli_pins_refuse(json_t *found, const char *doing);
 bool cli_japanese(void);
 
 /* The 3-2-1 status of every data set of the policy, in priority order, as
- * JSON (NULL when there is no policy); `*worst` the worst verdict. */
-json_t *cli_status(cli *c, int *worst);
+ * JSON (NULL when there is no policy); `*worst` the worst verdict; `log`
+ * (may be NULL) what the one reading of the audit log found, for
+ * cli_key_drill_status and cli_status_doc. */
+json_t *cli_status(cli *c, int *worst, ops_status_log *log);
 void cli_status_print(json_t *all);
 /* When the last successful key-recovery drill was and whether one is due
  * (policy key_drill_every): {"last": ISO time | null, "every_seconds",
  * "due"}; the one-line reminder for people when it is due (nothing else). */
-json_t *cli_key_drill_status(cli *c);
+json_t *cli_key_drill_status(cli *c, const ops_status_log *log);
 void cli_key_drill_remind(json_t *key_drill);
 /* What `bkp status --json` prints and the status page shows (status_page.c):
  * {"verdict", "datasets": `all` (stolen, from cli_status), "key_drill",
  * "generated" (now), "rotations" (the coming turns of the policy's media),
  * "audit" (the log checked now with the repository's public key)}. */
-json_t *cli_status_doc(cli *c, json_t *all, int worst);
+json_t *cli_status_doc(cli *c, json_t *all, int worst, const ops_status_log *log);
 /* Render `doc` as the status page (restore/status_page.h) in Japanese when
  * `ja`, and write it durably as `file` (mode 0644): 0 or a negative errno
  * (-EISDIR when `file` names no file), for the caller to say. */

@@ -63,13 +63,17 @@ static int audit_verify(cli *c)
     if (vrc < 0)
         bkp_error(_("cannot compare the audit log with the generation records: %s"),
                   bkp_strerror(vrc));
-    if (c->json)
-        cli_print_json(json_pack("{s:b, s:I, s:I, s:I, s:b, s:b, s:I, s:s, s:I}", "ok",
-                                 rc == 0 && vrc == 0, "records", (json_int_t)chk.records,
-                                 "first_bad", (json_int_t)chk.first_bad, "missing",
-                                 (json_int_t)chk.missing, "absent", chk.absent, "head_bad",
-                                 chk.head_bad, "restarts", (json_int_t)chk.restarts, "problem",
-                                 chk.problem, "generations_unaccounted", (json_int_t)vr.problems));
+    if (c->json) {
+        json_t *out = json_pack("{s:b, s:I, s:I, s:I, s:b, s:b, s:I, s:s, s:I}", "ok",
+                                rc == 0 && vrc == 0, "records", (json_int_t)chk.records,
+                                "first_bad", (json_int_t)chk.first_bad, "missing",
+                                (json_int_t)chk.missing, "absent", chk.absent, "head_bad",
+                                chk.head_bad, "restarts", (json_int_t)chk.restarts, "problem",
+                                chk.problem, "generations_unaccounted", (json_int_t)vr.problems);
+        if (out) /* the problem's code beside its English, for any reader's language */
+            bkp_audit_problem_to_json(&chk.why, out);
+        cli_print_json(out);
+    }
     bkp_verify_result_clear(&vr);
     if (chk.restarts && !c->json)
         bkp_warn(_("audit log %s: it was restarted by an operator (%llu time(s), last at record "

@@ -57,7 +57,7 @@ int cli_audit_report(cli *c)
                   "not after the second"));
         return EXIT_USAGE;
     }
-    json_t *status = cli_status(c, &worst), *ev = NULL;
+    json_t *status = cli_status(c, &worst, NULL), *ev = NULL;
     ops_report_in in = {.repo = c->r,
                         .policy = p,
                         .from = from,

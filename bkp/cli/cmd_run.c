@@ -134,13 +134,14 @@ static json_t *run_figures(const outcome *v, size_t n, double seconds)
 /* The policy's status page, from the status the run judged: a page that
  * cannot be written is a warning, never a failed run (the backups are
  * made). */
-static void status_page(cli *c, const pol_policy *p, json_t *all, int worst)
+static void status_page(cli *c, const pol_policy *p, json_t *all, int worst,
+                        const ops_status_log *log)
 {
     if (!p->status_page) {
         json_decref(all);
         return;
     }
-    json_t *doc = cli_status_doc(c, all, worst);
+    json_t *doc = cli_status_doc(c, all, worst, log);
     int rc = doc ? cli_status_page_write(doc, p->status_page, cli_lang_ja(c)) : -ENOMEM;
     json_decref(doc);
     if (rc) {
@@ -179,11 +180,12 @@ static bool after_backups(cli *c, const ops_run_in *in, const ops_run_result *re
      * verdicts and the key-recovery drill (the rest it said as it went). */
     size_t verdicts = al.n;
     int worst = 0;
-    json_t *status = cli_status(c, &worst);
+    ops_status_log log;
+    json_t *status = cli_status(c, &worst, &log);
     ops_run_alert_verdicts(&al, status);
     failed |= worst == POL_NON_COMPLIANT;
     if (!c->dataset) {
-        json_t *kd = cli_key_drill_status(c);
+        json_t *kd = cli_key_drill_status(c, &log);
         ops_run_alert_key_drill(&al, kd);
         json_decref(kd);
     }
@@ -203,7 +205,7 @@ static bool after_backups(cli *c, const ops_run_in *in, const ops_run_result *re
     }
     free(told);
     ops_alerts_free(&al);
-    status_page(c, in->policy, status, worst);
+    status_page(c, in->policy, status, worst, &log);
     return failed;
 }
 

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bkp/audit.h"
 #include "bkp/i18n.h"
 #include "bkp/cli/cli.h"
 #include "bkp/clock.h"
@@ -157,18 +158,35 @@ static int write_page(cli *c, json_t *doc)
     return ok ? EXIT_OK : EXIT_FAILED;
 }
 
+/* The audit log as the status found it, for people: a line only when it is
+ * not intact, in the reader's language (from the problem's code). */
+static void audit_remind(const ops_status_log *log)
+{
+    char why[1024];
+    if (log->rc == 0)
+        return;
+    if (log->rc < 0)
+        bkp_audit_problem_text(&(bkp_audit_problem){.code = BKP_AUDIT_UNREADABLE, .err = log->rc},
+                               why, sizeof(why));
+    else
+        bkp_audit_problem_text(&log->check.why, why, sizeof(why));
+    printf(_("audit log: NOT intact: %s; tell the system administrator (`bkp audit verify`)\n"),
+           why);
+}
+
 int cmd_status(cli *c)
 {
     int worst, ex;
     bool page;
+    ops_status_log log;
     if ((ex = page_options(c, &page)))
         return ex;
-    json_t *all = cli_status(c, &worst);
+    json_t *all = cli_status(c, &worst, &log);
     if (!all)
         return c->policy ? EXIT_FAILED : EXIT_USAGE;
     if (c->json || page) {
         /* One document: what --json prints is what the page shows. */
-        json_t *doc = cli_status_doc(c, all, worst);
+        json_t *doc = cli_status_doc(c, all, worst, &log);
         if (!doc)
             return EXIT_FAILED;
         if (page)
@@ -177,9 +195,10 @@ int cmd_status(cli *c)
             cli_print_json(json_incref(doc));
         json_decref(doc);
     } else {
-        json_t *kd = cli_key_drill_status(c);
+        json_t *kd = cli_key_drill_status(c, &log);
         cli_status_print(all);
         cli_key_drill_remind(kd);
+        audit_remind(&log);
         json_decref(all);
         json_decref(kd);
     }

@@ -66,7 +66,7 @@ static void status_metrics(cli *c, bkp_buf *m)
     char line[512];
     int worst = 0;
     time_t now = bkp_now();
-    json_t *all = cli_status(c, &worst), *d;
+    json_t *all = cli_status(c, &worst, NULL), *d;
     bkp_gen **v = NULL;
     size_t n = 0, i;
     if (bkp_gen_list(c->r, NULL, &v, &n))

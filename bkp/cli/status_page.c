@@ -5,6 +5,7 @@
  * page are made by the library; `bkp status`, `bkp run`, the metrics and
  * the evidence report ask through these.
  */
+#include <errno.h>
 #include <stdlib.h>
 
 #include "bkp/cli/cli.h"
@@ -37,31 +38,33 @@ static void status_in_clear(ops_status_in *in)
     free((pol_medium_state *)in->states);
 }
 
-json_t *cli_status(cli *c, int *worst)
+json_t *cli_status(cli *c, int *worst, ops_status_log *log)
 {
     pol_policy *p = cli_policy(c);
     ops_status_in in;
     *worst = POL_COMPLIANT;
+    if (log)
+        log->rc = -ENOENT;
     if (!p)
         return NULL;
     status_in(c, p, &in);
-    json_t *all = ops_status(&in, worst);
+    json_t *all = ops_status(&in, worst, log);
     status_in_clear(&in);
     return all;
 }
 
-json_t *cli_key_drill_status(cli *c)
+json_t *cli_key_drill_status(cli *c, const ops_status_log *log)
 {
-    return ops_key_drill_status(c->r, c->policy);
+    return ops_key_drill_status(log, c->policy);
 }
 
-json_t *cli_status_doc(cli *c, json_t *all, int worst)
+json_t *cli_status_doc(cli *c, json_t *all, int worst, const ops_status_log *log)
 {
     pol_policy *p = cli_policy(c);
     ops_status_in in = {.repo = c->r};
     if (p)
         in = (ops_status_in){.repo = c->r, .policy = p, .states = cli_media_states(c, p)};
-    json_t *doc = ops_status_doc(&in, all, worst);
+    json_t *doc = ops_status_doc(&in, all, worst, log);
     free((pol_medium_state *)in.states);
     return doc;
 }

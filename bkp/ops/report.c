@@ -264,6 +264,11 @@ int ops_report(const ops_report_in *in, json_t **out)
     char fp[BKP_FINGERPRINT_LEN];
     bkp_pubkey_fingerprint(bkp_repo_sign_pk(in->repo), fp); /* pinned on paper with the report */
     json_object_set_new(ev, "fingerprint", json_string(fp));
+    /* The problem's code beside its English: the statement says it in each language. */
+    if (vrc < 0 && !chk.why.code)
+        chk.why = (bkp_audit_problem){.code = BKP_AUDIT_UNREADABLE, .err = vrc};
+    if (vrc != 0)
+        bkp_audit_problem_to_json(&chk.why, json_object_get(ev, "audit"));
     json_object_set_new(ev, "key_operations", key_ops(s.records));
     json_object_set_new(ev, "statement", rb_evidence_statement(ev));
     json_decref(s.records);

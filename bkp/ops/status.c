@@ -2,6 +2,7 @@
  * document are in status_doc.c. */
 #include "bkp/ops/status.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,7 @@ typedef struct last_ctx {
     const pol_policy *p;
     last_rec *of; /* one per data set of the policy */
     json_t *verify;
+    time_t key_drill; /* the last successful key-recovery drill */
 } last_ctx;
 
 static void keep(json_t **slot, json_t *j)
@@ -43,6 +45,11 @@ static int scan(json_t *j, void *ctx)
     const char *ds = json_string_value(json_object_get(j, "dataset"));
     if (str_is(op, "verify") && !json_object_get(j, "medium"))
         keep(&l->verify, j);
+    if (str_is(op, "drill") && str_is(json_object_get(j, "outcome"), "ok") &&
+        json_is_true(json_object_get(json_object_get(j, "figures"), "key_recovery"))) {
+        time_t t = bkp_iso_parse(json_string_value(json_object_get(j, "time")));
+        l->key_drill = t > 0 ? t : 0;
+    }
     for (size_t i = 0; ds && i < l->p->ndatasets; i++) {
         if (strcmp(ds, l->p->datasets[i].name))
             continue;
@@ -272,13 +279,16 @@ static size_t rank(const pol_policy *p, size_t i)
     return r;
 }
 
-json_t *ops_status(const ops_status_in *in, int *worst)
+json_t *ops_status(const ops_status_in *in, int *worst, ops_status_log *found)
 {
     const pol_policy *p = in->policy;
     ds_view w = {.st = in->states, .last = {.p = p}};
     time_t *due = calloc(p->nmedia + 1, sizeof(*due));
     json_t *all = json_array();
     char *log = bkp_audit_path(in->repo);
+    ops_status_log own;
+    ops_status_log *l = found ? found : &own;
+    *l = (ops_status_log){.rc = -ENOMEM, .checked = bkp_now()};
     *worst = POL_COMPLIANT;
     w.reg = bkp_media_list(in->repo);
     w.last.of = calloc(p->ndatasets + 1, sizeof(*w.last.of));
@@ -290,9 +300,12 @@ json_t *ops_status(const ops_status_in *in, int *worst)
     }
     pol_media_due(p, in->states, p->nmedia, due);
     w.due = due;
-    /* One walk of the log for every data set; the document's "audit" part
-     * says whether all of it checks. */
-    (void)bkp_audit_each_sound(log, bkp_repo_sign_pk(in->repo), scan, &w.last, NULL);
+    /* One reading of the log for every data set, the key-recovery drill
+     * and the check of the whole log (the document's "audit" part). */
+    l->rc = bkp_audit_each_sound(log, bkp_repo_sign_pk(in->repo), scan, &w.last, &l->check);
+    if (l->rc == -ENOENT && l->check.absent)
+        l->rc = 1; /* no log at all: a loss the check describes */
+    l->key_drill = w.last.key_drill;
     /* In priority order: what care needs back first comes first. */
     for (size_t k = 0; k < p->ndatasets; k++) {
         size_t i = 0;
@@ -315,16 +328,11 @@ out:
     return all;
 }
 
-json_t *ops_key_drill_status(const bkp_repo *r, const pol_policy *policy)
+json_t *ops_key_drill_status(const ops_status_log *log, const pol_policy *policy)
 {
-    time_t last = 0, now = bkp_now();
-    char *log = r ? bkp_audit_path(r) : NULL;
+    time_t last = log && log->rc >= 0 ? log->key_drill : 0, now = bkp_now();
     int64_t every = policy ? policy->key_drill_every : 365 * 86400;
     char iso[32] = "";
-    /* The last successful key-recovery drill. */
-    bkp_audit_query q = {"drill", "ok", "key_recovery", NULL};
-    json_decref(bkp_audit_last(log, r ? bkp_repo_sign_pk(r) : NULL, &q, &last));
-    free(log);
     if (last > 0)
         bkp_iso_time(iso, sizeof(iso), last);
     return json_pack("{s:o, s:I, s:b}", "last", last > 0 ? json_string(iso) : json_null(),

@@ -23,6 +23,7 @@
 
 #include <jansson.h>
 
+#include "bkp/audit.h"
 #include "bkp/repo.h"
 #include "policies/compliance.h"
 #include "policies/policy.h"
@@ -39,20 +40,36 @@ typedef struct ops_status_in {
     bool shown; /* add "shown": reasons and action in the reader's language */
 } ops_status_in;
 
+/* What the one reading of the audit log by ops_status found: the check of
+ * the whole log with the repository's public key (so that the page never
+ * calls it intact unverified) and the last successful key-recovery drill
+ * among its sound records. The log is read once and each record's
+ * signature checked once for all of it. */
+typedef struct ops_status_log {
+    int rc;                /* 0 sound, 1 problems (check.why), negative: not read */
+    bkp_audit_check check; /* what was found */
+    time_t checked;        /* when */
+    time_t key_drill;      /* the last successful key-recovery drill, 0: none */
+} ops_status_log;
+
 /* The data sets' statuses (a new array), `*worst` receiving the worst
- * verdict (pol_verdict). NULL when the records or the registry cannot be
- * read, or without memory. */
-json_t *ops_status(const ops_status_in *in, int *worst);
+ * verdict (pol_verdict); `log` (may be NULL) what the reading of the audit
+ * log found, for ops_status_doc and ops_key_drill_status. NULL when the
+ * records or the registry cannot be read, or without memory (`log->rc`
+ * negative when the log was not read). */
+json_t *ops_status(const ops_status_in *in, int *worst, ops_status_log *log);
 
 /* The key-recovery drill reminder of `policy` (NULL: the default, once a
- * year): {last, every_seconds, due} from the audit log of `r` (may be NULL). */
-json_t *ops_key_drill_status(const bkp_repo *r, const pol_policy *policy);
+ * year): {last, every_seconds, due} from what ops_status found in the log
+ * (`log`; NULL: none found). */
+json_t *ops_key_drill_status(const ops_status_log *log, const pol_policy *policy);
 
 /* The whole document: {verdict, datasets, key_drill, generated, rotations,
  * audit}. Takes `all` (the result of ops_status) even on failure; NULL
- * without memory. The audit log is verified now with the repository's
- * public key, so the page never calls it intact unverified. */
-json_t *ops_status_doc(const ops_status_in *in, json_t *all, int worst);
+ * without memory. "audit" is the check `log` holds (from the same
+ * ops_status): {checked, records, ok, absent, problem (English), code,
+ * detail, restarts}. */
+json_t *ops_status_doc(const ops_status_in *in, json_t *all, int worst, const ops_status_log *log);
 
 /* The status page of `doc` (rst_status_page, Japanese when `ja`) written
  * durably to `file`, mode 0644: 0, -EISDIR for a folder's name, -ENOMEM,

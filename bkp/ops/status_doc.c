@@ -54,8 +54,10 @@ static json_t *rotations(const ops_status_in *in, time_t now)
     return out;
 }
 
-/* The audit log checked now, with the repository's public key: what was
- * checked and when, so that the page never says "intact" unverified.
+/* The audit log as ops_status checked it, with the repository's public key
+ * (`log`, NULL: not read): what was checked and when, so that the page never
+ * says "intact" unverified; the problem as a code, for the page and any
+ * reader to say in its own language, and in English as before.
  *
  * The whole log, every time, and not only what was appended since the last
  * check. To skip the rest, a check would have to leave a note of how far
@@ -67,21 +69,26 @@ static json_t *rotations(const ops_status_in *in, time_t now)
  * §2) writes the repository without the key, would rewrite the note with
  * the record, and a record rewritten before the note's mark would pass. Signed, it would be written by
  * `bkp status`, which opens the repository read-only and writes nothing.
- * So the log is read whole: a rewritten older record is always found. */
-static json_t *audit_checked(const bkp_repo *r, time_t now)
+ * So the log is read whole — once, by the same pass that finds the records
+ * the status reports: a rewritten older record is always found. */
+static json_t *audit_checked(const ops_status_log *log, time_t now)
 {
-    char *log = bkp_audit_path(r);
-    bkp_audit_check chk = {0};
-    int rc = log ? bkp_audit_verify(log, bkp_repo_sign_pk(r), NULL, &chk) : -ENOMEM;
-    free(log);
-    if (rc < 0)
+    int rc = log ? log->rc : -ENOMEM;
+    bkp_audit_check chk = {.why = {.code = BKP_AUDIT_UNREADABLE, .err = rc}};
+    if (rc >= 0)
+        chk = log->check;
+    else
         snprintf(chk.problem, sizeof(chk.problem), "cannot be read: %s", bkp_strerror_en(rc));
-    return json_pack("{s:o, s:I, s:b, s:b, s:s, s:I}", "checked", iso(now), "records",
-                     (json_int_t)chk.records, "ok", rc == 0, "absent", chk.absent, "problem",
-                     chk.problem, "restarts", (json_int_t)chk.restarts);
+    json_t *a = json_pack("{s:o, s:I, s:b, s:b, s:s, s:I}", "checked",
+                          iso(log && log->checked ? log->checked : now), "records",
+                          (json_int_t)chk.records, "ok", rc == 0, "absent", chk.absent, "problem",
+                          chk.problem, "restarts", (json_int_t)chk.restarts);
+    if (a)
+        bkp_audit_problem_to_json(&chk.why, a);
+    return a;
 }
 
-json_t *ops_status_doc(const ops_status_in *in, json_t *all, int worst)
+json_t *ops_status_doc(const ops_status_in *in, json_t *all, int worst, const ops_status_log *log)
 {
     time_t now = bkp_now();
     if (!all || !in->policy) {
@@ -89,9 +96,9 @@ json_t *ops_status_doc(const ops_status_in *in, json_t *all, int worst)
         return NULL;
     }
     return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "verdict", pol_verdict_name(worst),
-                     "datasets", all, "key_drill", ops_key_drill_status(in->repo, in->policy),
+                     "datasets", all, "key_drill", ops_key_drill_status(log, in->policy),
                      "generated", iso(now), "rotations", rotations(in, now), "audit",
-                     audit_checked(in->repo, now));
+                     audit_checked(log, now));
 }
 
 int ops_status_page_write(json_t *doc, const char *file, bool ja)

@@ -219,6 +219,8 @@ output_has "にはこのリポジトリの鍵による署名がありません�
 ja expect_exit 1 "$BKP" audit verify --repo "$WORK/altered" --json
 output_has "is not signed by this repository's key (edited or forged)" \
     "audit verify --json keeps its problem in English"
+grep -q '"code": *"wrong_signature"' <<<"$OUT" ||
+    flunk "audit verify --json should give the problem's code beside its English: $OUT"
 LC_ALL= LANG=C.UTF-8 expect_exit 1 "$BKP" audit verify --repo "$WORK/altered"
 output_has "is not signed by this repository's key (edited or forged)" \
     "the audit log's problem should be in English without Japanese asked for"

@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "bkp/audit.h"
 #include "bkp/i18n.h"
@@ -77,9 +79,8 @@ static void change_log(const fixture *f, const char *from, const char *to, const
     assert_int_equal(fclose(x), 0);
 }
 
-static void check(const fixture *f, bool ja, const char *english, const char *shown)
+static void language(bool ja)
 {
-    bkp_audit_check chk;
     if (ja) {
         setenv("LANGUAGE", "ja", 1);
         assert_non_null(setlocale(LC_MESSAGES, "C.UTF-8"));
@@ -87,9 +88,26 @@ static void check(const fixture *f, bool ja, const char *english, const char *sh
         unsetenv("LANGUAGE");
         setlocale(LC_MESSAGES, "C");
     }
+}
+
+/* The check finds `code`, says it in English and in the reader's language,
+ * and a reader of the JSON (the status page, the evidence statement) says
+ * the same from the code. */
+static void check(const fixture *f, bool ja, bkp_audit_code code, const char *english,
+                  const char *shown)
+{
+    bkp_audit_check chk;
+    char again[1024];
+    language(ja);
     assert_int_equal(bkp_audit_verify(f->log, bkp_repo_sign_pk(f->o.r), NULL, &chk), 1);
+    assert_int_equal(chk.why.code, code);
     assert_string_equal(chk.problem, english);
     assert_string_equal(chk.problem_local, shown);
+    json_t *j = json_pack("{s:s}", "problem", chk.problem);
+    bkp_audit_problem_to_json(&chk.why, j);
+    assert_string_equal(json_string_value(json_object_get(j, "code")), bkp_audit_code_name(code));
+    assert_string_equal(bkp_audit_problem_shown(j, again, sizeof(again)), shown);
+    json_decref(j);
 }
 
 static void test_altered(void **state)
@@ -97,18 +115,84 @@ static void test_altered(void **state)
     fixture *f = *state;
     change_log(f, "\"op\":\"backup\"", "\"op\":\"bockup\"", NULL);
     const char *en = "record 2 is not signed by this repository's key (edited or forged)";
-    check(f, false, en, en);
-    check(f, true, en, "記録 2 にはこのリポジトリの鍵による署名がありません（編集または偽造されています）");
+    check(f, false, BKP_AUDIT_WRONG_SIGNATURE, en, en);
+    check(f, true, BKP_AUDIT_WRONG_SIGNATURE, en,
+          "記録 2 にはこのリポジトリの鍵による署名がありません（編集または偽造されています）");
     change_log(f, "\"op\":\"bockup\"", "\"op\":\"backup\"", NULL);
 }
 
 static void test_torn(void **state)
 {
     fixture *f = *state;
+    struct stat st;
+    assert_int_equal(stat(f->log, &st), 0);
     change_log(f, NULL, NULL, "{\"seq\":4,\"op\":");
     const char *en = "the log ends in a torn record after record 3 (a crash while writing)";
-    check(f, false, en, en);
-    check(f, true, en, "ログは記録 3 の後、書きかけの記録で終わっています（書き込み中の異常終了）");
+    check(f, false, BKP_AUDIT_TORN_END, en, en);
+    check(f, true, BKP_AUDIT_TORN_END, en,
+          "ログは記録 3 の後、書きかけの記録で終わっています（書き込み中の異常終了）");
+    assert_int_equal(truncate(f->log, st.st_size), 0);
+}
+
+/* Its last record removed: the head marker names record 3, the log ends at
+ * 2 — rolled back against the head. */
+static void test_rolled_back(void **state)
+{
+    fixture *f = *state;
+    FILE *x = fopen(f->log, "r");
+    static char buf[1 << 16];
+    assert_non_null(x);
+    size_t n = fread(buf, 1, sizeof(buf) - 1, x);
+    assert_int_equal(fclose(x), 0);
+    buf[n] = '\0';
+    char *third = strstr(buf, "{\"command\"");
+    for (int i = 0; third && i < 2; i++)
+        third = strchr(third + 1, '\n');
+    assert_non_null(third);
+    assert_int_equal(truncate(f->log, (off_t)(third + 1 - buf)), 0);
+    const char *en = "the log was cut short: records 3 to 3 are missing at the end (its signed "
+                     "head marker says the log reached record 3): the log was shortened; `bkp "
+                     "audit restart REASON` records the loss and continues";
+    check(f, false, BKP_AUDIT_ROLLED_BACK, en, en);
+    check(f, true, BKP_AUDIT_ROLLED_BACK, en,
+          "ログが途中で切れています: 末尾の記録 3 から 3 がありません（署名付きの先頭マーカーでは記"
+          "録 3 まであります）: ログは短くされています。`bkp audit restart 理由` で失われたことを記"
+          "録して続けます");
+    x = fopen(f->log, "w");
+    assert_non_null(x);
+    assert_int_equal(fwrite(buf, 1, n, x), n);
+    assert_int_equal(fclose(x), 0);
+}
+
+/* One pass gives both answers: the records sound by themselves (a signed
+ * record after an edited one still counts) and the check; a walk told to
+ * stop still checks the whole log. */
+static int count_ops(json_t *rec, void *ctx)
+{
+    int *n = ctx;
+    (*n)++;
+    return strcmp(json_string_value(json_object_get(rec, "op")), "prune") ? 0 : 7;
+}
+
+static void test_each_sound(void **state)
+{
+    fixture *f = *state;
+    bkp_audit_check chk;
+    int n = 0;
+    language(false);
+    assert_int_equal(bkp_audit_each_sound(f->log, bkp_repo_sign_pk(f->o.r), count_ops, &n, &chk),
+                     7);
+    assert_int_equal(n, 3);
+    assert_int_equal(chk.why.code, BKP_AUDIT_SOUND);
+    assert_int_equal(chk.records, 3);
+    change_log(f, "\"op\":\"backup\"", "\"op\":\"bockup\"", NULL);
+    n = 0;
+    assert_int_equal(bkp_audit_each_sound(f->log, bkp_repo_sign_pk(f->o.r), count_ops, &n, &chk),
+                     7);
+    assert_int_equal(n, 2); /* init and prune: the edited backup is not believed */
+    assert_int_equal(chk.why.code, BKP_AUDIT_WRONG_SIGNATURE);
+    assert_int_equal(chk.first_bad, 2);
+    change_log(f, "\"op\":\"bockup\"", "\"op\":\"backup\"", NULL);
 }
 
 int main(void)
@@ -116,6 +200,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_altered),
         cmocka_unit_test(test_torn),
+        cmocka_unit_test(test_rolled_back),
+        cmocka_unit_test(test_each_sound),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -432,6 +432,19 @@ static void test_audit(void **state)
         evidence_of(st, "audit", "en"),
         "24 audit record(s); record 6 is not signed by this repository's key (edited or forged)");
     json_decref(st);
+    /* With its code (what `bkp audit report` gives now), the problem is said
+     * in each language, not the English inside the Japanese. */
+    json_t *a = json_object_get(ev, "audit");
+    json_object_set_new(a, "code", json_string("wrong_signature"));
+    json_object_set_new(a, "detail", json_pack("{s:i}", "record", 6));
+    st = rb_evidence_statement(ev);
+    assert_string_equal(
+        evidence_of(st, "audit", "en"),
+        "24 audit record(s); record 6 is not signed by this repository's key (edited or forged)");
+    assert_string_equal(evidence_of(st, "audit", "ja"),
+                        "監査記録 24 件、記録 6 にはこのリポジトリの鍵による署名がありません（編集"
+                        "または偽造されています）");
+    json_decref(st);
     judge(ev, "audit", "a record was edited");
     ev = all_hold();
     json_object_del(ev, "audit");

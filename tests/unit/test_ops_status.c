@@ -88,7 +88,7 @@ static void test_verdicts_and_ages(void **state)
 {
     fixture *x = *state;
     int worst = -1;
-    json_t *all = ops_status(&x->in, &worst);
+    json_t *all = ops_status(&x->in, &worst, NULL);
     assert_non_null(all);
     assert_int_equal(worst, POL_NON_COMPLIANT);
     assert_int_equal(json_array_size(all), 2);
@@ -125,13 +125,15 @@ static void test_document(void **state)
 {
     fixture *x = *state;
     int worst = -1;
-    json_t *all = ops_status(&x->in, &worst);
-    json_t *doc = ops_status_doc(&x->in, all, worst);
+    ops_status_log log;
+    json_t *all = ops_status(&x->in, &worst, &log);
+    json_t *doc = ops_status_doc(&x->in, all, worst, &log);
     assert_non_null(doc);
     assert_string_equal(json_string_value(json_object_get(doc, "verdict")), "NON-COMPLIANT");
     json_t *audit = json_object_get(doc, "audit");
     assert_true(json_is_true(json_object_get(audit, "ok")));
     assert_int_equal(json_integer_value(json_object_get(audit, "records")), 2); /* init, drill */
+    assert_string_equal(json_string_value(json_object_get(audit, "code")), "");
     json_t *kd = json_object_get(doc, "key_drill");
     assert_true(json_is_true(json_object_get(kd, "due")));
     assert_true(json_is_null(json_object_get(kd, "last")));
@@ -152,7 +154,7 @@ static void test_offline_copy_too_old(void **state)
     x->f.p->rule.offline_max_age = 2 * OPS_DAY;
     assert_int_equal(
         ops_repo_register(&x->f, "usb-a", "removable", "offsite", x->g[0], OPS_DAY, true), 0);
-    json_t *all = ops_status(&x->in, &worst);
+    json_t *all = ops_status(&x->in, &worst, NULL);
     json_t *emr = dataset(all, "emr");
     assert_string_equal(json_string_value(json_object_get(emr, "verdict")), "AT RISK");
     json_int_t age = json_integer_value(json_object_get(emr, "offline_age_seconds"));
@@ -167,7 +169,7 @@ static void test_failed_check_does_not_count(void **state)
     assert_int_equal(
         ops_repo_register(&x->f, "usb-a", "removable", "offsite", x->g[1], OPS_DAY, false), 0);
     x->in.shown = true;
-    json_t *all = ops_status(&x->in, &worst);
+    json_t *all = ops_status(&x->in, &worst, NULL);
     json_t *emr = dataset(all, "emr");
     assert_string_equal(json_string_value(json_object_get(emr, "verdict")), "NON-COMPLIANT");
     assert_int_equal(json_array_size(json_object_get(emr, "copies_on_media")), 0);
@@ -194,7 +196,8 @@ static void test_forged_records_not_believed(void **state)
           fp);
     assert_int_equal(fclose(fp), 0);
     free(log);
-    json_t *all = ops_status(&x->in, &worst);
+    ops_status_log found;
+    json_t *all = ops_status(&x->in, &worst, &found);
     assert_non_null(all);
     json_t *lab = dataset(all, "lab");
     assert_true(json_is_null(json_object_get(lab, "last_drill")));
@@ -202,9 +205,15 @@ static void test_forged_records_not_believed(void **state)
     json_t *emr = dataset(all, "emr"); /* what the sound log says is kept */
     assert_string_equal(
         json_string_value(json_object_get(json_object_get(emr, "last_drill"), "outcome")), "ok");
-    json_t *doc = ops_status_doc(&x->in, all, worst);
+    json_t *doc = ops_status_doc(&x->in, all, worst, &found);
     assert_non_null(doc);
-    assert_true(json_is_false(json_object_get(json_object_get(doc, "audit"), "ok")));
+    json_t *a = json_object_get(doc, "audit");
+    assert_true(json_is_false(json_object_get(a, "ok")));
+    /* The first line without the key has no time: its code and place. */
+    assert_string_equal(json_string_value(json_object_get(a, "code")), "not_a_record");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(a, "detail"), "record")), 3);
+    assert_string_equal(json_string_value(json_object_get(a, "problem")),
+                        "record 3 is not an audit record (no op or time)");
     json_decref(doc);
 }
 

@@ -199,6 +199,26 @@ static void test_audit(void **state)
     assert_non_null(strstr(t, "NOT intact: record 7: bad signature"));
     assert_null(strstr(t, "are intact"));
     free(t);
+    /* With the problem's code, the page says it in its own language: a
+     * Japanese page has no English inside its Japanese sentence. */
+    json_object_set_new(a, "problem", json_string("record 7 is not signed by this repository's "
+                                                  "key (edited or forged)"));
+    json_object_set_new(a, "code", json_string("wrong_signature"));
+    json_object_set_new(a, "detail", json_pack("{s:i}", "record", 7));
+    t = render(j, true);
+    assert_non_null(strstr(t, "監査ログは完全ではありません: 記録 7 にはこのリポジトリの鍵による"
+                              "署名がありません（編集または偽造されています）。"));
+    assert_null(strstr(t, "is not signed"));
+    free(t);
+    t = render(j, false);
+    assert_non_null(strstr(t, "NOT intact: record 7 is not signed by this repository&#39;s key"));
+    free(t);
+    json_object_set_new(a, "code", json_string("rolled_back"));
+    json_object_set_new(a, "detail", json_pack("{s:i, s:i}", "record", 118, "last_record", 120));
+    t = render(j, true);
+    assert_non_null(strstr(t, "記録 118"));
+    assert_null(strstr(t, "is not signed"));
+    free(t);
     json_object_del(j, "audit");
     t = render(j, false);
     assert_non_null(strstr(t, "data-state=\"unchecked\""));
