@@ -13,6 +13,7 @@
 #include <archive_entry.h>
 #include <sodium.h>
 
+#include "bkp/archive_why.h"
 #include "bkp/clock.h"
 #include "bkp/copy.h"
 #include "bkp/durable.h"
@@ -65,8 +66,11 @@ static int member_at(writer *w, const char *path, const void *data, size_t len, 
                      (len == 0 || archive_write_data(w->a, data, len) == (la_ssize_t)len)
                  ? 0
                  : -EIO;
+    char why[512];
     if (rc)
-        bkp_error(_("cannot write %s into the archive: %s"), path, archive_error_string(w->a));
+        bkp_error(_("cannot write %s into the archive%s — check that the medium has room and "
+                    "can be written, then run the rotation again"),
+                  path, bkp_archive_why(w->a, why, sizeof(why)));
     archive_entry_free(e);
     return rc;
 }
@@ -218,7 +222,7 @@ static int records(writer *w, const bkp_gen *g, const char *tmp)
 int bkp_archive_write(bkp_repo *r, const bkp_gen *g, const json_t *label, bkp_archive_kit *kit,
                       int fd, const char *tmpdir, uint64_t *bytes)
 {
-    char top[512], tmpl[4096];
+    char top[512], tmpl[4096], why[512];
     writer w = {.top = top,
                 .now = bkp_now(),
                 .r = r,
@@ -247,7 +251,9 @@ int bkp_archive_write(bkp_repo *r, const bkp_gen *g, const json_t *label, bkp_ar
     if (!w.a || archive_write_set_format_pax_restricted(w.a) != ARCHIVE_OK ||
         archive_write_set_bytes_in_last_block(w.a, 1) != ARCHIVE_OK ||
         archive_write_open_fd(w.a, fd) != ARCHIVE_OK) {
-        bkp_error(_("cannot start the archive: %s"), w.a ? archive_error_string(w.a) : "no memory");
+        bkp_error(_("cannot start the archive%s — check the medium (a tape loaded and "
+                    "writable, a folder with room), then run the rotation again"),
+                  bkp_archive_why(w.a, why, sizeof(why)));
         rc = -EIO;
         goto out;
     }
@@ -269,7 +275,9 @@ int bkp_archive_write(bkp_repo *r, const bkp_gen *g, const json_t *label, bkp_ar
     if (!rc && access(log, F_OK) == 0)
         rc = member_file(&w, BKP_AUDIT_COPY, log);
     if (!rc && archive_write_close(w.a) != ARCHIVE_OK) {
-        bkp_error(_("cannot finish the archive: %s"), archive_error_string(w.a));
+        bkp_error(_("cannot finish the archive%s — check that the medium has room and can be "
+                    "written, then run the rotation again"),
+                  bkp_archive_why(w.a, why, sizeof(why)));
         rc = -EIO;
     }
     if (!rc && bytes)
@@ -331,8 +339,10 @@ static int skip_kit(struct archive *a, struct archive_entry *e, const char *path
         return -EBADMSG;
     }
     if (archive_read_data_skip(a) != ARCHIVE_OK) {
-        bkp_error(_("%s: the recovery kit at its start is damaged or truncated: %s"), path,
-                  archive_error_string(a));
+        char why[512];
+        bkp_error(_("%s: the recovery kit at its start is damaged or truncated%s — read this "
+                    "generation from another medium"),
+                  path, bkp_archive_why(a, why, sizeof(why)));
         return -EBADMSG;
     }
     return 1;
@@ -358,7 +368,10 @@ static int extract_member(struct archive *a, const char *path, const char *dir, 
         data->len += (size_t)got;
     }
     if (data->len != size) {
-        bkp_error(_("%s: %s is truncated (%s)"), path, name, archive_error_string(a));
+        char why[512];
+        bkp_error(_("%s: %s is truncated%s — the archive is damaged; read this generation from "
+                    "another medium"),
+                  path, name, bkp_archive_why(a, why, sizeof(why)));
         return -EBADMSG;
     }
     char *to = bkp_path_join(dir, rel), *base = to ? strrchr(to, '/') : NULL;
@@ -406,6 +419,7 @@ static int extract_members(struct archive *a, const char *path, const char *dir,
 {
     size_t nkit = 0;
     struct archive_entry *e;
+    char why[512];
     bkp_buf data;
     int rc = 0, r;
     bkp_buf_init(&data);
@@ -442,7 +456,9 @@ static int extract_members(struct archive *a, const char *path, const char *dir,
             break;
     }
     if (!rc && r != ARCHIVE_EOF) {
-        bkp_error(_("%s: the archive is damaged or truncated: %s"), path, archive_error_string(a));
+        bkp_error(_("%s: the archive is damaged or truncated%s — read this generation from "
+                    "another medium"),
+                  path, bkp_archive_why(a, why, sizeof(why)));
         rc = -EBADMSG;
     }
     bkp_buf_free(&data);
@@ -461,7 +477,10 @@ int bkp_archive_extract_stream(bkp_stream *in, const char *path, const char *dir
     }
     archive_read_support_format_tar(a);
     if (archive_read_open(a, &src, NULL, source_read, NULL) != ARCHIVE_OK) {
-        bkp_error(_("cannot read the archive %s: %s"), path, archive_error_string(a));
+        char why[512];
+        bkp_error(_("cannot read the archive %s%s — check that the tape or file is there and "
+                    "can be read"),
+                  path, bkp_archive_why(a, why, sizeof(why)));
         rc = -EIO;
         goto out;
     }
@@ -494,7 +513,7 @@ int bkp_archive_extract(const char *path, const char *dir, char **top)
         fcntl(fd, F_SETFL, 0) < 0) {
         rc = fd < 0 ? -errno : -EBADMSG;
         bkp_error(_("cannot read the archive %s: %s"), path,
-                  rc == -EBADMSG ? "it is not a file or a tape device" : bkp_strerror(rc));
+                  rc == -EBADMSG ? _("it is not a file or a tape device") : bkp_strerror(rc));
         if (fd >= 0)
             close(fd);
         return rc;

@@ -15,6 +15,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include "bkp/archive_why.h"
 #include "bkp/durable.h"
 #include "bkp/filescache.h"
 #include "bkp/i18n.h"
@@ -312,11 +313,12 @@ static struct archive_entry *describe(capture_ctx *c, const bkp_walk_entry *we, 
         archive_entry_copy_pathname(e, we->path[1] ? we->path + 1 : ".");
     }
     int ar = archive_read_disk_entry_from_file(c->disk, e, fd, &we->st);
+    char why[512];
     if (ar == ARCHIVE_WARN)
-        bkp_warn("%s: %s", we->path, archive_error_string(c->disk));
+        bkp_warn(_("%s: some of its metadata cannot be read%s; it is backed up without it"),
+                 we->path, bkp_archive_why(c->disk, why, sizeof(why)));
     if (ar < ARCHIVE_WARN) {
-        const char *m = archive_error_string(c->disk);
-        add_error(c, we->path, 0, m ? m : N_("cannot read its metadata"));
+        add_error(c, we->path, bkp_archive_errno(c->disk), N_("cannot read its metadata"));
         archive_entry_free(e);
         return NULL;
     }

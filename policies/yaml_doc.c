@@ -15,20 +15,68 @@
 #include "bkp/stream.h"
 #include "policies/duration.h"
 
-static void syntax_error(const char *file, const yaml_parser_t *parser)
+/* What each kind of libyaml failure means for the person who wrote the file,
+ * and what to look at: our words, in the reader's language. libyaml's own
+ * (English, not ours to translate) follow in parentheses as a detail. */
+static const struct {
+    const char *what, *todo;
+} yaml_kinds[] = {
+    [YAML_READER_ERROR] = {N_("the file is not plain UTF-8 text"),
+                           N_("save it as UTF-8 and remove any control character near here")},
+    [YAML_SCANNER_ERROR] = {N_("this cannot be read as YAML"),
+                            N_("check the indentation (spaces, not tabs), the colon after each "
+                               "key and the closing quotes near here")},
+    [YAML_PARSER_ERROR] = {N_("the lists and mappings do not fit together here"),
+                           N_("check the indentation, the dashes, the colons and that every "
+                              "bracket is closed")},
+    [YAML_COMPOSER_ERROR] = {N_("an alias (*name) or anchor (&name) is wrong here"),
+                             N_("define each anchor (&name) once, before the aliases (*name) "
+                                "that name it")},
+};
+
+/* Line and column (1-based, in characters) of byte `off` of `buf`: where a
+ * reader error is, which libyaml gives as an offset only. */
+static void offset_mark(const uint8_t *buf, size_t len, size_t off, size_t *line, size_t *col)
 {
+    *line = 1, *col = 1;
+    for (size_t i = 0; i < off && i < len; i++) {
+        if (buf[i] == '\n')
+            *line += 1, *col = 1;
+        else if ((buf[i] & 0xc0) != 0x80)
+            *col += 1;
+    }
+}
+
+/* A YAML syntax error as "file:line:column: what — what to do (libyaml:
+ * its words)". Returns -EINVAL, or -ENOMEM (not logged, as pol_yaml_load
+ * says) when libyaml ran out of memory. */
+static int syntax_error(const char *file, const yaml_parser_t *parser, const uint8_t *buf,
+                        size_t len)
+{
+    if (parser->error == YAML_MEMORY_ERROR)
+        return -ENOMEM;
+    size_t line = parser->problem_mark.line + 1, col = parser->problem_mark.column + 1;
+    if (parser->error == YAML_READER_ERROR)
+        offset_mark(buf, len, parser->problem_offset, &line, &col);
+    const char *what = _("this cannot be read as YAML"), *todo = _("check the indentation and "
+                                                                    "quoting near here");
+    if ((size_t)parser->error < sizeof(yaml_kinds) / sizeof(*yaml_kinds) &&
+        yaml_kinds[parser->error].what)
+        what = _(yaml_kinds[parser->error].what), todo = _(yaml_kinds[parser->error].todo);
+    char said[512], detail[600];
+    snprintf(said, sizeof(said), "%s%s%s", parser->problem ? parser->problem : "",
+             parser->context ? " " : "", parser->context ? parser->context : "");
+    snprintf(detail, sizeof(detail), said[0] ? _(" (libyaml: %s)") : "%s", said);
     /* libyaml names the construct it was inside and where it began, which
      * is usually where the missing bracket or bad indentation is. */
-    if (parser->context)
-        bkp_error(_("%s:%zu: %s %s that starts on line %zu — check the indentation, brackets "
-                    "and quoting there"),
-                  file, parser->problem_mark.line + 1,
-                  parser->problem ? parser->problem : _("invalid YAML"), parser->context,
-                  parser->context_mark.line + 1);
+    if (parser->context && (parser->context_mark.line != parser->problem_mark.line ||
+                            parser->context_mark.column != parser->problem_mark.column))
+        bkp_error(_("%s:%zu:%zu: %s, inside what starts on line %zu, column %zu — %s%s"), file,
+                  line, col, what, parser->context_mark.line + 1,
+                  parser->context_mark.column + 1, todo, detail);
     else
-        bkp_error(_("%s:%zu: %s — check the indentation and quoting near there"), file,
-                  parser->problem_mark.line + 1,
-                  parser->problem ? parser->problem : _("invalid YAML"));
+        bkp_error(_("%s:%zu:%zu: %s — %s%s"), file, line, col, what, todo, detail);
+    return -EINVAL;
 }
 
 /* What walking the document costs once every alias is expanded. */
@@ -100,9 +148,9 @@ int pol_yaml_load_buffer(pol_yaml_ctx *c, const char *file, const uint8_t *buf, 
     *c = (pol_yaml_ctx){.file = file};
     yaml_parser_set_input_string(&parser, buf, len);
     if (!yaml_parser_load(&parser, &c->doc)) {
-        syntax_error(file, &parser);
+        int rc = syntax_error(file, &parser, buf, len);
         yaml_parser_delete(&parser);
-        return -EINVAL;
+        return rc;
     }
     /* A second document ("---" again) would be ignored by a reader that takes
      * the first, and used by one that takes the last: refuse it, so that what
@@ -110,8 +158,7 @@ int pol_yaml_load_buffer(pol_yaml_ctx *c, const char *file, const uint8_t *buf, 
      * bounded by the file's. */
     int rc = 0;
     if (!yaml_parser_load(&parser, &next)) {
-        syntax_error(file, &parser);
-        rc = -EINVAL;
+        rc = syntax_error(file, &parser, buf, len);
     } else {
         if (yaml_document_get_root_node(&next)) {
             bkp_error(_("%s:%zu: a second YAML document begins here — keep one document per file "

@@ -13,6 +13,7 @@
 #include <archive_entry.h>
 #include <sodium.h>
 
+#include "bkp/archive_why.h"
 #include "bkp/durable.h"
 #include "bkp/i18n.h"
 #include "bkp/log.h"
@@ -287,8 +288,9 @@ static int restore_file_data(restore_ctx *c, bkp_item *it, const char *path, boo
         } else if (rc) {
             /* A full disk, an I/O error: a tar stream cannot go on after a
              * short write. */
-            bkp_error(_("%s: %s; the file is not restored"), path,
-                      archive_error_string(c->w) ? archive_error_string(c->w) : _("write failed"));
+            char why[512];
+            bkp_error(_("%s: cannot write its data%s; the file is not restored"), path,
+                      bkp_archive_why(c->w, why, sizeof(why)));
             *damaged = true;
         }
         pos += len;
@@ -379,9 +381,10 @@ static int restore_item(restore_ctx *c, bkp_item *it)
 
     if (archive_entry_hardlink(e))
         archive_entry_set_size(e, 0);
+    char why[512];
     int ar = archive_write_header(c->w, e);
     if (ar < ARCHIVE_WARN) {
-        bkp_error("%s: %s", path, archive_error_string(c->w));
+        bkp_error(_("%s: cannot restore it%s"), path, bkp_archive_why(c->w, why, sizeof(why)));
         c->res->damaged++;
         if (ar == ARCHIVE_FATAL) {
             free(path);
@@ -398,17 +401,20 @@ static int restore_item(restore_ctx *c, bkp_item *it)
         return 0;
     }
     if (ar == ARCHIVE_WARN)
-        bkp_warn("%s: %s", path, archive_error_string(c->w));
+        bkp_warn(_("%s: restored, but some of its metadata could not be set%s"), path,
+                 bkp_archive_why(c->w, why, sizeof(why)));
     if (is_data_file(it)) {
         rc = restore_file_data(c, it, path, &damaged);
         c->res->files++;
     }
     ar = archive_write_finish_entry(c->w);
     if (ar < ARCHIVE_WARN) {
-        bkp_error("%s: %s", path, archive_error_string(c->w));
+        bkp_error(_("%s: cannot set its owner, mode, times or attributes%s"), path,
+                  bkp_archive_why(c->w, why, sizeof(why)));
         damaged = true;
     } else if (ar == ARCHIVE_WARN) {
-        bkp_warn("%s: %s", path, archive_error_string(c->w));
+        bkp_warn(_("%s: restored, but some of its metadata could not be set%s"), path,
+                 bkp_archive_why(c->w, why, sizeof(why)));
     }
     if (damaged) {
         c->res->damaged++;
@@ -556,8 +562,10 @@ static int open_writer(restore_ctx *c, int *cwd)
             archive_write_set_options(c->w, "hdrcharset=BINARY") < ARCHIVE_WARN ||
             (strcmp(o->to_archive, "-") ? archive_write_open_fd(c->w, c->afd)
                                         : archive_write_open_filename(c->w, NULL)) != ARCHIVE_OK) {
-            bkp_error(_("cannot write %s: %s"), o->to_archive,
-                      c->w ? archive_error_string(c->w) : "");
+            char why[512];
+            bkp_error(_("cannot write the tar archive %s%s — check the folder and the room left "
+                        "there"),
+                      o->to_archive, bkp_archive_why(c->w, why, sizeof(why)));
             return -EIO;
         }
         return 0;
@@ -652,7 +660,16 @@ static void finish_writing(restore_ctx *c)
         if (c->to_disk && c->ndeep) {
             bkp_debug("finishing the restore: %s", archive_error_string(c->w));
         } else {
-            bkp_error(_("finishing the restore: %s"), archive_error_string(c->w));
+            char why[512];
+            bkp_archive_why(c->w, why, sizeof(why));
+            if (c->to_disk)
+                bkp_error(_("cannot finish the restore%s; folders may lack their recorded times "
+                            "or permissions"),
+                          why);
+            else
+                bkp_error(_("cannot finish the tar archive%s; it may be incomplete — check the "
+                            "room left there and restore again"),
+                          why);
             res->damaged++;
         }
     }

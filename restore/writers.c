@@ -15,6 +15,7 @@
 #include <archive_entry.h>
 #include <sodium.h>
 
+#include "bkp/archive_why.h"
 #include "bkp/chunker.h"
 #include "bkp/direct.h"
 #include "bkp/durable.h"
@@ -166,8 +167,9 @@ static bool write_whole(writer *me, const bkp_item *it, const char *path)
         }
         if (rc) {
             /* A full disk, an I/O error: this file is not what it should be. */
-            const char *why = archive_error_string(me->a);
-            bkp_error(_("%s: %s; the file is not restored"), path, why ? why : "write failed");
+            char why[512];
+            bkp_error(_("%s: cannot write its data%s; the file is not restored"), path,
+                      bkp_archive_why(me->a, why, sizeof(why)));
             return false;
         }
         pos += me->buf.len;
@@ -480,22 +482,26 @@ static bool restore_file(writer *me, job *j)
         return false;
     }
     archive_entry_copy_pathname(it->entry, name);
+    char why[512];
     int ar = archive_write_header(me->a, it->entry);
     if (ar < ARCHIVE_WARN) {
-        bkp_error("%s: %s", path, archive_error_string(me->a));
+        bkp_error(_("%s: cannot restore it%s"), path, bkp_archive_why(me->a, why, sizeof(why)));
         return false;
     }
     if (ar == ARCHIVE_WARN)
-        bkp_warn("%s: %s", path, archive_error_string(me->a));
+        bkp_warn(_("%s: restored, but some of its metadata could not be set%s"), path,
+                 bkp_archive_why(me->a, why, sizeof(why)));
     bool good =
         !data || (large ? write_shared(me, it, path, name) : write_whole(me, it, path));
     /* Times, owner, mode, xattrs, ACLs and flags, after the last byte. */
     ar = archive_write_finish_entry(me->a);
     if (ar < ARCHIVE_WARN) {
-        bkp_error("%s: %s", path, archive_error_string(me->a));
+        bkp_error(_("%s: cannot set its owner, mode, times or attributes%s"), path,
+                  bkp_archive_why(me->a, why, sizeof(why)));
         good = false;
     } else if (ar == ARCHIVE_WARN) {
-        bkp_warn("%s: %s", path, archive_error_string(me->a));
+        bkp_warn(_("%s: restored, but some of its metadata could not be set%s"), path,
+                 bkp_archive_why(me->a, why, sizeof(why)));
     }
     if (!good)
         (void)unlinkat(me->dirfd, name, 0); /* never leave a wrong file looking restored */
@@ -572,7 +578,10 @@ static void *writer_main(void *arg)
     if (!rc)
         writer_loop(me);
     if (me->a && archive_write_close(me->a) != ARCHIVE_OK) {
-        bkp_error(_("finishing the restore: %s"), archive_error_string(me->a));
+        char why[512];
+        bkp_error(_("cannot finish the restore%s; folders may lack their recorded times or "
+                    "permissions"),
+                  bkp_archive_why(me->a, why, sizeof(why)));
         pthread_mutex_lock(&w->lock);
         w->damaged++;
         pthread_mutex_unlock(&w->lock);

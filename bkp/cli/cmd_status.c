@@ -39,9 +39,11 @@ void cli_status_print(json_t *all)
         char a[32], b[32], x[32];
         json_t *cnt = json_object_get(d, "counted"), *req = json_object_get(d, "required");
         json_int_t age = json_integer_value(json_object_get(d, "offline_age_seconds"));
-        printf(_("%-14s %-13s priority %lld  %s\n"),
-               json_string_value(json_object_get(d, "dataset")),
-               json_string_value(json_object_get(d, "verdict")),
+        /* The verdict in the reader's words (--json keeps COMPLIANT, AT
+         * RISK, NON-COMPLIANT), padded by terminal columns. */
+        printf("%-14s ", json_string_value(json_object_get(d, "dataset")));
+        cli_pad(stdout, _(json_string_value(json_object_get(d, "verdict"))), 14);
+        printf(_("priority %lld  %s\n"),
                (long long)json_integer_value(json_object_get(d, "priority")),
                json_string_value(json_object_get(d, "description")));
         printf(_("  copies %lld/%lld  media types %lld/%lld  off-line %lld/%lld%s%s  off-site "

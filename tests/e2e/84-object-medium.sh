@@ -8,7 +8,9 @@
 # the bucket by a newer version is passed over for its locked original, and
 # with the primary gone a generation restores exactly from the bucket alone;
 # `verify --media` reports the forged version and `--repair-from` a disk puts
-# a good one back; a pack damaged on the disk is repaired from the bucket.
+# a good one back; a pack damaged on the disk is repaired from the bucket;
+# in Japanese, the rotation's report and its refusals (a wrong secret key, a
+# missing bucket) are Japanese.
 # Skipped when Ceph is not installed.
 . "$(dirname "$0")/lib.sh"
 
@@ -198,5 +200,27 @@ expect_exit 1 "$BKP" verify --media usb --read-data
 ok "$BKP" verify --media usb --read-data --repair-from cloud
 output_has "replaced from cloud"
 ok "$BKP" verify --media usb --read-data
+
+# 10. In Japanese (LANGUAGE=ja): a rotation to the bucket says what it copied
+# and how long it is locked; a wrong secret key and a bucket that is not
+# there are refused, saying what to check, without an English sentence.
+ja() { LC_ALL= LANG=C.UTF-8 LANGUAGE=ja "$@"; }
+echo "カルテ 追記" >"$DATA/emr/notes/ja.txt"
+ok "$BKP" backup emr
+ja ok "$BKP" rotate cloud
+output_has "世代をバケット hosp-bkp に複製しました" "a rotation to a bucket should be said in Japanese"
+output_has "ロックされています（COMPLIANCE）" "the lock of what was copied should be said in Japanese"
+sed 's/^\(aws_secret_access_key = \).*/\1wrong-secret-0000000000/' "$GW/credentials" >"$WORK/wrong.cred"
+chmod 600 "$WORK/wrong.cred"
+sed "0,/credentials_file: .*/s||credentials_file: $WORK/wrong.cred|" "$POL" >"$WORK/wrong.yaml"
+ja expect_exit 1 "$BKP" rotate cloud --policy "$WORK/wrong.yaml"
+output_has "サーバーが認証情報を受け付けません（HTTP 403 SignatureDoesNotMatch）" \
+    "a wrong secret key should be said in Japanese"
+output_has "認証情報ファイルのキー ID と秘密鍵" "what to check should be said in Japanese"
+sed "s|bucket: hosp-bkp|bucket: no-such-bkp|" "$POL" >"$WORK/gone.yaml"
+ja expect_exit 2 "$BKP" rotate cloud --policy "$WORK/gone.yaml"
+output_has "バケット no-such-bkp が $(cat "$GW/endpoint") にありません（HTTP 404 NoSuchBucket）" \
+    "a missing bucket should be said in Japanese"
+! grep -Eq "is not there|check the|label it" <<<"$ERR" || flunk "English sentences in Japanese: $ERR"
 
 finish

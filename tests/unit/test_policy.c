@@ -4,6 +4,7 @@
  * parse as written; durations and schedules parse exactly.
  */
 #include <errno.h>
+#include <locale.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,9 +15,12 @@
 
 #include <cmocka.h>
 
+#include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "policies/duration.h"
 #include "policies/policy.h"
+
+#include "catalogue.h"
 
 static char logbuf[8192];
 
@@ -89,7 +93,7 @@ static const struct bad {
     {DS, 1, "no repository"},
     {HEAD, 1, "no datasets"},
     {HEAD "datasets: emr\n", 2, "write a list"},
-    {HEAD DS "    paths: [/a\n", 6, "that starts on line 5"},
+    {HEAD DS "    paths: [/a\n", 6, "inside what starts on line 5, column 12"},
     {"", 1, "the policy is empty"},
     {HEAD DS "drills:\n  - schedule: monthly 32 05:00\n", 6, "is not a schedule"},
     {"repository: srv/bkp\n" DS, 1, "'repository: srv/bkp' is not absolute"},
@@ -182,7 +186,7 @@ static void test_bad_policies(void **state)
         pol_policy *p = NULL;
         char where[32];
         int r = load_text(bad[i].text, &p);
-        snprintf(where, sizeof(where), "p.yaml:%d: ", bad[i].line);
+        snprintf(where, sizeof(where), "p.yaml:%d:", bad[i].line);
         if (r != -EINVAL || !strstr(logbuf, where) || !strstr(logbuf, bad[i].expected)) {
             bkp_log_set_sink(NULL, NULL);
             print_error("case %zu: want %s...%s, got (%d):\n%s", i, where, bad[i].expected, r,
@@ -193,6 +197,61 @@ static void test_bad_policies(void **state)
         /* Every refusal ends by saying that nothing ran and how to check. */
         assert_non_null(strstr(logbuf, "nothing was run"));
     }
+    bkp_log_set_sink(NULL, NULL);
+}
+
+/* A YAML syntax error, in the reader's language: where (file:line:column),
+ * what is wrong and what to check are ours; libyaml's own English words
+ * follow in parentheses, never translated. */
+static const struct syntax {
+    const char *text, *where, *en, *ja, *libyaml;
+} syntax[] = {
+    /* the reader: a byte that is not UTF-8 (its column counted in characters) */
+    {HEAD "# 患者\xff\n" DS, "p.yaml:2:5: ", "the file is not plain UTF-8 text — save it as UTF-8",
+     "ファイルが UTF-8 のテキストではありません — UTF-8 で保存し",
+     "libyaml: invalid leading UTF-8 octet"},
+    /* the scanner: a tab where indentation is */
+    {HEAD "datasets:\n\t- name: emr\n", "p.yaml:3:1: ",
+     "this cannot be read as YAML — check the indentation (spaces, not tabs)",
+     "YAML として読めません — この近くのインデント（タブではなく空白）",
+     "libyaml: found character that cannot start any token while scanning for the next token"},
+    /* the parser: a flow list not closed */
+    {HEAD DS "    paths: [/a\n", "p.yaml:6:1: ",
+     "the lists and mappings do not fit together here, inside what starts on line 5, column 12",
+     "リストとマッピングの組み立てが合いません（5 行 12 文字目から始まる部分）",
+     "libyaml: did not find expected ',' or ']' while parsing a flow sequence"},
+    /* the composer: an alias of no anchor */
+    {HEAD DS "    description: *nope\n", "p.yaml:5:18: ",
+     "an alias (*name) or anchor (&name) is wrong here — define each anchor (&name) once",
+     "別名（*名前）かアンカー（&名前）が誤っています — アンカー（&名前）は",
+     "libyaml: found undefined alias"},
+};
+
+static void test_syntax_errors(void **state)
+{
+    (void)state;
+    test_bind_catalogue();
+    bkp_log_set_sink(sink, NULL);
+    for (int ja = 0; ja < 2; ja++) {
+        if (ja)
+            setenv("LANGUAGE", "ja", 1);
+        setlocale(LC_MESSAGES, ja ? "C.UTF-8" : "C");
+        for (size_t i = 0; i < sizeof(syntax) / sizeof(*syntax); i++) {
+            pol_policy *p = NULL;
+            int r = load_text(syntax[i].text, &p);
+            const char *want = ja ? syntax[i].ja : syntax[i].en;
+            if (r != -EINVAL || !strstr(logbuf, syntax[i].where) || !strstr(logbuf, want) ||
+                !strstr(logbuf, syntax[i].libyaml)) {
+                bkp_log_set_sink(NULL, NULL);
+                print_error("case %zu (%s): want %s...%s...%s, got (%d):\n%s", i,
+                            ja ? "ja" : "en", syntax[i].where, want, syntax[i].libyaml, r,
+                            logbuf);
+                fail();
+            }
+        }
+    }
+    unsetenv("LANGUAGE");
+    setlocale(LC_MESSAGES, "C");
     bkp_log_set_sink(NULL, NULL);
 }
 
@@ -408,7 +467,7 @@ int main(void)
         cmocka_unit_test(test_schedules),      cmocka_unit_test(test_compliance_warnings),
         cmocka_unit_test(test_alias_bomb),     cmocka_unit_test(test_env_mapping),
         cmocka_unit_test(test_object_medium),  cmocka_unit_test(test_key_drill_every),
-        cmocka_unit_test(test_status_page),
+        cmocka_unit_test(test_status_page),    cmocka_unit_test(test_syntax_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -292,7 +292,7 @@ static void test_bad_runbooks(void **state)
         rb_runbook *rb = NULL;
         char where[32];
         int r = load_text(bad[i].text, &rb);
-        snprintf(where, sizeof(where), "r.yaml:%d: ", bad[i].line);
+        snprintf(where, sizeof(where), "r.yaml:%d:", bad[i].line);
         /* The first message names the line and says what is wrong. */
         char *first = strstr(logbuf, "r.yaml:");
         char *eol = first ? strchr(first, '\n') : NULL;
