@@ -311,23 +311,8 @@ static int conclude(cli *c, vjob *v, int rc)
 {
     const char *mode = v->sample ? "sample" : v->read_data ? "read-data" : "structure";
     bkp_verify_result *res = &v->res;
-    json_t *fig = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:O?}", "mode", mode, "generations",
-                            (json_int_t)res->generations, "packs_read", (json_int_t)res->packs_read,
-                            "blobs_read", (json_int_t)res->blobs_read, "bytes_read",
-                            (json_int_t)res->bytes_read, "problems", (json_int_t)res->problems,
-                            "repaired", v->fixed);
-    bkp_audit_rec rec = {.op = v->fixed ? "repair" : "verify",
-                         .medium = c->media,
-                         .failed = rc != 0 || v->behind,
-                         .figures = fig,
-                         .error =
-                             rc ? (res->nmessages ? res->messages[0] : bkp_strerror_en(rc)) : NULL};
-    int aex = cli_audit(c, &rec);
-    json_decref(fig);
-    if (c->media && rc >= 0) {
-        if (ops_verify_note(c->r, c->media, rc == 0))
-            aex = EXIT_FAILED;
-    }
+    int aex = ops_verify_record(c->r, c->media, mode, rc, v->behind, res, v->fixed) ? EXIT_FAILED
+                                                                                    : EXIT_OK;
     if (rc < 0) {
         bkp_error(_("verification could not run: %s"), bkp_strerror(rc));
         return EXIT_FAILED;

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "bkp/audit.h"
 #include "bkp/clock.h"
 #include "bkp/i18n.h"
 #include "bkp/kit.h"
@@ -98,7 +99,26 @@ static int note(json_t *e, void *ctx)
     return 0;
 }
 
-int ops_verify_note(bkp_repo *r, const char *name, bool ok)
+int ops_verify_record(bkp_repo *r, const char *medium, const char *mode, int rc, bool behind,
+                      const bkp_verify_result *res, json_t *fixed)
 {
-    return bkp_media_update(r, name, note, &ok);
+    int failed = 0;
+    json_t *fig = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:O?}", "mode", mode, "generations",
+                            (json_int_t)res->generations, "packs_read", (json_int_t)res->packs_read,
+                            "blobs_read", (json_int_t)res->blobs_read, "bytes_read",
+                            (json_int_t)res->bytes_read, "problems", (json_int_t)res->problems,
+                            "repaired", fixed);
+    bkp_audit_rec rec = {.op = fixed ? "repair" : "verify",
+                         .medium = medium,
+                         .failed = rc != 0 || behind,
+                         .figures = fig,
+                         .error =
+                             rc ? (res->nmessages ? res->messages[0] : bkp_strerror_en(rc)) : NULL};
+    if (!bkp_repo_is_public(r) && bkp_audit_append(r, &rec))
+        failed = -EIO;
+    json_decref(fig);
+    bool ok = rc == 0;
+    if (medium && rc >= 0 && bkp_media_update(r, medium, note, &ok))
+        failed = -EIO;
+    return failed;
 }

@@ -15,6 +15,8 @@
 
 #include <stdbool.h>
 
+#include <jansson.h>
+
 #include "bkp/bucket.h"
 #include "bkp/repo.h"
 #include "bkp/verify.h"
@@ -38,8 +40,15 @@ int ops_verify_check(bkp_repo *r, bkp_repo *target, const char *medium, double s
 int ops_verify_kit(const char *what, const char *path, bool optional, int rc,
                    bkp_verify_result *res);
 
-/* Stamp medium `name`'s registry entry in `r`: seen and checked now, the
- * check clean (`ok`) or not. 0 or a negative errno. */
-int ops_verify_note(bkp_repo *r, const char *name, bool ok);
+/* What a check of primary `r`, or of its copy on `medium` (NULL: the
+ * primary), leaves: the audit record (`repair` when `fixed`, the packs
+ * repaired, is given, else `verify`; failed when `rc` is not 0 or the
+ * medium pinned history the primary lacks, `behind`) with `mode` and the
+ * figures of `res`; then, when the check ran (`rc` >= 0), the medium's
+ * registry entry stamped: seen and checked now, clean or not. 0, or -EIO
+ * when either could not be written (logged). Nothing is written to a
+ * repository opened with the public key alone. */
+int ops_verify_record(bkp_repo *r, const char *medium, const char *mode, int rc, bool behind,
+                      const bkp_verify_result *res, json_t *fixed);
 
 #endif

@@ -5,8 +5,8 @@
  * second copy and the whole reads back clean; a pack the source lacks too
  * stays bad and is named; a source that is the copy being repaired is
  * refused before any lock. Where a source path leads; a medium's missing
- * recovery kit counted as a problem (unless optional) and its registry
- * entry stamped with the check.
+ * recovery kit counted as a problem (unless optional); what a check
+ * leaves: its audit record, and the medium's registry entry stamped.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -49,16 +49,15 @@ static int run(const char *cmd)
     return rc == 0 ? 0 : -1;
 }
 
-static const char policy_text[] = OPS_POLICY_HEAD
-    "datasets:\n"
-    "  - { name: emr, paths: [/srv/emr], schedule: daily 02:00 }\n";
+static const char policy_text[] =
+    OPS_POLICY_HEAD "datasets:\n"
+                    "  - { name: emr, paths: [/srv/emr], schedule: daily 02:00 }\n";
 
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof(*f));
     char cmd[512];
-    if (!f || ops_repo_new(&f->o, "verify", policy_text) ||
-        ops_repo_seal(&f->o, "emr", 60, NULL))
+    if (!f || ops_repo_new(&f->o, "verify", policy_text) || ops_repo_seal(&f->o, "emr", 60, NULL))
         return -1;
     snprintf(f->second, sizeof(f->second), "%s/second", f->o.top);
     snprintf(cmd, sizeof(cmd), "cp -a %s %s", f->o.repo, f->second);
@@ -188,10 +187,33 @@ static void test_medium_kit_and_note(void **state)
     assert_int_equal(ops_repo_seal(&f->o, "emr", 30, &g), 0);
     assert_int_equal(ops_repo_register(&f->o, "usb-a", "removable", "offsite", g, 60, true), 0);
     bkp_gen_free(g);
-    assert_int_equal(ops_verify_note(f->o.r, "usb-a", false), 0);
+    res.problems = 2;
+    assert_int_equal(ops_verify_record(f->o.r, "usb-a", "read-data", 1, false, &res, NULL), 0);
     json_t *e = bkp_media_get(f->o.r, "usb-a");
     assert_true(json_is_false(json_object_get(e, "verify_ok")));
     assert_non_null(json_object_get(e, "last_verify"));
+    json_decref(e);
+    char *log = bkp_audit_path(f->o.r);
+    json_t *rec = bkp_audit_last(log, NULL, &(bkp_audit_query){.op = "verify"}, NULL);
+    assert_string_equal(json_string_value(json_object_get(rec, "medium")), "usb-a");
+    assert_string_equal(json_string_value(json_object_get(rec, "outcome")), "failed");
+    json_t *fig = json_object_get(rec, "figures");
+    assert_string_equal(json_string_value(json_object_get(fig, "mode")), "read-data");
+    assert_int_equal(json_integer_value(json_object_get(fig, "problems")), 2);
+    json_decref(rec);
+    /* A repair of the primary: its record, and no registry entry touched. */
+    json_t *fixed = json_pack("[s]", "00ff");
+    res.problems = 0;
+    assert_int_equal(ops_verify_record(f->o.r, NULL, "read-data", 0, false, &res, fixed), 0);
+    rec = bkp_audit_last(log, NULL, &(bkp_audit_query){.op = "repair"}, NULL);
+    assert_string_equal(json_string_value(json_object_get(rec, "outcome")), "ok");
+    assert_int_equal(json_array_size(json_object_get(json_object_get(rec, "figures"), "repaired")),
+                     1);
+    json_decref(rec);
+    json_decref(fixed);
+    free(log);
+    e = bkp_media_get(f->o.r, "usb-a");
+    assert_true(json_is_false(json_object_get(e, "verify_ok")));
     json_decref(e);
 }
 
