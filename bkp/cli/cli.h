@@ -281,8 +281,6 @@ bool cli_object_proven(cli *c, const json_t *entry, time_t *when);
  * returns their number, or a negative errno (logged). `only`: that medium
  * alone, else every registered one. */
 int cli_pins_check(cli *c, const char *only, json_t **out);
-/* Log the findings and what to do; `doing` names what is refused. */
-void cli_pins_refuse(json_t *found, const char *doing);
 /* Messages for people in Japanese too ($LC_ALL, $LC_MESSAGES, $LANG). */
 bool cli_japanese(void);
 
@@ -324,11 +322,8 @@ int cli_metrics_write(cli *c, const char *file, const json_t *run);
 struct rb_runbook;
 bool cli_lang_ja(cli *c);            /* --lang, else the locale */
 int cli_format(cli *c, int *format); /* --format md|html into an rb_format */
+/* ops_runbook_load (bkp/ops/runbook.h) with the policy named, as an exit code. */
 int cli_runbook_load(cli *c, const char *name, struct rb_runbook **out);
-json_t *cli_runbook_copies(cli *c, const struct rb_runbook *rb);
-/* {DATASET: FOLDER} for the data sets of one folder, which a procedure
- * restores as their contents (rb_print's `folders`). */
-json_t *cli_runbook_folders(const pol_policy *p);
 /* Run runbook `name` for real (restore --runbook) or as a drill; an
  * `unattended` drill (bkp run) asks nothing and prints only on a terminal. */
 int cli_runbook_execute(cli *c, const char *name, bool drill, bool unattended);

@@ -6,16 +6,13 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include <sodium.h>
-
 #include "bkp/audit.h"
 #include "bkp/i18n.h"
-#include "bkp/prune.h"
 #include "bkp/cli/cli.h"
 #include "bkp/copy.h"
 #include "bkp/durable.h"
-#include "bkp/lock.h"
 #include "bkp/log.h"
+#include "bkp/ops/audit_context.h"
 #include "bkp/pubkey.h"
 #include "bkp/verify.h"
 
@@ -238,53 +235,7 @@ int cli_audit(cli *c, const bkp_audit_rec *rec)
 
 void cli_audit_context(cli *c)
 {
-    const char *const *tk;
-    size_t n = bkp_lock_takeovers(&tk);
-    if (!c->r)
-        return;
-    /* Every command that reads the repository says so when its log was lost,
-     * read-only ones included (which never write it). */
-    (void)bkp_audit_report_state(c->r);
-    if (bkp_repo_is_public(c->r))
-        return; /* nothing can be signed, so nothing is appended */
-    for (size_t i = 0; i < n; i++) {
-        json_t *fig = json_pack("{s:s}", "lock", tk[i]);
-        bkp_audit_rec rec = {.op = "lock-takeover", .figures = fig};
-        (void)cli_audit(c, &rec);
-        json_decref(fig);
-    }
-    /* Prune intents refused by this command's opens (a planted one, or one
-     * of another copy): never executed, always on record. */
-    n = bkp_prune_rejections(&tk);
-    for (size_t i = 0; i < n; i++) {
-        json_t *fig = json_pack("{s:s}", "intent", tk[i]);
-        bkp_audit_rec rec = {.op = "intent-rejected", .figures = fig};
-        (void)cli_audit(c, &rec);
-        json_decref(fig);
-    }
-    /* The policy in force: a record whenever its bytes differ from the last one recorded. */
-    if (!c->policy || !c->policy->file)
-        return;
-    bkp_buf data;
-    uint8_t h[32];
-    char hex[65], *log = bkp_audit_path(c->r);
-    bkp_buf_init(&data);
-    if (log && bkp_read_file(c->policy->file, &data, 16 << 20) == 0) {
-        crypto_generichash(h, sizeof(h), data.data, data.len, NULL, 0);
-        bkp_hex(hex, h, sizeof(h));
-        json_t *last = bkp_audit_last(log, NULL, &(bkp_audit_query){.op = "policy"}, NULL);
-        json_t *digest = json_object_get(json_object_get(last, "figures"), "digest");
-        if (!json_is_string(digest) || strcmp(json_string_value(digest), hex)) {
-            json_t *fig = json_pack("{s:s, s:s, s:O}", "file", c->policy->file, "digest", hex,
-                                    "previous", digest ? digest : json_null());
-            bkp_audit_rec rec = {.op = "policy", .figures = fig};
-            (void)cli_audit(c, &rec);
-            json_decref(fig);
-        }
-        json_decref(last);
-    }
-    bkp_buf_free(&data);
-    free(log);
+    ops_audit_context(c->r, c->policy ? c->policy->file : NULL);
 }
 
 int cli_audit_primary(cli *c, bkp_repo *source, bool staged, const bkp_audit_rec *rec)

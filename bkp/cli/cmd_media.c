@@ -21,27 +21,8 @@
 #include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "bkp/medium.h"
-
-typedef struct label_ctx {
-    json_t *label;
-    const char *path;
-} label_ctx;
-
-static int set_label(json_t *e, void *ctx)
-{
-    label_ctx *l = ctx;
-    char now[32];
-    const char *old = json_string_value(json_object_get(json_object_get(e, "label"), "uuid"));
-    bkp_iso_time(now, sizeof(now), bkp_now());
-    /* A new disk under an old name starts a new history. */
-    if (old && strcmp(old, json_string_value(json_object_get(l->label, "uuid"))))
-        json_object_clear(e);
-    json_object_set(e, "label", l->label);
-    json_object_set_new(e, "path", json_string(l->path));
-    json_object_set_new(e, "labelled", json_string(now));
-    json_object_set_new(e, "last_seen", json_string(now));
-    return 0;
-}
+#include "bkp/ops/media_doc.h"
+#include "bkp/ops/media_label.h"
 
 /* Where the operator writes a labelled medium's name and fingerprint. */
 static const char *where_to_write(const char *type)
@@ -58,8 +39,7 @@ static const char *where_to_write(const char *type)
 /* What is labelled: a name, a folder, and the type and location the policy
  * (or the options) give it, which must agree. EXIT_OK with `m` filled (or
  * zeroed when the medium is unknown), else EXIT_USAGE (said). */
-static int label_what(cli *c, const char *path, cli_medium *m, const char **type,
-                      const char **loc)
+static int label_what(cli *c, const char *path, cli_medium *m, const char **type, const char **loc)
 {
     struct stat st;
     memset(m, 0, sizeof(*m));
@@ -103,85 +83,14 @@ static int label_what(cli *c, const char *path, cli_medium *m, const char **type
     return EXIT_OK;
 }
 
-/* May `path` take the label? A device only as an archive medium; a labelled
- * disk, or a name registered for another disk, only with --force. `*old`
- * gets the label found there (NULL: none). */
-static bool label_may(cli *c, const char *path, const char *type, const cli_medium *m,
-                      bool *device, json_t **old)
-{
-    struct stat st;
-    /* A tape cannot carry a label file: its label lives in the registry and
-     * travels inside every archive written to it. */
-    *device = stat(path, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode));
-    if (*device && strcmp(type, "archive")) {
-        bkp_error(_("%s is a device: only an archive medium (--type archive) is written to a "
-                    "device; mount a disk's file system and label its mount point"),
-                  path);
-        return false;
-    }
-    int rc = *device ? -ENOENT : bkp_label_read(path, old);
-    if (rc && rc != -ENOENT && !c->force)
-        return false;
-    if (*old && !c->force) {
-        bkp_error(_("%s is already labelled %s (%s); to label it anew, which forgets what the "
-                    "registry knew of that disk, add --force"),
-                  path, json_string_value(json_object_get(*old, "name")),
-                  json_string_value(json_object_get(*old, "uuid")));
-        return false;
-    }
-    const char *ruuid =
-        json_string_value(json_object_get(json_object_get(m->entry, "label"), "uuid"));
-    if (ruuid && !c->force &&
-        !(*old && !strcmp(ruuid, json_string_value(json_object_get(*old, "uuid"))))) {
-        bkp_error(_("a medium named %s is registered already (label %s); if that disk is lost or "
-                    "replaced, add --force to give its name to this one"),
-                  c->name, ruuid);
-        return false;
-    }
-    return true;
-}
-
-/* The repository copy on a disk, made or checked before its label is
- * touched: a disk holding another repository's copy is refused. */
-static int label_copy(cli *c, const char *path)
-{
-    struct stat st;
-    char *repo = bkp_path_join(path, "repo"), *cfg = repo ? bkp_path_join(repo, "config") : NULL;
-    bkp_repo *copy = NULL;
-    int rc = !cfg                  ? -ENOMEM
-             : stat(cfg, &st) == 0 ? bkp_repo_open_copy(repo, c->r, BKP_REPO_READONLY, &copy)
-                                   : bkp_repo_init_copy(c->r, repo);
-    bkp_repo_free(copy);
-    free(cfg);
-    free(repo);
-    return rc;
-}
-
-/* The disk had another name in this repository: that medium is gone. */
-static void forget_old_name(cli *c, const char *path, const json_t *old)
-{
-    const char *oname = json_string_value(json_object_get(old, "name"));
-    const char *orepo = json_string_value(json_object_get(old, "repository"));
-    if (!oname || !strcmp(oname, c->name) || !orepo || strcmp(orepo, bkp_repo_uuid(c->r)))
-        return;
-    json_t *oe = bkp_media_get(c->r, oname);
-    const char *ou = json_string_value(json_object_get(json_object_get(oe, "label"), "uuid"));
-    if (ou && !strcmp(ou, json_string_value(json_object_get(old, "uuid"))) &&
-        !bkp_media_forget(c->r, oname))
-        bkp_warn(_("%s was labelled %s before: that medium is removed from the registry"), path,
-                 oname);
-    json_decref(oe);
-}
-
 /* The label into the registry and the audit log, then said. */
-static int label_register(cli *c, const char *path, json_t *lab, const char *type,
-                          const char *loc)
+static int label_register(cli *c, const char *path, json_t *lab, const char *type, const char *loc)
 {
     char *abs = realpath(path, NULL);
-    label_ctx lc = {lab, abs ? abs : path};
-    int rc = bkp_media_update(c->r, c->name, set_label, &lc), ex = EXIT_FAILED;
+    const char *where = abs ? abs : path;
+    int rc = ops_label_register(c->r, c->name, where, lab), ex = EXIT_FAILED;
     json_t *fig = json_pack("{s:O, s:s, s:s, s:s}", "uuid", json_object_get(lab, "uuid"), "type",
-                            type, "location", loc, "path", lc.path);
+                            type, "location", loc, "path", where);
     bkp_audit_rec rec = {.op = "media-label",
                          .medium = c->name,
                          .failed = rc != 0,
@@ -196,7 +105,7 @@ static int label_register(cli *c, const char *path, json_t *lab, const char *typ
             printf(_("labelled %s as %s (%s, %s), label %s.\n%s, with its name, the repository "
                      "key's fingerprint:\n  %s\nNext: `bkp rotate %s` copies the generations due "
                      "to it.\n"),
-                   lc.path, c->name, type, loc, json_string_value(json_object_get(lab, "uuid")),
+                   where, c->name, type, loc, json_string_value(json_object_get(lab, "uuid")),
                    where_to_write(type), json_string_value(json_object_get(lab, "fingerprint")),
                    c->name);
         ex = EXIT_OK;
@@ -215,9 +124,9 @@ static int label(cli *c)
     if (ex)
         goto out;
     ex = EXIT_FAILED;
-    if (!label_may(c, path, type, &m, &device, &old))
+    if (ops_label_may(path, c->name, type, m.entry, c->force, &device, &old))
         goto out;
-    if (strcmp(type, "archive") && label_copy(c, path))
+    if (strcmp(type, "archive") && ops_label_copy(c->r, path))
         goto out;
     /* A disk labelled again keeps its identity (medium.h). */
     lab = bkp_label_renew(c->r, old, c->name, type, loc);
@@ -225,7 +134,7 @@ static int label(cli *c)
         bkp_error(_("cannot write the label on %s: %s"), path, bkp_strerror(lab ? rc : -ENOMEM));
         goto out;
     }
-    forget_old_name(c, path, old);
+    ops_label_forget_old(c->r, c->name, path, old);
     ex = label_register(c, path, lab, type, loc);
 out:
     json_decref(old);
@@ -238,28 +147,10 @@ out:
 static json_t *describe(cli *c, const char *name)
 {
     cli_medium m;
-    char when[32] = "";
     if (cli_medium_find(c, name, &m))
         return NULL;
-    json_t *e = m.entry ? json_deep_copy(m.entry) : json_object();
-    json_t *held = json_object_get(e, "held");
-    time_t due = cli_medium_due(c, name);
-    if (due == 1)
-        due = bkp_now(); /* never written: due now */
-    if (due)
-        bkp_iso_time(when, sizeof(when), due);
-    json_object_set_new(e, "name", json_string(name));
-    json_object_set_new(e, "type", json_string(m.type));
-    json_object_set_new(e, "location", json_string(m.location ? m.location : "?"));
-    json_object_set_new(e, "offline", json_boolean(m.offline));
-    json_object_set_new(e, "path", m.path ? json_string(m.path) : json_null());
-    if (m.pm && m.pm->type == POL_OBJECT)
-        json_object_set_new(e, "bucket", json_string(m.pm->object.bucket));
-    json_object_set_new(e, "in_policy", json_boolean(m.pm != NULL));
-    json_object_set_new(e, "labelled", json_boolean(m.entry != NULL));
-    json_object_set_new(e, "generations", json_integer((json_int_t)json_array_size(held)));
-    json_object_set_new(e, "next_due", due ? json_string(when) : json_null());
-    json_object_set_new(e, "rotate_every", json_integer(m.pm ? m.pm->rotate_every : 0));
+    ops_medium_facts f = {m.name, m.type, m.location, m.offline, m.path, m.pm, m.entry};
+    json_t *e = ops_medium_doc(&f, cli_medium_due(c, name), bkp_now());
     cli_medium_clear(&m);
     return e;
 }

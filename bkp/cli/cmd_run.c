@@ -20,6 +20,7 @@
 #include "bkp/cli/cli.h"
 #include "bkp/log.h"
 #include "bkp/ops/run.h"
+#include "bkp/ops/run_metrics.h"
 #include "policies/compliance.h"
 
 typedef ops_run_outcome outcome;
@@ -111,24 +112,6 @@ static int io_drill(void *ctx, const char *runbook, const char *stem)
     if (ex)
         syslog(LOG_ERR, "drill %s failed", stem);
     return ex;
-}
-
-/* What the run adds to the metrics file (cli_metrics_write). */
-static json_t *run_figures(const outcome *v, size_t n, double seconds)
-{
-    json_t *ds = json_array();
-    for (size_t i = 0; i < n; i++) {
-        json_t *d = json_pack("{s:s, s:b, s:I}", "dataset", v[i].d->name, "failed", v[i].failed,
-                              "last_success", (json_int_t)v[i].last_success);
-        if (d && v[i].b.gen) {
-            json_object_set_new(d, "seconds", json_real(v[i].b.seconds));
-            json_object_set_new(d, "read_bytes", json_integer((json_int_t)v[i].b.stats.bytes_read));
-            json_object_set_new(d, "added_bytes",
-                                json_integer((json_int_t)v[i].b.stats.stored_new));
-        }
-        json_array_append_new(ds, d);
-    }
-    return json_pack("{s:f, s:o}", "seconds", seconds, "datasets", ds);
 }
 
 /* The policy's status page, from the status the run judged: a page that
@@ -298,7 +281,7 @@ int cmd_run(cli *c)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     if (c->metrics) {
-        json_t *fig = run_figures(res.v, res.n, secs);
+        json_t *fig = ops_run_metrics(&res, secs); /* cli_metrics_write */
         if (cli_metrics_write(c, c->metrics, fig))
             failed = true;
         json_decref(fig);

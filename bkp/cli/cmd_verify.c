@@ -15,42 +15,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "bkp/audit.h"
 #include "bkp/bucket.h"
 #include "bkp/cli/cli.h"
-#include "bkp/clock.h"
-#include "bkp/copy.h"
 #include "bkp/durable.h"
 #include "bkp/generation.h"
 #include "bkp/i18n.h"
 #include "bkp/lock.h"
 #include "bkp/log.h"
-#include "bkp/kit.h"
-#include "bkp/medium.h"
 #include "bkp/ops/archive_check.h"
+#include "bkp/ops/pins.h"
+#include "bkp/ops/verify_medium.h"
+#include "bkp/ops/verify_repair.h"
 #include "bkp/pubkey.h"
-#include "bkp/reread_sample.h"
 #include "bkp/verify.h"
-
-/* ---- the registry of a medium after a check ---- */
-
-typedef struct checked {
-    bool ok;
-} checked;
-
-static int note_verify(json_t *e, void *ctx)
-{
-    checked *k = ctx;
-    char now[32];
-    bkp_iso_time(now, sizeof(now), bkp_now());
-    json_object_set_new(e, "last_seen", json_string(now));
-    json_object_set_new(e, "last_verify", json_string(now));
-    json_object_set_new(e, "verify_ok", json_boolean(k->ok));
-    return 0;
-}
 
 /* ---- the copy a check or repair works on ---- */
 
@@ -81,12 +60,11 @@ static int open_medium(cli *c, const char *name, cli_medium *m, bkp_repo **out, 
 /* A repair source: a medium's name, or the path of a repository copy or mount point. */
 static int open_source(cli *c, const char *from, cli_medium *m, bkp_repo **out, fetched *fx)
 {
-    struct stat st;
-    if (strchr(from, '/') || stat(from, &st) == 0) {
-        char *cfg = bkp_path_join(from, "config");
-        char *repo = cfg && access(cfg, F_OK) == 0 ? strdup(from) : bkp_path_join(from, "repo");
-        int rc = repo ? bkp_repo_open_copy(repo, c->r, BKP_REPO_READONLY, out) : -ENOMEM;
-        free(cfg);
+    char *repo = NULL;
+    if (ops_repair_source_path(from, &repo))
+        return EXIT_FAILED;
+    if (repo) {
+        int rc = bkp_repo_open_copy(repo, c->r, BKP_REPO_READONLY, out);
         free(repo);
         return rc ? EXIT_FAILED : EXIT_OK;
     }
@@ -102,39 +80,6 @@ static int open_source(cli *c, const char *from, cli_medium *m, bkp_repo **out, 
         ex = EXIT_USAGE;
     }
     return ex;
-}
-
-/* Put each bad pack of `dst` back from `src`: the copy is read back and
- * authenticated before the damaged file is set aside (bkp_copy_pack). */
-static int repair(bkp_repo *dst, bkp_repo *src, const bkp_verify_result *res, bool sealed,
-                  json_t *fixed)
-{
-    char *pdir = bkp_repo_subpath(dst, "packs"), *spdir = bkp_repo_subpath(src, "packs");
-    int failed = 0;
-    for (size_t i = 0; pdir && spdir && i < res->nbad_packs; i++) {
-        char hex[2 * BKP_ID_LEN + 1];
-        const uint8_t *id = res->bad_packs[i];
-        char *sfile = bkp_pack_path(spdir, id);
-        bkp_hex(hex, id, BKP_ID_LEN);
-        if (!sfile || access(sfile, F_OK) < 0) {
-            bkp_error(_("pack %s: %s does not have it; repair from another copy, or restore the "
-                        "affected files from it with `bkp restore --from`"),
-                      hex, bkp_repo_path(src));
-            failed++;
-        } else if (bkp_copy_pack(src, dst, id, true, NULL)) {
-            failed++; /* the damaged pack stays where it was */
-        } else {
-            json_array_append_new(fixed, json_string(hex));
-            char *path = bkp_pack_path(pdir, id);
-            if (sealed && path)
-                (void)bkp_immutable(path, true); /* as the rest of the medium */
-            free(path);
-        }
-        free(sfile);
-    }
-    free(pdir);
-    free(spdir);
-    return failed;
 }
 
 /* ---- the command ---- */
@@ -269,7 +214,7 @@ static int pinned_behind(cli *c)
     int behind;
     snprintf(doing, sizeof(doing), _("%s pinned history the primary lacks"), c->media);
     if ((behind = cli_pins_check(c, c->media, &found)) > 0)
-        cli_pins_refuse(found, doing);
+        ops_pins_refuse(found, doing);
     json_decref(found);
     return behind;
 }
@@ -284,36 +229,14 @@ static int take_lock(cli *c, vjob *v)
     int ex = open_source(c, c->repair_from, &v->sm, &v->src, &v->sfx);
     if (ex)
         return ex;
-    if (!strcmp(bkp_repo_path(v->src), bkp_repo_path(v->target))) {
+    if ((rc = ops_repair_lock(v->target, v->src, &v->lock)) == -EINVAL) {
         bkp_error(_("--repair-from %s names the copy being repaired; name another copy"),
                   c->repair_from);
         return EXIT_USAGE;
     }
-    if ((rc = bkp_lock_writer(bkp_repo_path(v->target), "bkp verify --repair-from", &v->lock)))
+    if (rc)
         return rc == -EBUSY ? EXIT_LOCKED : EXIT_FAILED;
     return EXIT_OK;
-}
-
-/* The check itself: a sample or the whole. 0 clean, > 0 problems found,
- * < 0 it could not run. */
-static int check(cli *c, vjob *v)
-{
-    int rc;
-    if (v->sample) {
-        rc = bkp_reread_sample(c->r, v->target, c->media, c->sample, 0, c->workers, &v->res);
-        if (rc == 0 && bkp_repo_key_file_unchecked(v->target))
-            rc = 1; /* warned at the open: the copy would not open alone */
-    } else {
-        rc = bkp_verify(v->target, v->read_data, c->workers, &v->res);
-    }
-    /* The bucket's current versions that did not check count as problems
-     * even when a locked older version stood in for them. */
-    size_t nbad = v->fx.f.nstale + v->fx.f.ndamaged + v->fx.f.nhidden;
-    if (rc >= 0 && nbad) {
-        v->res.problems += nbad;
-        rc = 1;
-    }
-    return rc;
 }
 
 /* A bucket's bad packs uploaded again from the source, each checked first
@@ -343,15 +266,17 @@ static int repair_bucket(cli *c, vjob *v)
  * the whole read back to prove the repair. */
 static int repair_disk(cli *c, vjob *v)
 {
-    int left = repair(v->target, v->src, &v->res, v->copy != NULL, v->fixed);
-    bkp_verify_result_clear(&v->res);
-    int rc = bkp_verify(v->target, true, c->workers, &v->res);
+    ops_repair_out o;
+    int rc = ops_verify_repair(v->target, v->src, v->copy != NULL, c->workers, &v->res, &o);
+    json_decref(v->fixed);
+    v->fixed = json_incref(o.fixed);
     if (!rc)
         printf(_("%s: %zu pack(s) replaced from %s, read back and authenticated; verified "
                  "clean\n"),
                v->what, json_array_size(v->fixed), c->repair_from);
-    else if (left)
-        bkp_error(_("%d pack(s) could not be repaired from %s"), left, c->repair_from);
+    else if (o.left)
+        bkp_error(_("%d pack(s) could not be repaired from %s"), o.left, c->repair_from);
+    ops_repair_out_clear(&o);
     return rc;
 }
 
@@ -372,7 +297,8 @@ static int check_copy(cli *c, vjob *v, int *ex)
     free(as_copy);
     if ((*ex = take_lock(c, v)))
         return 0;
-    int rc = check(c, v);
+    int rc = ops_verify_check(c->r, v->target, c->media, v->sample ? c->sample : 0, v->read_data,
+                              c->workers, &v->fx.f, &v->res);
     if (rc > 0 && v->src) {
         v->fixed = json_array();
         rc = v->fx.staging ? repair_bucket(c, v) : repair_disk(c, v);
@@ -380,79 +306,13 @@ static int check_copy(cli *c, vjob *v, int *ex)
     return rc;
 }
 
-static void kit_found(const char *name, int why, void *ctx)
-{
-    vjob *v = ctx;
-    if (!strcmp(name, "SHA256SUMS") && why != -EEXIST)
-        bkp_verify_add_problem(
-            &v->res,
-            N_("%s: the recovery kit's SHA256SUMS is missing or damaged, so its files "
-               "cannot be checked; run `bkp rotate %s` to write the kit again"),
-            v->what, v->what);
-    else if (why == -ENOENT)
-        bkp_verify_add_problem(
-            &v->res,
-            N_("%s: the recovery kit's file %s is missing; run `bkp rotate %s` to write "
-               "the kit again"),
-            v->what, name, v->what);
-    else if (why == -EBADMSG)
-        bkp_verify_add_problem(
-            &v->res,
-            N_("%s: the recovery kit's file %s is not the one its SHA256SUMS lists "
-               "(changed or damaged); run `bkp rotate %s` to write the kit again"),
-            v->what, name, v->what);
-    else
-        bkp_verify_add_problem(
-            &v->res,
-            N_("%s: the recovery kit holds %s, which its SHA256SUMS does not list (put "
-               "there since, or a link); run `bkp rotate %s` to write the kit again"),
-            v->what, name, v->what);
-}
-
-/* A medium's recovery kit, checked against its SHA256SUMS (bkp/kit.h): what
- * a person on a clean machine will run must be what bkp wrote. A disk has
- * one; a folder of archives may (`optional`). */
-static int check_kit(vjob *v, int rc, bool optional)
-{
-    int k = bkp_kit_check(v->m.path, kit_found, v);
-    if ((k == -ENOENT || k == -ENOTDIR) && optional) /* a tape, or a folder without one */
-        k = 0;
-    else if (k == -ENOENT)
-        bkp_verify_add_problem(
-            &v->res, N_("%s has no recovery kit (%s/%s); run `bkp rotate %s` to write one"),
-            v->what, v->m.path, BKP_KIT_DIR, v->what);
-    else if (k < 0)
-        bkp_verify_add_problem(
-            &v->res,
-            N_("%s: the recovery kit cannot be checked (%s); run `bkp rotate %s` to write "
-               "it again"),
-            v->what, bkp_strerror_en(k), v->what);
-    return rc < 0 ? rc : rc || k ? 1 : 0;
-}
-
 /* The audit record, the medium's registry, and what the operator reads. */
 static int conclude(cli *c, vjob *v, int rc)
 {
     const char *mode = v->sample ? "sample" : v->read_data ? "read-data" : "structure";
     bkp_verify_result *res = &v->res;
-    json_t *fig = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:O?}", "mode", mode, "generations",
-                            (json_int_t)res->generations, "packs_read", (json_int_t)res->packs_read,
-                            "blobs_read", (json_int_t)res->blobs_read, "bytes_read",
-                            (json_int_t)res->bytes_read, "problems", (json_int_t)res->problems,
-                            "repaired", v->fixed);
-    bkp_audit_rec rec = {.op = v->fixed ? "repair" : "verify",
-                         .medium = c->media,
-                         .failed = rc != 0 || v->behind,
-                         .figures = fig,
-                         .error =
-                             rc ? (res->nmessages ? res->messages[0] : bkp_strerror_en(rc)) : NULL};
-    int aex = cli_audit(c, &rec);
-    json_decref(fig);
-    if (c->media && rc >= 0) {
-        checked k = {rc == 0};
-        if (bkp_media_update(c->r, c->media, note_verify, &k))
-            aex = EXIT_FAILED;
-    }
+    int aex = ops_verify_record(c->r, c->media, mode, rc, v->behind, res, v->fixed) ? EXIT_FAILED
+                                                                                    : EXIT_OK;
     if (rc < 0) {
         bkp_error(_("verification could not run: %s"), bkp_strerror(rc));
         return EXIT_FAILED;
@@ -492,13 +352,14 @@ int cmd_verify(cli *c)
             goto out;
         }
         rc = ops_archive_verify(c->r, v.m.name, v.m.path, NULL, c->workers, &v.res);
-        rc = check_kit(&v, rc, true); /* beside the archives; a tape has none */
+        rc = ops_verify_kit(v.what, v.m.path, true, rc,
+                            &v.res); /* beside the archives; a tape has none */
     } else {
         rc = check_copy(c, &v, &ex);
         if (ex)
             goto out;
         if (c->media && v.copy && !v.fx.staging)
-            rc = check_kit(&v, rc, false);
+            rc = ops_verify_kit(v.what, v.m.path, false, rc, &v.res);
     }
     ex = conclude(c, &v, rc);
 out:

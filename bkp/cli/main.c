@@ -442,21 +442,10 @@ static int prepare(const command *cmd, cli *c, bkp_lock **cycle, bkp_lock **writ
     return EXIT_OK;
 }
 
-int main(int argc, char **argv)
+/* What is done before a command is named: -v and -q moved after it, help,
+ * the version. An exit code, or -1 when a command is to run. */
+static int before_command(int argc, char **argv)
 {
-    cli c = {0};
-    int level = BKP_LOG_WARN;
-
-    /* Chunks are 256 KiB to 4 MiB: glibc would mmap and unmap each one, and
-     * on these machines fresh pages cost more than the hashing. Keep freed
-     * buffers in the heap instead; memory stays bounded by the queues. */
-    mallopt(M_MMAP_THRESHOLD, 32 << 20);
-    mallopt(M_TRIM_THRESHOLD, 128 << 20);
-    bkp_i18n_init();
-    if (sodium_init() < 0) {
-        fprintf(stderr, _("bkp: error: libsodium failed to initialise\n"));
-        return EXIT_FAILED;
-    }
     /* -v and -q may come before the command too. */
     for (int moved = 0; moved < argc - 2; moved++) {
         if (strcmp(argv[1], "-v") && strcmp(argv[1], "-q") && strcmp(argv[1], "--verbose") &&
@@ -480,6 +469,55 @@ int main(int argc, char **argv)
         printf("bkp %s%s\n", BKP_VERSION, bkp_clock_is_test() ? " (test clock: $BKP_NOW)" : "");
         return EXIT_OK;
     }
+    return -1;
+}
+
+/* What the options parsed say against what `cmd` takes; the policy the
+ * environment names, named once, here. An exit code. */
+static int command_args(const command *cmd, cli *c)
+{
+    if (c->nkey_from && (!cmd->key || cmd->run == cmd_init)) {
+        fprintf(stderr, _("bkp: error: %s\n"),
+                cmd->key ? _("init makes a new key; --key-from opens an existing one")
+                         : _("this command does not open the repository's key; leave out "
+                             "--key-from"));
+        return EXIT_USAGE;
+    }
+    if (c->public_key && !cmd->public_key) {
+        fprintf(stderr,
+                _("bkp: error: %s does not take --public-key; `bkp audit verify` and `bkp "
+                  "verify` do\n"),
+                cmd->name);
+        return EXIT_USAGE;
+    }
+    const char *named = getenv("BKP_POLICY");
+    if (!c->policy_file && named && *named)
+        c->policy_file = named;
+    if (c->nargs < cmd->min_args || c->nargs > cmd->max_args) {
+        fprintf(stderr, _("bkp: error: wrong number of arguments\nusage: bkp %s\n"), cmd->usage);
+        return EXIT_USAGE;
+    }
+    return EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+    cli c = {0};
+    int level = BKP_LOG_WARN;
+
+    /* Chunks are 256 KiB to 4 MiB: glibc would mmap and unmap each one, and
+     * on these machines fresh pages cost more than the hashing. Keep freed
+     * buffers in the heap instead; memory stays bounded by the queues. */
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 128 << 20);
+    bkp_i18n_init();
+    if (sodium_init() < 0) {
+        fprintf(stderr, _("bkp: error: libsodium failed to initialise\n"));
+        return EXIT_FAILED;
+    }
+    int ex = before_command(argc, argv);
+    if (ex >= 0)
+        return ex;
     const command *cmd = find_command(argv[1]);
     if (!cmd) {
         fprintf(stderr, _("bkp: error: '%s' is not a bkp command; see `bkp --help`\n"), argv[1]);
@@ -492,7 +530,7 @@ int main(int argc, char **argv)
         level = BKP_LOG_INFO;
     argv++;
     argc--;
-    int ex = cli_options_parse(&c, cmd->options, cmd->usage, argc, argv, &level);
+    ex = cli_options_parse(&c, cmd->options, cmd->usage, argc, argv, &level);
     if (ex)
         return ex;
     bkp_lock_wait_set(c.lock_wait);
@@ -500,28 +538,8 @@ int main(int argc, char **argv)
         command_help(cmd);
         return EXIT_OK;
     }
-    if (c.nkey_from && (!cmd->key || cmd->run == cmd_init)) {
-        fprintf(stderr, _("bkp: error: %s\n"),
-                cmd->key ? _("init makes a new key; --key-from opens an existing one")
-                         : _("this command does not open the repository's key; leave out "
-                             "--key-from"));
-        return EXIT_USAGE;
-    }
-    if (c.public_key && !cmd->public_key) {
-        fprintf(stderr,
-                _("bkp: error: %s does not take --public-key; `bkp audit verify` and `bkp "
-                  "verify` do\n"),
-                cmd->name);
-        return EXIT_USAGE;
-    }
-    /* The policy named by the environment is named once, here. */
-    const char *named = getenv("BKP_POLICY");
-    if (!c.policy_file && named && *named)
-        c.policy_file = named;
-    if (c.nargs < cmd->min_args || c.nargs > cmd->max_args) {
-        fprintf(stderr, _("bkp: error: wrong number of arguments\nusage: bkp %s\n"), cmd->usage);
-        return EXIT_USAGE;
-    }
+    if ((ex = command_args(cmd, &c)))
+        return ex;
     bkp_log_set_level((enum bkp_log_level)level);
     bkp_progress_enable(c.tty && !c.json);
     bkp_lock *writer = NULL, *cycle = NULL;

@@ -14,6 +14,7 @@
 #include "bkp/i18n.h"
 #include "bkp/kit.h"
 #include "bkp/log.h"
+#include "bkp/ops/runbook.h"
 #include "bkp/pubkey.h"
 #include "restore/report.h"
 #include "restore/runbook.h"
@@ -36,7 +37,7 @@ static void procedures(cli *c, const cli_medium *m, bkp_kit_doc *docs, char **ow
 {
     const char *medium = m->name;
     pol_policy *p = c->policy;
-    json_t *folders = cli_runbook_folders(p);
+    json_t *folders = ops_runbook_folders(p);
     /* The copy to restore from is this medium; which generations it holds,
      * `bkp generations` says (the kit must not change with each one). */
     json_t *self = json_pack("[{s:s, s:s, s:s, s:b, s:s, s:s}]", "medium", medium, "type",

@@ -22,8 +22,3 @@ int cli_pins_check(cli *c, const char *only, json_t **out)
         cli_medium_clear(&m);
     return rc;
 }
-
-void cli_pins_refuse(json_t *found, const char *doing)
-{
-    ops_pins_refuse(found, doing);
-}

@@ -107,11 +107,66 @@ static int open_archive(cli *c, const char *file, bkp_repo **out, char **staging
     return rc ? EXIT_FAILED : EXIT_OK;
 }
 
+/* --from NAME, a medium of the policy or the registry: `*path` its mount
+ * point (malloc'd; NULL without memory); an object medium's copy, what
+ * `spec` needs of it, fetched into `*staging` and opened (`*done`). An
+ * exit code. */
+static int from_medium(cli *c, const char *from, const char *spec, bkp_repo **out, char **staging,
+                       char **path, bool *done)
+{
+    struct stat st;
+    cli_medium m;
+    if (!cli_policy_named(c)) {
+        bkp_error(_("--from %s: no such path, and without a policy no medium has that name"), from);
+        return EXIT_USAGE;
+    }
+    bkp_repo *primary = NULL;
+    /* The registry is in the primary, which may be gone: the policy alone will do. */
+    if (cli_repo_path(c) && stat(c->repo, &st) == 0)
+        (void)cli_open_repo(c, BKP_REPO_READONLY, &primary);
+    bkp_repo *keep = c->r;
+    c->r = primary;
+    int ex = cli_medium_find(c, from, &m);
+    c->r = keep;
+    bkp_repo_free(primary);
+    if (ex)
+        return ex;
+    if (!strcmp(m.type, "object")) { /* what `spec` needs, into a staging folder */
+        bkp_bucket_fetch f = {0};
+        cli_fetch_what what = {.spec = spec};
+        ex = cli_object_fetch(c, &m, false, &what, out, staging, &f);
+        bkp_bucket_fetch_clear(&f);
+        *done = true;
+    } else {
+        *path = strdup(m.path);
+    }
+    cli_medium_clear(&m);
+    return ex;
+}
+
+/* The repository copy at `repo` (NULL: no memory), opened with the sheets
+ * of --key-from or the passphrase. An exit code. */
+static int open_folder(cli *c, const char *repo, bkp_repo **out)
+{
+    char *pass = NULL;
+    size_t plen = 0;
+    int rc;
+    if (c->nkey_from) {
+        rc = repo ? cli_open_key_from(c, repo, BKP_REPO_READONLY, false, out) : -ENOMEM;
+    } else {
+        cli_passphrase_source(c);
+        if (bkp_passphrase_get(c->passphrase_file, 0, &pass, &plen))
+            return EXIT_USAGE;
+        rc = repo ? bkp_repo_open(repo, pass, plen, BKP_REPO_READONLY, out) : -ENOMEM;
+        bkp_passphrase_free(pass, plen);
+    }
+    return cli_exit_open(rc, repo);
+}
+
 int cli_open_source(cli *c, const char *spec, bkp_repo **out, char **staging)
 {
     const char *from = c->from;
-    char *path = NULL, *repo = NULL, *pass = NULL;
-    size_t plen = 0;
+    char *path = NULL, *repo = NULL;
     struct stat st;
     int ex = EXIT_USAGE;
     *staging = NULL;
@@ -121,34 +176,9 @@ int cli_open_source(cli *c, const char *spec, bkp_repo **out, char **staging)
      * folder of that name in the current directory is `./NAME`. */
     pol_policy *pol = c->policy; /* loaded by the dispatcher when named */
     if (!strchr(from, '/') && (stat(from, &st) < 0 || (pol && pol_medium_find(pol, from)))) {
-        cli_medium m;
-        if (cli_policy_named(c)) {
-            bkp_repo *primary = NULL;
-            /* The registry is in the primary, which may be gone: the policy alone will do. */
-            if (cli_repo_path(c) && stat(c->repo, &st) == 0)
-                (void)cli_open_repo(c, BKP_REPO_READONLY, &primary);
-            bkp_repo *keep = c->r;
-            c->r = primary;
-            ex = cli_medium_find(c, from, &m);
-            c->r = keep;
-            bkp_repo_free(primary);
-        } else {
-            bkp_error(_("--from %s: no such path, and without a policy no medium has that name"),
-                      from);
-            return EXIT_USAGE;
-        }
-        if (ex)
+        bool done = false;
+        if ((ex = from_medium(c, from, spec, out, staging, &path, &done)) || done)
             return ex;
-        if (!strcmp(m.type, "object")) { /* what `spec` needs, into a staging folder */
-            bkp_bucket_fetch f = {0};
-            cli_fetch_what what = {.spec = spec};
-            ex = cli_object_fetch(c, &m, false, &what, out, staging, &f);
-            bkp_bucket_fetch_clear(&f);
-            cli_medium_clear(&m);
-            return ex;
-        }
-        path = strdup(m.path);
-        cli_medium_clear(&m);
     } else {
         path = strdup(from);
     }
@@ -172,17 +202,7 @@ int cli_open_source(cli *c, const char *spec, bkp_repo **out, char **staging)
         free(file);
         goto out;
     }
-    int rc;
-    if (c->nkey_from) {
-        rc = repo ? cli_open_key_from(c, repo, BKP_REPO_READONLY, false, out) : -ENOMEM;
-    } else {
-        cli_passphrase_source(c);
-        if (bkp_passphrase_get(c->passphrase_file, 0, &pass, &plen))
-            goto out;
-        rc = repo ? bkp_repo_open(repo, pass, plen, BKP_REPO_READONLY, out) : -ENOMEM;
-        bkp_passphrase_free(pass, plen);
-    }
-    ex = cli_exit_open(rc, repo);
+    ex = open_folder(c, repo, out);
 out:
     free(path);
     free(repo);

@@ -1,0 +1,72 @@
+/*
+ * The context every command records in the audit log (audit_context.h).
+ */
+#include "bkp/ops/audit_context.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "bkp/audit.h"
+#include "bkp/bytes.h"
+#include "bkp/durable.h"
+#include "bkp/lock.h"
+#include "bkp/prune_recover.h"
+
+/* One record of `op` whose figures are {key: each of `v`}. */
+static void each_noted(bkp_repo *r, const char *op, const char *key, const char *const *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        json_t *fig = json_pack("{s:s}", key, v[i]);
+        bkp_audit_rec rec = {.op = op, .figures = fig};
+        (void)!bkp_audit_append(r, &rec); /* logged; the command stands */
+        json_decref(fig);
+    }
+}
+
+/* The policy in force: a record whenever its bytes differ from the last one recorded. */
+static void policy_noted(bkp_repo *r, const char *file)
+{
+    bkp_buf data;
+    uint8_t h[32];
+    char hex[65], *log = bkp_audit_path(r);
+    bkp_buf_init(&data);
+    if (log && bkp_read_file(file, &data, 16 << 20) == 0) {
+        crypto_generichash(h, sizeof(h), data.data, data.len, NULL, 0);
+        bkp_hex(hex, h, sizeof(h));
+        json_t *last = bkp_audit_last(log, NULL, &(bkp_audit_query){.op = "policy"}, NULL);
+        json_t *digest = json_object_get(json_object_get(last, "figures"), "digest");
+        if (!json_is_string(digest) || strcmp(json_string_value(digest), hex)) {
+            json_t *fig = json_pack("{s:s, s:s, s:O}", "file", file, "digest", hex, "previous",
+                                    digest ? digest : json_null());
+            bkp_audit_rec rec = {.op = "policy", .figures = fig};
+            (void)!bkp_audit_append(r, &rec); /* logged; the command stands */
+            json_decref(fig);
+        }
+        json_decref(last);
+    }
+    bkp_buf_free(&data);
+    free(log);
+}
+
+void ops_audit_context(bkp_repo *r, const char *policy_file)
+{
+    const char *const *v;
+    if (!r)
+        return;
+    /* Every command that reads the repository says so when its log was lost,
+     * read-only ones included (which never write it). */
+    (void)bkp_audit_report_state(r);
+    if (bkp_repo_is_public(r))
+        return; /* nothing can be signed, so nothing is appended */
+    size_t n = bkp_lock_takeovers(&v);
+    each_noted(r, "lock-takeover", "lock", v, n);
+    /* Prune intents refused by this command's opens (a planted one, or one
+     * of another copy): never executed, always on record. */
+    n = bkp_prune_rejections(&v);
+    each_noted(r, "intent-rejected", "intent", v, n);
+    if (policy_file)
+        policy_noted(r, policy_file);
+}

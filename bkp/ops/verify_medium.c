@@ -1,0 +1,124 @@
+/*
+ * A medium's recovery kit and registry entry after `verify --media`
+ * (verify_medium.h).
+ */
+#include "bkp/ops/verify_medium.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "bkp/audit.h"
+#include "bkp/clock.h"
+#include "bkp/i18n.h"
+#include "bkp/kit.h"
+#include "bkp/log.h"
+#include "bkp/medium.h"
+#include "bkp/reread_sample.h"
+
+int ops_verify_check(bkp_repo *r, bkp_repo *target, const char *medium, double sample,
+                     bool read_data, int workers, const bkp_bucket_fetch *bucket,
+                     bkp_verify_result *res)
+{
+    int rc;
+    if (sample != 0) {
+        rc = bkp_reread_sample(r, target, medium, sample, 0, workers, res);
+        if (rc == 0 && bkp_repo_key_file_unchecked(target))
+            rc = 1; /* warned at the open: the copy would not open alone */
+    } else {
+        rc = bkp_verify(target, read_data, workers, res);
+    }
+    size_t nbad = bucket ? bucket->nstale + bucket->ndamaged + bucket->nhidden : 0;
+    if (rc >= 0 && nbad) {
+        res->problems += nbad;
+        rc = 1;
+    }
+    return rc;
+}
+
+typedef struct kit_ctx {
+    const char *what;
+    bkp_verify_result *res;
+} kit_ctx;
+
+static void kit_found(const char *name, int why, void *ctx)
+{
+    kit_ctx *k = ctx;
+    if (!strcmp(name, "SHA256SUMS") && why != -EEXIST)
+        bkp_verify_add_problem(
+            k->res,
+            N_("%s: the recovery kit's SHA256SUMS is missing or damaged, so its files "
+               "cannot be checked; run `bkp rotate %s` to write the kit again"),
+            k->what, k->what);
+    else if (why == -ENOENT)
+        bkp_verify_add_problem(
+            k->res,
+            N_("%s: the recovery kit's file %s is missing; run `bkp rotate %s` to write "
+               "the kit again"),
+            k->what, name, k->what);
+    else if (why == -EBADMSG)
+        bkp_verify_add_problem(
+            k->res,
+            N_("%s: the recovery kit's file %s is not the one its SHA256SUMS lists "
+               "(changed or damaged); run `bkp rotate %s` to write the kit again"),
+            k->what, name, k->what);
+    else
+        bkp_verify_add_problem(
+            k->res,
+            N_("%s: the recovery kit holds %s, which its SHA256SUMS does not list (put "
+               "there since, or a link); run `bkp rotate %s` to write the kit again"),
+            k->what, name, k->what);
+}
+
+int ops_verify_kit(const char *what, const char *path, bool optional, int rc,
+                   bkp_verify_result *res)
+{
+    kit_ctx ctx = {what, res};
+    int k = bkp_kit_check(path, kit_found, &ctx);
+    if ((k == -ENOENT || k == -ENOTDIR) && optional) /* a tape, or a folder without one */
+        k = 0;
+    else if (k == -ENOENT)
+        bkp_verify_add_problem(
+            res, N_("%s has no recovery kit (%s/%s); run `bkp rotate %s` to write one"), what, path,
+            BKP_KIT_DIR, what);
+    else if (k < 0)
+        bkp_verify_add_problem(res,
+                               N_("%s: the recovery kit cannot be checked (%s); run `bkp rotate "
+                                  "%s` to write it again"),
+                               what, bkp_strerror_en(k), what);
+    return rc < 0 ? rc : rc || k ? 1 : 0;
+}
+
+static int note(json_t *e, void *ctx)
+{
+    const bool *ok = ctx;
+    char now[32];
+    bkp_iso_time(now, sizeof(now), bkp_now());
+    json_object_set_new(e, "last_seen", json_string(now));
+    json_object_set_new(e, "last_verify", json_string(now));
+    json_object_set_new(e, "verify_ok", json_boolean(*ok));
+    return 0;
+}
+
+int ops_verify_record(bkp_repo *r, const char *medium, const char *mode, int rc, bool behind,
+                      const bkp_verify_result *res, json_t *fixed)
+{
+    int failed = 0;
+    json_t *fig = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:O?}", "mode", mode, "generations",
+                            (json_int_t)res->generations, "packs_read", (json_int_t)res->packs_read,
+                            "blobs_read", (json_int_t)res->blobs_read, "bytes_read",
+                            (json_int_t)res->bytes_read, "problems", (json_int_t)res->problems,
+                            "repaired", fixed);
+    bkp_audit_rec rec = {.op = fixed ? "repair" : "verify",
+                         .medium = medium,
+                         .failed = rc != 0 || behind,
+                         .figures = fig,
+                         .error =
+                             rc ? (res->nmessages ? res->messages[0] : bkp_strerror_en(rc)) : NULL};
+    if (!bkp_repo_is_public(r) && bkp_audit_append(r, &rec))
+        failed = -EIO;
+    json_decref(fig);
+    bool ok = rc == 0;
+    if (medium && rc >= 0 && bkp_media_update(r, medium, note, &ok))
+        failed = -EIO;
+    return failed;
+}

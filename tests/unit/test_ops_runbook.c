@@ -1,0 +1,165 @@
+/*
+ * Runbooks as the commands load them (bkp/ops/runbook.h): one found by its
+ * path and loaded; one others may change, one missing and one invalid
+ * refused as the operator's to fix (-EINVAL); the policy's runbooks listed,
+ * each once, an invalid one said so; where usable copies of its
+ * data sets are, the primary's newest first and a medium's, a suspicious
+ * generation left out; the data sets of one folder.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "bkp/log.h"
+#include "bkp/ops/runbook.h"
+
+#include "ops_repo.h"
+
+static const char policy_text[] = OPS_POLICY_HEAD
+    "datasets:\n"
+    "  - { name: emr-db, paths: [/srv/emr], schedule: daily 02:00, copy_to: [nas, usb-a],\n"
+    "      runbook: %1$s/runbooks/emr-db.yaml }\n"
+    "  - { name: pacs, paths: [/srv/pacs, /srv/dicom], schedule: daily 03:00,\n"
+    "      runbook: %1$s/runbooks/none.yaml }\n"
+    "  - { name: lab, paths: [/srv/lab], schedule: daily 04:00,\n"
+    "      runbook: %1$s/runbooks/emr-db.yaml }\n";
+
+static void quiet(enum bkp_log_level level, const char *msg, void *ctx)
+{
+    (void)level, (void)msg, (void)ctx;
+}
+
+static int setup(void **state)
+{
+    bkp_log_set_sink(quiet, NULL);
+    return ops_repo_setup(state, "ops-runbook", policy_text);
+}
+
+static int teardown(void **state)
+{
+    bkp_log_set_sink(NULL, NULL);
+    return ops_repo_teardown(state);
+}
+
+/* TOP/runbooks/NAME.yaml holding the example runbook (or `text`), mode
+ * `mode`, into `path`. */
+static void put_runbook(ops_repo *f, const char *name, const char *text, mode_t mode, char *path,
+                        size_t n)
+{
+    char dir[160], cmd[1024];
+    snprintf(dir, sizeof(dir), "%s/runbooks", f->top);
+    (void)mkdir(dir, 0700);
+    snprintf(path, n, "%s/%s.yaml", dir, name);
+    if (text) {
+        FILE *x = fopen(path, "w");
+        assert_non_null(x);
+        fputs(text, x);
+        assert_int_equal(fclose(x), 0);
+    } else {
+        snprintf(cmd, sizeof(cmd), "cp %s/policies/runbooks/emr-db.yaml %s", BKP_SOURCE_DIR, path);
+        assert_int_equal(system(cmd), 0);
+    }
+    assert_int_equal(chmod(path, mode), 0);
+}
+
+static void test_load(void **state)
+{
+    ops_repo *f = *state;
+    char path[256];
+    rb_runbook *rb = NULL;
+    put_runbook(f, "emr-db", NULL, 0600, path, sizeof(path));
+    assert_int_equal(ops_runbook_load(f->p, path, &rb), 0);
+    assert_non_null(rb);
+    assert_true(rb->ndatasets >= 1);
+    assert_true(rb->nsteps >= 1);
+    rb_free(rb);
+}
+
+static void test_refused(void **state)
+{
+    ops_repo *f = *state;
+    char path[256], missing[256];
+    rb_runbook *rb = NULL;
+    put_runbook(f, "open", NULL, 0666, path, sizeof(path)); /* others may change it */
+    assert_int_equal(ops_runbook_load(f->p, path, &rb), -EINVAL);
+    assert_null(rb);
+    snprintf(missing, sizeof(missing), "%s/runbooks/none.yaml", f->top);
+    assert_int_equal(ops_runbook_load(f->p, missing, &rb), -EINVAL);
+    put_runbook(f, "bad", "title: [\n", 0600, path, sizeof(path));
+    assert_int_equal(ops_runbook_load(f->p, path, &rb), -EINVAL);
+    assert_null(rb);
+}
+
+static void test_list(void **state)
+{
+    ops_repo *f = *state;
+    char path[256];
+    json_t *arr = NULL;
+    put_runbook(f, "emr-db", NULL, 0600, path, sizeof(path));
+    assert_int_equal(ops_runbook_list(f->p, &arr), -EINVAL); /* none.yaml is not there */
+    assert_int_equal(json_array_size(arr), 2);               /* emr-db.yaml once */
+    json_t *a = json_array_get(arr, 0), *b = json_array_get(arr, 1);
+    assert_true(json_is_true(json_object_get(a, "valid")));
+    assert_string_equal(json_string_value(json_object_get(a, "file")), path);
+    assert_true(json_integer_value(json_object_get(a, "steps")) > 0);
+    assert_true(json_is_false(json_object_get(b, "valid")));
+    assert_false(json_is_string(json_object_get(b, "title")));
+    json_decref(arr);
+}
+
+static void test_copies(void **state)
+{
+    ops_repo *f = *state;
+    bkp_gen *g = NULL;
+    rb_runbook rb = {.datasets = (char *[]){"emr-db"}, .ndatasets = 1};
+    assert_int_equal(ops_repo_seal(f, "emr-db", 2 * OPS_DAY, &g), 0);
+    assert_int_equal(ops_repo_register(f, "usb-a", "removable", "offsite", g, OPS_DAY, true), 0);
+    bkp_gen_free(g);
+    json_t *c = ops_runbook_copies(f->r, &rb);
+    assert_int_equal(json_array_size(c), 2);
+    json_t *p = json_array_get(c, 0), *m = json_array_get(c, 1);
+    assert_string_equal(json_string_value(json_object_get(p, "medium")), "repository");
+    assert_string_equal(json_string_value(json_object_get(p, "generation")), "emr-db:1");
+    assert_true(json_is_false(json_object_get(p, "offline")));
+    assert_string_equal(json_string_value(json_object_get(m, "medium")), "usb-a");
+    assert_string_equal(json_string_value(json_object_get(m, "generation")), "emr-db:1");
+    assert_true(json_is_true(json_object_get(m, "offline")));
+    json_decref(c);
+    /* Without a repository, nothing is known. */
+    c = ops_runbook_copies(NULL, &rb);
+    assert_int_equal(json_array_size(c), 0);
+    json_decref(c);
+}
+
+static void test_folders(void **state)
+{
+    ops_repo *f = *state;
+    json_t *d = ops_runbook_folders(f->p);
+    assert_int_equal(json_object_size(d), 2);
+    assert_string_equal(json_string_value(json_object_get(d, "emr-db")), "/srv/emr");
+    assert_string_equal(json_string_value(json_object_get(d, "lab")), "/srv/lab");
+    json_decref(d);
+    d = ops_runbook_folders(NULL);
+    assert_int_equal(json_object_size(d), 0);
+    json_decref(d);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_load, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_copies, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_folders, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
