@@ -219,6 +219,31 @@ static int records(writer *w, const bkp_gen *g, const char *tmp)
     return rc;
 }
 
+/* Every member of the archive, in the order a reader needs them. */
+static int members(pack_sink *s, const bkp_gen *g, bkp_archive_kit *kit, const char *label_text,
+                   const char *cfg, const char *key, const char *log)
+{
+    writer *w = s->w;
+    /* The kit first: a plain `tar -x` of a tape gives the program before the data. */
+    int rc = kit ? bkp_kit_emit(kit->docs, kit->ndocs, kit_put, w, &kit->res) : 0;
+    if (!rc && label_text)
+        rc = member(w, BKP_LABEL_FILE, label_text, strlen(label_text));
+    if (!rc)
+        rc = member_file(w, "config", cfg);
+    if (!rc)
+        rc = member_file(w, "keys/key", key);
+    if (!rc)
+        rc = gather(s, g);
+    if (!rc)
+        rc = bkp_index_segments_encode(w->fresh, 0, bkp_index_pack_count(w->fresh),
+                                       bkp_repo_keys(w->r), 1U << 20, emit_segment, w);
+    if (!rc)
+        rc = records(w, g, s->dir);
+    if (!rc && access(log, F_OK) == 0)
+        rc = member_file(w, BKP_AUDIT_COPY, log);
+    return rc;
+}
+
 int bkp_archive_write(bkp_repo *r, const bkp_gen *g, const json_t *label, bkp_archive_kit *kit,
                       int fd, const char *tmpdir, uint64_t *bytes)
 {
@@ -257,23 +282,7 @@ int bkp_archive_write(bkp_repo *r, const bkp_gen *g, const json_t *label, bkp_ar
         rc = -EIO;
         goto out;
     }
-    /* The kit first: a plain `tar -x` of a tape gives the program before the data. */
-    rc = kit ? bkp_kit_emit(kit->docs, kit->ndocs, kit_put, &w, &kit->res) : 0;
-    if (!rc && label_text)
-        rc = member(&w, BKP_LABEL_FILE, label_text, strlen(label_text));
-    if (!rc)
-        rc = member_file(&w, "config", cfg);
-    if (!rc)
-        rc = member_file(&w, "keys/key", key);
-    if (!rc)
-        rc = gather(&s, g);
-    if (!rc)
-        rc = bkp_index_segments_encode(w.fresh, 0, bkp_index_pack_count(w.fresh), bkp_repo_keys(r),
-                                       1U << 20, emit_segment, &w);
-    if (!rc)
-        rc = records(&w, g, tmpl);
-    if (!rc && access(log, F_OK) == 0)
-        rc = member_file(&w, BKP_AUDIT_COPY, log);
+    rc = members(&s, g, kit, label_text, cfg, key, log);
     if (!rc && archive_write_close(w.a) != ARCHIVE_OK) {
         bkp_error(_("cannot finish the archive%s — check that the medium has room and can be "
                     "written, then run the rotation again"),

@@ -331,6 +331,36 @@ static rb_status do_verify(run *r, const rb_step *st, rb_step_result *sr)
 
 /* ---- restore ---- */
 
+/* Where a restore step writes: its `to`, or in a drill that folder made
+ * beneath the sandbox and given as a descriptor (`*tfd`). -1 when refused
+ * (said in `sr`). */
+static int restore_target(run *r, const rb_restore *rs, rb_step_result *sr, int *tfd)
+{
+    if (r->env->drill) {
+        /* Nothing a drill writes may lie outside its sandbox, whatever links
+         * earlier steps restored on the way: the folder is looked up and
+         * made beneath the sandbox's descriptor (beneath.h), and restored
+         * into by that descriptor, never by its path again. */
+        snprintf(r->target, sizeof(r->target), "%s/%s", r->env->sandbox,
+                 rs->to + (rs->to[0] == '/'));
+        int x = rst_beneath_mkdir(r->box, rs->to + strspn(rs->to, "/"), r->box_mode, tfd);
+        if (x) {
+            if (x == -EXDEV || x == -ELOOP)
+                say(sr,
+                    N_("%s is not inside the sandbox %s (a link on the way leads out of it): "
+                       "refused, nothing made"),
+                    r->target, r->env->sandbox);
+            else
+                say(sr, N_("%s is not inside the sandbox %s (%s): refused, nothing made"),
+                    r->target, r->env->sandbox, bkp_strerror(x));
+            return -1;
+        }
+    } else {
+        snprintf(r->target, sizeof(r->target), "%s", rs->to);
+    }
+    return 0;
+}
+
 static rb_status do_restore(run *r, const rb_step *st, rb_step_result *sr)
 {
     const rb_restore *rs = &st->restore;
@@ -345,28 +375,8 @@ static rb_status do_restore(run *r, const rb_step *st, rb_step_result *sr)
         return RB_FAILED;
     }
     int tfd = -1;
-    if (r->env->drill) {
-        /* Nothing a drill writes may lie outside its sandbox, whatever links
-         * earlier steps restored on the way: the folder is looked up and
-         * made beneath the sandbox's descriptor (beneath.h), and restored
-         * into by that descriptor, never by its path again. */
-        snprintf(r->target, sizeof(r->target), "%s/%s", r->env->sandbox,
-                 rs->to + (rs->to[0] == '/'));
-        int x = rst_beneath_mkdir(r->box, rs->to + strspn(rs->to, "/"), r->box_mode, &tfd);
-        if (x) {
-            if (x == -EXDEV || x == -ELOOP)
-                say(sr,
-                    N_("%s is not inside the sandbox %s (a link on the way leads out of it): "
-                       "refused, nothing made"),
-                    r->target, r->env->sandbox);
-            else
-                say(sr, N_("%s is not inside the sandbox %s (%s): refused, nothing made"),
-                    r->target, r->env->sandbox, bkp_strerror(x));
-            return RB_FAILED;
-        }
-    } else {
-        snprintf(r->target, sizeof(r->target), "%s", rs->to);
-    }
+    if (restore_target(r, rs, sr, &tfd))
+        return RB_FAILED;
     bkp_repo *repo = r->env->sources[c->src].repo;
     /* A data set of one folder is restored as that folder's contents in `to`. */
     json_t *paths = json_object_get(c->g->json, "paths");

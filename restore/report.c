@@ -284,6 +284,35 @@ static const char *restore_target(const rb_runbook *rb)
     return NULL;
 }
 
+/* Where usable copies are today: one row per medium and generation. */
+static void copies_table(rb_doc *d, json_t *copies)
+{
+    size_t i;
+    json_t *c;
+    rb_doc_h2(d, _("Where usable copies are today"));
+    if (json_array_size(copies)) {
+        rb_doc_table(d, (const char *[]){_("Medium"), _("Type"), _("Where"), _("Generation"),
+                                         _("Captured"), NULL});
+        json_array_foreach(copies, i, c)
+        {
+            const char *loc = json_string_value(json_object_get(c, "location"));
+            const char *where = !loc                      ? "-"
+                                : !strcmp(loc, "offsite") ? _("off-site")
+                                : json_is_true(json_object_get(c, "offline"))
+                                    ? _("on-site, off-line")
+                                    : _("on-site, on-line");
+            rb_doc_row(d,
+                       (const char *[]){json_string_value(json_object_get(c, "medium")),
+                                        json_string_value(json_object_get(c, "type")), where,
+                                        json_string_value(json_object_get(c, "generation")),
+                                        json_string_value(json_object_get(c, "captured")), NULL});
+        }
+        rb_doc_table_end(d);
+    } else {
+        rb_doc_para(d, "%s", _("No copy is known: check `bkp media list` and `bkp status`."));
+    }
+}
+
 static char *print(const rb_runbook *rb, json_t *copies, json_t *folders, const char *repo,
                    const char *fingerprint, rb_format f, time_t now)
 {
@@ -335,28 +364,7 @@ static char *print(const rb_runbook *rb, json_t *copies, json_t *folders, const 
     rb_doc_para(d, "%s",
                 _("This paper is for the day the computers are down: do the steps in order, tick "
                   "each box, sign and write the time. The passphrase itself is never printed."));
-    rb_doc_h2(d, _("Where usable copies are today"));
-    if (json_array_size(copies)) {
-        rb_doc_table(d, (const char *[]){_("Medium"), _("Type"), _("Where"), _("Generation"),
-                                         _("Captured"), NULL});
-        json_array_foreach(copies, i, c)
-        {
-            const char *loc = json_string_value(json_object_get(c, "location"));
-            const char *where = !loc                      ? "-"
-                                : !strcmp(loc, "offsite") ? _("off-site")
-                                : json_is_true(json_object_get(c, "offline"))
-                                    ? _("on-site, off-line")
-                                    : _("on-site, on-line");
-            rb_doc_row(d,
-                       (const char *[]){json_string_value(json_object_get(c, "medium")),
-                                        json_string_value(json_object_get(c, "type")), where,
-                                        json_string_value(json_object_get(c, "generation")),
-                                        json_string_value(json_object_get(c, "captured")), NULL});
-        }
-        rb_doc_table_end(d);
-    } else {
-        rb_doc_para(d, "%s", _("No copy is known: check `bkp media list` and `bkp status`."));
-    }
+    copies_table(d, copies);
     rb_doc_h2(d, _("Steps"));
     rb_doc_table(
         d, (const char *[]){"✓", "#", _("Who"), _("What"), _("How"), _("Signature / time"), NULL});

@@ -32,6 +32,7 @@
 #include "bkp/copy.h"
 #include "bkp/kit.h"
 #include "bkp/ops/prune_medium.h"
+#include "bkp/ops/rotate_finish.h"
 #include "bkp/repo.h"
 #include "policies/policy.h"
 
@@ -56,20 +57,7 @@ typedef struct ops_rotate_in {
                                  guess "keep all") */
 } ops_rotate_in;
 
-/* Where a rotation stopped: the first step that failed. */
-typedef enum ops_rotate_step {
-    OPS_ROTATE_DONE = 0,
-    OPS_ROTATE_LABEL,     /* not the medium named, or not of this repository */
-    OPS_ROTATE_PINS,      /* the primary is behind or beside a pin, or its log disagrees */
-    OPS_ROTATE_OPEN,      /* the copy could not be made, locked (-EBUSY) or opened */
-    OPS_ROTATE_COPY,      /* choosing or copying the generations */
-    OPS_ROTATE_VERIFY,    /* the copy does not verify */
-    OPS_ROTATE_RECORD,    /* the audit record could not be appended */
-    OPS_ROTATE_LOG_COPY,  /* the audit log's copy (-EBADMSG: the host's log was cut) */
-    OPS_ROTATE_PIN_WRITE, /* the pins */
-    OPS_ROTATE_REGISTRY,  /* the media registry */
-} ops_rotate_step;
-
+/* Where a rotation stopped: the first step that failed (ops_rotate_step, rotate_finish.h). */
 typedef struct ops_rotate_out {
     json_t *copied;       /* ["DATASET:SEQ"] chosen for the medium (copied now or held) */
     bkp_copy_result copy; /* what was copied now, and what was there */

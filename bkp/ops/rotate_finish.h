@@ -6,7 +6,7 @@
  * what a kill between any two of these writes leaves: rotate_finish.c.
  *
  * Ownership: everything in `ops_rotate_end` is borrowed for the call.
- * Errors: the first write that failed, as a step of rotate_disk.h and a
+ * Errors: the first write that failed, as a step (below) and a
  * negative errno; each failure is logged where it happens.
  */
 #ifndef BKP_OPS_ROTATE_FINISH_H
@@ -18,8 +18,22 @@
 #include <jansson.h>
 
 #include "bkp/generation.h"
-#include "bkp/ops/rotate_disk.h"
 #include "bkp/repo.h"
+
+/* The steps of a rotation, each a place it can fail (rotate_disk.c,
+ * rotate_archive.c, rotate_object.c report theirs by these). */
+typedef enum ops_rotate_step {
+    OPS_ROTATE_DONE = 0,
+    OPS_ROTATE_LABEL,     /* not the medium named, or not of this repository */
+    OPS_ROTATE_PINS,      /* the primary is behind or beside a pin, or its log disagrees */
+    OPS_ROTATE_OPEN,      /* the copy could not be made, locked (-EBUSY) or opened */
+    OPS_ROTATE_COPY,      /* choosing or copying the generations */
+    OPS_ROTATE_VERIFY,    /* the copy does not verify */
+    OPS_ROTATE_RECORD,    /* the audit record could not be appended */
+    OPS_ROTATE_LOG_COPY,  /* the audit log's copy (-EBADMSG: the host's log was cut) */
+    OPS_ROTATE_PIN_WRITE, /* the pins */
+    OPS_ROTATE_REGISTRY,  /* the media registry */
+} ops_rotate_step;
 
 /* What the registry entry of the medium is told besides `last_seen`; what
  * it holds only when the rotation wrote it. */
