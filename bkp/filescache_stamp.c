@@ -45,8 +45,8 @@ static const uint8_t STAMP_MAGIC[8] = {'B', 'K', 'P', 'F', 'C', 'V', '0', '1'};
 #define STAMP_MAX_NAMES (1U << 20) /* 32 MiB of names: far past any index */
 
 /* The stamp's blob ID: the data set and the cache, in a domain of its own. */
-static void stamp_id(const char *dataset, const uint8_t cache_id[BKP_FCACHE_ID_LEN],
-                     uint8_t out[BKP_ID_LEN])
+void bkp_fcache_stamp_id(const char *dataset, const uint8_t cache_id[BKP_FCACHE_ID_LEN],
+                         uint8_t out[BKP_ID_LEN])
 {
     static const char domain[] = "bkp files cache stamp";
     crypto_generichash_state h;
@@ -73,7 +73,7 @@ int bkp_fcache_stamp_write(bkp_repo *r, const char *dataset,
     if (!rc) {
         bkp_buf_u32(&plain, n);
         bkp_buf_put(&plain, names, (size_t)n * BKP_ID_LEN);
-        stamp_id(dataset, cache_id, id);
+        bkp_fcache_stamp_id(dataset, cache_id, id);
         rc = plain.failed ? -ENOMEM
                           : bkp_blob_seal(bkp_repo_keys(r), BKP_BLOB_CACHE, id, plain.data,
                                           plain.len, 0, &sealed);
@@ -114,7 +114,7 @@ static int stamp_open(const bkp_keys *k, const char *dataset,
                       uint32_t *n)
 {
     uint8_t id[BKP_ID_LEN];
-    stamp_id(dataset, cache_id, id);
+    bkp_fcache_stamp_id(dataset, cache_id, id);
     int rc = bkp_blob_open(k, BKP_BLOB_CACHE, id, sealed, len, plain);
     if (rc)
         return rc;

@@ -29,20 +29,6 @@ int bkp_itable_name_parse(const char *name, uint8_t tid[16])
     return bkp_unhex(tid, 16, name + 12) == 0;
 }
 
-static void put64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
 static void manifest_mac(const uint8_t key[32], const uint8_t *data, size_t len, uint8_t out[32])
 {
     static const char label[] = "bkp index levels"; /* and its terminator */
@@ -62,11 +48,10 @@ void bkp_itable_manifest_encode(const uint8_t key[32], const bkp_itable_level *v
                                 uint8_t *out)
 {
     memcpy(out, MAGIC, 8);
-    for (int i = 0; i < 4; i++)
-        out[8 + i] = (uint8_t)(n >> (8 * i));
+    bkp_le32(out + 8, n);
     for (uint32_t i = 0; i < n; i++) {
         memcpy(out + 12 + (size_t)i * REC, v[i].tid, 16);
-        put64(out + 12 + (size_t)i * REC + 16, v[i].count);
+        bkp_le64(out + 12 + (size_t)i * REC + 16, v[i].count);
     }
     size_t len = bkp_itable_manifest_size(n) - 32;
     manifest_mac(key, out, len, out + len);
@@ -78,8 +63,7 @@ int bkp_itable_manifest_decode(const uint8_t *data, size_t len, const uint8_t ke
     uint8_t m[32];
     if (len < bkp_itable_manifest_size(0) || memcmp(data, MAGIC, 8))
         return -EBADMSG;
-    uint32_t k = (uint32_t)data[8] | (uint32_t)data[9] << 8 | (uint32_t)data[10] << 16 |
-                 (uint32_t)data[11] << 24;
+    uint32_t k = bkp_get_le32(data + 8);
     if (k > BKP_ITABLE_LEVELS_MAX || len != bkp_itable_manifest_size(k))
         return -EBADMSG;
     manifest_mac(key, data, len - 32, m);
@@ -90,7 +74,7 @@ int bkp_itable_manifest_decode(const uint8_t *data, size_t len, const uint8_t ke
         return -ENOMEM;
     for (uint32_t i = 0; i < k; i++) {
         memcpy(out[i].tid, data + 12 + (size_t)i * REC, 16);
-        out[i].count = get64(data + 12 + (size_t)i * REC + 16);
+        out[i].count = bkp_get_le64(data + 12 + (size_t)i * REC + 16);
         for (uint32_t j = 0; j < i; j++)
             if (!memcmp(out[j].tid, out[i].tid, 16)) { /* one table listed twice */
                 free(out);

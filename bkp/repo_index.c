@@ -86,12 +86,13 @@ static bool table_in_cache(const bkp_repo *r)
  * it, so that an open never takes a table being written for an orphan.
  * The descriptor, or -1 (a read-only open where there is none, or a lock
  * that cannot be taken: then only a concurrent writer could make this
- * open rebuild, never lose an entry). */
-static int cache_lock(const bkp_repo *r)
+ * open rebuild, never lose an entry). Only a writer of tables creates the
+ * file: a repository that never had one has no tables to guard. */
+static int cache_lock(const bkp_repo *r, bool create)
 {
     char *p = bkp_repo_subpath(r, "cache/" BKP_ITABLE_LOCK);
     int fd = -1;
-    if (p && table_in_cache(r)) {
+    if (p && create && table_in_cache(r)) {
         fd = bkp_lock_file(p);
     } else if (p && (fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) >= 0 &&
                bkp_lock_fd(fd, true)) {
@@ -279,7 +280,7 @@ static int try_table(bkp_repo *r, const uint8_t key[32], uint8_t (*names)[BKP_ID
     char *dir = bkp_repo_subpath(r, "cache");
     if (!dir)
         return -ENOMEM;
-    int lock = cache_lock(r);
+    int lock = cache_lock(r, false);
     int rc = load_levels(r, dir, key, (const uint8_t(*)[BKP_ID_LEN])names, n);
     cache_unlock(lock);
     free(dir);
@@ -297,7 +298,7 @@ static int try_table(bkp_repo *r, const uint8_t key[32], uint8_t (*names)[BKP_ID
 static void remove_orphans(bkp_repo *r, const uint8_t key[32])
 {
     char *dir = bkp_repo_subpath(r, "cache");
-    int lock = dir ? cache_lock(r) : -1;
+    int lock = dir ? cache_lock(r, false) : -1;
     DIR *d = lock >= 0 && manifest_is_ours(r, dir, key) ? opendir(dir) : NULL;
     struct dirent *e;
     while (d && (e = readdir(d))) {
@@ -457,7 +458,7 @@ static int write_table(bkp_repo *r)
     bool cache = table_in_cache(r) && !r->table_private;
     const char *tmp = getenv("TMPDIR");
     char *dir = cache ? bkp_repo_subpath(r, "cache") : strdup(tmp && *tmp ? tmp : "/tmp");
-    int lock = cache && dir ? cache_lock(r) : -1;
+    int lock = cache && dir ? cache_lock(r, true) : -1;
     bkp_itable_key(r->keys, key);
     if (cache && dir && !manifest_is_ours(r, dir, key)) {
         bkp_debug("the blob index tables in %s changed under this run: its own go to $TMPDIR", dir);

@@ -13,19 +13,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* The stamp's blob ID as the writer makes it (filescache_stamp.c). */
-static void stamp_id(const char *dataset, const uint8_t cache_id[BKP_FCACHE_ID_LEN],
-                     uint8_t out[BKP_ID_LEN])
-{
-    static const char domain[] = "bkp files cache stamp";
-    crypto_generichash_state h;
-    crypto_generichash_init(&h, NULL, 0, BKP_ID_LEN);
-    crypto_generichash_update(&h, (const uint8_t *)domain, sizeof(domain));
-    crypto_generichash_update(&h, (const uint8_t *)dataset, strlen(dataset) + 1);
-    crypto_generichash_update(&h, cache_id, BKP_FCACHE_ID_LEN);
-    crypto_generichash_final(&h, out, BKP_ID_LEN);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static bkp_keys *k;
@@ -42,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         bkp_buf_put(&file, data + 1, size - 1);
     } else {
         uint8_t id[BKP_ID_LEN], le[4];
-        stamp_id("fuzz", cache_id, id);
+        bkp_fcache_stamp_id("fuzz", cache_id, id);
         for (size_t i = 0; i < start; i++)
             bkp_buf_u8(&file, (uint8_t)i);
         size_t at = file.len;
