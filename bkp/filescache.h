@@ -104,6 +104,17 @@ int bkp_fcache_stamp_write(bkp_repo *r, const char *dataset,
 bool bkp_fcache_stamp_holds(bkp_repo *r, const char *dataset,
                             const uint8_t cache_id[BKP_FCACHE_ID_LEN], int fd, uint64_t size,
                             uint64_t start);
+/* The stamp's blob ID: the data set and the cache, in a domain of its own. */
+void bkp_fcache_stamp_id(const char *dataset, const uint8_t cache_id[BKP_FCACHE_ID_LEN],
+                         uint8_t out[BKP_ID_LEN]);
+/* The same parse on the cache's bytes `buf` (`len`, segments from `start`):
+ * 0 with `*names` (n of them, pointing into `plain`), -ENOENT when it ends
+ * with no stamp, -EBADMSG when the stamp is not whole, its own, or sealed
+ * under `k`. The fuzz target's door. */
+int bkp_fcache_stamp_parse(const bkp_keys *k, const char *dataset,
+                           const uint8_t cache_id[BKP_FCACHE_ID_LEN], const uint8_t *buf,
+                           size_t len, size_t start, bkp_buf *plain,
+                           const uint8_t (**names)[BKP_ID_LEN], uint32_t *n);
 
 /* Check a decrypted segment (§8) completely before any of it is used: its
  * version (`version`, the one its file's magic names: 3 or 4), its index,

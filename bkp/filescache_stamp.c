@@ -45,8 +45,8 @@ static const uint8_t STAMP_MAGIC[8] = {'B', 'K', 'P', 'F', 'C', 'V', '0', '1'};
 #define STAMP_MAX_NAMES (1U << 20) /* 32 MiB of names: far past any index */
 
 /* The stamp's blob ID: the data set and the cache, in a domain of its own. */
-static void stamp_id(const char *dataset, const uint8_t cache_id[BKP_FCACHE_ID_LEN],
-                     uint8_t out[BKP_ID_LEN])
+void bkp_fcache_stamp_id(const char *dataset, const uint8_t cache_id[BKP_FCACHE_ID_LEN],
+                         uint8_t out[BKP_ID_LEN])
 {
     static const char domain[] = "bkp files cache stamp";
     crypto_generichash_state h;
@@ -73,7 +73,7 @@ int bkp_fcache_stamp_write(bkp_repo *r, const char *dataset,
     if (!rc) {
         bkp_buf_u32(&plain, n);
         bkp_buf_put(&plain, names, (size_t)n * BKP_ID_LEN);
-        stamp_id(dataset, cache_id, id);
+        bkp_fcache_stamp_id(dataset, cache_id, id);
         rc = plain.failed ? -ENOMEM
                           : bkp_blob_seal(bkp_repo_keys(r), BKP_BLOB_CACHE, id, plain.data,
                                           plain.len, 0, &sealed);
@@ -91,30 +91,74 @@ int bkp_fcache_stamp_write(bkp_repo *r, const char *dataset,
     return rc;
 }
 
+/* The stamp's tail (`tail`: the last bytes of a cache of `size` bytes
+ * whose segments start at `start`): the sealed stamp's length, or -ENOENT
+ * (none: an older cache, or one saved without) or -EBADMSG. */
+static int64_t stamp_tail(const uint8_t tail[4 + sizeof(STAMP_MAGIC)], uint64_t size,
+                          uint64_t start)
+{
+    const uint64_t tlen = 4 + sizeof(STAMP_MAGIC);
+    if (size < start + tlen || memcmp(tail + 4, STAMP_MAGIC, sizeof(STAMP_MAGIC)))
+        return -ENOENT;
+    uint64_t slen = bkp_get_le32(tail);
+    if (slen > size - start - tlen ||
+        slen > 4 + (uint64_t)STAMP_MAX_NAMES * BKP_ID_LEN + BKP_BLOB_OVERHEAD + 1024)
+        return -EBADMSG;
+    return (int64_t)slen;
+}
+
+/* Open the sealed stamp into `plain` and point `*names` into it. */
+static int stamp_open(const bkp_keys *k, const char *dataset,
+                      const uint8_t cache_id[BKP_FCACHE_ID_LEN], const uint8_t *sealed,
+                      size_t len, bkp_buf *plain, const uint8_t (**names)[BKP_ID_LEN],
+                      uint32_t *n)
+{
+    uint8_t id[BKP_ID_LEN];
+    bkp_fcache_stamp_id(dataset, cache_id, id);
+    int rc = bkp_blob_open(k, BKP_BLOB_CACHE, id, sealed, len, plain);
+    if (rc)
+        return rc;
+    uint32_t cnt = plain->len >= 4 ? bkp_get_le32(plain->data) : 0;
+    if (plain->len < 4 || plain->len != 4 + (size_t)cnt * BKP_ID_LEN)
+        return -EBADMSG;
+    *names = (const uint8_t(*)[BKP_ID_LEN])(plain->data + 4);
+    *n = cnt;
+    return 0;
+}
+
+int bkp_fcache_stamp_parse(const bkp_keys *k, const char *dataset,
+                           const uint8_t cache_id[BKP_FCACHE_ID_LEN], const uint8_t *buf,
+                           size_t len, size_t start, bkp_buf *plain,
+                           const uint8_t (**names)[BKP_ID_LEN], uint32_t *n)
+{
+    const size_t tlen = 4 + sizeof(STAMP_MAGIC);
+    int64_t slen = len >= tlen ? stamp_tail(buf + len - tlen, len, start) : -ENOENT;
+    if (slen < 0)
+        return (int)slen;
+    return stamp_open(k, dataset, cache_id, buf + len - tlen - (size_t)slen, (size_t)slen, plain,
+                      names, n);
+}
+
 bool bkp_fcache_stamp_holds(bkp_repo *r, const char *dataset,
                             const uint8_t cache_id[BKP_FCACHE_ID_LEN], int fd, uint64_t size,
                             uint64_t start)
 {
-    uint8_t tail[4 + sizeof(STAMP_MAGIC)], id[BKP_ID_LEN];
-    if (size < start + sizeof(tail) ||
-        bkp_pread_full(fd, tail, sizeof(tail), size - sizeof(tail)) ||
-        memcmp(tail + 4, STAMP_MAGIC, sizeof(STAMP_MAGIC)))
-        return false; /* none: an older cache, or one saved without */
-    uint64_t slen = bkp_get_le32(tail);
-    if (slen > size - start - sizeof(tail) ||
-        slen > 4 + (uint64_t)STAMP_MAX_NAMES * BKP_ID_LEN + BKP_BLOB_OVERHEAD + 1024)
+    uint8_t tail[4 + sizeof(STAMP_MAGIC)];
+    const uint8_t(*names)[BKP_ID_LEN] = NULL;
+    uint32_t n = 0;
+    if (size < start + sizeof(tail) || bkp_pread_full(fd, tail, sizeof(tail), size - sizeof(tail)))
+        return false;
+    int64_t slen = stamp_tail(tail, size, start);
+    if (slen < 0)
         return false;
     bkp_buf sealed, plain;
     bkp_buf_init(&sealed);
     bkp_buf_init(&plain);
     uint8_t *p = bkp_buf_reserve(&sealed, (size_t)slen);
-    bool ok = p && !bkp_pread_full(fd, p, (size_t)slen, size - sizeof(tail) - slen);
-    stamp_id(dataset, cache_id, id);
-    ok = ok && !bkp_blob_open(bkp_repo_keys(r), BKP_BLOB_CACHE, id, p, (size_t)slen, &plain) &&
-         plain.len >= 4;
-    uint32_t n = ok ? bkp_get_le32(plain.data) : 0;
-    ok = ok && plain.len == 4 + (size_t)n * BKP_ID_LEN &&
-         bkp_repo_index_holds(r, (const uint8_t(*)[BKP_ID_LEN])(plain.data + 4), n);
+    bool ok = p && !bkp_pread_full(fd, p, (size_t)slen, size - sizeof(tail) - (uint64_t)slen);
+    ok = ok && !stamp_open(bkp_repo_keys(r), dataset, cache_id, p, (size_t)slen, &plain, &names,
+                           &n);
+    ok = ok && bkp_repo_index_holds(r, names, n);
     bkp_buf_free(&sealed);
     bkp_buf_free(&plain);
     return ok;

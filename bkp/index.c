@@ -1,4 +1,5 @@
 #include "bkp/index.h"
+#include "bkp/index_internal.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -9,36 +10,11 @@
 #include "bkp/durable.h"
 #include "bkp/i18n.h"
 #include "bkp/itable.h"
+#include "bkp/itable_levels.h"
 #include "bkp/log.h"
 
 #define SEGMENT_MAGIC "BKPIDX01"
 #define ENTRY_LEN (1 + BKP_ID_LEN + 8 + 4 + 4)
-
-/*
- * Entries live in one dense array (grown by realloc, which for large blocks
- * moves pages rather than copying them, and whose unused tail is never
- * touched), found through an open-addressing table of 8-byte slots: the
- * entry's number and 4 more bytes of its ID, so that a probe rarely reads an
- * entry that is not the one sought. About 70 bytes per blob in all, where a
- * table of whole entries at the same load costs twice that and three times
- * while it grows.
- */
-typedef struct slot {
-    uint32_t tag; /* ID bytes 8..11 */
-    uint32_t at;  /* entry number + 1; 0: a free slot */
-} slot;
-
-struct bkp_index {
-    bkp_index_entry *ents;
-    uint64_t count, ents_cap;
-    slot *slots;
-    uint64_t cap; /* a power of two */
-    uint8_t (*packs)[BKP_ID_LEN];
-    uint32_t npacks, packs_cap;
-    bkp_itable *table; /* the entries off the heap, or NULL */
-    bkp_index_entry *hit; /* what a lookup found in the table */
-    int table_err;        /* latched: a block of the table failed after its open */
-};
 
 static const uint8_t zero_id[BKP_ID_LEN];
 
@@ -65,7 +41,9 @@ int bkp_index_new(bkp_index **out)
     x->cap = 1024;
     x->slots = calloc(x->cap, sizeof(*x->slots));
     x->hit = malloc(sizeof(*x->hit));
-    if (!x->slots || !x->hit) {
+    x->levels = calloc(BKP_ITABLE_LEVELS_MAX + 1, sizeof(*x->levels));
+    if (!x->slots || !x->hit || !x->levels) {
+        free(x->levels);
         free(x->slots);
         free(x->hit);
         free(x);
@@ -82,7 +60,11 @@ void bkp_index_free(bkp_index *x)
     free(x->slots);
     free(x->ents);
     free(x->packs);
-    bkp_itable_free(x->table);
+    for (uint32_t i = 0; i < x->nlevels; i++) {
+        bkp_itable_free(x->levels[i].t);
+        free(x->levels[i].names);
+    }
+    free(x->levels);
     free(x->hit);
     free(x);
 }
@@ -131,7 +113,7 @@ int bkp_index_find_pack(const bkp_index *x, const uint8_t id[BKP_ID_LEN], uint32
 static int grow(bkp_index *x)
 {
     uint64_t cap = x->cap * 2;
-    slot *t = calloc(cap, sizeof(*t));
+    bkp_index_slot *t = calloc(cap, sizeof(*t));
     if (!t)
         return -ENOMEM;
     for (uint64_t i = 0; i < x->cap; i++) {
@@ -152,7 +134,7 @@ static bkp_index_entry *lookup_memory(const bkp_index *x, const uint8_t id[BKP_I
 {
     uint32_t tag = tag_of(id);
     for (uint64_t s = slot_in(x->cap, id);; s = (s + 1) & (x->cap - 1)) {
-        const slot *sl = &x->slots[s];
+        const bkp_index_slot *sl = &x->slots[s];
         if (!sl->at)
             return NULL;
         bkp_index_entry *e = &x->ents[sl->at - 1];
@@ -164,9 +146,9 @@ static bkp_index_entry *lookup_memory(const bkp_index *x, const uint8_t id[BKP_I
 bkp_index_entry *bkp_index_lookup(const bkp_index *x, const uint8_t id[BKP_ID_LEN])
 {
     bkp_index_entry *e = lookup_memory(x, id);
-    if (e || !x->table)
+    if (e || !x->nlevels)
         return e;
-    int rc = bkp_itable_lookup(x->table, id, x->hit);
+    int rc = bkp_index_levels_lookup(x, id);
     if (rc > 0)
         return x->hit;
     /* A block that no longer checks was changed (or became unreadable)
@@ -205,14 +187,17 @@ int bkp_index_insert(bkp_index *x, const bkp_index_entry *e)
     while (x->slots[s].at)
         s = (s + 1) & (x->cap - 1);
     x->ents[x->count] = *e;
-    x->slots[s] = (slot){tag_of(e->id), (uint32_t)(x->count + 1)};
+    x->slots[s] = (bkp_index_slot){tag_of(e->id), (uint32_t)(x->count + 1)};
     x->count++;
     return 0;
 }
 
 uint64_t bkp_index_count(const bkp_index *x)
 {
-    return x->count + (x->table ? bkp_itable_count(x->table) : 0);
+    uint64_t n = x->count;
+    for (uint32_t i = 0; i < x->nlevels; i++)
+        n += bkp_itable_count(x->levels[i].t);
+    return n;
 }
 
 uint64_t bkp_index_memory_count(const bkp_index *x)
@@ -236,7 +221,9 @@ int bkp_index_foreach(const bkp_index *x, void (*fn)(const bkp_index_entry *e, v
                       void *ctx)
 {
     visit v = {fn, ctx};
-    int rc = x->table ? bkp_itable_foreach(x->table, visit_one, &v) : 0;
+    int rc = 0;
+    for (uint32_t i = 0; !rc && i < x->nlevels; i++)
+        rc = bkp_itable_foreach(x->levels[i].t, visit_one, &v);
     if (rc) {
         bkp_error(_("the blob index table in the repository's cache folder cannot be read "
                     "whole (%s); nothing was done. Run the command again: the next open "
@@ -408,91 +395,3 @@ int bkp_index_add_pack_entries(bkp_index *x, const uint8_t id[BKP_ID_LEN],
     return rc;
 }
 
-/* ---- the table: itable.h, and index.h for when ---- */
-
-static int cmp_entry_id(const void *a, const void *b)
-{
-    const bkp_index_entry *x = *(const bkp_index_entry *const *)a;
-    const bkp_index_entry *y = *(const bkp_index_entry *const *)b;
-    return memcmp(x->id, y->id, BKP_ID_LEN);
-}
-
-typedef struct merge {
-    bkp_itable_writer *w;
-    const bkp_index_entry **mem;
-    size_t n, at;
-} merge;
-
-/* One entry of the table, after the memory's entries with smaller IDs. */
-static int merge_one(const bkp_index_entry *e, void *ctx)
-{
-    merge *m = ctx;
-    int rc = 0;
-    while (!rc && m->at < m->n && memcmp(m->mem[m->at]->id, e->id, BKP_ID_LEN) < 0)
-        rc = bkp_itable_writer_add(m->w, m->mem[m->at++]);
-    if (m->at < m->n && memcmp(m->mem[m->at]->id, e->id, BKP_ID_LEN) == 0)
-        m->at++; /* cannot happen (insert looks in the table first); the table's stays */
-    return rc ? rc : bkp_itable_writer_add(m->w, e);
-}
-
-int bkp_index_table_write(const bkp_index *x, bkp_dfile *f, const uint8_t key[32],
-                          const uint8_t (*names)[BKP_ID_LEN], uint32_t nnames)
-{
-    merge m = {.n = x->count};
-    m.mem = malloc((m.n + 1) * sizeof(*m.mem));
-    int rc = m.mem ? bkp_itable_writer_new(f, key, &m.w) : -ENOMEM;
-    if (rc) {
-        free(m.mem);
-        return rc;
-    }
-    for (size_t i = 0; i < m.n; i++)
-        m.mem[i] = &x->ents[i];
-    qsort(m.mem, m.n, sizeof(*m.mem), cmp_entry_id);
-    rc = x->table ? bkp_itable_foreach(x->table, merge_one, &m) : 0;
-    while (!rc && m.at < m.n)
-        rc = bkp_itable_writer_add(m.w, m.mem[m.at++]);
-    free(m.mem);
-    if (rc) {
-        bkp_itable_writer_abort(m.w);
-        return rc;
-    }
-    return bkp_itable_writer_end(m.w, (const uint8_t(*)[BKP_ID_LEN])x->packs, x->npacks, names,
-                                 nnames);
-}
-
-void bkp_index_table_attach(bkp_index *x, bkp_itable *t)
-{
-    bkp_itable_free(x->table);
-    x->table = t;
-    x->table_err = 0;
-    /* The memory's entries are in `t` now: give their memory back. */
-    free(x->ents);
-    x->ents = NULL;
-    x->count = x->ents_cap = 0;
-    slot *small = calloc(1024, sizeof(*small));
-    if (small) {
-        free(x->slots);
-        x->slots = small;
-        x->cap = 1024;
-    } else {
-        memset(x->slots, 0, x->cap * sizeof(*x->slots));
-    }
-}
-
-int bkp_index_table_load(bkp_index *x, bkp_itable *t, uint8_t (*packs)[BKP_ID_LEN],
-                         uint32_t npacks)
-{
-    if (x->count || x->npacks || x->table)
-        abort(); /* only into a new index */
-    free(x->packs);
-    x->packs = packs;
-    x->npacks = x->packs_cap = npacks;
-    x->table = t;
-    return 0;
-}
-
-uint64_t bkp_index_heap_bytes(const bkp_index *x)
-{
-    return x->ents_cap * sizeof(*x->ents) + x->cap * sizeof(*x->slots) +
-           (uint64_t)x->packs_cap * BKP_ID_LEN + (x->table ? bkp_itable_heap(x->table) : 0);
-}

@@ -8,30 +8,38 @@
  *
  * In memory, an index is a hash table of entries (about 70 bytes a blob).
  * The repository's index keeps most of its entries off the heap instead, in
- * a sorted table in a file (itable.h: 70 bytes a blob on disk, under 2 in
- * memory), and only a bounded number in the hash table:
+ * a few sorted tables in files (itable.h: 70 bytes a blob on disk, under 2
+ * in memory; itable_levels.h: why a few, and the manifest that lists them),
+ * and only a bounded number in the hash table:
  *
- *   - open: the table `cache/index-table` is used when it checks (itable.h)
- *     and every segment it was built from is still in index/; segments it
- *     does not list (written since) are loaded into memory as before. A
- *     table that does not check, or lists a segment that is gone (a prune,
- *     a damaged segment set aside), is rebuilt from the segments, with a
- *     warning for the first and a note for the second. A table that is
- *     simply absent is built without a warning.
+ *   - open: the tables the manifest `cache/index-levels` lists are used when
+ *     the manifest and each of them check and every segment they were built
+ *     from is still in index/; segments none lists (written since) are
+ *     loaded into memory as before. A manifest or a table that does not
+ *     check, a table that is gone, or one that lists a segment that is gone
+ *     (a prune, a damaged segment set aside) makes the whole index rebuilt
+ *     from the segments, with a warning for the first three and a note for
+ *     the last. No manifest at all is built without a warning. A writable
+ *     open removes the tables no manifest lists (a kill between a table and
+ *     its manifest leaves one).
  *   - whenever the memory holds more than BKP_INDEX_MEMORY_MAX entries that
  *     are all in durable segments (after loading segments at open, or after
- *     a flush in a backup: repo_index.c), memory and table are merged into
- *     a new table, written in full through durable.h and renamed over the
- *     old one, which then replaces it; the memory is emptied. So neither a
+ *     a flush in a backup: repo_index.c), the memory is written as a young
+ *     table, merged in the same write with the newest tables when the
+ *     policy says so (itable_levels.h); the table is written through
+ *     durable.h, then the manifest that lists it, and only then are the
+ *     tables it replaces removed. The memory is emptied. So neither a
  *     rebuild nor an initial backup of ten million blobs grows the heap
- *     beyond that bound.
- *   - a table is the segments' mirror, never the truth: a kill at any point
- *     leaves the old table or the new one, each true for the segments it
- *     lists; a table lost or refused is built again from the segments.
+ *     beyond that bound, and each entry is written about log4(N / bound)
+ *     times, not N / bound times.
+ *   - tables are the segments' mirror, never the truth: a kill at any point
+ *     leaves the old manifest (and its tables) or the new one, each true for
+ *     the segments its tables list; tables lost or refused are built again
+ *     from the segments.
  *   - a read-only open, or one of a copy, never writes into the repository:
  *     a table it must build goes into an unlinked file in $TMPDIR.
  *
- * Lookups look in memory, then in the table. Not thread-safe: the
+ * Lookups look in memory, then in the tables. Not thread-safe: the
  * repository serialises access.
  */
 #ifndef BKP_INDEX_H
@@ -63,8 +71,8 @@ int bkp_index_insert(bkp_index *x, const bkp_index_entry *e);
 /* The entry for `id` or NULL; valid until the next insert. */
 bkp_index_entry *bkp_index_lookup(const bkp_index *x, const uint8_t id[BKP_ID_LEN]);
 uint64_t bkp_index_count(const bkp_index *x);
-/* Visit every entry (the table's, then the memory's): 0, or -EBADMSG / an
- * I/O error (logged) when the table cannot be read whole, and then a
+/* Visit every entry (the tables', then the memory's): 0, or -EBADMSG / an
+ * I/O error (logged) when a table cannot be read whole, and then a
  * caller that decides from all entries (prune) must stop. */
 int bkp_index_foreach(const bkp_index *x, void (*fn)(const bkp_index_entry *e, void *ctx),
                       void *ctx);
@@ -77,16 +85,33 @@ struct bkp_dfile;
 uint64_t bkp_index_memory_count(const bkp_index *x);
 /* Bytes of memory the index holds (hash table, entries, packs, fences, filter). */
 uint64_t bkp_index_heap_bytes(const bkp_index *x);
-/* Write every entry and the pack list as a table into `f` (itable.h),
- * listing the segments `names`. */
-int bkp_index_table_write(const bkp_index *x, struct bkp_dfile *f, const uint8_t key[32],
-                          const uint8_t (*names)[BKP_ID_LEN], uint32_t nnames)
-    __attribute__((warn_unused_result));
-/* Use `t` (owned), written from this index, and empty the memory. */
-void bkp_index_table_attach(bkp_index *x, struct bkp_itable *t);
-/* A new index takes table `t` and its pack list (both owned). */
+/* The tables (itable_levels.h), oldest first: how many, and table `i`'s
+ * entries, ID and segment names (borrowed until the tables change). */
+uint32_t bkp_index_levels(const bkp_index *x);
+uint64_t bkp_index_level_count(const bkp_index *x, uint32_t i);
+void bkp_index_level_id(const bkp_index *x, uint32_t i, uint8_t tid[16]);
+void bkp_index_level_names(const bkp_index *x, uint32_t i, const uint8_t (**names)[BKP_ID_LEN],
+                           uint32_t *n);
+/* The first of the tables to merge with the memory's entries into the next
+ * table (bkp_index_levels(x) when none), by the policy of itable_levels.h. */
+uint32_t bkp_index_levels_to_merge(const bkp_index *x, uint64_t unit);
+/* Write tables [first, levels) and the memory's entries, merged in ID
+ * order, and the pack list as one table into `f` (itable.h), listing their
+ * segments and `names` (the memory's). */
+int bkp_index_table_write(const bkp_index *x, uint32_t first, struct bkp_dfile *f,
+                          const uint8_t key[32], const uint8_t (*names)[BKP_ID_LEN],
+                          uint32_t nnames) __attribute__((warn_unused_result));
+/* Use `t` (owned, with its segment `names`, owned), written by
+ * bkp_index_table_write(x, first, ...), in place of tables [first, levels)
+ * and of the memory's entries, whose memory is given back. */
+void bkp_index_table_attach(bkp_index *x, uint32_t first, struct bkp_itable *t,
+                            uint8_t (*names)[BKP_ID_LEN], uint32_t nnames);
+/* A new index takes its tables one at a time, oldest first, each with its
+ * pack list and segment names (all owned, also on error). -EBADMSG when the
+ * pack lists disagree (each must be the start of the longest). */
 int bkp_index_table_load(bkp_index *x, struct bkp_itable *t, uint8_t (*packs)[BKP_ID_LEN],
-                         uint32_t npacks);
+                         uint32_t npacks, uint8_t (*names)[BKP_ID_LEN], uint32_t nnames)
+    __attribute__((warn_unused_result));
 
 /* Entries per index segment file when writing: a segment of about 3 MiB, so
  * that loading the index holds little of it twice (sealed and open) besides

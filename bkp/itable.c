@@ -126,6 +126,11 @@ int bkp_itable_writer_new(bkp_dfile *f, const uint8_t key[32], bkp_itable_writer
     return 0;
 }
 
+void bkp_itable_writer_id(const bkp_itable_writer *w, uint8_t tid[16])
+{
+    memcpy(tid, w->tid, 16);
+}
+
 void bkp_itable_writer_abort(bkp_itable_writer *w)
 {
     if (w)
@@ -407,6 +412,48 @@ int bkp_itable_lookup(bkp_itable *t, const uint8_t id[BKP_ID_LEN], bkp_index_ent
             b = m;
     }
     return 0;
+}
+
+void bkp_itable_id(const bkp_itable *t, uint8_t tid[16])
+{
+    memcpy(tid, t->tid, 16);
+}
+
+struct bkp_itable_cursor {
+    bkp_itable *t;
+    uint64_t block;
+    uint32_t at, n; /* the next entry of the block in buf, and its entries */
+    uint8_t buf[BKP_ITABLE_BLOCK];
+};
+
+int bkp_itable_cursor_new(bkp_itable *t, bkp_itable_cursor **out)
+{
+    bkp_itable_cursor *c = calloc(1, sizeof(*c));
+    if (!c)
+        return -ENOMEM;
+    c->t = t;
+    *out = c;
+    return 0;
+}
+
+int bkp_itable_cursor_next(bkp_itable_cursor *c, bkp_index_entry *e)
+{
+    if (c->at == c->n) {
+        if (c->block == c->t->eblocks)
+            return 0;
+        int rc = read_block(c->t, c->block, c->buf);
+        if (rc)
+            return rc;
+        c->n = in_block(c->t, c->block++);
+        c->at = 0;
+    }
+    decode(c->buf + (size_t)c->at++ * ENT_LEN, e);
+    return e->pack < c->t->npacks ? 1 : -EBADMSG;
+}
+
+void bkp_itable_cursor_free(bkp_itable_cursor *c)
+{
+    free(c);
 }
 
 int bkp_itable_foreach(bkp_itable *t, int (*fn)(const bkp_index_entry *e, void *ctx), void *ctx)

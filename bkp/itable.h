@@ -83,6 +83,19 @@ int bkp_itable_lookup(bkp_itable *t, const uint8_t id[BKP_ID_LEN], bkp_index_ent
 int bkp_itable_foreach(bkp_itable *t, int (*fn)(const bkp_index_entry *e, void *ctx), void *ctx);
 /* Bytes of the process's memory the table holds (fences and filter). */
 uint64_t bkp_itable_heap(const bkp_itable *t);
+/* The table's ID (16 random bytes, in every MAC; itable_levels.h names its
+ * file after it). */
+void bkp_itable_id(const bkp_itable *t, uint8_t tid[16]);
+
+/*
+ * A cursor over the entries in ID order, each block checked as it is read
+ * (its own buffer: the table can be looked up meanwhile). _next: 1 and `*e`,
+ * 0 at the end, -EBADMSG or a read error. _free(NULL) is a no-op.
+ */
+typedef struct bkp_itable_cursor bkp_itable_cursor;
+int bkp_itable_cursor_new(bkp_itable *t, bkp_itable_cursor **out);
+int bkp_itable_cursor_next(bkp_itable_cursor *c, bkp_index_entry *e);
+void bkp_itable_cursor_free(bkp_itable_cursor *c);
 
 /*
  * Writing: entries in strictly increasing ID order (-EINVAL otherwise),
@@ -92,6 +105,8 @@ uint64_t bkp_itable_heap(const bkp_itable *t);
 typedef struct bkp_itable_writer bkp_itable_writer;
 int bkp_itable_writer_new(bkp_dfile *f, const uint8_t key[32], bkp_itable_writer **out);
 int bkp_itable_writer_add(bkp_itable_writer *w, const bkp_index_entry *e);
+/* The ID of the table being written (known from _new on). */
+void bkp_itable_writer_id(const bkp_itable_writer *w, uint8_t tid[16]);
 /* Write the rest and free `w` (also on error). */
 int bkp_itable_writer_end(bkp_itable_writer *w, const uint8_t (*packs)[BKP_ID_LEN], uint32_t npacks,
                           const uint8_t (*names)[BKP_ID_LEN], uint32_t nnames)

@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "bkp/durable.h"
 #include "bkp/intent.h"
 #include "bkp/lock.h"
@@ -18,11 +20,69 @@
 #include "bkp/repack.h"
 #include "bkp/tree.h"
 
-static int mark_id(bkp_index *used, const uint8_t id[BKP_ID_LEN])
+/*
+ * The blobs a remaining generation needs, as a Bloom filter under random
+ * keys of this run: about 2 bytes a blob, where a hash table of entries
+ * cost 70 (a prune of ten million blobs held 700 MiB for it). Why that is
+ * safe: every needed ID is added, so "not needed" is always right and no
+ * needed blob is ever deleted; a false "needed" (well under 1 % of the dead
+ * blobs) only keeps a dead blob, and its pack, until a later prune, whose
+ * other keys find it.
+ */
+#define USED_PROBES 7
+typedef struct used_set {
+    uint64_t *bits, mask; /* mask: bits - 1, a power of two */
+    uint8_t k1[crypto_shorthash_KEYBYTES], k2[crypto_shorthash_KEYBYTES];
+} used_set;
+
+/* For at most `n` IDs: at least 16 bits each, and 1 Mbit at least (so that
+ * a small repository's false "needed" is vanishingly rare). */
+static int used_new(used_set *u, uint64_t n)
 {
-    bkp_index_entry e = {0};
-    memcpy(e.id, id, BKP_ID_LEN);
-    return bkp_index_insert(used, &e) < 0 ? -ENOMEM : 0;
+    uint64_t bits = (uint64_t)1 << 20;
+    while (bits < n * 16 && bits < ((uint64_t)1 << 40))
+        bits *= 2;
+    u->mask = bits - 1;
+    u->bits = calloc(bits / 64, sizeof(uint64_t));
+    randombytes_buf(u->k1, sizeof(u->k1));
+    randombytes_buf(u->k2, sizeof(u->k2));
+    return u->bits ? 0 : -ENOMEM;
+}
+
+static void used_free(used_set *u)
+{
+    free(u->bits);
+    u->bits = NULL;
+}
+
+/* Probe i of `id`: h1 + i × h2 (two keyed SipHashes). */
+static void probes(const used_set *u, const uint8_t id[BKP_ID_LEN], uint64_t *h1, uint64_t *h2)
+{
+    uint8_t a[8], b[8];
+    crypto_shorthash(a, id, BKP_ID_LEN, u->k1);
+    crypto_shorthash(b, id, BKP_ID_LEN, u->k2);
+    memcpy(h1, a, 8);
+    memcpy(h2, b, 8);
+    *h2 |= 1;
+}
+
+static int mark_id(used_set *u, const uint8_t id[BKP_ID_LEN])
+{
+    uint64_t h1, h2;
+    probes(u, id, &h1, &h2);
+    for (int i = 0; i < USED_PROBES; i++, h1 += h2)
+        u->bits[(h1 & u->mask) / 64] |= (uint64_t)1 << (h1 % 64);
+    return 0;
+}
+
+static bool is_used(const used_set *u, const uint8_t id[BKP_ID_LEN])
+{
+    uint64_t h1, h2;
+    probes(u, id, &h1, &h2);
+    for (int i = 0; i < USED_PROBES; i++, h1 += h2)
+        if (!(u->bits[(h1 & u->mask) / 64] & (uint64_t)1 << (h1 % 64)))
+            return false;
+    return true;
 }
 
 static bool is_doomed(const bkp_gen *g, bkp_gen *const *doomed, size_t n)
@@ -35,7 +95,7 @@ static bool is_doomed(const bkp_gen *g, bkp_gen *const *doomed, size_t n)
 
 /* Every blob a remaining generation needs (the doomed ones do not count,
  * whether or not they are deleted yet). Any doubt aborts. */
-static int mark(bkp_repo *r, bkp_index *used, bkp_gen *const *doomed, size_t ndoomed)
+static int mark(bkp_repo *r, used_set *used, bkp_gen *const *doomed, size_t ndoomed)
 {
     bkp_gen **v = NULL;
     size_t n = 0;
@@ -77,7 +137,7 @@ static int mark(bkp_repo *r, bkp_index *used, bkp_gen *const *doomed, size_t ndo
 }
 
 typedef struct sweep {
-    const bkp_index *used;
+    const used_set *used;
     uint32_t *total, *live;
     uint64_t *total_bytes, *live_bytes;
 } sweep;
@@ -85,7 +145,7 @@ typedef struct sweep {
 static void count(const bkp_index_entry *e, void *ctx)
 {
     sweep *s = ctx;
-    bool live = bkp_index_lookup(s->used, e->id) != NULL;
+    bool live = is_used(s->used, e->id);
     s->total[e->pack]++;
     s->live[e->pack] += live;
     s->total_bytes[e->pack] += e->len;
@@ -96,7 +156,7 @@ static void count(const bkp_index_entry *e, void *ctx)
 typedef struct repack {
     bkp_repacker rp;
     const bool *moving;
-    const bkp_index *used;
+    const used_set *used;
     bkp_index *fresh;
     int err;
 } repack;
@@ -111,7 +171,7 @@ static int adopt(const uint8_t id[BKP_ID_LEN], const bkp_pack_entry *pe, uint32_
 static void move_entry(const bkp_index_entry *e, void *ctx)
 {
     repack *p = ctx;
-    if (!p->err && p->moving[e->pack] && bkp_index_lookup(p->used, e->id))
+    if (!p->err && p->moving[e->pack] && is_used(p->used, e->id))
         p->err = bkp_repacker_add(&p->rp, e->type, e->id);
 }
 
@@ -199,7 +259,7 @@ static int write_intent(bkp_repo *r, const char *ldir, bkp_intent *in)
  */
 typedef struct plan {
     uint32_t np;     /* packs in the index */
-    bkp_index *used; /* every blob a remaining generation needs */
+    used_set used;   /* every blob a remaining generation needs */
     sweep s;         /* per pack: blobs and bytes, all and live */
     bool *dead, *moving;
     bkp_intent intent;
@@ -207,7 +267,7 @@ typedef struct plan {
 
 static void plan_free(plan *p)
 {
-    bkp_index_free(p->used);
+    used_free(&p->used);
     free(p->s.total);
     free(p->s.live);
     free(p->s.total_bytes);
@@ -218,7 +278,8 @@ static void plan_free(plan *p)
     memset(p, 0, sizeof(*p));
 }
 
-static int plan_alloc(plan *p, uint32_t np)
+/* For `np` packs and `nblobs` blobs in the index. */
+static int plan_alloc(plan *p, uint32_t np, uint64_t nblobs)
 {
     memset(p, 0, sizeof(*p));
     p->np = np;
@@ -229,9 +290,9 @@ static int plan_alloc(plan *p, uint32_t np)
     p->dead = calloc(np + 1, sizeof(*p->dead));
     p->moving = calloc(np + 1, sizeof(*p->moving));
     if (!p->s.total || !p->s.live || !p->s.total_bytes || !p->s.live_bytes || !p->dead ||
-        !p->moving || bkp_index_new(&p->used))
+        !p->moving)
         return -ENOMEM;
-    return 0;
+    return used_new(&p->used, nblobs);
 }
 
 /* Every remaining record readable before any is deleted: a prune that
@@ -258,7 +319,7 @@ static int records_readable(bkp_repo *r)
 static int plan_packs(plan *p, const bkp_index *x, const char *pdir, bkp_prune_result *res)
 {
     int rc = 0;
-    p->s.used = p->used;
+    p->s.used = &p->used;
     /* Every entry, or none of the plan: a pack whose blobs went unseen
      * would look unused and be deleted. */
     rc = bkp_index_foreach(x, count, &p->s);
@@ -294,7 +355,7 @@ static int make_plan(bkp_repo *r, bkp_gen *const *doomed, size_t ndoomed, const 
 {
     const bkp_index *x = bkp_repo_index(r);
     /* In a dry run the doomed records are still there: mark skips them. */
-    int rc = mark(r, p->used, doomed, ndoomed);
+    int rc = mark(r, &p->used, doomed, ndoomed);
     if (!rc)
         rc = plan_packs(p, x, pdir, res);
     return rc;
@@ -319,7 +380,7 @@ static int index_of_what_stays(bkp_repo *r, const plan *p, const char *pdir, bkp
     rc = rc ? rc : kc.err;
     repack rp = {.rp = {.repo = r, .dir = pdir, .done = adopt},
                  .moving = p->moving,
-                 .used = p->used,
+                 .used = &p->used,
                  .fresh = fresh};
     rp.rp.ctx = &rp;
     bool any = false;
@@ -387,8 +448,10 @@ int bkp_prune(bkp_repo *r, bkp_gen *const *doomed, size_t ndoomed, bool dry_run,
     char *pdir = bkp_repo_subpath(r, "packs");
     plan p = {0};
     /* Everything the plan needs is allocated before anything is deleted. */
-    int rc =
-        !idir || !ldir || !pdir ? -ENOMEM : plan_alloc(&p, bkp_index_pack_count(bkp_repo_index(r)));
+    const bkp_index *x = bkp_repo_index(r);
+    int rc = !idir || !ldir || !pdir
+                 ? -ENOMEM
+                 : plan_alloc(&p, bkp_index_pack_count(x), bkp_index_count(x));
     if (!rc)
         rc = records_readable(r);
 

@@ -22,9 +22,9 @@
 #include "bkp/i18n.h"
 #include "bkp/index_checked.h"
 #include "bkp/itable.h"
+#include "bkp/itable_levels.h"
+#include "bkp/lock.h"
 #include "bkp/log.h"
-
-#define TABLE_NAME "index-table"
 
 static int cmp_name(const void *a, const void *b)
 {
@@ -82,42 +82,239 @@ static bool table_in_cache(const bkp_repo *r)
     return !(r->flags & (BKP_REPO_READONLY | BKP_REPO_COPY));
 }
 
-/* Use cache/index-table when it checks and every segment it lists is
- * still there; otherwise leave the index empty (the caller rebuilds). */
-static int try_table(bkp_repo *r, const uint8_t key[32], uint8_t (*names)[BKP_ID_LEN], uint32_t n)
+/* Hold cache/index-lock: the manifest and the tables change only under
+ * it, so that an open never takes a table being written for an orphan.
+ * The descriptor, or -1 (a read-only open where there is none, or a lock
+ * that cannot be taken: then only a concurrent writer could make this
+ * open rebuild, never lose an entry). Only a writer of tables creates the
+ * file: a repository that never had one has no tables to guard. */
+static int cache_lock(const bkp_repo *r, bool create)
 {
-    uint8_t(*packs)[BKP_ID_LEN] = NULL, (*cov)[BKP_ID_LEN] = NULL;
-    uint32_t np = 0, nc = 0;
-    bkp_itable *t = NULL;
-    char *p = bkp_repo_subpath(r, "cache/" TABLE_NAME);
-    int fd = p ? bkp_open_regular(p) : -ENOMEM;
-    int rc = fd < 0 ? fd : bkp_itable_open(fd, key, &t, &packs, &np, &cov, &nc);
-    if (rc == -ENOENT || rc == -ENOMEM) {
-        free(p);
-        return rc == -ENOMEM ? rc : 0;
+    char *p = bkp_repo_subpath(r, "cache/" BKP_ITABLE_LOCK);
+    int fd = -1;
+    if (p && create && table_in_cache(r)) {
+        fd = bkp_lock_file(p);
+    } else if (p && (fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) >= 0 &&
+               bkp_lock_fd(fd, true)) {
+        close(fd);
+        fd = -1;
+    }
+    free(p);
+    return fd < 0 ? -1 : fd;
+}
+
+static void cache_unlock(int fd)
+{
+    if (fd >= 0)
+        close(fd);
+}
+
+/* r->covered: the segments of every table, sorted, without repeats. */
+static int set_covered(bkp_repo *r)
+{
+    uint32_t nl = bkp_index_levels(r->index), n = 0, cap = 0;
+    uint8_t(*v)[BKP_ID_LEN] = NULL;
+    int rc = 0;
+    for (uint32_t i = 0; !rc && i < nl; i++) {
+        const uint8_t(*names)[BKP_ID_LEN];
+        uint32_t k;
+        bkp_index_level_names(r->index, i, &names, &k);
+        for (uint32_t j = 0; !rc && j < k; j++)
+            rc = push_name(&v, &n, &cap, names[j]);
     }
     if (rc) {
+        free(v);
+        return rc;
+    }
+    if (n)
+        qsort(v, n, BKP_ID_LEN, cmp_name);
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (!k || memcmp(v[k - 1], v[i], BKP_ID_LEN))
+            memmove(v[k++], v[i], BKP_ID_LEN);
+    free(r->covered);
+    r->covered = v;
+    r->ncovered = k;
+    return 0;
+}
+
+/* Does the manifest in `dir` list exactly the tables in use? (No manifest
+ * lists none.) */
+static bool manifest_is_ours(const bkp_repo *r, const char *dir, const uint8_t key[32])
+{
+    bkp_itable_level *v = NULL;
+    uint32_t n = 0;
+    int rc = bkp_itable_manifest_load(dir, key, &v, &n);
+    bool same = rc == -ENOENT || (!rc && n == bkp_index_levels(r->index));
+    for (uint32_t i = 0; !rc && same && i < n; i++) {
+        uint8_t tid[16];
+        bkp_index_level_id(r->index, i, tid);
+        same = !memcmp(tid, v[i].tid, 16) && v[i].count == bkp_index_level_count(r->index, i);
+    }
+    free(v);
+    return same;
+}
+
+/* The manifest for the tables in use, durably (itable_levels.h). */
+static int save_manifest(const bkp_repo *r, const char *dir, const uint8_t key[32])
+{
+    bkp_itable_level v[BKP_ITABLE_LEVELS_MAX];
+    uint32_t n = bkp_index_levels(r->index);
+    if (n > BKP_ITABLE_LEVELS_MAX)
+        return -E2BIG;
+    for (uint32_t i = 0; i < n; i++) {
+        bkp_index_level_id(r->index, i, v[i].tid);
+        v[i].count = bkp_index_level_count(r->index, i);
+    }
+    return bkp_itable_manifest_save(dir, key, v, n);
+}
+
+/* Open table `lv` of the manifest in `dir`: 0, -ENOENT gone, -EBADMSG (a
+ * table that does not check, or whose ID or count is not the manifest's). */
+static int open_level(const char *dir, const uint8_t key[32], const bkp_itable_level *lv,
+                      bkp_itable **t, uint8_t (**packs)[BKP_ID_LEN], uint32_t *np,
+                      uint8_t (**cov)[BKP_ID_LEN], uint32_t *nc)
+{
+    char name[BKP_ITABLE_NAME_LEN];
+    uint8_t tid[16];
+    bkp_itable_name(lv->tid, name);
+    char *p = bkp_path_join(dir, name);
+    int fd = p ? bkp_open_regular(p) : -ENOMEM;
+    free(p);
+    int rc = fd < 0 ? fd : bkp_itable_open(fd, key, t, packs, np, cov, nc);
+    if (rc)
+        return rc == -ENOENT || rc == -ENOMEM || rc == -EBADMSG ? rc : -EBADMSG;
+    bkp_itable_id(*t, tid);
+    if (!memcmp(tid, lv->tid, 16) && bkp_itable_count(*t) == lv->count)
+        return 0;
+    bkp_itable_free(*t);
+    free(*packs);
+    free(*cov);
+    return -EBADMSG;
+}
+
+/* Is every name of `cov` among the segments `names` (sorted)? */
+static bool all_listed(const uint8_t (*cov)[BKP_ID_LEN], uint32_t nc,
+                       const uint8_t (*names)[BKP_ID_LEN], uint32_t n)
+{
+    for (uint32_t i = 0; i < nc; i++)
+        if (!n || !bsearch(cov[i], names, n, BKP_ID_LEN, cmp_name))
+            return false;
+    return true;
+}
+
+/* The tables of the manifest into the index, all or none: 1 used, 0 none
+ * (no manifest, or refused: said why), -ENOMEM. */
+static int load_levels(bkp_repo *r, const char *dir, const uint8_t key[32],
+                       const uint8_t (*names)[BKP_ID_LEN], uint32_t n)
+{
+    bkp_itable_level *v = NULL;
+    uint32_t nv = 0;
+    char *mpath = bkp_path_join(dir, BKP_ITABLE_MANIFEST);
+    int rc = mpath ? bkp_itable_manifest_load(dir, key, &v, &nv) : -ENOMEM;
+    if (rc == -ENOENT || rc == -ENOMEM) { /* none: built without a word */
+        free(mpath);
+        return rc == -ENOMEM ? rc : 0;
+    }
+    if (rc)
         bkp_warn(_("the blob index table %s does not check (%s): it was changed, cut short or "
                    "is another repository's; it is rebuilt from the index segments"),
-                 p, bkp_strerror(rc));
-        free(p);
-        return 0;
-    }
-    for (uint32_t i = 0; i < nc; i++)
-        if (!n || !bsearch(cov[i], names, n, BKP_ID_LEN, cmp_name)) {
-            bkp_info(_("the blob index table %s is older than a change of the index (a prune, "
-                       "or a damaged segment set aside); it is rebuilt from the index segments"),
-                     p);
+                 mpath, bkp_strerror(rc));
+    for (uint32_t i = 0; !rc && i < nv; i++) {
+        bkp_itable *t = NULL;
+        uint8_t(*packs)[BKP_ID_LEN] = NULL, (*cov)[BKP_ID_LEN] = NULL;
+        uint32_t np = 0, nc = 0;
+        char name[BKP_ITABLE_NAME_LEN];
+        bkp_itable_name(v[i].tid, name);
+        rc = open_level(dir, key, &v[i], &t, &packs, &np, &cov, &nc);
+        if (rc == -ENOENT)
+            bkp_warn(_("the blob index table %s/%s, listed in %s, is missing; the index is "
+                       "rebuilt from the index segments"),
+                     dir, name, mpath);
+        else if (rc && rc != -ENOMEM)
+            bkp_warn(_("the blob index table %s/%s does not check (%s): it was changed, cut "
+                       "short or is another repository's; it is rebuilt from the index "
+                       "segments"),
+                     dir, name, bkp_strerror(rc));
+        if (!rc && !all_listed((const uint8_t(*)[BKP_ID_LEN])cov, nc, names, n)) {
+            bkp_info(_("the blob index table %s/%s is older than a change of the index (a "
+                       "prune, or a damaged segment set aside); it is rebuilt from the index "
+                       "segments"),
+                     dir, name);
+            rc = -ESTALE;
             bkp_itable_free(t);
             free(packs);
             free(cov);
-            free(p);
-            return 0;
+        } else if (!rc) {
+            rc = bkp_index_table_load(r->index, t, packs, np, cov, nc);
+            if (rc == -EBADMSG)
+                bkp_warn(_("the blob index table %s/%s does not check (%s): it was changed, cut "
+                           "short or is another repository's; it is rebuilt from the index "
+                           "segments"),
+                         dir, name, bkp_strerror(rc));
         }
-    free(p);
-    r->covered = cov;
-    r->ncovered = nc;
-    return bkp_index_table_load(r->index, t, packs, np);
+    }
+    free(v);
+    free(mpath);
+    bool used = !rc && nv;
+    if (rc && bkp_index_levels(r->index)) { /* some loaded: start again empty */
+        bkp_index_free(r->index);
+        r->index = NULL;
+        if (bkp_index_new(&r->index))
+            return -ENOMEM;
+    }
+    if (rc == -ENOMEM)
+        return rc;
+    /* Refused: emptied, so that the next write is this open's own. */
+    if (rc && table_in_cache(r) && (rc = bkp_itable_manifest_save(dir, key, NULL, 0)))
+        bkp_debug("cannot empty %s/%s: %s", dir, BKP_ITABLE_MANIFEST, bkp_strerror(rc));
+    return used ? 1 : 0;
+}
+
+/* Use the tables of cache/index-levels when they check and every segment
+ * they list is still there; otherwise leave the index empty (the caller
+ * rebuilds). A refused manifest is emptied (in a writable open) so that its
+ * tables are orphans, removed with the others. */
+static int try_table(bkp_repo *r, const uint8_t key[32], uint8_t (*names)[BKP_ID_LEN], uint32_t n)
+{
+    char *dir = bkp_repo_subpath(r, "cache");
+    if (!dir)
+        return -ENOMEM;
+    int lock = cache_lock(r, false);
+    int rc = load_levels(r, dir, key, (const uint8_t(*)[BKP_ID_LEN])names, n);
+    cache_unlock(lock);
+    free(dir);
+    return rc < 0 ? rc : rc ? set_covered(r) : 0;
+}
+
+/*
+ * The tables no manifest lists, and the single table of the format before
+ * levels: removed by a writable open, under the lock, and only while the
+ * manifest on disk is the one in use. Such a table is what a kill between
+ * writing a table and writing the manifest that lists it leaves (or between
+ * the manifest and the removal of the tables a merge replaced): never an
+ * entry lost, since a table is the mirror of segments that are still there.
+ */
+static void remove_orphans(bkp_repo *r, const uint8_t key[32])
+{
+    char *dir = bkp_repo_subpath(r, "cache");
+    int lock = dir ? cache_lock(r, false) : -1;
+    DIR *d = lock >= 0 && manifest_is_ours(r, dir, key) ? opendir(dir) : NULL;
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        uint8_t tid[16], mine[16];
+        bool keep = !bkp_itable_name_parse(e->d_name, tid) && strcmp(e->d_name, "index-table");
+        for (uint32_t i = 0; !keep && i < bkp_index_levels(r->index); i++) {
+            bkp_index_level_id(r->index, i, mine);
+            keep = !memcmp(tid, mine, 16) && strcmp(e->d_name, "index-table");
+        }
+        if (!keep && bkp_durable_unlink_at(dirfd(d), e->d_name))
+            bkp_debug("cannot remove %s/%s", dir, e->d_name);
+    }
+    if (d)
+        closedir(d);
+    cache_unlock(lock);
+    free(dir);
 }
 
 /* Add the segment at `*path` to the damaged ones (taking the string). */
@@ -193,54 +390,100 @@ static int union_names(const bkp_repo *r, uint8_t (**out)[BKP_ID_LEN], uint32_t 
     return 0;
 }
 
+/* Remove the tables that were replaced (their names in `gone`): after the
+ * manifest that no longer lists them is durable. One left is an orphan. */
+static void remove_replaced(const char *dir, uint8_t (*gone)[16], uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        char name[BKP_ITABLE_NAME_LEN];
+        bkp_itable_name(gone[i], name);
+        char *p = bkp_path_join(dir, name);
+        if (p && unlink(p) && errno != ENOENT)
+            bkp_debug("cannot remove %s: %s", p, bkp_strerror(-errno));
+        free(p);
+    }
+    if (n && bkp_fsync_dir(dir))
+        bkp_debug("cannot fsync %s", dir);
+}
+
+/* Write the memory, merged with tables [first, levels), as a table in
+ * `dir` and open it: read back whole (bkp_itable_open checks every block).
+ * In the cache folder it is committed as index-table-<its ID>. */
+static int write_level(bkp_repo *r, uint32_t first, const char *dir, bool cache,
+                       const uint8_t key[32], bkp_itable **t, uint8_t (**cov)[BKP_ID_LEN],
+                       uint32_t *nc)
+{
+    uint8_t(*packs)[BKP_ID_LEN] = NULL, tid[16];
+    uint32_t np;
+    bkp_dfile f = {.fd = -1};
+    int rc = bkp_dfile_open(&f, dir, BKP_DURABLE_PRIVATE), fd = -1;
+    if (!rc)
+        rc = bkp_index_table_write(r->index, first, &f, key,
+                                   (const uint8_t(*)[BKP_ID_LEN])r->in_memory, r->nin_memory);
+    if (!rc && (fd = open(f.tmp, O_RDONLY | O_CLOEXEC)) < 0)
+        rc = -errno;
+    if (!rc && !(rc = bkp_itable_open(fd, key, t, &packs, &np, cov, nc)) && cache) {
+        char name[BKP_ITABLE_NAME_LEN];
+        bkp_itable_id(*t, tid);
+        bkp_itable_name(tid, name);
+        rc = bkp_dfile_commit(&f, dir, name, BKP_DURABLE_PRIVATE);
+        if (rc) {
+            bkp_itable_free(*t);
+            free(*cov);
+        }
+    }
+    bkp_dfile_abort(&f); /* outside the cache, or on failure: the temporary goes */
+    free(packs);
+    return rc;
+}
+
 /*
- * Merge memory and table into a new table and use it. In the cache folder:
- * written whole to a temporary file, fsynced and renamed over the old one
- * (durable.h), so a kill leaves the old table or the new one, each true for
- * the segments it lists; the old one stays open until the new one is read.
- * Elsewhere: an unlinked file in $TMPDIR, gone with the process.
+ * The memory to a new table, merged with the newest tables when the policy
+ * says (itable_levels.h), and used. In the cache folder, under the lock,
+ * in this order: the table (temp, fsync, rename, fsync the folder), then the
+ * manifest that lists it in place of the tables it replaces (the same way),
+ * then the removal of those. A kill before the manifest leaves an orphan
+ * table and the old manifest, whose tables are all still there; a kill
+ * after it leaves the replaced tables as orphans. Either way the next
+ * writable open removes the orphans and loses no entry; and a table that is
+ * lost or refused is rebuilt from the segments, which are the truth.
+ * Elsewhere (a read-only open, a copy, or another process changed the
+ * manifest since this one read it): an unlinked file in $TMPDIR.
  */
 static int write_table(bkp_repo *r)
 {
-    uint8_t key[32], (*names)[BKP_ID_LEN] = NULL, (*packs)[BKP_ID_LEN] = NULL,
-                     (*cov)[BKP_ID_LEN] = NULL;
-    uint32_t n = 0, np, nc;
+    uint8_t key[32], (*cov)[BKP_ID_LEN] = NULL, gone[BKP_ITABLE_LEVELS_MAX][16];
+    uint32_t nc = 0, first = bkp_index_levels_to_merge(r->index, r->index_max), ngone = 0;
     bkp_itable *t = NULL;
-    bkp_dfile f = {.fd = -1};
-    bool cache = table_in_cache(r);
+    bool cache = table_in_cache(r) && !r->table_private;
     const char *tmp = getenv("TMPDIR");
     char *dir = cache ? bkp_repo_subpath(r, "cache") : strdup(tmp && *tmp ? tmp : "/tmp");
-    int fd = -1, rc = dir ? union_names(r, &names, &n) : -ENOMEM;
+    int lock = cache && dir ? cache_lock(r, true) : -1;
     bkp_itable_key(r->keys, key);
-    if (!rc)
-        rc = bkp_dfile_open(&f, dir, BKP_DURABLE_PRIVATE);
-    if (!rc)
-        rc = bkp_index_table_write(r->index, &f, key, (const uint8_t(*)[BKP_ID_LEN])names, n);
-    if (!rc && cache) {
-        char *p = bkp_path_join(dir, TABLE_NAME);
-        rc = bkp_dfile_commit(&f, dir, TABLE_NAME, BKP_DURABLE_PRIVATE);
-        fd = rc ? rc : p ? bkp_open_regular(p) : -ENOMEM;
-        free(p);
-    } else if (!rc) {
-        fd = open(f.tmp, O_RDONLY | O_CLOEXEC);
-        fd = fd < 0 ? -errno : fd;
+    if (cache && dir && !manifest_is_ours(r, dir, key)) {
+        bkp_debug("the blob index tables in %s changed under this run: its own go to $TMPDIR", dir);
+        r->table_private = true;
+        cache = false;
+        free(dir);
+        dir = strdup(tmp && *tmp ? tmp : "/tmp");
     }
-    bkp_dfile_abort(&f); /* after a commit: nothing left to remove */
-    rc = rc ? rc : fd < 0 ? fd : bkp_itable_open(fd, key, &t, &packs, &np, &cov, &nc);
+    int rc = dir ? write_level(r, first, dir, cache, key, &t, &cov, &nc) : -ENOMEM;
+    for (uint32_t i = first; !rc && i < bkp_index_levels(r->index); i++)
+        bkp_index_level_id(r->index, i, gone[ngone++]);
+    if (!rc) {
+        bkp_debug("blob index: a table of %llu entries (%u merged into it), %u tables before",
+                  (unsigned long long)bkp_itable_count(t), bkp_index_levels(r->index) - first,
+                  bkp_index_levels(r->index));
+        bkp_index_table_attach(r->index, first, t, cov, nc);
+        r->nin_memory = 0;
+        rc = set_covered(r);
+    }
+    if (!rc && cache && !(rc = save_manifest(r, dir, key)))
+        remove_replaced(dir, gone, ngone);
+    cache_unlock(lock);
     sodium_memzero(key, sizeof(key));
-    free(packs);
-    free(cov);
     free(dir);
-    if (rc) {
-        free(names);
-        return rc;
-    }
-    bkp_index_table_attach(r->index, t);
-    free(r->covered);
-    r->covered = names;
-    r->ncovered = n;
-    r->nin_memory = 0;
-    return 0;
+    return rc;
 }
 
 /* Past the bound, the memory goes to a table; a failure is a warning. */
@@ -286,11 +529,10 @@ int bkp_repo_index_load(bkp_repo *r)
     free(r->covered);
     r->covered = NULL;
     r->ncovered = r->nin_memory = 0;
-    r->table_failed = false;
+    r->table_failed = r->table_private = false;
     bkp_itable_key(r->keys, key);
     rc = try_table(r, key, names, n);
-    sodium_memzero(key, sizeof(key));
-    bool had_table = r->covered != NULL;
+    bool had_table = bkp_index_levels(r->index) > 0;
     /* The segments the table holds are authenticated too (not loaded), so
      * a damaged one is named and set aside as before, whatever the table. */
     r->checked = false;
@@ -306,10 +548,14 @@ int bkp_repo_index_load(bkp_repo *r)
     }
     bkp_buf_free(&seg);
     free(names);
-    /* A rebuilt table is kept for the next open; a few new segments stay in
-     * memory until they add up (a table is rewritten whole). */
+    /* A rebuilt index is kept for the next open; a few new segments stay
+     * in memory until they add up (each table costs a Bloom filter test on
+     * every lookup). */
     if (!rc && table_in_cache(r))
         bound(r, had_table ? r->index_max / 4 : 0);
+    if (!rc && table_in_cache(r) && !r->table_failed && !r->table_private)
+        remove_orphans(r, key);
+    sodium_memzero(key, sizeof(key));
     return rc;
 }
 

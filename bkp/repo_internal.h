@@ -49,6 +49,7 @@ struct bkp_repo {
     uint8_t (*covered)[BKP_ID_LEN], (*in_memory)[BKP_ID_LEN];
     uint32_t ncovered, nin_memory, in_memory_cap;
     bool table_failed;          /* writing a table failed: memory grows instead */
+    bool table_private;         /* another process changed the tables: ours stay in $TMPDIR */
     bool checked;               /* the table's segments were authenticated */
     uint64_t index_max;         /* BKP_INDEX_MEMORY_MAX (tests set less) */
     unsigned puts;              /* puts in flight */

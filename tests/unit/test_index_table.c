@@ -123,7 +123,7 @@ static void to_table(fixture *f)
 {
     bkp_dfile df;
     assert_int_equal(bkp_dfile_open(&df, f->dir, BKP_DURABLE_PRIVATE), 0);
-    assert_int_equal(bkp_index_table_write(f->x, &df, f->key, names, 2), 0);
+    assert_int_equal(bkp_index_table_write(f->x, 0, &df, f->key, names, 2), 0);
     assert_int_equal(bkp_dfile_commit(&df, f->dir, "index-table", BKP_DURABLE_PRIVATE), 0);
     bkp_itable *t;
     uint8_t(*p)[BKP_ID_LEN], (*s)[BKP_ID_LEN];
@@ -135,8 +135,8 @@ static void to_table(fixture *f)
     assert_int_equal(ns, 2);
     assert_memory_equal(s, names, sizeof(names));
     free(p);
-    free(s);
-    bkp_index_table_attach(f->x, t);
+    bkp_index_table_attach(f->x, 0, t, s, ns);
+    assert_int_equal(bkp_index_levels(f->x), 1);
     assert_int_equal(bkp_index_memory_count(f->x), 0);
 }
 
@@ -226,8 +226,7 @@ static void test_merge_then_reopen(void **state)
     assert_int_equal(bkp_index_new(&y), 0);
     int fd = open(f->table, O_RDONLY);
     assert_int_equal(bkp_itable_open(fd, f->key, &t, &p, &np, &s, &ns), 0);
-    free(s);
-    assert_int_equal(bkp_index_table_load(y, t, p, np), 0);
+    assert_int_equal(bkp_index_table_load(y, t, p, np, s, ns), 0);
     assert_int_equal(bkp_index_pack_count(y), NPACKS);
     assert_memory_equal(bkp_index_pack_id(y, 5), bkp_index_pack_id(f->ref, 5), BKP_ID_LEN);
     assert_int_equal(bkp_index_foreach(f->ref, check_entry, y), 0);
@@ -396,12 +395,28 @@ static void flip_byte(const char *path, off_t at)
     assert_int_equal(test_flip_byte(path, (long)at, 0x01), 0);
 }
 
+/* The path of one table file of the repository at `repo`. */
+static void first_table(const char *repo, char *out, size_t len)
+{
+    char dir[256];
+    snprintf(dir, sizeof(dir), "%s/cache", repo);
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    out[0] = 0;
+    assert_non_null(d);
+    while ((e = readdir(d)))
+        if (!strncmp(e->d_name, "index-table-", 12))
+            snprintf(out, len, "%s/%s", dir, e->d_name);
+    closedir(d);
+    assert_true(out[0] != 0);
+}
+
 static void test_repository(void **state)
 {
     fixture *f = *state;
     char repo[128], table[160];
     snprintf(repo, sizeof(repo), "%s/repo", f->dir);
-    snprintf(table, sizeof(table), "%s/cache/index-table", repo);
+    snprintf(table, sizeof(table), "%s/cache/index-levels", repo);
     bkp_repo *r = NULL;
     assert_int_equal(bkp_repo_init(repo, PASS, PLEN), 0);
     assert_int_equal(bkp_repo_open(repo, PASS, PLEN, 0, &r), 0);
@@ -424,8 +439,11 @@ static void test_repository(void **state)
     all_there(r, 6000);
     assert_true(bkp_index_memory_count(bkp_repo_index(r)) < 6000);
     bkp_repo_free(r);
-    /* A changed byte: refused, rebuilt, nothing lost; read-only opens too. */
-    flip_byte(table, 100);
+    /* A changed byte in a table: refused, rebuilt, nothing lost; read-only
+     * opens too. */
+    char tfile[512];
+    first_table(repo, tfile, sizeof(tfile));
+    flip_byte(tfile, 100);
     assert_int_equal(bkp_repo_open(repo, PASS, PLEN, BKP_REPO_READONLY, &r), 0);
     all_there(r, 6000);
     bkp_repo_free(r);
@@ -434,7 +452,8 @@ static void test_repository(void **state)
     assert_int_equal(bkp_index_memory_count(bkp_repo_index(r)), 0);
     uint8_t key[32];
     bkp_itable_key(bkp_repo_keys(r), key);
-    assert_int_equal(open_path_rc(table, key), 0);
+    first_table(repo, tfile, sizeof(tfile));
+    assert_int_equal(open_path_rc(tfile, key), 0);
     bkp_repo_free(r);
     /* A segment the table lists is gone (a prune): the table is stale and
      * rebuilt; the segment's packs are indexed from their trailers. */
