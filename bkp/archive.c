@@ -415,7 +415,7 @@ static la_ssize_t source_read(struct archive *a, void *ctx, const void **out)
     size_t n = bkp_stream_read_some(src->in, src->buf, SOURCE_BLOCK);
     int rc = bkp_stream_error(src->in);
     if (rc) {
-        archive_set_error(a, -rc, "%s", bkp_strerror(rc));
+        archive_set_error(a, -rc, "%s", bkp_strerror_en(rc));
         return -1;
     }
     *out = src->buf;

@@ -87,14 +87,17 @@ static bool table_in_cache(const bkp_repo *r)
  * The descriptor, or -1 (a read-only open where there is none, or a lock
  * that cannot be taken: then only a concurrent writer could make this
  * open rebuild, never lose an entry). Only a writer of tables creates the
- * file: a repository that never had one has no tables to guard. */
+ * file: a repository that never had one has no tables to guard. A copy on
+ * a medium has no writer of tables to wait for, and a medium is not
+ * trusted: its lock is never opened (a FIFO planted there would hang the
+ * open), and elsewhere only a regular file is, without following a link. */
 static int cache_lock(const bkp_repo *r, bool create)
 {
     char *p = bkp_repo_subpath(r, "cache/" BKP_ITABLE_LOCK);
     int fd = -1;
     if (p && create && table_in_cache(r)) {
         fd = bkp_lock_file(p);
-    } else if (p && (fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) >= 0 &&
+    } else if (p && !(r->flags & BKP_REPO_COPY) && (fd = bkp_open_regular(p)) >= 0 &&
                bkp_lock_fd(fd, true)) {
         close(fd);
         fd = -1;

@@ -162,16 +162,22 @@ static int find_label(const ops_object_in *in, time_t now, ops_object_rotate_out
     json_t *label = NULL;
     bool behind = false;
     int rc = 0;
-    if (!ruuid || (rc = bkp_bucket_find_label(in->s, ruuid, &label, &behind))) {
+    if (ruuid && (rc = bkp_bucket_find_label(in->s, ruuid, &label, &behind)) && rc != -ENOENT) {
+        /* Not a missing label: labelling again would not help. */
+        bkp_error(_("%s: the label of the bucket %s cannot be read (%s); check the endpoint, the "
+                    "bucket's name and the credentials file, then run the rotation again"),
+                  in->medium, in->pm->object.bucket, bkp_strerror(rc));
+        out->step = OPS_OBJECT_LABEL;
+        out->usage = false;
+        return rc;
+    }
+    if (!ruuid || rc) {
         bkp_error(_("%s: the bucket %s is %s; label it first: bkp media label --name %s"),
                   in->medium, in->pm->object.bucket,
-                  rc == -ENOENT || (!rc && !ruuid) ? _("not labelled for this repository")
-                  : rc                             ? _("not readable")
-                                                   : _("labelled as another medium"),
-                  in->medium);
+                  _("not labelled for this repository"), in->medium);
         out->step = OPS_OBJECT_LABEL;
-        out->usage = !rc || rc == -ENOENT;
-        return rc ? rc : -ENOENT;
+        out->usage = true;
+        return -ENOENT;
     }
     if (behind) {
         /* Its lock is extended with the rest by the copy that follows; a

@@ -315,6 +315,31 @@ static void test_flipped_byte_each_level(void **state)
     assert_int_equal(reopen_same(f->repo, names, n), 1);
 }
 
+/* A FIFO planted as the cache's lock (a crafted medium, or root on the
+ * host) neither hangs an open nor is taken for a lock: a read-only open
+ * refuses it as not a regular file, a copy's open never looks. */
+static void test_lock_planted_fifo(void **state)
+{
+    fixture *f = *state;
+    char names[MAXT][64], p[512];
+    make(f->repo, names);
+    path_of(f->repo, BKP_ITABLE_LOCK, p, sizeof(p));
+    unlink(p);
+    assert_int_equal(mkfifo(p, 0600), 0);
+    alarm(60); /* a hang fails the test instead of the suite's clock */
+    bkp_repo *r = NULL, *c = NULL;
+    assert_int_equal(bkp_repo_open(f->repo, PASS, PLEN, BKP_REPO_READONLY, &r), 0);
+    all_there(r, BLOBS);
+    assert_int_equal(bkp_repo_open_copy(f->repo, r, BKP_REPO_READONLY, &c), 0);
+    all_there(c, BLOBS);
+    bkp_repo_free(c);
+    bkp_repo_free(r);
+    alarm(0);
+    struct stat st;
+    assert_int_equal(lstat(p, &st), 0);
+    assert_true(S_ISFIFO(st.st_mode));
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -325,6 +350,7 @@ int main(void)
         T(test_listed_table_gone),
         T(test_other_repository),
         T(test_flipped_byte_each_level),
+        T(test_lock_planted_fifo),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -445,7 +445,7 @@ static void test_pin_ahead(void **state)
     assert_non_null(strstr(logged, "the primary is behind cloud"));
     assert_non_null(strstr(logged, "rotation to cloud refused"));
     /* Not the label's refusal: no request was made. */
-    assert_null(strstr(logged, "not readable"));
+    assert_null(strstr(logged, "cannot be read"));
     assert_int_equal(json_array_size(o.copied), 0);
     ops_object_rotate_clear(&o);
     char *log = bkp_audit_path(x->f.r);
