@@ -30,22 +30,36 @@ typedef struct link_seen {
     char first[];  /* the stored path of its first name */
 } link_seen;
 
-/* A file left out: `err` (a negative errno) or, when 0, `why` (English:
- * marked N_, or libarchive's). The generation record and --json keep the
+/* A file left out: `err` (a negative errno) or, when 0, `why` (English,
+ * marked N_) followed by `said` (libarchive's own words, may be NULL): a
+ * failure without a system reason is told by libarchive's text, which is
+ * then all there is to go on. The generation record and --json keep the
  * English; the warning is in the reader's language. */
-static void add_error(capture_ctx *c, const char *path, int err, const char *why)
+static void add_error(capture_ctx *c, const char *path, int err, const char *why,
+                      const char *said)
 {
-    const char *msg = err ? bkp_strerror_en(err) : why;
+    char kept[1024], shown[1024], detail[640] = "";
+    if (!err && said)
+        snprintf(detail, sizeof(detail), _(" (libarchive: %s)"), said);
+    if (err) {
+        snprintf(kept, sizeof(kept), "%s", bkp_strerror_en(err));
+        snprintf(shown, sizeof(shown), "%s", bkp_strerror(err));
+    } else {
+        if (said)
+            snprintf(kept, sizeof(kept), "%s (libarchive: %s)", why, said);
+        else
+            snprintf(kept, sizeof(kept), "%s", why);
+        snprintf(shown, sizeof(shown), "%s%s", _(why), detail);
+    }
     bkp_capture *o = c->out;
     bkp_capture_error *e = realloc(o->errors, (o->nerrors + 1) * sizeof(*e));
     if (!e)
         return;
     o->errors = e;
     e[o->nerrors].path = strdup(path);
-    e[o->nerrors].message = strdup(msg);
+    e[o->nerrors].message = strdup(kept);
     o->nerrors++;
-    bkp_warn(_("%s: %s; it is left out of this generation"), path,
-             err ? bkp_strerror(err) : _(why));
+    bkp_warn(_("%s: %s; it is left out of this generation"), path, shown);
 }
 
 static void pending_free(pending *p)
@@ -152,7 +166,7 @@ static int read_content(capture_ctx *c, int fd, pending *p, const char *path)
             rc = capture_read_range(c, p, fd, (uint64_t)off, (uint64_t)len);
     if (rc && rc != -ENOMEM) {
         char key[48];
-        add_error(c, path, rc, NULL);
+        add_error(c, path, rc, NULL, NULL);
         p->err = -EIO;
         if (c->cur)
             c->cur->len = c->cpos; /* its chunks in flight stay valid */
@@ -318,7 +332,8 @@ static struct archive_entry *describe(capture_ctx *c, const bkp_walk_entry *we, 
         bkp_warn(_("%s: some of its metadata cannot be read%s; it is backed up without it"),
                  we->path, bkp_archive_why(c->disk, why, sizeof(why)));
     if (ar < ARCHIVE_WARN) {
-        add_error(c, we->path, bkp_archive_errno(c->disk), N_("cannot read its metadata"));
+        add_error(c, we->path, bkp_archive_errno(c->disk), N_("cannot read its metadata"),
+                  archive_error_string(c->disk));
         archive_entry_free(e);
         return NULL;
     }
@@ -370,7 +385,8 @@ static int capture_entry(capture_ctx *c, const bkp_walk_entry *we)
     bkp_walk_entry cur = *we;
     bool replaced = false;
     if (reg && !p->lean && (fd = bkp_walk_open_file(we, &cur.st, &replaced)) < 0) {
-        add_error(c, we->path, fd == -ESTALE ? 0 : fd, N_("it was replaced while the backup ran"));
+        add_error(c, we->path, fd == -ESTALE ? 0 : fd, N_("it was replaced while the backup ran"),
+                  NULL);
         goto fail;
     }
     if (replaced) {
@@ -430,7 +446,7 @@ static int capture_path(capture_ctx *c, const char *root)
              * root that is not there is a path of the policy not backed
              * up, which the operator must hear of. */
             if (we.err != -ENOENT || is_root)
-                add_error(c, we.path, we.err, NULL);
+                add_error(c, we.path, we.err, NULL, NULL);
             is_root = false;
             continue;
         }

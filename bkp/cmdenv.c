@@ -128,6 +128,26 @@ int bkp_cmdenv_build(char *const *inherited, char *const *extra, size_t nextra,
     return 0;
 }
 
+int bkp_cmdenv_without_secrets(char *const *env, char ***out)
+{
+    size_t n = 0, k = 0;
+    while (env && env[n])
+        n++;
+    char **v = calloc(n + 1, sizeof(*v));
+    if (!v)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        if (bkp_cmdenv_secret(env[i]))
+            continue;
+        if (!(v[k++] = strdup(env[i]))) {
+            bkp_cmdenv_free(v);
+            return -ENOMEM;
+        }
+    }
+    *out = v;
+    return 0;
+}
+
 void bkp_cmdenv_free(char **env)
 {
     for (size_t i = 0; env && env[i]; i++)

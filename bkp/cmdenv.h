@@ -61,4 +61,11 @@ int bkp_cmdenv_build(char *const *inherited, char *const *extra, size_t nextra,
     __attribute__((warn_unused_result));
 void bkp_cmdenv_free(char **env);
 
+/* A copy of the environment `env` (borrowed) without its passphrase
+ * sources, into `*out` (NULL-terminated, freed with bkp_cmdenv_free): what
+ * the commands of a run that holds a passphrase inherit from
+ * (bkp_hook_spec.inherited), while the process's own environment stays as
+ * it is — a library does not change it. 0 or -ENOMEM. */
+int bkp_cmdenv_without_secrets(char *const *env, char ***out) __attribute__((warn_unused_result));
+
 #endif

@@ -131,7 +131,7 @@ int bkp_hook_exec(const bkp_hook_spec *spec, bkp_hook_result *res)
      * have threads, and a user lookup is not one. */
     if ((rc = run_as_user(spec, &user, &u)))
         return rc;
-    if ((rc = bkp_cmdenv_build(environ, spec->env, spec->nenv, u, &envp, &dropped)))
+    if ((rc = bkp_cmdenv_build(spec->inherited ? spec->inherited : environ, spec->env, spec->nenv, u, &envp, &dropped)))
         goto out;
     if (dropped)
         bkp_warn(_("a passphrase source (BKP_PASSPHRASE...) in the env of `%s` is not passed on: "

@@ -27,6 +27,9 @@ typedef struct bkp_hook_spec {
     const char *command; /* for sh -c */
     char *const *env;    /* "NAME=value", added to the allowlisted ones */
     size_t nenv;
+    /* The environment the allowlisted names are taken from ("NAME=value",
+     * NULL-terminated); NULL: the process's own. */
+    char *const *inherited;
     int64_t timeout;    /* seconds; 0: none */
     const char *run_as; /* a user name, or NULL: as we are */
     const char *dir;    /* the working directory, or NULL: ours */

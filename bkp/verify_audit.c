@@ -27,15 +27,34 @@ typedef struct sealed {
     uint64_t at; /* the audit record that says so */
 } sealed;
 
+/* A change of the key slots the log records: the list it made. */
+typedef struct key_event {
+    uint64_t serial;
+    uint64_t at; /* the record */
+    bool ok;     /* recorded as done; else recorded, then not written */
+} key_event;
+
+/* A restart of the log: when, and the record. */
+typedef struct restart_event {
+    char time[32];
+    uint64_t at;
+} restart_event;
+
+/* What the records say, gathered as the one reading of the log checks
+ * them, then settled (settle_facts) to the part of the log that verifies. */
 typedef struct audit_facts {
-    uint64_t upto; /* read records 1..upto (the part that verifies) */
-    uint64_t n;
+    const bkp_audit_check *chk; /* the check the same reading makes */
+    uint64_t n;                 /* records gathered */
     sealed *sealed, *pruned; /* backup records naming a generation; prune records' list */
     size_t nsealed, npruned;
-    char restarted[32];      /* time of the last restart of the log, "" when none */
-    /* The list of key slots the last key change made (its serial, the
-     * record), and the one before it, for a change that then failed. */
-    uint64_t key_serial, key_at, key_prev, key_prev_at;
+    key_event *keys; /* in the order of the log */
+    size_t nkeys;
+    restart_event *restarts;
+    size_t nrestarts;
+    /* Settled: the time of the last restart of the log ("" when none); the
+     * list of key slots the last key change made (its serial, the record). */
+    char restarted[32];
+    uint64_t key_serial, key_at;
     int err;
 } audit_facts;
 
@@ -61,11 +80,46 @@ static int add_fact(sealed **v, size_t *n, const char *name, uint64_t at)
     return 0;
 }
 
+static int add_key_event(audit_facts *f, uint64_t serial, bool ok)
+{
+    key_event *nv = realloc(f->keys, (f->nkeys + 1) * sizeof(*nv));
+    if (!nv)
+        return -ENOMEM;
+    f->keys = nv;
+    nv[f->nkeys++] = (key_event){.serial = serial, .at = f->n, .ok = ok};
+    return 0;
+}
+
+static int add_restart(audit_facts *f, const char *when)
+{
+    restart_event *nv = realloc(f->restarts, (f->nrestarts + 1) * sizeof(*nv));
+    if (!nv)
+        return -ENOMEM;
+    f->restarts = nv;
+    snprintf(nv[f->nrestarts].time, sizeof(nv->time), "%s", when);
+    nv[f->nrestarts++].at = f->n;
+    return 0;
+}
+
+/* A key change's record: the list of key slots it made, if it names one. */
+static int key_record(audit_facts *f, json_t *j)
+{
+    json_t *serial = json_object_get(json_object_get(j, "figures"), "serial");
+    const char *outcome = json_string_value(json_object_get(j, "outcome"));
+    uint64_t v = json_is_integer(serial) && json_integer_value(serial) > 0
+                     ? (uint64_t)json_integer_value(serial)
+                     : 0;
+    return v ? add_key_event(f, v, outcome && !strcmp(outcome, "ok")) : 0;
+}
+
 static int collect_facts(json_t *j, void *ctx)
 {
     audit_facts *f = ctx;
-    if (++f->n > f->upto)
-        return 1; /* past the part that verifies: not evidence */
+    /* The reading checks as it walks: from the first record that does not
+     * check or chain on, nothing is evidence. */
+    if (f->chk->first_bad || f->err)
+        return 1;
+    f->n++;
     const char *op = json_string_value(json_object_get(j, "op"));
     const char *when = json_string_value(json_object_get(j, "time"));
     if (!op)
@@ -84,27 +138,52 @@ static int collect_facts(json_t *j, void *ctx)
     if (!strcmp(op, "prune-generation") && !json_object_get(j, "medium"))
         f->err = add_fact(&f->pruned, &f->npruned,
                           json_string_value(json_object_get(j, "generation")), f->n);
-    if (!strcmp(op, "log_restarted") && when)
-        snprintf(f->restarted, sizeof(f->restarted), "%s", when);
-    if (!strcmp(op, "key-add") || !strcmp(op, "key-passwd") || !strcmp(op, "key-remove")) {
-        json_t *serial = json_object_get(json_object_get(j, "figures"), "serial");
-        const char *outcome = json_string_value(json_object_get(j, "outcome"));
-        uint64_t v = json_is_integer(serial) && json_integer_value(serial) > 0
-                         ? (uint64_t)json_integer_value(serial)
-                         : 0;
-        if (outcome && !strcmp(outcome, "ok") && v) {
-            f->key_prev = f->key_serial;
-            f->key_prev_at = f->key_at;
-            f->key_serial = v;
-            f->key_at = f->n;
-        } else if (v && v == f->key_serial) {
+    if (!strcmp(op, "log_restarted") && when && !f->err)
+        f->err = add_restart(f, when);
+    if ((!strcmp(op, "key-add") || !strcmp(op, "key-passwd") || !strcmp(op, "key-remove")) &&
+        !f->err)
+        f->err = key_record(f, j);
+    return f->err ? 1 : 0;
+}
+
+/* Keep what records 1..`upto` say (the part of the log that verifies): the
+ * head marker may find, after the walk, that the log was rewritten from a
+ * record the walk already gathered. Each list is in the log's order. */
+static void settle_facts(audit_facts *f, uint64_t upto)
+{
+    uint64_t prev = 0, prev_at = 0;
+    while (f->nsealed && f->sealed[f->nsealed - 1].at > upto)
+        free(f->sealed[--f->nsealed].dataset);
+    while (f->npruned && f->pruned[f->npruned - 1].at > upto)
+        free(f->pruned[--f->npruned].dataset);
+    for (size_t i = 0; i < f->nrestarts && f->restarts[i].at <= upto; i++)
+        snprintf(f->restarted, sizeof(f->restarted), "%s", f->restarts[i].time);
+    for (size_t i = 0; i < f->nkeys && f->keys[i].at <= upto; i++) {
+        const key_event *k = &f->keys[i];
+        if (k->ok) {
+            prev = f->key_serial;
+            prev_at = f->key_at;
+            f->key_serial = k->serial;
+            f->key_at = k->at;
+        } else if (k->serial == f->key_serial) {
             /* Recorded, then not written (the key file could not be): the
              * list stays the one before. */
-            f->key_serial = f->key_prev;
-            f->key_at = f->key_prev_at;
+            f->key_serial = prev;
+            f->key_at = prev_at;
         }
     }
-    return f->err;
+}
+
+static void facts_clear(audit_facts *f)
+{
+    for (size_t i = 0; i < f->nsealed; i++)
+        free(f->sealed[i].dataset);
+    for (size_t i = 0; i < f->npruned; i++)
+        free(f->pruned[i].dataset);
+    free(f->sealed);
+    free(f->pruned);
+    free(f->keys);
+    free(f->restarts);
 }
 
 /* The key file must be a signed list of this repository's key slots, and
@@ -177,10 +256,14 @@ static const bkp_gen *find_gen(bkp_gen **v, size_t n, const char *ds, uint32_t s
 void bkp_verify_check_audit(verify_ctx *c, bkp_gen **v, size_t n, bool log_problems)
 {
     char *path = bkp_audit_path(c->repo), name[128];
-    bkp_audit_check chk;
-    audit_facts f = {0};
-    int rc = path ? bkp_audit_verify(path, bkp_repo_sign_pk(c->repo), NULL, &chk)
+    bkp_audit_check chk = {0};
+    audit_facts f = {.chk = &chk};
+    /* One reading of the log: its check, and the facts of its records
+     * gathered as the walk checks them (each signature checked once). */
+    int rc = path ? bkp_audit_each_sound(path, bkp_repo_sign_pk(c->repo), collect_facts, &f, &chk)
                   : -ENOMEM;
+    if (rc == -ENOENT && chk.absent)
+        rc = 1; /* no log at all: a loss the check describes */
     if (rc < 0) {
         bkp_verify_problem(
             c,
@@ -198,10 +281,7 @@ void bkp_verify_check_audit(verify_ctx *c, bkp_gen **v, size_t n, bool log_probl
         snprintf(shown, sizeof(shown), _("the audit log %s: %s"), path, chk.problem_local);
         bkp_verify_add_said(c->res, shown, kept);
     }
-    f.upto = chk.first_bad ? chk.first_bad - 1 : chk.records;
-    if (!chk.absent && (rc = bkp_audit_each(path, collect_facts, &f)) < 0)
-        bkp_verify_problem(c, N_("the audit log %s cannot be read (%s)"), path,
-                           bkp_strerror_en(rc));
+    settle_facts(&f, chk.first_bad ? chk.first_bad - 1 : chk.records);
     check_key_file(c, &f);
     for (size_t i = 0; i < f.nsealed; i++) {
         const sealed *s = &f.sealed[i];
@@ -239,11 +319,6 @@ void bkp_verify_check_audit(verify_ctx *c, bkp_gen **v, size_t n, bool log_probl
         bkp_verify_problem(c, N_("the audit log %s could not be compared with the records: %s"),
                            path, bkp_strerror_en(f.err));
 out:
-    for (size_t i = 0; i < f.nsealed; i++)
-        free(f.sealed[i].dataset);
-    for (size_t i = 0; i < f.npruned; i++)
-        free(f.pruned[i].dataset);
-    free(f.sealed);
-    free(f.pruned);
+    facts_clear(&f);
     free(path);
 }

@@ -475,7 +475,8 @@ static rb_status command(run *r, const rb_step *st, rb_step_result *sr)
                           .nenv = n,
                           .timeout = st->timeout,
                           .run_as = rb_step_user(r->rb, st),
-                          .dir = r->env->drill ? r->env->sandbox : NULL};
+                          .dir = r->env->drill ? r->env->sandbox : NULL,
+                          .inherited = r->env->inherited};
     bkp_hook_result hr;
     int rc = bkp_hook_exec(&spec, &hr);
     free(envp);

@@ -67,6 +67,9 @@ typedef struct rb_env {
     const char *attest;  /* who attests the confirms when not interactive */
     bool force;          /* restore into non-empty folders */
     int workers;
+    /* What its commands' environment is built from (bkp_hook_spec.inherited,
+     * borrowed); NULL: the process's own. */
+    char *const *inherited;
 } rb_env;
 
 typedef struct rb_step_result {

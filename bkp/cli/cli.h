@@ -289,6 +289,12 @@ bool cli_japanese(void);
  * (may be NULL) what the one reading of the audit log found, for
  * cli_key_drill_status and cli_status_doc. */
 json_t *cli_status(cli *c, int *worst, ops_status_log *log);
+/* What cli_status gives ops_status for `c` and its policy `p`: the media's
+ * states, the pins, the proof of a bucket's lock; for a caller that reads
+ * the audit log along with the status (the evidence report). Cleared by
+ * cli_status_in_clear. */
+void cli_status_in(cli *c, pol_policy *p, ops_status_in *in);
+void cli_status_in_clear(ops_status_in *in);
 void cli_status_print(json_t *all);
 /* When the last successful key-recovery drill was and whether one is due
  * (policy key_drill_every): {"last": ISO time | null, "every_seconds",

@@ -49,7 +49,7 @@ int cli_audit_report(cli *c)
     pol_policy *p = cli_policy(c);
     time_t to = c->period_to ? parse_day(c->period_to, true) : bkp_now();
     time_t from = c->from ? parse_day(c->from, false) : to - 30 * DAY;
-    int f = 0, ex = cli_format(c, &f), worst = 0;
+    int f = 0, ex = cli_format(c, &f);
     if (!p || ex || from < 0 || to < 0 || from > to) {
         if (p && !ex)
             bkp_error(
@@ -57,16 +57,20 @@ int cli_audit_report(cli *c)
                   "not after the second"));
         return EXIT_USAGE;
     }
-    json_t *status = cli_status(c, &worst, NULL), *ev = NULL;
+    json_t *ev = NULL;
+    ops_status_in status;
+    /* The status of now and the records of the period from one reading of
+     * the audit log (ops_report gathers both). */
+    cli_status_in(c, p, &status);
     ops_report_in in = {.repo = c->r,
                         .policy = p,
                         .from = from,
                         .to = to,
-                        .status = status,
+                        .status_in = &status,
                         .load_runbook = load_runbook,
                         .ctx = c};
     int vrc = ops_report(&in, &ev);
-    json_decref(status);
+    cli_status_in_clear(&status);
     if (c->json) {
         cli_print_json(ev);
     } else {

@@ -16,8 +16,7 @@ static bool proven(void *ctx, const json_t *entry, time_t *when)
     return cli_object_proven(ctx, entry, when);
 }
 
-/* The status's input for `c` (policy `p`); cleared by status_in_clear. */
-static void status_in(cli *c, pol_policy *p, ops_status_in *in)
+void cli_status_in(cli *c, pol_policy *p, ops_status_in *in)
 {
     json_t *pins = NULL;
     /* Status is read-only: a primary behind a medium is shown, not fixed. */
@@ -32,7 +31,7 @@ static void status_in(cli *c, pol_policy *p, ops_status_in *in)
                           .shown = !c->json};
 }
 
-static void status_in_clear(ops_status_in *in)
+void cli_status_in_clear(ops_status_in *in)
 {
     json_decref(in->pins);
     free((pol_medium_state *)in->states);
@@ -47,9 +46,9 @@ json_t *cli_status(cli *c, int *worst, ops_status_log *log)
         log->rc = -ENOENT;
     if (!p)
         return NULL;
-    status_in(c, p, &in);
+    cli_status_in(c, p, &in);
     json_t *all = ops_status(&in, worst, log);
-    status_in_clear(&in);
+    cli_status_in_clear(&in);
     return all;
 }
 

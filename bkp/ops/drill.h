@@ -99,6 +99,7 @@ typedef struct ops_drill_run {
     ops_drill_sources sources;
     char sandbox[4096]; /* "" for a restore */
     bool made;          /* the sandbox was made here */
+    char **inherited;   /* what its commands inherit from: ours without passphrase sources */
     rb_env env;
     rb_result res;
 } ops_drill_run;

@@ -9,11 +9,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "bkp/cmdenv.h"
 #include "bkp/durable.h"
 #include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "bkp/ops/drill.h"
 #include "restore/drill.h"
+
+extern char **environ;
 
 int ops_drill_precheck(const ops_drill_in *in)
 {
@@ -72,10 +75,10 @@ int ops_drill_execute(const ops_drill_in *in, ops_drill_run *run)
         return rc;
     double prepared = seconds_now() - t0;
     /* The commands of a runbook get no passphrase source: their environment
-     * is built from an allowlist (bkp/cmdenv.h); and none is left here for
-     * anything else started from now on. */
-    unsetenv("BKP_PASSPHRASE_FILE");
-    unsetenv("BKP_PASSPHRASE_COMMAND");
+     * is built from an allowlist (bkp/cmdenv.h), taken from a copy of ours
+     * without any. Ours is left as it is: the caller's, not the drill's. */
+    if ((rc = bkp_cmdenv_without_secrets(environ, &run->inherited)))
+        return rc;
     if (in->drill && (rc = make_sandbox(in, run)))
         return rc;
     run->env = (rb_env){.sources = run->sources.v,
@@ -85,7 +88,8 @@ int ops_drill_execute(const ops_drill_in *in, ops_drill_run *run)
                         .interactive = in->interactive,
                         .attest = in->attest,
                         .force = in->force,
-                        .workers = in->workers};
+                        .workers = in->workers,
+                        .inherited = run->inherited};
     if ((rc = rb_execute(in->rb, &run->env, &run->res)) < 0)
         return rc;
     run->res.seconds += prepared;
@@ -98,6 +102,7 @@ void ops_drill_run_clear(const ops_drill_in *in, ops_drill_run *run)
         (void)bkp_remove_tree(run->sandbox);
     rb_result_clear(&run->res);
     ops_drill_sources_free(&run->sources);
+    bkp_cmdenv_free(run->inherited);
     memset(run, 0, sizeof(*run));
 }
 

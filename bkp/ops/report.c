@@ -1,13 +1,13 @@
 /* report.c — see report.h. */
 #include "bkp/ops/report.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bkp/audit.h"
 #include "bkp/clock.h"
-#include "bkp/keys.h"
 #include "bkp/pubkey.h"
 #include "restore/evidence.h"
 
@@ -152,8 +152,10 @@ static json_t *runbook_part(const ops_report_in *in, const pol_dataset *d)
     return runbook;
 }
 
-/* One data set's part of the report. */
-static json_t *dataset_part(const ops_report_in *in, const pol_dataset *d, const scan *s)
+/* One data set's part of the report, with the data sets' status of now
+ * `status` (may be NULL). */
+static json_t *dataset_part(const ops_report_in *in, const pol_dataset *d, const scan *s,
+                            json_t *status)
 {
     const pol_policy *p = s->p;
     tally t = {.backups = json_array(), .rot = json_array(), .drills = json_array()};
@@ -164,7 +166,7 @@ static json_t *dataset_part(const ops_report_in *in, const pol_dataset *d, const
     if (end - (t.last_off ? t.last_off : s->from) > t.gap)
         t.gap = end - (t.last_off ? t.last_off : s->from);
     /* The status of now, for this data set. */
-    json_array_foreach(in->status, i,
+    json_array_foreach(status, i,
                        r) if (!strcmp(json_string_value(json_object_get(r, "dataset")), d->name))
         st = r;
     return json_pack(
@@ -238,19 +240,48 @@ static json_t *key_ops(json_t *records)
     return out;
 }
 
+/* The records of the period into `s` and the check of the whole log into
+ * `chk`, from one reading of the log: the status's (`*status`, a new
+ * reference, which hands each record it reads on to `collect`) when
+ * `in->status_in` is given, else the report's own. What checking the log
+ * answered: 0, 1, or negative (-ENOENT: there is no log). */
+static int read_log(const ops_report_in *in, scan *s, bkp_audit_check *chk, json_t **status)
+{
+    *status = NULL;
+    if (in->status_in) {
+        ops_status_in si = *in->status_in;
+        ops_status_log found;
+        int worst;
+        si.also = collect;
+        si.also_ctx = s;
+        if ((*status = ops_status(&si, &worst, &found))) {
+            *chk = found.check;
+            /* The status calls a log that is not there a problem; here it
+             * stays the failure to read that it always was. */
+            return found.rc == 1 && found.check.absent ? -ENOENT : found.rc;
+        }
+        /* The status could not be gathered and did not read the log. */
+    }
+    char *log = bkp_audit_path(in->repo);
+    /* Evidence only from the part of the log that checks: a record an
+     * insider appended without the key counts for nothing here. */
+    int vrc = log ? bkp_audit_each_sound(log, bkp_repo_sign_pk(in->repo), collect, s, chk)
+                  : -ENOMEM;
+    free(log);
+    return vrc;
+}
+
 int ops_report(const ops_report_in *in, json_t **out)
 {
     scan s = {.from = in->from, .to = in->to, .records = json_array(), .p = in->policy};
-    char *log = bkp_audit_path(in->repo);
     bkp_audit_check chk = {0};
-    /* Evidence only from the part of the log that checks: a record an
-     * insider appended without the key counts for nothing here. */
-    int vrc = bkp_audit_each_sound(log, bkp_keys_sign_pk(bkp_repo_keys(in->repo)), collect, &s,
-                                   &chk);
-    free(log);
+    json_t *status = NULL;
+    int vrc = read_log(in, &s, &chk, &status);
     json_t *sets = json_array();
     for (size_t k = 0; k < in->policy->ndatasets; k++)
-        json_array_append_new(sets, dataset_part(in, &in->policy->datasets[k], &s));
+        json_array_append_new(sets, dataset_part(in, &in->policy->datasets[k], &s,
+                                                 in->status_in ? status : in->status));
+    json_decref(status);
     char from[32], to[32], gen[32];
     bkp_iso_time(from, sizeof(from), s.from);
     bkp_iso_time(to, sizeof(to), s.to);

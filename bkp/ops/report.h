@@ -22,6 +22,7 @@
 
 #include <jansson.h>
 
+#include "bkp/ops/status.h"
 #include "bkp/repo.h"
 #include "policies/policy.h"
 #include "restore/runbook.h"
@@ -31,6 +32,11 @@ typedef struct ops_report_in {
     const pol_policy *policy; /* borrowed */
     time_t from, to;          /* the period, UTC, both included; from <= to */
     json_t *status;           /* the data sets of ops_status (borrowed; may be NULL) */
+    /* With it (borrowed), the data sets' status is gathered here instead
+     * (`status` is not used), from the same reading of the audit log as
+     * the records of the period: the log is read once, each signature
+     * checked once. NULL: the log is read here for the records alone. */
+    const ops_status_in *status_in;
     /* Load runbook `name` into `*out`: 0, or non-zero when it cannot be
      * (the report then calls it invalid). */
     int (*load_runbook)(void *ctx, const char *name, rb_runbook **out);

@@ -24,6 +24,8 @@ typedef struct last_ctx {
     last_rec *of; /* one per data set of the policy */
     json_t *verify;
     time_t key_drill; /* the last successful key-recovery drill */
+    int (*also)(json_t *rec, void *ctx); /* ops_status_in's */
+    void *also_ctx;
 } last_ctx;
 
 static void keep(json_t **slot, json_t *j)
@@ -58,6 +60,8 @@ static int scan(json_t *j, void *ctx)
         else if (str_is(op, "drill"))
             keep(&l->of[i].drill, j);
     }
+    if (l->also)
+        (void)l->also(j, l->also_ctx);
     return 0;
 }
 
@@ -282,7 +286,7 @@ static size_t rank(const pol_policy *p, size_t i)
 json_t *ops_status(const ops_status_in *in, int *worst, ops_status_log *found)
 {
     const pol_policy *p = in->policy;
-    ds_view w = {.st = in->states, .last = {.p = p}};
+    ds_view w = {.st = in->states, .last = {.p = p, .also = in->also, .also_ctx = in->also_ctx}};
     time_t *due = calloc(p->nmedia + 1, sizeof(*due));
     json_t *all = json_array();
     char *log = bkp_audit_path(in->repo);

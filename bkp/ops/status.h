@@ -38,6 +38,12 @@ typedef struct ops_status_in {
     bool (*proven)(void *ctx, const json_t *entry, time_t *when);
     void *ctx;
     bool shown; /* add "shown": reasons and action in the reader's language */
+    /* Also given each record of the one reading of the audit log that the
+     * status rests on (the sound ones, in order; borrowed for the call),
+     * for another reader of the same records in the same pass — the
+     * evidence report (report.h). NULL: none. Its return is not used. */
+    int (*also)(json_t *rec, void *ctx);
+    void *also_ctx;
 } ops_status_in;
 
 /* What the one reading of the audit log by ops_status found: the check of
@@ -55,8 +61,8 @@ typedef struct ops_status_log {
 /* The data sets' statuses (a new array), `*worst` receiving the worst
  * verdict (pol_verdict); `log` (may be NULL) what the reading of the audit
  * log found, for ops_status_doc and ops_key_drill_status. NULL when the
- * records or the registry cannot be read, or without memory (`log->rc`
- * negative when the log was not read). */
+ * records or the registry cannot be read, or without memory: the log is
+ * then not read (`log->rc` negative), and `in->also` not called. */
 json_t *ops_status(const ops_status_in *in, int *worst, ops_status_log *log);
 
 /* The key-recovery drill reminder of `policy` (NULL: the default, once a
