@@ -35,8 +35,7 @@ typedef struct link_seen {
  * failure without a system reason is told by libarchive's text, which is
  * then all there is to go on. The generation record and --json keep the
  * English; the warning is in the reader's language. */
-static void add_error(capture_ctx *c, const char *path, int err, const char *why,
-                      const char *said)
+static void add_error(capture_ctx *c, const char *path, int err, const char *why, const char *said)
 {
     char kept[1024], shown[1024], detail[640] = "";
     if (!err && said)

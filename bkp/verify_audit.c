@@ -45,7 +45,7 @@ typedef struct restart_event {
 typedef struct audit_facts {
     const bkp_audit_check *chk; /* the check the same reading makes */
     uint64_t n;                 /* records gathered */
-    sealed *sealed, *pruned; /* backup records naming a generation; prune records' list */
+    sealed *sealed, *pruned;    /* backup records naming a generation; prune records' list */
     size_t nsealed, npruned;
     key_event *keys; /* in the order of the log */
     size_t nkeys;

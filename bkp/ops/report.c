@@ -265,8 +265,8 @@ static int read_log(const ops_report_in *in, scan *s, bkp_audit_check *chk, json
     char *log = bkp_audit_path(in->repo);
     /* Evidence only from the part of the log that checks: a record an
      * insider appended without the key counts for nothing here. */
-    int vrc = log ? bkp_audit_each_sound(log, bkp_repo_sign_pk(in->repo), collect, s, chk)
-                  : -ENOMEM;
+    int vrc =
+        log ? bkp_audit_each_sound(log, bkp_repo_sign_pk(in->repo), collect, s, chk) : -ENOMEM;
     free(log);
     return vrc;
 }

@@ -23,7 +23,7 @@ typedef struct last_ctx {
     const pol_policy *p;
     last_rec *of; /* one per data set of the policy */
     json_t *verify;
-    time_t key_drill; /* the last successful key-recovery drill */
+    time_t key_drill;                    /* the last successful key-recovery drill */
     int (*also)(json_t *rec, void *ctx); /* ops_status_in's */
     void *also_ctx;
 } last_ctx;

@@ -4,7 +4,9 @@
  * of the repository is found and opened (as a copy of the first source);
  * a removable disk that is not connected is passed over, and a drill named
  * to it alone finds nothing and is refused, as is a medium the policy does
- * not have, and an on-line disk for a key-recovery drill.
+ * not have, and an on-line disk for a key-recovery drill. A drill's run
+ * step gets no passphrase source, and the process's environment is as it
+ * was after the drill.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -157,6 +159,59 @@ static void test_precheck(void **state)
     assert_int_equal(ops_drill_precheck(&in), 0);
 }
 
+/* A drill whose run step writes its environment into the sandbox: the
+ * step does not get the passphrase sources, and the process keeps them
+ * (a library does not change its caller's environment). */
+static void test_environment_kept(void **state)
+{
+    fixture *x = *state;
+    char path[160], sandbox[160], envfile[192], line[4096];
+    rb_runbook *rb = NULL;
+    ops_drill_run run = {0};
+    snprintf(path, sizeof(path), "%s/env.yaml", x->f.top);
+    snprintf(sandbox, sizeof(sandbox), "%s/sandbox", x->f.top);
+    snprintf(envfile, sizeof(envfile), "%s/env.txt", sandbox);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_true(fputs("title: environment\n"
+                      "datasets: [emr-db]\n"
+                      "steps:\n"
+                      "  - { who: ops, run: \"env >\\\"$BKP_SANDBOX/env.txt\\\"\", "
+                      "env: [STEP_OWN=1] }\n",
+                      f) >= 0);
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(rb_load(path, &rb), 0);
+    assert_int_equal(mkdir(sandbox, 0700), 0);
+    assert_int_equal(setenv("BKP_PASSPHRASE_FILE", "/etc/bkp/passphrase", 1), 0);
+    assert_int_equal(setenv("BKP_PASSPHRASE_COMMAND", "cat /etc/bkp/passphrase", 1), 0);
+    assert_int_equal(setenv("TZ", "Asia/Tokyo", 1), 0);
+    ops_drill_in in = drill_of(x, NULL, false);
+    in.rb = rb;
+    in.sandbox = sandbox;
+    assert_int_equal(ops_drill_execute(&in, &run), 0);
+    assert_true(run.res.ok);
+    ops_drill_run_clear(&in, &run);
+    /* The parent's environment after the drill: as it was. */
+    assert_string_equal(getenv("BKP_PASSPHRASE_FILE"), "/etc/bkp/passphrase");
+    assert_string_equal(getenv("BKP_PASSPHRASE_COMMAND"), "cat /etc/bkp/passphrase");
+    /* The step's: its own, an allowlisted name, no passphrase source. */
+    f = fopen(envfile, "r");
+    assert_non_null(f);
+    int own = 0, tz = 0, secret = 0;
+    while (fgets(line, sizeof(line), f)) {
+        own += !strcmp(line, "STEP_OWN=1\n");
+        tz += !strcmp(line, "TZ=Asia/Tokyo\n");
+        secret += !strncmp(line, "BKP_PASSPHRASE", 14);
+    }
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(own, 1);
+    assert_int_equal(tz, 1);
+    assert_int_equal(secret, 0);
+    unsetenv("BKP_PASSPHRASE_FILE");
+    unsetenv("BKP_PASSPHRASE_COMMAND");
+    rb_free(rb);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -164,6 +219,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_order_and_copies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_precheck, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_environment_kept, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
