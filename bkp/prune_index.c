@@ -117,8 +117,7 @@ static int flush_segment(bkp_stays *s)
     return rc ? rc : bkp_index_new(&s->cur);
 }
 
-int bkp_stays_add(bkp_stays *s, const uint8_t pack[BKP_ID_LEN], const bkp_pack_entry *e,
-                  uint32_t n)
+int bkp_stays_add(bkp_stays *s, const uint8_t pack[BKP_ID_LEN], const bkp_pack_entry *e, uint32_t n)
 {
     /* Whole packs: a segment is written when the next pack would not fit. */
     uint64_t have = bkp_index_count(s->cur);
@@ -167,8 +166,7 @@ static int seen_before(bkp_stays_seen *v, const uint8_t d[16])
 /* One pack of an old segment: dropped when it goes, or when this very list
  * of it is written already; else written. A pack the index does not know
  * (no segment loaded at the open named it) is no pack the plan doomed. */
-static int old_pack(const uint8_t pack[BKP_ID_LEN], const bkp_pack_entry *e, uint32_t n,
-                    void *ctx)
+static int old_pack(const uint8_t pack[BKP_ID_LEN], const bkp_pack_entry *e, uint32_t n, void *ctx)
 {
     bkp_stays *s = ctx;
     const bkp_stays_ref *ref = bsearch(pack, s->refs, s->np, sizeof(*ref), cmp_ref);

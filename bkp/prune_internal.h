@@ -28,25 +28,25 @@ typedef struct bkp_stays_ref bkp_stays_ref;
 typedef struct bkp_stays_seen bkp_stays_seen;
 
 typedef struct bkp_stays {
-    bkp_repo *r;       /* borrowed: its index numbers the packs, its keys seal */
-    const char *idir;  /* the repository's index/ and packs/ */
+    bkp_repo *r;      /* borrowed: its index numbers the packs, its keys seal */
+    const char *idir; /* the repository's index/ and packs/ */
     const char *pdir;
-    const bool *dead;  /* per pack number of r's index: the pack goes */
-    bkp_intent *in;    /* borrowed: old_segs are read, each new segment joins new_segs */
+    const bool *dead; /* per pack number of r's index: the pack goes */
+    bkp_intent *in;   /* borrowed: old_segs are read, each new segment joins new_segs */
     /* private */
     uint32_t np, max;
-    bkp_stays_ref *refs;   /* r's packs sorted by ID, with their numbers */
-    bkp_stays_seen *seen;  /* per pack number: the lists of it already written */
-    bkp_index *cur;        /* the segment being filled */
-    uint64_t segments;     /* written so far */
+    bkp_stays_ref *refs;  /* r's packs sorted by ID, with their numbers */
+    bkp_stays_seen *seen; /* per pack number: the lists of it already written */
+    bkp_index *cur;       /* the segment being filled */
+    uint64_t segments;    /* written so far */
 } bkp_stays;
 
 int bkp_stays_begin(bkp_stays *s) __attribute__((warn_unused_result));
 /* The packs of the old segments (intent old_segs) that stay. */
 int bkp_stays_old(bkp_stays *s) __attribute__((warn_unused_result));
 /* Pack `pack` with its `n` entries `e`: a new pack, durable already. */
-int bkp_stays_add(bkp_stays *s, const uint8_t pack[BKP_ID_LEN], const bkp_pack_entry *e,
-                  uint32_t n) __attribute__((warn_unused_result));
+int bkp_stays_add(bkp_stays *s, const uint8_t pack[BKP_ID_LEN], const bkp_pack_entry *e, uint32_t n)
+    __attribute__((warn_unused_result));
 /* The packs that stay and that no segment read named (from their trailers),
  * then the last segment. */
 int bkp_stays_end(bkp_stays *s) __attribute__((warn_unused_result));

@@ -103,7 +103,8 @@ static int setup(void **state)
             char p[200];
             snprintf(p, sizeof(p), "%s/f%02d", f->o.src, i);
             FILE *x = fopen(p, "w");
-            if (!x || fprintf(x, "generation %d, record %d: %u\n", g, i, randombytes_random()) < 0 ||
+            if (!x ||
+                fprintf(x, "generation %d, record %d: %u\n", g, i, randombytes_random()) < 0 ||
                 fclose(x))
                 return -1;
         }
@@ -215,9 +216,9 @@ static size_t read_segments(fixture *f, seg_count *each, size_t max, uint64_t *b
         assert_true(n < max);
         memset(&each[n], 0, sizeof(each[n]));
         assert_int_equal(bkp_read_file(p, &seg, 64 << 20), 0);
-        assert_int_equal(bkp_index_segment_walk(seg.data, seg.len, bkp_repo_keys(f->o.r),
-                                                count_pack, &each[n]),
-                         0);
+        assert_int_equal(
+            bkp_index_segment_walk(seg.data, seg.len, bkp_repo_keys(f->o.r), count_pack, &each[n]),
+            0);
         if (each[n].biggest_pack > *biggest)
             *biggest = each[n].biggest_pack;
         n++;
