@@ -331,47 +331,92 @@ int bkp_index_segment_store(const char *index_dir, const bkp_buf *seg,
     return rc == -EEXIST ? 0 : rc;
 }
 
-int bkp_index_segment_load(bkp_index *x, const uint8_t *data, size_t len, const bkp_keys *k)
+/* Read the packs of one segment's plaintext `rd`, each handed to `fn` with
+ * its entries (`pe` grown as needed); -EBADMSG when it does not parse to its
+ * last byte. */
+static int walk_packs(bkp_rd *rd, bkp_pack_entry **pe, uint32_t *cap,
+                      int (*fn)(const uint8_t pack[BKP_ID_LEN], const bkp_pack_entry *e,
+                                uint32_t n, void *ctx),
+                      void *ctx)
+{
+    uint32_t npacks = bkp_rd_u32(rd);
+    for (uint32_t p = 0; p < npacks && bkp_rd_ok(rd); p++) {
+        const uint8_t *pid = bkp_rd_take(rd, BKP_ID_LEN);
+        uint32_t n = bkp_rd_u32(rd), got = 0;
+        /* Never more entries than the bytes left could hold. */
+        if (!bkp_rd_ok(rd) || n > rd->left / ENTRY_LEN)
+            return -EBADMSG;
+        if (n > *cap) {
+            bkp_pack_entry *v = realloc(*pe, (size_t)n * sizeof(*v));
+            if (!v)
+                return -ENOMEM;
+            *pe = v;
+            *cap = n;
+        }
+        for (; got < n && bkp_rd_ok(rd); got++) {
+            bkp_pack_entry *e = &(*pe)[got];
+            e->type = bkp_rd_u8(rd);
+            const uint8_t *id = bkp_rd_take(rd, BKP_ID_LEN);
+            e->offset = bkp_rd_u64(rd);
+            e->len = bkp_rd_u32(rd);
+            e->raw_len = bkp_rd_u32(rd);
+            if (bkp_rd_ok(rd))
+                memcpy(e->id, id, BKP_ID_LEN);
+        }
+        if (!bkp_rd_ok(rd))
+            return -EBADMSG;
+        int r = fn(pid, *pe, n, ctx);
+        if (r)
+            return r;
+    }
+    return bkp_rd_ok(rd) && rd->left == 0 ? 0 : -EBADMSG;
+}
+
+int bkp_index_segment_walk(const uint8_t *data, size_t len, const bkp_keys *k,
+                           int (*fn)(const uint8_t pack[BKP_ID_LEN], const bkp_pack_entry *e,
+                                     uint32_t n, void *ctx),
+                           void *ctx)
 {
     bkp_buf plain;
     bkp_rd rd;
-    int r;
+    bkp_pack_entry *pe = NULL;
+    uint32_t cap = 0;
     if (len < 8 || memcmp(data, SEGMENT_MAGIC, 8) != 0)
         return -EBADMSG;
     bkp_buf_init(&plain);
-    r = bkp_blob_open(k, BKP_BLOB_INDEX, zero_id, data + 8, len - 8, &plain);
-    if (r)
-        goto out;
-    bkp_rd_init(&rd, plain.data, plain.len);
-    uint32_t npacks = bkp_rd_u32(&rd);
-    for (uint32_t p = 0; p < npacks && bkp_rd_ok(&rd); p++) {
-        const uint8_t *pid = bkp_rd_take(&rd, BKP_ID_LEN);
-        uint32_t n = bkp_rd_u32(&rd), num;
-        if (!bkp_rd_ok(&rd))
-            break;
-        if (bkp_index_find_pack(x, pid, &num) && (r = bkp_index_add_pack(x, pid, &num)))
-            goto out;
-        for (uint32_t i = 0; i < n && bkp_rd_ok(&rd); i++) {
-            bkp_index_entry e;
-            e.type = bkp_rd_u8(&rd);
-            const uint8_t *id = bkp_rd_take(&rd, BKP_ID_LEN);
-            e.offset = bkp_rd_u64(&rd);
-            e.len = bkp_rd_u32(&rd);
-            e.raw_len = bkp_rd_u32(&rd);
-            if (!bkp_rd_ok(&rd))
-                break;
-            memcpy(e.id, id, BKP_ID_LEN);
-            e.pack = num;
-            if ((r = bkp_index_insert(x, &e)) < 0)
-                goto out;
-            r = 0;
-        }
+    int r = bkp_blob_open(k, BKP_BLOB_INDEX, zero_id, data + 8, len - 8, &plain);
+    if (!r) {
+        bkp_rd_init(&rd, plain.data, plain.len);
+        r = walk_packs(&rd, &pe, &cap, fn, ctx);
     }
-    if (!bkp_rd_ok(&rd) || rd.left != 0)
-        r = -EBADMSG;
-out:
+    free(pe);
     bkp_buf_free(&plain);
     return r;
+}
+
+/* One pack of a segment into the index: a pack already known keeps its
+ * number (two segments may name it), an ID already present its entry. */
+static int load_pack(const uint8_t pack[BKP_ID_LEN], const bkp_pack_entry *pe, uint32_t n,
+                     void *ctx)
+{
+    bkp_index *x = ctx;
+    uint32_t num;
+    int r = 0;
+    if (bkp_index_find_pack(x, pack, &num) && (r = bkp_index_add_pack(x, pack, &num)))
+        return r;
+    for (uint32_t i = 0; i < n; i++) {
+        bkp_index_entry e = {.type = pe[i].type, .pack = num, .offset = pe[i].offset,
+                             .len = pe[i].len, .raw_len = pe[i].raw_len};
+        memcpy(e.id, pe[i].id, BKP_ID_LEN);
+        if ((r = bkp_index_insert(x, &e)) < 0)
+            return r;
+    }
+    return 0;
+}
+
+int bkp_index_segment_load(bkp_index *x, const uint8_t *data, size_t len, const bkp_keys *k)
+{
+    return bkp_index_segment_walk(data, len, k, load_pack, x);
 }
 
 int bkp_index_segment_check(const uint8_t *data, size_t len, const bkp_keys *k, bkp_buf *scratch)

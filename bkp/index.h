@@ -132,6 +132,17 @@ int bkp_index_segment_store(const char *index_dir, const bkp_buf *seg,
 int bkp_index_segment_load(bkp_index *x, const uint8_t *data, size_t len, const bkp_keys *k)
     __attribute__((warn_unused_result));
 
+/* Authenticate a segment file's bytes, then hand each of its packs to `fn`
+ * in order, with its entries (`e` borrowed for the call): what a reader
+ * that must not hold the whole index (prune) takes one pack at a time.
+ * Stops at fn's first error and returns it; -EBADMSG if damaged (a
+ * plaintext that does not parse to its end, possible only with the key, is
+ * found only after `fn` saw the packs before the fault). */
+int bkp_index_segment_walk(const uint8_t *data, size_t len, const bkp_keys *k,
+                           int (*fn)(const uint8_t pack[BKP_ID_LEN], const bkp_pack_entry *e,
+                                     uint32_t n, void *ctx),
+                           void *ctx) __attribute__((warn_unused_result));
+
 /* Authenticate a segment file's bytes without loading it (its plaintext
  * goes to `scratch`). -EBADMSG if damaged. */
 int bkp_index_segment_check(const uint8_t *data, size_t len, const bkp_keys *k, bkp_buf *scratch)

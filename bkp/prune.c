@@ -17,6 +17,7 @@
 #include "bkp/lock.h"
 #include "bkp/i18n.h"
 #include "bkp/log.h"
+#include "bkp/prune_internal.h"
 #include "bkp/repack.h"
 #include "bkp/tree.h"
 
@@ -157,15 +158,16 @@ typedef struct repack {
     bkp_repacker rp;
     const bool *moving;
     const used_set *used;
-    bkp_index *fresh;
+    bkp_stays *out;
     int err;
 } repack;
 
-/* A new pack is durable: the fresh index names it and its blobs. */
+/* A new pack is durable (the repacker fsyncs it and its folder before it
+ * calls this): the new index may name it and its blobs. */
 static int adopt(const uint8_t id[BKP_ID_LEN], const bkp_pack_entry *pe, uint32_t n, void *ctx)
 {
     repack *p = ctx;
-    return bkp_index_add_pack_entries(p->fresh, id, pe, n);
+    return bkp_stays_add(p->out, id, pe, n);
 }
 
 static void move_entry(const bkp_index_entry *e, void *ctx)
@@ -173,41 +175,6 @@ static void move_entry(const bkp_index_entry *e, void *ctx)
     repack *p = ctx;
     if (!p->err && p->moving[e->pack] && is_used(p->used, e->id))
         p->err = bkp_repacker_add(&p->rp, e->type, e->id);
-}
-
-typedef struct keep_ctx {
-    bkp_index *out;
-    const bool *doomed;
-    uint32_t *map; /* old pack number -> new */
-    int err;
-} keep_ctx;
-
-static void keep_entry(const bkp_index_entry *e, void *ctx)
-{
-    keep_ctx *k = ctx;
-    if (k->doomed[e->pack] || k->err)
-        return;
-    bkp_index_entry n = *e;
-    n.pack = k->map[e->pack];
-    if (bkp_index_insert(k->out, &n) < 0)
-        k->err = -ENOMEM;
-}
-
-/* Segments of the new index, as they are written: named in the intent. */
-typedef struct written {
-    const char *dir;
-    bkp_intent *in;
-} written;
-
-static int write_one(const bkp_buf *seg, void *ctx)
-{
-    written *w = ctx;
-    char hex[2 * BKP_ID_LEN + 1];
-    uint8_t id[BKP_ID_LEN];
-    int rc = bkp_index_segment_store(w->dir, seg, hex);
-    if (!rc && !(rc = bkp_unhex(id, BKP_ID_LEN, hex)))
-        rc = bkp_intent_add(&w->in->new_segs, &w->in->nnew, id);
-    return rc;
 }
 
 /* The current segment names into `in`; -EIO when they cannot all be listed
@@ -361,41 +328,33 @@ static int make_plan(bkp_repo *r, bkp_gen *const *doomed, size_t ndoomed, const 
     return rc;
 }
 
-/* The full index of what stays, under new pack numbers, and the live blobs
- * of the repacked packs in new packs it names. The new packs are durable
- * (the repacker fsyncs each before `adopt` sees it) before the segments
- * that name them are written. */
-static int index_of_what_stays(bkp_repo *r, const plan *p, const char *pdir, bkp_index **out)
+/* The index of what stays, written as it is made (prune_index.c): the
+ * packs of the old segments that stay, then the live blobs of the repacked
+ * packs in new packs, then the packs that stay and no segment named. Each
+ * new segment is durable when written and named in `in` (in memory). */
+static int write_what_stays(bkp_repo *r, const plan *p, const char *idir, const char *pdir,
+                            bkp_intent *in)
 {
-    const bkp_index *x = bkp_repo_index(r);
-    uint32_t *map = calloc(p->np + 1, sizeof(*map));
-    bkp_index *fresh = NULL;
-    int rc = !map ? -ENOMEM : bkp_index_new(&fresh);
-    for (uint32_t k = 0; k < p->np && !rc; k++)
-        if (!p->dead[k])
-            rc = bkp_index_add_pack(fresh, bkp_index_pack_id(x, k), &map[k]);
-    keep_ctx kc = {fresh, p->dead, map, 0};
-    if (!rc)
-        rc = bkp_index_foreach(x, keep_entry, &kc);
-    rc = rc ? rc : kc.err;
+    bkp_stays st = {.r = r, .idir = idir, .pdir = pdir, .dead = p->dead, .in = in};
     repack rp = {.rp = {.repo = r, .dir = pdir, .done = adopt},
                  .moving = p->moving,
                  .used = &p->used,
-                 .fresh = fresh};
+                 .out = &st};
     rp.rp.ctx = &rp;
     bool any = false;
     for (uint32_t k = 0; k < p->np; k++)
         any |= p->moving[k];
+    int rc = bkp_stays_begin(&st);
+    if (!rc)
+        rc = bkp_stays_old(&st);
     if (!rc && any) {
-        rc = bkp_index_foreach(x, move_entry, &rp);
+        rc = bkp_index_foreach(bkp_repo_index(r), move_entry, &rp);
         rc = rc ? rc : rp.err ? rp.err : bkp_repacker_flush(&rp.rp);
     }
+    if (!rc)
+        rc = bkp_stays_end(&st);
     bkp_repacker_free(&rp.rp);
-    free(map);
-    if (rc)
-        bkp_index_free(fresh);
-    else
-        *out = fresh;
+    bkp_stays_free(&st);
     return rc;
 }
 
@@ -405,17 +364,23 @@ static int index_of_what_stays(bkp_repo *r, const plan *p, const char *pdir, bkp
  *  - before the first intent is durable: new packs of a repack at most,
  *    unnamed by any segment; the next open indexes them from their trailers
  *    (repo.c, reindex_orphans). Nothing was deleted.
- *  - after the first intent (index_written false): the new segments written
- *    so far sit beside the old ones, naming the same packs or new ones; the
- *    open drops the intent, and the doubled entries are harmless. Nothing
- *    was deleted.
+ *  - after the first intent (index_written false), while the new index is
+ *    written a segment at a time: the new segments written so far sit
+ *    beside the old ones, naming packs the old ones name (with the same
+ *    lists) or new packs of the repack; the open drops the intent, and the
+ *    doubled entries are harmless (an ID is indexed once, a pack named
+ *    twice keeps one number; the next prune writes equal lists once).
+ *    Nothing was deleted. So does a prune stopped by an error there.
  *  - after the second intent (index_written true, durable before any
  *    deletion): the new index is whole; the open runs bkp_prune_finish from
  *    the intent, whose deletions are safe to repeat.
+ * The new index is never whole in memory, but it is whole on disk before
+ * the intent says so, as before: the second intent is written only after
+ * the last segment is durable, and lists every one (bkp_prune_recover
+ * refuses an intent whose new segments are not all there).
  */
 static int apply_plan(bkp_repo *r, plan *p, const char *idir, const char *ldir, const char *pdir)
 {
-    bkp_index *fresh = NULL;
     int rc = segment_names(idir, &p->intent);
     if (rc) {
         bkp_error(_("cannot list %s"), idir);
@@ -423,12 +388,7 @@ static int apply_plan(bkp_repo *r, plan *p, const char *idir, const char *ldir, 
     }
     if ((rc = write_intent(r, ldir, &p->intent)))
         return rc;
-    if ((rc = index_of_what_stays(r, p, pdir, &fresh)))
-        return rc;
-    written w = {idir, &p->intent};
-    rc = bkp_index_segments_encode(fresh, 0, bkp_index_pack_count(fresh), bkp_repo_keys(r),
-                                   BKP_INDEX_SEGMENT_ENTRIES, write_one, &w);
-    bkp_index_free(fresh);
+    rc = write_what_stays(r, p, idir, pdir, &p->intent);
     /* The new index is complete and durable (each segment by
      * bkp_durable_write) before the intent says so, and the intent says so
      * before anything is deleted. */

@@ -13,8 +13,9 @@
  *      them cannot be read, nothing more is deleted (never delete when unsure);
  *   3. packs none of whose blobs are marked are doomed; a signed intent
  *      (locks/prune-intent, intent.h) lists them and the current segments;
- *   4. a full index without the doomed packs is written, the old segments
- *      are deleted, then the doomed packs, then the intent.
+ *   4. a full index without the doomed packs is written (a segment at a
+ *      time, from the old segments read one at a time: prune_internal.h),
+ *      the old segments are deleted, then the doomed packs, then the intent.
  * A crash at any point leaves every remaining generation restorable: the
  * next writable open finishes step 4 from the intent before it loads the
  * index (bkp_prune_recover), and the index can always be rebuilt from packs.

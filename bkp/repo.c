@@ -59,6 +59,10 @@ const bkp_index *bkp_repo_index(const bkp_repo *r)
 {
     return r->index;
 }
+uint32_t bkp_repo_segment_entries(const bkp_repo *r)
+{
+    return r->segment_max;
+}
 char *bkp_repo_subpath(const bkp_repo *r, const char *sub)
 {
     return bkp_path_join(r->path, sub);
@@ -393,6 +397,7 @@ int bkp_repo_alloc(const char *path, unsigned flags, bkp_repo **out)
     pthread_mutex_init(&r->lock, NULL);
     pthread_cond_init(&r->idle, NULL);
     r->index_max = BKP_INDEX_MEMORY_MAX;
+    r->segment_max = BKP_INDEX_SEGMENT_ENTRIES;
     r->flags = flags;
     r->slot = -1; /* no slot: opened with sheets, or a copy with the primary's keys */
     /* Absolute: a restore changes the working directory into its target. */

@@ -150,6 +150,9 @@ int bkp_repo_get_sealed(bkp_repo *r, uint8_t type, const uint8_t id[BKP_ID_LEN],
 int bkp_repo_locate(bkp_repo *r, const uint8_t id[BKP_ID_LEN], uint8_t pack[BKP_ID_LEN],
                     bkp_index_entry *entry);
 const bkp_index *bkp_repo_index(const bkp_repo *r);
+/* Entries per index segment this handle writes: BKP_INDEX_SEGMENT_ENTRIES
+ * (index.h), less in tests. */
+uint32_t bkp_repo_segment_entries(const bkp_repo *r);
 /* Read and check the index segments the blob index table holds (index.h),
  * which the open does not load: with `all` every one (verify), else those
  * whose file changed since one was last found good (index_checked.h). The

@@ -52,6 +52,7 @@ struct bkp_repo {
     bool table_private;         /* another process changed the tables: ours stay in $TMPDIR */
     bool checked;               /* the table's segments were authenticated */
     uint64_t index_max;         /* BKP_INDEX_MEMORY_MAX (tests set less) */
+    uint32_t segment_max;       /* BKP_INDEX_SEGMENT_ENTRIES (tests set less) */
     unsigned puts;              /* puts in flight */
     bool quiesce;               /* a put waits for the others to move the index to the table */
     pthread_cond_t idle;        /* signalled when puts reach 0 and when quiesce ends */

@@ -289,7 +289,7 @@ int bkp_repo_flush(bkp_repo *r)
     pthread_mutex_unlock(&r->lock);
     if (rc || first == last)
         return rc;
-    rc = bkp_index_segments_encode(r->index, first, last, r->keys, BKP_INDEX_SEGMENT_ENTRIES,
+    rc = bkp_index_segments_encode(r->index, first, last, r->keys, r->segment_max,
                                    write_segment, r);
     if (rc) {
         bkp_error(_("cannot write an index segment in %s: %s"), r->index_dir, bkp_strerror(rc));
