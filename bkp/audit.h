@@ -53,8 +53,9 @@ int bkp_audit_append(bkp_repo *r, const bkp_audit_rec *rec) __attribute__((warn_
  * -EEXIST when there is one. */
 int bkp_audit_create(bkp_repo *r, const bkp_audit_rec *rec) __attribute__((warn_unused_result));
 /* Report (once per process) a log of `r` that is missing, emptied, cut
- * short, rewritten at its end or without its marker, reading only: 0 sound,
- * 1 reported, negative when it cannot be read. Every command runs it. */
+ * short, rewritten at its end or without its marker, reading only: 0 when
+ * it was checked (what it found is reported, as an error), negative when it
+ * cannot be read. Every command runs it. */
 int bkp_audit_report_state(const bkp_repo *r);
 /* An operator's answer to a log found missing, emptied, shortened or without
  * its marker: a signed "log_restarted" record (figures: reason, found, the
