@@ -53,6 +53,7 @@ static int audit_verify(cli *c)
         free(against);
         return EXIT_FAILED;
     }
+    rc = chk.bad; /* checked: from here, whether it is found wanting */
     /* The log against the records: a generation it says was sealed and
      * that is gone (deleted, not pruned) is a hole in what it proves. */
     bkp_verify_result vr = {0};
