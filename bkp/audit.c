@@ -320,7 +320,7 @@ int bkp_audit_report_state(const bkp_repo *r)
         close(fd);
     free(path);
     free(hpath);
-    return rc < 0 ? rc : why ? 1 : 0;
+    return rc; /* what was found is reported, not returned */
 }
 
 int bkp_audit_restart(bkp_repo *r, const char *reason, char *found, size_t n)

@@ -53,8 +53,9 @@ int bkp_audit_append(bkp_repo *r, const bkp_audit_rec *rec) __attribute__((warn_
  * -EEXIST when there is one. */
 int bkp_audit_create(bkp_repo *r, const bkp_audit_rec *rec) __attribute__((warn_unused_result));
 /* Report (once per process) a log of `r` that is missing, emptied, cut
- * short, rewritten at its end or without its marker, reading only: 0 sound,
- * 1 reported, negative when it cannot be read. Every command runs it. */
+ * short, rewritten at its end or without its marker, reading only: 0 when
+ * it was checked (what it found is reported, as an error), negative when it
+ * cannot be read. Every command runs it. */
 int bkp_audit_report_state(const bkp_repo *r);
 /* An operator's answer to a log found missing, emptied, shortened or without
  * its marker: a signed "log_restarted" record (figures: reason, found, the
@@ -125,12 +126,14 @@ typedef struct bkp_audit_check {
     bkp_audit_problem why; /* the first problem, as a code and its details */
     char problem[512];    /* the same in English: for --json and records */
     char problem_local[1024]; /* the same in the reader's language: for people */
+    bool bad; /* the log does not check: any of the above, a torn end, or a log behind
+               * its copy (`why` says which); false when it checks */
 } bkp_audit_check;
 
 /* Check the log at `path` against public key `pk`; with `against` (another
- * copy), also that neither log lost records the other has. 0 clean, 1
- * problems (described in `out`: `problem` for programs, `problem_local` for
- * a person), negative on failure to read. */
+ * copy), also that neither log lost records the other has. 0 when it was
+ * checked (problems: `out->bad`, described in `problem` for programs and
+ * `problem_local` for a person), negative on failure to read. */
 int bkp_audit_verify(const char *path, const uint8_t pk[32], const char *against,
                      bkp_audit_check *out);
 
@@ -174,9 +177,9 @@ int bkp_audit_each(const char *path, int (*fn)(json_t *rec, void *ctx), void *ct
  * did). `chk` (may be NULL) receives the check of the whole log, made in
  * the same pass: the log is read once and each signature checked once.
  * Once `fn` returns non-zero it is not called again; the check goes on to
- * the end. Returns bkp_audit_verify's 0 or 1 (problems: the sound records
- * were still walked), `fn`'s non-zero when it stopped, -ENOENT when there
- * is no log, another negative errno. */
+ * the end. Returns `fn`'s non-zero when it stopped, else 0 when the log was
+ * checked (problems: `chk->bad`; the sound records were still walked),
+ * -ENOENT when there is no log, another negative errno. */
 int bkp_audit_each_sound(const char *path, const uint8_t pk[32], int (*fn)(json_t *rec, void *ctx),
                          void *ctx, bkp_audit_check *chk);
 /* What bkp_audit_last looks for: records of `op`; with `outcome`, only those

@@ -284,8 +284,8 @@ static int check_copy(const char *against, char **la, size_t na, bkp_audit_check
 }
 
 /* Read the log at `path` once: every line through walk_line, then its end
- * against its head marker and, with `against`, its copy. 0 clean, 1
- * problems (in w->out), negative when it cannot be read. */
+ * against its head marker and, with `against`, its copy. 0 when it was
+ * read (problems: w->out->bad), negative when it cannot be. */
 static int walk_log(const char *path, const char *against, walk *w)
 {
     bkp_audit_check *out = w->out;
@@ -319,7 +319,7 @@ static int walk_log(const char *path, const char *against, walk *w)
     bool back = !out->why.code && !torn && w->back.code;
     if (back)
         bkp_audit_problem_say(out, &w->back);
-    rc = out->first_bad || out->missing || out->absent || out->head_bad || torn || back ? 1 : 0;
+    out->bad = out->first_bad || out->missing || out->absent || out->head_bad || torn || back;
 done:
     free(la);
     bkp_buf_free(&a);

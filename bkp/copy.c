@@ -459,7 +459,7 @@ int bkp_copy_audit(bkp_repo *src, bkp_repo *dst)
         rc = -EBADMSG;
         goto out;
     }
-    if (against && (chk.first_bad || chk.missing)) {
+    if (chk.bad && (chk.first_bad || chk.missing)) {
         if (chk.restarts && chk.first_bad && chk.first_bad <= chk.restart_seq) {
             /* Differs from where an operator restarted the log: expected. */
             if ((rc = set_aside_copy(dir, to, chk.restart_seq)))

@@ -66,7 +66,8 @@ int bkp_index_add_pack_entries(bkp_index *x, const uint8_t id[BKP_ID_LEN], const
 /* The pack number for `id`, or -ENOENT. */
 int bkp_index_find_pack(const bkp_index *x, const uint8_t id[BKP_ID_LEN], uint32_t *num);
 
-/* Insert; 1 if the ID was already present (the old entry stays), 0 if added. */
+/* Insert: 1 if the ID was already present (the old entry stays), 0 if
+ * added, negative errno (-EINVAL, -ENOMEM). */
 int bkp_index_insert(bkp_index *x, const bkp_index_entry *e);
 /* The entry for `id` or NULL; valid until the next insert. */
 bkp_index_entry *bkp_index_lookup(const bkp_index *x, const uint8_t id[BKP_ID_LEN]);

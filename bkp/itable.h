@@ -77,7 +77,8 @@ int bkp_itable_open(int fd, const uint8_t key[32], bkp_itable **out, uint8_t (**
     __attribute__((warn_unused_result));
 void bkp_itable_free(bkp_itable *t);
 uint64_t bkp_itable_count(const bkp_itable *t);
-/* 1 and `*e` when `id` is in the table, 0 when not, or an error. */
+/* 1 found (`*e` written), 0 absent, negative errno (-EBADMSG a damaged
+ * block, a read error). */
 int bkp_itable_lookup(bkp_itable *t, const uint8_t id[BKP_ID_LEN], bkp_index_entry *e);
 /* Visit every entry in ID order; stops at fn's first nonzero return. */
 int bkp_itable_foreach(bkp_itable *t, int (*fn)(const bkp_index_entry *e, void *ctx), void *ctx);

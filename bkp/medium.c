@@ -262,15 +262,16 @@ int bkp_media_entry_parse(const void *buf, size_t len, const char *name, time_t 
     return 0;
 }
 
-json_t *bkp_media_get(bkp_repo *r, const char *name)
+int bkp_media_read(bkp_repo *r, const char *name, json_t **out)
 {
     char file[96];
     char *dir = NULL, *path = NULL;
     bkp_buf data;
     json_t *j = NULL;
     int rc;
+    *out = NULL;
     if (!bkp_medium_name_ok(name))
-        return NULL;
+        return -EINVAL;
     bkp_buf_init(&data);
     snprintf(file, sizeof(file), "%s.json", name);
     dir = media_dir(r);
@@ -287,6 +288,14 @@ json_t *bkp_media_get(bkp_repo *r, const char *name)
     bkp_buf_free(&data);
     free(path);
     free(dir);
+    *out = j;
+    return rc;
+}
+
+json_t *bkp_media_get(bkp_repo *r, const char *name)
+{
+    json_t *j = NULL;
+    (void)bkp_media_read(r, name, &j); /* absent, invalid or unreadable: nothing known */
     return j;
 }
 
@@ -355,10 +364,12 @@ int bkp_media_update(bkp_repo *r, const char *name, int (*fn)(json_t *entry, voi
         rc = fd;
         goto out;
     }
-    j = bkp_media_get(r, name);
-    if (!j)
-        j = json_object();
-    if (!j || (rc = fn(j, ctx)))
+    /* Absent, or not valid (warned): a new entry replaces it. One that
+     * cannot be read is not overwritten: its history would be lost. */
+    rc = bkp_media_read(r, name, &j);
+    if (rc && rc != -EIO && rc != -ENOMEM)
+        rc = (j = json_object()) ? 0 : -ENOMEM;
+    if (rc || (rc = fn(j, ctx)))
         goto out;
     snprintf(file, sizeof(file), "%s.json", name);
     rc = write_json(dir, file, j, 0);

@@ -82,9 +82,15 @@ int bkp_label_write(const char *path, const json_t *label, bool replace)
  * refuses at `now` is dropped from the entry alone. Nothing is logged. */
 int bkp_media_entry_parse(const void *buf, size_t len, const char *name, time_t now, json_t **out);
 
-/* The registry entry of medium `name`: NULL when it is not registered, or
- * when its entry is not valid (then a warning says so and the entry is
- * ignored until the next write replaces it). */
+/* The registry entry of medium `name` into `*out` (a new reference; NULL
+ * on failure): 0; -ENOENT when it is not registered; -EBADMSG or -EFBIG when
+ * its entry is not valid (a warning says so, and the entry is ignored until
+ * the next write replaces it); -EINVAL for a name no medium may have;
+ * another negative errno (-EIO, -ENOMEM) when it cannot be read. */
+int bkp_media_read(bkp_repo *r, const char *name, json_t **out);
+
+/* The same for readers to which "not registered", "not valid" and "cannot
+ * be read" all mean "nothing known of it": NULL in each case. */
 json_t *bkp_media_get(bkp_repo *r, const char *name);
 
 /* Every valid registry entry, sorted by name (an array; never NULL but on

@@ -624,9 +624,7 @@ static int verify_run(bkp_repo *r, bool read_data, char **only, size_t nonly, in
 out:
     bkp_gen_list_free(v, n);
     verify_free(&c);
-    if (rc)
-        return rc;
-    return res->problems ? 1 : 0;
+    return rc;
 }
 
 int bkp_verify_log(bkp_repo *r, bkp_verify_result *res)
@@ -642,7 +640,7 @@ int bkp_verify_log(bkp_repo *r, bkp_verify_result *res)
         bkp_verify_check_audit(&c, v, n, false);
     free(medium);
     bkp_gen_list_free(v, n);
-    return rc ? rc : res->problems ? 1 : 0;
+    return rc;
 }
 
 /* ---- what the public key alone proves ---- */
@@ -752,7 +750,7 @@ int bkp_verify_public(bkp_repo *r, bkp_verify_result *res)
     }
     free(medium);
     bkp_gen_list_free(v, n);
-    return res->problems ? 1 : 0;
+    return 0;
 }
 
 int bkp_verify(bkp_repo *r, bool read_data, int workers, bkp_verify_result *res)

@@ -8,6 +8,12 @@
  * generations and files it affects. On a primary, the audit log is checked
  * against the records: a generation it says was sealed must be there, or
  * have a "pruned" tombstone backed by a prune record of the log.
+ *
+ * Errors: each check returns 0 when it ran to its end, whatever it found:
+ * the problems are counted in `res->problems` (and printed and kept in
+ * `res->messages`), so "checked, and damaged" is a count, never a code. A
+ * negative errno only when the check could not be made (the records cannot
+ * be listed, a segment cannot be read, no memory).
  */
 #ifndef BKP_VERIFY_H
 #define BKP_VERIFY_H
@@ -41,16 +47,16 @@ void bkp_verify_add_vproblem(bkp_verify_result *res, const char *fmt, va_list ap
 /* The same with both texts made by the caller: `shown` printed, `kept` kept. */
 void bkp_verify_add_said(bkp_verify_result *res, const char *shown, const char *kept);
 
-/* 0 when clean, 1 when problems were found (printed and kept in `res`),
- * negative on failure. Clear `res` afterwards in every case. */
+/* 0 when the check ran (problems found: `res->problems` > 0), negative
+ * when it could not. Clear `res` afterwards in every case. */
 int bkp_verify(bkp_repo *r, bool read_data, int workers, bkp_verify_result *res)
     __attribute__((warn_unused_result));
 
 /* Only the audit log of a primary against its records: every generation
  * the log says was sealed is there or was deleted by a prune the log
  * records, and every tombstone is backed by such a prune (what `verify`
- * also checks). 0 clean, 1 problems (printed and kept in `res`), negative
- * on failure. */
+ * also checks). 0 when it ran (problems counted in `res`), negative on
+ * failure. */
 int bkp_verify_log(bkp_repo *r, bkp_verify_result *res) __attribute__((warn_unused_result));
 
 /*
@@ -61,7 +67,7 @@ int bkp_verify_log(bkp_repo *r, bkp_verify_result *res) __attribute__((warn_unus
  * head marker — against the records (as bkp_verify_log does), and every pin
  * kept in media/ (media/NAME.pin, pin.h) against the records and the log.
  * Nothing is decrypted: that the objects the records name are there and
- * sound needs the key (bkp_verify). 0 clean, 1 problems (printed and kept in
+ * sound needs the key (bkp_verify). 0 when it ran (problems counted in
  * `res`), negative on failure. Clear `res` afterwards in every case.
  */
 int bkp_verify_public(bkp_repo *r, bkp_verify_result *res) __attribute__((warn_unused_result));

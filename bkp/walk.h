@@ -48,8 +48,9 @@ bool bkp_walk_excluded(const char *path, const char *const *patterns, size_t n);
 /* Walk from `root` (absolute, normalised: bkp_walk_root). With `one_fs`, directories on
  * another file system than the root are returned but not entered. */
 int bkp_walk_open(const char *root, bool one_fs, bkp_walk **out);
-/* 1 and the next entry, or 0 at the end. An entry with `err` set reports a
- * path that vanished or could not be read; the walk goes on after it. */
+/* 1 and the next entry, 0 at the end, negative errno (-ENOMEM). An entry
+ * with `err` set reports a path that vanished or could not be read; the
+ * walk goes on after it. */
 int bkp_walk_next(bkp_walk *w, bkp_walk_entry *e);
 /* Enter the directory just returned: its contents come next. */
 void bkp_walk_descend(bkp_walk *w);

@@ -762,7 +762,5 @@ out:
     bkp_strmap_free(c->relinked);
     rst_dirs_free(c->dirs);
     free(c);
-    if (rc)
-        return rc;
-    return res->damaged || res->list_damaged || res->nothing ? 1 : 0;
+    return rc;
 }

@@ -47,11 +47,14 @@ typedef struct rst_result {
     bool nothing;      /* --path matched nothing (said; a failure) */
 } rst_result;
 
-/* 0 when everything selected was restored exactly; 1 when some files were
- * damaged (listed on stderr), the item list could not be read to its end or
- * the path matched nothing;
- * a negative code when nothing could be done (-EEXIST: the archive file is
- * there and no --force; -ELOOP: it is a symbolic link). */
+/* 0 when the restore ran to its end, whatever it found: damage is counted
+ * in `res`, never returned — a file whose chunk is missing from the
+ * repository (-ENODATA) or damaged (-EBADMSG) is one of `damaged` (listed on
+ * stderr, left out), an item list that cannot be read to its end sets
+ * `list_damaged`, a path that matched nothing sets `nothing`; the restore is
+ * exact when all three are clear. A negative code when it could not be done
+ * (-EEXIST: the archive file is there and no --force; -ELOOP: it is a
+ * symbolic link; the target cannot be opened; -ENOMEM). */
 int rst_restore(bkp_repo *r, const bkp_gen *g, const rst_opts *o, rst_result *res)
     __attribute__((warn_unused_result));
 

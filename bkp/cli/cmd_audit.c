@@ -53,16 +53,18 @@ static int audit_verify(cli *c)
         free(against);
         return EXIT_FAILED;
     }
+    rc = chk.bad; /* checked: from here, whether it is found wanting */
     /* The log against the records: a generation it says was sealed and
      * that is gone (deleted, not pruned) is a hole in what it proves. */
     bkp_verify_result vr = {0};
     int vrc = bkp_verify_log(c->r, &vr);
+    bool log_bad = vrc < 0 || vr.problems; /* a hole in what the log proves, or not compared */
     if (vrc < 0)
         bkp_error(_("cannot compare the audit log with the generation records: %s"),
                   bkp_strerror(vrc));
     if (c->json) {
         json_t *out = json_pack("{s:b, s:I, s:I, s:I, s:b, s:b, s:I, s:s, s:I}", "ok",
-                                rc == 0 && vrc == 0, "records", (json_int_t)chk.records,
+                                rc == 0 && !log_bad, "records", (json_int_t)chk.records,
                                 "first_bad", (json_int_t)chk.first_bad, "missing",
                                 (json_int_t)chk.missing, "absent", chk.absent, "head_bad",
                                 chk.head_bad, "restarts", (json_int_t)chk.restarts, "problem",
@@ -78,7 +80,7 @@ static int audit_verify(cli *c)
                  path, (unsigned long long)chk.restarts, (unsigned long long)chk.restart_seq);
     if (rc)
         bkp_error(_("audit log %s: %s"), path, chk.problem_local);
-    if (vrc && !rc)
+    if (log_bad && !rc)
         rc = 1;
     else if ((c->tty || c->public_key) && !c->json && !rc)
         printf(_("audit log: %llu record(s), chain, signatures and head marker intact%s%s\n"),

@@ -84,7 +84,7 @@ static int open_source(cli *c, const char *from, cli_medium *m, bkp_repo **out, 
 
 /* ---- the command ---- */
 
-static void print_result(cli *c, const char *what, int rc, const bkp_verify_result *res,
+static void print_result(cli *c, const char *what, const bkp_verify_result *res,
                          const char *mode, json_t *fixed)
 {
     if (c->json) {
@@ -93,11 +93,11 @@ static void print_result(cli *c, const char *what, int rc, const bkp_verify_resu
             json_array_append_new(msgs, bkp_json_bytes(res->messages[i]));
         cli_print_json(
             json_pack("{s:s, s:b, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:O?}", "target", what, "ok",
-                      rc == 0, "mode", mode, "generations", (json_int_t)res->generations,
+                      res->problems == 0, "mode", mode, "generations", (json_int_t)res->generations,
                       "packs_read", (json_int_t)res->packs_read, "blobs_read",
                       (json_int_t)res->blobs_read, "bytes_read", (json_int_t)res->bytes_read,
                       "problems", (json_int_t)res->problems, "messages", msgs, "repaired", fixed));
-    } else if (rc == 0 && c->tty) {
+    } else if (res->problems == 0 && c->tty) {
         char a[32];
         printf(_("%s: verified %llu generation(s): signatures, chains and objects in place"), what,
                (unsigned long long)res->generations);
@@ -139,7 +139,7 @@ static int verify_public(cli *c)
         for (size_t i = 0; i < res.nmessages; i++)
             json_array_append_new(msgs, bkp_json_bytes(res.messages[i]));
         cli_print_json(json_pack("{s:s, s:b, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:o}", "target",
-                                 "repository", "ok", rc == 0, "mode", "public-key", "public_key",
+                                 "repository", "ok", res.problems == 0, "mode", "public-key", "public_key",
                                  fp, "generations", (json_int_t)res.generations, "tombstones",
                                  (json_int_t)res.tombstones, "audit_records",
                                  (json_int_t)res.audit_records, "pins", (json_int_t)res.pins,
@@ -164,14 +164,15 @@ static int verify_public(cli *c)
                    (unsigned long long)res.audit_records, (unsigned long long)res.pins);
         free(medium);
         cli_public_print_limits(true);
-        if (rc)
+        if (res.problems)
             printf(_("NOT verified: %llu problem(s), named above\n"),
                    (unsigned long long)res.problems);
         else
             printf(_("verified\n"));
     }
+    ex = res.problems ? EXIT_FAILED : EXIT_OK;
     bkp_verify_result_clear(&res);
-    return rc ? EXIT_FAILED : EXIT_OK;
+    return ex;
 }
 
 /* One check (or repair) and what it holds open. */
@@ -259,7 +260,7 @@ static int repair_bucket(cli *c, vjob *v)
                     "repository's config, key file and records over forged ones"),
                   (unsigned long long)other, v->what, v->what);
     v->res.problems = (uint64_t)left + other;
-    return left || other ? 1 : 0;
+    return 0; /* what remains is counted in `res` */
 }
 
 /* A disk copy's (or the primary's) bad packs replaced from the source, then
@@ -270,7 +271,7 @@ static int repair_disk(cli *c, vjob *v)
     int rc = ops_verify_repair(v->target, v->src, v->copy != NULL, c->workers, &v->res, &o);
     json_decref(v->fixed);
     v->fixed = json_incref(o.fixed);
-    if (!rc)
+    if (!rc && !v->res.problems)
         printf(_("%s: %zu pack(s) replaced from %s, read back and authenticated; verified "
                  "clean\n"),
                v->what, json_array_size(v->fixed), c->repair_from);
@@ -299,7 +300,7 @@ static int check_copy(cli *c, vjob *v, int *ex)
         return 0;
     int rc = ops_verify_check(c->r, v->target, c->media, v->sample ? c->sample : 0, v->read_data,
                               c->workers, &v->fx.f, &v->res);
-    if (rc > 0 && v->src) {
+    if (rc == 0 && v->res.problems && v->src) {
         v->fixed = json_array();
         rc = v->fx.staging ? repair_bucket(c, v) : repair_disk(c, v);
     }
@@ -317,14 +318,14 @@ static int conclude(cli *c, vjob *v, int rc)
         bkp_error(_("verification could not run: %s"), bkp_strerror(rc));
         return EXIT_FAILED;
     }
-    print_result(c, v->what, rc, res, mode, v->fixed);
-    if (rc)
+    print_result(c, v->what, res, mode, v->fixed);
+    if (res->problems)
         bkp_error(_("%llu problem(s) found; see above. Repair with `bkp verify%s%s --repair-from "
                     "MEDIUM` from a medium holding a good copy, or restore the affected files from "
                     "another medium or an older generation"),
                   (unsigned long long)res->problems, c->media ? " --media " : "",
                   c->media ? c->media : "");
-    return rc || v->behind || aex ? EXIT_FAILED : EXIT_OK;
+    return res->problems || v->behind || aex ? EXIT_FAILED : EXIT_OK;
 }
 
 int cmd_verify(cli *c)

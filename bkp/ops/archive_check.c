@@ -87,7 +87,7 @@ int ops_archive_check(bkp_repo *primary, const char *path, const char *tmpdir, i
         sum->blobs_read += res.blobs_read;
         sum->bytes_read += res.bytes_read;
     }
-    if (rc > 0) {
+    if (rc == 0 && res.problems) {
         bkp_error(_("the archive %s does not verify when read back (above)"), path);
         rc = -EBADMSG;
     }
@@ -117,5 +117,5 @@ int ops_archive_verify(bkp_repo *primary, const char *medium, const char *dir,
     res->generations = n;
     res->problems = (uint64_t)bad;
     bkp_strv_free(names, n);
-    return rc < 0 ? rc : bad ? 1 : 0;
+    return rc;
 }

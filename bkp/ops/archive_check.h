@@ -41,8 +41,9 @@ int ops_archive_check(bkp_repo *primary, const char *path, const char *tmpdir, i
 /* Every archive of the archive folder `dir` of medium `medium` checked as
  * ops_archive_check does; each one that fails is logged by name. `*res`
  * (reset first): the archives as generations, what was read, the failed
- * archives as problems. 0 when all verify, 1 when any does not, or the
- * negative errno of listing `dir`. */
+ * archives as problems. 0 when every archive was checked (those that do
+ * not verify counted in `res->problems`), or the negative errno of listing
+ * `dir`. */
 int ops_archive_verify(bkp_repo *primary, const char *medium, const char *dir,
                        const char *tmpdir, int workers, bkp_verify_result *res);
 

@@ -182,12 +182,13 @@ int ops_pins_guard(bkp_repo *r, const pol_policy *p, const char *doing)
      * it records would carry a retired passphrase onto the medium. */
     bkp_verify_result res = {0};
     int rc = bkp_verify_log(r, &res);
+    bool bad = rc < 0 || res.problems;
     bkp_verify_result_clear(&res);
-    if (rc)
+    if (bad)
         bkp_error(_("%s: the primary's audit log and what the primary holds disagree (above): "
                     "generations or key changes it records are missing; the medium is left as it "
                     "is. Find out what happened (`bkp verify`, `bkp audit verify`), and restore "
                     "what is missing from a medium that holds it"),
                   doing);
-    return rc < 0 ? rc : rc ? -EBADMSG : 0;
+    return rc < 0 ? rc : bad ? -EBADMSG : 0;
 }

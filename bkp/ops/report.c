@@ -243,8 +243,8 @@ static json_t *key_ops(json_t *records)
 /* The records of the period into `s` and the check of the whole log into
  * `chk`, from one reading of the log: the status's (`*status`, a new
  * reference, which hands each record it reads on to `collect`) when
- * `in->status_in` is given, else the report's own. What checking the log
- * answered: 0, 1, or negative (-ENOENT: there is no log). */
+ * `in->status_in` is given, else the report's own. 0 when the log was
+ * checked (problems: `chk->bad`), or negative (-ENOENT: there is no log). */
 static int read_log(const ops_report_in *in, scan *s, bkp_audit_check *chk, json_t **status)
 {
     *status = NULL;
@@ -258,7 +258,7 @@ static int read_log(const ops_report_in *in, scan *s, bkp_audit_check *chk, json
             *chk = found.check;
             /* The status calls a log that is not there a problem; here it
              * stays the failure to read that it always was. */
-            return found.rc == 1 && found.check.absent ? -ENOENT : found.rc;
+            return found.rc == 1 && found.check.absent ? -ENOENT : found.rc < 0 ? found.rc : 0;
         }
         /* The status could not be gathered and did not read the log. */
     }
@@ -277,6 +277,7 @@ int ops_report(const ops_report_in *in, json_t **out)
     bkp_audit_check chk = {0};
     json_t *status = NULL;
     int vrc = read_log(in, &s, &chk, &status);
+    bool bad = vrc != 0 || chk.bad; /* unreadable, or read and found wanting */
     json_t *sets = json_array();
     for (size_t k = 0; k < in->policy->ndatasets; k++)
         json_array_append_new(sets, dataset_part(in, &in->policy->datasets[k], &s,
@@ -289,8 +290,8 @@ int ops_report(const ops_report_in *in, json_t **out)
     json_t *ev =
         json_pack("{s:s, s:s, s:{s:s, s:s}, s:s, s:{s:b, s:I, s:s}, s:o, s:o}", "repository",
                   bkp_repo_path(in->repo), "repository_id", bkp_repo_uuid(in->repo), "period",
-                  "from", from, "to", to, "generated", gen, "audit", "ok", vrc == 0, "records",
-                  (json_int_t)chk.records, "problem", vrc == 0 ? "" : chk.problem, "verifications",
+                  "from", from, "to", to, "generated", gen, "audit", "ok", !bad, "records",
+                  (json_int_t)chk.records, "problem", bad ? chk.problem : "", "verifications",
                   verifications(s.records), "datasets", sets);
     char fp[BKP_FINGERPRINT_LEN];
     bkp_pubkey_fingerprint(bkp_repo_sign_pk(in->repo), fp); /* pinned on paper with the report */
@@ -298,11 +299,11 @@ int ops_report(const ops_report_in *in, json_t **out)
     /* The problem's code beside its English: the statement says it in each language. */
     if (vrc < 0 && !chk.why.code)
         chk.why = (bkp_audit_problem){.code = BKP_AUDIT_UNREADABLE, .err = vrc};
-    if (vrc != 0)
+    if (bad)
         bkp_audit_problem_to_json(&chk.why, json_object_get(ev, "audit"));
     json_object_set_new(ev, "key_operations", key_ops(s.records));
     json_object_set_new(ev, "statement", rb_evidence_statement(ev));
     json_decref(s.records);
     *out = ev;
-    return vrc;
+    return vrc < 0 ? vrc : 0;
 }

@@ -44,8 +44,9 @@ typedef struct ops_report_in {
 } ops_report_in;
 
 /* The evidence document of the period into `*out` (a new reference; NULL
- * without memory). Returns what checking the audit log answered: 0 sound,
- * 1 problems (said in the document), negative when it cannot be read. */
+ * without memory). 0 when the audit log was checked (its problems are said
+ * in the document: "audit": {"ok": false, ...}), negative when it cannot
+ * be read. */
 int ops_report(const ops_report_in *in, json_t **out);
 
 #endif

@@ -115,7 +115,7 @@ static int verify_copy(rotation *t)
     o->verified = rc >= 0;
     o->verify_problems = vres.problems;
     bkp_verify_result_clear(&vres);
-    if (rc) {
+    if (rc || o->verify_problems) {
         bkp_error(
             _("%s: the copy does not verify (%llu problem(s), above); run `bkp verify --media "
               "%s --repair-from` another copy, or use another disk"),
@@ -222,7 +222,7 @@ static void finish(rotation *t)
                         .ctx = t,
                         .note = {.path = in->path,
                                  .verified = o->verified,
-                                 .verify_ok = o->verified && o->verify_rc == 0,
+                                 .verify_ok = o->verified && o->verify_problems == 0,
                                  .held = o->held}};
     int rc = ops_rotate_finish(&e, &step, &o->wrote);
     fail(o, step, rc);

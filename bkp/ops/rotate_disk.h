@@ -65,7 +65,7 @@ typedef struct ops_rotate_out {
     ops_prune_out prune;  /* the retention applied to the copy */
     int prune_rc;         /* its outcome (a failure is warned about; the copy stands) */
     bool verified;        /* the verify ran to its end (`verify_rc` >= 0) */
-    int verify_rc;        /* 0 clean, > 0 problems found, < 0 could not check */
+    int verify_rc;        /* 0 checked (problems: `verify_problems`), < 0 could not check */
     uint64_t verify_problems;
     json_t *held;         /* what the copy holds after it: [{dataset, seq, uuid, finished}] */
     bool kit_written;     /* the kit is there (`kit`: new, or the same bytes already) */

@@ -52,17 +52,18 @@ static bool reread_one(const ops_run_in *in, bkp_repo *target, const char *mediu
     bkp_verify_result res = {0};
     int rc = bkp_reread_sample(in->repo, target, medium, -1, in->policy->reread_every, in->workers,
                                &res);
+    bool bad = rc < 0 || res.problems;
     json_t *fig = json_pack("{s:s, s:I, s:I, s:I}", "mode", "sample", "packs_read",
                             (json_int_t)res.packs_read, "bytes_read", (json_int_t)res.bytes_read,
                             "problems", (json_int_t)res.problems);
     bkp_audit_rec rec = {.op = "verify",
                          .medium = medium,
-                         .failed = rc != 0,
+                         .failed = bad,
                          .figures = fig,
-                         .error =
-                             rc ? (res.nmessages ? res.messages[0] : bkp_strerror_en(rc)) : NULL};
-    bool failed = in->io->audit(in->io->ctx, &rec) != 0 || rc != 0;
-    if (rc)
+                         .error = bad ? (res.nmessages ? res.messages[0] : bkp_strerror_en(rc))
+                                      : NULL};
+    bool failed = in->io->audit(in->io->ctx, &rec) != 0 || bad;
+    if (bad)
         bkp_error(_("the rolling re-read of %s found %llu problem(s) (above); run `bkp verify%s%s "
                     "--read-data` and repair with `bkp verify%s%s --repair-from MEDIUM`"),
                   medium ? medium : _("the repository"), (unsigned long long)res.problems,

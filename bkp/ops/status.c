@@ -309,6 +309,8 @@ json_t *ops_status(const ops_status_in *in, int *worst, ops_status_log *found)
     l->rc = bkp_audit_each_sound(log, bkp_repo_sign_pk(in->repo), scan, &w.last, &l->check);
     if (l->rc == -ENOENT && l->check.absent)
         l->rc = 1; /* no log at all: a loss the check describes */
+    else if (l->rc == 0 && l->check.bad)
+        l->rc = 1;
     l->key_drill = w.last.key_drill;
     /* In priority order: what care needs back first comes first. */
     for (size_t k = 0; k < p->ndatasets; k++) {

@@ -21,17 +21,15 @@ int ops_verify_check(bkp_repo *r, bkp_repo *target, const char *medium, double s
 {
     int rc;
     if (sample != 0) {
+        /* A copy whose key file would not open it alone is a problem of
+         * the sample too: bkp_verify_packs counts it with the metadata. */
         rc = bkp_reread_sample(r, target, medium, sample, 0, workers, res);
-        if (rc == 0 && bkp_repo_key_file_unchecked(target))
-            rc = 1; /* warned at the open: the copy would not open alone */
     } else {
         rc = bkp_verify(target, read_data, workers, res);
     }
     size_t nbad = bucket ? bucket->nstale + bucket->ndamaged + bucket->nhidden : 0;
-    if (rc >= 0 && nbad) {
+    if (rc >= 0 && nbad)
         res->problems += nbad;
-        rc = 1;
-    }
     return rc;
 }
 
@@ -85,7 +83,7 @@ int ops_verify_kit(const char *what, const char *path, bool optional, int rc,
                                N_("%s: the recovery kit cannot be checked (%s); run `bkp rotate "
                                   "%s` to write it again"),
                                what, bkp_strerror_en(k), what);
-    return rc < 0 ? rc : rc || k ? 1 : 0;
+    return rc;
 }
 
 static int note(json_t *e, void *ctx)
@@ -108,16 +106,19 @@ int ops_verify_record(bkp_repo *r, const char *medium, const char *mode, int rc,
                             "blobs_read", (json_int_t)res->blobs_read, "bytes_read",
                             (json_int_t)res->bytes_read, "problems", (json_int_t)res->problems,
                             "repaired", fixed);
+    bool bad = rc < 0 || res->problems;
+    /* Problems with no message of their own: the archives that did not
+     * verify, a bucket's objects that did not check (the figures count them). */
+    const char *why = rc < 0 ? bkp_strerror_en(rc) : "problems found";
     bkp_audit_rec rec = {.op = fixed ? "repair" : "verify",
                          .medium = medium,
-                         .failed = rc != 0 || behind,
+                         .failed = bad || behind,
                          .figures = fig,
-                         .error =
-                             rc ? (res->nmessages ? res->messages[0] : bkp_strerror_en(rc)) : NULL};
+                         .error = bad ? (res->nmessages ? res->messages[0] : why) : NULL};
     if (!bkp_repo_is_public(r) && bkp_audit_append(r, &rec))
         failed = -EIO;
     json_decref(fig);
-    bool ok = rc == 0;
+    bool ok = !bad;
     if (medium && rc >= 0 && bkp_media_update(r, medium, note, &ok))
         failed = -EIO;
     return failed;

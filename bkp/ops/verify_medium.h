@@ -27,7 +27,7 @@
  * bkp_verify, reading every pack back with `read_data`. The current
  * versions of a bucket's objects that did not check (`bucket`, may be NULL)
  * count as problems even when a locked older version stood in for them.
- * 0 clean, 1 problems found, negative when it could not run. */
+ * 0 when it ran (problems counted in `res`), negative when it could not. */
 int ops_verify_check(bkp_repo *r, bkp_repo *target, const char *medium, double sample,
                      bool read_data, int workers, const bkp_bucket_fetch *bucket,
                      bkp_verify_result *res) __attribute__((warn_unused_result));
@@ -35,15 +35,15 @@ int ops_verify_check(bkp_repo *r, bkp_repo *target, const char *medium, double s
 /* Check the recovery kit of medium `what`, mounted at `path`, into `res`
  * (one problem per finding, printed and kept); `optional`: a medium with
  * no kit is fine (a folder of archives may have one, a tape has none).
- * Returns `rc` (the check so far: 0 clean, 1 problems, < 0 failed) with the
- * kit's findings added: 1 when either found a problem. */
+ * Returns `rc` (the check so far: 0, or a negative errno when it could not
+ * run); the kit's findings are counted in `res` either way. */
 int ops_verify_kit(const char *what, const char *path, bool optional, int rc,
                    bkp_verify_result *res);
 
 /* What a check of primary `r`, or of its copy on `medium` (NULL: the
  * primary), leaves: the audit record (`repair` when `fixed`, the packs
- * repaired, is given, else `verify`; failed when `rc` is not 0 or the
- * medium pinned history the primary lacks, `behind`) with `mode` and the
+ * repaired, is given, else `verify`; failed when `rc` is negative, `res`
+ * counts problems or the medium pinned history the primary lacks, `behind`) with `mode` and the
  * figures of `res`; then, when the check ran (`rc` >= 0), the medium's
  * registry entry stamped: seen and checked now, clean or not. 0, or -EIO
  * when either could not be written (logged). Nothing is written to a

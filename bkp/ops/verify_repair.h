@@ -42,8 +42,8 @@ typedef struct ops_repair_out {
 /* Replace each bad pack of `res` (what bkp_verify found in `target`) with
  * its copy in `src`; `sealed`: the packs put back are made immutable, as
  * the rest of a sealed medium. Then `res` holds the read-back of the whole
- * of `target`. Returns bkp_verify's answer: 0 clean, 1 problems remain,
- * negative when it could not run. Clear `*out` afterwards in every case. */
+ * of `target`. Returns bkp_verify's answer: 0 when it ran (the problems
+ * that remain counted in `res`), negative when it could not. Clear `*out` afterwards in every case. */
 int ops_verify_repair(bkp_repo *target, bkp_repo *src, bool sealed, int workers,
                       bkp_verify_result *res, ops_repair_out *out)
     __attribute__((warn_unused_result));

@@ -27,7 +27,21 @@
 #      and files naming a lock file (a locks/ folder, a .lock file);
 #   7. comment share of .c files: comment lines (a line that is wholly or partly
 #      a comment) over all non-blank lines, per area and for durable.c and
-#      prune.c.
+#      prune.c;
+#   8. error conventions beside "0 or a negative errno" in the library (bkp/
+#      without bkp/cli/, which is presentation; restore/; policies/):
+#      a. positive int returns: non-static functions (a definition at column 0
+#         that starts `int NAME(`) whose body has `return 1;` or a `return`
+#         with `? 1 :` — an answer ("1 found") or a status ("1 problems
+#         found"), listed as file:function; a positive value computed
+#         otherwise is not seen;
+#      b. bool and pointer returners that document a failure as false/NULL:
+#         a declaration in a header returning `bool` or a pointer whose
+#         comment just above it says NULL or false (not "NULL:", which
+#         documents a parameter) in the same sentence as
+#         one of invalid, damaged, cannot, not read, missing, absent, not
+#         registered, fails, error — where "does not exist" and "is damaged"
+#         may come back as the same NULL; listed as file:function.
 # Needs bash, awk, grep, sort and python3 (for the cycles), all in Debian 12.
 set -euo pipefail
 top=${1:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -211,3 +225,29 @@ printf '%-10s %s\n' product "$(comment_share $(product_c))"
 for f in bkp/durable.c bkp/prune.c bkp/prune_recover.c bkp/lock.c bkp/audit.c bkp/repo.c; do
     [ -f "$f" ] && printf '%-14s %s\n' "$f" "$(comment_share "$f")"
 done
+
+echo
+echo "== 8. error conventions beside 0-or-negative-errno (bkp/ without cli/, restore/, policies/)"
+lib_files() { find bkp restore policies -name "*.$1" -not -path 'bkp/cli/*' | sort; }
+echo "-- a. non-static int functions returning 1 (return 1; or return ... ? 1 :):"
+for f in $(lib_files c); do
+    awk -v f="$f" '
+        /^int [a-z_0-9]+\(/ { name = $2; sub(/\(.*/, "", name); infn = 1; hit = 0; next }
+        infn && /^}/ { if (hit) print f ":" name; infn = 0; next }
+        infn && /return 1;|return [^;]*\? 1 :/ { hit = 1 }' "$f"
+done | awk '{ print } END { print "int functions with a positive return: " NR }'
+echo "-- b. bool/pointer returners documenting failure as false/NULL:"
+for f in $(lib_files h); do
+    awk -v f="$f" '
+        /^\/\*/ { com = "" ; inc = 1 }
+        inc { com = com " " $0; if ($0 ~ /\*\//) { inc = 0; keep = 1 }; next }
+        keep && /^(const )?[a-z_0-9]+( [a-z_0-9]+)* \*+[a-z_0-9]+\(|^bool [a-z_0-9]+\(/ {
+            name = $0; sub(/\(.*/, "", name); sub(/.*[ *]/, "", name)
+            n = split(com, sent, /[.;]/)
+            for (i = 1; i <= n; i++)
+                if (sent[i] ~ /(NULL|false)([^:]|$)/ &&
+                    sent[i] ~ /invalid|damaged|cannot|not read|missing|absent|not registered|fails|error/) {
+                    print f ":" name; break }
+        }
+        !/^[ \t]/ { keep = 0 }' "$f"
+done | awk '{ print } END { print "bool/pointer returners with failure as false/NULL: " NR }'

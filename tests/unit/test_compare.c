@@ -1,11 +1,14 @@
 /* Unit tests for restore/compare.c: a restored tree read back against its
  * generation notices a changed byte, a grown file, data written into a hole
- * and a missing file, and a clean tree passes. */
+ * and a missing file, and a clean tree passes. And rst_restore's answer: a
+ * restore that meets missing objects runs to its end, returns 0 and counts
+ * the damage; one that cannot be done returns a negative errno. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -147,6 +150,29 @@ static void test_fifo_in_place_of_a_file_differs_without_blocking(void **state)
     compare(f, 1, 0);
 }
 
+static void test_restore_counts_damage_and_returns_errors(void **state)
+{
+    fixture *f = *state;
+    rst_result res;
+    char archive[128], target[128], cmd[256];
+    /* Cannot be done: the archive file is there, and no force. */
+    snprintf(archive, sizeof(archive), "%s/out.tar", f->base);
+    write_at(archive, "x", 1, 0, O_TRUNC);
+    rst_opts ro = {.to_archive = archive};
+    assert_int_equal(rst_restore(f->r, f->g, &ro, &res), -EEXIST);
+    /* Every pack gone: the objects are missing, which is damage, counted. */
+    snprintf(cmd, sizeof(cmd), "find %s/packs -type f -delete", f->repo);
+    assert_int_equal(system(cmd), 0);
+    bkp_repo_free(f->r);
+    f->r = NULL;
+    assert_int_equal(bkp_repo_open(f->repo, PASS, strlen(PASS), 0, &f->r), 0);
+    snprintf(target, sizeof(target), "%s/again", f->base);
+    ro = (rst_opts){.target = target};
+    assert_int_equal(rst_restore(f->r, f->g, &ro, &res), 0);
+    assert_true(res.list_damaged || res.damaged > 0);
+    assert_int_equal(res.files, 0);
+}
+
 int main(void)
 {
     bkp_log_set_level(BKP_LOG_ERROR);
@@ -159,6 +185,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_fifo_in_place_of_a_file_differs_without_blocking,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restore_counts_damage_and_returns_errors, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -131,6 +131,18 @@ static void test_register_and_forget(void **state)
     ops_label_forget_old(f->r, "usb-a", dir, old);
     json_t *gone = bkp_media_get(f->r, "nas");
     assert_null(gone);
+    /* Not registered is told apart from a damaged entry. */
+    assert_int_equal(bkp_media_read(f->r, "nas", &gone), -ENOENT);
+    assert_null(gone);
+    char entry[256];
+    snprintf(entry, sizeof(entry), "%s/media/bad.json", f->repo);
+    FILE *fp = fopen(entry, "w");
+    assert_non_null(fp);
+    assert_int_equal(fputs("{\"label\": 1}\n", fp) >= 0, 1);
+    assert_int_equal(fclose(fp), 0);
+    assert_int_equal(bkp_media_read(f->r, "bad", &gone), -EBADMSG);
+    assert_null(gone);
+    assert_null(bkp_media_get(f->r, "bad"));
     json_t *e = bkp_media_get(f->r, "usb-a");
     assert_string_equal(json_string_value(json_object_get(e, "path")), dir);
     assert_non_null(json_object_get(e, "labelled"));

@@ -6,7 +6,9 @@
  * stays bad and is named; a source that is the copy being repaired is
  * refused before any lock. Where a source path leads; a medium's missing
  * recovery kit counted as a problem (unless optional); what a check
- * leaves: its audit record, and the medium's registry entry stamped.
+ * leaves: its audit record, and the medium's registry entry stamped. The
+ * one error convention: a check that finds damage returns 0 with the
+ * problems counted; one that cannot run returns a negative errno.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -98,7 +100,9 @@ static void damage(fixture *f, char *pack, size_t n, bkp_verify_result *res)
     first_pack(f->o.repo, pack, n);
     assert_int_equal(chmod(pack, 0600), 0);
     assert_int_equal(test_flip_byte(pack, 40, 0xff), 0);
-    assert_int_equal(bkp_verify(f->o.r, true, 1, res), 1);
+    /* Damage found is a count, not a code: the check ran to its end. */
+    assert_int_equal(bkp_verify(f->o.r, true, 1, res), 0);
+    assert_true(res->problems > 0);
     assert_true(res->nbad_packs >= 1);
 }
 
@@ -118,6 +122,29 @@ static void test_damaged_pack_repaired(void **state)
     ops_repair_out_clear(&o);
     bkp_verify_result_clear(&res);
     assert_int_equal(bkp_verify(f->o.r, true, 1, &res), 0);
+    assert_int_equal(res.problems, 0);
+    bkp_verify_result_clear(&res);
+}
+
+/* A check that cannot be made (the records cannot be listed) is a negative
+ * errno, not a count of problems. */
+static void test_verify_that_cannot_run(void **state)
+{
+    fixture *f = *state;
+    bkp_verify_result res = {0};
+    char gens[200], away[200];
+    snprintf(gens, sizeof(gens), "%s/generations", f->o.repo);
+    snprintf(away, sizeof(away), "%s/generations.away", f->o.repo);
+    assert_int_equal(rename(gens, away), 0);
+    assert_int_equal(bkp_verify(f->o.r, false, 1, &res), -ENOENT);
+    bkp_verify_result_clear(&res);
+    assert_int_equal(bkp_verify_log(f->o.r, &res), -ENOENT);
+    bkp_verify_result_clear(&res);
+    assert_int_equal(bkp_verify_public(f->o.r, &res), -ENOENT);
+    bkp_verify_result_clear(&res);
+    assert_int_equal(rename(away, gens), 0);
+    assert_int_equal(bkp_verify(f->o.r, false, 1, &res), 0);
+    assert_int_equal(res.problems, 0);
     bkp_verify_result_clear(&res);
 }
 
@@ -132,7 +159,7 @@ static void test_source_lacks_pack(void **state)
     assert_string_equal(strrchr(spack, '/'), strrchr(pack, '/')); /* the same pack */
     assert_int_equal(unlink(spack), 0);
     int before = errors;
-    assert_int_equal(ops_verify_repair(f->o.r, f->src, false, 1, &res, &o), 1);
+    assert_int_equal(ops_verify_repair(f->o.r, f->src, false, 1, &res, &o), 0);
     assert_int_equal(o.left, 1);
     assert_int_equal(json_array_size(o.fixed), 0);
     assert_true(res.problems >= 1);
@@ -178,7 +205,7 @@ static void test_medium_kit_and_note(void **state)
     bkp_verify_result res = {0};
     assert_int_equal(ops_verify_kit("usb-a", f->o.top, true, 0, &res), 0);
     assert_int_equal(res.problems, 0);
-    assert_int_equal(ops_verify_kit("usb-a", f->o.top, false, 0, &res), 1);
+    assert_int_equal(ops_verify_kit("usb-a", f->o.top, false, 0, &res), 0);
     assert_int_equal(res.problems, 1);
     assert_non_null(strstr(res.messages[0], "has no recovery kit"));
     assert_int_equal(ops_verify_kit("usb-a", f->o.top, false, -EIO, &res), -EIO);
@@ -188,7 +215,7 @@ static void test_medium_kit_and_note(void **state)
     assert_int_equal(ops_repo_register(&f->o, "usb-a", "removable", "offsite", g, 60, true), 0);
     bkp_gen_free(g);
     res.problems = 2;
-    assert_int_equal(ops_verify_record(f->o.r, "usb-a", "read-data", 1, false, &res, NULL), 0);
+    assert_int_equal(ops_verify_record(f->o.r, "usb-a", "read-data", 0, false, &res, NULL), 0);
     json_t *e = bkp_media_get(f->o.r, "usb-a");
     assert_true(json_is_false(json_object_get(e, "verify_ok")));
     assert_non_null(json_object_get(e, "last_verify"));
@@ -222,6 +249,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_damaged_pack_repaired, setup, teardown),
         cmocka_unit_test_setup_teardown(test_source_lacks_pack, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_verify_that_cannot_run, setup, teardown),
         cmocka_unit_test_setup_teardown(test_source_is_target, setup, teardown),
         cmocka_unit_test_setup_teardown(test_source_path, setup, teardown),
         cmocka_unit_test_setup_teardown(test_medium_kit_and_note, setup, teardown),
