@@ -85,12 +85,12 @@ int bkp_media_entry_parse(const void *buf, size_t len, const char *name, time_t 
 /* The registry entry of medium `name`: NULL when it is not registered, or
  * when its entry is not valid (then a warning says so and the entry is
  * ignored until the next write replaces it). */
-json_t *bkp_media_get(bkp_repo *r, const char *name);
+json_t *bkp_media_get(const bkp_repo *r, const char *name);
 
 /* Every valid registry entry, sorted by name (an array; never NULL but on
  * ENOMEM); a file whose name or content is not an entry's is reported and
  * left out. */
-json_t *bkp_media_list(bkp_repo *r);
+json_t *bkp_media_list(const bkp_repo *r);
 
 /* Read-modify-write the entry of `name` under the registry lock: `fn` gets
  * the entry (an empty object when new) and changes it in place; returning

@@ -361,7 +361,7 @@ int cli_audit(cli *c, const struct bkp_audit_rec *rec);
  * (opened as a copy of `source`, the copy a restore or drill read from),
  * else to `source`'s own log — unless `source` is a staged archive, which is
  * deleted: then a warning says it was not recorded. */
-int cli_audit_primary(cli *c, bkp_repo *source, bool staged, const struct bkp_audit_rec *rec);
+int cli_audit_primary(cli *c, const bkp_repo *source, bool staged, const struct bkp_audit_rec *rec);
 /* Records of what surrounds a command: locks of dead holders taken over,
  * and the policy in force when its digest differs from the last recorded. */
 void cli_audit_context(cli *c);

@@ -238,7 +238,7 @@ void cli_audit_context(cli *c)
     ops_audit_context(c->r, c->policy ? c->policy->file : NULL);
 }
 
-int cli_audit_primary(cli *c, bkp_repo *source, bool staged, const bkp_audit_rec *rec)
+int cli_audit_primary(cli *c, const bkp_repo *source, bool staged, const bkp_audit_rec *rec)
 {
     struct stat st;
     bkp_repo *primary = NULL;
@@ -249,7 +249,9 @@ int cli_audit_primary(cli *c, bkp_repo *source, bool staged, const bkp_audit_rec
     free(want);
     if (path && !is_source && stat(path, &st) == 0 &&
         bkp_repo_open_copy(path, source, BKP_REPO_READONLY, &primary) == 0) {
-        int rc = bkp_audit_append(primary, rec);
+        /* Opened read-only for this record alone: the audit append is the
+         * one write such a handle makes (audit.h). */
+        int rc = bkp_audit_append_ro(primary, rec);
         bkp_repo_free(primary);
         return rc ? EXIT_FAILED : 0;
     }
@@ -259,5 +261,5 @@ int cli_audit_primary(cli *c, bkp_repo *source, bool staged, const bkp_audit_rec
                       : _("name it with --repo or a policy to record restores from archives"));
         return 0;
     }
-    return bkp_audit_append(source, rec) ? EXIT_FAILED : 0;
+    return bkp_audit_append_ro(source, rec) ? EXIT_FAILED : 0;
 }
