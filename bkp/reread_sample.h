@@ -19,9 +19,9 @@
  * medium's registry entry in `r`) — read longest ago; pct < 0: the share
  * the time since the last sample is of `period` seconds, and every pack not
  * read within `period`. The packs read are noted in the state, which is
- * kept (a failure to keep it is a warning: the next sample may read the
- * same packs). Returns what bkp_verify_packs returns, `res` filled. */
-int bkp_reread_sample(bkp_repo *r, bkp_repo *target, const char *medium, double pct,
+ * kept through `r`, which is written (a failure to keep it is a warning:
+ * the next sample may read the same packs); `target` is only read. Returns what bkp_verify_packs returns, `res` filled. */
+int bkp_reread_sample(bkp_repo *r, const bkp_repo *target, const char *medium, double pct,
                       int64_t period, int workers, bkp_verify_result *res);
 
 #endif

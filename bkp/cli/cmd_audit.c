@@ -35,7 +35,7 @@ static char *against_path(cli *c)
 
 static int audit_verify(cli *c)
 {
-    char *path = bkp_audit_path(c->r), *against = against_path(c);
+    char *path = bkp_audit_path(c->ro), *against = against_path(c);
     bkp_audit_check chk;
     if (c->against && !against) {
         free(path);
@@ -43,7 +43,7 @@ static int audit_verify(cli *c)
     }
     /* The config's key, which the key file's matches, or the key the
      * auditor pinned, which the config's was found equal to on the open. */
-    int rc = bkp_audit_verify(path, bkp_repo_sign_pk(c->r), against, &chk);
+    int rc = bkp_audit_verify(path, bkp_repo_sign_pk(c->ro), against, &chk);
     if (rc < 0) {
         if (against)
             bkp_error(_("cannot read the audit log %s or %s: %s"), path, against, bkp_strerror(rc));
@@ -56,7 +56,7 @@ static int audit_verify(cli *c)
     /* The log against the records: a generation it says was sealed and
      * that is gone (deleted, not pruned) is a hole in what it proves. */
     bkp_verify_result vr = {0};
-    int vrc = bkp_verify_log(c->r, &vr);
+    int vrc = bkp_verify_log(c->ro, &vr);
     if (vrc < 0)
         bkp_error(_("cannot compare the audit log with the generation records: %s"),
                   bkp_strerror(vrc));
@@ -147,7 +147,7 @@ static int show_one(json_t *j, void *ctx)
 
 static int audit_show(cli *c)
 {
-    char *path = bkp_audit_path(c->r);
+    char *path = bkp_audit_path(c->ro);
     show_ctx s = {c, c->json ? json_array() : NULL};
     if (!s.arr) {
         const char *head[] = {_("SEQ"),        _("TIME (local)"), _("USER"),   _("OP"),
@@ -186,6 +186,11 @@ static int audit_restart(cli *c)
     if (!reason || !*reason) {
         bkp_error(_("give the reason, as the record will keep it: `bkp audit restart \"the disk "
                     "was replaced; log lost\"`"));
+        return EXIT_USAGE;
+    }
+    if (!c->r) { /* --public-key: nothing can be signed */
+        bkp_error(_("audit restart signs a record: it needs the repository's key; leave out "
+                    "--public-key"));
         return EXIT_USAGE;
     }
     int rc = bkp_audit_restart(c->r, reason, found, sizeof(found));
@@ -228,14 +233,18 @@ int cli_audit(cli *c, const bkp_audit_rec *rec)
 {
     /* Opened with the public key alone: a record cannot be signed, and the
      * auditor's check is theirs to keep, not the host's. */
-    if (!c->r || bkp_repo_is_public(c->r))
+    if (!c->ro || bkp_repo_is_public(c->ro))
         return 0;
-    return bkp_audit_append(c->r, rec) ? EXIT_FAILED : 0;
+    /* A writer records through its writable handle; a command that only
+     * reads, through its read handle: the one write such a handle makes,
+     * under the log's own lock (audit.h). */
+    int rc = c->r ? bkp_audit_append(c->r, rec) : bkp_audit_append_ro(c->ro, rec);
+    return rc ? EXIT_FAILED : 0;
 }
 
 void cli_audit_context(cli *c)
 {
-    ops_audit_context(c->r, c->policy ? c->policy->file : NULL);
+    ops_audit_context(c->ro, c->policy ? c->policy->file : NULL);
 }
 
 int cli_audit_primary(cli *c, const bkp_repo *source, bool staged, const bkp_audit_rec *rec)

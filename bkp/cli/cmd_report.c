@@ -58,7 +58,7 @@ int cli_audit_report(cli *c)
         return EXIT_USAGE;
     }
     json_t *status = cli_status(c, &worst, NULL), *ev = NULL;
-    ops_report_in in = {.repo = c->r,
+    ops_report_in in = {.repo = c->ro,
                         .policy = p,
                         .from = from,
                         .to = to,
