@@ -4,8 +4,10 @@
 # Usage: ro-handle-check.sh SOURCE-DIR [COMPILER]
 # tests/unit/ro_handle_compile.c is compiled (syntax only) with the warnings
 # of the build as errors: as it is, it must compile; with each of
-# RO_HANDLE_WRITE (bkp_repo_put), RO_HANDLE_FLUSH (bkp_repo_flush) and
-# RO_HANDLE_AUDIT (bkp_audit_append) it must fail, and fail for the const.
+# RO_HANDLE_WRITE (bkp_repo_put), RO_HANDLE_FLUSH (bkp_repo_flush),
+# RO_HANDLE_AUDIT (bkp_audit_append) and RO_HANDLE_HANDLER (a reading
+# command's handler clearing a mark through c->ro) it must fail, and fail
+# for the const.
 set -u
 src=${1:?usage: ro-handle-check.sh SOURCE-DIR [COMPILER]}
 cc=${2:-${CC:-cc}}
@@ -23,7 +25,7 @@ else
     cat "$log"
     fail=1
 fi
-for what in RO_HANDLE_WRITE RO_HANDLE_FLUSH RO_HANDLE_AUDIT; do
+for what in RO_HANDLE_WRITE RO_HANDLE_FLUSH RO_HANDLE_AUDIT RO_HANDLE_HANDLER; do
     if "$cc" "${flags[@]}" -D"$what" "$file" >"$log" 2>&1; then
         echo "FAIL: $what: a write through a const bkp_repo * compiled"
         fail=1
