@@ -13,6 +13,14 @@
  *
  * Adding objects takes no lock: they are content-addressed and immutable.
  * bkp_repo_put and bkp_repo_get may be called from several threads at once.
+ *
+ * A read-only handle is another type: what only reads takes a
+ * `const bkp_repo *` (get, has, locate, the segment checks, the stamp),
+ * what writes a `bkp_repo *` (put, flush, add_pack, the key file). A
+ * restore holds the const one and cannot write by mistake. Reading still
+ * changes caches inside the handle (the index's levels, open packs, the
+ * damaged segments): memoisation, never a write of the repository
+ * (repo_internal.h, struct bkp_repo_mut).
  */
 #ifndef BKP_REPO_H
 #define BKP_REPO_H
