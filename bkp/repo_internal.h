@@ -17,8 +17,8 @@
 
 /*
  * What reading a repository changes in its handle, and nothing else: the
- * lock that guards it, the index (whose tables are consulted and whose
- * levels are opened as lookups need them), the cache of open pack
+ * lock that guards it, the index (a lookup through its tables keeps the
+ * entry it found and the first error of a table), the cache of open pack
  * descriptors, the index segments found damaged, and whether the segments
  * were checked already. A read through a `const bkp_repo *` may change these
  * through `mut` because each is memoisation of what is on disk: it never
