@@ -140,8 +140,9 @@ static const char *head_mismatch(int hrc, const bkp_audit_head *h, bool have,
                              "record the marker names, so it was rewritten");
 }
 
-static int append_line(const bkp_repo *r, int fd, const char *dir, const bkp_audit_rec *rec, bool have,
-                       uint64_t seq, const uint8_t prev[32], bool torn, const bkp_audit_head *role);
+static int append_line(const bkp_repo *r, int fd, const char *dir, const bkp_audit_rec *rec,
+                       bool have, uint64_t seq, const uint8_t prev[32], bool torn,
+                       const bkp_audit_head *role);
 
 /* A lost log is reported once per command, by whichever part finds it first. */
 static bool lost_reported;
@@ -415,8 +416,9 @@ out:
 
 /* Sign and append `rec` after record `seq` (hash `prev`; none when !have),
  * fsync, then move the head marker to it. */
-static int append_line(const bkp_repo *r, int fd, const char *dir, const bkp_audit_rec *rec, bool have,
-                       uint64_t seq, const uint8_t prev[32], bool torn, const bkp_audit_head *role)
+static int append_line(const bkp_repo *r, int fd, const char *dir, const bkp_audit_rec *rec,
+                       bool have, uint64_t seq, const uint8_t prev[32], bool torn,
+                       const bkp_audit_head *role)
 {
     char hex[65], when[32], host[256] = "", sighex[129];
     uint8_t sig[64], mine[32];

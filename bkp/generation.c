@@ -195,8 +195,8 @@ static int cmp_gen(const void *a, const void *b)
     return c ? c : (x->seq > y->seq) - (x->seq < y->seq);
 }
 
-static int list_dataset(const bkp_repo *r, const char *gdir, const char *dataset, const char *medium,
-                        bkp_gen ***v, size_t *n, size_t *cap)
+static int list_dataset(const bkp_repo *r, const char *gdir, const char *dataset,
+                        const char *medium, bkp_gen ***v, size_t *n, size_t *cap)
 {
     char *dir = bkp_path_join(gdir, dataset);
     DIR *d = dir ? opendir(dir) : NULL;

@@ -668,7 +668,8 @@ int bkp_repo_index_stamp(const bkp_repo *r, uint8_t (**names)[BKP_ID_LEN], uint3
     *names = NULL;
     *n = 0;
     pthread_mutex_lock(&r->mut->lock);
-    bool whole = !r->mut->ndamaged && !r->err && r->first_new_pack == bkp_index_pack_count(r->mut->index);
+    bool whole =
+        !r->mut->ndamaged && !r->err && r->first_new_pack == bkp_index_pack_count(r->mut->index);
     int rc = whole ? union_names(r, names, n) : -EAGAIN;
     pthread_mutex_unlock(&r->mut->lock);
     return rc;

@@ -59,7 +59,8 @@ static int take_writer(bkp_repo *r, int *slot)
         return -EBUSY;
     int rc = bkp_pack_writer_open(r->packs_dir, &r->writers[free_slot].w);
     if (!rc)
-        rc = bkp_index_add_pack(r->mut->index, (const uint8_t[BKP_ID_LEN]){0}, &r->writers[free_slot].num);
+        rc = bkp_index_add_pack(r->mut->index, (const uint8_t[BKP_ID_LEN]){0},
+                                &r->writers[free_slot].num);
     if (rc) {
         bkp_pack_writer_abort(r->writers[free_slot].w);
         r->writers[free_slot].w = NULL;
@@ -369,7 +370,8 @@ static int pack_fd(const bkp_repo *r, uint32_t num, bool *owned)
     return fd;
 }
 
-static int get(const bkp_repo *r, uint8_t type, const uint8_t id[BKP_ID_LEN], bkp_buf *out, bool rehash)
+static int get(const bkp_repo *r, uint8_t type, const uint8_t id[BKP_ID_LEN], bkp_buf *out,
+               bool rehash)
 {
     bkp_index_entry e;
     uint8_t check[BKP_ID_LEN];

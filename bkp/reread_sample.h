@@ -20,7 +20,8 @@
  * the time since the last sample is of `period` seconds, and every pack not
  * read within `period`. The packs read are noted in the state, which is
  * kept through `r`, which is written (a failure to keep it is a warning:
- * the next sample may read the same packs); `target` is only read. Returns what bkp_verify_packs returns, `res` filled. */
+ * the next sample may read the same packs); `target` is only read.
+ * Returns what bkp_verify_packs returns, `res` filled. */
 int bkp_reread_sample(bkp_repo *r, const bkp_repo *target, const char *medium, double pct,
                       int64_t period, int workers, bkp_verify_result *res);
 

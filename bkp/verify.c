@@ -760,7 +760,8 @@ int bkp_verify(const bkp_repo *r, bool read_data, int workers, bkp_verify_result
     return verify_run(r, read_data, NULL, 0, workers, res);
 }
 
-int bkp_verify_packs(const bkp_repo *r, char *const *packs, size_t n, int workers, bkp_verify_result *res)
+int bkp_verify_packs(const bkp_repo *r, char *const *packs, size_t n, int workers,
+                     bkp_verify_result *res)
 {
     char **sorted = malloc((n + 1) * sizeof(*sorted));
     if (!sorted) {

@@ -64,10 +64,11 @@ int bkp_verify_log(const bkp_repo *r, bkp_verify_result *res) __attribute__((war
  * sound needs the key (bkp_verify). 0 clean, 1 problems (printed and kept in
  * `res`), negative on failure. Clear `res` afterwards in every case.
  */
-int bkp_verify_public(const bkp_repo *r, bkp_verify_result *res) __attribute__((warn_unused_result));
+int bkp_verify_public(const bkp_repo *r, bkp_verify_result *res)
+    __attribute__((warn_unused_result));
 
 /* The same, reading back only the packs named (hex) in `packs`: a sample. */
-int bkp_verify_packs(const bkp_repo *r, char *const *packs, size_t n, int workers, bkp_verify_result *res)
-    __attribute__((warn_unused_result));
+int bkp_verify_packs(const bkp_repo *r, char *const *packs, size_t n, int workers,
+                     bkp_verify_result *res) __attribute__((warn_unused_result));
 
 #endif

@@ -110,7 +110,7 @@ static int append(void *ctx, const bkp_audit_rec *rec)
     cli *c = to->c;
     /* To the primary when it is there, else to the copy used. */
     return c->ro ? cli_audit(c, rec)
-                : cli_audit_primary(c, to->s->v[0].repo, to->s->nstaging == to->s->nowned, rec);
+                 : cli_audit_primary(c, to->s->v[0].repo, to->s->nstaging == to->s->nowned, rec);
 }
 
 static const char *user_name(void)

@@ -176,8 +176,8 @@ static int verify_public(cli *c)
 
 /* One check (or repair) and what it holds open. */
 typedef struct vjob {
-    cli_medium m, sm; /* --media, --repair-from when they are media */
-    fetched fx, sfx;  /* their copies fetched from a bucket */
+    cli_medium m, sm;       /* --media, --repair-from when they are media */
+    fetched fx, sfx;        /* their copies fetched from a bucket */
     const bkp_repo *target; /* what is checked: the primary, or `copy` */
     bkp_repo *copy, *src;
     bkp_lock *lock; /* a reader's for a check, the writer's for a repair */

@@ -95,5 +95,5 @@ const char *cli_medium_most_due(cli *c, time_t *when)
 int cli_medium_check_label(cli *c, const cli_medium *m)
 {
     return ops_label_check(c->ro, maybe_policy(c), m->name, m->path, m->entry) ? EXIT_FAILED
-                                                                              : EXIT_OK;
+                                                                               : EXIT_OK;
 }

@@ -16,7 +16,8 @@
 #include "bkp/prune_recover.h"
 
 /* One record of `op` whose figures are {key: each of `v`}. */
-static void each_noted(const bkp_repo *r, const char *op, const char *key, const char *const *v, size_t n)
+static void each_noted(const bkp_repo *r, const char *op, const char *key, const char *const *v,
+                       size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         json_t *fig = json_pack("{s:s}", key, v[i]);

@@ -47,8 +47,7 @@ static void add(ops_drill_sources *s, const char *name, const bkp_repo *r, bkp_r
 
 /* The run's key, once: the first source opened with it, the others as
  * copies of that one. */
-static int open_any(const ops_drill_in *in, const char *path, const bkp_repo *like,
-                    bkp_repo **out)
+static int open_any(const ops_drill_in *in, const char *path, const bkp_repo *like, bkp_repo **out)
 {
     if (like)
         return bkp_repo_open_copy(path, like, BKP_REPO_READONLY, out);

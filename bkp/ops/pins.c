@@ -54,8 +54,8 @@ static bkp_pin *load_pin(const bkp_repo *r, const char *name, const char *path, 
 }
 
 /* Add to `out` what the primary lacks of the pin of medium `name`. */
-static int check_medium(const bkp_repo *r, const char *name, const char *path, bkp_gen **v, size_t n,
-                        const char *log, json_t *out)
+static int check_medium(const bkp_repo *r, const char *name, const char *path, bkp_gen **v,
+                        size_t n, const char *log, json_t *out)
 {
     bool on_medium;
     bkp_pin *p = load_pin(r, name, path, &on_medium);
