@@ -140,8 +140,9 @@ static const char *head_mismatch(int hrc, const bkp_audit_head *h, bool have,
                              "record the marker names, so it was rewritten");
 }
 
-static int append_line(bkp_repo *r, int fd, const char *dir, const bkp_audit_rec *rec, bool have,
-                       uint64_t seq, const uint8_t prev[32], bool torn, const bkp_audit_head *role);
+static int append_line(const bkp_repo *r, int fd, const char *dir, const bkp_audit_rec *rec,
+                       bool have, uint64_t seq, const uint8_t prev[32], bool torn,
+                       const bkp_audit_head *role);
 
 /* A lost log is reported once per command, by whichever part finds it first. */
 static bool lost_reported;
@@ -163,12 +164,12 @@ static void say_log_lost(const char *path, const char *why)
               path, _(why));
 }
 
-static int start_log(bkp_repo *r, const bkp_audit_rec *rec, const bkp_audit_head *role);
+static int start_log(const bkp_repo *r, const bkp_audit_rec *rec, const bkp_audit_head *role);
 
 /* No log: on a copy on a medium (bkp_gen_copy_medium), its own log — what
  * was done with the medium directly — begins with its first record; on a
  * primary, the log is missing: reported, never begun again (-ENOENT). */
-static int start_medium_log(bkp_repo *r, const bkp_audit_rec *rec)
+static int start_medium_log(const bkp_repo *r, const bkp_audit_rec *rec)
 {
     bkp_audit_head role = {.medium = true};
     char *m = bkp_gen_copy_medium(r), *path = bkp_audit_path(r);
@@ -184,7 +185,11 @@ static int start_medium_log(bkp_repo *r, const bkp_audit_rec *rec)
     return rc;
 }
 
-int bkp_audit_append(bkp_repo *r, const bkp_audit_rec *rec)
+/* The append itself. It takes a read handle: appending to the log is the
+ * one write that a command reading the repository (a restore, a drill, a
+ * verify) makes, and it is made under the log's own lock, never the
+ * repository's (audit.h, bkp_audit_append_ro). */
+static int append_rec(const bkp_repo *r, const bkp_audit_rec *rec)
 {
     char *dir = bkp_repo_subpath(r, "audit");
     char *path = bkp_audit_path(r), *hpath = path ? bkp_audit_head_path(path) : NULL;
@@ -245,9 +250,19 @@ quiet:
     return rc;
 }
 
+int bkp_audit_append(bkp_repo *r, const bkp_audit_rec *rec)
+{
+    return append_rec(r, rec);
+}
+
+int bkp_audit_append_ro(const bkp_repo *r, const bkp_audit_rec *rec)
+{
+    return append_rec(r, rec);
+}
+
 /* Start the log of `r` (created here, O_EXCL, 0600) with `rec` as record 1,
  * and its head marker with `role`. -EEXIST when there is one. */
-static int start_log(bkp_repo *r, const bkp_audit_rec *rec, const bkp_audit_head *role)
+static int start_log(const bkp_repo *r, const bkp_audit_rec *rec, const bkp_audit_head *role)
 {
     char *dir = bkp_repo_subpath(r, "audit"), *path = bkp_audit_path(r);
     uint8_t zero[32] = {0};
@@ -401,8 +416,9 @@ out:
 
 /* Sign and append `rec` after record `seq` (hash `prev`; none when !have),
  * fsync, then move the head marker to it. */
-static int append_line(bkp_repo *r, int fd, const char *dir, const bkp_audit_rec *rec, bool have,
-                       uint64_t seq, const uint8_t prev[32], bool torn, const bkp_audit_head *role)
+static int append_line(const bkp_repo *r, int fd, const char *dir, const bkp_audit_rec *rec,
+                       bool have, uint64_t seq, const uint8_t prev[32], bool torn,
+                       const bkp_audit_head *role)
 {
     char hex[65], when[32], host[256] = "", sighex[129];
     uint8_t sig[64], mine[32];

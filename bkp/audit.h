@@ -20,6 +20,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -49,6 +50,16 @@ void bkp_audit_set_command(int argc, char **argv);
  * own log of a copy on a medium (bkp_gen_copy_medium) begins with its first
  * record. */
 int bkp_audit_append(bkp_repo *r, const bkp_audit_rec *rec) __attribute__((warn_unused_result));
+/* The same through a read-only handle: the one write a `const bkp_repo *`
+ * may make (repo.h). A command that only reads the repository (a restore,
+ * a drill, a verify) still records that it read it; the log is
+ * append-only, each append holds the log's own lock (a flock on the log
+ * while the line and the head marker are written), and nothing else of the
+ * repository is touched, so no writer lock is needed. Use it only for such
+ * records; a command that changes the repository holds a `bkp_repo *` and
+ * calls bkp_audit_append. */
+int bkp_audit_append_ro(const bkp_repo *r, const bkp_audit_rec *rec)
+    __attribute__((warn_unused_result));
 /* Create the log of a new repository with `rec` as record 1 (`init`):
  * -EEXIST when there is one. */
 int bkp_audit_create(bkp_repo *r, const bkp_audit_rec *rec) __attribute__((warn_unused_result));

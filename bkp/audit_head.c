@@ -83,7 +83,7 @@ int bkp_audit_head_read(const char *hpath, const uint8_t pk[32], bkp_audit_head 
     return rc;
 }
 
-int bkp_audit_head_write(bkp_repo *r, const char *dir, uint64_t seq, const uint8_t hash[32],
+int bkp_audit_head_write(const bkp_repo *r, const char *dir, uint64_t seq, const uint8_t hash[32],
                       const bkp_audit_head *role)
 {
     char hex[65];

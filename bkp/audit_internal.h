@@ -18,7 +18,7 @@ int bkp_audit_head_read(const char *hpath, const uint8_t pk[32], bkp_audit_head 
 /* Replace the marker in folder `dir`, durably: it names record `seq` (line
  * hash `hash`) of the log of a primary, or of the copy on medium
  * `role->medium_id` when role->medium. */
-int bkp_audit_head_write(bkp_repo *r, const char *dir, uint64_t seq, const uint8_t hash[32],
+int bkp_audit_head_write(const bkp_repo *r, const char *dir, uint64_t seq, const uint8_t hash[32],
                          const bkp_audit_head *role);
 
 /* The signed bytes of a record: its JSON without "sig", compact, sorted

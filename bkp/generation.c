@@ -151,7 +151,7 @@ static int parse_record(const bkp_repo *r, const uint8_t *data, size_t len, bkp_
     return rc ? rc : bkp_gen_record_parse(text, tlen, bkp_repo_uuid(r), g);
 }
 
-int bkp_gen_load_record(bkp_repo *r, const char *path, const char *dataset, uint32_t seq,
+int bkp_gen_load_record(const bkp_repo *r, const char *path, const char *dataset, uint32_t seq,
                         bkp_gen **out)
 {
     bkp_buf data;
@@ -195,8 +195,8 @@ static int cmp_gen(const void *a, const void *b)
     return c ? c : (x->seq > y->seq) - (x->seq < y->seq);
 }
 
-static int list_dataset(bkp_repo *r, const char *gdir, const char *dataset, const char *medium,
-                        bkp_gen ***v, size_t *n, size_t *cap)
+static int list_dataset(const bkp_repo *r, const char *gdir, const char *dataset,
+                        const char *medium, bkp_gen ***v, size_t *n, size_t *cap)
 {
     char *dir = bkp_path_join(gdir, dataset);
     DIR *d = dir ? opendir(dir) : NULL;
@@ -240,7 +240,7 @@ static int list_dataset(bkp_repo *r, const char *gdir, const char *dataset, cons
     return rc;
 }
 
-int bkp_gen_list(bkp_repo *r, const char *dataset, bkp_gen ***out, size_t *n)
+int bkp_gen_list(const bkp_repo *r, const char *dataset, bkp_gen ***out, size_t *n)
 {
     char *gdir = bkp_repo_subpath(r, "generations");
     bkp_gen **v = NULL;
@@ -372,7 +372,7 @@ static int pick_by_uuid(bkp_gen **v, size_t n, const char *spec, bkp_gen **found
     return 0;
 }
 
-int bkp_gen_resolve(bkp_repo *r, const char *spec, bkp_gen **out)
+int bkp_gen_resolve(const bkp_repo *r, const char *spec, bkp_gen **out)
 {
     bkp_gen **v = NULL;
     size_t n = 0;

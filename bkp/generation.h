@@ -46,7 +46,7 @@ typedef struct bkp_gen {
 
 /* The highest sequence number of `dataset` the audit log of `r` records as
  * sealed (0 when none): bkp_gen_seal never goes below it. */
-int bkp_gen_seq_floor(bkp_repo *r, const char *dataset, uint32_t *floor);
+int bkp_gen_seq_floor(const bkp_repo *r, const char *dataset, uint32_t *floor);
 
 /* Seal a generation for `c`. `extra` (borrowed, may be NULL) adds its keys to
  * the record (the change-rate guard's verdict). `*out` (may be NULL) receives
@@ -84,7 +84,7 @@ int bkp_gen_clear(bkp_repo *r, const bkp_gen *g) __attribute__((warn_unused_resu
  * sequence, tombstones of pruned ones included (pruned = true) so chains can
  * be checked. Records whose signature fails are listed with status -EBADMSG,
  * as are "not copied" tombstones found outside their medium's copy (foreign). */
-int bkp_gen_list(bkp_repo *r, const char *dataset, bkp_gen ***out, size_t *n);
+int bkp_gen_list(const bkp_repo *r, const char *dataset, bkp_gen ***out, size_t *n);
 void bkp_gen_list_free(bkp_gen **g, size_t n);
 void bkp_gen_free(bkp_gen *g);
 
@@ -93,7 +93,7 @@ void bkp_gen_free(bkp_gen *g);
 bool bkp_gen_marked(const bkp_gen *g);
 /* DATASET:latest, DATASET:SEQ or a unique UUID prefix (at least 4 digits).
  * -ENOENT when nothing matches, -EINVAL when ambiguous; logs why. */
-int bkp_gen_resolve(bkp_repo *r, const char *spec, bkp_gen **out);
+int bkp_gen_resolve(const bkp_repo *r, const char *spec, bkp_gen **out);
 
 /* The parsers behind the signatures, for bytes already authenticated (the
  * JSON of a record, a tombstone, a clearance): 0, or -EBADMSG when a field is

@@ -17,14 +17,14 @@
 /* The record at `path` (of `dataset`, number `seq`), authenticated: 0 with
  * `*out`, whose status is -EBADMSG when it is damaged or moved under another
  * name (kept visible: verify must name it); a negative errno otherwise. */
-int bkp_gen_load_record(bkp_repo *r, const char *path, const char *dataset, uint32_t seq,
+int bkp_gen_load_record(const bkp_repo *r, const char *path, const char *dataset, uint32_t seq,
                         bkp_gen **out);
 /* The tombstone at `path`, for record `seq` of `dataset`, found on the copy
  * of medium `medium` (NULL: the primary); listed with status -EBADMSG (and
  * foreign) when it does not count there. */
-int bkp_gen_load_tombstone(bkp_repo *r, const char *path, const char *dataset, uint32_t seq,
+int bkp_gen_load_tombstone(const bkp_repo *r, const char *path, const char *dataset, uint32_t seq,
                            const char *medium, bkp_gen **out);
 /* Is there, in `dir`, a sound clearance naming record `g`? */
-bool bkp_gen_load_clearance(bkp_repo *r, const char *dir, const bkp_gen *g);
+bool bkp_gen_load_clearance(const bkp_repo *r, const char *dir, const bkp_gen *g);
 
 #endif

@@ -208,7 +208,7 @@ int bkp_label_write(const char *path, const json_t *label, bool replace)
     return write_json(path, BKP_LABEL_FILE, label, replace ? 0 : BKP_DURABLE_NOREPLACE);
 }
 
-static char *media_dir(bkp_repo *r)
+static char *media_dir(const bkp_repo *r)
 {
     return bkp_repo_subpath(r, "media");
 }
@@ -262,7 +262,7 @@ int bkp_media_entry_parse(const void *buf, size_t len, const char *name, time_t 
     return 0;
 }
 
-int bkp_media_read(bkp_repo *r, const char *name, json_t **out)
+int bkp_media_read(const bkp_repo *r, const char *name, json_t **out)
 {
     char file[96];
     char *dir = NULL, *path = NULL;
@@ -292,7 +292,7 @@ int bkp_media_read(bkp_repo *r, const char *name, json_t **out)
     return rc;
 }
 
-json_t *bkp_media_get(bkp_repo *r, const char *name)
+json_t *bkp_media_get(const bkp_repo *r, const char *name)
 {
     json_t *j = NULL;
     (void)bkp_media_read(r, name, &j); /* absent, invalid or unreadable: nothing known */
@@ -304,7 +304,7 @@ static int cmp_name(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-json_t *bkp_media_list(bkp_repo *r)
+json_t *bkp_media_list(const bkp_repo *r)
 {
     json_t *out = json_array();
     char *dir = media_dir(r);

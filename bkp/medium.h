@@ -87,16 +87,16 @@ int bkp_media_entry_parse(const void *buf, size_t len, const char *name, time_t 
  * its entry is not valid (a warning says so, and the entry is ignored until
  * the next write replaces it); -EINVAL for a name no medium may have;
  * another negative errno (-EIO, -ENOMEM) when it cannot be read. */
-int bkp_media_read(bkp_repo *r, const char *name, json_t **out);
+int bkp_media_read(const bkp_repo *r, const char *name, json_t **out);
 
 /* The same for readers to which "not registered", "not valid" and "cannot
  * be read" all mean "nothing known of it": NULL in each case. */
-json_t *bkp_media_get(bkp_repo *r, const char *name);
+json_t *bkp_media_get(const bkp_repo *r, const char *name);
 
 /* Every valid registry entry, sorted by name (an array; never NULL but on
  * ENOMEM); a file whose name or content is not an entry's is reported and
  * left out. */
-json_t *bkp_media_list(bkp_repo *r);
+json_t *bkp_media_list(const bkp_repo *r);
 
 /* Read-modify-write the entry of `name` under the registry lock: `fn` gets
  * the entry (an empty object when new) and changes it in place; returning

@@ -109,7 +109,7 @@ int bkp_pin_parse(const uint8_t *json, size_t len, bkp_pin **out)
     return 0;
 }
 
-int bkp_pin_read(bkp_repo *r, const char *path, bkp_pin **out)
+int bkp_pin_read(const bkp_repo *r, const char *path, bkp_pin **out)
 {
     bkp_buf data;
     bkp_pin *p = NULL;

@@ -62,7 +62,7 @@ int bkp_pin_write(bkp_repo *r, const bkp_pin *p, const char *dir, const char *na
     __attribute__((warn_unused_result));
 /* Read and authenticate the pin at `path` with the keys of `r`; it must
  * name the repository of `r`. */
-int bkp_pin_read(bkp_repo *r, const char *path, bkp_pin **out);
+int bkp_pin_read(const bkp_repo *r, const char *path, bkp_pin **out);
 /* Parse the JSON of a pin whose signature was checked (or that a fuzzer
  * made up): every field's type, every name and hash checked. */
 int bkp_pin_parse(const uint8_t *json, size_t len, bkp_pin **out);

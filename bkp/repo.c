@@ -57,7 +57,7 @@ const bkp_chunker *bkp_repo_chunker(const bkp_repo *r)
 }
 const bkp_index *bkp_repo_index(const bkp_repo *r)
 {
-    return r->index;
+    return r->mut->index;
 }
 uint32_t bkp_repo_segment_entries(const bkp_repo *r)
 {
@@ -230,13 +230,13 @@ static int cmp_id(const void *a, const void *b)
  * packs but before its segment) are indexed from their own trailers. */
 static int reindex_orphans(bkp_repo *r)
 {
-    uint32_t n = bkp_index_pack_count(r->index), first = n, found = 0;
+    uint32_t n = bkp_index_pack_count(r->mut->index), first = n, found = 0;
     uint8_t(*known)[BKP_ID_LEN] = malloc(((size_t)n + 1) * BKP_ID_LEN);
     int rc = 0;
     if (!known)
         return -ENOMEM;
     for (uint32_t i = 0; i < n; i++)
-        memcpy(known[i], bkp_index_pack_id(r->index, i), BKP_ID_LEN);
+        memcpy(known[i], bkp_index_pack_id(r->mut->index, i), BKP_ID_LEN);
     qsort(known, n, BKP_ID_LEN, cmp_id);
     for (int b = 0; b < 256 && !rc; b++) {
         char sub[3];
@@ -343,12 +343,12 @@ static int cleanup_pass(bkp_repo *r)
 
 size_t bkp_repo_damaged_segments(const bkp_repo *r)
 {
-    return r->ndamaged;
+    return r->mut->ndamaged;
 }
 
 const char *bkp_repo_damaged_segment(const bkp_repo *r, size_t i)
 {
-    return r->damaged[i];
+    return r->mut->damaged[i];
 }
 
 /* The packs a damaged segment named are indexed again by now (reindex wrote
@@ -357,33 +357,33 @@ const char *bkp_repo_damaged_segment(const bkp_repo *r, size_t i)
 static void set_damaged_aside(bkp_repo *r)
 {
     if (r->flags & BKP_REPO_READONLY) {
-        for (size_t i = 0; i < r->ndamaged; i++)
+        for (size_t i = 0; i < r->mut->ndamaged; i++)
             bkp_warn(_("index segment %s is damaged; its packs were indexed from their own "
                        "trailers, and the next backup sets it aside"),
-                     r->damaged[i]);
+                     r->mut->damaged[i]);
         return;
     }
-    for (size_t i = 0; i < r->ndamaged; i++) {
-        size_t l = strlen(r->damaged[i]);
+    for (size_t i = 0; i < r->mut->ndamaged; i++) {
+        size_t l = strlen(r->mut->damaged[i]);
         char *to = malloc(l + 9);
         if (!to)
             continue;
-        memcpy(to, r->damaged[i], l);
+        memcpy(to, r->mut->damaged[i], l);
         memcpy(to + l, ".damaged", 9);
-        (void)bkp_immutable(r->damaged[i], false);
+        (void)bkp_immutable(r->mut->damaged[i], false);
         /* Renamed, then the folder fsynced: a crash before the fsync may
          * bring the damaged name back, and the next writable open finds it
          * damaged again and repeats this; its packs are indexed from their
          * trailers either way, so nothing a record needs is unreachable. */
-        int x = bkp_durable_rename(r->damaged[i], to, 0);
+        int x = bkp_durable_rename(r->mut->damaged[i], to, 0);
         if (x)
             bkp_warn(_("cannot set the damaged index segment %s aside (%s); the next writable "
                        "open tries again"),
-                     r->damaged[i], bkp_strerror(x));
+                     r->mut->damaged[i], bkp_strerror(x));
         else
             bkp_warn(_("index segment %s was damaged; its packs were indexed again from their "
                        "own trailers and it was renamed to %s"),
-                     r->damaged[i], to);
+                     r->mut->damaged[i], to);
         free(to);
     }
 }
@@ -394,8 +394,13 @@ int bkp_repo_alloc(const char *path, unsigned flags, bkp_repo **out)
     bkp_repo *r = calloc(1, sizeof(*r));
     if (!r)
         return -ENOMEM;
-    pthread_mutex_init(&r->lock, NULL);
-    pthread_cond_init(&r->idle, NULL);
+    r->mut = calloc(1, sizeof(*r->mut));
+    if (!r->mut) {
+        free(r);
+        return -ENOMEM;
+    }
+    pthread_mutex_init(&r->mut->lock, NULL);
+    pthread_cond_init(&r->mut->idle, NULL);
     r->index_max = BKP_INDEX_MEMORY_MAX;
     r->segment_max = BKP_INDEX_SEGMENT_ENTRIES;
     r->flags = flags;
@@ -460,13 +465,13 @@ static int open_repo(const char *path, const char *pass, size_t passlen, const u
         bkp_error(_("%s/config: invalid chunker sizes"), path);
         goto fail;
     }
-    if ((rc = bkp_index_new(&r->index)))
+    if ((rc = bkp_index_new(&r->mut->index)))
         goto fail;
     if ((rc = cleanup_pass(r)))
         goto fail;
     if ((rc = bkp_repo_index_load(r)))
         goto fail;
-    r->first_new_pack = bkp_index_pack_count(r->index);
+    r->first_new_pack = bkp_index_pack_count(r->mut->index);
     if ((rc = reindex_orphans(r)))
         goto fail;
     set_damaged_aside(r);
@@ -498,20 +503,20 @@ int bkp_repo_reload(bkp_repo *r)
         rc = bkp_index_new(&fresh);
     if (rc)
         return rc;
-    for (uint32_t i = 0; i < r->fds_cap; i++)
-        if (r->fds[i] >= 0) {
-            close(r->fds[i]);
-            r->fds[i] = -1;
+    for (uint32_t i = 0; i < r->mut->fds_cap; i++)
+        if (r->mut->fds[i] >= 0) {
+            close(r->mut->fds[i]);
+            r->mut->fds[i] = -1;
         }
-    r->fds_open = 0;
-    for (size_t i = 0; i < r->ndamaged; i++)
-        free(r->damaged[i]);
-    r->ndamaged = 0;
-    bkp_index_free(r->index);
-    r->index = fresh;
+    r->mut->fds_open = 0;
+    for (size_t i = 0; i < r->mut->ndamaged; i++)
+        free(r->mut->damaged[i]);
+    r->mut->ndamaged = 0;
+    bkp_index_free(r->mut->index);
+    r->mut->index = fresh;
     if ((rc = bkp_repo_index_load(r)))
         return rc;
-    r->first_new_pack = bkp_index_pack_count(r->index);
+    r->first_new_pack = bkp_index_pack_count(r->mut->index);
     return reindex_orphans(r);
 }
 
@@ -587,20 +592,21 @@ void bkp_repo_free(bkp_repo *r)
     free(r->finishing);
     for (int i = 0; i < MAX_WRITERS; i++)
         bkp_pack_writer_abort(r->writers[i].w);
-    for (uint32_t i = 0; i < r->fds_cap; i++)
-        if (r->fds[i] >= 0)
-            close(r->fds[i]);
-    free(r->fds);
-    for (size_t i = 0; i < r->ndamaged; i++)
-        free(r->damaged[i]);
-    free(r->damaged);
-    bkp_index_free(r->index);
+    for (uint32_t i = 0; i < r->mut->fds_cap; i++)
+        if (r->mut->fds[i] >= 0)
+            close(r->mut->fds[i]);
+    free(r->mut->fds);
+    for (size_t i = 0; i < r->mut->ndamaged; i++)
+        free(r->mut->damaged[i]);
+    free(r->mut->damaged);
+    bkp_index_free(r->mut->index);
     free(r->covered);
     free(r->in_memory);
     bkp_chunker_free(r->chunker);
     bkp_keys_free(r->keys);
-    pthread_cond_destroy(&r->idle);
-    pthread_mutex_destroy(&r->lock);
+    pthread_cond_destroy(&r->mut->idle);
+    pthread_mutex_destroy(&r->mut->lock);
+    free(r->mut);
     free(r->path);
     free(r->packs_dir);
     free(r->index_dir);

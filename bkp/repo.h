@@ -13,6 +13,14 @@
  *
  * Adding objects takes no lock: they are content-addressed and immutable.
  * bkp_repo_put and bkp_repo_get may be called from several threads at once.
+ *
+ * A read-only handle is another type: what only reads takes a
+ * `const bkp_repo *` (get, has, locate, the segment checks, the stamp),
+ * what writes a `bkp_repo *` (put, flush, add_pack, the key file). A
+ * restore holds the const one and cannot write by mistake. Reading still
+ * changes caches inside the handle (the index's levels, open packs, the
+ * damaged segments): memoisation, never a write of the repository
+ * (repo_internal.h, struct bkp_repo_mut).
  */
 #ifndef BKP_REPO_H
 #define BKP_REPO_H
@@ -134,20 +142,20 @@ int bkp_repo_add_pack(bkp_repo *r, const uint8_t id[BKP_ID_LEN], const bkp_pack_
                       uint32_t n) __attribute__((warn_unused_result));
 /* Is blob `id` stored (or being stored by this process: a blob put but not
  * yet flushed counts, though bkp_repo_get cannot read it before the flush)? */
-bool bkp_repo_has(bkp_repo *r, const uint8_t id[BKP_ID_LEN]);
+bool bkp_repo_has(const bkp_repo *r, const uint8_t id[BKP_ID_LEN]);
 /* Fetch, authenticate, decompress, and check the plaintext against its ID.
  * -ENODATA missing (not indexed or pack gone), -EBADMSG corrupt. Thread-safe. */
-int bkp_repo_get(bkp_repo *r, uint8_t type, const uint8_t id[BKP_ID_LEN], bkp_buf *out)
+int bkp_repo_get(const bkp_repo *r, uint8_t type, const uint8_t id[BKP_ID_LEN], bkp_buf *out)
     __attribute__((warn_unused_result));
 /* The same, on the blob's tag alone: its AEAD, under the repository key,
  * binds the plaintext to its type and ID, so only a writer holding the key
  * could have sealed other bytes under that ID. Hashing the plaintext again
  * (two thirds of a restore's CPU) is left to `verify --read-data` and to
  * reading restored files back (`restore --verify`, drills). */
-int bkp_repo_get_sealed(bkp_repo *r, uint8_t type, const uint8_t id[BKP_ID_LEN], bkp_buf *out)
+int bkp_repo_get_sealed(const bkp_repo *r, uint8_t type, const uint8_t id[BKP_ID_LEN], bkp_buf *out)
     __attribute__((warn_unused_result));
 /* Where blob `id` lives; -ENOENT if unknown. */
-int bkp_repo_locate(bkp_repo *r, const uint8_t id[BKP_ID_LEN], uint8_t pack[BKP_ID_LEN],
+int bkp_repo_locate(const bkp_repo *r, const uint8_t id[BKP_ID_LEN], uint8_t pack[BKP_ID_LEN],
                     bkp_index_entry *entry);
 const bkp_index *bkp_repo_index(const bkp_repo *r);
 /* Entries per index segment this handle writes: BKP_INDEX_SEGMENT_ENTRIES
@@ -158,7 +166,7 @@ uint32_t bkp_repo_segment_entries(const bkp_repo *r);
  * whose file changed since one was last found good (index_checked.h). The
  * damaged ones join the list below. One segment in memory at a time.
  * 0, -ENOMEM. */
-int bkp_repo_check_segments(bkp_repo *r, bool all) __attribute__((warn_unused_result));
+int bkp_repo_check_segments(const bkp_repo *r, bool all) __attribute__((warn_unused_result));
 /* Index segments that failed to load on open (their packs were re-indexed),
  * or a check. */
 size_t bkp_repo_damaged_segments(const bkp_repo *r);
@@ -167,9 +175,9 @@ const char *bkp_repo_damaged_segment(const bkp_repo *r, size_t i);
  * files cache to record; -EAGAIN when it cannot vouch for the index: a pack
  * no segment names yet (before a flush), a write error, or a segment found
  * damaged in this open. */
-int bkp_repo_index_stamp(bkp_repo *r, uint8_t (**names)[BKP_ID_LEN], uint32_t *n);
+int bkp_repo_index_stamp(const bkp_repo *r, uint8_t (**names)[BKP_ID_LEN], uint32_t *n);
 /* Whether the index is still made of every segment in `names` (a stamp of
  * an earlier open), none damaged: then it still holds every entry it held. */
-bool bkp_repo_index_holds(bkp_repo *r, const uint8_t (*names)[BKP_ID_LEN], uint32_t n);
+bool bkp_repo_index_holds(const bkp_repo *r, const uint8_t (*names)[BKP_ID_LEN], uint32_t n);
 
 #endif

@@ -115,13 +115,13 @@ static void cache_unlock(int fd)
 /* r->covered: the segments of every table, sorted, without repeats. */
 static int set_covered(bkp_repo *r)
 {
-    uint32_t nl = bkp_index_levels(r->index), n = 0, cap = 0;
+    uint32_t nl = bkp_index_levels(r->mut->index), n = 0, cap = 0;
     uint8_t(*v)[BKP_ID_LEN] = NULL;
     int rc = 0;
     for (uint32_t i = 0; !rc && i < nl; i++) {
         const uint8_t(*names)[BKP_ID_LEN];
         uint32_t k;
-        bkp_index_level_names(r->index, i, &names, &k);
+        bkp_index_level_names(r->mut->index, i, &names, &k);
         for (uint32_t j = 0; !rc && j < k; j++)
             rc = push_name(&v, &n, &cap, names[j]);
     }
@@ -148,11 +148,11 @@ static bool manifest_is_ours(const bkp_repo *r, const char *dir, const uint8_t k
     bkp_itable_level *v = NULL;
     uint32_t n = 0;
     int rc = bkp_itable_manifest_load(dir, key, &v, &n);
-    bool same = rc == -ENOENT || (!rc && n == bkp_index_levels(r->index));
+    bool same = rc == -ENOENT || (!rc && n == bkp_index_levels(r->mut->index));
     for (uint32_t i = 0; !rc && same && i < n; i++) {
         uint8_t tid[16];
-        bkp_index_level_id(r->index, i, tid);
-        same = !memcmp(tid, v[i].tid, 16) && v[i].count == bkp_index_level_count(r->index, i);
+        bkp_index_level_id(r->mut->index, i, tid);
+        same = !memcmp(tid, v[i].tid, 16) && v[i].count == bkp_index_level_count(r->mut->index, i);
     }
     free(v);
     return same;
@@ -162,12 +162,12 @@ static bool manifest_is_ours(const bkp_repo *r, const char *dir, const uint8_t k
 static int save_manifest(const bkp_repo *r, const char *dir, const uint8_t key[32])
 {
     bkp_itable_level v[BKP_ITABLE_LEVELS_MAX];
-    uint32_t n = bkp_index_levels(r->index);
+    uint32_t n = bkp_index_levels(r->mut->index);
     if (n > BKP_ITABLE_LEVELS_MAX)
         return -E2BIG;
     for (uint32_t i = 0; i < n; i++) {
-        bkp_index_level_id(r->index, i, v[i].tid);
-        v[i].count = bkp_index_level_count(r->index, i);
+        bkp_index_level_id(r->mut->index, i, v[i].tid);
+        v[i].count = bkp_index_level_count(r->mut->index, i);
     }
     return bkp_itable_manifest_save(dir, key, v, n);
 }
@@ -249,7 +249,7 @@ static int load_levels(bkp_repo *r, const char *dir, const uint8_t key[32],
             free(packs);
             free(cov);
         } else if (!rc) {
-            rc = bkp_index_table_load(r->index, t, packs, np, cov, nc);
+            rc = bkp_index_table_load(r->mut->index, t, packs, np, cov, nc);
             if (rc == -EBADMSG)
                 bkp_warn(_("the blob index table %s/%s does not check (%s): it was changed, cut "
                            "short or is another repository's; it is rebuilt from the index "
@@ -260,10 +260,10 @@ static int load_levels(bkp_repo *r, const char *dir, const uint8_t key[32],
     free(v);
     free(mpath);
     bool used = !rc && nv;
-    if (rc && bkp_index_levels(r->index)) { /* some loaded: start again empty */
-        bkp_index_free(r->index);
-        r->index = NULL;
-        if (bkp_index_new(&r->index))
+    if (rc && bkp_index_levels(r->mut->index)) { /* some loaded: start again empty */
+        bkp_index_free(r->mut->index);
+        r->mut->index = NULL;
+        if (bkp_index_new(&r->mut->index))
             return -ENOMEM;
     }
     if (rc == -ENOMEM)
@@ -307,8 +307,8 @@ static void remove_orphans(bkp_repo *r, const uint8_t key[32])
     while (d && (e = readdir(d))) {
         uint8_t tid[16], mine[16];
         bool keep = !bkp_itable_name_parse(e->d_name, tid) && strcmp(e->d_name, "index-table");
-        for (uint32_t i = 0; !keep && i < bkp_index_levels(r->index); i++) {
-            bkp_index_level_id(r->index, i, mine);
+        for (uint32_t i = 0; !keep && i < bkp_index_levels(r->mut->index); i++) {
+            bkp_index_level_id(r->mut->index, i, mine);
             keep = !memcmp(tid, mine, 16) && strcmp(e->d_name, "index-table");
         }
         if (!keep && bkp_durable_unlink_at(dirfd(d), e->d_name))
@@ -321,12 +321,12 @@ static void remove_orphans(bkp_repo *r, const uint8_t key[32])
 }
 
 /* Add the segment at `*path` to the damaged ones (taking the string). */
-static void note_damaged(bkp_repo *r, char **path)
+static void note_damaged(const bkp_repo *r, char **path)
 {
-    char **d = realloc(r->damaged, (r->ndamaged + 1) * sizeof(*d));
+    char **d = realloc(r->mut->damaged, (r->mut->ndamaged + 1) * sizeof(*d));
     if (d) {
-        r->damaged = d;
-        r->damaged[r->ndamaged++] = *path;
+        r->mut->damaged = d;
+        r->mut->damaged[r->mut->ndamaged++] = *path;
         *path = NULL;
     }
 }
@@ -342,7 +342,7 @@ static int load_segment(bkp_repo *r, const uint8_t name[BKP_ID_LEN], bkp_buf *se
     if (x == -EFBIG)
         x = -EBADMSG;
     if (!x)
-        x = bkp_index_segment_load(r->index, seg->data, seg->len, r->keys);
+        x = bkp_index_segment_load(r->mut->index, seg->data, seg->len, r->keys);
     if (!x)
         x = push_name(&r->in_memory, &r->nin_memory, &r->in_memory_cap, name);
     if (x == -ENOMEM) {
@@ -421,7 +421,7 @@ static int write_level(bkp_repo *r, uint32_t first, const char *dir, bool cache,
     bkp_dfile f = {.fd = -1};
     int rc = bkp_dfile_open(&f, dir, BKP_DURABLE_PRIVATE), fd = -1;
     if (!rc)
-        rc = bkp_index_table_write(r->index, first, &f, key,
+        rc = bkp_index_table_write(r->mut->index, first, &f, key,
                                    (const uint8_t(*)[BKP_ID_LEN])r->in_memory, r->nin_memory);
     if (!rc && (fd = open(f.tmp, O_RDONLY | O_CLOEXEC)) < 0)
         rc = -errno;
@@ -456,7 +456,7 @@ static int write_level(bkp_repo *r, uint32_t first, const char *dir, bool cache,
 static int write_table(bkp_repo *r)
 {
     uint8_t key[32], (*cov)[BKP_ID_LEN] = NULL, gone[BKP_ITABLE_LEVELS_MAX][16];
-    uint32_t nc = 0, first = bkp_index_levels_to_merge(r->index, r->index_max), ngone = 0;
+    uint32_t nc = 0, first = bkp_index_levels_to_merge(r->mut->index, r->index_max), ngone = 0;
     bkp_itable *t = NULL;
     bool cache = table_in_cache(r) && !r->table_private;
     const char *tmp = getenv("TMPDIR");
@@ -471,13 +471,13 @@ static int write_table(bkp_repo *r)
         dir = strdup(tmp && *tmp ? tmp : "/tmp");
     }
     int rc = dir ? write_level(r, first, dir, cache, key, &t, &cov, &nc) : -ENOMEM;
-    for (uint32_t i = first; !rc && i < bkp_index_levels(r->index); i++)
-        bkp_index_level_id(r->index, i, gone[ngone++]);
+    for (uint32_t i = first; !rc && i < bkp_index_levels(r->mut->index); i++)
+        bkp_index_level_id(r->mut->index, i, gone[ngone++]);
     if (!rc) {
         bkp_debug("blob index: a table of %llu entries (%u merged into it), %u tables before",
-                  (unsigned long long)bkp_itable_count(t), bkp_index_levels(r->index) - first,
-                  bkp_index_levels(r->index));
-        bkp_index_table_attach(r->index, first, t, cov, nc);
+                  (unsigned long long)bkp_itable_count(t), bkp_index_levels(r->mut->index) - first,
+                  bkp_index_levels(r->mut->index));
+        bkp_index_table_attach(r->mut->index, first, t, cov, nc);
         r->nin_memory = 0;
         rc = set_covered(r);
     }
@@ -492,7 +492,7 @@ static int write_table(bkp_repo *r)
 /* Past the bound, the memory goes to a table; a failure is a warning. */
 static void bound(bkp_repo *r, uint64_t max)
 {
-    if (r->table_failed || bkp_index_memory_count(r->index) <= max)
+    if (r->table_failed || bkp_index_memory_count(r->mut->index) <= max)
         return;
     int rc = write_table(r);
     if (rc) {
@@ -505,9 +505,9 @@ static void bound(bkp_repo *r, uint64_t max)
 
 void bkp_repo_index_bound(bkp_repo *r)
 {
-    pthread_mutex_lock(&r->lock);
+    pthread_mutex_lock(&r->mut->lock);
     bound(r, r->index_max);
-    pthread_mutex_unlock(&r->lock);
+    pthread_mutex_unlock(&r->mut->lock);
 }
 
 int bkp_repo_index_wrote(bkp_repo *r, const char name[2 * BKP_ID_LEN + 1])
@@ -515,9 +515,9 @@ int bkp_repo_index_wrote(bkp_repo *r, const char name[2 * BKP_ID_LEN + 1])
     uint8_t id[BKP_ID_LEN];
     if (bkp_unhex(id, BKP_ID_LEN, name))
         return -EINVAL;
-    pthread_mutex_lock(&r->lock);
+    pthread_mutex_lock(&r->mut->lock);
     int rc = push_name(&r->in_memory, &r->nin_memory, &r->in_memory_cap, id);
-    pthread_mutex_unlock(&r->lock);
+    pthread_mutex_unlock(&r->mut->lock);
     return rc;
 }
 
@@ -535,10 +535,10 @@ int bkp_repo_index_load(bkp_repo *r)
     r->table_failed = r->table_private = false;
     bkp_itable_key(r->keys, key);
     rc = try_table(r, key, names, n);
-    bool had_table = bkp_index_levels(r->index) > 0;
+    bool had_table = bkp_index_levels(r->mut->index) > 0;
     /* The segments the table holds are authenticated too (not loaded), so
      * a damaged one is named and set aside as before, whatever the table. */
-    r->checked = false;
+    r->mut->checked = false;
     if (!rc && had_table)
         rc = bkp_repo_check_segments(r, false);
     bkp_buf_init(&seg);
@@ -566,7 +566,7 @@ int bkp_repo_index_load(bkp_repo *r)
  * it as it is now (its stat goes to `now`): 1 skipped, 0 good, -EBADMSG
  * damaged (or unreadable), -ENOMEM. The stat comes from the descriptor that
  * is read, so the file read is the one listed. */
-static int check_one(bkp_repo *r, const char *path, const uint8_t name[BKP_ID_LEN],
+static int check_one(const bkp_repo *r, const char *path, const uint8_t name[BKP_ID_LEN],
                      const bkp_checked *seen, bkp_seg_seen *now, bkp_buf *seg, bkp_buf *plain)
 {
     struct stat st;
@@ -599,19 +599,19 @@ static int check_one(bkp_repo *r, const char *path, const uint8_t name[BKP_ID_LE
 
 static bool is_damaged(const bkp_repo *r, const char *path)
 {
-    for (size_t i = 0; i < r->ndamaged; i++)
-        if (!strcmp(r->damaged[i], path))
+    for (size_t i = 0; i < r->mut->ndamaged; i++)
+        if (!strcmp(r->mut->damaged[i], path))
             return true;
     return false;
 }
 
-int bkp_repo_check_segments(bkp_repo *r, bool all)
+int bkp_repo_check_segments(const bkp_repo *r, bool all)
 {
     bkp_buf seg, plain;
     bkp_checked seen = {0}, good = {0};
     uint8_t key[32];
     int rc = 0, read = 0;
-    if (r->checked)
+    if (r->mut->checked)
         return 0;
     char *cache = table_in_cache(r) ? bkp_repo_subpath(r, "cache") : NULL;
     bkp_itable_key(r->keys, key);
@@ -651,7 +651,7 @@ int bkp_repo_check_segments(bkp_repo *r, bool all)
     bkp_checked_free(&good);
     free(cache);
     /* Read whole once: a later call (verify after an open) finds none twice. */
-    r->checked = all;
+    r->mut->checked = all;
     return rc;
 }
 
@@ -663,26 +663,27 @@ int bkp_repo_check_segments(bkp_repo *r, bool all)
  * an entry but the removal of a segment: a prune deletes every old segment
  * before any pack (prune_recover.c), a damaged one is renamed aside.
  */
-int bkp_repo_index_stamp(bkp_repo *r, uint8_t (**names)[BKP_ID_LEN], uint32_t *n)
+int bkp_repo_index_stamp(const bkp_repo *r, uint8_t (**names)[BKP_ID_LEN], uint32_t *n)
 {
     *names = NULL;
     *n = 0;
-    pthread_mutex_lock(&r->lock);
-    bool whole = !r->ndamaged && !r->err && r->first_new_pack == bkp_index_pack_count(r->index);
+    pthread_mutex_lock(&r->mut->lock);
+    bool whole =
+        !r->mut->ndamaged && !r->err && r->first_new_pack == bkp_index_pack_count(r->mut->index);
     int rc = whole ? union_names(r, names, n) : -EAGAIN;
-    pthread_mutex_unlock(&r->lock);
+    pthread_mutex_unlock(&r->mut->lock);
     return rc;
 }
 
-bool bkp_repo_index_holds(bkp_repo *r, const uint8_t (*names)[BKP_ID_LEN], uint32_t n)
+bool bkp_repo_index_holds(const bkp_repo *r, const uint8_t (*names)[BKP_ID_LEN], uint32_t n)
 {
     bool all = true;
-    pthread_mutex_lock(&r->lock);
-    if (r->ndamaged)
+    pthread_mutex_lock(&r->mut->lock);
+    if (r->mut->ndamaged)
         all = false; /* a segment is going aside: its entries may be too */
     for (uint32_t i = 0; all && i < n; i++)
         all = (r->ncovered && bsearch(names[i], r->covered, r->ncovered, BKP_ID_LEN, cmp_name)) ||
               has_in_memory(r, names[i]);
-    pthread_mutex_unlock(&r->lock);
+    pthread_mutex_unlock(&r->mut->lock);
     return all;
 }

@@ -15,6 +15,31 @@
 #define MAX_WRITERS 32
 #define MAX_FINISHING 4
 
+/*
+ * What reading a repository changes in its handle, and nothing else: the
+ * lock that guards it, the index (a lookup through its tables keeps the
+ * entry it found and the first error of a table), the cache of open pack
+ * descriptors, the index segments found damaged, and whether the segments
+ * were checked already. A read through a `const bkp_repo *` may change these
+ * through `mut` because each is memoisation of what is on disk: it never
+ * writes the repository, and the same reads on a fresh handle give the same
+ * answers. (The one file a read may leave behind is this host's
+ * cache/index-checked, a list of segments already authenticated, which
+ * only saves the next open some reading.) Everything a write changes —
+ * the pack writers, the latched error, the tables' bookkeeping — stays in
+ * struct bkp_repo, reachable only through a `bkp_repo *`.
+ */
+struct bkp_repo_mut {
+    pthread_mutex_t lock;
+    pthread_cond_t idle;        /* signalled when puts reach 0 and when quiesce ends */
+    bkp_index *index;
+    int *fds;                   /* per pack number; -1 when closed */
+    uint32_t fds_cap, fds_open;
+    char **damaged;             /* index segments that failed to load or check */
+    size_t ndamaged;
+    bool checked;               /* the table's segments were authenticated */
+};
+
 struct bkp_repo {
     char *path, *packs_dir, *index_dir;
     char uuid[37];
@@ -24,9 +49,8 @@ struct bkp_repo {
     uint8_t slot_sealed[BKP_KEY_SEALED_LEN]; /* and its sealed secret, as it opened */
     bool key_file_unchecked; /* a copy whose key file would not open it alone */
     bkp_chunker *chunker;
-    bkp_index *index;
     unsigned flags;
-    pthread_mutex_t lock;
+    struct bkp_repo_mut *mut; /* owned; see above */
     /* One open pack per concurrent writer: the bytes are written outside the
      * lock. */
     struct {
@@ -36,13 +60,9 @@ struct bkp_repo {
     } writers[MAX_WRITERS];
     uint32_t first_new_pack; /* packs from here on still need an index segment */
     int err;                 /* latched: a pack failed to become durable */
-    int *fds;                /* per pack number; -1 when closed */
-    char **damaged;          /* index segments that failed to load */
-    size_t ndamaged;
     /* Packs being finished (fsync, rename) in the background, joined by flush. */
     pthread_t *finishing;
     size_t nfinishing, finishing_cap;
-    uint32_t fds_cap, fds_open;
     uint8_t public_pk[32]; /* BKP_REPO_PUBLIC: the key given, checked against the config */
     /* The index off the heap (repo_index.c, index.h): the segments the
      * table was built from, and those whose entries are in memory. */
@@ -50,12 +70,10 @@ struct bkp_repo {
     uint32_t ncovered, nin_memory, in_memory_cap;
     bool table_failed;          /* writing a table failed: memory grows instead */
     bool table_private;         /* another process changed the tables: ours stay in $TMPDIR */
-    bool checked;               /* the table's segments were authenticated */
     uint64_t index_max;         /* BKP_INDEX_MEMORY_MAX (tests set less) */
     uint32_t segment_max;       /* BKP_INDEX_SEGMENT_ENTRIES (tests set less) */
     unsigned puts;              /* puts in flight */
     bool quiesce;               /* a put waits for the others to move the index to the table */
-    pthread_cond_t idle;        /* signalled when puts reach 0 and when quiesce ends */
 };
 
 /* repo_index.c: load the index (table and segments) into r->index, which is

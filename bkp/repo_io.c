@@ -28,14 +28,14 @@ static int finish_pack(bkp_repo *r, bkp_pack_writer *w, uint32_t num)
 {
     uint8_t id[BKP_ID_LEN];
     int rc = bkp_pack_writer_finish(w, r->keys, id);
-    pthread_mutex_lock(&r->lock);
+    pthread_mutex_lock(&r->mut->lock);
     if (rc) {
         if (!r->err)
             r->err = rc;
     } else {
-        bkp_index_set_pack_id(r->index, num, id);
+        bkp_index_set_pack_id(r->mut->index, num, id);
     }
-    pthread_mutex_unlock(&r->lock);
+    pthread_mutex_unlock(&r->mut->lock);
     if (rc)
         bkp_error(_("cannot write a pack in %s: %s"), r->packs_dir, bkp_strerror(rc));
     return rc;
@@ -59,7 +59,8 @@ static int take_writer(bkp_repo *r, int *slot)
         return -EBUSY;
     int rc = bkp_pack_writer_open(r->packs_dir, &r->writers[free_slot].w);
     if (!rc)
-        rc = bkp_index_add_pack(r->index, (const uint8_t[BKP_ID_LEN]){0}, &r->writers[free_slot].num);
+        rc = bkp_index_add_pack(r->mut->index, (const uint8_t[BKP_ID_LEN]){0},
+                                &r->writers[free_slot].num);
     if (rc) {
         bkp_pack_writer_abort(r->writers[free_slot].w);
         r->writers[free_slot].w = NULL;
@@ -97,20 +98,20 @@ static int finish_in_background(bkp_repo *r, bkp_pack_writer *w, uint32_t num)
     /* Keep a few packs in flight: more means the disk is the bottleneck, and
      * waiting for the oldest is the right back-pressure (and reaps it). */
     for (;;) {
-        pthread_mutex_lock(&r->lock);
+        pthread_mutex_lock(&r->mut->lock);
         if (r->nfinishing < MAX_FINISHING)
             break;
         pthread_t oldest = r->finishing[0];
         memmove(r->finishing, r->finishing + 1, (r->nfinishing - 1) * sizeof(*r->finishing));
         r->nfinishing--;
-        pthread_mutex_unlock(&r->lock);
+        pthread_mutex_unlock(&r->mut->lock);
         pthread_join(oldest, NULL);
     }
     if (r->nfinishing == r->finishing_cap) {
         size_t cap = r->finishing_cap ? 2 * r->finishing_cap : 16;
         pthread_t *n = realloc(r->finishing, cap * sizeof(*n));
         if (!n) {
-            pthread_mutex_unlock(&r->lock);
+            pthread_mutex_unlock(&r->mut->lock);
             free(j);
             return finish_pack(r, w, num);
         }
@@ -118,25 +119,25 @@ static int finish_in_background(bkp_repo *r, bkp_pack_writer *w, uint32_t num)
         r->finishing_cap = cap;
     }
     if (pthread_create(&t, NULL, finish_thread, j) != 0) {
-        pthread_mutex_unlock(&r->lock);
+        pthread_mutex_unlock(&r->mut->lock);
         free(j);
         return finish_pack(r, w, num);
     }
     r->finishing[r->nfinishing++] = t;
-    pthread_mutex_unlock(&r->lock);
+    pthread_mutex_unlock(&r->mut->lock);
     return 0;
 }
 
 void bkp_repo_join_finishing(bkp_repo *r)
 {
     for (;;) {
-        pthread_mutex_lock(&r->lock);
+        pthread_mutex_lock(&r->mut->lock);
         if (!r->nfinishing) {
-            pthread_mutex_unlock(&r->lock);
+            pthread_mutex_unlock(&r->mut->lock);
             return;
         }
         pthread_t t = r->finishing[--r->nfinishing];
-        pthread_mutex_unlock(&r->lock);
+        pthread_mutex_unlock(&r->mut->lock);
         pthread_join(t, NULL);
     }
 }
@@ -154,30 +155,30 @@ static int put(bkp_repo *r, uint8_t type, const void *data, size_t len, uint8_t 
 int bkp_repo_put(bkp_repo *r, uint8_t type, const void *data, size_t len, uint8_t id[BKP_ID_LEN],
                  uint64_t *added)
 {
-    pthread_mutex_lock(&r->lock);
+    pthread_mutex_lock(&r->mut->lock);
     while (r->quiesce)
-        pthread_cond_wait(&r->idle, &r->lock);
+        pthread_cond_wait(&r->mut->idle, &r->mut->lock);
     r->puts++;
-    pthread_mutex_unlock(&r->lock);
+    pthread_mutex_unlock(&r->mut->lock);
     int rc = put(r, type, data, len, id, added);
-    pthread_mutex_lock(&r->lock);
+    pthread_mutex_lock(&r->mut->lock);
     r->puts--;
     bool spill = !rc && !r->quiesce && !r->table_failed &&
-                 bkp_index_memory_count(r->index) > r->index_max;
+                 bkp_index_memory_count(r->mut->index) > r->index_max;
     if (spill) {
         r->quiesce = true;
         while (r->puts)
-            pthread_cond_wait(&r->idle, &r->lock);
+            pthread_cond_wait(&r->mut->idle, &r->mut->lock);
     } else if (!r->puts) {
-        pthread_cond_broadcast(&r->idle);
+        pthread_cond_broadcast(&r->mut->idle);
     }
-    pthread_mutex_unlock(&r->lock);
+    pthread_mutex_unlock(&r->mut->lock);
     if (spill) {
         rc = bkp_repo_flush(r); /* which moves the memory to the table */
-        pthread_mutex_lock(&r->lock);
+        pthread_mutex_lock(&r->mut->lock);
         r->quiesce = false;
-        pthread_cond_broadcast(&r->idle);
-        pthread_mutex_unlock(&r->lock);
+        pthread_cond_broadcast(&r->mut->idle);
+        pthread_mutex_unlock(&r->mut->lock);
     }
     return rc;
 }
@@ -194,10 +195,10 @@ static int put(bkp_repo *r, uint8_t type, const void *data, size_t len, uint8_t 
     bkp_blob_id(r->keys, data, len, myid);
     if (added)
         *added = 0;
-    pthread_mutex_lock(&r->lock);
+    pthread_mutex_lock(&r->mut->lock);
     rc = r->err;
-    bool have = bkp_index_lookup(r->index, myid) != NULL;
-    pthread_mutex_unlock(&r->lock);
+    bool have = bkp_index_lookup(r->mut->index, myid) != NULL;
+    pthread_mutex_unlock(&r->mut->lock);
     if (rc)
         return rc;
     if (have) {
@@ -208,15 +209,15 @@ static int put(bkp_repo *r, uint8_t type, const void *data, size_t len, uint8_t 
     rc = bkp_blob_seal(r->keys, type, myid, data, len, 1, &sealed);
     if (rc)
         goto out;
-    pthread_mutex_lock(&r->lock);
+    pthread_mutex_lock(&r->mut->lock);
     /* Another worker may have stored the same content meanwhile. */
-    if (bkp_index_lookup(r->index, myid)) {
-        pthread_mutex_unlock(&r->lock);
+    if (bkp_index_lookup(r->mut->index, myid)) {
+        pthread_mutex_unlock(&r->mut->lock);
         goto done;
     }
     rc = take_writer(r, &slot);
     if (rc) {
-        pthread_mutex_unlock(&r->lock);
+        pthread_mutex_unlock(&r->mut->lock);
         bkp_error(_("cannot start a pack in %s: %s"), r->packs_dir, bkp_strerror(rc));
         goto out;
     }
@@ -227,12 +228,12 @@ static int put(bkp_repo *r, uint8_t type, const void *data, size_t len, uint8_t 
                          .offset = bkp_pack_writer_size(w), .len = (uint32_t)sealed.len,
                          .raw_len = (uint32_t)len};
     memcpy(e.id, myid, BKP_ID_LEN);
-    rc = bkp_index_insert(r->index, &e) < 0 ? -ENOMEM : 0;
-    pthread_mutex_unlock(&r->lock);
+    rc = bkp_index_insert(r->mut->index, &e) < 0 ? -ENOMEM : 0;
+    pthread_mutex_unlock(&r->mut->lock);
     uint64_t off = 0;
     if (!rc)
         rc = bkp_pack_writer_add(w, type, myid, sealed.data, sealed.len, (uint32_t)len, &off);
-    pthread_mutex_lock(&r->lock);
+    pthread_mutex_lock(&r->mut->lock);
     r->writers[slot].busy = false;
     if (!rc && bkp_pack_writer_size(w) >= BKP_PACK_TARGET) {
         full = w;
@@ -241,7 +242,7 @@ static int put(bkp_repo *r, uint8_t type, const void *data, size_t len, uint8_t 
     }
     if (rc && !r->err)
         r->err = rc;
-    pthread_mutex_unlock(&r->lock);
+    pthread_mutex_unlock(&r->mut->lock);
     if (rc) {
         bkp_error(_("cannot write to a pack in %s: %s"), r->packs_dir, bkp_strerror(rc));
         goto out;
@@ -275,21 +276,21 @@ int bkp_repo_flush(bkp_repo *r)
     bkp_repo_join_finishing(r);
     /* Callers flush when no put is in flight: every writer is idle. */
     for (int i = 0; i < MAX_WRITERS; i++) {
-        pthread_mutex_lock(&r->lock);
+        pthread_mutex_lock(&r->mut->lock);
         bkp_pack_writer *w = r->writers[i].w;
         uint32_t num = r->writers[i].num;
         r->writers[i].w = NULL;
-        pthread_mutex_unlock(&r->lock);
+        pthread_mutex_unlock(&r->mut->lock);
         if (w && (rc = finish_pack(r, w, num)))
             return rc;
     }
-    pthread_mutex_lock(&r->lock);
+    pthread_mutex_lock(&r->mut->lock);
     rc = r->err;
-    uint32_t first = r->first_new_pack, last = bkp_index_pack_count(r->index);
-    pthread_mutex_unlock(&r->lock);
+    uint32_t first = r->first_new_pack, last = bkp_index_pack_count(r->mut->index);
+    pthread_mutex_unlock(&r->mut->lock);
     if (rc || first == last)
         return rc;
-    rc = bkp_index_segments_encode(r->index, first, last, r->keys, r->segment_max,
+    rc = bkp_index_segments_encode(r->mut->index, first, last, r->keys, r->segment_max,
                                    write_segment, r);
     if (rc) {
         bkp_error(_("cannot write an index segment in %s: %s"), r->index_dir, bkp_strerror(rc));
@@ -304,89 +305,90 @@ int bkp_repo_add_pack(bkp_repo *r, const uint8_t id[BKP_ID_LEN], const bkp_pack_
                       uint32_t n)
 {
     uint32_t known;
-    pthread_mutex_lock(&r->lock);
+    pthread_mutex_lock(&r->mut->lock);
     /* A pack put back under its own name (a repair) is indexed already. */
-    int rc = bkp_index_find_pack(r->index, id, &known) == 0
+    int rc = bkp_index_find_pack(r->mut->index, id, &known) == 0
                  ? 0
-                 : bkp_index_add_pack_entries(r->index, id, ents, n);
-    pthread_mutex_unlock(&r->lock);
+                 : bkp_index_add_pack_entries(r->mut->index, id, ents, n);
+    pthread_mutex_unlock(&r->mut->lock);
     return rc;
 }
 
-bool bkp_repo_has(bkp_repo *r, const uint8_t id[BKP_ID_LEN])
+bool bkp_repo_has(const bkp_repo *r, const uint8_t id[BKP_ID_LEN])
 {
-    pthread_mutex_lock(&r->lock);
-    bool have = bkp_index_lookup(r->index, id) != NULL;
-    pthread_mutex_unlock(&r->lock);
+    pthread_mutex_lock(&r->mut->lock);
+    bool have = bkp_index_lookup(r->mut->index, id) != NULL;
+    pthread_mutex_unlock(&r->mut->lock);
     return have;
 }
 
-int bkp_repo_locate(bkp_repo *r, const uint8_t id[BKP_ID_LEN], uint8_t pack[BKP_ID_LEN],
+int bkp_repo_locate(const bkp_repo *r, const uint8_t id[BKP_ID_LEN], uint8_t pack[BKP_ID_LEN],
                     bkp_index_entry *entry)
 {
     int rc = -ENOENT;
-    pthread_mutex_lock(&r->lock);
-    const bkp_index_entry *e = bkp_index_lookup(r->index, id);
+    pthread_mutex_lock(&r->mut->lock);
+    const bkp_index_entry *e = bkp_index_lookup(r->mut->index, id);
     if (e) {
         if (pack)
-            memcpy(pack, bkp_index_pack_id(r->index, e->pack), BKP_ID_LEN);
+            memcpy(pack, bkp_index_pack_id(r->mut->index, e->pack), BKP_ID_LEN);
         if (entry)
             *entry = *e;
         rc = 0;
     }
-    pthread_mutex_unlock(&r->lock);
+    pthread_mutex_unlock(&r->mut->lock);
     return rc;
 }
 
 /* An fd for pack `num`: cached while few are open; `*owned` when the caller
  * must close it. Called with the lock held. */
-static int pack_fd(bkp_repo *r, uint32_t num, bool *owned)
+static int pack_fd(const bkp_repo *r, uint32_t num, bool *owned)
 {
     *owned = false;
-    if (num >= r->fds_cap) {
-        uint32_t cap = bkp_index_pack_count(r->index) + 64;
-        int *f = realloc(r->fds, cap * sizeof(*f));
+    if (num >= r->mut->fds_cap) {
+        uint32_t cap = bkp_index_pack_count(r->mut->index) + 64;
+        int *f = realloc(r->mut->fds, cap * sizeof(*f));
         if (!f)
             return -ENOMEM;
-        for (uint32_t i = r->fds_cap; i < cap; i++)
+        for (uint32_t i = r->mut->fds_cap; i < cap; i++)
             f[i] = -1;
-        r->fds = f;
-        r->fds_cap = cap;
+        r->mut->fds = f;
+        r->mut->fds_cap = cap;
     }
-    if (r->fds[num] >= 0)
-        return r->fds[num];
-    char *p = bkp_pack_path(r->packs_dir, bkp_index_pack_id(r->index, num));
+    if (r->mut->fds[num] >= 0)
+        return r->mut->fds[num];
+    char *p = bkp_pack_path(r->packs_dir, bkp_index_pack_id(r->mut->index, num));
     int fd = p ? bkp_open_regular(p) : -ENOMEM;
     free(p);
     if (fd < 0)
         return fd;
-    if (r->fds_open < MAX_OPEN_PACKS) {
-        r->fds[num] = fd;
-        r->fds_open++;
+    if (r->mut->fds_open < MAX_OPEN_PACKS) {
+        r->mut->fds[num] = fd;
+        r->mut->fds_open++;
     } else {
         *owned = true;
     }
     return fd;
 }
 
-static int get(bkp_repo *r, uint8_t type, const uint8_t id[BKP_ID_LEN], bkp_buf *out, bool rehash)
+static int get(const bkp_repo *r, uint8_t type, const uint8_t id[BKP_ID_LEN], bkp_buf *out,
+               bool rehash)
 {
     bkp_index_entry e;
     uint8_t check[BKP_ID_LEN];
     bool owned;
     int rc, fd;
 
-    pthread_mutex_lock(&r->lock);
-    const bkp_index_entry *pe = bkp_index_lookup(r->index, id);
+    pthread_mutex_lock(&r->mut->lock);
+    const bkp_index_entry *pe = bkp_index_lookup(r->mut->index, id);
     /* Missing is -ENODATA, never -ENOENT: that is for a name a person gave
      * (a generation, a path), a usage error; this is damage (exit 1). */
     if (!pe) {
-        pthread_mutex_unlock(&r->lock);
+        pthread_mutex_unlock(&r->mut->lock);
         return -ENODATA;
     }
     e = *pe;
     fd = pack_fd(r, e.pack, &owned);
-    pthread_mutex_unlock(&r->lock);
+    pthread_mutex_unlock(&r->mut->lock);
     if (fd < 0)
         return fd == -ENOENT ? -ENODATA : fd;
     /* Data and tree blobs are deduplicated by content alone: identical
@@ -421,12 +423,12 @@ out:
     return rc;
 }
 
-int bkp_repo_get(bkp_repo *r, uint8_t type, const uint8_t id[BKP_ID_LEN], bkp_buf *out)
+int bkp_repo_get(const bkp_repo *r, uint8_t type, const uint8_t id[BKP_ID_LEN], bkp_buf *out)
 {
     return get(r, type, id, out, true);
 }
 
-int bkp_repo_get_sealed(bkp_repo *r, uint8_t type, const uint8_t id[BKP_ID_LEN], bkp_buf *out)
+int bkp_repo_get_sealed(const bkp_repo *r, uint8_t type, const uint8_t id[BKP_ID_LEN], bkp_buf *out)
 {
     return get(r, type, id, out, false);
 }

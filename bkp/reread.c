@@ -83,7 +83,7 @@ char **bkp_reread_plan(const bkp_index *x, const json_t *state, double pct, time
     return out;
 }
 
-json_t *bkp_reread_load(bkp_repo *r)
+json_t *bkp_reread_load(const bkp_repo *r)
 {
     char *p = bkp_repo_subpath(r, "cache/reread.json");
     json_t *j = NULL;

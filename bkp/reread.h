@@ -44,7 +44,7 @@ char **bkp_reread_plan(const bkp_index *x, const json_t *state, double pct, time
 /* The primary's state, REPO/cache/reread.json: an empty state when there is
  * none, or when it is not valid (then said: the next sample starts with the
  * packs it does not name). Never NULL but without memory. */
-json_t *bkp_reread_load(bkp_repo *r);
+json_t *bkp_reread_load(const bkp_repo *r);
 /* Keep `state` as REPO/cache/reread.json (durably, 0600). */
 int bkp_reread_save(bkp_repo *r, const json_t *state);
 

@@ -22,7 +22,7 @@
  * kept (a failure to keep it is a warning: the next sample may read the
  * same packs). Returns what bkp_verify_packs returns (0 when it ran, the
  * problems counted in `res`; negative when it could not), `res` filled. */
-int bkp_reread_sample(bkp_repo *r, bkp_repo *target, const char *medium, double pct,
+int bkp_reread_sample(bkp_repo *r, const bkp_repo *target, const char *medium, double pct,
                       int64_t period, int workers, bkp_verify_result *res);
 
 #endif

@@ -170,7 +170,7 @@ static int scan_sealed(json_t *j, void *ctx)
 /* The highest head of `dataset` in the primary's copies of its media's pins,
  * into `*max` when higher; an unreadable pin is left to rotate and status,
  * which report it. */
-static void pin_floor(bkp_repo *r, const char *dataset, uint32_t *max)
+static void pin_floor(const bkp_repo *r, const char *dataset, uint32_t *max)
 {
     char *dir = bkp_repo_subpath(r, "media");
     DIR *d = dir ? opendir(dir) : NULL;
@@ -193,7 +193,7 @@ static void pin_floor(bkp_repo *r, const char *dataset, uint32_t *max)
     free(dir);
 }
 
-int bkp_gen_seq_floor(bkp_repo *r, const char *dataset, uint32_t *floor)
+int bkp_gen_seq_floor(const bkp_repo *r, const char *dataset, uint32_t *floor)
 {
     seq_scan s = {dataset, 0};
     char *log = bkp_audit_path(r);

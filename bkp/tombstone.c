@@ -24,7 +24,7 @@
 
 /* The JSON bytes of a small signed file (clearances, tombstones) into
  * `out`, or -ENOENT / -EBADMSG when it is absent, damaged or forged. */
-static int read_signed(bkp_repo *r, const char *path, const char *magic, bkp_buf *out)
+static int read_signed(const bkp_repo *r, const char *path, const char *magic, bkp_buf *out)
 {
     bkp_buf data;
     const uint8_t *text;
@@ -74,7 +74,7 @@ int bkp_gen_clearance_parse(const uint8_t *text, size_t len, const bkp_gen *g)
 
 /* A clearance counts only when signed by this repository and naming exactly
  * this record (by its hash): a cleared mark cannot move to another record. */
-bool bkp_gen_load_clearance(bkp_repo *r, const char *dir, const bkp_gen *g)
+bool bkp_gen_load_clearance(const bkp_repo *r, const char *dir, const bkp_gen *g)
 {
     char name[32];
     bkp_buf text;
@@ -157,7 +157,7 @@ int bkp_gen_tombstone_parse(const uint8_t *text, size_t len, const char *dataset
     return g->status;
 }
 
-int bkp_gen_load_tombstone(bkp_repo *r, const char *path, const char *dataset, uint32_t seq,
+int bkp_gen_load_tombstone(const bkp_repo *r, const char *path, const char *dataset, uint32_t seq,
                            const char *medium, bkp_gen **out)
 {
     bkp_gen *g = calloc(1, sizeof(*g));

@@ -549,7 +549,7 @@ int bkp_tree_writer_finish(bkp_tree_writer *w, bkp_buf *ids, uint64_t *items, ui
 }
 
 struct bkp_tree_reader {
-    bkp_repo *repo;
+    const bkp_repo *repo;
     uint8_t *ids;
     size_t nids, next;
     bkp_buf stream, blob;
@@ -557,7 +557,7 @@ struct bkp_tree_reader {
     bool started;
 };
 
-int bkp_tree_reader_new(bkp_repo *r, const uint8_t *ids, size_t nids, bkp_tree_reader **out)
+int bkp_tree_reader_new(const bkp_repo *r, const uint8_t *ids, size_t nids, bkp_tree_reader **out)
 {
     bkp_tree_reader *tr = calloc(1, sizeof(*tr));
     if (!tr || !(tr->ids = malloc(nids * BKP_ID_LEN + 1))) {

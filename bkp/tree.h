@@ -65,7 +65,7 @@ void bkp_tree_writer_free(bkp_tree_writer *w);
 
 /* Reads items back; every tree blob is authenticated. */
 typedef struct bkp_tree_reader bkp_tree_reader;
-int bkp_tree_reader_new(bkp_repo *r, const uint8_t *ids, size_t nids, bkp_tree_reader **out);
+int bkp_tree_reader_new(const bkp_repo *r, const uint8_t *ids, size_t nids, bkp_tree_reader **out);
 /* 1 and an item, 0 at the end, or a negative error (-EBADMSG, -ENOENT). */
 int bkp_tree_reader_next(bkp_tree_reader *tr, bkp_item *it);
 /* Index of the tree blob being read, for error reports. */

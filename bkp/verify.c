@@ -588,7 +588,7 @@ static void verify_free(verify_ctx *c)
     pthread_mutex_destroy(&c->lock);
 }
 
-static int verify_run(bkp_repo *r, bool read_data, char **only, size_t nonly, int workers,
+static int verify_run(const bkp_repo *r, bool read_data, char **only, size_t nonly, int workers,
                       bkp_verify_result *res)
 {
     verify_ctx c = {.repo = r, .res = res, .only = only, .nonly = nonly};
@@ -627,7 +627,7 @@ out:
     return rc;
 }
 
-int bkp_verify_log(bkp_repo *r, bkp_verify_result *res)
+int bkp_verify_log(const bkp_repo *r, bkp_verify_result *res)
 {
     verify_ctx c = {.repo = r, .res = res};
     clock_gettime(CLOCK_MONOTONIC, &c.t0);
@@ -727,7 +727,7 @@ static void check_kept_pins(verify_ctx *c, bkp_gen **v, size_t n)
     free(log);
 }
 
-int bkp_verify_public(bkp_repo *r, bkp_verify_result *res)
+int bkp_verify_public(const bkp_repo *r, bkp_verify_result *res)
 {
     verify_ctx c = {.repo = r, .res = res};
     clock_gettime(CLOCK_MONOTONIC, &c.t0);
@@ -753,12 +753,13 @@ int bkp_verify_public(bkp_repo *r, bkp_verify_result *res)
     return 0;
 }
 
-int bkp_verify(bkp_repo *r, bool read_data, int workers, bkp_verify_result *res)
+int bkp_verify(const bkp_repo *r, bool read_data, int workers, bkp_verify_result *res)
 {
     return verify_run(r, read_data, NULL, 0, workers, res);
 }
 
-int bkp_verify_packs(bkp_repo *r, char *const *packs, size_t n, int workers, bkp_verify_result *res)
+int bkp_verify_packs(const bkp_repo *r, char *const *packs, size_t n, int workers,
+                     bkp_verify_result *res)
 {
     char **sorted = malloc((n + 1) * sizeof(*sorted));
     if (!sorted) {

@@ -49,7 +49,7 @@ void bkp_verify_add_said(bkp_verify_result *res, const char *shown, const char *
 
 /* 0 when the check ran (problems found: `res->problems` > 0), negative
  * when it could not. Clear `res` afterwards in every case. */
-int bkp_verify(bkp_repo *r, bool read_data, int workers, bkp_verify_result *res)
+int bkp_verify(const bkp_repo *r, bool read_data, int workers, bkp_verify_result *res)
     __attribute__((warn_unused_result));
 
 /* Only the audit log of a primary against its records: every generation
@@ -57,7 +57,7 @@ int bkp_verify(bkp_repo *r, bool read_data, int workers, bkp_verify_result *res)
  * records, and every tombstone is backed by such a prune (what `verify`
  * also checks). 0 when it ran (problems counted in `res`), negative on
  * failure. */
-int bkp_verify_log(bkp_repo *r, bkp_verify_result *res) __attribute__((warn_unused_result));
+int bkp_verify_log(const bkp_repo *r, bkp_verify_result *res) __attribute__((warn_unused_result));
 
 /*
  * What the public key alone proves, on a repository opened with it
@@ -70,10 +70,11 @@ int bkp_verify_log(bkp_repo *r, bkp_verify_result *res) __attribute__((warn_unus
  * sound needs the key (bkp_verify). 0 when it ran (problems counted in
  * `res`), negative on failure. Clear `res` afterwards in every case.
  */
-int bkp_verify_public(bkp_repo *r, bkp_verify_result *res) __attribute__((warn_unused_result));
+int bkp_verify_public(const bkp_repo *r, bkp_verify_result *res)
+    __attribute__((warn_unused_result));
 
 /* The same, reading back only the packs named (hex) in `packs`: a sample. */
-int bkp_verify_packs(bkp_repo *r, char *const *packs, size_t n, int workers, bkp_verify_result *res)
-    __attribute__((warn_unused_result));
+int bkp_verify_packs(const bkp_repo *r, char *const *packs, size_t n, int workers,
+                     bkp_verify_result *res) __attribute__((warn_unused_result));
 
 #endif

@@ -29,7 +29,7 @@ typedef struct bad_pack {
 } bad_pack;
 
 typedef struct verify_ctx {
-    bkp_repo *repo;
+    const bkp_repo *repo;
     bkp_verify_result *res;
     pthread_mutex_t lock;
     char **packs; /* pack file paths found on disk */

@@ -295,7 +295,7 @@ static int dataset_of(rst_browse *b, const char *spec)
     return 0;
 }
 
-int rst_browse_new(bkp_repo *r, const char *spec, rst_browse **out)
+int rst_browse_new(const bkp_repo *r, const char *spec, rst_browse **out)
 {
     rst_browse *b = calloc(1, sizeof(*b));
     if (!b || !(b->root = node_new(NULL, "", 0))) {

@@ -47,7 +47,7 @@ typedef struct rst_node rst_node;
  * deleted by prune or whose record is damaged are left out (a damaged one
  * is warned about). -ENOENT (logged) when `spec` names nothing; -EINVAL
  * (logged) when it is ambiguous. */
-int rst_browse_new(bkp_repo *r, const char *spec, rst_browse **out)
+int rst_browse_new(const bkp_repo *r, const char *spec, rst_browse **out)
     __attribute__((warn_unused_result));
 void rst_browse_free(rst_browse *b);
 

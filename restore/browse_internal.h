@@ -36,7 +36,7 @@ typedef struct rst_cached {
 } rst_cached;
 
 struct rst_browse {
-    bkp_repo *r;
+    const bkp_repo *r;
     rst_node *root;
     bkp_gen **gens; /* owned */
     size_t ngens;

@@ -104,7 +104,7 @@ static bool same_content(const bkp_keys *k, const bkp_chunker *ch, int fd, const
     return !bad;
 }
 
-int rst_compare(bkp_repo *repo, const bkp_gen *g, const char *target, const char *path,
+int rst_compare(const bkp_repo *repo, const bkp_gen *g, const char *target, const char *path,
                 const char *strip, rst_compared *out)
 {
     const bkp_keys *k = bkp_repo_keys(repo);

@@ -22,7 +22,7 @@ static const char *stored(const char *path)
 }
 
 /* The item stored at `want`, into `it`: 1 found, 0 not, negative on damage. */
-static int lookup(bkp_repo *r, const bkp_gen *g, const char *want, bkp_item *it)
+static int lookup(const bkp_repo *r, const bkp_gen *g, const char *want, bkp_item *it)
 {
     bkp_tree_reader *tr = NULL;
     int rc = bkp_tree_reader_new(r, g->tree, g->ntree, &tr);
@@ -115,7 +115,7 @@ static int emit(sink *s, const uint8_t *p, size_t len)
 }
 
 /* The content of data item `it` to `fd`. */
-static int content(bkp_repo *r, const bkp_item *it, const char *name, int fd, uint64_t *bytes)
+static int content(const bkp_repo *r, const bkp_item *it, const char *name, int fd, uint64_t *bytes)
 {
     uint64_t size = (uint64_t)archive_entry_size(it->entry);
     if (rst_item_check(bkp_repo_keys(r), it, size, name))
@@ -147,7 +147,7 @@ static int content(bkp_repo *r, const bkp_item *it, const char *name, int fd, ui
     return rc;
 }
 
-int rst_dump(bkp_repo *r, const bkp_gen *g, const char *path, int fd, uint64_t *bytes)
+int rst_dump(const bkp_repo *r, const bkp_gen *g, const char *path, int fd, uint64_t *bytes)
 {
     bkp_item it;
     const char *want = stored(path);
@@ -182,7 +182,7 @@ int rst_dump(bkp_repo *r, const bkp_gen *g, const char *path, int fd, uint64_t *
     return rc;
 }
 
-int rst_find(bkp_repo *r, const bkp_gen *g, const char *pattern,
+int rst_find(const bkp_repo *r, const bkp_gen *g, const char *pattern,
              int (*fn)(const bkp_gen *g, const bkp_item *it, void *ctx), void *ctx)
 {
     bkp_tree_reader *tr = NULL;

@@ -19,7 +19,7 @@
  * length against its size. A hard link gives the content of the file it
  * names. -ENOENT: no such path (logged); -EISDIR: it is not a regular file
  * (logged); -EBADMSG: damaged (logged); -EPIPE and other write errors. */
-int rst_dump(bkp_repo *r, const bkp_gen *g, const char *path, int fd, uint64_t *bytes)
+int rst_dump(const bkp_repo *r, const bkp_gen *g, const char *path, int fd, uint64_t *bytes)
     __attribute__((warn_unused_result));
 
 /* Is stored file `it` of `size` bytes whole: its chunk list the one its
@@ -32,7 +32,7 @@ int rst_item_check(const bkp_keys *k, const bkp_item *it, uint64_t size, const c
  * pattern `pattern`: against the whole stored path (with a leading '/')
  * when the pattern has a '/', else against the last component. Its
  * non-zero return stops and is returned; a damaged file list is -EBADMSG. */
-int rst_find(bkp_repo *r, const bkp_gen *g, const char *pattern,
+int rst_find(const bkp_repo *r, const bkp_gen *g, const char *pattern,
              int (*fn)(const bkp_gen *g, const bkp_item *it, void *ctx), void *ctx)
     __attribute__((warn_unused_result));
 

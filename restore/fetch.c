@@ -19,7 +19,7 @@ typedef struct slot {
 } slot;
 
 struct rst_fetch {
-    bkp_repo *repo;
+    const bkp_repo *repo;
     slot *ring;
     unsigned depth, head, count, next_job; /* next_job: offset from head of the first queued */
     bkp_buf current; /* what the last pop returned */
@@ -52,7 +52,7 @@ static void *fetch_worker(void *arg)
     return NULL;
 }
 
-int rst_fetch_new(bkp_repo *r, int workers, unsigned depth, rst_fetch **out)
+int rst_fetch_new(const bkp_repo *r, int workers, unsigned depth, rst_fetch **out)
 {
     rst_fetch *f = calloc(1, sizeof(*f));
     if (!f || !(f->ring = calloc(depth, sizeof(*f->ring)))) {
@@ -146,7 +146,7 @@ int rst_fetch_pop(rst_fetch *f, const uint8_t **data, size_t *len)
     return rc;
 }
 
-void rst_fetch_report(bkp_repo *r, const char *path, const uint8_t id[BKP_ID_LEN], int rc)
+void rst_fetch_report(const bkp_repo *r, const char *path, const uint8_t id[BKP_ID_LEN], int rc)
 {
     char hex[2 * BKP_ID_LEN + 1], phex[2 * BKP_ID_LEN + 1] = "?";
     uint8_t pack[BKP_ID_LEN];

@@ -12,7 +12,7 @@
 
 typedef struct rst_fetch rst_fetch;
 
-int rst_fetch_new(bkp_repo *r, int workers, unsigned depth, rst_fetch **out);
+int rst_fetch_new(const bkp_repo *r, int workers, unsigned depth, rst_fetch **out);
 void rst_fetch_free(rst_fetch *f);
 /* Room for another request? */
 bool rst_fetch_room(const rst_fetch *f);
@@ -24,6 +24,6 @@ int rst_fetch_pop(rst_fetch *f, const uint8_t **data, size_t *len);
 
 /* Say that chunk `id` of the file `path` is missing (`rc` -ENOENT) or
  * damaged, in which pack, and that the file is not restored. Thread-safe. */
-void rst_fetch_report(bkp_repo *r, const char *path, const uint8_t id[BKP_ID_LEN], int rc);
+void rst_fetch_report(const bkp_repo *r, const char *path, const uint8_t id[BKP_ID_LEN], int rc);
 
 #endif

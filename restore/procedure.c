@@ -146,7 +146,7 @@ static rb_status confirm(run *r, const rb_step *st, rb_step_result *sr)
 /* ---- select ---- */
 
 /* Are the tree and every chunk of `g` indexed on `repo`? */
-static bool complete(bkp_repo *repo, const bkp_gen *g)
+static bool complete(const bkp_repo *repo, const bkp_gen *g)
 {
     bkp_tree_reader *tr = NULL;
     bkp_item it;
@@ -166,7 +166,7 @@ static bool complete(bkp_repo *repo, const bkp_gen *g)
 }
 
 /* Read back and authenticate every blob of `g` on `repo`; the number that fail. */
-static uint64_t read_all(bkp_repo *repo, const bkp_gen *g, uint64_t *blobs)
+static uint64_t read_all(const bkp_repo *repo, const bkp_gen *g, uint64_t *blobs)
 {
     bkp_tree_reader *tr = NULL;
     bkp_item it;
@@ -377,7 +377,7 @@ static rb_status do_restore(run *r, const rb_step *st, rb_step_result *sr)
     int tfd = -1;
     if (restore_target(r, rs, sr, &tfd))
         return RB_FAILED;
-    bkp_repo *repo = r->env->sources[c->src].repo;
+    const bkp_repo *repo = r->env->sources[c->src].repo;
     /* A data set of one folder is restored as that folder's contents in `to`. */
     json_t *paths = json_object_get(c->g->json, "paths");
     const char *only =

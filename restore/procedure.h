@@ -48,7 +48,7 @@
 /* Where generations can be read from, in the order they are tried. */
 typedef struct rb_source {
     const char *name; /* "repository", or a medium's name */
-    bkp_repo *repo;
+    const bkp_repo *repo;
 } rb_source;
 
 typedef enum {

@@ -28,7 +28,7 @@
 #define FETCH_DEPTH 8
 
 typedef struct restore_ctx {
-    bkp_repo *repo;
+    const bkp_repo *repo;
     const rst_opts *o;
     rst_result *res;
     bkp_tree_reader *tr;
@@ -687,7 +687,7 @@ static void finish_writing(restore_ctx *c)
     }
 }
 
-int rst_restore(bkp_repo *r, const bkp_gen *g, const rst_opts *o, rst_result *res)
+int rst_restore(const bkp_repo *r, const bkp_gen *g, const rst_opts *o, rst_result *res)
 {
     restore_ctx *c = calloc(1, sizeof(*c));
     int rc, cwd = -1;

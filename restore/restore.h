@@ -55,7 +55,7 @@ typedef struct rst_result {
  * exact when all three are clear. A negative code when it could not be done
  * (-EEXIST: the archive file is there and no --force; -ELOOP: it is a
  * symbolic link; the target cannot be opened; -ENOMEM). */
-int rst_restore(bkp_repo *r, const bkp_gen *g, const rst_opts *o, rst_result *res)
+int rst_restore(const bkp_repo *r, const bkp_gen *g, const rst_opts *o, rst_result *res)
     __attribute__((warn_unused_result));
 
 typedef struct rst_compared {
@@ -69,7 +69,7 @@ typedef struct rst_compared {
  * capture, and compare them with their recorded content, size and holes.
  * 0, or a negative code when the generation's tree cannot be read (then
  * the counts cover only what was compared before). */
-int rst_compare(bkp_repo *repo, const bkp_gen *g, const char *target, const char *path,
+int rst_compare(const bkp_repo *repo, const bkp_gen *g, const char *target, const char *path,
                 const char *strip, rst_compared *out) __attribute__((warn_unused_result));
 
 /* Does stored path `p` fall under the --path filter `filter`? */

@@ -66,7 +66,7 @@ typedef struct writer {
 } writer;
 
 struct rst_writers {
-    bkp_repo *repo;
+    const bkp_repo *repo;
     int root, flags;
     pthread_mutex_t lock;
     pthread_cond_t work; /* a file queued, a range to claim, or stop */
@@ -595,7 +595,7 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
-int rst_writers_new(bkp_repo *repo, int target_fd, int flags, int n, rst_writers **out)
+int rst_writers_new(const bkp_repo *repo, int target_fd, int flags, int n, rst_writers **out)
 {
     rst_writers *w = calloc(1, sizeof(*w));
     if (n <= 0)

@@ -53,7 +53,7 @@ typedef struct rst_writers rst_writers;
 /* Start `n` writers (0: one per online CPU) restoring beneath the directory
  * `target_fd` (borrowed; open until rst_writers_free) with the
  * archive_write_disk `flags`. `repo` is borrowed. 0, -ENOMEM, -EAGAIN. */
-int rst_writers_new(bkp_repo *repo, int target_fd, int flags, int n, rst_writers **out)
+int rst_writers_new(const bkp_repo *repo, int target_fd, int flags, int n, rst_writers **out)
     __attribute__((warn_unused_result));
 
 /* Queue the regular file or symbolic link `it` (its path relative to the

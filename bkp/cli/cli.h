@@ -36,13 +36,24 @@ enum {
 
 /* What a command needs; the dispatcher provides it before the handler runs. */
 enum {
-    NEED_REPO = 1,       /* an open repository, read-only: no clean-up, no repair */
-    NEED_REPO_WRITE = 2, /* an open repository that may be written */
+    /* An open repository, read-only: no clean-up, no repair. The handler
+     * gets c->ro alone (c->r is NULL), so it cannot write by mistake. */
+    NEED_REPO = 1,
+    /* An open repository that may be written, under the writer lock, after
+     * the clean-up pass of a writable open: c->r, and c->ro the same. */
+    NEED_REPO_WRITE = 2,
 };
 
 typedef struct cli {
     const char *command;
-    bkp_repo *r; /* opened by the dispatcher for NEED_REPO / NEED_REPO_WRITE */
+    /* The open repository, read-only (repo.h: a read handle is another
+     * type): set by the dispatcher for NEED_REPO and NEED_REPO_WRITE, or by
+     * a handler that opens what it reads itself (restore, mount, drill,
+     * runbook). Reading goes through it. */
+    const bkp_repo *ro;
+    /* The same handle, writable: set only for a command (or an invocation)
+     * the table declares a writer; NULL for every other. */
+    bkp_repo *r;
     const char *repo;
     const char *policy_file; /* --policy, $BKP_POLICY, or the default */
     pol_policy *policy;      /* loaded on demand by cli_policy */
@@ -118,6 +129,11 @@ bool cli_policy_named(const cli *c);
 /* Open the repository named by --repo or $BKP_REPO, asking for the passphrase.
  * Returns an exit code; EXIT_OK with `*out` set on success. */
 int cli_open_repo(cli *c, unsigned flags, bkp_repo **out);
+/* Keep `h` (owned, may be NULL) open until cli_close_kept, at the end of the
+ * command: a handle the dispatcher or a handler opened, of which the
+ * handler holds c->ro (and c->r when it writes). */
+void cli_keep(bkp_repo *h);
+void cli_close_kept(void);
 #define CLI_KEY_FROM_MAX 16
 /* Open `path` with the sheets of --key-from (one paper sheet, or K share
  * sheets) instead of the passphrase, and record the use (`key-from`) with
@@ -367,7 +383,7 @@ int cli_audit(cli *c, const struct bkp_audit_rec *rec);
  * (opened as a copy of `source`, the copy a restore or drill read from),
  * else to `source`'s own log — unless `source` is a staged archive, which is
  * deleted: then a warning says it was not recorded. */
-int cli_audit_primary(cli *c, bkp_repo *source, bool staged, const struct bkp_audit_rec *rec);
+int cli_audit_primary(cli *c, const bkp_repo *source, bool staged, const struct bkp_audit_rec *rec);
 /* Records of what surrounds a command: locks of dead holders taken over,
  * and the policy in force when its digest differs from the last recorded. */
 void cli_audit_context(cli *c);

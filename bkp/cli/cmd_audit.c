@@ -35,7 +35,7 @@ static char *against_path(cli *c)
 
 static int audit_verify(cli *c)
 {
-    char *path = bkp_audit_path(c->r), *against = against_path(c);
+    char *path = bkp_audit_path(c->ro), *against = against_path(c);
     bkp_audit_check chk;
     if (c->against && !against) {
         free(path);
@@ -43,7 +43,7 @@ static int audit_verify(cli *c)
     }
     /* The config's key, which the key file's matches, or the key the
      * auditor pinned, which the config's was found equal to on the open. */
-    int rc = bkp_audit_verify(path, bkp_repo_sign_pk(c->r), against, &chk);
+    int rc = bkp_audit_verify(path, bkp_repo_sign_pk(c->ro), against, &chk);
     if (rc < 0) {
         if (against)
             bkp_error(_("cannot read the audit log %s or %s: %s"), path, against, bkp_strerror(rc));
@@ -57,7 +57,7 @@ static int audit_verify(cli *c)
     /* The log against the records: a generation it says was sealed and
      * that is gone (deleted, not pruned) is a hole in what it proves. */
     bkp_verify_result vr = {0};
-    int vrc = bkp_verify_log(c->r, &vr);
+    int vrc = bkp_verify_log(c->ro, &vr);
     bool log_bad = vrc < 0 || vr.problems; /* a hole in what the log proves, or not compared */
     if (vrc < 0)
         bkp_error(_("cannot compare the audit log with the generation records: %s"),
@@ -149,7 +149,7 @@ static int show_one(json_t *j, void *ctx)
 
 static int audit_show(cli *c)
 {
-    char *path = bkp_audit_path(c->r);
+    char *path = bkp_audit_path(c->ro);
     show_ctx s = {c, c->json ? json_array() : NULL};
     if (!s.arr) {
         const char *head[] = {_("SEQ"),        _("TIME (local)"), _("USER"),   _("OP"),
@@ -188,6 +188,11 @@ static int audit_restart(cli *c)
     if (!reason || !*reason) {
         bkp_error(_("give the reason, as the record will keep it: `bkp audit restart \"the disk "
                     "was replaced; log lost\"`"));
+        return EXIT_USAGE;
+    }
+    if (!c->r) { /* --public-key: nothing can be signed */
+        bkp_error(_("audit restart signs a record: it needs the repository's key; leave out "
+                    "--public-key"));
         return EXIT_USAGE;
     }
     int rc = bkp_audit_restart(c->r, reason, found, sizeof(found));
@@ -230,17 +235,21 @@ int cli_audit(cli *c, const bkp_audit_rec *rec)
 {
     /* Opened with the public key alone: a record cannot be signed, and the
      * auditor's check is theirs to keep, not the host's. */
-    if (!c->r || bkp_repo_is_public(c->r))
+    if (!c->ro || bkp_repo_is_public(c->ro))
         return 0;
-    return bkp_audit_append(c->r, rec) ? EXIT_FAILED : 0;
+    /* A writer records through its writable handle; a command that only
+     * reads, through its read handle: the one write such a handle makes,
+     * under the log's own lock (audit.h). */
+    int rc = c->r ? bkp_audit_append(c->r, rec) : bkp_audit_append_ro(c->ro, rec);
+    return rc ? EXIT_FAILED : 0;
 }
 
 void cli_audit_context(cli *c)
 {
-    ops_audit_context(c->r, c->policy ? c->policy->file : NULL);
+    ops_audit_context(c->ro, c->policy ? c->policy->file : NULL);
 }
 
-int cli_audit_primary(cli *c, bkp_repo *source, bool staged, const bkp_audit_rec *rec)
+int cli_audit_primary(cli *c, const bkp_repo *source, bool staged, const bkp_audit_rec *rec)
 {
     struct stat st;
     bkp_repo *primary = NULL;
@@ -251,7 +260,9 @@ int cli_audit_primary(cli *c, bkp_repo *source, bool staged, const bkp_audit_rec
     free(want);
     if (path && !is_source && stat(path, &st) == 0 &&
         bkp_repo_open_copy(path, source, BKP_REPO_READONLY, &primary) == 0) {
-        int rc = bkp_audit_append(primary, rec);
+        /* Opened read-only for this record alone: the audit append is the
+         * one write such a handle makes (audit.h). */
+        int rc = bkp_audit_append_ro(primary, rec);
         bkp_repo_free(primary);
         return rc ? EXIT_FAILED : 0;
     }
@@ -261,5 +272,5 @@ int cli_audit_primary(cli *c, bkp_repo *source, bool staged, const bkp_audit_rec
                       : _("name it with --repo or a policy to record restores from archives"));
         return 0;
     }
-    return bkp_audit_append(source, rec) ? EXIT_FAILED : 0;
+    return bkp_audit_append_ro(source, rec) ? EXIT_FAILED : 0;
 }

@@ -34,7 +34,7 @@ static json_t *judge(cli *c, const pol_dataset *d, const bkp_capture *cap, cli_b
 {
     bkp_gen **v = NULL;
     size_t n = 0, nh = 0;
-    if (!d || !d->guard.enabled || bkp_gen_list(c->r, d->name, &v, &n))
+    if (!d || !d->guard.enabled || bkp_gen_list(c->ro, d->name, &v, &n))
         return NULL;
     pol_change *h = calloc(n + 1, sizeof(*h));
     for (size_t i = 0; h && i < n; i++)
@@ -90,7 +90,7 @@ int cli_backup_run(cli *c, const bkp_capture_opts *o, const pol_dataset *d, cli_
     bkp_capture_opts with = *o;
     bkp_gen **v = NULL;
     size_t n = 0;
-    if (!with.expect_files && bkp_gen_list(c->r, o->dataset, &v, &n) == 0)
+    if (!with.expect_files && bkp_gen_list(c->ro, o->dataset, &v, &n) == 0)
         for (size_t i = n; i-- > 0 && !with.expect_files;)
             if (!v[i]->pruned && !v[i]->status) {
                 json_t *st = json_object_get(v[i]->json, "stats");

@@ -28,7 +28,7 @@ static int cmp_path(const void *a, const void *b)
 }
 
 /* Load a generation's items, sorted by path, for a merge. */
-static int load(bkp_repo *r, const bkp_gen *g, summary **out, size_t *n)
+static int load(const bkp_repo *r, const bkp_gen *g, summary **out, size_t *n)
 {
     bkp_tree_reader *tr = NULL;
     bkp_item it;
@@ -84,7 +84,7 @@ static void emit(json_t *arr, char what, const char *path)
 
 int cmd_diff(cli *c)
 {
-    bkp_repo *r = c->r;
+    const bkp_repo *r = c->ro;
     bkp_gen *g[2] = {NULL, NULL};
     summary *s[2] = {NULL, NULL};
     size_t n[2] = {0, 0};

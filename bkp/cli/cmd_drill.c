@@ -46,19 +46,24 @@
 
 /* ---- what the program does for bkp/ops/drill.c ---- */
 
-/* The primary, when it is there: opened once (it stays in c->r, where the
- * records go). */
-static int open_primary(void *ctx, bkp_repo **out)
+/* The primary, when it is there: opened once, read-only (it stays in
+ * c->ro, where the records go). */
+static int open_primary(void *ctx, const bkp_repo **out)
 {
     cli *c = ctx;
     struct stat st;
     *out = NULL;
     if (!cli_repo_path(c) || stat(c->repo, &st) != 0)
         return 0;
-    int ex = c->r ? EXIT_OK : cli_open_repo(c, BKP_REPO_READONLY, &c->r);
+    bkp_repo *h = NULL;
+    int ex = c->ro ? EXIT_OK : cli_open_repo(c, BKP_REPO_READONLY, &h);
     if (ex)
         return ex == EXIT_KEY ? -EKEYREJECTED : -EIO;
-    *out = c->r;
+    if (h) {
+        cli_keep(h);
+        c->ro = h;
+    }
+    *out = c->ro;
     return 0;
 }
 
@@ -104,8 +109,8 @@ static int append(void *ctx, const bkp_audit_rec *rec)
     record_to *to = ctx;
     cli *c = to->c;
     /* To the primary when it is there, else to the copy used. */
-    return c->r ? cli_audit(c, rec)
-                : cli_audit_primary(c, to->s->v[0].repo, to->s->nstaging == to->s->nowned, rec);
+    return c->ro ? cli_audit(c, rec)
+                 : cli_audit_primary(c, to->s->v[0].repo, to->s->nstaging == to->s->nowned, rec);
 }
 
 static const char *user_name(void)
@@ -163,7 +168,7 @@ static int conclude(cli *c, const ops_drill_in *in, const ops_drill_run *run, ti
      * (a key-recovery drill has no repository open and writes nothing on the
      * media it reads). */
     if (in->drill)
-        ops_drill_keep_reports(c->report_dir, c->r, rb, report, started, files);
+        ops_drill_keep_reports(c->report_dir, c->ro, rb, report, started, files);
     size_t bad = ops_drill_record(in, run, report, files, c->key_used, append, &to);
     if (c->json && !unattended) {
         json_object_set(report, "reports", files);

@@ -56,7 +56,7 @@ int cmd_find(cli *c)
     bkp_gen **v = NULL;
     size_t n = 0;
     found f = {.c = c, .arr = c->json ? json_array() : NULL};
-    int rc = bkp_gen_list(c->r, c->dataset, &v, &n), ex = EXIT_OK;
+    int rc = bkp_gen_list(c->ro, c->dataset, &v, &n), ex = EXIT_OK;
     if (rc) {
         json_decref(f.arr);
         return cli_exit_for(rc);
@@ -66,7 +66,7 @@ int cmd_find(cli *c)
     for (size_t i = 0; i < n && !ex; i++) {
         if (v[i]->pruned || v[i]->status)
             continue;
-        if ((rc = rst_find(c->r, v[i], c->args[0], show, &f))) {
+        if ((rc = rst_find(c->ro, v[i], c->args[0], show, &f))) {
             bkp_error(_("the file list of %s:%u is damaged (%s); run `bkp verify`"), v[i]->dataset,
                       v[i]->seq, bkp_strerror(rc));
             ex = EXIT_FAILED;
@@ -86,10 +86,10 @@ int cmd_dump(cli *c)
 {
     bkp_gen *g = NULL;
     uint64_t bytes = 0;
-    int rc = bkp_gen_resolve(c->r, c->args[0], &g);
+    int rc = bkp_gen_resolve(c->ro, c->args[0], &g);
     if (rc)
         return cli_exit_for(rc);
-    rc = rst_dump(c->r, g, c->args[1], STDOUT_FILENO, &bytes);
+    rc = rst_dump(c->ro, g, c->args[1], STDOUT_FILENO, &bytes);
     if (!rc && fflush(stdout))
         rc = -errno;
     if (rc && rc != -ENOENT && rc != -EISDIR && rc != -EBADMSG)

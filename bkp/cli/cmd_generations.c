@@ -17,7 +17,7 @@ static json_int_t stat_of(const bkp_gen *g, const char *key)
 static int clear_mark(cli *c)
 {
     bkp_gen *g = NULL;
-    int rc = bkp_gen_resolve(c->r, c->clear, &g);
+    int rc = bkp_gen_resolve(c->ro, c->clear, &g);
     if (rc)
         return cli_exit_for(rc);
     if (!bkp_gen_marked(g)) {
@@ -75,7 +75,7 @@ static void gen_row(const bkp_gen *g)
 
 int cmd_generations(cli *c)
 {
-    bkp_repo *r = c->r;
+    const bkp_repo *r = c->ro;
     bkp_gen **v = NULL;
     size_t n = 0;
     if (c->clear)

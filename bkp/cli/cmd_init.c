@@ -19,9 +19,12 @@ int cmd_init(cli *c)
     int rc = bkp_repo_init(c->repo, pass, plen);
     /* The first record of the audit log: the repository's creation. Only
      * here is a log created; every later command appends to this one. */
-    if (!rc && !(rc = bkp_repo_open(c->repo, pass, plen, 0, &c->r))) {
+    bkp_repo *r = NULL;
+    if (!rc && !(rc = bkp_repo_open(c->repo, pass, plen, 0, &r))) {
         bkp_audit_rec rec = {.op = "init"};
-        if (bkp_audit_create(c->r, &rec))
+        cli_keep(r); /* the command's context is recorded in it at the end */
+        c->ro = c->r = r;
+        if (bkp_audit_create(r, &rec))
             rc = -EIO;
     }
     bkp_passphrase_free(pass, plen);

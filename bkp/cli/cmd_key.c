@@ -33,17 +33,17 @@ static int exit_of(int rc)
 
 static int key_fingerprint(cli *c)
 {
-    const uint8_t *pk = bkp_keys_sign_pk(bkp_repo_keys(c->r));
+    const uint8_t *pk = bkp_keys_sign_pk(bkp_repo_keys(c->ro));
     char fp[BKP_FINGERPRINT_LEN], hex[65];
     bkp_pubkey_fingerprint(pk, fp);
     bkp_hex(hex, pk, 32);
     if (c->json) {
-        cli_print_json(json_pack("{s:s, s:s, s:s}", "repository", bkp_repo_uuid(c->r),
+        cli_print_json(json_pack("{s:s, s:s, s:s}", "repository", bkp_repo_uuid(c->ro),
                                  "public_key", hex, "fingerprint", fp));
         return EXIT_OK;
     }
     printf(_("repository %s\npublic key (Ed25519) fingerprint:\n  %.39s\n  %s\n"),
-           bkp_repo_uuid(c->r), fp, fp + 40);
+           bkp_repo_uuid(c->ro), fp, fp + 40);
     return EXIT_OK;
 }
 
@@ -59,7 +59,7 @@ static int key_export(cli *c)
         return ex;
     ops_sheet_file o;
     ops_sheet_files_init(&o, 1);
-    if (!(o.text = ops_key_paper_doc(bkp_repo_keys(c->r), format, cli_lang_ja(c), bkp_now(),
+    if (!(o.text = ops_key_paper_doc(bkp_repo_keys(c->ro), format, cli_lang_ja(c), bkp_now(),
                                      &o.len)))
         return EXIT_FAILED;
     json_t *fig = json_pack("{s:s, s:s, s:s}", "format", format == RB_HTML ? "html" : "md",
@@ -123,7 +123,7 @@ static int key_split(cli *c)
     ops_sheet_file *o = calloc(n, sizeof(*o));
     if (o)
         ops_sheet_files_init(o, n);
-    ex = o ? exit_of(ops_key_share_docs(bkp_repo_keys(c->r), k, n, format, cli_lang_ja(c),
+    ex = o ? exit_of(ops_key_share_docs(bkp_repo_keys(c->ro), k, n, format, cli_lang_ja(c),
                                         bkp_now(), o))
            : EXIT_FAILED;
     if (ex == EXIT_USAGE)

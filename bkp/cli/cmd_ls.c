@@ -65,7 +65,7 @@ static void print_item(const bkp_item *it)
 
 int cmd_ls(cli *c)
 {
-    bkp_repo *r = c->r;
+    const bkp_repo *r = c->ro;
     bkp_gen *g = NULL;
     bkp_tree_reader *tr = NULL;
     bkp_item it;

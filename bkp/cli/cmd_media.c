@@ -55,7 +55,7 @@ static int label_what(cli *c, const char *path, cli_medium *m, const char **type
     }
     /* The policy's description of the medium, when it has one, must agree. */
     pol_policy *p = c->policy; /* loaded by the dispatcher when named */
-    json_t *reg = bkp_media_get(c->r, c->name);
+    json_t *reg = bkp_media_get(c->ro, c->name);
     bool known =
         (reg || (p && pol_medium_find(p, c->name))) && cli_medium_find(c, c->name, m) == EXIT_OK;
     json_decref(reg);
@@ -168,7 +168,7 @@ static const char *local(json_t *e, const char *key, char *buf, size_t n)
 
 static int list(cli *c)
 {
-    json_t *reg = bkp_media_list(c->r), *all = json_array(), *v;
+    json_t *reg = bkp_media_list(c->ro), *all = json_array(), *v;
     pol_policy *p = c->policy; /* loaded by the dispatcher when named */
     size_t i;
     if (!reg || !all)

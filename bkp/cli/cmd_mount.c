@@ -285,10 +285,13 @@ int cmd_mount(cli *c)
     bkp_lock *reading = NULL;
     rst_browse *b = NULL;
     int ex = cli_read_lock(c, repo, &reading);
-    if (!ex)
-        ex = cli_open_repo(c, BKP_REPO_READONLY, &c->r);
+    bkp_repo *h = NULL;
+    if (!ex && !(ex = cli_open_repo(c, BKP_REPO_READONLY, &h))) {
+        cli_keep(h);
+        c->ro = h;
+    }
     if (!ex) {
-        int rc = rst_browse_new(c->r, spec, &b);
+        int rc = rst_browse_new(c->ro, spec, &b);
         ex = rc ? cli_exit_for(rc) : serve(c, b, at);
     }
     rst_browse_free(b);

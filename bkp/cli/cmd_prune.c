@@ -79,9 +79,14 @@ int cli_prune(cli *c, const bkp_lock *self)
         return EXIT_USAGE; /* a policy was named and is malformed: never guess "keep all" */
     }
     /* A writer that prunes after its writes has the repository open already. */
-    if (!c->r && (ex = cli_open_repo(c, c->dry_run ? BKP_REPO_READONLY : 0, &c->r))) {
-        bkp_lock_release(lock);
-        return ex;
+    if (!c->r) {
+        bkp_repo *h = NULL;
+        if ((ex = cli_open_repo(c, c->dry_run ? BKP_REPO_READONLY : 0, &h))) {
+            bkp_lock_release(lock);
+            return ex;
+        }
+        cli_keep(h);
+        c->ro = c->r = h; /* a prune writes (a dry run changes nothing) */
     }
     ops_prune_in in = {c->r, c->r, c->policy, NULL, c->dry_run};
     ops_prune_out o;

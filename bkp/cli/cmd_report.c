@@ -62,7 +62,7 @@ int cli_audit_report(cli *c)
     /* The status of now and the records of the period from one reading of
      * the audit log (ops_report gathers both). */
     cli_status_in(c, p, &status);
-    ops_report_in in = {.repo = c->r,
+    ops_report_in in = {.repo = c->ro,
                         .policy = p,
                         .from = from,
                         .to = to,

@@ -121,7 +121,7 @@ static void print_json(const cli *c, const done *d, json_t *fig, const char *nam
 
 /* Restore `g` of `r` as the options say, read it back with --verify, and
  * report and record it: the exit code. */
-static int restore_one(cli *c, bkp_repo *r, const bkp_gen *g, bool staged)
+static int restore_one(cli *c, const bkp_repo *r, const bkp_gen *g, bool staged)
 {
     done d = {.g = g};
     const char *folder = c->folder;
@@ -179,18 +179,22 @@ int cmd_restore(cli *c)
     bkp_lock *reading = NULL;
     bkp_gen *g = NULL;
     int rc = 0;
-    ex = cli_open_source(c, c->args[0], &c->r, &staging);
+    bkp_repo *src = NULL;
+    ex = cli_open_source(c, c->args[0], &src, &staging);
+    c->ro = src;
     if (!ex && !staging)
-        ex = cli_read_lock(c, bkp_repo_path(c->r), &reading);
-    if (!ex && (rc = bkp_gen_resolve(c->r, c->args[0], &g)))
+        ex = cli_read_lock(c, bkp_repo_path(c->ro), &reading);
+    if (!ex && (rc = bkp_gen_resolve(c->ro, c->args[0], &g)))
         ex = cli_exit_for(rc);
     if (!ex)
-        ex = restore_one(c, c->r, g, staging != NULL);
+        ex = restore_one(c, c->ro, g, staging != NULL);
     bkp_gen_free(g);
     bkp_lock_release(reading);
     if (staging) { /* a staged copy is gone with its folder: nothing is left to report on */
-        bkp_repo_free(c->r);
-        c->r = NULL;
+        bkp_repo_free(src);
+        c->ro = NULL;
+    } else {
+        cli_keep(src); /* the command's context is recorded in it at the end */
     }
     cli_source_remove(staging);
     return ex;

@@ -99,7 +99,7 @@ static int io_open_online(void *ctx, const pol_medium *pm, bkp_repo **out)
         return rc;
     char *repo = m.entry ? cli_medium_repo(&m) : NULL;
     if (repo && !cli_medium_check_label(c, &m))
-        rc = bkp_repo_open_copy(repo, c->r, BKP_REPO_READONLY, out);
+        rc = bkp_repo_open_copy(repo, c->ro, BKP_REPO_READONLY, out);
     free(repo);
     cli_medium_clear(&m);
     return rc;

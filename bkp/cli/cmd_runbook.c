@@ -96,9 +96,12 @@ int cmd_runbook(cli *c)
     struct stat st;
     const char *repo =
         c->repo || cli_policy_named(c) || getenv("BKP_REPO") ? cli_repo_path(c) : NULL;
-    if (repo && stat(repo, &st) == 0 && !c->r)
-        (void)cli_open_repo(c, BKP_REPO_READONLY, &c->r);
-    json_t *copies = ops_runbook_copies(c->r, rb);
+    bkp_repo *h = NULL;
+    if (repo && stat(repo, &st) == 0 && !c->ro && !cli_open_repo(c, BKP_REPO_READONLY, &h)) {
+        cli_keep(h);
+        c->ro = h;
+    }
+    json_t *copies = ops_runbook_copies(c->ro, rb);
     if (!strcmp(verb, "show") && c->json) {
         json_t *steps = json_array();
         for (size_t i = 0; i < rb->nsteps; i++)
@@ -114,10 +117,10 @@ int cmd_runbook(cli *c)
     } else {
         json_t *folders = ops_runbook_folders(c->policy);
         char fp[BKP_FINGERPRINT_LEN];
-        if (c->r)
-            bkp_pubkey_fingerprint(bkp_repo_sign_pk(c->r), fp);
-        char *text = rb_print(rb, copies, folders, c->r ? bkp_repo_path(c->r) : repo,
-                              c->r ? fp : NULL, (rb_format)f, cli_lang_ja(c), bkp_now());
+        if (c->ro)
+            bkp_pubkey_fingerprint(bkp_repo_sign_pk(c->ro), fp);
+        char *text = rb_print(rb, copies, folders, c->ro ? bkp_repo_path(c->ro) : repo,
+                              c->ro ? fp : NULL, (rb_format)f, cli_lang_ja(c), bkp_now());
         json_decref(folders);
         if (text)
             fputs(text, stdout);

@@ -52,7 +52,7 @@ static int open_medium(cli *c, const char *name, cli_medium *m, bkp_repo **out, 
     if (!strcmp(m->type, "archive"))
         return EXIT_OK; /* checked archive by archive */
     char *repo = cli_medium_repo(m);
-    int rc = repo ? bkp_repo_open_copy(repo, c->r, BKP_REPO_READONLY, out) : -ENOMEM;
+    int rc = repo ? bkp_repo_open_copy(repo, c->ro, BKP_REPO_READONLY, out) : -ENOMEM;
     free(repo);
     return rc ? EXIT_FAILED : EXIT_OK;
 }
@@ -64,7 +64,7 @@ static int open_source(cli *c, const char *from, cli_medium *m, bkp_repo **out, 
     if (ops_repair_source_path(from, &repo))
         return EXIT_FAILED;
     if (repo) {
-        int rc = bkp_repo_open_copy(repo, c->r, BKP_REPO_READONLY, out);
+        int rc = bkp_repo_open_copy(repo, c->ro, BKP_REPO_READONLY, out);
         free(repo);
         return rc ? EXIT_FAILED : EXIT_OK;
     }
@@ -123,10 +123,10 @@ static int verify_public(cli *c)
               "copy, give its folder: --repo MEDIUM/repo)"));
         return EXIT_USAGE;
     }
-    int ex = cli_read_lock(c, bkp_repo_path(c->r), &reader);
+    int ex = cli_read_lock(c, bkp_repo_path(c->ro), &reader);
     if (ex)
         return ex;
-    int rc = bkp_verify_public(c->r, &res);
+    int rc = bkp_verify_public(c->ro, &res);
     bkp_lock_release(reader);
     bkp_pubkey_fingerprint(c->pinned_pk, fp);
     if (rc < 0) {
@@ -150,9 +150,9 @@ static int verify_public(cli *c)
               "repository's; no secret was used\n"
               "  checked: %llu generation record(s) and %llu tombstone(s): signatures, clearances "
               "and the chain of each data set\n"),
-            bkp_repo_path(c->r), bkp_repo_uuid(c->r), fp, (unsigned long long)res.generations,
+            bkp_repo_path(c->ro), bkp_repo_uuid(c->ro), fp, (unsigned long long)res.generations,
             (unsigned long long)res.tombstones);
-        char *medium = bkp_gen_copy_medium(c->r);
+        char *medium = bkp_gen_copy_medium(c->ro);
         if (medium)
             printf(_("  checked as the copy on the medium labelled %s: its own audit log and the "
                      "pins are the primary's to check\n"),
@@ -177,9 +177,9 @@ static int verify_public(cli *c)
 
 /* One check (or repair) and what it holds open. */
 typedef struct vjob {
-    cli_medium m, sm; /* --media, --repair-from when they are media */
-    fetched fx, sfx;  /* their copies fetched from a bucket */
-    bkp_repo *target; /* what is checked: the primary, or `copy` */
+    cli_medium m, sm;       /* --media, --repair-from when they are media */
+    fetched fx, sfx;        /* their copies fetched from a bucket */
+    const bkp_repo *target; /* what is checked: the primary, or `copy` */
     bkp_repo *copy, *src;
     bkp_lock *lock; /* a reader's for a check, the writer's for a repair */
     bkp_verify_result res;
@@ -225,12 +225,17 @@ static int pinned_behind(cli *c)
 static int take_lock(cli *c, vjob *v)
 {
     int rc;
+    /* A verify that writes the primary (a sample's state, a medium's
+     * registry entry, a repair: the table makes it a writer) holds the
+     * writer's lock of the primary already, taken by the dispatcher; a
+     * second one in the same process would wait for the first. */
+    bool held = c->writer && v->target == c->ro;
     if (!c->repair_from)
-        return cli_read_lock(c, bkp_repo_path(v->target), &v->lock);
+        return held ? EXIT_OK : cli_read_lock(c, bkp_repo_path(v->target), &v->lock);
     int ex = open_source(c, c->repair_from, &v->sm, &v->src, &v->sfx);
     if (ex)
         return ex;
-    if ((rc = ops_repair_lock(v->target, v->src, &v->lock)) == -EINVAL) {
+    if ((rc = ops_repair_lock(v->target, v->src, held ? NULL : &v->lock)) == -EINVAL) {
         bkp_error(_("--repair-from %s names the copy being repaired; name another copy"),
                   c->repair_from);
         return EXIT_USAGE;
@@ -268,7 +273,9 @@ static int repair_bucket(cli *c, vjob *v)
 static int repair_disk(cli *c, vjob *v)
 {
     ops_repair_out o;
-    int rc = ops_verify_repair(v->target, v->src, v->copy != NULL, c->workers, &v->res, &o);
+    /* The copy checked, or the primary, open writable (a repair is a writer). */
+    bkp_repo *target = v->copy ? v->copy : c->r;
+    int rc = ops_verify_repair(target, v->src, v->copy != NULL, c->workers, &v->res, &o);
     json_decref(v->fixed);
     v->fixed = json_incref(o.fixed);
     if (!rc && !v->res.problems)
@@ -284,17 +291,17 @@ static int repair_disk(cli *c, vjob *v)
 /* The copy on a medium, or the primary: checked, and repaired when asked. */
 static int check_copy(cli *c, vjob *v, int *ex)
 {
-    v->target = v->copy ? v->copy : c->r;
+    v->target = v->copy ? v->copy : c->ro;
     /* A copy on a medium named by its path (--repo): its audit log's marker
      * says so, or it has no log of its own. It is checked as that copy
      * (its "not copied" tombstones count, the primary's log is not its
      * own), and said so, since a primary whose log and marker were deleted
      * would look the same. */
-    char *as_copy = !v->copy ? bkp_gen_copy_medium(c->r) : NULL;
+    char *as_copy = !v->copy ? bkp_gen_copy_medium(c->ro) : NULL;
     if (as_copy)
         bkp_warn(_("%s is checked as the copy on the medium labelled %s (a label beside it names "
                    "this repository, and it has no audit log of a primary)"),
-                 bkp_repo_path(c->r), as_copy);
+                 bkp_repo_path(c->ro), as_copy);
     free(as_copy);
     if ((*ex = take_lock(c, v)))
         return 0;
@@ -312,8 +319,9 @@ static int conclude(cli *c, vjob *v, int rc)
 {
     const char *mode = v->sample ? "sample" : v->read_data ? "read-data" : "structure";
     bkp_verify_result *res = &v->res;
-    int aex = ops_verify_record(c->r, c->media, mode, rc, v->behind, res, v->fixed) ? EXIT_FAILED
-                                                                                    : EXIT_OK;
+    int aex = ops_verify_record(c->ro, c->r, c->media, mode, rc, v->behind, res, v->fixed)
+                  ? EXIT_FAILED
+                  : EXIT_OK;
     if (rc < 0) {
         bkp_error(_("verification could not run: %s"), bkp_strerror(rc));
         return EXIT_FAILED;
@@ -352,7 +360,7 @@ int cmd_verify(cli *c)
             ex = EXIT_USAGE;
             goto out;
         }
-        rc = ops_archive_verify(c->r, v.m.name, v.m.path, NULL, c->workers, &v.res);
+        rc = ops_archive_verify(c->ro, v.m.name, v.m.path, NULL, c->workers, &v.res);
         rc = ops_verify_kit(v.what, v.m.path, true, rc,
                             &v.res); /* beside the archives; a tape has none */
     } else {

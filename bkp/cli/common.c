@@ -94,6 +94,28 @@ void cli_passphrase_source(cli *c)
         setenv("BKP_PASSPHRASE_COMMAND", p->passphrase_command, 1);
 }
 
+/* The handles opened for this command, by the dispatcher or by a handler
+ * that opens what it reads itself. Kept here rather than in `cli`, so that
+ * a handler holds only what the table gives it: c->ro, and c->r when the
+ * command writes. */
+static bkp_repo *kept[8];
+static size_t nkept;
+
+void cli_keep(bkp_repo *h)
+{
+    if (!h)
+        return;
+    if (nkept == sizeof(kept) / sizeof(*kept))
+        abort(); /* a command opens one or two: more is a programming error */
+    kept[nkept++] = h;
+}
+
+void cli_close_kept(void)
+{
+    while (nkept)
+        bkp_repo_free(kept[--nkept]);
+}
+
 int cli_open_repo(cli *c, unsigned flags, bkp_repo **out)
 {
     char *pass = NULL;

@@ -27,7 +27,7 @@ static void when(char *buf, size_t n, time_t t)
 static int key_list(cli *c, const bkp_key_slots *s)
 {
     char cur[17] = "";
-    int in = bkp_repo_key_slot_in(c->r, s);
+    int in = bkp_repo_key_slot_in(c->ro, s);
     if (in >= 0)
         memcpy(cur, s->slot[in].id, sizeof(cur));
     if (c->json) {
@@ -41,7 +41,7 @@ static int key_list(cli *c, const bkp_key_slots *s)
                              bkp_key_time_json(x->changed), "last_used", bkp_key_time_json(x->used),
                              "current", !strcmp(cur, x->id)));
         }
-        cli_print_json(json_pack("{s:s, s:i, s:I, s:o}", "repository", bkp_repo_uuid(c->r),
+        cli_print_json(json_pack("{s:s, s:i, s:I, s:o}", "repository", bkp_repo_uuid(c->ro),
                                  "key_file_format", s->version, "serial", (json_int_t)s->serial,
                                  "slots", a));
         return EXIT_OK;
@@ -189,7 +189,9 @@ int cli_key_slots(cli *c)
         bkp_error(_("key list: takes no ID and no --label or --new-passphrase-file"));
         return EXIT_USAGE;
     }
-    int rc = ops_keys_edit_begin(c->r, !list, &e);
+    /* Listing reads the key file through the read handle; a change
+     * (a writer in the table) edits it through c->r. */
+    int rc = list ? ops_keys_read(c->ro, &e) : ops_keys_edit_begin(c->r, true, &e);
     int ex = rc == -EBUSY ? EXIT_LOCKED : rc ? EXIT_FAILED : EXIT_OK;
     if (!ex)
         ex = list ? key_list(c, e.s) : key_change(c, verb, &e);

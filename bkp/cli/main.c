@@ -51,6 +51,10 @@ typedef struct command {
     const char *name;
     int (*run)(cli *c);
     unsigned needs; /* NEED_REPO / NEED_REPO_WRITE: opened by the dispatcher */
+    /* For a command that reads (NEED_REPO) but has a form that writes the
+     * primary: whether this invocation is that form. It is then opened as
+     * NEED_REPO_WRITE with LOCK_WRITER, and its handler gets c->r. */
+    bool (*writes)(const cli *c);
     policy_need policy;
     lock_kind lock;
     bool key; /* reads the passphrase (the repository key) */
@@ -66,6 +70,47 @@ typedef struct command {
     /* One or two real uses: "COMMAND\tWHAT IT DOES" lines (bkp help CMD). */
     const char *example;
 } command;
+
+/* The forms of read commands that write the primary: a clearance
+ * (generations --clear-suspicious), a restarted audit log (audit restart),
+ * a label and its registry entry (media label, and media probe, which
+ * notes what a bucket's lock answered), the key file and the records of
+ * the key on paper (key add, passwd, remove, export, split). */
+static bool arg_is(const cli *c, const char *const *verbs)
+{
+    for (; c->nargs && *verbs; verbs++)
+        if (!strcmp(c->args[0], *verbs))
+            return true;
+    return false;
+}
+
+static bool generations_writes(const cli *c)
+{
+    return c->clear != NULL;
+}
+
+static bool audit_writes(const cli *c)
+{
+    return !c->public_key && arg_is(c, (const char *const[]){"restart", NULL});
+}
+
+static bool media_writes(const cli *c)
+{
+    return arg_is(c, (const char *const[]){"label", "probe", NULL});
+}
+
+static bool key_writes(const cli *c)
+{
+    return arg_is(c, (const char *const[]){"add", "passwd", "remove", "export", "split", NULL});
+}
+
+/* A verify writes the primary when it keeps a sample's state, stamps a
+ * medium's registry entry, or repairs; a plain check of the primary only
+ * appends its record (audit.h, bkp_audit_append_ro). */
+static bool verify_writes(const cli *c)
+{
+    return !c->public_key && (c->media || c->sample != 0 || c->repair_from);
+}
 
 static const command commands[] = {
     {.name = "init",
@@ -91,6 +136,7 @@ static const command commands[] = {
     {.name = "generations",
      .run = cmd_generations,
      .needs = NEED_REPO,
+     .writes = generations_writes,
      .key = true,
      .options = "repo json clear-suspicious",
      .max_args = 1,
@@ -188,6 +234,7 @@ static const command commands[] = {
     {.name = "audit",
      .run = cmd_audit,
      .needs = NEED_REPO,
+     .writes = audit_writes,
      .key = true,
      .public_key = true,
      .options = "repo json against since dataset from to format lang",
@@ -214,6 +261,7 @@ static const command commands[] = {
     {.name = "media",
      .run = cmd_media,
      .needs = NEED_REPO,
+     .writes = media_writes,
      .key = true,
      .writes_media = true,
      .options = "repo json name type location force",
@@ -273,6 +321,7 @@ static const command commands[] = {
     {.name = "key",
      .run = cmd_key,
      .needs = NEED_REPO,
+     .writes = key_writes,
      .key = true,
      .options = "repo json format lang output paper shares threshold label new-passphrase-file "
                 "machine-key",
@@ -290,6 +339,7 @@ static const command commands[] = {
     {.name = "verify",
      .run = cmd_verify,
      .needs = NEED_REPO,
+     .writes = verify_writes,
      .lock = LOCK_READER,
      .key = true,
      .public_key = true,
@@ -383,6 +433,12 @@ static const command *find_command(const char *name)
  */
 static int prepare(const command *cmd, cli *c, bkp_lock **cycle, bkp_lock **writer)
 {
+    unsigned needs = cmd->needs;
+    lock_kind lock = cmd->lock;
+    if (cmd->writes && cmd->writes(c)) {
+        needs = NEED_REPO_WRITE;
+        lock = LOCK_WRITER;
+    }
     if (cmd->policy == POLICY_REQUIRED || c->policy_file) {
         if (!cli_policy(c))
             return EXIT_USAGE; /* logged with file:line, or the chmod to run */
@@ -412,7 +468,7 @@ static int prepare(const command *cmd, cli *c, bkp_lock **cycle, bkp_lock **writ
     }
     /* Writers never run while prune does (lock.h): the lock comes before the
      * open, because a writable open may itself write (clean-up, re-indexing). */
-    if (cmd->lock == LOCK_WRITER || cmd->lock == LOCK_CYCLE) {
+    if (lock == LOCK_WRITER || lock == LOCK_CYCLE) {
         const char *repo = cli_repo_path(c);
         struct stat st;
         char who[64];
@@ -420,7 +476,7 @@ static int prepare(const command *cmd, cli *c, bkp_lock **cycle, bkp_lock **writ
             return EXIT_USAGE;
         snprintf(who, sizeof(who), "bkp %s", cmd->name);
         bool there = stat(repo, &st) == 0;
-        int rc = there && cmd->lock == LOCK_CYCLE ? bkp_lock_take(repo, "run", who, cycle) : 0;
+        int rc = there && lock == LOCK_CYCLE ? bkp_lock_take(repo, "run", who, cycle) : 0;
         if (!rc && there)
             rc = bkp_lock_writer(repo, cmd->name, writer);
         if (rc) {
@@ -429,9 +485,19 @@ static int prepare(const command *cmd, cli *c, bkp_lock **cycle, bkp_lock **writ
             return rc == -EBUSY ? EXIT_LOCKED : EXIT_FAILED;
         }
     }
-    if (cmd->needs & (NEED_REPO | NEED_REPO_WRITE)) {
-        unsigned flags = (cmd->needs & NEED_REPO_WRITE) ? 0 : BKP_REPO_READONLY;
-        int ex = c->public_key ? cli_open_public(c, &c->r) : cli_open_repo(c, flags, &c->r);
+    if (needs & (NEED_REPO | NEED_REPO_WRITE)) {
+        /* A reader is opened read-only (no clean-up pass, no re-indexing):
+         * nothing of the repository changes under a command that only reads
+         * it, be it the primary or a copy named with --repo. */
+        unsigned flags = (needs & NEED_REPO_WRITE) ? 0 : BKP_REPO_READONLY;
+        bkp_repo *h = NULL;
+        int ex = c->public_key ? cli_open_public(c, &h) : cli_open_repo(c, flags, &h);
+        if (!ex) {
+            cli_keep(h);
+            c->ro = h;
+            /* A handle opened with the public key alone signs nothing. */
+            c->r = (needs & NEED_REPO_WRITE) && !c->public_key ? h : NULL;
+        }
         if (ex) {
             bkp_lock_release(*writer);
             bkp_lock_release(*cycle);
@@ -554,7 +620,7 @@ int main(int argc, char **argv)
     cli_audit_context(&c);
     bkp_lock_release(writer);
     bkp_lock_release(cycle);
-    bkp_repo_free(c.r);
+    cli_close_kept();
     cli_key_from_clear(&c);
     pol_free(c.policy);
     return ex;

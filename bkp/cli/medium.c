@@ -35,7 +35,7 @@ int cli_medium_find(cli *c, const char *name, cli_medium *m)
     memset(m, 0, sizeof(*m));
     m->name = name;
     m->pm = p ? pol_medium_find(p, name) : NULL;
-    m->entry = c->r ? bkp_media_get(c->r, name) : NULL;
+    m->entry = c->ro ? bkp_media_get(c->ro, name) : NULL;
     json_t *label = json_object_get(m->entry, "label");
     if (m->pm) {
         m->type = pol_medium_type_name(m->pm->type);
@@ -79,21 +79,21 @@ char *cli_medium_repo(const cli_medium *m)
 
 pol_medium_state *cli_media_states(cli *c, pol_policy *p)
 {
-    return ops_media_states(c->r, p);
+    return ops_media_states(c->ro, p);
 }
 
 time_t cli_medium_due(cli *c, const char *name)
 {
-    return ops_medium_due(c->r, maybe_policy(c), name);
+    return ops_medium_due(c->ro, maybe_policy(c), name);
 }
 
 const char *cli_medium_most_due(cli *c, time_t *when)
 {
-    return ops_medium_most_due(c->r, maybe_policy(c), when);
+    return ops_medium_most_due(c->ro, maybe_policy(c), when);
 }
 
 int cli_medium_check_label(cli *c, const cli_medium *m)
 {
-    return ops_label_check(c->r, maybe_policy(c), m->name, m->path, m->entry) ? EXIT_FAILED
-                                                                              : EXIT_OK;
+    return ops_label_check(c->ro, maybe_policy(c), m->name, m->path, m->entry) ? EXIT_FAILED
+                                                                               : EXIT_OK;
 }

@@ -48,7 +48,7 @@ static ops_object_in object_in(cli *c, const cli_medium *m, bkp_s3 *s)
 
 bool cli_object_proven(cli *c, const json_t *entry, time_t *when)
 {
-    return ops_object_proven(c->r, c->policy, entry, when);
+    return ops_object_proven(c->ro, c->policy, entry, when);
 }
 
 int cli_object_label(cli *c, cli_medium *m)
@@ -180,7 +180,7 @@ static int open_fetched(cli *c, const cli_medium *m, bool as_copy, const char *s
     if (!repo)
         return EXIT_FAILED;
     if (as_copy) { /* beside the primary: its keys, and the copy must be of it */
-        rc = bkp_repo_open_copy(repo, c->r, BKP_REPO_READONLY, out);
+        rc = bkp_repo_open_copy(repo, c->ro, BKP_REPO_READONLY, out);
     } else if (c->nkey_from) {
         rc = cli_open_key_from(c, repo, BKP_REPO_READONLY, true, out);
     } else {

@@ -69,7 +69,7 @@ static void status_metrics(cli *c, bkp_buf *m)
     json_t *all = cli_status(c, &worst, NULL), *d;
     bkp_gen **v = NULL;
     size_t n = 0, i;
-    if (bkp_gen_list(c->r, NULL, &v, &n))
+    if (bkp_gen_list(c->ro, NULL, &v, &n))
         n = 0;
     family(m, "bkp_verdict", "The 3-2-1 verdict of the data set (1 for the one it is).");
     json_array_foreach(all, i, d)
@@ -130,7 +130,7 @@ static void status_metrics(cli *c, bkp_buf *m)
     family(m, "bkp_audit_head_ok",
            "1 when the audit log is whole up to its signed head marker (not missing, emptied, "
            "cut short or rewritten at its end).");
-    ADD("bkp_audit_head_ok %d\n", bkp_audit_report_state(c->r) == 0);
+    ADD("bkp_audit_head_ok %d\n", bkp_audit_report_state(c->ro) == 0);
     bkp_gen_list_free(v, n);
     json_decref(all);
 }

@@ -44,7 +44,7 @@ static void procedures(cli *c, const cli_medium *m, bkp_kit_doc *docs, char **ow
                              m->type ? m->type : "-", "location", m->location ? m->location : "-",
                              "offline", m->offline, "generation", "-", "captured", "-");
     char fp[BKP_FINGERPRINT_LEN];
-    bkp_pubkey_fingerprint(bkp_repo_sign_pk(c->r), fp);
+    bkp_pubkey_fingerprint(bkp_repo_sign_pk(c->ro), fp);
     for (size_t i = 0; p && i < p->ndatasets; i++) {
         const pol_dataset *d = &p->datasets[i];
         bool done = false;
@@ -61,7 +61,7 @@ static void procedures(cli *c, const cli_medium *m, bkp_kit_doc *docs, char **ow
             continue;
         }
         for (int ja = 1; ja >= 0; ja--) {
-            char *text = rb_print(rb, self, folders, bkp_repo_path(c->r), fp, RB_MARKDOWN, ja, 0);
+            char *text = rb_print(rb, self, folders, bkp_repo_path(c->ro), fp, RB_MARKDOWN, ja, 0);
             char *name = NULL, stem[256];
             rb_runbook_stem(d->runbook, stem, sizeof(stem)); /* the policy may give a path */
             if (!text || asprintf(&name, "procedure-%s.%s.md", stem, ja ? "ja" : "en") < 0) {

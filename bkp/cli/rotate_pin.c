@@ -17,7 +17,7 @@ int cli_pins_check(cli *c, const char *only, json_t **out)
         *out = json_array();
         return *out ? 0 : -ENOMEM;
     }
-    int rc = ops_pins_check(c->r, c->policy, only, only ? m.path : NULL, out);
+    int rc = ops_pins_check(c->ro, c->policy, only, only ? m.path : NULL, out);
     if (only)
         cli_medium_clear(&m);
     return rc;

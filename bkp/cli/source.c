@@ -124,10 +124,10 @@ static int from_medium(cli *c, const char *from, const char *spec, bkp_repo **ou
     /* The registry is in the primary, which may be gone: the policy alone will do. */
     if (cli_repo_path(c) && stat(c->repo, &st) == 0)
         (void)cli_open_repo(c, BKP_REPO_READONLY, &primary);
-    bkp_repo *keep = c->r;
-    c->r = primary;
+    const bkp_repo *keep = c->ro;
+    c->ro = primary;
     int ex = cli_medium_find(c, from, &m);
-    c->r = keep;
+    c->ro = keep;
     bkp_repo_free(primary);
     if (ex)
         return ex;

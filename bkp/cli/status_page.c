@@ -22,7 +22,7 @@ void cli_status_in(cli *c, pol_policy *p, ops_status_in *in)
     /* Status is read-only: a primary behind a medium is shown, not fixed. */
     if (cli_pins_check(c, NULL, &pins) < 0)
         pins = NULL;
-    *in = (ops_status_in){.repo = c->r,
+    *in = (ops_status_in){.repo = c->ro,
                           .policy = p,
                           .states = cli_media_states(c, p),
                           .pins = pins,
@@ -60,9 +60,9 @@ json_t *cli_key_drill_status(cli *c, const ops_status_log *log)
 json_t *cli_status_doc(cli *c, json_t *all, int worst, const ops_status_log *log)
 {
     pol_policy *p = cli_policy(c);
-    ops_status_in in = {.repo = c->r};
+    ops_status_in in = {.repo = c->ro};
     if (p)
-        in = (ops_status_in){.repo = c->r, .policy = p, .states = cli_media_states(c, p)};
+        in = (ops_status_in){.repo = c->ro, .policy = p, .states = cli_media_states(c, p)};
     json_t *doc = ops_status_doc(&in, all, worst, log);
     free((pol_medium_state *)in.states);
     return doc;

@@ -61,7 +61,7 @@ int ops_archive_list(const char *dir, char ***names, size_t *n)
     return 0;
 }
 
-int ops_archive_check(bkp_repo *primary, const char *path, const char *tmpdir, int workers,
+int ops_archive_check(const bkp_repo *primary, const char *path, const char *tmpdir, int workers,
                       bkp_verify_result *sum)
 {
     const char *parent = ops_staging_parent(tmpdir);
@@ -98,7 +98,7 @@ int ops_archive_check(bkp_repo *primary, const char *path, const char *tmpdir, i
     return rc;
 }
 
-int ops_archive_verify(bkp_repo *primary, const char *medium, const char *dir,
+int ops_archive_verify(const bkp_repo *primary, const char *medium, const char *dir,
                        const char *tmpdir, int workers, bkp_verify_result *res)
 {
     char **names = NULL;

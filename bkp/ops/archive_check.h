@@ -35,7 +35,7 @@ const char *ops_staging_parent(const char *tmpdir);
  * happens. What was read is added to `*sum` (may be NULL). 0; -EBADMSG when
  * it does not verify (logged, after the problems found); another negative
  * errno when it could not be extracted or checked. */
-int ops_archive_check(bkp_repo *primary, const char *path, const char *tmpdir, int workers,
+int ops_archive_check(const bkp_repo *primary, const char *path, const char *tmpdir, int workers,
                       bkp_verify_result *sum);
 
 /* Every archive of the archive folder `dir` of medium `medium` checked as
@@ -44,7 +44,7 @@ int ops_archive_check(bkp_repo *primary, const char *path, const char *tmpdir, i
  * archives as problems. 0 when every archive was checked (those that do
  * not verify counted in `res->problems`), or the negative errno of listing
  * `dir`. */
-int ops_archive_verify(bkp_repo *primary, const char *medium, const char *dir,
+int ops_archive_verify(const bkp_repo *primary, const char *medium, const char *dir,
                        const char *tmpdir, int workers, bkp_verify_result *res);
 
 #endif

@@ -16,18 +16,19 @@
 #include "bkp/prune_recover.h"
 
 /* One record of `op` whose figures are {key: each of `v`}. */
-static void each_noted(bkp_repo *r, const char *op, const char *key, const char *const *v, size_t n)
+static void each_noted(const bkp_repo *r, const char *op, const char *key, const char *const *v,
+                       size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         json_t *fig = json_pack("{s:s}", key, v[i]);
         bkp_audit_rec rec = {.op = op, .figures = fig};
-        (void)!bkp_audit_append(r, &rec); /* logged; the command stands */
+        (void)!bkp_audit_append_ro(r, &rec); /* logged; the command stands */
         json_decref(fig);
     }
 }
 
 /* The policy in force: a record whenever its bytes differ from the last one recorded. */
-static void policy_noted(bkp_repo *r, const char *file)
+static void policy_noted(const bkp_repo *r, const char *file)
 {
     bkp_buf data;
     uint8_t h[32];
@@ -42,7 +43,7 @@ static void policy_noted(bkp_repo *r, const char *file)
             json_t *fig = json_pack("{s:s, s:s, s:O}", "file", file, "digest", hex, "previous",
                                     digest ? digest : json_null());
             bkp_audit_rec rec = {.op = "policy", .figures = fig};
-            (void)!bkp_audit_append(r, &rec); /* logged; the command stands */
+            (void)!bkp_audit_append_ro(r, &rec); /* logged; the command stands */
             json_decref(fig);
         }
         json_decref(last);
@@ -51,7 +52,7 @@ static void policy_noted(bkp_repo *r, const char *file)
     free(log);
 }
 
-void ops_audit_context(bkp_repo *r, const char *policy_file)
+void ops_audit_context(const bkp_repo *r, const char *policy_file)
 {
     const char *const *v;
     if (!r)

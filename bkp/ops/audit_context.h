@@ -19,6 +19,6 @@
 
 /* Record the context of this process's command in `r` (may be NULL:
  * nothing), the policy read from `policy_file` (may be NULL). */
-void ops_audit_context(bkp_repo *r, const char *policy_file);
+void ops_audit_context(const bkp_repo *r, const char *policy_file);
 
 #endif

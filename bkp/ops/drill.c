@@ -30,24 +30,24 @@ void ops_drill_sources_free(ops_drill_sources *s)
 
 /* Add source `r` as `name`; one past OPS_DRILL_SOURCES_MAX (or without
  * memory for its name) is dropped, and closed when `owned`. */
-static void add(ops_drill_sources *s, const char *name, bkp_repo *r, bool owned)
+/* Source `r` (read only), which `owned` is when the list frees it (else NULL). */
+static void add(ops_drill_sources *s, const char *name, const bkp_repo *r, bkp_repo *owned)
 {
     char *copy = s->n < OPS_DRILL_SOURCES_MAX ? strdup(name) : NULL;
     if (!copy) {
-        if (owned)
-            bkp_repo_free(r);
+        bkp_repo_free(owned);
         return;
     }
     s->names[s->n] = copy;
     s->v[s->n] = (rb_source){s->names[s->n], r};
     s->n++;
     if (owned)
-        s->owned[s->nowned++] = r;
+        s->owned[s->nowned++] = owned;
 }
 
 /* The run's key, once: the first source opened with it, the others as
  * copies of that one. */
-static int open_any(const ops_drill_in *in, const char *path, bkp_repo *like, bkp_repo **out)
+static int open_any(const ops_drill_in *in, const char *path, const bkp_repo *like, bkp_repo **out)
 {
     if (like)
         return bkp_repo_open_copy(path, like, BKP_REPO_READONLY, out);
@@ -59,7 +59,7 @@ static int open_any(const ops_drill_in *in, const char *path, bkp_repo *like, bk
 /* Archive `name` of folder medium `m` extracted into a new staging folder
  * of `s` and opened into `*r`. */
 static int open_archive(const ops_drill_in *in, const pol_medium *m, const char *name,
-                        bkp_repo *like, ops_drill_sources *s, bkp_repo **r)
+                        const bkp_repo *like, ops_drill_sources *s, bkp_repo **r)
 {
     const char *tmp = getenv("TMPDIR");
     char *staging = NULL;
@@ -84,7 +84,7 @@ static int open_archive(const ops_drill_in *in, const pol_medium *m, const char 
 /* The newest archives of each data set of the runbook in an archive folder
  * (a few, so that select can fall back), each extracted and opened as a
  * source of its own. -ENOENT when the folder holds none of them. */
-static int open_archives(const ops_drill_in *in, const pol_medium *m, bkp_repo **like,
+static int open_archives(const ops_drill_in *in, const pol_medium *m, const bkp_repo **like,
                          ops_drill_sources *s)
 {
     const rb_runbook *rb = in->rb;
@@ -101,7 +101,7 @@ static int open_archives(const ops_drill_in *in, const pol_medium *m, bkp_repo *
             taken++;
             if (open_archive(in, m, names[i], *like, s, &r))
                 continue;
-            add(s, m->name, r, true);
+            add(s, m->name, r, r);
             if (!*like)
                 *like = r;
             opened++;
@@ -133,7 +133,7 @@ static bool connected(const pol_medium *m)
 }
 
 /* One disk or archive medium, added to `s` when it can be read. */
-static void open_medium(const ops_drill_in *in, const pol_medium *m, bkp_repo **like,
+static void open_medium(const ops_drill_in *in, const pol_medium *m, const bkp_repo **like,
                         ops_drill_sources *s)
 {
     bkp_repo *r = NULL;
@@ -153,7 +153,7 @@ static void open_medium(const ops_drill_in *in, const pol_medium *m, bkp_repo **
         bkp_warn(_("%s cannot be read (%s): not used"), m->name, bkp_strerror(rc));
         return;
     }
-    add(s, m->name, r, true);
+    add(s, m->name, r, r);
     if (!*like)
         *like = r;
 }
@@ -163,7 +163,7 @@ static void open_medium(const ops_drill_in *in, const pol_medium *m, bkp_repo **
  * traffic a drill of the other media should not pay. With the primary's
  * keys when it is open; else (a key-recovery drill, the primary gone) with
  * the passphrase or the sheets. */
-static void open_bucket(const ops_drill_in *in, bkp_repo *primary, ops_drill_sources *s)
+static void open_bucket(const ops_drill_in *in, const bkp_repo *primary, ops_drill_sources *s)
 {
     const pol_medium *pm = in->only && in->policy ? pol_medium_find(in->policy, in->only) : NULL;
     if (!pm || pm->type != POL_OBJECT || s->nstaging >= OPS_DRILL_SOURCES_MAX || !in->io->fetch)
@@ -174,7 +174,7 @@ static void open_bucket(const ops_drill_in *in, bkp_repo *primary, ops_drill_sou
     if (staging)
         s->staging[s->nstaging++] = staging;
     if (!rc)
-        add(s, in->only, r, true);
+        add(s, in->only, r, r);
     else
         bkp_warn(_("%s cannot be read: not used"), in->only);
 }
@@ -207,7 +207,7 @@ static int none_there(const ops_drill_in *in)
 int ops_drill_sources_find(const ops_drill_in *in, ops_drill_sources *s)
 {
     const pol_policy *p = in->policy;
-    bkp_repo *primary = NULL, *like;
+    const bkp_repo *primary = NULL, *like;
     if (!(s->v = calloc(OPS_DRILL_SOURCES_MAX + 1, sizeof(*s->v))))
         return -ENOMEM;
     if (!in->only && !in->keyrec && in->io->open_primary) {
@@ -215,7 +215,7 @@ int ops_drill_sources_find(const ops_drill_in *in, ops_drill_sources *s)
         if (rc)
             return rc;
         if (primary)
-            add(s, "repository", primary, false);
+            add(s, "repository", primary, NULL);
     }
     like = in->keyrec ? NULL : primary;
     for (size_t o = in->keyrec ? 1 : 0; p && o < 3; o++)

@@ -41,7 +41,7 @@ typedef struct ops_drill_io {
     void *ctx;
     /* The primary repository, read-only, into `*out` (-EKEYREJECTED: the
      * key does not open it); NULL: the primary is not read. */
-    int (*open_primary)(void *ctx, bkp_repo **out);
+    int (*open_primary)(void *ctx, const bkp_repo **out);
     /* The repository or copy at `path`, read-only, with the run's key (the
      * first source opened; the others are opened as its copies). */
     int (*open)(void *ctx, const char *path, bkp_repo **out);

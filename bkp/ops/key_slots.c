@@ -37,6 +37,14 @@ int ops_keys_edit_begin(bkp_repo *r, bool lock, ops_keys_edit *e)
     return rc ? rc : bkp_repo_key_slots(r, e->s);
 }
 
+int ops_keys_read(const bkp_repo *r, ops_keys_edit *e)
+{
+    *e = (ops_keys_edit){0};
+    if (!(e->s = calloc(1, sizeof(*e->s))))
+        return -ENOMEM;
+    return bkp_repo_key_slots(r, e->s);
+}
+
 void ops_keys_edit_end(ops_keys_edit *e)
 {
     bkp_lock_release(e->lock);

@@ -42,6 +42,10 @@ typedef struct ops_keys_edit {
  * ended either way. */
 int ops_keys_edit_begin(bkp_repo *r, bool lock, ops_keys_edit *e)
     __attribute__((warn_unused_result));
+/* Read the slots of `r` into `e` to list them, with no lock: `e->r` stays
+ * NULL, so nothing can be changed through `e`. 0 or a negative errno; `e`
+ * must be ended either way. */
+int ops_keys_read(const bkp_repo *r, ops_keys_edit *e) __attribute__((warn_unused_result));
 void ops_keys_edit_end(ops_keys_edit *e);
 
 /* "machine" for a slot sealed under a machine secret (keys.h), else

@@ -21,7 +21,7 @@ const char *ops_when(char *buf, size_t n, int64_t t)
     return buf;
 }
 
-pol_medium_state *ops_media_states(bkp_repo *r, const pol_policy *p)
+pol_medium_state *ops_media_states(const bkp_repo *r, const pol_policy *p)
 {
     pol_medium_state *st = calloc(p->nmedia + 1, sizeof(*st));
     for (size_t i = 0; st && i < p->nmedia; i++) {
@@ -36,7 +36,7 @@ pol_medium_state *ops_media_states(bkp_repo *r, const pol_policy *p)
 
 /* When each medium of `p` is due, in its order (malloc'd; NULL without a
  * policy or memory). */
-static time_t *media_due(bkp_repo *r, const pol_policy *p)
+static time_t *media_due(const bkp_repo *r, const pol_policy *p)
 {
     pol_medium_state *st = p ? ops_media_states(r, p) : NULL;
     time_t *due = st ? calloc(p->nmedia + 1, sizeof(*due)) : NULL;
@@ -46,7 +46,7 @@ static time_t *media_due(bkp_repo *r, const pol_policy *p)
     return due;
 }
 
-time_t ops_medium_due(bkp_repo *r, const pol_policy *p, const char *name)
+time_t ops_medium_due(const bkp_repo *r, const pol_policy *p, const char *name)
 {
     time_t result = 0, *due = media_due(r, p);
     for (size_t i = 0; due && i < p->nmedia; i++)
@@ -56,7 +56,7 @@ time_t ops_medium_due(bkp_repo *r, const pol_policy *p, const char *name)
     return result;
 }
 
-const char *ops_medium_most_due(bkp_repo *r, const pol_policy *p, time_t *when)
+const char *ops_medium_most_due(const bkp_repo *r, const pol_policy *p, time_t *when)
 {
     const char *best = NULL;
     time_t *due = media_due(r, p);
@@ -70,7 +70,7 @@ const char *ops_medium_most_due(bkp_repo *r, const pol_policy *p, time_t *when)
 }
 
 /* The label's repository and key against `r`'s: 0, or the refusal (logged). */
-static int check_owner(bkp_repo *r, const char *name, const char *path, const json_t *label)
+static int check_owner(const bkp_repo *r, const char *name, const char *path, const json_t *label)
 {
     const char *lname = json_string_value(json_object_get(label, "name"));
     const char *lrepo = json_string_value(json_object_get(label, "repository"));
@@ -96,7 +96,7 @@ static int check_owner(bkp_repo *r, const char *name, const char *path, const js
 }
 
 /* The other disk is plugged in: refused, naming the medium due next. */
-static int other_disk(bkp_repo *r, const pol_policy *p, const char *name, const char *path,
+static int other_disk(const bkp_repo *r, const pol_policy *p, const char *name, const char *path,
                       const char *lname)
 {
     time_t due = 0;
@@ -113,7 +113,7 @@ static int other_disk(bkp_repo *r, const pol_policy *p, const char *name, const 
     return -EMEDIUMTYPE;
 }
 
-int ops_label_check(bkp_repo *r, const pol_policy *p, const char *name, const char *path,
+int ops_label_check(const bkp_repo *r, const pol_policy *p, const char *name, const char *path,
                     const json_t *entry)
 {
     json_t *label = NULL;

@@ -31,17 +31,17 @@
 /* Check the label at `path` against medium `name` of repository `r`, whose
  * registry entry is `entry` (NULL: never labelled); `p` (may be NULL) names
  * the medium due next in the refusal. 0 when it is that medium. */
-int ops_label_check(bkp_repo *r, const pol_policy *p, const char *name, const char *path,
+int ops_label_check(const bkp_repo *r, const pol_policy *p, const char *name, const char *path,
                     const json_t *entry);
 
 /* Last writes from the registry of `r` (may be NULL: never written), one
  * state per medium of `p`, in its order (malloc'd; NULL without memory). */
-pol_medium_state *ops_media_states(bkp_repo *r, const pol_policy *p);
+pol_medium_state *ops_media_states(const bkp_repo *r, const pol_policy *p);
 /* When medium `name` of `p` (may be NULL) is next due (0: never rotated). */
-time_t ops_medium_due(bkp_repo *r, const pol_policy *p, const char *name);
+time_t ops_medium_due(const bkp_repo *r, const pol_policy *p, const char *name);
 /* The name of `p`'s medium that is most overdue, or NULL; its due time
  * into `*when`. */
-const char *ops_medium_most_due(bkp_repo *r, const pol_policy *p, time_t *when);
+const char *ops_medium_most_due(const bkp_repo *r, const pol_policy *p, time_t *when);
 
 /* A time for people to act on: local, to the minute, with the zone
  * ("2026-11-24 13:06 JST"). */

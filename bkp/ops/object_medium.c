@@ -211,7 +211,7 @@ static int last_probe(json_t *rec, void *ctx)
     return 0;
 }
 
-bool ops_object_proven(bkp_repo *r, const pol_policy *pol, const json_t *entry, time_t *when)
+bool ops_object_proven(const bkp_repo *r, const pol_policy *pol, const json_t *entry, time_t *when)
 {
     const char *name = json_string_value(json_object_get(json_object_get(entry, "label"), "name"));
     const pol_medium *pm = name && pol ? pol_medium_find(pol, name) : NULL;

@@ -88,6 +88,6 @@ int ops_object_probe(const ops_object_in *in, bkp_bucket_probe *pr, int *noted, 
  * can write the repository may edit)? False too while the medium holds a
  * generation a rotation copied under GOVERNANCE. `*when`: that probe's
  * time, or 0. */
-bool ops_object_proven(bkp_repo *r, const pol_policy *p, const json_t *entry, time_t *when);
+bool ops_object_proven(const bkp_repo *r, const pol_policy *p, const json_t *entry, time_t *when);
 
 #endif

@@ -17,7 +17,7 @@
 /* The pin of medium `name`: from the medium at `path` when it is there and
  * names this medium (two disks may take turns at one mount point), else
  * the primary's copy. NULL when there is none yet. */
-static bkp_pin *load_pin(bkp_repo *r, const char *name, const char *path, bool *on_medium)
+static bkp_pin *load_pin(const bkp_repo *r, const char *name, const char *path, bool *on_medium)
 {
     bkp_pin *p = NULL;
     char kept[96];
@@ -54,8 +54,8 @@ static bkp_pin *load_pin(bkp_repo *r, const char *name, const char *path, bool *
 }
 
 /* Add to `out` what the primary lacks of the pin of medium `name`. */
-static int check_medium(bkp_repo *r, const char *name, const char *path, bkp_gen **v, size_t n,
-                        const char *log, json_t *out)
+static int check_medium(const bkp_repo *r, const char *name, const char *path, bkp_gen **v,
+                        size_t n, const char *log, json_t *out)
 {
     bool on_medium;
     bkp_pin *p = load_pin(r, name, path, &on_medium);
@@ -78,7 +78,7 @@ static int check_medium(bkp_repo *r, const char *name, const char *path, bkp_gen
     return nf < 0 ? nf : 0;
 }
 
-int ops_pins_check(bkp_repo *r, const pol_policy *p, const char *only, const char *only_path,
+int ops_pins_check(const bkp_repo *r, const pol_policy *p, const char *only, const char *only_path,
                    json_t **out)
 {
     json_t *reg = only ? NULL : bkp_media_list(r), *found = json_array(), *e;

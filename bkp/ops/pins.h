@@ -24,7 +24,7 @@
  * number, or a negative errno (logged). `only`: that medium alone, read at
  * `only_path`; else every registered one, at the path `p` (may be NULL)
  * gives it or the registry's. */
-int ops_pins_check(bkp_repo *r, const pol_policy *p, const char *only, const char *only_path,
+int ops_pins_check(const bkp_repo *r, const pol_policy *p, const char *only, const char *only_path,
                    json_t **out);
 /* Log the findings and what to do; `doing` names what is refused. */
 void ops_pins_refuse(json_t *found, const char *doing);

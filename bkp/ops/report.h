@@ -28,7 +28,7 @@
 #include "restore/runbook.h"
 
 typedef struct ops_report_in {
-    bkp_repo *repo;           /* open with its keys, borrowed */
+    const bkp_repo *repo;     /* open with its keys, borrowed */
     const pol_policy *policy; /* borrowed */
     time_t from, to;          /* the period, UTC, both included; from <= to */
     json_t *status;           /* the data sets of ops_status (borrowed; may be NULL) */

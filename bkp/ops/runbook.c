@@ -102,7 +102,7 @@ static bool suspect(const bkp_gen *g)
 
 /* The primary's newest usable generation of `ds` into `out`; the uuids of
  * its suspicious ones into `suspects`. */
-static void primary_copy(bkp_repo *r, const char *ds, json_t *suspects, json_t *out)
+static void primary_copy(const bkp_repo *r, const char *ds, json_t *suspects, json_t *out)
 {
     bkp_gen **v = NULL;
     size_t n = 0;
@@ -154,7 +154,7 @@ static void medium_copy(json_t *e, const char *ds, json_t *suspects, json_t *out
                   "offline", type && strcmp(type, "disk"), "generation", gen, "captured", when));
 }
 
-json_t *ops_runbook_copies(bkp_repo *r, const rb_runbook *rb)
+json_t *ops_runbook_copies(const bkp_repo *r, const rb_runbook *rb)
 {
     json_t *out = json_array(), *reg = r ? bkp_media_list(r) : NULL, *e;
     size_t i;

@@ -36,7 +36,7 @@ int ops_runbook_list(const pol_policy *p, json_t **out);
  * failed nor marked suspicious (and not cleared) in the primary, then on
  * each medium; [{medium, type, location, offline, generation, captured}]
  * (a new array). */
-json_t *ops_runbook_copies(bkp_repo *r, const rb_runbook *rb);
+json_t *ops_runbook_copies(const bkp_repo *r, const rb_runbook *rb);
 
 /* The data sets of `p` (may be NULL) that are one folder each, by name:
  * {dataset: folder}, what a procedure restores as the folder's contents

@@ -29,7 +29,7 @@
 #include "policies/policy.h"
 
 typedef struct ops_status_in {
-    bkp_repo *repo;                 /* open, borrowed */
+    const bkp_repo *repo;           /* open, borrowed */
     const pol_policy *policy;       /* borrowed */
     const pol_medium_state *states; /* one per medium of the policy, in its order (borrowed) */
     json_t *pins;                   /* what media pinned of the primary, or NULL (borrowed) */

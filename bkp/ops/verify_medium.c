@@ -15,7 +15,7 @@
 #include "bkp/medium.h"
 #include "bkp/reread_sample.h"
 
-int ops_verify_check(bkp_repo *r, bkp_repo *target, const char *medium, double sample,
+int ops_verify_check(bkp_repo *r, const bkp_repo *target, const char *medium, double sample,
                      bool read_data, int workers, const bkp_bucket_fetch *bucket,
                      bkp_verify_result *res)
 {
@@ -97,8 +97,8 @@ static int note(json_t *e, void *ctx)
     return 0;
 }
 
-int ops_verify_record(bkp_repo *r, const char *medium, const char *mode, int rc, bool behind,
-                      const bkp_verify_result *res, json_t *fixed)
+int ops_verify_record(const bkp_repo *r, bkp_repo *w, const char *medium, const char *mode, int rc,
+                      bool behind, const bkp_verify_result *res, json_t *fixed)
 {
     int failed = 0;
     json_t *fig = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:O?}", "mode", mode, "generations",
@@ -115,11 +115,11 @@ int ops_verify_record(bkp_repo *r, const char *medium, const char *mode, int rc,
                          .failed = bad || behind,
                          .figures = fig,
                          .error = bad ? (res->nmessages ? res->messages[0] : why) : NULL};
-    if (!bkp_repo_is_public(r) && bkp_audit_append(r, &rec))
+    if (!bkp_repo_is_public(r) && (w ? bkp_audit_append(w, &rec) : bkp_audit_append_ro(r, &rec)))
         failed = -EIO;
     json_decref(fig);
     bool ok = !bad;
-    if (medium && rc >= 0 && bkp_media_update(r, medium, note, &ok))
+    if (medium && rc >= 0 && (!w || bkp_media_update(w, medium, note, &ok)))
         failed = -EIO;
     return failed;
 }

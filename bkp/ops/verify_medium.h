@@ -27,8 +27,9 @@
  * bkp_verify, reading every pack back with `read_data`. The current
  * versions of a bucket's objects that did not check (`bucket`, may be NULL)
  * count as problems even when a locked older version stood in for them.
+ * `r` is written only by a sample (its state), and may be NULL without one.
  * 0 when it ran (problems counted in `res`), negative when it could not. */
-int ops_verify_check(bkp_repo *r, bkp_repo *target, const char *medium, double sample,
+int ops_verify_check(bkp_repo *r, const bkp_repo *target, const char *medium, double sample,
                      bool read_data, int workers, const bkp_bucket_fetch *bucket,
                      bkp_verify_result *res) __attribute__((warn_unused_result));
 
@@ -47,8 +48,10 @@ int ops_verify_kit(const char *what, const char *path, bool optional, int rc,
  * figures of `res`; then, when the check ran (`rc` >= 0), the medium's
  * registry entry stamped: seen and checked now, clean or not. 0, or -EIO
  * when either could not be written (logged). Nothing is written to a
- * repository opened with the public key alone. */
-int ops_verify_record(bkp_repo *r, const char *medium, const char *mode, int rc, bool behind,
-                      const bkp_verify_result *res, json_t *fixed);
+ * repository opened with the public key alone. `w` is `r` writable, which
+ * the registry's stamp needs (given with `medium`); without it the record is
+ * appended through the read handle (audit.h, bkp_audit_append_ro). */
+int ops_verify_record(const bkp_repo *r, bkp_repo *w, const char *medium, const char *mode, int rc,
+                      bool behind, const bkp_verify_result *res, json_t *fixed);
 
 #endif

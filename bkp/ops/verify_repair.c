@@ -29,12 +29,13 @@ int ops_repair_source_path(const char *from, char **out)
     return *out ? 0 : -ENOMEM;
 }
 
-int ops_repair_lock(bkp_repo *target, bkp_repo *src, bkp_lock **lock)
+int ops_repair_lock(const bkp_repo *target, const bkp_repo *src, bkp_lock **lock)
 {
-    *lock = NULL;
+    if (lock)
+        *lock = NULL;
     if (!strcmp(bkp_repo_path(src), bkp_repo_path(target)))
         return -EINVAL;
-    return bkp_lock_writer(bkp_repo_path(target), "bkp verify --repair-from", lock);
+    return !lock ? 0 : bkp_lock_writer(bkp_repo_path(target), "bkp verify --repair-from", lock);
 }
 
 /* Pack `id` of `src` into `dst` in place of the bad one: 0 done (its ID

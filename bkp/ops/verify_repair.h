@@ -29,10 +29,11 @@
  * when `from` is a medium's name. 0, or -ENOMEM. */
 int ops_repair_source_path(const char *from, char **out);
 
-/* The writer's lock of `target` for a repair from `src` (held by `*lock`):
+/* The writer's lock of `target` for a repair from `src` (held by `*lock`;
+ * `lock` NULL: the caller holds it already, only the check is made):
  * -EINVAL, with nothing taken and nothing logged, when `src` is `target`
  * itself (the same folder); -EBUSY when another run holds it. */
-int ops_repair_lock(bkp_repo *target, bkp_repo *src, bkp_lock **lock);
+int ops_repair_lock(const bkp_repo *target, const bkp_repo *src, bkp_lock **lock);
 
 typedef struct ops_repair_out {
     json_t *fixed; /* the packs replaced, hex IDs (a new array; may be empty) */
