@@ -17,6 +17,7 @@
 #include <sodium.h>
 
 #include "bkp/direct.h"
+#include "bkp/fdio.h"
 #include "bkp/log.h"
 #include "bkp/stream.h"
 
@@ -332,14 +333,15 @@ void bkp_durable_cleanup(const char *dir)
         long pid = strtol(p + hl + 1, NULL, 10);
         if (pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM))
             continue; /* its writer is still alive */
-        char *path = bkp_path_join(dir, e->d_name);
-        int fd = path ? open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
+        /* Only a regular file is ours: a FIFO or a device under such a
+         * name (planted on a medium) is neither opened (a FIFO would block
+         * the open, a device may act on it) nor removed. */
+        int fd = bkp_open_regular_at(dirfd(d), e->d_name);
         /* A writer in another PID namespace still holds its lock. */
-        if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0 && unlink(path) == 0)
-            bkp_debug("removed stale temporary file %s", path);
+        if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0 && unlinkat(dirfd(d), e->d_name, 0) == 0)
+            bkp_debug("removed stale temporary file %s/%s", dir, e->d_name);
         if (fd >= 0)
             close(fd);
-        free(path);
     }
     closedir(d);
 }

@@ -319,6 +319,11 @@ static int cleanup_pass(bkp_repo *r)
         return rc;
     static const char *const dirs[] = {"", "keys", "packs", "index", "cache", "locks"};
     for (size_t i = 0; i < sizeof(dirs) / sizeof(*dirs); i++) {
+        /* A medium's cache/ is never written by bkp (repo_index.c), so it
+         * holds no temporary file of ours, and what a medium put there is
+         * neither opened nor removed. */
+        if ((r->flags & BKP_REPO_MEDIUM) && !strcmp(dirs[i], "cache"))
+            continue;
         char *p = bkp_path_join(r->path, dirs[i]);
         if (p)
             bkp_durable_cleanup(p);
@@ -524,7 +529,8 @@ int bkp_repo_open_copy(const char *path, const bkp_repo *like, unsigned flags, b
 {
     /* Before realpath resolves it: a copy made of links is refused. */
     int rc = bkp_layout_check(path);
-    return rc ? rc : open_repo(path, NULL, 0, NULL, like, flags | BKP_REPO_COPY, out);
+    return rc ? rc
+              : open_repo(path, NULL, 0, NULL, like, flags | BKP_REPO_COPY | BKP_REPO_MEDIUM, out);
 }
 
 bool bkp_repo_is_copy(const bkp_repo *r)

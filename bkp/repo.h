@@ -40,6 +40,10 @@ enum {
     BKP_REPO_READONLY = 1, /* never write: no clean-up pass, no index repair */
     BKP_REPO_COPY = 2,     /* set by bkp_repo_open_copy: a copy on a medium, not the primary */
     BKP_REPO_PUBLIC = 4,   /* set by bkp_repo_open_public: the public key only, no secret */
+    /* A folder on a medium (set by bkp_repo_open_copy, given by whoever opens
+     * a medium's folder with a passphrase or sheets): nothing under its
+     * cache/ is opened, read, written or removed (FORMAT §5a). */
+    BKP_REPO_MEDIUM = 8,
 };
 
 /* Create a repository at `path` (absent or an empty directory). Refuses a

@@ -79,7 +79,7 @@ static int list_segments(bkp_repo *r, uint8_t (**out)[BKP_ID_LEN], uint32_t *n)
 /* Does this open keep its table in the repository's cache folder? */
 static bool table_in_cache(const bkp_repo *r)
 {
-    return !(r->flags & (BKP_REPO_READONLY | BKP_REPO_COPY));
+    return !(r->flags & (BKP_REPO_READONLY | BKP_REPO_COPY | BKP_REPO_MEDIUM));
 }
 
 /* Hold cache/index-lock: the manifest and the tables change only under
@@ -87,8 +87,8 @@ static bool table_in_cache(const bkp_repo *r)
  * The descriptor, or -1 (a read-only open where there is none, or a lock
  * that cannot be taken: then only a concurrent writer could make this
  * open rebuild, never lose an entry). Only a writer of tables creates the
- * file: a repository that never had one has no tables to guard. A copy on
- * a medium has no writer of tables to wait for, and a medium is not
+ * file: a repository that never had one has no tables to guard. A folder
+ * on a medium has no writer of tables to wait for, and a medium is not
  * trusted: its lock is never opened (a FIFO planted there would hang the
  * open), and elsewhere only a regular file is, without following a link. */
 static int cache_lock(const bkp_repo *r, bool create)
@@ -97,7 +97,7 @@ static int cache_lock(const bkp_repo *r, bool create)
     int fd = -1;
     if (p && create && table_in_cache(r)) {
         fd = bkp_lock_file(p);
-    } else if (p && !(r->flags & BKP_REPO_COPY) && (fd = bkp_open_regular(p)) >= 0 &&
+    } else if (p && !(r->flags & BKP_REPO_MEDIUM) && (fd = bkp_open_regular(p)) >= 0 &&
                bkp_lock_fd(fd, true)) {
         close(fd);
         fd = -1;
@@ -277,9 +277,19 @@ static int load_levels(bkp_repo *r, const char *dir, const uint8_t key[32],
 /* Use the tables of cache/index-levels when they check and every segment
  * they list is still there; otherwise leave the index empty (the caller
  * rebuilds). A refused manifest is emptied (in a writable open) so that its
- * tables are orphans, removed with the others. */
+ * tables are orphans, removed with the others.
+ *
+ * A folder on a medium (a copy, or one opened with a passphrase by restore
+ * --from or a drill: BKP_REPO_MEDIUM) never gets that far: nothing in its
+ * cache/ folder is opened, read or written. No bkp writes tables there
+ * (table_in_cache), so whatever a medium holds under cache/ was put there by
+ * someone else, and a medium is not trusted: its index is built from its
+ * own segments, each authenticated as it is loaded, exactly as after a
+ * refused manifest (and past the memory bound, into tables in $TMPDIR). */
 static int try_table(bkp_repo *r, const uint8_t key[32], uint8_t (*names)[BKP_ID_LEN], uint32_t n)
 {
+    if (r->flags & BKP_REPO_MEDIUM)
+        return 0;
     char *dir = bkp_repo_subpath(r, "cache");
     if (!dir)
         return -ENOMEM;

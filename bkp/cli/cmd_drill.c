@@ -68,18 +68,18 @@ static int open_primary(void *ctx, const bkp_repo **out)
 }
 
 /* The first source the primary's key does not open for it: with the
- * sheets, or the passphrase. */
+ * sheets, or the passphrase; a medium's folder (its cache/ is not read). */
 static int open_keyed(void *ctx, const char *path, bkp_repo **out)
 {
     cli *c = ctx;
     if (c->nkey_from) /* recorded in the primary when it is there, never on the medium */
-        return cli_open_key_from(c, path, BKP_REPO_READONLY, true, out);
+        return cli_open_key_from(c, path, BKP_REPO_READONLY | BKP_REPO_MEDIUM, true, out);
     char *pass = NULL;
     size_t plen = 0;
     cli_passphrase_source(c);
     if (bkp_passphrase_get(c->passphrase_file, 0, &pass, &plen))
         return -ENOENT;
-    int rc = bkp_repo_open(path, pass, plen, BKP_REPO_READONLY, out);
+    int rc = bkp_repo_open(path, pass, plen, BKP_REPO_READONLY | BKP_REPO_MEDIUM, out);
     bkp_passphrase_free(pass, plen);
     return rc;
 }

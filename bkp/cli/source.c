@@ -145,19 +145,22 @@ static int from_medium(cli *c, const char *from, const char *spec, bkp_repo **ou
 }
 
 /* The repository copy at `repo` (NULL: no memory), opened with the sheets
- * of --key-from or the passphrase. An exit code. */
+ * of --key-from or the passphrase, as a folder on a medium (its cache/ is
+ * not read). An exit code. */
 static int open_folder(cli *c, const char *repo, bkp_repo **out)
 {
     char *pass = NULL;
     size_t plen = 0;
     int rc;
     if (c->nkey_from) {
-        rc = repo ? cli_open_key_from(c, repo, BKP_REPO_READONLY, false, out) : -ENOMEM;
+        rc = repo ? cli_open_key_from(c, repo, BKP_REPO_READONLY | BKP_REPO_MEDIUM, false, out)
+                  : -ENOMEM;
     } else {
         cli_passphrase_source(c);
         if (bkp_passphrase_get(c->passphrase_file, 0, &pass, &plen))
             return EXIT_USAGE;
-        rc = repo ? bkp_repo_open(repo, pass, plen, BKP_REPO_READONLY, out) : -ENOMEM;
+        rc = repo ? bkp_repo_open(repo, pass, plen, BKP_REPO_READONLY | BKP_REPO_MEDIUM, out)
+                  : -ENOMEM;
         bkp_passphrase_free(pass, plen);
     }
     return cli_exit_open(rc, repo);

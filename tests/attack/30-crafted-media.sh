@@ -3,7 +3,8 @@
 # (issue: "a BKP-LABEL without name (or with "name": 5) gives SIGSEGV in
 # rotate and drill; sizes read from a medium (pack trailer, audit copy,
 # key-file cost parameters) allow allocations and Argon2 work up to 4 GiB";
-# "a flipped byte in config is not detected").
+# "a flipped byte in config is not detected"), and the medium's cache/ folder,
+# which the open of a copy must neither read nor follow nor change.
 #
 # Each crafted file is planted and the command that reads it must refuse it:
 # exit 1 or 2 (never a signal), a message naming what is wrong, nothing
@@ -208,6 +209,45 @@ same_as_before "config"
 printf '{"last_run": "soon", "../../etc/passwd": 1, "%s": 99999999999}\n' "$(printf 'a%.0s' $(seq 64))" >"$REPO/cache/reread.json"
 ok "$BKP" verify --sample 100 --policy "$POL"
 output_has "is not a valid re-read state"
+
+# ---- 8. A medium's cache/ is never read, followed or changed ----
+# The blob index tables, their manifest and the checked-segments list live in
+# a repository's cache/ (FORMAT §5a); on a medium they are whatever its holder
+# put there. Planted: a manifest with its magic, a FIFO as a table, a checked
+# list of noise, the lock a link to the host's config, and FIFOs named as a
+# stale temporary file of this host (a clean-up pass would open them) in
+# cache/ and index/. Reads show in the access times (the first read after a
+# write updates them, even under relatime), an open of a FIFO as a hang.
+C=$MNT/repo/cache
+stale=".tmp-$(hostname | tr /- __)-2147483000-0011223344556677"
+{
+    printf 'BKPILV01\001\000\000\000'
+    head -c 56 /dev/urandom
+} >"$C/index-levels"
+head -c 300 /dev/urandom >"$C/index-checked"
+mkfifo "$C/index-table-0123456789abcdef0123456789abcdef" "$C/$stale" "$MNT/repo/index/$stale"
+ln -s "$REPO/config" "$C/index-lock"
+# (The folder's own access time is left out: listing it reads it.)
+cache_listing() {
+    (cd "$C" && find . -maxdepth 0 -printf '%p %i %T@ %C@\n' &&
+        find . -mindepth 1 -printf '%p %y %s %i %A@ %T@ %C@\n' | sort)
+}
+cache_listing >"$WORK/cache.before"
+check_exit 0 timeout 120 "$BKP" verify --media usb-a --policy "$POL" || true
+[ "$RC" = 124 ] && flunk "verify --media hung on the medium's cache/"
+grep -q "index table" <<<"$OUT$ERR" && flunk "verify --media read the medium's cache/: $ERR"
+check_exit 0 timeout 120 "$BKP" restore ds:1 "$WORK/out-cache" --from "$MNT" --policy "$POL" || true
+cmp -s "$D/f" "$WORK/out-cache$D/f" || flunk "restore --from a medium with a planted cache/ is not right"
+echo "another record" >"$D/g"
+ok "$BKP" backup --policy "$POL" ds
+check_exit 0 timeout 120 "$BKP" rotate usb-a --policy "$POL" || true
+[ "$RC" = 124 ] && flunk "rotate hung on a FIFO planted on the medium"
+grep -q "index table" <<<"$OUT$ERR" && flunk "rotate read the medium's cache/: $ERR"
+cache_listing >"$WORK/cache.after"
+diff -u "$WORK/cache.before" "$WORK/cache.after" >"$WORK/cache.diff" ||
+    flunk "the medium's cache/ was read or changed: $(tail -n +3 "$WORK/cache.diff" | head -n 6 | tr '\n' ' ')"
+[ -p "$MNT/repo/index/$stale" ] || flunk "a FIFO named as a temporary file in index/ was removed"
+rm -f "$C"/index-* "$C/$stale" "$MNT/repo/index/$stale"
 
 ok "$BKP" verify --policy "$POL"
 ok "$BKP" verify --media usb-a --policy "$POL"

@@ -315,14 +315,23 @@ static void test_cleanup(void **state)
     touch(f, longer);
     touch(f, "pack-in-progress");
     touch(f, ".tmp-notes");
+    /* A FIFO under a stale name (planted on a medium): not opened (that
+     * would block), not removed. */
+    char fifo[160], fifo_path[320];
+    snprintf(fifo, sizeof(fifo), ".tmp-%s-%ld-f1f0f1f0", f->host, (long)dead);
+    snprintf(fifo_path, sizeof(fifo_path), "%s/%s", f->dir, fifo);
+    assert_int_equal(mkfifo(fifo_path, 0600), 0);
 
     /* A real temporary file of this process, being written right now. */
     bkp_dfile live;
     assert_int_equal(bkp_dfile_open(&live, f->dir, 0), 0);
     assert_int_equal(bkp_dfile_write(&live, "still writing", 13), 0);
 
+    alarm(60); /* a hang fails the test instead of the suite's clock */
     bkp_durable_cleanup(f->dir);
+    alarm(0);
     assert_false(exists(f, stale));
+    assert_true(exists(f, fifo));
     assert_true(exists(f, mine));
     assert_true(exists(f, other));
     assert_true(exists(f, longer));
@@ -345,9 +354,10 @@ static void test_cleanup(void **state)
     int status;
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    assert_int_equal(count_tmp(f->dir), 4 + 1); /* mine, other, longer, .tmp-notes + the child's */
+    /* mine, other, longer, .tmp-notes, the FIFO, and the child's */
+    assert_int_equal(count_tmp(f->dir), 5 + 1);
     bkp_durable_cleanup(f->dir);
-    assert_int_equal(count_tmp(f->dir), 4);
+    assert_int_equal(count_tmp(f->dir), 5);
 }
 
 static void test_cleanup_keeps_live_child(void **state)

@@ -9,13 +9,16 @@
  * without a rebuild; that a manifest listing a table that is gone, a table
  * of another repository under a listed name, another repository's
  * manifest, and a flipped byte in any one table or in the manifest each
- * make the open rebuild from the segments with every blob still found.
+ * make the open rebuild from the segments with every blob still found; and
+ * that the open of a copy on a medium neither reads, follows nor changes
+ * anything the medium holds under cache/ (manifest, tables, links, FIFOs).
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -340,6 +343,101 @@ static void test_lock_planted_fifo(void **state)
     assert_true(S_ISFIFO(st.st_mode));
 }
 
+/* What `repo`/cache holds, without following anything: each entry's name,
+ * type, size, inode and change times, one a line, sorted. */
+static void cache_listing(const char *repo, char *out, size_t len)
+{
+    char dir[256], lines[MAXT][320];
+    int n = 0;
+    snprintf(dir, sizeof(dir), "%s/cache", repo);
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    assert_non_null(d);
+    while ((e = readdir(d)) && n < MAXT) {
+        struct stat st;
+        if (e->d_name[0] == '.' && (!e->d_name[1] || !strcmp(e->d_name, "..")))
+            continue;
+        assert_int_equal(fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW), 0);
+        snprintf(lines[n++], sizeof(lines[0]), "%.64s %o %lld %llu %lld.%09ld %lld.%09ld\n",
+                 e->d_name, (unsigned)st.st_mode, (long long)st.st_size,
+                 (unsigned long long)st.st_ino, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
+                 (long long)st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
+    }
+    closedir(d);
+    qsort(lines, (size_t)n, sizeof(lines[0]), (int (*)(const void *, const void *))strcmp);
+    out[0] = '\0';
+    for (int i = 0; i < n; i++)
+        strncat(out, lines[i], len - strlen(out) - 1);
+}
+
+/* A copy on a medium controls its cache/ folder: a manifest and tables
+ * that check (the primary's own, copied with it), a table replaced by a
+ * link to the primary's, a FIFO where the checked-segments list goes, and
+ * a FIFO named as a temporary file of a dead writer of this host (which a
+ * clean-up pass would open). Neither a read-only nor a writable open of the
+ * copy, nor an open of its folder with the passphrase as a medium's (restore
+ * --from), reads, follows, opens or changes any of it: no table is used, every
+ * blob is found from the copy's own segments, the blobs a writable open
+ * adds past the memory bound go to tables of its own elsewhere, and the
+ * folder is exactly as it was. */
+static void test_copy_ignores_its_cache(void **state)
+{
+    fixture *f = *state;
+    char names[MAXT][64], copy[160], cmd[512], p[512], q[512], host[64] = "host";
+    char before[MAXT * 320], after[MAXT * 320];
+    int n = make(f->repo, names);
+    snprintf(copy, sizeof(copy), "%s/copy", f->dir);
+    snprintf(cmd, sizeof(cmd), "cp -a '%s' '%s'", f->repo, copy);
+    assert_int_equal(system(cmd), 0);
+    path_of(copy, names[0], p, sizeof(p));
+    path_of(f->repo, names[0], q, sizeof(q));
+    assert_int_equal(unlink(p), 0);
+    assert_int_equal(symlink(q, p), 0);
+    path_of(copy, "index-checked", p, sizeof(p));
+    unlink(p);
+    assert_int_equal(mkfifo(p, 0600), 0);
+    /* The name bkp_durable_cleanup gives a temporary file of this host. */
+    gethostname(host, sizeof(host) - 1);
+    for (char *c = host; *c; c++)
+        if (*c == '/' || *c == '-')
+            *c = '_';
+    assert_true(kill(2147483000, 0) < 0 && errno == ESRCH);
+    snprintf(cmd, sizeof(cmd), ".tmp-%s-2147483000-0123456789abcdef", host);
+    path_of(copy, cmd, p, sizeof(p));
+    assert_int_equal(mkfifo(p, 0600), 0);
+    cache_listing(copy, before, sizeof(before));
+
+    alarm(120); /* a hang fails the test instead of the suite's clock */
+    bkp_repo *r = NULL, *c = NULL;
+    assert_int_equal(bkp_repo_open(f->repo, PASS, PLEN, BKP_REPO_READONLY, &r), 0);
+    assert_int_equal(bkp_index_levels(bkp_repo_index(r)), n); /* the primary uses its tables */
+    assert_int_equal(bkp_repo_open_copy(copy, r, BKP_REPO_READONLY, &c), 0);
+    assert_int_equal(bkp_index_levels(bkp_repo_index(c)), 0);
+    all_there(c, BLOBS);
+    bkp_repo_free(c);
+    c = NULL;
+    assert_int_equal(bkp_repo_open_copy(copy, r, 0, &c), 0);
+    assert_int_equal(bkp_index_levels(bkp_repo_index(c)), 0);
+    all_there(c, BLOBS);
+    c->index_max = 200;
+    put_range(c, BLOBS, 1000);
+    assert_true(bkp_index_levels(bkp_repo_index(c)) >= 1); /* its own, not in cache/ */
+    all_there(c, BLOBS + 1000);
+    bkp_repo_free(c);
+    bkp_repo_free(r);
+    /* Opened with the passphrase as a medium's folder (restore --from). */
+    assert_int_equal(bkp_repo_open(copy, PASS, PLEN, BKP_REPO_READONLY | BKP_REPO_MEDIUM, &c), 0);
+    assert_int_equal(bkp_index_levels(bkp_repo_index(c)), 0);
+    all_there(c, BLOBS + 1000);
+    bkp_repo_free(c);
+    alarm(0);
+
+    cache_listing(copy, after, sizeof(after));
+    assert_string_equal(before, after);
+    /* The primary's tables are as they were too. */
+    assert_int_equal(reopen_same(f->repo, names, n), 1);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -351,6 +449,7 @@ int main(void)
         T(test_other_repository),
         T(test_flipped_byte_each_level),
         T(test_lock_planted_fifo),
+        T(test_copy_ignores_its_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
