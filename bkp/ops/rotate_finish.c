@@ -108,7 +108,7 @@ int ops_rotate_finish(const ops_rotate_end *e, ops_rotate_step *step, bool *wrot
     /* Only a medium that took its copy, and whose record and log's copy
      * are there, counts as written (and says what it holds). */
     note_ctx n = {&e->note, e->took && !e->rc && !first};
-    if (n.wrote && e->pin && ops_pins_write(e->primary, e->medium, e->pin))
+    if (n.wrote && e->pin && ops_pins_write_of(e->primary, e->medium, e->pin, e->all, e->nall))
         fail(&first, step, OPS_ROTATE_PIN_WRITE, -EIO);
     if (e->seen && bkp_media_update(e->primary, e->medium, note_seen, &n))
         fail(&first, step, OPS_ROTATE_REGISTRY, -EIO);

@@ -50,6 +50,9 @@ typedef struct ops_rotate_end {
     const char *medium; /* its name */
     bkp_gen **pick;     /* the generations chosen for it (`np`) */
     size_t np;
+    bkp_gen *const *all; /* the primary's generations the rotation judged and copied from
+                            (`nall`; ops_pins_write_of), or NULL: listed for the pin */
+    size_t nall;
     json_t *fig;        /* the record's figures (borrowed; "captured" is added) */
     int rc;             /* the rotation's first failure before its end, or 0 */
     bool took;          /* the medium took every chosen generation */
