@@ -40,6 +40,9 @@ typedef enum ops_rotate_step {
 typedef struct ops_rotate_seen {
     const char *path;      /* where it was seen (`path`), or NULL: a bucket */
     bool verified;         /* it was checked now (`last_verify`, `verify_ok`) */
+    bool verify_recorded;  /* that check was of what this rotation wrote (an archive read back
+                              before its name): it counts only once the audit record of the
+                              rotation is written */
     bool verify_ok;
     const json_t *held;    /* what it holds now, replacing the list; or NULL */
     const json_t *added;   /* what it took now, appended to the list; or NULL */
