@@ -109,6 +109,10 @@ static int check_all(const pinned *pv, size_t np, bkp_gen *const *v, size_t n, c
         memset(lg, 0, (np + 1) * sizeof(*lg));
         rc = 0;
     }
+    for (size_t i = 0; rc && i < np; i++)
+        if (pv[i].pin)
+            bkp_error(_("cannot compare the primary with the pin of %s: %s"), pv[i].name,
+                      bkp_strerror(rc));
     for (size_t i = 0, j = 0; !rc && i < np; i++)
         if (pv[i].pin)
             rc = check_pin(&pv[i], v, n, &lg[j++], out);

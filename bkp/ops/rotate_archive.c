@@ -148,13 +148,15 @@ static int guard(archiving *t)
     char doing[256];
     int rc;
     snprintf(doing, sizeof(doing), _("archiving to %s refused"), in->medium);
-    if ((!o->device && (rc = fail(o, OPS_ROTATE_LABEL, ops_label_check(in->primary, in->policy,
-                                                                        in->medium, in->path,
-                                                                        in->entry)))) ||
-        (rc = fail(o, OPS_ROTATE_PINS,
-                   (rc = bkp_gen_list(in->primary, NULL, &t->v, &t->n))
-                       ? rc
-                       : ops_pins_guard_of(in->primary, in->policy, t->v, t->n, doing))))
+    if (!o->device && (rc = fail(o, OPS_ROTATE_LABEL, ops_label_check(in->primary, in->policy,
+                                                                       in->medium, in->path,
+                                                                       in->entry))))
+        return rc;
+    /* The primary's generations, read once: judged here, archived and
+     * pinned from (write_all, finish). */
+    if (!(rc = bkp_gen_list(in->primary, NULL, &t->v, &t->n)))
+        rc = ops_pins_guard_of(in->primary, in->policy, t->v, t->n, doing);
+    if ((rc = fail(o, OPS_ROTATE_PINS, rc)))
         return rc;
     if (o->device) {
         t->label = json_incref(json_object_get(in->entry, "label"));
