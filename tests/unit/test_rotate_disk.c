@@ -10,7 +10,9 @@
  * What a rotation reads: each of the primary's records once (and the one
  * it copies once more, for its bytes), the audit log once for the pins of
  * every medium — counted by the kernel's own notice of each open
- * (inotify), so whatever function opens a file, it counts.
+ * (inotify), so whatever function opens a file, it counts; a record
+ * swapped before its copy is refused; a backup sealed during the rotation
+ * is in the pin.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -40,6 +42,7 @@
 #include "bkp/ops/pins.h"
 #include "bkp/ops/rotate_disk.h"
 #include "bkp/pack.h"
+#include "bkp/pin.h"
 #include "bkp/repo.h"
 #include "policies/policy.h"
 
@@ -443,6 +446,47 @@ static void test_reads_once(void **state)
     assert_int_equal(errors, 0);
 }
 
+/* The kit is asked for after the copy verified and before the pins: a
+ * backup that seals a record there runs beside the rotation, as a backup
+ * may (writers do not exclude one another). */
+static int backup_meanwhile(void *ctx, const bkp_kit_doc **docs, size_t *n, void **held)
+{
+    backup(ctx, "meanwhile");
+    *docs = NULL;
+    *n = 0;
+    *held = NULL;
+    return 0;
+}
+
+/* The pin names the primary's heads when it is written, not those of the
+ * list the rotation read at its start. */
+static void test_pin_sees_backup_meanwhile(void **state)
+{
+    fixture *f = *state;
+    ops_rotate_out o;
+    bkp_pin *pin = NULL;
+    char path[160];
+    label(f, f->r, true);
+    backup(f, "monday");
+    json_t *entry = bkp_media_get(f->r, "usb");
+    ops_rotate_in in = {.primary = f->r,
+                        .policy = f->p,
+                        .medium = "usb",
+                        .path = f->usb,
+                        .entry = entry,
+                        .workers = 1,
+                        .kit = {backup_meanwhile, NULL, f}};
+    assert_int_equal(ops_rotate_disk(&in, &o), 0);
+    json_decref(entry);
+    assert_string_equal(json_string_value(json_array_get(o.copied, 0)), "emr:1");
+    ops_rotate_out_clear(&o);
+    snprintf(path, sizeof(path), "%s/%s", f->usb, BKP_PIN_FILE);
+    assert_int_equal(bkp_pin_read(f->r, path, &pin), 0);
+    assert_int_equal(pin->nheads, 1);
+    assert_int_equal(pin->heads[0].seq, 2);
+    bkp_pin_free(pin);
+}
+
 /* A record replaced after the rotation judged it is not copied: the bytes
  * copied must be those that were checked. */
 static void test_record_changed_refused(void **state)
@@ -487,6 +531,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_damaged_copy_fails_verify, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reads_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_record_changed_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pin_sees_backup_meanwhile, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
