@@ -4,7 +4,8 @@
 # each rotated once before (so each holds a pin); then one more backup of
 # each data set and `bkp rotate disk-a` under strace. Prints
 # "records N log M" (opens of generations/*/*.{gen,pruned,cleared} of the
-# primary, and of audit/log) and exits 0.
+# primary, and of audit/log.jsonl, reads and appends) and exits 0;
+# ROTATE_OPENS_SHOW=1 lists those opens.
 #   BKP=build/bkp BKP_SOURCE_DIR=. bash tests/support/rotate-opens.sh
 . "${BKP_SOURCE_DIR:-.}/tests/e2e/lib.sh"
 need_tool strace
