@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "bkp/audit.h"
 #include "bkp/clock.h"
 #include "bkp/durable.h"
@@ -250,13 +252,29 @@ static void collect(const bkp_index_entry *e, void *ctx)
     memcpy(l->ids[l->n++], e->id, BKP_ID_LEN);
 }
 
-/* A signed file copied byte for byte into `dir` of `dst`; one already there is kept. */
-static int copy_file(const char *from, const char *dir)
+/* A signed file copied byte for byte into `dir` of `dst`; one already there
+ * is kept. With `judged`, the bytes must be those of the record the caller
+ * checked (their BLAKE2b-256, bkp_gen's `hash`): the record was listed and
+ * judged before (against the pins, chosen), and read again here for its
+ * bytes; a file replaced in between is refused (-EBADMSG), never copied in
+ * the place of what was judged. */
+static int copy_file(const char *from, const char *dir, const uint8_t *judged)
 {
     bkp_buf data;
+    uint8_t h[BKP_ID_LEN];
     const char *name = strrchr(from, '/');
     bkp_buf_init(&data);
     int rc = name ? bkp_read_file(from, &data, RECORD_MAX) : -EINVAL;
+    if (!rc && judged) {
+        crypto_generichash(h, sizeof(h), data.data, data.len, NULL, 0);
+        if (memcmp(h, judged, sizeof(h))) {
+            bkp_error(_("%s changed on the primary while it was being copied (it is not the "
+                        "record that was checked); it is not copied. Run `bkp verify` and "
+                        "rotate again"),
+                      from);
+            rc = -EBADMSG;
+        }
+    }
     if (!rc)
         rc = bkp_durable_write(dir, name + 1, data.data, data.len,
                                BKP_DURABLE_NOREPLACE | BKP_DURABLE_READONLY);
@@ -280,11 +298,35 @@ static const bkp_gen *find_seq(bkp_gen **v, size_t n, uint32_t seq)
     return NULL;
 }
 
-/* The records of data set `ds` up to `maxseq`, in order (step 3). */
-static int copy_records(bkp_repo *src, bkp_repo *dst, const char *ds, uint32_t maxseq,
-                        bkp_gen *const *gens, size_t ngens, bkp_copy_result *res)
+/* The generations of data set `ds` in `src`: those of `all` (sorted by
+ * bkp_gen_list; borrowed, `*listed` NULL), or listed now (owned through
+ * `*listed`, `*sn` of them). */
+static int source_list(bkp_repo *src, bkp_gen *const *all, size_t nall, const char *ds,
+                       bkp_gen *const **sv, size_t *sn, bkp_gen ***listed)
 {
-    bkp_gen **sv = NULL, **dv = NULL;
+    size_t i = 0, j;
+    *listed = NULL;
+    if (!all) {
+        int rc = bkp_gen_list(src, ds, listed, sn);
+        *sv = *listed;
+        return rc;
+    }
+    while (i < nall && strcmp(all[i]->dataset, ds))
+        i++;
+    for (j = i; j < nall && !strcmp(all[j]->dataset, ds); j++)
+        ;
+    *sv = all + i;
+    *sn = j - i;
+    return 0;
+}
+
+/* The records of data set `ds` up to `maxseq`, in order (step 3). */
+static int copy_records(bkp_repo *src, bkp_gen *const *all, size_t nall, bkp_repo *dst,
+                        const char *ds, uint32_t maxseq, bkp_gen *const *gens, size_t ngens,
+                        bkp_copy_result *res)
+{
+    bkp_gen **dv = NULL, **listed = NULL;
+    bkp_gen *const *sv = NULL;
     size_t sn = 0, dn = 0;
     char sub[512], name[128];
     snprintf(sub, sizeof(sub), "generations/%s", ds);
@@ -298,7 +340,7 @@ static int copy_records(bkp_repo *src, bkp_repo *dst, const char *ds, uint32_t m
                   bkp_repo_path(dst));
         rc = -EINVAL;
     }
-    if (!rc && !(rc = bkp_gen_list(src, ds, &sv, &sn)))
+    if (!rc && !(rc = source_list(src, all, nall, ds, &sv, &sn, &listed)))
         rc = bkp_gen_list(dst, ds, &dv, &dn);
     for (size_t i = 0; !rc && i < sn && sv[i]->seq <= maxseq; i++) {
         const bkp_gen *g = sv[i], *d = find_seq(dv, dn, g->seq);
@@ -319,7 +361,7 @@ static int copy_records(bkp_repo *src, bkp_repo *dst, const char *ds, uint32_t m
                 rc = -EEXIST;
             }
         } else if (want) {
-            if (!(rc = copy_file(g->file, dir)))
+            if (!(rc = copy_file(g->file, dir, g->hash)))
                 res->records++;
         } else if (d && !d->status) {
             continue; /* the medium has the record or its tombstone */
@@ -328,26 +370,36 @@ static int copy_records(bkp_repo *src, bkp_repo *dst, const char *ds, uint32_t m
                        "there; run `bkp verify`"),
                      name, g->pruned ? "tombstone" : "record");
         } else {
-            rc = g->pruned ? copy_file(g->file, dir) : bkp_gen_tombstone(dst, dir, g, medium);
+            rc = g->pruned ? copy_file(g->file, dir, NULL) : bkp_gen_tombstone(dst, dir, g, medium);
         }
         if (!rc && want && g->cleared && !(d && d->cleared)) {
             char *cl = strdup(g->file), *dot = cl ? strrchr(cl, '.') : NULL;
-            rc = dot ? (strcpy(dot, ".cleared"), copy_file(cl, dir)) : -ENOMEM;
+            rc = dot ? (strcpy(dot, ".cleared"), copy_file(cl, dir, NULL)) : -ENOMEM;
             free(cl);
         }
     }
     if (rc && rc != -EBADMSG && rc != -EEXIST)
         bkp_error(_("cannot write the generation records of %s to %s: %s"), ds, dir ? dir : "?",
                   bkp_strerror(rc));
-    bkp_gen_list_free(sv, sn);
+    if (listed)
+        bkp_gen_list_free(listed, sn);
     bkp_gen_list_free(dv, dn);
     free(dir);
     free(medium);
     return rc;
 }
 
+static int copy_all_records(bkp_repo *src, bkp_gen *const *all, size_t nall, bkp_repo *dst,
+                            bkp_gen *const *gens, size_t n, bkp_copy_result *res);
+
 int bkp_copy_generations(bkp_repo *src, bkp_repo *dst, bkp_gen *const *gens, size_t n,
                          bkp_copy_result *res)
+{
+    return bkp_copy_generations_of(src, NULL, 0, dst, gens, n, res);
+}
+
+int bkp_copy_generations_of(bkp_repo *src, bkp_gen *const *all, size_t nall, bkp_repo *dst,
+                            bkp_gen *const *gens, size_t n, bkp_copy_result *res)
 {
     bkp_index *packs = NULL;
     pack_list l = {0};
@@ -378,7 +430,7 @@ int bkp_copy_generations(bkp_repo *src, bkp_repo *dst, bkp_gen *const *gens, siz
     if (!rc)
         rc = frc;
     if (!rc)
-        rc = bkp_copy_records(src, dst, gens, n, res);
+        rc = copy_all_records(src, all, nall, dst, gens, n, res);
     free(l.ids);
     bkp_index_free(packs);
     return rc;
@@ -386,6 +438,12 @@ int bkp_copy_generations(bkp_repo *src, bkp_repo *dst, bkp_gen *const *gens, siz
 
 int bkp_copy_records(bkp_repo *src, bkp_repo *dst, bkp_gen *const *gens, size_t n,
                      bkp_copy_result *res)
+{
+    return copy_all_records(src, NULL, 0, dst, gens, n, res);
+}
+
+static int copy_all_records(bkp_repo *src, bkp_gen *const *all, size_t nall, bkp_repo *dst,
+                            bkp_gen *const *gens, size_t n, bkp_copy_result *res)
 {
     int rc = 0;
     for (size_t i = 0; !rc && i < n; i++) {
@@ -398,7 +456,7 @@ int bkp_copy_records(bkp_repo *src, bkp_repo *dst, bkp_gen *const *gens, size_t 
             maxseq = gens[k]->seq > maxseq ? gens[k]->seq : maxseq;
         }
         if (first)
-            rc = copy_records(src, dst, gens[i]->dataset, maxseq, gens, n, res);
+            rc = copy_records(src, all, nall, dst, gens[i]->dataset, maxseq, gens, n, res);
     }
     return rc;
 }

@@ -36,6 +36,14 @@ typedef struct bkp_copy_result {
  * do; -ENOSPC when the medium is full. */
 int bkp_copy_generations(bkp_repo *src, bkp_repo *dst, bkp_gen *const *gens, size_t n,
                          bkp_copy_result *res) __attribute__((warn_unused_result));
+/* The same, the records of `src` taken from `all` (bkp_gen_list of `src`,
+ * every data set; borrowed) instead of listed again: a rotation copies from
+ * the list its pins were checked against. Each record copied is read for
+ * its bytes, which must hash as the record of `all` did (-EBADMSG, logged,
+ * when the file changed in between). NULL `all`: listed now. */
+int bkp_copy_generations_of(bkp_repo *src, bkp_gen *const *all, size_t nall, bkp_repo *dst,
+                            bkp_gen *const *gens, size_t n, bkp_copy_result *res)
+    __attribute__((warn_unused_result));
 
 /* Add to `packs` (a set of pack IDs: entries with only `id`) every pack of
  * `src` holding a blob of `g` — tree blobs and file chunks — that `dst`

@@ -191,6 +191,30 @@ out:
     return rc;
 }
 
+bkp_label_verdict bkp_label_judge(const bkp_repo *r, const json_t *label, const char *name,
+                                  const json_t *entry)
+{
+    const char *lname = json_string_value(json_object_get(label, "name"));
+    const char *luuid = json_string_value(json_object_get(label, "uuid"));
+    const char *lrepo = json_string_value(json_object_get(label, "repository"));
+    const char *lfp = json_string_value(json_object_get(label, "fingerprint"));
+    const char *ruuid = json_string_value(json_object_get(json_object_get(entry, "label"), "uuid"));
+    char fp[BKP_FINGERPRINT_LEN];
+    if (!lrepo || strcmp(lrepo, bkp_repo_uuid(r)))
+        return BKP_LABEL_OTHER_REPO;
+    /* Same repository id, another key: the medium, or the primary's config
+     * and key file, were replaced; neither is written over the other. A
+     * label from before labels carried the key has no fingerprint. */
+    bkp_pubkey_fingerprint(bkp_repo_sign_pk(r), fp);
+    if (lfp && strcmp(lfp, fp))
+        return BKP_LABEL_OTHER_KEY;
+    if (!lname || strcmp(lname, name))
+        return BKP_LABEL_OTHER_NAME;
+    if (ruuid && (!luuid || strcmp(ruuid, luuid)))
+        return BKP_LABEL_OTHER_DISK;
+    return entry ? BKP_LABEL_OURS : BKP_LABEL_UNREGISTERED;
+}
+
 static int write_json(const char *dir, const char *name, const json_t *j, unsigned flags)
 {
     char *text = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);

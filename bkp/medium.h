@@ -70,6 +70,24 @@ int bkp_label_parse(const void *buf, size_t len, json_t **out);
  * how to relabel the medium). */
 int bkp_label_read(const char *path, json_t **out);
 
+/* What a label found on a medium is, for medium `name` of repository `r`
+ * whose registry entry is `entry` (NULL: never labelled). */
+typedef enum bkp_label_verdict {
+    BKP_LABEL_OURS = 0,     /* that medium, the disk registered under its name */
+    BKP_LABEL_OTHER_REPO,   /* another repository's medium */
+    BKP_LABEL_OTHER_KEY,    /* this repository's, labelled for another repository key */
+    BKP_LABEL_OTHER_NAME,   /* another medium of this repository */
+    BKP_LABEL_OTHER_DISK,   /* this name, but not the disk registered under it */
+    BKP_LABEL_UNREGISTERED, /* this name, which the registry does not hold */
+} bkp_label_verdict;
+
+/* Judge `label` (valid: bkp_label_read) in that order, the first that
+ * applies: the one place where a label is held against a medium's name,
+ * the repository, its key and the registry. Pure: nothing read, nothing
+ * logged (ops/medium_label.h says what to do). */
+bkp_label_verdict bkp_label_judge(const bkp_repo *r, const json_t *label, const char *name,
+                                  const json_t *entry);
+
 /* Write `label` onto the medium at `path`, durably; an existing label is
  * replaced only with `replace` (-EEXIST otherwise). */
 int bkp_label_write(const char *path, const json_t *label, bool replace)

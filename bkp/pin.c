@@ -141,10 +141,19 @@ int bkp_pin_make(bkp_repo *r, const char *medium, bkp_pin **out)
 {
     bkp_gen **v = NULL;
     size_t n = 0;
+    int rc = bkp_gen_list(r, NULL, &v, &n);
+    if (!rc)
+        rc = bkp_pin_make_of(r, medium, v, n, out);
+    bkp_gen_list_free(v, n);
+    return rc;
+}
+
+int bkp_pin_make_of(bkp_repo *r, const char *medium, bkp_gen *const *v, size_t n, bkp_pin **out)
+{
     bkp_pin *p = calloc(1, sizeof(*p));
     char *log = bkp_audit_path(r);
     bkp_pin_log lg;
-    int rc = !p || !log ? -ENOMEM : bkp_gen_list(r, NULL, &v, &n);
+    int rc = !p || !log ? -ENOMEM : 0;
     if (!rc && !(p->heads = calloc(n + 1, sizeof(*p->heads))))
         rc = -ENOMEM;
     /* The head of a data set: its highest sequence number whose record (or
@@ -171,7 +180,6 @@ int bkp_pin_make(bkp_repo *r, const char *medium, bkp_pin **out)
         if (lg.have_at)
             memcpy(p->audit_last, lg.at, sizeof(p->audit_last));
     }
-    bkp_gen_list_free(v, n);
     free(log);
     if (rc) {
         bkp_pin_free(p);
@@ -213,30 +221,50 @@ int bkp_pin_write(bkp_repo *r, const bkp_pin *p, const char *dir, const char *na
 
 int bkp_pin_log_read(const char *path, uint64_t at, bkp_pin_log *out)
 {
+    return bkp_pin_log_read_many(path, &at, 1, out);
+}
+
+int bkp_pin_log_read_many(const char *path, const uint64_t *at, size_t n, bkp_pin_log *out)
+{
     FILE *f = fopen(path, "re");
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;
-    bkp_pin_log lg = {0};
-    if (!f)
-        return -errno;
+    bkp_pin_log *lg = calloc(n + 1, sizeof(*lg));
+    uint64_t records = 0;
+    if (!f || !lg) {
+        int e = f ? -ENOMEM : -errno;
+        free(lg);
+        if (f)
+            fclose(f);
+        return e;
+    }
     while ((len = getline(&line, &cap, f)) > 0) {
         if (line[len - 1] != '\n')
             break; /* a torn tail is not a record */
-        lg.records++;
-        if (at ? lg.records == at : true) {
-            /* The hash of the line without its newline: what the next
-             * record's "prev" names. */
-            crypto_generichash(lg.at, sizeof(lg.at), (const uint8_t *)line, (size_t)len - 1, NULL,
-                               0);
-            lg.have_at = true;
+        records++;
+        /* The hash of the line without its newline: what the next record's
+         * "prev" names. Hashed once however many positions ask for it. */
+        uint8_t h[32];
+        bool hashed = false;
+        for (size_t i = 0; i < n; i++) {
+            if (at[i] && at[i] != records)
+                continue;
+            if (!hashed)
+                crypto_generichash(h, sizeof(h), (const uint8_t *)line, (size_t)len - 1, NULL, 0);
+            hashed = true;
+            memcpy(lg[i].at, h, sizeof(h));
+            lg[i].have_at = true;
         }
     }
     int rc = ferror(f) ? -EIO : 0;
     free(line);
     fclose(f);
-    if (!rc)
-        *out = lg;
+    for (size_t i = 0; !rc && i < n; i++) {
+        lg[i].records = records;
+        out[i] = lg[i];
+    }
+    free(lg);
     return rc;
 }
 

@@ -56,6 +56,11 @@ typedef struct bkp_pin {
 /* What the primary holds now, as a pin for `medium` (`*out` owned). */
 int bkp_pin_make(bkp_repo *r, const char *medium, bkp_pin **out)
     __attribute__((warn_unused_result));
+/* The same from the generations `v` (bkp_gen_list of `r`, all data sets),
+ * borrowed: the heads a rotation pins are those of the list it checked and
+ * copied from (ops/pins.h). The audit log is read now. */
+int bkp_pin_make_of(bkp_repo *r, const char *medium, bkp_gen *const *v, size_t n, bkp_pin **out)
+    __attribute__((warn_unused_result));
 /* Sign `p` with the keys of `r` and write it as `dir`/`name`, durably,
  * replacing the previous pin. */
 int bkp_pin_write(bkp_repo *r, const bkp_pin *p, const char *dir, const char *name)
@@ -76,6 +81,9 @@ typedef struct bkp_pin_log {
     uint8_t at[32];
 } bkp_pin_log;
 int bkp_pin_log_read(const char *path, uint64_t at, bkp_pin_log *out);
+/* The same for `n` positions `at[i]` in one pass over the log: `out[i]` for
+ * each (every pin of every medium compared with one read of the log). */
+int bkp_pin_log_read_many(const char *path, const uint64_t *at, size_t n, bkp_pin_log *out);
 
 /* One way the primary falls short of a pin. */
 typedef struct bkp_pin_finding {

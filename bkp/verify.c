@@ -629,18 +629,27 @@ out:
 
 int bkp_verify_log(const bkp_repo *r, bkp_verify_result *res)
 {
-    verify_ctx c = {.repo = r, .res = res};
-    clock_gettime(CLOCK_MONOTONIC, &c.t0);
     bkp_gen **v = NULL;
     size_t n = 0;
-    memset(res, 0, sizeof(*res));
     int rc = bkp_gen_list(r, NULL, &v, &n);
-    char *medium = rc ? NULL : bkp_gen_copy_medium(r);
-    if (!rc && !medium)
-        bkp_verify_check_audit(&c, v, n, false);
-    free(medium);
+    if (rc)
+        memset(res, 0, sizeof(*res));
+    else
+        rc = bkp_verify_log_of(r, v, n, res);
     bkp_gen_list_free(v, n);
     return rc;
+}
+
+int bkp_verify_log_of(const bkp_repo *r, bkp_gen *const *v, size_t n, bkp_verify_result *res)
+{
+    verify_ctx c = {.repo = r, .res = res};
+    clock_gettime(CLOCK_MONOTONIC, &c.t0);
+    memset(res, 0, sizeof(*res));
+    char *medium = bkp_gen_copy_medium(r);
+    if (!medium)
+        bkp_verify_check_audit(&c, (bkp_gen **)v, n, false);
+    free(medium);
+    return 0; /* problems counted in `res` */
 }
 
 /* ---- what the public key alone proves ---- */

@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "bkp/generation.h"
 #include "bkp/repo.h"
 
 typedef struct bkp_verify_result {
@@ -58,6 +59,10 @@ int bkp_verify(const bkp_repo *r, bool read_data, int workers, bkp_verify_result
  * also checks). 0 when it ran (problems counted in `res`), negative on
  * failure. */
 int bkp_verify_log(const bkp_repo *r, bkp_verify_result *res) __attribute__((warn_unused_result));
+/* The same against the generations `v` of `r` (bkp_gen_list, all data
+ * sets; borrowed) that the caller read already. */
+int bkp_verify_log_of(const bkp_repo *r, bkp_gen *const *v, size_t n, bkp_verify_result *res)
+    __attribute__((warn_unused_result));
 
 /*
  * What the public key alone proves, on a repository opened with it

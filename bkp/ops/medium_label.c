@@ -69,32 +69,6 @@ const char *ops_medium_most_due(const bkp_repo *r, const pol_policy *p, time_t *
     return best;
 }
 
-/* The label's repository and key against `r`'s: 0, or the refusal (logged). */
-static int check_owner(const bkp_repo *r, const char *name, const char *path, const json_t *label)
-{
-    const char *lname = json_string_value(json_object_get(label, "name"));
-    const char *lrepo = json_string_value(json_object_get(label, "repository"));
-    if (strcmp(lrepo, bkp_repo_uuid(r))) {
-        bkp_error(_("the medium at %s (%s) belongs to another repository (%s); connect %s instead"),
-                  path, lname, lrepo, name);
-        return -EXDEV;
-    }
-    /* Same repository id, another key: the medium, or the primary's config
-     * and key file, were replaced; neither is written over the other. */
-    const char *lfp = json_string_value(json_object_get(label, "fingerprint"));
-    char fp[BKP_FINGERPRINT_LEN];
-    bkp_pubkey_fingerprint(bkp_repo_sign_pk(r), fp);
-    if (lfp && strcmp(lfp, fp)) {
-        bkp_error(
-            _("the medium at %s (%s) was labelled for repository key %s, but the repository's "
-              "key is %s: the medium or the repository's config and key file were replaced. "
-              "Nothing is written to it; compare both with the fingerprint kept on paper"),
-            path, lname, lfp, fp);
-        return -EKEYREJECTED;
-    }
-    return 0;
-}
-
 /* The other disk is plugged in: refused, naming the medium due next. */
 static int other_disk(const bkp_repo *r, const pol_policy *p, const char *name, const char *path,
                       const char *lname)
@@ -120,26 +94,50 @@ int ops_label_check(const bkp_repo *r, const pol_policy *p, const char *name, co
     int rc = bkp_label_read(path, &label);
     const char *lname = json_string_value(json_object_get(label, "name"));
     const char *luuid = json_string_value(json_object_get(label, "uuid"));
+    const char *lrepo = json_string_value(json_object_get(label, "repository"));
+    const char *lfp = json_string_value(json_object_get(label, "fingerprint"));
     const char *ruuid = json_string_value(json_object_get(json_object_get(entry, "label"), "uuid"));
+    char fp[BKP_FINGERPRINT_LEN];
     if (rc == -ENOENT)
         bkp_error(_("no medium is at %s (no %s there): connect %s and mount it at %s%s"), path,
                   BKP_LABEL_FILE, name, path,
                   entry ? "" : _(", or label a new disk with `bkp media label PATH --name NAME`"));
-    if (rc || (rc = check_owner(r, name, path, label)))
+    if (rc)
         goto out;
-    if (strcmp(lname, name)) {
+    /* Judged in one place (bkp_label_judge); what to do is said here. */
+    switch (bkp_label_judge(r, label, name, entry)) {
+    case BKP_LABEL_OURS:
+        break;
+    case BKP_LABEL_OTHER_REPO:
+        bkp_error(_("the medium at %s (%s) belongs to another repository (%s); connect %s instead"),
+                  path, lname, lrepo, name);
+        rc = -EXDEV;
+        break;
+    case BKP_LABEL_OTHER_KEY:
+        bkp_pubkey_fingerprint(bkp_repo_sign_pk(r), fp);
+        bkp_error(
+            _("the medium at %s (%s) was labelled for repository key %s, but the repository's "
+              "key is %s: the medium or the repository's config and key file were replaced. "
+              "Nothing is written to it; compare both with the fingerprint kept on paper"),
+            path, lname, lfp, fp);
+        rc = -EKEYREJECTED;
+        break;
+    case BKP_LABEL_OTHER_NAME:
         rc = other_disk(r, p, name, path, lname);
-    } else if (ruuid && strcmp(ruuid, luuid)) {
+        break;
+    case BKP_LABEL_OTHER_DISK:
         bkp_error(_("the disk at %s is labelled %s, but not the %s that was registered (label %s, "
                     "registered %s): a second disk with the same name? Relabel it with `bkp media "
                     "label %s --name NEWNAME --force`"),
                   path, lname, name, luuid, ruuid, path);
         rc = -EMEDIUMTYPE;
-    } else if (!entry) {
+        break;
+    case BKP_LABEL_UNREGISTERED:
         bkp_error(_("%s is not registered in this repository; label it with `bkp media label %s "
                     "--name %s`"),
                   name, path, name);
         rc = -ENXIO;
+        break;
     }
 out:
     json_decref(label);

@@ -1,6 +1,7 @@
 /* pins.c — see pins.h. */
 #include "bkp/ops/pins.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,50 +54,96 @@ static bkp_pin *load_pin(const bkp_repo *r, const char *name, const char *path, 
     return rc ? NULL : p;
 }
 
-/* Add to `out` what the primary lacks of the pin of medium `name`. */
-static int check_medium(const bkp_repo *r, const char *name, const char *path, bkp_gen **v,
-                        size_t n, const char *log, json_t *out)
-{
+/* The pins to compare: one per medium, each with where it was read from. */
+typedef struct pinned {
+    char name[65];
+    bkp_pin *pin; /* NULL: none yet */
     bool on_medium;
-    bkp_pin *p = load_pin(r, name, path, &on_medium);
+} pinned;
+
+static int add_pin(const bkp_repo *r, const char *name, const char *path, pinned **v, size_t *n)
+{
+    pinned *nv = realloc(*v, (*n + 1) * sizeof(**v));
+    if (!nv)
+        return -ENOMEM;
+    *v = nv;
+    pinned *x = &nv[(*n)++];
+    snprintf(x->name, sizeof(x->name), "%s", name);
+    x->pin = load_pin(r, name, path, &x->on_medium);
+    return 0;
+}
+
+/* Add to `out` what the primary lacks of pin `x`, against the log as read
+ * at its position. */
+static int check_pin(const pinned *x, bkp_gen *const *v, size_t n, const bkp_pin_log *lg,
+                     json_t *out)
+{
     bkp_pin_finding *f = NULL;
-    bkp_pin_log lg = {0};
-    if (!p)
-        return 0;
-    int rc = bkp_pin_log_read(log, p->audit_records, &lg);
-    if (rc == -ENOENT) /* a log deleted is a log of no records: the pin says what is missing */
-        rc = 0;
-    int nf = rc ? rc : bkp_pin_compare(p, v, n, &lg, &f);
+    int nf = bkp_pin_compare(x->pin, v, n, lg, &f);
     for (int i = 0; i < nf; i++)
-        json_array_append_new(out, json_pack("{s:s, s:s, s:b, s:s, s:b}", "medium", name,
+        json_array_append_new(out, json_pack("{s:s, s:s, s:b, s:s, s:b}", "medium", x->name,
                                              "dataset", f[i].dataset, "beside", f[i].beside,
-                                             "what", f[i].what, "on_medium", on_medium));
+                                             "what", f[i].what, "on_medium", x->on_medium));
     free(f);
-    bkp_pin_free(p);
     if (nf < 0)
-        bkp_error(_("cannot compare the primary with the pin of %s: %s"), name, bkp_strerror(nf));
+        bkp_error(_("cannot compare the primary with the pin of %s: %s"), x->name,
+                  bkp_strerror(nf));
     return nf < 0 ? nf : 0;
 }
 
-int ops_pins_check(const bkp_repo *r, const pol_policy *p, const char *only, const char *only_path,
-                   json_t **out)
+/* Every pin against the primary's list `v` and its log `log`, read once
+ * for all of them (bkp_pin_log_read_many). */
+static int check_all(const pinned *pv, size_t np, bkp_gen *const *v, size_t n, const char *log,
+                     json_t *out)
+{
+    uint64_t *at = calloc(np + 1, sizeof(*at));
+    bkp_pin_log *lg = calloc(np + 1, sizeof(*lg));
+    size_t k = 0;
+    int rc = at && lg ? 0 : -ENOMEM;
+    for (size_t i = 0; !rc && i < np; i++)
+        if (pv[i].pin)
+            at[k++] = pv[i].pin->audit_records;
+    if (!rc && k)
+        rc = bkp_pin_log_read_many(log, at, k, lg);
+    if (rc == -ENOENT) { /* a log deleted is a log of no records: the pins say what is missing */
+        memset(lg, 0, (np + 1) * sizeof(*lg));
+        rc = 0;
+    }
+    for (size_t i = 0; rc && i < np; i++)
+        if (pv[i].pin)
+            bkp_error(_("cannot compare the primary with the pin of %s: %s"), pv[i].name,
+                      bkp_strerror(rc));
+    for (size_t i = 0, j = 0; !rc && i < np; i++)
+        if (pv[i].pin)
+            rc = check_pin(&pv[i], v, n, &lg[j++], out);
+    free(at);
+    free(lg);
+    return rc;
+}
+
+int ops_pins_check_of(const bkp_repo *r, const pol_policy *p, bkp_gen *const *v, size_t n,
+                      const char *only, const char *only_path, json_t **out)
 {
     json_t *reg = only ? NULL : bkp_media_list(r), *found = json_array(), *e;
-    bkp_gen **v = NULL;
-    size_t n = 0, i;
+    pinned *pv = NULL;
+    size_t np = 0, i;
     char *log = bkp_audit_path(r);
-    int rc = !found || !log || (!only && !reg) ? -ENOMEM : bkp_gen_list(r, NULL, &v, &n);
+    int rc = !found || !log || (!only && !reg) ? -ENOMEM : 0;
     if (!rc && only)
-        rc = check_medium(r, only, only_path, v, n, log, found);
+        rc = add_pin(r, only, only_path, &pv, &np);
     json_array_foreach(reg, i, e)
     {
         const char *name = json_string_value(json_object_get(json_object_get(e, "label"), "name"));
         const pol_medium *pm = p && name ? pol_medium_find(p, name) : NULL;
         const char *path = pm && pm->path ? pm->path : json_string_value(json_object_get(e, "path"));
         if (!rc && name && bkp_medium_name_ok(name))
-            rc = check_medium(r, name, path, v, n, log, found);
+            rc = add_pin(r, name, path, &pv, &np);
     }
-    bkp_gen_list_free(v, n);
+    if (!rc)
+        rc = check_all(pv, np, v, n, log, found);
+    for (i = 0; i < np; i++)
+        bkp_pin_free(pv[i].pin);
+    free(pv);
     json_decref(reg);
     free(log);
     if (rc) {
@@ -105,6 +152,18 @@ int ops_pins_check(const bkp_repo *r, const pol_policy *p, const char *only, con
     }
     *out = found;
     return (int)json_array_size(found);
+}
+
+int ops_pins_check(const bkp_repo *r, const pol_policy *p, const char *only, const char *only_path,
+                   json_t **out)
+{
+    bkp_gen **v = NULL;
+    size_t n = 0;
+    int rc = bkp_gen_list(r, NULL, &v, &n);
+    if (!rc)
+        rc = ops_pins_check_of(r, p, v, n, only, only_path, out);
+    bkp_gen_list_free(v, n);
+    return rc;
 }
 
 void ops_pins_refuse(json_t *found, const char *doing)
@@ -144,10 +203,80 @@ void ops_pins_refuse(json_t *found, const char *doing)
 
 int ops_pins_write(bkp_repo *r, const char *name, const char *path)
 {
+    return ops_pins_write_of(r, name, path, NULL, 0);
+}
+
+/* Does data set `ds`'s folder `dir` name exactly the records and
+ * tombstones of v[*at, ...) of that data set? Names only: no record is
+ * opened. `*at` moves past them. */
+static bool same_dataset(const char *dir, const char *ds, bkp_gen *const *v, size_t n, size_t *at)
+{
+    size_t from = *at, k = 0;
+    while (*at < n && !strcmp(v[*at]->dataset, ds))
+        (*at)++;
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    bool same = d != NULL;
+    while (same && (e = readdir(d))) {
+        char *end;
+        unsigned long seq = strtoul(e->d_name, &end, 10);
+        if (end != e->d_name + 10 || (strcmp(end, ".gen") && strcmp(end, ".pruned")))
+            continue;
+        const bkp_gen *g = NULL;
+        for (size_t i = from; i < *at && !g; i++)
+            g = v[i]->seq == seq ? v[i] : NULL;
+        same = g && g->pruned == !strcmp(end, ".pruned");
+        k++;
+    }
+    if (d)
+        closedir(d);
+    return same && k == *at - from;
+}
+
+/*
+ * Are the generations of `r` still those of `v` (bkp_gen_list, sorted)?
+ * A rotation holds a writer lock on the primary, which keeps prune out but
+ * not a backup (writers do not exclude one another, lock.h): one may have
+ * sealed a record since `v` was read. The pin must name the primary's heads
+ * as they are when it is written, as it did when it listed them itself, so
+ * a new name (or one gone) sends the pin back to a full listing. The same
+ * names with other bytes are not looked for: `v` is what the guard judged
+ * and the copy took (bkp_copy_generations_of refuses a record whose bytes
+ * changed), and the pin names exactly that.
+ */
+static bool still_listed(bkp_repo *r, bkp_gen *const *v, size_t n)
+{
+    char *gdir = bkp_repo_subpath(r, "generations");
+    DIR *d = gdir ? opendir(gdir) : NULL;
+    struct dirent *e;
+    size_t seen = 0;
+    bool same = d != NULL;
+    while (same && (e = readdir(d))) {
+        if (!bkp_dataset_name_ok(e->d_name))
+            continue;
+        char *dir = bkp_path_join(gdir, e->d_name);
+        size_t i = 0;
+        while (i < n && strcmp(v[i]->dataset, e->d_name))
+            i++;
+        size_t from = i;
+        same = dir && same_dataset(dir, e->d_name, v, n, &i);
+        seen += i - from;
+        free(dir);
+    }
+    if (d)
+        closedir(d);
+    free(gdir);
+    return same && seen == n;
+}
+
+int ops_pins_write_of(bkp_repo *r, const char *name, const char *path, bkp_gen *const *v,
+                      size_t n)
+{
     bkp_pin *p = NULL;
     char kept[96];
     char *mdir = bkp_repo_subpath(r, "media");
-    int rc = bkp_pin_make(r, name, &p);
+    int rc = v && still_listed(r, v, n) ? bkp_pin_make_of(r, name, v, n, &p)
+                                        : bkp_pin_make(r, name, &p);
     snprintf(kept, sizeof(kept), "%s.pin", name);
     /* The medium's own pin first: it is the one that matters when the
      * primary is rolled back; the primary's copy serves while it is away. */
@@ -168,8 +297,20 @@ int ops_pins_write(bkp_repo *r, const char *name, const char *path)
 
 int ops_pins_guard(bkp_repo *r, const pol_policy *p, const char *doing)
 {
+    bkp_gen **v = NULL;
+    size_t n = 0;
+    int rc = bkp_gen_list(r, NULL, &v, &n);
+    if (!rc)
+        rc = ops_pins_guard_of(r, p, v, n, doing);
+    bkp_gen_list_free(v, n);
+    return rc;
+}
+
+int ops_pins_guard_of(bkp_repo *r, const pol_policy *p, bkp_gen *const *v, size_t n,
+                      const char *doing)
+{
     json_t *found = NULL;
-    int nf = ops_pins_check(r, p, NULL, NULL, &found);
+    int nf = ops_pins_check_of(r, p, v, n, NULL, NULL, &found);
     if (nf > 0)
         ops_pins_refuse(found, doing);
     json_decref(found);
@@ -181,7 +322,7 @@ int ops_pins_guard(bkp_repo *r, const pol_policy *p, const char *doing)
      * newest" an older one, and a key file older than the last key change
      * it records would carry a retired passphrase onto the medium. */
     bkp_verify_result res = {0};
-    int rc = bkp_verify_log(r, &res);
+    int rc = bkp_verify_log_of(r, v, n, &res);
     bool bad = rc < 0 || res.problems;
     bkp_verify_result_clear(&res);
     if (bad)

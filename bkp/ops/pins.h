@@ -16,6 +16,7 @@
 
 #include <jansson.h>
 
+#include "bkp/generation.h"
 #include "bkp/repo.h"
 #include "policies/policy.h"
 
@@ -26,6 +27,11 @@
  * gives it or the registry's. */
 int ops_pins_check(const bkp_repo *r, const pol_policy *p, const char *only, const char *only_path,
                    json_t **out);
+/* The same against the primary's generations `v` (bkp_gen_list of `r`, all
+ * data sets; borrowed), as a caller that holds them already read them: the
+ * pins of every medium are read first, then the audit log once for all. */
+int ops_pins_check_of(const bkp_repo *r, const pol_policy *p, bkp_gen *const *v, size_t n,
+                      const char *only, const char *only_path, json_t **out);
 /* Log the findings and what to do; `doing` names what is refused. */
 void ops_pins_refuse(json_t *found, const char *doing);
 /* A negative errno (logged; -EPERM for a finding) when the primary is
@@ -33,8 +39,18 @@ void ops_pins_refuse(json_t *found, const char *doing);
  * records or key changes are missing, so that `doing` must not write a
  * medium; else 0. */
 int ops_pins_guard(bkp_repo *r, const pol_policy *p, const char *doing);
+/* The same against the primary's generations `v` (as ops_pins_check_of):
+ * a rotation reads them once, under the primary's writer lock, and copies
+ * and pins from the very list judged here. */
+int ops_pins_guard_of(bkp_repo *r, const pol_policy *p, bkp_gen *const *v, size_t n,
+                      const char *doing);
 /* Pin the primary's heads on medium `name` at `path` (the medium's own pin
  * first), and keep a copy in the primary; logged on failure. */
 int ops_pins_write(bkp_repo *r, const char *name, const char *path);
+/* The same, pinning the heads of `v` (as ops_pins_check_of; NULL: listed
+ * now). The audit log is read now: the pin names its last line, the
+ * rotation's own record included. */
+int ops_pins_write_of(bkp_repo *r, const char *name, const char *path, bkp_gen *const *v,
+                      size_t n);
 
 #endif

@@ -148,10 +148,15 @@ static int guard(archiving *t)
     char doing[256];
     int rc;
     snprintf(doing, sizeof(doing), _("archiving to %s refused"), in->medium);
-    if ((!o->device && (rc = fail(o, OPS_ROTATE_LABEL, ops_label_check(in->primary, in->policy,
-                                                                        in->medium, in->path,
-                                                                        in->entry)))) ||
-        (rc = fail(o, OPS_ROTATE_PINS, ops_pins_guard(in->primary, in->policy, doing))))
+    if (!o->device && (rc = fail(o, OPS_ROTATE_LABEL, ops_label_check(in->primary, in->policy,
+                                                                       in->medium, in->path,
+                                                                       in->entry))))
+        return rc;
+    /* The primary's generations, read once: judged here, archived and
+     * pinned from (write_all, finish). */
+    if (!(rc = bkp_gen_list(in->primary, NULL, &t->v, &t->n)))
+        rc = ops_pins_guard_of(in->primary, in->policy, t->v, t->n, doing);
+    if ((rc = fail(o, OPS_ROTATE_PINS, rc)))
         return rc;
     if (o->device) {
         t->label = json_incref(json_object_get(in->entry, "label"));
@@ -185,11 +190,12 @@ static int write_all(archiving *t)
 {
     const ops_archive_in *in = t->in;
     ops_archive_out *o = t->out;
-    int rc = bkp_gen_list(in->primary, NULL, &t->v, &t->n);
-    if (!rc && !(t->pick = calloc(t->n + 1, sizeof(*t->pick))))
-        rc = -ENOMEM;
-    if (rc)
-        return fail(o, OPS_ROTATE_COPY, rc);
+    int rc = 0;
+    /* `v` is the list the guard judged (guard): read once, under our writer
+     * lock (no prune of the primary meanwhile); the pin names it unless a
+     * backup sealed a record since (ops_pins_write_of). */
+    if (!(t->pick = calloc(t->n + 1, sizeof(*t->pick))))
+        return fail(o, OPS_ROTATE_COPY, -ENOMEM);
     t->np = ops_rotate_choose(in->policy, in->medium, t->v, t->n, t->pick);
     kit_docs(t);
     for (size_t i = 0; i < t->np && !rc; i++) {
@@ -253,6 +259,8 @@ static void finish(archiving *t)
                         .medium = in->medium,
                         .pick = t->pick,
                         .np = t->np,
+                        .all = t->v,
+                        .nall = t->n,
                         .fig = figures(t),
                         .rc = o->rc,
                         .took = took,
@@ -260,6 +268,7 @@ static void finish(archiving *t)
                         .pin = o->device ? NULL : in->path,
                         .note = {.path = in->path,
                                  .verified = took && !o->device, /* a device is not read back */
+                                 .verify_recorded = true,
                                  .verify_ok = true,
                                  .added = o->added}};
     int rc = ops_rotate_finish(&e, &step, &wrote);

@@ -25,7 +25,7 @@ typedef struct rotation {
     char *repo; /* PATH/repo, the copy */
     bkp_lock *mlock, *mwriter;
     bkp_repo *dst;
-    bkp_gen **v, **pick;
+    bkp_gen **v, **pick; /* `v`: the primary's generations, read once (open_copy) */
     size_t n, np;
 } rotation;
 
@@ -50,8 +50,18 @@ static int open_copy(rotation *t)
     int rc;
     snprintf(doing, sizeof(doing), _("rotation to %s refused"), in->medium);
     if ((rc = fail(t->out, OPS_ROTATE_LABEL,
-                   ops_label_check(in->primary, in->policy, in->medium, in->path, in->entry))) ||
-        (rc = fail(t->out, OPS_ROTATE_PINS, ops_pins_guard(in->primary, in->policy, doing))))
+                   ops_label_check(in->primary, in->policy, in->medium, in->path, in->entry))))
+        goto out;
+    /* The primary's generations, read once: the guard judges this list
+     * against every pin and the audit log, the choice and the copy take
+     * from it (a record whose bytes change before they are copied is
+     * refused, bkp/copy.h), and the pin names it unless a backup sealed a
+     * record meanwhile (ops_pins_write_of). Our writer lock keeps a prune
+     * of the primary out for the whole rotation, so nothing listed here is
+     * deleted by bkp while we work. */
+    rc = bkp_gen_list(in->primary, NULL, &t->v, &t->n);
+    if ((rc = fail(t->out, OPS_ROTATE_PINS,
+                   rc ? rc : ops_pins_guard_of(in->primary, in->policy, t->v, t->n, doing))))
         goto out;
     if (!cfg)
         rc = -ENOMEM;
@@ -71,8 +81,8 @@ out:
 static int copy(rotation *t)
 {
     ops_rotate_out *o = t->out;
-    int rc = bkp_gen_list(t->in->primary, NULL, &t->v, &t->n);
-    if (!rc && !(t->pick = calloc(t->n + 1, sizeof(*t->pick))))
+    int rc = 0;
+    if (!(t->pick = calloc(t->n + 1, sizeof(*t->pick))))
         rc = -ENOMEM;
     if (!rc)
         t->np = ops_rotate_choose(t->in->policy, t->in->medium, t->v, t->n, t->pick);
@@ -81,7 +91,8 @@ static int copy(rotation *t)
         json_array_append_new(o->copied, json_string(bkp_gen_name(t->pick[i], name, sizeof(name))));
     }
     if (!rc)
-        rc = bkp_copy_generations(t->in->primary, t->dst, t->pick, t->np, &o->copy);
+        rc = bkp_copy_generations_of(t->in->primary, t->v, t->n, t->dst, t->pick, t->np,
+                                     &o->copy);
     o->copied_all = !rc;
     return fail(o, OPS_ROTATE_COPY, rc);
 }
@@ -213,6 +224,8 @@ static void finish(rotation *t)
                         .medium = in->medium,
                         .pick = t->pick,
                         .np = t->np,
+                        .all = t->v,
+                        .nall = t->n,
                         .fig = figures(o),
                         .rc = o->rc,
                         .took = o->copied_all,

@@ -4,8 +4,9 @@
  *
  * In this order: the label at the disk's mount point is checked
  * (medium_label.h: a wrong disk is refused before anything is written);
- * the primary is checked against every medium's pin (pins.h: a primary
- * behind or beside what a medium pinned must not be copied over it); the
+ * the primary's generations are listed, once for the whole rotation, and
+ * checked against every medium's pin (pins.h: a primary behind or beside
+ * what a medium pinned must not be copied over it); the
  * repository copy PATH/repo is created when absent and opened under its
  * own rotate and writer locks; the newest clean generation of each data set
  * the policy sends there is chosen (rotate_choose.h) and copied

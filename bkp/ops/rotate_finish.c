@@ -14,6 +14,7 @@
 typedef struct note_ctx {
     const ops_rotate_seen *s;
     bool wrote;
+    bool recorded; /* the rotation's audit record was appended */
 } note_ctx;
 
 static int note_seen(json_t *e, void *ctx)
@@ -29,7 +30,9 @@ static int note_seen(json_t *e, void *ctx)
         json_object_set_new(e, "path", json_string(s->path));
     if (n->wrote)
         json_object_set_new(e, "last_write", json_string(now));
-    if (s->verified) {
+    /* A check of what the rotation wrote is stamped only once the log
+     * records the rotation: a registry never says more than the log. */
+    if (s->verified && (!s->verify_recorded || n->recorded)) {
         json_object_set_new(e, "last_verify", json_string(now));
         json_object_set_new(e, "verify_ok", json_boolean(s->verify_ok));
     }
@@ -107,8 +110,8 @@ int ops_rotate_finish(const ops_rotate_end *e, ops_rotate_step *step, bool *wrot
         fail(&first, step, OPS_ROTATE_LOG_COPY, e->before_pins(e->ctx));
     /* Only a medium that took its copy, and whose record and log's copy
      * are there, counts as written (and says what it holds). */
-    note_ctx n = {&e->note, e->took && !e->rc && !first};
-    if (n.wrote && e->pin && ops_pins_write(e->primary, e->medium, e->pin))
+    note_ctx n = {&e->note, e->took && !e->rc && !first, !rc};
+    if (n.wrote && e->pin && ops_pins_write_of(e->primary, e->medium, e->pin, e->all, e->nall))
         fail(&first, step, OPS_ROTATE_PIN_WRITE, -EIO);
     if (e->seen && bkp_media_update(e->primary, e->medium, note_seen, &n))
         fail(&first, step, OPS_ROTATE_REGISTRY, -EIO);

@@ -40,6 +40,9 @@ typedef enum ops_rotate_step {
 typedef struct ops_rotate_seen {
     const char *path;      /* where it was seen (`path`), or NULL: a bucket */
     bool verified;         /* it was checked now (`last_verify`, `verify_ok`) */
+    bool verify_recorded;  /* that check was of what this rotation wrote (an archive read back
+                              before its name): it counts only once the audit record of the
+                              rotation is written */
     bool verify_ok;
     const json_t *held;    /* what it holds now, replacing the list; or NULL */
     const json_t *added;   /* what it took now, appended to the list; or NULL */
@@ -50,6 +53,9 @@ typedef struct ops_rotate_end {
     const char *medium; /* its name */
     bkp_gen **pick;     /* the generations chosen for it (`np`) */
     size_t np;
+    bkp_gen *const *all; /* the primary's generations the rotation judged and copied from
+                            (`nall`; ops_pins_write_of), or NULL: listed for the pin */
+    size_t nall;
     json_t *fig;        /* the record's figures (borrowed; "captured" is added) */
     int rc;             /* the rotation's first failure before its end, or 0 */
     bool took;          /* the medium took every chosen generation */

@@ -4,6 +4,8 @@
  * it when that label is of the same repository (the tombstones on its copy
  * are bound to it), and gets a fresh one when the label found is another
  * repository's, invalid, or absent. Written and read back, it is the same.
+ * A label found on a medium is judged (bkp_label_judge) in order: the
+ * repository, its key, the name, the disk registered under it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -128,6 +130,31 @@ static void test_unregistered_identity_gets_fresh(void **state)
     json_decref(a);
 }
 
+static void test_judge(void **state)
+{
+    ops_repo *f = *state;
+    json_t *lab = bkp_label_new(f->r, "usb-a", "removable", "offsite");
+    json_t *entry = json_pack("{s:O}", "label", lab);
+    assert_int_equal(bkp_label_judge(f->r, lab, "usb-a", entry), BKP_LABEL_OURS);
+    assert_int_equal(bkp_label_judge(f->r, lab, "usb-a", NULL), BKP_LABEL_UNREGISTERED);
+    assert_int_equal(bkp_label_judge(f->r, lab, "usb-b", entry), BKP_LABEL_OTHER_NAME);
+    /* A second disk under the registered name. */
+    json_t *twin = bkp_label_new(f->r, "usb-a", "removable", "offsite");
+    assert_int_equal(bkp_label_judge(f->r, twin, "usb-a", entry), BKP_LABEL_OTHER_DISK);
+    /* A label from before labels carried the key's fingerprint still counts. */
+    json_object_del(twin, "fingerprint");
+    json_object_set(twin, "uuid", json_object_get(lab, "uuid"));
+    assert_int_equal(bkp_label_judge(f->r, twin, "usb-a", entry), BKP_LABEL_OURS);
+    /* Another key's fingerprint comes before the name; the repository first. */
+    json_object_set_new(twin, "fingerprint", json_string("AAAA-BBBB"));
+    assert_int_equal(bkp_label_judge(f->r, twin, "usb-b", entry), BKP_LABEL_OTHER_KEY);
+    json_object_set_new(twin, "repository", json_string("00000000-0000-4000-8000-000000000000"));
+    assert_int_equal(bkp_label_judge(f->r, twin, "usb-b", entry), BKP_LABEL_OTHER_REPO);
+    json_decref(twin);
+    json_decref(entry);
+    json_decref(lab);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -135,6 +162,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_relabel_keeps_identity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unregistered_identity_gets_fresh, setup, teardown),
         cmocka_unit_test_setup_teardown(test_foreign_or_invalid_gets_fresh, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_judge, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -198,6 +198,23 @@ static void test_log(void **state)
     assert_false(lg.have_at);
     snprintf(path, sizeof(path), "%s/nolog", f->base);
     assert_int_equal(bkp_pin_log_read(path, 0, &lg), -ENOENT);
+
+    /* Several positions in one pass: each as read alone. */
+    uint64_t at[] = {2, 0, 5, 2, 1};
+    bkp_pin_log many[5], one;
+    snprintf(path, sizeof(path), "%s/log", f->base);
+    assert_int_equal(bkp_pin_log_read_many(path, at, 5, many), 0);
+    for (size_t i = 0; i < 5; i++) {
+        assert_int_equal(bkp_pin_log_read(path, at[i], &one), 0);
+        assert_int_equal(many[i].records, 3);
+        assert_int_equal(many[i].have_at, one.have_at);
+        assert_memory_equal(many[i].at, one.at, 32);
+    }
+    assert_false(many[2].have_at);
+    crypto_generichash(h, 32, (const uint8_t *)"{\"seq\":1}", 9, NULL, 0);
+    assert_memory_equal(many[4].at, h, 32);
+    snprintf(path, sizeof(path), "%s/nolog", f->base);
+    assert_int_equal(bkp_pin_log_read_many(path, at, 5, many), -ENOENT);
 }
 
 /* ---- compare, on lists made by hand ---- */

@@ -8,7 +8,8 @@
  * taken for an archive and is removed, a live writer's is left alone; a
  * name already there is never rewritten, not even when its archive is
  * damaged; a folder labelled as another medium is refused with nothing
- * written.
+ * written; an archive read back whose rotation could not be recorded in the
+ * audit log is not stamped as verified in the registry.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -411,6 +412,55 @@ static void test_other_medium_refused(void **state)
     free(log);
 }
 
+/* The kit's documents are asked for after the guard and before the
+ * archives: there, the audit log is put out of reach of an append (a link
+ * in its place, which the log's open refuses), so that the rotation's
+ * record fails after its archives are written and read back. */
+static int break_log(void *ctx, const bkp_kit_doc **docs, size_t *n, void **held)
+{
+    fixture *x = ctx;
+    char *log = bkp_audit_path(x->f.r), away[256];
+    snprintf(away, sizeof(away), "%s.away", log);
+    assert_int_equal(rename(log, away), 0);
+    assert_int_equal(symlink(away, log), 0);
+    free(log);
+    *docs = NULL;
+    *n = 0;
+    *held = NULL;
+    return 0;
+}
+
+static void test_verify_stamped_only_when_recorded(void **state)
+{
+    fixture *x = *state;
+    ops_archive_out o;
+    bkp_gen *g = NULL;
+    assert_int_equal(ops_repo_seal(&x->f, "emr", 0, &g), 0);
+    bkp_gen_free(g);
+    json_t *entry = bkp_media_get(x->f.r, "tape");
+    ops_archive_in in = {.primary = x->f.r,
+                         .policy = x->f.p,
+                         .medium = "tape",
+                         .path = x->tape,
+                         .entry = entry,
+                         .tmpdir = x->tmp,
+                         .workers = 1,
+                         .kit = {break_log, NULL, x}};
+    assert_int_equal(ops_rotate_archive(&in, &o), -EIO);
+    json_decref(entry);
+    assert_int_equal(o.step, OPS_ROTATE_RECORD);
+    assert_int_equal(json_array_size(o.written), 1); /* written and read back... */
+    ops_archive_out_clear(&o);
+    /* ...but the log does not say so: the registry says it was seen, not
+     * that it was verified, nor written. */
+    entry = bkp_media_get(x->f.r, "tape");
+    assert_non_null(json_object_get(entry, "last_seen"));
+    assert_null(json_object_get(entry, "last_verify"));
+    assert_null(json_object_get(entry, "verify_ok"));
+    assert_null(json_object_get(entry, "last_write"));
+    json_decref(entry);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -421,6 +471,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_killed_rotation_leftover, setup, teardown),
         cmocka_unit_test_setup_teardown(test_present_name_kept_new_one_written, setup, teardown),
         cmocka_unit_test_setup_teardown(test_other_medium_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_verify_stamped_only_when_recorded, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,6 +7,12 @@
  * written on it; and a copy that lost a pack fails its verify and says so,
  * counting as no write. The label check alone: no disk, the other disk of
  * a pair, a second disk under a registered name, a disk never registered.
+ * What a rotation reads: each of the primary's records once (and the one
+ * it copies once more, for its bytes), the audit log once for the pins of
+ * every medium — counted by the kernel's own notice of each open
+ * (inotify), so whatever function opens a file, it counts; a record
+ * swapped before its copy is refused; a backup sealed during the rotation
+ * is in the pin.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,9 +37,12 @@
 #include "bkp/generation.h"
 #include "bkp/log.h"
 #include "bkp/medium.h"
+#include "bkp/copy.h"
 #include "bkp/ops/medium_label.h"
+#include "bkp/ops/pins.h"
 #include "bkp/ops/rotate_disk.h"
 #include "bkp/pack.h"
+#include "bkp/pin.h"
 #include "bkp/repo.h"
 #include "policies/policy.h"
 
@@ -348,6 +358,167 @@ static void test_damaged_copy_fails_verify(void **state)
     json_decref(e);
 }
 
+/* Opens of the primary's files, as the kernel reports them. */
+typedef struct opens {
+    int fd;
+    unsigned records; /* record, tombstone or clearance files of emr opened */
+    unsigned log;     /* the audit log opened to read only (appends are not counted) */
+} opens;
+
+static void opens_start(fixture *f, opens *o)
+{
+    char dir[160];
+    memset(o, 0, sizeof(*o));
+    o->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    assert_true(o->fd >= 0);
+    snprintf(dir, sizeof(dir), "%s/generations/emr", f->repo);
+    assert_true(inotify_add_watch(o->fd, dir, IN_OPEN) >= 0);
+    snprintf(dir, sizeof(dir), "%s/audit", f->repo);
+    assert_true(inotify_add_watch(o->fd, dir, IN_CLOSE_NOWRITE) >= 0);
+}
+
+static bool ends_with(const char *s, const char *end)
+{
+    size_t l = strlen(s), e = strlen(end);
+    return l >= e && !strcmp(s + l - e, end);
+}
+
+/* Count what was reported since opens_start, and stop. */
+static void opens_stop(opens *o)
+{
+    char buf[64 * 1024] __attribute__((aligned(__alignof__(struct inotify_event))));
+    ssize_t len;
+    while ((len = read(o->fd, buf, sizeof(buf))) > 0)
+        for (char *p = buf; p < buf + len;) {
+            const struct inotify_event *ev = (const struct inotify_event *)p;
+            const char *name = ev->len ? ev->name : "";
+            if ((ev->mask & IN_OPEN) && (ends_with(name, ".gen") || ends_with(name, ".pruned") ||
+                                         ends_with(name, ".cleared")))
+                o->records++;
+            if ((ev->mask & IN_CLOSE_NOWRITE) && !strcmp(name, "log.jsonl"))
+                o->log++;
+            p += sizeof(*ev) + ev->len;
+        }
+    assert_int_equal(close(o->fd), 0);
+}
+
+static void test_reads_once(void **state)
+{
+    fixture *f = *state;
+    ops_rotate_out o;
+    opens c;
+    char usb2[128];
+    json_t *found = NULL;
+    label(f, f->r, true);
+    backup(f, "monday");
+    backup(f, "tuesday");
+    assert_int_equal(rotate(f, &o), 0); /* usb takes its pin */
+    ops_rotate_out_clear(&o);
+    /* A second medium, away, pinned too (the primary's copy of its pin). */
+    snprintf(usb2, sizeof(usb2), "%s/usb2", f->base);
+    assert_int_equal(mkdir(usb2, 0755), 0);
+    json_t *l = bkp_label_new(f->r, "usb2", "disk", "onsite");
+    assert_int_equal(bkp_media_update(f->r, "usb2", put_label, l), 0);
+    json_decref(l);
+    assert_int_equal(ops_pins_write(f->r, "usb2", usb2), 0);
+    backup(f, "wednesday");
+
+    /* Both pins against the primary: the log is read once for the two. */
+    opens_start(f, &c);
+    assert_int_equal(ops_pins_check(f->r, f->p, NULL, NULL, &found), 0);
+    opens_stop(&c);
+    json_decref(found);
+    assert_int_equal(c.log, 1);
+    assert_int_equal(c.records, 3);
+
+    /* The rotation: each of the three records once, and emr:3, which it
+     * copies, once more for its bytes (it was five readings of each); the
+     * log once for both pins, twice for the check of the log against the
+     * records, three times for its copy on the disk, once for the new pin. */
+    opens_start(f, &c);
+    assert_int_equal(rotate(f, &o), 0);
+    opens_stop(&c);
+    assert_string_equal(json_string_value(json_array_get(o.copied, 0)), "emr:3");
+    assert_int_equal(o.copy.records, 1);
+    ops_rotate_out_clear(&o);
+    assert_int_equal(c.records, 3 + 1);
+    assert_true(c.log <= 7);
+    assert_int_equal(errors, 0);
+}
+
+/* The kit is asked for after the copy verified and before the pins: a
+ * backup that seals a record there runs beside the rotation, as a backup
+ * may (writers do not exclude one another). */
+static int backup_meanwhile(void *ctx, const bkp_kit_doc **docs, size_t *n, void **held)
+{
+    backup(ctx, "meanwhile");
+    *docs = NULL;
+    *n = 0;
+    *held = NULL;
+    return 0;
+}
+
+/* The pin names the primary's heads when it is written, not those of the
+ * list the rotation read at its start. */
+static void test_pin_sees_backup_meanwhile(void **state)
+{
+    fixture *f = *state;
+    ops_rotate_out o;
+    bkp_pin *pin = NULL;
+    char path[160];
+    label(f, f->r, true);
+    backup(f, "monday");
+    json_t *entry = bkp_media_get(f->r, "usb");
+    ops_rotate_in in = {.primary = f->r,
+                        .policy = f->p,
+                        .medium = "usb",
+                        .path = f->usb,
+                        .entry = entry,
+                        .workers = 1,
+                        .kit = {backup_meanwhile, NULL, f}};
+    assert_int_equal(ops_rotate_disk(&in, &o), 0);
+    json_decref(entry);
+    assert_string_equal(json_string_value(json_array_get(o.copied, 0)), "emr:1");
+    ops_rotate_out_clear(&o);
+    snprintf(path, sizeof(path), "%s/%s", f->usb, BKP_PIN_FILE);
+    assert_int_equal(bkp_pin_read(f->r, path, &pin), 0);
+    assert_int_equal(pin->nheads, 1);
+    assert_int_equal(pin->heads[0].seq, 2);
+    bkp_pin_free(pin);
+}
+
+/* A record replaced after the rotation judged it is not copied: the bytes
+ * copied must be those that were checked. */
+static void test_record_changed_refused(void **state)
+{
+    fixture *f = *state;
+    ops_rotate_out o;
+    bkp_gen **v = NULL, *pick[1];
+    size_t n = 0;
+    char rec[192], rec2[192];
+    label(f, f->r, true);
+    backup(f, "monday");
+    backup(f, "tuesday");
+    assert_int_equal(bkp_gen_list(f->r, NULL, &v, &n), 0);
+    assert_int_equal(n, 2);
+    /* emr:2's file now holds emr:1's bytes (a swap after the listing). */
+    snprintf(rec, sizeof(rec), "%s", v[1]->file);
+    snprintf(rec2, sizeof(rec2), "%s.saved", v[1]->file);
+    assert_int_equal(rename(rec, rec2), 0);
+    assert_int_equal(link(v[0]->file, rec), 0);
+    bkp_repo *dst = NULL;
+    char copy[128];
+    snprintf(copy, sizeof(copy), "%s/repo", f->usb);
+    assert_int_equal(bkp_repo_init_copy(f->r, copy), 0);
+    assert_int_equal(bkp_repo_open_copy(copy, f->r, 0, &dst), 0);
+    pick[0] = v[1];
+    memset(&o, 0, sizeof(o));
+    assert_int_equal(bkp_copy_generations_of(f->r, v, n, dst, pick, 1, &o.copy), -EBADMSG);
+    assert_non_null(strstr(last_error, "changed on the primary while it was being copied"));
+    bkp_repo_free(dst);
+    bkp_gen_list_free(v, n);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -358,6 +529,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_foreign_label_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_label_check, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damaged_copy_fails_verify, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reads_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_record_changed_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pin_sees_backup_meanwhile, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
