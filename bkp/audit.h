@@ -147,6 +147,17 @@ typedef struct bkp_audit_check {
  * `problem_local` for a person), negative on failure to read. */
 int bkp_audit_verify(const char *path, const uint8_t pk[32], const char *against,
                      bkp_audit_check *out);
+/* The log at `path` read whole into `buf` (bounded by the format, -EFBIG
+ * logged; -ENOENT quietly), for bkp_audit_verify_bytes. */
+int bkp_audit_read(const char *path, bkp_buf *buf) __attribute__((warn_unused_result));
+/* bkp_audit_verify of the bytes `log` read from `path` (bkp_audit_read;
+ * `log` NULL: there was no log), so that a caller checks exactly
+ * the bytes it goes on to use. The head marker beside `path`, and
+ * `against`, are read from disk as bkp_audit_verify does. `log` is borrowed
+ * and left unchanged. */
+int bkp_audit_verify_bytes(const char *path, const bkp_buf *log, const uint8_t pk[32],
+                           const char *against, bkp_audit_check *out)
+    __attribute__((warn_unused_result));
 
 /* The problem with line `line` (NUL-terminated, without its newline) as
  * record `i` of a chain whose previous line hashes to `prev_hash` (NULL for

@@ -29,19 +29,20 @@
 #define LOG_MAX BKP_AUDIT_LOG_MAX
 #define LINE_MAX_LEN (64U << 10)
 
-/* Read a whole log into lines (pointers into `buf`). */
-static int read_lines(const char *path, bkp_buf *buf, char ***lines, size_t *n, bool *torn)
+int bkp_audit_read(const char *path, bkp_buf *buf)
 {
     int rc = bkp_read_file(path, buf, LOG_MAX);
-    *lines = NULL;
-    *n = 0;
-    *torn = false;
     if (rc == -EFBIG)
         bkp_error(_("%s is larger than an audit log can be (%llu MiB): not read; it was not "
                     "written by bkp"),
                   path, LOG_MAX >> 20);
-    if (rc)
-        return rc;
+    return rc;
+}
+
+/* The log read whole (`buf`, bkp_audit_read) cut into lines (pointers into
+ * `buf`, whose newlines become NULs). `path` names it in messages. */
+static int split_lines(const char *path, bkp_buf *buf, char ***lines, size_t *n, bool *torn)
+{
     bkp_buf_u8(buf, 0);
     if (buf->failed)
         return -ENOMEM;
@@ -74,6 +75,30 @@ static int read_lines(const char *path, bkp_buf *buf, char ***lines, size_t *n, 
         p = nl + 1;
     }
     return 0;
+}
+
+/* Stands for a log a caller found absent (bkp_audit_verify_bytes). */
+static const bkp_buf no_log;
+
+/* Read a whole log into lines (pointers into `buf`); with `given`, the
+ * bytes a caller read already (&no_log: the log is absent), copied into
+ * `buf` so that the caller's stay as they were read. */
+static int read_lines(const char *path, const bkp_buf *given, bkp_buf *buf, char ***lines,
+                      size_t *n, bool *torn)
+{
+    int rc = 0;
+    *lines = NULL;
+    *n = 0;
+    *torn = false;
+    if (!given)
+        rc = bkp_audit_read(path, buf);
+    else if (given == &no_log)
+        rc = -ENOENT;
+    else if (given->len > LOG_MAX)
+        rc = -EFBIG; /* bkp_audit_read said so as it read them */
+    else if (given->len)
+        bkp_buf_put(buf, given->data, given->len);
+    return rc ? rc : split_lines(path, buf, lines, n, torn);
 }
 
 /* ---- one line: its form, its link to the line before, its signature ---- */
@@ -266,7 +291,7 @@ static int check_copy(const char *against, char **la, size_t na, bkp_audit_check
     size_t nb = 0;
     bool torn_b;
     bkp_buf_init(&b);
-    int rc = read_lines(against, &b, &lb, &nb, &torn_b);
+    int rc = read_lines(against, NULL, &b, &lb, &nb, &torn_b);
     size_t common = na < nb ? na : nb;
     for (size_t i = 0; !rc && i < common; i++)
         if (strcmp(la[i], lb[i]) != 0) {
@@ -283,10 +308,11 @@ static int check_copy(const char *against, char **la, size_t na, bkp_audit_check
     return rc;
 }
 
-/* Read the log at `path` once: every line through walk_line, then its end
- * against its head marker and, with `against`, its copy. 0 when it was
- * read (problems: w->out->bad), negative when it cannot be. */
-static int walk_log(const char *path, const char *against, walk *w)
+/* Read the log at `path` once (or take its bytes `given`, read_lines):
+ * every line through walk_line, then its end against its head marker and,
+ * with `against`, its copy. 0 when it was read (problems: w->out->bad),
+ * negative when it cannot be. */
+static int walk_log(const char *path, const bkp_buf *given, const char *against, walk *w)
 {
     bkp_audit_check *out = w->out;
     bkp_buf a;
@@ -297,7 +323,7 @@ static int walk_log(const char *path, const char *against, walk *w)
     w->chained = true;
     w->latest = -1;
     bkp_buf_init(&a);
-    int rc = read_lines(path, &a, &la, &na, &torn);
+    int rc = read_lines(path, given, &a, &la, &na, &torn);
     if (rc == -ENOENT) {
         out->absent = true; /* a loss to report, not a failure to read */
         rc = 0;
@@ -340,7 +366,17 @@ int bkp_audit_verify(const char *path, const uint8_t pk[32], const char *against
                      bkp_audit_check *out)
 {
     walk w = {.pk = pk, .out = out};
-    int rc = walk_log(path, against, &w);
+    int rc = walk_log(path, NULL, against, &w);
+    if (rc >= 0)
+        reported(path, out);
+    return rc;
+}
+
+int bkp_audit_verify_bytes(const char *path, const bkp_buf *log, const uint8_t pk[32],
+                           const char *against, bkp_audit_check *out)
+{
+    walk w = {.pk = pk, .out = out};
+    int rc = walk_log(path, log ? log : &no_log, against, &w);
     if (rc >= 0)
         reported(path, out);
     return rc;
@@ -354,7 +390,7 @@ static int each(const char *path, int (*fn)(json_t *rec, void *ctx), void *ctx)
     size_t n = 0;
     bool torn;
     bkp_buf_init(&buf);
-    int rc = read_lines(path, &buf, &lines, &n, &torn);
+    int rc = read_lines(path, NULL, &buf, &lines, &n, &torn);
     for (size_t i = 0; !rc && i < n; i++) {
         json_t *j = json_loads(lines[i], 0, NULL);
         if (j)
@@ -376,7 +412,7 @@ int bkp_audit_each_sound(const char *path, const uint8_t pk[32], int (*fn)(json_
 {
     bkp_audit_check own;
     walk w = {.pk = pk, .fn = fn, .ctx = ctx, .out = chk ? chk : &own};
-    int rc = walk_log(path, NULL, &w);
+    int rc = walk_log(path, NULL, NULL, &w);
     if (rc < 0)
         return rc;
     reported(path, w.out);
@@ -417,7 +453,7 @@ json_t *bkp_audit_last(const char *path, const uint8_t pk[32], const bkp_audit_q
     bkp_audit_check chk;
     walk w = {.pk = pk, .fn = keep_last, .ctx = &l, .out = &chk};
     if (path && pk)
-        (void)walk_log(path, NULL, &w);
+        (void)walk_log(path, NULL, NULL, &w);
     else if (path)
         (void)each(path, keep_last, &l);
     if (when) {

@@ -495,9 +495,16 @@ int bkp_copy_audit(bkp_repo *src, bkp_repo *dst)
         goto out;
     }
     *slash = '\0';
-    /* The host's log first on its own (chain, signatures, head marker): a
-     * log that lost records never replaces a copy that may still have them. */
-    if ((rc = bkp_audit_verify(from, pk, NULL, &chk)) < 0)
+    /* The host's log is read once, and these bytes are what is checked and
+     * what is written to the medium: a log appended to (or changed) after
+     * this read is not copied unchecked, it waits for the next rotation. */
+    rc = bkp_audit_read(from, &data);
+    bool absent = rc == -ENOENT; /* reported by the check, as a loss */
+    if (rc && !absent)
+        goto failed;
+    /* First on its own (chain, signatures, head marker): a log that lost
+     * records never replaces a copy that may still have them. */
+    if ((rc = bkp_audit_verify_bytes(from, absent ? NULL : &data, pk, NULL, &chk)) < 0)
         goto failed;
     if (chk.first_bad || chk.missing || chk.absent || chk.head_bad) {
         bkp_error(_("the audit log %s: %s. The medium's copy is kept as it is; run `bkp audit "
@@ -506,7 +513,7 @@ int bkp_copy_audit(bkp_repo *src, bkp_repo *dst)
         rc = -EBADMSG;
         goto out;
     }
-    int against = access(to, F_OK) == 0 ? bkp_audit_verify(from, pk, to, &chk) : 0;
+    int against = access(to, F_OK) == 0 ? bkp_audit_verify_bytes(from, &data, pk, to, &chk) : 0;
     if (against < 0) {
         /* Not a log bkp wrote (too large, not a file, unreadable): it is
          * evidence of something, so it is neither read further nor
@@ -532,7 +539,7 @@ int bkp_copy_audit(bkp_repo *src, bkp_repo *dst)
             goto out;
         }
     }
-    if (!(rc = bkp_read_file(from, &data, BKP_AUDIT_LOG_MAX)) && !(rc = bkp_mkdir_p(dir, 0700)))
+    if (!(rc = bkp_mkdir_p(dir, 0700)))
         rc = bkp_durable_write(dir, slash + 1, data.data, data.len, BKP_DURABLE_PRIVATE);
 failed:
     if (rc)

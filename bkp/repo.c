@@ -538,6 +538,22 @@ bool bkp_repo_is_copy(const bkp_repo *r)
     return (r->flags & BKP_REPO_COPY) != 0;
 }
 
+char *bkp_repo_copy_memo(const bkp_repo *r, char *(*find)(const bkp_repo *r))
+{
+    if (!bkp_repo_is_copy(r))
+        abort();
+    /* Only an answer is kept: a label not found (or not naming this
+     * repository) is looked for again, so a later call is never weaker than
+     * a fresh handle's. The label is written only by `media label`, which
+     * no command holding a copy open runs. */
+    pthread_mutex_lock(&r->mut->lock);
+    if (!r->mut->copy_memo)
+        r->mut->copy_memo = find(r);
+    char *v = r->mut->copy_memo ? strdup(r->mut->copy_memo) : NULL;
+    pthread_mutex_unlock(&r->mut->lock);
+    return v;
+}
+
 int bkp_repo_init_copy(const bkp_repo *like, const char *path)
 {
     static const char *const files[] = {"keys/key", "config"}; /* the key file first, as init */
@@ -605,6 +621,7 @@ void bkp_repo_free(bkp_repo *r)
     for (size_t i = 0; i < r->mut->ndamaged; i++)
         free(r->mut->damaged[i]);
     free(r->mut->damaged);
+    free(r->mut->copy_memo);
     bkp_index_free(r->mut->index);
     free(r->covered);
     free(r->in_memory);

@@ -104,6 +104,13 @@ const char *bkp_repo_path(const bkp_repo *r);
  * opened it, never by what the folder holds: a primary cannot be made to
  * pass for a copy by planting files in it (generation.h, tombstones). */
 bool bkp_repo_is_copy(const bkp_repo *r);
+/* What `find` answers for copy `r` (a malloc'd string, or NULL), asked once
+ * per handle: the first answer that is not NULL is kept in the handle and a
+ * copy of it returned by every later call (malloc'd; NULL on -ENOMEM). For
+ * the label of the medium a copy is on (generation.h, bkp_gen_copy_medium),
+ * which no command changes while it holds the copy open. `find` must not
+ * call back into this function for `r`. */
+char *bkp_repo_copy_memo(const bkp_repo *r, char *(*find)(const bkp_repo *r));
 const char *bkp_repo_uuid(const bkp_repo *r);
 const bkp_keys *bkp_repo_keys(const bkp_repo *r);
 

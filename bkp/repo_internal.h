@@ -19,8 +19,8 @@
  * What reading a repository changes in its handle, and nothing else: the
  * lock that guards it, the index (a lookup through its tables keeps the
  * entry it found and the first error of a table), the cache of open pack
- * descriptors, the index segments found damaged, and whether the segments
- * were checked already. A read through a `const bkp_repo *` may change these
+ * descriptors, the index segments found damaged, whether the segments
+ * were checked already, and for a copy the UUID of its medium's label. A read through a `const bkp_repo *` may change these
  * through `mut` because each is memoisation of what is on disk: it never
  * writes the repository, and the same reads on a fresh handle give the same
  * answers. (The one file a read may leave behind is this host's
@@ -38,6 +38,7 @@ struct bkp_repo_mut {
     char **damaged;             /* index segments that failed to load or check */
     size_t ndamaged;
     bool checked;               /* the table's segments were authenticated */
+    char *copy_memo;            /* bkp_repo_copy_memo: a copy's medium label UUID */
 };
 
 struct bkp_repo {

@@ -206,7 +206,7 @@ static char *label_beside(const bkp_repo *r)
 char *bkp_gen_copy_medium(const bkp_repo *r)
 {
     if (bkp_repo_is_copy(r))
-        return label_beside(r); /* the caller opened it as a copy */
+        return bkp_repo_copy_memo(r, label_beside); /* the caller opened it as a copy */
     /* Opened by path (--repo): a primary's log has a marker saying so, which
      * no planted label overrides; the copy of a medium has a marker naming
      * that medium, or no log of its own at all. */
