@@ -302,7 +302,7 @@ int bkp_audit_create(bkp_repo *r, const bkp_audit_rec *rec)
     return rc;
 }
 
-int bkp_audit_report_state(const bkp_repo *r)
+int bkp_audit_report_state(const bkp_repo *r, bool *sound)
 {
     char *path = bkp_audit_path(r), *hpath = path ? bkp_audit_head_path(path) : NULL;
     uint8_t prev[32], last[32];
@@ -335,7 +335,9 @@ int bkp_audit_report_state(const bkp_repo *r)
         close(fd);
     free(path);
     free(hpath);
-    return rc; /* what was found is reported, not returned */
+    if (sound)
+        *sound = rc == 0 && !why;
+    return rc; /* what was found is reported, and said by `*sound` */
 }
 
 int bkp_audit_restart(bkp_repo *r, const char *reason, char *found, size_t n)

@@ -65,9 +65,11 @@ int bkp_audit_append_ro(const bkp_repo *r, const bkp_audit_rec *rec)
 int bkp_audit_create(bkp_repo *r, const bkp_audit_rec *rec) __attribute__((warn_unused_result));
 /* Report (once per process) a log of `r` that is missing, emptied, cut
  * short, rewritten at its end or without its marker, reading only: 0 when
- * it was checked (what it found is reported, as an error), negative when it
- * cannot be read. Every command runs it. */
-int bkp_audit_report_state(const bkp_repo *r);
+ * it was checked (what it found is reported, as an error, and `*sound`,
+ * when not NULL, says whether it found nothing wrong), negative when it
+ * cannot be read (`*sound` false). Every command runs it; the metric
+ * bkp_audit_head_ok is `*sound`. */
+int bkp_audit_report_state(const bkp_repo *r, bool *sound);
 /* An operator's answer to a log found missing, emptied, shortened or without
  * its marker: a signed "log_restarted" record (figures: reason, found, the
  * marker's last_known_head, records_found) continues the log where it is

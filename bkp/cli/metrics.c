@@ -130,7 +130,9 @@ static void status_metrics(cli *c, bkp_buf *m)
     family(m, "bkp_audit_head_ok",
            "1 when the audit log is whole up to its signed head marker (not missing, emptied, "
            "cut short or rewritten at its end).");
-    ADD("bkp_audit_head_ok %d\n", bkp_audit_report_state(c->ro) == 0);
+    bool head_ok = false; /* false too when the log cannot be read */
+    (void)bkp_audit_report_state(c->ro, &head_ok);
+    ADD("bkp_audit_head_ok %d\n", head_ok);
     bkp_gen_list_free(v, n);
     json_decref(all);
 }

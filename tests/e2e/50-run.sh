@@ -131,4 +131,15 @@ output_has "bad.yaml:5:" "a malformed policy should be refused with its line"
 repo_digest "$REPO" >"$WORK/after"
 diff -q "$WORK/before" "$WORK/after" >/dev/null || flunk "a malformed policy changed the repository"
 
+
+# 7. The metric of the audit log says 0 once the log is cut short, and once it
+# is deleted (what ransomware would do), not only when it cannot be read.
+chmod u+w "$REPO/audit/log.jsonl"
+sed -i '$d' "$REPO/audit/log.jsonl"
+"$BKP" status --policy "$POL" --metrics "$WORK/cut.prom" >/dev/null 2>&1 || true
+grep -q '^bkp_audit_head_ok 0' "$WORK/cut.prom" || flunk "a log cut short left bkp_audit_head_ok at: $(grep audit_head "$WORK/cut.prom")"
+rm -f "$REPO/audit/log.jsonl"
+"$BKP" status --policy "$POL" --metrics "$WORK/gone.prom" >/dev/null 2>&1 || true
+grep -q '^bkp_audit_head_ok 0' "$WORK/gone.prom" || flunk "a deleted log left bkp_audit_head_ok at: $(grep audit_head "$WORK/gone.prom")"
+
 finish
