@@ -371,7 +371,8 @@ json_t *bkp_media_list(const bkp_repo *r)
     return out;
 }
 
-int bkp_media_update(bkp_repo *r, const char *name, int (*fn)(json_t *entry, void *ctx), void *ctx)
+static int media_update(const bkp_repo *r, const char *name, int (*fn)(json_t *entry, void *ctx),
+                        void *ctx)
 {
     char file[96];
     char *dir = media_dir(r), *lockp = dir ? bkp_path_join(dir, ".lock") : NULL;
@@ -389,9 +390,10 @@ int bkp_media_update(bkp_repo *r, const char *name, int (*fn)(json_t *entry, voi
         goto out;
     }
     /* Absent, or not valid (warned): a new entry replaces it. One that
-     * cannot be read is not overwritten: its history would be lost. */
+     * cannot be read (any other error) is not overwritten: its history
+     * would be lost. */
     rc = bkp_media_read(r, name, &j);
-    if (rc && rc != -EIO && rc != -ENOMEM)
+    if (rc == -ENOENT || rc == -EBADMSG || rc == -EFBIG)
         rc = (j = json_object()) ? 0 : -ENOMEM;
     if (rc || (rc = fn(j, ctx)))
         goto out;
@@ -407,6 +409,17 @@ out:
     free(lockp);
     free(dir);
     return rc;
+}
+
+int bkp_media_update(bkp_repo *r, const char *name, int (*fn)(json_t *entry, void *ctx), void *ctx)
+{
+    return media_update(r, name, fn, ctx);
+}
+
+int bkp_media_update_ro(const bkp_repo *r, const char *name, int (*fn)(json_t *entry, void *ctx),
+                        void *ctx)
+{
+    return media_update(r, name, fn, ctx);
 }
 
 int bkp_media_forget(bkp_repo *r, const char *name)

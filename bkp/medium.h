@@ -121,6 +121,16 @@ json_t *bkp_media_list(const bkp_repo *r);
  * non-zero leaves the registry unchanged. */
 int bkp_media_update(bkp_repo *r, const char *name, int (*fn)(json_t *entry, void *ctx), void *ctx)
     __attribute__((warn_unused_result));
+/* The same through a read-only handle: a check's note on a medium (when it
+ * was seen and verified, a sample's state) is not the repository's content,
+ * and a verify that reads a medium keeps it without opening the primary as
+ * a writer (which would hold its writer's lock for the whole read, and run
+ * the writer's clean-up on a folder that may be a medium's copy). With the
+ * audit append (audit.h, bkp_audit_append_ro) and the sample state
+ * (reread.h, bkp_reread_save_ro), one of the three writes a read handle may
+ * make; each is under a lock of its own and written durably. */
+int bkp_media_update_ro(const bkp_repo *r, const char *name, int (*fn)(json_t *entry, void *ctx),
+                        void *ctx) __attribute__((warn_unused_result));
 
 /* Remove medium `name` from the registry (it was relabelled or destroyed). */
 int bkp_media_forget(bkp_repo *r, const char *name) __attribute__((warn_unused_result));

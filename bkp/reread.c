@@ -101,7 +101,7 @@ json_t *bkp_reread_load(const bkp_repo *r)
     return j ? j : json_object();
 }
 
-int bkp_reread_save(bkp_repo *r, const json_t *state)
+static int reread_save(const bkp_repo *r, const json_t *state)
 {
     char *dir = bkp_repo_subpath(r, "cache"),
          *text = json_dumps(state, JSON_COMPACT | JSON_SORT_KEYS);
@@ -111,4 +111,14 @@ int bkp_reread_save(bkp_repo *r, const json_t *state)
     free(dir);
     free(text);
     return rc;
+}
+
+int bkp_reread_save(bkp_repo *r, const json_t *state)
+{
+    return reread_save(r, state);
+}
+
+int bkp_reread_save_ro(const bkp_repo *r, const json_t *state)
+{
+    return reread_save(r, state);
 }

@@ -47,5 +47,10 @@ char **bkp_reread_plan(const bkp_index *x, const json_t *state, double pct, time
 json_t *bkp_reread_load(const bkp_repo *r);
 /* Keep `state` as REPO/cache/reread.json (durably, 0600). */
 int bkp_reread_save(bkp_repo *r, const json_t *state);
+/* The same through a read-only handle (a `verify --sample`): the state of
+ * the rolling re-read is a note of what was read when, not the repository's
+ * content (medium.h, bkp_media_update_ro, says which writes a read handle
+ * may make). */
+int bkp_reread_save_ro(const bkp_repo *r, const json_t *state);
 
 #endif

@@ -19,7 +19,7 @@ static int set_reread(json_t *e, void *ctx)
     return 0;
 }
 
-int bkp_reread_sample(bkp_repo *r, const bkp_repo *target, const char *medium, double pct,
+int bkp_reread_sample(const bkp_repo *r, const bkp_repo *target, const char *medium, double pct,
                    int64_t period, int workers, bkp_verify_result *res)
 {
     json_t *e = medium ? bkp_media_get(r, medium) : NULL;
@@ -44,7 +44,7 @@ int bkp_reread_sample(bkp_repo *r, const bkp_repo *target, const char *medium, d
         for (size_t i = 0; i < n; i++)
             json_object_set_new(state, plan[i], json_integer((json_int_t)now));
         json_object_set_new(state, "last_run", json_integer((json_int_t)now));
-        if (medium ? bkp_media_update(r, medium, set_reread, state) : bkp_reread_save(r, state))
+        if (medium ? bkp_media_update_ro(r, medium, set_reread, state) : bkp_reread_save_ro(r, state))
             bkp_warn(_("cannot save the re-read state; the next sample may read the same packs"));
     }
     bkp_strv_free(plan, n);

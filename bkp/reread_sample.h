@@ -19,10 +19,11 @@
  * medium's registry entry in `r`) — read longest ago; pct < 0: the share
  * the time since the last sample is of `period` seconds, and every pack not
  * read within `period`. The packs read are noted in the state, which is
- * kept (a failure to keep it is a warning: the next sample may read the
+ * kept through the read handle `r` (bkp_reread_save_ro, bkp_media_update_ro;
+ * `target` is only read) (a failure to keep it is a warning: the next sample may read the
  * same packs). Returns what bkp_verify_packs returns (0 when it ran, the
  * problems counted in `res`; negative when it could not), `res` filled. */
-int bkp_reread_sample(bkp_repo *r, const bkp_repo *target, const char *medium, double pct,
+int bkp_reread_sample(const bkp_repo *r, const bkp_repo *target, const char *medium, double pct,
                       int64_t period, int workers, bkp_verify_result *res);
 
 #endif

@@ -305,7 +305,7 @@ static int check_copy(cli *c, vjob *v, int *ex)
     free(as_copy);
     if ((*ex = take_lock(c, v)))
         return 0;
-    int rc = ops_verify_check(c->r, v->target, c->media, v->sample ? c->sample : 0, v->read_data,
+    int rc = ops_verify_check(c->ro, v->target, c->media, v->sample ? c->sample : 0, v->read_data,
                               c->workers, &v->fx.f, &v->res);
     if (rc == 0 && v->res.problems && v->src) {
         v->fixed = json_array();

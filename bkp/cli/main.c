@@ -104,12 +104,15 @@ static bool key_writes(const cli *c)
     return arg_is(c, (const char *const[]){"add", "passwd", "remove", "export", "split", NULL});
 }
 
-/* A verify writes the primary when it keeps a sample's state, stamps a
- * medium's registry entry, or repairs; a plain check of the primary only
- * appends its record (audit.h, bkp_audit_append_ro). */
+/* A verify is a writer only when it repairs. A check's notes — its audit
+ * record, a medium's registry entry, a sample's state — are written through
+ * the read-only handle (bkp_audit_append_ro, bkp_media_update_ro,
+ * bkp_reread_save_ro): a writer's open would run the clean-up pass on a
+ * folder that may be a medium's copy (`--repo MEDIUM/repo --sample`), and
+ * hold the primary's writer's lock for the hours a medium takes to read. */
 static bool verify_writes(const cli *c)
 {
-    return !c->public_key && (c->media || c->sample != 0 || c->repair_from);
+    return !c->public_key && c->repair_from;
 }
 
 static const command commands[] = {

@@ -15,7 +15,7 @@
 #include "bkp/medium.h"
 #include "bkp/reread_sample.h"
 
-int ops_verify_check(bkp_repo *r, const bkp_repo *target, const char *medium, double sample,
+int ops_verify_check(const bkp_repo *r, const bkp_repo *target, const char *medium, double sample,
                      bool read_data, int workers, const bkp_bucket_fetch *bucket,
                      bkp_verify_result *res)
 {
@@ -119,7 +119,7 @@ int ops_verify_record(const bkp_repo *r, bkp_repo *w, const char *medium, const 
         failed = -EIO;
     json_decref(fig);
     bool ok = !bad;
-    if (medium && rc >= 0 && (!w || bkp_media_update(w, medium, note, &ok)))
+    if (medium && rc >= 0 && (w ? bkp_media_update(w, medium, note, &ok) : bkp_media_update_ro(r, medium, note, &ok)))
         failed = -EIO;
     return failed;
 }

@@ -27,9 +27,9 @@
  * bkp_verify, reading every pack back with `read_data`. The current
  * versions of a bucket's objects that did not check (`bucket`, may be NULL)
  * count as problems even when a locked older version stood in for them.
- * `r` is written only by a sample (its state), and may be NULL without one.
+ * `r`, a read handle, keeps only a sample's state (bkp/reread_sample.h).
  * 0 when it ran (problems counted in `res`), negative when it could not. */
-int ops_verify_check(bkp_repo *r, const bkp_repo *target, const char *medium, double sample,
+int ops_verify_check(const bkp_repo *r, const bkp_repo *target, const char *medium, double sample,
                      bool read_data, int workers, const bkp_bucket_fetch *bucket,
                      bkp_verify_result *res) __attribute__((warn_unused_result));
 

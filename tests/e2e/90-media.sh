@@ -240,6 +240,17 @@ for d in a b; do
     check_exit 0 "$BKP" verify --repo "$(disk "$d")/repo" --read-data ||
         flunk "usb-$d's copy does not verify on its own"
 done
+# A sample of a copy named by its path reads it: no writer's open, so no
+# clean-up pass runs there (a dead writer's temporary file planted in its
+# packs/ stays), and nothing but the sample's notes is written: its state and
+# its record in the copy's own audit log.
+CP=$(disk a)/repo
+touch "$CP/packs/.tmp-$(hostname)-999999-planted"
+before=$(cd "$CP" && find . ! -path ./cache/reread.json ! -path './audit/*' -type f -print0 | sort -z | xargs -0r sha256sum)
+check_exit 0 "$BKP" verify --repo "$CP" --sample 50 || flunk "a sample of usb-a's copy failed"
+after=$(cd "$CP" && find . ! -path ./cache/reread.json ! -path './audit/*' -type f -print0 | sort -z | xargs -0r sha256sum)
+[ "$before" = "$after" ] || flunk "a sample of a copy by its path changed the copy: $(diff <(echo "$before") <(echo "$after"))"
+rm -f "$CP/packs/.tmp-$(hostname)-999999-planted"
 
 # ============ 4. Restore from a disk alone ============
 # usb-b is in the drawer; its newest generation is emr:8 (the primary's is emr:9).
