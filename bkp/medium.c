@@ -191,14 +191,23 @@ out:
     return rc;
 }
 
+void bkp_label_fields_of(const json_t *label, const json_t *entry, bkp_label_fields *f)
+{
+    f->name = json_string_value(json_object_get(label, "name"));
+    f->uuid = json_string_value(json_object_get(label, "uuid"));
+    f->repository = json_string_value(json_object_get(label, "repository"));
+    f->fingerprint = json_string_value(json_object_get(label, "fingerprint"));
+    f->registered_uuid =
+        json_string_value(json_object_get(json_object_get(entry, "label"), "uuid"));
+}
+
 bkp_label_verdict bkp_label_judge(const bkp_repo *r, const json_t *label, const char *name,
                                   const json_t *entry)
 {
-    const char *lname = json_string_value(json_object_get(label, "name"));
-    const char *luuid = json_string_value(json_object_get(label, "uuid"));
-    const char *lrepo = json_string_value(json_object_get(label, "repository"));
-    const char *lfp = json_string_value(json_object_get(label, "fingerprint"));
-    const char *ruuid = json_string_value(json_object_get(json_object_get(entry, "label"), "uuid"));
+    bkp_label_fields l;
+    bkp_label_fields_of(label, entry, &l);
+    const char *lname = l.name, *luuid = l.uuid, *lrepo = l.repository, *lfp = l.fingerprint;
+    const char *ruuid = l.registered_uuid;
     char fp[BKP_FINGERPRINT_LEN];
     if (!lrepo || strcmp(lrepo, bkp_repo_uuid(r)))
         return BKP_LABEL_OTHER_REPO;

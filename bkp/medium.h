@@ -81,6 +81,15 @@ typedef enum bkp_label_verdict {
     BKP_LABEL_UNREGISTERED, /* this name, which the registry does not hold */
 } bkp_label_verdict;
 
+/* The fields of `label` (valid: bkp_label_read) that a judgement and its
+ * refusal name, and the disk `entry` registered (NULL when none); each NULL
+ * when absent. Borrowed from the two documents. */
+typedef struct bkp_label_fields {
+    const char *name, *uuid, *repository, *fingerprint;
+    const char *registered_uuid;
+} bkp_label_fields;
+void bkp_label_fields_of(const json_t *label, const json_t *entry, bkp_label_fields *f);
+
 /* Judge `label` (valid: bkp_label_read) in that order, the first that
  * applies: the one place where a label is held against a medium's name,
  * the repository, its key and the registry. Pure: nothing read, nothing

@@ -92,11 +92,10 @@ int ops_label_check(const bkp_repo *r, const pol_policy *p, const char *name, co
 {
     json_t *label = NULL;
     int rc = bkp_label_read(path, &label);
-    const char *lname = json_string_value(json_object_get(label, "name"));
-    const char *luuid = json_string_value(json_object_get(label, "uuid"));
-    const char *lrepo = json_string_value(json_object_get(label, "repository"));
-    const char *lfp = json_string_value(json_object_get(label, "fingerprint"));
-    const char *ruuid = json_string_value(json_object_get(json_object_get(entry, "label"), "uuid"));
+    bkp_label_fields l;
+    bkp_label_fields_of(label, entry, &l);
+    const char *lname = l.name, *luuid = l.uuid, *lrepo = l.repository, *lfp = l.fingerprint;
+    const char *ruuid = l.registered_uuid;
     char fp[BKP_FINGERPRINT_LEN];
     if (rc == -ENOENT)
         bkp_error(_("no medium is at %s (no %s there): connect %s and mount it at %s%s"), path,
