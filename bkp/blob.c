@@ -13,7 +13,10 @@
 
 void bkp_blob_id(const bkp_keys *k, const void *data, size_t len, uint8_t id[BKP_ID_LEN])
 {
-    bkp_prim_keyed_hash(id, data, len, bkp_keys_id_key(k));
+    if (bkp_keys_id_hash(k) == BKP_ID_HMAC_SHA256)
+        bkp_prim_hmac_sha256(id, data, len, bkp_keys_id_key(k));
+    else
+        bkp_prim_keyed_hash(id, data, len, bkp_keys_id_key(k));
 }
 
 static void make_ad(uint8_t ad[1 + BKP_ID_LEN], uint8_t type, const uint8_t id[BKP_ID_LEN])

@@ -27,7 +27,9 @@ enum bkp_blob_type {
 #define BKP_BLOB_OVERHEAD (24 + 16 + 5)
 #define BKP_BLOB_MAX_RAW (64U << 20) /* no blob decompresses to more */
 
-/* Keyed BLAKE2b-256 of `data`: the ID of a data or tree blob. */
+/* The ID of a data or tree blob: the keyed hash of `data` under the
+ * chunk-ID key that the repository's config names (bkp_keys_id_hash):
+ * keyed BLAKE2b-256 or HMAC-SHA-256. */
 void bkp_blob_id(const bkp_keys *k, const void *data, size_t len, uint8_t id[BKP_ID_LEN]);
 
 /* Append the sealed form of `plain` to `out`. `compress`: 0 none, else LZ4 with that

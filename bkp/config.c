@@ -77,7 +77,7 @@ int bkp_config_parse(const uint8_t *buf, size_t len, bkp_config *out, const char
         whynot = "not a bkp repository config";
         goto out;
     }
-    if (version != 2 && version != BKP_CONFIG_VERSION) {
+    if (version < 2 || version > BKP_CONFIG_VERSION) {
         whynot = version > BKP_CONFIG_VERSION ? "written by a newer bkp"
                                               : "written by an earlier bkp (format 1)";
         rc = -EPROTO;
@@ -95,6 +95,15 @@ int bkp_config_parse(const uint8_t *buf, size_t len, bkp_config *out, const char
         whynot = "chunker sizes outside their range";
         goto out;
     }
+    /* Format 4 names its chunk IDs' function; the earlier ones use keyed
+     * BLAKE2b and must not name one: an earlier bkp ignores a field it does
+     * not know, and would compute every ID with the wrong function. */
+    const char *idh = json_string_value(json_object_get(cfg, "chunk_id"));
+    if (version == 4 ? !idh || strcmp(idh, "hmac-sha256")
+                     : json_object_get(cfg, "chunk_id") != NULL) {
+        whynot = "chunk_id missing, unknown or out of place";
+        goto out;
+    }
     machex = json_string_value(json_object_get(cfg, "mac"));
     if (version == 2 ? json_object_get(cfg, "mac") != NULL
                      : !machex || bkp_unhex(c.mac, 32, machex) ||
@@ -103,6 +112,7 @@ int bkp_config_parse(const uint8_t *buf, size_t len, bkp_config *out, const char
         goto out;
     }
     c.version = (int)version;
+    c.id_hash = version == 4 ? BKP_ID_HMAC_SHA256 : BKP_ID_BLAKE2B;
     memcpy(c.id, id, 37);
     memcpy(c.created, created, 21);
     c.chunk[0] = (uint32_t)mn;
@@ -135,16 +145,20 @@ int bkp_config_check(const bkp_config *c, const uint8_t *buf, size_t len, const 
 }
 
 char *bkp_config_render(const char *id, const char *created, const uint32_t chunk[3],
-                        const bkp_keys *k, size_t *len)
+                        bkp_id_hash id_hash, const bkp_keys *k, size_t *len)
 {
     char pkhex[65], machex[65];
     uint8_t mac[32];
     bkp_hex(pkhex, bkp_keys_sign_pk(k), 32);
+    bool hmac = id_hash == BKP_ID_HMAC_SHA256;
     json_t *cfg = json_pack("{s:s, s:i, s:s, s:s, s:{s:I, s:I, s:I}, s:s, s:s}", "format",
-                            CONFIG_FORMAT, "version", BKP_CONFIG_VERSION, "id", id, "created",
-                            created, "chunker", "min", (json_int_t)chunk[0], "avg",
-                            (json_int_t)chunk[1], "max", (json_int_t)chunk[2], "sign_public",
-                            pkhex, "mac", MAC_ZERO);
+                            CONFIG_FORMAT, "version", hmac ? 4 : 3, "id", id, "created", created,
+                            "chunker", "min", (json_int_t)chunk[0], "avg", (json_int_t)chunk[1],
+                            "max", (json_int_t)chunk[2], "sign_public", pkhex, "mac", MAC_ZERO);
+    if (cfg && hmac && json_object_set_new(cfg, "chunk_id", json_string("hmac-sha256"))) {
+        json_decref(cfg);
+        cfg = NULL;
+    }
     char *text = cfg ? json_dumps(cfg, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
     json_decref(cfg);
     if (!text)

@@ -9,7 +9,9 @@
  * BLAKE2b-256 (sub-key 5, which only the passphrase unlocks) of the file's
  * bytes with the MAC's own 64 hex digits read as '0'. Format 2 had no MAC: it
  * is read only with the chunker sizes every bkp wrote, and upgraded to 3 by
- * the next writable open of a primary repository.
+ * the next writable open of a primary repository. Format 4 is format 3 with
+ * "chunk_id": "hmac-sha256": the repository's chunk and tree blob IDs are
+ * HMAC-SHA-256 rather than keyed BLAKE2b (which formats 2 and 3 use).
  */
 #ifndef BKP_CONFIG_H
 #define BKP_CONFIG_H
@@ -20,15 +22,16 @@
 
 #include "bkp/keys.h"
 
-#define BKP_CONFIG_VERSION 3
+#define BKP_CONFIG_VERSION 4 /* the newest read */
 #define BKP_CONFIG_MAX (64U << 10) /* a config is about 400 bytes; read no further */
 
 typedef struct bkp_config {
-    int version;         /* 2 or 3 */
+    int version;         /* 2, 3 or 4 */
     char id[37];         /* repository UUID, lower case */
     char created[21];    /* YYYY-MM-DDTHH:MM:SSZ */
     uint8_t sign_pk[32]; /* Ed25519 public key */
     uint32_t chunk[3];   /* chunker min, avg, max */
+    bkp_id_hash id_hash; /* format 4: HMAC-SHA-256; else keyed BLAKE2b */
     size_t mac_at;       /* format 3: offset of the MAC's hex digits in the bytes */
     uint8_t mac[32];     /* format 3 */
 } bkp_config;
@@ -45,9 +48,10 @@ int bkp_config_parse(const uint8_t *buf, size_t len, bkp_config *out, const char
  * config, which carries none. */
 int bkp_config_check(const bkp_config *c, const uint8_t *buf, size_t len, const bkp_keys *k);
 
-/* The bytes of a format-3 config (malloc'd, `*len` set) for repository `id`,
- * created at `created`, with chunker sizes `chunk`, MACed with `k`. */
+/* The bytes of a config (malloc'd, `*len` set) for repository `id`, created
+ * at `created`, with chunker sizes `chunk` and chunk IDs by `id_hash`, MACed
+ * with `k`: format 4 for HMAC-SHA-256, format 3 for keyed BLAKE2b. */
 char *bkp_config_render(const char *id, const char *created, const uint32_t chunk[3],
-                        const bkp_keys *k, size_t *len);
+                        bkp_id_hash id_hash, const bkp_keys *k, size_t *len);
 
 #endif

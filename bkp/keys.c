@@ -32,6 +32,7 @@ struct bkp_keys {
     uint8_t gear_seed[32];
     uint8_t sign_pk[crypto_sign_PUBLICKEYBYTES];
     uint8_t sign_sk[crypto_sign_SECRETKEYBYTES];
+    bkp_id_hash id_hash; /* set from the config by the open; BLAKE2b until then */
 };
 
 static int derive(bkp_keys *k)
@@ -209,6 +210,16 @@ const uint8_t *bkp_keys_repo_id(const bkp_keys *k)
 {
     return k->repo_id;
 }
+void bkp_keys_set_id_hash(bkp_keys *k, bkp_id_hash h)
+{
+    k->id_hash = h;
+}
+
+bkp_id_hash bkp_keys_id_hash(const bkp_keys *k)
+{
+    return k->id_hash;
+}
+
 const uint8_t *bkp_keys_id_key(const bkp_keys *k)
 {
     return k->id_key;

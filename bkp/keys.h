@@ -24,6 +24,10 @@
 
 typedef struct bkp_keys bkp_keys;
 
+/* How chunk and tree blob IDs are computed from the chunk-ID key (FORMAT
+ * §2, §4): fixed per repository by its config. */
+typedef enum { BKP_ID_BLAKE2B = 0, BKP_ID_HMAC_SHA256 = 1 } bkp_id_hash;
+
 /* A fresh random master secret bound to `repo_id`. */
 int bkp_keys_generate(const uint8_t repo_id[16], bkp_keys **out);
 /* Open a sealed key file: -EKEYREJECTED for a wrong passphrase (or a damaged
@@ -76,6 +80,11 @@ void bkp_keys_free(bkp_keys *k);
 
 const uint8_t *bkp_keys_repo_id(const bkp_keys *k);  /* 16 bytes */
 const uint8_t *bkp_keys_id_key(const bkp_keys *k);   /* 32 bytes */
+/* The ID function of the repository these keys open: BKP_ID_BLAKE2B in keys
+ * just made or opened, until the open sets the config's (a copy's keys,
+ * bkp_keys_dup, keep it). */
+void bkp_keys_set_id_hash(bkp_keys *k, bkp_id_hash h);
+bkp_id_hash bkp_keys_id_hash(const bkp_keys *k);
 const uint8_t *bkp_keys_blob_key(const bkp_keys *k); /* 32 bytes */
 const uint8_t *bkp_keys_gear_seed(const bkp_keys *k);/* 32 bytes */
 const uint8_t *bkp_keys_sign_pk(const bkp_keys *k);  /* 32 bytes */

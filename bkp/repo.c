@@ -18,6 +18,7 @@
 
 #include "bkp/clock.h"
 #include "bkp/config.h"
+#include "bkp/primitive.h"
 #include "bkp/durable.h"
 #include "bkp/i18n.h"
 #include "bkp/keyslots.h"
@@ -84,6 +85,12 @@ static int dir_is_empty_or_absent(const char *path)
 
 int bkp_repo_init(const char *path, const char *pass, size_t passlen)
 {
+    return bkp_repo_init_ids(path, pass, passlen,
+                             bkp_prim_hmac_sha256_faster() ? BKP_ID_HMAC_SHA256 : BKP_ID_BLAKE2B);
+}
+
+int bkp_repo_init_ids(const char *path, const char *pass, size_t passlen, bkp_id_hash id_hash)
+{
     uint8_t rid[16];
     char uuid[37], created[32];
     bkp_keys *k = NULL;
@@ -145,7 +152,7 @@ int bkp_repo_init(const char *path, const char *pass, size_t passlen)
     static const uint32_t chunk[3] = {BKP_CHUNK_MIN, BKP_CHUNK_AVG, BKP_CHUNK_MAX};
     strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
     /* Bound to the key by its MAC (FORMAT §2): a changed byte is refused. */
-    text = bkp_config_render(uuid, created, chunk, k, &tl);
+    text = bkp_config_render(uuid, created, chunk, id_hash, k, &tl);
     if (!text) {
         r = -ENOMEM;
         goto out;
@@ -210,7 +217,7 @@ static int check_config(bkp_repo *r, const bkp_config *cfg, const bkp_buf *raw, 
         return 0;
     }
     size_t len = 0;
-    char *text = bkp_config_render(cfg->id, cfg->created, cfg->chunk, r->keys, &len);
+    char *text = bkp_config_render(cfg->id, cfg->created, cfg->chunk, cfg->id_hash, r->keys, &len);
     rc = text ? bkp_durable_write(r->path, "config", text, len, 0) : -ENOMEM;
     free(text);
     if (rc)
@@ -464,6 +471,10 @@ static int open_repo(const char *path, const char *pass, size_t passlen, const u
     }
     if ((rc = check_config(r, &cfg, &raw, like == NULL)))
         goto fail;
+    /* Only now, the config's bytes proven the key's (a copy's keys come
+     * from the primary, so a copy whose config names another function is
+     * refused above, its MAC not matching). */
+    bkp_keys_set_id_hash(r->keys, cfg.id_hash);
     rc = bkp_chunker_new(bkp_keys_gear_seed(r->keys), cfg.chunk[0], cfg.chunk[1], cfg.chunk[2],
                          &r->chunker);
     if (rc) {

@@ -47,8 +47,13 @@ enum {
 };
 
 /* Create a repository at `path` (absent or an empty directory). Refuses a
- * passphrase shorter than BKP_PASSPHRASE_MIN characters with -EINVAL. */
+ * passphrase shorter than BKP_PASSPHRASE_MIN characters with -EINVAL. Its
+ * chunk IDs are HMAC-SHA-256 where that is clearly faster on this machine
+ * (bkp_prim_hmac_sha256_faster), else keyed BLAKE2b; bkp_repo_init_ids
+ * takes the choice. It is fixed for the repository's life (FORMAT §2). */
 int bkp_repo_init(const char *path, const char *pass, size_t passlen)
+    __attribute__((warn_unused_result));
+int bkp_repo_init_ids(const char *path, const char *pass, size_t passlen, bkp_id_hash id_hash)
     __attribute__((warn_unused_result));
 
 /* Open: read the config and key file, load the index, and (unless READONLY)

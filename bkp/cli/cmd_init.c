@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "bkp/audit.h"
 #include "bkp/cli/cli.h"
@@ -14,9 +15,21 @@ int cmd_init(cli *c)
     size_t plen = 0;
     if (!cli_repo_path(c))
         return EXIT_USAGE;
+    if (c->chunk_id && strcmp(c->chunk_id, "auto") && strcmp(c->chunk_id, "hmac-sha256") &&
+        strcmp(c->chunk_id, "blake2b")) {
+        fprintf(stderr, _("bkp: error: --chunk-id %s: give auto, hmac-sha256 or blake2b\n"),
+                c->chunk_id);
+        return EXIT_USAGE;
+    }
     if (bkp_passphrase_get(c->passphrase_file, 1, &pass, &plen))
         return EXIT_USAGE;
-    int rc = bkp_repo_init(c->repo, pass, plen);
+    int rc;
+    if (!c->chunk_id || !strcmp(c->chunk_id, "auto"))
+        rc = bkp_repo_init(c->repo, pass, plen);
+    else
+        rc = bkp_repo_init_ids(c->repo, pass, plen,
+                               strcmp(c->chunk_id, "blake2b") ? BKP_ID_HMAC_SHA256
+                                                              : BKP_ID_BLAKE2B);
     /* The first record of the audit log: the repository's creation. Only
      * here is a log created; every later command appends to this one. */
     bkp_repo *r = NULL;

@@ -119,8 +119,8 @@ static const command commands[] = {
     {.name = "init",
      .run = cmd_init,
      .key = true,
-     .options = "repo",
-     .usage = "init [--repo DIR | --policy FILE]",
+     .options = "repo chunk-id",
+     .usage = "init [--repo DIR | --policy FILE] [--chunk-id auto|hmac-sha256|blake2b]",
      .summary = N_("create a repository (the policy's, without --repo), its keys and config"),
      .example = N_("bkp init --policy /etc/bkp/policy.yaml\tcreate the repository the policy "
                    "names; the passphrase is asked for twice")},

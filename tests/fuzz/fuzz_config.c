@@ -24,12 +24,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc != 0 && rc != -EBADMSG && rc != -ENOKEY)
         abort();
     size_t len = 0;
-    char *text = bkp_config_render(c.id, c.created, c.chunk, k, &len);
+    char *text = bkp_config_render(c.id, c.created, c.chunk, c.id_hash, k, &len);
     if (!text)
         return 0;
     if (bkp_config_parse((const uint8_t *)text, len, &again, NULL) != 0 ||
         bkp_config_check(&again, (const uint8_t *)text, len, k) != 0 ||
-        memcmp(again.chunk, c.chunk, sizeof(c.chunk)) || strcmp(again.id, c.id))
+        memcmp(again.chunk, c.chunk, sizeof(c.chunk)) || strcmp(again.id, c.id) ||
+        again.id_hash != c.id_hash)
         abort(); /* what bkp writes it must read back */
     free(text);
     return 0;

@@ -1,5 +1,5 @@
 /*
- * test_primitive.c — the blob format's keyed BLAKE2b and XChaCha20-Poly1305
+ * test_primitive.c — the blob format's keyed BLAKE2b, HMAC-SHA-256 and XChaCha20-Poly1305
  * (bkp/primitive.h).
  *
  * The module may compute them with OpenSSL instead of libsodium; the format
@@ -140,6 +140,29 @@ static void tampering_is_refused(void **state)
     assert_int_equal(bkp_prim_open(out, c_new, 15, ad, sizeof(ad), nonce, key), -EBADMSG);
 }
 
+static void hmac_is_libsodiums(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+        uint8_t a[32], b[32];
+        crypto_auth_hmacsha256(a, msg, lens[i], key);
+        bkp_prim_hmac_sha256(b, msg, lens[i], key);
+        assert_memory_equal(a, b, 32);
+    }
+    /* Another key, another MAC, and not the keyed BLAKE2b of the bytes. */
+    uint8_t k2[32], a[32], b[32], c[32];
+    memcpy(k2, key, 32);
+    k2[0] ^= 1;
+    bkp_prim_hmac_sha256(a, msg, 4096, key);
+    bkp_prim_hmac_sha256(b, msg, 4096, k2);
+    bkp_prim_keyed_hash(c, msg, 4096, key);
+    assert_memory_not_equal(a, b, 32);
+    assert_memory_not_equal(a, c, 32);
+    /* The choice at init is an answer, whichever it is. */
+    int faster = bkp_prim_hmac_sha256_faster();
+    assert_true(faster == 0 || faster == 1);
+}
+
 /* The libsodium path, forced, gives the same bytes (and is what a machine
  * whose OpenSSL lacks the algorithms runs). */
 static void forced_sodium_agrees(void **state)
@@ -149,14 +172,18 @@ static void forced_sodium_agrees(void **state)
     /* Debian's OpenSSL has both algorithms: the fast path must be the one
      * the other tests compared with libsodium, not a silent fallback. */
     assert_string_equal(bkp_prim_engine(), "openssl");
+    uint8_t ha[32], hb[32];
     bkp_prim_keyed_hash(a, msg, 70001, key);
+    bkp_prim_hmac_sha256(ha, msg, 70001, key);
     bkp_prim_seal(c_ref, msg, 70001, ad, sizeof(ad), nonce, key);
     bkp_prim_force_sodium(1);
     assert_string_equal(bkp_prim_engine(), "libsodium");
     bkp_prim_keyed_hash(b, msg, 70001, key);
+    bkp_prim_hmac_sha256(hb, msg, 70001, key);
     bkp_prim_seal(c_new, msg, 70001, ad, sizeof(ad), nonce, key);
     bkp_prim_force_sodium(0);
     assert_memory_equal(a, b, 32);
+    assert_memory_equal(ha, hb, 32);
     assert_memory_equal(c_ref, c_new, 70001 + 16);
 }
 
@@ -164,6 +191,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(hash_is_libsodiums),
+        cmocka_unit_test(hmac_is_libsodiums),
         cmocka_unit_test(seal_is_libsodiums),
         cmocka_unit_test(tampering_is_refused),
         cmocka_unit_test(forced_sodium_agrees),

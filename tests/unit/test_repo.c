@@ -376,12 +376,13 @@ static void test_config_bound(void **state)
     char path[160], *good = NULL;
     bkp_buf b;
     bkp_buf_init(&b);
-    assert_int_equal(bkp_repo_init(f->repo, PASS, PLEN), 0);
+    assert_int_equal(bkp_repo_init_ids(f->repo, PASS, PLEN, BKP_ID_BLAKE2B), 0);
     snprintf(path, sizeof(path), "%s/config", f->repo);
     assert_int_equal(bkp_read_file(path, &b, 1 << 16), 0);
     bkp_buf_u8(&b, 0);
     good = strdup((char *)b.data);
     assert_non_null(strstr(good, "\"version\": 3"));
+    assert_null(strstr(good, "chunk_id"));
     assert_non_null(strstr(good, "\"mac\": \""));
     r = reopen(f, NULL, 0);
     bkp_repo_free(r);
@@ -403,6 +404,68 @@ static void test_config_bound(void **state)
     bkp_repo_free(r);
     free(good);
     bkp_buf_free(&b);
+}
+
+/* A blob put in a repository made with `h`, read back after a reopen: its
+ * ID is that function of its bytes under the chunk-ID key, nothing else. */
+static void put_named_by(fixture *f, bkp_id_hash h, const char *version)
+{
+    uint8_t data[5000], id[BKP_ID_LEN], want[32];
+    char path[160];
+    bkp_buf b;
+    bkp_buf_init(&b);
+    for (size_t i = 0; i < sizeof(data); i++)
+        data[i] = (uint8_t)(i * 13 + 7);
+    assert_int_equal(bkp_repo_init_ids(f->repo, PASS, PLEN, h), 0);
+    snprintf(path, sizeof(path), "%s/config", f->repo);
+    assert_int_equal(bkp_read_file(path, &b, 1 << 16), 0);
+    bkp_buf_u8(&b, 0);
+    assert_non_null(strstr((char *)b.data, version));
+    assert_true(!strstr((char *)b.data, "\"chunk_id\": \"hmac-sha256\"") ==
+                (h == BKP_ID_BLAKE2B));
+    bkp_repo *r = reopen(f, NULL, 0);
+    assert_int_equal(bkp_keys_id_hash(bkp_repo_keys(r)), h);
+    assert_int_equal(bkp_repo_put(r, BKP_BLOB_DATA, data, sizeof(data), id, NULL), 0);
+    const uint8_t *key = bkp_keys_id_key(bkp_repo_keys(r));
+    if (h == BKP_ID_HMAC_SHA256)
+        crypto_auth_hmacsha256(want, data, sizeof(data), key);
+    else
+        crypto_generichash(want, 32, data, sizeof(data), key, 32);
+    assert_memory_equal(id, want, 32);
+    assert_int_equal(bkp_repo_flush(r), 0);
+    r = reopen(f, r, BKP_REPO_READONLY);
+    assert_int_equal(bkp_repo_get(r, BKP_BLOB_DATA, id, &b), 0);
+    assert_int_equal(b.len, sizeof(data));
+    assert_memory_equal(b.data, data, sizeof(data));
+    bkp_repo_free(r);
+    bkp_buf_free(&b);
+}
+
+/* Chunk IDs by HMAC-SHA-256 (format 4) or keyed BLAKE2b (format 3); the
+ * choice is bound to the key like every other byte of the config, so it can
+ * be neither stripped nor swapped: a changed function would name every
+ * chunk anew and every old one as missing. */
+static void test_chunk_id_function(void **state)
+{
+    fixture *f = *state;
+    bkp_repo *r = NULL;
+    put_named_by(f, BKP_ID_HMAC_SHA256, "\"version\": 4");
+    edit_config(f, "\"version\": 4", "\"version\": 3"); /* chunk_id left in a 3 */
+    assert_int_equal(bkp_repo_open(f->repo, PASS, PLEN, BKP_REPO_READONLY, &r), -EBADMSG);
+    edit_config(f, "\"chunk_id\": \"hmac-sha256\",", ""); /* and taken out */
+    assert_int_equal(bkp_repo_open(f->repo, PASS, PLEN, BKP_REPO_READONLY, &r), -EBADMSG);
+    edit_config(f, "\"version\": 3", "\"version\": 4"); /* a 4 that names none */
+    assert_int_equal(bkp_repo_open(f->repo, PASS, PLEN, BKP_REPO_READONLY, &r), -EBADMSG);
+    edit_config(f, "{", "{\"chunk_id\": \"blake2b\","); /* one this bkp does not know */
+    assert_int_equal(bkp_repo_open(f->repo, PASS, PLEN, BKP_REPO_READONLY, &r), -EBADMSG);
+    assert_null(r);
+    snprintf(f->repo, sizeof(f->repo), "%s/repo2", f->base);
+    put_named_by(f, BKP_ID_BLAKE2B, "\"version\": 3");
+    /* A format 3 made to say HMAC-SHA-256: well formed, but not the key's. */
+    edit_config(f, "\"version\": 3", "\"version\": 4");
+    edit_config(f, "{", "{\"chunk_id\": \"hmac-sha256\",");
+    assert_int_equal(bkp_repo_open(f->repo, PASS, PLEN, BKP_REPO_READONLY, &r), -EBADMSG);
+    assert_null(r);
 }
 
 static void test_unflushed_is_abandoned(void **state)
@@ -581,6 +644,7 @@ int main(void)
         T(test_dedup),
         T(test_wrong_passphrase),
         T(test_config_bound),
+        T(test_chunk_id_function),
         T(test_unflushed_is_abandoned),
         T(test_dead_writer_recovered),
         T(test_concurrent_puts),
