@@ -31,6 +31,7 @@ COLD=0
 CHECK=1            # compare every restored tree with the data set (untimed)
 TOOLS="bkp,restic,borg"
 BKP_KEY=machine    # how bkp's timed steps open the key: machine (key add --machine-key) or passphrase
+RESTORE_SYNC=0     # 1: restic's and borg's restores end with sync -f of the target, as bkp's does
 
 STEPS_ALL_HELP="read,initial,nochange,mutated,restore,verify"
 usage() {
@@ -59,6 +60,9 @@ usage: bench/run.sh [options]
                   as unattended runs should) or passphrase (Argon2id) (default $BKP_KEY)
   --cold          drop the page cache before each timed step instead of re-reading inputs
   --no-check      do not compare restored trees with the data set
+  --restore-sync  end restic's and borg's restores with `sync -f` of the target, so
+                  that every tool's restore is timed until its files are on the disk
+                  (bkp's restore flushes them itself before it says "restored")
 EOF
 }
 
@@ -79,6 +83,7 @@ while (($#)); do
     --bkp-key) BKP_KEY=$2; shift 2 ;;
     --cold) COLD=1; shift ;;
     --no-check) CHECK=0; shift ;;
+    --restore-sync) RESTORE_SYNC=1; shift ;;
     -h | --help) usage; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
     esac
@@ -343,7 +348,12 @@ tool_cmd() {
         case $step in
         init) CMD=("${envs[@]}" init) ;;
         initial | nochange | mutated) CMD=("${envs[@]}" backup --host bench "$DATA") ;;
-        restore) CMD=("${envs[@]}" restore latest --target "$d/restore") ;;
+        restore)
+            if ((RESTORE_SYNC)); then
+                CMD=("${envs[@]:0:${#envs[@]}-1}" sh -c '"$0" restore latest --target "$1" && sync -f "$1"' restic "$d/restore")
+            else
+                CMD=("${envs[@]}" restore latest --target "$d/restore")
+            fi ;;
         verify) CMD=("${envs[@]}" check --read-data) ;;
         esac ;;
     borg)
@@ -354,7 +364,12 @@ tool_cmd() {
         initial | nochange | mutated) CMD=("${envs[@]}" borg create --compression lz4 "::$step" "$DATA") ;;
         # borg extracts into the current directory; the archive is named
         # after the step that made it.
-        restore) CMD=("${envs[@]}" sh -c 'cd "$1" && exec borg extract "::$2"' sh "$d/restore" "$LAST_BACKUP") ;;
+        restore)
+            if ((RESTORE_SYNC)); then
+                CMD=("${envs[@]}" sh -c 'cd "$1" && borg extract "::$2" && sync -f .' sh "$d/restore" "$LAST_BACKUP")
+            else
+                CMD=("${envs[@]}" sh -c 'cd "$1" && exec borg extract "::$2"' sh "$d/restore" "$LAST_BACKUP")
+            fi ;;
         verify) CMD=("${envs[@]}" borg check --verify-data) ;;
         esac ;;
     esac
@@ -521,6 +536,11 @@ done
         if [[ -z ${MISSING[$t]:-} ]]; then echo "${t}: $(tool_version "$t")"; fi
     done
     echo "restic: default repository format (v2 since 0.14), compression auto; borg: repokey-blake2, lz4."
+    if ((RESTORE_SYNC)); then
+        echo "Restores are timed until the files are on the disk: restic's and borg's end with \`sync -f\` of the target; bkp's restore flushes its files itself."
+    else
+        echo "Restores: bkp's is timed until its files are on the disk (it flushes them before it says \"restored\"); restic's and borg's until they exit, their files possibly still in the page cache (\`--restore-sync\` times both the same way)."
+    fi
     echo "bkp opens its key with: $BKP_KEY ($([[ $BKP_KEY == machine ]] && echo "bkp key add --machine-key, no Argon2id" || echo "the passphrase file, Argon2id 3 passes over 64 MiB")); restic and borg with the passphrase file."
 } >"$MD"
 

@@ -120,7 +120,7 @@ static const command commands[] = {
      .run = cmd_init,
      .key = true,
      .options = "repo chunk-id",
-     .usage = "init [--repo DIR | --policy FILE] [--chunk-id auto|hmac-sha256|blake2b]",
+     .usage = "init [--repo DIR | --policy FILE] [--chunk-id ID]",
      .summary = N_("create a repository (the policy's, without --repo), its keys and config"),
      .example = N_("bkp init --policy /etc/bkp/policy.yaml\tcreate the repository the policy "
                    "names; the passphrase is asked for twice")},

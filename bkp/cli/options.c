@@ -75,8 +75,9 @@ static const cli_option options[] = {
      N_("read every file, trusting no files cache")},
     {"one-file-system", 0, NULL, ARG_FLAG, F(one_fs), false, N_("do not cross mount points")},
     {"workers", 0, "N", ARG_WORKERS, F(workers), false, N_("threads (1 to 64)")},
-    {"chunk-id", 0, "auto|hmac-sha256|blake2b", ARG_STRING, F(chunk_id), false,
-     N_("init: how chunks are named; auto takes the faster on this machine")},
+    {"chunk-id", 0, "ID", ARG_STRING, F(chunk_id), false,
+     N_("init: how chunks are named: auto (the faster on this machine), hmac-sha256 or "
+        "blake2b")},
     {"metrics", 0, "FILE", ARG_STRING, F(metrics), false,
      N_("write the figures for Prometheus (textfile collector): status, and the run's")},
     {"clear-suspicious", 0, "GEN", ARG_STRING, F(clear), false,
