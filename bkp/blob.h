@@ -16,7 +16,7 @@
 #include "bkp/keys.h"
 
 enum bkp_blob_type {
-    BKP_BLOB_DATA = 1,    /* file content chunk; ID = keyed BLAKE2b of plaintext */
+    BKP_BLOB_DATA = 1,    /* file content chunk; ID = the keyed hash of the plaintext (bkp_blob_id) */
     BKP_BLOB_TREE = 2,    /* a piece of a generation's item stream; ID likewise */
     BKP_BLOB_TRAILER = 3, /* a pack's blob list; ID = zero */
     BKP_BLOB_INDEX = 4,   /* an index segment; ID = zero */

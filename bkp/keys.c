@@ -5,6 +5,8 @@
 
 #include <sodium.h>
 
+#include "bkp/primitive.h"
+
 #define KDF_CONTEXT "bkprepo1"
 #define HEADER_LEN (8 + 4 + 8 + 8 + crypto_pwhash_SALTBYTES + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES)
 #define SECRET_LEN (32 + 16)
@@ -98,8 +100,10 @@ int bkp_keys_dup(const bkp_keys *k, bkp_keys **out)
 
 void bkp_keys_free(bkp_keys *k)
 {
-    if (k)
+    if (k) {
         sodium_free(k); /* sodium_free wipes the memory */
+        bkp_prim_forget();
+    }
 }
 
 static int stretch(uint8_t key[32], const char *pass, size_t passlen, const uint8_t *salt,

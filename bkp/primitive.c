@@ -25,7 +25,8 @@ static EVP_CIPHER *chacha;
 /* HMAC with its digest set and no key: each thread copies it once and keys the
  * copy, so the digest is fetched once. Read-only once made. */
 static EVP_MAC_CTX *hmac_sha256;
-static int use_openssl;
+static int use_openssl; /* keyed BLAKE2b and XChaCha20-Poly1305 */
+static int use_hmac;    /* HMAC-SHA-256, checked on its own */
 static int forced_sodium;
 
 static int ossl_hash(uint8_t out[32], const void *m, size_t mlen, const uint8_t key[32])
@@ -45,12 +46,14 @@ static int ossl_hash(uint8_t out[32], const void *m, size_t mlen, const uint8_t 
  * chunk of a repository is named under its one chunk-ID key, and a keyed
  * context set back to its start (EVP_MAC_init without a key) skips the
  * allocation and the key's two blocks, which made a short input cost three
- * times keyed BLAKE2b. The context is freed — and wiped by OpenSSL — when
- * the thread ends; the key's copy here is wiped with it.
+ * times keyed BLAKE2b. The key's copy lives in guarded memory (locked, left
+ * out of core dumps); OpenSSL's context, which holds the key's hashed pads,
+ * is wiped by OpenSSL when freed: when its thread ends, or when the thread
+ * lets its keys go (bkp_prim_forget, called by bkp_keys_free).
  */
 typedef struct keyed {
     EVP_MAC_CTX *c;
-    uint8_t key[32];
+    uint8_t *key; /* 32 bytes, sodium_malloc'd */
 } keyed;
 
 static pthread_key_t keyed_slot;
@@ -60,7 +63,7 @@ static void keyed_free(void *p)
 {
     keyed *k = p;
     EVP_MAC_CTX_free(k->c);
-    sodium_memzero(k->key, sizeof(k->key));
+    sodium_free(k->key); /* wipes the key's copy */
     free(k);
 }
 
@@ -70,8 +73,8 @@ static EVP_MAC_CTX *keyed_ctx(const uint8_t key[32])
     if (!k) {
         if (!(k = calloc(1, sizeof(*k))))
             return NULL;
-        if (pthread_setspecific(keyed_slot, k)) {
-            free(k);
+        if (!(k->key = sodium_malloc(32)) || pthread_setspecific(keyed_slot, k)) {
+            keyed_free(k);
             return NULL;
         }
     }
@@ -198,9 +201,6 @@ static int agree_on(uint8_t *m, uint8_t *c1, uint8_t *c2, uint8_t *p)
         crypto_generichash(h1, 32, m, n, key, 32);
         if (ossl_hash(h2, m, n, key) || memcmp(h1, h2, 32))
             return 0;
-        crypto_auth_hmacsha256(h1, m, n, key);
-        if (ossl_hmac(h2, m, n, key) || memcmp(h1, h2, 32))
-            return 0;
         crypto_aead_xchacha20poly1305_ietf_encrypt(c1, &cl, m, n, ad, sizeof(ad), NULL, nonce, key);
         if (ossl_seal(c2, m, n, ad, sizeof(ad), nonce, key) || memcmp(c1, c2, n + 16))
             return 0;
@@ -216,12 +216,33 @@ static int agree_on(uint8_t *m, uint8_t *c1, uint8_t *c2, uint8_t *p)
     return 1;
 }
 
+/* HMAC-SHA-256 alike in both, at lengths around a block's, under two keys
+ * in turn (the thread's keyed context re-keyed and reused). */
+static int agree_hmac(const uint8_t *m)
+{
+    static const size_t lens[] = {0, 55, 64, 65, 4096 + 7, AGREE_MAX};
+    uint8_t key[2][32], h1[32], h2[32];
+    for (size_t i = 0; i < 32; i++) {
+        key[0][i] = (uint8_t)(i * 7 + 1);
+        key[1][i] = (uint8_t)(i * 11 + 3);
+    }
+    for (size_t k = 0; k < 2 * sizeof(lens) / sizeof(lens[0]); k++) {
+        size_t n = lens[k % (sizeof(lens) / sizeof(lens[0]))];
+        crypto_auth_hmacsha256(h1, m, n, key[k & 1]);
+        if (ossl_hmac(h2, m, n, key[k & 1]) || memcmp(h1, h2, 32))
+            return 0;
+    }
+    return 1;
+}
+
 /* On the heap: the first call may come from a worker with a small stack. */
 static int agree(void)
 {
     uint8_t *buf = malloc(4 * (AGREE_MAX + 16));
     int ok = buf && agree_on(buf, buf + (AGREE_MAX + 16), buf + 2 * (AGREE_MAX + 16),
                              buf + 3 * (AGREE_MAX + 16));
+    /* HMAC on its own: a fault of it leaves the other two on OpenSSL. */
+    use_hmac = buf && hmac_sha256 && keyed_slot_ok && agree_hmac(buf);
     free(buf);
     return ok;
 }
@@ -232,13 +253,29 @@ static void init(void)
     chacha = EVP_CIPHER_fetch(NULL, "ChaCha20-Poly1305", NULL);
     hmac_sha256 = hmac_template();
     keyed_slot_ok = pthread_key_create(&keyed_slot, keyed_free) == 0;
-    use_openssl = blake2bmac && chacha && hmac_sha256 && keyed_slot_ok && agree();
+    use_openssl = blake2bmac && chacha && agree();
 }
 
 static int openssl_on(void)
 {
     pthread_once(&once, init);
     return use_openssl && !forced_sodium;
+}
+
+static int hmac_on(void)
+{
+    pthread_once(&once, init);
+    return use_hmac && !forced_sodium;
+}
+
+void bkp_prim_forget(void)
+{
+    pthread_once(&once, init);
+    keyed *k = keyed_slot_ok ? pthread_getspecific(keyed_slot) : NULL;
+    if (k) {
+        (void)pthread_setspecific(keyed_slot, NULL);
+        keyed_free(k);
+    }
 }
 
 void bkp_prim_keyed_hash(uint8_t out[32], const void *m, size_t mlen, const uint8_t key[32])
@@ -252,7 +289,7 @@ void bkp_prim_hmac_sha256(uint8_t out[32], const void *m, size_t mlen, const uin
 {
     /* Every length: with the thread's keyed context OpenSSL is the faster
      * even for a few bytes. */
-    if (openssl_on() && ossl_hmac(out, m, mlen, key) == 0)
+    if (hmac_on() && ossl_hmac(out, m, mlen, key) == 0)
         return;
     crypto_auth_hmacsha256(out, m, mlen, key);
 }

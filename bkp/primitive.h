@@ -24,8 +24,11 @@
  * Trust: the first call compares both implementations on fixed inputs
  * (several lengths, a tampered tag refused by both); on any difference, or
  * where OpenSSL lacks the algorithms (a FIPS-only configuration), every call
- * goes to libsodium. Short inputs always go to libsodium, whose fixed cost
- * per call is lower. Which one runs is reported by bkp_prim_engine().
+ * goes to libsodium (HMAC-SHA-256 is checked and falls back on its own).
+ * Short inputs of keyed BLAKE2b and XChaCha20-Poly1305 always go to
+ * libsodium, whose fixed cost per call is lower; HMAC-SHA-256 keeps a keyed
+ * context per thread and takes OpenSSL at every length. Which one runs the
+ * first two is reported by bkp_prim_engine().
  *
  * Thread-safe: no state is shared but the fetched algorithm objects, made once.
  */
@@ -46,6 +49,11 @@ void bkp_prim_keyed_hash(uint8_t out[32], const void *m, size_t mlen,
 /* HMAC-SHA-256 with a 32-byte key. */
 void bkp_prim_hmac_sha256(uint8_t out[32], const void *m, size_t mlen,
                           const uint8_t key[BKP_PRIM_KEY_LEN]);
+
+/* Let go of this thread's keyed HMAC context (bkp_keys_free calls it, so
+ * no copy of a chunk-ID key outlives the keys in the thread that freed
+ * them; other threads' go when they end). */
+void bkp_prim_forget(void);
 
 /* 1 when HMAC-SHA-256 takes clearly less CPU than keyed BLAKE2b on this
  * machine (under 0.8 of its time over 4 MiB, best of three runs each), else

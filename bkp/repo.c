@@ -198,36 +198,6 @@ static int load_config(bkp_repo *r, bkp_config *cfg, bkp_buf *raw)
     return rc;
 }
 
-/* Once the key is open: the config must carry its MAC (FORMAT §2). A format
- * 2 config has none; a writable open of a primary binds it, rewriting it as
- * format 3 with the same fields (format 2 fixed the chunker sizes to the
- * defaults, so what it could not protect is `created` alone). */
-static int check_config(bkp_repo *r, const bkp_config *cfg, const bkp_buf *raw, bool primary)
-{
-    int rc = bkp_config_check(cfg, raw->data, raw->len, r->keys);
-    if (rc == -EBADMSG)
-        bkp_error(_("%s/config does not match the repository key: a byte of it was changed (its "
-                    "creation time or chunker sizes, say). Nothing was done; restore the config "
-                    "from a copy on another medium (MEDIUM/repo/config)"),
-                  r->path);
-    if (rc != -ENOKEY)
-        return rc;
-    if (!primary || (r->flags & BKP_REPO_READONLY)) {
-        bkp_debug("%s/config is format 2, not bound to the key; the next backup binds it", r->path);
-        return 0;
-    }
-    size_t len = 0;
-    char *text = bkp_config_render(cfg->id, cfg->created, cfg->chunk, cfg->id_hash, r->keys, &len);
-    rc = text ? bkp_durable_write(r->path, "config", text, len, 0) : -ENOMEM;
-    free(text);
-    if (rc)
-        bkp_warn(_("cannot bind %s/config to the key (%s); the next writable open tries again"),
-                 r->path, bkp_strerror(rc));
-    else
-        bkp_info(_("%s/config upgraded to format 3: bound to the repository key"), r->path);
-    return 0;
-}
-
 static int cmp_id(const void *a, const void *b)
 {
     return memcmp(a, b, BKP_ID_LEN);
@@ -469,12 +439,10 @@ static int open_repo(const char *path, const char *pass, size_t passlen, const u
                (rc = bkp_keys_dup(like->keys, &r->keys))) {
         goto fail;
     }
-    if ((rc = check_config(r, &cfg, &raw, like == NULL)))
+    /* The chunk-ID function is set from the config only once its MAC is
+     * checked (a format 2 config's, below, once a blob confirms it). */
+    if ((rc = bkp_repo_config_check(r, &cfg, &raw, like)))
         goto fail;
-    /* Only now, the config's bytes proven the key's (a copy's keys come
-     * from the primary, so a copy whose config names another function is
-     * refused above, its MAC not matching). */
-    bkp_keys_set_id_hash(r->keys, cfg.id_hash);
     rc = bkp_chunker_new(bkp_keys_gear_seed(r->keys), cfg.chunk[0], cfg.chunk[1], cfg.chunk[2],
                          &r->chunker);
     if (rc) {
@@ -485,7 +453,7 @@ static int open_repo(const char *path, const char *pass, size_t passlen, const u
         goto fail;
     if ((rc = cleanup_pass(r)))
         goto fail;
-    if ((rc = bkp_repo_index_load(r)))
+    if ((rc = bkp_repo_index_load(r)) || (rc = bkp_repo_config_confirm(r, &cfg, like == NULL)))
         goto fail;
     r->first_new_pack = bkp_index_pack_count(r->mut->index);
     if ((rc = reindex_orphans(r)))

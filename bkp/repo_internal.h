@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 
+#include "bkp/config.h"
 #include "bkp/pack.h"
 #include "bkp/repo.h"
 
@@ -106,5 +107,17 @@ int bkp_repo_key_file_read(const char *path, const uint8_t pk[32], const char *u
 /* A handle for the repository at `path` (made absolute) with `flags`,
  * nothing read yet: what every open starts from. Logged; -ENOENT etc. */
 int bkp_repo_alloc(const char *path, unsigned flags, bkp_repo **out);
+
+/* repo_config.c. Once the key is open: the config's MAC (-EBADMSG, said,
+ * when it does not match; a format 2 config has none), a copy's chunk-ID
+ * function against its primary's `like` (may be NULL), and the function set
+ * in the handle's keys. */
+int bkp_repo_config_check(bkp_repo *r, const bkp_config *cfg, const bkp_buf *raw,
+                          const bkp_repo *like);
+/* Once the index is loaded, for a format 2 config of a repository opened on
+ * its own (`primary`): its keyed BLAKE2b confirmed by a stored blob, or
+ * -EBADMSG (said) when a blob shows HMAC-SHA-256; then, on a writable open,
+ * the config rewritten as format 3. 0 otherwise. */
+int bkp_repo_config_confirm(bkp_repo *r, const bkp_config *cfg, bool primary);
 
 #endif

@@ -33,20 +33,26 @@ int cmd_init(cli *c)
     /* The first record of the audit log: the repository's creation. Only
      * here is a log created; every later command appends to this one. */
     bkp_repo *r = NULL;
+    const char *ids = "blake2b"; /* which function names the chunks, for good */
     if (!rc && !(rc = bkp_repo_open(c->repo, pass, plen, 0, &r))) {
-        bkp_audit_rec rec = {.op = "init"};
+        if (bkp_keys_id_hash(bkp_repo_keys(r)) == BKP_ID_HMAC_SHA256)
+            ids = "hmac-sha256";
+        json_t *fig = json_pack("{s:s}", "chunk_id", ids);
+        bkp_audit_rec rec = {.op = "init", .figures = fig};
         cli_keep(r); /* the command's context is recorded in it at the end */
         c->ro = c->r = r;
         if (bkp_audit_create(r, &rec))
             rc = -EIO;
+        json_decref(fig);
+        bkp_debug("%s: chunk IDs by %s", c->repo, ids);
     }
     bkp_passphrase_free(pass, plen);
     if (rc)
         return cli_exit_for(rc);
     if (c->tty)
-        printf(_("created repository %s\n"
+        printf(_("created repository %s (chunk IDs: %s)\n"
                  "Keep the passphrase somewhere safe and off this machine: without it no copy on "
                  "any medium can be restored.\n"),
-               c->repo);
+               c->repo, ids);
     return EXIT_OK;
 }

@@ -336,4 +336,38 @@ fi
 extras_same "$T5$SRC" "odd:3"
 check_exit 0 "$BKP" verify --repo "$REPO" --read-data || true
 
+# ---------------------------------------------------------------------------
+# Both chunk-ID functions, whatever this CPU would choose: the same tree round
+# trips under each, and a format 4 config rewritten as format 2 (no MAC) by
+# someone without the key is refused rather than believed.
+for ids in blake2b hmac-sha256; do
+    R=$WORK/repo-$ids
+    ok "$BKP" init --repo "$R" --chunk-id "$ids"
+    want=3; [ "$ids" = hmac-sha256 ] && want=4
+    grep -q "\"version\": $want" "$R/config" || flunk "init --chunk-id $ids: config is not version $want"
+    head -n 1 "$R/audit/log.jsonl" | grep -q '"chunk_id": *"'"$ids"'"' ||
+        flunk "the init record does not say chunk_id $ids: $(head -n 1 "$R/audit/log.jsonl")"
+    ok "$BKP" backup --repo "$R" --dataset odd "$SRC"
+    check_exit 0 "$BKP" restore --repo "$R" --verify odd:latest "$WORK/restore-$ids" || true
+    same_mtree "$SRC" "$WORK/restore-$ids$SRC" "restore under $ids" '^\./deep/'
+    check_exit 0 "$BKP" verify --repo "$R" --read-data || true
+done
+R=$WORK/repo-hmac-sha256
+cp "$R/config" "$WORK/config-v4"
+python3 - "$R/config" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+for k in ("mac", "chunk_id"):
+    del c[k]
+c["version"] = 2
+open(sys.argv[1], "w").write(json.dumps(c, indent=2, sort_keys=True) + "\n")
+PY
+cp "$R/config" "$WORK/config-v2"
+check_exit 1 "$BKP" verify --repo "$R" || true
+grep -q 'HMAC-SHA-256' <<<"$ERR" || flunk "a stripped config is not told as such: $ERR"
+check_exit 1 "$BKP" backup --repo "$R" --dataset odd "$SRC" || true
+cmp -s "$R/config" "$WORK/config-v2" || flunk "a stripped config was rewritten by a backup"
+cp "$WORK/config-v4" "$R/config"
+check_exit 0 "$BKP" verify --repo "$R" --read-data || true
+
 finish

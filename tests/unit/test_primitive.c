@@ -11,6 +11,7 @@
  * nothing of the plaintext left in the output.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -158,9 +159,47 @@ static void hmac_is_libsodiums(void **state)
     bkp_prim_keyed_hash(c, msg, 4096, key);
     assert_memory_not_equal(a, b, 32);
     assert_memory_not_equal(a, c, 32);
-    /* The choice at init is an answer, whichever it is. */
-    int faster = bkp_prim_hmac_sha256_faster();
-    assert_true(faster == 0 || faster == 1);
+    /* Keys in turn (A, B, A, forgotten, B): the thread's keyed context is
+     * re-keyed each time, never answering with the key before. */
+    const uint8_t *order[] = {key, k2, key, NULL, k2, key};
+    for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+        if (!order[i]) {
+            bkp_prim_forget();
+            continue;
+        }
+        crypto_auth_hmacsha256(a, msg, 300 + i, order[i]);
+        bkp_prim_hmac_sha256(b, msg, 300 + i, order[i]);
+        assert_memory_equal(a, b, 32);
+    }
+}
+
+static void *hmac_thread(void *arg)
+{
+    uint8_t *k = arg, a[32], b[32];
+    for (size_t n = 0; n < 2000; n += 97) {
+        crypto_auth_hmacsha256(a, msg, n, k);
+        bkp_prim_hmac_sha256(b, msg, n, k);
+        if (memcmp(a, b, 32))
+            return arg;
+    }
+    return NULL;
+}
+
+/* Threads with keys of their own at once: each keeps its own context. */
+static void hmac_threads_keep_their_keys(void **state)
+{
+    (void)state;
+    uint8_t keys[4][32];
+    pthread_t t[4];
+    void *bad[4];
+    for (int i = 0; i < 4; i++) {
+        randombytes_buf(keys[i], 32);
+        assert_int_equal(pthread_create(&t[i], NULL, hmac_thread, keys[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(pthread_join(t[i], &bad[i]), 0);
+        assert_null(bad[i]);
+    }
 }
 
 /* The libsodium path, forced, gives the same bytes (and is what a machine
@@ -192,6 +231,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(hash_is_libsodiums),
         cmocka_unit_test(hmac_is_libsodiums),
+        cmocka_unit_test(hmac_threads_keep_their_keys),
         cmocka_unit_test(seal_is_libsodiums),
         cmocka_unit_test(tampering_is_refused),
         cmocka_unit_test(forced_sodium_agrees),

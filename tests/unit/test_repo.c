@@ -27,6 +27,8 @@
 #include <cmocka.h>
 #include <sodium.h>
 
+#include "bkp/bytes.h"
+#include "bkp/config.h"
 #include "bkp/durable.h"
 #include "bkp/keyslots.h"
 #include "bkp/repo.h"
@@ -441,6 +443,102 @@ static void put_named_by(fixture *f, bkp_id_hash h, const char *version)
     bkp_buf_free(&b);
 }
 
+/* The repository's config rewritten as format 2 (no MAC, no chunk_id): what
+ * root on the server can write without the key. */
+static void strip_to_v2(fixture *f)
+{
+    char path[160], pk[65];
+    bkp_buf b;
+    bkp_config c;
+    bkp_buf_init(&b);
+    snprintf(path, sizeof(path), "%s/config", f->repo);
+    assert_int_equal(bkp_read_file(path, &b, 1 << 16), 0);
+    assert_int_equal(bkp_config_parse(b.data, b.len, &c, NULL), 0);
+    bkp_hex(pk, c.sign_pk, 32);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fprintf(fp,
+            "{\n  \"chunker\": {\n    \"avg\": 1048576,\n    \"max\": 4194304,\n    \"min\": "
+            "262144\n  },\n  \"created\": \"%s\",\n  \"format\": \"bkp-repository\",\n  \"id\": "
+            "\"%s\",\n  \"sign_public\": \"%s\",\n  \"version\": 2\n}\n",
+            c.created, c.id, pk);
+    fclose(fp);
+    bkp_buf_free(&b);
+}
+
+static bool config_says(fixture *f, const char *what)
+{
+    char path[160];
+    bkp_buf b;
+    bkp_buf_init(&b);
+    snprintf(path, sizeof(path), "%s/config", f->repo);
+    assert_int_equal(bkp_read_file(path, &b, 1 << 16), 0);
+    bkp_buf_u8(&b, 0);
+    bool yes = strstr((char *)b.data, what) != NULL;
+    bkp_buf_free(&b);
+    return yes;
+}
+
+/* A format 2 config carries no MAC, so it is believed only when a stored
+ * blob confirms its function: stripping an HMAC-SHA-256 repository's config
+ * to format 2 is refused by every open and never bound under a new MAC; a
+ * copy's must be its primary's; a genuine format 2 (keyed BLAKE2b) is
+ * confirmed and upgraded as before. */
+static void test_chunk_id_not_stripped(void **state)
+{
+    fixture *f = *state;
+    bkp_repo *r = NULL, *p = NULL;
+    char primary[128], copy[128], path[160];
+    bkp_buf good;
+    bkp_buf_init(&good);
+    put_named_by(f, BKP_ID_HMAC_SHA256, "\"version\": 4");
+    snprintf(primary, sizeof(primary), "%s", f->repo);
+    snprintf(copy, sizeof(copy), "%s/copy", f->base);
+    snprintf(path, sizeof(path), "%s/config", f->repo);
+    assert_int_equal(bkp_read_file(path, &good, 1 << 16), 0);
+
+    /* A copy whose config was stripped: not its primary's function. */
+    p = reopen(f, NULL, 0);
+    assert_int_equal(bkp_repo_init_copy(p, copy), 0);
+    assert_int_equal(bkp_repo_open_copy(copy, p, BKP_REPO_READONLY, &r), 0);
+    bkp_repo_free(r);
+    r = NULL;
+    snprintf(f->repo, sizeof(f->repo), "%s", copy);
+    strip_to_v2(f);
+    snprintf(f->repo, sizeof(f->repo), "%s", primary);
+    assert_int_equal(bkp_repo_open_copy(copy, p, BKP_REPO_READONLY, &r), -EBADMSG);
+    assert_null(r);
+    bkp_repo_free(p);
+
+    /* The primary's stripped: refused read-only and writable, and left as
+     * it was found, not bound to the key as format 3. */
+    strip_to_v2(f);
+    assert_int_equal(bkp_repo_open(f->repo, PASS, PLEN, BKP_REPO_READONLY, &r), -EBADMSG);
+    assert_int_equal(bkp_repo_open(f->repo, PASS, PLEN, 0, &r), -EBADMSG);
+    assert_null(r);
+    assert_true(config_says(f, "\"version\": 2"));
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(good.data, 1, good.len, fp), good.len);
+    fclose(fp);
+    r = reopen(f, NULL, 0); /* the genuine config opens again */
+    assert_int_equal(bkp_keys_id_hash(bkp_repo_keys(r)), BKP_ID_HMAC_SHA256);
+    bkp_repo_free(r);
+
+    /* A genuine format 2 (keyed BLAKE2b, what earlier versions wrote) is
+     * confirmed by its blob and bound to the key by a writable open. */
+    snprintf(f->repo, sizeof(f->repo), "%s/repo2", f->base);
+    put_named_by(f, BKP_ID_BLAKE2B, "\"version\": 3");
+    strip_to_v2(f);
+    r = reopen(f, NULL, BKP_REPO_READONLY);
+    assert_true(config_says(f, "\"version\": 2"));
+    r = reopen(f, r, 0);
+    assert_true(config_says(f, "\"version\": 3"));
+    assert_int_equal(bkp_keys_id_hash(bkp_repo_keys(r)), BKP_ID_BLAKE2B);
+    bkp_repo_free(r);
+    bkp_buf_free(&good);
+}
+
 /* Chunk IDs by HMAC-SHA-256 (format 4) or keyed BLAKE2b (format 3); the
  * choice is bound to the key like every other byte of the config, so it can
  * be neither stripped nor swapped: a changed function would name every
@@ -645,6 +743,7 @@ int main(void)
         T(test_wrong_passphrase),
         T(test_config_bound),
         T(test_chunk_id_function),
+        T(test_chunk_id_not_stripped),
         T(test_unflushed_is_abandoned),
         T(test_dead_writer_recovered),
         T(test_concurrent_puts),
