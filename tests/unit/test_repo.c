@@ -348,15 +348,23 @@ static void test_wrong_passphrase(void **state)
     assert_null(r);
 }
 
+/* The repository's config into `b`, NUL-terminated. */
+static void read_config(fixture *f, bkp_buf *b)
+{
+    char path[160];
+    bkp_buf_init(b);
+    snprintf(path, sizeof(path), "%s/config", f->repo);
+    assert_int_equal(bkp_read_file(path, b, 1 << 16), 0);
+    bkp_buf_u8(b, 0);
+}
+
 /* Replace `from` by `to` in the repository's config (which must hold it). */
 static void edit_config(fixture *f, const char *from, const char *to)
 {
     char path[160];
     bkp_buf b;
-    bkp_buf_init(&b);
+    read_config(f, &b);
     snprintf(path, sizeof(path), "%s/config", f->repo);
-    assert_int_equal(bkp_read_file(path, &b, 1 << 16), 0);
-    bkp_buf_u8(&b, 0);
     char *at = strstr((char *)b.data, from), *text = NULL;
     assert_non_null(at);
     assert_true(asprintf(&text, "%.*s%s%s", (int)(at - (char *)b.data), (char *)b.data, to,
@@ -468,12 +476,8 @@ static void strip_to_v2(fixture *f)
 
 static bool config_says(fixture *f, const char *what)
 {
-    char path[160];
     bkp_buf b;
-    bkp_buf_init(&b);
-    snprintf(path, sizeof(path), "%s/config", f->repo);
-    assert_int_equal(bkp_read_file(path, &b, 1 << 16), 0);
-    bkp_buf_u8(&b, 0);
+    read_config(f, &b);
     bool yes = strstr((char *)b.data, what) != NULL;
     bkp_buf_free(&b);
     return yes;
