@@ -18,13 +18,13 @@
 
 #include "bkp/clock.h"
 #include "bkp/config.h"
-#include "bkp/primitive.h"
 #include "bkp/durable.h"
 #include "bkp/i18n.h"
 #include "bkp/keyslots.h"
 #include "bkp/layout.h"
 #include "bkp/log.h"
 #include "bkp/pack.h"
+#include "bkp/primitive.h"
 #include "bkp/prune_recover.h"
 
 static const char *const subdirs[] = {"keys", "packs", "index", "generations", "cache", "locks"};
@@ -453,10 +453,12 @@ static int open_repo(const char *path, const char *pass, size_t passlen, const u
         goto fail;
     if ((rc = cleanup_pass(r)))
         goto fail;
-    if ((rc = bkp_repo_index_load(r)) || (rc = bkp_repo_config_confirm(r, &cfg, like == NULL)))
+    if ((rc = bkp_repo_index_load(r)))
         goto fail;
     r->first_new_pack = bkp_index_pack_count(r->mut->index);
-    if ((rc = reindex_orphans(r)))
+    /* After the packs no segment names are adopted: an index taken away
+     * with the config must not leave the probe nothing to read. */
+    if ((rc = reindex_orphans(r)) || (rc = bkp_repo_config_confirm(r, &cfg, like == NULL)))
         goto fail;
     set_damaged_aside(r);
     bkp_buf_free(&raw);

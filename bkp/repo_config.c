@@ -12,7 +12,10 @@
  * the other. So a format 2 config's function is believed only once a
  * stored blob confirms it: a data or tree blob, authenticated by its AEAD
  * under the blob key (which binds its ID), whose keyed BLAKE2b is its ID.
- * One whose HMAC-SHA-256 is its ID proves the config replaced: refused. A
+ * One whose HMAC-SHA-256 is its ID proves the config replaced: refused.
+ * The probe runs after the open has adopted the packs no index segment
+ * names, so deleting the index along with the config leaves it blobs to
+ * read. A
  * repository with no blob yet has nothing to confuse; one whose blobs
  * cannot be read is opened (a restore takes what it can) but not upgraded.
  * A copy's function must be its primary's, which opened it.
