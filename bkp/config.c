@@ -98,9 +98,12 @@ int bkp_config_parse(const uint8_t *buf, size_t len, bkp_config *out, const char
     /* Format 4 names its chunk IDs' function; the earlier ones use keyed
      * BLAKE2b and must not name one: an earlier bkp ignores a field it does
      * not know, and would compute every ID with the wrong function. */
-    const char *idh = json_string_value(json_object_get(cfg, "chunk_id"));
-    if (version == 4 ? !idh || strcmp(idh, "hmac-sha256")
-                     : json_object_get(cfg, "chunk_id") != NULL) {
+    json_t *idh = json_object_get(cfg, "chunk_id");
+    bkp_id_hash named = BKP_ID_BLAKE2B;
+    if (version == 4 ? !json_is_string(idh) ||
+                           bkp_id_hash_from_name(json_string_value(idh), &named) ||
+                           named != BKP_ID_HMAC_SHA256
+                     : idh != NULL) {
         whynot = "chunk_id missing, unknown or out of place";
         goto out;
     }
@@ -112,7 +115,7 @@ int bkp_config_parse(const uint8_t *buf, size_t len, bkp_config *out, const char
         goto out;
     }
     c.version = (int)version;
-    c.id_hash = version == 4 ? BKP_ID_HMAC_SHA256 : BKP_ID_BLAKE2B;
+    c.id_hash = named;
     memcpy(c.id, id, 37);
     memcpy(c.created, created, 21);
     c.chunk[0] = (uint32_t)mn;
@@ -155,7 +158,7 @@ char *bkp_config_render(const char *id, const char *created, const uint32_t chun
                             CONFIG_FORMAT, "version", hmac ? 4 : 3, "id", id, "created", created,
                             "chunker", "min", (json_int_t)chunk[0], "avg", (json_int_t)chunk[1],
                             "max", (json_int_t)chunk[2], "sign_public", pkhex, "mac", MAC_ZERO);
-    if (cfg && hmac && json_object_set_new(cfg, "chunk_id", json_string("hmac-sha256"))) {
+    if (cfg && hmac && json_object_set_new(cfg, "chunk_id", json_string(bkp_id_hash_name(id_hash)))) {
         json_decref(cfg);
         cfg = NULL;
     }

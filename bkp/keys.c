@@ -214,6 +214,22 @@ const uint8_t *bkp_keys_repo_id(const bkp_keys *k)
 {
     return k->repo_id;
 }
+const char *bkp_id_hash_name(bkp_id_hash h)
+{
+    return h == BKP_ID_HMAC_SHA256 ? "hmac-sha256" : "blake2b";
+}
+
+int bkp_id_hash_from_name(const char *name, bkp_id_hash *h)
+{
+    if (!strcmp(name, "blake2b"))
+        *h = BKP_ID_BLAKE2B;
+    else if (!strcmp(name, "hmac-sha256"))
+        *h = BKP_ID_HMAC_SHA256;
+    else
+        return -EINVAL;
+    return 0;
+}
+
 void bkp_keys_set_id_hash(bkp_keys *k, bkp_id_hash h)
 {
     k->id_hash = h;

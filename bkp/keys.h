@@ -27,6 +27,10 @@ typedef struct bkp_keys bkp_keys;
 /* How chunk and tree blob IDs are computed from the chunk-ID key (FORMAT
  * §2, §4): fixed per repository by its config. */
 typedef enum { BKP_ID_BLAKE2B = 0, BKP_ID_HMAC_SHA256 = 1 } bkp_id_hash;
+/* Its name in a config's `chunk_id` and on the command line ("blake2b",
+ * "hmac-sha256"), and back: 0, or -EINVAL for another name. */
+const char *bkp_id_hash_name(bkp_id_hash h);
+int bkp_id_hash_from_name(const char *name, bkp_id_hash *h);
 
 /* A fresh random master secret bound to `repo_id`. */
 int bkp_keys_generate(const uint8_t repo_id[16], bkp_keys **out);

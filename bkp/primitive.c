@@ -252,7 +252,8 @@ static void init(void)
     blake2bmac = EVP_MAC_fetch(NULL, "BLAKE2BMAC", NULL);
     chacha = EVP_CIPHER_fetch(NULL, "ChaCha20-Poly1305", NULL);
     hmac_sha256 = hmac_template();
-    keyed_slot_ok = pthread_key_create(&keyed_slot, keyed_free) == 0;
+    __atomic_store_n(&keyed_slot_ok, pthread_key_create(&keyed_slot, keyed_free) == 0,
+                     __ATOMIC_RELEASE);
     use_openssl = blake2bmac && chacha && agree();
 }
 
@@ -270,8 +271,10 @@ static int hmac_on(void)
 
 void bkp_prim_forget(void)
 {
-    pthread_once(&once, init);
-    keyed *k = keyed_slot_ok ? pthread_getspecific(keyed_slot) : NULL;
+    /* Nothing to forget before the first hash: no initialisation (and its
+     * self-check) for a process that closes keys it never hashed with. */
+    keyed *k = __atomic_load_n(&keyed_slot_ok, __ATOMIC_ACQUIRE) ? pthread_getspecific(keyed_slot)
+                                                                 : NULL;
     if (k) {
         (void)pthread_setspecific(keyed_slot, NULL);
         keyed_free(k);
