@@ -35,7 +35,7 @@ typedef struct rst_opts {
     const char *strip;      /* a stored folder whose contents become the target's
                              * (a runbook restores a data set's folder into `to`); NULL: none */
     int workers;            /* fetch threads of a tar stream, writers of a directory;
-                             * 0: one per online CPU */
+                             * 0: one per online CPU (writers: and two more) */
 } rst_opts;
 
 typedef struct rst_result {

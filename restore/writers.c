@@ -599,7 +599,7 @@ int rst_writers_new(const bkp_repo *repo, int target_fd, int flags, int n, rst_w
 {
     rst_writers *w = calloc(1, sizeof(*w));
     if (n <= 0)
-        n = (int)sysconf(_SC_NPROCESSORS_ONLN);
+        n = (int)sysconf(_SC_NPROCESSORS_ONLN) + RST_WRITERS_WAITING;
     n = n < 1 ? 1 : n > RST_WRITERS_MAX ? RST_WRITERS_MAX : n;
     if (!w || !(w->queue = calloc((size_t)n * RST_WRITERS_QUEUE, sizeof(*w->queue)))) {
         free(w);
