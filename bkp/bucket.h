@@ -130,7 +130,13 @@ int bkp_bucket_probe_lock(bkp_s3 *s, bkp_s3_lock mode, bkp_bucket_probe *out)
  * `dir`/BKP-LABEL and the repository copy `dir`/repo, still without packs.
  * Every key is checked against the layout and every size against its cap
  * before a byte is kept; anything else in the bucket is left alone (probe
- * canaries) or reported. `f` (may be NULL) lists what was hidden. */
+ * canaries) or reported. `f` (may be NULL) lists what was hidden.
+ * Beside the copy, older versions of the config and of the key file that
+ * are of their kind too: `dir`/config-older-N and key-older-N, N from 1 to
+ * BKP_BUCKET_OLDER, newest first, for an open the newest does not serve
+ * (ops_object_open_fetched); the key file and the records are taken when
+ * one of those configs signed them. */
+#define BKP_BUCKET_OLDER 8
 typedef struct bkp_bucket_fetch bkp_bucket_fetch; /* below */
 int bkp_bucket_fetch_meta(bkp_s3 *s, const char *dir, bkp_bucket_fetch *f)
     __attribute__((warn_unused_result));

@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "bkp/clock.h"
+#include "bkp/config.h"
+#include "bkp/copy.h"
 #include "bkp/durable.h"
 #include "bkp/i18n.h"
 #include "bkp/log.h"
@@ -132,31 +134,131 @@ int ops_object_want(bkp_repo *copy, const ops_fetch_what *what, bkp_bucket_packs
     return 0;
 }
 
-int ops_object_open_fetched(const char *staging, const char *medium, const char *pass, size_t plen,
-                            bkp_repo **out)
+/* Put `staging`/`name`, an older version the fetch kept, in the place of
+ * `cur` by exchanging the two: every version stays in the folder, to be
+ * tried again with another config. False when there is no such file. */
+static bool swap_in(const char *staging, const char *name, const char *cur)
 {
-    char *repo = bkp_path_join(staging, "repo");
-    int rc = repo ? bkp_repo_open(repo, pass, plen, BKP_REPO_READONLY, out) : -ENOMEM;
-    /* Not taken by the newest key file: an older one of the bucket's (a key
-     * file from before `bkp key passwd` replayed in front). Each is renamed
-     * over the staging copy's key file: the staging folder is ours alone. */
-    for (int i = 1; rc == -EKEYREJECTED && i <= 16; i++) {
-        char name[32], *older, *cur;
+    char *older = bkp_path_join(staging, name);
+    bool ok = older && access(older, F_OK) == 0 &&
+              bkp_durable_rename(older, cur, BKP_DURABLE_EXCHANGE) == 0;
+    free(older);
+    return ok;
+}
+
+/* The copy opened with the config in place: beside `like`, with its keys;
+ * else with the passphrase, by the newest key file, then by each older one
+ * (a key file from before `bkp key passwd` replayed in front). */
+static int open_keys(const char *staging, const char *medium, const char *repo,
+                     const bkp_repo *like, const char *pass, size_t plen, bkp_repo **out)
+{
+    if (like)
+        return bkp_repo_open_copy(repo, like, BKP_REPO_READONLY, out);
+    int rc = bkp_repo_open(repo, pass, plen, BKP_REPO_READONLY, out);
+    char *cur = rc == -EKEYREJECTED ? bkp_path_join(repo, "keys/key") : NULL;
+    for (int i = 1; cur && rc == -EKEYREJECTED && i <= BKP_BUCKET_OLDER; i++) {
+        char name[32];
         snprintf(name, sizeof(name), "key-older-%d", i);
-        older = bkp_path_join(staging, name);
-        cur = bkp_path_join(repo, "keys/key");
-        if (!older || !cur || access(older, F_OK) || bkp_durable_rename(older, cur, 0)) {
-            free(older);
-            free(cur);
-            break;
-        }
+        if (!swap_in(staging, name, cur))
+            continue;
         bkp_warn(_("%s: the newest key file in the bucket does not take this passphrase; an "
                    "older one is tried (a retired one may have been put in front)"),
                  medium);
         rc = bkp_repo_open(repo, pass, plen, BKP_REPO_READONLY, out);
-        free(older);
-        free(cur);
     }
+    free(cur);
+    return rc;
+}
+
+/* The config said hidden in `f` (may be NULL), once: verify --media
+ * reports it, and --repair-from puts the repository's back in front. */
+static int config_hidden(bkp_bucket_fetch *f)
+{
+    for (size_t i = 0; f && i < f->nhidden; i++)
+        if (!strcmp(f->hidden[i], "config"))
+            return 0;
+    void *h = f ? realloc(f->hidden, (f->nhidden + 1) * sizeof(*f->hidden)) : NULL;
+    if (f && !h)
+        return -ENOMEM;
+    if (f)
+        snprintf((f->hidden = h)[f->nhidden++], sizeof(*f->hidden), "config");
+    return 0;
+}
+
+/* The format of the config at `dir`/`name`, or 0. */
+static int config_format(const char *dir, const char *name)
+{
+    bkp_buf b;
+    bkp_config cfg;
+    const char *why = NULL;
+    char *path = bkp_path_join(dir, name);
+    int v = 0;
+    bkp_buf_init(&b);
+    if (path && !bkp_read_file(path, &b, bkp_copy_member_max("config")) &&
+        !bkp_config_parse(b.data, b.len, &cfg, &why))
+        v = cfg.version;
+    bkp_buf_free(&b);
+    free(path);
+    return v;
+}
+
+/* Does the fetch hold a config bound to the key by a MAC (format 3 or
+ * later)? Then a format 2 one, which has none, is not the repository's:
+ * bkp only ever raises a config's format, and the packs that would show a
+ * format 2 config's chunk-ID function wrong are not fetched yet when the
+ * copy is opened. */
+static bool bound_config(const char *staging)
+{
+    bool bound = config_format(staging, "repo/config") >= 3;
+    for (int i = 1; !bound && i <= BKP_BUCKET_OLDER; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "config-older-%d", i);
+        bound = config_format(staging, name) >= 3;
+    }
+    return bound;
+}
+
+int ops_object_open_fetched(const char *staging, const char *medium, const bkp_repo *like,
+                            const char *pass, size_t plen, bkp_bucket_fetch *f, bkp_repo **out)
+{
+    char *repo = bkp_path_join(staging, "repo"), *cur = repo ? bkp_path_join(repo, "config") : NULL;
+    bool older = false, bound = bound_config(staging);
+    bool lowered = cur && bound && config_format(repo, "config") == 2;
+    if (lowered)
+        bkp_warn(_("%s: the newest config in the bucket is of format 2, which has no MAC, and an "
+                   "older one is of a later format: bkp never lowers a config's format, so it was "
+                   "put in front"),
+                 medium);
+    int rc = !cur      ? -ENOMEM
+             : lowered ? -EBADMSG
+                       : open_keys(staging, medium, repo, like, pass, plen, out);
+    /* Refused for its config — a byte of it changed (its MAC), an older
+     * format put back in front of a newer one, a key file or records not
+     * signed by its key, another signing key than the primary's — or for a
+     * key file the fetch left out as not the config's: each older config
+     * the fetch kept, in turn. A passphrase that no key file takes is not
+     * the config's doing. */
+    for (int i = 1;
+         cur && (rc == -EBADMSG || rc == -ENOENT || rc == -EXDEV) && i <= BKP_BUCKET_OLDER; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "config-older-%d", i);
+        if (!swap_in(staging, name, cur) || (bound && config_format(repo, "config") == 2))
+            continue;
+        bkp_warn(_("%s: the newest config in the bucket is refused; an older one is tried (a "
+                   "forged one, or one of an older format, may have been put in front)"),
+                 medium);
+        older = !(rc = open_keys(staging, medium, repo, like, pass, plen, out));
+    }
+    if (older)
+        bkp_warn(_("%s: opened with an older config of the bucket's. Someone holding the "
+                   "credentials put another in front: find out who, then `bkp verify --media "
+                   "%s --repair-from MEDIUM` puts the repository's back in front"),
+                 medium, medium);
+    if (older && (rc = config_hidden(f))) {
+        bkp_repo_free(*out);
+        *out = NULL;
+    }
+    free(cur);
     free(repo);
     return rc;
 }

@@ -49,13 +49,18 @@ char *ops_object_staging(const char *what);
 int ops_object_want(bkp_repo *copy, const ops_fetch_what *what, bkp_bucket_packset *want,
                     bool *subset) __attribute__((warn_unused_result));
 
-/* Open the copy fetched into `staging`/repo with passphrase `pass`
- * (`plen`), read-only; when the newest key file does not take it, each
- * older one the fetch kept (`staging`/key-older-N, bkp_bucket_fetch_meta)
- * is put in its place and tried: a retired key file may have been put in
- * front. As bkp_repo_open. */
-int ops_object_open_fetched(const char *staging, const char *medium, const char *pass, size_t plen,
-                            bkp_repo **out) __attribute__((warn_unused_result));
+/* Open the copy fetched into `staging`/repo, read-only: beside `like` (the
+ * primary: its keys, and the copy must be of it), else with passphrase
+ * `pass` (`plen`). When the newest key file does not take the passphrase,
+ * each older one the fetch kept is put in its place and tried (a retired
+ * key file may have been put in front); when the config is refused (its
+ * MAC, a format put back, not the key file's), each older config. What an
+ * older version opened is added to `f`'s hidden list (may be NULL), so that
+ * verify --media reports it and --repair-from puts it back. As
+ * bkp_repo_open. */
+int ops_object_open_fetched(const char *staging, const char *medium, const bkp_repo *like,
+                            const char *pass, size_t plen, bkp_bucket_fetch *f, bkp_repo **out)
+    __attribute__((warn_unused_result));
 
 /* Upload again from `src` each object of `f` whose current version did
  * not check, locked as medium `pm` locks: a hidden config or key file, and

@@ -188,6 +188,50 @@ output_has "uploaded from usb"
 ok "$BKP" verify --media cloud --read-data
 grep -q "forged" <<<"$ERR" && flunk "the repaired pack is still reported"
 
+# 8b. A config put in front of the bucket's: one with a byte changed (its MAC
+# no longer checks), one naming another signing key (so that neither the key
+# file nor any record is signed by it) and, where the chunks are named by
+# HMAC-SHA-256, the genuine one stripped back to format 2. The open refuses each and takes the
+# older, genuine version: a restore from the bucket alone still works, and
+# verify --media reports the config until a repair puts ours back in front.
+put_config() { # FILE: a new current version of the bucket's config
+    local code
+    code=$(s3 "/hosp-bkp/repo/config" -X PUT -H "x-amz-content-sha256: $(sha256sum "$1" | cut -d' ' -f1)" \
+           --data-binary @"$1" -o /dev/null -w '%{http_code}' || true)
+    [ "$code" = 200 ] || fail "uploading a config version: HTTP $code"
+}
+python3 - "$REPO/config" "$WORK/config-edited" "$WORK/config-v2" "$WORK/config-otherkey" <<'PY'
+import json, os, sys
+c = json.load(open(sys.argv[1]))
+e = dict(c, created="2020-01-01T00:00:00Z")
+open(sys.argv[2], "w").write(json.dumps(e, indent=2, sort_keys=True) + "\n")
+o = dict(c, sign_public=os.urandom(32).hex())
+open(sys.argv[4], "w").write(json.dumps(o, indent=2, sort_keys=True) + "\n")
+if c.get("chunk_id") == "hmac-sha256":
+    for k in ("mac", "chunk_id"):
+        del c[k]
+    c["version"] = 2
+    open(sys.argv[3], "w").write(json.dumps(c, indent=2, sort_keys=True) + "\n")
+PY
+forged_configs=("$WORK/config-edited" "$WORK/config-otherkey")
+[ -f "$WORK/config-v2" ] && forged_configs+=("$WORK/config-v2")
+for forged in "${forged_configs[@]}"; do
+    put_config "$forged"
+    expect_exit 1 "$BKP" verify --media cloud
+    output_has "the newest config in the bucket is refused; an older one is tried" \
+        "verify --media should fall back to the genuine config ($forged)"
+    mv "$REPO" "$WORK/repo.gone"
+    rm -rf "$WORK/out-config"
+    ok "$BKP" restore emr:latest "$WORK/out-config" --from cloud
+    output_has "opened with an older config of the bucket's" "the restore should say which config it used ($forged)"
+    same_mtree "$DATA/emr" "$WORK/out-config$DATA/emr" "restored from the bucket past a forged config ($forged)"
+    mv "$WORK/repo.gone" "$REPO"
+done
+ok "$BKP" verify --media cloud --repair-from usb
+output_has "uploaded from usb"
+ok "$BKP" verify --media cloud
+grep -q "older one is tried" <<<"$ERR" && flunk "the repaired config is still refused: $ERR"
+
 # 9. The other way: a byte flipped in the disk's largest pack is repaired from
 # the bucket (fetched, every pack checked, the good one copied back).
 big=$(find "$WORK/usb/repo/packs" -type f -name '[0-9a-f]*' -printf '%s %p\n' | sort -n | tail -n 1 | cut -d' ' -f2)
