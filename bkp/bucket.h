@@ -155,6 +155,12 @@ struct bkp_bucket_fetch {
      * Their repository paths ("config", "keys/key", "generations/…"). */
     char (*hidden)[256];
     size_t nhidden;
+    /* Set by the caller before bkp_bucket_fetch_meta (borrowed; cleared by
+     * bkp_bucket_fetch_clear): only a config of exactly these bytes is
+     * taken, so that the key file and records are those its key signed —
+     * the fetch again for an older config (ops_object_open_fetched). */
+    const uint8_t *config_pin;
+    size_t config_pin_len;
 };
 void bkp_bucket_fetch_clear(bkp_bucket_fetch *f);
 

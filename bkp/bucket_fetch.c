@@ -94,16 +94,16 @@ static size_t group_end(const bucket_versions *vs, size_t i)
     return j;
 }
 
-/* A config fetched into `dir`: the one in the copy (`i` 0), or the i-th
- * older version kept beside it. 0, -ENOENT when there is no such file, or
- * -EBADMSG. */
-static int fetched_config(const char *dir, int i, bkp_config *cfg)
+/* The config fetched into the copy at `dir`: 0, or -EBADMSG. The key
+ * file and every record are taken only when this config's key signed them:
+ * never what another config the bucket holds signed (one put in front, or
+ * kept beside as config-older-N), which would let a version signed by a
+ * planted key push a genuine one out. */
+static int fetched_config(const char *dir, bkp_config *cfg)
 {
     bkp_buf c;
     const char *why = NULL;
-    char name[32];
-    snprintf(name, sizeof(name), i ? "config-older-%d" : "repo/config", i);
-    char *cp = bkp_path_join(dir, name);
+    char *cp = bkp_path_join(dir, "repo/config");
     bkp_buf_init(&c);
     int rc = cp ? bkp_read_file(cp, &c, bkp_copy_member_max("config")) : -ENOMEM;
     if (!rc && bkp_config_parse(c.data, c.len, cfg, &why))
@@ -111,24 +111,6 @@ static int fetched_config(const char *dir, int i, bkp_config *cfg)
     bkp_buf_free(&c);
     free(cp);
     return rc;
-}
-
-/* Did a config fetched into `dir` sign `b` (`magic`)? Its text, else
- * -EBADMSG. The newest is asked first, then the older ones: a config put in
- * front with another key must not make the key file and every record look
- * forged (the open then refuses that config and takes an older one). */
-static int signed_by_fetched(const char *dir, const char *magic, const bkp_buf *b, bkp_config *cfg,
-                             const uint8_t **text, size_t *tlen)
-{
-    int rc = -EBADMSG;
-    for (int i = 0; rc && i <= BKP_BUCKET_OLDER; i++) {
-        int x = fetched_config(dir, i, cfg);
-        if (x == -ENOMEM)
-            return x;
-        if (!x)
-            rc = bkp_envelope_open(cfg->sign_pk, magic, b->data, b->len, text, tlen);
-    }
-    return rc ? -EBADMSG : 0;
 }
 
 /* Is the record file `rel` ("generations/DS/SEQ.EXT"), of bytes `b`, one
@@ -160,7 +142,9 @@ static int valid_record(const char *dir, const char *rel, const bkp_buf *b)
     bkp_config cfg;
     const uint8_t *text;
     size_t tlen;
-    int rc = magic ? signed_by_fetched(dir, magic, b, &cfg, &text, &tlen) : -EBADMSG;
+    int rc = magic ? fetched_config(dir, &cfg) : -EBADMSG;
+    if (!rc)
+        rc = bkp_envelope_open(cfg.sign_pk, magic, b->data, b->len, &text, &tlen);
     json_t *j = rc ? NULL : json_loadb((const char *)text, tlen, JSON_REJECT_DUPLICATES, NULL);
     const char *jds = json_string_value(json_object_get(j, "dataset"));
     json_t *jseq = json_object_get(j, "seq");
@@ -208,23 +192,62 @@ static int valid(const char *dir, const char *rel, const char *path)
     } else if (!rc && !strncmp(rel, "generations/", 12)) {
         rc = valid_record(dir, rel, &b);
     } else if (!rc && !strcmp(rel, "keys/key")) {
-        /* Signed by a fetched config's key and naming its repository: the
-         * newest config, or an older one (see signed_by_fetched). */
+        /* Signed by the config's key and naming its repository. */
+        char *cp = bkp_path_join(dir, "repo/config");
         bkp_key_slots *slots = malloc(sizeof(*slots));
-        rc = slots ? -EBADMSG : -ENOMEM;
-        for (int i = 0; rc == -EBADMSG && i <= BKP_BUCKET_OLDER; i++) {
-            int x = fetched_config(dir, i, &cfg);
-            if (x == -ENOMEM)
-                rc = x;
-            else if (!x && !uuid_parse(cfg.id, id) &&
-                     !bkp_key_slots_read(b.data, b.len, cfg.sign_pk, id, slots))
-                rc = 0;
-        }
+        rc = cp && slots ? bkp_read_file(cp, &c, bkp_copy_member_max("config")) : -ENOMEM;
+        if (!rc && (bkp_config_parse(c.data, c.len, &cfg, &why) || uuid_parse(cfg.id, id)))
+            rc = -EBADMSG;
+        if (!rc)
+            rc = bkp_key_slots_read(b.data, b.len, cfg.sign_pk, id, slots) ? -EBADMSG : 0;
         free(slots);
+        free(cp);
     }
     bkp_buf_free(&b);
     bkp_buf_free(&c);
     return rc == -ENOMEM ? rc : rc ? -EBADMSG : 0;
+}
+
+/* Is the config fetched to `path` the one `f` is pinned to? 0, or -EBADMSG. */
+static int pinned(const char *path, const bkp_bucket_fetch *f)
+{
+    bkp_buf b;
+    bkp_buf_init(&b);
+    int rc = bkp_read_file(path, &b, bkp_copy_member_max("config"));
+    if (!rc && (b.len != f->config_pin_len || memcmp(b.data, f->config_pin, b.len)))
+        rc = -EBADMSG;
+    bkp_buf_free(&b);
+    return rc;
+}
+
+/* The key file and the config: the versions from `v[k]` on that are of
+ * their kind too, beside the copy as key-older-N and config-older-N, for an
+ * open the newest does not serve (a key file from before `bkp key passwd`
+ * replayed in front; a config edited, put back in an older format, or
+ * naming another key). 0 or -ENOMEM. */
+static int keep_older(bkp_s3 *s, const char *dir, const char *rel, const bucket_version *v,
+                      size_t n, size_t k, uint64_t max)
+{
+    const char *as = !strcmp(rel, "keys/key") ? "key-older"
+                     : !strcmp(rel, "config") ? "config-older"
+                                              : NULL;
+    for (size_t m = 0; as && k < n && m < BKP_BUCKET_OLDER; k++) {
+        char name[32];
+        if (v[k].marker || v[k].size > max)
+            continue;
+        snprintf(name, sizeof(name), "%s-%zu", as, ++m);
+        char *older = bkp_path_join(dir, name);
+        if (!older)
+            return -ENOMEM;
+        unlink(older);
+        int x = bucket_get_to(s, v[k].key, v[k].id, older, max);
+        if (x || valid(dir, rel, older)) {
+            unlink(older);
+            m--;
+        }
+        free(older);
+    }
+    return 0;
 }
 
 /* Fetch one small object (a group of versions, newest first): the newest
@@ -258,7 +281,9 @@ static int fetch_small(bkp_s3 *s, const char *dir, const bucket_version *v, size
         if ((rc = bucket_get_to(s, key, v[k].id, path, max)))
             break;
         taken = k;
-        if ((rc = valid(dir, rel, path)) == -EBADMSG)
+        if ((rc = valid(dir, rel, path)) == 0 && f && f->config_pin && !strcmp(rel, "config"))
+            rc = pinned(path, f);
+        if (rc == -EBADMSG)
             bkp_warn(_("the bucket's %s (version %s) is not a bkp %s: forged or damaged; an older "
                        "version is tried"),
                      key, v[k].id, rel);
@@ -276,29 +301,8 @@ static int fetch_small(bkp_s3 *s, const char *dir, const bucket_version *v, size
                   "out who, then `bkp rotate` puts the repository's back in front"),
                 key, v[k].id);
     }
-    /* The key file and the config: older versions that are of their kind
-     * too, beside the copy as key-older-N and config-older-N, for an open
-     * the newest does not serve (a key file from before `bkp key passwd`
-     * replayed in front; a config edited, or put back in an older format). */
-    const char *older_as = !strcmp(rel, "keys/key") ? "key-older"
-                           : !strcmp(rel, "config") ? "config-older"
-                                                    : NULL;
-    for (size_t k = taken + 1, m = 0; !rc && older_as && k < n && m < BKP_BUCKET_OLDER; k++) {
-        char name[32];
-        if (v[k].marker || v[k].size > max)
-            continue;
-        snprintf(name, sizeof(name), "%s-%zu", older_as, ++m);
-        char *older = bkp_path_join(dir, name);
-        if (!older)
-            return -ENOMEM;
-        unlink(older);
-        int x = bucket_get_to(s, key, v[k].id, older, max);
-        if (x || valid(dir, rel, older)) {
-            unlink(older);
-            m--;
-        }
-        free(older);
-    }
+    if (!rc)
+        rc = keep_older(s, dir, rel, v, n, taken + 1, max);
     if (rc == -EBADMSG) {
         unlink(path);
         rc = 0; /* none that is ours: left out, and said above */

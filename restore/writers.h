@@ -44,9 +44,9 @@
  * wait for each other (ext4 holds the file's lock for the whole of a write
  * that fills a hole): with one writer per processor, every processor sat
  * idle while they waited. Two more keep the processors decoding and making
- * small files meanwhile (hospital set, 2 processors, 4 interleaved series:
- * 1.47-1.80 s against 1.83-3.39 s with 2 writers; 6 writers gained little
- * more and cost 14 MiB of buffers each). */
+ * small files meanwhile (hospital set, 2 processors, one interleaved series
+ * of four: 1.47-1.80 s against 1.83-3.39 s with 2 writers; 6 writers gained
+ * little more and cost 14 MiB of buffers each; bench/README.md). */
 #define RST_WRITERS_WAITING 2
 
 /* Write piece [pos, pos + len) of a file's concatenated data where its

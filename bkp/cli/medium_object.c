@@ -169,31 +169,34 @@ int cli_rotate_object(cli *c, cli_medium *m, bool quiet)
 
 /* ---- fetch, for restore --from and verify --media ---- */
 
-/* Open the copy fetched into `staging`: beside the primary with its keys
- * (`as_copy`), else with the sheets or the passphrase. What an older
- * version of the config or key file opened goes on `f`'s hidden list. */
-static int open_fetched(cli *c, const cli_medium *m, bool as_copy, const char *staging,
+/* Open the copy fetched into `*staging`: beside the primary with its keys
+ * (`as_copy`), else with the sheets or the passphrase; past a config put
+ * in front in the bucket `s`, fetched again (ops_object_open_fetched). */
+static int open_fetched(cli *c, const cli_medium *m, bool as_copy, bkp_s3 *s, char **staging,
                         bkp_bucket_fetch *f, bkp_repo **out)
 {
-    char *pass = NULL, *repo = bkp_path_join(staging, "repo");
+    char *pass = NULL, *repo = NULL;
     size_t plen = 0;
     int rc;
-    if (!repo)
-        return EXIT_FAILED;
     if (as_copy) { /* beside the primary: its keys, and the copy must be of it */
-        rc = ops_object_open_fetched(staging, m->name, c->ro, NULL, 0, f, out);
+        rc = ops_object_open_fetched(s, staging, m->name, c->ro, NULL, 0, f, out);
     } else if (c->nkey_from) {
-        rc = cli_open_key_from(c, repo, BKP_REPO_READONLY, true, out);
+        rc = (repo = bkp_path_join(*staging, "repo"))
+                 ? cli_open_key_from(c, repo, BKP_REPO_READONLY, true, out)
+                 : -ENOMEM;
     } else {
         cli_passphrase_source(c);
-        if (bkp_passphrase_get(c->passphrase_file, 0, &pass, &plen)) {
-            free(repo);
+        if (bkp_passphrase_get(c->passphrase_file, 0, &pass, &plen))
             return EXIT_USAGE;
-        }
-        rc = ops_object_open_fetched(staging, m->name, NULL, pass, plen, f, out);
+        rc = ops_object_open_fetched(s, staging, m->name, NULL, pass, plen, f, out);
         bkp_passphrase_free(pass, plen);
     }
-    int ex = !rc ? EXIT_OK : rc == -EINVAL ? EXIT_USAGE : cli_exit_open(rc, repo);
+    free(repo);
+    repo = bkp_path_join(*staging, "repo");
+    int ex = !rc             ? EXIT_OK
+             : rc == -EINVAL ? EXIT_USAGE
+             : repo          ? cli_exit_open(rc, repo)
+                             : EXIT_FAILED;
     free(repo);
     return ex;
 }
@@ -213,7 +216,7 @@ int cli_object_fetch(cli *c, const cli_medium *m, bool as_copy, const cli_fetch_
     bkp_info(_("fetching %s from bucket %s into %s"), m->name, m->pm->object.bucket, *staging);
     if (bkp_bucket_fetch_meta(s, *staging, f))
         goto out;
-    if ((ex = open_fetched(c, m, as_copy, *staging, f, out)))
+    if ((ex = open_fetched(c, m, as_copy, s, staging, f, out)))
         goto out;
     if ((rc = ops_object_want(*out, what, &want, &subset))) {
         ex = cli_exit_for(rc);

@@ -146,45 +146,6 @@ static bool swap_in(const char *staging, const char *name, const char *cur)
     return ok;
 }
 
-/* The copy opened with the config in place: beside `like`, with its keys;
- * else with the passphrase, by the newest key file, then by each older one
- * (a key file from before `bkp key passwd` replayed in front). */
-static int open_keys(const char *staging, const char *medium, const char *repo,
-                     const bkp_repo *like, const char *pass, size_t plen, bkp_repo **out)
-{
-    if (like)
-        return bkp_repo_open_copy(repo, like, BKP_REPO_READONLY, out);
-    int rc = bkp_repo_open(repo, pass, plen, BKP_REPO_READONLY, out);
-    char *cur = rc == -EKEYREJECTED ? bkp_path_join(repo, "keys/key") : NULL;
-    for (int i = 1; cur && rc == -EKEYREJECTED && i <= BKP_BUCKET_OLDER; i++) {
-        char name[32];
-        snprintf(name, sizeof(name), "key-older-%d", i);
-        if (!swap_in(staging, name, cur))
-            continue;
-        bkp_warn(_("%s: the newest key file in the bucket does not take this passphrase; an "
-                   "older one is tried (a retired one may have been put in front)"),
-                 medium);
-        rc = bkp_repo_open(repo, pass, plen, BKP_REPO_READONLY, out);
-    }
-    free(cur);
-    return rc;
-}
-
-/* The config said hidden in `f` (may be NULL), once: verify --media
- * reports it, and --repair-from puts the repository's back in front. */
-static int config_hidden(bkp_bucket_fetch *f)
-{
-    for (size_t i = 0; f && i < f->nhidden; i++)
-        if (!strcmp(f->hidden[i], "config"))
-            return 0;
-    void *h = f ? realloc(f->hidden, (f->nhidden + 1) * sizeof(*f->hidden)) : NULL;
-    if (f && !h)
-        return -ENOMEM;
-    if (f)
-        snprintf((f->hidden = h)[f->nhidden++], sizeof(*f->hidden), "config");
-    return 0;
-}
-
 /* The format of the config at `dir`/`name`, or 0. */
 static int config_format(const char *dir, const char *name)
 {
@@ -218,48 +179,116 @@ static bool bound_config(const char *staging)
     return bound;
 }
 
-int ops_object_open_fetched(const char *staging, const char *medium, const bkp_repo *like,
-                            const char *pass, size_t plen, bkp_bucket_fetch *f, bkp_repo **out)
+/* The copy in `staging` opened: beside `like`, with its keys; else with
+ * the passphrase, by the newest key file, then by each older one (a key
+ * file from before `bkp key passwd` replayed in front). A format 2 config
+ * where the fetch holds a bound one is refused (-EBADMSG) unopened. */
+static int open_keys(const char *staging, const char *medium, const bkp_repo *like,
+                     const char *pass, size_t plen, bkp_repo **out)
 {
-    char *repo = bkp_path_join(staging, "repo"), *cur = repo ? bkp_path_join(repo, "config") : NULL;
-    bool older = false, bound = bound_config(staging);
-    bool lowered = cur && bound && config_format(repo, "config") == 2;
-    if (lowered)
+    char *repo = bkp_path_join(staging, "repo");
+    if (!repo)
+        return -ENOMEM;
+    if (bound_config(staging) && config_format(repo, "config") == 2) {
         bkp_warn(_("%s: the newest config in the bucket is of format 2, which has no MAC, and an "
                    "older one is of a later format: bkp never lowers a config's format, so it was "
                    "put in front"),
                  medium);
-    int rc = !cur      ? -ENOMEM
-             : lowered ? -EBADMSG
-                       : open_keys(staging, medium, repo, like, pass, plen, out);
-    /* Refused for its config — a byte of it changed (its MAC), an older
-     * format put back in front of a newer one, a key file or records not
-     * signed by its key, another signing key than the primary's — or for a
-     * key file the fetch left out as not the config's: each older config
-     * the fetch kept, in turn. A passphrase that no key file takes is not
-     * the config's doing. */
-    for (int i = 1;
-         cur && (rc == -EBADMSG || rc == -ENOENT || rc == -EXDEV) && i <= BKP_BUCKET_OLDER; i++) {
-        char name[32];
-        snprintf(name, sizeof(name), "config-older-%d", i);
-        if (!swap_in(staging, name, cur) || (bound && config_format(repo, "config") == 2))
-            continue;
-        bkp_warn(_("%s: the newest config in the bucket is refused; an older one is tried (a "
-                   "forged one, or one of an older format, may have been put in front)"),
-                 medium);
-        older = !(rc = open_keys(staging, medium, repo, like, pass, plen, out));
+        free(repo);
+        return -EBADMSG;
     }
-    if (older)
-        bkp_warn(_("%s: opened with an older config of the bucket's. Someone holding the "
-                   "credentials put another in front: find out who, then `bkp verify --media "
-                   "%s --repair-from MEDIUM` puts the repository's back in front"),
-                 medium, medium);
-    if (older && (rc = config_hidden(f))) {
-        bkp_repo_free(*out);
-        *out = NULL;
+    int rc = like ? bkp_repo_open_copy(repo, like, BKP_REPO_READONLY, out)
+                  : bkp_repo_open(repo, pass, plen, BKP_REPO_READONLY, out);
+    char *cur = rc == -EKEYREJECTED ? bkp_path_join(repo, "keys/key") : NULL;
+    for (int i = 1; cur && rc == -EKEYREJECTED && i <= BKP_BUCKET_OLDER; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "key-older-%d", i);
+        if (!swap_in(staging, name, cur))
+            continue;
+        bkp_warn(_("%s: the newest key file in the bucket does not take this passphrase; an "
+                   "older one is tried (a retired one may have been put in front)"),
+                 medium);
+        rc = bkp_repo_open(repo, pass, plen, BKP_REPO_READONLY, out);
     }
     free(cur);
     free(repo);
+    return rc;
+}
+
+/* A refusal that an older config may not meet: its MAC, its format, its
+ * signing key, or the key file the fetch left out as not signed by it. */
+static bool config_refused(int rc)
+{
+    return rc == -EBADMSG || rc == -ENOENT || rc == -EXDEV;
+}
+
+/* The `i`-th older config kept in `first`, and the copy fetched again into
+ * a new staging folder pinned to it (*staging, the previous one removed
+ * unless it is `first`), then opened. */
+static int open_pinned(bkp_s3 *s, const char *first, int i, char **staging, const char *medium,
+                       const bkp_repo *like, const char *pass, size_t plen, bkp_bucket_fetch *f,
+                       bkp_repo **out)
+{
+    char name[32];
+    snprintf(name, sizeof(name), "config-older-%d", i);
+    char *path = bkp_path_join(first, name), *next = NULL;
+    bkp_buf pin;
+    bkp_buf_init(&pin);
+    int rc = path ? bkp_read_file(path, &pin, bkp_copy_member_max("config")) : -ENOMEM;
+    if (!rc && !(next = ops_object_staging("fetch")))
+        rc = -ENOMEM;
+    if (!rc) {
+        bkp_warn(_("%s: the newest config in the bucket is refused; an older one is tried (a "
+                   "forged one, or one of an older format, may have been put in front)"),
+                 medium);
+        if (*staging != first) {
+            (void)bkp_remove_tree(*staging);
+            free(*staging);
+        }
+        *staging = next;
+        bkp_bucket_fetch_clear(f);
+        f->config_pin = pin.data;
+        f->config_pin_len = pin.len;
+        rc = bkp_bucket_fetch_meta(s, next, f);
+        f->config_pin = NULL;
+        f->config_pin_len = 0;
+        if (!rc)
+            rc = open_keys(next, medium, like, pass, plen, out);
+    }
+    bkp_buf_free(&pin);
+    free(path);
+    return rc;
+}
+
+int ops_object_open_fetched(bkp_s3 *s, char **staging, const char *medium, const bkp_repo *like,
+                            const char *pass, size_t plen, bkp_bucket_fetch *f, bkp_repo **out)
+{
+    int rc = open_keys(*staging, medium, like, pass, plen, out);
+    char *first = *staging;
+    bool bound = config_refused(rc) && bound_config(first);
+    /* Refused for its config: each older config the fetch kept, in turn,
+     * with the key file and every record fetched again for it alone — what
+     * its key signed, never what a config put in front signed. A
+     * passphrase that no key file takes is not the config's doing. */
+    for (int i = 1; s && f && config_refused(rc) && i <= BKP_BUCKET_OLDER; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "config-older-%d", i);
+        int v = config_format(first, name);
+        if (!v)
+            break; /* no more kept */
+        if (bound && v == 2)
+            continue;
+        rc = open_pinned(s, first, i, staging, medium, like, pass, plen, f, out);
+        if (!rc)
+            bkp_warn(_("%s: opened with an older config of the bucket's. Someone holding the "
+                       "credentials put another in front: find out who, then `bkp verify --media "
+                       "%s --repair-from MEDIUM` puts the repository's back in front"),
+                     medium, medium);
+    }
+    if (*staging != first) {
+        (void)bkp_remove_tree(first);
+        free(first);
+    }
     return rc;
 }
 

@@ -222,7 +222,7 @@ for forged in "${forged_configs[@]}"; do
         "verify --media should fall back to the genuine config ($forged)"
     mv "$REPO" "$WORK/repo.gone"
     rm -rf "$WORK/out-config"
-    ok "$BKP" restore emr:latest "$WORK/out-config" --from cloud
+    ok "$BKP" restore emr:latest "$WORK/out-config" --from cloud -v
     output_has "opened with an older config of the bucket's" "the restore should say which config it used ($forged)"
     same_mtree "$DATA/emr" "$WORK/out-config$DATA/emr" "restored from the bucket past a forged config ($forged)"
     mv "$WORK/repo.gone" "$REPO"
