@@ -265,7 +265,10 @@ static int fetch_small(bkp_s3 *s, const char *dir, const bucket_version *v, size
         path = bkp_path_join(repo, rel);
     int rc = path ? -EBADMSG : -ENOMEM;
     size_t taken = 0;
-    for (size_t k = 0, tried = 0; rc == -EBADMSG && k < n && tried < PACK_TRIES; k++) {
+    /* Pinned, every version listed is looked at: config-older-N may be the
+     * last one kept. */
+    bool pin = f && f->config_pin && !strcmp(rel, "config");
+    for (size_t k = 0, tried = 0; rc == -EBADMSG && k < n && (pin || tried < PACK_TRIES); k++) {
         if (v[k].marker)
             continue;
         if (v[k].size > max) {
@@ -281,7 +284,7 @@ static int fetch_small(bkp_s3 *s, const char *dir, const bucket_version *v, size
         if ((rc = bucket_get_to(s, key, v[k].id, path, max)))
             break;
         taken = k;
-        if ((rc = valid(dir, rel, path)) == 0 && f && f->config_pin && !strcmp(rel, "config"))
+        if ((rc = valid(dir, rel, path)) == 0 && pin)
             rc = pinned(path, f);
         if (rc == -EBADMSG)
             bkp_warn(_("the bucket's %s (version %s) is not a bkp %s: forged or damaged; an older "

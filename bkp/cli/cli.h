@@ -98,8 +98,8 @@ typedef struct cli {
     const struct bkp_lock *writer; /* this process's writer lock, if it holds one */
     char **args;                   /* positional arguments */
     int nargs;
-    bool tty;  /* stdout is a terminal: summaries and progress */
-    bool help; /* -h, --help: the command's help instead of the command */
+    bool tty;         /* stdout is a terminal: summaries and progress */
+    bool help;        /* -h, --help: the command's help instead of the command */
     bool allow_other; /* mount --allow-other: other users too, by the stored modes */
 } cli;
 
@@ -142,6 +142,12 @@ void cli_close_kept(void);
  * the file and line) for a sheet that cannot be read or shares that do not
  * combine, -EBADMSG for sheets of another repository; else as bkp_repo_open. */
 int cli_open_key_from(cli *c, const char *path, unsigned flags, bool staged, bkp_repo **out);
+/* Its two halves, for an open made elsewhere (a copy fetched from a
+ * bucket): the master secret in c->key_master (as cli_open_key_from's
+ * errors), then the use recorded for the repository opened in `*out`
+ * (freed, and -EIO, when it cannot be). */
+int cli_key_from_master(cli *c);
+int cli_key_from_record(cli *c, bkp_repo **out, bool staged);
 /* Read and combine the sheets of --key-from before a command does anything
  * else, so that a mistyped sheet or too few shares stop it at once: an exit
  * code (EXIT_USAGE, logged with the file and line). */

@@ -105,24 +105,33 @@ void cli_key_from_clear(cli *c)
     c->key_used = NULL;
 }
 
+int cli_key_from_master(cli *c)
+{
+    if (c->key_master)
+        return 0;
+    int ex = cli_key_from_check(c);
+    return ex == EXIT_OK ? 0 : ex == EXIT_USAGE ? -EINVAL : -ENOMEM;
+}
+
+int cli_key_from_record(cli *c, bkp_repo **out, bool staged)
+{
+    /* A use of the escrowed key is recorded like any other (the guideline
+     * asks for it); not recorded, the open does not stand. */
+    bkp_audit_rec rec = {.op = "key-from", .figures = c->key_used};
+    if (cli_audit_primary(c, *out, staged, &rec)) {
+        bkp_repo_free(*out);
+        *out = NULL;
+        return -EIO;
+    }
+    return 0;
+}
+
 int cli_open_key_from(cli *c, const char *path, unsigned flags, bool staged, bkp_repo **out)
 {
-    int rc = 0;
-    if (!c->key_master) {
-        int ex = cli_key_from_check(c);
-        rc = ex == EXIT_OK ? 0 : ex == EXIT_USAGE ? -EINVAL : -ENOMEM;
-    }
+    int rc = cli_key_from_master(c);
     if (!rc)
         rc = bkp_repo_open_master(path, c->key_master, flags, out);
-    if (!rc) {
-        /* A use of the escrowed key is recorded like any other (the
-         * guideline asks for it); not recorded, the open does not stand. */
-        bkp_audit_rec rec = {.op = "key-from", .figures = c->key_used};
-        if (cli_audit_primary(c, *out, staged, &rec)) {
-            bkp_repo_free(*out);
-            *out = NULL;
-            rc = -EIO;
-        }
-    }
+    if (!rc)
+        rc = cli_key_from_record(c, out, staged);
     return rc;
 }

@@ -170,29 +170,30 @@ int cli_rotate_object(cli *c, cli_medium *m, bool quiet)
 /* ---- fetch, for restore --from and verify --media ---- */
 
 /* Open the copy fetched into `*staging`: beside the primary with its keys
- * (`as_copy`), else with the sheets or the passphrase; past a config put
- * in front in the bucket `s`, fetched again (ops_object_open_fetched). */
+ * (`as_copy`), else with the key sheets or the passphrase; past a config
+ * put in front in the bucket `s`, fetched again (ops_object_open_fetched). */
 static int open_fetched(cli *c, const cli_medium *m, bool as_copy, bkp_s3 *s, char **staging,
                         bkp_bucket_fetch *f, bkp_repo **out)
 {
-    char *pass = NULL, *repo = NULL;
-    size_t plen = 0;
-    int rc;
-    if (as_copy) { /* beside the primary: its keys, and the copy must be of it */
-        rc = ops_object_open_fetched(s, staging, m->name, c->ro, NULL, 0, f, out);
-    } else if (c->nkey_from) {
-        rc = (repo = bkp_path_join(*staging, "repo"))
-                 ? cli_open_key_from(c, repo, BKP_REPO_READONLY, true, out)
-                 : -ENOMEM;
-    } else {
+    ops_fetch_key k = {.like = as_copy ? c->ro : NULL};
+    char *pass = NULL;
+    int rc = 0;
+    if (!as_copy && c->nkey_from) {
+        rc = cli_key_from_master(c);
+        k.master = c->key_master;
+    } else if (!as_copy) {
         cli_passphrase_source(c);
-        if (bkp_passphrase_get(c->passphrase_file, 0, &pass, &plen))
+        if (bkp_passphrase_get(c->passphrase_file, 0, &pass, &k.plen))
             return EXIT_USAGE;
-        rc = ops_object_open_fetched(s, staging, m->name, NULL, pass, plen, f, out);
-        bkp_passphrase_free(pass, plen);
+        k.pass = pass;
     }
-    free(repo);
-    repo = bkp_path_join(*staging, "repo");
+    if (!rc)
+        rc = ops_object_open_fetched(s, staging, m->name, &k, f, out);
+    if (!rc && k.master)
+        rc = cli_key_from_record(c, out, true);
+    if (pass)
+        bkp_passphrase_free(pass, k.plen);
+    char *repo = bkp_path_join(*staging, "repo");
     int ex = !rc             ? EXIT_OK
              : rc == -EINVAL ? EXIT_USAGE
              : repo          ? cli_exit_open(rc, repo)

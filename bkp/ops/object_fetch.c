@@ -134,72 +134,31 @@ int ops_object_want(bkp_repo *copy, const ops_fetch_what *what, bkp_bucket_packs
     return 0;
 }
 
-/* Put `staging`/`name`, an older version the fetch kept, in the place of
- * `cur` by exchanging the two: every version stays in the folder, to be
- * tried again with another config. False when there is no such file. */
+/* Put `staging`/`name`, an older key file the fetch kept, in the place of
+ * `cur`. Each staging folder is opened once, so the file tried is not
+ * needed again. False when there is no such file. */
 static bool swap_in(const char *staging, const char *name, const char *cur)
 {
     char *older = bkp_path_join(staging, name);
-    bool ok = older && access(older, F_OK) == 0 &&
-              bkp_durable_rename(older, cur, BKP_DURABLE_EXCHANGE) == 0;
+    bool ok = older && access(older, F_OK) == 0 && bkp_durable_rename(older, cur, 0) == 0;
     free(older);
     return ok;
 }
 
-/* The format of the config at `dir`/`name`, or 0. */
-static int config_format(const char *dir, const char *name)
-{
-    bkp_buf b;
-    bkp_config cfg;
-    const char *why = NULL;
-    char *path = bkp_path_join(dir, name);
-    int v = 0;
-    bkp_buf_init(&b);
-    if (path && !bkp_read_file(path, &b, bkp_copy_member_max("config")) &&
-        !bkp_config_parse(b.data, b.len, &cfg, &why))
-        v = cfg.version;
-    bkp_buf_free(&b);
-    free(path);
-    return v;
-}
-
-/* Does the fetch hold a config bound to the key by a MAC (format 3 or
- * later)? Then a format 2 one, which has none, is not the repository's:
- * bkp only ever raises a config's format, and the packs that would show a
- * format 2 config's chunk-ID function wrong are not fetched yet when the
- * copy is opened. */
-static bool bound_config(const char *staging)
-{
-    bool bound = config_format(staging, "repo/config") >= 3;
-    for (int i = 1; !bound && i <= BKP_BUCKET_OLDER; i++) {
-        char name[32];
-        snprintf(name, sizeof(name), "config-older-%d", i);
-        bound = config_format(staging, name) >= 3;
-    }
-    return bound;
-}
-
-/* The copy in `staging` opened: beside `like`, with its keys; else with
- * the passphrase, by the newest key file, then by each older one (a key
- * file from before `bkp key passwd` replayed in front). A format 2 config
- * where the fetch holds a bound one is refused (-EBADMSG) unopened. */
-static int open_keys(const char *staging, const char *medium, const bkp_repo *like,
-                     const char *pass, size_t plen, bkp_repo **out)
+/* The copy in `staging` opened with `k`: beside the primary, with its
+ * keys; with the master secret of the key sheets; or with the passphrase,
+ * by the newest key file, then by each older one (a key file from before
+ * `bkp key passwd` replayed in front). */
+static int open_keys(const char *staging, const char *medium, const ops_fetch_key *k,
+                     bkp_repo **out)
 {
     char *repo = bkp_path_join(staging, "repo");
     if (!repo)
         return -ENOMEM;
-    if (bound_config(staging) && config_format(repo, "config") == 2) {
-        bkp_warn(_("%s: the newest config in the bucket is of format 2, which has no MAC, and an "
-                   "older one is of a later format: bkp never lowers a config's format, so it was "
-                   "put in front"),
-                 medium);
-        free(repo);
-        return -EBADMSG;
-    }
-    int rc = like ? bkp_repo_open_copy(repo, like, BKP_REPO_READONLY, out)
-                  : bkp_repo_open(repo, pass, plen, BKP_REPO_READONLY, out);
-    char *cur = rc == -EKEYREJECTED ? bkp_path_join(repo, "keys/key") : NULL;
+    int rc = k->like     ? bkp_repo_open_copy(repo, k->like, BKP_REPO_READONLY, out)
+             : k->master ? bkp_repo_open_master(repo, k->master, BKP_REPO_READONLY, out)
+                         : bkp_repo_open(repo, k->pass, k->plen, BKP_REPO_READONLY, out);
+    char *cur = rc == -EKEYREJECTED && k->pass ? bkp_path_join(repo, "keys/key") : NULL;
     for (int i = 1; cur && rc == -EKEYREJECTED && i <= BKP_BUCKET_OLDER; i++) {
         char name[32];
         snprintf(name, sizeof(name), "key-older-%d", i);
@@ -208,26 +167,52 @@ static int open_keys(const char *staging, const char *medium, const bkp_repo *li
         bkp_warn(_("%s: the newest key file in the bucket does not take this passphrase; an "
                    "older one is tried (a retired one may have been put in front)"),
                  medium);
-        rc = bkp_repo_open(repo, pass, plen, BKP_REPO_READONLY, out);
+        rc = bkp_repo_open(repo, k->pass, k->plen, BKP_REPO_READONLY, out);
     }
     free(cur);
     free(repo);
     return rc;
 }
 
-/* A refusal that an older config may not meet: its MAC, its format, its
- * signing key, or the key file the fetch left out as not signed by it. */
-static bool config_refused(int rc)
+/* A config the fetch kept: its format (0: none, or not one) and its
+ * signing key. */
+typedef struct kept_config {
+    int format;
+    uint8_t pk[32];
+} kept_config;
+
+/* The configs of the fetch in `first`: [0] the one in the copy, [i] the
+ * i-th older one kept beside it. Their number. */
+static int kept_configs(const char *first, kept_config *c)
 {
-    return rc == -EBADMSG || rc == -ENOENT || rc == -EXDEV;
+    int n = 0;
+    for (int i = 0; i <= BKP_BUCKET_OLDER; i++, n++) {
+        char name[32];
+        snprintf(name, sizeof(name), i ? "config-older-%d" : "repo/config", i);
+        char *path = bkp_path_join(first, name);
+        bkp_buf b;
+        bkp_config cfg;
+        const char *why = NULL;
+        bkp_buf_init(&b);
+        c[i].format = 0;
+        if (path && !bkp_read_file(path, &b, bkp_copy_member_max("config")) &&
+            !bkp_config_parse(b.data, b.len, &cfg, &why)) {
+            c[i].format = cfg.version;
+            memcpy(c[i].pk, cfg.sign_pk, 32);
+        }
+        bkp_buf_free(&b);
+        free(path);
+        if (!c[i].format)
+            break;
+    }
+    return n;
 }
 
 /* The `i`-th older config kept in `first`, and the copy fetched again into
  * a new staging folder pinned to it (*staging, the previous one removed
  * unless it is `first`), then opened. */
 static int open_pinned(bkp_s3 *s, const char *first, int i, char **staging, const char *medium,
-                       const bkp_repo *like, const char *pass, size_t plen, bkp_bucket_fetch *f,
-                       bkp_repo **out)
+                       const ops_fetch_key *k, bkp_bucket_fetch *f, bkp_repo **out)
 {
     char name[32];
     snprintf(name, sizeof(name), "config-older-%d", i);
@@ -253,38 +238,78 @@ static int open_pinned(bkp_s3 *s, const char *first, int i, char **staging, cons
         f->config_pin = NULL;
         f->config_pin_len = 0;
         if (!rc)
-            rc = open_keys(next, medium, like, pass, plen, out);
+            rc = open_keys(next, medium, k, out);
     }
     bkp_buf_free(&pin);
     free(path);
     return rc;
 }
 
-int ops_object_open_fetched(bkp_s3 *s, char **staging, const char *medium, const bkp_repo *like,
-                            const char *pass, size_t plen, bkp_bucket_fetch *f, bkp_repo **out)
+/* Might another config than the one refused with `rc` open the copy? A
+ * refusal of the config (its MAC, its format, its signing key, no key file
+ * it signed) or of the key under it: the candidates whose signing key was
+ * refused already are passed over (skip_key), so a passphrase that opens
+ * nothing costs no second fetch. */
+static bool config_refused(int rc)
 {
-    int rc = open_keys(*staging, medium, like, pass, plen, out);
+    return rc == -EBADMSG || rc == -ENOENT || rc == -EXDEV || rc == -EKEYREJECTED;
+}
+
+/* Is `c`'s signing key one that cannot open the copy: not the primary's
+ * (beside it), or one a key was already refused under? */
+static bool skip_key(const kept_config *c, const ops_fetch_key *k, uint8_t (*refused)[32],
+                     int nrefused)
+{
+    if (k->like && memcmp(c->pk, bkp_keys_sign_pk(bkp_repo_keys(k->like)), 32))
+        return true;
+    for (int j = 0; j < nrefused; j++)
+        if (!memcmp(c->pk, refused[j], 32))
+            return true;
+    return false;
+}
+
+int ops_object_open_fetched(bkp_s3 *s, char **staging, const char *medium, const ops_fetch_key *k,
+                            bkp_bucket_fetch *f, bkp_repo **out)
+{
     char *first = *staging;
-    bool bound = config_refused(rc) && bound_config(first);
-    /* Refused for its config: each older config the fetch kept, in turn,
-     * with the key file and every record fetched again for it alone — what
-     * its key signed, never what a config put in front signed. A
-     * passphrase that no key file takes is not the config's doing. */
-    for (int i = 1; s && f && config_refused(rc) && i <= BKP_BUCKET_OLDER; i++) {
-        char name[32];
-        snprintf(name, sizeof(name), "config-older-%d", i);
-        int v = config_format(first, name);
-        if (!v)
-            break; /* no more kept */
-        if (bound && v == 2)
-            continue;
-        rc = open_pinned(s, first, i, staging, medium, like, pass, plen, f, out);
-        if (!rc)
-            bkp_warn(_("%s: opened with an older config of the bucket's. Someone holding the "
-                       "credentials put another in front: find out who, then `bkp verify --media "
-                       "%s --repair-from MEDIUM` puts the repository's back in front"),
-                     medium, medium);
+    kept_config c[1 + BKP_BUCKET_OLDER];
+    uint8_t refused[1 + BKP_BUCKET_OLDER][32];
+    int n = s && f ? kept_configs(first, c) : 0, nrefused = 0, rc = 0, opened = -1;
+    bool later = false, tried = false;
+    for (int i = 0; i < n; i++)
+        later |= c[i].format >= 3;
+    /* Candidates newest first, and a format 2 config only once every later
+     * one was refused: bkp only ever raises a config's format, and a
+     * format 2 config has no MAC, so one stripped from ours would open
+     * (the packs that would show its chunk-ID function wrong are not
+     * fetched yet). Each older one with everything fetched again for it
+     * alone: the key file and records its key signed, never what a config
+     * put in front signed. */
+    if (n && c[0].format == 2 && later)
+        bkp_warn(_("%s: the newest config in the bucket is of format 2, which has no MAC, and an "
+                   "older one is of a later format: bkp never lowers a config's format, so it was "
+                   "put in front"),
+                 medium);
+    for (int pass = 0; pass < 2 && opened < 0; pass++) {
+        for (int i = 0; i < n && opened < 0 && (!tried || config_refused(rc)); i++) {
+            if ((later && c[i].format == 2) != (pass == 1) || skip_key(&c[i], k, refused, nrefused))
+                continue;
+            rc = i ? open_pinned(s, first, i, staging, medium, k, f, out)
+                   : open_keys(first, medium, k, out);
+            tried = true;
+            if (!rc)
+                opened = i;
+            else if (rc == -EKEYREJECTED)
+                memcpy(refused[nrefused++], c[i].pk, 32);
+        }
     }
+    if (!tried) /* no config of its kind, or none the primary's: said by the open */
+        rc = open_keys(first, medium, k, out);
+    if (opened > 0)
+        bkp_warn(_("%s: opened with an older config of the bucket's. Someone holding the "
+                   "credentials put another in front: find out who, then `bkp verify --media "
+                   "%s --repair-from MEDIUM` puts the repository's back in front"),
+                 medium, medium);
     if (*staging != first) {
         (void)bkp_remove_tree(first);
         free(first);

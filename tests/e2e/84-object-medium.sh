@@ -213,6 +213,7 @@ if c.get("chunk_id") == "hmac-sha256":
     c["version"] = 2
     open(sys.argv[3], "w").write(json.dumps(c, indent=2, sort_keys=True) + "\n")
 PY
+ok "$BKP" key export --paper --policy "$POL" -o "$WORK/paper.md"
 forged_configs=("$WORK/config-edited" "$WORK/config-otherkey")
 [ -f "$WORK/config-v2" ] && forged_configs+=("$WORK/config-v2")
 for forged in "${forged_configs[@]}"; do
@@ -226,6 +227,20 @@ for forged in "${forged_configs[@]}"; do
     output_has "opened with an older config of the bucket's" "the restore should say which config it used ($forged)"
     same_mtree "$DATA/emr" "$WORK/out-config$DATA/emr" "restored from the bucket past a forged config ($forged)"
     mv "$WORK/repo.gone" "$REPO"
+    # A wrong passphrase is not the config's doing: no older config is
+    # fetched for it (they all name the same key), and it is said as such.
+    if [ "$forged" = "$WORK/config-edited" ]; then
+        printf 'not the passphrase\n' >"$WORK/wrong-pass"
+        chmod 600 "$WORK/wrong-pass"
+        expect_exit 4 "$BKP" restore emr:latest "$WORK/out-wrong" --from cloud --passphrase-file "$WORK/wrong-pass"
+        output_has "wrong passphrase" "a wrong passphrase should be said as such"
+        grep -q "an older one is tried" <<<"$ERR" && flunk "a wrong passphrase made the bucket be fetched again: $ERR"
+    fi
+    # The same with the key sheets instead of the passphrase.
+    rm -rf "$WORK/out-config"
+    ok "$BKP" restore emr:latest "$WORK/out-config" --from cloud --key-from "$WORK/paper.md" </dev/null
+    output_has "opened with an older config of the bucket's" "a restore by the sheets should fall back too ($forged)"
+    same_mtree "$DATA/emr" "$WORK/out-config$DATA/emr" "restored by the sheets past a forged config ($forged)"
 done
 ok "$BKP" verify --media cloud --repair-from usb
 output_has "uploaded from usb"
