@@ -304,7 +304,7 @@ static int fetch_small(bkp_s3 *s, const char *dir, const bucket_version *v, size
                   "out who, then `bkp rotate` puts the repository's back in front"),
                 key, v[k].id);
     }
-    if (!rc)
+    if (!rc && !pin) /* pinned, the older configs are not needed again */
         rc = keep_older(s, dir, rel, v, n, taken + 1, max);
     if (rc == -EBADMSG) {
         unlink(path);

@@ -268,13 +268,46 @@ static bool skip_key(const kept_config *c, const ops_fetch_key *k, uint8_t (*ref
     return false;
 }
 
+/* The copy fetched into `first`, and what that fetch found (`saved`): set
+ * aside while older configs are fetched again (open_pinned clears `f`),
+ * put back if the copy in `first` is tried after them. */
+typedef struct fetch_first {
+    char *first;
+    bkp_bucket_fetch saved;
+    bool aside;
+} fetch_first;
+
+/* Candidate `i` tried: the copy in `first` ([0]), or the i-th older config
+ * with everything fetched again for it. */
+static int try_config(bkp_s3 *s, fetch_first *ff, int i, char **staging, const char *medium,
+                      const ops_fetch_key *k, bkp_bucket_fetch *f, bkp_repo **out)
+{
+    if (i && !ff->aside) {
+        ff->saved = *f;
+        memset(f, 0, sizeof(*f));
+        ff->aside = true;
+    } else if (!i && ff->aside) { /* back to the first copy (a format 2 one, tried last) */
+        if (*staging != ff->first) {
+            (void)bkp_remove_tree(*staging);
+            free(*staging);
+            *staging = ff->first;
+        }
+        bkp_bucket_fetch_clear(f);
+        *f = ff->saved;
+        memset(&ff->saved, 0, sizeof(ff->saved));
+        ff->aside = false;
+    }
+    return i ? open_pinned(s, ff->first, i, staging, medium, k, f, out)
+             : open_keys(ff->first, medium, k, out);
+}
+
 int ops_object_open_fetched(bkp_s3 *s, char **staging, const char *medium, const ops_fetch_key *k,
                             bkp_bucket_fetch *f, bkp_repo **out)
 {
-    char *first = *staging;
+    fetch_first ff = {.first = *staging};
     kept_config c[1 + BKP_BUCKET_OLDER];
     uint8_t refused[1 + BKP_BUCKET_OLDER][32];
-    int n = s && f ? kept_configs(first, c) : 0, nrefused = 0, rc = 0, opened = -1;
+    int n = s && f ? kept_configs(ff.first, c) : 0, nrefused = 0, rc = 0, opened = -1;
     bool later = false, tried = false;
     for (int i = 0; i < n; i++)
         later |= c[i].format >= 3;
@@ -287,15 +320,14 @@ int ops_object_open_fetched(bkp_s3 *s, char **staging, const char *medium, const
      * put in front signed. */
     if (n && c[0].format == 2 && later)
         bkp_warn(_("%s: the newest config in the bucket is of format 2, which has no MAC, and an "
-                   "older one is of a later format: bkp never lowers a config's format, so it was "
-                   "put in front"),
+                   "older one is of a later format; bkp never lowers a config's format, so the "
+                   "later ones are tried first"),
                  medium);
     for (int pass = 0; pass < 2 && opened < 0; pass++) {
         for (int i = 0; i < n && opened < 0 && (!tried || config_refused(rc)); i++) {
             if ((later && c[i].format == 2) != (pass == 1) || skip_key(&c[i], k, refused, nrefused))
                 continue;
-            rc = i ? open_pinned(s, first, i, staging, medium, k, f, out)
-                   : open_keys(first, medium, k, out);
+            rc = try_config(s, &ff, i, staging, medium, k, f, out);
             tried = true;
             if (!rc)
                 opened = i;
@@ -304,15 +336,19 @@ int ops_object_open_fetched(bkp_s3 *s, char **staging, const char *medium, const
         }
     }
     if (!tried) /* no config of its kind, or none the primary's: said by the open */
-        rc = open_keys(first, medium, k, out);
+        rc = open_keys(ff.first, medium, k, out);
+    if (rc && nrefused && config_refused(rc))
+        rc = -EKEYREJECTED; /* the passphrase or sheets were refused: say that, not the rest */
     if (opened > 0)
         bkp_warn(_("%s: opened with an older config of the bucket's. Someone holding the "
                    "credentials put another in front: find out who, then `bkp verify --media "
                    "%s --repair-from MEDIUM` puts the repository's back in front"),
                  medium, medium);
-    if (*staging != first) {
-        (void)bkp_remove_tree(first);
-        free(first);
+    if (ff.aside)
+        bkp_bucket_fetch_clear(&ff.saved);
+    if (*staging != ff.first) {
+        (void)bkp_remove_tree(ff.first);
+        free(ff.first);
     }
     return rc;
 }
