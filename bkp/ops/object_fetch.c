@@ -337,8 +337,6 @@ int ops_object_open_fetched(bkp_s3 *s, char **staging, const char *medium, const
     }
     if (!tried) /* no config of its kind, or none the primary's: said by the open */
         rc = open_keys(ff.first, medium, k, out);
-    if (rc && nrefused && config_refused(rc))
-        rc = -EKEYREJECTED; /* the passphrase or sheets were refused: say that, not the rest */
     if (opened > 0)
         bkp_warn(_("%s: opened with an older config of the bucket's. Someone holding the "
                    "credentials put another in front: find out who, then `bkp verify --media "
