@@ -208,6 +208,20 @@ static int valid(const char *dir, const char *rel, const char *path)
     return rc == -ENOMEM ? rc : rc ? -EBADMSG : 0;
 }
 
+/* Is the file at `path` a config (of any repository)? 0, or -EBADMSG. */
+static int config_parses(const char *path)
+{
+    bkp_buf b;
+    bkp_config cfg;
+    const char *why = NULL;
+    bkp_buf_init(&b);
+    int rc = bkp_read_file(path, &b, bkp_copy_member_max("config"));
+    if (!rc && bkp_config_parse(b.data, b.len, &cfg, &why))
+        rc = -EBADMSG;
+    bkp_buf_free(&b);
+    return rc == -ENOMEM ? rc : rc ? -EBADMSG : 0;
+}
+
 /* Is the config fetched to `path` the one `f` is pinned to? 0, or -EBADMSG. */
 static int pinned(const char *path, const bkp_bucket_fetch *f)
 {
@@ -224,7 +238,9 @@ static int pinned(const char *path, const bkp_bucket_fetch *f)
  * their kind too, beside the copy as key-older-N and config-older-N, for an
  * open the newest does not serve (a key file from before `bkp key passwd`
  * replayed in front; a config edited, put back in an older format, or
- * naming another key). 0 or -ENOMEM. */
+ * naming another key). A config whatever repository the label names: the
+ * label is not signed, and one put in front must not hide ours (the open
+ * decides which config is the repository's). 0 or -ENOMEM. */
 static int keep_older(bkp_s3 *s, const char *dir, const char *rel, const bucket_version *v,
                       size_t n, size_t k, uint64_t max)
 {
@@ -241,7 +257,9 @@ static int keep_older(bkp_s3 *s, const char *dir, const char *rel, const bucket_
             return -ENOMEM;
         unlink(older);
         int x = bucket_get_to(s, v[k].key, v[k].id, older, max);
-        if (x || valid(dir, rel, older)) {
+        if (!x)
+            x = !strcmp(rel, "config") ? config_parses(older) : valid(dir, rel, older);
+        if (x) {
             unlink(older);
             m--;
         }
@@ -284,7 +302,9 @@ static int fetch_small(bkp_s3 *s, const char *dir, const bucket_version *v, size
         if ((rc = bucket_get_to(s, key, v[k].id, path, max)))
             break;
         taken = k;
-        if ((rc = valid(dir, rel, path)) == 0 && pin)
+        /* Pinned, the bytes decide, not the label (which is not signed). */
+        rc = pin ? config_parses(path) : valid(dir, rel, path);
+        if (!rc && pin)
             rc = pinned(path, f);
         if (rc == -EBADMSG)
             bkp_warn(_("the bucket's %s (version %s) is not a bkp %s: forged or damaged; an older "
@@ -304,8 +324,12 @@ static int fetch_small(bkp_s3 *s, const char *dir, const bucket_version *v, size
                   "out who, then `bkp rotate` puts the repository's back in front"),
                 key, v[k].id);
     }
-    if (!rc && !pin) /* pinned, the older configs are not needed again */
-        rc = keep_older(s, dir, rel, v, n, taken + 1, max);
+    /* Pinned, the older configs are not needed again; with no config of
+     * the labelled repository, every config is kept for the open to try. */
+    if (!pin && (!rc || (rc == -EBADMSG && !strcmp(rel, "config")))) {
+        int x = keep_older(s, dir, rel, v, n, rc ? 0 : taken + 1, max);
+        rc = x ? x : rc;
+    }
     if (rc == -EBADMSG) {
         unlink(path);
         rc = 0; /* none that is ours: left out, and said above */

@@ -202,8 +202,8 @@ static int kept_configs(const char *first, kept_config *c)
         }
         bkp_buf_free(&b);
         free(path);
-        if (!c[i].format)
-            break;
+        if (i && !c[i].format)
+            break; /* [0] may be missing: no config of the labelled repository */
     }
     return n;
 }
@@ -325,7 +325,8 @@ int ops_object_open_fetched(bkp_s3 *s, char **staging, const char *medium, const
                  medium);
     for (int pass = 0; pass < 2 && opened < 0; pass++) {
         for (int i = 0; i < n && opened < 0 && (!tried || config_refused(rc)); i++) {
-            if ((later && c[i].format == 2) != (pass == 1) || skip_key(&c[i], k, refused, nrefused))
+            if (!c[i].format || (later && c[i].format == 2) != (pass == 1) ||
+                skip_key(&c[i], k, refused, nrefused))
                 continue;
             rc = try_config(s, &ff, i, staging, medium, k, f, out);
             tried = true;

@@ -242,6 +242,35 @@ for forged in "${forged_configs[@]}"; do
     output_has "opened with an older config of the bucket's" "a restore by the sheets should fall back too ($forged)"
     same_mtree "$DATA/emr" "$WORK/out-config$DATA/emr" "restored by the sheets past a forged config ($forged)"
 done
+# A label naming another repository, with a config of that repository, put
+# in front: the label is not signed, so it hides none of ours.
+s3 "/hosp-bkp/BKP-LABEL" -o "$WORK/label-genuine" || fail "reading the bucket's label"
+python3 - "$WORK/label-genuine" "$REPO/config" "$WORK/label-other" "$WORK/config-other" <<'PY'
+import json, sys, uuid
+other = str(uuid.uuid4())
+label = json.load(open(sys.argv[1]))
+label["repository"] = other
+open(sys.argv[3], "w").write(json.dumps(label, indent=2, sort_keys=True) + "\n")
+c = json.load(open(sys.argv[2]))
+c["id"] = other
+open(sys.argv[4], "w").write(json.dumps(c, indent=2, sort_keys=True) + "\n")
+PY
+put_object() { # KEY FILE
+    local code
+    code=$(s3 "/hosp-bkp/$1" -X PUT -H "x-amz-content-sha256: $(sha256sum "$2" | cut -d' ' -f1)" \
+           --data-binary @"$2" -o /dev/null -w '%{http_code}' || true)
+    [ "$code" = 200 ] || fail "uploading a version of $1: HTTP $code"
+}
+put_object BKP-LABEL "$WORK/label-other"
+put_config "$WORK/config-other"
+mv "$REPO" "$WORK/repo.gone"
+rm -rf "$WORK/out-config"
+ok "$BKP" restore emr:latest "$WORK/out-config" --from cloud
+output_has "opened with an older config of the bucket's" "a label put in front should not hide our config"
+same_mtree "$DATA/emr" "$WORK/out-config$DATA/emr" "restored from the bucket past a forged label"
+mv "$WORK/repo.gone" "$REPO"
+put_object BKP-LABEL "$WORK/label-genuine" # ours back in front (a new version of the same bytes)
+
 ok "$BKP" verify --media cloud --repair-from usb
 output_has "uploaded from usb"
 ok "$BKP" verify --media cloud
