@@ -101,14 +101,8 @@ static size_t group_end(const bucket_versions *vs, size_t i)
  * planted key push a genuine one out. */
 static int fetched_config(const char *dir, bkp_config *cfg)
 {
-    bkp_buf c;
-    const char *why = NULL;
     char *cp = bkp_path_join(dir, "repo/config");
-    bkp_buf_init(&c);
-    int rc = cp ? bkp_read_file(cp, &c, bkp_copy_member_max("config")) : -ENOMEM;
-    if (!rc && bkp_config_parse(c.data, c.len, cfg, &why))
-        rc = -EBADMSG;
-    bkp_buf_free(&c);
+    int rc = cp ? bkp_config_read(cp, cfg, NULL) : -ENOMEM;
     free(cp);
     return rc;
 }
@@ -193,45 +187,40 @@ static int valid(const char *dir, const char *rel, const char *path)
         rc = valid_record(dir, rel, &b);
     } else if (!rc && !strcmp(rel, "keys/key")) {
         /* Signed by the config's key and naming its repository. */
-        char *cp = bkp_path_join(dir, "repo/config");
         bkp_key_slots *slots = malloc(sizeof(*slots));
-        rc = cp && slots ? bkp_read_file(cp, &c, bkp_copy_member_max("config")) : -ENOMEM;
-        if (!rc && (bkp_config_parse(c.data, c.len, &cfg, &why) || uuid_parse(cfg.id, id)))
+        rc = slots ? fetched_config(dir, &cfg) : -ENOMEM;
+        if (!rc && uuid_parse(cfg.id, id))
             rc = -EBADMSG;
         if (!rc)
             rc = bkp_key_slots_read(b.data, b.len, cfg.sign_pk, id, slots) ? -EBADMSG : 0;
         free(slots);
-        free(cp);
     }
     bkp_buf_free(&b);
     bkp_buf_free(&c);
     return rc == -ENOMEM ? rc : rc ? -EBADMSG : 0;
 }
 
-/* Is the file at `path` a config (of any repository)? 0, or -EBADMSG. */
+/* Is the file at `path` a config (of any repository)? 0, -ENOMEM, or
+ * -EBADMSG. */
 static int config_parses(const char *path)
 {
-    bkp_buf b;
     bkp_config cfg;
-    const char *why = NULL;
-    bkp_buf_init(&b);
-    int rc = bkp_read_file(path, &b, bkp_copy_member_max("config"));
-    if (!rc && bkp_config_parse(b.data, b.len, &cfg, &why))
-        rc = -EBADMSG;
-    bkp_buf_free(&b);
+    int rc = bkp_config_read(path, &cfg, NULL);
     return rc == -ENOMEM ? rc : rc ? -EBADMSG : 0;
 }
 
-/* Is the config fetched to `path` the one `f` is pinned to? 0, or -EBADMSG. */
+/* Is the file at `path` a config, the one `f` is pinned to? 0, -ENOMEM, or
+ * -EBADMSG. */
 static int pinned(const char *path, const bkp_bucket_fetch *f)
 {
+    bkp_config cfg;
     bkp_buf b;
     bkp_buf_init(&b);
-    int rc = bkp_read_file(path, &b, bkp_copy_member_max("config"));
+    int rc = bkp_config_read(path, &cfg, &b);
     if (!rc && (b.len != f->config_pin_len || memcmp(b.data, f->config_pin, b.len)))
         rc = -EBADMSG;
     bkp_buf_free(&b);
-    return rc;
+    return rc == -ENOMEM ? rc : rc ? -EBADMSG : 0;
 }
 
 /* The key file and the config: the versions from `v[k]` on that are of
@@ -303,9 +292,7 @@ static int fetch_small(bkp_s3 *s, const char *dir, const bucket_version *v, size
             break;
         taken = k;
         /* Pinned, the bytes decide, not the label (which is not signed). */
-        rc = pin ? config_parses(path) : valid(dir, rel, path);
-        if (!rc && pin)
-            rc = pinned(path, f);
+        rc = pin ? pinned(path, f) : valid(dir, rel, path);
         if (rc == -EBADMSG)
             bkp_warn(_("the bucket's %s (version %s) is not a bkp %s: forged or damaged; an older "
                        "version is tried"),

@@ -14,6 +14,7 @@
 #include "bkp/bytes.h"
 #include "bkp/chunker.h"
 #include "bkp/clock.h"
+#include "bkp/durable.h"
 
 #define CONFIG_FORMAT "bkp-repository"
 #define MAC_ZERO "0000000000000000000000000000000000000000000000000000000000000000"
@@ -100,17 +101,17 @@ int bkp_config_parse(const uint8_t *buf, size_t len, bkp_config *out, const char
      * not know, and would compute every ID with the wrong function. */
     json_t *idh = json_object_get(cfg, "chunk_id");
     bkp_id_hash named = BKP_ID_BLAKE2B;
-    if (version == 4 ? !json_is_string(idh) ||
-                           bkp_id_hash_from_name(json_string_value(idh), &named) ||
-                           named != BKP_ID_HMAC_SHA256
-                     : idh != NULL) {
+    if (version == 4
+            ? !json_is_string(idh) || bkp_id_hash_from_name(json_string_value(idh), &named) ||
+                  named != BKP_ID_HMAC_SHA256
+            : idh != NULL) {
         whynot = "chunk_id missing, unknown or out of place";
         goto out;
     }
     machex = json_string_value(json_object_get(cfg, "mac"));
-    if (version == 2 ? json_object_get(cfg, "mac") != NULL
-                     : !machex || bkp_unhex(c.mac, 32, machex) ||
-                           find_mac(buf, len, machex, &c.mac_at)) {
+    if (version == 2
+            ? json_object_get(cfg, "mac") != NULL
+            : !machex || bkp_unhex(c.mac, 32, machex) || find_mac(buf, len, machex, &c.mac_at)) {
         whynot = "its MAC is missing or malformed";
         goto out;
     }
@@ -158,7 +159,8 @@ char *bkp_config_render(const char *id, const char *created, const uint32_t chun
                             CONFIG_FORMAT, "version", hmac ? 4 : 3, "id", id, "created", created,
                             "chunker", "min", (json_int_t)chunk[0], "avg", (json_int_t)chunk[1],
                             "max", (json_int_t)chunk[2], "sign_public", pkhex, "mac", MAC_ZERO);
-    if (cfg && hmac && json_object_set_new(cfg, "chunk_id", json_string(bkp_id_hash_name(id_hash)))) {
+    if (cfg && hmac &&
+        json_object_set_new(cfg, "chunk_id", json_string(bkp_id_hash_name(id_hash)))) {
         json_decref(cfg);
         cfg = NULL;
     }
@@ -180,4 +182,19 @@ char *bkp_config_render(const char *id, const char *created, const uint32_t chun
     memcpy(at, machex, 64);
     *len = tl + 1;
     return text;
+}
+
+int bkp_config_read(const char *path, bkp_config *out, bkp_buf *raw)
+{
+    bkp_buf own;
+    bkp_buf *b = raw ? raw : &own;
+    const char *why = NULL;
+    if (!raw)
+        bkp_buf_init(&own);
+    int rc = bkp_read_file(path, b, BKP_CONFIG_MAX);
+    if (!rc && bkp_config_parse(b->data, b->len, out, &why))
+        rc = -EBADMSG;
+    if (!raw)
+        bkp_buf_free(&own);
+    return rc == -ENOENT || rc == -ENOMEM ? rc : rc ? -EBADMSG : 0;
 }

@@ -12,7 +12,6 @@
 
 #include "bkp/clock.h"
 #include "bkp/config.h"
-#include "bkp/copy.h"
 #include "bkp/durable.h"
 #include "bkp/i18n.h"
 #include "bkp/log.h"
@@ -190,17 +189,12 @@ static int kept_configs(const char *first, kept_config *c)
         char name[32];
         snprintf(name, sizeof(name), i ? "config-older-%d" : "repo/config", i);
         char *path = bkp_path_join(first, name);
-        bkp_buf b;
         bkp_config cfg;
-        const char *why = NULL;
-        bkp_buf_init(&b);
         c[i].format = 0;
-        if (path && !bkp_read_file(path, &b, bkp_copy_member_max("config")) &&
-            !bkp_config_parse(b.data, b.len, &cfg, &why)) {
+        if (path && !bkp_config_read(path, &cfg, NULL)) {
             c[i].format = cfg.version;
             memcpy(c[i].pk, cfg.sign_pk, 32);
         }
-        bkp_buf_free(&b);
         free(path);
         if (i && !c[i].format)
             break; /* [0] may be missing: no config of the labelled repository */
@@ -219,7 +213,7 @@ static int open_pinned(bkp_s3 *s, const char *first, int i, char **staging, cons
     char *path = bkp_path_join(first, name), *next = NULL;
     bkp_buf pin;
     bkp_buf_init(&pin);
-    int rc = path ? bkp_read_file(path, &pin, bkp_copy_member_max("config")) : -ENOMEM;
+    int rc = path ? bkp_read_file(path, &pin, BKP_CONFIG_MAX) : -ENOMEM;
     if (!rc && !(next = ops_object_staging("fetch")))
         rc = -ENOMEM;
     if (!rc) {
