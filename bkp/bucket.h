@@ -63,12 +63,15 @@ int bkp_bucket_label(bkp_repo *r, bkp_s3 *s, const json_t *label, bkp_s3_lock mo
 /* The label of the bucket: 0 with `*out`, -ENOENT when it has none,
  * -EBADMSG (logged) when it is not a valid label. */
 int bkp_bucket_read_label(bkp_s3 *s, json_t **out) __attribute__((warn_unused_result));
-/* The label `uuid` (the registered one) through the label's versions: the
- * current one when it is ours, else the newest of ours behind whatever was
- * put in front (`*behind` then true: put it back in front). -ENOENT when
- * none of the newest versions is ours; else an S3 error (logged). */
-int bkp_bucket_find_label(bkp_s3 *s, const char *uuid, json_t **out, bool *behind)
-    __attribute__((warn_unused_result));
+/* The label `uuid` of repository `repository` (the registered one) through
+ * the label's versions: the current one when it is ours, else the newest of
+ * ours behind whatever was put in front (`*behind` then true: put it back
+ * in front). A label is ours only with both: the label is not signed, and a
+ * copy of ours naming another repository, put in front, would have the
+ * bucket's copy taken for another repository's. -ENOENT when none of the
+ * newest versions is ours; else an S3 error (logged). */
+int bkp_bucket_find_label(bkp_s3 *s, const char *uuid, const char *repository, json_t **out,
+                          bool *behind) __attribute__((warn_unused_result));
 
 /* Copy `gens` (sealed records of `src`) into the bucket as above; `until[i]`
  * is the retain-until date of `gens[i]`, `floor` the date of everything
@@ -161,6 +164,12 @@ struct bkp_bucket_fetch {
      * the fetch again for an older config (ops_object_open_fetched). */
     const uint8_t *config_pin;
     size_t config_pin_len;
+    /* Set by a caller that knows the registered label (borrowed; kept by
+     * bkp_bucket_fetch_clear, for a fetch again): the newest version of the
+     * label with this uuid and repository is taken, and one put in front of
+     * it is reported as hidden ("BKP-LABEL"). When no version is that
+     * label, the newest label is taken, still reported. */
+    const char *label_uuid, *label_repository;
 };
 void bkp_bucket_fetch_clear(bkp_bucket_fetch *f);
 

@@ -155,10 +155,11 @@ static int valid_record(const char *dir, const char *rel, const bkp_buf *b)
 }
 
 /* Is the fetched file `path` (repository file `rel`, the copy at `dir`) of
- * its kind? The label; the config, of the repository the label names; the
- * key file, signed by the config's key; each record file, signed by it and
- * named for what it says (valid_record). 0, or -EBADMSG. */
-static int valid(const char *dir, const char *rel, const char *path)
+ * its kind? The label (the one `wanted` names, when it names one); the
+ * config, of the repository the label names; the key file, signed by the
+ * config's key; each record file, signed by it and named for what it says
+ * (valid_record). 0, or -EBADMSG. */
+static int valid(const char *dir, const char *rel, const char *path, const bkp_bucket_fetch *wanted)
 {
     bkp_buf b, c;
     bkp_config cfg;
@@ -170,6 +171,9 @@ static int valid(const char *dir, const char *rel, const char *path)
     int rc = bkp_read_file(path, &b, bkp_copy_member_max(rel));
     if (!rc && !strcmp(rel, LABEL_KEY)) {
         rc = bkp_label_parse(b.data, b.len, &label);
+        if (!rc && wanted && wanted->label_uuid &&
+            !bucket_label_is(label, wanted->label_uuid, wanted->label_repository))
+            rc = -EBADMSG;
         json_decref(label);
     } else if (!rc && !strcmp(rel, "config")) {
         /* Of the labelled repository: another repository's config and key
@@ -247,7 +251,7 @@ static int keep_older(bkp_s3 *s, const char *dir, const char *rel, const bucket_
         unlink(older);
         int x = bucket_get_to(s, v[k].key, v[k].id, older, max);
         if (!x)
-            x = !strcmp(rel, "config") ? config_parses(older) : valid(dir, rel, older);
+            x = !strcmp(rel, "config") ? config_parses(older) : valid(dir, rel, older, NULL);
         if (x) {
             unlink(older);
             m--;
@@ -257,24 +261,18 @@ static int keep_older(bkp_s3 *s, const char *dir, const char *rel, const bucket_
     return 0;
 }
 
-/* Fetch one small object (a group of versions, newest first): the newest
- * real version, or for the label, config and key file the newest that is
- * of its kind (at most PACK_TRIES tried). */
-static int fetch_small(bkp_s3 *s, const char *dir, const bucket_version *v, size_t n,
-                       bkp_bucket_fetch *f)
+/* Into `path`, the newest of the versions `v` of `key` (repository file
+ * `rel`) that is of its kind (valid(), `want` for the label; pinned() for a
+ * pinned config, every version then looked at: config-older-N may be the
+ * last one kept; else at most PACK_TRIES tried): 0 with `*taken` its index,
+ * -EBADMSG when none is, or the error that stopped the fetch. */
+static int take_newest(bkp_s3 *s, const char *dir, const char *rel, const bucket_version *v,
+                       size_t n, uint64_t max, const char *path, const bkp_bucket_fetch *f,
+                       const bkp_bucket_fetch *want, size_t *taken)
 {
-    uint64_t max;
-    const char *key = v[0].key, *rel = bucket_rel_of(key, &max);
-    if (!rel || !strncmp(rel, "packs/", 6) || !strncmp(rel, "index/", 6))
-        return 0;
-    char *path = rel == key ? bkp_path_join(dir, rel) : NULL, *repo = NULL;
-    if (rel != key && (repo = bkp_path_join(dir, "repo")))
-        path = bkp_path_join(repo, rel);
-    int rc = path ? -EBADMSG : -ENOMEM;
-    size_t taken = 0;
-    /* Pinned, every version listed is looked at: config-older-N may be the
-     * last one kept. */
+    const char *key = v[0].key;
     bool pin = f && f->config_pin && !strcmp(rel, "config");
+    int rc = -EBADMSG;
     for (size_t k = 0, tried = 0; rc == -EBADMSG && k < n && (pin || tried < PACK_TRIES); k++) {
         if (v[k].marker)
             continue;
@@ -290,27 +288,62 @@ static int fetch_small(bkp_s3 *s, const char *dir, const bucket_version *v, size
         unlink(path);
         if ((rc = bucket_get_to(s, key, v[k].id, path, max)))
             break;
-        taken = k;
+        *taken = k;
         /* Pinned, the bytes decide, not the label (which is not signed). */
-        rc = pin ? pinned(path, f) : valid(dir, rel, path);
-        if (rc == -EBADMSG)
+        rc = pin ? pinned(path, f) : valid(dir, rel, path, want);
+        if (rc == -EBADMSG && want && want->label_uuid && valid(dir, rel, path, NULL) == 0)
+            bkp_warn(_("the bucket's %s (version %s) is not the label registered for this "
+                       "repository (%s): put in front by someone; an older version is tried"),
+                     key, v[k].id, want->label_uuid);
+        else if (rc == -EBADMSG)
             bkp_warn(_("the bucket's %s (version %s) is not a bkp %s: forged or damaged; an older "
                        "version is tried"),
                      key, v[k].id, rel);
-        if (!rc && k > 0 && f) {
-            void *h = realloc(f->hidden, (f->nhidden + 1) * sizeof(*f->hidden));
-            if (!h)
-                rc = -ENOMEM;
-            else
-                snprintf((f->hidden = h)[f->nhidden++], sizeof(*f->hidden), "%s", rel);
-        }
-        if (!rc && k > 0)
-            bkp_warn(
-                _("the bucket's %s is hidden by a delete marker or a newer version that is not "
-                  "ours; its version %s is used. Someone holding the credentials did it: find "
-                  "out who, then `bkp rotate` puts the repository's back in front"),
-                key, v[k].id);
     }
+    return rc;
+}
+
+/* Fetch one small object (a group of versions, newest first): the newest
+ * real version, or for the label, config and key file the newest that is
+ * of its kind (take_newest). One that is not the current version is
+ * reported as hidden, and so is a label that is not the registered one. */
+static int fetch_small(bkp_s3 *s, const char *dir, const bucket_version *v, size_t n,
+                       bkp_bucket_fetch *f)
+{
+    uint64_t max;
+    const char *key = v[0].key, *rel = bucket_rel_of(key, &max);
+    if (!rel || !strncmp(rel, "packs/", 6) || !strncmp(rel, "index/", 6))
+        return 0;
+    char *path = rel == key ? bkp_path_join(dir, rel) : NULL, *repo = NULL;
+    if (rel != key && (repo = bkp_path_join(dir, "repo")))
+        path = bkp_path_join(repo, rel);
+    bool pin = f && f->config_pin && !strcmp(rel, "config");
+    bool want = f && f->label_uuid && !strcmp(rel, LABEL_KEY), unwanted = false;
+    size_t taken = 0;
+    int rc = path ? take_newest(s, dir, rel, v, n, max, path, f, f, &taken) : -ENOMEM;
+    if (rc == -EBADMSG && want) {
+        /* The registered label is not among them: the newest label, for
+         * what it says, and the bucket reported. */
+        rc = take_newest(s, dir, rel, v, n, max, path, f, NULL, &taken);
+        unwanted = rc == 0;
+    }
+    if (!rc && (taken > 0 || unwanted) && f) {
+        void *h = realloc(f->hidden, (f->nhidden + 1) * sizeof(*f->hidden));
+        if (!h)
+            rc = -ENOMEM;
+        else
+            snprintf((f->hidden = h)[f->nhidden++], sizeof(*f->hidden), "%s", rel);
+    }
+    if (!rc && unwanted)
+        bkp_warn(_("the bucket's %s is not the label registered for this repository (%s), and "
+                   "none of its versions is; the newest is used. Find out who changed it, then "
+                   "label the bucket again: bkp media label --name NAME"),
+                 key, f->label_uuid);
+    else if (!rc && taken > 0)
+        bkp_warn(_("the bucket's %s is hidden by a delete marker or a newer version that is not "
+                   "ours; its version %s is used. Someone holding the credentials did it: find "
+                   "out who, then `bkp rotate` puts the repository's back in front"),
+                 key, v[taken].id);
     /* Pinned, the older configs are not needed again; with no config of
      * the labelled repository, every config is kept for the open to try. */
     if (!pin && (!rc || (rc == -EBADMSG && !strcmp(rel, "config")))) {
@@ -434,10 +467,13 @@ static bool wanted(const char *key, const bkp_bucket_packset *want)
 
 void bkp_bucket_fetch_clear(bkp_bucket_fetch *f)
 {
+    const char *uuid = f->label_uuid, *repository = f->label_repository;
     free(f->bad);
     free(f->bad_version);
     free(f->hidden);
     memset(f, 0, sizeof(*f));
+    f->label_uuid = uuid;
+    f->label_repository = repository;
 }
 
 int bkp_bucket_fetch_packs(bkp_s3 *s, bkp_repo *copy, const bkp_bucket_packset *want,

@@ -39,17 +39,24 @@ int bkp_bucket_read_label(bkp_s3 *s, json_t **out)
     return rc;
 }
 
+bool bucket_label_is(const json_t *label, const char *uuid, const char *repository)
+{
+    const char *u = json_string_value(json_object_get(label, "uuid"));
+    const char *r = json_string_value(json_object_get(label, "repository"));
+    return u && r && !strcmp(u, uuid) && !strcmp(r, repository);
+}
+
 /* Version `version` (NULL: the current one) of the label, when it is the
- * label `uuid`: 0 with `*out`; else non-zero, nothing logged. */
-static int label_version(bkp_s3 *s, const char *version, const char *uuid, json_t **out)
+ * label `uuid` of `repository`: 0 with `*out`; else non-zero, nothing
+ * logged. */
+static int label_version(bkp_s3 *s, const char *version, const char *uuid, const char *repository,
+                         json_t **out)
 {
     void *buf = NULL;
     size_t len = 0;
     json_t *l = NULL;
     int rc = bkp_s3_get(s, LABEL_KEY, version, BKP_LABEL_MAX, &buf, &len);
-    const char *u;
-    if (!rc && !(rc = bkp_label_parse(buf, len, &l)) &&
-        (!(u = json_string_value(json_object_get(l, "uuid"))) || strcmp(uuid, u))) {
+    if (!rc && !(rc = bkp_label_parse(buf, len, &l)) && !bucket_label_is(l, uuid, repository)) {
         json_decref(l);
         l = NULL;
         rc = -ESRCH;
@@ -59,11 +66,12 @@ static int label_version(bkp_s3 *s, const char *version, const char *uuid, json_
     return rc;
 }
 
-int bkp_bucket_find_label(bkp_s3 *s, const char *uuid, json_t **out, bool *behind)
+int bkp_bucket_find_label(bkp_s3 *s, const char *uuid, const char *repository, json_t **out,
+                          bool *behind)
 {
     bucket_few lv = {.key = LABEL_KEY};
     *behind = false;
-    int rc = label_version(s, NULL, uuid, out);
+    int rc = label_version(s, NULL, uuid, repository, out);
     /* Not ours (absent, hidden, another label, not a label) is looked
      * behind; the bucket failing to answer is the caller's to report. */
     if (rc != -ENOENT && rc != -ESRCH && rc != -EBADMSG && rc != -EINVAL && rc != -EFBIG)
@@ -74,7 +82,7 @@ int bkp_bucket_find_label(bkp_s3 *s, const char *uuid, json_t **out, bool *behin
     if (rc < 0)
         return rc;
     for (size_t i = 0; i < lv.n; i++)
-        if (label_version(s, lv.v[i], uuid, out) == 0) {
+        if (label_version(s, lv.v[i], uuid, repository, out) == 0) {
             *behind = true;
             return 0;
         }
@@ -95,13 +103,16 @@ int bkp_bucket_label(bkp_repo *r, bkp_s3 *s, const json_t *label, bkp_s3_lock mo
     const char *name = json_string_value(json_object_get(label, "name"));
     const char *orepo = json_string_value(json_object_get(old, "repository"));
     const char *ouuid = json_string_value(json_object_get(old, "uuid"));
-    if (orepo && strcmp(orepo, bkp_repo_uuid(r))) {
+    const char *uuid = json_string_value(json_object_get(label, "uuid"));
+    /* Another repository's label, unless it is this very label (its uuid)
+     * with the repository changed: put in front by someone, not a label
+     * another repository made (each makes its own uuid). */
+    if (orepo && strcmp(orepo, bkp_repo_uuid(r)) && !(ouuid && uuid && !strcmp(ouuid, uuid))) {
         bkp_error(_("the bucket holds the copy of another repository (%s): use another bucket, one "
                     "per repository"),
                   orepo);
         rc = -EEXIST;
-    } else if (ouuid && !force &&
-               strcmp(ouuid, json_string_value(json_object_get(label, "uuid")))) {
+    } else if (ouuid && !force && (!uuid || strcmp(ouuid, uuid))) {
         bkp_error(_("the bucket is labelled %s already (%s); to give it to %s, which forgets what "
                     "the registry knew of it, add --force (nothing in the bucket is deleted)"),
                   json_string_value(json_object_get(old, "name")), ouuid, name ? name : "?");

@@ -215,6 +215,11 @@ int cli_object_fetch(cli *c, const cli_medium *m, bool as_copy, const cli_fetch_
     if (!(*staging = ops_object_staging("fetch")))
         goto out;
     bkp_info(_("fetching %s from bucket %s into %s"), m->name, m->pm->object.bucket, *staging);
+    /* The label the registry holds, when the primary's registry is at hand:
+     * one put in front of it is passed over, and reported. */
+    json_t *registered = json_object_get(m->entry, "label");
+    f->label_repository = json_string_value(json_object_get(registered, "repository"));
+    f->label_uuid = f->label_repository ? ops_object_label_uuid(m->entry) : NULL;
     if (bkp_bucket_fetch_meta(s, *staging, f))
         goto out;
     if ((ex = open_fetched(c, m, as_copy, s, staging, f, out)))
@@ -237,6 +242,7 @@ int cli_object_fetch(cli *c, const cli_medium *m, bool as_copy, const cli_fetch_
         ex = EXIT_OK;
     }
 out:
+    f->label_uuid = f->label_repository = NULL; /* borrowed from m */
     bkp_bucket_packset_free(&want);
     bkp_s3_close(s);
     return ex;

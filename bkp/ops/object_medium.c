@@ -80,7 +80,8 @@ int ops_object_label(const ops_object_in *in, json_t **label, bool *usage)
     *usage = false;
     /* The registered label, also behind a delete marker or a version put
      * in front of it; else whatever label the bucket shows. */
-    int rc = ruuid ? bkp_bucket_find_label(in->s, ruuid, &old, &behind) : -ENOENT;
+    int rc = ruuid ? bkp_bucket_find_label(in->s, ruuid, bkp_repo_uuid(in->primary), &old, &behind)
+                   : -ENOENT;
     if (rc == -ENOENT)
         rc = bkp_bucket_read_label(in->s, &old);
     const char *ouuid = json_string_value(json_object_get(old, "uuid"));
@@ -95,9 +96,15 @@ int ops_object_label(const ops_object_in *in, json_t **label, bool *usage)
     }
     if (rc && rc != -ENOENT && !in->force)
         goto out; /* the bucket could not be read (logged) */
-    /* The same bucket labelled again keeps its label; else a new one. */
-    lab = same && !in->force ? json_incref(old)
-                             : bkp_label_new(in->primary, in->medium, "object", in->location);
+    /* The same bucket labelled again keeps its label, as the registry has
+     * it: a copy of it put in front naming another repository (the label is
+     * not signed) is never written back. Else a new one. */
+    const char *orepo = json_string_value(json_object_get(old, "repository"));
+    bool altered = same && (!orepo || strcmp(orepo, bkp_repo_uuid(in->primary)));
+    json_t *registered = json_object_get(in->entry, "label");
+    lab = (same && !in->force) || altered
+              ? json_incref(registered)
+              : bkp_label_new(in->primary, in->medium, "object", in->location);
     rc = lab ? bkp_bucket_label(in->primary, in->s, lab, ops_object_mode(in->pm),
                                 ops_object_floor(in->pm, bkp_now()), in->force || same)
              : -ENOMEM;

@@ -162,7 +162,9 @@ static int find_label(const ops_object_in *in, time_t now, ops_object_rotate_out
     json_t *label = NULL;
     bool behind = false;
     int rc = 0;
-    if (ruuid && (rc = bkp_bucket_find_label(in->s, ruuid, &label, &behind)) && rc != -ENOENT) {
+    if (ruuid &&
+        (rc = bkp_bucket_find_label(in->s, ruuid, bkp_repo_uuid(in->primary), &label, &behind)) &&
+        rc != -ENOENT) {
         /* Not a missing label: labelling again would not help. */
         bkp_error(_("%s: the label of the bucket %s cannot be read (%s); check the endpoint, the "
                     "bucket's name and the credentials file, then run the rotation again"),

@@ -269,8 +269,27 @@ ok "$BKP" restore emr:latest "$WORK/out-config" --from cloud
 output_has "opened with an older config of the bucket's" "a label put in front should not hide our config"
 same_mtree "$DATA/emr" "$WORK/out-config$DATA/emr" "restored from the bucket past a forged label"
 mv "$WORK/repo.gone" "$REPO"
-put_object BKP-LABEL "$WORK/label-genuine" # ours back in front (a new version of the same bytes)
-
+# Beside the primary, the registered label is known: the planted copy is
+# passed over and reported, and the copy is still taken for the copy it is
+# (nothing else is reported than the label and the config put in front).
+expect_exit 1 "$BKP" verify --media cloud --json
+output_has "is not the label registered for this repository" "verify --media should say the label in front is not ours"
+problems=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["problems"])' <<<"$OUT") ||
+    flunk "verify --media --json printed no problem count: $OUT"
+[ "$problems" -le 2 ] || flunk "a planted label made verify --media report $problems problems: $OUT $ERR"
+# A rotation puts the registered label back in front; labelling the bucket
+# again, with the copy planted once more, does the same.
+ok "$BKP" rotate cloud
+output_has "the bucket's label was hidden" "the rotation should put the registered label back in front"
+label_repo() { s3 "/hosp-bkp/BKP-LABEL" | python3 -c 'import json,sys; print(json.load(sys.stdin)["repository"])'; }
+our_id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$REPO/config")
+[ "$(label_repo)" = "$our_id" ] || flunk "the bucket's label still names another repository"
+put_object BKP-LABEL "$WORK/label-other"
+ok "$BKP" media label --name cloud
+[ "$(label_repo)" = "$our_id" ] || flunk "labelling again left the planted label in front"
+# Labelling uploads the config too; a config forged once more is repaired.
+put_config "$WORK/config-edited"
+expect_exit 1 "$BKP" verify --media cloud
 ok "$BKP" verify --media cloud --repair-from usb
 output_has "uploaded from usb"
 ok "$BKP" verify --media cloud
