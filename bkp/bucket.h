@@ -56,9 +56,12 @@
  * logged with how to make one that has), then write the medium's `label`,
  * the config and the key file of `r`, each locked (`mode`, `until`). A
  * bucket labelled for another repository is refused (-EEXIST), and one
- * labelled as another medium of this one unless `force`. */
+ * labelled as another medium of this one unless `force`; not a label of
+ * another repository that is a copy of `label` (its uuid), or one in front
+ * of our registered label (`ours_behind`, bkp_bucket_find_label): those
+ * were put in front by someone. `label` must name `r` (-EINVAL). */
 int bkp_bucket_label(bkp_repo *r, bkp_s3 *s, const json_t *label, bkp_s3_lock mode, time_t until,
-                     bool force) __attribute__((warn_unused_result));
+                     bool force, bool ours_behind) __attribute__((warn_unused_result));
 
 /* The label of the bucket: 0 with `*out`, -ENOENT when it has none,
  * -EBADMSG (logged) when it is not a valid label. */

@@ -268,7 +268,7 @@ static int keep_older(bkp_s3 *s, const char *dir, const char *rel, const bucket_
  * -EBADMSG when none is, or the error that stopped the fetch. */
 static int take_newest(bkp_s3 *s, const char *dir, const char *rel, const bucket_version *v,
                        size_t n, uint64_t max, const char *path, const bkp_bucket_fetch *f,
-                       const bkp_bucket_fetch *want, size_t *taken)
+                       const bkp_bucket_fetch *want, bool say, size_t *taken)
 {
     const char *key = v[0].key;
     bool pin = f && f->config_pin && !strcmp(rel, "config");
@@ -279,9 +279,11 @@ static int take_newest(bkp_s3 *s, const char *dir, const char *rel, const bucket
         if (v[k].size > max) {
             /* Planted, not ours: left out, so that it cannot stop a
              * restore (what it stands for, if anything, is then missing). */
-            bkp_error(_("the bucket's %s (version %s) is larger than any such file (%llu bytes): "
-                        "it was not written by bkp and is left out; find out who wrote it"),
-                      key, v[k].id, (unsigned long long)v[k].size);
+            if (say)
+                bkp_error(
+                    _("the bucket's %s (version %s) is larger than any such file (%llu bytes): "
+                      "it was not written by bkp and is left out; find out who wrote it"),
+                    key, v[k].id, (unsigned long long)v[k].size);
             continue;
         }
         tried++;
@@ -291,11 +293,13 @@ static int take_newest(bkp_s3 *s, const char *dir, const char *rel, const bucket
         *taken = k;
         /* Pinned, the bytes decide, not the label (which is not signed). */
         rc = pin ? pinned(path, f) : valid(dir, rel, path, want);
-        if (rc == -EBADMSG && want && want->label_uuid && valid(dir, rel, path, NULL) == 0)
+        if (rc != -EBADMSG || !say)
+            continue;
+        if (want && want->label_uuid && valid(dir, rel, path, NULL) == 0)
             bkp_warn(_("the bucket's %s (version %s) is not the label registered for this "
                        "repository (%s): put in front by someone; an older version is tried"),
                      key, v[k].id, want->label_uuid);
-        else if (rc == -EBADMSG)
+        else
             bkp_warn(_("the bucket's %s (version %s) is not a bkp %s: forged or damaged; an older "
                        "version is tried"),
                      key, v[k].id, rel);
@@ -320,11 +324,12 @@ static int fetch_small(bkp_s3 *s, const char *dir, const bucket_version *v, size
     bool pin = f && f->config_pin && !strcmp(rel, "config");
     bool want = f && f->label_uuid && !strcmp(rel, LABEL_KEY), unwanted = false;
     size_t taken = 0;
-    int rc = path ? take_newest(s, dir, rel, v, n, max, path, f, f, &taken) : -ENOMEM;
+    int rc = path ? take_newest(s, dir, rel, v, n, max, path, f, f, true, &taken) : -ENOMEM;
     if (rc == -EBADMSG && want) {
         /* The registered label is not among them: the newest label, for
-         * what it says, and the bucket reported. */
-        rc = take_newest(s, dir, rel, v, n, max, path, f, NULL, &taken);
+         * what it says, and the bucket reported (once: the same versions
+         * were said above). */
+        rc = take_newest(s, dir, rel, v, n, max, path, f, NULL, false, &taken);
         unwanted = rc == 0;
     }
     if (!rc && (taken > 0 || unwanted) && f) {

@@ -90,7 +90,7 @@ int bkp_bucket_find_label(bkp_s3 *s, const char *uuid, const char *repository, j
 }
 
 int bkp_bucket_label(bkp_repo *r, bkp_s3 *s, const json_t *label, bkp_s3_lock mode, time_t until,
-                     bool force)
+                     bool force, bool ours_behind)
 {
     bkp_s3_bucket_info info;
     json_t *old = NULL;
@@ -104,10 +104,18 @@ int bkp_bucket_label(bkp_repo *r, bkp_s3 *s, const json_t *label, bkp_s3_lock mo
     const char *orepo = json_string_value(json_object_get(old, "repository"));
     const char *ouuid = json_string_value(json_object_get(old, "uuid"));
     const char *uuid = json_string_value(json_object_get(label, "uuid"));
+    const char *lrepo = json_string_value(json_object_get(label, "repository"));
     /* Another repository's label, unless it is this very label (its uuid)
-     * with the repository changed: put in front by someone, not a label
-     * another repository made (each makes its own uuid). */
-    if (orepo && strcmp(orepo, bkp_repo_uuid(r)) && !(ouuid && uuid && !strcmp(ouuid, uuid))) {
+     * with the repository changed, or ours is behind it: either was put in
+     * front by someone, not labelled by another repository's bkp (each
+     * makes its own uuid, and none labels over ours: this check). */
+    bool put_in_front = (ouuid && uuid && !strcmp(ouuid, uuid)) || ours_behind;
+    if (!lrepo || strcmp(lrepo, bkp_repo_uuid(r))) {
+        bkp_error(_("the registry's label of %s names another repository (%s); label the medium "
+                    "again with --force"),
+                  name ? name : "?", lrepo ? lrepo : "?");
+        rc = -EINVAL; /* the label written is always this repository's */
+    } else if (orepo && strcmp(orepo, bkp_repo_uuid(r)) && !put_in_front) {
         bkp_error(_("the bucket holds the copy of another repository (%s): use another bucket, one "
                     "per repository"),
                   orepo);

@@ -106,7 +106,7 @@ int ops_object_label(const ops_object_in *in, json_t **label, bool *usage)
               ? json_incref(registered)
               : bkp_label_new(in->primary, in->medium, "object", in->location);
     rc = lab ? bkp_bucket_label(in->primary, in->s, lab, ops_object_mode(in->pm),
-                                ops_object_floor(in->pm, bkp_now()), in->force || same)
+                                ops_object_floor(in->pm, bkp_now()), in->force || same, behind)
              : -ENOMEM;
     ops_object_note n = {.label = lab};
     if (!rc)

@@ -254,6 +254,8 @@ open(sys.argv[3], "w").write(json.dumps(label, indent=2, sort_keys=True) + "\n")
 c = json.load(open(sys.argv[2]))
 c["id"] = other
 open(sys.argv[4], "w").write(json.dumps(c, indent=2, sort_keys=True) + "\n")
+label["uuid"] = str(uuid.uuid4())  # another repository's own label, as its bkp would make it
+open(sys.argv[3] + "-own", "w").write(json.dumps(label, indent=2, sort_keys=True) + "\n")
 PY
 put_object() { # KEY FILE
     local code
@@ -287,6 +289,9 @@ our_id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])'
 put_object BKP-LABEL "$WORK/label-other"
 ok "$BKP" media label --name cloud
 [ "$(label_repo)" = "$our_id" ] || flunk "labelling again left the planted label in front"
+put_object BKP-LABEL "$WORK/label-other-own" # a label of its own uuid, with ours behind
+ok "$BKP" media label --name cloud
+[ "$(label_repo)" = "$our_id" ] || flunk "labelling again left another repository's label in front of ours"
 # Labelling uploads the config too; a config forged once more is repaired.
 put_config "$WORK/config-edited"
 expect_exit 1 "$BKP" verify --media cloud
