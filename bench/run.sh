@@ -173,9 +173,14 @@ fi
 
 IFS=, read -r -a TOOL_LIST <<<"$TOOLS"
 declare -A TOOL_BIN=([bkp]=$BKP [restic]=restic [borg]=borg)
+declare -A TOOL_PKG=([restic]=restic [borg]=borgbackup)
 declare -A MISSING=()
 for t in "${TOOL_LIST[@]}"; do
     [[ -n ${TOOL_BIN[$t]:-} ]] || die "unknown tool $t (choose from bkp,restic,borg)"
+    # The peers come from Debian (restic 0.14, borg 1.2 on Debian 12), as root.
+    if [[ -n ${TOOL_PKG[$t]:-} && $(id -u) -eq 0 ]]; then
+        need_pkg "${TOOL_BIN[$t]}" "${TOOL_PKG[$t]}" || log "WARNING: cannot install ${TOOL_PKG[$t]}"
+    fi
     if ! command -v "${TOOL_BIN[$t]}" >/dev/null 2>&1; then
         MISSING[$t]=1
         log "WARNING: $t not found (${TOOL_BIN[$t]}): its cells will show FAIL"
