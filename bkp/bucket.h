@@ -59,22 +59,30 @@
  * labelled as another medium of this one unless `force`; not a label of
  * another repository that is a copy of `label` (its uuid), or one in front
  * of our registered label (`ours_behind`, bkp_bucket_find_label): those
- * were put in front by someone. `label` must name `r` (-EINVAL). */
+ * were put in front by someone. `label` must name `r` (-EINVAL). `version`
+ * (may be NULL) gets the version id the bucket gave the label: the registry
+ * notes it, so that the label is found behind any number of versions put in
+ * front of it (bkp_bucket_find_label). */
 int bkp_bucket_label(bkp_repo *r, bkp_s3 *s, const json_t *label, bkp_s3_lock mode, time_t until,
-                     bool force, bool ours_behind) __attribute__((warn_unused_result));
+                     bool force, bool ours_behind, char version[BKP_S3_VERSION_MAX + 1])
+    __attribute__((warn_unused_result));
 
 /* The label of the bucket: 0 with `*out`, -ENOENT when it has none,
  * -EBADMSG (logged) when it is not a valid label. */
 int bkp_bucket_read_label(bkp_s3 *s, json_t **out) __attribute__((warn_unused_result));
 /* The label `uuid` of repository `repository` (the registered one) through
- * the label's versions: the current one when it is ours, else the newest of
- * ours behind whatever was put in front (`*behind` then true: put it back
- * in front). A label is ours only with both: the label is not signed, and a
- * copy of ours naming another repository, put in front, would have the
- * bucket's copy taken for another repository's. -ENOENT when none of the
- * newest versions is ours; else an S3 error (logged). */
-int bkp_bucket_find_label(bkp_s3 *s, const char *uuid, const char *repository, json_t **out,
-                          bool *behind) __attribute__((warn_unused_result));
+ * the label's versions: the current one when it is ours, else the version
+ * `version` the registry noted when it was labelled (may be NULL), else the
+ * newest of ours among the newest versions behind whatever was put in front
+ * (`*behind` then true: put it back in front). A label is ours only with
+ * both: the label is not signed, and a copy of ours naming another
+ * repository, put in front, would have the bucket's copy taken for another
+ * repository's. The noted version is found however many versions were put
+ * in front of it (each rotation extends its lock, so it cannot be deleted);
+ * a registry without one looks at the newest BUCKET_FEW only. -ENOENT when
+ * none of those is ours; else an S3 error (logged). */
+int bkp_bucket_find_label(bkp_s3 *s, const char *uuid, const char *repository, const char *version,
+                          json_t **out, bool *behind) __attribute__((warn_unused_result));
 
 /* Copy `gens` (sealed records of `src`) into the bucket as above; `until[i]`
  * is the retain-until date of `gens[i]`, `floor` the date of everything
@@ -170,9 +178,10 @@ struct bkp_bucket_fetch {
     /* Set by a caller that knows the registered label (borrowed; kept by
      * bkp_bucket_fetch_clear, for a fetch again): the newest version of the
      * label with this uuid and repository is taken, and one put in front of
-     * it is reported as hidden ("BKP-LABEL"). When no version is that
-     * label, the newest label is taken, still reported. */
-    const char *label_uuid, *label_repository;
+     * it is reported as hidden ("BKP-LABEL"); past the versions listed, the
+     * version `label_version` the registry noted (may be NULL). When none is
+     * that label, the newest label is taken, still reported. */
+    const char *label_uuid, *label_repository, *label_version;
 };
 void bkp_bucket_fetch_clear(bkp_bucket_fetch *f);
 

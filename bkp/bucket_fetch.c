@@ -295,7 +295,7 @@ static int take_newest(bkp_s3 *s, const char *dir, const char *rel, const bucket
         rc = pin ? pinned(path, f) : valid(dir, rel, path, want);
         if (rc != -EBADMSG || !say)
             continue;
-        if (want && want->label_uuid && valid(dir, rel, path, NULL) == 0)
+        if (want && want->label_uuid && !strcmp(rel, LABEL_KEY) && valid(dir, rel, path, NULL) == 0)
             bkp_warn(_("the bucket's %s (version %s) is not the label registered for this "
                        "repository (%s): put in front by someone; an older version is tried"),
                      key, v[k].id, want->label_uuid);
@@ -325,6 +325,19 @@ static int fetch_small(bkp_s3 *s, const char *dir, const bucket_version *v, size
     bool want = f && f->label_uuid && !strcmp(rel, LABEL_KEY), unwanted = false;
     size_t taken = 0;
     int rc = path ? take_newest(s, dir, rel, v, n, max, path, f, f, true, &taken) : -ENOMEM;
+    if (rc == -EBADMSG && want && f->label_version) {
+        /* Not among the versions listed (more were put in front): the one
+         * the registry noted when it was labelled, which no one can delete
+         * (each rotation extends its lock). */
+        unlink(path);
+        rc = bucket_get_to(s, key, f->label_version, path, max);
+        if (!rc)
+            rc = valid(dir, rel, path, f);
+        else if (rc == -ENOENT || rc == -EINVAL || rc == -EFBIG)
+            rc = -EBADMSG;
+        if (!rc)
+            taken = n; /* behind all of them: reported as hidden below */
+    }
     if (rc == -EBADMSG && want) {
         /* The registered label is not among them: the newest label, for
          * what it says, and the bucket reported (once: the same versions
@@ -340,15 +353,16 @@ static int fetch_small(bkp_s3 *s, const char *dir, const bucket_version *v, size
             snprintf((f->hidden = h)[f->nhidden++], sizeof(*f->hidden), "%s", rel);
     }
     if (!rc && unwanted)
-        bkp_warn(_("the bucket's %s is not the label registered for this repository (%s), and "
-                   "none of its versions is; the newest is used. Find out who changed it, then "
-                   "label the bucket again: bkp media label --name NAME"),
+        bkp_warn(_("the bucket's %s is not the label registered for this repository (%s), nor "
+                   "is any of its newest versions or the version the registry noted; the newest "
+                   "is used. Find out who changed it, then label the bucket again: bkp media "
+                   "label --name NAME --force"),
                  key, f->label_uuid);
     else if (!rc && taken > 0)
         bkp_warn(_("the bucket's %s is hidden by a delete marker or a newer version that is not "
                    "ours; its version %s is used. Someone holding the credentials did it: find "
                    "out who, then `bkp rotate` puts the repository's back in front"),
-                 key, v[taken].id);
+                 key, taken < n ? v[taken].id : f->label_version);
     /* Pinned, the older configs are not needed again; with no config of
      * the labelled repository, every config is kept for the open to try. */
     if (!pin && (!rc || (rc == -EBADMSG && !strcmp(rel, "config")))) {
@@ -472,13 +486,15 @@ static bool wanted(const char *key, const bkp_bucket_packset *want)
 
 void bkp_bucket_fetch_clear(bkp_bucket_fetch *f)
 {
-    const char *uuid = f->label_uuid, *repository = f->label_repository;
+    const char *uuid = f->label_uuid, *repository = f->label_repository,
+               *version = f->label_version;
     free(f->bad);
     free(f->bad_version);
     free(f->hidden);
     memset(f, 0, sizeof(*f));
     f->label_uuid = uuid;
     f->label_repository = repository;
+    f->label_version = version;
 }
 
 int bkp_bucket_fetch_packs(bkp_s3 *s, bkp_repo *copy, const bkp_bucket_packset *want,

@@ -66,8 +66,8 @@ static int label_version(bkp_s3 *s, const char *version, const char *uuid, const
     return rc;
 }
 
-int bkp_bucket_find_label(bkp_s3 *s, const char *uuid, const char *repository, json_t **out,
-                          bool *behind)
+int bkp_bucket_find_label(bkp_s3 *s, const char *uuid, const char *repository, const char *version,
+                          json_t **out, bool *behind)
 {
     bucket_few lv = {.key = LABEL_KEY};
     *behind = false;
@@ -76,6 +76,11 @@ int bkp_bucket_find_label(bkp_s3 *s, const char *uuid, const char *repository, j
      * behind; the bucket failing to answer is the caller's to report. */
     if (rc != -ENOENT && rc != -ESRCH && rc != -EBADMSG && rc != -EINVAL && rc != -EFBIG)
         return rc;
+    /* The version noted when it was labelled, however many are in front. */
+    if (version && label_version(s, version, uuid, repository, out) == 0) {
+        *behind = true;
+        return 0;
+    }
     /* A delete marker, or another version, put in front of ours (a DELETE
      * is allowed under any lock): ours is still there, locked, behind. */
     rc = bkp_s3_list_versions(s, LABEL_KEY, bucket_take_few, &lv);
@@ -90,7 +95,7 @@ int bkp_bucket_find_label(bkp_s3 *s, const char *uuid, const char *repository, j
 }
 
 int bkp_bucket_label(bkp_repo *r, bkp_s3 *s, const json_t *label, bkp_s3_lock mode, time_t until,
-                     bool force, bool ours_behind)
+                     bool force, bool ours_behind, char version[BKP_S3_VERSION_MAX + 1])
 {
     bkp_s3_bucket_info info;
     json_t *old = NULL;
@@ -130,7 +135,7 @@ int bkp_bucket_label(bkp_repo *r, bkp_s3 *s, const json_t *label, bkp_s3_lock mo
         char *cfg = bkp_repo_subpath(r, "config"), *key = bkp_repo_subpath(r, "keys/key");
         rc = !text || !cfg || !key
                  ? -ENOMEM
-                 : bkp_s3_put(s, LABEL_KEY, -1, text, strlen(text), mode, until, NULL);
+                 : bkp_s3_put(s, LABEL_KEY, -1, text, strlen(text), mode, until, version);
         if (!rc)
             rc = bucket_put_file(s, BKP_BUCKET_REPO "config", cfg, bkp_copy_member_max("config"),
                                  mode, until, NULL);

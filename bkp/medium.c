@@ -20,6 +20,7 @@
 #include "bkp/log.h"
 #include "bkp/pubkey.h"
 #include "bkp/reread.h"
+#include "bkp/s3.h"
 
 #define LABEL_FORMAT "bkp-label"
 /* An entry holds a label, a few times, the generations a medium holds and
@@ -107,6 +108,18 @@ json_t *bkp_label_renew(bkp_repo *r, const json_t *old, const char *name, const 
         return NULL;
     }
     return lab;
+}
+
+/* An S3 version id as the registry notes it: printable, no space, bounded
+ * (it is sent URL-encoded, s3_ops.c). */
+static bool version_ok(const json_t *v)
+{
+    const char *s = json_string_value(v);
+    size_t n = s ? strlen(s) : 0;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] <= ' ' || s[i] > '~')
+            return false;
+    return n > 0 && n <= BKP_S3_VERSION_MAX;
 }
 
 static bool iso_ok(const json_t *v)
@@ -291,6 +304,10 @@ int bkp_media_entry_parse(const void *buf, size_t len, const char *name, time_t 
      * the clock: one out of shape is dropped alone, the entry stays. */
     if ((v = json_object_get(j, "reread")) && !bkp_reread_valid(v, now))
         json_object_del(j, "reread");
+    /* The label's version id is a hint where to look first (bucket.h): one
+     * out of shape is dropped alone too. */
+    if ((v = json_object_get(j, "label_version")) && !version_ok(v))
+        json_object_del(j, "label_version");
     *out = j;
     return 0;
 }

@@ -216,10 +216,13 @@ int cli_object_fetch(cli *c, const cli_medium *m, bool as_copy, const cli_fetch_
         goto out;
     bkp_info(_("fetching %s from bucket %s into %s"), m->name, m->pm->object.bucket, *staging);
     /* The label the registry holds, when the primary's registry is at hand:
-     * one put in front of it is passed over, and reported. */
-    json_t *registered = json_object_get(m->entry, "label");
-    f->label_repository = json_string_value(json_object_get(registered, "repository"));
+     * one put in front of it is passed over, and reported. Ours names the
+     * primary, whatever the registry's copy says (one written by an earlier
+     * bkp may name another repository: a copy put in front, taken then). */
+    f->label_repository = m->entry && c->ro ? bkp_repo_uuid(c->ro) : NULL;
     f->label_uuid = f->label_repository ? ops_object_label_uuid(m->entry) : NULL;
+    f->label_version =
+        f->label_uuid ? json_string_value(json_object_get(m->entry, "label_version")) : NULL;
     if (bkp_bucket_fetch_meta(s, *staging, f))
         goto out;
     if ((ex = open_fetched(c, m, as_copy, s, staging, f, out)))
@@ -242,7 +245,7 @@ int cli_object_fetch(cli *c, const cli_medium *m, bool as_copy, const cli_fetch_
         ex = EXIT_OK;
     }
 out:
-    f->label_uuid = f->label_repository = NULL; /* borrowed from m */
+    f->label_uuid = f->label_repository = f->label_version = NULL; /* borrowed */
     bkp_bucket_packset_free(&want);
     bkp_s3_close(s);
     return ex;

@@ -281,6 +281,7 @@ static int try_config(bkp_s3 *s, fetch_first *ff, int i, char **staging, const c
         memset(f, 0, sizeof(*f));
         f->label_uuid = ff->saved.label_uuid; /* the caller's, not found */
         f->label_repository = ff->saved.label_repository;
+        f->label_version = ff->saved.label_version;
         ff->aside = true;
     } else if (!i && ff->aside) { /* back to the first copy (a format 2 one, tried last) */
         if (*staging != ff->first) {

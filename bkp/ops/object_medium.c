@@ -57,6 +57,13 @@ int ops_object_note_entry(json_t *e, void *ctx)
             json_object_clear(e); /* another medium under an old name: a new history */
         json_object_set(e, "label", n->label);
         json_object_set_new(e, "labelled", json_string(now));
+        /* Where the label is found behind whatever is put in front of it
+         * (bkp_bucket_find_label); a label without one looks at the newest
+         * versions only. */
+        if (n->label_version && n->label_version[0])
+            json_object_set_new(e, "label_version", json_string(n->label_version));
+        else
+            json_object_del(e, "label_version");
     }
     json_object_set_new(e, "last_seen", json_string(now));
     if (n->wrote)
@@ -74,14 +81,16 @@ int ops_object_note_entry(json_t *e, void *ctx)
 
 int ops_object_label(const ops_object_in *in, json_t **label, bool *usage)
 {
-    const char *ruuid = ops_object_label_uuid(in->entry);
-    json_t *old = NULL, *lab = NULL;
-    bool behind = false;
+    const char *ruuid = ops_object_label_uuid(in->entry), *repo = bkp_repo_uuid(in->primary);
+    const char *rver = json_string_value(json_object_get(in->entry, "label_version"));
+    json_t *old = NULL, *lab = NULL, *registered = json_object_get(in->entry, "label");
+    const char *rrepo = json_string_value(json_object_get(registered, "repository"));
+    bool behind = false, reg_ours = rrepo && !strcmp(rrepo, repo);
+    char version[BKP_S3_VERSION_MAX + 1] = "";
     *usage = false;
-    /* The registered label, also behind a delete marker or a version put
+    /* The registered label, also behind a delete marker or versions put
      * in front of it; else whatever label the bucket shows. */
-    int rc = ruuid ? bkp_bucket_find_label(in->s, ruuid, bkp_repo_uuid(in->primary), &old, &behind)
-                   : -ENOENT;
+    int rc = ruuid ? bkp_bucket_find_label(in->s, ruuid, repo, rver, &old, &behind) : -ENOENT;
     if (rc == -ENOENT)
         rc = bkp_bucket_read_label(in->s, &old);
     const char *ouuid = json_string_value(json_object_get(old, "uuid"));
@@ -96,25 +105,37 @@ int ops_object_label(const ops_object_in *in, json_t **label, bool *usage)
     }
     if (rc && rc != -ENOENT && !in->force)
         goto out; /* the bucket could not be read (logged) */
+    /* A registry written by an earlier bkp may hold a copy of the label put
+     * in front naming another repository, taken for ours then: it is never
+     * written back, and only --force replaces it (a new label, a new
+     * history of the medium). */
+    if (same && !in->force && !reg_ours) {
+        bkp_error(_("the registry's label of %s names another repository (%s); label the medium "
+                    "again with --force"),
+                  in->medium, rrepo ? rrepo : "?");
+        *usage = true;
+        rc = -EINVAL;
+        goto out;
+    }
     /* The same bucket labelled again keeps its label, as the registry has
      * it: a copy of it put in front naming another repository (the label is
      * not signed) is never written back. Else a new one. */
     const char *orepo = json_string_value(json_object_get(old, "repository"));
-    bool altered = same && (!orepo || strcmp(orepo, bkp_repo_uuid(in->primary)));
-    json_t *registered = json_object_get(in->entry, "label");
-    lab = (same && !in->force) || altered
+    bool altered = same && (!orepo || strcmp(orepo, repo));
+    lab = reg_ours && ((same && !in->force) || altered)
               ? json_incref(registered)
               : bkp_label_new(in->primary, in->medium, "object", in->location);
     rc = lab ? bkp_bucket_label(in->primary, in->s, lab, ops_object_mode(in->pm),
-                                ops_object_floor(in->pm, bkp_now()), in->force || same, behind)
+                                ops_object_floor(in->pm, bkp_now()), in->force || same, behind,
+                                version)
              : -ENOMEM;
-    ops_object_note n = {.label = lab};
+    ops_object_note n = {.label = lab, .label_version = version};
     if (!rc)
         rc = bkp_media_update(in->primary, in->medium, ops_object_note_entry, &n);
     bkp_audit_rec rec = {.op = "media-label", .medium = in->medium, .failed = rc != 0};
     if (ops_object_audit(in->primary, &rec) && !rc)
         rc = -EIO;
-    *usage = rc == -EEXIST || rc == -ENOTSUP;
+    *usage = rc == -EEXIST || rc == -ENOTSUP || rc == -EINVAL;
     if (!rc) {
         *label = lab;
         lab = NULL;

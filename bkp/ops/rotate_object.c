@@ -159,11 +159,13 @@ static json_t *held_in(bkp_repo *primary, const char *work)
 static int find_label(const ops_object_in *in, time_t now, ops_object_rotate_out *out)
 {
     const char *ruuid = ops_object_label_uuid(in->entry);
+    const char *rver = json_string_value(json_object_get(in->entry, "label_version"));
     json_t *label = NULL;
     bool behind = false;
     int rc = 0;
     if (ruuid &&
-        (rc = bkp_bucket_find_label(in->s, ruuid, bkp_repo_uuid(in->primary), &label, &behind)) &&
+        (rc = bkp_bucket_find_label(in->s, ruuid, bkp_repo_uuid(in->primary), rver, &label,
+                                    &behind)) &&
         rc != -ENOENT) {
         /* Not a missing label: labelling again would not help. */
         bkp_error(_("%s: the label of the bucket %s cannot be read (%s); check the endpoint, the "

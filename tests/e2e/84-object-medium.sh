@@ -292,6 +292,33 @@ ok "$BKP" media label --name cloud
 put_object BKP-LABEL "$WORK/label-other-own" # a label of its own uuid, with ours behind
 ok "$BKP" media label --name cloud
 [ "$(label_repo)" = "$our_id" ] || flunk "labelling again left another repository's label in front of ours"
+# What it put back is the registered label itself, not a new one, and the
+# registry noted the version id the bucket gave it. Seventeen labels of
+# another repository put in front (more than any listing looks at) hide it
+# from no one: labelling again, a rotation and a fetch find it by that id.
+label_is_registered() {
+    s3 "/hosp-bkp/BKP-LABEL" -o "$WORK/label-now" || fail "reading the bucket's label"
+    python3 - "$WORK/label-genuine" "$WORK/label-now" "$REPO/media/cloud.json" <<'PY'
+import json, sys
+genuine, now, entry = (json.load(open(p)) for p in sys.argv[1:])
+sys.exit(0 if genuine == now == entry["label"] and entry.get("label_version") else 1)
+PY
+}
+label_is_registered || flunk "the label in front is not the registered one, or the registry noted no version of it"
+plant_labels() { for _ in $(seq 1 17); do put_object BKP-LABEL "$WORK/label-other-own"; done; }
+plant_labels
+ok "$BKP" media label --name cloud
+label_is_registered || flunk "17 labels put in front hid ours from labelling again"
+plant_labels
+ok "$BKP" rotate cloud
+output_has "the bucket's label was hidden" "a rotation should find the registered label behind 17 others"
+label_is_registered || flunk "17 labels put in front hid ours from the rotation"
+plant_labels
+expect_exit 1 "$BKP" verify --media cloud
+output_has "is hidden by a delete marker or a newer version" "a fetch should find the registered label behind 17 others"
+grep -q "nor is any of its newest versions" <<<"$ERR" && flunk "a fetch took a planted label for ours: $ERR"
+ok "$BKP" rotate cloud
+label_is_registered || flunk "the rotation did not put the registered label back"
 # Labelling uploads the config too; a config forged once more is repaired.
 put_config "$WORK/config-edited"
 expect_exit 1 "$BKP" verify --media cloud
@@ -334,5 +361,20 @@ ja expect_exit 2 "$BKP" rotate cloud --policy "$WORK/gone.yaml"
 output_has "バケット no-such-bkp が $(cat "$GW/endpoint") にありません（HTTP 404 NoSuchBucket）" \
     "a missing bucket should be said in Japanese"
 ! grep -Eq "is not there|check the|label it" <<<"$ERR" || flunk "English sentences in Japanese: $ERR"
+
+# 11. A registry written by an earlier bkp may hold a copy of the label that
+# names another repository (one put in front, taken for ours then): it is
+# never written back, and only --force replaces it, with a label of ours.
+python3 - "$REPO/media/cloud.json" <<'PY'
+import json, sys, uuid
+e = json.load(open(sys.argv[1]))
+e["label"]["repository"] = str(uuid.uuid4())
+open(sys.argv[1], "w").write(json.dumps(e, indent=2, sort_keys=True) + "\n")
+PY
+expect_exit 2 "$BKP" media label --name cloud
+output_has "names another repository" "a registered label of another repository should be refused"
+ok "$BKP" media label --name cloud --force
+[ "$(label_repo)" = "$our_id" ] || flunk "--force did not write a label of this repository"
+ok "$BKP" rotate cloud
 
 finish

@@ -191,10 +191,15 @@ static void test_note(void **state)
     assert_int_equal(ops_object_note_entry(e, &n), 0);
     assert_int_equal(json_array_size(json_object_get(e, "held")), 1);
     assert_non_null(json_object_get(e, "last_write"));
-    /* The same label again keeps the history. */
-    n = (ops_object_note){.label = l1};
+    /* The same label again keeps the history; the version id the bucket
+     * gave it is noted, and forgotten when labelled without one. */
+    n = (ops_object_note){.label = l1, .label_version = "v.1-Abc"};
     assert_int_equal(ops_object_note_entry(e, &n), 0);
     assert_non_null(json_object_get(e, "probe"));
+    assert_string_equal(json_string_value(json_object_get(e, "label_version")), "v.1-Abc");
+    n = (ops_object_note){.label = l1, .label_version = ""};
+    assert_int_equal(ops_object_note_entry(e, &n), 0);
+    assert_null(json_object_get(e, "label_version"));
     n = (ops_object_note){.label = l2};
     assert_int_equal(ops_object_note_entry(e, &n), 0);
     assert_string_equal(ops_object_label_uuid(e), "22222222-bbbb");
@@ -205,6 +210,41 @@ static void test_note(void **state)
     json_decref(l1);
     json_decref(l2);
     json_decref(e);
+}
+
+static int set_version(json_t *e, void *ctx)
+{
+    return json_object_set_new(e, "label_version", json_string(ctx)) ? -ENOMEM : 0;
+}
+
+/* The registry's label version is a hint where to look in the bucket: one
+ * out of shape (a space, a control character, too long) is dropped alone,
+ * the entry stays. */
+static void test_label_version(void **state)
+{
+    fixture *x = *state;
+    bkp_gen *g = NULL;
+    char longer[300];
+    memset(longer, 'a', sizeof(longer) - 1);
+    longer[sizeof(longer) - 1] = '\0';
+    assert_int_equal(ops_repo_seal(&x->f, "emr", OPS_DAY, &g), 0);
+    assert_int_equal(ops_repo_register(&x->f, "cloud", "object", "offsite", g, 0, true), 0);
+    const char *bad[] = {"two words", "line\n", longer, ""};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+        assert_int_equal(bkp_media_update(x->f.r, "cloud", set_version, (void *)bad[i]), 0);
+        json_t *e = bkp_media_get(x->f.r, "cloud");
+        assert_non_null(e);
+        assert_non_null(ops_object_label_uuid(e));
+        assert_null(json_object_get(e, "label_version"));
+        json_decref(e);
+    }
+    assert_int_equal(
+        bkp_media_update(x->f.r, "cloud", set_version, "3sL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY"), 0);
+    json_t *e = bkp_media_get(x->f.r, "cloud");
+    assert_string_equal(json_string_value(json_object_get(e, "label_version")),
+                        "3sL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY");
+    json_decref(e);
+    bkp_gen_free(g);
 }
 
 static json_t *probe_fig(const char *label, const char *bucket, const char *mode, bool proven)
@@ -467,6 +507,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_plan, setup, teardown),
         cmocka_unit_test_setup_teardown(test_doomed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_note, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_label_version, setup, teardown),
         cmocka_unit_test_setup_teardown(test_proven, setup, teardown),
         cmocka_unit_test_setup_teardown(test_staging, setup, teardown),
         cmocka_unit_test_setup_teardown(test_work_dir, setup, teardown),
