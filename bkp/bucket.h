@@ -59,7 +59,8 @@
  * labelled as another medium of this one unless `force`; not a label of
  * another repository that is a copy of `label` (its uuid), or one in front
  * of our registered label (`ours_behind`, bkp_bucket_find_label): those
- * were put in front by someone. `label` must name `r` (-EINVAL). `version`
+ * were put in front by someone. `label` must name `r` (-EINVAL, not
+ * logged: the caller checks the label it passes). `version`
  * (may be NULL) gets the version id the bucket gave the label: the registry
  * notes it, so that the label is found behind any number of versions put in
  * front of it (bkp_bucket_find_label). */

@@ -324,7 +324,10 @@ static int fetch_small(bkp_s3 *s, const char *dir, const bucket_version *v, size
     bool pin = f && f->config_pin && !strcmp(rel, "config");
     bool want = f && f->label_uuid && !strcmp(rel, LABEL_KEY), unwanted = false;
     size_t taken = 0;
+    const char *hidden = NULL; /* the version taken, when not the current one */
     int rc = path ? take_newest(s, dir, rel, v, n, max, path, f, f, true, &taken) : -ENOMEM;
+    if (!rc && taken > 0)
+        hidden = v[taken].id;
     if (rc == -EBADMSG && want && f->label_version) {
         /* Not among the versions listed (more were put in front): the one
          * the registry noted when it was labelled, which no one can delete
@@ -336,7 +339,7 @@ static int fetch_small(bkp_s3 *s, const char *dir, const bucket_version *v, size
         else if (rc == -ENOENT || rc == -EINVAL || rc == -EFBIG)
             rc = -EBADMSG;
         if (!rc)
-            taken = n; /* behind all of them: reported as hidden below */
+            hidden = f->label_version;
     }
     if (rc == -EBADMSG && want) {
         /* The registered label is not among them: the newest label, for
@@ -345,7 +348,7 @@ static int fetch_small(bkp_s3 *s, const char *dir, const bucket_version *v, size
         rc = take_newest(s, dir, rel, v, n, max, path, f, NULL, false, &taken);
         unwanted = rc == 0;
     }
-    if (!rc && (taken > 0 || unwanted) && f) {
+    if (!rc && (hidden || unwanted) && f) {
         void *h = realloc(f->hidden, (f->nhidden + 1) * sizeof(*f->hidden));
         if (!h)
             rc = -ENOMEM;
@@ -358,11 +361,11 @@ static int fetch_small(bkp_s3 *s, const char *dir, const bucket_version *v, size
                    "is used. Find out who changed it, then label the bucket again: bkp media "
                    "label --name NAME --force"),
                  key, f->label_uuid);
-    else if (!rc && taken > 0)
+    else if (!rc && hidden)
         bkp_warn(_("the bucket's %s is hidden by a delete marker or a newer version that is not "
                    "ours; its version %s is used. Someone holding the credentials did it: find "
                    "out who, then `bkp rotate` puts the repository's back in front"),
-                 key, taken < n ? v[taken].id : f->label_version);
+                 key, hidden);
     /* Pinned, the older configs are not needed again; with no config of
      * the labelled repository, every config is kept for the open to try. */
     if (!pin && (!rc || (rc == -EBADMSG && !strcmp(rel, "config")))) {

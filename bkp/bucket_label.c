@@ -116,10 +116,9 @@ int bkp_bucket_label(bkp_repo *r, bkp_s3 *s, const json_t *label, bkp_s3_lock mo
      * makes its own uuid, and none labels over ours: this check). */
     bool put_in_front = (ouuid && uuid && !strcmp(ouuid, uuid)) || ours_behind;
     if (!lrepo || strcmp(lrepo, bkp_repo_uuid(r))) {
-        bkp_error(_("the registry's label of %s names another repository (%s); label the medium "
-                    "again with --force"),
-                  name ? name : "?", lrepo ? lrepo : "?");
-        rc = -EINVAL; /* the label written is always this repository's */
+        /* The label written is always this repository's: the caller, which
+         * knows where the label came from, says so (ops_object_label). */
+        rc = -EINVAL;
     } else if (orepo && strcmp(orepo, bkp_repo_uuid(r)) && !put_in_front) {
         bkp_error(_("the bucket holds the copy of another repository (%s): use another bucket, one "
                     "per repository"),

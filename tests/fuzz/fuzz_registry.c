@@ -28,6 +28,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         json_t *rr = json_object_get(j, "reread");
         if (rr && !bkp_reread_valid(rr, now))
             abort();
+        /* The label's version id is sent to the bucket: printable, bounded. */
+        json_t *lv = json_object_get(j, "label_version");
+        const char *v = json_string_value(lv);
+        if (lv && (!v || !*v || strlen(v) > 256))
+            abort();
+        for (const char *c = v; c && *c; c++)
+            if (*c <= ' ' || *c > '~')
+                abort();
         json_decref(j);
     }
     return 0;
