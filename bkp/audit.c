@@ -1,5 +1,6 @@
 #include "bkp/audit.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
@@ -57,6 +58,9 @@ char *bkp_audit_signed_text(json_t *rec)
     return t;
 }
 
+/* The last complete line of `fd` (of `size` bytes): its seq, its hash and
+ * the hash it chains to. A torn tail (a crash mid-append) is cut off (with
+ * `cut`) and reported in `*torn`. */
 static int last_line(int fd, uint64_t size, uint64_t *seq, uint8_t hash[32], uint8_t prev[32],
                      bool *have, bool *torn, bool cut)
 {
@@ -109,11 +113,82 @@ static int last_line(int fd, uint64_t size, uint64_t *seq, uint8_t hash[32], uin
     return 0;
 }
 
+/*
+ * The head marker is a floor, not the end. An append writes the line, then
+ * moves the marker; a crash between the two, or a full disk that lets the
+ * line in and not the marker's new file, leaves the log one or more records
+ * past the marker. That is no loss: the records after the marker's are
+ * there, each signed and chained to the one before, back to the record the
+ * marker names. Cutting or rewriting needs the log to stop short of the
+ * marker's record or to differ from it there, which this still refuses.
+ *
+ * Is the end of the log at `fd` (`size` bytes, its last complete line
+ * record `seq`) reached from the marker's record along such a chain? Only
+ * the tail is read: from the end back to the marker's line, in windows that
+ * grow until they hold it.
+ */
+static bool chained_from_marker(int fd, uint64_t size, uint64_t seq, const bkp_audit_head *h,
+                                const uint8_t pk[32])
+{
+    if (seq <= h->seq || seq - h->seq >= BKP_AUDIT_LOG_MAX / 64 || size > BKP_AUDIT_LOG_MAX)
+        return false;
+    size_t need = (size_t)(seq - h->seq) + 1; /* the marker's line and every one after */
+    size_t win = 256 << 10;
+    char *buf = NULL, **line = NULL;
+    size_t n = 0;
+    bool ok = false;
+    for (;;) {
+        size_t want = size < win ? (size_t)size : win;
+        char *b = realloc(buf, want + 1);
+        char **l = realloc(line, need * sizeof(*l));
+        if (b)
+            buf = b;
+        if (l)
+            line = l;
+        if (!b || !l || bkp_pread_full(fd, buf, want, size - want))
+            goto out;
+        /* Whole lines from the end: after the last newline is a torn end,
+         * which is not a record; a line is whole when the newline before it
+         * is in the window, or the window starts the file. */
+        size_t end = want;
+        while (end && buf[end - 1] != '\n')
+            end--;
+        n = 0;
+        while (end && n < need) {
+            buf[end - 1] = '\0';
+            size_t start = end - 1;
+            while (start && buf[start - 1] != '\n')
+                start--;
+            if (!start && want < size)
+                break; /* it may begin before the window */
+            line[n++] = buf + start;
+            end = start;
+        }
+        if (n == need || want == size)
+            break;
+        win *= 4;
+    }
+    if (n != need)
+        goto out;
+    /* line[need - 1] is the marker's record; line[0] the last. */
+    uint8_t hash[32];
+    crypto_generichash(hash, 32, (const uint8_t *)line[need - 1], strlen(line[need - 1]), NULL, 0);
+    ok = !memcmp(hash, h->record, 32);
+    for (size_t i = need - 1; ok && i-- > 0;) {
+        ok = bkp_audit_check_line(line[i], seq - i, hash, pk) == BKP_AUDIT_SOUND;
+        crypto_generichash(hash, 32, (const uint8_t *)line[i], strlen(line[i]), NULL, 0);
+    }
+out:
+    free(buf);
+    free(line);
+    return ok;
+}
+
 /* What is wrong with the end of a log whose last record is `seq` (hash
  * `hash`, chaining to `prev`) given its head marker, or NULL when they
  * agree. `kind` receives a short word for the record of a restart. */
 static const char *head_mismatch(int hrc, const bkp_audit_head *h, bool have,
-                                 uint64_t seq, const uint8_t hash[32], const uint8_t prev[32],
+                                 uint64_t seq, const uint8_t hash[32], bool ahead,
                                  const char **kind)
 {
     if (hrc == -ENOENT) {
@@ -131,8 +206,8 @@ static const char *head_mismatch(int hrc, const bkp_audit_head *h, bool have,
     }
     if (seq == h->seq && !memcmp(hash, h->record, 32))
         return NULL;
-    if (seq == h->seq + 1 && !memcmp(prev, h->record, 32))
-        return NULL; /* a crash between the append and the marker */
+    if (ahead)
+        return NULL; /* a crash or a full disk between an append and the marker */
     *kind = seq < h->seq ? "shortened" : "rewritten";
     return seq < h->seq ? N_("it disagrees with its signed head marker: it ends before the "
                              "record the marker names, so records were removed from its end")
@@ -140,9 +215,20 @@ static const char *head_mismatch(int hrc, const bkp_audit_head *h, bool have,
                              "record the marker names, so it was rewritten");
 }
 
+/* The marker's verdict on the end of the log open as `fd` (head_mismatch),
+ * a log past its marker judged by the chain from it (chained_from_marker). */
+static const char *judge_end(int fd, int hrc, const bkp_audit_head *h, bool have, uint64_t seq,
+                             const uint8_t last[32], const uint8_t pk[32], const char **kind)
+{
+    struct stat st;
+    bool ahead = !hrc && have && seq > h->seq && fstat(fd, &st) == 0 &&
+                 chained_from_marker(fd, (uint64_t)st.st_size, seq, h, pk);
+    return head_mismatch(hrc, h, have, seq, last, ahead, kind);
+}
+
 static int append_line(const bkp_repo *r, int fd, const char *dir, const bkp_audit_rec *rec,
                        bool have, uint64_t seq, const uint8_t prev[32], bool torn,
-                       const bkp_audit_head *role);
+                       const bkp_audit_head *role, json_t *extra);
 
 /* A lost log is reported once per command, by whichever part finds it first. */
 static bool lost_reported;
@@ -185,6 +271,128 @@ static int start_medium_log(const bkp_repo *r, const bkp_audit_rec *rec)
     return rc;
 }
 
+bool bkp_audit_fault(int rc)
+{
+    return rc == -ENOSPC || rc == -EDQUOT || rc == -EROFS;
+}
+
+/*
+ * A record that a full or read-only disk kept out of the log is not lost
+ * silently: it leaves an empty file audit/missed-TIME-PID-N-OP, which costs
+ * no data block (only a name, which a full disk still has room for), and
+ * the next record that can be written names every such file in its
+ * "missed" field and then removes them. A read-only disk takes no name
+ * either, and the message says so. A crash between that record and the
+ * removal counts them again in the next: "at least", never fewer.
+ */
+#define MISSED_PREFIX "missed-"
+#define MISSED_LISTED 64 /* named one by one in the record; the count covers the rest */
+
+static bool note_missed(const char *dir, const char *op)
+{
+    static unsigned n;
+    char name[128], *path;
+    size_t i = 0;
+    int len = snprintf(name, sizeof(name), MISSED_PREFIX "%lld-%ld-%u-", (long long)bkp_now(),
+                       (long)getpid(), n++);
+    for (const char *c = op; *c && i < 32 && len > 0 && (size_t)len + i + 1 < sizeof(name); c++)
+        name[len + i++] = (*c >= 'a' && *c <= 'z') || *c == '-' || *c == '_' ? *c : '_';
+    if (len <= 0 || !i)
+        return false;
+    name[len + i] = '\0';
+    if (!(path = bkp_path_join(dir, name)))
+        return false;
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    free(path);
+    if (fd < 0)
+        return false;
+    close(fd);
+    return bkp_fsync_dir(dir) == 0;
+}
+
+/* One name of a missed record: "missed-TIME-PID-N-OP", an empty regular
+ * file. Its time and op, or false for anything else (which stays). */
+static bool missed_parse(int dfd, const char *name, long long *when, const char **op)
+{
+    const char *p = name + strlen(MISSED_PREFIX);
+    struct stat st;
+    char *end;
+    if (strncmp(name, MISSED_PREFIX, strlen(MISSED_PREFIX)) || strlen(name) > 100)
+        return false;
+    *when = strtoll(p, &end, 10);
+    for (int field = 0; field < 2 && *end == '-'; field++)
+        (void)strtoul(end + 1, &end, 10);
+    if (*when <= 0 || *end != '-' || !end[1] || strspn(end + 1, "abcdefghijklmnopqrstuvwxyz-_") !=
+                                                     strlen(end + 1))
+        return false;
+    *op = end + 1;
+    return fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+           st.st_size == 0;
+}
+
+/* The records missed so far in the log's folder `dir`: the "missed" field
+ * of the next record (NULL: none), and their names in `names` for
+ * missed_clear once it is durable. */
+static json_t *missed_take(const char *dir, json_t **names)
+{
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+    json_t *list = json_array(), *all = json_array();
+    struct dirent *e;
+    long long when;
+    const char *op;
+    char iso[32];
+    if (!d && dfd >= 0)
+        close(dfd);
+    while (d && list && all && (e = readdir(d)) && json_array_size(all) < 100000) {
+        if (!missed_parse(dirfd(d), e->d_name, &when, &op))
+            continue;
+        json_array_append_new(all, json_string(e->d_name));
+        if (json_array_size(list) < MISSED_LISTED) {
+            bkp_iso_time(iso, sizeof(iso), (time_t)when);
+            json_array_append_new(list, json_pack("{s:s, s:s}", "op", op, "time", iso));
+        }
+    }
+    if (d)
+        closedir(d);
+    json_t *missed = NULL;
+    if (list && all && json_array_size(all))
+        missed = json_pack("{s:I, s:O}", "count", (json_int_t)json_array_size(all), "records", list);
+    json_decref(list);
+    if (missed)
+        *names = all;
+    else
+        json_decref(all);
+    return missed;
+}
+
+static void missed_clear(const char *dir, json_t *names)
+{
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    size_t i;
+    json_t *v;
+    if (dfd < 0)
+        return;
+    json_array_foreach(names, i, v)
+        (void)unlinkat(dfd, json_string_value(v), 0);
+    (void)fsync(dfd);
+    close(dfd);
+}
+
+/* A record of `op` that the log in `dir` (`path`) could not take for a
+ * fault of its disk (`rc`, bkp_audit_fault): said, and counted for the
+ * next record when a name can still be made there. */
+static void say_missed(const char *dir, const char *path, const char *op, int rc)
+{
+    if (dir && note_missed(dir, op))
+        bkp_warn(_("this %s is not recorded in the audit log %s: %s; the next record written there "
+                   "says how many were missed"),
+                 op, path, bkp_strerror(rc));
+    else
+        bkp_warn(_("this %s is not recorded in the audit log %s, and cannot be counted there: %s"),
+                 op, path, bkp_strerror(rc));
+}
+
 /* The append itself. It takes a read handle: appending to the log is the
  * one write that a command reading the repository (a restore, a drill, a
  * verify) makes, and it is made under the log's own lock, never the
@@ -198,6 +406,7 @@ static int append_rec(const bkp_repo *r, const bkp_audit_rec *rec)
     uint64_t seq;
     bool have, torn;
     const char *kind = NULL, *why;
+    json_t *missed = NULL, *names = NULL, *extra = NULL;
     int fd = -1, rc;
     if (!dir || !path || !hpath) {
         rc = -ENOMEM;
@@ -231,19 +440,29 @@ static int append_rec(const bkp_repo *r, const bkp_audit_rec *rec)
         rc = hrc;
         goto out;
     }
-    if ((why = head_mismatch(hrc, &h, have, seq, last, prev, &kind))) {
+    if ((why = judge_end(fd, hrc, &h, have, seq, last, bkp_keys_sign_pk(bkp_repo_keys(r)),
+                         &kind))) {
         say_log_lost(path, why);
         rc = -EBADMSG;
         goto quiet;
     }
-    rc = append_line(r, fd, dir, rec, have, seq, last, torn, &h); /* the marker keeps its role */
+    if ((missed = missed_take(dir, &names)))
+        extra = json_pack("{s:O}", "missed", missed);
+    rc = append_line(r, fd, dir, rec, have, seq, last, torn, &h, extra); /* the marker keeps its role */
+    if (!rc && names)
+        missed_clear(dir, names);
 out:
-    if (rc)
+    if (rc && bkp_audit_fault(rc))
+        say_missed(rc == -EROFS ? NULL : dir, path ? path : "audit/log.jsonl", rec->op, rc);
+    else if (rc)
         bkp_error(_("cannot append to the audit log %s: %s; what was done is not recorded"),
                   path ? path : "audit/log.jsonl", bkp_strerror(rc));
 quiet:
     if (fd >= 0)
         close(fd);
+    json_decref(missed);
+    json_decref(names);
+    json_decref(extra);
     free(dir);
     free(path);
     free(hpath);
@@ -257,7 +476,58 @@ int bkp_audit_append(bkp_repo *r, const bkp_audit_rec *rec)
 
 int bkp_audit_append_ro(const bkp_repo *r, const bkp_audit_rec *rec)
 {
-    return append_rec(r, rec);
+    /* A read never writes the copy it reads: the last good copy on the bad
+     * day may be write-protected, and must come back as it went. Its
+     * records go to the primary's log or a journal (bkp_audit_journal). */
+    char *medium = bkp_gen_copy_medium(r);
+    free(medium);
+    return medium ? -EROFS : append_rec(r, rec);
+}
+
+/*
+ * A journal: the records of reading commands run where no primary is open
+ * (a copy on a medium read on a recovery machine). The same records as the
+ * log's, signed with the repository's key and chained (seq from 1), each
+ * naming the repository; no head marker (it is the reader's paper, not the
+ * repository's history). Created 0600, never through a link; appended
+ * under its own flock as the log is.
+ */
+int bkp_audit_journal(const bkp_repo *r, const char *path, const bkp_audit_rec *rec)
+{
+    char *dir = NULL, *slash = strrchr(path, '/');
+    uint8_t prev[32], last[32];
+    uint64_t seq = 0;
+    bool have = false, torn = false;
+    struct stat st;
+    json_t *extra = json_pack("{s:s}", "repository", bkp_repo_uuid(r));
+    int rc = 0;
+    int fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0 && errno == ENOENT)
+        fd = bkp_durable_create(path, 0600, true);
+    else if (fd < 0)
+        fd = -errno;
+    dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+    if (fd < 0)
+        rc = fd;
+    else if (!dir || !extra)
+        rc = -ENOMEM;
+    else if (fstat(fd, &st) < 0)
+        rc = -errno;
+    else if (!S_ISREG(st.st_mode))
+        rc = -EINVAL; /* a FIFO or a device in its place: not a journal */
+    if (!rc)
+        rc = bkp_lock_fd(fd, true);
+    if (!rc && !(rc = last_line(fd, (uint64_t)st.st_size, &seq, last, prev, &have, &torn, true)))
+        rc = append_line(r, fd, dir, rec, have, seq, last, torn, NULL, extra);
+    if (rc)
+        bkp_warn(_("this %s cannot be recorded in the journal %s: %s; write down what was "
+                   "done"),
+                 rec->op, path, bkp_strerror(rc));
+    if (fd >= 0)
+        close(fd);
+    json_decref(extra);
+    free(dir);
+    return rc;
 }
 
 /* Start the log of `r` (created here, O_EXCL, 0600) with `rec` as record 1,
@@ -281,7 +551,7 @@ static int start_log(const bkp_repo *r, const bkp_audit_rec *rec, const bkp_audi
     if (!rc && st.st_size)
         rc = -EEXIST; /* somebody wrote it meanwhile */
     if (!rc)
-        rc = append_line(r, fd, dir, rec, false, 0, zero, false, role);
+        rc = append_line(r, fd, dir, rec, false, 0, zero, false, role, NULL);
     if (rc && rc != -EEXIST)
         bkp_error(_("cannot start the audit log %s: %s"), path ? path : "audit/log.jsonl",
                   bkp_strerror(rc));
@@ -325,7 +595,7 @@ int bkp_audit_report_state(const bkp_repo *r, bool *sound)
     } else if (!(rc = last_line(fd, (uint64_t)st.st_size, &seq, last, prev, &have, &torn, false))) {
         int hrc = bkp_audit_head_read(hpath, bkp_repo_sign_pk(r), &h);
         if (hrc == -ENOENT || hrc == -EBADMSG || !hrc)
-            why = head_mismatch(hrc, &h, have, seq, last, prev, &kind);
+            why = judge_end(fd, hrc, &h, have, seq, last, bkp_repo_sign_pk(r), &kind);
         else
             rc = hrc;
     }
@@ -384,7 +654,7 @@ int bkp_audit_restart(bkp_repo *r, const char *reason, char *found, size_t n)
         kind = "missing";
     else if (!have)
         kind = "emptied";
-    else if (!head_mismatch(hrc, &h, have, seq, last, prev, &kind)) {
+    else if (!judge_end(fd, hrc, &h, have, seq, last, bkp_keys_sign_pk(bkp_repo_keys(r)), &kind)) {
         rc = -EEXIST; /* the log and its marker agree: nothing to restart */
         goto out;
     }
@@ -399,7 +669,8 @@ int bkp_audit_restart(bkp_repo *r, const char *reason, char *found, size_t n)
     }
     bkp_audit_rec rec = {.op = "log_restarted", .figures = fig};
     /* Restarting is done on the primary; a sound marker keeps its role. */
-    rc = fig ? append_line(r, fd, dir, &rec, have, seq, have ? last : zero, torn, hrc ? &primary : &h)
+    rc = fig ? append_line(r, fd, dir, &rec, have, seq, have ? last : zero, torn, hrc ? &primary : &h,
+                           NULL)
              : -ENOMEM;
     if (!rc && found)
         snprintf(found, n, "%s", kind);
@@ -420,7 +691,7 @@ out:
  * fsync, then move the head marker to it. */
 static int append_line(const bkp_repo *r, int fd, const char *dir, const bkp_audit_rec *rec,
                        bool have, uint64_t seq, const uint8_t prev[32], bool torn,
-                       const bkp_audit_head *role)
+                       const bkp_audit_head *role, json_t *extra)
 {
     char hex[65], when[32], host[256] = "", sighex[129];
     uint8_t sig[64], mine[32];
@@ -455,6 +726,8 @@ static int append_line(const bkp_repo *r, int fd, const char *dir, const bkp_aud
         json_object_set_new(j, "error", bkp_json_bytes(rec->error));
     if (torn)
         json_object_set_new(j, "recovered", json_string("a torn record at the end was cut off"));
+    if (extra)
+        json_object_update(j, extra);
     if (!(text = bkp_audit_signed_text(j))) {
         rc = -ENOMEM;
         goto out;
@@ -479,8 +752,17 @@ static int append_line(const bkp_repo *r, int fd, const char *dir, const bkp_aud
      * behind, which the next append accepts (the record after the marker's
      * chains to it) and moves on. */
     rc = bkp_durable_append(fd, line, len + 1, have ? NULL : dir);
-    if (!rc)
-        rc = bkp_audit_head_write(r, dir, seq + 1, mine, role);
+    /* The record is kept once its line is durable. A marker that cannot
+     * move (a full disk has room for a line, not for the marker's new
+     * file) stays a floor behind it, which the next append moves on; only
+     * a new log needs its first marker to be a log at all. A journal has
+     * none (`role` NULL). */
+    int hrc = !rc && role ? bkp_audit_head_write(r, dir, seq + 1, mine, role) : 0;
+    if (hrc && !have)
+        rc = hrc;
+    else if (hrc)
+        bkp_debug("the audit log's head marker stays at record %llu: %s",
+                  (unsigned long long)seq, bkp_strerror(hrc));
 out:
     json_decref(j);
     free(text);

@@ -46,10 +46,19 @@ void bkp_audit_set_command(int argc, char **argv);
 /* Append one signed record, durably, and move the head marker to it. Logs
  * and returns an error on failure: -ENOENT when the log is missing,
  * -EBADMSG when it disagrees with its head marker (emptied, shortened,
- * rewritten, marker missing). A primary's log is never created here; the
- * own log of a copy on a medium (bkp_gen_copy_medium) begins with its first
- * record. */
+ * rewritten, marker missing); a fault of its disk (bkp_audit_fault: full,
+ * read-only) is said as a record not written, and counted for the next
+ * record when the disk still takes a name ("missed", FORMAT.md §9). The
+ * marker is a floor: a log that runs past it along an unbroken signed
+ * chain (a crash or a full disk between the line and the marker) is
+ * appended to, and the marker moved on. A primary's log is never created
+ * here; the own log of a copy on a medium (bkp_gen_copy_medium) begins
+ * with its first record. */
 int bkp_audit_append(bkp_repo *r, const bkp_audit_rec *rec) __attribute__((warn_unused_result));
+/* Is `rc` a fault of the disk the record goes to (-ENOSPC, -EDQUOT,
+ * -EROFS), not a log found wanting? A command that only read goes on: its
+ * work stands without its record. */
+bool bkp_audit_fault(int rc);
 /* The same through a read-only handle: the one write a `const bkp_repo *`
  * may make (repo.h). A command that only reads the repository (a restore,
  * a drill, a verify) still records that it read it; the log is
@@ -59,6 +68,15 @@ int bkp_audit_append(bkp_repo *r, const bkp_audit_rec *rec) __attribute__((warn_
  * records; a command that changes the repository holds a `bkp_repo *` and
  * calls bkp_audit_append. */
 int bkp_audit_append_ro(const bkp_repo *r, const bkp_audit_rec *rec)
+    __attribute__((warn_unused_result));
+/* ... and never onto a copy on a medium (bkp_gen_copy_medium): -EROFS,
+ * nothing written, nothing said; the caller records in the primary's log
+ * or in a journal (bkp_audit_journal). */
+/* Append `rec` to the journal at `path` (created 0600 when missing, never
+ * through a link), signed with the key of `r` and naming it: the record
+ * of a read of a copy where no primary is open. 0, or a negative errno
+ * (said, with what to do). */
+int bkp_audit_journal(const bkp_repo *r, const char *path, const bkp_audit_rec *rec)
     __attribute__((warn_unused_result));
 /* Create the log of a new repository with `rec` as record 1 (`init`):
  * -EEXIST when there is one. */

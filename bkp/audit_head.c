@@ -17,8 +17,10 @@
  * naming the last record appended (its seq and the BLAKE2b-256 of its line).
  * It is rewritten after every append, so a log that lost records at its end
  * (cut, emptied, deleted) no longer reaches the record its marker names: the
- * loss shows without a copy of the log. A crash between the two writes
- * leaves the marker one record behind, which is accepted.
+ * loss shows without a copy of the log. A crash between the two writes, or
+ * a full disk that takes the line and not the marker's new file, leaves the
+ * marker behind: a floor, which audit.c accepts along the signed chain from
+ * it (chained_from_marker) and the next append moves on.
  *
  * What it does not defend: root on the host holds the signing key while the
  * passphrase file is there, so it can cut the log and sign a new marker (or
@@ -115,7 +117,3 @@ int bkp_audit_role(const bkp_repo *r, char **medium)
     free(hpath);
     return rc;
 }
-
-/* The last complete line of `fd` (of `size` bytes): its seq, its hash and
- * the hash it chains to. A torn tail (a crash mid-append) is cut off and
- * reported in `*torn`. */

@@ -466,7 +466,15 @@ int bkp_durable_create(const char *path, mode_t mode, bool append)
  */
 int bkp_durable_append(int fd, const void *buf, size_t len, const char *dir)
 {
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return -errno;
     int rc = bkp_write_full(fd, buf, len);
+    /* A write cut short by a full disk (or a quota) leaves a prefix of the
+     * record: taken back at once, so the file is as it was and the next
+     * appender finds no torn end to explain. */
+    if (rc && ftruncate(fd, st.st_size) == 0)
+        (void)fsync(fd);
     if (!rc && fsync(fd) < 0)
         rc = -errno;
     /* A new file's name lives in its folder: without this fsync a crash

@@ -81,7 +81,8 @@ int bkp_durable_create(const char *path, mode_t mode, bool append);
  * with `dir`, fsync that folder too (the first record of a new file: its
  * name must survive with it). A crash leaves the file as it was, or with a
  * prefix of the bytes at its end (a torn record), never anything else: a
- * reader of an append-only file cuts a torn end (bkp_durable_truncate). */
+ * reader of an append-only file cuts a torn end (bkp_durable_truncate). A
+ * write that fails (-ENOSPC, -EDQUOT) is taken back before returning. */
 int bkp_durable_append(int fd, const void *buf, size_t len, const char *dir)
     __attribute__((warn_unused_result));
 /* Cut `fd` back to `len` bytes and fsync it: a torn end removed. */

@@ -19,8 +19,10 @@
 #include "bkp/log.h"
 
 struct bkp_lock {
-    int fd;
-    char *path;
+    int fd;     /* the lock file's; -1 for a reader of a copy, which has none */
+    char *path; /* NULL with it */
+    int dirfd;  /* the repository folder, flocked: shared by a reader, exclusive by
+                   prune; -1 where the file system has no flock */
 };
 
 /* Locks of dead holders this process took over or removed: audit records. */
@@ -307,8 +309,10 @@ static int publish(const char *dir, const char *path, const char *command, int *
 
 /* ---- --lock-wait ---- */
 
-static int take_once(const char *repo, const char *name, const char *command, bkp_lock **out);
-static int writer_once(const char *repo, const char *command, bkp_lock **out);
+static int take_once(const char *repo, const char *name, const char *command, bool quiet,
+                     bkp_lock **out);
+static int writer_once(const char *repo, const char *command, bool quiet, bkp_lock **out);
+static int reader_once(const char *repo, const char *command, bool named, bkp_lock **out);
 static int prune_after_once(const char *repo, const char *command, const bkp_lock *self,
                             bkp_lock **out);
 
@@ -373,7 +377,7 @@ int bkp_lock_take(const char *repo, const char *name, const char *command, bkp_l
     int rc;
     wait_begin(&w);
     do
-        rc = take_once(repo, name, command, out);
+        rc = take_once(repo, name, command, false, out);
     while (retry_after(&w, rc, name));
     busy_quiet = false;
     return rc;
@@ -385,8 +389,20 @@ int bkp_lock_writer(const char *repo, const char *command, bkp_lock **out)
     int rc;
     wait_begin(&w);
     do
-        rc = writer_once(repo, command, out);
+        rc = writer_once(repo, command, false, out);
     while (retry_after(&w, rc, "writer"));
+    busy_quiet = false;
+    return rc;
+}
+
+int bkp_lock_reader(const char *repo, const char *command, bool named, bkp_lock **out)
+{
+    waiter w;
+    int rc;
+    wait_begin(&w);
+    do
+        rc = reader_once(repo, command, named, out);
+    while (retry_after(&w, rc, "reader"));
     busy_quiet = false;
     return rc;
 }
@@ -404,7 +420,8 @@ int bkp_lock_prune_after(const char *repo, const char *command, const bkp_lock *
     return rc;
 }
 
-static int take_once(const char *repo, const char *name, const char *command, bkp_lock **out)
+static int take_once(const char *repo, const char *name, const char *command, bool quiet,
+                     bkp_lock **out)
 {
     char *dir = bkp_path_join(repo, "locks");
     char *path = dir ? bkp_path_join(dir, name) : NULL;
@@ -412,7 +429,7 @@ static int take_once(const char *repo, const char *name, const char *command, bk
     int dfd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
     if (!path || dfd < 0) {
         rc = !path ? -ENOMEM : -errno;
-        if (path)
+        if (path && !quiet)
             bkp_error(_("cannot open %s: %s"), dir, bkp_strerror(rc));
         free(path);
         free(dir);
@@ -433,12 +450,14 @@ static int take_once(const char *repo, const char *name, const char *command, bk
             }
             l->fd = fd;
             l->path = path;
+            l->dirfd = -1;
             path = NULL;
             *out = l;
             break;
         }
         if (rc != -EEXIST) {
-            bkp_error(_("cannot create the lock %s: %s"), path, bkp_strerror(rc));
+            if (!quiet)
+                bkp_error(_("cannot create the lock %s: %s"), path, bkp_strerror(rc));
             break;
         }
         rc = -EBUSY;
@@ -511,7 +530,7 @@ bool bkp_lock_is_held(const char *repo, const char *name)
     return h;
 }
 
-static int writer_once(const char *repo, const char *command, bkp_lock **out)
+static int writer_once(const char *repo, const char *command, bool quiet, bkp_lock **out)
 {
     char name[320], host[256] = "", desc[512];
     gethostname(host, sizeof(host) - 1);
@@ -519,7 +538,7 @@ static int writer_once(const char *repo, const char *command, bkp_lock **out)
         if (*c == '/')
             *c = '_';
     snprintf(name, sizeof(name), "write-%s-%ld", host, (long)getpid());
-    int rc = take_once(repo, name, command, out);
+    int rc = take_once(repo, name, command, quiet, out);
     if (rc)
         return rc;
     char *dir = bkp_path_join(repo, "locks");
@@ -544,6 +563,52 @@ static int writer_once(const char *repo, const char *command, bkp_lock **out)
     return 0;
 }
 
+/*
+ * A reader's lock writes nothing. What it must keep away is a prune deleting
+ * the packs it reads; a prune holds the repository folder's flock
+ * exclusively (prune_after_once), a reader holds it shared. A flock is kept
+ * by the kernel, not the disk, so it works on a write-protected disk and a
+ * full one, and dies with its holder. A reader of the primary also names
+ * itself in locks/ when it can (for the prune's message, and for another
+ * host, whose flocks this one does not see); a reader of a copy on a medium
+ * never does: the copy is the last good one on the bad day, and comes back
+ * as it went (only this host's rotation prunes it, and it is kept away by
+ * the flock).
+ */
+static int reader_once(const char *repo, const char *command, bool named, bkp_lock **out)
+{
+    bkp_lock *l = NULL;
+    int dfd = open(repo, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return -errno;
+    if (flock(dfd, LOCK_SH | LOCK_NB) < 0) {
+        if (errno == EWOULDBLOCK) {
+            close(dfd);
+            busy_error(_("prune is deleting from %s; try again when it has finished (or give "
+                         "--lock-wait)"),
+                       repo);
+            return -EBUSY;
+        }
+        bkp_debug("no flock on %s: %s", repo, bkp_strerror(-errno));
+    }
+    int rc = named ? writer_once(repo, command, true, &l) : -ENOENT;
+    if (rc == -EBUSY) {
+        close(dfd);
+        return rc; /* a prune holds it: named by writer_once */
+    }
+    if (rc && named) /* a full or read-only disk: the flock alone keeps prune away */
+        bkp_debug("no reader's lock file in %s: %s", repo, bkp_strerror(rc));
+    if (!l && !(l = calloc(1, sizeof(*l)))) {
+        close(dfd);
+        return -ENOMEM;
+    }
+    if (rc)
+        l->fd = -1;
+    l->dirfd = dfd;
+    *out = l;
+    return 0;
+}
+
 int bkp_lock_prune(const char *repo, const char *command, bkp_lock **out)
 {
     return bkp_lock_prune_after(repo, command, NULL, out);
@@ -554,7 +619,7 @@ static int prune_after_once(const char *repo, const char *command, const bkp_loc
 {
     char desc[512];
     const char *own = self ? strrchr(self->path, '/') + 1 : "";
-    int rc = take_once(repo, "prune", command, out);
+    int rc = take_once(repo, "prune", command, false, out);
     if (rc)
         return rc;
     char *dir = bkp_path_join(repo, "locks");
@@ -573,9 +638,24 @@ static int prune_after_once(const char *repo, const char *command, const bkp_loc
     if (d)
         closedir(d);
     free(dir);
+    /* Readers, a copy's among them, hold the folder's flock shared
+     * (reader_once); a file system without flock has only the files. */
+    int dfd = rc ? -1 : open(repo, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0 && flock(dfd, LOCK_EX | LOCK_NB) < 0) {
+        if (errno == EWOULDBLOCK) {
+            busy_error(_("a restore, verify, drill or mount is reading %s; prune changes nothing: "
+                         "run it again when that has finished (or give --lock-wait)"),
+                       repo);
+            rc = -EBUSY;
+        }
+        close(dfd);
+        dfd = -1;
+    }
     if (rc) {
         bkp_lock_release(*out);
         *out = NULL;
+    } else {
+        (*out)->dirfd = dfd;
     }
     return rc;
 }
@@ -584,8 +664,12 @@ void bkp_lock_release(bkp_lock *l)
 {
     if (!l)
         return;
-    unlink_if_same(l->path, l->fd);
-    close(l->fd);
+    if (l->path)
+        unlink_if_same(l->path, l->fd);
+    if (l->fd >= 0)
+        close(l->fd);
+    if (l->dirfd >= 0)
+        close(l->dirfd);
     free(l->path);
     free(l);
 }

@@ -64,6 +64,14 @@ int bkp_lock_writer(const char *repo, const char *command, bkp_lock **out)
     __attribute__((warn_unused_result));
 int bkp_lock_prune(const char *repo, const char *command, bkp_lock **out)
     __attribute__((warn_unused_result));
+/* A reader's lock: keeps a prune of `repo` from deleting what it reads, and
+ * writes nothing there (a flock on the folder, shared; prune takes it
+ * exclusively). With `named` (a primary), also a writer's lock file naming
+ * `command`, when one can be written: the prune's message names it, and a
+ * prune on another host sees it. A copy on a medium is never `named`: a
+ * read never writes the copy it reads. -EBUSY (logged) while a prune runs. */
+int bkp_lock_reader(const char *repo, const char *command, bool named, bkp_lock **out)
+    __attribute__((warn_unused_result));
 /* The same, for a writer that prunes after its own writes (bkp run): its own
  * writer lock `self` (may be NULL) does not count as a writer. */
 int bkp_lock_prune_after(const char *repo, const char *command, const bkp_lock *self,

@@ -170,6 +170,20 @@ int bkp_label_parse(const void *buf, size_t len, json_t **out)
     return 0;
 }
 
+bool bkp_medium_folder(const char *repo)
+{
+    static const char *const where[] = {"/" BKP_LABEL_FILE, "/../" BKP_LABEL_FILE};
+    struct stat st;
+    bool found = false;
+    for (size_t i = 0; !found && i < 2; i++) {
+        char *p = NULL;
+        found = asprintf(&p, "%s%s", repo, where[i]) > 0 && lstat(p, &st) == 0 &&
+                S_ISREG(st.st_mode);
+        free(p);
+    }
+    return found;
+}
+
 int bkp_label_read(const char *path, json_t **out)
 {
     char *file = bkp_path_join(path, BKP_LABEL_FILE);

@@ -69,6 +69,11 @@ int bkp_label_parse(const void *buf, size_t len, json_t **out);
  * is none, -EBADMSG when it is not a valid label (logged, naming the file and
  * how to relabel the medium). */
 int bkp_label_read(const char *path, json_t **out);
+/* Is the repository folder `repo` on a medium: a label file at
+ * REPO/BKP-LABEL (an archive extracted) or REPO/../BKP-LABEL (a disk's
+ * copy)? Its name alone, unread: for what a reader must not write there
+ * (a planted one beside a primary only makes its readers write less). */
+bool bkp_medium_folder(const char *repo);
 
 /* What a label found on a medium is, for medium `name` of repository `r`
  * whose registry entry is `entry` (NULL: never labelled). */

@@ -20,6 +20,9 @@ packages=(build-essential cmake pkg-config
           ceph-mon ceph-osd radosgw ceph-common ceph-base curl openssl
           # bkp mount (FUSE): the library, and fusermount3 for the scenario.
           libfuse3-dev fuse3
+          # The full-disk and crash sweeps (tests/e2e/31-full-disk.sh): a kill
+          # at one exact point (gdb), a small file system to fill (mount).
+          gdb mount util-linux
           # The status page's browser test (tests/e2e/45-status-page.sh): headless
           # Chromium, and a Japanese font so that its screenshots can be read.
           chromium fonts-ipafont-gothic)

@@ -68,6 +68,7 @@ typedef struct cli {
     const char *clear;                  /* --clear-suspicious GEN */
     const char *against;                /* audit verify --against FILE */
     const char *since;                  /* audit show --since DATE */
+    const char *journal;                /* audit verify|show --journal FILE */
     const char *name, *type, *location; /* media label */
     const char *from;                   /* restore --from MEDIUM|PATH */
     const char *media;                  /* verify --media M */
@@ -76,6 +77,8 @@ typedef struct cli {
     const char *format, *lang;          /* --format md|html, --lang ja|en */
     const char *medium, *attest;        /* drill --medium M, --attest WHO */
     const char *report_dir, *sandbox;   /* drill --report DIR, --sandbox DIR */
+    const char *journal_near;           /* what a reader's journal goes beside (cli_record) */
+    bool journal_in;                    /* ... or in, when it is a folder of papers */
     bool keep;                          /* drill --keep: leave the sandbox */
     bool verify;                        /* restore --verify: read the files back */
     const char *runbook;                /* restore --runbook NAME */
@@ -138,7 +141,7 @@ void cli_close_kept(void);
 #define CLI_KEY_FROM_MAX 16
 /* Open `path` with the sheets of --key-from (one paper sheet, or K share
  * sheets) instead of the passphrase, and record the use (`key-from`) with
- * cli_audit_primary (`staged`: an extracted archive). -EINVAL (logged, with
+ * cli_record (`staged`: an extracted archive). -EINVAL (logged, with
  * the file and line) for a sheet that cannot be read or shares that do not
  * combine, -EBADMSG for sheets of another repository; else as bkp_repo_open. */
 int cli_open_key_from(cli *c, const char *path, unsigned flags, bool staged, bkp_repo **out);
@@ -178,9 +181,10 @@ pol_policy *cli_policy(cli *c);
 /* The passphrase file that will be read, if one is named (option,
  * environment, or the policy already loaded); NULL else. */
 const char *cli_passphrase_file(cli *c);
-/* A reader holds a writer's lock (lock.h) so that no prune deletes packs
- * under it: EXIT_LOCKED while one runs; where no lock can be made (a
- * read-only medium) it reads without. Release with bkp_lock_release. */
+/* A reader's lock on `repo` (lock.h, bkp_lock_reader) so that no prune
+ * deletes packs under it: EXIT_LOCKED while one runs. Nothing is written to
+ * a copy on a medium; on a primary it names itself where it can. Release
+ * with bkp_lock_release. */
 struct bkp_lock;
 int cli_read_lock(cli *c, const char *repo, struct bkp_lock **out);
 /* Print a JSON value on stdout, followed by a newline; steals `j`. */
@@ -383,14 +387,20 @@ int cmd_status(cli *c);
 int cmd_runbook(cli *c);
 int cmd_drill(cli *c);
 struct bkp_audit_rec;
-/* Append a record to the audit log of the open repository: EXIT_FAILED when
- * it cannot be made durable (what was done must not go unrecorded). */
+/* Append a record to the audit log of the open repository: a writer's
+ * through its writable handle (EXIT_FAILED when it cannot be made durable:
+ * what was done must not go unrecorded); a reader's as cli_record does. */
 int cli_audit(cli *c, const struct bkp_audit_rec *rec);
-/* Append `rec` to the primary repository's audit log when it is there
- * (opened as a copy of `source`, the copy a restore or drill read from),
- * else to `source`'s own log — unless `source` is a staged archive, which is
- * deleted: then a warning says it was not recorded. */
-int cli_audit_primary(cli *c, const bkp_repo *source, bool staged, const struct bkp_audit_rec *rec);
+/* Record `rec` of a command that read `source`: in its own log when it is
+ * a primary; when it is a copy on a medium or `staged` (an archive
+ * extracted, a bucket's copy fetched), never there, but in the log of the
+ * primary named here (--repo, the policy) when it is there and opens with
+ * the same keys, else in the journal bkp-journal-ID.jsonl beside
+ * c->journal_near (in it with c->journal_in), or in the current folder —
+ * said once. A record that a full or read-only disk keeps out is said
+ * (audit.h) and does not fail a read: 0; EXIT_FAILED for a log found
+ * wanting. */
+int cli_record(cli *c, const bkp_repo *source, bool staged, const struct bkp_audit_rec *rec);
 /* Records of what surrounds a command: locks of dead holders taken over,
  * and the policy in force when its digest differs from the last recorded. */
 void cli_audit_context(cli *c);

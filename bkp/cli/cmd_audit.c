@@ -33,8 +33,41 @@ static char *against_path(cli *c)
     return p;
 }
 
+/* verify --journal FILE: the records of reads made where no primary was
+ * open, each signed by the repository's key and chained; no head marker. */
+static int journal_verify(cli *c)
+{
+    bkp_audit_check chk;
+    int rc = bkp_audit_verify(c->journal, bkp_repo_sign_pk(c->ro), NULL, &chk);
+    if (rc < 0 || chk.absent) {
+        bkp_error(_("cannot read the journal %s: %s"), c->journal,
+                  bkp_strerror(rc < 0 ? rc : -ENOENT));
+        return EXIT_FAILED;
+    }
+    if (c->json) {
+        json_t *out = json_pack("{s:b, s:s, s:I, s:I, s:s}", "ok", !chk.bad, "journal", c->journal,
+                                "records", (json_int_t)chk.records, "first_bad",
+                                (json_int_t)chk.first_bad, "problem", chk.problem);
+        if (out)
+            bkp_audit_problem_to_json(&chk.why, out);
+        cli_print_json(out);
+    } else if (chk.bad) {
+        bkp_error(_("journal %s: %s"), c->journal, chk.problem_local);
+    } else {
+        printf(_("journal %s: %llu record(s), chain and signatures of repository %s intact\n"),
+               c->journal, (unsigned long long)chk.records, bkp_repo_uuid(c->ro));
+    }
+    return chk.bad ? EXIT_FAILED : EXIT_OK;
+}
+
 static int audit_verify(cli *c)
 {
+    if (c->journal && c->against) {
+        bkp_error(_("--journal checks a journal on its own; leave out --against"));
+        return EXIT_USAGE;
+    }
+    if (c->journal)
+        return journal_verify(c);
     char *path = bkp_audit_path(c->ro), *against = against_path(c);
     bkp_audit_check chk;
     if (c->against && !against) {
@@ -149,7 +182,7 @@ static int show_one(json_t *j, void *ctx)
 
 static int audit_show(cli *c)
 {
-    char *path = bkp_audit_path(c->ro);
+    char *path = c->journal ? strdup(c->journal) : bkp_audit_path(c->ro);
     show_ctx s = {c, c->json ? json_array() : NULL};
     if (!s.arr) {
         const char *head[] = {_("SEQ"),        _("TIME (local)"), _("USER"),   _("OP"),
@@ -238,18 +271,32 @@ int cli_audit(cli *c, const bkp_audit_rec *rec)
     if (!c->ro || bkp_repo_is_public(c->ro))
         return 0;
     /* A writer records through its writable handle; a command that only
-     * reads, through its read handle: the one write such a handle makes,
-     * under the log's own lock (audit.h). */
-    int rc = c->r ? bkp_audit_append(c->r, rec) : bkp_audit_append_ro(c->ro, rec);
-    return rc ? EXIT_FAILED : 0;
+     * reads, where its reads are recorded (cli_record). */
+    if (c->r)
+        return bkp_audit_append(c->r, rec) ? EXIT_FAILED : 0;
+    return cli_record(c, c->ro, false, rec);
 }
 
-void cli_audit_context(cli *c)
+/* The journal of a read where no primary is open: beside what the command
+ * writes (c->journal_near: a restore's target), else in the current
+ * folder; one per repository (malloc'd). */
+static char *journal_path(const cli *c, const bkp_repo *r)
 {
-    ops_audit_context(c->ro, c->policy ? c->policy->file : NULL);
+    const char *near = c->journal_near, *slash = near ? strrchr(near, '/') : NULL;
+    char *dir = !near || c->journal_in ? strdup(near ? near : ".")
+                : !slash              ? strdup(".")
+                                      : strndup(near, slash == near ? 1 : (size_t)(slash - near));
+    char *p = NULL;
+    if (dir && asprintf(&p, "%s/bkp-journal-%.8s.jsonl", dir, bkp_repo_uuid(r)) < 0)
+        p = NULL;
+    free(dir);
+    return p;
 }
 
-int cli_audit_primary(cli *c, const bkp_repo *source, bool staged, const bkp_audit_rec *rec)
+/* The primary repository named here (--repo, the policy, $BKP_REPO) when it
+ * is not `source` itself and opens with its keys, read-only: the log the
+ * records of a copy's reads go to. NULL when there is none. */
+static bkp_repo *primary_of(cli *c, const bkp_repo *source)
 {
     struct stat st;
     bkp_repo *primary = NULL;
@@ -259,18 +306,43 @@ int cli_audit_primary(cli *c, const bkp_repo *source, bool staged, const bkp_aud
     bool is_source = want && !strcmp(want, bkp_repo_path(source));
     free(want);
     if (path && !is_source && stat(path, &st) == 0 &&
-        bkp_repo_open_copy(path, source, BKP_REPO_READONLY, &primary) == 0) {
+        bkp_repo_open_copy(path, source, BKP_REPO_READONLY, &primary) == 0)
+        return primary;
+    return NULL;
+}
+
+int cli_record(cli *c, const bkp_repo *source, bool staged, const bkp_audit_rec *rec)
+{
+    static char said[4096];
+    if (!source || bkp_repo_is_public(source))
+        return 0;
+    char *medium = staged ? NULL : bkp_gen_copy_medium(source), *journal = NULL;
+    bkp_repo *primary = NULL;
+    int rc;
+    if (!staged && !medium) {
+        rc = bkp_audit_append_ro(source, rec); /* the source is a primary: its own log */
+    } else if ((primary = primary_of(c, source))) {
         /* Opened read-only for this record alone: the audit append is the
          * one write such a handle makes (audit.h). */
-        int rc = bkp_audit_append_ro(primary, rec);
-        bkp_repo_free(primary);
-        return rc ? EXIT_FAILED : 0;
+        rc = bkp_audit_append_ro(primary, rec);
+    } else if (!(journal = journal_path(c, source))) {
+        rc = -ENOMEM;
+    } else if (!(rc = bkp_audit_journal(source, journal, rec)) && strcmp(said, journal)) {
+        /* Nothing is written to the copy it read: the record goes on paper
+         * the person keeps, signed as the log's are. */
+        snprintf(said, sizeof(said), "%s", journal);
+        bkp_info(_("no primary repository is open here, and nothing is written to the copy read: "
+                   "what is done is recorded in %s; keep it with the papers of this day"),
+                 journal);
     }
-    if (staged) {
-        bkp_warn(_("this %s is not recorded in the repository's audit log: %s"), rec->op,
-                 path ? _("the repository is not there")
-                      : _("name it with --repo or a policy to record restores from archives"));
-        return 0;
-    }
-    return bkp_audit_append_ro(source, rec) ? EXIT_FAILED : 0;
+    bool fault = bkp_audit_fault(rc) || (journal && rc); /* said where it happened */
+    bkp_repo_free(primary);
+    free(medium);
+    free(journal);
+    return rc && !fault ? EXIT_FAILED : 0;
+}
+
+void cli_audit_context(cli *c)
+{
+    ops_audit_context(c->ro, c->policy ? c->policy->file : NULL);
 }

@@ -108,9 +108,10 @@ static int append(void *ctx, const bkp_audit_rec *rec)
 {
     record_to *to = ctx;
     cli *c = to->c;
-    /* To the primary when it is there, else to the copy used. */
+    /* To the primary when it is there, else beside the reports (never on
+     * the copy used). */
     return c->ro ? cli_audit(c, rec)
-                 : cli_audit_primary(c, to->s->v[0].repo, to->s->nstaging == to->s->nowned, rec);
+                 : cli_record(c, to->s->v[0].repo, to->s->nstaging == to->s->nowned, rec);
 }
 
 static const char *user_name(void)
@@ -185,6 +186,8 @@ int cli_runbook_execute(cli *c, const char *name, bool drill, bool unattended)
     rb_runbook *rb = NULL;
     ops_drill_run run = {0};
     time_t started = bkp_now();
+    c->journal_near = c->report_dir; /* where no primary is open: the journal with the reports */
+    c->journal_in = c->report_dir != NULL;
     int ex = cli_runbook_load(c, name, &rb), rc;
     ops_drill_io io = {.ctx = c,
                        .open_primary = open_primary,

@@ -154,7 +154,7 @@ static int restore_one(cli *c, const bkp_repo *r, const bkp_gen *g, bool staged)
                          .failed = ex != 0,
                          .figures = fig,
                          .error = d.rc < 0 ? bkp_strerror_en(d.rc) : NULL};
-    int aex = c->from ? cli_audit_primary(c, r, staged, &rec) : cli_audit(c, &rec);
+    int aex = cli_record(c, r, staged, &rec);
     if (c->json && fig)
         print_json(c, &d, fig, name, ex);
     json_decref(fig);
@@ -175,6 +175,8 @@ int cmd_restore(cli *c)
     int ex = usage(c);
     if (ex)
         return ex;
+    /* Where no primary is open to record in, the journal goes beside the target. */
+    c->journal_near = c->to_archive ? c->to_archive : c->args[1];
     char *staging = NULL;
     bkp_lock *reading = NULL;
     bkp_gen *g = NULL;

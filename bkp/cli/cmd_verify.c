@@ -314,12 +314,20 @@ static int check_copy(cli *c, vjob *v, int *ex)
     return rc;
 }
 
+/* The record of a check, where the reads of the repository checked go
+ * (cli_audit: never on a copy on a medium read by its path). */
+static int append(void *ctx, const bkp_audit_rec *rec)
+{
+    return cli_audit(ctx, rec) ? -EIO : 0;
+}
+
 /* The audit record, the medium's registry, and what the operator reads. */
 static int conclude(cli *c, vjob *v, int rc)
 {
     const char *mode = v->sample ? "sample" : v->read_data ? "read-data" : "structure";
     bkp_verify_result *res = &v->res;
-    int aex = ops_verify_record(c->ro, c->r, c->media, mode, rc, v->behind, res, v->fixed)
+    int aex = ops_verify_record(c->ro, c->r, c->media, mode, rc, v->behind, res, v->fixed, append,
+                                c)
                   ? EXIT_FAILED
                   : EXIT_OK;
     if (rc < 0) {

@@ -12,6 +12,7 @@
 #include "bkp/keys.h"
 #include "bkp/lock.h"
 #include "bkp/log.h"
+#include "bkp/medium.h"
 #include "bkp/ops/medium_label.h"
 #include "bkp/trust.h"
 
@@ -233,10 +234,11 @@ int cli_read_lock(cli *c, const char *repo, struct bkp_lock **out)
     char what[64];
     *out = NULL;
     snprintf(what, sizeof(what), "bkp %s (reading)", c->command ? c->command : "?");
-    int rc = bkp_lock_writer(repo, what, out);
+    /* A copy on a medium gets nothing written to it: the flock alone. */
+    int rc = bkp_lock_reader(repo, what, !bkp_medium_folder(repo), out);
     if (rc == -EBUSY)
         return EXIT_LOCKED; /* a prune is deleting packs: the holder is named above */
-    if (rc)                 /* a read-only medium takes no lock; nothing can prune it meanwhile */
+    if (rc)
         bkp_debug("no reader's lock in %s: %s", repo, bkp_strerror(rc));
     return EXIT_OK;
 }

@@ -118,7 +118,7 @@ int cli_key_from_record(cli *c, bkp_repo **out, bool staged)
     /* A use of the escrowed key is recorded like any other (the guideline
      * asks for it); not recorded, the open does not stand. */
     bkp_audit_rec rec = {.op = "key-from", .figures = c->key_used};
-    if (cli_audit_primary(c, *out, staged, &rec)) {
+    if (cli_record(c, *out, staged, &rec)) {
         bkp_repo_free(*out);
         *out = NULL;
         return -EIO;

@@ -86,6 +86,8 @@ static const cli_option options[] = {
     {"against", 0, "FILE|MEDIUM", ARG_STRING, F(against), false,
      N_("compare the log with an earlier copy of it")},
     {"since", 0, "DATE", ARG_STRING, F(since), false, N_("records from this date on")},
+    {"journal", 0, "FILE", ARG_STRING, F(journal), false,
+     N_("a journal of reads made where no primary was open, instead of the log")},
     {"name", 0, "NAME", ARG_STRING, F(name), false, N_("the medium's name in the policy")},
     {"type", 0, "T", ARG_STRING, F(type), false,
      N_("the medium's type (disk, removable, archive, object)")},

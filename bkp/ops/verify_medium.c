@@ -98,7 +98,8 @@ static int note(json_t *e, void *ctx)
 }
 
 int ops_verify_record(const bkp_repo *r, bkp_repo *w, const char *medium, const char *mode, int rc,
-                      bool behind, const bkp_verify_result *res, json_t *fixed)
+                      bool behind, const bkp_verify_result *res, json_t *fixed,
+                      int (*append)(void *ctx, const bkp_audit_rec *rec), void *ctx)
 {
     int failed = 0;
     json_t *fig = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:O?}", "mode", mode, "generations",
@@ -115,7 +116,9 @@ int ops_verify_record(const bkp_repo *r, bkp_repo *w, const char *medium, const 
                          .failed = bad || behind,
                          .figures = fig,
                          .error = bad ? (res->nmessages ? res->messages[0] : why) : NULL};
-    if (!bkp_repo_is_public(r) && (w ? bkp_audit_append(w, &rec) : bkp_audit_append_ro(r, &rec)))
+    if (append ? append(ctx, &rec)
+               : !bkp_repo_is_public(r) &&
+                     (w ? bkp_audit_append(w, &rec) : bkp_audit_append_ro(r, &rec)))
         failed = -EIO;
     json_decref(fig);
     bool ok = !bad;

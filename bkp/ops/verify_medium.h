@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include "bkp/audit.h"
 #include "bkp/bucket.h"
 #include "bkp/repo.h"
 #include "bkp/verify.h"
@@ -42,7 +43,8 @@ int ops_verify_kit(const char *what, const char *path, bool optional, int rc,
                    bkp_verify_result *res);
 
 /* What a check of primary `r`, or of its copy on `medium` (NULL: the
- * primary), leaves: the audit record (`repair` when `fixed`, the packs
+ * primary), leaves: the audit record, through `append(ctx, rec)` (NULL:
+ * appended to `r`, or `w` when given) (`repair` when `fixed`, the packs
  * repaired, is given, else `verify`; failed when `rc` is negative, `res`
  * counts problems or the medium pinned history the primary lacks, `behind`) with `mode` and the
  * figures of `res`; then, when the check ran (`rc` >= 0), the medium's
@@ -52,6 +54,7 @@ int ops_verify_kit(const char *what, const char *path, bool optional, int rc,
  * the registry's stamp needs (given with `medium`); without it the record is
  * appended through the read handle (audit.h, bkp_audit_append_ro). */
 int ops_verify_record(const bkp_repo *r, bkp_repo *w, const char *medium, const char *mode, int rc,
-                      bool behind, const bkp_verify_result *res, json_t *fixed);
+                      bool behind, const bkp_verify_result *res, json_t *fixed,
+                      int (*append)(void *ctx, const bkp_audit_rec *rec), void *ctx);
 
 #endif

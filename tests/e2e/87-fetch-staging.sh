@@ -47,4 +47,32 @@ left=$(find "$TMPDIR" -maxdepth 1 -name 'bkp-fetch-*' -type d | wc -l)
 [ -L "$TMPDIR/bkp-fetch-AAAAAA" ] && [ -f "$WORK/elsewhere/keep" ] ||
     flunk "a look-alike link in \$TMPDIR was followed or removed"
 same_mtree "$DATA/emr" "$WORK/out2$DATA/emr" "the restore after the killed one"
+
+# ---- The bucket with credentials that only read ----
+# What a recovery machine is given: keys that cannot write. A restore and a
+# check from the bucket need nothing more: the bucket is the same afterwards.
+ok bash "$RGW" reader "$GW"
+printf 'x' >"$WORK/probe"
+code=$(RGW_CREDENTIALS=$GW/credentials-read s3 /hosp-bkp/probe-object -o /dev/null -w '%{http_code}' \
+    -X PUT --data-binary @"$WORK/probe" || true)
+[ "$code" = 403 ] || fail "the premise: a PUT with the read-only keys answered $code, not 403"
+versions() { s3 '/hosp-bkp?versions=' | tr '<' '\n' | grep -E '^(Key|VersionId|ETag)>' | sort; }
+before=$(versions)
+sed "s|credentials_file: .*|credentials_file: $GW/credentials-read|" "$WORK/policy.yaml" >"$WORK/policy-read.yaml"
+chmod 600 "$WORK/policy-read.yaml"
+ok "$BKP" restore emr:latest "$WORK/out-read" --from cloud --policy "$WORK/policy-read.yaml"
+same_mtree "$DATA/emr" "$WORK/out-read$DATA/emr" "the restore with read-only keys"
+ok "$BKP" verify --media cloud --read-data --policy "$WORK/policy-read.yaml"
+# The bad day: the primary gone, the paper sheet, the read-only keys.
+ok "$BKP" key export --paper -o "$WORK/paper.md"
+mv "$REPO" "$WORK/repo.away"
+sed '/^passphrase_file:/d' "$WORK/policy-read.yaml" >"$WORK/policy-day.yaml"
+chmod 600 "$WORK/policy-day.yaml"
+ok "$BKP" restore emr:latest "$WORK/out-day/emr" --from cloud --policy "$WORK/policy-day.yaml" \
+    --key-from "$WORK/paper.md" </dev/null
+same_mtree "$DATA/emr" "$WORK/out-day/emr$DATA/emr" "the restore with the paper sheet and read-only keys"
+grep -q '"op":"restore"' "$WORK/out-day"/bkp-journal-*.jsonl 2>/dev/null ||
+    flunk "the restore from the bucket with no primary was not recorded beside its target"
+mv "$WORK/repo.away" "$REPO"
+[ "$(versions)" = "$before" ] || flunk "reading the bucket with read-only keys changed it: $(diff <(echo "$before") <(versions) | head -n 5)"
 finish

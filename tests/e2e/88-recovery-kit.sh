@@ -89,9 +89,12 @@ unshare --mount --fork sh -c "
     exec env -i LANG=C.UTF-8 LANGUAGE=ja \"\$(command -v chroot)\" '$ROOT' /medium/bkp-recovery/bkp generations --repo /medium/repo --passphrase-file /wrong
 " >"$WORK/bare-ja.out" 2>&1 && flunk "a wrong passphrase opened the repository in the bare root"
 grep -q "パスフレーズが違います" "$WORK/bare-ja.out" || flunk "the kit did not speak Japanese: $(cat "$WORK/bare-ja.out")"
-# Nothing but the restored tree was written into the bare root.
-[ -z "$(find "$ROOT" -newer "$ROOT/pass" -type f ! -path "$ROOT/out/*" ! -name wrong | head -n 1)" ] ||
-    flunk "the kit wrote outside its target: $(find "$ROOT" -newer "$ROOT/pass" -type f ! -path "$ROOT/out/*" ! -name wrong)"
+# Nothing but the restored tree and the record of the restore (a journal
+# beside its target: no primary here, and nothing is written on the disk)
+# was written into the bare root.
+ls "$ROOT"/bkp-journal-*.jsonl >/dev/null 2>&1 || flunk "the kit's restore was not recorded beside its target"
+[ -z "$(find "$ROOT" -newer "$ROOT/pass" -type f ! -path "$ROOT/out/*" ! -name wrong ! -name 'bkp-journal-*.jsonl' | head -n 1)" ] ||
+    flunk "the kit wrote outside its target: $(find "$ROOT" -newer "$ROOT/pass" -type f ! -path "$ROOT/out/*" ! -name wrong ! -name 'bkp-journal-*.jsonl')"
 
 # 4. A kit altered on the disk does not check.
 chmod u+w "$KIT/lib/bkp"

@@ -264,8 +264,10 @@ else
     flunk "restore from usb-b alone produced no $WORK/restored$EMR: $(find "$WORK/restored" | head -n 5)"
 fi
 [ ! -e "$REPO" ] || flunk "restoring from a disk recreated the primary repository"
-grep -q '"op":"restore"' "$(disk b)/repo/audit/log.jsonl" 2>/dev/null ||
-    flunk "a restore from usb-b should be recorded in the copy's own audit log"
+grep -q '"op":"restore"' "$WORK"/bkp-journal-*.jsonl 2>/dev/null ||
+    flunk "a restore from usb-b alone should be recorded in the journal beside its target"
+grep -q '"op":"restore"' "$(disk b)/repo/audit/log.jsonl" 2>/dev/null &&
+    flunk "a restore from usb-b wrote its record on the disk it read"
 mv "$WORK/repo.away" "$REPO"
 
 # ============ 5. A medium that fills up (a 2 MiB tmpfs) ============

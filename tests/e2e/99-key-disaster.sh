@@ -146,9 +146,15 @@ ls "$WORK/reports"/drill-rb-*.json >/dev/null 2>&1 || flunk "the drill report wa
 expect_exit 2 "$BKP" drill rb --policy "$POL" --medium usb-a --key-from "$S-1-of-5.md" </dev/null
 output_has "fewer shares"
 
-# Each use of the sheets is on the record, with what was used.
-ok "$BKP" audit show --repo "$MNT/repo" --json --key-from "$WORK/safe/paper.md" </dev/null
-output_has '"op": "key-from"'
-output_has '"kind": "shares"'
-output_has '"kind": "paper"'
+# Each use of the sheets is on the record, with what was used: with no
+# primary, in the journal beside each target (the restores) or the reports
+# (the drill), never on the disk read.
+[ ! -e "$MNT/repo/audit/log.jsonl" ] || flunk "a read of the disk wrote an audit log on it"
+for j in "$WORK"/bkp-journal-*.jsonl "$WORK/reports"/bkp-journal-*.jsonl; do
+    ok "$BKP" audit show --journal "$j" --repo "$MNT/repo" --json --key-from "$WORK/safe/paper.md" </dev/null
+    cat "$WORK/.out" >>"$WORK/journals.out"
+done
+grep -q '"op": "key-from"' "$WORK/journals.out" || flunk "no use of the sheets in the journals"
+grep -q '"kind": "shares"' "$WORK/journals.out" || flunk "no use of the share sheets in the journals"
+grep -q '"kind": "paper"' "$WORK/journals.out" || flunk "no use of the paper sheet in the journals"
 finish

@@ -10,6 +10,9 @@
 #                               unless --no-lock
 #   rgw.sh s3 DIR PATH [CURL-ARGS...]
 #                               one signed S3 request to the endpoint + PATH ("/bucket/key?query")
+#                               (with RGW_CREDENTIALS=FILE, signed with that file's keys)
+#   rgw.sh reader DIR           a second key pair that may only read (a subuser with
+#                               access "read"): DIR/credentials-read
 #
 # After `start`, DIR holds:
 #   endpoint      http://127.0.0.1:PORT
@@ -43,7 +46,7 @@ die() {
 }
 
 usage() {
-    sed -n '5,11p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '5,14p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -191,8 +194,9 @@ s3_curl() {
     for a in "$@"; do
         case ${a,,} in x-amz-content-sha256:*) hash=() ;; esac
     done
-    key=$(sed -n 's/^aws_access_key_id = //p' "$dir/credentials")
-    secret=$(sed -n 's/^aws_secret_access_key = //p' "$dir/credentials")
+    local creds=${RGW_CREDENTIALS:-$dir/credentials}
+    key=$(sed -n 's/^aws_access_key_id = //p' "$creds")
+    secret=$(sed -n 's/^aws_secret_access_key = //p' "$creds")
     endpoint=$(cat "$dir/endpoint")
     curl -sS --aws-sigv4 "aws:amz:$REGION:s3" --user "$key:$secret" \
          "${hash[@]}" "$@" "$endpoint$path"
@@ -377,6 +381,25 @@ cmd_stop() {
     rm -rf "$dir/osd" "$dir/mon"
 }
 
+# A subuser of the test user whose keys may only read (GET, HEAD, list):
+# the credentials a hospital gives a recovery machine.
+cmd_reader() {
+    local dir=$1 key secret
+    dir=$(cd "$dir" && pwd)
+    key=$(python3 -c 'import secrets, string
+print("".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(20)))')
+    secret=$(python3 -c 'import secrets; print(secrets.token_urlsafe(30)[:40])')
+    radosgw-admin -c "$dir/ceph.conf" subuser create --uid=bkp-test --subuser=bkp-test:reader \
+                  --access=read --key-type=s3 --access-key="$key" --secret-key="$secret" \
+                  >"$dir/log/subuser-create.log" 2>&1 \
+        || { log_tail "$dir/log/subuser-create.log"; die "radosgw-admin subuser create failed"; }
+    (
+        umask 077
+        printf '[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n' \
+               "$key" "$secret" >"$dir/credentials-read"
+    )
+}
+
 cmd_mkbucket() {
     local dir=$1 name=$2 lock=1 code
     if [ "${3:-}" = --no-lock ]; then lock=0; fi
@@ -397,5 +420,6 @@ case $1 in
         case $#:${4:-} in 3:|4:--no-lock) ;; *) usage ;; esac
         cmd_mkbucket "$2" "$3" "${4:-}" ;;
     s3) dir=$2; shift 2; s3_curl "$dir" "$@" ;;
+    reader) [ $# -eq 2 ] || usage; cmd_reader "$2" ;;
     *) usage ;;
 esac

@@ -215,7 +215,7 @@ static void test_medium_kit_and_note(void **state)
     assert_int_equal(ops_repo_register(&f->o, "usb-a", "removable", "offsite", g, 60, true), 0);
     bkp_gen_free(g);
     res.problems = 2;
-    assert_int_equal(ops_verify_record(f->o.r, f->o.r, "usb-a", "read-data", 0, false, &res, NULL),
+    assert_int_equal(ops_verify_record(f->o.r, f->o.r, "usb-a", "read-data", 0, false, &res, NULL, NULL, NULL),
                      0);
     json_t *e = bkp_media_get(f->o.r, "usb-a");
     assert_true(json_is_false(json_object_get(e, "verify_ok")));
@@ -232,7 +232,7 @@ static void test_medium_kit_and_note(void **state)
     /* A repair of the primary: its record, and no registry entry touched. */
     json_t *fixed = json_pack("[s]", "00ff");
     res.problems = 0;
-    assert_int_equal(ops_verify_record(f->o.r, f->o.r, NULL, "read-data", 0, false, &res, fixed),
+    assert_int_equal(ops_verify_record(f->o.r, f->o.r, NULL, "read-data", 0, false, &res, fixed, NULL, NULL),
                      0);
     rec = bkp_audit_last(log, NULL, &(bkp_audit_query){.op = "repair"}, NULL);
     assert_string_equal(json_string_value(json_object_get(rec, "outcome")), "ok");

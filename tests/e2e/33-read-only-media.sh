@@ -1,0 +1,220 @@
+#!/usr/bin/env bash
+# 33-read-only-media — the bad day's careful way: the off-line disk mounted
+# read-only (a loop-mounted image, `mount -o ro`), the archive folder on
+# read-only storage, a machine with no primary repository. Every reading
+# command — generations, ls, find, dump, diff, verify (also --read-data),
+# restore (also --runbook), drill --medium, mount — with the passphrase, the
+# paper sheet and three share sheets, from this program and from the disk's
+# recovery kit, exits 0 and restores exactly; what was done is recorded in a
+# journal beside the target (signed, checked by `bkp audit verify
+# --journal`), never on the disk, whose image is bit for bit the same
+# afterwards. The same disk mounted read-write is not written either (no
+# lock, no audit record), and a prune of a copy waits while it is read.
+. "$(dirname "$0")/lib.sh"
+need_root
+need_tool mount umount losetup mkfs.ext4 sha256sum
+
+D=$WORK/data
+IMG=$WORK/usb.img
+MNT=$WORK/usb
+TAPE=$WORK/tape
+TAPE_RO=$WORK/tape-ro
+REPO=$WORK/repo
+POL=$WORK/policy.yaml
+mkdir -p "$D/sub" "$MNT" "$TAPE" "$TAPE_RO" "$WORK/runbooks"
+export TMPDIR=$WORK/tmp # staging of archives
+mkdir -p "$TMPDIR"
+MOUNTED=
+cleanup_mounts() {
+    for m in "$WORK/fuse" "$MNT" "$TAPE_RO"; do
+        mountpoint -q "$m" 2>/dev/null && umount -l "$m" 2>/dev/null
+    done
+    return 0
+}
+trap 'cleanup_mounts; _cleanup' EXIT
+
+truncate -s 400M "$IMG"
+mkfs.ext4 -q -F "$IMG"
+if ! mount -o loop "$IMG" "$MNT" 2>"$WORK/mount.err"; then
+    echo "SKIP [$TEST_NAME]: this machine cannot loop-mount a disk image: $(cat "$WORK/mount.err")" >&2
+    exit 77
+fi
+
+cat >"$POL" <<YAML
+repository: $REPO
+passphrase_file: $PASSFILE
+media:
+  - name: usb-a
+    type: removable
+    path: $MNT
+    location: offsite
+    offline: true
+  - name: tape
+    type: archive
+    path: $TAPE
+    location: offsite
+    offline: true
+datasets:
+  - name: ds
+    paths: [$D]
+    retention: { keep_last: 3 }
+    copy_to: [usb-a, tape]
+    runbook: rb
+YAML
+cat >"$WORK/runbooks/rb.yaml" <<YAML
+title: "ds"
+datasets: [ds]
+steps:
+  - { who: "admin", select: { dataset: ds } }
+  - { who: "admin", verify: {} }
+  - { who: "admin", restore: { dataset: ds, to: $WORK/by-runbook } }
+  - { who: "admin", check: "test -f \"\$BKP_TARGET/sub/b.txt\"" }
+YAML
+chmod 600 "$POL" "$WORK/runbooks/rb.yaml"
+unset BKP_PASSPHRASE_FILE
+
+head -c 3000000 /dev/urandom >"$D/a"
+echo "患者 記録 1" >"$D/sub/b.txt"
+ok "$BKP" init --policy "$POL"
+ok "$BKP" media label "$MNT" --name usb-a --type removable --policy "$POL"
+ok "$BKP" media label "$TAPE" --name tape --policy "$POL"
+ok "$BKP" backup --policy "$POL" ds
+ok "$BKP" rotate usb-a --policy "$POL"
+cp -a "$D" "$WORK/snap1"
+echo "患者 記録 2" >"$D/sub/b.txt"
+head -c 200000 /dev/urandom >"$D/c"
+ok "$BKP" backup --policy "$POL" ds
+ok "$BKP" rotate usb-a --policy "$POL"
+ok "$BKP" rotate tape --policy "$POL"
+[ -x "$MNT/bkp-recovery/bkp" ] || fail "the rotation left no recovery kit on the disk"
+mkdir -m 700 "$WORK/safe"
+ok "$BKP" key export --paper --policy "$POL" -o "$WORK/safe/paper.md"
+ok "$BKP" key split --policy "$POL" --shares 5 --threshold 3 -o "$WORK/shares"
+S=$WORK/shares/share
+FP=$("$BKP" key fingerprint --policy "$POL" | sed -n '3,4p' | tr -d ' \n')
+[ ${#FP} = 64 ] || fail "no fingerprint printed: $FP"
+
+# ---- A read-write mount first: reading writes nothing on the disk either ----
+tree_sum() { (cd "$MNT" && find . -path ./lost+found -prune -o -print0 | sort -z | xargs -0 stat -c '%n %s %Y' && find . -type f -print0 | sort -z | xargs -0 sha256sum); }
+before=$(tree_sum)
+export BKP_PASSPHRASE_FILE=$PASSFILE
+ok "$BKP" verify --repo "$MNT/repo" --read-data
+ok "$BKP" restore ds:latest "$WORK/rw-out" --from "$MNT"
+( cd "$WORK" && ok "$BKP" verify --media usb-a --policy "$POL" )
+after=$(tree_sum)
+[ "$before" = "$after" ] ||
+    flunk "reading the disk mounted read-write changed it: $(diff <(echo "$before") <(echo "$after") | head -n 8)"
+
+# A prune of the copy (a rotation's) waits while the copy is read: the
+# reader's flock, which writes nothing.
+exec 9<"$MNT/repo"
+flock -s 9
+expect_exit 3 "$BKP" prune --repo "$MNT/repo"
+output_has "is reading"
+exec 9<&-
+
+# ---- The bad day: the server is gone; the disk is write-protected ----
+umount "$MNT"
+SUM=$(sha256sum <"$IMG")
+mount -o loop,ro "$IMG" "$MNT"
+mount --bind "$TAPE" "$TAPE_RO"
+mount -o remount,bind,ro "$TAPE_RO"
+touch "$TAPE_RO/x" 2>/dev/null && fail "the archive folder is not read-only"
+rm -rf "$REPO"
+[ ! -e "$WORK/policy.yaml.gone" ] && mv "$POL" "$WORK/policy.yaml.gone"
+unset BKP_PASSPHRASE_FILE BKP_POLICY BKP_REPO
+
+# same_as SNAP DIR WHAT: DIR holds the data set as SNAP.
+same_as() { diff -r "$1" "$2$D" >"$WORK/diff.out" 2>&1 || flunk "$3 differs: $(head -n 5 "$WORK/diff.out")"; }
+
+# reads KIND ARGS...: every reading command with one kind of key, each exit 0.
+reads() {
+    local kind=$1
+    shift
+    local out=$WORK/out-$kind
+    mkdir -p "$out"
+    ok "$BKP" generations --repo "$MNT/repo" "$@"
+    output_has "ds:2"
+    ok "$BKP" ls ds:latest --repo "$MNT/repo" "$@"
+    output_has "sub/b.txt"
+    ok "$BKP" find 'b.txt' --repo "$MNT/repo" "$@"
+    output_has "ds:1"
+    ok "$BKP" dump ds:1 "$D/sub/b.txt" --repo "$MNT/repo" "$@"
+    output_has "患者 記録 1"
+    ok "$BKP" diff ds:1 ds:2 --repo "$MNT/repo" "$@"
+    output_has "c"
+    (cd "$out" && ok "$BKP" verify --repo "$MNT/repo" "$@")
+    (cd "$out" && ok "$BKP" verify --read-data --repo "$MNT/repo" "$@")
+    ok "$BKP" restore ds:latest "$out/disk" --from "$MNT" "$@"
+    same_as "$D" "$out/disk" "ds:latest from the read-only disk ($kind)"
+    ok "$BKP" restore ds:1 "$out/disk1" --from "$MNT/repo" "$@"
+    same_as "$WORK/snap1" "$out/disk1" "ds:1 from the read-only disk ($kind)"
+    ok "$BKP" restore ds:latest "$out/tape" --from "$TAPE_RO" "$@"
+    same_as "$D" "$out/tape" "ds:latest from the read-only archive folder ($kind)"
+    # Recorded beside each target, never on the disk: one journal per place.
+    local j
+    for j in "$out" "$out"; do
+        ls "$j"/bkp-journal-*.jsonl >/dev/null 2>&1 || flunk "no journal in $j ($kind)"
+    done
+    grep -q '"op":"restore"' "$out"/bkp-journal-*.jsonl || flunk "the restores were not recorded ($kind)"
+    grep -q '"op":"verify"' "$out"/bkp-journal-*.jsonl || flunk "the verify was not recorded ($kind)"
+}
+
+reads pass --passphrase-file "$PASSFILE"
+reads paper --key-from "$WORK/safe/paper.md"
+reads shares --key-from "$S-1-of-5.md" --key-from "$S-3-of-5.md" --key-from "$S-5-of-5.md"
+grep -q '"op":"key-from"' "$WORK/out-paper"/bkp-journal-*.jsonl || flunk "the paper sheet's use was not recorded"
+grep -q '"kind":"shares"' "$WORK/out-shares"/bkp-journal-*.jsonl || flunk "the shares' use was not recorded"
+
+# The journal is signed with the repository's key: checked with the public
+# key alone, and an edit to it is found.
+J=$(ls "$WORK/out-paper"/bkp-journal-*.jsonl)
+ok "$BKP" audit verify --journal "$J" --repo "$MNT/repo" --public-key "$FP"
+output_has "record(s)"
+sed 's/"op":"restore"/"op":"rest0re"/' "$J" >"$WORK/edited.jsonl"
+expect_exit 1 "$BKP" audit verify --journal "$WORK/edited.jsonl" --repo "$MNT/repo" --public-key "$FP"
+
+# The disk's own program, on the disk: the paper sheet.
+ok "$MNT/bkp-recovery/bkp" restore ds:latest "$WORK/out-kit/disk" --from "$MNT" \
+    --key-from "$WORK/safe/paper.md"
+same_as "$D" "$WORK/out-kit/disk" "ds:latest restored by the disk's kit"
+ls "$WORK/out-kit"/bkp-journal-*.jsonl >/dev/null 2>&1 || flunk "the kit's restore was not recorded"
+
+# A policy on the recovery machine that names the disk (no primary, no
+# passphrase): a restore by runbook and a drill from the disk, with sheets.
+sed '/^passphrase_file:/d' "$WORK/policy.yaml.gone" >"$POL"
+chmod 600 "$POL"
+ok "$BKP" restore --runbook rb --policy "$POL" --attest admin --key-from "$WORK/safe/paper.md" </dev/null
+diff -r "$D" "$WORK/by-runbook" >"$WORK/diff.out" 2>&1 ||
+    flunk "the restore by runbook differs: $(head -n 5 "$WORK/diff.out")"
+mkdir -p "$WORK/reports"
+ok "$BKP" drill rb --policy "$POL" --medium usb-a --attest admin --report "$WORK/reports" \
+    --key-from "$S-2-of-5.md" --key-from "$S-4-of-5.md" --key-from "$S-5-of-5.md" </dev/null
+ls "$WORK/reports"/drill-rb-*.json >/dev/null 2>&1 || flunk "the drill wrote no report"
+grep -q '"op":"drill"' "$WORK/reports"/bkp-journal-*.jsonl || flunk "the drill was not recorded beside its reports"
+
+# Browsing the disk's generations as folders (FUSE), with the paper sheet.
+if [ -c /dev/fuse ]; then
+    mkdir -p "$WORK/fuse"
+    "$BKP" mount --repo "$MNT/repo" --key-from "$WORK/safe/paper.md" "$WORK/fuse" \
+        </dev/null >"$WORK/mount.out" 2>"$WORK/mount.err" &
+    MPID=$!
+    for _ in $(seq 200); do
+        mountpoint -q "$WORK/fuse" && break
+        kill -0 "$MPID" 2>/dev/null || break
+        sleep 0.1
+    done
+    if mountpoint -q "$WORK/fuse"; then
+        cmp "$WORK/fuse/ds/ds:1$D/sub/b.txt" "$WORK/snap1/sub/b.txt" || flunk "the mount read another file"
+        umount "$WORK/fuse"
+        wait "$MPID" || flunk "bkp mount of the read-only disk ended with $?: $(cat "$WORK/mount.err")"
+    else
+        flunk "bkp mount of the read-only disk did not mount: $(cat "$WORK/mount.err")"
+    fi
+fi
+
+# Nothing was written: the image is the same, bit for bit.
+umount "$TAPE_RO"
+umount "$MNT"
+[ "$(sha256sum <"$IMG")" = "$SUM" ] || flunk "the write-protected disk's image changed"
+finish
