@@ -133,23 +133,22 @@ static bool chained_from_marker(int fd, uint64_t size, uint64_t seq, const bkp_a
     if (seq <= h->seq || seq - h->seq >= BKP_AUDIT_LOG_MAX / 64 || size > BKP_AUDIT_LOG_MAX)
         return false;
     size_t need = (size_t)(seq - h->seq) + 1; /* the marker's line and every one after */
-    size_t win = 256 << 10;
+    size_t win = 256 << 10, cap = 0, n = 0;
     char *buf = NULL, **line = NULL;
-    size_t n = 0;
-    bool ok = false;
+    bool ok = false, last_checked = false;
+    uint8_t hash[32];
     for (;;) {
         size_t want = size < win ? (size_t)size : win;
         char *b = realloc(buf, want + 1);
-        char **l = realloc(line, need * sizeof(*l));
-        if (b)
-            buf = b;
-        if (l)
-            line = l;
-        if (!b || !l || bkp_pread_full(fd, buf, want, size - want))
+        if (!b)
+            goto out;
+        buf = b;
+        if (bkp_pread_full(fd, buf, want, size - want))
             goto out;
         /* Whole lines from the end: after the last newline is a torn end,
          * which is not a record; a line is whole when the newline before it
-         * is in the window, or the window starts the file. */
+         * is in the window, or the window starts the file. A NUL inside a
+         * line would cut it short for the hash: no record holds one. */
         size_t end = want;
         while (end && buf[end - 1] != '\n')
             end--;
@@ -161,8 +160,27 @@ static bool chained_from_marker(int fd, uint64_t size, uint64_t seq, const bkp_a
                 start--;
             if (!start && want < size)
                 break; /* it may begin before the window */
+            if (strlen(buf + start) != end - 1 - start)
+                goto out;
+            if (n == cap) {
+                size_t c2 = cap ? 2 * cap : 64;
+                char **l = realloc(line, (c2 < need ? c2 : need) * sizeof(*l));
+                if (!l)
+                    goto out;
+                line = l;
+                cap = c2 < need ? c2 : need;
+            }
             line[n++] = buf + start;
             end = start;
+        }
+        /* The last line is the one a forger appends: its signature is
+         * checked before the window grows for it (and it alone cannot make
+         * this read the whole log). */
+        if (!last_checked && n >= 2) {
+            crypto_generichash(hash, 32, (const uint8_t *)line[1], strlen(line[1]), NULL, 0);
+            if (bkp_audit_check_line(line[0], seq, hash, pk) != BKP_AUDIT_SOUND)
+                goto out;
+            last_checked = true;
         }
         if (n == need || want == size)
             break;
@@ -171,7 +189,6 @@ static bool chained_from_marker(int fd, uint64_t size, uint64_t seq, const bkp_a
     if (n != need)
         goto out;
     /* line[need - 1] is the marker's record; line[0] the last. */
-    uint8_t hash[32];
     crypto_generichash(hash, 32, (const uint8_t *)line[need - 1], strlen(line[need - 1]), NULL, 0);
     ok = !memcmp(hash, h->record, 32);
     for (size_t i = need - 1; ok && i-- > 0;) {
@@ -311,8 +328,8 @@ static bool note_missed(const char *dir, const char *op)
 }
 
 /* One name of a missed record: "missed-TIME-PID-N-OP", an empty regular
- * file. Its time and op, or false for anything else (which stays). */
-static bool missed_parse(int dfd, const char *name, long long *when, const char **op)
+ * file. Its time, op and owner, or false for anything else (which stays). */
+static bool missed_parse(int dfd, const char *name, long long *when, const char **op, uid_t *uid)
 {
     const char *p = name + strlen(MISSED_PREFIX);
     struct stat st;
@@ -326,8 +343,10 @@ static bool missed_parse(int dfd, const char *name, long long *when, const char 
                                                      strlen(end + 1))
         return false;
     *op = end + 1;
-    return fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
-           st.st_size == 0;
+    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) || st.st_size)
+        return false;
+    *uid = st.st_uid;
+    return true;
 }
 
 /* The records missed so far in the log's folder `dir`: the "missed" field
@@ -342,15 +361,17 @@ static json_t *missed_take(const char *dir, json_t **names)
     long long when;
     const char *op;
     char iso[32];
+    uid_t uid;
     if (!d && dfd >= 0)
         close(dfd);
     while (d && list && all && (e = readdir(d)) && json_array_size(all) < 100000) {
-        if (!missed_parse(dirfd(d), e->d_name, &when, &op))
+        if (!missed_parse(dirfd(d), e->d_name, &when, &op, &uid))
             continue;
         json_array_append_new(all, json_string(e->d_name));
         if (json_array_size(list) < MISSED_LISTED) {
             bkp_iso_time(iso, sizeof(iso), (time_t)when);
-            json_array_append_new(list, json_pack("{s:s, s:s}", "op", op, "time", iso));
+            json_array_append_new(list, json_pack("{s:s, s:s, s:I}", "op", op, "time", iso, "uid",
+                                                  (json_int_t)uid));
         }
     }
     if (d)
@@ -446,15 +467,18 @@ static int append_rec(const bkp_repo *r, const bkp_audit_rec *rec)
         rc = -EBADMSG;
         goto quiet;
     }
-    if ((missed = missed_take(dir, &names)))
-        extra = json_pack("{s:O}", "missed", missed);
+    extra = json_object();
+    if (extra && (missed = missed_take(dir, &names)))
+        json_object_set(extra, "missed", missed);
+    if (extra && !hrc && have && seq > h.seq) /* the marker was left behind: said in the record */
+        json_object_set_new(extra, "marker_behind", json_integer((json_int_t)(seq - h.seq)));
     rc = append_line(r, fd, dir, rec, have, seq, last, torn, &h, extra); /* the marker keeps its role */
     if (!rc && names)
         missed_clear(dir, names);
 out:
     if (rc && bkp_audit_fault(rc))
         say_missed(rc == -EROFS ? NULL : dir, path ? path : "audit/log.jsonl", rec->op, rc);
-    else if (rc)
+    else if (rc && rc != -EUCLEAN)
         bkp_error(_("cannot append to the audit log %s: %s; what was done is not recorded"),
                   path ? path : "audit/log.jsonl", bkp_strerror(rc));
 quiet:
@@ -474,14 +498,29 @@ int bkp_audit_append(bkp_repo *r, const bkp_audit_rec *rec)
     return append_rec(r, rec);
 }
 
+/* Is `r` a copy on a medium, for an append through a read handle? A log
+ * whose signed marker says primary is a primary, whatever label lies
+ * beside it (a planted one must not silence its records); one whose marker
+ * names a medium is that medium's copy; with no sound marker, a copy is
+ * told by its label (bkp_gen_copy_medium). */
+static bool is_copy(const bkp_repo *r)
+{
+    char *m = NULL;
+    int role = bkp_audit_role(r, &m);
+    free(m);
+    if (role == BKP_AUDIT_PRIMARY || role == BKP_AUDIT_MEDIUM)
+        return role == BKP_AUDIT_MEDIUM;
+    m = bkp_gen_copy_medium(r);
+    free(m);
+    return m != NULL;
+}
+
 int bkp_audit_append_ro(const bkp_repo *r, const bkp_audit_rec *rec)
 {
     /* A read never writes the copy it reads: the last good copy on the bad
      * day may be write-protected, and must come back as it went. Its
      * records go to the primary's log or a journal (bkp_audit_journal). */
-    char *medium = bkp_gen_copy_medium(r);
-    free(medium);
-    return medium ? -EROFS : append_rec(r, rec);
+    return is_copy(r) ? -EROFS : append_rec(r, rec);
 }
 
 /*
@@ -492,6 +531,37 @@ int bkp_audit_append_ro(const bkp_repo *r, const bkp_audit_rec *rec)
  * repository's history). Created 0600, never through a link; appended
  * under its own flock as the log is.
  */
+/* A journal found at `path` (open as `fd`, `st`) is appended to only when
+ * it is one this process could have written: this user's, its only name,
+ * for nobody else to read or write, and every record in it signed by the
+ * repository's key in its chain (a torn end, which the append cuts, aside).
+ * Anything else — a file someone put there first, a hard link to another —
+ * is left as it is: -EEXIST, said. */
+static int journal_ours(const bkp_repo *r, const char *path, int fd, const struct stat *st)
+{
+    bkp_buf b;
+    bkp_audit_check chk;
+    int rc = 0;
+    if (st->st_uid != geteuid() || st->st_nlink != 1 || (st->st_mode & 077) ||
+        (uint64_t)st->st_size > BKP_AUDIT_LOG_MAX)
+        rc = -EEXIST;
+    bkp_buf_init(&b);
+    if (!rc && !bkp_buf_reserve(&b, (size_t)st->st_size))
+        rc = -ENOMEM;
+    if (!rc && (rc = bkp_pread_full(fd, b.data, (size_t)st->st_size, 0)) == 0) {
+        b.len = (size_t)st->st_size;
+        rc = bkp_audit_verify_bytes(path, &b, bkp_repo_sign_pk(r), NULL, &chk);
+        if (!rc && (chk.first_bad || !chk.records))
+            rc = -EEXIST;
+    }
+    bkp_buf_free(&b);
+    if (rc == -EEXIST)
+        bkp_warn(_("%s is not a journal this repository's key wrote, or others may change it: it is "
+                   "left as it is; move it away, or run the command from another folder"),
+                 path);
+    return rc;
+}
+
 int bkp_audit_journal(const bkp_repo *r, const char *path, const bkp_audit_rec *rec)
 {
     char *dir = NULL, *slash = strrchr(path, '/');
@@ -517,6 +587,10 @@ int bkp_audit_journal(const bkp_repo *r, const char *path, const bkp_audit_rec *
         rc = -EINVAL; /* a FIFO or a device in its place: not a journal */
     if (!rc)
         rc = bkp_lock_fd(fd, true);
+    if (!rc && fstat(fd, &st) < 0)
+        rc = -errno;
+    if (!rc && st.st_size)
+        rc = journal_ours(r, path, fd, &st);
     if (!rc && !(rc = last_line(fd, (uint64_t)st.st_size, &seq, last, prev, &have, &torn, true)))
         rc = append_line(r, fd, dir, rec, have, seq, last, torn, NULL, extra);
     if (rc)
@@ -581,6 +655,9 @@ int bkp_audit_report_state(const bkp_repo *r, bool *sound)
     bool have = false, torn = false;
     const char *kind = NULL, *why = NULL;
     int rc = 0;
+    /* The marker first, then the log: an append between the two readings
+     * leaves the log past the marker read (a floor), never short of it. */
+    int hrc = hpath ? bkp_audit_head_read(hpath, bkp_repo_sign_pk(r), &h) : -ENOMEM;
     int fd = hpath ? open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
     struct stat st;
     if (!hpath) {
@@ -593,7 +670,6 @@ int bkp_audit_report_state(const bkp_repo *r, bool *sound)
     } else if (fd < 0 || fstat(fd, &st) < 0) {
         rc = -errno;
     } else if (!(rc = last_line(fd, (uint64_t)st.st_size, &seq, last, prev, &have, &torn, false))) {
-        int hrc = bkp_audit_head_read(hpath, bkp_repo_sign_pk(r), &h);
         if (hrc == -ENOENT || hrc == -EBADMSG || !hrc)
             why = judge_end(fd, hrc, &h, have, seq, last, bkp_repo_sign_pk(r), &kind);
         else
@@ -758,11 +834,22 @@ static int append_line(const bkp_repo *r, int fd, const char *dir, const bkp_aud
      * a new log needs its first marker to be a log at all. A journal has
      * none (`role` NULL). */
     int hrc = !rc && role ? bkp_audit_head_write(r, dir, seq + 1, mine, role) : 0;
-    if (hrc && !have)
-        rc = hrc;
-    else if (hrc)
-        bkp_debug("the audit log's head marker stays at record %llu: %s",
-                  (unsigned long long)seq, bkp_strerror(hrc));
+    if (hrc && !have) {
+        rc = hrc; /* a new log without its first marker is no log */
+    } else if (hrc && !bkp_audit_fault(hrc)) {
+        /* Anything but a full or read-only disk (a marker made immutable,
+         * its folder's permissions): the marker would never move again and
+         * the records after it could be cut unseen. Said, and a failure. */
+        bkp_error(_("the audit log's head marker %s/head cannot be moved (%s): the record is in "
+                    "the log, but nothing guards the log's end from being cut. Check the marker "
+                    "(its permissions, `lsattr`) and tell the security manager"),
+                  dir, bkp_strerror(hrc));
+        rc = -EUCLEAN; /* said here */
+    } else if (hrc) {
+        bkp_warn(_("the audit log's head marker stays at record %llu (%s); the record is kept, "
+                   "and the next record written once there is room moves the marker on"),
+                 (unsigned long long)seq, bkp_strerror(hrc));
+    }
 out:
     json_decref(j);
     free(text);

@@ -63,6 +63,11 @@ static int split_lines(const char *path, bkp_buf *buf, char ***lines, size_t *n,
             *torn = true;
             break;
         }
+        /* A NUL inside a line would end it early for every reader after
+         * this one (its hash, its JSON): the line is made one that no
+         * reader takes for a record. */
+        for (char *z = memchr(p, '\0', (size_t)(nl - p)); z; z = memchr(z, '\0', (size_t)(nl - z)))
+            *z = '\x01';
         *nl = '\0';
         if (*n == cap) {
             cap = cap ? 2 * cap : 256;
@@ -243,17 +248,32 @@ static void walk_line(walk *w, const char *line, uint64_t i)
     json_decref(j);
 }
 
-/* Check the end of the log (lines `l`, `n` of them) against its head marker
- * beside `path`; describe a loss in `out`. */
-static void check_head(const char *path, const uint8_t pk[32], char **l, size_t n,
-                       bkp_audit_check *out)
+/* The head marker beside the log at `path`, read before the log itself: an
+ * append between the two readings then leaves the log longer than the
+ * marker read (a floor), never shorter. */
+typedef struct head_seen {
+    char *hpath; /* NULL: a copy of a log, which has no marker */
+    int hrc;     /* bkp_audit_head_read's */
+    bkp_audit_head h;
+} head_seen;
+
+static void head_read_first(const char *path, const uint8_t pk[32], head_seen *hs)
 {
-    char *hpath = bkp_audit_head_path(path);
+    memset(hs, 0, sizeof(*hs));
+    hs->hpath = bkp_audit_head_path(path);
+    hs->hrc = hs->hpath ? bkp_audit_head_read(hs->hpath, pk, &hs->h) : -ENOENT;
+}
+
+/* Check the end of the log (lines `l`, `n` of them) against its head marker
+ * `hs`; describe a loss in `out`. */
+static void check_head(const head_seen *hs, char **l, size_t n, bkp_audit_check *out)
+{
+    const char *hpath = hs->hpath;
     uint8_t at[32];
-    bkp_audit_head h = {0};
     if (!hpath)
         return;
-    int hrc = bkp_audit_head_read(hpath, pk, &h);
+    int hrc = hs->hrc;
+    bkp_audit_head h = hs->h;
     uint64_t hseq = h.seq;
     if (hrc == -ENOENT && !n && out->absent) {
         say_problem(out, BKP_AUDIT_DELETED, 0, 0, NULL);
@@ -277,9 +297,10 @@ static void check_head(const char *path, const uint8_t pk[32], char **l, size_t 
         if (memcmp(at, h.record, 32)) {
             out->first_bad = hseq;
             say_problem(out, BKP_AUDIT_REWRITTEN, hseq, 0, NULL);
+        } else {
+            out->past_marker = n - hseq; /* a floor left behind by a crash or a full disk */
         }
     }
-    free(hpath);
 }
 
 /* The log (lines `la`, `na`) against its copy `against`: line for line,
@@ -319,10 +340,12 @@ static int walk_log(const char *path, const bkp_buf *given, const char *against,
     char **la = NULL;
     size_t na = 0;
     bool torn = false;
+    head_seen hs;
     memset(out, 0, sizeof(*out));
     w->chained = true;
     w->latest = -1;
     bkp_buf_init(&a);
+    head_read_first(path, w->pk, &hs);
     int rc = read_lines(path, given, &a, &la, &na, &torn);
     if (rc == -ENOENT) {
         out->absent = true; /* a loss to report, not a failure to read */
@@ -334,7 +357,7 @@ static int walk_log(const char *path, const bkp_buf *given, const char *against,
     for (size_t i = 0; i < na; i++)
         walk_line(w, la[i], i + 1);
     if (!out->first_bad)
-        check_head(path, w->pk, la, na, out);
+        check_head(&hs, la, na, out);
     if (!out->why.code && out->absent)
         say_problem(out, BKP_AUDIT_MISSING, 0, 0, NULL);
     if (!out->why.code && torn)
@@ -347,6 +370,7 @@ static int walk_log(const char *path, const bkp_buf *given, const char *against,
         bkp_audit_problem_say(out, &w->back);
     out->bad = out->first_bad || out->missing || out->absent || out->head_bad || torn || back;
 done:
+    free(hs.hpath);
     free(la);
     bkp_buf_free(&a);
     return rc;

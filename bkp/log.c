@@ -1,11 +1,13 @@
 #include "bkp/log.h"
 
 #include "bkp/i18n.h"
+#include "bkp/text.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -51,20 +53,26 @@ void bkp_vlog(enum bkp_log_level level, const char *fmt, va_list ap)
 
     if (level > log_level)
         return;
+    /* A message names files, keys and servers' words: made safe for the
+     * terminal and the log it lands in (text.h), its own newlines kept. */
+    char *msg = NULL;
+    if (vasprintf(&msg, fmt, ap) < 0)
+        msg = NULL;
+    char *safe = msg ? bkp_text_safe(msg, BKP_TEXT_LINES) : NULL;
+    const char *text = safe ? safe : "(out of memory for a message)";
     pthread_mutex_lock(&log_lock);
     if (sink) {
-        char msg[2048];
-        vsnprintf(msg, sizeof(msg), fmt, ap);
-        sink(level, msg, sink_ctx);
-        pthread_mutex_unlock(&log_lock);
-        return;
+        sink(level, text, sink_ctx);
+    } else {
+        clear_progress_locked();
+        fputs(level <= BKP_LOG_WARN ? "bkp: " : "", stderr);
+        fputs(*prefix[level] ? _(prefix[level]) : "", stderr);
+        fputs(text, stderr);
+        fputc('\n', stderr);
     }
-    clear_progress_locked();
-    fputs(level <= BKP_LOG_WARN ? "bkp: " : "", stderr);
-    fputs(*prefix[level] ? _(prefix[level]) : "", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
     pthread_mutex_unlock(&log_lock);
+    free(safe);
+    free(msg);
 }
 
 void bkp_log(enum bkp_log_level level, const char *fmt, ...)
@@ -155,11 +163,16 @@ void bkp_progress(const char *fmt, ...)
         100000000L)
         return;
     progress_last = now;
+    char *line = NULL;
+    va_start(ap, fmt);
+    if (vasprintf(&line, fmt, ap) < 0)
+        line = NULL;
+    va_end(ap);
     pthread_mutex_lock(&log_lock);
     fputs("\r\033[K", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
+    if (line)
+        bkp_text_put(stderr, line, BKP_TEXT_FIELD); /* one line: it may name a file */
+    free(line);
     progress_dirty = true;
     fflush(stderr);
     pthread_mutex_unlock(&log_lock);

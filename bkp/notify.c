@@ -143,7 +143,10 @@ int bkp_notify_send(const bkp_notify_target *t, const json_t *event, const char 
         const char *cmd = t->mail_from ? "exec \"$BKP_SENDMAIL\" -i -f \"$BKP_MAIL_FROM\" -- "
                                          "\"$BKP_MAIL_TO\""
                                        : "exec \"$BKP_SENDMAIL\" -i -- \"$BKP_MAIL_TO\"";
-        int rc = mail && to && sm ? run(t, cmd, NULL, mail, event, more, nmore) : -ENOMEM;
+        /* sendmail runs as the policy says, never as root by default when
+         * the notify command was given a user of its own. */
+        const char *as = t->mail_run_as ? t->mail_run_as : t->run_as;
+        int rc = mail && to && sm ? run(t, cmd, as, mail, event, more, nmore) : -ENOMEM;
         if (rc)
             bkp_error(_("mailing %s through %s failed (%s); the event is told again at the next "
                         "run. Check the mail system (e.g. `echo test | sendmail %s`)"),

@@ -24,6 +24,7 @@ typedef struct bkp_notify_target {
     const char *mail_to;   /* NULL: no mail */
     const char *mail_from; /* NULL: sendmail's default */
     const char *sendmail;  /* NULL: /usr/sbin/sendmail */
+    const char *mail_run_as; /* sendmail's user; NULL: `run_as` (the command's) */
 } bkp_notify_target;
 
 /* The mail of `event` from `host` (malloc'd): headers and a UTF-8 body. */

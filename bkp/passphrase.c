@@ -213,9 +213,14 @@ int bkp_passphrase_get(const char *file, int confirm, char **out, size_t *len)
         r = confirm
                 ? prompt_twice(_("Repository passphrase: "), _("Repeat the passphrase: "), p, &n)
                 : prompt(_("Repository passphrase: "), p, &n);
-        if (r == -ENOENT)
+        if (r == -ENOENT && confirm)
             bkp_error(_("no passphrase: give --passphrase-file FILE (mode 0600), or set "
                         "BKP_PASSPHRASE_FILE or BKP_PASSPHRASE_COMMAND, or run on a terminal"));
+        else if (r == -ENOENT)
+            bkp_error(_("no passphrase: give --passphrase-file FILE (mode 0600), or set "
+                        "BKP_PASSPHRASE_FILE or BKP_PASSPHRASE_COMMAND, or run on a terminal; "
+                        "with no passphrase left, open it with the key sheets from the safe: "
+                        "--key-from SHEET (--key-from - types them in)"));
     }
     if (r) {
         sodium_free(p);

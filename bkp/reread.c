@@ -10,6 +10,7 @@
 #include "bkp/bytes.h"
 #include "bkp/clock.h"
 #include "bkp/durable.h"
+#include "bkp/generation.h"
 #include "bkp/i18n.h"
 #include "bkp/log.h"
 
@@ -120,5 +121,9 @@ int bkp_reread_save(bkp_repo *r, const json_t *state)
 
 int bkp_reread_save_ro(const bkp_repo *r, const json_t *state)
 {
-    return reread_save(r, state);
+    /* A read never writes the copy it reads (audit.h, bkp_audit_append_ro):
+     * a sample of a copy on a medium by its path keeps no state there. */
+    char *medium = bkp_gen_copy_medium(r);
+    free(medium);
+    return medium ? -EROFS : reread_save(r, state);
 }

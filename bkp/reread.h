@@ -52,5 +52,7 @@ int bkp_reread_save(bkp_repo *r, const json_t *state);
  * content (medium.h, bkp_media_update_ro, says which writes a read handle
  * may make). */
 int bkp_reread_save_ro(const bkp_repo *r, const json_t *state);
+/* ... never onto a copy on a medium (bkp_gen_copy_medium): -EROFS, nothing
+ * written; its sample's state is not kept. */
 
 #endif

@@ -44,7 +44,11 @@ int bkp_reread_sample(const bkp_repo *r, const bkp_repo *target, const char *med
         for (size_t i = 0; i < n; i++)
             json_object_set_new(state, plan[i], json_integer((json_int_t)now));
         json_object_set_new(state, "last_run", json_integer((json_int_t)now));
-        if (medium ? bkp_media_update_ro(r, medium, set_reread, state) : bkp_reread_save_ro(r, state))
+        int src = medium ? bkp_media_update_ro(r, medium, set_reread, state)
+                         : bkp_reread_save_ro(r, state);
+        if (src == -EROFS && !medium)
+            bkp_debug("a copy on a medium read by its path: its sample's state is not kept");
+        else if (src)
             bkp_warn(_("cannot save the re-read state; the next sample may read the same packs"));
     }
     bkp_strv_free(plan, n);

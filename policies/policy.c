@@ -449,6 +449,18 @@ static bool address_ok(const char *a)
 static void mail_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *t)
 {
     pol_notify *nt = t;
+    if (!strcmp(key, "run_as")) {
+        nt->mail_run_as = pol_yaml_str(c, v, key);
+        if (nt->mail_run_as && !bkp_cmd_user_name_ok(nt->mail_run_as)) {
+            pol_yaml_error(c, v,
+                           _("'run_as: %s' is not a user name — write the name of an unprivileged "
+                             "user, e.g. 'run_as: postgres'"),
+                           nt->mail_run_as);
+            free(nt->mail_run_as);
+            nt->mail_run_as = NULL;
+        }
+        return;
+    }
     char **dst = !strcmp(key, "to")     ? &nt->mail_to
                  : !strcmp(key, "from") ? &nt->mail_from
                                         : &nt->sendmail;
@@ -465,7 +477,7 @@ static void mail_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *
 
 static void notify_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *t)
 {
-    static const char *const mkeys[] = {"to", "from", "sendmail", NULL};
+    static const char *const mkeys[] = {"to", "from", "sendmail", "run_as", NULL};
     pol_notify *nt = t;
     if (!strcmp(key, "command")) {
         hook(c, v, _("notify command"), &nt->command);
@@ -669,6 +681,7 @@ void pol_free(pol_policy *p)
     free(p->notify.mail_to);
     free(p->notify.mail_from);
     free(p->notify.sendmail);
+    free(p->notify.mail_run_as);
     free(p->file);
     free(p->repository);
     free(p->passphrase_file);

@@ -111,6 +111,7 @@ typedef struct pol_notify {
     char *mail_to;        /* NULL: no mail */
     char *mail_from;      /* default: the mail's envelope default */
     char *sendmail;       /* default /usr/sbin/sendmail */
+    char *mail_run_as;    /* sendmail's user; default the command's run_as, else root */
     int64_t remind_every; /* seconds; default 1 day; 0: never */
 } pol_notify;
 

@@ -98,10 +98,19 @@ static rst_node *kid_add(rst_node *dir, const char *name, size_t len)
     return n;
 }
 
-/* A folder that was not stored (the layout, or above the captured paths). */
-static void synthetic_dir(rst_node *n, time_t t)
+/* A folder that was not stored: the layout (0555: everyone may list the
+ * generations), or a folder above the captured paths, whose owner and mode
+ * were never known (0700 root: a mount with --allow-other must never grant
+ * more than the original tree did, and a 0644 file in a 0700 folder stays
+ * out of reach of other users). */
+#define LAYOUT_MODE 0555
+#define UNKNOWN_MODE 0700
+
+static void synthetic_dir(rst_node *n, time_t t, mode_t mode)
 {
-    n->st.st_mode = S_IFDIR | 0555;
+    n->st.st_mode = S_IFDIR | mode;
+    n->st.st_uid = 0;
+    n->st.st_gid = 0;
     n->st.st_mtime = n->st.st_ctime = n->st.st_atime = t;
     n->st.st_nlink = 2;
 }
@@ -131,7 +140,7 @@ static rst_node *walk_to(rst_node *from, const char *path, bool make, time_t t)
         if (len && !(len == 1 && *p == '.')) {
             rst_node *k = kid_find(n, p, len);
             if (!k && make && (k = kid_add(n, p, len)) && p[len])
-                synthetic_dir(k, t);
+                synthetic_dir(k, t, UNKNOWN_MODE);
             n = k;
         }
         p += len + (p[len] == '/');
@@ -231,7 +240,7 @@ static int add_gen(rst_node *dir, bkp_gen *g)
     rst_node *n = kid_add(dir, name, strlen(name));
     if (!n)
         return -ENOMEM;
-    synthetic_dir(n, g->finished);
+    synthetic_dir(n, g->finished, LAYOUT_MODE);
     n->gen = g;
     if (dir->st.st_mtime < g->finished)
         dir->st.st_mtime = dir->st.st_ctime = dir->st.st_atime = g->finished;
@@ -267,7 +276,7 @@ static int layout(rst_browse *b, bool one)
         if (!dir)
             return -ENOMEM;
         if (dir != b->root && !S_ISDIR(dir->st.st_mode))
-            synthetic_dir(dir, 0);
+            synthetic_dir(dir, 0, LAYOUT_MODE);
         if (b->root->st.st_mtime < g->finished)
             b->root->st.st_mtime = b->root->st.st_ctime = b->root->st.st_atime = g->finished;
         int rc = add_gen(dir, g);
@@ -303,7 +312,7 @@ int rst_browse_new(const bkp_repo *r, const char *spec, rst_browse **out)
         return -ENOMEM;
     }
     b->r = r;
-    synthetic_dir(b->root, 0);
+    synthetic_dir(b->root, 0, LAYOUT_MODE);
     int rc = spec ? dataset_of(b, spec) : 0;
     if (!spec && !(rc = bkp_gen_list(r, NULL, &b->gens, &b->ngens)))
         rc = layout(b, false);
@@ -316,7 +325,7 @@ int rst_browse_new(const bkp_repo *r, const char *spec, rst_browse **out)
         else if (!(rc = bkp_gen_resolve(r, spec, &b->gens[0]))) {
             b->ngens = 1;
             b->root->gen = b->gens[0];
-            synthetic_dir(b->root, b->gens[0]->finished);
+            synthetic_dir(b->root, b->gens[0]->finished, LAYOUT_MODE);
         }
     }
     if (rc < 0) {

@@ -11,6 +11,7 @@
 #include "bkp/cli/cli.h"
 #include "bkp/copy.h"
 #include "bkp/durable.h"
+#include "bkp/generation.h"
 #include "bkp/log.h"
 #include "bkp/ops/audit_context.h"
 #include "bkp/pubkey.h"
@@ -60,6 +61,51 @@ static int journal_verify(cli *c)
     return chk.bad ? EXIT_FAILED : EXIT_OK;
 }
 
+/* The log a command of `audit` reads: the journal named, else the
+ * repository's own log, or on a copy on a medium (which keeps no log of
+ * the primary's history of its own) the copy of the primary's log the last
+ * rotation left there (copy.h, BKP_AUDIT_COPY), `*copy` saying so
+ * (malloc'd). */
+static char *log_of(const cli *c, char **copy)
+{
+    *copy = NULL;
+    if (c->journal)
+        return strdup(c->journal);
+    if ((*copy = bkp_gen_copy_medium(c->ro)))
+        return bkp_repo_subpath(c->ro, BKP_AUDIT_COPY);
+    return bkp_audit_path(c->ro);
+}
+
+/* audit verify on a copy on a medium: the primary's log as its last
+ * rotation left it there, chain and signatures (no head marker: the
+ * primary's marker guards the primary's log). */
+static int copy_verify(cli *c, const char *path, const char *medium)
+{
+    bkp_audit_check chk;
+    int rc = bkp_audit_verify(path, bkp_repo_sign_pk(c->ro), NULL, &chk);
+    if (rc < 0 || chk.absent) {
+        bkp_error(_("%s is the copy on the medium labelled %s, and holds no copy of the primary's "
+                    "audit log (%s): rotate to it from the primary to give it one"),
+                  bkp_repo_path(c->ro), medium, path);
+        return EXIT_FAILED;
+    }
+    if (c->json) {
+        json_t *out = json_pack("{s:b, s:s, s:s, s:I, s:I, s:s}", "ok", !chk.bad, "copy_of_log",
+                                path, "medium", medium, "records", (json_int_t)chk.records,
+                                "first_bad", (json_int_t)chk.first_bad, "problem", chk.problem);
+        if (out)
+            bkp_audit_problem_to_json(&chk.why, out);
+        cli_print_json(out);
+    } else if (chk.bad) {
+        bkp_error(_("audit log %s: %s"), path, chk.problem_local);
+    } else {
+        printf(_("the copy of the primary's audit log on the medium labelled %s (as its last "
+                 "rotation left it): %llu record(s), chain and signatures intact\n"),
+               medium, (unsigned long long)chk.records);
+    }
+    return chk.bad ? EXIT_FAILED : EXIT_OK;
+}
+
 static int audit_verify(cli *c)
 {
     if (c->journal && c->against) {
@@ -68,7 +114,14 @@ static int audit_verify(cli *c)
     }
     if (c->journal)
         return journal_verify(c);
-    char *path = bkp_audit_path(c->ro), *against = against_path(c);
+    char *medium = NULL, *path = log_of(c, &medium);
+    if (medium) {
+        int ex = path ? copy_verify(c, path, medium) : EXIT_FAILED;
+        free(medium);
+        free(path);
+        return ex;
+    }
+    char *against = against_path(c);
     bkp_audit_check chk;
     if (c->against && !against) {
         free(path);
@@ -96,12 +149,13 @@ static int audit_verify(cli *c)
         bkp_error(_("cannot compare the audit log with the generation records: %s"),
                   bkp_strerror(vrc));
     if (c->json) {
-        json_t *out = json_pack("{s:b, s:I, s:I, s:I, s:b, s:b, s:I, s:s, s:I}", "ok",
+        json_t *out = json_pack("{s:b, s:I, s:I, s:I, s:b, s:b, s:I, s:s, s:I, s:I}", "ok",
                                 rc == 0 && !log_bad, "records", (json_int_t)chk.records,
                                 "first_bad", (json_int_t)chk.first_bad, "missing",
                                 (json_int_t)chk.missing, "absent", chk.absent, "head_bad",
                                 chk.head_bad, "restarts", (json_int_t)chk.restarts, "problem",
-                                chk.problem, "generations_unaccounted", (json_int_t)vr.problems);
+                                chk.problem, "generations_unaccounted", (json_int_t)vr.problems,
+                                "past_marker", (json_int_t)chk.past_marker);
         if (out) /* the problem's code beside its English, for any reader's language */
             bkp_audit_problem_to_json(&chk.why, out);
         cli_print_json(out);
@@ -113,6 +167,11 @@ static int audit_verify(cli *c)
                  path, (unsigned long long)chk.restarts, (unsigned long long)chk.restart_seq);
     if (rc)
         bkp_error(_("audit log %s: %s"), path, chk.problem_local);
+    else if (chk.past_marker && !c->json)
+        bkp_warn(_("audit log %s: its last %llu record(s) are past its head marker, each signed "
+                   "and chained (a crash or a full disk kept the marker from moving); the next "
+                   "record written moves it on"),
+                 path, (unsigned long long)chk.past_marker);
     if (log_bad && !rc)
         rc = 1;
     else if ((c->tty || c->public_key) && !c->json && !rc)
@@ -182,7 +241,8 @@ static int show_one(json_t *j, void *ctx)
 
 static int audit_show(cli *c)
 {
-    char *path = c->journal ? strdup(c->journal) : bkp_audit_path(c->ro);
+    char *medium = NULL, *path = log_of(c, &medium);
+    free(medium);
     show_ctx s = {c, c->json ? json_array() : NULL};
     if (!s.arr) {
         const char *head[] = {_("SEQ"),        _("TIME (local)"), _("USER"),   _("OP"),
@@ -244,7 +304,7 @@ static int audit_restart(cli *c)
 
 int cmd_audit(cli *c)
 {
-    if (c->public_key && strcmp(c->args[0], "verify")) {
+    if (c->public_key && strcmp(c->args[0], "verify") && strcmp(c->args[0], "show")) {
         bkp_error(_("--public-key belongs to `bkp audit verify` (and `bkp verify`): audit %s needs "
                     "the key"),
                   c->args[0]);
@@ -277,15 +337,41 @@ int cli_audit(cli *c, const bkp_audit_rec *rec)
     return cli_record(c, c->ro, false, rec);
 }
 
+/* Is the folder `dir` on the medium whose copy is `r`: the medium's folder
+ * (the one holding the copy's folder and its label) or below it? */
+static bool on_medium(const char *dir, const bkp_repo *r)
+{
+    char *d = realpath(dir, NULL), *top = strdup(bkp_repo_path(r)), *slash;
+    bool on = false;
+    if (d && top && (slash = strrchr(top, '/'))) {
+        *slash = '\0'; /* the medium's folder: REPO/.. */
+        size_t n = strlen(top);
+        on = !n || (!strncmp(d, top, n) && (d[n] == '\0' || d[n] == '/'));
+    }
+    free(d);
+    free(top);
+    return on;
+}
+
 /* The journal of a read where no primary is open: beside what the command
- * writes (c->journal_near: a restore's target), else in the current
- * folder; one per repository (malloc'd). */
-static char *journal_path(const cli *c, const bkp_repo *r)
+ * writes (c->journal_near: a restore's target; in it with c->journal_in),
+ * else in the current folder; never on the medium read (unless `staged`:
+ * then `r` is in a folder of ours): then in $HOME. One per repository
+ * (malloc'd); NULL (said) when there is no such place. */
+static char *journal_path(const cli *c, const bkp_repo *r, bool staged)
 {
     const char *near = c->journal_near, *slash = near ? strrchr(near, '/') : NULL;
     char *dir = !near || c->journal_in ? strdup(near ? near : ".")
                 : !slash              ? strdup(".")
                                       : strndup(near, slash == near ? 1 : (size_t)(slash - near));
+    const char *home = getenv("HOME");
+    if (dir && !staged && on_medium(dir, r)) {
+        free(dir);
+        dir = home && *home == '/' && !on_medium(home, r) ? strdup(home) : NULL;
+        if (!dir)
+            bkp_warn(_("the journal of this read would go onto the medium read: run the command "
+                       "from a folder on another disk"));
+    }
     char *p = NULL;
     if (dir && asprintf(&p, "%s/bkp-journal-%.8s.jsonl", dir, bkp_repo_uuid(r)) < 0)
         p = NULL;
@@ -318,31 +404,44 @@ int cli_record(cli *c, const bkp_repo *source, bool staged, const bkp_audit_rec 
         return 0;
     char *medium = staged ? NULL : bkp_gen_copy_medium(source), *journal = NULL;
     bkp_repo *primary = NULL;
-    int rc;
-    if (!staged && !medium) {
+    int rc = -EROFS; /* no log to take it */
+    if (!staged && !medium)
         rc = bkp_audit_append_ro(source, rec); /* the source is a primary: its own log */
-    } else if ((primary = primary_of(c, source))) {
+    else if ((primary = primary_of(c, source)))
         /* Opened read-only for this record alone: the audit append is the
          * one write such a handle makes (audit.h). */
         rc = bkp_audit_append_ro(primary, rec);
-    } else if (!(journal = journal_path(c, source))) {
-        rc = -ENOMEM;
-    } else if (!(rc = bkp_audit_journal(source, journal, rec)) && strcmp(said, journal)) {
-        /* Nothing is written to the copy it read: the record goes on paper
-         * the person keeps, signed as the log's are. */
-        snprintf(said, sizeof(said), "%s", journal);
-        bkp_info(_("no primary repository is open here, and nothing is written to the copy read: "
-                   "what is done is recorded in %s; keep it with the papers of this day"),
-                 journal);
+    /* Never dropped unsaid: no primary, or one that cannot take a line at
+     * all (read-only, or refused as a copy): the journal, on paper the
+     * person keeps, signed as the log's records are. A full primary counts
+     * what it missed itself (audit.h). */
+    if (rc == -EROFS) {
+        journal = journal_path(c, source, staged);
+        rc = journal ? bkp_audit_journal(source, journal, rec) : -ENOSPC;
+        if (!rc && strcmp(said, journal)) {
+            snprintf(said, sizeof(said), "%s", journal);
+            bkp_warn(_("no primary repository is open here, and nothing is written to the copy "
+                       "read: what is done is recorded in %s; keep it with the papers of this "
+                       "day"),
+                     journal);
+        } else if (!journal) {
+            bkp_warn(_("this %s is not recorded anywhere: write down what was done"), rec->op);
+        }
     }
-    bool fault = bkp_audit_fault(rc) || (journal && rc); /* said where it happened */
+    bool said_there = bkp_audit_fault(rc) || journal || rc == -ENOSPC;
     bkp_repo_free(primary);
     free(medium);
     free(journal);
-    return rc && !fault ? EXIT_FAILED : 0;
+    return rc && !said_there ? EXIT_FAILED : 0;
+}
+
+/* The context's records, where this command's own go (cli_audit). */
+static int context_append(void *ctx, const bkp_audit_rec *rec)
+{
+    return cli_audit(ctx, rec);
 }
 
 void cli_audit_context(cli *c)
 {
-    ops_audit_context(c->ro, c->policy ? c->policy->file : NULL);
+    ops_audit_context(c->ro, c->policy ? c->policy->file : NULL, context_append, c);
 }

@@ -7,6 +7,7 @@
 #include <archive_entry.h>
 
 #include "bkp/cli/cli.h"
+#include "bkp/text.h"
 #include "bkp/generation.h"
 #include "bkp/i18n.h"
 #include "bkp/log.h"
@@ -78,8 +79,11 @@ static void emit(json_t *arr, char what, const char *path)
     if (arr)
         json_array_append_new(arr, json_pack("{s:s#, s:o}", "change", &what, 1, "path",
                                              bkp_json_bytes(path)));
-    else
-        printf("%c %s\n", what, path);
+    else {
+        printf("%c ", what);
+        bkp_text_put(stdout, path, BKP_TEXT_FIELD); /* a name from the captured host: text.h */
+        putchar('\n');
+    }
 }
 
 int cmd_diff(cli *c)

@@ -12,6 +12,7 @@
 #include <archive_entry.h>
 
 #include "bkp/cli/cli.h"
+#include "bkp/text.h"
 #include "bkp/generation.h"
 #include "bkp/i18n.h"
 #include "bkp/log.h"
@@ -42,12 +43,13 @@ static int show(const bkp_gen *g, const bkp_item *it, void *ctx)
                               (json_int_t)archive_entry_mtime(e)));
         return 0;
     }
-    printf("%-16s %10s  %s  /%s%s\n", name,
+    printf("%-16s %10s %-19s /", name,
            archive_entry_filetype(e) == AE_IFDIR
                ? "-"
                : cli_size(sz, sizeof(sz), (uint64_t)archive_entry_size(e)),
-           cli_time(t, sizeof(t), archive_entry_mtime(e)), archive_entry_pathname(e),
-           archive_entry_filetype(e) == AE_IFDIR ? "/" : "");
+           cli_time(t, sizeof(t), archive_entry_mtime(e)));
+    bkp_text_put(stdout, archive_entry_pathname(e), BKP_TEXT_FIELD); /* text.h */
+    printf("%s\n", archive_entry_filetype(e) == AE_IFDIR ? "/" : "");
     return 0;
 }
 
@@ -61,8 +63,10 @@ int cmd_find(cli *c)
         json_decref(f.arr);
         return cli_exit_for(rc);
     }
-    if (!f.arr)
-        printf("%-16s %10s  %-16s  %s\n", "GENERATION", "SIZE", "MODIFIED", "PATH");
+    if (!f.arr) {
+        const char *head[] = {_("GENERATION"), _("SIZE"), _("MODIFIED"), _("PATH")};
+        cli_row(head, (const int[]){16, -10, 19, 0}, 4);
+    }
     for (size_t i = 0; i < n && !ex; i++) {
         if (v[i]->pruned || v[i]->status)
             continue;

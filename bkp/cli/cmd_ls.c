@@ -6,6 +6,7 @@
 #include <archive_entry.h>
 
 #include "bkp/cli/cli.h"
+#include "bkp/text.h"
 #include "bkp/generation.h"
 #include "bkp/i18n.h"
 #include "bkp/log.h"
@@ -51,15 +52,24 @@ static void print_item(const bkp_item *it)
 {
     struct archive_entry *e = it->entry;
     char t[32];
-    printf("%s %-8s %-8s %12lld %s %s", archive_entry_strmode(e),
-           archive_entry_uname(e) ? archive_entry_uname(e) : "-",
-           archive_entry_gname(e) ? archive_entry_gname(e) : "-",
-           (long long)archive_entry_size(e), cli_time(t, sizeof(t), archive_entry_mtime(e)),
-           archive_entry_pathname(e));
-    if (archive_entry_symlink(e))
-        printf(" -> %s", archive_entry_symlink(e));
-    if (archive_entry_hardlink(e))
-        printf(" link to %s", archive_entry_hardlink(e));
+    /* Names, owners and link targets are the captured host's: shown safe (text.h). */
+    char *user = bkp_text_safe(archive_entry_uname(e) ? archive_entry_uname(e) : "-", 0);
+    char *group = bkp_text_safe(archive_entry_gname(e) ? archive_entry_gname(e) : "-", 0);
+    printf("%s %-8s %-8s %12lld %s ", archive_entry_strmode(e), user ? user : "?",
+           group ? group : "?", (long long)archive_entry_size(e),
+           cli_time(t, sizeof(t), archive_entry_mtime(e)));
+    free(user);
+    free(group);
+    bkp_text_put(stdout, archive_entry_pathname(e) ? archive_entry_pathname(e) : "",
+                 BKP_TEXT_FIELD);
+    if (archive_entry_symlink(e)) {
+        fputs(" -> ", stdout);
+        bkp_text_put(stdout, archive_entry_symlink(e), BKP_TEXT_FIELD);
+    }
+    if (archive_entry_hardlink(e)) {
+        fputs(" link to ", stdout);
+        bkp_text_put(stdout, archive_entry_hardlink(e), BKP_TEXT_FIELD);
+    }
     putchar('\n');
 }
 

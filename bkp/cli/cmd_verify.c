@@ -99,7 +99,9 @@ static void print_result(cli *c, const char *what, const bkp_verify_result *res,
                       "problems", (json_int_t)res->problems, "messages", msgs, "repaired", fixed));
     } else if (res->problems == 0 && c->tty) {
         char a[32];
-        printf(_("%s: verified %llu generation(s): signatures, chains and objects in place"), what,
+        /* "repository" is a word for the JSON, and one of the reader's language here. */
+        const char *shown = c->media ? what : _("the repository");
+        printf(_("%s: verified %llu generation(s): signatures, chains and objects in place"), shown,
                (unsigned long long)res->generations);
         if (res->packs_read)
             printf(_("; %llu pack(s) (%s, %llu blobs) read back and authenticated"),
@@ -148,8 +150,9 @@ static int verify_public(cli *c)
         printf(
             _("repository %s (%s)\n  checked with the public key you gave (%s), which is the "
               "repository's; no secret was used\n"
-              "  checked: %llu generation record(s) and %llu tombstone(s): signatures, clearances "
-              "and the chain of each data set\n"),
+              "  checked: %llu generation record(s) and %llu tombstone(s) (the place a "
+              "generation pruned, or not copied to this medium, keeps in its chain): signatures, "
+              "clearances and the chain of each data set\n"),
             bkp_repo_path(c->ro), bkp_repo_uuid(c->ro), fp, (unsigned long long)res.generations,
             (unsigned long long)res.tombstones);
         char *medium = bkp_gen_copy_medium(c->ro);

@@ -13,6 +13,7 @@
 #include "bkp/lock.h"
 #include "bkp/log.h"
 #include "bkp/medium.h"
+#include "bkp/text.h"
 #include "bkp/ops/medium_label.h"
 #include "bkp/trust.h"
 
@@ -246,7 +247,9 @@ int cli_read_lock(cli *c, const char *repo, struct bkp_lock **out)
 void cli_row(const char *const *cells, const int *widths, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        const char *s = cells[i] ? cells[i] : "-";
+        /* A cell may hold a name from a medium or a record: shown safe (text.h). */
+        char *safe = bkp_text_safe(cells[i] ? cells[i] : "-", BKP_TEXT_FIELD);
+        const char *s = safe ? safe : "?";
         int w = widths[i] < 0 ? -widths[i] : widths[i], used = cli_columns(s);
         if (i + 1 == n)
             fputs(s, stdout);
@@ -254,6 +257,7 @@ void cli_row(const char *const *cells, const int *widths, size_t n)
             printf("%*s%s ", used < w ? w - used : 0, "", s);
         else
             cli_pad(stdout, s, w + 1);
+        free(safe);
     }
     fputc('\n', stdout);
 }

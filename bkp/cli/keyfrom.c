@@ -116,7 +116,10 @@ int cli_key_from_master(cli *c)
 int cli_key_from_record(cli *c, bkp_repo **out, bool staged)
 {
     /* A use of the escrowed key is recorded like any other (the guideline
-     * asks for it); not recorded, the open does not stand. */
+     * asks for it): in the primary's log, else the journal beside the
+     * target (cli_record). A log found wanting stops the open; a record
+     * that a full or read-only disk keeps out is said, and the restore of
+     * the bad day goes on — the person is told to write it down. */
     bkp_audit_rec rec = {.op = "key-from", .figures = c->key_used};
     if (cli_record(c, *out, staged, &rec)) {
         bkp_repo_free(*out);

@@ -55,6 +55,9 @@ typedef struct command {
      * primary: whether this invocation is that form. It is then opened as
      * NEED_REPO_WRITE with LOCK_WRITER, and its handler gets c->r. */
     bool (*writes)(const cli *c);
+    /* The forms that open no repository and read no key (audit show
+     * --journal FILE: a journal is shown as it is). */
+    bool (*alone)(const cli *c);
     policy_need policy;
     lock_kind lock;
     bool key; /* reads the passphrase (the repository key) */
@@ -92,6 +95,11 @@ static bool generations_writes(const cli *c)
 static bool audit_writes(const cli *c)
 {
     return !c->public_key && arg_is(c, (const char *const[]){"restart", NULL});
+}
+
+static bool audit_alone(const cli *c)
+{
+    return c->journal && arg_is(c, (const char *const[]){"show", NULL});
 }
 
 static bool media_writes(const cli *c)
@@ -238,6 +246,7 @@ static const command commands[] = {
      .run = cmd_audit,
      .needs = NEED_REPO,
      .writes = audit_writes,
+     .alone = audit_alone,
      .key = true,
      .public_key = true,
      .options = "repo json against journal since dataset from to format lang",
@@ -442,6 +451,15 @@ static int prepare(const command *cmd, cli *c, bkp_lock **cycle, bkp_lock **writ
     if (cmd->writes && cmd->writes(c)) {
         needs = NEED_REPO_WRITE;
         lock = LOCK_WRITER;
+    }
+    if (cmd->alone && cmd->alone(c)) {
+        if (c->nkey_from || c->public_key || c->passphrase_file) {
+            bkp_error(_("this form opens no repository and needs no key: leave out %s"),
+                      c->nkey_from ? "--key-from" : c->public_key ? "--public-key"
+                                                              : "--passphrase-file");
+            return EXIT_USAGE;
+        }
+        return EXIT_OK;
     }
     if (cmd->policy == POLICY_REQUIRED || c->policy_file) {
         if (!cli_policy(c))

@@ -114,7 +114,8 @@ int ops_alerts_tell(bkp_repo *r, const pol_policy *policy, ops_alerts *a, time_t
                                 .nenv = nt->command.nenv,
                                 .mail_to = nt->mail_to,
                                 .mail_from = nt->mail_from,
-                                .sendmail = nt->sendmail};
+                                .sendmail = nt->sendmail,
+                                .mail_run_as = nt->mail_run_as};
     }
     json_t *e;
     size_t i;

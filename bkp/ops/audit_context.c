@@ -12,24 +12,38 @@
 #include "bkp/audit.h"
 #include "bkp/bytes.h"
 #include "bkp/durable.h"
+#include "bkp/generation.h"
 #include "bkp/lock.h"
 #include "bkp/prune_recover.h"
 
+typedef struct sink {
+    const bkp_repo *r;
+    int (*append)(void *ctx, const bkp_audit_rec *rec);
+    void *ctx;
+} sink;
+
+/* logged where it fails; the command stands */
+static void put(const sink *k, const bkp_audit_rec *rec)
+{
+    (void)!(k->append ? k->append(k->ctx, rec) : bkp_audit_append_ro(k->r, rec));
+}
+
 /* One record of `op` whose figures are {key: each of `v`}. */
-static void each_noted(const bkp_repo *r, const char *op, const char *key, const char *const *v,
+static void each_noted(const sink *k, const char *op, const char *key, const char *const *v,
                        size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         json_t *fig = json_pack("{s:s}", key, v[i]);
         bkp_audit_rec rec = {.op = op, .figures = fig};
-        (void)!bkp_audit_append_ro(r, &rec); /* logged; the command stands */
+        put(k, &rec);
         json_decref(fig);
     }
 }
 
 /* The policy in force: a record whenever its bytes differ from the last one recorded. */
-static void policy_noted(const bkp_repo *r, const char *file)
+static void policy_noted(const sink *k, const char *file)
 {
+    const bkp_repo *r = k->r;
     bkp_buf data;
     uint8_t h[32];
     char hex[65], *log = bkp_audit_path(r);
@@ -43,7 +57,7 @@ static void policy_noted(const bkp_repo *r, const char *file)
             json_t *fig = json_pack("{s:s, s:s, s:O}", "file", file, "digest", hex, "previous",
                                     digest ? digest : json_null());
             bkp_audit_rec rec = {.op = "policy", .figures = fig};
-            (void)!bkp_audit_append_ro(r, &rec); /* logged; the command stands */
+            put(k, &rec);
             json_decref(fig);
         }
         json_decref(last);
@@ -52,9 +66,11 @@ static void policy_noted(const bkp_repo *r, const char *file)
     free(log);
 }
 
-void ops_audit_context(const bkp_repo *r, const char *policy_file)
+void ops_audit_context(const bkp_repo *r, const char *policy_file,
+                       int (*append)(void *ctx, const bkp_audit_rec *rec), void *ctx)
 {
     const char *const *v;
+    sink k = {r, append, ctx};
     if (!r)
         return;
     /* Every command that reads the repository says so when its log was lost,
@@ -63,11 +79,13 @@ void ops_audit_context(const bkp_repo *r, const char *policy_file)
     if (bkp_repo_is_public(r))
         return; /* nothing can be signed, so nothing is appended */
     size_t n = bkp_lock_takeovers(&v);
-    each_noted(r, "lock-takeover", "lock", v, n);
+    each_noted(&k, "lock-takeover", "lock", v, n);
     /* Prune intents refused by this command's opens (a planted one, or one
      * of another copy): never executed, always on record. */
     n = bkp_prune_rejections(&v);
-    each_noted(r, "intent-rejected", "intent", v, n);
-    if (policy_file)
-        policy_noted(r, policy_file);
+    each_noted(&k, "intent-rejected", "intent", v, n);
+    char *medium = policy_file ? bkp_gen_copy_medium(r) : NULL;
+    if (policy_file && !medium)
+        policy_noted(&k, policy_file);
+    free(medium);
 }

@@ -17,8 +17,15 @@
 
 #include "bkp/repo.h"
 
+#include "bkp/audit.h"
+
 /* Record the context of this process's command in `r` (may be NULL:
- * nothing), the policy read from `policy_file` (may be NULL). */
-void ops_audit_context(const bkp_repo *r, const char *policy_file);
+ * nothing), the policy read from `policy_file` (may be NULL), through
+ * `append(ctx, rec)` (NULL: appended to `r`'s log through the read handle;
+ * the program gives where a read's records go, never a copy on a medium).
+ * A copy on a medium gets no policy record: the policy in force is the
+ * primary's history. */
+void ops_audit_context(const bkp_repo *r, const char *policy_file,
+                       int (*append)(void *ctx, const bkp_audit_rec *rec), void *ctx);
 
 #endif

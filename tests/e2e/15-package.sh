@@ -126,6 +126,9 @@ grep -q "root BKP_POLICY=/etc/bkp/policy.yaml /usr/bin/bkp run" /usr/share/doc/b
 ok /usr/bin/bkp policy check --policy /etc/bkp/policy.yaml
 for rb in clinic emr-db scans; do
     [ -f /etc/bkp/runbooks/$rb.yaml ] || flunk "no runbook template /etc/bkp/runbooks/$rb.yaml"
+    # Its steps run as root and its env: may hold a password: root's alone.
+    [ "$(stat -c '%a %U' /etc/bkp/runbooks/$rb.yaml)" = "600 root" ] ||
+        flunk "/etc/bkp/runbooks/$rb.yaml is $(stat -c '%a %U' /etc/bkp/runbooks/$rb.yaml), not 600 root"
 done
 ok dpkg-query -W -f='${Conffiles}\n' bkp
 output_has "/etc/bkp/policy.yaml"

@@ -217,10 +217,19 @@ no_alarm "the backup after three kills"
 cmp -s "$HEAD" "$WORK/head.before" && flunk "the next append did not move the marker on"
 [ "$(wc -l <"$LOG")" -gt "$records" ] || flunk "the next backup was not recorded"
 
-# Still tampering: a line after the marker's record that the key did not sign.
+# Still tampering: a line after the marker's record that the key did not
+# sign — in its place (the next seq) and chained to the last record, only
+# its signature wrong.
 cp "$LOG" "$WORK/log.good"
 cp "$HEAD" "$WORK/head.good"
-tail -n 1 "$LOG" | sed 's/"op":"[a-z-]*"/"op":"restore"/; s/"outcome":"ok"/"outcome":"failed"/' >"$WORK/forged"
+tail -n 1 "$LOG" | python3 -c '
+import hashlib, json, sys
+last = sys.stdin.buffer.read().rstrip(b"\n")
+r = json.loads(last)
+r["seq"] += 1
+r["prev"] = hashlib.blake2b(last, digest_size=32).hexdigest()
+r["op"] = "verify"
+print(json.dumps(r, sort_keys=True, separators=(",", ":"), ensure_ascii=False))' >"$WORK/forged"
 cp "$WORK/head.before" "$HEAD" # the marker behind, as a kill leaves it
 chmod u+w "$LOG"
 cat "$WORK/forged" >>"$LOG"

@@ -98,9 +98,17 @@ FP=$("$BKP" key fingerprint --policy "$POL" | sed -n '3,4p' | tr -d ' \n')
 tree_sum() { (cd "$MNT" && find . -path ./lost+found -prune -o -print0 | sort -z | xargs -0 stat -c '%n %s %Y' && find . -type f -print0 | sort -z | xargs -0 sha256sum); }
 before=$(tree_sum)
 export BKP_PASSPHRASE_FILE=$PASSFILE
-ok "$BKP" verify --repo "$MNT/repo" --read-data
-ok "$BKP" restore ds:latest "$WORK/rw-out" --from "$MNT"
+mkdir -p "$WORK/rw" "$WORK/home"
+(cd "$WORK/rw" && ok "$BKP" verify --repo "$MNT/repo" --read-data)
+(cd "$WORK/rw" && ok "$BKP" verify --repo "$MNT/repo" --sample 50)
+ok "$BKP" restore ds:latest "$WORK/rw/out" --from "$MNT"
+ok "$BKP" ls ds:latest --repo "$MNT/repo" --key-from "$WORK/safe/paper.md"
+ok "$BKP" dump ds:1 "$D/sub/b.txt" --repo "$MNT/repo" --key-from "$WORK/safe/paper.md"
 ( cd "$WORK" && ok "$BKP" verify --media usb-a --policy "$POL" )
+# From a folder on the disk itself (the kit's folder, say): the journal goes
+# to $HOME, never onto the disk.
+(cd "$MNT/bkp-recovery" && HOME=$WORK/home ok "$BKP" verify --repo ../repo)
+ls "$WORK/home"/bkp-journal-*.jsonl >/dev/null 2>&1 || flunk "a verify run from the disk's folder kept no journal in \$HOME"
 after=$(tree_sum)
 [ "$before" = "$after" ] ||
     flunk "reading the disk mounted read-write changed it: $(diff <(echo "$before") <(echo "$after") | head -n 8)"
@@ -151,13 +159,11 @@ reads() {
     same_as "$WORK/snap1" "$out/disk1" "ds:1 from the read-only disk ($kind)"
     ok "$BKP" restore ds:latest "$out/tape" --from "$TAPE_RO" "$@"
     same_as "$D" "$out/tape" "ds:latest from the read-only archive folder ($kind)"
-    # Recorded beside each target, never on the disk: one journal per place.
-    local j
-    for j in "$out" "$out"; do
-        ls "$j"/bkp-journal-*.jsonl >/dev/null 2>&1 || flunk "no journal in $j ($kind)"
-    done
-    grep -q '"op":"restore"' "$out"/bkp-journal-*.jsonl || flunk "the restores were not recorded ($kind)"
-    grep -q '"op":"verify"' "$out"/bkp-journal-*.jsonl || flunk "the verify was not recorded ($kind)"
+    # Recorded beside each target (and the verify in its folder), never on
+    # the disk: one journal in $out.
+    [ "$(ls "$out"/bkp-journal-*.jsonl 2>/dev/null | wc -l)" = 1 ] || flunk "not one journal in $out ($kind)"
+    [ "$(grep -c '"op":"restore"' "$out"/bkp-journal-*.jsonl)" = 3 ] || flunk "the 3 restores were not recorded ($kind)"
+    [ "$(grep -c '"op":"verify"' "$out"/bkp-journal-*.jsonl)" = 2 ] || flunk "the 2 verifies were not recorded ($kind)"
 }
 
 reads pass --passphrase-file "$PASSFILE"
@@ -173,6 +179,15 @@ ok "$BKP" audit verify --journal "$J" --repo "$MNT/repo" --public-key "$FP"
 output_has "record(s)"
 sed 's/"op":"restore"/"op":"rest0re"/' "$J" >"$WORK/edited.jsonl"
 expect_exit 1 "$BKP" audit verify --journal "$WORK/edited.jsonl" --repo "$MNT/repo" --public-key "$FP"
+
+# The server's log as the last rotation left it on the disk: checked and
+# listed with the public key alone; a journal listed with nothing at all.
+ok "$BKP" audit verify --repo "$MNT/repo" --public-key "$FP"
+output_has "chain and signatures intact"
+ok "$BKP" audit show --repo "$MNT/repo" --public-key "$FP" --json
+output_has '"kit_sha256"'
+ok "$BKP" audit show --journal "$J"
+output_has "key-from"
 
 # The disk's own program, on the disk: the paper sheet.
 ok "$MNT/bkp-recovery/bkp" restore ds:latest "$WORK/out-kit/disk" --from "$MNT" \

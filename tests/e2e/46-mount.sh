@@ -154,6 +154,25 @@ wait "$RPID" || rc=$?
 cmp -s "$D/scans/ct.dcm" "$WORK/restored$D/scans/ct.dcm" || flunk "the restore beside the mount"
 stop_mount
 
+# --allow-other never grants more than the original tree did: a 0644 file in
+# a folder whose 0700 parent was not captured stays out of another user's
+# reach (folders above the captured paths are shown 0700 root).
+mkdir -p "$WORK/private/inner"
+chmod 700 "$WORK/private"
+chmod 755 "$WORK/private/inner"
+echo "not for everyone" >"$WORK/private/inner/file"
+chmod 644 "$WORK/private/inner/file"
+ok "$BKP" backup --dataset priv "$WORK/private/inner"
+start_mount priv --allow-other
+P=$MNT/latest$WORK/private
+[ "$(stat -c '%a %u' "$P")" = "700 0" ] || flunk "a folder above the captured path is shown $(stat -c '%a %u' "$P"), not 700 root"
+cat "$P/inner/file" >/dev/null || flunk "root cannot read through its own mount"
+if setpriv --reuid=nobody --regid=nogroup --clear-groups cat "$P/inner/file" >"$WORK/other.out" 2>&1; then
+    flunk "another user read a file of a 0700 folder through --allow-other"
+fi
+grep -q "Permission denied" "$WORK/other.out" || flunk "another user's read: $(cat "$WORK/other.out")"
+stop_mount
+
 # A byte flipped inside a large pack: the one file whose chunk it hits fails
 # to read (EIO, every time), every other file still reads whole. Which file
 # that is depends on how the workers filled the packs, so it is found by

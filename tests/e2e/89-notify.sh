@@ -25,11 +25,15 @@ echo "\$BKP_EVENT \$BKP_KEY \$BKP_STATE" >>"$WORK/env.txt"
 SH
 cat >"$WORK/sendmail" <<SH
 #!/bin/sh
-n=\$(ls "$WORK"/mail-* 2>/dev/null | wc -l)
-echo "\$*" >"$WORK/mail-\$n.args"
-cat >"$WORK/mail-\$n"
+n=\$(ls "$WORK"/mbox/mail-* 2>/dev/null | wc -l)
+echo "\$*" >"$WORK/mbox/mail-\$n.args"
+id -un >"$WORK/mbox/mail-\$n.user"
+cat >"$WORK/mbox/mail-\$n"
 SH
 chmod 755 "$WORK/notify-cmd" "$WORK/sendmail"
+# sendmail runs as the policy's mail user (run_as), never root by default:
+# it writes where that user may.
+mkdir -m 1777 "$WORK/mbox"
 policy() { # policy RULE
     cat >"$POL" <<YAML
 repository: $REPO
@@ -37,7 +41,7 @@ passphrase_file: $PASSFILE
 rule_321: $1
 notify:
   command: { command: "$WORK/notify-cmd", timeout: 30s }
-  mail: { to: it@clinic.example, from: bkp@clinic.example, sendmail: $WORK/sendmail }
+  mail: { to: it@clinic.example, from: bkp@clinic.example, sendmail: $WORK/sendmail, run_as: nobody }
   remind_every: 1d
 datasets:
   - name: emr
@@ -57,11 +61,12 @@ grep -q "NON-COMPLIANT" <<<"$ERR" || flunk "the first run should warn that emr i
 [ "$(verdict_events)" = 1 ] || flunk "one verdict event expected, got $(verdict_events)"
 grep '"key":"verdict:emr"' "$WORK/events.jsonl" | grep -q '"event":"raised"' || flunk "the event should be 'raised'"
 grep -q "raised verdict:emr NON-COMPLIANT" "$WORK/env.txt" || flunk "the command's environment should name the event"
-[ -f "$WORK/mail-0" ] || fail "no mail was sent"
-grep -q -- "-i -f bkp@clinic.example -- it@clinic.example" "$WORK/mail-0.args" || flunk "sendmail arguments: $(cat "$WORK/mail-0.args")"
-subject=$(sed -n 's/^Subject: =?UTF-8?B?\(.*\)?=$/\1/p' "$WORK/mail-0" | base64 -d)
+[ -f "$WORK/mbox/mail-0" ] || fail "no mail was sent"
+[ "$(cat "$WORK/mbox/mail-0.user")" = nobody ] || flunk "sendmail ran as $(cat "$WORK/mbox/mail-0.user"), not as the policy's run_as"
+grep -q -- "-i -f bkp@clinic.example -- it@clinic.example" "$WORK/mbox/mail-0.args" || flunk "sendmail arguments: $(cat "$WORK/mbox/mail-0.args")"
+subject=$(sed -n 's/^Subject: =?UTF-8?B?\(.*\)?=$/\1/p' "$WORK/mbox/mail-0" | base64 -d)
 grep -q "verdict:emr NON-COMPLIANT" <<<"$subject" || flunk "the mail's subject: $subject"
-grep -q "bkp (.*) からのお知らせです" "$WORK/mail-0" && grep -q "A notice from bkp" "$WORK/mail-0" ||
+grep -q "bkp (.*) からのお知らせです" "$WORK/mbox/mail-0" && grep -q "A notice from bkp" "$WORK/mbox/mail-0" ||
     flunk "the mail should be in Japanese and English"
 
 # 2. Every 15 minutes for hours: nothing told, and the run does not warn again.
@@ -71,7 +76,7 @@ for k in 1 2 3 4 5 6; do
     grep -q "NON-COMPLIANT" <<<"$ERR" && flunk "run $k warned again: $ERR"
 done
 [ "$(verdict_events)" = 1 ] || flunk "still one verdict event expected, got $(verdict_events)"
-[ ! -f "$WORK/mail-1" ] || flunk "a second mail was sent for the same condition"
+[ ! -f "$WORK/mbox/mail-1" ] || flunk "a second mail was sent for the same condition"
 # With -v the condition is still said, as told before.
 expect_exit 1 "$BKP" run -v
 grep -q "told before" <<<"$ERR" || flunk "-v should say the condition was told before"

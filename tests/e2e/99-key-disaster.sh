@@ -151,7 +151,7 @@ output_has "fewer shares"
 # (the drill), never on the disk read.
 [ ! -e "$MNT/repo/audit/log.jsonl" ] || flunk "a read of the disk wrote an audit log on it"
 for j in "$WORK"/bkp-journal-*.jsonl "$WORK/reports"/bkp-journal-*.jsonl; do
-    ok "$BKP" audit show --journal "$j" --repo "$MNT/repo" --json --key-from "$WORK/safe/paper.md" </dev/null
+    ok "$BKP" audit show --journal "$j" --json </dev/null # no repository, no key: shown as it is
     cat "$WORK/.out" >>"$WORK/journals.out"
 done
 grep -q '"op": "key-from"' "$WORK/journals.out" || flunk "no use of the sheets in the journals"

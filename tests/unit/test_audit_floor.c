@@ -135,6 +135,41 @@ static void test_marker_behind(void **state)
     assert_int_equal(marker_seq(f), at + 4);
 }
 
+/* The same past the first window the tail is read in (256 KiB): a marker
+ * left behind by many records is still found, and a marker that cannot
+ * move for another reason than a full disk fails the append. */
+static void test_marker_far_behind(void **state)
+{
+    fixture *f = *state;
+    char big[2048];
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    bkp_audit_rec rec = {.op = "verify", .error = big};
+    uint64_t at = marker_seq(f);
+    head_fails = -ENOSPC;
+    for (int i = 0; i < 400; i++) /* some 1 MiB of records */
+        assert_int_equal(bkp_audit_append(f->o.r, &rec), 0);
+    head_fails = 0;
+    assert_int_equal(marker_seq(f), at);
+    assert_sound(f, true);
+    bkp_audit_check chk;
+    assert_int_equal(bkp_audit_verify(f->log, bkp_repo_sign_pk(f->o.r), NULL, &chk), 0);
+    assert_false(chk.bad);
+    assert_int_equal(chk.past_marker, 400);
+    append(f, "backup", 0);
+    assert_int_equal(marker_seq(f), at + 401);
+    /* The next record said how far behind the marker was. */
+    json_t *last = bkp_audit_last(f->log, bkp_repo_sign_pk(f->o.r),
+                                  &(bkp_audit_query){.op = "backup"}, NULL);
+    assert_int_equal(json_integer_value(json_object_get(last, "marker_behind")), 400);
+    json_decref(last);
+    /* A marker made immutable (EPERM): the record is in the log, but the
+     * append fails, said — never a marker stuck in silence. */
+    head_fails = -EPERM;
+    append(f, "restore", -EUCLEAN);
+    head_fails = 0;
+}
+
 /* Past the marker, a line the key did not sign: still refused. */
 static void test_unsigned_after_marker(void **state)
 {
@@ -160,8 +195,9 @@ static void test_unsigned_after_marker(void **state)
     append(f, "backup", -EBADMSG);
 }
 
-/* Past the marker, but the record at the marker's place is not the one it
- * names: a rewrite, refused. */
+/* Past the marker, the log's records all signed and chained, but the
+ * marker names another record at its number: a rewrite, refused. Only the
+ * marker's hash differs here; the log itself is intact. */
 static void test_marker_record_replaced(void **state)
 {
     fixture *f = *state;
@@ -170,21 +206,15 @@ static void test_marker_record_replaced(void **state)
     append(f, "restore", 0);
     append(f, "verify", 0);
     head_fails = 0;
-    /* The marker's record (line `at`) changed in place; the lines after
-     * still chain to... nothing the marker knows. */
-    FILE *x = fopen(f->log, "r+");
-    char buf[1 << 16];
-    size_t n = fread(buf, 1, sizeof(buf) - 1, x);
-    buf[n] = '\0';
-    char *p = buf;
-    for (uint64_t i = 1; i < at; i++)
-        p = strchr(p, '\n') + 1;
-    char *t = strstr(p, "\"time\":\"");
-    assert_non_null(t);
-    t[8] = t[8] == '1' ? '2' : '1';
-    rewind(x);
-    fwrite(buf, 1, n, x);
-    fclose(x);
+    bkp_audit_head h;
+    assert_int_equal(bkp_audit_head_read(f->head, bkp_repo_sign_pk(f->o.r), &h), 0);
+    uint8_t other[32];
+    memcpy(other, h.record, 32);
+    other[0] ^= 1;
+    assert_int_equal(__real_bkp_audit_head_write(f->o.r, f->dir, at, other, &h), 0);
+    bkp_audit_check chk;
+    assert_int_equal(bkp_audit_verify(f->log, bkp_repo_sign_pk(f->o.r), NULL, &chk), 0);
+    assert_true(chk.bad); /* the log is intact; the marker names another record */
     assert_sound(f, false);
     append(f, "backup", -EBADMSG);
 }
@@ -266,12 +296,35 @@ static void test_journal(void **state)
     snprintf(fifo, sizeof(fifo), "%s/journal-fifo", f->o.top);
     assert_int_equal(mkfifo(fifo, 0600), 0);
     assert_int_equal(bkp_audit_journal(f->o.r, fifo, &r2), -EINVAL);
+    /* A file put there first is never appended to nor cut: one others may
+     * write, one that is not a journal of this key, a second name of
+     * another file (the log itself). */
+    char planted[256], hard[256];
+    snprintf(planted, sizeof(planted), "%s/planted.jsonl", f->o.top);
+    FILE *x = fopen(planted, "w");
+    fputs("attacker line\npartial", x);
+    fclose(x);
+    assert_int_equal(chmod(planted, 0600), 0);
+    assert_int_equal(bkp_audit_journal(f->o.r, planted, &r2), -EEXIST);
+    assert_int_equal(chmod(planted, 0666), 0);
+    assert_int_equal(bkp_audit_journal(f->o.r, planted, &r2), -EEXIST);
+    assert_int_equal(stat(planted, &st), 0);
+    assert_int_equal(st.st_size, strlen("attacker line\npartial")); /* not cut, not appended */
+    assert_int_equal(chmod(j, 0644), 0);
+    assert_int_equal(bkp_audit_journal(f->o.r, j, &r2), -EEXIST); /* readable by others */
+    assert_int_equal(chmod(j, 0600), 0);
+    snprintf(hard, sizeof(hard), "%s/journal-hard.jsonl", f->o.top);
+    assert_int_equal(link(j, hard), 0);
+    assert_int_equal(bkp_audit_journal(f->o.r, hard, &r2), -EEXIST); /* two names */
+    assert_int_equal(unlink(hard), 0);
+    assert_int_equal(bkp_audit_journal(f->o.r, j, &r2), 0); /* ours again */
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_marker_behind, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_marker_far_behind, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unsigned_after_marker, setup, teardown),
         cmocka_unit_test_setup_teardown(test_marker_record_replaced, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missed_counted, setup, teardown),

@@ -167,10 +167,13 @@ static void test_layout_of_every_data_set(void **state)
     assert_int_equal(rst_browse_lookup(b, "/t/t:1", &n), 0);
     rst_browse_stat(n, &st);
     assert_true(S_ISDIR(st.st_mode) && (st.st_mode & 0777) == 0555);
-    /* Folders above the captured path were not stored: made up, read-only. */
+    /* Folders above the captured path were not stored: made up, and shown
+     * 0700 root (their owner and mode were never known; a mount for other
+     * users must not open them). */
     assert_int_equal(rst_browse_lookup(b, "/t/t:1/tmp", &n), 0);
     rst_browse_stat(n, &st);
-    assert_true(S_ISDIR(st.st_mode));
+    assert_true(S_ISDIR(st.st_mode) && (st.st_mode & 0777) == 0700);
+    assert_int_equal(st.st_uid, 0);
     assert_int_equal(rst_browse_lookup(b, "/nosuch", &n), -ENOENT);
     assert_int_equal(rst_browse_lookup(b, "/t/t:3", &n), -ENOENT);
     rst_browse_free(b);

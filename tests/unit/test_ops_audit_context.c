@@ -57,18 +57,18 @@ static void test_policy_once_per_change(void **state)
     char file[160], *log = bkp_audit_path(f->r);
     snprintf(file, sizeof(file), "%s/policy.yaml", f->top);
     write_policy(file, "repository: /srv/bkp\n");
-    ops_audit_context(f->r, file);
+    ops_audit_context(f->r, file, NULL, NULL);
     assert_int_equal(policies(f), 1);
     json_t *first = bkp_audit_last(log, NULL, &(bkp_audit_query){.op = "policy"}, NULL);
     json_t *fig = json_object_get(first, "figures");
     assert_string_equal(json_string_value(json_object_get(fig, "file")), file);
     assert_int_equal(strlen(json_string_value(json_object_get(fig, "digest"))), 64);
     assert_true(json_is_null(json_object_get(fig, "previous")));
-    ops_audit_context(f->r, file); /* the same bytes: nothing new */
-    ops_audit_context(f->r, NULL);
+    ops_audit_context(f->r, file, NULL, NULL); /* the same bytes: nothing new */
+    ops_audit_context(f->r, NULL, NULL, NULL);
     assert_int_equal(policies(f), 1);
     write_policy(file, "repository: /srv/bkp2\n");
-    ops_audit_context(f->r, file);
+    ops_audit_context(f->r, file, NULL, NULL);
     assert_int_equal(policies(f), 2);
     json_t *second = bkp_audit_last(log, NULL, &(bkp_audit_query){.op = "policy"}, NULL);
     assert_string_equal(
@@ -77,7 +77,7 @@ static void test_policy_once_per_change(void **state)
     json_decref(first);
     json_decref(second);
     free(log);
-    ops_audit_context(NULL, file); /* no repository: nothing, and no crash */
+    ops_audit_context(NULL, file, NULL, NULL); /* no repository: nothing, and no crash */
 }
 
 int main(void)

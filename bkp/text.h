@@ -1,0 +1,37 @@
+/*
+ * text.h — text from outside made safe for a terminal and a log.
+ *
+ * File names, symbolic link targets, bucket keys, an S3 server's messages,
+ * the fields of a label found on a medium: bytes someone else chose. Printed
+ * raw, an escape sequence among them steers the terminal (colours, a line
+ * rewritten, "ALL BACKUPS VERIFIED OK" in red) and a newline forges a line
+ * of a log. Every such byte is shown escaped instead: C0 controls and DEL as
+ * \n, \t, \r or \xNN, C1 controls (U+0080..U+009F) and the characters that
+ * reorder text (U+202A..U+202E, U+2066..U+2069) as \u{XXXX}, a byte that is
+ * not valid UTF-8 as \xNN. Everything else, Japanese included, is kept.
+ *
+ * One function makes the text safe (bkp_text_safe); the log passes every
+ * message through it, keeping the newlines of the message itself
+ * (BKP_TEXT_LINES); what the program prints to standard output passes each
+ * outside field (a name in `ls`, a cell of a table).
+ */
+#ifndef BKP_TEXT_H
+#define BKP_TEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+enum {
+    BKP_TEXT_FIELD = 0, /* one field: every control escaped, a backslash doubled */
+    BKP_TEXT_LINES = 1, /* a message of several lines: newlines and tabs kept */
+};
+
+/* `s` made safe as above (malloc'd; NULL without memory). */
+char *bkp_text_safe(const char *s, int how);
+/* The same, written to `f`. */
+void bkp_text_put(FILE *f, const char *s, int how);
+/* Does `s` need escaping at all (a quick test for the common case)? */
+bool bkp_text_is_safe(const char *s, int how);
+
+#endif
