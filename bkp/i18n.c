@@ -3,6 +3,7 @@
  */
 #include <limits.h>
 #include <locale.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,12 +16,44 @@
 #define BKP_LOCALEDIR "/usr/share/locale"
 #endif
 
+/* The language asked for, when its locale is not installed here (a fresh
+ * machine, a recovery kit, whose C library knows only C.UTF-8): messages in
+ * that language all the same. gettext ignores LANGUAGE in the C locale, and
+ * C.UTF-8 is not it. */
+static void language_without_locale(void)
+{
+    const char *loc = setlocale(LC_MESSAGES, NULL), *want = NULL;
+    const char *vars[] = {"LC_ALL", "LC_MESSAGES", "LANG"};
+    if (loc && strcmp(loc, "C") && strcmp(loc, "POSIX"))
+        return; /* installed, or C asked for */
+    for (size_t i = 0; i < 3 && !want; i++) {
+        const char *v = getenv(vars[i]);
+        want = v && *v ? v : NULL;
+    }
+    const char *language = getenv("LANGUAGE");
+    bool asked = (want && strcmp(want, "C") && strcmp(want, "POSIX") && strncmp(want, "C.", 2)) ||
+                 (language && *language);
+    if (!asked || !setlocale(LC_MESSAGES, "C.UTF-8"))
+        return;
+    setlocale(LC_CTYPE, "C.UTF-8");
+    if (!(language && *language) && want) {
+        char l[16];
+        size_t n = strcspn(want, "_.@");
+        if (n && n < sizeof(l)) {
+            memcpy(l, want, n);
+            l[n] = '\0';
+            setenv("LANGUAGE", l, 0);
+        }
+    }
+}
+
 void bkp_i18n_init(void)
 {
     /* Messages and the character type only: numbers in output for programs
      * keep their '.' whatever the locale. */
     setlocale(LC_MESSAGES, "");
     setlocale(LC_CTYPE, "");
+    language_without_locale();
     /* Beside the program first: the build tree, or a recovery kit (a path
      * fixed by where the program is, never by the environment). */
     char exe[PATH_MAX], dir[PATH_MAX + 16];

@@ -22,20 +22,6 @@
 #include "bkp/i18n.h"
 #include "bkp/log.h"
 
-bool bkp_kit_is_glibc(const char *name)
-{
-    static const char *const glibc[] = {
-        "libc.so",      "ld-linux",           "ld64.so",           "libm.so",
-        "libmvec.so",   "libpthread.so",      "libdl.so",          "librt.so",
-        "libutil.so",   "libresolv.so",       "libanl.so",         "libnss_",
-        "libthread_db", "libBrokenLocale.so", "libc_malloc_debug",
-    };
-    for (size_t i = 0; i < sizeof(glibc) / sizeof(*glibc); i++)
-        if (!strncmp(name, glibc[i], strlen(glibc[i])))
-            return true;
-    return false;
-}
-
 void bkp_kit_paths_free(char **paths, size_t n)
 {
     bkp_strv_free(paths, n);
@@ -45,19 +31,27 @@ typedef struct lib_list {
     char **v;
     size_t n;
     int rc;
+    char interp[PATH_MAX]; /* the program's loader (PT_INTERP) */
 } lib_list;
 
-/* Each object the loader has mapped, by the name it opened it under: the
- * name a program asks for (libsodium.so.23), not the file behind it. */
+/* Each object the loader mapped, by the name it opened it under: the name
+ * a program asks for (libsodium.so.23), not the file behind it. The program
+ * itself ("") gives its loader's path. */
 static int take_lib(struct dl_phdr_info *info, size_t size, void *ctx)
 {
     lib_list *l = ctx;
     (void)size;
     const char *path = info->dlpi_name, *base = path ? strrchr(path, '/') : NULL;
     struct stat st;
-    if (!base || l->rc || !strstr(base + 1, ".so") || bkp_kit_is_glibc(base + 1) ||
-        stat(path, &st) < 0 || !S_ISREG(st.st_mode))
-        return 0; /* the program itself (""), the vDSO, glibc */
+    if (path && !*path && !*l->interp) {
+        for (int i = 0; i < info->dlpi_phnum; i++)
+            if (info->dlpi_phdr[i].p_type == PT_INTERP)
+                snprintf(l->interp, sizeof(l->interp), "%s",
+                         (const char *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr));
+        return 0;
+    }
+    if (!base || l->rc || !strstr(base + 1, ".so") || stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+        return 0; /* the vDSO */
     for (size_t i = 0; i < l->n; i++)
         if (!strcmp(strrchr(l->v[i], '/') + 1, base + 1))
             return 0;
@@ -71,17 +65,40 @@ static int take_lib(struct dl_phdr_info *info, size_t size, void *ctx)
     return 0;
 }
 
+/* The objects mapped at start, before main: the program's own libraries,
+ * its C library and loader. What the program loads later for a moment's
+ * need (libcurl for a bucket, s3_lib.c; glibc's NSS modules) is not the
+ * program's and never goes into a kit. */
+static lib_list at_start;
+
+__attribute__((constructor)) static void libraries_at_start(void)
+{
+    dl_iterate_phdr(take_lib, &at_start);
+}
+
 int bkp_kit_libraries(char ***paths, size_t *n)
 {
-    lib_list l = {0};
-    dl_iterate_phdr(take_lib, &l);
-    if (l.rc) {
-        bkp_kit_paths_free(l.v, l.n);
-        return l.rc;
+    char **v = at_start.n ? calloc(at_start.n, sizeof(*v)) : NULL;
+    if (at_start.rc || (at_start.n && !v)) {
+        free(v);
+        return at_start.rc ? at_start.rc : -ENOMEM;
     }
-    *paths = l.v;
-    *n = l.n;
+    for (size_t i = 0; i < at_start.n; i++)
+        if (!(v[i] = strdup(at_start.v[i]))) {
+            bkp_kit_paths_free(v, i);
+            return -ENOMEM;
+        }
+    *paths = v;
+    *n = at_start.n;
     return 0;
+}
+
+/* The file name of the program's loader ("ld-linux-x86-64.so.2"), which a
+ * kit carries and starts the program with; NULL when it has none. */
+static const char *loader_name(void)
+{
+    const char *slash = strrchr(at_start.interp, '/');
+    return slash && slash[1] ? slash + 1 : NULL;
 }
 
 /* One file of the kit: from `src` (a path) or `text`. */
@@ -124,52 +141,126 @@ static int add_sum(bkp_buf *sums, const char *name, const bkp_buf *b)
     return sums->failed ? -ENOMEM : 0;
 }
 
-static const char launcher[] =
-    "#!/bin/sh\n"
-    "# bkp recovery kit: runs the bkp program of this folder with the libraries\n"
-    "# beside it (lib/). Nothing is installed; nothing on this machine changes.\n"
-    "# 復旧キット: このフォルダの bkp を、同梱のライブラリ (lib/) で実行します。\n"
-    "case \"$0\" in */*) here=${0%/*} ;; *) here=. ;; esac\n"
-    "LD_LIBRARY_PATH=\"$here/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}\"\n"
-    "export LD_LIBRARY_PATH\n"
-    "exec \"$here/lib/bkp\" \"$@\"\n";
+/*
+ * The launcher, run by the recovery machine's own /bin/sh. It starts
+ * nothing the kit did not bring: first every file of the folder is checked
+ * against SHA256SUMS with the machine's own sha256sum, and a file the list
+ * does not name (a library or catalogue put beside the kit, a link) or one
+ * that differs stops it before anything of the kit runs; then the program
+ * is started by the kit's own loader, with the kit's own libraries and C
+ * library only (--library-path, --inhibit-cache: no LD_LIBRARY_PATH, no
+ * ld.so.cache), in an environment cleared of everything but the language,
+ * the terminal, the home and bkp's own variables (no LD_PRELOAD,
+ * GCONV_PATH, LOCPATH, NLSPATH). The person checks the list itself against
+ * paper (README.txt).
+ */
+static char *launcher_text(const char *loader)
+{
+    char *s = NULL;
+    if (asprintf(&s,
+                 "#!/bin/sh\n"
+                 "# bkp recovery kit: checks every file of this folder against SHA256SUMS\n"
+                 "# (with this machine's sha256sum), then starts lib/bkp with the loader and\n"
+                 "# libraries of lib/ only, in a clean environment. A file SHA256SUMS does not\n"
+                 "# list, or one that differs, stops it. Nothing is installed.\n"
+                 "# 復旧キット: このフォルダの全ファイルを SHA256SUMS と照合し (この機械の\n"
+                 "# sha256sum)、一致したときだけ lib/ のローダーとライブラリで lib/bkp を\n"
+                 "# 起動します。一覧にないファイル、一致しないファイルがあれば起動しません。\n"
+                 "case \"$0\" in */*) here=${0%%/*} ;; *) here=. ;; esac\n"
+                 "here=$(cd \"$here\" && pwd -P) || exit 2\n"
+                 "refuse() {\n"
+                 "    printf 'bkp-recovery: %%s\\n  %%s\\n' \"$1\" \"$2\" >&2\n"
+                 "    exit 2\n"
+                 "}\n"
+                 "command -v sha256sum >/dev/null 2>&1 ||\n"
+                 "    refuse \"no sha256sum here: the kit cannot be checked, so nothing was started "
+                 "(sha256sum がないため照合できず、起動しません)\" \"use a machine with coreutils\"\n"
+                 "if ! (cd \"$here\" && sha256sum -c SHA256SUMS) >/dev/null 2>&1; then\n"
+                 "    bad=$(cd \"$here\" && sha256sum -c SHA256SUMS 2>/dev/null | sed -n 's/: FAILED.*$//p' "
+                 "| tr '\\n' ' ')\n"
+                 "    refuse \"$here: ${bad:-a file} is not what SHA256SUMS lists (changed or missing): "
+                 "nothing was started (一覧と一致しないファイルがあり、起動しません)\" \"see: cd $here && "
+                 "sha256sum -c SHA256SUMS; use another copy of the kit\"\n"
+                 "fi\n"
+                 "listed=$(sed -n 's/^[0-9a-f]\\{64\\}  //p' \"$here/SHA256SUMS\" | LC_ALL=C sort)\n"
+                 "found=$(cd \"$here\" && find . ! -type d ! -path ./SHA256SUMS | sed 's|^\\./||' | "
+                 "LC_ALL=C sort)\n"
+                 "if [ \"$listed\" != \"$found\" ]; then\n"
+                 "    extra=$(printf '%%s\\n' \"$found\" | while IFS= read -r f; do\n"
+                 "        case \"\n$listed\n\" in *\"\n$f\n\"*) ;; *) printf ' %%s' \"$f\" ;; esac\n"
+                 "    done)\n"
+                 "    refuse \"$here holds what SHA256SUMS does not list:$extra; nothing was started "
+                 "(一覧にないファイルがあり、起動しません)\" \"use another copy of the kit, or remove "
+                 "them only if you know where they came from\"\n"
+                 "fi\n"
+                 "set -- \"$here/lib/%s\" --library-path \"$here/lib\" --inhibit-cache --argv0 "
+                 "\"$here/bkp\" \"$here/lib/bkp\" \"$@\"\n"
+                 "for v in LANG LANGUAGE LC_ALL LC_MESSAGES LC_CTYPE TERM COLUMNS HOME USER LOGNAME TZ "
+                 "TMPDIR BKP_PASSPHRASE_FILE BKP_PASSPHRASE_COMMAND BKP_POLICY BKP_REPO; do\n"
+                 "    eval \"[ -n \\\"\\${$v+x}\\\" ] && set -- \\\"$v=\\${$v}\\\" \\\"\\$@\\\"\"\n"
+                 "done\n"
+                 "exec env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LOCPATH=\"$here/lib/locale-data\" "
+                 "\"$@\"\n",
+                 loader) < 0)
+        return NULL;
+    return s;
+}
 
-static char *readme(const char *glibc)
+static char *readme(void)
 {
     char *s = NULL;
     if (asprintf(&s,
                  "bkp 復旧キット / bkp recovery kit\n"
                  "==================================\n\n"
-                 "このディスクだけで、bkp が入っていない Linux 機 (x86_64、glibc %s 以上) から\n"
-                 "復元できます。何もインストールしません。\n\n"
-                 "1. ディスクを接続してマウントする (例: mount /dev/sdb1 /mnt/usb)。\n"
+                 "このディスクだけで、bkp が入っていない Linux 機 (x86_64) から復元できます。\n"
+                 "キットは自前のローダーと C ライブラリで動き、何もインストールしません。\n\n"
+                 "1. ディスクを読み取り専用で接続する (例: mount -o ro /dev/sdb1 /mnt/usb)。\n"
                  "   noexec でマウントされていたら、このフォルダを /tmp などにコピーして使う。\n"
-                 "2. 改ざんの確認: cd /mnt/usb/bkp-recovery && sha256sum -c SHA256SUMS\n"
-                 "   さらに `sha256sum SHA256SUMS` の値を、監査ログ (rotate の記録の kit_sha256)\n"
-                 "   または印刷した手順書の値と比べる。違えば使わない。\n"
-                 "3. 世代の一覧: ./bkp generations --repo /mnt/usb/repo\n"
-                 "4. 復元:       ./bkp restore emr:latest /srv/restore --from /mnt/usb\n"
-                 "   パスフレーズを聞かれる。パスフレーズがなければ鍵シートで:\n"
-                 "   ./bkp restore emr:latest /srv/restore --from /mnt/usb --key-from シート.md\n"
+                 "2. 改ざんの確認 (この機械の sha256sum で):\n"
+                 "     cd /mnt/usb/bkp-recovery\n"
+                 "     sha256sum SHA256SUMS\n"
+                 "   表示された値を、紙の手順書 (bkp runbook print) の「復旧キットの指紋」と比べる。\n"
+                 "   違えば使わない。次に sha256sum -c SHA256SUMS がすべて OK であること。\n"
+                 "   ./bkp は起動のたびに同じ照合をし、一覧にないファイルや一致しないファイルが\n"
+                 "   あれば何も実行せずに止まる。\n"
+                 "3. 世代の一覧: ./bkp generations --repo /mnt/usb/repo --key-from 鍵の紙.md\n"
+                 "4. 復元:       ./bkp restore データセット:latest /srv/restore --from /mnt/usb --key-from 鍵の紙.md\n"
+                 "   パスフレーズがあれば --key-from なしで聞かれる。記録はディスクではなく\n"
+                 "   復元先の隣の bkp-journal-*.jsonl に残る。その日の書類と一緒に保管する。\n"
                  "5. 手順書 (procedure-*.md) に沿って業務システムを戻す。形式は FORMAT.md。\n\n"
-                 "With this disk alone, a Linux machine without bkp (x86_64, glibc %s or\n"
-                 "newer) restores. Nothing is installed.\n\n"
-                 "1. Connect and mount the disk (e.g. mount /dev/sdb1 /mnt/usb). If it is\n"
-                 "   mounted noexec, copy this folder to /tmp or similar and use it there.\n"
-                 "2. Check it: cd /mnt/usb/bkp-recovery && sha256sum -c SHA256SUMS, then\n"
-                 "   compare `sha256sum SHA256SUMS` with the audit log (kit_sha256 in the\n"
-                 "   rotate record) or the printed procedure. Do not use it if they differ.\n"
-                 "3. The generations: ./bkp generations --repo /mnt/usb/repo\n"
-                 "4. Restore:        ./bkp restore emr:latest /srv/restore --from /mnt/usb\n"
-                 "   It asks for the passphrase; without one, the key sheets:\n"
-                 "   ./bkp restore emr:latest /srv/restore --from /mnt/usb --key-from sheet.md\n"
-                 "5. Follow the procedures (procedure-*.md). The formats: FORMAT.md.\n",
-                 glibc, glibc) < 0)
+                 "With this disk alone, a Linux machine without bkp (x86_64) restores. The kit\n"
+                 "runs with its own loader and C library; nothing is installed.\n\n"
+                 "1. Connect the disk read-only (e.g. mount -o ro /dev/sdb1 /mnt/usb). If it\n"
+                 "   is mounted noexec, copy this folder to /tmp or similar and use it there.\n"
+                 "2. Check it, with this machine's sha256sum:\n"
+                 "     cd /mnt/usb/bkp-recovery\n"
+                 "     sha256sum SHA256SUMS\n"
+                 "   Compare the value with \"the recovery kit's fingerprint\" on the printed\n"
+                 "   procedure (bkp runbook print). Do not use it if they differ. Then\n"
+                 "   sha256sum -c SHA256SUMS must say OK for every file. ./bkp makes\n"
+                 "   the same check each time it starts, and stops without running anything\n"
+                 "   when a file is not listed or differs.\n"
+                 "3. The generations: ./bkp generations --repo /mnt/usb/repo --key-from sheet.md\n"
+                 "4. Restore:        ./bkp restore DATASET:latest /srv/restore --from /mnt/usb --key-from sheet.md\n"
+                 "   With a passphrase, leave out --key-from: it is asked for. The record goes\n"
+                 "   to bkp-journal-*.jsonl beside the target, never onto the disk: keep it\n"
+                 "   with the papers of the day.\n"
+                 "5. Follow the procedures (procedure-*.md). The formats: FORMAT.md.\n") < 0)
         return NULL;
     return s;
 }
 
 #define KIT_CATALOGUE "lib/locale/ja/LC_MESSAGES/bkp.mo"
+/* The C library's C.UTF-8 locale, which the kit's C library reads instead of
+ * the machine's (LOCPATH): messages in Japanese on a machine whose locales
+ * are not installed, or of another C library's version (i18n.c). */
+#define KIT_LOCALE_DIR "lib/locale-data/C.utf8/"
+#define HOST_C_UTF8 "/usr/lib/locale/C.utf8"
+static const char *const c_utf8_parts[] = {
+    "LC_ADDRESS", "LC_COLLATE", "LC_CTYPE",   "LC_IDENTIFICATION", "LC_MEASUREMENT",
+    "LC_MONETARY", "LC_NAME",   "LC_NUMERIC", "LC_PAPER",          "LC_TELEPHONE",
+    "LC_TIME",     "LC_MESSAGES/SYS_LC_MESSAGES"};
+#define C_UTF8_PARTS (sizeof(c_utf8_parts) / sizeof(*c_utf8_parts))
 
 static bool doc_name_ok(const char *name)
 {
@@ -261,13 +352,15 @@ typedef struct kit_set {
     size_t n;
     char **libs;
     size_t nlibs;
-    char *readme;
+    char *readme, *launcher;
     char catalogue[PATH_MAX + 32];
+    char locale_src[C_UTF8_PARTS][128];
 } kit_set;
 
 static void kit_set_free(kit_set *k)
 {
     free(k->readme);
+    free(k->launcher);
     free(k->v);
     bkp_kit_paths_free(k->libs, k->nlibs);
 }
@@ -286,15 +379,31 @@ static void add_catalogue(kit_set *k)
     }
 }
 
+/* The C.UTF-8 locale of this machine's C library, when it has it whole. */
+static void add_locale(kit_set *k)
+{
+    struct stat st;
+    for (size_t i = 0; i < C_UTF8_PARTS; i++) {
+        snprintf(k->locale_src[i], sizeof(k->locale_src[i]), HOST_C_UTF8 "/%s", c_utf8_parts[i]);
+        if (stat(k->locale_src[i], &st) < 0 || !S_ISREG(st.st_mode))
+            return;
+    }
+    for (size_t i = 0; i < C_UTF8_PARTS; i++) {
+        k->v[k->n] = (item){.src = k->locale_src[i]};
+        snprintf(k->v[k->n++].name, sizeof(k->v->name), KIT_LOCALE_DIR "%s", c_utf8_parts[i]);
+    }
+}
+
 static int collect(const bkp_kit_doc *docs, size_t ndocs, kit_set *k, bkp_kit_result *res)
 {
     memset(k, 0, sizeof(*k));
     memset(res, 0, sizeof(*res));
     snprintf(res->glibc, sizeof(res->glibc), "%s", gnu_get_libc_version());
-    int rc = bkp_kit_libraries(&k->libs, &k->nlibs);
-    if (!rc && !(k->v = calloc(k->nlibs + ndocs + 4, sizeof(*k->v))))
+    const char *loader = loader_name();
+    int rc = loader ? bkp_kit_libraries(&k->libs, &k->nlibs) : -ENOEXEC;
+    if (!rc && !(k->v = calloc(k->nlibs + ndocs + 4 + C_UTF8_PARTS, sizeof(*k->v))))
         rc = -ENOMEM;
-    if (!rc && !(k->readme = readme(res->glibc)))
+    if (!rc && (!(k->readme = readme()) || !(k->launcher = launcher_text(loader))))
         rc = -ENOMEM;
     for (size_t i = 0; !rc && i < ndocs; i++) {
         if (!doc_name_ok(docs[i].name)) {
@@ -307,14 +416,17 @@ static int collect(const bkp_kit_doc *docs, size_t ndocs, kit_set *k, bkp_kit_re
     }
     if (rc)
         return rc;
-    k->v[k->n++] = (item){.name = "bkp", .text = launcher, .exec = true};
+    k->v[k->n++] = (item){.name = "bkp", .text = k->launcher, .exec = true};
     k->v[k->n++] = (item){.name = "lib/bkp", .src = "/proc/self/exe", .exec = true};
     k->v[k->n++] = (item){.name = "README.txt", .text = k->readme};
     for (size_t i = 0; i < k->nlibs; i++) {
-        k->v[k->n] = (item){.src = k->libs[i]};
+        /* The loader is what the launcher executes: a program (0555). */
+        k->v[k->n] = (item){.src = k->libs[i],
+                            .exec = !strcmp(strrchr(k->libs[i], '/') + 1, loader)};
         snprintf(k->v[k->n++].name, sizeof(k->v->name), "lib/%s", strrchr(k->libs[i], '/') + 1);
     }
     add_catalogue(k);
+    add_locale(k);
     qsort(k->v, k->n, sizeof(*k->v), by_name);
     res->files = k->n;
     return 0;
@@ -404,6 +516,10 @@ bool bkp_kit_member_ok(const char *rel)
                                         KIT_CATALOGUE};
     for (size_t i = 0; i < sizeof(fixed) / sizeof(*fixed); i++)
         if (!strcmp(rel, fixed[i]))
+            return true;
+    for (size_t i = 0; i < C_UTF8_PARTS; i++)
+        if (!strncmp(rel, KIT_LOCALE_DIR, strlen(KIT_LOCALE_DIR)) &&
+            !strcmp(rel + strlen(KIT_LOCALE_DIR), c_utf8_parts[i]))
             return true;
     if (!strncmp(rel, "lib/", 4))
         return lib_name_ok(rel + 4);

@@ -6,11 +6,14 @@
  * disk puts beside the repository copy a folder BKP_KIT_DIR (and each
  * archive begins with the same files under BKP_KIT_DIR/, bkp_kit_emit) with:
  *
- *   bkp             a launcher (/bin/sh): runs lib/bkp with the libraries of lib/
+ *   bkp             a launcher (/bin/sh): checks every file of the folder
+ *                   against SHA256SUMS (the host's sha256sum) and refuses to
+ *                   start when one differs or one is not listed, then runs
+ *                   lib/bkp with the kit's own loader, libraries and C
+ *                   library only, in a cleared environment
  *   lib/bkp         the running program, byte for byte
- *   lib/LIB.so.N    the shared libraries it has loaded, glibc's own excepted
- *                   (a machine with glibc at least as new as the one named in
- *                   the README runs it)
+ *   lib/LIB.so.N    the shared libraries it loaded at start, its C library
+ *                   and loader among them (any x86_64 Linux runs it)
  *   README.txt      how to use it, in Japanese and English
  *   (docs)          what the caller adds: FORMAT.md, the printed procedures
  *   SHA256SUMS      the SHA-256 of every file above, in `sha256sum -c` form
@@ -110,13 +113,13 @@ int bkp_kit_check(const char *dir, bkp_kit_found_fn found, void *ctx)
 /* The most files a kit has (a medium claiming more is refused). */
 #define BKP_KIT_FILES_MAX 512
 
-/* The shared libraries the running program has loaded (dl_iterate_phdr:
- * the names the loader opened, which the program asks for again), glibc's
- * own excepted: paths, each once (malloc'd, free with bkp_kit_paths_free). */
+/* The shared libraries the running program had loaded when it started
+ * (dl_iterate_phdr: the names the loader opened, which the program asks for
+ * again), its C library and loader among them; not what it loads later for
+ * a moment's need (libcurl): paths, each once (malloc'd, free with
+ * bkp_kit_paths_free). */
 int bkp_kit_libraries(char ***paths, size_t *n) __attribute__((warn_unused_result));
 void bkp_kit_paths_free(char **paths, size_t n);
 
-/* Is `name` (a file name) one of glibc's, which a kit leaves to the host? */
-bool bkp_kit_is_glibc(const char *name);
 
 #endif

@@ -322,6 +322,12 @@ int bkp_media_entry_parse(const void *buf, size_t len, const char *name, time_t 
      * out of shape is dropped alone too. */
     if ((v = json_object_get(j, "label_version")) && !version_ok(v))
         json_object_del(j, "label_version");
+    /* The kit's fingerprint is printed for a person to compare: 64 hex
+     * digits, or dropped alone. */
+    const char *kit = json_string_value(json_object_get(j, "kit_sha256"));
+    if (json_object_get(j, "kit_sha256") &&
+        !(kit && strlen(kit) == 64 && strspn(kit, "0123456789abcdef") == 64))
+        json_object_del(j, "kit_sha256");
     *out = j;
     return 0;
 }

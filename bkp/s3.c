@@ -38,8 +38,10 @@ static int s3_init_rc;
 static void s3_global_init(void)
 {
     /* Neither library may be initialised concurrently with other threads. */
-    s3_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -ENOMEM;
-    xmlInitParser();
+    if ((s3_init_rc = s3_lib_load()))
+        return;
+    s3_init_rc = s3l->global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -ENOMEM;
+    s3l->init_parser();
 }
 
 void s3_hex(const unsigned char *in, size_t n, char *out)
@@ -195,7 +197,7 @@ int bkp_s3_open(const bkp_s3_conf *conf, bkp_s3 **out)
         s->endpoint = strndup(conf->endpoint, conf->endpoint[el - 1] == '/' ? el - 1 : el);
         s->bucket = strdup(conf->bucket);
         s->region = strdup(conf->region);
-        s->curl = curl_easy_init();
+        s->curl = s3l->easy_init();
         if (!s->endpoint || !s->bucket || !s->region || !s->curl)
             rc = -ENOMEM;
     }
@@ -216,7 +218,7 @@ void bkp_s3_close(bkp_s3 *s)
     if (!s)
         return;
     if (s->curl)
-        curl_easy_cleanup(s->curl);
+        s3l->easy_cleanup(s->curl);
     if (s->secret)
         sodium_memzero(s->secret, strlen(s->secret));
     free(s->secret);

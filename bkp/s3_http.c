@@ -245,57 +245,57 @@ static int setup(bkp_s3 *s, s3_req *r, call *c, const char *url, const char *sha
     char line[128];
     struct curl_slist *l = NULL, *t;
     for (struct curl_slist *p = r->headers; p; p = p->next) {
-        if (!(t = curl_slist_append(l, p->data)))
+        if (!(t = s3l->slist_append(l, p->data)))
             return *hdrs = l, -ENOMEM;
         l = t;
     }
     if (sha) { /* NULL: the caller's headers carry it, for a body */
         snprintf(line, sizeof(line), "x-amz-content-sha256: %s", sha);
-        if (!(t = curl_slist_append(l, line)))
+        if (!(t = s3l->slist_append(l, line)))
             return *hdrs = l, -ENOMEM;
         l = t;
     }
     *hdrs = l;
-    curl_easy_reset(h);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    s3l->easy_reset(h);
+    s3l->easy_setopt(h, CURLOPT_URL, url);
+    s3l->easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     /* The path is the key, percent-encoded already: sent exactly as signed. */
-    curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 20L);
+    s3l->easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
+    s3l->easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    s3l->easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+    s3l->easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 20L);
     /* Every attempt ends. A transfer slower than S3_SPEED_FLOOR for
      * S3_SPEED_WINDOW seconds is a failed attempt (a server, or anything on
      * the path, that trickles bytes would otherwise hold `bkp run`'s lock,
      * and every later run, for ever); and no attempt outlives a deadline
      * scaled to what it moves at that floor. */
     uint64_t moves = r->in_len ? r->in_len : r->out_fd >= 0 ? r->out_max : r->body_max;
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, (long)S3_SPEED_FLOOR);
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long)S3_SPEED_WINDOW);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)(S3_DEADLINE_BASE + moves / S3_SPEED_FLOOR));
-    curl_easy_setopt(h, CURLOPT_AWS_SIGV4, s->sigv4);
-    curl_easy_setopt(h, CURLOPT_USERNAME, s->key_id);
-    curl_easy_setopt(h, CURLOPT_PASSWORD, s->secret);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, l);
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, c);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
+    s3l->easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, (long)S3_SPEED_FLOOR);
+    s3l->easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long)S3_SPEED_WINDOW);
+    s3l->easy_setopt(h, CURLOPT_TIMEOUT, (long)(S3_DEADLINE_BASE + moves / S3_SPEED_FLOOR));
+    s3l->easy_setopt(h, CURLOPT_AWS_SIGV4, s->sigv4);
+    s3l->easy_setopt(h, CURLOPT_USERNAME, s->key_id);
+    s3l->easy_setopt(h, CURLOPT_PASSWORD, s->secret);
+    s3l->easy_setopt(h, CURLOPT_HTTPHEADER, l);
+    s3l->easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    s3l->easy_setopt(h, CURLOPT_HEADERDATA, c);
+    s3l->easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
+    s3l->easy_setopt(h, CURLOPT_WRITEDATA, c);
     if (strcmp(r->method, "PUT") == 0) {
-        curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+        s3l->easy_setopt(h, CURLOPT_UPLOAD, 1L);
         /* The body follows its headers at once: a gateway that does not
          * answer "Expect: 100-continue" (RGW's beast) would cost a second's
          * wait on every upload. */
-        curl_easy_setopt(h, CURLOPT_EXPECT_100_TIMEOUT_MS, 0L);
-        curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)r->in_len);
-        curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
-        curl_easy_setopt(h, CURLOPT_READDATA, c);
-        curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, on_seek);
-        curl_easy_setopt(h, CURLOPT_SEEKDATA, c);
+        s3l->easy_setopt(h, CURLOPT_EXPECT_100_TIMEOUT_MS, 0L);
+        s3l->easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)r->in_len);
+        s3l->easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+        s3l->easy_setopt(h, CURLOPT_READDATA, c);
+        s3l->easy_setopt(h, CURLOPT_SEEKFUNCTION, on_seek);
+        s3l->easy_setopt(h, CURLOPT_SEEKDATA, c);
     } else if (strcmp(r->method, "HEAD") == 0) {
-        curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+        s3l->easy_setopt(h, CURLOPT_NOBODY, 1L);
     } else if (strcmp(r->method, "DELETE") == 0) {
-        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "DELETE");
+        s3l->easy_setopt(h, CURLOPT_CUSTOMREQUEST, "DELETE");
     }
     return 0;
 }
@@ -349,7 +349,7 @@ static CURLcode perform_nopipe(CURL *h)
     sigemptyset(&pipe_set);
     sigaddset(&pipe_set, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
-    CURLcode cc = curl_easy_perform(h);
+    CURLcode cc = s3l->easy_perform(h);
     if (!sigismember(&old, SIGPIPE)) {
         struct timespec zero = {0, 0};
         while (sigtimedwait(&pipe_set, NULL, &zero) == SIGPIPE)
@@ -388,10 +388,10 @@ int s3_perform(bkp_s3 *s, s3_req *r)
         r->code[0] = r->message[0] = '\0';
         rc = setup(s, r, &c, url, sha, &hdrs, errbuf);
         cc = rc == 0 ? perform_nopipe(s->curl) : CURLE_OK;
-        curl_slist_free_all(hdrs);
+        s3l->slist_free_all(hdrs);
         if (rc < 0)
             break;
-        curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &r->status);
+        s3l->easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &r->status);
         bool answered = r->status >= 200;
         if (c.io_err) {
             rc = c.io_err, local_err = true;
@@ -492,7 +492,7 @@ static void s3_log(bkp_s3 *s, const s3_req *r, int rc, CURLcode cc, const char *
         if (cc != CURLE_OK && r->status < 200)
             bkp_error(_("S3 %s at %s: %s; check that the endpoint is reachable (network, proxy, "
                         "TLS certificate) and retry"),
-                      w, s->endpoint, errbuf[0] ? errbuf : curl_easy_strerror(cc));
+                      w, s->endpoint, errbuf[0] ? errbuf : s3l->easy_strerror(cc));
         else
             bkp_error(_("S3 %s at %s: the server failed (%s), after %u attempts; retry later, "
                         "or check the server's health"),

@@ -10,8 +10,39 @@
 #include <stddef.h>
 
 #include <curl/curl.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
 
 #include "bkp/s3.h"
+
+/* libcurl and libxml2, loaded at the first use of a bucket (s3_lib.c): the
+ * functions the client calls, by their names there. */
+typedef struct s3_lib {
+    CURLcode (*global_init)(long flags);
+    CURL *(*easy_init)(void);
+    void (*easy_cleanup)(CURL *h);
+    void (*easy_reset)(CURL *h);
+    CURLcode (*easy_setopt)(CURL *h, CURLoption opt, ...);
+    CURLcode (*easy_perform)(CURL *h);
+    CURLcode (*easy_getinfo)(CURL *h, CURLINFO info, ...);
+    const char *(*easy_strerror)(CURLcode cc);
+    struct curl_slist *(*slist_append)(struct curl_slist *l, const char *s);
+    void (*slist_free_all)(struct curl_slist *l);
+    time_t (*getdate)(const char *s, const time_t *unused);
+    void (*init_parser)(void);
+    xmlDocPtr (*read_memory)(const char *buf, int size, const char *url, const char *enc,
+                             int options);
+    xmlNodePtr (*doc_root)(const xmlDoc *doc);
+    void (*free_doc)(xmlDocPtr doc);
+    xmlChar *(*node_content)(const xmlNode *n);
+    void (*set_generic_error)(void *ctx, xmlGenericErrorFunc fn);
+    void (*set_structured_error)(void *ctx, xmlStructuredErrorFunc fn);
+    xmlFreeFunc free;
+} s3_lib;
+/* Valid once s3_lib_load returned 0. */
+extern const s3_lib *s3l;
+/* Load them, once per process: 0, or -ENOSYS (said: what to install). */
+int s3_lib_load(void);
 
 /* The largest XML answer read: a page of 1000 keys or versions is a few
  * hundred KiB; anything much larger is not an answer S3 sends. */

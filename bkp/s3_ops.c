@@ -140,11 +140,11 @@ static int body_headers(int fd, const void *buf, uint64_t len, struct curl_slist
     s3_hex(md5, 16, md5_hex);
     sodium_bin2base64(b64, sizeof(b64), md5, 16, sodium_base64_VARIANT_ORIGINAL);
     snprintf(line, sizeof(line), "Content-MD5: %s", b64);
-    struct curl_slist *t = curl_slist_append(*l, line);
+    struct curl_slist *t = s3l->slist_append(*l, line);
     if (t)
         *l = t;
     snprintf(line, sizeof(line), "x-amz-content-sha256: %s", sha);
-    if (t && (t = curl_slist_append(*l, line)))
+    if (t && (t = s3l->slist_append(*l, line)))
         *l = t;
     return t ? 0 : -ENOMEM;
 }
@@ -167,11 +167,11 @@ static int lock_headers(bkp_s3_lock mode, time_t until, struct curl_slist **l)
         return 0;
     bkp_s3_format_time(until, t);
     snprintf(line, sizeof(line), "x-amz-object-lock-mode: %s", s3_lock_name(mode));
-    struct curl_slist *n = curl_slist_append(*l, line);
+    struct curl_slist *n = s3l->slist_append(*l, line);
     if (n)
         *l = n;
     snprintf(line, sizeof(line), "x-amz-object-lock-retain-until-date: %s", t);
-    if (n && (n = curl_slist_append(*l, line)))
+    if (n && (n = s3l->slist_append(*l, line)))
         *l = n;
     return n ? 0 : -ENOMEM;
 }
@@ -207,7 +207,7 @@ int bkp_s3_put(bkp_s3 *s, const char *key, int fd, const void *buf, uint64_t len
     }
     if (rc == 0 && version_id)
         memcpy(version_id, r.version_id, strlen(r.version_id) + 1);
-    curl_slist_free_all(r.headers);
+    s3l->slist_free_all(r.headers);
     s3_req_done(&r);
     return rc;
 }
@@ -230,7 +230,7 @@ int bkp_s3_head(bkp_s3 *s, const char *key, const char *version_id, bkp_s3_objec
                  r.version_id[0] || !version_id ? r.version_id : version_id);
         o->size = r.content_length;
         strip_quotes(r.etag, o->etag, sizeof(o->etag));
-        o->mtime = r.last_modified[0] ? curl_getdate(r.last_modified, NULL) : 0;
+        o->mtime = r.last_modified[0] ? s3l->getdate(r.last_modified, NULL) : 0;
         o->latest = !version_id;
         if (!r.has_length || !o->etag[0] || o->mtime < 0 ||
             (r.lock_mode[0] && s3_lock_parse(r.lock_mode, &o->mode) < 0) ||
@@ -306,14 +306,14 @@ int bkp_s3_retain(bkp_s3 *s, const char *key, const char *version_id, bkp_s3_loc
     int rc = body_headers(-1, body, (uint64_t)n, &r.headers, md5_hex);
     struct curl_slist *h;
     if (rc == 0 && bypass) {
-        if ((h = curl_slist_append(r.headers, "x-amz-bypass-governance-retention: true")))
+        if ((h = s3l->slist_append(r.headers, "x-amz-bypass-governance-retention: true")))
             r.headers = h;
         else
             rc = -ENOMEM;
     }
     if (rc == 0)
         rc = s3_perform(s, &r);
-    curl_slist_free_all(r.headers);
+    s3l->slist_free_all(r.headers);
     s3_req_done(&r);
     return rc;
 }
@@ -330,11 +330,11 @@ int bkp_s3_delete(bkp_s3 *s, const char *key, const char *version_id, bool bypas
     r.query = version_query("", version_id, q, sizeof(q));
     r.quiet = S3_QUIET_EACCES;
     struct curl_slist *h = NULL;
-    if (bypass && !(h = curl_slist_append(NULL, "x-amz-bypass-governance-retention: true")))
+    if (bypass && !(h = s3l->slist_append(NULL, "x-amz-bypass-governance-retention: true")))
         return -ENOMEM;
     r.headers = h;
     int rc = s3_perform(s, &r);
-    curl_slist_free_all(h);
+    s3l->slist_free_all(h);
     s3_req_done(&r);
     return rc;
 }

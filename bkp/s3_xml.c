@@ -40,21 +40,23 @@ static void quiet_structured(void *ctx, xmlErrorPtr err)
 static int xml_open(const char *xml, size_t len, const char *root_name, xmlDocPtr *doc,
                     xmlNodePtr *root)
 {
+    if (s3_lib_load())
+        return -ENOSYS; /* said */
     if (!xml || len == 0 || len > S3_XML_MAX)
         return -EBADMSG;
     /* No DTD, no entity declarations, no CDATA: S3 sends none of them. */
     for (size_t i = 0; i + 1 < len; i++)
         if (xml[i] == '<' && xml[i + 1] == '!')
             return -EBADMSG;
-    xmlSetGenericErrorFunc(NULL, quiet_generic);
-    xmlSetStructuredErrorFunc(NULL, quiet_structured);
-    xmlDocPtr d = xmlReadMemory(xml, (int)len, NULL, NULL,
+    s3l->set_generic_error(NULL, quiet_generic);
+    s3l->set_structured_error(NULL, quiet_structured);
+    xmlDocPtr d = s3l->read_memory(xml, (int)len, NULL, NULL,
                                 XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
     if (!d)
         return -EBADMSG;
-    xmlNodePtr r = xmlDocGetRootElement(d);
+    xmlNodePtr r = s3l->doc_root(d);
     if (d->intSubset || d->extSubset || !r || strcmp((const char *)r->name, root_name) != 0) {
-        xmlFreeDoc(d);
+        s3l->free_doc(d);
         return -EBADMSG;
     }
     *doc = d;
@@ -73,14 +75,14 @@ static int text(xmlNodePtr n, char *out, size_t cap)
     for (xmlNodePtr c = n->children; c; c = c->next)
         if (c->type != XML_TEXT_NODE)
             return -EBADMSG;
-    xmlChar *t = xmlNodeGetContent(n);
+    xmlChar *t = s3l->node_content(n);
     if (!t)
         return -EBADMSG;
     size_t l = strlen((const char *)t);
     int rc = l < cap ? 0 : -EBADMSG;
     if (rc == 0)
         memcpy(out, t, l + 1);
-    xmlFree(t);
+    s3l->free(t);
     return rc;
 }
 
@@ -190,12 +192,12 @@ int bkp_s3_parse_error(const char *xml, size_t len, char code[64], char message[
             rc = text(n, c, sizeof(c));
         else if (is(n, "Message")) {
             /* A long message is cut, not refused: it is only shown. */
-            xmlChar *t = xmlNodeGetContent(n);
+            xmlChar *t = s3l->node_content(n);
             snprintf(m, sizeof(m), "%s", t ? (const char *)t : "");
-            xmlFree(t);
+            s3l->free(t);
         }
     }
-    xmlFreeDoc(doc);
+    s3l->free_doc(doc);
     if (rc < 0 || !c[0])
         return -EBADMSG;
     memcpy(code, c, sizeof(c));
@@ -298,7 +300,7 @@ int bkp_s3_parse_list(const char *xml, size_t len, bool versions,
     }
     free(o);
     free(nk);
-    xmlFreeDoc(doc);
+    s3l->free_doc(doc);
     return rc;
 }
 
@@ -313,7 +315,7 @@ int bkp_s3_parse_versioning(const char *xml, size_t len, bool *enabled)
     for (xmlNodePtr n = root->children; n && rc == 0; n = n->next)
         if (is(n, "Status"))
             rc = text(n, st, sizeof(st));
-    xmlFreeDoc(doc);
+    s3l->free_doc(doc);
     /* A bucket that never had versioning answers with no Status at all. */
     if (rc < 0 || (st[0] && strcmp(st, "Enabled") && strcmp(st, "Suspended")))
         return -EBADMSG;
@@ -364,7 +366,7 @@ int bkp_s3_parse_lock_config(const char *xml, size_t len, bool *enabled, bkp_s3_
                 if (is(r, "DefaultRetention"))
                     rc = default_retention(r, &m, &d);
     }
-    xmlFreeDoc(doc);
+    s3l->free_doc(doc);
     if (rc < 0 || (st[0] && strcmp(st, "Enabled")))
         return -EBADMSG;
     *enabled = st[0] != '\0';
@@ -387,7 +389,7 @@ int bkp_s3_parse_retention(const char *xml, size_t len, bkp_s3_lock *mode, time_
         else if (is(n, "RetainUntilDate"))
             rc = text(n, t, sizeof(t));
     }
-    xmlFreeDoc(doc);
+    s3l->free_doc(doc);
     bkp_s3_lock lm;
     time_t tu;
     if (rc < 0 || s3_lock_parse(m, &lm) < 0 || bkp_s3_parse_time(t, &tu) < 0)

@@ -138,6 +138,9 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION admin)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+# Loaded when a bucket is first used (bkp/s3_lib.c), so not in the shared
+# libraries dpkg-shlibdeps sees: named here.
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "libcurl4 (>= 7.88), libxml2 (>= 2.9)")
 # libfuse3-3 (bkp mount) comes with the shared libraries' dependencies;
 # fusermount3 (fuse3) only matters to a user other than root.
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "bash-completion, cron | systemd-sysv, fuse3")

@@ -284,6 +284,38 @@ static const char *restore_target(const rb_runbook *rb)
     return NULL;
 }
 
+/* The recovery kit's fingerprint on each medium that has one: on paper,
+ * away from the disk, what the person compares `sha256sum SHA256SUMS`
+ * with before running the kit (in four groups of 16, for the eye). */
+static void kits_table(rb_doc *d, json_t *copies)
+{
+    size_t i, shown = 0;
+    json_t *c, *seen = json_object();
+    json_array_foreach(copies, i, c)
+    {
+        const char *m = json_string_value(json_object_get(c, "medium"));
+        const char *kit = json_string_value(json_object_get(c, "kit"));
+        char grouped[80];
+        if (!m || !kit || strlen(kit) != 64 || json_object_get(seen, m))
+            continue;
+        json_object_set_new(seen, m, json_true());
+        snprintf(grouped, sizeof(grouped), "%.16s %.16s %.16s %.16s", kit, kit + 16, kit + 32,
+                 kit + 48);
+        if (!shown++) {
+            rb_doc_h2(d, _("The recovery kit's fingerprint"));
+            rb_doc_para(d, "%s",
+                        _("Before running the kit on a medium (bkp-recovery/), type `sha256sum "
+                          "SHA256SUMS` in that folder and compare what it prints with this line; "
+                          "do not use the kit if they differ."));
+            rb_doc_table(d, (const char *[]){_("Medium"), _("SHA-256 of SHA256SUMS"), NULL});
+        }
+        rb_doc_row(d, (const char *[]){m, grouped, NULL});
+    }
+    if (shown)
+        rb_doc_table_end(d);
+    json_decref(seen);
+}
+
 /* Where usable copies are today: one row per medium and generation. */
 static void copies_table(rb_doc *d, json_t *copies)
 {
@@ -311,6 +343,7 @@ static void copies_table(rb_doc *d, json_t *copies)
     } else {
         rb_doc_para(d, "%s", _("No copy is known: check `bkp media list` and `bkp status`."));
     }
+    kits_table(d, copies);
 }
 
 static char *print(const rb_runbook *rb, json_t *copies, json_t *folders, const char *repo,

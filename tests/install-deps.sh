@@ -4,6 +4,9 @@ set -euo pipefail
 
 packages=(build-essential cmake pkg-config
           libarchive-dev libsodium-dev liblz4-dev uuid-dev libjansson-dev libyaml-dev
+          # libarchive is linked statically (CMakeLists.txt): the shared
+          # libraries of the parts of it bkp uses.
+          libacl1-dev libzstd-dev nettle-dev liblzma-dev libbz2-dev zlib1g-dev
           libqrencode-dev libgfshare-dev
           libcurl4-openssl-dev libxml2-dev libssl-dev
           libcmocka-dev libarchive-tools attr acl procps
@@ -23,6 +26,9 @@ packages=(build-essential cmake pkg-config
           # The full-disk and crash sweeps (tests/e2e/31-full-disk.sh): a kill
           # at one exact point (gdb), a small file system to fill (mount).
           gdb mount util-linux
+          # A machine with no C library for the recovery kit to run on
+          # (tests/e2e/lib.sh, bare_root): a static busybox.
+          busybox-static
           # The status page's browser test (tests/e2e/45-status-page.sh): headless
           # Chromium, and a Japanese font so that its screenshots can be read.
           chromium fonts-ipafont-gothic)

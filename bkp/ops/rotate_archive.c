@@ -29,8 +29,9 @@ typedef struct archiving {
     json_t *label;        /* the medium's label, written into each archive */
     bkp_gen **v, **pick;
     size_t n, np;
-    bkp_archive_kit akit; /* the kit each archive begins with */
+    bkp_archive_kit akit; /* the kit the first archive on a tape begins with */
     bool kit;             /* its documents are there (else no kit) */
+    bool kit_on_tape;     /* this rotation's first archive on a device carried it */
     void *held;           /* what holds them, freed by in->kit.free */
 } archiving;
 
@@ -90,8 +91,8 @@ static int archive_one(archiving *t, const bkp_gen *g, uint64_t *bytes)
         bkp_error(_("cannot write to %s: %s"), dir, bkp_strerror(rc));
         goto out;
     }
-    rc = bkp_archive_write(t->in->primary, g, t->label, t->kit ? &t->akit : NULL, f.fd, t->tmp,
-                           bytes);
+    /* No kit inside: the folder carries one beside its archives (folder_kit). */
+    rc = bkp_archive_write(t->in->primary, g, t->label, NULL, f.fd, t->tmp, bytes);
     if (!rc)
         rc = bkp_dfile_sync(&f);
     if (!rc)
@@ -127,10 +128,14 @@ static int archive_device(archiving *t, const bkp_gen *g, uint64_t *bytes)
         bkp_error(_("cannot open the device %s: %s"), dev, bkp_strerror(rc));
         return rc;
     }
-    int rc = bkp_archive_write(t->in->primary, g, t->label, t->kit ? &t->akit : NULL, fd, t->tmp,
-                               bytes);
+    /* A tape has nowhere beside its archives: the first archive this
+     * rotation writes on it begins with the kit, the others do not. */
+    bool kit = t->kit && !t->kit_on_tape;
+    int rc = bkp_archive_write(t->in->primary, g, t->label, kit ? &t->akit : NULL, fd, t->tmp, bytes);
     if (close(fd) < 0 && !rc)
         rc = -errno;
+    if (!rc && kit)
+        t->kit_on_tape = true;
     if (!rc)
         bkp_warn(_("%s: written to the device %s, not read back; check it with `bkp restore %s:%u "
                    "TARGET --from %s` on a scratch folder"),
@@ -168,9 +173,11 @@ static int guard(archiving *t)
     return 0;
 }
 
-/* The documents of the recovery kit, made once for every archive and the
- * folder's own kit. Each archive begins with the kit (bkp/archive.h), so
- * that a tape alone, extracted with tar, brings the program to read it. */
+/* The documents of the recovery kit, made once for the folder's own kit or
+ * the first archive a rotation writes on a tape (bkp/archive.h): one kit
+ * per folder, and one per rotation on a tape, so that a tape alone,
+ * extracted with tar, brings the program to read it — never one per archive
+ * (a rotation that adds a few bytes writes a few bytes). */
 static void kit_docs(archiving *t)
 {
     const ops_kit_docs *k = &t->in->kit;
@@ -221,8 +228,8 @@ static int write_all(archiving *t)
     return fail(o, OPS_ROTATE_COPY, rc);
 }
 
-/* A folder of archives carries the recovery kit beside them too; a tape
- * has it only inside each archive. */
+/* A folder of archives carries the recovery kit beside them; a tape, in
+ * the first archive of each rotation. */
 static void folder_kit(archiving *t)
 {
     ops_archive_out *o = t->out;
@@ -240,7 +247,7 @@ static json_t *figures(const archiving *t)
     json_t *fig = json_pack("{s:O, s:I}", "generations", o->written, "bytes", (json_int_t)o->bytes);
     if (fig && o->kit_written)
         json_object_set_new(fig, "kit_sha256", json_string(o->kit.sums));
-    else if (fig && !o->rc && t->kit && t->akit.res.written)
+    else if (fig && !o->rc && t->kit_on_tape && t->akit.res.written)
         json_object_set_new(fig, "kit_sha256", json_string(t->akit.res.sums));
     return fig;
 }

@@ -15,6 +15,7 @@ typedef struct note_ctx {
     const ops_rotate_seen *s;
     bool wrote;
     bool recorded; /* the rotation's audit record was appended */
+    const char *kit; /* the SHA-256 of the kit's SHA256SUMS the medium carries now, or NULL */
 } note_ctx;
 
 static int note_seen(json_t *e, void *ctx)
@@ -30,6 +31,10 @@ static int note_seen(json_t *e, void *ctx)
         json_object_set_new(e, "path", json_string(s->path));
     if (n->wrote)
         json_object_set_new(e, "last_write", json_string(now));
+    /* The kit's fingerprint, for the printed procedure (runbook print):
+     * only once the log records the rotation that wrote it. */
+    if (n->kit && n->recorded)
+        json_object_set_new(e, "kit_sha256", json_string(n->kit));
     /* A check of what the rotation wrote is stamped only once the log
      * records the rotation: a registry never says more than the log. */
     if (s->verified && (!s->verify_recorded || n->recorded)) {
@@ -110,7 +115,8 @@ int ops_rotate_finish(const ops_rotate_end *e, ops_rotate_step *step, bool *wrot
         fail(&first, step, OPS_ROTATE_LOG_COPY, e->before_pins(e->ctx));
     /* Only a medium that took its copy, and whose record and log's copy
      * are there, counts as written (and says what it holds). */
-    note_ctx n = {&e->note, e->took && !e->rc && !first, !rc};
+    note_ctx n = {&e->note, e->took && !e->rc && !first, !rc,
+                  json_string_value(json_object_get(e->fig, "kit_sha256"))};
     if (n.wrote && e->pin && ops_pins_write_of(e->primary, e->medium, e->pin, e->all, e->nall))
         fail(&first, step, OPS_ROTATE_PIN_WRITE, -EIO);
     if (e->seen && bkp_media_update(e->primary, e->medium, note_seen, &n))

@@ -147,11 +147,14 @@ static void medium_copy(json_t *e, const char *ds, json_t *suspects, json_t *out
              (long long)json_integer_value(json_object_get(best, "seq")));
     ops_when(when, sizeof(when), t > 0 ? t : 0);
     const char *type = json_string_value(json_object_get(lab, "type"));
-    json_array_append_new(
-        out,
-        json_pack("{s:O, s:O, s:O, s:b, s:s, s:s}", "medium", json_object_get(lab, "name"), "type",
-                  json_object_get(lab, "type"), "location", json_object_get(lab, "location"),
-                  "offline", type && strcmp(type, "disk"), "generation", gen, "captured", when));
+    json_t *c = json_pack("{s:O, s:O, s:O, s:b, s:s, s:s}", "medium", json_object_get(lab, "name"),
+                          "type", json_object_get(lab, "type"), "location",
+                          json_object_get(lab, "location"), "offline", type && strcmp(type, "disk"),
+                          "generation", gen, "captured", when);
+    json_t *kit = json_object_get(e, "kit_sha256"); /* checked when the entry was read */
+    if (c && kit)
+        json_object_set(c, "kit", kit);
+    json_array_append_new(out, c);
 }
 
 json_t *ops_runbook_copies(const bkp_repo *r, const rb_runbook *rb)

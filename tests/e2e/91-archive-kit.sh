@@ -1,39 +1,52 @@
 #!/usr/bin/env bash
-# 91-archive-kit — every archive carries the recovery kit: a rotation to an
-# archive medium writes bkp-recovery/ as the first members of each
-# DATASET@SEQ.tar (the program and its launcher mode 0555, the rest 0444),
-# the same kit as the folder's (one SHA256SUMS, named in the audit record).
-# A clerk with only the archive extracts bkp-recovery/ with tar (or bsdtar)
-# and its launcher, run in a root that holds only glibc and /bin/sh,
-# restores a generation from the archive exactly. bkp's own reader checks
-# the kit's members and skips them: an archive whose bkp-recovery/ holds a
-# symlink, a hard link, a folder, a name that climbs out (../), an
-# over-long name or size, or a kit member after the data is refused, and
-# nothing is written for it.
+# 91-archive-kit — one recovery kit per archive medium, never one per
+# archive. A folder of archives carries bkp-recovery/ beside them and none
+# inside (a rotation that adds a generation writes that archive alone, a
+# few bytes); a tape (here a loop block device) carries it in the first
+# archive of each rotation: bkp-recovery/ as its first members (the
+# launcher, the program and its loader mode 0555, the rest 0444), the same
+# program as the folder's kit, its SHA256SUMS named in the audit record. A clerk
+# with only the tape extracts bkp-recovery/ with tar (or bsdtar) and its
+# launcher, run in a root with no C library, restores a generation from the
+# tape exactly. bkp's own reader checks the kit's members and skips them:
+# an archive whose bkp-recovery/ holds a symlink, a hard link, a folder, a
+# name that climbs out (../), an over-long name or size, or a kit member
+# after the data is refused, and nothing is written for it.
 . "$(dirname "$0")/lib.sh"
 need_root
-need_tool unshare chroot sha256sum ldd tar bsdtar python3
+need_tool unshare chroot sha256sum busybox tar bsdtar python3 losetup
 
 DATA=$WORK/data
 kit_fixture 200000 10
 mkdir -p "$WORK/tape"
+truncate -s 128M "$WORK/tape.img"
+TAPE=$(losetup -f --show "$WORK/tape.img") || { echo "SKIP [$TEST_NAME]: no loop device" >&2; exit 77; }
+trap 'losetup -d "$TAPE" 2>/dev/null; _cleanup' EXIT
 POL=$WORK/policy.yaml
 cat >"$POL" <<YAML
 repository: $WORK/repo
 passphrase_file: $PASSFILE
 rule_321: { copies: 2, media_types: 1, offline: 1, offsite: 0 }
 media:
-  - { name: tape, type: archive, path: $WORK/tape, offline: true }
+  - { name: arch, type: archive, path: $WORK/tape, offline: true }
+  - { name: lto, type: archive, path: $TAPE, offline: true }
 datasets:
-  - { name: emr, paths: [$DATA/emr], copy_to: [tape], runbook: emr }
+  - { name: emr, paths: [$DATA/emr], copy_to: [arch, lto], runbook: emr }
 YAML
 export BKP_POLICY=$POL
 ok "$BKP" init
-ok "$BKP" media label "$WORK/tape" --name tape
+ok "$BKP" media label "$WORK/tape" --name arch
 ok "$BKP" backup emr
-ok "$BKP" rotate tape
-A=$WORK/tape/emr@0000000001.tar
-[ -f "$A" ] || fail "the rotation wrote no $A: $(ls -A "$WORK/tape" | tr '\n' ' ')"
+ok "$BKP" rotate arch
+ok "$BKP" rotate lto
+F=$WORK/tape/emr@0000000001.tar
+[ -f "$F" ] || fail "the rotation wrote no $F: $(ls -A "$WORK/tape" | tr '\n' ' ')"
+# The folder's archives carry no kit: it lies beside them.
+tar -tf "$F" | grep -q '^bkp-recovery/' && flunk "an archive in a folder carries a kit of its own"
+(cd "$WORK/tape/bkp-recovery" && sha256sum --quiet -c SHA256SUMS) || flunk "the folder's kit does not check"
+# The tape's stream, as a file for the checks below.
+A=$WORK/stream.tar
+cat "$TAPE" >"$A"
 
 # 1. The kit comes first, with the modes a clerk needs.
 tar -tf "$A" >"$WORK/members" || fail "tar cannot list $A"
@@ -47,17 +60,18 @@ for f in bkp lib/bkp README.txt FORMAT.md procedure-emr.ja.md procedure-emr.en.m
 done
 grep -q '^bkp-recovery/lib/libsodium' "$WORK/members" || flunk "the archive's kit lacks libsodium"
 check_exit 0 tar -tvf "$A"
-grep -E ' bkp-recovery/(lib/)?bkp$' <<<"$OUT" | awk '$1 != "-r-xr-xr-x"' | grep -q . &&
-    flunk "the launcher and the program should be mode 0555: $(grep -E ' bkp-recovery/(lib/)?bkp$' <<<"$OUT")"
-odd=$(grep -Ev ' bkp-recovery/(lib/)?bkp$' <<<"$OUT" | awk '$1 != "-r--r--r--" || $2 !~ /^root\//' | head -n 3)
+PROGS=' bkp-recovery/((lib/)?bkp|lib/ld-linux[^/]*)$' # the launcher, the program, its loader
+grep -E "$PROGS" <<<"$OUT" | awk '$1 != "-r-xr-xr-x"' | grep -q . &&
+    flunk "the launcher, the program and its loader should be mode 0555: $(grep -E "$PROGS" <<<"$OUT")"
+odd=$(grep -Ev "$PROGS" <<<"$OUT" | awk '$1 != "-r--r--r--" || $2 !~ /^root\//' | head -n 3)
 [ -z "$odd" ] || flunk "other members should be regular files, mode 0444, owner root: $odd"
-# The same kit as the folder's, and the one the audit record names.
+# The kit the audit record names, with the folder's program.
 KIT=$WORK/x-tar
 mkdir -p "$KIT"
 tar -xf "$A" -C "$KIT" bkp-recovery || fail "tar -x of bkp-recovery/ failed"
 (cd "$KIT/bkp-recovery" && sha256sum --quiet -c SHA256SUMS) || flunk "the archive's kit does not check"
-cmp -s "$KIT/bkp-recovery/SHA256SUMS" "$WORK/tape/bkp-recovery/SHA256SUMS" ||
-    flunk "the archive's kit differs from the folder's"
+cmp -s "$KIT/bkp-recovery/lib/bkp" "$WORK/tape/bkp-recovery/lib/bkp" ||
+    flunk "the tape's kit carries another program than the folder's"
 cmp -s "$KIT/bkp-recovery/lib/bkp" "$BKP" || flunk "the archive's program is not the running one"
 sums=$(sha256sum "$KIT/bkp-recovery/SHA256SUMS" | cut -d' ' -f1)
 ok "$BKP" audit show --json
@@ -68,17 +82,19 @@ bsdtar -xf "$A" -C "$WORK/x-bsdtar" || fail "bsdtar -x of the archive failed"
     flunk "the kit extracted by bsdtar does not check"
 [ -x "$WORK/x-bsdtar/bkp-recovery/bkp" ] || flunk "bsdtar gave a launcher that does not run"
 
-# 2. A bare root with the archive alone: the kit out of it by tar, then its
-# launcher restores from the archive.
+# 2. A bare root with the tape alone: the kit out of it by tar, then its
+# launcher restores from the tape.
 ROOT=$WORK/root
 bare_root "$ROOT"
+mkdir -p "$WORK/tapecopy"
+cp "$A" "$WORK/tapecopy/stream.tar"
 cp "$PASSFILE" "$ROOT/pass"
 chmod 600 "$ROOT/pass"
 tar -xf "$A" -C "$ROOT" bkp-recovery || fail "tar -x into the bare root failed"
 unshare --mount --fork sh -c "
-    mount --bind '$WORK/tape' '$ROOT/medium' &&
+    mount --bind '$WORK/tapecopy' '$ROOT/medium' &&
     mount -t proc proc '$ROOT/proc' &&
-    exec env -i TMPDIR=/tmp \"\$(command -v chroot)\" '$ROOT' /bkp-recovery/bkp restore emr:latest /out --from /medium/emr@0000000001.tar --passphrase-file /pass
+    exec env -i TMPDIR=/tmp \"\$(command -v chroot)\" '$ROOT' /bkp-recovery/bkp restore emr:latest /out --from /medium/stream.tar --passphrase-file /pass
 " >"$WORK/bare.out" 2>&1 || fail "the archive's kit did not restore in a bare root: $(cat "$WORK/bare.out")"
 same_mtree "$DATA/emr" "$ROOT/out$DATA/emr" "restored by the archive's kit in a bare root"
 
@@ -144,5 +160,16 @@ done
 ok "$BKP" restore emr:latest "$WORK/T-ok" --from "$A"
 same_mtree "$DATA/emr" "$WORK/T-ok$DATA/emr" "restored from the archive carrying the kit"
 [ ! -e "$WORK/T-ok/bkp-recovery" ] || flunk "the restore wrote the kit into the target"
+
+# A second rotation that adds a generation: the folder takes that archive
+# alone (a few bytes, no kit); the tape's first archive of the rotation
+# brings the kit again.
+echo "one more note" >"$DATA/emr/notes/late.txt"
+ok "$BKP" backup emr
+ok "$BKP" rotate arch
+F2=$WORK/tape/emr@0000000002.tar
+[ -f "$F2" ] || fail "the second rotation wrote no $F2"
+[ "$(stat -c %s "$F2")" -lt $((2 << 20)) ] || flunk "an archive adding a few bytes is $(stat -c %s "$F2") bytes"
+tar -tf "$F2" | grep -q '^bkp-recovery/' && flunk "the second archive carries a kit"
 
 finish

@@ -308,24 +308,22 @@ start_bucket() {
 }
 s3() { bash "$RGW_SH" s3 "$RGW_DIR" "$@"; }
 
-# bare_root ROOT — a root with only glibc (as /bin/sh and $BKP need it, what
-# a recovery kit leaves to the host), /bin/sh, glibc's C.UTF-8 locale and
-# empty /medium, /proc, /tmp and /out: a clean machine to run a kit in with
-# chroot inside a mount namespace.
+# bare_root ROOT — a machine that has never seen bkp, and has no C library
+# at all: a static busybox as /bin/sh and the few tools a person and the
+# kit's launcher use (sha256sum, find, sed, sort, env, cat, ls, tar), /dev/null
+# and empty /medium, /proc, /tmp and /out: the recovery kit must bring its own
+# loader and libraries. Run a kit in it with chroot inside a mount namespace.
 bare_root() {
-    local root=$1 lib
-    mkdir -p "$root/bin" "$root/medium" "$root/proc" "$root/tmp" "$root/out"
+    local root=$1 t bb
+    bb=$(command -v busybox) || fail "bare_root needs a static busybox (package busybox-static)"
+    file -L "$bb" | grep -q 'statically linked' || fail "$bb is not statically linked (busybox-static)"
+    mkdir -p "$root/bin" "$root/medium" "$root/proc" "$root/tmp" "$root/out" "$root/dev"
     chmod 1777 "$root/tmp"
-    cp "$(readlink -f /bin/sh)" "$root/bin/sh"
-    { ldd /bin/sh; ldd "$BKP"; } | grep -Eo '/[^ ]*(libc\.so|ld-linux|libm\.so|libpthread|libdl\.so|librt\.so|libresolv)[^ ]*' |
-        sort -u | while read -r lib; do
-        mkdir -p "$root$(dirname "$lib")"
-        cp -L "$lib" "$root$lib"
+    mknod -m 666 "$root/dev/null" c 1 3 || fail "bare_root: cannot make $root/dev/null"
+    cp "$bb" "$root/bin/busybox"
+    for t in sh sha256sum find sed sort env cat ls tar printf; do
+        ln -s busybox "$root/bin/$t"
     done
-    if [ -d /usr/lib/locale/C.utf8 ]; then
-        mkdir -p "$root/usr/lib/locale"
-        cp -a /usr/lib/locale/C.utf8 "$root/usr/lib/locale/"
-    fi
 }
 
 # kit_fixture BYTES NOTES — the data set and runbook of the recovery-kit
