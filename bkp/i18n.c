@@ -47,8 +47,36 @@ static void language_without_locale(void)
     }
 }
 
+/* LANGUAGE lists catalogue names, which gettext joins into paths: an entry
+ * that is a path ("../../x") would take a catalogue — printf formats — from
+ * anywhere. Such entries are dropped. */
+static void language_names_only(void)
+{
+    const char *l = getenv("LANGUAGE");
+    char keep[256] = "";
+    size_t n = 0;
+    if (!l || (!strchr(l, '/') && *l != '.' && !strstr(l, ":.")))
+        return;
+    for (const char *p = l; *p;) {
+        size_t len = strcspn(p, ":");
+        if (len && len < 64 && p[0] != '.' && !memchr(p, '/', len) && n + len + 2 < sizeof(keep)) {
+            if (n)
+                keep[n++] = ':';
+            memcpy(keep + n, p, len);
+            n += len;
+            keep[n] = '\0';
+        }
+        p += len + (p[len] == ':');
+    }
+    if (n)
+        setenv("LANGUAGE", keep, 1);
+    else
+        unsetenv("LANGUAGE");
+}
+
 void bkp_i18n_init(void)
 {
+    language_names_only();
     /* Messages and the character type only: numbers in output for programs
      * keep their '.' whatever the locale. */
     setlocale(LC_MESSAGES, "");

@@ -27,6 +27,8 @@ void bkp_kit_paths_free(char **paths, size_t n)
     bkp_strv_free(paths, n);
 }
 
+static bool lib_name_ok(const char *name);
+
 typedef struct lib_list {
     char **v;
     size_t n;
@@ -50,8 +52,9 @@ static int take_lib(struct dl_phdr_info *info, size_t size, void *ctx)
                          (const char *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr));
         return 0;
     }
-    if (!base || l->rc || !strstr(base + 1, ".so") || stat(path, &st) < 0 || !S_ISREG(st.st_mode))
-        return 0; /* the vDSO */
+    if (!base || l->rc || !strstr(base + 1, ".so") || !lib_name_ok(base + 1) ||
+        stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+        return 0; /* the vDSO, or a name no kit could list */
     for (size_t i = 0; i < l->n; i++)
         if (!strcmp(strrchr(l->v[i], '/') + 1, base + 1))
             return 0;
@@ -70,10 +73,32 @@ static int take_lib(struct dl_phdr_info *info, size_t size, void *ctx)
  * need (libcurl for a bucket, s3_lib.c; glibc's NSS modules) is not the
  * program's and never goes into a kit. */
 static lib_list at_start;
+/* Something was loaded into the program that it did not ask for (LD_PRELOAD,
+ * LD_AUDIT, /etc/ld.so.preload): what it has loaded is not its own, and no
+ * kit is written from it. */
+static bool preloaded;
 
 __attribute__((constructor)) static void libraries_at_start(void)
 {
+    struct stat st;
+    const char *pre = getenv("LD_PRELOAD"), *audit = getenv("LD_AUDIT");
+    preloaded = (pre && *pre) || (audit && *audit) ||
+                (stat("/etc/ld.so.preload", &st) == 0 && st.st_size > 0);
     dl_iterate_phdr(take_lib, &at_start);
+}
+
+bool bkp_kit_started_by_loader(void)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    const char *loader = strrchr(at_start.interp, '/'), *base;
+    if (n <= 0 || !loader)
+        return false;
+    exe[n] = '\0';
+    base = strrchr(exe, '/');
+    /* The program file is the loader itself: started as `LOADER PROGRAM`,
+     * the way a recovery kit starts it. */
+    return base && !strcmp(base + 1, loader + 1);
 }
 
 int bkp_kit_libraries(char ***paths, size_t *n)
@@ -157,50 +182,82 @@ static int add_sum(bkp_buf *sums, const char *name, const bkp_buf *b)
 static char *launcher_text(const char *loader)
 {
     char *s = NULL;
+    /* The script is parsed whole before anything of it runs (main() at its
+     * end): a disk that changes under it cannot change what runs. */
     if (asprintf(&s,
                  "#!/bin/sh\n"
                  "# bkp recovery kit: checks every file of this folder against SHA256SUMS\n"
-                 "# (with this machine's sha256sum), then starts lib/bkp with the loader and\n"
-                 "# libraries of lib/ only, in a clean environment. A file SHA256SUMS does not\n"
-                 "# list, or one that differs, stops it. Nothing is installed.\n"
+                 "# (with this machine's sha256sum) and that nothing else is here, then starts\n"
+                 "# lib/bkp with the loader and libraries of lib/ only, in a clean\n"
+                 "# environment. A file SHA256SUMS does not list, a link, or one that differs\n"
+                 "# stops it. Nothing is installed. On a network share, or a disk that may not\n"
+                 "# give the same bytes twice, copy this folder to this machine and run the copy.\n"
                  "# 復旧キット: このフォルダの全ファイルを SHA256SUMS と照合し (この機械の\n"
-                 "# sha256sum)、一致したときだけ lib/ のローダーとライブラリで lib/bkp を\n"
-                 "# 起動します。一覧にないファイル、一致しないファイルがあれば起動しません。\n"
-                 "case \"$0\" in */*) here=${0%%/*} ;; *) here=. ;; esac\n"
-                 "here=$(cd \"$here\" && pwd -P) || exit 2\n"
+                 "# sha256sum)、ほかに何もないときだけ lib/ のローダーとライブラリで lib/bkp を\n"
+                 "# 起動します。一覧にないファイル、リンク、一致しないファイルがあれば起動しません。\n"
                  "refuse() {\n"
                  "    printf 'bkp-recovery: %%s\\n  %%s\\n' \"$1\" \"$2\" >&2\n"
                  "    exit 2\n"
                  "}\n"
-                 "command -v sha256sum >/dev/null 2>&1 ||\n"
-                 "    refuse \"no sha256sum here: the kit cannot be checked, so nothing was started "
-                 "(sha256sum がないため照合できず、起動しません)\" \"use a machine with coreutils\"\n"
-                 "if ! (cd \"$here\" && sha256sum -c SHA256SUMS) >/dev/null 2>&1; then\n"
-                 "    bad=$(cd \"$here\" && sha256sum -c SHA256SUMS 2>/dev/null | sed -n 's/: FAILED.*$//p' "
-                 "| tr '\\n' ' ')\n"
-                 "    refuse \"$here: ${bad:-a file} is not what SHA256SUMS lists (changed or missing): "
-                 "nothing was started (一覧と一致しないファイルがあり、起動しません)\" \"see: cd $here && "
-                 "sha256sum -c SHA256SUMS; use another copy of the kit\"\n"
-                 "fi\n"
-                 "listed=$(sed -n 's/^[0-9a-f]\\{64\\}  //p' \"$here/SHA256SUMS\" | LC_ALL=C sort)\n"
-                 "found=$(cd \"$here\" && find . ! -type d ! -path ./SHA256SUMS | sed 's|^\\./||' | "
-                 "LC_ALL=C sort)\n"
-                 "if [ \"$listed\" != \"$found\" ]; then\n"
-                 "    extra=$(printf '%%s\\n' \"$found\" | while IFS= read -r f; do\n"
-                 "        case \"\n$listed\n\" in *\"\n$f\n\"*) ;; *) printf ' %%s' \"$f\" ;; esac\n"
-                 "    done)\n"
-                 "    refuse \"$here holds what SHA256SUMS does not list:$extra; nothing was started "
-                 "(一覧にないファイルがあり、起動しません)\" \"use another copy of the kit, or remove "
-                 "them only if you know where they came from\"\n"
-                 "fi\n"
-                 "set -- \"$here/lib/%s\" --library-path \"$here/lib\" --inhibit-cache --argv0 "
-                 "\"$here/bkp\" \"$here/lib/bkp\" \"$@\"\n"
-                 "for v in LANG LANGUAGE LC_ALL LC_MESSAGES LC_CTYPE TERM COLUMNS HOME USER LOGNAME TZ "
-                 "TMPDIR BKP_PASSPHRASE_FILE BKP_PASSPHRASE_COMMAND BKP_POLICY BKP_REPO; do\n"
-                 "    eval \"[ -n \\\"\\${$v+x}\\\" ] && set -- \\\"$v=\\${$v}\\\" \\\"\\$@\\\"\"\n"
-                 "done\n"
-                 "exec env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LOCPATH=\"$here/lib/locale-data\" "
-                 "\"$@\"\n",
+                 "# Names from the disk, shown without what would steer the terminal.\n"
+                 "shown() {\n"
+                 "    LC_ALL=C sed 's/[^ -~]/?/g' | tr '\\n' ' '\n"
+                 "}\n"
+                 "main() {\n"
+                 "    unset CDPATH\n"
+                 "    case \"$0\" in */*) here=${0%%/*} ;; *) here=. ;; esac\n"
+                 "    here=$(cd -P -- \"$here\" >/dev/null && pwd -P) || exit 2\n"
+                 "    case \"$here\" in *=*)\n"
+                 "        refuse \"the kit's folder $here has '=' in its path; nothing was started\" \\\n"
+                 "            \"copy the folder to one without it (cp -r $here /root/bkp-kit)\" ;;\n"
+                 "    esac\n"
+                 "    command -v sha256sum >/dev/null 2>&1 ||\n"
+                 "        refuse \"no sha256sum here: the kit cannot be checked, so nothing was started (sha256sum がないため照合できず、起動しません)\" \\\n"
+                 "            \"use a machine with coreutils\"\n"
+                 "    if ! (cd \"$here\" && sha256sum -c SHA256SUMS) >/dev/null 2>&1; then\n"
+                 "        bad=$(cd \"$here\" && sha256sum -c SHA256SUMS 2>/dev/null | sed -n 's/: FAILED.*$//p' | shown)\n"
+                 "        refuse \"$here: ${bad:-a file} is not what SHA256SUMS lists (changed or missing): nothing was started (一覧と一致しないファイルがあり、起動しません)\" \\\n"
+                 "            \"see: cd $here && sha256sum -c SHA256SUMS; use another copy of the kit\"\n"
+                 "    fi\n"
+                 "    odd=$(cd \"$here\" && find . ! -type f ! -type d | shown)\n"
+                 "    [ -z \"$odd\" ] ||\n"
+                 "        refuse \"$here holds links or other things that are not files: $odd; nothing was started (リンクなどがあり、起動しません)\" \\\n"
+                 "            \"use another copy of the kit\"\n"
+                 "    listed=$(sed -n 's/^[0-9a-f]\\{64\\}  //p' \"$here/SHA256SUMS\" | LC_ALL=C sort)\n"
+                 "    found=$(cd \"$here\" && find . ! -type d ! -path ./SHA256SUMS | sed 's|^\\./||' | LC_ALL=C sort)\n"
+                 "    dirs=$(printf '%%s\\n' \"$listed\" | while IFS= read -r f; do\n"
+                 "        while case \"$f\" in */*) true ;; *) false ;; esac; do\n"
+                 "            f=${f%%/*}\n"
+                 "            printf '%%s\\n' \"$f\"\n"
+                 "        done\n"
+                 "    done | LC_ALL=C sort -u)\n"
+                 "    fdirs=$(cd \"$here\" && find . -type d ! -path . | sed 's|^\\./||' | LC_ALL=C sort)\n"
+                 "    if [ \"$listed\" != \"$found\" ] || [ \"$dirs\" != \"$fdirs\" ]; then\n"
+                 "        extra=$(printf '%%s\\n%%s\\n' \"$found\" \"$fdirs\" | while IFS= read -r f; do\n"
+                 "            case \"\n"
+                 "$listed\n"
+                 "$dirs\n"
+                 "\" in *\"\n"
+                 "$f\n"
+                 "\"*) ;; *) printf '%%s\\n' \"$f\" ;; esac\n"
+                 "        done | shown)\n"
+                 "        refuse \"$here holds what SHA256SUMS does not list: $extra; nothing was started (一覧にないファイルがあり、起動しません)\" \\\n"
+                 "            \"use another copy of the kit, or remove them only if you know where they came from\"\n"
+                 "    fi\n"
+                 "    # A language given as a path would lead the C library or gettext out of the kit.\n"
+                 "    for v in LANG LANGUAGE LC_ALL LC_MESSAGES LC_CTYPE; do\n"
+                 "        eval \"case \\\"\\${$v-}\\\" in */*) unset $v ;; esac\"\n"
+                 "    done\n"
+                 "    set -- \"$here/lib/%s\" --library-path \"$here/lib\" --inhibit-cache \\\n"
+                 "        --argv0 \"$here/bkp\" \"$here/lib/bkp\" \"$@\"\n"
+                 "    for v in LANG LANGUAGE LC_ALL LC_MESSAGES LC_CTYPE TERM COLUMNS HOME USER LOGNAME TZ \\\n"
+                 "        TMPDIR BKP_PASSPHRASE_FILE BKP_PASSPHRASE_COMMAND BKP_POLICY BKP_REPO; do\n"
+                 "        eval \"[ -n \\\"\\${$v+x}\\\" ] && set -- \\\"$v=\\${$v}\\\" \\\"\\$@\\\"\"\n"
+                 "    done\n"
+                 "    exec env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LOCPATH=\"$here/lib/locale-data\" \"$@\"\n"
+                 "}\n"
+                 "main \"$@\"\n"
+                 "exit 2\n",
                  loader) < 0)
         return NULL;
     return s;
@@ -400,6 +457,16 @@ static int collect(const bkp_kit_doc *docs, size_t ndocs, kit_set *k, bkp_kit_re
     memset(res, 0, sizeof(*res));
     snprintf(res->glibc, sizeof(res->glibc), "%s", gnu_get_libc_version());
     const char *loader = loader_name();
+    if (bkp_kit_started_by_loader() || preloaded) {
+        /* Run from a kit, /proc/self/exe is the loader; under LD_PRELOAD,
+         * the libraries loaded are not the program's own. Either kit would
+         * be wrong, and its fingerprint would be recorded all the same. */
+        bkp_error(_("recovery kit: not written by a bkp %s; rotate with the installed bkp, started "
+                    "plainly"),
+                  preloaded ? _("started with LD_PRELOAD, LD_AUDIT or /etc/ld.so.preload")
+                            : _("run from a recovery kit"));
+        return -ENOEXEC;
+    }
     int rc = loader ? bkp_kit_libraries(&k->libs, &k->nlibs) : -ENOEXEC;
     if (!rc && !(k->v = calloc(k->nlibs + ndocs + 4 + C_UTF8_PARTS, sizeof(*k->v))))
         rc = -ENOMEM;

@@ -121,5 +121,10 @@ int bkp_kit_check(const char *dir, bkp_kit_found_fn found, void *ctx)
 int bkp_kit_libraries(char ***paths, size_t *n) __attribute__((warn_unused_result));
 void bkp_kit_paths_free(char **paths, size_t n);
 
+/* Was this program started by its loader named as a program (`ld-linux...
+ * PROGRAM`), as a recovery kit starts it? Then it runs with the kit's
+ * libraries only: it writes no kit, and reaches no bucket (s3_lib.c). */
+bool bkp_kit_started_by_loader(void);
+
 
 #endif

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "bkp/i18n.h"
+#include "bkp/kit.h"
 #include "bkp/log.h"
 #include "bkp/s3_internal.h"
 
@@ -36,6 +37,13 @@ static bool take(void *h, const char *name, void *dst)
 
 static void load(void)
 {
+    if (bkp_kit_started_by_loader()) {
+        /* The kit's loader would take libcurl and what it links from the
+         * machine's folders, beside the kit's own C library and libcrypto. */
+        bkp_error(_("this bkp runs from a recovery kit, which does not reach object media: restore "
+                    "from a disk or an archive copy, or install bkp to restore from the bucket"));
+        return;
+    }
     /* RTLD_NODELETE: the pointers stay valid for the life of the process. */
     void *c = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
     void *x = dlopen("libxml2.so.2", RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);

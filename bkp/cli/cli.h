@@ -127,7 +127,8 @@ void cli_pad(FILE *f, const char *s, int width);
  * negative width right-aligned (numbers), then a space; the last cell as it
  * is, then a newline. Headers go through the catalogue; --json does not. */
 void cli_row(const char *const *cells, const int *widths, size_t n);
-/* Was a policy named (--policy, $BKP_POLICY, resolved by main) or loaded? */
+/* Was a policy named (--policy, $BKP_POLICY, resolved by main) or loaded, or
+ * is the default one (/etc/bkp/policy.yaml) there? */
 bool cli_policy_named(const cli *c);
 
 /* Open the repository named by --repo or $BKP_REPO, asking for the passphrase.

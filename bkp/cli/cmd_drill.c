@@ -34,6 +34,7 @@
 #include "bkp/bucket.h"
 #include "bkp/audit.h"
 #include "bkp/cli/cli.h"
+#include "bkp/durable.h"
 #include "bkp/clock.h"
 #include "bkp/i18n.h"
 #include "bkp/log.h"
@@ -181,6 +182,18 @@ static int conclude(cli *c, const ops_drill_in *in, const ops_drill_run *run, ti
     return !run->res.ok || bad ? EXIT_FAILED : EXIT_OK;
 }
 
+/* Is the primary repository (--repo, the policy's) there to keep reports in? */
+static bool primary_there(cli *c)
+{
+    struct stat st;
+    const char *repo = c->repo || getenv("BKP_REPO") || cli_policy_named(c) ? cli_repo_path(c)
+                                                                              : NULL;
+    char *config = repo ? bkp_path_join(repo, "config") : NULL;
+    bool there = config && stat(config, &st) == 0;
+    free(config);
+    return there;
+}
+
 int cli_runbook_execute(cli *c, const char *name, bool drill, bool unattended)
 {
     rb_runbook *rb = NULL;
@@ -207,6 +220,14 @@ int cli_runbook_execute(cli *c, const char *name, bool drill, bool unattended)
                        .io = &io};
     if (!ex && !cli_policy(c) && cli_policy_named(c))
         ex = EXIT_USAGE;
+    if (!ex && drill && !c->report_dir && !primary_there(c)) {
+        /* The report is what the drill leaves for the inspector: into the
+         * repository's reports/, or a folder the person names, never
+         * wherever the command happened to be typed. */
+        bkp_error(_("no repository is here to keep the drill's report: name a folder for it with "
+                    "--report DIR"));
+        ex = EXIT_USAGE;
+    }
     in.policy = c->policy;
     if (ex || (ex = ops_drill_precheck(&in) ? EXIT_USAGE : EXIT_OK)) {
         rb_free(rb);

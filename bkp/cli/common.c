@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "bkp/cli/cli.h"
 #include "bkp/durable.h"
@@ -50,7 +51,9 @@ pol_policy *cli_policy(cli *c)
 
 bool cli_policy_named(const cli *c)
 {
-    return c->policy || c->policy_file;
+    /* Named on the command line or in the environment, or the default one
+     * is there: every command uses it then (runbook print, --from MEDIUM). */
+    return c->policy || (c->policy_file && *c->policy_file) || access(POL_DEFAULT_FILE, F_OK) == 0;
 }
 
 const char *cli_passphrase_file(cli *c)

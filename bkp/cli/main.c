@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <archive.h>
 #include <sodium.h>
 
 #include "bkp/cli/cli.h"
@@ -554,7 +555,10 @@ static int before_command(int argc, char **argv)
         return argc < 2 ? EXIT_USAGE : EXIT_OK;
     }
     if (!strcmp(argv[1], "--version")) {
-        printf("bkp %s%s\n", BKP_VERSION, bkp_clock_is_test() ? " (test clock: $BKP_NOW)" : "");
+        /* libarchive is built in (CMakeLists.txt): its version, for whoever
+         * follows its security fixes. */
+        printf("bkp %s%s\n%s\n", BKP_VERSION,
+               bkp_clock_is_test() ? " (test clock: $BKP_NOW)" : "", archive_version_details());
         return EXIT_OK;
     }
     return -1;

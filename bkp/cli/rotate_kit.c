@@ -117,9 +117,9 @@ json_t *cli_kit_said(const cli_medium *m, const bkp_kit_result *res)
 {
     char sz[32];
     if (res->written)
-        bkp_info(_("%s: recovery kit written to %s/%s (%zu files, %s, glibc %s or newer); its "
-                   "SHA256SUMS hashes to %s"),
+        bkp_info(_("%s: recovery kit written to %s/%s (%zu files, %s, with its own loader and C "
+                   "library); its SHA256SUMS hashes to %s"),
                  m->name, m->path, BKP_KIT_DIR, res->files, cli_size(sz, sizeof(sz), res->bytes),
-                 res->glibc, res->sums);
+                 res->sums);
     return json_string(res->sums);
 }

@@ -117,7 +117,8 @@ size_t ops_drill_record(const ops_drill_in *in, const ops_drill_run *run, json_t
                         int (*append)(void *ctx, const bkp_audit_rec *rec), void *ctx);
 
 /* A drill's report files (restore/drill.h) into `dir`, or the repository
- * `r`'s reports/ (NULL: the current folder), their paths into `files`. A
+ * `r`'s reports/ (both NULL: nowhere, said; the program refuses to start a
+ * drill with neither), their paths into `files`. A
  * failure is a warning: the drill happened, and its audit record says so. */
 void ops_drill_keep_reports(const char *dir, const bkp_repo *r, const rb_runbook *rb,
                             json_t *report, time_t started, json_t *files);

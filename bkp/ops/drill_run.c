@@ -124,7 +124,9 @@ size_t ops_drill_record(const ops_drill_in *in, const ops_drill_run *run, json_t
 void ops_drill_keep_reports(const char *dir, const bkp_repo *r, const rb_runbook *rb,
                             json_t *report, time_t started, json_t *files)
 {
-    char *d = dir ? strdup(dir) : r ? bkp_repo_subpath(r, "reports") : strdup(".");
+    /* Without a folder named and a repository open, the caller refused to
+     * start (cmd_drill.c): never the current folder. */
+    char *d = dir ? strdup(dir) : r ? bkp_repo_subpath(r, "reports") : NULL;
     char *stem = rb_report_stem(rb, started);
     if (!d || !stem || rb_report_write(report, d, stem, files))
         bkp_warn(_("the drill report could not be written to %s"), d ? d : "?");

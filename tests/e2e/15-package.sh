@@ -126,6 +126,10 @@ grep -q "root BKP_POLICY=/etc/bkp/policy.yaml /usr/bin/bkp run" /usr/share/doc/b
 [ "$(stat -c '%a %U' /etc/bkp/policy.yaml)" = "600 root" ] ||
     flunk "/etc/bkp/policy.yaml is $(stat -c '%a %U' /etc/bkp/policy.yaml), not 600 root"
 ok /usr/bin/bkp policy check --policy /etc/bkp/policy.yaml
+# The default policy is every command's, runbook print's too: the procedure
+# names the repository it describes.
+ok env -u BKP_POLICY /usr/bin/bkp runbook print clinic --lang ja
+output_has "/var/lib/bkp/repo" "runbook print should use the default policy /etc/bkp/policy.yaml"
 # The recovery kit the installed program writes: at most 24 MiB, its own
 # loader and C library, no HTTP, XML or ICU stack (none of which a restore
 # from a disk or tape needs).

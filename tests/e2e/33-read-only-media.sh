@@ -206,6 +206,14 @@ mkdir -p "$WORK/reports"
 ok "$BKP" drill rb --policy "$POL" --medium usb-a --attest admin --report "$WORK/reports" \
     --key-from "$S-2-of-5.md" --key-from "$S-4-of-5.md" --key-from "$S-5-of-5.md" </dev/null
 ls "$WORK/reports"/drill-rb-*.json >/dev/null 2>&1 || flunk "the drill wrote no report"
+# With no repository here and no --report, the drill does not start: its
+# report would land wherever the command was typed.
+cd "$WORK/out-kit"
+expect_exit 2 "$BKP" drill rb --policy "$POL" --medium usb-a --attest admin \
+    --key-from "$WORK/safe/paper.md" </dev/null
+cd - >/dev/null
+output_has "--report DIR"
+ls "$WORK/out-kit"/drill-* >/dev/null 2>&1 && flunk "a drill wrote its report into the current folder"
 grep -q '"op":"drill"' "$WORK/reports"/bkp-journal-*.jsonl || flunk "the drill was not recorded beside its reports"
 
 # Browsing the disk's generations as folders (FUSE), with the paper sheet.

@@ -72,6 +72,20 @@ ok "$BKP" runbook print emr --lang ja
 output_has "復旧キットの指紋"
 output_has "${sums:0:16} ${sums:16:16} ${sums:32:16} ${sums:48:16}" "the printed procedure should carry the kit's fingerprint"
 
+# A rotation by the kit's own program (started by the kit's loader) writes
+# no kit: its program file would be the loader. It says so; the disk's kit
+# stays as it was.
+cp -a "$KIT" "$WORK/kit-copy"
+echo "visit 0" >>"$DATA/emr/notes/n1.txt"
+ok "$BKP" backup emr
+"$WORK/kit-copy/bkp" rotate usb --policy "$POL" >"$WORK/.out" 2>"$WORK/.err" || true
+grep -q "recovery kit: not written by a bkp run from a recovery kit" "$WORK/.err" ||
+    flunk "a rotation run from a kit should refuse to write a kit: $(cat "$WORK/.err")"
+(cd "$KIT" && sha256sum --quiet -c SHA256SUMS) || flunk "a rotation run from a kit damaged the disk's kit"
+cmp -s "$KIT/lib/bkp" "$BKP" || flunk "the disk's kit lost its program"
+chmod -R u+w "$WORK/kit-copy"
+rm -rf "$WORK/kit-copy"
+
 # 2. A rotation that changes nothing of the kit does not rewrite it.
 ino=$(stat -c %i "$KIT")
 echo "visit" >>"$DATA/emr/notes/n1.txt"
