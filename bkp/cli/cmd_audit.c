@@ -365,6 +365,15 @@ static char *journal_path(const cli *c, const bkp_repo *r, bool staged)
                 : !slash              ? strdup(".")
                                       : strndup(near, slash == near ? 1 : (size_t)(slash - near));
     const char *home = getenv("HOME");
+    /* A restore makes its target's folders itself: the journal's folder may
+     * not be there yet when the key's use is recorded, before the restore. */
+    if (dir && near && bkp_mkdir_p(dir, 0700))
+        bkp_debug("cannot make %s for the journal", dir);
+    char *real = dir ? realpath(dir, NULL) : NULL; /* said as a full path */
+    if (real) {
+        free(dir);
+        dir = real;
+    }
     if (dir && !staged && on_medium(dir, r)) {
         free(dir);
         dir = home && *home == '/' && !on_medium(home, r) ? strdup(home) : NULL;
