@@ -15,6 +15,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "bkp/i18n.h"
@@ -27,13 +28,31 @@ static int lib_rc = -ENOSYS;
 static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
 const s3_lib *s3l = &lib;
 
-/* `*(void **)dst` = the symbol `name` of `h`: false when it is missing. */
-static bool take(void *h, const char *name, void *dst)
-{
-    void *sym = h ? dlsym(h, name) : NULL;
-    memcpy(dst, &sym, sizeof(sym));
-    return sym != NULL;
-}
+/* Each function the client calls, by its name in its library. */
+static const struct {
+    const char *name;
+    size_t at; /* its pointer's place in s3_lib */
+    bool xml;  /* in libxml2, else libcurl */
+} wanted[] = {
+    {"curl_global_init", offsetof(s3_lib, global_init), false},
+    {"curl_easy_init", offsetof(s3_lib, easy_init), false},
+    {"curl_easy_cleanup", offsetof(s3_lib, easy_cleanup), false},
+    {"curl_easy_reset", offsetof(s3_lib, easy_reset), false},
+    {"curl_easy_setopt", offsetof(s3_lib, easy_setopt), false},
+    {"curl_easy_perform", offsetof(s3_lib, easy_perform), false},
+    {"curl_easy_getinfo", offsetof(s3_lib, easy_getinfo), false},
+    {"curl_easy_strerror", offsetof(s3_lib, easy_strerror), false},
+    {"curl_slist_append", offsetof(s3_lib, slist_append), false},
+    {"curl_slist_free_all", offsetof(s3_lib, slist_free_all), false},
+    {"curl_getdate", offsetof(s3_lib, getdate), false},
+    {"xmlInitParser", offsetof(s3_lib, init_parser), true},
+    {"xmlReadMemory", offsetof(s3_lib, read_memory), true},
+    {"xmlDocGetRootElement", offsetof(s3_lib, doc_root), true},
+    {"xmlFreeDoc", offsetof(s3_lib, free_doc), true},
+    {"xmlNodeGetContent", offsetof(s3_lib, node_content), true},
+    {"xmlSetGenericErrorFunc", offsetof(s3_lib, set_generic_error), true},
+    {"xmlSetStructuredErrorFunc", offsetof(s3_lib, set_structured_error), true},
+};
 
 static void load(void)
 {
@@ -47,25 +66,14 @@ static void load(void)
     /* RTLD_NODELETE: the pointers stay valid for the life of the process. */
     void *c = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
     void *x = dlopen("libxml2.so.2", RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
-    void *xml_free = NULL;
-    bool ok = c && x && take(c, "curl_global_init", &lib.global_init) &&
-              take(c, "curl_easy_init", &lib.easy_init) &&
-              take(c, "curl_easy_cleanup", &lib.easy_cleanup) &&
-              take(c, "curl_easy_reset", &lib.easy_reset) &&
-              take(c, "curl_easy_setopt", &lib.easy_setopt) &&
-              take(c, "curl_easy_perform", &lib.easy_perform) &&
-              take(c, "curl_easy_getinfo", &lib.easy_getinfo) &&
-              take(c, "curl_easy_strerror", &lib.easy_strerror) &&
-              take(c, "curl_slist_append", &lib.slist_append) &&
-              take(c, "curl_slist_free_all", &lib.slist_free_all) &&
-              take(c, "curl_getdate", &lib.getdate) && take(x, "xmlInitParser", &lib.init_parser) &&
-              take(x, "xmlReadMemory", &lib.read_memory) &&
-              take(x, "xmlDocGetRootElement", &lib.doc_root) &&
-              take(x, "xmlFreeDoc", &lib.free_doc) &&
-              take(x, "xmlNodeGetContent", &lib.node_content) &&
-              take(x, "xmlSetGenericErrorFunc", &lib.set_generic_error) &&
-              take(x, "xmlSetStructuredErrorFunc", &lib.set_structured_error) &&
-              take(x, "xmlFree", &xml_free); /* a variable: the function libxml2 frees with */
+    /* xmlFree is a variable: the function libxml2 frees with. */
+    void *xml_free = x ? dlsym(x, "xmlFree") : NULL;
+    bool ok = c && x && xml_free;
+    for (size_t i = 0; ok && i < sizeof(wanted) / sizeof(*wanted); i++) {
+        void *sym = dlsym(wanted[i].xml ? x : c, wanted[i].name);
+        memcpy((char *)&lib + wanted[i].at, &sym, sizeof(sym));
+        ok = sym != NULL;
+    }
     if (ok)
         memcpy(&lib.free, xml_free, sizeof(lib.free));
     if (!ok || !lib.free) {

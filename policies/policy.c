@@ -62,6 +62,21 @@ static void env_mapping(pol_yaml_ctx *c, pol_yaml_node *v, pol_hook *h)
     }
 }
 
+/* `run_as: USER` (a hook's, the notify mail's): a user name, or NULL (said). */
+static char *run_as(pol_yaml_ctx *c, pol_yaml_node *v, const char *key)
+{
+    char *user = pol_yaml_str(c, v, key);
+    if (user && !bkp_cmd_user_name_ok(user)) {
+        pol_yaml_error(c, v,
+                       _("'run_as: %s' is not a user name — write the name of an unprivileged "
+                         "user, e.g. 'run_as: postgres'"),
+                       user);
+        free(user);
+        user = NULL;
+    }
+    return user;
+}
+
 static void hook_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *t)
 {
     pol_hook *h = t;
@@ -73,17 +88,8 @@ static void hook_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *
         env_mapping(c, v, h);
     else if (!strcmp(key, "env"))
         pol_yaml_str_list(c, v, key, &h->env, &h->nenv);
-    else if (!strcmp(key, "run_as")) {
-        h->run_as = pol_yaml_str(c, v, key);
-        if (h->run_as && !bkp_cmd_user_name_ok(h->run_as)) {
-            pol_yaml_error(c, v,
-                           _("'run_as: %s' is not a user name — write the name of an unprivileged "
-                             "user, e.g. 'run_as: postgres'"),
-                           h->run_as);
-            free(h->run_as);
-            h->run_as = NULL;
-        }
-    }
+    else if (!strcmp(key, "run_as"))
+        h->run_as = run_as(c, v, key);
 }
 
 static void hook(pol_yaml_ctx *c, pol_yaml_node *v, const char *what, pol_hook *h)
@@ -450,15 +456,7 @@ static void mail_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *
 {
     pol_notify *nt = t;
     if (!strcmp(key, "run_as")) {
-        nt->mail_run_as = pol_yaml_str(c, v, key);
-        if (nt->mail_run_as && !bkp_cmd_user_name_ok(nt->mail_run_as)) {
-            pol_yaml_error(c, v,
-                           _("'run_as: %s' is not a user name — write the name of an unprivileged "
-                             "user, e.g. 'run_as: postgres'"),
-                           nt->mail_run_as);
-            free(nt->mail_run_as);
-            nt->mail_run_as = NULL;
-        }
+        nt->mail_run_as = run_as(c, v, key);
         return;
     }
     char **dst = !strcmp(key, "to")     ? &nt->mail_to
