@@ -661,5 +661,9 @@ json_t *rb_report_json(const rb_runbook *rb, const rb_env *env, const rb_result 
     if (j)
         json_object_set_new(j, "restored",
                             res->restored ? json_incref(res->restored) : json_array());
+    /* The person who attested the confirms (--attest), beside the account
+     * the command ran as (`user`, often root). */
+    if (j && env->attest)
+        json_object_set_new(j, "attested_by", json_string(env->attest));
     return j;
 }

@@ -476,7 +476,12 @@ static char *report(json_t *r, rb_format f, bool ja)
     rb_doc_row(d, (const char *[]){_("Result"), line, NULL});
     rb_doc_row(d, (const char *[]){_("Runbook"), rb_js(r, "runbook"), NULL});
     rb_doc_row(d, (const char *[]){_("Started (UTC)"), rb_js(r, "started"), NULL});
-    rb_doc_row(d, (const char *[]){_("By"), rb_js(r, "user"), NULL});
+    if (*rb_js(r, "attested_by"))
+        snprintf(line, sizeof(line), _("%s (attested; run as %s)"), rb_js(r, "attested_by"),
+                 rb_js(r, "user"));
+    else
+        snprintf(line, sizeof(line), "%s", rb_js(r, "user"));
+    rb_doc_row(d, (const char *[]){_("By"), line, NULL});
     snprintf(line, sizeof(line), "%s%s%s", rb_duration_text(a, sizeof(a), secs),
              target ? _(" — target ") : "",
              target ? rb_duration_text(b, sizeof(b), (double)target) : "");
@@ -486,9 +491,16 @@ static char *report(json_t *r, rb_format f, bool ja)
                                    : json_is_true(json_object_get(r, "rto_met")) ? _("yes")
                                                                                  : _("no"),
                                    NULL});
-    snprintf(line, sizeof(line), "%s (%s)", rb_js(r, "generation"), rb_js(r, "source"));
-    rb_doc_row(
-        d, (const char *[]){_("Generation restored"), *rb_js(r, "generation") ? line : "-", NULL});
+    /* Every data set the run restored, each with where it came from. */
+    json_t *restored = json_object_get(r, "restored"), *g;
+    size_t gi;
+    line[0] = '\0';
+    json_array_foreach(restored, gi, g)
+        snprintf(line + strlen(line), sizeof(line) - strlen(line), "%s%s (%s)", gi ? ", " : "",
+                 rb_js(g, "generation"), rb_js(g, "source"));
+    if (!line[0] && *rb_js(r, "generation"))
+        snprintf(line, sizeof(line), "%s (%s)", rb_js(r, "generation"), rb_js(r, "source"));
+    rb_doc_row(d, (const char *[]){_("Generation restored"), line[0] ? line : "-", NULL});
     snprintf(line, sizeof(line), _("%lld file(s), %lld byte(s), %lld damaged"),
              (long long)json_integer_value(json_object_get(r, "files")),
              (long long)json_integer_value(json_object_get(r, "bytes")),

@@ -206,6 +206,9 @@ mkdir -p "$WORK/reports"
 ok "$BKP" drill rb --policy "$POL" --medium usb-a --attest admin --report "$WORK/reports" \
     --key-from "$S-2-of-5.md" --key-from "$S-4-of-5.md" --key-from "$S-5-of-5.md" </dev/null
 ls "$WORK/reports"/drill-rb-*.json >/dev/null 2>&1 || flunk "the drill wrote no report"
+grep -q "admin (attested; run as root)" "$WORK/reports"/drill-rb-*.en.md ||
+    flunk "the drill report does not name who attested: $(grep '| By' "$WORK/reports"/drill-rb-*.en.md)"
+grep -q "ds:2 (usb-a)" "$WORK/reports"/drill-rb-*.en.md || flunk "the drill report does not name what it restored"
 # With no repository here and no --report, the drill does not start: its
 # report would land wherever the command was typed.
 cd "$WORK/out-kit"
