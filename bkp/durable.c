@@ -260,6 +260,8 @@ int bkp_dfile_commit(bkp_dfile *f, const char *dir, const char *name, unsigned f
         (void)fchmod(f->fd, (flags & BKP_DURABLE_PRIVATE) ? 0400
                             : (flags & BKP_DURABLE_EXEC)  ? 0555
                                                           : 0444);
+    else if (flags & BKP_DURABLE_PUBLIC)
+        (void)fchmod(f->fd, 0644);
     if (fsync(f->fd) < 0) {
         r = -errno;
         goto fail;

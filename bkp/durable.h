@@ -33,6 +33,8 @@ enum {
     BKP_DURABLE_EXEC = 16,     /* with READONLY: mode 0555 (a recovery kit's program, kit.h) */
     BKP_DURABLE_EXCHANGE = 32, /* bkp_durable_rename: swap the two names (both must exist);
                                 * -EINVAL where the file system cannot */
+    BKP_DURABLE_PUBLIC = 64,   /* mode 0644 whatever the umask: a page for people who are
+                                * not root (the status page under cron's umask 077) */
 };
 
 /* Write `len` bytes of `buf` as `dir`/`name`. */

@@ -284,7 +284,9 @@ static char *readme(void)
                  "4. 復元:       ./bkp restore データセット:latest /srv/restore --from /mnt/usb --key-from 鍵の紙.md\n"
                  "   パスフレーズがあれば --key-from なしで聞かれる。記録はディスクではなく\n"
                  "   復元先の隣の bkp-journal-*.jsonl に残る。その日の書類と一緒に保管する。\n"
-                 "5. 手順書 (procedure-*.md) に沿って業務システムを戻す。形式は FORMAT.md。\n\n"
+                 "5. 手順書に沿って業務システムを戻す。ディスクではこのフォルダの隣の\n"
+                 "   procedure-*.md（そのディスクにある世代の一覧つき）、テープではこの中。\n"
+                 "   形式は FORMAT.md。\n\n"
                  "With this disk alone, a Linux machine without bkp (x86_64) restores. The kit\n"
                  "runs with its own loader and C library; nothing is installed.\n\n"
                  "1. Connect the disk read-only (e.g. mount -o ro /dev/sdb1 /mnt/usb). If it\n"
@@ -302,7 +304,9 @@ static char *readme(void)
                  "   With a passphrase, leave out --key-from: it is asked for. The record goes\n"
                  "   to bkp-journal-*.jsonl beside the target, never onto the disk: keep it\n"
                  "   with the papers of the day.\n"
-                 "5. Follow the procedures (procedure-*.md). The formats: FORMAT.md.\n") < 0)
+                 "5. Follow the procedures: procedure-*.md beside this folder on a disk (with\n"
+                 "   the generations that disk holds), inside it on a tape. The formats:\n"
+                 "   FORMAT.md.\n") < 0)
         return NULL;
     return s;
 }
@@ -570,6 +574,56 @@ int bkp_kit_emit(const bkp_kit_doc *docs, size_t ndocs, bkp_kit_put_fn put, void
 
 /* A library's file name as the loader opened it: libsodium.so.23,
  * libstdc++.so.6. */
+/* A procedure's file name beside a kit: procedure-STEM.LANG.md. */
+static bool procedure_name(const char *name)
+{
+    size_t n = strlen(name);
+    return !strncmp(name, "procedure-", 10) && n > 13 && !strcmp(name + n - 3, ".md") &&
+           doc_name_ok(name);
+}
+
+int bkp_kit_procedures_write(const char *dir, const bkp_kit_doc *docs, size_t ndocs)
+{
+    int rc = 0;
+    for (size_t i = 0; i < ndocs && !rc; i++) {
+        if (!procedure_name(docs[i].name))
+            return -EINVAL;
+        rc = bkp_durable_write(dir, docs[i].name, docs[i].text, strlen(docs[i].text),
+                               BKP_DURABLE_READONLY);
+    }
+    if (rc)
+        return rc;
+    /* Those of runbooks no longer copied here go: a procedure on the medium
+     * lists only what is there. Only regular files of that form are touched. */
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = dfd < 0 ? NULL : fdopendir(dfd);
+    struct dirent *e;
+    bool gone = false;
+    if (!d) {
+        rc = -errno;
+        if (dfd >= 0)
+            close(dfd);
+        return rc;
+    }
+    while ((e = readdir(d))) {
+        struct stat st;
+        bool listed = false;
+        for (size_t i = 0; i < ndocs && !listed; i++)
+            listed = !strcmp(docs[i].name, e->d_name);
+        if (listed || !procedure_name(e->d_name) ||
+            fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) || !S_ISREG(st.st_mode))
+            continue;
+        if (unlinkat(dfd, e->d_name, 0) && errno != ENOENT)
+            rc = rc ? rc : -errno;
+        else
+            gone = true;
+    }
+    if (gone && fsync(dfd) && !rc)
+        rc = -errno;
+    closedir(d);
+    return rc;
+}
+
 static bool lib_name_ok(const char *name)
 {
     size_t n = strlen(name);

@@ -15,7 +15,9 @@
  *   lib/LIB.so.N    the shared libraries it loaded at start, its C library
  *                   and loader among them (any x86_64 Linux runs it)
  *   README.txt      how to use it, in Japanese and English
- *   (docs)          what the caller adds: FORMAT.md, the printed procedures
+ *   (docs)          what the caller adds: FORMAT.md, and on a tape the printed
+ *                   procedures (a disk has them beside the kit, current with
+ *                   each rotation: bkp_kit_procedures_write)
  *   SHA256SUMS      the SHA-256 of every file above, in `sha256sum -c` form
  *
  * bkp never runs anything from a kit: it is for a person on another machine.
@@ -71,6 +73,15 @@ typedef int (*bkp_kit_put_fn)(const char *name, const void *data, size_t len, bo
 int bkp_kit_emit(const bkp_kit_doc *docs, size_t ndocs, bkp_kit_put_fn put, void *ctx,
                  bkp_kit_result *res) __attribute__((warn_unused_result));
 
+/* The printed procedures a disk or a folder of archives carries beside its
+ * kit, in `dir` (the medium's root): each of `docs` (named
+ * procedure-STEM.LANG.md) written durably, mode 0444, and every other
+ * regular file of that form there removed. Rewritten at each rotation with
+ * what the medium holds, they are outside the kit's list so that the kit
+ * stays the same. 0 or a negative errno (-EINVAL: a name not of that form). */
+int bkp_kit_procedures_write(const char *dir, const bkp_kit_doc *docs, size_t ndocs)
+    __attribute__((warn_unused_result));
+
 /* Could `rel` be the name of a file within a kit written by bkp (a name
  * checked on reading a medium, whose kit bkp skips, never runs)? */
 bool bkp_kit_member_ok(const char *rel);
@@ -125,6 +136,5 @@ void bkp_kit_paths_free(char **paths, size_t n);
  * PROGRAM`), as a recovery kit starts it? Then it runs with the kit's
  * libraries only: it writes no kit, and reaches no bucket (s3_lib.c). */
 bool bkp_kit_started_by_loader(void);
-
 
 #endif

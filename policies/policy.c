@@ -505,6 +505,38 @@ static void status_page(pol_yaml_ctx *c, pol_yaml_node *v, pol_policy *p)
     p->status_page = s;
 }
 
+/* facility: the clinic's or hospital's name, as people read it on every
+ * page made for them: one line of text, at most 120 bytes. */
+static void facility(pol_yaml_ctx *c, pol_yaml_node *v, pol_policy *p)
+{
+    char *s = pol_yaml_str(c, v, "facility");
+    bool ok = s && *s && strlen(s) <= 120;
+    for (const unsigned char *q = (const unsigned char *)s; ok && *q; q++)
+        ok = *q >= 0x20 && *q != 0x7f;
+    if (s && !ok)
+        pol_yaml_error(c, v,
+                       _("'facility' should be the facility's name on one line, at most 120 "
+                         "bytes — write e.g. 'facility: \"さくら診療所\"'"));
+    free(p->facility);
+    p->facility = ok ? s : NULL;
+    if (!ok)
+        free(s);
+}
+
+/* language: ja or en, what is written for people whatever the locale of
+ * cron or systemd. */
+static void language(pol_yaml_ctx *c, pol_yaml_node *v, pol_policy *p)
+{
+    char *s = pol_yaml_str(c, v, "language");
+    if (s && strcmp(s, "ja") && strcmp(s, "en")) {
+        pol_yaml_error(c, v, _("'language: %s' — write 'language: ja' or 'language: en'"), s);
+        free(s);
+        s = NULL;
+    }
+    free(p->language);
+    p->language = s;
+}
+
 static void top_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *t)
 {
     static const char *const nkeys[] = {"command", "mail", "remind_every", NULL};
@@ -534,6 +566,10 @@ static void top_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *t
         pol_yaml_mapping(c, v, "notify", nkeys, notify_pair, &p->notify);
     else if (!strcmp(key, "status_page"))
         status_page(c, v, p);
+    else if (!strcmp(key, "facility"))
+        facility(c, v, p);
+    else if (!strcmp(key, "language"))
+        language(c, v, p);
 }
 
 /* Names unique, references defined. */
@@ -601,9 +637,20 @@ static int load(pol_yaml_ctx *c, int rc, const char *file, pol_policy **out)
     p->notify.remind_every = 86400;
     p->notify.command.timeout = 60;
     pol_yaml_node *root = pol_yaml_root(c);
-    static const char *const keys[] = {
-        "repository", "passphrase_file", "passphrase_command", "rule_321", "media", "datasets",
-        "drills",     "verify",          "key_drill_every",    "notify",   "status_page", NULL};
+    static const char *const keys[] = {"repository",
+                                       "passphrase_file",
+                                       "passphrase_command",
+                                       "rule_321",
+                                       "media",
+                                       "datasets",
+                                       "drills",
+                                       "verify",
+                                       "key_drill_every",
+                                       "notify",
+                                       "status_page",
+                                       "facility",
+                                       "language",
+                                       NULL};
     if (!root) {
         bkp_error(_("%s:1: the policy is empty — start from policies/examples/clinic.yaml"), file);
         c->errors++;
@@ -685,6 +732,8 @@ void pol_free(pol_policy *p)
     free(p->passphrase_file);
     free(p->passphrase_command);
     free(p->status_page);
+    free(p->facility);
+    free(p->language);
     free(p);
 }
 

@@ -141,5 +141,9 @@ json_t *pol_to_json(const pol_policy *p)
                                       "remind_every", (json_int_t)nt->remind_every));
     if (j && p->status_page)
         json_object_set_new(j, "status_page", json_string(p->status_page));
+    if (j && p->facility)
+        json_object_set_new(j, "facility", json_string(p->facility));
+    if (j && p->language)
+        json_object_set_new(j, "language", json_string(p->language));
     return j;
 }

@@ -33,8 +33,8 @@ bool rb_sandbox_check(const char *dir)
 {
     struct stat st;
     char *real = realpath(dir, NULL); /* NULL: not there yet, made new */
-    bool ok = !real || (strcmp(real, "/") && stat(real, &st) == 0 && S_ISDIR(st.st_mode) &&
-                        empty_dir(real));
+    bool ok = !real ||
+              (strcmp(real, "/") && stat(real, &st) == 0 && S_ISDIR(st.st_mode) && empty_dir(real));
     if (!ok)
         bkp_error(_("--sandbox %s must be a new or empty folder (a drill restores everything below "
                     "it); give another"),
@@ -54,8 +54,7 @@ char *rb_report_stem(const rb_runbook *rb, time_t started)
 
 static int write_one(const char *dir, const char *name, char *text, json_t *files)
 {
-    int rc = text ? bkp_durable_write(dir, name, text, strlen(text), BKP_DURABLE_PRIVATE)
-                  : -ENOMEM;
+    int rc = text ? bkp_durable_write(dir, name, text, strlen(text), BKP_DURABLE_PRIVATE) : -ENOMEM;
     free(text);
     if (!rc)
         json_array_append_new(files, json_pack("s++", dir, "/", name));
@@ -97,19 +96,24 @@ size_t rb_record_count(const rb_result *res)
     return n ? n : 1;
 }
 
-json_t *rb_record(const rb_runbook *rb, const rb_result *res, json_t *report, size_t k,
-                  bool drill, json_t *files, const char *attest, json_t *key_used,
-                  bkp_audit_rec *rec)
+json_t *rb_record(const rb_runbook *rb, const rb_result *res, json_t *report, size_t k, bool drill,
+                  json_t *files, const char *attest, json_t *key_used, bkp_audit_rec *rec)
 {
     json_t *done = json_array_get(res->restored, k); /* NULL when none was reached */
-    json_t *fig = json_pack(
-        "{s:s, s:b, s:f, s:I, s:b, s:I, s:I, s:I, s:I, s:O, s:s?}", "runbook", rb->name, "drill",
-        drill, "seconds", res->seconds, "rto_target_seconds", (json_int_t)rb->rto, "rto_met",
-        json_is_true(json_object_get(report, "rto_met")), "failed_step",
-        (json_int_t)res->failed_step, "not_rehearsed", (json_int_t)rb_not_rehearsed(rb, res),
-        "files", (json_int_t)res->files, "damaged",
-        (json_int_t)json_integer_value(json_object_get(done, "damaged")), "reports", files,
-        "attested_by", attest);
+    json_t *fig =
+        json_pack("{s:s, s:b, s:f, s:I, s:b, s:I, s:I, s:I, s:I, s:O, s:s?}", "runbook", rb->name,
+                  "drill", drill, "seconds", res->seconds, "rto_target_seconds",
+                  (json_int_t)rb->rto, "rto_met", json_is_true(json_object_get(report, "rto_met")),
+                  "failed_step", (json_int_t)res->failed_step, "not_rehearsed",
+                  (json_int_t)rb_not_rehearsed(rb, res), "files", (json_int_t)res->files, "damaged",
+                  (json_int_t)json_integer_value(json_object_get(done, "damaged")), "reports",
+                  files, "attested_by", attest);
+    if (fig) { /* whether a person confirmed it, and which sources it read (report.h) */
+        json_object_set_new(fig, "attended",
+                            json_boolean(json_is_true(json_object_get(report, "attended"))));
+        if (json_is_string(json_object_get(report, "read_from")))
+            json_object_set(fig, "read_from", json_object_get(report, "read_from"));
+    }
     if (fig && key_used) { /* which sheets opened it */
         json_object_set_new(fig, "key_recovery", json_true());
         json_object_set(fig, "key_sheets", key_used);

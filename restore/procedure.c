@@ -101,7 +101,7 @@ static void __attribute__((format(printf, 2, 3))) say_more(rb_step_result *sr, c
 /* A step's detail, anew. */
 #define say(sr, ...)                                                                               \
     do {                                                                                           \
-        (sr)->detail[0] = (sr)->detail_ja[0] = (sr)->shown[0] = '\0';                             \
+        (sr)->detail[0] = (sr)->detail_ja[0] = (sr)->shown[0] = '\0';                              \
         say_more((sr), __VA_ARGS__);                                                               \
     } while (0)
 
@@ -503,7 +503,8 @@ static rb_status command(run *r, const rb_step *st, rb_step_result *sr)
             say(sr, N_("could not start as %s: no such user (or the working folder is gone)"),
                 spec.run_as);
         else
-            say(sr, N_("could not start as %s: bkp cannot become that user (it is not run as root)"),
+            say(sr,
+                N_("could not start as %s: bkp cannot become that user (it is not run as root)"),
                 spec.run_as);
     else
         say(sr, N_("could not start: %s"), bkp_strerror(rc));
@@ -639,10 +640,9 @@ json_t *rb_report_json(const rb_runbook *rb, const rb_env *env, const rb_result 
         const rb_step_result *sr = &res->steps[i];
         json_array_append_new(
             steps, json_pack("{s:i, s:s, s:s?, s:s, s:s?, s:s, s:f, s:s, s:s}", "n", (int)(i + 1),
-                             "who", st->who, "what", st->what, "action",
-                             rb_action_name(st->action), "text", st->text, "status",
-                             rb_status_name(sr->status), "seconds", sr->seconds, "detail",
-                             sr->detail, "detail_ja", sr->detail_ja));
+                             "who", st->who, "what", st->what, "action", rb_action_name(st->action),
+                             "text", st->text, "status", rb_status_name(sr->status), "seconds",
+                             sr->seconds, "detail", sr->detail, "detail_ja", sr->detail_ja));
     }
     json_t *ds = json_array();
     for (size_t i = 0; i < rb->ndatasets; i++)
@@ -665,5 +665,9 @@ json_t *rb_report_json(const rb_runbook *rb, const rb_env *env, const rb_result 
      * the command ran as (`user`, often root). */
     if (j && env->attest)
         json_object_set_new(j, "attested_by", json_string(env->attest));
+    /* A person confirmed the steps (at the terminal, or by --attest); else
+     * an unattended run, whose confirm steps were not rehearsed. */
+    if (j)
+        json_object_set_new(j, "attended", json_boolean(env->interactive || env->attest));
     return j;
 }

@@ -213,10 +213,83 @@ const char *rb_duration_text(char *buf, size_t n, double s)
 /* ---- the printable procedure ---- */
 
 /* What a step does, for people (in the order of rb_action). */
+/* The newest generation of `ds` among `copies` ("ds:SEQ"), or NULL. */
+static const char *newest_of(json_t *copies, const char *ds)
+{
+    const char *best = NULL;
+    long long bseq = -1;
+    size_t i, l = strlen(ds);
+    json_t *c;
+    json_array_foreach(copies, i, c)
+    {
+        const char *g = json_string_value(json_object_get(c, "generation"));
+        if (g && !strncmp(g, ds, l) && g[l] == ':' && atoll(g + l + 1) > bseq) {
+            bseq = atoll(g + l + 1);
+            best = g;
+        }
+    }
+    return best;
+}
+
+/* How step `st` is done from the medium `on` on a machine that has never
+ * seen bkp: the medium's own kit, its copy, the key typed from paper. */
+static void on_medium_how(const rb_runbook *rb, const rb_step *st, const rb_on_medium *on,
+                          json_t *copies, json_t *folders, char *buf, size_t n)
+{
+    const char *ds = st->select.dataset    ? st->select.dataset
+                     : st->restore.dataset ? st->restore.dataset
+                     : rb->ndatasets       ? rb->datasets[0]
+                                           : "?";
+    const char *gen = newest_of(copies, ds);
+    char seq[128], kit[1100];
+    snprintf(seq, sizeof(seq), "%s", gen ? gen : ds);
+    if (!gen)
+        snprintf(seq, sizeof(seq), "%s:SEQ", ds);
+    snprintf(kit, sizeof(kit), "%s/bkp-recovery/bkp", on->mount);
+    switch (st->action) {
+    case RB_SELECT:
+        if (!gen)
+            snprintf(buf, n, _("this medium holds no generation of %s: take another medium"), ds);
+        else if (on->archive)
+            snprintf(buf, n, _("%s, the newest generation of %s this medium holds (table above)"),
+                     gen, ds);
+        else
+            snprintf(buf, n,
+                     _("%s, the newest generation of %s this medium holds (table above). List "
+                       "them: %s generations --repo %s/repo --key-from KEY"),
+                     gen, ds, kit, on->mount);
+        break;
+    case RB_VERIFY:
+        if (on->archive)
+            snprintf(buf, n, "%s",
+                     _("every file is authenticated as it is restored (the restore step, with "
+                       "--verify)"));
+        else
+            snprintf(buf, n, "%s verify --read-data --repo %s/repo --key-from KEY", kit, on->mount);
+        break;
+    case RB_RESTORE: {
+        const char *folder =
+            st->restore.path ? NULL : json_string_value(json_object_get(folders, ds));
+        snprintf(buf, n, "%s restore %s %s%s%s%s%s --from %s --key-from KEY --verify", kit, seq,
+                 st->restore.to, st->restore.path ? " --path " : "",
+                 st->restore.path ? st->restore.path : "", folder ? " --folder " : "",
+                 folder ? folder : "", on->mount);
+        break;
+    }
+    default:
+        snprintf(buf, n, "%s", st->text ? st->text : "");
+        break;
+    }
+}
+
 /* How a person does step `st` by hand: what to read, what to type. */
 static void how(const rb_runbook *rb, const rb_step *st, const char *first_medium, json_t *folders,
-                char *buf, size_t n)
+                const rb_on_medium *on, json_t *copies, char *buf, size_t n)
 {
+    if (on) {
+        on_medium_how(rb, st, on, copies, folders, buf, n);
+        return;
+    }
     /* Whether the select before this step lets a failed verification fall back. */
     bool fallback = false;
     for (const rb_step *p = rb->steps; p < st; p++)
@@ -317,11 +390,11 @@ static void kits_table(rb_doc *d, json_t *copies)
 }
 
 /* Where usable copies are today: one row per medium and generation. */
-static void copies_table(rb_doc *d, json_t *copies)
+static void copies_table(rb_doc *d, json_t *copies, bool on_medium)
 {
     size_t i;
     json_t *c;
-    rb_doc_h2(d, _("Where usable copies are today"));
+    rb_doc_h2(d, on_medium ? _("What this medium holds") : _("Where usable copies are today"));
     if (json_array_size(copies)) {
         rb_doc_table(d, (const char *[]){_("Medium"), _("Type"), _("Where"), _("Generation"),
                                          _("Captured"), NULL});
@@ -341,13 +414,37 @@ static void copies_table(rb_doc *d, json_t *copies)
         }
         rb_doc_table_end(d);
     } else {
-        rb_doc_para(d, "%s", _("No copy is known: check `bkp media list` and `bkp status`."));
+        rb_doc_para(d, "%s",
+                    on_medium ? _("This medium holds no generation of these data sets.")
+                              : _("No copy is known: check `bkp media list` and `bkp status`."));
     }
-    kits_table(d, copies);
+    if (!on_medium) /* a kit's fingerprint is compared with paper, never with the medium */
+        kits_table(d, copies);
 }
 
-static char *print(const rb_runbook *rb, json_t *copies, json_t *folders, const char *repo,
-                   const char *fingerprint, rb_format f, time_t now)
+/* What a person does first with the medium `on` on a machine that has
+ * never seen bkp, before the steps. */
+static void on_medium_first(rb_doc *d, const rb_on_medium *on)
+{
+    rb_doc_h2(d, _("On a machine that has never seen bkp"));
+    rb_doc_para(d,
+                _("1. Mount the medium read-only where the commands below expect it: `mkdir -p "
+                  "%s && mount -o ro DEVICE %s` (DEVICE: its partition as `lsblk` shows it, such "
+                  "as /dev/sdb1). Nothing is written on it."),
+                on->mount, on->mount);
+    rb_doc_para(d,
+                _("2. Check its recovery kit: `cd %s/bkp-recovery && sha256sum SHA256SUMS`, and "
+                  "compare what it prints with the kit's fingerprint on the procedure kept on "
+                  "paper. Do not run the kit if they differ, or if the paper has none."),
+                on->mount);
+    rb_doc_para(d, "%s",
+                _("3. KEY in the commands is the key sheet from the safe: the name of a file into "
+                  "which its text was typed, or `-` to type it when asked. With share sheets, "
+                  "give `--key-from` once for each sheet."));
+}
+
+static char *print(const rb_runbook *rb, const rb_on_medium *on, json_t *copies, json_t *folders,
+                   const char *repo, const char *fingerprint, rb_format f, time_t now)
 {
     char date[32], rto[32], line[1024], num[24];
     struct tm tm;
@@ -397,7 +494,9 @@ static char *print(const rb_runbook *rb, json_t *copies, json_t *folders, const 
     rb_doc_para(d, "%s",
                 _("This paper is for the day the computers are down: do the steps in order, tick "
                   "each box, sign and write the time. The passphrase itself is never printed."));
-    copies_table(d, copies);
+    if (on)
+        on_medium_first(d, on);
+    copies_table(d, copies, on);
     rb_doc_h2(d, _("Steps"));
     rb_doc_table(
         d, (const char *[]){"✓", "#", _("Who"), _("What"), _("How"), _("Signature / time"), NULL});
@@ -407,7 +506,7 @@ static char *print(const rb_runbook *rb, json_t *copies, json_t *folders, const 
         snprintf(num, sizeof(num), "%zu", k + 1);
         snprintf(what, sizeof(what), "%s%s%s", rb_action_word(st->action), st->what ? ": " : "",
                  st->what ? st->what : "");
-        how(rb, st, first_medium, folders, h, sizeof(h));
+        how(rb, st, first_medium, folders, on, copies, h, sizeof(h));
         rb_doc_row(d, (const char *[]){"☐", num, st->who, what, h, "", NULL});
     }
     rb_doc_table_end(d);
@@ -417,10 +516,11 @@ static char *print(const rb_runbook *rb, json_t *copies, json_t *folders, const 
                     _("Commands of run and check steps see the restored folder as $BKP_TARGET: "
                       "type `export BKP_TARGET=%s` first."),
                     to);
-    rb_doc_para(d,
-                _("With a working computer the whole procedure runs as `bkp restore --runbook %s`; "
-                  "`bkp drill %s` rehearses it in a sandbox."),
-                rb->name, rb->name);
+    if (!on)
+        rb_doc_para(d,
+                    _("With a working computer the whole procedure runs as `bkp restore --runbook "
+                      "%s`; `bkp drill %s` rehearses it in a sandbox."),
+                    rb->name, rb->name);
     return rb_doc_finish(d);
 }
 
@@ -431,7 +531,19 @@ char *rb_print(const rb_runbook *rb, json_t *copies, json_t *folders, const char
      * (cron, a recovery kit made by root). */
     bkp_i18n_saved saved;
     bkp_i18n_begin(&saved, ja ? "ja" : "en");
-    char *text = print(rb, copies, folders, repo, fingerprint, f, now);
+    char *text = print(rb, NULL, copies, folders, repo, fingerprint, f, now);
+    bkp_i18n_end(&saved);
+    return text;
+}
+
+char *rb_print_on_medium(const rb_runbook *rb, const rb_on_medium *on, json_t *held,
+                         json_t *folders, const char *fingerprint, bool ja, time_t now)
+{
+    bkp_i18n_saved saved;
+    bkp_i18n_begin(&saved, ja ? "ja" : "en");
+    char repo[1100];
+    snprintf(repo, sizeof(repo), on->archive ? "%s" : "%s/repo", on->mount);
+    char *text = print(rb, on, held, folders, repo, fingerprint, RB_MARKDOWN, now);
     bkp_i18n_end(&saved);
     return text;
 }
@@ -453,6 +565,19 @@ const char *rb_js(json_t *o, const char *k)
 {
     const char *s = json_string_value(json_object_get(o, k));
     return s ? s : "";
+}
+
+const char *rb_read_from_text(const char *from)
+{
+    if (!strcmp(from, "offline"))
+        return _("the off-line media that were connected, as on the day the server is lost");
+    if (!strcmp(from, "no_offline"))
+        return _("the server's own repository: no off-line medium was connected");
+    if (!strcmp(from, "primary"))
+        return _("the server's own repository, as asked");
+    if (!strcmp(from, "named"))
+        return _("the medium named for the drill");
+    return _("every source there, the server's repository first");
 }
 
 static char *report(json_t *r, rb_format f, bool ja)
@@ -482,6 +607,16 @@ static char *report(json_t *r, rb_format f, bool ja)
     else
         snprintf(line, sizeof(line), "%s", rb_js(r, "user"));
     rb_doc_row(d, (const char *[]){_("By"), line, NULL});
+    if (drill && json_is_boolean(json_object_get(r, "attended")))
+        rb_doc_row(d, (const char *[]){_("Attended"),
+                                       json_is_true(json_object_get(r, "attended"))
+                                           ? _("yes: a person confirmed each step")
+                                           : _("no: unattended, its confirm steps were not "
+                                               "rehearsed by a person"),
+                                       NULL});
+    if (drill && *rb_js(r, "read_from"))
+        rb_doc_row(
+            d, (const char *[]){_("Read from"), rb_read_from_text(rb_js(r, "read_from")), NULL});
     snprintf(line, sizeof(line), "%s%s%s", rb_duration_text(a, sizeof(a), secs),
              target ? _(" — target ") : "",
              target ? rb_duration_text(b, sizeof(b), (double)target) : "");

@@ -47,8 +47,28 @@ char *rb_doc_finish(rb_doc *d);
 char *rb_print(const rb_runbook *rb, json_t *copies, json_t *folders, const char *repo,
                const char *fingerprint, rb_format f, bool ja, time_t now);
 
+/* The procedure as a medium carries it beside its recovery kit, for a
+ * machine that has never seen bkp: mounted read-only at `mount` (the
+ * medium's path in the policy), every command runs the medium's kit there
+ * with the key typed from paper (KEY). */
+typedef struct rb_on_medium {
+    const char *name;  /* the medium's name in the policy */
+    const char *mount; /* where the procedure mounts it */
+    bool archive;      /* a folder of archives (DATASET@SEQ.tar), not a repository copy */
+} rb_on_medium;
+
+/* The procedure of `rb` for the medium `on`, in Markdown: `held` lists the
+ * generations it holds, one row each, as rb_print's `copies`; `now` the
+ * rotation that wrote it. */
+char *rb_print_on_medium(const rb_runbook *rb, const rb_on_medium *on, json_t *held,
+                         json_t *folders, const char *fingerprint, bool ja, time_t now);
+
 /* The report of a drill or run, from rb_report_json. */
 char *rb_report_render(json_t *report, rb_format f, bool ja);
+
+/* Which sources a drill read, and why, for people: a report's "read_from"
+ * ("offline", "no_offline", "primary", "named", "all"; bkp/ops/drill.h). */
+const char *rb_read_from_text(const char *from);
 
 /* "4h", "30m", "12.3 s" */
 const char *rb_duration_text(char *buf, size_t n, double seconds);

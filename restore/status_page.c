@@ -129,13 +129,16 @@ static json_t *said(json_t *d, bool ja)
     return ja && json_is_object(j) ? j : d;
 }
 
-static void head(FILE *f, bool ja)
+static void head(FILE *f, json_t *st, bool ja)
 {
     fprintf(f,
             "<!DOCTYPE html>\n<html lang=\"%s\"><head><meta charset=\"utf-8\">\n"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>",
             ja ? "ja" : "en");
-    rb_html_escape(f, _("Backup status"));
+    if (*rb_js(st, "facility"))
+        say(f, _("Backup status — %s"), rb_js(st, "facility"));
+    else
+        rb_html_escape(f, _("Backup status"));
     fprintf(f, "</title>\n<style>%s</style>\n</head><body>\n", css);
 }
 
@@ -143,8 +146,16 @@ static void header(FILE *f, json_t *st, time_t now)
 {
     char when[64];
     fprintf(f, "<header>\n<h1>");
-    rb_html_escape(f, _("Backup status"));
+    if (*rb_js(st, "facility"))
+        say(f, _("Backup status — %s"), rb_js(st, "facility"));
+    else
+        rb_html_escape(f, _("Backup status"));
     fputs("</h1>\n", f);
+    if (*rb_js(st, "host")) {
+        open_tag(f, "p", "id", "server");
+        say(f, _("Backup server: %s"), rb_js(st, "host"));
+        fputs("</p>\n", f);
+    }
     open_tag(f, "p", "id", "generated");
     fputs("<span class=\"when\" data-time=\"", f);
     rb_html_escape(f, rb_js(st, "generated"));
@@ -178,6 +189,17 @@ static void today(FILE *f, json_t *st, bool ja)
             continue;
         open_tag(f, "li class=\"todo\"", "data-dataset", rb_js(d, "dataset"));
         say(f, _("%s: %s"), rb_js(d, "dataset"), act);
+        fputs("</li>\n", f);
+        n++;
+    }
+    json_t *m;
+    json_array_foreach(json_object_get(st, "connected"), i, m)
+    {
+        open_tag(f, "li class=\"todo late\"", "data-connected", rb_js(m, "medium"));
+        say(f,
+            _("%s is still connected: ask the system officer to unmount it and take it back to "
+              "where it is kept. While it is plugged in, ransomware on the server can reach it."),
+            rb_js(m, "medium"));
         fputs("</li>\n", f);
         n++;
     }
@@ -369,6 +391,8 @@ static void drill_row(FILE *f, json_t *d)
     rb_html_escape(f, local(when, sizeof(when), time_of(dr, "time")));
     fputs(ok ? "</td><td>" : "</td><td class=\"late\">", f);
     rb_html_escape(f, ok ? _("succeeded") : _("FAILED"));
+    if (json_is_false(json_object_get(dr, "attended")))
+        rb_html_escape(f, _(" (unattended)"));
     fputs("</td><td>", f);
     rb_html_escape(f, rb_duration_text(took, sizeof(took), secs));
     fprintf(f, "</td><td data-rto-met=\"%s\">",
@@ -452,7 +476,7 @@ char *rst_status_page(json_t *status, bool ja)
         return NULL;
     bkp_i18n_begin(&saved, ja ? "ja" : "en");
     time_t now = time_of(status, "generated");
-    head(f, ja);
+    head(f, status, ja);
     header(f, status, now);
     today(f, status, ja);
     datasets(f, status, now, ja);

@@ -80,6 +80,7 @@ typedef struct cli {
     const char *journal_near;           /* what a reader's journal goes beside (cli_record) */
     bool journal_in;                    /* ... or in, when it is a folder of papers */
     bool keep;                          /* drill --keep: leave the sandbox */
+    bool unmount;                       /* rotate --unmount: unmount the medium once done */
     bool verify;                        /* restore --verify: read the files back */
     const char *runbook;                /* restore --runbook NAME */
     const char *folder;                 /* restore --folder PATH: that stored folder's contents */
@@ -279,6 +280,10 @@ typedef struct cli_kit_ctx {
 struct bkp_kit_doc;
 int cli_kit_make(void *ctx, const struct bkp_kit_doc **docs, size_t *n, void **held);
 void cli_kit_docs_free(void *held);
+/* After a rotation of `m` that succeeded: its procedures, with the
+ * generations it holds now, beside its kit (a disk's or a folder's; a
+ * tape's are in its kit). A failure is a warning: the copy is good. */
+void cli_medium_procedures(cli *c, const cli_medium *m);
 
 /* Object media (medium_object.c): the S3 connection of medium `m` from the
  * policy; label the bucket; prove its lock; rotate to it; fetch its copy
@@ -354,7 +359,7 @@ int cli_metrics_write(cli *c, const char *file, const json_t *run);
 
 /* Runbooks (cmd_runbook.c, cmd_drill.c). */
 struct rb_runbook;
-bool cli_lang_ja(cli *c);            /* --lang, else the locale */
+bool cli_lang_ja(cli *c);            /* --lang, else the policy's language, else the locale */
 int cli_format(cli *c, int *format); /* --format md|html into an rb_format */
 /* ops_runbook_load (bkp/ops/runbook.h) with the policy named, as an exit code. */
 int cli_runbook_load(cli *c, const char *name, struct rb_runbook **out);

@@ -122,8 +122,8 @@ static const char *user_name(void)
 }
 
 /* The result on a terminal: one line, then each step's action and result. */
-static void print_result(cli *c, const rb_runbook *rb, const rb_result *res, json_t *files,
-                         bool drill, bool keyrec)
+static void print_result(cli *c, const rb_runbook *rb, const rb_result *res, json_t *report,
+                         json_t *files, bool drill, bool keyrec)
 {
     char a[32], b[32], target[64] = "";
     if (rb->rto)
@@ -139,6 +139,20 @@ static void print_result(cli *c, const rb_runbook *rb, const rb_result *res, jso
         cli_pad(stdout, rb_status_word(rb_status_name(res->steps[i].status)), 16);
         printf("%s\n", res->steps[i].shown);
     }
+    /* Where it read from, and why: the day it rehearses. */
+    json_t *g;
+    size_t k;
+    char from[512] = "";
+    json_array_foreach(json_object_get(report, "restored"), k, g)
+    {
+        const char *src = rb_js(g, "source");
+        if (*src && !strstr(from, src))
+            snprintf(from + strlen(from), sizeof(from) - strlen(from), "%s%s", *from ? ", " : "",
+                     src);
+    }
+    if (drill && *rb_js(report, "read_from"))
+        printf(_("read from: %s — %s\n"), *from ? from : "-",
+               rb_read_from_text(rb_js(report, "read_from")));
     json_t *ku = c->key_used;
     const char *kind = json_string_value(json_object_get(ku, "kind"));
     if (keyrec && kind && !strcmp(kind, "shares"))
@@ -166,6 +180,9 @@ static int conclude(cli *c, const ops_drill_in *in, const ops_drill_run *run, ti
     record_to to = {c, &run->sources};
     if (in->keyrec)
         json_object_set(report, "key_recovery", c->key_used);
+    if (in->drill)
+        json_object_set_new(report, "read_from",
+                            json_string(ops_drill_from_name(run->sources.from)));
     /* Into --report, else the repository's reports/, else the current folder
      * (a key-recovery drill has no repository open and writes nothing on the
      * media it reads). */
@@ -176,7 +193,7 @@ static int conclude(cli *c, const ops_drill_in *in, const ops_drill_run *run, ti
         json_object_set(report, "reports", files);
         cli_print_json(json_incref(report));
     } else if (!unattended || c->tty)
-        print_result(c, rb, &run->res, files, in->drill, in->keyrec);
+        print_result(c, rb, &run->res, report, files, in->drill, in->keyrec);
     json_decref(files);
     json_decref(report);
     return !run->res.ok || bad ? EXIT_FAILED : EXIT_OK;
@@ -186,8 +203,8 @@ static int conclude(cli *c, const ops_drill_in *in, const ops_drill_run *run, ti
 static bool primary_there(cli *c)
 {
     struct stat st;
-    const char *repo = c->repo || getenv("BKP_REPO") || cli_policy_named(c) ? cli_repo_path(c)
-                                                                              : NULL;
+    const char *repo =
+        c->repo || getenv("BKP_REPO") || cli_policy_named(c) ? cli_repo_path(c) : NULL;
     char *config = repo ? bkp_path_join(repo, "config") : NULL;
     bool there = config && stat(config, &st) == 0;
     free(config);
@@ -210,6 +227,7 @@ int cli_runbook_execute(cli *c, const char *name, bool drill, bool unattended)
     ops_drill_in in = {.rb = rb,
                        .only = c->medium,
                        .drill = drill,
+                       .offline_first = drill && !unattended,
                        .keyrec = drill && c->nkey_from > 0, /* a key-recovery drill */
                        .sandbox = c->sandbox,
                        .keep = c->keep,

@@ -13,9 +13,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "bkp/cli/cli.h"
 #include "bkp/clock.h"
+#include "bkp/durable.h"
 #include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "bkp/ops/rotate_disk.h"
@@ -51,7 +55,7 @@ static void advise(cli *c, const cli_medium *m, const ops_rotate_out *o)
     const char *other = cli_medium_most_due(c, &other_due);
     if (due)
         cli_when(when, sizeof(when), due);
-    if (m->offline)
+    if (m->offline && !c->unmount)
         printf(_("You can unmount and disconnect %s now (umount %s); it is kept %s.\n"), m->name,
                m->path, strcmp(m->location, "offsite") ? _("on-site, off-line") : _("off-site"));
     if (due)
@@ -93,6 +97,8 @@ int cli_rotate_disk(cli *c, cli_medium *m, bool quiet)
     cli_prune_print(c, &o.prune, o.prune_rc);
     if (o.kit_written)
         json_decref(cli_kit_said(m, &o.kit));
+    if (ex == EXIT_OK)
+        cli_medium_procedures(c, m);
     if (ex == EXIT_OK && c->json && !quiet)
         cli_print_json(json_pack("{s:s, s:O, s:I, s:I, s:I, s:O}", "medium", m->name, "generations",
                                  o.copied, "packs", (json_int_t)o.copy.packs, "bytes",
@@ -108,6 +114,36 @@ int cli_rotate_disk(cli *c, cli_medium *m, bool quiet)
     return ex;
 }
 
+/* --unmount: the medium's file system, once the rotation succeeded, so
+ * that it is ready to be taken away (a disk left plugged in is within
+ * reach of ransomware on the server). Only a mount point is unmounted. */
+static int unmount(const cli_medium *m)
+{
+    struct stat here, up;
+    char *parent = bkp_path_join(m->path, "..");
+    bool point = parent && !stat(m->path, &here) && !stat(parent, &up) &&
+                 (here.st_dev != up.st_dev || here.st_ino == up.st_ino);
+    free(parent);
+    if (!strcmp(m->type, "object"))
+        return EXIT_OK; /* nothing to take away */
+    if (!point) {
+        bkp_warn(_("%s: %s is not a mount point, so nothing was unmounted; unmount the disk that "
+                   "holds it and take it away"),
+                 m->name, m->path);
+        return EXIT_OK;
+    }
+    sync();
+    if (umount2(m->path, 0)) {
+        int rc = -errno;
+        bkp_error(_("%s: the copy is complete, but %s cannot be unmounted (%s): close what uses "
+                    "it (a shell in that folder, a file manager), then run `umount %s`"),
+                  m->name, m->path, bkp_strerror(rc), m->path);
+        return EXIT_FAILED;
+    }
+    printf(_("%s: unmounted %s; disconnect it and take it away.\n"), m->name, m->path);
+    return EXIT_OK;
+}
+
 int cmd_rotate(cli *c)
 {
     cli_medium m;
@@ -117,6 +153,8 @@ int cmd_rotate(cli *c)
     ex = !strcmp(m.type, "archive")  ? cli_rotate_archive(c, &m, false)
          : !strcmp(m.type, "object") ? cli_rotate_object(c, &m, false)
                                      : cli_rotate_disk(c, &m, false);
+    if (ex == EXIT_OK && c->unmount)
+        ex = unmount(&m);
     cli_medium_clear(&m);
     return ex;
 }

@@ -24,6 +24,8 @@ bool cli_lang_ja(cli *c)
 {
     if (c->lang)
         return !strcmp(c->lang, "ja");
+    if (c->policy && c->policy->language) /* what is written for people, whatever the locale */
+        return !strcmp(c->policy->language, "ja");
     return cli_japanese();
 }
 

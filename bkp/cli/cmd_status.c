@@ -20,6 +20,7 @@
 #include "bkp/cli/cli.h"
 #include "bkp/clock.h"
 #include "bkp/log.h"
+#include "bkp/ops/medium_label.h"
 #include "policies/compliance.h"
 #include "restore/status_page.h"
 
@@ -80,14 +81,16 @@ void cli_status_print(json_t *all)
                    pr ? local(json_object_get(m, "proven"), b, sizeof(b)) : "", pr ? ")" : "");
         }
         json_t *lb = json_object_get(d, "last_backup_run");
-        printf(_("  last backup %s%s  last verify %s  last drill %s\n"),
+        json_t *ld = json_object_get(d, "last_drill");
+        printf(_("  last backup %s%s  last verify %s  last drill %s%s\n"),
                local(json_object_get(d, "last_backup"), a, sizeof(a)),
                json_is_object(lb) &&
                        !strcmp(json_string_value(json_object_get(lb, "outcome")), "failed")
                    ? _(" (the latest attempt FAILED)")
                    : "",
                local(json_object_get(json_object_get(d, "last_verify"), "time"), b, sizeof(b)),
-               local(json_object_get(json_object_get(d, "last_drill"), "time"), x, sizeof(x)));
+               local(json_object_get(ld, "time"), x, sizeof(x)),
+               json_is_false(json_object_get(ld, "attended")) ? _(" (unattended)") : "");
         size_t r;
         json_t *why;
         json_t *shown = json_object_get(d, "shown");
@@ -176,6 +179,21 @@ static void audit_remind(const ops_status_log *log)
            why);
 }
 
+/* Each off-line medium left plugged in (ops_media_connected). */
+static void connected_remind(cli *c)
+{
+    json_t *v = ops_media_connected(c->ro, c->policy, bkp_now()), *m;
+    size_t i;
+    json_array_foreach(v, i, m)
+    {
+        const char *path = json_string_value(json_object_get(m, "path"));
+        printf(_("%s is still connected at %s: unmount it and take it away (`umount %s`); while "
+                 "it is plugged in, ransomware on this server can reach it\n"),
+               json_string_value(json_object_get(m, "medium")), path, path);
+    }
+    json_decref(v);
+}
+
 int cmd_status(cli *c)
 {
     int worst, ex;
@@ -199,6 +217,7 @@ int cmd_status(cli *c)
     } else {
         json_t *kd = cli_key_drill_status(c, &log);
         cli_status_print(all);
+        connected_remind(c);
         cli_key_drill_remind(kd);
         audit_remind(&log);
         json_decref(all);

@@ -293,10 +293,10 @@ static const command commands[] = {
      .lock = LOCK_WRITER,
      .key = true,
      .writes_media = true,
-     .options = "repo json",
+     .options = "repo json unmount",
      .min_args = 1,
      .max_args = 1,
-     .usage = "rotate MEDIUM",
+     .usage = "rotate MEDIUM [--unmount]",
      .summary =
          N_("copy the generations due to a medium, read them back, prune it, and say when it "
             "is next due"),
@@ -456,8 +456,9 @@ static int prepare(const command *cmd, cli *c, bkp_lock **cycle, bkp_lock **writ
     if (cmd->alone && cmd->alone(c)) {
         if (c->nkey_from || c->public_key || c->passphrase_file) {
             bkp_error(_("this form opens no repository and needs no key: leave out %s"),
-                      c->nkey_from ? "--key-from" : c->public_key ? "--public-key"
-                                                              : "--passphrase-file");
+                      c->nkey_from    ? "--key-from"
+                      : c->public_key ? "--public-key"
+                                      : "--passphrase-file");
             return EXIT_USAGE;
         }
         return EXIT_OK;
@@ -557,8 +558,8 @@ static int before_command(int argc, char **argv)
     if (!strcmp(argv[1], "--version")) {
         /* libarchive is built in (CMakeLists.txt): its version, for whoever
          * follows its security fixes. */
-        printf("bkp %s%s\n%s\n", BKP_VERSION,
-               bkp_clock_is_test() ? " (test clock: $BKP_NOW)" : "", archive_version_details());
+        printf("bkp %s%s\n%s\n", BKP_VERSION, bkp_clock_is_test() ? " (test clock: $BKP_NOW)" : "",
+               archive_version_details());
         return EXIT_OK;
     }
     return -1;

@@ -122,6 +122,8 @@ static const cli_option options[] = {
     {"report", 0, "DIR", ARG_STRING, F(report_dir), false, N_("write the drill report here")},
     {"sandbox", 0, "DIR", ARG_STRING, F(sandbox), false, N_("restore into this folder")},
     {"keep", 0, NULL, ARG_FLAG, F(keep), false, N_("leave the sandbox for inspection")},
+    {"unmount", 0, NULL, ARG_FLAG, F(unmount), false,
+     N_("once the rotation succeeded, unmount the medium, ready to be taken away")},
     {"verify", 0, NULL, ARG_FLAG, F(verify), false, N_("read back every file written")},
     {"runbook", 0, "NAME", ARG_STRING, F(runbook), false, N_("follow this recovery procedure")},
     {"lock-wait", 0, "DURATION", ARG_DURATION, F(lock_wait), true,

@@ -24,8 +24,7 @@ static void advise(cli *c, const cli_medium *m, const ops_archive_out *o)
     }
     printf(_("%s: %zu archive(s) written (%s)%s"), m->name, n, cli_size(sz, sizeof(sz), o->bytes),
            o->device ? _(", not read back (a device)") : _(", each read back and verified"));
-    printf("%s%s", n ? "" : _("; everything due was there already"),
-           C_("end of sentence", ".\n"));
+    printf("%s%s", n ? "" : _("; everything due was there already"), C_("end of sentence", ".\n"));
     if (m->offline)
         printf(_("You can take %s away now; it is kept %s.\n"), m->name,
                strcmp(m->location, "offsite") ? _("on-site, off-line") : _("off-site"));
@@ -48,6 +47,8 @@ int cli_rotate_archive(cli *c, cli_medium *m, bool quiet)
     int ex = o.rc ? EXIT_FAILED : EXIT_OK;
     if (o.kit_written)
         json_decref(cli_kit_said(m, &o.kit));
+    if (ex == EXIT_OK)
+        cli_medium_procedures(c, m);
     if (ex == EXIT_OK && !quiet)
         advise(c, m, &o);
     ops_archive_out_clear(&o);

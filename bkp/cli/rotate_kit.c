@@ -1,19 +1,24 @@
 /*
  * The recovery kit of a disk or an archive medium (bkp/kit.h), from the
- * command line: the documents it carries — FORMAT.md and, in Japanese and
- * English, the printed procedure of each runbook of a data set the policy
- * copies to the medium — made when a rotation asks for them
- * (bkp/ops/rotate_disk.h, rotate_archive.h), and what is said once written.
+ * command line: the documents it carries — FORMAT.md and, on a tape, in
+ * Japanese and English, the printed procedure of each runbook of a data set
+ * the policy copies to the medium — made when a rotation asks for them
+ * (bkp/ops/rotate_disk.h, rotate_archive.h), and what is said once written;
+ * and after each rotation of a disk or a folder, the same procedures beside
+ * its kit with the generations it holds (restore/report.h's on-medium form).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "bkp/cli/cli.h"
+#include "bkp/clock.h"
 #include "bkp/i18n.h"
 #include "bkp/kit.h"
 #include "bkp/log.h"
+#include "bkp/medium.h"
 #include "bkp/ops/runbook.h"
 #include "bkp/pubkey.h"
 #include "restore/report.h"
@@ -31,67 +36,84 @@ static bool copies_to(const pol_dataset *d, const char *medium)
     return false;
 }
 
-/* The procedures of the runbooks of data sets copied to `medium`, each once,
- * in both languages, into docs[*n..]. */
-static void procedures(cli *c, const cli_medium *m, bkp_kit_doc *docs, char **owned, size_t *n)
+/* Each runbook of a data set the policy copies to `m`, once, loaded, to
+ * `fn` with the stem of its file name. */
+static void runbooks_of(cli *c, const cli_medium *m,
+                        void (*fn)(cli *c, const rb_runbook *rb, const char *stem, void *ctx),
+                        void *ctx)
 {
-    const char *medium = m->name;
     pol_policy *p = c->policy;
-    json_t *folders = ops_runbook_folders(p);
-    /* The copy to restore from is this medium; which generations it holds,
-     * `bkp generations` says (the kit must not change with each one). */
-    json_t *self = json_pack("[{s:s, s:s, s:s, s:b, s:s, s:s}]", "medium", medium, "type",
-                             m->type ? m->type : "-", "location", m->location ? m->location : "-",
-                             "offline", m->offline, "generation", "-", "captured", "-");
-    char fp[BKP_FINGERPRINT_LEN];
-    bkp_pubkey_fingerprint(bkp_repo_sign_pk(c->ro), fp);
     for (size_t i = 0; p && i < p->ndatasets; i++) {
         const pol_dataset *d = &p->datasets[i];
         bool done = false;
         for (size_t j = 0; j < i && !done; j++)
             done = p->datasets[j].runbook && d->runbook &&
                    !strcmp(p->datasets[j].runbook, d->runbook) &&
-                   copies_to(&p->datasets[j], medium);
+                   copies_to(&p->datasets[j], m->name);
         rb_runbook *rb = NULL;
-        if (done || !d->runbook || !copies_to(d, medium) || *n + 2 > KIT_DOCS)
+        if (done || !d->runbook || !copies_to(d, m->name))
             continue;
         if (cli_runbook_load(c, d->runbook, &rb)) {
-            bkp_warn(_("%s: the procedure %s is not in its recovery kit (above)"), medium,
-                     d->runbook);
+            bkp_warn(_("%s: the procedure %s is not on the medium (above)"), m->name, d->runbook);
             continue;
         }
-        for (int ja = 1; ja >= 0; ja--) {
-            char *text = rb_print(rb, self, folders, bkp_repo_path(c->ro), fp, RB_MARKDOWN, ja, 0);
-            char *name = NULL, stem[256];
-            rb_runbook_stem(d->runbook, stem, sizeof(stem)); /* the policy may give a path */
-            if (!text || asprintf(&name, "procedure-%s.%s.md", stem, ja ? "ja" : "en") < 0) {
-                free(text);
-                continue;
-            }
-            owned[2 * *n] = text;
-            owned[2 * *n + 1] = name;
-            docs[(*n)++] = (bkp_kit_doc){name, text};
-        }
+        char stem[256];
+        rb_runbook_stem(d->runbook, stem, sizeof(stem)); /* the policy may give a path */
+        fn(c, rb, stem, ctx);
         rb_free(rb);
     }
-    json_decref(self);
-    json_decref(folders);
 }
 
-/* A kit's documents and the texts they point to. */
+/* Documents and the texts they point to. */
 typedef struct kit_docs {
     bkp_kit_doc docs[KIT_DOCS];
     char *owned[2 * KIT_DOCS];
     size_t n;
+    const cli_medium *m;
+    json_t *entry; /* the medium's registry entry, for its procedures; NULL: the kit's own */
 } kit_docs;
 
+/* One runbook's procedure in both languages into `ctx` (a kit_docs): as
+ * the medium carries it beside its kit, with the generations it holds, or
+ * (a tape's kit, written before its archives) with none. */
+static void add_procedure(cli *c, const rb_runbook *rb, const char *stem, void *ctx)
+{
+    kit_docs *k = ctx;
+    const cli_medium *m = k->m;
+    rb_on_medium on = {m->name, m->path, !strcmp(m->type, "archive")};
+    json_t *folders = ops_runbook_folders(c->policy);
+    json_t *rows = ops_runbook_held(c->ro, k->entry, rb);
+    char fp[BKP_FINGERPRINT_LEN];
+    bkp_pubkey_fingerprint(bkp_repo_sign_pk(c->ro), fp);
+    for (int ja = 1; ja >= 0 && k->n + 1 <= KIT_DOCS; ja--) {
+        char *text = rb_print_on_medium(rb, &on, rows, folders, fp, ja, k->entry ? bkp_now() : 0);
+        char *name = NULL;
+        if (!text || asprintf(&name, "procedure-%s.%s.md", stem, ja ? "ja" : "en") < 0) {
+            free(text);
+            continue;
+        }
+        k->owned[2 * k->n] = text;
+        k->owned[2 * k->n + 1] = name;
+        k->docs[k->n++] = (bkp_kit_doc){name, text};
+    }
+    json_decref(rows);
+    json_decref(folders);
+}
+
+/* A kit carries FORMAT.md; on a tape, whose kit is the first archive of a
+ * rotation, the procedures too, without the generations it will hold. A
+ * disk or a folder carries them beside its kit (cli_medium_procedures):
+ * the kit stays the same from one rotation to the next. */
 static kit_docs *docs_of(cli *c, const cli_medium *m)
 {
     kit_docs *d = calloc(1, sizeof(*d));
+    struct stat st;
     if (!d)
         return NULL;
+    d->m = m;
     d->docs[d->n++] = (bkp_kit_doc){"FORMAT.md", cli_kit_format_md};
-    procedures(c, m, d->docs, d->owned, &d->n);
+    if (stat(m->path, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)))
+        runbooks_of(c, m, add_procedure, d);
     return d;
 }
 
@@ -122,4 +144,30 @@ json_t *cli_kit_said(const cli_medium *m, const bkp_kit_result *res)
                  m->name, m->path, BKP_KIT_DIR, res->files, cli_size(sz, sizeof(sz), res->bytes),
                  res->sums);
     return json_string(res->sums);
+}
+
+void cli_medium_procedures(cli *c, const cli_medium *m)
+{
+    struct stat st;
+    if (!c->policy || stat(m->path, &st) || !S_ISDIR(st.st_mode))
+        return; /* a tape's are in its kit */
+    kit_docs *d = calloc(1, sizeof(*d));
+    json_t *e = NULL;
+    int rc = d ? bkp_media_read(c->ro, m->name, &e) : -ENOMEM;
+    if (!rc) {
+        d->m = m;
+        d->entry = e;
+        runbooks_of(c, m, add_procedure, d);
+        rc = bkp_kit_procedures_write(m->path, d->docs, d->n);
+    }
+    if (rc)
+        bkp_warn(_("%s: its recovery procedure could not be brought up to date (%s); the copy "
+                   "itself is good. Print it with `bkp runbook print` and keep it with the medium"),
+                 m->name, bkp_strerror(rc));
+    else if (d->n)
+        bkp_info(_("%s: its recovery procedure (procedure-*.md) lists the %zu generation(s) it "
+                   "holds now"),
+                 m->name, json_array_size(json_object_get(e, "held")));
+    json_decref(e);
+    cli_kit_docs_free(d);
 }

@@ -200,31 +200,69 @@ static int none_there(const ops_drill_in *in)
     return -ENOENT;
 }
 
+const char *ops_drill_from_name(ops_drill_from f)
+{
+    static const char *const names[] = {"all", "offline", "no_offline", "named", "primary"};
+    return (size_t)f < sizeof(names) / sizeof(*names) ? names[f] : "all";
+}
+
+/* The media of passes [from, to) that are connected, opened into `s`. */
+static void open_media(const ops_drill_in *in, size_t from, size_t to, const bkp_repo **like,
+                       ops_drill_sources *s)
+{
+    const pol_policy *p = in->policy;
+    for (size_t o = from; p && o < to; o++)
+        for (size_t i = 0; i < p->nmedia; i++) {
+            const pol_medium *m = &p->media[i];
+            if (!in_pass(m, o) || (in->only && strcmp(in->only, m->name)) || !connected(m))
+                continue;
+            open_medium(in, m, like, s);
+        }
+}
+
 /* Every source that is there, in the order the engine tries them; for a
  * key-recovery drill the off-line media alone, the first opened with the
  * sheets and the others as its copies: nothing is opened with the
  * primary's key file, which a fire would have taken. */
 int ops_drill_sources_find(const ops_drill_in *in, ops_drill_sources *s)
 {
-    const pol_policy *p = in->policy;
     const bkp_repo *primary = NULL, *like;
+    bool asked = in->only && !strcmp(in->only, OPS_DRILL_PRIMARY);
     if (!(s->v = calloc(OPS_DRILL_SOURCES_MAX + 1, sizeof(*s->v))))
         return -ENOMEM;
-    if (!in->only && !in->keyrec && in->io->open_primary) {
+    /* The primary opens the media as its copies (its keys): opened even
+     * when it is not read, but never for a key-recovery drill. */
+    if ((!in->only || asked) && !in->keyrec && in->io->open_primary) {
         int rc = in->io->open_primary(in->io->ctx, &primary);
         if (rc)
             return rc;
-        if (primary)
-            add(s, "repository", primary, NULL);
     }
     like = in->keyrec ? NULL : primary;
-    for (size_t o = in->keyrec ? 1 : 0; p && o < 3; o++)
-        for (size_t i = 0; i < p->nmedia; i++) {
-            const pol_medium *m = &p->media[i];
-            if (!in_pass(m, o) || (in->only && strcmp(in->only, m->name)) || !connected(m))
-                continue;
-            open_medium(in, m, &like, s);
+    if (asked) {
+        s->from = OPS_FROM_PRIMARY;
+        if (primary)
+            add(s, OPS_DRILL_PRIMARY, primary, NULL);
+        return s->n ? 0 : none_there(in);
+    }
+    if (in->offline_first && !in->only && !in->keyrec) {
+        open_media(in, 1, 3, &like, s);
+        if (s->n) {
+            s->from = OPS_FROM_OFFLINE;
+            return 0;
         }
+        s->from = OPS_FROM_NO_OFFLINE;
+        bkp_warn(_("no off-line medium is connected: this drill reads the server's own "
+                   "repository, which the day of an attack may not leave; connect the off-line "
+                   "disk to rehearse that day"));
+        if (primary)
+            add(s, OPS_DRILL_PRIMARY, primary, NULL);
+        open_media(in, 0, 1, &like, s);
+        return s->n ? 0 : none_there(in);
+    }
+    s->from = in->only ? OPS_FROM_NAMED : OPS_FROM_ALL;
+    if (primary)
+        add(s, OPS_DRILL_PRIMARY, primary, NULL);
+    open_media(in, in->keyrec ? 1 : 0, 3, &like, s);
     open_bucket(in, primary, s);
     return s->n ? 0 : none_there(in);
 }

@@ -8,7 +8,11 @@
  * The sources are tried in this order: the primary repository, on-line
  * disks, removable and off-line disks, archives (the newest few of each of
  * the runbook's data sets, each extracted and opened), and a bucket only
- * when named (`only`), its newest generations fetched. A medium whose label
+ * when named (`only`), its newest generations fetched. An attended drill
+ * (`offline_first`) rehearses the day the server is lost: it reads the
+ * off-line media that are connected and nothing else, and the primary and
+ * on-line disks only when none is; `only` OPS_DRILL_PRIMARY reads the
+ * primary alone. A medium whose label
  * is not at its path is "not connected" and skipped, said once. A
  * key-recovery drill (`keyrec`) reads only what a fire would leave: off-line
  * media, never the primary or an on-line disk, the first opened with the
@@ -55,7 +59,23 @@ typedef struct ops_drill_io {
                  char **staging);
 } ops_drill_io;
 
+/* Which sources a run read, and why: what its report says. */
+typedef enum ops_drill_from {
+    OPS_FROM_ALL = 0,    /* every source there, the primary first (a restore, a scheduled drill) */
+    OPS_FROM_OFFLINE,    /* the off-line media connected, as on the day the server is lost */
+    OPS_FROM_NO_OFFLINE, /* the primary and on-line disks: no off-line medium was connected */
+    OPS_FROM_NAMED,      /* the one medium named (--medium) */
+    OPS_FROM_PRIMARY,    /* the primary alone, as asked (--medium repository) */
+} ops_drill_from;
+
+/* The name of `f` in a report ("offline", ...). */
+const char *ops_drill_from_name(ops_drill_from f);
+
+/* What --medium names to read the primary repository alone. */
+#define OPS_DRILL_PRIMARY "repository"
+
 typedef struct ops_drill_sources {
+    ops_drill_from from;
     rb_source *v; /* the engine's list, in order */
     size_t n;
     char *names[OPS_DRILL_SOURCES_MAX];
@@ -68,8 +88,11 @@ typedef struct ops_drill_sources {
 typedef struct ops_drill_in {
     const pol_policy *policy; /* borrowed; NULL: the primary alone */
     const rb_runbook *rb;     /* borrowed */
-    const char *only;         /* --medium: that medium alone; NULL: every source there */
+    const char *only;         /* --medium: that medium alone (OPS_DRILL_PRIMARY: the primary);
+                                 NULL: every source there */
     bool drill;               /* a drill (into a sandbox), not a restore */
+    bool offline_first;       /* an attended drill: the off-line media connected alone, the
+                                 primary and on-line disks only when none is (OPS_FROM_*) */
     bool keyrec;              /* a key-recovery drill */
     const char *sandbox;      /* the operator's sandbox, or NULL: a new one under TMPDIR */
     bool keep;                /* leave the sandbox made here */

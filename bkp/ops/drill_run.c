@@ -21,7 +21,13 @@ extern char **environ;
 int ops_drill_precheck(const ops_drill_in *in)
 {
     const pol_medium *only = in->only && in->policy ? pol_medium_find(in->policy, in->only) : NULL;
-    if (in->only && !only) {
+    if (in->only && !strcmp(in->only, OPS_DRILL_PRIMARY) && in->keyrec) {
+        bkp_error(_("--medium %s: a key-recovery drill reads an off-line medium, never the "
+                    "server's repository; name one of those"),
+                  in->only);
+        return -EINVAL;
+    }
+    if (in->only && !only && strcmp(in->only, OPS_DRILL_PRIMARY)) {
         bkp_error(
             _("--medium %s: the policy has no medium of that name; `bkp media list` shows them"),
             in->only);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "bkp/clock.h"
 #include "bkp/i18n.h"
@@ -44,6 +45,44 @@ static time_t *media_due(const bkp_repo *r, const pol_policy *p)
         pol_media_due(p, st, p->nmedia, due);
     free(st);
     return due;
+}
+
+/* Is the label at `pm`'s path its own, on a file system other than `r`'s? */
+static bool plugged_in(const bkp_repo *r, const pol_medium *pm)
+{
+    struct stat here, repo;
+    json_t *label = NULL;
+    if (stat(pm->path, &here) || !S_ISDIR(here.st_mode) || stat(bkp_repo_path(r), &repo) ||
+        here.st_dev == repo.st_dev || bkp_label_read(pm->path, &label))
+        return false;
+    bool ours =
+        !strcmp(json_string_value(json_object_get(label, "name")) ?: "", pm->name) &&
+        !strcmp(json_string_value(json_object_get(label, "repository")) ?: "", bkp_repo_uuid(r));
+    json_decref(label);
+    return ours;
+}
+
+json_t *ops_media_connected(const bkp_repo *r, const pol_policy *p, time_t now)
+{
+    json_t *out = json_array();
+    pol_medium_state *st = p && r ? ops_media_states(r, p) : NULL;
+    time_t *due = st ? calloc(p->nmedia + 1, sizeof(*due)) : NULL;
+    if (due)
+        pol_media_due(p, st, p->nmedia, due);
+    for (size_t i = 0; due && out && i < p->nmedia; i++) {
+        const pol_medium *pm = &p->media[i];
+        char since[32];
+        if (!pm->offline || pm->type == POL_OBJECT || !st[i].last_write ||
+            now - st[i].last_write < OPS_CONNECTED_GRACE || (due[i] && due[i] <= now) ||
+            !plugged_in(r, pm))
+            continue;
+        bkp_iso_time(since, sizeof(since), st[i].last_write);
+        json_array_append_new(out, json_pack("{s:s, s:s, s:s}", "medium", pm->name, "path",
+                                             pm->path, "since", since));
+    }
+    free(due);
+    free(st);
+    return out;
 }
 
 time_t ops_medium_due(const bkp_repo *r, const pol_policy *p, const char *name)

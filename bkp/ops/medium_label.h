@@ -43,6 +43,18 @@ time_t ops_medium_due(const bkp_repo *r, const pol_policy *p, const char *name);
  * into `*when`. */
 const char *ops_medium_most_due(const bkp_repo *r, const pol_policy *p, time_t *when);
 
+/* How long after its rotation an off-line medium may stay connected
+ * before it counts as left connected: time to unmount it and carry it. */
+#define OPS_CONNECTED_GRACE (60 * 60)
+
+/* The off-line media of `p` left connected at `now`: the medium's own label
+ * is at its path, on another file system than repository `r` (a disk that
+ * can be taken away, plugged in), it is not due for its rotation, and it
+ * was last written more than OPS_CONNECTED_GRACE ago. Ransomware on the
+ * server reaches a disk that is plugged in: it is off-line only when it is
+ * away. [{medium, path, since}] (a new array; `since`: its last write). */
+json_t *ops_media_connected(const bkp_repo *r, const pol_policy *p, time_t now);
+
 /* A time for people to act on: local, to the minute, with the zone
  * ("2026-11-24 13:06 JST"). */
 const char *ops_when(char *buf, size_t n, int64_t t);

@@ -8,6 +8,7 @@
 
 #include "bkp/i18n.h"
 #include "bkp/log.h"
+#include "bkp/medium.h"
 #include "bkp/ops/run.h"
 #include "bkp/reread_sample.h"
 #include "bkp/verify.h"
@@ -60,8 +61,8 @@ static bool reread_one(const ops_run_in *in, bkp_repo *target, const char *mediu
                          .medium = medium,
                          .failed = bad,
                          .figures = fig,
-                         .error = bad ? (res.nmessages ? res.messages[0] : bkp_strerror_en(rc))
-                                      : NULL};
+                         .error =
+                             bad ? (res.nmessages ? res.messages[0] : bkp_strerror_en(rc)) : NULL};
     bool failed = in->io->audit(in->io->ctx, &rec) != 0 || bad;
     if (bad)
         bkp_error(_("the rolling re-read of %s found %llu problem(s) (above); run `bkp verify%s%s "
@@ -92,11 +93,29 @@ bool ops_run_reread(const ops_run_in *in)
     return failed;
 }
 
-/* Unattended: their confirm steps are recorded as not rehearsed. */
+/* Has any medium taken a copy yet? Before the first rotation a drill could
+ * only read the server's own repository: it proves nothing of the day the
+ * server is lost, and it would stand in the status as done. */
+static bool rotated_once(const ops_run_in *in)
+{
+    json_t *reg = bkp_media_list(in->repo), *e;
+    size_t i;
+    bool any = false;
+    json_array_foreach(reg, i, e) any |= json_is_string(json_object_get(e, "last_write"));
+    json_decref(reg);
+    return any;
+}
+
+/* Unattended: their confirm steps are recorded as not rehearsed. None runs
+ * before the first rotation of a policy that has media. */
 bool ops_run_drills(const ops_run_in *in)
 {
     const pol_policy *p = in->policy;
     bool failed = false;
+    if (p->ndrills && p->nmedia && !rotated_once(in)) {
+        bkp_debug("scheduled drills wait for the first rotation");
+        return false;
+    }
     char *log = bkp_audit_path(in->repo);
     for (size_t i = 0; log && i < p->ndrills; i++) {
         char stem[256];

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "bkp/i18n.h"
+#include "bkp/ops/medium_label.h"
 #include "bkp/ops/run.h"
 
 void ops_run_alert_outcomes(ops_alerts *al, const ops_run_result *res)
@@ -52,6 +53,32 @@ static void media_due(const ops_run_in *in, ops_alerts *al)
     }
 }
 
+/* Each off-line medium left plugged in (medium_label.h), and when it is
+ * away again. */
+static void media_connected(const ops_run_in *in, ops_alerts *al)
+{
+    const pol_policy *p = in->policy;
+    json_t *v = ops_media_connected(in->repo, p, in->now), *m;
+    for (size_t k = 0; k < p->nmedia; k++) {
+        const pol_medium *pm = &p->media[k];
+        char key[160];
+        size_t i;
+        bool there = false;
+        if (!pm->offline)
+            continue;
+        json_array_foreach(v, i, m) there |=
+            !strcmp(json_string_value(json_object_get(m, "medium")), pm->name);
+        snprintf(key, sizeof(key), "connected:%s", pm->name);
+        if (there)
+            ops_alert(al, key, "connected", 1,
+                      N_("%s is still connected at %s: unmount it and take it away (`umount %s`)"),
+                      pm->name, pm->path, pm->path);
+        else
+            ops_alert(al, key, NULL, 0, N_("%s is no longer connected"), pm->name);
+    }
+    json_decref(v);
+}
+
 bool ops_run_after(const ops_run_in *in, const ops_run_result *res, ops_alerts *al)
 {
     bool failed = false, bad;
@@ -69,6 +96,7 @@ bool ops_run_after(const ops_run_in *in, const ops_run_result *res, ops_alerts *
                   bad ? N_("a scheduled drill failed; its report is in the repository's reports/")
                       : N_("the scheduled drills succeed again"));
         media_due(in, al);
+        media_connected(in, al);
     }
     return failed;
 }

@@ -124,11 +124,64 @@ static void primary_copy(const bkp_repo *r, const char *ds, json_t *suspects, js
     bkp_gen_list_free(v, n);
 }
 
+/* The row of medium entry `e`'s held generation `g` of `ds`. */
+static json_t *held_row(json_t *e, const char *ds, json_t *g)
+{
+    json_t *lab = json_object_get(e, "label");
+    char gen[128], when[32];
+    time_t t = bkp_iso_parse(json_string_value(json_object_get(g, "finished")));
+    snprintf(gen, sizeof(gen), "%s:%lld", ds,
+             (long long)json_integer_value(json_object_get(g, "seq")));
+    ops_when(when, sizeof(when), t > 0 ? t : 0);
+    const char *type = json_string_value(json_object_get(lab, "type"));
+    json_t *c =
+        json_pack("{s:O, s:O, s:O, s:b, s:s, s:s}", "medium", json_object_get(lab, "name"), "type",
+                  json_object_get(lab, "type"), "location", json_object_get(lab, "location"),
+                  "offline", type && strcmp(type, "disk"), "generation", gen, "captured", when);
+    json_t *kit = json_object_get(e, "kit_sha256"); /* checked when the entry was read */
+    if (c && kit)
+        json_object_set(c, "kit", kit);
+    return c;
+}
+
+static int by_seq_desc(const void *a, const void *b)
+{
+    json_int_t x = json_integer_value(json_object_get(*(json_t *const *)a, "seq"));
+    json_int_t y = json_integer_value(json_object_get(*(json_t *const *)b, "seq"));
+    return (x < y) - (x > y);
+}
+
+json_t *ops_runbook_held(const bkp_repo *r, json_t *e, const rb_runbook *rb)
+{
+    json_t *out = json_array(), *held = json_object_get(e, "held"), *g;
+    size_t n = json_array_size(held), k;
+    json_t **v = n ? calloc(n, sizeof(*v)) : NULL;
+    for (size_t d = 0; v && d < rb->ndatasets; d++) {
+        size_t m = 0;
+        json_t *suspects = json_object(), *ignored = json_array();
+        primary_copy(r, rb->datasets[d], suspects, ignored);
+        json_array_foreach(held, k, g)
+        {
+            const char *gd = json_string_value(json_object_get(g, "dataset"));
+            const char *gu = json_string_value(json_object_get(g, "uuid"));
+            if (gd && !strcmp(gd, rb->datasets[d]) && !(gu && json_object_get(suspects, gu)))
+                v[m++] = g;
+        }
+        json_decref(suspects);
+        json_decref(ignored);
+        qsort(v, m, sizeof(*v), by_seq_desc);
+        for (k = 0; k < m; k++)
+            json_array_append_new(out, held_row(e, rb->datasets[d], v[k]));
+    }
+    free(v);
+    return out;
+}
+
 /* Medium entry `e`'s newest generation of `ds` not among `suspects` into
  * `out`, when it holds one. */
 static void medium_copy(json_t *e, const char *ds, json_t *suspects, json_t *out)
 {
-    json_t *lab = json_object_get(e, "label"), *best = NULL, *g;
+    json_t *best = NULL, *g;
     size_t k;
     json_array_foreach(json_object_get(e, "held"), k, g)
     {
@@ -139,22 +192,8 @@ static void medium_copy(json_t *e, const char *ds, json_t *suspects, json_t *out
                           json_integer_value(json_object_get(best, "seq"))))
             best = g;
     }
-    if (!best)
-        return;
-    char gen[128], when[32];
-    time_t t = bkp_iso_parse(json_string_value(json_object_get(best, "finished")));
-    snprintf(gen, sizeof(gen), "%s:%lld", ds,
-             (long long)json_integer_value(json_object_get(best, "seq")));
-    ops_when(when, sizeof(when), t > 0 ? t : 0);
-    const char *type = json_string_value(json_object_get(lab, "type"));
-    json_t *c = json_pack("{s:O, s:O, s:O, s:b, s:s, s:s}", "medium", json_object_get(lab, "name"),
-                          "type", json_object_get(lab, "type"), "location",
-                          json_object_get(lab, "location"), "offline", type && strcmp(type, "disk"),
-                          "generation", gen, "captured", when);
-    json_t *kit = json_object_get(e, "kit_sha256"); /* checked when the entry was read */
-    if (c && kit)
-        json_object_set(c, "kit", kit);
-    json_array_append_new(out, c);
+    if (best)
+        json_array_append_new(out, held_row(e, ds, best));
 }
 
 json_t *ops_runbook_copies(const bkp_repo *r, const rb_runbook *rb)

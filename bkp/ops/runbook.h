@@ -38,6 +38,12 @@ int ops_runbook_list(const pol_policy *p, json_t **out);
  * (a new array). */
 json_t *ops_runbook_copies(const bkp_repo *r, const rb_runbook *rb);
 
+/* Every generation of `rb`'s data sets that the medium of registry entry
+ * `e` (may be NULL: none) holds, newest first, one row each as
+ * ops_runbook_copies gives them, but those primary `r` marks suspicious:
+ * what the medium's own procedure lists. */
+json_t *ops_runbook_held(const bkp_repo *r, json_t *e, const rb_runbook *rb);
+
 /* The data sets of `p` (may be NULL) that are one folder each, by name:
  * {dataset: folder}, what a procedure restores as the folder's contents
  * (restore/procedure.h). A new object. */

@@ -89,11 +89,13 @@ static json_t *drill_of(json_t *rec)
 {
     json_t *j = when_of(rec), *fig = json_object_get(rec, "figures");
     if (json_is_object(j) && json_is_object(fig))
-        json_object_update_new(j, json_pack("{s:O?, s:O?, s:O?, s:O?}", "runbook",
+        json_object_update_new(j, json_pack("{s:O?, s:O?, s:O?, s:O?, s:O?, s:O?}", "runbook",
                                             json_object_get(fig, "runbook"), "seconds",
                                             json_object_get(fig, "seconds"), "rto_target_seconds",
                                             json_object_get(fig, "rto_target_seconds"), "rto_met",
-                                            json_object_get(fig, "rto_met")));
+                                            json_object_get(fig, "rto_met"), "attended",
+                                            json_object_get(fig, "attended"), "read_from",
+                                            json_object_get(fig, "read_from")));
     return j;
 }
 

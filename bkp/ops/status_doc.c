@@ -12,11 +12,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bkp/audit.h"
 #include "bkp/clock.h"
 #include "bkp/durable.h"
 #include "bkp/log.h"
+#include "bkp/ops/medium_label.h"
 #include "restore/status_page.h"
 
 /* The coming rotations shown: four weeks ahead, at most this many turns
@@ -67,10 +69,10 @@ static json_t *rotations(const ops_status_in *in, time_t now)
  * says nothing of the records before it. Such a note could not live in the
  * repository unsigned: the insider of the threat model (docs/SECURITY.md
  * §2) writes the repository without the key, would rewrite the note with
- * the record, and a record rewritten before the note's mark would pass. Signed, it would be written by
- * `bkp status`, which opens the repository read-only and writes nothing.
- * So the log is read whole — once, by the same pass that finds the records
- * the status reports: a rewritten older record is always found. */
+ * the record, and a record rewritten before the note's mark would pass. Signed, it would be written
+ * by `bkp status`, which opens the repository read-only and writes nothing. So the log is read
+ * whole — once, by the same pass that finds the records the status reports: a rewritten older
+ * record is always found. */
 static json_t *audit_checked(const ops_status_log *log, time_t now)
 {
     int rc = log ? log->rc : -ENOMEM;
@@ -95,10 +97,14 @@ json_t *ops_status_doc(const ops_status_in *in, json_t *all, int worst, const op
         json_decref(all);
         return NULL;
     }
-    return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "verdict", pol_verdict_name(worst),
-                     "datasets", all, "key_drill", ops_key_drill_status(log, in->policy),
-                     "generated", iso(now), "rotations", rotations(in, now), "audit",
-                     audit_checked(log, now));
+    char host[256] = "";
+    (void)gethostname(host, sizeof(host) - 1);
+    return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:s?, s:s}", "verdict",
+                     pol_verdict_name(worst), "datasets", all, "key_drill",
+                     ops_key_drill_status(log, in->policy), "generated", iso(now), "rotations",
+                     rotations(in, now), "audit", audit_checked(log, now), "connected",
+                     ops_media_connected(in->repo, in->policy, now), "facility",
+                     in->policy->facility, "host", host);
 }
 
 int ops_status_page_write(json_t *doc, const char *file, bool ja)
@@ -108,10 +114,11 @@ int ops_status_page_write(json_t *doc, const char *file, bool ja)
     char *d = strdup(file), *b = strdup(file);
     char *base = b ? basename(b) : NULL;
     int rc = !page || !d || !base ? -ENOMEM : !*base || !strcmp(base, "/") ? -EISDIR : 0;
-    /* Mode 0644: the clerk who opens it is not root. Through the temporary
-     * name, so that a browser never opens half a page. */
+    /* Mode 0644 whatever the umask (systemd's UMask=0077, cron's): the
+     * clerk who opens it is not root. Through the temporary name, so that a
+     * browser never opens half a page. */
     if (!rc)
-        rc = bkp_durable_write(dirname(d), base, page, strlen(page), 0);
+        rc = bkp_durable_write(dirname(d), base, page, strlen(page), BKP_DURABLE_PUBLIC);
     free(page);
     free(d);
     free(b);

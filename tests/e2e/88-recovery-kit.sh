@@ -2,11 +2,15 @@
 # 88-recovery-kit — a disk restores on a bare machine with nothing but the
 # disk: a rotation puts bkp-recovery/ beside the copy (the program, its
 # libraries with its own loader and C library, no ICU or libcurl, a
-# launcher, README, FORMAT.md, the procedures in Japanese and English,
-# SHA256SUMS); the audit record names the hash of SHA256SUMS; a rotation
-# that changes nothing leaves the kit alone; and the kit's launcher, run in
+# launcher, README, FORMAT.md, SHA256SUMS) and, beside it, the procedures
+# in Japanese and English listing the generations the disk holds, with the
+# commands of a machine that has never seen bkp; the audit record names the
+# hash of SHA256SUMS; a rotation that changes nothing of the kit leaves it
+# alone but brings the procedures up to date; and the kit's launcher, run in
 # a root that holds no C library at all (a static busybox) and the disk (a
-# chroot in a mount namespace), restores a generation exactly. Nothing
+# chroot in a mount namespace), restores a generation exactly; so do the
+# disk's own procedure's commands, as written, with the paper key typed into
+# a file and the disk bind-mounted read-only where the procedure says. Nothing
 # planted beside the kit runs: a library under a name glibc provides, a
 # message catalogue, a link stop the launcher before anything of the kit
 # starts, and LD_PRELOAD never reaches the program. A kit altered on the
@@ -15,7 +19,7 @@
 # to somewhere else. A folder of archives carries the kit as well.
 . "$(dirname "$0")/lib.sh"
 need_root
-need_tool unshare chroot sha256sum busybox file cc
+need_tool unshare chroot sha256sum busybox file cc jq
 
 DATA=$WORK/data
 kit_fixture 300000 20
@@ -49,9 +53,14 @@ output_has "recovery kit written"
 
 # 1. What the kit holds, and that it checks.
 KIT=$WORK/usb/bkp-recovery
-for f in bkp lib/bkp README.txt FORMAT.md procedure-emr.ja.md procedure-emr.en.md SHA256SUMS; do
+for f in bkp lib/bkp README.txt FORMAT.md SHA256SUMS; do
     [ -f "$KIT/$f" ] || flunk "the kit has no $f"
 done
+for f in procedure-emr.ja.md procedure-emr.en.md; do
+    [ -f "$WORK/usb/$f" ] || flunk "the disk has no $f beside its kit"
+    [ "$(stat -c %a "$WORK/usb/$f")" = 444 ] || flunk "$f should be 0444 whatever the umask"
+done
+[ -e "$KIT/procedure-emr.ja.md" ] && flunk "the procedures should be beside the kit, not in it"
 [ -x "$KIT/bkp" ] && [ -x "$KIT/lib/bkp" ] || flunk "the launcher and the program should be executable"
 cmp -s "$KIT/lib/bkp" "$BKP" || flunk "the kit's program is not the running one"
 ls "$KIT/lib" | grep -q '^libsodium' || flunk "the kit lacks libsodium: $(ls "$KIT/lib")"
@@ -62,7 +71,17 @@ ls "$KIT/lib" | grep -Eq '^(libicu|libxml2|libcurl|libgnutls|libssl)' &&
     flunk "the kit carries what a restore does not need: $(ls "$KIT/lib" | grep -E '^(libicu|libxml2|libcurl|libgnutls|libssl)')"
 grep -q "復旧キット" "$KIT/README.txt" && grep -q "recovery kit" "$KIT/README.txt" ||
     flunk "the README should be in Japanese and English"
-grep -q "電子カルテ 復旧手順" "$KIT/procedure-emr.ja.md" || flunk "the procedure is not in the kit"
+P=$WORK/usb/procedure-emr.ja.md
+grep -q "電子カルテ 復旧手順" "$P" || flunk "the procedure is not on the disk"
+grep -q "このメディアにある世代" "$P" || flunk "the disk's procedure should list what it holds: $(cat "$P")"
+grep -q "| emr:1 |" "$P" || flunk "the disk's procedure should list emr:1"
+grep -Fq "mount -o ro DEVICE $WORK/usb" "$P" || flunk "the procedure should mount the disk read-only first"
+grep -Fq "$WORK/usb/bkp-recovery/bkp restore emr:1 " "$P" ||
+    flunk "the procedure should restore with the disk's kit: $(grep restore "$P")"
+grep -Fq -- "--from $WORK/usb --key-from KEY" "$P" || flunk "the procedure's restore should read the disk with the paper key"
+grep -q "bkp restore --runbook" "$P" && flunk "the disk's procedure names a runbook a fresh machine does not have"
+grep -Fq "List them: $WORK/usb/bkp-recovery/bkp generations --repo $WORK/usb/repo --key-from KEY" "$WORK/usb/procedure-emr.en.md" ||
+    flunk "the English procedure should list the disk's generations with the kit"
 (cd "$KIT" && sha256sum --quiet -c SHA256SUMS) || flunk "the kit does not check against its SHA256SUMS"
 sums=$(sha256sum "$KIT/SHA256SUMS" | cut -d' ' -f1)
 ok "$BKP" audit show --json
@@ -93,6 +112,10 @@ ok "$BKP" backup emr
 ok "$BKP" rotate usb -v
 grep -q "recovery kit written" <<<"$OUT$ERR" && flunk "an unchanged kit was written again"
 [ "$(stat -c %i "$KIT")" = "$ino" ] || flunk "an unchanged kit was replaced"
+newest=$("$BKP" generations emr --json | jq -r '[.[] | .seq] | max')
+grep -q "| emr:$newest |" "$P" && grep -q "| emr:1 |" "$P" ||
+    flunk "the procedure should now list emr:$newest and emr:1: $(cat "$P")"
+grep -Fq "bkp restore emr:$newest " "$P" || flunk "the procedure should restore the newest, emr:$newest"
 
 # 3. A bare root: no C library, a static shell and the disk. The kit's
 # launcher restores with the kit's own loader and libraries.
@@ -106,6 +129,36 @@ unshare --mount --fork sh -c "
     exec env -i "$(command -v chroot)" '$ROOT' /medium/bkp-recovery/bkp restore emr:latest /out --from /medium --passphrase-file /pass
 " >"$WORK/bare.out" 2>&1 || fail "the kit did not restore in a bare root: $(cat "$WORK/bare.out")"
 same_mtree "$DATA/emr" "$ROOT/out$DATA/emr" "restored by the kit in a bare root"
+# The bad day by the procedure on the disk: the disk mounted read-only where
+# the procedure says, the paper key typed into a file, the procedure's own
+# select and restore commands as written (KEY replaced by that file), run in
+# the bare root; the kit's fingerprint on the paper procedure is what step 2
+# has the person compare.
+ok "$BKP" key export --paper -o "$WORK/paper.md"
+cp "$WORK/paper.md" "$ROOT/sheet.md" && chmod 600 "$ROOT/sheet.md"
+EN=$WORK/usb/procedure-emr.en.md
+sel=$(grep -o "List them: [^|]*" "$EN" | sed 's/^List them: //; s/ *$//')
+res=$(grep -o "$WORK/usb/bkp-recovery/bkp restore [^|]*" "$EN" | sed 's/ *$//')
+[ -n "$sel" ] && [ -n "$res" ] || flunk "the procedure's commands were not found: $(cat "$EN")"
+ok "$BKP" runbook print emr
+sums=$(sha256sum "$KIT/SHA256SUMS" | cut -d' ' -f1)
+output_has "${sums:0:16} ${sums:16:16}" "the paper procedure's kit fingerprint is the disk's"
+mkdir -p "$ROOT$WORK/usb"
+img_before=$(cd "$WORK/usb" && find . -type f -exec sha256sum {} + | sort | sha256sum)
+for cmd in "$sel" "$res"; do
+    cmd=${cmd//KEY//sheet.md}
+    unshare --mount --fork sh -c "
+        mount --bind '$WORK/usb' '$ROOT$WORK/usb' && mount -o remount,bind,ro '$ROOT$WORK/usb' &&
+        mount -t proc proc '$ROOT/proc' &&
+        exec env -i \"\$(command -v chroot)\" '$ROOT' $cmd
+    " >"$WORK/proc.out" 2>&1 || flunk "the procedure's command failed in a bare root: $cmd: $(cat "$WORK/proc.out")"
+done
+# (--folder restores into the folder the person made: its contents compared)
+diff -r "$DATA/emr" "$ROOT/srv/restore/emr" >"$WORK/proc.diff" 2>&1 ||
+    flunk "restored by the disk's procedure, as written, in a bare root, differs: $(head -5 "$WORK/proc.diff")"
+rm -rf "$ROOT/sheet.md" "$ROOT/srv" "$ROOT$WORK"
+[ "$(cd "$WORK/usb" && find . -type f -exec sha256sum {} + | sort | sha256sum)" = "$img_before" ] ||
+    flunk "following the procedure changed the disk"
 # The kit carries the message catalogue: Japanese there too.
 [ -f "$KIT/lib/locale/ja/LC_MESSAGES/bkp.mo" ] || flunk "the kit has no message catalogue"
 printf 'not it\n' >"$ROOT/wrong" && chmod 600 "$ROOT/wrong"
@@ -216,6 +269,21 @@ ok "$BKP" media label "$WORK/arch" --name arch
 ok "$BKP" rotate arch -v
 output_has "recovery kit written"
 (cd "$WORK/arch/bkp-recovery" && sha256sum --quiet -c SHA256SUMS) || flunk "the archive folder's kit does not check"
+A=$WORK/arch/procedure-emr.en.md
+[ -f "$A" ] && [ ! -e "$WORK/arch/bkp-recovery/procedure-emr.en.md" ] ||
+    flunk "a folder of archives should carry its procedures beside its kit"
+grep -q "| emr:$newest |" "$A" || flunk "the folder's procedure should list emr:$newest: $(cat "$A")"
+grep -Fq "$WORK/arch/bkp-recovery/bkp restore emr:$newest /srv/restore/emr" "$A" && grep -Fq -- "--from $WORK/arch --key-from KEY --verify" "$A" ||
+    flunk "the folder's procedure should restore from the folder with its kit: $(grep restore "$A")"
+grep -q "generations --repo" "$A" && flunk "a folder of archives has no repository copy to list"
+# A procedure of a runbook no longer copied there goes; other files stay.
+touch "$WORK/arch/procedure-old.ja.md" "$WORK/arch/notes.md"
+echo "visit arch" >>"$DATA/emr/notes/n1.txt"
+ok "$BKP" backup emr
+ok "$BKP" rotate arch
+[ -e "$WORK/arch/procedure-old.ja.md" ] && flunk "a stale procedure stayed on the medium"
+[ -e "$WORK/arch/notes.md" ] || flunk "a file that is not a procedure was removed"
+grep -q "| emr:$((newest + 1)) |" "$A" || flunk "the folder's procedure was not brought up to date"
 ok "$BKP" restore emr:latest "$WORK/from-arch" --from "$WORK/arch"
 same_mtree "$DATA/emr" "$WORK/from-arch$DATA/emr" "restored from the archive folder beside its kit"
 

@@ -17,8 +17,8 @@
 
 #include "catalogue.h"
 
-#define MSGID "  last backup %s%s  last verify %s  last drill %s\n"
-#define MSGSTR "  最終バックアップ %s%s  最終検証 %s  最終訓練 %s\n"
+#define MSGID "  last backup %s%s  last verify %s  last drill %s%s\n"
+#define MSGSTR "  最終バックアップ %s%s  最終検証 %s  最終訓練 %s%s\n"
 
 static void test_ja_under_c_locale(void **state)
 {

@@ -4,6 +4,7 @@
  * programs marked; and the names a reader of a medium accepts as a kit's.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -112,6 +113,55 @@ static void test_emit(void **state)
     assert_int_equal(f.n, 3);
     bkp_buf_free(&f.sums);
     bkp_buf_free(&s.sums);
+}
+
+/* The procedures beside a disk's kit: written 0444 whatever the umask, a
+ * stale one of that name form removed, nothing else touched (another file,
+ * a link of that form, a folder), a name of another form refused. */
+static void test_procedures_write(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/bkp-test-proc-XXXXXX", p[256], q[256];
+    struct stat st;
+    assert_non_null(mkdtemp(dir));
+    snprintf(p, sizeof(p), "%s/procedure-old.ja.md", dir);
+    int fd = open(p, O_WRONLY | O_CREAT, 0644);
+    assert_true(fd >= 0);
+    close(fd);
+    snprintf(p, sizeof(p), "%s/notes.md", dir);
+    fd = open(p, O_WRONLY | O_CREAT, 0644);
+    assert_true(fd >= 0);
+    close(fd);
+    snprintf(p, sizeof(p), "%s/procedure-link.en.md", dir);
+    assert_int_equal(symlink("/etc/hostname", p), 0);
+    snprintf(p, sizeof(p), "%s/procedure-dir.en.md", dir);
+    assert_int_equal(mkdir(p, 0700), 0);
+    mode_t old = umask(077);
+    const bkp_kit_doc docs[] = {{"procedure-emr.ja.md", "手順\n"},
+                                {"procedure-emr.en.md", "steps\n"}};
+    assert_int_equal(bkp_kit_procedures_write(dir, docs, 2), 0);
+    umask(old);
+    snprintf(p, sizeof(p), "%s/procedure-emr.ja.md", dir);
+    assert_int_equal(stat(p, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0444);
+    snprintf(p, sizeof(p), "%s/procedure-old.ja.md", dir);
+    assert_int_equal(lstat(p, &st), -1);
+    snprintf(p, sizeof(p), "%s/notes.md", dir);
+    assert_int_equal(lstat(p, &st), 0);
+    snprintf(p, sizeof(p), "%s/procedure-link.en.md", dir);
+    assert_int_equal(lstat(p, &st), 0);
+    snprintf(q, sizeof(q), "%s/procedure-dir.en.md", dir);
+    assert_int_equal(lstat(q, &st), 0);
+    /* Rewritten over what is there, never through a link at its name. */
+    const bkp_kit_doc over[] = {{"procedure-link.en.md", "x\n"}};
+    assert_int_equal(bkp_kit_procedures_write(dir, over, 1), 0);
+    assert_int_equal(lstat(p, &st), 0);
+    assert_true(S_ISREG(st.st_mode));
+    const bkp_kit_doc bad[] = {{"../evil.md", "x\n"}};
+    assert_int_equal(bkp_kit_procedures_write(dir, bad, 1), -EINVAL);
+    const bkp_kit_doc other[] = {{"README.md", "x\n"}};
+    assert_int_equal(bkp_kit_procedures_write(dir, other, 1), -EINVAL);
+    test_rm_rf(dir);
 }
 
 /* What a check found: "why:name" lines. */
@@ -254,9 +304,8 @@ static void test_sums_parse(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_member_names),
-        cmocka_unit_test(test_emit),
-        cmocka_unit_test(test_check),
+        cmocka_unit_test(test_member_names),     cmocka_unit_test(test_emit),
+        cmocka_unit_test(test_procedures_write), cmocka_unit_test(test_check),
         cmocka_unit_test(test_sums_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "bkp/medium.h"
 #include "bkp/ops/run.h"
 
 #include "ops_repo.h"
@@ -78,10 +79,23 @@ static time_t never_due(void *ctx, const char *name)
     return 0;
 }
 
+static int put_written(json_t *e, void *ctx)
+{
+    json_object_set(e, "label", ctx);
+    json_object_set_new(e, "last_write", json_string("2026-01-01T00:00:00Z"));
+    return 0;
+}
+
+/* The copy to an on-line disk, as the registry records it: the first
+ * rotation, after which scheduled drills run. */
 static int copy(void *ctx, const pol_medium *m)
 {
     fixture *x = ctx;
     snprintf(x->copied[x->ncopied++], sizeof(x->copied[0]), "%s", m->name);
+    json_t *l = bkp_label_new(x->f.r, m->name, "disk", "onsite");
+    assert_non_null(l);
+    assert_int_equal(bkp_media_update(x->f.r, m->name, put_written, l), 0);
+    json_decref(l);
     return 0;
 }
 
@@ -159,6 +173,9 @@ static void test_priority_then_not_due(void **state)
     }
     assert_false(ops_run_failed(&res));
     assert_false(ops_run_wants_prune(x.f.p));
+    /* No scheduled drill before the first copy to a medium. */
+    assert_false(ops_run_drills(&x.in));
+    assert_int_equal(x.ndrilled, 0);
     /* nas is on-line and named; usb-a is off-line: `bkp rotate`'s. */
     assert_false(ops_run_copy_online(&x.in, &res));
     assert_int_equal(x.ncopied, 1);
@@ -213,7 +230,7 @@ static void test_failing_hook_fails_its_dataset_alone(void **state)
     bool told[8] = {0};
     ops_run_alert_outcomes(&al, &res);
     assert_false(ops_run_after(&x.in, &res, &al));
-    assert_int_equal(al.n, 5); /* 2 backups, copy-online, verify, drill */
+    assert_int_equal(al.n, 6); /* 2 backups, copy-online, verify, drill, usb-a not connected */
     assert_string_equal(al.v[0].key, "backup:emr");
     assert_string_equal(al.v[0].state, "failed");
     assert_string_equal(al.v[0].summary, "the backup of emr failed: before hook exited with status "

@@ -109,6 +109,9 @@ static const struct bad {
     {HEAD DS "status_page: share/status.html\n", 5, "is not absolute"},
     {HEAD DS "status_page: /srv/share/status.txt\n", 5, "is not a file name ending in .html"},
     {HEAD DS "status_page: /srv/share/.html\n", 5, "is not a file name ending in .html"},
+    {HEAD DS "language: fr\n", 5, "write 'language: ja' or 'language: en'"},
+    {HEAD DS "facility: \"a\\nb\"\n", 5, "the facility's name on one line"},
+    {HEAD DS "facility: \"\\e[31mOK\"\n", 5, "the facility's name on one line"},
     /* Object media: what they must say, and what only they may say. */
     {HEAD DS OBJ("path: /m"), 6, "it has no path — remove 'path:'"},
     {HEAD DS OBJ("offline: true"), 6, "always on-line: remove 'offline: true'"},
@@ -211,8 +214,8 @@ static const struct syntax {
      "ファイルが UTF-8 のテキストではありません — UTF-8 で保存し",
      "libyaml: invalid leading UTF-8 octet"},
     /* the scanner: a tab where indentation is */
-    {HEAD "datasets:\n\t- name: emr\n", "p.yaml:3:1: ",
-     "this cannot be read as YAML — check the indentation (spaces, not tabs)",
+    {HEAD "datasets:\n\t- name: emr\n",
+     "p.yaml:3:1: ", "this cannot be read as YAML — check the indentation (spaces, not tabs)",
      "YAML として読めません — この近くのインデント（タブではなく空白）",
      "libyaml: found character that cannot start any token while scanning for the next token"},
     /* the parser: a flow list not closed */
@@ -243,9 +246,8 @@ static void test_syntax_errors(void **state)
             if (r != -EINVAL || !strstr(logbuf, syntax[i].where) || !strstr(logbuf, want) ||
                 !strstr(logbuf, syntax[i].libyaml)) {
                 bkp_log_set_sink(NULL, NULL);
-                print_error("case %zu (%s): want %s...%s...%s, got (%d):\n%s", i,
-                            ja ? "ja" : "en", syntax[i].where, want, syntax[i].libyaml, r,
-                            logbuf);
+                print_error("case %zu (%s): want %s...%s...%s, got (%d):\n%s", i, ja ? "ja" : "en",
+                            syntax[i].where, want, syntax[i].libyaml, r, logbuf);
                 fail();
             }
         }
@@ -381,6 +383,26 @@ static void test_status_page(void **state)
     pol_free(p);
 }
 
+/* The facility's name and the language of what is written for people. */
+static void test_facility_language(void **state)
+{
+    (void)state;
+    pol_policy *p = NULL;
+    assert_int_equal(load_text(HEAD DS, &p), 0);
+    assert_null(p->facility);
+    assert_null(p->language);
+    pol_free(p);
+    p = NULL;
+    assert_int_equal(load_text(HEAD DS "facility: \"さくら診療所\"\nlanguage: ja\n", &p), 0);
+    assert_string_equal(p->facility, "さくら診療所");
+    assert_string_equal(p->language, "ja");
+    json_t *j = pol_to_json(p);
+    assert_string_equal(json_string_value(json_object_get(j, "facility")), "さくら診療所");
+    assert_string_equal(json_string_value(json_object_get(j, "language")), "ja");
+    json_decref(j);
+    pol_free(p);
+}
+
 static void test_durations(void **state)
 {
     (void)state;
@@ -467,7 +489,8 @@ int main(void)
         cmocka_unit_test(test_schedules),      cmocka_unit_test(test_compliance_warnings),
         cmocka_unit_test(test_alias_bomb),     cmocka_unit_test(test_env_mapping),
         cmocka_unit_test(test_object_medium),  cmocka_unit_test(test_key_drill_every),
-        cmocka_unit_test(test_status_page),    cmocka_unit_test(test_syntax_errors),
+        cmocka_unit_test(test_status_page),    cmocka_unit_test(test_facility_language),
+        cmocka_unit_test(test_syntax_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

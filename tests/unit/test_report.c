@@ -82,6 +82,9 @@ static json_t *fixed_report(void)
         "source", "usb-a", "files", (json_int_t)1, "bytes", (json_int_t)1048576, "damaged",
         (json_int_t)0, "fallbacks", (json_int_t)1, "steps", steps);
     assert_non_null(r);
+    /* Attended, from the off-line disk connected (drill.h's read_from). */
+    json_object_set_new(r, "attended", json_true());
+    json_object_set_new(r, "read_from", json_string("offline"));
     return r;
 }
 
@@ -204,6 +207,58 @@ static void test_print_html_en(void **state)
     print_golden("print-emr-db.en.html", RB_HTML, false);
 }
 
+/* The procedure a disk carries beside its kit: the generations it holds,
+ * the commands of a machine that has never seen bkp (the disk mounted
+ * read-only where the policy has it, its kit, the key from paper), no kit
+ * fingerprint of its own (that is compared with paper) and no runbook the
+ * fresh machine does not have. */
+static void on_medium_golden(const char *name, bool ja, bool archive)
+{
+    char path[4096];
+    rb_runbook *rb = NULL;
+    snprintf(path, sizeof(path), "%s/policies/runbooks/emr-db.yaml", BKP_SOURCE_DIR);
+    assert_int_equal(rb_load(path, &rb), 0);
+    json_t *held = json_array();
+    for (int seq = 7; seq >= 5; seq--) {
+        char g[32], when[32];
+        snprintf(g, sizeof(g), "emr-db:%d", seq);
+        snprintf(when, sizeof(when), "2025-01-%02d 02:00 UTC", seq * 3);
+        json_array_append_new(held, json_pack("{s:s, s:s, s:s, s:b, s:s, s:s, s:s}", "medium",
+                                              archive ? "rdx" : "usb-a", "type",
+                                              archive ? "archive" : "removable", "location",
+                                              "onsite", "offline", 1, "generation", g, "captured",
+                                              when, "kit", "ab"));
+    }
+    rb_on_medium on = {archive ? "rdx" : "usb-a", archive ? "/mnt/rdx" : "/mnt/usb-a", archive};
+    char *t = rb_print_on_medium(rb, &on, held, NULL, "0123 4567 89ab cdef", ja, printed_at);
+    assert_non_null(t);
+    assert_null(strstr(t, "--runbook"));
+    assert_null(strstr(t, "SEQ"));
+    bool same = golden(name, t);
+    free(t);
+    json_decref(held);
+    rb_free(rb);
+    assert_true(same);
+}
+
+static void test_print_on_disk_ja(void **state)
+{
+    (void)state;
+    on_medium_golden("print-on-disk-emr-db.ja.md", true, false);
+}
+
+static void test_print_on_disk_en(void **state)
+{
+    (void)state;
+    on_medium_golden("print-on-disk-emr-db.en.md", false, false);
+}
+
+static void test_print_on_archive_en(void **state)
+{
+    (void)state;
+    on_medium_golden("print-on-archive-emr-db.en.md", false, true);
+}
+
 /* Without copies the procedure says where to look instead of an empty table. */
 static void test_print_no_copies(void **state)
 {
@@ -247,11 +302,12 @@ static int setup(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_report_md_ja),   cmocka_unit_test(test_report_md_en),
-        cmocka_unit_test(test_report_html_en), cmocka_unit_test(test_cell_line_breaks),
-        cmocka_unit_test(test_print_md_ja),    cmocka_unit_test(test_print_md_en),
-        cmocka_unit_test(test_print_html_en),  cmocka_unit_test(test_print_no_copies),
-        cmocka_unit_test(test_durations),
+        cmocka_unit_test(test_report_md_ja),        cmocka_unit_test(test_report_md_en),
+        cmocka_unit_test(test_report_html_en),      cmocka_unit_test(test_cell_line_breaks),
+        cmocka_unit_test(test_print_md_ja),         cmocka_unit_test(test_print_md_en),
+        cmocka_unit_test(test_print_html_en),       cmocka_unit_test(test_print_no_copies),
+        cmocka_unit_test(test_print_on_disk_ja),    cmocka_unit_test(test_print_on_disk_en),
+        cmocka_unit_test(test_print_on_archive_en), cmocka_unit_test(test_durations),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

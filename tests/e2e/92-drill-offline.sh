@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# 92-drill-offline — drills rehearse losing the server.
+#
+#  1. Before the first rotation `bkp run` runs no scheduled drill, although
+#     one is "due" (never held): it would only read the server's repository.
+#  2. After the first rotation the scheduled drill runs from `bkp run`; its
+#     record and `bkp status` (terminal, JSON, page) mark it unattended.
+#  3. An attended `bkp drill NAME` with the off-line disk connected reads the
+#     disk alone, says so on the terminal and in the report ("read_from":
+#     "offline", the source usb), and its report is attended.
+#  4. With the disk away it reads the server's repository, warns that this
+#     is not the day it rehearses, and the report says why (no_offline).
+#  5. `--medium repository` reads the primary alone, as asked (primary); an
+#     attended drill is shown in the status without the mark.
+. "$(dirname "$0")/lib.sh"
+need_root
+need_tool jq
+
+DATA=$WORK/data
+kit_fixture 200000 10
+mkdir -p "$WORK/usb" "$WORK/reports"
+REPO=$WORK/repo
+POL=$WORK/policy.yaml
+cat >"$POL" <<YAML
+repository: $REPO
+passphrase_file: $PASSFILE
+rule_321: { copies: 2, media_types: 1, offline: 1, offsite: 0 }
+status_page: $WORK/status.html
+media:
+  - name: usb
+    type: removable
+    path: $WORK/usb
+    offline: true
+datasets:
+  - name: emr
+    paths: [$DATA/emr]
+    copy_to: [usb]
+    runbook: emr
+    schedule: daily 00:00
+drills:
+  - { runbook: emr, schedule: monthly 1 06:00 }
+YAML
+export BKP_POLICY=$POL
+export TMPDIR=$WORK/tmp
+mkdir -p "$TMPDIR"
+ok "$BKP" init
+ok "$BKP" media label "$WORK/usb" --name usb
+
+drills() { "$BKP" audit show --json | jq -c '[.[] | select(.op == "drill")]'; }
+
+# 1. No scheduled drill before the first rotation (the run itself exits 1:
+# no off-line copy yet).
+check_exit 1 "$BKP" run --force
+[ "$(drills | jq length)" = 0 ] || flunk "a scheduled drill ran before the first rotation: $(drills)"
+
+ok "$BKP" rotate usb
+
+# 2. The scheduled drill, unattended, after the first rotation.
+"$BKP" run --force >"$WORK/run.out" 2>&1 || true
+d=$(drills | jq -c '[.[] | select(.figures.attended == false)]')
+[ "$(jq length <<<"$d")" -ge 1 ] || flunk "bkp run should have held the scheduled drill, unattended: $(drills)"
+ok "$BKP" status
+output_has "(unattended)" "status should mark the last drill unattended"
+ok "$BKP" status --json
+jq -e '.datasets[0].last_drill.attended == false' <<<"$OUT" >/dev/null ||
+    flunk "status --json should say the last drill was not attended: $(jq -c '.datasets[0].last_drill' <<<"$OUT")"
+grep -q "unattended" "$WORK/status.html" || flunk "the status page should mark the drill unattended"
+
+# 3. Attended, the disk connected: the disk alone.
+ok "$BKP" drill emr --attest "山田" --report "$WORK/reports/a"
+output_has "read from: usb" "the drill should say it read the off-line disk"
+R=$(ls "$WORK"/reports/a/drill-*.json)
+[ "$(jq -r .read_from "$R")" = offline ] || flunk "the report should say read_from offline: $(jq -c . "$R")"
+[ "$(jq -r '[.restored[].source] | unique | join(",")' "$R")" = usb ] ||
+    flunk "an attended drill with the disk connected should restore from usb alone: $(jq -c .restored "$R")"
+[ "$(jq -r .attended "$R")" = true ] || flunk "an attested drill is attended"
+MD=$(ls "$WORK"/reports/a/drill-*.en.md)
+grep -q "| Read from | the off-line media that were connected" "$MD" || flunk "the report should say what it read: $(cat "$MD")"
+grep -q "| Attended | yes" "$MD" || flunk "the report should say it was attended"
+JA=$(ls "$WORK"/reports/a/drill-*.ja.md)
+grep -q "オフライン" "$JA" || flunk "the Japanese report should say it read the off-line media"
+
+# 4. The disk away: the server's repository, said.
+mv "$WORK/usb" "$WORK/usb-away"
+ok "$BKP" drill emr --attest "山田" --report "$WORK/reports/b"
+output_has "no off-line medium is connected" "the drill should warn that it reads the server's repository"
+R=$(ls "$WORK"/reports/b/drill-*.json)
+[ "$(jq -r .read_from "$R")" = no_offline ] || flunk "the report should say read_from no_offline: $(jq -r .read_from "$R")"
+[ "$(jq -r '.restored[0].source' "$R")" = repository ] || flunk "without the disk the drill reads the repository"
+mv "$WORK/usb-away" "$WORK/usb"
+
+# 5. The primary as asked; an attended drill is shown without the mark.
+ok "$BKP" drill emr --attest "山田" --medium repository --report "$WORK/reports/c"
+R=$(ls "$WORK"/reports/c/drill-*.json)
+[ "$(jq -r .read_from "$R")" = primary ] && [ "$(jq -r '.restored[0].source' "$R")" = repository ] ||
+    flunk "--medium repository should read the primary alone: $(jq -c '{read_from, restored}' "$R")"
+check_exit 2 "$BKP" drill emr --medium repository --key-from "$WORK/none.md"
+
+ok "$BKP" drill emr --attest "山田" --report "$WORK/reports/d"
+ok "$BKP" status
+grep -q "(unattended)" <<<"$OUT" && flunk "an attended drill is shown as unattended: $OUT"
+
+finish

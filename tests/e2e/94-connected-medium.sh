@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# 94-connected-medium — an off-line disk left plugged in is noticed.
+#
+# The disk is an ext4 image mounted at the medium's path (a file system of
+# its own, as a USB disk is).
+#  1. Right after its rotation the disk is not "left connected": the person
+#     has an hour to unmount it and carry it away.
+#  2. Two hours later (the test clock), still mounted: `bkp status` says so
+#     (terminal, --json "connected", the page's "what to do today"); `bkp
+#     run` tells the notify command once ("connected"), not at every run.
+#  3. `bkp rotate usb --unmount` unmounts it once the rotation succeeded.
+#  4. Away: status says nothing, and the next run clears the alert once.
+#  5. A medium whose path is no mount point: --unmount warns, unmounts
+#     nothing and the rotation still exits 0. A medium on the repository's
+#     own file system is never called "connected".
+. "$(dirname "$0")/lib.sh"
+need_root
+need_test_clock
+need_tool mount umount losetup mkfs.ext4 mountpoint jq
+
+DATA=$WORK/data
+mkdir -p "$DATA" "$WORK/usb" "$WORK/arch"
+echo "カルテ" >"$DATA/a.txt"
+IMG=$WORK/usb.img
+truncate -s 64M "$IMG"
+mkfs.ext4 -q -F "$IMG"
+if ! mount -o loop "$IMG" "$WORK/usb" 2>"$WORK/mount.err"; then
+    echo "SKIP [$TEST_NAME]: cannot loop-mount an image here: $(cat "$WORK/mount.err")" >&2
+    exit 77
+fi
+_umount_usb() { mountpoint -q "$WORK/usb" && umount "$WORK/usb" || true; }
+trap '_umount_usb; _cleanup' EXIT
+
+cat >"$WORK/notify-cmd" <<SH
+#!/bin/sh
+{ cat; echo; } >>"$WORK/events.jsonl"
+SH
+chmod 755 "$WORK/notify-cmd"
+REPO=$WORK/repo
+POL=$WORK/policy.yaml
+cat >"$POL" <<YAML
+repository: $REPO
+passphrase_file: $PASSFILE
+rule_321: { copies: 2, media_types: 1, offline: 1, offsite: 0 }
+notify:
+  command: { command: "$WORK/notify-cmd", timeout: 30s }
+media:
+  - { name: usb, type: removable, path: $WORK/usb, offline: true, rotate_every: 7d }
+  - { name: arch, type: archive, path: $WORK/arch, offline: true, rotate_every: 7d }
+datasets:
+  - name: ds
+    paths: [$DATA]
+    copy_to: [usb, arch]
+    schedule: daily 00:00
+YAML
+export BKP_POLICY=$POL
+T0=$(date +%s)
+export BKP_NOW=$T0
+ok "$BKP" init
+ok "$BKP" media label "$WORK/usb" --name usb
+ok "$BKP" media label "$WORK/arch" --name arch
+ok "$BKP" backup ds
+ok "$BKP" rotate usb
+ok "$BKP" rotate arch
+
+events() { jq -rs '[.[] | select(.key == "connected:usb") | .event] | join(",")' "$WORK/events.jsonl" 2>/dev/null; }
+
+# 1. Within the hour after the rotation: not left connected.
+"$BKP" status >"$WORK/s1" 2>&1 || true
+grep -q "still connected" "$WORK/s1" && flunk "a disk just rotated is not yet left connected: $(cat "$WORK/s1")"
+
+# 2. Two hours later, still mounted.
+export BKP_NOW=$((T0 + 7200))
+"$BKP" status >"$WORK/s2" 2>&1 || true
+grep -q "usb is still connected at $WORK/usb" "$WORK/s2" ||
+    flunk "status should say usb is still connected: $(cat "$WORK/s2")"
+grep -q "arch is still connected" "$WORK/s2" &&
+    flunk "a folder on the repository's own file system is not a disk left plugged in"
+LANGUAGE=ja LANG=C.UTF-8 "$BKP" status >"$WORK/s2ja" 2>&1 || true
+grep -q "usb が .* に接続されたまま" "$WORK/s2ja" || flunk "status in Japanese should say so: $(cat "$WORK/s2ja")"
+"$BKP" status --json >"$WORK/s2.json" 2>/dev/null || true
+[ "$(jq -r '.connected[0].medium' "$WORK/s2.json")" = usb ] ||
+    flunk "status --json should list usb under connected: $(jq -c .connected "$WORK/s2.json")"
+"$BKP" status --format html -o "$WORK/page.html" >/dev/null 2>&1 || true
+grep -q 'data-connected="usb"' "$WORK/page.html" || flunk "the status page should say usb is still connected"
+"$BKP" run >/dev/null 2>&1 || true
+"$BKP" run >/dev/null 2>&1 || true
+[ "$(events)" = raised ] || flunk "two runs should tell 'usb still connected' once: $(events)"
+
+# 3. --unmount.
+ok "$BKP" rotate usb --unmount
+output_has "unmounted $WORK/usb"
+mountpoint -q "$WORK/usb" && flunk "rotate --unmount left the disk mounted"
+
+# 4. Away: nothing said, the alert cleared once.
+"$BKP" status >"$WORK/s4" 2>&1 || true
+grep -q "still connected" "$WORK/s4" && flunk "an unmounted disk is not connected: $(cat "$WORK/s4")"
+"$BKP" run >/dev/null 2>&1 || true
+"$BKP" run >/dev/null 2>&1 || true
+[ "$(events)" = raised,cleared ] || flunk "the runs after should clear the alert once: $(events)"
+
+# 5. No mount point: a warning, exit 0.
+ok "$BKP" rotate arch --unmount
+output_has "not a mount point"
+
+finish
