@@ -572,26 +572,37 @@ int bkp_kit_emit(const bkp_kit_doc *docs, size_t ndocs, bkp_kit_put_fn put, void
     return rc;
 }
 
-/* A library's file name as the loader opened it: libsodium.so.23,
- * libstdc++.so.6. */
-/* A procedure's file name beside a kit: procedure-STEM.LANG.md. */
+/* A procedure's file name beside a kit: procedure-STEM.ja.md or .en.md. */
 static bool procedure_name(const char *name)
 {
     size_t n = strlen(name);
-    return !strncmp(name, "procedure-", 10) && n > 13 && !strcmp(name + n - 3, ".md") &&
+    return !strncmp(name, "procedure-", 10) && n > 16 &&
+           (!strcmp(name + n - 6, ".ja.md") || !strcmp(name + n - 6, ".en.md")) &&
            doc_name_ok(name);
 }
 
-int bkp_kit_procedures_write(const char *dir, const bkp_kit_doc *docs, size_t ndocs)
+int bkp_kit_procedures_write(const char *dir, const bkp_kit_doc *docs, size_t ndocs, bool prune)
 {
     int rc = 0;
-    for (size_t i = 0; i < ndocs && !rc; i++) {
+    for (size_t i = 0; i < ndocs; i++)
         if (!procedure_name(docs[i].name))
             return -EINVAL;
-        rc = bkp_durable_write(dir, docs[i].name, docs[i].text, strlen(docs[i].text),
-                               BKP_DURABLE_READONLY);
+    /* Each on its own: one that cannot be written (a full disk, a folder
+     * planted at its name) leaves no stale one behind, if it can help it,
+     * and does not keep the others from being written. */
+    for (size_t i = 0; i < ndocs; i++) {
+        int w = bkp_durable_write(dir, docs[i].name, docs[i].text, strlen(docs[i].text),
+                                  BKP_DURABLE_READONLY);
+        if (w) {
+            char *old = bkp_path_join(dir, docs[i].name);
+            struct stat st;
+            if (old && !lstat(old, &st) && S_ISREG(st.st_mode))
+                (void)unlink(old);
+            free(old);
+            rc = rc ? rc : w;
+        }
     }
-    if (rc)
+    if (rc || !prune)
         return rc;
     /* Those of runbooks no longer copied here go: a procedure on the medium
      * lists only what is there. Only regular files of that form are touched. */
@@ -624,6 +635,8 @@ int bkp_kit_procedures_write(const char *dir, const bkp_kit_doc *docs, size_t nd
     return rc;
 }
 
+/* A library's file name as the loader opened it: libsodium.so.23,
+ * libstdc++.so.6. */
 static bool lib_name_ok(const char *name)
 {
     size_t n = strlen(name);

@@ -75,11 +75,13 @@ int bkp_kit_emit(const bkp_kit_doc *docs, size_t ndocs, bkp_kit_put_fn put, void
 
 /* The printed procedures a disk or a folder of archives carries beside its
  * kit, in `dir` (the medium's root): each of `docs` (named
- * procedure-STEM.LANG.md) written durably, mode 0444, and every other
- * regular file of that form there removed. Rewritten at each rotation with
- * what the medium holds, they are outside the kit's list so that the kit
- * stays the same. 0 or a negative errno (-EINVAL: a name not of that form). */
-int bkp_kit_procedures_write(const char *dir, const bkp_kit_doc *docs, size_t ndocs)
+ * procedure-STEM.ja.md or .en.md) written durably, mode 0444 — one that
+ * cannot be written is removed rather than left stale — and, with `prune`
+ * (every runbook was there to print), every other regular file of that form
+ * there removed. Rewritten at each rotation with what the medium holds,
+ * they are outside the kit's list so that the kit stays the same. 0 or the
+ * first negative errno (-EINVAL: a name not of that form, nothing written). */
+int bkp_kit_procedures_write(const char *dir, const bkp_kit_doc *docs, size_t ndocs, bool prune)
     __attribute__((warn_unused_result));
 
 /* Could `rel` be the name of a file within a kit written by bkp (a name

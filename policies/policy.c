@@ -296,6 +296,10 @@ static void media(pol_yaml_ctx *c, pol_yaml_node *v, pol_policy *p)
         else if (!bkp_dataset_name_ok(md->name))
             pol_yaml_error(c, m, _("medium name '%s' — use letters, digits, '.', '_' and '-'"),
                            md->name);
+        else if (!strcmp(md->name, "repository")) /* `drill --medium repository`: the primary */
+            pol_yaml_error(c, m,
+                           _("medium name 'repository' names the primary repository — give the "
+                             "medium another name, e.g. 'usb-a'"));
         if ((int)md->type == -1)
             pol_yaml_error(c, m,
                            _("medium %s has no type — add 'type: disk', 'removable', 'archive' or "
@@ -505,14 +509,41 @@ static void status_page(pol_yaml_ctx *c, pol_yaml_node *v, pol_policy *p)
     p->status_page = s;
 }
 
+/* Is `s` text a person reads as it is: valid UTF-8, no control character
+ * (C0, DEL, C1) and no character that reorders what follows it (bidi
+ * embeddings, overrides and isolates)? */
+static bool text_plain(const char *s)
+{
+    const unsigned char *q = (const unsigned char *)s;
+    while (*q) {
+        uint32_t cp;
+        size_t len = *q < 0x80 ? 1 : (*q & 0xe0) == 0xc0 ? 2 : (*q & 0xf0) == 0xe0 ? 3
+                                 : (*q & 0xf8) == 0xf0   ? 4
+                                                         : 0;
+        if (!len)
+            return false;
+        cp = len == 1 ? *q : *q & (0x7f >> len);
+        for (size_t k = 1; k < len; k++) {
+            if ((q[k] & 0xc0) != 0x80)
+                return false;
+            cp = cp << 6 | (q[k] & 0x3f);
+        }
+        static const uint32_t least[] = {0, 0, 0x80, 0x800, 0x10000};
+        if (cp < least[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || cp < 0x20 ||
+            (cp >= 0x7f && cp <= 0x9f) || (cp >= 0x202a && cp <= 0x202e) ||
+            (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200e || cp == 0x200f)
+            return false;
+        q += len;
+    }
+    return true;
+}
+
 /* facility: the clinic's or hospital's name, as people read it on every
  * page made for them: one line of text, at most 120 bytes. */
 static void facility(pol_yaml_ctx *c, pol_yaml_node *v, pol_policy *p)
 {
     char *s = pol_yaml_str(c, v, "facility");
-    bool ok = s && *s && strlen(s) <= 120;
-    for (const unsigned char *q = (const unsigned char *)s; ok && *q; q++)
-        ok = *q >= 0x20 && *q != 0x7f;
+    bool ok = s && *s && strlen(s) <= 120 && text_plain(s);
     if (s && !ok)
         pol_yaml_error(c, v,
                        _("'facility' should be the facility's name on one line, at most 120 "

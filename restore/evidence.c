@@ -9,6 +9,7 @@
 #include "bkp/audit.h"
 #include "bkp/bytes.h"
 #include "bkp/i18n.h"
+#include "restore/report.h"
 
 static json_int_t ji(json_t *o, const char *k)
 {
@@ -172,15 +173,20 @@ static bool drill(json_t *ev, char *out, size_t n)
         json_t *best = NULL, *rb = json_object_get(d, "runbook");
         json_array_foreach(json_object_get(d, "drills"), k, r)
         {
+            /* The newest good one, an attended one before any unattended. */
             if (!strcmp(rb_js(r, "outcome"), "ok") && json_is_true(json_object_get(r, "rto_met")) &&
                 !ji(r, "damaged") && *rb_js(r, "generation") &&
-                (!json_is_object(rb) || !strcmp(rb_js(r, "runbook"), rb_js(rb, "name"))))
+                (!json_is_object(rb) || !strcmp(rb_js(r, "runbook"), rb_js(rb, "name"))) &&
+                (!best || strcmp(rb_js(best, "kind"), "attended") ||
+                 !strcmp(rb_js(r, "kind"), "attended")))
                 best = r;
         }
         ok &= best != NULL;
+        char kind[256];
         if (best)
-            bkp_strappend(out, n, _("%s%s: drill #%lld (%.10s) succeeded in %.1f s"), sep(i),
+            bkp_strappend(out, n, _("%s%s: drill #%lld (%.10s, %s) succeeded in %.1f s"), sep(i),
                           rb_js(d, "dataset"), (long long)ji(best, "seq"), rb_js(best, "time"),
+                          rb_evidence_drill_kind(best, kind, sizeof(kind)),
                           json_number_value(json_object_get(best, "seconds")));
         else
             bkp_strappend(out, n, _("%s%s: no successful drill in the period"), sep(i),
@@ -231,6 +237,45 @@ json_t *rb_evidence_statement(json_t *ev)
     return json_pack("{s:b, s:o}", "answer", all, "parts", parts);
 }
 
+const char *rb_evidence_drill_kind(json_t *r, char *buf, size_t n)
+{
+    const char *kind = rb_js(r, "kind");
+    if (!strcmp(kind, "key_recovery"))
+        snprintf(buf, n, "%s", _("key-recovery drill"));
+    else if (!strcmp(kind, "unattended"))
+        snprintf(buf, n, "%s", _("unattended"));
+    else if (*rb_js(r, "attested_by"))
+        snprintf(buf, n, _("attended, attested by %s"), rb_js(r, "attested_by"));
+    else
+        snprintf(buf, n, "%s", _("attended"));
+    return buf;
+}
+
+/* What to do when a part is not met: one sentence, the fix. */
+static const char *part_fix(const char *p)
+{
+    static const struct {
+        const char *key, *fix;
+    } t[] = {
+        {"generations", N_("Let the nightly run back up on three days (or run `bkp backup` three "
+                           "times); retention keeps at least three generations.")},
+        {"offline", N_("Rotate an off-line disk within the rule's days (`bkp rotate MEDIUM`) and "
+                       "keep to the exchange calendar on the status page.")},
+        {"media", N_("Copy to a second kind of medium and keep one copy off-site: add them to the "
+                     "policy's media and copy_to, then rotate.")},
+        {"procedure", N_("Write a runbook for each data set and name it in the policy "
+                         "(`runbook:`); `bkp runbook show NAME` checks it.")},
+        {"drill", N_("Rehearse the procedure with the staff: `bkp drill RUNBOOK --attest NAME`, "
+                     "with the off-line disk connected.")},
+        {"audit", N_("Run `bkp audit verify` and do what it says; report the problem to the "
+                     "system officer.")},
+    };
+    for (size_t i = 0; i < sizeof(t) / sizeof(*t); i++)
+        if (!strcmp(t[i].key, p))
+            return _(t[i].fix);
+    return "";
+}
+
 static const char *part_title(const char *p)
 {
     static const struct {
@@ -270,11 +315,13 @@ static void rotations_table(rb_doc *doc, json_t *d)
     char seq[32];
     if (!json_array_size(json_object_get(d, "rotations")))
         return;
-    rb_doc_table(doc, (const char *[]){"#", _("Rotation (UTC)"), _("Medium"), _("Result"), NULL});
+    char when[64];
+    rb_doc_table(doc, (const char *[]){"#", _("Rotation"), _("Medium"), _("Result"), NULL});
     json_array_foreach(json_object_get(d, "rotations"), k, r)
     {
         snprintf(seq, sizeof(seq), "#%lld", (long long)ji(r, "seq"));
-        rb_doc_row(doc, (const char *[]){seq, rb_js(r, "time"), rb_js(r, "medium"),
+        rb_doc_row(doc, (const char *[]){seq, rb_local(when, sizeof(when), rb_js(r, "time")),
+                                         rb_js(r, "medium"),
                                          strcmp(rb_js(r, "outcome"), "ok") ? _("failed") : _("ok"),
                                          NULL});
     }
@@ -286,17 +333,18 @@ static void drills_table(rb_doc *doc, json_t *d)
 {
     json_t *r;
     size_t k;
-    char a[64], b[64], seq[32];
+    char a[64], b[64], seq[32], when[64], kind[256];
     if (!json_array_size(json_object_get(d, "drills")))
         return;
-    rb_doc_table(doc, (const char *[]){"#", _("Drill (UTC)"), _("Runbook"), _("Result"),
+    rb_doc_table(doc, (const char *[]){"#", _("Drill"), _("Runbook"), _("Kind"), _("Result"),
                                        _("Measured"), _("Target"), NULL});
     json_array_foreach(json_object_get(d, "drills"), k, r)
     {
         snprintf(seq, sizeof(seq), "#%lld", (long long)ji(r, "seq"));
         json_int_t tgt = ji(r, "rto_target_seconds");
         rb_doc_row(doc, (const char *[]){
-                            seq, rb_js(r, "time"), rb_js(r, "runbook"),
+                            seq, rb_local(when, sizeof(when), rb_js(r, "time")),
+                            rb_js(r, "runbook"), rb_evidence_drill_kind(r, kind, sizeof(kind)),
                             strcmp(rb_js(r, "outcome"), "ok") ? _("failed") : _("ok"),
                             rb_duration_text(a, sizeof(a),
                                              json_number_value(json_object_get(r, "seconds"))),
@@ -307,7 +355,7 @@ static void drills_table(rb_doc *doc, json_t *d)
 
 /* The section of data set `d`: its backups, verdict, off-line gap, then
  * its rotations and drills. */
-static void dataset_section(rb_doc *doc, json_t *d)
+static void dataset_section(rb_doc *doc, json_t *d, bool ja)
 {
     char line[1024], a[64];
     json_t *r;
@@ -323,7 +371,10 @@ static void dataset_section(rb_doc *doc, json_t *d)
     snprintf(line, sizeof(line), "%lld", (long long)ji(d, "generations_kept"));
     rb_doc_row(doc, (const char *[]){_("Generations kept now"), line, NULL});
     line[0] = '\0';
-    json_array_foreach(json_object_get(d, "reasons"), k, r)
+    json_t *reasons = ja && json_is_array(json_object_get(d, "reasons_ja"))
+                          ? json_object_get(d, "reasons_ja")
+                          : json_object_get(d, "reasons");
+    json_array_foreach(reasons, k, r)
         bkp_strappend(line, sizeof(line), "%s%s", k ? "; " : "", json_string_value(r));
     snprintf(a, sizeof(a), "%s", verdict_text(rb_js(d, "verdict")));
     rb_doc_row(doc, (const char *[]){_("3-2-1 verdict now"), a, NULL});
@@ -354,6 +405,27 @@ static void statement_section(rb_doc *doc, json_t *st, bool ja)
     }
     rb_doc_table_end(doc);
     rb_doc_para(doc, "%s: %s", _("Answer"), yes(json_is_true(json_object_get(st, "answer"))));
+    /* Each "no" with the one thing that makes it "yes". */
+    json_array_foreach(json_object_get(st, "parts"), k, r)
+    {
+        if (json_is_true(json_object_get(r, "ok")))
+            continue;
+        rb_doc_para(doc, _("Not met — %s: %s"), part_title(rb_js(r, "part")),
+                    part_fix(rb_js(r, "part")));
+    }
+}
+
+/* Where the people who made, checked and approved the report sign. */
+static void signatures(rb_doc *doc)
+{
+    rb_doc_h2(doc, _("Signatures"));
+    rb_doc_table(doc, (const char *[]){_("Role"), _("Name"), _("Date"), _("Signature or seal"),
+                                       NULL});
+    static const char *const roles[] = {N_("Prepared by (作成者)"), N_("Checked by (確認者)"),
+                                        N_("Approved by (承認者)")};
+    for (size_t i = 0; i < 3; i++)
+        rb_doc_row(doc, (const char *[]){_(roles[i]), " ", "    -   -  ", " ", NULL});
+    rb_doc_table_end(doc);
 }
 
 static char *render(json_t *ev, rb_format f, bool ja)
@@ -361,17 +433,32 @@ static char *render(json_t *ev, rb_format f, bool ja)
     json_t *period = json_object_get(ev, "period"), *st = json_object_get(ev, "statement"), *d, *r;
     char line[1024];
     size_t i, k;
-    rb_doc *doc = rb_doc_new(f, _("Backup and recovery evidence — checklist item 3-②"));
+    char title[512], a[64], b[64];
+    if (*rb_js(ev, "facility"))
+        snprintf(title, sizeof(title), _("Backup and recovery evidence — checklist item 3-② — %s"),
+                 rb_js(ev, "facility"));
+    else
+        snprintf(title, sizeof(title), "%s", _("Backup and recovery evidence — checklist item 3-②"));
+    rb_doc *doc = rb_doc_new(f, title);
     if (!doc)
         return NULL;
     rb_doc_table(doc, (const char *[]){_("Item"), _("Value"), NULL});
-    snprintf(line, sizeof(line), "%.10s — %.10s (UTC)", rb_js(period, "from"), rb_js(period, "to"));
+    if (*rb_js(ev, "facility"))
+        rb_doc_row(doc, (const char *[]){_("Facility"), rb_js(ev, "facility"), NULL});
+    snprintf(line, sizeof(line), "%s — %s", rb_local(a, sizeof(a), rb_js(period, "from")),
+             rb_local(b, sizeof(b), rb_js(period, "to")));
+    if (json_is_true(json_object_get(period, "since_creation")))
+        bkp_strappend(line, sizeof(line),
+                      _(" (from the repository's creation: there was nothing to back up before; "
+                        "asked from %s)"),
+                      rb_local(a, sizeof(a), rb_js(period, "asked_from")));
     rb_doc_row(doc, (const char *[]){_("Period"), line, NULL});
     rb_doc_row(doc, (const char *[]){_("Repository"), rb_js(ev, "repository"), NULL});
     if (*rb_js(ev, "fingerprint")) /* what an inspector checks with, without any secret */
         rb_doc_row(doc,
                    (const char *[]){_("Repository key fingerprint"), rb_js(ev, "fingerprint"), NULL});
-    rb_doc_row(doc, (const char *[]){_("Generated (UTC)"), rb_js(ev, "generated"), NULL});
+    rb_doc_row(doc, (const char *[]){_("Generated"), rb_local(a, sizeof(a), rb_js(ev, "generated")),
+                                     NULL});
     rb_doc_row(doc, (const char *[]){_("Answer for item 3-②"),
                                      yes(json_is_true(json_object_get(st, "answer"))), NULL});
     rb_doc_table_end(doc);
@@ -379,7 +466,7 @@ static char *render(json_t *ev, rb_format f, bool ja)
                 _("Every claim below names the signed audit records it rests on (#sequence "
                   "number); `bkp audit verify` proves the chain and its signatures."));
     attach_annex(doc);
-    json_array_foreach(json_object_get(ev, "datasets"), i, d) dataset_section(doc, d);
+    json_array_foreach(json_object_get(ev, "datasets"), i, d) dataset_section(doc, d, ja);
     rb_doc_h2(doc, _("Verifications"));
     size_t vok = 0, vfail = 0;
     json_array_foreach(json_object_get(ev, "verifications"), k, r)
@@ -390,6 +477,7 @@ static char *render(json_t *ev, rb_format f, bool ja)
     rb_doc_para(doc, _("%zu verification(s) in the period succeeded, %zu failed."), vok, vfail);
     rb_evidence_key_section(doc, ev, ja); /* evidence_keys.c */
     statement_section(doc, st, ja);
+    signatures(doc);
     return rb_doc_finish(doc);
 }
 

@@ -28,4 +28,8 @@ char *rb_evidence_render(json_t *ev, rb_format f, bool ja);
  * `ev` has no such member. */
 void rb_evidence_key_section(rb_doc *doc, json_t *ev, bool ja);
 
+/* A drill of the report ("kind", "attested_by"), for people: attended (by
+ * whom), unattended, or a key-recovery drill. */
+const char *rb_evidence_drill_kind(json_t *drill, char *buf, size_t n);
+
 #endif

@@ -14,6 +14,7 @@
 #include "bkp/bytes.h"
 #include "bkp/i18n.h"
 #include "restore/evidence.h"
+#include "restore/report.h"
 
 /* What the operation was, for people. */
 static const char *op_title(json_t *r)
@@ -59,6 +60,27 @@ static void value_text(char *out, size_t n, json_t *v)
         }
 }
 
+/* A figure's name, for people; a name not listed as it is. */
+static const char *figure_name(const char *k)
+{
+    static const struct {
+        const char *name, *shown;
+    } t[] = {
+        {"format", N_("format")},       {"lang", N_("language")},
+        {"output", N_("written to")},   {"threshold", N_("sheets needed")},
+        {"of", N_("sheets made")},      {"kind", N_("kind")},
+        {"runbook", N_("runbook")},     {"seconds", N_("seconds")},
+        {"slot", N_("slot")},           {"label", N_("label")},
+        {"sheets", N_("sheets")},       {"shares", N_("share sheets")},
+        {"dataset", N_("data set")},    {"medium", N_("medium")},
+        {"repository", N_("repository")},
+    };
+    for (size_t i = 0; i < sizeof(t) / sizeof(*t); i++)
+        if (!strcmp(t[i].name, k))
+            return _(t[i].shown);
+    return k;
+}
+
 static bool secret_name(const char *k)
 {
     return strstr(k, "secret") || strstr(k, "passphrase") || strstr(k, "master");
@@ -81,7 +103,7 @@ static void figures_text(char *out, size_t n, json_t *f)
         }
         value_text(val, sizeof(val), v);
         if (*val)
-            bkp_strappend(out, n, "%s%s %s", *out ? "; " : "", k, val);
+            bkp_strappend(out, n, "%s%s %s", *out ? "; " : "", figure_name(k), val);
     }
 }
 
@@ -99,21 +121,23 @@ static void key_section(rb_doc *doc, json_t *ev)
     rb_doc_para(doc, "%s",
                 _("Every use of the key sheets and every change of a passphrase, from the signed "
                   "audit log; no record holds a secret."));
-    rb_doc_table(doc, (const char *[]){"#", _("Time (UTC)"), _("Operation"), _("By"), _("Result"),
+    rb_doc_table(doc, (const char *[]){"#", _("Time"), _("Operation"), _("By"), _("Result"),
                                        _("Recorded"), NULL});
     json_array_foreach(ops, i, r)
     {
-        char seq[32], by[256] = "", fig[1024] = "";
+        char seq[32], by[256] = "", fig[1024] = "", when[64];
         snprintf(seq, sizeof(seq), "#%lld",
                  (long long)json_integer_value(json_object_get(r, "seq")));
         if (*rb_js(r, "user") || *rb_js(r, "host"))
             snprintf(by, sizeof(by), "%s@%s", *rb_js(r, "user") ? rb_js(r, "user") : "?", rb_js(r, "host"));
         if (*rb_js(r, "dataset"))
-            bkp_strappend(fig, sizeof(fig), "dataset %s", rb_js(r, "dataset"));
+            bkp_strappend(fig, sizeof(fig), "%s %s", figure_name("dataset"), rb_js(r, "dataset"));
         if (*rb_js(r, "medium"))
-            bkp_strappend(fig, sizeof(fig), "%smedium %s", *fig ? "; " : "", rb_js(r, "medium"));
+            bkp_strappend(fig, sizeof(fig), "%s%s %s", *fig ? "; " : "", figure_name("medium"),
+                          rb_js(r, "medium"));
         figures_text(fig, sizeof(fig), json_object_get(r, "figures"));
-        rb_doc_row(doc, (const char *[]){seq, rb_js(r, "time"), op_title(r), *by ? by : "-",
+        rb_doc_row(doc, (const char *[]){seq, rb_local(when, sizeof(when), rb_js(r, "time")),
+                                         op_title(r), *by ? by : "-",
                                          strcmp(rb_js(r, "outcome"), "ok") ? _("failed") : _("ok"),
                                          *fig ? fig : "-", NULL});
     }

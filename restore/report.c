@@ -199,6 +199,17 @@ char *rb_doc_finish(rb_doc *d)
     return t;
 }
 
+const char *rb_local(char *buf, size_t n, const char *iso)
+{
+    struct tm tm = {0};
+    const char *end = iso ? strptime(iso, "%Y-%m-%dT%H:%M:%SZ", &tm) : NULL;
+    time_t t = end && !*end ? timegm(&tm) : (time_t)-1;
+    struct tm lt;
+    if (t <= 0 || !localtime_r(&t, &lt) || !strftime(buf, n, "%Y-%m-%d %H:%M %Z", &lt))
+        snprintf(buf, n, "%s", iso && *iso ? iso : "-");
+    return buf;
+}
+
 const char *rb_duration_text(char *buf, size_t n, double s)
 {
     if (s < 60)
@@ -231,6 +242,37 @@ static const char *newest_of(json_t *copies, const char *ds)
     return best;
 }
 
+/* `s` as one word of a shell command a person types: as it is when it is
+ * plain, else in single quotes ('\'' for a quote inside), so that a path
+ * with a space, a '$' or a backquote stays one path and runs nothing. */
+static const char *shq(char *buf, size_t n, const char *s)
+{
+    size_t l = strlen(s);
+    if (l && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+:@%=,") ==
+                 l) {
+        snprintf(buf, n, "%s", s);
+        return buf;
+    }
+    size_t o = 0;
+    if (n < 3) {
+        if (n)
+            buf[0] = '\0';
+        return buf;
+    }
+    buf[o++] = '\'';
+    for (; *s && o + 5 < n; s++) {
+        if (*s == '\'') {
+            memcpy(buf + o, "'\\''", 4);
+            o += 4;
+        } else {
+            buf[o++] = *s;
+        }
+    }
+    buf[o++] = '\'';
+    buf[o] = '\0';
+    return buf;
+}
+
 /* How step `st` is done from the medium `on` on a machine that has never
  * seen bkp: the medium's own kit, its copy, the key typed from paper. */
 static void on_medium_how(const rb_runbook *rb, const rb_step *st, const rb_on_medium *on,
@@ -241,11 +283,15 @@ static void on_medium_how(const rb_runbook *rb, const rb_step *st, const rb_on_m
                      : rb->ndatasets       ? rb->datasets[0]
                                            : "?";
     const char *gen = newest_of(copies, ds);
-    char seq[128], kit[1100];
+    char seq[128], path[1100], kit[2300], mount[2300], repo[2300], to[2300], extra[2400] = "";
     snprintf(seq, sizeof(seq), "%s", gen ? gen : ds);
     if (!gen)
         snprintf(seq, sizeof(seq), "%s:SEQ", ds);
-    snprintf(kit, sizeof(kit), "%s/bkp-recovery/bkp", on->mount);
+    snprintf(path, sizeof(path), "%s/bkp-recovery/bkp", on->mount);
+    shq(kit, sizeof(kit), path);
+    shq(mount, sizeof(mount), on->mount);
+    snprintf(path, sizeof(path), "%s/repo", on->mount);
+    shq(repo, sizeof(repo), path);
     switch (st->action) {
     case RB_SELECT:
         if (!gen)
@@ -256,8 +302,8 @@ static void on_medium_how(const rb_runbook *rb, const rb_step *st, const rb_on_m
         else
             snprintf(buf, n,
                      _("%s, the newest generation of %s this medium holds (table above). List "
-                       "them: %s generations --repo %s/repo --key-from KEY"),
-                     gen, ds, kit, on->mount);
+                       "them: %s generations --repo %s --key-from KEY"),
+                     gen, ds, kit, repo);
         break;
     case RB_VERIFY:
         if (on->archive)
@@ -265,15 +311,18 @@ static void on_medium_how(const rb_runbook *rb, const rb_step *st, const rb_on_m
                      _("every file is authenticated as it is restored (the restore step, with "
                        "--verify)"));
         else
-            snprintf(buf, n, "%s verify --read-data --repo %s/repo --key-from KEY", kit, on->mount);
+            snprintf(buf, n, "%s verify --read-data --repo %s --key-from KEY", kit, repo);
         break;
     case RB_RESTORE: {
         const char *folder =
             st->restore.path ? NULL : json_string_value(json_object_get(folders, ds));
-        snprintf(buf, n, "%s restore %s %s%s%s%s%s --from %s --key-from KEY --verify", kit, seq,
-                 st->restore.to, st->restore.path ? " --path " : "",
-                 st->restore.path ? st->restore.path : "", folder ? " --folder " : "",
-                 folder ? folder : "", on->mount);
+        char w[2300];
+        if (st->restore.path)
+            snprintf(extra, sizeof(extra), " --path %s", shq(w, sizeof(w), st->restore.path));
+        else if (folder)
+            snprintf(extra, sizeof(extra), " --folder %s", shq(w, sizeof(w), folder));
+        snprintf(buf, n, "%s restore %s %s%s --from %s --key-from KEY --verify", kit, seq,
+                 shq(to, sizeof(to), st->restore.to), extra, mount);
         break;
     }
     default:
@@ -378,8 +427,9 @@ static void kits_table(rb_doc *d, json_t *copies)
             rb_doc_h2(d, _("The recovery kit's fingerprint"));
             rb_doc_para(d, "%s",
                         _("Before running the kit on a medium (bkp-recovery/), type `sha256sum "
-                          "SHA256SUMS` in that folder and compare what it prints with this line; "
-                          "do not use the kit if they differ."));
+                          "SHA256SUMS` in that folder and compare what it prints with this line, "
+                          "then `sha256sum -c SHA256SUMS`, which must say OK for every file; do "
+                          "not use the kit if anything differs."));
             rb_doc_table(d, (const char *[]){_("Medium"), _("SHA-256 of SHA256SUMS"), NULL});
         }
         rb_doc_row(d, (const char *[]){m, grouped, NULL});
@@ -427,16 +477,22 @@ static void copies_table(rb_doc *d, json_t *copies, bool on_medium)
 static void on_medium_first(rb_doc *d, const rb_on_medium *on)
 {
     rb_doc_h2(d, _("On a machine that has never seen bkp"));
+    char mount[2300], kit[2300], path[1100];
+    shq(mount, sizeof(mount), on->mount);
+    snprintf(path, sizeof(path), "%s/bkp-recovery", on->mount);
+    shq(kit, sizeof(kit), path);
     rb_doc_para(d,
                 _("1. Mount the medium read-only where the commands below expect it: `mkdir -p "
                   "%s && mount -o ro DEVICE %s` (DEVICE: its partition as `lsblk` shows it, such "
                   "as /dev/sdb1). Nothing is written on it."),
-                on->mount, on->mount);
+                mount, mount);
     rb_doc_para(d,
-                _("2. Check its recovery kit: `cd %s/bkp-recovery && sha256sum SHA256SUMS`, and "
-                  "compare what it prints with the kit's fingerprint on the procedure kept on "
-                  "paper. Do not run the kit if they differ, or if the paper has none."),
-                on->mount);
+                _("2. Check its recovery kit: `cd %s && sha256sum SHA256SUMS`, and compare what it "
+                  "prints with the kit's fingerprint on the procedure kept on paper; then "
+                  "`sha256sum -c SHA256SUMS` must say OK for every file (the launcher `bkp` "
+                  "among them). Do not run the kit if anything differs, or if the paper has "
+                  "none. Compare the commands below with the paper's too."),
+                kit);
     rb_doc_para(d, "%s",
                 _("3. KEY in the commands is the key sheet from the safe: the name of a file into "
                   "which its text was typed, or `-` to type it when asked. With share sheets, "
@@ -577,6 +633,8 @@ const char *rb_read_from_text(const char *from)
         return _("the server's own repository, as asked");
     if (!strcmp(from, "named"))
         return _("the medium named for the drill");
+    if (!strcmp(from, "key_recovery"))
+        return _("the off-line media, opened with the key sheets alone");
     return _("every source there, the server's repository first");
 }
 

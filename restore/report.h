@@ -67,8 +67,14 @@ char *rb_print_on_medium(const rb_runbook *rb, const rb_on_medium *on, json_t *h
 char *rb_report_render(json_t *report, rb_format f, bool ja);
 
 /* Which sources a drill read, and why, for people: a report's "read_from"
- * ("offline", "no_offline", "primary", "named", "all"; bkp/ops/drill.h). */
+ * ("offline", "no_offline", "primary", "named", "key_recovery", "all";
+ * bkp/ops/drill.h). */
 const char *rb_read_from_text(const char *from);
+
+/* A time of the log (YYYY-MM-DDTHH:MM:SSZ) for people: local, to the
+ * minute, with the zone ("2026-11-26 06:51 JST"); the text as it is when
+ * it is not such a time. */
+const char *rb_local(char *buf, size_t n, const char *iso);
 
 /* "4h", "30m", "12.3 s" */
 const char *rb_duration_text(char *buf, size_t n, double seconds);

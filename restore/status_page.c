@@ -129,6 +129,15 @@ static json_t *said(json_t *d, bool ja)
     return ja && json_is_object(j) ? j : d;
 }
 
+/* "Backup status — FACILITY", escaped as plain text (a title shows no code). */
+static void title(FILE *f, json_t *st)
+{
+    char *t = NULL;
+    if (asprintf(&t, _("Backup status — %s"), rb_js(st, "facility")) >= 0)
+        rb_html_escape(f, t);
+    free(t);
+}
+
 static void head(FILE *f, json_t *st, bool ja)
 {
     fprintf(f,
@@ -136,7 +145,7 @@ static void head(FILE *f, json_t *st, bool ja)
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>",
             ja ? "ja" : "en");
     if (*rb_js(st, "facility"))
-        say(f, _("Backup status — %s"), rb_js(st, "facility"));
+        title(f, st);
     else
         rb_html_escape(f, _("Backup status"));
     fprintf(f, "</title>\n<style>%s</style>\n</head><body>\n", css);
@@ -147,7 +156,7 @@ static void header(FILE *f, json_t *st, time_t now)
     char when[64];
     fprintf(f, "<header>\n<h1>");
     if (*rb_js(st, "facility"))
-        say(f, _("Backup status — %s"), rb_js(st, "facility"));
+        title(f, st);
     else
         rb_html_escape(f, _("Backup status"));
     fputs("</h1>\n", f);
@@ -195,6 +204,8 @@ static void today(FILE *f, json_t *st, bool ja)
     json_t *m;
     json_array_foreach(json_object_get(st, "connected"), i, m)
     {
+        if (!json_is_true(json_object_get(m, "left")))
+            continue;
         open_tag(f, "li class=\"todo late\"", "data-connected", rb_js(m, "medium"));
         say(f,
             _("%s is still connected: ask the system officer to unmount it and take it back to "

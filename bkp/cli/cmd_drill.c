@@ -140,16 +140,19 @@ static void print_result(cli *c, const rb_runbook *rb, const rb_result *res, jso
         printf("%s\n", res->steps[i].shown);
     }
     /* Where it read from, and why: the day it rehearses. */
-    json_t *g;
+    json_t *g, *seen = json_object();
     size_t k;
     char from[512] = "";
     json_array_foreach(json_object_get(report, "restored"), k, g)
     {
         const char *src = rb_js(g, "source");
-        if (*src && !strstr(from, src))
+        if (*src && !json_object_get(seen, src)) {
+            json_object_set_new(seen, src, json_true());
             snprintf(from + strlen(from), sizeof(from) - strlen(from), "%s%s", *from ? ", " : "",
                      src);
+        }
     }
+    json_decref(seen);
     if (drill && *rb_js(report, "read_from"))
         printf(_("read from: %s — %s\n"), *from ? from : "-",
                rb_read_from_text(rb_js(report, "read_from")));

@@ -48,6 +48,11 @@ static int label_what(cli *c, const char *path, cli_medium *m, const char **type
                     "--name usb-a"));
         return EXIT_USAGE;
     }
+    if (!strcmp(c->name, "repository")) { /* what `drill --medium` calls the primary */
+        bkp_error(_("'repository' names the primary repository: give the medium another name, "
+                    "e.g. --name usb-a"));
+        return EXIT_USAGE;
+    }
     if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode)) {
         bkp_error(_("%s is not a directory: mount the disk first (e.g. `mount /dev/sdb1 %s`)"),
                   path, path);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bkp/cli/cli.h"
 #include "bkp/clock.h"
@@ -31,6 +32,8 @@ static int load_runbook(void *ctx, const char *name, rb_runbook **out)
     return cli_runbook_load(ctx, name, out);
 }
 
+/* A day as people give it, YYYY-MM-DD, in local time (the clinic's, not
+ * UTC): its first second, or its last; a full UTC time as it is. */
 static time_t parse_day(const char *s, bool end_of_day)
 {
     if (!s)
@@ -38,10 +41,16 @@ static time_t parse_day(const char *s, bool end_of_day)
     time_t t = bkp_iso_parse(s);
     if (t > 0)
         return t;
-    char buf[32];
-    snprintf(buf, sizeof(buf), "%.10sT00:00:00Z", s);
-    t = strlen(s) == 10 ? bkp_iso_parse(buf) : -1;
-    return t > 0 && end_of_day ? t + DAY - 1 : t;
+    struct tm tm = {0};
+    const char *end = strlen(s) == 10 ? strptime(s, "%Y-%m-%d", &tm) : NULL;
+    if (!end || *end)
+        return -1;
+    if (end_of_day) {
+        tm.tm_mday++; /* mktime normalises the month's end */
+    }
+    tm.tm_isdst = -1;
+    t = mktime(&tm);
+    return t > 0 && end_of_day ? t - 1 : t;
 }
 
 int cli_audit_report(cli *c)
@@ -53,7 +62,7 @@ int cli_audit_report(cli *c)
     if (!p || ex || from < 0 || to < 0 || from > to) {
         if (p && !ex)
             bkp_error(
-                _("give the period as --from YYYY-MM-DD --to YYYY-MM-DD (UTC days), the first "
+                _("give the period as --from YYYY-MM-DD --to YYYY-MM-DD (local days), the first "
                   "not after the second"));
         return EXIT_USAGE;
     }

@@ -117,15 +117,20 @@ int cli_rotate_disk(cli *c, cli_medium *m, bool quiet)
 /* --unmount: the medium's file system, once the rotation succeeded, so
  * that it is ready to be taken away (a disk left plugged in is within
  * reach of ransomware on the server). Only a mount point is unmounted. */
-static int unmount(const cli_medium *m)
+static int unmount(cli *c, const cli_medium *m)
 {
     struct stat here, up;
     char *parent = bkp_path_join(m->path, "..");
     bool point = parent && !stat(m->path, &here) && !stat(parent, &up) &&
                  (here.st_dev != up.st_dev || here.st_ino == up.st_ino);
     free(parent);
-    if (!strcmp(m->type, "object"))
-        return EXIT_OK; /* nothing to take away */
+    if (!strcmp(m->type, "object") || (!stat(m->path, &here) && !S_ISDIR(here.st_mode)))
+        return EXIT_OK; /* a bucket, a tape: nothing mounted to take away */
+    if (!m->offline) {
+        bkp_warn(_("%s is an on-line medium: it stays mounted (--unmount is for off-line media)"),
+                 m->name);
+        return EXIT_OK;
+    }
     if (!point) {
         bkp_warn(_("%s: %s is not a mount point, so nothing was unmounted; unmount the disk that "
                    "holds it and take it away"),
@@ -140,7 +145,9 @@ static int unmount(const cli_medium *m)
                   m->name, m->path, bkp_strerror(rc), m->path);
         return EXIT_FAILED;
     }
-    printf(_("%s: unmounted %s; disconnect it and take it away.\n"), m->name, m->path);
+    /* With --json, stdout holds the document alone. */
+    fprintf(c->json ? stderr : stdout, _("%s: unmounted %s; disconnect it and take it away.\n"),
+            m->name, m->path);
     return EXIT_OK;
 }
 
@@ -154,7 +161,7 @@ int cmd_rotate(cli *c)
          : !strcmp(m.type, "object") ? cli_rotate_object(c, &m, false)
                                      : cli_rotate_disk(c, &m, false);
     if (ex == EXIT_OK && c->unmount)
-        ex = unmount(&m);
+        ex = unmount(c, &m);
     cli_medium_clear(&m);
     return ex;
 }

@@ -187,6 +187,8 @@ static void connected_remind(cli *c)
     json_array_foreach(v, i, m)
     {
         const char *path = json_string_value(json_object_get(m, "path"));
+        if (!json_is_true(json_object_get(m, "left")))
+            continue;
         printf(_("%s is still connected at %s: unmount it and take it away (`umount %s`); while "
                  "it is plugged in, ransomware on this server can reach it\n"),
                json_string_value(json_object_get(m, "medium")), path, path);

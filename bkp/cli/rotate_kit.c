@@ -37,11 +37,14 @@ static bool copies_to(const pol_dataset *d, const char *medium)
 }
 
 /* Each runbook of a data set the policy copies to `m`, once, loaded, to
- * `fn` with the stem of its file name. */
-static void runbooks_of(cli *c, const cli_medium *m,
-                        void (*fn)(cli *c, const rb_runbook *rb, const char *stem, void *ctx),
-                        void *ctx)
+ * `fn` with the stem of its file name as a file name may hold it (a byte
+ * outside letters, digits, '-', '_' and '.' made '_'). Returns how many
+ * could not be loaded (said). */
+static size_t runbooks_of(cli *c, const cli_medium *m,
+                          void (*fn)(cli *c, const rb_runbook *rb, const char *stem, void *ctx),
+                          void *ctx)
 {
+    size_t failed = 0;
     pol_policy *p = c->policy;
     for (size_t i = 0; p && i < p->ndatasets; i++) {
         const pol_dataset *d = &p->datasets[i];
@@ -55,13 +58,19 @@ static void runbooks_of(cli *c, const cli_medium *m,
             continue;
         if (cli_runbook_load(c, d->runbook, &rb)) {
             bkp_warn(_("%s: the procedure %s is not on the medium (above)"), m->name, d->runbook);
+            failed++;
             continue;
         }
         char stem[256];
         rb_runbook_stem(d->runbook, stem, sizeof(stem)); /* the policy may give a path */
+        for (char *q = stem; *q; q++)
+            if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.", *q) ||
+                (q == stem && *q == '.'))
+                *q = '_';
         fn(c, rb, stem, ctx);
         rb_free(rb);
     }
+    return failed;
 }
 
 /* Documents and the texts they point to. */
@@ -74,19 +83,28 @@ typedef struct kit_docs {
 } kit_docs;
 
 /* One runbook's procedure in both languages into `ctx` (a kit_docs): as
- * the medium carries it beside its kit, with the generations it holds, or
- * (a tape's kit, written before its archives) with none. */
+ * a disk or a folder carries it beside its kit, with the generations it
+ * holds; or, in a tape's kit (written before its archives, read after the
+ * tape is read into a folder), the printed procedure with this medium as
+ * its copy, which `bkp generations` lists. */
 static void add_procedure(cli *c, const rb_runbook *rb, const char *stem, void *ctx)
 {
     kit_docs *k = ctx;
     const cli_medium *m = k->m;
     rb_on_medium on = {m->name, m->path, !strcmp(m->type, "archive")};
     json_t *folders = ops_runbook_folders(c->policy);
-    json_t *rows = ops_runbook_held(c->ro, k->entry, rb);
+    json_t *rows = k->entry ? ops_runbook_held(c->ro, k->entry, rb)
+                            : json_pack("[{s:s, s:s, s:s, s:b, s:s, s:s}]", "medium", m->name,
+                                        "type", m->type ? m->type : "-", "location",
+                                        m->location ? m->location : "-", "offline", m->offline,
+                                        "generation", "-", "captured", "-");
     char fp[BKP_FINGERPRINT_LEN];
     bkp_pubkey_fingerprint(bkp_repo_sign_pk(c->ro), fp);
-    for (int ja = 1; ja >= 0 && k->n + 1 <= KIT_DOCS; ja--) {
-        char *text = rb_print_on_medium(rb, &on, rows, folders, fp, ja, k->entry ? bkp_now() : 0);
+    bool room = k->n + 2 <= KIT_DOCS; /* both languages, or neither */
+    for (int ja = 1; ja >= 0 && room; ja--) {
+        char *text = k->entry ? rb_print_on_medium(rb, &on, rows, folders, fp, ja, bkp_now())
+                              : rb_print(rb, rows, folders, bkp_repo_path(c->ro), fp, RB_MARKDOWN,
+                                         ja, 0);
         char *name = NULL;
         if (!text || asprintf(&name, "procedure-%s.%s.md", stem, ja ? "ja" : "en") < 0) {
             free(text);
@@ -157,8 +175,9 @@ void cli_medium_procedures(cli *c, const cli_medium *m)
     if (!rc) {
         d->m = m;
         d->entry = e;
-        runbooks_of(c, m, add_procedure, d);
-        rc = bkp_kit_procedures_write(m->path, d->docs, d->n);
+        /* A runbook that did not load now keeps its procedure of before. */
+        size_t failed = runbooks_of(c, m, add_procedure, d);
+        rc = bkp_kit_procedures_write(m->path, d->docs, d->n, !failed);
     }
     if (rc)
         bkp_warn(_("%s: its recovery procedure could not be brought up to date (%s); the copy "

@@ -132,9 +132,10 @@ static bool connected(const pol_medium *m)
     return there;
 }
 
-/* One disk or archive medium, added to `s` when it can be read. */
-static void open_medium(const ops_drill_in *in, const pol_medium *m, const bkp_repo **like,
-                        ops_drill_sources *s)
+/* One disk or archive medium, added to `s` when it can be read: 0, or why
+ * it is not used (said). */
+static int open_medium(const ops_drill_in *in, const pol_medium *m, const bkp_repo **like,
+                       ops_drill_sources *s)
 {
     bkp_repo *r = NULL;
     int rc;
@@ -144,18 +145,19 @@ static void open_medium(const ops_drill_in *in, const pol_medium *m, const bkp_r
             bkp_info(_("%s holds no archive of the runbook's data sets: not used"), m->name);
         else if (rc)
             bkp_warn(_("%s cannot be read (%s): not used"), m->name, bkp_strerror(rc));
-        return;
+        return rc;
     }
     char *repo = bkp_path_join(m->path, "repo");
     rc = repo ? open_any(in, repo, *like, &r) : -ENOMEM;
     free(repo);
     if (rc) {
         bkp_warn(_("%s cannot be read (%s): not used"), m->name, bkp_strerror(rc));
-        return;
+        return rc;
     }
     add(s, m->name, r, r);
     if (!*like)
         *like = r;
+    return 0;
 }
 
 /* A bucket only when named: what it holds is fetched (the packs of the
@@ -202,21 +204,27 @@ static int none_there(const ops_drill_in *in)
 
 const char *ops_drill_from_name(ops_drill_from f)
 {
-    static const char *const names[] = {"all", "offline", "no_offline", "named", "primary"};
+    static const char *const names[] = {"all",   "offline", "no_offline",
+                                        "named", "primary", "key_recovery"};
     return (size_t)f < sizeof(names) / sizeof(*names) ? names[f] : "all";
 }
 
 /* The media of passes [from, to) that are connected, opened into `s`. */
-static void open_media(const ops_drill_in *in, size_t from, size_t to, const bkp_repo **like,
-                       ops_drill_sources *s)
+/* The media of passes [from, to) that are connected, opened into `s`
+ * (with `offline`, those the policy calls off-line only); the name of the
+ * first connected one that could not be used into `unread` (may be NULL). */
+static void open_media(const ops_drill_in *in, size_t from, size_t to, bool offline,
+                       const bkp_repo **like, ops_drill_sources *s, const char **unread)
 {
     const pol_policy *p = in->policy;
     for (size_t o = from; p && o < to; o++)
         for (size_t i = 0; i < p->nmedia; i++) {
             const pol_medium *m = &p->media[i];
-            if (!in_pass(m, o) || (in->only && strcmp(in->only, m->name)) || !connected(m))
+            if (!in_pass(m, o) || (offline && !m->offline) ||
+                (in->only && strcmp(in->only, m->name)) || !connected(m))
                 continue;
-            open_medium(in, m, like, s);
+            if (open_medium(in, m, like, s) && unread && !*unread)
+                *unread = m->name;
         }
 }
 
@@ -245,10 +253,21 @@ int ops_drill_sources_find(const ops_drill_in *in, ops_drill_sources *s)
         return s->n ? 0 : none_there(in);
     }
     if (in->offline_first && !in->only && !in->keyrec) {
-        open_media(in, 1, 3, &like, s);
+        const char *unread = NULL;
+        open_media(in, 1, 3, true, &like, s, &unread);
         if (s->n) {
             s->from = OPS_FROM_OFFLINE;
             return 0;
+        }
+        if (unread) {
+            /* The copy the day of an attack would rely on is there and
+             * cannot be used: that is what the drill is for, never a
+             * reason to rehearse from the server instead. */
+            bkp_error(_("the off-line medium %s is connected but holds nothing this drill can "
+                        "restore (above): the drill fails, as the day of an attack would; check "
+                        "it with `bkp verify --media %s` and rotate it again"),
+                      unread, unread);
+            return -EIO;
         }
         s->from = OPS_FROM_NO_OFFLINE;
         bkp_warn(_("no off-line medium is connected: this drill reads the server's own "
@@ -256,13 +275,13 @@ int ops_drill_sources_find(const ops_drill_in *in, ops_drill_sources *s)
                    "disk to rehearse that day"));
         if (primary)
             add(s, OPS_DRILL_PRIMARY, primary, NULL);
-        open_media(in, 0, 1, &like, s);
+        open_media(in, 0, 1, false, &like, s, NULL);
         return s->n ? 0 : none_there(in);
     }
-    s->from = in->only ? OPS_FROM_NAMED : OPS_FROM_ALL;
+    s->from = in->keyrec ? OPS_FROM_KEYREC : in->only ? OPS_FROM_NAMED : OPS_FROM_ALL;
     if (primary)
         add(s, OPS_DRILL_PRIMARY, primary, NULL);
-    open_media(in, in->keyrec ? 1 : 0, 3, &like, s);
+    open_media(in, in->keyrec ? 1 : 0, 3, false, &like, s, NULL);
     open_bucket(in, primary, s);
     return s->n ? 0 : none_there(in);
 }

@@ -66,6 +66,7 @@ typedef enum ops_drill_from {
     OPS_FROM_NO_OFFLINE, /* the primary and on-line disks: no off-line medium was connected */
     OPS_FROM_NAMED,      /* the one medium named (--medium) */
     OPS_FROM_PRIMARY,    /* the primary alone, as asked (--medium repository) */
+    OPS_FROM_KEYREC,     /* the off-line media alone, opened with the key sheets */
 } ops_drill_from;
 
 /* The name of `f` in a report ("offline", ...). */

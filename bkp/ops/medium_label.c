@@ -66,21 +66,20 @@ json_t *ops_media_connected(const bkp_repo *r, const pol_policy *p, time_t now)
 {
     json_t *out = json_array();
     pol_medium_state *st = p && r ? ops_media_states(r, p) : NULL;
-    time_t *due = st ? calloc(p->nmedia + 1, sizeof(*due)) : NULL;
-    if (due)
-        pol_media_due(p, st, p->nmedia, due);
-    for (size_t i = 0; due && out && i < p->nmedia; i++) {
+    for (size_t i = 0; st && out && i < p->nmedia; i++) {
         const pol_medium *pm = &p->media[i];
-        char since[32];
-        if (!pm->offline || pm->type == POL_OBJECT || !st[i].last_write ||
-            now - st[i].last_write < OPS_CONNECTED_GRACE || (due[i] && due[i] <= now) ||
-            !plugged_in(r, pm))
+        char since[32] = "";
+        if (!pm->offline || pm->type == POL_OBJECT || !plugged_in(r, pm))
             continue;
-        bkp_iso_time(since, sizeof(since), st[i].last_write);
-        json_array_append_new(out, json_pack("{s:s, s:s, s:s}", "medium", pm->name, "path",
-                                             pm->path, "since", since));
+        /* Just rotated: the person has the hour to unmount it and carry it
+         * away; a disk plugged in for its rotation that has not run yet is
+         * left connected all the same (it is within reach until it goes). */
+        bool left = !st[i].last_write || now - st[i].last_write >= OPS_CONNECTED_GRACE;
+        if (st[i].last_write)
+            bkp_iso_time(since, sizeof(since), st[i].last_write);
+        json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:b}", "medium", pm->name, "path",
+                                             pm->path, "last_write", since, "left", left));
     }
-    free(due);
     free(st);
     return out;
 }

@@ -47,12 +47,13 @@ const char *ops_medium_most_due(const bkp_repo *r, const pol_policy *p, time_t *
  * before it counts as left connected: time to unmount it and carry it. */
 #define OPS_CONNECTED_GRACE (60 * 60)
 
-/* The off-line media of `p` left connected at `now`: the medium's own label
- * is at its path, on another file system than repository `r` (a disk that
- * can be taken away, plugged in), it is not due for its rotation, and it
- * was last written more than OPS_CONNECTED_GRACE ago. Ransomware on the
- * server reaches a disk that is plugged in: it is off-line only when it is
- * away. [{medium, path, since}] (a new array; `since`: its last write). */
+/* The off-line media of `p` plugged in at `now`: the medium's own label is
+ * at its path, on another file system than repository `r` (a disk that can
+ * be taken away). Ransomware on the server reaches a disk that is plugged
+ * in: it is off-line only when it is away. [{medium, path, last_write,
+ * left}] (a new array): `left` once OPS_CONNECTED_GRACE has passed since
+ * its last write (or it was never written) — what status and alerts tell;
+ * within the grace it is still connected (an alert is not cleared). */
 json_t *ops_media_connected(const bkp_repo *r, const pol_policy *p, time_t now);
 
 /* A time for people to act on: local, to the minute, with the zone

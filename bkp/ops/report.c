@@ -13,6 +13,7 @@
 
 typedef struct scan {
     time_t from, to;
+    time_t first; /* the log's first sound record: the repository's creation */
     json_t *records; /* the records of the period, and the off-line rotations before it */
     const pol_policy *p;
 } scan;
@@ -28,6 +29,8 @@ static int collect(json_t *j, void *ctx)
     scan *s = ctx;
     time_t t = bkp_iso_parse(json_string_value(json_object_get(j, "time")));
     const char *op = json_string_value(json_object_get(j, "op"));
+    if (t > 0 && (!s->first || t < s->first))
+        s->first = t;
     bool before = t < s->from;
     /* Rotations before the period tell how old the off-line copy was at its start. */
     if (t > s->to ||
@@ -106,6 +109,19 @@ static void drill_brief(json_t *r, tally *t)
     json_object_set(b, "failed_step", json_object_get(f, "failed_step"));
     json_object_set(b, "not_rehearsed", json_object_get(f, "not_rehearsed"));
     json_object_set(b, "damaged", json_object_get(f, "damaged"));
+    /* Which kind of drill: a person attested it (and who), unattended (a
+     * schedule's), or a key-recovery drill (the sheets alone). */
+    json_object_set_new(b, "kind",
+                        json_string(json_is_true(json_object_get(f, "key_recovery")) ? "key_recovery"
+                                    : json_is_true(json_object_get(f, "attended"))   ? "attended"
+                                    : json_is_false(json_object_get(f, "attended"))  ? "unattended"
+                                    : json_integer_value(json_object_get(f, "not_rehearsed")) > 0
+                                        ? "unattended"
+                                        : "attended"));
+    if (json_is_string(json_object_get(f, "attested_by")))
+        json_object_set(b, "attested_by", json_object_get(f, "attested_by"));
+    json_object_set(b, "read_from", json_object_get(f, "read_from"));
+    json_object_set(b, "user", json_object_get(r, "user"));
     json_array_append_new(t->drills, b);
 }
 
@@ -170,7 +186,7 @@ static json_t *dataset_part(const ops_report_in *in, const pol_dataset *d, const
                        r) if (!strcmp(json_string_value(json_object_get(r, "dataset")), d->name))
         st = r;
     return json_pack(
-        "{s:s, s:s, s:i, s:{s:I, s:I, s:I, s:o}, s:O, s:O, s:O, s:O, s:O, s:O*, s:o, "
+        "{s:s, s:s, s:i, s:{s:I, s:I, s:I, s:o}, s:O, s:O, s:O, s:O, s:O, s:O*, s:O*, s:o, "
         "s:I, s:b, s:I, s:o, s:o}",
         "dataset", d->name, "description", d->description ? d->description : "", "priority",
         d->priority, "backups", "ok", (json_int_t)t.bok, "failed", (json_int_t)t.bfail,
@@ -178,6 +194,7 @@ static json_t *dataset_part(const ops_report_in *in, const pol_dataset *d, const
         json_object_get(st, "generations"), "verdict", json_object_get(st, "verdict"), "reasons",
         json_object_get(st, "reasons"), "counted", json_object_get(st, "counted"), "required",
         json_object_get(st, "required"), "copies_on_media", json_object_get(st, "copies_on_media"),
+        "reasons_ja", json_object_get(json_object_get(st, "ja"), "reasons"),
         "rotations", t.rot, "offline_longest_gap_seconds", (json_int_t)t.gap, "offline_gap_ok",
         t.last_off && t.gap <= p->rule.offline_max_age, "offline_max_age_seconds",
         (json_int_t)p->rule.offline_max_age, "drills", t.drills, "runbook", runbook_part(in, d));
@@ -278,12 +295,19 @@ int ops_report(const ops_report_in *in, json_t **out)
     json_t *status = NULL;
     int vrc = read_log(in, &s, &chk, &status);
     bool bad = vrc != 0 || chk.bad; /* unreadable, or read and found wanting */
+    /* The period starts no earlier than the repository: before it there was
+     * nothing to back up, and no gap to count (the log's first record is its
+     * creation). Records before that start do not exist. */
+    time_t asked = s.from;
+    if (s.first > s.from && s.first <= s.to)
+        s.from = s.first;
     json_t *sets = json_array();
     for (size_t k = 0; k < in->policy->ndatasets; k++)
         json_array_append_new(sets, dataset_part(in, &in->policy->datasets[k], &s,
                                                  in->status_in ? status : in->status));
     json_decref(status);
-    char from[32], to[32], gen[32];
+    char from[32], to[32], gen[32], asked_from[32];
+    bkp_iso_time(asked_from, sizeof(asked_from), asked);
     bkp_iso_time(from, sizeof(from), s.from);
     bkp_iso_time(to, sizeof(to), s.to);
     bkp_iso_time(gen, sizeof(gen), bkp_now());
@@ -296,6 +320,12 @@ int ops_report(const ops_report_in *in, json_t **out)
     char fp[BKP_FINGERPRINT_LEN];
     bkp_pubkey_fingerprint(bkp_repo_sign_pk(in->repo), fp); /* pinned on paper with the report */
     json_object_set_new(ev, "fingerprint", json_string(fp));
+    if (s.from != asked) { /* said on the report: the period was shortened, and why */
+        json_object_set_new(json_object_get(ev, "period"), "asked_from", json_string(asked_from));
+        json_object_set_new(json_object_get(ev, "period"), "since_creation", json_true());
+    }
+    if (in->policy->facility)
+        json_object_set_new(ev, "facility", json_string(in->policy->facility));
     /* The problem's code beside its English: the statement says it in each language. */
     if (vrc < 0 && !chk.why.code)
         chk.why = (bkp_audit_problem){.code = BKP_AUDIT_UNREADABLE, .err = vrc};

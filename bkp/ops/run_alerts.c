@@ -66,9 +66,17 @@ static void media_connected(const ops_run_in *in, ops_alerts *al)
         bool there = false;
         if (!pm->offline)
             continue;
-        json_array_foreach(v, i, m) there |=
-            !strcmp(json_string_value(json_object_get(m, "medium")), pm->name);
+        bool left = false;
+        json_array_foreach(v, i, m)
+        {
+            if (!strcmp(json_string_value(json_object_get(m, "medium")), pm->name)) {
+                there = true;
+                left = json_is_true(json_object_get(m, "left"));
+            }
+        }
         snprintf(key, sizeof(key), "connected:%s", pm->name);
+        if (there && !left)
+            continue; /* just rotated: neither told nor cleared */
         if (there)
             ops_alert(al, key, "connected", 1,
                       N_("%s is still connected at %s: unmount it and take it away (`umount %s`)"),

@@ -59,6 +59,11 @@ for f in bkp lib/bkp README.txt FORMAT.md procedure-emr.ja.md procedure-emr.en.m
     grep -qxF "bkp-recovery/$f" "$WORK/members" || flunk "the archive's kit has no $f"
 done
 grep -q '^bkp-recovery/lib/libsodium' "$WORK/members" || flunk "the archive's kit lacks libsodium"
+# The tape's procedure: the printed one with this medium as its copy, never a
+# medium "holding nothing" nor a mount of the device.
+tar -xOf "$A" bkp-recovery/procedure-emr.en.md >"$WORK/tape-proc.md" || flunk "cannot read the tape kit's procedure"
+grep -q "holds no generation" "$WORK/tape-proc.md" && flunk "the tape's procedure says the tape holds nothing: $(cat "$WORK/tape-proc.md")"
+grep -q "mount -o ro" "$WORK/tape-proc.md" && flunk "the tape's procedure mounts the device"
 check_exit 0 tar -tvf "$A"
 PROGS=' bkp-recovery/((lib/)?bkp|lib/ld-linux[^/]*)$' # the launcher, the program, its loader
 grep -E "$PROGS" <<<"$OUT" | awk '$1 != "-r-xr-xr-x"' | grep -q . &&

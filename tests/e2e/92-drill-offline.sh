@@ -10,6 +10,8 @@
 #     "offline", the source usb), and its report is attended.
 #  4. With the disk away it reads the server's repository, warns that this
 #     is not the day it rehearses, and the report says why (no_offline).
+#     The disk connected but unreadable fails the drill; no medium may be
+#     named "repository".
 #  5. `--medium repository` reads the primary alone, as asked (primary); an
 #     attended drill is shown in the status without the mark.
 . "$(dirname "$0")/lib.sh"
@@ -88,6 +90,19 @@ R=$(ls "$WORK"/reports/b/drill-*.json)
 [ "$(jq -r .read_from "$R")" = no_offline ] || flunk "the report should say read_from no_offline: $(jq -r .read_from "$R")"
 [ "$(jq -r '.restored[0].source' "$R")" = repository ] || flunk "without the disk the drill reads the repository"
 mv "$WORK/usb-away" "$WORK/usb"
+
+# 4b. The disk connected but its copy unreadable: the drill fails, as the day
+# of an attack would; it never rehearses from the server instead.
+mv "$WORK/usb/repo" "$WORK/usb-repo-away"
+check_exit 1 "$BKP" drill emr --attest "山田" --report "$WORK/reports/e"
+output_has "is connected but holds nothing this drill can restore"
+ls "$WORK"/reports/e/drill-*.json >/dev/null 2>&1 && flunk "a drill that could not read the connected disk left a report of success"
+mv "$WORK/usb-repo-away" "$WORK/usb/repo"
+
+# 4d. No medium may be called what --medium calls the primary.
+mkdir -p "$WORK/other"
+check_exit 2 "$BKP" media label "$WORK/other" --name repository
+output_has "names the primary repository"
 
 # 5. The primary as asked; an attended drill is shown without the mark.
 ok "$BKP" drill emr --attest "山田" --medium repository --report "$WORK/reports/c"

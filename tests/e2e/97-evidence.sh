@@ -163,7 +163,7 @@ grep -q '"verdict": "COMPLIANT"' <<<"$OUT" ||
 report 0 28
 want_parts "weeks 0-4" generations=true offline=true media=true procedure=true drill=true audit=true
 ev=$(part_en drill)
-grep -q "emr: drill #$DRILL_SEQ ($(date_of 21))" <<<"$ev" ||
+grep -q "emr: drill #$DRILL_SEQ ($(date_of 21), " <<<"$ev" ||
     flunk "the drill part should cite the drill's record #$DRILL_SEQ of $(date_of 21): $ev"
 ev=$(part_en offline)
 [ "$(printf '%s\n' "$ROT_SEQS" | wc -w)" = 6 ] || flunk "six rotations should have left records, found: '$ROT_SEQS'"
@@ -209,7 +209,7 @@ has() { # has TEXT-VAR WHAT STRING...
     return 0
 }
 has "$JA" "the Japanese report of weeks 0-4" "# バックアップと復旧の証跡 — チェックリスト 3-②" \
-    "| 3-② への回答 | はい |" "| 期間内の訓練で復旧手順を確認した | はい | emr: 訓練 #$DRILL_SEQ（$(date_of 21)）成功" \
+    "| 3-② への回答 | はい |" "| 期間内の訓練で復旧手順を確認した | はい | emr: 訓練 #$DRILL_SEQ（$(date_of 21)、" \
     "| 監査記録が改ざんされていない | はい |" "回答: はい" "| #$DRILL_SEQ | " "## データセット emr — 電子カルテ"
 grep -q 'いいえ' <<<"$JA" && flunk "the Japanese report of weeks 0-4 (all met) says いいえ: $(printf '%s\n' "$JA" | grep 'いいえ')"
 has "$JA_NO" "the Japanese report of days 0-20" "| 3-② への回答 | いいえ |" \

@@ -109,6 +109,7 @@ export BKP_PASSPHRASE_FILE=$PASSFILE
 ok "$BKP" audit show --json "${P[@]}"
 printf '%s\n' "$OUT" | grep -q '"key_recovery": true' || flunk "the drill record does not say key_recovery"
 output_has '"medium": "usb-a"'
+output_has '"read_from": "key_recovery"'
 output_has '"threshold": 3'
 SECRET=$(sed -n 's/^1: \([0-9A-Z ]*\)  ...*$/\1/p' "$S-2-of-5.md" | tr -d ' ' | head -n 1)
 [ -n "$SECRET" ] || flunk "no line of characters found on the share sheet"
@@ -148,7 +149,7 @@ output_has "the key printed on a paper sheet"
 output_has "the key split into share sheets"
 output_has "opened with the key sheets"
 output_has "key-recovery drill"
-output_has "threshold 3" "the split's figures"
+output_has "sheets needed 3" "the split's figures, in words"
 ok "$BKP" audit report "${P[@]}" --from 2026-03-01 --to 2026-03-31 --lang ja
 output_has "## 鍵の操作"
 output_has "鍵を分割シートに分割"

@@ -496,10 +496,10 @@ static void test_cites_records(void **state)
                 strstr(en, "#13 ") > scans);
     en = evidence_of(st, "drill", "en");
     ja = evidence_of(st, "drill", "ja");
-    assert_string_equal(en, "emr-db: drill #22 (2025-01-22) succeeded in 754.2 s; "
-                            "scans: drill #23 (2025-01-22) succeeded in 12.3 s");
-    assert_string_equal(ja, "emr-db: 訓練 #22（2025-01-22）成功、所要 754.2 秒。"
-                            "scans: 訓練 #23（2025-01-22）成功、所要 12.3 秒");
+    assert_string_equal(en, "emr-db: drill #22 (2025-01-22, attended) succeeded in 754.2 s; "
+                            "scans: drill #23 (2025-01-22, attended) succeeded in 12.3 s");
+    assert_string_equal(ja, "emr-db: 訓練 #22（2025-01-22、立会いあり）成功、所要 754.2 秒。"
+                            "scans: 訓練 #23（2025-01-22、立会いあり）成功、所要 12.3 秒");
     assert_string_equal(evidence_of(st, "generations", "en"),
                         "emr-db: 7 generation(s) kept; scans: 3 generation(s) kept");
     assert_string_equal(evidence_of(st, "generations", "ja"),
@@ -739,14 +739,14 @@ static void test_key_operations(void **state)
     char *ja = rb_evidence_render(ev, RB_MARKDOWN, true);
     char *html = rb_evidence_render(ev, RB_HTML, false);
     assert_non_null(strstr(en, "## Key operations\n"));
-    assert_non_null(strstr(en, "| #30 | 2025-01-10T09:00:00Z | the key printed on a paper sheet | "
-                               "root@srv1 | ok | format md; lang ja |"));
-    assert_non_null(strstr(en, "| #31 | 2025-01-10T09:05:00Z | the key split into share sheets | "
-                               "root@srv1 | ok | shares 5; threshold 3 |"));
+    assert_non_null(strstr(en, "| #30 | 2025-01-10 09:00 UTC | the key printed on a paper sheet | "
+                               "root@srv1 | ok | format md; language ja |"));
+    assert_non_null(strstr(en, "| #31 | 2025-01-10 09:05 UTC | the key split into share sheets | "
+                               "root@srv1 | ok | share sheets 5; sheets needed 3 |"));
     assert_non_null(strstr(en, "| opened with the key sheets | root@new-srv | ok | kind shares; "
-                               "shares 1,3,5; threshold 3; of 5 |"));
+                               "share sheets 1,3,5; sheets needed 3; sheets made 5 |"));
     assert_non_null(strstr(en, "| key-recovery drill | root@new-srv | ok | medium usb-a; runbook "
-                               "emr-db; kind shares; threshold 3; of 5 |"));
+                               "emr-db; kind shares; sheets needed 3; sheets made 5 |"));
     assert_non_null(strstr(en, "| a passphrase changed | root@srv1 | failed | label 事務長 |"));
     assert_null(strstr(en, "NEVER-SHOWN"));
     /* Before the statement, after the verifications. */

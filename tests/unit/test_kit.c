@@ -117,7 +117,10 @@ static void test_emit(void **state)
 
 /* The procedures beside a disk's kit: written 0444 whatever the umask, a
  * stale one of that name form removed, nothing else touched (another file,
- * a link of that form, a folder), a name of another form refused. */
+ * a person's procedure-notes.md, a link of that form, a folder), a name of
+ * another form refused; without `prune` a stale one stays (its runbook did
+ * not load); one that cannot be written does not stop the others and
+ * leaves no stale file of its name. */
 static void test_procedures_write(void **state)
 {
     (void)state;
@@ -132,6 +135,10 @@ static void test_procedures_write(void **state)
     fd = open(p, O_WRONLY | O_CREAT, 0644);
     assert_true(fd >= 0);
     close(fd);
+    snprintf(p, sizeof(p), "%s/procedure-notes.md", dir);
+    fd = open(p, O_WRONLY | O_CREAT, 0644);
+    assert_true(fd >= 0);
+    close(fd);
     snprintf(p, sizeof(p), "%s/procedure-link.en.md", dir);
     assert_int_equal(symlink("/etc/hostname", p), 0);
     snprintf(p, sizeof(p), "%s/procedure-dir.en.md", dir);
@@ -139,8 +146,14 @@ static void test_procedures_write(void **state)
     mode_t old = umask(077);
     const bkp_kit_doc docs[] = {{"procedure-emr.ja.md", "手順\n"},
                                 {"procedure-emr.en.md", "steps\n"}};
-    assert_int_equal(bkp_kit_procedures_write(dir, docs, 2), 0);
+    /* Without prune, the stale one stays. */
+    assert_int_equal(bkp_kit_procedures_write(dir, docs, 2, false), 0);
+    snprintf(p, sizeof(p), "%s/procedure-old.ja.md", dir);
+    assert_int_equal(lstat(p, &st), 0);
+    assert_int_equal(bkp_kit_procedures_write(dir, docs, 2, true), 0);
     umask(old);
+    snprintf(p, sizeof(p), "%s/procedure-notes.md", dir);
+    assert_int_equal(lstat(p, &st), 0);
     snprintf(p, sizeof(p), "%s/procedure-emr.ja.md", dir);
     assert_int_equal(stat(p, &st), 0);
     assert_int_equal(st.st_mode & 07777, 0444);
@@ -154,13 +167,21 @@ static void test_procedures_write(void **state)
     assert_int_equal(lstat(q, &st), 0);
     /* Rewritten over what is there, never through a link at its name. */
     const bkp_kit_doc over[] = {{"procedure-link.en.md", "x\n"}};
-    assert_int_equal(bkp_kit_procedures_write(dir, over, 1), 0);
+    assert_int_equal(bkp_kit_procedures_write(dir, over, 1, true), 0);
+    assert_int_equal(lstat(p, &st), 0);
+    assert_true(S_ISREG(st.st_mode));
+    /* A folder at one name: that one fails, the other is written. */
+    const bkp_kit_doc two[] = {{"procedure-dir.en.md", "x\n"}, {"procedure-ok.en.md", "y\n"}};
+    assert_true(bkp_kit_procedures_write(dir, two, 2, true) < 0);
+    snprintf(p, sizeof(p), "%s/procedure-ok.en.md", dir);
     assert_int_equal(lstat(p, &st), 0);
     assert_true(S_ISREG(st.st_mode));
     const bkp_kit_doc bad[] = {{"../evil.md", "x\n"}};
-    assert_int_equal(bkp_kit_procedures_write(dir, bad, 1), -EINVAL);
+    assert_int_equal(bkp_kit_procedures_write(dir, bad, 1, true), -EINVAL);
     const bkp_kit_doc other[] = {{"README.md", "x\n"}};
-    assert_int_equal(bkp_kit_procedures_write(dir, other, 1), -EINVAL);
+    assert_int_equal(bkp_kit_procedures_write(dir, other, 1, true), -EINVAL);
+    const bkp_kit_doc lang[] = {{"procedure-emr.fr.md", "x\n"}};
+    assert_int_equal(bkp_kit_procedures_write(dir, lang, 1, true), -EINVAL);
     test_rm_rf(dir);
 }
 

@@ -110,6 +110,10 @@ static const struct bad {
     {HEAD DS "status_page: /srv/share/status.txt\n", 5, "is not a file name ending in .html"},
     {HEAD DS "status_page: /srv/share/.html\n", 5, "is not a file name ending in .html"},
     {HEAD DS "language: fr\n", 5, "write 'language: ja' or 'language: en'"},
+    {HEAD DS "media:\n  - { name: repository, type: removable, path: /m }\n", 6,
+     "names the primary repository"},
+    {HEAD DS "facility: \"a\\u202eb\"\n", 5, "the facility's name on one line"},
+    {HEAD DS "facility: \"a\\u0085b\"\n", 5, "the facility's name on one line"},
     {HEAD DS "facility: \"a\\nb\"\n", 5, "the facility's name on one line"},
     {HEAD DS "facility: \"\\e[31mOK\"\n", 5, "the facility's name on one line"},
     /* Object media: what they must say, and what only they may say. */

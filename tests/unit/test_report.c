@@ -259,6 +259,30 @@ static void test_print_on_archive_en(void **state)
     on_medium_golden("print-on-archive-emr-db.en.md", false, true);
 }
 
+/* A mount point or a target with a space, a '$' or a quote stays one word
+ * of the commands a person types, and runs nothing. */
+static void test_print_on_medium_quotes(void **state)
+{
+    (void)state;
+    char path[4096];
+    rb_runbook *rb = NULL;
+    snprintf(path, sizeof(path), "%s/policies/runbooks/emr-db.yaml", BKP_SOURCE_DIR);
+    assert_int_equal(rb_load(path, &rb), 0);
+    json_t *held = json_pack("[{s:s, s:s, s:s, s:b, s:s, s:s}]", "medium", "usb", "type",
+                             "removable", "location", "onsite", "offline", 1, "generation",
+                             "emr-db:3", "captured", "-");
+    rb_on_medium on = {"usb", "/mnt/USB DISK$(x)'s", false};
+    char *t = rb_print_on_medium(rb, &on, held, NULL, NULL, false, printed_at);
+    assert_non_null(t);
+    assert_non_null(strstr(t, "mount -o ro DEVICE '/mnt/USB DISK$(x)'\\''s'"));
+    assert_non_null(strstr(t, "'/mnt/USB DISK$(x)'\\''s/bkp-recovery/bkp' restore emr-db:3 "));
+    assert_non_null(strstr(t, "--from '/mnt/USB DISK$(x)'\\''s' --key-from KEY"));
+    assert_non_null(strstr(t, "sha256sum -c SHA256SUMS"));
+    free(t);
+    json_decref(held);
+    rb_free(rb);
+}
+
 /* Without copies the procedure says where to look instead of an empty table. */
 static void test_print_no_copies(void **state)
 {
@@ -307,7 +331,8 @@ int main(void)
         cmocka_unit_test(test_print_md_ja),         cmocka_unit_test(test_print_md_en),
         cmocka_unit_test(test_print_html_en),       cmocka_unit_test(test_print_no_copies),
         cmocka_unit_test(test_print_on_disk_ja),    cmocka_unit_test(test_print_on_disk_en),
-        cmocka_unit_test(test_print_on_archive_en), cmocka_unit_test(test_durations),
+        cmocka_unit_test(test_print_on_archive_en),
+        cmocka_unit_test(test_print_on_medium_quotes), cmocka_unit_test(test_durations),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

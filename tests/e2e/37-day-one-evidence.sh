@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# 37-day-one-evidence — a clinic that did everything on its first day gets
+# はい from `bkp audit report`, with its name and the lines to sign.
+#
+# Within the hour: init, three backups, the off-line off-site disk and the
+# archive folder rotated, an attended drill with the disk connected. Then:
+#  1. `bkp audit report --lang ja` answers はい: the period starts at the
+#     repository's creation (said), not 30 days before it, so the off-line
+#     gap is minutes, not 30 days; the facility's name is in the title; the
+#     drill is told apart as attended, with who attested; the signature
+#     lines (作成者 / 確認者 / 承認者) are there; key operations are in
+#     Japanese (no raw "format md; lang ja").
+#  2. In Tokyo time, `--from` today's local date is accepted (it was refused
+#     before 09:00 JST when days were UTC).
+#  3. Without a runbook named, the answer is no and the part not met is
+#     explained with what to do.
+. "$(dirname "$0")/lib.sh"
+need_tool jq
+
+DATA=$WORK/data
+kit_fixture 100000 5
+mkdir -p "$WORK/usb" "$WORK/arch" "$WORK/reports"
+REPO=$WORK/repo
+POL=$WORK/policy.yaml
+policy() { # policy COPY_TO
+    cat >"$POL" <<YAML
+facility: "さくら診療所"
+language: ja
+repository: $REPO
+passphrase_file: $PASSFILE
+media:
+  - { name: usb, type: removable, path: $WORK/usb, location: offsite, offline: true, rotate_every: 7d }
+  - { name: arch, type: archive, path: $WORK/arch, location: onsite, offline: true, rotate_every: 30d }
+datasets:
+  - name: emr
+    paths: [$DATA/emr]
+    copy_to: [$1]
+    runbook: emr
+YAML
+}
+policy "usb, arch"
+export BKP_POLICY=$POL
+export TMPDIR=$WORK/tmp
+mkdir -p "$TMPDIR"
+ok "$BKP" init
+ok "$BKP" media label "$WORK/usb" --name usb
+ok "$BKP" media label "$WORK/arch" --name arch
+for i in 1 2 3; do
+    echo "visit $i" >>"$DATA/emr/notes/n1.txt"
+    ok "$BKP" backup emr
+done
+ok "$BKP" key export --paper -o "$WORK/paper.md"
+ok "$BKP" rotate usb
+ok "$BKP" rotate arch
+ok "$BKP" drill emr --attest "山田 (システム担当)" --report "$WORK/reports"
+
+# 1. はい, in Japanese, for the facility.
+ok "$BKP" audit report --json
+[ "$(jq -r .statement.answer <<<"$OUT")" = true ] ||
+    flunk "a day-one install that did everything should answer true: $(jq -c '.statement.parts[] | select(.ok == false)' <<<"$OUT")"
+[ "$(jq -r .period.since_creation <<<"$OUT")" = true ] || flunk "the period should start at the repository's creation"
+gap=$(jq -r '.datasets[0].offline_longest_gap_seconds' <<<"$OUT")
+[ "$gap" -lt 3600 ] || flunk "on day one the off-line gap is minutes, not $gap s"
+ok "$BKP" audit report
+R=$OUT
+grep -q "^# バックアップと復旧の証跡 — チェックリスト項目 3-② — さくら診療所" <<<"$R" ||
+    flunk "the report should be in the policy's language with the facility's name: $(head -3 <<<"$R")"
+grep -q "回答: はい" <<<"$R" || flunk "the report should answer はい"
+grep -q "リポジトリの作成から" <<<"$R" || flunk "the report should say the period starts at the repository's creation"
+grep -q "立会いあり（確認者 山田 (システム担当)）" <<<"$R" || flunk "the drill should be told apart as attended, with who attested"
+for role in 作成者 確認者 承認者; do
+    grep -q "| $role |" <<<"$R" || flunk "the report should have a line for the $role to sign"
+done
+grep -q "format md" <<<"$R" && flunk "the key operations should be in Japanese: $(grep -n 'format' <<<"$R")"
+grep -q "形式 md" <<<"$R" || flunk "the paper sheet's printing should be listed in Japanese"
+grep -q "(UTC)" <<<"$R" && flunk "times for people are local with their zone, not '(UTC)'"
+printf '%s\n' "$R" >"$WORK/report.ja.md"
+
+# 2. Local days.
+TODAY=$(TZ=Asia/Tokyo date +%Y-%m-%d)
+TZ=Asia/Tokyo check_exit 0 "$BKP" audit report --from "$TODAY" --json
+[ "$(jq -r .statement.answer <<<"$OUT")" = true ] || flunk "--from today (JST) should report the same day one"
+
+# 3. The runbook no longer named in the policy: no, with the fix.
+sed -i '/runbook: emr/d' "$POL"
+ok "$BKP" audit report --lang en
+grep -q "Answer: no" <<<"$OUT" || flunk "without a runbook the answer should be no: $(grep -A3 Statement <<<"$OUT")"
+grep -q "Not met — The recovery procedure is written: Write a runbook for each data set" <<<"$OUT" ||
+    flunk "a part not met should be explained with its fix: $(grep -n 'Not met' <<<"$OUT")"
+
+finish
