@@ -558,7 +558,7 @@ static char *print(const rb_runbook *rb, const rb_on_medium *on, json_t *copies,
         d, (const char *[]){"✓", "#", _("Who"), _("What"), _("How"), _("Signature / time"), NULL});
     for (size_t k = 0; k < rb->nsteps; k++) {
         const rb_step *st = &rb->steps[k];
-        char what[512], h[1536];
+        char what[512], h[16384];
         snprintf(num, sizeof(num), "%zu", k + 1);
         snprintf(what, sizeof(what), "%s%s%s", rb_action_word(st->action), st->what ? ": " : "",
                  st->what ? st->what : "");

@@ -179,8 +179,10 @@ static void header(FILE *f, json_t *st, time_t now)
     fputs("</p>\n</header>\n", f);
 }
 
-/* What to do today: each data set's next action, once, and the
- * key-recovery drill when one is due. */
+/* What to do today, in words the clinic's manager acts on: each data set
+ * that needs something, with why (its first reason), asked of the system
+ * officer; a medium left connected; the key-recovery drill when one is due.
+ * The commands for the system officer are apart (it_section). */
 static void today(FILE *f, json_t *st, bool ja)
 {
     json_t *sets = json_object_get(st, "datasets"), *d;
@@ -190,14 +192,16 @@ static void today(FILE *f, json_t *st, bool ja)
     fputs("</h2>\n<ol>\n", f);
     json_array_foreach(sets, i, d)
     {
-        const char *act = rb_js(said(d, ja), "action");
-        bool told = false;
-        for (size_t k = 0; k < i && *act; k++)
-            told |= !strcmp(act, rb_js(said(json_array_get(sets, k), ja), "action"));
-        if (!*act || told)
+        json_t *words = said(d, ja);
+        const char *act = rb_js(words, "action");
+        const char *why = json_string_value(json_array_get(json_object_get(words, "reasons"), 0));
+        if (!*act)
             continue;
         open_tag(f, "li class=\"todo\"", "data-dataset", rb_js(d, "dataset"));
-        say(f, _("%s: %s"), rb_js(d, "dataset"), act);
+        if (why)
+            say(f, _("%s: ask the system officer to see to it — %s"), rb_js(d, "dataset"), why);
+        else
+            say(f, _("%s: ask the system officer to see to it"), rb_js(d, "dataset"));
         fputs("</li>\n", f);
         n++;
     }
@@ -218,8 +222,8 @@ static void today(FILE *f, json_t *st, bool ja)
     if (json_is_true(json_object_get(kd, "due"))) {
         fputs("<li class=\"todo\" data-key-drill=\"due\">", f);
         say(f,
-            _("Rehearse opening an off-line copy with the key sheets from the safe alone (`bkp "
-              "drill RUNBOOK --medium M --key-from SHEET...`): none within %lld days."),
+            _("Rehearse, with the system officer, opening an off-line copy with the key sheets "
+              "from the safe alone: none within %lld days."),
             (long long)(json_integer_value(json_object_get(kd, "every_seconds")) / 86400));
         fputs("</li>\n", f);
         n++;
@@ -231,6 +235,53 @@ static void today(FILE *f, json_t *st, bool ja)
         fputs("</p>\n", f);
     }
     fputs("</section>\n", f);
+}
+
+/* For the system officer: the commands of today's work, each once. */
+static void it_section(FILE *f, json_t *st, bool ja)
+{
+    json_t *sets = json_object_get(st, "datasets"), *d, *kd = json_object_get(st, "key_drill");
+    size_t i, n = 0;
+    fprintf(f, "<section id=\"it\">\n<h2>");
+    rb_html_escape(f, _("For the system officer"));
+    fputs("</h2>\n<ul>\n", f);
+    json_array_foreach(sets, i, d)
+    {
+        const char *act = rb_js(said(d, ja), "action");
+        bool told = false;
+        for (size_t k = 0; k < i && *act; k++)
+            told |= !strcmp(act, rb_js(said(json_array_get(sets, k), ja), "action"));
+        if (!*act || told)
+            continue;
+        open_tag(f, "li class=\"cmd\"", "data-dataset", rb_js(d, "dataset"));
+        say(f, _("%s: %s"), rb_js(d, "dataset"), act);
+        fputs("</li>\n", f);
+        n++;
+    }
+    json_t *m;
+    json_array_foreach(json_object_get(st, "connected"), i, m)
+    {
+        if (!json_is_true(json_object_get(m, "left")))
+            continue;
+        open_tag(f, "li class=\"cmd\"", "data-connected", rb_js(m, "medium"));
+        say(f, _("%s: `umount %s`, or `bkp rotate %s --unmount` at its next rotation"),
+            rb_js(m, "medium"), rb_js(m, "path"), rb_js(m, "medium"));
+        fputs("</li>\n", f);
+        n++;
+    }
+    if (json_is_true(json_object_get(kd, "due"))) {
+        fputs("<li class=\"cmd\" data-key-drill=\"due\">", f);
+        say(f, "%s", _("`bkp drill RUNBOOK --medium M --key-from SHEET...` with the sheets from "
+                       "the safe"));
+        fputs("</li>\n", f);
+        n++;
+    }
+    if (!n) {
+        fputs("<li>", f);
+        rb_html_escape(f, _("Nothing."));
+        fputs("</li>\n", f);
+    }
+    fputs("</ul>\n</section>\n", f);
 }
 
 /* One row of a data set's copies: which, where it is kept, the newest
@@ -314,6 +365,11 @@ static void dataset(FILE *f, json_t *d, time_t now, bool ja)
         }
         fputs("</ul>\n", f);
     }
+    json_int_t g = json_integer_value(json_object_get(d, "generations"));
+    fprintf(f, "<p class=\"generations%s\" data-generations=\"%lld\">", g < 3 ? " late" : "",
+            (long long)g);
+    say(f, _("Generations kept: %lld (checklist item 3-② asks for three or more)"), (long long)g);
+    fputs("</p>\n", f);
     copies(f, d, now);
     fputs("</article>\n", f);
 }
@@ -334,7 +390,13 @@ static void rotation_row(FILE *f, json_t *t, time_t now)
 {
     char date[64], late[64];
     time_t when = time_of(t, "when");
-    const char *state = when > now ? "coming" : now - when >= 86400 ? "overdue" : "due";
+    struct tm a, b;
+    bool same_day = localtime_r(&when, &a) && localtime_r(&now, &b) && a.tm_year == b.tm_year &&
+                    a.tm_yday == b.tm_yday;
+    const char *state = json_is_true(json_object_get(t, "done")) ? "done"
+                        : when > now    ? (same_day ? "today" : "coming")
+                        : now - when >= 86400 ? "overdue"
+                                              : "due";
     fprintf(f, "<tr class=\"rotation\" data-state=\"%s\" data-medium=\"", state);
     rb_html_escape(f, rb_js(t, "medium"));
     fputs("\" data-due=\"", f);
@@ -354,6 +416,13 @@ static void rotation_row(FILE *f, json_t *t, time_t now)
         fputs("<span class=\"late\">", f);
         rb_html_escape(f, _("due now"));
         fputs("</span>", f);
+    } else if (!strcmp(state, "today")) {
+        rb_html_escape(f, _("today"));
+    } else if (!strcmp(state, "done")) {
+        char at[64];
+        say(f, _("done (%s)"), local(at, sizeof(at), when));
+    } else {
+        rb_html_escape(f, _("scheduled"));
     }
     fputs("</td></tr>\n", f);
 }
@@ -494,6 +563,7 @@ char *rst_status_page(json_t *status, bool ja)
     calendar(f, status, now);
     drills(f, status);
     audit(f, status);
+    it_section(f, status, ja);
     fputs("<footer><p>", f);
     rb_html_prose(
         f, _("Written by bkp from its policy, its repository and its audit log; `bkp status` on "

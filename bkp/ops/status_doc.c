@@ -40,6 +40,17 @@ static json_t *rotations(const ops_status_in *in, time_t now)
     json_t *out = json_array();
     time_t *due = calloc(p->nmedia + 1, sizeof(*due));
     pol_turn turns[CALENDAR_MAX];
+    /* The rotations of the last week first, done: the calendar's 済. */
+    for (size_t i = 0; out && in->states && i < p->nmedia; i++) {
+        const pol_medium *m = &p->media[i];
+        time_t w = in->states[i].last_write;
+        if (!m->rotate_every || !w || now - w > 7 * 86400 || w > now)
+            continue;
+        json_array_append_new(out, json_pack("{s:s, s:s, s:b, s:b, s:o, s:b}", "medium", m->name,
+                                             "type", pol_medium_type_name(m->type), "offline",
+                                             m->offline, "offsite", m->offsite, "when", iso(w),
+                                             "done", 1));
+    }
     if (out && in->states && due) {
         pol_media_due(p, in->states, p->nmedia, due);
         size_t n = pol_rotation_calendar(in->states, due, p->nmedia, now,

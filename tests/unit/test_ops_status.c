@@ -137,9 +137,15 @@ static void test_document(void **state)
     json_t *kd = json_object_get(doc, "key_drill");
     assert_true(json_is_true(json_object_get(kd, "due")));
     assert_true(json_is_null(json_object_get(kd, "last")));
-    /* usb-a, written yesterday every seven days, comes back in six. */
-    json_t *turn = json_array_get(json_object_get(doc, "rotations"), 0);
+    /* usb-a, written yesterday every seven days: done then (the calendar's
+     * row of the last week), and it comes back in six. */
+    json_t *done = json_array_get(json_object_get(doc, "rotations"), 0);
+    assert_string_equal(json_string_value(json_object_get(done, "medium")), "usb-a");
+    assert_true(json_is_true(json_object_get(done, "done")));
+    assert_days_old(json_object_get(done, "when"), 1);
+    json_t *turn = json_array_get(json_object_get(doc, "rotations"), 1);
     assert_string_equal(json_string_value(json_object_get(turn, "medium")), "usb-a");
+    assert_null(json_object_get(turn, "done"));
     assert_days_old(json_object_get(turn, "when"), -6);
     assert_days_old(json_object_get(doc, "generated"), 0);
     json_decref(doc);
