@@ -42,51 +42,78 @@ char *bkp_notify_mail(const bkp_notify_target *t, const json_t *event, const cha
 {
     const char *kind = str(event, "event"), *key = str(event, "key"), *state = str(event, "state");
     const char *what = *state ? state : str(event, "previous");
+    const char *facility = str(event, "facility"), *repo = str(event, "repository");
+    const char *ja = *str(event, "summary_ja") ? str(event, "summary_ja") : str(event, "summary");
     json_int_t sev = json_integer_value(json_object_get(event, "severity"));
     char subject[512], b64[sodium_base64_ENCODED_LEN(512, sodium_base64_VARIANT_ORIGINAL)];
-    char *mail = NULL;
-    snprintf(subject, sizeof(subject), "[bkp %s] %s %s: %s %s (%s)", host, severity_ja(sev),
-             kind_ja(kind), *key ? key : "event", what, kind);
+    char *mail = NULL, where[400];
+    /* Which clinic and which server, before anything else. */
+    snprintf(where, sizeof(where), "%s%s%s", facility, *facility ? " " : "", host);
+    if (t->english)
+        snprintf(subject, sizeof(subject), "[bkp %s] %s %s: %s %s", where, severity_en(sev), kind,
+                 *key ? key : "event", what);
+    else
+        snprintf(subject, sizeof(subject), "[bkp %s] %s %s: %s", where, severity_ja(sev),
+                 kind_ja(kind), ja);
     sodium_bin2base64(b64, sizeof(b64), (const unsigned char *)subject, strlen(subject),
                       sodium_base64_VARIANT_ORIGINAL);
     char from[300] = "";
     if (t->mail_from)
         snprintf(from, sizeof(from), "From: %s\n", t->mail_from);
-    if (asprintf(&mail,
-                 "%sTo: %s\n"
-                 "Subject: =?UTF-8?B?%s?=\n"
-                 "MIME-Version: 1.0\n"
-                 "Content-Type: text/plain; charset=UTF-8\n"
-                 "Content-Transfer-Encoding: 8bit\n"
-                 "Auto-Submitted: auto-generated\n"
-                 "\n"
-                 "bkp (%s) からのお知らせです。\n\n"
-                 "  種別: %s (%s)\n"
-                 "  対象: %s\n"
-                 "  状態: %s\n"
-                 "  開始: %s\n"
-                 "  内容: %s\n\n"
-                 "確認: bkp status\n\n"
-                 "A notice from bkp on %s.\n\n"
-                 "  %s: %s %s\n"
-                 "  since %s\n"
-                 "  %s\n\n"
-                 "Check: bkp status\n\n"
-                 "-- \n"
-                 "変化したときに一度だけ送り、続いている間は再通知します。\n"
-                 "Sent once per change, with a reminder while it lasts.\n",
-                 from, t->mail_to, b64, host, kind_ja(kind), severity_ja(sev), *key ? key : "-",
-                 what, str(event, "since"), str(event, "summary"), host, severity_en(sev),
-                 *key ? key : "event", kind, str(event, "since"), str(event, "summary")) < 0)
-        return NULL;
-    return mail;
+    char english[2048];
+    snprintf(english, sizeof(english),
+             "A notice from bkp on %s%s%s (repository %s).\n\n"
+             "  %s: %s %s\n"
+             "  since %s\n"
+             "  %s\n\n"
+             "Check: bkp status\n",
+             host, *facility ? ", " : "", facility, repo, severity_en(sev), *key ? key : "event",
+             kind, str(event, "since"), str(event, "summary"));
+    int rc;
+    if (t->english)
+        rc = asprintf(&mail,
+                      "%sTo: %s\n"
+                      "Subject: =?UTF-8?B?%s?=\n"
+                      "MIME-Version: 1.0\n"
+                      "Content-Type: text/plain; charset=UTF-8\n"
+                      "Content-Transfer-Encoding: 8bit\n"
+                      "Auto-Submitted: auto-generated\n"
+                      "\n"
+                      "%s\n"
+                      "-- \n"
+                      "Sent once per change, with a reminder while it lasts.\n",
+                      from, t->mail_to, b64, english);
+    else
+        rc = asprintf(&mail,
+                      "%sTo: %s\n"
+                      "Subject: =?UTF-8?B?%s?=\n"
+                      "MIME-Version: 1.0\n"
+                      "Content-Type: text/plain; charset=UTF-8\n"
+                      "Content-Transfer-Encoding: 8bit\n"
+                      "Auto-Submitted: auto-generated\n"
+                      "\n"
+                      "bkp（%s%s%s、リポジトリ %s）からのお知らせです。\n\n"
+                      "  内容: %s\n"
+                      "  種別: %s (%s)\n"
+                      "  対象: %s\n"
+                      "  状態: %s\n"
+                      "  開始: %s\n\n"
+                      "確認: bkp status\n\n"
+                      "%s\n"
+                      "-- \n"
+                      "変化したときに一度だけ送り、続いている間は再通知します。\n"
+                      "Sent once per change, with a reminder while it lasts.\n",
+                      from, t->mail_to, b64, *facility ? facility : "", *facility ? " " : "",
+                      host, repo, ja, kind_ja(kind), severity_ja(sev), *key ? key : "-", what,
+                      str(event, "since"), english);
+    return rc < 0 ? NULL : mail;
 }
 
 /* Run `command` with `input` and the event's variables. */
 static int run(const bkp_notify_target *t, const char *command, const char *run_as,
                const char *input, const json_t *event, const char *const *more, size_t nmore)
 {
-    char *env[16] = {0};
+    char *env[40] = {0};
     size_t n = 0;
     int rc = 0;
     json_int_t sev = json_integer_value(json_object_get(event, "severity"));
@@ -94,12 +121,16 @@ static int run(const bkp_notify_target *t, const char *command, const char *run_
         asprintf(&env[n++], "BKP_KEY=%s", str(event, "key")) < 0 ||
         asprintf(&env[n++], "BKP_STATE=%s", str(event, "state")) < 0 ||
         asprintf(&env[n++], "BKP_SEVERITY=%s", severity_en(sev)) < 0 ||
-        asprintf(&env[n++], "BKP_SUMMARY=%s", str(event, "summary")) < 0)
+        asprintf(&env[n++], "BKP_SUMMARY=%s", str(event, "summary")) < 0 ||
+        asprintf(&env[n++], "BKP_HOST=%s", str(event, "host")) < 0 ||
+        asprintf(&env[n++], "BKP_TEXT=%s",
+                 !t->english && *str(event, "summary_ja") ? str(event, "summary_ja")
+                                                         : str(event, "summary")) < 0)
         rc = -ENOMEM;
-    for (size_t i = 0; !rc && i < nmore && n < 15; i++)
+    for (size_t i = 0; !rc && i < nmore && n < 39; i++)
         if (!(env[n++] = strdup(more[i])))
             rc = -ENOMEM;
-    for (size_t i = 0; !rc && command == t->command && i < t->nenv && n < 15; i++)
+    for (size_t i = 0; !rc && command == t->command && i < t->nenv && n < 39; i++)
         if (!(env[n++] = strdup(t->env[i])))
             rc = -ENOMEM;
     bkp_hook_result res;

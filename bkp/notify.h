@@ -12,6 +12,7 @@
 #define BKP_NOTIFY_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +26,7 @@ typedef struct bkp_notify_target {
     const char *mail_from; /* NULL: sendmail's default */
     const char *sendmail;  /* NULL: /usr/sbin/sendmail */
     const char *mail_run_as; /* sendmail's user; NULL: `run_as` (the command's) */
+    bool english;            /* the policy's language is English: the mail in English alone */
 } bkp_notify_target;
 
 /* The mail of `event` from `host` (malloc'd): headers and a UTF-8 body. */

@@ -41,6 +41,8 @@ size_t pol_notify_decide(json_t *state, const pol_condition *v, size_t n, time_t
             e = event(c->key, "reminder", c->state, NULL, since, c->summary, c->severity);
             json_object_set_new(was, "told", json_integer((json_int_t)now));
         }
+        if (e && c->summary_ja) /* the same words for a Japanese reader */
+            json_object_set_new(e, "summary_ja", json_string(c->summary_ja));
         if (told)
             told[i] = e != NULL;
         if (e && !json_array_append_new(events, e))

@@ -29,8 +29,9 @@
 typedef struct pol_condition {
     const char *key;     /* NULL: a one-off event */
     const char *state;   /* NULL: fine (or, for a one-off, its kind) */
-    const char *summary; /* one line for people: what, and what to do next */
+    const char *summary; /* one line for people: what, and what to do next (English) */
     int severity;        /* 0 info, 1 warning, 2 error */
+    const char *summary_ja; /* the same in Japanese, or NULL (the event's "summary_ja") */
 } pol_condition;
 
 /* Judge conditions `v[0..n)` at `now` against `state` ({KEY: {"state",

@@ -273,7 +273,7 @@ static void media_section(rb_doc *doc, const pol_policy *p, json_t *facts)
 /* The off-line procedure: which medium, how often, last done, who. */
 static void offline_section(rb_doc *doc, const pol_policy *p, json_t *facts)
 {
-    char every[64], last[64];
+    char every[64], last[256];
     size_t n = 0;
     rb_doc_h2(doc, _("4. Off-line procedure"));
     for (size_t i = 0; i < p->nmedia; i++)
@@ -288,14 +288,21 @@ static void offline_section(rb_doc *doc, const pol_policy *p, json_t *facts)
                                        C_("annex", "Who"), NULL});
     for (size_t i = 0; i < p->nmedia; i++) {
         const pol_medium *m = &p->media[i];
-        json_t *r = fact(facts, "rotations", m->name);
+        json_t *r = fact(facts, "rotations", m->name), *ok = fact(facts, "rotations_ok", m->name);
         if (!m->offline)
             continue;
-        if (r)
-            snprintf(last, sizeof(last), "%.10s%s", rb_js(r, "time"),
-                     strcmp(rb_js(r, "outcome"), "ok") ? _(" (failed)") : "");
+        /* The last exchange that succeeded; a later attempt that did not,
+         * beside it (refused: the medium was not there, nothing written). */
+        if (ok)
+            snprintf(last, sizeof(last), "%.10s", rb_js(ok, "time"));
         else
             snprintf(last, sizeof(last), "%s", _("none recorded"));
+        if (r && strcmp(rb_js(r, "outcome"), "ok"))
+            bkp_strappend(last, sizeof(last),
+                          json_is_true(json_object_get(r, "refused"))
+                              ? _(" (attempt of %.10s refused: nothing written)")
+                              : _(" (attempt of %.10s failed)"),
+                          rb_js(r, "time"));
         rb_doc_row(doc, (const char *[]){m->name,
                                          m->rotate_every
                                              ? every_words(m->rotate_every, every, sizeof(every))

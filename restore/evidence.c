@@ -320,10 +320,16 @@ static void rotations_table(rb_doc *doc, json_t *d)
     json_array_foreach(json_object_get(d, "rotations"), k, r)
     {
         snprintf(seq, sizeof(seq), "#%lld", (long long)ji(r, "seq"));
+        char result[600];
+        if (!strcmp(rb_js(r, "outcome"), "ok"))
+            snprintf(result, sizeof(result), "%s", _("ok"));
+        else
+            snprintf(result, sizeof(result), "%s%s%s",
+                     json_is_true(json_object_get(r, "refused")) ? _("refused, nothing written")
+                                                                 : _("failed"),
+                     *rb_js(r, "error") ? ": " : "", rb_js(r, "error"));
         rb_doc_row(doc, (const char *[]){seq, rb_local(when, sizeof(when), rb_js(r, "time")),
-                                         rb_js(r, "medium"),
-                                         strcmp(rb_js(r, "outcome"), "ok") ? _("failed") : _("ok"),
-                                         NULL});
+                                         rb_js(r, "medium"), result, NULL});
     }
     rb_doc_table_end(doc);
 }

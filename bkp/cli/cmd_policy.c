@@ -92,6 +92,12 @@ static int collect(json_t *rec, void *ctx)
     } else if (op && !strcmp(op, "rotate")) {
         kind = "rotations";
         key = medium;
+        json_object_set(brief, "error", json_object_get(rec, "error"));
+        json_object_set(brief, "refused", json_object_get(fig, "refused"));
+        /* The last exchange that succeeded, apart from the last attempt. */
+        if (medium && json_is_string(json_object_get(rec, "outcome")) &&
+            !strcmp(json_string_value(json_object_get(rec, "outcome")), "ok"))
+            json_object_set(json_object_get(facts, "rotations_ok"), medium, brief);
     } else if (op && !strcmp(op, "media-probe")) {
         kind = "probes";
         key = medium;
@@ -126,8 +132,8 @@ static json_t *annex_facts(cli *c, const pol_policy *p)
     char now[32];
     bkp_iso_time(now, sizeof(now), bkp_now());
     now[10] = '\0';
-    json_t *facts = json_pack("{s:s, s:{}, s:{}, s:{}, s:{}}", "generated", now, "runbooks",
-                              "drills", "rotations", "probes");
+    json_t *facts = json_pack("{s:s, s:{}, s:{}, s:{}, s:{}, s:{}}", "generated", now,
+                              "runbooks", "drills", "rotations", "rotations_ok", "probes");
     json_t *books = json_object_get(facts, "runbooks");
     for (size_t i = 0; i < p->ndatasets; i++)
         runbook_fact(c, books, p->datasets[i].runbook);

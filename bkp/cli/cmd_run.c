@@ -175,7 +175,9 @@ static bool after_backups(cli *c, const ops_run_in *in, const ops_run_result *re
     bool *told = calloc(al.n + 1, sizeof(*told));
     if (told && ops_alerts_tell(c->r, c->policy, &al, bkp_now(), told, io_audit, c))
         failed = true;
-    for (size_t i = verdicts; told && i < al.n; i++) {
+    /* Said as it went, unless the alerts tell it once (run.h): then here,
+     * when told. */
+    for (size_t i = in->said_once ? 0 : verdicts; told && i < al.n; i++) {
         const char *shown = ops_alert_shown(&al, i);
         if (told[i] && al.v[i].state)
             bkp_warn("%s", shown);
@@ -267,7 +269,9 @@ int cmd_run(cli *c)
                      .dataset = c->dataset,
                      .force = c->force,
                      .workers = c->workers,
-                     .io = &io};
+                     .io = &io,
+                     /* cron's mail once per change, as the notification */
+                     .said_once = !c->tty && (p->notify.command.command || p->notify.mail_to)};
     ops_run_result res;
     in.now = bkp_now();
     if (ops_run_datasets(&in, &res)) {

@@ -39,6 +39,11 @@ const char *ops_alert_shown(const ops_alerts *a, size_t i);
  * translated here). Nothing when the last alert is not `key`'s. */
 void ops_alert_reshow(ops_alerts *a, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The same for the Japanese words of the last alert, condition `key`
+ * (its arguments already in Japanese): what the mail says to a Japanese
+ * reader. */
+void ops_alert_japanese(ops_alerts *a, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 void ops_alerts_free(ops_alerts *a);
 
 /* Judge `a` at `now` against repository `r`'s state, tell what changed to

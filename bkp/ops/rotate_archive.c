@@ -270,6 +270,8 @@ static void finish(archiving *t)
                         .nall = t->n,
                         .fig = figures(t),
                         .rc = o->rc,
+                        .at = o->step,
+                        .where = in->path,
                         .took = took,
                         .seen = !o->rc,
                         .pin = o->device ? NULL : in->path,

@@ -228,6 +228,8 @@ static void finish(rotation *t)
                         .nall = t->n,
                         .fig = figures(o),
                         .rc = o->rc,
+                        .at = o->step,
+                        .where = in->path,
                         .took = o->copied_all,
                         .seen = t->dst != NULL,
                         .pin = in->path,

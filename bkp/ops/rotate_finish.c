@@ -2,6 +2,7 @@
 #include "bkp/ops/rotate_finish.h"
 
 #include <errno.h>
+#include <stdio.h>
 
 #include "bkp/audit.h"
 #include "bkp/clock.h"
@@ -52,6 +53,46 @@ static int note_seen(json_t *e, void *ctx)
     }
     json_array_foreach(s->added, i, g) json_array_append(held, g);
     return 0;
+}
+
+bool ops_rotate_why(ops_rotate_step at, int rc, const char *where, char *buf, size_t n)
+{
+    const char *w = where ? where : "its place";
+    const char *err = bkp_strerror_en(rc);
+    switch (at) {
+    case OPS_ROTATE_LABEL:
+        if (rc == -ENOENT)
+            snprintf(buf, n, "no medium at %s (no label there): nothing was written", w);
+        else if (rc == -EXDEV)
+            snprintf(buf, n, "the medium at %s belongs to another repository", w);
+        else if (rc == -EKEYREJECTED)
+            snprintf(buf, n, "the medium at %s is labelled for another repository key", w);
+        else if (rc == -EMEDIUMTYPE || rc == -ENXIO)
+            snprintf(buf, n, "the medium at %s is another medium, or not the registered one", w);
+        else
+            snprintf(buf, n, "the label at %s cannot be read: %s", w, err);
+        return true;
+    case OPS_ROTATE_PINS:
+        snprintf(buf, n, "the primary is behind or beside what the medium pinned: nothing was "
+                         "written");
+        return true;
+    case OPS_ROTATE_OPEN:
+        if (rc == -EBUSY) {
+            snprintf(buf, n, "another command holds the medium's copy: nothing was written");
+            return true;
+        }
+        snprintf(buf, n, "the copy on the medium could not be made or opened: %s", err);
+        return false;
+    case OPS_ROTATE_COPY:
+        snprintf(buf, n, rc == -ENOSPC ? "the medium is full: %s" : "copying failed: %s", err);
+        return false;
+    case OPS_ROTATE_VERIFY:
+        snprintf(buf, n, "the copy does not verify: %s", err);
+        return false;
+    default:
+        snprintf(buf, n, "%s", err);
+        return false;
+    }
 }
 
 /* Note the first failure (`rc` non-zero) at `step`. */
@@ -108,7 +149,10 @@ int ops_rotate_finish(const ops_rotate_end *e, ops_rotate_step *step, bool *wrot
 {
     int first = 0, rc;
     *step = OPS_ROTATE_DONE;
-    rc = ops_rotate_record(e->primary, e->medium, e->rc != 0, e->pick, e->np, e->fig);
+    char why[512] = "";
+    bool refused = e->rc && ops_rotate_why(e->at, e->rc, e->where, why, sizeof(why));
+    rc = ops_rotate_record(e->primary, e->medium, e->rc != 0, e->rc ? why : NULL, refused, e->pick,
+                           e->np, e->fig);
     bool said_ok = !e->rc && !rc;
     fail(&first, step, OPS_ROTATE_RECORD, rc ? -EIO : 0);
     if (e->took && !e->rc && !first && e->before_pins)

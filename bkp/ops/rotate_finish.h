@@ -58,6 +58,8 @@ typedef struct ops_rotate_end {
     size_t nall;
     json_t *fig;        /* the record's figures (borrowed; "captured" is added) */
     int rc;             /* the rotation's first failure before its end, or 0 */
+    ops_rotate_step at; /* where that failure happened (its reason in the record) */
+    const char *where;  /* the medium's path or bucket, for that reason */
     bool took;          /* the medium took every chosen generation */
     bool seen;          /* the medium was reached: its registry entry is updated */
     const char *pin;    /* where the medium takes its pin, or NULL: none (a tape, a bucket,
@@ -69,6 +71,13 @@ typedef struct ops_rotate_end {
     void *ctx;
     ops_rotate_seen note;
 } ops_rotate_end;
+
+/* Why a rotation stopped at `at` with `rc`, in English as its audit record
+ * keeps it (the words a person saw, without what only the terminal needs),
+ * into `buf`; true when it stopped before it wrote anything on the medium
+ * (the wrong medium or none, a pin the primary is behind, another rotation
+ * holding it): refused, not failed. */
+bool ops_rotate_why(ops_rotate_step at, int rc, const char *where, char *buf, size_t n);
 
 /* End the rotation `e`: 0, or the first of these writes that failed
  * (`*step`: OPS_ROTATE_RECORD, _LOG_COPY, _PIN_WRITE or _REGISTRY). `*wrote`:

@@ -255,6 +255,11 @@ static void finish(const ops_object_in *in, const plan *pl, ops_object_rotate_ou
                         .np = out->np,
                         .fig = fig,
                         .rc = out->rc,
+                        .at = out->step == OPS_OBJECT_LOCK    ? OPS_ROTATE_OPEN
+                              : out->step == OPS_OBJECT_LABEL ? OPS_ROTATE_LABEL
+                              : out->step == OPS_OBJECT_PINS  ? OPS_ROTATE_PINS
+                                                              : OPS_ROTATE_COPY,
+                        .where = in->pm->object.bucket,
                         .took = out->held != NULL,
                         .seen = out->held != NULL,
                         .note = {.held = out->held}};

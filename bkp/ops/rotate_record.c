@@ -5,8 +5,8 @@
 #include "bkp/i18n.h"
 #include "bkp/log.h"
 
-int ops_rotate_record(bkp_repo *primary, const char *medium, bool failed, bkp_gen **pick,
-                      size_t np, json_t *fig)
+int ops_rotate_record(bkp_repo *primary, const char *medium, bool failed, const char *why,
+                      bool refused, bkp_gen **pick, size_t np, json_t *fig)
 {
     /* What the medium holds after it: the capture time of each data set's
      * newest generation (the age of the off-line copy counts from there). */
@@ -14,11 +14,14 @@ int ops_rotate_record(bkp_repo *primary, const char *medium, bool failed, bkp_ge
     for (size_t i = 0; i < np; i++)
         json_object_set(captured, pick[i]->dataset, json_object_get(pick[i]->json, "finished"));
     json_object_set_new(fig, "captured", captured);
+    if (failed && refused) /* stopped before it wrote: the medium is as it was */
+        json_object_set_new(fig, "refused", json_true());
     bkp_audit_rec rec = {.op = "rotate",
                          .medium = medium,
                          .failed = failed,
                          .figures = fig,
-                         .error = failed ? "see the messages of bkp rotate" : NULL};
+                         .error = failed ? (why && *why ? why : "see the messages of bkp rotate")
+                                         : NULL};
     /* Opened with the public key alone, nothing could be signed; a rotation
      * never is, but the rule is the program's everywhere. */
     if (bkp_repo_is_public(primary))

@@ -20,10 +20,12 @@
 
 /* Append to the audit log of `primary` the record of a rotation to
  * `medium` (figures `fig`, to which the capture time of each generation of
- * `pick` — what the medium holds after it — is added). 0 or a negative
- * errno: what was done must not go unrecorded. */
-int ops_rotate_record(bkp_repo *primary, const char *medium, bool failed, bkp_gen **pick,
-                      size_t np, json_t *fig);
+ * `pick` — what the medium holds after it — is added); a failed one with
+ * why (English, its `error`) and, when it stopped before writing anything,
+ * `refused` among its figures. 0 or a negative errno: what was done must
+ * not go unrecorded. */
+int ops_rotate_record(bkp_repo *primary, const char *medium, bool failed, const char *why,
+                      bool refused, bkp_gen **pick, size_t np, json_t *fig);
 
 /* What the copy `dst` holds now: [{dataset, seq, uuid, finished}] (never
  * NULL but without memory; empty when its records cannot be listed). */

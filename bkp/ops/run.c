@@ -36,9 +36,10 @@ static int cmp_priority(const void *a, const void *b)
 }
 
 /* Why hook `which` of `d` failed (`rc`), into the outcome, and said. */
-static void hook_failed(const pol_dataset *d, const pol_hook *h, const char *which,
-                        const bkp_hook_result *hr, int rc, ops_run_outcome *o)
+static void hook_failed(const ops_run_in *in, const pol_dataset *d, const pol_hook *h,
+                        const char *which, const bkp_hook_result *hr, int rc, ops_run_outcome *o)
 {
+    o->hook = h->command;
     if (rc == -ETIMEDOUT)
         DETAIL(o, N_("%s hook killed after %llds (timeout)"), which, (long long)h->timeout);
     else if (rc == -ECHILD && hr->signal)
@@ -49,7 +50,9 @@ static void hook_failed(const pol_dataset *d, const pol_hook *h, const char *whi
         DETAIL(o, N_("%s hook exited with status %d"), which, hr->exit_code);
     else
         DETAIL(o, N_("%s hook could not start: %s"), which, bkp_strerror(rc));
-    bkp_error(_("%s: %s; check `%s` by hand"), d->name, o->shown, h->command);
+    /* Said once per change by the alerts when they are told (run.h). */
+    bkp_log(in->said_once ? BKP_LOG_INFO : BKP_LOG_ERROR, _("%s: %s; check `%s` by hand"), d->name,
+            o->shown, h->command);
 }
 
 /* Hook `h` of `d`, recorded in the audit log: 0, the hook's error (said),
@@ -78,7 +81,7 @@ static int run_hook(const ops_run_in *in, const pol_dataset *d, const pol_hook *
     if (aex)
         return -EIO;
     if (rc)
-        hook_failed(d, h, which, &hr, rc, o);
+        hook_failed(in, d, h, which, &hr, rc, o);
     return rc;
 }
 

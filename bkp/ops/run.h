@@ -55,6 +55,7 @@ typedef struct ops_run_outcome {
     char detail[600]; /* English */
     char shown[600];  /* the same through the catalogue */
     bool ran, failed;
+    const char *hook; /* the command of the hook that failed it (the policy's), or NULL */
     ops_run_backup b;
     time_t last_success; /* newest sealed generation's end, this run or before */
     size_t generations;  /* sealed and not pruned, this run's included */
@@ -89,6 +90,10 @@ typedef struct ops_run_in {
     bool force;               /* every data set, due or not */
     int workers;              /* the re-read's */
     const ops_run_io *io;
+    /* A failure is told once per change by the alerts (notify: is set, and
+     * no person is watching): as it happens it is said at info level only,
+     * so that cron does not mail it at every run; the exit code says it. */
+    bool said_once;
 } ops_run_in;
 
 typedef struct ops_run_result {

@@ -38,9 +38,10 @@ bool ops_run_copy_online(const ops_run_in *in, const ops_run_result *res)
         if (pm->type == POL_OBJECT && due > in->now)
             continue;
         if (in->io->copy(in->io->ctx, pm)) {
-            bkp_error(_("copying to the on-line medium %s failed (above); the generations are safe "
-                        "in the repository, the next run copies them"),
-                      pm->name);
+            bkp_log(in->said_once ? BKP_LOG_INFO : BKP_LOG_ERROR,
+                    _("copying to the on-line medium %s failed (above); the generations are safe "
+                      "in the repository, the next run copies them"),
+                    pm->name);
             failed = true;
         }
     }
@@ -65,11 +66,12 @@ static bool reread_one(const ops_run_in *in, bkp_repo *target, const char *mediu
                              bad ? (res.nmessages ? res.messages[0] : bkp_strerror_en(rc)) : NULL};
     bool failed = in->io->audit(in->io->ctx, &rec) != 0 || bad;
     if (bad)
-        bkp_error(_("the rolling re-read of %s found %llu problem(s) (above); run `bkp verify%s%s "
-                    "--read-data` and repair with `bkp verify%s%s --repair-from MEDIUM`"),
-                  medium ? medium : _("the repository"), (unsigned long long)res.problems,
-                  medium ? " --media " : "", medium ? medium : "", medium ? " --media " : "",
-                  medium ? medium : "");
+        bkp_log(in->said_once ? BKP_LOG_INFO : BKP_LOG_ERROR,
+                _("the rolling re-read of %s found %llu problem(s) (above); run `bkp verify%s%s "
+                  "--read-data` and repair with `bkp verify%s%s --repair-from MEDIUM`"),
+                medium ? medium : _("the repository"), (unsigned long long)res.problems,
+                medium ? " --media " : "", medium ? medium : "", medium ? " --media " : "",
+                medium ? medium : "");
     json_decref(fig);
     bkp_verify_result_clear(&res);
     return failed;
@@ -126,9 +128,10 @@ bool ops_run_drills(const ops_run_in *in)
         if (!pol_is_due(&p->drills[i].schedule, when, in->now))
             continue;
         if (in->io->drill(in->io->ctx, p->drills[i].runbook, stem)) {
-            bkp_error(_("the scheduled drill %s failed; its report (in the repository's reports/) "
-                        "says which step"),
-                      stem);
+            bkp_log(in->said_once ? BKP_LOG_INFO : BKP_LOG_ERROR,
+                    _("the scheduled drill %s failed; its report (in the repository's reports/) "
+                      "says which step"),
+                    stem);
             failed = true;
         }
     }

@@ -18,7 +18,12 @@ void ops_run_alert_outcomes(ops_alerts *al, const ops_run_result *res)
         const ops_run_outcome *o = &res->v[i];
         char key[160];
         snprintf(key, sizeof(key), "backup:%s", o->d->name);
-        if (o->failed)
+        if (o->failed && o->hook) /* the advice of its cause: the hook, not the backup */
+            ops_alert(al, key, "failed", 2,
+                      N_("the backup of %s failed: %s — run its hook `%s` by hand as the policy "
+                         "runs it, and fix what it says"),
+                      o->d->name, o->detail, o->hook);
+        else if (o->failed)
             ops_alert(al, key, "failed", 2,
                       N_("the backup of %s failed: %s — run `bkp backup` of it by hand to see why"),
                       o->d->name, o->detail);
@@ -120,7 +125,15 @@ static void alert_verdict(ops_alerts *al, const json_t *d)
     json_t *shown = json_object_get(d, "shown");
     const char *why_shown = json_string_value(json_array_get(json_object_get(shown, "reasons"), 0));
     const char *next_shown = json_string_value(json_object_get(shown, "action"));
-    char key[160];
+    /* And in Japanese, for the mail of a Japanese clinic (status.c's "ja"). */
+    json_t *ja = json_object_get(d, "ja");
+    const char *why_ja = json_string_value(json_array_get(json_object_get(ja, "reasons"), 0));
+    const char *next_ja = json_string_value(json_object_get(ja, "action"));
+    char key[160], v_ja[64] = "";
+    bkp_i18n_saved saved;
+    bkp_i18n_begin(&saved, "ja");
+    snprintf(v_ja, sizeof(v_ja), "%s", v ? _(v) : "");
+    bkp_i18n_end(&saved);
     snprintf(key, sizeof(key), "verdict:%s", ds ? ds : "?");
     if (!v || !strcmp(v, "COMPLIANT")) {
         ops_alert(al, key, NULL, 0, N_("%s is COMPLIANT again (checklist item 3-②)"), ds);
@@ -130,11 +143,16 @@ static void alert_verdict(ops_alerts *al, const json_t *d)
         if (why_shown && next_shown)
             ops_alert_reshow(al, key, N_("%s is %s (checklist item 3-②): %s — next: %s"), ds, v,
                              why_shown, next_shown);
+        if (why_ja && next_ja)
+            ops_alert_japanese(al, key, N_("%s is %s (checklist item 3-②): %s — next: %s"), ds,
+                               v_ja, why_ja, next_ja);
     } else {
         ops_alert(al, key, v, strcmp(v, "AT RISK") ? 2 : 1, N_("%s is %s (checklist item 3-②): %s"),
                   ds, v, why ? why : "?");
         if (why_shown)
             ops_alert_reshow(al, key, N_("%s is %s (checklist item 3-②): %s"), ds, v, why_shown);
+        if (why_ja)
+            ops_alert_japanese(al, key, N_("%s is %s (checklist item 3-②): %s"), ds, v_ja, why_ja);
     }
 }
 

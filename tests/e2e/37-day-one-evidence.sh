@@ -12,6 +12,8 @@
 #     Japanese (no raw "format md; lang ja").
 #  2. In Tokyo time, `--from` today's local date is accepted (it was refused
 #     before 09:00 JST when days were UTC).
+#     A rotation refused for want of the disk records why, as refused; the
+#     annex keeps the last good exchange; the report's table says why.
 #  3. Without a runbook named, the answer is no and the part not met is
 #     explained with what to do.
 . "$(dirname "$0")/lib.sh"
@@ -80,6 +82,22 @@ printf '%s\n' "$R" >"$WORK/report.ja.md"
 TODAY=$(TZ=Asia/Tokyo date +%Y-%m-%d)
 TZ=Asia/Tokyo check_exit 0 "$BKP" audit report --from "$TODAY" --json
 [ "$(jq -r .statement.answer <<<"$OUT")" = true ] || flunk "--from today (JST) should report the same day one"
+
+# 2b. A rotation refused because the disk is not there says why, and is not
+# taken for a failed exchange: the annex still shows the last good one.
+mv "$WORK/usb" "$WORK/usb-away"
+mkdir -p "$WORK/usb"
+check_exit 1 "$BKP" rotate usb
+ok "$BKP" audit show --json
+last=$(jq -c '[.[] | select(.op == "rotate" and .medium == "usb")] | last' <<<"$OUT")
+jq -e '.outcome == "failed" and .figures.refused == true and (.error | test("no medium at"))' <<<"$last" >/dev/null ||
+    flunk "a rotation refused for want of the disk should record why: $last"
+ok "$BKP" policy print --regulation --lang en
+grep -E "^\| usb \|" <<<"$OUT" | grep -q "$(date -u +%Y-%m-%d).*refused: nothing written" ||
+    flunk "the annex should show the last good exchange and the refused attempt: $(grep -E '^\| usb' <<<"$OUT")"
+ok "$BKP" audit report --lang en
+grep -q "refused, nothing written: no medium at" <<<"$OUT" || flunk "the report's rotation table should say why: $(grep -n refused <<<"$OUT")"
+rmdir "$WORK/usb" && mv "$WORK/usb-away" "$WORK/usb"
 
 # 3. The runbook no longer named in the policy: no, with the fix.
 sed -i '/runbook: emr/d' "$POL"

@@ -34,8 +34,10 @@ chmod 755 "$WORK/notify-cmd" "$WORK/sendmail"
 # sendmail runs as the policy's mail user (run_as), never root by default:
 # it writes where that user may.
 mkdir -m 1777 "$WORK/mbox"
-policy() { # policy RULE
+policy() { # policy RULE [HOOK]
     cat >"$POL" <<YAML
+facility: "さくら診療所"
+language: ja
 repository: $REPO
 passphrase_file: $PASSFILE
 rule_321: $1
@@ -47,6 +49,7 @@ datasets:
   - name: emr
     paths: [$DATA/emr]
     schedule: daily 02:00
+${2:-}
 YAML
 }
 policy "{ copies: 2, media_types: 2, offline: 1, offsite: 0 }"
@@ -65,9 +68,16 @@ grep -q "raised verdict:emr NON-COMPLIANT" "$WORK/env.txt" || flunk "the command
 [ "$(cat "$WORK/mbox/mail-0.user")" = nobody ] || flunk "sendmail ran as $(cat "$WORK/mbox/mail-0.user"), not as the policy's run_as"
 grep -q -- "-i -f bkp@clinic.example -- it@clinic.example" "$WORK/mbox/mail-0.args" || flunk "sendmail arguments: $(cat "$WORK/mbox/mail-0.args")"
 subject=$(sed -n 's/^Subject: =?UTF-8?B?\(.*\)?=$/\1/p' "$WORK/mbox/mail-0" | base64 -d)
-grep -q "verdict:emr NON-COMPLIANT" <<<"$subject" || flunk "the mail's subject: $subject"
-grep -q "bkp (.*) からのお知らせです" "$WORK/mbox/mail-0" && grep -q "A notice from bkp" "$WORK/mbox/mail-0" ||
-    flunk "the mail should be in Japanese and English"
+grep -q "^\[bkp さくら診療所 $(hostname)\] 異常 発生: emr は不適合" <<<"$subject" ||
+    grep -q "^\[bkp さくら診療所 $(hostname)\] 異常 発生: emr は 不適合" <<<"$subject" ||
+    flunk "the mail's subject should name the facility and the host, in Japanese: $subject"
+grep -q "bkp（さくら診療所 .*、リポジトリ $REPO）からのお知らせです" "$WORK/mbox/mail-0" &&
+    grep -q "A notice from bkp" "$WORK/mbox/mail-0" ||
+    flunk "the mail should be in Japanese, then English, naming the repository: $(cat "$WORK/mbox/mail-0")"
+grep -q "NON-COMPLIANT" <(grep "内容:" "$WORK/mbox/mail-0") &&
+    flunk "the Japanese summary should be Japanese: $(grep '内容:' "$WORK/mbox/mail-0")"
+grep '"key":"verdict:emr"' "$WORK/events.jsonl" | grep -q '"summary":"emr is NON-COMPLIANT' ||
+    flunk "the event keeps the English summary for programs"
 
 # 2. Every 15 minutes for hours: nothing told, and the run does not warn again.
 for k in 1 2 3 4 5 6; do
@@ -111,6 +121,26 @@ grep '"key":"verdict:emr"' "$WORK/events.jsonl" | tail -n 1 | grep -q '"event":"
 at $((2 * 86400 + 960))
 ok "$BKP" run
 [ "$(verdict_events)" = 4 ] || flunk "raised, reminder, changed, cleared expected, got $(verdict_events)"
+
+# 4b. A failing hook: one notification, in Japanese, naming the host and the
+# hook to run by hand (not `bkp backup`); later runs under cron do not print
+# it again (cron mails once), the exit code still says it.
+policy "{ copies: 2, media_types: 1, offline: 0, offsite: 0 }" "    before: { command: \"exit 3\", timeout: 30s }"
+rm -f "$WORK"/mbox/mail-*
+at $((3 * 86400 + 60))
+expect_exit 1 "$BKP" run --force
+m=$(ls "$WORK/mbox" | grep -E '^mail-[0-9]+$' | head -n 1 || true)
+[ -n "$m" ] || fail "no mail for the failing hook"
+m=$WORK/mbox/$m
+grep -q "バックアップに失敗" "$m" || grep -q "失敗" "$m" || flunk "the hook's mail should be in Japanese: $(cat "$m")"
+grep -q "exit 3" "$m" || flunk "the hook's mail should name the hook to run by hand: $(cat "$m")"
+grep -q "$(hostname)" "$m" || flunk "the hook's mail should name the host"
+grep -q "run \`bkp backup\`" "$m" && flunk "a failed hook's advice is the hook, not bkp backup"
+at $((3 * 86400 + 960))
+expect_exit 1 "$BKP" run --force
+grep -q "hook exited with status 3" <<<"$ERR" && flunk "a failure told once is not printed again at each run: $ERR"
+[ "$(grep -c '"key":"backup:emr"' "$WORK/events.jsonl")" = 1 ] || flunk "the failing hook should be told once"
+policy "{ copies: 2, media_types: 1, offline: 0, offsite: 0 }"
 
 # 5. The audit log has each event, delivered or not.
 ok "$BKP" audit show --json

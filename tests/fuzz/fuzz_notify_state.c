@@ -10,10 +10,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const pol_condition v[] = {
-        {"verdict:emr", "AT RISK", "emr is AT RISK", 1},
-        {"backup:emr", NULL, "the backup of emr succeeded again", 0},
-        {"due:usb", "overdue", "usb is overdue", 1},
-        {NULL, "suspicious", "emr:3 is suspicious", 2},
+        {"verdict:emr", "AT RISK", "emr is AT RISK", 1, NULL},
+        {"backup:emr", NULL, "the backup of emr succeeded again", 0, NULL},
+        {"due:usb", "overdue", "usb is overdue", 1, NULL},
+        {NULL, "suspicious", "emr:3 is suspicious", 2, NULL},
     };
     json_t *state = pol_notify_state_parse(data, size), *events = json_array();
     bool told[4];

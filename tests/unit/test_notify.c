@@ -25,7 +25,7 @@ static void test_once_per_change(void **unused)
 {
     (void)unused;
     json_t *state = json_object(), *ev = json_array();
-    pol_condition at_risk = {"verdict:emr", "AT RISK", "emr is AT RISK: connect usb-b", 1};
+    pol_condition at_risk = {"verdict:emr", "AT RISK", "emr is AT RISK: connect usb-b", 1, NULL};
     bool told;
     assert_int_equal(pol_notify_decide(state, &at_risk, 1, T0, DAY, ev, &told), 1);
     assert_true(told);
@@ -40,13 +40,13 @@ static void test_once_per_change(void **unused)
     assert_string_equal(kind(ev, 1), "reminder");
     assert_int_equal(pol_notify_decide(state, &at_risk, 1, T0 + DAY + 900, DAY, ev, NULL), 0);
     /* Worse: told at once, with what it was. */
-    pol_condition nc = {"verdict:emr", "NON-COMPLIANT", "emr is NON-COMPLIANT", 2};
+    pol_condition nc = {"verdict:emr", "NON-COMPLIANT", "emr is NON-COMPLIANT", 2, NULL};
     assert_int_equal(pol_notify_decide(state, &nc, 1, T0 + DAY + 1800, DAY, ev, NULL), 1);
     assert_string_equal(kind(ev, 2), "changed");
     assert_string_equal(json_string_value(json_object_get(json_array_get(ev, 2), "previous")),
                         "AT RISK");
     /* Fixed: cleared once; then nothing. */
-    pol_condition ok = {"verdict:emr", NULL, "emr is COMPLIANT", 0};
+    pol_condition ok = {"verdict:emr", NULL, "emr is COMPLIANT", 0, NULL};
     assert_int_equal(pol_notify_decide(state, &ok, 1, T0 + 2 * DAY, DAY, ev, NULL), 1);
     assert_string_equal(kind(ev, 3), "cleared");
     assert_int_equal(pol_notify_decide(state, &ok, 1, T0 + 2 * DAY + 900, DAY, ev, NULL), 0);
@@ -59,8 +59,8 @@ static void test_not_judged_keeps_state(void **unused)
 {
     (void)unused;
     json_t *state = json_object(), *ev = json_array();
-    pol_condition a = {"backup:emr", "failed", "the backup of emr failed", 2};
-    pol_condition b = {"backup:ward", NULL, "", 0};
+    pol_condition a = {"backup:emr", "failed", "the backup of emr failed", 2, NULL};
+    pol_condition b = {"backup:ward", NULL, "", 0, NULL};
     assert_int_equal(pol_notify_decide(state, &a, 1, T0, DAY, ev, NULL), 1);
     /* A run of ward alone says nothing of emr, which stays failed. */
     assert_int_equal(pol_notify_decide(state, &b, 1, T0 + 900, DAY, ev, NULL), 0);
@@ -75,7 +75,7 @@ static void test_one_off_events(void **unused)
 {
     (void)unused;
     json_t *state = json_object(), *ev = json_array();
-    pol_condition s = {NULL, "suspicious", "emr:7 is suspicious: 80 % of files changed", 2};
+    pol_condition s = {NULL, "suspicious", "emr:7 is suspicious: 80 % of files changed", 2, NULL};
     assert_int_equal(pol_notify_decide(state, &s, 1, T0, DAY, ev, NULL), 1);
     assert_int_equal(pol_notify_decide(state, &s, 1, T0 + 1, DAY, ev, NULL), 1);
     assert_string_equal(kind(ev, 1), "event");
