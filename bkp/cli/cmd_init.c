@@ -8,6 +8,7 @@
 #include "bkp/i18n.h"
 #include "bkp/keys.h"
 #include "bkp/log.h"
+#include "bkp/pubkey.h"
 
 int cmd_init(cli *c)
 {
@@ -43,10 +44,19 @@ int cmd_init(cli *c)
     bkp_passphrase_free(pass, plen);
     if (rc)
         return cli_exit_for(rc);
-    if (c->tty)
-        printf(_("created repository %s (chunk IDs: %s)\n"
-                 "Keep the passphrase somewhere safe and off this machine: without it no copy on "
-                 "any medium can be restored.\n"),
-               c->repo, bkp_id_hash_name(ids));
+    /* What was made, how to know it again, and the next three steps: said
+     * whether or not a terminal is watching (init is run by a person, once). */
+    char fp[BKP_FINGERPRINT_LEN];
+    bkp_pubkey_fingerprint(bkp_repo_sign_pk(r), fp);
+    printf(_("created repository %s (chunk IDs: %s)\n"
+             "Its key's fingerprint (write it on the media labels and the paper procedure):\n"
+             "  %s\n"
+             "Keep the passphrase somewhere safe and off this machine: without it no copy on "
+             "any medium can be restored.\n"
+             "Next:\n"
+             "  1. label each disk of the policy: bkp media label PATH --name NAME\n"
+             "  2. put the key on paper for the safe: bkp key export --paper -o key-sheet.md\n"
+             "  3. make the first backup: bkp run --force (or bkp backup DATASET)\n"),
+           c->repo, bkp_id_hash_name(ids), fp);
     return EXIT_OK;
 }

@@ -34,6 +34,10 @@ static void print_text(const pol_policy *p)
 {
     char buf[64];
     printf(_("policy %s\n  repository: %s\n"), p->file, p->repository);
+    if (p->facility)
+        printf(_("  facility: %s\n"), p->facility);
+    printf(_("  language of what is written for people: %s\n"),
+           p->language ? p->language : _("the locale's"));
     printf(_("  3-2-1 rule: %d copies, %d media types, %d off-line, %d off-site, off-line copy "
              "at most %lld days old\n"),
            p->rule.copies, p->rule.media_types, p->rule.offline, p->rule.offsite,
@@ -70,7 +74,23 @@ static void print_text(const pol_policy *p)
                 printf(" %s", d->copy_to[k]);
             printf("\n");
         }
+        if (d->runbook)
+            printf(_("    runbook: %s\n"), d->runbook);
     }
+    for (size_t i = 0; i < p->ndrills; i++)
+        printf(_("  drill %s, %s (unattended)\n"), p->drills[i].runbook,
+               pol_schedule_text(&p->drills[i].schedule, buf, sizeof(buf)));
+    printf(_("  re-read of every pack within %lld days; key-recovery drill every %lld days\n"),
+           (long long)(p->reread_every / 86400), (long long)(p->key_drill_every / 86400));
+    const pol_notify *nt = &p->notify;
+    if (nt->command.command || nt->mail_to)
+        printf(_("  notify:%s%s%s%s; reminder every %lld hours\n"),
+               nt->command.command ? _(" command ") : "",
+               nt->command.command ? nt->command.command : "", nt->mail_to ? _(" mail to ") : "",
+               nt->mail_to ? nt->mail_to : "", (long long)(nt->remind_every / 3600));
+    else
+        printf("%s", _("  notify: none (alerts only in the run's output and syslog)\n"));
+    printf(_("  status page: %s\n"), p->status_page ? p->status_page : _("none"));
 }
 
 /* ---- the regulation annex ---- */

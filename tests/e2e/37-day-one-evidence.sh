@@ -45,6 +45,12 @@ export BKP_POLICY=$POL
 export TMPDIR=$WORK/tmp
 mkdir -p "$TMPDIR"
 ok "$BKP" init
+output_has "fingerprint" "init should print the repository key's fingerprint"
+output_has "bkp key export --paper" "init should say the next steps"
+ok "$BKP" policy check
+for k in "facility: さくら診療所" "language of what is written for people: ja" "notify: none" "status page: none"; do
+    output_has "$k" "policy check should echo every key it applied"
+done
 ok "$BKP" media label "$WORK/usb" --name usb
 ok "$BKP" media label "$WORK/arch" --name arch
 for i in 1 2 3; do

@@ -18,6 +18,7 @@
 #include "bkp/medium.h"
 #include "bkp/ops/run.h"
 
+#include "catalogue.h"
 #include "ops_repo.h"
 
 /* %2$s: the before hook of emr. */
@@ -233,8 +234,12 @@ static void test_failing_hook_fails_its_dataset_alone(void **state)
     assert_int_equal(al.n, 6); /* 2 backups, copy-online, verify, drill, usb-a not connected */
     assert_string_equal(al.v[0].key, "backup:emr");
     assert_string_equal(al.v[0].state, "failed");
+    /* The advice of its cause: the hook, run by hand; and the same in Japanese. */
     assert_string_equal(al.v[0].summary, "the backup of emr failed: before hook exited with status "
-                                         "3 — run `bkp backup` of it by hand to see why");
+                                         "3 — run its hook `exit 3` by hand as the policy runs it, "
+                                         "and fix what it says");
+    assert_non_null(al.v[0].summary_ja);
+    assert_non_null(strstr(al.v[0].summary_ja, "フック `exit 3` を手で実行"));
     assert_string_equal(al.v[1].key, "backup:scans");
     assert_null(al.v[1].state);
     assert_string_equal(al.v[2].key, "copy-online");
@@ -267,5 +272,5 @@ int main(void)
         cmocka_unit_test(test_priority_then_not_due),
         cmocka_unit_test(test_failing_hook_fails_its_dataset_alone),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, test_catalogue_setup, NULL);
 }
