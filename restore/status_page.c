@@ -349,11 +349,10 @@ static void dataset(FILE *f, json_t *d, time_t now, bool ja)
         fputs("</span> ", f);
     }
     badge(f, v);
+    /* Its command is for the system officer, at the end of the page. */
     fputs("</h3>\n<p class=\"action\">", f);
-    if (*rb_js(words, "action"))
-        say(f, _("Next: %s"), rb_js(words, "action"));
-    else
-        rb_html_escape(f, _("Nothing to do."));
+    rb_html_escape(f, *rb_js(words, "action") ? _("Something to do: see \"What to do today\".")
+                                              : _("Nothing to do."));
     fputs("</p>\n", f);
     if (json_array_size(json_object_get(words, "reasons"))) {
         fputs("<ul class=\"reasons\">\n", f);
