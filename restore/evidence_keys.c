@@ -121,7 +121,7 @@ static void key_section(rb_doc *doc, json_t *ev)
     rb_doc_para(doc, "%s",
                 _("Every use of the key sheets and every change of a passphrase, from the signed "
                   "audit log; no record holds a secret."));
-    rb_doc_table(doc, (const char *[]){"#", _("Time"), _("Operation"), _("By"), _("Result"),
+    rb_doc_table(doc, (const char *[]){"#", _("Date and time"), _("Operation"), _("By"), _("Result"),
                                        _("Recorded"), NULL});
     json_array_foreach(ops, i, r)
     {

@@ -554,6 +554,12 @@ static char *print(const rb_runbook *rb, const rb_on_medium *on, json_t *copies,
         on_medium_first(d, on);
     copies_table(d, copies, on);
     rb_doc_h2(d, _("Steps"));
+    const char *to = restore_target(rb);
+    if (to) /* before the table: its run and check steps need it */
+        rb_doc_para(d,
+                    _("Commands of run and check steps see the restored folder as $BKP_TARGET: "
+                      "type `export BKP_TARGET=%s` first."),
+                    to);
     rb_doc_table(
         d, (const char *[]){"✓", "#", _("Who"), _("What"), _("How"), _("Signature / time"), NULL});
     for (size_t k = 0; k < rb->nsteps; k++) {
@@ -566,12 +572,6 @@ static char *print(const rb_runbook *rb, const rb_on_medium *on, json_t *copies,
         rb_doc_row(d, (const char *[]){"☐", num, st->who, what, h, "", NULL});
     }
     rb_doc_table_end(d);
-    const char *to = restore_target(rb);
-    if (to)
-        rb_doc_para(d,
-                    _("Commands of run and check steps see the restored folder as $BKP_TARGET: "
-                      "type `export BKP_TARGET=%s` first."),
-                    to);
     if (!on)
         rb_doc_para(d,
                     _("With a working computer the whole procedure runs as `bkp restore --runbook "

@@ -171,8 +171,9 @@ static void header(FILE *f, json_t *st, time_t now)
     fputs("\">", f);
     say(f, _("Made %s."), local(when, sizeof(when), now));
     fputs("</span> ", f);
-    rb_html_escape(f,
-                   _("This page does not update itself: it is written again by each backup run."));
+    rb_html_escape(f, _("Each backup run writes this page again (a browser does not refresh it "
+                        "by itself): if the time above is older than last night, tell the system "
+                        "officer."));
     fputs("</p>\n<p id=\"overall\">", f);
     rb_html_escape(f, _("All data: "));
     badge(f, rb_js(st, "verdict"));
@@ -443,9 +444,9 @@ static void calendar(FILE *f, json_t *st, time_t now)
           (const char *[]){_("Day"), _("Medium"), _("Where it is kept"), _("State"), NULL});
     json_array_foreach(turns, i, t) rotation_row(f, t, now);
     fputs("</table></div>\n<p>", f);
-    rb_html_prose(f,
-                  _("On the day: connect the medium, run `bkp rotate MEDIUM`, and when it reports "
-                    "success disconnect it and take it back to where it is kept."));
+    rb_html_prose(f, _("On the day: bring the medium of that row and connect it; the system "
+                       "officer copies to it (see the end of this page); once that succeeded, "
+                       "disconnect it and take it back to where it is kept."));
     fputs("</p>\n</section>\n", f);
 }
 
@@ -472,6 +473,8 @@ static void drill_row(FILE *f, json_t *d)
     rb_html_escape(f, ok ? _("succeeded") : _("FAILED"));
     if (json_is_false(json_object_get(dr, "attended")))
         rb_html_escape(f, _(" (unattended)"));
+    else if (*rb_js(dr, "attested_by"))
+        say(f, _(" (attended: %s)"), rb_js(dr, "attested_by"));
     fputs("</td><td>", f);
     rb_html_escape(f, rb_duration_text(took, sizeof(took), secs));
     fprintf(f, "</td><td data-rto-met=\"%s\">",

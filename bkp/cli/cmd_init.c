@@ -56,7 +56,9 @@ int cmd_init(cli *c)
              "Next:\n"
              "  1. label each disk of the policy: bkp media label PATH --name NAME\n"
              "  2. put the key on paper for the safe: bkp key export --paper -o key-sheet.md\n"
-             "  3. make the first backup: bkp run --force (or bkp backup DATASET)\n"),
+             "  3. make the first backup: bkp run --force (or bkp backup DATASET)\n"
+             "Then rotate each medium (bkp rotate NAME) and print each procedure for the safe: "
+             "bkp runbook print RUNBOOK (it carries the recovery kit's fingerprint).\n"),
            c->repo, bkp_id_hash_name(ids), fp);
     return EXIT_OK;
 }

@@ -129,11 +129,12 @@ static void alert_verdict(ops_alerts *al, const json_t *d)
     json_t *ja = json_object_get(d, "ja");
     const char *why_ja = json_string_value(json_array_get(json_object_get(ja, "reasons"), 0));
     const char *next_ja = json_string_value(json_object_get(ja, "action"));
-    char key[160], v_ja[64] = "";
+    char key[160], v_ja[64] = "", v_shown[64];
     bkp_i18n_saved saved;
     bkp_i18n_begin(&saved, "ja");
     snprintf(v_ja, sizeof(v_ja), "%s", v ? _(v) : "");
     bkp_i18n_end(&saved);
+    snprintf(v_shown, sizeof(v_shown), "%s", v ? _(v) : ""); /* the reader's word for it */
     snprintf(key, sizeof(key), "verdict:%s", ds ? ds : "?");
     if (!v || !strcmp(v, "COMPLIANT")) {
         ops_alert(al, key, NULL, 0, N_("%s is COMPLIANT again (checklist item 3-②)"), ds);
@@ -141,8 +142,8 @@ static void alert_verdict(ops_alerts *al, const json_t *d)
         ops_alert(al, key, v, strcmp(v, "AT RISK") ? 2 : 1,
                   N_("%s is %s (checklist item 3-②): %s — next: %s"), ds, v, why ? why : "?", next);
         if (why_shown && next_shown)
-            ops_alert_reshow(al, key, N_("%s is %s (checklist item 3-②): %s — next: %s"), ds, v,
-                             why_shown, next_shown);
+            ops_alert_reshow(al, key, N_("%s is %s (checklist item 3-②): %s — next: %s"), ds,
+                             v_shown, why_shown, next_shown);
         if (why_ja && next_ja)
             ops_alert_japanese(al, key, N_("%s is %s (checklist item 3-②): %s — next: %s"), ds,
                                v_ja, why_ja, next_ja);
@@ -150,7 +151,8 @@ static void alert_verdict(ops_alerts *al, const json_t *d)
         ops_alert(al, key, v, strcmp(v, "AT RISK") ? 2 : 1, N_("%s is %s (checklist item 3-②): %s"),
                   ds, v, why ? why : "?");
         if (why_shown)
-            ops_alert_reshow(al, key, N_("%s is %s (checklist item 3-②): %s"), ds, v, why_shown);
+            ops_alert_reshow(al, key, N_("%s is %s (checklist item 3-②): %s"), ds, v_shown,
+                             why_shown);
         if (why_ja)
             ops_alert_japanese(al, key, N_("%s is %s (checklist item 3-②): %s"), ds, v_ja, why_ja);
     }

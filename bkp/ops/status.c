@@ -24,6 +24,7 @@ typedef struct last_ctx {
     last_rec *of; /* one per data set of the policy */
     json_t *verify;
     time_t key_drill;                    /* the last successful key-recovery drill */
+    time_t first;                        /* the log's first record: the repository's creation */
     int (*also)(json_t *rec, void *ctx); /* ops_status_in's */
     void *also_ctx;
 } last_ctx;
@@ -45,6 +46,10 @@ static int scan(json_t *j, void *ctx)
     last_ctx *l = ctx;
     json_t *op = json_object_get(j, "op");
     const char *ds = json_string_value(json_object_get(j, "dataset"));
+    if (!l->first) {
+        time_t t = bkp_iso_parse(json_string_value(json_object_get(j, "time")));
+        l->first = t > 0 ? t : 0;
+    }
     if (str_is(op, "verify") && !json_object_get(j, "medium"))
         keep(&l->verify, j);
     if (str_is(op, "drill") && str_is(json_object_get(j, "outcome"), "ok") &&
@@ -96,6 +101,8 @@ static json_t *drill_of(json_t *rec)
                                             json_object_get(fig, "rto_met"), "attended",
                                             json_object_get(fig, "attended"), "read_from",
                                             json_object_get(fig, "read_from")));
+    if (json_is_object(j) && json_is_string(json_object_get(fig, "attested_by")))
+        json_object_set(j, "attested_by", json_object_get(fig, "attested_by"));
     return j;
 }
 
@@ -314,6 +321,7 @@ json_t *ops_status(const ops_status_in *in, int *worst, ops_status_log *found)
     else if (l->rc == 0 && l->check.bad)
         l->rc = 1;
     l->key_drill = w.last.key_drill;
+    l->created = w.last.first;
     /* In priority order: what care needs back first comes first. */
     for (size_t k = 0; k < p->ndatasets; k++) {
         size_t i = 0;
@@ -343,6 +351,9 @@ json_t *ops_key_drill_status(const ops_status_log *log, const pol_policy *policy
     char iso[32] = "";
     if (last > 0)
         bkp_iso_time(iso, sizeof(iso), last);
+    /* Never held: due once the interval has passed since the repository was
+     * made, not on its first day. */
+    time_t since = last > 0 ? last : log && log->rc >= 0 ? log->created : 0;
     return json_pack("{s:o, s:I, s:b}", "last", last > 0 ? json_string(iso) : json_null(),
-                     "every_seconds", (json_int_t)every, "due", last <= 0 || now - last > every);
+                     "every_seconds", (json_int_t)every, "due", since <= 0 || now - since > every);
 }

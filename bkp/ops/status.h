@@ -56,6 +56,7 @@ typedef struct ops_status_log {
     bkp_audit_check check; /* what was found */
     time_t checked;        /* when */
     time_t key_drill;      /* the last successful key-recovery drill, 0: none */
+    time_t created;        /* the log's first sound record (the repository's creation), 0: none */
 } ops_status_log;
 
 /* The data sets' statuses (a new array), `*worst` receiving the worst

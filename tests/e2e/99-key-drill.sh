@@ -73,8 +73,13 @@ ok "$BKP" key split "${P[@]}" --shares 5 --threshold 3 -o "$WORK/shares"
 S=$WORK/shares/share
 SHEETS=(--key-from "$S-2-of-5.md" --key-from "$S-4-of-5.md" --key-from "$S-5-of-5.md")
 
-# 1. Never held: status reminds, in text and JSON, and judges nothing by it.
+# 1. Never held: not on the repository's first days; once key_drill_every
+# has passed since its creation, status reminds, in text and JSON, and
+# judges nothing by it. (`status` writes nothing: the clock may go back.)
 at 1
+expect_exit 0 "$BKP" status "${P[@]}"
+grep -q "key-recovery drill" <<<"$OUT" && flunk "a repository one day old is reminded of a key-recovery drill: $OUT"
+at 31
 expect_exit 0 "$BKP" status "${P[@]}"
 output_has "key-recovery drill: never held"
 ok "$BKP" status --json "${P[@]}"

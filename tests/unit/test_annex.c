@@ -92,6 +92,8 @@ static json_t *facts(void)
         "   \"seconds\": 4850.5, \"rto_met\": true}},"
         " \"rotations\": {\"usb-a\": {\"time\": \"2026-11-20T09:12:00Z\", \"outcome\": \"ok\"},"
         "  \"tape\": {\"time\": \"2026-11-02T10:00:00Z\", \"outcome\": \"failed\"}},"
+        " \"rotations_ok\": {\"usb-a\": {\"time\": \"2026-11-20T09:12:00Z\", \"outcome\": \"ok\"},"
+        "  \"tape\": {\"time\": \"2026-10-02T10:00:00Z\", \"outcome\": \"ok\"}},"
         " \"probes\": {\"cloud\": {\"time\": \"2026-10-30T08:00:00Z\", \"outcome\": \"ok\"}}}",
         0, &e);
     assert_non_null(f);
