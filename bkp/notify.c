@@ -69,8 +69,22 @@ char *bkp_notify_mail(const bkp_notify_target *t, const json_t *event, const cha
              "Check: bkp status\n",
              host, *facility ? ", " : "", facility, repo, severity_en(sev), *key ? key : "event",
              kind, str(event, "since"), str(event, "summary"));
-    int rc;
-    if (t->english)
+    /* The body: in Japanese first, then English; or English alone. */
+    char *body = NULL;
+    int rc = t->english ? asprintf(&body, "%s", english)
+                        : asprintf(&body,
+                                   "bkp（%s%s%s、リポジトリ %s）からのお知らせです。\n\n"
+                                   "  内容: %s\n"
+                                   "  種別: %s (%s)\n"
+                                   "  対象: %s\n"
+                                   "  状態: %s\n"
+                                   "  開始: %s\n\n"
+                                   "確認: bkp status\n\n"
+                                   "%s",
+                                   *facility ? facility : "", *facility ? " " : "", host, repo, ja,
+                                   kind_ja(kind), severity_ja(sev), *key ? key : "-", what,
+                                   str(event, "since"), english);
+    if (rc >= 0)
         rc = asprintf(&mail,
                       "%sTo: %s\n"
                       "Subject: =?UTF-8?B?%s?=\n"
@@ -81,31 +95,11 @@ char *bkp_notify_mail(const bkp_notify_target *t, const json_t *event, const cha
                       "\n"
                       "%s\n"
                       "-- \n"
+                      "%s"
                       "Sent once per change, with a reminder while it lasts.\n",
-                      from, t->mail_to, b64, english);
-    else
-        rc = asprintf(&mail,
-                      "%sTo: %s\n"
-                      "Subject: =?UTF-8?B?%s?=\n"
-                      "MIME-Version: 1.0\n"
-                      "Content-Type: text/plain; charset=UTF-8\n"
-                      "Content-Transfer-Encoding: 8bit\n"
-                      "Auto-Submitted: auto-generated\n"
-                      "\n"
-                      "bkp（%s%s%s、リポジトリ %s）からのお知らせです。\n\n"
-                      "  内容: %s\n"
-                      "  種別: %s (%s)\n"
-                      "  対象: %s\n"
-                      "  状態: %s\n"
-                      "  開始: %s\n\n"
-                      "確認: bkp status\n\n"
-                      "%s\n"
-                      "-- \n"
-                      "変化したときに一度だけ送り、続いている間は再通知します。\n"
-                      "Sent once per change, with a reminder while it lasts.\n",
-                      from, t->mail_to, b64, *facility ? facility : "", *facility ? " " : "",
-                      host, repo, ja, kind_ja(kind), severity_ja(sev), *key ? key : "-", what,
-                      str(event, "since"), english);
+                      from, t->mail_to, b64, body,
+                      t->english ? "" : "変化したときに一度だけ送り、続いている間は再通知します。\n");
+    free(body);
     return rc < 0 ? NULL : mail;
 }
 
