@@ -453,7 +453,12 @@ static char *render(json_t *ev, rb_format f, bool ja)
         rb_doc_row(doc, (const char *[]){_("Facility"), rb_js(ev, "facility"), NULL});
     snprintf(line, sizeof(line), "%s — %s", rb_local(a, sizeof(a), rb_js(period, "from")),
              rb_local(b, sizeof(b), rb_js(period, "to")));
-    if (json_is_true(json_object_get(period, "since_creation")))
+    if (json_is_true(json_object_get(period, "since_creation")) &&
+        json_is_true(json_object_get(period, "from_default")))
+        bkp_strappend(line, sizeof(line), "%s",
+                      _(" (from the repository's creation, within the last 30 days: there was "
+                        "nothing to back up before)"));
+    else if (json_is_true(json_object_get(period, "since_creation")))
         bkp_strappend(line, sizeof(line),
                       _(" (from the repository's creation: there was nothing to back up before; "
                         "asked from %s)"),

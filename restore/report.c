@@ -658,7 +658,10 @@ static char *report(json_t *r, rb_format f, bool ja)
     rb_doc_table(d, (const char *[]){_("Item"), _("Value"), NULL});
     rb_doc_row(d, (const char *[]){_("Result"), line, NULL});
     rb_doc_row(d, (const char *[]){_("Runbook"), rb_js(r, "runbook"), NULL});
-    rb_doc_row(d, (const char *[]){_("Started (UTC)"), rb_js(r, "started"), NULL});
+    char started[64];
+    rb_doc_row(d, (const char *[]){_("Started"), rb_local(started, sizeof(started),
+                                                           rb_js(r, "started")),
+                                   NULL});
     if (*rb_js(r, "attested_by"))
         snprintf(line, sizeof(line), _("%s (attested; run as %s)"), rb_js(r, "attested_by"),
                  rb_js(r, "user"));

@@ -74,6 +74,7 @@ int cli_audit_report(cli *c)
     ops_report_in in = {.repo = c->ro,
                         .policy = p,
                         .from = from,
+                        .from_default = !c->from,
                         .to = to,
                         .status_in = &status,
                         .load_runbook = load_runbook,

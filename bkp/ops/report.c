@@ -339,6 +339,8 @@ int ops_report(const ops_report_in *in, json_t **out)
     if (s.from != asked) { /* said on the report: the period was shortened, and why */
         json_object_set_new(json_object_get(ev, "period"), "asked_from", json_string(asked_from));
         json_object_set_new(json_object_get(ev, "period"), "since_creation", json_true());
+        json_object_set_new(json_object_get(ev, "period"), "from_default",
+                            json_boolean(in->from_default));
     }
     if (in->policy->facility)
         json_object_set_new(ev, "facility", json_string(in->policy->facility));

@@ -31,6 +31,7 @@ typedef struct ops_report_in {
     const bkp_repo *repo;     /* open with its keys, borrowed */
     const pol_policy *policy; /* borrowed */
     time_t from, to;          /* the period, UTC, both included; from <= to */
+    bool from_default;        /* `from` is the default (30 days back), not asked for */
     json_t *status;           /* the data sets of ops_status (borrowed; may be NULL) */
     /* With it (borrowed), the data sets' status is gathered here instead
      * (`status` is not used), from the same reading of the audit log as

@@ -14,19 +14,28 @@
 #include "bkp/ops/run.h"
 #include "policies/schedule.h"
 
-/* Say the detail of `o` twice: in English, and in the reader's language. The
- * format is a literal marked N_() so that the catalogue has it. */
+/* Say the detail of `o` three times: in English, in the reader's language,
+ * and in Japanese (for the mail). The format is a literal marked N_() so
+ * that the catalogue has it. */
 #define DETAIL(o, fmt, ...)                                                                        \
     do {                                                                                           \
+        bkp_i18n_saved ja_;                                                                        \
         snprintf((o)->detail, sizeof((o)->detail), fmt, __VA_ARGS__);                              \
         snprintf((o)->shown, sizeof((o)->shown), _(fmt), __VA_ARGS__);                             \
+        bkp_i18n_begin(&ja_, "ja");                                                                \
+        snprintf((o)->detail_ja, sizeof((o)->detail_ja), _(fmt), __VA_ARGS__);                     \
+        bkp_i18n_end(&ja_);                                                                        \
     } while (0)
 
 /* The same for a fixed text (marked N_()). */
 static void detail_text(ops_run_outcome *o, const char *text)
 {
+    bkp_i18n_saved ja;
     snprintf(o->detail, sizeof(o->detail), "%s", text);
     snprintf(o->shown, sizeof(o->shown), "%s", _(text));
+    bkp_i18n_begin(&ja, "ja");
+    snprintf(o->detail_ja, sizeof(o->detail_ja), "%s", _(text));
+    bkp_i18n_end(&ja);
 }
 
 static int cmp_priority(const void *a, const void *b)
@@ -125,6 +134,7 @@ static void judge_backup(int ex, ops_run_outcome *o)
         o->what = N_("sealed, SUSPICIOUS");
         snprintf(o->detail, sizeof(o->detail), "%s", o->b.reason);
         snprintf(o->shown, sizeof(o->shown), "%s", o->b.reason); /* the guard's, English */
+        snprintf(o->detail_ja, sizeof(o->detail_ja), "%s", o->b.reason);
     } else if (ex) {
         o->failed = true;
         o->what = N_("failed");

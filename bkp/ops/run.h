@@ -54,6 +54,7 @@ typedef struct ops_run_outcome {
     const char *what; /* "sealed", "not due", "failed", … (N_) */
     char detail[600]; /* English */
     char shown[600];  /* the same through the catalogue */
+    char detail_ja[900]; /* the same in Japanese (the alert's mail) */
     bool ran, failed;
     const char *hook; /* the command of the hook that failed it (the policy's), or NULL */
     ops_run_backup b;

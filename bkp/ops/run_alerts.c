@@ -18,15 +18,24 @@ void ops_run_alert_outcomes(ops_alerts *al, const ops_run_result *res)
         const ops_run_outcome *o = &res->v[i];
         char key[160];
         snprintf(key, sizeof(key), "backup:%s", o->d->name);
-        if (o->failed && o->hook) /* the advice of its cause: the hook, not the backup */
+        if (o->failed && o->hook) { /* the advice of its cause: the hook, not the backup */
             ops_alert(al, key, "failed", 2,
                       N_("the backup of %s failed: %s — run its hook `%s` by hand as the policy "
                          "runs it, and fix what it says"),
                       o->d->name, o->detail, o->hook);
-        else if (o->failed)
+            ops_alert_japanese(al, key,
+                               N_("the backup of %s failed: %s — run its hook `%s` by hand as the "
+                                  "policy runs it, and fix what it says"),
+                               o->d->name, o->detail_ja, o->hook);
+        } else if (o->failed) {
             ops_alert(al, key, "failed", 2,
                       N_("the backup of %s failed: %s — run `bkp backup` of it by hand to see why"),
                       o->d->name, o->detail);
+            ops_alert_japanese(al, key,
+                               N_("the backup of %s failed: %s — run `bkp backup` of it by hand to "
+                                  "see why"),
+                               o->d->name, o->detail_ja);
+        }
         else if (o->ran)
             ops_alert(al, key, NULL, 0, N_("the backup of %s succeeded again"), o->d->name);
         if (o->b.gen && o->b.suspicious)
