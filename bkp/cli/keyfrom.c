@@ -89,7 +89,7 @@ int cli_key_from_check(cli *c)
     int rc = sheets_master(c, master, &what);
     if (rc) {
         sodium_free(master); /* wipes */
-        return rc == -EINVAL ? EXIT_USAGE : EXIT_FAILED;
+        return rc == -EINVAL ? EXIT_USAGE : rc == -EKEYREJECTED ? EXIT_KEY : EXIT_FAILED;
     }
     c->key_master = master;
     c->key_used = what;
@@ -110,7 +110,10 @@ int cli_key_from_master(cli *c)
     if (c->key_master)
         return 0;
     int ex = cli_key_from_check(c);
-    return ex == EXIT_OK ? 0 : ex == EXIT_USAGE ? -EINVAL : -ENOMEM;
+    return ex == EXIT_OK      ? 0
+           : ex == EXIT_USAGE ? -EINVAL
+           : ex == EXIT_KEY   ? -EKEYREJECTED
+                              : -ENOMEM;
 }
 
 int cli_key_from_record(cli *c, bkp_repo **out, bool staged)

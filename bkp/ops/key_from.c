@@ -75,7 +75,7 @@ static int combine(const bkp_sheet *s, int n, int typed, uint8_t master[32], jso
     if (rc) {
         bkp_error(_("--key-from: the share sheets do not open the key: %s; nothing was read"),
                   why ? why : bkp_strerror(rc));
-        return -EINVAL;
+        return -EKEYREJECTED; /* like a wrong passphrase: exit 4 */
     }
     json_t *used = json_array();
     for (int i = 0; i < n && i < s[0].k; i++)

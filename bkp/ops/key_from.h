@@ -37,7 +37,9 @@ int ops_key_sheet_read(const char *path, bkp_sheet *s) __attribute__((warn_unuse
  * ({"kind": "paper"|"shares", "shares": [numbers], "threshold", "of",
  * "typed"}) into `*what` (the caller's reference). A paper sheet must come
  * alone; shares must be at least their K, of one split. Nothing here says
- * whether the secret is this repository's: opening with it does. */
+ * whether the secret is this repository's: opening with it does. Shares
+ * that do not combine (too few, of two splits) are -EKEYREJECTED, as a
+ * wrong passphrase; anything else wrong with the sheets -EINVAL (logged). */
 int ops_key_sheets_master(const bkp_sheet *s, int n, int typed, uint8_t master[32], json_t **what)
     __attribute__((warn_unused_result));
 

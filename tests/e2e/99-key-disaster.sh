@@ -83,7 +83,7 @@ ok "$BKP" restore ds:1 "$WORK/out-tape-paper" --from "$TAPE" --key-from "$WORK/s
 diff -r "$D" "$WORK/out-tape-paper$D" || flunk "the paper sheet restored other data from the archive"
 
 # Two shares open nothing.
-expect_exit 2 "$BKP" restore ds:1 "$WORK/out-two" --from "$MNT/repo" --key-from "$S-2-of-5.md" \
+expect_exit 4 "$BKP" restore ds:1 "$WORK/out-two" --from "$MNT/repo" --key-from "$S-2-of-5.md" \
     --key-from "$S-5-of-5.md" </dev/null
 output_has "fewer shares"
 [ ! -e "$WORK/out-two" ] || flunk "something was restored with 2 shares"
@@ -143,7 +143,7 @@ mkdir -p "$WORK/reports"
 ok "$BKP" drill rb --policy "$POL" --medium usb-a --key-from "$S-1-of-5.md" \
     --key-from "$S-2-of-5.md" --key-from "$S-5-of-5.md" --report "$WORK/reports" </dev/null
 ls "$WORK/reports"/drill-rb-*.json >/dev/null 2>&1 || flunk "the drill report was not written where --report said"
-expect_exit 2 "$BKP" drill rb --policy "$POL" --medium usb-a --key-from "$S-1-of-5.md" </dev/null
+expect_exit 4 "$BKP" drill rb --policy "$POL" --medium usb-a --key-from "$S-1-of-5.md" </dev/null
 output_has "fewer shares"
 
 # Each use of the sheets is on the record, with what was used: with no
