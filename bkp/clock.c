@@ -21,6 +21,14 @@ void bkp_iso_time(char *out, size_t n, time_t t)
         snprintf(out, n, "1970-01-01T00:00:00Z");
 }
 
+const char *bkp_local_time(char *out, size_t n, time_t t, const char *none)
+{
+    struct tm tm;
+    if (t <= 0 || !localtime_r(&t, &tm) || !strftime(out, n, "%Y-%m-%d %H:%M %Z", &tm))
+        snprintf(out, n, "%s", none);
+    return out;
+}
+
 #ifndef BKP_TEST_CLOCK /* a test build takes tests/support/test_clock.c */
 bool bkp_clock_is_test(void)
 {

@@ -29,4 +29,9 @@ void bkp_iso_time(char *out, size_t n, time_t t);
 /* The inverse; -1 when `s` is not such a time. */
 time_t bkp_iso_parse(const char *s);
 
+/* A time for people, local to the minute with its zone ("2026-11-24 13:06
+ * JST"): every date a person reads. `t` <= 0 (or a time that cannot be
+ * shown) writes `none`. Returns `out`. */
+const char *bkp_local_time(char *out, size_t n, time_t t, const char *none);
+
 #endif

@@ -4,7 +4,8 @@
  * command runs under /bin/sh in its own process group with stdin from
  * /dev/null (or the bytes it is given); at the limit
  * the whole group is killed (TERM, then KILL after 5 s), so a hung child of
- * the command cannot hold the run.
+ * the command cannot hold the run. What it writes goes on to our stderr as
+ * it comes, and its last lines are kept for the alert that names it.
  *
  * The command gets a clean environment (bkp/cmdenv.h): an allowlist, a
  * fixed PATH, its own settings — never a passphrase source — and, when a
@@ -13,6 +14,7 @@
 #ifndef BKP_HOOK_H
 #define BKP_HOOK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,6 +23,9 @@ typedef struct bkp_hook_result {
     int signal;    /* the signal that ended it, or 0 */
     int timed_out; /* killed at the limit */
     double seconds;
+    /* The last lines the command wrote (its stdout and stderr), control
+     * bytes made spaces, lines joined by " / ": what an alert quotes. */
+    char tail[400];
 } bkp_hook_result;
 
 typedef struct bkp_hook_spec {
@@ -35,6 +40,9 @@ typedef struct bkp_hook_spec {
     const char *dir;    /* the working directory, or NULL: ours */
     const void *input;  /* its standard input (a notification), or NULL: /dev/null */
     size_t input_len;
+    /* Its output only kept (res->tail), not passed on to our stderr: a run
+     * under cron whose alerts tell a failure once. */
+    bool quiet;
 } bkp_hook_spec;
 
 /* Run `spec->command`. 0 when it exited 0; -ETIMEDOUT, -ECHILD (non-zero

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bkp/clock.h"
 #include "bkp/hook.h"
 #include "bkp/i18n.h"
 #include "bkp/log.h"
@@ -46,7 +47,9 @@ char *bkp_notify_mail(const bkp_notify_target *t, const json_t *event, const cha
     const char *ja = *str(event, "summary_ja") ? str(event, "summary_ja") : str(event, "summary");
     json_int_t sev = json_integer_value(json_object_get(event, "severity"));
     char subject[512], b64[sodium_base64_ENCODED_LEN(512, sodium_base64_VARIANT_ORIGINAL)];
-    char *mail = NULL, where[400];
+    char *mail = NULL, where[400], since[48];
+    /* When it began, as people read times: local, with the zone. */
+    bkp_local_time(since, sizeof(since), bkp_iso_parse(str(event, "since")), str(event, "since"));
     /* Which clinic and which server, before anything else. */
     snprintf(where, sizeof(where), "%s%s%s", facility, *facility ? " " : "", host);
     if (t->english)
@@ -68,7 +71,7 @@ char *bkp_notify_mail(const bkp_notify_target *t, const json_t *event, const cha
              "  %s\n\n"
              "Check: bkp status\n",
              host, *facility ? ", " : "", facility, repo, severity_en(sev), *key ? key : "event",
-             kind, str(event, "since"), str(event, "summary"));
+             kind, since, str(event, "summary"));
     /* The body: in Japanese first, then English; or English alone. */
     char *body = NULL;
     int rc = t->english ? asprintf(&body, "%s", english)
@@ -83,7 +86,7 @@ char *bkp_notify_mail(const bkp_notify_target *t, const json_t *event, const cha
                                    "%s",
                                    *facility ? facility : "", *facility ? " " : "", host, repo, ja,
                                    kind_ja(kind), severity_ja(sev), *key ? key : "-", what,
-                                   str(event, "since"), english);
+                                   since, english);
     if (rc >= 0)
         rc = asprintf(&mail,
                       "%sTo: %s\n"

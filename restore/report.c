@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bkp/clock.h"
 #include "bkp/i18n.h"
 #include "restore/procedure.h"
 
@@ -201,13 +202,7 @@ char *rb_doc_finish(rb_doc *d)
 
 const char *rb_local(char *buf, size_t n, const char *iso)
 {
-    struct tm tm = {0};
-    const char *end = iso ? strptime(iso, "%Y-%m-%dT%H:%M:%SZ", &tm) : NULL;
-    time_t t = end && !*end ? timegm(&tm) : (time_t)-1;
-    struct tm lt;
-    if (t <= 0 || !localtime_r(&t, &lt) || !strftime(buf, n, "%Y-%m-%d %H:%M %Z", &lt))
-        snprintf(buf, n, "%s", iso && *iso ? iso : "-");
-    return buf;
+    return bkp_local_time(buf, n, bkp_iso_parse(iso), iso && *iso ? iso : "-");
 }
 
 const char *rb_duration_text(char *buf, size_t n, double s)
@@ -503,11 +498,7 @@ static char *print(const rb_runbook *rb, const rb_on_medium *on, json_t *copies,
                    const char *repo, const char *fingerprint, rb_format f, time_t now)
 {
     char date[32], rto[32], line[1024], num[24];
-    struct tm tm;
-    localtime_r(&now, &tm);
-    /* Local time with its zone, as every date for people. */
-    if (!now || !strftime(date, sizeof(date), "%Y-%m-%d %H:%M %Z", &tm))
-        snprintf(date, sizeof(date), "-");
+    bkp_local_time(date, sizeof(date), now, "-");
     rb_doc *d = rb_doc_new(f, rb->title);
     if (!d)
         return NULL;

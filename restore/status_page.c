@@ -75,10 +75,7 @@ static time_t time_of(json_t *o, const char *k)
 /* "2026-11-24 13:06 JST": local, with the zone. */
 static const char *local(char *buf, size_t n, time_t t)
 {
-    struct tm tm;
-    if (!t || !localtime_r(&t, &tm) || !strftime(buf, n, "%Y-%m-%d %H:%M %Z", &tm))
-        snprintf(buf, n, "%s", _("never"));
-    return buf;
+    return bkp_local_time(buf, n, t, _("never"));
 }
 
 /* "2026-11-30 (Monday)": the day of a rotation, local. */

@@ -193,12 +193,9 @@ int cli_read_lock(cli *c, const char *repo, struct bkp_lock **out);
 void cli_print_json(json_t *j);
 /* "1.5 GB"-style size into buf. */
 const char *cli_size(char *buf, size_t n, uint64_t bytes);
-/* Local time "2026-11-22 02:00" into buf. */
+/* Local time "2026-11-22 02:00:00" into buf: for listings, as ls and tar
+ * show; a time for people to act on is bkp_local_time (clock.h). */
 const char *cli_time(char *buf, size_t n, int64_t t);
-/* A time for people to act on: local, to the minute, with the zone
- * ("2026-11-24 13:06 JST"), so a clerk reading it elsewhere is not misled.
- * cli_time (to the second, no zone) is for listings, as ls and tar show. */
-const char *cli_when(char *buf, size_t n, int64_t t);
 /* Whether `repo` holds a repository's config; when it does not, says so
  * (nothing there, or a folder that is not a repository) and is false: the
  * caller exits EXIT_NOREPO without asking for a passphrase. */

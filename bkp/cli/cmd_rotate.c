@@ -54,14 +54,14 @@ static void advise(cli *c, const cli_medium *m, const ops_rotate_out *o)
     time_t due = cli_medium_due(c, m->name), other_due = 0;
     const char *other = cli_medium_most_due(c, &other_due);
     if (due)
-        cli_when(when, sizeof(when), due);
+        bkp_local_time(when, sizeof(when), due, "-");
     if (m->offline && !c->unmount)
         printf(_("You can unmount and disconnect %s now (umount %s); it is kept %s.\n"), m->name,
                m->path, strcmp(m->location, "offsite") ? _("on-site, off-line") : _("off-site"));
     if (due)
         printf(_("%s is next due on %s.\n"), m->name, when);
     if (other && strcmp(other, m->name)) {
-        cli_when(nwhen, sizeof(nwhen), other_due);
+        bkp_local_time(nwhen, sizeof(nwhen), other_due, "-");
         if (other_due <= 1)
             printf(_("%s has never been written: it is due now (`bkp rotate %s`).\n"), other,
                    other);

@@ -28,7 +28,7 @@
 static const char *local(json_t *iso, char *buf, size_t n)
 {
     time_t t = bkp_iso_parse(json_string_value(iso));
-    return t <= 0 ? _("never") : cli_when(buf, n, t);
+    return bkp_local_time(buf, n, t, _("never"));
 }
 
 void cli_status_print(json_t *all)
@@ -114,7 +114,7 @@ void cli_key_drill_remind(json_t *kd)
         printf(_("key-recovery drill: none since %s (the policy asks for one every %lld days): "
                  "rehearse opening an off-line copy with the sheets from the safe alone, `bkp "
                  "drill RUNBOOK --medium M --key-from SHEET...`\n"),
-               cli_when(when, sizeof(when), last), (long long)days);
+               bkp_local_time(when, sizeof(when), last, "-"), (long long)days);
     else
         printf(_("key-recovery drill: never held (the policy asks for one every %lld days): "
                  "rehearse opening an off-line copy with the sheets from the safe alone, `bkp "

@@ -219,11 +219,6 @@ const char *cli_size(char *buf, size_t n, uint64_t bytes)
     return buf;
 }
 
-const char *cli_when(char *buf, size_t n, int64_t t)
-{
-    return ops_when(buf, n, t);
-}
-
 const char *cli_time(char *buf, size_t n, int64_t t)
 {
     time_t tt = (time_t)t;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bkp/clock.h"
 #include "bkp/bucket.h"
 #include "bkp/cli/cli.h"
 #include "bkp/durable.h"
@@ -129,7 +130,7 @@ static void rotate_said(cli *c, const cli_medium *m, const ops_object_rotate_out
                                  (json_int_t)res->extended, "held", o->held));
     } else if (ex == EXIT_OK) {
         char sz[32], when[32];
-        cli_when(when, sizeof(when), res->until);
+        bkp_local_time(when, sizeof(when), res->until, "-");
         printf(_("%s: copied %zu generation(s) to bucket %s — %llu pack(s) uploaded (%s, each "
                  "checked by the server's MD5), %llu already there (%llu lock(s) extended). Every "
                  "object is locked (%s) until at least its generation's date; the latest is %s.\n"),

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bkp/clock.h"
 #include "bkp/cli/cli.h"
 #include "bkp/i18n.h"
 #include "bkp/ops/rotate_archive.h"
@@ -29,7 +30,8 @@ static void advise(cli *c, const cli_medium *m, const ops_archive_out *o)
         printf(_("You can take %s away now; it is kept %s.\n"), m->name,
                strcmp(m->location, "offsite") ? _("on-site, off-line") : _("off-site"));
     if (due)
-        printf(_("%s is next due on %s.\n"), m->name, cli_when(when, sizeof(when), due));
+        printf(_("%s is next due on %s.\n"), m->name,
+               bkp_local_time(when, sizeof(when), due, "-"));
 }
 
 int cli_rotate_archive(cli *c, cli_medium *m, bool quiet)

@@ -13,15 +13,6 @@
 #include "bkp/medium.h"
 #include "bkp/pubkey.h"
 
-const char *ops_when(char *buf, size_t n, int64_t t)
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-    if (!localtime_r(&tt, &tm) || !strftime(buf, n, "%Y-%m-%d %H:%M %Z", &tm))
-        snprintf(buf, n, "@%lld", (long long)t);
-    return buf;
-}
-
 pol_medium_state *ops_media_states(const bkp_repo *r, const pol_policy *p)
 {
     pol_medium_state *st = calloc(p->nmedia + 1, sizeof(*st));
@@ -118,7 +109,7 @@ static int other_disk(const bkp_repo *r, const pol_policy *p, const char *name, 
         snprintf(duetxt, sizeof(duetxt), _(" The medium due next is %s (due now)."), most);
     else if (most)
         snprintf(duetxt, sizeof(duetxt), _(" The medium due next is %s (due on %s)."), most,
-                 ops_when(when, sizeof(when), due));
+                 bkp_local_time(when, sizeof(when), due, "-"));
     bkp_error(_("the disk at %s is %s, not %s: refused.%s Connect %s and run `bkp rotate %s` "
                 "again, or run `bkp rotate %s` to write the disk that is plugged in"),
               path, lname, name, duetxt, name, name, lname);

@@ -56,8 +56,4 @@ const char *ops_medium_most_due(const bkp_repo *r, const pol_policy *p, time_t *
  * within the grace it is still connected (an alert is not cleared). */
 json_t *ops_media_connected(const bkp_repo *r, const pol_policy *p, time_t now);
 
-/* A time for people to act on: local, to the minute, with the zone
- * ("2026-11-24 13:06 JST"). */
-const char *ops_when(char *buf, size_t n, int64_t t);
-
 #endif

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bkp/clock.h"
 #include "bkp/hook.h"
 #include "bkp/i18n.h"
 #include "bkp/log.h"
@@ -49,6 +50,7 @@ static void hook_failed(const ops_run_in *in, const pol_dataset *d, const pol_ho
                         const char *which, const bkp_hook_result *hr, int rc, ops_run_outcome *o)
 {
     o->hook = h->command;
+    snprintf(o->hook_output, sizeof(o->hook_output), "%s", hr->tail);
     if (rc == -ETIMEDOUT)
         DETAIL(o, N_("%s hook killed after %llds (timeout)"), which, (long long)h->timeout);
     else if (rc == -ECHILD && hr->signal)
@@ -60,8 +62,13 @@ static void hook_failed(const ops_run_in *in, const pol_dataset *d, const pol_ho
     else
         DETAIL(o, N_("%s hook could not start: %s"), which, bkp_strerror(rc));
     /* Said once per change by the alerts when they are told (run.h). */
-    bkp_log(in->said_once ? BKP_LOG_INFO : BKP_LOG_ERROR, _("%s: %s; check `%s` by hand"), d->name,
-            o->shown, h->command);
+    if (hr->tail[0])
+        bkp_log(in->said_once ? BKP_LOG_INFO : BKP_LOG_ERROR,
+                _("%s: %s; its last output: %s; check `%s` by hand"), d->name, o->shown, hr->tail,
+                h->command);
+    else
+        bkp_log(in->said_once ? BKP_LOG_INFO : BKP_LOG_ERROR, _("%s: %s; check `%s` by hand"),
+                d->name, o->shown, h->command);
 }
 
 /* Hook `h` of `d`, recorded in the audit log: 0, the hook's error (said),
@@ -78,12 +85,17 @@ static int run_hook(const ops_run_in *in, const pol_dataset *d, const pol_hook *
                           .env = h->env,
                           .nenv = h->nenv,
                           .timeout = h->timeout,
-                          .run_as = h->run_as};
+                          .run_as = h->run_as,
+                          /* under cron, when the alerts tell a failure once,
+                           * its output too is theirs to tell */
+                          .quiet = in->said_once && bkp_log_get_level() < BKP_LOG_INFO};
     int rc = bkp_hook_exec(&spec, &hr);
     snprintf(op, sizeof(op), "hook-%s", which);
     json_t *fig = json_pack("{s:s, s:i, s:i, s:b, s:I}", "command", h->command, "exit_code",
                             hr.exit_code, "signal", hr.signal, "timed_out", hr.timed_out,
                             "milliseconds", (json_int_t)(hr.seconds * 1000));
+    if (fig && rc && hr.tail[0])
+        json_object_set_new(fig, "output", json_string(hr.tail));
     bkp_audit_rec rec = {.op = op, .dataset = d->name, .failed = rc != 0, .figures = fig};
     int aex = in->io->audit(in->io->ctx, &rec);
     json_decref(fig);
@@ -121,7 +133,7 @@ static void not_due(const pol_dataset *d, time_t now, ops_run_outcome *o)
     time_t next = pol_next_slot(&d->schedule, now);
     o->what = N_("not due");
     if (next != (time_t)-1)
-        DETAIL(o, N_("next %s"), ops_when(when, sizeof(when), next));
+        DETAIL(o, N_("next %s"), bkp_local_time(when, sizeof(when), next, "-"));
     else
         detail_text(o, N_("never (no schedule)"));
 }

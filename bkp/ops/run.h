@@ -57,6 +57,7 @@ typedef struct ops_run_outcome {
     char detail_ja[900]; /* the same in Japanese (the alert's mail) */
     bool ran, failed;
     const char *hook; /* the command of the hook that failed it (the policy's), or NULL */
+    char hook_output[400]; /* that hook's last lines (bkp_hook_result.tail), or "" */
     ops_run_backup b;
     time_t last_success; /* newest sealed generation's end, this run or before */
     size_t generations;  /* sealed and not pruned, this run's included */

@@ -18,7 +18,16 @@ void ops_run_alert_outcomes(ops_alerts *al, const ops_run_result *res)
         const ops_run_outcome *o = &res->v[i];
         char key[160];
         snprintf(key, sizeof(key), "backup:%s", o->d->name);
-        if (o->failed && o->hook) { /* the advice of its cause: the hook, not the backup */
+        if (o->failed && o->hook && o->hook_output[0]) { /* the advice of its cause: the hook */
+            ops_alert(al, key, "failed", 2,
+                      N_("the backup of %s failed: %s; its last output: %s — run its hook `%s` "
+                         "by hand as the policy runs it, and fix what it says"),
+                      o->d->name, o->detail, o->hook_output, o->hook);
+            ops_alert_japanese(al, key,
+                               N_("the backup of %s failed: %s; its last output: %s — run its "
+                                  "hook `%s` by hand as the policy runs it, and fix what it says"),
+                               o->d->name, o->detail_ja, o->hook_output, o->hook);
+        } else if (o->failed && o->hook) {
             ops_alert(al, key, "failed", 2,
                       N_("the backup of %s failed: %s — run its hook `%s` by hand as the policy "
                          "runs it, and fix what it says"),

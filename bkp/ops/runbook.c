@@ -114,7 +114,7 @@ static void primary_copy(const bkp_repo *r, const char *ds, json_t *suspects, js
             json_object_set_new(suspects, v[x]->uuid, json_true());
     for (size_t x = n; x-- > 0;)
         if (!v[x]->pruned && !v[x]->status && !suspect(v[x])) {
-            ops_when(when, sizeof(when), v[x]->finished);
+            bkp_local_time(when, sizeof(when), v[x]->finished, "-");
             json_array_append_new(
                 out, json_pack("{s:s, s:s, s:s, s:b, s:s, s:s}", "medium", "repository", "type",
                                "disk", "location", "onsite", "offline", 0, "generation",
@@ -132,7 +132,7 @@ static json_t *held_row(json_t *e, const char *ds, json_t *g)
     time_t t = bkp_iso_parse(json_string_value(json_object_get(g, "finished")));
     snprintf(gen, sizeof(gen), "%s:%lld", ds,
              (long long)json_integer_value(json_object_get(g, "seq")));
-    ops_when(when, sizeof(when), t > 0 ? t : 0);
+    bkp_local_time(when, sizeof(when), t, "-");
     const char *type = json_string_value(json_object_get(lab, "type"));
     json_t *c =
         json_pack("{s:O, s:O, s:O, s:b, s:s, s:s}", "medium", json_object_get(lab, "name"), "type",

@@ -226,6 +226,40 @@ static void unknown_user_is_refused_before_anything_runs(void **state)
     }
 }
 
+/* A failed command's last lines are kept for its alert: stdout and stderr
+ * both, blank lines skipped, controls escaped, and a long output cut from
+ * its start so that the end (what went wrong) stays. */
+static void failed_hook_keeps_its_last_lines(void **state)
+{
+    (void)state;
+    bkp_hook_spec spec = {
+        .command = "echo one; echo two >&2; echo; printf 'pg_dump: error: \\033[31mrefused\\n\\n'; "
+                   "exit 3",
+        .timeout = 30,
+        .quiet = true};
+    bkp_hook_result r;
+    assert_int_equal(bkp_hook_exec(&spec, &r), -ECHILD);
+    assert_int_equal(r.exit_code, 3);
+    assert_string_equal(r.tail, "one / two / pg_dump: error: \\x1b[31mrefused");
+
+    spec.command = "yes 'ここで失敗しました' | head -c 100000; echo; echo 最後の行; exit 1";
+    assert_int_equal(bkp_hook_exec(&spec, &r), -ECHILD);
+    size_t n = strlen(r.tail);
+    assert_true(n > 0 && n < sizeof(r.tail));
+    assert_string_equal(r.tail + n - strlen(" / 最後の行"), " / 最後の行");
+    assert_true(((unsigned char)r.tail[0] & 0xC0) != 0x80); /* a whole first character */
+
+    /* Nothing written: nothing kept; a command that never ends its output's
+     * pipe (a daemon it started) does not hold us past its own end. */
+    spec.command = "true";
+    assert_int_equal(bkp_hook_exec(&spec, &r), 0);
+    assert_string_equal(r.tail, "");
+    spec.command = "(sleep 30 &) ; echo started";
+    assert_int_equal(bkp_hook_exec(&spec, &r), 0);
+    assert_string_equal(r.tail, "started");
+    assert_true(r.seconds < 10);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -235,6 +269,7 @@ int main(void)
         cmocka_unit_test(user_names),
         cmocka_unit_test(hook_sees_no_passphrase_source),
         cmocka_unit_test(unknown_user_is_refused_before_anything_runs),
+        cmocka_unit_test(failed_hook_keeps_its_last_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
