@@ -26,10 +26,6 @@
 /* The largest time_t, for due dates that would overflow. */
 #define TIME_MAX ((time_t)(((uintmax_t)1 << (sizeof(time_t) * 8 - 1)) - 1))
 
-/* What pol_media_due gives a rotation set never written: due now. Any time
- * ≤ now would do; 1 because 0 already means "not rotated". */
-#define DUE_NEVER ((time_t)1)
-
 /* ---- text: never overrun, never unterminated, a long text is cut ---- */
 
 static void __attribute__((format(printf, 3, 0)))
@@ -161,7 +157,7 @@ void pol_media_due(const pol_policy *p, const pol_medium_state *states, size_t n
         /* Members whose intervals differ each step by their own interval:
          * the rank says how many turns come first, the medium how long a
          * turn is. A medium alone is rank 0: its own last write plus one. */
-        due[i] = latest > 0 ? later(latest, rank + 1, m->rotate_every) : DUE_NEVER;
+        due[i] = latest > 0 ? later(latest, rank + 1, m->rotate_every) : POL_DUE_NEVER;
     }
 }
 
@@ -191,7 +187,7 @@ size_t pol_rotation_calendar(const pol_medium_state *states, const time_t *due, 
         for (size_t j = 0; j < n; j++)
             members += states[j].medium && same_set(m, states[j].medium);
         int64_t turn = m->rotate_every * (int64_t)(members ? members : 1);
-        time_t t = due[i] == DUE_NEVER ? now : due[i];
+        time_t t = due[i] == POL_DUE_NEVER ? now : due[i];
         calendar_add(out, &got, max, (pol_turn){m, t});
         /* Later turns: never before now, so an overdue medium's next turn
          * is counted from now, as if it were rotated today. */
@@ -325,7 +321,7 @@ static void medium_action(const ctx *c, const pol_medium *m, char *buf, size_t n
     if (!due || due > c->now)
         return;
     long long days = (long long)((c->now - due) / DAY);
-    if (due == DUE_NEVER)
+    if (due == POL_DUE_NEVER)
         bkp_strappend(buf, n, "%s", _(" — never written yet"));
     else if (c->now - due >= DAY)
         bkp_strappend(buf, n, ngettext(" — %lld day overdue", " — %lld days overdue", count_of(days)),
@@ -501,7 +497,7 @@ static void overdue_media(const ctx *c, pol_status *out, risks *rk)
         for (size_t k = 0; k < c->d->ncopy_to; k++) {
             const pol_medium *x = copy_to(c, k);
             time_t due = x ? due_of(c, x) : 0;
-            if (!due || due > c->now || (due != DUE_NEVER && c->now - due < DAY))
+            if (!due || due > c->now || (due != POL_DUE_NEVER && c->now - due < DAY))
                 continue;
             if (started && (due < last_due || (due == last_due && k <= last_k)))
                 continue;
@@ -515,7 +511,7 @@ static void overdue_media(const ctx *c, pol_status *out, risks *rk)
             return;
         if (!rk->overdue)
             rk->overdue = m;
-        if (mdue == DUE_NEVER) {
+        if (mdue == POL_DUE_NEVER) {
             pol_span_text(when, sizeof(when), m->rotate_every);
             reason(out, _("%s has never been written (rotation every %s)"), name_of(m), when);
         } else {

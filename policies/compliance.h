@@ -92,10 +92,14 @@ typedef struct pol_status {
     char action[256];               /* the next thing to do, "" when nothing is due */
 } pol_status;
 
+/* What pol_media_due gives a rotation set never written: due now. Any time
+ * ≤ now would do; 1 because 0 already means "not rotated". */
+#define POL_DUE_NEVER ((time_t)1)
+
 /* When each of the policy's media is next due. `states` has one entry per
  * medium of `p` (any order, matched by pointer); `due` receives, in the same
- * order as `states`, the time each is due (≤ now: due; 0 for media with no
- * rotate_every). */
+ * order as `states`, the time each is due (≤ now: due; POL_DUE_NEVER for a
+ * set never written; 0 for media with no rotate_every). */
 void pol_media_due(const pol_policy *p, const pol_medium_state *states, size_t n, time_t *due);
 
 /* One coming rotation: medium `medium` at `when` (≤ now: due or overdue). */

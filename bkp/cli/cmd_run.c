@@ -165,7 +165,7 @@ static bool after_backups(cli *c, const ops_run_in *in, const ops_run_result *re
     int worst = 0;
     ops_status_log log;
     json_t *status = cli_status(c, &worst, &log);
-    ops_run_alert_verdicts(&al, status);
+    ops_run_alert_verdicts(in, &al, status);
     failed |= worst == POL_NON_COMPLIANT;
     if (!c->dataset) {
         json_t *kd = cli_key_drill_status(c, &log);

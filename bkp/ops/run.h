@@ -137,7 +137,13 @@ void ops_run_alert_outcomes(ops_alerts *al, const ops_run_result *res);
  * when a step failed; */
 bool ops_run_after(const ops_run_in *in, const ops_run_result *res, ops_alerts *al);
 /* each data set's verdict in `all` (ops_status); */
-void ops_run_alert_verdicts(ops_alerts *al, const json_t *all);
+void ops_run_alert_verdicts(const ops_run_in *in, ops_alerts *al, const json_t *all);
+
+/* The repository's first day: the off-line media not yet written and the
+ * verdict that the setting up builds towards are not alerted (status and
+ * the page show them); from the second day they are. */
+#define OPS_SETUP_DAY 86400
+bool ops_run_setting_up(const ops_run_in *in);
 /* the key-recovery drill reminder `kd` (ops_key_drill_status). */
 void ops_run_alert_key_drill(ops_alerts *al, const json_t *kd);
 

@@ -65,6 +65,8 @@ static void media_due(const ops_run_in *in, ops_alerts *al)
         if (!pm->rotate_every)
             continue;
         time_t due = in->io->medium_due(in->io->ctx, pm->name);
+        if (due == POL_DUE_NEVER && ops_run_setting_up(in))
+            continue; /* its first rotation is part of the setting up */
         snprintf(key, sizeof(key), "due:%s", pm->name);
         const char *st = !due || in->now < due ? NULL : in->now - due >= 86400 ? "overdue" : "due";
         if (st)
@@ -176,10 +178,18 @@ static void alert_verdict(ops_alerts *al, const json_t *d)
     }
 }
 
-void ops_run_alert_verdicts(ops_alerts *al, const json_t *all)
+bool ops_run_setting_up(const ops_run_in *in)
+{
+    time_t created = in->repo ? bkp_repo_created(in->repo) : 0;
+    return created > 0 && in->now >= created && in->now - created < OPS_SETUP_DAY;
+}
+
+void ops_run_alert_verdicts(const ops_run_in *in, ops_alerts *al, const json_t *all)
 {
     size_t i;
     json_t *d;
+    if (ops_run_setting_up(in))
+        return; /* what the setting up builds towards: shown by status, not alerted */
     json_array_foreach(all, i, d)
     {
         alert_verdict(al, d);

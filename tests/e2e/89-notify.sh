@@ -54,9 +54,25 @@ YAML
 }
 policy "{ copies: 2, media_types: 2, offline: 1, offsite: 0 }"
 export BKP_POLICY=$POL
-at 0
-ok "$BKP" init
 verdict_events() { grep -c '"key":"verdict:emr"' "$WORK/events.jsonl" 2>/dev/null || true; }
+
+# 0. A repository's first day is its setting up: what it builds towards
+# (the verdict) is shown by status, not alerted; the backup runs. (A
+# repository of its own: the one below is past its first day.)
+REPO=$WORK/repo-first-day
+policy "{ copies: 2, media_types: 2, offline: 1, offsite: 0 }"
+at -172800
+ok "$BKP" init
+at $((-172800 + 600))
+expect_exit 1 "$BKP" run
+[ -s "$WORK/events.jsonl" ] && flunk "nothing is alerted on the first day: $(cat "$WORK/events.jsonl")"
+grep -q "NON-COMPLIANT" <<<"$ERR" && flunk "the first day's run should not warn of the verdict: $ERR"
+expect_exit 1 "$BKP" status
+grep -q "NON-COMPLIANT" <<<"$OUT" || flunk "status still says the verdict on the first day: $OUT"
+REPO=$WORK/repo
+policy "{ copies: 2, media_types: 2, offline: 1, offsite: 0 }"
+ok "$BKP" init
+at 0
 
 # 1. The first run: the backup is sealed, the policy is not met: told once.
 expect_exit 1 "$BKP" run

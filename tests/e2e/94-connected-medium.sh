@@ -59,6 +59,11 @@ export BKP_POLICY=$POL
 T0=$(date +%s)
 export BKP_NOW=$T0
 ok "$BKP" init
+# 0. The repository's first day: a disk not yet written is not alerted as due
+# (its first rotation is part of the setting up); it is from the second day.
+"$BKP" run >/dev/null 2>&1 || true
+[ ! -f "$WORK/events.jsonl" ] || [ "$(jq -rs '[.[] | select(.key | startswith("due:"))] | length' "$WORK/events.jsonl")" = 0 ] ||
+    flunk "no medium is due on the repository's first day: $(cat "$WORK/events.jsonl")"
 ok "$BKP" media label "$WORK/usb" --name usb
 ok "$BKP" media label "$WORK/arch" --name arch
 ok "$BKP" backup ds
