@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "bkp/bytes.h"
@@ -17,6 +18,11 @@ void bkp_pubkey_fingerprint(const uint8_t pk[32], char out[BKP_FINGERPRINT_LEN])
     out[0] = '\0';
     for (int i = 0; i < 16; i++)
         bkp_strappend(out, BKP_FINGERPRINT_LEN, "%s%.4s", i ? " " : "", hex + 4 * i);
+}
+
+void bkp_pubkey_fingerprint_short(const char *fingerprint, char out[BKP_FINGERPRINT_SHORT_LEN])
+{
+    snprintf(out, BKP_FINGERPRINT_SHORT_LEN, "%.19s", fingerprint ? fingerprint : "");
 }
 
 static bool is_space(char c)

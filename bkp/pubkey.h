@@ -22,6 +22,12 @@
 /* The fingerprint of `pk` ("0123 4567 ... cdef", lower case) into `out`. */
 void bkp_pubkey_fingerprint(const uint8_t pk[32], char out[BKP_FINGERPRINT_LEN]);
 
+/* Its first four groups ("0123 4567 89ab cdef"), from a fingerprint as
+ * above: what a person compares by eye on a medium's paper label (64 bits:
+ * the machine compares the whole one, kept in the label on the medium). */
+#define BKP_FINGERPRINT_SHORT_LEN 20
+void bkp_pubkey_fingerprint_short(const char *fingerprint, char out[BKP_FINGERPRINT_SHORT_LEN]);
+
 /* Parse the `len` bytes at `text` (not NUL-terminated) into `pk`: leading
  * and trailing white space is trimmed, then what is left must be exactly 64
  * hex digits, or the fingerprint as printed (16 groups of four digits

@@ -243,21 +243,11 @@ static void medium_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void
     if (!strcmp(key, "name")) {
         m->name = pol_yaml_str(c, v, key);
     } else if (!strcmp(key, "type")) {
-        if ((s = pol_yaml_scalar(c, v, key))) {
-            if (!strcmp(s, "disk"))
-                m->type = POL_DISK;
-            else if (!strcmp(s, "removable"))
-                m->type = POL_REMOVABLE;
-            else if (!strcmp(s, "archive"))
-                m->type = POL_ARCHIVE;
-            else if (!strcmp(s, "object"))
-                m->type = POL_OBJECT;
-            else
-                pol_yaml_error(c, v,
-                               _("'type: %s' is not a medium type — write disk, removable, archive "
-                                 "or object"),
-                               s);
-        }
+        if ((s = pol_yaml_scalar(c, v, key)) && pol_medium_type_named(s, &m->type))
+            pol_yaml_error(c, v,
+                           _("'type: %s' is not a medium type — write disk, removable, archive "
+                             "or object"),
+                           s);
     } else if (!strcmp(key, "path")) {
         m->path = absolute(c, v, key, "/media/bkp");
     } else if (!strcmp(key, "location")) {
@@ -790,4 +780,36 @@ const char *pol_medium_type_name(pol_medium_type t)
            : t == POL_REMOVABLE ? "removable"
            : t == POL_ARCHIVE   ? "archive"
                                 : "object";
+}
+
+int pol_medium_type_named(const char *name, pol_medium_type *out)
+{
+    const pol_medium_type all[] = {POL_DISK, POL_REMOVABLE, POL_ARCHIVE, POL_OBJECT};
+    for (size_t i = 0; name && i < sizeof(all) / sizeof(*all); i++)
+        if (!strcmp(name, pol_medium_type_name(all[i]))) {
+            *out = all[i];
+            return 0;
+        }
+    return -EINVAL;
+}
+
+const char *pol_medium_type_words(pol_medium_type t)
+{
+    switch (t) {
+    case POL_DISK:
+        return _("disk (connected)");
+    case POL_REMOVABLE:
+        return _("removable disk");
+    case POL_ARCHIVE:
+        return _("archive (tape, optical or write-once)");
+    default:
+        return _("object storage (S3)");
+    }
+}
+
+const char *pol_medium_place_words(bool offsite, bool offline)
+{
+    if (offsite)
+        return offline ? _("off-site, off-line") : _("off-site, on-line");
+    return offline ? _("on-site, off-line") : _("on-site, on-line");
 }

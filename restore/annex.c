@@ -91,27 +91,6 @@ static const char *keep_words(const pol_retention *r, char *buf, size_t n)
     return buf;
 }
 
-static const char *place_words(const pol_medium *m)
-{
-    if (m->offsite)
-        return m->offline ? _("off-site, off-line") : _("off-site, on-line");
-    return m->offline ? _("on-site, off-line") : _("on-site, on-line");
-}
-
-static const char *type_words(pol_medium_type t)
-{
-    switch (t) {
-    case POL_DISK:
-        return _("disk (connected)");
-    case POL_REMOVABLE:
-        return _("removable disk");
-    case POL_ARCHIVE:
-        return _("archive (tape, optical or write-once)");
-    default:
-        return _("object storage (S3)");
-    }
-}
-
 /* The function that keeps the copy on `m` from being edited, as bkp uses it. */
 static const char *guard_words(const pol_medium *m, json_t *facts, char *buf, size_t n)
 {
@@ -152,7 +131,8 @@ static const char *storage_words(const pol_policy *p, const pol_dataset *d, char
     for (size_t k = 0; k < d->ncopy_to; k++) {
         const pol_medium *m = pol_medium_find(p, d->copy_to[k]);
         if (m)
-            bkp_strappend(buf, n, "\n%s%s%s", m->name, _(": "), place_words(m));
+            bkp_strappend(buf, n, "\n%s%s%s", m->name, _(": "),
+                          pol_medium_place_words(m->offsite, m->offline));
     }
     return buf;
 }
@@ -263,9 +243,9 @@ static void media_section(rb_doc *doc, const pol_policy *p, json_t *facts)
                                        _("Where kept"), NULL});
     for (size_t i = 0; i < p->nmedia; i++) {
         const pol_medium *m = &p->media[i];
-        rb_doc_row(doc, (const char *[]){m->name, type_words(m->type),
+        rb_doc_row(doc, (const char *[]){m->name, pol_medium_type_words(m->type),
                                          guard_words(m, facts, guard, sizeof(guard)),
-                                         place_words(m), NULL});
+                                         pol_medium_place_words(m->offsite, m->offline), NULL});
     }
     rb_doc_table_end(doc);
 }

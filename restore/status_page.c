@@ -113,10 +113,8 @@ static void badge(FILE *f, const char *verdict)
 
 static const char *place(json_t *m)
 {
-    bool offsite = json_is_true(json_object_get(m, "offsite"));
-    if (json_is_true(json_object_get(m, "offline")))
-        return offsite ? _("off-site, off-line") : _("on-site, off-line");
-    return offsite ? _("off-site, on-line") : _("on-site, on-line");
+    return pol_medium_place_words(json_is_true(json_object_get(m, "offsite")),
+                                  json_is_true(json_object_get(m, "offline")));
 }
 
 /* The reasons and the action of data set `d` in the page's language. */

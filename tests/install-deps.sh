@@ -31,7 +31,10 @@ packages=(build-essential cmake pkg-config
           busybox-static
           # The status page's browser test (tests/e2e/45-status-page.sh): headless
           # Chromium, and a Japanese font so that its screenshots can be read.
-          chromium fonts-ipafont-gothic)
+          chromium fonts-ipafont-gothic
+          # A medium's label sheet: its QR code drawn and read back
+          # (tests/e2e/90-media.sh).
+          librsvg2-bin zbar-tools)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

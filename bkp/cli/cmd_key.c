@@ -34,16 +34,18 @@ static int exit_of(int rc)
 static int key_fingerprint(cli *c)
 {
     const uint8_t *pk = bkp_keys_sign_pk(bkp_repo_keys(c->ro));
-    char fp[BKP_FINGERPRINT_LEN], hex[65];
+    char fp[BKP_FINGERPRINT_LEN], brief[BKP_FINGERPRINT_SHORT_LEN], hex[65];
     bkp_pubkey_fingerprint(pk, fp);
+    bkp_pubkey_fingerprint_short(fp, brief);
     bkp_hex(hex, pk, 32);
     if (c->json) {
-        cli_print_json(json_pack("{s:s, s:s, s:s}", "repository", bkp_repo_uuid(c->ro),
-                                 "public_key", hex, "fingerprint", fp));
+        cli_print_json(json_pack("{s:s, s:s, s:s, s:s}", "repository", bkp_repo_uuid(c->ro),
+                                 "public_key", hex, "fingerprint", fp, "short", brief));
         return EXIT_OK;
     }
     printf(_("repository %s\npublic key (Ed25519) fingerprint:\n  %.39s\n  %s\n"),
            bkp_repo_uuid(c->ro), fp, fp + 40);
+    printf(_("short, as on the media's paper labels: %s\n"), brief);
     return EXIT_OK;
 }
 

@@ -3,6 +3,7 @@
  * bkp media label --name NAME [--force]   (an object medium: the policy says where)
  * bkp media probe NAME                    (prove an object medium's lock)
  * bkp media list [--json]      bkp media show NAME [--json]
+ * bkp media sheet NAME [--format md|html] [--lang ja|en]   (its paper label)
  *
  * A label tells the tool which physical disk it is talking to; the registry
  * in the primary repository remembers each medium, where it was last seen,
@@ -21,7 +22,9 @@
 #include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "bkp/medium.h"
+#include "bkp/pubkey.h"
 #include "bkp/ops/media_doc.h"
+#include "bkp/ops/label_sheet.h"
 #include "bkp/ops/media_label.h"
 
 /* Where the operator writes a labelled medium's name and fingerprint. */
@@ -107,12 +110,17 @@ static int label_register(cli *c, const char *path, json_t *lab, const char *typ
         if (c->json)
             cli_print_json(json_incref(lab));
         else
-            printf(_("labelled %s as %s (%s, %s), label %s.\n%s, with its name, the repository "
-                     "key's fingerprint:\n  %s\nNext: `bkp rotate %s` copies the generations due "
-                     "to it.\n"),
+        {
+            char brief[BKP_FINGERPRINT_SHORT_LEN];
+            bkp_pubkey_fingerprint_short(json_string_value(json_object_get(lab, "fingerprint")),
+                                         brief);
+            printf(_("labelled %s as %s (%s, %s), label %s.\n%s its name and the key's short "
+                     "fingerprint:\n  %s  %s\nor print its label sheet (with a QR code): `bkp "
+                     "media sheet %s --format html > %s-label.html`.\nNext: `bkp rotate %s` "
+                     "copies the generations due to it.\n"),
                    where, c->name, type, loc, json_string_value(json_object_get(lab, "uuid")),
-                   where_to_write(type), json_string_value(json_object_get(lab, "fingerprint")),
-                   c->name);
+                   where_to_write(type), c->name, brief, c->name, c->name, c->name);
+        }
         ex = EXIT_OK;
     }
     free(abs);
@@ -165,7 +173,7 @@ static const char *local(json_t *e, const char *key, char *buf, size_t n)
     const char *v = json_string_value(json_object_get(e, key));
     time_t t = v ? bkp_iso_parse(v) : -1;
     if (t <= 0)
-        return "never";
+        return _("never");
     cli_time(buf, n, t);
     buf[16] = '\0'; /* minutes are enough in a table */
     return buf;
@@ -233,10 +241,19 @@ static int show(cli *c)
         return EXIT_OK;
     }
     json_t *lab = json_object_get(d, "label");
-    printf(_("medium      %s (%s, %s, %s)\n"), c->args[1],
-           json_string_value(json_object_get(d, "type")),
-           json_string_value(json_object_get(d, "location")),
-           json_is_true(json_object_get(d, "offline")) ? _("off-line") : _("on-line"));
+    pol_medium_type type;
+    const char *tname = json_string_value(json_object_get(d, "type"));
+    printf(_("medium      %s (%s, %s)\n"), c->args[1],
+           pol_medium_type_named(tname, &type) ? tname : pol_medium_type_words(type),
+           pol_medium_place_words(!strcmp(json_string_value(json_object_get(d, "location")) ?: "",
+                                          "offsite"),
+                                  json_is_true(json_object_get(d, "offline"))));
+    const char *fp = json_string_value(json_object_get(lab, "fingerprint"));
+    if (fp) {
+        char brief[BKP_FINGERPRINT_SHORT_LEN];
+        bkp_pubkey_fingerprint_short(fp, brief);
+        printf(_("key         %s (short fingerprint, as on its paper label)\n"), brief);
+    }
     printf(_("label       %s\n"),
            lab ? json_string_value(json_object_get(lab, "uuid")) : _("(not labelled yet)"));
     const char *path = json_string_value(json_object_get(d, "path"));
@@ -291,6 +308,37 @@ static int object(cli *c, const char *name, bool probe)
     return ex;
 }
 
+/* `media sheet NAME`: the paper label of a labelled medium, to standard
+ * output (label_sheet.h). */
+static int sheet(cli *c)
+{
+    int format;
+    json_t *d = describe(c, c->args[1]);
+    if (!d)
+        return EXIT_USAGE;
+    int ex = cli_format(c, &format);
+    json_t *lab = json_object_get(d, "label");
+    if (!ex && !lab) {
+        bkp_error(_("%s is not labelled yet: label it first, `bkp media label PATH --name %s`"),
+                  c->args[1], c->args[1]);
+        ex = EXIT_USAGE;
+    }
+    const pol_policy *p = c->policy;
+    char *text = ex ? NULL
+                    : ops_label_sheet(lab, json_is_true(json_object_get(d, "offline")),
+                                      p ? p->facility : NULL, format, cli_lang_ja(c));
+    if (!ex && !text) {
+        bkp_error(_("the label of %s in the registry lacks its fields: label the medium again"),
+                  c->args[1]);
+        ex = EXIT_FAILED;
+    }
+    if (text)
+        fputs(text, stdout);
+    free(text);
+    json_decref(d);
+    return ex;
+}
+
 int cmd_media(cli *c)
 {
     const char *verb = c->args[0];
@@ -304,8 +352,11 @@ int cmd_media(cli *c)
         return list(c);
     if (!strcmp(verb, "show") && c->nargs == 2)
         return show(c);
+    if (!strcmp(verb, "sheet") && c->nargs == 2)
+        return sheet(c);
     bkp_error(
         _("usage: bkp media label PATH --name NAME [--type T] [--location L] | media label "
-          "--name NAME (an object medium) | media probe NAME | media list | media show NAME"));
+          "--name NAME (an object medium) | media probe NAME | media list | media show NAME | "
+          "media sheet NAME"));
     return EXIT_USAGE;
 }

@@ -278,15 +278,18 @@ static const command commands[] = {
      .writes = media_writes,
      .key = true,
      .writes_media = true,
-     .options = "repo json name type location force",
+     .options = "repo json name type location force format lang",
      .min_args = 1,
      .max_args = 2,
      .usage = "media label PATH --name NAME [--type T] [--location L] [--force] | media label "
-              "--name NAME (object) | media probe NAME | media list | media show NAME",
+              "--name NAME (object) | media probe NAME | media list | media show NAME | media "
+              "sheet NAME [--format md|html] [--lang ja|en]",
      .summary = N_("label a disk (or archive folder) as a medium and register it; list media and "
                    "what they hold"),
      .example = N_("bkp media label /mnt/usb-a --name usb-a --type disk --location offsite\tlabel "
-                   "a mounted disk as the medium usb-a, kept off-site")},
+                   "a mounted disk as the medium usb-a, kept off-site\nbkp media sheet usb-a "
+                   "--format html > usb-a-label.html\tits paper label to print: the short "
+                   "fingerprint and a QR code")},
     {.name = "rotate",
      .run = cmd_rotate,
      .needs = NEED_REPO_WRITE,
@@ -425,10 +428,13 @@ static void command_help(const command *cmd)
         printf(_("\noptions:\n"));
         cli_options_help(stdout, cmd->options, false);
     }
-    printf(_("\noptions every command takes:\n"));
-    cli_options_help(stdout, "", true);
     if (cmd->example)
         print_examples(_(cmd->example));
+    /* The options every command takes are said once, by `bkp help`. */
+    printf("\n");
+    cli_wrap(stdout, NULL, 0,
+             _("--policy, --passphrase-file, --key-from, --lock-wait, -v and -q work with every "
+               "command: `bkp help` lists them."));
 }
 
 static const command *find_command(const char *name)

@@ -14,7 +14,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <qrencode.h>
 #include <sodium.h>
 #include <uuid/uuid.h>
 
@@ -24,6 +23,7 @@
 #include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "bkp/pubkey.h"
+#include "bkp/qr.h"
 #include "restore/report.h"
 
 #define DOC_MAX OPS_SHEET_DOC_MAX
@@ -47,34 +47,10 @@ static void put(doc *d, const char *fmt, ...)
         d->len += (size_t)n;
 }
 
-/* Text blocks, two rows of modules to a line (Markdown), or an SVG (HTML);
- * a quiet zone of two modules around it. */
-static void put_qr(doc *d, const QRcode *q)
+/* A piece of the QR code's drawing (qr.h), into the document. */
+static void put_piece(void *ctx, const char *piece)
 {
-    int w = q->width, m = 2, size = w + 2 * m;
-#define DARK(x, y) ((x) >= 0 && (y) >= 0 && (x) < w && (y) < w && (q->data[(y) * w + (x)] & 1))
-    if (d->html) {
-        put(d, "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" width=\"%dmm\" "
-               "height=\"%dmm\" shape-rendering=\"crispEdges\"><rect width=\"%d\" height=\"%d\" "
-               "fill=\"#fff\"/><path fill=\"#000\" d=\"",
-            size, size, size, size, size, size);
-        for (int y = 0; y < w; y++)
-            for (int x = 0; x < w; x++)
-                if (DARK(x, y))
-                    put(d, "M%d %dh1v1h-1z", x + m, y + m);
-        put(d, "\"/></svg>\n");
-        return;
-    }
-    put(d, "```text\n");
-    for (int y = -m; y < w + m; y += 2) {
-        for (int x = -m; x < w + m; x++) {
-            bool top = DARK(x, y), bottom = DARK(x, y + 1);
-            put(d, "%s", top && bottom ? "█" : top ? "▀" : bottom ? "▄" : " ");
-        }
-        put(d, "\n");
-    }
-    put(d, "```\n\n");
-#undef DARK
+    put(ctx, "%s", piece);
 }
 
 static void put_h2(doc *d, const char *text)
@@ -177,10 +153,8 @@ static char *sheet_doc(const bkp_sheet *s, const uint8_t pk[32], int format, boo
         bkp_error(_("key sheet: the share's numbers are out of range"));
         return NULL;
     }
-    QRcode *q = QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
-    if (!q || !(d->p = calloc(1, DOC_MAX))) {
+    if (!(d->p = calloc(1, DOC_MAX))) {
         bkp_error(_("key sheet: out of memory making the QR code"));
-        QRcode_free(q);
         sodium_memzero(text, sizeof(text));
         return NULL;
     }
@@ -188,10 +162,13 @@ static char *sheet_doc(const bkp_sheet *s, const uint8_t pk[32], int format, boo
     put_h2(d, s->kind == BKP_SHEET_PAPER ? _("The key") : _("The share"));
     put(d, d->html ? "<pre>%s</pre>\n" : "```text\n%s```\n\n", text);
     put_h2(d, _("The same, as a QR code"));
-    put_qr(d, q);
+    if (!d->html)
+        put(d, "```text\n");
+    if (bkp_qr_draw(text, d->html, put_piece, d))
+        d->full = true; /* not encoded: no sheet without its QR code */
+    if (!d->html)
+        put(d, "```\n\n");
     put_steps(d, s);
-    sodium_memzero(q->data, (size_t)q->width * (size_t)q->width);
-    QRcode_free(q);
     sodium_memzero(text, sizeof(text));
     if (d->full) {
         bkp_error(_("key sheet: the document does not fit in %d bytes"), DOC_MAX);

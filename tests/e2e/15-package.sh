@@ -23,6 +23,12 @@ commands=$("$BKP" --help | awk '/^commands:/ { on = 1; next } /^$/ { on = 0 }
                                 on && /^  [a-z]/ { print $1 }')
 [ "$(wc -w <<<"$commands")" -ge 15 ] || flunk "bkp --help lists only: $commands"
 all_options="--version"
+# The options every command takes: listed once, by `bkp --help`.
+for opt in $("$BKP" --help | sed -n '/^options every command takes:/,/^$/p' |
+    sed -n 's/^ *\(-[a-zA-Z], \)\{0,1\}\(--[a-z][a-z-]*\).*/\2/p'); do
+    grep -qF -- "*$opt*" "$MAN/bkp.1.scd" || flunk "bkp(1) does not describe $opt (bkp --help)"
+    all_options="$all_options $opt"
+done
 for cmd in $commands; do
     grep -q "^## $cmd\$" "$MAN/bkp.1.scd" || flunk "bkp(1) has no section for the command $cmd"
     for opt in $("$BKP" "$cmd" --help | sed -n 's/^ *\(-[a-zA-Z], \)\{0,1\}\(--[a-z][a-z-]*\).*/\2/p'); do

@@ -125,6 +125,30 @@ grep -q '"name": "usb-a"' "$MNT/BKP-LABEL" || flunk "usb-a's label does not name
 grep -q '"type": "removable"' "$MNT/BKP-LABEL" || flunk "the policy's type (removable) is not on the label"
 grep -q '"location": "offsite"' "$MNT/BKP-LABEL" || flunk "the policy's location (offsite) is not on the label"
 cp "$MNT/BKP-LABEL" "$WORK/label-a"
+# What a person writes on the paper label: the name and the key's short
+# fingerprint (the first four groups of `bkp key fingerprint`); the label
+# sheet carries it in large letters and the whole one in a QR code.
+LABEL_OUT=$OUT
+ok "$BKP" key fingerprint --json --policy "$POL"
+short=$(jq -r .short <<<"$OUT")
+[ "$short" = "$(jq -r .fingerprint <<<"$OUT" | cut -c1-19)" ] || flunk "the short fingerprint is the first four groups: $short"
+grep -q "usb-a  $short" <<<"$LABEL_OUT" || flunk "media label should say the name and the short fingerprint: $LABEL_OUT"
+ok "$BKP" media sheet usb-a --format html --lang ja --policy "$POL"
+grep -q "<p class=\"fp\">$short</p>" <<<"$OUT" || flunk "the label sheet should show the short fingerprint"
+grep -q "<svg" <<<"$OUT" || flunk "the label sheet should carry a QR code"
+grep -q "$(jq -r .fingerprint "$WORK/label-a")" <<<"$OUT" || flunk "the label sheet carries the whole fingerprint too"
+grep -q '<html lang="ja">' <<<"$OUT" && grep -q "可搬ディスク" <<<"$OUT" || flunk "the Japanese sheet should name the type in Japanese"
+if command -v zbarimg >/dev/null && command -v rsvg-convert >/dev/null; then
+    sed -n 's/.*\(<svg.*<\/svg>\).*/\1/p' <<<"$OUT" >"$WORK/qr.svg"
+    rsvg-convert -w 400 "$WORK/qr.svg" >"$WORK/qr.png"
+    zbarimg -q --raw "$WORK/qr.png" | grep -q "fingerprint $(jq -r .fingerprint "$WORK/label-a")" ||
+        flunk "the QR code should read back as the medium's identity"
+elif [ -n "${CI:-}" ]; then
+    flunk "zbarimg and rsvg-convert are needed to read the QR code back (tests/install-deps.sh installs them)"
+fi
+ok "$BKP" media show usb-a --policy "$POL"
+output_has "$short"
+check_exit 2 "$BKP" media sheet usb-b --policy "$POL" || true
 plug b
 ok "$BKP" media label "$MNT" --name usb-b --policy "$POL"
 grep -q '"name": "usb-b"' "$MNT/BKP-LABEL" || flunk "usb-b's label does not name it"

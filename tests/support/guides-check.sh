@@ -11,7 +11,8 @@
 #   - the command must be one `bkp --help` lists (or `help`);
 #   - where `bkp CMD --help` shows verbs (`bkp key add`, `bkp audit verify`),
 #     the word after CMD must be one of them;
-#   - every `--option` and `-o`-style option must appear in `bkp CMD --help`.
+#   - every `--option` and `-o`-style option must appear in `bkp CMD --help`
+#     or among the options every command takes (`bkp --help`).
 # Placeholders are skipped: a command or verb in capitals (`bkp COMMAND`), `…`.
 # Prints one line per problem (FILE:LINE: what) and exits 1 if there is any.
 set -uo pipefail
@@ -26,12 +27,15 @@ shift
 
 CMDS=" help $("$BKP" --help | awk '/^commands:/{on=1; next} /^$/{on=0} on && /^  [a-z]/{printf "%s ", $1}')"
 declare -A HELP=() VERBS=()
+# The options every command takes, which `bkp --help` lists once.
+GLOBAL=$("$BKP" --help | sed -n '/^options every command takes:/,/^$/p' |
+    grep -oE -- '(^|[ ,[])--?[a-z][a-z-]*' | sed 's/^[ ,[]//' | sort -u | tr '\n' ' ')
 for c in $CMDS; do
     [ "$c" = help ] && continue
     # What the help says the command has: its usage and options, not the
     # examples at its end (their arguments are not verbs).
     h=$("$BKP" "$c" --help 2>&1 | sed '/^examples:/,$d')
-    HELP[$c]=" $(grep -oE -- '(^|[ ,[])--?[a-z][a-z-]*' <<<"$h" | sed 's/^[ ,[]//' | sort -u | tr '\n' ' ')"
+    HELP[$c]=" $(grep -oE -- '(^|[ ,[])--?[a-z][a-z-]*' <<<"$h" | sed 's/^[ ,[]//' | sort -u | tr '\n' ' ')$GLOBAL"
     VERBS[$c]=" $(awk -v c="$c" '($1=="usage:"||$1=="bkp") {for(i=1;i<NF;i++) if($i=="bkp" && $(i+1)==c && $(i+2) ~ /^[a-z][a-z-]*$/) printf "%s ", $(i+2)}' <<<"$h")"
 done
 

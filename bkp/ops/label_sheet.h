@@ -1,0 +1,23 @@
+/*
+ * label_sheet.h — the paper label of a medium (`bkp media label -o FILE`):
+ * what a person sticks on the disk, the cartridge or its case. Its name in
+ * large letters, its type and where it is kept, the facility, the date, the
+ * short fingerprint of the repository's key that a person compares by eye
+ * with `bkp key fingerprint` (pubkey.h), and a QR code of the whole
+ * identity (medium, label, repository, the full fingerprint) for a machine
+ * or a phone to compare. In Markdown or HTML, in Japanese or English.
+ */
+#ifndef BKP_OPS_LABEL_SHEET_H
+#define BKP_OPS_LABEL_SHEET_H
+
+#include <stdbool.h>
+
+#include <jansson.h>
+
+/* The sheet of `label` (medium.h: name, uuid, type, location, repository,
+ * fingerprint, created) of a medium kept `offline` or not, for `facility`
+ * (may be NULL); `format` an rb_format (restore/report.h); Japanese when
+ * `ja`. malloc'd; NULL without memory or for a label without its fields. */
+char *ops_label_sheet(const json_t *label, bool offline, const char *facility, int format, bool ja);
+
+#endif
