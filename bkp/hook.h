@@ -23,8 +23,9 @@ typedef struct bkp_hook_result {
     int signal;    /* the signal that ended it, or 0 */
     int timed_out; /* killed at the limit */
     double seconds;
-    /* The last lines the command wrote (its stdout and stderr), control
-     * bytes made spaces, lines joined by " / ": what an alert quotes. */
+    /* The last lines the command wrote (its stdout and stderr), made safe
+     * for a log (text.h: controls escaped), joined by " / ": what an alert
+     * quotes. Never recorded in the audit log: a hook may print a secret. */
     char tail[400];
 } bkp_hook_result;
 
@@ -40,8 +41,7 @@ typedef struct bkp_hook_spec {
     const char *dir;    /* the working directory, or NULL: ours */
     const void *input;  /* its standard input (a notification), or NULL: /dev/null */
     size_t input_len;
-    /* Its output only kept (res->tail), not passed on to our stderr: a run
-     * under cron whose alerts tell a failure once. */
+    /* Its output only kept (res->tail), not passed on to our stderr. */
     bool quiet;
 } bkp_hook_spec;
 

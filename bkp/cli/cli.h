@@ -117,6 +117,10 @@ int cli_options_parse(cli *c, const char *accepts, const char *usage, int argc, 
 /* One line per option of `accepts` with its help; `common`: those every
  * command takes instead. */
 void cli_options_help(FILE *f, const char *accepts, bool common);
+/* The options every command takes, named in one line ("--policy FILE,
+ * --passphrase-file FILE, …, -q") into `buf`: what a command's help points
+ * to, from the same table. */
+const char *cli_options_common_names(char *buf, size_t n);
 /* Print `left` (may be NULL) in a column `indent` wide, then `text` wrapped
  * to 79 columns. */
 void cli_wrap(FILE *f, const char *left, int indent, const char *text);

@@ -431,10 +431,11 @@ static void command_help(const command *cmd)
     if (cmd->example)
         print_examples(_(cmd->example));
     /* The options every command takes are said once, by `bkp help`. */
+    char names[512], line[768];
+    snprintf(line, sizeof(line), _("Every command also takes %s: `bkp help` says what each does."),
+             cli_options_common_names(names, sizeof(names)));
     printf("\n");
-    cli_wrap(stdout, NULL, 0,
-             _("--policy, --passphrase-file, --key-from, --lock-wait, -v and -q work with every "
-               "command: `bkp help` lists them."));
+    cli_wrap(stdout, NULL, 0, line);
 }
 
 static const command *find_command(const char *name)

@@ -385,6 +385,22 @@ void cli_wrap(FILE *f, const char *left, int indent, const char *text)
     fputc('\n', f);
 }
 
+const char *cli_options_common_names(char *buf, size_t n)
+{
+    size_t at = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < NOPTIONS && at < n; i++) {
+        const cli_option *o = &options[i];
+        if (!o->common)
+            continue;
+        int k = o->letter ? snprintf(buf + at, n - at, "%s-%c", at ? ", " : "", o->letter)
+                          : snprintf(buf + at, n - at, "%s--%s%s%s", at ? ", " : "", o->name,
+                                     o->value ? " " : "", o->value ? o->value : "");
+        at += k > 0 ? (size_t)k : 0;
+    }
+    return buf;
+}
+
 void cli_options_help(FILE *f, const char *accepts, bool common)
 {
     for (size_t i = 0; i < NOPTIONS; i++) {

@@ -1,5 +1,5 @@
 /*
- * label_sheet.h — the paper label of a medium (`bkp media label -o FILE`):
+ * label_sheet.h — the paper label of a medium (`bkp media sheet NAME`):
  * what a person sticks on the disk, the cartridge or its case. Its name in
  * large letters, its type and where it is kept, the facility, the date, the
  * short fingerprint of the repository's key that a person compares by eye

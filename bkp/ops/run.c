@@ -85,17 +85,12 @@ static int run_hook(const ops_run_in *in, const pol_dataset *d, const pol_hook *
                           .env = h->env,
                           .nenv = h->nenv,
                           .timeout = h->timeout,
-                          .run_as = h->run_as,
-                          /* under cron, when the alerts tell a failure once,
-                           * its output too is theirs to tell */
-                          .quiet = in->said_once && bkp_log_get_level() < BKP_LOG_INFO};
+                          .run_as = h->run_as};
     int rc = bkp_hook_exec(&spec, &hr);
     snprintf(op, sizeof(op), "hook-%s", which);
     json_t *fig = json_pack("{s:s, s:i, s:i, s:b, s:I}", "command", h->command, "exit_code",
                             hr.exit_code, "signal", hr.signal, "timed_out", hr.timed_out,
                             "milliseconds", (json_int_t)(hr.seconds * 1000));
-    if (fig && rc && hr.tail[0])
-        json_object_set_new(fig, "output", json_string(hr.tail));
     bkp_audit_rec rec = {.op = op, .dataset = d->name, .failed = rc != 0, .figures = fig};
     int aex = in->io->audit(in->io->ctx, &rec);
     json_decref(fig);

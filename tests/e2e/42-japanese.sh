@@ -122,7 +122,8 @@ if not sys.argv[2]:  # the options every command takes: said once, by `bkp help`
     assert "どのコマンドにも使えるオプション" in text
     assert "ポリシー（または $BKP_POLICY" in text, "option help not in Japanese"
 else:
-    assert "どのコマンドでも" in text and "`bkp help`" in text, "the pointer to bkp help"
+    flat = "".join(text.split())  # wherever the line was wrapped
+    assert "どのコマンドでも" in flat and "`bkphelp`" in flat, "the pointer to bkp help"
     assert "どのコマンドにも使えるオプション" not in text, "the global options are said once"
 # The wrapped lines of a summary or option stay inside its column.
 for l in text.splitlines():
