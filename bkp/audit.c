@@ -395,8 +395,7 @@ static void missed_clear(const char *dir, json_t *names)
     if (dfd < 0)
         return;
     json_array_foreach(names, i, v)
-        (void)unlinkat(dfd, json_string_value(v), 0);
-    (void)fsync(dfd);
+        (void)!bkp_durable_unlink_at(dfd, json_string_value(v));
     close(dfd);
 }
 
@@ -420,6 +419,11 @@ static void say_missed(const char *dir, const char *path, const char *op, int rc
  * repository's (audit.h, bkp_audit_append_ro). */
 static int append_rec(const bkp_repo *r, const bkp_audit_rec *rec)
 {
+    /* Opened with the public key alone (an auditor's check): nothing can
+     * be signed, so nothing is appended — the rule is kept here, for every
+     * caller. */
+    if (bkp_repo_is_public(r))
+        return 0;
     char *dir = bkp_repo_subpath(r, "audit");
     char *path = bkp_audit_path(r), *hpath = path ? bkp_audit_head_path(path) : NULL;
     uint8_t prev[32], last[32];
@@ -520,6 +524,8 @@ int bkp_audit_append_ro(const bkp_repo *r, const bkp_audit_rec *rec)
     /* A read never writes the copy it reads: the last good copy on the bad
      * day may be write-protected, and must come back as it went. Its
      * records go to the primary's log or a journal (bkp_audit_journal). */
+    if (bkp_repo_is_public(r))
+        return 0; /* nothing can be signed (append_rec) */
     return is_copy(r) ? -EROFS : append_rec(r, rec);
 }
 

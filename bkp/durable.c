@@ -575,6 +575,19 @@ int bkp_durable_unlink_at(int dirfd, const char *name)
     return bkp_fsync_fd(dirfd);
 }
 
+int bkp_durable_unlink(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+    int dfd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1, rc;
+    free(dir);
+    if (dfd < 0)
+        return errno == ENOENT ? 0 : -(errno ? errno : ENOMEM);
+    rc = bkp_durable_unlink_at(dfd, slash ? slash + 1 : path);
+    close(dfd);
+    return rc;
+}
+
 int bkp_dfile_sync(bkp_dfile *f)
 {
     int rc = f->err;

@@ -114,6 +114,10 @@ int bkp_sync_fs(int fd) __attribute__((warn_unused_result));
 /* Unlink `name` in the folder `dirfd` and fsync the folder: the deletion
  * survives a crash. ENOENT is 0 (already gone: a repeated step). */
 int bkp_durable_unlink_at(int dirfd, const char *name) __attribute__((warn_unused_result));
+/* The same by path: the folder is the path's own (no link followed at its
+ * end). Every deletion of what a crash must not bring back goes through
+ * these two; a temporary file of one's own is simply unlinked. */
+int bkp_durable_unlink(const char *path) __attribute__((warn_unused_result));
 /* fdatasync the file being written and drop it from the page cache, so that
  * a read of f->tmp that follows reads the medium, not memory: the read-back
  * of a copy. */

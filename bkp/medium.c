@@ -480,10 +480,8 @@ int bkp_media_forget(bkp_repo *r, const char *name)
     }
     if ((fd = bkp_lock_file(lockp)) < 0)
         rc = fd;
-    else if (unlink(path) < 0)
-        rc = -errno;
     else
-        rc = bkp_fsync_dir(dir);
+        rc = bkp_durable_unlink(path);
 out:
     if (fd >= 0)
         close(fd);

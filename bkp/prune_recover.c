@@ -322,7 +322,7 @@ int bkp_prune_recover(const char *repo, const bkp_keys *k, unsigned how, bool *f
         /* Only intents whose new index was written completely are finished;
          * an earlier one is dropped: the old segments and packs stay, and
          * the next prune starts over. Either way nothing in use goes. */
-        if (unlinkat(d.locks, BKP_INTENT_FILE, 0) == 0)
+        if (bkp_durable_unlink_at(d.locks, BKP_INTENT_FILE) == 0)
             bkp_warn(_("dropped an interrupted prune that had deleted no pack yet"));
     } else if ((rc = finish(&d, &in))) {
         bkp_error(_("cannot finish an interrupted prune of %s (%s); nothing writes to this "

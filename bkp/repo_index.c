@@ -411,12 +411,11 @@ static void remove_replaced(const char *dir, uint8_t (*gone)[16], uint32_t n)
         char name[BKP_ITABLE_NAME_LEN];
         bkp_itable_name(gone[i], name);
         char *p = bkp_path_join(dir, name);
-        if (p && unlink(p) && errno != ENOENT)
-            bkp_debug("cannot remove %s: %s", p, bkp_strerror(-errno));
+        int rc = p ? bkp_durable_unlink(p) : -ENOMEM;
+        if (rc)
+            bkp_debug("cannot remove %s: %s", p ? p : name, bkp_strerror(rc));
         free(p);
     }
-    if (n && bkp_fsync_dir(dir))
-        bkp_debug("cannot fsync %s", dir);
 }
 
 /* Write the memory, merged with tables [first, levels), as a table in

@@ -326,9 +326,9 @@ int cmd_audit(cli *c)
 
 int cli_audit(cli *c, const bkp_audit_rec *rec)
 {
-    /* Opened with the public key alone: a record cannot be signed, and the
-     * auditor's check is theirs to keep, not the host's. */
-    if (!c->ro || bkp_repo_is_public(c->ro))
+    /* Opened with the public key alone, nothing is recorded (audit.h,
+     * cli_record): the auditor's check is theirs to keep, not the host's. */
+    if (!c->ro)
         return 0;
     /* A writer records through its writable handle; a command that only
      * reads, where its reads are recorded (cli_record). */

@@ -76,8 +76,6 @@ void ops_audit_context(const bkp_repo *r, const char *policy_file,
     /* Every command that reads the repository says so when its log was lost,
      * read-only ones included (which never write it). */
     (void)bkp_audit_report_state(r, NULL);
-    if (bkp_repo_is_public(r))
-        return; /* nothing can be signed, so nothing is appended */
     size_t n = bkp_lock_takeovers(&v);
     each_noted(&k, "lock-takeover", "lock", v, n);
     /* Prune intents refused by this command's opens (a planted one, or one

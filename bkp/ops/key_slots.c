@@ -234,10 +234,9 @@ static void machine_label(const char *given, char *out, size_t n)
 }
 
 /* Remove the machine key's file again (the list does not name its secret). */
-static void unlink_secret(const char *path, const char *rdir)
+static void unlink_secret(const char *path)
 {
-    if (unlink(path) == 0)
-        (void)bkp_fsync_dir(rdir);
+    (void)!bkp_durable_unlink(path);
 }
 
 /* Write `secret` (BKP_MACHINE_SECRET_LEN digits and room for a newline) as
@@ -264,7 +263,7 @@ static int write_secret(char *secret, const char *path, const char *rdir, const 
                     "that keeps no modes?); put the machine key on a Linux file system, such as "
                     "/etc/bkp (nothing was changed)"),
                   path);
-        unlink_secret(path, rdir);
+        unlink_secret(path);
         return -EIO;
     }
     return 0;
@@ -298,7 +297,7 @@ static int add_machine(ops_keys_edit *e, const char *path, const char *label, ti
         /* Not recorded, or the list not written: the file opens nothing.
          * (A list whose write failed only at its last fsync may hold the
          * slot: `bkp key list` shows it, and `key remove` takes it out.) */
-        unlink_secret(path, rdir);
+        unlink_secret(path);
         bkp_error(_("key add: %s removed; if `bkp key list` shows slot %s, remove it with `bkp "
                     "key remove %s`"),
                   path, x->id, x->id);

@@ -41,9 +41,7 @@ const char *ops_object_label_uuid(const json_t *entry)
 
 int ops_object_audit(bkp_repo *r, const bkp_audit_rec *rec)
 {
-    if (!r || bkp_repo_is_public(r))
-        return 0;
-    return bkp_audit_append(r, rec) ? -EIO : 0;
+    return r && bkp_audit_append(r, rec) ? -EIO : 0;
 }
 
 int ops_object_note_entry(json_t *e, void *ctx)

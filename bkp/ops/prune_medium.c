@@ -155,7 +155,7 @@ static int record(const ops_prune_in *in, bkp_gen **doomed, size_t nd, const bkp
                          .failed = rc != 0,
                          .figures = fig,
                          .error = rc ? bkp_strerror_en(rc) : NULL};
-    int arc = bkp_repo_is_public(in->log) ? 0 : bkp_audit_append(in->log, &rec);
+    int arc = bkp_audit_append(in->log, &rec);
     json_decref(fig);
     return arc;
 }

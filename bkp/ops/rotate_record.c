@@ -22,10 +22,6 @@ int ops_rotate_record(bkp_repo *primary, const char *medium, bool failed, const 
                          .figures = fig,
                          .error = failed ? (why && *why ? why : "see the messages of bkp rotate")
                                          : NULL};
-    /* Opened with the public key alone, nothing could be signed; a rotation
-     * never is, but the rule is the program's everywhere. */
-    if (bkp_repo_is_public(primary))
-        return 0;
     return bkp_audit_append(primary, &rec);
 }
 

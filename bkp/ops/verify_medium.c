@@ -116,9 +116,7 @@ int ops_verify_record(const bkp_repo *r, bkp_repo *w, const char *medium, const 
                          .failed = bad || behind,
                          .figures = fig,
                          .error = bad ? (res->nmessages ? res->messages[0] : why) : NULL};
-    if (append ? append(ctx, &rec)
-               : !bkp_repo_is_public(r) &&
-                     (w ? bkp_audit_append(w, &rec) : bkp_audit_append_ro(r, &rec)))
+    if (append ? append(ctx, &rec) : w ? bkp_audit_append(w, &rec) : bkp_audit_append_ro(r, &rec))
         failed = -EIO;
     json_decref(fig);
     bool ok = !bad;

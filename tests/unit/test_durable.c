@@ -201,6 +201,12 @@ static void test_rename_and_unlink(void **state)
     assert_int_equal(bkp_durable_unlink_at(dfd, "c"), 0);
     assert_int_equal(bkp_durable_rename(b, a, 0), -ENOENT);
     close(dfd);
+    /* By path: gone, a second time 0, a folder that is not there 0. */
+    assert_int_equal(bkp_durable_unlink(a), 0);
+    assert_false(exists(f, "a"));
+    assert_int_equal(bkp_durable_unlink(a), 0);
+    snprintf(a, sizeof(a), "%s/none/a", f->dir);
+    assert_int_equal(bkp_durable_unlink(a), 0);
 }
 
 /* A read-back after bkp_dfile_sync reads the bytes written, and the file
