@@ -261,9 +261,12 @@ int bkp_hook_exec(const bkp_hook_spec *spec, bkp_hook_result *res)
     rc = wait_for(pid, spec->timeout, &t0, &status, &killed, &out);
     /* Whatever the command left behind in its group goes too; what it
      * wrote before is read (a child that left the group and holds the
-     * pipe is not waited for). */
+     * pipe is not waited for: once the pipe is closed, its writes fail —
+     * a daemon a hook starts gives its output a file of its own). */
     kill(-pid, SIGKILL);
-    while (out.fd >= 0 && output_read(&out))
+    /* What is in the pipe now, at most 64 KiB: a process that left the
+     * group and keeps writing does not hold us. */
+    for (int k = 0; k < 16 && out.fd >= 0 && output_read(&out); k++)
         ;
     output_tail(&out, res->tail, sizeof(res->tail));
     res->seconds = since(&t0);

@@ -321,7 +321,9 @@ static void copies(FILE *f, json_t *d, time_t now)
     table(
         f, "copies",
         (const char *[]){_("Copy"), _("Where it is kept"), _("Newest generation"), _("Age"), NULL});
-    copy_row(f, _("primary repository"), "", _("on-site, on-line"), time_of(d, "last_backup"), now);
+    /* The copy on the server itself, in words staff use. */
+    copy_row(f, _("the backup server"), "", pol_medium_place_words(false, false),
+             time_of(d, "last_backup"), now);
     json_array_foreach(json_object_get(d, "copies_on_media"), k, m)
         copy_row(f, rb_js(m, "medium"), rb_js(m, "medium"), place(m), time_of(m, "captured"), now);
     fputs("</table></div>\n", f);

@@ -168,6 +168,13 @@ static json_t *describe(cli *c, const char *name)
     return e;
 }
 
+/* Whether a medium as `describe` gives it is kept off-site. */
+static bool offsite(const json_t *d)
+{
+    const char *loc = json_string_value(json_object_get(d, "location"));
+    return loc && !strcmp(loc, "offsite");
+}
+
 static const char *local(json_t *e, const char *key, char *buf, size_t n)
 {
     const char *v = json_string_value(json_object_get(e, key));
@@ -245,9 +252,7 @@ static int show(cli *c)
     const char *tname = json_string_value(json_object_get(d, "type"));
     printf(_("medium      %s (%s, %s)\n"), c->args[1],
            pol_medium_type_named(tname, &type) ? tname : pol_medium_type_words(type),
-           pol_medium_place_words(!strcmp(json_string_value(json_object_get(d, "location")) ?: "",
-                                          "offsite"),
-                                  json_is_true(json_object_get(d, "offline"))));
+           pol_medium_place_words(offsite(d), json_is_true(json_object_get(d, "offline"))));
     const char *fp = json_string_value(json_object_get(lab, "fingerprint"));
     if (fp) {
         char brief[BKP_FINGERPRINT_SHORT_LEN];
@@ -325,7 +330,7 @@ static int sheet(cli *c)
     }
     const pol_policy *p = c->policy;
     char *text = ex ? NULL
-                    : ops_label_sheet(lab, json_is_true(json_object_get(d, "offline")),
+                    : ops_label_sheet(lab, offsite(d), json_is_true(json_object_get(d, "offline")),
                                       p ? p->facility : NULL, format, cli_lang_ja(c));
     if (!ex && !text) {
         bkp_error(_("the label of %s in the registry lacks its fields: label the medium again"),

@@ -166,7 +166,17 @@ static bool after_backups(cli *c, const ops_run_in *in, const ops_run_result *re
     ops_status_log log;
     json_t *status = cli_status(c, &worst, &log);
     ops_run_alert_verdicts(in, &al, status);
-    failed |= worst == POL_NON_COMPLIANT;
+    if (ops_run_setting_up(in) && worst != POL_COMPLIANT) {
+        /* Not a failure of the run on the repository's first day: said,
+         * for a person at the terminal. */
+        char until[48];
+        bkp_local_time(until, sizeof(until), bkp_repo_created(c->r) + OPS_SETUP_DAY, "-");
+        bkp_info(_("the repository is being set up until %s: the checklist's verdict is not "
+                   "alerted before then; `bkp status` shows what is still to do"),
+                 until);
+    } else {
+        failed |= worst == POL_NON_COMPLIANT;
+    }
     if (!c->dataset) {
         json_t *kd = cli_key_drill_status(c, &log);
         ops_run_alert_key_drill(&al, kd);

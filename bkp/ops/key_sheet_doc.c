@@ -20,6 +20,7 @@
 #include "bkp/ops/key_sheet_doc.h"
 
 #include "bkp/bytes.h"
+#include "bkp/clock.h"
 #include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "bkp/pubkey.h"
@@ -67,13 +68,10 @@ static void put_row(doc *d, const char *k, const char *v)
  * texts below): nothing needs escaping in either format. */
 static void put_header(doc *d, const bkp_sheet *s, const uint8_t pk[32], time_t now)
 {
-    char uuid[37], fp[BKP_FINGERPRINT_LEN], date[32], kind[256];
-    struct tm tm;
+    char uuid[37], fp[BKP_FINGERPRINT_LEN], date[48], kind[256];
     uuid_unparse_lower(s->repo_id, uuid);
     bkp_pubkey_fingerprint(pk, fp); /* the same text on labels, procedures and reports */
-    /* Local time to the second, as the program's listings show it. */
-    if (!localtime_r(&now, &tm) || !strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S", &tm))
-        snprintf(date, sizeof(date), "@%lld", (long long)now);
+    bkp_local_time(date, sizeof(date), now, "-"); /* as every time for people */
     const char *title = s->kind == BKP_SHEET_PAPER ? _("bkp key sheet") : _("bkp key share");
     if (s->kind == BKP_SHEET_PAPER)
         snprintf(kind, sizeof(kind), "%s", _("the master secret, whole"));

@@ -48,7 +48,8 @@ static void put_piece(void *ctx, const char *piece)
     fputs(piece, ((sheet *)ctx)->f);
 }
 
-static void write_sheet(sheet *s, const json_t *label, bool offline, const char *facility)
+static void write_sheet(sheet *s, const json_t *label, bool offsite, bool offline,
+                        const char *facility)
 {
     pol_medium_type type;
     const char *name = field(label, "name"), *fp = field(label, "fingerprint");
@@ -76,8 +77,7 @@ static void write_sheet(sheet *s, const json_t *label, bool offline, const char 
     row(s, _("Type"), pol_medium_type_named(field(label, "type"), &type)
                           ? field(label, "type")
                           : pol_medium_type_words(type));
-    row(s, _("Kept at"),
-        pol_medium_place_words(!strcmp(field(label, "location"), "offsite"), offline));
+    row(s, _("Kept at"), pol_medium_place_words(offsite, offline));
     row(s, _("Labelled"), date);
     row(s, _("Label"), field(label, "uuid"));
     row(s, _("Repository"), field(label, "repository"));
@@ -104,9 +104,10 @@ static void write_sheet(sheet *s, const json_t *label, bool offline, const char 
     fputs(s->html ? "</small></p>\n</body></html>\n" : "\n", s->f);
 }
 
-char *ops_label_sheet(const json_t *label, bool offline, const char *facility, int format, bool ja)
+char *ops_label_sheet(const json_t *label, bool offsite, bool offline, const char *facility,
+                      int format, bool ja)
 {
-    const char *need[] = {"name", "uuid", "type", "location", "repository", "fingerprint", "created"};
+    const char *need[] = {"name", "uuid", "type", "repository", "fingerprint", "created"};
     for (size_t i = 0; i < sizeof(need) / sizeof(*need); i++)
         if (!field(label, need[i]))
             return NULL;
@@ -117,7 +118,7 @@ char *ops_label_sheet(const json_t *label, bool offline, const char *facility, i
         return NULL;
     bkp_i18n_saved saved;
     bkp_i18n_begin(&saved, ja ? "ja" : "en");
-    write_sheet(&s, label, offline, facility);
+    write_sheet(&s, label, offsite, offline, facility);
     bkp_i18n_end(&saved);
     if (fclose(s.f)) {
         free(out);

@@ -14,10 +14,12 @@
 
 #include <jansson.h>
 
-/* The sheet of `label` (medium.h: name, uuid, type, location, repository,
- * fingerprint, created) of a medium kept `offline` or not, for `facility`
- * (may be NULL); `format` an rb_format (restore/report.h); Japanese when
- * `ja`. malloc'd; NULL without memory or for a label without its fields. */
-char *ops_label_sheet(const json_t *label, bool offline, const char *facility, int format, bool ja);
+/* The sheet of `label` (medium.h: name, uuid, type, repository,
+ * fingerprint, created) of a medium kept `offsite` or not, `offline` or not
+ * (as the policy says today), for `facility` (may be NULL); `format` an
+ * rb_format (restore/report.h); Japanese when `ja`. malloc'd; NULL without
+ * memory or for a label without its fields. */
+char *ops_label_sheet(const json_t *label, bool offsite, bool offline, const char *facility,
+                      int format, bool ja);
 
 #endif

@@ -91,14 +91,15 @@ static int run_hook(const ops_run_in *in, const pol_dataset *d, const pol_hook *
     json_t *fig = json_pack("{s:s, s:i, s:i, s:b, s:I}", "command", h->command, "exit_code",
                             hr.exit_code, "signal", hr.signal, "timed_out", hr.timed_out,
                             "milliseconds", (json_int_t)(hr.seconds * 1000));
-    bkp_audit_rec rec = {.op = op, .dataset = d->name, .failed = rc != 0, .figures = fig};
-    int aex = in->io->audit(in->io->ctx, &rec);
-    json_decref(fig);
-    if (aex)
-        return -EIO;
     if (rc)
         hook_failed(in, d, h, which, &hr, rc, o);
-    return rc;
+    /* Why, as a person saw it (in English), but never what the hook
+     * printed: it may hold a secret. */
+    bkp_audit_rec rec = {
+        .op = op, .dataset = d->name, .failed = rc != 0, .figures = fig, .error = rc ? o->detail : NULL};
+    int aex = in->io->audit(in->io->ctx, &rec);
+    json_decref(fig);
+    return aex ? -EIO : rc;
 }
 
 /* Newest generation's finish time and the number of generations of `name`. */

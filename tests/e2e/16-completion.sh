@@ -40,7 +40,8 @@ ok "$BKP" backup scans --policy "$POL"
 # word is the one being completed), in a shell with bash-completion loaded
 # when the machine has it.
 complete_words() {
-    env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$WORK" bash -c '
+    env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$WORK" \
+        ${BKP_PASSPHRASE_COMMAND:+BKP_PASSPHRASE_COMMAND="$BKP_PASSPHRASE_COMMAND"} bash -c '
         [ -f /usr/share/bash-completion/bash_completion ] &&
             . /usr/share/bash-completion/bash_completion
         . "$0"
@@ -65,6 +66,9 @@ is "repository usb-a" drill "${P[@]}" clinic --medium ""
 is "clinic" drill "${P[@]}" ""
 is "clinic" runbook "${P[@]}" show ""
 is "clinic" restore "${P[@]}" --runbook ""
+is "usb-a" media "${P[@]}" sheet ""
+# --repo goes to what takes it, not to the policy check that names media.
+is "usb-a" verify "${P[@]}" --repo "$WORK/repo" --media ""
 # No file names where a name is expected, even when files match.
 (cd "$WORK" && is "" drill "${P[@]}" clinic --medium ru)
 (cd "$WORK" && is "" rotate "${P[@]}" ru)
@@ -89,7 +93,12 @@ if [ "$(id -u)" = 0 ]; then
 fi
 t0=$(date +%s)
 is "" ls "${P[@]}" em
-[ $(($(date +%s) - t0)) -lt 10 ] || flunk "completing a generation without a passphrase should not wait"
+# A passphrase command of the environment is never run by a <TAB>.
+export BKP_PASSPHRASE_COMMAND="touch $WORK/asked; sleep 30"
+is "" ls "${P[@]}" em
+unset BKP_PASSPHRASE_COMMAND
+[ ! -e "$WORK/asked" ] || flunk "completion ran the passphrase command"
+[ $(($(date +%s) - t0)) -lt 4 ] || flunk "completing a generation without a passphrase should not wait"
 chmod 600 "$PASSFILE"
 
 finish

@@ -64,7 +64,8 @@ policy "{ copies: 2, media_types: 2, offline: 1, offsite: 0 }"
 at -172800
 ok "$BKP" init
 at $((-172800 + 600))
-expect_exit 1 "$BKP" run
+ok "$BKP" run -v
+output_has "being set up until" "the first day's run says it is setting up"
 [ -s "$WORK/events.jsonl" ] && flunk "nothing is alerted on the first day: $(cat "$WORK/events.jsonl")"
 grep -q "NON-COMPLIANT" <<<"$ERR" && flunk "the first day's run should not warn of the verdict: $ERR"
 expect_exit 1 "$BKP" status
@@ -157,6 +158,8 @@ grep -q "pg_dump: error: connection to server failed" "$m" || flunk "the hook's 
 ok "$BKP" audit show --json
 grep -q '"output":' <<<"$OUT" &&
     flunk "a hook's output never goes into the audit log (it may hold a secret)"
+grep -q '"error": "before hook exited with status 3"' <<<"$OUT" ||
+    flunk "the hook's audit record says why it failed: $(grep -A3 hook-before <<<"$OUT" | head -8)"
 
 at $((3 * 86400 + 960))
 expect_exit 1 "$BKP" run --force

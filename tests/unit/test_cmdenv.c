@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -258,6 +259,13 @@ static void failed_hook_keeps_its_last_lines(void **state)
     assert_int_equal(bkp_hook_exec(&spec, &r), 0);
     assert_string_equal(r.tail, "started");
     assert_true(r.seconds < 10);
+    /* A daemon out of the group that holds the pipe and keeps writing. */
+    spec.command = "setsid sh -c 'while :; do echo more; done' & echo started";
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(bkp_hook_exec(&spec, &r), 0);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    assert_true(t1.tv_sec - t0.tv_sec < 10);
 }
 
 int main(void)
