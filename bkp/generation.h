@@ -44,15 +44,8 @@ typedef struct bkp_gen {
                    * primary, or another medium's copy): status is -EBADMSG */
 } bkp_gen;
 
-/* The highest sequence number of `dataset` the audit log of `r` records as
- * sealed (0 when none): bkp_gen_seal never goes below it. */
-int bkp_gen_seq_floor(const bkp_repo *r, const char *dataset, uint32_t *floor);
-
-/* Seal a generation for `c`. `extra` (borrowed, may be NULL) adds its keys to
- * the record (the change-rate guard's verdict). `*out` (may be NULL) receives
- * the record. */
-int bkp_gen_seal(bkp_repo *r, const char *dataset, const bkp_capture *c, time_t started,
-                 time_t finished, json_t *extra, bkp_gen **out) __attribute__((warn_unused_result));
+/* Sealing a new record is seal.h's: it sits above this file, the audit log
+ * and the media's pins. */
 
 /* Delete a sealed record, leaving a signed tombstone (DATASET/SEQ.pruned:
  * "BKPPRN01" | u32le length | JSON | signature) that carries its hash and its

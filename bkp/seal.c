@@ -1,11 +1,6 @@
-/*
- * seal.c — sealing a generation: its record written once under the next
- * sequence number, which is never given twice (bkp_gen_seal, generation.h).
- *
- * Kept apart from generation.c (records, listing, resolving) because the
- * floor of sequence numbers reads the audit log and the media's pins, which
- * themselves know generations: this file is the one place above all three.
- */
+/* seal.c — see seal.h. */
+#include "bkp/seal.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>

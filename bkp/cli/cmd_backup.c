@@ -9,6 +9,7 @@
 #include "bkp/capture.h"
 #include "bkp/cli/cli.h"
 #include "bkp/generation.h"
+#include "bkp/seal.h"
 #include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "policies/guard.h"

@@ -18,6 +18,7 @@
 #include "bkp/capture.h"
 #include "bkp/clock.h"
 #include "bkp/generation.h"
+#include "bkp/seal.h"
 #include "bkp/medium.h"
 #include "bkp/repo.h"
 #include "policies/policy.h"

@@ -21,6 +21,7 @@
 
 #include "bkp/capture.h"
 #include "bkp/generation.h"
+#include "bkp/seal.h"
 #include "bkp/log.h"
 #include "bkp/pack.h"
 #include "bkp/repo.h"

@@ -22,6 +22,7 @@
 
 #include "bkp/capture.h"
 #include "bkp/generation.h"
+#include "bkp/seal.h"
 #include "bkp/log.h"
 #include "bkp/repo.h"
 #include "restore/restore.h"

@@ -32,6 +32,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 
+#include "bkp/seal.h"
 #include "bkp/index_checked.h"
 #include "bkp/itable.h"
 #include "bkp/prune.h"

@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "bkp/seal.h"
 #include "bkp/medium.h"
 #include "bkp/ops/run.h"
 

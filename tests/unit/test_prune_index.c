@@ -28,6 +28,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 
+#include "bkp/seal.h"
 #include "bkp/durable.h"
 #include "bkp/log.h"
 #include "bkp/prune.h"

@@ -35,6 +35,7 @@
 #include "bkp/capture.h"
 #include "bkp/durable.h"
 #include "bkp/generation.h"
+#include "bkp/seal.h"
 #include "bkp/log.h"
 #include "bkp/medium.h"
 #include "bkp/copy.h"
