@@ -244,8 +244,25 @@ static int members(pack_sink *s, const bkp_gen *g, bkp_archive_kit *kit, const c
     return rc;
 }
 
+/* libarchive's blocks into the stream (stream.h keeps the first error). */
+static la_ssize_t to_stream(struct archive *a, void *ctx, const void *buf, size_t len)
+{
+    bkp_stream *out = ctx;
+    int rc = bkp_stream_write(out, buf, len);
+    if (rc) {
+        archive_set_error(a, -rc, "%s", bkp_strerror(rc));
+        return -1;
+    }
+    return (la_ssize_t)len;
+}
+
+int bkp_archive_open_stream(struct archive *a, struct bkp_stream *out)
+{
+    return archive_write_open2(a, out, NULL, to_stream, NULL, NULL);
+}
+
 int bkp_archive_write(bkp_repo *r, const bkp_gen *g, const json_t *label, bkp_archive_kit *kit,
-                      int fd, const char *tmpdir, uint64_t *bytes)
+                      struct bkp_stream *out, const char *tmpdir, uint64_t *bytes)
 {
     char top[512], tmpl[4096], why[512];
     writer w = {.top = top,
@@ -275,7 +292,7 @@ int bkp_archive_write(bkp_repo *r, const bkp_gen *g, const json_t *label, bkp_ar
     w.a = archive_write_new();
     if (!w.a || archive_write_set_format_pax_restricted(w.a) != ARCHIVE_OK ||
         archive_write_set_bytes_in_last_block(w.a, 1) != ARCHIVE_OK ||
-        archive_write_open_fd(w.a, fd) != ARCHIVE_OK) {
+        bkp_archive_open_stream(w.a, out) != ARCHIVE_OK) {
         bkp_error(_("cannot start the archive%s — check the medium (a tape loaded and "
                     "writable, a folder with room), then run the rotation again"),
                   bkp_archive_why(w.a, why, sizeof(why)));

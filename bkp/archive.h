@@ -28,6 +28,14 @@
 #include "bkp/kit.h"
 #include "bkp/repo.h"
 
+struct archive;
+struct bkp_stream;
+
+/* Open the libarchive writer `a` into `out`: its blocks go through the
+ * stream (a durable file's bytes never go round bkp_dfile_write). What
+ * archive_write_open returns. */
+int bkp_archive_open_stream(struct archive *a, struct bkp_stream *out);
+
 /* "emr-db@0000000042.tar" (malloc'd). */
 char *bkp_archive_name(const bkp_gen *g);
 
@@ -38,11 +46,12 @@ typedef struct bkp_archive_kit {
     bkp_kit_result res; /* out */
 } bkp_archive_kit;
 
-/* Write generation `g` of `r` as a tar stream to `fd`, the recovery kit
- * first when `kit` is not NULL. New packs are built in a temporary folder
- * under `tmpdir`. `*bytes` receives the stream's size. */
+/* Write generation `g` of `r` as a tar stream into `out` (stream.h: a
+ * durable file through bkp_dfile_stream, or a tape's descriptor), the
+ * recovery kit first when `kit` is not NULL. New packs are built in a
+ * temporary folder under `tmpdir`. `*bytes` receives the stream's size. */
 int bkp_archive_write(bkp_repo *r, const bkp_gen *g, const json_t *label, bkp_archive_kit *kit,
-                      int fd, const char *tmpdir, uint64_t *bytes)
+                      struct bkp_stream *out, const char *tmpdir, uint64_t *bytes)
     __attribute__((warn_unused_result));
 
 /* Extract the first archive of the file or device `path` into `dir` (absent

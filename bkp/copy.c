@@ -172,7 +172,7 @@ int bkp_copy_pack(bkp_repo *src, bkp_repo *dst, const uint8_t id[BKP_ID_LEN], bo
     char *to = dpacks ? bkp_pack_path(dpacks, id) : NULL;
     char *todir;
     bkp_buf data, back;
-    bkp_dfile f = {.fd = -1};
+    bkp_dfile *f = NULL;
     bkp_pack_entry *ents = NULL;
     uint32_t n = 0;
     int rc;
@@ -195,12 +195,12 @@ int bkp_copy_pack(bkp_repo *src, bkp_repo *dst, const uint8_t id[BKP_ID_LEN], bo
         goto out;
     }
     if ((rc = bkp_mkdir_p(todir, 0700)) || (rc = bkp_dfile_open(&f, dpacks, 0)) ||
-        (rc = bkp_dfile_write(&f, data.data, data.len)))
+        (rc = bkp_dfile_write(f, data.data, data.len)))
         goto written;
     /* Read back what the medium holds, not what the page cache remembers. */
-    if ((rc = bkp_dfile_sync(&f)))
+    if ((rc = bkp_dfile_sync(f)))
         goto written;
-    if ((rc = bkp_read_file(f.tmp, &back, PACK_MAX)))
+    if ((rc = bkp_read_file(bkp_dfile_path(f), &back, PACK_MAX)))
         goto written;
     rc = bkp_pack_check(bkp_repo_keys(dst), back.data, back.len, id, &ents, &n);
     if (rc == -EBADMSG) {
@@ -216,7 +216,8 @@ int bkp_copy_pack(bkp_repo *src, bkp_repo *dst, const uint8_t id[BKP_ID_LEN], bo
      * leaves only a temporary file, which the next writable open removes; a
      * kill after it leaves a pack no segment names, which that open finds
      * and indexes from its own trailer. */
-    rc = bkp_dfile_commit(&f, todir, hex, BKP_DURABLE_NOREPLACE | BKP_DURABLE_READONLY);
+    rc = bkp_dfile_commit(f, todir, hex, BKP_DURABLE_NOREPLACE | BKP_DURABLE_READONLY);
+    f = NULL; /* freed by the commit */
     if (rc == -EEXIST)
         goto out; /* a concurrent copy placed it; that one is indexed by its writer */
     if (!rc) {
@@ -228,8 +229,7 @@ written:
     if (rc && rc != -EEXIST)
         report_copy_failure(hex, dpacks, rc);
 out:
-    if (f.tmp)
-        bkp_dfile_abort(&f);
+    bkp_dfile_abort(f);
     free(ents);
     bkp_buf_free(&data);
     bkp_buf_free(&back);

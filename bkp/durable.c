@@ -138,9 +138,21 @@ static char *temp_name(const char *dir)
     return bkp_path_join(dir, name);
 }
 
-int bkp_dfile_open(bkp_dfile *f, const char *dir, unsigned flags)
+struct bkp_dfile {
+    int fd;
+    char *dir;
+    char *tmp; /* full path of the temporary file */
+    uint64_t size;
+    int err;                   /* latched write error */
+    struct bkp_direct *direct; /* with BKP_DURABLE_DIRECT */
+};
+
+int bkp_dfile_open(bkp_dfile **out, const char *dir, unsigned flags)
 {
-    memset(f, 0, sizeof(*f));
+    bkp_dfile *f = calloc(1, sizeof(*f));
+    *out = NULL;
+    if (!f)
+        return -ENOMEM;
     f->fd = -1;
     f->dir = strdup(dir);
     f->tmp = temp_name(dir);
@@ -172,7 +184,18 @@ int bkp_dfile_open(bkp_dfile *f, const char *dir, unsigned flags)
             bkp_direct_start(f->direct, f->fd);
         }
     }
+    *out = f;
     return 0;
+}
+
+const char *bkp_dfile_path(const bkp_dfile *f)
+{
+    return f->tmp;
+}
+
+uint64_t bkp_dfile_size(const bkp_dfile *f)
+{
+    return f->size;
 }
 
 int bkp_dfile_write(bkp_dfile *f, const void *buf, size_t len)
@@ -197,6 +220,8 @@ void bkp_dfile_stream(bkp_dfile *f, bkp_stream *s)
 
 void bkp_dfile_abort(bkp_dfile *f)
 {
+    if (!f)
+        return;
     if (f->direct) {
         bkp_direct_free(f->direct);
         free(f->direct);
@@ -207,8 +232,7 @@ void bkp_dfile_abort(bkp_dfile *f)
         unlink(f->tmp);
     free(f->tmp);
     free(f->dir);
-    memset(f, 0, sizeof(*f));
-    f->fd = -1;
+    free(f);
 }
 
 /* rename without replacing: "already there" is -EEXIST for the caller to judge. */
@@ -300,16 +324,16 @@ fail:
 int bkp_durable_write(const char *dir, const char *name, const void *buf, size_t len,
                       unsigned flags)
 {
-    bkp_dfile f;
+    bkp_dfile *f;
     int r = bkp_dfile_open(&f, dir, flags);
     if (r)
         return r;
-    r = bkp_dfile_write(&f, buf, len);
+    r = bkp_dfile_write(f, buf, len);
     if (r) {
-        bkp_dfile_abort(&f);
+        bkp_dfile_abort(f);
         return r;
     }
-    return bkp_dfile_commit(&f, dir, name, flags);
+    return bkp_dfile_commit(f, dir, name, flags);
 }
 
 void bkp_durable_cleanup(const char *dir)

@@ -41,28 +41,31 @@ enum {
 int bkp_durable_write(const char *dir, const char *name, const void *buf, size_t len,
                       unsigned flags) __attribute__((warn_unused_result));
 
-/* A file being written in steps; commit publishes it, abort removes it.
- * Callers write through bkp_dfile_write and sync through bkp_dfile_sync, and
- * never use `fd` themselves: its bytes may still be in the direct writer. */
-typedef struct bkp_dfile {
-    int fd;
-    char *dir;
-    char *tmp; /* full path of the temporary file */
-    uint64_t size;
-    int err;                   /* latched write error */
-    struct bkp_direct *direct; /* with BKP_DURABLE_DIRECT */
-} bkp_dfile;
+/* A file being written in steps, under a temporary name in its folder;
+ * commit publishes it, abort removes it, and either frees it. Its bytes go
+ * through bkp_dfile_write (or a stream over it, bkp_dfile_stream: a tar
+ * written by libarchive too) and nowhere else — they may still be in the
+ * direct writer — so the descriptor is its own. */
+typedef struct bkp_dfile bkp_dfile;
 
-int bkp_dfile_open(bkp_dfile *f, const char *dir, unsigned flags);
+/* Open a new one in `dir` into `*out` (NULL on failure): 0 or -errno. */
+int bkp_dfile_open(bkp_dfile **out, const char *dir, unsigned flags)
+    __attribute__((warn_unused_result));
 int bkp_dfile_write(bkp_dfile *f, const void *buf, size_t len);
+/* Where its bytes are until it is committed: for a read-back after
+ * bkp_dfile_sync, never for writing. */
+const char *bkp_dfile_path(const bkp_dfile *f);
+/* The bytes written to it so far. */
+uint64_t bkp_dfile_size(const bkp_dfile *f);
 /* Set up `s` (stream.h) to write into the open `f` through bkp_dfile_write:
  * a stream's writes to a durable file never go round it. `f` stays the
  * caller's, to commit or abort; the stream keeps nothing to close. */
 void bkp_dfile_stream(bkp_dfile *f, struct bkp_stream *s);
 /* fsync, rename into `dir`/`name` (dir may differ from the open dir on the same
- * file system), fsync both directories. Always releases `f`. */
+ * file system), fsync both directories. Always frees `f`. */
 int bkp_dfile_commit(bkp_dfile *f, const char *dir, const char *name, unsigned flags)
     __attribute__((warn_unused_result));
+/* Remove the temporary file and free `f` (NULL: nothing). */
 void bkp_dfile_abort(bkp_dfile *f);
 
 int bkp_fsync_dir(const char *dir);
@@ -119,8 +122,8 @@ int bkp_durable_unlink_at(int dirfd, const char *name) __attribute__((warn_unuse
  * these two; a temporary file of one's own is simply unlinked. */
 int bkp_durable_unlink(const char *path) __attribute__((warn_unused_result));
 /* fdatasync the file being written and drop it from the page cache, so that
- * a read of f->tmp that follows reads the medium, not memory: the read-back
- * of a copy. */
+ * a read of bkp_dfile_path that follows reads the medium, not memory: the
+ * read-back of a copy. */
 int bkp_dfile_sync(bkp_dfile *f) __attribute__((warn_unused_result));
 /* mkdir -p with `mode`; existing directories are fine. */
 int bkp_mkdir_p(const char *path, mode_t mode);

@@ -100,8 +100,7 @@ struct bkp_fcache_writer {
     const bkp_keys *k;
     char *dataset, *dir;
     uint8_t cache_id[ID_LEN];
-    bkp_dfile f;
-    bool open;
+    bkp_dfile *f; /* the file being written, or NULL */
     bkp_buf seg;
     pthread_mutex_t lock;
     pthread_cond_t cv;
@@ -535,8 +534,8 @@ static int seal_and_write(bkp_fcache_writer *w)
                            &w->sealed);
     if (!rc) {
         bkp_le32(le, (uint32_t)w->sealed.len);
-        if (!(rc = bkp_dfile_write(&w->f, le, 4)))
-            rc = bkp_dfile_write(&w->f, w->sealed.data, w->sealed.len);
+        if (!(rc = bkp_dfile_write(w->f, le, 4)))
+            rc = bkp_dfile_write(w->f, w->sealed.data, w->sealed.len);
     }
     return rc;
 }
@@ -618,16 +617,14 @@ int bkp_fcache_writer_new(bkp_repo *r, const char *dataset, bkp_fcache_writer **
     pthread_cond_init(&w->cv, NULL);
     w->r = r;
     w->k = bkp_repo_keys(r);
-    w->f.fd = -1;
     if (!(w->dataset = strdup(dataset)) || !(w->dir = bkp_repo_subpath(r, "cache"))) {
         bkp_fcache_writer_free(w);
         return -ENOMEM;
     }
     randombytes_buf(w->cache_id, ID_LEN);
     int rc = bkp_dfile_open(&w->f, w->dir, BKP_DURABLE_PRIVATE);
-    w->open = rc == 0;
-    if (!rc && !(rc = bkp_dfile_write(&w->f, MAGIC, sizeof(MAGIC))))
-        rc = bkp_dfile_write(&w->f, w->cache_id, ID_LEN);
+    if (!rc && !(rc = bkp_dfile_write(w->f, MAGIC, sizeof(MAGIC))))
+        rc = bkp_dfile_write(w->f, w->cache_id, ID_LEN);
     if (!rc && pthread_create(&w->thread, NULL, seal_thread, w) != 0)
         rc = -EAGAIN;
     w->started = !rc;
@@ -703,11 +700,12 @@ int bkp_fcache_commit(bkp_fcache_writer *w)
     stop_thread(w, w->err != 0);
     int rc = w->err ? w->err : w->seal_err;
     if (!rc) /* after the backup's flush: see filescache_stamp.c */
-        rc = bkp_fcache_stamp_write(w->r, w->dataset, w->cache_id, &w->f);
+        rc = bkp_fcache_stamp_write(w->r, w->dataset, w->cache_id, w->f);
     if (!rc) {
         cache_name(name, sizeof(name), w->dataset);
-        w->open = false; /* commit releases the file either way */
-        rc = bkp_dfile_commit(&w->f, w->dir, name, BKP_DURABLE_PRIVATE);
+        bkp_dfile *f = w->f;
+        w->f = NULL; /* commit frees the file either way */
+        rc = bkp_dfile_commit(f, w->dir, name, BKP_DURABLE_PRIVATE);
     }
     if (rc)
         bkp_warn(_("cannot save the files cache of %s in %s (%s); the next backup reads every "
@@ -722,8 +720,7 @@ void bkp_fcache_writer_free(bkp_fcache_writer *w)
     if (!w)
         return;
     stop_thread(w, true);
-    if (w->open)
-        bkp_dfile_abort(&w->f);
+    bkp_dfile_abort(w->f);
     pthread_mutex_destroy(&w->lock);
     pthread_cond_destroy(&w->cv);
     bkp_buf_free(&w->seg);

@@ -15,7 +15,7 @@
 #define FOOTER_LEN (4 + 8)
 
 struct bkp_pack_writer {
-    bkp_dfile file;
+    bkp_dfile *file;
     char *dir;
     bkp_pack_entry *entries;
     uint32_t count, cap;
@@ -45,7 +45,7 @@ int bkp_pack_writer_open(const char *packs_dir, bkp_pack_writer **out)
         free(w);
         return r;
     }
-    r = bkp_dfile_write(&w->file, BKP_PACK_MAGIC, 8);
+    r = bkp_dfile_write(w->file, BKP_PACK_MAGIC, 8);
     if (r) {
         bkp_pack_writer_abort(w);
         return r;
@@ -65,8 +65,8 @@ int bkp_pack_writer_add(bkp_pack_writer *w, uint8_t type, const uint8_t id[BKP_I
         w->entries = e;
         w->cap = cap;
     }
-    uint64_t off = w->file.size;
-    int r = bkp_dfile_write(&w->file, sealed, len);
+    uint64_t off = bkp_dfile_size(w->file);
+    int r = bkp_dfile_write(w->file, sealed, len);
     if (r)
         return r;
     bkp_pack_entry *e = &w->entries[w->count++];
@@ -81,14 +81,14 @@ int bkp_pack_writer_add(bkp_pack_writer *w, uint8_t type, const uint8_t id[BKP_I
 
 uint64_t bkp_pack_writer_size(const bkp_pack_writer *w)
 {
-    return w->file.size;
+    return bkp_dfile_size(w->file);
 }
 
 void bkp_pack_writer_abort(bkp_pack_writer *w)
 {
     if (!w)
         return;
-    bkp_dfile_abort(&w->file);
+    bkp_dfile_abort(w->file);
     free(w->entries);
     free(w->dir);
     free(w);
@@ -116,11 +116,11 @@ int bkp_pack_writer_finish(bkp_pack_writer *w, const bkp_keys *k, uint8_t pack_i
     }
     r = plain.failed ? -ENOMEM : bkp_blob_seal(k, BKP_BLOB_TRAILER, zero, plain.data, plain.len, 1, &sealed);
     if (!r)
-        r = bkp_dfile_write(&w->file, sealed.data, sealed.len);
+        r = bkp_dfile_write(w->file, sealed.data, sealed.len);
     bkp_le32(footer, (uint32_t)sealed.len);
     memcpy(footer + 4, BKP_PACK_END_MAGIC, 8);
     if (!r)
-        r = bkp_dfile_write(&w->file, footer, FOOTER_LEN);
+        r = bkp_dfile_write(w->file, footer, FOOTER_LEN);
     if (r)
         goto fail;
     {
@@ -145,7 +145,8 @@ int bkp_pack_writer_finish(bkp_pack_writer *w, const bkp_keys *k, uint8_t pack_i
         goto fail;
     }
     /* Content-addressed: a pack already there under this name has these bytes. */
-    r = bkp_dfile_commit(&w->file, subdir, hex, BKP_DURABLE_NOREPLACE | BKP_DURABLE_READONLY);
+    r = bkp_dfile_commit(w->file, subdir, hex, BKP_DURABLE_NOREPLACE | BKP_DURABLE_READONLY);
+    w->file = NULL; /* freed by the commit */
     if (r == -EEXIST)
         r = 0;
     if (!r) {

@@ -427,24 +427,25 @@ static int write_level(bkp_repo *r, uint32_t first, const char *dir, bool cache,
 {
     uint8_t(*packs)[BKP_ID_LEN] = NULL, tid[16];
     uint32_t np;
-    bkp_dfile f = {.fd = -1};
+    bkp_dfile *f = NULL;
     int rc = bkp_dfile_open(&f, dir, BKP_DURABLE_PRIVATE), fd = -1;
     if (!rc)
-        rc = bkp_index_table_write(r->mut->index, first, &f, key,
+        rc = bkp_index_table_write(r->mut->index, first, f, key,
                                    (const uint8_t(*)[BKP_ID_LEN])r->in_memory, r->nin_memory);
-    if (!rc && (fd = open(f.tmp, O_RDONLY | O_CLOEXEC)) < 0)
+    if (!rc && (fd = open(bkp_dfile_path(f), O_RDONLY | O_CLOEXEC)) < 0)
         rc = -errno;
     if (!rc && !(rc = bkp_itable_open(fd, key, t, &packs, &np, cov, nc)) && cache) {
         char name[BKP_ITABLE_NAME_LEN];
         bkp_itable_id(*t, tid);
         bkp_itable_name(tid, name);
-        rc = bkp_dfile_commit(&f, dir, name, BKP_DURABLE_PRIVATE);
+        rc = bkp_dfile_commit(f, dir, name, BKP_DURABLE_PRIVATE);
+        f = NULL; /* freed by the commit */
         if (rc) {
             bkp_itable_free(*t);
             free(*cov);
         }
     }
-    bkp_dfile_abort(&f); /* outside the cache, or on failure: the temporary goes */
+    bkp_dfile_abort(f); /* outside the cache, or on failure: the temporary goes */
     free(packs);
     return rc;
 }

@@ -13,7 +13,9 @@
 #include <archive_entry.h>
 #include <sodium.h>
 
+#include "bkp/archive.h"
 #include "bkp/archive_why.h"
+#include "bkp/stream.h"
 #include "bkp/durable.h"
 #include "bkp/i18n.h"
 #include "bkp/log.h"
@@ -43,8 +45,8 @@ typedef struct restore_ctx {
     bool tree_done;
     int tree_err;
     uint64_t read;   /* items read from the list, selected or not */
-    int afd;         /* the --to-archive file being written, or -1 */
-    bkp_dfile af;    /* ... under a temporary name in `adir`, to become `aname` */
+    bkp_dfile *af;   /* the --to-archive file being written, or NULL: under a */
+    bkp_stream aout; /* temporary name in `adir`, to become `aname`; its stream */
     char *adir, *aname;
     uint64_t tar_at; /* bytes of the current file written to a tar stream */
     /* With --path, hard links whose first name is outside the selection:
@@ -525,7 +527,7 @@ static int open_archive_file(restore_ctx *c, const char *file, bool force)
         bkp_error(_("cannot create %s: %s"), file, bkp_strerror(rc));
         return rc;
     }
-    c->afd = c->af.fd;
+    bkp_dfile_stream(c->af, &c->aout);
     return 0;
 }
 
@@ -534,14 +536,15 @@ static int open_archive_file(restore_ctx *c, const char *file, bool force)
  * remove it. */
 static int finish_archive(restore_ctx *c, int rc)
 {
-    if (c->afd < 0)
+    bkp_dfile *af = c->af;
+    if (!af)
         return 0;
-    c->afd = -1;
+    c->af = NULL;
     if (rc < 0) {
-        bkp_dfile_abort(&c->af);
+        bkp_dfile_abort(af);
         return 0;
     }
-    int err = bkp_dfile_commit(&c->af, c->adir, c->aname,
+    int err = bkp_dfile_commit(af, c->adir, c->aname,
                                BKP_DURABLE_PRIVATE | (c->o->force ? 0 : BKP_DURABLE_NOREPLACE));
     if (err)
         bkp_error(_("finishing %s: %s"), c->o->to_archive, bkp_strerror(err));
@@ -560,7 +563,7 @@ static int open_writer(restore_ctx *c, int *cwd)
          * that are not UTF-8 exactly as they were on disk. */
         if (!c->w || archive_write_set_format_pax(c->w) != ARCHIVE_OK ||
             archive_write_set_options(c->w, "hdrcharset=BINARY") < ARCHIVE_WARN ||
-            (strcmp(o->to_archive, "-") ? archive_write_open_fd(c->w, c->afd)
+            (strcmp(o->to_archive, "-") ? bkp_archive_open_stream(c->w, &c->aout)
                                         : archive_write_open_filename(c->w, NULL)) != ARCHIVE_OK) {
             char why[512];
             bkp_error(_("cannot write the tar archive %s%s — check the folder and the room left "
@@ -698,7 +701,6 @@ int rst_restore(const bkp_repo *r, const bkp_gen *g, const rst_opts *o, rst_resu
     c->o = o;
     c->res = res;
     c->rootfd = -1;
-    c->afd = -1;
     clock_gettime(CLOCK_MONOTONIC, &c->t0);
     if (!o->path || !*o->path) /* the whole generation: its recorded count is the total */
         c->total_bytes = (uint64_t)json_integer_value(

@@ -13,6 +13,7 @@
 #include "bkp/durable.h"
 #include "bkp/i18n.h"
 #include "bkp/log.h"
+#include "bkp/stream.h"
 #include "bkp/medium.h"
 #include "bkp/ops/archive_check.h"
 #include "bkp/ops/medium_label.h"
@@ -77,7 +78,8 @@ static int archive_one(archiving *t, const bkp_gen *g, uint64_t *bytes)
 {
     const char *dir = t->in->path;
     char *name = bkp_archive_name(g), *final = name ? bkp_path_join(dir, name) : NULL;
-    bkp_dfile f;
+    bkp_dfile *f = NULL;
+    bkp_stream out;
     int rc;
     if (!final) {
         free(name);
@@ -92,22 +94,24 @@ static int archive_one(archiving *t, const bkp_gen *g, uint64_t *bytes)
         goto out;
     }
     /* No kit inside: the folder carries one beside its archives (folder_kit). */
-    rc = bkp_archive_write(t->in->primary, g, t->label, NULL, f.fd, t->tmp, bytes);
+    bkp_dfile_stream(f, &out);
+    rc = bkp_archive_write(t->in->primary, g, t->label, NULL, &out, t->tmp, bytes);
     if (!rc)
-        rc = bkp_dfile_sync(&f);
+        rc = bkp_dfile_sync(f);
     if (!rc)
         rc = fail(t->out, OPS_ROTATE_VERIFY,
-                  ops_archive_check(t->in->primary, f.tmp, t->tmp, t->in->workers, NULL));
+                  ops_archive_check(t->in->primary, bkp_dfile_path(f), t->tmp, t->in->workers,
+                                    NULL));
     if (rc) {
         if (rc == -ENOSPC || rc == -EIO)
             bkp_error(_("cannot write %s to %s: %s%s"), name, dir, bkp_strerror(rc),
                       rc == -ENOSPC ? _("; the medium is full: the archives already there are "
                                         "intact; use a new volume and run the command again")
                                     : "");
-        bkp_dfile_abort(&f);
+        bkp_dfile_abort(f);
         goto out;
     }
-    rc = bkp_dfile_commit(&f, dir, name, BKP_DURABLE_NOREPLACE | BKP_DURABLE_READONLY);
+    rc = bkp_dfile_commit(f, dir, name, BKP_DURABLE_NOREPLACE | BKP_DURABLE_READONLY);
     if (!rc && bkp_immutable(final, true))
         bkp_debug("%s: the file system does not take the immutable attribute", final);
 out:
@@ -131,7 +135,10 @@ static int archive_device(archiving *t, const bkp_gen *g, uint64_t *bytes)
     /* A tape has nowhere beside its archives: the first archive this
      * rotation writes on it begins with the kit, the others do not. */
     bool kit = t->kit && !t->kit_on_tape;
-    int rc = bkp_archive_write(t->in->primary, g, t->label, kit ? &t->akit : NULL, fd, t->tmp, bytes);
+    bkp_stream out;
+    bkp_stream_fd(&out, fd, 0);
+    int rc = bkp_archive_write(t->in->primary, g, t->label, kit ? &t->akit : NULL, &out, t->tmp,
+                               bytes);
     if (close(fd) < 0 && !rc)
         rc = -errno;
     if (!rc && kit)

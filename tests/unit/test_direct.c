@@ -196,24 +196,24 @@ static void test_error_latched(void **state)
 static void test_durable_direct(void **state)
 {
     fixture *f = *state;
-    bkp_dfile df;
+    bkp_dfile *df = NULL;
     size_t size = sizes[sizeof(sizes) / sizeof(*sizes) - 1];
     struct stat st;
     assert_int_equal(bkp_dfile_open(&df, f->dir, BKP_DURABLE_DIRECT), 0);
     for (size_t at = 0; at < size; at += 99991)
-        assert_int_equal(bkp_dfile_write(&df, f->data + at, size - at < 99991 ? size - at : 99991),
+        assert_int_equal(bkp_dfile_write(df, f->data + at, size - at < 99991 ? size - at : 99991),
                          0);
-    assert_int_equal(df.size, size);
+    assert_int_equal(bkp_dfile_size(df), size);
     assert_int_equal(
-        bkp_dfile_commit(&df, f->dir, "pack", BKP_DURABLE_NOREPLACE | BKP_DURABLE_READONLY), 0);
+        bkp_dfile_commit(df, f->dir, "pack", BKP_DURABLE_NOREPLACE | BKP_DURABLE_READONLY), 0);
     assert_file(f, at(f, "pack"), size);
     assert_int_equal(stat(at(f, "pack"), &st), 0);
     assert_int_equal(st.st_mode & 0777, 0444);
 
     /* Aborted half-way: no file of any name remains. */
     assert_int_equal(bkp_dfile_open(&df, f->dir, BKP_DURABLE_DIRECT), 0);
-    assert_int_equal(bkp_dfile_write(&df, f->data, BKP_DIRECT_BUFFER + 5), 0);
-    bkp_dfile_abort(&df);
+    assert_int_equal(bkp_dfile_write(df, f->data, BKP_DIRECT_BUFFER + 5), 0);
+    bkp_dfile_abort(df);
     DIR *dir = opendir(f->dir);
     struct dirent *e;
     int n = 0;

@@ -214,16 +214,16 @@ static void test_rename_and_unlink(void **state)
 static void test_dfile_sync(void **state)
 {
     fixture *f = *state;
-    bkp_dfile df;
+    bkp_dfile *df = NULL;
     bkp_buf back;
     bkp_buf_init(&back);
     assert_int_equal(bkp_dfile_open(&df, f->dir, BKP_DURABLE_DIRECT), 0);
-    assert_int_equal(bkp_dfile_write(&df, "synced", 6), 0);
-    assert_int_equal(bkp_dfile_sync(&df), 0);
-    assert_int_equal(bkp_read_file(df.tmp, &back, 64), 0);
+    assert_int_equal(bkp_dfile_write(df, "synced", 6), 0);
+    assert_int_equal(bkp_dfile_sync(df), 0);
+    assert_int_equal(bkp_read_file(bkp_dfile_path(df), &back, 64), 0);
     assert_int_equal(back.len, 6);
     assert_memory_equal(back.data, "synced", 6);
-    assert_int_equal(bkp_dfile_commit(&df, f->dir, "s", BKP_DURABLE_NOREPLACE), 0);
+    assert_int_equal(bkp_dfile_commit(df, f->dir, "s", BKP_DURABLE_NOREPLACE), 0);
     assert_content(f, "s", "synced");
     assert_int_equal(count_tmp(f->dir), 0);
     bkp_buf_free(&back);
@@ -267,17 +267,17 @@ static void test_failure_leaves_nothing(void **state)
     assert_int_equal(bkp_durable_write(at(f, "missing"), "x", "x", 1, 0), -ENOENT);
     assert_false(exists(f, "missing"));
     /* A step-by-step file that is aborted. */
-    bkp_dfile df;
+    bkp_dfile *df = NULL;
     assert_int_equal(bkp_dfile_open(&df, f->dir, 0), 0);
-    assert_int_equal(bkp_dfile_write(&df, "partial", 7), 0);
+    assert_int_equal(bkp_dfile_write(df, "partial", 7), 0);
     assert_int_equal(count_tmp(f->dir), 1);
-    bkp_dfile_abort(&df);
+    bkp_dfile_abort(df);
     assert_int_equal(count_tmp(f->dir), 0);
     /* A commit that fails with -EEXIST removes its temporary file too. */
     touch(f, "taken");
     assert_int_equal(bkp_dfile_open(&df, f->dir, 0), 0);
-    assert_int_equal(bkp_dfile_write(&df, "new", 3), 0);
-    assert_int_equal(bkp_dfile_commit(&df, f->dir, "taken", BKP_DURABLE_NOREPLACE), -EEXIST);
+    assert_int_equal(bkp_dfile_write(df, "new", 3), 0);
+    assert_int_equal(bkp_dfile_commit(df, f->dir, "taken", BKP_DURABLE_NOREPLACE), -EEXIST);
     assert_content(f, "taken", "");
     assert_int_equal(count_tmp(f->dir), 0);
 }
@@ -285,14 +285,14 @@ static void test_failure_leaves_nothing(void **state)
 static void test_dfile_commit_elsewhere(void **state)
 {
     fixture *f = *state;
-    bkp_dfile df;
+    bkp_dfile *df = NULL;
     assert_int_equal(bkp_mkdir_p(at(f, "a/b/c"), 0755), 0);
     assert_int_equal(bkp_mkdir_p(at(f, "a/b/c"), 0755), 0); /* existing is fine */
     assert_int_equal(bkp_dfile_open(&df, f->dir, 0), 0);
-    assert_int_equal(bkp_dfile_write(&df, "one ", 4), 0);
-    assert_int_equal(bkp_dfile_write(&df, "two", 3), 0);
-    assert_int_equal(df.size, 7);
-    assert_int_equal(bkp_dfile_commit(&df, at(f, "a/b/c"), "obj", BKP_DURABLE_READONLY), 0);
+    assert_int_equal(bkp_dfile_write(df, "one ", 4), 0);
+    assert_int_equal(bkp_dfile_write(df, "two", 3), 0);
+    assert_int_equal(bkp_dfile_size(df), 7);
+    assert_int_equal(bkp_dfile_commit(df, at(f, "a/b/c"), "obj", BKP_DURABLE_READONLY), 0);
     assert_content(f, "a/b/c/obj", "one two");
     assert_int_equal(mode_of(f, "a/b/c/obj"), 0444);
     assert_int_equal(count_tmp(f->dir), 0);
@@ -329,9 +329,9 @@ static void test_cleanup(void **state)
     assert_int_equal(mkfifo(fifo_path, 0600), 0);
 
     /* A real temporary file of this process, being written right now. */
-    bkp_dfile live;
+    bkp_dfile *live = NULL;
     assert_int_equal(bkp_dfile_open(&live, f->dir, 0), 0);
-    assert_int_equal(bkp_dfile_write(&live, "still writing", 13), 0);
+    assert_int_equal(bkp_dfile_write(live, "still writing", 13), 0);
 
     alarm(60); /* a hang fails the test instead of the suite's clock */
     bkp_durable_cleanup(f->dir);
@@ -343,17 +343,17 @@ static void test_cleanup(void **state)
     assert_true(exists(f, longer));
     assert_true(exists(f, "pack-in-progress"));
     assert_true(exists(f, ".tmp-notes"));
-    assert_int_equal(access(live.tmp, F_OK), 0);
+    assert_int_equal(access(bkp_dfile_path(live), F_OK), 0);
     /* The live writer is undisturbed and can still publish. */
-    assert_int_equal(bkp_dfile_commit(&live, f->dir, "done", 0), 0);
+    assert_int_equal(bkp_dfile_commit(live, f->dir, "done", 0), 0);
     assert_content(f, "done", "still writing");
 
     /* A real temporary file left by a writer that died. */
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        bkp_dfile df;
-        if (bkp_dfile_open(&df, f->dir, 0) || bkp_dfile_write(&df, "half", 4))
+        bkp_dfile *df = NULL;
+        if (bkp_dfile_open(&df, f->dir, 0) || bkp_dfile_write(df, "half", 4))
             _exit(1);
         _exit(0); /* dies without commit or abort */
     }

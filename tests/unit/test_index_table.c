@@ -121,10 +121,10 @@ static const uint8_t names[2][BKP_ID_LEN] = {{1}, {2}};
 /* Write f->x as the table file and attach it. */
 static void to_table(fixture *f)
 {
-    bkp_dfile df;
+    bkp_dfile *df = NULL;
     assert_int_equal(bkp_dfile_open(&df, f->dir, BKP_DURABLE_PRIVATE), 0);
-    assert_int_equal(bkp_index_table_write(f->x, 0, &df, f->key, names, 2), 0);
-    assert_int_equal(bkp_dfile_commit(&df, f->dir, "index-table", BKP_DURABLE_PRIVATE), 0);
+    assert_int_equal(bkp_index_table_write(f->x, 0, df, f->key, names, 2), 0);
+    assert_int_equal(bkp_dfile_commit(df, f->dir, "index-table", BKP_DURABLE_PRIVATE), 0);
     bkp_itable *t;
     uint8_t(*p)[BKP_ID_LEN], (*s)[BKP_ID_LEN];
     uint32_t np, ns;

@@ -251,19 +251,19 @@ static void test_pipe_interrupted(void **state)
 static void test_durable_sink(void **state)
 {
     (void)state;
-    bkp_dfile f;
+    bkp_dfile *f = NULL;
     bkp_stream s;
     bkp_buf back;
     char path[128];
     bkp_buf_init(&back);
     assert_int_equal(bkp_dfile_open(&f, dir, 0), 0);
-    bkp_dfile_stream(&f, &s);
+    bkp_dfile_stream(f, &s);
     assert_int_equal(bkp_stream_write(&s, "durable ", 8), 0);
     assert_int_equal(bkp_stream_write(&s, "bytes", 5), 0);
     assert_int_equal(bkp_stream_tell(&s), 13);
-    assert_int_equal(f.size, 13);
+    assert_int_equal(bkp_dfile_size(f), 13);
     assert_int_equal(bkp_stream_close(&s), 0);
-    assert_int_equal(bkp_dfile_commit(&f, dir, "d", 0), 0);
+    assert_int_equal(bkp_dfile_commit(f, dir, "d", 0), 0);
     snprintf(path, sizeof(path), "%s/d", dir);
     assert_int_equal(bkp_read_file(path, &back, 100), 0);
     assert_int_equal(back.len, 13);
