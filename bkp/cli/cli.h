@@ -44,8 +44,28 @@ enum {
     NEED_REPO_WRITE = 2,
 };
 
+/* The lock a command declares (main.c's commands[]): the dispatcher takes
+ * the writer's and the cycle's; a reader's and prune's are taken by the
+ * handler (what it reads, or whether it prunes, is known only there), and
+ * cli_read_lock and cli_prune refuse a command that does not declare them. */
+typedef enum {
+    CLI_LOCK_NONE,
+    /* A reader's lock (cli_read_lock) on what it reads, so that no prune
+     * deletes packs under it: the primary or a medium's copy, known once the
+     * handler has resolved --from/--media. */
+    CLI_LOCK_READER,
+    CLI_LOCK_WRITER, /* the primary's writer lock, taken before the open */
+    /* The named lock "run" (one cycle at a time), then the writer's: a run
+     * that waits (--lock-wait) holds no writer lock meanwhile, so the
+     * prune of the run it waits for is not held up by it. A run prunes. */
+    CLI_LOCK_CYCLE,
+    /* Prune's lock, taken after the writer's by cli_prune. */
+    CLI_LOCK_PRUNE,
+} cli_lock;
+
 typedef struct cli {
     const char *command;
+    cli_lock lock; /* what the command declares */
     /* The open repository, read-only (repo.h: a read handle is another
      * type): set by the dispatcher for NEED_REPO and NEED_REPO_WRITE, or by
      * a handler that opens what it reads itself (restore, mount, drill,

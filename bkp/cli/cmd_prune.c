@@ -72,6 +72,10 @@ int cli_prune(cli *c, const bkp_lock *self)
     int ex, rc;
     if (!repo)
         return EXIT_USAGE;
+    if (c->lock != CLI_LOCK_PRUNE && c->lock != CLI_LOCK_CYCLE) { /* commands[] says who prunes */
+        bkp_error("bkp %s prunes without declaring it in commands[]", c->command ? c->command : "?");
+        return EXIT_FAILED;
+    }
     if (!c->dry_run && (rc = bkp_lock_prune_after(repo, "bkp prune", self, &lock)))
         return rc == -EBUSY ? EXIT_LOCKED : EXIT_FAILED;
     if (cli_policy_named(c) && !c->policy) {

@@ -232,6 +232,11 @@ int cli_read_lock(cli *c, const char *repo, struct bkp_lock **out)
 {
     char what[64];
     *out = NULL;
+    if (c->lock != CLI_LOCK_READER) { /* the table says what each command locks */
+        bkp_error("bkp %s takes a reader's lock its entry in commands[] does not declare",
+                  c->command ? c->command : "?");
+        return EXIT_FAILED;
+    }
     snprintf(what, sizeof(what), "bkp %s (reading)", c->command ? c->command : "?");
     /* A copy on a medium gets nothing written to it: the flock alone. */
     int rc = bkp_lock_reader(repo, what, !bkp_medium_folder(repo), out);

@@ -31,22 +31,7 @@ typedef enum {
     POLICY_REQUIRED, /* loaded always (/etc/bkp/policy.yaml by default); none: exit 2 */
 } policy_need;
 
-typedef enum {
-    LOCK_NONE,
-    /* A reader's lock (cli_read_lock) on what it reads, so that no prune
-     * deletes packs under it. What it reads — the primary or a medium's
-     * copy — is known only once the handler has resolved --from/--media, so
-     * the handler takes it. */
-    LOCK_READER,
-    LOCK_WRITER, /* the primary's writer lock, taken here before the open */
-    /* The named lock "run" (one cycle at a time), then the writer's: a run
-     * that waits (--lock-wait) holds no writer lock meanwhile, so the
-     * prune of the run it waits for is not held up by it. */
-    LOCK_CYCLE,
-    /* Prune's lock, taken after the writer's by cli_prune (shared with run
-     * and rotate, which prune too); declared for the record. */
-    LOCK_PRUNE,
-} lock_kind;
+
 
 typedef struct command {
     const char *name;
@@ -54,19 +39,18 @@ typedef struct command {
     unsigned needs; /* NEED_REPO / NEED_REPO_WRITE: opened by the dispatcher */
     /* For a command that reads (NEED_REPO) but has a form that writes the
      * primary: whether this invocation is that form. It is then opened as
-     * NEED_REPO_WRITE with LOCK_WRITER, and its handler gets c->r. */
+     * NEED_REPO_WRITE with CLI_LOCK_WRITER, and its handler gets c->r. */
     bool (*writes)(const cli *c);
     /* The forms that open no repository and read no key (audit show
      * --journal FILE: a journal is shown as it is). */
     bool (*alone)(const cli *c);
     policy_need policy;
-    lock_kind lock;
+    cli_lock lock;
     bool key; /* reads the passphrase (the repository key) */
     /* With --public-key the key the auditor pinned stands for `key`: no
      * passphrase, key file or sheet is read, and the repository is opened
      * with bkp_repo_open_public (nothing decrypted, nothing written). */
     bool public_key;
-    bool writes_media;   /* may write to a medium other than the primary */
     const char *options; /* the options it accepts, by name (options.c) */
     int min_args, max_args;
     const char *usage;
@@ -136,7 +120,7 @@ static const command commands[] = {
     {.name = "backup",
      .run = cmd_backup,
      .needs = NEED_REPO_WRITE,
-     .lock = LOCK_WRITER,
+     .lock = CLI_LOCK_WRITER,
      .key = true,
      .options = "repo dataset no-cache one-file-system workers json",
      .min_args = 1,
@@ -190,7 +174,7 @@ static const command commands[] = {
                    "without a full restore")},
     {.name = "mount",
      .run = cmd_mount,
-     .lock = LOCK_READER,
+     .lock = CLI_LOCK_READER,
      .key = true,
      .options = "repo allow-other",
      .min_args = 1,
@@ -212,7 +196,7 @@ static const command commands[] = {
      .example = N_("bkp diff emr-db:41 emr-db:42\twhat changed between two generations")},
     {.name = "restore",
      .run = cmd_restore,
-     .lock = LOCK_READER,
+     .lock = CLI_LOCK_READER,
      .key = true,
      .options = "repo path folder to-archive force workers from runbook attest verify json",
      .max_args = 2,
@@ -226,16 +210,15 @@ static const command commands[] = {
      .run = cmd_run,
      .needs = NEED_REPO_WRITE,
      .policy = POLICY_REQUIRED,
-     .lock = LOCK_CYCLE,
+     .lock = CLI_LOCK_CYCLE,
      .key = true,
-     .writes_media = true,
      .options = "repo dataset force metrics workers json",
      .usage = "run [--dataset NAME] [--force] [--metrics FILE] [--json]",
      .summary = N_("the cron entry: back up every data set of the policy that is due"),
      .example = N_("bkp run\twhat cron runs: back up every data set that is due")},
     {.name = "prune",
      .run = cmd_prune,
-     .lock = LOCK_PRUNE,
+     .lock = CLI_LOCK_PRUNE,
      .key = true,
      .options = "repo dry-run json",
      .usage = "prune [--dry-run] [--json]",
@@ -277,7 +260,6 @@ static const command commands[] = {
      .needs = NEED_REPO,
      .writes = media_writes,
      .key = true,
-     .writes_media = true,
      .options = "repo json name type location force format lang",
      .min_args = 1,
      .max_args = 2,
@@ -293,9 +275,8 @@ static const command commands[] = {
     {.name = "rotate",
      .run = cmd_rotate,
      .needs = NEED_REPO_WRITE,
-     .lock = LOCK_WRITER,
+     .lock = CLI_LOCK_WRITER,
      .key = true,
-     .writes_media = true,
      .options = "repo json unmount",
      .min_args = 1,
      .max_args = 1,
@@ -357,10 +338,9 @@ static const command commands[] = {
      .run = cmd_verify,
      .needs = NEED_REPO,
      .writes = verify_writes,
-     .lock = LOCK_READER,
+     .lock = CLI_LOCK_READER,
      .key = true,
      .public_key = true,
-     .writes_media = true, /* --repair-from rewrites damaged packs of the copy checked */
      .options = "repo read-data workers json media sample repair-from",
      .usage = "verify [--read-data | --sample PCT] [--media M] [--repair-from M2] | verify "
               "--public-key HEX|FILE",
@@ -455,10 +435,10 @@ static const command *find_command(const char *name)
 static int prepare(const command *cmd, cli *c, bkp_lock **cycle, bkp_lock **writer)
 {
     unsigned needs = cmd->needs;
-    lock_kind lock = cmd->lock;
+    cli_lock lock = cmd->lock;
     if (cmd->writes && cmd->writes(c)) {
         needs = NEED_REPO_WRITE;
-        lock = LOCK_WRITER;
+        lock = CLI_LOCK_WRITER;
     }
     if (cmd->alone && cmd->alone(c)) {
         if (c->nkey_from || c->public_key || c->passphrase_file) {
@@ -499,7 +479,7 @@ static int prepare(const command *cmd, cli *c, bkp_lock **cycle, bkp_lock **writ
     }
     /* Writers never run while prune does (lock.h): the lock comes before the
      * open, because a writable open may itself write (clean-up, re-indexing). */
-    if (lock == LOCK_WRITER || lock == LOCK_CYCLE) {
+    if (lock == CLI_LOCK_WRITER || lock == CLI_LOCK_CYCLE) {
         const char *repo = cli_repo_path(c);
         struct stat st;
         char who[64];
@@ -507,7 +487,7 @@ static int prepare(const command *cmd, cli *c, bkp_lock **cycle, bkp_lock **writ
             return EXIT_USAGE;
         snprintf(who, sizeof(who), "bkp %s", cmd->name);
         bool there = stat(repo, &st) == 0;
-        int rc = there && lock == LOCK_CYCLE ? bkp_lock_take(repo, "run", who, cycle) : 0;
+        int rc = there && lock == CLI_LOCK_CYCLE ? bkp_lock_take(repo, "run", who, cycle) : 0;
         if (!rc && there)
             rc = bkp_lock_writer(repo, cmd->name, writer);
         if (rc) {
@@ -624,6 +604,7 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     c.command = cmd->name;
+    c.lock = cmd->lock;
     bkp_audit_set_command(argc, argv);
     c.tty = isatty(STDOUT_FILENO) && isatty(STDERR_FILENO);
     if (c.tty)
