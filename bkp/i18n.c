@@ -74,6 +74,17 @@ static void language_names_only(void)
         unsetenv("LANGUAGE");
 }
 
+bool bkp_i18n_reader_japanese(void)
+{
+    const char *vars[] = {"LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"};
+    for (size_t i = 0; i < 4; i++) {
+        const char *v = getenv(vars[i]);
+        if (v && *v)
+            return !strncmp(v, "ja", 2);
+    }
+    return false;
+}
+
 void bkp_i18n_init(void)
 {
     language_names_only();

@@ -12,6 +12,7 @@
 #define BKP_I18N_H
 
 #include <libintl.h>
+#include <stdbool.h>
 
 #define _(s) gettext(s)
 #define N_(s) (s)
@@ -41,6 +42,9 @@ typedef struct bkp_i18n_saved {
 } bkp_i18n_saved;
 
 void bkp_i18n_begin(bkp_i18n_saved *s, const char *lang);
+/* Does the person at this terminal read Japanese ($LANGUAGE, $LC_ALL,
+ * $LC_MESSAGES, $LANG: the first that is set)? */
+bool bkp_i18n_reader_japanese(void);
 void bkp_i18n_end(bkp_i18n_saved *s);
 
 #endif

@@ -335,8 +335,6 @@ bool cli_object_proven(cli *c, const json_t *entry, time_t *when);
  * returns their number, or a negative errno (logged). `only`: that medium
  * alone, else every registered one. */
 int cli_pins_check(cli *c, const char *only, json_t **out);
-/* Messages for people in Japanese too ($LC_ALL, $LC_MESSAGES, $LANG). */
-bool cli_japanese(void);
 
 /* The 3-2-1 status of every data set of the policy, in priority order, as
  * JSON (NULL when there is no policy); `*worst` the worst verdict; `log`

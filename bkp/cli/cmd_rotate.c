@@ -24,17 +24,6 @@
 #include "bkp/log.h"
 #include "bkp/ops/rotate_disk.h"
 
-bool cli_japanese(void)
-{
-    const char *vars[] = {"LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"};
-    for (size_t i = 0; i < 4; i++) {
-        const char *v = getenv(vars[i]);
-        if (v && *v)
-            return !strncmp(v, "ja", 2);
-    }
-    return false;
-}
-
 /* Tell the operator what happened and what to do with the disk now. */
 static void advise(cli *c, const cli_medium *m, const ops_rotate_out *o)
 {

@@ -26,7 +26,7 @@ bool cli_lang_ja(cli *c)
         return !strcmp(c->lang, "ja");
     if (c->policy && c->policy->language) /* what is written for people, whatever the locale */
         return !strcmp(c->policy->language, "ja");
-    return cli_japanese();
+    return bkp_i18n_reader_japanese();
 }
 
 int cli_format(cli *c, int *f)

@@ -34,7 +34,7 @@ static void say(const char *en, const char *ja, ...)
 {
     va_list ap;
     va_start(ap, ja);
-    vfprintf(stderr, cli_japanese() ? ja : en, ap);
+    vfprintf(stderr, bkp_i18n_reader_japanese() ? ja : en, ap);
     va_end(ap);
     fflush(stderr);
 }
