@@ -12,14 +12,19 @@
 #      node, "bkp/foo"), an edge is an `#include "..."` of another module's
 #      header; every strongly connected component of more than one module is a
 #      cycle, printed with its members;
-#   3. functions over 80 lines: counted from the line that names the function
+#   3. functions over 80 lines (a figure, not a budget): counted from the line
+#      that names the function
 #      to its closing brace, inclusive. A function is a `{` opened at brace depth
 #      0 whose preceding text (since the last `;`, `}` or preprocessor line at
 #      depth 0) has a `(` and no `=`; braces inside comments, strings and
 #      character literals are not counted;
-#   4. .c and .h files over 800 lines (all lines);
+#   4. modules over 800 lines: a .c with the header it implements, all lines
+#      (a figure to look at, not a budget: the question is whether a split
+#      follows a seam);
 #   5. durable-write bypasses: calls of open/openat with O_CREAT, rename,
-#      renameat, renameat2, link, linkat, fsync, fdatasync, ftruncate or
+#      renameat, renameat2, link, linkat, unlink, unlinkat (a temporary
+#      file's removal is listed too: the pattern cannot tell), fsync,
+#      fdatasync, ftruncate or
 #      write/pwrite outside bkp/durable.c, bkp/direct.c (its streaming half)
 #      and bkp/fdio.c (the write loops it uses), one line each; writes to a
 #      pipe or a terminal are listed too (the pattern cannot tell);
@@ -179,13 +184,18 @@ for f in $(product_c); do
 done | sort -rn | awk '{ print } END { print "functions over 80 lines: " NR }'
 
 echo
-echo "== 4. files over 800 lines"
-product_ch | xargs wc -l | awk '$2 != "total" && $1 > 800 { print; n++ } END { print "files over 800 lines: " n + 0 }'
+echo "== 4. modules over 800 lines (a .c with the header it implements, all lines)"
+# A module is counted whole: splitting foo.c's prose into foo.h changes nothing.
+for c in $(product_c); do
+    h=${c%.c}.h
+    n=$(cat "$c" $([ -f "$h" ] && echo "$h") | wc -l)
+    echo "$n $c$([ -f "$h" ] && echo " + ${h##*/}")"
+done | sort -rn | awk '$1 > 800 { print; n++ } END { print "modules over 800 lines: " n + 0 }'
 
 echo
 echo "== 5. durable-write bypasses (outside bkp/durable.c, direct.c, fdio.c)"
 product_c | grep -v -e '^bkp/durable\.c$' -e '^bkp/direct\.c$' -e '^bkp/fdio\.c$' |
-    xargs grep -nE '\b(open|openat)\([^;]*O_CREAT|\b(rename|renameat|renameat2|link|linkat|fsync|fdatasync|ftruncate)\(|[^_a-z](write|pwrite)\(' |
+    xargs grep -nE '\b(open|openat)\([^;]*O_CREAT|\b(rename|renameat|renameat2|link|linkat|unlink|unlinkat|fsync|fdatasync|ftruncate)\(|[^_a-z](write|pwrite)\(' |
     grep -vE '^[^:]+:[0-9]+:\s*(/?\*|//)' |
     awk '{ print } END { print "bypasses: " NR }'
 
