@@ -182,6 +182,14 @@ int bkp_audit_verify_bytes(const char *path, const bkp_buf *log, const uint8_t p
                            const char *against, bkp_audit_check *out)
     __attribute__((warn_unused_result));
 
+/* The time of the first record of the log at `path` when it is sound as
+ * record 1 (its signature by `pk`, no line before it): when the log began,
+ * the repository's creation (or an operator's restart). 0 when there is no
+ * such record. Only the first line is read (at most one record's length):
+ * a time neither root nor a medium can choose, as the config's `created`
+ * (FORMAT.md §1) can be by stripping its MAC. */
+time_t bkp_audit_first_time(const char *path, const uint8_t pk[32]);
+
 /* The problem with line `line` (NUL-terminated, without its newline) as
  * record `i` of a chain whose previous line hashes to `prev_hash` (NULL for
  * record 1), or BKP_AUDIT_SOUND: one of the codes of a record (not JSON,

@@ -12,12 +12,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
 #include "bkp/audit_internal.h"
 #include "bkp/clock.h"
 #include "bkp/durable.h"
+#include "bkp/fdio.h"
 #include "bkp/i18n.h"
 #include "bkp/log.h"
 
@@ -429,6 +431,28 @@ static int each(const char *path, int (*fn)(json_t *rec, void *ctx), void *ctx)
 int bkp_audit_each(const char *path, int (*fn)(json_t *rec, void *ctx), void *ctx)
 {
     return each(path, fn, ctx);
+}
+
+time_t bkp_audit_first_time(const char *path, const uint8_t pk[32])
+{
+    char *line = path ? malloc(LINE_MAX_LEN + 1) : NULL;
+    int fd = line ? bkp_open_regular(path) : -1; /* never a FIFO waited on */
+    time_t t = 0;
+    /* A regular file: one pread gives what is there, up to one record. */
+    ssize_t got = fd >= 0 ? pread(fd, line, LINE_MAX_LEN, 0) : -1;
+    char *nl = got > 0 ? memchr(line, '\n', (size_t)got) : NULL;
+    if (nl) {
+        *nl = '\0';
+        if (bkp_audit_check_line(line, 1, NULL, pk) == BKP_AUDIT_SOUND) {
+            json_t *j = json_loads(line, 0, NULL);
+            t = bkp_iso_parse(json_string_value(json_object_get(j, "time")));
+            json_decref(j);
+        }
+    }
+    if (fd >= 0)
+        close(fd);
+    free(line);
+    return t > 0 ? t : 0;
 }
 
 int bkp_audit_each_sound(const char *path, const uint8_t pk[32], int (*fn)(json_t *rec, void *ctx),

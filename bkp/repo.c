@@ -48,10 +48,6 @@ const char *bkp_repo_uuid(const bkp_repo *r)
 {
     return r->uuid;
 }
-time_t bkp_repo_created(const bkp_repo *r)
-{
-    return r->created;
-}
 const bkp_keys *bkp_repo_keys(const bkp_repo *r)
 {
     return r->keys;
@@ -197,7 +193,6 @@ static int load_config(bkp_repo *r, bkp_config *cfg, bkp_buf *raw)
         rc = -EBADMSG;
     } else {
         memcpy(r->uuid, cfg->id, 37);
-        r->created = bkp_iso_parse(cfg->created);
     }
     free(p);
     return rc;

@@ -27,7 +27,6 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <time.h>
 
 #include "bkp/blob.h"
 #include "bkp/chunker.h"
@@ -118,8 +117,6 @@ bool bkp_repo_is_copy(const bkp_repo *r);
  * call back into this function for `r`. */
 char *bkp_repo_copy_memo(const bkp_repo *r, char *(*find)(const bkp_repo *r));
 const char *bkp_repo_uuid(const bkp_repo *r);
-/* When it was made (its config says, under its signature or MAC). */
-time_t bkp_repo_created(const bkp_repo *r);
 const bkp_keys *bkp_repo_keys(const bkp_repo *r);
 
 /* A copy opened read-only whose own key file is missing, damaged or not

@@ -45,7 +45,6 @@ struct bkp_repo_mut {
 struct bkp_repo {
     char *path, *packs_dir, *index_dir;
     char uuid[37];
-    time_t created; /* the config's creation time */
     bkp_keys *keys;
     int slot;          /* the key slot that opened it, or -1 (sheets, or a copy) */
     char slot_id[17];  /* and its id */

@@ -170,7 +170,7 @@ static bool after_backups(cli *c, const ops_run_in *in, const ops_run_result *re
         /* Not a failure of the run on the repository's first day: said,
          * for a person at the terminal. */
         char until[48];
-        bkp_local_time(until, sizeof(until), bkp_repo_created(c->r) + OPS_SETUP_DAY, "-");
+        bkp_local_time(until, sizeof(until), in->created + OPS_SETUP_DAY, "-");
         bkp_info(_("the repository is being set up until %s: the checklist's verdict is not "
                    "alerted before then; `bkp status` shows what is still to do"),
                  until);
@@ -284,6 +284,9 @@ int cmd_run(cli *c)
                      .said_once = !c->tty && (p->notify.command.command || p->notify.mail_to)};
     ops_run_result res;
     in.now = bkp_now();
+    char *log = bkp_audit_path(c->r);
+    in.created = bkp_audit_first_time(log, bkp_repo_sign_pk(c->r));
+    free(log);
     if (ops_run_datasets(&in, &res)) {
         closelog();
         return EXIT_FAILED;

@@ -96,6 +96,9 @@ typedef struct ops_run_in {
      * no person is watching): as it happens it is said at info level only,
      * so that cron does not mail it at every run; the exit code says it. */
     bool said_once;
+    /* When the repository began: its audit log's first signed record
+     * (bkp_audit_first_time), 0 unknown (no setting-up day then). */
+    time_t created;
 } ops_run_in;
 
 typedef struct ops_run_result {

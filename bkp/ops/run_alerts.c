@@ -180,8 +180,7 @@ static void alert_verdict(ops_alerts *al, const json_t *d)
 
 bool ops_run_setting_up(const ops_run_in *in)
 {
-    time_t created = in->repo ? bkp_repo_created(in->repo) : 0;
-    return created > 0 && in->now >= created && in->now - created < OPS_SETUP_DAY;
+    return in->created > 0 && in->now >= in->created && in->now - in->created < OPS_SETUP_DAY;
 }
 
 void ops_run_alert_verdicts(const ops_run_in *in, ops_alerts *al, const json_t *all)
