@@ -277,22 +277,18 @@ pol_medium_state *cli_media_states(cli *c, pol_policy *p);
 time_t cli_medium_due(cli *c, const char *name);
 /* The name of the policy's medium that is most overdue, or NULL. */
 const char *cli_medium_most_due(cli *c, time_t *due);
-/* Rotate to disk medium `m` (ops_rotate_disk, bkp/ops/rotate_disk.h: the
- * newest clean generation of each data set copied, the copy pruned,
- * verified, recorded) and say what happened; `quiet`: no operator advice
- * (bkp run). Returns an exit code. */
-int cli_rotate_disk(cli *c, cli_medium *m, bool quiet);
-/* The same for an archive medium (ops_rotate_archive,
- * bkp/ops/rotate_archive.h: one tar stream per generation not yet archived
- * there, read back and verified before it counts; never rewritten). */
-int cli_rotate_archive(cli *c, cli_medium *m, bool quiet);
+/* Rotate to medium `m` (ops_rotate, bkp/ops/rotate.h: the newest clean
+ * generation of each data set copied, read back, the copy pruned and
+ * checked, recorded) and say what happened; with --dry-run, the plan alone;
+ * `quiet`: no operator advice (bkp run). Returns an exit code. */
+int cli_rotate(cli *c, cli_medium *m, bool quiet);
 /* Say that the kit `res` was written to `m` (when it was): its SHA256SUMS's
  * SHA-256 for the audit record. */
 struct bkp_kit_result;
 json_t *cli_kit_said(const cli_medium *m, const struct bkp_kit_result *res);
 /* The documents of medium `m`'s kit (FORMAT.md and the procedures,
  * rotate_kit.c), as a rotation asks for them (ops_kit_docs,
- * bkp/ops/rotate_disk.h): `ctx` is a cli_kit_ctx; `*docs` owned by `*held`
+ * bkp/ops/rotate.h): `ctx` is a cli_kit_ctx; `*docs` owned by `*held`
  * until cli_kit_docs_free. */
 typedef struct cli_kit_ctx {
     cli *c;
@@ -307,13 +303,12 @@ void cli_kit_docs_free(void *held);
 void cli_medium_procedures(cli *c, const cli_medium *m);
 
 /* Object media (medium_object.c): the S3 connection of medium `m` from the
- * policy; label the bucket; prove its lock; rotate to it; fetch its copy
+ * policy; label the bucket; prove its lock; fetch its copy
  * into a staging folder and open it (restore --from). Exit codes. */
 struct bkp_s3;
 int cli_object_open(cli *c, const cli_medium *m, struct bkp_s3 **out);
 int cli_object_label(cli *c, cli_medium *m);
 int cli_object_probe(cli *c, cli_medium *m);
-int cli_rotate_object(cli *c, cli_medium *m, bool quiet);
 struct bkp_bucket_fetch;
 /* `as_copy`: opened as a copy of the open primary (verify --media), else
  * with the passphrase or the sheets (restore --from, the primary gone).

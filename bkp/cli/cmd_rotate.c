@@ -2,12 +2,13 @@
  * bkp rotate MEDIUM — the operator's weekly task: plug the labelled disk in,
  * run this, unplug it. The label is checked (a wrong disk is refused, naming
  * the one that is due); the newest clean generation of every data set the
- * policy copies there is copied, each pack read back from the disk and
+ * policy copies there is copied, each pack read back from the medium and
  * authenticated before it counts; the copy is pruned by the data set's
- * retention (keeping at least three); checked; recorded in the audit log,
- * whose copy then goes onto the disk; and the operator is told that the disk
- * may go, where, and when it is due again. `bkp run` does the same for
- * on-line disks. The work is bkp/ops/rotate_disk.h's; here, what is said.
+ * retention (keeping at least three); checked; recorded in the audit log;
+ * and the operator is told that the medium may go, where, and when it is
+ * due again. `bkp run` does the same for on-line disks and buckets. With
+ * --dry-run, the plan alone: what would be copied and pruned. The work is
+ * bkp/ops/rotate.h's, whatever the medium; here, what is said.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -22,12 +23,37 @@
 #include "bkp/durable.h"
 #include "bkp/i18n.h"
 #include "bkp/log.h"
-#include "bkp/ops/rotate_disk.h"
+#include "bkp/ops/rotate.h"
 
-/* Tell the operator what happened and what to do with the disk now. */
-static void advise(cli *c, const cli_medium *m, const ops_rotate_out *o)
+/* When the medium is next due, and which one is due next. */
+static void next_due(cli *c, const cli_medium *m)
 {
-    char sz[32], when[32], nwhen[32];
+    char when[32], nwhen[32];
+    time_t due = cli_medium_due(c, m->name), other_due = 0;
+    const char *other = cli_medium_most_due(c, &other_due);
+    if (due)
+        printf(_("%s is next due on %s.\n"), m->name, bkp_local_time(when, sizeof(when), due, "-"));
+    if (!other || !strcmp(other, m->name))
+        return;
+    bkp_local_time(nwhen, sizeof(nwhen), other_due, "-");
+    if (other_due <= 1)
+        printf(_("%s has never been written: it is due now (`bkp rotate %s`).\n"), other, other);
+    else if (other_due <= bkp_now())
+        printf(_("The next medium due is %s, due since %s.\n"), other, nwhen);
+    else
+        printf(_("The next medium due is %s, on %s.\n"), other, nwhen);
+}
+
+/* Where an off-line medium goes now. */
+static const char *kept(const cli_medium *m)
+{
+    return strcmp(m->location, "offsite") ? _("on-site, off-line") : _("off-site");
+}
+
+/* A disk: what was copied, and that it may be disconnected. */
+static void said_disk(cli *c, const cli_medium *m, const ops_rotate_out *o)
+{
+    char sz[32];
     size_t i;
     json_t *g;
     printf(o->copy.records ? _("%s: copied ") : _("%s: already held "), m->name);
@@ -40,25 +66,94 @@ static void advise(cli *c, const cli_medium *m, const ops_rotate_out *o)
     printf("%s", C_("end of sentence", ".\n"));
     printf(_("%s now holds %zu generation(s); signatures, chains and objects checked.\n"), m->name,
            json_array_size(o->held));
-    time_t due = cli_medium_due(c, m->name), other_due = 0;
-    const char *other = cli_medium_most_due(c, &other_due);
-    if (due)
-        bkp_local_time(when, sizeof(when), due, "-");
     if (m->offline && !c->unmount)
         printf(_("You can unmount and disconnect %s now (umount %s); it is kept %s.\n"), m->name,
-               m->path, strcmp(m->location, "offsite") ? _("on-site, off-line") : _("off-site"));
-    if (due)
-        printf(_("%s is next due on %s.\n"), m->name, when);
-    if (other && strcmp(other, m->name)) {
-        bkp_local_time(nwhen, sizeof(nwhen), other_due, "-");
-        if (other_due <= 1)
-            printf(_("%s has never been written: it is due now (`bkp rotate %s`).\n"), other,
-                   other);
-        else if (other_due <= bkp_now())
-            printf(_("The next medium due is %s, due since %s.\n"), other, nwhen);
-        else
-            printf(_("The next medium due is %s, on %s.\n"), other, nwhen);
+               m->path, kept(m));
+}
+
+/* An archive medium: what was written, and that it may go. */
+static void said_archive(cli *c, const cli_medium *m, const ops_rotate_out *o)
+{
+    char sz[32];
+    size_t n = json_array_size(o->written);
+    (void)c;
+    printf(_("%s: %zu archive(s) written (%s)%s"), m->name, n, cli_size(sz, sizeof(sz), o->copy.bytes),
+           o->device ? _(", not read back (a device)") : _(", each read back and verified"));
+    printf("%s%s", n ? "" : _("; everything due was there already"), C_("end of sentence", ".\n"));
+    if (m->offline)
+        printf(_("You can take %s away now; it is kept %s.\n"), m->name, kept(m));
+}
+
+/* A bucket: what was uploaded, and how long it is locked. */
+static void said_object(cli *c, const cli_medium *m, const ops_rotate_out *o)
+{
+    char sz[32], when[32];
+    (void)c;
+    bkp_local_time(when, sizeof(when), o->retain_until, "-");
+    printf(_("%s: copied %zu generation(s) to bucket %s — %llu pack(s) uploaded (%s, each "
+             "checked by the server's MD5), %llu already there (%llu lock(s) extended). Every "
+             "object is locked (%s) until at least its generation's date; the latest is %s.\n"),
+           m->name, o->plan.np, m->pm->object.bucket, (unsigned long long)o->copy.packs,
+           cli_size(sz, sizeof(sz), o->copy.bytes), (unsigned long long)o->copy.packs_present,
+           (unsigned long long)o->locks_extended, o->governance ? "GOVERNANCE" : "COMPLIANCE",
+           when);
+    printf(_("%s now holds %zu generation(s).\n"), m->name, json_array_size(o->held));
+}
+
+/* What each kind of medium says after a rotation that succeeded. */
+static void (*const said[])(cli *, const cli_medium *, const ops_rotate_out *) = {
+    [POL_DISK] = said_disk,
+    [POL_REMOVABLE] = said_disk,
+    [POL_ARCHIVE] = said_archive,
+    [POL_OBJECT] = said_object,
+};
+
+/* A rotation that succeeded, for machines. */
+static json_t *result_json(const cli_medium *m, const ops_rotate_out *o)
+{
+    json_t *j = json_pack("{s:s, s:O, s:I, s:I, s:I, s:I}", "medium", m->name, "generations",
+                          o->copied, "packs", (json_int_t)o->copy.packs, "bytes",
+                          (json_int_t)o->copy.bytes, "packs_present",
+                          (json_int_t)o->copy.packs_present, "records",
+                          (json_int_t)o->copy.records);
+    if (j && o->held)
+        json_object_set(j, "held", o->held);
+    if (j && json_array_size(o->written))
+        json_object_set(j, "written", o->written);
+    if (j && o->retain_until)
+        json_object_set_new(j, "locks_extended", json_integer((json_int_t)o->locks_extended));
+    return j;
+}
+
+/* --dry-run: the plan, and nothing written. */
+static void plan_said(cli *c, const cli_medium *m, const ops_rotate_plan *pl)
+{
+    if (c->json) {
+        json_t *copy = json_array(), *held = json_array(), *gone = json_array();
+        for (size_t i = 0; i < pl->np; i++)
+            json_array_append_new(pl->rows[i].there ? held : copy,
+                                  json_string(pl->rows[i].name));
+        for (size_t i = 0; i < pl->ngone; i++)
+            json_array_append_new(gone, json_string(pl->gone[i].name));
+        cli_print_json(json_pack("{s:s, s:b, s:o, s:o, s:o, s:b}", "medium", m->name, "dry_run",
+                                 true, "copy", copy, "held", held, "prune", gone, "listed",
+                                 pl->listed));
+        return;
     }
+    printf(_("%s: what a rotation would do now (nothing was written):\n"), m->name);
+    for (size_t i = 0; i < pl->np; i++)
+        if (pl->rows[i].there)
+            printf(_("  held    %s (on %s already)\n"), pl->rows[i].name, m->name);
+        else
+            printf(_("  copy    %s\n"), pl->rows[i].name);
+    for (size_t i = 0; i < pl->ngone; i++)
+        printf(_("  prune   %s (the retention lets it go once the copy is there)\n"),
+               pl->gone[i].name);
+    if (!pl->np)
+        printf("  %s\n", _("nothing: no data set of the policy is copied to it"));
+    if (!pl->listed)
+        printf("  %s\n", _("(what the medium holds cannot be listed here: every generation chosen "
+                           "is written to it)"));
 }
 
 /* The exit code of a rotation that ended with `o`. */
@@ -66,36 +161,60 @@ static int exit_of(const ops_rotate_out *o)
 {
     if (!o->rc)
         return EXIT_OK;
-    return o->step == OPS_ROTATE_OPEN && o->rc == -EBUSY ? EXIT_LOCKED : EXIT_FAILED;
+    if (o->step == OPS_ROTATE_OPEN && o->rc == -EBUSY)
+        return EXIT_LOCKED;
+    return o->usage ? EXIT_USAGE : EXIT_FAILED;
 }
 
-int cli_rotate_disk(cli *c, cli_medium *m, bool quiet)
+int cli_rotate(cli *c, cli_medium *m, bool quiet)
 {
+    pol_medium_type type;
+    if (pol_medium_type_named(m->type, &type)) {
+        bkp_error(_("%s: '%s' is not a medium type bkp can rotate to; label it again with "
+                    "`bkp media label --name %s --type TYPE`"),
+                  m->name, m->type, m->name);
+        return EXIT_USAGE;
+    }
     cli_kit_ctx k = {c, m};
-    ops_rotate_in in = {.primary = c->r,
+    /* A dry run reads the primary, opened read-only (rotate_writes): ops
+     * writes nothing to it then (ops_rotate_in.dry_run). */
+    ops_rotate_in in = {.primary = c->dry_run ? (bkp_repo *)c->ro : c->r,
                         .policy = c->policy,
                         .medium = m->name,
+                        .type = type,
+                        .pm = m->pm,
                         .path = m->path,
                         .entry = m->entry,
                         .workers = c->workers,
                         .kit = {cli_kit_make, cli_kit_docs_free, &k},
-                        .keep_all = cli_policy_named(c) && !c->policy};
+                        .keep_all = cli_policy_named(c) && !c->policy,
+                        .dry_run = c->dry_run};
     ops_rotate_out o;
-    (void)ops_rotate_disk(&in, &o);
+    (void)ops_rotate(&in, &o);
     int ex = exit_of(&o);
+    if (c->dry_run) {
+        if (ex == EXIT_OK)
+            plan_said(c, m, &o.plan);
+        ops_rotate_out_clear(&o);
+        return ex;
+    }
     cli_prune_print(c, &o.prune, o.prune_rc);
+    if (o.bucket_prune.generations || o.bucket_prune.packs)
+        bkp_info(_("%s: pruned %llu generation(s) and %llu pack(s) whose locks had passed; %llu "
+                   "version(s) are still locked"),
+                 m->name, (unsigned long long)o.bucket_prune.generations,
+                 (unsigned long long)o.bucket_prune.packs,
+                 (unsigned long long)o.bucket_prune.locked);
     if (o.kit_written)
         json_decref(cli_kit_said(m, &o.kit));
     if (ex == EXIT_OK)
         cli_medium_procedures(c, m);
     if (ex == EXIT_OK && c->json && !quiet)
-        cli_print_json(json_pack("{s:s, s:O, s:I, s:I, s:I, s:O}", "medium", m->name, "generations",
-                                 o.copied, "packs", (json_int_t)o.copy.packs, "bytes",
-                                 (json_int_t)o.copy.bytes, "packs_present",
-                                 (json_int_t)o.copy.packs_present, "held", o.held));
-    else if (ex == EXIT_OK && !quiet)
-        advise(c, m, &o);
-    else if (ex == EXIT_FAILED && !o.copied_all && o.copy.packs)
+        cli_print_json(result_json(m, &o));
+    else if (ex == EXIT_OK && !quiet) {
+        said[type](c, m, &o);
+        next_due(c, m);
+    } else if (ex == EXIT_FAILED && !o.copied_all && o.copy.packs)
         bkp_error(_("%s: %llu pack(s) were copied before the failure; they stay and are not copied "
                     "again. Run `bkp rotate %s` again once the cause is fixed"),
                   m->name, (unsigned long long)o.copy.packs, m->name);
@@ -109,12 +228,14 @@ int cli_rotate_disk(cli *c, cli_medium *m, bool quiet)
 static int unmount(cli *c, const cli_medium *m)
 {
     struct stat here, up;
+    if (!m->path)
+        return EXIT_OK; /* a bucket: nothing mounted to take away */
     char *parent = bkp_path_join(m->path, "..");
     bool point = parent && !stat(m->path, &here) && !stat(parent, &up) &&
                  (here.st_dev != up.st_dev || here.st_ino == up.st_ino);
     free(parent);
-    if (!strcmp(m->type, "object") || (!stat(m->path, &here) && !S_ISDIR(here.st_mode)))
-        return EXIT_OK; /* a bucket, a tape: nothing mounted to take away */
+    if (!stat(m->path, &here) && !S_ISDIR(here.st_mode))
+        return EXIT_OK; /* a tape: nothing mounted to take away */
     if (!m->offline) {
         bkp_warn(_("%s is an on-line medium: it stays mounted (--unmount is for off-line media)"),
                  m->name);
@@ -146,10 +267,8 @@ int cmd_rotate(cli *c)
     int ex = cli_medium_find(c, c->args[0], &m);
     if (ex)
         return ex;
-    ex = !strcmp(m.type, "archive")  ? cli_rotate_archive(c, &m, false)
-         : !strcmp(m.type, "object") ? cli_rotate_object(c, &m, false)
-                                     : cli_rotate_disk(c, &m, false);
-    if (ex == EXIT_OK && c->unmount)
+    ex = cli_rotate(c, &m, false);
+    if (ex == EXIT_OK && c->unmount && !c->dry_run)
         ex = unmount(c, &m);
     cli_medium_clear(&m);
     return ex;

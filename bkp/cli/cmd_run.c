@@ -81,7 +81,7 @@ static int io_copy(void *ctx, const pol_medium *pm)
     c->json = false;
     int ex = cli_medium_find(c, pm->name, &m);
     if (!ex)
-        ex = pm->type == POL_OBJECT ? cli_rotate_object(c, &m, true) : cli_rotate_disk(c, &m, true);
+        ex = cli_rotate(c, &m, true);
     cli_medium_clear(&m);
     c->json = json;
     if (ex)

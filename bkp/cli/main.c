@@ -108,6 +108,13 @@ static bool verify_writes(const cli *c)
     return !c->public_key && c->repair_from;
 }
 
+/* A rotation writes the primary (its audit log, pins, registry) and the
+ * medium; a dry run reads them. */
+static bool rotate_writes(const cli *c)
+{
+    return !c->dry_run;
+}
+
 static const command commands[] = {
     {.name = "init",
      .run = cmd_init,
@@ -274,18 +281,20 @@ static const command commands[] = {
                    "fingerprint and a QR code")},
     {.name = "rotate",
      .run = cmd_rotate,
-     .needs = NEED_REPO_WRITE,
-     .lock = CLI_LOCK_WRITER,
+     .needs = NEED_REPO,
+     .lock = CLI_LOCK_READER,
+     .writes = rotate_writes,
      .key = true,
-     .options = "repo json unmount",
+     .options = "repo json unmount dry-run",
      .min_args = 1,
      .max_args = 1,
-     .usage = "rotate MEDIUM [--unmount]",
+     .usage = "rotate MEDIUM [--unmount] [--dry-run]",
      .summary =
          N_("copy the generations due to a medium, read them back, prune it, and say when it "
             "is next due"),
      .example =
-         N_("bkp rotate usb-a\tcopy to the disk usb-a what is due to it, then take it away")},
+         N_("bkp rotate usb-a\tcopy to the disk usb-a what is due to it, then take it away\nbkp "
+            "rotate usb-a --dry-run\tshow what would be copied and pruned, writing nothing")},
     {.name = "runbook",
      .run = cmd_runbook,
      .options = "repo json format lang",

@@ -1,7 +1,7 @@
 /*
  * Object media from the command line: label, probe, rotate and fetch an S3
  * bucket with Object Lock. The work is bkp/ops/object_medium.h (label,
- * probe, the proof), rotate_object.h and object_fetch.h; this file opens
+ * probe, the proof) and object_fetch.h; this file opens
  * the connection the policy names, maps outcomes to exit codes and prints.
  */
 #include <errno.h>
@@ -18,7 +18,6 @@
 #include "bkp/log.h"
 #include "bkp/ops/object_fetch.h"
 #include "bkp/ops/object_medium.h"
-#include "bkp/ops/rotate_object.h"
 
 int cli_object_open(cli *c, const cli_medium *m, bkp_s3 **out)
 {
@@ -103,69 +102,6 @@ int cli_object_probe(cli *c, cli_medium *m)
                   pr.detail, m->name,
                   _("check that the bucket has Object Lock and that the server enforces it"));
     return noted ? EXIT_FAILED : pr.proven ? EXIT_OK : EXIT_FAILED;
-}
-
-/* What the prune of a rotation did, said (a failure is a warning: the copy
- * is complete). */
-static void prune_said(const cli_medium *m, const ops_object_rotate_out *o)
-{
-    if (o->prune_rc)
-        bkp_warn(_("%s: the bucket could not be pruned (above); the copy is complete"), m->name);
-    else if (o->prune.generations || o->prune.packs)
-        bkp_info(_("%s: pruned %llu generation(s) and %llu pack(s) whose locks had passed; %llu "
-                   "version(s) are still locked"),
-                 m->name, (unsigned long long)o->prune.generations,
-                 (unsigned long long)o->prune.packs, (unsigned long long)o->prune.locked);
-}
-
-/* What a rotation that ended `ex` says. */
-static void rotate_said(cli *c, const cli_medium *m, const ops_object_rotate_out *o, int ex)
-{
-    const bkp_bucket_result *res = &o->res;
-    if (ex == EXIT_OK && c->json) {
-        cli_print_json(json_pack("{s:s, s:O, s:I, s:I, s:I, s:I, s:O}", "medium", m->name,
-                                 "generations", o->copied, "packs", (json_int_t)res->copy.packs,
-                                 "bytes", (json_int_t)res->copy.bytes, "packs_present",
-                                 (json_int_t)res->copy.packs_present, "locks_extended",
-                                 (json_int_t)res->extended, "held", o->held));
-    } else if (ex == EXIT_OK) {
-        char sz[32], when[32];
-        bkp_local_time(when, sizeof(when), res->until, "-");
-        printf(_("%s: copied %zu generation(s) to bucket %s — %llu pack(s) uploaded (%s, each "
-                 "checked by the server's MD5), %llu already there (%llu lock(s) extended). Every "
-                 "object is locked (%s) until at least its generation's date; the latest is %s.\n"),
-               m->name, o->np, m->pm->object.bucket, (unsigned long long)res->copy.packs,
-               cli_size(sz, sizeof(sz), res->copy.bytes),
-               (unsigned long long)res->copy.packs_present, (unsigned long long)res->extended,
-               m->pm->object.governance ? "GOVERNANCE" : "COMPLIANCE", when);
-        printf(_("%s now holds %zu generation(s).\n"), m->name, json_array_size(o->held));
-    } else if (ex == EXIT_FAILED && res->copy.packs) {
-        bkp_error(_("%s: %llu pack(s) were uploaded and locked before the failure; they are not "
-                    "uploaded again. Run `bkp rotate %s` again once the cause is fixed"),
-                  m->name, (unsigned long long)res->copy.packs, m->name);
-    }
-}
-
-int cli_rotate_object(cli *c, cli_medium *m, bool quiet)
-{
-    bkp_s3 *s = NULL;
-    ops_object_rotate_out o;
-    int ex = cli_object_open(c, m, &s);
-    if (ex)
-        return ex;
-    ops_object_in in = object_in(c, m, s);
-    int rc = ops_rotate_object(&in, &o);
-    if (o.step == OPS_OBJECT_LOCK)
-        ex = rc == -EBUSY ? EXIT_LOCKED : EXIT_FAILED;
-    else
-        ex = o.usage ? EXIT_USAGE : rc ? EXIT_FAILED : EXIT_OK;
-    if (o.step == OPS_OBJECT_DONE || o.step == OPS_OBJECT_RECORD)
-        prune_said(m, &o);
-    if (!quiet || ex != EXIT_OK)
-        rotate_said(c, m, &o, ex);
-    ops_object_rotate_clear(&o);
-    bkp_s3_close(s);
-    return ex;
 }
 
 /* ---- fetch, for restore --from and verify --media ---- */

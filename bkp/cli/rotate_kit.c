@@ -3,7 +3,7 @@
  * command line: the documents it carries — FORMAT.md and, on a tape, in
  * Japanese and English, the printed procedure of each runbook of a data set
  * the policy copies to the medium — made when a rotation asks for them
- * (bkp/ops/rotate_disk.h, rotate_archive.h), and what is said once written;
+ * (bkp/ops/rotate.h), and what is said once written;
  * and after each rotation of a disk or a folder, the same procedures beside
  * its kit with the generations it holds (restore/report.h's on-medium form).
  */
@@ -167,8 +167,8 @@ json_t *cli_kit_said(const cli_medium *m, const bkp_kit_result *res)
 void cli_medium_procedures(cli *c, const cli_medium *m)
 {
     struct stat st;
-    if (!c->policy || stat(m->path, &st) || !S_ISDIR(st.st_mode))
-        return; /* a tape's are in its kit */
+    if (!c->policy || !m->path || stat(m->path, &st) || !S_ISDIR(st.st_mode))
+        return; /* a tape's are in its kit; a bucket has none */
     kit_docs *d = calloc(1, sizeof(*d));
     json_t *e = NULL;
     int rc = d ? bkp_media_read(c->ro, m->name, &e) : -ENOMEM;

@@ -1,7 +1,7 @@
 /*
  * archive_check.h — the archives of an archive folder (bkp/archive.h):
  * which files are archives, and whether one reads back whole. A rotation
- * reads each archive back before naming it (rotate_archive.h); `verify
+ * reads each archive back before naming it (medium_archive.c); `verify
  * --media` checks every archive already there; a drill and a restore find
  * their source among them.
  *

@@ -6,12 +6,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "bkp/clock.h"
+#include "bkp/durable.h"
 #include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "bkp/medium.h"
 #include "bkp/ops/object_medium.h"
+#include "bkp/ops/prune_medium.h"
+#include "policies/retention.h"
+#include "policies/schedule.h"
 
 int ops_object_open(const pol_medium *pm, bkp_s3 **out)
 {
@@ -264,4 +269,47 @@ bool ops_object_proven(const bkp_repo *r, const pol_policy *pol, const json_t *e
     json_decref(p.governed);
     *when = p.proven ? p.when : 0;
     return p.proven && p.when > 0;
+}
+
+time_t ops_object_until(const pol_policy *p, const pol_medium *pm, const bkp_gen *g, time_t now)
+{
+    const pol_dataset *d = p ? pol_dataset_find(p, g->dataset) : NULL;
+    int64_t day = bkp_lock_day();
+    int64_t lock = (int64_t)pm->object.lock_days * day;
+    int64_t keep = d ? pol_retention_span(&d->retention, pol_schedule_period(d->schedule.kind)) : 0;
+    keep = keep / 86400 * day; /* in days of the lock */
+    time_t until = g->finished + (time_t)(keep > lock ? keep : lock);
+    return until > now + lock ? until : now + (time_t)lock;
+}
+
+int ops_object_doomed(const pol_policy *p, bkp_gen **v, size_t n, bool *doomed)
+{
+    unsigned *keep = calloc(n + 1, sizeof(*keep));
+    if (!keep)
+        return -ENOMEM;
+    ops_prune_decide(p, v, n, true, keep);
+    for (size_t i = 0; i < n; i++)
+        doomed[i] = !keep[i] && !v[i]->pruned;
+    free(keep);
+    return 0;
+}
+
+char *ops_object_work_dir(bkp_repo *r, const char *medium)
+{
+    char sub[128];
+    snprintf(sub, sizeof(sub), "cache/bucket-%s", medium);
+    char *dir = bkp_repo_subpath(r, sub);
+    /* A rotation killed before it could remove its folder left it behind:
+     * whatever is in it is stale, and removed without following a link. */
+    int rc = !dir ? -ENOMEM : bkp_remove_tree(dir);
+    if (rc == -ENOENT)
+        rc = 0;
+    if (!rc && mkdir(dir, 0700) < 0)
+        rc = -errno;
+    if (rc) {
+        bkp_error(_("cannot make the working folder %s: %s"), dir ? dir : "?", bkp_strerror(rc));
+        free(dir);
+        return NULL;
+    }
+    return dir;
 }

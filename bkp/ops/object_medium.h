@@ -3,7 +3,7 @@
  * bkp/bucket.h) as `bkp media label --name`, `bkp media probe` and the
  * status page see it: the bucket labelled, its lock proven by a canary, and
  * what the media registry and the signed audit log remember of it. The
- * rotation is rotate_object.h, the fetch back object_fetch.h; the program
+ * rotation is medium_bucket.c's (rotate.h), the fetch back object_fetch.h; the program
  * opens the S3 connection (ops_object_open) and prints the results.
  *
  * Ownership: every handle passed in is borrowed for the call. Errors: a
@@ -90,5 +90,21 @@ int ops_object_probe(const ops_object_in *in, bkp_bucket_probe *pr, int *noted, 
  * generation a rotation copied under GOVERNANCE. `*when`: that probe's
  * time, or 0. */
 bool ops_object_proven(const bkp_repo *r, const pol_policy *p, const json_t *entry, time_t *when);
+
+/* The retain-until of generation `g` on medium `pm`: from its capture, the
+ * longest of the medium's lock_days and what the data set's retention keeps
+ * (in days of the lock); never less than the medium's lock from `now` (a
+ * generation copied late). */
+time_t ops_object_until(const pol_policy *p, const pol_medium *pm, const bkp_gen *g, time_t now);
+
+/* Which generations `v` (`n`, the bucket's) a prune deletes: `doomed[i]`
+ * for those the retention does not keep (at least three of each data set
+ * stay) and that are not tombstones already. 0 or -ENOMEM. */
+int ops_object_doomed(const pol_policy *p, bkp_gen **v, size_t n, bool *doomed);
+
+/* The working folder of a rotation to `medium`: REPO/cache/bucket-NAME,
+ * emptied first and made anew (mode 0700): a malloc'd path, or NULL
+ * (logged). */
+char *ops_object_work_dir(bkp_repo *r, const char *medium);
 
 #endif

@@ -20,8 +20,8 @@
 #include "bkp/generation.h"
 #include "bkp/repo.h"
 
-/* The steps of a rotation, each a place it can fail (rotate_disk.c,
- * rotate_archive.c, rotate_object.c report theirs by these). */
+/* The steps of a rotation, each a place it can fail (rotate.c and its
+ * drivers report theirs by these). */
 typedef enum ops_rotate_step {
     OPS_ROTATE_DONE = 0,
     OPS_ROTATE_LABEL,     /* not the medium named, or not of this repository */

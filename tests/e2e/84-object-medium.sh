@@ -82,6 +82,22 @@ for i in 2 3; do
     echo "visit $i" >>"$DATA/emr/notes/n1.txt"
     head -c 400000 /dev/urandom >"$DATA/emr/images/mr-$i.dcm"
     ok "$BKP" backup emr
+    if [ "$i" = 2 ]; then
+        # A dry run reads the bucket's records and writes nothing: no new
+        # object version in the bucket, nothing changed in the primary.
+        s3 "/hosp-bkp?versions=" -o "$WORK/before.xml" || fail "listing versions"
+        primary_before=$(repo_digest "$REPO")
+        ok "$BKP" rotate cloud --dry-run --json
+        python3 - "$OUT" <<'PY' || flunk "the bucket's plan is not what it should be: $OUT"
+import json, sys
+p = json.loads(sys.argv[1])
+assert p["listed"] is True and p["copy"] == ["emr:2"] and p["held"] == [], p
+assert p["prune"] == [], p
+PY
+        s3 "/hosp-bkp?versions=" -o "$WORK/after.xml" || fail "listing versions"
+        cmp -s "$WORK/before.xml" "$WORK/after.xml" || flunk "rotate --dry-run wrote to the bucket"
+        [ "$(repo_digest "$REPO")" = "$primary_before" ] || flunk "rotate --dry-run changed the primary"
+    fi
     ok "$BKP" rotate cloud --json
 done
 ok "$BKP" media show cloud --json

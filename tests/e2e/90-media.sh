@@ -218,10 +218,33 @@ status_is 0 COMPLIANT "week 1, after rotating usb-b"
 backup_week 14 8
 at 14 9
 plug a
+# A dry run says what the rotation will copy and prune, and writes nothing:
+# no file and no name of the primary or of the disk changes.
+primary_before=$(repo_digest "$REPO")
+disk_before=$(repo_digest "$MNT")
+check_exit 0 "$BKP" rotate usb-a --policy "$POL" --dry-run --json ||
+    flunk "week 2: bkp rotate usb-a --dry-run --json failed"
+PLAN=$OUT
+python3 - "$PLAN" <<'PY' || flunk "week 2: the dry run's plan is not what it should be: $PLAN"
+import json, sys
+p = json.loads(sys.argv[1])
+assert p["dry_run"] is True and p["listed"] is True, p
+assert p["copy"] == ["emr:5"], p  # the week's newest, not on usb-a yet
+assert p["held"] == [] and p["prune"] == [], p  # usb-a holds one: it keeps at least three
+PY
+check_exit 0 "$BKP" rotate usb-a --policy "$POL" --dry-run
+output_has "nothing was written" "the dry run should say that it wrote nothing"
+output_has "copy    emr:5" "the dry run should list what it copies"
+[ "$(repo_digest "$REPO")" = "$primary_before" ] || flunk "rotate --dry-run changed the primary"
+[ "$(repo_digest "$MNT")" = "$disk_before" ] || flunk "rotate --dry-run changed the disk"
+note "rotate --dry-run: the plan, and nothing written"
 # With --json, one JSON document: the medium's prune prints none of its own.
 check_exit 0 "$BKP" rotate usb-a --policy "$POL" --json || flunk "week 2: bkp rotate usb-a --json failed"
-python3 -c 'import json, sys; json.loads(sys.stdin.read())' <<<"$OUT" ||
-    flunk "week 2: rotate --json must print exactly one JSON document: $OUT"
+python3 - "$PLAN" "$OUT" <<'PY' || flunk "week 2: the rotation did not do what its plan said: $OUT"
+import json, sys
+plan, done = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+assert done["generations"] == plan["copy"] + plan["held"], (plan, done)
+PY
 status_is 0 COMPLIANT "week 2, after rotating usb-a"
 
 # Week 3: the backup runs, the operator forgets usb-b.
@@ -244,6 +267,11 @@ for w in 4 5 6; do
     backup_week $((w * 7)) 8
     at $((w * 7)) 9
     if [ "$PLUGGED" = a ]; then plug b; else plug a; fi
+    if [ "$w" = 6 ]; then # usb-a holds emr:3, 5, 7: the copy of emr:9 lets emr:3 go
+        check_exit 0 "$BKP" rotate usb-a --policy "$POL" --dry-run
+        output_has "copy    emr:9" "week 6: the dry run should list what it copies"
+        output_has "prune   emr:3" "week 6: the dry run should list what the disk's retention lets go"
+    fi
     rotate_ok "usb-$PLUGGED" "week $w"
     status_is 0 COMPLIANT "week $w, after rotating usb-$PLUGGED"
 done

@@ -186,6 +186,11 @@ grep -q '"type": "archive"' "$TAPE/BKP-LABEL" || flunk "the tape's label does no
 backup_snap # emr:1
 printf 'ward 3, bed 12\n' >"$EMR/file with spaces.txt"
 backup_snap # emr:2
+# A dry run: emr:2 would be archived, nothing is written to the folder.
+repo_digest "$TAPE" >"$WORK/tape-before"
+ok "$BKP" rotate tape --policy "$POL" --dry-run
+output_has "copy    emr:2" "the dry run should list the archive it would write"
+repo_digest "$TAPE" | diff -q "$WORK/tape-before" - >/dev/null || flunk "rotate --dry-run wrote to the archive folder"
 ok "$BKP" rotate tape --policy "$POL"
 A2=$TAPE/emr@0000000002.tar
 if [ ! -f "$A2" ]; then
@@ -218,7 +223,9 @@ for m in config keys/key generations/emr/0000000002.gen; do
     tar -xOf "$A2" "$TOP/$m" | cmp -s - "$REPO/$m" ||
         flunk "$TOP/$m in the archive is not the primary's $m byte for byte"
 done
-# A second rotation: nothing new, nothing rewritten.
+# A second rotation: nothing new, nothing rewritten; its plan says so.
+ok "$BKP" rotate tape --policy "$POL" --dry-run
+output_has "held    emr:2" "the dry run should see the archive that is there"
 repo_digest "$TAPE" >"$WORK/tape-before"
 check_exit 0 "$BKP" rotate tape --policy "$POL" || flunk "a second rotation (nothing due) failed"
 repo_digest "$TAPE" >"$WORK/tape-after"

@@ -1,6 +1,6 @@
 /*
  * An object medium's work without a server (bkp/ops/object_medium.h,
- * rotate_object.h, object_fetch.h): the retain-until dates and what a
+ * rotate.h, object_fetch.h): the retain-until dates and what a
  * rotation uploads, what a prune deletes, the registry's notes, the proof
  * of the lock read from the signed audit log, the staging folders a killed
  * fetch left, the working folder of a rotation, and the refusals that come
@@ -28,7 +28,7 @@
 #include "bkp/log.h"
 #include "bkp/ops/object_fetch.h"
 #include "bkp/ops/object_medium.h"
-#include "bkp/ops/rotate_object.h"
+#include "bkp/ops/rotate.h"
 #include "bkp/pin.h"
 
 #include "ops_repo.h"
@@ -118,29 +118,32 @@ static void test_until(void **state)
 static void test_plan(void **state)
 {
     fixture *x = *state;
-    bkp_gen **v = NULL, *pick[4];
-    time_t until[4], now = bkp_now();
+    bkp_gen **v = NULL;
+    time_t now = bkp_now();
     size_t n = 0;
+    ops_rotate_plan pl;
     assert_int_equal(ops_repo_seal(&x->f, "emr", 3 * OPS_DAY, NULL), 0);
     assert_int_equal(ops_repo_seal(&x->f, "emr", 2 * OPS_DAY, NULL), 0);
     assert_int_equal(ops_repo_seal(&x->f, "lab", 5 * OPS_DAY, NULL), 0);
     assert_int_equal(bkp_gen_list(x->f.r, NULL, &v, &n), 0);
     assert_int_equal(n, 3);
-    json_t *names = json_array();
-    size_t np = ops_object_plan(x->f.p, "cloud", x->pm, v, n, now, pick, until, names);
-    assert_int_equal(np, 2);
-    char *text = json_dumps(names, JSON_COMPACT);
-    assert_true(!strcmp(text, "[\"emr:2\",\"lab:1\"]") || !strcmp(text, "[\"lab:1\",\"emr:2\"]"));
-    free(text);
-    for (size_t i = 0; i < np; i++) {
-        time_t want = !strcmp(pick[i]->dataset, "lab") ? pick[i]->finished + 372 * OPS_DAY
-                                                        : now + 30 * OPS_DAY;
-        assert_int_equal(until[i], want);
+    assert_int_equal(ops_rotate_plan_make(x->f.p, "cloud", v, n, NULL, 0, false, true, &pl), 0);
+    assert_int_equal(pl.np, 2);
+    assert_int_equal(pl.ngone, 0);
+    for (size_t i = 0; i < pl.np; i++) {
+        const bkp_gen *g = pl.rows[i].gen;
+        assert_string_equal(pl.rows[i].name, !strcmp(g->dataset, "lab") ? "lab:1" : "emr:2");
+        assert_false(pl.rows[i].there);
+        time_t want = !strcmp(g->dataset, "lab") ? g->finished + 372 * OPS_DAY
+                                                 : now + 30 * OPS_DAY;
+        assert_int_equal(ops_object_until(x->f.p, x->pm, g, now), want);
     }
+    ops_rotate_plan_clear(&pl);
     /* Another medium name is sent nothing. */
-    assert_int_equal(ops_object_plan(x->f.p, "usb", x->pm, v, n, now, pick, until, names), 0);
-    json_decref(names);
-    bkp_gen_list_free(v, n);
+    assert_int_equal(bkp_gen_list(x->f.r, NULL, &v, &n), 0);
+    assert_int_equal(ops_rotate_plan_make(x->f.p, "usb", v, n, NULL, 0, false, true, &pl), 0);
+    assert_int_equal(pl.np, 0);
+    ops_rotate_plan_clear(&pl);
 }
 
 /* keep_last 1 on a medium keeps three: of five, the two oldest go, and a
@@ -414,14 +417,16 @@ static void test_no_server(void **state)
     assert_int_equal(ops_object_open(x->pm, &s), 0);
     ops_object_in in = {.primary = x->f.r, .policy = x->f.p, .medium = "cloud", .pm = x->pm,
                         .location = "offsite", .s = s};
+    ops_rotate_in rin = {.primary = x->f.r, .policy = x->f.p, .medium = "cloud",
+                         .type = POL_OBJECT, .pm = x->pm};
     /* A rotation to a medium never labelled: refused, and recorded as failed. */
-    ops_object_rotate_out o;
-    assert_int_equal(ops_rotate_object(&in, &o), -ENOENT);
-    assert_int_equal(o.step, OPS_OBJECT_LABEL);
+    ops_rotate_out o;
+    assert_int_equal(ops_rotate(&rin, &o), -ENOENT);
+    assert_int_equal(o.step, OPS_ROTATE_LABEL);
     assert_true(o.usage);
     assert_non_null(strstr(logged, "not labelled for this repository"));
     assert_int_equal(json_array_size(o.copied), 0);
-    ops_object_rotate_clear(&o);
+    ops_rotate_out_clear(&o);
     char *log = bkp_audit_path(x->f.r);
     json_t *rec = NULL;
     assert_int_equal(bkp_audit_each(log, last_rotate, &rec), 0);
@@ -432,9 +437,9 @@ static void test_no_server(void **state)
     /* Another rotation holds the medium's lock. */
     bkp_lock *lk = NULL;
     assert_int_equal(bkp_lock_take(x->f.repo, "rotate-cloud", "test", &lk), 0);
-    assert_int_equal(ops_rotate_object(&in, &o), -EBUSY);
-    assert_int_equal(o.step, OPS_OBJECT_LOCK);
-    ops_object_rotate_clear(&o);
+    assert_int_equal(ops_rotate(&rin, &o), -EBUSY);
+    assert_int_equal(o.step, OPS_ROTATE_OPEN);
+    ops_rotate_out_clear(&o);
     bkp_lock_release(lk);
     /* The name is registered to another bucket: refused without --force. */
     assert_int_equal(ops_repo_seal(&x->f, "emr", OPS_DAY, &g), 0);
@@ -476,18 +481,18 @@ static void test_pin_ahead(void **state)
     bkp_pin_free(pin);
     json_t *e = bkp_media_get(x->f.r, "cloud");
     assert_int_equal(ops_object_open(x->pm, &s), 0);
-    ops_object_in in = {.primary = x->f.r, .policy = x->f.p, .medium = "cloud", .pm = x->pm,
-                        .location = "offsite", .entry = e, .s = s};
-    ops_object_rotate_out o;
-    assert_int_equal(ops_rotate_object(&in, &o), -EPERM);
-    assert_int_equal(o.step, OPS_OBJECT_PINS);
+    ops_rotate_in rin = {.primary = x->f.r, .policy = x->f.p, .medium = "cloud",
+                         .type = POL_OBJECT, .pm = x->pm, .entry = e};
+    ops_rotate_out o;
+    assert_int_equal(ops_rotate(&rin, &o), -EPERM);
+    assert_int_equal(o.step, OPS_ROTATE_PINS);
     assert_false(o.usage);
     assert_non_null(strstr(logged, "the primary is behind cloud"));
     assert_non_null(strstr(logged, "rotation to cloud refused"));
     /* Not the label's refusal: no request was made. */
     assert_null(strstr(logged, "cannot be read"));
     assert_int_equal(json_array_size(o.copied), 0);
-    ops_object_rotate_clear(&o);
+    ops_rotate_out_clear(&o);
     char *log = bkp_audit_path(x->f.r);
     json_t *rec = NULL;
     assert_int_equal(bkp_audit_each(log, last_rotate, &rec), 0);

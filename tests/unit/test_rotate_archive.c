@@ -1,5 +1,5 @@
 /*
- * A rotation to an archive medium (bkp/ops/rotate_archive.h) with a real
+ * A rotation to an archive medium (bkp/ops/rotate.h, medium_archive.c) with a real
  * repository and a folder for the medium: a rotation writes
  * DATASET@SEQ.tar, read-only, that ops_archive_check verifies, and records
  * it (audit log, pin, registry); a second rotation writes nothing; a byte
@@ -25,7 +25,7 @@
 #include "bkp/durable.h"
 #include "bkp/log.h"
 #include "bkp/ops/archive_check.h"
-#include "bkp/ops/rotate_archive.h"
+#include "bkp/ops/rotate.h"
 
 #include "ops_repo.h"
 
@@ -107,17 +107,18 @@ static int teardown(void **state)
     return 0;
 }
 
-static int rotate(fixture *x, ops_archive_out *o)
+static int rotate(fixture *x, ops_rotate_out *o)
 {
     json_t *entry = bkp_media_get(x->f.r, "tape");
-    ops_archive_in in = {.primary = x->f.r,
+    ops_rotate_in in = {.type = POL_ARCHIVE,
+                        .primary = x->f.r,
                          .policy = x->f.p,
                          .medium = "tape",
                          .path = x->tape,
                          .entry = entry,
                          .tmpdir = x->tmp,
                          .workers = 1};
-    int rc = ops_rotate_archive(&in, o);
+    int rc = ops_rotate(&in, o);
     json_decref(entry);
     return rc;
 }
@@ -154,7 +155,7 @@ static const char *archives(fixture *x, char *out, size_t n)
 static void test_writes_then_nothing_new(void **state)
 {
     fixture *x = *state;
-    ops_archive_out o;
+    ops_rotate_out o;
     bkp_gen *g = NULL;
     struct stat st, st2;
     char s[512];
@@ -171,11 +172,11 @@ static void test_writes_then_nothing_new(void **state)
     /* One archive, its size the one said, sealed read-only. */
     assert_string_equal(archives(x, s, sizeof(s)), "emr@0000000001.tar");
     assert_int_equal(stat(x->a1, &st), 0);
-    assert_int_equal((uint64_t)st.st_size, o.bytes);
+    assert_int_equal((uint64_t)st.st_size, o.copy.bytes);
     assert_int_equal(st.st_mode & 0777, 0444);
     assert_true(o.kit_written);
     assert_int_equal(strlen(o.kit.sums), 64);
-    ops_archive_out_clear(&o);
+    ops_rotate_out_clear(&o);
 
     /* It reads back whole, and its staging folder goes. */
     bkp_verify_result sum = {0};
@@ -209,8 +210,8 @@ static void test_writes_then_nothing_new(void **state)
     assert_int_equal(rotate(x, &o), 0);
     assert_int_equal(json_array_size(o.written), 0);
     assert_int_equal(o.present, 1);
-    assert_int_equal(o.bytes, 0);
-    ops_archive_out_clear(&o);
+    assert_int_equal(o.copy.bytes, 0);
+    ops_rotate_out_clear(&o);
     assert_int_equal(stat(x->a1, &st2), 0);
     assert_true(st2.st_ino == st.st_ino && st2.st_mtime == st.st_mtime);
     assert_string_equal(archives(x, s, sizeof(s)), "emr@0000000001.tar");
@@ -271,13 +272,13 @@ static void flip_pack_byte(const char *path)
 static void test_flipped_byte_found_never_rewritten(void **state)
 {
     fixture *x = *state;
-    ops_archive_out o;
+    ops_rotate_out o;
     bkp_verify_result sum = {0};
     char s[256];
     struct stat st, st2;
     assert_int_equal(ops_repo_seal(&x->f, "emr", 0, NULL), 0);
     assert_int_equal(rotate(x, &o), 0);
-    ops_archive_out_clear(&o);
+    ops_rotate_out_clear(&o);
     flip_pack_byte(x->a1);
     assert_int_equal(stat(x->a1, &st), 0);
 
@@ -297,7 +298,7 @@ static void test_flipped_byte_found_never_rewritten(void **state)
     assert_int_equal(rotate(x, &o), 0);
     assert_int_equal(o.present, 1);
     assert_int_equal(json_array_size(o.written), 0);
-    ops_archive_out_clear(&o);
+    ops_rotate_out_clear(&o);
     assert_int_equal(stat(x->a1, &st2), 0);
     assert_true(st2.st_ino == st.st_ino && st2.st_size == st.st_size &&
                 st2.st_mtim.tv_nsec == st.st_mtim.tv_nsec);
@@ -319,7 +320,7 @@ static void tmp_name(fixture *x, long pid, char *out, size_t n)
 static void test_killed_rotation_leftover(void **state)
 {
     fixture *x = *state;
-    ops_archive_out o;
+    ops_rotate_out o;
     char dead[256], live[256], s[512];
     pid_t child = fork();
     assert_true(child >= 0);
@@ -343,7 +344,7 @@ static void test_killed_rotation_leftover(void **state)
     assert_int_equal(rotate(x, &o), 0);
     assert_int_equal(json_array_size(o.written), 1);
     assert_int_equal(o.present, 0);
-    ops_archive_out_clear(&o);
+    ops_rotate_out_clear(&o);
     assert_int_equal(access(dead, F_OK), -1);
     assert_int_equal(access(live, F_OK), 0);
     assert_string_equal(archives(x, s, sizeof(s)), "emr@0000000001.tar");
@@ -355,7 +356,7 @@ static void test_killed_rotation_leftover(void **state)
 static void test_present_name_kept_new_one_written(void **state)
 {
     fixture *x = *state;
-    ops_archive_out o;
+    ops_rotate_out o;
     char s[512], a2[200];
     bkp_buf b = {0};
     /* emr:1's name holds what an earlier rotation (or anyone) put there. */
@@ -367,7 +368,7 @@ static void test_present_name_kept_new_one_written(void **state)
     assert_int_equal(rotate(x, &o), 0);
     assert_int_equal(o.present, 1);
     assert_int_equal(json_array_size(o.written), 0);
-    ops_archive_out_clear(&o);
+    ops_rotate_out_clear(&o);
     assert_int_equal(bkp_read_file(x->a1, &b, 1024), 0);
     assert_int_equal(b.len, 14);
     assert_memory_equal(b.data, "written before", 14);
@@ -377,7 +378,7 @@ static void test_present_name_kept_new_one_written(void **state)
     assert_int_equal(rotate(x, &o), 0);
     assert_string_equal(json_string_value(json_array_get(o.written, 0)), "emr:2");
     assert_int_equal(o.present, 0);
-    ops_archive_out_clear(&o);
+    ops_rotate_out_clear(&o);
     assert_string_equal(archives(x, s, sizeof(s)), "emr@0000000001.tar emr@0000000002.tar");
     assert_int_equal(bkp_read_file(x->a1, &b, 1024), 0);
     assert_memory_equal(b.data, "written before", 14);
@@ -390,7 +391,7 @@ static void test_present_name_kept_new_one_written(void **state)
 static void test_other_medium_refused(void **state)
 {
     fixture *x = *state;
-    ops_archive_out o;
+    ops_rotate_out o;
     char s[512];
     label_as(x, "vault"); /* the folder now says it is another medium */
     assert_int_equal(ops_repo_seal(&x->f, "emr", 0, NULL), 0);
@@ -398,7 +399,7 @@ static void test_other_medium_refused(void **state)
     assert_int_equal(o.step, OPS_ROTATE_LABEL);
     assert_int_equal(json_array_size(o.written), 0);
     assert_false(o.kit_written);
-    ops_archive_out_clear(&o);
+    ops_rotate_out_clear(&o);
     assert_non_null(strstr(last_error, "is vault, not tape: refused"));
     assert_string_equal(listing(x->tape, s, sizeof(s)), "BKP-LABEL ");
     json_t *e = bkp_media_get(x->f.r, "tape");
@@ -433,12 +434,13 @@ static int break_log(void *ctx, const bkp_kit_doc **docs, size_t *n, void **held
 static void test_verify_stamped_only_when_recorded(void **state)
 {
     fixture *x = *state;
-    ops_archive_out o;
+    ops_rotate_out o;
     bkp_gen *g = NULL;
     assert_int_equal(ops_repo_seal(&x->f, "emr", 0, &g), 0);
     bkp_gen_free(g);
     json_t *entry = bkp_media_get(x->f.r, "tape");
-    ops_archive_in in = {.primary = x->f.r,
+    ops_rotate_in in = {.type = POL_ARCHIVE,
+                        .primary = x->f.r,
                          .policy = x->f.p,
                          .medium = "tape",
                          .path = x->tape,
@@ -446,11 +448,11 @@ static void test_verify_stamped_only_when_recorded(void **state)
                          .tmpdir = x->tmp,
                          .workers = 1,
                          .kit = {break_log, NULL, x}};
-    assert_int_equal(ops_rotate_archive(&in, &o), -EIO);
+    assert_int_equal(ops_rotate(&in, &o), -EIO);
     json_decref(entry);
     assert_int_equal(o.step, OPS_ROTATE_RECORD);
     assert_int_equal(json_array_size(o.written), 1); /* written and read back... */
-    ops_archive_out_clear(&o);
+    ops_rotate_out_clear(&o);
     /* ...but the log does not say so: the registry says it was seen, not
      * that it was verified, nor written. */
     entry = bkp_media_get(x->f.r, "tape");

@@ -1,5 +1,5 @@
 /*
- * A rotation to a disk (bkp/ops/rotate_disk.h) with a real repository and a
+ * A rotation to a disk (bkp/ops/rotate.h, medium_disk.c) with a real repository and a
  * "disk" that is a folder: a rotation copies the newest clean generation;
  * a second one copies nothing new; the copy is pruned by retention,
  * keeping at least three generations of a data set whatever the policy
@@ -41,7 +41,7 @@
 #include "bkp/copy.h"
 #include "bkp/ops/medium_label.h"
 #include "bkp/ops/pins.h"
-#include "bkp/ops/rotate_disk.h"
+#include "bkp/ops/rotate.h"
 #include "bkp/pack.h"
 #include "bkp/pin.h"
 #include "bkp/repo.h"
@@ -162,13 +162,14 @@ static int teardown(void **state)
 static int rotate(fixture *f, ops_rotate_out *o)
 {
     json_t *entry = bkp_media_get(f->r, "usb");
-    ops_rotate_in in = {.primary = f->r,
+    ops_rotate_in in = {.type = POL_DISK,
+                        .primary = f->r,
                         .policy = f->p,
                         .medium = "usb",
                         .path = f->usb,
                         .entry = entry,
                         .workers = 1};
-    int rc = ops_rotate_disk(&in, o);
+    int rc = ops_rotate(&in, o);
     json_decref(entry);
     return rc;
 }
@@ -480,14 +481,15 @@ static void test_pin_sees_backup_meanwhile(void **state)
     label(f, f->r, true);
     backup(f, "monday");
     json_t *entry = bkp_media_get(f->r, "usb");
-    ops_rotate_in in = {.primary = f->r,
+    ops_rotate_in in = {.type = POL_DISK,
+                        .primary = f->r,
                         .policy = f->p,
                         .medium = "usb",
                         .path = f->usb,
                         .entry = entry,
                         .workers = 1,
                         .kit = {backup_meanwhile, NULL, f}};
-    assert_int_equal(ops_rotate_disk(&in, &o), 0);
+    assert_int_equal(ops_rotate(&in, &o), 0);
     json_decref(entry);
     assert_string_equal(json_string_value(json_array_get(o.copied, 0)), "emr:1");
     ops_rotate_out_clear(&o);

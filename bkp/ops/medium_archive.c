@@ -1,6 +1,16 @@
-/* rotate_archive.c — see rotate_archive.h. */
-#include "bkp/ops/rotate_archive.h"
-
+/*
+ * medium_archive.c — the archive driver of a rotation (rotate_driver.h): a
+ * tape, an optical disc or a write-once folder. For a folder, the label at
+ * its path is checked (a tape carries its label inside each archive
+ * instead), and what a killed rotation left there removed
+ * (bkp_durable_cleanup); each chosen generation not there yet becomes one
+ * tar stream DATASET@SEQ.tar (bkp/archive.h), beginning with the recovery
+ * kit on a tape, written to a temporary name, read back and verified
+ * (archive_check.h), and only then given its name — never reused, never
+ * rewritten; a tape receives the stream as it is, not read back; a folder
+ * takes the recovery kit beside its archives, and the pins when it took
+ * archives. Never pruned: it is write-once.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -13,37 +23,85 @@
 #include "bkp/durable.h"
 #include "bkp/i18n.h"
 #include "bkp/log.h"
-#include "bkp/stream.h"
 #include "bkp/medium.h"
 #include "bkp/ops/archive_check.h"
 #include "bkp/ops/medium_label.h"
-#include "bkp/ops/pins.h"
-#include "bkp/ops/rotate_choose.h"
-#include "bkp/ops/rotate_finish.h"
+#include "bkp/ops/rotate_driver.h"
 #include "bkp/ops/rotate_record.h"
+#include "bkp/stream.h"
 
-/* One rotation under way: what it holds until it ends. */
+/* The archive medium's part of a rotation under way. */
 typedef struct archiving {
-    const ops_archive_in *in;
-    ops_archive_out *out;
     const char *tmp;      /* staging parent */
     json_t *label;        /* the medium's label, written into each archive */
-    bkp_gen **v, **pick;
-    size_t n, np;
+    bkp_gen **held;       /* what the folder holds (the plan's): its archives' names */
+    size_t nheld;
     bkp_archive_kit akit; /* the kit the first archive on a tape begins with */
     bool kit;             /* its documents are there (else no kit) */
     bool kit_on_tape;     /* this rotation's first archive on a device carried it */
-    void *held;           /* what holds them, freed by in->kit.free */
+    void *kept;           /* what holds them, freed by in->kit.free */
 } archiving;
 
-/* Note the first failure (`rc` non-zero) at `step`; returns `rc`. */
-static int fail(ops_archive_out *o, ops_rotate_step step, int rc)
+/* A folder's label: a wrong medium is refused before anything is written. */
+static int reach(ops_rotation *t)
 {
-    if (rc && !o->rc) {
-        o->step = step;
-        o->rc = rc;
+    const ops_rotate_in *in = t->in;
+    ops_rotate_out *o = t->out;
+    archiving *a = t->d;
+    struct stat st;
+    a->tmp = ops_staging_parent(in->tmpdir);
+    o->device = stat(in->path, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode));
+    if (o->device)
+        return 0;
+    return ops_rotate_fail(o, OPS_ROTATE_LABEL, ops_label_check(in->primary, in->policy,
+                                                                in->medium, in->path, in->entry));
+}
+
+/* The label each archive carries; a folder's leftovers removed (not in a
+ * dry run: it writes nothing). */
+static int open_medium(ops_rotation *t)
+{
+    const ops_rotate_in *in = t->in;
+    archiving *a = t->d;
+    int rc;
+    if (t->out->device) {
+        a->label = json_incref(json_object_get(in->entry, "label"));
+        return 0;
     }
-    return rc;
+    if ((rc = ops_rotate_fail(t->out, OPS_ROTATE_LABEL, bkp_label_read(in->path, &a->label))))
+        return rc;
+    if (!in->dry_run)
+        bkp_durable_cleanup(in->path);
+    return 0;
+}
+
+/* What the folder holds: one generation per archive name DATASET@SEQ.tar
+ * (a tape cannot say without reading it). */
+static int held(ops_rotation *t, bkp_gen ***v, size_t *n, bool *listed)
+{
+    archiving *a = t->d;
+    char **names = NULL;
+    size_t nn = 0;
+    *listed = false;
+    if (t->out->device || ops_archive_list(t->in->path, &names, &nn))
+        return 0;
+    if (!(a->held = calloc(nn + 1, sizeof(*a->held))))
+        nn = 0;
+    for (size_t i = 0; i < nn; i++) {
+        char *at = strrchr(names[i], '@');
+        bkp_gen *g = calloc(1, sizeof(*g));
+        if (!g || !at || !(g->dataset = strndup(names[i], (size_t)(at - names[i])))) {
+            free(g);
+            continue;
+        }
+        g->seq = (uint32_t)strtoul(at + 1, NULL, 10);
+        a->held[a->nheld++] = g;
+    }
+    bkp_strv_free(names, nn);
+    *v = a->held;
+    *n = a->nheld;
+    *listed = a->held != NULL;
+    return 0;
 }
 
 /*
@@ -74,8 +132,9 @@ static int fail(ops_archive_out *o, ops_rotate_step step, int rc)
  *    medium always means an archive that was read back and verified. It is
  *    made read-only by its mode, and immutable where the file system allows.
  */
-static int archive_one(archiving *t, const bkp_gen *g, uint64_t *bytes)
+static int archive_one(ops_rotation *t, const bkp_gen *g, uint64_t *bytes)
 {
+    archiving *a = t->d;
     const char *dir = t->in->path;
     char *name = bkp_archive_name(g), *final = name ? bkp_path_join(dir, name) : NULL;
     bkp_dfile *f = NULL;
@@ -95,13 +154,13 @@ static int archive_one(archiving *t, const bkp_gen *g, uint64_t *bytes)
     }
     /* No kit inside: the folder carries one beside its archives (folder_kit). */
     bkp_dfile_stream(f, &out);
-    rc = bkp_archive_write(t->in->primary, g, t->label, NULL, &out, t->tmp, bytes);
+    rc = bkp_archive_write(t->in->primary, g, a->label, NULL, &out, a->tmp, bytes);
     if (!rc)
         rc = bkp_dfile_sync(f);
     if (!rc)
-        rc = fail(t->out, OPS_ROTATE_VERIFY,
-                  ops_archive_check(t->in->primary, bkp_dfile_path(f), t->tmp, t->in->workers,
-                                    NULL));
+        rc = ops_rotate_fail(t->out, OPS_ROTATE_VERIFY,
+                             ops_archive_check(t->in->primary, bkp_dfile_path(f), a->tmp,
+                                               t->in->workers, NULL));
     if (rc) {
         if (rc == -ENOSPC || rc == -EIO)
             bkp_error(_("cannot write %s to %s: %s%s"), name, dir, bkp_strerror(rc),
@@ -123,8 +182,9 @@ out:
 /* Straight to a tape (or another device): nothing to rename, nothing read
  * back — a tape cannot be reread here without rewinding the operator's
  * volume; the warning says how to check it. */
-static int archive_device(archiving *t, const bkp_gen *g, uint64_t *bytes)
+static int archive_device(ops_rotation *t, const bkp_gen *g, uint64_t *bytes)
 {
+    archiving *a = t->d;
     const char *dev = t->in->path;
     int fd = open(dev, O_WRONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -134,15 +194,15 @@ static int archive_device(archiving *t, const bkp_gen *g, uint64_t *bytes)
     }
     /* A tape has nowhere beside its archives: the first archive this
      * rotation writes on it begins with the kit, the others do not. */
-    bool kit = t->kit && !t->kit_on_tape;
+    bool kit = a->kit && !a->kit_on_tape;
     bkp_stream out;
     bkp_stream_fd(&out, fd, 0);
-    int rc = bkp_archive_write(t->in->primary, g, t->label, kit ? &t->akit : NULL, &out, t->tmp,
+    int rc = bkp_archive_write(t->in->primary, g, a->label, kit ? &a->akit : NULL, &out, a->tmp,
                                bytes);
     if (close(fd) < 0 && !rc)
         rc = -errno;
     if (!rc && kit)
-        t->kit_on_tape = true;
+        a->kit_on_tape = true;
     if (!rc)
         bkp_warn(_("%s: written to the device %s, not read back; check it with `bkp restore %s:%u "
                    "TARGET --from %s` on a scratch folder"),
@@ -150,81 +210,45 @@ static int archive_device(archiving *t, const bkp_gen *g, uint64_t *bytes)
     return rc;
 }
 
-/* Before anything touches the medium: a folder's label, and a primary
- * behind what a medium pinned must not be archived. Then the label each
- * archive carries, and what a killed rotation left removed. */
-static int guard(archiving *t)
-{
-    const ops_archive_in *in = t->in;
-    ops_archive_out *o = t->out;
-    char doing[256];
-    int rc;
-    snprintf(doing, sizeof(doing), _("archiving to %s refused"), in->medium);
-    if (!o->device && (rc = fail(o, OPS_ROTATE_LABEL, ops_label_check(in->primary, in->policy,
-                                                                       in->medium, in->path,
-                                                                       in->entry))))
-        return rc;
-    /* The primary's generations, read once: judged here, archived and
-     * pinned from (write_all, finish). */
-    if (!(rc = bkp_gen_list(in->primary, NULL, &t->v, &t->n)))
-        rc = ops_pins_guard_of(in->primary, in->policy, t->v, t->n, doing);
-    if ((rc = fail(o, OPS_ROTATE_PINS, rc)))
-        return rc;
-    if (o->device) {
-        t->label = json_incref(json_object_get(in->entry, "label"));
-        return 0;
-    }
-    if ((rc = fail(o, OPS_ROTATE_LABEL, bkp_label_read(in->path, &t->label))))
-        return rc;
-    bkp_durable_cleanup(in->path);
-    return 0;
-}
-
 /* The documents of the recovery kit, made once for the folder's own kit or
  * the first archive a rotation writes on a tape (bkp/archive.h): one kit
  * per folder, and one per rotation on a tape, so that a tape alone,
  * extracted with tar, brings the program to read it — never one per archive
  * (a rotation that adds a few bytes writes a few bytes). */
-static void kit_docs(archiving *t)
+static void kit_docs(ops_rotation *t)
 {
     const ops_kit_docs *k = &t->in->kit;
+    archiving *a = t->d;
     int rc = 0;
-    if (!t->np && t->out->device)
+    if (!t->out->plan.np && t->out->device)
         return;
     if (k->make) /* else a kit of the program alone */
-        rc = k->make(k->ctx, &t->akit.docs, &t->akit.ndocs, &t->held);
-    t->kit = !rc;
-    if (rc && t->np)
+        rc = k->make(k->ctx, &a->akit.docs, &a->akit.ndocs, &a->kept);
+    a->kit = !rc;
+    if (rc && t->out->plan.np)
         bkp_warn(_("%s: its archives carry no recovery kit (%s)"), t->in->medium,
                  bkp_strerror(rc));
 }
 
 /* The chosen generations, each archived unless it is there already. */
-static int write_all(archiving *t)
+static int copy(ops_rotation *t)
 {
-    const ops_archive_in *in = t->in;
-    ops_archive_out *o = t->out;
+    const ops_rotate_plan *pl = &t->out->plan;
+    ops_rotate_out *o = t->out;
     int rc = 0;
-    /* `v` is the list the guard judged (guard): read once, under our writer
-     * lock (no prune of the primary meanwhile); the pin names it unless a
-     * backup sealed a record since (ops_pins_write_of). */
-    if (!(t->pick = calloc(t->n + 1, sizeof(*t->pick))))
-        return fail(o, OPS_ROTATE_COPY, -ENOMEM);
-    t->np = ops_rotate_choose(in->policy, in->medium, t->v, t->n, t->pick);
     kit_docs(t);
-    for (size_t i = 0; i < t->np && !rc; i++) {
-        const bkp_gen *g = t->pick[i];
-        char name[96];
+    for (size_t i = 0; i < pl->np && !rc; i++) {
+        const bkp_gen *g = pl->pick[i];
         uint64_t b = 0;
-        bkp_gen_name(g, name, sizeof(name));
-        bkp_progress(_("archiving %s to %s"), name, in->medium);
+        bkp_progress(_("archiving %s to %s"), pl->rows[i].name, t->in->medium);
         rc = o->device ? archive_device(t, g, &b) : archive_one(t, g, &b);
         if (rc == -EEXIST) {
             o->present++;
             rc = 0;
         } else if (!rc) {
-            o->bytes += b;
-            json_array_append_new(o->written, json_string(name));
+            o->copy.bytes += b;
+            o->copy.records++;
+            json_array_append_new(o->written, json_string(pl->rows[i].name));
             json_array_append_new(o->added, json_pack("{s:s, s:i, s:s, s:O}", "dataset",
                                                       g->dataset, "seq", (int)g->seq, "uuid",
                                                       g->uuid, "finished",
@@ -232,90 +256,73 @@ static int write_all(archiving *t)
         }
     }
     bkp_progress_done();
-    return fail(o, OPS_ROTATE_COPY, rc);
+    return ops_rotate_fail(o, OPS_ROTATE_COPY, rc);
 }
 
 /* A folder of archives carries the recovery kit beside them; a tape, in
  * the first archive of each rotation. */
-static void folder_kit(archiving *t)
+static void after(ops_rotation *t)
 {
-    ops_archive_out *o = t->out;
-    if (o->device || !t->kit)
+    ops_rotate_out *o = t->out;
+    archiving *a = t->d;
+    if (o->device || !a->kit)
         return;
-    o->kit_written = !ops_kit_write(t->in->path, t->in->medium, t->akit.docs, t->akit.ndocs,
+    o->kit_written = !ops_kit_write(t->in->path, t->in->medium, a->akit.docs, a->akit.ndocs,
                                     &o->kit);
 }
 
 /* The audit record's figures, with the hash of the kit the medium carries
  * now. */
-static json_t *figures(const archiving *t)
+static json_t *figures(ops_rotation *t)
 {
-    const ops_archive_out *o = t->out;
-    json_t *fig = json_pack("{s:O, s:I}", "generations", o->written, "bytes", (json_int_t)o->bytes);
+    const ops_rotate_out *o = t->out;
+    const archiving *a = t->d;
+    json_t *fig = json_pack("{s:O, s:I}", "generations", o->written, "bytes",
+                            (json_int_t)o->copy.bytes);
     if (fig && o->kit_written)
         json_object_set_new(fig, "kit_sha256", json_string(o->kit.sums));
-    else if (fig && !o->rc && t->kit_on_tape && t->akit.res.written)
-        json_object_set_new(fig, "kit_sha256", json_string(t->akit.res.sums));
+    else if (fig && !o->rc && a->kit_on_tape && a->akit.res.written)
+        json_object_set_new(fig, "kit_sha256", json_string(a->akit.res.sums));
     return fig;
 }
 
-/* What follows the archives: their end (rotate_finish.c), once every
- * archive is complete and verified under its name. The record names what
- * the medium holds, written now or there already; a folder that took
- * archives takes the pins; a tape takes none. */
-static void finish(archiving *t)
+/* What follows the archives, once every archive is complete and verified
+ * under its name. The record names what the medium holds, written now or
+ * there already; a folder that took archives takes the pins; a tape takes
+ * none. */
+static void end(ops_rotation *t, ops_rotate_end *e)
 {
-    const ops_archive_in *in = t->in;
-    ops_archive_out *o = t->out;
-    ops_rotate_step step;
-    bool took = json_array_size(o->added) > 0, wrote;
-    ops_rotate_end e = {.primary = in->primary,
-                        .medium = in->medium,
-                        .pick = t->pick,
-                        .np = t->np,
-                        .all = t->v,
-                        .nall = t->n,
-                        .fig = figures(t),
-                        .rc = o->rc,
-                        .at = o->step,
-                        .where = in->path,
-                        .took = took,
-                        .seen = !o->rc,
-                        .pin = o->device ? NULL : in->path,
-                        .note = {.path = in->path,
-                                 .verified = took && !o->device, /* a device is not read back */
-                                 .verify_recorded = true,
-                                 .verify_ok = true,
-                                 .added = o->added}};
-    int rc = ops_rotate_finish(&e, &step, &wrote);
-    fail(o, step, rc);
-    json_decref(e.fig);
+    const ops_rotate_out *o = t->out;
+    bool took = json_array_size(o->added) > 0;
+    e->took = took;
+    e->seen = !o->rc;
+    e->pin = o->device ? NULL : t->in->path;
+    e->note = (ops_rotate_seen){.path = t->in->path,
+                                .verified = took && !o->device, /* a device is not read back */
+                                .verify_recorded = true,
+                                .verify_ok = true,
+                                .added = o->added};
 }
 
-int ops_rotate_archive(const ops_archive_in *in, ops_archive_out *out)
+static void release(ops_rotation *t)
 {
-    archiving t = {.in = in, .out = out, .tmp = ops_staging_parent(in->tmpdir)};
-    struct stat st;
-    memset(out, 0, sizeof(*out));
-    out->device = stat(in->path, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode));
-    out->written = json_array();
-    out->added = json_array();
-    if (!out->written || !out->added)
-        return fail(out, OPS_ROTATE_COPY, -ENOMEM);
-    if (!guard(&t) && !write_all(&t))
-        folder_kit(&t);
-    finish(&t);
-    if (in->kit.free)
-        in->kit.free(t.held);
-    json_decref(t.label);
-    free(t.pick);
-    bkp_gen_list_free(t.v, t.n);
-    return out->rc;
+    archiving *a = t->d;
+    if (t->in->kit.free)
+        t->in->kit.free(a->kept);
+    json_decref(a->label);
+    bkp_gen_list_free(a->held, a->nheld);
 }
 
-void ops_archive_out_clear(ops_archive_out *out)
-{
-    json_decref(out->written);
-    json_decref(out->added);
-    memset(out, 0, sizeof(*out));
-}
+const ops_medium_driver ops_medium_archive = {
+    .name = "archive",
+    .size = sizeof(archiving),
+    .reach = reach,
+    .open = open_medium,
+    .held = held,
+    .prunes = false,
+    .copy = copy,
+    .after = after,
+    .end = end,
+    .figures = figures,
+    .release = release,
+};

@@ -1,0 +1,259 @@
+/*
+ * medium_disk.c — the disk driver of a rotation (rotate_driver.h): a
+ * repository copy PATH/repo on a disk (on-line, or removable and taken
+ * away), created when absent and opened under its own rotate and writer
+ * locks; the generations copied pack by pack, each pack read back and
+ * authenticated before it counts (bkp/copy.h); the copy pruned by
+ * retention, keeping at least three of each data set (prune_medium.h),
+ * verified whole, given its recovery kit; before its pin, the audit log's
+ * copy and the immutable attribute. What a kill at each point leaves: the
+ * comment above `end`.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "bkp/durable.h"
+#include "bkp/i18n.h"
+#include "bkp/lock.h"
+#include "bkp/log.h"
+#include "bkp/ops/medium_label.h"
+#include "bkp/ops/rotate_driver.h"
+#include "bkp/ops/rotate_record.h"
+#include "bkp/verify.h"
+
+/* The disk's part of a rotation under way. */
+typedef struct disk {
+    char *repo; /* PATH/repo, the copy */
+    bkp_lock *mlock, *mwriter;
+    bkp_repo *dst;
+    bkp_gen **held; /* what the copy holds before it (the plan's) */
+    size_t nheld;
+} disk;
+
+/* The label at the mount point: a wrong disk is refused before anything
+ * is written. */
+static int reach(ops_rotation *t)
+{
+    const ops_rotate_in *in = t->in;
+    disk *d = t->d;
+    if (!(d->repo = bkp_path_join(in->path, "repo")))
+        return ops_rotate_fail(t->out, OPS_ROTATE_OPEN, -ENOMEM);
+    return ops_rotate_fail(t->out, OPS_ROTATE_LABEL,
+                           ops_label_check(in->primary, in->policy, in->medium, in->path,
+                                           in->entry));
+}
+
+/* The copy, created when absent, under the medium's own locks; in a dry
+ * run, opened to read when it is there, and nothing taken. */
+static int open_copy(ops_rotation *t)
+{
+    const ops_rotate_in *in = t->in;
+    disk *d = t->d;
+    char *cfg = bkp_path_join(d->repo, "config");
+    struct stat st;
+    bool absent = cfg && stat(cfg, &st) < 0;
+    int rc = cfg ? 0 : -ENOMEM;
+    free(cfg);
+    if (in->dry_run)
+        return rc || absent ? rc
+                            : ops_rotate_fail(t->out, OPS_ROTATE_OPEN,
+                                              bkp_repo_open_copy(d->repo, in->primary,
+                                                                 BKP_REPO_READONLY, &d->dst));
+    if (!rc && absent)
+        rc = bkp_repo_init_copy(in->primary, d->repo);
+    if (!rc && !(rc = bkp_lock_take(d->repo, "rotate", "bkp rotate", &d->mlock)))
+        rc = bkp_lock_writer(d->repo, "bkp rotate", &d->mwriter);
+    if (!rc)
+        rc = bkp_repo_open_copy(d->repo, in->primary, 0, &d->dst);
+    return ops_rotate_fail(t->out, OPS_ROTATE_OPEN, rc);
+}
+
+/* What the copy holds now (nothing when there is no copy yet). */
+static int held(ops_rotation *t, bkp_gen ***v, size_t *n, bool *listed)
+{
+    disk *d = t->d;
+    int rc = d->dst ? bkp_gen_list(d->dst, NULL, &d->held, &d->nheld) : 0;
+    *v = d->held;
+    *n = d->nheld;
+    *listed = !rc;
+    return rc;
+}
+
+/* Copy the plan's generations. */
+static int copy(ops_rotation *t)
+{
+    const ops_rotate_plan *pl = &t->out->plan;
+    disk *d = t->d;
+    return ops_rotate_fail(t->out, OPS_ROTATE_COPY,
+                           bkp_copy_generations_of(t->in->primary, pl->v, pl->n, d->dst, pl->pick,
+                                                   pl->np, &t->out->copy));
+}
+
+/* Retention on the copy, under its prune lock (our writer lock does not
+ * count as a concurrent writer); recorded in the primary's log. A failure
+ * leaves a complete copy: warned about, not a failed rotation. */
+static void prune_copy(ops_rotation *t)
+{
+    const ops_rotate_in *in = t->in;
+    ops_rotate_out *o = t->out;
+    disk *d = t->d;
+    bkp_lock *lock = NULL;
+    int rc = in->keep_all ? -EINVAL : bkp_lock_prune_after(d->repo, "bkp prune", d->mwriter, &lock);
+    if (!rc) {
+        ops_prune_in p = {d->dst, in->primary, in->policy, in->medium, false};
+        rc = ops_prune_apply(&p, &o->prune);
+    }
+    bkp_lock_release(lock);
+    if ((o->prune_rc = rc))
+        bkp_warn(_("%s: old generations could not be pruned; the copy is complete"), in->medium);
+}
+
+/* The copy checked whole, what it holds listed, and, when it verified, its
+ * recovery kit written. */
+static void verify_copy(ops_rotation *t)
+{
+    const ops_rotate_in *in = t->in;
+    ops_rotate_out *o = t->out;
+    disk *d = t->d;
+    bkp_verify_result vres = {0};
+    int rc = o->verify_rc = bkp_verify(d->dst, false, in->workers, &vres);
+    o->verified = rc >= 0;
+    o->verify_problems = vres.problems;
+    bkp_verify_result_clear(&vres);
+    if (rc || o->verify_problems) {
+        bkp_error(
+            _("%s: the copy does not verify (%llu problem(s), above); run `bkp verify --media "
+              "%s --repair-from` another copy, or use another disk"),
+            in->medium, (unsigned long long)o->verify_problems, in->medium);
+        rc = ops_rotate_fail(o, OPS_ROTATE_VERIFY, rc < 0 ? rc : -EBADMSG);
+    }
+    json_decref(o->held);
+    o->held = ops_held_list(d->dst);
+    if (rc)
+        return;
+    const bkp_kit_doc *docs = NULL;
+    size_t nd = 0;
+    void *kept = NULL;
+    int krc = in->kit.make ? in->kit.make(in->kit.ctx, &docs, &nd, &kept) : 0;
+    if (krc)
+        ops_kit_warn(in->medium, krc);
+    else
+        o->kit_written = !ops_kit_write(in->path, in->medium, docs, nd, &o->kit);
+    if (in->kit.free)
+        in->kit.free(kept);
+}
+
+static void after(ops_rotation *t)
+{
+    prune_copy(t);
+    verify_copy(t);
+}
+
+/* Sealed objects on a medium are read-only by mode; where the file system
+ * and privileges allow, also immutable (prune clears the attribute of what
+ * it deletes, inside its rules). */
+static void seal(bkp_repo *dst, const char *medium)
+{
+    static const char *const dirs[] = {"packs", "index", "generations", "keys"};
+    uint64_t n = 0, total = 0;
+    int rc = 0;
+    for (size_t i = 0; i < 4 && !rc; i++) {
+        char *dir = bkp_repo_subpath(dst, dirs[i]);
+        rc = dir ? bkp_immutable_tree(dir, &n) : -ENOMEM;
+        total += n;
+        free(dir);
+    }
+    char *cfg = bkp_repo_subpath(dst, "config");
+    if (!rc && cfg)
+        rc = bkp_immutable(cfg, true);
+    free(cfg);
+    if (rc)
+        bkp_info(_("%s: its file system does not take the immutable attribute (%s); sealed objects "
+                   "are read-only by their mode"),
+                 medium, bkp_strerror(rc));
+    else
+        bkp_debug("%s: %llu sealed object(s) immutable", medium, (unsigned long long)total);
+}
+
+/* The audit record's figures. */
+static json_t *figures(ops_rotation *t)
+{
+    const ops_rotate_out *o = t->out;
+    json_t *fig = json_pack("{s:O, s:I, s:I, s:I, s:I, s:i}", "generations", o->copied, "packs",
+                            (json_int_t)o->copy.packs, "bytes", (json_int_t)o->copy.bytes,
+                            "packs_present", (json_int_t)o->copy.packs_present, "records",
+                            (json_int_t)o->copy.records, "held", (int)json_array_size(o->held));
+    if (fig && o->kit_written)
+        json_object_set_new(fig, "kit_sha256", json_string(o->kit.sums));
+    return fig;
+}
+
+/* Between the record and the pins (rotate_finish.c says why there): the
+ * audit log onto the disk, then the seal. */
+static int log_copy(void *ctx)
+{
+    ops_rotation *t = ctx;
+    disk *d = t->d;
+    int rc = bkp_copy_audit(t->in->primary, d->dst);
+    if (rc)
+        return rc == -EBADMSG ? rc : -EIO;
+    seal(d->dst, t->in->medium);
+    return 0;
+}
+
+/*
+ * What a rotation to a disk writes, in turn: the packs and index segments
+ * (each pack read back before its rename), the records (bkp/copy.h), the
+ * prune of the copy (its own signed intent, finished by bkp_prune_recover
+ * at the copy's next open), then its end (rotate_finish.c): the audit
+ * record, the log's copy on the disk and the immutable attribute, the pins,
+ * the registry entry. A kill, a full disk or a disk pulled out leaves:
+ *  - during the packs or records: a valid copy holding what it held, plus
+ *    packs no record names yet (re-indexed from their trailers at the next
+ *    open); the next rotation finds them present (`packs_present`) and
+ *    does not copy them again. No record counts before its packs are there.
+ *  - before the seal: sealed files are read-only by their mode only; the
+ *    next rotation seals the whole tree again.
+ *  - after the records: as rotate_finish.c says.
+ */
+static void end(ops_rotation *t, ops_rotate_end *e)
+{
+    const ops_rotate_out *o = t->out;
+    disk *d = t->d;
+    e->took = o->copied_all;
+    e->seen = d->dst != NULL;
+    e->pin = t->in->path;
+    e->before_pins = log_copy;
+    e->ctx = t;
+    e->note = (ops_rotate_seen){.path = t->in->path,
+                                .verified = o->verified,
+                                .verify_ok = o->verified && o->verify_problems == 0,
+                                .held = o->held};
+}
+
+static void release(ops_rotation *t)
+{
+    disk *d = t->d;
+    bkp_gen_list_free(d->held, d->nheld);
+    bkp_repo_free(d->dst);
+    bkp_lock_release(d->mwriter);
+    bkp_lock_release(d->mlock);
+    free(d->repo);
+}
+
+const ops_medium_driver ops_medium_disk = {
+    .name = "disk",
+    .size = sizeof(disk),
+    .reach = reach,
+    .open = open_copy,
+    .held = held,
+    .prunes = true,
+    .copy = copy,
+    .after = after,
+    .end = end,
+    .figures = figures,
+    .release = release,
+};

@@ -1,0 +1,231 @@
+/* rotate.c — see rotate.h; the drivers' part, rotate_driver.h. */
+#include "bkp/ops/rotate.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bkp/i18n.h"
+#include "bkp/log.h"
+#include "bkp/ops/pins.h"
+#include "bkp/ops/rotate_choose.h"
+#include "bkp/ops/rotate_driver.h"
+
+/* The driver of each medium type: a new kind of medium is a row here. */
+static const ops_medium_driver *const drivers[] = {
+    [POL_DISK] = &ops_medium_disk,
+    [POL_REMOVABLE] = &ops_medium_disk,
+    [POL_ARCHIVE] = &ops_medium_archive,
+    [POL_OBJECT] = &ops_medium_object,
+};
+
+int ops_rotate_fail(ops_rotate_out *o, ops_rotate_step step, int rc)
+{
+    if (rc && !o->rc) {
+        o->step = step;
+        o->rc = rc;
+    }
+    return rc;
+}
+
+/* ---- the plan ---- */
+
+/* Does `held` (`n`) hold generation `g`: the same data set and sequence
+ * number, and the same record where both say which? */
+static bool holds(bkp_gen *const *held, size_t n, const bkp_gen *g)
+{
+    for (size_t i = 0; i < n; i++)
+        if (held[i]->seq == g->seq && !held[i]->pruned && !strcmp(held[i]->dataset, g->dataset))
+            return !held[i]->uuid[0] || !g->uuid[0] || !strcmp(held[i]->uuid, g->uuid);
+    return false;
+}
+
+/* A generation of the medium after the copy: its own, or one copied now. */
+typedef struct after_gen {
+    bkp_gen *g;
+    bool mine;
+} after_gen;
+
+static int by_dataset_seq(const void *a, const void *b)
+{
+    const bkp_gen *x = ((const after_gen *)a)->g, *y = ((const after_gen *)b)->g;
+    int c = strcmp(x->dataset, y->dataset);
+    return c ? c : (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* What the retention deletes of the medium once the plan's copies are on it. */
+static int plan_prune(const pol_policy *policy, bkp_gen **held, size_t nheld,
+                      ops_rotate_plan *plan)
+{
+    size_t m = 0, total = nheld + plan->np;
+    after_gen *a = calloc(total + 1, sizeof(*a));
+    bkp_gen **v = calloc(total + 1, sizeof(*v));
+    unsigned *keep = calloc(total + 1, sizeof(*keep));
+    int rc = a && v && keep ? 0 : -ENOMEM;
+    for (size_t i = 0; !rc && i < nheld; i++)
+        a[m++] = (after_gen){held[i], true};
+    for (size_t i = 0; !rc && i < plan->np; i++)
+        if (!plan->rows[i].there)
+            a[m++] = (after_gen){plan->rows[i].gen, false};
+    if (!rc) {
+        qsort(a, m, sizeof(*a), by_dataset_seq);
+        for (size_t i = 0; i < m; i++)
+            v[i] = a[i].g;
+        ops_prune_decide(policy, v, m, true, keep);
+    }
+    if (!rc && !(plan->gone = calloc(m + 1, sizeof(*plan->gone))))
+        rc = -ENOMEM;
+    for (size_t i = 0; !rc && i < m; i++) {
+        if (!a[i].mine || keep[i] || v[i]->pruned)
+            continue;
+        ops_prune_row *r = &plan->gone[plan->ngone];
+        if (!(r->dataset = strdup(v[i]->dataset))) {
+            rc = -ENOMEM;
+            break;
+        }
+        r->seq = v[i]->seq;
+        bkp_gen_name(v[i], r->name, sizeof(r->name));
+        plan->ngone++;
+    }
+    free(keep);
+    free(v);
+    free(a);
+    return rc;
+}
+
+int ops_rotate_plan_make(const pol_policy *policy, const char *medium, bkp_gen **v, size_t n,
+                         bkp_gen **held, size_t nheld, bool listed, bool prunes,
+                         ops_rotate_plan *plan)
+{
+    memset(plan, 0, sizeof(*plan));
+    plan->v = v;
+    plan->n = n;
+    plan->listed = listed;
+    plan->prunes = prunes;
+    if (!(plan->pick = calloc(n + 1, sizeof(*plan->pick))) ||
+        !(plan->rows = calloc(n + 1, sizeof(*plan->rows))))
+        return -ENOMEM;
+    plan->np = ops_rotate_choose(policy, medium, v, n, plan->pick);
+    for (size_t i = 0; i < plan->np; i++) {
+        ops_plan_row *r = &plan->rows[i];
+        r->gen = plan->pick[i];
+        bkp_gen_name(r->gen, r->name, sizeof(r->name));
+        r->there = listed && holds(held, nheld, r->gen);
+    }
+    return prunes && listed ? plan_prune(policy, held, nheld, plan) : 0;
+}
+
+void ops_rotate_plan_clear(ops_rotate_plan *plan)
+{
+    for (size_t i = 0; i < plan->ngone; i++)
+        free(plan->gone[i].dataset);
+    free(plan->gone);
+    free(plan->rows);
+    free(plan->pick);
+    bkp_gen_list_free(plan->v, plan->n);
+    memset(plan, 0, sizeof(*plan));
+}
+
+/* ---- the rotation ---- */
+
+/* The primary's generations, read once under its writer lock (no prune of
+ * the primary meanwhile): judged here against every pin and the audit log,
+ * chosen and copied from (a record whose bytes change before they are
+ * copied is refused, bkp/copy.h), and named by the pin unless a backup
+ * sealed a record since (ops_pins_write_of). Asked before the medium is
+ * opened, so that nothing reaches a medium a rolled-back primary would
+ * overwrite. */
+static int guard(ops_rotation *t)
+{
+    const ops_rotate_in *in = t->in;
+    ops_rotate_plan *pl = &t->out->plan;
+    char doing[256];
+    snprintf(doing, sizeof(doing), _("rotation to %s refused"), in->medium);
+    int rc = bkp_gen_list(in->primary, NULL, &pl->v, &pl->n);
+    if (!rc)
+        rc = ops_pins_guard_of(in->primary, in->policy, pl->v, pl->n, doing);
+    return ops_rotate_fail(t->out, OPS_ROTATE_PINS, rc);
+}
+
+static int plan(ops_rotation *t)
+{
+    const ops_rotate_in *in = t->in;
+    ops_rotate_out *o = t->out;
+    bkp_gen **held = NULL, **v = o->plan.v;
+    size_t nheld = 0, n = o->plan.n;
+    bool listed = false;
+    int rc = t->drv->held ? t->drv->held(t, &held, &nheld, &listed) : 0;
+    o->plan.v = NULL; /* the plan takes the list */
+    if (!rc)
+        rc = ops_rotate_plan_make(in->policy, in->medium, v, n, held, nheld, listed,
+                                  t->drv->prunes && !in->keep_all, &o->plan);
+    else
+        o->plan = (ops_rotate_plan){.v = v, .n = n};
+    for (size_t i = 0; !rc && i < o->plan.np; i++)
+        json_array_append_new(o->copied, json_string(o->plan.rows[i].name));
+    return ops_rotate_fail(o, OPS_ROTATE_COPY, rc);
+}
+
+/* The end (rotate_finish.h): the record, what the medium needs before its
+ * pin, the pin, the registry — what each driver's medium takes of it. */
+static void finish(ops_rotation *t)
+{
+    const ops_rotate_in *in = t->in;
+    ops_rotate_out *o = t->out;
+    ops_rotate_step step;
+    ops_rotate_end e = {.primary = in->primary,
+                        .medium = in->medium,
+                        .pick = o->plan.pick,
+                        .np = o->plan.np,
+                        .all = o->plan.v,
+                        .nall = o->plan.n,
+                        .fig = t->drv->figures(t),
+                        .rc = o->rc,
+                        .at = o->step,
+                        .where = in->path};
+    t->drv->end(t, &e);
+    int rc = ops_rotate_finish(&e, &step, &o->wrote);
+    ops_rotate_fail(o, step, rc);
+    json_decref(e.fig);
+}
+
+int ops_rotate_with(const ops_medium_driver *drv, const ops_rotate_in *in, ops_rotate_out *out)
+{
+    ops_rotation t = {.in = in, .out = out, .drv = drv};
+    memset(out, 0, sizeof(*out));
+    out->copied = json_array();
+    out->written = json_array();
+    out->added = json_array();
+    if (!out->copied || !out->written || !out->added || !(t.d = calloc(1, drv->size + 1)))
+        return ops_rotate_fail(out, OPS_ROTATE_OPEN, -ENOMEM);
+    bool ready = !(drv->reach && drv->reach(&t)) && !guard(&t) && !(drv->open && drv->open(&t)) &&
+                 !plan(&t);
+    if (ready && !in->dry_run && !drv->copy(&t)) {
+        out->copied_all = true;
+        if (drv->after)
+            drv->after(&t);
+    }
+    if (!in->dry_run)
+        finish(&t);
+    if (drv->release)
+        drv->release(&t);
+    free(t.d);
+    return out->rc;
+}
+
+int ops_rotate(const ops_rotate_in *in, ops_rotate_out *out)
+{
+    return ops_rotate_with(drivers[in->type], in, out);
+}
+
+void ops_rotate_out_clear(ops_rotate_out *out)
+{
+    ops_rotate_plan_clear(&out->plan);
+    json_decref(out->copied);
+    json_decref(out->written);
+    json_decref(out->added);
+    json_decref(out->held);
+    ops_prune_out_clear(&out->prune);
+    memset(out, 0, sizeof(*out));
+}

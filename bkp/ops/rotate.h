@@ -1,0 +1,140 @@
+/*
+ * rotate.h — a rotation: the newest clean generation of each data set the
+ * policy sends to a medium, copied there, whatever the medium is. What
+ * `bkp rotate MEDIUM` does, and `bkp run` for on-line disks and buckets;
+ * the program only prints the result.
+ *
+ * One rotation, in this order, for every kind of medium (rotate.c):
+ *  1. the medium reached and its label checked, without writing to it (a
+ *     wrong disk is refused before anything else);
+ *  2. the primary's generations listed, once, and judged against every
+ *     medium's pin (pins.h: a primary behind or beside what a medium
+ *     pinned must not be copied over it);
+ *  3. the medium opened for the copy (its own locks);
+ *  4. the plan (ops_rotate_plan below): what is chosen (rotate_choose.h),
+ *     what the medium holds of it already, what its retention deletes after
+ *     the copy. A dry run stops here: nothing written anywhere;
+ *  5. the copy, the prune, the verify, the recovery kit — each as the
+ *     medium's driver does it (rotate_driver.h: disk, archive, object);
+ *  6. its end (rotate_finish.h): the audit record, the pins, the registry.
+ *
+ * Ownership: the handles of `in` are borrowed; `out` owns what it holds
+ * until ops_rotate_out_clear. Errors: a negative errno, with the step that
+ * failed in `out->step`; each failure is logged where it happens (what,
+ * where, what to do).
+ */
+#ifndef BKP_OPS_ROTATE_H
+#define BKP_OPS_ROTATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "bkp/bucket.h"
+#include "bkp/copy.h"
+#include "bkp/generation.h"
+#include "bkp/kit.h"
+#include "bkp/ops/prune_medium.h"
+#include "bkp/ops/rotate_finish.h"
+#include "bkp/repo.h"
+#include "policies/policy.h"
+
+/* The documents of the medium's recovery kit, asked for once the copy has
+ * verified: `make` fills `*docs` and `*n`, owned by `*held` until `free`.
+ * A NULL `make` gives a kit of the program alone. */
+typedef struct ops_kit_docs {
+    int (*make)(void *ctx, const bkp_kit_doc **docs, size_t *n, void **held);
+    void (*free)(void *held);
+    void *ctx;
+} ops_kit_docs;
+
+typedef struct ops_rotate_in {
+    bkp_repo *primary;        /* open writable, its writer lock held by the caller */
+    const pol_policy *policy; /* may be NULL: every data set, no retention */
+    const char *medium;       /* the medium's name */
+    pol_medium_type type;     /* the policy's, else the label's: which driver */
+    const pol_medium *pm;     /* its entry in the policy, or NULL (an object medium needs it) */
+    const char *path;         /* where it is mounted or written (a folder, a device); NULL for a
+                                 bucket */
+    const json_t *entry;      /* its registry entry, or NULL: never labelled */
+    const char *tmpdir;       /* where archives are read back; NULL: $TMPDIR, else /var/tmp */
+    int workers;              /* for the verify; 0: one per CPU */
+    ops_kit_docs kit;
+    bool keep_all;            /* a policy was named and could not be read: no prune (never
+                                 guess "keep all") */
+    bool dry_run;             /* the plan only: nothing written, nothing recorded */
+} ops_rotate_in;
+
+/* One generation the plan copies to the medium. */
+typedef struct ops_plan_row {
+    bkp_gen *gen;  /* borrowed from the plan's list of the primary */
+    char name[96]; /* DATASET:SEQ */
+    bool there;    /* the medium holds it already: nothing of it is copied */
+} ops_plan_row;
+
+/* What a rotation will do, before it does anything: a value, made from the
+ * primary's generations and the medium's (ops_rotate_plan_make). */
+typedef struct ops_rotate_plan {
+    bkp_gen **v;   /* the primary's generations, read once: judged, chosen from, pinned */
+    size_t n;
+    bkp_gen **pick; /* the chosen ones (`np`), borrowed from `v`, in its order */
+    ops_plan_row *rows;
+    size_t np;
+    bool listed;        /* the medium's generations were read (else `there` is false and
+                           `gone` empty: a tape, a medium never written) */
+    bool prunes;        /* the medium's retention deletes (a write-once medium: never) */
+    ops_prune_row *gone; /* the medium's generations its retention deletes after the copy */
+    size_t ngone;
+} ops_rotate_plan;
+
+/* Make the plan of a rotation to `medium` from the primary's records `v`
+ * (`n`, grouped by data set, each by ascending sequence; the plan keeps
+ * the array and frees it) and the medium's `held` (`nheld`, the same order,
+ * borrowed; NULL with `listed` false when unknown). `prunes`: what the
+ * retention of `policy` deletes after the copy, at least three of each
+ * data set kept. 0 or -ENOMEM. Touches no repository and no medium. */
+int ops_rotate_plan_make(const pol_policy *policy, const char *medium, bkp_gen **v, size_t n,
+                         bkp_gen **held, size_t nheld, bool listed, bool prunes,
+                         ops_rotate_plan *plan);
+void ops_rotate_plan_clear(ops_rotate_plan *plan);
+
+typedef struct ops_rotate_out {
+    ops_rotate_plan plan;
+    json_t *copied;       /* ["DATASET:SEQ"] chosen for the medium (copied now or held) */
+    bkp_copy_result copy; /* what was copied now (an archive medium: `records` archives), and
+                             what was there */
+    bool copied_all;      /* every chosen generation is on the medium */
+    /* An archive medium: */
+    bool device;          /* `path` is a device: written, not read back */
+    json_t *written;      /* ["DATASET:SEQ"] archived now, in order */
+    json_t *added;        /* the same as [{dataset, seq, uuid, finished}] */
+    size_t present;       /* chosen generations whose archive was there already */
+    /* An object medium: */
+    uint64_t locks_extended; /* locks of objects already there, made longer */
+    time_t retain_until;     /* the latest retain-until of the copy */
+    bool governance;         /* its objects are locked in GOVERNANCE mode */
+    /* The retention applied to the copy (a disk's rows; a bucket's figures). */
+    ops_prune_out prune;
+    bkp_bucket_prune_result bucket_prune;
+    int prune_rc;         /* its outcome (a failure is warned about; the copy stands) */
+    bool verified;        /* the verify ran to its end (`verify_rc` >= 0) */
+    int verify_rc;        /* 0 checked (problems: `verify_problems`), < 0 could not check */
+    uint64_t verify_problems;
+    json_t *held;         /* what the medium holds after it: [{dataset, seq, uuid, finished}] */
+    bool kit_written;     /* the kit is there (`kit`: new, or the same bytes already) */
+    bkp_kit_result kit;
+    bool wrote;           /* the rotation counts as a write of the medium */
+    bool usage;           /* the failure is the operator's to fix (a label, a policy entry) */
+    ops_rotate_step step; /* OPS_ROTATE_DONE, or where it failed */
+    int rc;               /* that step's negative errno */
+} ops_rotate_out;
+
+/* Rotate to the medium of `in`; `out` is filled as far as it got (clear it
+ * with ops_rotate_out_clear). 0, or `out->rc`. */
+int ops_rotate(const ops_rotate_in *in, ops_rotate_out *out);
+void ops_rotate_out_clear(ops_rotate_out *out);
+
+#endif

@@ -1,0 +1,250 @@
+/*
+ * One rotation over any medium (bkp/ops/rotate.h): the plan as a value,
+ * made without touching a medium; and a rotation to a stub driver, which
+ * is all a new kind of medium needs (rotate_driver.h) — the shared part
+ * lists and judges the primary, plans, records the rotation in the audit
+ * log and the registry, and a dry run writes nothing anywhere.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "bkp/log.h"
+#include "bkp/ops/rotate_driver.h"
+
+#include "ops_repo.h"
+
+static const char policy_text[] =
+    "repository: %1$s/repo\n"
+    "passphrase_file: /etc/bkp/passphrase\n"
+    "media:\n"
+    "  - { name: mem, type: disk, path: %1$s/mem, location: onsite }\n"
+    "datasets:\n"
+    "  - { name: emr, paths: [/srv/emr], schedule: daily 02:00, retention: { keep_last: 1 },"
+    " copy_to: [mem] }\n"
+    "  - { name: lab, paths: [/srv/lab], schedule: daily 03:00, retention: { keep_last: 1 } }\n";
+
+static void quiet(enum bkp_log_level level, const char *msg, void *ctx)
+{
+    (void)level;
+    (void)msg;
+    (void)ctx;
+}
+
+static int setup(void **state)
+{
+    ops_repo *f = calloc(1, sizeof(*f));
+    if (!f || ops_repo_new(f, "rotate", policy_text))
+        return -1;
+    bkp_log_set_sink(quiet, NULL);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    ops_repo *f = *state;
+    bkp_log_set_sink(NULL, NULL);
+    ops_repo_free(f);
+    free(f);
+    return 0;
+}
+
+/* Seal `n` generations of `dataset`, the oldest `n` days ago. */
+static void seal_days(ops_repo *f, const char *dataset, int n)
+{
+    for (int i = n; i > 0; i--)
+        assert_int_equal(ops_repo_seal(f, dataset, (time_t)i * OPS_DAY, NULL), 0);
+}
+
+/* The medium holds emr:1..3 of five: the plan copies emr:5 (the newest),
+ * finds nothing of lab (the policy sends it elsewhere), and with the copy
+ * there the medium's retention (keep_last 1: three on a medium) lets
+ * emr:1 go. Without a listing, nothing is known to be there and
+ * nothing is pruned. */
+static void test_plan(void **state)
+{
+    ops_repo *f = *state;
+    bkp_gen **v = NULL, **held = NULL;
+    size_t n = 0, nheld = 0;
+    ops_rotate_plan pl;
+    seal_days(f, "emr", 5);
+    seal_days(f, "lab", 2);
+    assert_int_equal(bkp_gen_list(f->r, "emr", &held, &nheld), 0);
+    assert_int_equal(nheld, 5);
+    nheld = 3; /* the medium's: emr:1..3 */
+    assert_int_equal(bkp_gen_list(f->r, NULL, &v, &n), 0);
+    assert_int_equal(n, 7);
+    assert_int_equal(ops_rotate_plan_make(f->p, "mem", v, n, held, nheld, true, true, &pl), 0);
+    assert_int_equal(pl.np, 1);
+    assert_string_equal(pl.rows[0].name, "emr:5");
+    assert_false(pl.rows[0].there);
+    assert_int_equal(pl.ngone, 1);
+    assert_string_equal(pl.gone[0].name, "emr:1");
+    ops_rotate_plan_clear(&pl);
+
+    /* The medium holds the newest already: nothing to copy. */
+    assert_int_equal(bkp_gen_list(f->r, NULL, &v, &n), 0);
+    bkp_gen *newest[] = {held[4]};
+    assert_int_equal(ops_rotate_plan_make(f->p, "mem", v, n, newest, 1, true, true, &pl), 0);
+    assert_int_equal(pl.np, 1);
+    assert_true(pl.rows[0].there);
+    assert_int_equal(pl.ngone, 0);
+    ops_rotate_plan_clear(&pl);
+
+    /* A medium that cannot be listed, or is write-once. */
+    assert_int_equal(bkp_gen_list(f->r, NULL, &v, &n), 0);
+    assert_int_equal(ops_rotate_plan_make(f->p, "mem", v, n, NULL, 0, false, true, &pl), 0);
+    assert_int_equal(pl.np, 1);
+    assert_false(pl.rows[0].there);
+    assert_int_equal(pl.ngone, 0);
+    ops_rotate_plan_clear(&pl);
+    assert_int_equal(bkp_gen_list(f->r, NULL, &v, &n), 0);
+    assert_int_equal(ops_rotate_plan_make(f->p, "mem", v, n, held, 3, true, false, &pl), 0);
+    assert_int_equal(pl.ngone, 0);
+    ops_rotate_plan_clear(&pl);
+    bkp_gen_list_free(held, 5);
+}
+
+/* ---- a stub driver: a medium in memory ---- */
+
+typedef struct stub {
+    int reached, opened, copied, after, released;
+    char names[256]; /* what was copied */
+} stub;
+
+static stub seen;
+
+static int st_reach(ops_rotation *t)
+{
+    (void)t;
+    seen.reached++;
+    return 0;
+}
+
+static int st_open(ops_rotation *t)
+{
+    (void)t;
+    seen.opened++;
+    return 0;
+}
+
+static int st_copy(ops_rotation *t)
+{
+    const ops_rotate_plan *pl = &t->out->plan;
+    seen.copied++;
+    for (size_t i = 0; i < pl->np; i++) {
+        size_t l = strlen(seen.names);
+        snprintf(seen.names + l, sizeof(seen.names) - l, "%s%s", l ? " " : "", pl->rows[i].name);
+        t->out->copy.records++;
+    }
+    return 0;
+}
+
+static void st_after(ops_rotation *t)
+{
+    seen.after++;
+    t->out->held = json_array();
+}
+
+static void st_end(ops_rotation *t, ops_rotate_end *e)
+{
+    e->took = e->seen = t->out->copied_all;
+    e->note = (ops_rotate_seen){.held = t->out->held};
+}
+
+static json_t *st_figures(ops_rotation *t)
+{
+    return json_pack("{s:O}", "generations", t->out->copied);
+}
+
+static void st_release(ops_rotation *t)
+{
+    (void)t;
+    seen.released++;
+}
+
+static const ops_medium_driver stub_driver = {
+    .name = "stub",
+    .size = 0,
+    .reach = st_reach,
+    .open = st_open,
+    .copy = st_copy,
+    .after = st_after,
+    .end = st_end,
+    .figures = st_figures,
+    .release = st_release,
+};
+
+static int count_rotations(json_t *rec, void *ctx)
+{
+    const char *op = json_string_value(json_object_get(rec, "op"));
+    if (op && !strcmp(op, "rotate"))
+        (*(int *)ctx)++;
+    return 0;
+}
+
+static int rotations(ops_repo *f)
+{
+    char *log = bkp_audit_path(f->r);
+    int n = 0;
+    assert_int_equal(bkp_audit_each(log, count_rotations, &n), 0);
+    free(log);
+    return n;
+}
+
+static void test_stub_driver(void **state)
+{
+    ops_repo *f = *state;
+    ops_rotate_out o;
+    bkp_gen *g = NULL;
+    seal_days(f, "emr", 1);
+    assert_int_equal(ops_repo_seal(f, "emr", OPS_DAY / 2, &g), 0);
+    assert_int_equal(ops_repo_register(f, "mem", "disk", "onsite", g, 30 * OPS_DAY, true), 0);
+    bkp_gen_free(g);
+    ops_rotate_in in = {.primary = f->r, .policy = f->p, .medium = "mem", .dry_run = true};
+    memset(&seen, 0, sizeof(seen));
+    /* A dry run: reached, opened, planned; nothing copied, nothing recorded. */
+    assert_int_equal(ops_rotate_with(&stub_driver, &in, &o), 0);
+    assert_int_equal(seen.reached + seen.opened + seen.copied + seen.after, 2);
+    assert_int_equal(seen.released, 1);
+    assert_int_equal(o.plan.np, 1);
+    assert_string_equal(o.plan.rows[0].name, "emr:2");
+    assert_int_equal(rotations(f), 0);
+    json_t *e = bkp_media_get(f->r, "mem");
+    char *before = json_dumps(e, JSON_SORT_KEYS);
+    json_decref(e);
+    ops_rotate_out_clear(&o);
+    /* The rotation: copied, recorded in the audit log and the registry. */
+    in.dry_run = false;
+    assert_int_equal(ops_rotate_with(&stub_driver, &in, &o), 0);
+    assert_string_equal(seen.names, "emr:2");
+    assert_int_equal(seen.after, 1);
+    assert_true(o.wrote);
+    assert_int_equal(o.step, OPS_ROTATE_DONE);
+    assert_int_equal(rotations(f), 1);
+    e = bkp_media_get(f->r, "mem");
+    char *after = json_dumps(e, JSON_SORT_KEYS);
+    assert_non_null(after);
+    assert_string_not_equal(before, after); /* its last write is now */
+    free(before);
+    free(after);
+    json_decref(e);
+    ops_rotate_out_clear(&o);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_plan, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stub_driver, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
