@@ -766,6 +766,14 @@ const pol_dataset *pol_dataset_find(const pol_policy *p, const char *name)
     return NULL;
 }
 
+bool pol_dataset_copies_to(const pol_dataset *d, const char *medium)
+{
+    for (size_t i = 0; d && medium && i < d->ncopy_to; i++)
+        if (!strcmp(d->copy_to[i], medium))
+            return true;
+    return false;
+}
+
 const pol_medium *pol_medium_find(const pol_policy *p, const char *name)
 {
     for (size_t i = 0; i < p->nmedia; i++)

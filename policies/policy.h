@@ -147,6 +147,8 @@ int pol_load_buffer(const char *name, const uint8_t *buf, size_t len, pol_policy
 void pol_free(pol_policy *p);
 
 const pol_dataset *pol_dataset_find(const pol_policy *p, const char *name);
+/* Does data set `d` name medium `medium` in its copy_to? Either NULL: no. */
+bool pol_dataset_copies_to(const pol_dataset *d, const char *medium);
 const pol_medium *pol_medium_find(const pol_policy *p, const char *name);
 
 /* Warnings that do not stop a run (fewer than three generations, no

@@ -77,7 +77,8 @@ static void said_archive(cli *c, const cli_medium *m, const ops_rotate_out *o)
     char sz[32];
     size_t n = json_array_size(o->written);
     (void)c;
-    printf(_("%s: %zu archive(s) written (%s)%s"), m->name, n, cli_size(sz, sizeof(sz), o->copy.bytes),
+    printf(_("%s: %zu archive(s) written (%s)%s"), m->name, n,
+           cli_size(sz, sizeof(sz), o->copy.bytes),
            o->device ? _(", not read back (a device)") : _(", each read back and verified"));
     printf("%s%s", n ? "" : _("; everything due was there already"), C_("end of sentence", ".\n"));
     if (m->offline)
@@ -111,11 +112,10 @@ static void (*const said[])(cli *, const cli_medium *, const ops_rotate_out *) =
 /* A rotation that succeeded, for machines. */
 static json_t *result_json(const cli_medium *m, const ops_rotate_out *o)
 {
-    json_t *j = json_pack("{s:s, s:O, s:I, s:I, s:I, s:I}", "medium", m->name, "generations",
-                          o->copied, "packs", (json_int_t)o->copy.packs, "bytes",
-                          (json_int_t)o->copy.bytes, "packs_present",
-                          (json_int_t)o->copy.packs_present, "records",
-                          (json_int_t)o->copy.records);
+    json_t *j = json_pack(
+        "{s:s, s:O, s:I, s:I, s:I, s:I}", "medium", m->name, "generations", o->copied, "packs",
+        (json_int_t)o->copy.packs, "bytes", (json_int_t)o->copy.bytes, "packs_present",
+        (json_int_t)o->copy.packs_present, "records", (json_int_t)o->copy.records);
     if (j && o->held)
         json_object_set(j, "held", o->held);
     if (j && json_array_size(o->written))
@@ -131,8 +131,7 @@ static void plan_said(cli *c, const cli_medium *m, const ops_rotate_plan *pl)
     if (c->json) {
         json_t *copy = json_array(), *held = json_array(), *gone = json_array();
         for (size_t i = 0; i < pl->np; i++)
-            json_array_append_new(pl->rows[i].there ? held : copy,
-                                  json_string(pl->rows[i].name));
+            json_array_append_new(pl->rows[i].there ? held : copy, json_string(pl->rows[i].name));
         for (size_t i = 0; i < pl->ngone; i++)
             json_array_append_new(gone, json_string(pl->gone[i].name));
         cli_print_json(json_pack("{s:s, s:b, s:o, s:o, s:o, s:b}", "medium", m->name, "dry_run",

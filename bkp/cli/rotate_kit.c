@@ -28,14 +28,6 @@ extern const char cli_kit_format_md[]; /* generated from docs/FORMAT.md */
 
 #define KIT_DOCS 33
 
-static bool copies_to(const pol_dataset *d, const char *medium)
-{
-    for (size_t i = 0; i < d->ncopy_to; i++)
-        if (!strcmp(d->copy_to[i], medium))
-            return true;
-    return false;
-}
-
 /* Each runbook of a data set the policy copies to `m`, once, loaded, to
  * `fn` with the stem of its file name as a file name may hold it (a byte
  * outside letters, digits, '-', '_' and '.' made '_'). Returns how many
@@ -52,9 +44,9 @@ static size_t runbooks_of(cli *c, const cli_medium *m,
         for (size_t j = 0; j < i && !done; j++)
             done = p->datasets[j].runbook && d->runbook &&
                    !strcmp(p->datasets[j].runbook, d->runbook) &&
-                   copies_to(&p->datasets[j], m->name);
+                   pol_dataset_copies_to(&p->datasets[j], m->name);
         rb_runbook *rb = NULL;
-        if (done || !d->runbook || !copies_to(d, m->name))
+        if (done || !d->runbook || !pol_dataset_copies_to(d, m->name))
             continue;
         if (cli_runbook_load(c, d->runbook, &rb)) {
             bkp_warn(_("%s: the procedure %s is not on the medium (above)"), m->name, d->runbook);

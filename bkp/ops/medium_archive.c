@@ -32,9 +32,9 @@
 
 /* The archive medium's part of a rotation under way. */
 typedef struct archiving {
-    const char *tmp;      /* staging parent */
-    json_t *label;        /* the medium's label, written into each archive */
-    bkp_gen **held;       /* what the folder holds (the plan's): its archives' names */
+    const char *tmp; /* staging parent */
+    json_t *label;   /* the medium's label, written into each archive */
+    bkp_gen **held;  /* what the folder holds (the plan's): its archives' names */
     size_t nheld;
     bkp_archive_kit akit; /* the kit the first archive on a tape begins with */
     bool kit;             /* its documents are there (else no kit) */
@@ -53,8 +53,9 @@ static int reach(ops_rotation *t)
     o->device = stat(in->path, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode));
     if (o->device)
         return 0;
-    return ops_rotate_fail(o, OPS_ROTATE_LABEL, ops_label_check(in->primary, in->policy,
-                                                                in->medium, in->path, in->entry));
+    return ops_rotate_fail(
+        o, OPS_ROTATE_LABEL,
+        ops_label_check(in->primary, in->policy, in->medium, in->path, in->entry));
 }
 
 /* The label each archive carries; a folder's leftovers removed (not in a
@@ -158,9 +159,9 @@ static int archive_one(ops_rotation *t, const bkp_gen *g, uint64_t *bytes)
     if (!rc)
         rc = bkp_dfile_sync(f);
     if (!rc)
-        rc = ops_rotate_fail(t->out, OPS_ROTATE_VERIFY,
-                             ops_archive_check(t->in->primary, bkp_dfile_path(f), a->tmp,
-                                               t->in->workers, NULL));
+        rc = ops_rotate_fail(
+            t->out, OPS_ROTATE_VERIFY,
+            ops_archive_check(t->in->primary, bkp_dfile_path(f), a->tmp, t->in->workers, NULL));
     if (rc) {
         if (rc == -ENOSPC || rc == -EIO)
             bkp_error(_("cannot write %s to %s: %s%s"), name, dir, bkp_strerror(rc),
@@ -197,8 +198,8 @@ static int archive_device(ops_rotation *t, const bkp_gen *g, uint64_t *bytes)
     bool kit = a->kit && !a->kit_on_tape;
     bkp_stream out;
     bkp_stream_fd(&out, fd, 0);
-    int rc = bkp_archive_write(t->in->primary, g, a->label, kit ? &a->akit : NULL, &out, a->tmp,
-                               bytes);
+    int rc =
+        bkp_archive_write(t->in->primary, g, a->label, kit ? &a->akit : NULL, &out, a->tmp, bytes);
     if (close(fd) < 0 && !rc)
         rc = -errno;
     if (!rc && kit)
@@ -226,8 +227,7 @@ static void kit_docs(ops_rotation *t)
         rc = k->make(k->ctx, &a->akit.docs, &a->akit.ndocs, &a->kept);
     a->kit = !rc;
     if (rc && t->out->plan.np)
-        bkp_warn(_("%s: its archives carry no recovery kit (%s)"), t->in->medium,
-                 bkp_strerror(rc));
+        bkp_warn(_("%s: its archives carry no recovery kit (%s)"), t->in->medium, bkp_strerror(rc));
 }
 
 /* The chosen generations, each archived unless it is there already. */
@@ -249,10 +249,10 @@ static int copy(ops_rotation *t)
             o->copy.bytes += b;
             o->copy.records++;
             json_array_append_new(o->written, json_string(pl->rows[i].name));
-            json_array_append_new(o->added, json_pack("{s:s, s:i, s:s, s:O}", "dataset",
-                                                      g->dataset, "seq", (int)g->seq, "uuid",
-                                                      g->uuid, "finished",
-                                                      json_object_get(g->json, "finished")));
+            json_array_append_new(o->added,
+                                  json_pack("{s:s, s:i, s:s, s:O}", "dataset", g->dataset, "seq",
+                                            (int)g->seq, "uuid", g->uuid, "finished",
+                                            json_object_get(g->json, "finished")));
         }
     }
     bkp_progress_done();
@@ -267,8 +267,8 @@ static void after(ops_rotation *t)
     archiving *a = t->d;
     if (o->device || !a->kit)
         return;
-    o->kit_written = !ops_kit_write(t->in->path, t->in->medium, a->akit.docs, a->akit.ndocs,
-                                    &o->kit);
+    o->kit_written =
+        !ops_kit_write(t->in->path, t->in->medium, a->akit.docs, a->akit.ndocs, &o->kit);
 }
 
 /* The audit record's figures, with the hash of the kit the medium carries
@@ -277,8 +277,8 @@ static json_t *figures(ops_rotation *t)
 {
     const ops_rotate_out *o = t->out;
     const archiving *a = t->d;
-    json_t *fig = json_pack("{s:O, s:I}", "generations", o->written, "bytes",
-                            (json_int_t)o->copy.bytes);
+    json_t *fig =
+        json_pack("{s:O, s:I}", "generations", o->written, "bytes", (json_int_t)o->copy.bytes);
     if (fig && o->kit_written)
         json_object_set_new(fig, "kit_sha256", json_string(o->kit.sums));
     else if (fig && !o->rc && a->kit_on_tape && a->akit.res.written)

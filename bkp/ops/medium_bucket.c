@@ -53,10 +53,10 @@
 /* The bucket's part of a rotation under way. */
 typedef struct bucket {
     bkp_s3 *s;
-    bkp_lock *lk;       /* the medium's rotate lock (not in a dry run) */
+    bkp_lock *lk; /* the medium's rotate lock (not in a dry run) */
     time_t now;
-    char *work;         /* the working folder (ops_object_work_dir), or a dry run's staging */
-    bkp_repo *copy;     /* a dry run: the bucket's records, fetched to read */
+    char *work;     /* the working folder (ops_object_work_dir), or a dry run's staging */
+    bkp_repo *copy; /* a dry run: the bucket's records, fetched to read */
     bkp_gen **held;
     size_t nheld;
     bkp_bucket_result res;
@@ -80,7 +80,8 @@ static int reach(ops_rotation *t)
     o->governance = in->pm->object.governance;
     /* One rotation to a bucket at a time (the bucket itself holds no lock). */
     snprintf(lname, sizeof(lname), "rotate-%s", in->medium);
-    int rc = in->dry_run ? 0 : bkp_lock_take(bkp_repo_path(in->primary), lname, "bkp rotate", &b->lk);
+    int rc =
+        in->dry_run ? 0 : bkp_lock_take(bkp_repo_path(in->primary), lname, "bkp rotate", &b->lk);
     if (!rc && (rc = ops_object_open(in->pm, &b->s)))
         o->usage = rc == -EPERM || rc == -EINVAL;
     return ops_rotate_fail(o, OPS_ROTATE_OPEN, rc);
@@ -163,8 +164,8 @@ static int find_label(ops_rotation *t)
     }
     if (!ruuid || rc) {
         bkp_error(_("%s: the bucket %s is %s; label it first: bkp media label --name %s"),
-                  in->medium, in->pm->object.bucket,
-                  _("not labelled for this repository"), in->medium);
+                  in->medium, in->pm->object.bucket, _("not labelled for this repository"),
+                  in->medium);
         out->usage = true;
         return ops_rotate_fail(out, OPS_ROTATE_LABEL, -ENOENT);
     }
@@ -202,8 +203,8 @@ static int held(ops_rotation *t, bkp_gen ***v, size_t *n, bool *listed)
         return 0;
     f.label_version = json_string_value(json_object_get(in->entry, "label_version"));
     char *repo = NULL;
-    int rc = (b->work = ops_object_staging("plan")) ? bkp_bucket_fetch_meta(b->s, b->work, &f)
-                                                    : -ENOMEM;
+    int rc =
+        (b->work = ops_object_staging("plan")) ? bkp_bucket_fetch_meta(b->s, b->work, &f) : -ENOMEM;
     if (!rc)
         rc = (repo = bkp_path_join(b->work, "repo"))
                  ? bkp_repo_open_copy(repo, in->primary, BKP_REPO_READONLY, &b->copy)
@@ -252,12 +253,12 @@ static void after(ops_rotation *t)
 static json_t *figures(ops_rotation *t)
 {
     const ops_rotate_out *o = t->out;
-    return json_pack("{s:O, s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "generations", o->copied,
-                     "mode", o->governance ? "governance" : "compliance", "packs",
-                     (json_int_t)o->copy.packs, "bytes", (json_int_t)o->copy.bytes,
-                     "packs_present", (json_int_t)o->copy.packs_present, "records",
-                     (json_int_t)o->copy.records, "locks_extended",
-                     (json_int_t)o->locks_extended, "retain_until", (json_int_t)o->retain_until);
+    return json_pack("{s:O, s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "generations", o->copied, "mode",
+                     o->governance ? "governance" : "compliance", "packs",
+                     (json_int_t)o->copy.packs, "bytes", (json_int_t)o->copy.bytes, "packs_present",
+                     (json_int_t)o->copy.packs_present, "records", (json_int_t)o->copy.records,
+                     "locks_extended", (json_int_t)o->locks_extended, "retain_until",
+                     (json_int_t)o->retain_until);
 }
 
 /* The audit record, then the registry; a bucket takes no pin. */

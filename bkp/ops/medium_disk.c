@@ -41,9 +41,9 @@ static int reach(ops_rotation *t)
     disk *d = t->d;
     if (!(d->repo = bkp_path_join(in->path, "repo")))
         return ops_rotate_fail(t->out, OPS_ROTATE_OPEN, -ENOMEM);
-    return ops_rotate_fail(t->out, OPS_ROTATE_LABEL,
-                           ops_label_check(in->primary, in->policy, in->medium, in->path,
-                                           in->entry));
+    return ops_rotate_fail(
+        t->out, OPS_ROTATE_LABEL,
+        ops_label_check(in->primary, in->policy, in->medium, in->path, in->entry));
 }
 
 /* The copy, created when absent, under the medium's own locks; in a dry

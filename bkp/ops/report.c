@@ -91,16 +91,6 @@ static json_t *brief(json_t *r)
                      "error", json_object_get(r, "error"));
 }
 
-/* Does data set `d` copy to medium `m`? (A rotation that failed names no
- * generation: it counts for the data sets the policy copies there.) */
-static bool copies_to(const pol_dataset *d, const char *m)
-{
-    for (size_t i = 0; m && i < d->ncopy_to; i++)
-        if (!strcmp(d->copy_to[i], m))
-            return true;
-    return false;
-}
-
 /* What the records of the period say of one data set. */
 typedef struct tally {
     json_t *backups, *rot, *drills;
@@ -145,8 +135,10 @@ static void count_record(json_t *r, const pol_dataset *d, const scan *s, tally *
         tl->bfail += !ok(r) && !susp;
         tl->bsusp += susp;
         json_array_append_new(tl->backups, brief(r));
-    } else if (is(r, "rotate") && (names_dataset(r, d->name) || captured_of(r, d->name) ||
-                                   (!ok(r) && copies_to(d, json_string_value(
+    } else if (is(r, "rotate") && /* a failed one names no generation: it counts for the
+                                       data sets the policy copies there */
+               (names_dataset(r, d->name) || captured_of(r, d->name) ||
+                                   (!ok(r) && pol_dataset_copies_to(d, json_string_value(
                                                               json_object_get(r, "medium")))))) {
         const char *m = json_string_value(json_object_get(r, "medium"));
         if (!pre) {

@@ -55,8 +55,7 @@ static int by_dataset_seq(const void *a, const void *b)
 }
 
 /* What the retention deletes of the medium once the plan's copies are on it. */
-static int plan_prune(const pol_policy *policy, bkp_gen **held, size_t nheld,
-                      ops_rotate_plan *plan)
+static int plan_prune(const pol_policy *policy, bkp_gen **held, size_t nheld, ops_rotate_plan *plan)
 {
     size_t m = 0, total = nheld + plan->np;
     after_gen *a = calloc(total + 1, sizeof(*a));
@@ -199,8 +198,8 @@ int ops_rotate_with(const ops_medium_driver *drv, const ops_rotate_in *in, ops_r
     out->added = json_array();
     if (!out->copied || !out->written || !out->added || !(t.d = calloc(1, drv->size + 1)))
         return ops_rotate_fail(out, OPS_ROTATE_OPEN, -ENOMEM);
-    bool ready = !(drv->reach && drv->reach(&t)) && !guard(&t) && !(drv->open && drv->open(&t)) &&
-                 !plan(&t);
+    bool ready =
+        !(drv->reach && drv->reach(&t)) && !guard(&t) && !(drv->open && drv->open(&t)) && !plan(&t);
     if (ready && !in->dry_run && !drv->copy(&t)) {
         out->copied_all = true;
         if (drv->after)

@@ -63,9 +63,9 @@ typedef struct ops_rotate_in {
     const char *tmpdir;       /* where archives are read back; NULL: $TMPDIR, else /var/tmp */
     int workers;              /* for the verify; 0: one per CPU */
     ops_kit_docs kit;
-    bool keep_all;            /* a policy was named and could not be read: no prune (never
-                                 guess "keep all") */
-    bool dry_run;             /* the plan only: nothing written, nothing recorded */
+    bool keep_all; /* a policy was named and could not be read: no prune (never
+                      guess "keep all") */
+    bool dry_run;  /* the plan only: nothing written, nothing recorded */
 } ops_rotate_in;
 
 /* One generation the plan copies to the medium. */
@@ -78,14 +78,14 @@ typedef struct ops_plan_row {
 /* What a rotation will do, before it does anything: a value, made from the
  * primary's generations and the medium's (ops_rotate_plan_make). */
 typedef struct ops_rotate_plan {
-    bkp_gen **v;   /* the primary's generations, read once: judged, chosen from, pinned */
+    bkp_gen **v; /* the primary's generations, read once: judged, chosen from, pinned */
     size_t n;
     bkp_gen **pick; /* the chosen ones (`np`), borrowed from `v`, in its order */
     ops_plan_row *rows;
     size_t np;
-    bool listed;        /* the medium's generations were read (else `there` is false and
-                           `gone` empty: a tape, a medium never written) */
-    bool prunes;        /* the medium's retention deletes (a write-once medium: never) */
+    bool listed;         /* the medium's generations were read (else `there` is false and
+                            `gone` empty: a tape, a medium never written) */
+    bool prunes;         /* the medium's retention deletes (a write-once medium: never) */
     ops_prune_row *gone; /* the medium's generations its retention deletes after the copy */
     size_t ngone;
 } ops_rotate_plan;
@@ -108,10 +108,10 @@ typedef struct ops_rotate_out {
                              what was there */
     bool copied_all;      /* every chosen generation is on the medium */
     /* An archive medium: */
-    bool device;          /* `path` is a device: written, not read back */
-    json_t *written;      /* ["DATASET:SEQ"] archived now, in order */
-    json_t *added;        /* the same as [{dataset, seq, uuid, finished}] */
-    size_t present;       /* chosen generations whose archive was there already */
+    bool device;     /* `path` is a device: written, not read back */
+    json_t *written; /* ["DATASET:SEQ"] archived now, in order */
+    json_t *added;   /* the same as [{dataset, seq, uuid, finished}] */
+    size_t present;  /* chosen generations whose archive was there already */
     /* An object medium: */
     uint64_t locks_extended; /* locks of objects already there, made longer */
     time_t retain_until;     /* the latest retain-until of the copy */
@@ -119,12 +119,12 @@ typedef struct ops_rotate_out {
     /* The retention applied to the copy (a disk's rows; a bucket's figures). */
     ops_prune_out prune;
     bkp_bucket_prune_result bucket_prune;
-    int prune_rc;         /* its outcome (a failure is warned about; the copy stands) */
-    bool verified;        /* the verify ran to its end (`verify_rc` >= 0) */
-    int verify_rc;        /* 0 checked (problems: `verify_problems`), < 0 could not check */
+    int prune_rc;  /* its outcome (a failure is warned about; the copy stands) */
+    bool verified; /* the verify ran to its end (`verify_rc` >= 0) */
+    int verify_rc; /* 0 checked (problems: `verify_problems`), < 0 could not check */
     uint64_t verify_problems;
-    json_t *held;         /* what the medium holds after it: [{dataset, seq, uuid, finished}] */
-    bool kit_written;     /* the kit is there (`kit`: new, or the same bytes already) */
+    json_t *held;     /* what the medium holds after it: [{dataset, seq, uuid, finished}] */
+    bool kit_written; /* the kit is there (`kit`: new, or the same bytes already) */
     bkp_kit_result kit;
     bool wrote;           /* the rotation counts as a write of the medium */
     bool usage;           /* the failure is the operator's to fix (a label, a policy entry) */

@@ -10,14 +10,6 @@
 #include "bkp/log.h"
 #include "policies/retention.h"
 
-static bool copies_to(const pol_dataset *d, const char *medium)
-{
-    for (size_t i = 0; d && i < d->ncopy_to; i++)
-        if (!strcmp(d->copy_to[i], medium))
-            return true;
-    return false;
-}
-
 /* Which of the records v[from, to) of one data set have a capture time in
  * order (policies/retention.h), judged as prune judges them: among the
  * intact records, a cleared one taken at its word. NULL without memory. */
@@ -53,7 +45,7 @@ size_t ops_rotate_choose(const pol_policy *p, const char *medium, bkp_gen **v, s
         size_t j = i;
         while (j < n && !strcmp(v[j]->dataset, v[i]->dataset))
             j++;
-        if (!p || copies_to(pol_dataset_find(p, v[i]->dataset), medium)) {
+        if (!p || pol_dataset_copies_to(pol_dataset_find(p, v[i]->dataset), medium)) {
             bkp_gen *pick = NULL;
             bool *in_order = time_in_order(v, i, j);
             for (size_t x = j; x-- > i && !pick;) {

@@ -19,9 +19,8 @@
 static bool wanted(const ops_run_result *res, const char *name)
 {
     for (size_t i = 0; i < res->n; i++)
-        for (size_t j = 0; j < res->order[i]->ncopy_to; j++)
-            if (!strcmp(res->order[i]->copy_to[j], name))
-                return true;
+        if (pol_dataset_copies_to(res->order[i], name))
+            return true;
     return false;
 }
 
