@@ -22,6 +22,7 @@
 #include "bkp/clock.h"
 #include "bkp/durable.h"
 #include "bkp/i18n.h"
+#include "bkp/lock.h"
 #include "bkp/log.h"
 #include "bkp/ops/rotate.h"
 
@@ -101,29 +102,41 @@ static void said_object(cli *c, const cli_medium *m, const ops_rotate_out *o)
     printf(_("%s now holds %zu generation(s).\n"), m->name, json_array_size(o->held));
 }
 
-/* What each kind of medium says after a rotation that succeeded. */
-static void (*const said[])(cli *, const cli_medium *, const ops_rotate_out *) = {
-    [POL_DISK] = said_disk,
-    [POL_REMOVABLE] = said_disk,
-    [POL_ARCHIVE] = said_archive,
-    [POL_OBJECT] = said_object,
-};
-
-/* A rotation that succeeded, for machines. */
-static json_t *result_json(const cli_medium *m, const ops_rotate_out *o)
+/* A disk's rotation, for machines. */
+static json_t *json_disk(const cli_medium *m, const ops_rotate_out *o)
 {
-    json_t *j = json_pack(
-        "{s:s, s:O, s:I, s:I, s:I, s:I}", "medium", m->name, "generations", o->copied, "packs",
-        (json_int_t)o->copy.packs, "bytes", (json_int_t)o->copy.bytes, "packs_present",
-        (json_int_t)o->copy.packs_present, "records", (json_int_t)o->copy.records);
-    if (j && o->held)
-        json_object_set(j, "held", o->held);
-    if (j && json_array_size(o->written))
-        json_object_set(j, "written", o->written);
-    if (j && o->retain_until)
-        json_object_set_new(j, "locks_extended", json_integer((json_int_t)o->locks_extended));
-    return j;
+    return json_pack("{s:s, s:O, s:I, s:I, s:I, s:O?}", "medium", m->name, "generations", o->copied,
+                     "packs", (json_int_t)o->copy.packs, "bytes", (json_int_t)o->copy.bytes,
+                     "packs_present", (json_int_t)o->copy.packs_present, "held", o->held);
 }
+
+/* An archive medium's: the archives written now. */
+static json_t *json_archive(const cli_medium *m, const ops_rotate_out *o)
+{
+    return json_pack("{s:s, s:O, s:I}", "medium", m->name, "generations", o->written, "bytes",
+                     (json_int_t)o->copy.bytes);
+}
+
+/* A bucket's: with the locks made longer. */
+static json_t *json_object_medium(const cli_medium *m, const ops_rotate_out *o)
+{
+    return json_pack("{s:s, s:O, s:I, s:I, s:I, s:I, s:O?}", "medium", m->name, "generations",
+                     o->copied, "packs", (json_int_t)o->copy.packs, "bytes",
+                     (json_int_t)o->copy.bytes, "packs_present", (json_int_t)o->copy.packs_present,
+                     "locks_extended", (json_int_t)o->locks_extended, "held", o->held);
+}
+
+/* What each kind of medium says after a rotation that succeeded: to
+ * people, and with --json. */
+static const struct {
+    void (*said)(cli *, const cli_medium *, const ops_rotate_out *);
+    json_t *(*json)(const cli_medium *, const ops_rotate_out *);
+} kinds[] = {
+    [POL_DISK] = {said_disk, json_disk},
+    [POL_REMOVABLE] = {said_disk, json_disk},
+    [POL_ARCHIVE] = {said_archive, json_archive},
+    [POL_OBJECT] = {said_object, json_object_medium},
+};
 
 /* --dry-run: the plan, and nothing written. */
 static void plan_said(cli *c, const cli_medium *m, const ops_rotate_plan *pl)
@@ -135,7 +148,7 @@ static void plan_said(cli *c, const cli_medium *m, const ops_rotate_plan *pl)
         for (size_t i = 0; i < pl->ngone; i++)
             json_array_append_new(gone, json_string(pl->gone[i].name));
         cli_print_json(json_pack("{s:s, s:b, s:o, s:o, s:o, s:b}", "medium", m->name, "dry_run",
-                                 true, "copy", copy, "held", held, "prune", gone, "listed",
+                                 true, "copy", copy, "there", held, "prune", gone, "listed",
                                  pl->listed));
         return;
     }
@@ -146,7 +159,9 @@ static void plan_said(cli *c, const cli_medium *m, const ops_rotate_plan *pl)
         else
             printf(_("  copy    %s\n"), pl->rows[i].name);
     for (size_t i = 0; i < pl->ngone; i++)
-        printf(_("  prune   %s (the retention lets it go once the copy is there)\n"),
+        printf(pl->locked ? _("  prune   %s (the retention lets it go once the copy is there and "
+                              "its lock has passed)\n")
+                          : _("  prune   %s (the retention lets it go once the copy is there)\n"),
                pl->gone[i].name);
     if (!pl->np)
         printf("  %s\n", _("nothing: no data set of the policy is copied to it"));
@@ -168,7 +183,8 @@ static int exit_of(const ops_rotate_out *o)
 int cli_rotate(cli *c, cli_medium *m, bool quiet)
 {
     pol_medium_type type;
-    if (pol_medium_type_named(m->type, &type)) {
+    bkp_lock *reading = NULL;
+    if (pol_medium_type_named(m->type, &type) || (size_t)type >= sizeof(kinds) / sizeof(*kinds)) {
         bkp_error(_("%s: '%s' is not a medium type bkp can rotate to; label it again with "
                     "`bkp media label --name %s --type TYPE`"),
                   m->name, m->type, m->name);
@@ -189,8 +205,13 @@ int cli_rotate(cli *c, cli_medium *m, bool quiet)
                         .keep_all = cli_policy_named(c) && !c->policy,
                         .dry_run = c->dry_run};
     ops_rotate_out o;
+    /* A dry run reads: a reader's lock keeps a prune of the primary out. */
+    int ex = c->dry_run ? cli_read_lock(c, bkp_repo_path(c->ro), &reading) : EXIT_OK;
+    if (ex)
+        return ex;
     (void)ops_rotate(&in, &o);
-    int ex = exit_of(&o);
+    ex = exit_of(&o);
+    bkp_lock_release(reading);
     if (c->dry_run) {
         if (ex == EXIT_OK)
             plan_said(c, m, &o.plan);
@@ -198,7 +219,7 @@ int cli_rotate(cli *c, cli_medium *m, bool quiet)
         return ex;
     }
     cli_prune_print(c, &o.prune, o.prune_rc);
-    if (o.bucket_prune.generations || o.bucket_prune.packs)
+    if (!o.prune_rc && (o.bucket_prune.generations || o.bucket_prune.packs))
         bkp_info(_("%s: pruned %llu generation(s) and %llu pack(s) whose locks had passed; %llu "
                    "version(s) are still locked"),
                  m->name, (unsigned long long)o.bucket_prune.generations,
@@ -209,9 +230,9 @@ int cli_rotate(cli *c, cli_medium *m, bool quiet)
     if (ex == EXIT_OK)
         cli_medium_procedures(c, m);
     if (ex == EXIT_OK && c->json && !quiet)
-        cli_print_json(result_json(m, &o));
+        cli_print_json(kinds[type].json(m, &o));
     else if (ex == EXIT_OK && !quiet) {
-        said[type](c, m, &o);
+        kinds[type].said(c, m, &o);
         next_due(c, m);
     } else if (ex == EXIT_FAILED && !o.copied_all && o.copy.packs)
         bkp_error(_("%s: %llu pack(s) were copied before the failure; they stay and are not copied "

@@ -290,6 +290,7 @@ const ops_medium_driver ops_medium_object = {
     .open = find_label,
     .held = held,
     .prunes = true,
+    .locks = true,
     .copy = copy,
     .after = after,
     .end = end,

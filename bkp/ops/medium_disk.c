@@ -47,7 +47,7 @@ static int reach(ops_rotation *t)
 }
 
 /* The copy, created when absent, under the medium's own locks; in a dry
- * run, opened to read when it is there, and nothing taken. */
+ * run, opened to read when it is there, under a reader's flock. */
 static int open_copy(ops_rotation *t)
 {
     const ops_rotate_in *in = t->in;
@@ -57,11 +57,15 @@ static int open_copy(ops_rotation *t)
     bool absent = cfg && stat(cfg, &st) < 0;
     int rc = cfg ? 0 : -ENOMEM;
     free(cfg);
+    if (in->dry_run && !rc && !absent) {
+        /* A reader's flock, nothing written: no prune of the copy under us. */
+        if ((rc = bkp_lock_reader(d->repo, "bkp rotate --dry-run", false, &d->mlock)) == -EBUSY)
+            return ops_rotate_fail(t->out, OPS_ROTATE_OPEN, rc);
+        rc = bkp_repo_open_copy(d->repo, in->primary, BKP_REPO_READONLY, &d->dst);
+        return ops_rotate_fail(t->out, OPS_ROTATE_OPEN, rc);
+    }
     if (in->dry_run)
-        return rc || absent ? rc
-                            : ops_rotate_fail(t->out, OPS_ROTATE_OPEN,
-                                              bkp_repo_open_copy(d->repo, in->primary,
-                                                                 BKP_REPO_READONLY, &d->dst));
+        return rc;
     if (!rc && absent)
         rc = bkp_repo_init_copy(in->primary, d->repo);
     if (!rc && !(rc = bkp_lock_take(d->repo, "rotate", "bkp rotate", &d->mlock)))

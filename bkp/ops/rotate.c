@@ -31,12 +31,13 @@ int ops_rotate_fail(ops_rotate_out *o, ops_rotate_step step, int rc)
 
 /* ---- the plan ---- */
 
-/* Does `held` (`n`) hold generation `g`: the same data set and sequence
- * number, and the same record where both say which? */
+/* Does `held` (`n`) hold generation `g`: an intact record of the same data
+ * set and sequence number, and the same record where both say which? */
 static bool holds(bkp_gen *const *held, size_t n, const bkp_gen *g)
 {
     for (size_t i = 0; i < n; i++)
-        if (held[i]->seq == g->seq && !held[i]->pruned && !strcmp(held[i]->dataset, g->dataset))
+        if (held[i]->seq == g->seq && !held[i]->pruned && !held[i]->status &&
+            !strcmp(held[i]->dataset, g->dataset))
             return !held[i]->uuid[0] || !g->uuid[0] || !strcmp(held[i]->uuid, g->uuid);
     return false;
 }
@@ -155,12 +156,18 @@ static int plan(ops_rotation *t)
     size_t nheld = 0, n = o->plan.n;
     bool listed = false;
     int rc = t->drv->held ? t->drv->held(t, &held, &nheld, &listed) : 0;
+    if (rc && !in->dry_run) { /* a rotation finds what is there as it copies */
+        bkp_debug("%s: what it holds could not be listed (%s)", in->medium, bkp_strerror(rc));
+        listed = false;
+        rc = 0;
+    }
     o->plan.v = NULL; /* the plan takes the list */
     if (!rc)
         rc = ops_rotate_plan_make(in->policy, in->medium, v, n, held, nheld, listed,
                                   t->drv->prunes && !in->keep_all, &o->plan);
     else
         o->plan = (ops_rotate_plan){.v = v, .n = n};
+    o->plan.locked = t->drv->locks;
     for (size_t i = 0; !rc && i < o->plan.np; i++)
         json_array_append_new(o->copied, json_string(o->plan.rows[i].name));
     return ops_rotate_fail(o, OPS_ROTATE_COPY, rc);
@@ -193,6 +200,8 @@ int ops_rotate_with(const ops_medium_driver *drv, const ops_rotate_in *in, ops_r
 {
     ops_rotation t = {.in = in, .out = out, .drv = drv};
     memset(out, 0, sizeof(*out));
+    if (!drv->copy || !drv->end || !drv->figures) /* a driver without them is no driver */
+        return ops_rotate_fail(out, OPS_ROTATE_OPEN, -EINVAL);
     out->copied = json_array();
     out->written = json_array();
     out->added = json_array();
@@ -205,7 +214,10 @@ int ops_rotate_with(const ops_medium_driver *drv, const ops_rotate_in *in, ops_r
         if (drv->after)
             drv->after(&t);
     }
-    if (!in->dry_run)
+    /* Every rotation is recorded, refused ones too — but not a dry run, nor
+     * one the operator's setting stopped before the medium was reached (a
+     * bucket the policy does not name, credentials that cannot work). */
+    if (!in->dry_run && !(out->usage && out->step == OPS_ROTATE_OPEN))
         finish(&t);
     if (drv->release)
         drv->release(&t);
@@ -215,7 +227,14 @@ int ops_rotate_with(const ops_medium_driver *drv, const ops_rotate_in *in, ops_r
 
 int ops_rotate(const ops_rotate_in *in, ops_rotate_out *out)
 {
-    return ops_rotate_with(drivers[in->type], in, out);
+    size_t t = (size_t)in->type;
+    if (t >= sizeof(drivers) / sizeof(*drivers) || !drivers[t]) {
+        memset(out, 0, sizeof(*out));
+        bkp_error(_("%s: no kind of medium bkp rotates to has this type"), in->medium);
+        out->usage = true;
+        return ops_rotate_fail(out, OPS_ROTATE_OPEN, -EINVAL);
+    }
+    return ops_rotate_with(drivers[t], in, out);
 }
 
 void ops_rotate_out_clear(ops_rotate_out *out)

@@ -87,6 +87,8 @@ typedef struct ops_rotate_plan {
                             `gone` empty: a tape, a medium never written) */
     bool prunes;         /* the medium's retention deletes (a write-once medium: never) */
     ops_prune_row *gone; /* the medium's generations its retention deletes after the copy */
+    bool locked;         /* the medium locks what it holds: each of `gone` goes once its lock
+                            has passed, not before */
     size_t ngone;
 } ops_rotate_plan;
 

@@ -15,7 +15,8 @@
  * tests/unit/test_rotate.c rotates to a stub driver to keep that true.
  *
  * Every hook notes its own failure in `t->out` (ops_rotate_fail) and logs
- * it where it happens; a NULL hook is a step the medium does not have.
+ * it where it happens. `copy`, `end` and `figures` are required; another
+ * NULL hook is a step the medium does not have.
  */
 #ifndef BKP_OPS_ROTATE_DRIVER_H
 #define BKP_OPS_ROTATE_DRIVER_H
@@ -46,6 +47,7 @@ struct ops_medium_driver {
      * until `release`; `*listed` false when it cannot say (a tape). */
     int (*held)(ops_rotation *t, bkp_gen ***v, size_t *n, bool *listed);
     bool prunes; /* its retention deletes (else it is write-once) */
+    bool locks;  /* it locks what it holds until a date (a prune waits for it) */
     /* 5. Copy the plan's generations (`out->plan`): 0 or the error. */
     int (*copy)(ops_rotation *t);
     /* After a complete copy: its prune, its verify, its kit. A failed

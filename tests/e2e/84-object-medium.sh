@@ -91,7 +91,7 @@ for i in 2 3; do
         python3 - "$OUT" <<'PY' || flunk "the bucket's plan is not what it should be: $OUT"
 import json, sys
 p = json.loads(sys.argv[1])
-assert p["listed"] is True and p["copy"] == ["emr:2"] and p["held"] == [], p
+assert p["listed"] is True and p["copy"] == ["emr:2"] and p["there"] == [], p
 assert p["prune"] == [], p
 PY
         s3 "/hosp-bkp?versions=" -o "$WORK/after.xml" || fail "listing versions"

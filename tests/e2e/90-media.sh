@@ -230,7 +230,7 @@ import json, sys
 p = json.loads(sys.argv[1])
 assert p["dry_run"] is True and p["listed"] is True, p
 assert p["copy"] == ["emr:5"], p  # the week's newest, not on usb-a yet
-assert p["held"] == [] and p["prune"] == [], p  # usb-a holds one: it keeps at least three
+assert p["there"] == [] and p["prune"] == [], p  # usb-a holds one: it keeps at least three
 PY
 check_exit 0 "$BKP" rotate usb-a --policy "$POL" --dry-run
 output_has "nothing was written" "the dry run should say that it wrote nothing"
@@ -243,7 +243,7 @@ check_exit 0 "$BKP" rotate usb-a --policy "$POL" --json || flunk "week 2: bkp ro
 python3 - "$PLAN" "$OUT" <<'PY' || flunk "week 2: the rotation did not do what its plan said: $OUT"
 import json, sys
 plan, done = json.loads(sys.argv[1]), json.loads(sys.argv[2])
-assert done["generations"] == plan["copy"] + plan["held"], (plan, done)
+assert done["generations"] == plan["copy"] + plan["there"], (plan, done)
 PY
 status_is 0 COMPLIANT "week 2, after rotating usb-a"
 

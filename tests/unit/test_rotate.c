@@ -240,11 +240,31 @@ static void test_stub_driver(void **state)
     ops_rotate_out_clear(&o);
 }
 
+/* A type without a row in the table, or a driver without its required
+ * hooks: refused before anything, and recorded nowhere. */
+static void test_no_driver(void **state)
+{
+    ops_repo *f = *state;
+    ops_rotate_out o;
+    ops_rotate_in in = {.primary = f->r, .policy = f->p, .medium = "mem",
+                        .type = (pol_medium_type)99};
+    assert_int_equal(ops_rotate(&in, &o), -EINVAL);
+    assert_true(o.usage);
+    assert_int_equal(o.step, OPS_ROTATE_OPEN);
+    ops_rotate_out_clear(&o);
+    ops_medium_driver half = stub_driver;
+    half.copy = NULL;
+    assert_int_equal(ops_rotate_with(&half, &in, &o), -EINVAL);
+    ops_rotate_out_clear(&o);
+    assert_int_equal(rotations(f), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_plan, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stub_driver, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_driver, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
