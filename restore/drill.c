@@ -14,7 +14,7 @@
 #include "bkp/durable.h"
 #include "bkp/i18n.h"
 #include "bkp/log.h"
-#include "restore/report.h"
+#include "restore/runbook_doc.h"
 
 static bool empty_dir(const char *dir)
 {
@@ -108,7 +108,7 @@ json_t *rb_record(const rb_runbook *rb, const rb_result *res, json_t *report, si
                   (json_int_t)rb_not_rehearsed(rb, res), "files", (json_int_t)res->files, "damaged",
                   (json_int_t)json_integer_value(json_object_get(done, "damaged")), "reports",
                   files, "attested_by", attest);
-    if (fig) { /* whether a person confirmed it, and which sources it read (report.h) */
+    if (fig) { /* whether a person confirmed it, and which sources it read (runbook_doc.h) */
         json_object_set_new(fig, "attended",
                             json_boolean(json_is_true(json_object_get(report, "attended"))));
         if (json_is_string(json_object_get(report, "read_from")))

@@ -353,7 +353,7 @@ void cli_key_drill_remind(json_t *key_drill);
  * "generated" (now), "rotations" (the coming turns of the policy's media),
  * "audit" (the log checked now with the repository's public key)}. */
 json_t *cli_status_doc(cli *c, json_t *all, int worst, const ops_status_log *log);
-/* Render `doc` as the status page (restore/status_page.h) in Japanese when
+/* Render `doc` as the status page (bkp/report/status_page.h) in Japanese when
  * `ja`, and write it durably as `file` (mode 0644): 0 or a negative errno
  * (-EISDIR when `file` names no file), for the caller to say. */
 int cli_status_page_write(json_t *doc, const char *file, bool ja);

@@ -43,7 +43,7 @@
 #include "bkp/ops/drill.h"
 #include "restore/drill.h"
 #include "restore/procedure.h"
-#include "restore/report.h"
+#include "restore/runbook_doc.h"
 
 /* ---- what the program does for bkp/ops/drill.c ---- */
 

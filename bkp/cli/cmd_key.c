@@ -23,7 +23,7 @@
 #include "bkp/ops/key_paper.h"
 #include "bkp/pubkey.h"
 #include "bkp/sheet.h"
-#include "restore/report.h"
+#include "bkp/report/doc.h"
 
 /* The exit code of a library answer (bkp/ops/key_paper.h: logged there). */
 static int exit_of(int rc)

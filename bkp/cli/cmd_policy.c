@@ -1,7 +1,7 @@
 /* bkp policy check: refuse a malformed policy before anything runs, and show
  * the one that will be applied, defaults included.
  * bkp policy print --regulation: the backup section of the operations rules
- * (restore/annex.h), from the policy and what the audit log recorded. */
+ * (bkp/report/annex.h), from the policy and what the audit log recorded. */
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -13,7 +13,7 @@
 #include "bkp/clock.h"
 #include "bkp/i18n.h"
 #include "bkp/log.h"
-#include "restore/annex.h"
+#include "bkp/report/annex.h"
 #include "restore/runbook.h"
 
 static void print_hook(const char *what, const pol_hook *h)

@@ -21,7 +21,7 @@
 #include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "bkp/ops/report.h"
-#include "restore/evidence.h"
+#include "bkp/report/evidence.h"
 #include "restore/runbook.h"
 
 #define DAY 86400

@@ -17,7 +17,7 @@
 #include "bkp/log.h"
 #include "bkp/ops/runbook.h"
 #include "bkp/pubkey.h"
-#include "restore/report.h"
+#include "restore/runbook_doc.h"
 #include "restore/runbook.h"
 
 bool cli_lang_ja(cli *c)

@@ -7,7 +7,7 @@
  * cmd_drill.c) succeeded within the policy's key_drill_every: a reminder, not
  * a verdict — it changes no exit code, and `bkp run` stays quiet about it.
  * With --format html, the same document as --json, as the status page for
- * staff (restore/status_page.h, written by status_page.c). The document is
+ * staff (bkp/report/status_page.h, written by status_page.c). The document is
  * gathered by bkp/ops/status.c; here, the options and what is printed.
  */
 #include <stdio.h>
@@ -22,7 +22,7 @@
 #include "bkp/log.h"
 #include "bkp/ops/medium_label.h"
 #include "policies/compliance.h"
-#include "restore/status_page.h"
+#include "bkp/report/status_page.h"
 
 /* A time of the status for people (cli_when), or "never". */
 static const char *local(json_t *iso, char *buf, size_t n)

@@ -5,7 +5,7 @@
  * the policy copies to the medium — made when a rotation asks for them
  * (bkp/ops/rotate.h), and what is said once written;
  * and after each rotation of a disk or a folder, the same procedures beside
- * its kit with the generations it holds (restore/report.h's on-medium form).
+ * its kit with the generations it holds (restore/runbook_doc.h's on-medium form).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -21,7 +21,7 @@
 #include "bkp/medium.h"
 #include "bkp/ops/runbook.h"
 #include "bkp/pubkey.h"
-#include "restore/report.h"
+#include "restore/runbook_doc.h"
 #include "restore/runbook.h"
 
 extern const char cli_kit_format_md[]; /* generated from docs/FORMAT.md */

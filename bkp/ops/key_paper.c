@@ -20,7 +20,7 @@
 #include "bkp/ops/key_sheet_doc.h"
 #include "bkp/shares.h"
 #include "bkp/sheet.h"
-#include "restore/report.h"
+#include "bkp/report/doc.h"
 
 void ops_sheet_files_init(ops_sheet_file *o, size_t n)
 {

@@ -25,7 +25,7 @@
 #include "bkp/log.h"
 #include "bkp/pubkey.h"
 #include "bkp/qr.h"
-#include "restore/report.h"
+#include "bkp/report/doc.h"
 
 #define DOC_MAX OPS_SHEET_DOC_MAX
 

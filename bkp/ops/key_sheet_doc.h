@@ -3,7 +3,7 @@
  * sheet's text, a QR code of the same text (libqrencode), the repository,
  * the public key's fingerprint, the date and what to do with the sheet, in
  * Markdown or HTML, in Japanese or English. A renderer, as
- * restore/report.h's documents are; `bkp key export --paper` and `bkp key
+ * bkp/report/doc.h's documents are; `bkp key export --paper` and `bkp key
  * split` write it (key_paper.h).
  *
  * The document holds the secret: it is one buffer of OPS_SHEET_DOC_MAX
@@ -23,7 +23,7 @@
 #define OPS_SHEET_DOC_MAX (512 * 1024)
 
 /* The document of sheet `s` of the repository whose public key is `pk`,
- * printed at `now`; `format` an rb_format (restore/report.h: RB_MARKDOWN or
+ * printed at `now`; `format` an rb_format (bkp/report/doc.h: RB_MARKDOWN or
  * RB_HTML); in Japanese when `ja`, whatever the locale. Its length into
  * `*len`; NULL (logged) for a share whose numbers are out of range, without
  * memory, or a document that does not fit. Free it with

@@ -10,7 +10,7 @@
 #include "bkp/pubkey.h"
 #include "bkp/qr.h"
 #include "policies/policy.h"
-#include "restore/report.h"
+#include "bkp/report/doc.h"
 
 typedef struct sheet {
     FILE *f;

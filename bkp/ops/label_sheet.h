@@ -17,7 +17,7 @@
 /* The sheet of `label` (medium.h: name, uuid, type, repository,
  * fingerprint, created) of a medium kept `offsite` or not, `offline` or not
  * (as the policy says today), for `facility` (may be NULL); `format` an
- * rb_format (restore/report.h); Japanese when `ja`. malloc'd; NULL without
+ * rb_format (bkp/report/doc.h); Japanese when `ja`. malloc'd; NULL without
  * memory or for a label without its fields. */
 char *ops_label_sheet(const json_t *label, bool offsite, bool offline, const char *facility,
                       int format, bool ja);

@@ -9,7 +9,7 @@
 #include "bkp/audit.h"
 #include "bkp/clock.h"
 #include "bkp/pubkey.h"
-#include "restore/evidence.h"
+#include "bkp/report/evidence.h"
 
 typedef struct scan {
     time_t from, to;

@@ -2,7 +2,7 @@
  * report.h — the evidence report's document: what an inspector asks for
  * under checklist item 3-② for a period, gathered from the signed audit log
  * (every claim names the records, by sequence number, it rests on) and from
- * the repository as it is now. restore/evidence.c renders it (Markdown,
+ * the repository as it is now. bkp/report/evidence.c renders it (Markdown,
  * HTML; ja, en); `bkp audit report --json` prints it.
  *
  * Per data set: backups run, failed and suspicious, generations kept, the

@@ -1,6 +1,6 @@
 /*
  * status.h — the 3-2-1 picture of a repository, as one JSON document: what
- * `bkp status --json` prints, what the status page (restore/status_page.h)
+ * `bkp status --json` prints, what the status page (bkp/report/status_page.h)
  * renders, what `bkp run`, the metrics and the evidence report read.
  *
  * Per data set (in priority order): its verdict from policies/compliance.c,

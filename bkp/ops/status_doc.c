@@ -3,7 +3,7 @@
  * coming rotations, the audit log checked now, and the status page written
  * from it, by `bkp status --format html -o FILE` and by `bkp run` when the
  * policy names `status_page:`. The page itself is rendered by
- * restore/status_page.c.
+ * bkp/report/status_page.c.
  */
 #include "bkp/ops/status.h"
 
@@ -19,7 +19,7 @@
 #include "bkp/durable.h"
 #include "bkp/log.h"
 #include "bkp/ops/medium_label.h"
-#include "restore/status_page.h"
+#include "bkp/report/status_page.h"
 
 /* The coming rotations shown: four weeks ahead, at most this many turns
  * (the page prints on one sheet). */

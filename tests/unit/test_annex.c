@@ -1,5 +1,5 @@
 /*
- * The backup section of the operations rules (restore/annex.c), byte for
+ * The backup section of the operations rules (bkp/report/annex.c), byte for
  * byte: rendered from a fixed policy (a disk, two removable disks, a tape,
  * object storage; a data set keeping two generations; one without a
  * procedure) and fixed facts from an audit log, in Japanese and English
@@ -27,7 +27,7 @@
 #include "bkp/i18n.h"
 #include "policies/policy.h"
 #include "policies/retention.h"
-#include "restore/annex.h"
+#include "bkp/report/annex.h"
 
 #include "catalogue.h"
 #include "golden.h"

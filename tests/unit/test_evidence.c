@@ -1,5 +1,5 @@
 /*
- * The evidence report for checklist item 3-② (restore/evidence.h), from an
+ * The evidence report for checklist item 3-② (bkp/report/evidence.h), from an
  * evidence JSON built by hand in the shape `bkp audit report --json` gives
  * (bkp/cli/cmd_report.c): two data sets, rotations ok and failed with their
  * sequence numbers, one off-line gap within the limit and one beyond it,
@@ -33,8 +33,8 @@
 #include <jansson.h>
 #include <libintl.h>
 
-#include "restore/evidence.h"
-#include "restore/report.h"
+#include "bkp/report/evidence.h"
+#include "restore/runbook_doc.h"
 
 #include "catalogue.h"
 #include "golden.h"

@@ -28,7 +28,7 @@
 #include "bkp/ops/key_slots.h"
 #include "bkp/pubkey.h"
 #include "bkp/shares.h"
-#include "restore/report.h"
+#include "restore/runbook_doc.h"
 
 #include "ops_repo.h"
 

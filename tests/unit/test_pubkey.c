@@ -32,8 +32,8 @@
 #include "bkp/pubkey.h"
 #include "bkp/repo.h"
 #include "bkp/verify.h"
-#include "restore/evidence.h"
-#include "restore/report.h"
+#include "bkp/report/evidence.h"
+#include "restore/runbook_doc.h"
 
 #include "catalogue.h"
 #include "testutil.h"

@@ -22,7 +22,7 @@
 #include <jansson.h>
 #include <libintl.h>
 
-#include "restore/report.h"
+#include "restore/runbook_doc.h"
 #include "restore/runbook.h"
 
 #include "catalogue.h"

@@ -1,5 +1,5 @@
 /*
- * The status page for staff (restore/status_page.c), byte for byte: rendered
+ * The status page for staff (bkp/report/status_page.c), byte for byte: rendered
  * from a fixed status document (what `bkp status --json` prints: a data set
  * COMPLIANT, one AT RISK with a medium overdue, one NON-COMPLIANT whose name
  * and description carry HTML; rotations; a drill within its target and one
@@ -26,7 +26,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "restore/status_page.h"
+#include "bkp/report/status_page.h"
 
 #include "catalogue.h"
 #include "golden.h"

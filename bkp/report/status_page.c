@@ -1,5 +1,5 @@
 /* status_page.c — the status page for staff (status_page.h). */
-#include "restore/status_page.h"
+#include "bkp/report/status_page.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,7 +11,7 @@
 #include "bkp/clock.h"
 #include "bkp/i18n.h"
 #include "policies/compliance.h"
-#include "restore/report.h"
+#include "bkp/report/doc.h"
 
 /* Inline, so that the page needs nothing but itself: system fonts, a fluid
  * column for a phone, and a print layout that fits one A4 sheet. Colours

@@ -1,5 +1,5 @@
 /* evidence.c — the evidence report for checklist item 3-② (evidence.h). */
-#include "restore/evidence.h"
+#include "bkp/report/evidence.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,7 +9,7 @@
 #include "bkp/audit.h"
 #include "bkp/bytes.h"
 #include "bkp/i18n.h"
-#include "restore/report.h"
+#include "bkp/report/doc.h"
 
 static json_int_t ji(json_t *o, const char *k)
 {

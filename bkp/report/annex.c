@@ -1,5 +1,5 @@
 /* annex.c — the backup section of the operations rules (annex.h). */
-#include "restore/annex.h"
+#include "bkp/report/annex.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -13,8 +13,8 @@
 
 #include "bkp/bytes.h"
 #include "bkp/i18n.h"
-#include "restore/evidence.h"
-#include "restore/report.h"
+#include "bkp/report/evidence.h"
+#include "bkp/report/doc.h"
 
 /* What the operation was, for people. */
 static const char *op_title(json_t *r)

@@ -17,7 +17,7 @@
 #include <jansson.h>
 
 #include "policies/policy.h"
-#include "restore/report.h"
+#include "bkp/report/doc.h"
 
 /* The annex of policy `p` (borrowed) in format `f`, in Japanese when `ja`
  * (through the message catalogue, whatever the locale), else English.

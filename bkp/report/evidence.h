@@ -12,7 +12,7 @@
 
 #include <jansson.h>
 
-#include "restore/report.h"
+#include "bkp/report/doc.h"
 
 /* The closing statement: {"answer": bool, "parts": [{"part", "ok",
  * "evidence": {"en", "ja"}}]} — a pure judgement of the evidence `ev`, its

@@ -1,0 +1,222 @@
+/* doc.c — the writer of documents people read (doc.h). */
+#include "bkp/report/doc.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bkp/clock.h"
+#include "bkp/i18n.h"
+
+struct rb_doc {
+    FILE *f;
+    char *text;
+    size_t len;
+    rb_format fmt;
+    size_t cols; /* of the open table */
+};
+
+/* One character as HTML text: the five specials escaped. */
+static void html_char(FILE *f, char c)
+{
+    switch (c) {
+    case '<':
+        fputs("&lt;", f);
+        break;
+    case '>':
+        fputs("&gt;", f);
+        break;
+    case '&':
+        fputs("&amp;", f);
+        break;
+    case '"':
+        fputs("&quot;", f);
+        break;
+    case '\'':
+        fputs("&#39;", f);
+        break;
+    default:
+        fputc(c, f);
+    }
+}
+
+void rb_html_escape(FILE *f, const char *s)
+{
+    for (; s && *s; s++)
+        html_char(f, *s);
+}
+
+void rb_html_prose(FILE *f, const char *s)
+{
+    bool code = false;
+    for (; s && *s; s++)
+        if (*s == '`')
+            fputs((code = !code) ? "<code>" : "</code>", f);
+        else
+            html_char(f, *s);
+    if (code)
+        fputs("</code>", f);
+}
+
+/* Text into the document, escaped for its format (Markdown: table bars and
+ * line breaks; HTML: the five specials, and line breaks in a table). */
+static void put(rb_doc *d, const char *s)
+{
+    for (; s && *s; s++) {
+        if (d->fmt == RB_HTML && *s == '\n' && d->cols) {
+            fputs("<br>", d->f);
+            continue;
+        }
+        if (d->fmt == RB_HTML) {
+            html_char(d->f, *s);
+            continue;
+        }
+        if (*s == '|') {
+            fputs("\\|", d->f);
+            continue;
+        } else if (*s == '\n') {
+            fputs(d->cols ? "<br>" : "\n", d->f);
+            continue;
+        }
+        fputc(*s, d->f);
+    }
+}
+
+rb_doc *rb_doc_new(rb_format f, const char *title)
+{
+    rb_doc *d = calloc(1, sizeof(*d));
+    if (!d || !(d->f = open_memstream(&d->text, &d->len))) {
+        free(d);
+        return NULL;
+    }
+    d->fmt = f;
+    if (f == RB_HTML) {
+        fputs("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>", d->f);
+        put(d, title);
+        fputs("</title>\n<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}"
+              "table{border-collapse:collapse}td,th{border:1px solid #888;padding:.3em .5em;"
+              "vertical-align:top;text-align:left}.box{font-size:1.3em}"
+              "@media print{body{margin:0}}</style></head><body>\n<h1>",
+              d->f);
+        put(d, title);
+        fputs("</h1>\n", d->f);
+    } else {
+        fputs("# ", d->f);
+        put(d, title);
+        fputs("\n\n", d->f);
+    }
+    return d;
+}
+
+void rb_doc_h2(rb_doc *d, const char *text)
+{
+    fputs(d->fmt == RB_HTML ? "<h2>" : "## ", d->f);
+    put(d, text);
+    fputs(d->fmt == RB_HTML ? "</h2>\n" : "\n\n", d->f);
+}
+
+void rb_doc_para(rb_doc *d, const char *fmt, ...)
+{
+    char *s = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    if (vasprintf(&s, fmt, ap) < 0)
+        s = NULL;
+    va_end(ap);
+    if (d->fmt == RB_HTML) {
+        fputs("<p>", d->f);
+        rb_html_prose(d->f, s);
+        fputs("</p>\n", d->f);
+    } else {
+        put(d, s);
+        fputs("\n\n", d->f);
+    }
+    free(s);
+}
+
+void rb_doc_table(rb_doc *d, const char *const *header)
+{
+    d->cols = 0;
+    while (header[d->cols])
+        d->cols++;
+    if (d->fmt == RB_HTML) {
+        fputs("<table>\n<tr>", d->f);
+        for (size_t i = 0; i < d->cols; i++) {
+            fputs("<th>", d->f);
+            put(d, header[i]);
+            fputs("</th>", d->f);
+        }
+        fputs("</tr>\n", d->f);
+        return;
+    }
+    fputs("|", d->f);
+    for (size_t i = 0; i < d->cols; i++) {
+        fputc(' ', d->f);
+        put(d, header[i]);
+        fputs(" |", d->f);
+    }
+    fputs("\n|", d->f);
+    for (size_t i = 0; i < d->cols; i++)
+        fputs("---|", d->f);
+    fputc('\n', d->f);
+}
+
+void rb_doc_row(rb_doc *d, const char *const *cells)
+{
+    fputs(d->fmt == RB_HTML ? "<tr>" : "|", d->f);
+    for (size_t i = 0; i < d->cols; i++) {
+        const char *c = cells[i] ? cells[i] : "";
+        if (d->fmt == RB_HTML) {
+            fputs(!strcmp(c, "☐") ? "<td class=\"box\">" : "<td>", d->f);
+            put(d, c);
+            fputs("</td>", d->f);
+        } else {
+            fputc(' ', d->f);
+            put(d, c);
+            fputs(" |", d->f);
+        }
+        if (!cells[i])
+            break;
+    }
+    fputs(d->fmt == RB_HTML ? "</tr>\n" : "\n", d->f);
+}
+
+void rb_doc_table_end(rb_doc *d)
+{
+    d->cols = 0;
+    fputs(d->fmt == RB_HTML ? "</table>\n" : "\n", d->f);
+}
+
+char *rb_doc_finish(rb_doc *d)
+{
+    char *t;
+    if (d->fmt == RB_HTML)
+        fputs("</body></html>\n", d->f);
+    fclose(d->f);
+    t = d->text;
+    free(d);
+    return t;
+}
+
+const char *rb_local(char *buf, size_t n, const char *iso)
+{
+    return bkp_local_time(buf, n, bkp_iso_parse(iso), iso && *iso ? iso : "-");
+}
+
+const char *rb_duration_text(char *buf, size_t n, double s)
+{
+    if (s < 60)
+        snprintf(buf, n, _("%.1f s"), s);
+    else if (s < 3600)
+        snprintf(buf, n, _("%.0f min %02.0f s"), (double)((long)s / 60), (double)((long)s % 60));
+    else
+        snprintf(buf, n, _("%ld h %02ld min"), (long)s / 3600, ((long)s % 3600) / 60);
+    return buf;
+}
+
+const char *rb_js(json_t *o, const char *k)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    return s ? s : "";
+}

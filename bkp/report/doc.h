@@ -1,0 +1,48 @@
+/*
+ * doc.h — a document people read, in Markdown or HTML: the status page,
+ * the evidence report, the policy's annex, the printed procedures and the
+ * key and label sheets are all written through it. Text built from values
+ * the caller gathered; nothing is looked up.
+ */
+#ifndef BKP_REPORT_DOC_H
+#define BKP_REPORT_DOC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+typedef enum { RB_MARKDOWN, RB_HTML } rb_format;
+
+/* A writer of headings, paragraphs and tables in either format. */
+typedef struct rb_doc rb_doc;
+rb_doc *rb_doc_new(rb_format f, const char *title);
+void rb_doc_h2(rb_doc *d, const char *text);
+/* A paragraph; `text` in backquotes is code (HTML: <code>). */
+void rb_doc_para(rb_doc *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* `s` into `f` as HTML text or an attribute's value: the five specials
+ * escaped. */
+void rb_html_escape(FILE *f, const char *s);
+/* The same for prose: `text` in backquotes is code (<code>text</code>), as
+ * Markdown shows it; a backquote left open is closed at the end. */
+void rb_html_prose(FILE *f, const char *s);
+/* A table: the header cells, then rows of as many cells (NULL-terminated lists). */
+void rb_doc_table(rb_doc *d, const char *const *header);
+void rb_doc_row(rb_doc *d, const char *const *cells);
+void rb_doc_table_end(rb_doc *d);
+/* Finish and return the text (malloc'd); frees `d`. */
+char *rb_doc_finish(rb_doc *d);
+
+/* A time of the log (YYYY-MM-DDTHH:MM:SSZ) for people: local, to the
+ * minute, with the zone ("2026-11-26 06:51 JST"); the text as it is when
+ * it is not such a time. */
+const char *rb_local(char *buf, size_t n, const char *iso);
+
+/* "4h", "30m", "12.3 s" */
+const char *rb_duration_text(char *buf, size_t n, double seconds);
+/* The string `o`[`k`] of a report's JSON, or "" when it is absent or not a
+ * string: what the renderers print. */
+const char *rb_js(json_t *o, const char *k);
+
+#endif
