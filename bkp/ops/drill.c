@@ -13,6 +13,7 @@
 #include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "bkp/medium.h"
+#include "bkp/ops/medium_label.h"
 
 void ops_drill_sources_free(ops_drill_sources *s)
 {
@@ -123,12 +124,9 @@ static bool in_pass(const pol_medium *m, size_t o)
 /* Is the label of medium `m` at its path? Said when not. */
 static bool connected(const pol_medium *m)
 {
-    json_t *label = NULL;
-    bool there = !bkp_label_read(m->path, &label) &&
-                 !strcmp(json_string_value(json_object_get(label, "name")), m->name);
+    bool there = ops_medium_here(NULL, m);
     if (!there)
         bkp_info(_("%s is not connected at %s: not used"), m->name, m->path);
-    json_decref(label);
     return there;
 }
 

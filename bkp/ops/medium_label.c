@@ -38,19 +38,25 @@ static time_t *media_due(const bkp_repo *r, const pol_policy *p)
     return due;
 }
 
+bool ops_medium_here(const bkp_repo *r, const pol_medium *pm)
+{
+    json_t *label = NULL;
+    if (!pm->path || bkp_label_read(pm->path, &label))
+        return false;
+    bool ours =
+        !strcmp(json_string_value(json_object_get(label, "name")) ?: "", pm->name) &&
+        (!r ||
+         !strcmp(json_string_value(json_object_get(label, "repository")) ?: "", bkp_repo_uuid(r)));
+    json_decref(label);
+    return ours;
+}
+
 /* Is the label at `pm`'s path its own, on a file system other than `r`'s? */
 static bool plugged_in(const bkp_repo *r, const pol_medium *pm)
 {
     struct stat here, repo;
-    json_t *label = NULL;
-    if (stat(pm->path, &here) || !S_ISDIR(here.st_mode) || stat(bkp_repo_path(r), &repo) ||
-        here.st_dev == repo.st_dev || bkp_label_read(pm->path, &label))
-        return false;
-    bool ours =
-        !strcmp(json_string_value(json_object_get(label, "name")) ?: "", pm->name) &&
-        !strcmp(json_string_value(json_object_get(label, "repository")) ?: "", bkp_repo_uuid(r));
-    json_decref(label);
-    return ours;
+    return !stat(pm->path, &here) && S_ISDIR(here.st_mode) && !stat(bkp_repo_path(r), &repo) &&
+           here.st_dev != repo.st_dev && ops_medium_here(r, pm);
 }
 
 json_t *ops_media_connected(const bkp_repo *r, const pol_policy *p, time_t now)

@@ -56,4 +56,8 @@ const char *ops_medium_most_due(const bkp_repo *r, const pol_policy *p, time_t *
  * within the grace it is still connected (an alert is not cleared). */
 json_t *ops_media_connected(const bkp_repo *r, const pol_policy *p, time_t now);
 
+/* Is the label at `pm`'s path medium `pm`'s: its name, and the repository
+ * of `r` (NULL: any; a drill without the primary)? Reads the label only. */
+bool ops_medium_here(const bkp_repo *r, const pol_medium *pm);
+
 #endif
