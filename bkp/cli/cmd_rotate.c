@@ -55,18 +55,17 @@ static const char *kept(const cli_medium *m)
 static void said_disk(cli *c, const cli_medium *m, const ops_rotate_out *o)
 {
     char sz[32];
-    size_t i;
-    json_t *g;
     printf(o->copy.records ? _("%s: copied ") : _("%s: already held "), m->name);
-    json_array_foreach(o->copied, i, g) printf("%s%s", i ? ", " : "", json_string_value(g));
-    if (!json_array_size(o->copied))
+    for (size_t i = 0; i < o->plan.np; i++)
+        printf("%s%s", i ? ", " : "", o->plan.rows[i].name);
+    if (!o->plan.np)
         printf("%s", _("nothing: no data set of the policy is copied to it"));
     if (o->copy.packs)
         printf(_(" — %llu pack(s), %s, each read back from the disk and authenticated"),
                (unsigned long long)o->copy.packs, cli_size(sz, sizeof(sz), o->copy.bytes));
     printf("%s", C_("end of sentence", ".\n"));
     printf(_("%s now holds %zu generation(s); signatures, chains and objects checked.\n"), m->name,
-           json_array_size(o->held));
+           o->held.n);
     if (m->offline && !c->unmount)
         printf(_("You can unmount and disconnect %s now (umount %s); it is kept %s.\n"), m->name,
                m->path, kept(m));
@@ -76,7 +75,7 @@ static void said_disk(cli *c, const cli_medium *m, const ops_rotate_out *o)
 static void said_archive(cli *c, const cli_medium *m, const ops_rotate_out *o)
 {
     char sz[32];
-    size_t n = json_array_size(o->written);
+    size_t n = o->added.n;
     (void)c;
     printf(_("%s: %zu archive(s) written (%s)%s"), m->name, n,
            cli_size(sz, sizeof(sz), o->copy.bytes),
@@ -99,31 +98,33 @@ static void said_object(cli *c, const cli_medium *m, const ops_rotate_out *o)
            cli_size(sz, sizeof(sz), o->copy.bytes), (unsigned long long)o->copy.packs_present,
            (unsigned long long)o->locks_extended, o->governance ? "GOVERNANCE" : "COMPLIANCE",
            when);
-    printf(_("%s now holds %zu generation(s).\n"), m->name, json_array_size(o->held));
+    printf(_("%s now holds %zu generation(s).\n"), m->name, o->held.n);
 }
 
 /* A disk's rotation, for machines. */
 static json_t *json_disk(const cli_medium *m, const ops_rotate_out *o)
 {
-    return json_pack("{s:s, s:O, s:I, s:I, s:I, s:O?}", "medium", m->name, "generations", o->copied,
-                     "packs", (json_int_t)o->copy.packs, "bytes", (json_int_t)o->copy.bytes,
-                     "packs_present", (json_int_t)o->copy.packs_present, "held", o->held);
+    return json_pack("{s:s, s:o, s:I, s:I, s:I, s:o}", "medium", m->name, "generations",
+                     ops_rotate_plan_names(&o->plan), "packs", (json_int_t)o->copy.packs, "bytes",
+                     (json_int_t)o->copy.bytes, "packs_present", (json_int_t)o->copy.packs_present,
+                     "held", ops_held_json(&o->held));
 }
 
 /* An archive medium's: the archives written now. */
 static json_t *json_archive(const cli_medium *m, const ops_rotate_out *o)
 {
-    return json_pack("{s:s, s:O, s:I}", "medium", m->name, "generations", o->written, "bytes",
-                     (json_int_t)o->copy.bytes);
+    return json_pack("{s:s, s:o, s:I}", "medium", m->name, "generations", ops_held_names(&o->added),
+                     "bytes", (json_int_t)o->copy.bytes);
 }
 
 /* A bucket's: with the locks made longer. */
 static json_t *json_object_medium(const cli_medium *m, const ops_rotate_out *o)
 {
-    return json_pack("{s:s, s:O, s:I, s:I, s:I, s:I, s:O?}", "medium", m->name, "generations",
-                     o->copied, "packs", (json_int_t)o->copy.packs, "bytes",
+    return json_pack("{s:s, s:o, s:I, s:I, s:I, s:I, s:o}", "medium", m->name, "generations",
+                     ops_rotate_plan_names(&o->plan), "packs", (json_int_t)o->copy.packs, "bytes",
                      (json_int_t)o->copy.bytes, "packs_present", (json_int_t)o->copy.packs_present,
-                     "locks_extended", (json_int_t)o->locks_extended, "held", o->held);
+                     "locks_extended", (json_int_t)o->locks_extended, "held",
+                     ops_held_json(&o->held));
 }
 
 /* What each kind of medium says after a rotation that succeeded: to

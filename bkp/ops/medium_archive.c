@@ -248,11 +248,7 @@ static int copy(ops_rotation *t)
         } else if (!rc) {
             o->copy.bytes += b;
             o->copy.records++;
-            json_array_append_new(o->written, json_string(pl->rows[i].name));
-            json_array_append_new(o->added,
-                                  json_pack("{s:s, s:i, s:s, s:O}", "dataset", g->dataset, "seq",
-                                            (int)g->seq, "uuid", g->uuid, "finished",
-                                            json_object_get(g->json, "finished")));
+            rc = ops_held_add(&o->added, g);
         }
     }
     bkp_progress_done();
@@ -277,8 +273,8 @@ static json_t *figures(ops_rotation *t)
 {
     const ops_rotate_out *o = t->out;
     const archiving *a = t->d;
-    json_t *fig =
-        json_pack("{s:O, s:I}", "generations", o->written, "bytes", (json_int_t)o->copy.bytes);
+    json_t *fig = json_pack("{s:o, s:I}", "generations", ops_held_names(&o->added), "bytes",
+                            (json_int_t)o->copy.bytes);
     if (fig && o->kit_written)
         json_object_set_new(fig, "kit_sha256", json_string(o->kit.sums));
     else if (fig && !o->rc && a->kit_on_tape && a->akit.res.written)
@@ -293,7 +289,7 @@ static json_t *figures(ops_rotation *t)
 static void end(ops_rotation *t, ops_rotate_end *e)
 {
     const ops_rotate_out *o = t->out;
-    bool took = json_array_size(o->added) > 0;
+    bool took = o->added.n > 0;
     e->took = took;
     e->seen = !o->rc;
     e->pin = o->device ? NULL : t->in->path;
@@ -301,7 +297,7 @@ static void end(ops_rotation *t, ops_rotate_end *e)
                                 .verified = took && !o->device, /* a device is not read back */
                                 .verify_recorded = true,
                                 .verify_ok = true,
-                                .added = o->added};
+                                .added = &o->added};
 }
 
 static void release(ops_rotation *t)

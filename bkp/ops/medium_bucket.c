@@ -127,17 +127,19 @@ static int prune(const ops_rotate_in *in, bkp_s3 *s, const char *work, time_t no
     return rc;
 }
 
-/* What the bucket holds, from the working copy the rotation left. */
-static json_t *held_in(bkp_repo *primary, const char *work)
+/* What the bucket holds, from the working copy the rotation left (`known`
+ * whatever it finds). */
+static void held_in(bkp_repo *primary, const char *work, ops_held *held)
 {
     char *repo = bkp_path_join(work, "repo");
     bkp_repo *copy = NULL;
-    json_t *held = NULL;
-    if (repo && bkp_repo_open_copy(repo, primary, BKP_REPO_READONLY, &copy) == 0)
-        held = ops_held_list(copy);
+    ops_held_clear(held);
+    held->known = true;
+    if (repo && bkp_repo_open_copy(repo, primary, BKP_REPO_READONLY, &copy) == 0 &&
+        ops_held_of(copy, held))
+        bkp_debug("out of memory listing what the bucket holds");
     bkp_repo_free(copy);
     free(repo);
-    return held ? held : json_array();
 }
 
 /* The registered label, in front in the bucket: 0, or the error (logged),
@@ -247,18 +249,18 @@ static void after(ops_rotation *t)
     if ((t->out->prune_rc = prune(t->in, b->s, b->work, b->now, &t->out->bucket_prune)))
         bkp_warn(_("%s: the bucket could not be pruned (above); the copy is complete"),
                  t->in->medium);
-    t->out->held = held_in(t->in->primary, b->work);
+    held_in(t->in->primary, b->work, &t->out->held);
 }
 
 static json_t *figures(ops_rotation *t)
 {
     const ops_rotate_out *o = t->out;
-    return json_pack("{s:O, s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "generations", o->copied, "mode",
-                     o->governance ? "governance" : "compliance", "packs",
-                     (json_int_t)o->copy.packs, "bytes", (json_int_t)o->copy.bytes, "packs_present",
-                     (json_int_t)o->copy.packs_present, "records", (json_int_t)o->copy.records,
-                     "locks_extended", (json_int_t)o->locks_extended, "retain_until",
-                     (json_int_t)o->retain_until);
+    return json_pack(
+        "{s:o, s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "generations", ops_rotate_plan_names(&o->plan),
+        "mode", o->governance ? "governance" : "compliance", "packs", (json_int_t)o->copy.packs,
+        "bytes", (json_int_t)o->copy.bytes, "packs_present", (json_int_t)o->copy.packs_present,
+        "records", (json_int_t)o->copy.records, "locks_extended", (json_int_t)o->locks_extended,
+        "retain_until", (json_int_t)o->retain_until);
 }
 
 /* The audit record, then the registry; a bucket takes no pin. */
@@ -266,8 +268,8 @@ static void end(ops_rotation *t, ops_rotate_end *e)
 {
     const ops_rotate_out *o = t->out;
     e->where = t->in->pm ? t->in->pm->object.bucket : NULL;
-    e->took = e->seen = o->held != NULL;
-    e->note = (ops_rotate_seen){.held = o->held};
+    e->took = e->seen = o->held.known;
+    e->note = (ops_rotate_seen){.held = &o->held};
 }
 
 static void release(ops_rotation *t)

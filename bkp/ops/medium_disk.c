@@ -134,8 +134,8 @@ static void verify_copy(ops_rotation *t)
             in->medium, (unsigned long long)o->verify_problems, in->medium);
         rc = ops_rotate_fail(o, OPS_ROTATE_VERIFY, rc < 0 ? rc : -EBADMSG);
     }
-    json_decref(o->held);
-    o->held = ops_held_list(d->dst);
+    if (ops_held_of(d->dst, &o->held))
+        bkp_debug("%s: out of memory listing what it holds", in->medium);
     if (rc)
         return;
     const bkp_kit_doc *docs = NULL;
@@ -186,10 +186,11 @@ static void seal(bkp_repo *dst, const char *medium)
 static json_t *figures(ops_rotation *t)
 {
     const ops_rotate_out *o = t->out;
-    json_t *fig = json_pack("{s:O, s:I, s:I, s:I, s:I, s:i}", "generations", o->copied, "packs",
-                            (json_int_t)o->copy.packs, "bytes", (json_int_t)o->copy.bytes,
-                            "packs_present", (json_int_t)o->copy.packs_present, "records",
-                            (json_int_t)o->copy.records, "held", (int)json_array_size(o->held));
+    json_t *fig =
+        json_pack("{s:o, s:I, s:I, s:I, s:I, s:i}", "generations", ops_rotate_plan_names(&o->plan),
+                  "packs", (json_int_t)o->copy.packs, "bytes", (json_int_t)o->copy.bytes,
+                  "packs_present", (json_int_t)o->copy.packs_present, "records",
+                  (json_int_t)o->copy.records, "held", (int)o->held.n);
     if (fig && o->kit_written)
         json_object_set_new(fig, "kit_sha256", json_string(o->kit.sums));
     return fig;
@@ -235,7 +236,7 @@ static void end(ops_rotation *t, ops_rotate_end *e)
     e->note = (ops_rotate_seen){.path = t->in->path,
                                 .verified = o->verified,
                                 .verify_ok = o->verified && o->verify_problems == 0,
-                                .held = o->held};
+                                .held = &o->held};
 }
 
 static void release(ops_rotation *t)

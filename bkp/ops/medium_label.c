@@ -43,10 +43,9 @@ bool ops_medium_here(const bkp_repo *r, const pol_medium *pm)
     json_t *label = NULL;
     if (!pm->path || bkp_label_read(pm->path, &label))
         return false;
-    bool ours =
-        !strcmp(json_string_value(json_object_get(label, "name")) ?: "", pm->name) &&
-        (!r ||
-         !strcmp(json_string_value(json_object_get(label, "repository")) ?: "", bkp_repo_uuid(r)));
+    bool ours = !strcmp(json_string_value(json_object_get(label, "name")) ?: "", pm->name) &&
+                (!r || !strcmp(json_string_value(json_object_get(label, "repository")) ?: "",
+                               bkp_repo_uuid(r)));
     json_decref(label);
     return ours;
 }

@@ -116,6 +116,14 @@ int ops_rotate_plan_make(const pol_policy *policy, const char *medium, bkp_gen *
     return prunes && listed ? plan_prune(policy, held, nheld, plan) : 0;
 }
 
+json_t *ops_rotate_plan_names(const ops_rotate_plan *plan)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < plan->np; i++)
+        json_array_append_new(a, json_string(plan->rows[i].name));
+    return a;
+}
+
 void ops_rotate_plan_clear(ops_rotate_plan *plan)
 {
     for (size_t i = 0; i < plan->ngone; i++)
@@ -168,8 +176,6 @@ static int plan(ops_rotation *t)
     else
         o->plan = (ops_rotate_plan){.v = v, .n = n};
     o->plan.locked = t->drv->locks;
-    for (size_t i = 0; !rc && i < o->plan.np; i++)
-        json_array_append_new(o->copied, json_string(o->plan.rows[i].name));
     return ops_rotate_fail(o, OPS_ROTATE_COPY, rc);
 }
 
@@ -202,10 +208,7 @@ int ops_rotate_with(const ops_medium_driver *drv, const ops_rotate_in *in, ops_r
     memset(out, 0, sizeof(*out));
     if (!drv->copy || !drv->end || !drv->figures) /* a driver without them is no driver */
         return ops_rotate_fail(out, OPS_ROTATE_OPEN, -EINVAL);
-    out->copied = json_array();
-    out->written = json_array();
-    out->added = json_array();
-    if (!out->copied || !out->written || !out->added || !(t.d = calloc(1, drv->size + 1)))
+    if (!(t.d = calloc(1, drv->size + 1)))
         return ops_rotate_fail(out, OPS_ROTATE_OPEN, -ENOMEM);
     bool ready =
         !(drv->reach && drv->reach(&t)) && !guard(&t) && !(drv->open && drv->open(&t)) && !plan(&t);
@@ -240,10 +243,8 @@ int ops_rotate(const ops_rotate_in *in, ops_rotate_out *out)
 void ops_rotate_out_clear(ops_rotate_out *out)
 {
     ops_rotate_plan_clear(&out->plan);
-    json_decref(out->copied);
-    json_decref(out->written);
-    json_decref(out->added);
-    json_decref(out->held);
+    ops_held_clear(&out->added);
+    ops_held_clear(&out->held);
     ops_prune_out_clear(&out->prune);
     memset(out, 0, sizeof(*out));
 }

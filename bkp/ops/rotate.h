@@ -39,6 +39,7 @@
 #include "bkp/kit.h"
 #include "bkp/ops/prune_medium.h"
 #include "bkp/ops/rotate_finish.h"
+#include "bkp/ops/rotate_record.h"
 #include "bkp/repo.h"
 #include "policies/policy.h"
 
@@ -102,18 +103,19 @@ int ops_rotate_plan_make(const pol_policy *policy, const char *medium, bkp_gen *
                          bkp_gen **held, size_t nheld, bool listed, bool prunes,
                          ops_rotate_plan *plan);
 void ops_rotate_plan_clear(ops_rotate_plan *plan);
+/* The names of the plan's generations, ["DATASET:SEQ"], for an audit
+ * record or --json (a new array). */
+json_t *ops_rotate_plan_names(const ops_rotate_plan *plan);
 
 typedef struct ops_rotate_out {
-    ops_rotate_plan plan;
-    json_t *copied;       /* ["DATASET:SEQ"] chosen for the medium (copied now or held) */
+    ops_rotate_plan plan; /* what is chosen for the medium (copied now, or there already) */
     bkp_copy_result copy; /* what was copied now (an archive medium: `records` archives), and
                              what was there */
     bool copied_all;      /* every chosen generation is on the medium */
     /* An archive medium: */
-    bool device;     /* `path` is a device: written, not read back */
-    json_t *written; /* ["DATASET:SEQ"] archived now, in order */
-    json_t *added;   /* the same as [{dataset, seq, uuid, finished}] */
-    size_t present;  /* chosen generations whose archive was there already */
+    bool device;    /* `path` is a device: written, not read back */
+    ops_held added; /* the generations archived now, in order */
+    size_t present; /* chosen generations whose archive was there already */
     /* An object medium: */
     uint64_t locks_extended; /* locks of objects already there, made longer */
     time_t retain_until;     /* the latest retain-until of the copy */
@@ -125,7 +127,7 @@ typedef struct ops_rotate_out {
     bool verified; /* the verify ran to its end (`verify_rc` >= 0) */
     int verify_rc; /* 0 checked (problems: `verify_problems`), < 0 could not check */
     uint64_t verify_problems;
-    json_t *held;     /* what the medium holds after it: [{dataset, seq, uuid, finished}] */
+    ops_held held;    /* what the medium holds after it (`known` once listed) */
     bool kit_written; /* the kit is there (`kit`: new, or the same bytes already) */
     bkp_kit_result kit;
     bool wrote;           /* the rotation counts as a write of the medium */

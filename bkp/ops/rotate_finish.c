@@ -44,14 +44,15 @@ static int note_seen(json_t *e, void *ctx)
     }
     if (!n->wrote)
         return 0;
-    if (s->held)
-        json_object_set(e, "held", (json_t *)s->held);
-    json_t *held = json_object_get(e, "held");
-    if (s->added && !json_is_array(held)) {
+    if (s->held && s->held->known)
+        json_object_set_new(e, "held", ops_held_json(s->held));
+    json_t *held = json_object_get(e, "held"), *added = s->added ? ops_held_json(s->added) : NULL;
+    if (added && !json_is_array(held)) {
         held = json_array();
         json_object_set_new(e, "held", held);
     }
-    json_array_foreach(s->added, i, g) json_array_append(held, g);
+    json_array_foreach(added, i, g) json_array_append(held, g);
+    json_decref(added);
     return 0;
 }
 

@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "bkp/generation.h"
+#include "bkp/ops/rotate_record.h"
 #include "bkp/repo.h"
 
 /* The steps of a rotation, each a place it can fail (rotate.c and its
@@ -44,8 +45,8 @@ typedef struct ops_rotate_seen {
                               before its name): it counts only once the audit record of the
                               rotation is written */
     bool verify_ok;
-    const json_t *held;    /* what it holds now, replacing the list; or NULL */
-    const json_t *added;   /* what it took now, appended to the list; or NULL */
+    const ops_held *held;  /* what it holds now, replacing the list; or NULL (or not `known`) */
+    const ops_held *added; /* what it took now, appended to the list; or NULL */
 } ops_rotate_seen;
 
 typedef struct ops_rotate_end {

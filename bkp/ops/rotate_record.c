@@ -1,6 +1,11 @@
 /* rotate_record.c — see rotate_record.h. */
 #include "bkp/ops/rotate_record.h"
 
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "bkp/audit.h"
 #include "bkp/i18n.h"
 #include "bkp/log.h"
@@ -25,22 +30,67 @@ int ops_rotate_record(bkp_repo *primary, const char *medium, bool failed, const 
     return bkp_audit_append(primary, &rec);
 }
 
-json_t *ops_held_list(bkp_repo *dst)
+int ops_held_add(ops_held *h, const bkp_gen *g)
+{
+    ops_held_gen *v = realloc(h->v, (h->n + 1) * sizeof(*v));
+    if (!v)
+        return -ENOMEM;
+    h->v = v;
+    ops_held_gen *x = &v[h->n];
+    memset(x, 0, sizeof(*x));
+    if (!(x->dataset = strdup(g->dataset)))
+        return -ENOMEM;
+    x->seq = g->seq;
+    snprintf(x->uuid, sizeof(x->uuid), "%s", g->uuid);
+    snprintf(x->finished, sizeof(x->finished), "%s",
+             json_string_value(json_object_get(g->json, "finished")) ?: "");
+    h->n++;
+    return 0;
+}
+
+void ops_held_clear(ops_held *h)
+{
+    for (size_t i = 0; i < h->n; i++)
+        free(h->v[i].dataset);
+    free(h->v);
+    memset(h, 0, sizeof(*h));
+}
+
+json_t *ops_held_json(const ops_held *h)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < h->n; i++)
+        json_array_append_new(a, json_pack("{s:s, s:i, s:s, s:s}", "dataset", h->v[i].dataset,
+                                           "seq", (int)h->v[i].seq, "uuid", h->v[i].uuid,
+                                           "finished", h->v[i].finished));
+    return a;
+}
+
+json_t *ops_held_names(const ops_held *h)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < h->n; i++) {
+        char name[96];
+        snprintf(name, sizeof(name), "%s:%u", h->v[i].dataset, h->v[i].seq);
+        json_array_append_new(a, json_string(name));
+    }
+    return a;
+}
+
+int ops_held_of(bkp_repo *dst, ops_held *out)
 {
     bkp_gen **v = NULL;
     size_t n = 0;
-    json_t *held = json_array();
+    int rc = 0;
+    ops_held_clear(out);
+    out->known = true;
     if (bkp_gen_list(dst, NULL, &v, &n))
-        return held;
-    for (size_t i = 0; i < n; i++) {
-        if (v[i]->pruned || v[i]->status)
-            continue;
-        json_array_append_new(held, json_pack("{s:s, s:i, s:s, s:O}", "dataset", v[i]->dataset,
-                                              "seq", (int)v[i]->seq, "uuid", v[i]->uuid, "finished",
-                                              json_object_get(v[i]->json, "finished")));
-    }
+        return 0;
+    for (size_t i = 0; !rc && i < n; i++)
+        if (!v[i]->pruned && !v[i]->status)
+            rc = ops_held_add(out, v[i]);
     bkp_gen_list_free(v, n);
-    return held;
+    return rc;
 }
 
 int ops_kit_write(const char *dir, const char *medium, const bkp_kit_doc *docs, size_t ndocs,

@@ -10,7 +10,9 @@
 #ifndef BKP_OPS_ROTATE_RECORD_H
 #define BKP_OPS_ROTATE_RECORD_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -27,9 +29,33 @@
 int ops_rotate_record(bkp_repo *primary, const char *medium, bool failed, const char *why,
                       bool refused, bkp_gen **pick, size_t np, json_t *fig);
 
-/* What the copy `dst` holds now: [{dataset, seq, uuid, finished}] (never
- * NULL but without memory; empty when its records cannot be listed). */
-json_t *ops_held_list(bkp_repo *dst);
+/* A generation a medium holds, as its registry entry lists it. */
+typedef struct ops_held_gen {
+    char *dataset;
+    uint32_t seq;
+    char uuid[37];
+    char finished[32]; /* the end of its capture, as its record says it */
+} ops_held_gen;
+
+/* What a medium holds, or took now. */
+typedef struct ops_held {
+    ops_held_gen *v;
+    size_t n;
+    bool known; /* the list was made (else the registry keeps the one it has) */
+} ops_held;
+
+/* Add generation `g` to `h`: 0 or -ENOMEM. */
+int ops_held_add(ops_held *h, const bkp_gen *g);
+void ops_held_clear(ops_held *h);
+/* The list as the registry and --json keep it: [{dataset, seq, uuid,
+ * finished}] (a new array; NULL without memory). */
+json_t *ops_held_json(const ops_held *h);
+/* Their names, ["DATASET:SEQ"], for an audit record (a new array). */
+json_t *ops_held_names(const ops_held *h);
+
+/* What the copy `dst` holds now, its intact records (`known` even when
+ * they cannot be listed: then none). 0 or -ENOMEM. */
+int ops_held_of(bkp_repo *dst, ops_held *out);
 
 /* Write the recovery kit at `dir`, the folder of medium `medium`, with
  * `docs`: 0 with `*res`, or the error, warned about (the copy is complete

@@ -92,16 +92,16 @@ static inline int ops_repo_seal(ops_repo *f, const char *dataset, time_t age, bk
     return rc;
 }
 
-typedef struct ops_held {
+typedef struct ops_fixture_held {
     json_t *label;
     const bkp_gen *g;
     time_t last_write;
     bool verify_ok;
-} ops_held;
+} ops_fixture_held;
 
 static inline int ops_held_set(json_t *e, void *ctx)
 {
-    ops_held *h = ctx;
+    ops_fixture_held *h = ctx;
     char fin[32], lw[32];
     bkp_iso_time(fin, sizeof(fin), h->g->finished);
     bkp_iso_time(lw, sizeof(lw), h->last_write);
@@ -120,7 +120,7 @@ static inline int ops_repo_register(ops_repo *f, const char *name, const char *t
                                     const char *location, const bkp_gen *g, time_t written,
                                     bool verify_ok)
 {
-    ops_held h = {bkp_label_new(f->r, name, type, location), g, bkp_now() - written, verify_ok};
+    ops_fixture_held h = {bkp_label_new(f->r, name, type, location), g, bkp_now() - written, verify_ok};
     int rc = h.label ? bkp_media_update(f->r, name, ops_held_set, &h) : -1;
     json_decref(h.label);
     return rc;

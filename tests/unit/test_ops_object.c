@@ -425,7 +425,7 @@ static void test_no_server(void **state)
     assert_int_equal(o.step, OPS_ROTATE_LABEL);
     assert_true(o.usage);
     assert_non_null(strstr(logged, "not labelled for this repository"));
-    assert_int_equal(json_array_size(o.copied), 0);
+    assert_int_equal(o.plan.np, 0);
     ops_rotate_out_clear(&o);
     char *log = bkp_audit_path(x->f.r);
     json_t *rec = NULL;
@@ -491,7 +491,7 @@ static void test_pin_ahead(void **state)
     assert_non_null(strstr(logged, "rotation to cloud refused"));
     /* Not the label's refusal: no request was made. */
     assert_null(strstr(logged, "cannot be read"));
-    assert_int_equal(json_array_size(o.copied), 0);
+    assert_int_equal(o.plan.np, 0);
     ops_rotate_out_clear(&o);
     char *log = bkp_audit_path(x->f.r);
     json_t *rec = NULL;

@@ -151,18 +151,18 @@ static int st_copy(ops_rotation *t)
 static void st_after(ops_rotation *t)
 {
     seen.after++;
-    t->out->held = json_array();
+    t->out->held.known = true;
 }
 
 static void st_end(ops_rotation *t, ops_rotate_end *e)
 {
     e->took = e->seen = t->out->copied_all;
-    e->note = (ops_rotate_seen){.held = t->out->held};
+    e->note = (ops_rotate_seen){.held = &t->out->held};
 }
 
 static json_t *st_figures(ops_rotation *t)
 {
-    return json_pack("{s:O}", "generations", t->out->copied);
+    return json_pack("{s:o}", "generations", ops_rotate_plan_names(&t->out->plan));
 }
 
 static void st_release(ops_rotation *t)

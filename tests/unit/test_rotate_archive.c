@@ -163,11 +163,10 @@ static void test_writes_then_nothing_new(void **state)
     assert_int_equal(rotate(x, &o), 0);
     assert_int_equal(o.step, OPS_ROTATE_DONE);
     assert_false(o.device);
-    assert_int_equal(json_array_size(o.written), 1);
-    assert_string_equal(json_string_value(json_array_get(o.written, 0)), "emr:1");
-    json_t *a = json_array_get(o.added, 0);
-    assert_string_equal(json_string_value(json_object_get(a, "uuid")), g->uuid);
-    assert_int_equal(json_integer_value(json_object_get(a, "seq")), 1);
+    assert_int_equal(o.added.n, 1);
+    assert_string_equal(o.added.v[0].dataset, "emr");
+    assert_int_equal(o.added.v[0].seq, 1);
+    assert_string_equal(o.added.v[0].uuid, g->uuid);
     assert_int_equal(o.present, 0);
     /* One archive, its size the one said, sealed read-only. */
     assert_string_equal(archives(x, s, sizeof(s)), "emr@0000000001.tar");
@@ -208,7 +207,7 @@ static void test_writes_then_nothing_new(void **state)
 
     /* A second rotation: the archive is there, nothing is written. */
     assert_int_equal(rotate(x, &o), 0);
-    assert_int_equal(json_array_size(o.written), 0);
+    assert_int_equal(o.added.n, 0);
     assert_int_equal(o.present, 1);
     assert_int_equal(o.copy.bytes, 0);
     ops_rotate_out_clear(&o);
@@ -297,7 +296,7 @@ static void test_flipped_byte_found_never_rewritten(void **state)
     errors = 0;
     assert_int_equal(rotate(x, &o), 0);
     assert_int_equal(o.present, 1);
-    assert_int_equal(json_array_size(o.written), 0);
+    assert_int_equal(o.added.n, 0);
     ops_rotate_out_clear(&o);
     assert_int_equal(stat(x->a1, &st2), 0);
     assert_true(st2.st_ino == st.st_ino && st2.st_size == st.st_size &&
@@ -342,7 +341,7 @@ static void test_killed_rotation_leftover(void **state)
 
     assert_int_equal(ops_repo_seal(&x->f, "emr", 0, NULL), 0);
     assert_int_equal(rotate(x, &o), 0);
-    assert_int_equal(json_array_size(o.written), 1);
+    assert_int_equal(o.added.n, 1);
     assert_int_equal(o.present, 0);
     ops_rotate_out_clear(&o);
     assert_int_equal(access(dead, F_OK), -1);
@@ -367,7 +366,7 @@ static void test_present_name_kept_new_one_written(void **state)
     assert_int_equal(fclose(f), 0);
     assert_int_equal(rotate(x, &o), 0);
     assert_int_equal(o.present, 1);
-    assert_int_equal(json_array_size(o.written), 0);
+    assert_int_equal(o.added.n, 0);
     ops_rotate_out_clear(&o);
     assert_int_equal(bkp_read_file(x->a1, &b, 1024), 0);
     assert_int_equal(b.len, 14);
@@ -376,7 +375,8 @@ static void test_present_name_kept_new_one_written(void **state)
     /* The next generation gets an archive of its own; the old name stays. */
     assert_int_equal(ops_repo_seal(&x->f, "emr", 0, NULL), 0);
     assert_int_equal(rotate(x, &o), 0);
-    assert_string_equal(json_string_value(json_array_get(o.written, 0)), "emr:2");
+    assert_string_equal(o.added.v[0].dataset, "emr");
+    assert_int_equal(o.added.v[0].seq, 2);
     assert_int_equal(o.present, 0);
     ops_rotate_out_clear(&o);
     assert_string_equal(archives(x, s, sizeof(s)), "emr@0000000001.tar emr@0000000002.tar");
@@ -397,7 +397,7 @@ static void test_other_medium_refused(void **state)
     assert_int_equal(ops_repo_seal(&x->f, "emr", 0, NULL), 0);
     assert_int_equal(rotate(x, &o), -EMEDIUMTYPE);
     assert_int_equal(o.step, OPS_ROTATE_LABEL);
-    assert_int_equal(json_array_size(o.written), 0);
+    assert_int_equal(o.added.n, 0);
     assert_false(o.kit_written);
     ops_rotate_out_clear(&o);
     assert_non_null(strstr(last_error, "is vault, not tape: refused"));
@@ -451,7 +451,7 @@ static void test_verify_stamped_only_when_recorded(void **state)
     assert_int_equal(ops_rotate(&in, &o), -EIO);
     json_decref(entry);
     assert_int_equal(o.step, OPS_ROTATE_RECORD);
-    assert_int_equal(json_array_size(o.written), 1); /* written and read back... */
+    assert_int_equal(o.added.n, 1); /* written and read back... */
     ops_rotate_out_clear(&o);
     /* ...but the log does not say so: the registry says it was seen, not
      * that it was verified, nor written. */
