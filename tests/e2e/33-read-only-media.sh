@@ -108,6 +108,9 @@ ok "$BKP" dump ds:1 "$D/sub/b.txt" --repo "$MNT/repo" --key-from "$WORK/safe/pap
 # From a folder on the disk itself (the kit's folder, say): the journal goes
 # to $HOME, never onto the disk.
 (cd "$MNT/bkp-recovery" && HOME=$WORK/home ok "$BKP" verify --repo ../repo)
+# A rotation's dry run reads the disk too, and writes nothing on it.
+ok "$BKP" rotate usb-a --policy "$POL" --dry-run
+output_has "held    ds:2" "the dry run should see what the disk holds"
 ls "$WORK/home"/bkp-journal-*.jsonl >/dev/null 2>&1 || flunk "a verify run from the disk's folder kept no journal in \$HOME"
 after=$(tree_sum)
 [ "$before" = "$after" ] ||
