@@ -142,23 +142,40 @@ static const struct {
 /* --dry-run: the plan, and nothing written. */
 static void plan_said(cli *c, const cli_medium *m, const ops_rotate_plan *pl)
 {
+    char when[32];
     if (c->json) {
         json_t *copy = json_array(), *held = json_array(), *gone = json_array();
-        for (size_t i = 0; i < pl->np; i++)
-            json_array_append_new(pl->rows[i].there ? held : copy, json_string(pl->rows[i].name));
+        json_t *locks = pl->locked ? json_object() : NULL;
+        for (size_t i = 0; i < pl->np; i++) {
+            const ops_plan_row *r = &pl->rows[i];
+            json_array_append_new(r->there ? held : copy, json_string(r->name));
+            if (locks && r->until) {
+                bkp_iso_time(when, sizeof(when), r->until);
+                json_object_set_new(locks, r->name, json_string(when));
+            }
+        }
         for (size_t i = 0; i < pl->ngone; i++)
             json_array_append_new(gone, json_string(pl->gone[i].name));
-        cli_print_json(json_pack("{s:s, s:b, s:o, s:o, s:o, s:b}", "medium", m->name, "dry_run",
-                                 true, "copy", copy, "there", held, "prune", gone, "listed",
-                                 pl->listed));
+        cli_print_json(json_pack("{s:s, s:b, s:o, s:o, s:o, s:b, s:o?}", "medium", m->name,
+                                 "dry_run", true, "copy", copy, "there", held, "prune", gone,
+                                 "listed", pl->listed, "lock_until", locks));
         return;
     }
     printf(_("%s: what a rotation would do now (nothing was written):\n"), m->name);
-    for (size_t i = 0; i < pl->np; i++)
-        if (pl->rows[i].there)
-            printf(_("  held    %s (on %s already)\n"), pl->rows[i].name, m->name);
+    for (size_t i = 0; i < pl->np; i++) {
+        const ops_plan_row *r = &pl->rows[i];
+        if (r->until)
+            bkp_local_time(when, sizeof(when), r->until, "-");
+        if (r->there && r->until)
+            printf(_("  held    %s (on %s already; its lock made to last until at least %s)\n"),
+                   r->name, m->name, when);
+        else if (r->there)
+            printf(_("  held    %s (on %s already)\n"), r->name, m->name);
+        else if (r->until)
+            printf(_("  copy    %s (locked until %s)\n"), r->name, when);
         else
-            printf(_("  copy    %s\n"), pl->rows[i].name);
+            printf(_("  copy    %s\n"), r->name);
+    }
     for (size_t i = 0; i < pl->ngone; i++)
         printf(pl->locked ? _("  prune   %s (the retention lets it go once the copy is there and "
                               "its lock has passed)\n")

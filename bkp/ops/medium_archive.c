@@ -248,7 +248,8 @@ static int copy(ops_rotation *t)
         } else if (!rc) {
             o->copy.bytes += b;
             o->copy.records++;
-            rc = ops_held_add(&o->added, g);
+            if (ops_held_add(&o->added, g)) /* the archive is there all the same */
+                bkp_debug("%s: out of memory noting %s", t->in->medium, pl->rows[i].name);
         }
     }
     bkp_progress_done();

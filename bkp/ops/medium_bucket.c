@@ -60,6 +60,7 @@ typedef struct bucket {
     bkp_gen **held;
     size_t nheld;
     bkp_bucket_result res;
+    bool copied; /* the copy is complete (`after` ran) */
 } bucket;
 
 /* The lock and the connection: no request yet. */
@@ -127,14 +128,12 @@ static int prune(const ops_rotate_in *in, bkp_s3 *s, const char *work, time_t no
     return rc;
 }
 
-/* What the bucket holds, from the working copy the rotation left (`known`
- * whatever it finds). */
+/* What the bucket holds, from the working copy the rotation left. */
 static void held_in(bkp_repo *primary, const char *work, ops_held *held)
 {
     char *repo = bkp_path_join(work, "repo");
     bkp_repo *copy = NULL;
     ops_held_clear(held);
-    held->known = true;
     if (repo && bkp_repo_open_copy(repo, primary, BKP_REPO_READONLY, &copy) == 0 &&
         ops_held_of(copy, held))
         bkp_debug("out of memory listing what the bucket holds");
@@ -221,7 +220,14 @@ static int held(ops_rotation *t, bkp_gen ***v, size_t *n, bool *listed)
     return ops_rotate_fail(t->out, OPS_ROTATE_COPY, rc);
 }
 
-/* Copy the plan's generations, each locked until its date. */
+/* The date a generation is locked until (ops_object_until). */
+static time_t until(ops_rotation *t, const bkp_gen *g)
+{
+    bucket *b = t->d;
+    return ops_object_until(t->in->policy, t->in->pm, g, b->now);
+}
+
+/* Copy the plan's generations, each locked until its row's date. */
 static int copy(ops_rotation *t)
 {
     const ops_rotate_in *in = t->in;
@@ -230,7 +236,7 @@ static int copy(ops_rotation *t)
     time_t *until = calloc(pl->np + 1, sizeof(*until));
     int rc = until && (b->work = ops_object_work_dir(in->primary, in->medium)) ? 0 : -ENOMEM;
     for (size_t i = 0; !rc && i < pl->np; i++)
-        until[i] = ops_object_until(in->policy, in->pm, pl->pick[i], b->now);
+        until[i] = pl->rows[i].until;
     if (!rc)
         rc = bkp_bucket_copy(in->primary, b->s, pl->pick, until, pl->np, ops_object_mode(in->pm),
                              ops_object_floor(in->pm, b->now), b->work, &b->res);
@@ -246,6 +252,7 @@ static int copy(ops_rotation *t)
 static void after(ops_rotation *t)
 {
     bucket *b = t->d;
+    b->copied = true;
     if ((t->out->prune_rc = prune(t->in, b->s, b->work, b->now, &t->out->bucket_prune)))
         bkp_warn(_("%s: the bucket could not be pruned (above); the copy is complete"),
                  t->in->medium);
@@ -268,7 +275,8 @@ static void end(ops_rotation *t, ops_rotate_end *e)
 {
     const ops_rotate_out *o = t->out;
     e->where = t->in->pm ? t->in->pm->object.bucket : NULL;
-    e->took = e->seen = o->held.known;
+    const bucket *b = t->d;
+    e->took = e->seen = b->copied;
     e->note = (ops_rotate_seen){.held = &o->held};
 }
 
@@ -293,6 +301,7 @@ const ops_medium_driver ops_medium_object = {
     .held = held,
     .prunes = true,
     .locks = true,
+    .until = until,
     .copy = copy,
     .after = after,
     .end = end,

@@ -176,6 +176,8 @@ static int plan(ops_rotation *t)
     else
         o->plan = (ops_rotate_plan){.v = v, .n = n};
     o->plan.locked = t->drv->locks;
+    for (size_t i = 0; !rc && t->drv->until && i < o->plan.np; i++)
+        o->plan.rows[i].until = t->drv->until(t, o->plan.rows[i].gen);
     return ops_rotate_fail(o, OPS_ROTATE_COPY, rc);
 }
 

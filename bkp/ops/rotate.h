@@ -74,6 +74,8 @@ typedef struct ops_plan_row {
     bkp_gen *gen;  /* borrowed from the plan's list of the primary */
     char name[96]; /* DATASET:SEQ */
     bool there;    /* the medium holds it already: nothing of it is copied */
+    time_t until;  /* a medium that locks: the date it is locked until, set or extended to by
+                      the copy; else 0 */
 } ops_plan_row;
 
 /* What a rotation will do, before it does anything: a value, made from the

@@ -48,6 +48,9 @@ struct ops_medium_driver {
     int (*held)(ops_rotation *t, bkp_gen ***v, size_t *n, bool *listed);
     bool prunes; /* its retention deletes (else it is write-once) */
     bool locks;  /* it locks what it holds until a date (a prune waits for it) */
+    /* A medium that locks: the date generation `g` is to be locked until
+     * (each row of the plan gets it; the copy sets or extends it). */
+    time_t (*until)(ops_rotation *t, const bkp_gen *g);
     /* 5. Copy the plan's generations (`out->plan`): 0 or the error. */
     int (*copy)(ops_rotation *t);
     /* After a complete copy: its prune, its verify, its kit. A failed

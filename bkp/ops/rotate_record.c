@@ -32,6 +32,9 @@ int ops_rotate_record(bkp_repo *primary, const char *medium, bool failed, const 
 
 int ops_held_add(ops_held *h, const bkp_gen *g)
 {
+    const char *fin = json_string_value(json_object_get(g->json, "finished"));
+    if (!fin || strlen(fin) >= sizeof(h->v->finished))
+        return 0; /* no capture time: the registry would refuse the entry (bkp/medium.c) */
     ops_held_gen *v = realloc(h->v, (h->n + 1) * sizeof(*v));
     if (!v)
         return -ENOMEM;
@@ -42,8 +45,7 @@ int ops_held_add(ops_held *h, const bkp_gen *g)
         return -ENOMEM;
     x->seq = g->seq;
     snprintf(x->uuid, sizeof(x->uuid), "%s", g->uuid);
-    snprintf(x->finished, sizeof(x->finished), "%s",
-             json_string_value(json_object_get(g->json, "finished")) ?: "");
+    snprintf(x->finished, sizeof(x->finished), "%s", fin);
     h->n++;
     return 0;
 }
@@ -83,9 +85,9 @@ int ops_held_of(bkp_repo *dst, ops_held *out)
     size_t n = 0;
     int rc = 0;
     ops_held_clear(out);
-    out->known = true;
     if (bkp_gen_list(dst, NULL, &v, &n))
-        return 0;
+        return 0; /* not known: the registry keeps the list it has */
+    out->known = true;
     for (size_t i = 0; !rc && i < n; i++)
         if (!v[i]->pruned && !v[i]->status)
             rc = ops_held_add(out, v[i]);

@@ -44,7 +44,8 @@ typedef struct ops_held {
     bool known; /* the list was made (else the registry keeps the one it has) */
 } ops_held;
 
-/* Add generation `g` to `h`: 0 or -ENOMEM. */
+/* Add generation `g` to `h`: 0 or -ENOMEM. A record without its capture
+ * time is not added (the registry would refuse the entry). */
 int ops_held_add(ops_held *h, const bkp_gen *g);
 void ops_held_clear(ops_held *h);
 /* The list as the registry and --json keep it: [{dataset, seq, uuid,
@@ -53,8 +54,8 @@ json_t *ops_held_json(const ops_held *h);
 /* Their names, ["DATASET:SEQ"], for an audit record (a new array). */
 json_t *ops_held_names(const ops_held *h);
 
-/* What the copy `dst` holds now, its intact records (`known` even when
- * they cannot be listed: then none). 0 or -ENOMEM. */
+/* What the copy `dst` holds now, its intact records (not `known` when they
+ * cannot be listed). 0 or -ENOMEM. */
 int ops_held_of(bkp_repo *dst, ops_held *out);
 
 /* Write the recovery kit at `dir`, the folder of medium `medium`, with

@@ -93,6 +93,7 @@ import json, sys
 p = json.loads(sys.argv[1])
 assert p["listed"] is True and p["copy"] == ["emr:2"] and p["there"] == [], p
 assert p["prune"] == [], p
+assert set(p["lock_until"]) == {"emr:2"}, p  # the date the copy will lock it until
 PY
         s3 "/hosp-bkp?versions=" -o "$WORK/after.xml" || fail "listing versions"
         cmp -s "$WORK/before.xml" "$WORK/after.xml" || flunk "rotate --dry-run wrote to the bucket"
