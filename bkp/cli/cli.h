@@ -348,7 +348,7 @@ void cli_status_print(json_t *all);
  * "due"}; the one-line reminder for people when it is due (nothing else). */
 json_t *cli_key_drill_status(cli *c, const ops_status_log *log);
 void cli_key_drill_remind(json_t *key_drill);
-/* What `bkp status --json` prints and the status page shows (status_page.c):
+/* What `bkp status --json` prints and the status page shows (status_in.c):
  * {"verdict", "datasets": `all` (stolen, from cli_status), "key_drill",
  * "generated" (now), "rotations" (the coming turns of the policy's media),
  * "audit" (the log checked now with the repository's public key)}. */

@@ -1,5 +1,5 @@
 /*
- * status_page.c — what the program gives the status document
+ * status_in.c — what the program gives the status document
  * (bkp/ops/status.h): when each medium was last written, what media pinned
  * of the primary, whether a bucket's lock was proven. The document and the
  * page are made by the library; `bkp status`, `bkp run`, the metrics and
