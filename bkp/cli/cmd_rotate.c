@@ -96,8 +96,8 @@ static void said_object(cli *c, const cli_medium *m, const ops_rotate_out *o)
              "object is locked (%s) until at least its generation's date; the latest is %s.\n"),
            m->name, o->plan.np, m->pm->object.bucket, (unsigned long long)o->copy.packs,
            cli_size(sz, sizeof(sz), o->copy.bytes), (unsigned long long)o->copy.packs_present,
-           (unsigned long long)o->locks_extended, o->governance ? "GOVERNANCE" : "COMPLIANCE",
-           when);
+           (unsigned long long)o->locks_extended,
+           m->pm->object.governance ? "GOVERNANCE" : "COMPLIANCE", when);
     printf(_("%s now holds %zu generation(s).\n"), m->name, o->held.n);
 }
 

@@ -247,7 +247,6 @@ static int copy(ops_rotation *t)
             rc = 0;
         } else if (!rc) {
             o->copy.bytes += b;
-            o->copy.records++;
             if (ops_held_add(&o->added, g)) /* the archive is there all the same */
                 bkp_debug("%s: out of memory noting %s", t->in->medium, pl->rows[i].name);
         }

@@ -78,7 +78,6 @@ static int reach(ops_rotation *t)
         o->usage = true;
         return ops_rotate_fail(o, OPS_ROTATE_OPEN, -EINVAL);
     }
-    o->governance = in->pm->object.governance;
     /* One rotation to a bucket at a time (the bucket itself holds no lock). */
     snprintf(lname, sizeof(lname), "rotate-%s", in->medium);
     int rc =
@@ -191,8 +190,8 @@ static int find_label(ops_rotation *t)
     return rc;
 }
 
-/* A dry run: the bucket's records, fetched into a staging folder to read
- * (a rotation's copy reads them itself, bkp_bucket_copy). */
+/* The bucket's records, fetched into a staging folder to read (a dry run:
+ * a rotation's copy reads them itself, bkp_bucket_copy). */
 static int held(ops_rotation *t, bkp_gen ***v, size_t *n, bool *listed)
 {
     const ops_rotate_in *in = t->in;
@@ -200,8 +199,6 @@ static int held(ops_rotation *t, bkp_gen ***v, size_t *n, bool *listed)
     bkp_bucket_fetch f = {.label_uuid = ops_object_label_uuid(in->entry),
                           .label_repository = bkp_repo_uuid(in->primary)};
     *listed = false;
-    if (!in->dry_run)
-        return 0;
     f.label_version = json_string_value(json_object_get(in->entry, "label_version"));
     char *repo = NULL;
     int rc =
@@ -264,10 +261,10 @@ static json_t *figures(ops_rotation *t)
     const ops_rotate_out *o = t->out;
     return json_pack(
         "{s:o, s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "generations", ops_rotate_plan_names(&o->plan),
-        "mode", o->governance ? "governance" : "compliance", "packs", (json_int_t)o->copy.packs,
-        "bytes", (json_int_t)o->copy.bytes, "packs_present", (json_int_t)o->copy.packs_present,
-        "records", (json_int_t)o->copy.records, "locks_extended", (json_int_t)o->locks_extended,
-        "retain_until", (json_int_t)o->retain_until);
+        "mode", t->in->pm->object.governance ? "governance" : "compliance", "packs",
+        (json_int_t)o->copy.packs, "bytes", (json_int_t)o->copy.bytes, "packs_present",
+        (json_int_t)o->copy.packs_present, "records", (json_int_t)o->copy.records, "locks_extended",
+        (json_int_t)o->locks_extended, "retain_until", (json_int_t)o->retain_until);
 }
 
 /* The audit record, then the registry; a bucket takes no pin. */

@@ -163,12 +163,10 @@ static int plan(ops_rotation *t)
     bkp_gen **held = NULL, **v = o->plan.v;
     size_t nheld = 0, n = o->plan.n;
     bool listed = false;
-    int rc = t->drv->held ? t->drv->held(t, &held, &nheld, &listed) : 0;
-    if (rc && !in->dry_run) { /* a rotation finds what is there as it copies */
-        bkp_debug("%s: what it holds could not be listed (%s)", in->medium, bkp_strerror(rc));
-        listed = false;
-        rc = 0;
-    }
+    /* Only a dry run lists the medium: a rotation's copy finds what is
+     * there as it copies (packs present, archive names taken, objects
+     * locked), and would read the medium's records twice. */
+    int rc = in->dry_run && t->drv->held ? t->drv->held(t, &held, &nheld, &listed) : 0;
     o->plan.v = NULL; /* the plan takes the list */
     if (!rc)
         rc = ops_rotate_plan_make(in->policy, in->medium, v, n, held, nheld, listed,

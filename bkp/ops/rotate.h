@@ -111,8 +111,8 @@ json_t *ops_rotate_plan_names(const ops_rotate_plan *plan);
 
 typedef struct ops_rotate_out {
     ops_rotate_plan plan; /* what is chosen for the medium (copied now, or there already) */
-    bkp_copy_result copy; /* what was copied now (an archive medium: `records` archives), and
-                             what was there */
+    bkp_copy_result copy; /* what was copied now (an archive medium: its `bytes`), and what
+                             was there */
     bool copied_all;      /* every chosen generation is on the medium */
     /* An archive medium: */
     bool device;    /* `path` is a device: written, not read back */
@@ -121,7 +121,6 @@ typedef struct ops_rotate_out {
     /* An object medium: */
     uint64_t locks_extended; /* locks of objects already there, made longer */
     time_t retain_until;     /* the latest retain-until of the copy */
-    bool governance;         /* its objects are locked in GOVERNANCE mode */
     /* The retention applied to the copy (a disk's rows; a bucket's figures). */
     ops_prune_out prune;
     bkp_bucket_prune_result bucket_prune;

@@ -43,8 +43,9 @@ struct ops_medium_driver {
     /* 3. Open it for the copy: its locks, the copy made when absent. In a
      * dry run, open what is there to read, create nothing. */
     int (*open)(ops_rotation *t);
-    /* 4. What it holds now, for the plan: `*v` (`*n`) owned by the driver
-     * until `release`; `*listed` false when it cannot say (a tape). */
+    /* 4. What it holds now, for the plan of a dry run (a rotation's copy
+     * finds it as it goes): `*v` (`*n`) owned by the driver until
+     * `release`; `*listed` false when it cannot say (a tape). */
     int (*held)(ops_rotation *t, bkp_gen ***v, size_t *n, bool *listed);
     bool prunes; /* its retention deletes (else it is write-once) */
     bool locks;  /* it locks what it holds until a date (a prune waits for it) */
