@@ -667,7 +667,10 @@ static int copy_rest(bkp_repo *src, bkp_s3 *s, bkp_gen *const *gens, const time_
     bkp_buf before, after;
     char *repo = bkp_path_join(tmp, "repo");
     char *audit = repo ? bkp_path_join(repo, BKP_AUDIT_COPY) : NULL;
-    int rc = audit ? bkp_bucket_fetch_meta(s, tmp, NULL) : -ENOMEM;
+    bkp_bucket_trust t = {.like = src};
+    int rc = audit ? bkp_bucket_trust_find(s, NULL, &t) : -ENOMEM;
+    if (!rc)
+        rc = bkp_bucket_fetch_meta(s, tmp, &t, NULL);
     bkp_buf_init(&before);
     bkp_buf_init(&after);
     /* Before any record: the config and key file as the primary has them (a

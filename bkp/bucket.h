@@ -71,19 +71,18 @@ int bkp_bucket_label(bkp_repo *r, bkp_s3 *s, const json_t *label, bkp_s3_lock mo
 /* The label of the bucket: 0 with `*out`, -ENOENT when it has none,
  * -EBADMSG (logged) when it is not a valid label. */
 int bkp_bucket_read_label(bkp_s3 *s, json_t **out) __attribute__((warn_unused_result));
-/* The label `uuid` of repository `repository` (the registered one) through
- * the label's versions: the current one when it is ours, else the version
- * `version` the registry noted when it was labelled (may be NULL), else the
- * newest of ours among the newest versions behind whatever was put in front
- * (`*behind` then true: put it back in front). A label is ours only with
- * both: the label is not signed, and a copy of ours naming another
- * repository, put in front, would have the bucket's copy taken for another
- * repository's. The noted version is found however many versions were put
- * in front of it (each rotation extends its lock, so it cannot be deleted);
- * a registry without one looks at the newest BUCKET_FEW only. -ENOENT when
+/* The registered label `registered` through the label's versions: the
+ * current one when it is ours (bkp_label_ours: naming `repository` and no
+ * other key than `pk`, and that very label or its uuid signed by `pk`), else the version `version` the registry noted when it was
+ * labelled (may be NULL), else the newest of ours among the newest versions
+ * behind whatever was put in front (`*behind` then true: put it back in
+ * front). The noted version is found however many versions were put in
+ * front of it (each rotation extends its lock, so it cannot be deleted); a
+ * registry without one looks at the newest BUCKET_FEW only. -ENOENT when
  * none of those is ours; else an S3 error (logged). */
-int bkp_bucket_find_label(bkp_s3 *s, const char *uuid, const char *repository, const char *version,
-                          json_t **out, bool *behind) __attribute__((warn_unused_result));
+int bkp_bucket_find_label(bkp_s3 *s, const json_t *registered, const uint8_t pk[32],
+                          const char *repository, const char *version, json_t **out, bool *behind)
+    __attribute__((warn_unused_result));
 
 /* Copy `gens` (sealed records of `src`) into the bucket as above; `until[i]`
  * is the retain-until date of `gens[i]`, `floor` the date of everything
@@ -140,21 +139,66 @@ typedef struct bkp_bucket_probe {
 int bkp_bucket_probe_lock(bkp_s3 *s, bkp_s3_lock mode, bkp_bucket_probe *out)
     __attribute__((warn_unused_result));
 
+/*
+ * What a copy fetched from a bucket is believed by (bucket_trust.c): one
+ * rule. Anyone holding the bucket's credentials can put any number of
+ * versions in front of ours, never take ours away; so
+ *  1. the key: the primary's (`like`) when it is at hand; else the key named
+ *     by the newest label, of the bucket's newest BKP_BUCKET_TRIES, that is
+ *     signed by the key it names and that the sheets (`master`) or the
+ *     passphrase open — the passphrase through the newest key file that key
+ *     signed and that takes it. Only when no label is signed (an earlier bkp
+ *     labelled the bucket) do the configs name the key, the same way.
+ *  2. every small object: the newest of its newest BKP_BUCKET_TRIES versions
+ *     that verifies under that key (bkp_bucket_verifies), and nothing else.
+ * Packs are believed by their content (bkp_bucket_fetch_packs).
+ */
+#define BKP_BUCKET_TRIES 8
+typedef struct bkp_bucket_trust {
+    /* Given (borrowed): the primary, or the sheets' master secret, or the
+     * passphrase; the registry's label of the medium when at hand. */
+    const bkp_repo *like;
+    const uint8_t *master;
+    const char *pass;
+    size_t plen;
+    const json_t *registered;
+    /* Found by bkp_bucket_trust_find. */
+    uint8_t pk[32];     /* the repository's signing key */
+    char id[37];        /* its uuid */
+    uint8_t rid[16];    /* the same, as bytes */
+    const bkp_keys *keys; /* the primary's, or `own` */
+    bkp_keys *own;
+    uint8_t *key_file; /* the key file that took the passphrase */
+    size_t key_len;
+    bool by_label;   /* the key was named by a signed label (else a config) */
+    bool config_mac; /* a config under the MAC names it: no format 2 one is taken */
+} bkp_bucket_trust;
+/* Step 1: 0 with the key found; -EKEYREJECTED (logged) when neither the
+ * sheets nor the passphrase open any key a label or config names; -ENOENT
+ * (logged) when the bucket names none; -EINVAL with nothing to open it
+ * with; else an S3 error. The fingerprint found is said, to compare with
+ * paper. */
+int bkp_bucket_trust_find(bkp_s3 *s, const char *medium, bkp_bucket_trust *t)
+    __attribute__((warn_unused_result));
+/* Step 2 for repository file `rel` (BKP_LABEL_FILE for the label), of
+ * bytes `b`: the label the repository's (bkp_label_ours), naming it; the
+ * config naming the key under the keys' MAC (format 3 and later); the key
+ * file signed by it (the one that took the passphrase); a record signed by
+ * it, of its kind, for the data set and sequence it is named for; the audit
+ * copy always (its chain is checked where it is read). */
+bool bkp_bucket_verifies(const bkp_bucket_trust *t, const char *rel, const uint8_t *b, size_t len);
+void bkp_bucket_trust_clear(bkp_bucket_trust *t);
+
 /* Fetch the small objects of the bucket (label, config, key file, records,
  * tombstones, clearances, audit copy) into `dir` (an empty folder):
- * `dir`/BKP-LABEL and the repository copy `dir`/repo, still without packs.
- * Every key is checked against the layout and every size against its cap
- * before a byte is kept; anything else in the bucket is left alone (probe
- * canaries) or reported. `f` (may be NULL) lists what was hidden.
- * Beside the copy, older versions of the config and of the key file that
- * are of their kind too: `dir`/config-older-N and key-older-N, N from 1 to
- * BKP_BUCKET_OLDER, newest first, for an open the newest does not serve
- * (ops_object_open_fetched); the key file and the records are taken when
- * one of those configs signed them. */
-#define BKP_BUCKET_OLDER 8
+ * `dir`/BKP-LABEL and the repository copy `dir`/repo, still without packs,
+ * each the newest version that verifies under `t` (found already). Every
+ * key is checked against the layout and every size against its cap before
+ * a byte is kept; anything else in the bucket is left alone (probe
+ * canaries) or reported. `f` (may be NULL) lists what was hidden. */
 typedef struct bkp_bucket_fetch bkp_bucket_fetch; /* below */
-int bkp_bucket_fetch_meta(bkp_s3 *s, const char *dir, bkp_bucket_fetch *f)
-    __attribute__((warn_unused_result));
+int bkp_bucket_fetch_meta(bkp_s3 *s, const char *dir, const bkp_bucket_trust *t,
+                          bkp_bucket_fetch *f) __attribute__((warn_unused_result));
 
 /* What fetching the packs found. */
 struct bkp_bucket_fetch {
@@ -170,19 +214,6 @@ struct bkp_bucket_fetch {
      * Their repository paths ("config", "keys/key", "generations/…"). */
     char (*hidden)[256];
     size_t nhidden;
-    /* Set by the caller before bkp_bucket_fetch_meta (borrowed; cleared by
-     * bkp_bucket_fetch_clear): only a config of exactly these bytes is
-     * taken, so that the key file and records are those its key signed —
-     * the fetch again for an older config (ops_object_open_fetched). */
-    const uint8_t *config_pin;
-    size_t config_pin_len;
-    /* Set by a caller that knows the registered label (borrowed; kept by
-     * bkp_bucket_fetch_clear, for a fetch again): the newest version of the
-     * label with this uuid and repository is taken, and one put in front of
-     * it is reported as hidden ("BKP-LABEL"); past the versions listed, the
-     * version `label_version` the registry noted (may be NULL). When none is
-     * that label, the newest label is taken, still reported. */
-    const char *label_uuid, *label_repository, *label_version;
 };
 void bkp_bucket_fetch_clear(bkp_bucket_fetch *f);
 

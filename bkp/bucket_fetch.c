@@ -28,10 +28,6 @@
 
 /* ---- fetching a copy ---- */
 
-/* At most this many versions of one object are tried: each is up to a
- * pack's size, and anyone with the credentials can add versions. */
-#define PACK_TRIES 8
-
 /* The versions under `prefix`, newest first within each key (as S3 lists
  * them). Deleting an object under Object Lock only puts a delete marker in
  * front of it, and anyone holding the credentials may: the readers below
@@ -46,25 +42,27 @@ typedef struct bounded {
     uint64_t seen, dropped;
 } bounded;
 
-/* Keep at most PACK_TRIES versions (and markers) of each key: the readers
+/* Keep at most BKP_BUCKET_TRIES versions of each key, and of the delete
+ * markers only one in front (it says the object was hidden): the readers
  * try no more, and a server may list any number. */
 static int take_bounded(const bkp_s3_object *o, void *ctx)
 {
     bounded *b = ctx;
     bucket_versions *vs = b->out;
+    bool same = vs->n && !strcmp(vs->v[vs->n - 1].key, o->key);
     if (++b->seen > LISTING_MAX) {
         bkp_error(_("the bucket lists more than %d versions under one prefix: no copy bkp writes "
                     "has so many; the bucket (or the server) is not what the policy says"),
                   LISTING_MAX);
         return -EFBIG;
     }
-    if (vs->n && !strcmp(vs->v[vs->n - 1].key, o->key)) {
-        if (++b->of_key > PACK_TRIES + 1) {
-            b->dropped++;
-            return 0;
-        }
-    } else {
-        b->of_key = 1;
+    if (!same)
+        b->of_key = 0;
+    if (o->delete_marker && same)
+        return 0;
+    if (!o->delete_marker && ++b->of_key > BKP_BUCKET_TRIES) {
+        b->dropped++;
+        return 0;
     }
     return bucket_take_any_version(o, vs);
 }
@@ -77,7 +75,7 @@ static int versions_under(bkp_s3 *s, const char *prefix, bucket_versions *out)
     if (!rc && b.dropped)
         bkp_warn(_("the bucket lists %llu more version(s) under %s than bkp ever tries (%d of each "
                    "object); they were left out. Someone holding the credentials added them"),
-                 (unsigned long long)b.dropped, prefix, PACK_TRIES);
+                 (unsigned long long)b.dropped, prefix, BKP_BUCKET_TRIES);
     if (rc) {
         free(out->v);
         memset(out, 0, sizeof(*out));
@@ -94,225 +92,70 @@ static size_t group_end(const bucket_versions *vs, size_t i)
     return j;
 }
 
-/* The config fetched into the copy at `dir`: 0, or -EBADMSG. The key
- * file and every record are taken only when this config's key signed them:
- * never what another config the bucket holds signed (one put in front, or
- * kept beside as config-older-N), which would let a version signed by a
- * planted key push a genuine one out. */
-static int fetched_config(const char *dir, bkp_config *cfg)
-{
-    char *cp = bkp_path_join(dir, "repo/config");
-    int rc = cp ? bkp_config_read(cp, cfg, NULL) : -ENOMEM;
-    free(cp);
-    return rc;
-}
-
-/* Is the record file `rel` ("generations/DS/SEQ.EXT"), of bytes `b`, one
- * the copy's config signed, of its kind, for that data set and sequence?
- * A version put in front of ours — another record of ours replayed under
- * this name (a rollback), or garbage — is not: an older one is tried. */
-static int valid_record(const char *dir, const char *rel, const bkp_buf *b)
-{
-    static const struct {
-        const char *ext, *magic;
-    } kinds[] = {{".gen", BKP_GEN_MAGIC},
-                 {".pruned", "BKPPRN01"},
-                 {".cleared", "BKPCLR01"},
-                 {".packs", MANIFEST_MAGIC}};
-    char ds[256];
-    unsigned seq = 0;
-    int end = 0;
-    const char *name = strrchr(rel, '/');
-    if (!name || name - rel - 12 <= 0 || (size_t)(name - rel - 12) >= sizeof(ds) ||
-        sscanf(name + 1, "%10u%n", &seq, &end) != 1 || end != 10)
-        return -EBADMSG;
-    memcpy(ds, rel + 12, (size_t)(name - rel - 12));
-    ds[name - rel - 12] = '\0';
-    const char *magic = NULL;
-    bool record = false;
-    for (size_t i = 0; i < sizeof(kinds) / sizeof(*kinds); i++)
-        if (!strcmp(name + 11, kinds[i].ext))
-            magic = kinds[i].magic, record = i == 0;
-    bkp_config cfg;
-    const uint8_t *text;
-    size_t tlen;
-    int rc = magic ? fetched_config(dir, &cfg) : -EBADMSG;
-    if (!rc)
-        rc = bkp_envelope_open(cfg.sign_pk, magic, b->data, b->len, &text, &tlen);
-    json_t *j = rc ? NULL : json_loadb((const char *)text, tlen, JSON_REJECT_DUPLICATES, NULL);
-    const char *jds = json_string_value(json_object_get(j, "dataset"));
-    json_t *jseq = json_object_get(j, "seq");
-    if (!rc && (!jds || strcmp(jds, ds) || !json_is_integer(jseq) ||
-                json_integer_value(jseq) != (json_int_t)seq))
-        rc = -EBADMSG;
-    if (!rc && record) {
-        bkp_gen *g = calloc(1, sizeof(*g));
-        rc = !g ? -ENOMEM : bkp_gen_record_parse(text, tlen, cfg.id, g) ? -EBADMSG : 0;
-        bkp_gen_free(g);
-    }
-    json_decref(j);
-    return rc == -ENOMEM ? rc : rc ? -EBADMSG : 0;
-}
-
-/* Is the fetched file `path` (repository file `rel`, the copy at `dir`) of
- * its kind? The label (the one `wanted` names, when it names one); the
- * config, of the repository the label names; the key file, signed by the
- * config's key; each record file, signed by it and named for what it says
- * (valid_record). 0, or -EBADMSG. */
-static int valid(const char *dir, const char *rel, const char *path, const bkp_bucket_fetch *wanted)
-{
-    bkp_buf b, c;
-    bkp_config cfg;
-    const char *why = NULL;
-    uuid_t id;
-    json_t *label = NULL;
-    bkp_buf_init(&b);
-    bkp_buf_init(&c);
-    int rc = bkp_read_file(path, &b, bkp_copy_member_max(rel));
-    if (!rc && !strcmp(rel, LABEL_KEY)) {
-        rc = bkp_label_parse(b.data, b.len, &label);
-        if (!rc && wanted && wanted->label_uuid &&
-            !bucket_label_is(label, wanted->label_uuid, wanted->label_repository))
-            rc = -EBADMSG;
-        json_decref(label);
-    } else if (!rc && !strcmp(rel, "config")) {
-        /* Of the labelled repository: another repository's config and key
-         * file, which sign each other, put in front, must not be taken. */
-        char *lp = bkp_path_join(dir, LABEL_KEY);
-        rc = lp ? bkp_read_file(lp, &c, BKP_LABEL_MAX) : -ENOMEM;
-        if (!rc && !(rc = bkp_label_parse(c.data, c.len, &label)) &&
-            !(rc = bkp_config_parse(b.data, b.len, &cfg, &why) ? -EBADMSG : 0)) {
-            const char *want = json_string_value(json_object_get(label, "repository"));
-            rc = want && !strcmp(want, cfg.id) ? 0 : -EBADMSG;
-        }
-        json_decref(label);
-        free(lp);
-    } else if (!rc && !strncmp(rel, "generations/", 12)) {
-        rc = valid_record(dir, rel, &b);
-    } else if (!rc && !strcmp(rel, "keys/key")) {
-        /* Signed by the config's key and naming its repository. */
-        bkp_key_slots *slots = malloc(sizeof(*slots));
-        rc = slots ? fetched_config(dir, &cfg) : -ENOMEM;
-        if (!rc && uuid_parse(cfg.id, id))
-            rc = -EBADMSG;
-        if (!rc)
-            rc = bkp_key_slots_read(b.data, b.len, cfg.sign_pk, id, slots) ? -EBADMSG : 0;
-        free(slots);
-    }
-    bkp_buf_free(&b);
-    bkp_buf_free(&c);
-    return rc == -ENOMEM ? rc : rc ? -EBADMSG : 0;
-}
-
-/* Is the file at `path` a config (of any repository)? 0, -ENOMEM, or
- * -EBADMSG. */
-static int config_parses(const char *path)
-{
-    bkp_config cfg;
-    int rc = bkp_config_read(path, &cfg, NULL);
-    return rc == -ENOMEM ? rc : rc ? -EBADMSG : 0;
-}
-
-/* Is the file at `path` a config, the one `f` is pinned to? 0, -ENOMEM, or
- * -EBADMSG. */
-static int pinned(const char *path, const bkp_bucket_fetch *f)
-{
-    bkp_config cfg;
-    bkp_buf b;
-    bkp_buf_init(&b);
-    int rc = bkp_config_read(path, &cfg, &b);
-    if (!rc && (b.len != f->config_pin_len || memcmp(b.data, f->config_pin, b.len)))
-        rc = -EBADMSG;
-    bkp_buf_free(&b);
-    return rc == -ENOMEM ? rc : rc ? -EBADMSG : 0;
-}
-
-/* The key file and the config: the versions from `v[k]` on that are of
- * their kind too, beside the copy as key-older-N and config-older-N, for an
- * open the newest does not serve (a key file from before `bkp key passwd`
- * replayed in front; a config edited, put back in an older format, or
- * naming another key). A config whatever repository the label names: the
- * label is not signed, and one put in front must not hide ours (the open
- * decides which config is the repository's). 0 or -ENOMEM. */
-static int keep_older(bkp_s3 *s, const char *dir, const char *rel, const bucket_version *v,
-                      size_t n, size_t k, uint64_t max)
-{
-    const char *as = !strcmp(rel, "keys/key") ? "key-older"
-                     : !strcmp(rel, "config") ? "config-older"
-                                              : NULL;
-    for (size_t m = 0; as && k < n && m < BKP_BUCKET_OLDER; k++) {
-        char name[32];
-        if (v[k].marker || v[k].size > max)
-            continue;
-        snprintf(name, sizeof(name), "%s-%zu", as, ++m);
-        char *older = bkp_path_join(dir, name);
-        if (!older)
-            return -ENOMEM;
-        unlink(older);
-        int x = bucket_get_to(s, v[k].key, v[k].id, older, max);
-        if (!x)
-            x = !strcmp(rel, "config") ? config_parses(older) : valid(dir, rel, older, NULL);
-        if (x) {
-            unlink(older);
-            m--;
-        }
-        free(older);
-    }
-    return 0;
-}
-
 /* Into `path`, the newest of the versions `v` of `key` (repository file
- * `rel`) that is of its kind (valid(), `want` for the label; pinned() for a
- * pinned config, every version then looked at: config-older-N may be the
- * last one kept; else at most PACK_TRIES tried): 0 with `*taken` its index,
- * -EBADMSG when none is, or the error that stopped the fetch. */
-static int take_newest(bkp_s3 *s, const char *dir, const char *rel, const bucket_version *v,
-                       size_t n, uint64_t max, const char *path, const bkp_bucket_fetch *f,
-                       const bkp_bucket_fetch *want, bool say, size_t *taken)
+ * `rel`) that verifies under `t`, of at most BKP_BUCKET_TRIES tried: 0 with
+ * `*taken` its index, -EBADMSG when none does, or the error that stopped
+ * the fetch. Each version passed over is said. */
+static int take_newest(bkp_s3 *s, const bkp_bucket_trust *t, const char *rel,
+                       const bucket_version *v, size_t n, uint64_t max, const char *path,
+                       size_t *taken)
 {
     const char *key = v[0].key;
-    bool pin = f && f->config_pin && !strcmp(rel, "config");
     int rc = -EBADMSG;
-    for (size_t k = 0, tried = 0; rc == -EBADMSG && k < n && (pin || tried < PACK_TRIES); k++) {
+    for (size_t k = 0, tried = 0; rc == -EBADMSG && k < n && tried < BKP_BUCKET_TRIES; k++) {
         if (v[k].marker)
             continue;
         if (v[k].size > max) {
             /* Planted, not ours: left out, so that it cannot stop a
              * restore (what it stands for, if anything, is then missing). */
-            if (say)
-                bkp_error(
-                    _("the bucket's %s (version %s) is larger than any such file (%llu bytes): "
-                      "it was not written by bkp and is left out; find out who wrote it"),
-                    key, v[k].id, (unsigned long long)v[k].size);
+            bkp_error(_("the bucket's %s (version %s) is larger than any such file (%llu bytes): "
+                        "it was not written by bkp and is left out; find out who wrote it"),
+                      key, v[k].id, (unsigned long long)v[k].size);
             continue;
         }
         tried++;
+        bkp_buf b;
+        bkp_buf_init(&b);
         unlink(path);
-        if ((rc = bucket_get_to(s, key, v[k].id, path, max)))
-            break;
+        if (!(rc = bucket_get_to(s, key, v[k].id, path, max)))
+            rc = bkp_read_file(path, &b, max);
+        if (rc == -ENOENT || rc == -EFBIG)
+            rc = -EBADMSG; /* gone since the listing, or larger than it said: not ours */
+        else if (!rc && !bkp_bucket_verifies(t, rel, b.data, b.len)) {
+            rc = -EBADMSG;
+            if (t->key_file && !strcmp(rel, "keys/key"))
+                bkp_warn(_("the bucket's %s (version %s) is not the key file that takes this "
+                           "passphrase (one put in front by someone, or one written after the "
+                           "passphrase was changed); an older version is tried"),
+                         key, v[k].id);
+            else
+                bkp_warn(_("the bucket's %s (version %s) does not verify under the repository's "
+                           "key: forged, damaged or another repository's; an older version is "
+                           "tried"),
+                         key, v[k].id);
+        }
         *taken = k;
-        /* Pinned, the bytes decide, not the label (which is not signed). */
-        rc = pin ? pinned(path, f) : valid(dir, rel, path, want);
-        if (rc != -EBADMSG || !say)
-            continue;
-        if (want && want->label_uuid && !strcmp(rel, LABEL_KEY) && valid(dir, rel, path, NULL) == 0)
-            bkp_warn(_("the bucket's %s (version %s) is not the label registered for this "
-                       "repository (%s): put in front by someone; an older version is tried"),
-                     key, v[k].id, want->label_uuid);
-        else
-            bkp_warn(_("the bucket's %s (version %s) is not a bkp %s: forged or damaged; an older "
-                       "version is tried"),
-                     key, v[k].id, rel);
+        bkp_buf_free(&b);
     }
     return rc;
 }
 
+/* Note `rel` among the objects whose current version is not ours. */
+static int note_hidden(bkp_bucket_fetch *f, const char *rel)
+{
+    void *h = f ? realloc(f->hidden, (f->nhidden + 1) * sizeof(*f->hidden)) : NULL;
+    if (f && !h)
+        return -ENOMEM;
+    if (f)
+        snprintf((f->hidden = h)[f->nhidden++], sizeof(*f->hidden), "%s", rel);
+    return 0;
+}
+
 /* Fetch one small object (a group of versions, newest first): the newest
- * real version, or for the label, config and key file the newest that is
- * of its kind (take_newest). One that is not the current version is
- * reported as hidden, and so is a label that is not the registered one. */
+ * version that verifies (take_newest). One that is not the current version
+ * is reported as hidden. */
 static int fetch_small(bkp_s3 *s, const char *dir, const bucket_version *v, size_t n,
-                       bkp_bucket_fetch *f)
+                       const bkp_bucket_trust *t, bkp_bucket_fetch *f)
 {
     uint64_t max;
     const char *key = v[0].key, *rel = bucket_rel_of(key, &max);
@@ -321,60 +164,39 @@ static int fetch_small(bkp_s3 *s, const char *dir, const bucket_version *v, size
     char *path = rel == key ? bkp_path_join(dir, rel) : NULL, *repo = NULL;
     if (rel != key && (repo = bkp_path_join(dir, "repo")))
         path = bkp_path_join(repo, rel);
-    bool pin = f && f->config_pin && !strcmp(rel, "config");
-    bool want = f && f->label_uuid && !strcmp(rel, LABEL_KEY), unwanted = false;
     size_t taken = 0;
-    const char *hidden = NULL; /* the version taken, when not the current one */
-    int rc = path ? take_newest(s, dir, rel, v, n, max, path, f, f, true, &taken) : -ENOMEM;
+    int rc = path ? take_newest(s, t, rel, v, n, max, path, &taken) : -ENOMEM;
+    bool label = !strcmp(rel, LABEL_KEY);
+    if (rc == -EBADMSG && label && t->registered &&
+        bkp_label_ours(t->registered, t->registered, t->pk, t->id)) {
+        /* Beside the registry, the label is known: the copy is given the
+         * registered one, and the bucket reported for hiding it. */
+        bkp_warn(_("the bucket's %s: none of its newest %d versions is the registered label "
+                   "(more were put in front of it); the registered label is used. Someone "
+                   "holding the credentials did it: find out who, then `bkp rotate` puts it back "
+                   "in front"),
+                 key, BKP_BUCKET_TRIES);
+        char *text = json_dumps(t->registered, JSON_INDENT(2) | JSON_SORT_KEYS);
+        rc = text ? bkp_durable_write(dir, LABEL_KEY, text, strlen(text), 0) : -ENOMEM;
+        taken = n; /* hidden */
+        free(text);
+    }
     if (!rc && taken > 0)
-        hidden = v[taken].id;
-    if (rc == -EBADMSG && want && f->label_version) {
-        /* Not among the versions listed (more were put in front): the one
-         * the registry noted when it was labelled, which no one can delete
-         * (each rotation extends its lock). */
-        unlink(path);
-        rc = bucket_get_to(s, key, f->label_version, path, max);
-        if (!rc)
-            rc = valid(dir, rel, path, f);
-        else if (rc == -ENOENT || rc == -EINVAL || rc == -EFBIG)
-            rc = -EBADMSG;
-        if (!rc)
-            hidden = f->label_version;
-    }
-    if (rc == -EBADMSG && want) {
-        /* The registered label is not among them: the newest label, for
-         * what it says, and the bucket reported (once: the same versions
-         * were said above). */
-        rc = take_newest(s, dir, rel, v, n, max, path, f, NULL, false, &taken);
-        unwanted = rc == 0;
-    }
-    if (!rc && (hidden || unwanted) && f) {
-        void *h = realloc(f->hidden, (f->nhidden + 1) * sizeof(*f->hidden));
-        if (!h)
-            rc = -ENOMEM;
-        else
-            snprintf((f->hidden = h)[f->nhidden++], sizeof(*f->hidden), "%s", rel);
-    }
-    if (!rc && unwanted)
-        bkp_warn(_("the bucket's %s is not the label registered for this repository (%s), nor "
-                   "is any of its newest versions or the version the registry noted; the newest "
-                   "is used. Find out who changed it, then label the bucket again: bkp media "
-                   "label --name NAME --force"),
-                 key, f->label_uuid);
-    else if (!rc && hidden)
+        rc = note_hidden(f, rel);
+    if (!rc && taken > 0 && taken < n)
         bkp_warn(_("the bucket's %s is hidden by a delete marker or a newer version that is not "
                    "ours; its version %s is used. Someone holding the credentials did it: find "
                    "out who, then `bkp rotate` puts the repository's back in front"),
-                 key, hidden);
-    /* Pinned, the older configs are not needed again; with no config of
-     * the labelled repository, every config is kept for the open to try. */
-    if (!pin && (!rc || (rc == -EBADMSG && !strcmp(rel, "config")))) {
-        int x = keep_older(s, dir, rel, v, n, rc ? 0 : taken + 1, max);
-        rc = x ? x : rc;
-    }
+                 key, v[taken].id);
     if (rc == -EBADMSG) {
+        /* Left out, and counted as hidden: what it stands for is missing
+         * from this copy (a restore of a generation it names fails). */
         unlink(path);
-        rc = 0; /* none that is ours: left out, and said above */
+        bkp_error(_("the bucket's %s: none of its newest versions verifies under the repository's "
+                    "key (forged, or more than %d put in front of ours); it is left out, and what "
+                    "needs it cannot be restored from this medium"),
+                  key, BKP_BUCKET_TRIES);
+        rc = note_hidden(f, rel);
     } else if (rc && rc != -ENOMEM) {
         bkp_error(_("cannot fetch %s from the bucket into %s: %s"), key, path, bkp_strerror(rc));
     }
@@ -383,7 +205,8 @@ static int fetch_small(bkp_s3 *s, const char *dir, const bucket_version *v, size
     return rc;
 }
 
-int bkp_bucket_fetch_meta(bkp_s3 *s, const char *dir, bkp_bucket_fetch *f)
+int bkp_bucket_fetch_meta(bkp_s3 *s, const char *dir, const bkp_bucket_trust *t,
+                          bkp_bucket_fetch *f)
 {
     static const char *const prefixes[] = {LABEL_KEY, BKP_BUCKET_REPO "config",
                                            BKP_BUCKET_REPO "keys/", GENS_PREFIX,
@@ -395,7 +218,7 @@ int bkp_bucket_fetch_meta(bkp_s3 *s, const char *dir, bkp_bucket_fetch *f)
             break;
         for (size_t i = 0; !rc && i < vs.n;) {
             size_t j = group_end(&vs, i);
-            rc = fetch_small(s, dir, vs.v + i, j - i, f);
+            rc = fetch_small(s, dir, vs.v + i, j - i, t, f);
             i = j;
         }
         free(vs.v);
@@ -456,7 +279,7 @@ static int fetch_pack(bkp_s3 *s, bkp_repo *copy, const bucket_version *v, size_t
     *used = NULL;
     if (asprintf(&tmp, "%s.fetch", to) < 0)
         return -ENOMEM;
-    for (size_t i = 0; i < n && tried < PACK_TRIES && (rc == -EBADMSG || rc == -EFBIG); i++) {
+    for (size_t i = 0; i < n && tried < BKP_BUCKET_TRIES && (rc == -EBADMSG || rc == -EFBIG); i++) {
         if (v[i].marker || v[i].size > BKP_PACK_MAX)
             continue;
         tried++;
@@ -489,15 +312,10 @@ static bool wanted(const char *key, const bkp_bucket_packset *want)
 
 void bkp_bucket_fetch_clear(bkp_bucket_fetch *f)
 {
-    const char *uuid = f->label_uuid, *repository = f->label_repository,
-               *version = f->label_version;
     free(f->bad);
     free(f->bad_version);
     free(f->hidden);
     memset(f, 0, sizeof(*f));
-    f->label_uuid = uuid;
-    f->label_repository = repository;
-    f->label_version = version;
 }
 
 int bkp_bucket_fetch_packs(bkp_s3 *s, bkp_repo *copy, const bkp_bucket_packset *want,

@@ -86,7 +86,5 @@ typedef struct bucket_few {
 /* Add a version of `ctx->key` (a bkp_s3_list_versions callback); 1 (stop)
  * once BUCKET_FEW are in. */
 int bucket_take_few(const bkp_s3_object *o, void *ctx);
-/* Is `label` the label `uuid` of repository `repository`? */
-bool bucket_label_is(const json_t *label, const char *uuid, const char *repository);
 
 #endif

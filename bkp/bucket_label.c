@@ -39,24 +39,16 @@ int bkp_bucket_read_label(bkp_s3 *s, json_t **out)
     return rc;
 }
 
-bool bucket_label_is(const json_t *label, const char *uuid, const char *repository)
-{
-    const char *u = json_string_value(json_object_get(label, "uuid"));
-    const char *r = json_string_value(json_object_get(label, "repository"));
-    return u && r && !strcmp(u, uuid) && !strcmp(r, repository);
-}
-
-/* Version `version` (NULL: the current one) of the label, when it is the
- * label `uuid` of `repository`: 0 with `*out`; else non-zero, nothing
- * logged. */
-static int label_version(bkp_s3 *s, const char *version, const char *uuid, const char *repository,
-                         json_t **out)
+/* Version `version` (NULL: the current one) of the label, when it is ours
+ * (bkp_label_ours): 0 with `*out`; else non-zero, nothing logged. */
+static int label_version(bkp_s3 *s, const char *version, const json_t *registered,
+                         const uint8_t pk[32], const char *repository, json_t **out)
 {
     void *buf = NULL;
     size_t len = 0;
     json_t *l = NULL;
     int rc = bkp_s3_get(s, LABEL_KEY, version, BKP_LABEL_MAX, &buf, &len);
-    if (!rc && !(rc = bkp_label_parse(buf, len, &l)) && !bucket_label_is(l, uuid, repository)) {
+    if (!rc && !(rc = bkp_label_parse(buf, len, &l)) && !bkp_label_ours(l, registered, pk, repository)) {
         json_decref(l);
         l = NULL;
         rc = -ESRCH;
@@ -66,18 +58,18 @@ static int label_version(bkp_s3 *s, const char *version, const char *uuid, const
     return rc;
 }
 
-int bkp_bucket_find_label(bkp_s3 *s, const char *uuid, const char *repository, const char *version,
-                          json_t **out, bool *behind)
+int bkp_bucket_find_label(bkp_s3 *s, const json_t *registered, const uint8_t pk[32],
+                          const char *repository, const char *version, json_t **out, bool *behind)
 {
     bucket_few lv = {.key = LABEL_KEY};
     *behind = false;
-    int rc = label_version(s, NULL, uuid, repository, out);
+    int rc = label_version(s, NULL, registered, pk, repository, out);
     /* Not ours (absent, hidden, another label, not a label) is looked
      * behind; the bucket failing to answer is the caller's to report. */
     if (rc != -ENOENT && rc != -ESRCH && rc != -EBADMSG && rc != -EINVAL && rc != -EFBIG)
         return rc;
     /* The version noted when it was labelled, however many are in front. */
-    if (version && label_version(s, version, uuid, repository, out) == 0) {
+    if (version && label_version(s, version, registered, pk, repository, out) == 0) {
         *behind = true;
         return 0;
     }
@@ -87,7 +79,7 @@ int bkp_bucket_find_label(bkp_s3 *s, const char *uuid, const char *repository, c
     if (rc < 0)
         return rc;
     for (size_t i = 0; i < lv.n; i++)
-        if (label_version(s, lv.v[i], uuid, repository, out) == 0) {
+        if (label_version(s, lv.v[i], registered, pk, repository, out) == 0) {
             *behind = true;
             return 0;
         }
@@ -115,9 +107,11 @@ int bkp_bucket_label(bkp_repo *r, bkp_s3 *s, const json_t *label, bkp_s3_lock mo
      * front by someone, not labelled by another repository's bkp (each
      * makes its own uuid, and none labels over ours: this check). */
     bool put_in_front = (ouuid && uuid && !strcmp(ouuid, uuid)) || ours_behind;
-    if (!lrepo || strcmp(lrepo, bkp_repo_uuid(r))) {
-        /* The label written is always this repository's: the caller, which
-         * knows where the label came from, says so (ops_object_label). */
+    if (!lrepo || strcmp(lrepo, bkp_repo_uuid(r)) ||
+        !bkp_label_signed_by(label, bkp_repo_sign_pk(r))) {
+        /* The label written is always this repository's, signed: the
+         * caller, which knows where the label came from, says so
+         * (ops_object_label). */
         rc = -EINVAL;
     } else if (orepo && strcmp(orepo, bkp_repo_uuid(r)) && !put_in_front) {
         bkp_error(_("the bucket holds the copy of another repository (%s): use another bucket, one "

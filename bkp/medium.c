@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "bkp/bytes.h"
 #include "bkp/clock.h"
 #include "bkp/durable.h"
+#include "bkp/keys.h"
 #include "bkp/layout.h"
 #include "bkp/lock.h"
 #include "bkp/i18n.h"
@@ -142,12 +144,24 @@ static bool fingerprint_ok(const json_t *v)
     return !strcmp(canon, s);
 }
 
+/* Version 2 is signed: 128 hex digits, and the key that signed it named. */
+static bool signature_ok(const json_t *j, json_int_t version)
+{
+    const char *sig = json_string_value(json_object_get(j, "signature"));
+    uint8_t raw[64];
+    if (version == 1)
+        return !json_object_get(j, "signature");
+    return json_object_get(j, "fingerprint") && sig && strlen(sig) == 128 &&
+           !bkp_unhex(raw, sizeof(raw), sig);
+}
+
 bool bkp_label_valid(const json_t *j)
 {
     json_t *version = json_object_get(j, "version");
     const char *fmt = json_string_value(json_object_get(j, "format"));
+    json_int_t v = json_integer_value(version);
     return json_is_object(j) && fmt && !strcmp(fmt, LABEL_FORMAT) && json_is_integer(version) &&
-           json_integer_value(version) == 1 &&
+           (v == 1 || v == 2) && signature_ok(j, v) &&
            uuid_ok(json_string_value(json_object_get(j, "uuid"))) &&
            bkp_medium_name_ok(json_string_value(json_object_get(j, "name"))) &&
            bkp_medium_type_ok(json_string_value(json_object_get(j, "type"))) &&
@@ -155,6 +169,83 @@ bool bkp_label_valid(const json_t *j)
            uuid_ok(json_string_value(json_object_get(j, "repository"))) &&
            fingerprint_ok(json_object_get(j, "fingerprint")) &&
            iso_ok(json_object_get(j, "created"));
+}
+
+/* What a label's signature covers: a tag, then the label without its
+ * signature, compact, keys sorted, ASCII only (each side renders it alike,
+ * whatever spaces the file has). malloc'd, or NULL. */
+static char *signed_text(const json_t *label, size_t *len)
+{
+    json_t *c = json_copy((json_t *)label);
+    char *body = NULL, *text = NULL;
+    if (c) {
+        json_object_del(c, "signature"); /* absent in one being signed */
+        body = json_dumps(c, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
+    }
+    json_decref(c);
+    if (body && asprintf(&text, "bkp-label-2\n%s", body) < 0)
+        text = NULL;
+    free(body);
+    *len = text ? strlen(text) : 0;
+    return text;
+}
+
+json_t *bkp_label_signed(const json_t *label, const bkp_keys *k)
+{
+    char fp[BKP_FINGERPRINT_LEN], hex[129];
+    uint8_t sig[64];
+    size_t len;
+    json_t *l = json_copy((json_t *)label);
+    bkp_pubkey_fingerprint(bkp_keys_sign_pk(k), fp);
+    if (!l || json_object_set_new(l, "version", json_integer(2)) ||
+        json_object_set_new(l, "fingerprint", json_string(fp)))
+        goto fail;
+    json_object_del(l, "signature");
+    char *text = signed_text(l, &len);
+    if (!text)
+        goto fail;
+    bkp_keys_sign(k, sig, text, len);
+    free(text);
+    bkp_hex(hex, sig, sizeof(sig));
+    if (!json_object_set_new(l, "signature", json_string(hex)))
+        return l;
+fail:
+    json_decref(l);
+    return NULL;
+}
+
+bool bkp_label_signed_by(const json_t *label, const uint8_t pk[32])
+{
+    const char *fp = json_string_value(json_object_get(label, "fingerprint"));
+    const char *sig = json_string_value(json_object_get(label, "signature"));
+    uint8_t named[32], raw[64];
+    size_t len;
+    if (json_integer_value(json_object_get(label, "version")) != 2 || !fp || !sig ||
+        bkp_pubkey_parse(fp, strlen(fp), named) || memcmp(named, pk, 32) ||
+        bkp_unhex(raw, sizeof(raw), sig))
+        return false;
+    char *text = signed_text(label, &len);
+    bool ok = text && bkp_sig_verify(pk, raw, text, len) == 0;
+    free(text);
+    return ok;
+}
+
+bool bkp_label_ours(const json_t *label, const json_t *registered, const uint8_t pk[32],
+                    const char *repository)
+{
+    const char *u = json_string_value(json_object_get(label, "uuid"));
+    const char *ru = json_string_value(json_object_get(registered, "uuid"));
+    const char *r = json_string_value(json_object_get(label, "repository"));
+    const char *fp = json_string_value(json_object_get(label, "fingerprint"));
+    uint8_t named[32];
+    /* Of this repository and its key, whatever else: a label naming
+     * another, even one the registry took for ours once, is never ours. */
+    if (!u || !r || strcmp(r, repository) ||
+        (fp && (bkp_pubkey_parse(fp, strlen(fp), named) || memcmp(named, pk, 32))))
+        return false;
+    if (registered && json_equal((json_t *)label, (json_t *)registered))
+        return true;
+    return (!registered || (ru && !strcmp(u, ru))) && bkp_label_signed_by(label, pk);
 }
 
 int bkp_label_parse(const void *buf, size_t len, json_t **out)

@@ -57,9 +57,31 @@ json_t *bkp_label_renew(bkp_repo *r, const json_t *old, const char *name, const 
  * and `repository` lower-case UUIDs, `name`, `type` and `location` as their
  * _ok functions say, `created` a time, and `fingerprint` — the repository
  * key's, as pubkey.h prints it — absent (labels written before it) or in
- * exactly that form. A caller of bkp_label_read or
+ * exactly that form; version 1, or 2 with "signature" 128 hex digits and
+ * the fingerprint present. A caller of bkp_label_read or
  * bkp_media_get may use each of these fields without checking it again. */
 bool bkp_label_valid(const json_t *label);
+
+/*
+ * A label of version 2 is signed by the repository's key (FORMAT.md §8):
+ * "fingerprint" names the key and "signature" is its Ed25519 signature of
+ * "bkp-label-2\n" and the label without "signature", compact, keys sorted,
+ * ASCII only. A bucket's label is signed, so that a label put in front of it
+ * (any fields, our uuid and repository too) is told from ours without the
+ * registry; a disk's label need not be (the disk is in the operator's hands).
+ */
+/* A signed copy of `label` by `k` (version 2, its fingerprint `k`'s): a new
+ * reference, or NULL without memory. */
+json_t *bkp_label_signed(const json_t *label, const bkp_keys *k);
+/* Is `label` (valid) of version 2 and signed by `pk`? */
+bool bkp_label_signed_by(const json_t *label, const uint8_t pk[32]);
+/* Is `label` (valid) the repository's own: naming `repository`, without a
+ * fingerprint or with `pk`'s, and either the very label `registered` (the
+ * registry's, may be NULL) or signed by `pk` with the registered uuid (any
+ * uuid without a registry)? The one test of a bucket's label, by rotation,
+ * labelling and fetch. */
+bool bkp_label_ours(const json_t *label, const json_t *registered, const uint8_t pk[32],
+                    const char *repository);
 
 /* Parse `len` bytes (at most BKP_LABEL_MAX) into a valid label `*out` (a new
  * reference): 0, or -EBADMSG (nothing logged). */

@@ -106,35 +106,40 @@ int cli_object_probe(cli *c, cli_medium *m)
 
 /* ---- fetch, for restore --from and verify --media ---- */
 
-/* Open the copy fetched into `*staging`: beside the primary with its keys
- * (`as_copy`), else with the key sheets or the passphrase; past a config
- * put in front in the bucket `s`, fetched again (ops_object_open_fetched). */
-static int open_fetched(cli *c, const cli_medium *m, bool as_copy, bkp_s3 *s, char **staging,
-                        bkp_bucket_fetch *f, bkp_repo **out)
+/* What the copy fetched is believed by and opened with (bucket.h,
+ * bkp_bucket_trust): the primary's keys (`as_copy`), else the key sheets or
+ * the passphrase (`*pass`, the caller frees it). An exit code. */
+static int trust_of(cli *c, const cli_medium *m, bool as_copy, bkp_bucket_trust *t, char **pass)
 {
-    ops_fetch_key k = {.like = as_copy ? c->ro : NULL};
-    char *pass = NULL;
-    int rc = 0;
-    if (!as_copy && c->nkey_from) {
-        rc = cli_key_from_master(c);
-        k.master = c->key_master;
-    } else if (!as_copy) {
-        cli_passphrase_source(c);
-        if (bkp_passphrase_get(c->passphrase_file, 0, &pass, &k.plen))
-            return EXIT_USAGE;
-        k.pass = pass;
+    memset(t, 0, sizeof(*t));
+    t->registered = c->ro ? json_object_get(m->entry, "label") : NULL;
+    if (as_copy) {
+        t->like = c->ro;
+        return EXIT_OK;
     }
-    if (!rc)
-        rc = ops_object_open_fetched(s, staging, m->name, &k, f, out);
-    if (!rc && k.master)
+    if (c->nkey_from) {
+        int rc = cli_key_from_master(c);
+        t->master = c->key_master;
+        return cli_exit_open(rc, NULL);
+    }
+    cli_passphrase_source(c);
+    if (bkp_passphrase_get(c->passphrase_file, 0, pass, &t->plen))
+        return EXIT_USAGE;
+    t->pass = *pass;
+    return EXIT_OK;
+}
+
+/* The copy fetched into `staging` opened, read-only, as `t` says. */
+static int open_fetched(cli *c, const char *staging, const bkp_bucket_trust *t, bkp_repo **out)
+{
+    char *repo = bkp_path_join(staging, "repo");
+    int rc = !repo       ? -ENOMEM
+             : t->like   ? bkp_repo_open_copy(repo, t->like, BKP_REPO_READONLY, out)
+             : t->master ? bkp_repo_open_master(repo, t->master, BKP_REPO_READONLY, out)
+                         : bkp_repo_open(repo, t->pass, t->plen, BKP_REPO_READONLY, out);
+    if (!rc && t->master)
         rc = cli_key_from_record(c, out, true);
-    if (pass)
-        bkp_passphrase_free(pass, k.plen);
-    char *repo = bkp_path_join(*staging, "repo");
-    int ex = !rc             ? EXIT_OK
-             : rc == -EINVAL ? EXIT_USAGE
-             : repo          ? cli_exit_open(rc, repo)
-                             : EXIT_FAILED;
+    int ex = rc == -EINVAL ? EXIT_USAGE : repo ? cli_exit_open(rc, repo) : EXIT_FAILED;
     free(repo);
     return ex;
 }
@@ -143,26 +148,24 @@ int cli_object_fetch(cli *c, const cli_medium *m, bool as_copy, const cli_fetch_
                      bkp_repo **out, char **staging, bkp_bucket_fetch *f)
 {
     bkp_bucket_packset want = {0};
+    bkp_bucket_trust t = {0};
     bool subset = false;
     bkp_s3 *s = NULL;
+    char *pass = NULL;
     int rc, ex = cli_object_open(c, m, &s);
-    if (ex)
-        return ex;
+    if (ex || (ex = trust_of(c, m, as_copy, &t, &pass)))
+        goto out;
     ex = EXIT_FAILED;
     if (!(*staging = ops_object_staging("fetch")))
         goto out;
     bkp_info(_("fetching %s from bucket %s into %s"), m->name, m->pm->object.bucket, *staging);
-    /* The label the registry holds, when the primary's registry is at hand:
-     * one put in front of it is passed over, and reported. Ours names the
-     * primary, whatever the registry's copy says (one written by an earlier
-     * bkp may name another repository: a copy put in front, taken then). */
-    f->label_repository = m->entry && c->ro ? bkp_repo_uuid(c->ro) : NULL;
-    f->label_uuid = f->label_repository ? ops_object_label_uuid(m->entry) : NULL;
-    f->label_version =
-        f->label_uuid ? json_string_value(json_object_get(m->entry, "label_version")) : NULL;
-    if (bkp_bucket_fetch_meta(s, *staging, f))
+    if ((rc = bkp_bucket_trust_find(s, m->name, &t))) {
+        ex = rc == -EKEYREJECTED ? EXIT_KEY : rc == -EINVAL ? EXIT_USAGE : EXIT_FAILED;
         goto out;
-    if ((ex = open_fetched(c, m, as_copy, s, staging, f, out)))
+    }
+    if (bkp_bucket_fetch_meta(s, *staging, &t, f))
+        goto out;
+    if ((ex = open_fetched(c, *staging, &t, out)))
         goto out;
     if ((rc = ops_object_want(*out, what, &want, &subset))) {
         ex = cli_exit_for(rc);
@@ -182,7 +185,9 @@ int cli_object_fetch(cli *c, const cli_medium *m, bool as_copy, const cli_fetch_
         ex = EXIT_OK;
     }
 out:
-    f->label_uuid = f->label_repository = f->label_version = NULL; /* borrowed */
+    bkp_bucket_trust_clear(&t);
+    if (pass)
+        bkp_passphrase_free(pass, t.plen);
     bkp_bucket_packset_free(&want);
     bkp_s3_close(s);
     return ex;

@@ -140,20 +140,40 @@ static void held_in(bkp_repo *primary, const char *work, ops_held *held)
     free(repo);
 }
 
-/* The registered label, in front in the bucket: 0, or the error (logged),
- * `out->step` and `out->usage` set. */
+/* Put `label` (signed) in front in the bucket, locked with the rest, and
+ * note it in the registry with the version the bucket gave it. A kill
+ * before the PUT lands leaves the bucket as it was for the next run. */
+static int put_front(ops_rotation *t, const json_t *label)
+{
+    const ops_rotate_in *in = t->in;
+    bucket *b = t->d;
+    char version[BKP_S3_VERSION_MAX + 1] = "";
+    char *text = json_dumps(label, JSON_INDENT(2) | JSON_SORT_KEYS);
+    int rc = text ? bkp_s3_put(b->s, BKP_LABEL_FILE, -1, text, strlen(text),
+                               ops_object_mode(in->pm), ops_object_floor(in->pm, b->now), version)
+                  : -ENOMEM;
+    ops_object_note n = {.label = (json_t *)label, .label_version = version};
+    if (!rc)
+        rc = bkp_media_update(in->primary, in->medium, ops_object_note_entry, &n);
+    free(text);
+    return rc;
+}
+
+/* The registered label, in front in the bucket and signed: 0, or the error
+ * (logged), `out->step` and `out->usage` set. A label hidden behind another
+ * version is put back in front; one an earlier bkp wrote is signed now. */
 static int find_label(ops_rotation *t)
 {
     const ops_rotate_in *in = t->in;
     ops_rotate_out *out = t->out;
     bucket *b = t->d;
-    const char *ruuid = ops_object_label_uuid(in->entry);
+    const json_t *registered = json_object_get(in->entry, "label");
     const char *rver = json_string_value(json_object_get(in->entry, "label_version"));
-    json_t *label = NULL;
+    const uint8_t *pk = bkp_repo_sign_pk(in->primary);
+    json_t *label = NULL, *put = NULL;
     bool behind = false;
     int rc = 0;
-    if (ruuid &&
-        (rc = bkp_bucket_find_label(b->s, ruuid, bkp_repo_uuid(in->primary), rver, &label,
+    if (registered && (rc = bkp_bucket_find_label(b->s, registered, pk, bkp_repo_uuid(in->primary), rver, &label,
                                     &behind)) &&
         rc != -ENOENT) {
         /* Not a missing label: labelling again would not help. */
@@ -162,30 +182,41 @@ static int find_label(ops_rotation *t)
                   in->medium, in->pm->object.bucket, bkp_strerror(rc));
         return ops_rotate_fail(out, OPS_ROTATE_LABEL, rc);
     }
-    if (!ruuid || rc) {
+    if (!registered || rc) {
         bkp_error(_("%s: the bucket %s is %s; label it first: bkp media label --name %s"),
                   in->medium, in->pm->object.bucket, _("not labelled for this repository"),
                   in->medium);
         out->usage = true;
         return ops_rotate_fail(out, OPS_ROTATE_LABEL, -ENOENT);
     }
-    if (behind && in->dry_run) {
-        bkp_warn(_("%s: the bucket's label is hidden (a delete marker or another version put in "
-                   "front of it); the rotation will put the registered label back in front"),
+    bool unsigned_ = !bkp_label_signed_by(label, pk);
+    if (behind)
+        bkp_warn(in->dry_run ? _("%s: the bucket's label is hidden (a delete marker or another "
+                                 "version put in front of it); the rotation will put the "
+                                 "registered label back in front")
+                             : _("%s: the bucket's label was hidden (a delete marker or another "
+                                 "version put in front of it); the registered label, still "
+                                 "locked behind, is put back in front"),
                  in->medium);
-    } else if (behind) {
-        /* Its lock is extended with the rest by the copy that follows; a
-         * kill before this PUT lands leaves it behind for the next run. */
-        char *text = json_dumps(label, JSON_INDENT(2) | JSON_SORT_KEYS);
-        bkp_warn(_("%s: the bucket's label was hidden (a delete marker or another version put in "
-                   "front of it); the registered label, still locked behind, is put back in front"),
+    if (unsigned_)
+        bkp_warn(in->dry_run ? _("%s: the bucket's label is not signed (an earlier bkp wrote it); "
+                                 "the rotation will sign it")
+                             : _("%s: the bucket's label is not signed (an earlier bkp wrote it); "
+                                 "it is signed now, so that a label put in front of it is told "
+                                 "from it"),
                  in->medium);
-        rc = text ? bkp_s3_put(b->s, BKP_LABEL_FILE, -1, text, strlen(text),
-                               ops_object_mode(in->pm), ops_object_floor(in->pm, b->now), NULL)
-                  : -ENOMEM;
-        free(text);
+    if (!in->dry_run && (behind || unsigned_)) {
+        put = unsigned_ ? bkp_label_signed(label, bkp_repo_keys(in->primary)) : json_incref(label);
+        rc = put ? put_front(t, put) : -ENOMEM;
+        ops_rotate_fail(out, OPS_ROTATE_COPY, rc);
+    } else if (!in->dry_run && !json_equal(label, (json_t *)registered)) {
+        /* Signed in front already, the registry not told (a kill after
+         * that PUT): noted now. */
+        ops_object_note n = {.label = label, .label_version = rver};
+        rc = bkp_media_update(in->primary, in->medium, ops_object_note_entry, &n);
         ops_rotate_fail(out, OPS_ROTATE_COPY, rc);
     }
+    json_decref(put);
     json_decref(label);
     return rc;
 }
@@ -196,13 +227,14 @@ static int held(ops_rotation *t, bkp_gen ***v, size_t *n, bool *listed)
 {
     const ops_rotate_in *in = t->in;
     bucket *b = t->d;
-    bkp_bucket_fetch f = {.label_uuid = ops_object_label_uuid(in->entry),
-                          .label_repository = bkp_repo_uuid(in->primary)};
+    bkp_bucket_fetch f = {0};
+    bkp_bucket_trust tr = {.like = in->primary, .registered = json_object_get(in->entry, "label")};
     *listed = false;
-    f.label_version = json_string_value(json_object_get(in->entry, "label_version"));
     char *repo = NULL;
-    int rc =
-        (b->work = ops_object_staging("plan")) ? bkp_bucket_fetch_meta(b->s, b->work, &f) : -ENOMEM;
+    int rc = (b->work = ops_object_staging("plan")) ? bkp_bucket_trust_find(b->s, in->medium, &tr)
+                                                    : -ENOMEM;
+    if (!rc)
+        rc = bkp_bucket_fetch_meta(b->s, b->work, &tr, &f);
     if (!rc)
         rc = (repo = bkp_path_join(b->work, "repo"))
                  ? bkp_repo_open_copy(repo, in->primary, BKP_REPO_READONLY, &b->copy)

@@ -2,8 +2,8 @@
  * object_fetch.h — an object medium's copy fetched back (for `restore
  * --from`, a drill and `verify --media`) and repaired: a private staging
  * folder that a killed fetch does not leave behind for long, the packs the
- * asked-for generations need, the older key files a bucket may hold, and
- * the bad current versions of its packs uploaded again from a good copy.
+ * asked-for generations need, and the bad current versions of its packs
+ * uploaded again from a good copy.
  * The program opens the S3 connection (object_medium.h), the fetched copy
  * (with the primary's keys, the passphrase or the sheets) and prints.
  *
@@ -48,33 +48,6 @@ char *ops_object_staging(const char *what);
  * generation of the copy. */
 int ops_object_want(bkp_repo *copy, const ops_fetch_what *what, bkp_bucket_packset *want,
                     bool *subset) __attribute__((warn_unused_result));
-
-/* How a fetched copy is opened: beside `like` (the primary: its keys, and
- * the copy must be of it); else with `master`, the master secret of the key
- * sheets; else with the passphrase `pass` (`plen`). Borrowed. */
-typedef struct ops_fetch_key {
-    const bkp_repo *like;
-    const uint8_t *master;
-    const char *pass;
-    size_t plen;
-} ops_fetch_key;
-
-/* Open the copy fetched into `*staging`/repo, read-only, with `k`. When
- * the newest key file does not take the passphrase, each older one the
- * fetch kept is put in its place and tried (a retired key file may have
- * been put in front). When the config is refused (a byte changed under its
- * MAC; format 2 where the fetch holds one of a later format; another
- * signing key; no key file it signed), each older config the fetch kept is
- * tried with the small objects fetched again from `s` into a new staging
- * folder, pinned to it (*staging then names that folder; the first is
- * removed): the key file and records are only ever those the config that
- * opens signed. The pinned fetch reports the config passed over in `f`'s
- * hidden list, so that verify --media counts it and --repair-from puts the
- * repository's back in front. `s` or `f` NULL: no older config is tried.
- * As bkp_repo_open. */
-int ops_object_open_fetched(bkp_s3 *s, char **staging, const char *medium, const ops_fetch_key *k,
-                            bkp_bucket_fetch *f, bkp_repo **out)
-    __attribute__((warn_unused_result));
 
 /* Upload again from `src` each object of `f` whose current version did
  * not check, locked as medium `pm` locks: a hidden config or key file, and

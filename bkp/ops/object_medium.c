@@ -93,7 +93,9 @@ int ops_object_label(const ops_object_in *in, json_t **label, bool *usage)
     *usage = false;
     /* The registered label, also behind a delete marker or versions put
      * in front of it; else whatever label the bucket shows. */
-    int rc = ruuid ? bkp_bucket_find_label(in->s, ruuid, repo, rver, &old, &behind) : -ENOENT;
+    int rc = ruuid ? bkp_bucket_find_label(in->s, registered, bkp_repo_sign_pk(in->primary), repo,
+                                           rver, &old, &behind)
+                   : -ENOENT;
     if (rc == -ENOENT)
         rc = bkp_bucket_read_label(in->s, &old);
     const char *ouuid = json_string_value(json_object_get(old, "uuid"));
@@ -121,13 +123,15 @@ int ops_object_label(const ops_object_in *in, json_t **label, bool *usage)
         goto out;
     }
     /* The same bucket labelled again keeps its label, as the registry has
-     * it: a copy of it put in front naming another repository (the label is
-     * not signed) is never written back. Else a new one. */
+     * it: a copy of it put in front naming another repository is never
+     * written back. Else a new one. Either is signed (medium.h). */
     const char *orepo = json_string_value(json_object_get(old, "repository"));
     bool altered = same && (!orepo || strcmp(orepo, repo));
-    lab = reg_ours && ((same && !in->force) || altered)
-              ? json_incref(registered)
-              : bkp_label_new(in->primary, in->medium, "object", in->location);
+    json_t *plain = reg_ours && ((same && !in->force) || altered)
+                        ? json_incref(registered)
+                        : bkp_label_new(in->primary, in->medium, "object", in->location);
+    lab = plain ? bkp_label_signed(plain, bkp_repo_keys(in->primary)) : NULL;
+    json_decref(plain);
     rc = lab ? bkp_bucket_label(in->primary, in->s, lab, ops_object_mode(in->pm),
                                 ops_object_floor(in->pm, bkp_now()), in->force || same, behind,
                                 version)

@@ -6,6 +6,10 @@
  * repository's, invalid, or absent. Written and read back, it is the same.
  * A label found on a medium is judged (bkp_label_judge) in order: the
  * repository, its key, the name, the disk registered under it.
+ * A label signed (version 2, a bucket's) verifies under the repository's key
+ * after a round trip through its file, and not once any field is changed or
+ * under another key; bkp_label_ours takes the registered label, or its uuid
+ * signed, and nothing else.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -155,6 +159,59 @@ static void test_judge(void **state)
     json_decref(lab);
 }
 
+static void test_signed(void **state)
+{
+    ops_repo *f = *state;
+    const uint8_t *pk = bkp_repo_sign_pk(f->r);
+    const char *id = bkp_repo_uuid(f->r);
+    uint8_t other[32];
+    json_t *plain = bkp_label_new(f->r, "cloud", "object", "offsite");
+    json_t *lab = bkp_label_signed(plain, bkp_repo_keys(f->r));
+    assert_non_null(lab);
+    assert_true(bkp_label_valid(lab));
+    assert_int_equal(json_integer_value(json_object_get(lab, "version")), 2);
+    assert_true(bkp_label_signed_by(lab, pk));
+    assert_false(bkp_label_signed_by(plain, pk)); /* version 1: not signed */
+    /* Through the file as the bucket holds it, and back. */
+    char *text = json_dumps(lab, JSON_INDENT(2) | JSON_SORT_KEYS);
+    json_t *back = NULL;
+    assert_int_equal(bkp_label_parse(text, strlen(text), &back), 0);
+    assert_true(bkp_label_signed_by(back, pk));
+    memcpy(other, pk, 32);
+    other[0] ^= 1;
+    assert_false(bkp_label_signed_by(back, other));
+    /* Our uuid and repository, another name: not ours. */
+    json_object_set_new(back, "name", json_string("cloud2"));
+    assert_false(bkp_label_signed_by(back, pk));
+    assert_false(bkp_label_ours(back, lab, pk, id));
+    assert_false(bkp_label_ours(back, NULL, pk, id));
+    /* The registered label itself, signed or not; its uuid signed. */
+    assert_true(bkp_label_ours(lab, NULL, pk, id));
+    assert_true(bkp_label_ours(plain, plain, pk, id));
+    assert_true(bkp_label_ours(lab, plain, pk, id));
+    json_t *fresh = bkp_label_new(f->r, "cloud", "object", "offsite");
+    json_t *fresh_signed = bkp_label_signed(fresh, bkp_repo_keys(f->r));
+    assert_false(bkp_label_ours(fresh_signed, lab, pk, id)); /* another uuid */
+    /* A signature that is not hex, or a version 2 without one, is no label. */
+    json_object_set_new(back, "signature", json_string("zz"));
+    assert_false(bkp_label_valid(back));
+    json_object_del(back, "signature");
+    assert_false(bkp_label_valid(back));
+    /* The registered label itself, naming another repository (a copy put
+     * in front that an earlier bkp took for ours), or another key: never. */
+    json_t *elsewhere = json_copy(plain);
+    json_object_set_new(elsewhere, "repository", json_string("00000000-0000-4000-8000-000000000000"));
+    assert_false(bkp_label_ours(elsewhere, elsewhere, pk, id));
+    assert_false(bkp_label_ours(plain, plain, other, id));
+    json_decref(elsewhere);
+    json_decref(fresh);
+    json_decref(fresh_signed);
+    json_decref(back);
+    free(text);
+    json_decref(lab);
+    json_decref(plain);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -163,6 +220,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unregistered_identity_gets_fresh, setup, teardown),
         cmocka_unit_test_setup_teardown(test_foreign_or_invalid_gets_fresh, setup, teardown),
         cmocka_unit_test_setup_teardown(test_judge, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_signed, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
