@@ -162,6 +162,10 @@ typedef struct bkp_bucket_trust {
     const char *pass;
     size_t plen;
     const json_t *registered;
+    /* The key the person expects (typed from the key sheet), when `pinned`:
+     * only that key is looked for. */
+    bool pinned;
+    uint8_t pin[32];
     /* Found by bkp_bucket_trust_find. */
     uint8_t pk[32];     /* the repository's signing key */
     char id[37];        /* its uuid */

@@ -255,7 +255,7 @@ static int try_named(bkp_bucket_trust *t, search *sr, const fetched *of, bool la
         uint8_t pk[32];
         char id[37];
         bool again = false;
-        if (names_key(of->b[i], of->len[i], label, pk, id))
+        if (names_key(of->b[i], of->len[i], label, pk, id) || (t->pinned && memcmp(pk, t->pin, 32)))
             continue;
         for (size_t j = 0; j < *named && !again; j++)
             again = !memcmp(seen[j], pk, 32) && !strcmp((char *)seen[j] + 32, id);
@@ -325,6 +325,15 @@ static int find(bkp_s3 *s, const char *medium, bkp_bucket_trust *t, search *sr)
          * the bucket, or labels were put in front): the configs name it. */
         if (rc == -EKEYREJECTED)
             rc = try_named(t, sr, &sr->configs, false, seen, &named);
+    }
+    if (rc == -EKEYREJECTED && t->pinned && !named) {
+        char fp[BKP_FINGERPRINT_LEN];
+        bkp_pubkey_fingerprint(t->pin, fp);
+        bkp_error(_("%s: nothing among the bucket's newest labels and configs names the key you "
+                    "gave (%s): check it against the key sheet; else this is not that "
+                    "repository's copy, or ours was hidden behind more versions put in front"),
+                  medium, fp);
+        return -ENOENT;
     }
     if (rc == -EKEYREJECTED && !named) {
         bkp_error(_("%s: the bucket holds no signed label and no config of a bkp repository: it "

@@ -66,7 +66,7 @@ int bkp_pubkey_parse(const char *text, size_t len, uint8_t pk[32])
     return 0;
 }
 
-int bkp_pubkey_from_arg(const char *arg, uint8_t pk[32])
+int bkp_pubkey_from_arg(const char *option, const char *arg, uint8_t pk[32])
 {
     if (bkp_pubkey_parse(arg, strlen(arg), pk) == 0)
         return 0;
@@ -75,22 +75,22 @@ int bkp_pubkey_from_arg(const char *arg, uint8_t pk[32])
     int rc = bkp_read_file(arg, &data, BKP_PUBKEY_FILE_MAX);
     if (rc == -ENOENT) {
         bkp_error(
-            _("--public-key %s: neither a public key (64 hex digits, as `bkp key fingerprint` "
+            _("%s %s: neither a public key (64 hex digits, as `bkp key fingerprint` "
               "prints them) nor a file; give the key you pinned, or the file you keep it in"),
-            arg);
+            option, arg);
     } else if (rc) {
-        bkp_error(_("--public-key %s: %s; give a file of one line holding the 64 hex digits of the "
+        bkp_error(_("%s %s: %s; give a file of one line holding the 64 hex digits of the "
                     "key"),
-                  arg,
+                  option, arg,
                   rc == -EFBIG     ? "too large for a key file"
                   : rc == -EBADMSG ? "not a regular file"
                                    : bkp_strerror(rc));
         rc = rc == -ENOMEM ? rc : -EINVAL;
     } else if (bkp_pubkey_parse((const char *)data.data, data.len, pk) != 0) {
-        bkp_error(_("--public-key %s: the file does not hold a public key: one line of 64 hex "
+        bkp_error(_("%s %s: the file does not hold a public key: one line of 64 hex "
                     "digits (or the fingerprint as `bkp key fingerprint` prints it, on one line) "
                     "is expected"),
-                  arg);
+                  option, arg);
         rc = -EINVAL;
     }
     bkp_buf_free(&data);

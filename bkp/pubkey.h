@@ -35,12 +35,12 @@ void bkp_pubkey_fingerprint_short(const char *fingerprint, char out[BKP_FINGERPR
  * written only on success. */
 int bkp_pubkey_parse(const char *text, size_t len, uint8_t pk[32]);
 
-/* The key an option names: `arg` itself when it is a key (bkp_pubkey_parse),
+/* The key option `option` (for messages: "--public-key") names: `arg` itself when it is a key (bkp_pubkey_parse),
  * else the file `arg` names — a regular file of at most BKP_PUBKEY_FILE_MAX
  * bytes holding one key on one line. 0; -ENOENT when `arg` is not a key and
  * no such file exists; -EINVAL when the file does not hold a key (too large,
  * not a regular file, two lines, a wrong digit). Problems are logged with
  * what to give instead. */
-int bkp_pubkey_from_arg(const char *arg, uint8_t pk[32]);
+int bkp_pubkey_from_arg(const char *option, const char *arg, uint8_t pk[32]);
 
 #endif

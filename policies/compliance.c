@@ -258,7 +258,7 @@ static bool holds_immutable(const ctx *c, const pol_medium *m)
 {
     for (size_t k = 0; k < c->s->ncopies; k++)
         if (c->s->copies[k].medium == m)
-            return m->offline || (m->type == POL_OBJECT && c->s->copies[k].proven);
+            return m->offline || (pol_medium_bucket(m) && c->s->copies[k].proven);
     return false;
 }
 
@@ -266,7 +266,7 @@ static bool helps(const ctx *c, const pol_medium *m, enum need need)
 {
     switch (need) {
     case NEED_IMMUTABLE:
-        return (m->offline || m->type == POL_OBJECT) && !holds_immutable(c, m);
+        return (m->offline || pol_medium_bucket(m)) && !holds_immutable(c, m);
     case NEED_OFFLINE:
         return m->offline && !holds(c, m);
     case NEED_OFFSITE:
@@ -304,16 +304,16 @@ static const pol_medium *pick(const ctx *c, enum need need)
 static void medium_action(const ctx *c, const pol_medium *m, char *buf, size_t n)
 {
     time_t due = due_of(c, m);
-    if (m->type == POL_OBJECT && holds(c, m)) {
+    if (pol_medium_bucket(m) && holds(c, m)) {
         fmt(buf, n, _("prove the lock of %s: run `bkp media probe %s`"), name_of(m), name_of(m));
         return;
     }
-    if (m->type == POL_OBJECT) {
+    if (pol_medium_bucket(m)) {
         fmt(buf, n, _("run `bkp rotate %s` (copies to the object store %s)"), name_of(m),
             name_of(m));
         return;
     }
-    if (m->type == POL_DISK && !m->offline) {
+    if (pol_medium_online(m)) {
         fmt(buf, n, _("run `bkp run` (copies to %s on-line)"), name_of(m));
         return;
     }
@@ -403,7 +403,7 @@ static void count(ctx *c, pol_status *out)
                 fresh_offline = cp->newest;
             any_offline = true;
         }
-        if (cp->medium->offline || (cp->medium->type == POL_OBJECT && cp->proven))
+        if (cp->medium->offline || (pol_medium_bucket(cp->medium) && cp->proven))
             out->immutable++;
         if (cp->medium->offsite) {
             out->offsite++;

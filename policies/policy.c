@@ -782,20 +782,42 @@ const pol_medium *pol_medium_find(const pol_policy *p, const char *name)
     return NULL;
 }
 
+/* What each medium type is: the one place that knows (policy.h). */
+static const struct kind {
+    const char *name, *words, *paper;
+    bool at_path, write_once, connected;
+} kinds[] = {
+    [POL_DISK] = {"disk", N_("disk (connected)"), N_("Write on the disk's paper label"), true,
+                  false, true},
+    [POL_REMOVABLE] = {"removable", N_("removable disk"),
+                       N_("Write on the paper label of the removable disk (or of its case)"), true,
+                       false, false},
+    [POL_ARCHIVE] = {"archive", N_("archive (tape, optical or write-once)"),
+                     N_("Write on the paper label of the tape or of the archive folder's case"),
+                     true, true, false},
+    [POL_OBJECT] = {"object", N_("object storage (S3)"),
+                    N_("Write in the register of off-site copies, beside the bucket's name"),
+                    false, false, false},
+};
+#define NKINDS (sizeof(kinds) / sizeof(*kinds))
+
+/* A value no parser makes: no trait at all, rather than another type's. */
+static const struct kind *kind(pol_medium_type t)
+{
+    static const struct kind none = {"?", "?", "?", false, false, false};
+    return (unsigned)t < NKINDS ? &kinds[t] : &none;
+}
+
 const char *pol_medium_type_name(pol_medium_type t)
 {
-    return t == POL_DISK        ? "disk"
-           : t == POL_REMOVABLE ? "removable"
-           : t == POL_ARCHIVE   ? "archive"
-                                : "object";
+    return kind(t)->name;
 }
 
 int pol_medium_type_named(const char *name, pol_medium_type *out)
 {
-    const pol_medium_type all[] = {POL_DISK, POL_REMOVABLE, POL_ARCHIVE, POL_OBJECT};
-    for (size_t i = 0; name && i < sizeof(all) / sizeof(*all); i++)
-        if (!strcmp(name, pol_medium_type_name(all[i]))) {
-            *out = all[i];
+    for (size_t i = 0; name && i < NKINDS; i++)
+        if (!strcmp(name, kinds[i].name)) {
+            *out = (pol_medium_type)i;
             return 0;
         }
     return -EINVAL;
@@ -803,16 +825,37 @@ int pol_medium_type_named(const char *name, pol_medium_type *out)
 
 const char *pol_medium_type_words(pol_medium_type t)
 {
-    switch (t) {
-    case POL_DISK:
-        return _("disk (connected)");
-    case POL_REMOVABLE:
-        return _("removable disk");
-    case POL_ARCHIVE:
-        return _("archive (tape, optical or write-once)");
-    default:
-        return _("object storage (S3)");
-    }
+    return _(kind(t)->words);
+}
+
+const char *pol_medium_type_paper(pol_medium_type t)
+{
+    return _(kind(t)->paper);
+}
+
+bool pol_type_at_path(pol_medium_type t)
+{
+    return kind(t)->at_path;
+}
+
+bool pol_type_write_once(pol_medium_type t)
+{
+    return kind(t)->write_once;
+}
+
+bool pol_type_connected(pol_medium_type t)
+{
+    return kind(t)->connected;
+}
+
+const pol_object *pol_medium_bucket(const pol_medium *m)
+{
+    return m && !kind(m->type)->at_path ? &m->object : NULL;
+}
+
+bool pol_medium_online(const pol_medium *m)
+{
+    return kind(m->type)->connected && !m->offline;
 }
 
 const char *pol_medium_place_words(bool offsite, bool offline)

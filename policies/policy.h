@@ -173,6 +173,29 @@ int pol_medium_type_named(const char *name, pol_medium_type *out);
 /* The same for people, in the reader's language ("removable disk"); where a
  * medium is kept ("off-site, off-line"). */
 const char *pol_medium_type_words(pol_medium_type t);
+/* Where a person writes a labelled medium's name and fingerprint, as a
+ * sentence to begin with ("Write on the disk's paper label"). */
+const char *pol_medium_type_paper(pol_medium_type t);
+/*
+ * What a medium type is, asked by every layer instead of its name (policy.c
+ * keeps the one table; a new type is a row there and a rotation driver,
+ * bkp/ops/rotate_driver.h):
+ *  - at a path: mounted at `path` (a disk, a removable disk, an archive
+ *    folder); else reached over the network and locked object by object
+ *    (a bucket: `object`, pol_medium_bucket);
+ *  - write once: written whole and never pruned or added to (an archive:
+ *    tape, optical, RDX written once), rotated by hand;
+ *  - connected: the host's own disk, on-line unless the policy says
+ *    `offline: true` (pol_medium_online); every other type is carried away
+ *    or reached only when a rotation is due.
+ */
+bool pol_type_at_path(pol_medium_type t);
+bool pol_type_write_once(pol_medium_type t);
+bool pol_type_connected(pol_medium_type t);
+/* The bucket of medium `m` (NULL allowed), or NULL when it is none. */
+const pol_object *pol_medium_bucket(const pol_medium *m);
+/* Is `m` a disk the host keeps connected, reached by whatever reaches the host? */
+bool pol_medium_online(const pol_medium *m);
 const char *pol_medium_place_words(bool offsite, bool offline);
 
 #endif

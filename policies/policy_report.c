@@ -96,7 +96,7 @@ json_t *pol_to_json(const pol_policy *p)
                               m->offsite ? "offsite" : "onsite", "offline", m->offline,
                               "rotate_every", (json_int_t)m->rotate_every);
         const pol_object *o = &m->object;
-        if (j && m->type == POL_OBJECT)
+        if (j && pol_medium_bucket(m))
             json_object_update_new(
                 j, json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:i}}", "endpoint", o->endpoint,
                              "bucket", o->bucket, "region", o->region, "credentials_file",

@@ -91,6 +91,9 @@ typedef struct cli {
     const char *journal;                /* audit verify|show --journal FILE */
     const char *name, *type, *location; /* media label */
     const char *from;                   /* restore --from MEDIUM|PATH */
+    const char *key_fingerprint;        /* restore --key-fingerprint FP|FILE */
+    bool key_pinned;                    /* ... parsed by cli_key_pin into key_pin */
+    uint8_t key_pin[32];
     const char *media;                  /* verify --media M */
     const char *repair_from;            /* verify --repair-from M2 */
     double sample;                      /* verify --sample PCT; 0: not given */
@@ -185,6 +188,13 @@ int cli_key_from_check(cli *c);
  * bkp_repo_open_public): EXIT_FAILED when it is not the repository whose key
  * was pinned (not verified), EXIT_USAGE when there is none. */
 int cli_open_public(cli *c, bkp_repo **out);
+/* The key --key-fingerprint names, parsed into `key_pin` (`key_pinned`
+ * set), before anything is read: an exit code (logged). */
+int cli_key_pin(cli *c);
+/* Is `r`, opened from `from` (--from, or NULL: the repository), under the
+ * key --key-fingerprint named (when it named one)? An exit code: EXIT_KEY
+ * (said, `r` freed) when not. */
+int cli_key_pin_check(const cli *c, const char *from, bkp_repo **r);
 /* The lines that say what a check with the public key alone did not cover. */
 void cli_public_print_limits(bool verify);
 /* Wipe and free the master secret read from the sheets (every exit of main). */
@@ -255,6 +265,7 @@ void cli_dataset_opts(cli *c, const pol_dataset *d, bkp_capture_opts *o);
 typedef struct cli_medium {
     const char *name;
     const char *type, *location; /* the policy's, else the label's */
+    pol_medium_type kind;        /* `type`, parsed */
     bool offline;
     const char *path;     /* where it is mounted or written */
     const pol_medium *pm; /* its entry in the policy, or NULL */

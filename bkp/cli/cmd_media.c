@@ -27,17 +27,6 @@
 #include "bkp/ops/label_sheet.h"
 #include "bkp/ops/media_label.h"
 
-/* Where the operator writes a labelled medium's name and fingerprint. */
-static const char *where_to_write(const char *type)
-{
-    if (!strcmp(type, "archive"))
-        return _("Write on the paper label of the tape or of the archive folder's case");
-    if (!strcmp(type, "removable"))
-        return _("Write on the paper label of the removable disk (or of its case)");
-    if (!strcmp(type, "object"))
-        return _("Write in the register of off-site copies, beside the bucket's name");
-    return _("Write on the disk's paper label");
-}
 
 /* What is labelled: a name, a folder, and the type and location the policy
  * (or the options) give it, which must agree. EXIT_OK with `m` filled (or
@@ -96,6 +85,8 @@ static int label_register(cli *c, const char *path, json_t *lab, const char *typ
 {
     char *abs = realpath(path, NULL);
     const char *where = abs ? abs : path;
+    pol_medium_type kind = POL_DISK;
+    (void)pol_medium_type_named(type, &kind); /* checked by label_what */
     int rc = ops_label_register(c->r, c->name, where, lab), ex = EXIT_FAILED;
     json_t *fig = json_pack("{s:O, s:s, s:s, s:s}", "uuid", json_object_get(lab, "uuid"), "type",
                             type, "location", loc, "path", where);
@@ -119,7 +110,7 @@ static int label_register(cli *c, const char *path, json_t *lab, const char *typ
                      "media sheet %s --format html > %s-label.html`.\nNext: `bkp rotate %s` "
                      "copies the generations due to it.\n"),
                    where, c->name, type, loc, json_string_value(json_object_get(lab, "uuid")),
-                   where_to_write(type), c->name, brief, c->name, c->name, c->name);
+                   pol_medium_type_paper(kind), c->name, brief, c->name, c->name, c->name);
         }
         ex = EXIT_OK;
     }
@@ -139,7 +130,9 @@ static int label(cli *c)
     ex = EXIT_FAILED;
     if (ops_label_may(path, c->name, type, m.entry, c->force, &device, &old))
         goto out;
-    if (strcmp(type, "archive") && ops_label_copy(c->r, path))
+    pol_medium_type kind;
+    if ((pol_medium_type_named(type, &kind) || !pol_type_write_once(kind)) &&
+        ops_label_copy(c->r, path))
         goto out;
     /* A disk labelled again keeps its identity (medium.h). */
     lab = bkp_label_renew(c->r, old, c->name, type, loc);
@@ -270,7 +263,7 @@ static int show(cli *c)
                json_is_true(json_object_get(probe, "proven"))
                    ? _("the lock holds (non-editable)")
                    : _("the lock did NOT hold (editable)"));
-    else if (!strcmp(json_string_value(json_object_get(d, "type")), "object"))
+    else if (tname && !pol_medium_type_named(tname, &type) && !pol_type_at_path(type))
         printf(_("lock probe  never: run `bkp media probe %s`\n"), c->args[1]);
     printf(_("last seen   %s\n"), local(d, "last_seen", a, sizeof(a)));
     printf(_("last write  %s\n"), local(d, "last_write", a, sizeof(a)));
@@ -300,7 +293,7 @@ static int object(cli *c, const char *name, bool probe)
         return EXIT_USAGE;
     }
     int ex = cli_medium_find(c, name, &m);
-    if (!ex && strcmp(m.type, "object")) {
+    if (!ex && pol_type_at_path(m.kind)) {
         bkp_error(_("%s is a medium of type %s: %s"), name, m.type,
                   probe ? _("only an object medium is probed (a disk's copy is made read-only "
                             "when it is sealed)")

@@ -46,7 +46,7 @@ static void print_text(const pol_policy *p)
         const pol_medium *m = &p->media[i];
         printf(_("  medium %-12s %-9s %s %s "), m->name, pol_medium_type_name(m->type),
                m->offsite ? _("off-site") : _("on-site"), m->offline ? _("off-line") : _("on-line"));
-        if (m->type == POL_OBJECT)
+        if (pol_medium_bucket(m))
             printf(_("%s bucket %s, locked %d days (%s)"), m->object.endpoint, m->object.bucket,
                    m->object.lock_days, m->object.governance ? "governance" : "compliance");
         else

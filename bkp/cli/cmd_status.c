@@ -67,7 +67,9 @@ void cli_status_print(json_t *all)
         json_array_foreach(json_object_get(d, "copies_on_media"), k, m)
         {
             const char *pr = json_string_value(json_object_get(m, "proven"));
-            bool obj = !strcmp(json_string_value(json_object_get(m, "type")), "object");
+            pol_medium_type kind;
+            bool obj = !pol_medium_type_named(json_string_value(json_object_get(m, "type")), &kind) &&
+                       !pol_type_at_path(kind);
             printf(_("  on %-10s %s:%lld captured %s%s%s%s\n"),
                    json_string_value(json_object_get(m, "medium")),
                    json_string_value(json_object_get(d, "dataset")),

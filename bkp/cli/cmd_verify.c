@@ -45,11 +45,11 @@ typedef struct fetched {
 static int open_medium(cli *c, const char *name, cli_medium *m, bkp_repo **out, fetched *fx)
 {
     int ex = cli_medium_find(c, name, m);
-    if (!ex && !strcmp(m->type, "object"))
+    if (!ex && !pol_type_at_path(m->kind))
         return cli_object_fetch(c, m, true, NULL, out, &fx->staging, &fx->f);
     if (ex || (ex = cli_medium_check_label(c, m)))
         return ex;
-    if (!strcmp(m->type, "archive"))
+    if (pol_type_write_once(m->kind))
         return EXIT_OK; /* checked archive by archive */
     char *repo = cli_medium_repo(m);
     int rc = repo ? bkp_repo_open_copy(repo, c->ro, BKP_REPO_READONLY, out) : -ENOMEM;

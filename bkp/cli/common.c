@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 #include "bkp/lock.h"
 #include "bkp/log.h"
 #include "bkp/medium.h"
+#include "bkp/pubkey.h"
 #include "bkp/text.h"
 #include "bkp/ops/medium_label.h"
 #include "bkp/trust.h"
@@ -173,6 +175,32 @@ int cli_exit_open(int rc, const char *repo)
     if (none)
         return EXIT_NOREPO;
     return rc == -ENOENT || rc == -EPROTO || rc == -EINVAL ? EXIT_USAGE : EXIT_FAILED;
+}
+
+int cli_key_pin(cli *c)
+{
+    if (!c->key_fingerprint || c->key_pinned)
+        return EXIT_OK;
+    int rc = bkp_pubkey_from_arg("--key-fingerprint", c->key_fingerprint, c->key_pin);
+    if (rc)
+        return rc == -ENOMEM ? EXIT_FAILED : EXIT_USAGE;
+    c->key_pinned = true;
+    return EXIT_OK;
+}
+
+int cli_key_pin_check(const cli *c, const char *from, bkp_repo **r)
+{
+    if (!c->key_pinned || !memcmp(c->key_pin, bkp_repo_sign_pk(*r), 32))
+        return EXIT_OK;
+    char want[BKP_FINGERPRINT_LEN], got[BKP_FINGERPRINT_LEN];
+    bkp_pubkey_fingerprint(c->key_pin, want);
+    bkp_pubkey_fingerprint(bkp_repo_sign_pk(*r), got);
+    bkp_error(_("%s is under the key %s, not %s (--key-fingerprint): it is another repository's "
+                "copy, or one put there by someone; it is not read"),
+              from ? from : _("the repository"), got, want);
+    bkp_repo_free(*r);
+    *r = NULL;
+    return EXIT_KEY;
 }
 
 int cli_open_public(cli *c, bkp_repo **out)

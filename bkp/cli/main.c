@@ -205,7 +205,8 @@ static const command commands[] = {
      .run = cmd_restore,
      .lock = CLI_LOCK_READER,
      .key = true,
-     .options = "repo path folder to-archive force workers from runbook attest verify json",
+     .options = "repo path folder to-archive force workers from key-fingerprint runbook attest "
+                "verify json",
      .max_args = 2,
      .usage = "restore GEN TARGET [--path P | --folder D] [--from M] [--force] | restore GEN "
               "--to-archive FILE | restore --runbook NAME [--attest WHO]",
@@ -471,7 +472,7 @@ static int prepare(const command *cmd, cli *c, bkp_lock **cycle, bkp_lock **writ
                       c->nkey_from ? "--key-from" : "--passphrase-file");
             return EXIT_USAGE;
         }
-        int rc = bkp_pubkey_from_arg(c->public_key, c->pinned_pk);
+        int rc = bkp_pubkey_from_arg("--public-key", c->public_key, c->pinned_pk);
         if (rc)
             return rc == -ENOMEM ? EXIT_FAILED : EXIT_USAGE;
     } else if (c->nkey_from) {

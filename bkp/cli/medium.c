@@ -39,14 +39,18 @@ int cli_medium_find(cli *c, const char *name, cli_medium *m)
     json_t *label = json_object_get(m->entry, "label");
     if (m->pm) {
         m->type = pol_medium_type_name(m->pm->type);
+        m->kind = m->pm->type;
         m->location = m->pm->offsite ? "offsite" : "onsite";
         m->offline = m->pm->offline;
         m->path = m->pm->path;
     } else if (m->entry) {
         m->type = json_string_value(json_object_get(label, "type"));
         m->location = json_string_value(json_object_get(label, "location"));
-        m->offline = strcmp(m->type ? m->type : "disk", "disk") != 0;
         m->path = json_string_value(json_object_get(m->entry, "path"));
+        /* The registry's label is valid (bkp_media_get): its type parses. */
+        if (pol_medium_type_named(m->type, &m->kind))
+            m->type = NULL;
+        m->offline = !pol_type_connected(m->kind);
     } else {
         if (p)
             bkp_error(_("no medium is named %s in the policy %s; see `bkp media list`, or label a "
@@ -58,7 +62,7 @@ int cli_medium_find(cli *c, const char *name, cli_medium *m)
                       name, name);
         return EXIT_USAGE;
     }
-    if ((!m->path && !(m->type && !strcmp(m->type, "object"))) || !m->type) {
+    if (!m->type || (!m->path && pol_type_at_path(m->kind))) {
         bkp_error(_("the registry entry of %s is incomplete; label the medium again"), name);
         cli_medium_clear(m); /* nothing held on failure */
         return EXIT_USAGE;

@@ -23,7 +23,7 @@ int cli_object_open(cli *c, const cli_medium *m, bkp_s3 **out)
 {
     (void)c;
     *out = NULL;
-    if (!m->pm || m->pm->type != POL_OBJECT) {
+    if (!pol_medium_bucket(m->pm)) {
         bkp_error(_("%s is an object medium: the policy says where its bucket is; name the policy "
                     "with --policy"),
                   m->name);
@@ -113,6 +113,11 @@ static int trust_of(cli *c, const cli_medium *m, bool as_copy, bkp_bucket_trust 
 {
     memset(t, 0, sizeof(*t));
     t->registered = c->ro ? json_object_get(m->entry, "label") : NULL;
+    int ex = cli_key_pin(c);
+    if (ex)
+        return ex;
+    t->pinned = c->key_pinned;
+    memcpy(t->pin, c->key_pin, 32);
     if (as_copy) {
         t->like = c->ro;
         return EXIT_OK;

@@ -83,7 +83,7 @@ static void add_procedure(cli *c, const rb_runbook *rb, const char *stem, void *
 {
     kit_docs *k = ctx;
     const cli_medium *m = k->m;
-    rb_on_medium on = {m->name, m->path, !strcmp(m->type, "archive")};
+    rb_on_medium on = {m->name, m->path, pol_type_write_once(m->kind)};
     json_t *folders = ops_runbook_folders(c->policy);
     json_t *rows = k->entry ? ops_runbook_held(c->ro, k->entry, rb)
                             : json_pack("[{s:s, s:s, s:s, s:b, s:s, s:s}]", "medium", m->name,

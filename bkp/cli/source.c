@@ -131,7 +131,7 @@ static int from_medium(cli *c, const char *from, const char *spec, bkp_repo **ou
     bkp_repo_free(primary);
     if (ex)
         return ex;
-    if (!strcmp(m.type, "object")) { /* what `spec` needs, into a staging folder */
+    if (!pol_type_at_path(m.kind)) { /* a bucket: what `spec` needs, into a staging folder */
         bkp_bucket_fetch f = {0};
         cli_fetch_what what = {.spec = spec};
         ex = cli_object_fetch(c, &m, false, &what, out, staging, &f);
@@ -166,7 +166,7 @@ static int open_folder(cli *c, const char *repo, bkp_repo **out)
     return cli_exit_open(rc, repo);
 }
 
-int cli_open_source(cli *c, const char *spec, bkp_repo **out, char **staging)
+static int open_source(cli *c, const char *spec, bkp_repo **out, char **staging)
 {
     const char *from = c->from;
     char *path = NULL, *repo = NULL;
@@ -210,4 +210,13 @@ out:
     free(path);
     free(repo);
     return ex;
+}
+
+int cli_open_source(cli *c, const char *spec, bkp_repo **out, char **staging)
+{
+    /* Whatever the source, --key-fingerprint holds for what was opened. */
+    int ex = cli_key_pin(c);
+    if (!ex)
+        ex = open_source(c, spec, out, staging);
+    return ex || !*out ? ex : cli_key_pin_check(c, c->from, out);
 }

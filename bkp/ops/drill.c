@@ -116,9 +116,10 @@ static int open_archives(const ops_drill_in *in, const pol_medium *m, const bkp_
  * off-line disks, then archives. */
 static bool in_pass(const pol_medium *m, size_t o)
 {
-    return o == 0   ? m->type == POL_DISK && !m->offline
-           : o == 1 ? m->type == POL_REMOVABLE || (m->type == POL_DISK && m->offline)
-                    : m->type == POL_ARCHIVE;
+    bool once = pol_type_write_once(m->type);
+    return o == 0   ? pol_medium_online(m)
+           : o == 1 ? pol_type_at_path(m->type) && !once && !pol_medium_online(m)
+                    : once;
 }
 
 /* Is the label of medium `m` at its path? Said when not. */
@@ -137,7 +138,7 @@ static int open_medium(const ops_drill_in *in, const pol_medium *m, const bkp_re
 {
     bkp_repo *r = NULL;
     int rc;
-    if (m->type == POL_ARCHIVE) {
+    if (pol_type_write_once(m->type)) {
         rc = open_archives(in, m, like, s);
         if (rc == -ENOENT)
             bkp_info(_("%s holds no archive of the runbook's data sets: not used"), m->name);
@@ -166,7 +167,7 @@ static int open_medium(const ops_drill_in *in, const pol_medium *m, const bkp_re
 static void open_bucket(const ops_drill_in *in, const bkp_repo *primary, ops_drill_sources *s)
 {
     const pol_medium *pm = in->only && in->policy ? pol_medium_find(in->policy, in->only) : NULL;
-    if (!pm || pm->type != POL_OBJECT || s->nstaging >= OPS_DRILL_SOURCES_MAX || !in->io->fetch)
+    if (!pol_medium_bucket(pm) || s->nstaging >= OPS_DRILL_SOURCES_MAX || !in->io->fetch)
         return;
     bkp_repo *r = NULL;
     char *staging = NULL;

@@ -33,7 +33,7 @@ int ops_drill_precheck(const ops_drill_in *in)
             in->only);
         return -EINVAL;
     }
-    if (in->keyrec && only && only->type == POL_DISK && !only->offline) {
+    if (in->keyrec && only && pol_medium_online(only)) {
         bkp_error(_("--medium %s is an on-line disk: a key-recovery drill rehearses an off-line "
                     "medium (removable, off-line disk or archive); name one of those"),
                   in->only);

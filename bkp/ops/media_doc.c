@@ -19,8 +19,9 @@ json_t *ops_medium_doc(const ops_medium_facts *m, time_t due, time_t now)
     json_object_set_new(e, "location", json_string(m->location ? m->location : "?"));
     json_object_set_new(e, "offline", json_boolean(m->offline));
     json_object_set_new(e, "path", m->path ? json_string(m->path) : json_null());
-    if (m->pm && m->pm->type == POL_OBJECT)
-        json_object_set_new(e, "bucket", json_string(m->pm->object.bucket));
+    const pol_object *o = pol_medium_bucket(m->pm);
+    if (o)
+        json_object_set_new(e, "bucket", json_string(o->bucket));
     json_object_set_new(e, "in_policy", json_boolean(m->pm != NULL));
     json_object_set_new(e, "labelled", json_boolean(m->entry != NULL));
     json_object_set_new(e, "generations", json_integer((json_int_t)json_array_size(held)));

@@ -14,6 +14,7 @@
 #include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "bkp/medium.h"
+#include "policies/policy.h"
 
 static const char *uuid_of(const json_t *label)
 {
@@ -26,7 +27,9 @@ int ops_label_may(const char *path, const char *name, const char *type, const js
     struct stat st;
     *old = NULL;
     *device = stat(path, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode));
-    if (*device && strcmp(type, "archive")) {
+    pol_medium_type t;
+    bool once = !pol_medium_type_named(type, &t) && pol_type_write_once(t);
+    if (*device && !once) {
         bkp_error(_("%s is a device: only an archive medium (--type archive) is written to a "
                     "device; mount a disk's file system and label its mount point"),
                   path);

@@ -71,7 +71,7 @@ static int reach(ops_rotation *t)
     bucket *b = t->d;
     char lname[128];
     b->now = bkp_now();
-    if (!in->pm || in->pm->type != POL_OBJECT) {
+    if (!pol_medium_bucket(in->pm)) {
         bkp_error(_("%s is an object medium: the policy says where its bucket is; name the policy "
                     "with --policy"),
                   in->medium);

@@ -65,7 +65,7 @@ json_t *ops_media_connected(const bkp_repo *r, const pol_policy *p, time_t now)
     for (size_t i = 0; st && out && i < p->nmedia; i++) {
         const pol_medium *pm = &p->media[i];
         char since[32] = "";
-        if (!pm->offline || pm->type == POL_OBJECT || !plugged_in(r, pm))
+        if (!pm->offline || !pol_type_at_path(pm->type) || !plugged_in(r, pm))
             continue;
         /* Just rotated: the person has the hour to unmount it and carry it
          * away; a disk plugged in for its rotation that has not run yet is

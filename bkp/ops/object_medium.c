@@ -69,10 +69,6 @@ int ops_object_note_entry(json_t *e, void *ctx)
             json_object_del(e, "label_version");
     }
     json_object_set_new(e, "last_seen", json_string(now));
-    if (n->wrote)
-        json_object_set_new(e, "last_write", json_string(now));
-    if (n->held)
-        json_object_set(e, "held", n->held);
     if (n->probe)
         json_object_set_new(e, "probe",
                             json_pack("{s:s, s:b, s:s}", "when", now, "proven", n->probe->proven,
@@ -252,8 +248,8 @@ bool ops_object_proven(const bkp_repo *r, const pol_policy *pol, const json_t *e
     const pol_medium *pm = name && pol ? pol_medium_find(pol, name) : NULL;
     proof p = {.medium = name,
                .label = ops_object_label_uuid(entry),
-               .bucket = pm && pm->type == POL_OBJECT ? pm->object.bucket : NULL,
-               .endpoint = pm && pm->type == POL_OBJECT ? pm->object.endpoint : NULL};
+               .bucket = pol_medium_bucket(pm) ? pm->object.bucket : NULL,
+               .endpoint = pol_medium_bucket(pm) ? pm->object.endpoint : NULL};
     char *log = r ? bkp_audit_path(r) : NULL;
     p.governed = json_object();
     if (log && p.medium && p.label && p.governed)

@@ -54,9 +54,7 @@ const char *ops_object_label_uuid(const json_t *entry);
 typedef struct ops_object_note {
     json_t *label;                 /* set when labelled */
     const char *label_version;     /* with it: the version id the bucket gave it, or NULL */
-    json_t *held;                  /* set after a rotation: what the bucket holds */
     const bkp_bucket_probe *probe; /* set after a probe */
-    bool wrote;                    /* a rotation wrote to it (`last_write`) */
 } ops_object_note;
 int ops_object_note_entry(json_t *e, void *ctx);
 

@@ -30,11 +30,11 @@ bool ops_run_copy_online(const ops_run_in *in, const ops_run_result *res)
     bool failed = false;
     for (size_t k = 0; k < p->nmedia; k++) {
         const pol_medium *pm = &p->media[k];
-        if (!wanted(res, pm->name) || pm->type == POL_ARCHIVE || pm->offline)
+        if (!wanted(res, pm->name) || pol_type_write_once(pm->type) || pm->offline)
             continue;
         /* A bucket is written when its rotation is due, not at every run. */
-        time_t due = pm->type == POL_OBJECT ? in->io->medium_due(in->io->ctx, pm->name) : 0;
-        if (pm->type == POL_OBJECT && due > in->now)
+        bool bucket = pol_medium_bucket(pm) != NULL;
+        if (bucket && in->io->medium_due(in->io->ctx, pm->name) > in->now)
             continue;
         if (in->io->copy(in->io->ctx, pm)) {
             bkp_log(in->said_once ? BKP_LOG_INFO : BKP_LOG_ERROR,
@@ -85,7 +85,7 @@ bool ops_run_reread(const ops_run_in *in)
     for (size_t k = 0; k < p->nmedia; k++) {
         const pol_medium *pm = &p->media[k];
         bkp_repo *copy = NULL;
-        if (pm->type != POL_DISK || pm->offline)
+        if (!pol_medium_online(pm))
             continue;
         if (!in->io->open_online(in->io->ctx, pm, &copy) && copy)
             failed |= reread_one(in, copy, pm->name);

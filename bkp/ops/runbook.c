@@ -134,10 +134,12 @@ static json_t *held_row(json_t *e, const char *ds, json_t *g)
              (long long)json_integer_value(json_object_get(g, "seq")));
     bkp_local_time(when, sizeof(when), t, "-");
     const char *type = json_string_value(json_object_get(lab, "type"));
+    pol_medium_type kind;
+    bool offline = type && (pol_medium_type_named(type, &kind) || !pol_type_connected(kind));
     json_t *c =
         json_pack("{s:O, s:O, s:O, s:b, s:s, s:s}", "medium", json_object_get(lab, "name"), "type",
                   json_object_get(lab, "type"), "location", json_object_get(lab, "location"),
-                  "offline", type && strcmp(type, "disk"), "generation", gen, "captured", when);
+                  "offline", offline, "generation", gen, "captured", when);
     json_t *kit = json_object_get(e, "kit_sha256"); /* checked when the entry was read */
     if (c && kit)
         json_object_set(c, "kit", kit);

@@ -179,7 +179,8 @@ static void media_copies(const ops_status_in *in, const pol_dataset *d, json_t *
         if (!pm || !cp.newest)
             continue;
         time_t proven_at = 0;
-        cp.proven = pm->type == POL_OBJECT && !pm->object.governance && in->proven &&
+        const pol_object *o = pol_medium_bucket(pm);
+        cp.proven = o && !o->governance && in->proven &&
                     in->proven(in->ctx, e, &proven_at);
         copies[s->ncopies++] = cp;
         char iso[32], piso[32] = "";

@@ -95,8 +95,7 @@ static const char *keep_words(const pol_retention *r, char *buf, size_t n)
 static const char *guard_words(const pol_medium *m, json_t *facts, char *buf, size_t n)
 {
     json_t *probe = fact(facts, "probes", m->name);
-    switch (m->type) {
-    case POL_OBJECT:
+    if (pol_medium_bucket(m)) {
         snprintf(buf, n,
                  _("Object Lock in %s mode: each object locked against deletion and overwriting "
                    "for at least %d day(s)"),
@@ -105,14 +104,12 @@ static const char *guard_words(const pol_medium *m, json_t *facts, char *buf, si
             bkp_strappend(buf, n, _("; proven by `bkp media probe` on %.10s"), rb_js(probe, "time"));
         else
             bkp_strappend(buf, n, _("; not yet proven: run `bkp media probe %s`"), m->name);
-        break;
-    case POL_ARCHIVE:
+    } else if (pol_type_write_once(m->type)) {
         snprintf(buf, n, "%s",
                  _("each generation written once as a separate archive and never rewritten; in a "
                    "folder the archive is made read-only with the immutable attribute, on tape or "
                    "write-once media the medium keeps it"));
-        break;
-    default:
+    } else {
         snprintf(
             buf, n, "%s",
             _("stored files made read-only with the immutable attribute after each copy (where "

@@ -10,6 +10,7 @@
 #include "bkp/bytes.h"
 #include "bkp/i18n.h"
 #include "bkp/report/doc.h"
+#include "policies/policy.h"
 
 static json_int_t ji(json_t *o, const char *k)
 {
@@ -122,8 +123,9 @@ static bool media(json_t *ev, char *out, size_t n)
         bkp_strappend(out, n, _("; %lld non-editable"), (long long)ji(cnt, "immutable"));
         json_array_foreach(json_object_get(d, "copies_on_media"), k, m)
         {
-            if (strcmp(rb_js(m, "type"), "object"))
-                continue;
+            pol_medium_type kind;
+            if (pol_medium_type_named(rb_js(m, "type"), &kind) || pol_type_at_path(kind))
+                continue; /* only a bucket's lock is proven by a probe */
             const char *pr = json_string_value(json_object_get(m, "proven"));
             if (pr)
                 bkp_strappend(out, n,

@@ -158,4 +158,27 @@ check_exit 2 "$BKP" backup docs --repo "$REPO" --public-key "$PK" || true
 check_exit 2 "$BKP" audit verify --repo "$REPO" </dev/null || true
 [ "$(repo_digest "$REPO")" = "$before" ] || flunk "a refused check changed the repository"
 
+# The same fingerprint typed from the key sheet pins a restore from a copy:
+# a copy under another key is refused (exit 4), ours restores.
+mv "$WORK/passphrase.away" "$PASSFILE"
+P3=$WORK/p3.yaml
+cat >"$P3" <<YAML
+repository: $WORK/repo3
+passphrase_file: $PASSFILE
+datasets:
+  - { name: docs, paths: [$D], schedule: daily 02:00 }
+YAML
+ok "$BKP" init --policy "$P3"
+ok "$BKP" backup docs --policy "$P3"
+ok "$BKP" key fingerprint --policy "$P3" --json
+FP3=$(sed -n 's/^ *"fingerprint": "\([0-9a-f ]*\)".*/\1/p' <<<"$OUT")
+cp -a "$WORK/repo3" "$WORK/copy3"
+check_exit 4 "$BKP" restore docs:latest "$WORK/out-other" --from "$WORK/copy3" --policy "$P3" \
+    --key-fingerprint "$OTHER" || true
+output_has "is under the key" "a restore pinned to another key should say whose key the copy is under"
+[ -n "$(ls -A "$WORK/out-other" 2>/dev/null)" ] && flunk "a refused copy was restored"
+check_exit 0 "$BKP" restore docs:latest "$WORK/out-ours" --from "$WORK/copy3" --policy "$P3" \
+    --key-fingerprint "$FP3" || true
+same_mtree "$D" "$WORK/out-ours$D" "restored from the copy under the key given"
+
 finish

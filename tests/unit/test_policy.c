@@ -485,6 +485,33 @@ static void test_compliance_warnings(void **state)
     pol_free(p);
 }
 
+/* What each medium type is, from the one table every layer asks: its name
+ * round-trips, and a disk, a removable disk, an archive and a bucket are
+ * told apart by their traits alone. */
+static void test_medium_kinds(void **state)
+{
+    (void)state;
+    const pol_medium_type all[] = {POL_DISK, POL_REMOVABLE, POL_ARCHIVE, POL_OBJECT};
+    for (size_t i = 0; i < 4; i++) {
+        pol_medium_type t;
+        assert_int_equal(pol_medium_type_named(pol_medium_type_name(all[i]), &t), 0);
+        assert_int_equal(t, all[i]);
+        assert_non_null(pol_medium_type_paper(all[i]));
+    }
+    pol_medium_type t;
+    assert_int_equal(pol_medium_type_named("tape", &t), -EINVAL);
+    assert_true(pol_type_connected(POL_DISK) && !pol_type_connected(POL_REMOVABLE));
+    assert_true(pol_type_write_once(POL_ARCHIVE) && !pol_type_write_once(POL_DISK));
+    assert_true(pol_type_at_path(POL_ARCHIVE) && !pol_type_at_path(POL_OBJECT));
+    pol_medium disk = {.type = POL_DISK}, off = {.type = POL_DISK, .offline = true},
+               usb = {.type = POL_REMOVABLE}, cloud = {.type = POL_OBJECT};
+    assert_true(pol_medium_online(&disk));
+    assert_false(pol_medium_online(&off) || pol_medium_online(&usb) || pol_medium_online(&cloud));
+    assert_null(pol_medium_bucket(&disk));
+    assert_null(pol_medium_bucket(NULL));
+    assert_ptr_equal(pol_medium_bucket(&cloud), &cloud.object);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -494,7 +521,7 @@ int main(void)
         cmocka_unit_test(test_alias_bomb),     cmocka_unit_test(test_env_mapping),
         cmocka_unit_test(test_object_medium),  cmocka_unit_test(test_key_drill_every),
         cmocka_unit_test(test_status_page),    cmocka_unit_test(test_facility_language),
-        cmocka_unit_test(test_syntax_errors),
+        cmocka_unit_test(test_syntax_errors),  cmocka_unit_test(test_medium_kinds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -157,16 +157,16 @@ static void test_from_arg(void **state)
     fixture *f = *state;
     char buf[256];
     uint8_t pk[32];
-    assert_int_equal(bkp_pubkey_from_arg(hex0, pk), 0);
+    assert_int_equal(bkp_pubkey_from_arg("--public-key", hex0, pk), 0);
     assert_memory_equal(pk, pk0, 32);
     snprintf(buf, sizeof(buf), "%s\n", hex0);
     write_text(f->file, buf);
     memset(pk, 0, 32);
-    assert_int_equal(bkp_pubkey_from_arg(f->file, pk), 0);
+    assert_int_equal(bkp_pubkey_from_arg("--public-key", f->file, pk), 0);
     assert_memory_equal(pk, pk0, 32);
     snprintf(buf, sizeof(buf), "%s\n%s\n", hex0, hex0); /* two lines */
     write_text(f->file, buf);
-    assert_int_equal(bkp_pubkey_from_arg(f->file, pk), -EINVAL);
+    assert_int_equal(bkp_pubkey_from_arg("--public-key", f->file, pk), -EINVAL);
     char *big = malloc(BKP_PUBKEY_FILE_MAX + 2);
     assert_non_null(big);
     memset(big, ' ', BKP_PUBKEY_FILE_MAX + 1);
@@ -174,10 +174,10 @@ static void test_from_arg(void **state)
     big[BKP_PUBKEY_FILE_MAX + 1] = '\0';
     write_text(f->file, big); /* the key, then more than a key file holds */
     free(big);
-    assert_int_equal(bkp_pubkey_from_arg(f->file, pk), -EINVAL);
-    assert_int_equal(bkp_pubkey_from_arg(f->base, pk), -EINVAL); /* a folder */
+    assert_int_equal(bkp_pubkey_from_arg("--public-key", f->file, pk), -EINVAL);
+    assert_int_equal(bkp_pubkey_from_arg("--public-key", f->base, pk), -EINVAL); /* a folder */
     snprintf(buf, sizeof(buf), "%s/absent", f->base);
-    assert_int_equal(bkp_pubkey_from_arg(buf, pk), -ENOENT);
+    assert_int_equal(bkp_pubkey_from_arg("--public-key", buf, pk), -ENOENT);
 }
 
 /* The public key of a new repository at `path`, and its audit log begun. */
