@@ -120,7 +120,7 @@ void bkp_label_fields_of(const json_t *label, const json_t *entry, bkp_label_fie
 /* Judge `label` (valid: bkp_label_read) in that order, the first that
  * applies: the one place where a label is held against a medium's name,
  * the repository, its key and the registry. Pure: nothing read, nothing
- * logged (ops/medium_label.h says what to do). */
+ * logged (ops/medium_check.h says what to do). */
 bkp_label_verdict bkp_label_judge(const bkp_repo *r, const json_t *label, const char *name,
                                   const json_t *entry);
 

@@ -20,7 +20,7 @@
 #include "bkp/cli/cli.h"
 #include "bkp/clock.h"
 #include "bkp/log.h"
-#include "bkp/ops/medium_label.h"
+#include "bkp/ops/medium_check.h"
 #include "policies/compliance.h"
 #include "bkp/report/status_page.h"
 

@@ -17,7 +17,7 @@
 #include "bkp/medium.h"
 #include "bkp/pubkey.h"
 #include "bkp/text.h"
-#include "bkp/ops/medium_label.h"
+#include "bkp/ops/medium_check.h"
 #include "bkp/trust.h"
 
 int cli_exit_for(int rc)

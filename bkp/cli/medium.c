@@ -1,7 +1,7 @@
 /*
  * The media of the policy and of the registry, seen from the command line:
  * finding one by name, checking the label of the disk that is plugged in,
- * and when each is due (bkp/ops/medium_label.h; policies/compliance.c decides).
+ * and when each is due (bkp/ops/medium_check.h; policies/compliance.c decides).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -14,7 +14,7 @@
 #include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "bkp/medium.h"
-#include "bkp/ops/medium_label.h"
+#include "bkp/ops/medium_check.h"
 #include "policies/compliance.h"
 
 /* The policy, when one was named or the default exists; quietly NULL else. */

@@ -13,7 +13,7 @@
 #include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "bkp/medium.h"
-#include "bkp/ops/medium_label.h"
+#include "bkp/ops/medium_check.h"
 
 void ops_drill_sources_free(ops_drill_sources *s)
 {

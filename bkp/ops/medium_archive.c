@@ -25,7 +25,7 @@
 #include "bkp/log.h"
 #include "bkp/medium.h"
 #include "bkp/ops/archive_check.h"
-#include "bkp/ops/medium_label.h"
+#include "bkp/ops/medium_check.h"
 #include "bkp/ops/rotate_driver.h"
 #include "bkp/ops/rotate_record.h"
 #include "bkp/stream.h"

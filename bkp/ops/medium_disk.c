@@ -19,7 +19,7 @@
 #include "bkp/i18n.h"
 #include "bkp/lock.h"
 #include "bkp/log.h"
-#include "bkp/ops/medium_label.h"
+#include "bkp/ops/medium_check.h"
 #include "bkp/ops/rotate_driver.h"
 #include "bkp/ops/rotate_record.h"
 #include "bkp/verify.h"

@@ -11,7 +11,7 @@
 #include "bkp/hook.h"
 #include "bkp/i18n.h"
 #include "bkp/log.h"
-#include "bkp/ops/medium_label.h"
+#include "bkp/ops/medium_check.h"
 #include "bkp/ops/run.h"
 #include "policies/schedule.h"
 

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "bkp/i18n.h"
-#include "bkp/ops/medium_label.h"
+#include "bkp/ops/medium_check.h"
 #include "bkp/ops/run.h"
 
 void ops_run_alert_outcomes(ops_alerts *al, const ops_run_result *res)
@@ -78,7 +78,7 @@ static void media_due(const ops_run_in *in, ops_alerts *al)
     }
 }
 
-/* Each off-line medium left plugged in (medium_label.h), and when it is
+/* Each off-line medium left plugged in (medium_check.h), and when it is
  * away again. */
 static void media_connected(const ops_run_in *in, ops_alerts *al)
 {

@@ -15,7 +15,7 @@
 #include "bkp/i18n.h"
 #include "bkp/log.h"
 #include "bkp/medium.h"
-#include "bkp/ops/medium_label.h"
+#include "bkp/ops/medium_check.h"
 #include "bkp/trust.h"
 
 static int priority_of(const char *dataset, void *ctx)

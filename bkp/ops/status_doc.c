@@ -18,7 +18,7 @@
 #include "bkp/clock.h"
 #include "bkp/durable.h"
 #include "bkp/log.h"
-#include "bkp/ops/medium_label.h"
+#include "bkp/ops/medium_check.h"
 #include "bkp/report/status_page.h"
 
 /* The coming rotations shown: four weeks ahead, at most this many turns

@@ -39,7 +39,7 @@
 #include "bkp/log.h"
 #include "bkp/medium.h"
 #include "bkp/copy.h"
-#include "bkp/ops/medium_label.h"
+#include "bkp/ops/medium_check.h"
 #include "bkp/ops/pins.h"
 #include "bkp/ops/rotate.h"
 #include "bkp/pack.h"

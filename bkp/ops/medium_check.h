@@ -1,5 +1,5 @@
 /*
- * medium_label.h — which medium is plugged in, and when each is due.
+ * medium_check.h — which medium is plugged in, and when each is due.
  *
  * Before a rotation or a check writes or trusts a disk, the label at its
  * mount point (bkp/medium.h) must be the one registered under that name for
@@ -15,8 +15,8 @@
  * the registered one, -ENXIO not registered; a label that cannot be read as
  * bkp_label_read says.
  */
-#ifndef BKP_OPS_MEDIUM_LABEL_H
-#define BKP_OPS_MEDIUM_LABEL_H
+#ifndef BKP_OPS_MEDIUM_CHECK_H
+#define BKP_OPS_MEDIUM_CHECK_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,5 +1,5 @@
-/* medium_label.c — see medium_label.h. */
-#include "bkp/ops/medium_label.h"
+/* medium_check.c — see medium_check.h. */
+#include "bkp/ops/medium_check.h"
 
 #include <errno.h>
 #include <stdio.h>
