@@ -32,12 +32,6 @@ v1["version"] = 1
 open(sys.argv[2], "w").write(json.dumps(v1, indent=2, sort_keys=True) + "\n")
 open(sys.argv[3], "w").write(json.dumps(p, indent=2, sort_keys=True) + "\n")
 PY
-put_label() {
-    local code
-    code=$(s3 "/hosp-bkp/BKP-LABEL" -X PUT -H "x-amz-content-sha256: $(sha256sum "$1" | cut -d' ' -f1)" \
-           --data-binary @"$1" -o /dev/null -w '%{http_code}' || true)
-    [ "$code" = 200 ] || fail "putting a label in front: HTTP $code"
-}
 # The label in front and the registry's are the genuine one.
 genuine_everywhere() {
     s3 "/hosp-bkp/BKP-LABEL" -o "$WORK/label-now" || fail "reading the bucket's label"
@@ -50,7 +44,7 @@ PY
 
 for planted in "$WORK/planted-v1" "$WORK/planted-v2"; do
     # A rotation: the planted label is not ours; ours goes back in front.
-    put_label "$planted"
+    s3_put hosp-bkp/BKP-LABEL "$planted"
     echo "visit $planted" >>"$DATA/emr/n1.txt"
     ok "$BKP" backup emr
     ok "$BKP" rotate cloud
@@ -60,12 +54,12 @@ for planted in "$WORK/planted-v1" "$WORK/planted-v2"; do
     grep -q "cloud-x" <<<"$OUT" && flunk "the registry took the planted name: $OUT"
 
     # Labelling again keeps the registered label.
-    put_label "$planted"
+    s3_put hosp-bkp/BKP-LABEL "$planted"
     ok "$BKP" media label --name cloud
     genuine_everywhere || flunk "labelling again took the planted label ($planted)"
 
     # The bad day: the primary gone, the passphrase alone.
-    put_label "$planted"
+    s3_put hosp-bkp/BKP-LABEL "$planted"
     mv "$REPO" "$WORK/repo.gone"
     export TMPDIR=$WORK/tmp
     mkdir -p "$TMPDIR"

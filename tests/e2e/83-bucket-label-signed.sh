@@ -34,20 +34,14 @@ e.pop("label_version", None)
 json.dump(e, open(sys.argv[1], "w"), indent=2, sort_keys=True)
 open(sys.argv[2], "w").write(json.dumps(lab, indent=2, sort_keys=True) + "\n")
 PY
-put_object() { # BUCKET/KEY FILE
-    local code
-    code=$(s3 "/$1" -X PUT -H "x-amz-content-sha256: $(sha256sum "$2" | cut -d' ' -f1)" \
-           --data-binary @"$2" -o /dev/null -w '%{http_code}' || true)
-    [ "$code" = 200 ] || fail "putting $1: HTTP $code"
-}
 s3 "/hosp-bkp?list-type=2" -o "$WORK/list.xml" || fail "listing the bucket"
 grep -o '<Key>[^<]*</Key>' "$WORK/list.xml" | sed 's/<[^>]*>//g' | grep -v '^probe/' >"$WORK/keys"
 while read -r key; do
     if [ "$key" = BKP-LABEL ]; then
-        put_object "old-bkp/$key" "$WORK/label-v1"
+        s3_put "old-bkp/$key" "$WORK/label-v1"
     else
         s3 "/hosp-bkp/$key" -o "$WORK/object" || fail "reading $key"
-        put_object "old-bkp/$key" "$WORK/object"
+        s3_put "old-bkp/$key" "$WORK/object"
     fi
 done <"$WORK/keys"
 sed -i 's/hosp-bkp/old-bkp/' "$WORK/policy.yaml"

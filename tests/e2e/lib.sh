@@ -307,6 +307,14 @@ start_bucket() {
     export BKP_S3_BACKOFF_MS=50
 }
 s3() { bash "$RGW_SH" s3 "$RGW_DIR" "$@"; }
+# s3_put BUCKET/KEY FILE — a new version of KEY (unlocked), as anyone holding
+# the bucket's credentials can put one; the test fails unless it is taken.
+s3_put() {
+    local code
+    code=$(s3 "/$1" -X PUT -H "x-amz-content-sha256: $(sha256sum "$2" | cut -d' ' -f1)" \
+           --data-binary @"$2" -o /dev/null -w '%{http_code}' || true)
+    [ "$code" = 200 ] || fail "putting a version of $1: HTTP $code"
+}
 
 # bare_root ROOT — a machine that has never seen bkp, and has no C library
 # at all: a static busybox as /bin/sh and the few tools a person and the
