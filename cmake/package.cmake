@@ -42,7 +42,7 @@ else()
                     VERBATIM)
 endif()
 
-# ---- the message catalogue (bkp/i18n.h) ----
+# ---- the message catalogue (bkp/io/i18n.h) ----
 # po/LANG.po compiled (and its format strings checked against the English
 # ones) into the build tree's locale/, where the program finds it beside
 # itself, and installed under the system's locale folder.
@@ -138,7 +138,7 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION admin)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-# Loaded when a bucket is first used (bkp/s3_lib.c), so not in the shared
+# Loaded when a bucket is first used (bkp/s3/s3_lib.c), so not in the shared
 # libraries dpkg-shlibdeps sees: named here.
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "libcurl4 (>= 7.88), libxml2 (>= 2.9)")
 # libfuse3-3 (bkp mount) comes with the shared libraries' dependencies;

@@ -3,7 +3,7 @@
  * (compliance.h). Pure: everything comes from the policy, what the catalog
  * knows and the injected `now`; nothing is logged here, the caller says it.
  * Reasons and the action are written in the language of the messages
- * (bkp/i18n.h): a caller wanting English for programs asks under
+ * (bkp/io/i18n.h): a caller wanting English for programs asks under
  * bkp_i18n_begin(&s, "en").
  */
 #include "policies/compliance.h"
@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bkp/bytes.h"
-#include "bkp/i18n.h"
+#include "bkp/io/bytes.h"
+#include "bkp/io/i18n.h"
 #include "policies/retention.h"
 #include "policies/schedule.h"
 

@@ -61,7 +61,7 @@ typedef struct pol_copy {
     bool proven;         /* an object medium whose last lock probe was refused its delete */
 } pol_copy;
 
-/* The primary found behind or beside what a medium pinned (bkp/pin.h). */
+/* The primary found behind or beside what a medium pinned (bkp/media/pin.h). */
 typedef struct pol_behind {
     const char *medium;
     const char *what; /* what is missing or different */

@@ -3,7 +3,7 @@
  */
 #include <string.h>
 
-#include "bkp/clock.h"
+#include "bkp/io/clock.h"
 #include "policies/notify.h"
 
 static json_t *event(const char *key, const char *what, const char *state, const char *previous,

@@ -1,7 +1,7 @@
 /*
  * notify.h — alerts once per change: which conditions to tell people about
  * now, from what was told before. Pure: the caller keeps the state (a JSON
- * object) and delivers the events (bkp/notify.h).
+ * object) and delivers the events (bkp/host/notify_send.h).
  *
  * A condition has a key ("verdict:emr", "backup:emr", "due:usb-b", ...) and
  * a state: NULL when it is fine, else a word ("AT RISK", "failed",

@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bkp/bytes.h"
-#include "bkp/cmdenv.h"
-#include "bkp/generation.h"
-#include "bkp/i18n.h"
-#include "bkp/log.h"
+#include "bkp/io/bytes.h"
+#include "bkp/host/cmdenv.h"
+#include "bkp/store/generation.h"
+#include "bkp/io/i18n.h"
+#include "bkp/io/log.h"
 #include "policies/yaml_doc.h"
 
 static void schedule(pol_yaml_ctx *c, pol_yaml_node *n, const char *key, pol_schedule *out)

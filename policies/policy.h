@@ -105,7 +105,7 @@ typedef struct pol_drill {
     pol_schedule schedule;
 } pol_drill;
 
-/* notify: whom to tell of a change (policies/notify.h, bkp/notify.h). */
+/* notify: whom to tell of a change (policies/notify.h, bkp/host/notify_send.h). */
 typedef struct pol_notify {
     pol_hook command;     /* command.command NULL: none; the event JSON on stdin */
     char *mail_to;        /* NULL: no mail */

@@ -2,8 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "bkp/i18n.h"
-#include "bkp/log.h"
+#include "bkp/io/i18n.h"
+#include "bkp/io/log.h"
 #include "policies/policy.h"
 #include "policies/retention.h"
 

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bkp/i18n.h"
+#include "bkp/io/i18n.h"
 
 typedef struct order {
     const pol_gen *g;

@@ -10,9 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bkp/i18n.h"
-#include "bkp/log.h"
-#include "bkp/stream.h"
+#include "bkp/io/i18n.h"
+#include "bkp/io/log.h"
+#include "bkp/io/stream.h"
 #include "policies/duration.h"
 
 /* What each kind of libyaml failure means for the person who wrote the file,

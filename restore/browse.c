@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bkp/i18n.h"
-#include "bkp/layout.h"
-#include "bkp/log.h"
+#include "bkp/io/i18n.h"
+#include "bkp/store/layout.h"
+#include "bkp/io/log.h"
 #include "restore/browse_internal.h"
 
 static rst_node *node_new(rst_node *parent, const char *name, size_t len)

@@ -33,7 +33,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#include "bkp/repo.h"
+#include "bkp/store/repo.h"
 
 #define RST_BROWSE_CACHE_CHUNKS 8
 #define RST_BROWSE_CACHE_BYTES (32u << 20)

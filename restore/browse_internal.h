@@ -7,8 +7,8 @@
 
 #include <stdbool.h>
 
-#include "bkp/generation.h"
-#include "bkp/tree.h"
+#include "bkp/store/generation.h"
+#include "bkp/store/tree.h"
 #include "restore/browse.h"
 
 struct rst_node {

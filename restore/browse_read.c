@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bkp/i18n.h"
-#include "bkp/log.h"
+#include "bkp/io/i18n.h"
+#include "bkp/io/log.h"
 #include "restore/browse_internal.h"
 #include "restore/dump.h"
 

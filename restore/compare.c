@@ -9,12 +9,12 @@
 
 #include <archive_entry.h>
 
-#include "bkp/blob.h"
-#include "bkp/chunker.h"
-#include "bkp/durable.h"
-#include "bkp/i18n.h"
-#include "bkp/log.h"
-#include "bkp/tree.h"
+#include "bkp/store/blob.h"
+#include "bkp/store/chunker.h"
+#include "bkp/io/durable.h"
+#include "bkp/io/i18n.h"
+#include "bkp/io/log.h"
+#include "bkp/store/tree.h"
 
 /* Is [from, to) of `fd` a hole, or data that reads as zeros? */
 static bool hole_is_zero(int fd, uint64_t from, uint64_t to, uint8_t *buf, size_t cap)

@@ -12,9 +12,9 @@
 #include <archive.h>
 #include <archive_entry.h>
 
-#include "bkp/durable.h"
-#include "bkp/i18n.h"
-#include "bkp/log.h"
+#include "bkp/io/durable.h"
+#include "bkp/io/i18n.h"
+#include "bkp/io/log.h"
 #include "restore/folder.h"
 #include "restore/plain.h"
 

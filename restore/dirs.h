@@ -44,7 +44,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "bkp/tree.h"
+#include "bkp/store/tree.h"
 
 struct archive;
 

@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bkp/blob.h"
-#include "bkp/fdio.h"
-#include "bkp/i18n.h"
-#include "bkp/log.h"
+#include "bkp/store/blob.h"
+#include "bkp/io/fdio.h"
+#include "bkp/io/i18n.h"
+#include "bkp/io/log.h"
 #include "restore/dump.h"
 
 /* Stored paths have no leading '/'; what people type may. */

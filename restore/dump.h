@@ -9,8 +9,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "bkp/generation.h"
-#include "bkp/tree.h"
+#include "bkp/store/generation.h"
+#include "bkp/store/tree.h"
 
 /* Write the content of the regular file stored at `path` (as `bkp ls`
  * shows it, leading '/' or not) in generation `g` to `fd`: every chunk

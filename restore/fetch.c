@@ -6,8 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bkp/i18n.h"
-#include "bkp/log.h"
+#include "bkp/io/i18n.h"
+#include "bkp/io/log.h"
 
 #define MAX_WORKERS 16
 

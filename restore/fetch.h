@@ -8,7 +8,7 @@
 #ifndef RST_FETCH_H
 #define RST_FETCH_H
 
-#include "bkp/repo.h"
+#include "bkp/store/repo.h"
 
 typedef struct rst_fetch rst_fetch;
 

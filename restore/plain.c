@@ -13,8 +13,8 @@
 #include <archive.h>
 #include <archive_entry.h>
 
-#include "bkp/i18n.h"
-#include "bkp/log.h"
+#include "bkp/io/i18n.h"
+#include "bkp/io/log.h"
 
 /* The flags archive_write_disk does not set on the file at once but records
  * to set at the very end (an immutable file could not be given its times):

@@ -21,7 +21,7 @@
 #include <sys/types.h>
 #include <time.h>
 
-#include "bkp/tree.h"
+#include "bkp/store/tree.h"
 
 struct archive;
 

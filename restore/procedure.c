@@ -11,11 +11,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bkp/durable.h"
-#include "bkp/hook.h"
-#include "bkp/i18n.h"
-#include "bkp/log.h"
-#include "bkp/tree.h"
+#include "bkp/io/durable.h"
+#include "bkp/host/hook.h"
+#include "bkp/io/i18n.h"
+#include "bkp/io/log.h"
+#include "bkp/store/tree.h"
 #include "restore/beneath.h"
 #include "restore/restore.h"
 

@@ -21,7 +21,7 @@
  *   run      `sh -c` the command; a non-zero exit fails the step;
  *   check    the same: its exit status decides;
  *   note     shown.
- * Commands get a clean environment (bkp/cmdenv.h: an allowlist, a fixed
+ * Commands get a clean environment (bkp/host/cmdenv.h: an allowlist, a fixed
  * PATH, the step's own env, never a passphrase source) with BKP_TARGET (the
  * last restore's folder), BKP_SANDBOX (drills), BKP_DATASET, BKP_GENERATION,
  * BKP_RUNBOOK and BKP_DRILL=1 in a drill; they run as the step's or the
@@ -42,7 +42,7 @@
 
 #include <jansson.h>
 
-#include "bkp/repo.h"
+#include "bkp/store/repo.h"
 #include "restore/runbook.h"
 
 /* Where generations can be read from, in the order they are tried. */

@@ -13,14 +13,14 @@
 #include <archive_entry.h>
 #include <sodium.h>
 
-#include "bkp/archive.h"
-#include "bkp/archive_why.h"
-#include "bkp/stream.h"
-#include "bkp/durable.h"
-#include "bkp/i18n.h"
-#include "bkp/log.h"
-#include "bkp/strmap.h"
-#include "bkp/tree.h"
+#include "bkp/media/archive.h"
+#include "bkp/io/archive_why.h"
+#include "bkp/io/stream.h"
+#include "bkp/io/durable.h"
+#include "bkp/io/i18n.h"
+#include "bkp/io/log.h"
+#include "bkp/io/strmap.h"
+#include "bkp/store/tree.h"
 #include "restore/dirs.h"
 #include "restore/fetch.h"
 #include "restore/folder.h"

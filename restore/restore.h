@@ -18,8 +18,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "bkp/generation.h"
-#include "bkp/repo.h"
+#include "bkp/store/generation.h"
+#include "bkp/store/repo.h"
 
 typedef struct rst_opts {
     const char *target;     /* directory to restore into (created if absent) */

@@ -11,12 +11,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bkp/bytes.h"
-#include "bkp/cmdenv.h"
-#include "bkp/generation.h"
-#include "bkp/i18n.h"
-#include "bkp/log.h"
-#include "bkp/medium.h"
+#include "bkp/io/bytes.h"
+#include "bkp/host/cmdenv.h"
+#include "bkp/store/generation.h"
+#include "bkp/io/i18n.h"
+#include "bkp/io/log.h"
+#include "bkp/media/medium.h"
 #include "policies/yaml_doc.h"
 
 #define RB_DEFAULT_TIMEOUT 3600

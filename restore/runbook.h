@@ -22,7 +22,7 @@
  * A run or check step may also carry `env: ["PGHOST=/run/postgresql"]`
  * (NAME=value entries added to its clean environment; no BKP_ names) and
  * `run_as: USER` of its own. Commands never run with bkp's environment:
- * see bkp/cmdenv.h for what they get.
+ * see bkp/host/cmdenv.h for what they get.
  *
  * Parsed strictly, like the policy: unknown keys, wrong types, a step with
  * no action or two, a bad duration, a select or restore naming a data set

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bkp/clock.h"
-#include "bkp/i18n.h"
+#include "bkp/io/clock.h"
+#include "bkp/io/i18n.h"
 #include "restore/procedure.h"
 
 /* ---- the printable procedure ---- */

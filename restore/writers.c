@@ -15,17 +15,17 @@
 #include <archive_entry.h>
 #include <sodium.h>
 
-#include "bkp/archive_why.h"
-#include "bkp/chunker.h"
-#include "bkp/direct.h"
-#include "bkp/durable.h"
-#include "bkp/i18n.h"
-#include "bkp/log.h"
+#include "bkp/io/archive_why.h"
+#include "bkp/store/chunker.h"
+#include "bkp/io/direct.h"
+#include "bkp/io/durable.h"
+#include "bkp/io/i18n.h"
+#include "bkp/io/log.h"
 #include "restore/fetch.h"
 #include "restore/folder.h"
 #include "restore/plain.h"
 
-/* Dense files this large are written past the page cache (as bkp/direct.h
+/* Dense files this large are written past the page cache (as bkp/io/direct.h
  * explains, filling it costs more than the copy), in ranges any idle writer
  * may claim; sparse ones from SHARE_MIN, through the page cache. */
 #define DIRECT_MIN (1U << 20)

@@ -34,8 +34,8 @@
 
 #include <stdint.h>
 
-#include "bkp/repo.h"
-#include "bkp/tree.h"
+#include "bkp/store/repo.h"
+#include "bkp/store/tree.h"
 
 #define RST_WRITERS_MAX 64
 #define RST_WRITERS_QUEUE 8 /* files waiting, per writer */

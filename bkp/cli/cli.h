@@ -1,7 +1,27 @@
 /*
  * cli.h — what every subcommand shares: options, opening the repository,
- * exit codes (README, docs/ARCHITECTURE.md): 0 success, 1 failed or not verified, 2 usage or
- * policy error, 3 another run holds the lock.
+ * exit codes (README): 0 success, 1 failed or not verified, 2 usage or
+ * policy error, 3 a lock is held, 4 the key is refused, 5 no repository at
+ * the path given. cli_exit_for maps -EINVAL, -EEXIST and -ENOENT to 2 and
+ * anything else to 1; the opens (cli_open_repo, cli_open_source) map a
+ * refused key to 4 and nothing at the path to 5 (cli_exit_open,
+ * cli_repo_there); -EBUSY is 3 wherever a lock is taken.
+ *
+ * Every command goes the same way: main() (main.c) finds its row of
+ * commands[] (what it needs, the policy, the lock, the key, the options it
+ * takes, its usage), cli_options_parse (options.c: every option in one
+ * table; one the row does not name is exit 2), then prepare(): the policy
+ * when required or named (StrictModes, pol_load), the public key, the
+ * sheets or the passphrase file checked, the writer lock (before the open,
+ * since a writable open may write), and the repository: read-only for a
+ * reader (c->ro), writable for a writer (c->r as well; a reading command's
+ * forms that write are named by the row's `writes`). Then the handler,
+ * cli_audit_context (locks taken over, the policy's digest), the release.
+ *
+ * A new command: cmd_NAME in cmd_NAME.c, declared here, one row of
+ * commands[]; it records what it did with cli_audit (a new op goes into
+ * FORMAT §9b) and returns an EXIT_*. A new option: one row of options[]
+ * (options.c), a field of struct cli, an OPT_* bit here.
  */
 #ifndef BKP_CLI_H
 #define BKP_CLI_H
@@ -13,11 +33,11 @@
 
 #include <jansson.h>
 
-#include "bkp/capture.h"
-#include "bkp/generation.h"
+#include "bkp/capture/capture.h"
+#include "bkp/store/generation.h"
 #include "bkp/ops/object_fetch.h"
 #include "bkp/ops/status.h"
-#include "bkp/repo.h"
+#include "bkp/store/repo.h"
 #include "policies/compliance.h"
 #include "policies/notify.h"
 #include "policies/policy.h"
@@ -120,7 +140,7 @@ typedef struct cli {
     int nkey_from;
     const char *public_key; /* --public-key HEX|FILE: no secret at all */
     uint8_t pinned_pk[32];  /* its key, parsed by the dispatcher */
-    uint8_t *key_master;    /* the master secret from the sheets, once read (keyfrom.c), guarded */
+    uint8_t *key_master;    /* the master secret from the sheets, once read (open_key_from.c), guarded */
     json_t *key_used;       /* what the sheets were, for the audit: kind, shares, threshold */
     const struct bkp_lock *writer; /* this process's writer lock, if it holds one */
     char **args;                   /* positional arguments */
@@ -199,7 +219,7 @@ int cli_key_pin_check(const cli *c, const char *from, bkp_repo **r);
 void cli_public_print_limits(bool verify);
 /* Wipe and free the master secret read from the sheets (every exit of main). */
 void cli_key_from_clear(cli *c);
-/* `--key-from -`: sheets typed at the terminal (keyprompt.c), after the `*n`
+/* `--key-from -`: sheets typed at the terminal (key_prompt.c), after the `*n`
  * already read from files into `s`, until one paper sheet or K shares are in
  * (`max` at most). -EINVAL (logged) when standard input is not a terminal or
  * ends first; -ENOMEM. The sheets hold the secret: `s` is guarded memory. */
@@ -386,7 +406,7 @@ int cli_metrics_write(cli *c, const char *file, const json_t *run);
 struct rb_runbook;
 bool cli_lang_ja(cli *c);            /* --lang, else the policy's language, else the locale */
 int cli_format(cli *c, int *format); /* --format md|html into an rb_format */
-/* ops_runbook_load (bkp/ops/runbook.h) with the policy named, as an exit code. */
+/* ops_runbook_load (bkp/ops/runbook_load.h) with the policy named, as an exit code. */
 int cli_runbook_load(cli *c, const char *name, struct rb_runbook **out);
 /* Run runbook `name` for real (restore --runbook) or as a drill; an
  * `unattended` drill (bkp run) asks nothing and prints only on a terminal. */

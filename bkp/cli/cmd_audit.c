@@ -6,16 +6,16 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "bkp/audit.h"
-#include "bkp/i18n.h"
+#include "bkp/audit/audit.h"
+#include "bkp/io/i18n.h"
 #include "bkp/cli/cli.h"
-#include "bkp/copy.h"
-#include "bkp/durable.h"
-#include "bkp/generation.h"
-#include "bkp/log.h"
+#include "bkp/media/copy.h"
+#include "bkp/io/durable.h"
+#include "bkp/store/generation.h"
+#include "bkp/io/log.h"
 #include "bkp/ops/audit_context.h"
-#include "bkp/pubkey.h"
-#include "bkp/verify.h"
+#include "bkp/keys/pubkey.h"
+#include "bkp/audit/verify.h"
 
 /* --against FILE, or a disk medium's name: the copy of the log it carries. */
 static char *against_path(cli *c)

@@ -4,14 +4,14 @@
 #include <string.h>
 #include <time.h>
 
-#include "bkp/clock.h"
-#include "bkp/audit.h"
-#include "bkp/capture.h"
+#include "bkp/io/clock.h"
+#include "bkp/audit/audit.h"
+#include "bkp/capture/capture.h"
 #include "bkp/cli/cli.h"
-#include "bkp/generation.h"
-#include "bkp/seal.h"
-#include "bkp/i18n.h"
-#include "bkp/log.h"
+#include "bkp/store/generation.h"
+#include "bkp/store/seal.h"
+#include "bkp/io/i18n.h"
+#include "bkp/io/log.h"
 #include "policies/guard.h"
 
 void cli_backup_clear(cli_backup *b)

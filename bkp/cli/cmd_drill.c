@@ -15,7 +15,7 @@
  * off-line media (removable disks, off-line disks, archives), never the
  * primary or an on-line disk — and opens the first of them with the master
  * secret from the sheets (no key file, no passphrase; one given is refused,
- * keyfrom.c). Its records say so (key_recovery, and which sheets), and
+ * open_key_from.c). Its records say so (key_recovery, and which sheets), and
  * `bkp status` reminds when none succeeded within key_drill_every.
  *
  * The sources, the sandbox, the engine's run and the records are
@@ -31,17 +31,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bkp/bucket.h"
-#include "bkp/audit.h"
+#include "bkp/media/bucket.h"
+#include "bkp/audit/audit.h"
 #include "bkp/cli/cli.h"
-#include "bkp/durable.h"
-#include "bkp/clock.h"
-#include "bkp/i18n.h"
-#include "bkp/log.h"
-#include "bkp/medium.h"
+#include "bkp/io/durable.h"
+#include "bkp/io/clock.h"
+#include "bkp/io/i18n.h"
+#include "bkp/io/log.h"
+#include "bkp/media/medium.h"
 #include "bkp/ops/archive_check.h"
 #include "bkp/ops/drill.h"
-#include "restore/drill.h"
+#include "restore/drill_report.h"
 #include "restore/procedure.h"
 #include "restore/runbook_doc.h"
 

@@ -2,11 +2,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "bkp/audit.h"
+#include "bkp/audit/audit.h"
 #include "bkp/cli/cli.h"
-#include "bkp/generation.h"
-#include "bkp/i18n.h"
-#include "bkp/log.h"
+#include "bkp/store/generation.h"
+#include "bkp/io/i18n.h"
+#include "bkp/io/log.h"
 
 static json_int_t stat_of(const bkp_gen *g, const char *key)
 {

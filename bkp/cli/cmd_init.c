@@ -3,12 +3,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bkp/audit.h"
+#include "bkp/audit/audit.h"
 #include "bkp/cli/cli.h"
-#include "bkp/i18n.h"
-#include "bkp/keys.h"
-#include "bkp/log.h"
-#include "bkp/pubkey.h"
+#include "bkp/io/i18n.h"
+#include "bkp/keys/keys.h"
+#include "bkp/io/log.h"
+#include "bkp/keys/pubkey.h"
 
 int cmd_init(cli *c)
 {

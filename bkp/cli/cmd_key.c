@@ -13,16 +13,16 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bkp/audit.h"
-#include "bkp/bytes.h"
+#include "bkp/audit/audit.h"
+#include "bkp/io/bytes.h"
 #include "bkp/cli/cli.h"
-#include "bkp/clock.h"
-#include "bkp/i18n.h"
-#include "bkp/keys.h"
-#include "bkp/log.h"
+#include "bkp/io/clock.h"
+#include "bkp/io/i18n.h"
+#include "bkp/keys/keys.h"
+#include "bkp/io/log.h"
 #include "bkp/ops/key_paper.h"
-#include "bkp/pubkey.h"
-#include "bkp/sheet.h"
+#include "bkp/keys/pubkey.h"
+#include "bkp/keys/sheet.h"
 #include "bkp/report/doc.h"
 
 /* The exit code of a library answer (bkp/ops/key_paper.h: logged there). */

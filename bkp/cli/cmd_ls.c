@@ -6,11 +6,11 @@
 #include <archive_entry.h>
 
 #include "bkp/cli/cli.h"
-#include "bkp/text.h"
-#include "bkp/generation.h"
-#include "bkp/i18n.h"
-#include "bkp/log.h"
-#include "bkp/tree.h"
+#include "bkp/io/text.h"
+#include "bkp/store/generation.h"
+#include "bkp/io/i18n.h"
+#include "bkp/io/log.h"
+#include "bkp/store/tree.h"
 #include "restore/restore.h"
 
 static json_t *item_json(const bkp_item *it)

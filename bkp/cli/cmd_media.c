@@ -15,14 +15,14 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "bkp/audit.h"
+#include "bkp/audit/audit.h"
 #include "bkp/cli/cli.h"
-#include "bkp/clock.h"
-#include "bkp/durable.h"
-#include "bkp/i18n.h"
-#include "bkp/log.h"
-#include "bkp/medium.h"
-#include "bkp/pubkey.h"
+#include "bkp/io/clock.h"
+#include "bkp/io/durable.h"
+#include "bkp/io/i18n.h"
+#include "bkp/io/log.h"
+#include "bkp/media/medium.h"
+#include "bkp/keys/pubkey.h"
 #include "bkp/ops/media_doc.h"
 #include "bkp/ops/label_sheet.h"
 #include "bkp/ops/media_label.h"

@@ -29,9 +29,9 @@
 #include <sys/stat.h>
 
 #include "bkp/cli/cli.h"
-#include "bkp/i18n.h"
-#include "bkp/lock.h"
-#include "bkp/log.h"
+#include "bkp/io/i18n.h"
+#include "bkp/io/lock.h"
+#include "bkp/io/log.h"
 #include "restore/browse.h"
 
 static rst_browse *view(void)

@@ -8,9 +8,9 @@
 #include <string.h>
 
 #include "bkp/cli/cli.h"
-#include "bkp/i18n.h"
-#include "bkp/lock.h"
-#include "bkp/log.h"
+#include "bkp/io/i18n.h"
+#include "bkp/io/lock.h"
+#include "bkp/io/log.h"
 #include "bkp/ops/prune_medium.h"
 
 /* The plan: a table for people, or the JSON document of `bkp prune --json`. */

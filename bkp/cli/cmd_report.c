@@ -17,9 +17,9 @@
 #include <time.h>
 
 #include "bkp/cli/cli.h"
-#include "bkp/clock.h"
-#include "bkp/i18n.h"
-#include "bkp/log.h"
+#include "bkp/io/clock.h"
+#include "bkp/io/i18n.h"
+#include "bkp/io/log.h"
 #include "bkp/ops/report.h"
 #include "bkp/report/evidence.h"
 #include "restore/runbook.h"

@@ -2,12 +2,12 @@
 #include <stdio.h>
 #include <time.h>
 
-#include "bkp/audit.h"
+#include "bkp/audit/audit.h"
 #include "bkp/cli/cli.h"
-#include "bkp/generation.h"
-#include "bkp/i18n.h"
-#include "bkp/lock.h"
-#include "bkp/log.h"
+#include "bkp/store/generation.h"
+#include "bkp/io/i18n.h"
+#include "bkp/io/lock.h"
+#include "bkp/io/log.h"
 #include "restore/restore.h"
 
 /* The option combinations a restore refuses (a runbook's are checked by

@@ -19,11 +19,11 @@
 #include <unistd.h>
 
 #include "bkp/cli/cli.h"
-#include "bkp/clock.h"
-#include "bkp/durable.h"
-#include "bkp/i18n.h"
-#include "bkp/lock.h"
-#include "bkp/log.h"
+#include "bkp/io/clock.h"
+#include "bkp/io/durable.h"
+#include "bkp/io/i18n.h"
+#include "bkp/io/lock.h"
+#include "bkp/io/log.h"
 #include "bkp/ops/rotate.h"
 
 /* When the medium is next due, and which one is due next. */

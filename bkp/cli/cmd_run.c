@@ -15,10 +15,10 @@
 #include <syslog.h>
 #include <time.h>
 
-#include "bkp/i18n.h"
-#include "bkp/clock.h"
+#include "bkp/io/i18n.h"
+#include "bkp/io/clock.h"
 #include "bkp/cli/cli.h"
-#include "bkp/log.h"
+#include "bkp/io/log.h"
 #include "bkp/ops/run.h"
 #include "bkp/ops/run_metrics.h"
 #include "policies/compliance.h"

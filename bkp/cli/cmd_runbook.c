@@ -12,11 +12,11 @@
 #include <sys/stat.h>
 
 #include "bkp/cli/cli.h"
-#include "bkp/clock.h"
-#include "bkp/i18n.h"
-#include "bkp/log.h"
-#include "bkp/ops/runbook.h"
-#include "bkp/pubkey.h"
+#include "bkp/io/clock.h"
+#include "bkp/io/i18n.h"
+#include "bkp/io/log.h"
+#include "bkp/ops/runbook_load.h"
+#include "bkp/keys/pubkey.h"
 #include "restore/runbook_doc.h"
 #include "restore/runbook.h"
 

@@ -15,11 +15,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "bkp/audit.h"
-#include "bkp/i18n.h"
+#include "bkp/audit/audit.h"
+#include "bkp/io/i18n.h"
 #include "bkp/cli/cli.h"
-#include "bkp/clock.h"
-#include "bkp/log.h"
+#include "bkp/io/clock.h"
+#include "bkp/io/log.h"
 #include "bkp/ops/medium_check.h"
 #include "policies/compliance.h"
 #include "bkp/report/status_page.h"

@@ -16,20 +16,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bkp/audit.h"
-#include "bkp/bucket.h"
+#include "bkp/audit/audit.h"
+#include "bkp/media/bucket.h"
 #include "bkp/cli/cli.h"
-#include "bkp/durable.h"
-#include "bkp/generation.h"
-#include "bkp/i18n.h"
-#include "bkp/lock.h"
-#include "bkp/log.h"
+#include "bkp/io/durable.h"
+#include "bkp/store/generation.h"
+#include "bkp/io/i18n.h"
+#include "bkp/io/lock.h"
+#include "bkp/io/log.h"
 #include "bkp/ops/archive_check.h"
 #include "bkp/ops/pins.h"
 #include "bkp/ops/verify_medium.h"
 #include "bkp/ops/verify_repair.h"
-#include "bkp/pubkey.h"
-#include "bkp/verify.h"
+#include "bkp/keys/pubkey.h"
+#include "bkp/audit/verify.h"
 
 /* ---- the copy a check or repair works on ---- */
 

@@ -9,16 +9,16 @@
 #include <unistd.h>
 
 #include "bkp/cli/cli.h"
-#include "bkp/durable.h"
-#include "bkp/i18n.h"
-#include "bkp/keys.h"
-#include "bkp/lock.h"
-#include "bkp/log.h"
-#include "bkp/medium.h"
-#include "bkp/pubkey.h"
-#include "bkp/text.h"
+#include "bkp/io/durable.h"
+#include "bkp/io/i18n.h"
+#include "bkp/keys/keys.h"
+#include "bkp/io/lock.h"
+#include "bkp/io/log.h"
+#include "bkp/media/medium.h"
+#include "bkp/keys/pubkey.h"
+#include "bkp/io/text.h"
 #include "bkp/ops/medium_check.h"
-#include "bkp/trust.h"
+#include "bkp/host/trust.h"
 
 int cli_exit_for(int rc)
 {

@@ -11,13 +11,13 @@
 #include <sodium.h>
 
 #include "bkp/cli/cli.h"
-#include "bkp/audit.h"
-#include "bkp/clock.h"
-#include "bkp/i18n.h"
-#include "bkp/lock.h"
-#include "bkp/log.h"
-#include "bkp/pubkey.h"
-#include "bkp/trust.h"
+#include "bkp/audit/audit.h"
+#include "bkp/io/clock.h"
+#include "bkp/io/i18n.h"
+#include "bkp/io/lock.h"
+#include "bkp/io/log.h"
+#include "bkp/keys/pubkey.h"
+#include "bkp/host/trust.h"
 
 /*
  * What a command needs, declared once here and provided by the dispatcher

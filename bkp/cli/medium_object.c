@@ -9,13 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bkp/clock.h"
-#include "bkp/bucket.h"
+#include "bkp/io/clock.h"
+#include "bkp/media/bucket.h"
 #include "bkp/cli/cli.h"
-#include "bkp/durable.h"
-#include "bkp/i18n.h"
-#include "bkp/keys.h"
-#include "bkp/log.h"
+#include "bkp/io/durable.h"
+#include "bkp/io/i18n.h"
+#include "bkp/keys/keys.h"
+#include "bkp/io/log.h"
 #include "bkp/ops/object_fetch.h"
 #include "bkp/ops/object_medium.h"
 

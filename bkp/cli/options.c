@@ -15,8 +15,8 @@
 #include <string.h>
 
 #include "bkp/cli/cli.h"
-#include "bkp/i18n.h"
-#include "bkp/log.h"
+#include "bkp/io/i18n.h"
+#include "bkp/io/log.h"
 #include "policies/duration.h"
 
 /* More threads than this only add memory: chunks are queued per thread. */

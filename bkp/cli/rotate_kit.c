@@ -1,5 +1,5 @@
 /*
- * The recovery kit of a disk or an archive medium (bkp/kit.h), from the
+ * The recovery kit of a disk or an archive medium (bkp/media/kit.h), from the
  * command line: the documents it carries — FORMAT.md and, on a tape, in
  * Japanese and English, the printed procedure of each runbook of a data set
  * the policy copies to the medium — made when a rotation asks for them
@@ -14,13 +14,13 @@
 #include <sys/stat.h>
 
 #include "bkp/cli/cli.h"
-#include "bkp/clock.h"
-#include "bkp/i18n.h"
-#include "bkp/kit.h"
-#include "bkp/log.h"
-#include "bkp/medium.h"
-#include "bkp/ops/runbook.h"
-#include "bkp/pubkey.h"
+#include "bkp/io/clock.h"
+#include "bkp/io/i18n.h"
+#include "bkp/media/kit.h"
+#include "bkp/io/log.h"
+#include "bkp/media/medium.h"
+#include "bkp/ops/runbook_load.h"
+#include "bkp/keys/pubkey.h"
 #include "restore/runbook_doc.h"
 #include "restore/runbook.h"
 

@@ -13,14 +13,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "bkp/archive.h"
-#include "bkp/bucket.h"
+#include "bkp/media/archive.h"
+#include "bkp/media/bucket.h"
 #include "bkp/cli/cli.h"
-#include "bkp/durable.h"
-#include "bkp/i18n.h"
-#include "bkp/keys.h"
-#include "bkp/log.h"
-#include "bkp/medium.h"
+#include "bkp/io/durable.h"
+#include "bkp/io/i18n.h"
+#include "bkp/keys/keys.h"
+#include "bkp/io/log.h"
+#include "bkp/media/medium.h"
 
 void cli_source_remove(char *staging)
 {

@@ -9,11 +9,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bkp/bytes.h"
-#include "bkp/durable.h"
-#include "bkp/i18n.h"
-#include "bkp/log.h"
-#include "bkp/notify.h"
+#include "bkp/io/bytes.h"
+#include "bkp/io/durable.h"
+#include "bkp/io/i18n.h"
+#include "bkp/io/log.h"
+#include "bkp/host/notify_send.h"
 #include "bkp/ops/alerts.h"
 
 #define STATE_MAX (1U << 20)

@@ -1,6 +1,6 @@
 /*
  * alerts.h — alerts once per change, for `bkp run` (policies/notify.h
- * decides, bkp/notify.h tells): the run collects its conditions — each data
+ * decides, bkp/host/notify_send.h tells): the run collects its conditions — each data
  * set's verdict, each backup that failed, the on-line copies, the re-read,
  * the drills, each off-line medium due — and one-off events (a suspicious
  * generation); what changed since the last run is told to the policy's
@@ -17,8 +17,8 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "bkp/audit.h"
-#include "bkp/repo.h"
+#include "bkp/audit/audit.h"
+#include "bkp/store/repo.h"
 #include "policies/notify.h"
 #include "policies/policy.h"
 

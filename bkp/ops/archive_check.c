@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bkp/archive.h"
-#include "bkp/bytes.h"
-#include "bkp/durable.h"
-#include "bkp/i18n.h"
-#include "bkp/log.h"
+#include "bkp/media/archive.h"
+#include "bkp/io/bytes.h"
+#include "bkp/io/durable.h"
+#include "bkp/io/i18n.h"
+#include "bkp/io/log.h"
 
 const char *ops_staging_parent(const char *tmpdir)
 {
@@ -74,7 +74,7 @@ int ops_archive_check(const bkp_repo *primary, const char *path, const char *tmp
         free(staging);
         return -EIO;
     }
-    /* Extracted, the archive is a repository of its own (bkp/archive.h)
+    /* Extracted, the archive is a repository of its own (bkp/media/archive.h)
      * sealed with the primary's keys: opened as a copy of it, every blob
      * is read and authenticated. */
     int rc = bkp_archive_extract_repo(path, staging);

@@ -1,5 +1,5 @@
 /*
- * archive_check.h — the archives of an archive folder (bkp/archive.h):
+ * archive_check.h — the archives of an archive folder (bkp/media/archive.h):
  * which files are archives, and whether one reads back whole. A rotation
  * reads each archive back before naming it (medium_archive.c); `verify
  * --media` checks every archive already there; a drill and a restore find
@@ -17,8 +17,8 @@
 
 #include <stddef.h>
 
-#include "bkp/repo.h"
-#include "bkp/verify.h"
+#include "bkp/store/repo.h"
+#include "bkp/audit/verify.h"
 
 /* The archives (NAME@SEQ.tar) in folder `dir`, sorted: `*names` (each and
  * the vector malloc'd; bkp_strv_free) and `*n`. 0, or the negative errno

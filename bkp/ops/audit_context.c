@@ -9,12 +9,12 @@
 
 #include <sodium.h>
 
-#include "bkp/audit.h"
-#include "bkp/bytes.h"
-#include "bkp/durable.h"
-#include "bkp/generation.h"
-#include "bkp/lock.h"
-#include "bkp/prune_recover.h"
+#include "bkp/audit/audit.h"
+#include "bkp/io/bytes.h"
+#include "bkp/io/durable.h"
+#include "bkp/store/generation.h"
+#include "bkp/io/lock.h"
+#include "bkp/store/prune_recover.h"
 
 typedef struct sink {
     const bkp_repo *r;

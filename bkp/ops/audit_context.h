@@ -10,14 +10,14 @@
  * cannot be signed there, and the auditor's check is theirs to keep.
  *
  * Errors: none returned; a record that cannot be appended is logged by
- * bkp/audit.h and the command's outcome stands.
+ * bkp/audit/audit.h and the command's outcome stands.
  */
 #ifndef BKP_OPS_AUDIT_CONTEXT_H
 #define BKP_OPS_AUDIT_CONTEXT_H
 
-#include "bkp/repo.h"
+#include "bkp/store/repo.h"
 
-#include "bkp/audit.h"
+#include "bkp/audit/audit.h"
 
 /* Record the context of this process's command in `r` (may be NULL:
  * nothing), the policy read from `policy_file` (may be NULL), through

@@ -7,12 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bkp/archive.h"
-#include "bkp/bytes.h"
-#include "bkp/durable.h"
-#include "bkp/i18n.h"
-#include "bkp/log.h"
-#include "bkp/medium.h"
+#include "bkp/media/archive.h"
+#include "bkp/io/bytes.h"
+#include "bkp/io/durable.h"
+#include "bkp/io/i18n.h"
+#include "bkp/io/log.h"
+#include "bkp/media/medium.h"
 #include "bkp/ops/medium_check.h"
 
 void ops_drill_sources_free(ops_drill_sources *s)

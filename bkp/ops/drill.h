@@ -2,7 +2,7 @@
  * drill.h — a drill, or a restore by runbook, around the restore engine
  * (restore/procedure.h): what stops it before it starts, the sources it
  * reads, the sandbox, the engine's run timed from the moment the sources are
- * being made ready, and the audit records it leaves (restore/drill.h decides
+ * being made ready, and the audit records it leaves (restore/drill_report.h decides
  * what they hold).
  *
  * The sources are tried in this order: the primary repository, on-line
@@ -32,8 +32,8 @@
 
 #include <jansson.h>
 
-#include "bkp/audit.h"
-#include "bkp/repo.h"
+#include "bkp/audit/audit.h"
+#include "bkp/store/repo.h"
 #include "policies/policy.h"
 #include "restore/procedure.h"
 #include "restore/runbook.h"
@@ -134,13 +134,13 @@ typedef struct ops_drill_run {
 int ops_drill_execute(const ops_drill_in *in, ops_drill_run *run);
 void ops_drill_run_clear(const ops_drill_in *in, ops_drill_run *run);
 
-/* The audit records of the run (restore/drill.h: one per data set
+/* The audit records of the run (restore/drill_report.h: one per data set
  * restored), each passed to `append`: how many could not be written. */
 size_t ops_drill_record(const ops_drill_in *in, const ops_drill_run *run, json_t *report,
                         json_t *files, json_t *key_used,
                         int (*append)(void *ctx, const bkp_audit_rec *rec), void *ctx);
 
-/* A drill's report files (restore/drill.h) into `dir`, or the repository
+/* A drill's report files (restore/drill_report.h) into `dir`, or the repository
  * `r`'s reports/ (both NULL: nowhere, said; the program refuses to start a
  * drill with neither), their paths into `files`. A
  * failure is a warning: the drill happened, and its audit record says so. */

@@ -9,12 +9,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "bkp/cmdenv.h"
-#include "bkp/durable.h"
-#include "bkp/i18n.h"
-#include "bkp/log.h"
+#include "bkp/host/cmdenv.h"
+#include "bkp/io/durable.h"
+#include "bkp/io/i18n.h"
+#include "bkp/io/log.h"
 #include "bkp/ops/drill.h"
-#include "restore/drill.h"
+#include "restore/drill_report.h"
 
 extern char **environ;
 
@@ -81,7 +81,7 @@ int ops_drill_execute(const ops_drill_in *in, ops_drill_run *run)
         return rc;
     double prepared = seconds_now() - t0;
     /* The commands of a runbook get no passphrase source: their environment
-     * is built from an allowlist (bkp/cmdenv.h), taken from a copy of ours
+     * is built from an allowlist (bkp/host/cmdenv.h), taken from a copy of ours
      * without any. Ours is left as it is: the caller's, not the drill's. */
     if ((rc = bkp_cmdenv_without_secrets(environ, &run->inherited)))
         return rc;

@@ -6,11 +6,11 @@
 
 #include <sodium.h>
 
-#include "bkp/bytes.h"
-#include "bkp/durable.h"
-#include "bkp/i18n.h"
-#include "bkp/log.h"
-#include "bkp/shares.h"
+#include "bkp/io/bytes.h"
+#include "bkp/io/durable.h"
+#include "bkp/io/i18n.h"
+#include "bkp/io/log.h"
+#include "bkp/keys/shares.h"
 
 /* Where the sheet's text ends in a file: the Markdown fence or the HTML
  * <pre> that holds it in a printed document, else the end of the file. */

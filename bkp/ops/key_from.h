@@ -21,7 +21,7 @@
 
 #include <jansson.h>
 
-#include "bkp/sheet.h"
+#include "bkp/keys/sheet.h"
 
 /* A sheet file is a printed document (`bkp key export --paper`, `bkp key
  * split`) or the sheet typed into a text file: far below this. */

@@ -13,13 +13,13 @@
 
 #include <sodium.h>
 
-#include "bkp/durable.h"
-#include "bkp/fdio.h"
-#include "bkp/i18n.h"
-#include "bkp/log.h"
+#include "bkp/io/durable.h"
+#include "bkp/io/fdio.h"
+#include "bkp/io/i18n.h"
+#include "bkp/io/log.h"
 #include "bkp/ops/key_sheet_doc.h"
-#include "bkp/shares.h"
-#include "bkp/sheet.h"
+#include "bkp/keys/shares.h"
+#include "bkp/keys/sheet.h"
 #include "bkp/report/doc.h"
 
 void ops_sheet_files_init(ops_sheet_file *o, size_t n)

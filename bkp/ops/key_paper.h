@@ -27,9 +27,9 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "bkp/audit.h"
-#include "bkp/keys.h"
-#include "bkp/repo.h"
+#include "bkp/audit/audit.h"
+#include "bkp/keys/keys.h"
+#include "bkp/store/repo.h"
 
 typedef struct ops_sheet_file {
     char name[64]; /* relative to the folder's descriptor */

@@ -19,12 +19,12 @@
 
 #include "bkp/ops/key_sheet_doc.h"
 
-#include "bkp/bytes.h"
-#include "bkp/clock.h"
-#include "bkp/i18n.h"
-#include "bkp/log.h"
-#include "bkp/pubkey.h"
-#include "bkp/qr.h"
+#include "bkp/io/bytes.h"
+#include "bkp/io/clock.h"
+#include "bkp/io/i18n.h"
+#include "bkp/io/log.h"
+#include "bkp/keys/pubkey.h"
+#include "bkp/keys/qr.h"
 #include "bkp/report/doc.h"
 
 #define DOC_MAX OPS_SHEET_DOC_MAX

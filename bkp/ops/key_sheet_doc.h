@@ -17,7 +17,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "bkp/sheet.h"
+#include "bkp/keys/sheet.h"
 
 /* An SVG of the largest QR code needed here is under 100 KiB. */
 #define OPS_SHEET_DOC_MAX (512 * 1024)

@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bkp/clock.h"
-#include "bkp/i18n.h"
-#include "bkp/pubkey.h"
-#include "bkp/qr.h"
+#include "bkp/io/clock.h"
+#include "bkp/io/i18n.h"
+#include "bkp/keys/pubkey.h"
+#include "bkp/keys/qr.h"
 #include "policies/policy.h"
 #include "bkp/report/doc.h"
 

@@ -3,7 +3,7 @@
  */
 #include "bkp/ops/media_doc.h"
 
-#include "bkp/clock.h"
+#include "bkp/io/clock.h"
 
 json_t *ops_medium_doc(const ops_medium_facts *m, time_t due, time_t now)
 {

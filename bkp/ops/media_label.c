@@ -9,11 +9,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "bkp/clock.h"
-#include "bkp/durable.h"
-#include "bkp/i18n.h"
-#include "bkp/log.h"
-#include "bkp/medium.h"
+#include "bkp/io/clock.h"
+#include "bkp/io/durable.h"
+#include "bkp/io/i18n.h"
+#include "bkp/io/log.h"
+#include "bkp/media/medium.h"
 #include "policies/policy.h"
 
 static const char *uuid_of(const json_t *label)

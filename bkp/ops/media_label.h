@@ -1,7 +1,7 @@
 /*
  * media_label.h — `bkp media label`: whether a folder or device may take a
  * medium's label, the repository copy on a disk made or checked before its
- * label is touched, and the registry of the primary told (bkp/medium.h):
+ * label is touched, and the registry of the primary told (bkp/media/medium.h):
  * the new label, and the disk's former name forgotten.
  *
  * A tape cannot carry a label file: its label lives in the registry and
@@ -19,7 +19,7 @@
 
 #include <jansson.h>
 
-#include "bkp/repo.h"
+#include "bkp/store/repo.h"
 
 /* May `path` take the label of medium `name` of `type`, whose registry
  * entry is `entry` (may be NULL)? A device only as an archive medium; a

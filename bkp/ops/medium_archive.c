@@ -4,7 +4,7 @@
  * its path is checked (a tape carries its label inside each archive
  * instead), and what a killed rotation left there removed
  * (bkp_durable_cleanup); each chosen generation not there yet becomes one
- * tar stream DATASET@SEQ.tar (bkp/archive.h), beginning with the recovery
+ * tar stream DATASET@SEQ.tar (bkp/media/archive.h), beginning with the recovery
  * kit on a tape, written to a temporary name, read back and verified
  * (archive_check.h), and only then given its name — never reused, never
  * rewritten; a tape receives the stream as it is, not read back; a folder
@@ -19,16 +19,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "bkp/archive.h"
-#include "bkp/durable.h"
-#include "bkp/i18n.h"
-#include "bkp/log.h"
-#include "bkp/medium.h"
+#include "bkp/media/archive.h"
+#include "bkp/io/durable.h"
+#include "bkp/io/i18n.h"
+#include "bkp/io/log.h"
+#include "bkp/media/medium.h"
 #include "bkp/ops/archive_check.h"
 #include "bkp/ops/medium_check.h"
 #include "bkp/ops/rotate_driver.h"
 #include "bkp/ops/rotate_record.h"
-#include "bkp/stream.h"
+#include "bkp/io/stream.h"
 
 /* The archive medium's part of a rotation under way. */
 typedef struct archiving {
@@ -212,7 +212,7 @@ static int archive_device(ops_rotation *t, const bkp_gen *g, uint64_t *bytes)
 }
 
 /* The documents of the recovery kit, made once for the folder's own kit or
- * the first archive a rotation writes on a tape (bkp/archive.h): one kit
+ * the first archive a rotation writes on a tape (bkp/media/archive.h): one kit
  * per folder, and one per rotation on a tape, so that a tape alone,
  * extracted with tar, brings the program to read it — never one per archive
  * (a rotation that adds a few bytes writes a few bytes). */

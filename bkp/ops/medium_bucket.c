@@ -1,6 +1,6 @@
 /*
  * medium_bucket.c — the object driver of a rotation (rotate_driver.h): an
- * S3 bucket with Object Lock (bkp/bucket.h). The medium's own rotate lock
+ * S3 bucket with Object Lock (bkp/media/bucket.h). The medium's own rotate lock
  * (the bucket holds none) and the connection the policy names, before the
  * pins are judged, so that no request reaches the bucket for a primary that
  * must not be copied; then its registered label found in the bucket, and
@@ -10,7 +10,7 @@
  * at least three of each data set. A bucket takes no pin (FORMAT.md).
  *
  * What a kill at each point leaves, and what the next rotation does:
- *  - holding the medium's rotate lock (REPO/locks/rotate-NAME, bkp/lock.h):
+ *  - holding the medium's rotate lock (REPO/locks/rotate-NAME, bkp/io/lock.h):
  *    the kernel releases it with the process; the next rotation takes it.
  *  - putting a hidden label back in front: an S3 PUT appears whole or not
  *    at all; if not, the next rotation finds the label behind again and
@@ -19,7 +19,7 @@
  *    objects, fetched for the copy and the prune): left behind, and
  *    emptied by the next rotation before it is used (ops_object_work_dir);
  *    the rotate lock makes it one rotation's alone.
- *  - in the copy (bkp_bucket_copy, bkp/bucket.h): packs before records,
+ *  - in the copy (bkp_bucket_copy, bkp/media/bucket.h): packs before records,
  *    records before the config, key file and label are extended, the audit
  *    copy last; each object is complete and locked, or absent, so no
  *    record ever names a pack that is not locked as long as it. The next
@@ -39,12 +39,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "bkp/clock.h"
-#include "bkp/durable.h"
-#include "bkp/i18n.h"
-#include "bkp/lock.h"
-#include "bkp/log.h"
-#include "bkp/medium.h"
+#include "bkp/io/clock.h"
+#include "bkp/io/durable.h"
+#include "bkp/io/i18n.h"
+#include "bkp/io/lock.h"
+#include "bkp/io/log.h"
+#include "bkp/media/medium.h"
 #include "bkp/ops/object_fetch.h"
 #include "bkp/ops/object_medium.h"
 #include "bkp/ops/rotate_driver.h"

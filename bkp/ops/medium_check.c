@@ -7,11 +7,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "bkp/clock.h"
-#include "bkp/i18n.h"
-#include "bkp/log.h"
-#include "bkp/medium.h"
-#include "bkp/pubkey.h"
+#include "bkp/io/clock.h"
+#include "bkp/io/i18n.h"
+#include "bkp/io/log.h"
+#include "bkp/media/medium.h"
+#include "bkp/keys/pubkey.h"
 
 pol_medium_state *ops_media_states(const bkp_repo *r, const pol_policy *p)
 {

@@ -2,7 +2,7 @@
  * medium_check.h — which medium is plugged in, and when each is due.
  *
  * Before a rotation or a check writes or trusts a disk, the label at its
- * mount point (bkp/medium.h) must be the one registered under that name for
+ * mount point (bkp/media/medium.h) must be the one registered under that name for
  * this repository and this repository key: a disk of another repository, a
  * disk relabelled for a replaced key, the other disk of a pair, or a second
  * disk with the same name is refused, naming what to connect instead (the
@@ -24,7 +24,7 @@
 
 #include <jansson.h>
 
-#include "bkp/repo.h"
+#include "bkp/store/repo.h"
 #include "policies/compliance.h"
 #include "policies/policy.h"
 

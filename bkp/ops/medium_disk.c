@@ -3,7 +3,7 @@
  * repository copy PATH/repo on a disk (on-line, or removable and taken
  * away), created when absent and opened under its own rotate and writer
  * locks; the generations copied pack by pack, each pack read back and
- * authenticated before it counts (bkp/copy.h); the copy pruned by
+ * authenticated before it counts (bkp/media/copy.h); the copy pruned by
  * retention, keeping at least three of each data set (prune_medium.h),
  * verified whole, given its recovery kit; before its pin, the audit log's
  * copy and the immutable attribute. What a kill at each point leaves: the
@@ -15,14 +15,14 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "bkp/durable.h"
-#include "bkp/i18n.h"
-#include "bkp/lock.h"
-#include "bkp/log.h"
+#include "bkp/io/durable.h"
+#include "bkp/io/i18n.h"
+#include "bkp/io/lock.h"
+#include "bkp/io/log.h"
 #include "bkp/ops/medium_check.h"
 #include "bkp/ops/rotate_driver.h"
 #include "bkp/ops/rotate_record.h"
-#include "bkp/verify.h"
+#include "bkp/audit/verify.h"
 
 /* The disk's part of a rotation under way. */
 typedef struct disk {
@@ -211,7 +211,7 @@ static int log_copy(void *ctx)
 
 /*
  * What a rotation to a disk writes, in turn: the packs and index segments
- * (each pack read back before its rename), the records (bkp/copy.h), the
+ * (each pack read back before its rename), the records (bkp/media/copy.h), the
  * prune of the copy (its own signed intent, finished by bkp_prune_recover
  * at the copy's next open), then its end (rotate_finish.c): the audit
  * record, the log's copy on the disk and the immutable attribute, the pins,

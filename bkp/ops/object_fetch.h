@@ -18,8 +18,8 @@
 
 #include <jansson.h>
 
-#include "bkp/bucket.h"
-#include "bkp/repo.h"
+#include "bkp/media/bucket.h"
+#include "bkp/store/repo.h"
 #include "policies/policy.h"
 
 /* Which generations' packs are fetched: `spec` (DATASET:latest,

@@ -1,6 +1,6 @@
 /*
  * object_medium.h — an object medium (an S3 bucket with Object Lock,
- * bkp/bucket.h) as `bkp media label --name`, `bkp media probe` and the
+ * bkp/media/bucket.h) as `bkp media label --name`, `bkp media probe` and the
  * status page see it: the bucket labelled, its lock proven by a canary, and
  * what the media registry and the signed audit log remember of it. The
  * rotation is medium_bucket.c's (rotate.h), the fetch back object_fetch.h; the program
@@ -8,7 +8,7 @@
  *
  * Ownership: every handle passed in is borrowed for the call. Errors: a
  * negative errno; the failures of S3 and of the bucket are logged where
- * they happen (bkp/bucket.h), the refusals of this module here.
+ * they happen (bkp/media/bucket.h), the refusals of this module here.
  */
 #ifndef BKP_OPS_OBJECT_MEDIUM_H
 #define BKP_OPS_OBJECT_MEDIUM_H
@@ -18,10 +18,10 @@
 
 #include <jansson.h>
 
-#include "bkp/audit.h"
-#include "bkp/bucket.h"
-#include "bkp/repo.h"
-#include "bkp/s3.h"
+#include "bkp/audit/audit.h"
+#include "bkp/media/bucket.h"
+#include "bkp/store/repo.h"
+#include "bkp/s3/s3.h"
 #include "policies/policy.h"
 
 /* What a label, probe or rotation of an object medium works with. */

@@ -7,13 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bkp/audit.h"
-#include "bkp/durable.h"
-#include "bkp/i18n.h"
-#include "bkp/log.h"
-#include "bkp/medium.h"
-#include "bkp/pin.h"
-#include "bkp/verify.h"
+#include "bkp/audit/audit.h"
+#include "bkp/io/durable.h"
+#include "bkp/io/i18n.h"
+#include "bkp/io/log.h"
+#include "bkp/media/medium.h"
+#include "bkp/media/pin.h"
+#include "bkp/audit/verify.h"
 
 /* The pin of medium `name`: from the medium at `path` when it is there and
  * names this medium (two disks may take turns at one mount point), else

@@ -1,5 +1,5 @@
 /*
- * pins.h — the primary against what each medium pinned (bkp/pin.h).
+ * pins.h — the primary against what each medium pinned (bkp/media/pin.h).
  *
  * A rotation, `run`, `verify --media` and `status` ask here before they
  * trust the primary as the newest history. A medium that is plugged in is
@@ -16,8 +16,8 @@
 
 #include <jansson.h>
 
-#include "bkp/generation.h"
-#include "bkp/repo.h"
+#include "bkp/store/generation.h"
+#include "bkp/store/repo.h"
 #include "policies/policy.h"
 
 /* What primary `r` lacks of the pins of the media: findings [{medium,

@@ -7,11 +7,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "bkp/audit.h"
-#include "bkp/clock.h"
-#include "bkp/i18n.h"
-#include "bkp/log.h"
-#include "bkp/prune_recover.h"
+#include "bkp/audit/audit.h"
+#include "bkp/io/clock.h"
+#include "bkp/io/i18n.h"
+#include "bkp/io/log.h"
+#include "bkp/store/prune_recover.h"
 #include "policies/retention.h"
 
 /* Decide for the generations v[from, to) of one data set. */

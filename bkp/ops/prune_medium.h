@@ -2,7 +2,7 @@
  * prune_medium.h — applying each data set's retention to a repository:
  * the primary (`bkp prune`, `bkp run`) or a copy on a medium (a rotation).
  * Which generations go is the policy's decision (policies/retention.c), how
- * they go the core's (bkp/prune.c: plan → apply → recover). Never deleted:
+ * they go the core's (bkp/store/prune.c: plan → apply → recover). Never deleted:
  * damaged records (what they hold is unknown), generations inside
  * lock_days (by the clock and by the signed timeline), the newest,
  * generations whose capture time is out of order (policies/retention.h:
@@ -21,9 +21,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "bkp/generation.h"
-#include "bkp/prune.h"
-#include "bkp/repo.h"
+#include "bkp/store/generation.h"
+#include "bkp/store/prune.h"
+#include "bkp/store/repo.h"
 #include "policies/policy.h"
 
 /* The bits of a kept generation beside policies/retention.h's (0x3ff). */

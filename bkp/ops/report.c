@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bkp/audit.h"
-#include "bkp/clock.h"
-#include "bkp/pubkey.h"
+#include "bkp/audit/audit.h"
+#include "bkp/io/clock.h"
+#include "bkp/keys/pubkey.h"
 #include "bkp/report/evidence.h"
 
 typedef struct scan {
@@ -222,7 +222,7 @@ static json_t *verifications(json_t *records)
 
 /* ---- key operations: every use and change of the key in the period ---- */
 
-/* The operations on the key the log records (cmd_key.c, keyfrom.c, and the
+/* The operations on the key the log records (cmd_key.c, open_key_from.c, and the
  * passphrase slots'), named here so that each appears once it is recorded. */
 static bool key_op(json_t *r)
 {

@@ -23,7 +23,7 @@
 #include <jansson.h>
 
 #include "bkp/ops/status.h"
-#include "bkp/repo.h"
+#include "bkp/store/repo.h"
 #include "policies/policy.h"
 #include "restore/runbook.h"
 

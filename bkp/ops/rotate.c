@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bkp/i18n.h"
-#include "bkp/log.h"
+#include "bkp/io/i18n.h"
+#include "bkp/io/log.h"
 #include "bkp/ops/pins.h"
 #include "bkp/ops/rotate_choose.h"
 #include "bkp/ops/rotate_driver.h"
@@ -140,7 +140,7 @@ void ops_rotate_plan_clear(ops_rotate_plan *plan)
 /* The primary's generations, read once under its writer lock (no prune of
  * the primary meanwhile): judged here against every pin and the audit log,
  * chosen and copied from (a record whose bytes change before they are
- * copied is refused, bkp/copy.h), and named by the pin unless a backup
+ * copied is refused, bkp/media/copy.h), and named by the pin unless a backup
  * sealed a record since (ops_pins_write_of). Asked before the medium is
  * opened, so that nothing reaches a medium a rolled-back primary would
  * overwrite. */

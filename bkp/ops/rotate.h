@@ -33,14 +33,14 @@
 
 #include <jansson.h>
 
-#include "bkp/bucket.h"
-#include "bkp/copy.h"
-#include "bkp/generation.h"
-#include "bkp/kit.h"
+#include "bkp/media/bucket.h"
+#include "bkp/media/copy.h"
+#include "bkp/store/generation.h"
+#include "bkp/media/kit.h"
 #include "bkp/ops/prune_medium.h"
 #include "bkp/ops/rotate_finish.h"
 #include "bkp/ops/rotate_record.h"
-#include "bkp/repo.h"
+#include "bkp/store/repo.h"
 #include "policies/policy.h"
 
 /* The documents of the medium's recovery kit, asked for once the copy has

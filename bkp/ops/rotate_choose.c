@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bkp/clock.h"
-#include "bkp/i18n.h"
-#include "bkp/log.h"
+#include "bkp/io/clock.h"
+#include "bkp/io/i18n.h"
+#include "bkp/io/log.h"
 #include "policies/retention.h"
 
 /* Which of the records v[from, to) of one data set have a capture time in

@@ -19,7 +19,7 @@
 
 #include <stddef.h>
 
-#include "bkp/generation.h"
+#include "bkp/store/generation.h"
 #include "policies/policy.h"
 
 /* From `v` (`n` records, grouped by data set, each group by ascending

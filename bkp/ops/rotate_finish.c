@@ -4,10 +4,10 @@
 #include <errno.h>
 #include <stdio.h>
 
-#include "bkp/audit.h"
-#include "bkp/clock.h"
-#include "bkp/log.h"
-#include "bkp/medium.h"
+#include "bkp/audit/audit.h"
+#include "bkp/io/clock.h"
+#include "bkp/io/log.h"
+#include "bkp/media/medium.h"
 #include "bkp/ops/pins.h"
 #include "bkp/ops/rotate_record.h"
 

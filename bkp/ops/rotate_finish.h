@@ -17,9 +17,9 @@
 
 #include <jansson.h>
 
-#include "bkp/generation.h"
+#include "bkp/store/generation.h"
 #include "bkp/ops/rotate_record.h"
-#include "bkp/repo.h"
+#include "bkp/store/repo.h"
 
 /* The steps of a rotation, each a place it can fail (rotate.c and its
  * drivers report theirs by these). */

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bkp/audit.h"
-#include "bkp/i18n.h"
-#include "bkp/log.h"
+#include "bkp/audit/audit.h"
+#include "bkp/io/i18n.h"
+#include "bkp/io/log.h"
 
 int ops_rotate_record(bkp_repo *primary, const char *medium, bool failed, const char *why,
                       bool refused, bkp_gen **pick, size_t np, json_t *fig)
@@ -34,7 +34,7 @@ int ops_held_add(ops_held *h, const bkp_gen *g)
 {
     const char *fin = json_string_value(json_object_get(g->json, "finished"));
     if (!fin || strlen(fin) >= sizeof(h->v->finished))
-        return 0; /* no capture time: the registry would refuse the entry (bkp/medium.c) */
+        return 0; /* no capture time: the registry would refuse the entry (bkp/media/medium.c) */
     ops_held_gen *v = realloc(h->v, (h->n + 1) * sizeof(*v));
     if (!v)
         return -ENOMEM;

@@ -2,7 +2,7 @@
  * rotate_record.h — what every kind of rotation (a disk, an archive
  * folder or tape, an object bucket) leaves behind it besides the copy: its
  * record in the primary's audit log, the list of what the medium holds
- * (for the registry, bkp/medium.h), and the recovery kit (bkp/kit.h).
+ * (for the registry, bkp/media/medium.h), and the recovery kit (bkp/media/kit.h).
  *
  * Errors: a negative errno; the audit log's own errors are logged by
  * bkp_audit_append, a kit that cannot be written is warned about here.
@@ -16,9 +16,9 @@
 
 #include <jansson.h>
 
-#include "bkp/generation.h"
-#include "bkp/kit.h"
-#include "bkp/repo.h"
+#include "bkp/store/generation.h"
+#include "bkp/media/kit.h"
+#include "bkp/store/repo.h"
 
 /* Append to the audit log of `primary` the record of a rotation to
  * `medium` (figures `fig`, to which the capture time of each generation of

@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bkp/clock.h"
-#include "bkp/hook.h"
-#include "bkp/i18n.h"
-#include "bkp/log.h"
+#include "bkp/io/clock.h"
+#include "bkp/host/hook.h"
+#include "bkp/io/i18n.h"
+#include "bkp/io/log.h"
 #include "bkp/ops/medium_check.h"
 #include "bkp/ops/run.h"
 #include "policies/schedule.h"

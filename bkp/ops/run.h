@@ -31,11 +31,11 @@
 
 #include <jansson.h>
 
-#include "bkp/audit.h"
-#include "bkp/capture.h"
-#include "bkp/generation.h"
+#include "bkp/audit/audit.h"
+#include "bkp/capture/capture.h"
+#include "bkp/store/generation.h"
 #include "bkp/ops/alerts.h"
-#include "bkp/repo.h"
+#include "bkp/store/repo.h"
 #include "policies/policy.h"
 
 /* One data set captured and sealed (or not), as the program's backup left it. */

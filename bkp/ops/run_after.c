@@ -6,12 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bkp/i18n.h"
-#include "bkp/log.h"
-#include "bkp/medium.h"
+#include "bkp/io/i18n.h"
+#include "bkp/io/log.h"
+#include "bkp/media/medium.h"
 #include "bkp/ops/run.h"
-#include "bkp/reread_sample.h"
-#include "bkp/verify.h"
+#include "bkp/audit/reread_sample.h"
+#include "bkp/audit/verify.h"
 #include "policies/schedule.h"
 #include "restore/runbook.h"
 

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "bkp/i18n.h"
+#include "bkp/io/i18n.h"
 #include "bkp/ops/medium_check.h"
 #include "bkp/ops/run.h"
 

@@ -6,11 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bkp/audit.h"
-#include "bkp/clock.h"
-#include "bkp/generation.h"
-#include "bkp/i18n.h"
-#include "bkp/medium.h"
+#include "bkp/audit/audit.h"
+#include "bkp/io/clock.h"
+#include "bkp/store/generation.h"
+#include "bkp/io/i18n.h"
+#include "bkp/media/medium.h"
 
 /* The last record of each kind that status reports, per data set, from
  * the sound part of the log only (bkp_audit_each_sound): a record appended

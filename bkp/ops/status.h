@@ -23,8 +23,8 @@
 
 #include <jansson.h>
 
-#include "bkp/audit.h"
-#include "bkp/repo.h"
+#include "bkp/audit/audit.h"
+#include "bkp/store/repo.h"
 #include "policies/compliance.h"
 #include "policies/policy.h"
 

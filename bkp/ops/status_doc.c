@@ -14,10 +14,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bkp/audit.h"
-#include "bkp/clock.h"
-#include "bkp/durable.h"
-#include "bkp/log.h"
+#include "bkp/audit/audit.h"
+#include "bkp/io/clock.h"
+#include "bkp/io/durable.h"
+#include "bkp/io/log.h"
 #include "bkp/ops/medium_check.h"
 #include "bkp/report/status_page.h"
 

@@ -7,13 +7,13 @@
 #include <errno.h>
 #include <string.h>
 
-#include "bkp/audit.h"
-#include "bkp/clock.h"
-#include "bkp/i18n.h"
-#include "bkp/kit.h"
-#include "bkp/log.h"
-#include "bkp/medium.h"
-#include "bkp/reread_sample.h"
+#include "bkp/audit/audit.h"
+#include "bkp/io/clock.h"
+#include "bkp/io/i18n.h"
+#include "bkp/media/kit.h"
+#include "bkp/io/log.h"
+#include "bkp/media/medium.h"
+#include "bkp/audit/reread_sample.h"
 
 int ops_verify_check(const bkp_repo *r, const bkp_repo *target, const char *medium, double sample,
                      bool read_data, int workers, const bkp_bucket_fetch *bucket,

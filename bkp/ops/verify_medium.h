@@ -3,12 +3,12 @@
  * primary, or the copy on a medium): the whole, or a rolling sample of its
  * packs; and of a medium besides its copy, and what it leaves in the
  * registry: the recovery
- * kit against its SHA256SUMS (bkp/kit.h), each finding a problem of the
+ * kit against its SHA256SUMS (bkp/media/kit.h), each finding a problem of the
  * check with what to do, and the medium's entry stamped with the time and
  * outcome of the check (`last_verify`, `verify_ok`), which `media list`,
  * `status` and the evidence report read.
  *
- * Errors: a negative errno from the registry (logged by bkp/medium.h).
+ * Errors: a negative errno from the registry (logged by bkp/media/medium.h).
  */
 #ifndef BKP_OPS_VERIFY_MEDIUM_H
 #define BKP_OPS_VERIFY_MEDIUM_H
@@ -17,18 +17,18 @@
 
 #include <jansson.h>
 
-#include "bkp/audit.h"
-#include "bkp/bucket.h"
-#include "bkp/repo.h"
-#include "bkp/verify.h"
+#include "bkp/audit/audit.h"
+#include "bkp/media/bucket.h"
+#include "bkp/store/repo.h"
+#include "bkp/audit/verify.h"
 
 /* Check `target`, primary `r` or a copy of it on medium `medium` (NULL: the
  * primary), into `res`: with `sample` > 0 the rolling re-read of that
- * percentage of the packs read longest ago (bkp/reread_sample.h), else
+ * percentage of the packs read longest ago (bkp/audit/reread_sample.h), else
  * bkp_verify, reading every pack back with `read_data`. The current
  * versions of a bucket's objects that did not check (`bucket`, may be NULL)
  * count as problems even when a locked older version stood in for them.
- * `r`, a read handle, keeps only a sample's state (bkp/reread_sample.h).
+ * `r`, a read handle, keeps only a sample's state (bkp/audit/reread_sample.h).
  * 0 when it ran (problems counted in `res`), negative when it could not. */
 int ops_verify_check(const bkp_repo *r, const bkp_repo *target, const char *medium, double sample,
                      bool read_data, int workers, const bkp_bucket_fetch *bucket,

@@ -10,12 +10,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "bkp/bytes.h"
-#include "bkp/copy.h"
-#include "bkp/durable.h"
-#include "bkp/i18n.h"
-#include "bkp/log.h"
-#include "bkp/pack.h"
+#include "bkp/io/bytes.h"
+#include "bkp/media/copy.h"
+#include "bkp/io/durable.h"
+#include "bkp/io/i18n.h"
+#include "bkp/io/log.h"
+#include "bkp/store/pack.h"
 
 int ops_repair_source_path(const char *from, char **out)
 {

@@ -19,9 +19,9 @@
 
 #include <jansson.h>
 
-#include "bkp/lock.h"
-#include "bkp/repo.h"
-#include "bkp/verify.h"
+#include "bkp/io/lock.h"
+#include "bkp/store/repo.h"
+#include "bkp/audit/verify.h"
 
 /* The repository a repair source names when it is a path (it has a '/', or
  * something of that name exists): the repository at `from` when it holds a

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bkp/bytes.h"
-#include "bkp/i18n.h"
+#include "bkp/io/bytes.h"
+#include "bkp/io/i18n.h"
 #include "policies/retention.h"
 
 #define DAY 86400

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bkp/audit.h"
-#include "bkp/bytes.h"
-#include "bkp/i18n.h"
+#include "bkp/audit/audit.h"
+#include "bkp/io/bytes.h"
+#include "bkp/io/i18n.h"
 #include "bkp/report/doc.h"
 #include "policies/policy.h"
 

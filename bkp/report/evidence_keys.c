@@ -11,8 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "bkp/bytes.h"
-#include "bkp/i18n.h"
+#include "bkp/io/bytes.h"
+#include "bkp/io/i18n.h"
 #include "bkp/report/evidence.h"
 #include "bkp/report/doc.h"
 

@@ -7,9 +7,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "bkp/audit.h"
-#include "bkp/clock.h"
-#include "bkp/i18n.h"
+#include "bkp/audit/audit.h"
+#include "bkp/io/clock.h"
+#include "bkp/io/i18n.h"
 #include "policies/compliance.h"
 #include "bkp/report/doc.h"
 

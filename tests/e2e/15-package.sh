@@ -100,7 +100,7 @@ output_has "Status: install ok installed"
 # Computed by dpkg-shlibdeps from the program's libraries, with versions.
 output_has "Depends: " "the package has dependencies"
 output_has "libsodium23 (>= " "the dependencies are computed"
-# Loaded when a bucket is first used (bkp/s3_lib.c): named by hand.
+# Loaded when a bucket is first used (bkp/s3/s3_lib.c): named by hand.
 output_has "libcurl4 (>= 7.88)" "the package depends on libcurl4, which bkp loads for buckets"
 output_has "libxml2 (>= 2.9)"
 output_has "libyaml-0-2"

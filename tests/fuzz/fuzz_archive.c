@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "bkp/archive.h"
-#include "bkp/log.h"
-#include "bkp/stream.h"
+#include "bkp/media/archive.h"
+#include "bkp/io/log.h"
+#include "bkp/io/stream.h"
 
 static void quiet(enum bkp_log_level level, const char *msg, void *ctx)
 {

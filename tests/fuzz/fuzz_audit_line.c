@@ -12,8 +12,8 @@
 #include <jansson.h>
 #include <sodium.h>
 
-#include "bkp/audit.h"
-#include "bkp/bytes.h"
+#include "bkp/audit/audit.h"
+#include "bkp/io/bytes.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -8,7 +8,7 @@
 
 #include <sodium.h>
 
-#include "bkp/config.h"
+#include "bkp/store/config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

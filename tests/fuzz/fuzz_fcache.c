@@ -6,9 +6,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "bkp/bytes.h"
-#include "bkp/filescache.h"
-#include "bkp/walk.h"
+#include "bkp/io/bytes.h"
+#include "bkp/capture/filescache.h"
+#include "bkp/capture/walk.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

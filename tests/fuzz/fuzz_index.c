@@ -1,7 +1,7 @@
 /* Fuzz target: the plaintext of an index segment, behind valid encryption. */
 #include <sodium.h>
 
-#include "bkp/index.h"
+#include "bkp/store/index.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

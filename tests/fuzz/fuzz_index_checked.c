@@ -1,5 +1,5 @@
 /* Fuzz target: the list of index segments an open need not authenticate
- * again (bkp/index_checked.h). The input gets the list's magic and its MAC
+ * again (bkp/store/index_checked.h). The input gets the list's magic and its MAC
  * as a writer would give them, so the parser behind the MAC (count, length,
  * records, order) is reached; a lookup follows an accepted list. */
 #include <stdlib.h>
@@ -7,7 +7,7 @@
 
 #include <sodium.h>
 
-#include "bkp/index_checked.h"
+#include "bkp/store/index_checked.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -9,7 +9,7 @@
 
 #include <sodium.h>
 
-#include "bkp/intent.h"
+#include "bkp/store/intent.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -1,4 +1,4 @@
-/* Fuzz target: a blob index table file (bkp/itable.h). The input is split
+/* Fuzz target: a blob index table file (bkp/store/itable.h). The input is split
  * into blocks, each sealed with its MAC as a writer would, so the parser
  * behind the MACs (trailer, counts, padding, order, pack numbers) is
  * reached; a lookup and a visit follow an accepted table. */
@@ -8,7 +8,7 @@
 
 #include <sodium.h>
 
-#include "bkp/itable.h"
+#include "bkp/store/itable.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -4,7 +4,7 @@
 
 #include <sodium.h>
 
-#include "bkp/keys.h"
+#include "bkp/keys/keys.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

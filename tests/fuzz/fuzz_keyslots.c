@@ -5,7 +5,7 @@
 
 #include <sodium.h>
 
-#include "bkp/keyslots.h"
+#include "bkp/keys/key_slots.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

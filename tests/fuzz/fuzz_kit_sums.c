@@ -1,10 +1,10 @@
 /* Fuzz target: a recovery kit's SHA256SUMS as read from a medium
- * (bkp/kit.h): lines, hashes, member names, duplicates and counts. */
+ * (bkp/media/kit.h): lines, hashes, member names, duplicates and counts. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
-#include "bkp/kit.h"
+#include "bkp/media/kit.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

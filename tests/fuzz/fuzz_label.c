@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bkp/medium.h"
-#include "bkp/pubkey.h"
+#include "bkp/media/medium.h"
+#include "bkp/keys/pubkey.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

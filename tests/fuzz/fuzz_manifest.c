@@ -1,5 +1,5 @@
 /* Fuzz target: the blob index's manifest, cache/index-levels
- * (bkp/itable_levels.h, FORMAT §5a). The first byte chooses: odd, the rest
+ * (bkp/store/itable_levels.h, FORMAT §5a). The first byte chooses: odd, the rest
  * is the manifest's bytes as they are (the magic, the length, the MAC);
  * even, the rest follows the magic and gets the manifest's MAC as a writer
  * would give it, so that the parser behind the MAC (the count, the length
@@ -13,7 +13,7 @@
 
 #include <sodium.h>
 
-#include "bkp/itable_levels.h"
+#include "bkp/store/itable_levels.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

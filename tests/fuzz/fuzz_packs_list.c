@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "bkp/bucket.h"
+#include "bkp/media/bucket.h"
 
 static int count(const char *hex, void *ctx)
 {

@@ -1,9 +1,9 @@
-/* Fuzz target: the JSON of a medium's pin (bkp/pin.h), as it is parsed once
+/* Fuzz target: the JSON of a medium's pin (bkp/media/pin.h), as it is parsed once
  * its signature has been checked: types, names, hashes and counts. */
 #include <stddef.h>
 #include <stdint.h>
 
-#include "bkp/pin.h"
+#include "bkp/media/pin.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "bkp/log.h"
+#include "bkp/io/log.h"
 #include "policies/policy.h"
 
 static void quiet(enum bkp_log_level level, const char *msg, void *ctx)

@@ -1,11 +1,11 @@
 /* Fuzz target: a public key given to --public-key, as text or a key file's
- * bytes (bkp/pubkey.h). What is accepted must print back as a fingerprint
+ * bytes (bkp/keys/pubkey.h). What is accepted must print back as a fingerprint
  * that is accepted again as the same key. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "bkp/pubkey.h"
+#include "bkp/keys/pubkey.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -11,9 +11,9 @@
 
 #include <sodium.h>
 
-#include "bkp/audit.h"
-#include "bkp/bytes.h"
-#include "bkp/generation.h"
+#include "bkp/audit/audit.h"
+#include "bkp/io/bytes.h"
+#include "bkp/store/generation.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

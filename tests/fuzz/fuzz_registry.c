@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bkp/medium.h"
-#include "bkp/reread.h"
+#include "bkp/media/medium.h"
+#include "bkp/audit/reread.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

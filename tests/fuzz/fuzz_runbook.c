@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "bkp/log.h"
+#include "bkp/io/log.h"
 #include "restore/runbook.h"
 
 static void quiet(enum bkp_log_level level, const char *msg, void *ctx)

@@ -1,11 +1,11 @@
-/* Fuzz target: a typed or scanned paper or share sheet (bkp/sheet.h). */
+/* Fuzz target: a typed or scanned paper or share sheet (bkp/keys/sheet.h). */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
 #include <sodium.h>
 
-#include "bkp/sheet.h"
+#include "bkp/keys/sheet.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -1,4 +1,4 @@
-/* Fuzz target: a sheet typed line by line (bkp_sheet_entry, bkp/sheet.h) —
+/* Fuzz target: a sheet typed line by line (bkp_sheet_entry, bkp/keys/sheet.h) —
  * what `--key-from -` reads from a terminal. Each line of the input is one
  * line typed. A sheet the entry completes must be one the whole-text parser
  * reads to the same, and what to type next is always the header or a line. */
@@ -8,7 +8,7 @@
 
 #include <sodium.h>
 
-#include "bkp/sheet.h"
+#include "bkp/keys/sheet.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -1,4 +1,4 @@
-/* Fuzz target: the files cache's stamp (bkp/filescache_stamp.c, FORMAT §8).
+/* Fuzz target: the files cache's stamp (bkp/capture/filescache_stamp.c, FORMAT §8).
  * The first byte chooses: odd, the input is the cache's last bytes as they
  * are (the tail parser: magic, length, bounds); even, the rest of the input
  * is the stamp's plaintext, sealed as a writer would and put behind a
@@ -8,8 +8,8 @@
 
 #include <sodium.h>
 
-#include "bkp/blob.h"
-#include "bkp/filescache.h"
+#include "bkp/store/blob.h"
+#include "bkp/capture/filescache.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bkp/text.h"
+#include "bkp/io/text.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -5,7 +5,7 @@
 
 #include <sodium.h>
 
-#include "bkp/pack.h"
+#include "bkp/store/pack.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

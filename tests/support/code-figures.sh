@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# code-figures.sh — the figures docs/ARCHITECTURE.md §7 keeps: how the code is
+# code-figures.sh — the figures of the code (tests/README.md): how the code is
 # shaped, measured the same way each time so that a change can be compared.
 #
 #   bash tests/support/code-figures.sh [TOP]        (TOP: the source tree, default ..)
@@ -25,8 +25,8 @@
 #      renameat, renameat2, link, linkat, unlink, unlinkat (a temporary
 #      file's removal is listed too: the pattern cannot tell), fsync,
 #      fdatasync, ftruncate or
-#      write/pwrite outside bkp/durable.c, bkp/direct.c (its streaming half)
-#      and bkp/fdio.c (the write loops it uses), one line each; writes to a
+#      write/pwrite outside bkp/io/durable.c, bkp/io/direct.c (its streaming half)
+#      and bkp/io/fdio.c (the write loops it uses), one line each; writes to a
 #      pipe or a terminal are listed too (the pattern cannot tell);
 #   6. lock mechanisms: files calling flock( or fcntl( with F_SETLK/F_OFD_SETLK,
 #      and files naming a lock file (a locks/ folder, a .lock file);
@@ -195,8 +195,8 @@ for c in $(product_c); do
 done | sort -rn | awk '$1 > 800 { print; n++ } END { print "modules over 800 lines: " n + 0 }'
 
 echo
-echo "== 5. durable-write bypasses (outside bkp/durable.c, direct.c, fdio.c)"
-product_c | grep -v -e '^bkp/durable\.c$' -e '^bkp/direct\.c$' -e '^bkp/fdio\.c$' |
+echo "== 5. durable-write bypasses (outside bkp/io/durable.c, direct.c, fdio.c)"
+product_c | grep -v -e '^bkp/io/durable\.c$' -e '^bkp/io/direct\.c$' -e '^bkp/io/fdio\.c$' |
     xargs grep -nE '\b(open|openat)\([^;]*O_CREAT|\b(rename|renameat|renameat2|link|linkat|unlink|unlinkat|fsync|fdatasync|ftruncate)\(|[^_a-z](write|pwrite)\(' |
     grep -vE '^[^:]+:[0-9]+:\s*(/?\*|//)' |
     awk '{ print } END { print "bypasses: " NR }'
@@ -229,12 +229,12 @@ comment_share() {
         END { printf "%5.1f %%  (%d of %d)", total ? 100 * c / total : 0, c, total }' "$@"
 }
 for area in bkp/ bkp/cli/ restore/ policies/; do
-    if [ "$area" = bkp/ ]; then set -- $(find bkp -maxdepth 1 -name '*.c' | sort)
+    if [ "$area" = bkp/ ]; then set -- $(find bkp -name '*.c' -not -path 'bkp/cli/*' -not -path 'bkp/ops/*' -not -path 'bkp/report/*' | sort)
     else set -- $(find "$area" -name '*.c' | sort); fi
     printf '%-10s %s\n' "$area" "$(comment_share "$@")"
 done
 printf '%-10s %s\n' product "$(comment_share $(product_c))"
-for f in bkp/durable.c bkp/prune.c bkp/prune_recover.c bkp/lock.c bkp/audit.c bkp/repo.c; do
+for f in bkp/io/durable.c bkp/store/prune.c bkp/store/prune_recover.c bkp/io/lock.c bkp/audit/audit.c bkp/store/repo.c; do
     [ -f "$f" ] && printf '%-14s %s\n' "$f" "$(comment_share "$f")"
 done
 

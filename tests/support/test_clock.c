@@ -2,12 +2,12 @@
  * $BKP_NOW (seconds since the epoch, or YYYY-MM-DDTHH:MM:SSZ) replaces the
  * system clock, so rotations over weeks are rehearsed without waiting. It is
  * compiled into the core only in a test build; a release build has the
- * system clock of bkp/clock.c and nothing else. */
+ * system clock of bkp/io/clock.c and nothing else. */
 #include <stdbool.h>
 #include <stdlib.h>
 #include <time.h>
 
-#include "bkp/clock.h"
+#include "bkp/io/clock.h"
 
 bool bkp_clock_is_test(void)
 {

@@ -24,8 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bkp/log.h"
-#include "bkp/s3.h"
+#include "bkp/io/log.h"
+#include "bkp/s3/s3.h"
 
 static char logbuf[16384];
 static const char *workdir;

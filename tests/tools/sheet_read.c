@@ -11,10 +11,10 @@
 
 #include <sodium.h>
 
-#include "bkp/bytes.h"
-#include "bkp/durable.h"
-#include "bkp/shares.h"
-#include "bkp/sheet.h"
+#include "bkp/io/bytes.h"
+#include "bkp/io/durable.h"
+#include "bkp/keys/shares.h"
+#include "bkp/keys/sheet.h"
 
 /* The sheet's text in a document: from "BKP-SHEET" to the end of the block. */
 static int read_sheet(const char *path, bkp_sheet *s)

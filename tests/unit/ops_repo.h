@@ -14,13 +14,13 @@
 
 #include <sodium.h>
 
-#include "bkp/audit.h"
-#include "bkp/capture.h"
-#include "bkp/clock.h"
-#include "bkp/generation.h"
-#include "bkp/seal.h"
-#include "bkp/medium.h"
-#include "bkp/repo.h"
+#include "bkp/audit/audit.h"
+#include "bkp/capture/capture.h"
+#include "bkp/io/clock.h"
+#include "bkp/store/generation.h"
+#include "bkp/store/seal.h"
+#include "bkp/media/medium.h"
+#include "bkp/store/repo.h"
 #include "policies/policy.h"
 
 #include "testutil.h"

@@ -13,10 +13,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "bkp/audit.h"
+#include "bkp/audit/audit.h"
 #include "bkp/cli/cli.h"
-#include "bkp/generation.h"
-#include "bkp/repo.h"
+#include "bkp/store/generation.h"
+#include "bkp/store/repo.h"
 
 int ro_handle_use(const bkp_repo *ro, const uint8_t id[BKP_ID_LEN], bkp_buf *out);
 

@@ -24,7 +24,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "bkp/i18n.h"
+#include "bkp/io/i18n.h"
 #include "policies/policy.h"
 #include "policies/retention.h"
 #include "bkp/report/annex.h"

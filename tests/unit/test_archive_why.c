@@ -1,5 +1,5 @@
 /*
- * libarchive's failures told to a person (bkp/archive_why.h): the system's
+ * libarchive's failures told to a person (bkp/io/archive_why.h): the system's
  * reason in the reader's language and libarchive's own English words as a
  * detail in parentheses, never translated; and an archive medium that is
  * cut short is refused with what to do next, in English and in Japanese.
@@ -20,9 +20,9 @@
 #include <archive_entry.h>
 #include <cmocka.h>
 
-#include "bkp/archive.h"
-#include "bkp/archive_why.h"
-#include "bkp/log.h"
+#include "bkp/media/archive.h"
+#include "bkp/io/archive_why.h"
+#include "bkp/io/log.h"
 
 #include "catalogue.h"
 

@@ -24,9 +24,9 @@
 
 #include <jansson.h>
 
-#include "bkp/audit.h"
-#include "bkp/audit_internal.h"
-#include "bkp/durable.h"
+#include "bkp/audit/audit.h"
+#include "bkp/audit/audit_internal.h"
+#include "bkp/io/durable.h"
 
 #include "ops_repo.h"
 

@@ -19,9 +19,9 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "bkp/audit.h"
-#include "bkp/keys.h"
-#include "bkp/repo.h"
+#include "bkp/audit/audit.h"
+#include "bkp/keys/keys.h"
+#include "bkp/store/repo.h"
 #include "ops_repo.h"
 
 static const char policy_text[] =

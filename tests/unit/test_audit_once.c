@@ -20,11 +20,11 @@
 
 #include <cmocka.h>
 
-#include "bkp/durable.h"
-#include "bkp/keys.h"
+#include "bkp/io/durable.h"
+#include "bkp/keys/keys.h"
 #include "bkp/ops/report.h"
 #include "bkp/ops/status.h"
-#include "bkp/verify.h"
+#include "bkp/audit/verify.h"
 
 #include "ops_repo.h"
 

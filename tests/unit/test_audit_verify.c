@@ -17,8 +17,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "bkp/audit.h"
-#include "bkp/i18n.h"
+#include "bkp/audit/audit.h"
+#include "bkp/io/i18n.h"
 
 #include "catalogue.h"
 #include "ops_repo.h"

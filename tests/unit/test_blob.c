@@ -1,5 +1,5 @@
 /*
- * test_blob.c — sealed blobs (bkp/blob.h with keys from bkp/keys.h).
+ * test_blob.c — sealed blobs (bkp/store/blob.h with keys from bkp/keys/keys.h).
  *
  * Proves that what is sealed opens to the same bytes (compressible,
  * incompressible, empty), that compressible data really is stored smaller,
@@ -18,8 +18,8 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "bkp/blob.h"
-#include "bkp/keys.h"
+#include "bkp/store/blob.h"
+#include "bkp/keys/keys.h"
 
 static const uint8_t repo_a[16] = "repository-A...";
 static const uint8_t repo_b[16] = "repository-B...";

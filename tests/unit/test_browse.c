@@ -19,12 +19,12 @@
 
 #include <sodium.h>
 
-#include "bkp/capture.h"
-#include "bkp/generation.h"
-#include "bkp/seal.h"
-#include "bkp/log.h"
-#include "bkp/pack.h"
-#include "bkp/repo.h"
+#include "bkp/capture/capture.h"
+#include "bkp/store/generation.h"
+#include "bkp/store/seal.h"
+#include "bkp/io/log.h"
+#include "bkp/store/pack.h"
+#include "bkp/store/repo.h"
 #include "restore/browse.h"
 #include "restore/browse_internal.h"
 #include "testutil.h"

@@ -1,5 +1,5 @@
 /*
- * test_chunker.c — content-defined chunking (bkp/chunker.h).
+ * test_chunker.c — content-defined chunking (bkp/store/chunker.h).
  *
  * Proves that cut points depend only on the seed and the content (so the same
  * file chunks the same way on every run and differently in another
@@ -19,7 +19,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "bkp/chunker.h"
+#include "bkp/store/chunker.h"
 
 #define BIG (64U << 20)
 

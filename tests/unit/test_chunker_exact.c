@@ -25,7 +25,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "bkp/chunker.h"
+#include "bkp/store/chunker.h"
 
 static const uint8_t seed[32] = {9, 9, 9, 1, 2, 3};
 

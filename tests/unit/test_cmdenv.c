@@ -1,6 +1,6 @@
 /*
  * test_cmdenv.c — the environment and user of an operator's command
- * (bkp/cmdenv.h, bkp/hook.h).
+ * (bkp/host/cmdenv.h, bkp/host/hook.h).
  *
  * Proves that a command sees only the allowlist, the fixed PATH, its own
  * settings and the BKP_* variables it is given — never a passphrase source,
@@ -22,8 +22,8 @@
 
 #include <cmocka.h>
 
-#include "bkp/cmdenv.h"
-#include "bkp/hook.h"
+#include "bkp/host/cmdenv.h"
+#include "bkp/host/hook.h"
 
 /* The value of NAME in `env`, or NULL. */
 static const char *get(char **env, const char *name)

@@ -20,11 +20,11 @@
 
 #include <sodium.h>
 
-#include "bkp/capture.h"
-#include "bkp/generation.h"
-#include "bkp/seal.h"
-#include "bkp/log.h"
-#include "bkp/repo.h"
+#include "bkp/capture/capture.h"
+#include "bkp/store/generation.h"
+#include "bkp/store/seal.h"
+#include "bkp/io/log.h"
+#include "bkp/store/repo.h"
 #include "restore/restore.h"
 #include "testutil.h"
 

@@ -1,5 +1,5 @@
 /*
- * test_direct.c — streaming past the page cache (bkp/direct.h).
+ * test_direct.c — streaming past the page cache (bkp/io/direct.h).
  *
  * A file streamed through the writer holds exactly the bytes written and is
  * exactly as long, whatever the sizes of the pieces and of the file relative
@@ -28,8 +28,8 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "bkp/direct.h"
-#include "bkp/durable.h"
+#include "bkp/io/direct.h"
+#include "bkp/io/durable.h"
 
 #include "testutil.h"
 

@@ -1,5 +1,5 @@
 /*
- * What a drill leaves behind (restore/drill.c), without a terminal, a medium
+ * What a drill leaves behind (restore/drill_report.c), without a terminal, a medium
  * or a policy: the shipped emr-db runbook with a result made by hand (a
  * confirm not rehearsed, the restore of one data set done, or the check
  * failed), then its report files (every form, 0600 in a folder made 0700,
@@ -22,7 +22,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "restore/drill.h"
+#include "restore/drill_report.h"
 #include "restore/procedure.h"
 #include "restore/runbook.h"
 

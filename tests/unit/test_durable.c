@@ -1,5 +1,5 @@
 /*
- * test_durable.c — the one durable-write path (bkp/durable.h).
+ * test_durable.c — the one durable-write path (bkp/io/durable.h).
  *
  * Proves that a durable write publishes exactly the bytes under the name with
  * the requested mode, that NOREPLACE never changes an existing object, that no
@@ -25,7 +25,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "bkp/durable.h"
+#include "bkp/io/durable.h"
 
 #include "testutil.h"
 

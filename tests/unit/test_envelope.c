@@ -1,6 +1,6 @@
 /*
  * test_envelope.c — the signed envelope of the small signed files
- * (bkp/envelope.h).
+ * (bkp/keys/envelope.h).
  *
  * Proves that a sealed envelope has the documented layout (checked with
  * libsodium directly, not with the code under test) and opens back to its
@@ -23,9 +23,9 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "bkp/durable.h"
-#include "bkp/envelope.h"
-#include "bkp/keys.h"
+#include "bkp/io/durable.h"
+#include "bkp/keys/envelope.h"
+#include "bkp/keys/keys.h"
 
 #include "testutil.h"
 

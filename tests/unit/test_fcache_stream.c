@@ -24,9 +24,9 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "bkp/bytes.h"
-#include "bkp/filescache.h"
-#include "bkp/repo.h"
+#include "bkp/io/bytes.h"
+#include "bkp/capture/filescache.h"
+#include "bkp/store/repo.h"
 
 #include "testutil.h"
 

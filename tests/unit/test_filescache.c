@@ -1,6 +1,6 @@
 /*
  * test_filescache.c — the files cache as a stream of sealed segments merged
- * with the walk (bkp/filescache.h, docs/FORMAT.md §8).
+ * with the walk (bkp/capture/filescache.h, docs/FORMAT.md §8).
  *
  * Proves, on a real repository and a cache of about 50,000 entries (several
  * segments): that what is written in walk order comes back — chunks, sparse
@@ -34,9 +34,9 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "bkp/bytes.h"
-#include "bkp/filescache.h"
-#include "bkp/repo.h"
+#include "bkp/io/bytes.h"
+#include "bkp/capture/filescache.h"
+#include "bkp/store/repo.h"
 
 #include "testutil.h"
 

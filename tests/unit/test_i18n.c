@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bkp/i18n.h"
+#include "bkp/io/i18n.h"
 
 #include "catalogue.h"
 

@@ -1,5 +1,5 @@
 /*
- * test_index.c — the blob index in memory and as segment files (bkp/index.h).
+ * test_index.c — the blob index in memory and as segment files (bkp/store/index.h).
  *
  * Proves that the index finds every blob it was given (through many growths),
  * never replaces an entry on a duplicate insert (the first stored copy stays
@@ -19,7 +19,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "bkp/index.h"
+#include "bkp/store/index.h"
 
 #define MANY 100000
 #define NPACKS 3

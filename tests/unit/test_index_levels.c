@@ -1,6 +1,6 @@
 /*
  * test_index_levels.c — the blob index as a few tables and their manifest
- * (bkp/itable_levels.h, index.h).
+ * (bkp/store/itable_levels.h, index.h).
  *
  * Proves that the merge policy writes each entry O(log N) times and keeps
  * few tables; and, through a repository whose memory bound is tiny, that
@@ -31,12 +31,12 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "bkp/durable.h"
-#include "bkp/index.h"
-#include "bkp/itable.h"
-#include "bkp/itable_levels.h"
-#include "bkp/repo.h"
-#include "bkp/repo_internal.h"
+#include "bkp/io/durable.h"
+#include "bkp/store/index.h"
+#include "bkp/store/itable.h"
+#include "bkp/store/itable_levels.h"
+#include "bkp/store/repo.h"
+#include "bkp/store/repo_internal.h"
 
 #include "testutil.h"
 

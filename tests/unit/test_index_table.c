@@ -1,5 +1,5 @@
 /*
- * test_index_table.c — the blob index off the heap (bkp/itable.h, index.h).
+ * test_index_table.c — the blob index off the heap (bkp/store/itable.h, index.h).
  *
  * Proves that lookups through a table answer exactly as the hash table of
  * the same entries does, for random IDs present and absent, before and after
@@ -30,11 +30,11 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "bkp/durable.h"
-#include "bkp/index.h"
-#include "bkp/itable.h"
-#include "bkp/repo.h"
-#include "bkp/repo_internal.h"
+#include "bkp/io/durable.h"
+#include "bkp/store/index.h"
+#include "bkp/store/itable.h"
+#include "bkp/store/repo.h"
+#include "bkp/store/repo_internal.h"
 
 #include "testutil.h"
 

@@ -1,6 +1,6 @@
 /*
  * test_index_vouch.c — what an open and a no-change backup may skip, and
- * when they must not (bkp/filescache_stamp.c, bkp/index_checked.h).
+ * when they must not (bkp/capture/filescache_stamp.c, bkp/store/index_checked.h).
  *
  * Proves, through a real repository: that a backup after a backup trusts
  * the files cache's stamp and looks no chunk up, re-reading nothing; that
@@ -32,11 +32,11 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "bkp/seal.h"
-#include "bkp/index_checked.h"
-#include "bkp/itable.h"
-#include "bkp/prune.h"
-#include "bkp/repo_internal.h"
+#include "bkp/store/seal.h"
+#include "bkp/store/index_checked.h"
+#include "bkp/store/itable.h"
+#include "bkp/store/prune.h"
+#include "bkp/store/repo_internal.h"
 
 #include "ops_repo.h"
 

@@ -1,6 +1,6 @@
 /*
  * test_keys.c — repository secrets, the sealed key file, signatures and
- * passphrase sources (bkp/keys.h).
+ * passphrase sources (bkp/keys/keys.h).
  *
  * Proves that a key file opens only with its passphrase and gives back the
  * same repository (ID, signing key, derived keys); that a wrong passphrase or
@@ -25,7 +25,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "bkp/keys.h"
+#include "bkp/keys/keys.h"
 
 #include "testutil.h"
 

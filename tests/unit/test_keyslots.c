@@ -1,5 +1,5 @@
 /*
- * test_keyslots.c — the key file as a signed list of slots (bkp/keyslots.h).
+ * test_keyslots.c — the key file as a signed list of slots (bkp/keys/key_slots.h).
  *
  * Proves that each slot opens with its own passphrase only and gives the
  * same keys; that the list survives a round trip through its signed file;
@@ -25,8 +25,8 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "bkp/durable.h"
-#include "bkp/keyslots.h"
+#include "bkp/io/durable.h"
+#include "bkp/keys/key_slots.h"
 
 #define P1 "correct horse battery staple"
 #define P2 "a second passphrase, for the deputy"

@@ -17,8 +17,8 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "bkp/bytes.h"
-#include "bkp/kit.h"
+#include "bkp/io/bytes.h"
+#include "bkp/media/kit.h"
 #include "testutil.h"
 
 static void test_member_names(void **state)

@@ -1,5 +1,5 @@
 /*
- * A medium's label (bkp/medium.h): a new label is valid and has an identity
+ * A medium's label (bkp/media/medium.h): a new label is valid and has an identity
  * of its own; a disk labelled again keeps the identity of the label found on
  * it when that label is of the same repository (the tombstones on its copy
  * are bound to it), and gets a fresh one when the label found is another

@@ -1,5 +1,5 @@
 /*
- * test_lock.c — the one lock mechanism (bkp/lock.h): an exclusive flock on
+ * test_lock.c — the one lock mechanism (bkp/io/lock.h): an exclusive flock on
  * an open descriptor, and the named locks built on it.
  *
  * Proves that a held lock refuses a second holder with -EBUSY (exit code 3
@@ -21,7 +21,7 @@
 
 #include <cmocka.h>
 
-#include "bkp/lock.h"
+#include "bkp/io/lock.h"
 
 #include "testutil.h"
 

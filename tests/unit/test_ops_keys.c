@@ -1,5 +1,5 @@
 /*
- * Key custody as library functions (bkp/ops/key_slots.h, key_paper.h,
+ * Key custody as library functions (bkp/ops/key_slots_edit.h, key_paper.h,
  * key_from.h, key_sheet_doc.h) on a real repository in a temporary folder:
  * a slot added opens the repository and, removed, no longer does; passwd
  * retires the old passphrase; the last slot, the one in use and a
@@ -20,14 +20,14 @@
 
 #include <cmocka.h>
 
-#include "bkp/durable.h"
-#include "bkp/keys.h"
+#include "bkp/io/durable.h"
+#include "bkp/keys/keys.h"
 #include "bkp/ops/key_from.h"
 #include "bkp/ops/key_paper.h"
 #include "bkp/ops/key_sheet_doc.h"
-#include "bkp/ops/key_slots.h"
-#include "bkp/pubkey.h"
-#include "bkp/shares.h"
+#include "bkp/ops/key_slots_edit.h"
+#include "bkp/keys/pubkey.h"
+#include "bkp/keys/shares.h"
 #include "restore/runbook_doc.h"
 
 #include "ops_repo.h"

@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "bkp/log.h"
+#include "bkp/io/log.h"
 #include "bkp/ops/media_label.h"
 
 #include "ops_repo.h"

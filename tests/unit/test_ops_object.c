@@ -24,12 +24,12 @@
 
 #include <cmocka.h>
 
-#include "bkp/lock.h"
-#include "bkp/log.h"
+#include "bkp/io/lock.h"
+#include "bkp/io/log.h"
 #include "bkp/ops/object_fetch.h"
 #include "bkp/ops/object_medium.h"
 #include "bkp/ops/rotate.h"
-#include "bkp/pin.h"
+#include "bkp/media/pin.h"
 
 #include "ops_repo.h"
 

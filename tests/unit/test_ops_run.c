@@ -15,8 +15,8 @@
 
 #include <cmocka.h>
 
-#include "bkp/seal.h"
-#include "bkp/medium.h"
+#include "bkp/store/seal.h"
+#include "bkp/media/medium.h"
 #include "bkp/ops/run.h"
 
 #include "catalogue.h"

@@ -1,5 +1,5 @@
 /*
- * Runbooks as the commands load them (bkp/ops/runbook.h): one found by its
+ * Runbooks as the commands load them (bkp/ops/runbook_load.h): one found by its
  * path and loaded; one others may change, one missing and one invalid
  * refused as the operator's to fix (-EINVAL); the policy's runbooks listed,
  * each once, an invalid one said so; where usable copies of its
@@ -18,8 +18,8 @@
 
 #include <cmocka.h>
 
-#include "bkp/log.h"
-#include "bkp/ops/runbook.h"
+#include "bkp/io/log.h"
+#include "bkp/ops/runbook_load.h"
 
 #include "ops_repo.h"
 

@@ -22,7 +22,7 @@
 
 #include <cmocka.h>
 
-#include "bkp/log.h"
+#include "bkp/io/log.h"
 #include "bkp/ops/verify_medium.h"
 #include "bkp/ops/verify_repair.h"
 

@@ -1,5 +1,5 @@
 /*
- * test_pack.c — pack files (bkp/pack.h).
+ * test_pack.c — pack files (bkp/store/pack.h).
  *
  * Proves that a finished pack is published under packs/XX/ID where ID is the
  * BLAKE2b-256 of its bytes, read-only, with a trailer that lists exactly the
@@ -24,8 +24,8 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "bkp/durable.h"
-#include "bkp/pack.h"
+#include "bkp/io/durable.h"
+#include "bkp/store/pack.h"
 
 #include "testutil.h"
 

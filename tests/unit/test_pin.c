@@ -1,5 +1,5 @@
 /*
- * test_pin.c — pins of the primary's heads on media (bkp/pin.h).
+ * test_pin.c — pins of the primary's heads on media (bkp/media/pin.h).
  *
  * Proves that a pin written by a repository reads back equal, and that one
  * with a flipped byte, cut short, of another repository or not a pin at all
@@ -24,9 +24,9 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "bkp/durable.h"
-#include "bkp/pin.h"
-#include "bkp/repo.h"
+#include "bkp/io/durable.h"
+#include "bkp/media/pin.h"
+#include "bkp/store/repo.h"
 
 #include "testutil.h"
 

@@ -1,6 +1,6 @@
 /*
  * test_primitive.c — the blob format's keyed BLAKE2b, HMAC-SHA-256 and XChaCha20-Poly1305
- * (bkp/primitive.h).
+ * (bkp/keys/primitive.h).
  *
  * The module may compute them with OpenSSL instead of libsodium; the format
  * depends on the bytes being the same. Proves, at every length around the
@@ -22,7 +22,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "bkp/primitive.h"
+#include "bkp/keys/primitive.h"
 
 #define BIG ((1u << 20) + 3)
 

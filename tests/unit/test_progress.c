@@ -11,8 +11,8 @@
 
 #include <cmocka.h>
 
-#include "bkp/i18n.h"
-#include "bkp/log.h"
+#include "bkp/io/i18n.h"
+#include "bkp/io/log.h"
 
 #include "catalogue.h"
 

@@ -1,6 +1,6 @@
 /*
- * test_prune.c — the prune intent (bkp/intent.h), its recovery (bkp/prune.h)
- * and the lock files (bkp/lock.h) as untrusted input.
+ * test_prune.c — the prune intent (bkp/store/intent.h), its recovery (bkp/store/prune.h)
+ * and the lock files (bkp/io/lock.h) as untrusted input.
  *
  * Proves that an intent signed with the repository key reads back as written;
  * that one flipped byte anywhere, another repository's key, a name that is
@@ -28,10 +28,10 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "bkp/intent.h"
-#include "bkp/lock.h"
-#include "bkp/prune.h"
-#include "bkp/repo.h"
+#include "bkp/store/intent.h"
+#include "bkp/io/lock.h"
+#include "bkp/store/prune.h"
+#include "bkp/store/repo.h"
 
 #include "testutil.h"
 

@@ -1,6 +1,6 @@
 /*
  * test_prune_index.c — the index a prune writes, a segment at a time
- * (bkp/prune_index.c), and what a kill in the middle of it leaves.
+ * (bkp/store/prune_index.c), and what a kill in the middle of it leaves.
  *
  * Proves, through a real repository with segments of at most SEG_MAX
  * entries: that after pruning generations whose packs sit in the middle of
@@ -28,12 +28,12 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "bkp/seal.h"
-#include "bkp/durable.h"
-#include "bkp/log.h"
-#include "bkp/prune.h"
-#include "bkp/repo_internal.h"
-#include "bkp/tree.h"
+#include "bkp/store/seal.h"
+#include "bkp/io/durable.h"
+#include "bkp/io/log.h"
+#include "bkp/store/prune.h"
+#include "bkp/store/repo_internal.h"
+#include "bkp/store/tree.h"
 
 #include "ops_repo.h"
 

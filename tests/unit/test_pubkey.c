@@ -1,5 +1,5 @@
 /*
- * test_pubkey.c — the public key for people and for auditors (bkp/pubkey.h,
+ * test_pubkey.c — the public key for people and for auditors (bkp/keys/pubkey.h,
  * bkp_repo_open_public and bkp_verify_public).
  *
  * Proves that the fingerprint is the key's digits and reads back; that a key
@@ -27,11 +27,11 @@
 #include <libintl.h>
 #include <sodium.h>
 
-#include "bkp/audit.h"
-#include "bkp/medium.h"
-#include "bkp/pubkey.h"
-#include "bkp/repo.h"
-#include "bkp/verify.h"
+#include "bkp/audit/audit.h"
+#include "bkp/media/medium.h"
+#include "bkp/keys/pubkey.h"
+#include "bkp/store/repo.h"
+#include "bkp/audit/verify.h"
 #include "bkp/report/evidence.h"
 #include "restore/runbook_doc.h"
 

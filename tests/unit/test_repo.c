@@ -1,5 +1,5 @@
 /*
- * test_repo.c — the repository object store (bkp/repo.h).
+ * test_repo.c — the repository object store (bkp/store/repo.h).
  *
  * Proves that init refuses short passphrases and non-empty directories without
  * leaving anything half-made; that blobs put and flushed come back identical
@@ -27,11 +27,11 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "bkp/bytes.h"
-#include "bkp/config.h"
-#include "bkp/durable.h"
-#include "bkp/keyslots.h"
-#include "bkp/repo.h"
+#include "bkp/io/bytes.h"
+#include "bkp/store/config.h"
+#include "bkp/io/durable.h"
+#include "bkp/keys/key_slots.h"
+#include "bkp/store/repo.h"
 
 #include "testutil.h"
 

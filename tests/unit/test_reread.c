@@ -1,5 +1,5 @@
 /*
- * The rolling re-read's plan (bkp/reread.c), on an index of ten packs made
+ * The rolling re-read's plan (bkp/audit/reread.c), on an index of ten packs made
  * in memory: a sample reads the packs read longest ago, never-read ones
  * first and ties by name; its size is the percentage rounded up; every pack
  * not read since `due` is added whatever the percentage; a state that is
@@ -18,10 +18,10 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "bkp/blob.h"
-#include "bkp/bytes.h"
-#include "bkp/index.h"
-#include "bkp/reread.h"
+#include "bkp/store/blob.h"
+#include "bkp/io/bytes.h"
+#include "bkp/store/index.h"
+#include "bkp/audit/reread.h"
 
 #define NPACKS 10
 

@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "bkp/log.h"
+#include "bkp/io/log.h"
 #include "bkp/ops/rotate_driver.h"
 
 #include "ops_repo.h"

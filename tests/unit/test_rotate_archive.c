@@ -22,8 +22,8 @@
 
 #include <cmocka.h>
 
-#include "bkp/durable.h"
-#include "bkp/log.h"
+#include "bkp/io/durable.h"
+#include "bkp/io/log.h"
 #include "bkp/ops/archive_check.h"
 #include "bkp/ops/rotate.h"
 

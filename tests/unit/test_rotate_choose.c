@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "bkp/clock.h"
+#include "bkp/io/clock.h"
 #include "bkp/ops/rotate_choose.h"
 #include "policies/policy.h"
 

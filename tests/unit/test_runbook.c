@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "bkp/log.h"
+#include "bkp/io/log.h"
 #include "policies/policy.h"
 #include "restore/runbook.h"
 

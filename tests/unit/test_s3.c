@@ -18,9 +18,9 @@
 
 #include <cmocka.h>
 
-#include "bkp/log.h"
-#include "bkp/s3.h"
-#include "bkp/s3_internal.h"
+#include "bkp/io/log.h"
+#include "bkp/s3/s3.h"
+#include "bkp/s3/s3_internal.h"
 #include "testutil.h"
 
 #define NS "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\""

@@ -1,5 +1,5 @@
 /*
- * test_shares.c — split custody of the master secret (bkp/shares.h).
+ * test_shares.c — split custody of the master secret (bkp/keys/shares.h).
  *
  * Proves that any K of N shares give the master secret back, through their
  * sheets' text as well; that K-1 shares do not (refused, and interpolated
@@ -16,8 +16,8 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "bkp/shares.h"
-#include "bkp/sheet.h"
+#include "bkp/keys/shares.h"
+#include "bkp/keys/sheet.h"
 
 static uint8_t master[32], repo_id[16];
 

@@ -1,5 +1,5 @@
 /*
- * test_sheet.c — the paper encoding of a secret (bkp/sheet.h).
+ * test_sheet.c — the paper encoding of a secret (bkp/keys/sheet.h).
  *
  * Proves that a sheet reads back to the same secret, whatever spaces, case
  * and blank lines the typist adds; that every single-character typing
@@ -19,7 +19,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "bkp/sheet.h"
+#include "bkp/keys/sheet.h"
 
 static const char ALPHABET[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 

@@ -1,5 +1,5 @@
 /*
- * test_slab.c — the read slabs of a capture (bkp/slab.h).
+ * test_slab.c — the read slabs of a capture (bkp/io/slab.h).
  *
  * Proves that a slab comes back empty with the caller's reference, that it is
  * reused only after its last reference is dropped (a chunk still with a
@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "bkp/slab.h"
+#include "bkp/io/slab.h"
 
 static void test_reuse_after_last_reference(void **state)
 {

@@ -1,5 +1,5 @@
 /*
- * test_stream.c — the stream layer (bkp/stream.h).
+ * test_stream.c — the stream layer (bkp/io/stream.h).
  *
  * Each backend reads or writes the bytes it was given (memory, a growing
  * buffer, a regular file by path and below a folder, a pipe, a durable file);
@@ -25,10 +25,10 @@
 
 #include <cmocka.h>
 
-#include "bkp/archive.h"
-#include "bkp/durable.h"
-#include "bkp/log.h"
-#include "bkp/stream.h"
+#include "bkp/media/archive.h"
+#include "bkp/io/durable.h"
+#include "bkp/io/log.h"
+#include "bkp/io/stream.h"
 
 #include "testutil.h"
 

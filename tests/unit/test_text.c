@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bkp/log.h"
-#include "bkp/text.h"
+#include "bkp/io/log.h"
+#include "bkp/io/text.h"
 
 static void expect(const char *in, int how, const char *want)
 {

@@ -1,5 +1,5 @@
 /*
- * test_tree.c — item records of a generation's item stream (bkp/tree.h).
+ * test_tree.c — item records of a generation's item stream (bkp/store/tree.h).
  *
  * Proves that every piece of metadata a restore needs survives an
  * encode/decode round trip exactly — awkward paths (newline, non-UTF-8
@@ -19,7 +19,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "bkp/tree.h"
+#include "bkp/store/tree.h"
 
 static const char path_weird[] = "home/\xff\xfe latin1 caf\xe9/new\nline\ttab";
 static const uint8_t bin_value[] = {0, 1, 0, 0xff, 'x', 0};

@@ -1,6 +1,6 @@
 /*
  * test_tree_writer.c — the tree writer stores the blobs one pass of the
- * chunker over the whole item stream gives (bkp/tree.h, FORMAT.md §6, §9).
+ * chunker over the whole item stream gives (bkp/store/tree.h, FORMAT.md §6, §9).
  *
  * The writer cuts and stores in a thread of its own, handed the stream in
  * pieces: proves, on a real repository and a stream of about 20 MB (many
@@ -20,8 +20,8 @@
 #include <cmocka.h>
 #include <sodium.h>
 
-#include "bkp/chunker.h"
-#include "bkp/tree.h"
+#include "bkp/store/chunker.h"
+#include "bkp/store/tree.h"
 
 #include "testutil.h"
 

@@ -16,9 +16,9 @@
 
 #include <cmocka.h>
 
-#include "bkp/i18n.h"
-#include "bkp/log.h"
-#include "bkp/trust.h"
+#include "bkp/io/i18n.h"
+#include "bkp/io/log.h"
+#include "bkp/host/trust.h"
 #include "catalogue.h"
 #include "testutil.h"
 

@@ -1,5 +1,5 @@
 /*
- * test_walk.c — the walk of a tree and its order (bkp/walk.h).
+ * test_walk.c — the walk of a tree and its order (bkp/capture/walk.h).
  *
  * Proves that a walk visits exactly the expected paths in the documented
  * order — depth first, a folder before its contents, names sorted bytewise,
@@ -26,7 +26,7 @@
 
 #include <cmocka.h>
 
-#include "bkp/walk.h"
+#include "bkp/capture/walk.h"
 
 #include "testutil.h"
 

@@ -23,7 +23,7 @@
 
 #include <cmocka.h>
 
-#include "bkp/walk.h"
+#include "bkp/capture/walk.h"
 
 #include "testutil.h"
 

@@ -1,0 +1,57 @@
+/*
+ * reread_sample.c — one sample of the rolling re-read (reread_sample.h).
+ */
+#include "bkp/audit/reread_sample.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "bkp/io/bytes.h"
+#include "bkp/io/clock.h"
+#include "bkp/io/i18n.h"
+#include "bkp/io/log.h"
+#include "bkp/media/medium.h"
+#include "bkp/audit/reread.h"
+
+static int set_reread(json_t *e, void *ctx)
+{
+    json_object_set(e, "reread", ctx);
+    return 0;
+}
+
+int bkp_reread_sample(const bkp_repo *r, const bkp_repo *target, const char *medium, double pct,
+                   int64_t period, int workers, bkp_verify_result *res)
+{
+    json_t *e = medium ? bkp_media_get(r, medium) : NULL;
+    json_t *state = medium ? json_deep_copy(json_object_get(e, "reread")) : bkp_reread_load(target);
+    time_t now = bkp_now(), due = 0;
+    size_t n = 0;
+    json_decref(e);
+    if (!json_is_object(state)) { /* a medium's entry is checked when read (medium.h) */
+        json_decref(state);
+        state = json_object();
+    }
+    if (pct < 0) {
+        json_int_t last = json_integer_value(json_object_get(state, "last_run"));
+        double share = last > 0 && now > last ? (double)(now - last) / (double)period
+                                              : 86400.0 / (double)period;
+        pct = share > 1 ? 100 : 100 * share;
+        due = now - (time_t)period;
+    }
+    char **plan = bkp_reread_plan(bkp_repo_index(target), state, pct, due, &n);
+    int rc = plan ? bkp_verify_packs(target, plan, n, workers, res) : -ENOMEM;
+    if (rc >= 0) {
+        for (size_t i = 0; i < n; i++)
+            json_object_set_new(state, plan[i], json_integer((json_int_t)now));
+        json_object_set_new(state, "last_run", json_integer((json_int_t)now));
+        int src = medium ? bkp_media_update_ro(r, medium, set_reread, state)
+                         : bkp_reread_save_ro(r, state);
+        if (src == -EROFS && !medium)
+            bkp_debug("a copy on a medium read by its path: its sample's state is not kept");
+        else if (src)
+            bkp_warn(_("cannot save the re-read state; the next sample may read the same packs"));
+    }
+    bkp_strv_free(plan, n);
+    json_decref(state);
+    return rc;
+}

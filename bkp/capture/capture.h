@@ -1,0 +1,79 @@
+/*
+ * capture.h — read a data set's paths once and store them in a repository.
+ *
+ * One pass: libarchive's read_disk walks and reads (metadata, xattrs, ACLs,
+ * sparse maps), this thread reads file bytes into a few read slabs and cuts
+ * content-defined chunks as they arrive, worker threads hash, compress,
+ * encrypt and pack them, each chunk a view into its slab (no copy). Memory
+ * is bounded by the slabs (capture_read.c), never by file sizes. Unchanged
+ * files (files cache) are not read at all.
+ *
+ * Unreadable files are reported, listed in `errors`, and left out; the rest
+ * is captured. The result names the tree blobs; sealing is the caller's.
+ */
+#ifndef BKP_CAPTURE_H
+#define BKP_CAPTURE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bkp/store/repo.h"
+
+typedef struct bkp_capture_opts {
+    const char *dataset;
+    const char *const *paths; /* absolute or relative to the working directory */
+    size_t npaths;
+    int workers;   /* 0: one per online CPU */
+    bool one_fs;   /* do not cross mount points */
+    bool no_cache; /* read every file */
+    /* Shell patterns (fnmatch): one without '/' matches any file or directory
+     * name; one with '/' matches the whole absolute path. An excluded
+     * directory is not entered. */
+    const char *const *exclude;
+    size_t nexclude;
+    /* Files and links the previous generation held: the terminal's progress
+     * shows a share of it and the time left (0: not known). */
+    uint64_t expect_files;
+} bkp_capture_opts;
+
+typedef struct bkp_capture_stats {
+    uint64_t files, dirs, links, other;
+    uint64_t bytes;        /* logical size of regular files */
+    uint64_t bytes_read;   /* read from disk this time */
+    uint64_t files_cached; /* not read: unchanged */
+    /* Against the files cache of the previous capture (the change-rate guard
+     * reads these): new paths, files whose content differs, files re-read
+     * with the same content, and paths gone. All zero without a cache. */
+    uint64_t files_added, files_changed, files_touched, files_deleted;
+    uint64_t chunks, chunks_new;
+    uint64_t bytes_new;  /* plaintext bytes of new chunks */
+    uint64_t stored_new; /* bytes added to packs */
+    uint64_t lookups;    /* index lookups of an unchanged file's chunks */
+    /* NULL, or why the files cache could not be used (or not to its end), or
+     * the new one not saved: files were read again (a static string). */
+    const char *cache_problem;
+} bkp_capture_stats;
+
+typedef struct bkp_capture_error {
+    char *path;
+    char *message;
+} bkp_capture_error;
+
+typedef struct bkp_capture {
+    bkp_capture_stats stats;
+    bkp_buf tree; /* concatenated tree blob IDs */
+    uint64_t tree_items;
+    uint64_t tree_bytes;
+    bkp_capture_error *errors;
+    size_t nerrors;
+    char **paths; /* the absolute paths captured */
+    size_t npaths;
+} bkp_capture;
+
+/* 0 when everything was captured (possibly with `errors` for single files);
+ * a negative code when the capture as a whole failed (nothing to seal). */
+int bkp_capture_run(bkp_repo *r, const bkp_capture_opts *o, bkp_capture *out)
+    __attribute__((warn_unused_result));
+void bkp_capture_clear(bkp_capture *c);
+
+#endif

@@ -1,0 +1,102 @@
+/*
+ * capture_internal.h — what capture.c (the walk, the files cache, the tree)
+ * and capture_read.c (a file's bytes into chunks, and the workers that
+ * store them) share. Not for other modules.
+ */
+#ifndef BKP_CAPTURE_INTERNAL_H
+#define BKP_CAPTURE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <archive.h>
+
+#include "bkp/capture/capture.h"
+#include "bkp/store/chunker.h"
+#include "bkp/capture/filescache.h"
+#include "bkp/io/slab.h"
+#include "bkp/io/strmap.h"
+
+#define QUEUE_LEN 32 /* chunks waiting for a worker: views, their bytes are in the slabs */
+/* The chunks in flight are views into a few slabs (slab.h) instead of copies
+ * of their bytes: SLABS slabs of the larger of SLAB_MIN and two maximal
+ * chunks, 24 MiB with the default sizes, is all the file bytes a capture
+ * holds however large its files (the workers' sealed copies aside). */
+#define SLABS 3
+#define SLAB_MIN (8U << 20)
+#define MAX_WORKERS 16
+
+/* An item whose chunks are still with the workers. Items leave in walk order. */
+typedef struct pending {
+    bkp_item item;
+    uint32_t chunks_cap;
+    uint32_t outstanding;
+    int err;
+    bool cacheable;
+    bool hit;  /* unchanged, and every chunk still in the repository */
+    bool lean; /* walked with its stat only: its flags come from the cache */
+    bkp_fextra extra;
+    int8_t was; /* -1 new path, 0 cached with other timestamps, 1 unchanged */
+    uint8_t old_content[BKP_ID_LEN];
+    bkp_fstat st;
+    char *path; /* the path as walked, the files cache key */
+    struct pending *next;
+} pending;
+
+typedef struct job {
+    pending *p;
+    uint32_t idx;
+    bkp_slab *slab; /* holds one reference for this chunk */
+    const uint8_t *data;
+    uint32_t len;
+} job;
+
+typedef struct capture_ctx {
+    bkp_repo *repo;
+    const bkp_capture_opts *o;
+    bkp_capture *out;
+    bkp_fcache *old_cache;
+    bkp_fcache_writer *new_cache;
+    bkp_tree_writer *tw;
+    struct archive *disk; /* libarchive's metadata reader: xattrs, ACLs, flags, holes */
+
+    pthread_mutex_t lock;
+    pthread_cond_t not_empty, not_full, done;
+    job queue[QUEUE_LEN];
+    unsigned qhead, qlen;
+    bool stop;
+    int err; /* a repository write failed: the capture cannot be sealed */
+    pending *head, *tail;
+
+    pthread_t threads[MAX_WORKERS];
+    int nthreads;
+
+    bkp_strmap *links;  /* "dev:ino" -> link_seen, for files with names still to come */
+    char *link_name;    /* the first name of the last link found */
+    int64_t started_ns; /* files changed since (or just before) are not cached */
+    bool have_history;  /* a files cache of an earlier capture exists */
+    size_t roots_read;  /* paths that could be opened at all */
+    bool proc_fd;       /* /proc/self/fd names an open folder's entries */
+
+    bkp_slab_pool *slabs;
+    bkp_slab *cur; /* the slab being filled; its bytes from cpos are not cut yet */
+    size_t cpos;
+    bkp_cut_state cut;  /* how far the chunk at cpos has been looked at */
+    struct timespec t0; /* for the progress meter */
+} capture_ctx;
+
+#define READ_BLOCK (1U << 20) /* one pread */
+
+/* A worker thread: stores queued chunks until told to stop. */
+void *capture_worker(void *arg);
+/* Read [off, off + len) of the file, or to its end, cutting chunks as the
+ * bytes come and queueing them for the workers. */
+int capture_read_range(capture_ctx *c, pending *p, int fd, uint64_t off, uint64_t len);
+/* Queue the chunks the bytes read so far end; with `eof` (the file's end)
+ * the rest too. */
+int capture_cut(capture_ctx *c, pending *p, bool eof);
+/* Append a data region to p's sparse map (merged with the last if adjacent). */
+int capture_add_region(pending *p, uint64_t off, uint64_t len);
+
+#endif

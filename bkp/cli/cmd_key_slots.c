@@ -1,0 +1,200 @@
+/*
+ * cmd_key_slots.c — bkp key list | add | passwd | remove: the passphrases that
+ * open the repository (key_slots.h). The program parses, asks for the new
+ * passphrase and prints; the rules, the lock, the audit record before the
+ * new list and its durable replacement are bkp/ops/key_slots_edit.c's.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bkp/cli/cli.h"
+#include "bkp/io/clock.h"
+#include "bkp/io/i18n.h"
+#include "bkp/keys/key_slots.h"
+#include "bkp/io/log.h"
+#include "bkp/ops/key_slots_edit.h"
+
+static void when(char *buf, size_t n, time_t t)
+{
+    if (t)
+        bkp_iso_time(buf, n, t);
+    else
+        snprintf(buf, n, "-");
+}
+
+static int key_list(cli *c, const bkp_key_slots *s)
+{
+    char cur[17] = "";
+    int in = bkp_repo_key_slot_in(c->ro, s);
+    if (in >= 0)
+        memcpy(cur, s->slot[in].id, sizeof(cur));
+    if (c->json) {
+        json_t *a = json_array();
+        for (unsigned i = 0; i < s->n; i++) {
+            const bkp_key_slot *x = &s->slot[i];
+            json_array_append_new(
+                a, json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:b}", "id", x->id, "kind",
+                             ops_key_kind(x), "label", x->label, "created",
+                             bkp_key_time_json(x->created), "changed",
+                             bkp_key_time_json(x->changed), "last_used", bkp_key_time_json(x->used),
+                             "current", !strcmp(cur, x->id)));
+        }
+        cli_print_json(json_pack("{s:s, s:i, s:I, s:o}", "repository", bkp_repo_uuid(c->ro),
+                                 "key_file_format", s->version, "serial", (json_int_t)s->serial,
+                                 "slots", a));
+        return EXIT_OK;
+    }
+    printf("  %-16s  %-20s  %-20s  %-10s  %-10s  %s\n", "ID", "CREATED", "CHANGED", "LAST USED",
+           "KIND", "LABEL");
+    for (unsigned i = 0; i < s->n; i++) {
+        const bkp_key_slot *x = &s->slot[i];
+        char cr[32], ch[32], us[32];
+        when(cr, sizeof(cr), x->created);
+        when(ch, sizeof(ch), x->changed);
+        when(us, sizeof(us), x->used);
+        us[10] = '\0'; /* the day: it is noted once a day */
+        printf("%c %-16s  %-20s  %-20s  %-10s  %-10s  %s\n", strcmp(cur, x->id) ? ' ' : '*', x->id,
+               cr, ch, us, ops_key_kind(x), x->label);
+    }
+    if (s->version == 1)
+        printf(_("(a key file of format 1: the first key add, passwd or remove writes the signed "
+                 "list of format 2)\n"));
+    else
+        printf(_("list %llu (raised by every change)\n"), (unsigned long long)s->serial);
+    if (*cur)
+        printf(_("* the passphrase used now\n"));
+    return EXIT_OK;
+}
+
+/* The exit code of a library answer (bkp/ops/key_slots_edit.h: logged there). */
+static int exit_of(int rc)
+{
+    return rc >= 0 ? EXIT_OK : rc == -EINVAL ? EXIT_USAGE : rc == -EBUSY ? EXIT_LOCKED
+                                                                        : EXIT_FAILED;
+}
+
+/* key add --machine-key FILE: the slot and its file (ops_keys_add_machine). */
+static int key_add_machine(cli *c, ops_keys_edit *e)
+{
+    char *path = NULL;
+    int i = ops_keys_add_machine(e, c->machine_key, c->label, bkp_now(), &path);
+    if (i < 0)
+        return exit_of(i);
+    const bkp_key_slot *x = &e->s->slot[i];
+    if (c->json)
+        cli_print_json(json_pack("{s:s, s:s, s:s, s:s, s:i, s:I}", "op", "key-add", "slot", x->id,
+                                 "kind", "machine", "file", path, "slots", (int)e->s->n, "serial",
+                                 (json_int_t)e->s->serial));
+    else
+        printf(_("added machine key slot %s: %s.\nIts secret is in %s (mode 0600). Give that file "
+                 "as the passphrase file of unattended runs (passphrase_file, "
+                 "BKP_PASSPHRASE_FILE): it opens the repository at once, without Argon2id's time "
+                 "and memory. Keep it on this machine only and back it up nowhere: a person "
+                 "restores with a passphrase or the key sheets. Disk copies get the new list at "
+                 "their next rotation.\n"),
+               x->id, x->label, path);
+    free(path);
+    return EXIT_OK;
+}
+
+/* The arguments of key add, and room for a slot: EXIT_OK or EXIT_USAGE. */
+static int add_args(cli *c, const ops_keys_edit *e)
+{
+    if (c->nargs > 1 || bkp_key_label_ok(c->label ? c->label : "")) {
+        bkp_error(_("key add: %s"), c->nargs > 1
+                                        ? _("takes no ID; write key add [--label L]")
+                                        : _("--label: one line of at most 64 bytes, without "
+                                            "control or direction characters"));
+        return EXIT_USAGE;
+    }
+    if (ops_keys_room(e))
+        return EXIT_USAGE;
+    if (c->machine_key && c->new_passphrase_file) {
+        bkp_error(_("key add: give --machine-key FILE (bkp draws the secret) or "
+                    "--new-passphrase-file FILE (a person's passphrase), not both"));
+        return EXIT_USAGE;
+    }
+    return EXIT_OK;
+}
+
+static void say_changed(const char *op, const bkp_key_slot *x)
+{
+    bool add = !strcmp(op, "key-add"), passwd = !strcmp(op, "key-passwd");
+    printf(add ? _("added key slot %s%s%s.\nDisk copies get the new list at their next "
+                   "rotation; archives already written keep the list they were written "
+                   "with.\n")
+           : passwd
+               ? _("changed the passphrase of key slot %s%s%s.\nDisk copies get the new list "
+                   "at their next rotation; archives already written keep the list they were "
+                   "written with, and the old passphrase still opens them.\n")
+               : _("removed key slot %s%s%s.\nDisk copies get the new list at their next "
+                   "rotation; archives already written keep the list they were written "
+                   "with, and the old passphrase still opens them.\n"),
+           x->id, *x->label ? ": " : "", x->label);
+}
+
+/* add or passwd: the new passphrase asked for, then the change. */
+static int with_new_passphrase(cli *c, ops_keys_edit *e, bool add, int i)
+{
+    char *pass = NULL;
+    size_t plen = 0;
+    if (bkp_passphrase_new(c->new_passphrase_file, &pass, &plen))
+        return -EINVAL;
+    int rc = add ? ops_keys_add(e, pass, plen, c->label, bkp_now())
+                 : ops_keys_passwd(e, i, pass, plen, bkp_now());
+    bkp_passphrase_free(pass, plen);
+    return rc < 0 ? rc : add ? rc : i;
+}
+
+static int key_change(cli *c, const char *verb, ops_keys_edit *e)
+{
+    bool add = !strcmp(verb, "add"), passwd = !strcmp(verb, "passwd");
+    int i = -1, rc, ex;
+    bkp_key_slot gone = {0};
+
+    if (c->label && !add) {
+        bkp_error(_("key %s: --label belongs to key add"), verb);
+        return EXIT_USAGE;
+    }
+    if (add && (ex = add_args(c, e)))
+        return ex;
+    if (add && c->machine_key)
+        return key_add_machine(c, e);
+    if (!add && (rc = ops_keys_pick(e, verb, c->nargs > 1 ? c->args[1] : NULL, &i)))
+        return exit_of(rc);
+    if (add || passwd)
+        rc = i = with_new_passphrase(c, e, add, i);
+    else
+        rc = ops_keys_remove(e, i, &gone);
+    if (rc < 0)
+        return exit_of(rc);
+    const char *op = add ? "key-add" : passwd ? "key-passwd" : "key-remove";
+    const bkp_key_slot *x = add || passwd ? &e->s->slot[i] : &gone;
+    if (!c->json)
+        say_changed(op, x);
+    else
+        cli_print_json(json_pack("{s:s, s:s, s:i, s:I}", "op", op, "slot", x->id, "slots",
+                                 (int)e->s->n, "serial", (json_int_t)e->s->serial));
+    return EXIT_OK;
+}
+
+int cli_key_slots(cli *c)
+{
+    const char *verb = c->args[0];
+    bool list = !strcmp(verb, "list");
+    ops_keys_edit e;
+    if (list && (c->nargs > 1 || c->label || c->new_passphrase_file)) {
+        bkp_error(_("key list: takes no ID and no --label or --new-passphrase-file"));
+        return EXIT_USAGE;
+    }
+    /* Listing reads the key file through the read handle; a change
+     * (a writer in the table) edits it through c->r. */
+    int rc = list ? ops_keys_read(c->ro, &e) : ops_keys_edit_begin(c->r, true, &e);
+    int ex = rc == -EBUSY ? EXIT_LOCKED : rc ? EXIT_FAILED : EXIT_OK;
+    if (!ex)
+        ex = list ? key_list(c, e.s) : key_change(c, verb, &e);
+    ops_keys_edit_end(&e);
+    return ex;
+}

@@ -1,0 +1,58 @@
+/*
+ * hook.h — run an operator's command (a pg_dump before a capture, a
+ * runbook's run or check step, a notification) with a time limit. The
+ * command runs under /bin/sh in its own process group with stdin from
+ * /dev/null (or the bytes it is given); at the limit
+ * the whole group is killed (TERM, then KILL after 5 s), so a hung child of
+ * the command cannot hold the run. What it writes goes on to our stderr as
+ * it comes, and its last lines are kept for the alert that names it.
+ *
+ * The command gets a clean environment (bkp/host/cmdenv.h): an allowlist, a
+ * fixed PATH, its own settings — never a passphrase source — and, when a
+ * user is named, it runs as that user.
+ */
+#ifndef BKP_HOOK_H
+#define BKP_HOOK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct bkp_hook_result {
+    int exit_code; /* the command's exit status, or -1 */
+    int signal;    /* the signal that ended it, or 0 */
+    int timed_out; /* killed at the limit */
+    double seconds;
+    /* The last lines the command wrote (its stdout and stderr), made safe
+     * for a log (text.h: controls escaped), joined by " / ": what an alert
+     * quotes. Never recorded in the audit log: a hook may print a secret. */
+    char tail[400];
+} bkp_hook_result;
+
+typedef struct bkp_hook_spec {
+    const char *command; /* for sh -c */
+    char *const *env;    /* "NAME=value", added to the allowlisted ones */
+    size_t nenv;
+    /* The environment the allowlisted names are taken from ("NAME=value",
+     * NULL-terminated); NULL: the process's own. */
+    char *const *inherited;
+    int64_t timeout;    /* seconds; 0: none */
+    const char *run_as; /* a user name, or NULL: as we are */
+    const char *dir;    /* the working directory, or NULL: ours */
+    const void *input;  /* its standard input (a notification), or NULL: /dev/null */
+    size_t input_len;
+    /* Its output only kept (res->tail), not passed on to our stderr. */
+    bool quiet;
+} bkp_hook_spec;
+
+/* Run `spec->command`. 0 when it exited 0; -ETIMEDOUT, -ECHILD (non-zero
+ * exit or signal), -ENOENT when `run_as` names no user, -EPERM when we cannot
+ * become that user, or another negative errno when it could not be started
+ * (then nothing of the command ran). All borrowed; `res` is always set. */
+int bkp_hook_exec(const bkp_hook_spec *spec, bkp_hook_result *res);
+
+/* bkp_hook_exec as ourselves, in our working directory. */
+int bkp_hook_run(const char *command, char *const *env, size_t nenv, int64_t timeout,
+                 bkp_hook_result *res);
+
+#endif

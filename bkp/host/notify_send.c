@@ -1,0 +1,190 @@
+/*
+ * notify_send.c — telling people of a change (notify.h).
+ */
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bkp/io/clock.h"
+#include "bkp/host/hook.h"
+#include "bkp/io/i18n.h"
+#include "bkp/io/log.h"
+#include "bkp/host/notify_send.h"
+
+static const char *str(const json_t *e, const char *key)
+{
+    const char *s = json_string_value(json_object_get(e, key));
+    return s ? s : "";
+}
+
+/* The event's kind, in Japanese. */
+static const char *kind_ja(const char *kind)
+{
+    return !strcmp(kind, "raised")     ? "発生"
+           : !strcmp(kind, "changed")  ? "状態の変化"
+           : !strcmp(kind, "reminder") ? "継続中 (再通知)"
+           : !strcmp(kind, "cleared")  ? "解消"
+                                       : "発生";
+}
+
+static const char *severity_ja(json_int_t s)
+{
+    return s >= 2 ? "異常" : s == 1 ? "警告" : "お知らせ";
+}
+
+static const char *severity_en(json_int_t s)
+{
+    return s >= 2 ? "ERROR" : s == 1 ? "WARNING" : "notice";
+}
+
+char *bkp_notify_mail(const bkp_notify_target *t, const json_t *event, const char *host)
+{
+    const char *kind = str(event, "event"), *key = str(event, "key"), *state = str(event, "state");
+    const char *what = *state ? state : str(event, "previous");
+    const char *facility = str(event, "facility"), *repo = str(event, "repository");
+    const char *ja = *str(event, "summary_ja") ? str(event, "summary_ja") : str(event, "summary");
+    json_int_t sev = json_integer_value(json_object_get(event, "severity"));
+    char subject[512], b64[sodium_base64_ENCODED_LEN(512, sodium_base64_VARIANT_ORIGINAL)];
+    char *mail = NULL, where[400], since[48];
+    /* When it began, as people read times: local, with the zone. */
+    bkp_local_time(since, sizeof(since), bkp_iso_parse(str(event, "since")), str(event, "since"));
+    /* Which clinic and which server, before anything else. */
+    snprintf(where, sizeof(where), "%s%s%s", facility, *facility ? " " : "", host);
+    if (t->english)
+        snprintf(subject, sizeof(subject), "[bkp %s] %s %s: %s %s", where, severity_en(sev), kind,
+                 *key ? key : "event", what);
+    else
+        snprintf(subject, sizeof(subject), "[bkp %s] %s %s: %s", where, severity_ja(sev),
+                 kind_ja(kind), ja);
+    sodium_bin2base64(b64, sizeof(b64), (const unsigned char *)subject, strlen(subject),
+                      sodium_base64_VARIANT_ORIGINAL);
+    char from[300] = "";
+    if (t->mail_from)
+        snprintf(from, sizeof(from), "From: %s\n", t->mail_from);
+    char english[2048];
+    snprintf(english, sizeof(english),
+             "A notice from bkp on %s%s%s (repository %s).\n\n"
+             "  %s: %s %s\n"
+             "  since %s\n"
+             "  %s\n\n"
+             "Check: bkp status\n",
+             host, *facility ? ", " : "", facility, repo, severity_en(sev), *key ? key : "event",
+             kind, since, str(event, "summary"));
+    /* The body: in Japanese first, then English; or English alone. */
+    char *body = NULL;
+    int rc = t->english ? asprintf(&body, "%s", english)
+                        : asprintf(&body,
+                                   "bkp（%s%s%s、リポジトリ %s）からのお知らせです。\n\n"
+                                   "  内容: %s\n"
+                                   "  種別: %s (%s)\n"
+                                   "  対象: %s\n"
+                                   "  状態: %s\n"
+                                   "  開始: %s\n\n"
+                                   "確認: bkp status\n\n"
+                                   "%s",
+                                   *facility ? facility : "", *facility ? " " : "", host, repo, ja,
+                                   kind_ja(kind), severity_ja(sev), *key ? key : "-", what,
+                                   since, english);
+    if (rc >= 0)
+        rc = asprintf(&mail,
+                      "%sTo: %s\n"
+                      "Subject: =?UTF-8?B?%s?=\n"
+                      "MIME-Version: 1.0\n"
+                      "Content-Type: text/plain; charset=UTF-8\n"
+                      "Content-Transfer-Encoding: 8bit\n"
+                      "Auto-Submitted: auto-generated\n"
+                      "\n"
+                      "%s\n"
+                      "-- \n"
+                      "%s"
+                      "Sent once per change, with a reminder while it lasts.\n",
+                      from, t->mail_to, b64, body,
+                      t->english ? "" : "変化したときに一度だけ送り、続いている間は再通知します。\n");
+    free(body);
+    return rc < 0 ? NULL : mail;
+}
+
+/* Run `command` with `input` and the event's variables. */
+static int run(const bkp_notify_target *t, const char *command, const char *run_as,
+               const char *input, const json_t *event, const char *const *more, size_t nmore)
+{
+    char *env[40] = {0};
+    size_t n = 0;
+    int rc = 0;
+    json_int_t sev = json_integer_value(json_object_get(event, "severity"));
+    if (asprintf(&env[n++], "BKP_EVENT=%s", str(event, "event")) < 0 ||
+        asprintf(&env[n++], "BKP_KEY=%s", str(event, "key")) < 0 ||
+        asprintf(&env[n++], "BKP_STATE=%s", str(event, "state")) < 0 ||
+        asprintf(&env[n++], "BKP_SEVERITY=%s", severity_en(sev)) < 0 ||
+        asprintf(&env[n++], "BKP_SUMMARY=%s", str(event, "summary")) < 0 ||
+        asprintf(&env[n++], "BKP_HOST=%s", str(event, "host")) < 0 ||
+        asprintf(&env[n++], "BKP_TEXT=%s",
+                 !t->english && *str(event, "summary_ja") ? str(event, "summary_ja")
+                                                         : str(event, "summary")) < 0)
+        rc = -ENOMEM;
+    for (size_t i = 0; !rc && i < nmore && n < 39; i++)
+        if (!(env[n++] = strdup(more[i])))
+            rc = -ENOMEM;
+    for (size_t i = 0; !rc && command == t->command && i < t->nenv && n < 39; i++)
+        if (!(env[n++] = strdup(t->env[i])))
+            rc = -ENOMEM;
+    bkp_hook_result res;
+    bkp_hook_spec spec = {.command = command,
+                          .env = env,
+                          .nenv = n,
+                          .timeout = t->timeout > 0 ? t->timeout : 60,
+                          .run_as = run_as,
+                          .input = input,
+                          .input_len = strlen(input)};
+    if (!rc)
+        rc = bkp_hook_exec(&spec, &res);
+    for (size_t i = 0; i < n; i++)
+        free(env[i]);
+    return rc;
+}
+
+int bkp_notify_send(const bkp_notify_target *t, const json_t *event, const char *host)
+{
+    int first = 0;
+    if (t->command) {
+        char *json = json_dumps(event, JSON_COMPACT | JSON_SORT_KEYS);
+        int rc = json ? run(t, t->command, t->run_as, json, event, NULL, 0) : -ENOMEM;
+        if (rc)
+            bkp_error(_("the notify command `%s` failed (%s); the event is told again at the next "
+                        "run. Check the command by hand"),
+                      t->command, bkp_strerror(rc));
+        first = first ? first : rc;
+        free(json);
+    }
+    if (t->mail_to) {
+        char *mail = bkp_notify_mail(t, event, host), *to = NULL, *from = NULL, *sm = NULL;
+        const char *more[3];
+        size_t nmore = 0;
+        if (asprintf(&to, "BKP_MAIL_TO=%s", t->mail_to) >= 0)
+            more[nmore++] = to;
+        if (t->mail_from && asprintf(&from, "BKP_MAIL_FROM=%s", t->mail_from) >= 0)
+            more[nmore++] = from;
+        if (asprintf(&sm, "BKP_SENDMAIL=%s", t->sendmail ? t->sendmail : "/usr/sbin/sendmail") >= 0)
+            more[nmore++] = sm;
+        const char *cmd = t->mail_from ? "exec \"$BKP_SENDMAIL\" -i -f \"$BKP_MAIL_FROM\" -- "
+                                         "\"$BKP_MAIL_TO\""
+                                       : "exec \"$BKP_SENDMAIL\" -i -- \"$BKP_MAIL_TO\"";
+        /* sendmail runs as the policy says, never as root by default when
+         * the notify command was given a user of its own. */
+        const char *as = t->mail_run_as ? t->mail_run_as : t->run_as;
+        int rc = mail && to && sm ? run(t, cmd, as, mail, event, more, nmore) : -ENOMEM;
+        if (rc)
+            bkp_error(_("mailing %s through %s failed (%s); the event is told again at the next "
+                        "run. Check the mail system (e.g. `echo test | sendmail %s`)"),
+                      t->mail_to, t->sendmail ? t->sendmail : "/usr/sbin/sendmail",
+                      bkp_strerror(rc), t->mail_to);
+        first = first ? first : rc;
+        free(mail);
+        free(to);
+        free(from);
+        free(sm);
+    }
+    return first;
+}

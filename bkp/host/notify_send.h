@@ -1,0 +1,39 @@
+/*
+ * notify_send.h — telling people of a change (the events of policies/notify.h):
+ * an operator's command, given the event as JSON on its standard input
+ * (and BKP_EVENT, BKP_KEY, BKP_STATE, BKP_SEVERITY, BKP_SUMMARY in its
+ * environment), and/or a mail through sendmail, in Japanese and English.
+ *
+ * Both run as hooks do (hook.h): a clean environment, a time limit, the
+ * user named. Nothing of an event reaches a mail header unencoded: the
+ * subject is RFC 2047 base64, the addresses were checked by the policy.
+ */
+#ifndef BKP_NOTIFY_SEND_H
+#define BKP_NOTIFY_SEND_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct bkp_notify_target {
+    const char *command; /* NULL: none */
+    int64_t timeout;     /* seconds, for the command and for sendmail */
+    const char *run_as;  /* the command's user, or NULL */
+    char *const *env;    /* the command's own "NAME=value" */
+    size_t nenv;
+    const char *mail_to;   /* NULL: no mail */
+    const char *mail_from; /* NULL: sendmail's default */
+    const char *sendmail;  /* NULL: /usr/sbin/sendmail */
+    const char *mail_run_as; /* sendmail's user; NULL: `run_as` (the command's) */
+    bool english;            /* the policy's language is English: the mail in English alone */
+} bkp_notify_target;
+
+/* The mail of `event` from `host` (malloc'd): headers and a UTF-8 body. */
+char *bkp_notify_mail(const bkp_notify_target *t, const json_t *event, const char *host);
+
+/* Tell `event` to the command and the mail of `t`: 0 when every one took
+ * it, else the first failure (each logged with what to check). */
+int bkp_notify_send(const bkp_notify_target *t, const json_t *event, const char *host);
+
+#endif

@@ -1,0 +1,216 @@
+#include "bkp/io/log.h"
+
+#include "bkp/io/i18n.h"
+#include "bkp/io/text.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static enum bkp_log_level log_level = BKP_LOG_WARN;
+static bool progress_on;
+static bool progress_dirty;
+static struct timespec progress_last;
+/* Workers may warn while the main thread draws progress. */
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static void (*sink)(enum bkp_log_level, const char *, void *);
+static void *sink_ctx;
+
+void bkp_log_set_sink(void (*fn)(enum bkp_log_level level, const char *msg, void *ctx), void *ctx)
+{
+    pthread_mutex_lock(&log_lock);
+    sink = fn;
+    sink_ctx = ctx;
+    pthread_mutex_unlock(&log_lock);
+}
+
+void bkp_log_set_level(enum bkp_log_level level)
+{
+    log_level = level;
+}
+
+enum bkp_log_level bkp_log_get_level(void)
+{
+    return log_level;
+}
+
+static void clear_progress_locked(void)
+{
+    if (progress_dirty) {
+        fputs("\r\033[K", stderr);
+        progress_dirty = false;
+    }
+}
+
+void bkp_vlog(enum bkp_log_level level, const char *fmt, va_list ap)
+{
+    /* The level's word, in the reader's language like the message. */
+    static const char *const prefix[] = {N_("error: "), N_("warning: "), "", ""};
+
+    if (level > log_level)
+        return;
+    /* A message names files, keys and servers' words: made safe for the
+     * terminal and the log it lands in (text.h), its own newlines kept. */
+    char *msg = NULL;
+    if (vasprintf(&msg, fmt, ap) < 0)
+        msg = NULL;
+    char *safe = msg ? bkp_text_safe(msg, BKP_TEXT_LINES) : NULL;
+    const char *text = safe ? safe : "(out of memory for a message)";
+    pthread_mutex_lock(&log_lock);
+    if (sink) {
+        sink(level, text, sink_ctx);
+    } else {
+        clear_progress_locked();
+        fputs(level <= BKP_LOG_WARN ? "bkp: " : "", stderr);
+        fputs(*prefix[level] ? _(prefix[level]) : "", stderr);
+        fputs(text, stderr);
+        fputc('\n', stderr);
+    }
+    pthread_mutex_unlock(&log_lock);
+    free(safe);
+    free(msg);
+}
+
+void bkp_log(enum bkp_log_level level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    bkp_vlog(level, fmt, ap);
+    va_end(ap);
+}
+
+/* "12.3 MB", "1.2 GB": decimal, as rates are. */
+static void size_text(char *out, size_t n, double b)
+{
+    static const char *const unit[] = {"B", "kB", "MB", "GB", "TB"};
+    int u = 0;
+    while (b >= 1000 && u < 4) {
+        b /= 1000;
+        u++;
+    }
+    snprintf(out, n, u ? "%.1f %s" : "%.0f %s", b, unit[u]);
+}
+
+/* The units callers count in, named here for the catalogue. */
+static const char *unit_word(const char *unit)
+{
+    static const char *const known[] = {N_("files"), N_("packs")};
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+        if (!strcmp(unit, known[i]))
+            return _(known[i]);
+    return unit;
+}
+
+void bkp_progress_text(char *out, size_t n, const char *what, uint64_t done, uint64_t total,
+                       const char *unit, uint64_t bytes, double secs)
+{
+    char size[32], rate[32], whole[32], left[48] = "";
+    size_text(size, sizeof(size), (double)bytes);
+    size_text(rate, sizeof(rate), secs > 0.05 ? (double)bytes / secs : 0);
+    size_text(whole, sizeof(whole), (double)total);
+    if (total && done && done <= total && secs >= 0.5) {
+        long rest = (long)(secs * (double)(total - done) / (double)done + 0.5);
+        if (rest >= 3600)
+            snprintf(left, sizeof(left), _(", %ld:%02ld:%02ld left"), rest / 3600, rest / 60 % 60,
+                     rest % 60);
+        else
+            snprintf(left, sizeof(left), _(", %ld:%02ld left"), rest / 60, rest % 60);
+    }
+    double pct = total ? 100.0 * (double)(done > total ? total : done) / (double)total : 0;
+    if (total && !unit) /* `done` and `total` are bytes */
+        snprintf(out, n, _("%s: %.0f %% (%s of %s) at %s/s%s"), what, pct, size, whole, rate, left);
+    else if (total)
+        snprintf(out, n, _("%s: %.0f %% (%llu of %llu %s), %s at %s/s%s"), what, pct,
+                 (unsigned long long)done, (unsigned long long)total, unit_word(unit), size, rate,
+                 left);
+    else
+        snprintf(out, n, _("%s: %llu %s, %s at %s/s"), what, (unsigned long long)done,
+                 unit ? unit_word(unit) : "", size, rate);
+}
+
+void bkp_progress_meter(const char *what, uint64_t done, uint64_t total, const char *unit,
+                        uint64_t bytes, const struct timespec *t0)
+{
+    if (!progress_on)
+        return;
+    struct timespec now;
+    char line[512];
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double secs = (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+    bkp_progress_text(line, sizeof(line), what, done, total, unit, bytes, secs);
+    bkp_progress("%s", line);
+}
+
+void bkp_progress_enable(bool on)
+{
+    progress_on = on;
+}
+
+void bkp_progress(const char *fmt, ...)
+{
+    struct timespec now;
+    va_list ap;
+
+    if (!progress_on)
+        return;
+    /* A terminal redrawn more than ten times a second only costs time. */
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if ((now.tv_sec - progress_last.tv_sec) * 1000000000L + (now.tv_nsec - progress_last.tv_nsec) <
+        100000000L)
+        return;
+    progress_last = now;
+    char *line = NULL;
+    va_start(ap, fmt);
+    if (vasprintf(&line, fmt, ap) < 0)
+        line = NULL;
+    va_end(ap);
+    pthread_mutex_lock(&log_lock);
+    fputs("\r\033[K", stderr);
+    if (line)
+        bkp_text_put(stderr, line, BKP_TEXT_FIELD); /* one line: it may name a file */
+    free(line);
+    progress_dirty = true;
+    fflush(stderr);
+    pthread_mutex_unlock(&log_lock);
+}
+
+void bkp_progress_done(void)
+{
+    pthread_mutex_lock(&log_lock);
+    clear_progress_locked();
+    pthread_mutex_unlock(&log_lock);
+}
+
+static const char *strerror_own(int err)
+{
+    switch (err) {
+    case -EBADMSG:
+        return N_("data is corrupt or was tampered with (authentication failed)");
+    case -EKEYREJECTED:
+        return N_("wrong passphrase");
+    case -EPROTO:
+        return N_("unknown or unsupported format");
+    case -ENODATA:
+        return N_("missing from the repository (in no pack, or its pack is gone)");
+    default:
+        return NULL;
+    }
+}
+
+const char *bkp_strerror(int err)
+{
+    const char *own = strerror_own(err);
+    /* libc's own catalogue translates the others (Debian's libc-l10n). */
+    return own ? _(own) : strerror(err < 0 ? -err : err);
+}
+
+const char *bkp_strerror_en(int err)
+{
+    const char *own = strerror_own(err);
+    const char *desc = own ? own : strerrordesc_np(err < 0 ? -err : err);
+    return desc ? desc : "unknown error";
+}

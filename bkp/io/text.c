@@ -1,0 +1,125 @@
+/* text.c — outside text made safe for a terminal and a log (text.h). */
+#include "bkp/io/text.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The length of the valid UTF-8 sequence at `p` (1 to 4), its code point in
+ * `*cp`; 0 when the bytes there are not one (overlong, a surrogate, past
+ * U+10FFFF, cut short). */
+static size_t utf8_at(const unsigned char *p, uint32_t *cp)
+{
+    unsigned char c = p[0];
+    size_t n;
+    uint32_t v, min;
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    if ((c & 0xe0) == 0xc0)
+        n = 2, v = c & 0x1f, min = 0x80;
+    else if ((c & 0xf0) == 0xe0)
+        n = 3, v = c & 0x0f, min = 0x800;
+    else if ((c & 0xf8) == 0xf0)
+        n = 4, v = c & 0x07, min = 0x10000;
+    else
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0; /* the NUL that ends the string included */
+        v = (v << 6) | (p[i] & 0x3f);
+    }
+    if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+        return 0;
+    *cp = v;
+    return n;
+}
+
+/* A code point shown escaped: C1 controls, and those that reorder text. */
+static bool steers(uint32_t cp)
+{
+    return (cp >= 0x80 && cp <= 0x9f) || (cp >= 0x202a && cp <= 0x202e) ||
+           (cp >= 0x2066 && cp <= 0x2069);
+}
+
+/* What the byte(s) at `p` become: `out` (NUL-terminated, at most 11 bytes)
+ * and how many bytes of `p` they stand for. */
+static size_t one(const unsigned char *p, int how, char out[12])
+{
+    uint32_t cp;
+    size_t n = utf8_at(p, &cp);
+    if (!n) {
+        snprintf(out, 12, "\\x%02x", p[0]);
+        return 1;
+    }
+    if (n == 1) {
+        if ((cp == '\n' || cp == '\t') && how == BKP_TEXT_LINES) {
+            out[0] = (char)cp, out[1] = '\0';
+        } else if (cp == '\n' || cp == '\t' || cp == '\r') {
+            snprintf(out, 12, "\\%c", cp == '\n' ? 'n' : cp == '\t' ? 't' : 'r');
+        } else if (cp < 0x20 || cp == 0x7f) {
+            snprintf(out, 12, "\\x%02x", (unsigned)cp);
+        } else if (cp == '\\' && how == BKP_TEXT_FIELD) {
+            strcpy(out, "\\\\");
+        } else {
+            out[0] = (char)cp, out[1] = '\0';
+        }
+        return 1;
+    }
+    if (steers(cp))
+        snprintf(out, 12, "\\u{%04x}", (unsigned)cp);
+    else
+        memcpy(out, p, n), out[n] = '\0';
+    return n;
+}
+
+bool bkp_text_is_safe(const char *s, int how)
+{
+    char out[12];
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        if (*p >= 0x20 && *p < 0x7f && !(*p == '\\' && how == BKP_TEXT_FIELD)) {
+            p++;
+            continue;
+        }
+        size_t n = one(p, how, out);
+        if (strlen(out) != n || memcmp(out, p, n))
+            return false;
+        p += n;
+    }
+    return true;
+}
+
+char *bkp_text_safe(const char *s, int how)
+{
+    size_t len = strlen(s), cap = len + 1, used = 0;
+    char *r = malloc(cap), out[12];
+    for (const unsigned char *p = (const unsigned char *)s; r && *p;) {
+        size_t n = one(p, how, out), k = strlen(out);
+        if (used + k + 1 > cap) {
+            cap = 2 * cap + k;
+            char *g = realloc(r, cap);
+            if (!g) {
+                free(r);
+                return NULL;
+            }
+            r = g;
+        }
+        memcpy(r + used, out, k);
+        used += k;
+        p += n;
+    }
+    if (r)
+        r[used] = '\0';
+    return r;
+}
+
+void bkp_text_put(FILE *f, const char *s, int how)
+{
+    char out[12];
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        size_t n = one(p, how, out);
+        fputs(out, f);
+        p += n;
+    }
+}

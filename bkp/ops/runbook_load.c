@@ -1,0 +1,213 @@
+/*
+ * Recovery procedures loaded for the commands, and where their copies are
+ * (runbook.h).
+ */
+#include "bkp/ops/runbook_load.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bkp/io/clock.h"
+#include "bkp/store/generation.h"
+#include "bkp/io/i18n.h"
+#include "bkp/io/log.h"
+#include "bkp/media/medium.h"
+#include "bkp/ops/medium_check.h"
+#include "bkp/host/trust.h"
+
+static int priority_of(const char *dataset, void *ctx)
+{
+    const pol_dataset *d = pol_dataset_find(ctx, dataset);
+    return d ? d->priority : INT_MAX;
+}
+
+int ops_runbook_load(const pol_policy *p, const char *name, rb_runbook **out)
+{
+    char *file = rb_find(name, p ? p->file : NULL);
+    if (!file)
+        return -EINVAL;
+    /* Its `run` and `check` steps run as root: believed only when no one
+     * else may change it (trust.h), and read through the path checked. */
+    char *real = NULL;
+    int rc = bkp_trust_file(file, 0, N_("runbook"), &real);
+    if (rc == -EPERM) {
+        free(file);
+        return -EINVAL;
+    }
+    rc = rb_load(real ? real : file, out);
+    free(real);
+    free(file);
+    if (rc)
+        return rc;
+    /* What care needs back first is restored first (the data sets' priority). */
+    if (p && rb_order_by_priority(*out, priority_of, (void *)p))
+        bkp_info(_("%s: its data sets are restored in the order of their priority in %s, not as "
+                   "written"),
+                 (*out)->file, p->file);
+    return 0;
+}
+
+/* Does a data set before `i` of `p` name the runbook `name` already? */
+static bool named_before(const pol_policy *p, size_t i, const char *name)
+{
+    for (size_t k = 0; k < i; k++)
+        if (p->datasets[k].runbook && !strcmp(p->datasets[k].runbook, name))
+            return true;
+    return false;
+}
+
+int ops_runbook_list(const pol_policy *p, json_t **out)
+{
+    int rc = 0;
+    *out = json_array();
+    for (size_t i = 0; i < p->ndatasets; i++) {
+        const char *name = p->datasets[i].runbook;
+        if (!name || named_before(p, i, name))
+            continue;
+        rb_runbook *rb = NULL;
+        int e = ops_runbook_load(p, name, &rb);
+        if (e)
+            rc = e;
+        json_t *ds = json_array();
+        for (size_t k = 0; rb && k < rb->ndatasets; k++)
+            json_array_append_new(ds, json_string(rb->datasets[k]));
+        json_array_append_new(*out, json_pack("{s:s, s:s?, s:s?, s:I, s:I, s:o, s:b}", "name", name,
+                                              "title", rb ? rb->title : NULL, "file",
+                                              rb ? rb->file : NULL, "rto_seconds",
+                                              (json_int_t)(rb ? rb->rto : 0), "steps",
+                                              (json_int_t)(rb ? rb->nsteps : 0), "datasets", ds,
+                                              "valid", rb != NULL));
+        rb_free(rb);
+    }
+    return rc;
+}
+
+json_t *ops_runbook_folders(const pol_policy *p)
+{
+    /* A data set of one folder is restored as its contents (procedure.h). */
+    json_t *folders = json_object();
+    for (size_t i = 0; p && i < p->ndatasets; i++)
+        if (p->datasets[i].npaths == 1)
+            json_object_set_new(folders, p->datasets[i].name, json_string(p->datasets[i].paths[0]));
+    return folders;
+}
+
+static bool suspect(const bkp_gen *g)
+{
+    return bkp_gen_marked(g) && !g->cleared;
+}
+
+/* The primary's newest usable generation of `ds` into `out`; the uuids of
+ * its suspicious ones into `suspects`. */
+static void primary_copy(const bkp_repo *r, const char *ds, json_t *suspects, json_t *out)
+{
+    bkp_gen **v = NULL;
+    size_t n = 0;
+    char when[32], name[96];
+    if (!r || bkp_gen_list(r, ds, &v, &n))
+        return;
+    for (size_t x = 0; x < n; x++)
+        if (!v[x]->pruned && !v[x]->status && suspect(v[x]))
+            json_object_set_new(suspects, v[x]->uuid, json_true());
+    for (size_t x = n; x-- > 0;)
+        if (!v[x]->pruned && !v[x]->status && !suspect(v[x])) {
+            bkp_local_time(when, sizeof(when), v[x]->finished, "-");
+            json_array_append_new(
+                out, json_pack("{s:s, s:s, s:s, s:b, s:s, s:s}", "medium", "repository", "type",
+                               "disk", "location", "onsite", "offline", 0, "generation",
+                               bkp_gen_name(v[x], name, sizeof(name)), "captured", when));
+            break;
+        }
+    bkp_gen_list_free(v, n);
+}
+
+/* The row of medium entry `e`'s held generation `g` of `ds`. */
+static json_t *held_row(json_t *e, const char *ds, json_t *g)
+{
+    json_t *lab = json_object_get(e, "label");
+    char gen[128], when[32];
+    time_t t = bkp_iso_parse(json_string_value(json_object_get(g, "finished")));
+    snprintf(gen, sizeof(gen), "%s:%lld", ds,
+             (long long)json_integer_value(json_object_get(g, "seq")));
+    bkp_local_time(when, sizeof(when), t, "-");
+    const char *type = json_string_value(json_object_get(lab, "type"));
+    pol_medium_type kind;
+    bool offline = type && (pol_medium_type_named(type, &kind) || !pol_type_connected(kind));
+    json_t *c =
+        json_pack("{s:O, s:O, s:O, s:b, s:s, s:s}", "medium", json_object_get(lab, "name"), "type",
+                  json_object_get(lab, "type"), "location", json_object_get(lab, "location"),
+                  "offline", offline, "generation", gen, "captured", when);
+    json_t *kit = json_object_get(e, "kit_sha256"); /* checked when the entry was read */
+    if (c && kit)
+        json_object_set(c, "kit", kit);
+    return c;
+}
+
+static int by_seq_desc(const void *a, const void *b)
+{
+    json_int_t x = json_integer_value(json_object_get(*(json_t *const *)a, "seq"));
+    json_int_t y = json_integer_value(json_object_get(*(json_t *const *)b, "seq"));
+    return (x < y) - (x > y);
+}
+
+json_t *ops_runbook_held(const bkp_repo *r, json_t *e, const rb_runbook *rb)
+{
+    json_t *out = json_array(), *held = json_object_get(e, "held"), *g;
+    size_t n = json_array_size(held), k;
+    json_t **v = n ? calloc(n, sizeof(*v)) : NULL;
+    for (size_t d = 0; v && d < rb->ndatasets; d++) {
+        size_t m = 0;
+        json_t *suspects = json_object(), *ignored = json_array();
+        primary_copy(r, rb->datasets[d], suspects, ignored);
+        json_array_foreach(held, k, g)
+        {
+            const char *gd = json_string_value(json_object_get(g, "dataset"));
+            const char *gu = json_string_value(json_object_get(g, "uuid"));
+            if (gd && !strcmp(gd, rb->datasets[d]) && !(gu && json_object_get(suspects, gu)))
+                v[m++] = g;
+        }
+        json_decref(suspects);
+        json_decref(ignored);
+        qsort(v, m, sizeof(*v), by_seq_desc);
+        for (k = 0; k < m; k++)
+            json_array_append_new(out, held_row(e, rb->datasets[d], v[k]));
+    }
+    free(v);
+    return out;
+}
+
+/* Medium entry `e`'s newest generation of `ds` not among `suspects` into
+ * `out`, when it holds one. */
+static void medium_copy(json_t *e, const char *ds, json_t *suspects, json_t *out)
+{
+    json_t *best = NULL, *g;
+    size_t k;
+    json_array_foreach(json_object_get(e, "held"), k, g)
+    {
+        const char *gd = json_string_value(json_object_get(g, "dataset"));
+        const char *gu = json_string_value(json_object_get(g, "uuid"));
+        if (gd && !strcmp(gd, ds) && !(gu && json_object_get(suspects, gu)) &&
+            (!best || json_integer_value(json_object_get(g, "seq")) >
+                          json_integer_value(json_object_get(best, "seq"))))
+            best = g;
+    }
+    if (best)
+        json_array_append_new(out, held_row(e, ds, best));
+}
+
+json_t *ops_runbook_copies(const bkp_repo *r, const rb_runbook *rb)
+{
+    json_t *out = json_array(), *reg = r ? bkp_media_list(r) : NULL, *e;
+    size_t i;
+    for (size_t d = 0; d < rb->ndatasets; d++) {
+        json_t *suspects = json_object(); /* uuids of marked, uncleared generations */
+        primary_copy(r, rb->datasets[d], suspects, out);
+        json_array_foreach(reg, i, e) medium_copy(e, rb->datasets[d], suspects, out);
+        json_decref(suspects);
+    }
+    json_decref(reg);
+    return out;
+}

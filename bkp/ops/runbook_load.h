@@ -1,0 +1,52 @@
+/*
+ * runbook_load.h — a recovery procedure (restore/runbook.h) as the commands use
+ * it: loaded by its name from where the policy says, believed only when no
+ * one else may change it, its restores in the order of the data sets'
+ * priority; and where usable copies of its data sets are today, which the
+ * printed procedure and `runbook show --json` list. `runbook`, `restore
+ * --runbook`, `drill`, `policy check`, `audit report` and a disk's recovery
+ * kit all load through here.
+ *
+ * Errors: a negative errno, logged (which file, what is wrong).
+ */
+#ifndef BKP_OPS_RUNBOOK_LOAD_H
+#define BKP_OPS_RUNBOOK_LOAD_H
+
+#include <jansson.h>
+
+#include "bkp/store/repo.h"
+#include "policies/policy.h"
+#include "restore/runbook.h"
+
+/* Load runbook `name` (a path, or a name found beside policy `p`, which
+ * may be NULL) into `*out`. Its `run` and `check` steps run as root: a file
+ * others may change is refused (bkp/host/trust.h), and it is read through the
+ * path checked. -EINVAL for a runbook not found, refused or invalid (what
+ * the operator fixes), another negative errno when it cannot be read. */
+int ops_runbook_load(const pol_policy *p, const char *name, rb_runbook **out);
+
+/* The runbooks `p`'s data sets name, each once, loaded as ops_runbook_load
+ * does: [{name, title, file, rto_seconds, steps, datasets, valid}] into
+ * `*out` (a new array; an invalid one has only its name, `valid` false).
+ * 0, or the error of the last one that did not load. */
+int ops_runbook_list(const pol_policy *p, json_t **out);
+
+/* Where usable copies of `rb`'s data sets are, as primary `r` (may be NULL)
+ * and its media registry know: per data set, the newest generation neither
+ * failed nor marked suspicious (and not cleared) in the primary, then on
+ * each medium; [{medium, type, location, offline, generation, captured}]
+ * (a new array). */
+json_t *ops_runbook_copies(const bkp_repo *r, const rb_runbook *rb);
+
+/* Every generation of `rb`'s data sets that the medium of registry entry
+ * `e` (may be NULL: none) holds, newest first, one row each as
+ * ops_runbook_copies gives them, but those primary `r` marks suspicious:
+ * what the medium's own procedure lists. */
+json_t *ops_runbook_held(const bkp_repo *r, json_t *e, const rb_runbook *rb);
+
+/* The data sets of `p` (may be NULL) that are one folder each, by name:
+ * {dataset: folder}, what a procedure restores as the folder's contents
+ * (restore/procedure.h). A new object. */
+json_t *ops_runbook_folders(const pol_policy *p);
+
+#endif

@@ -1,0 +1,417 @@
+#include "bkp/store/generation.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+#include <uuid/uuid.h>
+
+#include "bkp/io/clock.h"
+#include "bkp/io/durable.h"
+#include "bkp/keys/envelope.h"
+#include "bkp/store/generation_internal.h"
+#include "bkp/io/i18n.h"
+#include "bkp/io/log.h"
+
+#define RECORD_MAX (64U << 20)
+
+bool bkp_gen_marked(const bkp_gen *g)
+{
+    return json_is_true(json_object_get(json_object_get(g->json, "guard"), "suspicious"));
+}
+
+const char *bkp_gen_name(const bkp_gen *g, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s:%u", g->dataset, g->seq);
+    return buf;
+}
+
+/* Length of a valid UTF-8 sequence at p, or 0. */
+static size_t utf8_seq(const unsigned char *p)
+{
+    if (p[0] < 0x80)
+        return 1;
+    size_t n = (p[0] & 0xE0) == 0xC0 ? 2 : (p[0] & 0xF0) == 0xE0 ? 3 : (p[0] & 0xF8) == 0xF0 ? 4 : 0;
+    if (!n || (n == 2 && p[0] < 0xC2) || p[0] > 0xF4)
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+    /* No overlong forms, no surrogates, nothing above U+10FFFF: what JSON
+     * (and jansson) accept. */
+    if ((p[0] == 0xE0 && p[1] < 0xA0) || (p[0] == 0xED && p[1] >= 0xA0) ||
+        (p[0] == 0xF0 && p[1] < 0x90) || (p[0] == 0xF4 && p[1] >= 0x90))
+        return 0;
+    return n;
+}
+
+json_t *bkp_json_bytes(const char *s)
+{
+    bkp_buf b;
+    bkp_buf_init(&b);
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        size_t n = utf8_seq(p);
+        if (n && !(n == 1 && *p == '\\')) {
+            bkp_buf_put(&b, p, n);
+            p += n;
+        } else {
+            char esc[5];
+            snprintf(esc, sizeof(esc), "\\x%02x", *p);
+            bkp_buf_put(&b, *p == '\\' ? "\\\\" : esc, *p == '\\' ? 2 : 4);
+            p++;
+        }
+    }
+    json_t *j = json_stringn(b.len ? (const char *)b.data : "", b.len);
+    bkp_buf_free(&b);
+    return j;
+}
+
+static time_t parse_iso(const char *s)
+{
+    time_t t = bkp_iso_parse(s);
+    return t < 0 ? 0 : t;
+}
+
+void bkp_gen_free(bkp_gen *g)
+{
+    if (!g)
+        return;
+    free(g->dataset);
+    free(g->tree);
+    free(g->file);
+    json_decref(g->json);
+    free(g);
+}
+
+void bkp_gen_list_free(bkp_gen **g, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        bkp_gen_free(g[i]);
+    free(g);
+}
+
+int bkp_gen_record_parse(const uint8_t *text, size_t len, const char *repo_uuid, bkp_gen *g)
+{
+    const char *ds = NULL, *uuid = NULL, *prev = NULL, *started = NULL, *finished = NULL;
+    const char *fmt = NULL, *repo = NULL;
+    json_int_t seq = 0, version = 0;
+    json_t *blobs = NULL, *pv = NULL;
+    json_error_t jerr;
+    g->json = json_loadb((const char *)text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!g->json ||
+        json_unpack(g->json, "{s:s, s:I, s:s, s:s, s:I, s:s, s:s, s:s, s:o, s:{s:o}}", "format", &fmt,
+                    "version", &version, "repository", &repo, "dataset", &ds, "seq", &seq, "uuid",
+                    &uuid, "started", &started, "finished", &finished, "prev", &pv, "tree",
+                    "blobs", &blobs) != 0)
+        return -EBADMSG;
+    if (strcmp(fmt, BKP_GEN_RECORD_FORMAT) != 0 || version != BKP_GEN_RECORD_VERSION || strlen(uuid) != 36 ||
+        seq < 1 || seq > 4000000000LL || !json_is_array(blobs) || strcmp(repo, repo_uuid) != 0 ||
+        !bkp_dataset_name_ok(ds))
+        return -EBADMSG;
+    prev = json_is_string(pv) ? json_string_value(pv) : NULL;
+    if (prev) {
+        if (bkp_unhex(g->prev, BKP_ID_LEN, prev) != 0)
+            return -EBADMSG;
+        g->has_prev = true;
+    } else if (!json_is_null(pv)) {
+        return -EBADMSG;
+    }
+    g->dataset = strdup(ds);
+    g->seq = (uint32_t)seq;
+    memcpy(g->uuid, uuid, 37);
+    g->started = parse_iso(started);
+    g->finished = parse_iso(finished);
+    g->ntree = json_array_size(blobs);
+    g->tree = malloc(g->ntree * BKP_ID_LEN + 1);
+    if (!g->dataset || !g->tree)
+        return -ENOMEM;
+    for (size_t i = 0; i < g->ntree; i++) {
+        const char *h = json_string_value(json_array_get(blobs, i));
+        if (!h || bkp_unhex(g->tree + i * BKP_ID_LEN, BKP_ID_LEN, h) != 0)
+            return -EBADMSG;
+    }
+    return 0;
+}
+
+/* Parse and authenticate one record file's bytes. */
+static int parse_record(const bkp_repo *r, const uint8_t *data, size_t len, bkp_gen *g)
+{
+    const uint8_t *text;
+    size_t tlen;
+    crypto_generichash(g->hash, BKP_ID_LEN, data, len, NULL, 0);
+    int rc = bkp_envelope_open(bkp_repo_sign_pk(r), BKP_GEN_MAGIC, data, len, &text,
+                               &tlen);
+    return rc ? rc : bkp_gen_record_parse(text, tlen, bkp_repo_uuid(r), g);
+}
+
+int bkp_gen_load_record(const bkp_repo *r, const char *path, const char *dataset, uint32_t seq,
+                        bkp_gen **out)
+{
+    bkp_buf data;
+    bkp_gen *g = calloc(1, sizeof(*g));
+    int rc;
+    if (!g)
+        return -ENOMEM;
+    bkp_buf_init(&data);
+    g->file = strdup(path);
+    rc = bkp_envelope_load(path, RECORD_MAX, &data); /* too large: damaged, -EBADMSG */
+    if (!rc)
+        rc = parse_record(r, data.data, data.len, g);
+    if (rc && rc != -EBADMSG) {
+        bkp_buf_free(&data);
+        bkp_gen_free(g);
+        return rc;
+    }
+    if (rc) {
+        /* Keep a damaged record visible: verify must name it. */
+        g->status = -EBADMSG;
+        free(g->dataset);
+        g->dataset = strdup(dataset);
+        g->seq = seq;
+        g->ntree = 0;
+    } else if (strcmp(g->dataset, dataset) != 0 || g->seq != seq) {
+        /* A valid record moved under another name: it is named by its place. */
+        g->status = -EBADMSG;
+        free(g->dataset);
+        g->dataset = strdup(dataset);
+        g->seq = seq;
+    }
+    bkp_buf_free(&data);
+    *out = g;
+    return 0;
+}
+
+static int cmp_gen(const void *a, const void *b)
+{
+    const bkp_gen *x = *(bkp_gen *const *)a, *y = *(bkp_gen *const *)b;
+    int c = strcmp(x->dataset, y->dataset);
+    return c ? c : (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+static int list_dataset(const bkp_repo *r, const char *gdir, const char *dataset,
+                        const char *medium, bkp_gen ***v, size_t *n, size_t *cap)
+{
+    char *dir = bkp_path_join(gdir, dataset);
+    DIR *d = dir ? opendir(dir) : NULL;
+    struct dirent *e;
+    int rc = 0;
+    if (!d) {
+        free(dir);
+        return errno == ENOENT ? 0 : -errno;
+    }
+    while ((e = readdir(d)) && !rc) {
+        char *end;
+        unsigned long seq = strtoul(e->d_name, &end, 10);
+        bool tomb = end == e->d_name + 10 && strcmp(end, ".pruned") == 0;
+        if (end != e->d_name + 10 || (strcmp(end, ".gen") != 0 && !tomb) || seq < 1 ||
+            seq > 4000000000UL)
+            continue; /* not a record name this version writes */
+        char *path = bkp_path_join(dir, e->d_name);
+        bkp_gen *g = NULL;
+        rc = !path      ? -ENOMEM
+             : tomb     ? bkp_gen_load_tombstone(r, path, dataset, (uint32_t)seq, medium, &g)
+                        : bkp_gen_load_record(r, path, dataset, (uint32_t)seq, &g);
+        free(path);
+        if (rc)
+            break;
+        if (!g->status && !g->pruned)
+            g->cleared = bkp_gen_load_clearance(r, dir, g);
+        if (*n == *cap) {
+            *cap = *cap ? 2 * *cap : 16;
+            bkp_gen **nv = realloc(*v, *cap * sizeof(*nv));
+            if (!nv) {
+                bkp_gen_free(g);
+                rc = -ENOMEM;
+                break;
+            }
+            *v = nv;
+        }
+        (*v)[(*n)++] = g;
+    }
+    closedir(d);
+    free(dir);
+    return rc;
+}
+
+int bkp_gen_list(const bkp_repo *r, const char *dataset, bkp_gen ***out, size_t *n)
+{
+    char *gdir = bkp_repo_subpath(r, "generations");
+    bkp_gen **v = NULL;
+    size_t cnt = 0, cap = 0;
+    int rc = 0;
+    if (!gdir)
+        return -ENOMEM;
+    char *medium = bkp_gen_copy_medium(r); /* NULL on the primary */
+    if (dataset) {
+        rc = list_dataset(r, gdir, dataset, medium, &v, &cnt, &cap);
+    } else {
+        DIR *d = opendir(gdir);
+        struct dirent *e;
+        if (!d)
+            rc = -errno;
+        while (d && (e = readdir(d)) && !rc)
+            if (bkp_dataset_name_ok(e->d_name))
+                rc = list_dataset(r, gdir, e->d_name, medium, &v, &cnt, &cap);
+        if (d)
+            closedir(d);
+    }
+    free(gdir);
+    free(medium);
+    if (rc) {
+        bkp_gen_list_free(v, cnt);
+        return rc;
+    }
+    if (cnt)
+        qsort(v, cnt, sizeof(*v), cmp_gen);
+    /* A record and its tombstone both present (prune stopped between writing
+     * one and deleting the other): the record is still there, so it counts. */
+    size_t w = 0;
+    for (size_t i = 0; i < cnt; i++) {
+        if (w && !strcmp(v[w - 1]->dataset, v[i]->dataset) && v[w - 1]->seq == v[i]->seq) {
+            if (v[i]->pruned) {
+                bkp_gen_free(v[i]);
+                continue;
+            }
+            bkp_gen_free(v[w - 1]);
+            v[w - 1] = v[i];
+            continue;
+        }
+        v[w++] = v[i];
+    }
+    cnt = w;
+    *out = v;
+    *n = cnt;
+    return 0;
+}
+
+/* Why generation `g`, asked for by number, is not here: only its tombstone
+ * is (not copied to this medium, or deleted by prune). */
+static void report_tombstone(const bkp_gen *g)
+{
+    const char *why = json_string_value(json_object_get(g->json, "reason"));
+    if (why && !strcmp(why, "not copied"))
+        bkp_error(_("%s:%u is not held by this copy (only its tombstone is, for the "
+                    "chain); `bkp generations` lists the ones it holds, and another "
+                    "medium or the repository may have it"),
+                  g->dataset, g->seq);
+    else
+        bkp_error(_("%s:%u was deleted by prune (%s); `bkp generations` lists the ones "
+                    "kept"),
+                  g->dataset, g->seq, json_string_value(json_object_get(g->json, "pruned")));
+}
+
+/* The generation that `sel` (after the ':' of `spec`: a sequence number or
+ * "latest") names in `v`, one data set's list, taken out of the list into
+ * *found; left NULL when there is none, reported when it is a tombstone or
+ * damaged. From the newest, "latest" passes over both (a damaged one with
+ * a warning). */
+static int pick_by_seq(bkp_gen **v, size_t n, const char *spec, const char *sel, bkp_gen **found)
+{
+    char *end;
+    unsigned long seq = strtoul(sel, &end, 10);
+    bool latest = strcmp(sel, "latest") == 0;
+    if (!latest && (!*sel || *end)) {
+        bkp_error(_("'%s': after the ':' give a sequence number or 'latest'"), spec);
+        return -EINVAL;
+    }
+    for (size_t i = n; i-- > 0;) {
+        if (!latest && v[i]->seq != seq)
+            continue;
+        if (v[i]->pruned && !v[i]->status) {
+            if (latest)
+                continue;
+            report_tombstone(v[i]);
+            break;
+        }
+        if (v[i]->status) {
+            char name[96];
+            bkp_log(latest ? BKP_LOG_WARN : BKP_LOG_ERROR,
+                    "%s: its generation record is damaged or forged (%s)%s",
+                    bkp_gen_name(v[i], name, sizeof(name)), v[i]->file,
+                    latest ? "; using the newest intact generation before it"
+                           : "; restore another generation, or this one from another medium");
+            if (!latest)
+                break;
+            continue;
+        }
+        *found = v[i];
+        v[i] = NULL;
+        break;
+    }
+    return 0;
+}
+
+/* The one intact generation of `v` whose UUID starts with `spec` (4
+ * characters at least), taken out of the list into *found; -EINVAL when
+ * several match. */
+static int pick_by_uuid(bkp_gen **v, size_t n, const char *spec, bkp_gen **found)
+{
+    size_t plen = strlen(spec);
+
+    for (size_t i = 0; i < n && plen >= 4; i++) {
+        if (v[i]->status || v[i]->pruned || strncasecmp(v[i]->uuid, spec, plen) != 0)
+            continue;
+        if (*found) {
+            bkp_error(_("'%s' matches several generations; give more of the UUID or use "
+                        "DATASET:SEQ"),
+                      spec);
+            bkp_gen_free(*found);
+            *found = NULL;
+            return -EINVAL;
+        }
+        *found = v[i];
+        v[i] = NULL;
+    }
+    return 0;
+}
+
+int bkp_gen_resolve(const bkp_repo *r, const char *spec, bkp_gen **out)
+{
+    bkp_gen **v = NULL;
+    size_t n = 0;
+    const char *colon = strrchr(spec, ':');
+    int rc;
+    bkp_gen *found = NULL;
+
+    if (colon) {
+        char *ds = strndup(spec, (size_t)(colon - spec));
+        if (!ds)
+            return -ENOMEM;
+        if (!bkp_dataset_name_ok(ds)) {
+            bkp_error(_("'%s' is not a data set name"), ds);
+            free(ds);
+            return -EINVAL;
+        }
+        rc = bkp_gen_list(r, ds, &v, &n);
+        if (rc)
+            bkp_error(_("cannot list the generations of %s: %s"), ds, bkp_strerror(rc));
+        free(ds);
+        if (rc)
+            return rc;
+        rc = pick_by_seq(v, n, spec, colon + 1, &found);
+    } else {
+        if ((rc = bkp_gen_list(r, NULL, &v, &n))) {
+            bkp_error(_("cannot list the generations: %s"), bkp_strerror(rc));
+            return rc;
+        }
+        rc = pick_by_uuid(v, n, spec, &found);
+    }
+    bkp_gen_list_free(v, n);
+    if (rc)
+        return rc;
+    if (!found) {
+        bkp_error(_("no generation '%s'; `bkp generations` lists them (name them DATASET:latest, "
+                    "DATASET:SEQ or by UUID prefix)"),
+                  spec);
+        return -ENOENT;
+    }
+    *out = found;
+    return 0;
+}

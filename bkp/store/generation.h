@@ -1,0 +1,108 @@
+/*
+ * generation.h — sealed generation records.
+ *
+ * generations/DATASET/SEQ.gen (SEQ: ten digits) holds
+ *   "BKPGEN01" | u32le length | JSON record | Ed25519 signature (64 bytes)
+ * the signature covering everything before it. The record names the tree
+ * blobs and the BLAKE2b-256 of the previous record's file of the same data
+ * set ("prev"), so the records of a data set form a hash chain. A record is
+ * written last, after every object it names is durable, with no-replace:
+ * two writers never share a sequence number.
+ */
+#ifndef BKP_GENERATION_H
+#define BKP_GENERATION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "bkp/capture/capture.h"
+#include "bkp/store/layout.h"
+#include "bkp/store/repo.h"
+
+#define BKP_GEN_MAGIC "BKPGEN01"
+
+typedef struct bkp_gen {
+    char *dataset;
+    uint32_t seq;
+    char uuid[37];
+    time_t started, finished;
+    uint8_t *tree; /* concatenated tree blob IDs */
+    size_t ntree;
+    uint8_t hash[BKP_ID_LEN]; /* BLAKE2b-256 of the record file */
+    uint8_t prev[BKP_ID_LEN];
+    bool has_prev;
+    json_t *json; /* the whole record */
+    char *file;   /* its path */
+    int status;   /* 0, or -EBADMSG when the signature or format is bad */
+    bool cleared; /* a signed clearance (SEQ.cleared) names this record */
+    bool pruned;  /* a tombstone (SEQ.pruned): the record was deleted by prune;
+                   * hash and prev are the deleted record's, tree is empty */
+    bool foreign; /* a "not copied" tombstone found where it does not count (the
+                   * primary, or another medium's copy): status is -EBADMSG */
+} bkp_gen;
+
+/* Sealing a new record is seal.h's: it sits above this file, the audit log
+ * and the media's pins. */
+
+/* Delete a sealed record, leaving a signed tombstone (DATASET/SEQ.pruned:
+ * "BKPPRN01" | u32le length | JSON | signature) that carries its hash and its
+ * prev, so the chain of the records around it still verifies. The tombstone
+ * is durable before the record goes. */
+int bkp_gen_prune(bkp_repo *r, const bkp_gen *g) __attribute__((warn_unused_result));
+
+/* Write into `dir` — the generations/DATASET folder of a copy on a medium
+ * that does not hold record `g` — the tombstone of `g` ("reason": "not
+ * copied", "medium": `medium`, the UUID of that medium's label), signed with
+ * the keys of `r`, so the chain of the records the copy does hold verifies.
+ * It counts only on that medium's copy (bkp_gen_list). An existing one is
+ * kept. -EINVAL without a medium. */
+int bkp_gen_tombstone(bkp_repo *r, const char *dir, const bkp_gen *g, const char *medium)
+    __attribute__((warn_unused_result));
+/* The label UUID of the medium that copy `r` is on (REPO/BKP-LABEL for an
+ * archive extracted, REPO/../BKP-LABEL for a disk copy), naming the same
+ * repository; NULL for the primary or when there is none (malloc'd). A
+ * folder opened by path is a copy only when its audit log's signed marker
+ * says so (bkp_audit_role), or when it has neither log nor marker (then
+ * verify says it checks it as a copy, and no command appends to it). */
+char *bkp_gen_copy_medium(const bkp_repo *r);
+/* Record, next to a sealed record, a signed clearance of its suspicious mark
+ * ("BKPCLR01" | u32le length | JSON | signature, in DATASET/SEQ.cleared). The
+ * record itself is never rewritten. */
+int bkp_gen_clear(bkp_repo *r, const bkp_gen *g) __attribute__((warn_unused_result));
+
+/* All generations (of `dataset`, or all when NULL), sorted by data set then
+ * sequence, tombstones of pruned ones included (pruned = true) so chains can
+ * be checked. Records whose signature fails are listed with status -EBADMSG,
+ * as are "not copied" tombstones found outside their medium's copy (foreign). */
+int bkp_gen_list(const bkp_repo *r, const char *dataset, bkp_gen ***out, size_t *n);
+void bkp_gen_list_free(bkp_gen **g, size_t n);
+void bkp_gen_free(bkp_gen *g);
+
+/* Did the change-rate guard mark the record suspicious? (Whether an
+ * operator cleared the mark since is g->cleared.) */
+bool bkp_gen_marked(const bkp_gen *g);
+/* DATASET:latest, DATASET:SEQ or a unique UUID prefix (at least 4 digits).
+ * -ENOENT when nothing matches, -EINVAL when ambiguous; logs why. */
+int bkp_gen_resolve(const bkp_repo *r, const char *spec, bkp_gen **out);
+
+/* The parsers behind the signatures, for bytes already authenticated (the
+ * JSON of a record, a tombstone, a clearance): 0, or -EBADMSG when a field is
+ * missing, mistyped or names something else. A tombstone is also checked
+ * against where it was found: `dataset`, `seq`, and `medium` (the label UUID
+ * of the copy it is on, NULL on the primary). On failure `g` keeps what was
+ * parsed for bkp_gen_free. */
+int bkp_gen_record_parse(const uint8_t *text, size_t len, const char *repo_uuid, bkp_gen *g);
+int bkp_gen_tombstone_parse(const uint8_t *text, size_t len, const char *dataset, uint32_t seq,
+                            const char *medium, bkp_gen *g);
+int bkp_gen_clearance_parse(const uint8_t *text, size_t len, const bkp_gen *g);
+
+/* "emr-db:42" into `buf`. */
+const char *bkp_gen_name(const bkp_gen *g, char *buf, size_t n);
+
+/* A JSON string for bytes that may not be UTF-8: invalid bytes become \xNN. */
+json_t *bkp_json_bytes(const char *s);
+
+#endif
