@@ -302,6 +302,47 @@ static void media(pol_yaml_ctx *c, pol_yaml_node *v, pol_policy *p)
 
 /* ---- data sets ---- */
 
+static void stream_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *t)
+{
+    pol_stream *st = t;
+    if (!strcmp(key, "name"))
+        st->name = pol_yaml_str(c, v, key);
+    else
+        hook_pair(c, key, v, &st->command);
+}
+
+/* A stream's file name is what a restore writes and `bkp dump` is given:
+ * named as a data set is (letters, digits, '.', '_', '-'; not starting with
+ * '.' or '-'), so it is never a path, an option or a spoof. */
+static void stream(pol_yaml_ctx *c, pol_yaml_node *v, pol_stream *st)
+{
+    static const char *const keys[] = {"command", "name", "timeout", "env", "run_as", NULL};
+    st->given = true;
+    st->command.timeout = 6 * 3600;
+    if (v->type != YAML_MAPPING_NODE) {
+        pol_yaml_error(c, v,
+                       _("stream is a mapping — write e.g. 'stream: { command: \"pg_dump -Fc "
+                         "emr\", name: emr.dump }'"));
+        return;
+    }
+    pol_yaml_mapping(c, v, "stream", keys, stream_pair, st);
+    if (!st->command.command || !st->name) {
+        pol_yaml_error(c, v, _("stream has no %s — write e.g. 'stream: { command: \"pg_dump -Fc "
+                               "emr\", name: emr.dump }'"),
+                       !st->command.command ? "command" : "name");
+        return;
+    }
+    if (!bkp_dataset_name_ok(st->name))
+        pol_yaml_error(c, v,
+                       _("stream name '%s' is not a plain file name — use letters, digits, '.', "
+                         "'_' and '-' (not starting with '.' or '-'), such as emr.dump"),
+                       st->name);
+    for (size_t i = 0; i < st->command.nenv; i++)
+        if (!strchr(st->command.env[i], '=') || st->command.env[i][0] == '=')
+            pol_yaml_error(c, v, _("env entry '%s' of %s is not NAME=value"),
+                           st->command.env[i], "stream");
+}
+
 static void guard_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *t)
 {
     pol_guard *g = t;
@@ -345,6 +386,8 @@ static void dataset_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, voi
         pol_yaml_int(c, v, key, 1, 1000, &d->priority);
     else if (!strcmp(key, "paths"))
         pol_yaml_str_list(c, v, key, &d->paths, &d->npaths);
+    else if (!strcmp(key, "stream"))
+        stream(c, v, &d->stream);
     else if (!strcmp(key, "exclude"))
         pol_yaml_str_list(c, v, key, &d->exclude, &d->nexclude);
     else if (!strcmp(key, "one_file_system"))
@@ -370,8 +413,8 @@ static void dataset_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, voi
 static void datasets(pol_yaml_ctx *c, pol_yaml_node *v, pol_policy *p)
 {
     static const char *const keys[] = {
-        "name",  "description", "priority",  "paths",   "exclude", "one_file_system", "before",
-        "after", "schedule",    "retention", "copy_to", "runbook", "guard",           NULL};
+        "name",     "description", "priority", "paths",   "stream", "exclude", "one_file_system",
+        "before",   "after",       "schedule", "retention", "copy_to", "runbook", "guard", NULL};
     if (!pol_yaml_list(c, v, "datasets", _("a list, each data set starting with '- name:'")))
         return;
     size_t len = pol_yaml_len(v);
@@ -392,8 +435,20 @@ static void datasets(pol_yaml_ctx *c, pol_yaml_node *v, pol_policy *p)
             pol_yaml_error(
                 c, n, _("data set name '%s' — use letters, digits, '.', '_' and '-' (at most 64)"),
                 d->name);
-        if (!d->npaths)
-            pol_yaml_error(c, n, _("data set %s has no paths — add 'paths: [/path/to/data]'"),
+        if (d->npaths && d->stream.given)
+            pol_yaml_error(c, n,
+                           _("data set %s has both paths and a stream — a data set is either "
+                             "files (paths) or one command's output (stream): make two data sets"),
+                           d->name ? d->name : "");
+        else if (d->stream.given && (d->nexclude || d->one_file_system))
+            pol_yaml_error(c, n,
+                           _("data set %s is a stream: exclude and one_file_system are for paths "
+                             "— remove them"),
+                           d->name ? d->name : "");
+        else if (!d->npaths && !d->stream.given)
+            pol_yaml_error(c, n,
+                           _("data set %s has no paths — add 'paths: [/path/to/data]', or "
+                             "'stream: { command: ..., name: ... }' for a command's output"),
                            d->name ? d->name : "");
         for (size_t k = 0; k < d->npaths; k++)
             if (d->paths[k][0] != '/')
@@ -736,6 +791,8 @@ void pol_free(pol_policy *p)
         bkp_strv_free(d->exclude, d->nexclude);
         free_hook(&d->before);
         free_hook(&d->after);
+        free_hook(&d->stream.command);
+        free(d->stream.name);
         bkp_strv_free(d->copy_to, d->ncopy_to);
         free(d->runbook);
     }

@@ -75,12 +75,23 @@ typedef struct pol_medium {
     int line;
 } pol_medium;
 
+/* A data set that is one command's output (`stream:`), stored as one file:
+ * `pg_dump -Fc emr` captured straight into the repository, no dump on disk.
+ * A command that fails, is killed or runs past `timeout` (default 6 hours)
+ * leaves no generation. */
+typedef struct pol_stream {
+    pol_hook command; /* command.command NULL: the data set is paths */
+    char *name;       /* the file it is restored as: a plain name */
+    bool given;       /* `stream:` was written (even wrongly) */
+} pol_stream;
+
 typedef struct pol_dataset {
     char *name;
     char *description;
     int priority; /* 1 = restored first */
     char **paths;
     size_t npaths;
+    pol_stream stream; /* instead of paths */
     char **exclude;
     size_t nexclude;
     bool one_file_system;

@@ -120,6 +120,11 @@ json_t *pol_to_json(const pol_policy *p)
                       "keep_weekly", r->keep_weekly, "keep_monthly", r->keep_monthly, "keep_yearly",
                       r->keep_yearly, "lock_days", r->lock_days, "copy_to",
                       str_array(d->copy_to, d->ncopy_to), "runbook", d->runbook));
+        if (d->stream.command.command) {
+            json_t *st = hook_json(&d->stream.command), *last = json_array_get(ds, i);
+            json_object_set_new(st, "name", json_string(d->stream.name));
+            json_object_set_new(last, "stream", st);
+        }
     }
     for (size_t i = 0; i < p->ndrills; i++)
         json_array_append_new(

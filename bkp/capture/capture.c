@@ -116,7 +116,7 @@ static int drain(capture_ctx *c, bool all)
              * while it was read is hashed over its new size, so it must not
              * match its old stat next time. */
             bool exact = !data || (uint64_t)archive_entry_size(e) == p->st.size;
-            if (!rc && (data || (dir && p->cacheable))) {
+            if (!rc && p->path && (data || (dir && p->cacheable))) {
                 bkp_fextra x;
                 bkp_fextra_of(e, &x);
                 rc = bkp_fcache_add(c->new_cache, p->path, p->cacheable && exact ? &p->st : &racy,
@@ -467,6 +467,35 @@ static int capture_path(capture_ctx *c, const char *root)
     return rc;
 }
 
+/* The data set's stream, as one regular file of its name, counted as a
+ * changed file. */
+static int capture_stream(capture_ctx *c)
+{
+    const bkp_capture_stream *st = c->o->stream;
+    pending *p = calloc(1, sizeof(*p));
+    struct archive_entry *e = p ? archive_entry_new() : NULL;
+    if (!e) {
+        free(p);
+        return -ENOMEM;
+    }
+    p->item.entry = e;
+    archive_entry_copy_pathname(e, st->name);
+    archive_entry_set_filetype(e, AE_IFREG);
+    archive_entry_set_perm(e, 0600);
+    archive_entry_set_uid(e, st->uid);
+    archive_entry_set_gid(e, st->gid);
+    archive_entry_copy_uname(e, st->uname);
+    archive_entry_copy_gname(e, st->gname);
+    archive_entry_set_mtime(e, st->mtime, 0);
+    archive_entry_set_size(e, 0);
+    enqueue_item(c, p);
+    int rc = capture_read_stream(c, p, st->fd, st->cancel_fd);
+    c->out->stats.files = 1;
+    c->out->stats.bytes = (uint64_t)archive_entry_size(e);
+    c->roots_read = !rc;
+    return rc;
+}
+
 static int by_walk_order(const void *a, const void *b)
 {
     return bkp_walk_cmp(*(char *const *)a, *(char *const *)b);
@@ -514,10 +543,12 @@ static int open_inputs(capture_ctx *c)
         2 * (size_t)bkp_chunker_max(ch) > SLAB_MIN ? 2 * (size_t)bkp_chunker_max(ch) : SLAB_MIN;
     int rc;
 
+    /* A stream has no files cache: a dump is new each time, and the cache
+     * of a data set that was paths before is left as it was. */
     if ((rc = bkp_slab_pool_new(slab, SLABS, &c->slabs)) ||
         (rc = bkp_strmap_new(free, &c->links)) ||
-        (rc = bkp_fcache_open(r, o->dataset, &c->old_cache, &c->have_history)) ||
-        (rc = bkp_fcache_writer_new(r, o->dataset, &c->new_cache)) ||
+        (!o->stream && (rc = bkp_fcache_open(r, o->dataset, &c->old_cache, &c->have_history))) ||
+        (!o->stream && (rc = bkp_fcache_writer_new(r, o->dataset, &c->new_cache))) ||
         (rc = bkp_tree_writer_new(r, &c->tw)))
         return rc;
     if (!(c->disk = archive_read_disk_new()))
@@ -525,7 +556,7 @@ static int open_inputs(capture_ctx *c)
     archive_read_disk_set_symlink_physical(c->disk);
     c->proc_fd = access("/proc/self/fd", X_OK) == 0;
     archive_read_disk_set_standard_lookup(c->disk);
-    if (!o->no_cache && bkp_fcache_problem(c->old_cache)) {
+    if (!o->no_cache && c->old_cache && bkp_fcache_problem(c->old_cache)) {
         c->out->stats.cache_problem = bkp_fcache_problem(c->old_cache);
         bkp_warn(_("the files cache of %s cannot be used: %s. Files it would have spared are "
                    "read again this time; this backup writes a new cache"),
@@ -566,7 +597,8 @@ static int finish_capture(capture_ctx *c, int rc)
     stop_workers(c);
     if (c->have_history && !o->no_cache)
         out->stats.files_deleted = bkp_fcache_unseen(c->old_cache);
-    if (!o->no_cache && !out->stats.cache_problem && bkp_fcache_problem(c->old_cache)) {
+    if (!o->no_cache && !out->stats.cache_problem && c->old_cache &&
+        bkp_fcache_problem(c->old_cache)) {
         /* Found part-way through: what came after it was read again. */
         out->stats.cache_problem = bkp_fcache_problem(c->old_cache);
         bkp_warn(_("the files cache of %s could be used only in part: %s. The files after that "
@@ -579,7 +611,7 @@ static int finish_capture(capture_ctx *c, int rc)
     }
     if (!rc)
         rc = bkp_repo_flush(c->repo);
-    if (!rc) {
+    if (!rc && c->new_cache) {
         if (bkp_fcache_commit(c->new_cache))
             out->stats.cache_problem = "the new files cache could not be saved";
         c->new_cache = NULL;
@@ -629,6 +661,8 @@ int bkp_capture_run(bkp_repo *r, const bkp_capture_opts *o, bkp_capture *out)
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     c.started_ns = now.tv_sec * 1000000000LL + now.tv_nsec;
+    if (o->stream)
+        rc = capture_stream(&c);
     for (size_t i = 0; i < out->npaths && !rc; i++)
         rc = capture_path(&c, out->paths[i]);
     if (!rc && c.roots_read == 0) {

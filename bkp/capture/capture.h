@@ -16,11 +16,28 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "bkp/store/repo.h"
 
+/* A data set that is one command's output (a database dump) instead of
+ * paths: the bytes read from `fd` to its end, chunked as they arrive
+ * (memory bounded as for a file), stored as one regular file named `name`
+ * (a plain name: no '/', not "." or ".."), mode 0600, owned as given, dated
+ * `mtime`. Whether the command succeeded is the caller's to judge before it
+ * seals: a capture cannot tell a complete dump from a cut one. */
+typedef struct bkp_capture_stream {
+    int fd;
+    int cancel_fd; /* readable: give up (-ECANCELED); -1: none */
+    const char *name;
+    time_t mtime;
+    uint32_t uid, gid; /* its owner (the user that ran the command) */
+    const char *uname, *gname;
+} bkp_capture_stream;
+
 typedef struct bkp_capture_opts {
     const char *dataset;
+    const bkp_capture_stream *stream; /* or NULL: the paths below */
     const char *const *paths; /* absolute or relative to the working directory */
     size_t npaths;
     int workers;   /* 0: one per online CPU */

@@ -93,6 +93,9 @@ void *capture_worker(void *arg);
 /* Read [off, off + len) of the file, or to its end, cutting chunks as the
  * bytes come and queueing them for the workers. */
 int capture_read_range(capture_ctx *c, pending *p, int fd, uint64_t off, uint64_t len);
+/* Read a stream (a pipe) to its end, cutting chunks as the bytes come;
+ * -ECANCELED as soon as `cancel` (-1: none) is readable. */
+int capture_read_stream(capture_ctx *c, pending *p, int fd, int cancel);
 /* Queue the chunks the bytes read so far end; with `eof` (the file's end)
  * the rest too. */
 int capture_cut(capture_ctx *c, pending *p, bool eof);

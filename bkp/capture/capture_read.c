@@ -8,11 +8,15 @@
  * No chunk's bytes are copied, save the few after a full slab's last cut.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <archive_entry.h>
+
 #include "bkp/capture/capture_internal.h"
+#include "bkp/io/log.h"
 
 void *capture_worker(void *arg)
 {
@@ -179,4 +183,37 @@ int capture_read_range(capture_ctx *c, pending *p, int fd, uint64_t off, uint64_
             return rc;
     }
     return 0;
+}
+
+int capture_read_stream(capture_ctx *c, pending *p, int fd, int cancel)
+{
+    uint64_t off = 0;
+    for (;;) {
+        int rc = slab_room(c);
+        if (rc)
+            return rc;
+        struct pollfd w[2] = {{.fd = fd, .events = POLLIN}, {.fd = cancel, .events = POLLIN}};
+        if (poll(w, cancel >= 0 ? 2 : 1, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (cancel >= 0 && (w[1].revents & POLLIN))
+            return -ECANCELED;
+        size_t room = bkp_slab_size(c->slabs) - c->cur->len;
+        ssize_t n = read(fd, c->cur->data + c->cur->len, room < READ_BLOCK ? room : READ_BLOCK);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        if (n == 0)
+            return capture_cut(c, p, true);
+        c->cur->len += (size_t)n;
+        off += (uint64_t)n;
+        c->out->stats.bytes_read += (uint64_t)n;
+        archive_entry_set_size(p->item.entry, (la_int64_t)off);
+        bkp_progress_meter(c->o->dataset, 0, 0, "files", off, &c->t0);
+        if ((rc = capture_cut(c, p, false)))
+            return rc;
+    }
 }

@@ -34,6 +34,7 @@
 #include <jansson.h>
 
 #include "bkp/capture/capture.h"
+#include "bkp/host/hook.h"
 #include "bkp/store/generation.h"
 #include "bkp/ops/object_fetch.h"
 #include "bkp/ops/status.h"
@@ -270,6 +271,11 @@ typedef struct cli_backup {
     size_t nerrors;
     json_t *errors; /* [{path, error}] of unreadable files */
     double seconds;
+    /* A stream's command (pol_stream): how it ended, 0 or as bkp_hook_exec
+     * returns; nothing is sealed unless it is 0. */
+    int stream_rc;
+    bkp_hook_result stream;
+    bool stream_ran; /* the command ran to its end (or was ended) */
 } cli_backup;
 
 /* Returns an exit code; `b` is filled in every case (clear it after). With a

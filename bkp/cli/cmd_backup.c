@@ -1,10 +1,15 @@
 /* bkp backup: capture one data set now and seal a generation. */
+#include <errno.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include <unistd.h>
+
 #include "bkp/io/clock.h"
+#include "bkp/host/cmdenv.h"
 #include "bkp/audit/audit.h"
 #include "bkp/capture/capture.h"
 #include "bkp/cli/cli.h"
@@ -12,6 +17,8 @@
 #include "bkp/store/seal.h"
 #include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
+#include "bkp/io/text.h"
+#include "bkp/ops/run.h"
 #include "policies/guard.h"
 
 void cli_backup_clear(cli_backup *b)
@@ -37,13 +44,24 @@ static json_t *judge(cli *c, const pol_dataset *d, const bkp_capture *cap, cli_b
     size_t n = 0, nh = 0;
     if (!d || !d->guard.enabled || bkp_gen_list(c->ro, d->name, &v, &n))
         return NULL;
+    /* A stream (a record without paths) is judged against streams, paths
+     * against paths, and a stream by how its new bytes compress alone: its
+     * one file changes every time. */
+    bool stream = d->stream.command.command != NULL;
     pol_change *h = calloc(n + 1, sizeof(*h));
     for (size_t i = 0; h && i < n; i++)
-        if (!v[i]->status && !v[i]->pruned)
-            h[nh++] = change_of(json_object_get(v[i]->json, "stats"));
+        if (!v[i]->status && !v[i]->pruned &&
+            (json_array_size(json_object_get(v[i]->json, "paths")) == 0) == stream) {
+            h[nh] = change_of(json_object_get(v[i]->json, "stats"));
+            if (stream)
+                h[nh].added = h[nh].changed = h[nh].deleted = 0;
+            nh++;
+        }
     const bkp_capture_stats *s = &cap->stats;
     pol_change now = {s->files, s->files_added, s->files_changed, s->files_deleted,
                       s->bytes, s->bytes_new,   s->stored_new};
+    if (stream)
+        now.added = now.changed = now.deleted = 0;
     b->suspicious = h && pol_guard_check(&d->guard, h, nh, &now, b->reason, sizeof(b->reason));
     free(h);
     bkp_gen_list_free(v, n);
@@ -69,6 +87,13 @@ static int audit_backup(cli *c, const char *dataset, const cli_backup *b, const 
         json_object_set_new(fig, "suspicious", json_boolean(b->suspicious));
         json_object_set_new(fig, "uuid", json_string(b->gen->uuid));
     }
+    if (b->stream_ran)
+        json_object_set_new(fig, "stream",
+                            json_pack("{s:i, s:i, s:b, s:b, s:b, s:I}", "exit_code",
+                                      b->stream.exit_code, "signal", b->stream.signal,
+                                      "timed_out", b->stream.timed_out, "left_running",
+                                      b->stream.left_running, "held_open", b->stream.held_open,
+                                      "milliseconds", (json_int_t)(b->stream.seconds * 1000)));
     bkp_audit_rec rec = {.op = "backup",
                          .dataset = dataset,
                          .generation = *gen ? gen : NULL,
@@ -78,6 +103,70 @@ static int audit_backup(cli *c, const char *dataset, const cli_backup *b, const 
     int aex = cli_audit(c, &rec);
     json_decref(fig);
     return ex ? ex : aex;
+}
+
+/* Data set `d` is a stream: its command started, its output the capture's
+ * input (`st`), owned by the user it runs as. */
+static int stream_start(const pol_dataset *d, bkp_capture_stream *st, bkp_hook_proc **h)
+{
+    const pol_hook *cmd = &d->stream.command;
+    bkp_hook_spec spec = {.command = cmd->command,
+                          .env = cmd->env,
+                          .nenv = cmd->nenv,
+                          .timeout = cmd->timeout,
+                          .run_as = cmd->run_as};
+    *st = (bkp_capture_stream){.fd = -1,
+                               .cancel_fd = -1,
+                               .name = d->stream.name,
+                               .mtime = bkp_now(),
+                               .uname = "root",
+                               .gname = "root"};
+    bkp_cmd_user u;
+    if (cmd->run_as && !bkp_cmd_user_lookup(cmd->run_as, &u)) {
+        struct group *g = getgrgid(u.gid);
+        static char gname[64];
+        snprintf(gname, sizeof(gname), "%s", g ? g->gr_name : "");
+        st->uid = u.uid;
+        st->gid = u.gid;
+        st->uname = cmd->run_as;
+        st->gname = *gname ? gname : NULL;
+        bkp_cmd_user_clear(&u);
+    }
+    bkp_info(_("%s: stream: %s"), d->name, cmd->command);
+    int rc = bkp_hook_start(&spec, &st->fd, h);
+    if (!rc)
+        st->cancel_fd = bkp_hook_cancel_fd(*h);
+    return rc;
+}
+
+/* The end of a stream's command, after its capture ended with `rc`: how it
+ * ended into `b` and, when it failed, said (nothing is sealed then). A
+ * capture that failed on its own stops reading, and the command is ended:
+ * the capture's failure is the one said. 0 when the capture may be sealed. */
+static int stream_end(const pol_dataset *d, bkp_hook_proc *h, int rc, const bkp_capture *cap,
+                      cli_backup *b, char *en, size_t n)
+{
+    char shown[300];
+    bool ours = rc && rc != -ECANCELED; /* the capture failed, not the command */
+    int src = bkp_hook_finish(h, ours, &b->stream);
+    b->stream_ran = true;
+    if (ours)
+        return rc;
+    if (!src && cap->stats.bytes == 0)
+        src = -ENODATA; /* a dump that wrote elsewhere, or nothing: not a good generation */
+    if (!(b->stream_rc = src ? src : rc))
+        return 0;
+    ops_stream_why(b->stream_rc, &b->stream, &d->stream.command, en, shown, NULL,
+                   n < sizeof(shown) ? n : sizeof(shown));
+    if (b->stream.tail[0])
+        bkp_error(_("%s: the stream's command %s; its last output: %s. Nothing was sealed, "
+                    "earlier generations are untouched; check `%s` by hand"),
+                  d->name, shown, b->stream.tail, d->stream.command.command);
+    else
+        bkp_error(_("%s: the stream's command %s. Nothing was sealed, earlier generations "
+                    "are untouched; check `%s` by hand"),
+                  d->name, shown, d->stream.command.command);
+    return b->stream_rc;
 }
 
 int cli_backup_run(cli *c, const bkp_capture_opts *o, const pol_dataset *d, cli_backup *b)
@@ -99,7 +188,31 @@ int cli_backup_run(cli *c, const bkp_capture_opts *o, const pol_dataset *d, cli_
                                     (uint64_t)json_integer_value(json_object_get(st, "hardlinks"));
             }
     bkp_gen_list_free(v, n);
+    bkp_capture_stream st;
+    bkp_hook_proc *proc = NULL;
+    char why[300];
+    if (d && d->stream.command.command) {
+        int src = stream_start(d, &st, &proc);
+        if (src) {
+            char shown[300];
+            b->stream_rc = src;
+            ops_stream_why(src, &b->stream, &d->stream.command, why, shown, NULL, sizeof(why));
+            bkp_error(_("%s: the stream's command %s; nothing was sealed, earlier generations "
+                        "are untouched"),
+                      o->dataset, shown);
+            return audit_backup(c, o->dataset, b, why, EXIT_FAILED);
+        }
+        with.stream = &st;
+    }
     int rc = bkp_capture_run(c->r, &with, &cap);
+    if (proc) {
+        close(st.fd);
+        int src = stream_end(d, proc, rc, &cap, b, why, sizeof(why));
+        if (src && src == b->stream_rc) {
+            bkp_capture_clear(&cap);
+            return audit_backup(c, o->dataset, b, why, EXIT_FAILED);
+        }
+    }
     if (rc) {
         bkp_error(_("the backup of %s failed (%s); nothing was sealed, earlier generations are "
                     "untouched. Fix the cause and run it again"),

@@ -57,12 +57,18 @@ static void print_text(const pol_policy *p)
     }
     for (size_t i = 0; i < p->ndatasets; i++) {
         const pol_dataset *d = &p->datasets[i];
-        printf(_("  data set %s (priority %d)%s%s\n    schedule %s; paths:"), d->name, d->priority,
-               d->description ? ": " : "", d->description ? d->description : "",
-               pol_schedule_text(&d->schedule, buf, sizeof(buf)));
-        for (size_t k = 0; k < d->npaths; k++)
-            printf(" %s", d->paths[k]);
-        printf("\n");
+        printf(_("  data set %s (priority %d)%s%s\n"), d->name, d->priority,
+               d->description ? ": " : "", d->description ? d->description : "");
+        if (d->stream.command.command) {
+            printf(_("    schedule %s; stream: `%s`, stored as %s (timeout %llds)\n"),
+                   pol_schedule_text(&d->schedule, buf, sizeof(buf)), d->stream.command.command,
+                   d->stream.name, (long long)d->stream.command.timeout);
+        } else {
+            printf(_("    schedule %s; paths:"), pol_schedule_text(&d->schedule, buf, sizeof(buf)));
+            for (size_t k = 0; k < d->npaths; k++)
+                printf(" %s", d->paths[k]);
+            printf("\n");
+        }
         print_hook(_("before"), &d->before);
         print_hook(_("after"), &d->after);
         printf(_("    keep: last %d, daily %d, weekly %d, monthly %d, yearly %d; locked %d days\n"),

@@ -127,17 +127,23 @@ static json_t *json_object_medium(const cli_medium *m, const ops_rotate_out *o)
                      ops_held_json(&o->held));
 }
 
-/* What each kind of medium says after a rotation that succeeded: to
- * people, and with --json. */
-static const struct {
+/* What a rotation that succeeded says, to people and with --json, by what
+ * the medium is: a bucket (locked objects), written once (archives), or a
+ * repository copy at a path (a disk). A new kind of medium with one of
+ * these traits says what its kind says. */
+typedef struct rotate_words {
     void (*said)(cli *, const cli_medium *, const ops_rotate_out *);
     json_t *(*json)(const cli_medium *, const ops_rotate_out *);
-} kinds[] = {
-    [POL_DISK] = {said_disk, json_disk},
-    [POL_REMOVABLE] = {said_disk, json_disk},
-    [POL_ARCHIVE] = {said_archive, json_archive},
-    [POL_OBJECT] = {said_object, json_object_medium},
-};
+} rotate_words;
+
+static const rotate_words *words_of(const cli_medium *m)
+{
+    static const rotate_words disk = {said_disk, json_disk}, archive = {said_archive, json_archive},
+                              object = {said_object, json_object_medium};
+    return !pol_type_at_path(m->kind)     ? &object
+           : pol_type_write_once(m->kind) ? &archive
+                                          : &disk;
+}
 
 /* --dry-run: the plan, and nothing written. */
 static void plan_said(cli *c, const cli_medium *m, const ops_rotate_plan *pl)
@@ -202,7 +208,7 @@ int cli_rotate(cli *c, cli_medium *m, bool quiet)
 {
     pol_medium_type type;
     bkp_lock *reading = NULL;
-    if (pol_medium_type_named(m->type, &type) || (size_t)type >= sizeof(kinds) / sizeof(*kinds)) {
+    if (pol_medium_type_named(m->type, &type)) {
         bkp_error(_("%s: '%s' is not a medium type bkp can rotate to; label it again with "
                     "`bkp media label --name %s --type TYPE`"),
                   m->name, m->type, m->name);
@@ -248,9 +254,9 @@ int cli_rotate(cli *c, cli_medium *m, bool quiet)
     if (ex == EXIT_OK)
         cli_medium_procedures(c, m);
     if (ex == EXIT_OK && c->json && !quiet)
-        cli_print_json(kinds[type].json(m, &o));
+        cli_print_json(words_of(m)->json(m, &o));
     else if (ex == EXIT_OK && !quiet) {
-        kinds[type].said(c, m, &o);
+        words_of(m)->said(c, m, &o);
         next_due(c, m);
     } else if (ex == EXIT_FAILED && !o.copied_all && o.copy.packs)
         bkp_error(_("%s: %llu pack(s) were copied before the failure; they stay and are not copied "

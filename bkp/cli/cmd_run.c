@@ -44,6 +44,8 @@ static int io_backup(void *ctx, const pol_dataset *d, ops_run_backup *out)
     out->stats = b.stats;
     out->nerrors = b.nerrors;
     out->seconds = b.seconds;
+    out->stream_rc = b.stream_rc;
+    out->stream = b.stream;
     out->json = b.gen ? cli_backup_json(&b) : NULL;
     b.gen = NULL; /* the outcome's now */
     cli_backup_clear(&b);

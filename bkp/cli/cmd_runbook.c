@@ -20,35 +20,6 @@
 #include "restore/runbook_doc.h"
 #include "restore/runbook.h"
 
-bool cli_lang_ja(cli *c)
-{
-    if (c->lang)
-        return !strcmp(c->lang, "ja");
-    if (c->policy && c->policy->language) /* what is written for people, whatever the locale */
-        return !strcmp(c->policy->language, "ja");
-    return bkp_i18n_reader_japanese();
-}
-
-int cli_format(cli *c, int *f)
-{
-    if (!c->format || !strcmp(c->format, "md") || !strcmp(c->format, "markdown")) {
-        *f = RB_MARKDOWN;
-        return EXIT_OK;
-    }
-    if (!strcmp(c->format, "html")) {
-        *f = RB_HTML;
-        return EXIT_OK;
-    }
-    bkp_error(_("--format %s: write md or html%s"), c->format, c->json ? "" : _(" (or --json)"));
-    return EXIT_USAGE;
-}
-
-int cli_runbook_load(cli *c, const char *name, rb_runbook **out)
-{
-    int rc = ops_runbook_load(c->policy, name, out); /* loaded by the dispatcher when named */
-    return !rc ? EXIT_OK : rc == -EINVAL ? EXIT_USAGE : EXIT_FAILED;
-}
-
 static int list(cli *c)
 {
     pol_policy *p = cli_policy(c);

@@ -19,6 +19,9 @@
 #include "bkp/io/text.h"
 #include "bkp/ops/medium_check.h"
 #include "bkp/host/trust.h"
+#include "bkp/ops/runbook_load.h"
+#include "bkp/report/doc.h"
+#include "restore/runbook.h"
 
 int cli_exit_for(int rc)
 {
@@ -291,4 +294,33 @@ void cli_row(const char *const *cells, const int *widths, size_t n)
         free(safe);
     }
     fputc('\n', stdout);
+}
+
+bool cli_lang_ja(cli *c)
+{
+    if (c->lang)
+        return !strcmp(c->lang, "ja");
+    if (c->policy && c->policy->language) /* what is written for people, whatever the locale */
+        return !strcmp(c->policy->language, "ja");
+    return bkp_i18n_reader_japanese();
+}
+
+int cli_format(cli *c, int *f)
+{
+    if (!c->format || !strcmp(c->format, "md") || !strcmp(c->format, "markdown")) {
+        *f = RB_MARKDOWN;
+        return EXIT_OK;
+    }
+    if (!strcmp(c->format, "html")) {
+        *f = RB_HTML;
+        return EXIT_OK;
+    }
+    bkp_error(_("--format %s: write md or html%s"), c->format, c->json ? "" : _(" (or --json)"));
+    return EXIT_USAGE;
+}
+
+int cli_runbook_load(cli *c, const char *name, rb_runbook **out)
+{
+    int rc = ops_runbook_load(c->policy, name, out); /* loaded by the dispatcher when named */
+    return !rc ? EXIT_OK : rc == -EINVAL ? EXIT_USAGE : EXIT_FAILED;
 }

@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -32,7 +34,7 @@ static double since(const struct timespec *t0)
  * failure is written to `errfd` (closed by a successful exec), so the parent
  * can tell "could not start" from "the command failed". */
 static void child(const bkp_hook_spec *spec, const bkp_cmd_user *u, char **envp, int errfd,
-                  int input, int out)
+                  int input, int out, int data)
 {
     char *argv[] = {"sh", "-c", (char *)spec->command, NULL};
     int err = 0;
@@ -43,10 +45,13 @@ static void child(const bkp_hook_spec *spec, const bkp_cmd_user *u, char **envp,
         close(null);
     }
     /* Hook output is for people and logs, never for --json on stdout: both
-     * into the pipe the parent reads (and passes on to its stderr). */
-    dup2(out, 1);
+     * into the pipe the parent reads (and passes on to its stderr); a
+     * stream's standard output is its data, on a pipe of its own. */
+    dup2(data >= 0 ? data : out, 1);
     dup2(out, 2);
     close(out);
+    if (data >= 0)
+        close(data);
     if (spec->dir && chdir(spec->dir) < 0)
         err = errno;
     /* Groups first, then the group, then the user: once the user is
@@ -155,30 +160,6 @@ static void output_tail(const output *o, char *tail, size_t size)
     memcpy(tail, all + from, at - from + 1);
 }
 
-/* Wait for `pid`, reading its output, killing its group at the time limit. */
-static int wait_for(pid_t pid, int64_t timeout, const struct timespec *t0, int *status,
-                    bool *killed, output *out)
-{
-    bool hard = false;
-    *killed = false;
-    for (;;) {
-        pid_t w = waitpid(pid, status, WNOHANG);
-        if (w == pid)
-            return 0;
-        if (w < 0 && errno != EINTR)
-            return -errno;
-        double t = since(t0);
-        if (!*killed && timeout > 0 && t >= (double)timeout) {
-            kill(-pid, SIGTERM);
-            *killed = true;
-        } else if (*killed && !hard && t >= (double)timeout + 5) {
-            kill(-pid, SIGKILL);
-            hard = true;
-        }
-        output_wait(out, 20);
-    }
-}
-
 /* The user `spec` runs the command as (*u stays NULL when none): -ENOENT
  * when there is no such user, -EPERM when becoming it needs root. */
 static int run_as_user(const bkp_hook_spec *spec, bkp_cmd_user *user, bkp_cmd_user **u)
@@ -210,92 +191,263 @@ static int input_file(const bkp_hook_spec *spec, int *fd)
     return 0;
 }
 
-int bkp_hook_exec(const bkp_hook_spec *spec, bkp_hook_result *res)
-{
+/* A command started: what finish needs. */
+struct bkp_hook_proc {
+    pid_t pid;
+    int64_t timeout;
     struct timespec t0;
-    int status = 0, rc, pipefd[2] = {-1, -1}, outfd[2] = {-1, -1}, input = -1;
-    output out = {.fd = -1, .quiet = spec->quiet};
+    int err; /* errno of a child that never started, else 0 */
+    output out;
+    int rc, status;
+    bool killed;      /* at its time limit */
+    bool streaming;   /* its standard output is data (bkp_hook_start) */
+    bool left, held;  /* a stream's: see bkp_hook_result */
+    atomic_bool stop; /* its reader gave up: end it (the watcher does) */
+    int data;         /* a stream's: the watcher's own copy of its output's reading end */
+    int cancel[2];    /* written when the reader must give up (held open) */
+    pthread_t watch;  /* a stream's: reads its stderr and keeps its time limit */
+    bool watching;
+};
+
+/* Wait for the command, reading its output, killing its group at the time
+ * limit or when its reader gives up (TERM, then KILL 5 s later). The group
+ * is signalled only while its leader is not reaped: a process group whose
+ * leader is gone may be another's by then. */
+static int wait_for(bkp_hook_proc *h)
+{
+    bool hard = false, ending = false;
+    double end_at = 0;
+    for (;;) {
+        pid_t w = waitpid(h->pid, &h->status, WNOHANG);
+        if (w == h->pid)
+            return 0;
+        if (w < 0 && errno != EINTR)
+            return -errno;
+        double t = since(&h->t0);
+        bool late = h->timeout > 0 && t >= (double)h->timeout;
+        if (!ending && (late || atomic_load(&h->stop))) {
+            kill(-h->pid, SIGTERM);
+            ending = true;
+            h->killed = late;
+            end_at = t;
+        } else if (ending && !hard && t >= end_at + 5) {
+            kill(-h->pid, SIGKILL);
+            hard = true;
+        }
+        output_wait(&h->out, 20);
+    }
+}
+
+/* Wait for the command (wait_for); then whatever it left behind in its
+ * group goes too. What it wrote before is read (a child that left the group
+ * and holds the pipe is not waited for: once the pipe is closed, its writes
+ * fail — a daemon a hook starts gives its output a file of its own), at
+ * most 64 KiB more: a process that left the group and keeps writing does
+ * not hold us. A stream's command must leave nothing behind: a process of
+ * its group still there when it ended, or its output still open 5 s later
+ * (a writer that left the group), means what was read may not be all of it,
+ * and a reader still waiting is told to give up. */
+static void *watch(void *arg)
+{
+    bkp_hook_proc *h = arg;
+    h->rc = wait_for(h);
+    if (h->streaming && kill(-h->pid, 0) == 0)
+        h->left = true;
+    kill(-h->pid, SIGKILL); /* the leader reaped just now: its group is still its own */
+    for (int k = 0; k < 16 && h->out.fd >= 0 && output_read(&h->out); k++)
+        ;
+    if (h->streaming) {
+        /* A pipe hangs up once no process holds its writing end. */
+        bool hup = false;
+        for (int i = 0; i < 250 && !hup; i++) {
+            struct pollfd p = {.fd = h->data, .events = 0};
+            hup = poll(&p, 1, 10) > 0 && (p.revents & (POLLHUP | POLLERR));
+            output_wait(&h->out, hup ? 0 : 10);
+        }
+        if (!hup) {
+            h->held = true;
+            (void)!write(h->cancel[1], "x", 1);
+        }
+    }
+    return NULL;
+}
+
+static void proc_free(bkp_hook_proc *h)
+{
+    if (h->out.fd >= 0)
+        close(h->out.fd);
+    for (int i = 0; i < 2; i++)
+        if (h->cancel[i] >= 0)
+            close(h->cancel[i]);
+    if (h->data >= 0)
+        close(h->data);
+    free(h);
+}
+
+/* Start `spec->command`; with `data`, its standard output on a pipe whose
+ * reading end goes into `*data`. */
+static int start(const bkp_hook_spec *spec, int *data, bkp_hook_proc **out)
+{
+    int rc, pipefd[2] = {-1, -1}, outfd[2] = {-1, -1}, datafd[2] = {-1, -1}, input = -1;
     bkp_cmd_user user = {0}, *u = NULL;
     char **envp = NULL;
     size_t dropped = 0;
-    memset(res, 0, sizeof(*res));
-    res->exit_code = -1;
+    bkp_hook_proc *h = calloc(1, sizeof(*h));
+    if (!h)
+        return -ENOMEM;
+    h->out = (output){.fd = -1, .quiet = spec->quiet};
+    h->timeout = spec->timeout;
+    h->cancel[0] = h->cancel[1] = h->data = -1;
+    h->streaming = data != NULL;
+    atomic_init(&h->stop, false);
     /* The user and the environment are made before fork: between fork and
      * exec only async-signal-safe calls are allowed in a process that may
      * have threads, and a user lookup is not one. */
     if ((rc = run_as_user(spec, &user, &u)))
-        return rc;
-    if ((rc = bkp_cmdenv_build(spec->inherited ? spec->inherited : environ, spec->env, spec->nenv, u, &envp, &dropped)))
+        goto out;
+    if ((rc = bkp_cmdenv_build(spec->inherited ? spec->inherited : environ, spec->env, spec->nenv,
+                               u, &envp, &dropped)))
         goto out;
     if (dropped)
         bkp_warn(_("a passphrase source (BKP_PASSPHRASE...) in the env of `%s` is not passed on: "
                    "a command never gets what opens the repository"),
                  spec->command);
-    if (pipe2(pipefd, O_CLOEXEC) < 0 || pipe2(outfd, O_CLOEXEC) < 0) {
+    if (pipe2(pipefd, O_CLOEXEC) < 0 || pipe2(outfd, O_CLOEXEC) < 0 ||
+        (data && (pipe2(datafd, O_CLOEXEC) < 0 || pipe2(h->cancel, O_CLOEXEC) < 0))) {
         rc = -errno;
         goto out;
     }
     if (spec->input && (rc = input_file(spec, &input)))
         goto out;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    clock_gettime(CLOCK_MONOTONIC, &h->t0);
     pid_t pid = fork();
     if (pid < 0) {
         rc = -errno;
         goto out;
     }
     if (pid == 0)
-        child(spec, u, envp, pipefd[1], input, outfd[1]);
+        child(spec, u, envp, pipefd[1], input, outfd[1], datafd[1]);
+    h->pid = pid;
     close(pipefd[1]);
     close(outfd[1]);
     pipefd[1] = outfd[1] = -1;
-    out.fd = outfd[0];
+    if (datafd[1] >= 0)
+        close(datafd[1]);
+    datafd[1] = -1;
+    h->out.fd = outfd[0];
     outfd[0] = -1;
-    fcntl(out.fd, F_SETFL, O_NONBLOCK);
+    fcntl(h->out.fd, F_SETFL, O_NONBLOCK);
     setpgid(pid, pid); /* also here: no race with the child's own call */
-    int err = 0;
     ssize_t got;
     do
-        got = read(pipefd[0], &err, sizeof(err));
+        got = read(pipefd[0], &h->err, sizeof(h->err));
     while (got < 0 && errno == EINTR);
-    bool killed = false;
-    rc = wait_for(pid, spec->timeout, &t0, &status, &killed, &out);
-    /* Whatever the command left behind in its group goes too; what it
-     * wrote before is read (a child that left the group and holds the
-     * pipe is not waited for: once the pipe is closed, its writes fail —
-     * a daemon a hook starts gives its output a file of its own). */
-    kill(-pid, SIGKILL);
-    /* What is in the pipe now, at most 64 KiB: a process that left the
-     * group and keeps writing does not hold us. */
-    for (int k = 0; k < 16 && out.fd >= 0 && output_read(&out); k++)
-        ;
-    output_tail(&out, res->tail, sizeof(res->tail));
-    res->seconds = since(&t0);
-    if (rc)
-        goto out;
-    if (got == (ssize_t)sizeof(err) && err) {
-        rc = -err; /* it never started: no exit code of its own */
-        goto out;
+    if (got != (ssize_t)sizeof(h->err))
+        h->err = 0;
+    if (data) {
+        if ((h->data = fcntl(datafd[0], F_DUPFD_CLOEXEC, 0)) < 0) {
+            rc = -errno;
+            kill(-pid, SIGKILL);
+            (void)waitpid(pid, NULL, 0);
+            goto out;
+        }
+        *data = datafd[0];
+        datafd[0] = -1;
     }
-    res->timed_out = killed;
-    if (WIFEXITED(status))
-        res->exit_code = WEXITSTATUS(status);
-    else if (WIFSIGNALED(status))
-        res->signal = WTERMSIG(status);
-    rc = killed ? -ETIMEDOUT : res->exit_code == 0 ? 0 : -ECHILD;
+    *out = h;
+    h = NULL;
 out:
     if (input >= 0)
         close(input);
-    if (pipefd[0] >= 0)
-        close(pipefd[0]);
-    if (pipefd[1] >= 0)
-        close(pipefd[1]);
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < 2; i++) {
+        if (pipefd[i] >= 0)
+            close(pipefd[i]);
         if (outfd[i] >= 0)
             close(outfd[i]);
-    if (out.fd >= 0)
-        close(out.fd);
+        if (datafd[i] >= 0)
+            close(datafd[i]);
+    }
     bkp_cmdenv_free(envp);
     bkp_cmd_user_clear(&user);
+    if (h)
+        proc_free(h);
+    return rc;
+}
+
+/* The outcome of a command whose watch has ended. */
+static int outcome(bkp_hook_proc *h, bkp_hook_result *res)
+{
+    output_tail(&h->out, res->tail, sizeof(res->tail));
+    res->seconds = since(&h->t0);
+    if (h->rc)
+        return h->rc;
+    if (h->err)
+        return -h->err; /* it never started: no exit code of its own */
+    res->timed_out = h->killed;
+    res->left_running = h->left;
+    res->held_open = h->held;
+    if (WIFEXITED(h->status))
+        res->exit_code = WEXITSTATUS(h->status);
+    else if (WIFSIGNALED(h->status))
+        res->signal = WTERMSIG(h->status);
+    return h->killed                                        ? -ETIMEDOUT
+           : res->exit_code != 0 || h->left || h->held ? -ECHILD
+                                                            : 0;
+}
+
+int bkp_hook_exec(const bkp_hook_spec *spec, bkp_hook_result *res)
+{
+    bkp_hook_proc *h = NULL;
+    memset(res, 0, sizeof(*res));
+    res->exit_code = -1;
+    int rc = start(spec, NULL, &h);
+    if (rc)
+        return rc;
+    watch(h);
+    rc = outcome(h, res);
+    proc_free(h);
+    return rc;
+}
+
+int bkp_hook_cancel_fd(const bkp_hook_proc *h)
+{
+    return h->cancel[0];
+}
+
+int bkp_hook_start(const bkp_hook_spec *spec, int *data, bkp_hook_proc **out)
+{
+    if (!data)
+        return -EINVAL;
+    bkp_hook_proc *h = NULL;
+    int rc = start(spec, data, &h);
+    if (rc)
+        return rc;
+    int err = pthread_create(&h->watch, NULL, watch, h);
+    if (err) {
+        kill(-h->pid, SIGKILL);
+        close(*data);
+        watch(h); /* reaps it here */
+        *data = -1;
+        proc_free(h);
+        return -err;
+    }
+    h->watching = true;
+    *out = h;
+    return 0;
+}
+
+int bkp_hook_finish(bkp_hook_proc *h, bool stop, bkp_hook_result *res)
+{
+    memset(res, 0, sizeof(*res));
+    res->exit_code = -1;
+    if (!h)
+        return -EINVAL;
+    if (stop)
+        atomic_store(&h->stop, true); /* its reader gave up: it goes, and its group */
+    if (h->watching)
+        pthread_join(h->watch, NULL);
+    int rc = outcome(h, res);
+    proc_free(h);
     return rc;
 }
 

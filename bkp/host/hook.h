@@ -27,6 +27,11 @@ typedef struct bkp_hook_result {
      * for a log (text.h: controls escaped), joined by " / ": what an alert
      * quotes. Never recorded in the audit log: a hook may print a secret. */
     char tail[400];
+    /* A stream's command (bkp_hook_start) that left something behind: a
+     * process of its group still running when it ended, or its output held
+     * open 5 s past its end by one that left the group. Either fails it:
+     * what was read may not be all it meant to write. */
+    bool left_running, held_open;
 } bkp_hook_result;
 
 typedef struct bkp_hook_spec {
@@ -50,6 +55,21 @@ typedef struct bkp_hook_spec {
  * become that user, or another negative errno when it could not be started
  * (then nothing of the command ran). All borrowed; `res` is always set. */
 int bkp_hook_exec(const bkp_hook_spec *spec, bkp_hook_result *res);
+
+/* A command whose standard output is data (a database dump): started with
+ * that output on a pipe whose reading end goes into `*data` (the caller
+ * reads it to its end, then closes it), what it writes to its standard
+ * error passed on and kept for the tail as a hook's, its time limit kept
+ * by a thread of its own while the caller reads. bkp_hook_finish waits for
+ * it (with `stop`, a reader that gave up, its group is ended first) and
+ * returns as bkp_hook_exec does: 0 only when it exited 0. Every started
+ * command is finished, once; `res` is always set. */
+typedef struct bkp_hook_proc bkp_hook_proc;
+int bkp_hook_start(const bkp_hook_spec *spec, int *data, bkp_hook_proc **out);
+int bkp_hook_finish(bkp_hook_proc *h, bool stop, bkp_hook_result *res);
+/* Readable when the reader of a stream's output must give up: the command
+ * ended but its output is still held open (bkp_hook_result.held_open). */
+int bkp_hook_cancel_fd(const bkp_hook_proc *h);
 
 /* bkp_hook_exec as ourselves, in our working directory. */
 int bkp_hook_run(const char *command, char *const *env, size_t nenv, int64_t timeout,

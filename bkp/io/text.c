@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bkp/io/bytes.h"
+
 /* The length of the valid UTF-8 sequence at `p` (1 to 4), its code point in
  * `*cp`; 0 when the bytes there are not one (overlong, a surrogate, past
  * U+10FFFF, cut short). */
@@ -122,4 +124,27 @@ void bkp_text_put(FILE *f, const char *s, int how)
         fputs(out, f);
         p += n;
     }
+}
+
+json_t *bkp_json_bytes(const char *s)
+{
+    bkp_buf b;
+    bkp_buf_init(&b);
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        uint32_t cp;
+        size_t n = utf8_at(p, &cp);
+        if (n && !(n == 1 && *p == '\\')) {
+            bkp_buf_put(&b, p, n);
+            p += n;
+        } else {
+            char esc[5];
+            snprintf(esc, sizeof(esc), "\\x%02x", *p);
+            bkp_buf_put(&b, *p == '\\' ? "\\\\" : esc, *p == '\\' ? 2 : 4);
+            p++;
+        }
+    }
+    json_t *j = json_stringn(b.len ? (const char *)b.data : "", b.len);
+    bkp_buf_free(&b);
+    return j;
 }

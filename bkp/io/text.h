@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include <jansson.h>
+
 enum {
     BKP_TEXT_FIELD = 0, /* one field: every control escaped, a backslash doubled */
     BKP_TEXT_LINES = 1, /* a message of several lines: newlines and tabs kept */
@@ -33,5 +35,9 @@ char *bkp_text_safe(const char *s, int how);
 void bkp_text_put(FILE *f, const char *s, int how);
 /* Does `s` need escaping at all (a quick test for the common case)? */
 bool bkp_text_is_safe(const char *s, int how);
+
+/* A JSON string for bytes that may not be UTF-8: each byte that is not
+ * part of valid UTF-8 becomes \xNN, a backslash \\. */
+json_t *bkp_json_bytes(const char *s);
 
 #endif

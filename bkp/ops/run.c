@@ -45,9 +45,49 @@ static int cmp_priority(const void *a, const void *b)
     return (x->priority > y->priority) - (x->priority < y->priority);
 }
 
-/* Why hook `which` of `d` failed (`rc`), into the outcome, and said. */
-static void hook_failed(const ops_run_in *in, const pol_dataset *d, const pol_hook *h,
-                        const char *which, const bkp_hook_result *hr, int rc, ops_run_outcome *o)
+void ops_stream_why(int rc, const bkp_hook_result *hr, const pol_hook *cmd, char *en,
+                    char *shown, char *ja, size_t n)
+{
+    const char *fmt;
+    char arg[160] = "";
+    long long num = 0;
+    bool is_num = false;
+    if (rc == -ETIMEDOUT)
+        fmt = N_("was killed after %llds (its timeout)"), num = cmd->timeout, is_num = true;
+    else if (rc == -ENODATA)
+        fmt = N_("wrote nothing to its standard output");
+    else if (rc == -ECHILD && hr->held_open)
+        fmt = N_("ended, but a process it started still held its output open");
+    else if (rc == -ECHILD && hr->left_running)
+        fmt = N_("ended while processes it started were still running: what they wrote may be "
+                 "missing");
+    else if (rc == -ECHILD && hr->signal)
+        fmt = N_("was ended by signal %lld"), num = hr->signal, is_num = true;
+    else if (rc == -ECHILD)
+        fmt = N_("exited with status %lld"), num = hr->exit_code, is_num = true;
+    else if (rc == -ENOENT && cmd->run_as)
+        fmt = N_("could not start: there is no user '%s' to run it as"),
+        snprintf(arg, sizeof(arg), "%s", cmd->run_as);
+    else
+        fmt = N_("could not start: %s"), snprintf(arg, sizeof(arg), "%s", bkp_strerror(rc));
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+#define SAY(out, f) (is_num ? snprintf(out, n, f, num) : snprintf(out, n, f, arg))
+    SAY(en, fmt);
+    SAY(shown, _(fmt));
+    if (ja) {
+        bkp_i18n_saved saved;
+        bkp_i18n_begin(&saved, "ja");
+        SAY(ja, _(fmt));
+        bkp_i18n_end(&saved);
+    }
+#undef SAY
+#pragma GCC diagnostic pop
+}
+
+/* Why hook `which` failed (`rc`), into the outcome. */
+static void hook_detail(const pol_hook *h, const char *which, const bkp_hook_result *hr, int rc,
+                        ops_run_outcome *o)
 {
     o->hook = h->command;
     snprintf(o->hook_output, sizeof(o->hook_output), "%s", hr->tail);
@@ -61,6 +101,13 @@ static void hook_failed(const ops_run_in *in, const pol_dataset *d, const pol_ho
         DETAIL(o, N_("%s hook exited with status %d"), which, hr->exit_code);
     else
         DETAIL(o, N_("%s hook could not start: %s"), which, bkp_strerror(rc));
+}
+
+/* Why hook `which` of `d` failed (`rc`), into the outcome, and said. */
+static void hook_failed(const ops_run_in *in, const pol_dataset *d, const pol_hook *h,
+                        const char *which, const bkp_hook_result *hr, int rc, ops_run_outcome *o)
+{
+    hook_detail(h, which, hr, rc, o);
     /* Said once per change by the alerts when they are told (run.h). */
     if (hr->tail[0])
         bkp_log(in->said_once ? BKP_LOG_INFO : BKP_LOG_ERROR,
@@ -135,9 +182,23 @@ static void not_due(const pol_dataset *d, time_t now, ops_run_outcome *o)
 }
 
 /* What the capture left, into the outcome. */
-static void judge_backup(int ex, ops_run_outcome *o)
+static void judge_backup(int ex, const pol_dataset *d, ops_run_outcome *o)
 {
-    if (ex && o->b.suspicious) {
+    if (ex && o->b.stream_rc) {
+        /* The program said it, with the command's last lines. */
+        char en[300], shown[300], ja[300];
+        bkp_i18n_saved saved;
+        o->failed = true;
+        o->what = N_("failed");
+        o->hook = d->stream.command.command;
+        snprintf(o->hook_output, sizeof(o->hook_output), "%s", o->b.stream.tail);
+        ops_stream_why(o->b.stream_rc, &o->b.stream, &d->stream.command, en, shown, ja, sizeof(en));
+        snprintf(o->detail, sizeof(o->detail), "the stream's command %s", en);
+        snprintf(o->shown, sizeof(o->shown), _("the stream's command %s"), shown);
+        bkp_i18n_begin(&saved, "ja");
+        snprintf(o->detail_ja, sizeof(o->detail_ja), _("the stream's command %s"), ja);
+        bkp_i18n_end(&saved);
+    } else if (ex && o->b.suspicious) {
         o->failed = true;
         o->what = N_("sealed, SUSPICIOUS");
         snprintf(o->detail, sizeof(o->detail), "%s", o->b.reason);
@@ -174,7 +235,7 @@ static void run_dataset(const ops_run_in *in, const pol_dataset *d, ops_run_outc
         o->last_success = o->b.gen->finished;
         o->generations++;
     }
-    judge_backup(ex, o);
+    judge_backup(ex, d, o);
     if (run_hook(in, d, &d->after, "after", o)) {
         o->failed = true;
         o->what = o->b.gen ? N_("sealed, after hook failed") : N_("failed");

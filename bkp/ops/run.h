@@ -35,6 +35,7 @@
 #include "bkp/capture/capture.h"
 #include "bkp/store/generation.h"
 #include "bkp/ops/alerts.h"
+#include "bkp/host/hook.h"
 #include "bkp/store/repo.h"
 #include "policies/policy.h"
 
@@ -47,6 +48,9 @@ typedef struct ops_run_backup {
     size_t nerrors; /* unreadable paths */
     double seconds;
     json_t *json; /* what --json says of it (owned), or NULL */
+    /* A stream's command: how it ended (0, or as bkp_hook_exec returns). */
+    int stream_rc;
+    bkp_hook_result stream;
 } ops_run_backup;
 
 typedef struct ops_run_outcome {
@@ -149,5 +153,13 @@ void ops_run_alert_verdicts(const ops_run_in *in, ops_alerts *al, const json_t *
 bool ops_run_setting_up(const ops_run_in *in);
 /* the key-recovery drill reminder `kd` (ops_key_drill_status). */
 void ops_run_alert_key_drill(ops_alerts *al, const json_t *kd);
+
+/* How a stream's command ended (`rc` of bkp_hook_finish, or -ENODATA when
+ * it wrote nothing): a clause after "the stream's command", in English
+ * (`en`, for the audit log and --json), in the reader's language (`shown`)
+ * and in Japanese (`ja`, for the alert's mail; may be NULL), each of `n`
+ * bytes. */
+void ops_stream_why(int rc, const bkp_hook_result *hr, const pol_hook *cmd, char *en,
+                    char *shown, char *ja, size_t n);
 
 #endif

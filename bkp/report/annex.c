@@ -183,6 +183,9 @@ static void data_section(rb_doc *doc, const pol_policy *p, const size_t *o)
         paths[0] = '\0';
         for (size_t k = 0; k < d->npaths; k++)
             bkp_strappend(paths, sizeof(paths), "%s%s", k ? "\n" : "", d->paths[k]);
+        if (d->stream.command.command) /* never the command: it may carry a secret */
+            bkp_strappend(paths, sizeof(paths), _("the output of a command, as %s"),
+                          d->stream.name);
         rb_doc_row(doc, (const char *[]){prio, dataset_words(d, name, sizeof(name)), paths,
                                          schedule_words(&d->schedule, when, sizeof(when)), NULL});
     }

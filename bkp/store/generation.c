@@ -32,47 +32,6 @@ const char *bkp_gen_name(const bkp_gen *g, char *buf, size_t n)
     return buf;
 }
 
-/* Length of a valid UTF-8 sequence at p, or 0. */
-static size_t utf8_seq(const unsigned char *p)
-{
-    if (p[0] < 0x80)
-        return 1;
-    size_t n = (p[0] & 0xE0) == 0xC0 ? 2 : (p[0] & 0xF0) == 0xE0 ? 3 : (p[0] & 0xF8) == 0xF0 ? 4 : 0;
-    if (!n || (n == 2 && p[0] < 0xC2) || p[0] > 0xF4)
-        return 0;
-    for (size_t i = 1; i < n; i++)
-        if ((p[i] & 0xC0) != 0x80)
-            return 0;
-    /* No overlong forms, no surrogates, nothing above U+10FFFF: what JSON
-     * (and jansson) accept. */
-    if ((p[0] == 0xE0 && p[1] < 0xA0) || (p[0] == 0xED && p[1] >= 0xA0) ||
-        (p[0] == 0xF0 && p[1] < 0x90) || (p[0] == 0xF4 && p[1] >= 0x90))
-        return 0;
-    return n;
-}
-
-json_t *bkp_json_bytes(const char *s)
-{
-    bkp_buf b;
-    bkp_buf_init(&b);
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        size_t n = utf8_seq(p);
-        if (n && !(n == 1 && *p == '\\')) {
-            bkp_buf_put(&b, p, n);
-            p += n;
-        } else {
-            char esc[5];
-            snprintf(esc, sizeof(esc), "\\x%02x", *p);
-            bkp_buf_put(&b, *p == '\\' ? "\\\\" : esc, *p == '\\' ? 2 : 4);
-            p++;
-        }
-    }
-    json_t *j = json_stringn(b.len ? (const char *)b.data : "", b.len);
-    bkp_buf_free(&b);
-    return j;
-}
-
 static time_t parse_iso(const char *s)
 {
     time_t t = bkp_iso_parse(s);

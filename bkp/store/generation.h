@@ -102,7 +102,5 @@ int bkp_gen_clearance_parse(const uint8_t *text, size_t len, const bkp_gen *g);
 /* "emr-db:42" into `buf`. */
 const char *bkp_gen_name(const bkp_gen *g, char *buf, size_t n);
 
-/* A JSON string for bytes that may not be UTF-8: invalid bytes become \xNN. */
-json_t *bkp_json_bytes(const char *s);
 
 #endif

@@ -20,6 +20,7 @@
 #include "bkp/store/generation_internal.h"
 #include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
+#include "bkp/io/text.h"
 #include "bkp/media/pin.h"
 
 static json_t *stats_json(const bkp_capture *c)

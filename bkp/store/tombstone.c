@@ -17,6 +17,7 @@
 #include "bkp/store/generation.h"
 #include "bkp/store/generation_internal.h"
 #include "bkp/io/log.h"
+#include "bkp/io/text.h"
 #include "bkp/media/medium.h"
 
 #define CLEAR_MAGIC "BKPCLR01"

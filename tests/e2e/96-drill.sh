@@ -24,59 +24,13 @@
 #     hand, put the dump where the printed run step reads it.
 . "$(dirname "$0")/lib.sh"
 need_root
-need_tool runuser od dd comm
-
-PGBIN=/usr/lib/postgresql/15/bin
-for t in initdb pg_ctl pg_dump pg_restore psql createdb dropdb; do
-    if [ ! -x "$PGBIN/$t" ]; then
-        echo "SKIP [$TEST_NAME]: PostgreSQL 15 is not installed ($PGBIN/$t missing; apt-get install postgresql)" >&2
-        exit 77
-    fi
-done
-id postgres >/dev/null 2>&1 || { echo "SKIP [$TEST_NAME]: no 'postgres' system user" >&2; exit 77; }
+need_tool od dd comm
 
 # Drill sandboxes (when no --sandbox is given) go here; none may be left.
 export TMPDIR=$WORK/tmp
 mkdir -p "$TMPDIR"
 
-# ---------- our own PostgreSQL server ----------
-PG=$WORK/pg
-SOCK=$PG/sock
-PGDATA=$PG/data
-PORT=$((54329 + RANDOM % 1000))
-PG_STARTED=
-mkdir -p "$SOCK"
-chown -R postgres: "$PG"
-chmod 755 "$PG" # root reaches the socket; postgres owns the folder
-as_pg() { (cd "$PG" && runuser -u postgres -- "$@"); }
-# Stop the server before lib.sh's cleanup removes $WORK; keep the exit status.
-_pg_stop() {
-    if [ -n "$PG_STARTED" ]; then
-        as_pg "$PGBIN/pg_ctl" -D "$PGDATA" stop -m immediate -w >/dev/null 2>&1 || true
-        PG_STARTED=
-    fi
-}
-_pg_exit() {
-    local rc=$?
-    set +e
-    _pg_stop
-    (exit "$rc")
-    _cleanup # lib.sh's: exits with $?
-}
-trap _pg_exit EXIT
-
-as_pg "$PGBIN/initdb" -D "$PGDATA" --auth=trust -U postgres -E UTF8 --locale=C >"$WORK/initdb.log" 2>&1 ||
-    fail "initdb failed: $(tail -n 5 "$WORK/initdb.log")"
-PG_STARTED=1
-as_pg "$PGBIN/pg_ctl" -D "$PGDATA" -l "$PG/server.log" -w -t 30 \
-    -o "-k $SOCK -p $PORT -c listen_addresses='' -c fsync=off" start >"$WORK/pg_ctl.log" 2>&1 ||
-    fail "pg_ctl start failed: $(tail -n 5 "$WORK/pg_ctl.log") $(tail -n 5 "$PG/server.log" 2>/dev/null)"
-CONN="-h $SOCK -p $PORT -U postgres"
-# sql DB QUERY: one value, unaligned.
-sql() {
-    # shellcheck disable=SC2086
-    "$PGBIN/psql" -X $CONN -d "$1" -v ON_ERROR_STOP=1 -tAc "$2"
-}
+start_postgres
 ROWS=347
 sql postgres "create database emr" >/dev/null || fail "cannot create database emr"
 sql emr "create table patients (id int primary key, name text not null, ward int);

@@ -51,6 +51,9 @@ _cleanup() {
     for p in $(jobs -p 2>/dev/null); do
         kill -9 "$p" 2>/dev/null || true
     done
+    if [ -n "${PG_STARTED:-}" ]; then
+        as_pg "$PGBIN/pg_ctl" -D "$PGDATA" stop -m immediate -w >/dev/null 2>&1 || true
+    fi
     if [ -n "${RGW_DIR:-}" ] && [ -e "$RGW_DIR/pids" ]; then
         bash "$RGW_SH" stop "$RGW_DIR" >/dev/null 2>&1 || true
     fi
@@ -245,6 +248,42 @@ start_rgw() {
         exit 77
     fi
     [ "$rc" = 0 ] || fail "the test object store did not start (logs above)"
+}
+
+# start_postgres: a PostgreSQL 15 server of the test's own (trust auth, a
+# socket in $WORK/pg/sock only, fsync off), stopped when the test ends. Sets
+# PGBIN, PGDATA, CONN (the psql/pg_dump options that reach it) and defines
+# as_pg (run as postgres) and sql DB QUERY (one value, unaligned). Skips
+# (77) without PostgreSQL 15 or a postgres user.
+start_postgres() {
+    PGBIN=/usr/lib/postgresql/15/bin
+    local t
+    for t in initdb pg_ctl pg_dump pg_restore psql createdb dropdb; do
+        if [ ! -x "$PGBIN/$t" ]; then
+            echo "SKIP [$TEST_NAME]: PostgreSQL 15 is not installed ($PGBIN/$t missing; apt-get install postgresql)" >&2
+            exit 77
+        fi
+    done
+    id postgres >/dev/null 2>&1 || { echo "SKIP [$TEST_NAME]: no 'postgres' system user" >&2; exit 77; }
+    need_tool runuser
+    PG=$WORK/pg
+    PGDATA=$PG/data
+    local sock=$PG/sock port=$((54329 + RANDOM % 1000))
+    mkdir -p "$sock"
+    chown -R postgres: "$PG"
+    chmod 755 "$PG" # root reaches the socket; postgres owns the folder
+    as_pg "$PGBIN/initdb" -D "$PGDATA" --auth=trust -U postgres -E UTF8 --locale=C >"$WORK/initdb.log" 2>&1 ||
+        fail "initdb failed: $(tail -n 5 "$WORK/initdb.log")"
+    PG_STARTED=1
+    as_pg "$PGBIN/pg_ctl" -D "$PGDATA" -l "$PG/server.log" -w -t 30 \
+        -o "-k $sock -p $port -c listen_addresses='' -c fsync=off" start >"$WORK/pg_ctl.log" 2>&1 ||
+        fail "pg_ctl start failed: $(tail -n 5 "$WORK/pg_ctl.log") $(tail -n 5 "$PG/server.log" 2>/dev/null)"
+    CONN="-h $sock -p $port -U postgres"
+}
+as_pg() { (cd "$PG" && runuser -u postgres -- "$@"); }
+sql() {
+    # shellcheck disable=SC2086
+    "$PGBIN/psql" -X $CONN -d "$1" -v ON_ERROR_STOP=1 -tAc "$2"
 }
 
 # object_medium NAME BUCKET [MODE] [DAYS]: the policy lines (a list item under

@@ -61,6 +61,21 @@ static const struct bad {
     const char *expected; /* in that message */
 } bad[] = {
     {HEAD DS "colour: blue\n", 5, "unknown key 'colour' in the policy"},
+    {HEAD DS "    stream: { command: pg_dump, name: emr.dump }\n", 3, "both paths and a stream"},
+    {HEAD "datasets:\n  - name: emr\n    stream: { command: pg_dump, name: ../emr.dump }\n", 4,
+     "is not a plain file name"},
+    {HEAD "datasets:\n  - name: emr\n    stream: { command: pg_dump, name: \".\" }\n", 4,
+     "is not a plain file name"},
+    {HEAD "datasets:\n  - name: emr\n    stream: { command: pg_dump, name: \"-x\" }\n", 4,
+     "is not a plain file name"},
+    {HEAD "datasets:\n  - name: emr\n    stream: \"pg_dump -Fc emr\"\n", 4, "stream is a mapping"},
+    {HEAD "datasets:\n  - name: emr\n    stream: { command: pg_dump }\n", 4,
+     "stream has no name"},
+    {HEAD "datasets:\n  - name: emr\n    stream: { name: x.dump, colour: red }\n", 4,
+     "unknown key 'colour' in stream"},
+    {HEAD "datasets:\n  - name: emr\n    stream: { command: x, name: e.dump }\n"
+          "    exclude: [\"*.tmp\"]\n", 3, "exclude and one_file_system are for paths"},
+    {HEAD "datasets:\n  - name: emr\n    schedule: daily 02:00\n", 3, "has no paths"},
     {HEAD DS "    scheduel: daily 02:00\n", 5, "unknown key 'scheduel' in a data set"},
     {HEAD DS "    schedule: daily 25:00\n", 5, "is not a schedule"},
     {HEAD DS "    schedule: fortnightly\n", 5, "'weekly sun 03:00'"},
@@ -182,6 +197,36 @@ static void test_env_mapping(void **state)
     assert_null(strstr(j, "s3cret"));
     assert_non_null(strstr(j, "\"PGPASSWORD\": \"***\""));
     free(j);
+    pol_free(p);
+}
+
+/* A data set that is a command's output: its command, name and limits,
+ * the 6-hour default, and its line in `policy check --json`. */
+static void test_stream(void **state)
+{
+    (void)state;
+    pol_policy *p = NULL;
+    assert_int_equal(load_text(HEAD "datasets:\n  - name: emr-db\n    stream: { command: \"pg_dump -Fc "
+                               "emr\", name: emr.dump, run_as: postgres }\n",
+                               &p),
+                     0);
+    const pol_dataset *d = &p->datasets[0];
+    assert_int_equal(d->npaths, 0);
+    assert_string_equal(d->stream.command.command, "pg_dump -Fc emr");
+    assert_string_equal(d->stream.name, "emr.dump");
+    assert_string_equal(d->stream.command.run_as, "postgres");
+    assert_int_equal(d->stream.command.timeout, 6 * 3600);
+    json_t *o = pol_to_json(p);
+    json_t *st = json_object_get(json_array_get(json_object_get(o, "datasets"), 0), "stream");
+    assert_string_equal(json_string_value(json_object_get(st, "name")), "emr.dump");
+    assert_string_equal(json_string_value(json_object_get(st, "command")), "pg_dump -Fc emr");
+    json_decref(o);
+    pol_free(p);
+    assert_int_equal(load_text(HEAD "datasets:\n  - name: emr-db\n    stream: { command: x, name: "
+                               "e.dump, timeout: 20m }\n",
+                               &p),
+                     0);
+    assert_int_equal(p->datasets[0].stream.command.timeout, 1200);
     pol_free(p);
 }
 
@@ -522,6 +567,7 @@ int main(void)
         cmocka_unit_test(test_object_medium),  cmocka_unit_test(test_key_drill_every),
         cmocka_unit_test(test_status_page),    cmocka_unit_test(test_facility_language),
         cmocka_unit_test(test_syntax_errors),  cmocka_unit_test(test_medium_kinds),
+        cmocka_unit_test(test_stream),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
