@@ -322,16 +322,24 @@ static void stream(pol_yaml_ctx *c, pol_yaml_node *v, pol_stream *st)
     if (v->type != YAML_MAPPING_NODE) {
         pol_yaml_error(c, v,
                        _("stream is a mapping — write e.g. 'stream: { command: \"pg_dump -Fc "
-                         "emr\", name: emr.dump }'"));
+                         "-Z0 emr\", name: emr.dump }'"));
         return;
     }
     pol_yaml_mapping(c, v, "stream", keys, stream_pair, st);
     if (!st->command.command || !st->name) {
         pol_yaml_error(c, v, _("stream has no %s — write e.g. 'stream: { command: \"pg_dump -Fc "
-                               "emr\", name: emr.dump }'"),
+                               "-Z0 emr\", name: emr.dump }'"),
                        !st->command.command ? "command" : "name");
         return;
     }
+    /* sh reports a pipeline's last command alone: `pg_dump emr | gzip` with
+     * a failing pg_dump would exit 0, and a cut dump would be sealed. */
+    if (strchr(st->command.command, '|') && !strstr(st->command.command, "pipefail"))
+        pol_yaml_error(c, v,
+                       _("stream command '%s' is a pipeline, whose status is only its last "
+                         "command's: a failed dump would be sealed — write it as 'bash -o "
+                         "pipefail -c \"...\"', or let the dump compress itself"),
+                       st->command.command);
     if (!bkp_dataset_name_ok(st->name))
         pol_yaml_error(c, v,
                        _("stream name '%s' is not a plain file name — use letters, digits, '.', "

@@ -110,11 +110,14 @@ static int audit_backup(cli *c, const char *dataset, const cli_backup *b, const 
 static int stream_start(const pol_dataset *d, bkp_capture_stream *st, bkp_hook_proc **h)
 {
     const pol_hook *cmd = &d->stream.command;
+    /* From /, not the caller's folder: cron's is root's home, which the
+     * run_as user cannot enter (and would say so on every dump). */
     bkp_hook_spec spec = {.command = cmd->command,
                           .env = cmd->env,
                           .nenv = cmd->nenv,
                           .timeout = cmd->timeout,
-                          .run_as = cmd->run_as};
+                          .run_as = cmd->run_as,
+                          .dir = "/"};
     *st = (bkp_capture_stream){.fd = -1,
                                .cancel_fd = -1,
                                .name = d->stream.name,

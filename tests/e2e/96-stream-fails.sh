@@ -14,8 +14,9 @@
 #     was files before and is a stream now is not marked suspicious (a stream
 #     is judged against streams).
 #  3. The policy: paths and a stream in one data set, a stream without a
-#     name, a stream written as a plain command, and names that are paths or
-#     options are refused at their line.
+#     name, a stream written as a plain command, a pipeline without pipefail
+#     (a failed dump would be sealed), and names that are paths or options
+#     are refused at their line.
 . "$(dirname "$0")/lib.sh"
 need_tool sha256sum setsid
 
@@ -100,6 +101,8 @@ bad 'stream: { command: "cat x" }'
 refused "a stream without a name" 'stream has no name'
 bad 'stream: "cat x"'
 refused "a stream as a plain command" 'stream is a mapping'
+bad 'stream: { command: "cat x | gzip", name: lab.gz }'
+refused "a pipeline without pipefail" 'is a pipeline, whose status is only its last'
 grep -q 'has no paths' <<<"$ERR" && flunk "a stream written wrongly is not 'no paths': $ERR"
 for name in ../lab.out -lab.out .lab a/b 'lab out'; do
     bad "stream: { command: \"cat x\", name: \"$name\" }"

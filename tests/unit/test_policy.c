@@ -69,6 +69,8 @@ static const struct bad {
     {HEAD "datasets:\n  - name: emr\n    stream: { command: pg_dump, name: \"-x\" }\n", 4,
      "is not a plain file name"},
     {HEAD "datasets:\n  - name: emr\n    stream: \"pg_dump -Fc emr\"\n", 4, "stream is a mapping"},
+    {HEAD "datasets:\n  - name: emr\n    stream: { command: \"pg_dump emr | gzip\", name: e.gz }\n", 4,
+     "is a pipeline, whose status is only its last command's"},
     {HEAD "datasets:\n  - name: emr\n    stream: { command: pg_dump }\n", 4,
      "stream has no name"},
     {HEAD "datasets:\n  - name: emr\n    stream: { name: x.dump, colour: red }\n", 4,
@@ -227,6 +229,12 @@ static void test_stream(void **state)
                                &p),
                      0);
     assert_int_equal(p->datasets[0].stream.command.timeout, 1200);
+    pol_free(p);
+    /* A pipeline under pipefail reports a failed dump: accepted. */
+    assert_int_equal(load_text(HEAD "datasets:\n  - name: emr-db\n    stream: { command: 'bash -o "
+                               "pipefail -c \"pg_dump emr | gzip\"', name: e.gz }\n",
+                               &p),
+                     0);
     pol_free(p);
 }
 
