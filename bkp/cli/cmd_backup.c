@@ -1,6 +1,5 @@
 /* bkp backup: capture one data set now and seal a generation. */
 #include <errno.h>
-#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,9 +104,35 @@ static int audit_backup(cli *c, const char *dataset, const cli_backup *b, const 
     return ex ? ex : aex;
 }
 
+/* The stream's command of `d` failed (`rc`): why into `b` and `en` (`n`
+ * bytes, English, for the record), said with what to do next. */
+static int stream_failed(const pol_dataset *d, cli_backup *b, int rc, char *en, size_t n)
+{
+    const pol_hook *cmd = &d->stream.command;
+    char shown[300], check[400];
+    b->stream_rc = rc;
+    ops_stream_why(rc, &b->stream, cmd, en, shown, NULL, n < sizeof(shown) ? n : sizeof(shown));
+    if (cmd->run_as)
+        snprintf(check, sizeof(check), _("check `%s` by hand, as user %s"), cmd->command,
+                 cmd->run_as);
+    else
+        snprintf(check, sizeof(check), _("check `%s` by hand"), cmd->command);
+    if (b->stream.tail[0])
+        bkp_error(_("%s: the stream's command %s; its last output: %s. Nothing was sealed, "
+                    "earlier generations are untouched; %s"),
+                  d->name, shown, b->stream.tail, check);
+    else
+        bkp_error(_("%s: the stream's command %s. Nothing was sealed, earlier generations are "
+                    "untouched; %s"),
+                  d->name, shown, check);
+    return rc;
+}
+
 /* Data set `d` is a stream: its command started, its output the capture's
- * input (`st`), owned by the user it runs as. */
-static int stream_start(const pol_dataset *d, bkp_capture_stream *st, bkp_hook_proc **h)
+ * input (`st`), owned by the user it runs as (`u`, the caller's to clear
+ * once the capture is done: `st` borrows its names). */
+static int stream_start(const pol_dataset *d, bkp_capture_stream *st, bkp_hook_proc **h,
+                        bkp_cmd_user *u)
 {
     const pol_hook *cmd = &d->stream.command;
     /* From /, not the caller's folder: cron's is root's home, which the
@@ -124,16 +149,11 @@ static int stream_start(const pol_dataset *d, bkp_capture_stream *st, bkp_hook_p
                                .mtime = bkp_now(),
                                .uname = "root",
                                .gname = "root"};
-    bkp_cmd_user u;
-    if (cmd->run_as && !bkp_cmd_user_lookup(cmd->run_as, &u)) {
-        struct group *g = getgrgid(u.gid);
-        static char gname[64];
-        snprintf(gname, sizeof(gname), "%s", g ? g->gr_name : "");
-        st->uid = u.uid;
-        st->gid = u.gid;
-        st->uname = cmd->run_as;
-        st->gname = *gname ? gname : NULL;
-        bkp_cmd_user_clear(&u);
+    if (cmd->run_as && !bkp_cmd_user_lookup(cmd->run_as, u)) {
+        st->uid = u->uid;
+        st->gid = u->gid;
+        st->uname = u->name;
+        st->gname = u->group;
     }
     bkp_info(_("%s: stream: %s"), d->name, cmd->command);
     int rc = bkp_hook_start(&spec, &st->fd, h);
@@ -149,7 +169,6 @@ static int stream_start(const pol_dataset *d, bkp_capture_stream *st, bkp_hook_p
 static int stream_end(const pol_dataset *d, bkp_hook_proc *h, int rc, const bkp_capture *cap,
                       cli_backup *b, char *en, size_t n)
 {
-    char shown[300];
     bool ours = rc && rc != -ECANCELED; /* the capture failed, not the command */
     int src = bkp_hook_finish(h, ours, &b->stream);
     b->stream_ran = true;
@@ -157,19 +176,9 @@ static int stream_end(const pol_dataset *d, bkp_hook_proc *h, int rc, const bkp_
         return rc;
     if (!src && cap->stats.bytes == 0)
         src = -ENODATA; /* a dump that wrote elsewhere, or nothing: not a good generation */
-    if (!(b->stream_rc = src ? src : rc))
+    if (!(src = src ? src : rc))
         return 0;
-    ops_stream_why(b->stream_rc, &b->stream, &d->stream.command, en, shown, NULL,
-                   n < sizeof(shown) ? n : sizeof(shown));
-    if (b->stream.tail[0])
-        bkp_error(_("%s: the stream's command %s; its last output: %s. Nothing was sealed, "
-                    "earlier generations are untouched; check `%s` by hand"),
-                  d->name, shown, b->stream.tail, d->stream.command.command);
-    else
-        bkp_error(_("%s: the stream's command %s. Nothing was sealed, earlier generations "
-                    "are untouched; check `%s` by hand"),
-                  d->name, shown, d->stream.command.command);
-    return b->stream_rc;
+    return stream_failed(d, b, src, en, n);
 }
 
 int cli_backup_run(cli *c, const bkp_capture_opts *o, const pol_dataset *d, cli_backup *b)
@@ -193,21 +202,19 @@ int cli_backup_run(cli *c, const bkp_capture_opts *o, const pol_dataset *d, cli_
     bkp_gen_list_free(v, n);
     bkp_capture_stream st;
     bkp_hook_proc *proc = NULL;
+    bkp_cmd_user user = {0};
     char why[300];
     if (d && d->stream.command.command) {
-        int src = stream_start(d, &st, &proc);
+        int src = stream_start(d, &st, &proc, &user);
         if (src) {
-            char shown[300];
-            b->stream_rc = src;
-            ops_stream_why(src, &b->stream, &d->stream.command, why, shown, NULL, sizeof(why));
-            bkp_error(_("%s: the stream's command %s; nothing was sealed, earlier generations "
-                        "are untouched"),
-                      o->dataset, shown);
+            bkp_cmd_user_clear(&user);
+            stream_failed(d, b, src, why, sizeof(why));
             return audit_backup(c, o->dataset, b, why, EXIT_FAILED);
         }
         with.stream = &st;
     }
     int rc = bkp_capture_run(c->r, &with, &cap);
+    bkp_cmd_user_clear(&user); /* the capture has recorded its names */
     if (proc) {
         close(st.fd);
         int src = stream_end(d, proc, rc, &cap, b, why, sizeof(why));

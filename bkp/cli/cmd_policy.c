@@ -16,18 +16,26 @@
 #include "bkp/report/annex.h"
 #include "restore/runbook.h"
 
-static void print_hook(const char *what, const pol_hook *h)
+/* What a command line of print_text ends with: its environment and its user. */
+static void print_command_tail(const pol_hook *h)
 {
-    if (!h->command)
-        return;
-    printf(_("    %s: %s (timeout %llds)"), what, h->command, (long long)h->timeout);
     /* The names only: values such as PGPASSWORD stay in the policy file. */
     for (size_t k = 0; k < h->nenv; k++) {
         const char *eq = strchr(h->env[k], '=');
         printf("%s%.*s=" POL_REDACTED, k ? " " : _("; env "),
                (int)(eq ? eq - h->env[k] : (ptrdiff_t)strlen(h->env[k])), h->env[k]);
     }
+    if (h->run_as)
+        printf(_("; as user %s"), h->run_as);
     printf("\n");
+}
+
+static void print_hook(const char *what, const pol_hook *h)
+{
+    if (!h->command)
+        return;
+    printf(_("    %s: %s (timeout %llds)"), what, h->command, (long long)h->timeout);
+    print_command_tail(h);
 }
 
 static void print_text(const pol_policy *p)
@@ -60,9 +68,10 @@ static void print_text(const pol_policy *p)
         printf(_("  data set %s (priority %d)%s%s\n"), d->name, d->priority,
                d->description ? ": " : "", d->description ? d->description : "");
         if (d->stream.command.command) {
-            printf(_("    schedule %s; stream: `%s`, stored as %s (timeout %llds)\n"),
+            printf(_("    schedule %s; stream: `%s`, stored as %s (timeout %llds)"),
                    pol_schedule_text(&d->schedule, buf, sizeof(buf)), d->stream.command.command,
                    d->stream.name, (long long)d->stream.command.timeout);
+            print_command_tail(&d->stream.command);
         } else {
             printf(_("    schedule %s; paths:"), pol_schedule_text(&d->schedule, buf, sizeof(buf)));
             for (size_t k = 0; k < d->npaths; k++)

@@ -198,6 +198,13 @@ int bkp_cmd_user_lookup(const char *name, bkp_cmd_user *out)
         }
         ng = want > ng ? want : 2 * ng;
     }
+    struct group gr, *gfound = NULL;
+    if (!getgrgid_r(pw.pw_gid, &gr, buf, blen, &gfound) && gfound && gr.gr_name[0] &&
+        !(u.group = strdup(gr.gr_name))) {
+        free(buf);
+        bkp_cmd_user_clear(&u);
+        return -ENOMEM;
+    }
     free(buf);
     if (!u.name || !u.home || !u.groups || !u.ngroups) {
         bkp_cmd_user_clear(&u);
@@ -214,5 +221,6 @@ void bkp_cmd_user_clear(bkp_cmd_user *u)
     free(u->groups);
     free(u->name);
     free(u->home);
+    free(u->group);
     memset(u, 0, sizeof(*u));
 }

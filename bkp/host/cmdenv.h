@@ -31,6 +31,7 @@ typedef struct bkp_cmd_user {
     gid_t *groups; /* owned: supplementary groups */
     size_t ngroups;
     char *name, *home; /* owned */
+    char *group;       /* owned: the primary group's name; NULL when it has none */
 } bkp_cmd_user;
 
 /* Look `name` up in the user database. 0; -ENOENT when there is no such

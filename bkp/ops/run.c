@@ -3,6 +3,7 @@
  * due: before hook, capture and seal by the program, after hook; its outcome.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,44 +46,52 @@ static int cmp_priority(const void *a, const void *b)
     return (x->priority > y->priority) - (x->priority < y->priority);
 }
 
-void ops_stream_why(int rc, const bkp_hook_result *hr, const pol_hook *cmd, char *en,
-                    char *shown, char *ja, size_t n)
+/* Say `fmt` (a literal marked N_()) with its arguments three times, as
+ * ops_stream_why's three outputs. */
+static void __attribute__((format(printf, 5, 6)))
+say3(char *en, char *shown, char *ja, size_t n, const char *fmt, ...)
 {
-    const char *fmt;
-    char arg[160] = "";
-    long long num = 0;
-    bool is_num = false;
-    if (rc == -ETIMEDOUT)
-        fmt = N_("was killed after %llds (its timeout)"), num = cmd->timeout, is_num = true;
-    else if (rc == -ENODATA)
-        fmt = N_("wrote nothing to its standard output");
-    else if (rc == -ECHILD && hr->held_open)
-        fmt = N_("ended, but a process it started still held its output open");
-    else if (rc == -ECHILD && hr->left_running)
-        fmt = N_("ended while processes it started were still running: what they wrote may be "
-                 "missing");
-    else if (rc == -ECHILD && hr->signal)
-        fmt = N_("was ended by signal %lld"), num = hr->signal, is_num = true;
-    else if (rc == -ECHILD)
-        fmt = N_("exited with status %lld"), num = hr->exit_code, is_num = true;
-    else if (rc == -ENOENT && cmd->run_as)
-        fmt = N_("could not start: there is no user '%s' to run it as"),
-        snprintf(arg, sizeof(arg), "%s", cmd->run_as);
-    else
-        fmt = N_("could not start: %s"), snprintf(arg, sizeof(arg), "%s", bkp_strerror(rc));
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-#define SAY(out, f) (is_num ? snprintf(out, n, f, num) : snprintf(out, n, f, arg))
-    SAY(en, fmt);
-    SAY(shown, _(fmt));
+    va_list ap, aq;
+    va_start(ap, fmt);
+    va_copy(aq, ap);
+    vsnprintf(en, n, fmt, aq);
+    va_end(aq);
+    va_copy(aq, ap);
+    vsnprintf(shown, n, _(fmt), aq);
+    va_end(aq);
     if (ja) {
         bkp_i18n_saved saved;
         bkp_i18n_begin(&saved, "ja");
-        SAY(ja, _(fmt));
+        vsnprintf(ja, n, _(fmt), ap);
         bkp_i18n_end(&saved);
     }
-#undef SAY
-#pragma GCC diagnostic pop
+    va_end(ap);
+}
+
+void ops_stream_why(int rc, const bkp_hook_result *hr, const pol_hook *cmd, char *en,
+                    char *shown, char *ja, size_t n)
+{
+    if (rc == -ETIMEDOUT)
+        say3(en, shown, ja, n, N_("was killed after %llds (its timeout)"),
+             (long long)cmd->timeout);
+    else if (rc == -ENODATA)
+        say3(en, shown, ja, n, N_("wrote nothing to its standard output"));
+    else if (rc == -ECHILD && hr->held_open)
+        say3(en, shown, ja, n,
+             N_("ended, but a process it started still held its output open"));
+    else if (rc == -ECHILD && hr->left_running)
+        say3(en, shown, ja, n,
+             N_("ended while processes it started were still running: what they wrote may be "
+                "missing"));
+    else if (rc == -ECHILD && hr->signal)
+        say3(en, shown, ja, n, N_("was ended by signal %lld"), (long long)hr->signal);
+    else if (rc == -ECHILD)
+        say3(en, shown, ja, n, N_("exited with status %lld"), (long long)hr->exit_code);
+    else if (rc == -ENOENT && cmd->run_as)
+        say3(en, shown, ja, n, N_("could not start: there is no user '%s' to run it as"),
+             cmd->run_as);
+    else
+        say3(en, shown, ja, n, N_("could not start: %s"), bkp_strerror(rc));
 }
 
 /* Why hook `which` failed (`rc`), into the outcome. */

@@ -55,6 +55,7 @@ fails() { # WHAT SAID COMMAND [TIMEOUT]
     SAID=$ERR
     grep -q -- "$2" <<<"$SAID" || flunk "$1: the error should say '$2': $SAID"
     grep -q 'Nothing was sealed' <<<"$SAID" || flunk "$1: the error should say nothing was sealed: $SAID"
+    grep -q 'by hand' <<<"$SAID" || flunk "$1: the error should say what to check next: $SAID"
     [ "$(gens)" = 2 ] || flunk "$1: no generation may be sealed ($(gens) now)"
     [ $((SECONDS - t0)) -lt 40 ] || flunk "$1: took $((SECONDS - t0)) s"
     ok "$BKP" audit show --dataset lab --json

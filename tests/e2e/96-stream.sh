@@ -85,6 +85,7 @@ write_policy "$PGBIN/pg_dump -Fc $CONN nosuchdb"
 expect_exit 1 "$BKP" backup emr-db
 grep -q 'exited with status 1' <<<"$ERR" || flunk "the error should say how pg_dump ended: $ERR"
 grep -q 'nosuchdb' <<<"$ERR" || flunk "the error should quote pg_dump's last line: $ERR"
+grep -q "by hand, as user postgres" <<<"$ERR" || flunk "the error should name the user to check the command as: $ERR"
 [ "$(gens)" = 2 ] || flunk "a failed dump must seal nothing ($(gens) generations)"
 
 # ---- bkp run: the failing stream fails alone ----
