@@ -20,7 +20,7 @@ set(BKP_HAVE_MAN OFF)
 if(BKP_SCDOC)
   set(BKP_HAVE_MAN ON)
   set(pages)
-  foreach(page bkp.1 bkp-policy.5 bkp-runbook.5)
+  foreach(page bkp.1 bkp-policy.5 bkp-runbook.5 bkp-agent.5)
     set(src ${CMAKE_CURRENT_SOURCE_DIR}/docs/man/${page}.scd)
     add_custom_command(OUTPUT ${BKP_MAN_DIR}/${page}.gz
       COMMAND ${CMAKE_COMMAND} -E make_directory ${BKP_MAN_DIR}
@@ -144,6 +144,7 @@ set(CPACK_DEBIAN_PACKAGE_DEPENDS "libcurl4 (>= 7.88), libxml2 (>= 2.9)")
 # libfuse3-3 (bkp mount) comes with the shared libraries' dependencies;
 # fusermount3 (fuse3) only matters to a user other than root.
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "bash-completion, cron | systemd-sysv, fuse3")
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "openssh-client")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 # Absolute destinations (/etc/bkp) go into the package's tree, never onto
 # the machine that builds it.

@@ -9,6 +9,7 @@
 
 #include "bkp/io/bytes.h"
 #include "bkp/host/cmdenv.h"
+#include "bkp/host/remote.h"
 #include "bkp/store/generation.h"
 #include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
@@ -300,6 +301,85 @@ static void media(pol_yaml_ctx *c, pol_yaml_node *v, pol_policy *p)
     }
 }
 
+/* ---- hosts ---- */
+
+/* ssh: user@address */
+static void host_ssh(pol_yaml_ctx *c, pol_yaml_node *v, pol_host *h)
+{
+    const char *s = pol_yaml_scalar(c, v, "ssh");
+    const char *at = s ? strchr(s, '@') : NULL;
+    if (!s)
+        return;
+    char *user = at ? strndup(s, (size_t)(at - s)) : NULL;
+    if (!at || !user || !bkp_cmd_user_name_ok(user) || !bkp_remote_address_ok(at + 1)) {
+        pol_yaml_error(c, v,
+                       _("'ssh: %s' is not user@address — write e.g. 'ssh: bkp@10.0.0.12', the "
+                         "user the agent runs as on that server"),
+                       s);
+        free(user);
+        return;
+    }
+    free(h->user);
+    free(h->address);
+    h->user = user;
+    h->address = strdup(at + 1);
+}
+
+static void host_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *t)
+{
+    pol_host *h = t;
+    if (!strcmp(key, "name"))
+        h->name = pol_yaml_str(c, v, key);
+    else if (!strcmp(key, "ssh"))
+        host_ssh(c, v, h);
+    else if (!strcmp(key, "port"))
+        pol_yaml_int(c, v, key, 1, 65535, &h->port);
+    else if (!strcmp(key, "identity")) {
+        free(h->identity);
+        h->identity = absolute(c, v, key, "/etc/bkp/ssh/id_ed25519");
+    } else if (!strcmp(key, "host_key")) {
+        h->host_key = pol_yaml_str(c, v, key);
+        if (h->host_key && !bkp_remote_host_key_ok(h->host_key, NULL))
+            pol_yaml_error(c, v,
+                           _("host_key is not a host key as ssh-keyscan prints it ('ssh-ed25519 "
+                             "AAAA...') — run `bkp host add NAME ADDRESS` and copy the line it "
+                             "prints"));
+    } else
+        pol_yaml_duration(c, v, key, &h->connect_timeout);
+}
+
+static void hosts(pol_yaml_ctx *c, pol_yaml_node *v, pol_policy *p)
+{
+    static const char *const keys[] = {"name",     "ssh",      "port", "identity",
+                                       "host_key", "connect_timeout", NULL};
+    if (!pol_yaml_list(c, v, "hosts", _("a list of source servers, each starting with '- name:'")))
+        return;
+    size_t len = pol_yaml_len(v);
+    p->hosts = calloc(len + 1, sizeof(*p->hosts));
+    for (size_t i = 0; p->hosts && i < len; i++) {
+        pol_yaml_node *n = pol_yaml_item(c, v, i);
+        pol_host *h = &p->hosts[p->nhosts++];
+        h->line = pol_yaml_line(n);
+        h->port = 22;
+        h->connect_timeout = 30;
+        h->identity = strdup(POL_HOST_IDENTITY);
+        pol_yaml_mapping(c, n, _("a host"), keys, host_pair, h);
+        if (!h->name || !bkp_dataset_name_ok(h->name))
+            pol_yaml_error(c, n,
+                           _("a host needs a name of letters, digits, '.', '_' and '-' — add "
+                             "e.g. 'name: emr-db'"));
+        if (!h->user)
+            pol_yaml_error(c, n, _("host %s has no ssh — add e.g. 'ssh: bkp@10.0.0.12'"),
+                           h->name ? h->name : "");
+        if (!h->host_key)
+            pol_yaml_error(c, n,
+                           _("host %s has no host_key — run `bkp host add %s ADDRESS`, compare "
+                             "the fingerprint it shows with the server's, and copy its line: "
+                             "a key is never learnt on first use"),
+                           h->name ? h->name : "", h->name ? h->name : "NAME");
+    }
+}
+
 /* ---- data sets ---- */
 
 static void stream_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *t)
@@ -334,7 +414,7 @@ static void stream(pol_yaml_ctx *c, pol_yaml_node *v, pol_stream *st)
     }
     /* sh reports a pipeline's last command alone: `pg_dump emr | gzip` with
      * a failing pg_dump would exit 0, and a cut dump would be sealed. */
-    if (strchr(st->command.command, '|') && !strstr(st->command.command, "pipefail"))
+    if (bkp_cmd_pipeline_unchecked(st->command.command))
         pol_yaml_error(c, v,
                        _("stream command '%s' is a pipeline, whose status is only its last "
                          "command's: a failed dump would be sealed — write it as 'bash -o "
@@ -396,10 +476,14 @@ static void dataset_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, voi
         pol_yaml_str_list(c, v, key, &d->paths, &d->npaths);
     else if (!strcmp(key, "stream"))
         stream(c, v, &d->stream);
+    else if (!strcmp(key, "host"))
+        d->host = pol_yaml_str(c, v, key);
     else if (!strcmp(key, "exclude"))
         pol_yaml_str_list(c, v, key, &d->exclude, &d->nexclude);
     else if (!strcmp(key, "one_file_system"))
         pol_yaml_bool(c, v, key, &d->one_file_system);
+    else if (!strcmp(key, "read_special"))
+        pol_yaml_bool(c, v, key, &d->read_special);
     else if (!strcmp(key, "before"))
         hook(c, v, "before", &d->before);
     else if (!strcmp(key, "after"))
@@ -422,7 +506,8 @@ static void datasets(pol_yaml_ctx *c, pol_yaml_node *v, pol_policy *p)
 {
     static const char *const keys[] = {
         "name",     "description", "priority", "paths",   "stream", "exclude", "one_file_system",
-        "before",   "after",       "schedule", "retention", "copy_to", "runbook", "guard", NULL};
+        "before",   "after",       "schedule", "retention", "copy_to", "runbook", "guard", "host",
+        "read_special", NULL};
     if (!pol_yaml_list(c, v, "datasets", _("a list, each data set starting with '- name:'")))
         return;
     size_t len = pol_yaml_len(v);
@@ -448,16 +533,32 @@ static void datasets(pol_yaml_ctx *c, pol_yaml_node *v, pol_policy *p)
                            _("data set %s has both paths and a stream — a data set is either "
                              "files (paths) or one command's output (stream): make two data sets"),
                            d->name ? d->name : "");
-        else if (d->stream.given && (d->nexclude || d->one_file_system))
+        else if (d->stream.given && (d->nexclude || d->one_file_system || d->read_special))
             pol_yaml_error(c, n,
-                           _("data set %s is a stream: exclude and one_file_system are for paths "
-                             "— remove them"),
+                           _("data set %s is a stream: exclude, one_file_system and read_special "
+                             "are for paths — remove them"),
                            d->name ? d->name : "");
         else if (!d->npaths && !d->stream.given)
             pol_yaml_error(c, n,
                            _("data set %s has no paths — add 'paths: [/path/to/data]', or "
                              "'stream: { command: ..., name: ... }' for a command's output"),
                            d->name ? d->name : "");
+        if (d->host && d->npaths)
+            pol_yaml_error(c, n,
+                           _("data set %s takes paths from host %s: this version takes only a "
+                             "stream from another server — name a command of the agent there "
+                             "('stream: { command: NAME, name: FILE }'), or mount the share "
+                             "read-only here and give its paths"),
+                           d->name ? d->name : "", d->host);
+        else if (d->host && d->stream.command.command &&
+                 (!bkp_dataset_name_ok(d->stream.command.command) || d->stream.command.nenv ||
+                  d->stream.command.run_as))
+            pol_yaml_error(c, n,
+                           _("data set %s is a stream from host %s: its command is the name of "
+                             "a command in the agent's commands there (e.g. 'command: "
+                             "emr-dump'), with no env or run_as — the command line in the "
+                             "agent's file on that server says how it runs"),
+                           d->name ? d->name : "", d->host);
         for (size_t k = 0; k < d->npaths; k++)
             if (d->paths[k][0] != '/')
                 pol_yaml_error(
@@ -638,6 +739,8 @@ static void top_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *t
         pol_yaml_mapping(c, v, "rule_321", rkeys, rule_pair, &p->rule);
     else if (!strcmp(key, "media"))
         media(c, v, p);
+    else if (!strcmp(key, "hosts"))
+        hosts(c, v, p);
     else if (!strcmp(key, "datasets"))
         datasets(c, v, p);
     else if (!strcmp(key, "drills"))
@@ -666,6 +769,13 @@ static void cross_check(pol_yaml_ctx *c, pol_policy *p)
                             "different name"),
                           c->file, p->media[i].line, p->media[i].name, p->media[j].line),
                     c->errors++;
+    for (size_t i = 0; i < p->nhosts; i++)
+        for (size_t j = 0; j < i; j++)
+            if (p->hosts[i].name && p->hosts[j].name && !strcmp(p->hosts[i].name, p->hosts[j].name))
+                bkp_error(_("%s:%d: host '%s' is defined twice (also on line %d) — give each a "
+                            "different name"),
+                          c->file, p->hosts[i].line, p->hosts[i].name, p->hosts[j].line),
+                    c->errors++;
     for (size_t i = 0; i < p->ndatasets; i++) {
         pol_dataset *d = &p->datasets[i];
         for (size_t j = 0; j < i; j++)
@@ -674,6 +784,11 @@ static void cross_check(pol_yaml_ctx *c, pol_policy *p)
                             "different name"),
                           c->file, d->line, d->name, p->datasets[j].line),
                     c->errors++;
+        if (d->host && !pol_host_find(p, d->host))
+            bkp_error(_("%s:%d: data set %s is on host '%s', which is not under hosts — define "
+                        "it there or correct the name"),
+                      c->file, d->line, d->name ? d->name : "", d->host),
+                c->errors++;
         for (size_t k = 0; k < d->ncopy_to; k++)
             if (!pol_medium_find(p, d->copy_to[k]))
                 bkp_error(
@@ -726,6 +841,7 @@ static int load(pol_yaml_ctx *c, int rc, const char *file, pol_policy **out)
                                        "passphrase_command",
                                        "rule_321",
                                        "media",
+                                       "hosts",
                                        "datasets",
                                        "drills",
                                        "verify",
@@ -791,9 +907,18 @@ void pol_free(pol_policy *p)
         free(p->media[i].object.credentials_file);
     }
     free(p->media);
+    for (size_t i = 0; i < p->nhosts; i++) {
+        free(p->hosts[i].name);
+        free(p->hosts[i].user);
+        free(p->hosts[i].address);
+        free(p->hosts[i].identity);
+        free(p->hosts[i].host_key);
+    }
+    free(p->hosts);
     for (size_t i = 0; i < p->ndatasets; i++) {
         pol_dataset *d = &p->datasets[i];
         free(d->name);
+        free(d->host);
         free(d->description);
         bkp_strv_free(d->paths, d->npaths);
         bkp_strv_free(d->exclude, d->nexclude);
@@ -837,6 +962,14 @@ bool pol_dataset_copies_to(const pol_dataset *d, const char *medium)
         if (!strcmp(d->copy_to[i], medium))
             return true;
     return false;
+}
+
+const pol_host *pol_host_find(const pol_policy *p, const char *name)
+{
+    for (size_t i = 0; name && i < p->nhosts; i++)
+        if (p->hosts[i].name && !strcmp(p->hosts[i].name, name))
+            return &p->hosts[i];
+    return NULL;
 }
 
 const pol_medium *pol_medium_find(const pol_policy *p, const char *name)

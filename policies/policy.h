@@ -85,16 +85,32 @@ typedef struct pol_stream {
     bool given;       /* `stream:` was written (even wrongly) */
 } pol_stream;
 
+#define POL_HOST_IDENTITY "/etc/bkp/ssh/id_ed25519"
+
+/* A source server the backup server pulls from over SSH (bkp/host/remote.h):
+ * `bkp agent` answers there, as the forced command of our key. */
+typedef struct pol_host {
+    char *name;
+    char *user, *address; /* ssh: user@address */
+    int port;             /* default 22 */
+    char *identity;       /* our private key for it; default /etc/bkp/ssh/id_ed25519 */
+    char *host_key;       /* "TYPE BASE64": pinned, never learnt on first use */
+    int64_t connect_timeout; /* seconds; default 30 */
+    int line;
+} pol_host;
+
 typedef struct pol_dataset {
     char *name;
     char *description;
     int priority; /* 1 = restored first */
+    char *host;   /* a host's name: the data set is taken from there; NULL: here */
     char **paths;
     size_t npaths;
     pol_stream stream; /* instead of paths */
     char **exclude;
     size_t nexclude;
     bool one_file_system;
+    bool read_special; /* a block device among the paths read as an image file */
     pol_hook before, after;
     pol_schedule schedule;
     pol_retention retention;
@@ -134,6 +150,8 @@ typedef struct pol_policy {
     pol_rule321 rule;
     pol_medium *media;
     size_t nmedia;
+    pol_host *hosts;
+    size_t nhosts;
     pol_dataset *datasets;
     size_t ndatasets;
     pol_drill *drills;
@@ -161,6 +179,7 @@ const pol_dataset *pol_dataset_find(const pol_policy *p, const char *name);
 /* Does data set `d` name medium `medium` in its copy_to? Either NULL: no. */
 bool pol_dataset_copies_to(const pol_dataset *d, const char *medium);
 const pol_medium *pol_medium_find(const pol_policy *p, const char *name);
+const pol_host *pol_host_find(const pol_policy *p, const char *name);
 
 /* Warnings that do not stop a run (fewer than three generations, no
  * off-line medium...), logged with checklist item 3-②. Returns how many. */

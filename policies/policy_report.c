@@ -125,6 +125,10 @@ json_t *pol_to_json(const pol_policy *p)
             json_object_set_new(st, "name", json_string(d->stream.name));
             json_object_set_new(last, "stream", st);
         }
+        if (d->host)
+            json_object_set_new(json_array_get(ds, i), "host", json_string(d->host));
+        if (d->read_special)
+            json_object_set_new(json_array_get(ds, i), "read_special", json_true());
     }
     for (size_t i = 0; i < p->ndrills; i++)
         json_array_append_new(
@@ -144,6 +148,17 @@ json_t *pol_to_json(const pol_policy *p)
                             json_pack("{s:s?, s:s?, s:s?, s:I}", "command", nt->command.command,
                                       "mail_to", nt->mail_to, "mail_from", nt->mail_from,
                                       "remind_every", (json_int_t)nt->remind_every));
+    json_t *hosts = j && p->nhosts ? json_array() : NULL;
+    for (size_t i = 0; hosts && i < p->nhosts; i++) {
+        const pol_host *h = &p->hosts[i];
+        json_array_append_new(
+            hosts, json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:I}", "name", h->name, "user",
+                             h->user, "address", h->address, "port", h->port, "identity",
+                             h->identity, "host_key", h->host_key, "connect_timeout",
+                             (json_int_t)h->connect_timeout));
+    }
+    if (hosts)
+        json_object_set_new(j, "hosts", hosts);
     if (j && p->status_page)
         json_object_set_new(j, "status_page", json_string(p->status_page));
     if (j && p->facility)

@@ -11,6 +11,9 @@ packages=(build-essential cmake pkg-config
           libcurl4-openssl-dev libxml2-dev libssl-dev
           libcmocka-dev libarchive-tools attr acl procps
           postgresql e2fsprogs
+          # Source servers over SSH (tests/e2e/97-hosts.sh): the client bkp
+          # runs, and sshd for the test's own source servers on loopback.
+          openssh-client openssh-server
           # The man pages (written in scdoc) and the package scenario
           # (tests/e2e/15-package.sh): cpack's dependency list (dpkg-shlibdeps,
           # file), man -w, systemd-analyze verify, the bash completion.

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -367,10 +369,69 @@ static int capture_file(capture_ctx *c, pending *p, int fd)
     return read_content(c, fd, p, p->path);
 }
 
+/* With read_special (capture.h): a block device, or a link to one, read as
+ * a regular file of its size, its zero blocks as holes. 1 when `we` is no
+ * such thing (it is stored as it is), else 0 or a negative errno. It is
+ * read in full every time (a device's times do not follow its content);
+ * the files cache keeps its content's hash for the guard. */
+static int capture_device(capture_ctx *c, const bkp_walk_entry *we)
+{
+    struct stat st;
+    uint64_t size = 0;
+    if (fstatat(we->dirfd, we->name, &st, 0) < 0 || !S_ISBLK(st.st_mode))
+        return 1;
+    int fd = openat(we->dirfd, we->name, O_RDONLY | O_CLOEXEC | O_NOCTTY), err = 0;
+    if (fd < 0 || fstat(fd, &st) < 0 || ioctl(fd, BLKGETSIZE64, &size) < 0)
+        err = -errno;
+    else if (!S_ISBLK(st.st_mode))
+        err = -ESTALE; /* replaced since its stat */
+    if (err) {
+        add_error(c, we->path, err, N_("cannot read the device"), NULL);
+        if (fd >= 0)
+            close(fd);
+        return 0;
+    }
+    pending *p = calloc(1, sizeof(*p));
+    struct archive_entry *e = p ? archive_entry_new() : NULL;
+    int rc = -ENOMEM;
+    if (!e || !(p->path = strdup(we->path)))
+        goto fail;
+    p->item.entry = e;
+    archive_entry_copy_pathname(e, we->path[1] ? we->path + 1 : ".");
+    archive_entry_set_filetype(e, AE_IFREG);
+    archive_entry_set_perm(e, st.st_mode & 07777);
+    archive_entry_set_uid(e, st.st_uid);
+    archive_entry_set_gid(e, st.st_gid);
+    archive_entry_copy_uname(e, archive_read_disk_uname(c->disk, st.st_uid));
+    archive_entry_copy_gname(e, archive_read_disk_gname(c->disk, st.st_gid));
+    archive_entry_set_mtime(e, st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+    archive_entry_set_size(e, (la_int64_t)size);
+    struct stat as_file = st;
+    as_file.st_mode = S_IFREG | (st.st_mode & 07777);
+    as_file.st_size = (off_t)size;
+    if ((rc = lookup_cache(c, p, &as_file)))
+        goto fail;
+    p->hit = p->cacheable = false; /* its times say nothing of its bytes */
+    p->zero_holes = true;
+    rc = capture_file(c, p, fd);
+    close(fd);
+    return rc;
+fail:
+    close(fd);
+    if (p && !p->item.entry)
+        archive_entry_free(e);
+    if (p)
+        pending_free(p);
+    return rc;
+}
+
 /* One walked path into the item stream (and the next files cache). */
 static int capture_entry(capture_ctx *c, const bkp_walk_entry *we)
 {
     bool reg = S_ISREG(we->st.st_mode), dir = S_ISDIR(we->st.st_mode);
+    int dev = c->o->read_special && !reg && !dir ? capture_device(c, we) : 1;
+    if (dev <= 0)
+        return dev;
     pending *p = calloc(1, sizeof(*p));
     int rc = 0, fd = dir ? we->fd : -1;
     if (!p || !(p->path = strdup(we->path))) {

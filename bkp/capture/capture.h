@@ -42,6 +42,11 @@ typedef struct bkp_capture_opts {
     size_t npaths;
     int workers;   /* 0: one per online CPU */
     bool one_fs;   /* do not cross mount points */
+    /* A block device (or a link to one) among the paths is read as a file:
+     * its bytes stored as a regular file's content, its zero blocks as
+     * holes, restored as an image file. Without it, a device is stored as
+     * a device node, as tar does. */
+    bool read_special;
     bool no_cache; /* read every file */
     /* Shell patterns (fnmatch): one without '/' matches any file or directory
      * name; one with '/' matches the whole absolute path. An excluded

@@ -157,6 +157,12 @@ int capture_add_region(pending *p, uint64_t off, uint64_t len)
 }
 
 /* Read [off, off + len) of the file, or to its end, chunking as it comes. */
+/* Is the whole of `b` zero? */
+static bool all_zero(const uint8_t *b, size_t n)
+{
+    return n == 0 || (b[0] == 0 && memcmp(b, b + 1, n - 1) == 0);
+}
+
 int capture_read_range(capture_ctx *c, pending *p, int fd, uint64_t off, uint64_t len)
 {
     while (len) {
@@ -173,6 +179,12 @@ int capture_read_range(capture_ctx *c, pending *p, int fd, uint64_t off, uint64_
             return -errno;
         if (n == 0)
             break; /* the end of the file, or of what it still holds */
+        if (p->zero_holes && all_zero(c->cur->data + c->cur->len, (size_t)n)) {
+            off += (uint64_t)n; /* a hole: not stored, not kept in the slab */
+            len -= (uint64_t)n;
+            c->out->stats.bytes_read += (uint64_t)n;
+            continue;
+        }
         if ((rc = capture_add_region(p, off, (uint64_t)n)))
             return rc;
         c->cur->len += (size_t)n;

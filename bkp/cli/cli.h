@@ -149,6 +149,8 @@ typedef struct cli {
     bool tty;         /* stdout is a terminal: summaries and progress */
     bool help;        /* -h, --help: the command's help instead of the command */
     bool allow_other; /* mount --allow-other: other users too, by the stored modes */
+    const char *agent_config;        /* agent --config FILE */
+    const char *port, *ssh_user, *identity; /* host add --port N --user U --identity FILE */
 } cli;
 
 /* The command line (options.c): every option in one table. Parse `argv`
@@ -443,6 +445,8 @@ int cmd_rotate(cli *c);
 int cmd_status(cli *c);
 int cmd_runbook(cli *c);
 int cmd_drill(cli *c);
+int cmd_agent(cli *c);
+int cmd_host(cli *c);
 struct bkp_audit_rec;
 /* Append a record to the audit log of the open repository: a writer's
  * through its writable handle (EXIT_FAILED when it cannot be made durable:

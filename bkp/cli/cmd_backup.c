@@ -9,6 +9,8 @@
 
 #include "bkp/io/clock.h"
 #include "bkp/host/cmdenv.h"
+#include "bkp/host/remote.h"
+#include "bkp/ops/remote_host.h"
 #include "bkp/audit/audit.h"
 #include "bkp/capture/capture.h"
 #include "bkp/cli/cli.h"
@@ -111,8 +113,10 @@ static int stream_failed(const pol_dataset *d, cli_backup *b, int rc, char *en, 
     const pol_hook *cmd = &d->stream.command;
     char shown[300], check[400];
     b->stream_rc = rc;
-    ops_stream_why(rc, &b->stream, cmd, en, shown, NULL, n < sizeof(shown) ? n : sizeof(shown));
-    if (cmd->run_as)
+    ops_stream_why(rc, &b->stream, d, en, shown, NULL, n < sizeof(shown) ? n : sizeof(shown));
+    if (d->host)
+        snprintf(check, sizeof(check), _("check the source with `bkp host check %s`"), d->host);
+    else if (cmd->run_as)
         snprintf(check, sizeof(check), _("check `%s` by hand, as user %s"), cmd->command,
                  cmd->run_as);
     else
@@ -128,13 +132,38 @@ static int stream_failed(const pol_dataset *d, cli_backup *b, int rc, char *en, 
     return rc;
 }
 
+/* A stream's command: run here (a hook of ours) or by the agent of a host. */
+typedef struct stream_proc {
+    bkp_hook_proc *local;
+    bkp_remote *remote;
+} stream_proc;
+
 /* Data set `d` is a stream: its command started, its output the capture's
  * input (`st`), owned by the user it runs as (`u`, the caller's to clear
- * once the capture is done: `st` borrows its names). */
-static int stream_start(const pol_dataset *d, bkp_capture_stream *st, bkp_hook_proc **h,
+ * once the capture is done: `st` borrows its names). A stream from a host
+ * is the agent's command's output, stored as root's. */
+static int stream_start(cli *c, const pol_dataset *d, bkp_capture_stream *st, stream_proc *sp,
                         bkp_cmd_user *u)
 {
     const pol_hook *cmd = &d->stream.command;
+    *st = (bkp_capture_stream){.fd = -1,
+                               .cancel_fd = -1,
+                               .name = d->stream.name,
+                               .mtime = bkp_now(),
+                               .uname = "root",
+                               .gname = "root"};
+    if (d->host) {
+        const pol_host *h = pol_host_find(c->policy, d->host);
+        bkp_remote_host rh;
+        if (!h)
+            return -EINVAL; /* the policy's cross-check refuses it first */
+        ops_remote_host(h, &rh);
+        bkp_info(_("%s: stream: %s on %s"), d->name, cmd->command, d->host);
+        int rc = bkp_remote_start(&rh, cmd->command, cmd->timeout, &st->fd, &sp->remote);
+        if (!rc)
+            st->cancel_fd = bkp_remote_cancel_fd(sp->remote);
+        return rc;
+    }
     /* From /, not the caller's folder: cron's is root's home, which the
      * run_as user cannot enter (and would say so on every dump). */
     bkp_hook_spec spec = {.command = cmd->command,
@@ -143,12 +172,6 @@ static int stream_start(const pol_dataset *d, bkp_capture_stream *st, bkp_hook_p
                           .timeout = cmd->timeout,
                           .run_as = cmd->run_as,
                           .dir = "/"};
-    *st = (bkp_capture_stream){.fd = -1,
-                               .cancel_fd = -1,
-                               .name = d->stream.name,
-                               .mtime = bkp_now(),
-                               .uname = "root",
-                               .gname = "root"};
     if (cmd->run_as && !bkp_cmd_user_lookup(cmd->run_as, u)) {
         st->uid = u->uid;
         st->gid = u->gid;
@@ -156,9 +179,9 @@ static int stream_start(const pol_dataset *d, bkp_capture_stream *st, bkp_hook_p
         st->gname = u->group;
     }
     bkp_info(_("%s: stream: %s"), d->name, cmd->command);
-    int rc = bkp_hook_start(&spec, &st->fd, h);
+    int rc = bkp_hook_start(&spec, &st->fd, &sp->local);
     if (!rc)
-        st->cancel_fd = bkp_hook_cancel_fd(*h);
+        st->cancel_fd = bkp_hook_cancel_fd(sp->local);
     return rc;
 }
 
@@ -166,11 +189,12 @@ static int stream_start(const pol_dataset *d, bkp_capture_stream *st, bkp_hook_p
  * ended into `b` and, when it failed, said (nothing is sealed then). A
  * capture that failed on its own stops reading, and the command is ended:
  * the capture's failure is the one said. 0 when the capture may be sealed. */
-static int stream_end(const pol_dataset *d, bkp_hook_proc *h, int rc, const bkp_capture *cap,
+static int stream_end(const pol_dataset *d, stream_proc *sp, int rc, const bkp_capture *cap,
                       cli_backup *b, char *en, size_t n)
 {
     bool ours = rc && rc != -ECANCELED; /* the capture failed, not the command */
-    int src = bkp_hook_finish(h, ours, &b->stream);
+    int src = sp->remote ? bkp_remote_finish(sp->remote, ours, &b->stream)
+                         : bkp_hook_finish(sp->local, ours, &b->stream);
     b->stream_ran = true;
     if (ours)
         return rc;
@@ -201,11 +225,11 @@ int cli_backup_run(cli *c, const bkp_capture_opts *o, const pol_dataset *d, cli_
             }
     bkp_gen_list_free(v, n);
     bkp_capture_stream st;
-    bkp_hook_proc *proc = NULL;
+    stream_proc proc = {0};
     bkp_cmd_user user = {0};
     char why[300];
     if (d && d->stream.command.command) {
-        int src = stream_start(d, &st, &proc, &user);
+        int src = stream_start(c, d, &st, &proc, &user);
         if (src) {
             bkp_cmd_user_clear(&user);
             stream_failed(d, b, src, why, sizeof(why));
@@ -215,9 +239,9 @@ int cli_backup_run(cli *c, const bkp_capture_opts *o, const pol_dataset *d, cli_
     }
     int rc = bkp_capture_run(c->r, &with, &cap);
     bkp_cmd_user_clear(&user); /* the capture has recorded its names */
-    if (proc) {
+    if (proc.local || proc.remote) {
         close(st.fd);
-        int src = stream_end(d, proc, rc, &cap, b, why, sizeof(why));
+        int src = stream_end(d, &proc, rc, &cap, b, why, sizeof(why));
         if (src && src == b->stream_rc) {
             bkp_capture_clear(&cap);
             return audit_backup(c, o->dataset, b, why, EXIT_FAILED);
@@ -281,6 +305,7 @@ void cli_dataset_opts(cli *c, const pol_dataset *d, bkp_capture_opts *o)
                             .exclude = (const char *const *)d->exclude,
                             .nexclude = d->nexclude,
                             .one_fs = c->one_fs || d->one_file_system,
+                            .read_special = d->read_special,
                             .workers = c->workers,
                             .no_cache = c->no_cache};
 }

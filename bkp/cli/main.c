@@ -87,6 +87,14 @@ static bool audit_alone(const cli *c)
     return c->journal && arg_is(c, (const char *const[]){"show", NULL});
 }
 
+/* The agent opens no repository, reads no key and no policy: it is a
+ * source server's, which has none. */
+static bool always_alone(const cli *c)
+{
+    (void)c;
+    return true;
+}
+
 static bool media_writes(const cli *c)
 {
     return arg_is(c, (const char *const[]){"label", "probe", NULL});
@@ -316,6 +324,26 @@ static const command commands[] = {
      .summary = N_("rehearse a runbook into a sandbox, timed, with a report"),
      .example = N_("bkp drill emr --medium usb-a\trehearse the runbook emr from usb-a into a "
                    "sandbox, timed")},
+    {.name = "host",
+     .run = cmd_host,
+     .options = "json port user identity",
+     .min_args = 2,
+     .max_args = 3,
+     .usage = "host add NAME ADDRESS [--port N] [--user U] [--identity F] | host check NAME",
+     .summary = N_("add a source server (its host key shown to compare, the lines for it and the "
+                   "policy), or check that its agent answers"),
+     .example = N_("bkp host add emr-db 10.0.0.12	show the server's host key and the lines to "
+                   "add\nbkp host check emr-db	connect and say what its agent may read and "
+                   "run")},
+    {.name = "agent",
+     .run = cmd_agent,
+     .alone = always_alone,
+     .options = "config",
+     .usage = "agent [--config FILE]",
+     .summary = N_("on a source server: answer the backup server over SSH (the forced command "
+                   "of its key); on a terminal, check the configuration"),
+     .example = N_("bkp agent --config /etc/bkp/agent.yaml	check the agent's configuration and "
+                   "say what it serves")},
     {.name = "status",
      .run = cmd_status,
      .needs = NEED_REPO,

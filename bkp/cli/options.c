@@ -134,6 +134,14 @@ static const cli_option options[] = {
     {"allow-other", 0, NULL, ARG_FLAG, F(allow_other), false,
      N_("let other users into the mount too; each file keeps its stored owner and mode, which the "
         "kernel enforces")},
+    {"config", 0, "FILE", ARG_STRING, F(agent_config), false,
+     N_("agent: its configuration (default /etc/bkp/agent.yaml)")},
+    {"port", 0, "N", ARG_STRING, F(port), false, N_("host add: the source's SSH port (default 22)")},
+    {"user", 0, "USER", ARG_STRING, F(ssh_user), false,
+     N_("host add: the user the agent runs as on the source (default bkp)")},
+    {"identity", 0, "FILE", ARG_STRING, F(identity), false,
+     N_("host add: our SSH key for the source (default /etc/bkp/ssh/id_ed25519; made when "
+        "missing)")},
     {"verbose", 'v', NULL, ARG_LEVEL, 0, true, N_("say more")},
     {"quiet", 'q', NULL, ARG_LEVEL, 0, true, N_("warnings and errors only, no progress")},
     {"help", 'h', NULL, ARG_HELP, 0, true, N_("this help")},

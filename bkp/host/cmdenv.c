@@ -224,3 +224,20 @@ void bkp_cmd_user_clear(bkp_cmd_user *u)
     free(u->group);
     memset(u, 0, sizeof(*u));
 }
+
+bool bkp_cmd_find(const char *prog, char *out, size_t size)
+{
+    for (const char *p = BKP_CMD_PATH; *p;) {
+        size_t n = strcspn(p, ":");
+        int len = snprintf(out, size, "%.*s/%s", (int)n, p, prog);
+        if (len > 0 && (size_t)len < size && access(out, X_OK) == 0)
+            return true;
+        p += n + (p[n] == ':');
+    }
+    return false;
+}
+
+bool bkp_cmd_pipeline_unchecked(const char *command)
+{
+    return strchr(command, '|') && !strstr(command, "pipefail");
+}

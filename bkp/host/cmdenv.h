@@ -24,6 +24,15 @@
 /* The PATH every command gets. */
 #define BKP_CMD_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
+/* The program `prog` on BKP_CMD_PATH, its path into `out`: true, or false
+ * when none is there (or the path is longer than `size`). */
+bool bkp_cmd_find(const char *prog, char *out, size_t size);
+
+/* Is `command` a pipeline whose failure sh would not report (a '|' without
+ * pipefail)? Its status is its last command's: a failed dump piped into a
+ * compressor would look like a good one. */
+bool bkp_cmd_pipeline_unchecked(const char *command);
+
 /* A user a command runs as, resolved. */
 typedef struct bkp_cmd_user {
     uid_t uid;

@@ -39,6 +39,7 @@ static void child(const bkp_hook_spec *spec, const bkp_cmd_user *u, char **envp,
     char *argv[] = {"sh", "-c", (char *)spec->command, NULL};
     int err = 0;
     setpgid(0, 0);
+    signal(SIGPIPE, SIG_DFL); /* an agent ignores it; its commands must not */
     int null = input >= 0 ? input : open("/dev/null", O_RDONLY);
     if (null > 0) {
         dup2(null, 0); /* the copy loses close-on-exec */
@@ -64,7 +65,10 @@ static void child(const bkp_hook_spec *spec, const bkp_cmd_user *u, char **envp,
             err = EPERM;
     }
     if (!err) {
-        execve("/bin/sh", argv, envp);
+        if (spec->argv)
+            execve(spec->argv[0], spec->argv, envp);
+        else
+            execve("/bin/sh", argv, envp);
         err = errno;
     }
     (void)!write(errfd, &err, sizeof(err));
@@ -203,6 +207,7 @@ struct bkp_hook_proc {
     bool streaming;   /* its standard output is data (bkp_hook_start) */
     bool left, held;  /* a stream's: see bkp_hook_result */
     atomic_bool stop; /* its reader gave up: end it (the watcher does) */
+    atomic_llong stop_at_ms; /* end it at this time since t0 (ms); 0: not so */
     int data;         /* a stream's: the watcher's own copy of its output's reading end */
     int cancel[2];    /* written when the reader must give up (held open) */
     pthread_t watch;  /* a stream's: reads its stderr and keeps its time limit */
@@ -225,7 +230,8 @@ static int wait_for(bkp_hook_proc *h)
             return -errno;
         double t = since(&h->t0);
         bool late = h->timeout > 0 && t >= (double)h->timeout;
-        if (!ending && (late || atomic_load(&h->stop))) {
+        long long at = atomic_load(&h->stop_at_ms);
+        if (!ending && (late || atomic_load(&h->stop) || (at && t * 1000 >= (double)at))) {
             kill(-h->pid, SIGTERM);
             ending = true;
             h->killed = late;
@@ -300,6 +306,7 @@ static int start(const bkp_hook_spec *spec, int *data, bkp_hook_proc **out)
     h->cancel[0] = h->cancel[1] = h->data = -1;
     h->streaming = data != NULL;
     atomic_init(&h->stop, false);
+    atomic_init(&h->stop_at_ms, 0);
     /* The user and the environment are made before fork: between fork and
      * exec only async-signal-safe calls are allowed in a process that may
      * have threads, and a user lookup is not one. */
@@ -311,7 +318,7 @@ static int start(const bkp_hook_spec *spec, int *data, bkp_hook_proc **out)
     if (dropped)
         bkp_warn(_("a passphrase source (BKP_PASSPHRASE...) in the env of `%s` is not passed on: "
                    "a command never gets what opens the repository"),
-                 spec->command);
+                 spec->command ? spec->command : spec->argv[0]);
     if (pipe2(pipefd, O_CLOEXEC) < 0 || pipe2(outfd, O_CLOEXEC) < 0 ||
         (data && (pipe2(datafd, O_CLOEXEC) < 0 || pipe2(h->cancel, O_CLOEXEC) < 0))) {
         rc = -errno;
@@ -412,6 +419,11 @@ int bkp_hook_exec(const bkp_hook_spec *spec, bkp_hook_result *res)
 int bkp_hook_cancel_fd(const bkp_hook_proc *h)
 {
     return h->cancel[0];
+}
+
+void bkp_hook_stop_after(bkp_hook_proc *h, double seconds)
+{
+    atomic_store(&h->stop_at_ms, (long long)((since(&h->t0) + seconds) * 1000) + 1);
 }
 
 int bkp_hook_start(const bkp_hook_spec *spec, int *data, bkp_hook_proc **out)

@@ -1,7 +1,8 @@
 /*
  * hook.h — run an operator's command (a pg_dump before a capture, a
  * runbook's run or check step, a notification) with a time limit. The
- * command runs under /bin/sh in its own process group with stdin from
+ * command runs under /bin/sh (or, given as `argv`, as it is: a program bkp
+ * runs itself, such as ssh) in its own process group with stdin from
  * /dev/null (or the bytes it is given); at the limit
  * the whole group is killed (TERM, then KILL after 5 s), so a hung child of
  * the command cannot hold the run. What it writes goes on to our stderr as
@@ -36,6 +37,9 @@ typedef struct bkp_hook_result {
 
 typedef struct bkp_hook_spec {
     const char *command; /* for sh -c */
+    /* Or a program and its arguments (argv[0] an absolute path), run as
+     * they are with no shell between: what bkp builds itself (ssh). */
+    char *const *argv;
     char *const *env;    /* "NAME=value", added to the allowlisted ones */
     size_t nenv;
     /* The environment the allowlisted names are taken from ("NAME=value",
@@ -50,7 +54,7 @@ typedef struct bkp_hook_spec {
     bool quiet;
 } bkp_hook_spec;
 
-/* Run `spec->command`. 0 when it exited 0; -ETIMEDOUT, -ECHILD (non-zero
+/* Run `spec->command` (or `spec->argv`). 0 when it exited 0; -ETIMEDOUT, -ECHILD (non-zero
  * exit or signal), -ENOENT when `run_as` names no user, -EPERM when we cannot
  * become that user, or another negative errno when it could not be started
  * (then nothing of the command ran). All borrowed; `res` is always set. */
@@ -70,6 +74,10 @@ int bkp_hook_finish(bkp_hook_proc *h, bool stop, bkp_hook_result *res);
 /* Readable when the reader of a stream's output must give up: the command
  * ended but its output is still held open (bkp_hook_result.held_open). */
 int bkp_hook_cancel_fd(const bkp_hook_proc *h);
+/* End it (as a reader that gave up would) if it has not ended by itself
+ * `seconds` from now: what has said all it had to say (ssh after the
+ * agent's last frame) gets a moment to exit, and no more. */
+void bkp_hook_stop_after(bkp_hook_proc *h, double seconds);
 
 /* bkp_hook_exec as ourselves, in our working directory. */
 int bkp_hook_run(const char *command, char *const *env, size_t nenv, int64_t timeout,

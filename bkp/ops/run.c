@@ -13,6 +13,7 @@
 #include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
 #include "bkp/ops/medium_check.h"
+#include "bkp/ops/remote_host.h"
 #include "bkp/ops/run.h"
 #include "policies/schedule.h"
 
@@ -68,10 +69,31 @@ say3(char *en, char *shown, char *ja, size_t n, const char *fmt, ...)
     va_end(ap);
 }
 
-void ops_stream_why(int rc, const bkp_hook_result *hr, const pol_hook *cmd, char *en,
+/* The same for a fixed text (marked N_()). */
+static void say_text(char *en, char *shown, char *ja, size_t n, const char *text)
+{
+    snprintf(en, n, "%s", text);
+    snprintf(shown, n, "%s", _(text));
+    if (ja) {
+        bkp_i18n_saved saved;
+        bkp_i18n_begin(&saved, "ja");
+        snprintf(ja, n, "%s", _(text));
+        bkp_i18n_end(&saved);
+    }
+}
+
+void ops_stream_why(int rc, const bkp_hook_result *hr, const pol_dataset *d, char *en,
                     char *shown, char *ja, size_t n)
 {
-    if (rc == -ETIMEDOUT)
+    const pol_hook *cmd = &d->stream.command;
+    const char *remote = d->host ? ops_remote_why(rc) : NULL;
+    if (remote)
+        say_text(en, shown, ja, n, remote);
+    else if (rc == -ECHILD && d->host && hr->timed_out)
+        say_text(en, shown, ja, n,
+                 N_("was ended at its time limit on the source server (the timeout of the "
+                    "command in the agent's file there)"));
+    else if (rc == -ETIMEDOUT)
         say3(en, shown, ja, n, N_("was killed after %llds (its timeout)"),
              (long long)cmd->timeout);
     else if (rc == -ENODATA)
@@ -201,7 +223,7 @@ static void judge_backup(int ex, const pol_dataset *d, ops_run_outcome *o)
         o->what = N_("failed");
         o->hook = d->stream.command.command;
         snprintf(o->hook_output, sizeof(o->hook_output), "%s", o->b.stream.tail);
-        ops_stream_why(o->b.stream_rc, &o->b.stream, &d->stream.command, en, shown, ja, sizeof(en));
+        ops_stream_why(o->b.stream_rc, &o->b.stream, d, en, shown, ja, sizeof(en));
         snprintf(o->detail, sizeof(o->detail), "the stream's command %s", en);
         snprintf(o->shown, sizeof(o->shown), _("the stream's command %s"), shown);
         bkp_i18n_begin(&saved, "ja");

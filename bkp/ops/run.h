@@ -154,12 +154,12 @@ bool ops_run_setting_up(const ops_run_in *in);
 /* the key-recovery drill reminder `kd` (ops_key_drill_status). */
 void ops_run_alert_key_drill(ops_alerts *al, const json_t *kd);
 
-/* How a stream's command ended (`rc` of bkp_hook_finish, or -ENODATA when
- * it wrote nothing): a clause after "the stream's command", in English
- * (`en`, for the audit log and --json), in the reader's language (`shown`)
- * and in Japanese (`ja`, for the alert's mail; may be NULL), each of `n`
- * bytes. */
-void ops_stream_why(int rc, const bkp_hook_result *hr, const pol_hook *cmd, char *en,
+/* How the stream's command of `d` ended (`rc` of bkp_hook_finish or
+ * bkp_remote_finish, or -ENODATA when it wrote nothing): a clause after
+ * "the stream's command", in English (`en`, for the audit log and --json),
+ * in the reader's language (`shown`) and in Japanese (`ja`, for the
+ * alert's mail; may be NULL), each of `n` bytes. */
+void ops_stream_why(int rc, const bkp_hook_result *hr, const pol_dataset *d, char *en,
                     char *shown, char *ja, size_t n);
 
 #endif

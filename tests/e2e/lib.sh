@@ -54,6 +54,12 @@ _cleanup() {
     if [ -n "${PG_STARTED:-}" ]; then
         as_pg "$PGBIN/pg_ctl" -D "$PGDATA" stop -m immediate -w >/dev/null 2>&1 || true
     fi
+    if [ -e "$WORK/.loops" ]; then # loop devices a test attached (attach_loop)
+        while read -r p; do losetup -d "$p" 2>/dev/null || true; done <"$WORK/.loops"
+    fi
+    for p in "$WORK"/sshd-*/pid; do
+        [ -e "$p" ] && kill "$(cat "$p")" 2>/dev/null || true
+    done
     if [ -n "${RGW_DIR:-}" ] && [ -e "$RGW_DIR/pids" ]; then
         bash "$RGW_SH" stop "$RGW_DIR" >/dev/null 2>&1 || true
     fi
@@ -284,6 +290,60 @@ as_pg() { (cd "$PG" && runuser -u postgres -- "$@"); }
 sql() {
     # shellcheck disable=SC2086
     "$PGBIN/psql" -X $CONN -d "$1" -v ON_ERROR_STOP=1 -tAc "$2"
+}
+
+# attach_loop FILE [--read-only]: FILE as a loop block device, detached when
+# the test ends; prints the device. Skips (77) where loop devices cannot be
+# made (a container without them).
+attach_loop() {
+    local dev
+    need_tool losetup
+    dev=$(losetup -f --show "$@" 2>"$WORK/.losetup") || {
+        echo "SKIP [$TEST_NAME]: no loop device: $(cat "$WORK/.losetup")" >&2
+        exit 77
+    }
+    echo "$dev" >>"$WORK/.loops"
+    echo "$dev"
+}
+
+# start_sshd NAME ADDRESS: an sshd of the test's own on ADDRESS (a loopback
+# address) and a free port, with its own host key and config, whose
+# authorized_keys is $WORK/sshd-NAME/authorized_keys for every user (root
+# too, with a key only; the test writes the forced command there). PAM, as
+# Debian's sshd has it: a system user with no password may log in by key. Sets SSHD_PORT and
+# SSHD_KEY (the host key's public line, "TYPE BASE64"). Stopped when the
+# test ends. Skips (77) without sshd.
+start_sshd() {
+    local name=$1 address=$2 dir="$WORK/sshd-$1" try
+    [ -x /usr/sbin/sshd ] || { echo "SKIP [$TEST_NAME]: no sshd (apt-get install openssh-server)" >&2; exit 77; }
+    mkdir -p "$dir" /run/sshd
+    chmod 755 /run/sshd
+    ssh-keygen -q -t ed25519 -N '' -C "$name" -f "$dir/host_key" || fail "ssh-keygen failed"
+    : >"$dir/authorized_keys"
+    for try in 1 2 3 4 5; do
+        SSHD_PORT=$((20000 + RANDOM % 20000))
+        cat >"$dir/sshd_config" <<CONF
+ListenAddress $address:$SSHD_PORT
+HostKey $dir/host_key
+AuthorizedKeysFile $dir/authorized_keys
+PidFile $dir/pid
+StrictModes no
+UsePAM yes
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+AllowTcpForwarding no
+X11Forwarding no
+LogLevel VERBOSE
+CONF
+        rm -f "$dir/pid"
+        /usr/sbin/sshd -f "$dir/sshd_config" -E "$dir/log" && {
+            for _ in $(seq 50); do [ -s "$dir/pid" ] && break; sleep 0.1; done
+            [ -s "$dir/pid" ] && break
+        }
+    done
+    [ -s "$dir/pid" ] || fail "sshd $name did not start: $(tail -n 5 "$dir/log")"
+    SSHD_KEY=$(cut -d' ' -f1,2 "$dir/host_key.pub")
 }
 
 # object_medium NAME BUCKET [MODE] [DAYS]: the policy lines (a list item under

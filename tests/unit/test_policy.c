@@ -50,6 +50,13 @@ static int load_text(const char *text, pol_policy **out)
 
 #define HEAD "repository: /srv/bkp/repo\n"
 #define DS "datasets:\n  - name: emr\n    paths: [/var/backups/emr]\n"
+/* A source server, and a data set of it (one more line). */
+#define EDKEY "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICFyBO79xZuAN6GekWxF3zHRX+umPFvoQy58zLY5oFGC"
+#define HOST(extra)                                                                                \
+    "hosts:\n  - name: emr-db\n    ssh: bkp@10.0.0.12\n    host_key: \"" EDKEY "\"\n" extra
+#define REMOTE(line)                                                                               \
+    "datasets:\n  - name: karte\n    host: emr-db\n    stream: { command: emr-dump, name: "      \
+    "emr.dump }\n" line
 /* An object medium with one more key. */
 #define OBJ(extra)                                                                                 \
     "media:\n  - { name: c, type: object, endpoint: https://s3.example.jp, bucket: b-1, "          \
@@ -61,6 +68,21 @@ static const struct bad {
     const char *expected; /* in that message */
 } bad[] = {
     {HEAD DS "colour: blue\n", 5, "unknown key 'colour' in the policy"},
+    {HEAD REMOTE(""), 3, "is on host 'emr-db', which is not under hosts"},
+    {HEAD HOST("") "datasets:\n  - name: k\n    host: emr-db\n    paths: [/srv]\n", 7,
+     "takes paths from host emr-db"},
+    {HEAD HOST("") "datasets:\n  - name: k\n    host: emr-db\n    stream: { command: \"pg_dump "
+                   "emr\", name: e.dump }\n",
+     7, "its command is the name of a command in the agent's commands"},
+    {HEAD "hosts:\n  - name: emr-db\n    ssh: bkp@10.0.0.12\n    host_key: \"ssh-rsa AAAA\"\n" REMOTE(""),
+     5, "host_key is not a host key"},
+    {HEAD "hosts:\n  - name: emr-db\n    ssh: 10.0.0.12\n    host_key: \"" EDKEY "\"\n" REMOTE(""),
+     4, "is not user@address"},
+    {HEAD "hosts:\n  - name: emr-db\n    ssh: bkp@-oProxyCommand=x\n    host_key: \"" EDKEY "\"\n"
+          REMOTE(""),
+     4, "is not user@address"},
+    {HEAD "hosts:\n  - name: emr-db\n    ssh: bkp@10.0.0.12\n" REMOTE(""), 3, "has no host_key"},
+    {HEAD HOST("    identity: id_ed25519\n") REMOTE(""), 6, "is not absolute"},
     {HEAD DS "    stream: { command: pg_dump, name: emr.dump }\n", 3, "both paths and a stream"},
     {HEAD "datasets:\n  - name: emr\n    stream: { command: pg_dump, name: ../emr.dump }\n", 4,
      "is not a plain file name"},
@@ -76,7 +98,7 @@ static const struct bad {
     {HEAD "datasets:\n  - name: emr\n    stream: { name: x.dump, colour: red }\n", 4,
      "unknown key 'colour' in stream"},
     {HEAD "datasets:\n  - name: emr\n    stream: { command: x, name: e.dump }\n"
-          "    exclude: [\"*.tmp\"]\n", 3, "exclude and one_file_system are for paths"},
+          "    exclude: [\"*.tmp\"]\n", 3, "one_file_system and read_special are for paths"},
     {HEAD "datasets:\n  - name: emr\n    schedule: daily 02:00\n", 3, "has no paths"},
     {HEAD DS "    scheduel: daily 02:00\n", 5, "unknown key 'scheduel' in a data set"},
     {HEAD DS "    schedule: daily 25:00\n", 5, "is not a schedule"},
@@ -235,6 +257,27 @@ static void test_stream(void **state)
                                "pipefail -c \"pg_dump emr | gzip\"', name: e.gz }\n",
                                &p),
                      0);
+    pol_free(p);
+}
+
+static void test_hosts(void **state)
+{
+    (void)state;
+    pol_policy *p = NULL;
+    assert_int_equal(load_text(HEAD HOST("    port: 2222\n") REMOTE(""), &p), 0);
+    const pol_host *h = pol_host_find(p, "emr-db");
+    assert_non_null(h);
+    assert_string_equal(h->user, "bkp");
+    assert_string_equal(h->address, "10.0.0.12");
+    assert_int_equal(h->port, 2222);
+    assert_string_equal(h->identity, POL_HOST_IDENTITY);
+    assert_int_equal(h->connect_timeout, 30);
+    assert_string_equal(p->datasets[0].host, "emr-db");
+    json_t *o = pol_to_json(p);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(o, "hosts"), 0), "address")),
+                        "10.0.0.12");
+    json_decref(o);
     pol_free(p);
 }
 
@@ -576,6 +619,7 @@ int main(void)
         cmocka_unit_test(test_status_page),    cmocka_unit_test(test_facility_language),
         cmocka_unit_test(test_syntax_errors),  cmocka_unit_test(test_medium_kinds),
         cmocka_unit_test(test_stream),
+        cmocka_unit_test(test_hosts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

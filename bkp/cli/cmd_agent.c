@@ -1,0 +1,70 @@
+/*
+ * cmd_agent.c — `bkp agent`: on a source server, the forced command of the
+ * backup server's key (bkp/ops/agent.h). Run by hand on a terminal, it
+ * checks its configuration and says what it would serve.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "bkp/cli/cli.h"
+#include "bkp/io/i18n.h"
+#include "bkp/io/log.h"
+#include "bkp/ops/agent.h"
+
+static int show(const pol_agent *a)
+{
+    printf(_("%s: valid\n"), a->file);
+    printf("%s", _("  it may read:"));
+    for (size_t i = 0; i < a->nread; i++)
+        printf(" %s", a->read[i]);
+    printf("%s\n", a->nread ? "" : _(" nothing"));
+    for (size_t i = 0; i < a->ncommands; i++)
+        printf(_("  it may run %s: %s\n"), a->commands[i].name, a->commands[i].command);
+    printf("%s\n", _("It answers the backup server over SSH, as the forced command of its key: "
+                     "restrict,command=\"/usr/bin/bkp agent\" in authorized_keys"));
+    return EXIT_OK;
+}
+
+int cmd_agent(cli *c)
+{
+    const char *file = c->agent_config ? c->agent_config : POL_AGENT_CONFIG;
+    pol_agent *a = NULL;
+    int rc = pol_agent_load(file, &a);
+    /* A person checking the file, on a terminal of this server: never a
+     * session of the backup server's key (a line without `restrict` would
+     * give it a terminal, and the commands may hold a password). */
+    bool person = isatty(1) && !getenv("SSH_ORIGINAL_COMMAND") && !getenv("SSH_CONNECTION");
+    if (person) {
+        if (rc == -ENOENT || (rc && rc != -EINVAL && rc != -EPERM))
+            bkp_error(_("cannot read the agent's configuration %s: %s; write it (read: [...], "
+                        "commands: {...}) or give --config FILE"),
+                      file, bkp_strerror(rc));
+        int ex = rc ? EXIT_USAGE : show(a);
+        pol_agent_free(a);
+        return ex;
+    }
+    signal(SIGPIPE, SIG_IGN); /* the backup server gone is a write's EPIPE */
+    const char *request = getenv("SSH_ORIGINAL_COMMAND");
+    pol_agent none = {.file = (char *)file};
+    if (rc) {
+        char why[600];
+        const char *what = rc == -EINVAL   ? "is not valid"
+                           : rc == -EPERM  ? "is not trusted (its owner or mode)"
+                           : rc == -ENOENT ? "is missing"
+                           : rc == -EACCES ? "cannot be read by the agent's user"
+                                           : "cannot be read";
+        snprintf(why, sizeof(why),
+                 "the agent's configuration %s on the source server %s; the agent serves "
+                 "nothing until it is mended (check it there, as the agent's user, with `bkp "
+                 "agent --config %s`)",
+                 file, what, file);
+        rc = ops_agent_refuse(&none, BKP_VERSION, why, 1);
+        return EXIT_FAILED;
+    }
+    rc = ops_agent_serve(a, BKP_VERSION, request, 1);
+    pol_agent_free(a);
+    return rc ? EXIT_FAILED : EXIT_OK;
+}

@@ -1,0 +1,233 @@
+/*
+ * wire.c — the agent's frames and their typed payloads (wire.h).
+ */
+#include "bkp/host/wire.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "bkp/io/fdio.h"
+#include "bkp/io/text.h"
+#include "bkp/store/layout.h"
+
+static bool type_ok(int t)
+{
+    return t == BKP_WIRE_HELLO || t == BKP_WIRE_DATA_FRAME || t == BKP_WIRE_END ||
+           t == BKP_WIRE_REFUSED;
+}
+
+int bkp_wire_header(const uint8_t h[BKP_WIRE_HEADER], int *type, uint32_t *len)
+{
+    uint32_t n = (uint32_t)h[1] << 24 | (uint32_t)h[2] << 16 | (uint32_t)h[3] << 8 | h[4];
+    if (!type_ok(h[0]) || n > BKP_WIRE_MAX)
+        return -EPROTO;
+    *type = h[0];
+    *len = n;
+    return 0;
+}
+
+int bkp_wire_send(int fd, int type, const void *payload, size_t len)
+{
+    if (!type_ok(type) || len > BKP_WIRE_MAX)
+        return -EINVAL;
+    uint8_t h[BKP_WIRE_HEADER] = {(uint8_t)type, (uint8_t)(len >> 24), (uint8_t)(len >> 16),
+                                  (uint8_t)(len >> 8), (uint8_t)len};
+    int rc = bkp_write_full(fd, h, sizeof(h));
+    return rc || !len ? rc : bkp_write_full(fd, payload, len);
+}
+
+/* Read exactly `len` bytes: 0, 1 at the end before any, -EPIPE at the end
+ * after some, or a negative errno. */
+static int read_exact(int fd, uint8_t *buf, size_t len)
+{
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = read(fd, buf + got, len - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        if (n == 0)
+            return got ? -EPIPE : 1;
+        got += (size_t)n;
+    }
+    return 0;
+}
+
+int bkp_wire_recv(int fd, bkp_wire_frame *f)
+{
+    uint8_t h[BKP_WIRE_HEADER];
+    int rc = read_exact(fd, h, sizeof(h));
+    if (rc)
+        return rc;
+    if ((rc = bkp_wire_header(h, &f->type, &f->len)))
+        return rc;
+    if (!f->data && !(f->data = malloc(BKP_WIRE_MAX)))
+        return -ENOMEM;
+    rc = read_exact(fd, f->data, f->len);
+    return rc == 1 ? -EPIPE : rc;
+}
+
+void bkp_wire_frame_clear(bkp_wire_frame *f)
+{
+    free(f->data);
+    memset(f, 0, sizeof(*f));
+}
+
+static json_t *load(const void *buf, size_t len)
+{
+    json_t *j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, NULL);
+    if (!json_is_object(j)) {
+        json_decref(j);
+        return NULL;
+    }
+    return j;
+}
+
+bool bkp_wire_path_ok(const char *s)
+{
+    if (!s || s[0] != '/' || strlen(s) > 4095)
+        return false;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return false;
+    return true;
+}
+
+/* A list of strings each `ok`, into a NULL-terminated array. */
+static bool list(const json_t *a, bool (*ok)(const char *), char ***out, size_t *n)
+{
+    size_t i;
+    json_t *v;
+    if (!json_is_array(a) || json_array_size(a) > BKP_WIRE_LIST)
+        return false;
+    if (!(*out = calloc(json_array_size(a) + 1, sizeof(char *))))
+        return false;
+    json_array_foreach(a, i, v)
+    {
+        const char *s = json_string_value(v);
+        if (!s || !ok(s) || !((*out)[i] = strdup(s)))
+            return false;
+        *n = i + 1;
+    }
+    return true;
+}
+
+int bkp_wire_hello_parse(const void *buf, size_t len, bkp_wire_hello *out)
+{
+    memset(out, 0, sizeof(*out));
+    json_t *j = load(buf, len);
+    const char *version = json_string_value(json_object_get(j, "version"));
+    json_t *proto = json_object_get(j, "protocol");
+    bool ok = j && json_is_integer(proto) && json_integer_value(proto) >= 1 &&
+              json_integer_value(proto) <= 1000 && version &&
+              strlen(version) < sizeof(out->version);
+    for (const char *p = version; ok && *p; p++)
+        ok = *p > 0x20 && *p < 0x7f;
+    if (ok) {
+        out->protocol = (int)json_integer_value(proto);
+        strcpy(out->version, version);
+        ok = list(json_object_get(j, "read"), bkp_wire_path_ok, &out->read, &out->nread) &&
+             list(json_object_get(j, "commands"), bkp_dataset_name_ok, &out->commands,
+                  &out->ncommands);
+    }
+    json_decref(j);
+    if (!ok) {
+        bkp_wire_hello_clear(out);
+        return -EBADMSG;
+    }
+    return 0;
+}
+
+static char *emit(json_t *j, size_t *len)
+{
+    char *s = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(j);
+    if (s)
+        *len = strlen(s);
+    return s;
+}
+
+char *bkp_wire_hello_emit(const bkp_wire_hello *h, size_t *len)
+{
+    json_t *read = json_array(), *cmds = json_array();
+    for (size_t i = 0; read && i < h->nread; i++)
+        json_array_append_new(read, json_string(h->read[i]));
+    for (size_t i = 0; cmds && i < h->ncommands; i++)
+        json_array_append_new(cmds, json_string(h->commands[i]));
+    return emit(json_pack("{s:i, s:s, s:o*, s:o*}", "protocol", h->protocol, "version",
+                          h->version, "read", read, "commands", cmds),
+                len);
+}
+
+static void free_list(char **v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+void bkp_wire_hello_clear(bkp_wire_hello *h)
+{
+    free_list(h->read, h->nread);
+    free_list(h->commands, h->ncommands);
+    memset(h, 0, sizeof(*h));
+}
+
+int bkp_wire_end_parse(const void *buf, size_t len, bkp_wire_end *out)
+{
+    json_t *j = load(buf, len);
+    json_t *ex = json_object_get(j, "exit_code"), *sig = json_object_get(j, "signal");
+    static const char *const flags[] = {"timed_out", "left_running", "held_open"};
+    bool *to[] = {&out->timed_out, &out->left_running, &out->held_open};
+    bool ok = j && json_is_integer(ex) && json_integer_value(ex) >= -1 &&
+              json_integer_value(ex) <= 255 && json_is_integer(sig) &&
+              json_integer_value(sig) >= 0 && json_integer_value(sig) <= 128;
+    memset(out, 0, sizeof(*out));
+    for (size_t i = 0; ok && i < 3; i++) {
+        json_t *b = json_object_get(j, flags[i]);
+        ok = json_is_boolean(b);
+        *to[i] = ok && json_is_true(b);
+    }
+    if (ok) {
+        out->exit_code = (int)json_integer_value(ex);
+        out->signal = (int)json_integer_value(sig);
+    }
+    json_decref(j);
+    return ok ? 0 : -EBADMSG;
+}
+
+char *bkp_wire_end_emit(const bkp_wire_end *e, size_t *len)
+{
+    return emit(json_pack("{s:i, s:i, s:b, s:b, s:b}", "exit_code", e->exit_code, "signal",
+                          e->signal, "timed_out", e->timed_out, "left_running", e->left_running,
+                          "held_open", e->held_open),
+                len);
+}
+
+int bkp_wire_refused_parse(const void *buf, size_t len, char *why, size_t size)
+{
+    json_t *j = load(buf, len);
+    const char *s = json_string_value(json_object_get(j, "error"));
+    char *safe = s ? bkp_text_safe(s, BKP_TEXT_FIELD) : NULL;
+    int rc = safe && size ? 0 : -EBADMSG;
+    if (!rc) {
+        size_t n = strlen(safe) < size - 1 ? strlen(safe) : size - 1;
+        while (n > 0 && n < strlen(safe) && ((unsigned char)safe[n] & 0xc0) == 0x80)
+            n--; /* not inside a character */
+        memcpy(why, safe, n);
+        why[n] = '\0';
+    }
+    free(safe);
+    json_decref(j);
+    return rc;
+}
+
+char *bkp_wire_refused_emit(const char *why, size_t *len)
+{
+    return emit(json_pack("{s:s}", "error", why), len);
+}

@@ -1,0 +1,104 @@
+/*
+ * wire.h — the agent's protocol (FORMAT.md §9e): what `bkp agent`, on a
+ * source server, answers over SSH to the backup server that asked.
+ *
+ * The backup server's request is the command line of the SSH session; the
+ * source's sshd hands it to the agent (the forced command of the backup
+ * server's key) in SSH_ORIGINAL_COMMAND: `hello`, or `run NAME`. Nothing
+ * else is a request, and nothing of it is given to a shell.
+ *
+ * The agent answers on its standard output with frames: one byte of type,
+ * the payload's length in four bytes (big-endian, at most BKP_WIRE_MAX),
+ * then the payload.
+ *
+ *   'H' hello    JSON: protocol (1), the agent's version, the trees it may
+ *                read and the names of the commands it may run. First.
+ *   'D' data     the next bytes of the command's standard output.
+ *   'E' end      JSON: how the command ended. Last of a `run`.
+ *   'R' refused  JSON: why the request is not served. Last.
+ *
+ * What the command writes to its standard error, and the agent's own
+ * messages, go to the session's standard error: for people, never parsed.
+ *
+ * Both ends check everything: the backup server trusts nothing a source
+ * sends beyond "these are the bytes of the file" (a source may be the
+ * attacker's), and decodes each payload into a typed value here, bounded.
+ */
+#ifndef BKP_WIRE_H
+#define BKP_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define BKP_WIRE_PROTOCOL 1
+#define BKP_WIRE_MAX (1U << 20) /* the largest payload */
+#define BKP_WIRE_DATA (64U << 10) /* what the agent puts in one data frame */
+#define BKP_WIRE_HEADER 5
+
+enum {
+    BKP_WIRE_HELLO = 'H',
+    BKP_WIRE_DATA_FRAME = 'D',
+    BKP_WIRE_END = 'E',
+    BKP_WIRE_REFUSED = 'R',
+};
+
+/* One frame as received: its payload in a buffer of the frame's own,
+ * reused from one frame to the next (bkp_wire_frame_clear frees it). */
+typedef struct bkp_wire_frame {
+    int type;
+    uint32_t len;
+    uint8_t *data;
+} bkp_wire_frame;
+
+/* The header `h` into its type and length: 0, or -EPROTO for a type this
+ * protocol has not or a length over BKP_WIRE_MAX. */
+int bkp_wire_header(const uint8_t h[BKP_WIRE_HEADER], int *type, uint32_t *len);
+
+/* Send one frame on `fd` (blocking, whole): 0 or a negative errno. */
+int bkp_wire_send(int fd, int type, const void *payload, size_t len)
+    __attribute__((warn_unused_result));
+
+/* Receive the next frame from `fd` (blocking): 0; 1 at the end of the
+ * stream before a frame began; -EPROTO (a bad header), -EPIPE (the stream
+ * ended inside a frame) or another negative errno. */
+int bkp_wire_recv(int fd, bkp_wire_frame *f) __attribute__((warn_unused_result));
+void bkp_wire_frame_clear(bkp_wire_frame *f);
+
+/* A path a hello may name: absolute, at most 4095 bytes, no control
+ * character. */
+bool bkp_wire_path_ok(const char *path);
+
+/* The agent's hello. Paths are absolute (at most 4095 bytes, no control
+ * character), names as data set names are (layout.h), at most
+ * BKP_WIRE_LIST of each; the version is printable, at most 31 bytes. */
+#define BKP_WIRE_LIST 256
+typedef struct bkp_wire_hello {
+    int protocol;
+    char version[32];
+    char **read; /* owned */
+    size_t nread;
+    char **commands; /* owned */
+    size_t ncommands;
+} bkp_wire_hello;
+/* Parse `len` bytes: 0 or -EBADMSG (`out` then empty). */
+int bkp_wire_hello_parse(const void *buf, size_t len, bkp_wire_hello *out);
+/* Its payload (malloc'd, `*len` bytes), NULL without memory. */
+char *bkp_wire_hello_emit(const bkp_wire_hello *h, size_t *len);
+void bkp_wire_hello_clear(bkp_wire_hello *h);
+
+/* How a run's command ended. */
+typedef struct bkp_wire_end {
+    int exit_code; /* -1 when it did not exit */
+    int signal;    /* 0 when it was not ended by one */
+    bool timed_out, left_running, held_open;
+} bkp_wire_end;
+int bkp_wire_end_parse(const void *buf, size_t len, bkp_wire_end *out);
+char *bkp_wire_end_emit(const bkp_wire_end *e, size_t *len);
+
+/* Why a request was refused: a sentence for people, made safe for a log
+ * (text.h), cut to `size` bytes. */
+int bkp_wire_refused_parse(const void *buf, size_t len, char *why, size_t size);
+char *bkp_wire_refused_emit(const char *why, size_t *len);
+
+#endif

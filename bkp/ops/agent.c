@@ -1,0 +1,162 @@
+/*
+ * agent.c — serving one request on a source server (agent.h).
+ */
+#include "bkp/ops/agent.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bkp/host/hook.h"
+#include "bkp/host/wire.h"
+#include "bkp/io/i18n.h"
+#include "bkp/io/log.h"
+#include "bkp/io/text.h"
+#include "bkp/store/layout.h"
+
+/* Send `payload` (owned, freed; NULL: no memory) of `*len` bytes. */
+static int send_json(int out, int type, char *payload, const size_t *len)
+{
+    if (!payload)
+        return -ENOMEM;
+    int rc = bkp_wire_send(out, type, payload, *len);
+    free(payload);
+    return rc;
+}
+
+static int hello(const pol_agent *a, const char *version, int out)
+{
+    bkp_wire_hello h = {.protocol = BKP_WIRE_PROTOCOL, .nread = a->nread, .read = a->read};
+    char *names[BKP_WIRE_LIST + 1];
+    snprintf(h.version, sizeof(h.version), "%s", version);
+    for (size_t i = 0; i < a->ncommands && i < BKP_WIRE_LIST; i++)
+        names[h.ncommands++] = a->commands[i].name;
+    h.commands = names;
+    if (h.nread > BKP_WIRE_LIST)
+        h.nread = BKP_WIRE_LIST;
+    size_t len;
+    return send_json(out, BKP_WIRE_HELLO, bkp_wire_hello_emit(&h, &len), &len);
+}
+
+/* Say why (English: the backup server's operator reads it in its log and
+ * the source's administrator changes the file) and refuse. */
+static int refuse(int out, const char *why)
+{
+    size_t len;
+    /* It may quote the request: any bytes. JSON carries UTF-8 only. */
+    char *safe = bkp_text_safe(why, BKP_TEXT_FIELD);
+    if (!safe)
+        return -ENOMEM;
+    bkp_error("%s", safe);
+    int rc = send_json(out, BKP_WIRE_REFUSED, bkp_wire_refused_emit(safe, &len), &len);
+    free(safe);
+    return rc ? rc : -EACCES;
+}
+
+/* Copy the command's output into data frames until its end; false when the
+ * backup server went away (the command is then ended). */
+static bool relay(int data, int cancel, int out)
+{
+    static uint8_t buf[BKP_WIRE_DATA];
+    struct pollfd p[3] = {{.fd = data, .events = POLLIN},
+                          {.fd = out, .events = 0},
+                          {.fd = cancel, .events = POLLIN}};
+    for (;;) {
+        if (poll(p, 3, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            return false;
+        }
+        if (p[1].revents & (POLLERR | POLLHUP))
+            return false; /* the connection is gone while the command is quiet */
+        if (p[2].revents && !(p[0].revents & POLLIN))
+            return true; /* ended, its output held open elsewhere: the end says so */
+        if (!p[0].revents)
+            continue;
+        ssize_t n = read(data, buf, sizeof(buf));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n == 0;
+        if (bkp_wire_send(out, BKP_WIRE_DATA_FRAME, buf, (size_t)n))
+            return false;
+    }
+}
+
+static int run(const pol_agent *a, const char *name, int out)
+{
+    char why[600];
+    const pol_agent_command *c = pol_agent_command_find(a, name);
+    if (!c) {
+        snprintf(why, sizeof(why),
+                 "the command '%s' is not in the commands of %s on this server; add it there "
+                 "if it is to be backed up",
+                 name, a->file);
+        return refuse(out, why);
+    }
+    /* The session's environment is sshd's, and what the client asked for
+     * (AcceptEnv: LANG, LC_*): the backup server's wishes. The command gets
+     * the user's own only. */
+    static const char *const own[] = {"HOME", "USER", "LOGNAME", "SHELL", "TZ", NULL};
+    char *inherited[8] = {NULL};
+    size_t k = 0;
+    for (size_t i = 0; own[i]; i++) {
+        const char *v = getenv(own[i]);
+        char *e = NULL;
+        if (v && asprintf(&e, "%s=%s", own[i], v) > 0)
+            inherited[k++] = e;
+    }
+    bkp_hook_spec spec = {.command = c->command,
+                          .timeout = c->timeout,
+                          .dir = "/",
+                          .inherited = inherited};
+    bkp_hook_proc *proc;
+    bkp_hook_result res;
+    int data, rc = bkp_hook_start(&spec, &data, &proc);
+    for (size_t i = 0; i < k; i++)
+        free(inherited[i]);
+    if (rc) {
+        snprintf(why, sizeof(why), "the command '%s' could not be started: %s", name,
+                 bkp_strerror_en(rc));
+        return refuse(out, why);
+    }
+    bool whole = relay(data, bkp_hook_cancel_fd(proc), out);
+    close(data);
+    bkp_hook_finish(proc, !whole, &res);
+    if (!whole)
+        return -EPIPE;
+    bkp_wire_end e = {.exit_code = res.exit_code,
+                      .signal = res.signal,
+                      .timed_out = res.timed_out,
+                      .left_running = res.left_running,
+                      .held_open = res.held_open};
+    size_t len;
+    return send_json(out, BKP_WIRE_END, bkp_wire_end_emit(&e, &len), &len);
+}
+
+int ops_agent_serve(const pol_agent *a, const char *version, const char *request, int out)
+{
+    int rc = hello(a, version, out);
+    if (rc)
+        return rc;
+    if (!request || !*request)
+        return refuse(out, "no request: this key only serves the backup server's `hello` or "
+                           "`run NAME`, as the forced command of its authorized_keys line");
+    if (!strcmp(request, "hello"))
+        return 0;
+    if (!strncmp(request, "run ", 4) && bkp_dataset_name_ok(request + 4))
+        return run(a, request + 4, out);
+    char why[300];
+    snprintf(why, sizeof(why), "'%.64s' is not a request this agent serves (hello, run NAME)",
+             request);
+    return refuse(out, why);
+}
+
+int ops_agent_refuse(const pol_agent *a, const char *version, const char *why, int out)
+{
+    int rc = hello(a, version, out);
+    return rc ? rc : refuse(out, why);
+}

@@ -1,0 +1,55 @@
+/* A host of the policy as the connection needs it (remote_host.h). */
+#include "bkp/ops/remote_host.h"
+
+#include <errno.h>
+
+#include "bkp/io/i18n.h"
+
+void ops_remote_host(const pol_host *h, bkp_remote_host *out)
+{
+    *out = (bkp_remote_host){.name = h->name,
+                             .user = h->user,
+                             .address = h->address,
+                             .port = h->port,
+                             .identity = h->identity,
+                             .host_key = h->host_key,
+                             .connect_timeout = h->connect_timeout};
+}
+
+const char *ops_remote_why(int rc)
+{
+    switch (rc) {
+    case -EHOSTUNREACH:
+        return N_("could not be run: the source server did not answer (is it on, and its sshd "
+                  "on that port?)");
+    case -EKEYREJECTED:
+        return N_("could not be run: the source server presented another host key than the "
+                  "policy's — if it was reinstalled, compare its new key and run `bkp host add` "
+                  "again; if not, someone may stand between the two servers");
+    case -EPERM:
+        return N_("could not be run: the source server refused our key (is its line in the "
+                  "agent user's authorized_keys there?)");
+    case -EPROTO:
+        return N_("could not be run: no bkp agent answered on the source server (is bkp "
+                  "installed there, and the forced command in authorized_keys `bkp agent`?)");
+    case -ENOKEY:
+        return N_("could not be run: our SSH key for the source servers is missing or not "
+                  "trusted (see the message before this one; `bkp host add` makes one)");
+    case -EPROTONOSUPPORT:
+        return N_("could not be run: the agent on the source server is of another bkp version — "
+                  "install the same version there");
+    case -EBADMSG:
+        return N_("was not taken: the answer from the source server broke the agent's protocol "
+                  "(a frame out of place, too large, or not what it says) — is that server "
+                  "still the one it was?");
+    case -EACCES:
+        return N_("was refused by the agent on the source server");
+    case -EPIPE:
+        return N_("was cut off: the connection to the source server ended before the command "
+                  "did; nothing of it was sealed");
+    case -ENOEXEC:
+        return N_("could not be run: there is no ssh on this server (install openssh-client)");
+    default:
+        return NULL;
+    }
+}

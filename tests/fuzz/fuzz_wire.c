@@ -1,0 +1,70 @@
+/* Fuzz target: what a source server sends the backup server (wire.h). The
+ * bytes are read as the backup server reads a connection, frame by frame
+ * through a descriptor; every payload is given to the parser of its type.
+ * Whatever is accepted is within the limits the protocol promises, and
+ * says the same once emitted and parsed again. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "bkp/host/wire.h"
+#include "bkp/store/layout.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void hello(const bkp_wire_frame *f)
+{
+    bkp_wire_hello h, again;
+    if (bkp_wire_hello_parse(f->data, f->len, &h))
+        return;
+    if (h.nread > BKP_WIRE_LIST || h.ncommands > BKP_WIRE_LIST)
+        abort();
+    for (size_t i = 0; i < h.nread; i++)
+        if (h.read[i][0] != '/')
+            abort(); /* a relative path accepted */
+    for (size_t i = 0; i < h.ncommands; i++)
+        if (!bkp_dataset_name_ok(h.commands[i]))
+            abort(); /* a name that could be a path or an option */
+    size_t len;
+    char *s = bkp_wire_hello_emit(&h, &len);
+    if (s) {
+        if (bkp_wire_hello_parse(s, len, &again) || again.nread != h.nread ||
+            again.ncommands != h.ncommands || strcmp(again.version, h.version))
+            abort(); /* what we emit we must read back the same */
+        bkp_wire_hello_clear(&again);
+    }
+    free(s);
+    bkp_wire_hello_clear(&h);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    int fd = memfd_create("wire", 0);
+    if (fd < 0)
+        return 0;
+    if (write(fd, data, size) != (ssize_t)size || lseek(fd, 0, SEEK_SET) != 0) {
+        close(fd);
+        return 0;
+    }
+    bkp_wire_frame f = {0};
+    bkp_wire_end e;
+    char why[64];
+    while (bkp_wire_recv(fd, &f) == 0) {
+        if (f.len > BKP_WIRE_MAX)
+            abort();
+        if (f.type == BKP_WIRE_HELLO)
+            hello(&f);
+        else if (f.type == BKP_WIRE_END && bkp_wire_end_parse(f.data, f.len, &e) == 0 &&
+                 (e.exit_code < -1 || e.exit_code > 255 || e.signal < 0 || e.signal > 128))
+            abort();
+        else if (f.type == BKP_WIRE_REFUSED && bkp_wire_refused_parse(f.data, f.len, why, sizeof(why)) == 0)
+            for (const char *p = why; *p; p++)
+                if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                    abort(); /* a control byte for the log */
+    }
+    bkp_wire_frame_clear(&f);
+    close(fd);
+    return 0;
+}

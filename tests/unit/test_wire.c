@@ -1,0 +1,282 @@
+/*
+ * test_wire.c — the agent's protocol and what the backup server checks of a
+ * source: frames sent and received through a pipe, each payload parsed back
+ * to what was emitted, and refused when out of shape (a size over the
+ * limit, an unknown type, a frame cut short, a hello naming a path or a
+ * name no agent may send, an end with a field missing); host keys as
+ * ssh-keyscan prints them, with the fingerprint ssh-keygen -l shows;
+ * addresses; the agent's configuration read strictly; and the agent
+ * serving a request: a hello, a refusal for a command it does not list or
+ * a request it does not know, and a command's output in data frames with
+ * its end.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "bkp/host/remote.h"
+#include "bkp/host/wire.h"
+#include "bkp/ops/agent.h"
+#include "policies/agent_config.h"
+
+/* A file in memory holding what a test wrote, read back from its start. */
+static int memfile(void)
+{
+    int fd = memfd_create("wire", MFD_CLOEXEC);
+    assert_true(fd >= 0);
+    return fd;
+}
+
+static void rewind_fd(int fd)
+{
+    assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+}
+
+static void test_frames(void **state)
+{
+    (void)state;
+    int fd = memfile();
+    bkp_wire_frame f = {0};
+    assert_int_equal(bkp_wire_send(fd, BKP_WIRE_DATA_FRAME, "abc", 3), 0);
+    assert_int_equal(bkp_wire_send(fd, BKP_WIRE_DATA_FRAME, "", 0), 0);
+    assert_int_equal(bkp_wire_send(fd, 'Z', "x", 1), -EINVAL); /* no such type */
+    rewind_fd(fd);
+    assert_int_equal(bkp_wire_recv(fd, &f), 0);
+    assert_int_equal(f.type, 'D');
+    assert_int_equal(f.len, 3);
+    assert_memory_equal(f.data, "abc", 3);
+    assert_int_equal(bkp_wire_recv(fd, &f), 0);
+    assert_int_equal(f.len, 0);
+    assert_int_equal(bkp_wire_recv(fd, &f), 1); /* the end, between frames */
+    close(fd);
+
+    /* A size over the limit, an unknown type, a frame cut short. */
+    static const struct {
+        const char *bytes;
+        size_t len;
+        int rc;
+    } bad[] = {{"D\x00\x10\x00\x01", 5, -EPROTO},
+               {"Z\x00\x00\x00\x00", 5, -EPROTO},
+               {"D\x00\x00\x00\x05" "ab", 7, -EPIPE},
+               {"D\x00\x00", 3, -EPIPE}};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+        fd = memfile();
+        assert_int_equal(write(fd, bad[i].bytes, bad[i].len), (ssize_t)bad[i].len);
+        rewind_fd(fd);
+        assert_int_equal(bkp_wire_recv(fd, &f), bad[i].rc);
+        close(fd);
+    }
+    bkp_wire_frame_clear(&f);
+}
+
+static void test_hello(void **state)
+{
+    (void)state;
+    char *read[] = {"/srv/emr", "/srv/scans 2026", NULL}, *cmds[] = {"emr-dump", NULL};
+    bkp_wire_hello h = {.protocol = 1, .read = read, .nread = 2, .commands = cmds,
+                        .ncommands = 1},
+                   back;
+    strcpy(h.version, "0.1.0");
+    size_t len;
+    char *s = bkp_wire_hello_emit(&h, &len);
+    assert_non_null(s);
+    assert_int_equal(bkp_wire_hello_parse(s, len, &back), 0);
+    assert_int_equal(back.protocol, 1);
+    assert_string_equal(back.version, "0.1.0");
+    assert_int_equal(back.nread, 2);
+    assert_string_equal(back.read[1], "/srv/scans 2026");
+    assert_int_equal(back.ncommands, 1);
+    assert_string_equal(back.commands[0], "emr-dump");
+    bkp_wire_hello_clear(&back);
+    free(s);
+
+    static const char *const bad[] = {
+        "{\"protocol\":1,\"version\":\"1\",\"read\":[\"relative\"],\"commands\":[]}",
+        "{\"protocol\":1,\"version\":\"1\",\"read\":[],\"commands\":[\"../x\"]}",
+        "{\"protocol\":1,\"version\":\"1\",\"read\":[\"/a\\nb\"],\"commands\":[]}",
+        "{\"protocol\":1,\"version\":\"a b\",\"read\":[],\"commands\":[]}",
+        "{\"protocol\":0,\"version\":\"1\",\"read\":[],\"commands\":[]}",
+        "{\"protocol\":1,\"version\":\"1\",\"read\":[]}",
+        "{\"protocol\":1,\"protocol\":1,\"version\":\"1\",\"read\":[],\"commands\":[]}",
+        "[]",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+        assert_int_equal(bkp_wire_hello_parse(bad[i], strlen(bad[i]), &back), -EBADMSG);
+}
+
+static void test_end_and_refused(void **state)
+{
+    (void)state;
+    bkp_wire_end e = {.exit_code = 3, .signal = 0, .held_open = true}, back;
+    size_t len;
+    char *s = bkp_wire_end_emit(&e, &len);
+    assert_int_equal(bkp_wire_end_parse(s, len, &back), 0);
+    assert_int_equal(back.exit_code, 3);
+    assert_true(back.held_open);
+    assert_false(back.timed_out);
+    free(s);
+    static const char *const bad[] = {"{}", "{\"exit_code\":300,\"signal\":0,\"timed_out\":false,"
+                                            "\"left_running\":false,\"held_open\":false}",
+                                      "{\"exit_code\":0,\"signal\":0,\"timed_out\":1,"
+                                      "\"left_running\":false,\"held_open\":false}"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+        assert_int_equal(bkp_wire_end_parse(bad[i], strlen(bad[i]), &back), -EBADMSG);
+
+    char why[16];
+    s = bkp_wire_refused_emit("no\x1b[2Jsuch command, said at length", &len);
+    assert_int_equal(bkp_wire_refused_parse(s, len, why, sizeof(why)), 0);
+    assert_null(strchr(why, '\x1b')); /* a terminal's escape is made harmless */
+    assert_true(strlen(why) < sizeof(why));
+    free(s);
+}
+
+static void test_host_keys(void **state)
+{
+    (void)state;
+    static const char ed[] = "ssh-ed25519 "
+                             "AAAAC3NzaC1lZDI1NTE5AAAAICFyBO79xZuAN6GekWxF3zHRX+umPFvoQy58zLY5oFGC";
+    static const char ec[] =
+        "ecdsa-sha2-nistp256 "
+        "AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBJZSyn/hnX4U3P5/PdPSIDzfNTNAp7k14LZfRHQo4"
+        "Ahxclud3J17208UXrU/+NjdQqny44hvKfZBS5tWKlsv9hA= x";
+    char type[32], fp[80];
+    assert_true(bkp_remote_host_key_ok(ed, type));
+    assert_string_equal(type, "ssh-ed25519");
+    assert_int_equal(bkp_remote_fingerprint(ed, fp, sizeof(fp)), 0);
+    assert_string_equal(fp, "SHA256:hmnBpc9uXlNHEbCXs+DEZ+dfjWBhCX8pqCLjZiq2xYw");
+    assert_true(bkp_remote_host_key_ok(ec, type));
+    assert_string_equal(type, "ecdsa-sha2-nistp256");
+    assert_int_equal(bkp_remote_fingerprint(ec, fp, sizeof(fp)), 0);
+    assert_string_equal(fp, "SHA256:uauZhXA0MrPEJmIGOVu9kPb2rESFyMFhIHPlQgzCDUk");
+    /* The type said must be the key's own; base64 must be base64. */
+    static const char *const bad[] = {
+        "ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAICFyBO79xZuAN6GekWxF3zHRX+umPFvoQy58zLY5oFGC",
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICFyBO79xZuAN6GekWxF3zHRX+umPFvoQy58zLY5oFG!",
+        "ssh-dss AAAAB3NzaC1kc3M=", "ssh-ed25519", "", "ssh-ed25519  AAAA",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+        assert_false(bkp_remote_host_key_ok(bad[i], NULL));
+    assert_true(bkp_remote_address_ok("10.0.0.12"));
+    assert_true(bkp_remote_address_ok("emr-db.clinic.local"));
+    assert_true(bkp_remote_address_ok("fe80::1"));
+    assert_false(bkp_remote_address_ok("-oProxyCommand=x"));
+    assert_false(bkp_remote_address_ok("a b"));
+    assert_false(bkp_remote_address_ok(""));
+}
+
+static pol_agent *agent(const char *text)
+{
+    pol_agent *a = NULL;
+    pol_agent_load_buffer("agent.yaml", (const uint8_t *)text, strlen(text), &a);
+    return a;
+}
+
+static void test_agent_config(void **state)
+{
+    (void)state;
+    pol_agent *a = agent("read: [/srv/emr]\n"
+                         "commands:\n"
+                         "  emr-dump: \"pg_dump -Fc emr\"\n"
+                         "  scans: { command: \"tar -cf - /srv/scans\", timeout: 2h }\n");
+    assert_non_null(a);
+    assert_int_equal(a->nread, 1);
+    assert_int_equal(a->ncommands, 2);
+    assert_int_equal(pol_agent_command_find(a, "scans")->timeout, 7200);
+    assert_int_equal(pol_agent_command_find(a, "emr-dump")->timeout, 86400);
+    assert_null(pol_agent_command_find(a, "other"));
+    pol_agent_free(a);
+    static const char *const bad[] = {
+        "read: [srv]\n",
+        "read: [/srv/../etc]\n",
+        "commands: { ../x: \"true\" }\n",
+        "commands: { a: \"pg_dump emr | gzip\" }\n",
+        "commands: [a]\n",
+        "write: [/]\n",
+        "commands: { a: { timeout: 2h } }\n",
+        "",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+        assert_null(agent(bad[i]));
+
+    /* The example shipped for a source server is valid. */
+    char path[4096], text[8192];
+    snprintf(path, sizeof(path), "%s/policies/examples/agent.yaml", BKP_SOURCE_DIR);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    size_t n = fread(text, 1, sizeof(text) - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    assert_non_null(a = agent(text));
+    assert_non_null(pol_agent_command_find(a, "emr-dump"));
+    pol_agent_free(a);
+}
+
+/* Serve `request` and read back the frames' types into `types`, the data
+ * into `data`, the refusal into `why`. */
+static void serve(const pol_agent *a, const char *request, int want, char *types, char *data,
+                  char *why)
+{
+    int fd = memfile();
+    bkp_wire_frame f = {0};
+    assert_int_equal(ops_agent_serve(a, "9.9", request, fd), want);
+    rewind_fd(fd);
+    size_t nt = 0, nd = 0;
+    while (bkp_wire_recv(fd, &f) == 0) {
+        types[nt++] = (char)f.type;
+        if (f.type == BKP_WIRE_DATA_FRAME) {
+            memcpy(data + nd, f.data, f.len);
+            nd += f.len;
+        }
+        if (f.type == BKP_WIRE_REFUSED)
+            assert_int_equal(bkp_wire_refused_parse(f.data, f.len, why, 300), 0);
+        if (f.type == BKP_WIRE_END) {
+            bkp_wire_end e;
+            assert_int_equal(bkp_wire_end_parse(f.data, f.len, &e), 0);
+            assert_int_equal(e.exit_code, 0);
+        }
+    }
+    types[nt] = data[nd] = '\0';
+    bkp_wire_frame_clear(&f);
+    close(fd);
+}
+
+static void test_agent_serves(void **state)
+{
+    (void)state;
+    pol_agent *a = agent("read: [/srv/emr]\ncommands: { hi: \"printf hello\" }\n");
+    char types[16], data[64], why[300] = "";
+    assert_non_null(a);
+    serve(a, "hello", 0, types, data, why);
+    assert_string_equal(types, "H");
+    serve(a, "run hi", 0, types, data, why);
+    assert_string_equal(types, "HDE");
+    assert_string_equal(data, "hello");
+    serve(a, "run other", -EACCES, types, data, why);
+    assert_string_equal(types, "HR");
+    assert_non_null(strstr(why, "not in the commands"));
+    serve(a, "run hi; rm -rf /", -EACCES, types, data, why);
+    assert_string_equal(types, "HR");
+    serve(a, NULL, -EACCES, types, data, why);
+    assert_string_equal(types, "HR");
+    pol_agent_free(a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_frames),          cmocka_unit_test(test_hello),
+        cmocka_unit_test(test_end_and_refused), cmocka_unit_test(test_host_keys),
+        cmocka_unit_test(test_agent_config),    cmocka_unit_test(test_agent_serves),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
