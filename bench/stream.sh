@@ -78,7 +78,7 @@ done
 echo "== medians (wall s, user+sys s, peak MiB; repository MB after day 2)"
 for tool in bkp restic borg; do
     for d in day1 day2; do
-        awk -v k="$tool $d" '$1" "$2 == k { w[n] = $3; c[n] = $4 + $5; m[n++] = $6 }
+        awk -v k="$tool $d" '$1" "$2 == k { w[n + 0] = $3; c[n + 0] = $4 + $5; m[n++ + 0] = $6 }
             function med(a, n,   i, j, t) { for (i = 0; i < n; i++) for (j = i + 1; j < n; j++)
                 if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t } return a[int(n / 2)] }
             END { printf "%-6s %s  %6.2f  %6.2f  %5.0f\n", $0 = k, "", med(w, n), med(c, n), med(m, n) / 1024 }' \

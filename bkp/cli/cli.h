@@ -160,6 +160,10 @@ typedef struct cli {
  * the problem printed with `usage`. -v/-q set `*level`. */
 int cli_options_parse(cli *c, const char *accepts, const char *usage, int argc, char **argv,
                       int *level);
+/* Is `arg` an option every command takes (--policy FILE, -v...)? -1 when
+ * not; else how many arguments after it are its value (0 or 1): such an
+ * option may come before the command too (`bkp --policy F run`). */
+int cli_option_common_arity(const char *arg);
 /* One line per option of `accepts` with its help; `common`: those every
  * command takes instead. */
 void cli_options_help(FILE *f, const char *accepts, bool common);

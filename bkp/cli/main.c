@@ -394,7 +394,8 @@ static void usage(FILE *f)
         cli_wrap(f, commands[i].name, 16, _(commands[i].summary));
     fprintf(f, _("\noptions every command takes:\n"));
     cli_options_help(f, "", true);
-    fprintf(f, _("\n`bkp COMMAND --help` shows the options of a command.\n"
+    fprintf(f, _("\nThese may come before the command too. `bkp COMMAND --help` shows the options\n"
+                 "of a command.\n"
                  "GEN is DATASET:latest, DATASET:SEQ (e.g. emr-db:42) or a unique UUID prefix.\n"
                  "Exit codes: 0 success, 1 failed or not verified, 2 usage error, 3 locked,\n"
                  "4 wrong passphrase or key sheets, 5 no repository there.\n"));
@@ -561,14 +562,18 @@ static int prepare(const command *cmd, cli *c, bkp_lock **cycle, bkp_lock **writ
  * the version. An exit code, or -1 when a command is to run. */
 static int before_command(int argc, char **argv)
 {
-    /* -v and -q may come before the command too. */
-    for (int moved = 0; moved < argc - 2; moved++) {
-        if (strcmp(argv[1], "-v") && strcmp(argv[1], "-q") && strcmp(argv[1], "--verbose") &&
-            strcmp(argv[1], "--quiet"))
+    /* The options every command takes may come before the command too
+     * (`bkp --policy F run`, `bkp -v backup emr`): moved after it, with
+     * their value, where getopt reads them. */
+    for (int moved = 0; argc > 2 && moved < argc - 2;) {
+        int k = cli_option_common_arity(argv[1]) + 1;
+        if (k <= 0 || moved + k > argc - 2)
             break;
-        char *opt = argv[1];
-        memmove(argv + 1, argv + 2, (size_t)(argc - 2) * sizeof(*argv));
-        argv[argc - 1] = opt; /* moved after the command, where getopt reads it */
+        char *opt[2] = {argv[1], k > 1 ? argv[2] : NULL};
+        memmove(argv + 1, argv + 1 + k, (size_t)(argc - 1 - k) * sizeof(*argv));
+        for (int i = 0; i < k; i++)
+            argv[argc - k + i] = opt[i];
+        moved += k;
     }
     /* `bkp help CMD` is `bkp CMD --help`. */
     if (argc == 3 && !strcmp(argv[1], "help") && find_command(argv[2])) {
@@ -637,6 +642,10 @@ int main(int argc, char **argv)
     if (ex >= 0)
         return ex;
     const command *cmd = find_command(argv[1]);
+    if (!cmd && cli_option_common_arity(argv[1]) >= 0) {
+        fprintf(stderr, _("bkp: error: no command after %s; see `bkp --help`\n"), argv[1]);
+        return EXIT_USAGE;
+    }
     if (!cmd) {
         fprintf(stderr, _("bkp: error: '%s' is not a bkp command; see `bkp --help`\n"), argv[1]);
         return EXIT_USAGE;

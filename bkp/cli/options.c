@@ -428,3 +428,20 @@ void cli_options_help(FILE *f, const char *accepts, bool common)
         cli_wrap(f, left, 30, _(o->help));
     }
 }
+
+int cli_option_common_arity(const char *arg)
+{
+    if (arg[0] != '-' || !arg[1])
+        return -1;
+    for (size_t i = 0; i < NOPTIONS; i++) {
+        const cli_option *o = &options[i];
+        if (!o->common || o->kind == ARG_HELP)
+            continue;
+        size_t n = strlen(o->name);
+        if (arg[1] == '-' && !strncmp(arg + 2, o->name, n) && (!arg[2 + n] || arg[2 + n] == '='))
+            return o->value && !arg[2 + n] ? 1 : 0;
+        if (o->letter && arg[1] == o->letter && !arg[2])
+            return o->value ? 1 : 0;
+    }
+    return -1;
+}

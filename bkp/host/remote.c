@@ -173,7 +173,7 @@ static int conn_start(bkp_remote *r, const bkp_remote_host *h, const char *reque
         return r->known < 0 ? r->known : r->log;
     }
     int known = r->known;
-    char known_opt[80], log[48], port[16], conn[32], alias[96], hka[96];
+    char known_opt[80], log[48], port[16], conn[48], alias[96], hka[96];
     snprintf(known_opt, sizeof(known_opt), "UserKnownHostsFile=/proc/%d/fd/%d", (int)getpid(),
              known);
     snprintf(log, sizeof(log), "/proc/%d/fd/%d", (int)getpid(), r->log);

@@ -46,9 +46,14 @@ check_exit 2 "$BKP" restore ds:1 "$WORK/full" --repo "$REPO"
 # 5: nothing initialised there.
 check_exit 5 "$BKP" generations --repo "$WORK/nowhere"
 
-# 4: a wrong passphrase; too few share sheets.
+# 4: a wrong passphrase; too few share sheets. The options every command
+# takes may come before the command too.
 printf 'not the passphrase\n' >"$WORK/wrong" && chmod 600 "$WORK/wrong"
 check_exit 4 "$BKP" generations --repo "$REPO" --passphrase-file "$WORK/wrong"
+check_exit 4 "$BKP" --passphrase-file "$WORK/wrong" -q generations --repo "$REPO"
+check_exit 0 "$BKP" -v --passphrase-file="$PASSFILE" generations --repo "$REPO"
+check_exit 2 "$BKP" --passphrase-file "$WORK/wrong"
+output_has "no command after --passphrase-file"
 ok "$BKP" key split --repo "$REPO" --shares 3 --threshold 2 -o "$WORK/sheets"
 (
     unset BKP_PASSPHRASE_FILE BKP_PASSPHRASE_COMMAND

@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# bench/remote.sh — a database dump on another server, over SSH: bkp pulls it
+# through the source's agent (a stream data set with host:), restic pushes it
+# from the source over SFTP (`restic backup --stdin`, repository sftp:) and
+# borg over SSH (`borg create -`, repository ssh://, borg serve at the other
+# end); the hospital set's pg_dump-like SQL text (gen-data), the first day
+# and the next (about 1 % changed). The two "servers" are this machine: an
+# sshd of the bench's own on 127.0.0.1, so the link costs encryption and
+# copies, not a network's bandwidth or latency.
+#
+#   bench/remote.sh [--size SIZE] [--rounds N] [--work DIR] [--bkp PATH]
+#
+# Each step waits 10 s and reads its input once (BENCHMARKING.md), then is
+# timed as a whole by /usr/bin/time on the side that starts it
+# (wall, user+system, peak RSS): bkp on the backup server (its agent, cat
+# and sshd on the source are not in its CPU), restic and borg on the source
+# (sshd and borg serve on the backup server are not in theirs). Compare the
+# wall times. Needs restic, borg, sshd (openssh-server) and /usr/bin/time.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+SIZE=1536M
+ROUNDS=3
+WORK=/var/tmp/bkp-bench-remote
+BKP=$top/build/bkp
+while [ $# -gt 0 ]; do
+    case $1 in
+    --size) SIZE=$2; shift 2 ;;
+    --rounds) ROUNDS=$2; shift 2 ;;
+    --work) WORK=$2; shift 2 ;;
+    --bkp) BKP=$2; shift 2 ;;
+    *) echo "usage: bench/remote.sh [--size SIZE] [--rounds N] [--work DIR] [--bkp PATH]" >&2; exit 2 ;;
+    esac
+done
+BKP=$(readlink -f "$BKP")
+for t in restic borg /usr/bin/time /usr/sbin/sshd ssh-keygen "$BKP"; do
+    command -v "$t" >/dev/null || { echo "bench/remote.sh: $t is missing" >&2; exit 1; }
+done
+mkdir -p "$WORK" /run/sshd
+chmod 755 "$WORK"
+cc -O2 -o "$WORK/gen-data" "$top/bench/gen-data.c"
+"$WORK/gen-data" generate --size "$SIZE" "$WORK/data" >/dev/null
+cp "$WORK/data/db/hospital_dump.sql" "$WORK/day1.sql"
+"$WORK/gen-data" mutate --size "$SIZE" "$WORK/data" >/dev/null
+cp "$WORK/data/db/hospital_dump.sql" "$WORK/day2.sql"
+export BKP_PASSPHRASE_FILE=$WORK/passphrase RESTIC_PASSWORD=bench BORG_PASSPHRASE=bench
+printf 'bench passphrase\n' >"$WORK/passphrase"
+chmod 600 "$WORK/passphrase"
+
+# The source's sshd: bkp's key forced to the agent, the pushers' key free.
+rm -f "$WORK/host_key" "$WORK/id_bkp" "$WORK/id_push"
+ssh-keygen -q -t ed25519 -N '' -f "$WORK/host_key"
+ssh-keygen -q -t ed25519 -N '' -f "$WORK/id_bkp"
+ssh-keygen -q -t ed25519 -N '' -f "$WORK/id_push"
+printf 'commands:\n  day1: "cat %s/day1.sql"\n  day2: "cat %s/day2.sql"\n' "$WORK" "$WORK" >"$WORK/agent.yaml"
+{
+    echo "restrict,command=\"$BKP agent --config $WORK/agent.yaml\" $(cat "$WORK/id_bkp.pub")"
+    cat "$WORK/id_push.pub"
+} >"$WORK/authorized_keys"
+PORT=$((30000 + RANDOM % 10000))
+cat >"$WORK/sshd_config" <<CONF
+ListenAddress 127.0.0.1:$PORT
+HostKey $WORK/host_key
+AuthorizedKeysFile $WORK/authorized_keys
+PidFile $WORK/sshd.pid
+StrictModes no
+UsePAM yes
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+Subsystem sftp internal-sftp
+CONF
+/usr/sbin/sshd -f "$WORK/sshd_config" -E "$WORK/sshd.log"
+trap 'kill "$(cat "$WORK/sshd.pid")" 2>/dev/null || true' EXIT
+sleep 0.5
+SSH_PUSH="ssh -p $PORT -i $WORK/id_push -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
+HOST_KEY=$(cut -d' ' -f1,2 "$WORK/host_key.pub")
+: >"$WORK/results"
+
+prep() { # DAY: the same idle for every tool (freed memory), then the input warm
+    sleep 10
+    cat "$WORK/$1.sql" >/dev/null
+}
+timed() { # LABEL COMMAND...
+    /usr/bin/time -f "$1 %e %U %S %M" "${@:2}" >/dev/null 2>"$WORK/err" || { cat "$WORK/err" >&2; exit 1; }
+    tail -n 1 "$WORK/err" | tee -a "$WORK/results"
+}
+run_tool() { # TOOL
+    local r=$WORK/repo-$1 d
+    rm -rf "$r"
+    case $1 in
+    bkp)
+        "$BKP" init --repo "$r" >/dev/null
+        for d in day1 day2; do
+            cat >"$WORK/policy.yaml" <<YAML
+repository: $r
+passphrase_file: $WORK/passphrase
+hosts:
+  - name: source
+    ssh: root@127.0.0.1
+    port: $PORT
+    identity: $WORK/id_bkp
+    host_key: "$HOST_KEY"
+datasets:
+  - name: db
+    host: source
+    stream: { command: $d, name: emr.sql }
+YAML
+            chmod 600 "$WORK/policy.yaml"
+            prep "$d"
+            timed "bkp $d" "$BKP" backup db --policy "$WORK/policy.yaml"
+        done ;;
+    restic)
+        restic init -q -r "sftp:root@127.0.0.1:$r" -o sftp.command="$SSH_PUSH root@127.0.0.1 -s sftp"
+        for d in day1 day2; do
+            prep "$d"
+            timed "restic $d" sh -c "cat '$WORK/$d.sql' | restic -q -r 'sftp:root@127.0.0.1:$r' -o sftp.command='$SSH_PUSH root@127.0.0.1 -s sftp' backup --stdin --stdin-filename emr.sql"
+        done ;;
+    borg)
+        export BORG_RSH="$SSH_PUSH"
+        borg init -e repokey "ssh://root@127.0.0.1:$PORT$r" >/dev/null 2>&1
+        for d in day1 day2; do
+            prep "$d"
+            timed "borg $d" sh -c "cat '$WORK/$d.sql' | borg create --compression lz4 'ssh://root@127.0.0.1:$PORT$r::$d' -"
+        done ;;
+    esac
+    echo "$1 repo $(du -sb "$r" | cut -f1)" | tee -a "$WORK/results"
+}
+order=(bkp restic borg)
+for ((i = 0; i < ROUNDS; i++)); do
+    echo "== round $((i + 1))"
+    for ((k = 0; k < 3; k++)); do run_tool "${order[(i + k) % 3]}"; done
+done
+echo "== medians (wall s, user+sys s, peak MiB; repository MB after day 2)"
+for tool in bkp restic borg; do
+    for d in day1 day2; do
+        awk -v k="$tool $d" '$1" "$2 == k { w[n + 0] = $3; c[n + 0] = $4 + $5; m[n++ + 0] = $6 }
+            function med(a, n,   i, j, t) { for (i = 0; i < n; i++) for (j = i + 1; j < n; j++)
+                if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t } return a[int(n / 2)] }
+            END { printf "%-6s %s  %6.2f  %6.2f  %5.0f\n", $0 = k, "", med(w, n), med(c, n), med(m, n) / 1024 }' \
+            "$WORK/results"
+    done
+    awk -v t="$tool" '$1 == t && $2 == "repo" { b[n++] = $3 } END { printf "%-6s repo  %.0f MB\n", t, b[0] / 1e6 }' "$WORK/results"
+done
