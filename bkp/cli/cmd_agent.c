@@ -1,18 +1,33 @@
 /*
  * cmd_agent.c — `bkp agent`: on a source server, the forced command of the
- * backup server's key (bkp/ops/agent.h). Run by hand on a terminal, it
- * checks its configuration and says what it would serve.
+ * backup server's key (bkp/ops/agent.h). Run by a person (not by sshd: no
+ * SSH_CONNECTION), it checks its configuration and says what it would
+ * serve.
  */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "bkp/cli/cli.h"
 #include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
 #include "bkp/ops/agent.h"
+
+/* The forced command that starts this agent with this file. */
+static void forced_command(const pol_agent *a, char *out, size_t size)
+{
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    snprintf(self + (n > 0 ? n : 0), sizeof(self) - (size_t)(n > 0 ? n : 0), "%s",
+             n > 0 ? "" : "/usr/bin/bkp");
+    if (strcmp(a->file, POL_AGENT_CONFIG))
+        snprintf(out, size, "restrict,command=\"%s agent --config %s\"", self, a->file);
+    else
+        snprintf(out, size, "restrict,command=\"%s agent\"", self);
+}
 
 static int show(const pol_agent *a)
 {
@@ -23,8 +38,11 @@ static int show(const pol_agent *a)
     printf("%s\n", a->nread ? "" : _(" nothing"));
     for (size_t i = 0; i < a->ncommands; i++)
         printf(_("  it may run %s: %s\n"), a->commands[i].name, a->commands[i].command);
-    printf("%s\n", _("It answers the backup server over SSH, as the forced command of its key: "
-                     "restrict,command=\"/usr/bin/bkp agent\" in authorized_keys"));
+    char line[8300];
+    forced_command(a, line, sizeof(line));
+    printf(_("It answers the backup server over SSH, as the forced command of its key in "
+             "authorized_keys: %s\n"),
+           line);
     return EXIT_OK;
 }
 
@@ -36,9 +54,13 @@ int cmd_agent(cli *c)
     /* A person checking the file, on a terminal of this server: never a
      * session of the backup server's key (a line without `restrict` would
      * give it a terminal, and the commands may hold a password). */
-    bool person = isatty(1) && !getenv("SSH_ORIGINAL_COMMAND") && !getenv("SSH_CONNECTION");
+    bool person = !getenv("SSH_ORIGINAL_COMMAND") && !getenv("SSH_CONNECTION");
     if (person) {
-        if (rc == -ENOENT || (rc && rc != -EINVAL && rc != -EPERM))
+        if (rc == -EACCES)
+            bkp_error(_("the agent's configuration %s cannot be read by this user: the agent's "
+                        "user must read it — make it root's, mode 0644 (`chmod 0644 %s`)"),
+                      file, file);
+        else if (rc == -ENOENT || (rc && rc != -EINVAL && rc != -EPERM))
             bkp_error(_("cannot read the agent's configuration %s: %s; write it (read: [...], "
                         "commands: {...}) or give --config FILE"),
                       file, bkp_strerror(rc));

@@ -114,13 +114,21 @@ static int stream_failed(const pol_dataset *d, cli_backup *b, int rc, char *en, 
     char shown[300], check[400];
     b->stream_rc = rc;
     ops_stream_why(rc, &b->stream, d, en, shown, NULL, n < sizeof(shown) ? n : sizeof(shown));
-    if (d->host)
+    if (d->host && (rc == -ECHILD || rc == -ENODATA))
+        snprintf(check, sizeof(check),
+                 _("run the agent's command %s by hand on %s, as the agent's user there"),
+                 cmd->command, d->host);
+    else if (d->host)
         snprintf(check, sizeof(check), _("check the source with `bkp host check %s`"), d->host);
     else if (cmd->run_as)
         snprintf(check, sizeof(check), _("check `%s` by hand, as user %s"), cmd->command,
                  cmd->run_as);
     else
         snprintf(check, sizeof(check), _("check `%s` by hand"), cmd->command);
+    /* The sentence's own full stop follows: not a second one. */
+    size_t t = strlen(b->stream.tail);
+    while (t > 0 && b->stream.tail[t - 1] == '.')
+        b->stream.tail[--t] = '\0';
     if (b->stream.tail[0])
         bkp_error(_("%s: the stream's command %s; its last output: %s. Nothing was sealed, "
                     "earlier generations are untouched; %s"),

@@ -52,7 +52,7 @@ static int capture(char *const *argv, int64_t timeout, char *out, size_t size,
 
 /* Our identity for the sources: made (ed25519, no passphrase: cron uses
  * it) when there is none. Its public half into `pub`. */
-static int identity(const char *file, char *pub, size_t size)
+static int identity(const char *file, char *pub, size_t size, bool *made)
 {
     char keygen[PATH_MAX], pubfile[PATH_MAX + 8], host[256] = "backup", comment[300];
     bkp_hook_result res;
@@ -83,7 +83,7 @@ static int identity(const char *file, char *pub, size_t size)
             bkp_error(_("cannot make our SSH key %s: %s"), file, res.tail);
             return EXIT_FAILED;
         }
-        bkp_info(_("made our SSH key for the sources: %s"), file);
+        *made = true;
     }
     if (bkp_trust_file(file, BKP_TRUST_SECRET, N_("SSH identity"), NULL))
         return EXIT_USAGE;
@@ -114,8 +114,6 @@ static int scan(const char *address, int port, char *key, size_t size)
     char *argv[] = {prog, "-T", "10", "-t", "ed25519,ecdsa,rsa", "-p", portstr, "--",
                     (char *)address, NULL};
     int rc = capture(argv, 60, out, sizeof(out), &res);
-    if (rc && !res.tail[0])
-        snprintf(res.tail, sizeof(res.tail), "%s", bkp_strerror(rc));
     /* Lines "ADDRESS TYPE KEY"; the first of the kinds asked, in that order. */
     static const char *const prefer[] = {"ssh-ed25519", "ecdsa-sha2-", "ssh-rsa", NULL};
     for (size_t k = 0; prefer[k]; k++) {
@@ -131,9 +129,15 @@ static int scan(const char *address, int port, char *key, size_t size)
             p += n + (p[n] == '\n');
         }
     }
-    bkp_error(_("%s (port %d) did not show a host key: is it on, is sshd listening on that "
-                "port, and may this server reach it? (%s)"),
-              address, port, res.tail[0] ? res.tail : "ssh-keyscan printed nothing");
+    (void)rc; /* ssh-keyscan's status says no more than its words */
+    if (res.tail[0])
+        bkp_error(_("%s (port %d) did not show a host key: is it on, is sshd listening on that "
+                    "port, and may this server reach it? (%s)"),
+                  address, port, res.tail);
+    else
+        bkp_error(_("%s (port %d) did not show a host key: is it on, is sshd listening on that "
+                    "port, and may this server reach it?"),
+                  address, port);
     return EXIT_FAILED;
 }
 
@@ -152,21 +156,27 @@ static int host_add(cli *c)
                           "--identity an absolute path"));
         return EXIT_USAGE;
     }
-    char pub[4200], key[4200], fp[80];
-    int ex = identity(id, pub, sizeof(pub));
+    char pub[4200], key[4200], fp[80], ours[80];
+    bool made = false;
+    int ex = identity(id, pub, sizeof(pub), &made);
     if (ex || (ex = scan(address, (int)port, key, sizeof(key))))
         return ex;
     bkp_remote_fingerprint(key, fp, sizeof(fp));
+    bkp_remote_fingerprint(pub, ours, sizeof(ours));
     char type[32];
     bkp_remote_host_key_ok(key, type);
     if (c->json) {
         char line[4300];
         snprintf(line, sizeof(line), "restrict,command=\"/usr/bin/bkp agent\" %s", pub);
-        cli_print_json(json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s}", "name", name,
-                                 "address", address, "port", (int)port, "user", user, "identity",
-                                 id, "host_key", key, "fingerprint", fp, "authorized_keys", line));
+        cli_print_json(json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "name",
+                                 name, "address", address, "port", (int)port, "user", user,
+                                 "identity", id, "host_key", key, "fingerprint", fp,
+                                 "identity_fingerprint", ours, "authorized_keys", line,
+                                 "identity_made", made));
         return EXIT_OK;
     }
+    if (made)
+        printf(_("Made our SSH key for the sources: %s\n"), id);
     printf(_("The host key of %s (port %ld): %s %s\n"), address, port, type, fp);
     printf("%s\n", _("Compare it with the server's own before going on, read there on its "
                      "console (not over the network):"));
@@ -178,7 +188,11 @@ static int host_add(cli *c)
                      "(see `man bkp-agent`)"));
     printf(_("  3. add this line to ~%s/.ssh/authorized_keys (mode 0600, owned by %s):\n"), user,
            user);
-    printf("restrict,command=\"/usr/bin/bkp agent\" %s\n\n", pub);
+    printf("restrict,command=\"/usr/bin/bkp agent\" %s\n", pub);
+    printf(_("     (our key, %s: `ssh-keygen -lf` there must show it; if bkp is not /usr/bin/bkp "
+             "there, or its file not /etc/bkp/agent.yaml, write its path and --config FILE in "
+             "command=, as `bkp agent` there prints)\n\n"),
+           ours);
     printf("%s\n", _("Then add to the policy, under hosts:"));
     printf("  - name: %s\n    ssh: %s@%s\n", name, user, address);
     if (port != 22)
@@ -192,6 +206,11 @@ static int host_add(cli *c)
 
 static int host_check(cli *c)
 {
+    if (c->port || c->ssh_user || c->identity) {
+        bkp_error("%s", _("--port, --user and --identity are for `bkp host add`; `bkp host check` "
+                          "connects as the policy's hosts: says"));
+        return EXIT_USAGE;
+    }
     pol_policy *p = cli_policy(c);
     if (!p)
         return EXIT_USAGE;
@@ -209,7 +228,7 @@ static int host_check(cli *c)
     int rc = bkp_remote_hello(&rh, &hi, &res);
     if (rc) {
         const char *why = ops_remote_why(rc);
-        bkp_error(_("host %s (%s@%s port %d): the agent %s%s%s"), h->name, h->user, h->address,
+        bkp_error(_("host %s (%s@%s port %d): the check %s%s%s"), h->name, h->user, h->address,
                   h->port, why ? _(why) : bkp_strerror(rc), res.tail[0] ? ": " : "", res.tail);
         return EXIT_FAILED;
     }

@@ -12,6 +12,7 @@
 #include "bkp/cli/cli.h"
 #include "bkp/io/clock.h"
 #include "bkp/io/i18n.h"
+#include "bkp/host/remote.h"
 #include "bkp/io/log.h"
 #include "bkp/report/annex.h"
 #include "restore/runbook.h"
@@ -63,6 +64,13 @@ static void print_text(const pol_policy *p)
             printf(_(", rotated every %lld days"), (long long)(m->rotate_every / 86400));
         printf("\n");
     }
+    for (size_t i = 0; i < p->nhosts; i++) {
+        const pol_host *h = &p->hosts[i];
+        char fp[80] = "?";
+        bkp_remote_fingerprint(h->host_key, fp, sizeof(fp));
+        printf(_("  host %s: %s@%s port %d, host key %s, our key %s\n"), h->name, h->user,
+               h->address, h->port, fp, h->identity);
+    }
     for (size_t i = 0; i < p->ndatasets; i++) {
         const pol_dataset *d = &p->datasets[i];
         printf(_("  data set %s (priority %d)%s%s\n"), d->name, d->priority,
@@ -72,6 +80,9 @@ static void print_text(const pol_policy *p)
                    pol_schedule_text(&d->schedule, buf, sizeof(buf)), d->stream.command.command,
                    d->stream.name, (long long)d->stream.command.timeout);
             print_command_tail(&d->stream.command);
+            if (d->host)
+                printf(_("    from host %s: the command of that name in its agent's file\n"),
+                       d->host);
         } else {
             printf(_("    schedule %s; paths:"), pol_schedule_text(&d->schedule, buf, sizeof(buf)));
             for (size_t k = 0; k < d->npaths; k++)

@@ -329,7 +329,8 @@ static const command commands[] = {
      .options = "json port user identity",
      .min_args = 2,
      .max_args = 3,
-     .usage = "host add NAME ADDRESS [--port N] [--user U] [--identity F] | host check NAME",
+     .usage = "host add NAME ADDRESS [--port N] [--user U] [--identity F] | host check NAME "
+              "[--json]",
      .summary = N_("add a source server (its host key shown to compare, the lines for it and the "
                    "policy), or check that its agent answers"),
      .example = N_("bkp host add emr-db 10.0.0.12	show the server's host key and the lines to "

@@ -114,6 +114,7 @@ struct bkp_remote {
     bkp_wire_hello said;
     bkp_wire_end end;
     char why[400];
+    char pinned[64]; /* the pinned key's fingerprint */
 };
 
 static void conn_free(bkp_remote *r)
@@ -161,9 +162,15 @@ static int conn_start(bkp_remote *r, const bkp_remote_host *h, const char *reque
         !bkp_remote_host_key_ok(h->host_key, type) || h->port < 0 || h->port > 65535 ||
         !h->identity)
         return -EINVAL;
+    bkp_remote_fingerprint(h->host_key, r->pinned, sizeof(r->pinned));
     int rc = bkp_trust_file(h->identity, BKP_TRUST_SECRET, N_("SSH identity"), &identity);
+    if (rc == -ENOENT)
+        bkp_error(_("our SSH key %s is missing: make it with `bkp host add %s %s`"), h->identity,
+                  h->name, h->address);
+    if (rc == -EPERM || rc == -ENOENT)
+        return -ENOKEY; /* said: by the check, or just now */
     if (rc)
-        return rc == -EPERM ? -ENOKEY : rc == -ENOENT ? -ENOKEY : rc; /* said by the check */
+        return rc;
     char line[4200];
     snprintf(line, sizeof(line), "bkp-host-%s %s\n", h->name, h->host_key);
     r->known = memfile("bkp-known-hosts", line); /* open while ssh may read it */
@@ -224,6 +231,28 @@ static bool deliver(bkp_remote *r, const uint8_t *buf, size_t len)
     return true;
 }
 
+/* What answered instead of an agent (its first bytes were no frame's
+ * header: a shell's complaint, nologin's notice): at most a line of it,
+ * made safe, into r->why. */
+static void junk(bkp_remote *r, const bkp_wire_frame *f)
+{
+    char buf[160];
+    size_t n = sizeof(f->head);
+    memcpy(buf, f->head, n);
+    struct pollfd p = {.fd = r->from_ssh, .events = POLLIN};
+    while (n < sizeof(buf) - 1 && poll(&p, 1, 2000) > 0) {
+        ssize_t got = read(r->from_ssh, buf + n, sizeof(buf) - 1 - n);
+        if (got <= 0)
+            break;
+        n += (size_t)got;
+    }
+    buf[n] = '\0';
+    buf[strcspn(buf, "\r\n")] = '\0';
+    char *safe = bkp_text_safe(buf, BKP_TEXT_FIELD);
+    snprintf(r->why, sizeof(r->why), "%s", safe ? safe : "");
+    free(safe);
+}
+
 /* The agent's answer, frame by frame, until its end: data into the
  * caller's pipe, the rest noted. */
 static void *pump(void *arg)
@@ -238,6 +267,10 @@ static void *pump(void *arg)
         int rc = bkp_wire_recv(r->from_ssh, &f);
         if (rc == 1)
             break; /* the end of the connection */
+        if (rc == -EPROTO && !r->hello) {
+            junk(r, &f); /* what answered instead: nologin, a shell's complaint */
+            break;
+        }
         if (rc) {
             /* Before any frame: nothing that speaks the protocol answered. */
             r->broken = r->hello ? (rc == -EPIPE ? 0 : -EBADMSG) : 0;
@@ -357,6 +390,22 @@ static void ssh_said(const bkp_remote *r, char *out, size_t size)
     free(safe);
 }
 
+/* The pinned key's fingerprint and the one the host presented (ssh names
+ * it in its log), for a person to compare: into res->tail. */
+static void presented(const bkp_remote *r, bkp_hook_result *res)
+{
+    char log[8192], got[64] = "?";
+    ssize_t n = r->log >= 0 ? pread(r->log, log, sizeof(log) - 1, 0) : -1;
+    log[n > 0 ? n : 0] = '\0';
+    const char *fp = strstr(log, "SHA256:");
+    if (fp) {
+        size_t len = strspn(fp + 7, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
+        snprintf(got, sizeof(got), "SHA256:%.*s", (int)(len < 50 ? len : 50), fp + 7);
+    }
+    snprintf(res->tail, sizeof(res->tail), "the policy's key is %s, the host showed %s",
+             r->pinned, got);
+}
+
 /* How the connection ended, as bkp_remote_finish says (remote.h). */
 static int judge(bkp_remote *r, int src, bkp_hook_result *res)
 {
@@ -369,14 +418,20 @@ static int judge(bkp_remote *r, int src, bkp_hook_result *res)
         ssh_said(r, said, sizeof(said));
         if (said[0])
             snprintf(res->tail, sizeof(res->tail), "%s", said);
-        if (strstr(said, "Host key verification failed") || strstr(said, "HOST IDENTIFICATION"))
+        if (strstr(said, "Host key verification failed") || strstr(said, "HOST IDENTIFICATION")) {
+            presented(r, res);
             return -EKEYREJECTED;
+        }
         if (strstr(said, "Permission denied"))
             return -EPERM;
         return said[0] ? -EHOSTUNREACH : -EPIPE; /* connected, then cut: ssh says nothing */
     }
-    if (!r->hello && !r->broken)
-        return -EPROTO; /* something else answered (res->tail: what it said) */
+    if (!r->hello && !r->broken) {
+        /* Something else answered: what it wrote, on either output. */
+        if (r->why[0])
+            snprintf(res->tail, sizeof(res->tail), "%s", r->why);
+        return -EPROTO;
+    }
     if (r->broken)
         return r->broken; /* -EBADMSG, -EPROTONOSUPPORT */
     if (r->refused) {

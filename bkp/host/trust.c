@@ -82,51 +82,51 @@ static void say_file(const char *what, const char *path, bool secret, const bkp_
     switch (f->why) {
     case BKP_TRUST_READABLE:
         bkp_error(_("%s %s is readable by group or others (mode %04o), so others could read or "
-                    "replace the passphrase — run `%s` and try again"),
+                    "replace the secret it holds — run `%s` and try again"),
                   what, path, f->mode, c);
         break;
     case BKP_TRUST_WRITABLE:
         bkp_error(_("%s %s is writable by group or others (mode %04o), so others could change "
-                    "the commands bkp runs as root — run `%s` and try again"),
+                    "the commands bkp runs — run `%s` and try again"),
                   what, path, f->mode, c);
         break;
     case BKP_TRUST_OWNER_READABLE:
         bkp_error(_("%s %s is owned by %s, not by %s, and readable by group or others (mode "
-                    "%04o), so others could read or replace the passphrase — run `%s` and try "
+                    "%04o), so others could read or replace the secret it holds — run `%s` and try "
                     "again"),
                   what, path, f->owner, f->me, f->mode, c);
         break;
     case BKP_TRUST_OWNER:
         if (f->root_or)
             bkp_error(_("%s %s is owned by %s, not by root or %s, so others could change the "
-                        "commands bkp runs as root — run `%s` and try again"),
+                        "commands bkp runs — run `%s` and try again"),
                       what, path, f->owner, f->me, c);
         else
             bkp_error(
                 secret
                     ? _("%s %s is owned by %s, not by %s, so others could read or replace the "
-                        "passphrase — run `%s` and try again")
+                        "secret it holds — run `%s` and try again")
                     : _("%s %s is owned by %s, not by %s, so others could change the commands bkp "
-                        "runs as root — run `%s` and try again"),
+                        "runs — run `%s` and try again"),
                 what, path, f->owner, f->me, c);
         break;
     default: /* BKP_TRUST_OWNER_WRITABLE; a secret's is said as readable */
         if (f->root_or)
             bkp_error(_("%s %s is owned by %s, not by root or %s, and writable by group or others "
-                        "(mode %04o), so others could change the commands bkp runs as root — run "
+                        "(mode %04o), so others could change the commands bkp runs — run "
                         "`%s` and try again"),
                       what, path, f->owner, f->me, f->mode, c);
         else
             bkp_error(
                 _("%s %s is owned by %s, not by %s, and writable by group or others (mode "
-                  "%04o), so others could change the commands bkp runs as root — run `%s` and "
+                  "%04o), so others could change the commands bkp runs — run `%s` and "
                   "try again"),
                 what, path, f->owner, f->me, f->mode, c);
     }
 }
 
 /* A folder is never a secret itself; what is at stake is the file's: the
- * passphrase when `secret`, else the commands bkp runs. */
+ * secret when `secret`, else the commands bkp runs. */
 static void say_folder(const char *what, const char *path, const char *dir, bool secret,
                        const bkp_trust_fix *f)
 {
@@ -134,40 +134,40 @@ static void say_folder(const char *what, const char *path, const char *dir, bool
     if (f->why == BKP_TRUST_WRITABLE)
         bkp_error(
             secret ? _("%s %s: the folder %s is writable by group or others (mode %04o), so others "
-                       "could read or replace the passphrase — run `%s` and try again")
+                       "could read or replace the secret it holds — run `%s` and try again")
                    : _("%s %s: the folder %s is writable by group or others (mode %04o), so others "
-                       "could change the commands bkp runs as root — run `%s` and try again"),
+                       "could change the commands bkp runs — run `%s` and try again"),
             what, path, dir, f->mode, c);
     else if (f->why == BKP_TRUST_OWNER && f->root_or)
         bkp_error(secret
                       ? _("%s %s: the folder %s is owned by %s, not by root or %s, so others could "
-                          "read or replace the passphrase — run `%s` and try again")
+                          "read or replace the secret it holds — run `%s` and try again")
                       : _("%s %s: the folder %s is owned by %s, not by root or %s, so others could "
-                          "change the commands bkp runs as root — run `%s` and try again"),
+                          "change the commands bkp runs — run `%s` and try again"),
                   what, path, dir, f->owner, f->me, c);
     else if (f->why == BKP_TRUST_OWNER)
         bkp_error(
             secret ? _("%s %s: the folder %s is owned by %s, not by %s, so others could read or "
-                       "replace the passphrase — run `%s` and try again")
+                       "replace the secret it holds — run `%s` and try again")
                    : _("%s %s: the folder %s is owned by %s, not by %s, so others could change the "
-                       "commands bkp runs as root — run `%s` and try again"),
+                       "commands bkp runs — run `%s` and try again"),
             what, path, dir, f->owner, f->me, c);
     else if (f->root_or)
         bkp_error(
             secret ? _("%s %s: the folder %s is owned by %s, not by root or %s, and writable by "
                        "group or others (mode %04o), so others could read or replace the "
-                       "passphrase — run `%s` and try again")
+                       "secret it holds — run `%s` and try again")
                    : _("%s %s: the folder %s is owned by %s, not by root or %s, and writable by "
                        "group or others (mode %04o), so others could change the commands bkp runs "
-                       "as root — run `%s` and try again"),
+                       "— run `%s` and try again"),
             what, path, dir, f->owner, f->me, f->mode, c);
     else
         bkp_error(
             secret ? _("%s %s: the folder %s is owned by %s, not by %s, and writable by group or "
-                       "others (mode %04o), so others could read or replace the passphrase — run "
+                       "others (mode %04o), so others could read or replace the secret it holds — run "
                        "`%s` and try again")
                    : _("%s %s: the folder %s is owned by %s, not by %s, and writable by group or "
-                       "others (mode %04o), so others could change the commands bkp runs as root — "
+                       "others (mode %04o), so others could change the commands bkp runs — "
                        "run `%s` and try again"),
             what, path, dir, f->owner, f->me, f->mode, c);
 }

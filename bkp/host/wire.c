@@ -60,11 +60,10 @@ static int read_exact(int fd, uint8_t *buf, size_t len)
 
 int bkp_wire_recv(int fd, bkp_wire_frame *f)
 {
-    uint8_t h[BKP_WIRE_HEADER];
-    int rc = read_exact(fd, h, sizeof(h));
+    int rc = read_exact(fd, f->head, sizeof(f->head));
     if (rc)
         return rc;
-    if ((rc = bkp_wire_header(h, &f->type, &f->len)))
+    if ((rc = bkp_wire_header(f->head, &f->type, &f->len)))
         return rc;
     if (!f->data && !(f->data = malloc(BKP_WIRE_MAX)))
         return -ENOMEM;

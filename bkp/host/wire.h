@@ -49,6 +49,9 @@ typedef struct bkp_wire_frame {
     int type;
     uint32_t len;
     uint8_t *data;
+    /* The header's bytes as read, also when they were no header (-EPROTO):
+     * what answered instead of an agent begins there. */
+    uint8_t head[BKP_WIRE_HEADER];
 } bkp_wire_frame;
 
 /* The header `h` into its type and length: 0, or -EPROTO for a type this

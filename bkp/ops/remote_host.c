@@ -31,10 +31,11 @@ const char *ops_remote_why(int rc)
                   "agent user's authorized_keys there?)");
     case -EPROTO:
         return N_("could not be run: no bkp agent answered on the source server (is bkp "
-                  "installed there, and the forced command in authorized_keys `bkp agent`?)");
+                  "installed at the path of the forced command in authorized_keys there, with "
+                  "--config if its file is elsewhere, and is the user's shell not nologin?)");
     case -ENOKEY:
         return N_("could not be run: our SSH key for the source servers is missing or not "
-                  "trusted (see the message before this one; `bkp host add` makes one)");
+                  "trusted (the message before this one says which)");
     case -EPROTONOSUPPORT:
         return N_("could not be run: the agent on the source server is of another bkp version — "
                   "install the same version there");
@@ -46,7 +47,7 @@ const char *ops_remote_why(int rc)
         return N_("was refused by the agent on the source server");
     case -EPIPE:
         return N_("was cut off: the connection to the source server ended before the command "
-                  "did; nothing of it was sealed");
+                  "did");
     case -ENOEXEC:
         return N_("could not be run: there is no ssh on this server (install openssh-client)");
     default:

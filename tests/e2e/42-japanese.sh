@@ -73,7 +73,7 @@ output_has "\`chmod go-w $WORK/policy.yaml\` を実行してからやり直し�
     "the Japanese refusal keeps the command to run"
 ! grep -q "so others could" <<<"$ERR" || flunk "the Japanese refusal has English pieces: $ERR"
 LC_ALL= LANG=C.UTF-8 expect_exit 2 "$BKP" status
-output_has "policy $WORK/policy.yaml is writable by group or others (mode 0664), so others could change the commands bkp runs as root" \
+output_has "policy $WORK/policy.yaml is writable by group or others (mode 0664), so others could change the commands bkp runs" \
     "the refusal's English wording is kept"
 chmod 644 "$WORK/policy.yaml"
 ja expect_exit 1 "$BKP" ls emr:latest /no/such/path

@@ -119,6 +119,8 @@ output_has "emr-dump" || flunk "host check should list the agent's commands: $OU
 output_has "/var/lib/postgresql" || flunk "host check should list what the agent may read: $OUT"
 ok "$BKP" host check files --json
 output_has '"scans-tar"' || flunk "host check --json should list scans-tar: $OUT"
+expect_exit 2 "$BKP" host check files --port 22
+output_has "are for \`bkp host add\`" || flunk "host check should refuse the options of host add: $ERR"
 
 # ---- 2. one run, both hosts, restored exactly ----
 ok "$BKP" init --repo "$REPO"
@@ -143,15 +145,18 @@ fails() { # WHAT SAID [DATASET]
     expect_exit 1 "$BKP" backup "$ds"
     grep -q -- "$2" <<<"$ERR" || flunk "$1: the error should say '$2': $ERR"
     grep -q 'Nothing was sealed' <<<"$ERR" || flunk "$1: the error should say nothing was sealed: $ERR"
-    grep -q "bkp host check" <<<"$ERR" || flunk "$1: the error should say what to check: $ERR"
+    grep -Eq "bkp host check|by hand on emr-db" <<<"$ERR" || flunk "$1: the error should say what to check: $ERR"
     [ "$(gens "$ds")" = "$before" ] || flunk "$1: nothing may be sealed"
 }
 write_policy fails
 fails "a command that fails" 'exited with status 1.*connection refused'
+grep -q "run the agent's command fails by hand on emr-db" <<<"$ERR" || flunk "a failed dump should say to run it by hand there: $ERR"
 write_policy nosuch
 fails "a command not in the agent's" "not in the commands of"
 write_policy emr-dump "$K2"
 fails "another host key" "another host key than the policy's"
+FP2=$(ssh-keygen -lf "$WORK/sshd-files/host_key.pub" | awk '{print $2}')
+grep -q "the policy's key is $FP2, the host showed $FP" <<<"$ERR" || flunk "both keys' fingerprints should be shown: $ERR"
 write_policy emr-dump
 cp "$WORK/sshd-emr-db/authorized_keys" "$WORK/ak"
 : >"$WORK/sshd-emr-db/authorized_keys"

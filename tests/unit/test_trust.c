@@ -152,7 +152,7 @@ static void test_sentences(void **state)
     bkp_i18n_end(&saved);
     snprintf(want, sizeof(want),
              "policy %s is writable by group or others (mode 0666), so others could change the "
-             "commands bkp runs as root — run `chmod go-w %s` and try again\n",
+             "commands bkp runs — run `chmod go-w %s` and try again\n",
              file, file);
     assert_string_equal(logbuf, want);
     logbuf[0] = '\0';
@@ -162,7 +162,7 @@ static void test_sentences(void **state)
     bkp_i18n_end(&saved);
     snprintf(want, sizeof(want),
              "ポリシー %s はグループや他のユーザーが書き込めます（モード 0666）。このままでは"
-             "他のユーザーが、bkp が root として実行するコマンドを書き換えられます。`chmod go-w "
+             "他のユーザーが、bkp が実行するコマンドを書き換えられます。`chmod go-w "
              "%s` を実行してからやり直してください\n",
              file, file);
     assert_memory_equal(logbuf, want, strlen(want));
@@ -199,7 +199,7 @@ static void test_new_file(void **state)
     assert_int_equal(bkp_trust_new_file(path, "machine key", &real), -EPERM);
     assert_null(real);
     assert_non_null(strstr(logbuf, "chmod go-w"));
-    assert_non_null(strstr(logbuf, "passphrase")); /* what is at stake: a secret */
+    assert_non_null(strstr(logbuf, "the secret it holds")); /* what is at stake: a secret */
     assert_int_equal(chmod(sub, 0755), 0);
     snprintf(path, sizeof(path), "%s/etc/", dir);
     assert_int_equal(bkp_trust_new_file(path, "machine key", &real), -EINVAL);
