@@ -149,6 +149,26 @@ static const char *algorithms(const char *type)
     return !strcmp(type, "ssh-rsa") ? "rsa-sha2-512,rsa-sha2-256" : type;
 }
 
+/* The ciphers, fastest first on this machine: AES-GCM where the processor
+ * has AES instructions (a dump crosses in two thirds of ChaCha20's time),
+ * ChaCha20-Poly1305 first where it has not; ssh's defaults otherwise. */
+static const char *ciphers(void)
+{
+    static const char aes_first[] = "Ciphers=aes128-gcm@openssh.com,aes256-gcm@openssh.com,"
+                                    "chacha20-poly1305@openssh.com",
+                      chacha_first[] = "Ciphers=chacha20-poly1305@openssh.com,"
+                                       "aes128-gcm@openssh.com,aes256-gcm@openssh.com";
+    char line[4096];
+    bool aes = false;
+    FILE *f = fopen("/proc/cpuinfo", "re");
+    while (f && !aes && fgets(line, sizeof(line), f))
+        if (!strncmp(line, "flags", 5) || !strncmp(line, "Features", 8))
+            aes = strstr(line, " aes ") || strstr(line, " aes\n");
+    if (f)
+        fclose(f);
+    return aes ? aes_first : chacha_first;
+}
+
 /* Start ssh to `h` asking `request`: r->ssh, r->from_ssh and r->log. */
 static int conn_start(bkp_remote *r, const bkp_remote_host *h, const char *request,
                       int64_t timeout)
@@ -195,7 +215,8 @@ static int conn_start(bkp_remote *r, const bkp_remote_host *h, const char *reque
                     "-o", alias, "-o", hka, "-o", "IdentitiesOnly=yes",
                     "-o", "IdentityAgent=none", "-o", "ClearAllForwardings=yes",
                     "-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=4",
-                    "-o", conn, "-o", "LogLevel=ERROR", "-o", "PasswordAuthentication=no",
+                    "-o", conn, "-o", (char *)ciphers(), "-o", "LogLevel=ERROR",
+                    "-o", "PasswordAuthentication=no",
                     "-o", "KbdInteractiveAuthentication=no", "-i", identity,
                     "-p", port, "-l", (char *)h->user, "--", (char *)h->address,
                     (char *)request, NULL};
