@@ -280,6 +280,7 @@ static void *pump(void *arg)
 {
     bkp_remote *r = arg;
     bkp_wire_frame f = {0};
+    static _Thread_local uint8_t plain[BKP_WIRE_DATA];
     sigset_t pipe_set;
     sigemptyset(&pipe_set);
     sigaddset(&pipe_set, SIGPIPE);
@@ -308,8 +309,14 @@ static void *pump(void *arg)
                 break;
             }
             r->hello = true;
-        } else if (f.type == BKP_WIRE_DATA_FRAME && r->to_reader >= 0) {
-            if (!r->reader_gone && !deliver(r, f.data, f.len))
+        } else if ((f.type == BKP_WIRE_DATA_FRAME || f.type == BKP_WIRE_DATA_LZ4) &&
+                   r->to_reader >= 0) {
+            int n = bkp_wire_data(&f, plain);
+            if (n < 0) {
+                r->broken = -EBADMSG;
+                break;
+            }
+            if (!r->reader_gone && !deliver(r, plain, (size_t)n))
                 r->reader_gone = true; /* go on reading: the end frame says how it ended */
         } else if (f.type == BKP_WIRE_END) {
             r->ended = !bkp_wire_end_parse(f.data, f.len, &r->end);

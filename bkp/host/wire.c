@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <lz4.h>
 
 #include "bkp/io/fdio.h"
 #include "bkp/io/text.h"
@@ -16,8 +17,8 @@
 
 static bool type_ok(int t)
 {
-    return t == BKP_WIRE_HELLO || t == BKP_WIRE_DATA_FRAME || t == BKP_WIRE_END ||
-           t == BKP_WIRE_REFUSED;
+    return t == BKP_WIRE_HELLO || t == BKP_WIRE_DATA_FRAME || t == BKP_WIRE_DATA_LZ4 ||
+           t == BKP_WIRE_END || t == BKP_WIRE_REFUSED;
 }
 
 int bkp_wire_header(const uint8_t h[BKP_WIRE_HEADER], int *type, uint32_t *len)
@@ -75,6 +76,40 @@ void bkp_wire_frame_clear(bkp_wire_frame *f)
 {
     free(f->data);
     memset(f, 0, sizeof(*f));
+}
+
+int bkp_wire_data(const bkp_wire_frame *f, uint8_t *out)
+{
+    if (f->type == BKP_WIRE_DATA_FRAME) {
+        if (f->len > BKP_WIRE_DATA)
+            return -EBADMSG;
+        memcpy(out, f->data, f->len);
+        return (int)f->len;
+    }
+    if (f->type != BKP_WIRE_DATA_LZ4 || f->len < 4)
+        return -EBADMSG;
+    uint32_t raw = (uint32_t)f->data[0] << 24 | (uint32_t)f->data[1] << 16 |
+                   (uint32_t)f->data[2] << 8 | f->data[3];
+    if (raw > BKP_WIRE_DATA)
+        return -EBADMSG;
+    int n = LZ4_decompress_safe((const char *)f->data + 4, (char *)out, (int)(f->len - 4),
+                                (int)raw);
+    return n == (int)raw ? n : -EBADMSG;
+}
+
+int bkp_wire_send_data(int fd, const void *buf, size_t len)
+{
+    static _Thread_local char z[4 + LZ4_COMPRESSBOUND(BKP_WIRE_DATA)];
+    if (len > BKP_WIRE_DATA)
+        return -EINVAL;
+    int c = LZ4_compress_default(buf, z + 4, (int)len, LZ4_COMPRESSBOUND(BKP_WIRE_DATA));
+    if (c <= 0 || (size_t)c + 4 > len - len / 10)
+        return bkp_wire_send(fd, BKP_WIRE_DATA_FRAME, buf, len);
+    z[0] = (char)(len >> 24);
+    z[1] = (char)(len >> 16);
+    z[2] = (char)(len >> 8);
+    z[3] = (char)len;
+    return bkp_wire_send(fd, BKP_WIRE_DATA_LZ4, z, (size_t)c + 4);
 }
 
 static json_t *load(const void *buf, size_t len)

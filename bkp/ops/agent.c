@@ -81,7 +81,7 @@ static bool relay(int data, int cancel, int out)
             continue;
         if (n <= 0)
             return n == 0;
-        if (bkp_wire_send(out, BKP_WIRE_DATA_FRAME, buf, (size_t)n))
+        if (bkp_wire_send_data(out, buf, (size_t)n))
             return false;
     }
 }

@@ -21,7 +21,7 @@
 #     completes), a source that goes quiet (our timeout), a hostile "agent"
 #     sending crafted frames (a huge size before or after its hello, a frame
 #     cut short, data before its hello, a broken end, an unknown frame, a
-#     second hello, a bad hello) with escape sequences on its standard
+#     compressed one that expands past a frame, a second hello, a bad hello) with escape sequences on its standard
 #     error: refused, no crash, nothing sealed, no escape reaches our
 #     output; one that holds the channel open after its end does not hold
 #     the backup.
@@ -214,8 +214,10 @@ hostile "a frame cut short" "ended before the command did"
 hostile "a huge size after the hello" "broke the agent's protocol"
 { frame H "$HELLO"; frame D abc; frame E '{}'; } >"$WORK/evil.bin"
 hostile "a broken end" "broke the agent's protocol"
-{ frame H "$HELLO"; frame D abc; printf 'Z\x00\x00\x00\x00'; } >"$WORK/evil.bin"
+{ frame H "$HELLO"; frame D abc; printf 'Q\x00\x00\x00\x00'; } >"$WORK/evil.bin"
 hostile "an unknown frame" "broke the agent's protocol"
+{ frame H "$HELLO"; printf 'Z\x00\x00\x00\x08\x00\x01\x00\x01\x10\x41\x00\x00'; } >"$WORK/evil.bin"
+hostile "a compressed frame larger than a frame" "broke the agent's protocol"
 { frame H "$HELLO"; frame H "$HELLO"; } >"$WORK/evil.bin"
 hostile "a second hello" "broke the agent's protocol"
 frame H '{"commands":["../x"],"protocol":1,"read":[],"version":"9"}' >"$WORK/evil.bin"

@@ -50,12 +50,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     bkp_wire_frame f = {0};
     bkp_wire_end e;
+    static uint8_t plain[BKP_WIRE_DATA];
     char why[64];
     while (bkp_wire_recv(fd, &f) == 0) {
         if (f.len > BKP_WIRE_MAX)
             abort();
         if (f.type == BKP_WIRE_HELLO)
             hello(&f);
+        else if (f.type == BKP_WIRE_DATA_FRAME || f.type == BKP_WIRE_DATA_LZ4) {
+            int n = bkp_wire_data(&f, plain);
+            if (n > (int)BKP_WIRE_DATA)
+                abort(); /* more than a data frame may hold */
+        }
         else if (f.type == BKP_WIRE_END && bkp_wire_end_parse(f.data, f.len, &e) == 0 &&
                  (e.exit_code < -1 || e.exit_code > 255 || e.signal < 0 || e.signal > 128))
             abort();
