@@ -18,6 +18,8 @@
 # wall times. Needs restic, borg, sshd (openssh-server) and /usr/bin/time.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/days.sh
+. "$top/bench/days.sh"
 SIZE=1536M
 ROUNDS=3
 WORK=/var/tmp/bkp-bench-remote
@@ -73,15 +75,10 @@ trap 'kill "$(cat "$WORK/sshd.pid")" 2>/dev/null || true' EXIT
 sleep 0.5
 SSH_PUSH="ssh -p $PORT -i $WORK/id_push -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
 HOST_KEY=$(cut -d' ' -f1,2 "$WORK/host_key.pub")
-: >"$WORK/results"
 
 prep() { # DAY: the same idle for every tool (freed memory), then the input warm
     sleep 10
     cat "$WORK/$1.sql" >/dev/null
-}
-timed() { # LABEL COMMAND...
-    /usr/bin/time -f "$1 %e %U %S %M" "${@:2}" >/dev/null 2>"$WORK/err" || { cat "$WORK/err" >&2; exit 1; }
-    tail -n 1 "$WORK/err" | tee -a "$WORK/results"
 }
 run_tool() { # TOOL
     local r=$WORK/repo-$1 d
@@ -122,21 +119,6 @@ YAML
             timed "borg $d" sh -c "cat '$WORK/$d.sql' | borg create --compression lz4 'ssh://root@127.0.0.1:$PORT$r::$d' -"
         done ;;
     esac
-    echo "$1 repo $(du -sb "$r" | cut -f1)" | tee -a "$WORK/results"
+    repo_size "$1" "$r"
 }
-order=(bkp restic borg)
-for ((i = 0; i < ROUNDS; i++)); do
-    echo "== round $((i + 1))"
-    for ((k = 0; k < 3; k++)); do run_tool "${order[(i + k) % 3]}"; done
-done
-echo "== medians (wall s, user+sys s, peak MiB; repository MB after day 2)"
-for tool in bkp restic borg; do
-    for d in day1 day2; do
-        awk -v k="$tool $d" '$1" "$2 == k { w[n + 0] = $3; c[n + 0] = $4 + $5; m[n++ + 0] = $6 }
-            function med(a, n,   i, j, t) { for (i = 0; i < n; i++) for (j = i + 1; j < n; j++)
-                if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t } return a[int(n / 2)] }
-            END { printf "%-6s %s  %6.2f  %6.2f  %5.0f\n", $0 = k, "", med(w, n), med(c, n), med(m, n) / 1024 }' \
-            "$WORK/results"
-    done
-    awk -v t="$tool" '$1 == t && $2 == "repo" { b[n++] = $3 } END { printf "%-6s repo  %.0f MB\n", t, b[0] / 1e6 }' "$WORK/results"
-done
+days_run
