@@ -16,7 +16,7 @@
 #include "bkp/store/generation.h"
 #include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
-#include "bkp/media/medium.h"
+#include "bkp/media/label.h"
 #include "policies/yaml_doc.h"
 
 #define RB_DEFAULT_TIMEOUT 3600

@@ -49,7 +49,7 @@ json_t *bkp_reread_load(const bkp_repo *r);
 int bkp_reread_save(bkp_repo *r, const json_t *state);
 /* The same through a read-only handle (a `verify --sample`): the state of
  * the rolling re-read is a note of what was read when, not the repository's
- * content (medium.h, bkp_media_update_ro, says which writes a read handle
+ * content (registry.h, bkp_media_update_ro, says which writes a read handle
  * may make). */
 int bkp_reread_save_ro(const bkp_repo *r, const json_t *state);
 /* ... never onto a copy on a medium (bkp_gen_copy_medium): -EROFS, nothing

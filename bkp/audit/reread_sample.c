@@ -10,24 +10,25 @@
 #include "bkp/io/clock.h"
 #include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
-#include "bkp/media/medium.h"
+#include "bkp/media/registry.h"
 #include "bkp/audit/reread.h"
 
-static int set_reread(json_t *e, void *ctx)
+static int set_reread(bkp_media_entry *e, void *ctx)
 {
-    json_object_set(e, "reread", ctx);
+    json_decref(e->reread);
+    e->reread = json_incref(ctx);
     return 0;
 }
 
 int bkp_reread_sample(const bkp_repo *r, const bkp_repo *target, const char *medium, double pct,
                    int64_t period, int workers, bkp_verify_result *res)
 {
-    json_t *e = medium ? bkp_media_get(r, medium) : NULL;
-    json_t *state = medium ? json_deep_copy(json_object_get(e, "reread")) : bkp_reread_load(target);
+    bkp_media_entry *e = medium ? bkp_media_get(r, medium) : NULL;
+    json_t *state = medium ? json_deep_copy(e ? e->reread : NULL) : bkp_reread_load(target);
     time_t now = bkp_now(), due = 0;
     size_t n = 0;
-    json_decref(e);
-    if (!json_is_object(state)) { /* a medium's entry is checked when read (medium.h) */
+    bkp_media_free(e);
+    if (!json_is_object(state)) { /* a medium's entry is checked when read (registry.h) */
         json_decref(state);
         state = json_object();
     }

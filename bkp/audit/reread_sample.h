@@ -2,7 +2,7 @@
  * reread_sample.h — one sample of the rolling re-read (`verify --sample`,
  * and the re-read `bkp run` schedules): the plan (reread.h) read back and
  * authenticated (verify.h), and the state kept where it lives — the
- * primary's cache, or a medium's registry entry (medium.h). Its own module
+ * primary's cache, or a medium's registry entry (registry.h). Its own module
  * because it uses all three, and the medium registry checks the state
  * with reread.h.
  */

@@ -301,7 +301,7 @@ typedef struct cli_medium {
     bool offline;
     const char *path;     /* where it is mounted or written */
     const pol_medium *pm; /* its entry in the policy, or NULL */
-    json_t *entry;        /* its registry entry (owned), or NULL: never labelled */
+    bkp_media_entry *entry; /* its registry entry (owned), or NULL: never labelled */
 } cli_medium;
 /* Look medium `name` up in the policy (when one is given or found) and the
  * registry of the open repository. EXIT_USAGE (logged) when neither knows it. */
@@ -367,7 +367,7 @@ int cli_object_repair(cli *c, const cli_medium *m, bkp_repo *src, const struct b
                       json_t *fixed);
 /* Did the last probe of the medium of registry entry `entry` (by its label)
  * prove a COMPLIANCE lock, by the signed audit log (and when)? */
-bool cli_object_proven(cli *c, const json_t *entry, time_t *when);
+bool cli_object_proven(cli *c, const bkp_media_entry *entry, time_t *when);
 /* The primary against what each medium pinned (rotate_pin.c, bkp/ops/pins.h):
  * findings [{medium, dataset, beside, what, on_medium}] into `*out` (owned);
  * returns their number, or a negative errno (logged). `only`: that medium

@@ -38,7 +38,6 @@
 #include "bkp/io/clock.h"
 #include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
-#include "bkp/media/medium.h"
 #include "bkp/ops/archive_check.h"
 #include "bkp/ops/drill.h"
 #include "restore/drill_report.h"

@@ -21,7 +21,7 @@
 #include "bkp/io/durable.h"
 #include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
-#include "bkp/media/medium.h"
+#include "bkp/media/registry.h"
 #include "bkp/keys/pubkey.h"
 #include "bkp/ops/media_doc.h"
 #include "bkp/ops/label_sheet.h"
@@ -52,10 +52,10 @@ static int label_what(cli *c, const char *path, cli_medium *m, const char **type
     }
     /* The policy's description of the medium, when it has one, must agree. */
     pol_policy *p = c->policy; /* loaded by the dispatcher when named */
-    json_t *reg = bkp_media_get(c->ro, c->name);
+    bkp_media_entry *reg = bkp_media_get(c->ro, c->name);
     bool known =
         (reg || (p && pol_medium_find(p, c->name))) && cli_medium_find(c, c->name, m) == EXIT_OK;
-    json_decref(reg);
+    bkp_media_free(reg);
     if (!known)
         memset(m, 0, sizeof(*m));
     *type = c->type ? c->type : known ? m->type : NULL;
@@ -81,15 +81,16 @@ static int label_what(cli *c, const char *path, cli_medium *m, const char **type
 }
 
 /* The label into the registry and the audit log, then said. */
-static int label_register(cli *c, const char *path, json_t *lab, const char *type, const char *loc)
+static int label_register(cli *c, const char *path, const bkp_label *lab, const char *type,
+                          const char *loc)
 {
     char *abs = realpath(path, NULL);
     const char *where = abs ? abs : path;
     pol_medium_type kind = POL_DISK;
     (void)pol_medium_type_named(type, &kind); /* checked by label_what */
     int rc = ops_label_register(c->r, c->name, where, lab), ex = EXIT_FAILED;
-    json_t *fig = json_pack("{s:O, s:s, s:s, s:s}", "uuid", json_object_get(lab, "uuid"), "type",
-                            type, "location", loc, "path", where);
+    json_t *fig = json_pack("{s:s, s:s, s:s, s:s}", "uuid", lab->uuid, "type", type, "location",
+                            loc, "path", where);
     bkp_audit_rec rec = {.op = "media-label",
                          .medium = c->name,
                          .failed = rc != 0,
@@ -99,17 +100,16 @@ static int label_register(cli *c, const char *path, json_t *lab, const char *typ
     json_decref(fig);
     if (!rc && !aex) {
         if (c->json)
-            cli_print_json(json_incref(lab));
+            cli_print_json(bkp_label_json(lab));
         else
         {
             char brief[BKP_FINGERPRINT_SHORT_LEN];
-            bkp_pubkey_fingerprint_short(json_string_value(json_object_get(lab, "fingerprint")),
-                                         brief);
+            bkp_pubkey_fingerprint_short(lab->fingerprint, brief);
             printf(_("labelled %s as %s (%s, %s), label %s.\n%s its name and the key's short "
                      "fingerprint:\n  %s  %s\nor print its label sheet (with a QR code): `bkp "
                      "media sheet %s --format html > %s-label.html`.\nNext: `bkp rotate %s` "
                      "copies the generations due to it.\n"),
-                   where, c->name, type, loc, json_string_value(json_object_get(lab, "uuid")),
+                   where, c->name, type, loc, lab->uuid,
                    pol_medium_type_paper(kind), c->name, brief, c->name, c->name, c->name);
         }
         ex = EXIT_OK;
@@ -122,7 +122,7 @@ static int label(cli *c)
 {
     const char *path = c->args[1], *type = NULL, *loc = NULL;
     cli_medium m;
-    json_t *old = NULL, *lab = NULL;
+    bkp_label old, lab;
     bool device = false;
     int rc, ex = label_what(c, path, &m, &type, &loc);
     if (ex)
@@ -134,17 +134,15 @@ static int label(cli *c)
     if ((pol_medium_type_named(type, &kind) || !pol_type_write_once(kind)) &&
         ops_label_copy(c->r, path))
         goto out;
-    /* A disk labelled again keeps its identity (medium.h). */
-    lab = bkp_label_renew(c->r, old, c->name, type, loc);
-    if (!lab || (!device && (rc = bkp_label_write(path, lab, true)))) {
-        bkp_error(_("cannot write the label on %s: %s"), path, bkp_strerror(lab ? rc : -ENOMEM));
+    /* A disk labelled again keeps its identity (registry.h). */
+    rc = bkp_label_renew(c->r, old.version ? &old : NULL, c->name, type, loc, &lab);
+    if (rc || (!device && (rc = bkp_label_write(path, &lab, true)))) {
+        bkp_error(_("cannot write the label on %s: %s"), path, bkp_strerror(rc));
         goto out;
     }
-    ops_label_forget_old(c->r, c->name, path, old);
-    ex = label_register(c, path, lab, type, loc);
+    ops_label_forget_old(c->r, c->name, path, &old);
+    ex = label_register(c, path, &lab, type, loc);
 out:
-    json_decref(old);
-    json_decref(lab);
     cli_medium_clear(&m);
     return ex;
 }
@@ -181,24 +179,26 @@ static const char *local(json_t *e, const char *key, char *buf, size_t n)
 
 static int list(cli *c)
 {
-    json_t *reg = bkp_media_list(c->ro), *all = json_array(), *v;
+    json_t *all = json_array(), *v;
     pol_policy *p = c->policy; /* loaded by the dispatcher when named */
-    size_t i;
-    if (!reg || !all)
+    bkp_media_entry *reg;
+    size_t i, nreg;
+    if (!all || bkp_media_list(c->ro, &reg, &nreg)) {
+        json_decref(all);
         return EXIT_FAILED;
+    }
     for (size_t k = 0; p && k < p->nmedia; k++) {
         json_t *d = describe(c, p->media[k].name);
         if (d)
             json_array_append_new(all, d);
     }
-    json_array_foreach(reg, i, v)
-    {
-        const char *n = json_string_value(json_object_get(json_object_get(v, "label"), "name"));
-        json_t *d = n && !(p && pol_medium_find(p, n)) ? describe(c, n) : NULL;
+    for (i = 0; i < nreg; i++) {
+        const char *n = reg[i].label.name;
+        json_t *d = !(p && pol_medium_find(p, n)) ? describe(c, n) : NULL;
         if (d)
             json_array_append_new(all, d);
     }
-    json_decref(reg);
+    bkp_media_entries_free(reg, nreg);
     if (c->json) {
         cli_print_json(all);
         return EXIT_OK;
@@ -311,20 +311,19 @@ static int object(cli *c, const char *name, bool probe)
 static int sheet(cli *c)
 {
     int format;
-    json_t *d = describe(c, c->args[1]);
-    if (!d)
+    cli_medium m;
+    if (cli_medium_find(c, c->args[1], &m))
         return EXIT_USAGE;
     int ex = cli_format(c, &format);
-    json_t *lab = json_object_get(d, "label");
-    if (!ex && !lab) {
+    if (!ex && !m.entry) {
         bkp_error(_("%s is not labelled yet: label it first, `bkp media label PATH --name %s`"),
                   c->args[1], c->args[1]);
         ex = EXIT_USAGE;
     }
     const pol_policy *p = c->policy;
     char *text = ex ? NULL
-                    : ops_label_sheet(lab, offsite(d), json_is_true(json_object_get(d, "offline")),
-                                      p ? p->facility : NULL, format, cli_lang_ja(c));
+                    : ops_label_sheet(&m.entry->label, m.location && !strcmp(m.location, "offsite"),
+                                      m.offline, p ? p->facility : NULL, format, cli_lang_ja(c));
     if (!ex && !text) {
         bkp_error(_("the label of %s in the registry lacks its fields: label the medium again"),
                   c->args[1]);
@@ -333,7 +332,7 @@ static int sheet(cli *c)
     if (text)
         fputs(text, stdout);
     free(text);
-    json_decref(d);
+    cli_medium_clear(&m);
     return ex;
 }
 

@@ -14,7 +14,7 @@
 #include "bkp/keys/keys.h"
 #include "bkp/io/lock.h"
 #include "bkp/io/log.h"
-#include "bkp/media/medium.h"
+#include "bkp/media/label.h"
 #include "bkp/keys/pubkey.h"
 #include "bkp/io/text.h"
 #include "bkp/ops/medium_check.h"

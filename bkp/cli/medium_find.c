@@ -13,7 +13,7 @@
 #include "bkp/io/durable.h"
 #include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
-#include "bkp/media/medium.h"
+#include "bkp/media/registry.h"
 #include "bkp/ops/medium_check.h"
 #include "policies/compliance.h"
 
@@ -36,7 +36,6 @@ int cli_medium_find(cli *c, const char *name, cli_medium *m)
     m->name = name;
     m->pm = p ? pol_medium_find(p, name) : NULL;
     m->entry = c->ro ? bkp_media_get(c->ro, name) : NULL;
-    json_t *label = json_object_get(m->entry, "label");
     if (m->pm) {
         m->type = pol_medium_type_name(m->pm->type);
         m->kind = m->pm->type;
@@ -44,9 +43,9 @@ int cli_medium_find(cli *c, const char *name, cli_medium *m)
         m->offline = m->pm->offline;
         m->path = m->pm->path;
     } else if (m->entry) {
-        m->type = json_string_value(json_object_get(label, "type"));
-        m->location = json_string_value(json_object_get(label, "location"));
-        m->path = json_string_value(json_object_get(m->entry, "path"));
+        m->type = m->entry->label.type;
+        m->location = m->entry->label.location;
+        m->path = m->entry->path;
         /* The registry's label is valid (bkp_media_get): its type parses. */
         if (pol_medium_type_named(m->type, &m->kind))
             m->type = NULL;
@@ -72,7 +71,7 @@ int cli_medium_find(cli *c, const char *name, cli_medium *m)
 
 void cli_medium_clear(cli_medium *m)
 {
-    json_decref(m->entry);
+    bkp_media_free(m->entry);
     memset(m, 0, sizeof(*m));
 }
 

@@ -46,7 +46,7 @@ static ops_object_in object_in(cli *c, const cli_medium *m, bkp_s3 *s)
                            .force = c->force};
 }
 
-bool cli_object_proven(cli *c, const json_t *entry, time_t *when)
+bool cli_object_proven(cli *c, const bkp_media_entry *entry, time_t *when)
 {
     return ops_object_proven(c->ro, c->policy, entry, when);
 }
@@ -54,7 +54,7 @@ bool cli_object_proven(cli *c, const json_t *entry, time_t *when)
 int cli_object_label(cli *c, cli_medium *m)
 {
     bkp_s3 *s = NULL;
-    json_t *lab = NULL;
+    bkp_label lab;
     bool usage = false;
     int ex = cli_object_open(c, m, &s);
     if (ex)
@@ -66,8 +66,7 @@ int cli_object_label(cli *c, cli_medium *m)
         printf(_("%s: bucket %s at %s labelled (%s); versioning and Object Lock are on.\n"
                  "Prove the lock now: bkp media probe %s\n"),
                m->name, m->pm->object.bucket, m->pm->object.endpoint,
-               json_string_value(json_object_get(lab, "uuid")), m->name);
-    json_decref(lab);
+               lab.uuid, m->name);
     bkp_s3_close(s);
     return ex;
 }
@@ -112,7 +111,7 @@ int cli_object_probe(cli *c, cli_medium *m)
 static int trust_of(cli *c, const cli_medium *m, bool as_copy, bkp_bucket_trust *t, char **pass)
 {
     memset(t, 0, sizeof(*t));
-    t->registered = c->ro ? json_object_get(m->entry, "label") : NULL;
+    t->registered = c->ro && m->entry ? &m->entry->label : NULL;
     int ex = cli_key_pin(c);
     if (ex)
         return ex;

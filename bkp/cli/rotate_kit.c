@@ -18,7 +18,7 @@
 #include "bkp/io/i18n.h"
 #include "bkp/media/kit.h"
 #include "bkp/io/log.h"
-#include "bkp/media/medium.h"
+#include "bkp/media/registry.h"
 #include "bkp/ops/runbook_load.h"
 #include "bkp/keys/pubkey.h"
 #include "restore/runbook_doc.h"
@@ -71,7 +71,7 @@ typedef struct kit_docs {
     char *owned[2 * KIT_DOCS];
     size_t n;
     const cli_medium *m;
-    json_t *entry; /* the medium's registry entry, for its procedures; NULL: the kit's own */
+    const bkp_media_entry *entry; /* the medium's, for its procedures; NULL: the kit's own */
 } kit_docs;
 
 /* One runbook's procedure in both languages into `ctx` (a kit_docs): as
@@ -162,11 +162,11 @@ void cli_medium_procedures(cli *c, const cli_medium *m)
     if (!c->policy || !m->path || stat(m->path, &st) || !S_ISDIR(st.st_mode))
         return; /* a tape's are in its kit; a bucket has none */
     kit_docs *d = calloc(1, sizeof(*d));
-    json_t *e = NULL;
+    bkp_media_entry e = {0};
     int rc = d ? bkp_media_read(c->ro, m->name, &e) : -ENOMEM;
     if (!rc) {
         d->m = m;
-        d->entry = e;
+        d->entry = &e;
         /* A runbook that did not load now keeps its procedure of before. */
         size_t failed = runbooks_of(c, m, add_procedure, d);
         rc = bkp_kit_procedures_write(m->path, d->docs, d->n, !failed);
@@ -178,7 +178,7 @@ void cli_medium_procedures(cli *c, const cli_medium *m)
     else if (d->n)
         bkp_info(_("%s: its recovery procedure (procedure-*.md) lists the %zu generation(s) it "
                    "holds now"),
-                 m->name, json_array_size(json_object_get(e, "held")));
-    json_decref(e);
+                 m->name, e.n_held);
+    bkp_media_entry_clear(&e);
     cli_kit_docs_free(d);
 }

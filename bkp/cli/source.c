@@ -20,7 +20,6 @@
 #include "bkp/io/i18n.h"
 #include "bkp/keys/keys.h"
 #include "bkp/io/log.h"
-#include "bkp/media/medium.h"
 
 void cli_source_remove(char *staging)
 {

@@ -11,7 +11,7 @@
 #include "bkp/cli/cli.h"
 #include "bkp/ops/status.h"
 
-static bool proven(void *ctx, const json_t *entry, time_t *when)
+static bool proven(void *ctx, const bkp_media_entry *entry, time_t *when)
 {
     return cli_object_proven(ctx, entry, when);
 }

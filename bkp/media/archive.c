@@ -22,7 +22,7 @@
 #include "bkp/keys/key_slots.h"
 #include "bkp/media/kit.h"
 #include "bkp/io/log.h"
-#include "bkp/media/medium.h"
+#include "bkp/media/label.h"
 #include "bkp/store/repack.h"
 #include "bkp/io/stream.h"
 #include "bkp/store/tree.h"
@@ -261,18 +261,19 @@ int bkp_archive_open_stream(struct archive *a, struct bkp_stream *out)
     return archive_write_open2(a, out, NULL, to_stream, NULL, NULL);
 }
 
-int bkp_archive_write(bkp_repo *r, const bkp_gen *g, const json_t *label, bkp_archive_kit *kit,
+int bkp_archive_write(bkp_repo *r, const bkp_gen *g, const bkp_label *label, bkp_archive_kit *kit,
                       struct bkp_stream *out, const char *tmpdir, uint64_t *bytes)
 {
     char top[512], tmpl[4096], why[512];
     writer w = {.top = top,
                 .now = bkp_now(),
                 .r = r,
-                .medium = json_string_value(json_object_get(label, "uuid"))};
+                .medium = label ? label->uuid : NULL};
     pack_sink s = {.w = &w};
     char *cfg = bkp_repo_subpath(r, "config"), *key = bkp_repo_subpath(r, "keys/key");
     char *log = bkp_repo_subpath(r, "audit/log.jsonl");
-    char *label_text = label ? json_dumps(label, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+    size_t label_len = 0;
+    char *label_text = label ? bkp_label_text(label, &label_len) : NULL;
     int rc;
     snprintf(top, sizeof(top), "%s@%010u", g->dataset, g->seq);
     snprintf(tmpl, sizeof(tmpl), "%s/bkp-archive-XXXXXX", tmpdir);

@@ -22,10 +22,9 @@
 
 #include <stdint.h>
 
-#include <jansson.h>
-
-#include "bkp/store/generation.h"
 #include "bkp/media/kit.h"
+#include "bkp/media/label.h"
+#include "bkp/store/generation.h"
 #include "bkp/store/repo.h"
 
 struct archive;
@@ -50,7 +49,7 @@ typedef struct bkp_archive_kit {
  * durable file through bkp_dfile_stream, or a tape's descriptor), the
  * recovery kit first when `kit` is not NULL. New packs are built in a
  * temporary folder under `tmpdir`. `*bytes` receives the stream's size. */
-int bkp_archive_write(bkp_repo *r, const bkp_gen *g, const json_t *label, bkp_archive_kit *kit,
+int bkp_archive_write(bkp_repo *r, const bkp_gen *g, const bkp_label *label, bkp_archive_kit *kit,
                       struct bkp_stream *out, const char *tmpdir, uint64_t *bytes)
     __attribute__((warn_unused_result));
 

@@ -3,7 +3,7 @@
  * of type `object`.
  *
  * The bucket holds the layout of a disk medium, one object per file:
- *   BKP-LABEL                        the medium's label (medium.h)
+ *   BKP-LABEL                        the medium's label (label.h)
  *   repo/config, repo/keys/key       the repository's, byte for byte
  *   repo/packs/XX/ID                 packs, byte for byte (one name on every medium)
  *   repo/generations/DS/SEQ.gen      records, with their .cleared and the
@@ -45,6 +45,7 @@
 #include <jansson.h>
 
 #include "bkp/media/copy.h"
+#include "bkp/media/label.h"
 #include "bkp/store/generation.h"
 #include "bkp/store/repo.h"
 #include "bkp/s3/s3.h"
@@ -64,13 +65,13 @@
  * (may be NULL) gets the version id the bucket gave the label: the registry
  * notes it, so that the label is found behind any number of versions put in
  * front of it (bkp_bucket_find_label). */
-int bkp_bucket_label(bkp_repo *r, bkp_s3 *s, const json_t *label, bkp_s3_lock mode, time_t until,
+int bkp_bucket_label(bkp_repo *r, bkp_s3 *s, const bkp_label *label, bkp_s3_lock mode, time_t until,
                      bool force, bool ours_behind, char version[BKP_S3_VERSION_MAX + 1])
     __attribute__((warn_unused_result));
 
 /* The label of the bucket: 0 with `*out`, -ENOENT when it has none,
  * -EBADMSG (logged) when it is not a valid label. */
-int bkp_bucket_read_label(bkp_s3 *s, json_t **out) __attribute__((warn_unused_result));
+int bkp_bucket_read_label(bkp_s3 *s, bkp_label *out) __attribute__((warn_unused_result));
 /* The registered label `registered` through the label's versions: the
  * current one when it is ours (bkp_label_ours: naming `repository` and no
  * other key than `pk`, and that very label or its uuid signed by `pk`), else the version `version` the registry noted when it was
@@ -80,8 +81,9 @@ int bkp_bucket_read_label(bkp_s3 *s, json_t **out) __attribute__((warn_unused_re
  * front of it (each rotation extends its lock, so it cannot be deleted); a
  * registry without one looks at the newest BUCKET_FEW only. -ENOENT when
  * none of those is ours; else an S3 error (logged). */
-int bkp_bucket_find_label(bkp_s3 *s, const json_t *registered, const uint8_t pk[32],
-                          const char *repository, const char *version, json_t **out, bool *behind)
+int bkp_bucket_find_label(bkp_s3 *s, const bkp_label *registered, const uint8_t pk[32],
+                          const char *repository, const char *version, bkp_label *out,
+                          bool *behind)
     __attribute__((warn_unused_result));
 
 /* Copy `gens` (sealed records of `src`) into the bucket as above; `until[i]`
@@ -161,7 +163,7 @@ typedef struct bkp_bucket_trust {
     const uint8_t *master;
     const char *pass;
     size_t plen;
-    const json_t *registered;
+    const bkp_label *registered;
     /* The key the person expects (typed from the key sheet), when `pinned`:
      * only that key is looked for. */
     bool pinned;

@@ -24,7 +24,7 @@
 #include "bkp/store/pack.h"
 #include "bkp/store/config.h"
 #include "bkp/keys/key_slots.h"
-#include "bkp/media/medium.h"
+#include "bkp/media/label.h"
 
 /* ---- fetching a copy ---- */
 
@@ -176,8 +176,9 @@ static int fetch_small(bkp_s3 *s, const char *dir, const bucket_version *v, size
                    "holding the credentials did it: find out who, then `bkp rotate` puts it back "
                    "in front"),
                  key, BKP_BUCKET_TRIES);
-        char *text = json_dumps(t->registered, JSON_INDENT(2) | JSON_SORT_KEYS);
-        rc = text ? bkp_durable_write(dir, LABEL_KEY, text, strlen(text), 0) : -ENOMEM;
+        size_t len = 0;
+        char *text = bkp_label_text(t->registered, &len);
+        rc = text ? bkp_durable_write(dir, LABEL_KEY, text, len, 0) : -ENOMEM;
         taken = n; /* hidden */
         free(text);
     }

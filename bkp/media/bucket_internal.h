@@ -7,7 +7,7 @@
 #define BKP_BUCKET_INTERNAL_H
 
 #include "bkp/media/bucket.h"
-#include "bkp/media/medium.h"
+#include "bkp/media/label.h"
 
 #define LABEL_KEY BKP_LABEL_FILE
 #define PACKS_PREFIX BKP_BUCKET_REPO "packs/"

@@ -26,7 +26,7 @@ int bucket_take_few(const bkp_s3_object *o, void *ctx)
 
 /* ---- the label ---- */
 
-int bkp_bucket_read_label(bkp_s3 *s, json_t **out)
+int bkp_bucket_read_label(bkp_s3 *s, bkp_label *out)
 {
     void *buf = NULL;
     size_t len = 0;
@@ -41,25 +41,25 @@ int bkp_bucket_read_label(bkp_s3 *s, json_t **out)
 
 /* Version `version` (NULL: the current one) of the label, when it is ours
  * (bkp_label_ours): 0 with `*out`; else non-zero, nothing logged. */
-static int label_version(bkp_s3 *s, const char *version, const json_t *registered,
-                         const uint8_t pk[32], const char *repository, json_t **out)
+static int label_version(bkp_s3 *s, const char *version, const bkp_label *registered,
+                         const uint8_t pk[32], const char *repository, bkp_label *out)
 {
     void *buf = NULL;
     size_t len = 0;
-    json_t *l = NULL;
+    bkp_label l;
     int rc = bkp_s3_get(s, LABEL_KEY, version, BKP_LABEL_MAX, &buf, &len);
-    if (!rc && !(rc = bkp_label_parse(buf, len, &l)) && !bkp_label_ours(l, registered, pk, repository)) {
-        json_decref(l);
-        l = NULL;
+    if (!rc && !(rc = bkp_label_parse(buf, len, &l)) &&
+        !bkp_label_ours(&l, registered, pk, repository))
         rc = -ESRCH;
-    }
     free(buf);
-    *out = l;
+    if (!rc)
+        *out = l;
     return rc;
 }
 
-int bkp_bucket_find_label(bkp_s3 *s, const json_t *registered, const uint8_t pk[32],
-                          const char *repository, const char *version, json_t **out, bool *behind)
+int bkp_bucket_find_label(bkp_s3 *s, const bkp_label *registered, const uint8_t pk[32],
+                          const char *repository, const char *version, bkp_label *out,
+                          bool *behind)
 {
     bucket_few lv = {.key = LABEL_KEY};
     *behind = false;
@@ -86,28 +86,26 @@ int bkp_bucket_find_label(bkp_s3 *s, const json_t *registered, const uint8_t pk[
     return -ENOENT;
 }
 
-int bkp_bucket_label(bkp_repo *r, bkp_s3 *s, const json_t *label, bkp_s3_lock mode, time_t until,
-                     bool force, bool ours_behind, char version[BKP_S3_VERSION_MAX + 1])
+int bkp_bucket_label(bkp_repo *r, bkp_s3 *s, const bkp_label *label, bkp_s3_lock mode,
+                     time_t until, bool force, bool ours_behind,
+                     char version[BKP_S3_VERSION_MAX + 1])
 {
     bkp_s3_bucket_info info;
-    json_t *old = NULL;
+    bkp_label old;
     int rc = bkp_s3_bucket_check(s, &info);
     if (rc)
         return rc;
     rc = bkp_bucket_read_label(s, &old);
     if (rc && rc != -ENOENT && !force)
         return rc;
-    const char *name = json_string_value(json_object_get(label, "name"));
-    const char *orepo = json_string_value(json_object_get(old, "repository"));
-    const char *ouuid = json_string_value(json_object_get(old, "uuid"));
-    const char *uuid = json_string_value(json_object_get(label, "uuid"));
-    const char *lrepo = json_string_value(json_object_get(label, "repository"));
+    bool has_old = !rc;
+    const char *orepo = has_old ? old.repository : NULL, *ouuid = has_old ? old.uuid : NULL;
     /* Another repository's label, unless it is this very label (its uuid)
      * with the repository changed, or ours is behind it: either was put in
      * front by someone, not labelled by another repository's bkp (each
      * makes its own uuid, and none labels over ours: this check). */
-    bool put_in_front = (ouuid && uuid && !strcmp(ouuid, uuid)) || ours_behind;
-    if (!lrepo || strcmp(lrepo, bkp_repo_uuid(r)) ||
+    bool put_in_front = (ouuid && !strcmp(ouuid, label->uuid)) || ours_behind;
+    if (strcmp(label->repository, bkp_repo_uuid(r)) ||
         !bkp_label_signed_by(label, bkp_repo_sign_pk(r))) {
         /* The label written is always this repository's, signed: the
          * caller, which knows where the label came from, says so
@@ -118,17 +116,17 @@ int bkp_bucket_label(bkp_repo *r, bkp_s3 *s, const json_t *label, bkp_s3_lock mo
                     "per repository"),
                   orepo);
         rc = -EEXIST;
-    } else if (ouuid && !force && (!uuid || strcmp(ouuid, uuid))) {
+    } else if (ouuid && !force && strcmp(ouuid, label->uuid)) {
         bkp_error(_("the bucket is labelled %s already (%s); to give it to %s, which forgets what "
                     "the registry knew of it, add --force (nothing in the bucket is deleted)"),
-                  json_string_value(json_object_get(old, "name")), ouuid, name ? name : "?");
+                  old.name, ouuid, label->name);
         rc = -EEXIST;
     } else {
-        char *text = json_dumps(label, JSON_INDENT(2) | JSON_SORT_KEYS);
+        size_t len = 0;
+        char *text = bkp_label_text(label, &len);
         char *cfg = bkp_repo_subpath(r, "config"), *key = bkp_repo_subpath(r, "keys/key");
-        rc = !text || !cfg || !key
-                 ? -ENOMEM
-                 : bkp_s3_put(s, LABEL_KEY, -1, text, strlen(text), mode, until, version);
+        rc = !text || !cfg || !key ? -ENOMEM
+                                   : bkp_s3_put(s, LABEL_KEY, -1, text, len, mode, until, version);
         if (!rc)
             rc = bucket_put_file(s, BKP_BUCKET_REPO "config", cfg, bkp_copy_member_max("config"),
                                  mode, until, NULL);
@@ -139,7 +137,6 @@ int bkp_bucket_label(bkp_repo *r, bkp_s3 *s, const json_t *label, bkp_s3_lock mo
         free(cfg);
         free(key);
     }
-    json_decref(old);
     return rc;
 }
 

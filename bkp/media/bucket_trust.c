@@ -71,14 +71,11 @@ bool bkp_bucket_verifies(const bkp_bucket_trust *t, const char *rel, const uint8
     if (!strcmp(rel, LABEL_KEY)) {
         /* Found through a config (no label signed yet), the unsigned label
          * of this repository and key is the one an earlier bkp wrote. */
-        json_t *l = NULL;
-        bool ok = !bkp_label_parse(b, len, &l) &&
-                  (bkp_label_ours(l, t->registered, t->pk, t->id) ||
-                   (!t->by_label && !t->registered &&
-                    json_integer_value(json_object_get(l, "version")) == 1 &&
-                    bkp_label_ours(l, l, t->pk, t->id)));
-        json_decref(l);
-        return ok;
+        bkp_label l;
+        return !bkp_label_parse(b, len, &l) &&
+               (bkp_label_ours(&l, t->registered, t->pk, t->id) ||
+                (!t->by_label && !t->registered && l.version == 1 &&
+                 bkp_label_ours(&l, &l, t->pk, t->id)));
     }
     if (!strcmp(rel, "config")) {
         /* Naming the key and the repository, under the MAC of the keys; a
@@ -232,17 +229,12 @@ static int names_key(const void *b, size_t len, bool label, uint8_t pk[32], char
         memcpy(id, cfg.id, 37);
         return 0;
     }
-    json_t *l = NULL;
-    const char *fp, *repo;
-    int rc = bkp_label_parse(b, len, &l) ? -EBADMSG : 0;
-    if (!rc && (!(fp = json_string_value(json_object_get(l, "fingerprint"))) ||
-                !(repo = json_string_value(json_object_get(l, "repository"))) ||
-                bkp_pubkey_parse(fp, strlen(fp), pk) || !bkp_label_signed_by(l, pk)))
-        rc = -EBADMSG;
-    if (!rc)
-        snprintf(id, 37, "%s", repo);
-    json_decref(l);
-    return rc;
+    bkp_label l;
+    if (bkp_label_parse(b, len, &l) || !l.fingerprint[0] ||
+        bkp_pubkey_parse(l.fingerprint, strlen(l.fingerprint), pk) || !bkp_label_signed_by(&l, pk))
+        return -EBADMSG;
+    memcpy(id, l.repository, 37);
+    return 0;
 }
 
 /* Try the keys named by `of` (labels, or configs), newest first, each

@@ -18,7 +18,7 @@
 #include "bkp/keys/key_slots.h"
 #include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
-#include "bkp/media/medium.h"
+#include "bkp/media/label.h"
 #include "bkp/store/tree.h"
 
 #define PACK_MAX BKP_PACK_MAX

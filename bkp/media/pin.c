@@ -16,7 +16,7 @@
 #include "bkp/keys/envelope.h"
 #include "bkp/keys/keys.h"
 #include "bkp/io/log.h"
-#include "bkp/media/medium.h"
+#include "bkp/media/label.h"
 
 #define PIN_FORMAT "bkp-pin"
 #define PIN_VERSION 1

@@ -12,7 +12,6 @@
 #include "bkp/io/durable.h"
 #include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
-#include "bkp/media/medium.h"
 #include "bkp/ops/medium_check.h"
 
 void ops_drill_sources_free(ops_drill_sources *s)

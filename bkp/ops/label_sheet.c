@@ -17,11 +17,6 @@ typedef struct sheet {
     bool html, ja;
 } sheet;
 
-static const char *field(const json_t *label, const char *key)
-{
-    return json_string_value(json_object_get(label, key));
-}
-
 /* Text from the label or the policy: escaped in HTML; in Markdown a table
  * cell keeps its bars out. */
 static void text(sheet *s, const char *t)
@@ -48,14 +43,14 @@ static void put_piece(void *ctx, const char *piece)
     fputs(piece, ((sheet *)ctx)->f);
 }
 
-static void write_sheet(sheet *s, const json_t *label, bool offsite, bool offline,
+static void write_sheet(sheet *s, const bkp_label *label, bool offsite, bool offline,
                         const char *facility)
 {
     pol_medium_type type;
-    const char *name = field(label, "name"), *fp = field(label, "fingerprint");
+    const char *name = label->name, *fp = label->fingerprint;
     char brief[BKP_FINGERPRINT_SHORT_LEN], date[48], *qr = NULL;
     bkp_pubkey_fingerprint_short(fp, brief);
-    bkp_local_time(date, sizeof(date), bkp_iso_parse(field(label, "created")), "-");
+    bkp_local_time(date, sizeof(date), label->created, "-");
     if (s->html) {
         fprintf(s->f, "<!DOCTYPE html>\n<html lang=\"%s\"><head><meta charset=\"utf-8\"><title>",
                 s->ja ? "ja" : "en");
@@ -74,13 +69,13 @@ static void write_sheet(sheet *s, const json_t *label, bool offsite, bool offlin
     }
     if (facility && *facility)
         row(s, _("Facility"), facility);
-    row(s, _("Type"), pol_medium_type_named(field(label, "type"), &type)
-                          ? field(label, "type")
+    row(s, _("Type"), pol_medium_type_named(label->type, &type)
+                          ? label->type
                           : pol_medium_type_words(type));
     row(s, _("Kept at"), pol_medium_place_words(offsite, offline));
     row(s, _("Labelled"), date);
-    row(s, _("Label"), field(label, "uuid"));
-    row(s, _("Repository"), field(label, "repository"));
+    row(s, _("Label"), label->uuid);
+    row(s, _("Repository"), label->repository);
     fputs(s->html ? "</table>\n<h2>" : "\n## ", s->f);
     fputs(_("Key fingerprint (short)"), s->f);
     fputs(s->html ? "</h2>\n<p class=\"fp\">" : "\n\n    ", s->f);
@@ -91,7 +86,7 @@ static void write_sheet(sheet *s, const json_t *label, bool offsite, bool offlin
               "QR code holds it too:"));
     fputs(s->html ? "</p>\n" : "\n\n", s->f);
     if (asprintf(&qr, "bkp medium %s label %s repository %s fingerprint %s", name,
-                 field(label, "uuid"), field(label, "repository"), fp) >= 0) {
+                 label->uuid, label->repository, fp) >= 0) {
         if (!s->html)
             fputs("```text\n", s->f);
         bkp_qr_draw(qr, s->html, put_piece, s);
@@ -104,13 +99,11 @@ static void write_sheet(sheet *s, const json_t *label, bool offsite, bool offlin
     fputs(s->html ? "</small></p>\n</body></html>\n" : "\n", s->f);
 }
 
-char *ops_label_sheet(const json_t *label, bool offsite, bool offline, const char *facility,
+char *ops_label_sheet(const bkp_label *label, bool offsite, bool offline, const char *facility,
                       int format, bool ja)
 {
-    const char *need[] = {"name", "uuid", "type", "repository", "fingerprint", "created"};
-    for (size_t i = 0; i < sizeof(need) / sizeof(*need); i++)
-        if (!field(label, need[i]))
-            return NULL;
+    if (!label->version || !label->fingerprint[0])
+        return NULL; /* labelled before labels carried the key */
     char *out = NULL;
     size_t len = 0;
     sheet s = {.f = open_memstream(&out, &len), .html = format == RB_HTML, .ja = ja};

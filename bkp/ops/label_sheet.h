@@ -12,14 +12,14 @@
 
 #include <stdbool.h>
 
-#include <jansson.h>
+#include "bkp/media/label.h"
 
-/* The sheet of `label` (medium.h: name, uuid, type, repository,
- * fingerprint, created) of a medium kept `offsite` or not, `offline` or not
+/* The sheet of `label` (label.h; one written before labels carried the
+ * key's fingerprint has no sheet) of a medium kept `offsite` or not, `offline` or not
  * (as the policy says today), for `facility` (may be NULL); `format` an
  * rb_format (bkp/report/doc.h); Japanese when `ja`. malloc'd; NULL without
  * memory or for a label without its fields. */
-char *ops_label_sheet(const json_t *label, bool offsite, bool offline, const char *facility,
+char *ops_label_sheet(const bkp_label *label, bool offsite, bool offline, const char *facility,
                       int format, bool ja);
 
 #endif

@@ -8,8 +8,9 @@
 json_t *ops_medium_doc(const ops_medium_facts *m, time_t due, time_t now)
 {
     char when[32] = "";
-    json_t *e = m->entry ? json_deep_copy(m->entry) : json_object();
-    json_t *held = json_object_get(e, "held");
+    json_t *e = m->entry ? bkp_media_entry_json(m->entry) : json_object();
+    if (!e)
+        return NULL;
     if (due == 1)
         due = now; /* never written: due now */
     if (due)
@@ -24,7 +25,7 @@ json_t *ops_medium_doc(const ops_medium_facts *m, time_t due, time_t now)
         json_object_set_new(e, "bucket", json_string(o->bucket));
     json_object_set_new(e, "in_policy", json_boolean(m->pm != NULL));
     json_object_set_new(e, "labelled", json_boolean(m->entry != NULL));
-    json_object_set_new(e, "generations", json_integer((json_int_t)json_array_size(held)));
+    json_object_set_new(e, "generations", json_integer(m->entry ? (json_int_t)m->entry->n_held : 0));
     json_object_set_new(e, "next_due", due ? json_string(when) : json_null());
     json_object_set_new(e, "rotate_every", json_integer(m->pm ? m->pm->rotate_every : 0));
     return e;

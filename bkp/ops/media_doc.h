@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "bkp/media/registry.h"
 #include "policies/policy.h"
 
 /* What is known of a medium: the policy's description, else its label's. */
@@ -19,14 +20,14 @@ typedef struct ops_medium_facts {
     bool offline;
     const char *path;     /* may be NULL */
     const pol_medium *pm; /* its entry in the policy, or NULL */
-    const json_t *entry;  /* its registry entry, or NULL: never labelled */
+    const bkp_media_entry *entry; /* its registry entry, or NULL: never labelled */
 } ops_medium_facts;
 
 /* The registry entry (copied) with name, type, location, offline, path,
  * bucket (an object medium), in_policy, labelled, generations held,
  * next_due (ISO time, null when not known) and rotate_every. `due` as
  * ops_medium_due gives it: 0 not known, 1 never written (due `now`). A new
- * reference. */
+ * reference, NULL without memory. */
 json_t *ops_medium_doc(const ops_medium_facts *m, time_t due, time_t now);
 
 #endif

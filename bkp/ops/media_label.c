@@ -13,19 +13,14 @@
 #include "bkp/io/durable.h"
 #include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
-#include "bkp/media/medium.h"
+#include "bkp/media/registry.h"
 #include "policies/policy.h"
 
-static const char *uuid_of(const json_t *label)
-{
-    return json_string_value(json_object_get(label, "uuid"));
-}
-
-int ops_label_may(const char *path, const char *name, const char *type, const json_t *entry,
-                  bool force, bool *device, json_t **old)
+int ops_label_may(const char *path, const char *name, const char *type,
+                  const bkp_media_entry *entry, bool force, bool *device, bkp_label *old)
 {
     struct stat st;
-    *old = NULL;
+    memset(old, 0, sizeof(*old));
     *device = stat(path, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode));
     pol_medium_type t;
     bool once = !pol_medium_type_named(type, &t) && pol_type_write_once(t);
@@ -38,14 +33,14 @@ int ops_label_may(const char *path, const char *name, const char *type, const js
     int rc = *device ? -ENOENT : bkp_label_read(path, old);
     if (rc && rc != -ENOENT && !force)
         return rc;
-    if (*old && !force) {
+    if (old->version && !force) {
         bkp_error(_("%s is already labelled %s (%s); to label it anew, which forgets what the "
                     "registry knew of that disk, add --force"),
-                  path, json_string_value(json_object_get(*old, "name")), uuid_of(*old));
+                  path, old->name, old->uuid);
         return -EPERM;
     }
-    const char *ruuid = uuid_of(json_object_get(entry, "label"));
-    if (ruuid && !force && !(*old && !strcmp(ruuid, uuid_of(*old)))) {
+    const char *ruuid = entry ? entry->label.uuid : NULL;
+    if (ruuid && !force && !(old->version && !strcmp(ruuid, old->uuid))) {
         bkp_error(_("a medium named %s is registered already (label %s); if that disk is lost or "
                     "replaced, add --force to give its name to this one"),
                   name, ruuid);
@@ -68,42 +63,39 @@ int ops_label_copy(bkp_repo *r, const char *path)
     return rc;
 }
 
-void ops_label_forget_old(bkp_repo *r, const char *name, const char *path, const json_t *old)
+void ops_label_forget_old(bkp_repo *r, const char *name, const char *path, const bkp_label *old)
 {
-    const char *oname = json_string_value(json_object_get(old, "name"));
-    const char *orepo = json_string_value(json_object_get(old, "repository"));
-    if (!oname || !strcmp(oname, name) || !orepo || strcmp(orepo, bkp_repo_uuid(r)))
+    if (!old->version || !strcmp(old->name, name) || strcmp(old->repository, bkp_repo_uuid(r)))
         return;
-    json_t *oe = bkp_media_get(r, oname);
-    const char *ou = uuid_of(json_object_get(oe, "label"));
-    if (ou && !strcmp(ou, uuid_of(old)) && !bkp_media_forget(r, oname))
+    bkp_media_entry *oe = bkp_media_get(r, old->name);
+    if (oe && !strcmp(oe->label.uuid, old->uuid) && !bkp_media_forget(r, old->name))
         bkp_warn(_("%s was labelled %s before: that medium is removed from the registry"), path,
-                 oname);
-    json_decref(oe);
+                 old->name);
+    bkp_media_free(oe);
 }
 
 typedef struct label_ctx {
-    json_t *label;
+    const bkp_label *label;
     const char *path;
 } label_ctx;
 
-static int set_label(json_t *e, void *ctx)
+static int set_label(bkp_media_entry *e, void *ctx)
 {
     label_ctx *l = ctx;
-    char now[32];
-    const char *old = uuid_of(json_object_get(e, "label"));
-    bkp_iso_time(now, sizeof(now), bkp_now());
+    char *path = strdup(l->path);
+    if (!path)
+        return -ENOMEM;
     /* A new disk under an old name starts a new history. */
-    if (old && strcmp(old, uuid_of(l->label)))
-        json_object_clear(e);
-    json_object_set(e, "label", l->label);
-    json_object_set_new(e, "path", json_string(l->path));
-    json_object_set_new(e, "labelled", json_string(now));
-    json_object_set_new(e, "last_seen", json_string(now));
+    if (e->label.version && strcmp(e->label.uuid, l->label->uuid))
+        bkp_media_entry_clear(e);
+    e->label = *l->label;
+    free(e->path);
+    e->path = path;
+    e->labelled = e->last_seen = bkp_now();
     return 0;
 }
 
-int ops_label_register(bkp_repo *r, const char *name, const char *path, json_t *lab)
+int ops_label_register(bkp_repo *r, const char *name, const char *path, const bkp_label *lab)
 {
     label_ctx lc = {lab, path};
     return bkp_media_update(r, name, set_label, &lc);

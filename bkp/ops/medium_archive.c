@@ -23,7 +23,7 @@
 #include "bkp/io/durable.h"
 #include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
-#include "bkp/media/medium.h"
+#include "bkp/media/label.h"
 #include "bkp/ops/archive_check.h"
 #include "bkp/ops/medium_check.h"
 #include "bkp/ops/rotate_driver.h"
@@ -33,7 +33,7 @@
 /* The archive medium's part of a rotation under way. */
 typedef struct archiving {
     const char *tmp; /* staging parent */
-    json_t *label;   /* the medium's label, written into each archive */
+    bkp_label label; /* the medium's label, written into each archive (version 0: none) */
     bkp_gen **held;  /* what the folder holds (the plan's): its archives' names */
     size_t nheld;
     bkp_archive_kit akit; /* the kit the first archive on a tape begins with */
@@ -66,7 +66,8 @@ static int open_medium(ops_rotation *t)
     archiving *a = t->d;
     int rc;
     if (t->out->device) {
-        a->label = json_incref(json_object_get(in->entry, "label"));
+        if (in->entry)
+            a->label = in->entry->label;
         return 0;
     }
     if ((rc = ops_rotate_fail(t->out, OPS_ROTATE_LABEL, bkp_label_read(in->path, &a->label))))
@@ -155,7 +156,7 @@ static int archive_one(ops_rotation *t, const bkp_gen *g, uint64_t *bytes)
     }
     /* No kit inside: the folder carries one beside its archives (folder_kit). */
     bkp_dfile_stream(f, &out);
-    rc = bkp_archive_write(t->in->primary, g, a->label, NULL, &out, a->tmp, bytes);
+    rc = bkp_archive_write(t->in->primary, g, a->label.version ? &a->label : NULL, NULL, &out, a->tmp, bytes);
     if (!rc)
         rc = bkp_dfile_sync(f);
     if (!rc)
@@ -199,7 +200,7 @@ static int archive_device(ops_rotation *t, const bkp_gen *g, uint64_t *bytes)
     bkp_stream out;
     bkp_stream_fd(&out, fd, 0);
     int rc =
-        bkp_archive_write(t->in->primary, g, a->label, kit ? &a->akit : NULL, &out, a->tmp, bytes);
+        bkp_archive_write(t->in->primary, g, a->label.version ? &a->label : NULL, kit ? &a->akit : NULL, &out, a->tmp, bytes);
     if (close(fd) < 0 && !rc)
         rc = -errno;
     if (!rc && kit)
@@ -305,7 +306,6 @@ static void release(ops_rotation *t)
     archiving *a = t->d;
     if (t->in->kit.free)
         t->in->kit.free(a->kept);
-    json_decref(a->label);
     bkp_gen_list_free(a->held, a->nheld);
 }
 

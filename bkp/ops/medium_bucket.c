@@ -44,7 +44,7 @@
 #include "bkp/io/i18n.h"
 #include "bkp/io/lock.h"
 #include "bkp/io/log.h"
-#include "bkp/media/medium.h"
+#include "bkp/media/registry.h"
 #include "bkp/ops/object_fetch.h"
 #include "bkp/ops/object_medium.h"
 #include "bkp/ops/rotate_driver.h"
@@ -143,16 +143,17 @@ static void held_in(bkp_repo *primary, const char *work, ops_held *held)
 /* Put `label` (signed) in front in the bucket, locked with the rest, and
  * note it in the registry with the version the bucket gave it. A kill
  * before the PUT lands leaves the bucket as it was for the next run. */
-static int put_front(ops_rotation *t, const json_t *label)
+static int put_front(ops_rotation *t, const bkp_label *label)
 {
     const ops_rotate_in *in = t->in;
     bucket *b = t->d;
     char version[BKP_S3_VERSION_MAX + 1] = "";
-    char *text = json_dumps(label, JSON_INDENT(2) | JSON_SORT_KEYS);
-    int rc = text ? bkp_s3_put(b->s, BKP_LABEL_FILE, -1, text, strlen(text),
-                               ops_object_mode(in->pm), ops_object_floor(in->pm, b->now), version)
+    size_t len = 0;
+    char *text = bkp_label_text(label, &len);
+    int rc = text ? bkp_s3_put(b->s, BKP_LABEL_FILE, -1, text, len, ops_object_mode(in->pm),
+                               ops_object_floor(in->pm, b->now), version)
                   : -ENOMEM;
-    ops_object_note n = {.label = (json_t *)label, .label_version = version};
+    ops_object_note n = {.label = label, .label_version = version};
     if (!rc)
         rc = bkp_media_update(in->primary, in->medium, ops_object_note_entry, &n);
     free(text);
@@ -167,10 +168,10 @@ static int find_label(ops_rotation *t)
     const ops_rotate_in *in = t->in;
     ops_rotate_out *out = t->out;
     bucket *b = t->d;
-    const json_t *registered = json_object_get(in->entry, "label");
-    const char *rver = json_string_value(json_object_get(in->entry, "label_version"));
+    const bkp_label *registered = in->entry ? &in->entry->label : NULL;
+    const char *rver = in->entry && in->entry->label_version[0] ? in->entry->label_version : NULL;
     const uint8_t *pk = bkp_repo_sign_pk(in->primary);
-    json_t *label = NULL, *put = NULL;
+    bkp_label label = {0};
     bool behind = false;
     int rc = 0;
     if (registered && (rc = bkp_bucket_find_label(b->s, registered, pk, bkp_repo_uuid(in->primary), rver, &label,
@@ -189,7 +190,7 @@ static int find_label(ops_rotation *t)
         out->usage = true;
         return ops_rotate_fail(out, OPS_ROTATE_LABEL, -ENOENT);
     }
-    bool unsigned_ = !bkp_label_signed_by(label, pk);
+    bool unsigned_ = !bkp_label_signed_by(&label, pk);
     if (behind)
         bkp_warn(in->dry_run ? _("%s: the bucket's label is hidden (a delete marker or another "
                                  "version put in front of it); the rotation will put the "
@@ -206,18 +207,17 @@ static int find_label(ops_rotation *t)
                                  "from it"),
                  in->medium);
     if (!in->dry_run && (behind || unsigned_)) {
-        put = unsigned_ ? bkp_label_signed(label, bkp_repo_keys(in->primary)) : json_incref(label);
-        rc = put ? put_front(t, put) : -ENOMEM;
+        rc = unsigned_ ? bkp_label_sign(&label, bkp_repo_keys(in->primary)) : 0;
+        if (!rc)
+            rc = put_front(t, &label);
         ops_rotate_fail(out, OPS_ROTATE_COPY, rc);
-    } else if (!in->dry_run && !json_equal(label, (json_t *)registered)) {
+    } else if (!in->dry_run && !bkp_label_same(&label, registered)) {
         /* Signed in front already, the registry not told (a kill after
          * that PUT): noted now. */
-        ops_object_note n = {.label = label, .label_version = rver};
+        ops_object_note n = {.label = &label, .label_version = rver};
         rc = bkp_media_update(in->primary, in->medium, ops_object_note_entry, &n);
         ops_rotate_fail(out, OPS_ROTATE_COPY, rc);
     }
-    json_decref(put);
-    json_decref(label);
     return rc;
 }
 
@@ -228,7 +228,7 @@ static int held(ops_rotation *t, bkp_gen ***v, size_t *n, bool *listed)
     const ops_rotate_in *in = t->in;
     bucket *b = t->d;
     bkp_bucket_fetch f = {0};
-    bkp_bucket_trust tr = {.like = in->primary, .registered = json_object_get(in->entry, "label")};
+    bkp_bucket_trust tr = {.like = in->primary, .registered = in->entry ? &in->entry->label : NULL};
     *listed = false;
     char *repo = NULL;
     int rc = (b->work = ops_object_staging("plan")) ? bkp_bucket_trust_find(b->s, in->medium, &tr)

@@ -10,18 +10,17 @@
 #include "bkp/io/clock.h"
 #include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
-#include "bkp/media/medium.h"
+#include "bkp/media/registry.h"
 #include "bkp/keys/pubkey.h"
 
 pol_medium_state *ops_media_states(const bkp_repo *r, const pol_policy *p)
 {
     pol_medium_state *st = calloc(p->nmedia + 1, sizeof(*st));
     for (size_t i = 0; st && i < p->nmedia; i++) {
-        json_t *e = r ? bkp_media_get(r, p->media[i].name) : NULL;
-        const char *w = json_string_value(json_object_get(e, "last_write"));
+        bkp_media_entry *e = r ? bkp_media_get(r, p->media[i].name) : NULL;
         st[i].medium = &p->media[i];
-        st[i].last_write = w && bkp_iso_parse(w) > 0 ? bkp_iso_parse(w) : 0;
-        json_decref(e);
+        st[i].last_write = e ? e->last_write : 0;
+        bkp_media_free(e);
     }
     return st;
 }
@@ -40,14 +39,10 @@ static time_t *media_due(const bkp_repo *r, const pol_policy *p)
 
 bool ops_medium_here(const bkp_repo *r, const pol_medium *pm)
 {
-    json_t *label = NULL;
+    bkp_label label;
     if (!pm->path || bkp_label_read(pm->path, &label))
         return false;
-    bool ours = !strcmp(json_string_value(json_object_get(label, "name")) ?: "", pm->name) &&
-                (!r || !strcmp(json_string_value(json_object_get(label, "repository")) ?: "",
-                               bkp_repo_uuid(r)));
-    json_decref(label);
-    return ours;
+    return !strcmp(label.name, pm->name) && (!r || !strcmp(label.repository, bkp_repo_uuid(r)));
 }
 
 /* Is the label at `pm`'s path its own, on a file system other than `r`'s? */
@@ -122,14 +117,12 @@ static int other_disk(const bkp_repo *r, const pol_policy *p, const char *name, 
 }
 
 int ops_label_check(const bkp_repo *r, const pol_policy *p, const char *name, const char *path,
-                    const json_t *entry)
+                    const bkp_media_entry *entry)
 {
-    json_t *label = NULL;
+    bkp_label label;
     int rc = bkp_label_read(path, &label);
-    bkp_label_fields l;
-    bkp_label_fields_of(label, entry, &l);
-    const char *lname = l.name, *luuid = l.uuid, *lrepo = l.repository, *lfp = l.fingerprint;
-    const char *ruuid = l.registered_uuid;
+    const char *lname = label.name, *luuid = label.uuid, *lrepo = label.repository;
+    const char *lfp = label.fingerprint, *ruuid = entry ? entry->label.uuid : NULL;
     char fp[BKP_FINGERPRINT_LEN];
     if (rc == -ENOENT)
         bkp_error(_("no medium is at %s (no %s there): connect %s and mount it at %s%s"), path,
@@ -138,7 +131,7 @@ int ops_label_check(const bkp_repo *r, const pol_policy *p, const char *name, co
     if (rc)
         goto out;
     /* Judged in one place (bkp_label_judge); what to do is said here. */
-    switch (bkp_label_judge(r, label, name, entry)) {
+    switch (bkp_label_judge(r, &label, name, entry)) {
     case BKP_LABEL_OURS:
         break;
     case BKP_LABEL_OTHER_REPO:
@@ -173,6 +166,5 @@ int ops_label_check(const bkp_repo *r, const pol_policy *p, const char *name, co
         break;
     }
 out:
-    json_decref(label);
     return rc;
 }

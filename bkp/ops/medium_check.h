@@ -2,7 +2,7 @@
  * medium_check.h — which medium is plugged in, and when each is due.
  *
  * Before a rotation or a check writes or trusts a disk, the label at its
- * mount point (bkp/media/medium.h) must be the one registered under that name for
+ * mount point (bkp/media/label.h) must be the one registered under that name for
  * this repository and this repository key: a disk of another repository, a
  * disk relabelled for a replaced key, the other disk of a pair, or a second
  * disk with the same name is refused, naming what to connect instead (the
@@ -24,6 +24,7 @@
 
 #include <jansson.h>
 
+#include "bkp/media/registry.h"
 #include "bkp/store/repo.h"
 #include "policies/compliance.h"
 #include "policies/policy.h"
@@ -32,7 +33,7 @@
  * registry entry is `entry` (NULL: never labelled); `p` (may be NULL) names
  * the medium due next in the refusal. 0 when it is that medium. */
 int ops_label_check(const bkp_repo *r, const pol_policy *p, const char *name, const char *path,
-                    const json_t *entry);
+                    const bkp_media_entry *entry);
 
 /* Last writes from the registry of `r` (may be NULL: never written), one
  * state per medium of `p`, in its order (malloc'd; NULL without memory). */

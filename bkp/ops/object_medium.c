@@ -12,7 +12,7 @@
 #include "bkp/io/durable.h"
 #include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
-#include "bkp/media/medium.h"
+#include "bkp/media/registry.h"
 #include "bkp/ops/object_medium.h"
 #include "bkp/ops/prune_medium.h"
 #include "policies/retention.h"
@@ -39,51 +39,46 @@ time_t ops_object_floor(const pol_medium *pm, time_t now)
     return now + (time_t)pm->object.lock_days * (time_t)bkp_lock_day();
 }
 
-const char *ops_object_label_uuid(const json_t *entry)
-{
-    return json_string_value(json_object_get(json_object_get(entry, "label"), "uuid"));
-}
-
 int ops_object_audit(bkp_repo *r, const bkp_audit_rec *rec)
 {
     return r && bkp_audit_append(r, rec) ? -EIO : 0;
 }
 
-int ops_object_note_entry(json_t *e, void *ctx)
+int ops_object_note_entry(bkp_media_entry *e, void *ctx)
 {
     ops_object_note *n = ctx;
-    char now[32];
-    bkp_iso_time(now, sizeof(now), bkp_now());
+    time_t now = bkp_now();
     if (n->label) {
-        const char *old = ops_object_label_uuid(e);
-        if (old && strcmp(old, json_string_value(json_object_get(n->label, "uuid"))))
-            json_object_clear(e); /* another medium under an old name: a new history */
-        json_object_set(e, "label", n->label);
-        json_object_set_new(e, "labelled", json_string(now));
+        if (e->label.version && strcmp(e->label.uuid, n->label->uuid))
+            bkp_media_entry_clear(e); /* another medium under an old name: a new history */
+        e->label = *n->label;
+        e->labelled = now;
         /* Where the label is found behind whatever is put in front of it
          * (bkp_bucket_find_label); a label without one looks at the newest
          * versions only. */
-        if (n->label_version && n->label_version[0])
-            json_object_set_new(e, "label_version", json_string(n->label_version));
-        else
-            json_object_del(e, "label_version");
+        snprintf(e->label_version, sizeof(e->label_version), "%s",
+                 n->label_version ? n->label_version : "");
     }
-    json_object_set_new(e, "last_seen", json_string(now));
-    if (n->probe)
-        json_object_set_new(e, "probe",
-                            json_pack("{s:s, s:b, s:s}", "when", now, "proven", n->probe->proven,
-                                      "detail", n->probe->detail));
+    e->last_seen = now;
+    if (n->probe) {
+        char *detail = strdup(n->probe->detail);
+        if (!detail)
+            return -ENOMEM;
+        free(e->probe.detail);
+        e->probe = (bkp_media_probe){.when = now, .proven = n->probe->proven, .detail = detail};
+    }
     return 0;
 }
 
 /* ---- label ---- */
 
-int ops_object_label(const ops_object_in *in, json_t **label, bool *usage)
+int ops_object_label(const ops_object_in *in, bkp_label *label, bool *usage)
 {
-    const char *ruuid = ops_object_label_uuid(in->entry), *repo = bkp_repo_uuid(in->primary);
-    const char *rver = json_string_value(json_object_get(in->entry, "label_version"));
-    json_t *old = NULL, *lab = NULL, *registered = json_object_get(in->entry, "label");
-    const char *rrepo = json_string_value(json_object_get(registered, "repository"));
+    const bkp_label *registered = in->entry ? &in->entry->label : NULL;
+    const char *ruuid = registered ? registered->uuid : NULL, *repo = bkp_repo_uuid(in->primary);
+    const char *rver = in->entry && in->entry->label_version[0] ? in->entry->label_version : NULL;
+    const char *rrepo = registered ? registered->repository : NULL;
+    bkp_label old = {0}, lab;
     bool behind = false, reg_ours = rrepo && !strcmp(rrepo, repo);
     char version[BKP_S3_VERSION_MAX + 1] = "";
     *usage = false;
@@ -94,7 +89,7 @@ int ops_object_label(const ops_object_in *in, json_t **label, bool *usage)
                    : -ENOENT;
     if (rc == -ENOENT)
         rc = bkp_bucket_read_label(in->s, &old);
-    const char *ouuid = json_string_value(json_object_get(old, "uuid"));
+    const char *ouuid = old.version ? old.uuid : NULL;
     bool same = ouuid && ruuid && !strcmp(ouuid, ruuid);
     if (ruuid && !in->force && !same) {
         bkp_error(_("a medium named %s is registered already (label %s); if that bucket is gone or "
@@ -121,31 +116,27 @@ int ops_object_label(const ops_object_in *in, json_t **label, bool *usage)
     /* The same bucket labelled again keeps its label, as the registry has
      * it: a copy of it put in front naming another repository is never
      * written back. Else a new one. Either is signed (medium.h). */
-    const char *orepo = json_string_value(json_object_get(old, "repository"));
-    bool altered = same && (!orepo || strcmp(orepo, repo));
-    json_t *plain = reg_ours && ((same && !in->force) || altered)
-                        ? json_incref(registered)
-                        : bkp_label_new(in->primary, in->medium, "object", in->location);
-    lab = plain ? bkp_label_signed(plain, bkp_repo_keys(in->primary)) : NULL;
-    json_decref(plain);
-    rc = lab ? bkp_bucket_label(in->primary, in->s, lab, ops_object_mode(in->pm),
-                                ops_object_floor(in->pm, bkp_now()), in->force || same, behind,
-                                version)
-             : -ENOMEM;
-    ops_object_note n = {.label = lab, .label_version = version};
+    bool altered = same && strcmp(old.repository, repo);
+    if (reg_ours && ((same && !in->force) || altered))
+        lab = *registered;
+    else if ((rc = bkp_label_make(&lab, repo, bkp_repo_sign_pk(in->primary), in->medium, "object",
+                                  in->location)))
+        goto out;
+    rc = bkp_label_sign(&lab, bkp_repo_keys(in->primary));
+    if (!rc)
+        rc = bkp_bucket_label(in->primary, in->s, &lab, ops_object_mode(in->pm),
+                              ops_object_floor(in->pm, bkp_now()), in->force || same, behind,
+                              version);
+    ops_object_note n = {.label = &lab, .label_version = version};
     if (!rc)
         rc = bkp_media_update(in->primary, in->medium, ops_object_note_entry, &n);
     bkp_audit_rec rec = {.op = "media-label", .medium = in->medium, .failed = rc != 0};
     if (ops_object_audit(in->primary, &rec) && !rc)
         rc = -EIO;
     *usage = rc == -EEXIST || rc == -ENOTSUP || rc == -EINVAL;
-    if (!rc) {
+    if (!rc)
         *label = lab;
-        lab = NULL;
-    }
 out:
-    json_decref(old);
-    json_decref(lab);
     return rc;
 }
 
@@ -162,7 +153,7 @@ int ops_object_probe(const ops_object_in *in, bkp_bucket_probe *pr, int *noted, 
     if (rc)
         return rc;
     bool governance = in->pm->object.governance;
-    const char *label = ops_object_label_uuid(in->entry);
+    const char *label = in->entry ? in->entry->label.uuid : NULL;
     if (!label) {
         bkp_error(_("%s is not labelled: run `bkp media label --name %s` first"), in->medium,
                   in->medium);
@@ -242,12 +233,13 @@ static int last_probe(json_t *rec, void *ctx)
     return 0;
 }
 
-bool ops_object_proven(const bkp_repo *r, const pol_policy *pol, const json_t *entry, time_t *when)
+bool ops_object_proven(const bkp_repo *r, const pol_policy *pol, const bkp_media_entry *entry,
+                       time_t *when)
 {
-    const char *name = json_string_value(json_object_get(json_object_get(entry, "label"), "name"));
+    const char *name = entry ? entry->label.name : NULL;
     const pol_medium *pm = name && pol ? pol_medium_find(pol, name) : NULL;
     proof p = {.medium = name,
-               .label = ops_object_label_uuid(entry),
+               .label = entry ? entry->label.uuid : NULL,
                .bucket = pol_medium_bucket(pm) ? pm->object.bucket : NULL,
                .endpoint = pol_medium_bucket(pm) ? pm->object.endpoint : NULL};
     char *log = r ? bkp_audit_path(r) : NULL;
@@ -255,14 +247,9 @@ bool ops_object_proven(const bkp_repo *r, const pol_policy *pol, const json_t *e
     if (log && p.medium && p.label && p.governed)
         (void)bkp_audit_each(log, last_probe, &p);
     free(log);
-    size_t i;
-    json_t *g;
-    json_array_foreach(json_object_get(entry, "held"), i, g)
-    {
-        char gen[300];
-        const char *ds = json_string_value(json_object_get(g, "dataset"));
-        snprintf(gen, sizeof(gen), "%s:%lld", ds ? ds : "",
-                 (long long)json_integer_value(json_object_get(g, "seq")));
+    for (size_t i = 0; entry && i < entry->n_held; i++) {
+        char gen[96];
+        snprintf(gen, sizeof(gen), "%s:%u", entry->held[i].dataset, entry->held[i].seq);
         if (json_object_get(p.governed, gen))
             p.proven = false; /* it holds a generation only GOVERNANCE-locked */
     }

@@ -20,6 +20,7 @@
 
 #include "bkp/audit/audit.h"
 #include "bkp/media/bucket.h"
+#include "bkp/media/registry.h"
 #include "bkp/store/repo.h"
 #include "bkp/s3/s3.h"
 #include "policies/policy.h"
@@ -31,7 +32,7 @@ typedef struct ops_object_in {
     const char *medium;       /* its name */
     const pol_medium *pm;     /* its entry in the policy, of type POL_OBJECT */
     const char *location;     /* the policy's, else the label's (a new label's) */
-    const json_t *entry;      /* its registry entry, or NULL: never labelled */
+    const bkp_media_entry *entry; /* its registry entry, or NULL: never labelled */
     bkp_s3 *s;                /* the connection to its bucket (ops_object_open) */
     bool force;               /* `--force`: label it anew, or under a taken name */
 } ops_object_in;
@@ -45,30 +46,27 @@ bkp_s3_lock ops_object_mode(const pol_medium *pm);
 /* The shortest retain-until of anything uploaded at `now`: its lock_days on. */
 time_t ops_object_floor(const pol_medium *pm, time_t now);
 
-/* The label UUID of registry entry `entry`, or NULL: never labelled. */
-const char *ops_object_label_uuid(const json_t *entry);
-
 /* A registry entry's update (bkp_media_update's callback): each field that
  * is set is written, with `last_seen` now. A `label` of another medium than
  * the entry's starts a new history (the name was given to another bucket). */
 typedef struct ops_object_note {
-    json_t *label;                 /* set when labelled */
+    const bkp_label *label;        /* set when labelled */
     const char *label_version;     /* with it: the version id the bucket gave it, or NULL */
     const bkp_bucket_probe *probe; /* set after a probe */
 } ops_object_note;
-int ops_object_note_entry(json_t *e, void *ctx);
+int ops_object_note_entry(bkp_media_entry *e, void *ctx);
 
 /* Append `rec` to the audit log of `r`, as every command does: nothing for
  * a repository opened with its public key alone (nothing can be signed). */
 int ops_object_audit(bkp_repo *r, const bkp_audit_rec *rec);
 
 /* Label the bucket (bkp_bucket_label, locked for the medium's lock_days)
- * and register it: 0 with `*label` (owned), or an error; `*usage` says the
+ * and register it: 0 with `*label`, or an error; `*usage` says the
  * operator's part in it: a name registered to another bucket (-EEXIST,
  * refused unless `force`), a bucket of another repository (-EEXIST) or
  * without Object Lock (-ENOTSUP). The same bucket labelled again keeps its
  * label. The label is recorded in the audit log when it was attempted. */
-int ops_object_label(const ops_object_in *in, json_t **label, bool *usage)
+int ops_object_label(const ops_object_in *in, bkp_label *label, bool *usage)
     __attribute__((warn_unused_result));
 
 /* Prove the lock with a COMPLIANCE canary, and note it in the registry and
@@ -87,7 +85,8 @@ int ops_object_probe(const ops_object_in *in, bkp_bucket_probe *pr, int *noted, 
  * can write the repository may edit)? False too while the medium holds a
  * generation a rotation copied under GOVERNANCE. `*when`: that probe's
  * time, or 0. */
-bool ops_object_proven(const bkp_repo *r, const pol_policy *p, const json_t *entry, time_t *when);
+bool ops_object_proven(const bkp_repo *r, const pol_policy *p, const bkp_media_entry *entry,
+                       time_t *when);
 
 /* The retain-until of generation `g` on medium `pm`: from its capture, the
  * longest of the medium's lock_days and what the data set's retention keeps

@@ -11,7 +11,7 @@
 #include "bkp/io/durable.h"
 #include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
-#include "bkp/media/medium.h"
+#include "bkp/media/registry.h"
 #include "bkp/media/pin.h"
 #include "bkp/audit/verify.h"
 
@@ -124,27 +124,25 @@ static int check_all(const pinned *pv, size_t np, bkp_gen *const *v, size_t n, c
 int ops_pins_check_of(const bkp_repo *r, const pol_policy *p, bkp_gen *const *v, size_t n,
                       const char *only, const char *only_path, json_t **out)
 {
-    json_t *reg = only ? NULL : bkp_media_list(r), *found = json_array(), *e;
+    json_t *found = json_array();
+    bkp_media_entry *reg = NULL;
     pinned *pv = NULL;
-    size_t np = 0, i;
+    size_t np = 0, nreg = 0, i;
     char *log = bkp_audit_path(r);
-    int rc = !found || !log || (!only && !reg) ? -ENOMEM : 0;
+    int rc = !found || !log ? -ENOMEM : only ? 0 : bkp_media_list(r, &reg, &nreg);
     if (!rc && only)
         rc = add_pin(r, only, only_path, &pv, &np);
-    json_array_foreach(reg, i, e)
-    {
-        const char *name = json_string_value(json_object_get(json_object_get(e, "label"), "name"));
-        const pol_medium *pm = p && name ? pol_medium_find(p, name) : NULL;
-        const char *path = pm && pm->path ? pm->path : json_string_value(json_object_get(e, "path"));
-        if (!rc && name && bkp_medium_name_ok(name))
-            rc = add_pin(r, name, path, &pv, &np);
+    for (i = 0; !rc && i < nreg; i++) {
+        const char *name = reg[i].label.name;
+        const pol_medium *pm = p ? pol_medium_find(p, name) : NULL;
+        rc = add_pin(r, name, pm && pm->path ? pm->path : reg[i].path, &pv, &np);
     }
     if (!rc)
         rc = check_all(pv, np, v, n, log, found);
     for (i = 0; i < np; i++)
         bkp_pin_free(pv[i].pin);
     free(pv);
-    json_decref(reg);
+    bkp_media_entries_free(reg, nreg);
     free(log);
     if (rc) {
         json_decref(found);

@@ -37,6 +37,7 @@
 #include "bkp/media/copy.h"
 #include "bkp/store/generation.h"
 #include "bkp/media/kit.h"
+#include "bkp/media/registry.h"
 #include "bkp/ops/prune_medium.h"
 #include "bkp/ops/rotate_finish.h"
 #include "bkp/ops/rotate_record.h"
@@ -60,7 +61,7 @@ typedef struct ops_rotate_in {
     const pol_medium *pm;     /* its entry in the policy, or NULL (an object medium needs it) */
     const char *path;         /* where it is mounted or written (a folder, a device); NULL for a
                                  bucket */
-    const json_t *entry;      /* its registry entry, or NULL: never labelled */
+    const bkp_media_entry *entry; /* its registry entry, or NULL: never labelled */
     const char *tmpdir;       /* where archives are read back; NULL: $TMPDIR, else /var/tmp */
     int workers;              /* for the verify; 0: one per CPU */
     ops_kit_docs kit;

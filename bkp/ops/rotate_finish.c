@@ -3,11 +3,13 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "bkp/audit/audit.h"
 #include "bkp/io/clock.h"
 #include "bkp/io/log.h"
-#include "bkp/media/medium.h"
+#include "bkp/media/registry.h"
 #include "bkp/ops/pins.h"
 #include "bkp/ops/rotate_record.h"
 
@@ -19,41 +21,37 @@ typedef struct note_ctx {
     const char *kit; /* the SHA-256 of the kit's SHA256SUMS the medium carries now, or NULL */
 } note_ctx;
 
-static int note_seen(json_t *e, void *ctx)
+static int note_seen(bkp_media_entry *e, void *ctx)
 {
     const note_ctx *n = ctx;
     const ops_rotate_seen *s = n->s;
-    char now[32];
-    size_t i;
-    json_t *g;
-    bkp_iso_time(now, sizeof(now), bkp_now());
-    json_object_set_new(e, "last_seen", json_string(now));
-    if (s->path)
-        json_object_set_new(e, "path", json_string(s->path));
+    time_t now = bkp_now();
+    e->last_seen = now;
+    if (s->path) {
+        char *p = strdup(s->path);
+        if (!p)
+            return -ENOMEM;
+        free(e->path);
+        e->path = p;
+    }
     if (n->wrote)
-        json_object_set_new(e, "last_write", json_string(now));
+        e->last_write = now;
     /* The kit's fingerprint, for the printed procedure (runbook print):
      * only once the log records the rotation that wrote it. */
-    if (n->kit && n->recorded)
-        json_object_set_new(e, "kit_sha256", json_string(n->kit));
+    if (n->kit && n->recorded && strlen(n->kit) == 64)
+        memcpy(e->kit_sha256, n->kit, 65);
     /* A check of what the rotation wrote is stamped only once the log
      * records the rotation: a registry never says more than the log. */
     if (s->verified && (!s->verify_recorded || n->recorded)) {
-        json_object_set_new(e, "last_verify", json_string(now));
-        json_object_set_new(e, "verify_ok", json_boolean(s->verify_ok));
+        e->last_verify = now;
+        e->verify = s->verify_ok ? BKP_MEDIA_VERIFIED : BKP_MEDIA_FAILED;
     }
     if (!n->wrote)
         return 0;
-    if (s->held && s->held->known)
-        json_object_set_new(e, "held", ops_held_json(s->held));
-    json_t *held = json_object_get(e, "held"), *added = s->added ? ops_held_json(s->added) : NULL;
-    if (added && !json_is_array(held)) {
-        held = json_array();
-        json_object_set_new(e, "held", held);
-    }
-    json_array_foreach(added, i, g) json_array_append(held, g);
-    json_decref(added);
-    return 0;
+    int rc = s->held && s->held->known ? bkp_media_entry_set_held(e, s->held->v, s->held->n) : 0;
+    if (!rc && s->added)
+        rc = bkp_media_entry_add_held(e, s->added->v, s->added->n);
+    return rc;
 }
 
 bool ops_rotate_why(ops_rotate_step at, int rc, const char *where, char *buf, size_t n)

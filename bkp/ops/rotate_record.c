@@ -34,15 +34,14 @@ int ops_held_add(ops_held *h, const bkp_gen *g)
 {
     const char *fin = json_string_value(json_object_get(g->json, "finished"));
     if (!fin || strlen(fin) >= sizeof(h->v->finished))
-        return 0; /* no capture time: the registry would refuse the entry (bkp/media/medium.c) */
-    ops_held_gen *v = realloc(h->v, (h->n + 1) * sizeof(*v));
+        return 0; /* no capture time: the registry would refuse the entry (bkp/media/registry.c) */
+    bkp_media_held *v = realloc(h->v, (h->n + 1) * sizeof(*v));
     if (!v)
         return -ENOMEM;
     h->v = v;
-    ops_held_gen *x = &v[h->n];
+    bkp_media_held *x = &v[h->n];
     memset(x, 0, sizeof(*x));
-    if (!(x->dataset = strdup(g->dataset)))
-        return -ENOMEM;
+    snprintf(x->dataset, sizeof(x->dataset), "%s", g->dataset);
     x->seq = g->seq;
     snprintf(x->uuid, sizeof(x->uuid), "%s", g->uuid);
     snprintf(x->finished, sizeof(x->finished), "%s", fin);
@@ -52,20 +51,13 @@ int ops_held_add(ops_held *h, const bkp_gen *g)
 
 void ops_held_clear(ops_held *h)
 {
-    for (size_t i = 0; i < h->n; i++)
-        free(h->v[i].dataset);
     free(h->v);
     memset(h, 0, sizeof(*h));
 }
 
 json_t *ops_held_json(const ops_held *h)
 {
-    json_t *a = json_array();
-    for (size_t i = 0; a && i < h->n; i++)
-        json_array_append_new(a, json_pack("{s:s, s:i, s:s, s:s}", "dataset", h->v[i].dataset,
-                                           "seq", (int)h->v[i].seq, "uuid", h->v[i].uuid,
-                                           "finished", h->v[i].finished));
-    return a;
+    return bkp_media_held_json(h->v, h->n);
 }
 
 json_t *ops_held_names(const ops_held *h)

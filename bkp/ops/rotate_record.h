@@ -2,7 +2,7 @@
  * rotate_record.h — what every kind of rotation (a disk, an archive
  * folder or tape, an object bucket) leaves behind it besides the copy: its
  * record in the primary's audit log, the list of what the medium holds
- * (for the registry, bkp/media/medium.h), and the recovery kit (bkp/media/kit.h).
+ * (for the registry, bkp/media/registry.h), and the recovery kit (bkp/media/kit.h).
  *
  * Errors: a negative errno; the audit log's own errors are logged by
  * bkp_audit_append, a kit that cannot be written is warned about here.
@@ -18,6 +18,7 @@
 
 #include "bkp/store/generation.h"
 #include "bkp/media/kit.h"
+#include "bkp/media/registry.h"
 #include "bkp/store/repo.h"
 
 /* Append to the audit log of `primary` the record of a rotation to
@@ -29,17 +30,9 @@
 int ops_rotate_record(bkp_repo *primary, const char *medium, bool failed, const char *why,
                       bool refused, bkp_gen **pick, size_t np, json_t *fig);
 
-/* A generation a medium holds, as its registry entry lists it. */
-typedef struct ops_held_gen {
-    char *dataset;
-    uint32_t seq;
-    char uuid[37];
-    char finished[32]; /* the end of its capture, as its record says it */
-} ops_held_gen;
-
-/* What a medium holds, or took now. */
+/* What a medium holds, or took now, as its registry entry lists it. */
 typedef struct ops_held {
-    ops_held_gen *v;
+    bkp_media_held *v;
     size_t n;
     bool known; /* the list was made (else the registry keeps the one it has) */
 } ops_held;

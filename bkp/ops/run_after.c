@@ -8,7 +8,7 @@
 
 #include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
-#include "bkp/media/medium.h"
+#include "bkp/media/registry.h"
 #include "bkp/ops/run.h"
 #include "bkp/audit/reread_sample.h"
 #include "bkp/audit/verify.h"
@@ -99,11 +99,14 @@ bool ops_run_reread(const ops_run_in *in)
  * server is lost, and it would stand in the status as done. */
 static bool rotated_once(const ops_run_in *in)
 {
-    json_t *reg = bkp_media_list(in->repo), *e;
-    size_t i;
+    bkp_media_entry *reg;
+    size_t n;
     bool any = false;
-    json_array_foreach(reg, i, e) any |= json_is_string(json_object_get(e, "last_write"));
-    json_decref(reg);
+    if (bkp_media_list(in->repo, &reg, &n))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        any |= reg[i].last_write > 0;
+    bkp_media_entries_free(reg, n);
     return any;
 }
 

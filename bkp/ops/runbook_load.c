@@ -14,7 +14,7 @@
 #include "bkp/store/generation.h"
 #include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
-#include "bkp/media/medium.h"
+#include "bkp/media/registry.h"
 #include "bkp/ops/medium_check.h"
 #include "bkp/host/trust.h"
 
@@ -125,55 +125,48 @@ static void primary_copy(const bkp_repo *r, const char *ds, json_t *suspects, js
 }
 
 /* The row of medium entry `e`'s held generation `g` of `ds`. */
-static json_t *held_row(json_t *e, const char *ds, json_t *g)
+static json_t *held_row(const bkp_media_entry *e, const bkp_media_held *g)
 {
-    json_t *lab = json_object_get(e, "label");
+    const bkp_label *lab = &e->label;
     char gen[128], when[32];
-    time_t t = bkp_iso_parse(json_string_value(json_object_get(g, "finished")));
-    snprintf(gen, sizeof(gen), "%s:%lld", ds,
-             (long long)json_integer_value(json_object_get(g, "seq")));
-    bkp_local_time(when, sizeof(when), t, "-");
-    const char *type = json_string_value(json_object_get(lab, "type"));
+    snprintf(gen, sizeof(gen), "%s:%u", g->dataset, g->seq);
+    bkp_local_time(when, sizeof(when), bkp_iso_parse(g->finished), "-");
     pol_medium_type kind;
-    bool offline = type && (pol_medium_type_named(type, &kind) || !pol_type_connected(kind));
-    json_t *c =
-        json_pack("{s:O, s:O, s:O, s:b, s:s, s:s}", "medium", json_object_get(lab, "name"), "type",
-                  json_object_get(lab, "type"), "location", json_object_get(lab, "location"),
-                  "offline", offline, "generation", gen, "captured", when);
-    json_t *kit = json_object_get(e, "kit_sha256"); /* checked when the entry was read */
-    if (c && kit)
-        json_object_set(c, "kit", kit);
+    bool offline = pol_medium_type_named(lab->type, &kind) || !pol_type_connected(kind);
+    json_t *c = json_pack("{s:s, s:s, s:s, s:b, s:s, s:s}", "medium", lab->name, "type", lab->type,
+                          "location", lab->location, "offline", offline, "generation", gen,
+                          "captured", when);
+    if (c && e->kit_sha256[0])
+        json_object_set_new(c, "kit", json_string(e->kit_sha256));
     return c;
 }
 
 static int by_seq_desc(const void *a, const void *b)
 {
-    json_int_t x = json_integer_value(json_object_get(*(json_t *const *)a, "seq"));
-    json_int_t y = json_integer_value(json_object_get(*(json_t *const *)b, "seq"));
+    uint32_t x = (*(const bkp_media_held *const *)a)->seq;
+    uint32_t y = (*(const bkp_media_held *const *)b)->seq;
     return (x < y) - (x > y);
 }
 
-json_t *ops_runbook_held(const bkp_repo *r, json_t *e, const rb_runbook *rb)
+json_t *ops_runbook_held(const bkp_repo *r, const bkp_media_entry *e, const rb_runbook *rb)
 {
-    json_t *out = json_array(), *held = json_object_get(e, "held"), *g;
-    size_t n = json_array_size(held), k;
-    json_t **v = n ? calloc(n, sizeof(*v)) : NULL;
+    json_t *out = json_array();
+    const bkp_media_held **v = e->n_held ? calloc(e->n_held, sizeof(*v)) : NULL;
+    size_t k;
     for (size_t d = 0; v && d < rb->ndatasets; d++) {
         size_t m = 0;
         json_t *suspects = json_object(), *ignored = json_array();
         primary_copy(r, rb->datasets[d], suspects, ignored);
-        json_array_foreach(held, k, g)
-        {
-            const char *gd = json_string_value(json_object_get(g, "dataset"));
-            const char *gu = json_string_value(json_object_get(g, "uuid"));
-            if (gd && !strcmp(gd, rb->datasets[d]) && !(gu && json_object_get(suspects, gu)))
+        for (k = 0; k < e->n_held; k++) {
+            const bkp_media_held *g = &e->held[k];
+            if (!strcmp(g->dataset, rb->datasets[d]) && !json_object_get(suspects, g->uuid))
                 v[m++] = g;
         }
         json_decref(suspects);
         json_decref(ignored);
         qsort(v, m, sizeof(*v), by_seq_desc);
         for (k = 0; k < m; k++)
-            json_array_append_new(out, held_row(e, rb->datasets[d], v[k]));
+            json_array_append_new(out, held_row(e, v[k]));
     }
     free(v);
     return out;
@@ -181,33 +174,35 @@ json_t *ops_runbook_held(const bkp_repo *r, json_t *e, const rb_runbook *rb)
 
 /* Medium entry `e`'s newest generation of `ds` not among `suspects` into
  * `out`, when it holds one. */
-static void medium_copy(json_t *e, const char *ds, json_t *suspects, json_t *out)
+static void medium_copy(const bkp_media_entry *e, const char *ds, json_t *suspects, json_t *out)
 {
-    json_t *best = NULL, *g;
-    size_t k;
-    json_array_foreach(json_object_get(e, "held"), k, g)
-    {
-        const char *gd = json_string_value(json_object_get(g, "dataset"));
-        const char *gu = json_string_value(json_object_get(g, "uuid"));
-        if (gd && !strcmp(gd, ds) && !(gu && json_object_get(suspects, gu)) &&
-            (!best || json_integer_value(json_object_get(g, "seq")) >
-                          json_integer_value(json_object_get(best, "seq"))))
+    const bkp_media_held *best = NULL;
+    for (size_t k = 0; k < e->n_held; k++) {
+        const bkp_media_held *g = &e->held[k];
+        if (!strcmp(g->dataset, ds) && !json_object_get(suspects, g->uuid) &&
+            (!best || g->seq > best->seq))
             best = g;
     }
     if (best)
-        json_array_append_new(out, held_row(e, ds, best));
+        json_array_append_new(out, held_row(e, best));
 }
 
 json_t *ops_runbook_copies(const bkp_repo *r, const rb_runbook *rb)
 {
-    json_t *out = json_array(), *reg = r ? bkp_media_list(r) : NULL, *e;
-    size_t i;
+    json_t *out = json_array();
+    bkp_media_entry *reg = NULL;
+    size_t n = 0;
+    if (r && bkp_media_list(r, &reg, &n)) {
+        json_decref(out);
+        return NULL;
+    }
     for (size_t d = 0; d < rb->ndatasets; d++) {
         json_t *suspects = json_object(); /* uuids of marked, uncleared generations */
         primary_copy(r, rb->datasets[d], suspects, out);
-        json_array_foreach(reg, i, e) medium_copy(e, rb->datasets[d], suspects, out);
+        for (size_t i = 0; i < n; i++)
+            medium_copy(&reg[i], rb->datasets[d], suspects, out);
         json_decref(suspects);
     }
-    json_decref(reg);
+    bkp_media_entries_free(reg, n);
     return out;
 }

@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "bkp/media/registry.h"
 #include "bkp/store/repo.h"
 #include "policies/policy.h"
 #include "restore/runbook.h"
@@ -42,7 +43,7 @@ json_t *ops_runbook_copies(const bkp_repo *r, const rb_runbook *rb);
  * `e` (may be NULL: none) holds, newest first, one row each as
  * ops_runbook_copies gives them, but those primary `r` marks suspicious:
  * what the medium's own procedure lists. */
-json_t *ops_runbook_held(const bkp_repo *r, json_t *e, const rb_runbook *rb);
+json_t *ops_runbook_held(const bkp_repo *r, const bkp_media_entry *e, const rb_runbook *rb);
 
 /* The data sets of `p` (may be NULL) that are one folder each, by name:
  * {dataset: folder}, what a procedure restores as the folder's contents

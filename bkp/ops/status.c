@@ -10,7 +10,7 @@
 #include "bkp/io/clock.h"
 #include "bkp/store/generation.h"
 #include "bkp/io/i18n.h"
-#include "bkp/media/medium.h"
+#include "bkp/media/registry.h"
 
 /* The last record of each kind that status reports, per data set, from
  * the sound part of the log only (bkp_audit_each_sound): a record appended
@@ -145,35 +145,39 @@ static size_t pins_behind(json_t *pins, const char *ds, pol_behind *behind)
     return n;
 }
 
+typedef struct ds_view {
+    bkp_gen **v;
+    size_t n;
+    const pol_medium_state *st;
+    const time_t *due;
+    bkp_media_entry *reg; /* the media registry, nreg entries */
+    size_t nreg;
+    last_ctx last;
+} ds_view;
+
 /* The newest generation of `ds` registry entry `e` says its medium holds. */
-static void newest_held(json_t *e, const char *ds, pol_copy *cp)
+static void newest_held(const bkp_media_entry *e, const char *ds, pol_copy *cp)
 {
-    size_t x;
-    json_t *g;
-    json_array_foreach(json_object_get(e, "held"), x, g)
-    {
-        const char *d = json_string_value(json_object_get(g, "dataset"));
-        time_t t = bkp_iso_parse(json_string_value(json_object_get(g, "finished")));
-        if (d && !strcmp(d, ds) && t > cp->newest) {
+    for (size_t x = 0; x < e->n_held; x++) {
+        time_t t = bkp_iso_parse(e->held[x].finished);
+        if (!strcmp(e->held[x].dataset, ds) && t > cp->newest) {
             cp->newest = t;
-            cp->newest_seq = (uint32_t)json_integer_value(json_object_get(g, "seq"));
+            cp->newest_seq = e->held[x].seq;
         }
     }
 }
 
 /* The copies of data set `d` on the media of the registry `reg`: into
  * `s->copies` for the verdict, and as JSON into `media`. */
-static void media_copies(const ops_status_in *in, const pol_dataset *d, json_t *reg,
+static void media_copies(const ops_status_in *in, const pol_dataset *d, const ds_view *w,
                          pol_copy *copies, pol_ds_state *s, json_t *media)
 {
-    size_t i;
-    json_t *e;
-    json_array_foreach(reg, i, e)
-    {
-        const char *name = json_string_value(json_object_get(json_object_get(e, "label"), "name"));
-        const pol_medium *pm = name ? pol_medium_find(in->policy, name) : NULL;
+    for (size_t i = 0; i < w->nreg; i++) {
+        const bkp_media_entry *e = &w->reg[i];
+        const char *name = e->label.name;
+        const pol_medium *pm = pol_medium_find(in->policy, name);
         pol_copy cp = {.medium = pm};
-        if (json_is_false(json_object_get(e, "verify_ok")))
+        if (e->verify == BKP_MEDIA_FAILED)
             continue; /* its last check failed: it does not count until it verifies */
         newest_held(e, d->name, &cp);
         if (!pm || !cp.newest)
@@ -233,14 +237,6 @@ static json_t *dataset_json(const pol_policy *p, const pol_dataset *d, const pol
 }
 
 /* What the verdict of one data set rests on, gathered for dataset_status. */
-typedef struct ds_view {
-    bkp_gen **v;
-    size_t n;
-    const pol_medium_state *st;
-    const time_t *due;
-    json_t *reg;
-    last_ctx last;
-} ds_view;
 
 /* One data set's status as JSON; `*verdict` receives the verdict. */
 static json_t *dataset_status(const ops_status_in *in, size_t i, const ds_view *w,
@@ -261,7 +257,7 @@ static json_t *dataset_status(const ops_status_in *in, size_t i, const ds_view *
     count_generations(w->v, w->n, d->name, &s);
     s.last_run_failed = json_is_string(json_object_get(last->backup, "error")) &&
                         str_is(json_object_get(last->backup, "outcome"), "failed");
-    media_copies(in, d, w->reg, copies, &s, media);
+    media_copies(in, d, w, copies, &s, media);
     /* In English for programs (--json, alerts, the audit log); for a person
      * also in the language of the messages, under "shown". */
     bkp_i18n_saved lang;
@@ -304,9 +300,9 @@ json_t *ops_status(const ops_status_in *in, int *worst, ops_status_log *found)
     ops_status_log *l = found ? found : &own;
     *l = (ops_status_log){.rc = -ENOMEM, .checked = bkp_now()};
     *worst = POL_COMPLIANT;
-    w.reg = bkp_media_list(in->repo);
     w.last.of = calloc(p->ndatasets + 1, sizeof(*w.last.of));
-    if (!in->states || !due || !w.reg || !all || !log || !w.last.of ||
+    if (!in->states || !due || bkp_media_list(in->repo, &w.reg, &w.nreg) || !all || !log ||
+        !w.last.of ||
         bkp_gen_list(in->repo, NULL, &w.v, &w.n)) {
         json_decref(all);
         all = NULL;
@@ -338,7 +334,7 @@ json_t *ops_status(const ops_status_in *in, int *worst, ops_status_log *found)
     }
 out:
     bkp_gen_list_free(w.v, w.n);
-    json_decref(w.reg);
+    bkp_media_entries_free(w.reg, w.nreg);
     last_free(&w.last);
     free(log);
     free(due);

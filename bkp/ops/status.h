@@ -24,6 +24,7 @@
 #include <jansson.h>
 
 #include "bkp/audit/audit.h"
+#include "bkp/media/registry.h"
 #include "bkp/store/repo.h"
 #include "policies/compliance.h"
 #include "policies/policy.h"
@@ -35,7 +36,7 @@ typedef struct ops_status_in {
     json_t *pins;                   /* what media pinned of the primary, or NULL (borrowed) */
     /* Whether the object lock of the bucket of registry entry `entry` was
      * proven by a probe, and when (`*when`); NULL: never proven. */
-    bool (*proven)(void *ctx, const json_t *entry, time_t *when);
+    bool (*proven)(void *ctx, const bkp_media_entry *entry, time_t *when);
     void *ctx;
     bool shown; /* add "shown": reasons and action in the reader's language */
     /* Also given each record of the one reading of the audit log that the

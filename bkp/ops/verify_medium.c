@@ -12,7 +12,7 @@
 #include "bkp/io/i18n.h"
 #include "bkp/media/kit.h"
 #include "bkp/io/log.h"
-#include "bkp/media/medium.h"
+#include "bkp/media/registry.h"
 #include "bkp/audit/reread_sample.h"
 
 int ops_verify_check(const bkp_repo *r, const bkp_repo *target, const char *medium, double sample,
@@ -86,14 +86,11 @@ int ops_verify_kit(const char *what, const char *path, bool optional, int rc,
     return rc;
 }
 
-static int note(json_t *e, void *ctx)
+static int note(bkp_media_entry *e, void *ctx)
 {
     const bool *ok = ctx;
-    char now[32];
-    bkp_iso_time(now, sizeof(now), bkp_now());
-    json_object_set_new(e, "last_seen", json_string(now));
-    json_object_set_new(e, "last_verify", json_string(now));
-    json_object_set_new(e, "verify_ok", json_boolean(*ok));
+    e->last_seen = e->last_verify = bkp_now();
+    e->verify = *ok ? BKP_MEDIA_VERIFIED : BKP_MEDIA_FAILED;
     return 0;
 }
 

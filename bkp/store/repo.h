@@ -28,7 +28,7 @@
  * audit record (bkp_audit_append_ro, audit.h: append-only, the log's own
  * lock; refused on a copy on a medium, whose reads the program records
  * elsewhere), a check's note in a medium's registry entry
- * (bkp_media_update_ro, medium.h) and a re-read sample's state
+ * (bkp_media_update_ro, registry.h) and a re-read sample's state
  * (bkp_reread_save_ro, reread.h). No cast drops the const anywhere;
  * tests/unit/ro_handle_compile.c shows that a write through it does not
  * compile. A copy on a medium that a command reads is opened

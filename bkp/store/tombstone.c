@@ -18,7 +18,7 @@
 #include "bkp/store/generation_internal.h"
 #include "bkp/io/log.h"
 #include "bkp/io/text.h"
-#include "bkp/media/medium.h"
+#include "bkp/media/label.h"
 
 #define CLEAR_MAGIC "BKPCLR01"
 #define TOMB_MAGIC "BKPPRN01"
@@ -191,15 +191,10 @@ static char *label_beside(const bkp_repo *r)
     char *uuid = NULL;
     for (size_t i = 0; !uuid && i < 2; i++) {
         char dir[4096];
-        json_t *label = NULL;
+        bkp_label label;
         snprintf(dir, sizeof(dir), "%s%s", bkp_repo_path(r), where[i]);
-        if (bkp_label_read(dir, &label) == 0) {
-            const char *u = json_string_value(json_object_get(label, "uuid"));
-            const char *repo = json_string_value(json_object_get(label, "repository"));
-            if (u && repo && !strcmp(repo, bkp_repo_uuid(r)))
-                uuid = strdup(u);
-        }
-        json_decref(label);
+        if (bkp_label_read(dir, &label) == 0 && !strcmp(label.repository, bkp_repo_uuid(r)))
+            uuid = strdup(label.uuid);
     }
     return uuid;
 }

@@ -19,10 +19,11 @@
 #include "bkp/io/clock.h"
 #include "bkp/store/generation.h"
 #include "bkp/store/seal.h"
-#include "bkp/media/medium.h"
+#include "bkp/media/registry.h"
 #include "bkp/store/repo.h"
 #include "policies/policy.h"
 
+#include "label_util.h"
 #include "testutil.h"
 
 #define OPS_PASS "correct horse battery staple"
@@ -93,25 +94,23 @@ static inline int ops_repo_seal(ops_repo *f, const char *dataset, time_t age, bk
 }
 
 typedef struct ops_fixture_held {
-    json_t *label;
+    bkp_label label;
     const bkp_gen *g;
     time_t last_write;
     bool verify_ok;
 } ops_fixture_held;
 
-static inline int ops_held_set(json_t *e, void *ctx)
+static inline int ops_held_set(bkp_media_entry *e, void *ctx)
 {
     ops_fixture_held *h = ctx;
-    char fin[32], lw[32];
-    bkp_iso_time(fin, sizeof(fin), h->g->finished);
-    bkp_iso_time(lw, sizeof(lw), h->last_write);
-    json_object_set(e, "label", h->label);
-    json_object_set_new(e, "last_write", json_string(lw));
-    json_object_set_new(e, "verify_ok", json_boolean(h->verify_ok));
-    json_object_set_new(e, "held",
-                        json_pack("[{s:s, s:i, s:s, s:s}]", "dataset", h->g->dataset, "seq",
-                                  (int)h->g->seq, "uuid", h->g->uuid, "finished", fin));
-    return 0;
+    bkp_media_held held = {.seq = h->g->seq};
+    snprintf(held.dataset, sizeof(held.dataset), "%s", h->g->dataset);
+    snprintf(held.uuid, sizeof(held.uuid), "%s", h->g->uuid);
+    bkp_iso_time(held.finished, sizeof(held.finished), h->g->finished);
+    e->label = h->label;
+    e->last_write = h->last_write;
+    e->verify = h->verify_ok ? BKP_MEDIA_VERIFIED : BKP_MEDIA_FAILED;
+    return bkp_media_entry_set_held(e, &held, 1);
 }
 
 /* Register medium `name` (type, location) as holding generation `g`,
@@ -120,10 +119,10 @@ static inline int ops_repo_register(ops_repo *f, const char *name, const char *t
                                     const char *location, const bkp_gen *g, time_t written,
                                     bool verify_ok)
 {
-    ops_fixture_held h = {bkp_label_new(f->r, name, type, location), g, bkp_now() - written, verify_ok};
-    int rc = h.label ? bkp_media_update(f->r, name, ops_held_set, &h) : -1;
-    json_decref(h.label);
-    return rc;
+    ops_fixture_held h = {.g = g, .last_write = bkp_now() - written, .verify_ok = verify_ok};
+    if (ops_label_new(f->r, name, type, location, &h.label))
+        return -1;
+    return bkp_media_update(f->r, name, ops_held_set, &h);
 }
 
 /* Append a record of `op` to the log, with `figures` (taken). */

@@ -52,11 +52,11 @@ static void connect(fixture *x, const char *name, const char *type, const char *
     char dir[160], copy[192];
     snprintf(dir, sizeof(dir), "%s/%s", x->f.top, name);
     snprintf(copy, sizeof(copy), "%s/repo", dir);
-    json_t *label = bkp_label_new(x->f.r, name, type, location);
+    bkp_label label;
+    assert_int_equal(ops_label_new(x->f.r, name, type, location, &label), 0);
     assert_int_equal(mkdir(dir, 0700), 0);
-    assert_int_equal(bkp_label_write(dir, label, false), 0);
+    assert_int_equal(bkp_label_write(dir, &label, false), 0);
     assert_int_equal(bkp_repo_init_copy(x->f.r, copy), 0);
-    json_decref(label);
 }
 
 static int setup(void **state)

@@ -54,46 +54,49 @@ static void disk(ops_repo *f, const char *name, char *dir, size_t n)
     assert_int_equal(mkdir(dir, 0700), 0);
 }
 
+static bkp_label mk(const ops_repo *f, const char *name, const char *type, const char *loc)
+{
+    bkp_label l;
+    assert_int_equal(bkp_label_make(&l, bkp_repo_uuid(f->r), bkp_repo_sign_pk(f->r), name, type,
+                                    loc),
+                     0);
+    return l;
+}
+
 static void test_may(void **state)
 {
     ops_repo *f = *state;
     char dir[160];
     bool device = true;
-    json_t *old = NULL;
+    bkp_label old;
     disk(f, "usb-a", dir, sizeof(dir));
     assert_int_equal(ops_label_may(dir, "usb-a", "removable", NULL, false, &device, &old), 0);
     assert_false(device);
-    assert_null(old);
-    json_t *lab = bkp_label_new(f->r, "usb-a", "removable", "offsite");
-    assert_int_equal(bkp_label_write(dir, lab, false), 0);
+    assert_int_equal(old.version, 0);
+    bkp_label lab = mk(f, "usb-a", "removable", "offsite");
+    assert_int_equal(bkp_label_write(dir, &lab, false), 0);
     /* Labelled already: only with --force, and what is there is said. */
     assert_int_equal(ops_label_may(dir, "usb-a", "removable", NULL, false, &device, &old), -EPERM);
-    json_decref(old);
     assert_int_equal(ops_label_may(dir, "usb-a", "removable", NULL, true, &device, &old), 0);
-    assert_non_null(old);
-    json_decref(old);
+    assert_true(bkp_label_same(&old, &lab));
     /* The name is registered for another disk. */
-    json_t *entry = json_pack("{s:{s:s}}", "label", "uuid", "another-disk");
+    bkp_media_entry entry = {.label = mk(f, "usb-a", "removable", "offsite")};
     char bare[160];
     disk(f, "bare", bare, sizeof(bare));
-    assert_int_equal(ops_label_may(bare, "usb-a", "removable", entry, false, &device, &old),
+    assert_int_equal(ops_label_may(bare, "usb-a", "removable", &entry, false, &device, &old),
                      -EPERM);
-    assert_int_equal(ops_label_may(bare, "usb-a", "removable", entry, true, &device, &old), 0);
+    assert_int_equal(ops_label_may(bare, "usb-a", "removable", &entry, true, &device, &old), 0);
     /* ... but the same disk under its registered label may. */
-    json_object_set_new(json_object_get(entry, "label"), "uuid",
-                        json_incref(json_object_get(lab, "uuid")));
-    assert_int_equal(ops_label_may(dir, "usb-a", "removable", entry, false, &device, &old),
+    entry.label = lab;
+    assert_int_equal(ops_label_may(dir, "usb-a", "removable", &entry, false, &device, &old),
                      -EPERM); /* labelled: still --force */
-    json_decref(old);
-    json_decref(entry);
-    json_decref(lab);
     /* A device: an archive medium only. */
     assert_int_equal(ops_label_may("/dev/null", "tape", "disk", NULL, false, &device, &old),
                      -EPERM);
     assert_true(device);
     assert_int_equal(ops_label_may("/dev/null", "tape", "archive", NULL, false, &device, &old), 0);
     assert_true(device);
-    assert_null(old);
+    assert_int_equal(old.version, 0);
     assert_int_equal(errors, 4);
 }
 
@@ -108,10 +111,10 @@ static void test_copy(void **state)
     assert_int_equal(ops_label_copy(f->r, dir), 0); /* found again, of this repository */
 }
 
-static int add_held(json_t *e, void *ctx)
+static int add_held(bkp_media_entry *e, void *ctx)
 {
     (void)ctx;
-    return json_object_set_new(e, "held", json_array());
+    return bkp_media_entry_set_held(e, NULL, 0);
 }
 
 static void test_register_and_forget(void **state)
@@ -123,17 +126,18 @@ static void test_register_and_forget(void **state)
     assert_int_equal(ops_repo_seal(f, "emr", OPS_DAY, &g), 0);
     assert_int_equal(ops_repo_register(f, "nas", "disk", "onsite", g, OPS_DAY, true), 0);
     bkp_gen_free(g);
-    json_t *was = bkp_media_get(f->r, "nas"), *old = json_deep_copy(json_object_get(was, "label"));
-    json_decref(was);
+    bkp_media_entry *was = bkp_media_get(f->r, "nas");
+    assert_non_null(was);
+    bkp_label old = was->label, lab;
+    bkp_media_free(was);
     /* The same disk labelled usb-a: nas is forgotten. */
-    json_t *lab = bkp_label_renew(f->r, old, "usb-a", "removable", "offsite");
-    assert_int_equal(ops_label_register(f->r, "usb-a", dir, lab), 0);
-    ops_label_forget_old(f->r, "usb-a", dir, old);
-    json_t *gone = bkp_media_get(f->r, "nas");
-    assert_null(gone);
+    assert_int_equal(bkp_label_renew(f->r, &old, "usb-a", "removable", "offsite", &lab), 0);
+    assert_int_equal(ops_label_register(f->r, "usb-a", dir, &lab), 0);
+    ops_label_forget_old(f->r, "usb-a", dir, &old);
+    assert_null(bkp_media_get(f->r, "nas"));
     /* Not registered is told apart from a damaged entry. */
+    bkp_media_entry gone;
     assert_int_equal(bkp_media_read(f->r, "nas", &gone), -ENOENT);
-    assert_null(gone);
     char entry[256];
     snprintf(entry, sizeof(entry), "%s/media/bad.json", f->repo);
     FILE *fp = fopen(entry, "w");
@@ -141,27 +145,23 @@ static void test_register_and_forget(void **state)
     assert_int_equal(fputs("{\"label\": 1}\n", fp) >= 0, 1);
     assert_int_equal(fclose(fp), 0);
     assert_int_equal(bkp_media_read(f->r, "bad", &gone), -EBADMSG);
-    assert_null(gone);
     assert_null(bkp_media_get(f->r, "bad"));
-    json_t *e = bkp_media_get(f->r, "usb-a");
-    assert_string_equal(json_string_value(json_object_get(e, "path")), dir);
-    assert_non_null(json_object_get(e, "labelled"));
-    json_decref(e);
+    bkp_media_entry *e = bkp_media_get(f->r, "usb-a");
+    assert_non_null(e);
+    assert_string_equal(e->path, dir);
+    assert_true(e->labelled > 0);
+    bkp_media_free(e);
     /* A new disk under the name usb-a: its history starts again. */
-    json_t *fresh = bkp_label_new(f->r, "usb-a", "removable", "offsite");
+    bkp_label fresh = mk(f, "usb-a", "removable", "offsite");
     assert_int_equal(bkp_media_update(f->r, "usb-a", add_held, NULL), 0);
     e = bkp_media_get(f->r, "usb-a");
-    assert_non_null(json_object_get(e, "held"));
-    json_decref(e);
-    assert_int_equal(ops_label_register(f->r, "usb-a", dir, fresh), 0);
+    assert_true(e->held_known);
+    bkp_media_free(e);
+    assert_int_equal(ops_label_register(f->r, "usb-a", dir, &fresh), 0);
     e = bkp_media_get(f->r, "usb-a");
-    assert_null(json_object_get(e, "held"));
-    assert_string_equal(json_string_value(json_object_get(json_object_get(e, "label"), "uuid")),
-                        json_string_value(json_object_get(fresh, "uuid")));
-    json_decref(e);
-    json_decref(fresh);
-    json_decref(lab);
-    json_decref(old);
+    assert_false(e->held_known);
+    assert_string_equal(e->label.uuid, fresh.uuid);
+    bkp_media_free(e);
 }
 
 int main(void)

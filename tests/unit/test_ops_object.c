@@ -172,49 +172,47 @@ static void test_doomed(void **state)
 /* Each note writes its own fields; another label starts a new history. */
 static void test_note(void **state)
 {
-    (void)state;
-    json_t *e = json_object();
-    json_t *l1 = json_pack("{s:s, s:s}", "uuid", "11111111-aaaa", "name", "cloud");
-    json_t *l2 = json_pack("{s:s, s:s}", "uuid", "22222222-bbbb", "name", "cloud");
-    ops_object_note n = {.label = l1};
-    assert_int_equal(ops_object_note_entry(e, &n), 0);
-    assert_string_equal(ops_object_label_uuid(e), "11111111-aaaa");
-    assert_non_null(json_object_get(e, "labelled"));
-    assert_non_null(json_object_get(e, "last_seen"));
-    assert_null(json_object_get(e, "last_write"));
+    fixture *x = *state;
+    bkp_media_entry e = {0};
+    bkp_label l1, l2;
+    assert_int_equal(bkp_label_make(&l1, bkp_repo_uuid(x->f.r), bkp_repo_sign_pk(x->f.r), "cloud",
+                                    "object", "offsite"),
+                     0);
+    assert_int_equal(bkp_label_make(&l2, bkp_repo_uuid(x->f.r), bkp_repo_sign_pk(x->f.r), "cloud",
+                                    "object", "offsite"),
+                     0);
+    ops_object_note n = {.label = &l1};
+    assert_int_equal(ops_object_note_entry(&e, &n), 0);
+    assert_string_equal(e.label.uuid, l1.uuid);
+    assert_true(e.labelled > 0 && e.last_seen > 0);
+    assert_int_equal(e.last_write, 0);
     bkp_bucket_probe pr = {.proven = true};
     snprintf(pr.detail, sizeof(pr.detail), "delete refused");
     n = (ops_object_note){.probe = &pr};
-    assert_int_equal(ops_object_note_entry(e, &n), 0);
-    json_t *p = json_object_get(e, "probe");
-    assert_true(json_is_true(json_object_get(p, "proven")));
-    assert_string_equal(json_string_value(json_object_get(p, "detail")), "delete refused");
+    assert_int_equal(ops_object_note_entry(&e, &n), 0);
+    assert_true(e.probe.when > 0 && e.probe.proven);
+    assert_string_equal(e.probe.detail, "delete refused");
     /* What a rotation notes (the registry's own update, rotate_finish.c). */
-    json_object_set_new(e, "held", json_pack("[{s:s, s:i}]", "dataset", "emr", "seq", 4));
-    json_object_set_new(e, "last_write", json_string("2026-01-01T00:00:00Z"));
+    bkp_media_held h = {.dataset = "emr", .seq = 4};
+    assert_int_equal(bkp_media_entry_set_held(&e, &h, 1), 0);
+    e.last_write = 1767225600;
     /* The same label again keeps the history; the version id the bucket
      * gave it is noted, and forgotten when labelled without one. */
-    n = (ops_object_note){.label = l1, .label_version = "v.1-Abc"};
-    assert_int_equal(ops_object_note_entry(e, &n), 0);
-    assert_non_null(json_object_get(e, "probe"));
-    assert_string_equal(json_string_value(json_object_get(e, "label_version")), "v.1-Abc");
-    n = (ops_object_note){.label = l1, .label_version = ""};
-    assert_int_equal(ops_object_note_entry(e, &n), 0);
-    assert_null(json_object_get(e, "label_version"));
-    n = (ops_object_note){.label = l2};
-    assert_int_equal(ops_object_note_entry(e, &n), 0);
-    assert_string_equal(ops_object_label_uuid(e), "22222222-bbbb");
-    assert_null(json_object_get(e, "probe"));
-    assert_null(json_object_get(e, "held"));
-    assert_null(json_object_get(e, "last_write"));
-    json_decref(l1);
-    json_decref(l2);
-    json_decref(e);
-}
-
-static int set_version(json_t *e, void *ctx)
-{
-    return json_object_set_new(e, "label_version", json_string(ctx)) ? -ENOMEM : 0;
+    n = (ops_object_note){.label = &l1, .label_version = "v.1-Abc"};
+    assert_int_equal(ops_object_note_entry(&e, &n), 0);
+    assert_true(e.probe.when > 0);
+    assert_string_equal(e.label_version, "v.1-Abc");
+    n = (ops_object_note){.label = &l1, .label_version = ""};
+    assert_int_equal(ops_object_note_entry(&e, &n), 0);
+    assert_string_equal(e.label_version, "");
+    n = (ops_object_note){.label = &l2};
+    assert_int_equal(ops_object_note_entry(&e, &n), 0);
+    assert_string_equal(e.label.uuid, l2.uuid);
+    assert_int_equal(e.probe.when, 0);
+    assert_int_equal(e.n_held, 0);
+    assert_false(e.held_known);
+    assert_int_equal(e.last_write, 0);
+    bkp_media_entry_clear(&e);
 }
 
 /* The registry's label version is a hint where to look in the bucket: one
@@ -224,26 +222,27 @@ static void test_label_version(void **state)
 {
     fixture *x = *state;
     bkp_gen *g = NULL;
-    char longer[300];
+    char longer[300], file[256];
     memset(longer, 'a', sizeof(longer) - 1);
     longer[sizeof(longer) - 1] = '\0';
     assert_int_equal(ops_repo_seal(&x->f, "emr", OPS_DAY, &g), 0);
     assert_int_equal(ops_repo_register(&x->f, "cloud", "object", "offsite", g, 0, true), 0);
-    const char *bad[] = {"two words", "line\n", longer, ""};
+    bkp_media_entry *e = bkp_media_get(x->f.r, "cloud");
+    assert_non_null(e);
+    json_t *j = bkp_media_entry_json(e);
+    bkp_media_free(e);
+    snprintf(file, sizeof(file), "%s/media/cloud.json", x->f.repo);
+    const char *bad[] = {"two words", "line\n", longer, "", "3sL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
-        assert_int_equal(bkp_media_update(x->f.r, "cloud", set_version, (void *)bad[i]), 0);
-        json_t *e = bkp_media_get(x->f.r, "cloud");
+        json_object_set_new(j, "label_version", json_string(bad[i]));
+        assert_int_equal(json_dump_file(j, file, 0), 0);
+        e = bkp_media_get(x->f.r, "cloud");
         assert_non_null(e);
-        assert_non_null(ops_object_label_uuid(e));
-        assert_null(json_object_get(e, "label_version"));
-        json_decref(e);
+        assert_true(e->label.version > 0);
+        assert_string_equal(e->label_version, i < 4 ? "" : bad[i]);
+        bkp_media_free(e);
     }
-    assert_int_equal(
-        bkp_media_update(x->f.r, "cloud", set_version, "3sL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY"), 0);
-    json_t *e = bkp_media_get(x->f.r, "cloud");
-    assert_string_equal(json_string_value(json_object_get(e, "label_version")),
-                        "3sL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY");
-    json_decref(e);
+    json_decref(j);
     bkp_gen_free(g);
 }
 
@@ -274,9 +273,9 @@ static void test_proven(void **state)
     time_t when = 1;
     assert_int_equal(ops_repo_seal(&x->f, "emr", OPS_DAY, &g), 0);
     assert_int_equal(ops_repo_register(&x->f, "cloud", "object", "offsite", g, 0, true), 0);
-    json_t *e = bkp_media_get(x->f.r, "cloud");
-    const char *uuid = ops_object_label_uuid(e);
-    assert_non_null(uuid);
+    bkp_media_entry *e = bkp_media_get(x->f.r, "cloud");
+    assert_non_null(e);
+    const char *uuid = e->label.uuid;
     assert_false(ops_object_proven(x->f.r, x->f.p, e, &when));
     assert_int_equal(when, 0);
     time_t before = bkp_now();
@@ -299,7 +298,7 @@ static void test_proven(void **state)
     json_decref(rot.figures);
     assert_false(ops_object_proven(x->f.r, x->f.p, e, &when));
     assert_int_equal(when, 0);
-    json_decref(e);
+    bkp_media_free(e);
     bkp_gen_free(g);
 }
 
@@ -408,7 +407,7 @@ static void test_no_server(void **state)
     fixture *x = *state;
     bkp_gen *g = NULL;
     bkp_s3 *s = NULL;
-    json_t *lab = NULL;
+    bkp_label lab = {0};
     bool usage = false;
     int noted = 0;
     assert_int_equal(ops_object_open(x->pm, &s), 0);
@@ -441,18 +440,18 @@ static void test_no_server(void **state)
     /* The name is registered to another bucket: refused without --force. */
     assert_int_equal(ops_repo_seal(&x->f, "emr", OPS_DAY, &g), 0);
     assert_int_equal(ops_repo_register(&x->f, "cloud", "object", "offsite", g, 0, true), 0);
-    json_t *e = bkp_media_get(x->f.r, "cloud");
+    bkp_media_entry *e = bkp_media_get(x->f.r, "cloud");
     in.entry = e;
     assert_int_equal(ops_object_label(&in, &lab, &usage), -EEXIST);
     assert_true(usage);
-    assert_null(lab);
+    assert_int_equal(lab.version, 0);
     assert_non_null(strstr(logged, "is registered already"));
     /* A probe that cannot reach the server is no proof, and no usage error. */
     bkp_bucket_probe pr;
     assert_true(ops_object_probe(&in, &pr, &noted, &usage) < 0);
     assert_false(usage);
     json_decref(rec);
-    json_decref(e);
+    bkp_media_free(e);
     bkp_gen_free(g);
     bkp_s3_close(s);
 }
@@ -476,7 +475,7 @@ static void test_pin_ahead(void **state)
     snprintf(media, sizeof(media), "%s/media", x->f.repo);
     assert_int_equal(bkp_pin_write(x->f.r, pin, media, "cloud.pin"), 0);
     bkp_pin_free(pin);
-    json_t *e = bkp_media_get(x->f.r, "cloud");
+    bkp_media_entry *e = bkp_media_get(x->f.r, "cloud");
     assert_int_equal(ops_object_open(x->pm, &s), 0);
     ops_rotate_in rin = {.primary = x->f.r, .policy = x->f.p, .medium = "cloud",
                          .type = POL_OBJECT, .pm = x->pm, .entry = e};
@@ -497,7 +496,7 @@ static void test_pin_ahead(void **state)
     assert_non_null(rec);
     assert_string_equal(json_string_value(json_object_get(rec, "outcome")), "failed");
     json_decref(rec);
-    json_decref(e);
+    bkp_media_free(e);
     bkp_gen_free(g);
     bkp_s3_close(s);
 }

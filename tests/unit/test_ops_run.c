@@ -16,7 +16,7 @@
 #include <cmocka.h>
 
 #include "bkp/store/seal.h"
-#include "bkp/media/medium.h"
+#include "bkp/media/registry.h"
 #include "bkp/ops/run.h"
 
 #include "catalogue.h"
@@ -81,10 +81,10 @@ static time_t never_due(void *ctx, const char *name)
     return 0;
 }
 
-static int put_written(json_t *e, void *ctx)
+static int put_written(bkp_media_entry *e, void *ctx)
 {
-    json_object_set(e, "label", ctx);
-    json_object_set_new(e, "last_write", json_string("2026-01-01T00:00:00Z"));
+    e->label = *(const bkp_label *)ctx;
+    e->last_write = 1767225600; /* 2026-01-01 */
     return 0;
 }
 
@@ -94,10 +94,9 @@ static int copy(void *ctx, const pol_medium *m)
 {
     fixture *x = ctx;
     snprintf(x->copied[x->ncopied++], sizeof(x->copied[0]), "%s", m->name);
-    json_t *l = bkp_label_new(x->f.r, m->name, "disk", "onsite");
-    assert_non_null(l);
-    assert_int_equal(bkp_media_update(x->f.r, m->name, put_written, l), 0);
-    json_decref(l);
+    bkp_label l;
+    assert_int_equal(ops_label_new(x->f.r, m->name, "disk", "onsite", &l), 0);
+    assert_int_equal(bkp_media_update(x->f.r, m->name, put_written, &l), 0);
     return 0;
 }
 

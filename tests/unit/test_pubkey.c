@@ -28,7 +28,7 @@
 #include <sodium.h>
 
 #include "bkp/audit/audit.h"
-#include "bkp/media/medium.h"
+#include "bkp/media/label.h"
 #include "bkp/keys/pubkey.h"
 #include "bkp/store/repo.h"
 #include "bkp/audit/verify.h"
@@ -254,16 +254,14 @@ static void test_verify_public(void **state)
 static int label_with(const char *fingerprint_field)
 {
     char buf[1024];
-    json_t *j = NULL;
+    bkp_label l;
     snprintf(buf, sizeof(buf),
              "{\"created\": \"2026-11-23T12:10:39Z\", %s\"format\": \"bkp-label\", "
              "\"location\": \"offsite\", \"name\": \"usb-a\", \"repository\": "
              "\"870fba9d-10db-4e21-a452-8187b2151f99\", \"type\": \"removable\", \"uuid\": "
              "\"ed8880db-e672-4e77-88bd-ac7c96224282\", \"version\": 1}",
              fingerprint_field);
-    int rc = bkp_label_parse(buf, strlen(buf), &j);
-    json_decref(j);
-    return rc;
+    return bkp_label_parse(buf, strlen(buf), &l);
 }
 
 static void test_label_fingerprint(void **state)

@@ -218,9 +218,11 @@ static void test_stub_driver(void **state)
     assert_int_equal(o.plan.np, 1);
     assert_string_equal(o.plan.rows[0].name, "emr:2");
     assert_int_equal(rotations(f), 0);
-    json_t *e = bkp_media_get(f->r, "mem");
-    char *before = json_dumps(e, JSON_SORT_KEYS);
-    json_decref(e);
+    bkp_media_entry *e = bkp_media_get(f->r, "mem");
+    json_t *j = bkp_media_entry_json(e);
+    char *before = json_dumps(j, JSON_SORT_KEYS);
+    json_decref(j);
+    bkp_media_free(e);
     ops_rotate_out_clear(&o);
     /* The rotation: copied, recorded in the audit log and the registry. */
     in.dry_run = false;
@@ -231,12 +233,14 @@ static void test_stub_driver(void **state)
     assert_int_equal(o.step, OPS_ROTATE_DONE);
     assert_int_equal(rotations(f), 1);
     e = bkp_media_get(f->r, "mem");
-    char *after = json_dumps(e, JSON_SORT_KEYS);
+    j = bkp_media_entry_json(e);
+    char *after = json_dumps(j, JSON_SORT_KEYS);
     assert_non_null(after);
     assert_string_not_equal(before, after); /* its last write is now */
     free(before);
     free(after);
-    json_decref(e);
+    json_decref(j);
+    bkp_media_free(e);
     ops_rotate_out_clear(&o);
 }
 

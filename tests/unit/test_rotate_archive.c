@@ -54,20 +54,13 @@ static void count(enum bkp_log_level level, const char *msg, void *ctx)
     }
 }
 
-static int put_label(json_t *e, void *ctx)
-{
-    json_object_set(e, "label", ctx);
-    return 0;
-}
-
 /* Label the folder as medium `name` (replacing a label there), registered. */
 static void label_as(fixture *x, const char *name)
 {
-    json_t *l = bkp_label_new(x->f.r, name, "archive", "offsite");
-    assert_non_null(l);
-    assert_int_equal(bkp_label_write(x->tape, l, true), 0);
-    assert_int_equal(bkp_media_update(x->f.r, name, put_label, l), 0);
-    json_decref(l);
+    bkp_label l;
+    assert_int_equal(ops_label_new(x->f.r, name, "archive", "offsite", &l), 0);
+    assert_int_equal(bkp_label_write(x->tape, &l, true), 0);
+    assert_int_equal(bkp_media_update(x->f.r, name, ops_put_label, &l), 0);
 }
 
 static int setup(void **state)
@@ -109,7 +102,7 @@ static int teardown(void **state)
 
 static int rotate(fixture *x, ops_rotate_out *o)
 {
-    json_t *entry = bkp_media_get(x->f.r, "tape");
+    bkp_media_entry *entry = bkp_media_get(x->f.r, "tape");
     ops_rotate_in in = {.type = POL_ARCHIVE,
                         .primary = x->f.r,
                          .policy = x->f.p,
@@ -119,7 +112,7 @@ static int rotate(fixture *x, ops_rotate_out *o)
                          .tmpdir = x->tmp,
                          .workers = 1};
     int rc = ops_rotate(&in, o);
-    json_decref(entry);
+    bkp_media_free(entry);
     return rc;
 }
 
@@ -199,11 +192,11 @@ static void test_writes_then_nothing_new(void **state)
     json_decref(rec);
     assert_string_equal(listing(x->tape, s, sizeof(s)),
                         "BKP-LABEL BKP-PIN bkp-recovery emr@0000000001.tar ");
-    json_t *e = bkp_media_get(x->f.r, "tape");
-    assert_non_null(json_object_get(e, "last_write"));
-    assert_true(json_is_true(json_object_get(e, "verify_ok")));
-    assert_int_equal(json_array_size(json_object_get(e, "held")), 1);
-    json_decref(e);
+    bkp_media_entry *e = bkp_media_get(x->f.r, "tape");
+    assert_true(e->last_write > 0);
+    assert_true(e->verify == BKP_MEDIA_VERIFIED);
+    assert_int_equal(e->n_held, 1);
+    bkp_media_free(e);
 
     /* A second rotation: the archive is there, nothing is written. */
     assert_int_equal(rotate(x, &o), 0);
@@ -215,8 +208,8 @@ static void test_writes_then_nothing_new(void **state)
     assert_true(st2.st_ino == st.st_ino && st2.st_mtime == st.st_mtime);
     assert_string_equal(archives(x, s, sizeof(s)), "emr@0000000001.tar");
     e = bkp_media_get(x->f.r, "tape");
-    assert_int_equal(json_array_size(json_object_get(e, "held")), 1);
-    json_decref(e);
+    assert_int_equal(e->n_held, 1);
+    bkp_media_free(e);
     rec = bkp_audit_last(log, bkp_repo_sign_pk(x->f.r), &(bkp_audit_query){.op = "rotate"}, NULL);
     fig = json_object_get(rec, "figures");
     assert_int_equal(json_array_size(json_object_get(fig, "generations")), 0);
@@ -402,9 +395,9 @@ static void test_other_medium_refused(void **state)
     ops_rotate_out_clear(&o);
     assert_non_null(strstr(last_error, "is vault, not tape: refused"));
     assert_string_equal(listing(x->tape, s, sizeof(s)), "BKP-LABEL ");
-    json_t *e = bkp_media_get(x->f.r, "tape");
-    assert_null(json_object_get(e, "last_write"));
-    json_decref(e);
+    bkp_media_entry *e = bkp_media_get(x->f.r, "tape");
+    assert_int_equal(e->last_write, 0);
+    bkp_media_free(e);
     char *log = bkp_audit_path(x->f.r);
     json_t *rec =
         bkp_audit_last(log, bkp_repo_sign_pk(x->f.r), &(bkp_audit_query){.op = "rotate"}, NULL);
@@ -438,7 +431,7 @@ static void test_verify_stamped_only_when_recorded(void **state)
     bkp_gen *g = NULL;
     assert_int_equal(ops_repo_seal(&x->f, "emr", 0, &g), 0);
     bkp_gen_free(g);
-    json_t *entry = bkp_media_get(x->f.r, "tape");
+    bkp_media_entry *entry = bkp_media_get(x->f.r, "tape");
     ops_rotate_in in = {.type = POL_ARCHIVE,
                         .primary = x->f.r,
                          .policy = x->f.p,
@@ -449,18 +442,18 @@ static void test_verify_stamped_only_when_recorded(void **state)
                          .workers = 1,
                          .kit = {break_log, NULL, x}};
     assert_int_equal(ops_rotate(&in, &o), -EIO);
-    json_decref(entry);
+    bkp_media_free(entry);
     assert_int_equal(o.step, OPS_ROTATE_RECORD);
     assert_int_equal(o.added.n, 1); /* written and read back... */
     ops_rotate_out_clear(&o);
     /* ...but the log does not say so: the registry says it was seen, not
      * that it was verified, nor written. */
     entry = bkp_media_get(x->f.r, "tape");
-    assert_non_null(json_object_get(entry, "last_seen"));
-    assert_null(json_object_get(entry, "last_verify"));
-    assert_null(json_object_get(entry, "verify_ok"));
-    assert_null(json_object_get(entry, "last_write"));
-    json_decref(entry);
+    assert_true(entry->last_seen > 0);
+    assert_int_equal(entry->last_verify, 0);
+    assert_int_equal(entry->verify, BKP_MEDIA_NEVER);
+    assert_int_equal(entry->last_write, 0);
+    bkp_media_free(entry);
 }
 
 int main(void)

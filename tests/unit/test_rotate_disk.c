@@ -37,7 +37,7 @@
 #include "bkp/store/generation.h"
 #include "bkp/store/seal.h"
 #include "bkp/io/log.h"
-#include "bkp/media/medium.h"
+#include "bkp/media/registry.h"
 #include "bkp/media/copy.h"
 #include "bkp/ops/medium_check.h"
 #include "bkp/ops/pins.h"
@@ -46,6 +46,8 @@
 #include "bkp/media/pin.h"
 #include "bkp/store/repo.h"
 #include "policies/policy.h"
+
+#include "label_util.h"
 
 #include "testutil.h"
 
@@ -94,21 +96,14 @@ static void backup(fixture *f, const char *text)
     bkp_gen_free(g);
 }
 
-static int put_label(json_t *e, void *ctx)
-{
-    json_object_set(e, "label", ctx);
-    return 0;
-}
-
 /* Label the folder `dir` as medium usb of `r`; `r` registers it when `reg`. */
 static void label(fixture *f, bkp_repo *r, bool reg)
 {
-    json_t *l = bkp_label_new(r, "usb", "disk", "offsite");
-    assert_non_null(l);
-    assert_int_equal(bkp_label_write(f->usb, l, false), 0);
+    bkp_label l;
+    assert_int_equal(ops_label_new(r, "usb", "disk", "offsite", &l), 0);
+    assert_int_equal(bkp_label_write(f->usb, &l, false), 0);
     if (reg)
-        assert_int_equal(bkp_media_update(r, "usb", put_label, l), 0);
-    json_decref(l);
+        assert_int_equal(bkp_media_update(r, "usb", ops_put_label, &l), 0);
 }
 
 static int setup(void **state)
@@ -161,7 +156,7 @@ static int teardown(void **state)
 
 static int rotate(fixture *f, ops_rotate_out *o)
 {
-    json_t *entry = bkp_media_get(f->r, "usb");
+    bkp_media_entry *entry = bkp_media_get(f->r, "usb");
     ops_rotate_in in = {.type = POL_DISK,
                         .primary = f->r,
                         .policy = f->p,
@@ -170,7 +165,7 @@ static int rotate(fixture *f, ops_rotate_out *o)
                         .entry = entry,
                         .workers = 1};
     int rc = ops_rotate(&in, o);
-    json_decref(entry);
+    bkp_media_free(entry);
     return rc;
 }
 
@@ -185,20 +180,11 @@ static const char *held_names(const ops_held *held, char *out, size_t n)
     return out;
 }
 
-/* The same from a registry entry's "held". */
-static const char *registry_names(const json_t *held, char *out, size_t n)
+/* The same from a registry entry's list. */
+static const char *registry_names(const bkp_media_entry *e, char *out, size_t n)
 {
-    size_t i;
-    json_t *h;
-    out[0] = '\0';
-    json_array_foreach(held, i, h)
-    {
-        size_t l = strlen(out);
-        snprintf(out + l, n - l, "%s%s:%lld", i ? " " : "",
-                 json_string_value(json_object_get(h, "dataset")),
-                 (long long)json_integer_value(json_object_get(h, "seq")));
-    }
-    return out;
+    ops_held h = {.v = e->held, .n = e->n_held};
+    return held_names(&h, out, n);
 }
 
 static void test_copies_newest_then_nothing_new(void **state)
@@ -231,11 +217,11 @@ static void test_copies_newest_then_nothing_new(void **state)
     ops_rotate_out_clear(&o);
 
     /* The registry says it was written and what it holds. */
-    json_t *e = bkp_media_get(f->r, "usb");
-    assert_non_null(json_object_get(e, "last_write"));
-    assert_true(json_is_true(json_object_get(e, "verify_ok")));
-    assert_string_equal(registry_names(json_object_get(e, "held"), s, sizeof(s)), "emr:2");
-    json_decref(e);
+    bkp_media_entry *e = bkp_media_get(f->r, "usb");
+    assert_true(e->last_write > 0);
+    assert_true(e->verify == BKP_MEDIA_VERIFIED);
+    assert_string_equal(registry_names(e, s, sizeof(s)), "emr:2");
+    bkp_media_free(e);
     assert_int_equal(errors, 0);
 }
 
@@ -295,19 +281,18 @@ static void test_foreign_label_refused(void **state)
  * one there); registered under that name when `reg`. */
 static void label_as(fixture *f, const char *name, bool reg)
 {
-    json_t *l = bkp_label_new(f->r, name, "disk", "offsite");
-    assert_non_null(l);
-    assert_int_equal(bkp_label_write(f->usb, l, true), 0);
+    bkp_label l;
+    assert_int_equal(ops_label_new(f->r, name, "disk", "offsite", &l), 0);
+    assert_int_equal(bkp_label_write(f->usb, &l, true), 0);
     if (reg)
-        assert_int_equal(bkp_media_update(f->r, name, put_label, l), 0);
-    json_decref(l);
+        assert_int_equal(bkp_media_update(f->r, name, ops_put_label, &l), 0);
 }
 
 static int check(fixture *f)
 {
-    json_t *entry = bkp_media_get(f->r, "usb");
+    bkp_media_entry *entry = bkp_media_get(f->r, "usb");
     int rc = ops_label_check(f->r, f->p, "usb", f->usb, entry);
-    json_decref(entry);
+    bkp_media_free(entry);
     return rc;
 }
 
@@ -366,9 +351,9 @@ static void test_damaged_copy_fails_verify(void **state)
     assert_false(o.kit_written);
     ops_rotate_out_clear(&o);
     assert_non_null(strstr(last_error, "the copy does not verify"));
-    json_t *e = bkp_media_get(f->r, "usb");
-    assert_true(json_is_false(json_object_get(e, "verify_ok")));
-    json_decref(e);
+    bkp_media_entry *e = bkp_media_get(f->r, "usb");
+    assert_true(e->verify == BKP_MEDIA_FAILED);
+    bkp_media_free(e);
 }
 
 /* Opens of the primary's files, as the kernel reports them. */
@@ -436,9 +421,9 @@ static void test_reads_once(void **state)
     /* A second medium, away, pinned too (the primary's copy of its pin). */
     snprintf(usb2, sizeof(usb2), "%s/usb2", f->base);
     assert_int_equal(mkdir(usb2, 0755), 0);
-    json_t *l = bkp_label_new(f->r, "usb2", "disk", "onsite");
-    assert_int_equal(bkp_media_update(f->r, "usb2", put_label, l), 0);
-    json_decref(l);
+    bkp_label l;
+    assert_int_equal(ops_label_new(f->r, "usb2", "disk", "onsite", &l), 0);
+    assert_int_equal(bkp_media_update(f->r, "usb2", ops_put_label, &l), 0);
     assert_int_equal(ops_pins_write(f->r, "usb2", usb2), 0);
     backup(f, "wednesday");
 
@@ -491,7 +476,7 @@ static void test_pin_sees_backup_meanwhile(void **state)
     char path[160];
     label(f, f->r, true);
     backup(f, "monday");
-    json_t *entry = bkp_media_get(f->r, "usb");
+    bkp_media_entry *entry = bkp_media_get(f->r, "usb");
     ops_rotate_in in = {.type = POL_DISK,
                         .primary = f->r,
                         .policy = f->p,
@@ -501,7 +486,7 @@ static void test_pin_sees_backup_meanwhile(void **state)
                         .workers = 1,
                         .kit = {backup_meanwhile, NULL, f}};
     assert_int_equal(ops_rotate(&in, &o), 0);
-    json_decref(entry);
+    bkp_media_free(entry);
     assert_string_equal(o.plan.rows[0].name, "emr:1");
     ops_rotate_out_clear(&o);
     snprintf(path, sizeof(path), "%s/%s", f->usb, BKP_PIN_FILE);
