@@ -353,6 +353,19 @@ int cmd_backup(cli *c)
                   o.dataset);
         return EXIT_USAGE;
     }
+    /* Paths given into a data set the policy captures otherwise: its
+     * generations would mix two kinds, and a restore of it would find a
+     * tree where a stream's file belongs (or the reverse). */
+    const pol_dataset *named = !pd && c->policy ? pol_dataset_find(c->policy, o.dataset) : NULL;
+    if (named && (named->stream.command.command || named->host)) {
+        bkp_error(_("%s:%d: %s is captured %s: paths cannot be added to it. Run `bkp backup %s`, "
+                    "or give these paths another data set name"),
+                  c->policy->file, named->line, named->name,
+                  named->stream.command.command ? _("from its command's output")
+                                                : _("from another server"),
+                  named->name);
+        return EXIT_USAGE;
+    }
     cli_backup b;
     int ex = cli_backup_run(c, &o, pd, &b);
     if (b.gen && c->json) {

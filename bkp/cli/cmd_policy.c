@@ -31,6 +31,32 @@ static void print_command_tail(const pol_hook *h)
     printf("\n");
 }
 
+/* The retention rules a data set has (a rule of 0 is none: "last 0"
+ * would read as "keep nothing"). */
+static void print_keep(const pol_retention *r)
+{
+    const struct {
+        const char *word;
+        int n;
+    } k[] = {{N_("last"), r->keep_last},       {N_("hourly"), r->keep_hourly},
+             {N_("daily"), r->keep_daily},     {N_("weekly"), r->keep_weekly},
+             {N_("monthly"), r->keep_monthly}, {N_("yearly"), r->keep_yearly}};
+    char text[256] = "";
+    size_t len = 0;
+    for (size_t i = 0; i < sizeof(k) / sizeof(*k); i++) {
+        if (k[i].n <= 0 || len >= sizeof(text))
+            continue;
+        if (len)
+            len += (size_t)snprintf(text + len, sizeof(text) - len, "%s", _(", "));
+        if (len < sizeof(text))
+            len += (size_t)snprintf(text + len, sizeof(text) - len, "%s %d", _(k[i].word), k[i].n);
+    }
+    if (!len)
+        printf(_("    keep: every generation (no retention rule); locked %d days\n"), r->lock_days);
+    else
+        printf(_("    keep: %s; locked %d days\n"), text, r->lock_days);
+}
+
 static void print_hook(const char *what, const pol_hook *h)
 {
     if (!h->command)
@@ -91,9 +117,7 @@ static void print_text(const pol_policy *p)
         }
         print_hook(_("before"), &d->before);
         print_hook(_("after"), &d->after);
-        printf(_("    keep: last %d, daily %d, weekly %d, monthly %d, yearly %d; locked %d days\n"),
-               d->retention.keep_last, d->retention.keep_daily, d->retention.keep_weekly,
-               d->retention.keep_monthly, d->retention.keep_yearly, d->retention.lock_days);
+        print_keep(&d->retention);
         if (d->ncopy_to) {
             printf("%s", _("    copies to:"));
             for (size_t k = 0; k < d->ncopy_to; k++)

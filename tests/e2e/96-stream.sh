@@ -10,6 +10,8 @@
 #     every row.
 #  2. The next day's dump, a few rows added, stores far fewer bytes than it
 #     holds (chunked and deduplicated across days).
+#     Paths given to `bkp backup --dataset emr-db` are refused at the data
+#     set's line (a stream's generations never mix with a tree's).
 #  3. A dump of a database that does not exist exits 1 quoting pg_dump's
 #     last line and seals nothing; in `bkp run` it fails its data set alone
 #     (the other, files, is sealed), the run's exit is 1 and its JSON says
@@ -70,6 +72,16 @@ ok "$BKP" restore emr-db:latest "$WORK/out"
     flunk "a stream is restored mode 0600, owned by the user its command ran as: $(stat -c %a:%U "$WORK/out/emr.dump")"
 [ "$(sha256sum <"$WORK/out/emr.dump")" = "$(sha256sum <"$WORK/dumped")" ] ||
     flunk "bkp restore and bkp dump should give the same bytes"
+
+# Paths given into the stream's data set: refused at the policy's line,
+# nothing sealed; and the policy check says what is kept without "last 0".
+expect_exit 2 "$BKP" backup --dataset emr-db "$SCANS"
+output_has "policy.yaml:5: emr-db is captured from its command's output" ||
+    flunk "paths into a stream data set should be refused at its line: $OUT"
+[ "$(gens)" = 1 ] || flunk "a refused backup should seal nothing"
+ok "$BKP" policy check
+output_has "keep: every generation (no retention rule)" ||
+    flunk "a data set without retention should say it keeps every generation: $OUT"
 
 # ---- 2. the next day: few bytes new ----
 sql emr "insert into patients select g, '患者 ' || g, md5(g::text) from generate_series($((ROWS + 1)), $((ROWS + 100))) g" >/dev/null
