@@ -270,17 +270,16 @@ static void after(ops_rotation *t)
 
 /* The audit record's figures, with the hash of the kit the medium carries
  * now. */
-static json_t *figures(ops_rotation *t)
+static int figures(ops_rotation *t, ops_rotate_figures *f)
 {
     const ops_rotate_out *o = t->out;
     const archiving *a = t->d;
-    json_t *fig = json_pack("{s:o, s:I}", "generations", ops_held_names(&o->added), "bytes",
-                            (json_int_t)o->copy.bytes);
-    if (fig && o->kit_written)
-        json_object_set_new(fig, "kit_sha256", json_string(o->kit.sums));
-    else if (fig && !o->rc && a->kit_on_tape && a->akit.res.written)
-        json_object_set_new(fig, "kit_sha256", json_string(a->akit.res.sums));
-    return fig;
+    f->bytes = o->copy.bytes;
+    if (o->kit_written)
+        snprintf(f->kit_sha256, sizeof(f->kit_sha256), "%s", o->kit.sums);
+    else if (!o->rc && a->kit_on_tape && a->akit.res.written)
+        snprintf(f->kit_sha256, sizeof(f->kit_sha256), "%s", a->akit.res.sums);
+    return ops_held_figures(&o->added, f);
 }
 
 /* What follows the archives, once every archive is complete and verified

@@ -288,15 +288,18 @@ static void after(ops_rotation *t)
     held_in(t->in->primary, b->work, &t->out->held);
 }
 
-static json_t *figures(ops_rotation *t)
+static int figures(ops_rotation *t, ops_rotate_figures *f)
 {
     const ops_rotate_out *o = t->out;
-    return json_pack(
-        "{s:o, s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "generations", ops_rotate_plan_names(&o->plan),
-        "mode", t->in->pm->object.governance ? "governance" : "compliance", "packs",
-        (json_int_t)o->copy.packs, "bytes", (json_int_t)o->copy.bytes, "packs_present",
-        (json_int_t)o->copy.packs_present, "records", (json_int_t)o->copy.records, "locks_extended",
-        (json_int_t)o->locks_extended, "retain_until", (json_int_t)o->retain_until);
+    f->mode = t->in->pm->object.governance ? "governance" : "compliance";
+    f->bytes = o->copy.bytes;
+    f->packs_given = true;
+    f->packs = o->copy.packs;
+    f->packs_present = o->copy.packs_present;
+    f->records = o->copy.records;
+    f->locks_extended = o->locks_extended;
+    f->retain_until = o->retain_until;
+    return ops_rotate_plan_figures(&o->plan, f);
 }
 
 /* The audit record, then the registry; a bucket takes no pin. */

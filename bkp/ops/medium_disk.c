@@ -183,17 +183,18 @@ static void seal(bkp_repo *dst, const char *medium)
 }
 
 /* The audit record's figures. */
-static json_t *figures(ops_rotation *t)
+static int figures(ops_rotation *t, ops_rotate_figures *f)
 {
     const ops_rotate_out *o = t->out;
-    json_t *fig =
-        json_pack("{s:o, s:I, s:I, s:I, s:I, s:i}", "generations", ops_rotate_plan_names(&o->plan),
-                  "packs", (json_int_t)o->copy.packs, "bytes", (json_int_t)o->copy.bytes,
-                  "packs_present", (json_int_t)o->copy.packs_present, "records",
-                  (json_int_t)o->copy.records, "held", (int)o->held.n);
-    if (fig && o->kit_written)
-        json_object_set_new(fig, "kit_sha256", json_string(o->kit.sums));
-    return fig;
+    f->bytes = o->copy.bytes;
+    f->packs_given = true;
+    f->packs = o->copy.packs;
+    f->packs_present = o->copy.packs_present;
+    f->records = o->copy.records;
+    f->held = (long)o->held.n;
+    if (o->kit_written)
+        snprintf(f->kit_sha256, sizeof(f->kit_sha256), "%s", o->kit.sums);
+    return ops_rotate_plan_figures(&o->plan, f);
 }
 
 /* Between the record and the pins (rotate_finish.c says why there): the

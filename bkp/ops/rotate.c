@@ -116,6 +116,14 @@ int ops_rotate_plan_make(const pol_policy *policy, const char *medium, bkp_gen *
     return prunes && listed ? plan_prune(policy, held, nheld, plan) : 0;
 }
 
+int ops_rotate_plan_figures(const ops_rotate_plan *plan, ops_rotate_figures *f)
+{
+    int rc = 0;
+    for (size_t i = 0; !rc && i < plan->np; i++)
+        rc = ops_rotate_figures_add(f, plan->rows[i].name);
+    return rc;
+}
+
 json_t *ops_rotate_plan_names(const ops_rotate_plan *plan)
 {
     json_t *a = json_array();
@@ -186,20 +194,22 @@ static void finish(ops_rotation *t)
     const ops_rotate_in *in = t->in;
     ops_rotate_out *o = t->out;
     ops_rotate_step step;
+    ops_rotate_figures fig = {.held = -1};
+    ops_rotate_fail(o, OPS_ROTATE_RECORD, t->drv->figures(t, &fig));
     ops_rotate_end e = {.primary = in->primary,
                         .medium = in->medium,
                         .pick = o->plan.pick,
                         .np = o->plan.np,
                         .all = o->plan.v,
                         .nall = o->plan.n,
-                        .fig = t->drv->figures(t),
+                        .fig = fig,
                         .rc = o->rc,
                         .at = o->step,
                         .where = in->path};
     t->drv->end(t, &e);
     int rc = ops_rotate_finish(&e, &step, &o->wrote);
     ops_rotate_fail(o, step, rc);
-    json_decref(e.fig);
+    ops_rotate_figures_clear(&e.fig);
 }
 
 int ops_rotate_with(const ops_medium_driver *drv, const ops_rotate_in *in, ops_rotate_out *out)

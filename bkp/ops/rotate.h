@@ -106,9 +106,10 @@ int ops_rotate_plan_make(const pol_policy *policy, const char *medium, bkp_gen *
                          bkp_gen **held, size_t nheld, bool listed, bool prunes,
                          ops_rotate_plan *plan);
 void ops_rotate_plan_clear(ops_rotate_plan *plan);
-/* The names of the plan's generations, ["DATASET:SEQ"], for an audit
- * record or --json (a new array). */
+/* The names of the plan's generations, ["DATASET:SEQ"], for --json (a
+ * new array); into the figures of the rotation's record (0 or -ENOMEM). */
 json_t *ops_rotate_plan_names(const ops_rotate_plan *plan);
+int ops_rotate_plan_figures(const ops_rotate_plan *plan, ops_rotate_figures *f);
 
 typedef struct ops_rotate_out {
     ops_rotate_plan plan; /* what is chosen for the medium (copied now, or there already) */

@@ -60,7 +60,7 @@ struct ops_medium_driver {
     /* 6. Its part of the end: where the pin goes, what comes before it,
      * what the registry is told; and its figures for the audit record. */
     void (*end)(ops_rotation *t, ops_rotate_end *e);
-    json_t *(*figures)(ops_rotation *t);
+    int (*figures)(ops_rotation *t, ops_rotate_figures *f); /* 0 or -ENOMEM */
     void (*release)(ops_rotation *t);
 };
 

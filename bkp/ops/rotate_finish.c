@@ -151,7 +151,7 @@ int ops_rotate_finish(const ops_rotate_end *e, ops_rotate_step *step, bool *wrot
     char why[512] = "";
     bool refused = e->rc && ops_rotate_why(e->at, e->rc, e->where, why, sizeof(why));
     rc = ops_rotate_record(e->primary, e->medium, e->rc != 0, e->rc ? why : NULL, refused, e->pick,
-                           e->np, e->fig);
+                           e->np, &e->fig);
     bool said_ok = !e->rc && !rc;
     fail(&first, step, OPS_ROTATE_RECORD, rc ? -EIO : 0);
     if (e->took && !e->rc && !first && e->before_pins)
@@ -159,7 +159,7 @@ int ops_rotate_finish(const ops_rotate_end *e, ops_rotate_step *step, bool *wrot
     /* Only a medium that took its copy, and whose record and log's copy
      * are there, counts as written (and says what it holds). */
     note_ctx n = {&e->note, e->took && !e->rc && !first, !rc,
-                  json_string_value(json_object_get(e->fig, "kit_sha256"))};
+                  e->fig.kit_sha256[0] ? e->fig.kit_sha256 : NULL};
     if (n.wrote && e->pin && ops_pins_write_of(e->primary, e->medium, e->pin, e->all, e->nall))
         fail(&first, step, OPS_ROTATE_PIN_WRITE, -EIO);
     if (e->seen && bkp_media_update(e->primary, e->medium, note_seen, &n))

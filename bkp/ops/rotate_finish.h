@@ -57,7 +57,7 @@ typedef struct ops_rotate_end {
     bkp_gen *const *all; /* the primary's generations the rotation judged and copied from
                             (`nall`; ops_pins_write_of), or NULL: listed for the pin */
     size_t nall;
-    json_t *fig;        /* the record's figures (borrowed; "captured" is added) */
+    ops_rotate_figures fig; /* the record's figures (the driver's) */
     int rc;             /* the rotation's first failure before its end, or 0 */
     ops_rotate_step at; /* where that failure happened (its reason in the record) */
     const char *where;  /* the medium's path or bucket, for that reason */

@@ -10,9 +10,51 @@
 #include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
 
-int ops_rotate_record(bkp_repo *primary, const char *medium, bool failed, const char *why,
-                      bool refused, bkp_gen **pick, size_t np, json_t *fig)
+int ops_rotate_figures_add(ops_rotate_figures *f, const char *name)
 {
+    char (*v)[96] = realloc(f->generations, (f->ngenerations + 1) * sizeof(*v));
+    if (!v)
+        return -ENOMEM;
+    f->generations = v;
+    snprintf(v[f->ngenerations++], sizeof(*v), "%s", name);
+    return 0;
+}
+
+void ops_rotate_figures_clear(ops_rotate_figures *f)
+{
+    free(f->generations);
+    memset(f, 0, sizeof(*f));
+    f->held = -1;
+}
+
+/* The figures as the record keeps them. */
+static json_t *figures_json(const ops_rotate_figures *f)
+{
+    json_t *names = json_array();
+    for (size_t i = 0; names && i < f->ngenerations; i++)
+        json_array_append_new(names, json_string(f->generations[i]));
+    json_t *j = json_pack("{s:o, s:I}", "generations", names, "bytes", (json_int_t)f->bytes);
+    if (j && f->packs_given)
+        json_object_update_new(j, json_pack("{s:I, s:I, s:I}", "packs", (json_int_t)f->packs,
+                                            "packs_present", (json_int_t)f->packs_present,
+                                            "records", (json_int_t)f->records));
+    if (j && f->held >= 0)
+        json_object_set_new(j, "held", json_integer(f->held));
+    if (j && f->kit_sha256[0])
+        json_object_set_new(j, "kit_sha256", json_string(f->kit_sha256));
+    if (j && f->mode)
+        json_object_update_new(j, json_pack("{s:s, s:I, s:I}", "mode", f->mode, "locks_extended",
+                                            (json_int_t)f->locks_extended, "retain_until",
+                                            (json_int_t)f->retain_until));
+    return j;
+}
+
+int ops_rotate_record(bkp_repo *primary, const char *medium, bool failed, const char *why,
+                      bool refused, bkp_gen **pick, size_t np, const ops_rotate_figures *f)
+{
+    json_t *fig = figures_json(f);
+    if (!fig)
+        return -ENOMEM;
     /* What the medium holds after it: the capture time of each data set's
      * newest generation (the age of the off-line copy counts from there). */
     json_t *captured = json_object();
@@ -27,7 +69,9 @@ int ops_rotate_record(bkp_repo *primary, const char *medium, bool failed, const 
                          .figures = fig,
                          .error = failed ? (why && *why ? why : "see the messages of bkp rotate")
                                          : NULL};
-    return bkp_audit_append(primary, &rec);
+    int rc = bkp_audit_append(primary, &rec);
+    json_decref(fig);
+    return rc;
 }
 
 int ops_held_add(ops_held *h, const bkp_gen *g)
@@ -69,6 +113,17 @@ json_t *ops_held_names(const ops_held *h)
         json_array_append_new(a, json_string(name));
     }
     return a;
+}
+
+int ops_held_figures(const ops_held *h, ops_rotate_figures *f)
+{
+    int rc = 0;
+    for (size_t i = 0; !rc && i < h->n; i++) {
+        char name[96];
+        snprintf(name, sizeof(name), "%s:%u", h->v[i].dataset, h->v[i].seq);
+        rc = ops_rotate_figures_add(f, name);
+    }
+    return rc;
 }
 
 int ops_held_of(bkp_repo *dst, ops_held *out)

@@ -21,14 +21,34 @@
 #include "bkp/media/registry.h"
 #include "bkp/store/repo.h"
 
+/* What the audit record of a rotation says of it (FORMAT.md §9b, op
+ * "rotate"): one type for every kind of medium, filled by its driver
+ * (rotate_driver.h, `figures`); a part left unset is not in the record. */
+typedef struct ops_rotate_figures {
+    char (*generations)[96]; /* "DATASET:SEQ" copied or archived now (owned) */
+    size_t ngenerations;
+    uint64_t bytes;
+    bool packs_given; /* packs, packs_present and records are said */
+    uint64_t packs, packs_present, records;
+    long held;            /* generations the medium holds after it; -1: not said */
+    char kit_sha256[65];  /* the recovery kit it carries now; "": none */
+    const char *mode;     /* a bucket's lock, "compliance" or "governance"; NULL: no lock */
+    uint64_t locks_extended;
+    time_t retain_until;
+} ops_rotate_figures;
+
+/* Add generation name `name` ("DATASET:SEQ"): 0 or -ENOMEM. */
+int ops_rotate_figures_add(ops_rotate_figures *f, const char *name);
+void ops_rotate_figures_clear(ops_rotate_figures *f);
+
 /* Append to the audit log of `primary` the record of a rotation to
- * `medium` (figures `fig`, to which the capture time of each generation of
- * `pick` — what the medium holds after it — is added); a failed one with
- * why (English, its `error`) and, when it stopped before writing anything,
+ * `medium` (its figures `fig`, and the capture time of each generation of
+ * `pick` — what the medium holds after it); a failed one with why
+ * (English, its `error`) and, when it stopped before writing anything,
  * `refused` among its figures. 0 or a negative errno: what was done must
  * not go unrecorded. */
 int ops_rotate_record(bkp_repo *primary, const char *medium, bool failed, const char *why,
-                      bool refused, bkp_gen **pick, size_t np, json_t *fig);
+                      bool refused, bkp_gen **pick, size_t np, const ops_rotate_figures *fig);
 
 /* What a medium holds, or took now, as its registry entry lists it. */
 typedef struct ops_held {
@@ -44,8 +64,10 @@ void ops_held_clear(ops_held *h);
 /* The list as the registry and --json keep it: [{dataset, seq, uuid,
  * finished}] (a new array; NULL without memory). */
 json_t *ops_held_json(const ops_held *h);
-/* Their names, ["DATASET:SEQ"], for an audit record (a new array). */
+/* Their names, ["DATASET:SEQ"], for --json (a new array). */
 json_t *ops_held_names(const ops_held *h);
+/* ... into the figures of a rotation's record: 0 or -ENOMEM. */
+int ops_held_figures(const ops_held *h, ops_rotate_figures *f);
 
 /* What the copy `dst` holds now, its intact records (not `known` when they
  * cannot be listed). 0 or -ENOMEM. */

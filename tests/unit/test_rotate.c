@@ -160,9 +160,9 @@ static void st_end(ops_rotation *t, ops_rotate_end *e)
     e->note = (ops_rotate_seen){.held = &t->out->held};
 }
 
-static json_t *st_figures(ops_rotation *t)
+static int st_figures(ops_rotation *t, ops_rotate_figures *f)
 {
-    return json_pack("{s:o}", "generations", ops_rotate_plan_names(&t->out->plan));
+    return ops_rotate_plan_figures(&t->out->plan, f);
 }
 
 static void st_release(ops_rotation *t)
