@@ -372,7 +372,7 @@ bool cli_object_proven(cli *c, const bkp_media_entry *entry, time_t *when);
  * findings [{medium, dataset, beside, what, on_medium}] into `*out` (owned);
  * returns their number, or a negative errno (logged). `only`: that medium
  * alone, else every registered one. */
-int cli_pins_check(cli *c, const char *only, json_t **out);
+int cli_pins_check(cli *c, const char *only, ops_pin_findings *out);
 
 /* The 3-2-1 status of every data set of the policy, in priority order, as
  * JSON (NULL when there is no policy); `*worst` the worst verdict; `log`

@@ -101,19 +101,44 @@ static void said_object(cli *c, const cli_medium *m, const ops_rotate_out *o)
     printf(_("%s now holds %zu generation(s).\n"), m->name, o->held.n);
 }
 
+/* The generations of the plan, or taken, as --json names them. */
+static json_t *plan_names(const ops_rotate_plan *plan)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < plan->np; i++)
+        json_array_append_new(a, json_string(plan->rows[i].name));
+    return a;
+}
+
+static json_t *held_names(const ops_held *h)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < h->n; i++) {
+        char name[96];
+        snprintf(name, sizeof(name), "%s:%u", h->v[i].dataset, h->v[i].seq);
+        json_array_append_new(a, json_string(name));
+    }
+    return a;
+}
+
+static json_t *held_json(const ops_held *h)
+{
+    return bkp_media_held_json(h->v, h->n);
+}
+
 /* A disk's rotation, for machines. */
 static json_t *json_disk(const cli_medium *m, const ops_rotate_out *o)
 {
     return json_pack("{s:s, s:o, s:I, s:I, s:I, s:o}", "medium", m->name, "generations",
-                     ops_rotate_plan_names(&o->plan), "packs", (json_int_t)o->copy.packs, "bytes",
+                     plan_names(&o->plan), "packs", (json_int_t)o->copy.packs, "bytes",
                      (json_int_t)o->copy.bytes, "packs_present", (json_int_t)o->copy.packs_present,
-                     "held", ops_held_json(&o->held));
+                     "held", held_json(&o->held));
 }
 
 /* An archive medium's: the archives written now. */
 static json_t *json_archive(const cli_medium *m, const ops_rotate_out *o)
 {
-    return json_pack("{s:s, s:o, s:I}", "medium", m->name, "generations", ops_held_names(&o->added),
+    return json_pack("{s:s, s:o, s:I}", "medium", m->name, "generations", held_names(&o->added),
                      "bytes", (json_int_t)o->copy.bytes);
 }
 
@@ -121,10 +146,10 @@ static json_t *json_archive(const cli_medium *m, const ops_rotate_out *o)
 static json_t *json_object_medium(const cli_medium *m, const ops_rotate_out *o)
 {
     return json_pack("{s:s, s:o, s:I, s:I, s:I, s:I, s:o}", "medium", m->name, "generations",
-                     ops_rotate_plan_names(&o->plan), "packs", (json_int_t)o->copy.packs, "bytes",
+                     plan_names(&o->plan), "packs", (json_int_t)o->copy.packs, "bytes",
                      (json_int_t)o->copy.bytes, "packs_present", (json_int_t)o->copy.packs_present,
                      "locks_extended", (json_int_t)o->locks_extended, "held",
-                     ops_held_json(&o->held));
+                     held_json(&o->held));
 }
 
 /* What a rotation that succeeded says, to people and with --json, by what

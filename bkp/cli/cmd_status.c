@@ -184,18 +184,18 @@ static void audit_remind(const ops_status_log *log)
 /* Each off-line medium left plugged in (ops_media_connected). */
 static void connected_remind(cli *c)
 {
-    json_t *v = ops_media_connected(c->ro, c->policy, bkp_now()), *m;
-    size_t i;
-    json_array_foreach(v, i, m)
-    {
-        const char *path = json_string_value(json_object_get(m, "path"));
-        if (!json_is_true(json_object_get(m, "left")))
-            continue;
-        printf(_("%s is still connected at %s: unmount it and take it away (`umount %s`); while "
-                 "it is plugged in, ransomware on this server can reach it\n"),
-               json_string_value(json_object_get(m, "medium")), path, path);
+    ops_connected *v;
+    size_t n;
+    if (ops_media_connected(c->ro, c->policy, bkp_now(), &v, &n))
+        return;
+    for (size_t i = 0; i < n; i++) {
+        const char *path = v[i].medium->path;
+        if (v[i].left)
+            printf(_("%s is still connected at %s: unmount it and take it away (`umount %s`); "
+                     "while it is plugged in, ransomware on this server can reach it\n"),
+                   v[i].medium->name, path, path);
     }
-    json_decref(v);
+    free(v);
 }
 
 int cmd_status(cli *c)

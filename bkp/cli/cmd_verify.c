@@ -214,13 +214,13 @@ static void vjob_clear(vjob *v)
  * primary was rolled back or rewritten, and that fails the check. */
 static int pinned_behind(cli *c)
 {
-    json_t *found = NULL;
+    ops_pin_findings found;
     char doing[256];
     int behind;
     snprintf(doing, sizeof(doing), _("%s pinned history the primary lacks"), c->media);
     if ((behind = cli_pins_check(c, c->media, &found)) > 0)
-        ops_pins_refuse(found, doing);
-    json_decref(found);
+        ops_pins_refuse(&found, doing);
+    ops_pin_findings_clear(&found);
     return behind;
 }
 

@@ -5,17 +5,18 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "bkp/cli/cli.h"
 #include "bkp/ops/pins.h"
 
-int cli_pins_check(cli *c, const char *only, json_t **out)
+int cli_pins_check(cli *c, const char *only, ops_pin_findings *out)
 {
     cli_medium m;
+    memset(out, 0, sizeof(*out));
     if (only && cli_medium_find(c, only, &m)) {
         cli_medium_clear(&m);
-        *out = json_array();
-        return *out ? 0 : -ENOMEM;
+        return 0;
     }
     int rc = ops_pins_check(c->ro, c->policy, only, only ? m.path : NULL, out);
     if (only)

@@ -18,10 +18,12 @@ static bool proven(void *ctx, const bkp_media_entry *entry, time_t *when)
 
 void cli_status_in(cli *c, pol_policy *p, ops_status_in *in)
 {
-    json_t *pins = NULL;
+    ops_pin_findings *pins = calloc(1, sizeof(*pins));
     /* Status is read-only: a primary behind a medium is shown, not fixed. */
-    if (cli_pins_check(c, NULL, &pins) < 0)
+    if (pins && cli_pins_check(c, NULL, pins) < 0) {
+        free(pins);
         pins = NULL;
+    }
     *in = (ops_status_in){.repo = c->ro,
                           .policy = p,
                           .states = cli_media_states(c, p),
@@ -33,7 +35,9 @@ void cli_status_in(cli *c, pol_policy *p, ops_status_in *in)
 
 void cli_status_in_clear(ops_status_in *in)
 {
-    json_decref(in->pins);
+    if (in->pins)
+        ops_pin_findings_clear((ops_pin_findings *)in->pins);
+    free((ops_pin_findings *)in->pins);
     free((pol_medium_state *)in->states);
 }
 

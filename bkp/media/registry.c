@@ -41,15 +41,20 @@ void bkp_media_entries_free(bkp_media_entry *v, size_t n)
 }
 
 /* A time in `key` of `j` into `*t` (0 when absent): false when it is there
- * but not a time. */
+ * but not a time exactly as bkp writes one (what it writes back must read
+ * back: a leap second of 9999 would be written as a year it cannot read). */
 static bool time_of(const json_t *j, const char *key, time_t *t)
 {
     json_t *v = json_object_get(j, key);
+    char canon[32];
     *t = 0;
     if (!v)
         return true;
     *t = json_is_string(v) ? bkp_iso_parse(json_string_value(v)) : -1;
-    return *t >= 0;
+    if (*t < 0)
+        return false;
+    bkp_iso_time(canon, sizeof(canon), *t);
+    return !strcmp(canon, json_string_value(v));
 }
 
 static int held_parse(const json_t *a, bkp_media_entry *e)
@@ -243,8 +248,7 @@ int bkp_media_entry_add_held(bkp_media_entry *e, const bkp_media_held *v, size_t
         size_t j = 0;
         while (j < k && !(all[j].seq == v[i].seq && !strcmp(all[j].dataset, v[i].dataset)))
             j++;
-        if (j == k)
-            all[k++] = v[i];
+        all[j == k ? k++ : j] = v[i]; /* what it took now says it */
     }
     free(e->held);
     e->held = all;
@@ -320,6 +324,8 @@ static int entry_names(const char *dir, char ***out, size_t *n)
     struct dirent *e;
     int rc = 0;
     *n = 0;
+    if (!d && errno != ENOENT)
+        rc = -errno; /* not "no media": the pins check would pass */
     while (!rc && d && (e = readdir(d))) {
         size_t l = strlen(e->d_name);
         if (e->d_name[0] == '.' || l < 6 || strcmp(e->d_name + l - 5, ".json"))

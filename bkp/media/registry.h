@@ -93,7 +93,8 @@ bkp_media_entry *bkp_media_get(const bkp_repo *r, const char *name);
 void bkp_media_free(bkp_media_entry *e);
 
 /* Every valid registry entry, sorted by name: 0 with `*out` (`*n` of
- * them, NULL when none; bkp_media_entries_free), or -ENOMEM. A file whose
+ * them, NULL when none; bkp_media_entries_free), or -ENOMEM, or the error
+ * of a registry folder that cannot be read (not "no media"). A file whose
  * name or content is not an entry's is reported and left out. */
 int bkp_media_list(const bkp_repo *r, bkp_media_entry **out, size_t *n);
 
@@ -125,8 +126,8 @@ json_t *bkp_media_held_json(const bkp_media_held *v, size_t n);
 
 /* Replace what `e` holds by `v` (n, copied): 0 or -ENOMEM. */
 int bkp_media_entry_set_held(bkp_media_entry *e, const bkp_media_held *v, size_t n);
-/* Add `v` (n) to what `e` holds, those it holds already (same data set and
- * seq) once: 0 or -ENOMEM. */
+/* Add `v` (n) to what `e` holds, one it holds already (same data set and
+ * seq) replaced by the new one: 0 or -ENOMEM. */
 int bkp_media_entry_add_held(bkp_media_entry *e, const bkp_media_held *v, size_t n);
 
 /* Remove medium `name` from the registry (it was relabelled or destroyed). */

@@ -53,26 +53,45 @@ static bool plugged_in(const bkp_repo *r, const pol_medium *pm)
            here.st_dev != repo.st_dev && ops_medium_here(r, pm);
 }
 
-json_t *ops_media_connected(const bkp_repo *r, const pol_policy *p, time_t now)
+int ops_media_connected(const bkp_repo *r, const pol_policy *p, time_t now, ops_connected **out,
+                        size_t *n)
 {
-    json_t *out = json_array();
-    pol_medium_state *st = p && r ? ops_media_states(r, p) : NULL;
-    for (size_t i = 0; st && out && i < p->nmedia; i++) {
+    *out = NULL;
+    *n = 0;
+    if (!p || !r || !p->nmedia)
+        return 0;
+    pol_medium_state *st = ops_media_states(r, p);
+    ops_connected *v = st ? calloc(p->nmedia, sizeof(*v)) : NULL;
+    if (!v) {
+        free(st);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < p->nmedia; i++) {
         const pol_medium *pm = &p->media[i];
-        char since[32] = "";
         if (!pm->offline || !pol_type_at_path(pm->type) || !plugged_in(r, pm))
             continue;
         /* Just rotated: the person has the hour to unmount it and carry it
          * away; a disk plugged in for its rotation that has not run yet is
          * left connected all the same (it is within reach until it goes). */
-        bool left = !st[i].last_write || now - st[i].last_write >= OPS_CONNECTED_GRACE;
-        if (st[i].last_write)
-            bkp_iso_time(since, sizeof(since), st[i].last_write);
-        json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:b}", "medium", pm->name, "path",
-                                             pm->path, "last_write", since, "left", left));
+        v[(*n)++] = (ops_connected){
+            .medium = pm,
+            .last_write = st[i].last_write,
+            .left = !st[i].last_write || now - st[i].last_write >= OPS_CONNECTED_GRACE};
     }
     free(st);
-    return out;
+    if (*n)
+        *out = v;
+    else
+        free(v);
+    return 0;
+}
+
+const ops_connected *ops_connected_find(const ops_connected *v, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(v[i].medium->name, name))
+            return &v[i];
+    return NULL;
 }
 
 time_t ops_medium_due(const bkp_repo *r, const pol_policy *p, const char *name)

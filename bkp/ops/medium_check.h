@@ -22,8 +22,6 @@
 #include <stdint.h>
 #include <time.h>
 
-#include <jansson.h>
-
 #include "bkp/media/registry.h"
 #include "bkp/store/repo.h"
 #include "policies/compliance.h"
@@ -48,14 +46,25 @@ const char *ops_medium_most_due(const bkp_repo *r, const pol_policy *p, time_t *
  * before it counts as left connected: time to unmount it and carry it. */
 #define OPS_CONNECTED_GRACE (60 * 60)
 
+/* An off-line medium plugged in. */
+typedef struct ops_connected {
+    const pol_medium *medium; /* borrowed from the policy */
+    time_t last_write;        /* 0: never written */
+    /* OPS_CONNECTED_GRACE has passed since its last write (or it was never
+     * written): what status and alerts tell; within the grace it is still
+     * connected (an alert is not cleared). */
+    bool left;
+} ops_connected;
+
 /* The off-line media of `p` plugged in at `now`: the medium's own label is
  * at its path, on another file system than repository `r` (a disk that can
  * be taken away). Ransomware on the server reaches a disk that is plugged
- * in: it is off-line only when it is away. [{medium, path, last_write,
- * left}] (a new array): `left` once OPS_CONNECTED_GRACE has passed since
- * its last write (or it was never written) — what status and alerts tell;
- * within the grace it is still connected (an alert is not cleared). */
-json_t *ops_media_connected(const bkp_repo *r, const pol_policy *p, time_t now);
+ * in: it is off-line only when it is away. 0 with `*out` (`*n` of them,
+ * malloc'd; NULL when none), or -ENOMEM. */
+int ops_media_connected(const bkp_repo *r, const pol_policy *p, time_t now, ops_connected **out,
+                        size_t *n);
+/* The one of `v` (n) that is medium `name`, or NULL. */
+const ops_connected *ops_connected_find(const ops_connected *v, size_t n, const char *name);
 
 /* Is the label at `pm`'s path medium `pm`'s: its name, and the repository
  * of `r` (NULL: any; a drill without the primary)? Reads the label only. */

@@ -16,8 +16,6 @@
 #include <stdbool.h>
 #include <time.h>
 
-#include <jansson.h>
-
 #include "bkp/audit/audit.h"
 #include "bkp/media/bucket.h"
 #include "bkp/media/registry.h"

@@ -76,14 +76,21 @@ static int add_pin(const bkp_repo *r, const char *name, const char *path, pinned
 /* Add to `out` what the primary lacks of pin `x`, against the log as read
  * at its position. */
 static int check_pin(const pinned *x, bkp_gen *const *v, size_t n, const bkp_pin_log *lg,
-                     json_t *out)
+                     ops_pin_findings *out)
 {
     bkp_pin_finding *f = NULL;
     int nf = bkp_pin_compare(x->pin, v, n, lg, &f);
-    for (int i = 0; i < nf; i++)
-        json_array_append_new(out, json_pack("{s:s, s:s, s:b, s:s, s:b}", "medium", x->name,
-                                             "dataset", f[i].dataset, "beside", f[i].beside,
-                                             "what", f[i].what, "on_medium", x->on_medium));
+    ops_pin_found *grown = nf > 0 ? realloc(out->v, (out->n + (size_t)nf) * sizeof(*grown)) : NULL;
+    if (nf > 0 && !grown)
+        nf = -ENOMEM;
+    else if (nf > 0)
+        out->v = grown;
+    for (int i = 0; i < nf; i++) {
+        ops_pin_found *o = &out->v[out->n++];
+        snprintf(o->medium, sizeof(o->medium), "%s", x->name);
+        o->on_medium = x->on_medium;
+        o->f = f[i];
+    }
     free(f);
     if (nf < 0)
         bkp_error(_("cannot compare the primary with the pin of %s: %s"), x->name,
@@ -94,7 +101,7 @@ static int check_pin(const pinned *x, bkp_gen *const *v, size_t n, const bkp_pin
 /* Every pin against the primary's list `v` and its log `log`, read once
  * for all of them (bkp_pin_log_read_many). */
 static int check_all(const pinned *pv, size_t np, bkp_gen *const *v, size_t n, const char *log,
-                     json_t *out)
+                     ops_pin_findings *out)
 {
     uint64_t *at = calloc(np + 1, sizeof(*at));
     bkp_pin_log *lg = calloc(np + 1, sizeof(*lg));
@@ -122,14 +129,14 @@ static int check_all(const pinned *pv, size_t np, bkp_gen *const *v, size_t n, c
 }
 
 int ops_pins_check_of(const bkp_repo *r, const pol_policy *p, bkp_gen *const *v, size_t n,
-                      const char *only, const char *only_path, json_t **out)
+                      const char *only, const char *only_path, ops_pin_findings *out)
 {
-    json_t *found = json_array();
+    ops_pin_findings found = {0};
     bkp_media_entry *reg = NULL;
     pinned *pv = NULL;
     size_t np = 0, nreg = 0, i;
     char *log = bkp_audit_path(r);
-    int rc = !found || !log ? -ENOMEM : only ? 0 : bkp_media_list(r, &reg, &nreg);
+    int rc = !log ? -ENOMEM : only ? 0 : bkp_media_list(r, &reg, &nreg);
     if (!rc && only)
         rc = add_pin(r, only, only_path, &pv, &np);
     for (i = 0; !rc && i < nreg; i++) {
@@ -138,22 +145,28 @@ int ops_pins_check_of(const bkp_repo *r, const pol_policy *p, bkp_gen *const *v,
         rc = add_pin(r, name, pm && pm->path ? pm->path : reg[i].path, &pv, &np);
     }
     if (!rc)
-        rc = check_all(pv, np, v, n, log, found);
+        rc = check_all(pv, np, v, n, log, &found);
     for (i = 0; i < np; i++)
         bkp_pin_free(pv[i].pin);
     free(pv);
     bkp_media_entries_free(reg, nreg);
     free(log);
     if (rc) {
-        json_decref(found);
+        ops_pin_findings_clear(&found);
         return rc;
     }
     *out = found;
-    return (int)json_array_size(found);
+    return (int)found.n;
+}
+
+void ops_pin_findings_clear(ops_pin_findings *f)
+{
+    free(f->v);
+    memset(f, 0, sizeof(*f));
 }
 
 int ops_pins_check(const bkp_repo *r, const pol_policy *p, const char *only, const char *only_path,
-                   json_t **out)
+                   ops_pin_findings *out)
 {
     bkp_gen **v = NULL;
     size_t n = 0;
@@ -164,22 +177,18 @@ int ops_pins_check(const bkp_repo *r, const pol_policy *p, const char *only, con
     return rc;
 }
 
-void ops_pins_refuse(json_t *found, const char *doing)
+void ops_pins_refuse(const ops_pin_findings *found, const char *doing)
 {
-    size_t i;
-    json_t *f;
     bool beside = false;
     const char *medium = NULL;
-    json_array_foreach(found, i, f)
-    {
-        beside |= json_is_true(json_object_get(f, "beside"));
-        medium = json_string_value(json_object_get(f, "medium"));
-        if (json_is_true(json_object_get(f, "beside")))
-            bkp_error(_("the primary is beside %s (history rewritten): %s"), medium,
-                      json_string_value(json_object_get(f, "what")));
+    for (size_t i = 0; i < found->n; i++) {
+        const ops_pin_found *f = &found->v[i];
+        beside |= f->f.beside;
+        medium = f->medium;
+        if (f->f.beside)
+            bkp_error(_("the primary is beside %s (history rewritten): %s"), medium, f->f.what);
         else
-            bkp_error(_("the primary is behind %s: %s"), medium,
-                      json_string_value(json_object_get(f, "what")));
+            bkp_error(_("the primary is behind %s: %s"), medium, f->f.what);
     }
     if (!medium)
         return;
@@ -307,11 +316,11 @@ int ops_pins_guard(bkp_repo *r, const pol_policy *p, const char *doing)
 int ops_pins_guard_of(bkp_repo *r, const pol_policy *p, bkp_gen *const *v, size_t n,
                       const char *doing)
 {
-    json_t *found = NULL;
+    ops_pin_findings found = {0};
     int nf = ops_pins_check_of(r, p, v, n, NULL, NULL, &found);
     if (nf > 0)
-        ops_pins_refuse(found, doing);
-    json_decref(found);
+        ops_pins_refuse(&found, doing);
+    ops_pin_findings_clear(&found);
     if (nf)
         return nf > 0 ? -EPERM : nf;
     /* A medium that pinned nothing newer cannot tell that the primary lost

@@ -14,26 +14,41 @@
 #ifndef BKP_OPS_PINS_H
 #define BKP_OPS_PINS_H
 
-#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
 
+#include "bkp/media/label.h"
+#include "bkp/media/pin.h"
 #include "bkp/store/generation.h"
 #include "bkp/store/repo.h"
 #include "policies/policy.h"
 
-/* What primary `r` lacks of the pins of the media: findings [{medium,
- * dataset, beside, what, on_medium}] into `*out` (owned); returns their
- * number, or a negative errno (logged). `only`: that medium alone, read at
- * `only_path`; else every registered one, at the path `p` (may be NULL)
- * gives it or the registry's. */
+/* One way the primary falls short of the pin of a medium. */
+typedef struct ops_pin_found {
+    char medium[BKP_MEDIUM_NAME_MAX + 1];
+    bool on_medium; /* its own pin, read on it (else the primary's copy of it) */
+    bkp_pin_finding f;
+} ops_pin_found;
+
+typedef struct ops_pin_findings {
+    ops_pin_found *v;
+    size_t n;
+} ops_pin_findings;
+void ops_pin_findings_clear(ops_pin_findings *f);
+
+/* What primary `r` lacks of the pins of the media, into `*out`; returns
+ * how many, or a negative errno (logged). `only`: that medium alone, read
+ * at `only_path`; else every registered one, at the path `p` (may be
+ * NULL) gives it or the registry's. */
 int ops_pins_check(const bkp_repo *r, const pol_policy *p, const char *only, const char *only_path,
-                   json_t **out);
+                   ops_pin_findings *out);
 /* The same against the primary's generations `v` (bkp_gen_list of `r`, all
  * data sets; borrowed), as a caller that holds them already read them: the
  * pins of every medium are read first, then the audit log once for all. */
 int ops_pins_check_of(const bkp_repo *r, const pol_policy *p, bkp_gen *const *v, size_t n,
-                      const char *only, const char *only_path, json_t **out);
+                      const char *only, const char *only_path, ops_pin_findings *out);
 /* Log the findings and what to do; `doing` names what is refused. */
-void ops_pins_refuse(json_t *found, const char *doing);
+void ops_pins_refuse(const ops_pin_findings *found, const char *doing);
 /* A negative errno (logged; -EPERM for a finding) when the primary is
  * behind or beside any medium's pin, or its own audit log says that
  * records or key changes are missing, so that `doing` must not write a

@@ -124,14 +124,6 @@ int ops_rotate_plan_figures(const ops_rotate_plan *plan, ops_rotate_figures *f)
     return rc;
 }
 
-json_t *ops_rotate_plan_names(const ops_rotate_plan *plan)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; a && i < plan->np; i++)
-        json_array_append_new(a, json_string(plan->rows[i].name));
-    return a;
-}
-
 void ops_rotate_plan_clear(ops_rotate_plan *plan)
 {
     for (size_t i = 0; i < plan->ngone; i++)

@@ -31,8 +31,6 @@
 #include <stdint.h>
 #include <time.h>
 
-#include <jansson.h>
-
 #include "bkp/media/bucket.h"
 #include "bkp/media/copy.h"
 #include "bkp/store/generation.h"
@@ -106,9 +104,8 @@ int ops_rotate_plan_make(const pol_policy *policy, const char *medium, bkp_gen *
                          bkp_gen **held, size_t nheld, bool listed, bool prunes,
                          ops_rotate_plan *plan);
 void ops_rotate_plan_clear(ops_rotate_plan *plan);
-/* The names of the plan's generations, ["DATASET:SEQ"], for --json (a
- * new array); into the figures of the rotation's record (0 or -ENOMEM). */
-json_t *ops_rotate_plan_names(const ops_rotate_plan *plan);
+/* The names of the plan's generations into the figures of the rotation's
+ * record: 0 or -ENOMEM. */
 int ops_rotate_plan_figures(const ops_rotate_plan *plan, ops_rotate_figures *f);
 
 typedef struct ops_rotate_out {

@@ -15,8 +15,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include <jansson.h>
-
 #include "bkp/store/generation.h"
 #include "bkp/ops/rotate_record.h"
 #include "bkp/store/repo.h"

@@ -99,22 +99,6 @@ void ops_held_clear(ops_held *h)
     memset(h, 0, sizeof(*h));
 }
 
-json_t *ops_held_json(const ops_held *h)
-{
-    return bkp_media_held_json(h->v, h->n);
-}
-
-json_t *ops_held_names(const ops_held *h)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; a && i < h->n; i++) {
-        char name[96];
-        snprintf(name, sizeof(name), "%s:%u", h->v[i].dataset, h->v[i].seq);
-        json_array_append_new(a, json_string(name));
-    }
-    return a;
-}
-
 int ops_held_figures(const ops_held *h, ops_rotate_figures *f)
 {
     int rc = 0;

@@ -14,8 +14,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <jansson.h>
-
 #include "bkp/store/generation.h"
 #include "bkp/media/kit.h"
 #include "bkp/media/registry.h"
@@ -61,12 +59,8 @@ typedef struct ops_held {
  * time is not added (the registry would refuse the entry). */
 int ops_held_add(ops_held *h, const bkp_gen *g);
 void ops_held_clear(ops_held *h);
-/* The list as the registry and --json keep it: [{dataset, seq, uuid,
- * finished}] (a new array; NULL without memory). */
-json_t *ops_held_json(const ops_held *h);
-/* Their names, ["DATASET:SEQ"], for --json (a new array). */
-json_t *ops_held_names(const ops_held *h);
-/* ... into the figures of a rotation's record: 0 or -ENOMEM. */
+/* Their names, "DATASET:SEQ", into the figures of a rotation's record: 0
+ * or -ENOMEM. */
 int ops_held_figures(const ops_held *h, ops_rotate_figures *f);
 
 /* What the copy `dst` holds now, its intact records (not `known` when they

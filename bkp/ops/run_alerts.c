@@ -83,22 +83,17 @@ static void media_due(const ops_run_in *in, ops_alerts *al)
 static void media_connected(const ops_run_in *in, ops_alerts *al)
 {
     const pol_policy *p = in->policy;
-    json_t *v = ops_media_connected(in->repo, p, in->now), *m;
+    ops_connected *v;
+    size_t n;
+    if (ops_media_connected(in->repo, p, in->now, &v, &n))
+        return; /* not known now: nothing told, nothing cleared */
     for (size_t k = 0; k < p->nmedia; k++) {
         const pol_medium *pm = &p->media[k];
+        const ops_connected *c = ops_connected_find(v, n, pm->name);
         char key[160];
-        size_t i;
-        bool there = false;
         if (!pm->offline)
             continue;
-        bool left = false;
-        json_array_foreach(v, i, m)
-        {
-            if (!strcmp(json_string_value(json_object_get(m, "medium")), pm->name)) {
-                there = true;
-                left = json_is_true(json_object_get(m, "left"));
-            }
-        }
+        bool there = c != NULL, left = c && c->left;
         snprintf(key, sizeof(key), "connected:%s", pm->name);
         if (there && !left)
             continue; /* just rotated: neither told nor cleared */
@@ -109,7 +104,7 @@ static void media_connected(const ops_run_in *in, ops_alerts *al)
         else
             ops_alert(al, key, NULL, 0, N_("%s is no longer connected"), pm->name);
     }
-    json_decref(v);
+    free(v);
 }
 
 bool ops_run_after(const ops_run_in *in, const ops_run_result *res, ops_alerts *al)

@@ -151,6 +151,8 @@ static int by_seq_desc(const void *a, const void *b)
 json_t *ops_runbook_held(const bkp_repo *r, const bkp_media_entry *e, const rb_runbook *rb)
 {
     json_t *out = json_array();
+    if (!e)
+        return out;
     const bkp_media_held **v = e->n_held ? calloc(e->n_held, sizeof(*v)) : NULL;
     size_t k;
     for (size_t d = 0; v && d < rb->ndatasets; d++) {

@@ -130,17 +130,13 @@ static json_t *shown_status(const pol_policy *p, const pol_ds_state *s, const po
 
 /* What a medium pinned of data set `ds`, or of the log they all share, into
  * `behind` (room for every pin); how many. */
-static size_t pins_behind(json_t *pins, const char *ds, pol_behind *behind)
+static size_t pins_behind(const ops_pin_findings *pins, const char *ds, pol_behind *behind)
 {
-    size_t i, n = 0;
-    json_t *e;
-    json_array_foreach(pins, i, e)
-    {
-        const char *d = json_string_value(json_object_get(e, "dataset"));
-        if (d && (!*d || !strcmp(d, ds)))
-            behind[n++] = (pol_behind){json_string_value(json_object_get(e, "medium")),
-                                       json_string_value(json_object_get(e, "what")),
-                                       json_is_true(json_object_get(e, "beside"))};
+    size_t n = 0;
+    for (size_t i = 0; pins && i < pins->n; i++) {
+        const ops_pin_found *e = &pins->v[i];
+        if (!e->f.dataset[0] || !strcmp(e->f.dataset, ds))
+            behind[n++] = (pol_behind){e->medium, e->f.what, e->f.beside};
     }
     return n;
 }
@@ -247,7 +243,7 @@ static json_t *dataset_status(const ops_status_in *in, size_t i, const ds_view *
     const last_rec *last = &w->last.of[i];
     time_t now = bkp_now();
     pol_copy *copies = calloc(p->nmedia + 1, sizeof(*copies));
-    pol_behind *behind = calloc(json_array_size(in->pins) + 1, sizeof(*behind));
+    pol_behind *behind = calloc((in->pins ? in->pins->n : 0) + 1, sizeof(*behind));
     pol_ds_state s = {.dataset = d, .copies = copies, .behind = behind};
     pol_status out;
     json_t *media = json_array(), *j = NULL;

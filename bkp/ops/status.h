@@ -25,6 +25,7 @@
 
 #include "bkp/audit/audit.h"
 #include "bkp/media/registry.h"
+#include "bkp/ops/pins.h"
 #include "bkp/store/repo.h"
 #include "policies/compliance.h"
 #include "policies/policy.h"
@@ -33,7 +34,7 @@ typedef struct ops_status_in {
     const bkp_repo *repo;           /* open, borrowed */
     const pol_policy *policy;       /* borrowed */
     const pol_medium_state *states; /* one per medium of the policy, in its order (borrowed) */
-    json_t *pins;                   /* what media pinned of the primary, or NULL (borrowed) */
+    const ops_pin_findings *pins;   /* what the primary lacks of the media's pins, or NULL */
     /* Whether the object lock of the bucket of registry entry `entry` was
      * proven by a probe, and when (`*when`); NULL: never proven. */
     bool (*proven)(void *ctx, const bkp_media_entry *entry, time_t *when);

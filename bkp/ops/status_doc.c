@@ -101,6 +101,29 @@ static json_t *audit_checked(const ops_status_log *log, time_t now)
     return a;
 }
 
+/* The off-line media plugged in (medium_check.h): [{medium, path,
+ * last_write, left}]. */
+static json_t *connected(const ops_status_in *in, time_t now)
+{
+    ops_connected *v;
+    size_t n;
+    json_t *out = json_array();
+    if (!out || ops_media_connected(in->repo, in->policy, now, &v, &n)) {
+        json_decref(out);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char since[32] = "";
+        if (v[i].last_write)
+            bkp_iso_time(since, sizeof(since), v[i].last_write);
+        json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:b}", "medium", v[i].medium->name,
+                                             "path", v[i].medium->path, "last_write", since,
+                                             "left", v[i].left));
+    }
+    free(v);
+    return out;
+}
+
 json_t *ops_status_doc(const ops_status_in *in, json_t *all, int worst, const ops_status_log *log)
 {
     time_t now = bkp_now();
@@ -114,7 +137,7 @@ json_t *ops_status_doc(const ops_status_in *in, json_t *all, int worst, const op
                      pol_verdict_name(worst), "datasets", all, "key_drill",
                      ops_key_drill_status(log, in->policy), "generated", iso(now), "rotations",
                      rotations(in, now), "audit", audit_checked(log, now), "connected",
-                     ops_media_connected(in->repo, in->policy, now), "facility",
+                     connected(in, now), "facility",
                      in->policy->facility, "host", host);
 }
 

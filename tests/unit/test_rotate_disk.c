@@ -412,7 +412,7 @@ static void test_reads_once(void **state)
     ops_rotate_out o;
     opens c;
     char usb2[128];
-    json_t *found = NULL;
+    ops_pin_findings found = {0};
     label(f, f->r, true);
     backup(f, "monday");
     backup(f, "tuesday");
@@ -431,7 +431,7 @@ static void test_reads_once(void **state)
     opens_start(f, &c);
     assert_int_equal(ops_pins_check(f->r, f->p, NULL, NULL, &found), 0);
     opens_stop(&c);
-    json_decref(found);
+    ops_pin_findings_clear(&found);
     assert_int_equal(c.log, 1);
     assert_int_equal(c.records, 3);
 
