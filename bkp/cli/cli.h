@@ -364,7 +364,7 @@ int cli_object_fetch(cli *c, const cli_medium *m, bool as_copy, const cli_fetch_
 /* Upload each pack of `f` from `src` as the current version (repair); its
  * hex ID joins `fixed`. Returns how many could not be. */
 int cli_object_repair(cli *c, const cli_medium *m, bkp_repo *src, const struct bkp_bucket_fetch *f,
-                      json_t *fixed);
+                      bkp_strlist *fixed);
 /* Did the last probe of the medium of registry entry `entry` (by its label)
  * prove a COMPLIANCE lock, by the signed audit log (and when)? */
 bool cli_object_proven(cli *c, const bkp_media_entry *entry, time_t *when);

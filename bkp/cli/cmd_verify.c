@@ -86,18 +86,19 @@ static int open_source(cli *c, const char *from, cli_medium *m, bkp_repo **out, 
 /* ---- the command ---- */
 
 static void print_result(cli *c, const char *what, const bkp_verify_result *res,
-                         const char *mode, json_t *fixed)
+                         const char *mode, const bkp_strlist *fixed)
 {
     if (c->json) {
         json_t *msgs = json_array();
         for (size_t i = 0; i < res->nmessages; i++)
             json_array_append_new(msgs, bkp_json_bytes(res->messages[i]));
         cli_print_json(
-            json_pack("{s:s, s:b, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:O?}", "target", what, "ok",
+            json_pack("{s:s, s:b, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:o?}", "target", what, "ok",
                       res->problems == 0, "mode", mode, "generations", (json_int_t)res->generations,
                       "packs_read", (json_int_t)res->packs_read, "blobs_read",
                       (json_int_t)res->blobs_read, "bytes_read", (json_int_t)res->bytes_read,
-                      "problems", (json_int_t)res->problems, "messages", msgs, "repaired", fixed));
+                      "problems", (json_int_t)res->problems, "messages", msgs, "repaired",
+                      fixed ? bkp_json_strlist(fixed) : NULL));
     } else if (res->problems == 0 && c->tty) {
         char a[32];
         /* "repository" is a word for the JSON, and one of the reader's language here. */
@@ -187,7 +188,8 @@ typedef struct vjob {
     bkp_repo *copy, *src;
     bkp_lock *lock; /* a reader's for a check, the writer's for a repair */
     bkp_verify_result res;
-    json_t *fixed;    /* the packs repaired, when a repair ran */
+    bkp_strlist fixed; /* the packs repaired */
+    bool repaired;     /* a repair ran */
     const char *what; /* "repository", or the medium's name */
     bool sample, read_data;
     int behind; /* > 0: the medium pinned history the primary lacks */
@@ -196,7 +198,7 @@ typedef struct vjob {
 static void vjob_clear(vjob *v)
 {
     bkp_verify_result_clear(&v->res);
-    json_decref(v->fixed);
+    bkp_strlist_clear(&v->fixed);
     bkp_lock_release(v->lock);
     bkp_repo_free(v->copy);
     bkp_repo_free(v->src);
@@ -255,14 +257,14 @@ static int take_lock(cli *c, vjob *v)
 static int repair_bucket(cli *c, vjob *v)
 {
     size_t nbad = v->fx.f.nstale + v->fx.f.ndamaged + v->fx.f.nhidden;
-    int left = cli_object_repair(c, &v->m, v->src, &v->fx.f, v->fixed);
+    int left = cli_object_repair(c, &v->m, v->src, &v->fx.f, &v->fixed);
     if (left)
         bkp_error(_("%d pack(s) could not be repaired in the bucket from %s"), left,
                   c->repair_from);
     else
         printf(_("%s: %zu object(s) uploaded from %s as the current version, each checked "
                  "first and locked\n"),
-               v->what, json_array_size(v->fixed), c->repair_from);
+               v->what, v->fixed.n, c->repair_from);
     uint64_t other = v->res.problems > nbad ? v->res.problems - nbad : 0;
     if (other)
         bkp_error(_("%llu problem(s) of %s are not packs and remain; `bkp rotate %s` uploads the "
@@ -280,12 +282,13 @@ static int repair_disk(cli *c, vjob *v)
     /* The copy checked, or the primary, open writable (a repair is a writer). */
     bkp_repo *target = v->copy ? v->copy : c->r;
     int rc = ops_verify_repair(target, v->src, v->copy != NULL, c->workers, &v->res, &o);
-    json_decref(v->fixed);
-    v->fixed = json_incref(o.fixed);
+    bkp_strlist_clear(&v->fixed);
+    v->fixed = o.fixed;
+    o.fixed = (bkp_strlist){0};
     if (!rc && !v->res.problems)
         printf(_("%s: %zu pack(s) replaced from %s, read back and authenticated; verified "
                  "clean\n"),
-               v->what, json_array_size(v->fixed), c->repair_from);
+               v->what, v->fixed.n, c->repair_from);
     else if (o.left)
         bkp_error(_("%d pack(s) could not be repaired from %s"), o.left, c->repair_from);
     ops_repair_out_clear(&o);
@@ -312,7 +315,7 @@ static int check_copy(cli *c, vjob *v, int *ex)
     int rc = ops_verify_check(c->ro, v->target, c->media, v->sample ? c->sample : 0, v->read_data,
                               c->workers, &v->fx.f, &v->res);
     if (rc == 0 && v->res.problems && v->src) {
-        v->fixed = json_array();
+        v->repaired = true;
         rc = v->fx.staging ? repair_bucket(c, v) : repair_disk(c, v);
     }
     return rc;
@@ -330,7 +333,8 @@ static int conclude(cli *c, vjob *v, int rc)
 {
     const char *mode = v->sample ? "sample" : v->read_data ? "read-data" : "structure";
     bkp_verify_result *res = &v->res;
-    int aex = ops_verify_record(c->ro, c->r, c->media, mode, rc, v->behind, res, v->fixed, append,
+    int aex = ops_verify_record(c->ro, c->r, c->media, mode, rc, v->behind, res,
+                                v->repaired ? &v->fixed : NULL, append,
                                 c)
                   ? EXIT_FAILED
                   : EXIT_OK;
@@ -338,7 +342,7 @@ static int conclude(cli *c, vjob *v, int rc)
         bkp_error(_("verification could not run: %s"), bkp_strerror(rc));
         return EXIT_FAILED;
     }
-    print_result(c, v->what, res, mode, v->fixed);
+    print_result(c, v->what, res, mode, v->repaired ? &v->fixed : NULL);
     if (res->problems)
         bkp_error(_("%llu problem(s) found; see above. Repair with `bkp verify%s%s --repair-from "
                     "MEDIUM` from a medium holding a good copy, or restore the affected files from "

@@ -198,7 +198,7 @@ out:
 }
 
 int cli_object_repair(cli *c, const cli_medium *m, bkp_repo *src, const bkp_bucket_fetch *f,
-                      json_t *fixed)
+                      bkp_strlist *fixed)
 {
     bkp_s3 *s = NULL;
     if (cli_object_open(c, m, &s))

@@ -219,3 +219,22 @@ void bkp_strv_free(char **v, size_t n)
         free(v[i]);
     free(v);
 }
+
+int bkp_strlist_add(bkp_strlist *l, const char *s)
+{
+    char *c = strdup(s), **v = c ? realloc(l->v, (l->n + 1) * sizeof(*v)) : NULL;
+    if (!v) {
+        free(c);
+        return -ENOMEM;
+    }
+    l->v = v;
+    l->v[l->n++] = c;
+    return 0;
+}
+
+void bkp_strlist_clear(bkp_strlist *l)
+{
+    bkp_strv_free(l->v, l->n);
+    l->v = NULL;
+    l->n = 0;
+}

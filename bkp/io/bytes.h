@@ -82,4 +82,13 @@ void bkp_strappend(char *buf, size_t n, const char *fmt, ...) __attribute__((for
 /* Free `n` malloc'd strings and the array holding them (NULL: nothing). */
 void bkp_strv_free(char **v, size_t n);
 
+/* A list of strings, each malloc'd; zeroed, it is empty. */
+typedef struct bkp_strlist {
+    char **v;
+    size_t n;
+} bkp_strlist;
+/* Append a copy of `s`: 0 or -ENOMEM. */
+int bkp_strlist_add(bkp_strlist *l, const char *s) __attribute__((warn_unused_result));
+void bkp_strlist_clear(bkp_strlist *l);
+
 #endif

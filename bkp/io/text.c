@@ -148,3 +148,14 @@ json_t *bkp_json_bytes(const char *s)
     bkp_buf_free(&b);
     return j;
 }
+
+json_t *bkp_json_strlist(const bkp_strlist *l)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < l->n; i++)
+        if (json_array_append_new(a, bkp_json_bytes(l->v[i]))) {
+            json_decref(a);
+            return NULL;
+        }
+    return a;
+}

@@ -24,6 +24,8 @@
 
 #include <jansson.h>
 
+#include "bkp/io/bytes.h"
+
 enum {
     BKP_TEXT_FIELD = 0, /* one field: every control escaped, a backslash doubled */
     BKP_TEXT_LINES = 1, /* a message of several lines: newlines and tabs kept */
@@ -39,5 +41,8 @@ bool bkp_text_is_safe(const char *s, int how);
 /* A JSON string for bytes that may not be UTF-8: each byte that is not
  * part of valid UTF-8 becomes \xNN, a backslash \\. */
 json_t *bkp_json_bytes(const char *s);
+/* A list as a JSON array of such strings (a new reference; NULL without
+ * memory). */
+json_t *bkp_json_strlist(const bkp_strlist *l);
 
 #endif

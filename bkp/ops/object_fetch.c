@@ -134,7 +134,7 @@ int ops_object_want(bkp_repo *copy, const ops_fetch_what *what, bkp_bucket_packs
 }
 
 int ops_object_repair(bkp_s3 *s, const pol_medium *pm, bkp_repo *src, const bkp_bucket_fetch *f,
-                      json_t *fixed)
+                      bkp_strlist *fixed)
 {
     int left = 0;
     time_t until = ops_object_floor(pm, bkp_now());
@@ -144,19 +144,17 @@ int ops_object_repair(bkp_s3 *s, const pol_medium *pm, bkp_repo *src, const bkp_
             left++; /* records: `bkp rotate` puts them back */
             continue;
         }
-        if (bkp_bucket_put_file(s, src, f->hidden[i], ops_object_mode(pm), until))
+        if (bkp_bucket_put_file(s, src, f->hidden[i], ops_object_mode(pm), until) ||
+            bkp_strlist_add(fixed, f->hidden[i]))
             left++;
-        else
-            json_array_append_new(fixed, json_string(f->hidden[i]));
     }
     for (size_t i = 0; i < f->nstale + f->ndamaged; i++) {
         char hex[2 * BKP_ID_LEN + 1];
         bkp_hex(hex, f->bad[i], BKP_ID_LEN);
         if (bkp_bucket_put_pack(s, src, f->bad[i], f->bad_version[i], ops_object_mode(pm), until,
-                                NULL))
+                                NULL) ||
+            bkp_strlist_add(fixed, hex))
             left++;
-        else
-            json_array_append_new(fixed, json_string(hex));
     }
     return left;
 }

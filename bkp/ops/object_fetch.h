@@ -16,8 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include <jansson.h>
-
+#include "bkp/io/bytes.h"
 #include "bkp/media/bucket.h"
 #include "bkp/store/repo.h"
 #include "policies/policy.h"
@@ -55,6 +54,6 @@ int ops_object_want(bkp_repo *copy, const ops_fetch_what *what, bkp_bucket_packs
  * path or hex ID joins `fixed`. Records are left for `bkp rotate`. Returns
  * how many could not be. */
 int ops_object_repair(bkp_s3 *s, const pol_medium *pm, bkp_repo *src, const bkp_bucket_fetch *f,
-                      json_t *fixed);
+                      bkp_strlist *fixed);
 
 #endif

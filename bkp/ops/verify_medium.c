@@ -12,6 +12,7 @@
 #include "bkp/io/i18n.h"
 #include "bkp/media/kit.h"
 #include "bkp/io/log.h"
+#include "bkp/io/text.h"
 #include "bkp/media/registry.h"
 #include "bkp/audit/reread_sample.h"
 
@@ -95,15 +96,15 @@ static int note(bkp_media_entry *e, void *ctx)
 }
 
 int ops_verify_record(const bkp_repo *r, bkp_repo *w, const char *medium, const char *mode, int rc,
-                      bool behind, const bkp_verify_result *res, json_t *fixed,
+                      bool behind, const bkp_verify_result *res, const bkp_strlist *fixed,
                       int (*append)(void *ctx, const bkp_audit_rec *rec), void *ctx)
 {
     int failed = 0;
-    json_t *fig = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:O?}", "mode", mode, "generations",
+    json_t *fig = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:o?}", "mode", mode, "generations",
                             (json_int_t)res->generations, "packs_read", (json_int_t)res->packs_read,
                             "blobs_read", (json_int_t)res->blobs_read, "bytes_read",
                             (json_int_t)res->bytes_read, "problems", (json_int_t)res->problems,
-                            "repaired", fixed);
+                            "repaired", fixed ? bkp_json_strlist(fixed) : NULL);
     bool bad = rc < 0 || res->problems;
     /* Problems with no message of their own: the archives that did not
      * verify, a bucket's objects that did not check (the figures count them). */

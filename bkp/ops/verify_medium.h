@@ -15,8 +15,7 @@
 
 #include <stdbool.h>
 
-#include <jansson.h>
-
+#include "bkp/io/bytes.h"
 #include "bkp/audit/audit.h"
 #include "bkp/media/bucket.h"
 #include "bkp/store/repo.h"
@@ -54,7 +53,7 @@ int ops_verify_kit(const char *what, const char *path, bool optional, int rc,
  * the registry's stamp needs (given with `medium`); without it the record is
  * appended through the read handle (audit.h, bkp_audit_append_ro). */
 int ops_verify_record(const bkp_repo *r, bkp_repo *w, const char *medium, const char *mode, int rc,
-                      bool behind, const bkp_verify_result *res, json_t *fixed,
+                      bool behind, const bkp_verify_result *res, const bkp_strlist *fixed,
                       int (*append)(void *ctx, const bkp_audit_rec *rec), void *ctx);
 
 #endif

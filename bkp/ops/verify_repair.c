@@ -41,7 +41,7 @@ int ops_repair_lock(const bkp_repo *target, const bkp_repo *src, bkp_lock **lock
 /* Pack `id` of `src` into `dst` in place of the bad one: 0 done (its ID
  * appended to `fixed`), else logged and the damaged pack left where it was. */
 static int repair_pack(bkp_repo *dst, bkp_repo *src, const char *pdir, const char *spdir,
-                       const uint8_t *id, bool sealed, json_t *fixed)
+                       const uint8_t *id, bool sealed, bkp_strlist *fixed)
 {
     char hex[2 * BKP_ID_LEN + 1];
     char *sfile = bkp_pack_path(spdir, id);
@@ -51,8 +51,7 @@ static int repair_pack(bkp_repo *dst, bkp_repo *src, const char *pdir, const cha
         bkp_error(_("pack %s: %s does not have it; repair from another copy, or restore the "
                     "affected files from it with `bkp restore --from`"),
                   hex, bkp_repo_path(src));
-    else if (!(rc = bkp_copy_pack(src, dst, id, true, NULL))) {
-        json_array_append_new(fixed, json_string(hex));
+    else if (!(rc = bkp_copy_pack(src, dst, id, true, NULL)) && !(rc = bkp_strlist_add(fixed, hex))) {
         char *path = bkp_pack_path(pdir, id);
         if (sealed && path)
             (void)bkp_immutable(path, true); /* as the rest of the medium */
@@ -66,10 +65,10 @@ int ops_verify_repair(bkp_repo *target, bkp_repo *src, bool sealed, int workers,
                       bkp_verify_result *res, ops_repair_out *out)
 {
     char *pdir = bkp_repo_subpath(target, "packs"), *spdir = bkp_repo_subpath(src, "packs");
-    out->fixed = json_array();
+    out->fixed = (bkp_strlist){0};
     out->left = 0;
-    for (size_t i = 0; pdir && spdir && out->fixed && i < res->nbad_packs; i++)
-        if (repair_pack(target, src, pdir, spdir, res->bad_packs[i], sealed, out->fixed))
+    for (size_t i = 0; pdir && spdir && i < res->nbad_packs; i++)
+        if (repair_pack(target, src, pdir, spdir, res->bad_packs[i], sealed, &out->fixed))
             out->left++;
     free(pdir);
     free(spdir);
@@ -79,6 +78,5 @@ int ops_verify_repair(bkp_repo *target, bkp_repo *src, bool sealed, int workers,
 
 void ops_repair_out_clear(ops_repair_out *out)
 {
-    json_decref(out->fixed);
-    out->fixed = NULL;
+    bkp_strlist_clear(&out->fixed);
 }

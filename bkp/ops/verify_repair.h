@@ -17,8 +17,7 @@
 
 #include <stdbool.h>
 
-#include <jansson.h>
-
+#include "bkp/io/bytes.h"
 #include "bkp/io/lock.h"
 #include "bkp/store/repo.h"
 #include "bkp/audit/verify.h"
@@ -36,7 +35,7 @@ int ops_repair_source_path(const char *from, char **out);
 int ops_repair_lock(const bkp_repo *target, const bkp_repo *src, bkp_lock **lock);
 
 typedef struct ops_repair_out {
-    json_t *fixed; /* the packs replaced, hex IDs (a new array; may be empty) */
+    bkp_strlist fixed; /* the packs replaced, hex IDs (ops_repair_out_clear) */
     int left;      /* packs not repaired: the source lacks them, or the copy failed */
 } ops_repair_out;
 

@@ -116,7 +116,7 @@ static void test_damaged_pack_repaired(void **state)
     size_t nbad = res.nbad_packs;
     assert_int_equal(ops_verify_repair(f->o.r, f->src, false, 1, &res, &o), 0);
     assert_int_equal(o.left, 0);
-    assert_int_equal(json_array_size(o.fixed), nbad);
+    assert_int_equal(o.fixed.n, nbad);
     assert_int_equal(res.problems, 0);
     assert_true(res.packs_read >= 1); /* read back whole */
     ops_repair_out_clear(&o);
@@ -161,7 +161,7 @@ static void test_source_lacks_pack(void **state)
     int before = errors;
     assert_int_equal(ops_verify_repair(f->o.r, f->src, false, 1, &res, &o), 0);
     assert_int_equal(o.left, 1);
-    assert_int_equal(json_array_size(o.fixed), 0);
+    assert_int_equal(o.fixed.n, 0);
     assert_true(res.problems >= 1);
     assert_true(errors > before);
     assert_true(source_lacks);
@@ -230,16 +230,17 @@ static void test_medium_kit_and_note(void **state)
     assert_int_equal(json_integer_value(json_object_get(fig, "problems")), 2);
     json_decref(rec);
     /* A repair of the primary: its record, and no registry entry touched. */
-    json_t *fixed = json_pack("[s]", "00ff");
+    bkp_strlist fixed = {0};
+    assert_int_equal(bkp_strlist_add(&fixed, "00ff"), 0);
     res.problems = 0;
-    assert_int_equal(ops_verify_record(f->o.r, f->o.r, NULL, "read-data", 0, false, &res, fixed, NULL, NULL),
+    assert_int_equal(ops_verify_record(f->o.r, f->o.r, NULL, "read-data", 0, false, &res, &fixed, NULL, NULL),
                      0);
     rec = bkp_audit_last(log, NULL, &(bkp_audit_query){.op = "repair"}, NULL);
     assert_string_equal(json_string_value(json_object_get(rec, "outcome")), "ok");
     assert_int_equal(json_array_size(json_object_get(json_object_get(rec, "figures"), "repaired")),
                      1);
     json_decref(rec);
-    json_decref(fixed);
+    bkp_strlist_clear(&fixed);
     free(log);
     e = bkp_media_get(f->o.r, "usb-a");
     assert_int_equal(e->verify, BKP_MEDIA_FAILED);
