@@ -57,9 +57,7 @@ static void disk(ops_repo *f, const char *name, char *dir, size_t n)
 static bkp_label mk(const ops_repo *f, const char *name, const char *type, const char *loc)
 {
     bkp_label l;
-    assert_int_equal(bkp_label_make(&l, bkp_repo_uuid(f->r), bkp_repo_sign_pk(f->r), name, type,
-                                    loc),
-                     0);
+    assert_int_equal(ops_label_new(f->r, name, type, loc, &l), 0);
     return l;
 }
 
