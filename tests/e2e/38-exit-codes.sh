@@ -85,7 +85,7 @@ wait "$holder" || true
 cp -a "$REPO" "$WORK/damaged"
 pack=$(find "$WORK/damaged/packs" -type f | head -n 1)
 chmod u+w "$pack"
-printf '\xff' | dd of="$pack" bs=1 seek=100 conv=notrunc 2>/dev/null
+flip_byte "$pack" 100
 check_exit 1 "$BKP" verify --read-data --repo "$WORK/damaged"
 
 finish

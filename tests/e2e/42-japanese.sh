@@ -205,7 +205,7 @@ fi
 cp -a "$WORK/repo" "$WORK/damaged"
 pack=$(packs_of "$WORK/damaged" | head -n 1)
 chmod u+w "$pack"
-printf '\xff' | dd of="$pack" bs=1 seek=200 conv=notrunc status=none
+flip_byte "$pack" 200
 ja expect_exit 1 "$BKP" verify --read-data --repo "$WORK/damaged"
 output_has "パック $(basename "$pack") には破損したブロブが" "a damaged pack found by verify should be said in Japanese"
 ja expect_exit 1 "$BKP" verify --read-data --repo "$WORK/damaged" --json

@@ -77,15 +77,6 @@ YAML
 }
 write_policy
 
-# flip FILE OFFSET: invert every bit of one byte in place.
-flip() {
-    local b
-    b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' \n')
-    [ -n "$b" ] || fail "flip: $1 has no byte at offset $2"
-    # shellcheck disable=SC2059
-    printf "\\$(printf '%03o' $((b ^ 255)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
-}
-
 # Sealed objects on a medium carry the immutable attribute where the file
 # system and privileges allow (FORMAT §9c); find out whether they do here.
 IMMUTABLE=
@@ -286,7 +277,7 @@ size=$(stat -c %s "$WORK/scratch/damaged.tar")
 data_at=$(python3 -c 'import sys, tarfile
 print(next(m.offset for m in tarfile.open(sys.argv[1]) if not m.name.startswith("bkp-recovery/")))' \
     "$WORK/scratch/damaged.tar")
-flip "$WORK/scratch/damaged.tar" $((data_at + (size - data_at) / 2))
+flip_byte "$WORK/scratch/damaged.tar" $((data_at + (size - data_at) / 2))
 cmp -s "$WORK/scratch/damaged.tar" "$A3" && fail "the byte flip did not change the copy"
 RC=0
 "$BKP" restore emr:latest "$WORK/T4" --from "$WORK/scratch/damaged.tar" --policy "$POL" \
@@ -317,7 +308,7 @@ sealed "$USB/repo/packs/${BIGID:0:2}/$BIGID" "the largest pack on usb-a"
 sealed "$USB/repo/config" "usb-a's config" ro
 sealed "$USB/repo/keys/key" "usb-a's key file" ro
 unseal "$BIG"
-flip "$BIG" $(($(stat -c %s "$BIG") / 2))
+flip_byte "$BIG" $(($(stat -c %s "$BIG") / 2))
 chmod a-w "$BIG"
 cp -p "$BIG" "$WORK/damaged-pack"
 check_exit 1 "$BKP" verify --read-data --policy "$POL" || true

@@ -236,6 +236,16 @@ json_num() {
 }
 
 # The pack files of a repository, one path per line.
+# flip_byte FILE OFFSET: invert every bit of one byte in place (writing 0xff
+# would change nothing where the byte is 0xff already: one run in 256).
+flip_byte() {
+    local b
+    b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' \n')
+    [ -n "$b" ] || fail "flip_byte: $1 has no byte at offset $2"
+    # shellcheck disable=SC2059
+    printf "\\$(printf '%03o' $((b ^ 255)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+
 packs_of() {
     find "$1/packs" -type f ! -name '.tmp-*' | sort
 }
