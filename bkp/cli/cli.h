@@ -369,9 +369,9 @@ int cli_object_repair(cli *c, const cli_medium *m, bkp_repo *src, const struct b
  * prove a COMPLIANCE lock, by the signed audit log (and when)? */
 bool cli_object_proven(cli *c, const bkp_media_entry *entry, time_t *when);
 /* The primary against what each medium pinned (rotate_pin.c, bkp/ops/pins.h):
- * findings [{medium, dataset, beside, what, on_medium}] into `*out` (owned);
- * returns their number, or a negative errno (logged). `only`: that medium
- * alone, else every registered one. */
+ * the findings into `*out` (ops_pin_findings_clear); returns their number,
+ * or a negative errno (logged). `only`: that medium alone, else every
+ * registered one. */
 int cli_pins_check(cli *c, const char *only, ops_pin_findings *out);
 
 /* The 3-2-1 status of every data set of the policy, in priority order, as

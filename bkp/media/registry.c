@@ -324,8 +324,10 @@ static int entry_names(const char *dir, char ***out, size_t *n)
     struct dirent *e;
     int rc = 0;
     *n = 0;
-    if (!d && errno != ENOENT)
+    if (!d && errno != ENOENT) {
         rc = -errno; /* not "no media": the pins check would pass */
+        bkp_error(_("cannot read the media registry %s: %s"), dir, bkp_strerror(rc));
+    }
     while (!rc && d && (e = readdir(d))) {
         size_t l = strlen(e->d_name);
         if (e->d_name[0] == '.' || l < 6 || strcmp(e->d_name + l - 5, ".json"))

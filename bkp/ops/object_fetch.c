@@ -133,6 +133,15 @@ int ops_object_want(bkp_repo *copy, const ops_fetch_what *what, bkp_bucket_packs
     return 0;
 }
 
+/* Object `what` was put back: into the record's list (a failure to note it
+ * does not undo it). */
+static void noted(bkp_strlist *fixed, const char *what)
+{
+    if (bkp_strlist_add(fixed, what))
+        bkp_warn(_("%s was put back, but is left out of the record of the repair (out of memory)"),
+                 what);
+}
+
 int ops_object_repair(bkp_s3 *s, const pol_medium *pm, bkp_repo *src, const bkp_bucket_fetch *f,
                       bkp_strlist *fixed)
 {
@@ -144,17 +153,19 @@ int ops_object_repair(bkp_s3 *s, const pol_medium *pm, bkp_repo *src, const bkp_
             left++; /* records: `bkp rotate` puts them back */
             continue;
         }
-        if (bkp_bucket_put_file(s, src, f->hidden[i], ops_object_mode(pm), until) ||
-            bkp_strlist_add(fixed, f->hidden[i]))
+        if (bkp_bucket_put_file(s, src, f->hidden[i], ops_object_mode(pm), until))
             left++;
+        else
+            noted(fixed, f->hidden[i]);
     }
     for (size_t i = 0; i < f->nstale + f->ndamaged; i++) {
         char hex[2 * BKP_ID_LEN + 1];
         bkp_hex(hex, f->bad[i], BKP_ID_LEN);
         if (bkp_bucket_put_pack(s, src, f->bad[i], f->bad_version[i], ops_object_mode(pm), until,
-                                NULL) ||
-            bkp_strlist_add(fixed, hex))
+                                NULL))
             left++;
+        else
+            noted(fixed, hex);
     }
     return left;
 }

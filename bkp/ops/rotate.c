@@ -187,7 +187,12 @@ static void finish(ops_rotation *t)
     ops_rotate_out *o = t->out;
     ops_rotate_step step;
     ops_rotate_figures fig = {.held = -1};
-    ops_rotate_fail(o, OPS_ROTATE_RECORD, t->drv->figures(t, &fig));
+    /* Out of memory for a name: the record still says what was done, with
+     * the names it could gather. */
+    if (t->drv->figures(t, &fig))
+        bkp_warn(_("%s: the record of this rotation lacks some of its generations' names (out "
+                   "of memory)"),
+                 in->medium);
     ops_rotate_end e = {.primary = in->primary,
                         .medium = in->medium,
                         .pick = o->plan.pick,

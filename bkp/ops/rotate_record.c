@@ -31,21 +31,33 @@ void ops_rotate_figures_clear(ops_rotate_figures *f)
 static json_t *figures_json(const ops_rotate_figures *f)
 {
     json_t *names = json_array();
-    for (size_t i = 0; names && i < f->ngenerations; i++)
-        json_array_append_new(names, json_string(f->generations[i]));
-    json_t *j = json_pack("{s:o, s:I}", "generations", names, "bytes", (json_int_t)f->bytes);
-    if (j && f->packs_given)
-        json_object_update_new(j, json_pack("{s:I, s:I, s:I}", "packs", (json_int_t)f->packs,
-                                            "packs_present", (json_int_t)f->packs_present,
-                                            "records", (json_int_t)f->records));
-    if (j && f->held >= 0)
-        json_object_set_new(j, "held", json_integer(f->held));
-    if (j && f->kit_sha256[0])
-        json_object_set_new(j, "kit_sha256", json_string(f->kit_sha256));
-    if (j && f->mode)
-        json_object_update_new(j, json_pack("{s:s, s:I, s:I}", "mode", f->mode, "locks_extended",
-                                            (json_int_t)f->locks_extended, "retain_until",
-                                            (json_int_t)f->retain_until));
+    int bad = !names;
+    for (size_t i = 0; !bad && i < f->ngenerations; i++)
+        bad = json_array_append_new(names, json_string(f->generations[i]));
+    json_t *j = bad ? NULL
+                    : json_pack("{s:o, s:I}", "generations", names, "bytes", (json_int_t)f->bytes);
+    if (bad)
+        json_decref(names);
+    bad = !j;
+    if (!bad && f->packs_given)
+        bad = json_object_update_new(j, json_pack("{s:I, s:I, s:I}", "packs",
+                                                  (json_int_t)f->packs, "packs_present",
+                                                  (json_int_t)f->packs_present, "records",
+                                                  (json_int_t)f->records));
+    if (!bad && f->held >= 0)
+        bad = json_object_set_new(j, "held", json_integer(f->held));
+    if (!bad && f->kit_sha256[0])
+        bad = json_object_set_new(j, "kit_sha256", json_string(f->kit_sha256));
+    /* A bucket's lock and its generations together, or neither: a reader
+     * of the log tells GOVERNANCE-locked generations by both. */
+    if (!bad && f->mode)
+        bad = json_object_update_new(j, json_pack("{s:s, s:I, s:I}", "mode", f->mode,
+                                                  "locks_extended", (json_int_t)f->locks_extended,
+                                                  "retain_until", (json_int_t)f->retain_until));
+    if (bad) {
+        json_decref(j);
+        return NULL;
+    }
     return j;
 }
 
@@ -53,8 +65,10 @@ int ops_rotate_record(bkp_repo *primary, const char *medium, bool failed, const 
                       bool refused, bkp_gen **pick, size_t np, const ops_rotate_figures *f)
 {
     json_t *fig = figures_json(f);
-    if (!fig)
+    if (!fig) {
+        bkp_error(_("%s: the record of the rotation cannot be made (out of memory)"), medium);
         return -ENOMEM;
+    }
     /* What the medium holds after it: the capture time of each data set's
      * newest generation (the age of the off-line copy counts from there). */
     json_t *captured = json_object();

@@ -51,11 +51,16 @@ static int repair_pack(bkp_repo *dst, bkp_repo *src, const char *pdir, const cha
         bkp_error(_("pack %s: %s does not have it; repair from another copy, or restore the "
                     "affected files from it with `bkp restore --from`"),
                   hex, bkp_repo_path(src));
-    else if (!(rc = bkp_copy_pack(src, dst, id, true, NULL)) && !(rc = bkp_strlist_add(fixed, hex))) {
+    else if (!(rc = bkp_copy_pack(src, dst, id, true, NULL))) {
         char *path = bkp_pack_path(pdir, id);
         if (sealed && path)
             (void)bkp_immutable(path, true); /* as the rest of the medium */
         free(path);
+        /* Replaced all the same: only its name is missing from the record. */
+        if (bkp_strlist_add(fixed, hex))
+            bkp_warn(_("pack %s was replaced, but is left out of the record of the repair "
+                       "(out of memory)"),
+                     hex);
     }
     free(sfile);
     return rc;
