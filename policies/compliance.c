@@ -614,7 +614,11 @@ void pol_compliance(const pol_policy *p, const pol_ds_state *s, const pol_medium
     int worst = nogen ? -1 : shortfalls(&c, out);
     at_risk(&c, nogen, out, &rk);
 
-    bool risky = rk.backup || rk.stale_offline || rk.overdue || rk.few_generations;
+    /* Not known to be behind is not known to be whole. */
+    if (s->pins_unchecked)
+        reason(out, "%s", _("the primary could not be compared with what the media pinned"));
+    bool risky = rk.backup || rk.stale_offline || rk.overdue || rk.few_generations ||
+                 s->pins_unchecked;
     out->verdict = s->nbehind || nogen || worst >= 0 ? POL_NON_COMPLIANT
                    : risky                           ? POL_AT_RISK
                                                      : POL_COMPLIANT;
@@ -643,6 +647,8 @@ void pol_compliance(const pol_policy *p, const pol_ds_state *s, const pol_medium
         fix_action(&c, (enum need)worst, act, n);
     else if (rk.backup)
         fmt(act, n, _("run `bkp backup %s` and read its errors"), ds);
+    else if (s->pins_unchecked)
+        fmt(act, n, "%s", _("run `bkp status` on a terminal and read why the pins could not be checked"));
     else if (rk.stale_offline)
         fix_action(&c, NEED_FRESH_OFFLINE, act, n);
     else if (rk.overdue)

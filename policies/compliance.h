@@ -24,8 +24,8 @@
  *    no generation at all, or the counts fall short of the rule;
  *  - AT RISK: the counts are met, but the freshest off-line copy is older than
  *    offline_max_age, a medium of copy_to is overdue for rotation, the last
- *    backup failed or is older than two schedule periods, or fewer than three
- *    generations are kept;
+ *    backup failed or is older than two schedule periods, fewer than three
+ *    generations are kept, or the media's pins could not be checked;
  *  - COMPLIANT otherwise.
  *
  * Rotation sets: media of one type that share a path (two USB disks swapped
@@ -77,6 +77,9 @@ typedef struct pol_ds_state {
     size_t ncopies;
     const pol_behind *behind; /* of it, or of the audit log */
     size_t nbehind;
+    /* The primary could not be compared with what the media pinned (the
+     * error is logged): a rollback would not show. */
+    bool pins_unchecked;
 } pol_ds_state;
 
 #define POL_REASONS 6

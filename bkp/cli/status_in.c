@@ -19,8 +19,10 @@ static bool proven(void *ctx, const bkp_media_entry *entry, time_t *when)
 void cli_status_in(cli *c, pol_policy *p, ops_status_in *in)
 {
     ops_pin_findings *pins = calloc(1, sizeof(*pins));
-    /* Status is read-only: a primary behind a medium is shown, not fixed. */
-    if (pins && cli_pins_check(c, NULL, pins) < 0) {
+    /* Status is read-only: a primary behind a medium is shown, not fixed;
+     * one that could not be compared is shown as that. */
+    bool unchecked = !pins || cli_pins_check(c, NULL, pins) < 0;
+    if (unchecked) {
         free(pins);
         pins = NULL;
     }
@@ -28,6 +30,7 @@ void cli_status_in(cli *c, pol_policy *p, ops_status_in *in)
                           .policy = p,
                           .states = cli_media_states(c, p),
                           .pins = pins,
+                          .pins_unchecked = unchecked,
                           .proven = proven,
                           .ctx = c,
                           .shown = !c->json};

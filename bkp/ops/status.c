@@ -244,7 +244,8 @@ static json_t *dataset_status(const ops_status_in *in, size_t i, const ds_view *
     time_t now = bkp_now();
     pol_copy *copies = calloc(p->nmedia + 1, sizeof(*copies));
     pol_behind *behind = calloc((in->pins ? in->pins->n : 0) + 1, sizeof(*behind));
-    pol_ds_state s = {.dataset = d, .copies = copies, .behind = behind};
+    pol_ds_state s = {
+        .dataset = d, .copies = copies, .behind = behind, .pins_unchecked = in->pins_unchecked};
     pol_status out;
     json_t *media = json_array(), *j = NULL;
     if (!copies || !media || !behind)

@@ -35,6 +35,7 @@ typedef struct ops_status_in {
     const pol_policy *policy;       /* borrowed */
     const pol_medium_state *states; /* one per medium of the policy, in its order (borrowed) */
     const ops_pin_findings *pins;   /* what the primary lacks of the media's pins, or NULL */
+    bool pins_unchecked;            /* they could not be checked (logged) */
     /* Whether the object lock of the bucket of registry entry `entry` was
      * proven by a probe, and when (`*when`); NULL: never proven. */
     bool (*proven)(void *ctx, const bkp_media_entry *entry, time_t *when);

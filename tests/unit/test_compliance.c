@@ -253,6 +253,15 @@ static void test_primary_behind_medium(void **state)
     w.s.nbehind = 0;
     w.s.behind = NULL;
     expect(judge(&w, T0 + 11 * HOUR), POL_COMPLIANT, "");
+
+    /* The pins could not be checked: not known to be whole, AT RISK, and
+     * the reason says so (never COMPLIANT on a check that did not run). */
+    w.s.pins_unchecked = true;
+    o = judge(&w, T0 + 11 * HOUR);
+    expect(o, POL_AT_RISK,
+           "run `bkp status` on a terminal and read why the pins could not be checked");
+    assert_int_equal(reason_at(o, "could not be compared with what the media pinned"), 0);
+    w.s.pins_unchecked = false;
 }
 
 static void test_offline_too_old(void **state)
