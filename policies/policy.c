@@ -543,12 +543,11 @@ static void datasets(pol_yaml_ctx *c, pol_yaml_node *v, pol_policy *p)
                            _("data set %s has no paths — add 'paths: [/path/to/data]', or "
                              "'stream: { command: ..., name: ... }' for a command's output"),
                            d->name ? d->name : "");
-        if (d->host && d->npaths)
+        if (d->host && d->npaths && d->read_special)
             pol_yaml_error(c, n,
-                           _("data set %s takes paths from host %s: this version takes only a "
-                             "stream from another server — name a command of the agent there "
-                             "('stream: { command: NAME, name: FILE }'), or mount the share "
-                             "read-only here and give its paths"),
+                           _("data set %s takes paths from host %s: read_special reads this "
+                             "server's devices, not that one's — remove it, or run a command "
+                             "there that writes the image to its output ('stream:')"),
                            d->name ? d->name : "", d->host);
         else if (d->host && d->stream.command.command &&
                  (!bkp_dataset_name_ok(d->stream.command.command) || d->stream.command.nenv ||

@@ -37,7 +37,7 @@ typedef struct link_seen {
  * failure without a system reason is told by libarchive's text, which is
  * then all there is to go on. The generation record and --json keep the
  * English; the warning is in the reader's language. */
-static void add_error(capture_ctx *c, const char *path, int err, const char *why, const char *said)
+void capture_error(capture_ctx *c, const char *path, int err, const char *why, const char *said)
 {
     char kept[1024], shown[1024], detail[640] = "";
     if (!err && said)
@@ -52,18 +52,11 @@ static void add_error(capture_ctx *c, const char *path, int err, const char *why
             snprintf(kept, sizeof(kept), "%s", why);
         snprintf(shown, sizeof(shown), "%s%s", _(why), detail);
     }
-    bkp_capture *o = c->out;
-    bkp_capture_error *e = realloc(o->errors, (o->nerrors + 1) * sizeof(*e));
-    if (!e)
-        return;
-    o->errors = e;
-    e[o->nerrors].path = strdup(path);
-    e[o->nerrors].message = strdup(kept);
-    o->nerrors++;
+    (void)bkp_capture_add_error(c->out, path, kept); /* without memory: said, not listed */
     bkp_warn(_("%s: %s; it is left out of this generation"), path, shown);
 }
 
-static void pending_free(pending *p)
+void capture_pending_free(pending *p)
 {
     bkp_item_clear(&p->item);
     free(p->path);
@@ -71,7 +64,7 @@ static void pending_free(pending *p)
 }
 
 /* Write finished items, in order, to the tree; with `all`, wait for every one. */
-static int drain(capture_ctx *c, bool all)
+int capture_drain(capture_ctx *c, bool all)
 {
     int rc = 0;
     pthread_mutex_lock(&c->lock);
@@ -125,7 +118,7 @@ static int drain(capture_ctx *c, bool all)
                                     &p->item, &x);
             }
         }
-        pending_free(p);
+        capture_pending_free(p);
         pthread_mutex_lock(&c->lock);
     }
     if (!rc)
@@ -134,7 +127,7 @@ static int drain(capture_ctx *c, bool all)
     return rc;
 }
 
-static void enqueue_item(capture_ctx *c, pending *p)
+void capture_enqueue(capture_ctx *c, pending *p)
 {
     pthread_mutex_lock(&c->lock);
     if (c->tail)
@@ -167,7 +160,7 @@ static int read_content(capture_ctx *c, int fd, pending *p, const char *path)
             rc = capture_read_range(c, p, fd, (uint64_t)off, (uint64_t)len);
     if (rc && rc != -ENOMEM) {
         char key[48];
-        add_error(c, path, rc, NULL, NULL);
+        capture_error(c, path, rc, NULL, NULL);
         p->err = -EIO;
         if (c->cur)
             c->cur->len = c->cpos; /* its chunks in flight stay valid */
@@ -177,7 +170,14 @@ static int read_content(capture_ctx *c, int fd, pending *p, const char *path)
         bkp_strmap_del(c->links, key);
         return 0;
     }
-    if (rc || (rc = capture_cut(c, p, true)))
+    return rc ? rc : capture_regions_done(c, p, path);
+}
+
+int capture_regions_done(capture_ctx *c, pending *p, const char *path)
+{
+    struct archive_entry *e = p->item.entry;
+    int rc = capture_cut(c, p, true);
+    if (rc)
         return rc;
     /* A dense file is one region from 0 to its size: no map needed. */
     uint64_t size_now = (uint64_t)archive_entry_size(e);
@@ -233,7 +233,7 @@ static const char *hardlink_target(capture_ctx *c, struct archive_entry *e, cons
     return NULL;
 }
 
-static void drop_content(pending *p)
+void capture_drop_content(pending *p)
 {
     free(p->item.chunks);
     free(p->item.sparse);
@@ -246,7 +246,7 @@ static void drop_content(pending *p)
  * for a file, is every chunk still in the repository)? Sets p's stat,
  * cacheable, was and hit, and on a hit a file's chunks and sparse map, and
  * the extras. */
-static int lookup_cache(capture_ctx *c, pending *p, const struct stat *st)
+int capture_lookup_cache(capture_ctx *c, pending *p, const struct stat *st)
 {
     p->st = (bkp_fstat){(uint64_t)st->st_dev,
                         (uint64_t)st->st_ino,
@@ -286,7 +286,7 @@ static int lookup_cache(capture_ctx *c, pending *p, const struct stat *st)
     for (uint32_t i = 0; p->hit && !vouched && i < p->item.nchunks; i++, c->out->stats.lookups++)
         p->hit = bkp_repo_has(c->repo, p->item.chunks[i].id);
     if (!p->hit)
-        drop_content(p);
+        capture_drop_content(p);
     return 0;
 }
 
@@ -333,7 +333,7 @@ static struct archive_entry *describe(capture_ctx *c, const bkp_walk_entry *we, 
         bkp_warn(_("%s: some of its metadata cannot be read%s; it is backed up without it"),
                  we->path, bkp_archive_why(c->disk, why, sizeof(why)));
     if (ar < ARCHIVE_WARN) {
-        add_error(c, we->path, bkp_archive_errno(c->disk), N_("cannot read its metadata"),
+        capture_error(c, we->path, bkp_archive_errno(c->disk), N_("cannot read its metadata"),
                   archive_error_string(c->disk));
         archive_entry_free(e);
         return NULL;
@@ -361,11 +361,11 @@ static int capture_file(capture_ctx *c, pending *p, int fd)
         s->files_cached++;
         s->chunks += p->item.nchunks;
         pthread_mutex_unlock(&c->lock);
-        enqueue_item(c, p);
+        capture_enqueue(c, p);
         return 0;
     }
-    drop_content(p);
-    enqueue_item(c, p);
+    capture_drop_content(p);
+    capture_enqueue(c, p);
     return read_content(c, fd, p, p->path);
 }
 
@@ -386,7 +386,7 @@ static int capture_device(capture_ctx *c, const bkp_walk_entry *we)
     else if (!S_ISBLK(st.st_mode))
         err = -ESTALE; /* replaced since its stat */
     if (err) {
-        add_error(c, we->path, err, N_("cannot read the device"), NULL);
+        capture_error(c, we->path, err, N_("cannot read the device"), NULL);
         if (fd >= 0)
             close(fd);
         return 0;
@@ -409,7 +409,7 @@ static int capture_device(capture_ctx *c, const bkp_walk_entry *we)
     struct stat as_file = st;
     as_file.st_mode = S_IFREG | (st.st_mode & 07777);
     as_file.st_size = (off_t)size;
-    if ((rc = lookup_cache(c, p, &as_file)))
+    if ((rc = capture_lookup_cache(c, p, &as_file)))
         goto fail;
     p->hit = p->cacheable = false; /* its times say nothing of its bytes */
     p->zero_holes = true;
@@ -421,7 +421,7 @@ fail:
     if (p && !p->item.entry)
         archive_entry_free(e);
     if (p)
-        pending_free(p);
+        capture_pending_free(p);
     return rc;
 }
 
@@ -438,14 +438,14 @@ static int capture_entry(capture_ctx *c, const bkp_walk_entry *we)
         free(p);
         return -ENOMEM;
     }
-    if ((reg || dir) && (rc = lookup_cache(c, p, &we->st)))
+    if ((reg || dir) && (rc = capture_lookup_cache(c, p, &we->st)))
         goto fail;
     /* Unchanged, and without xattrs or ACLs: the stat is all it takes. */
     p->lean = p->hit && !p->extra.ext;
     bkp_walk_entry cur = *we;
     bool replaced = false;
     if (reg && !p->lean && (fd = bkp_walk_open_file(we, &cur.st, &replaced)) < 0) {
-        add_error(c, we->path, fd == -ESTALE ? 0 : fd, N_("it was replaced while the backup ran"),
+        capture_error(c, we->path, fd == -ESTALE ? 0 : fd, N_("it was replaced while the backup ran"),
                   NULL);
         goto fail;
     }
@@ -453,7 +453,7 @@ static int capture_entry(capture_ctx *c, const bkp_walk_entry *we)
         /* Renamed over since the walk's stat: the file there now is read
          * in full, described by its own stat, and not remembered. */
         p->hit = p->cacheable = false;
-        drop_content(p);
+        capture_drop_content(p);
         we = &cur;
     }
     /* A folder that could not be opened (swapped for a link or a device
@@ -469,7 +469,7 @@ static int capture_entry(capture_ctx *c, const bkp_walk_entry *we)
     const char *hl = reg ? hardlink_target(c, p->item.entry, stored) : NULL;
     if (hl) {
         archive_entry_copy_hardlink(p->item.entry, hl);
-        drop_content(p);
+        capture_drop_content(p);
         p->cacheable = false; /* only a file's first name is in the cache */
         s->links++;
     } else if (reg) {
@@ -482,14 +482,14 @@ static int capture_entry(capture_ctx *c, const bkp_walk_entry *we)
         dir ? s->dirs++ : s->other++;
     }
     if (p)
-        enqueue_item(c, p);
+        capture_enqueue(c, p);
     if (reg && fd >= 0)
         close(fd);
     return rc;
 fail:
     if (reg && fd >= 0)
         close(fd);
-    pending_free(p);
+    capture_pending_free(p);
     return rc;
 }
 
@@ -506,7 +506,7 @@ static int capture_path(capture_ctx *c, const char *root)
              * root that is not there is a path of the policy not backed
              * up, which the operator must hear of. */
             if (we.err != -ENOENT || is_root)
-                add_error(c, we.path, we.err, NULL, NULL);
+                capture_error(c, we.path, we.err, NULL, NULL);
             is_root = false;
             continue;
         }
@@ -516,7 +516,7 @@ static int capture_path(capture_ctx *c, const char *root)
             continue; /* and, for a directory, not descended into */
         if (S_ISDIR(we.st.st_mode))
             bkp_walk_descend(w);
-        if ((rc = capture_entry(c, &we)) || (rc = drain(c, false)))
+        if ((rc = capture_entry(c, &we)) || (rc = capture_drain(c, false)))
             break;
         const bkp_capture_stats *s = &c->out->stats;
         bkp_progress_meter(c->o->dataset, s->files + s->links, c->o->expect_files, "files",
@@ -549,7 +549,7 @@ static int capture_stream(capture_ctx *c)
     archive_entry_copy_gname(e, st->gname);
     archive_entry_set_mtime(e, st->mtime, 0);
     archive_entry_set_size(e, 0);
-    enqueue_item(c, p);
+    capture_enqueue(c, p);
     int rc = capture_read_stream(c, p, st->fd, st->cancel_fd);
     c->out->stats.files = 1;
     c->out->stats.bytes = (uint64_t)archive_entry_size(e);
@@ -573,24 +573,63 @@ static void stop_workers(capture_ctx *c)
     c->nthreads = 0;
 }
 
+char **bkp_capture_roots(const char *const *paths, size_t npaths, size_t *n)
+{
+    char **v = calloc(npaths + 1, sizeof(*v));
+    *n = 0;
+    for (size_t i = 0; v && i < npaths; i++)
+        if (!(v[(*n)++] = bkp_walk_root(paths[i]))) {
+            bkp_capture_roots_free(v, *n);
+            return NULL;
+        }
+    if (!v)
+        return NULL;
+    qsort(v, *n, sizeof(*v), by_walk_order);
+    /* One below another comes right after it, or after what else lies below it. */
+    size_t k = 0;
+    for (size_t i = 0; i < *n; i++) {
+        if (k && bkp_walk_below(v[k - 1], v[i]))
+            free(v[i]);
+        else
+            v[k++] = v[i];
+    }
+    v[k] = NULL;
+    *n = k;
+    return v;
+}
+
+void bkp_capture_roots_free(char **roots, size_t n)
+{
+    for (size_t i = 0; roots && i < n; i++)
+        free(roots[i]);
+    free(roots);
+}
+
+int bkp_capture_add_error(bkp_capture *c, const char *path, const char *message)
+{
+    bkp_capture_error *e = realloc(c->errors, (c->nerrors + 1) * sizeof(*e));
+    if (!e)
+        return -ENOMEM;
+    c->errors = e;
+    e[c->nerrors].path = strdup(path);
+    e[c->nerrors].message = strdup(message);
+    if (!e[c->nerrors].path || !e[c->nerrors].message) {
+        free(e[c->nerrors].path);
+        free(e[c->nerrors].message);
+        return -ENOMEM;
+    }
+    c->nerrors++;
+    return 0;
+}
+
 /* The roots as the walk names them. The walk order runs across the roots
  * too, so that the files cache merges with them whatever order the policy
  * lists them in. */
 static int collect_roots(capture_ctx *c)
 {
     const bkp_capture_opts *o = c->o;
-    bkp_capture *out = c->out;
-
-    out->paths = calloc(o->npaths ? o->npaths : 1, sizeof(*out->paths));
-    if (!out->paths)
-        return -ENOMEM;
-    for (size_t i = 0; i < o->npaths; i++) {
-        if (!(out->paths[i] = bkp_walk_root(o->paths[i])))
-            return -ENOMEM;
-        out->npaths++;
-    }
-    qsort(out->paths, out->npaths, sizeof(*out->paths), by_walk_order);
-    return 0;
+    c->out->paths = bkp_capture_roots(o->paths, o->npaths, &c->out->npaths);
+    return c->out->paths ? 0 : -ENOMEM;
 }
 
 /* What the walk works with: read slabs, the hard links seen, the previous
@@ -654,7 +693,7 @@ static int finish_capture(capture_ctx *c, int rc)
     bkp_capture *out = c->out;
 
     if (!rc)
-        rc = drain(c, true);
+        rc = capture_drain(c, true);
     stop_workers(c);
     if (c->have_history && !o->no_cache)
         out->stats.files_deleted = bkp_fcache_unseen(c->old_cache);
@@ -689,7 +728,7 @@ static void capture_free(capture_ctx *c)
     while (c->head) {
         pending *p = c->head;
         c->head = p->next;
-        pending_free(p);
+        capture_pending_free(p);
     }
     bkp_tree_writer_free(c->tw);
     bkp_fcache_free(c->old_cache);
@@ -724,7 +763,9 @@ int bkp_capture_run(bkp_repo *r, const bkp_capture_opts *o, bkp_capture *out)
     c.started_ns = now.tv_sec * 1000000000LL + now.tv_nsec;
     if (o->stream)
         rc = capture_stream(&c);
-    for (size_t i = 0; i < out->npaths && !rc; i++)
+    else if (o->remote)
+        rc = capture_remote(&c);
+    for (size_t i = 0; i < out->npaths && !rc && !o->remote; i++)
         rc = capture_path(&c, out->paths[i]);
     if (!rc && c.roots_read == 0) {
         /* Nothing at all could be read (an unmounted volume): an empty

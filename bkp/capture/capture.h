@@ -35,9 +35,22 @@ typedef struct bkp_capture_stream {
     const char *uname, *gname;
 } bkp_capture_stream;
 
+/* A data set's paths on another server: the pax archive its agent sends of
+ * them (pax.h), read from `fd` to its end, each entry held to the rule of
+ * bkp_pax_check against the paths asked for (the options' `paths`, as
+ * bkp_capture_roots gives them, in that order). An entry that breaks it
+ * fails the capture (-EBADMSG, said): a source may be the attacker's.
+ * Whether the agent's walk ended well is the caller's to judge. */
+typedef struct bkp_capture_remote {
+    int fd;
+    int cancel_fd; /* readable: give up (-ECANCELED); -1: none */
+    const char *host; /* its name, for messages */
+} bkp_capture_remote;
+
 typedef struct bkp_capture_opts {
     const char *dataset;
     const bkp_capture_stream *stream; /* or NULL: the paths below */
+    const bkp_capture_remote *remote; /* or NULL: the paths are this host's */
     const char *const *paths; /* absolute or relative to the working directory */
     size_t npaths;
     int workers;   /* 0: one per online CPU */
@@ -91,6 +104,17 @@ typedef struct bkp_capture {
     char **paths; /* the absolute paths captured */
     size_t npaths;
 } bkp_capture;
+
+/* `paths` as a capture walks them: absolute (against the working
+ * directory), normalised, sorted in walk order, and none below another
+ * (it is walked with it). NULL-terminated, `*n` of them; NULL without
+ * memory. Free with bkp_capture_roots_free. */
+char **bkp_capture_roots(const char *const *paths, size_t npaths, size_t *n);
+void bkp_capture_roots_free(char **roots, size_t n);
+
+/* Add to `c` a path left out for `message` (English): what a caller
+ * learns after the capture (the agent's count of what it could not read). */
+int bkp_capture_add_error(bkp_capture *c, const char *path, const char *message);
 
 /* 0 when everything was captured (possibly with `errors` for single files);
  * a negative code when the capture as a whole failed (nothing to seal). */

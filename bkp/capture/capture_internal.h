@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include <archive.h>
 
@@ -89,11 +90,34 @@ typedef struct capture_ctx {
 
 #define READ_BLOCK (1U << 20) /* one pread */
 
+/* capture.c: the item stream every input feeds. */
+
+/* A path left out: `err` (a negative errno) or, when 0, `why` (English,
+ * N_) followed by `said` (libarchive's words, or NULL); warned, listed. */
+void capture_error(capture_ctx *c, const char *path, int err, const char *why, const char *said);
+/* Queue `p` (owned from here) behind the items before it. */
+void capture_enqueue(capture_ctx *c, pending *p);
+/* Write finished items, in order, to the tree; with `all`, wait for each. */
+int capture_drain(capture_ctx *c, bool all);
+void capture_pending_free(pending *p);
+void capture_drop_content(pending *p);
+/* What the files cache knew of `p->path` with stat `st` (capture.c). */
+int capture_lookup_cache(capture_ctx *c, pending *p, const struct stat *st);
+/* A regular file's bytes all given: its last chunks cut, its map of
+ * regions made (none when dense), its size the bytes' end if it grew. */
+int capture_regions_done(capture_ctx *c, pending *p, const char *path);
+
+/* capture_pax.c: the trees a source server's agent sends (pax.h). */
+int capture_remote(capture_ctx *c);
+
 /* A worker thread: stores queued chunks until told to stop. */
 void *capture_worker(void *arg);
 /* Read [off, off + len) of the file, or to its end, cutting chunks as the
  * bytes come and queueing them for the workers. */
 int capture_read_range(capture_ctx *c, pending *p, int fd, uint64_t off, uint64_t len);
+/* `len` bytes of the file at `off`, given (not read): copied into the
+ * slabs, chunked as they come. */
+int capture_take(capture_ctx *c, pending *p, const void *buf, size_t len, uint64_t off);
 /* Read a stream (a pipe) to its end, cutting chunks as the bytes come;
  * -ECANCELED as soon as `cancel` (-1: none) is readable. */
 int capture_read_stream(capture_ctx *c, pending *p, int fd, int cancel);

@@ -197,6 +197,29 @@ int capture_read_range(capture_ctx *c, pending *p, int fd, uint64_t off, uint64_
     return 0;
 }
 
+int capture_take(capture_ctx *c, pending *p, const void *buf, size_t len, uint64_t off)
+{
+    const uint8_t *b = buf;
+    while (len) {
+        int rc = slab_room(c);
+        if (rc)
+            return rc;
+        size_t room = bkp_slab_size(c->slabs) - c->cur->len;
+        size_t n = len < room ? len : room;
+        memcpy(c->cur->data + c->cur->len, b, n);
+        if ((rc = capture_add_region(p, off, n)))
+            return rc;
+        c->cur->len += n;
+        b += n;
+        off += n;
+        len -= n;
+        c->out->stats.bytes_read += n;
+        if ((rc = capture_cut(c, p, false)))
+            return rc;
+    }
+    return 0;
+}
+
 int capture_read_stream(capture_ctx *c, pending *p, int fd, int cancel)
 {
     uint64_t off = 0;

@@ -76,6 +76,12 @@ int bkp_walk_cmp(const char *a, const char *b)
     return bkp_walk_cmpn(a, strlen(a), b, strlen(b));
 }
 
+bool bkp_walk_below(const char *a, const char *b)
+{
+    size_t n = strlen(a);
+    return !strncmp(a, b, n) && (b[n] == '/' || !b[n] || (n == 1 && a[0] == '/'));
+}
+
 int bkp_walk_open(const char *root, bool one_fs, bkp_walk **out)
 {
     bkp_walk *w = calloc(1, sizeof(*w));

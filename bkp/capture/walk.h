@@ -64,6 +64,9 @@ void bkp_walk_free(bkp_walk *w);
 /* <0, 0, >0 as a walk reaches `a` before, at or after `b` (paths of one
  * walk, or of walks whose roots are sorted with this order). */
 int bkp_walk_cmp(const char *a, const char *b);
+/* Is `b` below `a` (absolute, normalised), or `a` itself? What lies
+ * between them in a walk's order is below `a` too. */
+bool bkp_walk_below(const char *a, const char *b);
 /* The same for paths given by length (no NUL inside). */
 int bkp_walk_cmpn(const char *a, size_t an, const char *b, size_t bn);
 

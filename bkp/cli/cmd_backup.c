@@ -114,7 +114,7 @@ static int stream_failed(const pol_dataset *d, cli_backup *b, int rc, char *en, 
     char shown[300], check[400];
     b->stream_rc = rc;
     ops_stream_why(rc, &b->stream, d, en, shown, NULL, n < sizeof(shown) ? n : sizeof(shown));
-    if (d->host && (rc == -ECHILD || rc == -ENODATA))
+    if (d->host && cmd->command && (rc == -ECHILD || rc == -ENODATA))
         snprintf(check, sizeof(check),
                  _("run the agent's command %s by hand on %s, as the agent's user there"),
                  cmd->command, d->host);
@@ -129,7 +129,15 @@ static int stream_failed(const pol_dataset *d, cli_backup *b, int rc, char *en, 
     size_t t = strlen(b->stream.tail);
     while (t > 0 && b->stream.tail[t - 1] == '.')
         b->stream.tail[--t] = '\0';
-    if (b->stream.tail[0])
+    if (!cmd->command && b->stream.tail[0])
+        bkp_error(_("%s: the walk of its paths on %s %s; the agent's last output: %s. Nothing "
+                    "was sealed, earlier generations are untouched; %s"),
+                  d->name, d->host, shown, b->stream.tail, check);
+    else if (!cmd->command)
+        bkp_error(_("%s: the walk of its paths on %s %s. Nothing was sealed, earlier "
+                    "generations are untouched; %s"),
+                  d->name, d->host, shown, check);
+    else if (b->stream.tail[0])
         bkp_error(_("%s: the stream's command %s; its last output: %s. Nothing was sealed, "
                     "earlier generations are untouched; %s"),
                   d->name, shown, b->stream.tail, check);
@@ -140,11 +148,42 @@ static int stream_failed(const pol_dataset *d, cli_backup *b, int rc, char *en, 
     return rc;
 }
 
-/* A stream's command: run here (a hook of ours) or by the agent of a host. */
+/* A stream's command: run here (a hook of ours) or by the agent of a host;
+ * or the walk of a host's paths by its agent. */
 typedef struct stream_proc {
     bkp_hook_proc *local;
     bkp_remote *remote;
+    bool tree;
+    uint64_t unreadable; /* what the agent's walk could not read */
+    char **roots;        /* the paths asked for (bkp_capture_roots) */
+    size_t nroots;
 } stream_proc;
+
+/* The paths of `d` on its host: asked of the agent there, its archive the
+ * capture's input (`rm`). */
+static int tree_start(cli *c, const pol_dataset *d, const bkp_capture_opts *o,
+                      bkp_capture_remote *rm, stream_proc *sp)
+{
+    const pol_host *h = pol_host_find(c->policy, d->host);
+    bkp_remote_host rh;
+    *rm = (bkp_capture_remote){.fd = -1, .cancel_fd = -1, .host = d->host};
+    sp->tree = true;
+    if (!h)
+        return -EINVAL; /* the policy's cross-check refuses it first */
+    if (!(sp->roots = bkp_capture_roots(o->paths, o->npaths, &sp->nroots)))
+        return -ENOMEM;
+    ops_remote_host(h, &rh);
+    bkp_wire_tree t = {.one_fs = o->one_fs,
+                       .paths = sp->roots,
+                       .npaths = sp->nroots,
+                       .exclude = (char **)o->exclude,
+                       .nexclude = o->nexclude};
+    bkp_info(_("%s: the paths on %s"), d->name, d->host);
+    int rc = bkp_remote_start_tree(&rh, &t, 0, &rm->fd, &sp->unreadable, &sp->remote);
+    if (!rc)
+        rm->cancel_fd = bkp_remote_cancel_fd(sp->remote);
+    return rc;
+}
 
 /* Data set `d` is a stream: its command started, its output the capture's
  * input (`st`), owned by the user it runs as (`u`, the caller's to clear
@@ -200,13 +239,15 @@ static int stream_start(cli *c, const pol_dataset *d, bkp_capture_stream *st, st
 static int stream_end(const pol_dataset *d, stream_proc *sp, int rc, const bkp_capture *cap,
                       cli_backup *b, char *en, size_t n)
 {
-    bool ours = rc && rc != -ECANCELED; /* the capture failed, not the command */
+    /* The capture failed, not the command: a connection that ended (or
+     * was cut) is the remote's to say. */
+    bool ours = rc && rc != -ECANCELED && !(sp->tree && rc == -EPIPE);
     int src = sp->remote ? bkp_remote_finish(sp->remote, ours, &b->stream)
                          : bkp_hook_finish(sp->local, ours, &b->stream);
     b->stream_ran = true;
     if (ours)
         return rc;
-    if (!src && cap->stats.bytes == 0)
+    if (!src && !sp->tree && cap->stats.bytes == 0)
         src = -ENODATA; /* a dump that wrote elsewhere, or nothing: not a good generation */
     if (!(src = src ? src : rc))
         return 0;
@@ -233,10 +274,19 @@ int cli_backup_run(cli *c, const bkp_capture_opts *o, const pol_dataset *d, cli_
             }
     bkp_gen_list_free(v, n);
     bkp_capture_stream st;
+    bkp_capture_remote rm;
     stream_proc proc = {0};
     bkp_cmd_user user = {0};
     char why[300];
-    if (d && d->stream.command.command) {
+    if (d && d->host && !d->stream.command.command) {
+        int src = tree_start(c, d, o, &rm, &proc);
+        if (src) {
+            stream_failed(d, b, src, why, sizeof(why));
+            bkp_capture_roots_free(proc.roots, proc.nroots);
+            return audit_backup(c, o->dataset, b, why, EXIT_FAILED);
+        }
+        with.remote = &rm;
+    } else if (d && d->stream.command.command) {
         int src = stream_start(c, d, &st, &proc, &user);
         if (src) {
             bkp_cmd_user_clear(&user);
@@ -248,17 +298,31 @@ int cli_backup_run(cli *c, const bkp_capture_opts *o, const pol_dataset *d, cli_
     int rc = bkp_capture_run(c->r, &with, &cap);
     bkp_cmd_user_clear(&user); /* the capture has recorded its names */
     if (proc.local || proc.remote) {
-        close(st.fd);
+        close(proc.tree ? rm.fd : st.fd);
         int src = stream_end(d, &proc, rc, &cap, b, why, sizeof(why));
+        bkp_capture_roots_free(proc.roots, proc.nroots);
         if (src && src == b->stream_rc) {
             bkp_capture_clear(&cap);
             return audit_backup(c, o->dataset, b, why, EXIT_FAILED);
         }
+        if (!rc && proc.unreadable) {
+            /* Named on the source (the agent's last lines): counted here. */
+            char msg[600];
+            snprintf(msg, sizeof(msg), "%llu path(s) could not be read there: %s",
+                     (unsigned long long)proc.unreadable, b->stream.tail);
+            bkp_warn(_("%s: %llu path(s) on %s could not be read by the agent and are left out; "
+                       "its last output: %s"),
+                     d->name, (unsigned long long)proc.unreadable, d->host, b->stream.tail);
+            if (bkp_capture_add_error(&cap, d->host, msg))
+                rc = -ENOMEM;
+        }
     }
     if (rc) {
-        bkp_error(_("the backup of %s failed (%s); nothing was sealed, earlier generations are "
-                    "untouched. Fix the cause and run it again"),
-                  o->dataset, bkp_strerror(rc));
+        /* What a source sent that was not taken is said by the capture, with the rule it broke. */
+        if (!(proc.tree && rc == -EBADMSG))
+            bkp_error(_("the backup of %s failed (%s); nothing was sealed, earlier generations "
+                        "are untouched. Fix the cause and run it again"),
+                      o->dataset, bkp_strerror(rc));
         bkp_capture_clear(&cap);
         return audit_backup(c, o->dataset, b, bkp_strerror_en(rc), EXIT_FAILED);
     }

@@ -115,6 +115,7 @@ struct bkp_remote {
     bkp_wire_end end;
     char why[400];
     char pinned[64]; /* the pinned key's fingerprint */
+    uint64_t *unreadable; /* a walk's: where its end's count goes, or NULL */
 };
 
 static void conn_free(bkp_remote *r)
@@ -394,6 +395,20 @@ int bkp_remote_start(const bkp_remote_host *h, const char *command, int64_t time
     return begin(h, request, timeout, data, out);
 }
 
+int bkp_remote_start_tree(const bkp_remote_host *h, const bkp_wire_tree *t, int64_t timeout,
+                          int *data, uint64_t *unreadable, bkp_remote **out)
+{
+    char *request = bkp_wire_tree_request(t);
+    if (!request)
+        return -EINVAL;
+    int rc = begin(h, request, timeout, data, out);
+    free(request);
+    *unreadable = 0;
+    if (!rc)
+        (*out)->unreadable = unreadable;
+    return rc;
+}
+
 int bkp_remote_cancel_fd(const bkp_remote *r)
 {
     return r ? bkp_hook_cancel_fd(r->ssh) : -1;
@@ -473,6 +488,8 @@ static int judge(bkp_remote *r, int src, bkp_hook_result *res)
     res->timed_out = r->end.timed_out; /* the agent's own limit */
     res->left_running = r->end.left_running;
     res->held_open = r->end.held_open;
+    if (r->unreadable)
+        *r->unreadable = r->end.unreadable;
     return r->end.timed_out || r->end.exit_code != 0 || r->end.signal || r->end.left_running ||
                    r->end.held_open
                ? -ECHILD

@@ -73,6 +73,13 @@ typedef struct bkp_remote bkp_remote;
 int bkp_remote_start(const bkp_remote_host *h, const char *command, int64_t timeout, int *data,
                      bkp_remote **out) __attribute__((warn_unused_result));
 int bkp_remote_finish(bkp_remote *r, bool stop, bkp_hook_result *res);
+/* The same for trees (wire.h): `*data` receives the pax archive of `t`'s
+ * paths (bkp/capture/pax.h) as the agent walks them; a walk "exits" 0,
+ * and on a good end `*unreadable` counts the paths the agent could not
+ * read there (the tail names the last). */
+int bkp_remote_start_tree(const bkp_remote_host *h, const bkp_wire_tree *t, int64_t timeout,
+                          int *data, uint64_t *unreadable, bkp_remote **out)
+    __attribute__((warn_unused_result));
 /* Readable when the reader of `*data` must give up (hook.h). */
 int bkp_remote_cancel_fd(const bkp_remote *r);
 /* Ask `h` what its agent serves: 0 with `*out`, or as bkp_remote_finish

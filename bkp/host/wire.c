@@ -11,6 +11,8 @@
 #include <jansson.h>
 #include <lz4.h>
 
+#include "bkp/capture/walk.h"
+#include "bkp/io/bytes.h"
 #include "bkp/io/fdio.h"
 #include "bkp/io/text.h"
 #include "bkp/store/layout.h"
@@ -227,9 +229,15 @@ int bkp_wire_end_parse(const void *buf, size_t len, bkp_wire_end *out)
         ok = json_is_boolean(b);
         *to[i] = ok && json_is_true(b);
     }
+    /* A walk's paths left out: absent in a run's end. */
+    json_t *un = json_object_get(j, "unreadable");
+    if (ok && un)
+        ok = json_is_integer(un) && json_integer_value(un) >= 0 &&
+             json_integer_value(un) <= (json_int_t)1 << 53;
     if (ok) {
         out->exit_code = (int)json_integer_value(ex);
         out->signal = (int)json_integer_value(sig);
+        out->unreadable = un ? (uint64_t)json_integer_value(un) : 0;
     }
     json_decref(j);
     return ok ? 0 : -EBADMSG;
@@ -237,10 +245,167 @@ int bkp_wire_end_parse(const void *buf, size_t len, bkp_wire_end *out)
 
 char *bkp_wire_end_emit(const bkp_wire_end *e, size_t *len)
 {
-    return emit(json_pack("{s:i, s:i, s:b, s:b, s:b}", "exit_code", e->exit_code, "signal",
+    json_t *j = json_pack("{s:i, s:i, s:b, s:b, s:b}", "exit_code", e->exit_code, "signal",
                           e->signal, "timed_out", e->timed_out, "left_running", e->left_running,
-                          "held_open", e->held_open),
-                len);
+                          "held_open", e->held_open);
+    if (j && e->unreadable &&
+        json_object_set_new(j, "unreadable", json_integer((json_int_t)e->unreadable))) {
+        json_decref(j);
+        return NULL;
+    }
+    return emit(j, len);
+}
+
+/* ---- the tree request ---- */
+
+static bool word_byte_plain(unsigned char b)
+{
+    return b > 0x20 && b < 0x7f && b != '%';
+}
+
+/* `s` as one word of the request, appended to `b`. */
+static bool put_word(bkp_buf *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    if (!*s)
+        return false;
+    bkp_buf_put(b, " ", 1);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        char esc[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+        if (word_byte_plain(*p))
+            bkp_buf_put(b, p, 1);
+        else
+            bkp_buf_put(b, esc, 3);
+    }
+    return !b->failed;
+}
+
+static bool pattern_ok(const char *s)
+{
+    if (!*s || strlen(s) > 4095)
+        return false;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return false;
+    return true;
+}
+
+/* `paths[i]` after `paths[i - 1]` as the walk reaches them, and not below it. */
+static bool in_order(char *const *paths, size_t i)
+{
+    /* A root below an earlier one comes right after it, or after others
+     * below it: the one before is enough to look at. */
+    return !i ||
+           (bkp_walk_cmp(paths[i - 1], paths[i]) < 0 && !bkp_walk_below(paths[i - 1], paths[i]));
+}
+
+char *bkp_wire_tree_request(const bkp_wire_tree *t)
+{
+    bkp_buf b;
+    bool ok = t->npaths > 0 && t->npaths <= BKP_WIRE_LIST && t->nexclude <= BKP_WIRE_LIST;
+    bkp_buf_init(&b);
+    bkp_buf_put(&b, "tree", 4);
+    if (t->one_fs)
+        bkp_buf_put(&b, " -x", 3);
+    for (size_t i = 0; ok && i < t->nexclude; i++) {
+        bkp_buf_put(&b, " -e", 3);
+        ok = pattern_ok(t->exclude[i]) && put_word(&b, t->exclude[i]);
+    }
+    for (size_t i = 0; ok && i < t->npaths; i++)
+        ok = bkp_wire_path_ok(t->paths[i]) && in_order(t->paths, i) && put_word(&b, t->paths[i]);
+    bkp_buf_put(&b, "", 1);
+    if (!ok || b.failed) {
+        bkp_buf_free(&b);
+        return NULL;
+    }
+    return (char *)b.data;
+}
+
+static int unhex(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* The next word of `*s` (after one space) decoded: malloc'd, NULL when
+ * there is none or it is not written as put_word writes. */
+static char *get_word(const char **s)
+{
+    const char *p = *s;
+    if (*p != ' ' || !p[1] || p[1] == ' ')
+        return NULL;
+    size_t n = strcspn(++p, " ");
+    char *out = malloc(n + 1), *o = out;
+    for (size_t i = 0; out && i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        int hi, lo;
+        if (word_byte_plain(c))
+            *o++ = (char)c;
+        else if (c == '%' && i + 2 < n && (hi = unhex(p[i + 1])) >= 0 &&
+                 (lo = unhex(p[i + 2])) >= 0 && (hi || lo) &&
+                 !word_byte_plain((unsigned char)(hi << 4 | lo))) {
+            *o++ = (char)(hi << 4 | lo);
+            i += 2;
+        } else {
+            free(out);
+            return NULL;
+        }
+    }
+    if (out)
+        *o = '\0';
+    *s = p + n;
+    return out;
+}
+
+static bool add_to(char ***v, size_t *n, char *s)
+{
+    char **m = *n < BKP_WIRE_LIST ? realloc(*v, (*n + 2) * sizeof(char *)) : NULL;
+    if (!m)
+        return false;
+    m[(*n)++] = s;
+    m[*n] = NULL;
+    *v = m;
+    return true;
+}
+
+int bkp_wire_tree_parse(const char *request, bkp_wire_tree *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (!request || strncmp(request, "tree ", 5))
+        return -EBADMSG;
+    const char *p = request + 4;
+    bool ok = true;
+    if (!strncmp(p, " -x ", 4)) {
+        out->one_fs = true;
+        p += 3;
+    }
+    while (ok && !strncmp(p, " -e ", 4)) {
+        p += 3;
+        char *w = get_word(&p);
+        ok = w && pattern_ok(w) && add_to(&out->exclude, &out->nexclude, w);
+        if (!ok)
+            free(w);
+    }
+    while (ok && *p) {
+        char *w = get_word(&p);
+        ok = w && bkp_wire_path_ok(w) && add_to(&out->paths, &out->npaths, w) &&
+             in_order(out->paths, out->npaths - 1);
+        if (!ok && out->npaths && out->paths[out->npaths - 1] == w)
+            w = NULL; /* the list's now */
+        if (!ok)
+            free(w);
+    }
+    if (!ok || !out->npaths) {
+        bkp_wire_tree_clear(out);
+        return -EBADMSG;
+    }
+    return 0;
+}
+
+void bkp_wire_tree_clear(bkp_wire_tree *t)
+{
+    free_list(t->paths, t->npaths);
+    free_list(t->exclude, t->nexclude);
+    memset(t, 0, sizeof(*t));
 }
 
 int bkp_wire_refused_parse(const void *buf, size_t len, char *why, size_t size)

@@ -4,8 +4,9 @@
  *
  * The backup server's request is the command line of the SSH session; the
  * source's sshd hands it to the agent (the forced command of the backup
- * server's key) in SSH_ORIGINAL_COMMAND: `hello`, or `run NAME`. Nothing
- * else is a request, and nothing of it is given to a shell.
+ * server's key) in SSH_ORIGINAL_COMMAND: `hello`, `run NAME`, or `tree
+ * [-x] [-e PATTERN]… PATH…` (bkp_wire_tree). Nothing else is a request,
+ * and nothing of it is given to a shell.
  *
  * The agent answers on its standard output with frames: one byte of type,
  * the payload's length in four bytes (big-endian, at most BKP_WIRE_MAX),
@@ -13,7 +14,8 @@
  *
  *   'H' hello    JSON: protocol (1), the agent's version, the trees it may
  *                read and the names of the commands it may run. First.
- *   'D' data     the next bytes of the command's standard output.
+ *   'D' data     the next bytes of the command's standard output, or of
+ *                the trees' pax archive (bkp/capture/pax.h).
  *   'Z' data     the same, LZ4-compressed: four bytes of their length
  *                (big-endian, at most BKP_WIRE_DATA), then an LZ4 block.
  *                The agent sends it where it is smaller (a dump's text
@@ -95,11 +97,14 @@ int bkp_wire_hello_parse(const void *buf, size_t len, bkp_wire_hello *out);
 char *bkp_wire_hello_emit(const bkp_wire_hello *h, size_t *len);
 void bkp_wire_hello_clear(bkp_wire_hello *h);
 
-/* How a run's command ended. */
+/* How a run's command ended, or a tree's walk: a walk "exits" 0, and
+ * `unreadable` counts the paths it could not read (named on the session's
+ * standard error) and left out. */
 typedef struct bkp_wire_end {
     int exit_code; /* -1 when it did not exit */
     int signal;    /* 0 when it was not ended by one */
     bool timed_out, left_running, held_open;
+    uint64_t unreadable; /* at most 2^53 */
 } bkp_wire_end;
 int bkp_wire_end_parse(const void *buf, size_t len, bkp_wire_end *out);
 char *bkp_wire_end_emit(const bkp_wire_end *e, size_t *len);
@@ -111,6 +116,30 @@ int bkp_wire_data(const bkp_wire_frame *f, uint8_t *out);
 /* Send `len` (at most BKP_WIRE_DATA) bytes as a Z frame when LZ4 makes
  * them smaller by a tenth, else as a D frame. */
 int bkp_wire_send_data(int fd, const void *buf, size_t len) __attribute__((warn_unused_result));
+
+/* A request for trees: every path below each of `paths` (absolute,
+ * bkp_wire_path_ok, sorted as a walk reaches them, none below another),
+ * `one_fs` not crossing mount points, what matches one of `exclude`
+ * (shell patterns as walk.h takes them) left out. At most BKP_WIRE_LIST
+ * of each. On the command line each is one word, its bytes outside
+ * printable ASCII, and '%', written %XX (two upper-case hex digits):
+ *   tree [-x] [-e PATTERN]… PATH…
+ * Both ends keep this one grammar: the backup server writes it, the agent
+ * reads it strictly (a byte not so written, an empty word, a pattern that
+ * holds a control byte: not a request). */
+typedef struct bkp_wire_tree {
+    bool one_fs;
+    char **paths; /* owned */
+    size_t npaths;
+    char **exclude; /* owned */
+    size_t nexclude;
+} bkp_wire_tree;
+/* The request's line (malloc'd), or NULL for a tree of no path, a path or
+ * pattern that is not one, or without memory. */
+char *bkp_wire_tree_request(const bkp_wire_tree *t);
+/* `request` read: 0, or -EBADMSG (`out` then empty). */
+int bkp_wire_tree_parse(const char *request, bkp_wire_tree *out);
+void bkp_wire_tree_clear(bkp_wire_tree *t);
 
 /* Why a request was refused: a sentence for people, made safe for a log
  * (text.h), cut to `size` bytes. */

@@ -4,12 +4,16 @@
 #include "bkp/ops/agent.h"
 
 #include <errno.h>
+#include <libgen.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "bkp/capture/pax.h"
+#include "bkp/capture/walk.h"
 #include "bkp/host/hook.h"
 #include "bkp/host/wire.h"
 #include "bkp/io/i18n.h"
@@ -137,21 +141,116 @@ static int run(const pol_agent *a, const char *name, int out)
     return send_json(out, BKP_WIRE_END, bkp_wire_end_emit(&e, &len), &len);
 }
 
+/* May `path` (absolute, normalised) be read? It is one of the agent's
+ * `read:` trees or below one, also once the links of the folders above it
+ * are followed: the walk follows none below it, but the path to it is the
+ * kernel's to resolve, and a link there must not lead out. */
+static bool readable(const pol_agent *a, const char *path)
+{
+    char *norm = bkp_walk_root(path);
+    bool ok = norm && !strcmp(norm, path);
+    free(norm);
+    for (size_t i = 0; ok && i < a->nread; i++) {
+        char *tree = bkp_walk_root(a->read[i]), *parent = strdup(path);
+        char tree_real[PATH_MAX], parent_real[PATH_MAX];
+        bool found = tree && bkp_walk_below(tree, path) &&
+                     (!strcmp(tree, path) ||
+                      (parent && realpath(tree, tree_real) && realpath(dirname(parent), parent_real) &&
+                       bkp_walk_below(tree_real, parent_real)));
+        free(tree);
+        free(parent);
+        if (found)
+            return true;
+    }
+    return false;
+}
+
+/* The archive's bytes into data frames of BKP_WIRE_DATA bytes. */
+typedef struct framer {
+    int out;
+    size_t len;
+    uint8_t buf[BKP_WIRE_DATA];
+} framer;
+
+static int frame_put(void *ctx, const void *buf, size_t len)
+{
+    framer *f = ctx;
+    const uint8_t *b = buf;
+    while (len) {
+        size_t n = sizeof(f->buf) - f->len < len ? sizeof(f->buf) - f->len : len;
+        memcpy(f->buf + f->len, b, n);
+        f->len += n;
+        b += n;
+        len -= n;
+        if (f->len == sizeof(f->buf)) {
+            int rc = bkp_wire_send_data(f->out, f->buf, f->len);
+            if (rc)
+                return rc;
+            f->len = 0;
+        }
+    }
+    return 0;
+}
+
+static int tree(const pol_agent *a, const char *request, int out)
+{
+    bkp_wire_tree t;
+    char why[600];
+    if (bkp_wire_tree_parse(request, &t))
+        return refuse(out, "the tree request is not one this agent reads (tree [-x] [-e "
+                           "PATTERN]... PATH..., each word %XX-escaped)");
+    for (size_t i = 0; i < t.npaths; i++)
+        if (!readable(a, t.paths[i])) {
+            char *safe = bkp_text_safe(t.paths[i], BKP_TEXT_FIELD);
+            snprintf(why, sizeof(why),
+                     "%.300s is not below the read: trees of %s on this server; add it there if "
+                     "it is to be backed up",
+                     safe ? safe : "?", a->file);
+            free(safe);
+            bkp_wire_tree_clear(&t);
+            return refuse(out, why);
+        }
+    framer *f = calloc(1, sizeof(*f));
+    if (!f) {
+        bkp_wire_tree_clear(&t);
+        return -ENOMEM;
+    }
+    f->out = out;
+    bkp_pax_send_opts o = {.roots = t.paths,
+                           .nroots = t.npaths,
+                           .one_fs = t.one_fs,
+                           .exclude = t.exclude,
+                           .nexclude = t.nexclude};
+    bkp_wire_end e = {0};
+    int rc = bkp_pax_send(&o, frame_put, f, &e.unreadable);
+    if (!rc && f->len)
+        rc = bkp_wire_send_data(out, f->buf, f->len);
+    free(f);
+    bkp_wire_tree_clear(&t);
+    if (rc)
+        return rc;
+    size_t len;
+    return send_json(out, BKP_WIRE_END, bkp_wire_end_emit(&e, &len), &len);
+}
+
 int ops_agent_serve(const pol_agent *a, const char *version, const char *request, int out)
 {
     int rc = hello(a, version, out);
     if (rc)
         return rc;
     if (!request || !*request)
-        return refuse(out, "no request: this key only serves the backup server's `hello` or "
-                           "`run NAME`, as the forced command of its authorized_keys line");
+        return refuse(out, "no request: this key only serves the backup server's `hello`, "
+                           "`run NAME` or `tree PATH...`, as the forced command of its "
+                           "authorized_keys line");
     if (!strcmp(request, "hello"))
         return 0;
     if (!strncmp(request, "run ", 4) && bkp_dataset_name_ok(request + 4))
         return run(a, request + 4, out);
+    if (!strncmp(request, "tree ", 5))
+        return tree(a, request, out);
     char why[300];
-    snprintf(why, sizeof(why), "'%.64s' is not a request this agent serves (hello, run NAME)",
-             request);
+    snprintf(why, sizeof(why),
+             "'%.64s' is not a request this agent serves (hello, run NAME, tree PATH...)", request);
     return refuse(out, why);
 }
 

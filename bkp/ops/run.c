@@ -224,10 +224,21 @@ static void judge_backup(int ex, const pol_dataset *d, ops_run_outcome *o)
         o->hook = d->stream.command.command;
         snprintf(o->hook_output, sizeof(o->hook_output), "%s", o->b.stream.tail);
         ops_stream_why(o->b.stream_rc, &o->b.stream, d, en, shown, ja, sizeof(en));
-        snprintf(o->detail, sizeof(o->detail), "the stream's command %s", en);
-        snprintf(o->shown, sizeof(o->shown), _("the stream's command %s"), shown);
-        bkp_i18n_begin(&saved, "ja");
-        snprintf(o->detail_ja, sizeof(o->detail_ja), _("the stream's command %s"), ja);
+        /* The subject: the command, or the agent's walk of the host's paths. */
+        if (d->stream.command.command) {
+            snprintf(o->detail, sizeof(o->detail), "the stream's command %s", en);
+            snprintf(o->shown, sizeof(o->shown), _("the stream's command %s"), shown);
+            bkp_i18n_begin(&saved, "ja");
+            snprintf(o->detail_ja, sizeof(o->detail_ja), _("the stream's command %s"), ja);
+        } else {
+            snprintf(o->detail, sizeof(o->detail), "the walk of its paths on the source server %s",
+                     en);
+            snprintf(o->shown, sizeof(o->shown), _("the walk of its paths on the source server %s"),
+                     shown);
+            bkp_i18n_begin(&saved, "ja");
+            snprintf(o->detail_ja, sizeof(o->detail_ja),
+                     _("the walk of its paths on the source server %s"), ja);
+        }
         bkp_i18n_end(&saved);
     } else if (ex && o->b.suspicious) {
         o->failed = true;

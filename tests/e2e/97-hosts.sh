@@ -24,9 +24,7 @@
 #     compressed one that expands past a frame, a second hello, a bad hello) with escape sequences on its standard
 #     error: refused, no crash, nothing sealed, no escape reaches our
 #     output; one that holds the channel open after its end does not hold
-#     the backup.
-#  4. A data set of paths on a host is refused by the policy at its line
-#     (this version pulls streams only).
+#     the backup. (A host's paths: 97-host-trees.sh.)
 . "$(dirname "$0")/lib.sh"
 need_root
 need_tool sha256sum
@@ -246,8 +244,4 @@ write_policy emr-dump
 cp "$WORK/ak" "$WORK/sshd-emr-db/authorized_keys"
 ok "$BKP" backup karte
 
-# ---- 4. paths on a host: refused at its line ----
-sed -i "s|    stream: { command: scans-tar, name: scans.tar }|    paths: [$WORK/srv/scans]|" "$POL"
-expect_exit 2 "$BKP" policy check
-grep -q "policy.yaml:[0-9]*:.*takes paths from host files" <<<"$ERR" || flunk "paths on a host should be refused at its line: $ERR"
 finish

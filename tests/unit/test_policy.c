@@ -69,8 +69,9 @@ static const struct bad {
 } bad[] = {
     {HEAD DS "colour: blue\n", 5, "unknown key 'colour' in the policy"},
     {HEAD REMOTE(""), 3, "is on host 'emr-db', which is not under hosts"},
-    {HEAD HOST("") "datasets:\n  - name: k\n    host: emr-db\n    paths: [/srv]\n", 7,
-     "takes paths from host emr-db"},
+    {HEAD HOST("") "datasets:\n  - name: k\n    host: emr-db\n    paths: [/dev/sda]\n    "
+                   "read_special: true\n",
+     7, "read_special reads this server's devices"},
     {HEAD HOST("") "datasets:\n  - name: k\n    host: emr-db\n    stream: { command: \"pg_dump "
                    "emr\", name: e.dump }\n",
      7, "its command is the name of a command in the agent's commands"},

@@ -301,7 +301,57 @@ static void test_agent_serves(void **state)
     assert_string_equal(types, "HR");
     serve(a, NULL, -EACCES, types, data, why);
     assert_string_equal(types, "HR");
+    serve(a, "tree /etc", -EACCES, types, data, why);
+    assert_string_equal(types, "HR");
+    assert_non_null(strstr(why, "not below the read: trees"));
+    serve(a, "tree /srv/emr/../../etc", -EACCES, types, data, why);
+    assert_string_equal(types, "HR");
+    serve(a, "tree /srv/emr/x%0A", -EACCES, types, data, why);
+    assert_string_equal(types, "HR");
     pol_agent_free(a);
+}
+
+/* The tree request: written and read back the same, whatever bytes its
+ * words hold; read strictly. */
+static void test_tree_request(void **state)
+{
+    (void)state;
+    char p1[] = "/srv/emr/カルテ 2026", p2[] = "/srv/scans%", e1[] = "*.tmp";
+    char *paths[] = {p1, p2}, *ex[] = {e1};
+    bkp_wire_tree t = {.one_fs = true, .paths = paths, .npaths = 2, .exclude = ex, .nexclude = 1},
+                  back;
+    char *r = bkp_wire_tree_request(&t);
+    assert_non_null(r);
+    assert_null(strchr(r + 5, '\n'));
+    assert_non_null(strstr(r, "%20"));
+    assert_non_null(strstr(r, "%25"));
+    assert_int_equal(bkp_wire_tree_parse(r, &back), 0);
+    assert_true(back.one_fs);
+    assert_int_equal(back.npaths, 2);
+    assert_string_equal(back.paths[0], p1);
+    assert_string_equal(back.paths[1], p2);
+    assert_int_equal(back.nexclude, 1);
+    assert_string_equal(back.exclude[0], e1);
+    bkp_wire_tree_clear(&back);
+    free(r);
+    /* Out of order, nested, twice: not written. */
+    char *swapped[] = {p2, p1}, a[] = "/srv", b[] = "/srv/emr";
+    char *nested[] = {a, b};
+    t = (bkp_wire_tree){.paths = swapped, .npaths = 2};
+    assert_null(bkp_wire_tree_request(&t));
+    t = (bkp_wire_tree){.paths = nested, .npaths = 2};
+    assert_null(bkp_wire_tree_request(&t));
+    static const char *const bad[] = {
+        "tree",           "tree ",           "tree  /a",       "tree /a ",     "tree a",
+        "tree /a /a",     "tree /b /a",      "tree /a /a/b",   "tree /a%2F",   "tree /a%0A",
+        "tree /a%zz",     "tree /a%4",       "tree /a%00",     "tree /a%e3",   "tree -e /a",
+        "tree -x -x /a",  "tree /a -x",      "tree -e %0A /a", "hello /a",     "tree\t/a",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+        if (bkp_wire_tree_parse(bad[i], &back) == 0)
+            fail_msg("'%s' should not be read as a request", bad[i]);
+        assert_int_equal(back.npaths, 0);
+    }
 }
 
 int main(void)
@@ -310,6 +360,7 @@ int main(void)
         cmocka_unit_test(test_frames),          cmocka_unit_test(test_hello),
         cmocka_unit_test(test_end_and_refused), cmocka_unit_test(test_host_keys),
         cmocka_unit_test(test_agent_config),    cmocka_unit_test(test_agent_serves),
+        cmocka_unit_test(test_tree_request),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

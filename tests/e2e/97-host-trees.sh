@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# 97-host-trees — a data set's paths on other servers: the backup server
+# connects to each over SSH, `bkp agent` there (the forced command of our
+# key) walks only what its agent.yaml lets it read and sends the trees; the
+# backup server checks every entry before it stores a byte.
+#
+# Two sshd of the test's own (start_sshd) on 127.0.0.1 and 127.0.0.2.
+#  1. One `bkp run` backs up a tree on each (Japanese names, a hard link
+#     pair, a symbolic link that points out of the tree, an empty folder,
+#     a file of another owner with an xattr, modes and times to the
+#     nanosecond, an excluded pattern); each restores exactly (mtree with
+#     sha256, the xattr); the link is stored as a link, never followed.
+#  2. The agent refuses a path outside its read: trees, and one that a
+#     link of a folder above it would lead out of; nothing is sealed, and
+#     the message says what to change on the source.
+#  3. A host that is down fails its own data set; the other is sealed.
+#  4. A source cut off mid-archive seals nothing; the next run completes.
+#  5. A hostile source (crafted archives in real frames: a name with "..",
+#     a path outside the ones asked for, a hard link to a file not sent,
+#     the same path twice): refused, said, nothing sealed, nothing written
+#     outside the repository.
+. "$(dirname "$0")/lib.sh"
+need_root
+need_tool ssh setfattr getfattr bsdtar python3
+
+start_sshd emr-db 127.0.0.1
+P1=$SSHD_PORT K1=$SSHD_KEY
+start_sshd files 127.0.0.2
+P2=$SSHD_PORT K2=$SSHD_KEY
+
+# ---- the source trees ----
+T1=$WORK/srv/emr/export
+mkdir -p "$T1/カルテ/2026" "$T1/empty" "$WORK/srv/scans/a" "$WORK/secret"
+head -c 3000000 /dev/urandom >"$T1/カルテ/2026/患者-001.pdf"
+echo "紹介状" >"$T1/カルテ/2026/紹介状.txt"
+ln "$T1/カルテ/2026/紹介状.txt" "$T1/カルテ/hardlink.txt"
+ln -s /etc "$T1/up"
+echo "scratch" >"$T1/work.tmp"
+echo "owned" >"$T1/owned.txt"
+chown 1234:2345 "$T1/owned.txt"
+chmod 0640 "$T1/owned.txt"
+setfattr -n user.checksum -v "abc123" "$T1/owned.txt"
+touch -d '2026-01-02 03:04:05.123456789' "$T1/owned.txt"
+head -c 100000 /dev/urandom >"$WORK/srv/scans/a/scan.tif"
+echo "do not send" >"$WORK/secret/key"
+
+cat >"$WORK/sshd-emr-db/agent.yaml" <<YAML
+read: [$WORK/srv/emr]
+YAML
+cat >"$WORK/sshd-files/agent.yaml" <<YAML
+read: [$WORK/srv/scans]
+YAML
+ID=$WORK/etc/ssh/id_ed25519
+mkdir -p "$(dirname "$ID")"
+ssh-keygen -q -t ed25519 -N '' -C bkp -f "$ID" || fail "ssh-keygen failed"
+for h in emr-db files; do
+    printf 'restrict,command="%s agent --config %s" %s\n' "$BKP" "$WORK/sshd-$h/agent.yaml" \
+        "$(cat "$ID.pub")" >"$WORK/sshd-$h/authorized_keys"
+done
+cp "$WORK/sshd-files/authorized_keys" "$WORK/ak-files"
+
+REPO=$WORK/repo
+POL=$WORK/policy.yaml
+write_policy() { # KARTE-PATHS
+    cat >"$POL" <<YAML
+repository: $REPO
+passphrase_file: $PASSFILE
+rule_321: { copies: 1, media_types: 1, offline: 0, offsite: 0 }
+hosts:
+  - name: emr-db
+    ssh: root@127.0.0.1
+    port: $P1
+    identity: $ID
+    host_key: "$K1"
+    connect_timeout: 5s
+  - name: files
+    ssh: root@127.0.0.2
+    port: $P2
+    identity: $ID
+    host_key: "$K2"
+    connect_timeout: 5s
+datasets:
+  - name: karte
+    host: emr-db
+    paths: [$1]
+    exclude: ["*.tmp"]
+    schedule: daily 02:00
+  - name: scans
+    host: files
+    paths: [$WORK/srv/scans]
+    schedule: daily 02:00
+YAML
+}
+write_policy "$T1"
+export BKP_POLICY=$POL
+ok "$BKP" policy check
+ok "$BKP" init --repo "$REPO"
+gens() { "$BKP" generations "$1" --json | grep -c '"seq"' || true; }
+
+# ---- 1. one run, both hosts, restored exactly ----
+ok "$BKP" run --force
+[ "$(gens karte)" = 1 ] && [ "$(gens scans)" = 1 ] || flunk "both data sets should be sealed: $OUT $ERR"
+ok "$BKP" restore karte:latest "$WORK/back"
+ts=$(stat -c %y "$T1")
+rm "$T1/work.tmp" # excluded: not restored
+touch -m -d "$ts" "$T1"
+same_mtree "$T1" "$WORK/back$T1" "the tree of emr-db"
+[ "$(getfattr --only-values -n user.checksum "$WORK/back$T1/owned.txt" 2>/dev/null)" = abc123 ] ||
+    flunk "the xattr of owned.txt should be restored"
+[ "$(readlink "$WORK/back$T1/up")" = /etc ] || flunk "the link should be restored as a link to /etc"
+[ ! -e "$WORK/back$T1/up/passwd" ] || [ -L "$WORK/back$T1/up" ] || flunk "the link was followed"
+ok "$BKP" restore scans:latest "$WORK/back2"
+same_mtree "$WORK/srv/scans" "$WORK/back2$WORK/srv/scans" "the tree of files"
+# Nothing changed: sealed again, nothing new stored.
+ok "$BKP" backup karte --json
+[ "$(json_num bytes_new)" = 0 ] || flunk "an unchanged remote tree should store nothing new: $OUT"
+
+# ---- 2. what the agent refuses ----
+fails() { # WHAT SAID [DATASET]
+    local ds=${3:-karte} before
+    before=$(gens "$ds")
+    expect_exit 1 "$BKP" backup "$ds"
+    grep -q -- "$2" <<<"$ERR" || flunk "$1: the error should say '$2': $ERR"
+    grep -q 'Nothing was sealed\|Nothing is sealed\|nothing is sealed' <<<"$ERR" || flunk "$1: the error should say nothing was sealed: $ERR"
+    [ "$(gens "$ds")" = "$before" ] || flunk "$1: nothing may be sealed"
+}
+write_policy "$WORK/secret"
+fails "a path outside read:" "is not below the read: trees"
+grep -q "secret" <<<"$ERR" || flunk "the refusal should name the path: $ERR"
+write_policy "$T1/up/ssh"
+fails "a path a link leads out of" "is not below the read: trees"
+write_policy "$T1"
+
+# ---- 3. a host that is down ----
+kill "$(cat "$WORK/sshd-files/pid")"
+sleep 0.5
+expect_exit 1 "$BKP" run --force --json
+[ "$(gens karte)" = 3 ] || flunk "karte should be sealed although files is down"
+[ "$(gens scans)" = 1 ] || flunk "scans may not be sealed while files is down"
+grep -q 'did not answer' <<<"$OUT" || flunk "the run's JSON should say files did not answer: $OUT"
+/usr/sbin/sshd -f "$WORK/sshd-files/sshd_config" -E "$WORK/sshd-files/log" || fail "sshd files did not restart"
+sleep 0.5
+
+# ---- 4, 5. a source cut off, a hostile source ----
+# What a real agent sends for the scans, to cut and to forge from.
+SSH_ORIGINAL_COMMAND="tree $WORK/srv/scans" "$BKP" agent --config "$WORK/sshd-files/agent.yaml" \
+    >"$WORK/good.bin" 2>/dev/null || fail "the agent should serve a tree request"
+serve() { # FILE: what the "agent" of files sends
+    printf '#!/bin/sh\nexec cat %s\n' "$1" >"$WORK/evil.sh"
+    chmod 755 "$WORK/evil.sh"
+    sed "s|command=\"[^\"]*\"|command=\"$WORK/evil.sh\"|" "$WORK/ak-files" >"$WORK/sshd-files/authorized_keys"
+}
+head -c 40000 "$WORK/good.bin" >"$WORK/cut.bin"
+serve "$WORK/cut.bin"
+fails "cut off mid-archive" "connection to the source server ended" scans
+cp "$WORK/ak-files" "$WORK/sshd-files/authorized_keys"
+ok "$BKP" backup scans
+[ "$(gens scans)" = 2 ] || flunk "the next backup should complete after a cut one"
+
+# Crafted archives in real frames: hello, the archive in data frames, a good end.
+forge() { # OUT PYTHON-BUILDING-ARCHIVE
+    python3 - "$1" "$WORK/srv/scans" <<PY
+import io, struct, sys, tarfile
+out, root = sys.argv[1], sys.argv[2].lstrip('/')
+buf = io.BytesIO()
+t = tarfile.open(fileobj=buf, mode='w', format=tarfile.PAX_FORMAT)
+def add(name, data=b'x', link=None):
+    i = tarfile.TarInfo(name)
+    if link is not None:
+        i.type, i.linkname = tarfile.LNKTYPE, link
+        t.addfile(i)
+    else:
+        i.size = len(data)
+        t.addfile(i, io.BytesIO(data))
+$2
+t.close()
+body = buf.getvalue()
+def frame(k, p): return k + struct.pack('>I', len(p)) + p
+hello = b'{"commands":[],"protocol":1,"read":["/' + root.encode() + b'"],"version":"9"}'
+end = b'{"exit_code":0,"held_open":false,"left_running":false,"signal":0,"timed_out":false}'
+data = b''.join(frame(b'D', body[i:i + 65536]) for i in range(0, len(body), 65536))
+open(out, 'wb').write(frame(b'H', hello) + data + frame(b'E', end))
+PY
+}
+hostile() { # WHAT SAID PYTHON
+    forge "$WORK/evil.bin" "$3" || fail "cannot forge $1"
+    serve "$WORK/evil.bin"
+    fails "$1" "$2" scans
+    [ ! -e "$WORK/srv/evil" ] && [ ! -e /tmp/bkp-evil ] || flunk "$1: something was written outside the repository"
+}
+hostile "a name with .." "a name that is not a walked path" "add(root + '/../../evil')"
+hostile "a path outside the ones asked for" "a path outside the paths asked for" "add('etc/shadow')"
+hostile "a hard link to a file not sent" "a hard link to no file" "add(root + '/a', link=root + '/../../../etc/passwd')"
+hostile "a hard link to an unlinked file" "a hard link to no file" "add(root); add(root + '/b'); add(root + '/c', link=root + '/b')"
+hostile "the same path twice" "out of the walk's order, or sent twice" "add(root + '/x'); add(root + '/x')"
+hostile "an absolute name" "a name that is not a walked path" "add('/tmp/bkp-evil')"
+cp "$WORK/ak-files" "$WORK/sshd-files/authorized_keys"
+ok "$BKP" backup scans
+finish
