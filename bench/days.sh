@@ -1,7 +1,9 @@
-# bench/days.sh — what bench/stream.sh and bench/remote.sh share: a dump of
-# two days, timed per tool in rotated rounds, and the medians. Sourced; the
-# caller sets WORK and ROUNDS and defines run_tool TOOL, which times each
-# step with `timed "TOOL dayN" COMMAND...` and ends with `repo_size TOOL DIR`.
+# bench/days.sh — what bench/stream.sh, bench/remote.sh and
+# bench/remote-tree.sh share: steps of several days, timed per tool in
+# rotated rounds, and the medians. Sourced; the caller sets WORK and ROUNDS
+# (and DAYS, the steps' names: "day1 day2" when unset) and defines run_tool
+# TOOL, which times each step with `timed "TOOL STEP" COMMAND...` and ends
+# with `repo_size TOOL DIR`.
 
 # LABEL COMMAND...: the whole process timed (wall, user, sys, peak RSS).
 timed() {
@@ -24,9 +26,9 @@ days_run() {
         echo "== round $((i + 1))"
         for ((k = 0; k < 3; k++)); do run_tool "${order[(i + k) % 3]}"; done
     done
-    echo "== medians (wall s [min-max], user+sys s, peak MiB; repository MB after day 2)"
+    echo "== medians (wall s [min-max], user+sys s, peak MiB; repository MB after the last step)"
     for tool in bkp restic borg; do
-        for d in day1 day2; do
+        for d in ${DAYS:-day1 day2}; do
             awk -v k="$tool $d" '$1" "$2 == k { w[n + 0] = $3; c[n + 0] = $4 + $5; m[n++ + 0] = $6 }
                 function med(a, n,   i, j, t) { for (i = 0; i < n; i++) for (j = i + 1; j < n; j++)
                     if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t } return a[int(n / 2)] }

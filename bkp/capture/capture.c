@@ -334,7 +334,7 @@ static struct archive_entry *describe(capture_ctx *c, const bkp_walk_entry *we, 
                  we->path, bkp_archive_why(c->disk, why, sizeof(why)));
     if (ar < ARCHIVE_WARN) {
         capture_error(c, we->path, bkp_archive_errno(c->disk), N_("cannot read its metadata"),
-                  archive_error_string(c->disk));
+                      archive_error_string(c->disk));
         archive_entry_free(e);
         return NULL;
     }
@@ -445,8 +445,8 @@ static int capture_entry(capture_ctx *c, const bkp_walk_entry *we)
     bkp_walk_entry cur = *we;
     bool replaced = false;
     if (reg && !p->lean && (fd = bkp_walk_open_file(we, &cur.st, &replaced)) < 0) {
-        capture_error(c, we->path, fd == -ESTALE ? 0 : fd, N_("it was replaced while the backup ran"),
-                  NULL);
+        capture_error(c, we->path, fd == -ESTALE ? 0 : fd,
+                      N_("it was replaced while the backup ran"), NULL);
         goto fail;
     }
     if (replaced) {
@@ -770,9 +770,14 @@ int bkp_capture_run(bkp_repo *r, const bkp_capture_opts *o, bkp_capture *out)
     if (!rc && c.roots_read == 0) {
         /* Nothing at all could be read (an unmounted volume): an empty
          * generation would become "latest" and hide the good ones. */
-        bkp_error(_("none of the paths of %s could be read; nothing is sealed. Check that the "
-                    "volume is mounted and the paths are right"),
-                  o->dataset);
+        if (o->remote)
+            bkp_error(_("none of the paths of %s could be read on %s; nothing is sealed. Check "
+                        "there that they exist and that the agent's user may read them"),
+                      o->dataset, o->remote->host);
+        else
+            bkp_error(_("none of the paths of %s could be read; nothing is sealed. Check that the "
+                        "volume is mounted and the paths are right"),
+                      o->dataset);
         rc = -ENOENT;
     }
     rc = finish_capture(&c, rc);

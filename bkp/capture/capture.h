@@ -39,22 +39,29 @@ typedef struct bkp_capture_stream {
  * them (pax.h), read from `fd` to its end, each entry held to the rule of
  * bkp_pax_check against the paths asked for (the options' `paths`, as
  * bkp_capture_roots gives them, in that order). An entry that breaks it
- * fails the capture (-EBADMSG, said): a source may be the attacker's.
- * Whether the agent's walk ended well is the caller's to judge. */
+ * fails the capture (-EPROTO, said): a source may be the attacker's. An
+ * archive that ends with its connection (or never began) is -EPIPE, for
+ * the caller to say how the connection ended. Whether the agent's walk
+ * ended well is the caller's to judge. */
 typedef struct bkp_capture_remote {
     int fd;
-    int cancel_fd; /* readable: give up (-ECANCELED); -1: none */
+    int cancel_fd;    /* readable: give up (-ECANCELED); -1: none */
     const char *host; /* its name, for messages */
+    /* The agent's standard input (non-blocking), or -1: what the files
+     * cache holds is written there (wire.h, bkp_wire_stamp) while the
+     * archive comes, so that unchanged files cross without their bytes;
+     * the capture closes it. */
+    int stamps_fd;
 } bkp_capture_remote;
 
 typedef struct bkp_capture_opts {
     const char *dataset;
     const bkp_capture_stream *stream; /* or NULL: the paths below */
     const bkp_capture_remote *remote; /* or NULL: the paths are this host's */
-    const char *const *paths; /* absolute or relative to the working directory */
+    const char *const *paths;         /* absolute or relative to the working directory */
     size_t npaths;
-    int workers;   /* 0: one per online CPU */
-    bool one_fs;   /* do not cross mount points */
+    int workers; /* 0: one per online CPU */
+    bool one_fs; /* do not cross mount points */
     /* A block device (or a link to one) among the paths is read as a file:
      * its bytes stored as a regular file's content, its zero blocks as
      * holes, restored as an image file. Without it, a device is stored as
@@ -84,6 +91,9 @@ typedef struct bkp_capture_stats {
     uint64_t bytes_new;  /* plaintext bytes of new chunks */
     uint64_t stored_new; /* bytes added to packs */
     uint64_t lookups;    /* index lookups of an unchanged file's chunks */
+    /* A host's paths: the archive's bytes the agent sent (metadata, and the
+     * bytes of changed files), before the link's compression. */
+    uint64_t bytes_from_source;
     /* NULL, or why the files cache could not be used (or not to its end), or
      * the new one not saved: files were read again (a static string). */
     const char *cache_problem;

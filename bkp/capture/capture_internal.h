@@ -35,8 +35,8 @@ typedef struct pending {
     uint32_t outstanding;
     int err;
     bool cacheable;
-    bool hit;  /* unchanged, and every chunk still in the repository */
-    bool lean; /* walked with its stat only: its flags come from the cache */
+    bool hit;        /* unchanged, and every chunk still in the repository */
+    bool lean;       /* walked with its stat only: its flags come from the cache */
     bool zero_holes; /* a device read as a file: its zero blocks stored as holes */
     bkp_fextra extra;
     int8_t was; /* -1 new path, 0 cached with other timestamps, 1 unchanged */

@@ -5,12 +5,20 @@
  * once, from libarchive's buffer into the read slabs, and chunked as a
  * local file's are; memory is bounded as for a local capture.
  *
- * Every file's content crosses (the agent does not know our files cache);
- * the cache is kept all the same, so that the change-rate guard compares
- * each file's content with the last backup's as for a local tree.
+ * While the archive comes, a thread tells the agent what the files cache
+ * holds (wire.h, bkp_wire_stamp): a regular file whose stat is the same
+ * crosses without its bytes, and its content is taken from the cache as a
+ * local unchanged file's is. Only files whose every chunk the repository
+ * still has are told, so a file said unchanged that the cache cannot give
+ * is the source's lie, and refused. The cache is kept as for a local tree,
+ * and the change-rate guard compares each file's content with the last
+ * backup's.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,6 +28,7 @@
 
 #include "bkp/capture/capture_internal.h"
 #include "bkp/capture/pax.h"
+#include "bkp/host/wire.h"
 #include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
 #include "bkp/io/text.h"
@@ -63,18 +72,136 @@ static la_ssize_t on_read(struct archive *a, void *arg, const void **out)
     }
 }
 
-/* The stat a local walk would have given, from what the entry carries:
- * for the files cache's comparison. */
+/* What the files cache holds, told to the agent (the thread's). */
+typedef struct stamper {
+    capture_ctx *c;
+    int fd;      /* the agent's standard input, non-blocking */
+    int stop[2]; /* written: give up */
+    pthread_t thread;
+    bool started;
+} stamper;
+
+#define STAMPS_FRAME (256U << 10)
+
+/* Write all of `len` bytes, unless told to stop: 0 or a negative errno. */
+static int put_all(stamper *t, const uint8_t *p, size_t len)
+{
+    while (len) {
+        struct pollfd w[2] = {{.fd = t->fd, .events = POLLOUT},
+                              {.fd = t->stop[0], .events = POLLIN}};
+        if (poll(w, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (w[1].revents)
+            return -ECANCELED;
+        ssize_t n = write(t->fd, p, len);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        if (n < 0)
+            return -errno; /* EPIPE: the agent is done */
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static int put_frame(stamper *t, bkp_buf *b)
+{
+    uint8_t h[BKP_WIRE_HEADER];
+    int rc = bkp_wire_head(h, BKP_WIRE_STAMPS, b->len);
+    if (!rc && !(rc = put_all(t, h, sizeof(h))))
+        rc = put_all(t, b->data, b->len);
+    bkp_buf_reset(b);
+    return rc;
+}
+
+static void *stamp_thread(void *arg)
+{
+    stamper *t = arg;
+    capture_ctx *c = t->c;
+    sigset_t pipe_set;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, NULL); /* an agent done is EPIPE, not a signal */
+    bkp_fcache *fc = NULL;
+    bkp_item it = {0};
+    bkp_buf b;
+    bool found;
+    int rc = 0;
+    bkp_buf_init(&b);
+    if (!c->o->no_cache && !bkp_fcache_open(c->repo, c->o->dataset, &fc, &found)) {
+        bool vouched = bkp_fcache_vouches(fc);
+        const char *path;
+        bkp_fstat st;
+        while (!rc && bkp_fcache_next(fc, &path, &st, &it) > 0) {
+            size_t plen = strlen(path);
+            /* Racily clean when written (timestamps no file has): read again. */
+            bool held = S_ISREG(st.mode) && st.mtime != INT64_MIN && plen <= 4095;
+            for (uint32_t i = 0; held && !vouched && i < it.nchunks; i++)
+                held = bkp_repo_has(c->repo, it.chunks[i].id);
+            if (!held)
+                continue;
+            bkp_wire_stamp w = {.path = path,
+                                .plen = (uint32_t)plen,
+                                .size = st.size,
+                                .mtime = st.mtime,
+                                .ctime = st.ctime,
+                                .mode = st.mode};
+            bkp_wire_stamp_put(&b, &w);
+            if (b.len >= STAMPS_FRAME)
+                rc = put_frame(t, &b);
+        }
+        if (!rc && b.len && !b.failed)
+            rc = put_frame(t, &b);
+    }
+    free(it.chunks);
+    free(it.sparse);
+    bkp_buf_free(&b);
+    bkp_fcache_free(fc);
+    close(t->fd); /* the end of what we hold */
+    t->fd = -1;
+    return NULL;
+}
+
+static void stamper_start(stamper *t, capture_ctx *c, int fd)
+{
+    *t = (stamper){.c = c, .fd = fd, .stop = {-1, -1}};
+    if (fd < 0)
+        return;
+    if (pipe2(t->stop, O_CLOEXEC) == 0 && pthread_create(&t->thread, NULL, stamp_thread, t) == 0) {
+        t->started = true;
+        return;
+    }
+    close(fd); /* nothing told: every file crosses whole */
+    t->fd = -1;
+}
+
+static void stamper_end(stamper *t)
+{
+    if (t->started) {
+        (void)!write(t->stop[1], "x", 1);
+        pthread_join(t->thread, NULL);
+    }
+    for (int i = 0; i < 2; i++)
+        if (t->stop[i] >= 0)
+            close(t->stop[i]);
+}
+
+/* The stat the files cache keeps of a source's file: what the entry
+ * carries, which is what the agent compares (pax.c): size, times, mode.
+ * No device or inode: pax carries none (what libarchive's reader makes up
+ * for them is its own), so they are 0 here and there. */
 static void stat_of(struct archive_entry *e, struct stat *st)
 {
     memset(st, 0, sizeof(*st));
     st->st_mode = S_IFREG | (archive_entry_perm(e) & 07777);
     st->st_size = (off_t)archive_entry_size(e);
-    st->st_dev = (dev_t)archive_entry_dev(e);
-    st->st_ino = (ino_t)archive_entry_ino64(e);
     st->st_mtim.tv_sec = archive_entry_mtime(e);
     st->st_mtim.tv_nsec = archive_entry_mtime_nsec(e);
-    st->st_ctim.tv_sec = archive_entry_ctime_is_set(e) ? archive_entry_ctime(e) : st->st_mtim.tv_sec;
+    st->st_ctim.tv_sec =
+        archive_entry_ctime_is_set(e) ? archive_entry_ctime(e) : st->st_mtim.tv_sec;
     st->st_ctim.tv_nsec =
         archive_entry_ctime_is_set(e) ? archive_entry_ctime_nsec(e) : st->st_mtim.tv_nsec;
 }
@@ -107,9 +234,38 @@ static int take_content(capture_ctx *c, struct archive *a, pending *p, const cha
     return capture_regions_done(c, p, p->path);
 }
 
+/* A regular file the agent sent without its bytes (`k` says so): its
+ * content from the files cache, which must hold it with this stat. */
+static int take_unchanged(capture_ctx *c, const bkp_pax_check *k, pending *p, const char **why)
+{
+    struct archive_entry *it = p->item.entry;
+    struct stat st;
+    archive_entry_set_size(it, (la_int64_t)k->size);
+    stat_of(it, &st);
+    int rc = capture_lookup_cache(c, p, &st);
+    if (!rc && !p->hit) {
+        *why = N_("a file said unchanged whose content the files cache does not hold");
+        rc = -EBADMSG;
+    }
+    if (rc) {
+        capture_pending_free(p);
+        return rc;
+    }
+    bkp_capture_stats *s = &c->out->stats;
+    s->files++;
+    s->bytes += k->size;
+    p->chunks_cap = p->item.nchunks;
+    pthread_mutex_lock(&c->lock); /* workers count chunks too */
+    s->files_cached++;
+    s->chunks += p->item.nchunks;
+    pthread_mutex_unlock(&c->lock);
+    capture_enqueue(c, p);
+    return 0;
+}
+
 /* Entry `e`, checked and named `path`, into the item stream. */
-static int take_entry(capture_ctx *c, struct archive *a, struct archive_entry *e,
-                      const char *path, const char **why)
+static int take_entry(capture_ctx *c, const bkp_pax_check *k, struct archive *a,
+                      struct archive_entry *e, const char *path, const char **why)
 {
     pending *p = calloc(1, sizeof(*p));
     if (!p || !(p->path = strdup(path)) || !(p->item.entry = archive_entry_clone(e))) {
@@ -123,6 +279,8 @@ static int take_entry(capture_ctx *c, struct archive *a, struct archive_entry *e
     bkp_capture_stats *s = &c->out->stats;
     if (archive_entry_hardlink(it)) {
         s->links++;
+    } else if (k->unchanged) {
+        return take_unchanged(c, k, p, why);
     } else if (archive_entry_filetype(it) == AE_IFREG) {
         struct stat st;
         stat_of(it, &st);
@@ -131,7 +289,13 @@ static int take_entry(capture_ctx *c, struct archive *a, struct archive_entry *e
             capture_pending_free(p);
             return rc;
         }
-        /* Its bytes are on their way whatever the cache says. */
+        /* Its bytes are on their way whatever the cache says, and they are
+         * what the guard compares: a source that kept a file's stat and
+         * changed its bytes is counted as changed, not as unchanged. */
+        if (p->hit) {
+            memcpy(p->old_content, p->item.content, BKP_ID_LEN);
+            p->was = 0;
+        }
         p->hit = false;
         capture_drop_content(p);
         s->files++;
@@ -157,6 +321,8 @@ int capture_remote(capture_ctx *c)
     int rc = -ENOMEM;
     size_t counted = (size_t)-1;
     char *bad = NULL; /* the name of the entry that broke the rule */
+    stamper t;
+    stamper_start(&t, c, rm->stamps_fd);
     if (!in || !a || bkp_pax_check_init(&k, c->out->paths, c->out->npaths))
         goto out;
     *in = (input){.fd = rm->fd, .cancel = rm->cancel_fd};
@@ -174,14 +340,17 @@ int capture_remote(capture_ctx *c)
             break;
         }
         why = N_("an archive cut short or broken");
-        if (ar < ARCHIVE_WARN)
+        if (ar != ARCHIVE_OK) { /* a warning too: an agent's archive gives none */
+            rc = -EBADMSG;
             break;
+        }
         if ((rc = bkp_pax_check_entry(&k, e, &path, &why))) {
             const char *name = archive_entry_pathname(e);
             bad = bkp_text_safe(name ? name : "", BKP_TEXT_FIELD);
             break;
         }
-        if ((rc = take_entry(c, a, e, path, &why)) || (rc = capture_drain(c, false)))
+        why = NULL; /* set by take_entry when it is the archive's fault */
+        if ((rc = take_entry(c, &k, a, e, path, &why)) || (rc = capture_drain(c, false)))
             break;
         if (k.root != counted) {
             counted = k.root;
@@ -194,9 +363,13 @@ int capture_remote(capture_ctx *c)
 out:
     /* The connection's end, not the archive's: how it ended is the
      * caller's to say (bkp_remote_finish: refused, cut, timed out). */
-    if (in && (rc == -EBADMSG || !rc) && !bad && (in->err || (in->eof && rc) || !in->bytes))
+    if (in && rc == -EBADMSG && !bad && (in->err || in->eof))
         rc = in->err ? in->err : -EPIPE;
-    if (rc == -EBADMSG) {
+    else if (in && !rc && !in->bytes)
+        rc = -EPIPE; /* nothing came at all */
+    if (in)
+        c->out->stats.bytes_from_source = in->bytes;
+    if (rc == -EBADMSG && why) {
         const char *es = a ? archive_error_string(a) : NULL;
         char *said = bad ? bad : bkp_text_safe(es ? es : "", BKP_TEXT_FIELD);
         bkp_error(_("%s: what the source server %s sent is not taken: %s%s%s%s. Nothing is "
@@ -205,8 +378,10 @@ out:
                   said && *said ? said : "", said && *said ? ")" : "", rm->host);
         if (said != bad)
             free(said);
+        rc = -EPROTO; /* said */
     }
     free(bad);
+    stamper_end(&t);
     bkp_pax_check_clear(&k);
     if (a)
         archive_read_free(a);

@@ -86,6 +86,7 @@ struct bkp_fcache {
     uint64_t unseen;
     const char *problem;
     bool vouches; /* its stamp holds (filescache_stamp.c) */
+    bkp_buf iter; /* the path bkp_fcache_next last gave */
 };
 
 /*
@@ -409,6 +410,7 @@ void bkp_fcache_free(bkp_fcache *c)
     for (unsigned i = 0; i < AHEAD; i++)
         bkp_buf_free(&c->ready[i].seg);
     bkp_buf_free(&c->seg);
+    bkp_buf_free(&c->iter);
     free(c->last);
     free(c->dataset);
     free(c);
@@ -496,6 +498,24 @@ int bkp_fcache_lookup(bkp_fcache *c, const char *path, const bkp_fstat *st, bkp_
     }
     pass(c, true);
     return rc;
+}
+
+int bkp_fcache_next(bkp_fcache *c, const char **path, bkp_fstat *st, bkp_item *it)
+{
+    if (!c->have)
+        return 0;
+    bkp_buf_reset(&c->iter);
+    bkp_buf_put(&c->iter, c->cur.path, c->cur.plen);
+    bkp_buf_put(&c->iter, "", 1);
+    int rc = c->iter.failed ? -ENOMEM : 0;
+    if (!rc && it && S_ISREG(c->cur.st.mode))
+        rc = take_content(c->k, &c->cur, it);
+    if (rc)
+        return rc;
+    *path = (const char *)c->iter.data;
+    *st = c->cur.st;
+    pass(c, true);
+    return 1;
 }
 
 uint64_t bkp_fcache_unseen(bkp_fcache *c)

@@ -63,6 +63,11 @@ void bkp_fcache_free(bkp_fcache *c);
  */
 int bkp_fcache_lookup(bkp_fcache *c, const char *path, const bkp_fstat *st, bkp_item *it,
                       uint8_t old_content[BKP_ID_LEN], bkp_fextra *x);
+/* The cache's next entry, in walk order, for a reader apart from the one a
+ * capture looks up in (a source server's agent is told what we hold): its
+ * path (valid until the next call) and stat, and a regular file's chunks
+ * into `it` (when not NULL). 1; 0 at the end; -ENOMEM. */
+int bkp_fcache_next(bkp_fcache *c, const char **path, bkp_fstat *st, bkp_item *it);
 /* Regular files of the cache never looked up: gone since it was written.
  * Reads the rest of the cache. */
 uint64_t bkp_fcache_unseen(bkp_fcache *c);

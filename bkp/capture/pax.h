@@ -17,9 +17,11 @@
  * backup server trusts an entry only as "a file of these bytes and this
  * metadata under one of the paths asked for": its name must be one a walk
  * of those paths gives (relative, no "." or ".." or empty part), in walk
- * order after the one before (no name twice), a hard link must name an
- * earlier file of several links, and its type must be one a file system
- * has. The archive's own framing (sizes, checksums, truncation) is
+ * order after the one before (no name twice), in the folder sent last on
+ * its way down (never below a file or a link, never without its folder),
+ * a hard link must name an earlier file marked as one of several names
+ * (and no more names than it said), and its type must be one a file
+ * system has. The archive's own framing (sizes, checksums, truncation) is
  * libarchive's tar reader's to check.
  */
 #ifndef BKP_PAX_H
@@ -31,12 +33,19 @@
 
 struct archive_entry;
 
-/* The mark the agent puts on the first name of a file of several links, as
- * an xattr of this name (pax carries no link count): no file system has
- * an xattr without a namespace ("user.", "trusted.", ...), so no real one
- * is taken for it. The backup server takes it off before it stores the
- * entry, and takes a hard link only to a name so marked. */
+/* The mark the agent puts on the first name of a file of several names
+ * (any but a folder), as an xattr of this name whose value is its link
+ * count in decimal (pax carries none): no file system has an xattr without
+ * a namespace ("user.", "trusted.", ...), so no real one is taken for it.
+ * The backup server takes it off before it stores the entry, and takes a
+ * hard link only to a name so marked, as many times as it said. */
 #define BKP_PAX_LINKS "bkp.links"
+/* The mark of a regular file the agent found as the backup server holds it
+ * (wire.h, bkp_wire_stamp): its size in decimal, the entry's own size 0 and
+ * no bytes. The backup server takes the content from its files cache, and
+ * refuses the entry when that does not hold it with this stat. */
+#define BKP_PAX_UNCHANGED "bkp.unchanged"
+
 typedef struct bkp_strmap bkp_strmap;
 
 /* Where the archive's bytes go: 0, or a negative errno that ends the walk
@@ -46,16 +55,34 @@ typedef int (*bkp_pax_put)(void *ctx, const void *buf, size_t len);
 typedef struct bkp_pax_send_opts {
     char *const *roots; /* absolute, sorted as a walk reaches them (wire.h) */
     size_t nroots;
+    /* Or each root opened as names[i] in the folder open as dirfds[i]
+     * (walk.h: bkp_walk_open_at), when `dirfds` is not NULL. */
+    const int *dirfds;
+    char *const *names;
     bool one_fs;
     char *const *exclude; /* shell patterns, as walk.h takes them */
     size_t nexclude;
+    int stamps; /* what the backup server holds (wire.h, bkp_wire_stamp), or -1 */
 } bkp_pax_send_opts;
+
+/* What a walk sent. */
+typedef struct bkp_pax_sent {
+    uint64_t unreadable; /* paths it could not read, left out */
+    uint64_t unchanged;  /* files sent without their bytes */
+} bkp_pax_sent;
 
 /* Walk the roots and write every entry to `put` as one pax archive. A
  * path that cannot be read is said on standard error (for people: the
- * backup server quotes the last lines), counted in `*unreadable` and left
- * out; the walk goes on. 0 when the archive was written to its end. */
-int bkp_pax_send(const bkp_pax_send_opts *o, bkp_pax_put put, void *ctx, uint64_t *unreadable);
+ * backup server quotes the last lines), counted and left out; the walk
+ * goes on. A regular file whose stat `o->stamps` gives is sent marked
+ * unchanged, without its bytes (and is not opened). Stamps out of shape or
+ * order are given up (said), the walk goes on without them. 0 when the
+ * archive was written to its end. */
+int bkp_pax_send(const bkp_pax_send_opts *o, bkp_pax_put put, void *ctx, bkp_pax_sent *sent);
+
+/* Files of several names whose other names are still to come, at most: a
+ * walk holds them in memory as a local capture does (capture.c). */
+#define BKP_PAX_LINKED_MAX 1000000
 
 /* What the backup server knows while it receives: the paths it asked for
  * (as the request sent them), the entry before, the files of several
@@ -63,9 +90,15 @@ int bkp_pax_send(const bkp_pax_send_opts *o, bkp_pax_put put, void *ctx, uint64_
 typedef struct bkp_pax_check {
     char *const *roots;
     size_t nroots;
-    size_t root; /* the root the last entry was below */
-    char *prev;  /* the last entry's path, with its '/' (owned) */
-    bkp_strmap *linked;
+    size_t root;        /* the root the last entry was below */
+    char *prev;         /* the last entry's path, with its '/' (owned) */
+    bkp_strmap *linked; /* files of several names: how many names are still to come */
+    char **dirs;        /* the folders from the root down to the entry before */
+    size_t ndirs;
+    /* The last entry taken was marked unchanged (BKP_PAX_UNCHANGED), a
+     * regular file of `size` bytes: its content is the files cache's. */
+    bool unchanged;
+    uint64_t size;
 } bkp_pax_check;
 
 int bkp_pax_check_init(bkp_pax_check *k, char *const *roots, size_t nroots);

@@ -35,6 +35,8 @@ struct bkp_walk {
     size_t depth, cap;
     bkp_buf path;
     char *root;
+    int root_dirfd;        /* where the root is opened from (AT_FDCWD: by its path) */
+    const char *root_name; /* its name there */
     bool root_done, one_fs;
     dev_t root_dev;
     bool pending;         /* the entry last returned is a directory ... */
@@ -84,11 +86,18 @@ bool bkp_walk_below(const char *a, const char *b)
 
 int bkp_walk_open(const char *root, bool one_fs, bkp_walk **out)
 {
+    return bkp_walk_open_at(AT_FDCWD, NULL, root, one_fs, out);
+}
+
+int bkp_walk_open_at(int dirfd, const char *name, const char *root, bool one_fs, bkp_walk **out)
+{
     bkp_walk *w = calloc(1, sizeof(*w));
     if (!w || !(w->root = strdup(root))) {
         free(w);
         return -ENOMEM;
     }
+    w->root_dirfd = dirfd;
+    w->root_name = name ? name : w->root;
     bkp_buf_init(&w->path);
     w->one_fs = one_fs;
     w->pending_fd = -1;
@@ -106,7 +115,7 @@ static bool same_dir(int fd, const level *l)
 static const char *level_name(const bkp_walk *w, size_t i)
 {
     const level *p = &w->stack[i - (i > 0)];
-    return i ? p->names + p->offs[p->next - 1] : w->root;
+    return i ? p->names + p->offs[p->next - 1] : w->root_name;
 }
 
 /* Open closed level `k` from its nearest open ancestor (or the root's
@@ -116,7 +125,7 @@ static int reopen_by_names(bkp_walk *w, size_t k)
     size_t j = k;
     while (j > 0 && w->stack[j - 1].fd < 0)
         j--;
-    int dfd = j ? w->stack[j - 1].fd : AT_FDCWD, own = -1;
+    int dfd = j ? w->stack[j - 1].fd : w->root_dirfd, own = -1;
     for (size_t i = j; i <= k; i++) {
         int fd = openat(dfd, level_name(w, i), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         int err = fd < 0 ? -errno : same_dir(fd, &w->stack[i]) ? 0 : -ESTALE;
@@ -320,7 +329,7 @@ int bkp_walk_next(bkp_walk *w, bkp_walk_entry *e)
         bkp_buf_put(&w->path, w->root, strlen(w->root) + 1);
         if (w->path.failed)
             return -ENOMEM;
-        stat_entry(w, AT_FDCWD, w->root, e);
+        stat_entry(w, w->root_dirfd, w->root_name, e);
         w->root_dev = e->st.st_dev;
         return 1;
     }

@@ -27,7 +27,8 @@ typedef struct bkp_walk bkp_walk;
 
 typedef struct bkp_walk_entry {
     const char *path; /* absolute; valid until the next bkp_walk_next */
-    const char *name; /* its last component (the root: its whole path) */
+    const char *name; /* its last component (the root: its path, or its name in
+                       * the folder it was opened from: bkp_walk_open_at) */
     int dirfd;        /* the directory holding it (AT_FDCWD for the root) */
     int fd;           /* a directory's own descriptor (owned by the walk), else -1
                        * (also for a directory that cannot be opened) */
@@ -52,6 +53,11 @@ int bkp_walk_open(const char *root, bool one_fs, bkp_walk **out);
  * with `err` set reports a path that vanished or could not be read; the
  * walk goes on after it. */
 int bkp_walk_next(bkp_walk *w, bkp_walk_entry *e);
+/* The same with the root opened as `name` in the folder open as `dirfd`
+ * (borrowed until bkp_walk_free; its own path, not `root`, decides where
+ * the walk is: no link of the folders above it is followed now). `root` is
+ * the path it is named by. */
+int bkp_walk_open_at(int dirfd, const char *name, const char *root, bool one_fs, bkp_walk **out);
 /* Enter the directory just returned: its contents come next. */
 void bkp_walk_descend(bkp_walk *w);
 /* Open walked regular file `we` to read it: no link followed, never blocking

@@ -91,10 +91,10 @@ static int audit_backup(cli *c, const char *dataset, const cli_backup *b, const 
     if (b->stream_ran)
         json_object_set_new(fig, "stream",
                             json_pack("{s:i, s:i, s:b, s:b, s:b, s:I}", "exit_code",
-                                      b->stream.exit_code, "signal", b->stream.signal,
-                                      "timed_out", b->stream.timed_out, "left_running",
-                                      b->stream.left_running, "held_open", b->stream.held_open,
-                                      "milliseconds", (json_int_t)(b->stream.seconds * 1000)));
+                                      b->stream.exit_code, "signal", b->stream.signal, "timed_out",
+                                      b->stream.timed_out, "left_running", b->stream.left_running,
+                                      "held_open", b->stream.held_open, "milliseconds",
+                                      (json_int_t)(b->stream.seconds * 1000)));
     bkp_audit_rec rec = {.op = "backup",
                          .dataset = dataset,
                          .generation = *gen ? gen : NULL,
@@ -166,20 +166,24 @@ static int tree_start(cli *c, const pol_dataset *d, const bkp_capture_opts *o,
 {
     const pol_host *h = pol_host_find(c->policy, d->host);
     bkp_remote_host rh;
-    *rm = (bkp_capture_remote){.fd = -1, .cancel_fd = -1, .host = d->host};
+    *rm = (bkp_capture_remote){.fd = -1, .cancel_fd = -1, .host = d->host, .stamps_fd = -1};
     sp->tree = true;
     if (!h)
         return -EINVAL; /* the policy's cross-check refuses it first */
     if (!(sp->roots = bkp_capture_roots(o->paths, o->npaths, &sp->nroots)))
         return -ENOMEM;
     ops_remote_host(h, &rh);
-    bkp_wire_tree t = {.one_fs = o->one_fs,
+    bkp_wire_tree t = {.stamps = !o->no_cache, /* unchanged files cross without their bytes */
+                       .one_fs = o->one_fs,
                        .paths = sp->roots,
                        .npaths = sp->nroots,
                        .exclude = (char **)o->exclude,
                        .nexclude = o->nexclude};
     bkp_info(_("%s: the paths on %s"), d->name, d->host);
-    int rc = bkp_remote_start_tree(&rh, &t, 0, &rm->fd, &sp->unreadable, &sp->remote);
+    /* A whole day at most: a source whose disk hangs must not hold the
+     * run, its lock and the data sets after it, forever. */
+    int rc = bkp_remote_start_tree(&rh, &t, 24 * 3600, &rm->fd, &rm->stamps_fd, &sp->unreadable,
+                                   &sp->remote);
     if (!rc)
         rm->cancel_fd = bkp_remote_cancel_fd(sp->remote);
     return rc;
@@ -307,19 +311,23 @@ int cli_backup_run(cli *c, const bkp_capture_opts *o, const pol_dataset *d, cli_
         }
         if (!rc && proc.unreadable) {
             /* Named on the source (the agent's last lines): counted here. */
-            char msg[600];
-            snprintf(msg, sizeof(msg), "%llu path(s) could not be read there: %s",
+            char msg[600], where[300];
+            snprintf(msg, sizeof(msg),
+                     "%llu path(s) could not be read whole there (left out, or their unread "
+                     "bytes stored as zeros); the agent's last output: %s",
                      (unsigned long long)proc.unreadable, b->stream.tail);
-            bkp_warn(_("%s: %llu path(s) on %s could not be read by the agent and are left out; "
-                       "its last output: %s"),
+            snprintf(where, sizeof(where), "%s:", d->host);
+            bkp_warn(_("%s: %llu path(s) on %s could not be read whole by the agent (left out, or "
+                       "their unread bytes stored as zeros; the agent's messages there name "
+                       "them); its last output: %s"),
                      d->name, (unsigned long long)proc.unreadable, d->host, b->stream.tail);
-            if (bkp_capture_add_error(&cap, d->host, msg))
+            if (bkp_capture_add_error(&cap, where, msg))
                 rc = -ENOMEM;
         }
     }
     if (rc) {
         /* What a source sent that was not taken is said by the capture, with the rule it broke. */
-        if (!(proc.tree && rc == -EBADMSG))
+        if (!(proc.tree && rc == -EPROTO))
             bkp_error(_("the backup of %s failed (%s); nothing was sealed, earlier generations "
                         "are untouched. Fix the cause and run it again"),
                       o->dataset, bkp_strerror(rc));
@@ -359,13 +367,21 @@ int cli_backup_run(cli *c, const bkp_capture_opts *o, const pol_dataset *d, cli_
 json_t *cli_backup_json(const cli_backup *b)
 {
     const bkp_capture_stats *s = &b->stats;
-    return json_pack("{s:s, s:i, s:s, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:s?, s:O}", "dataset",
-                     b->gen->dataset, "seq", (int)b->gen->seq, "uuid", b->gen->uuid, "seconds",
-                     b->seconds, "files", (json_int_t)s->files, "bytes", (json_int_t)s->bytes,
-                     "bytes_read", (json_int_t)s->bytes_read, "files_unchanged",
-                     (json_int_t)s->files_cached, "bytes_new", (json_int_t)s->bytes_new,
-                     "stored_new", (json_int_t)s->stored_new, "files_cache_problem",
-                     s->cache_problem, "errors", b->errors);
+    json_t *j = json_pack("{s:s, s:i, s:s, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:s?, s:O}",
+                          "dataset", b->gen->dataset, "seq", (int)b->gen->seq, "uuid", b->gen->uuid,
+                          "seconds", b->seconds, "files", (json_int_t)s->files, "bytes",
+                          (json_int_t)s->bytes, "bytes_read", (json_int_t)s->bytes_read,
+                          "files_unchanged", (json_int_t)s->files_cached, "bytes_new",
+                          (json_int_t)s->bytes_new, "stored_new", (json_int_t)s->stored_new,
+                          "files_cache_problem", s->cache_problem, "errors", b->errors);
+    /* A host's paths: what crossed from it. */
+    if (j && s->bytes_from_source &&
+        json_object_set_new(j, "bytes_from_source",
+                            json_integer((json_int_t)s->bytes_from_source))) {
+        json_decref(j);
+        return NULL;
+    }
+    return j;
 }
 
 /* The options for data set `d` of the policy. */
@@ -444,6 +460,9 @@ int cmd_backup(cli *c)
                cli_size(x, sizeof(x), s->bytes), (unsigned long long)s->files_cached,
                cli_size(y, sizeof(y), s->bytes_read), cli_size(z, sizeof(z), s->bytes_new),
                cli_size(w, sizeof(w), s->stored_new));
+        if (pd && pd->host && !pd->stream.command.command)
+            printf(_("  from %s: %s crossed (metadata, and the files that changed)\n"), pd->host,
+                   cli_size(x, sizeof(x), s->bytes_from_source));
     }
     cli_backup_clear(&b);
     return ex;

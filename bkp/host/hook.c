@@ -326,6 +326,11 @@ static int start(const bkp_hook_spec *spec, int *data, bkp_hook_proc **out)
     }
     if (spec->input && (rc = input_file(spec, &input)))
         goto out;
+    if (!spec->input && spec->input_fd > 0 &&
+        (input = fcntl(spec->input_fd, F_DUPFD_CLOEXEC, 3)) < 0) {
+        rc = -errno;
+        goto out;
+    }
     clock_gettime(CLOCK_MONOTONIC, &h->t0);
     pid_t pid = fork();
     if (pid < 0) {

@@ -50,6 +50,9 @@ typedef struct bkp_hook_spec {
     const char *dir;    /* the working directory, or NULL: ours */
     const void *input;  /* its standard input (a notification), or NULL: /dev/null */
     size_t input_len;
+    /* Or a descriptor to read it from (a pipe the caller writes), when > 0
+     * (borrowed: the caller closes its own). */
+    int input_fd;
     /* Its output only kept (res->tail), not passed on to our stderr. */
     bool quiet;
 } bkp_hook_spec;

@@ -116,11 +116,13 @@ struct bkp_remote {
     char why[400];
     char pinned[64]; /* the pinned key's fingerprint */
     uint64_t *unreadable; /* a walk's: where its end's count goes, or NULL */
+    int agent_in;         /* what ssh reads for the agent's standard input, or -1 */
 };
 
 static void conn_free(bkp_remote *r)
 {
-    int *fds[] = {&r->known, &r->log, &r->from_ssh, &r->to_reader, &r->stop[0], &r->stop[1]};
+    int *fds[] = {&r->known,   &r->log,     &r->from_ssh, &r->to_reader,
+                  &r->stop[0], &r->stop[1], &r->agent_in};
     for (size_t i = 0; i < sizeof(fds) / sizeof(*fds); i++)
         if (*fds[i] >= 0)
             close(*fds[i]);
@@ -223,7 +225,8 @@ static int conn_start(bkp_remote *r, const bkp_remote_host *h, const char *reque
                     (char *)request, NULL};
     /* What the source writes to the session's standard error is its own:
      * kept for the tail (made safe), never passed on raw. */
-    bkp_hook_spec spec = {.argv = argv, .timeout = timeout, .dir = "/", .quiet = true};
+    bkp_hook_spec spec = {
+        .argv = argv, .timeout = timeout, .dir = "/", .quiet = true, .input_fd = r->agent_in};
     rc = bkp_hook_start(&spec, &r->from_ssh, &r->ssh);
     free(identity);
     return rc;
@@ -342,22 +345,34 @@ static void *pump(void *arg)
     return NULL;
 }
 
+/* With `to_agent`, the agent's standard input is a pipe whose writing end
+ * (non-blocking) goes there; else it reads nothing. */
 static int begin(const bkp_remote_host *h, const char *request, int64_t timeout, int *data,
-                 bkp_remote **out)
+                 int *to_agent, bkp_remote **out)
 {
     bkp_remote *r = calloc(1, sizeof(*r));
-    int p[2] = {-1, -1}, rc;
+    int p[2] = {-1, -1}, in[2] = {-1, -1}, rc;
     if (!r)
         return -ENOMEM;
     r->known = r->log = r->from_ssh = r->to_reader = r->stop[0] = r->stop[1] = -1;
-    if (pipe2(r->stop, O_CLOEXEC) < 0) {
+    r->agent_in = -1;
+    if (pipe2(r->stop, O_CLOEXEC) < 0 || (to_agent && pipe2(in, O_CLOEXEC) < 0)) {
         rc = -errno;
         conn_free(r);
         return rc;
     }
+    r->agent_in = in[0];
     if ((rc = conn_start(r, h, request, timeout))) {
+        if (in[1] >= 0)
+            close(in[1]);
         conn_free(r);
         return rc;
+    }
+    if (to_agent) {
+        close(r->agent_in); /* ssh has its own */
+        r->agent_in = -1;
+        fcntl(in[1], F_SETFL, O_NONBLOCK);
+        *to_agent = in[1];
     }
     if (data) {
         if (pipe2(p, O_CLOEXEC) < 0) {
@@ -392,16 +407,16 @@ int bkp_remote_start(const bkp_remote_host *h, const char *command, int64_t time
     if (!bkp_dataset_name_ok(command))
         return -EINVAL;
     snprintf(request, sizeof(request), "run %s", command);
-    return begin(h, request, timeout, data, out);
+    return begin(h, request, timeout, data, NULL, out);
 }
 
 int bkp_remote_start_tree(const bkp_remote_host *h, const bkp_wire_tree *t, int64_t timeout,
-                          int *data, uint64_t *unreadable, bkp_remote **out)
+                          int *data, int *to_agent, uint64_t *unreadable, bkp_remote **out)
 {
     char *request = bkp_wire_tree_request(t);
     if (!request)
         return -EINVAL;
-    int rc = begin(h, request, timeout, data, out);
+    int rc = begin(h, request, timeout, data, t->stamps ? to_agent : NULL, out);
     free(request);
     *unreadable = 0;
     if (!rc)
@@ -526,7 +541,8 @@ int bkp_remote_hello(const bkp_remote_host *h, bkp_wire_hello *out, bkp_hook_res
 {
     bkp_remote *r;
     memset(out, 0, sizeof(*out));
-    int rc = begin(h, "hello", h->connect_timeout > 0 ? 3 * h->connect_timeout : 90, NULL, &r);
+    int rc = begin(h, "hello", h->connect_timeout > 0 ? 3 * h->connect_timeout : 90, NULL, NULL,
+                   &r);
     if (rc) {
         memset(res, 0, sizeof(*res));
         return rc;

@@ -20,7 +20,7 @@
 static bool type_ok(int t)
 {
     return t == BKP_WIRE_HELLO || t == BKP_WIRE_DATA_FRAME || t == BKP_WIRE_DATA_LZ4 ||
-           t == BKP_WIRE_END || t == BKP_WIRE_REFUSED;
+           t == BKP_WIRE_END || t == BKP_WIRE_REFUSED || t == BKP_WIRE_STAMPS;
 }
 
 int bkp_wire_header(const uint8_t h[BKP_WIRE_HEADER], int *type, uint32_t *len)
@@ -33,13 +33,25 @@ int bkp_wire_header(const uint8_t h[BKP_WIRE_HEADER], int *type, uint32_t *len)
     return 0;
 }
 
-int bkp_wire_send(int fd, int type, const void *payload, size_t len)
+int bkp_wire_head(uint8_t h[BKP_WIRE_HEADER], int type, size_t len)
 {
     if (!type_ok(type) || len > BKP_WIRE_MAX)
         return -EINVAL;
-    uint8_t h[BKP_WIRE_HEADER] = {(uint8_t)type, (uint8_t)(len >> 24), (uint8_t)(len >> 16),
-                                  (uint8_t)(len >> 8), (uint8_t)len};
-    int rc = bkp_write_full(fd, h, sizeof(h));
+    h[0] = (uint8_t)type;
+    h[1] = (uint8_t)(len >> 24);
+    h[2] = (uint8_t)(len >> 16);
+    h[3] = (uint8_t)(len >> 8);
+    h[4] = (uint8_t)len;
+    return 0;
+}
+
+int bkp_wire_send(int fd, int type, const void *payload, size_t len)
+{
+    uint8_t h[BKP_WIRE_HEADER];
+    int rc = bkp_wire_head(h, type, len);
+    if (rc)
+        return rc;
+    rc = bkp_write_full(fd, h, sizeof(h));
     return rc || !len ? rc : bkp_write_full(fd, payload, len);
 }
 
@@ -94,8 +106,8 @@ int bkp_wire_data(const bkp_wire_frame *f, uint8_t *out)
                    (uint32_t)f->data[2] << 8 | f->data[3];
     if (raw > BKP_WIRE_DATA)
         return -EBADMSG;
-    int n = LZ4_decompress_safe((const char *)f->data + 4, (char *)out, (int)(f->len - 4),
-                                (int)raw);
+    int n =
+        LZ4_decompress_safe((const char *)f->data + 4, (char *)out, (int)(f->len - 4), (int)raw);
     return n == (int)raw ? n : -EBADMSG;
 }
 
@@ -195,8 +207,8 @@ char *bkp_wire_hello_emit(const bkp_wire_hello *h, size_t *len)
         json_array_append_new(read, json_string(h->read[i]));
     for (size_t i = 0; cmds && i < h->ncommands; i++)
         json_array_append_new(cmds, json_string(h->commands[i]));
-    return emit(json_pack("{s:i, s:s, s:o*, s:o*}", "protocol", h->protocol, "version",
-                          h->version, "read", read, "commands", cmds),
+    return emit(json_pack("{s:i, s:s, s:o*, s:o*}", "protocol", h->protocol, "version", h->version,
+                          "read", read, "commands", cmds),
                 len);
 }
 
@@ -305,6 +317,8 @@ char *bkp_wire_tree_request(const bkp_wire_tree *t)
     bool ok = t->npaths > 0 && t->npaths <= BKP_WIRE_LIST && t->nexclude <= BKP_WIRE_LIST;
     bkp_buf_init(&b);
     bkp_buf_put(&b, "tree", 4);
+    if (t->stamps)
+        bkp_buf_put(&b, " -c", 3);
     if (t->one_fs)
         bkp_buf_put(&b, " -x", 3);
     for (size_t i = 0; ok && i < t->nexclude; i++) {
@@ -374,6 +388,10 @@ int bkp_wire_tree_parse(const char *request, bkp_wire_tree *out)
         return -EBADMSG;
     const char *p = request + 4;
     bool ok = true;
+    if (!strncmp(p, " -c ", 4)) {
+        out->stamps = true;
+        p += 3;
+    }
     if (!strncmp(p, " -x ", 4)) {
         out->one_fs = true;
         p += 3;
@@ -399,6 +417,34 @@ int bkp_wire_tree_parse(const char *request, bkp_wire_tree *out)
         return -EBADMSG;
     }
     return 0;
+}
+
+void bkp_wire_stamp_put(bkp_buf *b, const bkp_wire_stamp *s)
+{
+    bkp_buf_u32(b, s->plen);
+    bkp_buf_put(b, s->path, s->plen);
+    bkp_buf_u64(b, s->size);
+    bkp_buf_u64(b, (uint64_t)s->mtime);
+    bkp_buf_u64(b, (uint64_t)s->ctime);
+    bkp_buf_u32(b, s->mode);
+}
+
+int bkp_wire_stamp_get(bkp_rd *r, bkp_wire_stamp *s)
+{
+    if (!r->left)
+        return 0;
+    s->plen = bkp_rd_u32(r);
+    s->path = s->plen >= 1 && s->plen <= 4095 ? (const char *)bkp_rd_take(r, s->plen) : NULL;
+    s->size = bkp_rd_u64(r);
+    s->mtime = (int64_t)bkp_rd_u64(r);
+    s->ctime = (int64_t)bkp_rd_u64(r);
+    s->mode = bkp_rd_u32(r);
+    if (!s->path || !bkp_rd_ok(r) || s->path[0] != '/' || memchr(s->path, 0, s->plen)) {
+        r->bad = true;
+        r->left = 0;
+        return -EBADMSG;
+    }
+    return 1;
 }
 
 void bkp_wire_tree_clear(bkp_wire_tree *t)

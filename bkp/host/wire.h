@@ -38,7 +38,7 @@
 #include <stdint.h>
 
 #define BKP_WIRE_PROTOCOL 1
-#define BKP_WIRE_MAX (1U << 20) /* the largest payload */
+#define BKP_WIRE_MAX (1U << 20)   /* the largest payload */
 #define BKP_WIRE_DATA (64U << 10) /* what the agent puts in one data frame */
 #define BKP_WIRE_HEADER 5
 
@@ -48,6 +48,7 @@ enum {
     BKP_WIRE_DATA_LZ4 = 'Z',
     BKP_WIRE_END = 'E',
     BKP_WIRE_REFUSED = 'R',
+    BKP_WIRE_STAMPS = 'C', /* the other way: the backup server's, on the agent's input */
 };
 
 /* One frame as received: its payload in a buffer of the frame's own,
@@ -65,6 +66,8 @@ typedef struct bkp_wire_frame {
  * protocol has not or a length over BKP_WIRE_MAX. */
 int bkp_wire_header(const uint8_t h[BKP_WIRE_HEADER], int *type, uint32_t *len);
 
+/* The header of a frame of `type` and `len` bytes into `h`: 0, or -EINVAL. */
+int bkp_wire_head(uint8_t h[BKP_WIRE_HEADER], int type, size_t len);
 /* Send one frame on `fd` (blocking, whole): 0 or a negative errno. */
 int bkp_wire_send(int fd, int type, const void *payload, size_t len)
     __attribute__((warn_unused_result));
@@ -123,11 +126,12 @@ int bkp_wire_send_data(int fd, const void *buf, size_t len) __attribute__((warn_
  * (shell patterns as walk.h takes them) left out. At most BKP_WIRE_LIST
  * of each. On the command line each is one word, its bytes outside
  * printable ASCII, and '%', written %XX (two upper-case hex digits):
- *   tree [-x] [-e PATTERN]… PATH…
+ *   tree [-c] [-x] [-e PATTERN]… PATH…
  * Both ends keep this one grammar: the backup server writes it, the agent
  * reads it strictly (a byte not so written, an empty word, a pattern that
  * holds a control byte: not a request). */
 typedef struct bkp_wire_tree {
+    bool stamps; /* -c: the backup server sends what it holds (bkp_wire_stamp) */
     bool one_fs;
     char **paths; /* owned */
     size_t npaths;
@@ -140,6 +144,28 @@ char *bkp_wire_tree_request(const bkp_wire_tree *t);
 /* `request` read: 0, or -EBADMSG (`out` then empty). */
 int bkp_wire_tree_parse(const char *request, bkp_wire_tree *out);
 void bkp_wire_tree_clear(bkp_wire_tree *t);
+
+/* What the backup server holds of a regular file below the paths of a
+ * tree request with -c: on the agent's standard input, frames of type
+ * BKP_WIRE_STAMPS, each a run of whole records, then the input's end. A
+ * record: the path's length (4 bytes, 1 to 4095), the path (absolute, no
+ * NUL), the size, mtime and ctime (nanoseconds, signed) in 8 bytes each,
+ * the mode in 4; little-endian, as the repository's records. Paths rise in
+ * walk order from record to record. A file whose stat is the same the
+ * agent sends without its bytes (pax.h, BKP_PAX_UNCHANGED). */
+typedef struct bkp_wire_stamp {
+    const char *path; /* not NUL-terminated: `plen` bytes */
+    uint32_t plen;
+    uint64_t size;
+    int64_t mtime, ctime;
+    uint32_t mode;
+} bkp_wire_stamp;
+struct bkp_buf;
+struct bkp_rd;
+void bkp_wire_stamp_put(struct bkp_buf *b, const bkp_wire_stamp *s);
+/* The next record of `r`: 1; 0 when `r` is at its end; -EBADMSG for one
+ * out of shape (`r` is then spent). The order is the reader's to keep. */
+int bkp_wire_stamp_get(struct bkp_rd *r, bkp_wire_stamp *s);
 
 /* Why a request was refused: a sentence for people, made safe for a log
  * (text.h), cut to `size` bytes. */

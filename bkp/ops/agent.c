@@ -4,12 +4,13 @@
 #include "bkp/ops/agent.h"
 
 #include <errno.h>
-#include <libgen.h>
-#include <limits.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "bkp/capture/pax.h"
@@ -65,9 +66,8 @@ static int refuse(int out, const char *why)
 static bool relay(int data, int cancel, int out)
 {
     static uint8_t buf[BKP_WIRE_DATA];
-    struct pollfd p[3] = {{.fd = data, .events = POLLIN},
-                          {.fd = out, .events = 0},
-                          {.fd = cancel, .events = POLLIN}};
+    struct pollfd p[3] = {
+        {.fd = data, .events = POLLIN}, {.fd = out, .events = 0}, {.fd = cancel, .events = POLLIN}};
     for (;;) {
         if (poll(p, 3, -1) < 0) {
             if (errno == EINTR)
@@ -113,10 +113,8 @@ static int run(const pol_agent *a, const char *name, int out)
         if (v && asprintf(&e, "%s=%s", own[i], v) > 0)
             inherited[k++] = e;
     }
-    bkp_hook_spec spec = {.command = c->command,
-                          .timeout = c->timeout,
-                          .dir = "/",
-                          .inherited = inherited};
+    bkp_hook_spec spec = {
+        .command = c->command, .timeout = c->timeout, .dir = "/", .inherited = inherited};
     bkp_hook_proc *proc;
     bkp_hook_result res;
     int data, rc = bkp_hook_start(&spec, &data, &proc);
@@ -141,28 +139,78 @@ static int run(const pol_agent *a, const char *name, int out)
     return send_json(out, BKP_WIRE_END, bkp_wire_end_emit(&e, &len), &len);
 }
 
-/* May `path` (absolute, normalised) be read? It is one of the agent's
- * `read:` trees or below one, also once the links of the folders above it
- * are followed: the walk follows none below it, but the path to it is the
- * kernel's to resolve, and a link there must not lead out. */
-static bool readable(const pol_agent *a, const char *path)
+/* Open `rel` (a folder's path relative to `tree`, or ".") beneath `tree`
+ * (O_PATH): no link followed out of it, ".." not above it. Where the
+ * kernel has no openat2 (before 5.6), no link is followed at all. */
+static int open_beneath(int tree, const char *rel)
+{
+    struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+                           .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
+    int fd = (int)syscall(SYS_openat2, tree, rel, &how, sizeof(how));
+    if (fd >= 0 || errno != ENOSYS)
+        return fd < 0 ? -errno : fd;
+    char *copy = strdup(rel), *save = NULL;
+    int cur = copy ? fcntl(tree, F_DUPFD_CLOEXEC, 3) : -1, rc = copy ? 0 : -ENOMEM;
+    if (copy && cur < 0)
+        rc = -errno;
+    for (char *part = copy ? strtok_r(copy, "/", &save) : NULL; !rc && part;
+         part = strtok_r(NULL, "/", &save)) {
+        int next = !strcmp(part, "..")
+                       ? -(errno = EXDEV)
+                       : openat(cur, part, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (next < 0)
+            rc = errno == ENOTDIR || errno == ELOOP ? -EXDEV : -errno;
+        close(cur);
+        cur = next;
+    }
+    free(copy);
+    if (rc && cur >= 0)
+        close(cur);
+    return rc ? rc : cur;
+}
+
+/* Where `path` (absolute) is read from: the folder above it opened beneath
+ * the read: tree it lies in, as `*dirfd` (the caller's to close; AT_FDCWD
+ * for a tree itself, opened by the path the agent's file gives), and its
+ * last name there, in `*name`. A folder swapped for a link later changes
+ * nothing: the walk starts from the descriptor. 0; -EXDEV when it lies in
+ * no tree, is not normalised, or a link leads out; another negative errno
+ * when that folder cannot be opened. */
+static int resolve(const pol_agent *a, const char *path, int *dirfd, const char **name)
 {
     char *norm = bkp_walk_root(path);
     bool ok = norm && !strcmp(norm, path);
     free(norm);
     for (size_t i = 0; ok && i < a->nread; i++) {
-        char *tree = bkp_walk_root(a->read[i]), *parent = strdup(path);
-        char tree_real[PATH_MAX], parent_real[PATH_MAX];
-        bool found = tree && bkp_walk_below(tree, path) &&
-                     (!strcmp(tree, path) ||
-                      (parent && realpath(tree, tree_real) && realpath(dirname(parent), parent_real) &&
-                       bkp_walk_below(tree_real, parent_real)));
-        free(tree);
+        char *tree = bkp_walk_root(a->read[i]);
+        if (!tree)
+            return -ENOMEM;
+        if (!bkp_walk_below(tree, path)) {
+            free(tree);
+            continue;
+        }
+        if (!strcmp(tree, path)) {
+            free(tree);
+            *dirfd = AT_FDCWD;
+            *name = path;
+            return 0;
+        }
+        size_t skip = strlen(tree) == 1 ? 1 : strlen(tree) + 1;
+        const char *rel = path + skip, *slash = strrchr(rel, '/');
+        char *parent = slash ? strndup(rel, (size_t)(slash - rel)) : strdup(".");
+        int tfd = open(tree, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        int fd = !parent ? -ENOMEM : tfd < 0 ? -errno : open_beneath(tfd, parent);
+        if (tfd >= 0)
+            close(tfd);
         free(parent);
-        if (found)
-            return true;
+        free(tree);
+        if (fd < 0)
+            return fd == -ELOOP ? -EXDEV : fd;
+        *dirfd = fd;
+        *name = slash ? slash + 1 : rel;
+        return 0;
     }
-    return false;
+    return -EXDEV;
 }
 
 /* The archive's bytes into data frames of BKP_WIRE_DATA bytes. */
@@ -197,40 +245,69 @@ static int tree(const pol_agent *a, const char *request, int out)
     bkp_wire_tree t;
     char why[600];
     if (bkp_wire_tree_parse(request, &t))
-        return refuse(out, "the tree request is not one this agent reads (tree [-x] [-e "
+        return refuse(out, "the tree request is not one this agent reads (tree [-c] [-x] [-e "
                            "PATTERN]... PATH..., each word %XX-escaped)");
-    for (size_t i = 0; i < t.npaths; i++)
-        if (!readable(a, t.paths[i])) {
+    /* Every path resolved before a byte is sent: one outside the read:
+     * trees refuses the request; one that cannot be reached is left out
+     * (said, counted) as a local backup leaves out a missing path. */
+    int *fds = calloc(t.npaths + 1, sizeof(*fds));
+    char **roots = calloc(t.npaths + 1, sizeof(*roots)),
+         **names = calloc(t.npaths + 1, sizeof(*names));
+    framer *f = calloc(1, sizeof(*f));
+    size_t n = 0;
+    uint64_t missing = 0;
+    int rc = fds && roots && names && f ? 0 : -ENOMEM;
+    for (size_t i = 0; !rc && i < t.npaths; i++) {
+        const char *name;
+        int err = resolve(a, t.paths[i], &fds[n], &name);
+        if (err == -EXDEV) {
             char *safe = bkp_text_safe(t.paths[i], BKP_TEXT_FIELD);
             snprintf(why, sizeof(why),
-                     "%.300s is not below the read: trees of %s on this server; add it there if "
-                     "it is to be backed up",
+                     "%.300s is not below the read: trees of %s on this server (or a link "
+                     "there leads out of them); add it there if it is to be backed up",
                      safe ? safe : "?", a->file);
             free(safe);
-            bkp_wire_tree_clear(&t);
-            return refuse(out, why);
+            rc = refuse(out, why);
+        } else if (err == -ENOMEM) {
+            rc = err;
+        } else if (err) {
+            bkp_warn("%s: %s; it is left out", t.paths[i], bkp_strerror_en(err));
+            missing++;
+        } else {
+            roots[n] = t.paths[i];
+            names[n++] = (char *)name;
         }
-    framer *f = calloc(1, sizeof(*f));
-    if (!f) {
-        bkp_wire_tree_clear(&t);
-        return -ENOMEM;
     }
-    f->out = out;
-    bkp_pax_send_opts o = {.roots = t.paths,
-                           .nroots = t.npaths,
-                           .one_fs = t.one_fs,
-                           .exclude = t.exclude,
-                           .nexclude = t.nexclude};
-    bkp_wire_end e = {0};
-    int rc = bkp_pax_send(&o, frame_put, f, &e.unreadable);
-    if (!rc && f->len)
-        rc = bkp_wire_send_data(out, f->buf, f->len);
+    if (!rc) {
+        f->out = out;
+        bkp_pax_send_opts o = {.roots = roots,
+                               .nroots = n,
+                               .dirfds = fds,
+                               .names = names,
+                               .one_fs = t.one_fs,
+                               .exclude = t.exclude,
+                               .nexclude = t.nexclude,
+                               .stamps = t.stamps ? STDIN_FILENO : -1};
+        bkp_pax_sent sent;
+        rc = bkp_pax_send(&o, frame_put, f, &sent);
+        if (!rc && f->len)
+            rc = bkp_wire_send_data(out, f->buf, f->len);
+        if (rc && rc != -EPIPE)
+            bkp_error("the walk ended before its end: %s", bkp_strerror_en(rc));
+        bkp_wire_end e = {.unreadable = sent.unreadable + missing};
+        size_t len;
+        if (!rc)
+            rc = send_json(out, BKP_WIRE_END, bkp_wire_end_emit(&e, &len), &len);
+    }
+    for (size_t i = 0; fds && i < n; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    free(fds);
+    free(roots);
+    free(names);
     free(f);
     bkp_wire_tree_clear(&t);
-    if (rc)
-        return rc;
-    size_t len;
-    return send_json(out, BKP_WIRE_END, bkp_wire_end_emit(&e, &len), &len);
+    return rc;
 }
 
 int ops_agent_serve(const pol_agent *a, const char *version, const char *request, int out)

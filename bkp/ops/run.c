@@ -82,8 +82,8 @@ static void say_text(char *en, char *shown, char *ja, size_t n, const char *text
     }
 }
 
-void ops_stream_why(int rc, const bkp_hook_result *hr, const pol_dataset *d, char *en,
-                    char *shown, char *ja, size_t n)
+void ops_stream_why(int rc, const bkp_hook_result *hr, const pol_dataset *d, char *en, char *shown,
+                    char *ja, size_t n)
 {
     const pol_hook *cmd = &d->stream.command;
     const char *remote = d->host ? ops_remote_why(rc) : NULL;
@@ -94,13 +94,11 @@ void ops_stream_why(int rc, const bkp_hook_result *hr, const pol_dataset *d, cha
                  N_("was ended at its time limit on the source server (the timeout of the "
                     "command in the agent's file there)"));
     else if (rc == -ETIMEDOUT)
-        say3(en, shown, ja, n, N_("was killed after %llds (its timeout)"),
-             (long long)cmd->timeout);
+        say3(en, shown, ja, n, N_("was killed after %llds (its timeout)"), (long long)cmd->timeout);
     else if (rc == -ENODATA)
         say3(en, shown, ja, n, N_("wrote nothing to its standard output"));
     else if (rc == -ECHILD && hr->held_open)
-        say3(en, shown, ja, n,
-             N_("ended, but a process it started still held its output open"));
+        say3(en, shown, ja, n, N_("ended, but a process it started still held its output open"));
     else if (rc == -ECHILD && hr->left_running)
         say3(en, shown, ja, n,
              N_("ended while processes it started were still running: what they wrote may be "
@@ -173,8 +171,11 @@ static int run_hook(const ops_run_in *in, const pol_dataset *d, const pol_hook *
         hook_failed(in, d, h, which, &hr, rc, o);
     /* Why, as a person saw it (in English), but never what the hook
      * printed: it may hold a secret. */
-    bkp_audit_rec rec = {
-        .op = op, .dataset = d->name, .failed = rc != 0, .figures = fig, .error = rc ? o->detail : NULL};
+    bkp_audit_rec rec = {.op = op,
+                         .dataset = d->name,
+                         .failed = rc != 0,
+                         .figures = fig,
+                         .error = rc ? o->detail : NULL};
     int aex = in->io->audit(in->io->ctx, &rec);
     json_decref(fig);
     return aex ? -EIO : rc;

@@ -10,6 +10,8 @@
 #     a file of another owner with an xattr, modes and times to the
 #     nanosecond, an excluded pattern); each restores exactly (mtree with
 #     sha256, the xattr); the link is stored as a link, never followed.
+#     The next backup, nothing changed, takes no file's bytes from the
+#     source (metadata only); one file changed, only its bytes cross.
 #  2. The agent refuses a path outside its read: trees, and one that a
 #     link of a folder above it would lead out of; nothing is sealed, and
 #     the message says what to change on the source.
@@ -17,8 +19,8 @@
 #  4. A source cut off mid-archive seals nothing; the next run completes.
 #  5. A hostile source (crafted archives in real frames: a name with "..",
 #     a path outside the ones asked for, a hard link to a file not sent,
-#     the same path twice): refused, said, nothing sealed, nothing written
-#     outside the repository.
+#     the same path twice, a file said unchanged that we do not hold):
+#     refused, said, nothing sealed, nothing written outside the repository.
 . "$(dirname "$0")/lib.sh"
 need_root
 need_tool ssh setfattr getfattr bsdtar python3
@@ -43,6 +45,10 @@ setfattr -n user.checksum -v "abc123" "$T1/owned.txt"
 touch -d '2026-01-02 03:04:05.123456789' "$T1/owned.txt"
 head -c 100000 /dev/urandom >"$WORK/srv/scans/a/scan.tif"
 echo "do not send" >"$WORK/secret/key"
+# A socket (pax has none: left out, not an error) and a symbolic link of
+# two names (cp -al makes them): kept as a link and its hard link.
+python3 -c "import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])" "$T1/agent.sock"
+ln "$T1/up" "$T1/up-again"
 
 cat >"$WORK/sshd-emr-db/agent.yaml" <<YAML
 read: [$WORK/srv/emr]
@@ -98,11 +104,12 @@ ok "$BKP" init --repo "$REPO"
 gens() { "$BKP" generations "$1" --json | grep -c '"seq"' || true; }
 
 # ---- 1. one run, both hosts, restored exactly ----
+sleep 3 # files changed within 2 s of a backup are read again next time (racily clean)
 ok "$BKP" run --force
 [ "$(gens karte)" = 1 ] && [ "$(gens scans)" = 1 ] || flunk "both data sets should be sealed: $OUT $ERR"
 ok "$BKP" restore karte:latest "$WORK/back"
 ts=$(stat -c %y "$T1")
-rm "$T1/work.tmp" # excluded: not restored
+rm "$T1/work.tmp" "$T1/agent.sock" # excluded, and a socket: not restored
 touch -m -d "$ts" "$T1"
 same_mtree "$T1" "$WORK/back$T1" "the tree of emr-db"
 [ "$(getfattr --only-values -n user.checksum "$WORK/back$T1/owned.txt" 2>/dev/null)" = abc123 ] ||
@@ -111,9 +118,23 @@ same_mtree "$T1" "$WORK/back$T1" "the tree of emr-db"
 [ ! -e "$WORK/back$T1/up/passwd" ] || [ -L "$WORK/back$T1/up" ] || flunk "the link was followed"
 ok "$BKP" restore scans:latest "$WORK/back2"
 same_mtree "$WORK/srv/scans" "$WORK/back2$WORK/srv/scans" "the tree of files"
-# Nothing changed: sealed again, nothing new stored.
+# Nothing changed: sealed again, nothing new stored, and no file's bytes
+# crossed (the agent was told what we hold): metadata only.
 ok "$BKP" backup karte --json
 [ "$(json_num bytes_new)" = 0 ] || flunk "an unchanged remote tree should store nothing new: $OUT"
+[ "$(json_num bytes_read)" = 0 ] || flunk "no file's bytes should cross when nothing changed: $OUT"
+[ "$(json_num files_unchanged)" = 3 ] || flunk "the 3 files should be unchanged: $OUT"
+crossed=$(json_num bytes_from_source)
+[ -n "$crossed" ] && [ "$crossed" -lt 30000 ] || flunk "metadata only should cross, not $crossed bytes: $OUT"
+# One file changed: only it crosses.
+echo "追記" >>"$T1/カルテ/2026/紹介状.txt"
+ok "$BKP" backup karte --json
+[ "$(json_num bytes_read)" = "$(stat -c %s "$T1/カルテ/2026/紹介状.txt")" ] ||
+    flunk "only the changed file's bytes should cross: $OUT"
+ok "$BKP" restore karte:latest "$WORK/back3"
+same_mtree "$T1" "$WORK/back3$T1" "the tree of emr-db, the third time"
+[ "$(getfattr --only-values -n user.checksum "$WORK/back3$T1/owned.txt" 2>/dev/null)" = abc123 ] ||
+    flunk "the xattr of an unchanged file should be kept"
 
 # ---- 2. what the agent refuses ----
 fails() { # WHAT SAID [DATASET]
@@ -129,13 +150,24 @@ fails "a path outside read:" "is not below the read: trees"
 grep -q "secret" <<<"$ERR" || flunk "the refusal should name the path: $ERR"
 write_policy "$T1/up/ssh"
 fails "a path a link leads out of" "is not below the read: trees"
+# A path that is not there (yet) is left out and said, the rest is sealed.
+write_policy "$T1, $WORK/srv/emr/nothing-here"
+before=$(gens karte)
+expect_exit 1 "$BKP" backup karte
+grep -q "could not be read whole by the agent" <<<"$ERR" || flunk "a missing path on the source should be said: $ERR"
+[ "$(gens karte)" = $((before + 1)) ] || flunk "the paths that are there should be sealed"
+# In cron there is no locale: the names cross as their bytes.
 write_policy "$T1"
+env -u LANG -u LANGUAGE LC_ALL=C "$BKP" backup karte >/dev/null 2>"$WORK/c.err" ||
+    flunk "a backup with no locale should work: $(cat "$WORK/c.err")"
+ok "$BKP" restore karte:latest "$WORK/back-c"
+[ -f "$WORK/back-c$T1/カルテ/2026/紹介状.txt" ] || flunk "the Japanese names should be kept under LC_ALL=C"
 
 # ---- 3. a host that is down ----
 kill "$(cat "$WORK/sshd-files/pid")"
 sleep 0.5
 expect_exit 1 "$BKP" run --force --json
-[ "$(gens karte)" = 3 ] || flunk "karte should be sealed although files is down"
+[ "$(gens karte)" = 6 ] || flunk "karte should be sealed although files is down"
 [ "$(gens scans)" = 1 ] || flunk "scans may not be sealed while files is down"
 grep -q 'did not answer' <<<"$OUT" || flunk "the run's JSON should say files did not answer: $OUT"
 /usr/sbin/sshd -f "$WORK/sshd-files/sshd_config" -E "$WORK/sshd-files/log" || fail "sshd files did not restart"
@@ -164,9 +196,17 @@ import io, struct, sys, tarfile
 out, root = sys.argv[1], sys.argv[2].lstrip('/')
 buf = io.BytesIO()
 t = tarfile.open(fileobj=buf, mode='w', format=tarfile.PAX_FORMAT)
-def add(name, data=b'x', link=None):
+def add(name, data=b'x', link=None, pax=None, sym=None, dir=False):
     i = tarfile.TarInfo(name)
-    if link is not None:
+    if pax:
+        i.pax_headers = pax
+    if dir:
+        i.type = tarfile.DIRTYPE
+        t.addfile(i)
+    elif sym is not None:
+        i.type, i.linkname = tarfile.SYMTYPE, sym
+        t.addfile(i)
+    elif link is not None:
         i.type, i.linkname = tarfile.LNKTYPE, link
         t.addfile(i)
     else:
@@ -175,6 +215,8 @@ def add(name, data=b'x', link=None):
 $2
 t.close()
 body = buf.getvalue()
+if 'CUT' in __import__('os').environ:
+    body = body[:1500] # cut short, then a good end
 def frame(k, p): return k + struct.pack('>I', len(p)) + p
 hello = b'{"commands":[],"protocol":1,"read":["/' + root.encode() + b'"],"version":"9"}'
 end = b'{"exit_code":0,"held_open":false,"left_running":false,"signal":0,"timed_out":false}'
@@ -188,12 +230,22 @@ hostile() { # WHAT SAID PYTHON
     fails "$1" "$2" scans
     [ ! -e "$WORK/srv/evil" ] && [ ! -e /tmp/bkp-evil ] || flunk "$1: something was written outside the repository"
 }
-hostile "a name with .." "a name that is not a walked path" "add(root + '/../../evil')"
+hostile "a name with .." "a name that is not a walked path" "add(root, dir=True); add(root + '/../../evil')"
 hostile "a path outside the ones asked for" "a path outside the paths asked for" "add('etc/shadow')"
-hostile "a hard link to a file not sent" "a hard link to no file" "add(root + '/a', link=root + '/../../../etc/passwd')"
-hostile "a hard link to an unlinked file" "a hard link to no file" "add(root); add(root + '/b'); add(root + '/c', link=root + '/b')"
-hostile "the same path twice" "out of the walk's order, or sent twice" "add(root + '/x'); add(root + '/x')"
+hostile "a hard link to a file not sent" "a hard link to no file" "add(root, dir=True); add(root + '/a', link=root + '/../../../etc/passwd')"
+hostile "a hard link to an unlinked file" "a hard link to no file" "add(root, dir=True); add(root + '/b'); add(root + '/c', link=root + '/b')"
+hostile "the same path twice" "out of the walk's order, or sent twice" "add(root, dir=True); add(root + '/x'); add(root + '/x')"
 hostile "an absolute name" "a name that is not a walked path" "add('/tmp/bkp-evil')"
+hostile "a file said unchanged that we do not hold" "said unchanged whose content the files cache does not hold" \
+    "add(root, dir=True); add(root + '/new', data=b'', pax={'SCHILY.xattr.bkp.unchanged': '100'})"
+hostile "a file below a link" "folder was not sent before it" \
+    "add(root, dir=True); add(root + '/l', sym='/etc'); add(root + '/l/cron.d')"
+hostile "a file without its folder" "folder was not sent before it" "add(root + '/a/b')"
+export CUT=1
+hostile "an archive cut short with a good end" "ended before" "add(root, dir=True); add(root + '/big', data=b'y' * 100000)"
+unset CUT
+hostile "an unchanged mark with bytes" "an unchanged file's mark on an entry with bytes" \
+    "add(root, dir=True); add(root + '/a', dir=True); add(root + '/a/scan.tif', data=b'abc', pax={'SCHILY.xattr.bkp.unchanged': '3'})"
 cp "$WORK/ak-files" "$WORK/sshd-files/authorized_keys"
 ok "$BKP" backup scans
 finish

@@ -26,6 +26,7 @@
 
 #include "bkp/host/remote.h"
 #include "bkp/host/wire.h"
+#include "bkp/io/bytes.h"
 #include "bkp/ops/agent.h"
 #include "policies/agent_config.h"
 
@@ -311,6 +312,34 @@ static void test_agent_serves(void **state)
     pol_agent_free(a);
 }
 
+/* The backup server's stamps: read back as written; a record cut short or
+ * naming a relative path is refused. */
+static void test_stamps(void **state)
+{
+    (void)state;
+    bkp_buf b;
+    bkp_buf_init(&b);
+    bkp_wire_stamp s = {.path = "/srv/a", .plen = 6, .size = 5, .mtime = -1, .ctime = 7, .mode = 0100644},
+                   got;
+    bkp_wire_stamp_put(&b, &s);
+    bkp_rd r;
+    bkp_rd_init(&r, b.data, b.len);
+    assert_int_equal(bkp_wire_stamp_get(&r, &got), 1);
+    assert_int_equal(got.plen, 6);
+    assert_memory_equal(got.path, "/srv/a", 6);
+    assert_int_equal(got.size, 5);
+    assert_int_equal(got.mtime, -1);
+    assert_int_equal(got.ctime, 7);
+    assert_int_equal(got.mode, 0100644);
+    assert_int_equal(bkp_wire_stamp_get(&r, &got), 0);
+    bkp_rd_init(&r, b.data, b.len - 1);
+    assert_int_equal(bkp_wire_stamp_get(&r, &got), -EBADMSG);
+    b.data[4] = 's'; /* "srv/a": relative */
+    bkp_rd_init(&r, b.data, b.len);
+    assert_int_equal(bkp_wire_stamp_get(&r, &got), -EBADMSG);
+    bkp_buf_free(&b);
+}
+
 /* The tree request: written and read back the same, whatever bytes its
  * words hold; read strictly. */
 static void test_tree_request(void **state)
@@ -318,7 +347,8 @@ static void test_tree_request(void **state)
     (void)state;
     char p1[] = "/srv/emr/カルテ 2026", p2[] = "/srv/scans%", e1[] = "*.tmp";
     char *paths[] = {p1, p2}, *ex[] = {e1};
-    bkp_wire_tree t = {.one_fs = true, .paths = paths, .npaths = 2, .exclude = ex, .nexclude = 1},
+    bkp_wire_tree t = {.stamps = true, .one_fs = true, .paths = paths, .npaths = 2,
+                       .exclude = ex, .nexclude = 1},
                   back;
     char *r = bkp_wire_tree_request(&t);
     assert_non_null(r);
@@ -326,6 +356,7 @@ static void test_tree_request(void **state)
     assert_non_null(strstr(r, "%20"));
     assert_non_null(strstr(r, "%25"));
     assert_int_equal(bkp_wire_tree_parse(r, &back), 0);
+    assert_true(back.stamps);
     assert_true(back.one_fs);
     assert_int_equal(back.npaths, 2);
     assert_string_equal(back.paths[0], p1);
@@ -360,7 +391,7 @@ int main(void)
         cmocka_unit_test(test_frames),          cmocka_unit_test(test_hello),
         cmocka_unit_test(test_end_and_refused), cmocka_unit_test(test_host_keys),
         cmocka_unit_test(test_agent_config),    cmocka_unit_test(test_agent_serves),
-        cmocka_unit_test(test_tree_request),
+        cmocka_unit_test(test_tree_request),    cmocka_unit_test(test_stamps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

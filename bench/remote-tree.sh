@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# bench/remote-tree.sh — a tree of files on another server, over SSH: bkp
+# pulls it through the source's agent (a data set of paths with host:),
+# restic pushes it from the source over SFTP (repository sftp:) and borg
+# over SSH (repository ssh://, borg serve at the other end). Three steps
+# per tool: the first backup, the next with nothing changed, and one after
+# about 1 % of the bytes changed (gen-data mutate). The two "servers" are
+# this machine: an sshd of the bench's own on 127.0.0.1, so the link costs
+# encryption and copies, not a network's bandwidth or latency.
+#
+#   bench/remote-tree.sh [--profile hospital|smallfiles] [--size SIZE]
+#                        [--files N] [--rounds N] [--work DIR] [--bkp PATH]
+#
+# Each step waits 10 s and reads the tree once first (BENCHMARKING.md), then
+# is timed as a whole by /usr/bin/time on the side that starts it: bkp on the
+# backup server (its agent and sshd on the source are not in its CPU),
+# restic and borg on the source. Compare the wall times. bkp's bytes that
+# crossed (its --json bytes_from_source: metadata, and the changed files'
+# bytes) are listed per step. Needs restic, borg, sshd and /usr/bin/time.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/days.sh
+. "$top/bench/days.sh"
+PROFILE=hospital
+SIZE=1G
+FILES=
+ROUNDS=3
+WORK=/var/tmp/bkp-bench-remote-tree
+BKP=$top/build/bkp
+while [ $# -gt 0 ]; do
+    case $1 in
+    --profile) PROFILE=$2; shift 2 ;;
+    --size) SIZE=$2; shift 2 ;;
+    --files) FILES=$2; shift 2 ;;
+    --rounds) ROUNDS=$2; shift 2 ;;
+    --work) WORK=$2; shift 2 ;;
+    --bkp) BKP=$2; shift 2 ;;
+    *) echo "usage: bench/remote-tree.sh [--profile P] [--size SIZE] [--files N] [--rounds N] [--work DIR] [--bkp PATH]" >&2; exit 2 ;;
+    esac
+done
+BKP=$(readlink -f "$BKP")
+for t in restic borg /usr/bin/time /usr/sbin/sshd ssh-keygen "$BKP"; do
+    command -v "$t" >/dev/null || { echo "bench/remote-tree.sh: $t is missing" >&2; exit 1; }
+done
+mkdir -p "$WORK" /run/sshd
+chmod 755 "$WORK"
+cc -O2 -o "$WORK/gen-data" "$top/bench/gen-data.c"
+GEN=("$WORK/gen-data" --profile "$PROFILE" --size "$SIZE")
+[ -n "$FILES" ] && GEN+=(--files "$FILES")
+DATA=$WORK/data
+export BKP_PASSPHRASE_FILE=$WORK/passphrase RESTIC_PASSWORD=bench BORG_PASSPHRASE=bench
+printf 'bench passphrase\n' >"$WORK/passphrase"
+chmod 600 "$WORK/passphrase"
+
+# The source's sshd: bkp's key forced to the agent, the pushers' key free.
+rm -f "$WORK/host_key" "$WORK/id_bkp" "$WORK/id_push"
+ssh-keygen -q -t ed25519 -N '' -f "$WORK/host_key"
+ssh-keygen -q -t ed25519 -N '' -f "$WORK/id_bkp"
+ssh-keygen -q -t ed25519 -N '' -f "$WORK/id_push"
+printf 'read: [%s]\n' "$DATA" >"$WORK/agent.yaml"
+{
+    echo "restrict,command=\"$BKP agent --config $WORK/agent.yaml\" $(cat "$WORK/id_bkp.pub")"
+    cat "$WORK/id_push.pub"
+} >"$WORK/authorized_keys"
+PORT=$((30000 + RANDOM % 10000))
+cat >"$WORK/sshd_config" <<CONF
+ListenAddress 127.0.0.1:$PORT
+HostKey $WORK/host_key
+AuthorizedKeysFile $WORK/authorized_keys
+PidFile $WORK/sshd.pid
+StrictModes no
+UsePAM yes
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+Subsystem sftp internal-sftp
+CONF
+/usr/sbin/sshd -f "$WORK/sshd_config" -E "$WORK/sshd.log"
+trap 'kill "$(cat "$WORK/sshd.pid")" 2>/dev/null || true' EXIT
+sleep 0.5
+SSH_PUSH="ssh -p $PORT -i $WORK/id_push -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
+HOST_KEY=$(cut -d' ' -f1,2 "$WORK/host_key.pub")
+
+DAYS="initial nochange mutated"
+# STEP: the tree as the step wants it, the same idle for every tool, then
+# the tree's files read once (warm on the source, as for every tool).
+prep() {
+    case $1 in
+    initial) "${GEN[@]}" sync "$DATA" >/dev/null ;;
+    mutated) "${GEN[@]}" mutate "$DATA" >/dev/null ;;
+    esac
+    sleep 10
+    find "$DATA" -type f -print0 | xargs -0 cat >/dev/null
+}
+run_tool() { # TOOL
+    local r=$WORK/repo-$1 d
+    rm -rf "$r"
+    case $1 in
+    bkp)
+        "$BKP" init --repo "$r" >/dev/null
+        cat >"$WORK/policy.yaml" <<YAML
+repository: $r
+passphrase_file: $WORK/passphrase
+hosts:
+  - name: source
+    ssh: root@127.0.0.1
+    port: $PORT
+    identity: $WORK/id_bkp
+    host_key: "$HOST_KEY"
+datasets:
+  - name: tree
+    host: source
+    paths: [$DATA]
+YAML
+        chmod 600 "$WORK/policy.yaml"
+        for d in $DAYS; do
+            prep "$d"
+            timed "bkp $d" sh -c "'$BKP' backup tree --json --policy '$WORK/policy.yaml' >'$WORK/bkp.json'"
+            echo "bkp $d crossed $(sed -n 's/.*"bytes_from_source": *\([0-9]*\).*/\1/p' "$WORK/bkp.json")" >>"$WORK/crossed"
+        done ;;
+    restic)
+        restic init -q -r "sftp:root@127.0.0.1:$r" -o sftp.command="$SSH_PUSH root@127.0.0.1 -s sftp"
+        for d in $DAYS; do
+            prep "$d"
+            timed "restic $d" restic -q -r "sftp:root@127.0.0.1:$r" -o sftp.command="$SSH_PUSH root@127.0.0.1 -s sftp" backup "$DATA"
+        done ;;
+    borg)
+        export BORG_RSH="$SSH_PUSH"
+        borg init -e repokey "ssh://root@127.0.0.1:$PORT$r" >/dev/null 2>&1
+        for d in $DAYS; do
+            prep "$d"
+            timed "borg $d" borg create --compression lz4 "ssh://root@127.0.0.1:$PORT$r::$d" "$DATA"
+        done ;;
+    esac
+    repo_size "$1" "$r"
+}
+: >"$WORK/crossed"
+"${GEN[@]}" generate "$DATA" >/dev/null
+echo "== $PROFILE: $(find "$DATA" -type f | wc -l) files, $(du -sb "$DATA" | cut -f1) bytes"
+days_run
+echo "== bkp: bytes that crossed from the source (medians)"
+for d in $DAYS; do
+    awk -v k="bkp $d" '$1" "$2 == k { v[n++] = $4 } END { if (n) { for (i = 0; i < n; i++) for (j = i + 1; j < n; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+        printf "%-14s %d\n", k, v[int(n / 2)] } }' "$WORK/crossed"
+done
