@@ -45,8 +45,9 @@ done
 mkdir -p "$WORK" /run/sshd
 chmod 755 "$WORK"
 cc -O2 -o "$WORK/gen-data" "$top/bench/gen-data.c"
-GEN=("$WORK/gen-data" --profile "$PROFILE" --size "$SIZE")
-[ -n "$FILES" ] && GEN+=(--files "$FILES")
+OPTS=(--profile "$PROFILE" --size "$SIZE")
+[ -n "$FILES" ] && OPTS+=(--files "$FILES")
+gen() { "$WORK/gen-data" "$1" "${OPTS[@]}" "$DATA" >/dev/null; }
 DATA=$WORK/data
 export BKP_PASSPHRASE_FILE=$WORK/passphrase RESTIC_PASSWORD=bench BORG_PASSPHRASE=bench
 printf 'bench passphrase\n' >"$WORK/passphrase"
@@ -85,8 +86,8 @@ DAYS="initial nochange mutated"
 # the tree's files read once (warm on the source, as for every tool).
 prep() {
     case $1 in
-    initial) "${GEN[@]}" sync "$DATA" >/dev/null ;;
-    mutated) "${GEN[@]}" mutate "$DATA" >/dev/null ;;
+    initial) gen sync ;;
+    mutated) gen mutate ;;
     esac
     sleep 10
     find "$DATA" -type f -print0 | xargs -0 cat >/dev/null
@@ -134,7 +135,7 @@ YAML
     repo_size "$1" "$r"
 }
 : >"$WORK/crossed"
-"${GEN[@]}" generate "$DATA" >/dev/null
+gen generate
 echo "== $PROFILE: $(find "$DATA" -type f | wc -l) files, $(du -sb "$DATA" | cut -f1) bytes"
 days_run
 echo "== bkp: bytes that crossed from the source (medians)"

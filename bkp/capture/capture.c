@@ -711,7 +711,10 @@ static int finish_capture(capture_ctx *c, int rc)
     }
     if (!rc)
         rc = bkp_repo_flush(c->repo);
-    if (!rc && c->new_cache) {
+    if (!rc && c->new_cache && o->remote) {
+        out->cache = c->new_cache; /* the caller's to publish, once the agent's end is known */
+        c->new_cache = NULL;
+    } else if (!rc && c->new_cache) {
         if (bkp_fcache_commit(c->new_cache))
             out->stats.cache_problem = "the new files cache could not be saved";
         c->new_cache = NULL;
@@ -756,8 +759,11 @@ int bkp_capture_run(bkp_repo *r, const bkp_capture_opts *o, bkp_capture *out)
     pthread_cond_init(&c.not_empty, NULL);
     pthread_cond_init(&c.not_full, NULL);
     pthread_cond_init(&c.done, NULL);
-    if ((rc = collect_roots(&c)) || (rc = open_inputs(&c)) || (rc = start_workers(&c)))
+    if ((rc = collect_roots(&c)) || (rc = open_inputs(&c)) || (rc = start_workers(&c))) {
+        if (o->remote && o->remote->stamps_fd >= 0)
+            close(o->remote->stamps_fd); /* capture_remote's, which never ran */
         goto out;
+    }
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     c.started_ns = now.tv_sec * 1000000000LL + now.tv_nsec;
@@ -786,8 +792,16 @@ out:
     return rc;
 }
 
+void bkp_capture_publish_cache(bkp_capture *c)
+{
+    if (c->cache && bkp_fcache_commit(c->cache))
+        c->stats.cache_problem = "the new files cache could not be saved";
+    c->cache = NULL;
+}
+
 void bkp_capture_clear(bkp_capture *c)
 {
+    bkp_fcache_writer_free(c->cache); /* not published: the previous one stays */
     bkp_buf_free(&c->tree);
     for (size_t i = 0; i < c->nerrors; i++) {
         free(c->errors[i].path);

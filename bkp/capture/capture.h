@@ -113,6 +113,11 @@ typedef struct bkp_capture {
     size_t nerrors;
     char **paths; /* the absolute paths captured */
     size_t npaths;
+    /* A host's paths: the new files cache, written and not yet published
+     * (bkp_capture_publish_cache), or NULL. Published only once the agent
+     * said it read every file whole: a file read as zeros past an error
+     * must not be remembered as held, or it would never cross again. */
+    struct bkp_fcache_writer *cache;
 } bkp_capture;
 
 /* `paths` as a capture walks them: absolute (against the working
@@ -130,6 +135,10 @@ int bkp_capture_add_error(bkp_capture *c, const char *path, const char *message)
  * a negative code when the capture as a whole failed (nothing to seal). */
 int bkp_capture_run(bkp_repo *r, const bkp_capture_opts *o, bkp_capture *out)
     __attribute__((warn_unused_result));
+/* Publish c->cache (durably; a failure is noted in c->stats.cache_problem
+ * and costs the next backup a full read). */
+void bkp_capture_publish_cache(bkp_capture *c);
+/* Free `c`; a cache not published is dropped, and the previous one stays. */
 void bkp_capture_clear(bkp_capture *c);
 
 #endif

@@ -19,6 +19,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -28,6 +29,7 @@
 
 #include "bkp/capture/capture_internal.h"
 #include "bkp/capture/pax.h"
+#include "bkp/capture/walk.h"
 #include "bkp/host/wire.h"
 #include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
@@ -77,9 +79,38 @@ typedef struct stamper {
     capture_ctx *c;
     int fd;      /* the agent's standard input, non-blocking */
     int stop[2]; /* written: give up */
+    atomic_bool stopping;
     pthread_t thread;
     bool started;
 } stamper;
+
+/* Is `path` one the agent will walk: below a path asked for, neither it
+ * nor a folder above it (below that path) excluded? Paths come in walk
+ * order, and so do the roots: `*root` moves on with them. */
+static bool asked(const capture_ctx *c, const char *path, size_t *root)
+{
+    const bkp_capture *out = c->out;
+    while (*root < out->npaths && !bkp_walk_below(out->paths[*root], path) &&
+           bkp_walk_cmp(out->paths[*root], path) < 0)
+        (*root)++;
+    if (*root == out->npaths || !bkp_walk_below(out->paths[*root], path))
+        return false;
+    if (!c->o->nexclude)
+        return true;
+    size_t base = strlen(out->paths[*root]);
+    char *p = strdup(path);
+    bool ok = p != NULL;
+    for (size_t n = strlen(path); ok && n >= base; n--) {
+        if (p[n] != '/' && p[n])
+            continue;
+        p[n] = '\0';
+        ok = !bkp_walk_excluded(p, c->o->exclude, c->o->nexclude);
+        if (n == base)
+            break;
+    }
+    free(p);
+    return ok;
+}
 
 #define STAMPS_FRAME (256U << 10)
 
@@ -135,10 +166,15 @@ static void *stamp_thread(void *arg)
         bool vouched = bkp_fcache_vouches(fc);
         const char *path;
         bkp_fstat st;
-        while (!rc && bkp_fcache_next(fc, &path, &st, &it) > 0) {
+        size_t root = 0, first = 16U << 10; /* a small first frame: the agent waits for it */
+        while (!rc && !atomic_load(&t->stopping) && bkp_fcache_next(fc, &path, &st, &it) > 0) {
             size_t plen = strlen(path);
-            /* Racily clean when written (timestamps no file has): read again. */
-            bool held = S_ISREG(st.mode) && st.mtime != INT64_MIN && plen <= 4095;
+            /* Racily clean when written (timestamps no file has): read
+             * again. One of a local capture's (a device and inode of its
+             * own): not what an agent compares. Not asked for: the source
+             * learns nothing of it. */
+            bool held = S_ISREG(st.mode) && st.mtime != INT64_MIN && plen <= 4095 && !st.dev &&
+                        !st.ino && asked(c, path, &root);
             for (uint32_t i = 0; held && !vouched && i < it.nchunks; i++)
                 held = bkp_repo_has(c->repo, it.chunks[i].id);
             if (!held)
@@ -150,8 +186,12 @@ static void *stamp_thread(void *arg)
                                 .ctime = st.ctime,
                                 .mode = st.mode};
             bkp_wire_stamp_put(&b, &w);
-            if (b.len >= STAMPS_FRAME)
+            if (b.failed)
+                rc = -ENOMEM;
+            else if (b.len >= (first ? first : STAMPS_FRAME)) {
                 rc = put_frame(t, &b);
+                first = 0;
+            }
         }
         if (!rc && b.len && !b.failed)
             rc = put_frame(t, &b);
@@ -168,6 +208,7 @@ static void *stamp_thread(void *arg)
 static void stamper_start(stamper *t, capture_ctx *c, int fd)
 {
     *t = (stamper){.c = c, .fd = fd, .stop = {-1, -1}};
+    atomic_init(&t->stopping, false);
     if (fd < 0)
         return;
     if (pipe2(t->stop, O_CLOEXEC) == 0 && pthread_create(&t->thread, NULL, stamp_thread, t) == 0) {
@@ -180,6 +221,7 @@ static void stamper_start(stamper *t, capture_ctx *c, int fd)
 
 static void stamper_end(stamper *t)
 {
+    atomic_store(&t->stopping, true);
     if (t->started) {
         (void)!write(t->stop[1], "x", 1);
         pthread_join(t->thread, NULL);
@@ -252,6 +294,7 @@ static int take_unchanged(capture_ctx *c, const bkp_pax_check *k, pending *p, co
         return rc;
     }
     bkp_capture_stats *s = &c->out->stats;
+    p->cacheable = true; /* held with this stat since the last backup: not racy */
     s->files++;
     s->bytes += k->size;
     p->chunks_cap = p->item.nchunks;
@@ -292,12 +335,15 @@ static int take_entry(capture_ctx *c, const bkp_pax_check *k, struct archive *a,
         /* Its bytes are on their way whatever the cache says, and they are
          * what the guard compares: a source that kept a file's stat and
          * changed its bytes is counted as changed, not as unchanged. */
-        if (p->hit) {
+        if (p->was == 1) {
             memcpy(p->old_content, p->item.content, BKP_ID_LEN);
             p->was = 0;
         }
         p->hit = false;
         capture_drop_content(p);
+        /* Racily clean by the source's clock, which is the one its times
+         * are in: not by ours. */
+        p->cacheable = !k->racy;
         s->files++;
         s->bytes += (uint64_t)archive_entry_size(it);
         capture_enqueue(c, p);

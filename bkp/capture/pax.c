@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <archive.h>
@@ -48,11 +49,29 @@ typedef struct sender {
     bool proc_fd;
     uint8_t *buf;
     stamps st;
+    int64_t started; /* the walk's start by this server's clock, ns */
 } sender;
+
+static int64_t ns_of(const struct timespec *t)
+{
+    return t->tv_sec * 1000000000LL + t->tv_nsec;
+}
+
+/* Changed within 2 s of the walk, by this server's clock (BKP_PAX_RACY)? */
+static bool racy(const sender *s, const struct stat *st)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t lo = s->started - 2000000000LL, hi = ns_of(&now) + 2000000000LL;
+    int64_t m = ns_of(&st->st_mtim), c = ns_of(&st->st_ctim);
+    return (m >= lo && m <= hi) || (c >= lo && c <= hi);
+}
 
 static void stamps_give_up(stamps *s, const char *why)
 {
-    bkp_warn("what the backup server holds is not used: %s; every file is sent whole", why);
+    bkp_warn("what the backup server holds is not used: %s; the files from here on are sent "
+             "whole",
+             why);
     s->fd = -1;
     s->have = false;
 }
@@ -108,10 +127,8 @@ static bool unchanged(sender *s, const bkp_walk_entry *we)
 {
     const bkp_wire_stamp *h = s->st.fd >= 0 || s->st.have ? stamp_of(&s->st, we->path) : NULL;
     const struct stat *st = &we->st;
-    return h && h->size == (uint64_t)st->st_size &&
-           h->mtime == st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec &&
-           h->ctime == st->st_ctim.tv_sec * 1000000000LL + st->st_ctim.tv_nsec &&
-           h->mode == (uint32_t)st->st_mode;
+    return h && h->size == (uint64_t)st->st_size && h->mtime == ns_of(&st->st_mtim) &&
+           h->ctime == ns_of(&st->st_ctim) && h->mode == (uint32_t)st->st_mode;
 }
 
 static la_ssize_t on_write(struct archive *a, void *arg, const void *buf, size_t len)
@@ -211,14 +228,21 @@ static int send_entry(sender *s, const bkp_walk_entry *we)
     bool reg = S_ISREG(we->st.st_mode), dir = S_ISDIR(we->st.st_mode), replaced = false;
     if (S_ISSOCK(we->st.st_mode))
         return 0; /* pax has no socket, and nothing reads one back */
-    /* As the backup server holds it: its metadata only, the file not opened. */
+    /* As the backup server holds it: its metadata only, its bytes not
+     * read. Opened all the same (no link followed, never blocking), so
+     * that its metadata is read from it and not by a name a link could
+     * have taken meanwhile. */
     bool same = reg && unchanged(s, we);
     struct stat st = we->st;
     int fd = dir ? we->fd : -1, rc = 1;
-    if (reg && !same && (fd = bkp_walk_open_file(we, &st, &replaced)) < 0) {
+    if (reg && (fd = bkp_walk_open_file(we, &st, &replaced)) < 0) {
         unreadable(s, we->path, fd, fd == -ESTALE ? "it was replaced while it was read" : NULL);
         return 0;
     }
+    if (same &&
+        (replaced || st.st_size != we->st.st_size || ns_of(&st.st_mtim) != ns_of(&we->st.st_mtim) ||
+         ns_of(&st.st_ctim) != ns_of(&we->st.st_ctim)))
+        same = false; /* changed since the walk's stat: sent whole */
     struct archive_entry *e = describe(s, we, fd, &st), *spare = NULL;
     if (!e) {
         rc = 0;
@@ -230,6 +254,8 @@ static int send_entry(sender *s, const bkp_walk_entry *we)
         int n = snprintf(links, sizeof(links), "%u", archive_entry_nlink(e));
         archive_entry_xattr_add_entry(e, BKP_PAX_LINKS, links, (size_t)n);
     }
+    if (reg && !same && racy(s, &st))
+        archive_entry_xattr_add_entry(e, BKP_PAX_RACY, "1", 1);
     if (same) {
         char size[24];
         int n = snprintf(size, sizeof(size), "%llu", (unsigned long long)st.st_size);
@@ -300,6 +326,9 @@ int bkp_pax_send(const bkp_pax_send_opts *o, bkp_pax_put put, void *ctx, bkp_pax
     sender s = {.put = put, .ctx = ctx, .sent = sent, .st = {.fd = o->stamps}};
     int rc = -ENOMEM;
     memset(sent, 0, sizeof(*sent));
+    struct timespec t0;
+    clock_gettime(CLOCK_REALTIME, &t0);
+    s.started = ns_of(&t0);
     stamps_next(&s.st);
     s.disk = archive_read_disk_new();
     s.w = archive_write_new();
@@ -439,7 +468,7 @@ static int full_name(const char *name, bool dir, char **full)
  * the other xattrs stay, in their order. 0, -EBADMSG for a mark whose
  * value is not a decimal number in its range, -ENOMEM. */
 typedef struct marks {
-    bool unchanged;
+    bool unchanged, racy;
     uint32_t links; /* a file of several names: how many (0: not marked) */
     uint64_t size;
 } marks;
@@ -473,12 +502,16 @@ static int unmark(struct archive_entry *e, marks *m)
     int rc = 0;
     bool marked = false;
     while (!rc && archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
-        uint64_t count;
+        uint64_t count = 0;
         if (!strcmp(name, BKP_PAX_LINKS)) {
             marked = true;
             if (!decimal(value, size, UINT32_MAX, &count) || count < 2)
                 rc = -EBADMSG;
             m->links = (uint32_t)count;
+            continue;
+        }
+        if (!strcmp(name, BKP_PAX_RACY)) {
+            marked = m->racy = true;
             continue;
         }
         if (!strcmp(name, BKP_PAX_UNCHANGED)) {
@@ -513,6 +546,14 @@ static int unmark(struct archive_entry *e, marks *m)
     }
     free(keep);
     return rc;
+}
+
+/* Times a stat in nanoseconds holds (filescache.h): within ±292 years. */
+static bool times_ok(struct archive_entry *e)
+{
+    const int64_t max = INT64_MAX / 1000000000LL - 1;
+    time_t m = archive_entry_mtime(e), c = archive_entry_ctime(e);
+    return m > -max && m < max && c > -max && c < max;
 }
 
 static bool type_ok(mode_t t)
@@ -557,6 +598,9 @@ int bkp_pax_check_entry(bkp_pax_check *k, struct archive_entry *e, const char **
     } else if (!hl && !type_ok(type)) {
         *why = N_("an entry of no type a file system has");
         rc = -EBADMSG;
+    } else if (!times_ok(e)) {
+        *why = N_("a time out of range");
+        rc = -EBADMSG;
     } else if (!hl && type == AE_IFLNK && !archive_entry_symlink(e)) {
         *why = N_("a symbolic link without a target");
         rc = -EBADMSG;
@@ -594,5 +638,6 @@ int bkp_pax_check_entry(bkp_pax_check *k, struct archive_entry *e, const char **
     *why = NULL;
     k->unchanged = m.unchanged && !hl;
     k->size = m.size;
+    k->racy = m.racy;
     return 0;
 }

@@ -45,6 +45,12 @@ struct archive_entry;
  * no bytes. The backup server takes the content from its files cache, and
  * refuses the entry when that does not hold it with this stat. */
 #define BKP_PAX_UNCHANGED "bkp.unchanged"
+/* The mark of a regular file whose mtime or ctime lies within 2 s of the
+ * walk, by the source's own clock (the backup server's may differ): it
+ * may change again within the same tick and look the same, so the backup
+ * server remembers it as racily clean (filescache.h) and asks for it whole
+ * next time. Value "1". */
+#define BKP_PAX_RACY "bkp.racy"
 
 typedef struct bkp_strmap bkp_strmap;
 
@@ -99,6 +105,7 @@ typedef struct bkp_pax_check {
      * regular file of `size` bytes: its content is the files cache's. */
     bool unchanged;
     uint64_t size;
+    bool racy; /* the last entry was marked BKP_PAX_RACY */
 } bkp_pax_check;
 
 int bkp_pax_check_init(bkp_pax_check *k, char *const *roots, size_t nroots);

@@ -319,11 +319,15 @@ int cli_backup_run(cli *c, const bkp_capture_opts *o, const pol_dataset *d, cli_
             snprintf(where, sizeof(where), "%s:", d->host);
             bkp_warn(_("%s: %llu path(s) on %s could not be read whole by the agent (left out, or "
                        "their unread bytes stored as zeros; the agent's messages there name "
-                       "them); its last output: %s"),
+                       "them; the files cache is left as it was, so they are asked for again); its "
+                       "last output: %s"),
                      d->name, (unsigned long long)proc.unreadable, d->host, b->stream.tail);
             if (bkp_capture_add_error(&cap, where, msg))
                 rc = -ENOMEM;
         }
+        /* Every file read whole: the new files cache may say so. */
+        if (!rc && !proc.unreadable)
+            bkp_capture_publish_cache(&cap);
     }
     if (rc) {
         /* What a source sent that was not taken is said by the capture, with the rule it broke. */

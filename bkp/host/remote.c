@@ -361,6 +361,23 @@ static int begin(const bkp_remote_host *h, const char *request, int64_t timeout,
         conn_free(r);
         return rc;
     }
+    /* Not 0 to 2 (bkp started with a standard stream closed): hook.h takes
+     * an input descriptor above 0 only. */
+    for (int i = 0; i < 2 && to_agent; i++)
+        if (in[i] >= 0 && in[i] < 3) {
+            int high = fcntl(in[i], F_DUPFD_CLOEXEC, 3);
+            close(in[i]);
+            in[i] = high;
+        }
+    if (to_agent && (in[0] < 0 || in[1] < 0)) {
+        rc = -EMFILE;
+        if (in[1] >= 0)
+            close(in[1]);
+        if (in[0] >= 0)
+            close(in[0]);
+        conn_free(r);
+        return rc;
+    }
     r->agent_in = in[0];
     if ((rc = conn_start(r, h, request, timeout))) {
         if (in[1] >= 0)
@@ -395,6 +412,10 @@ static int begin(const bkp_remote_host *h, const char *request, int64_t timeout,
     return 0;
 fail:;
     bkp_hook_result ignored;
+    if (to_agent && *to_agent >= 0) {
+        close(*to_agent);
+        *to_agent = -1;
+    }
     bkp_hook_finish(r->ssh, true, &ignored);
     conn_free(r);
     return rc;

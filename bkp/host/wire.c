@@ -328,7 +328,9 @@ char *bkp_wire_tree_request(const bkp_wire_tree *t)
     for (size_t i = 0; ok && i < t->npaths; i++)
         ok = bkp_wire_path_ok(t->paths[i]) && in_order(t->paths, i) && put_word(&b, t->paths[i]);
     bkp_buf_put(&b, "", 1);
-    if (!ok || b.failed) {
+    /* A command line ssh and the source's sshd take whole (execve's limit
+     * for one argument is 128 KiB). */
+    if (!ok || b.failed || b.len > BKP_WIRE_REQUEST) {
         bkp_buf_free(&b);
         return NULL;
     }

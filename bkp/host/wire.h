@@ -139,7 +139,9 @@ typedef struct bkp_wire_tree {
     size_t nexclude;
 } bkp_wire_tree;
 /* The request's line (malloc'd), or NULL for a tree of no path, a path or
- * pattern that is not one, or without memory. */
+ * pattern that is not one, a line over BKP_WIRE_REQUEST bytes, or without
+ * memory. */
+#define BKP_WIRE_REQUEST (64U << 10)
 char *bkp_wire_tree_request(const bkp_wire_tree *t);
 /* `request` read: 0, or -EBADMSG (`out` then empty). */
 int bkp_wire_tree_parse(const char *request, bkp_wire_tree *out);

@@ -147,7 +147,8 @@ static int open_beneath(int tree, const char *rel)
     struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
                            .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
     int fd = (int)syscall(SYS_openat2, tree, rel, &how, sizeof(how));
-    if (fd >= 0 || errno != ENOSYS)
+    /* ENOSYS: an older kernel; EPERM: a seccomp filter that does not know it. */
+    if (fd >= 0 || (errno != ENOSYS && errno != EPERM))
         return fd < 0 ? -errno : fd;
     char *copy = strdup(rel), *save = NULL;
     int cur = copy ? fcntl(tree, F_DUPFD_CLOEXEC, 3) : -1, rc = copy ? 0 : -ENOMEM;
@@ -159,7 +160,7 @@ static int open_beneath(int tree, const char *rel)
                        ? -(errno = EXDEV)
                        : openat(cur, part, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (next < 0)
-            rc = errno == ENOTDIR || errno == ELOOP ? -EXDEV : -errno;
+            rc = errno == ELOOP ? -EXDEV : -errno; /* a link: not followed */
         close(cur);
         cur = next;
     }
@@ -264,7 +265,8 @@ static int tree(const pol_agent *a, const char *request, int out)
             char *safe = bkp_text_safe(t.paths[i], BKP_TEXT_FIELD);
             snprintf(why, sizeof(why),
                      "%.300s is not below the read: trees of %s on this server (or a link "
-                     "there leads out of them); add it there if it is to be backed up",
+                     "on its way leads out of them, or is absolute); add it there if it is to "
+                     "be backed up",
                      safe ? safe : "?", a->file);
             free(safe);
             rc = refuse(out, why);
