@@ -21,6 +21,8 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=bench/days.sh
 . "$top/bench/days.sh"
+# shellcheck source=bench/source.sh
+. "$top/bench/source.sh"
 PROFILE=hospital
 SIZE=1G
 FILES=
@@ -42,7 +44,7 @@ BKP=$(readlink -f "$BKP")
 for t in restic borg /usr/bin/time /usr/sbin/sshd ssh-keygen "$BKP"; do
     command -v "$t" >/dev/null || { echo "bench/remote-tree.sh: $t is missing" >&2; exit 1; }
 done
-mkdir -p "$WORK" /run/sshd
+mkdir -p "$WORK"
 chmod 755 "$WORK"
 cc -O2 -o "$WORK/gen-data" "$top/bench/gen-data.c"
 OPTS=(--profile "$PROFILE" --size "$SIZE")
@@ -53,33 +55,8 @@ export BKP_PASSPHRASE_FILE=$WORK/passphrase RESTIC_PASSWORD=bench BORG_PASSPHRAS
 printf 'bench passphrase\n' >"$WORK/passphrase"
 chmod 600 "$WORK/passphrase"
 
-# The source's sshd: bkp's key forced to the agent, the pushers' key free.
-rm -f "$WORK/host_key" "$WORK/id_bkp" "$WORK/id_push"
-ssh-keygen -q -t ed25519 -N '' -f "$WORK/host_key"
-ssh-keygen -q -t ed25519 -N '' -f "$WORK/id_bkp"
-ssh-keygen -q -t ed25519 -N '' -f "$WORK/id_push"
 printf 'read: [%s]\n' "$DATA" >"$WORK/agent.yaml"
-{
-    echo "restrict,command=\"$BKP agent --config $WORK/agent.yaml\" $(cat "$WORK/id_bkp.pub")"
-    cat "$WORK/id_push.pub"
-} >"$WORK/authorized_keys"
-PORT=$((30000 + RANDOM % 10000))
-cat >"$WORK/sshd_config" <<CONF
-ListenAddress 127.0.0.1:$PORT
-HostKey $WORK/host_key
-AuthorizedKeysFile $WORK/authorized_keys
-PidFile $WORK/sshd.pid
-StrictModes no
-UsePAM yes
-PermitRootLogin prohibit-password
-PasswordAuthentication no
-Subsystem sftp internal-sftp
-CONF
-/usr/sbin/sshd -f "$WORK/sshd_config" -E "$WORK/sshd.log"
-trap 'kill "$(cat "$WORK/sshd.pid")" 2>/dev/null || true' EXIT
-sleep 0.5
-SSH_PUSH="ssh -p $PORT -i $WORK/id_push -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
-HOST_KEY=$(cut -d' ' -f1,2 "$WORK/host_key.pub")
+start_source
 
 DAYS="initial nochange mutated"
 # STEP: the tree as the step wants it, the same idle for every tool, then
@@ -101,12 +78,7 @@ run_tool() { # TOOL
         cat >"$WORK/policy.yaml" <<YAML
 repository: $r
 passphrase_file: $WORK/passphrase
-hosts:
-  - name: source
-    ssh: root@127.0.0.1
-    port: $PORT
-    identity: $WORK/id_bkp
-    host_key: "$HOST_KEY"
+$(source_host)
 datasets:
   - name: tree
     host: source

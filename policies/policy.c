@@ -10,6 +10,7 @@
 #include "bkp/io/bytes.h"
 #include "bkp/host/cmdenv.h"
 #include "bkp/host/remote.h"
+#include "bkp/host/wire.h"
 #include "bkp/store/generation.h"
 #include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
@@ -543,6 +544,18 @@ static void datasets(pol_yaml_ctx *c, pol_yaml_node *v, pol_policy *p)
                            _("data set %s has no paths — add 'paths: [/path/to/data]', or "
                              "'stream: { command: ..., name: ... }' for a command's output"),
                            d->name ? d->name : "");
+        for (size_t k = 0; d->host && k < d->npaths; k++)
+            if (d->paths[k][0] == '/' && !bkp_wire_path_ok(d->paths[k]))
+                pol_yaml_error(c, n,
+                               _("path '%s' of data set %s on host %s has a control character "
+                                 "or is longer than 4095 bytes — the agent cannot be asked for "
+                                 "it; name its folder instead"),
+                               d->paths[k], d->name ? d->name : "", d->host);
+        if (d->host && d->npaths > BKP_WIRE_LIST)
+            pol_yaml_error(c, n,
+                           _("data set %s asks host %s for %zu paths, more than %u — name their "
+                             "common folders instead"),
+                           d->name ? d->name : "", d->host, d->npaths, BKP_WIRE_LIST);
         if (d->host && d->npaths && d->read_special)
             pol_yaml_error(c, n,
                            _("data set %s takes paths from host %s: read_special reads this "

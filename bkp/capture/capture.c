@@ -138,6 +138,17 @@ void capture_enqueue(capture_ctx *c, pending *p)
     pthread_mutex_unlock(&c->lock);
 }
 
+void capture_enqueue_held(capture_ctx *c, pending *p)
+{
+    bkp_capture_stats *s = &c->out->stats;
+    p->chunks_cap = p->item.nchunks;
+    pthread_mutex_lock(&c->lock); /* workers count chunks too */
+    s->files_cached++;
+    s->chunks += p->item.nchunks;
+    pthread_mutex_unlock(&c->lock);
+    capture_enqueue(c, p);
+}
+
 /* The key of a file's hard-link group. */
 static void link_key(char key[48], struct archive_entry *e)
 {
@@ -356,12 +367,7 @@ static int capture_file(capture_ctx *c, pending *p, int fd)
         archive_entry_set_fflags(p->item.entry, (unsigned long)p->extra.fflags_set,
                                  (unsigned long)p->extra.fflags_clear);
     if (p->hit) {
-        p->chunks_cap = p->item.nchunks;
-        pthread_mutex_lock(&c->lock); /* workers count chunks too */
-        s->files_cached++;
-        s->chunks += p->item.nchunks;
-        pthread_mutex_unlock(&c->lock);
-        capture_enqueue(c, p);
+        capture_enqueue_held(c, p);
         return 0;
     }
     capture_drop_content(p);

@@ -97,6 +97,8 @@ typedef struct capture_ctx {
 void capture_error(capture_ctx *c, const char *path, int err, const char *why, const char *said);
 /* Queue `p` (owned from here) behind the items before it. */
 void capture_enqueue(capture_ctx *c, pending *p);
+/* The same for a file whose chunks the files cache gave: counted as such. */
+void capture_enqueue_held(capture_ctx *c, pending *p);
 /* Write finished items, in order, to the tree; with `all`, wait for each. */
 int capture_drain(capture_ctx *c, bool all);
 void capture_pending_free(pending *p);

@@ -297,12 +297,7 @@ static int take_unchanged(capture_ctx *c, const bkp_pax_check *k, pending *p, co
     p->cacheable = true; /* held with this stat since the last backup: not racy */
     s->files++;
     s->bytes += k->size;
-    p->chunks_cap = p->item.nchunks;
-    pthread_mutex_lock(&c->lock); /* workers count chunks too */
-    s->files_cached++;
-    s->chunks += p->item.nchunks;
-    pthread_mutex_unlock(&c->lock);
-    capture_enqueue(c, p);
+    capture_enqueue_held(c, p);
     return 0;
 }
 

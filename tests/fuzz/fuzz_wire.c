@@ -1,6 +1,7 @@
-/* Fuzz target: what a source server sends the backup server (wire.h). The
- * bytes are read as the backup server reads a connection, frame by frame
- * through a descriptor; every payload is given to the parser of its type.
+/* Fuzz target: what a source server sends the backup server (wire.h), and
+ * the records the backup server sends the agent (frame C). The bytes are
+ * read as a connection is, frame by frame through a descriptor; every
+ * payload is given to the parser of its type.
  * Whatever is accepted is within the limits the protocol promises, and
  * says the same once emitted and parsed again. */
 #include <stdint.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "bkp/host/wire.h"
+#include "bkp/io/bytes.h"
 #include "bkp/store/layout.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -39,6 +41,22 @@ static void hello(const bkp_wire_frame *f)
     bkp_wire_hello_clear(&h);
 }
 
+/* What the agent reads on its standard input: the backup server's
+ * records, each absolute, without a NUL, of a length in range; one out of
+ * shape spends the frame. */
+static void stamps(const bkp_wire_frame *f)
+{
+    bkp_rd r;
+    bkp_wire_stamp s;
+    int rc;
+    bkp_rd_init(&r, f->data, f->len);
+    while ((rc = bkp_wire_stamp_get(&r, &s)) > 0)
+        if (s.plen < 1 || s.plen > 4095 || s.path[0] != '/' || memchr(s.path, 0, s.plen))
+            abort();
+    if (rc < 0 && (r.left || bkp_wire_stamp_get(&r, &s) != 0))
+        abort(); /* a broken record must end the frame */
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     int fd = memfd_create("wire", 0);
@@ -65,6 +83,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         else if (f.type == BKP_WIRE_END && bkp_wire_end_parse(f.data, f.len, &e) == 0 &&
                  (e.exit_code < -1 || e.exit_code > 255 || e.signal < 0 || e.signal > 128))
             abort();
+        else if (f.type == BKP_WIRE_STAMPS)
+            stamps(&f);
         else if (f.type == BKP_WIRE_REFUSED && bkp_wire_refused_parse(f.data, f.len, why, sizeof(why)) == 0)
             for (const char *p = why; *p; p++)
                 if ((unsigned char)*p < 0x20 || *p == 0x7f)

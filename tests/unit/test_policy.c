@@ -72,6 +72,8 @@ static const struct bad {
     {HEAD HOST("") "datasets:\n  - name: k\n    host: emr-db\n    paths: [/dev/sda]\n    "
                    "read_special: true\n",
      7, "read_special reads this server's devices"},
+    {HEAD HOST("") "datasets:\n  - name: k\n    host: emr-db\n    paths: [\"/srv/a\\tb\"]\n", 7,
+     "has a control character"},
     {HEAD HOST("") "datasets:\n  - name: k\n    host: emr-db\n    stream: { command: \"pg_dump "
                    "emr\", name: e.dump }\n",
      7, "its command is the name of a command in the agent's commands"},
