@@ -485,6 +485,15 @@ static void dataset_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, voi
         pol_yaml_bool(c, v, key, &d->one_file_system);
     else if (!strcmp(key, "read_special"))
         pol_yaml_bool(c, v, key, &d->read_special);
+    else if (!strcmp(key, "compression")) {
+        char *w = pol_yaml_str(c, v, key);
+        if (w && bkp_comp_parse(w, &d->compression))
+            pol_yaml_error(c, v,
+                           _("compression '%s' is not one bkp knows — write auto, lz4, zstd, "
+                             "zstd:LEVEL (1 to 19) or none"),
+                           w);
+        free(w);
+    }
     else if (!strcmp(key, "before"))
         hook(c, v, "before", &d->before);
     else if (!strcmp(key, "after"))
@@ -508,7 +517,7 @@ static void datasets(pol_yaml_ctx *c, pol_yaml_node *v, pol_policy *p)
     static const char *const keys[] = {
         "name",     "description", "priority", "paths",   "stream", "exclude", "one_file_system",
         "before",   "after",       "schedule", "retention", "copy_to", "runbook", "guard", "host",
-        "read_special", NULL};
+        "read_special", "compression", NULL};
     if (!pol_yaml_list(c, v, "datasets", _("a list, each data set starting with '- name:'")))
         return;
     size_t len = pol_yaml_len(v);

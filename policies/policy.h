@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bkp/store/blob.h"
+
 #include <jansson.h>
 
 #define POL_DEFAULT_FILE "/etc/bkp/policy.yaml"
@@ -111,6 +113,7 @@ typedef struct pol_dataset {
     size_t nexclude;
     bool one_file_system;
     bool read_special; /* a block device among the paths read as an image file */
+    bkp_comp compression; /* compression: (blob.h); BKP_COMP_DEFAULT when not given */
     pol_hook before, after;
     pol_schedule schedule;
     pol_retention retention;

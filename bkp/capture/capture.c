@@ -765,6 +765,7 @@ int bkp_capture_run(bkp_repo *r, const bkp_capture_opts *o, bkp_capture *out)
     pthread_cond_init(&c.not_empty, NULL);
     pthread_cond_init(&c.not_full, NULL);
     pthread_cond_init(&c.done, NULL);
+    bkp_repo_set_compression(r, o->compression);
     if ((rc = collect_roots(&c)) || (rc = open_inputs(&c)) || (rc = start_workers(&c))) {
         if (o->remote && o->remote->stamps_fd >= 0)
             close(o->remote->stamps_fd); /* capture_remote's, which never ran */

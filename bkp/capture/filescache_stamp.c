@@ -76,7 +76,7 @@ int bkp_fcache_stamp_write(bkp_repo *r, const char *dataset,
         bkp_fcache_stamp_id(dataset, cache_id, id);
         rc = plain.failed ? -ENOMEM
                           : bkp_blob_seal(bkp_repo_keys(r), BKP_BLOB_CACHE, id, plain.data,
-                                          plain.len, 0, &sealed);
+                                          plain.len, BKP_COMP_STORED, &sealed);
     }
     if (!rc)
         rc = bkp_dfile_write(f, sealed.data, sealed.len);

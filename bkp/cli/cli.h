@@ -135,6 +135,7 @@ typedef struct cli {
     const char *shares, *threshold;     /* key split --shares N --threshold K */
     const char *label;                  /* key add --label L */
     const char *chunk_id;               /* init --chunk-id auto|hmac-sha256|blake2b */
+    const char *compression;            /* backup --compression auto|lz4|zstd[:N]|none */
     const char *new_passphrase_file;    /* key add, key passwd --new-passphrase-file F */
     const char *machine_key;            /* key add --machine-key F: a machine secret, written */
     const char *key_from[16];           /* --key-from FILE, repeated: sheets, not the passphrase */

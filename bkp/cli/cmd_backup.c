@@ -398,6 +398,7 @@ void cli_dataset_opts(cli *c, const pol_dataset *d, bkp_capture_opts *o)
                             .nexclude = d->nexclude,
                             .one_fs = c->one_fs || d->one_file_system,
                             .read_special = d->read_special,
+                            .compression = d->compression,
                             .workers = c->workers,
                             .no_cache = c->no_cache};
 }
@@ -430,6 +431,12 @@ int cmd_backup(cli *c)
                      d->name, d->before.command, d->name);
         cli_dataset_opts(c, d, &o);
         pd = d;
+    }
+    if (c->compression && bkp_comp_parse(c->compression, &o.compression)) {
+        bkp_error(_("--compression %s is not one bkp knows — write auto, lz4, zstd, zstd:LEVEL "
+                    "(1 to 19) or none"),
+                  c->compression);
+        return EXIT_USAGE;
     }
     if (!bkp_dataset_name_ok(o.dataset)) {
         bkp_error(_("'%s' is not a valid data set name: use letters, digits, '.', '_' and '-' "

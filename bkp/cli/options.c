@@ -74,6 +74,8 @@ static const cli_option options[] = {
     {"no-cache", 0, NULL, ARG_FLAG, F(no_cache), false,
      N_("read every file, trusting no files cache")},
     {"one-file-system", 0, NULL, ARG_FLAG, F(one_fs), false, N_("do not cross mount points")},
+    {"compression", 0, "C", ARG_STRING, F(compression), false,
+     N_("auto, lz4, zstd, zstd:LEVEL (1 to 19) or none (default: the policy's, else lz4)")},
     {"workers", 0, "N", ARG_WORKERS, F(workers), false, N_("threads (1 to 64)")},
     {"chunk-id", 0, "ID", ARG_STRING, F(chunk_id), false,
      N_("init: how chunks are named: auto (the faster on this machine), hmac-sha256 or "

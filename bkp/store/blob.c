@@ -2,11 +2,15 @@
 #include "bkp/keys/primitive.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <lz4.h>
 #include <sodium.h>
+#include <zstd.h>
 
 #define NONCE_LEN crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
 #define TAG_LEN crypto_aead_xchacha20poly1305_ietf_ABYTES
@@ -25,33 +29,169 @@ static void make_ad(uint8_t ad[1 + BKP_ID_LEN], uint8_t type, const uint8_t id[B
     memcpy(ad + 1, id, BKP_ID_LEN);
 }
 
+/* zstd's contexts and auto's second buffer, one of each per thread, kept
+ * for its life (a context costs more to make than a chunk to compress),
+ * freed when it ends. */
+typedef struct zstd_state {
+    ZSTD_CCtx *c;
+    ZSTD_DCtx *d;
+    uint8_t *scratch;
+    size_t cap;
+} zstd_state;
+
+static pthread_key_t state_key;
+static pthread_once_t state_once = PTHREAD_ONCE_INIT;
+
+static void state_free(void *arg)
+{
+    zstd_state *z = arg;
+    ZSTD_freeCCtx(z->c);
+    ZSTD_freeDCtx(z->d);
+    free(z->scratch);
+    free(z);
+}
+
+static void make_key(void)
+{
+    (void)pthread_key_create(&state_key, state_free);
+}
+
+static zstd_state *state(void)
+{
+    pthread_once(&state_once, make_key);
+    zstd_state *z = pthread_getspecific(state_key);
+    if (!z && (z = calloc(1, sizeof(*z))) && pthread_setspecific(state_key, z)) {
+        free(z);
+        z = NULL;
+    }
+    return z;
+}
+
+static ZSTD_CCtx *cctx(void)
+{
+    zstd_state *z = state();
+    if (z && !z->c)
+        z->c = ZSTD_createCCtx();
+    return z ? z->c : NULL;
+}
+
+static ZSTD_DCtx *dctx(void)
+{
+    zstd_state *z = state();
+    if (z && !z->d)
+        z->d = ZSTD_createDCtx();
+    return z ? z->d : NULL;
+}
+
+/* A buffer of `n` bytes of this thread's, or NULL. */
+static uint8_t *scratch(size_t n)
+{
+    zstd_state *z = state();
+    if (z && z->cap < n) {
+        free(z->scratch);
+        z->cap = (z->scratch = malloc(n)) ? n : 0;
+    }
+    return z && z->cap >= n ? z->scratch : NULL;
+}
+
+int bkp_comp_parse(const char *s, bkp_comp *c)
+{
+    char *end;
+    if (!strcmp(s, "auto"))
+        *c = (bkp_comp){BKP_COMP_AUTO, BKP_COMP_ZSTD_LEVEL};
+    else if (!strcmp(s, "lz4"))
+        *c = BKP_COMP_LZ4_1;
+    else if (!strcmp(s, "none"))
+        *c = BKP_COMP_STORED;
+    else if (!strcmp(s, "zstd"))
+        *c = (bkp_comp){BKP_COMP_ZSTD, BKP_COMP_ZSTD_LEVEL};
+    else if (!strncmp(s, "zstd:", 5) && s[5] >= '1' && s[5] <= '9') {
+        long level = strtol(s + 5, &end, 10);
+        if (*end || level < 1 || level > BKP_COMP_ZSTD_MAX)
+            return -EINVAL;
+        *c = (bkp_comp){BKP_COMP_ZSTD, (int)level};
+    } else
+        return -EINVAL;
+    return 0;
+}
+
+const char *bkp_comp_name(bkp_comp c, char *buf, size_t size)
+{
+    switch (c.kind) {
+    case BKP_COMP_NONE:
+        snprintf(buf, size, "none");
+        break;
+    case BKP_COMP_ZSTD:
+        snprintf(buf, size, "zstd:%d", c.level);
+        break;
+    case BKP_COMP_AUTO:
+        snprintf(buf, size, "auto");
+        break;
+    default:
+        snprintf(buf, size, "lz4");
+    }
+    return buf;
+}
+
+/* `len` bytes of `plain` as zstd at `level` into `dst` (`cap` bytes): its
+ * length, or 0 when it cannot be (no memory: the blob is stored). */
+static size_t zstd_into(void *dst, size_t cap, const void *plain, size_t len, int level)
+{
+    ZSTD_CCtx *c = cctx();
+    size_t n = c ? ZSTD_compressCCtx(c, dst, cap, plain, len, level) : 0;
+    return c && !ZSTD_isError(n) ? n : 0;
+}
+
 int bkp_blob_seal(const bkp_keys *k, uint8_t type, const uint8_t id[BKP_ID_LEN], const void *plain,
-                  size_t len, int compress, bkp_buf *out)
+                  size_t len, bkp_comp comp, bkp_buf *out)
 {
     uint8_t ad[1 + BKP_ID_LEN];
-    size_t bound = (size_t)LZ4_compressBound((int)len);
     if (len > BKP_BLOB_MAX_RAW)
         return -E2BIG;
+    if (comp.kind == BKP_COMP_DEFAULT)
+        comp = BKP_COMP_LZ4_1;
+    size_t lz4_bound = (size_t)LZ4_compressBound((int)len), zstd_bound = ZSTD_compressBound(len);
+    size_t bound = lz4_bound > zstd_bound ? lz4_bound : zstd_bound;
     /* Room for the worst case: the plaintext frame is built in place after
      * the nonce and encrypted where it stands. */
     uint8_t *base = bkp_buf_reserve(out, NONCE_LEN + 5 + (bound > len ? bound : len) + TAG_LEN);
     if (!base)
         return -ENOMEM;
     uint8_t *frame = base + NONCE_LEN;
-    size_t flen = 0;
-    if (compress && len >= 64) {
-        /* `compress` is LZ4's acceleration: 1 for data, more where speed
-         * matters more than size (the files cache, rewritten every run). */
-        int c = LZ4_compress_fast(plain, (char *)frame + 5, (int)len, (int)bound, compress);
-        /* Keep LZ4 only when it saves at least 1/32: otherwise decompression
-         * costs time on restore for nothing. */
-        if (c > 0 && (size_t)c < len - len / 32) {
+    size_t flen = 0, keep = len - len / 32; /* what a compressed form must be under */
+    bool small = len >= 64;
+    if (small && (comp.kind == BKP_COMP_LZ4 || comp.kind == BKP_COMP_AUTO)) {
+        /* LZ4's acceleration: 1 for data, more where speed matters more
+         * than size (the files cache, rewritten every run). */
+        int c = LZ4_compress_fast(plain, (char *)frame + 5, (int)len, (int)lz4_bound,
+                                  comp.kind == BKP_COMP_LZ4 && comp.level > 0 ? comp.level : 1);
+        if (c > 0 && (size_t)c < keep) {
             frame[0] = 1;
-            bkp_le32(frame + 1, (uint32_t)len);
             flen = 5 + (size_t)c;
         }
     }
-    if (!flen) {
+    if (small && (comp.kind == BKP_COMP_ZSTD || (comp.kind == BKP_COMP_AUTO && flen))) {
+        /* Auto: only what LZ4 could shrink is worth zstd's time. */
+        size_t z;
+        if (!flen) {
+            z = zstd_into(frame + 5, zstd_bound, plain, len, comp.level);
+            if (z && z < keep) {
+                frame[0] = 2;
+                flen = 5 + z;
+            }
+        } else {
+            uint8_t *second = scratch(zstd_bound);
+            z = second ? zstd_into(second, zstd_bound, plain, len, comp.level) : 0;
+            if (z && 5 + z < flen) {
+                memcpy(frame + 5, second, z);
+                frame[0] = 2;
+                flen = 5 + z;
+            }
+        }
+    }
+    if (flen) {
+        bkp_le32(frame + 1, (uint32_t)len);
+    } else {
         frame[0] = 0;
         memcpy(frame + 1, plain, len);
         flen = 1 + len;
@@ -63,6 +203,48 @@ int bkp_blob_seal(const bkp_keys *k, uint8_t type, const uint8_t id[BKP_ID_LEN],
     return 0;
 }
 
+int bkp_blob_unframe(const uint8_t *frame, size_t flen, bkp_buf *out)
+{
+    bkp_buf_reset(out);
+    if (flen < 1)
+        return -EBADMSG;
+    if (frame[0] == 0) {
+        bkp_buf_put(out, frame + 1, flen - 1);
+        return out->failed ? -ENOMEM : 0;
+    }
+    if (frame[0] != 1 && frame[0] != 2)
+        return -EPROTO;
+    if (flen < 5)
+        return -EBADMSG;
+    uint32_t raw = bkp_get_le32(frame + 1);
+    if (raw > BKP_BLOB_MAX_RAW)
+        return -EBADMSG;
+    if (frame[0] == 2) {
+        /* The frame must say its size, and say this one: then it decodes
+         * into the `raw` bytes made for it, and no further. */
+        unsigned long long said = ZSTD_getFrameContentSize(frame + 5, flen - 5);
+        if (said != raw)
+            return -EBADMSG;
+    }
+    uint8_t *d = bkp_buf_reserve(out, raw ? raw : 1);
+    if (!d)
+        return -ENOMEM;
+    if (frame[0] == 1) {
+        int n = LZ4_decompress_safe((const char *)frame + 5, (char *)d, (int)(flen - 5), (int)raw);
+        if (n < 0 || (uint32_t)n != raw)
+            return -EBADMSG;
+    } else {
+        ZSTD_DCtx *z = dctx();
+        if (!z)
+            return -ENOMEM;
+        size_t n = ZSTD_decompressDCtx(z, d, raw, frame + 5, flen - 5);
+        if (ZSTD_isError(n) || n != raw)
+            return -EBADMSG;
+    }
+    out->len = raw;
+    return 0;
+}
+
 int bkp_blob_open(const bkp_keys *k, uint8_t type, const uint8_t id[BKP_ID_LEN], const void *sealed,
                   size_t slen, bkp_buf *out)
 {
@@ -71,7 +253,11 @@ int bkp_blob_open(const bkp_keys *k, uint8_t type, const uint8_t id[BKP_ID_LEN],
     uint8_t *frame;
     int r = 0;
     bkp_buf_reset(out);
-    if (slen < NONCE_LEN + 1 + TAG_LEN || slen - NONCE_LEN - TAG_LEN > BKP_BLOB_MAX_RAW + 5 + BKP_BLOB_MAX_RAW / 255 + 16)
+    /* Neither LZ4's nor zstd's frame of the largest blob is longer than
+     * its worst case, a little over the raw size. */
+    if (slen < NONCE_LEN + 1 + TAG_LEN ||
+        slen - NONCE_LEN - TAG_LEN >
+            5 + ZSTD_compressBound(BKP_BLOB_MAX_RAW) + BKP_BLOB_MAX_RAW / 255 + 16)
         return -EBADMSG;
     size_t flen = slen - NONCE_LEN - TAG_LEN;
     frame = malloc(flen);
@@ -80,35 +266,14 @@ int bkp_blob_open(const bkp_keys *k, uint8_t type, const uint8_t id[BKP_ID_LEN],
     make_ad(ad, type, id);
     r = bkp_prim_open(frame, s + NONCE_LEN, slen - NONCE_LEN, ad, sizeof(ad), s,
                       bkp_keys_blob_key(k));
-    if (r)
-        goto out;
-    if (frame[0] == 0) {
-        bkp_buf_put(out, frame + 1, flen - 1);
-    } else if (frame[0] == 1 && flen >= 5) {
-        uint32_t raw = bkp_get_le32(frame + 1);
-        uint8_t *d;
-        if (raw > BKP_BLOB_MAX_RAW || !(d = bkp_buf_reserve(out, raw))) {
-            r = raw > BKP_BLOB_MAX_RAW ? -EBADMSG : -ENOMEM;
-            goto out;
-        }
-        int n = LZ4_decompress_safe((const char *)frame + 5, (char *)d, (int)(flen - 5), (int)raw);
-        if (n < 0 || (uint32_t)n != raw) {
-            r = -EBADMSG;
-            goto out;
-        }
-        out->len = raw;
-    } else {
-        r = -EPROTO;
-    }
-    if (!r && out->failed)
-        r = -ENOMEM;
-out:
+    if (!r)
+        r = bkp_blob_unframe(frame, flen, out);
     free(frame);
     return r;
 }
 
-int bkp_blob_check(const bkp_keys *k, uint8_t type, const uint8_t id[BKP_ID_LEN], const void *sealed,
-                   size_t slen, bkp_buf *plain)
+int bkp_blob_check(const bkp_keys *k, uint8_t type, const uint8_t id[BKP_ID_LEN],
+                   const void *sealed, size_t slen, bkp_buf *plain)
 {
     uint8_t h[BKP_ID_LEN];
     int rc = bkp_blob_open(k, type, id, sealed, slen, plain);

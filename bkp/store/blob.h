@@ -2,7 +2,8 @@
  * blob.h — one encrypted, optionally compressed object.
  *
  * Sealed form: nonce (24 bytes) || XChaCha20-Poly1305-IETF ciphertext of
- *   flags (1 byte: 0 stored, 1 LZ4) || [raw length u32le if LZ4] || payload
+ *   flags (1 byte: 0 stored, 1 LZ4, 2 zstd) || [raw length u32le if
+ *   compressed] || payload
  * with associated data type (1 byte) || ID (32 bytes), so a blob cannot be
  * passed off as another blob or as another kind of object.
  */
@@ -16,8 +17,8 @@
 #include "bkp/keys/keys.h"
 
 enum bkp_blob_type {
-    BKP_BLOB_DATA = 1,    /* file content chunk; ID = the keyed hash of the plaintext (bkp_blob_id) */
-    BKP_BLOB_TREE = 2,    /* a piece of a generation's item stream; ID likewise */
+    BKP_BLOB_DATA = 1, /* file content chunk; ID = the keyed hash of the plaintext (bkp_blob_id) */
+    BKP_BLOB_TREE = 2, /* a piece of a generation's item stream; ID likewise */
     BKP_BLOB_TRAILER = 3, /* a pack's blob list; ID = zero */
     BKP_BLOB_INDEX = 4,   /* an index segment; ID = zero */
     BKP_BLOB_CACHE = 5,   /* the local files cache; ID = BLAKE2b of the data set name */
@@ -32,11 +33,47 @@ enum bkp_blob_type {
  * keyed BLAKE2b-256 or HMAC-SHA-256. */
 void bkp_blob_id(const bkp_keys *k, const void *data, size_t len, uint8_t id[BKP_ID_LEN]);
 
-/* Append the sealed form of `plain` to `out`. `compress`: 0 none, else LZ4 with that
- * acceleration (1 the default; more is faster and compresses less). LZ4 is kept only
- * when it saves space. */
+/* How a blob's plaintext is compressed when it is sealed. A compressed
+ * form is kept only when it saves at least 1/32 (else the blob is stored:
+ * decompressing costs a restore time for nothing). */
+typedef enum bkp_comp_kind {
+    BKP_COMP_DEFAULT = 0, /* the caller's usual: LZ4 */
+    BKP_COMP_NONE,
+    BKP_COMP_LZ4,  /* level: LZ4's acceleration, 1 the default, more is faster */
+    BKP_COMP_ZSTD, /* level: zstd's, 1 to 19 */
+    /* Per blob what pays: LZ4 tried first, and what it cannot shrink is
+     * stored; else zstd at `level`, kept when smaller than LZ4's. */
+    BKP_COMP_AUTO,
+} bkp_comp_kind;
+
+typedef struct bkp_comp {
+    bkp_comp_kind kind;
+    int level;
+} bkp_comp;
+
+#define BKP_COMP_ZSTD_LEVEL 3 /* zstd's level for "zstd" and "auto" alone */
+#define BKP_COMP_ZSTD_MAX 19
+#define BKP_COMP_STORED ((bkp_comp){BKP_COMP_NONE, 0})
+#define BKP_COMP_LZ4_1 ((bkp_comp){BKP_COMP_LZ4, 1})
+
+/* A policy's or a command line's word — "auto", "lz4", "zstd",
+ * "zstd:LEVEL" (1 to 19), "none" — into `*c`: 0, or -EINVAL. */
+int bkp_comp_parse(const char *s, bkp_comp *c);
+/* That word for `c`, into `buf` (at least 16 bytes). */
+const char *bkp_comp_name(bkp_comp c, char *buf, size_t size);
+
+/* Append the sealed form of `plain` to `out`, compressed as `comp` says
+ * (BKP_COMP_DEFAULT: LZ4 1). */
 int bkp_blob_seal(const bkp_keys *k, uint8_t type, const uint8_t id[BKP_ID_LEN], const void *plain,
-                  size_t len, int compress, bkp_buf *out);
+                  size_t len, bkp_comp comp, bkp_buf *out);
+
+/* A decrypted frame's plaintext into `out` (reset first): 0; -EBADMSG for
+ * damage (a frame cut short, a raw length over BKP_BLOB_MAX_RAW, a stream
+ * that does not decode to exactly the length it declares — never an
+ * allocation past it); -EPROTO for a kind of frame this version has not;
+ * -ENOMEM. What bkp_blob_open does after the cipher (the fuzz target's
+ * door). */
+int bkp_blob_unframe(const uint8_t *frame, size_t flen, bkp_buf *out);
 
 /* Authenticate, decrypt and decompress into `out` (reset first).
  * -EBADMSG when the blob is corrupt, forged or not of this type and ID. */
@@ -45,7 +82,8 @@ int bkp_blob_open(const bkp_keys *k, uint8_t type, const uint8_t id[BKP_ID_LEN],
 
 /* bkp_blob_open, and for data and tree blobs the plaintext re-hashed
  * against the ID: what proves a stored blob is the one it claims to be. */
-int bkp_blob_check(const bkp_keys *k, uint8_t type, const uint8_t id[BKP_ID_LEN], const void *sealed,
-                   size_t slen, bkp_buf *plain) __attribute__((warn_unused_result));
+int bkp_blob_check(const bkp_keys *k, uint8_t type, const uint8_t id[BKP_ID_LEN],
+                   const void *sealed, size_t slen, bkp_buf *plain)
+    __attribute__((warn_unused_result));
 
 #endif

@@ -168,6 +168,9 @@ int bkp_repo_key_slots_store(bkp_repo *r, const struct bkp_key_slots *s)
  * is no longer in `s` as it was (removed, or its passphrase changed since). */
 int bkp_repo_key_slot_in(const bkp_repo *r, const struct bkp_key_slots *s);
 const bkp_chunker *bkp_repo_chunker(const bkp_repo *r);
+/* How the data and tree blobs put from now on are compressed (blob.h;
+ * BKP_COMP_DEFAULT: LZ4). Set before a capture starts its workers. */
+void bkp_repo_set_compression(bkp_repo *r, bkp_comp comp);
 /* `sub` below the repository (malloc'd). */
 char *bkp_repo_subpath(const bkp_repo *r, const char *sub);
 

@@ -206,7 +206,7 @@ static int put(bkp_repo *r, uint8_t type, const void *data, size_t len, uint8_t 
         return 0;
     }
     bkp_buf_init(&sealed);
-    rc = bkp_blob_seal(r->keys, type, myid, data, len, 1, &sealed);
+    rc = bkp_blob_seal(r->keys, type, myid, data, len, r->comp, &sealed);
     if (rc)
         goto out;
     pthread_mutex_lock(&r->mut->lock);

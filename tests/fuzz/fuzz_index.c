@@ -14,7 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     bkp_buf_init(&seg);
     bkp_buf_put(&seg, "BKPIDX01", 8);
-    if (bkp_blob_seal(k, BKP_BLOB_INDEX, zero, data, size, 0, &seg) == 0 && bkp_index_new(&x) == 0)
+    if (bkp_blob_seal(k, BKP_BLOB_INDEX, zero, data, size, BKP_COMP_STORED, &seg) == 0 && bkp_index_new(&x) == 0)
         if (bkp_index_segment_load(x, seg.data, seg.len, k) == 0)
             (void)bkp_index_count(x);
     bkp_index_free(x);

@@ -33,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (size_t i = 0; i < start; i++)
             bkp_buf_u8(&file, (uint8_t)i);
         size_t at = file.len;
-        if (bkp_blob_seal(k, BKP_BLOB_CACHE, id, data + 1, size - 1, 0, &file) == 0) {
+        if (bkp_blob_seal(k, BKP_BLOB_CACHE, id, data + 1, size - 1, BKP_COMP_STORED, &file) == 0) {
             bkp_le32(le, (uint32_t)(file.len - at));
             bkp_buf_put(&file, le, 4);
             bkp_buf_put(&file, "BKPFCV01", 8);

@@ -20,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     bkp_buf_init(&pack);
     bkp_buf_put(&pack, BKP_PACK_MAGIC, 8);
     size_t before = pack.len;
-    if (bkp_blob_seal(k, BKP_BLOB_TRAILER, zero, data, size, 0, &pack) == 0) {
+    if (bkp_blob_seal(k, BKP_BLOB_TRAILER, zero, data, size, BKP_COMP_STORED, &pack) == 0) {
         bkp_buf_u32(&pack, (uint32_t)(pack.len - before));
         bkp_buf_put(&pack, BKP_PACK_END_MAGIC, 8);
         if (bkp_pack_parse_trailer(pack.data, pack.len, k, &e, &n) == 0)

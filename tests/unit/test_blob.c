@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <zstd.h>
 #include <sodium.h>
 
 #include "bkp/store/blob.h"
@@ -72,7 +73,7 @@ static uint8_t *text_data(size_t len)
     return p;
 }
 
-static void seal_open(fixture *f, const uint8_t *data, size_t len, int compress)
+static void seal_open(fixture *f, const uint8_t *data, size_t len, bkp_comp compress)
 {
     uint8_t id[BKP_ID_LEN];
     bkp_blob_id(f->k, data, len, id);
@@ -92,21 +93,21 @@ static void test_round_trip(void **state)
     uint8_t *text = text_data(len), *rnd = random_data(len);
 
     /* Compressible: LZ4 is used, the sealed form is far smaller. */
-    seal_open(f, text, len, 1);
+    seal_open(f, text, len, BKP_COMP_LZ4_1);
     assert_true(f->sealed.len < len / 4);
     /* Same data with compression off: stored as is. */
-    seal_open(f, text, len, 0);
+    seal_open(f, text, len, BKP_COMP_STORED);
     assert_true(f->sealed.len >= len);
     assert_true(f->sealed.len <= len + BKP_BLOB_OVERHEAD);
     /* Incompressible: stored, at most the documented overhead. */
-    seal_open(f, rnd, len, 1);
+    seal_open(f, rnd, len, BKP_COMP_LZ4_1);
     assert_true(f->sealed.len >= len);
     assert_true(f->sealed.len <= len + BKP_BLOB_OVERHEAD);
     /* Empty and tiny. */
-    seal_open(f, rnd, 0, 1);
+    seal_open(f, rnd, 0, BKP_COMP_LZ4_1);
     assert_true(f->sealed.len <= BKP_BLOB_OVERHEAD);
-    seal_open(f, rnd, 1, 1);
-    seal_open(f, text, 200, 1);
+    seal_open(f, rnd, 1, BKP_COMP_LZ4_1);
+    seal_open(f, text, 200, BKP_COMP_LZ4_1);
 
     free(text);
     free(rnd);
@@ -119,10 +120,12 @@ static void test_seal_appends_and_is_randomised(void **state)
     uint8_t *text = text_data(4096);
     bkp_buf_reset(&f->sealed);
     bkp_buf_put(&f->sealed, "HEAD", 4);
-    assert_int_equal(bkp_blob_seal(f->k, BKP_BLOB_TREE, id, text, 4096, 1, &f->sealed), 0);
+    assert_int_equal(bkp_blob_seal(f->k, BKP_BLOB_TREE, id, text, 4096, BKP_COMP_LZ4_1, &f->sealed),
+                     0);
     size_t one = f->sealed.len - 4;
     assert_memory_equal(f->sealed.data, "HEAD", 4);
-    assert_int_equal(bkp_blob_seal(f->k, BKP_BLOB_TREE, id, text, 4096, 1, &f->sealed), 0);
+    assert_int_equal(bkp_blob_seal(f->k, BKP_BLOB_TREE, id, text, 4096, BKP_COMP_LZ4_1, &f->sealed),
+                     0);
     assert_int_equal(f->sealed.len, 4 + 2 * one);
     /* A fresh nonce each time: equal plaintexts do not give equal ciphertexts. */
     assert_memory_not_equal(f->sealed.data + 4, f->sealed.data + 4 + one, one);
@@ -159,8 +162,9 @@ static void test_every_bit_flip_rejected(void **state)
         uint8_t id[BKP_ID_LEN];
         bkp_blob_id(f->k, inputs[which], lens[which], id);
         bkp_buf_reset(&f->sealed);
-        assert_int_equal(
-            bkp_blob_seal(f->k, BKP_BLOB_DATA, id, inputs[which], lens[which], 1, &f->sealed), 0);
+        assert_int_equal(bkp_blob_seal(f->k, BKP_BLOB_DATA, id, inputs[which], lens[which],
+                                       BKP_COMP_LZ4_1, &f->sealed),
+                         0);
         uint8_t *s = f->sealed.data;
         for (size_t i = 0; i < f->sealed.len; i++) {
             for (int bit = 0; bit < 8; bit++) {
@@ -195,7 +199,8 @@ static void test_wrong_type_id_or_keys(void **state)
     uint8_t id[BKP_ID_LEN], other_id[BKP_ID_LEN];
     bkp_keys *other = NULL, *same_repo = NULL;
     bkp_blob_id(f->k, text, 5000, id);
-    assert_int_equal(bkp_blob_seal(f->k, BKP_BLOB_DATA, id, text, 5000, 1, &f->sealed), 0);
+    assert_int_equal(bkp_blob_seal(f->k, BKP_BLOB_DATA, id, text, 5000, BKP_COMP_LZ4_1, &f->sealed),
+                     0);
     const uint8_t *s = f->sealed.data;
     size_t n = f->sealed.len;
 
@@ -229,7 +234,8 @@ static void test_lying_lz4_length(void **state)
     fixture *f = *state;
     uint8_t id[BKP_ID_LEN] = {7};
     uint8_t *text = text_data(4096);
-    assert_int_equal(bkp_blob_seal(f->k, BKP_BLOB_TREE, id, text, 4096, 1, &f->sealed), 0);
+    assert_int_equal(bkp_blob_seal(f->k, BKP_BLOB_TREE, id, text, 4096, BKP_COMP_LZ4_1, &f->sealed),
+                     0);
     size_t n = f->sealed.len, flen = n - 24 - 16;
     uint8_t *frame = malloc(flen), nonce[24], ad[1 + BKP_ID_LEN];
     assert_non_null(frame);
@@ -254,14 +260,101 @@ static void test_lying_lz4_length(void **state)
     free(text);
 }
 
+/* The frame's kind after decryption (frame[0]) of what `comp` seals. */
+static int kind_of(fixture *f, const uint8_t *data, size_t len, bkp_comp comp)
+{
+    uint8_t id[BKP_ID_LEN] = {3}, ad[1 + BKP_ID_LEN];
+    bkp_buf_reset(&f->sealed);
+    assert_int_equal(bkp_blob_seal(f->k, BKP_BLOB_DATA, id, data, len, comp, &f->sealed), 0);
+    size_t flen = f->sealed.len - 24 - 16;
+    uint8_t *frame = malloc(flen);
+    assert_non_null(frame);
+    ad[0] = BKP_BLOB_DATA;
+    memcpy(ad + 1, id, BKP_ID_LEN);
+    assert_int_equal(crypto_aead_xchacha20poly1305_ietf_decrypt(
+                         frame, NULL, NULL, f->sealed.data + 24, f->sealed.len - 24, ad, sizeof(ad),
+                         f->sealed.data, bkp_keys_blob_key(f->k)),
+                     0);
+    int kind = frame[0];
+    free(frame);
+    assert_int_equal(
+        bkp_blob_open(f->k, BKP_BLOB_DATA, id, f->sealed.data, f->sealed.len, &f->plain), 0);
+    assert_int_equal(f->plain.len, len);
+    assert_memory_equal(f->plain.data, data, len);
+    return kind;
+}
+
+/* zstd and auto: compressible data is stored as zstd, smaller than LZ4's;
+ * what does not compress is stored as it is; each opens to its bytes. */
+static void test_zstd_and_auto(void **state)
+{
+    fixture *f = *state;
+    size_t len = 1U << 20;
+    uint8_t *text = text_data(len), *rnd = random_data(len);
+    assert_int_equal(kind_of(f, text, len, BKP_COMP_LZ4_1), 1);
+    size_t lz4 = f->sealed.len;
+    assert_int_equal(kind_of(f, text, len, (bkp_comp){BKP_COMP_ZSTD, 3}), 2);
+    assert_true(f->sealed.len < lz4);
+    assert_int_equal(kind_of(f, text, len, (bkp_comp){BKP_COMP_AUTO, 3}), 2);
+    assert_int_equal(kind_of(f, rnd, len, (bkp_comp){BKP_COMP_ZSTD, 3}), 0);
+    assert_int_equal(kind_of(f, rnd, len, (bkp_comp){BKP_COMP_AUTO, 3}), 0);
+    assert_int_equal(kind_of(f, text, 63, (bkp_comp){BKP_COMP_ZSTD, 19}), 0);
+    free(text);
+    free(rnd);
+}
+
+/* The policy's words, read and written back. */
+static void test_comp_words(void **state)
+{
+    (void)state;
+    bkp_comp c;
+    char buf[16];
+    static const char *const good[] = {"auto", "lz4", "none", "zstd:1", "zstd:19"};
+    for (size_t i = 0; i < sizeof(good) / sizeof(*good); i++) {
+        assert_int_equal(bkp_comp_parse(good[i], &c), 0);
+        assert_string_equal(bkp_comp_name(c, buf, sizeof(buf)), good[i]);
+    }
+    assert_int_equal(bkp_comp_parse("zstd", &c), 0);
+    assert_int_equal(c.level, BKP_COMP_ZSTD_LEVEL);
+    static const char *const bad[] = {"", "zstd:0", "zstd:20", "zstd:3x", "zstd:", "gzip", "LZ4"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+        assert_int_equal(bkp_comp_parse(bad[i], &c), -EINVAL);
+}
+
+/* Frames as a decrypted blob holds them: a zstd frame that does not say
+ * its size, or says another than the frame's length field, or is cut, is
+ * damage; an unknown kind is -EPROTO. */
+static void test_unframe(void **state)
+{
+    fixture *f = *state;
+    uint8_t *text = text_data(4096), frame[8192];
+    size_t z = ZSTD_compress(frame + 5, sizeof(frame) - 5, text, 4096, 3);
+    assert_false(ZSTD_isError(z));
+    frame[0] = 2;
+    bkp_le32(frame + 1, 4096);
+    assert_int_equal(bkp_blob_unframe(frame, 5 + z, &f->plain), 0);
+    assert_memory_equal(f->plain.data, text, 4096);
+    bkp_le32(frame + 1, 4095);
+    assert_int_equal(bkp_blob_unframe(frame, 5 + z, &f->plain), -EBADMSG);
+    bkp_le32(frame + 1, BKP_BLOB_MAX_RAW + 1);
+    assert_int_equal(bkp_blob_unframe(frame, 5 + z, &f->plain), -EBADMSG);
+    bkp_le32(frame + 1, 4096);
+    assert_int_equal(bkp_blob_unframe(frame, 5 + z - 3, &f->plain), -EBADMSG);
+    assert_int_equal(bkp_blob_unframe(frame, 4, &f->plain), -EBADMSG);
+    frame[0] = 3;
+    assert_int_equal(bkp_blob_unframe(frame, 5 + z, &f->plain), -EPROTO);
+    free(text);
+}
+
 static void test_too_big_refused(void **state)
 {
     fixture *f = *state;
     uint8_t id[BKP_ID_LEN] = {0};
     uint8_t *big = calloc(1, BKP_BLOB_MAX_RAW + 1);
     assert_non_null(big);
-    assert_int_equal(
-        bkp_blob_seal(f->k, BKP_BLOB_DATA, id, big, BKP_BLOB_MAX_RAW + 1, 1, &f->sealed), -E2BIG);
+    assert_int_equal(bkp_blob_seal(f->k, BKP_BLOB_DATA, id, big, BKP_BLOB_MAX_RAW + 1,
+                                   BKP_COMP_LZ4_1, &f->sealed),
+                     -E2BIG);
     assert_int_equal(f->sealed.len, 0);
     free(big);
 }
@@ -277,6 +370,9 @@ int main(void)
         T(test_wrong_type_id_or_keys),
         T(test_lying_lz4_length),
         T(test_too_big_refused),
+        T(test_zstd_and_auto),
+        T(test_comp_words),
+        T(test_unframe),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -943,7 +943,7 @@ static void version3_read(void **state)
     bkp_buf_put(&file, cache_id, sizeof(cache_id));
     bkp_buf sealed;
     bkp_buf_init(&sealed);
-    assert_int_equal(bkp_blob_seal(bkp_repo_keys(g.r), BKP_BLOB_CACHE, id, seg.data, seg.len, 1,
+    assert_int_equal(bkp_blob_seal(bkp_repo_keys(g.r), BKP_BLOB_CACHE, id, seg.data, seg.len, BKP_COMP_LZ4_1,
                                    &sealed),
                      0);
     bkp_buf_u32(&file, (uint32_t)sealed.len);

@@ -90,7 +90,7 @@ static void write_pack(fixture *f, uint8_t id[BKP_ID_LEN])
     for (int i = 0; i < NBLOBS; i++) {
         bkp_buf_reset(&sealed);
         assert_int_equal(
-            bkp_blob_seal(f->k, BKP_BLOB_DATA, f->ids[i], f->plain[i], f->plen[i], 1, &sealed), 0);
+            bkp_blob_seal(f->k, BKP_BLOB_DATA, f->ids[i], f->plain[i], f->plen[i], BKP_COMP_LZ4_1, &sealed), 0);
         uint64_t before = bkp_pack_writer_size(w);
         assert_int_equal(bkp_pack_writer_add(w, BKP_BLOB_DATA, f->ids[i], sealed.data, sealed.len,
                                              (uint32_t)f->plen[i], &f->offs[i]),
