@@ -53,8 +53,11 @@ int cmd_agent(cli *c)
     int rc = pol_agent_load(file, &a);
     /* A person checking the file, on a terminal of this server: never a
      * session of the backup server's key (a line without `restrict` would
-     * give it a terminal, and the commands may hold a password). */
-    bool person = !getenv("SSH_ORIGINAL_COMMAND") && !getenv("SSH_CONNECTION");
+     * give it a terminal, and the commands may hold a password). In a
+     * person's own SSH session, --check says so: the forced command of
+     * the key never has it. */
+    bool person = c->agent_check ||
+                  (!getenv("SSH_ORIGINAL_COMMAND") && !getenv("SSH_CONNECTION"));
     if (person) {
         if (rc == -EACCES)
             bkp_error(_("the agent's configuration %s cannot be read by this user: the agent's "

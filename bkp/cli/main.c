@@ -339,8 +339,8 @@ static const command commands[] = {
     {.name = "agent",
      .run = cmd_agent,
      .alone = always_alone,
-     .options = "config",
-     .usage = "agent [--config FILE]",
+     .options = "config check",
+     .usage = "agent [--check] [--config FILE]",
      .summary = N_("on a source server: answer the backup server over SSH (the forced command "
                    "of its key); on a terminal, check the configuration"),
      .example = N_("bkp agent --config /etc/bkp/agent.yaml	check the agent's configuration and "

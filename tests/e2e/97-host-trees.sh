@@ -65,6 +65,12 @@ for h in emr-db files; do
 done
 cp "$WORK/sshd-files/authorized_keys" "$WORK/ak-files"
 
+# An administrator checking agent.yaml in an SSH session of their own: --check.
+SSH_CONNECTION="10.0.0.1 5000 10.0.0.12 22" "$BKP" agent --check --config "$WORK/sshd-emr-db/agent.yaml" \
+    >"$WORK/check.out" 2>&1 || fail "agent --check should accept the file: $(cat "$WORK/check.out")"
+grep -q "valid" "$WORK/check.out" || flunk "agent --check should say the file is valid: $(cat "$WORK/check.out")"
+grep -q "$WORK/srv/emr" "$WORK/check.out" || flunk "agent --check should list the read: trees"
+
 REPO=$WORK/repo
 POL=$WORK/policy.yaml
 write_policy() { # KARTE-PATHS
