@@ -345,14 +345,17 @@ static void host_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *
                            _("host_key is not a host key as ssh-keyscan prints it ('ssh-ed25519 "
                              "AAAA...') — run `bkp host add NAME ADDRESS` and copy the line it "
                              "prints"));
-    } else
+    } else if (!strcmp(key, "idle_timeout")) {
+        pol_yaml_duration(c, v, key, &h->idle_timeout);
+    } else {
         pol_yaml_duration(c, v, key, &h->connect_timeout);
+    }
 }
 
 static void hosts(pol_yaml_ctx *c, pol_yaml_node *v, pol_policy *p)
 {
     static const char *const keys[] = {"name",     "ssh",      "port", "identity",
-                                       "host_key", "connect_timeout", NULL};
+                                       "host_key", "connect_timeout", "idle_timeout", NULL};
     if (!pol_yaml_list(c, v, "hosts", _("a list of source servers, each starting with '- name:'")))
         return;
     size_t len = pol_yaml_len(v);
@@ -363,6 +366,7 @@ static void hosts(pol_yaml_ctx *c, pol_yaml_node *v, pol_policy *p)
         h->line = pol_yaml_line(n);
         h->port = 22;
         h->connect_timeout = 30;
+        h->idle_timeout = 3600;
         h->identity = strdup(POL_HOST_IDENTITY);
         pol_yaml_mapping(c, n, _("a host"), keys, host_pair, h);
         if (!h->name || !bkp_dataset_name_ok(h->name))
@@ -778,6 +782,8 @@ static void top_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *t
         facility(c, v, p);
     else if (!strcmp(key, "language"))
         language(c, v, p);
+    else if (!strcmp(key, "parallel"))
+        pol_yaml_int(c, v, key, 1, 16, &p->parallel);
 }
 
 /* Names unique, references defined. */
@@ -854,6 +860,7 @@ static int load(pol_yaml_ctx *c, int rc, const char *file, pol_policy **out)
                             .offline_max_age = 8 * 86400};
     p->reread_every = 30 * 86400;
     p->key_drill_every = 365 * 86400;
+    p->parallel = 2;
     p->notify.remind_every = 86400;
     p->notify.command.timeout = 60;
     pol_yaml_node *root = pol_yaml_root(c);
@@ -871,6 +878,7 @@ static int load(pol_yaml_ctx *c, int rc, const char *file, pol_policy **out)
                                        "status_page",
                                        "facility",
                                        "language",
+                                       "parallel",
                                        NULL};
     if (!root) {
         bkp_error(_("%s:1: the policy is empty — start from policies/examples/clinic.yaml"), file);

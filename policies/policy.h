@@ -98,6 +98,7 @@ typedef struct pol_host {
     char *identity;       /* our private key for it; default /etc/bkp/ssh/id_ed25519 */
     char *host_key;       /* "TYPE BASE64": pinned, never learnt on first use */
     int64_t connect_timeout; /* seconds; default 30 */
+    int64_t idle_timeout;    /* seconds with nothing from the source; default 1 hour */
     int line;
 } pol_host;
 
@@ -168,6 +169,8 @@ typedef struct pol_policy {
     char *facility;    /* facility: the clinic's name on what people read; NULL: none given */
     char *language;    /* language: "ja" or "en", what is written for people whatever the
                           locale of cron or systemd; NULL: the locale's */
+    int parallel;      /* parallel: how many data sets of different sources `bkp run`
+                          captures at once (1 to 16; default 2) */
 } pol_policy;
 
 /* Load and validate `file`. Every problem is logged as file:line; returns 0,

@@ -135,14 +135,16 @@ json_t *pol_to_json(const pol_policy *p)
             dr, json_pack("{s:s, s:s}", "runbook", p->drills[i].runbook, "schedule",
                           pol_schedule_text(&p->drills[i].schedule, buf, sizeof(buf))));
     const pol_notify *nt = &p->notify;
-    json_t *j = json_pack(
-        "{s:s, s:s, s:s?, s:s?, s:{s:i, s:i, s:i, s:i, s:i, s:I}, s:o, s:o, s:o, s:{s:I}, s:I}",
-        "file", p->file, "repository", p->repository, "passphrase_file", p->passphrase_file,
-        "passphrase_command", p->passphrase_command, "rule_321", "copies", p->rule.copies,
-        "media_types", p->rule.media_types, "offline", p->rule.offline, "offsite", p->rule.offsite,
-        "immutable", p->rule.immutable, "offline_max_age", (json_int_t)p->rule.offline_max_age,
-        "media", media, "datasets", ds, "drills", dr, "verify", "reread_every",
-        (json_int_t)p->reread_every, "key_drill_every", (json_int_t)p->key_drill_every);
+    json_t *j = json_pack("{s:s, s:s, s:s?, s:s?, s:{s:i, s:i, s:i, s:i, s:i, s:I}, s:o, s:o, s:o, "
+                          "s:{s:I}, s:I, s:i}",
+                          "file", p->file, "repository", p->repository, "passphrase_file",
+                          p->passphrase_file, "passphrase_command", p->passphrase_command,
+                          "rule_321", "copies", p->rule.copies, "media_types", p->rule.media_types,
+                          "offline", p->rule.offline, "offsite", p->rule.offsite, "immutable",
+                          p->rule.immutable, "offline_max_age", (json_int_t)p->rule.offline_max_age,
+                          "media", media, "datasets", ds, "drills", dr, "verify", "reread_every",
+                          (json_int_t)p->reread_every, "key_drill_every",
+                          (json_int_t)p->key_drill_every, "parallel", p->parallel);
     if (j && (nt->command.command || nt->mail_to))
         json_object_set_new(j, "notify",
                             json_pack("{s:s?, s:s?, s:s?, s:I}", "command", nt->command.command,
@@ -152,10 +154,11 @@ json_t *pol_to_json(const pol_policy *p)
     for (size_t i = 0; hosts && i < p->nhosts; i++) {
         const pol_host *h = &p->hosts[i];
         json_array_append_new(
-            hosts, json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:I}", "name", h->name, "user",
+            hosts, json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:I, s:I}", "name", h->name, "user",
                              h->user, "address", h->address, "port", h->port, "identity",
                              h->identity, "host_key", h->host_key, "connect_timeout",
-                             (json_int_t)h->connect_timeout));
+                             (json_int_t)h->connect_timeout, "idle_timeout",
+                             (json_int_t)h->idle_timeout));
     }
     if (hosts)
         json_object_set_new(j, "hosts", hosts);

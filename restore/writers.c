@@ -617,7 +617,9 @@ int rst_writers_new(const bkp_repo *repo, int target_fd, int flags, int n, rst_w
         w->me[i] = (writer){.w = w, .idx = i, .dirfd = -1};
         if (pthread_create(&w->threads[i], NULL, writer_main, &w->me[i]) != 0)
             break;
+        pthread_mutex_lock(&w->lock); /* the writers read it (claim) */
         w->nthreads++;
+        pthread_mutex_unlock(&w->lock);
     }
     pthread_mutex_lock(&w->lock);
     while (w->started < w->nthreads)

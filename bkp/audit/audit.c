@@ -2,8 +2,8 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -308,11 +308,11 @@ bool bkp_audit_fault(int rc)
 
 static bool note_missed(const char *dir, const char *op)
 {
-    static unsigned n;
+    static atomic_uint n; /* captures of a run record at once */
     char name[128], *path;
     size_t i = 0;
     int len = snprintf(name, sizeof(name), MISSED_PREFIX "%lld-%ld-%u-", (long long)bkp_now(),
-                       (long)getpid(), n++);
+                       (long)getpid(), atomic_fetch_add(&n, 1));
     for (const char *c = op; *c && i < 32 && len > 0 && (size_t)len + i + 1 < sizeof(name); c++)
         name[len + i++] = (*c >= 'a' && *c <= 'z') || *c == '-' || *c == '_' ? *c : '_';
     if (len <= 0 || !i)
@@ -783,15 +783,15 @@ static int append_line(const bkp_repo *r, int fd, const char *dir, const bkp_aud
     time_t now = bkp_now();
     struct tm lt;
     localtime_r(&now, &lt);
-    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+    bkp_iso_time(when, sizeof(when), now);
     gethostname(host, sizeof(host) - 1);
-    struct passwd *pw = getpwuid(getuid());
+    char user[256];
     if (have)
         bkp_hex(hex, prev, 32);
     json_t *j = json_pack("{s:I, s:s, s:I, s:o, s:I, s:s, s:o, s:s, s:s, s:o, s:O}", "seq",
                   (json_int_t)(seq + 1), "time", when, "offset", (json_int_t)lt.tm_gmtoff, "host",
                   bkp_json_bytes(host), "uid", (json_int_t)getuid(), "user",
-                  pw ? pw->pw_name : "?", "command", bkp_json_bytes(command_line ? command_line : "?"),
+                  bkp_user_name(user, sizeof(user)), "command", bkp_json_bytes(command_line ? command_line : "?"),
                   "op", rec->op, "outcome", rec->failed ? "failed" : "ok", "prev",
                   have ? json_string(hex) : json_null(), "figures",
                   rec->figures ? rec->figures : json_object());

@@ -54,7 +54,9 @@ void bkp_audit_set_command(int argc, char **argv);
  * appended to, and the marker moved on. A primary's log is never created
  * here; the own log of a copy on a medium (bkp_gen_copy_medium) begins
  * with its first record. A handle opened with the public key alone
- * (bkp_repo_open_public) can sign nothing: 0, and nothing is appended. */
+ * (bkp_repo_open_public) can sign nothing: 0, and nothing is appended.
+ * Thread-safe: the log's flock (taken on an open of its own) orders the
+ * appends of several threads as it does those of several processes. */
 int bkp_audit_append(bkp_repo *r, const bkp_audit_rec *rec) __attribute__((warn_unused_result));
 /* Is `rc` a fault of the disk the record goes to (-ENOSPC, -EDQUOT,
  * -EROFS), not a log found wanting? A command that only read goes on: its

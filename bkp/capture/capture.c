@@ -655,7 +655,7 @@ static int open_inputs(capture_ctx *c)
         (rc = bkp_strmap_new(free, &c->links)) ||
         (!o->stream && (rc = bkp_fcache_open(r, o->dataset, &c->old_cache, &c->have_history))) ||
         (!o->stream && (rc = bkp_fcache_writer_new(r, o->dataset, &c->new_cache))) ||
-        (rc = bkp_tree_writer_new(r, &c->tw)))
+        (rc = bkp_tree_writer_new(r, o->compression, &c->tw)))
         return rc;
     if (!(c->disk = archive_read_disk_new()))
         return -ENOMEM;
@@ -765,7 +765,6 @@ int bkp_capture_run(bkp_repo *r, const bkp_capture_opts *o, bkp_capture *out)
     pthread_cond_init(&c.not_empty, NULL);
     pthread_cond_init(&c.not_full, NULL);
     pthread_cond_init(&c.done, NULL);
-    bkp_repo_set_compression(r, o->compression);
     if ((rc = collect_roots(&c)) || (rc = open_inputs(&c)) || (rc = start_workers(&c))) {
         if (o->remote && o->remote->stamps_fd >= 0)
             close(o->remote->stamps_fd); /* capture_remote's, which never ran */

@@ -194,11 +194,10 @@ void bkp_walk_descend(bkp_walk *w)
     w->descend = w->pending;
 }
 
-static const char *sort_base;
-
-static int by_name(const void *a, const void *b)
+/* Offsets into the folder's names (`base`), by name. */
+static int by_name(const void *a, const void *b, void *base)
 {
-    return strcmp(sort_base + *(const size_t *)a, sort_base + *(const size_t *)b);
+    return strcmp((const char *)base + *(const size_t *)a, (const char *)base + *(const size_t *)b);
 }
 
 /* Read the names of the directory open as `fd` (taken) onto the stack. */
@@ -248,10 +247,9 @@ static int push(bkp_walk *w, int fd, size_t pathlen)
         l.offs[i] = off;
         off += strlen((char *)names.data + off) + 1;
     }
-    l.names = (char *)names.data; /* the walk is one thread: the static base is safe */
-    sort_base = l.names;
-    if (l.n > 1)
-        qsort(l.offs, l.n, sizeof(*l.offs), by_name);
+    l.names = (char *)names.data;
+    if (l.n > 1) /* several walks at once (`bkp run`): the names go with the call */
+        qsort_r(l.offs, l.n, sizeof(*l.offs), by_name, l.names);
     w->stack[w->depth++] = l;
     /* Keep the descriptors of the last OPEN_LEVELS folders only. */
     if (w->depth > OPEN_LEVELS) {

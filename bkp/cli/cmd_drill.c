@@ -23,7 +23,6 @@
  * how a bucket is fetched, and what is printed.
  */
 #include <errno.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +36,7 @@
 #include "bkp/io/durable.h"
 #include "bkp/io/clock.h"
 #include "bkp/io/i18n.h"
+#include "bkp/io/text.h"
 #include "bkp/io/log.h"
 #include "bkp/ops/archive_check.h"
 #include "bkp/ops/drill.h"
@@ -114,12 +114,6 @@ static int append(void *ctx, const bkp_audit_rec *rec)
                  : cli_record(c, to->s->v[0].repo, to->s->nstaging == to->s->nowned, rec);
 }
 
-static const char *user_name(void)
-{
-    struct passwd *pw = getpwuid(getuid());
-    return pw ? pw->pw_name : "?";
-}
-
 /* The result on a terminal: one line, then each step's action and result. */
 static void print_result(cli *c, const rb_runbook *rb, const rb_result *res, json_t *report,
                          json_t *files, bool drill, bool keyrec)
@@ -177,7 +171,9 @@ static int conclude(cli *c, const ops_drill_in *in, const ops_drill_run *run, ti
                     bool unattended)
 {
     const rb_runbook *rb = in->rb;
-    json_t *report = rb_report_json(rb, &run->env, &run->res, started, user_name());
+    char user[256];
+    json_t *report =
+        rb_report_json(rb, &run->env, &run->res, started, bkp_user_name(user, sizeof(user)));
     json_t *files = json_array();
     record_to to = {c, &run->sources};
     if (in->keyrec)

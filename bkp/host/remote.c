@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -90,10 +91,20 @@ int bkp_remote_fingerprint(const char *key, char *out, size_t size)
     return 0;
 }
 
+static char ssh_found[256];
+static bool ssh_there;
+
+static void find_ssh(void)
+{
+    ssh_there = bkp_cmd_find("ssh", ssh_found, sizeof(ssh_found));
+}
+
+/* Looked for once: the captures of a run connect from several threads. */
 const char *bkp_remote_ssh(void)
 {
-    static char found[256];
-    return bkp_cmd_find("ssh", found, sizeof(found)) ? found : NULL;
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, find_ssh);
+    return ssh_there ? ssh_found : NULL;
 }
 
 /* ---- the connection ---- */
@@ -109,6 +120,8 @@ struct bkp_remote {
     bool pumping;
     /* What the pump saw; read once it has ended. */
     bool hello, ended, refused;
+    bool idle;       /* nothing came for idle_ms */
+    int idle_ms;     /* 0: wait as long as it takes */
     int broken; /* the answer out of the protocol: its errno (wire.h), or 0 */
     bool reader_gone;
     bkp_wire_hello said;
@@ -290,6 +303,16 @@ static void *pump(void *arg)
     sigaddset(&pipe_set, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &pipe_set, NULL); /* a reader gone is EPIPE, not a signal */
     for (;;) {
+        /* Nothing at all for the host's idle_timeout: an agent that hangs
+         * (its disk, its command) gives its connection up. */
+        struct pollfd q = {.fd = r->from_ssh, .events = POLLIN};
+        int ready = 1;
+        while (r->idle_ms > 0 && (ready = poll(&q, 1, r->idle_ms)) < 0 && errno == EINTR)
+            ;
+        if (r->idle_ms > 0 && ready == 0) {
+            r->idle = true;
+            break;
+        }
         int rc = bkp_wire_recv(r->from_ssh, &f);
         if (rc == 1)
             break; /* the end of the connection */
@@ -356,6 +379,9 @@ static int begin(const bkp_remote_host *h, const char *request, int64_t timeout,
         return -ENOMEM;
     r->known = r->log = r->from_ssh = r->to_reader = r->stop[0] = r->stop[1] = -1;
     r->agent_in = -1;
+    r->idle_ms = h->idle_timeout > 0 && h->idle_timeout < INT_MAX / 1000
+                     ? (int)(h->idle_timeout * 1000)
+                     : 0;
     if (pipe2(r->stop, O_CLOEXEC) < 0 || (to_agent && pipe2(in, O_CLOEXEC) < 0)) {
         rc = -errno;
         conn_free(r);
@@ -491,6 +517,8 @@ static int judge(bkp_remote *r, int src, bkp_hook_result *res)
     char said[400];
     if (src == -ETIMEDOUT)
         return -ETIMEDOUT; /* our limit: the whole connection's */
+    if (r->idle)
+        return -ETIME;
     if (!r->hello && !r->broken && res->exit_code == SSH_FAILED) {
         /* Nothing answered: ssh's own words say why (the source's
          * standard error cannot speak for ssh: it is not in that log). */
@@ -549,7 +577,7 @@ int bkp_remote_finish(bkp_remote *r, bool stop, bkp_hook_result *res)
     if (!stop) {
         /* The last frame said all: ssh gets a moment to exit, no more (a
          * source that holds the channel open cannot hold us). */
-        if (r->ended || r->refused || r->broken)
+        if (r->ended || r->refused || r->broken || r->idle)
             bkp_hook_stop_after(r->ssh, 5);
         src = bkp_hook_finish(r->ssh, false, res);
     }

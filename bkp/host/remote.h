@@ -41,6 +41,7 @@ typedef struct bkp_remote_host {
     const char *identity; /* our private key */
     const char *host_key; /* pinned */
     int64_t connect_timeout;
+    int64_t idle_timeout; /* seconds without a frame from the agent: given up (0: never) */
 } bkp_remote_host;
 
 /* The ssh program that carries the connection (found on bkp's command
@@ -65,6 +66,9 @@ const char *bkp_remote_ssh(void);
  *                  place, too large, or not what its type says);
  *   -EACCES        the agent refused (res->tail: its reason);
  *   -EPIPE         the connection ended before the command did;
+ *   -ETIME         nothing came for the host's idle_timeout (the agent
+ *                  hangs: a disk, a command; the connection itself is
+ *                  watched by keepalives);
  *   -ETIMEDOUT     `timeout` passed;
  *   -ECHILD        the command failed there (res: how; res->timed_out when
  *                  the agent's own limit ended it).

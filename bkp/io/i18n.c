@@ -143,10 +143,11 @@ void bkp_i18n_begin(bkp_i18n_saved *s, const char *lang)
 
 void bkp_i18n_end(bkp_i18n_saved *s)
 {
-    if (s->language)
-        setenv("LANGUAGE", s->language, 1);
-    else
-        unsetenv("LANGUAGE");
+    /* Emptied, never unset (an empty LANGUAGE is none to gettext): the
+     * environment's table is then grown once at most, so another thread
+     * looking a message up meanwhile (`bkp run` captures at once) never
+     * reads a table that was freed under it. */
+    setenv("LANGUAGE", s->language ? s->language : "", 1);
     setlocale(LC_MESSAGES, s->messages ? s->messages : "C");
     again();
     free(s->language);

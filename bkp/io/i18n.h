@@ -35,7 +35,9 @@ void bkp_i18n_init(void);
  * whatever LANG says (under cron it is often unset, the "C" locale, where
  * gettext translates nothing); "en" gives the English originals. The
  * environment and the message locale are changed, so this is for one thread,
- * around rendering; bkp_i18n_end puts back what was there. */
+ * around rendering; bkp_i18n_end puts back what was there (an unset
+ * LANGUAGE comes back empty, which gettext reads the same). Other threads
+ * stay safe meanwhile, and a message of theirs may come out in `lang`. */
 typedef struct bkp_i18n_saved {
     char *language; /* LANGUAGE before, or NULL when unset */
     char *messages; /* LC_MESSAGES before */

@@ -3,7 +3,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,9 +13,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bkp/io/clock.h"
 #include "bkp/io/durable.h"
 #include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
+#include "bkp/io/text.h"
 
 struct bkp_lock {
     int fd;     /* the lock file's; -1 for a reader of a copy, which has none */
@@ -261,12 +262,12 @@ static void unlink_if_same(const char *path, int fd)
 static int publish(const char *dir, const char *path, const char *command, int *out)
 {
     char host[256] = "", text[BKP_LOCK_MAX + 1], when[32], tmpname[320], fhost[256];
-    struct passwd *pw = getpwuid(getuid());
+    char user[256];
     time_t now = time(NULL);
     gethostname(host, sizeof(host) - 1);
-    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+    bkp_iso_time(when, sizeof(when), now);
     int len = snprintf(text, sizeof(text), "host=%s pid=%ld user=%s time=%s command=%s\n", host,
-                       (long)getpid(), pw ? pw->pw_name : "?", when, command);
+                       (long)getpid(), bkp_user_name(user, sizeof(user)), when, command);
     if (len < 0 || (size_t)len >= sizeof(text))
         return -ENAMETOOLONG;
     /* The host in its name: a temporary file another host left is judged

@@ -1,9 +1,11 @@
 /* text.c — outside text made safe for a terminal and a log (text.h). */
 #include "bkp/io/text.h"
 
+#include <pwd.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bkp/io/bytes.h"
 
@@ -158,4 +160,14 @@ json_t *bkp_json_strlist(const bkp_strlist *l)
             return NULL;
         }
     return a;
+}
+
+const char *bkp_user_name(char *buf, size_t n)
+{
+    struct passwd pw, *found = NULL;
+    char tmp[1024];
+    if (getpwuid_r(getuid(), &pw, tmp, sizeof(tmp), &found) || !found ||
+        (size_t)snprintf(buf, n, "%s", pw.pw_name) >= n)
+        snprintf(buf, n, "?");
+    return buf;
 }

@@ -45,4 +45,9 @@ json_t *bkp_json_bytes(const char *s);
  * memory). */
 json_t *bkp_json_strlist(const bkp_strlist *l);
 
+/* The name of the user we run as (the real uid) into `buf` (`n` bytes,
+ * at least 2), "?" when it has none: for records and lock files. Safe in
+ * any thread (getpwuid_r). */
+const char *bkp_user_name(char *buf, size_t n);
+
 #endif

@@ -13,7 +13,8 @@ void ops_remote_host(const pol_host *h, bkp_remote_host *out)
                              .port = h->port,
                              .identity = h->identity,
                              .host_key = h->host_key,
-                             .connect_timeout = h->connect_timeout};
+                             .connect_timeout = h->connect_timeout,
+                             .idle_timeout = h->idle_timeout};
 }
 
 const char *ops_remote_why(int rc)
@@ -48,6 +49,9 @@ const char *ops_remote_why(int rc)
     case -EPIPE:
         return N_("was cut off: the connection to the source server ended before the command "
                   "did");
+    case -ETIME:
+        return N_("was given up: nothing came from the source server for its idle_timeout (a "
+                  "disk or a command that hangs there?)");
     case -ENOEXEC:
         return N_("could not be run: there is no ssh on this server (install openssh-client)");
     default:

@@ -1,8 +1,10 @@
 /*
  * run.c — the data sets of a run (run.h): in priority order, each that is
- * due: before hook, capture and seal by the program, after hook; its outcome.
+ * due: before hook, capture and seal by the program, after hook; its
+ * outcome. Different sources side by side (captures(), below).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -259,21 +261,28 @@ static void judge_backup(int ex, const pol_dataset *d, ops_run_outcome *o)
     }
 }
 
-static void run_dataset(const ops_run_in *in, const pol_dataset *d, ops_run_outcome *o)
+/* Data set `d` before its capture: whether it is due and its before hook
+ * ran; false when that is its outcome already. */
+static bool begin_dataset(const ops_run_in *in, const pol_dataset *d, ops_run_outcome *o)
 {
     time_t last_start;
     history(in->repo, d->name, &o->last_success, &last_start, &o->generations);
     if (!in->force && !pol_is_due(&d->schedule, last_start, in->now)) {
         not_due(d, in->now, o);
-        return;
+        return false;
     }
     o->ran = true;
     if (run_hook(in, d, &d->before, "before", o)) {
         o->failed = true;
         o->what = N_("failed");
-        return;
+        return false;
     }
-    int ex = in->io->backup(in->io->ctx, d, &o->b);
+    return true;
+}
+
+/* Data set `d` after its capture ended with `ex`: judged, its after hook. */
+static void end_dataset(const ops_run_in *in, const pol_dataset *d, int ex, ops_run_outcome *o)
+{
     if (o->b.gen) {
         o->last_success = o->b.gen->finished;
         o->generations++;
@@ -283,6 +292,118 @@ static void run_dataset(const ops_run_in *in, const pol_dataset *d, ops_run_outc
         o->failed = true;
         o->what = o->b.gen ? N_("sealed, after hook failed") : N_("failed");
     }
+}
+
+/*
+ * The captures of a run. A source (a host, or this server for the data
+ * sets without one) gives one data set at a time, and at most `parallel`
+ * (the policy's) are captured at once: a night with five servers is not
+ * five nights, and no source is asked twice at once. They start in
+ * priority order, each as soon as its source and a place are free. A
+ * capture runs in a thread of its own (the program's backup, which seals
+ * and records it: the repository, its seals and the audit log take
+ * several at once, repo.h and audit.h); everything else — whether it is
+ * due, the hooks, the judging, what is said — stays in this thread.
+ */
+typedef struct capture_slot {
+    pthread_t thread;
+    const ops_run_in *in;
+    ops_run_outcome *o;
+    int ex;
+    bool running, threaded, done;
+    pthread_mutex_t *lock;
+    pthread_cond_t *ended;
+} capture_slot;
+
+static void *capture_thread(void *arg)
+{
+    capture_slot *s = arg;
+    int ex = s->in->io->backup(s->in->io->ctx, s->o->d, &s->o->b);
+    pthread_mutex_lock(s->lock);
+    s->ex = ex;
+    s->done = true;
+    pthread_cond_signal(s->ended);
+    pthread_mutex_unlock(s->lock);
+    return NULL;
+}
+
+static const char *source_of(const pol_dataset *d)
+{
+    return d->host ? d->host : "";
+}
+
+/* Is a capture of `d`'s source running? */
+static bool source_busy(const capture_slot *slots, size_t nslots, const pol_dataset *d)
+{
+    for (size_t i = 0; i < nslots; i++)
+        if (slots[i].running && !strcmp(source_of(slots[i].o->d), source_of(d)))
+            return true;
+    return false;
+}
+
+/* The first data set not begun whose source is free: its index, or res->n
+ * when none is now. */
+static size_t next_free(const ops_run_result *res, const bool *begun, const capture_slot *slots,
+                        size_t nslots)
+{
+    for (size_t i = 0; i < res->n; i++)
+        if (!begun[i] && !source_busy(slots, nslots, res->v[i].d))
+            return i;
+    return res->n;
+}
+
+static void captures(const ops_run_in *in, ops_run_result *res, bool *begun, capture_slot *slots,
+                     size_t nslots)
+{
+    pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    pthread_cond_t ended = PTHREAD_COND_INITIALIZER;
+    size_t running = 0;
+    for (;;) {
+        /* Begin what may begin. */
+        size_t i;
+        while (running < nslots && (i = next_free(res, begun, slots, nslots)) < res->n) {
+            ops_run_outcome *o = &res->v[i];
+            begun[i] = true;
+            if (!begin_dataset(in, o->d, o)) {
+                if (in->io->done)
+                    in->io->done(in->io->ctx, o);
+                continue;
+            }
+            capture_slot *s = NULL;
+            for (size_t k = 0; k < nslots && !s; k++)
+                s = slots[k].running ? NULL : &slots[k];
+            *s = (capture_slot){.in = in, .o = o, .running = true, .lock = &lock, .ended = &ended};
+            s->threaded = pthread_create(&s->thread, NULL, capture_thread, s) == 0;
+            if (!s->threaded) {
+                /* No thread: captured here, as a run always could. */
+                s->ex = in->io->backup(in->io->ctx, o->d, &o->b);
+                s->done = true;
+            }
+            running++;
+        }
+        if (!running)
+            break;
+        /* Wait for one to end, and finish it here. */
+        pthread_mutex_lock(&lock);
+        capture_slot *s = NULL;
+        for (;;) {
+            for (size_t k = 0; k < nslots && !s; k++)
+                s = slots[k].running && slots[k].done ? &slots[k] : NULL;
+            if (s)
+                break;
+            pthread_cond_wait(&ended, &lock);
+        }
+        pthread_mutex_unlock(&lock);
+        if (s->threaded)
+            pthread_join(s->thread, NULL);
+        end_dataset(in, s->o->d, s->ex, s->o);
+        if (in->io->done)
+            in->io->done(in->io->ctx, s->o);
+        *s = (capture_slot){0};
+        running--;
+    }
+    pthread_cond_destroy(&ended);
+    pthread_mutex_destroy(&lock);
 }
 
 int ops_run_datasets(const ops_run_in *in, ops_run_result *res)
@@ -299,12 +420,20 @@ int ops_run_datasets(const ops_run_in *in, ops_run_result *res)
         if (!in->dataset || !strcmp(in->dataset, p->datasets[i].name))
             res->order[res->n++] = &p->datasets[i];
     qsort(res->order, res->n, sizeof(*res->order), cmp_priority);
-    for (size_t i = 0; i < res->n; i++) {
+    for (size_t i = 0; i < res->n; i++)
         res->v[i].d = res->order[i];
-        run_dataset(in, res->order[i], &res->v[i]);
-        if (in->io->done)
-            in->io->done(in->io->ctx, &res->v[i]);
+    size_t nslots = p->parallel > 1 ? (size_t)p->parallel : 1;
+    bool *begun = calloc(res->n + 1, sizeof(*begun));
+    capture_slot *slots = calloc(nslots, sizeof(*slots));
+    if (!begun || !slots) {
+        free(begun);
+        free(slots);
+        ops_run_result_free(res);
+        return -ENOMEM;
     }
+    captures(in, res, begun, slots, nslots);
+    free(begun);
+    free(slots);
     return 0;
 }
 

@@ -1,7 +1,8 @@
 /*
  * run.h — the cycle of `bkp run` (the cron entry), as library functions: the
  * data sets of the policy that are due, in priority order (before hook,
- * capture and seal, after hook), then the copies to the on-line media, the
+ * capture and seal, after hook; those of different sources side by side, at
+ * most the policy's `parallel` at once, run.c), then the copies to the on-line media, the
  * rolling re-read, the drills that are due, and whether retention applies;
  * and the run's conditions for the alerts once per change (alerts.h).
  *
@@ -73,7 +74,9 @@ typedef struct ops_run_io {
     /* Append `rec` to the audit log, with the run's context. */
     int (*audit)(void *ctx, const bkp_audit_rec *rec);
     /* Capture and seal data set `d` into `b` (filled in every case, even
-     * when it failed; `b->gen` set when a generation was sealed). */
+     * when it failed; `b->gen` set when a generation was sealed). Called
+     * from a thread of its own, several at once for data sets of different
+     * sources; the other calls come from the caller's thread. */
     int (*backup)(void *ctx, const pol_dataset *d, ops_run_backup *b);
     /* After each data set (may be NULL): syslog, progress. */
     void (*done)(void *ctx, const ops_run_outcome *o);

@@ -52,10 +52,6 @@ const bkp_keys *bkp_repo_keys(const bkp_repo *r)
 {
     return r->keys;
 }
-void bkp_repo_set_compression(bkp_repo *r, bkp_comp comp)
-{
-    r->comp = comp;
-}
 
 const bkp_chunker *bkp_repo_chunker(const bkp_repo *r)
 {

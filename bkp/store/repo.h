@@ -168,9 +168,6 @@ int bkp_repo_key_slots_store(bkp_repo *r, const struct bkp_key_slots *s)
  * is no longer in `s` as it was (removed, or its passphrase changed since). */
 int bkp_repo_key_slot_in(const bkp_repo *r, const struct bkp_key_slots *s);
 const bkp_chunker *bkp_repo_chunker(const bkp_repo *r);
-/* How the data and tree blobs put from now on are compressed (blob.h;
- * BKP_COMP_DEFAULT: LZ4). Set before a capture starts its workers. */
-void bkp_repo_set_compression(bkp_repo *r, bkp_comp comp);
 /* `sub` below the repository (malloc'd). */
 char *bkp_repo_subpath(const bkp_repo *r, const char *sub);
 
@@ -181,7 +178,12 @@ char *bkp_repo_subpath(const bkp_repo *r, const char *sub);
  */
 int bkp_repo_put(bkp_repo *r, uint8_t type, const void *data, size_t len, uint8_t id[BKP_ID_LEN],
                  uint64_t *added) __attribute__((warn_unused_result));
-/* Make every blob put so far durable: finish packs, write an index segment. */
+/* The same, compressed as `comp` says (blob.h; bkp_repo_put: BKP_COMP_DEFAULT,
+ * LZ4): each capture its own data set's choice, several at once. */
+int bkp_repo_put_as(bkp_repo *r, bkp_comp comp, uint8_t type, const void *data, size_t len,
+                    uint8_t id[BKP_ID_LEN], uint64_t *added) __attribute__((warn_unused_result));
+/* Make every blob put so far durable: finish packs, write an index segment.
+ * Thread-safe: puts of other threads wait for it, those in flight end first. */
 int bkp_repo_flush(bkp_repo *r) __attribute__((warn_unused_result));
 
 /* Index pack `id`, already durable in packs/ (a copy, or one found without a

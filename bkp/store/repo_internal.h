@@ -51,7 +51,6 @@ struct bkp_repo {
     uint8_t slot_sealed[BKP_KEY_SEALED_LEN]; /* and its sealed secret, as it opened */
     bool key_file_unchecked; /* a copy whose key file would not open it alone */
     bkp_chunker *chunker;
-    bkp_comp comp; /* how data and tree blobs are compressed (repo.h) */
     unsigned flags;
     struct bkp_repo_mut *mut; /* owned; see above */
     /* One open pack per concurrent writer: the bytes are written outside the

@@ -142,8 +142,9 @@ void bkp_repo_join_finishing(bkp_repo *r)
     }
 }
 
-static int put(bkp_repo *r, uint8_t type, const void *data, size_t len, uint8_t id[BKP_ID_LEN],
-               uint64_t *added);
+static int put(bkp_repo *r, bkp_comp comp, uint8_t type, const void *data, size_t len,
+               uint8_t id[BKP_ID_LEN], uint64_t *added);
+static int flush_idle(bkp_repo *r);
 
 /*
  * The index's memory is bounded (index.h): the put that finds it past the
@@ -155,12 +156,18 @@ static int put(bkp_repo *r, uint8_t type, const void *data, size_t len, uint8_t 
 int bkp_repo_put(bkp_repo *r, uint8_t type, const void *data, size_t len, uint8_t id[BKP_ID_LEN],
                  uint64_t *added)
 {
+    return bkp_repo_put_as(r, (bkp_comp){BKP_COMP_DEFAULT, 0}, type, data, len, id, added);
+}
+
+int bkp_repo_put_as(bkp_repo *r, bkp_comp comp, uint8_t type, const void *data, size_t len,
+                    uint8_t id[BKP_ID_LEN], uint64_t *added)
+{
     pthread_mutex_lock(&r->mut->lock);
     while (r->quiesce)
         pthread_cond_wait(&r->mut->idle, &r->mut->lock);
     r->puts++;
     pthread_mutex_unlock(&r->mut->lock);
-    int rc = put(r, type, data, len, id, added);
+    int rc = put(r, comp, type, data, len, id, added);
     pthread_mutex_lock(&r->mut->lock);
     r->puts--;
     bool spill = !rc && !r->quiesce && !r->table_failed &&
@@ -174,7 +181,7 @@ int bkp_repo_put(bkp_repo *r, uint8_t type, const void *data, size_t len, uint8_
     }
     pthread_mutex_unlock(&r->mut->lock);
     if (spill) {
-        rc = bkp_repo_flush(r); /* which moves the memory to the table */
+        rc = flush_idle(r); /* which moves the memory to the table */
         pthread_mutex_lock(&r->mut->lock);
         r->quiesce = false;
         pthread_cond_broadcast(&r->mut->idle);
@@ -183,8 +190,8 @@ int bkp_repo_put(bkp_repo *r, uint8_t type, const void *data, size_t len, uint8_
     return rc;
 }
 
-static int put(bkp_repo *r, uint8_t type, const void *data, size_t len, uint8_t id[BKP_ID_LEN],
-               uint64_t *added)
+static int put(bkp_repo *r, bkp_comp comp, uint8_t type, const void *data, size_t len,
+               uint8_t id[BKP_ID_LEN], uint64_t *added)
 {
     uint8_t myid[BKP_ID_LEN];
     bkp_buf sealed;
@@ -206,7 +213,7 @@ static int put(bkp_repo *r, uint8_t type, const void *data, size_t len, uint8_t 
         return 0;
     }
     bkp_buf_init(&sealed);
-    rc = bkp_blob_seal(r->keys, type, myid, data, len, r->comp, &sealed);
+    rc = bkp_blob_seal(r->keys, type, myid, data, len, comp, &sealed);
     if (rc)
         goto out;
     pthread_mutex_lock(&r->mut->lock);
@@ -269,12 +276,12 @@ static int write_segment(const bkp_buf *seg, void *ctx)
 }
 
 
-int bkp_repo_flush(bkp_repo *r)
+/* The flush itself, with no put in flight: every writer is idle. */
+static int flush_idle(bkp_repo *r)
 {
     int rc = 0;
 
     bkp_repo_join_finishing(r);
-    /* Callers flush when no put is in flight: every writer is idle. */
     for (int i = 0; i < MAX_WRITERS; i++) {
         pthread_mutex_lock(&r->mut->lock);
         bkp_pack_writer *w = r->writers[i].w;
@@ -299,6 +306,32 @@ int bkp_repo_flush(bkp_repo *r)
     r->first_new_pack = last;
     bkp_repo_index_bound(r);
     return 0;
+}
+
+/*
+ * Another capture may be putting meanwhile (`bkp run` captures the data
+ * sets of different sources at once), and a blob it is still writing may
+ * already be named by ours (the index holds it from the moment its put
+ * began). So the flush holds new puts back, waits for those in flight to
+ * end, and only then makes every blob so far durable: a record sealed
+ * after it never names a blob that is not on the disk. One flush at a
+ * time; a put that spills flushes the same way (bkp_repo_put).
+ */
+int bkp_repo_flush(bkp_repo *r)
+{
+    pthread_mutex_lock(&r->mut->lock);
+    while (r->quiesce)
+        pthread_cond_wait(&r->mut->idle, &r->mut->lock);
+    r->quiesce = true;
+    while (r->puts)
+        pthread_cond_wait(&r->mut->idle, &r->mut->lock);
+    pthread_mutex_unlock(&r->mut->lock);
+    int rc = flush_idle(r);
+    pthread_mutex_lock(&r->mut->lock);
+    r->quiesce = false;
+    pthread_cond_broadcast(&r->mut->idle);
+    pthread_mutex_unlock(&r->mut->lock);
+    return rc;
 }
 
 int bkp_repo_add_pack(bkp_repo *r, const uint8_t id[BKP_ID_LEN], const bkp_pack_entry *ents,

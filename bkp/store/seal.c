@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -45,7 +44,7 @@ static json_t *record_json(bkp_repo *r, const char *dataset, uint32_t seq, const
                            const bkp_gen *prev)
 {
     char host[256] = "", ts[32], te[32], hex[2 * BKP_ID_LEN + 1];
-    struct passwd *pw = getpwuid(getuid());
+    char user[256];
     gethostname(host, sizeof(host) - 1);
     bkp_iso_time(ts, sizeof(ts), started);
     bkp_iso_time(te, sizeof(te), finished);
@@ -69,11 +68,11 @@ static json_t *record_json(bkp_repo *r, const char *dataset, uint32_t seq, const
                      "s:I, s:I}, s:o, s:o, s:o, s:n}",
                      "format", BKP_GEN_RECORD_FORMAT, "version", BKP_GEN_RECORD_VERSION,
                      "repository", bkp_repo_uuid(r), "dataset", dataset, "seq", (json_int_t)seq,
-                     "uuid", uuid, "host", bkp_json_bytes(host), "user", pw ? pw->pw_name : "?",
-                     "uid", (json_int_t)getuid(), "started", ts, "finished", te, "paths", paths,
-                     "tree", "version", 1, "blobs", blobs, "items", (json_int_t)c->tree_items,
-                     "bytes", (json_int_t)c->tree_bytes, "stats", stats_json(c), "errors", errors,
-                     "prev", pj, "policy_digest");
+                     "uuid", uuid, "host", bkp_json_bytes(host), "user",
+                     bkp_user_name(user, sizeof(user)), "uid", (json_int_t)getuid(), "started", ts,
+                     "finished", te, "paths", paths, "tree", "version", 1, "blobs", blobs, "items",
+                     (json_int_t)c->tree_items, "bytes", (json_int_t)c->tree_bytes, "stats",
+                     stats_json(c), "errors", errors, "prev", pj, "policy_digest");
 }
 
 /* How far a capture time may lie in the future, or before its

@@ -4,7 +4,6 @@
  * that is not there (SEQ.pruned), and where each of them counts.
  */
 #include <errno.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,7 +91,7 @@ bool bkp_gen_load_clearance(const bkp_repo *r, const char *dir, const bkp_gen *g
 int bkp_gen_clear(bkp_repo *r, const bkp_gen *g)
 {
     char hex[2 * BKP_ID_LEN + 1], when[32], host[256] = "", name[32];
-    struct passwd *pw = getpwuid(getuid());
+    char user[256];
     gethostname(host, sizeof(host) - 1);
     bkp_hex(hex, g->hash, BKP_ID_LEN);
     bkp_iso_time(when, sizeof(when), bkp_now());
@@ -101,7 +100,7 @@ int bkp_gen_clear(bkp_repo *r, const bkp_gen *g)
     int rc = write_signed(r, dir, name, CLEAR_MAGIC,
                           json_pack("{s:s, s:i, s:s, s:i, s:s, s:s, s:I, s:o, s:s}", "format",
                                     "bkp-clearance", "version", 1, "dataset", g->dataset, "seq",
-                                    (int)g->seq, "record", hex, "user", pw ? pw->pw_name : "?",
+                                    (int)g->seq, "record", hex, "user", bkp_user_name(user, sizeof(user)),
                                     "uid", (json_int_t)getuid(), "host", bkp_json_bytes(host),
                                     "time", when));
     free(dir);
@@ -226,7 +225,7 @@ static int write_tombstone(bkp_repo *r, const char *dir, const bkp_gen *g, const
                            const char *medium)
 {
     char hex[2 * BKP_ID_LEN + 1], phex[2 * BKP_ID_LEN + 1], when[32], name[32];
-    struct passwd *pw = getpwuid(getuid());
+    char user[256];
     if (g->status || g->pruned || !dir)
         return g->status || g->pruned ? -EINVAL : -ENOMEM;
     bkp_hex(hex, g->hash, BKP_ID_LEN);
@@ -239,7 +238,7 @@ static int write_tombstone(bkp_repo *r, const char *dir, const bkp_gen *g, const
                           "uuid", g->uuid, "record", hex, "prev",
                           g->has_prev ? json_string(phex) : json_null(), "finished",
                           json_object_get(g->json, "finished"), "pruned", when, "user",
-                          pw ? pw->pw_name : "?", "reason", why);
+                          bkp_user_name(user, sizeof(user)), "reason", why);
     if (j && medium)
         json_object_set_new(j, "medium", json_string(medium));
     int rc = write_signed(r, dir, name, TOMB_MAGIC, j);

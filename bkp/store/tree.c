@@ -369,6 +369,7 @@ out:
 
 struct bkp_tree_writer {
     bkp_repo *repo;
+    bkp_comp comp;
     bkp_buf fill; /* the caller's: encoded items not yet handed over */
     uint64_t items;
 
@@ -397,7 +398,7 @@ static int tree_emit(bkp_tree_writer *w, bool eof)
         if (!cut)
             break;
         uint8_t id[BKP_ID_LEN];
-        if ((rc = bkp_repo_put(w->repo, BKP_BLOB_TREE, w->pending.data + pos, cut, id, NULL)))
+        if ((rc = bkp_repo_put_as(w->repo, w->comp, BKP_BLOB_TREE, w->pending.data + pos, cut, id, NULL)))
             break;
         bkp_buf_put(&w->ids, id, BKP_ID_LEN);
         w->bytes += cut;
@@ -449,12 +450,13 @@ static void *tree_thread(void *arg)
     }
 }
 
-int bkp_tree_writer_new(bkp_repo *r, bkp_tree_writer **out)
+int bkp_tree_writer_new(bkp_repo *r, bkp_comp comp, bkp_tree_writer **out)
 {
     bkp_tree_writer *w = calloc(1, sizeof(*w));
     if (!w)
         return -ENOMEM;
     w->repo = r;
+    w->comp = comp;
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->cv, NULL);
     /* The stream starts with its version so a reader can refuse what it

@@ -54,9 +54,10 @@ int bkp_item_decode(const uint8_t *p, size_t len, bkp_item *it);
 
 /* Streams items into tree blobs. The blobs are cut and stored by a thread
  * of the writer's own (tree.c), so add only encodes; a storing error comes
- * back from a later add or from finish. One caller thread at a time. */
+ * back from a later add or from finish. One caller thread at a time. The
+ * blobs are compressed as `comp` says (blob.h). */
 typedef struct bkp_tree_writer bkp_tree_writer;
-int bkp_tree_writer_new(bkp_repo *r, bkp_tree_writer **out);
+int bkp_tree_writer_new(bkp_repo *r, bkp_comp comp, bkp_tree_writer **out);
 int bkp_tree_writer_add(bkp_tree_writer *w, const bkp_item *it) __attribute__((warn_unused_result));
 /* Store the rest; `ids` receives the concatenated tree blob IDs. Frees `w`. */
 int bkp_tree_writer_finish(bkp_tree_writer *w, bkp_buf *ids, uint64_t *items, uint64_t *bytes)

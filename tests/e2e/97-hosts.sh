@@ -18,7 +18,8 @@
 #     other is sealed in the same run), another host key, a key the source
 #     does not accept, no agent there, a command not in the agent's
 #     commands, the source's agent killed mid-transfer (the next run
-#     completes), a source that goes quiet (our timeout), a hostile "agent"
+#     completes), a source that goes quiet (our timeout, and the host's
+#     idle_timeout), a hostile "agent"
 #     sending crafted frames (a huge size before or after its hello, a frame
 #     cut short, data before its hello, a broken end, an unknown frame, a
 #     compressed one that expands past a frame, a second hello, a bad hello) with escape sequences on its standard
@@ -51,12 +52,30 @@ commands:
   emr-dump: "$PGBIN/pg_dump -Fc $CONN emr"
   big: "head -c 200000000 /dev/zero; sleep 30"
   fails: "echo 'pg_dump: error: connection refused' >&2; exit 1"
+  meet-a: "$WORK/meet.sh a b"
+  meet-b: "$WORK/meet.sh b a"
 YAML
 cat >"$WORK/sshd-files/agent.yaml" <<YAML
 read: [$WORK/srv/scans]
 commands:
   scans-tar: "tar -C $WORK/srv/scans --sort=name --mtime=@0 --owner=0 --group=0 -cf - ."
+  meet-a: "$WORK/meet.sh a b"
+  meet-b: "$WORK/meet.sh b a"
 YAML
+# A command that waits (10 s at most) for another to have started: it
+# ends well only when the two run at once.
+mkdir -m 1777 "$WORK/meet"
+cat >"$WORK/meet.sh" <<SH
+#!/bin/sh
+touch "$WORK/meet/\$1"
+for i in \$(seq 100); do
+    [ -e "$WORK/meet/\$2" ] && { echo "met \$2"; exit 0; }
+    sleep 0.1
+done
+echo "\$1 waited alone" >&2
+exit 1
+SH
+chmod 755 "$WORK/meet.sh"
 # The line `bkp host add` prints, with the program under test for /usr/bin/bkp.
 authorize() { # HOST LINE
     sed "s|/usr/bin/bkp agent|$BKP agent --config $WORK/sshd-$1/agent.yaml|" <<<"$2" \
@@ -81,7 +100,7 @@ authorize files "$LINE2"
 
 REPO=$WORK/repo
 POL=$WORK/policy.yaml
-write_policy() { # EMR-COMMAND [KEY1] [PORT1] [TIMEOUT]
+write_policy() { # EMR-COMMAND [KEY1] [PORT1] [TIMEOUT] [IDLE-TIMEOUT]
     cat >"$POL" <<YAML
 repository: $REPO
 passphrase_file: $PASSFILE
@@ -93,6 +112,7 @@ hosts:
     identity: $ID
     host_key: "${2:-$K1}"
     connect_timeout: 5s
+    idle_timeout: ${5:-1h}
   - name: files
     ssh: root@127.0.0.2
     port: $P2
@@ -135,6 +155,27 @@ tar -C "$WORK/srv/scans" --sort=name --mtime=@0 --owner=0 --group=0 -cf - . | sh
 [ "$(sha256sum <"$WORK/back/scans.tar")" = "$(cat "$WORK/want")" ] || flunk "the restored tar should be the source's bytes"
 mkdir "$WORK/untar" && tar -C "$WORK/untar" -xf "$WORK/back/scans.tar"
 same_mtree "$WORK/srv/scans" "$WORK/untar" "the scans, out of the tar" "^\$" "s/ time=[^ ]*//"
+
+# ---- 2b. sources at once (parallel:), one data set at a time per source ----
+meet() { # EXIT PARALLEL HOST-OF-A HOST-OF-B: bkp run, the two data sets meeting
+    { sed '/^datasets:/,$d' "$POL"
+      printf 'parallel: %s\ndatasets:\n' "$2"
+      printf '  - { name: meet-a, host: %s, stream: { command: meet-a, name: a.txt }, schedule: daily 02:00 }\n' "$3"
+      printf '  - { name: meet-b, host: %s, stream: { command: meet-b, name: b.txt }, schedule: daily 02:00 }\n' "$4"
+    } >"$WORK/meet.yaml"
+    rm -f "$WORK"/meet/*
+    BKP_POLICY=$WORK/meet.yaml expect_exit "$1" "$BKP" run --force
+}
+sealed() { # the generations of meet-a and meet-b
+    echo $(($(BKP_POLICY=$WORK/meet.yaml gens meet-a) + $(BKP_POLICY=$WORK/meet.yaml gens meet-b)))
+}
+meet 0 2 emr-db files
+[ "$(sealed)" = 2 ] || flunk "two sources should be captured at once with parallel: 2"
+meet 1 1 emr-db files
+[ "$(sealed)" = 3 ] || flunk "parallel: 1 should capture one data set at a time"
+grep -q "waited alone" <<<"$ERR$OUT" || flunk "the one that waited should say so: $ERR"
+meet 1 2 files files
+[ "$(sealed)" = 4 ] || flunk "one source should give one data set at a time"
 
 # ---- 3. what goes wrong fails its own data set ----
 fails() { # WHAT SAID [DATASET]
@@ -240,6 +281,11 @@ frame H "$HELLO" >"$WORK/evil.bin"
 printf '#!/bin/sh\ncat %s\nexec sleep 60\n' "$WORK/evil.bin" >"$WORK/evil.sh"
 write_policy emr-dump "" "" 4s
 fails "a source gone quiet" "was killed after 4s"
+# The same, with the host's idle_timeout shorter than the command's.
+write_policy emr-dump "" "" 2m 3s
+t0=$SECONDS
+fails "a source gone quiet past idle_timeout" "nothing came from the source server for its idle_timeout"
+[ $((SECONDS - t0)) -lt 30 ] || flunk "idle_timeout should give a quiet source up, not its 2m timeout"
 write_policy emr-dump
 cp "$WORK/ak" "$WORK/sshd-emr-db/authorized_keys"
 ok "$BKP" backup karte

@@ -5,16 +5,24 @@
  * due) and runs no drill (its record is there); a failing before hook fails
  * its data set alone, the other is sealed; the copies go to the on-line
  * disk the data sets name, never to the off-line one; the failure is a
- * condition told once, not again at the next run.
+ * condition told once, not again at the next run. Data sets of different
+ * sources are captured side by side, at most `parallel` at once and one
+ * per source, into one repository that verifies whole afterwards.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
+#include <sodium.h>
 
+#include "bkp/audit/verify.h"
+#include "bkp/io/clock.h"
 #include "bkp/store/seal.h"
 #include "bkp/media/registry.h"
 #include "bkp/ops/run.h"
@@ -266,11 +274,160 @@ static void test_failing_hook_fails_its_dataset_alone(void **state)
     ops_repo_free(&x.f);
 }
 
+/* ---- sources side by side ---- */
+
+#define EDKEY "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICFyBO79xZuAN6GekWxF3zHRX+umPFvoQy58zLY5oFGC"
+
+/* Two data sets from host a, one from b, one from here; %2$s: parallel. */
+static const char sources_text[] = OPS_POLICY_HEAD
+    "parallel: %2$s\n"
+    "hosts:\n"
+    "  - { name: a, ssh: bkp@192.0.2.1, host_key: \"" EDKEY "\" }\n"
+    "  - { name: b, ssh: bkp@192.0.2.2, host_key: \"" EDKEY "\" }\n"
+    "datasets:\n"
+    "  - { name: a1, priority: 1, host: a, paths: [%1$s/src/a1], schedule: daily 02:00 }\n"
+    "  - { name: a2, priority: 2, host: a, paths: [%1$s/src/a2], schedule: daily 02:00 }\n"
+    "  - { name: b1, priority: 3, host: b, paths: [%1$s/src/b1], schedule: daily 02:00 }\n"
+    "  - { name: here, priority: 4, paths: [%1$s/src/here], schedule: daily 02:00 }\n";
+
+typedef struct sources {
+    ops_repo f;
+    pthread_mutex_t lock;
+    const char *running[8]; /* the sources being captured */
+    int nrunning, most;
+    bool twice; /* one source gave two at once */
+    int meet;   /* a capture waits (2 s at most) for this many at once */
+    ops_run_io io;
+} sources;
+
+static int sources_audit(void *ctx, const bkp_audit_rec *rec)
+{
+    sources *x = ctx;
+    return bkp_audit_append(x->f.r, rec);
+}
+
+/* A real capture and seal of the data set's paths (here, wherever its
+ * host): several at once into one repository, each noting who ran beside it. */
+static int sources_backup(void *ctx, const pol_dataset *d, ops_run_backup *b)
+{
+    sources *x = ctx;
+    const char *src = d->host ? d->host : "";
+    memset(b, 0, sizeof(*b));
+    pthread_mutex_lock(&x->lock);
+    for (int i = 0; i < x->nrunning; i++)
+        x->twice |= !strcmp(x->running[i], src);
+    x->running[x->nrunning++] = src;
+    if (x->nrunning > x->most)
+        x->most = x->nrunning;
+    pthread_mutex_unlock(&x->lock);
+    for (int i = 0; i < 200; i++) {
+        pthread_mutex_lock(&x->lock);
+        bool met = x->most >= x->meet;
+        pthread_mutex_unlock(&x->lock);
+        if (met)
+            break;
+        usleep(10000);
+    }
+    bkp_capture_opts o = {.dataset = d->name,
+                          .paths = (const char *const *)d->paths,
+                          .npaths = d->npaths,
+                          .workers = 2};
+    bkp_capture cap;
+    time_t now = bkp_now();
+    int rc = bkp_capture_run(x->f.r, &o, &cap);
+    if (!rc)
+        rc = bkp_gen_seal(x->f.r, d->name, &cap, now, now, NULL, &b->gen);
+    b->stats = cap.stats;
+    bkp_capture_clear(&cap);
+    pthread_mutex_lock(&x->lock);
+    for (int i = 0; i < x->nrunning; i++)
+        if (x->running[i] == src) {
+            x->running[i] = x->running[--x->nrunning];
+            break;
+        }
+    pthread_mutex_unlock(&x->lock);
+    return rc ? 1 : 0;
+}
+
+/* A folder of `name` under src: 3 MB of its own and 2 MB all share. */
+static void fill(const sources *x, const char *name, const uint8_t *shared, size_t nshared)
+{
+    char dir[256], file[300];
+    static uint8_t own[3 << 20];
+    snprintf(dir, sizeof(dir), "%s/%s", x->f.src, name);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    randombytes_buf(own, sizeof(own));
+    snprintf(file, sizeof(file), "%s/own", dir);
+    FILE *f = fopen(file, "w");
+    assert_non_null(f);
+    assert_int_equal(fwrite(own, 1, sizeof(own), f), sizeof(own));
+    assert_int_equal(fclose(f), 0);
+    snprintf(file, sizeof(file), "%s/shared", dir);
+    assert_non_null(f = fopen(file, "w"));
+    assert_int_equal(fwrite(shared, 1, nshared, f), nshared);
+    assert_int_equal(fclose(f), 0);
+}
+
+static void run_sources(const char *parallel, int meet, int want_most)
+{
+    sources x;
+    char yaml[4096];
+    static uint8_t shared[2 << 20];
+    memset(&x, 0, sizeof(x));
+    pthread_mutex_init(&x.lock, NULL);
+    x.meet = meet;
+    snprintf(yaml, sizeof(yaml), sources_text, "%1$s", parallel);
+    assert_int_equal(ops_repo_new(&x.f, "sources", yaml), 0);
+    randombytes_buf(shared, sizeof(shared));
+    const char *names[] = {"a1", "a2", "b1", "here"};
+    for (size_t i = 0; i < 4; i++)
+        fill(&x, names[i], shared, sizeof(shared));
+    x.io = (ops_run_io){.ctx = &x, .audit = sources_audit, .backup = sources_backup};
+    ops_run_in in = {
+        .repo = x.f.r, .policy = x.f.p, .now = bkp_now(), .force = true, .workers = 2, .io = &x.io};
+    ops_run_result res;
+    assert_int_equal(ops_run_datasets(&in, &res), 0);
+    assert_int_equal(res.n, 4);
+    for (size_t i = 0; i < 4; i++) {
+        /* The table stays in priority order, whatever ended first. */
+        assert_string_equal(res.v[i].d->name, names[i]);
+        assert_string_equal(res.v[i].what, "sealed");
+        assert_non_null(res.v[i].b.gen);
+    }
+    assert_false(x.twice);
+    assert_int_equal(x.most, want_most);
+    ops_run_result_free(&res);
+
+    /* Every blob any record names is on the disk and indexed: a fresh
+     * handle reads every generation whole. */
+    bkp_repo_free(x.f.r);
+    assert_int_equal(bkp_repo_open(x.f.repo, OPS_PASS, strlen(OPS_PASS), 0, &x.f.r), 0);
+    bkp_verify_result v = {0};
+    assert_int_equal(bkp_verify(x.f.r, true, 2, &v), 0);
+    assert_int_equal(v.problems, 0);
+    assert_int_equal(v.generations, 4);
+    bkp_verify_result_clear(&v);
+    ops_repo_free(&x.f);
+    pthread_mutex_destroy(&x.lock);
+}
+
+static void test_sources_side_by_side(void **state)
+{
+    (void)state;
+    /* a1 (a) and b1 (b) at once, then a2 when a is free, and "here". */
+    run_sources("2", 2, 2);
+    /* Three places: still one per source. */
+    run_sources("3", 3, 3);
+    /* One place: one after the other. */
+    run_sources("1", 1, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_priority_then_not_due),
         cmocka_unit_test(test_failing_hook_fails_its_dataset_alone),
+        cmocka_unit_test(test_sources_side_by_side),
     };
     return cmocka_run_group_tests(tests, test_catalogue_setup, NULL);
 }

@@ -148,6 +148,8 @@ static const struct bad {
     {HEAD DS "    description: &d [*d]\n", 5, "levels of nesting"},
     {HEAD DS "key_drill_every: yearly\n", 5, "is not a duration"},
     {HEAD DS "key_drill_every: 0d\n", 5, "is not a duration"},
+    {HEAD DS "parallel: 0\n", 5, "is not a whole number from 1 to 16"},
+    {HEAD DS "parallel: 17\n", 5, "is not a whole number from 1 to 16"},
     {HEAD DS "status_page: share/status.html\n", 5, "is not absolute"},
     {HEAD DS "status_page: /srv/share/status.txt\n", 5, "is not a file name ending in .html"},
     {HEAD DS "status_page: /srv/share/.html\n", 5, "is not a file name ending in .html"},
@@ -469,6 +471,22 @@ static void test_key_drill_every(void **state)
     pol_free(p);
 }
 
+static void test_parallel(void **state)
+{
+    (void)state;
+    pol_policy *p = NULL;
+    assert_int_equal(load_text(HEAD DS, &p), 0);
+    assert_int_equal(p->parallel, 2);
+    pol_free(p);
+    p = NULL;
+    assert_int_equal(load_text(HEAD DS "parallel: 1\n", &p), 0);
+    assert_int_equal(p->parallel, 1);
+    json_t *j = pol_to_json(p);
+    assert_int_equal(json_integer_value(json_object_get(j, "parallel")), 1);
+    json_decref(j);
+    pol_free(p);
+}
+
 static void test_status_page(void **state)
 {
     (void)state;
@@ -620,6 +638,7 @@ int main(void)
         cmocka_unit_test(test_alias_bomb),     cmocka_unit_test(test_env_mapping),
         cmocka_unit_test(test_object_medium),  cmocka_unit_test(test_key_drill_every),
         cmocka_unit_test(test_status_page),    cmocka_unit_test(test_facility_language),
+        cmocka_unit_test(test_parallel),
         cmocka_unit_test(test_syntax_errors),  cmocka_unit_test(test_medium_kinds),
         cmocka_unit_test(test_stream),
         cmocka_unit_test(test_hosts),

@@ -99,7 +99,7 @@ static void same_blobs_as_one_pass(void **state)
     bkp_buf_init(&want);
     bkp_buf_init(&got);
     bkp_buf_u32(&stream, BKP_TREE_VERSION);
-    assert_int_equal(bkp_tree_writer_new(g.r, &w), 0);
+    assert_int_equal(bkp_tree_writer_new(g.r, (bkp_comp){0}, &w), 0);
     for (uint32_t i = 0; i < NITEMS; i++) {
         bkp_item it;
         make_item(i, &it);
@@ -151,7 +151,7 @@ static void empty_and_dropped(void **state)
     bkp_buf_init(&stream);
     bkp_buf_init(&want);
     uint64_t items = 1, bytes = 0;
-    assert_int_equal(bkp_tree_writer_new(g.r, &w), 0);
+    assert_int_equal(bkp_tree_writer_new(g.r, (bkp_comp){0}, &w), 0);
     assert_int_equal(bkp_tree_writer_finish(w, &got, &items, &bytes), 0);
     assert_int_equal(items, 0);
     assert_int_equal(bytes, 4);
@@ -161,9 +161,9 @@ static void empty_and_dropped(void **state)
     assert_memory_equal(got.data, want.data, BKP_ID_LEN);
 
     /* Dropped at once, and dropped with pieces handed over. */
-    assert_int_equal(bkp_tree_writer_new(g.r, &w), 0);
+    assert_int_equal(bkp_tree_writer_new(g.r, (bkp_comp){0}, &w), 0);
     bkp_tree_writer_free(w);
-    assert_int_equal(bkp_tree_writer_new(g.r, &w), 0);
+    assert_int_equal(bkp_tree_writer_new(g.r, (bkp_comp){0}, &w), 0);
     for (uint32_t i = 0; i < NITEMS / 4; i++) {
         bkp_item it;
         make_item(i, &it);
