@@ -59,7 +59,12 @@ usage: bench/run.sh [options]
   --size SIZE     hospital data set size, e.g. 2G, 200M (default $SIZE)
   --seed N        data set seed (default $SEED)
   --bkp PATH      bkp binary (default build/bkp in the repository, else bkp on PATH)
-  --tools LIST    comma-separated subset of bkp,restic,borg (default $TOOLS)
+  --tools LIST    comma-separated subset of bkp,restic,borg (default $TOOLS); each may
+                  name its compression after @, several of one tool in the same run:
+                  bkp@lz4, bkp@zstd:3, bkp@auto (--compression), restic@max,
+                  restic@auto (--compression), borg@lz4, borg@zstd.3 (borg's
+                  --compression zstd,3; a dot for the comma). Without one: bkp its
+                  default, restic auto, borg lz4. Ratios are against the first bkp.
   --bkp-key KIND  how bkp's timed steps open the repository: machine (a machine key,
                   as unattended runs should) or passphrase (Argon2id) (default $BKP_KEY)
   --cold          drop the page cache before each timed step instead of re-reading inputs
@@ -179,20 +184,25 @@ IFS=, read -r -a TOOL_LIST <<<"$TOOLS"
 declare -A TOOL_BIN=([bkp]=$BKP [restic]=restic [borg]=borg)
 declare -A TOOL_PKG=([restic]=restic [borg]=borgbackup)
 declare -A MISSING=()
+REF=""   # the tool the ratios are against: the first bkp
 for t in "${TOOL_LIST[@]}"; do
-    [[ -n ${TOOL_BIN[$t]:-} ]] || die "unknown tool $t (choose from bkp,restic,borg)"
+    b=${t%%@*}
+    [[ -n ${TOOL_BIN[$b]:-} ]] || die "unknown tool $t (choose from bkp,restic,borg, each with @COMPRESSION)"
+    [[ $t == *[!A-Za-z0-9@:.]* ]] && die "tool $t: letters, digits, '@', ':' and '.' only"
+    if [[ $b == bkp && -z $REF ]]; then REF=$t; fi
     # The peers come from Debian (restic 0.14, borg 1.2 on Debian 12), as root.
-    if [[ -n ${TOOL_PKG[$t]:-} && $(id -u) -eq 0 ]]; then
-        need_pkg "${TOOL_BIN[$t]}" "${TOOL_PKG[$t]}" || log "WARNING: cannot install ${TOOL_PKG[$t]}"
+    if [[ -n ${TOOL_PKG[$b]:-} && $(id -u) -eq 0 ]]; then
+        need_pkg "${TOOL_BIN[$b]}" "${TOOL_PKG[$b]}" || log "WARNING: cannot install ${TOOL_PKG[$b]}"
     fi
-    if ! command -v "${TOOL_BIN[$t]}" >/dev/null 2>&1; then
+    if ! command -v "${TOOL_BIN[$b]}" >/dev/null 2>&1; then
         MISSING[$t]=1
-        log "WARNING: $t not found (${TOOL_BIN[$t]}): its cells will show FAIL"
+        log "WARNING: $t not found (${TOOL_BIN[$b]}): its cells will show FAIL"
     fi
 done
+REF=${REF:-bkp}
 
 tool_version() {
-    case $1 in
+    case ${1%%@*} in
     bkp) local v; v=$("$BKP" --version 2>/dev/null | head -n1) || true; echo "${v:-$BKP}" ;;
     restic) restic version | head -n1 ;;
     borg) borg --version ;;
@@ -306,7 +316,7 @@ timed() {
     local wall user sys rss
     read -r wall user sys rss < <(tail -n1 "$tf" 2>/dev/null) || true
     # borg exits with 1 for warnings (the backup is complete).
-    if ((rc == 0)) || { [[ $tool == borg ]] && ((rc == 1)); }; then
+    if ((rc == 0)) || { [[ ${tool%%@*} == borg ]] && ((rc == 1)); }; then
         TIMED_OK=1
         TIMED=("$wall" "$user" "$sys" "$rss")
         ((rc == 0)) || log "  note: borg $step ended with warnings, see $out"
@@ -333,7 +343,8 @@ report_ok() { # report_ok TOOL STEP BYTES REPO_BYTES
 # and configuration live in the round's tool dir, so every round starts cold
 # for the tool's own state.
 tool_cmd() {
-    local tool=$1 step=$2 d=$ROUND_DIR/$1
+    local tool=${1%%@*} comp="" step=$2 d=$ROUND_DIR/$1
+    if [[ $1 == *@* ]]; then comp=${1#*@}; fi
     local envs=(env "XDG_CACHE_HOME=$d/cache" "XDG_CONFIG_HOME=$d/config")
     case $tool in
     bkp)
@@ -350,7 +361,8 @@ tool_cmd() {
             else
                 CMD=("${envs[@]}" init "${a[@]}")
             fi ;;
-        initial | nochange | mutated) CMD=("${envs[@]}" backup "${a[@]}" --dataset "$PROFILE" "$DATA") ;;
+        initial | nochange | mutated)
+            CMD=("${envs[@]}" backup "${a[@]}" --dataset "$PROFILE" ${comp:+--compression "$comp"} "$DATA") ;;
         restore) CMD=("${envs[@]}" restore "${a[@]}" "$PROFILE:latest" "$d/restore") ;;
         verify) CMD=("${envs[@]}" verify "${a[@]}" --read-data) ;;
         esac ;;
@@ -358,7 +370,7 @@ tool_cmd() {
         envs+=("RESTIC_REPOSITORY=$d/repo" "RESTIC_PASSWORD_FILE=$PASSFILE" "RESTIC_CACHE_DIR=$d/cache/restic" restic)
         case $step in
         init) CMD=("${envs[@]}" init) ;;
-        initial | nochange | mutated) CMD=("${envs[@]}" backup --host bench "$DATA") ;;
+        initial | nochange | mutated) CMD=("${envs[@]}" ${comp:+--compression "$comp"} backup --host bench "$DATA") ;;
         restore)
             if ((RESTORE_SYNC)); then
                 CMD=("${envs[@]:0:${#envs[@]}-1}" sh -c '"$0" restore latest --target "$1" && sync -f "$1"' restic "$d/restore")
@@ -372,7 +384,7 @@ tool_cmd() {
             BORG_DISPLAY_PASSPHRASE=no BORG_RELOCATED_REPO_ACCESS_IS_OK=yes)
         case $step in
         init) CMD=("${envs[@]}" borg init --encryption=repokey-blake2) ;;
-        initial | nochange | mutated) CMD=("${envs[@]}" borg create --compression lz4 "::$step" "$DATA") ;;
+        initial | nochange | mutated) CMD=("${envs[@]}" borg create --compression "$(tr . , <<<"${comp:-lz4}")" "::$step" "$DATA") ;;
         # borg extracts into the current directory; the archive is named
         # after the step that made it.
         restore)
@@ -434,7 +446,7 @@ run_step() {
         initial | nochange | mutated) inputs=("$DATA") ;;
         *) inputs=("$ROUND_DIR/$tool/repo" "$ROUND_DIR/$tool/cache" "$ROUND_DIR/$tool/home") ;;
         esac
-        if [[ $tool == borg && $step == restore ]]; then mkdir -p "$ROUND_DIR/$tool/restore"; fi
+        if [[ ${tool%%@*} == borg && $step == restore ]]; then mkdir -p "$ROUND_DIR/$tool/restore"; fi
         before_timed "${inputs[@]}"
         timed "$tool" "$step" "$bytes" "${CMD[@]}"
         if ((!TIMED_OK)); then
@@ -465,7 +477,7 @@ run_step() {
 # Markdown tables from the CSV: step x tool with median (min–max) seconds,
 # MB/s, peak RSS and repository size, then ratios against bkp.
 summarize() {
-    awk -F, -v profile="$PROFILE" -v tools="bkp restic borg cat tar+lz4" -v steps="read initial nochange mutated restore verify" '
+    awk -F, -v profile="$PROFILE" -v tools="${TOOL_LIST[*]} cat tar+lz4" -v ref="$REF" -v steps="read initial nochange mutated restore verify" '
     function sortv(a, n,   i, j, t) {
         for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
     }
@@ -502,18 +514,18 @@ summarize() {
             w = stat("wall", key); cell = sprintf("%.2f (%.2f–%.2f)", w, LO, HI)
             if (fails[key]) cell = cell sprintf(", %d FAIL", fails[key])
             mb = stat("mbps", key); rs = stat("rss", key); rp = stat("repo", key)
-            b = S[s] SUBSEP "bkp"; bw = ok[b] ? stat("wall", b) : ""
+            b = S[s] SUBSEP ref; bw = ok[b] ? stat("wall", b) : ""
             printf "| %s | %s | %s | %.0f | %.0f | %s | %s |\n", S[s], T[t], cell, mb, rs,
                 (rp == "" ? "" : sprintf("%.0f", rp)), (T[t] == "cat" || T[t] == "tar+lz4") ? "" : ratio(w, bw)
         }
-        if (!(("initial", "bkp") in seen) || !((("initial", "restic") in seen) || (("initial", "borg") in seen))) exit
+        if (!(("initial", ref) in seen) || !((("initial", "restic") in seen) || (("initial", "borg") in seen))) exit
         print ""
         print "Ratios against bkp (medians; above 1 means bkp is faster, smaller or leaner):"
         print ""
         print "| step | restic/bkp time | borg/bkp time | restic/bkp RSS | borg/bkp RSS | restic/bkp repo | borg/bkp repo |"
         print "|---|---|---|---|---|---|---|"
         for (s = 2; s <= ns; s++) {
-            b = S[s] SUBSEP "bkp"; r = S[s] SUBSEP "restic"; g = S[s] SUBSEP "borg"
+            b = S[s] SUBSEP ref; r = S[s] SUBSEP "restic"; g = S[s] SUBSEP "borg"
             if (!(b in seen) && !(r in seen) && !(g in seen)) continue
             line = "| " S[s]
             split("wall rss repo", K, " ")
@@ -546,7 +558,7 @@ done
     for t in "${TOOL_LIST[@]}"; do
         if [[ -z ${MISSING[$t]:-} ]]; then echo "${t}: $(tool_version "$t")"; fi
     done
-    echo "restic: default repository format (v2 since 0.14), compression auto; borg: repokey-blake2, lz4."
+    echo "restic: default repository format (v2 since 0.14), compression auto unless @ names one; borg: repokey-blake2, lz4 unless @ names one; bkp: its default compression unless @ names one. Ratios against $REF."
     if ((RESTORE_SYNC)); then
         echo "Restores are timed until the files are on the disk: restic's and borg's end with \`sync -f\` of the target; bkp's restore flushes its files itself."
     else

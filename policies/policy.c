@@ -347,6 +347,10 @@ static void host_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *
                              "prints"));
     } else if (!strcmp(key, "idle_timeout")) {
         pol_yaml_duration(c, v, key, &h->idle_timeout);
+        if (h->idle_timeout > 86400)
+            pol_yaml_error(c, v,
+                           _("idle_timeout is at most a day (a walk's whole limit) — write e.g. "
+                             "'idle_timeout: 2h'"));
     } else {
         pol_yaml_duration(c, v, key, &h->connect_timeout);
     }

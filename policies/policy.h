@@ -98,7 +98,7 @@ typedef struct pol_host {
     char *identity;       /* our private key for it; default /etc/bkp/ssh/id_ed25519 */
     char *host_key;       /* "TYPE BASE64": pinned, never learnt on first use */
     int64_t connect_timeout; /* seconds; default 30 */
-    int64_t idle_timeout;    /* seconds with nothing from the source; default 1 hour */
+    int64_t idle_timeout;    /* seconds a walk of its paths may send nothing; default 1 hour */
     int line;
 } pol_host;
 

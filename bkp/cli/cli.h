@@ -254,8 +254,6 @@ struct bkp_lock;
 int cli_read_lock(cli *c, const char *repo, struct bkp_lock **out);
 /* Print a JSON value on stdout, followed by a newline; steals `j`. */
 void cli_print_json(json_t *j);
-/* "1.5 GB"-style size into buf. */
-const char *cli_size(char *buf, size_t n, uint64_t bytes);
 /* Local time "2026-11-22 02:00:00" into buf: for listings, as ls and tar
  * show; a time for people to act on is bkp_local_time (clock.h). */
 const char *cli_time(char *buf, size_t n, int64_t t);

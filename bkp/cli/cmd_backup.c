@@ -468,12 +468,12 @@ int cmd_backup(cli *c)
                  "  %llu files, %s; %llu unchanged and not read; %s read\n"
                  "  new data: %s (stored as %s)\n"),
                b.gen->dataset, b.gen->seq, b.gen->uuid, b.seconds, (unsigned long long)s->files,
-               cli_size(x, sizeof(x), s->bytes), (unsigned long long)s->files_cached,
-               cli_size(y, sizeof(y), s->bytes_read), cli_size(z, sizeof(z), s->bytes_new),
-               cli_size(w, sizeof(w), s->stored_new));
+               bkp_size_text(x, sizeof(x), s->bytes), (unsigned long long)s->files_cached,
+               bkp_size_text(y, sizeof(y), s->bytes_read), bkp_size_text(z, sizeof(z), s->bytes_new),
+               bkp_size_text(w, sizeof(w), s->stored_new));
         if (pd && pd->host && !pd->stream.command.command)
             printf(_("  from %s: %s crossed (metadata, and the files that changed)\n"), pd->host,
-                   cli_size(x, sizeof(x), s->bytes_from_source));
+                   bkp_size_text(x, sizeof(x), s->bytes_from_source));
     }
     cli_backup_clear(&b);
     return ex;

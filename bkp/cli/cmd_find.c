@@ -46,7 +46,7 @@ static int show(const bkp_gen *g, const bkp_item *it, void *ctx)
     printf("%-16s %10s %-19s /", name,
            archive_entry_filetype(e) == AE_IFDIR
                ? "-"
-               : cli_size(sz, sizeof(sz), (uint64_t)archive_entry_size(e)),
+               : bkp_size_text(sz, sizeof(sz), (uint64_t)archive_entry_size(e)),
            cli_time(t, sizeof(t), archive_entry_mtime(e)));
     bkp_text_put(stdout, archive_entry_pathname(e), BKP_TEXT_FIELD); /* text.h */
     printf("%s\n", archive_entry_filetype(e) == AE_IFDIR ? "/" : "");

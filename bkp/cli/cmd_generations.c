@@ -7,6 +7,7 @@
 #include "bkp/store/generation.h"
 #include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
+#include "bkp/io/text.h"
 
 static json_int_t stat_of(const bkp_gen *g, const char *key)
 {
@@ -67,8 +68,8 @@ static void gen_row(const bkp_gen *g)
                          uuid,
                          cli_time(t, sizeof(t), g->finished),
                          files,
-                         cli_size(a, sizeof(a), (uint64_t)stat_of(g, "bytes")),
-                         cli_size(b, sizeof(b), (uint64_t)stat_of(g, "bytes_new")),
+                         bkp_size_text(a, sizeof(a), (uint64_t)stat_of(g, "bytes")),
+                         bkp_size_text(b, sizeof(b), (uint64_t)stat_of(g, "bytes_new")),
                          status};
     cli_row(row, gen_widths, 7);
 }

@@ -12,6 +12,7 @@
 #include "bkp/io/lock.h"
 #include "bkp/io/log.h"
 #include "bkp/ops/prune_medium.h"
+#include "bkp/io/text.h"
 
 /* The plan: a table for people, or the JSON document of `bkp prune --json`. */
 static void print_plan(cli *c, const ops_prune_out *o, bool quiet)
@@ -60,7 +61,7 @@ void cli_prune_print(cli *c, const ops_prune_out *o, int rc)
                               "empty one(s) (%s freed); %llu pack(s) kept, %llu of them partly "
                               "used\n"),
                (unsigned long long)res->generations, (unsigned long long)res->packs,
-               (unsigned long long)res->packs_repacked, cli_size(sz, sizeof(sz), res->bytes),
+               (unsigned long long)res->packs_repacked, bkp_size_text(sz, sizeof(sz), res->bytes),
                (unsigned long long)res->packs_kept, (unsigned long long)res->packs_partly_used);
     }
 }

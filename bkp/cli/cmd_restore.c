@@ -8,6 +8,7 @@
 #include "bkp/io/i18n.h"
 #include "bkp/io/lock.h"
 #include "bkp/io/log.h"
+#include "bkp/io/text.h"
 #include "restore/restore.h"
 
 /* The option combinations a restore refuses (a runbook's are checked by
@@ -58,7 +59,7 @@ static int report(const cli *c, const done *d)
     if (c->tty && !c->json && !res->nothing)
         printf(_("restored %s:%u: %llu items, %llu files, %s in %.1f s%s\n"), d->g->dataset,
                d->g->seq, (unsigned long long)res->items, (unsigned long long)res->files,
-               cli_size(a, sizeof(a), res->bytes), d->secs,
+               bkp_size_text(a, sizeof(a), res->bytes), d->secs,
                bad         ? ""
                : c->verify ? _("; every chunk authenticated, every file read back and "
                                "compared")

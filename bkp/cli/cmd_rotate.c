@@ -25,6 +25,7 @@
 #include "bkp/io/lock.h"
 #include "bkp/io/log.h"
 #include "bkp/ops/rotate.h"
+#include "bkp/io/text.h"
 
 /* When the medium is next due, and which one is due next. */
 static void next_due(cli *c, const cli_medium *m)
@@ -62,7 +63,7 @@ static void said_disk(cli *c, const cli_medium *m, const ops_rotate_out *o)
         printf("%s", _("nothing: no data set of the policy is copied to it"));
     if (o->copy.packs)
         printf(_(" — %llu pack(s), %s, each read back from the disk and authenticated"),
-               (unsigned long long)o->copy.packs, cli_size(sz, sizeof(sz), o->copy.bytes));
+               (unsigned long long)o->copy.packs, bkp_size_text(sz, sizeof(sz), o->copy.bytes));
     printf("%s", C_("end of sentence", ".\n"));
     printf(_("%s now holds %zu generation(s); signatures, chains and objects checked.\n"), m->name,
            o->held.n);
@@ -78,7 +79,7 @@ static void said_archive(cli *c, const cli_medium *m, const ops_rotate_out *o)
     size_t n = o->added.n;
     (void)c;
     printf(_("%s: %zu archive(s) written (%s)%s"), m->name, n,
-           cli_size(sz, sizeof(sz), o->copy.bytes),
+           bkp_size_text(sz, sizeof(sz), o->copy.bytes),
            o->device ? _(", not read back (a device)") : _(", each read back and verified"));
     printf("%s%s", n ? "" : _("; everything due was there already"), C_("end of sentence", ".\n"));
     if (m->offline)
@@ -95,7 +96,7 @@ static void said_object(cli *c, const cli_medium *m, const ops_rotate_out *o)
              "checked by the server's MD5), %llu already there (%llu lock(s) extended). Every "
              "object is locked (%s) until at least its generation's date; the latest is %s.\n"),
            m->name, o->plan.np, m->pm->object.bucket, (unsigned long long)o->copy.packs,
-           cli_size(sz, sizeof(sz), o->copy.bytes), (unsigned long long)o->copy.packs_present,
+           bkp_size_text(sz, sizeof(sz), o->copy.bytes), (unsigned long long)o->copy.packs_present,
            (unsigned long long)o->locks_extended,
            m->pm->object.governance ? "GOVERNANCE" : "COMPLIANCE", when);
     printf(_("%s now holds %zu generation(s).\n"), m->name, o->held.n);

@@ -21,6 +21,7 @@
 #include "bkp/io/log.h"
 #include "bkp/ops/run.h"
 #include "bkp/ops/run_metrics.h"
+#include "bkp/io/text.h"
 #include "policies/compliance.h"
 
 typedef ops_run_outcome outcome;
@@ -235,7 +236,7 @@ static void print_outcomes(const cli *c, const outcome *out, size_t n)
             snprintf(gen, sizeof(gen), "%u", out[i].b.gen->seq);
         if (out[i].b.gen && !*out[i].detail)
             snprintf(detail, sizeof(detail), _("%.1f s, %s new"), out[i].b.seconds,
-                     cli_size(size, sizeof(size), out[i].b.stats.bytes_new));
+                     bkp_size_text(size, sizeof(size), out[i].b.stats.bytes_new));
         else
             snprintf(detail, sizeof(detail), "%s", out[i].shown);
         cli_pad(stdout, out[i].d->name, 17);

@@ -23,6 +23,8 @@
 #include "bkp/ops/medium_check.h"
 #include "policies/compliance.h"
 #include "bkp/report/status_page.h"
+#include "bkp/io/text.h"
+#include "bkp/ops/storage.h"
 
 /* A time of the status for people (cli_when), or "never". */
 static const char *local(json_t *iso, char *buf, size_t n)
@@ -198,6 +200,23 @@ static void connected_remind(cli *c)
     free(v);
 }
 
+/* What the repository takes, what a copy on a disk or a tape will need,
+ * and what it stands for. */
+static void storage_said(cli *c, const ops_status_log *log)
+{
+    ops_storage s = log->storage;
+    char a[32], b[32], k[32];
+    if (ops_storage_files(c->ro, &s))
+        return;
+    printf(_("storage: %s on this disk, what each full copy on a disk or tape needs\n"),
+           bkp_size_text(a, sizeof(a), s.stored));
+    if (s.newest)
+        printf(_("  the newest generations of %zu data set(s) hold %s of files: stored at %.0f %% "
+                 "of that, with %zu generation(s) kept (%s counted whole)\n"),
+               s.datasets, bkp_size_text(b, sizeof(b), s.newest), 100 * ops_storage_ratio(&s),
+               s.generations, bkp_size_text(k, sizeof(k), s.kept));
+}
+
 int cmd_status(cli *c)
 {
     int worst, ex;
@@ -224,6 +243,7 @@ int cmd_status(cli *c)
         connected_remind(c);
         cli_key_drill_remind(kd);
         audit_remind(&log);
+        storage_said(c, &log);
         json_decref(all);
         json_decref(kd);
     }

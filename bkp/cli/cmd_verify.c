@@ -107,7 +107,7 @@ static void print_result(cli *c, const char *what, const bkp_verify_result *res,
                (unsigned long long)res->generations);
         if (res->packs_read)
             printf(_("; %llu pack(s) (%s, %llu blobs) read back and authenticated"),
-                   (unsigned long long)res->packs_read, cli_size(a, sizeof(a), res->bytes_read),
+                   (unsigned long long)res->packs_read, bkp_size_text(a, sizeof(a), res->bytes_read),
                    (unsigned long long)res->blobs_read);
         printf("\n");
     }

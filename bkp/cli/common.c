@@ -234,22 +234,6 @@ void cli_print_json(json_t *j)
     json_decref(j);
 }
 
-const char *cli_size(char *buf, size_t n, uint64_t bytes)
-{
-    static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    double v = (double)bytes;
-    int u = 0;
-    while (v >= 1024 && u < 4) {
-        v /= 1024;
-        u++;
-    }
-    if (u == 0)
-        snprintf(buf, n, "%llu B", (unsigned long long)bytes);
-    else
-        snprintf(buf, n, "%.1f %s", v, unit[u]);
-    return buf;
-}
-
 const char *cli_time(char *buf, size_t n, int64_t t)
 {
     time_t tt = (time_t)t;

@@ -18,6 +18,7 @@
 #include "bkp/io/log.h"
 #include "bkp/ops/object_fetch.h"
 #include "bkp/ops/object_medium.h"
+#include "bkp/io/text.h"
 
 int cli_object_open(cli *c, const cli_medium *m, bkp_s3 **out)
 {
@@ -179,7 +180,7 @@ int cli_object_fetch(cli *c, const cli_medium *m, bool as_copy, const cli_fetch_
     if (!(rc = bkp_bucket_fetch_packs(s, *out, subset ? &want : NULL, f))) {
         char sz[32];
         bkp_info(_("fetched %llu pack(s), %s, from %s%s%s"), (unsigned long long)f->packs,
-                 cli_size(sz, sizeof(sz), f->bytes), m->name,
+                 bkp_size_text(sz, sizeof(sz), f->bytes), m->name,
                  subset ? _(" (those the generations asked for need)") : "",
                  f->nstale || f->ndamaged ? _("; some are damaged or forged (above)") : "");
         if (subset && f->packs + f->ndamaged < want.n)

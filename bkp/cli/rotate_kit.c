@@ -21,6 +21,7 @@
 #include "bkp/media/registry.h"
 #include "bkp/ops/runbook_load.h"
 #include "bkp/keys/pubkey.h"
+#include "bkp/io/text.h"
 #include "restore/runbook_doc.h"
 #include "restore/runbook.h"
 
@@ -151,7 +152,7 @@ json_t *cli_kit_said(const cli_medium *m, const bkp_kit_result *res)
     if (res->written)
         bkp_info(_("%s: recovery kit written to %s/%s (%zu files, %s, with its own loader and C "
                    "library); its SHA256SUMS hashes to %s"),
-                 m->name, m->path, BKP_KIT_DIR, res->files, cli_size(sz, sizeof(sz), res->bytes),
+                 m->name, m->path, BKP_KIT_DIR, res->files, bkp_size_text(sz, sizeof(sz), res->bytes),
                  res->sums);
     return json_string(res->sums);
 }

@@ -303,17 +303,13 @@ static void *pump(void *arg)
     sigaddset(&pipe_set, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &pipe_set, NULL); /* a reader gone is EPIPE, not a signal */
     for (;;) {
-        /* Nothing at all for the host's idle_timeout: an agent that hangs
-         * (its disk, its command) gives its connection up. */
-        struct pollfd q = {.fd = r->from_ssh, .events = POLLIN};
-        int ready = 1;
-        while (r->idle_ms > 0 && (ready = poll(&q, 1, r->idle_ms)) < 0 && errno == EINTR)
-            ;
-        if (r->idle_ms > 0 && ready == 0) {
+        /* Not a byte for the host's idle_timeout, between frames or inside
+         * one: a walk that hangs (its disk) gives its connection up. */
+        int rc = bkp_wire_recv_within(r->from_ssh, &f, r->idle_ms);
+        if (rc == -ETIME) {
             r->idle = true;
             break;
         }
-        int rc = bkp_wire_recv(r->from_ssh, &f);
         if (rc == 1)
             break; /* the end of the connection */
         if (rc == -EPROTO && !r->hello) {
@@ -370,8 +366,8 @@ static void *pump(void *arg)
 
 /* With `to_agent`, the agent's standard input is a pipe whose writing end
  * (non-blocking) goes there; else it reads nothing. */
-static int begin(const bkp_remote_host *h, const char *request, int64_t timeout, int *data,
-                 int *to_agent, bkp_remote **out)
+static int begin(const bkp_remote_host *h, const char *request, int64_t timeout, int64_t idle,
+                 int *data, int *to_agent, bkp_remote **out)
 {
     bkp_remote *r = calloc(1, sizeof(*r));
     int p[2] = {-1, -1}, in[2] = {-1, -1}, rc;
@@ -379,9 +375,7 @@ static int begin(const bkp_remote_host *h, const char *request, int64_t timeout,
         return -ENOMEM;
     r->known = r->log = r->from_ssh = r->to_reader = r->stop[0] = r->stop[1] = -1;
     r->agent_in = -1;
-    r->idle_ms = h->idle_timeout > 0 && h->idle_timeout < INT_MAX / 1000
-                     ? (int)(h->idle_timeout * 1000)
-                     : 0;
+    r->idle_ms = idle > 0 && idle < INT_MAX / 1000 ? (int)(idle * 1000) : 0;
     if (pipe2(r->stop, O_CLOEXEC) < 0 || (to_agent && pipe2(in, O_CLOEXEC) < 0)) {
         rc = -errno;
         conn_free(r);
@@ -454,7 +448,9 @@ int bkp_remote_start(const bkp_remote_host *h, const char *command, int64_t time
     if (!bkp_dataset_name_ok(command))
         return -EINVAL;
     snprintf(request, sizeof(request), "run %s", command);
-    return begin(h, request, timeout, data, NULL, out);
+    /* A command may be silent long and rightly (a dump to a file first): its
+     * own timeout bounds it, not the host's idle_timeout. */
+    return begin(h, request, timeout, 0, data, NULL, out);
 }
 
 int bkp_remote_start_tree(const bkp_remote_host *h, const bkp_wire_tree *t, int64_t timeout,
@@ -463,7 +459,7 @@ int bkp_remote_start_tree(const bkp_remote_host *h, const bkp_wire_tree *t, int6
     char *request = bkp_wire_tree_request(t);
     if (!request)
         return -EINVAL;
-    int rc = begin(h, request, timeout, data, t->stamps ? to_agent : NULL, out);
+    int rc = begin(h, request, timeout, h->idle_timeout, data, t->stamps ? to_agent : NULL, out);
     free(request);
     *unreadable = 0;
     if (!rc)
@@ -590,8 +586,8 @@ int bkp_remote_hello(const bkp_remote_host *h, bkp_wire_hello *out, bkp_hook_res
 {
     bkp_remote *r;
     memset(out, 0, sizeof(*out));
-    int rc = begin(h, "hello", h->connect_timeout > 0 ? 3 * h->connect_timeout : 90, NULL, NULL,
-                   &r);
+    int rc = begin(h, "hello", h->connect_timeout > 0 ? 3 * h->connect_timeout : 90, 0, NULL,
+                   NULL, &r);
     if (rc) {
         memset(res, 0, sizeof(*res));
         return rc;

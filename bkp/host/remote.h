@@ -41,7 +41,8 @@ typedef struct bkp_remote_host {
     const char *identity; /* our private key */
     const char *host_key; /* pinned */
     int64_t connect_timeout;
-    int64_t idle_timeout; /* seconds without a frame from the agent: given up (0: never) */
+    int64_t idle_timeout; /* a walk's: seconds without a frame from the agent, then given up
+                             (0: never; a command has its own timeout) */
 } bkp_remote_host;
 
 /* The ssh program that carries the connection (found on bkp's command
@@ -66,8 +67,8 @@ const char *bkp_remote_ssh(void);
  *                  place, too large, or not what its type says);
  *   -EACCES        the agent refused (res->tail: its reason);
  *   -EPIPE         the connection ended before the command did;
- *   -ETIME         nothing came for the host's idle_timeout (the agent
- *                  hangs: a disk, a command; the connection itself is
+ *   -ETIME         a walk: nothing came for the host's idle_timeout (the
+ *                  agent hangs on a disk; the connection itself is
  *                  watched by keepalives);
  *   -ETIMEDOUT     `timeout` passed;
  *   -ECHILD        the command failed there (res: how; res->timed_out when

@@ -4,6 +4,7 @@
 #include "bkp/host/wire.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -56,11 +57,18 @@ int bkp_wire_send(int fd, int type, const void *payload, size_t len)
 }
 
 /* Read exactly `len` bytes: 0, 1 at the end before any, -EPIPE at the end
- * after some, or a negative errno. */
-static int read_exact(int fd, uint8_t *buf, size_t len)
+ * after some, -ETIME when nothing came for `idle_ms` (> 0), or a negative
+ * errno. */
+static int read_exact(int fd, uint8_t *buf, size_t len, int idle_ms)
 {
     size_t got = 0;
     while (got < len) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int ready = idle_ms > 0 ? poll(&p, 1, idle_ms) : 1;
+        if (ready < 0 && errno == EINTR)
+            continue;
+        if (ready == 0)
+            return -ETIME;
         ssize_t n = read(fd, buf + got, len - got);
         if (n < 0 && errno == EINTR)
             continue;
@@ -75,14 +83,19 @@ static int read_exact(int fd, uint8_t *buf, size_t len)
 
 int bkp_wire_recv(int fd, bkp_wire_frame *f)
 {
-    int rc = read_exact(fd, f->head, sizeof(f->head));
+    return bkp_wire_recv_within(fd, f, 0);
+}
+
+int bkp_wire_recv_within(int fd, bkp_wire_frame *f, int idle_ms)
+{
+    int rc = read_exact(fd, f->head, sizeof(f->head), idle_ms);
     if (rc)
         return rc;
     if ((rc = bkp_wire_header(f->head, &f->type, &f->len)))
         return rc;
     if (!f->data && !(f->data = malloc(BKP_WIRE_MAX)))
         return -ENOMEM;
-    rc = read_exact(fd, f->data, f->len);
+    rc = read_exact(fd, f->data, f->len, idle_ms);
     return rc == 1 ? -EPIPE : rc;
 }
 

@@ -76,6 +76,10 @@ int bkp_wire_send(int fd, int type, const void *payload, size_t len)
  * stream before a frame began; -EPROTO (a bad header), -EPIPE (the stream
  * ended inside a frame) or another negative errno. */
 int bkp_wire_recv(int fd, bkp_wire_frame *f) __attribute__((warn_unused_result));
+/* The same, -ETIME when no byte came for `idle_ms` (0: wait as long as it
+ * takes), before the frame or inside it. */
+int bkp_wire_recv_within(int fd, bkp_wire_frame *f, int idle_ms)
+    __attribute__((warn_unused_result));
 void bkp_wire_frame_clear(bkp_wire_frame *f);
 
 /* A path a hello may name: absolute, at most 4095 bytes, no control

@@ -3,6 +3,7 @@
 
 #include <pwd.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -169,5 +170,21 @@ const char *bkp_user_name(char *buf, size_t n)
     if (getpwuid_r(getuid(), &pw, tmp, sizeof(tmp), &found) || !found ||
         (size_t)snprintf(buf, n, "%s", pw.pw_name) >= n)
         snprintf(buf, n, "?");
+    return buf;
+}
+
+const char *bkp_size_text(char *buf, size_t n, uint64_t bytes)
+{
+    static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = (double)bytes;
+    int u = 0;
+    while (v >= 1024 && u < 4) {
+        v /= 1024;
+        u++;
+    }
+    if (u == 0)
+        snprintf(buf, n, "%llu B", (unsigned long long)bytes);
+    else
+        snprintf(buf, n, "%.1f %s", v, unit[u]);
     return buf;
 }

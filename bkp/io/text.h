@@ -45,6 +45,9 @@ json_t *bkp_json_bytes(const char *s);
  * memory). */
 json_t *bkp_json_strlist(const bkp_strlist *l);
 
+/* A size for people, "1.5 GiB"-style (binary units), into `buf`. */
+const char *bkp_size_text(char *buf, size_t n, uint64_t bytes);
+
 /* The name of the user we run as (the real uid) into `buf` (`n` bytes,
  * at least 2), "?" when it has none: for records and lock files. Safe in
  * any thread (getpwuid_r). */

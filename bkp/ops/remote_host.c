@@ -51,7 +51,7 @@ const char *ops_remote_why(int rc)
                   "did");
     case -ETIME:
         return N_("was given up: nothing came from the source server for its idle_timeout (a "
-                  "disk or a command that hangs there?)");
+                  "disk that hangs there?)");
     case -ENOEXEC:
         return N_("could not be run: there is no ssh on this server (install openssh-client)");
     default:

@@ -307,6 +307,7 @@ json_t *ops_status(const ops_status_in *in, int *worst, ops_status_log *found)
     }
     pol_media_due(p, in->states, p->nmedia, due);
     w.due = due;
+    ops_storage_count(&l->storage, w.v, w.n);
     /* One reading of the log for every data set, the key-recovery drill
      * and the check of the whole log (the document's "audit" part). */
     l->rc = bkp_audit_each_sound(log, bkp_repo_sign_pk(in->repo), scan, &w.last, &l->check);

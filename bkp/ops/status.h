@@ -26,6 +26,7 @@
 #include "bkp/audit/audit.h"
 #include "bkp/media/registry.h"
 #include "bkp/ops/pins.h"
+#include "bkp/ops/storage.h"
 #include "bkp/store/repo.h"
 #include "policies/compliance.h"
 #include "policies/policy.h"
@@ -60,6 +61,7 @@ typedef struct ops_status_log {
     time_t checked;        /* when */
     time_t key_drill;      /* the last successful key-recovery drill, 0: none */
     time_t created;        /* the log's first sound record (the repository's creation), 0: none */
+    ops_storage storage;   /* what the generations listed stand for (storage.h; no files yet) */
 } ops_status_log;
 
 /* The data sets' statuses (a new array), `*worst` receiving the worst
@@ -75,7 +77,7 @@ json_t *ops_status(const ops_status_in *in, int *worst, ops_status_log *log);
 json_t *ops_key_drill_status(const ops_status_log *log, const pol_policy *policy);
 
 /* The whole document: {verdict, datasets, key_drill, generated, rotations,
- * audit}. Takes `all` (the result of ops_status) even on failure; NULL
+ * audit, connected, facility, host, storage (storage.h: what a copy needs)}. Takes `all` (the result of ops_status) even on failure; NULL
  * without memory. "audit" is the check `log` holds (from the same
  * ops_status): {checked, records, ok, absent, problem (English), code,
  * detail, restarts}. */

@@ -133,12 +133,17 @@ json_t *ops_status_doc(const ops_status_in *in, json_t *all, int worst, const op
     }
     char host[256] = "";
     (void)gethostname(host, sizeof(host) - 1);
-    return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:s?, s:s}", "verdict",
-                     pol_verdict_name(worst), "datasets", all, "key_drill",
-                     ops_key_drill_status(log, in->policy), "generated", iso(now), "rotations",
-                     rotations(in, now), "audit", audit_checked(log, now), "connected",
-                     connected(in, now), "facility",
-                     in->policy->facility, "host", host);
+    ops_storage st = log ? log->storage : (ops_storage){0};
+    json_t *doc = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:s?, s:s}", "verdict",
+                            pol_verdict_name(worst), "datasets", all, "key_drill",
+                            ops_key_drill_status(log, in->policy), "generated", iso(now),
+                            "rotations", rotations(in, now), "audit", audit_checked(log, now),
+                            "connected", connected(in, now), "facility", in->policy->facility,
+                            "host", host);
+    /* What a copy of it needs: left out when the folders cannot be read (said). */
+    if (doc && log && !ops_storage_files(in->repo, &st))
+        json_object_set_new(doc, "storage", ops_storage_json(&st));
+    return doc;
 }
 
 int ops_status_page_write(json_t *doc, const char *file, bool ja)

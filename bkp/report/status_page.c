@@ -12,6 +12,7 @@
 #include "bkp/io/i18n.h"
 #include "policies/compliance.h"
 #include "bkp/report/doc.h"
+#include "bkp/io/text.h"
 
 /* Inline, so that the page needs nothing but itself: system fonts, a fluid
  * column for a phone, and a print layout that fits one A4 sheet. Colours
@@ -277,7 +278,21 @@ static void it_section(FILE *f, json_t *st, bool ja)
         rb_html_escape(f, _("Nothing."));
         fputs("</li>\n", f);
     }
-    fputs("</ul>\n</section>\n", f);
+    fputs("</ul>\n", f);
+    /* What a disk or a tape for a copy must hold. */
+    json_t *sto = json_object_get(st, "storage");
+    uint64_t stored = (uint64_t)json_integer_value(json_object_get(sto, "stored"));
+    uint64_t newest = (uint64_t)json_integer_value(json_object_get(sto, "newest"));
+    if (stored) {
+        char a[32], b[32];
+        fputs("<p class=\"storage\">", f);
+        say(f,
+            _("The backups take %s on the backup server's disk; each full copy on a disk or a "
+              "tape needs as much. The newest generations hold %s of files."),
+            bkp_size_text(a, sizeof(a), stored), bkp_size_text(b, sizeof(b), newest));
+        fputs("</p>\n", f);
+    }
+    fputs("</section>\n", f);
 }
 
 /* One row of a data set's copies: which, where it is kept, the newest

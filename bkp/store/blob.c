@@ -29,14 +29,11 @@ static void make_ad(uint8_t ad[1 + BKP_ID_LEN], uint8_t type, const uint8_t id[B
     memcpy(ad + 1, id, BKP_ID_LEN);
 }
 
-/* zstd's contexts and auto's second buffer, one of each per thread, kept
- * for its life (a context costs more to make than a chunk to compress),
- * freed when it ends. */
+/* zstd's contexts, one of each per thread, kept for its life (a context
+ * costs more to make than a chunk to compress), freed when it ends. */
 typedef struct zstd_state {
     ZSTD_CCtx *c;
     ZSTD_DCtx *d;
-    uint8_t *scratch;
-    size_t cap;
 } zstd_state;
 
 static pthread_key_t state_key;
@@ -47,7 +44,6 @@ static void state_free(void *arg)
     zstd_state *z = arg;
     ZSTD_freeCCtx(z->c);
     ZSTD_freeDCtx(z->d);
-    free(z->scratch);
     free(z);
 }
 
@@ -83,22 +79,11 @@ static ZSTD_DCtx *dctx(void)
     return z ? z->d : NULL;
 }
 
-/* A buffer of `n` bytes of this thread's, or NULL. */
-static uint8_t *scratch(size_t n)
-{
-    zstd_state *z = state();
-    if (z && z->cap < n) {
-        free(z->scratch);
-        z->cap = (z->scratch = malloc(n)) ? n : 0;
-    }
-    return z && z->cap >= n ? z->scratch : NULL;
-}
-
 int bkp_comp_parse(const char *s, bkp_comp *c)
 {
     char *end;
     if (!strcmp(s, "auto"))
-        *c = (bkp_comp){BKP_COMP_AUTO, BKP_COMP_ZSTD_LEVEL};
+        *c = (bkp_comp){BKP_COMP_AUTO, BKP_COMP_AUTO_LEVEL};
     else if (!strcmp(s, "lz4"))
         *c = BKP_COMP_LZ4_1;
     else if (!strcmp(s, "none"))
@@ -133,6 +118,24 @@ const char *bkp_comp_name(bkp_comp c, char *buf, size_t size)
     return buf;
 }
 
+/* Auto's probe: whether LZ4 shrinks any of three slices of `plain` (its
+ * start, middle and end, AUTO_SLICE bytes each) by 1/32, into `dst` (at
+ * least LZ4_compressBound(AUTO_SLICE) bytes). A blob shorter than three
+ * slices is tried whole. */
+#define AUTO_SLICE (16 << 10)
+static bool shrinks(void *dst, const uint8_t *plain, size_t len)
+{
+    size_t slice = len < 3 * AUTO_SLICE ? len : AUTO_SLICE;
+    size_t at[3] = {0, len / 2 - slice / 2, len - slice};
+    int bound = LZ4_compressBound((int)slice);
+    for (int i = 0; i < (slice == len ? 1 : 3); i++) {
+        int c = LZ4_compress_fast((const char *)plain + at[i], dst, (int)slice, bound, 1);
+        if (c > 0 && (size_t)c < slice - slice / 32)
+            return true;
+    }
+    return false;
+}
+
 /* `len` bytes of `plain` as zstd at `level` into `dst` (`cap` bytes): its
  * length, or 0 when it cannot be (no memory: the blob is stored). */
 static size_t zstd_into(void *dst, size_t cap, const void *plain, size_t len, int level)
@@ -160,33 +163,23 @@ int bkp_blob_seal(const bkp_keys *k, uint8_t type, const uint8_t id[BKP_ID_LEN],
     uint8_t *frame = base + NONCE_LEN;
     size_t flen = 0, keep = len - len / 32; /* what a compressed form must be under */
     bool small = len >= 64;
-    if (small && (comp.kind == BKP_COMP_LZ4 || comp.kind == BKP_COMP_AUTO)) {
+    if (small && comp.kind == BKP_COMP_AUTO)
+        comp.kind = shrinks(frame + 5, plain, len) ? BKP_COMP_ZSTD : BKP_COMP_NONE;
+    if (small && comp.kind == BKP_COMP_LZ4) {
         /* LZ4's acceleration: 1 for data, more where speed matters more
          * than size (the files cache, rewritten every run). */
         int c = LZ4_compress_fast(plain, (char *)frame + 5, (int)len, (int)lz4_bound,
-                                  comp.kind == BKP_COMP_LZ4 && comp.level > 0 ? comp.level : 1);
+                                  comp.level > 0 ? comp.level : 1);
         if (c > 0 && (size_t)c < keep) {
             frame[0] = 1;
             flen = 5 + (size_t)c;
         }
     }
-    if (small && (comp.kind == BKP_COMP_ZSTD || (comp.kind == BKP_COMP_AUTO && flen))) {
-        /* Auto: only what LZ4 could shrink is worth zstd's time. */
-        size_t z;
-        if (!flen) {
-            z = zstd_into(frame + 5, zstd_bound, plain, len, comp.level);
-            if (z && z < keep) {
-                frame[0] = 2;
-                flen = 5 + z;
-            }
-        } else {
-            uint8_t *second = scratch(zstd_bound);
-            z = second ? zstd_into(second, zstd_bound, plain, len, comp.level) : 0;
-            if (z && 5 + z < flen) {
-                memcpy(frame + 5, second, z);
-                frame[0] = 2;
-                flen = 5 + z;
-            }
+    if (small && comp.kind == BKP_COMP_ZSTD) {
+        size_t z = zstd_into(frame + 5, zstd_bound, plain, len, comp.level);
+        if (z && z < keep) {
+            frame[0] = 2;
+            flen = 5 + z;
         }
     }
     if (flen) {

@@ -41,8 +41,10 @@ typedef enum bkp_comp_kind {
     BKP_COMP_NONE,
     BKP_COMP_LZ4,  /* level: LZ4's acceleration, 1 the default, more is faster */
     BKP_COMP_ZSTD, /* level: zstd's, 1 to 19 */
-    /* Per blob what pays: LZ4 tried first, and what it cannot shrink is
-     * stored; else zstd at `level`, kept when smaller than LZ4's. */
+    /* Per blob what pays: three slices of it (its start, middle and end)
+     * tried with LZ4, and a blob none of them shrinks is stored as it is
+     * (pictures, scans, what is compressed already); else zstd at
+     * `level`, kept when it saves 1/32. */
     BKP_COMP_AUTO,
 } bkp_comp_kind;
 
@@ -51,7 +53,10 @@ typedef struct bkp_comp {
     int level;
 } bkp_comp;
 
-#define BKP_COMP_ZSTD_LEVEL 3 /* zstd's level for "zstd" and "auto" alone */
+#define BKP_COMP_ZSTD_LEVEL 3 /* zstd's level for "zstd" alone (zstd's own default) */
+/* And for "auto": level 1 keeps all but 0.1-2 % of level 3's saving at
+ * three quarters of its time (bench/README.md, Compression). */
+#define BKP_COMP_AUTO_LEVEL 1
 #define BKP_COMP_ZSTD_MAX 19
 #define BKP_COMP_STORED ((bkp_comp){BKP_COMP_NONE, 0})
 #define BKP_COMP_LZ4_1 ((bkp_comp){BKP_COMP_LZ4, 1})

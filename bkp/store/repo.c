@@ -385,6 +385,7 @@ int bkp_repo_alloc(const char *path, unsigned flags, bkp_repo **out)
     pthread_mutex_init(&r->mut->lock, NULL);
     pthread_cond_init(&r->mut->idle, NULL);
     r->index_max = BKP_INDEX_MEMORY_MAX;
+    r->writers_max = MAX_WRITERS;
     r->segment_max = BKP_INDEX_SEGMENT_ENTRIES;
     r->flags = flags;
     r->slot = -1; /* no slot: opened with sheets, or a copy with the primary's keys */

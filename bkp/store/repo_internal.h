@@ -32,7 +32,7 @@
  */
 struct bkp_repo_mut {
     pthread_mutex_t lock;
-    pthread_cond_t idle;        /* signalled when puts reach 0 and when quiesce ends */
+    pthread_cond_t idle; /* signalled when puts reach 0, when quiesce ends, when a writer is free */
     bkp_index *index;
     int *fds;                   /* per pack number; -1 when closed */
     uint32_t fds_cap, fds_open;
@@ -73,6 +73,7 @@ struct bkp_repo {
     bool table_failed;          /* writing a table failed: memory grows instead */
     bool table_private;         /* another process changed the tables: ours stay in $TMPDIR */
     uint64_t index_max;         /* BKP_INDEX_MEMORY_MAX (tests set less) */
+    int writers_max;            /* MAX_WRITERS (tests set less) */
     uint32_t segment_max;       /* BKP_INDEX_SEGMENT_ENTRIES (tests set less) */
     unsigned puts;              /* puts in flight */
     bool quiesce;               /* a put waits for the others to move the index to the table */

@@ -41,22 +41,27 @@ static int finish_pack(bkp_repo *r, bkp_pack_writer *w, uint32_t num)
     return rc;
 }
 
-/* A free pack writer, opened on demand; -EBUSY never happens with fewer
- * than MAX_WRITERS threads. Called with the lock held. */
+/* A free pack writer, opened on demand. With all MAX_WRITERS busy (more
+ * threads put at once: the captures of a run side by side), it waits for
+ * one: a busy writer is released by its put, which waits on nothing.
+ * Called with the lock held. */
 static int take_writer(bkp_repo *r, int *slot)
 {
     int free_slot = -1;
-    for (int i = 0; i < MAX_WRITERS; i++) {
-        if (r->writers[i].w && !r->writers[i].busy) {
-            r->writers[i].busy = true;
-            *slot = i;
-            return 0;
+    for (;;) {
+        for (int i = 0; i < r->writers_max; i++) {
+            if (r->writers[i].w && !r->writers[i].busy) {
+                r->writers[i].busy = true;
+                *slot = i;
+                return 0;
+            }
+            if (!r->writers[i].w && free_slot < 0)
+                free_slot = i;
         }
-        if (!r->writers[i].w && free_slot < 0)
-            free_slot = i;
+        if (free_slot >= 0)
+            break;
+        pthread_cond_wait(&r->mut->idle, &r->mut->lock);
     }
-    if (free_slot < 0)
-        return -EBUSY;
     int rc = bkp_pack_writer_open(r->packs_dir, &r->writers[free_slot].w);
     if (!rc)
         rc = bkp_index_add_pack(r->mut->index, (const uint8_t[BKP_ID_LEN]){0},
@@ -242,6 +247,7 @@ static int put(bkp_repo *r, bkp_comp comp, uint8_t type, const void *data, size_
         rc = bkp_pack_writer_add(w, type, myid, sealed.data, sealed.len, (uint32_t)len, &off);
     pthread_mutex_lock(&r->mut->lock);
     r->writers[slot].busy = false;
+    pthread_cond_broadcast(&r->mut->idle); /* a put may wait for a writer (take_writer) */
     if (!rc && bkp_pack_writer_size(w) >= BKP_PACK_TARGET) {
         full = w;
         full_num = r->writers[slot].num;

@@ -73,7 +73,7 @@ grep -q "$WORK/srv/emr" "$WORK/check.out" || flunk "agent --check should list th
 
 REPO=$WORK/repo
 POL=$WORK/policy.yaml
-write_policy() { # KARTE-PATHS
+write_policy() { # KARTE-PATHS [IDLE-TIMEOUT of files]
     cat >"$POL" <<YAML
 repository: $REPO
 passphrase_file: $PASSFILE
@@ -91,6 +91,7 @@ hosts:
     identity: $ID
     host_key: "$K2"
     connect_timeout: 5s
+    idle_timeout: ${2:-1h}
 datasets:
   - name: karte
     host: emr-db
@@ -194,6 +195,17 @@ fails "cut off mid-archive" "connection to the source server ended" scans
 cp "$WORK/ak-files" "$WORK/sshd-files/authorized_keys"
 ok "$BKP" backup scans
 [ "$(gens scans)" = 2 ] || flunk "the next backup should complete after a cut one"
+# A source whose walk stops sending (a disk that hangs there) is given up
+# after the host's idle_timeout, not at the walk's limit of a day.
+printf '#!/bin/sh\ncat %s\nexec sleep 120\n' "$WORK/cut.bin" >"$WORK/evil.sh"
+chmod 755 "$WORK/evil.sh"
+sed "s|command=\"[^\"]*\"|command=\"$WORK/evil.sh\"|" "$WORK/ak-files" >"$WORK/sshd-files/authorized_keys"
+write_policy "$T1" 3s
+t0=$SECONDS
+fails "a walk gone quiet" "nothing came from the source server for its idle_timeout" scans
+[ $((SECONDS - t0)) -lt 60 ] || flunk "idle_timeout should give a quiet walk up in seconds, not $((SECONDS - t0)) s"
+write_policy "$T1"
+cp "$WORK/ak-files" "$WORK/sshd-files/authorized_keys"
 
 # Crafted archives in real frames: hello, the archive in data frames, a good end.
 forge() { # OUT PYTHON-BUILDING-ARCHIVE

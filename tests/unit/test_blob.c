@@ -299,6 +299,15 @@ static void test_zstd_and_auto(void **state)
     assert_int_equal(kind_of(f, rnd, len, (bkp_comp){BKP_COMP_ZSTD, 3}), 0);
     assert_int_equal(kind_of(f, rnd, len, (bkp_comp){BKP_COMP_AUTO, 3}), 0);
     assert_int_equal(kind_of(f, text, 63, (bkp_comp){BKP_COMP_ZSTD, 19}), 0);
+    /* Auto's probe looks at the start, the middle and the end: a scan
+     * whose middle compresses is compressed, one that nowhere does is not
+     * tried. */
+    memcpy(rnd + len / 2 - 32768, text, 65536);
+    assert_int_equal(kind_of(f, rnd, len, (bkp_comp){BKP_COMP_AUTO, 1}), 2);
+    assert_true(f->sealed.len < len - 32768);
+    bkp_comp c;
+    assert_int_equal(bkp_comp_parse("auto", &c), 0);
+    assert_int_equal(c.level, BKP_COMP_AUTO_LEVEL);
     free(text);
     free(rnd);
 }

@@ -18,6 +18,8 @@
 
 #include "bkp/ops/status.h"
 
+#include "bkp/ops/storage.h"
+
 #include "ops_repo.h"
 
 static const char policy_text[] =
@@ -154,7 +156,60 @@ static void test_document(void **state)
     assert_null(json_object_get(turn, "done"));
     assert_days_old(json_object_get(turn, "when"), -6);
     assert_days_old(json_object_get(doc, "generated"), 0);
+    /* What a copy needs: the packs and the rest; emr's newest generation
+     * holds the one file of 15 bytes, its three generations 45. */
+    json_t *sto = json_object_get(doc, "storage");
+    json_int_t stored = json_integer_value(json_object_get(sto, "stored"));
+    json_int_t packs = json_integer_value(json_object_get(sto, "packs"));
+    assert_true(packs > 0 && packs < stored);
+    assert_int_equal(json_integer_value(json_object_get(sto, "newest")), 15);
+    assert_int_equal(json_integer_value(json_object_get(sto, "kept")), 45);
+    assert_int_equal(json_integer_value(json_object_get(sto, "generations")), 3);
+    assert_int_equal(json_integer_value(json_object_get(sto, "datasets")), 1);
     json_decref(doc);
+}
+
+/* The bytes of the files below `top`/`sub` ("" for `top` itself). */
+static uint64_t folder_bytes(const char *top, const char *sub)
+{
+    char cmd[512], out[64] = "";
+    snprintf(cmd, sizeof(cmd),
+             "find '%s/%s' -type f -printf '%%s\\n' | awk '{s += $1} END {print s + 0}'", top, sub);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    assert_non_null(fgets(out, sizeof(out), p));
+    pclose(p);
+    return strtoull(out, NULL, 10);
+}
+
+/* The packs counted are the packs folder's bytes; this host's cache and
+ * locks are not carried by a copy and not counted. */
+static void test_storage(void **state)
+{
+    fixture *x = *state;
+    const char *repo = x->f.repo;
+    ops_storage s = {0};
+    char big[256];
+    bkp_gen **v = NULL;
+    size_t n = 0;
+    assert_int_equal(bkp_gen_list(x->f.r, NULL, &v, &n), 0);
+    ops_storage_count(&s, v, n);
+    bkp_gen_list_free(v, n);
+    assert_int_equal(s.newest, 15);
+    assert_int_equal(ops_storage_files(x->f.r, &s), 0);
+    assert_int_equal(s.packs, folder_bytes(repo, "packs"));
+    assert_int_equal(s.stored, folder_bytes(repo, "") - folder_bytes(repo, "cache") -
+                                   folder_bytes(repo, "locks"));
+    uint64_t before = s.stored;
+    snprintf(big, sizeof(big), "%s/cache/big", repo);
+    FILE *f = fopen(big, "w");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, 1 << 20, SEEK_SET), 0);
+    assert_int_equal(fputc('x', f), 'x');
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(ops_storage_files(x->f.r, &s), 0);
+    assert_int_equal(s.stored, before);
+    assert_true(ops_storage_ratio(&s) > 1); /* 15 bytes of files take packs, records, keys */
 }
 
 static void test_offline_copy_too_old(void **state)
@@ -234,6 +289,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_verdicts_and_ages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_document, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_storage, setup, teardown),
         cmocka_unit_test_setup_teardown(test_offline_copy_too_old, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_check_does_not_count, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forged_records_not_believed, setup, teardown),

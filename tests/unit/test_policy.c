@@ -149,6 +149,7 @@ static const struct bad {
     {HEAD DS "key_drill_every: yearly\n", 5, "is not a duration"},
     {HEAD DS "key_drill_every: 0d\n", 5, "is not a duration"},
     {HEAD DS "parallel: 0\n", 5, "is not a whole number from 1 to 16"},
+    {HEAD HOST("    idle_timeout: 2d\n") REMOTE(""), 6, "idle_timeout is at most a day"},
     {HEAD DS "parallel: 17\n", 5, "is not a whole number from 1 to 16"},
     {HEAD DS "status_page: share/status.html\n", 5, "is not absolute"},
     {HEAD DS "status_page: /srv/share/status.txt\n", 5, "is not a file name ending in .html"},

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <stdatomic.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -32,6 +33,7 @@
 #include "bkp/io/durable.h"
 #include "bkp/keys/key_slots.h"
 #include "bkp/store/repo.h"
+#include "bkp/store/repo_internal.h"
 
 #include "testutil.h"
 
@@ -746,6 +748,84 @@ static void test_concurrent_puts(void **state)
         free(data[i]);
 }
 
+/* More putters than pack writers (the captures of a run side by side; here
+ * one writer),
+ * and flushes among them: every put waits its turn for a writer, never
+ * fails; every blob of every put is readable from a fresh handle. */
+#define MANY 48
+#define EACH 6
+
+typedef struct putter {
+    bkp_repo *r;
+    pthread_barrier_t *start;
+    int t, rc;
+    uint8_t ids[EACH][BKP_ID_LEN];
+} putter;
+
+static void *putter_main(void *arg)
+{
+    putter *p = arg;
+    pthread_barrier_wait(p->start);
+    for (int i = 0; i < EACH && !p->rc; i++) {
+        uint8_t *d = blob_data((uint32_t)(1000 + p->t * EACH + i), 120000);
+        p->rc = bkp_repo_put(p->r, BKP_BLOB_DATA, d, 120000, p->ids[i], NULL);
+        free(d);
+    }
+    return NULL;
+}
+
+typedef struct flusher {
+    bkp_repo *r;
+    _Atomic bool stop;
+    int rc, flushes;
+} flusher;
+
+static void *flusher_main(void *arg)
+{
+    flusher *fl = arg;
+    while (!fl->stop && !fl->rc) {
+        fl->rc = bkp_repo_flush(fl->r);
+        fl->flushes++;
+        usleep(2000);
+    }
+    return NULL;
+}
+
+static void test_many_putters_and_flushes(void **state)
+{
+    fixture *f = *state;
+    bkp_repo *r = init_open(f);
+    static putter p[MANY];
+    pthread_t th[MANY], ft;
+    pthread_barrier_t start;
+    flusher fl = {.r = r};
+    r->writers_max = 1; /* so that most puts wait for a writer */
+    assert_int_equal(pthread_barrier_init(&start, NULL, MANY), 0);
+    assert_int_equal(pthread_create(&ft, NULL, flusher_main, &fl), 0);
+    for (int t = 0; t < MANY; t++) {
+        p[t] = (putter){.r = r, .start = &start, .t = t};
+        assert_int_equal(pthread_create(&th[t], NULL, putter_main, &p[t]), 0);
+    }
+    for (int t = 0; t < MANY; t++)
+        assert_int_equal(pthread_join(th[t], NULL), 0);
+    fl.stop = true;
+    assert_int_equal(pthread_join(ft, NULL), 0);
+    pthread_barrier_destroy(&start);
+    assert_int_equal(fl.rc, 0);
+    assert_true(fl.flushes > 0);
+    for (int t = 0; t < MANY; t++)
+        assert_int_equal(p[t].rc, 0);
+    assert_int_equal(bkp_repo_flush(r), 0);
+    r = reopen(f, r, 0);
+    for (int t = 0; t < MANY; t++)
+        for (int i = 0; i < EACH; i++) {
+            uint8_t *d = blob_data((uint32_t)(1000 + t * EACH + i), 120000);
+            get_equals(r, p[t].ids[i], d, 120000);
+            free(d);
+        }
+    bkp_repo_free(r);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -763,6 +843,7 @@ int main(void)
         T(test_unflushed_is_abandoned),
         T(test_dead_writer_recovered),
         T(test_concurrent_puts),
+        T(test_many_putters_and_flushes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
