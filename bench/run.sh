@@ -328,6 +328,18 @@ timed() {
     fi
 }
 
+# repo_bytes TOOL — what the repository takes that a copy of it carries:
+# bkp's without its folders of this host's own (cache/: the files cache and
+# the index tables; locks/), as restic's cache and borg's are outside theirs.
+repo_bytes() {
+    local d=$ROUND_DIR/$1/repo
+    if [[ ${1%%@*} == bkp ]]; then
+        du -sb --exclude="$d/cache" --exclude="$d/locks" "$d" | cut -f1
+    else
+        du -sb "$d" | cut -f1
+    fi
+}
+
 report_ok() { # report_ok TOOL STEP BYTES REPO_BYTES
     local repo_mib=""
     [[ -n $4 ]] && repo_mib=" repo $(($4 >> 20)) MiB"
@@ -456,7 +468,7 @@ run_step() {
         fi
         case $step in
         initial | nochange | mutated)
-            report_ok "$tool" "$step" "$bytes" "$(du -sb "$ROUND_DIR/$tool/repo" | cut -f1)" ;;
+            report_ok "$tool" "$step" "$bytes" "$(repo_bytes "$tool")" ;;
         restore)
             # Untimed: the restored tree must equal the data set as backed up last.
             if ((CHECK)) && ! check_restore "$ROUND_DIR/$tool/restore$DATA" \

@@ -68,7 +68,7 @@ typedef struct bkp_capture_opts {
      * a device node, as tar does. */
     bool read_special;
     bool no_cache; /* read every file */
-    bkp_comp compression; /* of the data and tree blobs (blob.h); BKP_COMP_DEFAULT: LZ4 */
+    bkp_comp compression; /* of the data and tree blobs (blob.h); BKP_COMP_DEFAULT: auto */
     /* Shell patterns (fnmatch): one without '/' matches any file or directory
      * name; one with '/' matches the whole absolute path. An excluded
      * directory is not entered. */

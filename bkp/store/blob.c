@@ -152,7 +152,7 @@ int bkp_blob_seal(const bkp_keys *k, uint8_t type, const uint8_t id[BKP_ID_LEN],
     if (len > BKP_BLOB_MAX_RAW)
         return -E2BIG;
     if (comp.kind == BKP_COMP_DEFAULT)
-        comp = BKP_COMP_LZ4_1;
+        comp = (bkp_comp){BKP_COMP_AUTO, BKP_COMP_AUTO_LEVEL};
     size_t lz4_bound = (size_t)LZ4_compressBound((int)len), zstd_bound = ZSTD_compressBound(len);
     size_t bound = lz4_bound > zstd_bound ? lz4_bound : zstd_bound;
     /* Room for the worst case: the plaintext frame is built in place after

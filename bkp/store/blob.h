@@ -37,7 +37,7 @@ void bkp_blob_id(const bkp_keys *k, const void *data, size_t len, uint8_t id[BKP
  * form is kept only when it saves at least 1/32 (else the blob is stored:
  * decompressing costs a restore time for nothing). */
 typedef enum bkp_comp_kind {
-    BKP_COMP_DEFAULT = 0, /* the caller's usual: LZ4 */
+    BKP_COMP_DEFAULT = 0, /* the caller's usual: auto at BKP_COMP_AUTO_LEVEL */
     BKP_COMP_NONE,
     BKP_COMP_LZ4,  /* level: LZ4's acceleration, 1 the default, more is faster */
     BKP_COMP_ZSTD, /* level: zstd's, 1 to 19 */
@@ -68,7 +68,7 @@ int bkp_comp_parse(const char *s, bkp_comp *c);
 const char *bkp_comp_name(bkp_comp c, char *buf, size_t size);
 
 /* Append the sealed form of `plain` to `out`, compressed as `comp` says
- * (BKP_COMP_DEFAULT: LZ4 1). */
+ * (BKP_COMP_DEFAULT: auto at level 1). */
 int bkp_blob_seal(const bkp_keys *k, uint8_t type, const uint8_t id[BKP_ID_LEN], const void *plain,
                   size_t len, bkp_comp comp, bkp_buf *out);
 

@@ -28,7 +28,7 @@ int bkp_repacker_add(bkp_repacker *p, uint8_t type, const uint8_t id[BKP_ID_LEN]
     bkp_buf_init(&sealed);
     int rc = bkp_repo_get(p->repo, type, id, &plain);
     if (!rc)
-        rc = bkp_blob_seal(bkp_repo_keys(p->repo), type, id, plain.data, plain.len, BKP_COMP_LZ4_1, &sealed);
+        rc = bkp_blob_seal(bkp_repo_keys(p->repo), type, id, plain.data, plain.len, (bkp_comp){0}, &sealed);
     if (!rc && !p->w)
         rc = bkp_pack_writer_open(p->dir, &p->w);
     if (!rc && p->npending == p->cap) {
