@@ -299,7 +299,8 @@ static void end_dataset(const ops_run_in *in, const pol_dataset *d, int ex, ops_
  * sets without one) gives one data set at a time, and at most `parallel`
  * (the policy's) are captured at once: a night with five servers is not
  * five nights, and no source is asked twice at once. They start in
- * priority order, each as soon as its source and a place are free. A
+ * priority order, each when its source is idle and fewer than `parallel`
+ * run. A
  * capture runs in a thread of its own (the program's backup, which seals
  * and records it: the repository, its seals and the audit log take
  * several at once, repo.h and audit.h); everything else — whether it is
