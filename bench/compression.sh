@@ -3,7 +3,9 @@
 # size after a first backup into an empty repository, and that backup's and
 # a restore's wall time (medians of ROUNDS; each step after `sync` and 2 s
 # idle, the tree read once first). A first look at what zstd buys; the
-# comparison with restic and borg in the same run is bench/run.sh's.
+# comparison with restic and borg in the same run is bench/run.sh's. Last,
+# "lz4 → recompress": an LZ4 repository of the tree rewritten by `bkp prune
+# --recompress`, its wall time and the packs' size after.
 #
 #   bench/compression.sh DIR [--rounds N] [--no-restore] [--bkp PATH] [--work DIR]
 set -euo pipefail
@@ -50,4 +52,15 @@ for comp in lz4 zstd:1 zstd:3 zstd:9 auto none; do
     [ "$RESTORE" = 1 ] && printf '  restore %6.2f s' "$(med "${rt[@]}")"
     printf '\n'
 done
+pt=() size=0
+for ((i = 0; i < ROUNDS; i++)); do
+    rm -rf "$WORK/repo" "$WORK/out"
+    "$BKP" init --repo "$WORK/repo" >/dev/null
+    "$BKP" backup --repo "$WORK/repo" --dataset d "$DATA" --compression lz4 >/dev/null
+    sync; sleep 2
+    t0=$(now); "$BKP" prune --repo "$WORK/repo" --recompress >/dev/null; t1=$(now)
+    pt+=("$(echo "$t1 - $t0" | bc)")
+    size=$(du -sb "$WORK/repo/packs" | cut -f1)
+done
+printf 'lz4 → recompress  packs %7.1f MB  prune --recompress %6.2f s\n' "$(echo "$size / 1000000" | bc -l)" "$(med "${pt[@]}")"
 rm -rf "$WORK/repo" "$WORK/out"

@@ -16,18 +16,19 @@ repo_size() {
     echo "$1 repo $(du -sb "$2" | cut -f1)" | tee -a "$WORK/results"
 }
 
-# Every round runs bkp, restic and borg in a rotated order; then the medians
-# (wall s, user+sys s, peak MiB) of each tool's day 1 and day 2, min and max
-# of the wall times, and its repository's size.
+# Every round runs the tools (TOOLS, default bkp restic borg) in a rotated
+# order; then the medians (wall s, user+sys s, peak MiB) of each tool's
+# steps, min and max of the wall times, and its repository's size.
 days_run() {
-    local order=(bkp restic borg) i k tool d
+    local order i k tool d
+    read -r -a order <<<"${TOOLS:-bkp restic borg}"
     : >"$WORK/results"
     for ((i = 0; i < ROUNDS; i++)); do
         echo "== round $((i + 1))"
-        for ((k = 0; k < 3; k++)); do run_tool "${order[(i + k) % 3]}"; done
+        for ((k = 0; k < ${#order[@]}; k++)); do run_tool "${order[(i + k) % ${#order[@]}]}"; done
     done
     echo "== medians (wall s [min-max], user+sys s, peak MiB; repository MB after the last step)"
-    for tool in bkp restic borg; do
+    for tool in "${order[@]}"; do
         for d in ${DAYS:-day1 day2}; do
             awk -v k="$tool $d" '$1" "$2 == k { w[n + 0] = $3; c[n + 0] = $4 + $5; m[n++ + 0] = $6 }
                 function med(a, n,   i, j, t) { for (i = 0; i < n; i++) for (j = i + 1; j < n; j++)

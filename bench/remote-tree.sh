@@ -4,12 +4,17 @@
 # restic pushes it from the source over SFTP (repository sftp:) and borg
 # over SSH (repository ssh://, borg serve at the other end). Three steps
 # per tool: the first backup, the next with nothing changed, and one after
-# about 1 % of the bytes changed (gen-data mutate). The two "servers" are
+# about 1 % of the bytes changed (gen-data mutate). bkp-local, when asked
+# for, backs the same tree up as a data set of this server's own (no host:),
+# to set the backup server's cost of a pull beside a local backup's. The
+# two "servers" are
 # this machine: an sshd of the bench's own on 127.0.0.1, so the link costs
 # encryption and copies, not a network's bandwidth or latency.
 #
-#   bench/remote-tree.sh [--profile hospital|smallfiles] [--size SIZE]
+#   bench/remote-tree.sh [--profile hospital|smallfiles|million] [--size SIZE]
 #                        [--files N] [--rounds N] [--work DIR] [--bkp PATH]
+#                        [--tools LIST]   (bkp,bkp-local,restic,borg; default
+#                                          bkp,restic,borg)
 #
 # Each step waits 10 s and reads the tree once first (BENCHMARKING.md), then
 # is timed as a whole by /usr/bin/time on the side that starts it: bkp on the
@@ -29,6 +34,7 @@ FILES=
 ROUNDS=3
 WORK=/var/tmp/bkp-bench-remote-tree
 BKP=$top/build/bkp
+TOOLS="bkp restic borg"
 while [ $# -gt 0 ]; do
     case $1 in
     --profile) PROFILE=$2; shift 2 ;;
@@ -37,7 +43,8 @@ while [ $# -gt 0 ]; do
     --rounds) ROUNDS=$2; shift 2 ;;
     --work) WORK=$2; shift 2 ;;
     --bkp) BKP=$2; shift 2 ;;
-    *) echo "usage: bench/remote-tree.sh [--profile P] [--size SIZE] [--files N] [--rounds N] [--work DIR] [--bkp PATH]" >&2; exit 2 ;;
+    --tools) TOOLS=${2//,/ }; shift 2 ;;
+    *) echo "usage: bench/remote-tree.sh [--profile P] [--size SIZE] [--files N] [--rounds N] [--work DIR] [--bkp PATH] [--tools LIST]" >&2; exit 2 ;;
     esac
 done
 BKP=$(readlink -f "$BKP")
@@ -73,7 +80,7 @@ run_tool() { # TOOL
     local r=$WORK/repo-$1 d
     rm -rf "$r"
     case $1 in
-    bkp)
+    bkp | bkp-local)
         "$BKP" init --repo "$r" >/dev/null
         cat >"$WORK/policy.yaml" <<YAML
 repository: $r
@@ -81,14 +88,16 @@ passphrase_file: $WORK/passphrase
 $(source_host)
 datasets:
   - name: tree
-    host: source
+$([ "$1" = bkp ] && echo "    host: source")
     paths: [$DATA]
 YAML
         chmod 600 "$WORK/policy.yaml"
         for d in $DAYS; do
             prep "$d"
-            timed "bkp $d" sh -c "'$BKP' backup tree --json --policy '$WORK/policy.yaml' >'$WORK/bkp.json'"
-            echo "bkp $d crossed $(sed -n 's/.*"bytes_from_source": *\([0-9]*\).*/\1/p' "$WORK/bkp.json")" >>"$WORK/crossed"
+            timed "$1 $d" sh -c "'$BKP' backup tree --json --policy '$WORK/policy.yaml' >'$WORK/bkp.json'"
+            if [ "$1" = bkp ]; then
+                echo "bkp $d crossed $(sed -n 's/.*"bytes_from_source": *\([0-9]*\).*/\1/p' "$WORK/bkp.json")" >>"$WORK/crossed"
+            fi
         done ;;
     restic)
         restic init -q -r "sftp:root@127.0.0.1:$r" -o sftp.command="$SSH_PUSH root@127.0.0.1 -s sftp"

@@ -102,7 +102,7 @@ typedef struct cli {
     const char *dataset;
     const char *path;
     const char *to_archive;
-    bool json, force, read_data, no_cache, one_fs, dry_run;
+    bool json, force, read_data, no_cache, one_fs, dry_run, recompress;
     bool agent_check; /* agent --check: a person checking, even over SSH */
     int workers;
     int64_t lock_wait;                  /* --lock-wait, seconds */

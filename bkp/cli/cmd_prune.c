@@ -35,12 +35,37 @@ static void print_plan(cli *c, const ops_prune_out *o, bool quiet)
                     (const int[]){24, 7, 0}, 3);
     }
     const bkp_prune_result *res = &o->res;
-    if (plan)
-        cli_print_json(json_pack("{s:b, s:o, s:I, s:I, s:I, s:I, s:I}", "dry_run", c->dry_run,
-                                 "plan", plan, "generations_deleted", (json_int_t)res->generations,
-                                 "packs_deleted", (json_int_t)res->packs, "packs_repacked",
-                                 (json_int_t)res->packs_repacked, "bytes_freed",
-                                 (json_int_t)res->bytes, "packs_kept", (json_int_t)res->packs_kept));
+    if (!plan)
+        return;
+    json_t *doc = json_pack("{s:b, s:o, s:I, s:I, s:I, s:I, s:I}", "dry_run", c->dry_run, "plan",
+                            plan, "generations_deleted", (json_int_t)res->generations,
+                            "packs_deleted", (json_int_t)res->packs, "packs_repacked",
+                            (json_int_t)res->packs_repacked, "bytes_freed", (json_int_t)res->bytes,
+                            "packs_kept", (json_int_t)res->packs_kept);
+    if (c->recompress)
+        json_object_update_new(doc, json_pack("{s:I, s:I, s:I}", "packs_recompressed",
+                                              (json_int_t)res->packs_recompressed,
+                                              "bytes_recompressed",
+                                              (json_int_t)res->bytes_recompressed, "packs_lz4_left",
+                                              (json_int_t)res->packs_lz4_left));
+    cli_print_json(doc);
+}
+
+/* What --recompress did or would do, and what it left for the next prune. */
+static void cli_prune_print_recompress(const cli *c, const bkp_prune_result *res)
+{
+    char sz[32];
+    bkp_size_text(sz, sizeof(sz), res->bytes_recompressed);
+    if (res->packs_recompressed)
+        printf(c->dry_run ? _("would recompress %llu pack(s) that hold LZ4 blobs (%s live)\n")
+                          : _("recompressed %llu pack(s) that held LZ4 blobs (%s live)\n"),
+               (unsigned long long)res->packs_recompressed, sz);
+    else if (!res->packs_lz4_left)
+        printf(_("no pack holds an LZ4 blob: nothing to recompress\n"));
+    if (res->packs_lz4_left)
+        printf(_("%llu more pack(s) hold LZ4 blobs, more than half the free space would hold at "
+                 "once: run `bkp prune --recompress` again after this one, or free space\n"),
+               (unsigned long long)res->packs_lz4_left);
 }
 
 void cli_prune_print(cli *c, const ops_prune_out *o, int rc)
@@ -64,6 +89,8 @@ void cli_prune_print(cli *c, const ops_prune_out *o, int rc)
                (unsigned long long)res->packs_repacked, bkp_size_text(sz, sizeof(sz), res->bytes),
                (unsigned long long)res->packs_kept, (unsigned long long)res->packs_partly_used);
     }
+    if (!c->json && !rc && c->recompress && (c->tty || c->dry_run) && !quiet)
+        cli_prune_print_recompress(c, res);
 }
 
 int cli_prune(cli *c, const bkp_lock *self)
@@ -93,7 +120,7 @@ int cli_prune(cli *c, const bkp_lock *self)
         cli_keep(h);
         c->ro = c->r = h; /* a prune writes (a dry run changes nothing) */
     }
-    ops_prune_in in = {c->r, c->r, c->policy, NULL, c->dry_run};
+    ops_prune_in in = {c->r, c->r, c->policy, NULL, c->dry_run, c->recompress};
     ops_prune_out o;
     rc = ops_prune_apply(&in, &o);
     cli_prune_print(c, &o, rc);

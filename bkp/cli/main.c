@@ -236,8 +236,8 @@ static const command commands[] = {
      .run = cmd_prune,
      .lock = CLI_LOCK_PRUNE,
      .key = true,
-     .options = "repo dry-run json",
-     .usage = "prune [--dry-run] [--json]",
+     .options = "repo dry-run recompress json",
+     .usage = "prune [--dry-run] [--recompress] [--json]",
      .summary =
          N_("apply each data set's retention: delete generations and the packs nothing needs"),
      .example =

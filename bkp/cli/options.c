@@ -75,7 +75,7 @@ static const cli_option options[] = {
      N_("read every file, trusting no files cache")},
     {"one-file-system", 0, NULL, ARG_FLAG, F(one_fs), false, N_("do not cross mount points")},
     {"compression", 0, "C", ARG_STRING, F(compression), false,
-     N_("auto, lz4, zstd, zstd:LEVEL (1 to 19) or none (default: the policy's, else lz4)")},
+     N_("auto, lz4, zstd, zstd:LEVEL (1 to 19) or none (default: the policy's, else auto)")},
     {"workers", 0, "N", ARG_WORKERS, F(workers), false, N_("threads (1 to 64)")},
     {"chunk-id", 0, "ID", ARG_STRING, F(chunk_id), false,
      N_("init: how chunks are named: auto (the faster on this machine), hmac-sha256 or "
@@ -85,6 +85,8 @@ static const cli_option options[] = {
     {"clear-suspicious", 0, "GEN", ARG_STRING, F(clear), false,
      N_("clear the suspicious mark of a generation (recorded)")},
     {"dry-run", 0, NULL, ARG_FLAG, F(dry_run), false, N_("say what would be done; change nothing")},
+    {"recompress", 0, NULL, ARG_FLAG, F(recompress), false,
+     N_("prune: also rewrite the packs that hold LZ4 blobs, as the default compression seals them")},
     {"against", 0, "FILE|MEDIUM", ARG_STRING, F(against), false,
      N_("compare the log with an earlier copy of it")},
     {"since", 0, "DATE", ARG_STRING, F(since), false, N_("records from this date on")},

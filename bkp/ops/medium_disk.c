@@ -107,7 +107,7 @@ static void prune_copy(ops_rotation *t)
     bkp_lock *lock = NULL;
     int rc = in->keep_all ? -EINVAL : bkp_lock_prune_after(d->repo, "bkp prune", d->mwriter, &lock);
     if (!rc) {
-        ops_prune_in p = {d->dst, in->primary, in->policy, in->medium, false};
+        ops_prune_in p = {d->dst, in->primary, in->policy, in->medium, false, false};
         rc = ops_prune_apply(&p, &o->prune);
     }
     bkp_lock_release(lock);

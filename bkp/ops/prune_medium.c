@@ -150,6 +150,8 @@ static int record(const ops_prune_in *in, bkp_gen **doomed, size_t nd, const bkp
     json_t *fig = json_pack("{s:o, s:I, s:I, s:I}", "generations_deleted", gone, "packs_deleted",
                             (json_int_t)res->packs, "packs_repacked",
                             (json_int_t)res->packs_repacked, "bytes_freed", (json_int_t)res->bytes);
+    if (in->recompress)
+        json_object_set_new(fig, "packs_recompressed", json_integer((json_int_t)res->packs_recompressed));
     bkp_audit_rec rec = {.op = "prune",
                          .medium = in->medium,
                          .failed = rc != 0,
@@ -182,10 +184,13 @@ int ops_prune_apply(const ops_prune_in *in, ops_prune_out *out)
     }
     if (!rc) {
         out->planned = true;
-        rc = bkp_prune(in->target, doomed, nd, in->dry_run, &out->res);
+        rc = bkp_prune(in->target, doomed, nd,
+                       (bkp_prune_how){.dry_run = in->dry_run, .recompress = in->recompress},
+                       &out->res);
         /* The handle outlives the prune (bkp run, rotate): it must not know
          * deleted packs. */
-        if (!rc && !in->dry_run && (out->res.packs || out->res.packs_repacked) &&
+        if (!rc && !in->dry_run &&
+            (out->res.packs || out->res.packs_repacked || out->res.packs_recompressed) &&
             (rc = bkp_repo_reload(in->target)))
             bkp_error(_("cannot reload the index after pruning: %s"), bkp_strerror(rc));
         if (!in->dry_run && record(in, doomed, nd, &out->res, rc) && !rc)

@@ -49,6 +49,7 @@ typedef struct ops_prune_in {
     const pol_policy *policy; /* may be NULL */
     const char *medium;       /* the medium `target` is the copy on, or NULL: the primary */
     bool dry_run;             /* plan only: nothing changed, nothing recorded */
+    bool recompress;          /* also rewrite the packs that hold LZ4 blobs (prune.h) */
 } ops_prune_in;
 
 /* One generation of the plan (tombstones left out, damaged records kept). */

@@ -238,29 +238,59 @@ int bkp_blob_unframe(const uint8_t *frame, size_t flen, bkp_buf *out)
     return 0;
 }
 
-int bkp_blob_open(const bkp_keys *k, uint8_t type, const uint8_t id[BKP_ID_LEN], const void *sealed,
-                  size_t slen, bkp_buf *out)
+/* Authenticate and decrypt `sealed` into a new frame (`*frame`, `*flen`;
+ * the caller frees it). */
+static int open_frame(const bkp_keys *k, uint8_t type, const uint8_t id[BKP_ID_LEN],
+                      const void *sealed, size_t slen, uint8_t **frame, size_t *flen)
 {
     uint8_t ad[1 + BKP_ID_LEN];
     const uint8_t *s = sealed;
-    uint8_t *frame;
-    int r = 0;
-    bkp_buf_reset(out);
+    *frame = NULL;
     /* Neither LZ4's nor zstd's frame of the largest blob is longer than
      * its worst case, a little over the raw size. */
     if (slen < NONCE_LEN + 1 + TAG_LEN ||
         slen - NONCE_LEN - TAG_LEN >
             5 + ZSTD_compressBound(BKP_BLOB_MAX_RAW) + BKP_BLOB_MAX_RAW / 255 + 16)
         return -EBADMSG;
-    size_t flen = slen - NONCE_LEN - TAG_LEN;
-    frame = malloc(flen);
-    if (!frame)
+    *flen = slen - NONCE_LEN - TAG_LEN;
+    *frame = malloc(*flen);
+    if (!*frame)
         return -ENOMEM;
     make_ad(ad, type, id);
-    r = bkp_prim_open(frame, s + NONCE_LEN, slen - NONCE_LEN, ad, sizeof(ad), s,
-                      bkp_keys_blob_key(k));
+    int r = bkp_prim_open(*frame, s + NONCE_LEN, slen - NONCE_LEN, ad, sizeof(ad), s,
+                          bkp_keys_blob_key(k));
+    if (r) {
+        free(*frame);
+        *frame = NULL;
+    }
+    return r;
+}
+
+int bkp_blob_open(const bkp_keys *k, uint8_t type, const uint8_t id[BKP_ID_LEN], const void *sealed,
+                  size_t slen, bkp_buf *out)
+{
+    uint8_t *frame;
+    size_t flen;
+    bkp_buf_reset(out);
+    int r = open_frame(k, type, id, sealed, slen, &frame, &flen);
     if (!r)
         r = bkp_blob_unframe(frame, flen, out);
+    free(frame);
+    return r;
+}
+
+int bkp_blob_comp_of(const bkp_keys *k, uint8_t type, const uint8_t id[BKP_ID_LEN],
+                     const void *sealed, size_t slen, bkp_comp_kind *kind)
+{
+    uint8_t *frame;
+    size_t flen;
+    int r = open_frame(k, type, id, sealed, slen, &frame, &flen);
+    if (!r) {
+        static const bkp_comp_kind kinds[] = {BKP_COMP_NONE, BKP_COMP_LZ4, BKP_COMP_ZSTD};
+        r = frame[0] < 3 ? 0 : -EPROTO;
+        if (!r)
+            *kind = kinds[frame[0]];
+    }
     free(frame);
     return r;
 }

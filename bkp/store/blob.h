@@ -67,6 +67,15 @@ int bkp_comp_parse(const char *s, bkp_comp *c);
 /* That word for `c`, into `buf` (at least 16 bytes). */
 const char *bkp_comp_name(bkp_comp c, char *buf, size_t size);
 
+/* Whether a sealed blob of `len` bytes whose plaintext is `raw_len` is
+ * surely stored as it is (from the sizes alone: a compressed frame that
+ * long would have saved less than the 1/32 a compressed form must). Only a
+ * guide for what to read: a wrong answer skips a blob, never damages one. */
+static inline int bkp_blob_surely_stored(uint32_t len, uint32_t raw_len)
+{
+    return raw_len > 128 && (uint64_t)len == (uint64_t)raw_len + BKP_BLOB_OVERHEAD - 4;
+}
+
 /* Append the sealed form of `plain` to `out`, compressed as `comp` says
  * (BKP_COMP_DEFAULT: auto at level 1). */
 int bkp_blob_seal(const bkp_keys *k, uint8_t type, const uint8_t id[BKP_ID_LEN], const void *plain,
@@ -84,6 +93,13 @@ int bkp_blob_unframe(const uint8_t *frame, size_t flen, bkp_buf *out);
  * -EBADMSG when the blob is corrupt, forged or not of this type and ID. */
 int bkp_blob_open(const bkp_keys *k, uint8_t type, const uint8_t id[BKP_ID_LEN], const void *sealed,
                   size_t slen, bkp_buf *out) __attribute__((warn_unused_result));
+
+/* How a sealed blob is compressed (BKP_COMP_NONE, _LZ4 or _ZSTD), once it
+ * authenticates as bkp_blob_open would have it; nothing is decompressed.
+ * -EBADMSG as bkp_blob_open, -EPROTO for a kind this version has not. */
+int bkp_blob_comp_of(const bkp_keys *k, uint8_t type, const uint8_t id[BKP_ID_LEN],
+                     const void *sealed, size_t slen, bkp_comp_kind *kind)
+    __attribute__((warn_unused_result));
 
 /* bkp_blob_open, and for data and tree blobs the plaintext re-hashed
  * against the ID: what proves a stored blob is the one it claims to be. */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -229,6 +230,8 @@ typedef struct plan {
     used_set used;   /* every blob a remaining generation needs */
     sweep s;         /* per pack: blobs and bytes, all and live */
     bool *dead, *moving;
+    bool *lz4;           /* recompress: the pack holds a live LZ4 blob */
+    uint64_t dead_bytes; /* the dead packs' sizes */
     bkp_intent intent;
 } plan;
 
@@ -241,6 +244,7 @@ static void plan_free(plan *p)
     free(p->s.live_bytes);
     free(p->dead);
     free(p->moving);
+    free(p->lz4);
     bkp_intent_free(&p->intent);
     memset(p, 0, sizeof(*p));
 }
@@ -256,8 +260,9 @@ static int plan_alloc(plan *p, uint32_t np, uint64_t nblobs)
     p->s.live_bytes = calloc(np + 1, sizeof(*p->s.live_bytes));
     p->dead = calloc(np + 1, sizeof(*p->dead));
     p->moving = calloc(np + 1, sizeof(*p->moving));
+    p->lz4 = calloc(np + 1, sizeof(*p->lz4));
     if (!p->s.total || !p->s.live || !p->s.total_bytes || !p->s.live_bytes || !p->dead ||
-        !p->moving)
+        !p->moving || !p->lz4)
         return -ENOMEM;
     return used_new(&p->used, nblobs);
 }
@@ -281,6 +286,19 @@ static int records_readable(bkp_repo *r)
     return rc;
 }
 
+/* Pack `k` goes: its live blobs `move` to new packs first, or it has none. */
+static int doom(plan *p, const bkp_index *x, const char *pdir, uint32_t k, bool move)
+{
+    struct stat st;
+    char *path = bkp_pack_path(pdir, bkp_index_pack_id(x, k));
+    p->dead[k] = true;
+    p->moving[k] = move;
+    if (path && stat(path, &st) == 0)
+        p->dead_bytes += (uint64_t)st.st_size;
+    free(path);
+    return bkp_intent_add(&p->intent.packs, &p->intent.npacks, bkp_index_pack_id(x, k));
+}
+
 /* Judge each pack by what is marked: kept, deleted, or repacked then
  * deleted; the figures of `res` as the plan says. */
 static int plan_packs(plan *p, const bkp_index *x, const char *pdir, bkp_prune_result *res)
@@ -299,32 +317,86 @@ static int plan_packs(plan *p, const bkp_index *x, const char *pdir, bkp_prune_r
             res->packs_partly_used += s->live[k] < s->total[k];
             continue;
         }
-        struct stat st;
-        char *path = bkp_pack_path(pdir, bkp_index_pack_id(x, k));
-        p->dead[k] = true;
-        p->moving[k] = mostly_empty;
         res->packs_repacked += mostly_empty;
         res->packs += !mostly_empty;
-        if (path && stat(path, &st) == 0)
-            res->bytes += (uint64_t)st.st_size;
-        free(path);
-        rc = bkp_intent_add(&p->intent.packs, &p->intent.npacks, bkp_index_pack_id(x, k));
-        if (mostly_empty) /* its live part is written again */
-            res->bytes -= s->live_bytes[k] < res->bytes ? s->live_bytes[k] : 0;
+        rc = doom(p, x, pdir, k, mostly_empty);
+    }
+    return rc;
+}
+
+/* Which kept packs hold a live LZ4 blob: each blob read and authenticated
+ * until its pack has one (bkp_repo_comp_of), those surely stored skipped. */
+typedef struct lz4_scan {
+    const bkp_repo *r;
+    plan *p;
+    int err;
+} lz4_scan;
+
+static void find_lz4(const bkp_index_entry *e, void *ctx)
+{
+    lz4_scan *l = ctx;
+    plan *p = l->p;
+    bkp_comp_kind kind;
+    if (l->err || p->dead[e->pack] || p->lz4[e->pack] || !is_used(&p->used, e->id) ||
+        bkp_blob_surely_stored(e->len, e->raw_len))
+        return;
+    int rc = bkp_repo_comp_of(l->r, e->type, e->id, &kind);
+    if (rc) {
+        char hex[2 * BKP_ID_LEN + 1];
+        bkp_hex(hex, e->id, BKP_ID_LEN);
+        bkp_error(_("blob %.16s cannot be read (%s); prune recompresses nothing until `bkp verify "
+                    "--read-data` is clean"),
+                  hex, bkp_strerror(rc));
+        l->err = rc;
+    }
+    p->lz4[e->pack] = !rc && kind == BKP_COMP_LZ4;
+}
+
+/* The kept packs that hold LZ4 blobs go too, their live blobs sealed anew,
+ * as many as half the free space of the repository's file system holds. */
+static int plan_recompress(plan *p, const bkp_repo *r, const char *pdir, bkp_prune_result *res)
+{
+    const bkp_index *x = bkp_repo_index(r);
+    lz4_scan l = {.r = r, .p = p};
+    struct statvfs vfs;
+    int rc = bkp_index_foreach(x, find_lz4, &l);
+    rc = rc ? rc : l.err;
+    if (!rc && statvfs(pdir, &vfs) != 0)
+        rc = -errno;
+    uint64_t room = rc ? 0 : (uint64_t)vfs.f_bavail * vfs.f_frsize / 2;
+    for (uint32_t k = 0; k < p->np && !rc; k++) {
+        if (!p->lz4[k] || p->dead[k])
+            continue;
+        if (res->bytes_recompressed + p->s.live_bytes[k] > room) {
+            res->packs_lz4_left++;
+            continue;
+        }
+        res->packs_recompressed++;
+        res->packs_kept--;
+        res->packs_partly_used -= p->s.live[k] < p->s.total[k];
+        res->bytes_recompressed += p->s.live_bytes[k];
+        rc = doom(p, x, pdir, k, true);
     }
     return rc;
 }
 
 /* Step 2 and the choice of step 3: mark, then judge the packs (`p` from
  * plan_alloc). */
-static int make_plan(bkp_repo *r, bkp_gen *const *doomed, size_t ndoomed, const char *pdir, plan *p,
-                     bkp_prune_result *res)
+static int make_plan(bkp_repo *r, bkp_gen *const *doomed, size_t ndoomed, bkp_prune_how how,
+                     const char *pdir, plan *p, bkp_prune_result *res)
 {
     const bkp_index *x = bkp_repo_index(r);
     /* In a dry run the doomed records are still there: mark skips them. */
     int rc = mark(r, &p->used, doomed, ndoomed);
     if (!rc)
         rc = plan_packs(p, x, pdir, res);
+    if (!rc && how.recompress)
+        rc = plan_recompress(p, r, pdir, res);
+    /* What would be written again: the live bytes of the moving packs. */
+    uint64_t moved = 0;
+    for (uint32_t k = 0; k < p->np; k++)
+        moved += p->moving[k] ? p->s.live_bytes[k] : 0;
+    res->bytes = p->dead_bytes > moved ? p->dead_bytes - moved : 0;
     return rc;
 }
 
@@ -333,7 +405,7 @@ static int make_plan(bkp_repo *r, bkp_gen *const *doomed, size_t ndoomed, const 
  * packs in new packs, then the packs that stay and no segment named. Each
  * new segment is durable when written and named in `in` (in memory). */
 static int write_what_stays(bkp_repo *r, const plan *p, const char *idir, const char *pdir,
-                            bkp_intent *in)
+                            bkp_intent *in, uint64_t *written)
 {
     bkp_stays st = {.r = r, .idir = idir, .pdir = pdir, .dead = p->dead, .in = in};
     repack rp = {.rp = {.repo = r, .dir = pdir, .done = adopt},
@@ -353,6 +425,7 @@ static int write_what_stays(bkp_repo *r, const plan *p, const char *idir, const 
     }
     if (!rc)
         rc = bkp_stays_end(&st);
+    *written = rp.rp.written;
     bkp_repacker_free(&rp.rp);
     bkp_stays_free(&st);
     return rc;
@@ -379,7 +452,8 @@ static int write_what_stays(bkp_repo *r, const plan *p, const char *idir, const 
  * the last segment is durable, and lists every one (bkp_prune_recover
  * refuses an intent whose new segments are not all there).
  */
-static int apply_plan(bkp_repo *r, plan *p, const char *idir, const char *ldir, const char *pdir)
+static int apply_plan(bkp_repo *r, plan *p, const char *idir, const char *ldir, const char *pdir,
+                      uint64_t *written)
 {
     int rc = segment_names(idir, &p->intent);
     if (rc) {
@@ -388,7 +462,7 @@ static int apply_plan(bkp_repo *r, plan *p, const char *idir, const char *ldir, 
     }
     if ((rc = write_intent(r, ldir, &p->intent)))
         return rc;
-    rc = write_what_stays(r, p, idir, pdir, &p->intent);
+    rc = write_what_stays(r, p, idir, pdir, &p->intent, written);
     /* The new index is complete and durable (each segment by
      * bkp_durable_write) before the intent says so, and the intent says so
      * before anything is deleted. */
@@ -401,9 +475,11 @@ static int apply_plan(bkp_repo *r, plan *p, const char *idir, const char *ldir, 
     return rc;
 }
 
-int bkp_prune(bkp_repo *r, bkp_gen *const *doomed, size_t ndoomed, bool dry_run,
+int bkp_prune(bkp_repo *r, bkp_gen *const *doomed, size_t ndoomed, bkp_prune_how how,
               bkp_prune_result *res)
 {
+    bool dry_run = how.dry_run;
+    uint64_t written = 0;
     char *idir = bkp_repo_subpath(r, "index"), *ldir = bkp_repo_subpath(r, "locks");
     char *pdir = bkp_repo_subpath(r, "packs");
     plan p = {0};
@@ -426,9 +502,11 @@ int bkp_prune(bkp_repo *r, bkp_gen *const *doomed, size_t ndoomed, bool dry_run,
             bkp_error(_("cannot delete %s:%u: %s"), doomed[i]->dataset, doomed[i]->seq,
                       bkp_strerror(rc));
     if (!rc)
-        rc = make_plan(r, doomed, ndoomed, pdir, &p, res);
-    if (!rc && !dry_run && (res->packs || res->packs_repacked))
-        rc = apply_plan(r, &p, idir, ldir, pdir);
+        rc = make_plan(r, doomed, ndoomed, how, pdir, &p, res);
+    if (!rc && !dry_run && p.intent.npacks)
+        rc = apply_plan(r, &p, idir, ldir, pdir, &written);
+    if (!rc && !dry_run)
+        res->bytes = p.dead_bytes > written ? p.dead_bytes - written : 0;
     if (rc)
         bkp_error(
             _("prune stopped: %s; every generation that remains is intact, and the next prune "

@@ -22,6 +22,13 @@
  * A pack less than half of whose bytes are live is repacked: its live blobs
  * are read back authenticated and written to new packs, which are durable
  * before the index that names them; then it goes like the others.
+ *
+ * Asked to recompress, prune repacks in the same way every pack that holds
+ * a live LZ4 blob (FORMAT.md §3; what bkp wrote before zstd): the new packs
+ * hold each blob as the default compression seals it (blob.h, auto). The
+ * new packs are written before the old ones go, so a prune takes no more
+ * of them at once than half the free space of the repository's file
+ * system would hold; what is left waits for the next prune.
  */
 #ifndef BKP_PRUNE_H
 #define BKP_PRUNE_H
@@ -36,10 +43,20 @@
 typedef struct bkp_prune_result {
     uint64_t generations, packs, bytes; /* deleted (or, dry run, that would be) */
     uint64_t packs_kept, packs_partly_used;
-    uint64_t packs_repacked; /* mostly empty: live blobs moved, then deleted */
+    uint64_t packs_repacked;     /* mostly empty: live blobs moved, then deleted */
+    uint64_t packs_recompressed; /* held LZ4 blobs: moved and sealed anew, then deleted */
+    uint64_t packs_lz4_left;     /* held LZ4 blobs, left for a later prune (free space) */
+    uint64_t bytes_recompressed; /* the recompressed packs' live bytes, as they were */
 } bkp_prune_result;
 
-int bkp_prune(bkp_repo *r, bkp_gen *const *doomed, size_t ndoomed, bool dry_run,
+typedef struct bkp_prune_how {
+    bool dry_run;    /* the plan only: nothing changed */
+    bool recompress; /* also rewrite the packs that hold live LZ4 blobs */
+} bkp_prune_how;
+
+/* `res->bytes` is what the deleted packs held less what was written again
+ * in their place (in a dry run: less their live bytes, as they are now). */
+int bkp_prune(bkp_repo *r, bkp_gen *const *doomed, size_t ndoomed, bkp_prune_how how,
               bkp_prune_result *res) __attribute__((warn_unused_result));
 
 #endif

@@ -51,6 +51,7 @@ int bkp_repacker_add(bkp_repacker *p, uint8_t type, const uint8_t id[BKP_ID_LEN]
         if (!rc) {
             p->npending++;
             p->moved += plain.len;
+            p->written += sealed.len;
         }
     }
     if (!rc && bkp_pack_writer_size(p->w) >= BKP_PACK_TARGET)

@@ -25,7 +25,8 @@ typedef struct bkp_repacker {
     bkp_pack_writer *w;
     bkp_pack_entry *pending;
     size_t npending, cap;
-    uint64_t moved; /* plaintext bytes written */
+    uint64_t moved;   /* plaintext bytes written */
+    uint64_t written; /* sealed bytes written */
 } bkp_repacker;
 
 /* Append blob `id` of `type`. Logs what failed. */

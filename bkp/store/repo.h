@@ -204,6 +204,10 @@ int bkp_repo_get(const bkp_repo *r, uint8_t type, const uint8_t id[BKP_ID_LEN], 
  * reading restored files back (`restore --verify`, drills). */
 int bkp_repo_get_sealed(const bkp_repo *r, uint8_t type, const uint8_t id[BKP_ID_LEN], bkp_buf *out)
     __attribute__((warn_unused_result));
+/* How blob `id` is compressed (bkp_blob_comp_of), its tag checked and
+ * nothing decompressed: what `prune --recompress` asks of each blob. */
+int bkp_repo_comp_of(const bkp_repo *r, uint8_t type, const uint8_t id[BKP_ID_LEN],
+                     bkp_comp_kind *kind) __attribute__((warn_unused_result));
 /* Where blob `id` lives; -ENOENT if unknown. */
 int bkp_repo_locate(const bkp_repo *r, const uint8_t id[BKP_ID_LEN], uint8_t pack[BKP_ID_LEN],
                     bkp_index_entry *entry);

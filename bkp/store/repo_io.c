@@ -409,14 +409,17 @@ static int pack_fd(const bkp_repo *r, uint32_t num, bool *owned)
     return fd;
 }
 
-static int get(const bkp_repo *r, uint8_t type, const uint8_t id[BKP_ID_LEN], bkp_buf *out,
-               bool rehash)
+/* Blob `id`'s sealed bytes as its pack holds them, into `*sealed` (the
+ * caller frees it), and the type it is indexed as into `*type` — which may
+ * differ from the one asked for only between data and tree. */
+static int read_sealed(const bkp_repo *r, uint8_t *type, const uint8_t id[BKP_ID_LEN],
+                       uint8_t **sealed, size_t *len)
 {
     bkp_index_entry e;
-    uint8_t check[BKP_ID_LEN];
     bool owned;
     int rc, fd;
 
+    *sealed = NULL;
     pthread_mutex_lock(&r->mut->lock);
     const bkp_index_entry *pe = bkp_index_lookup(r->mut->index, id);
     /* Missing is -ENODATA, never -ENOENT: that is for a name a person gave
@@ -432,23 +435,35 @@ static int get(const bkp_repo *r, uint8_t type, const uint8_t id[BKP_ID_LEN], bk
         return fd == -ENOENT ? -ENODATA : fd;
     /* Data and tree blobs are deduplicated by content alone: identical
      * bytes stored first as the other type are the same content. */
-    bool content = (type == BKP_BLOB_DATA || type == BKP_BLOB_TREE) &&
+    bool content = (*type == BKP_BLOB_DATA || *type == BKP_BLOB_TREE) &&
                    (e.type == BKP_BLOB_DATA || e.type == BKP_BLOB_TREE);
-    if (e.type != type && !content) {
+    if (e.type != *type && !content)
         rc = -EBADMSG;
-        goto out;
-    }
-    type = e.type;
-    uint8_t *sealed = malloc(e.len ? e.len : 1);
-    if (!sealed) {
-        rc = -ENOMEM;
-        goto out;
-    }
-    rc = bkp_pread_full(fd, sealed, e.len, e.offset);
+    else
+        rc = (*sealed = malloc(e.len ? e.len : 1)) ? 0 : -ENOMEM;
+    *type = e.type;
+    *len = e.len;
+    if (!rc)
+        rc = bkp_pread_full(fd, *sealed, e.len, e.offset);
     if (rc == -EIO)
         rc = -EBADMSG; /* a truncated pack */
+    if (owned)
+        close(fd);
+    if (rc) {
+        free(*sealed);
+        *sealed = NULL;
+    }
+    return rc;
+}
+
+static int get(const bkp_repo *r, uint8_t type, const uint8_t id[BKP_ID_LEN], bkp_buf *out,
+               bool rehash)
+{
+    uint8_t check[BKP_ID_LEN], *sealed;
+    size_t len;
+    int rc = read_sealed(r, &type, id, &sealed, &len);
     if (!rc)
-        rc = bkp_blob_open(r->keys, type, id, sealed, e.len, out);
+        rc = bkp_blob_open(r->keys, type, id, sealed, len, out);
     free(sealed);
     if (!rc && rehash && (type == BKP_BLOB_DATA || type == BKP_BLOB_TREE)) {
         /* The ID is the content's keyed hash. */
@@ -456,9 +471,18 @@ static int get(const bkp_repo *r, uint8_t type, const uint8_t id[BKP_ID_LEN], bk
         if (sodium_memcmp(check, id, BKP_ID_LEN) != 0)
             rc = -EBADMSG;
     }
-out:
-    if (owned)
-        close(fd);
+    return rc;
+}
+
+int bkp_repo_comp_of(const bkp_repo *r, uint8_t type, const uint8_t id[BKP_ID_LEN],
+                     bkp_comp_kind *kind)
+{
+    uint8_t *sealed;
+    size_t len;
+    int rc = read_sealed(r, &type, id, &sealed, &len);
+    if (!rc)
+        rc = bkp_blob_comp_of(r->keys, type, id, sealed, len, kind);
+    free(sealed);
     return rc;
 }
 

@@ -3,7 +3,8 @@
 # the policy lets go and the packs nothing needs, and what remains verifies and
 # restores exactly; lock_days and the suspicious hold keep generations; prune
 # and writers exclude each other (exit 3); prune killed at several points
-# leaves a repository that verifies, restores, and is finished by the next run.
+# leaves a repository that verifies, restores, and is finished by the next run;
+# --recompress shrinks an LZ4 repository, safely under kills too.
 . "$(dirname "$0")/lib.sh"
 
 D=$WORK/data
@@ -140,6 +141,68 @@ bytes=$(find "$WORK/repo3/packs" -type f -printf '%s\n' | awk '{s += $1} END {pr
 ok "$BKP" verify --policy "$WORK/pm.yaml" --read-data
 ok "$BKP" restore --policy "$WORK/pm.yaml" m:latest "$WORK/rm"
 cmp "$M/small.bin" "$WORK/rm$M/small.bin" || flunk "the small file does not restore exactly after repacking"
+
+# 4c. --recompress: a repository written with LZ4 shrinks. The dry run
+#     changes nothing; the prune rewrites the packs as the default seals
+#     them, kills at several points leave every generation restorable, and the
+#     next prune finds nothing more to do.
+T=$WORK/notes
+mkdir -p "$T"
+for i in $(seq 1 30); do
+    for k in $(seq 1 400); do echo "patient $i visit $k: blood pressure normal, follow-up in $((k % 9)) weeks, dose 5 mg daily"; done >"$T/note-$i.txt"
+done
+cat >"$WORK/pz.yaml" <<YAML
+repository: $WORK/repo4
+passphrase_file: $PASSFILE
+datasets:
+  - name: n
+    paths: [$T]
+    compression: lz4
+YAML
+ok "$BKP" init --policy "$WORK/pz.yaml"
+ok "$BKP" backup --policy "$WORK/pz.yaml" n
+echo "one more line" >>"$T/note-1.txt"
+ok "$BKP" backup --policy "$WORK/pz.yaml" n
+cp -a "$T" "$WORK/notes-copy"
+packs_size() { find "$1/packs" -type f -printf '%s\n' | awk '{s += $1} END {print s + 0}'; }
+lz4_bytes=$(packs_size "$WORK/repo4")
+repo_digest "$WORK/repo4" >"$WORK/before"
+ok "$BKP" prune --policy "$WORK/pz.yaml" --recompress --dry-run
+output_has "would recompress" "the dry run should say what it would recompress"
+repo_digest "$WORK/repo4" >"$WORK/after"
+diff -q "$WORK/before" "$WORK/after" >/dev/null || flunk "prune --recompress --dry-run changed the repository"
+for delay in 0.05 0.2; do
+    R=$WORK/kill-z-$delay
+    cp -a "$WORK/repo4" "$R"
+    sed "s|repository: $WORK/repo4|repository: $R|" "$WORK/pz.yaml" >"$WORK/pz-$delay.yaml"
+    "$BKP" prune --policy "$WORK/pz-$delay.yaml" --recompress >/dev/null 2>&1 &
+    pid=$!
+    sleep "$delay"
+    kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    check_exit 0 "$BKP" verify --policy "$WORK/pz-$delay.yaml" --read-data || true
+    check_exit 0 "$BKP" restore --policy "$WORK/pz-$delay.yaml" n:latest "$WORK/rz-$delay" || true
+    diff -r "$WORK/notes-copy" "$WORK/rz-$delay$T" >/dev/null || flunk "n:latest differs after prune --recompress was killed at $delay s"
+    check_exit 0 "$BKP" prune --policy "$WORK/pz-$delay.yaml" --recompress || true
+    check_exit 0 "$BKP" verify --policy "$WORK/pz-$delay.yaml" --read-data || true
+    rm -rf "$R" "$WORK/rz-$delay"
+done
+ok "$BKP" prune --policy "$WORK/pz.yaml" --recompress --json
+output_has '"packs_recompressed": ' "prune --recompress --json should count the packs"
+grep -q '"packs_recompressed": 0' <<<"$OUT" && flunk "prune --recompress rewrote no pack of an LZ4 repository: $OUT"
+zstd_bytes=$(packs_size "$WORK/repo4")
+[ "$zstd_bytes" -lt "$lz4_bytes" ] || flunk "recompressed packs hold $zstd_bytes bytes, the LZ4 ones held $lz4_bytes"
+ok "$BKP" verify --policy "$WORK/pz.yaml" --read-data
+for g in n:1 n:2; do
+    ok "$BKP" restore --policy "$WORK/pz.yaml" "$g" "$WORK/rz-$g"
+done
+diff -r "$WORK/notes-copy" "$WORK/rz-n:2$T" >/dev/null || flunk "n:2 does not restore exactly after recompression"
+ok "$BKP" prune --policy "$WORK/pz.yaml" --recompress --json
+output_has '"packs_recompressed": 0' "a second recompression should find nothing"
+output_has '"packs_lz4_left": 0' "a second recompression should leave nothing"
+[ "$(packs_size "$WORK/repo4")" = "$zstd_bytes" ] || flunk "a second recompression changed the packs"
+ok "$BKP" audit show --policy "$WORK/pz.yaml" --json
+output_has '"packs_recompressed"' "the audit log should record what was recompressed"
 
 # 5. The suspicious hold: the generations before an uncleared suspicious one stay.
 S=$WORK/sus

@@ -277,6 +277,21 @@ static int kind_of(fixture *f, const uint8_t *data, size_t len, bkp_comp comp)
                      0);
     int kind = frame[0];
     free(frame);
+    /* What prune --recompress asks: the same kind, from the tag alone; and
+     * the sizes never call a compressed blob stored. */
+    static const bkp_comp_kind kinds[] = {BKP_COMP_NONE, BKP_COMP_LZ4, BKP_COMP_ZSTD};
+    bkp_comp_kind said;
+    assert_int_equal(
+        bkp_blob_comp_of(f->k, BKP_BLOB_DATA, id, f->sealed.data, f->sealed.len, &said), 0);
+    assert_int_equal(said, kinds[kind]);
+    if (kind)
+        assert_false(bkp_blob_surely_stored((uint32_t)f->sealed.len, (uint32_t)len));
+    else
+        assert_int_equal(bkp_blob_surely_stored((uint32_t)f->sealed.len, (uint32_t)len), len > 128);
+    f->sealed.data[f->sealed.len - 1] ^= 1;
+    assert_int_equal(
+        bkp_blob_comp_of(f->k, BKP_BLOB_DATA, id, f->sealed.data, f->sealed.len, &said), -EBADMSG);
+    f->sealed.data[f->sealed.len - 1] ^= 1;
     assert_int_equal(
         bkp_blob_open(f->k, BKP_BLOB_DATA, id, f->sealed.data, f->sealed.len, &f->plain), 0);
     assert_int_equal(f->plain.len, len);

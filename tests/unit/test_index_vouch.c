@@ -111,7 +111,7 @@ static void test_no_lookup_without_prune_then_lookup_after(void **state)
 
     /* Every generation pruned: every pack goes, the files cache stays. */
     bkp_prune_result res;
-    assert_int_equal(bkp_prune(f->r, g, 2, false, &res), 0);
+    assert_int_equal(bkp_prune(f->r, g, 2, (bkp_prune_how){0}, &res), 0);
     assert_true(res.packs > 0);
     reopen(f);
     backup(f, &st, &g[2]);

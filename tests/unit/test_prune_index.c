@@ -271,7 +271,7 @@ static void test_middle_packs_pruned(void **state)
     assert_true(segs_before >= NGEN); /* a segment a backup at least */
     bkp_gen *doomed[] = {f->g[2], f->g[3]};
     bkp_prune_result res;
-    assert_int_equal(bkp_prune(f->o.r, doomed, 2, false, &res), 0);
+    assert_int_equal(bkp_prune(f->o.r, doomed, 2, (bkp_prune_how){0}, &res), 0);
     assert_true(res.packs >= 2);
     assert_int_equal(count_files(packs), packs_before - res.packs);
     /* Fewer segments than before: the old ones' packs gathered. */
@@ -310,7 +310,7 @@ static void test_killed_after_first_segment(void **state)
         r->segment_max = SEG_MAX;
         bkp_log_set_level(BKP_LOG_DEBUG);
         bkp_log_set_sink(die_after_segment, NULL);
-        int rc = bkp_prune(r, doomed, 2, false, &res);
+        int rc = bkp_prune(r, doomed, 2, (bkp_prune_how){0}, &res);
         _exit(rc ? 2 : 1); /* never reached a new segment */
     }
     int st = 0;
@@ -338,7 +338,7 @@ static void test_killed_after_first_segment(void **state)
     /* The tombstones were written before the kill: the next prune finds
      * their packs unused and finishes, the doubled segment read once. */
     bkp_prune_result res;
-    assert_int_equal(bkp_prune(f->o.r, NULL, 0, false, &res), 0);
+    assert_int_equal(bkp_prune(f->o.r, NULL, 0, (bkp_prune_how){0}, &res), 0);
     assert_true(res.packs >= 2);
     assert_int_equal(access(intent, F_OK), -1);
     reopen(f);
