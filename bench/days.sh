@@ -11,9 +11,11 @@ timed() {
     tail -n 1 "$WORK/err" | tee -a "$WORK/results"
 }
 
-# TOOL DIR: the repository's bytes after day 2.
+# TOOL DIR: the repository's bytes after the last step, without bkp's
+# folders of this server's own (cache/, locks/: a copy does not carry them,
+# and restic's and borg's caches are outside their repositories too).
 repo_size() {
-    echo "$1 repo $(du -sb "$2" | cut -f1)" | tee -a "$WORK/results"
+    echo "$1 repo $(du -sb --exclude="$2/cache" --exclude="$2/locks" "$2" | cut -f1)" | tee -a "$WORK/results"
 }
 
 # Every round runs the tools (TOOLS, default bkp restic borg) in a rotated

@@ -567,7 +567,7 @@ static void usage(void)
             "usage: gen-data generate|sync [--profile P] [--seed N] [--size SIZE] [--files N] DIR\n"
             "       gen-data mutate [--profile P] [--seed N] [--size SIZE] [--files N] [--step K] DIR\n"
             "       gen-data info [--profile P] [--seed N] [--size SIZE] [--files N]\n"
-            "profiles: hospital (default), smallfiles, folders, million\n");
+            "profiles: hospital (default), smallfiles, folders, million, source\n");
     exit(2);
 }
 

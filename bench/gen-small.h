@@ -12,6 +12,10 @@
  *               bytes per patient folder (random bytes behind a small
  *               header, the shape of a thumbnail or scanned-page store);
  *               default 1,000,000 files in 2,000 folders.
+ *   source      src/<m>/<d>/.../<name>.c|.h|.py|.md: a source-code tree,
+ *               text files of 200 B-120 KiB (most a few KiB) in folders 2
+ *               to 7 deep, 30 files to a folder, each with the project's
+ *               license header; default 80,000 files, about 1.4 GB.
  *
  * Every file's path, size and mtime come from its own PRNG stream (seed,
  * index), its bytes from another, so sync can check a file with one lstat:
@@ -21,13 +25,13 @@
  * to revert.
  */
 
-enum { P_HOSPITAL, P_SMALLFILES, P_FOLDERS, P_MILLION };
-static const char *PROFILE[] = {"hospital", "smallfiles", "folders", "million"};
+enum { P_HOSPITAL, P_SMALLFILES, P_FOLDERS, P_MILLION, P_SOURCE };
+static const char *PROFILE[] = {"hospital", "smallfiles", "folders", "million", "source"};
 
 /* PRNG streams of the small profiles; distinct from the hospital ones. */
 enum { S_SM_META = 101, S_SM_BODY, S_SM_MUTPLAN, S_SM_MUTBODY, S_SM_NEW, S_SM_NEWBODY };
 
-enum { SM_PER_PATIENT = 50, SM_VISITS = 10, MILLION_PER_FOLDER = 500 };
+enum { SM_PER_PATIENT = 50, SM_VISITS = 10, MILLION_PER_FOLDER = 500, SRC_PER_FOLDER = 30 };
 
 typedef struct {
     int profile;
@@ -38,7 +42,9 @@ typedef struct { uint64_t size; int64_t mtime; unsigned kind; } smeta_t;
 
 static uint64_t profile_default_files(int profile)
 {
-    return profile == P_SMALLFILES ? 100000 : profile == P_FOLDERS ? 20000 : 1000000;
+    return profile == P_SMALLFILES ? 100000 : profile == P_FOLDERS ? 20000
+         : profile == P_SOURCE     ? 80000
+                                   : 1000000;
 }
 
 /* Days since 1970-01-01 to a civil date (proleptic Gregorian). */
@@ -70,8 +76,12 @@ static smeta_t sm_meta(const tree_t *t, uint64_t stream, uint64_t i)
     smeta_t m;
     rng_init(&r, t->seed, stream, i);
     m.kind = rng_below(&r, 3);
+    unsigned band = rng_below(&r, 10);
     m.size = t->profile == P_SMALLFILES ? rng_range(&r, 1 * KiB, 8 * KiB)
            : t->profile == P_FOLDERS    ? rng_range(&r, 200, 2 * KiB)
+           : t->profile == P_SOURCE     ? (band < 6   ? rng_range(&r, 200, 8 * KiB)
+                                           : band < 9 ? rng_range(&r, 8 * KiB, 40 * KiB)
+                                                      : rng_range(&r, 40 * KiB, 120 * KiB))
                                         : rng_range(&r, 64, 600);
     /* Between 2015 and 2024, whole seconds: the same on every file system. */
     m.mtime = 1420070400 + (int64_t)rng_below(&r, 315360000);
@@ -83,6 +93,29 @@ static smeta_t sm_meta(const tree_t *t, uint64_t stream, uint64_t i)
 
 static const char *SM_KIND[] = {"note", "lab", "rx"};
 static const char *SM_EXT[] = {"txt", "tsv", "txt"};
+
+/* Identifiers of the source profile: part_part names, as C code has them. */
+static const char *SRC_PART[] = {
+    "buf", "len", "ctx", "node", "list", "item", "entry", "table", "hash", "key", "value",
+    "read", "write", "open", "close", "init", "free", "alloc", "parse", "emit", "check",
+    "find", "next", "prev", "count", "size", "index", "state", "flags", "mode", "path",
+    "name", "file", "dir", "lock", "wait", "queue", "pool", "task", "job", "event", "timer",
+    "sock", "conn", "peer", "send", "recv", "frame", "block", "page", "cache", "store",
+    "patient", "order", "result", "ward", "visit", "record", "image", "report", "dose"};
+static const char *SRC_TYPE[] = {"int", "size_t", "bool", "uint32_t", "uint64_t", "const char *",
+                                 "struct entry *", "void *", "double", "ssize_t"};
+static const char *SRC_EXTS[] = {"c", "c", "c", "h", "h", "py", "md", "c"};
+static const char SRC_LICENSE[] =
+    "/*\n"
+    " * Copyright (c) 2009-2024 The Hospital Information Systems Project contributors.\n"
+    " *\n"
+    " * Licensed under the Apache License, Version 2.0 (the \"License\"); you may not\n"
+    " * use this file except in compliance with the License. You may obtain a copy of\n"
+    " * the License at http://www.apache.org/licenses/LICENSE-2.0. Unless required by\n"
+    " * applicable law or agreed to in writing, software distributed under the License\n"
+    " * is distributed on an \"AS IS\" BASIS, WITHOUT WARRANTIES OR CONDITIONS OF ANY\n"
+    " * KIND, either express or implied.\n"
+    " */\n";
 
 /* Path of base file i. */
 static void sm_path(const tree_t *t, uint64_t i, char *p, size_t n)
@@ -97,10 +130,72 @@ static void sm_path(const tree_t *t, uint64_t i, char *p, size_t n)
     } else if (t->profile == P_FOLDERS) {
         unsigned dept = (unsigned)(i * 7 % (sizeof(DEPT) / sizeof(DEPT[0])));
         snprintf(p, n, "notes/%s/P%07llu/note.txt", DEPT[dept][2], (unsigned long long)(i + 1));
+    } else if (t->profile == P_SOURCE) {
+        /* The folder's path from its own stream: 2 to 7 levels under src/,
+         * few names per level, so folders share their upper levels. */
+        uint64_t folder = i / SRC_PER_FOLDER;
+        rng_t r;
+        rng_init(&r, t->seed, S_SM_META, ~(folder << 8));
+        unsigned depth = 2 + rng_below(&r, 6);
+        size_t o = (size_t)snprintf(p, n, "src");
+        for (unsigned k = 0; k < depth && o < n; k++)
+            o += (size_t)snprintf(p + o, n - o, "/%s%s%u", k ? "" : "m", SRC_PART[rng_below(&r, 60)],
+                                  k ? (unsigned)rng_below(&r, 4) : (unsigned)(folder % 16));
+        rng_t f;
+        rng_init(&f, t->seed, S_SM_META, i);
+        if (o < n)
+            snprintf(p + o, n - o, "/%s_%s%03u.%s", SRC_PART[rng_below(&f, 60)], SRC_PART[rng_below(&f, 60)],
+                     (unsigned)(i % SRC_PER_FOLDER), SRC_EXTS[rng_below(&f, 8)]);
     } else {
         snprintf(p, n, "scans/P%07llu/img-%03u.jpg", (unsigned long long)(i / MILLION_PER_FOLDER + 1),
                  (unsigned)(i % MILLION_PER_FOLDER));
     }
+}
+
+/* An identifier of one to three parts. */
+static void src_ident(buf_t *b, rng_t *r)
+{
+    unsigned n = 1 + rng_below(r, 3);
+    for (unsigned k = 0; k < n; k++) {
+        if (k) b_ch(b, '_');
+        b_puts(b, SRC_PART[rng_below(r, 60)]);
+    }
+}
+
+/* Code-like text of exactly `size` bytes: the license, then functions of
+ * declarations, conditions, calls and comments. */
+static void src_text(buf_t *b, rng_t *r, uint64_t size)
+{
+    b->len = 0;
+    b_puts(b, SRC_LICENSE);
+    while (b->len < size) {
+        b_puts(b, "\n/* "); src_ident(b, r); b_puts(b, ": "); src_ident(b, r); b_puts(b, " of the ");
+        src_ident(b, r); b_puts(b, ". */\nstatic "); b_puts(b, SRC_TYPE[rng_below(r, 10)]); b_ch(b, ' ');
+        src_ident(b, r); b_ch(b, '('); b_puts(b, SRC_TYPE[rng_below(r, 10)]); b_ch(b, ' ');
+        src_ident(b, r); b_puts(b, ", "); b_puts(b, SRC_TYPE[rng_below(r, 10)]); b_ch(b, ' ');
+        src_ident(b, r); b_puts(b, ")\n{\n");
+        for (unsigned k = 0, lines = 3 + rng_below(r, 12); k < lines && b->len < size; k++) {
+            unsigned kind = rng_below(r, 5);
+            b_puts(b, "    ");
+            if (kind == 0) {
+                b_puts(b, SRC_TYPE[rng_below(r, 10)]); b_ch(b, ' '); src_ident(b, r); b_puts(b, " = ");
+                src_ident(b, r); b_puts(b, "->"); src_ident(b, r); b_puts(b, ";\n");
+            } else if (kind == 1) {
+                b_puts(b, "if ("); src_ident(b, r); b_puts(b, " < "); b_u64(b, rng_below(r, 4096));
+                b_puts(b, ")\n        return -E"); b_puts(b, rng_below(r, 2) ? "INVAL" : "NOMEM"); b_puts(b, ";\n");
+            } else if (kind == 2) {
+                b_puts(b, "rc = "); src_ident(b, r); b_ch(b, '('); src_ident(b, r); b_puts(b, ", ");
+                src_ident(b, r); b_puts(b, ");\n");
+            } else if (kind == 3) {
+                b_puts(b, "for (size_t i = 0; i < "); src_ident(b, r); b_puts(b, "; i++)\n        ");
+                src_ident(b, r); b_puts(b, "[i] = 0;\n");
+            } else {
+                b_puts(b, "/* "); src_ident(b, r); b_ch(b, ' '); src_ident(b, r); b_puts(b, " */\n");
+            }
+        }
+        b_puts(b, "    return 0;\n}\n");
+    }
+    b->len = size;
 }
 
 /* Text of about m->size bytes, cut to exactly that size. */
@@ -149,6 +244,7 @@ static void sm_body(const tree_t *t, buf_t *b, const smeta_t *m, uint64_t stream
     rng_t r;
     rng_init(&r, t->seed, stream, key);
     if (t->profile == P_MILLION) sm_scan(b, &r, m->size, idx);
+    else if (t->profile == P_SOURCE) src_text(b, &r, m->size);
     else sm_text(b, &r, t->profile == P_FOLDERS ? 0 : m->kind, m->size, idx);
 }
 
@@ -247,7 +343,7 @@ static void sm_new_path(const tree_t *t, uint64_t step, uint64_t k, uint64_t nea
         snprintf(p, n, "%s/N%llu-%06llu/note.txt", base, (unsigned long long)step, (unsigned long long)k);
     } else {
         snprintf(p, n, "%s/new-s%llu-%04llu.%s", base, (unsigned long long)step, (unsigned long long)k,
-                 t->profile == P_MILLION ? "jpg" : "txt");
+                 t->profile == P_MILLION ? "jpg" : t->profile == P_SOURCE ? "c" : "txt");
     }
 }
 

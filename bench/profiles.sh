@@ -5,7 +5,7 @@
 # (log, die, safe_rm, mass_delete) it uses.
 # shellcheck shell=bash disable=SC2034,SC2153  # variables set here are read by run.sh, and the reverse
 
-PROFILES_KNOWN="hospital smallfiles systree folders million"
+PROFILES_KNOWN="hospital smallfiles systree folders million source"
 STEPS_ALL="read initial nochange mutated restore verify"
 
 # profile_select NAME — sets PROFILE, DATA, MARKER, PROFILE_STEPS (the
@@ -21,7 +21,7 @@ profile_select() {
         # $WORK/data, as before profiles existed: a generated set stays usable.
         DATA=$WORK/data
         MARKER="$("$GEN" info --seed "$SEED" --size "$SIZE") gen=$gen_src" ;;
-    smallfiles | folders | million)
+    smallfiles | folders | million | source)
         DATA=$WORK/data-$PROFILE
         local files=()
         [[ -n $FILES ]] && files=(--files "$FILES")

@@ -24,7 +24,7 @@ WAIT=10            # seconds before every timed step (memory given back to the h
 SETTLE=370
 WORK=/var/tmp/bkp-bench
 SIZE=2G            # the hospital profile's size
-FILES=""           # file count of smallfiles, folders, million (empty: each its default)
+FILES=""           # file count of smallfiles, folders, million, source (empty: each its default)
 SEED=1
 PROFILES=hospital
 STEPS=""           # empty: every profile's default steps
@@ -47,9 +47,11 @@ usage: bench/run.sh [options]
                     systree     a cp -a copy of --systree (machine-dependent)
                     folders     20k folders of one small note each
                     million     1M files of 64-600 bytes in 2,000 folders
+                    source      80k source-code files (200 B-120 KiB, 1.4 GB)
+                                in folders 2-7 deep
   --steps LIST    comma-separated subset of $STEPS_ALL_HELP
                   (default all; million: all but verify); initial is always run
-  --files N       file count of smallfiles, folders and million (smoke runs)
+  --files N       file count of smallfiles, folders, million and source (smoke runs)
   --systree DIRS  space-separated directories the systree profile copies
                   (default "$SYSTREE_SRC")
   --rounds N      rounds (default $ROUNDS); tool order rotates every round

@@ -20,6 +20,14 @@
 #include "bkp/io/strmap.h"
 
 #define QUEUE_LEN 32 /* chunks waiting for a worker: views, their bytes are in the slabs */
+/* A sleeping worker is woken for a batch, not for each chunk: when this many
+ * chunks or bytes wait, when this many items wait for theirs, and whenever
+ * the reading thread is about to wait for the workers (capture_kick). A
+ * wake per chunk of a small file cost more than storing it (a third of a
+ * first backup's CPU went to waking threads). */
+#define WAKE_JOBS 8
+#define WAKE_BYTES (2U << 20)
+#define WAKE_ITEMS 64
 /* The chunks in flight are views into a few slabs (slab.h) instead of copies
  * of their bytes: SLABS slabs of the larger of SLAB_MIN and two maximal
  * chunks, 24 MiB with the default sizes, is all the file bytes a capture
@@ -67,6 +75,8 @@ typedef struct capture_ctx {
     pthread_cond_t not_empty, not_full, done;
     job queue[QUEUE_LEN];
     unsigned qhead, qlen;
+    size_t qbytes; /* of the queued chunks */
+    size_t nitems; /* in the list from head */
     bool stop;
     int err; /* a repository write failed: the capture cannot be sealed */
     pending *head, *tail;
@@ -112,6 +122,9 @@ int capture_regions_done(capture_ctx *c, pending *p, const char *path);
 /* capture_pax.c: the trees a source server's agent sends (pax.h). */
 int capture_remote(capture_ctx *c);
 
+/* Wake the workers for what is queued (with `c->lock` held: _locked). */
+void capture_kick(capture_ctx *c);
+void capture_kick_locked(capture_ctx *c);
 /* A worker thread: stores queued chunks until told to stop. */
 void *capture_worker(void *arg);
 /* Read [off, off + len) of the file, or to its end, cutting chunks as the

@@ -18,6 +18,19 @@
 #include "bkp/capture/capture_internal.h"
 #include "bkp/io/log.h"
 
+void capture_kick_locked(capture_ctx *c)
+{
+    if (c->qlen)
+        pthread_cond_broadcast(&c->not_empty);
+}
+
+void capture_kick(capture_ctx *c)
+{
+    pthread_mutex_lock(&c->lock);
+    capture_kick_locked(c);
+    pthread_mutex_unlock(&c->lock);
+}
+
 void *capture_worker(void *arg)
 {
     capture_ctx *c = arg;
@@ -32,6 +45,7 @@ void *capture_worker(void *arg)
         job j = c->queue[c->qhead];
         c->qhead = (c->qhead + 1) % QUEUE_LEN;
         c->qlen--;
+        c->qbytes -= j.len;
         pthread_cond_signal(&c->not_full);
         pthread_mutex_unlock(&c->lock);
 
@@ -87,9 +101,11 @@ static int submit(capture_ctx *c, pending *p, size_t len)
     c->queue[(c->qhead + c->qlen) % QUEUE_LEN] =
         (job){p, p->item.nchunks, c->cur, c->cur->data + c->cpos, (uint32_t)len};
     c->qlen++;
+    c->qbytes += len;
     p->item.nchunks++;
     p->outstanding++;
-    pthread_cond_signal(&c->not_empty);
+    if (c->qlen >= WAKE_JOBS || c->qbytes >= WAKE_BYTES)
+        pthread_cond_signal(&c->not_empty);
     pthread_mutex_unlock(&c->lock);
     return 0;
 }
@@ -125,6 +141,7 @@ static int slab_room(capture_ctx *c)
     if (c->cur && c->cur->len < size)
         return 0;
     bkp_slab *next = NULL;
+    capture_kick(c); /* the slabs free up as the workers store their chunks */
     int rc = bkp_slab_get(c->slabs, &next);
     if (rc)
         return rc;
@@ -193,6 +210,10 @@ int capture_read_range(capture_ctx *c, pending *p, int fd, uint64_t off, uint64_
         c->out->stats.bytes_read += (uint64_t)n;
         if ((rc = capture_cut(c, p, false)))
             return rc;
+        /* A short read of a regular file ends at the file's end: where its
+         * stat put it (or past it), no other read is needed to say so. */
+        if ((size_t)n < want && off >= (uint64_t)archive_entry_size(p->item.entry))
+            break;
     }
     return 0;
 }
