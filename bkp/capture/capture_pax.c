@@ -235,10 +235,27 @@ static void stamper_end(stamper *t)
  * carries, which is what the agent compares (pax.c): size, times, mode.
  * No device or inode: pax carries none (what libarchive's reader makes up
  * for them is its own), so they are 0 here and there. */
+/* The permissions the source's stat gave. libarchive reads an access ACL
+ * into the mode, its group entry into the group bits, where a stat holds
+ * the ACL's mask: put the mask back, or a file with an ACL never compares
+ * unchanged and crosses whole every night. */
+static mode_t perm_of(struct archive_entry *e)
+{
+    mode_t m = archive_entry_perm(e) & 07777;
+    int type, perm, tag, qual;
+    const char *name;
+    if (archive_entry_acl_reset(e, ARCHIVE_ENTRY_ACL_TYPE_ACCESS) > 0)
+        while (archive_entry_acl_next(e, ARCHIVE_ENTRY_ACL_TYPE_ACCESS, &type, &perm, &tag, &qual,
+                                      &name) == ARCHIVE_OK)
+            if (tag == ARCHIVE_ENTRY_ACL_MASK)
+                m = (m & ~(mode_t)070) | (mode_t)((perm & 7) << 3);
+    return m;
+}
+
 static void stat_of(struct archive_entry *e, struct stat *st)
 {
     memset(st, 0, sizeof(*st));
-    st->st_mode = S_IFREG | (archive_entry_perm(e) & 07777);
+    st->st_mode = S_IFREG | perm_of(e);
     st->st_size = (off_t)archive_entry_size(e);
     st->st_mtim.tv_sec = archive_entry_mtime(e);
     st->st_mtim.tv_nsec = archive_entry_mtime_nsec(e);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -157,7 +158,8 @@ static int send_content(sender *s, const bkp_walk_entry *we, int fd, uint64_t si
 {
     uint64_t off = 0;
     int err = 0;
-    (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    if (size > READ_BLOCK) /* one read of a small file needs no hint */
+        (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     while (off < size) {
         size_t want = size - off < READ_BLOCK ? (size_t)(size - off) : READ_BLOCK;
         ssize_t n = err ? 0 : pread(fd, s->buf, want, (off_t)off);
@@ -208,6 +210,12 @@ static struct archive_entry *describe(sender *s, const bkp_walk_entry *we, int f
     }
     archive_entry_copy_sourcepath(e, src);
     archive_entry_copy_pathname(e, we->path);
+    /* Nothing listed, no ACL either (capture.c: describe): one call instead
+     * of libarchive's three, for each entry of every backup. */
+    bool bare = fd >= 0 && flistxattr(fd, NULL, 0) == 0;
+    archive_read_disk_set_behavior(
+        s->disk, ARCHIVE_READDISK_NO_SPARSE |
+                     (bare ? ARCHIVE_READDISK_NO_XATTR | ARCHIVE_READDISK_NO_ACL : 0));
     int ar = archive_read_disk_entry_from_file(s->disk, e, fd, st);
     if (ar < ARCHIVE_WARN) {
         unreadable(s, we->path, bkp_archive_errno(s->disk), "cannot read its metadata");
@@ -339,8 +347,8 @@ int bkp_pax_send(const bkp_pax_send_opts *o, bkp_pax_put put, void *ctx, bkp_pax
         goto out;
     archive_read_disk_set_symlink_physical(s.disk);
     archive_read_disk_set_standard_lookup(s.disk);
-    /* Dense: a hole crosses as zeros (the link compresses them). */
-    archive_read_disk_set_behavior(s.disk, ARCHIVE_READDISK_NO_SPARSE);
+    /* Dense: a hole crosses as zeros (the link compresses them); describe
+     * sets it for each entry. */
     /* Names as their bytes are (hdrcharset=BINARY): not converted from a
      * locale, here or on the backup server, whose cron has none. */
     if (archive_write_set_format_pax(s.w) != ARCHIVE_OK ||

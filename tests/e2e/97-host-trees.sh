@@ -23,7 +23,7 @@
 #     refused, said, nothing sealed, nothing written outside the repository.
 . "$(dirname "$0")/lib.sh"
 need_root
-need_tool ssh setfattr getfattr bsdtar python3
+need_tool ssh setfattr getfattr setfacl getfacl bsdtar python3
 
 start_sshd emr-db 127.0.0.1
 P1=$SSHD_PORT K1=$SSHD_KEY
@@ -43,6 +43,11 @@ chown 1234:2345 "$T1/owned.txt"
 chmod 0640 "$T1/owned.txt"
 setfattr -n user.checksum -v "abc123" "$T1/owned.txt"
 touch -d '2026-01-02 03:04:05.123456789' "$T1/owned.txt"
+# ACLs cross too: a file's, and a folder's default (the agent reads them
+# only where an entry lists an extended attribute).
+echo "shared" >"$T1/acl.txt"
+setfacl -m u:1234:rw- "$T1/acl.txt"
+setfacl -d -m u:1234:rwx "$T1/カルテ"
 head -c 100000 /dev/urandom >"$WORK/srv/scans/a/scan.tif"
 echo "do not send" >"$WORK/secret/key"
 # A socket (pax has none: left out, not an error) and a symbolic link of
@@ -121,6 +126,10 @@ touch -m -d "$ts" "$T1"
 same_mtree "$T1" "$WORK/back$T1" "the tree of emr-db"
 [ "$(getfattr --only-values -n user.checksum "$WORK/back$T1/owned.txt" 2>/dev/null)" = abc123 ] ||
     flunk "the xattr of owned.txt should be restored"
+getfacl -cp "$WORK/back$T1/acl.txt" 2>/dev/null | grep -q '^user:1234:rw-' ||
+    flunk "the ACL of acl.txt should be restored"
+getfacl -cpd "$WORK/back$T1/カルテ" 2>/dev/null | grep -q '^user:1234:rwx' ||
+    flunk "the default ACL of the folder should be restored"
 [ "$(readlink "$WORK/back$T1/up")" = /etc ] || flunk "the link should be restored as a link to /etc"
 [ ! -e "$WORK/back$T1/up/passwd" ] || [ -L "$WORK/back$T1/up" ] || flunk "the link was followed"
 ok "$BKP" restore scans:latest "$WORK/back2"
@@ -130,7 +139,7 @@ same_mtree "$WORK/srv/scans" "$WORK/back2$WORK/srv/scans" "the tree of files"
 ok "$BKP" backup karte --json
 [ "$(json_num bytes_new)" = 0 ] || flunk "an unchanged remote tree should store nothing new: $OUT"
 [ "$(json_num bytes_read)" = 0 ] || flunk "no file's bytes should cross when nothing changed: $OUT"
-[ "$(json_num files_unchanged)" = 3 ] || flunk "the 3 files should be unchanged: $OUT"
+[ "$(json_num files_unchanged)" = 4 ] || flunk "the 4 files (one with an ACL) should be unchanged: $OUT"
 crossed=$(json_num bytes_from_source)
 [ -n "$crossed" ] && [ "$crossed" -lt 30000 ] || flunk "metadata only should cross, not $crossed bytes: $OUT"
 # One file changed: only it crosses.
