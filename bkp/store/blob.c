@@ -165,8 +165,11 @@ int bkp_blob_seal(const bkp_keys *k, uint8_t type, const uint8_t id[BKP_ID_LEN],
     uint8_t *frame = base + NONCE_LEN;
     size_t flen = 0, keep = len - len / 32; /* what a compressed form must be under */
     bool small = len >= 64;
-    if (small && comp.kind == BKP_COMP_AUTO)
+    if (small && comp.kind == BKP_COMP_AUTO) {
         comp.kind = shrinks(frame + 5, plain, len) ? BKP_COMP_ZSTD : BKP_COMP_NONE;
+        if (len <= BKP_COMP_AUTO_SMALL)
+            comp.level = BKP_COMP_AUTO_SMALL_LEVEL;
+    }
     if (small && comp.kind == BKP_COMP_LZ4) {
         /* LZ4's acceleration: 1 for data, more where speed matters more
          * than size (the files cache, rewritten every run). */
