@@ -11,7 +11,6 @@
 #include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
-#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -317,10 +316,8 @@ static struct archive_entry *describe(capture_ctx *c, const bkp_walk_entry *we, 
     struct archive_entry *e = archive_entry_new();
     if (!e)
         return NULL;
-    /* An open file or folder that lists no extended attribute has no ACL
-     * either (an ACL is one, system.posix_acl_*): one call instead of the
-     * three libarchive makes to look for both. */
-    bool bare = !lean && fd >= 0 && flistxattr(fd, NULL, 0) == 0;
+    /* Nothing listed, no ACL either (walk.h: bkp_walk_bare). */
+    bool bare = !lean && bkp_walk_bare(fd, we->st.st_dev, &c->acl_memo);
     archive_read_disk_set_behavior(
         c->disk,
         (lean ? ARCHIVE_READDISK_NO_XATTR | ARCHIVE_READDISK_NO_ACL | ARCHIVE_READDISK_NO_FFLAGS
@@ -480,9 +477,13 @@ static int capture_entry(capture_ctx *c, const bkp_walk_entry *we)
     bool unopened = dir && fd < 0;
     if (unopened)
         p->cacheable = false;
-    /* A file whose blocks cover its size has no hole to look for: six
-     * lseeks a file saved (a third of a small file's system calls). */
-    bool holes = reg && !p->hit && (uint64_t)we->st.st_blocks * 512 < (uint64_t)we->st.st_size;
+    /* A small file whose blocks cover its size has no hole to look for:
+     * six lseeks a file saved (a third of a small file's system calls). A
+     * large one is looked at all the same: its blocks may count space
+     * allocated ahead or parity, and a hole lost there costs a restore. */
+    bool holes = reg && !p->hit &&
+                 ((uint64_t)we->st.st_size > READ_BLOCK ||
+                  (uint64_t)we->st.st_blocks * 512 < (uint64_t)we->st.st_size);
     if (!(p->item.entry = describe(c, we, fd, p->lean || unopened, holes)))
         goto fail;
     bkp_capture_stats *s = &c->out->stats;

@@ -16,12 +16,13 @@
 #include "bkp/capture/capture.h"
 #include "bkp/store/chunker.h"
 #include "bkp/capture/filescache.h"
+#include "bkp/capture/walk.h"
 #include "bkp/io/slab.h"
 #include "bkp/io/strmap.h"
 
 #define QUEUE_LEN 32 /* chunks waiting for a worker: views, their bytes are in the slabs */
 /* A sleeping worker is woken for a batch, not for each chunk: when this many
- * chunks or bytes wait, when this many items wait for theirs, and whenever
+ * chunks or bytes wait, when this many items wait to be written, and whenever
  * the reading thread is about to wait for the workers (capture_kick). A
  * wake per chunk of a small file cost more than storing it (a third of a
  * first backup's CPU went to waking threads). */
@@ -84,12 +85,13 @@ typedef struct capture_ctx {
     pthread_t threads[MAX_WORKERS];
     int nthreads;
 
-    bkp_strmap *links;  /* "dev:ino" -> link_seen, for files with names still to come */
-    char *link_name;    /* the first name of the last link found */
-    int64_t started_ns; /* files changed since (or just before) are not cached */
-    bool have_history;  /* a files cache of an earlier capture exists */
-    size_t roots_read;  /* paths that could be opened at all */
-    bool proc_fd;       /* /proc/self/fd names an open folder's entries */
+    bkp_strmap *links;     /* "dev:ino" -> link_seen, for files with names still to come */
+    char *link_name;       /* the first name of the last link found */
+    int64_t started_ns;    /* files changed since (or just before) are not cached */
+    bool have_history;     /* a files cache of an earlier capture exists */
+    size_t roots_read;     /* paths that could be opened at all */
+    bool proc_fd;          /* /proc/self/fd names an open folder's entries */
+    bkp_acl_memo acl_memo; /* whether the file system lists ACLs (walk.h) */
 
     bkp_slab_pool *slabs;
     bkp_slab *cur; /* the slab being filled; its bytes from cpos are not cut yet */

@@ -210,9 +210,12 @@ int capture_read_range(capture_ctx *c, pending *p, int fd, uint64_t off, uint64_
         c->out->stats.bytes_read += (uint64_t)n;
         if ((rc = capture_cut(c, p, false)))
             return rc;
-        /* A short read of a regular file ends at the file's end: where its
-         * stat put it (or past it), no other read is needed to say so. */
-        if ((size_t)n < want && off >= (uint64_t)archive_entry_size(p->item.entry))
+        /* A short read that ends exactly where the file's stat put its
+         * end is the end: no other read is needed to say so. Anywhere else
+         * (a size of 0 that says nothing, a file that grew) the next read
+         * says it. */
+        uint64_t size = (uint64_t)archive_entry_size(p->item.entry);
+        if ((size_t)n < want && size && off == size)
             break;
     }
     return 0;

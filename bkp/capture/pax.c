@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -48,6 +47,7 @@ typedef struct sender {
     int put_rc; /* why the last write failed */
     bkp_pax_sent *sent;
     bool proc_fd;
+    bkp_acl_memo acl_memo; /* whether the file system lists ACLs (walk.h) */
     uint8_t *buf;
     stamps st;
     int64_t started; /* the walk's start by this server's clock, ns */
@@ -210,9 +210,8 @@ static struct archive_entry *describe(sender *s, const bkp_walk_entry *we, int f
     }
     archive_entry_copy_sourcepath(e, src);
     archive_entry_copy_pathname(e, we->path);
-    /* Nothing listed, no ACL either (capture.c: describe): one call instead
-     * of libarchive's three, for each entry of every backup. */
-    bool bare = fd >= 0 && flistxattr(fd, NULL, 0) == 0;
+    /* Nothing listed, no ACL either (walk.h: bkp_walk_bare). */
+    bool bare = bkp_walk_bare(fd, st->st_dev, &s->acl_memo);
     archive_read_disk_set_behavior(
         s->disk, ARCHIVE_READDISK_NO_SPARSE |
                      (bare ? ARCHIVE_READDISK_NO_XATTR | ARCHIVE_READDISK_NO_ACL : 0));

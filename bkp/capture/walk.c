@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/magic.h>
+#include <sys/vfs.h>
+#include <sys/xattr.h>
 
 #include "bkp/io/bytes.h"
 
@@ -431,4 +434,22 @@ int bkp_walk_open_file(const bkp_walk_entry *we, struct stat *now, bool *replace
     }
     *replaced = now->st_ino != we->st.st_ino || now->st_dev != we->st.st_dev;
     return fd;
+}
+
+#define ZFS_MAGIC 0x2FC12FC1 /* not in linux/magic.h */
+
+bool bkp_walk_bare(int fd, dev_t dev, bkp_acl_memo *memo)
+{
+    if (fd < 0)
+        return false;
+    if (!memo->known || memo->dev != dev) {
+        struct statfs fs;
+        long t = fstatfs(fd, &fs) == 0 ? (long)fs.f_type : 0;
+        memo->dev = dev;
+        memo->known = true;
+        memo->lists = t == EXT4_SUPER_MAGIC || t == XFS_SUPER_MAGIC || t == BTRFS_SUPER_MAGIC ||
+                      t == TMPFS_MAGIC || t == F2FS_SUPER_MAGIC || t == ZFS_MAGIC ||
+                      t == OVERLAYFS_SUPER_MAGIC;
+    }
+    return memo->lists && flistxattr(fd, NULL, 0) == 0;
 }

@@ -65,6 +65,19 @@ void bkp_walk_descend(bkp_walk *w);
  * is its stat as opened; `replaced` says whether another file was renamed
  * over the one the walk saw. The descriptor, or a negative errno. */
 int bkp_walk_open_file(const bkp_walk_entry *we, struct stat *now, bool *replaced);
+
+/* Whether open file `fd` (on device `dev`) lists no extended attribute,
+ * on a file system whose list names a file's ACLs too (system.posix_acl_*:
+ * ext2-4, XFS, Btrfs, tmpfs, F2FS, ZFS, overlay): then it has neither, and
+ * one call spares libarchive's three that look for both. False wherever an
+ * ACL may be read but not listed (CIFS, NFS, FUSE) or the list fails.
+ * `memo` keeps the file system's answer for the last device asked about
+ * (zeroed at first). */
+typedef struct bkp_acl_memo {
+    dev_t dev;
+    bool known, lists;
+} bkp_acl_memo;
+bool bkp_walk_bare(int fd, dev_t dev, bkp_acl_memo *memo);
 void bkp_walk_free(bkp_walk *w);
 
 /* <0, 0, >0 as a walk reaches `a` before, at or after `b` (paths of one

@@ -310,9 +310,12 @@ static int plan_packs(plan *p, const bkp_index *x, const char *pdir, bkp_prune_r
     rc = bkp_index_foreach(x, count, &p->s);
     for (uint32_t k = 0; k < p->np && !rc; k++) {
         const sweep *s = &p->s;
-        /* Mostly empty: its live blobs move to new packs, then it goes too. */
+        /* Mostly empty: its live blobs move to new packs, then it goes too.
+         * A pack none of whose blobs the index serves (every one of them
+         * indexed in another pack: what a repack killed before its index
+         * left) goes as an unused one. */
         bool mostly_empty = s->live[k] && s->live_bytes[k] * 2 < s->total_bytes[k];
-        if (!(s->total[k] && !s->live[k]) && !mostly_empty) {
+        if (s->live[k] && !mostly_empty) {
             res->packs_kept++;
             res->packs_partly_used += s->live[k] < s->total[k];
             continue;
@@ -344,26 +347,36 @@ static void find_lz4(const bkp_index_entry *e, void *ctx)
     if (rc) {
         char hex[2 * BKP_ID_LEN + 1];
         bkp_hex(hex, e->id, BKP_ID_LEN);
-        bkp_error(_("blob %.16s cannot be read (%s); prune recompresses nothing until `bkp verify "
-                    "--read-data` is clean"),
-                  hex, bkp_strerror(rc));
+        bkp_warn(_("blob %.16s cannot be read (%s): this prune recompresses nothing (its retention "
+                   "applies); run `bkp verify --read-data`"),
+                 hex, bkp_strerror(rc));
         l->err = rc;
     }
     p->lz4[e->pack] = !rc && kind == BKP_COMP_LZ4;
 }
 
-/* The kept packs that hold LZ4 blobs go too, their live blobs sealed anew,
- * as many as half the free space of the repository's file system holds. */
+/* The kept packs that hold LZ4 blobs go too, their live blobs sealed anew:
+ * as many as fit in half the free space of the repository's file system,
+ * less what the plan moves already. A blob that cannot be read (said) or
+ * free space that cannot be known leaves the plan as it was: recompressing
+ * is never worth failing the retention for. */
 static int plan_recompress(plan *p, const bkp_repo *r, const char *pdir, bkp_prune_result *res)
 {
     const bkp_index *x = bkp_repo_index(r);
     lz4_scan l = {.r = r, .p = p};
     struct statvfs vfs;
     int rc = bkp_index_foreach(x, find_lz4, &l);
-    rc = rc ? rc : l.err;
-    if (!rc && statvfs(pdir, &vfs) != 0)
-        rc = -errno;
-    uint64_t room = rc ? 0 : (uint64_t)vfs.f_bavail * vfs.f_frsize / 2;
+    if (rc)
+        return rc; /* no memory */
+    if (l.err || statvfs(pdir, &vfs) != 0)
+        return 0;
+    uint64_t room, moving = 0;
+    if (__builtin_mul_overflow((uint64_t)vfs.f_bavail, (uint64_t)vfs.f_frsize, &room))
+        room = UINT64_MAX;
+    room /= 2;
+    for (uint32_t k = 0; k < p->np; k++)
+        moving += p->moving[k] ? p->s.live_bytes[k] : 0;
+    room = room > moving ? room - moving : 0;
     for (uint32_t k = 0; k < p->np && !rc; k++) {
         if (!p->lz4[k] || p->dead[k])
             continue;

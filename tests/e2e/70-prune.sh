@@ -185,6 +185,9 @@ for delay in 0.05 0.2; do
     diff -r "$WORK/notes-copy" "$WORK/rz-$delay$T" >/dev/null || flunk "n:latest differs after prune --recompress was killed at $delay s"
     check_exit 0 "$BKP" prune --policy "$WORK/pz-$delay.yaml" --recompress || true
     check_exit 0 "$BKP" verify --policy "$WORK/pz-$delay.yaml" --read-data || true
+    # What the killed one wrote is not kept beside what the next one wrote.
+    check_exit 0 "$BKP" prune --policy "$WORK/pz-$delay.yaml" || true
+    echo "$delay $(packs_size "$R")" >>"$WORK/kill-z-sizes"
     rm -rf "$R" "$WORK/rz-$delay"
 done
 ok "$BKP" prune --policy "$WORK/pz.yaml" --recompress --json
@@ -192,6 +195,10 @@ output_has '"packs_recompressed": ' "prune --recompress --json should count the 
 grep -q '"packs_recompressed": 0' <<<"$OUT" && flunk "prune --recompress rewrote no pack of an LZ4 repository: $OUT"
 zstd_bytes=$(packs_size "$WORK/repo4")
 [ "$zstd_bytes" -lt "$lz4_bytes" ] || flunk "recompressed packs hold $zstd_bytes bytes, the LZ4 ones held $lz4_bytes"
+while read -r delay bytes; do
+    [ "$bytes" -le $((zstd_bytes + zstd_bytes / 20)) ] ||
+        flunk "after a recompression killed at $delay s and the next prunes, the packs hold $bytes bytes, not about $zstd_bytes"
+done <"$WORK/kill-z-sizes"
 ok "$BKP" verify --policy "$WORK/pz.yaml" --read-data
 for g in n:1 n:2; do
     ok "$BKP" restore --policy "$WORK/pz.yaml" "$g" "$WORK/rz-$g"

@@ -206,9 +206,10 @@ static void test_zstd_left_alone(void **state)
     bkp_gen_free(g);
 }
 
-/* A pack's first blob damaged: the prune stops, whether the plan read it or
- * the repack did, and deletes no pack (new ones a repack wrote before it
- * stopped may stay: the next open indexes them). */
+/* A pack's first blob damaged: whether the plan read it (then it
+ * recompresses nothing, said) or the repack did (then the prune stops), no
+ * pack is deleted (new ones a repack wrote before it stopped may stay: the
+ * next open indexes them, and a later prune deletes what none serves). */
 static void test_damage_stops_the_plan(void **state)
 {
     ops_repo *o = *state;
@@ -220,7 +221,8 @@ static void test_damage_stops_the_plan(void **state)
     snprintf(path, sizeof(path), "%s/%.64s", dir, names0);
     assert_int_equal(test_flip_byte(path, 40, 0x10), 0);
     bkp_prune_result res;
-    assert_int_not_equal(bkp_prune(o->r, NULL, 0, (bkp_prune_how){.recompress = true}, &res), 0);
+    int rc = bkp_prune(o->r, NULL, 0, (bkp_prune_how){.recompress = true}, &res);
+    assert_true(rc != 0 || res.packs_recompressed == 0);
     assert_true(packs_size(o->repo, names1, sizeof(names1)) >= size0);
     for (size_t i = 0; names0[i]; i += 64) {
         char one[65];
