@@ -57,13 +57,13 @@ static void cli_prune_print_recompress(const cli *c, const bkp_prune_result *res
     char sz[32];
     bkp_size_text(sz, sizeof(sz), res->bytes_recompressed);
     if (res->packs_recompressed)
-        printf(c->dry_run ? _("would recompress %llu pack(s) that hold LZ4 blobs (%s live)\n")
-                          : _("recompressed %llu pack(s) that held LZ4 blobs (%s live)\n"),
+        printf(c->dry_run ? _("would recompress %llu pack(s) that hold LZ4 data (%s in use)\n")
+                          : _("recompressed %llu pack(s) that held LZ4 data (%s in use)\n"),
                (unsigned long long)res->packs_recompressed, sz);
     else if (!res->packs_lz4_left)
-        printf(_("no pack holds an LZ4 blob: nothing to recompress\n"));
+        printf(_("no pack holds LZ4 data: nothing to recompress\n"));
     if (res->packs_lz4_left)
-        printf(_("%llu more pack(s) hold LZ4 blobs, more than half the free space would hold at "
+        printf(_("%llu more pack(s) hold LZ4 data, more than half the free space would hold at "
                  "once: run `bkp prune --recompress` again after this one, or free space\n"),
                (unsigned long long)res->packs_lz4_left);
 }

@@ -86,7 +86,7 @@ static const cli_option options[] = {
      N_("clear the suspicious mark of a generation (recorded)")},
     {"dry-run", 0, NULL, ARG_FLAG, F(dry_run), false, N_("say what would be done; change nothing")},
     {"recompress", 0, NULL, ARG_FLAG, F(recompress), false,
-     N_("prune: also rewrite the packs that hold LZ4 blobs, as the default compression seals them")},
+     N_("prune: also rewrite the packs that hold LZ4 data, in the default compression")},
     {"against", 0, "FILE|MEDIUM", ARG_STRING, F(against), false,
      N_("compare the log with an earlier copy of it")},
     {"since", 0, "DATE", ARG_STRING, F(since), false, N_("records from this date on")},
