@@ -8,6 +8,7 @@
  */
 #include "policies/compliance.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -681,4 +682,14 @@ const char *pol_verdict_name(pol_verdict v)
         return "NON-COMPLIANT";
     }
     abort();
+}
+
+int pol_verdict_named(const char *name, pol_verdict *out)
+{
+    for (int v = POL_COMPLIANT; name && v <= POL_NON_COMPLIANT; v++)
+        if (!strcmp(name, pol_verdict_name((pol_verdict)v))) {
+            *out = (pol_verdict)v;
+            return 0;
+        }
+    return -EINVAL;
 }

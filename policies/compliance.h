@@ -128,6 +128,8 @@ void pol_compliance(const pol_policy *p, const pol_ds_state *s, const pol_medium
                     const time_t *due, size_t nstates, time_t now, pol_status *out);
 
 const char *pol_verdict_name(pol_verdict v);
+/* The verdict of that name into `*out`: 0, or -EINVAL. */
+int pol_verdict_named(const char *name, pol_verdict *out);
 /* "3 days", "5 hours": `secs` in the largest unit that is not zero, rounded
  * down, in the language of the messages, into `buf`. */
 const char *pol_span_text(char *buf, size_t n, int64_t secs); /* "COMPLIANT", "AT RISK", "NON-COMPLIANT" */

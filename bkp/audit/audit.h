@@ -144,6 +144,9 @@ void bkp_audit_problem_text(const bkp_audit_problem *p, char *buf, size_t n);
 /* Put `p` into the JSON object `obj`: "code" and, when it has any, "detail"
  * (record, last_record, file, errno, time, earlier). */
 void bkp_audit_problem_to_json(const bkp_audit_problem *p, json_t *obj);
+/* The problem of a JSON object made by bkp_audit_problem_to_json into `p`:
+ * false when it names no code this program knows (`p` then SOUND). */
+bool bkp_audit_problem_from_json(const json_t *obj, bkp_audit_problem *p);
 /* The problem of a JSON object made by bkp_audit_problem_to_json, in the
  * language of the moment, into `buf`; without a known "code" (a document
  * written before there were codes), its English "problem". Returns `buf`. */

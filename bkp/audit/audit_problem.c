@@ -208,8 +208,7 @@ static const char *str_or_empty(json_t *j)
     return s ? s : "";
 }
 
-/* The problem of `obj`: false when it names no code this program knows. */
-static bool from_json(json_t *obj, bkp_audit_problem *p)
+bool bkp_audit_problem_from_json(const json_t *obj, bkp_audit_problem *p)
 {
     const char *code = json_string_value(json_object_get(obj, "code"));
     json_t *d = json_object_get(obj, "detail");
@@ -234,7 +233,7 @@ static bool from_json(json_t *obj, bkp_audit_problem *p)
 const char *bkp_audit_problem_shown(json_t *obj, char *buf, size_t n)
 {
     bkp_audit_problem p;
-    if (from_json(obj, &p))
+    if (bkp_audit_problem_from_json(obj, &p))
         bkp_audit_problem_text(&p, buf, n);
     else
         snprintf(buf, n, "%s", json_string_value(json_object_get(obj, "problem")) ?: "");

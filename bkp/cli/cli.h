@@ -374,32 +374,31 @@ bool cli_object_proven(cli *c, const bkp_media_entry *entry, time_t *when);
  * registered one. */
 int cli_pins_check(cli *c, const char *only, ops_pin_findings *out);
 
-/* The 3-2-1 status of every data set of the policy, in priority order, as
- * JSON (NULL when there is no policy); `*worst` the worst verdict; `log`
- * (may be NULL) what the one reading of the audit log found, for
- * cli_key_drill_status and cli_status_doc. */
-json_t *cli_status(cli *c, int *worst, ops_status_log *log);
+/* The 3-2-1 status of every data set of the policy, in priority order,
+ * into `out` (rst_status_clear), with the worst verdict and the key-recovery
+ * drill reminder: 0, -ENOENT when there is no policy, or another negative
+ * errno (said); `log` (may be NULL) what the one reading of the audit log
+ * found, for cli_status_doc. */
+int cli_status(cli *c, rst_status *out, ops_status_log *log);
 /* What cli_status gives ops_status for `c` and its policy `p`: the media's
  * states, the pins, the proof of a bucket's lock; for a caller that reads
  * the audit log along with the status (the evidence report). Cleared by
  * cli_status_in_clear. */
 void cli_status_in(cli *c, pol_policy *p, ops_status_in *in);
 void cli_status_in_clear(ops_status_in *in);
-void cli_status_print(json_t *all);
-/* When the last successful key-recovery drill was and whether one is due
- * (policy key_drill_every): {"last": ISO time | null, "every_seconds",
- * "due"}; the one-line reminder for people when it is due (nothing else). */
-json_t *cli_key_drill_status(cli *c, const ops_status_log *log);
-void cli_key_drill_remind(json_t *key_drill);
-/* What `bkp status --json` prints and the status page shows (status_in.c):
- * {"verdict", "datasets": `all` (stolen, from cli_status), "key_drill",
- * "generated" (now), "rotations" (the coming turns of the policy's media),
- * "audit" (the log checked now with the repository's public key)}. */
-json_t *cli_status_doc(cli *c, json_t *all, int worst, const ops_status_log *log);
-/* Render `doc` as the status page (bkp/report/status_page.h) in Japanese when
+/* `bkp status` for people (cmd_status.c), and the one-line reminder of the
+ * key-recovery drill when one is due (nothing else). */
+void cli_status_print(const rst_status *s);
+void cli_key_drill_remind(const rst_key_drill *kd);
+/* The rest of what `bkp status --json` prints and the status page shows
+ * (status_in.c, ops_status_doc): the time made, the coming rotations, the
+ * audit log as checked, the media plugged in, what a copy needs. 0 or a
+ * negative errno. */
+int cli_status_doc(cli *c, rst_status *s, const ops_status_log *log);
+/* Render `s` as the status page (bkp/report/status_page.h) in Japanese when
  * `ja`, and write it durably as `file` (mode 0644): 0 or a negative errno
  * (-EISDIR when `file` names no file), for the caller to say. */
-int cli_status_page_write(json_t *doc, const char *file, bool ja);
+int cli_status_page_write(const rst_status *s, const char *file, bool ja);
 
 /* Open what a restore reads from: the repository, or --from (a medium's
  * name, a repository copy, a mount point, an archive folder, file or tape;

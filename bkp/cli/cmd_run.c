@@ -117,19 +117,18 @@ static int io_drill(void *ctx, const char *runbook, const char *stem)
     return ex;
 }
 
-/* The policy's status page, from the status the run judged: a page that
- * cannot be written is a warning, never a failed run (the backups are
- * made). */
-static void status_page(cli *c, const pol_policy *p, json_t *all, int worst,
+/* The policy's status page, from the status the run judged (`rc` how its
+ * gathering ended): a page that cannot be written is a warning, never a
+ * failed run (the backups are made). */
+static void status_page(cli *c, const pol_policy *p, rst_status *st, int rc,
                         const ops_status_log *log)
 {
-    if (!p->status_page) {
-        json_decref(all);
+    if (!p->status_page)
         return;
-    }
-    json_t *doc = cli_status_doc(c, all, worst, log);
-    int rc = doc ? cli_status_page_write(doc, p->status_page, cli_lang_ja(c)) : -ENOMEM;
-    json_decref(doc);
+    if (!rc)
+        rc = cli_status_doc(c, st, log);
+    if (!rc)
+        rc = cli_status_page_write(st, p->status_page, cli_lang_ja(c));
     if (rc) {
         bkp_warn(_("the status page %s could not be written: %s; the backups are not affected"),
                  p->status_page, bkp_strerror(rc));
@@ -165,10 +164,11 @@ static bool after_backups(cli *c, const ops_run_in *in, const ops_run_result *re
     /* What the run says itself, once per change, from here on: the
      * verdicts and the key-recovery drill (the rest it said as it went). */
     size_t verdicts = al.n;
-    int worst = 0;
     ops_status_log log;
-    json_t *status = cli_status(c, &worst, &log);
-    ops_run_alert_verdicts(in, &al, status);
+    rst_status status;
+    int src = cli_status(c, &status, &log);
+    pol_verdict worst = status.verdict;
+    ops_run_alert_verdicts(in, &al, &status);
     if (ops_run_setting_up(in) && worst != POL_COMPLIANT) {
         /* Not a failure of the run on the repository's first day: said,
          * for a person at the terminal. */
@@ -180,11 +180,8 @@ static bool after_backups(cli *c, const ops_run_in *in, const ops_run_result *re
     } else {
         failed |= worst == POL_NON_COMPLIANT;
     }
-    if (!c->dataset) {
-        json_t *kd = cli_key_drill_status(c, &log);
-        ops_run_alert_key_drill(&al, kd);
-        json_decref(kd);
-    }
+    if (!c->dataset && !src)
+        ops_run_alert_key_drill(&al, &status.key_drill);
     bool *told = calloc(al.n + 1, sizeof(*told));
     if (told && ops_alerts_tell(c->r, c->policy, &al, bkp_now(), told, io_audit, c))
         failed = true;
@@ -203,7 +200,8 @@ static bool after_backups(cli *c, const ops_run_in *in, const ops_run_result *re
     }
     free(told);
     ops_alerts_free(&al);
-    status_page(c, in->policy, status, worst, &log);
+    status_page(c, in->policy, &status, src, &log);
+    rst_status_clear(&status);
     return failed;
 }
 

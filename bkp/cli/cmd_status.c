@@ -10,6 +10,7 @@
  * staff (bkp/report/status_page.h, written by status_page.c). The document is
  * gathered by bkp/ops/status.c; here, the options and what is printed.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,110 +21,92 @@
 #include "bkp/cli/cli.h"
 #include "bkp/io/clock.h"
 #include "bkp/io/log.h"
-#include "bkp/ops/medium_check.h"
 #include "policies/compliance.h"
 #include "bkp/report/status_page.h"
 #include "bkp/io/text.h"
-#include "bkp/ops/storage.h"
 
 /* A time of the status for people (cli_when), or "never". */
-static const char *local(json_t *iso, char *buf, size_t n)
+static const char *local(time_t t, char *buf, size_t n)
 {
-    time_t t = bkp_iso_parse(json_string_value(iso));
     return bkp_local_time(buf, n, t, _("never"));
 }
 
-void cli_status_print(json_t *all)
-{
-    size_t i;
-    json_t *d;
-    json_array_foreach(all, i, d)
-    {
-        char a[32], b[32], x[32];
-        json_t *cnt = json_object_get(d, "counted"), *req = json_object_get(d, "required");
-        json_int_t age = json_integer_value(json_object_get(d, "offline_age_seconds"));
-        /* The verdict in the reader's words (--json keeps COMPLIANT, AT
-         * RISK, NON-COMPLIANT), padded by terminal columns. */
-        printf("%-14s ", json_string_value(json_object_get(d, "dataset")));
-        cli_pad(stdout, _(json_string_value(json_object_get(d, "verdict"))), 14);
-        printf(_("priority %lld  %s\n"),
-               (long long)json_integer_value(json_object_get(d, "priority")),
-               json_string_value(json_object_get(d, "description")));
-        printf(_("  copies %lld/%lld  media types %lld/%lld  off-line %lld/%lld%s%s  off-site "
-                 "%lld/%lld  non-editable %lld/%lld  generations %lld\n"),
-               (long long)json_integer_value(json_object_get(cnt, "copies")),
-               (long long)json_integer_value(json_object_get(req, "copies")),
-               (long long)json_integer_value(json_object_get(cnt, "media_types")),
-               (long long)json_integer_value(json_object_get(req, "media_types")),
-               (long long)json_integer_value(json_object_get(cnt, "offline")),
-               (long long)json_integer_value(json_object_get(req, "offline")),
-               age >= 0 ? (snprintf(x, sizeof(x), _(" (%.1f days old)"), (double)age / 86400), x)
-                        : "",
-               "", (long long)json_integer_value(json_object_get(cnt, "offsite")),
-               (long long)json_integer_value(json_object_get(req, "offsite")),
-               (long long)json_integer_value(json_object_get(cnt, "immutable")),
-               (long long)json_integer_value(json_object_get(req, "immutable")),
-               (long long)json_integer_value(json_object_get(d, "generations")));
-        size_t k;
-        json_t *m;
-        json_array_foreach(json_object_get(d, "copies_on_media"), k, m)
-        {
-            const char *pr = json_string_value(json_object_get(m, "proven"));
-            pol_medium_type kind;
-            bool obj = !pol_medium_type_named(json_string_value(json_object_get(m, "type")), &kind) &&
-                       !pol_type_at_path(kind);
-            printf(_("  on %-10s %s:%lld captured %s%s%s%s\n"),
-                   json_string_value(json_object_get(m, "medium")),
-                   json_string_value(json_object_get(d, "dataset")),
-                   (long long)json_integer_value(json_object_get(m, "seq")),
-                   local(json_object_get(m, "captured"), a, sizeof(a)),
-                   !obj ? ""
-                   : pr ? (json_is_true(json_object_get(m, "offsite"))
-                               ? _("  on-line, off-site, non-editable (proven on ")
-                               : _("  on-line, on-site, non-editable (proven on "))
-                        : _("  on-line, EDITABLE: its lock was not proven (`bkp media probe`)"),
-                   pr ? local(json_object_get(m, "proven"), b, sizeof(b)) : "", pr ? ")" : "");
-        }
-        json_t *lb = json_object_get(d, "last_backup_run");
-        json_t *ld = json_object_get(d, "last_drill");
-        printf(_("  last backup %s%s  last verify %s  last drill %s%s\n"),
-               local(json_object_get(d, "last_backup"), a, sizeof(a)),
-               json_is_object(lb) &&
-                       !strcmp(json_string_value(json_object_get(lb, "outcome")), "failed")
-                   ? _(" (the latest attempt FAILED)")
-                   : "",
-               local(json_object_get(json_object_get(d, "last_verify"), "time"), b, sizeof(b)),
-               local(json_object_get(ld, "time"), x, sizeof(x)),
-               json_is_false(json_object_get(ld, "attended")) ? _(" (unattended)") : "");
-        size_t r;
-        json_t *why;
-        json_t *shown = json_object_get(d, "shown");
-        json_t *says = shown ? shown : d;
-        json_array_foreach(json_object_get(says, "reasons"), r, why)
-            printf(_("  why:  %s\n"), json_string_value(why));
-        const char *act = json_string_value(json_object_get(says, "action"));
-        if (act && *act)
-            printf(_("  next: %s\n"), act);
-    }
-}
-
-void cli_key_drill_remind(json_t *kd)
+/* Where copy `m` stands, for a bucket (an on-line medium): whether its
+ * lock was proven, and when; "" for a medium at a path. */
+static const char *bucket_words(const rst_copy *m, char *buf, size_t n)
 {
     char when[32];
-    json_int_t days = json_integer_value(json_object_get(kd, "every_seconds")) / 86400;
-    time_t last = bkp_iso_parse(json_string_value(json_object_get(kd, "last")));
-    if (!json_is_true(json_object_get(kd, "due")))
+    if (pol_type_at_path(m->type))
+        return "";
+    if (!m->proven)
+        return _("  on-line, EDITABLE: its lock was not proven (`bkp media probe`)");
+    snprintf(buf, n, "%s%s)",
+             m->offsite ? _("  on-line, off-site, non-editable (proven on ")
+                        : _("  on-line, on-site, non-editable (proven on "),
+             local(m->proven, when, sizeof(when)));
+    return buf;
+}
+
+static void dataset_print(const rst_dataset *d)
+{
+    char a[32], b[32], x[128];
+    const rst_counts *cnt = &d->counted, *req = &d->required;
+    /* The verdict in the reader's words (--json keeps COMPLIANT, AT
+     * RISK, NON-COMPLIANT), padded by terminal columns. */
+    printf("%-14s ", d->name);
+    cli_pad(stdout, _(pol_verdict_name(d->verdict)), 14);
+    printf(_("priority %lld  %s\n"), (long long)d->priority, d->description);
+    printf(_("  copies %lld/%lld  media types %lld/%lld  off-line %lld/%lld%s%s  off-site "
+             "%lld/%lld  non-editable %lld/%lld  generations %lld\n"),
+           (long long)cnt->copies, (long long)req->copies, (long long)cnt->media_types,
+           (long long)req->media_types, (long long)cnt->offline, (long long)req->offline,
+           d->offline_age >= 0
+               ? (snprintf(x, sizeof(x), _(" (%.1f days old)"), (double)d->offline_age / 86400), x)
+               : "",
+           "", (long long)cnt->offsite, (long long)req->offsite, (long long)cnt->immutable,
+           (long long)req->immutable, (long long)d->generations);
+    for (size_t k = 0; k < d->ncopies; k++) {
+        const rst_copy *m = &d->copies[k];
+        printf(_("  on %-10s %s:%lld captured %s%s%s%s\n"), m->medium, d->name, (long long)m->seq,
+               local(m->captured, a, sizeof(a)), bucket_words(m, x, sizeof(x)), "", "");
+    }
+    const rst_event *lb = &d->last_backup_run;
+    printf(_("  last backup %s%s  last verify %s  last drill %s%s\n"),
+           local(d->last_backup, a, sizeof(a)),
+           lb->time && lb->outcome && !strcmp(lb->outcome, "failed")
+               ? _(" (the latest attempt FAILED)")
+               : "",
+           local(d->last_verify.time, b, sizeof(b)), local(d->last_drill.when.time, x, sizeof(x)),
+           d->last_drill.attended == RST_NO ? _(" (unattended)") : "");
+    const rst_words *says = d->has_shown ? &d->shown : &d->en;
+    for (size_t r = 0; r < says->nreasons; r++)
+        printf(_("  why:  %s\n"), says->reasons[r]);
+    if (*says->action)
+        printf(_("  next: %s\n"), says->action);
+}
+
+void cli_status_print(const rst_status *s)
+{
+    for (size_t i = 0; i < s->ndatasets; i++)
+        dataset_print(&s->datasets[i]);
+}
+
+void cli_key_drill_remind(const rst_key_drill *kd)
+{
+    char when[32];
+    long long days = (long long)(kd->every / 86400);
+    if (!kd->due)
         return;
-    if (last > 0)
+    if (kd->last > 0)
         printf(_("key-recovery drill: none since %s (the policy asks for one every %lld days): "
                  "rehearse opening an off-line copy with the sheets from the safe alone, `bkp "
                  "drill RUNBOOK --medium M --key-from SHEET...`\n"),
-               bkp_local_time(when, sizeof(when), last, "-"), (long long)days);
+               bkp_local_time(when, sizeof(when), kd->last, "-"), days);
     else
         printf(_("key-recovery drill: never held (the policy asks for one every %lld days): "
                  "rehearse opening an off-line copy with the sheets from the safe alone, `bkp "
                  "drill RUNBOOK --medium M --key-from SHEET...`\n"),
-               (long long)days);
+               days);
 }
 
 /* --format html [-o FILE] [--lang ja|en]: refused combinations, exit 2. */
@@ -152,7 +135,7 @@ static int page_options(cli *c, bool *page)
 }
 
 /* The page to -o FILE, or to standard output. */
-static int write_page(cli *c, json_t *doc)
+static int write_page(cli *c, const rst_status *doc)
 {
     if (c->output && strcmp(c->output, "-")) {
         int rc = cli_status_page_write(doc, c->output, cli_lang_ja(c));
@@ -183,70 +166,68 @@ static void audit_remind(const ops_status_log *log)
            why);
 }
 
-/* Each off-line medium left plugged in (ops_media_connected). */
-static void connected_remind(cli *c)
+/* Each off-line medium left plugged in. */
+static void connected_remind(const rst_status *s)
 {
-    ops_connected *v;
-    size_t n;
-    if (ops_media_connected(c->ro, c->policy, bkp_now(), &v, &n))
-        return;
-    for (size_t i = 0; i < n; i++) {
-        const char *path = v[i].medium->path;
-        if (v[i].left)
+    for (size_t i = 0; i < s->nconnected; i++) {
+        const rst_connected *m = &s->connected[i];
+        if (m->left)
             printf(_("%s is still connected at %s: unmount it and take it away (`umount %s`); "
                      "while it is plugged in, ransomware on this server can reach it\n"),
-                   v[i].medium->name, path, path);
+                   m->medium, m->path, m->path);
     }
-    free(v);
 }
 
 /* What the repository takes, what a copy on a disk or a tape will need,
  * and what it stands for. */
-static void storage_said(cli *c, const ops_status_log *log)
+static void storage_said(const rst_status *st)
 {
-    ops_storage s = log->storage;
+    const rst_storage *s = &st->storage;
     char a[32], b[32], k[32];
-    if (ops_storage_files(c->ro, &s))
+    if (!st->has_storage)
         return;
     printf(_("storage: %s on this disk, what each full copy on a disk or tape needs\n"),
-           bkp_size_text(a, sizeof(a), s.stored));
-    if (s.newest)
+           bkp_size_text(a, sizeof(a), s->stored));
+    if (s->newest)
         printf(_("  the newest generations of %zu data set(s) hold %s of files: stored at %.0f %% "
                  "of that, with %zu generation(s) kept (%s counted whole)\n"),
-               s.datasets, bkp_size_text(b, sizeof(b), s.newest), 100 * ops_storage_ratio(&s),
-               s.generations, bkp_size_text(k, sizeof(k), s.kept));
+               s->datasets, bkp_size_text(b, sizeof(b), s->newest), 100 * rst_storage_ratio(s),
+               s->generations, bkp_size_text(k, sizeof(k), s->kept));
 }
 
 int cmd_status(cli *c)
 {
-    int worst, ex;
+    int ex, rc;
     bool page;
     ops_status_log log;
+    rst_status st;
     if ((ex = page_options(c, &page)))
         return ex;
-    json_t *all = cli_status(c, &worst, &log);
-    if (!all)
-        return c->policy ? EXIT_FAILED : EXIT_USAGE;
-    if (c->json || page) {
-        /* One document: what --json prints is what the page shows. */
-        json_t *doc = cli_status_doc(c, all, worst, &log);
-        if (!doc)
-            return EXIT_FAILED;
-        if (page)
-            ex = write_page(c, doc);
-        else
-            cli_print_json(json_incref(doc));
-        json_decref(doc);
-    } else {
-        json_t *kd = cli_key_drill_status(c, &log);
-        cli_status_print(all);
-        connected_remind(c);
-        cli_key_drill_remind(kd);
-        audit_remind(&log);
-        storage_said(c, &log);
-        json_decref(all);
-        json_decref(kd);
+    if ((rc = cli_status(c, &st, &log)))
+        return rc == -ENOENT && !c->policy ? EXIT_USAGE : EXIT_FAILED;
+    /* One document: what --json prints is what the page shows, and what
+     * is said here. */
+    if (cli_status_doc(c, &st, &log)) {
+        rst_status_clear(&st);
+        return EXIT_FAILED;
     }
+    if (page) {
+        ex = write_page(c, &st);
+    } else if (c->json) {
+        json_t *doc = rst_status_json(&st);
+        if (!doc)
+            ex = EXIT_FAILED;
+        else
+            cli_print_json(doc);
+    } else {
+        cli_status_print(&st);
+        connected_remind(&st);
+        cli_key_drill_remind(&st.key_drill);
+        audit_remind(&log);
+        storage_said(&st);
+    }
+    pol_verdict worst = st.verdict;
+    rst_status_clear(&st);
     if (c->metrics && cli_metrics_write(c, c->metrics, NULL))
         return EXIT_FAILED;
     if (ex)

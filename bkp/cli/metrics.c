@@ -30,25 +30,14 @@ static void family(bkp_buf *m, const char *name, const char *help)
     ADD("# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
 }
 
-static time_t when(const json_t *ds, const char *key)
-{
-    time_t t = bkp_iso_parse(json_string_value(json_object_get(json_object_get(ds, key), "time")));
-    return t > 0 ? t : 0;
-}
-
-/* The age at `now` of the freshest copy on media of `ds` that is
+/* The age at `now` of the freshest copy on media of `d` that is
  * non-editable; -1 when none. */
-static int64_t non_editable_age(const json_t *ds, time_t now)
+static int64_t non_editable_age(const rst_dataset *d, time_t now)
 {
-    json_t *c;
-    size_t i;
     time_t best = 0;
-    json_array_foreach(json_object_get(ds, "copies_on_media"), i, c)
-    {
-        time_t t = bkp_iso_parse(json_string_value(json_object_get(c, "captured")));
-        if (json_is_true(json_object_get(c, "non_editable")) && t > best)
-            best = t;
-    }
+    for (size_t i = 0; i < d->ncopies; i++)
+        if (d->copies[i].non_editable && d->copies[i].captured > best)
+            best = d->copies[i].captured;
     return best ? (int64_t)(now - best) : -1;
 }
 
@@ -62,62 +51,48 @@ static bool newest_suspicious(bkp_gen **v, size_t n, const char *dataset)
 
 static void status_metrics(cli *c, bkp_buf *m)
 {
-    static const char *const verdicts[] = {"COMPLIANT", "AT RISK", "NON-COMPLIANT"};
     char line[512];
-    int worst = 0;
     time_t now = bkp_now();
-    json_t *all = cli_status(c, &worst, NULL), *d;
+    rst_status st;
     bkp_gen **v = NULL;
-    size_t n = 0, i;
+    size_t n = 0;
+    (void)cli_status(c, &st, NULL); /* empty when it cannot be gathered */
     if (bkp_gen_list(c->ro, NULL, &v, &n))
         n = 0;
+    const rst_dataset *all = st.datasets;
     family(m, "bkp_verdict", "The 3-2-1 verdict of the data set (1 for the one it is).");
-    json_array_foreach(all, i, d)
-    {
-        const char *ds = json_string_value(json_object_get(d, "dataset"));
-        const char *vd = json_string_value(json_object_get(d, "verdict"));
-        for (size_t k = 0; k < 3; k++)
-            ADD("bkp_verdict{dataset=\"%s\",verdict=\"%s\"} %d\n", ds, verdicts[k],
-                vd && !strcmp(vd, verdicts[k]));
-    }
+    for (size_t i = 0; i < st.ndatasets; i++)
+        for (int k = POL_COMPLIANT; k <= POL_NON_COMPLIANT; k++)
+            ADD("bkp_verdict{dataset=\"%s\",verdict=\"%s\"} %d\n", all[i].name,
+                pol_verdict_name((pol_verdict)k), all[i].verdict == (pol_verdict)k);
     family(m, "bkp_generations", "Sealed generations of the data set in the repository.");
-    json_array_foreach(all, i, d) ADD(
-        "bkp_generations{dataset=\"%s\"} %lld\n", json_string_value(json_object_get(d, "dataset")),
-        (long long)json_integer_value(json_object_get(d, "generations")));
+    for (size_t i = 0; i < st.ndatasets; i++)
+        ADD("bkp_generations{dataset=\"%s\"} %zu\n", all[i].name, all[i].generations);
     family(m, "bkp_offline_copy_age_seconds",
            "Age of the freshest off-line copy of the data set (-1: none).");
-    json_array_foreach(all, i, d)
-    {
-        json_t *age = json_object_get(d, "offline_age_seconds");
-        ADD("bkp_offline_copy_age_seconds{dataset=\"%s\"} %lld\n",
-            json_string_value(json_object_get(d, "dataset")),
-            json_integer_value(json_object_get(json_object_get(d, "counted"), "offline")) > 0
-                ? (long long)json_integer_value(age)
-                : -1LL);
-    }
+    for (size_t i = 0; i < st.ndatasets; i++)
+        ADD("bkp_offline_copy_age_seconds{dataset=\"%s\"} %lld\n", all[i].name,
+            all[i].counted.offline > 0 ? (long long)all[i].offline_age : -1LL);
     family(m, "bkp_non_editable_copy_age_seconds",
            "Age of the freshest non-editable copy of the data set (-1: none).");
-    json_array_foreach(all, i, d)
-        ADD("bkp_non_editable_copy_age_seconds{dataset=\"%s\"} %lld\n",
-            json_string_value(json_object_get(d, "dataset")), (long long)non_editable_age(d, now));
+    for (size_t i = 0; i < st.ndatasets; i++)
+        ADD("bkp_non_editable_copy_age_seconds{dataset=\"%s\"} %lld\n", all[i].name,
+            (long long)non_editable_age(&all[i], now));
     family(m, "bkp_last_verify_timestamp_seconds",
            "When the data set's generations were last verified (0: never).");
-    json_array_foreach(all, i, d)
-        ADD("bkp_last_verify_timestamp_seconds{dataset=\"%s\"} %lld\n",
-            json_string_value(json_object_get(d, "dataset")), (long long)when(d, "last_verify"));
+    for (size_t i = 0; i < st.ndatasets; i++)
+        ADD("bkp_last_verify_timestamp_seconds{dataset=\"%s\"} %lld\n", all[i].name,
+            (long long)all[i].last_verify.time);
     family(m, "bkp_last_drill_timestamp_seconds",
            "When a drill of the data set last ran (0: never).");
-    json_array_foreach(all, i, d)
-        ADD("bkp_last_drill_timestamp_seconds{dataset=\"%s\"} %lld\n",
-            json_string_value(json_object_get(d, "dataset")), (long long)when(d, "last_drill"));
+    for (size_t i = 0; i < st.ndatasets; i++)
+        ADD("bkp_last_drill_timestamp_seconds{dataset=\"%s\"} %lld\n", all[i].name,
+            (long long)all[i].last_drill.when.time);
     family(m, "bkp_newest_generation_suspicious",
            "1 when the data set's newest generation is marked suspicious and not cleared.");
-    json_array_foreach(all, i, d)
-    {
-        const char *ds = json_string_value(json_object_get(d, "dataset"));
-        ADD("bkp_newest_generation_suspicious{dataset=\"%s\"} %d\n", ds,
-            ds && newest_suspicious(v, n, ds));
-    }
+    for (size_t i = 0; i < st.ndatasets; i++)
+        ADD("bkp_newest_generation_suspicious{dataset=\"%s\"} %d\n", all[i].name,
+            newest_suspicious(v, n, all[i].name));
     pol_policy *p = c->policy;
     family(m, "bkp_medium_next_rotation_timestamp_seconds",
            "When the medium is next due for a rotation (0: no rotation period).");
@@ -134,7 +109,7 @@ static void status_metrics(cli *c, bkp_buf *m)
     (void)bkp_audit_report_state(c->ro, &head_ok);
     ADD("bkp_audit_head_ok %d\n", head_ok);
     bkp_gen_list_free(v, n);
-    json_decref(all);
+    rst_status_clear(&st);
 }
 
 static void run_metrics(bkp_buf *m, const json_t *run)

@@ -44,38 +44,33 @@ void cli_status_in_clear(ops_status_in *in)
     free((pol_medium_state *)in->states);
 }
 
-json_t *cli_status(cli *c, int *worst, ops_status_log *log)
+int cli_status(cli *c, rst_status *out, ops_status_log *log)
 {
     pol_policy *p = cli_policy(c);
     ops_status_in in;
-    *worst = POL_COMPLIANT;
+    *out = (rst_status){0};
     if (log)
         log->rc = -ENOENT;
     if (!p)
-        return NULL;
+        return -ENOENT;
     cli_status_in(c, p, &in);
-    json_t *all = ops_status(&in, worst, log);
+    int rc = ops_status(&in, out, log);
     cli_status_in_clear(&in);
-    return all;
+    return rc;
 }
 
-json_t *cli_key_drill_status(cli *c, const ops_status_log *log)
-{
-    return ops_key_drill_status(log, c->policy);
-}
-
-json_t *cli_status_doc(cli *c, json_t *all, int worst, const ops_status_log *log)
+int cli_status_doc(cli *c, rst_status *s, const ops_status_log *log)
 {
     pol_policy *p = cli_policy(c);
-    ops_status_in in = {.repo = c->ro};
-    if (p)
-        in = (ops_status_in){.repo = c->ro, .policy = p, .states = cli_media_states(c, p)};
-    json_t *doc = ops_status_doc(&in, all, worst, log);
+    if (!p)
+        return -ENOENT;
+    ops_status_in in = {.repo = c->ro, .policy = p, .states = cli_media_states(c, p)};
+    int rc = ops_status_doc(&in, s, log);
     free((pol_medium_state *)in.states);
-    return doc;
+    return rc;
 }
 
-int cli_status_page_write(json_t *doc, const char *file, bool ja)
+int cli_status_page_write(const rst_status *s, const char *file, bool ja)
 {
-    return ops_status_page_write(doc, file, ja);
+    return ops_status_page_write(s, file, ja);
 }

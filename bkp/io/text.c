@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "bkp/io/bytes.h"
+#include "bkp/io/clock.h"
 
 /* The length of the valid UTF-8 sequence at `p` (1 to 4), its code point in
  * `*cp`; 0 when the bytes there are not one (overlong, a surrogate, past
@@ -187,4 +188,18 @@ const char *bkp_size_text(char *buf, size_t n, uint64_t bytes)
     else
         snprintf(buf, n, "%.1f %s", v, unit[u]);
     return buf;
+}
+
+bool bkp_json_time(const json_t *j, const char *key, time_t *t)
+{
+    json_t *v = json_object_get(j, key);
+    char canon[32];
+    *t = 0;
+    if (!v || json_is_null(v))
+        return true;
+    *t = json_is_string(v) ? bkp_iso_parse(json_string_value(v)) : -1;
+    if (*t < 0)
+        return false;
+    bkp_iso_time(canon, sizeof(canon), *t);
+    return !strcmp(canon, json_string_value(v));
 }

@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -44,6 +45,12 @@ json_t *bkp_json_bytes(const char *s);
 /* A list as a JSON array of such strings (a new reference; NULL without
  * memory). */
 json_t *bkp_json_strlist(const bkp_strlist *l);
+
+/* The time in member `key` of object `j` into `*t`, 0 when absent or
+ * null: false when it is there but not a time exactly as bkp writes one
+ * (bkp_iso_time), for what is written back must read back — a leap second
+ * of 9999 would be written as a year that cannot be read. */
+bool bkp_json_time(const json_t *j, const char *key, time_t *t);
 
 /* A size for people, "1.5 GiB"-style (binary units), into `buf`. */
 const char *bkp_size_text(char *buf, size_t n, uint64_t bytes);

@@ -15,6 +15,7 @@
 #include "bkp/io/i18n.h"
 #include "bkp/io/lock.h"
 #include "bkp/io/log.h"
+#include "bkp/io/text.h"
 
 /* An entry holds a label, a few times, the generations a medium holds and
  * its re-read state: the re-read state's cap and room for the rest. */
@@ -38,23 +39,6 @@ void bkp_media_entries_free(bkp_media_entry *v, size_t n)
     for (size_t i = 0; i < n; i++)
         bkp_media_entry_clear(&v[i]);
     free(v);
-}
-
-/* A time in `key` of `j` into `*t` (0 when absent): false when it is there
- * but not a time exactly as bkp writes one (what it writes back must read
- * back: a leap second of 9999 would be written as a year it cannot read). */
-static bool time_of(const json_t *j, const char *key, time_t *t)
-{
-    json_t *v = json_object_get(j, key);
-    char canon[32];
-    *t = 0;
-    if (!v)
-        return true;
-    *t = json_is_string(v) ? bkp_iso_parse(json_string_value(v)) : -1;
-    if (*t < 0)
-        return false;
-    bkp_iso_time(canon, sizeof(canon), *t);
-    return !strcmp(canon, json_string_value(v));
 }
 
 static int held_parse(const json_t *a, bkp_media_entry *e)
@@ -116,7 +100,7 @@ static int extras_parse(const json_t *j, time_t now, bkp_media_entry *e)
         memcpy(e->kit_sha256, kit, 65);
     const char *detail = json_string_value(json_object_get(p, "detail"));
     time_t when;
-    if (json_is_object(p) && time_of(p, "when", &when) && when > 0 &&
+    if (json_is_object(p) && bkp_json_time(p, "when", &when) && when > 0 &&
         json_is_boolean(json_object_get(p, "proven")) && (!detail || strlen(detail) < DETAIL_MAX)) {
         e->probe.when = when;
         e->probe.proven = json_is_true(json_object_get(p, "proven"));
@@ -138,9 +122,9 @@ int bkp_media_entry_parse(const void *buf, size_t len, const char *name, time_t 
     int rc = json_is_object(j) && !bkp_label_from_json(json_object_get(j, "label"), &e.label) &&
                      !strcmp(e.label.name, name) &&
                      (!json_object_get(j, "path") || (path && path[0] == '/' && strlen(path) < 4096)) &&
-                     time_of(j, "labelled", &e.labelled) && time_of(j, "last_seen", &e.last_seen) &&
-                     time_of(j, "last_write", &e.last_write) &&
-                     time_of(j, "last_verify", &e.last_verify)
+                     bkp_json_time(j, "labelled", &e.labelled) && bkp_json_time(j, "last_seen", &e.last_seen) &&
+                     bkp_json_time(j, "last_write", &e.last_write) &&
+                     bkp_json_time(j, "last_verify", &e.last_verify)
                  ? 0
                  : -EBADMSG;
     if (!rc && (v = json_object_get(j, "verify_ok")))

@@ -176,34 +176,43 @@ static json_t *runbook_part(const ops_report_in *in, const pol_dataset *d)
     return runbook;
 }
 
+/* The status of now of data set `name` in `status` (may be NULL), or NULL. */
+static const rst_dataset *status_of(const rst_status *status, const char *name)
+{
+    for (size_t i = 0; status && i < status->ndatasets; i++)
+        if (!strcmp(status->datasets[i].name, name))
+            return &status->datasets[i];
+    return NULL;
+}
+
 /* One data set's part of the report, with the data sets' status of now
  * `status` (may be NULL). */
 static json_t *dataset_part(const ops_report_in *in, const pol_dataset *d, const scan *s,
-                            json_t *status)
+                            const rst_status *status)
 {
     const pol_policy *p = s->p;
     tally t = {.backups = json_array(), .rot = json_array(), .drills = json_array()};
     size_t i;
-    json_t *r, *st = NULL;
+    json_t *r;
     json_array_foreach(s->records, i, r) count_record(r, d, s, &t);
     time_t end = s->to < bkp_now() ? s->to : bkp_now();
     if (end - (t.last_off ? t.last_off : s->from) > t.gap)
         t.gap = end - (t.last_off ? t.last_off : s->from);
     /* The status of now, for this data set. */
-    json_array_foreach(status, i,
-                       r) if (!strcmp(json_string_value(json_object_get(r, "dataset")), d->name))
-        st = r;
+    const rst_dataset *st = status_of(status, d->name);
     return json_pack(
-        "{s:s, s:s, s:i, s:{s:I, s:I, s:I, s:o}, s:O, s:O, s:O, s:O, s:O, s:O*, s:O*, s:o, "
+        "{s:s, s:s, s:i, s:{s:I, s:I, s:I, s:o}, s:o, s:o, s:o, s:o, s:o, s:o*, s:o*, s:o, "
         "s:I, s:b, s:I, s:o, s:o}",
         "dataset", d->name, "description", d->description ? d->description : "", "priority",
         d->priority, "backups", "ok", (json_int_t)t.bok, "failed", (json_int_t)t.bfail,
         "suspicious", (json_int_t)t.bsusp, "records", t.backups, "generations_kept",
-        json_object_get(st, "generations"), "verdict", json_object_get(st, "verdict"), "reasons",
-        json_object_get(st, "reasons"), "counted", json_object_get(st, "counted"), "required",
-        json_object_get(st, "required"), "copies_on_media", json_object_get(st, "copies_on_media"),
-        "reasons_ja", json_object_get(json_object_get(st, "ja"), "reasons"),
-        "rotations", t.rot, "offline_longest_gap_seconds", (json_int_t)t.gap, "offline_gap_ok",
+        st ? json_integer((json_int_t)st->generations) : json_null(), "verdict",
+        st ? json_string(pol_verdict_name(st->verdict)) : json_null(), "reasons",
+        st ? rst_reasons_json(&st->en) : json_null(), "counted",
+        st ? rst_counts_json(&st->counted) : json_null(), "required",
+        st ? rst_counts_json(&st->required) : json_null(), "copies_on_media",
+        st ? rst_copies_json(st->copies, st->ncopies) : NULL, "reasons_ja",
+        st ? rst_reasons_json(&st->ja) : NULL, "rotations", t.rot, "offline_longest_gap_seconds", (json_int_t)t.gap, "offline_gap_ok",
         t.last_off && t.gap <= p->rule.offline_max_age, "offline_max_age_seconds",
         (json_int_t)p->rule.offline_max_age, "drills", t.drills, "runbook", runbook_part(in, d));
 }
@@ -270,16 +279,14 @@ static json_t *key_ops(json_t *records)
  * reference, which hands each record it reads on to `collect`) when
  * `in->status_in` is given, else the report's own. 0 when the log was
  * checked (problems: `chk->bad`), or negative (-ENOENT: there is no log). */
-static int read_log(const ops_report_in *in, scan *s, bkp_audit_check *chk, json_t **status)
+static int read_log(const ops_report_in *in, scan *s, bkp_audit_check *chk, rst_status *status)
 {
-    *status = NULL;
     if (in->status_in) {
         ops_status_in si = *in->status_in;
         ops_status_log found;
-        int worst;
         si.also = collect;
         si.also_ctx = s;
-        if ((*status = ops_status(&si, &worst, &found))) {
+        if (!ops_status(&si, status, &found)) {
             *chk = found.check;
             /* The status calls a log that is not there a problem; here it
              * stays the failure to read that it always was. */
@@ -300,7 +307,7 @@ int ops_report(const ops_report_in *in, json_t **out)
 {
     scan s = {.from = in->from, .to = in->to, .records = json_array(), .p = in->policy};
     bkp_audit_check chk = {0};
-    json_t *status = NULL;
+    rst_status status = {0};
     int vrc = read_log(in, &s, &chk, &status);
     bool bad = vrc != 0 || chk.bad; /* unreadable, or read and found wanting */
     /* The period starts no earlier than the repository: before it there was
@@ -312,8 +319,8 @@ int ops_report(const ops_report_in *in, json_t **out)
     json_t *sets = json_array();
     for (size_t k = 0; k < in->policy->ndatasets; k++)
         json_array_append_new(sets, dataset_part(in, &in->policy->datasets[k], &s,
-                                                 in->status_in ? status : in->status));
-    json_decref(status);
+                                                 in->status_in ? &status : in->status));
+    rst_status_clear(&status);
     char from[32], to[32], gen[32], asked_from[32];
     bkp_iso_time(asked_from, sizeof(asked_from), asked);
     bkp_iso_time(from, sizeof(from), s.from);

@@ -32,7 +32,7 @@ typedef struct ops_report_in {
     const pol_policy *policy; /* borrowed */
     time_t from, to;          /* the period, UTC, both included; from <= to */
     bool from_default;        /* `from` is the default (30 days back), not asked for */
-    json_t *status;           /* the data sets of ops_status (borrowed; may be NULL) */
+    const rst_status *status; /* the data sets of ops_status (borrowed; may be NULL) */
     /* With it (borrowed), the data sets' status is gathered here instead
      * (`status` is not used), from the same reading of the audit log as
      * the records of the period: the log is read once, each signature

@@ -36,6 +36,7 @@
 #include "bkp/capture/capture.h"
 #include "bkp/store/generation.h"
 #include "bkp/ops/alerts.h"
+#include "bkp/report/status_doc.h"
 #include "bkp/host/hook.h"
 #include "bkp/store/repo.h"
 #include "policies/policy.h"
@@ -146,8 +147,8 @@ void ops_run_alert_outcomes(ops_alerts *al, const ops_run_result *res);
  * data set (no `dataset`) the drills and each off-line medium due: true
  * when a step failed; */
 bool ops_run_after(const ops_run_in *in, const ops_run_result *res, ops_alerts *al);
-/* each data set's verdict in `all` (ops_status); */
-void ops_run_alert_verdicts(const ops_run_in *in, ops_alerts *al, const json_t *all);
+/* each data set's verdict in `s` (ops_status); */
+void ops_run_alert_verdicts(const ops_run_in *in, ops_alerts *al, const rst_status *s);
 
 /* The repository's first day: the off-line media not yet written and the
  * verdict that the setting up builds towards are not alerted (status and
@@ -155,7 +156,7 @@ void ops_run_alert_verdicts(const ops_run_in *in, ops_alerts *al, const json_t *
 #define OPS_SETUP_DAY 86400
 bool ops_run_setting_up(const ops_run_in *in);
 /* the key-recovery drill reminder `kd` (ops_key_drill_status). */
-void ops_run_alert_key_drill(ops_alerts *al, const json_t *kd);
+void ops_run_alert_key_drill(ops_alerts *al, const rst_key_drill *kd);
 
 /* How the stream's command of `d` ended (`rc` of bkp_hook_finish or
  * bkp_remote_finish, or -ENODATA when it wrote nothing): a clause after

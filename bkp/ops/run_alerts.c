@@ -129,42 +129,43 @@ bool ops_run_after(const ops_run_in *in, const ops_run_result *res, ops_alerts *
     return failed;
 }
 
-/* One data set's status (bkp/ops/status.h) as its verdict's condition. */
-static void alert_verdict(ops_alerts *al, const json_t *d)
+/* The first reason of `w`, or NULL. */
+static const char *first(const rst_words *w)
 {
-    const char *v = json_string_value(json_object_get(d, "verdict"));
-    const char *ds = json_string_value(json_object_get(d, "dataset"));
-    const char *why = json_string_value(json_array_get(json_object_get(d, "reasons"), 0));
-    const char *next = json_string_value(json_object_get(d, "action"));
-    /* The same in the reader's language, for the terminal (cmd_status.c). */
-    json_t *shown = json_object_get(d, "shown");
-    const char *why_shown = json_string_value(json_array_get(json_object_get(shown, "reasons"), 0));
-    const char *next_shown = json_string_value(json_object_get(shown, "action"));
-    /* And in Japanese, for the mail of a Japanese clinic (status.c's "ja"). */
-    json_t *ja = json_object_get(d, "ja");
-    const char *why_ja = json_string_value(json_array_get(json_object_get(ja, "reasons"), 0));
-    const char *next_ja = json_string_value(json_object_get(ja, "action"));
+    return w->nreasons ? w->reasons[0] : NULL;
+}
+
+/* One data set's status (bkp/report/status_doc.h) as its verdict's condition. */
+static void alert_verdict(ops_alerts *al, const rst_dataset *d)
+{
+    const char *v = pol_verdict_name(d->verdict), *ds = d->name;
+    const char *why = first(&d->en), *next = d->en.action;
+    /* The same in the reader's language, for the terminal (cmd_status.c),
+     * and in Japanese, for the mail of a Japanese clinic. */
+    const char *why_shown = d->has_shown ? first(&d->shown) : NULL;
+    const char *next_shown = d->has_shown ? d->shown.action : NULL;
+    const char *why_ja = first(&d->ja), *next_ja = d->ja.action;
     char key[160], v_ja[64] = "", v_shown[64];
     bkp_i18n_saved saved;
     bkp_i18n_begin(&saved, "ja");
-    snprintf(v_ja, sizeof(v_ja), "%s", v ? _(v) : "");
+    snprintf(v_ja, sizeof(v_ja), "%s", _(v));
     bkp_i18n_end(&saved);
-    snprintf(v_shown, sizeof(v_shown), "%s", v ? _(v) : ""); /* the reader's word for it */
-    snprintf(key, sizeof(key), "verdict:%s", ds ? ds : "?");
-    if (!v || !strcmp(v, "COMPLIANT")) {
+    snprintf(v_shown, sizeof(v_shown), "%s", _(v)); /* the reader's word for it */
+    snprintf(key, sizeof(key), "verdict:%s", ds);
+    if (d->verdict == POL_COMPLIANT) {
         ops_alert(al, key, NULL, 0, N_("%s is COMPLIANT again (checklist item 3-②)"), ds);
-    } else if (next && *next) {
-        ops_alert(al, key, v, strcmp(v, "AT RISK") ? 2 : 1,
+    } else if (*next) {
+        ops_alert(al, key, v, d->verdict == POL_AT_RISK ? 1 : 2,
                   N_("%s is %s (checklist item 3-②): %s — next: %s"), ds, v, why ? why : "?", next);
         if (why_shown && next_shown)
             ops_alert_reshow(al, key, N_("%s is %s (checklist item 3-②): %s — next: %s"), ds,
                              v_shown, why_shown, next_shown);
-        if (why_ja && next_ja)
+        if (why_ja)
             ops_alert_japanese(al, key, N_("%s is %s (checklist item 3-②): %s — next: %s"), ds,
                                v_ja, why_ja, next_ja);
     } else {
-        ops_alert(al, key, v, strcmp(v, "AT RISK") ? 2 : 1, N_("%s is %s (checklist item 3-②): %s"),
-                  ds, v, why ? why : "?");
+        ops_alert(al, key, v, d->verdict == POL_AT_RISK ? 1 : 2,
+                  N_("%s is %s (checklist item 3-②): %s"), ds, v, why ? why : "?");
         if (why_shown)
             ops_alert_reshow(al, key, N_("%s is %s (checklist item 3-②): %s"), ds, v_shown,
                              why_shown);
@@ -178,22 +179,18 @@ bool ops_run_setting_up(const ops_run_in *in)
     return in->created > 0 && in->now >= in->created && in->now - in->created < OPS_SETUP_DAY;
 }
 
-void ops_run_alert_verdicts(const ops_run_in *in, ops_alerts *al, const json_t *all)
+void ops_run_alert_verdicts(const ops_run_in *in, ops_alerts *al, const rst_status *s)
 {
-    size_t i;
-    json_t *d;
     if (ops_run_setting_up(in))
         return; /* what the setting up builds towards: shown by status, not alerted */
-    json_array_foreach(all, i, d)
-    {
-        alert_verdict(al, d);
-    }
+    for (size_t i = 0; i < s->ndatasets; i++)
+        alert_verdict(al, &s->datasets[i]);
 }
 
-void ops_run_alert_key_drill(ops_alerts *al, const json_t *kd)
+void ops_run_alert_key_drill(ops_alerts *al, const rst_key_drill *kd)
 {
-    long long days = (long long)(json_integer_value(json_object_get(kd, "every_seconds")) / 86400);
-    if (json_is_true(json_object_get(kd, "due")))
+    long long days = (long long)(kd->every / 86400);
+    if (kd->due)
         ops_alert(
             al, "key-drill", "overdue", 1,
             N_("no key-recovery drill within %lld days (key_drill_every): rehearse opening an "

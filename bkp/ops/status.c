@@ -1,16 +1,24 @@
-/* status.c — see status.h. The rotations and the audit check of the
- * document are in status_doc.c. */
+/* status.c — see status.h: the data sets' statuses, then the rest of the
+ * document (the coming rotations, the audit log as checked, the media
+ * plugged in) and the page written from it. */
 #include "bkp/ops/status.h"
 
 #include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bkp/audit/audit.h"
 #include "bkp/io/clock.h"
-#include "bkp/store/generation.h"
+#include "bkp/io/durable.h"
 #include "bkp/io/i18n.h"
+#include "bkp/io/log.h"
 #include "bkp/media/registry.h"
+#include "bkp/ops/medium_check.h"
+#include "bkp/report/status_page.h"
+#include "bkp/store/generation.h"
 
 /* The last record of each kind that status reports, per data set, from
  * the sound part of the log only (bkp_audit_each_sound): a record appended
@@ -80,43 +88,52 @@ static void last_free(last_ctx *l)
     json_decref(l->verify);
 }
 
-static json_t *when_of(json_t *rec)
+/* A copy of string `s` (NULL stays NULL) into `*out`: false without memory. */
+static bool copy_str(char **out, const char *s)
 {
-    json_t *t = json_object_get(rec, "time");
-    return t ? json_pack("{s:O, s:s?}", "time", t, "outcome",
-                         json_string_value(json_object_get(rec, "outcome")))
-             : json_null();
+    *out = s ? strdup(s) : NULL;
+    return !s || *out;
+}
+
+/* A record's time and outcome (none for no record). */
+static bool event_of(json_t *rec, rst_event *e)
+{
+    time_t t = bkp_iso_parse(json_string_value(json_object_get(rec, "time")));
+    e->time = rec && t > 0 ? t : 0;
+    return !e->time || copy_str(&e->outcome, json_string_value(json_object_get(rec, "outcome")));
+}
+
+static rst_tri tri_of(json_t *j)
+{
+    return json_is_boolean(j) ? (json_is_true(j) ? RST_YES : RST_NO) : RST_UNSAID;
 }
 
 /* A drill's time and outcome, with what it measured: the runbook, its
  * seconds and the target (0: none) it was held to. */
-static json_t *drill_of(json_t *rec)
+static bool drill_of(json_t *rec, rst_drill *d)
 {
-    json_t *j = when_of(rec), *fig = json_object_get(rec, "figures");
-    if (json_is_object(j) && json_is_object(fig))
-        json_object_update_new(j, json_pack("{s:O?, s:O?, s:O?, s:O?, s:O?, s:O?}", "runbook",
-                                            json_object_get(fig, "runbook"), "seconds",
-                                            json_object_get(fig, "seconds"), "rto_target_seconds",
-                                            json_object_get(fig, "rto_target_seconds"), "rto_met",
-                                            json_object_get(fig, "rto_met"), "attended",
-                                            json_object_get(fig, "attended"), "read_from",
-                                            json_object_get(fig, "read_from")));
-    if (json_is_object(j) && json_is_string(json_object_get(fig, "attested_by")))
-        json_object_set(j, "attested_by", json_object_get(fig, "attested_by"));
-    return j;
+    json_t *fig = json_object_get(rec, "figures");
+    json_t *secs = json_object_get(fig, "seconds"), *rto = json_object_get(fig, "rto_target_seconds");
+    *d = (rst_drill){.seconds = json_is_number(secs) ? json_number_value(secs) : -1,
+                     .rto_target = json_is_integer(rto) ? json_integer_value(rto) : -1,
+                     .rto_met = tri_of(json_object_get(fig, "rto_met")),
+                     .attended = tri_of(json_object_get(fig, "attended"))};
+    return event_of(rec, &d->when) &&
+           copy_str(&d->runbook, json_string_value(json_object_get(fig, "runbook"))) &&
+           copy_str(&d->read_from, json_string_value(json_object_get(fig, "read_from"))) &&
+           copy_str(&d->attested_by, json_string_value(json_object_get(fig, "attested_by")));
 }
 
-static json_t *reasons_of(const pol_status *out)
+static void words_of(const pol_status *out, rst_words *w)
 {
-    json_t *reasons = json_array();
-    for (size_t r = 0; r < out->nreasons; r++)
-        json_array_append_new(reasons, json_string(out->reasons[r]));
-    return reasons;
+    w->nreasons = out->nreasons;
+    memcpy(w->reasons, out->reasons, sizeof(w->reasons));
+    memcpy(w->action, out->action, sizeof(w->action));
 }
 
 /* The reasons and the action in the reader's language, or in `lang`. */
-static json_t *shown_status(const pol_policy *p, const pol_ds_state *s, const pol_medium_state *st,
-                            const time_t *due, time_t now, const char *lang)
+static void words_in(const pol_policy *p, const pol_ds_state *s, const pol_medium_state *st,
+                     const time_t *due, time_t now, const char *lang, rst_words *w)
 {
     pol_status out;
     bkp_i18n_saved saved;
@@ -125,7 +142,7 @@ static json_t *shown_status(const pol_policy *p, const pol_ds_state *s, const po
     pol_compliance(p, s, st, due, p->nmedia, now, &out);
     if (lang)
         bkp_i18n_end(&saved);
-    return json_pack("{s:o, s:s}", "reasons", reasons_of(&out), "action", out.action);
+    words_of(&out, w);
 }
 
 /* What a medium pinned of data set `ds`, or of the log they all share, into
@@ -163,15 +180,15 @@ static void newest_held(const bkp_media_entry *e, const char *ds, pol_copy *cp)
     }
 }
 
-/* The copies of data set `d` on the media of the registry `reg`: into
- * `s->copies` for the verdict, and as JSON into `media`. */
-static void media_copies(const ops_status_in *in, const pol_dataset *d, const ds_view *w,
-                         pol_copy *copies, pol_ds_state *s, json_t *media)
+/* The copies of data set `d` on the media of the registry: into
+ * `s->copies` for the verdict, and into `out->copies` (room for each
+ * entry) for the record. False without memory. */
+static bool media_copies(const ops_status_in *in, const pol_dataset *d, const ds_view *w,
+                         pol_copy *copies, pol_ds_state *s, rst_dataset *out)
 {
     for (size_t i = 0; i < w->nreg; i++) {
         const bkp_media_entry *e = &w->reg[i];
-        const char *name = e->label.name;
-        const pol_medium *pm = pol_medium_find(in->policy, name);
+        const pol_medium *pm = pol_medium_find(in->policy, e->label.name);
         pol_copy cp = {.medium = pm};
         if (e->verify == BKP_MEDIA_FAILED)
             continue; /* its last check failed: it does not count until it verifies */
@@ -180,20 +197,21 @@ static void media_copies(const ops_status_in *in, const pol_dataset *d, const ds
             continue;
         time_t proven_at = 0;
         const pol_object *o = pol_medium_bucket(pm);
-        cp.proven = o && !o->governance && in->proven &&
-                    in->proven(in->ctx, e, &proven_at);
+        cp.proven = o && !o->governance && in->proven && in->proven(in->ctx, e, &proven_at);
         copies[s->ncopies++] = cp;
-        char iso[32], piso[32] = "";
-        bkp_iso_time(iso, sizeof(iso), cp.newest);
-        if (proven_at > 0)
-            bkp_iso_time(piso, sizeof(piso), proven_at);
         /* Non-editable: off-line, or an object lock a probe proved (and when). */
-        json_array_append_new(
-            media, json_pack("{s:s, s:s, s:b, s:b, s:b, s:s?, s:i, s:s}", "medium", name, "type",
-                             pol_medium_type_name(pm->type), "offline", pm->offline, "offsite",
-                             pm->offsite, "non_editable", pm->offline || cp.proven, "proven",
-                             cp.proven ? piso : NULL, "seq", (int)cp.newest_seq, "captured", iso));
+        rst_copy *c = &out->copies[out->ncopies++];
+        *c = (rst_copy){.type = pm->type,
+                        .offline = pm->offline,
+                        .offsite = pm->offsite,
+                        .non_editable = pm->offline || cp.proven,
+                        .proven = cp.proven && proven_at > 0 ? proven_at : 0,
+                        .seq = cp.newest_seq,
+                        .captured = cp.newest};
+        if (!copy_str(&c->medium, e->label.name))
+            return false;
     }
+    return true;
 }
 
 /* The generations of data set `ds` that count (intact, not pruned) and the
@@ -209,34 +227,13 @@ static void count_generations(bkp_gen **v, size_t n, const char *ds, pol_ds_stat
     }
 }
 
-/* The document of one data set, from its state and verdict `out`; takes `media`. */
-static json_t *dataset_json(const pol_policy *p, const pol_dataset *d, const pol_ds_state *s,
-                            const pol_status *out, const last_rec *last, json_t *verify,
-                            json_t *media)
+static rst_counts counts_of(const pol_status *o)
 {
-    char lb[32] = "";
-    if (s->last_backup)
-        bkp_iso_time(lb, sizeof(lb), s->last_backup);
-    return json_pack(
-        "{s:s, s:s, s:i, s:s, s:i, s:{s:i, s:i, s:i, s:i, s:i}, s:{s:i, s:i, s:i, s:i, s:i}, "
-        "s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:s}",
-        "dataset", d->name, "description", d->description ? d->description : "", "priority",
-        d->priority, "verdict", pol_verdict_name(out->verdict), "generations", (int)s->generations,
-        "counted", "copies", out->copies, "media_types", out->media_types, "offline", out->offline,
-        "offsite", out->offsite, "immutable", out->immutable, "required", "copies", p->rule.copies,
-        "media_types", p->rule.media_types, "offline", p->rule.offline, "offsite", p->rule.offsite,
-        "immutable", p->rule.immutable, "offline_age_seconds", (json_int_t)out->offline_age,
-        "offline_max_age_seconds", (json_int_t)p->rule.offline_max_age, "last_backup",
-        s->last_backup ? json_string(lb) : json_null(), "last_backup_run", when_of(last->backup),
-        "last_verify", when_of(verify), "last_drill", drill_of(last->drill), "copies_on_media",
-        media, "reasons", reasons_of(out), "action", out->action);
+    return (rst_counts){o->copies, o->media_types, o->offline, o->offsite, o->immutable};
 }
 
-/* What the verdict of one data set rests on, gathered for dataset_status. */
-
-/* One data set's status as JSON; `*verdict` receives the verdict. */
-static json_t *dataset_status(const ops_status_in *in, size_t i, const ds_view *w,
-                              pol_verdict *verdict)
+/* One data set's status into `r`: 0 or -ENOMEM. */
+static int dataset_status(const ops_status_in *in, size_t i, const ds_view *w, rst_dataset *r)
 {
     const pol_policy *p = in->policy;
     const pol_dataset *d = &p->datasets[i];
@@ -247,33 +244,44 @@ static json_t *dataset_status(const ops_status_in *in, size_t i, const ds_view *
     pol_ds_state s = {
         .dataset = d, .copies = copies, .behind = behind, .pins_unchecked = in->pins_unchecked};
     pol_status out;
-    json_t *media = json_array(), *j = NULL;
-    if (!copies || !media || !behind)
+    int rc = -ENOMEM;
+    r->copies = calloc(w->nreg + 1, sizeof(*r->copies));
+    if (!copies || !behind || !r->copies || !copy_str(&r->name, d->name) ||
+        !copy_str(&r->description, d->description ? d->description : ""))
         goto fail;
     s.nbehind = pins_behind(in->pins, d->name, behind);
     count_generations(w->v, w->n, d->name, &s);
     s.last_run_failed = json_is_string(json_object_get(last->backup, "error")) &&
                         str_is(json_object_get(last->backup, "outcome"), "failed");
-    media_copies(in, d, w, copies, &s, media);
+    if (!media_copies(in, d, w, copies, &s, r))
+        goto fail;
     /* In English for programs (--json, alerts, the audit log); for a person
-     * also in the language of the messages, under "shown". */
+     * also in the language of the messages (`shown`), and in Japanese for a
+     * Japanese reader of a page or a program (the status page). */
     bkp_i18n_saved lang;
     bkp_i18n_begin(&lang, "en");
     pol_compliance(p, &s, w->st, w->due, p->nmedia, now, &out);
     bkp_i18n_end(&lang);
-    *verdict = out.verdict;
-    j = dataset_json(p, d, &s, &out, last, w->last.verify, media);
-    media = NULL;
-    if (j && in->shown)
-        json_object_set_new(j, "shown", shown_status(p, &s, w->st, w->due, now, NULL));
-    /* For a Japanese reader of a page or a program (the status page). */
-    if (j)
-        json_object_set_new(j, "ja", shown_status(p, &s, w->st, w->due, now, "ja"));
+    words_of(&out, &r->en);
+    if ((r->has_shown = in->shown))
+        words_in(p, &s, w->st, w->due, now, NULL, &r->shown);
+    words_in(p, &s, w->st, w->due, now, "ja", &r->ja);
+    r->priority = d->priority;
+    r->verdict = out.verdict;
+    r->generations = s.generations;
+    r->counted = counts_of(&out);
+    r->required = (rst_counts){p->rule.copies, p->rule.media_types, p->rule.offline,
+                               p->rule.offsite, p->rule.immutable};
+    r->offline_age = out.offline_age;
+    r->offline_max_age = p->rule.offline_max_age;
+    r->last_backup = s.last_backup;
+    if (event_of(last->backup, &r->last_backup_run) && event_of(w->last.verify, &r->last_verify) &&
+        drill_of(last->drill, &r->last_drill))
+        rc = 0;
 fail:
-    json_decref(media);
     free(copies);
     free(behind);
-    return j;
+    return rc;
 }
 
 /* The place of data set `i` when sorted by priority, then policy order. */
@@ -286,25 +294,24 @@ static size_t rank(const pol_policy *p, size_t i)
     return r;
 }
 
-json_t *ops_status(const ops_status_in *in, int *worst, ops_status_log *found)
+int ops_status(const ops_status_in *in, rst_status *st, ops_status_log *found)
 {
     const pol_policy *p = in->policy;
     ds_view w = {.st = in->states, .last = {.p = p, .also = in->also, .also_ctx = in->also_ctx}};
     time_t *due = calloc(p->nmedia + 1, sizeof(*due));
-    json_t *all = json_array();
     char *log = bkp_audit_path(in->repo);
     ops_status_log own;
     ops_status_log *l = found ? found : &own;
+    int rc = -ENOMEM;
     *l = (ops_status_log){.rc = -ENOMEM, .checked = bkp_now()};
-    *worst = POL_COMPLIANT;
+    *st = (rst_status){.verdict = POL_COMPLIANT};
     w.last.of = calloc(p->ndatasets + 1, sizeof(*w.last.of));
-    if (!in->states || !due || bkp_media_list(in->repo, &w.reg, &w.nreg) || !all || !log ||
-        !w.last.of ||
-        bkp_gen_list(in->repo, NULL, &w.v, &w.n)) {
-        json_decref(all);
-        all = NULL;
+    st->datasets = calloc(p->ndatasets + 1, sizeof(*st->datasets));
+    if (!in->states || !due || !log || !w.last.of || !st->datasets)
         goto out;
-    }
+    if ((rc = bkp_media_list(in->repo, &w.reg, &w.nreg)) ||
+        (rc = bkp_gen_list(in->repo, NULL, &w.v, &w.n)))
+        goto out;
     pol_media_due(p, in->states, p->nmedia, due);
     w.due = due;
     ops_storage_count(&l->storage, w.v, w.n);
@@ -323,32 +330,160 @@ json_t *ops_status(const ops_status_in *in, int *worst, ops_status_log *found)
         for (size_t x = 0; x < p->ndatasets; x++)
             if (rank(p, x) == k)
                 i = x;
-        pol_verdict vd = POL_COMPLIANT;
-        json_t *j = dataset_status(in, i, &w, &vd);
-        if (j)
-            json_array_append_new(all, j);
-        if ((int)vd > *worst)
-            *worst = (int)vd;
+        rst_dataset *d = &st->datasets[st->ndatasets++];
+        if ((rc = dataset_status(in, i, &w, d)))
+            goto out;
+        if (d->verdict > st->verdict)
+            st->verdict = d->verdict;
     }
+    st->key_drill = ops_key_drill_status(l, p);
 out:
+    if (rc)
+        rst_status_clear(st);
     bkp_gen_list_free(w.v, w.n);
     bkp_media_entries_free(w.reg, w.nreg);
     last_free(&w.last);
     free(log);
     free(due);
-    return all;
+    return rc;
 }
 
-json_t *ops_key_drill_status(const ops_status_log *log, const pol_policy *policy)
+rst_key_drill ops_key_drill_status(const ops_status_log *log, const pol_policy *policy)
 {
     time_t last = log && log->rc >= 0 ? log->key_drill : 0, now = bkp_now();
     int64_t every = policy ? policy->key_drill_every : 365 * 86400;
-    char iso[32] = "";
-    if (last > 0)
-        bkp_iso_time(iso, sizeof(iso), last);
     /* Never held: due once the interval has passed since the repository was
      * made, not on its first day. */
     time_t since = last > 0 ? last : log && log->rc >= 0 ? log->created : 0;
-    return json_pack("{s:o, s:I, s:b}", "last", last > 0 ? json_string(iso) : json_null(),
-                     "every_seconds", (json_int_t)every, "due", since <= 0 || now - since > every);
+    return (rst_key_drill){.last = last > 0 ? last : 0,
+                           .every = every,
+                           .due = since <= 0 || now - since > every};
+}
+
+/* ---- the rest of the document ---- */
+
+/* The coming rotations shown: four weeks ahead, at most this many turns
+ * (the page prints on one sheet). */
+#define CALENDAR_DAYS 28
+#define CALENDAR_MAX 8
+
+/* Turn `m` at `when` into the calendar `s` (room for it): false without memory. */
+static bool turn(rst_status *s, const pol_medium *m, time_t when, bool done)
+{
+    rst_turn *t = &s->rotations[s->nrotations++];
+    *t = (rst_turn){
+        .type = m->type, .offline = m->offline, .offsite = m->offsite, .done = done, .when = when};
+    return copy_str(&t->medium, m->name);
+}
+
+/* The calendar of the coming rotations (policies/compliance.h), after
+ * those of the last week, done: the calendar's 済. */
+static bool rotations(const ops_status_in *in, rst_status *s, time_t now)
+{
+    const pol_policy *p = in->policy;
+    time_t *due = calloc(p->nmedia + 1, sizeof(*due));
+    pol_turn turns[CALENDAR_MAX];
+    bool ok = due && (s->rotations = calloc(p->nmedia + CALENDAR_MAX + 1, sizeof(*s->rotations)));
+    for (size_t i = 0; ok && in->states && i < p->nmedia; i++) {
+        const pol_medium *m = &p->media[i];
+        time_t w = in->states[i].last_write;
+        if (m->rotate_every && w && now - w <= 7 * 86400 && w <= now)
+            ok = turn(s, m, w, true);
+    }
+    if (ok && in->states) {
+        pol_media_due(p, in->states, p->nmedia, due);
+        size_t n = pol_rotation_calendar(in->states, due, p->nmedia, now,
+                                         now + CALENDAR_DAYS * 86400, turns, CALENDAR_MAX);
+        for (size_t i = 0; ok && i < n; i++)
+            ok = turn(s, turns[i].medium, turns[i].when, false);
+    }
+    free(due);
+    return ok;
+}
+
+/* The audit log as ops_status checked it, with the repository's public key
+ * (`log`, NULL: not read): what was checked and when, so that the page never
+ * says "intact" unverified; the problem as a code, for the page and any
+ * reader to say in its own language, and in English as before.
+ *
+ * The whole log, every time, and not only what was appended since the last
+ * check. To skip the rest, a check would have to leave a note of how far
+ * the log was found sound (the hash of that prefix, hashed again each time,
+ * its signatures not checked again). The head marker (audit_head.c) is not
+ * that note: it is signed but names only the last record appended, and
+ * says nothing of the records before it. Such a note could not live in the
+ * repository unsigned: the insider of the threat model (docs/SECURITY.md
+ * §2) writes the repository without the key, would rewrite the note with
+ * the record, and a record rewritten before the note's mark would pass. Signed, it would be written
+ * by `bkp status`, which opens the repository read-only and writes nothing. So the log is read
+ * whole — once, by the same pass that finds the records the status reports: a rewritten older
+ * record is always found. */
+static void audit_checked(const ops_status_log *log, time_t now, rst_audit *a)
+{
+    int rc = log ? log->rc : -ENOMEM;
+    bkp_audit_check chk = {.why = {.code = BKP_AUDIT_UNREADABLE, .err = rc}};
+    if (rc >= 0)
+        chk = log->check;
+    else
+        snprintf(chk.problem, sizeof(chk.problem), "cannot be read: %s", bkp_strerror_en(rc));
+    *a = (rst_audit){.checked = log && log->checked ? log->checked : now,
+                     .records = chk.records,
+                     .restarts = chk.restarts,
+                     .ok = rc == 0,
+                     .absent = chk.absent,
+                     .why = chk.why};
+    memcpy(a->problem, chk.problem, sizeof(a->problem));
+}
+
+/* The off-line media plugged in (medium_check.h). */
+static bool connected(const ops_status_in *in, rst_status *s, time_t now)
+{
+    ops_connected *v;
+    size_t n;
+    if (ops_media_connected(in->repo, in->policy, now, &v, &n))
+        return true; /* said */
+    bool ok = !n || (s->connected = calloc(n, sizeof(*s->connected)));
+    for (size_t i = 0; ok && i < n; i++) {
+        rst_connected *c = &s->connected[s->nconnected++];
+        *c = (rst_connected){.last_write = v[i].last_write, .left = v[i].left};
+        ok = copy_str(&c->medium, v[i].medium->name) && copy_str(&c->path, v[i].medium->path);
+    }
+    free(v);
+    return ok;
+}
+
+int ops_status_doc(const ops_status_in *in, rst_status *s, const ops_status_log *log)
+{
+    time_t now = bkp_now();
+    char host[256] = "";
+    if (!in->policy)
+        return -EINVAL;
+    (void)gethostname(host, sizeof(host) - 1);
+    s->generated = now;
+    audit_checked(log, now, &s->audit);
+    if (!rotations(in, s, now) || !connected(in, s, now) || !copy_str(&s->host, host) ||
+        !copy_str(&s->facility, in->policy->facility))
+        return -ENOMEM;
+    /* What a copy of it needs: left out when the folders cannot be read (said). */
+    s->storage = log ? log->storage : (rst_storage){0};
+    s->has_storage = log && !ops_storage_files(in->repo, &s->storage);
+    return 0;
+}
+
+int ops_status_page_write(const rst_status *s, const char *file, bool ja)
+{
+    char *page = rst_status_page(s, ja);
+    /* POSIX dirname and basename may write into their argument: a copy each. */
+    char *d = strdup(file), *b = strdup(file);
+    char *base = b ? basename(b) : NULL;
+    int rc = !page || !d || !base ? -ENOMEM : !*base || !strcmp(base, "/") ? -EISDIR : 0;
+    /* Mode 0644 whatever the umask (systemd's UMask=0077, cron's): the
+     * clerk who opens it is not root. Through the temporary name, so that a
+     * browser never opens half a page. */
+    if (!rc)
+        rc = bkp_durable_write(dirname(d), base, page, strlen(page), BKP_DURABLE_PUBLIC);
+    free(page);
+    free(d);
+    free(b);
+    return rc;
 }

@@ -1,15 +1,8 @@
 /*
- * status.h — the 3-2-1 picture of a repository, as one JSON document: what
- * `bkp status --json` prints, what the status page (bkp/report/status_page.h)
- * renders, what `bkp run`, the metrics and the evidence report read.
- *
- * Per data set (in priority order): its verdict from policies/compliance.c,
- * the copies on media the registry records (a medium whose last check failed
- * does not count), the last backup, verification and drill from the audit
- * log, the reasons and the next action — in English for programs, under
- * "shown" in the reader's language and under "ja" in Japanese for the page.
- * The document adds the key-recovery drill reminder, the coming rotations
- * and the audit log checked now.
+ * status.h — the 3-2-1 picture of a repository, gathered into the typed
+ * record of bkp/report/status_doc.h: what `bkp status` prints and `--json`
+ * emits, what the status page renders, what `bkp run`, the metrics and the
+ * evidence report read.
  *
  * Read-only: nothing is written to the repository. What the program knows
  * better (when each medium was last written, which media pinned the primary,
@@ -27,6 +20,7 @@
 #include "bkp/media/registry.h"
 #include "bkp/ops/pins.h"
 #include "bkp/ops/storage.h"
+#include "bkp/report/status_doc.h"
 #include "bkp/store/repo.h"
 #include "policies/compliance.h"
 #include "policies/policy.h"
@@ -61,31 +55,30 @@ typedef struct ops_status_log {
     time_t checked;        /* when */
     time_t key_drill;      /* the last successful key-recovery drill, 0: none */
     time_t created;        /* the log's first sound record (the repository's creation), 0: none */
-    ops_storage storage;   /* what the generations listed stand for (storage.h; no files yet) */
+    rst_storage storage;   /* what the generations listed stand for (storage.h; no files yet) */
 } ops_status_log;
 
-/* The data sets' statuses (a new array), `*worst` receiving the worst
- * verdict (pol_verdict); `log` (may be NULL) what the reading of the audit
- * log found, for ops_status_doc and ops_key_drill_status. NULL when the
- * records or the registry cannot be read, or without memory: the log is
- * then not read (`log->rc` negative), and `in->also` not called. */
-json_t *ops_status(const ops_status_in *in, int *worst, ops_status_log *log);
+/* The data sets' statuses into `out` (emptied first; rst_status_clear), in
+ * priority order, with the worst verdict and the key-recovery drill
+ * reminder; `log` (may be NULL) what the reading of the audit log found,
+ * for ops_status_doc. 0, or a negative errno when the records or the
+ * registry cannot be read, or without memory: the log is then not read
+ * (`log->rc` negative), and `in->also` not called. */
+int ops_status(const ops_status_in *in, rst_status *out, ops_status_log *log);
 
 /* The key-recovery drill reminder of `policy` (NULL: the default, once a
- * year): {last, every_seconds, due} from what ops_status found in the log
- * (`log`; NULL: none found). */
-json_t *ops_key_drill_status(const ops_status_log *log, const pol_policy *policy);
+ * year) from what ops_status found in the log (`log`; NULL: none found). */
+rst_key_drill ops_key_drill_status(const ops_status_log *log, const pol_policy *policy);
 
-/* The whole document: {verdict, datasets, key_drill, generated, rotations,
- * audit, connected, facility, host, storage (storage.h: what a copy needs)}. Takes `all` (the result of ops_status) even on failure; NULL
- * without memory. "audit" is the check `log` holds (from the same
- * ops_status): {checked, records, ok, absent, problem (English), code,
- * detail, restarts}. */
-json_t *ops_status_doc(const ops_status_in *in, json_t *all, int worst, const ops_status_log *log);
+/* The rest of the document into `s` (from ops_status): the time made, the
+ * coming rotations, the audit log as `log` checked it (NULL: not read),
+ * the off-line media plugged in, the facility, the host, and what a copy
+ * needs (left out when the folders cannot be read, said). 0 or -ENOMEM. */
+int ops_status_doc(const ops_status_in *in, rst_status *s, const ops_status_log *log);
 
-/* The status page of `doc` (rst_status_page, Japanese when `ja`) written
+/* The status page of `s` (rst_status_page, Japanese when `ja`) written
  * durably to `file`, mode 0644: 0, -EISDIR for a folder's name, -ENOMEM,
  * or the durable write's error. */
-int ops_status_page_write(json_t *doc, const char *file, bool ja);
+int ops_status_page_write(const rst_status *s, const char *file, bool ja);
 
 #endif

@@ -16,7 +16,7 @@
 #define DEPTH_MAX 6
 
 /* The regular files below folder `fd` (closed here), into `*bytes`. */
-static int sum_folder(int fd, int depth, const char *top, ops_storage *s, uint64_t *bytes)
+static int sum_folder(int fd, int depth, const char *top, rst_storage *s, uint64_t *bytes)
 {
     DIR *d = fdopendir(fd);
     if (!d) {
@@ -62,7 +62,7 @@ static uint64_t bytes_of(const bkp_gen *g)
     return json_is_integer(b) && json_integer_value(b) > 0 ? (uint64_t)json_integer_value(b) : 0;
 }
 
-int ops_storage_files(const bkp_repo *r, ops_storage *out)
+int ops_storage_files(const bkp_repo *r, rst_storage *out)
 {
     out->stored = out->packs = 0;
     const char *top = bkp_repo_path(r);
@@ -80,7 +80,7 @@ int ops_storage_files(const bkp_repo *r, ops_storage *out)
     return 0;
 }
 
-void ops_storage_count(ops_storage *out, bkp_gen *const *v, size_t n)
+void ops_storage_count(rst_storage *out, bkp_gen *const *v, size_t n)
 {
     out->newest = out->kept = 0;
     out->generations = out->datasets = 0;
@@ -99,17 +99,4 @@ void ops_storage_count(ops_storage *out, bkp_gen *const *v, size_t n)
             out->datasets++;
         }
     }
-}
-
-double ops_storage_ratio(const ops_storage *s)
-{
-    return s->newest ? (double)s->stored / (double)s->newest : 0;
-}
-
-json_t *ops_storage_json(const ops_storage *s)
-{
-    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "stored", (json_int_t)s->stored,
-                     "packs", (json_int_t)s->packs, "newest", (json_int_t)s->newest, "kept",
-                     (json_int_t)s->kept, "generations", (json_int_t)s->generations, "datasets",
-                     (json_int_t)s->datasets, "ratio", ops_storage_ratio(s));
 }

@@ -67,12 +67,6 @@ static void open_tag(FILE *f, const char *tag, const char *attr, const char *val
     fputs("\">", f);
 }
 
-static time_t time_of(json_t *o, const char *k)
-{
-    time_t t = bkp_iso_parse(rb_js(o, k));
-    return t > 0 ? t : 0;
-}
-
 /* "2026-11-24 13:06 JST": local, with the zone. */
 static const char *local(char *buf, size_t n, time_t t)
 {
@@ -94,76 +88,76 @@ static const char *day(char *buf, size_t n, time_t t)
 }
 
 /* The class of a verdict's colour. */
-static const char *tone(const char *verdict)
+static const char *tone(pol_verdict v)
 {
-    return !strcmp(verdict, "COMPLIANT") ? "v-ok"
-           : !strcmp(verdict, "AT RISK") ? "v-risk"
-                                         : "v-bad";
+    return v == POL_COMPLIANT ? "v-ok" : v == POL_AT_RISK ? "v-risk" : "v-bad";
 }
 
 /* The verdict as a coloured word: the catalogue's word, as `bkp status` and
  * the evidence report say it. */
-static void badge(FILE *f, const char *verdict)
+static void badge(FILE *f, pol_verdict v)
 {
-    fprintf(f, "<span class=\"verdict %s\" data-verdict=\"", tone(verdict));
+    const char *verdict = pol_verdict_name(v);
+    fprintf(f, "<span class=\"verdict %s\" data-verdict=\"", tone(v));
     rb_html_escape(f, verdict);
     fputs("\">", f);
-    rb_html_escape(f, *verdict ? _(verdict) : "?");
+    rb_html_escape(f, _(verdict));
     fputs("</span>", f);
 }
 
-static const char *place(json_t *m)
+/* The reasons and the action of data set `d` in the page's language: in
+ * Japanese, or in English. */
+static const rst_words *said(const rst_dataset *d, bool ja)
 {
-    return pol_medium_place_words(json_is_true(json_object_get(m, "offsite")),
-                                  json_is_true(json_object_get(m, "offline")));
-}
-
-/* The reasons and the action of data set `d` in the page's language. */
-static json_t *said(json_t *d, bool ja)
-{
-    json_t *j = json_object_get(d, "ja");
-    return ja && json_is_object(j) ? j : d;
+    return ja ? &d->ja : &d->en;
 }
 
 /* "Backup status — FACILITY", escaped as plain text (a title shows no code). */
-static void title(FILE *f, json_t *st)
+static void title(FILE *f, const rst_status *st)
 {
     char *t = NULL;
-    if (asprintf(&t, _("Backup status — %s"), rb_js(st, "facility")) >= 0)
+    if (asprintf(&t, _("Backup status — %s"), st->facility) >= 0)
         rb_html_escape(f, t);
     free(t);
 }
 
-static void head(FILE *f, json_t *st, bool ja)
+static bool has_facility(const rst_status *st)
+{
+    return st->facility && *st->facility;
+}
+
+static void head(FILE *f, const rst_status *st, bool ja)
 {
     fprintf(f,
             "<!DOCTYPE html>\n<html lang=\"%s\"><head><meta charset=\"utf-8\">\n"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>",
             ja ? "ja" : "en");
-    if (*rb_js(st, "facility"))
+    if (has_facility(st))
         title(f, st);
     else
         rb_html_escape(f, _("Backup status"));
     fprintf(f, "</title>\n<style>%s</style>\n</head><body>\n", css);
 }
 
-static void header(FILE *f, json_t *st, time_t now)
+static void header(FILE *f, const rst_status *st, time_t now)
 {
-    char when[64];
+    char when[64], iso[32] = "";
     fprintf(f, "<header>\n<h1>");
-    if (*rb_js(st, "facility"))
+    if (has_facility(st))
         title(f, st);
     else
         rb_html_escape(f, _("Backup status"));
     fputs("</h1>\n", f);
-    if (*rb_js(st, "host")) {
+    if (st->host && *st->host) {
         open_tag(f, "p", "id", "server");
-        say(f, _("Backup server: %s"), rb_js(st, "host"));
+        say(f, _("Backup server: %s"), st->host);
         fputs("</p>\n", f);
     }
     open_tag(f, "p", "id", "generated");
     fputs("<span class=\"when\" data-time=\"", f);
-    rb_html_escape(f, rb_js(st, "generated"));
+    if (st->generated)
+        bkp_iso_time(iso, sizeof(iso), st->generated);
+    rb_html_escape(f, iso);
     fputs("\">", f);
     say(f, _("Made %s."), local(when, sizeof(when), now));
     fputs("</span> ", f);
@@ -172,7 +166,7 @@ static void header(FILE *f, json_t *st, time_t now)
                         "officer."));
     fputs("</p>\n<p id=\"overall\">", f);
     rb_html_escape(f, _("All data: "));
-    badge(f, rb_js(st, "verdict"));
+    badge(f, st->verdict);
     fputs("</p>\n</header>\n", f);
 }
 
@@ -180,48 +174,44 @@ static void header(FILE *f, json_t *st, time_t now)
  * that needs something, with why (its first reason), asked of the system
  * officer; a medium left connected; the key-recovery drill when one is due.
  * The commands for the system officer are apart (it_section). */
-static void today(FILE *f, json_t *st, bool ja)
+static void today(FILE *f, const rst_status *st, bool ja)
 {
-    json_t *sets = json_object_get(st, "datasets"), *d;
-    size_t i, n = 0;
+    size_t n = 0;
     fprintf(f, "<section id=\"today\">\n<h2>");
     rb_html_escape(f, _("What to do today"));
     fputs("</h2>\n<ol>\n", f);
-    json_array_foreach(sets, i, d)
-    {
-        json_t *words = said(d, ja);
-        const char *act = rb_js(words, "action");
-        const char *why = json_string_value(json_array_get(json_object_get(words, "reasons"), 0));
-        if (!*act)
+    for (size_t i = 0; i < st->ndatasets; i++) {
+        const rst_dataset *d = &st->datasets[i];
+        const rst_words *words = said(d, ja);
+        if (!*words->action)
             continue;
-        open_tag(f, "li class=\"todo\"", "data-dataset", rb_js(d, "dataset"));
-        if (why)
-            say(f, _("%s: ask the system officer to see to it — %s"), rb_js(d, "dataset"), why);
+        open_tag(f, "li class=\"todo\"", "data-dataset", d->name);
+        if (words->nreasons)
+            say(f, _("%s: ask the system officer to see to it — %s"), d->name,
+                words->reasons[0]);
         else
-            say(f, _("%s: ask the system officer to see to it"), rb_js(d, "dataset"));
+            say(f, _("%s: ask the system officer to see to it"), d->name);
         fputs("</li>\n", f);
         n++;
     }
-    json_t *m;
-    json_array_foreach(json_object_get(st, "connected"), i, m)
-    {
-        if (!json_is_true(json_object_get(m, "left")))
+    for (size_t i = 0; i < st->nconnected; i++) {
+        const rst_connected *m = &st->connected[i];
+        if (!m->left)
             continue;
-        open_tag(f, "li class=\"todo late\"", "data-connected", rb_js(m, "medium"));
+        open_tag(f, "li class=\"todo late\"", "data-connected", m->medium);
         say(f,
             _("%s is still connected: ask the system officer to unmount it and take it back to "
               "where it is kept. While it is plugged in, ransomware on the server can reach it."),
-            rb_js(m, "medium"));
+            m->medium);
         fputs("</li>\n", f);
         n++;
     }
-    json_t *kd = json_object_get(st, "key_drill");
-    if (json_is_true(json_object_get(kd, "due"))) {
+    if (st->key_drill.due) {
         fputs("<li class=\"todo\" data-key-drill=\"due\">", f);
         say(f,
             _("Rehearse, with the system officer, opening an off-line copy with the key sheets "
               "from the safe alone: none within %lld days."),
-            (long long)(json_integer_value(json_object_get(kd, "every_seconds")) / 86400));
+            (long long)(st->key_drill.every / 86400));
         fputs("</li>\n", f);
         n++;
     }
@@ -235,38 +225,36 @@ static void today(FILE *f, json_t *st, bool ja)
 }
 
 /* For the system officer: the commands of today's work, each once. */
-static void it_section(FILE *f, json_t *st, bool ja)
+static void it_section(FILE *f, const rst_status *st, bool ja)
 {
-    json_t *sets = json_object_get(st, "datasets"), *d, *kd = json_object_get(st, "key_drill");
-    size_t i, n = 0;
+    size_t n = 0;
     fprintf(f, "<section id=\"it\">\n<h2>");
     rb_html_escape(f, _("For the system officer"));
     fputs("</h2>\n<ul>\n", f);
-    json_array_foreach(sets, i, d)
-    {
-        const char *act = rb_js(said(d, ja), "action");
+    for (size_t i = 0; i < st->ndatasets; i++) {
+        const rst_dataset *d = &st->datasets[i];
+        const char *act = said(d, ja)->action;
         bool told = false;
         for (size_t k = 0; k < i && *act; k++)
-            told |= !strcmp(act, rb_js(said(json_array_get(sets, k), ja), "action"));
+            told |= !strcmp(act, said(&st->datasets[k], ja)->action);
         if (!*act || told)
             continue;
-        open_tag(f, "li class=\"cmd\"", "data-dataset", rb_js(d, "dataset"));
-        say(f, _("%s: %s"), rb_js(d, "dataset"), act);
+        open_tag(f, "li class=\"cmd\"", "data-dataset", d->name);
+        say(f, _("%s: %s"), d->name, act);
         fputs("</li>\n", f);
         n++;
     }
-    json_t *m;
-    json_array_foreach(json_object_get(st, "connected"), i, m)
-    {
-        if (!json_is_true(json_object_get(m, "left")))
+    for (size_t i = 0; i < st->nconnected; i++) {
+        const rst_connected *m = &st->connected[i];
+        if (!m->left)
             continue;
-        open_tag(f, "li class=\"cmd\"", "data-connected", rb_js(m, "medium"));
+        open_tag(f, "li class=\"cmd\"", "data-connected", m->medium);
         say(f, _("%s: `umount %s`, or `bkp rotate %s --unmount` at its next rotation"),
-            rb_js(m, "medium"), rb_js(m, "path"), rb_js(m, "medium"));
+            m->medium, m->path, m->medium);
         fputs("</li>\n", f);
         n++;
     }
-    if (json_is_true(json_object_get(kd, "due"))) {
+    if (st->key_drill.due) {
         fputs("<li class=\"cmd\" data-key-drill=\"due\">", f);
         say(f, "%s", _("`bkp drill RUNBOOK --medium M --key-from SHEET...` with the sheets from "
                        "the safe"));
@@ -280,9 +268,7 @@ static void it_section(FILE *f, json_t *st, bool ja)
     }
     fputs("</ul>\n", f);
     /* What a disk or a tape for a copy must hold. */
-    json_t *sto = json_object_get(st, "storage");
-    uint64_t stored = (uint64_t)json_integer_value(json_object_get(sto, "stored"));
-    uint64_t newest = (uint64_t)json_integer_value(json_object_get(sto, "newest"));
+    uint64_t stored = st->has_storage ? st->storage.stored : 0, newest = st->storage.newest;
     if (stored) {
         char a[32], b[32];
         fputs("<p class=\"storage\">", f);
@@ -329,96 +315,94 @@ static void table(FILE *f, const char *cls, const char *const *heads)
     fputs("</tr>\n", f);
 }
 
-static void copies(FILE *f, json_t *d, time_t now)
+static void copies(FILE *f, const rst_dataset *d, time_t now)
 {
-    size_t k;
-    json_t *m;
     table(
         f, "copies",
         (const char *[]){_("Copy"), _("Where it is kept"), _("Newest generation"), _("Age"), NULL});
     /* The copy on the server itself, in words staff use. */
     copy_row(f, _("the backup server"), "", pol_medium_place_words(false, false),
-             time_of(d, "last_backup"), now);
-    json_array_foreach(json_object_get(d, "copies_on_media"), k, m)
-        copy_row(f, rb_js(m, "medium"), rb_js(m, "medium"), place(m), time_of(m, "captured"), now);
+             d->last_backup, now);
+    for (size_t k = 0; k < d->ncopies; k++) {
+        const rst_copy *m = &d->copies[k];
+        copy_row(f, m->medium, m->medium, pol_medium_place_words(m->offsite, m->offline),
+                 m->captured, now);
+    }
     fputs("</table></div>\n", f);
 }
 
-static void dataset(FILE *f, json_t *d, time_t now, bool ja)
+static void dataset(FILE *f, const rst_dataset *d, time_t now, bool ja)
 {
-    const char *v = rb_js(d, "verdict");
-    size_t r;
-    json_t *why, *words = said(d, ja);
-    fprintf(f, "<article class=\"dataset %s\" data-dataset=\"", tone(v));
-    rb_html_escape(f, rb_js(d, "dataset"));
+    const rst_words *words = said(d, ja);
+    fprintf(f, "<article class=\"dataset %s\" data-dataset=\"", tone(d->verdict));
+    rb_html_escape(f, d->name);
     fputs("\" data-verdict=\"", f);
-    rb_html_escape(f, v);
+    rb_html_escape(f, pol_verdict_name(d->verdict));
     fputs("\">\n<h3><span class=\"name\">", f);
-    rb_html_escape(f, rb_js(d, "dataset"));
+    rb_html_escape(f, d->name);
     fputs("</span> ", f);
-    if (*rb_js(d, "description")) {
+    if (d->description && *d->description) {
         fputs("<span class=\"desc\">", f);
-        rb_html_escape(f, rb_js(d, "description"));
+        rb_html_escape(f, d->description);
         fputs("</span> ", f);
     }
-    badge(f, v);
+    badge(f, d->verdict);
     /* Its command is for the system officer, at the end of the page. */
     fputs("</h3>\n<p class=\"action\">", f);
-    rb_html_escape(f, *rb_js(words, "action") ? _("Something to do: see \"What to do today\".")
-                                              : _("Nothing to do."));
+    rb_html_escape(f, *words->action ? _("Something to do: see \"What to do today\".")
+                                     : _("Nothing to do."));
     fputs("</p>\n", f);
-    if (json_array_size(json_object_get(words, "reasons"))) {
+    if (words->nreasons) {
         fputs("<ul class=\"reasons\">\n", f);
-        json_array_foreach(json_object_get(words, "reasons"), r, why)
-        {
+        for (size_t r = 0; r < words->nreasons; r++) {
             fputs("<li>", f);
-            rb_html_prose(f, json_string_value(why));
+            rb_html_prose(f, words->reasons[r]);
             fputs("</li>\n", f);
         }
         fputs("</ul>\n", f);
     }
-    json_int_t g = json_integer_value(json_object_get(d, "generations"));
-    fprintf(f, "<p class=\"generations%s\" data-generations=\"%lld\">", g < 3 ? " late" : "",
-            (long long)g);
-    say(f, _("Generations kept: %lld (checklist item 3-② asks for three or more)"), (long long)g);
+    long long g = (long long)d->generations;
+    fprintf(f, "<p class=\"generations%s\" data-generations=\"%lld\">", g < 3 ? " late" : "", g);
+    say(f, _("Generations kept: %lld (checklist item 3-② asks for three or more)"), g);
     fputs("</p>\n", f);
     copies(f, d, now);
     fputs("</article>\n", f);
 }
 
-static void datasets(FILE *f, json_t *st, time_t now, bool ja)
+static void datasets(FILE *f, const rst_status *st, time_t now, bool ja)
 {
-    size_t i;
-    json_t *d;
     fprintf(f, "<section id=\"datasets\">\n<h2>");
     rb_html_escape(f, _("Each data set"));
     fputs("</h2>\n", f);
-    json_array_foreach(json_object_get(st, "datasets"), i, d) dataset(f, d, now, ja);
+    for (size_t i = 0; i < st->ndatasets; i++)
+        dataset(f, &st->datasets[i], now, ja);
     fputs("</section>\n", f);
 }
 
 /* Due, a day past due, or coming. */
-static void rotation_row(FILE *f, json_t *t, time_t now)
+static void rotation_row(FILE *f, const rst_turn *t, time_t now)
 {
-    char date[64], late[64];
-    time_t when = time_of(t, "when");
+    char date[64], late[64], iso[32] = "";
+    time_t when = t->when;
     struct tm a, b;
     bool same_day = localtime_r(&when, &a) && localtime_r(&now, &b) && a.tm_year == b.tm_year &&
                     a.tm_yday == b.tm_yday;
-    const char *state = json_is_true(json_object_get(t, "done")) ? "done"
+    const char *state = t->done                 ? "done"
                         : when > now    ? (same_day ? "today" : "coming")
                         : now - when >= 86400 ? "overdue"
                                               : "due";
     fprintf(f, "<tr class=\"rotation\" data-state=\"%s\" data-medium=\"", state);
-    rb_html_escape(f, rb_js(t, "medium"));
+    rb_html_escape(f, t->medium);
     fputs("\" data-due=\"", f);
-    rb_html_escape(f, rb_js(t, "when"));
+    if (when)
+        bkp_iso_time(iso, sizeof(iso), when);
+    rb_html_escape(f, iso);
     fputs("\"><td>", f);
     rb_html_escape(f, day(date, sizeof(date), when));
     fputs("</td><td>", f);
-    rb_html_escape(f, rb_js(t, "medium"));
+    rb_html_escape(f, t->medium);
     fputs("</td><td>", f);
-    rb_html_escape(f, place(t));
+    rb_html_escape(f, pol_medium_place_words(t->offsite, t->offline));
     fputs("</td><td>", f);
     if (!strcmp(state, "overdue")) {
         fputs("<span class=\"late\">", f);
@@ -439,14 +423,12 @@ static void rotation_row(FILE *f, json_t *t, time_t now)
     fputs("</td></tr>\n", f);
 }
 
-static void calendar(FILE *f, json_t *st, time_t now)
+static void calendar(FILE *f, const rst_status *st, time_t now)
 {
-    size_t i;
-    json_t *t, *turns = json_object_get(st, "rotations");
     fprintf(f, "<section id=\"calendar\">\n<h2>");
     rb_html_escape(f, _("Coming rotations of the off-line media"));
     fputs("</h2>\n", f);
-    if (!json_array_size(turns)) {
+    if (!st->nrotations) {
         fputs("<p>", f);
         rb_html_escape(f, _("No medium of the policy is rotated (none has rotate_every)."));
         fputs("</p>\n</section>\n", f);
@@ -454,7 +436,8 @@ static void calendar(FILE *f, json_t *st, time_t now)
     }
     table(f, "rotations",
           (const char *[]){_("Day"), _("Medium"), _("Where it is kept"), _("State"), NULL});
-    json_array_foreach(turns, i, t) rotation_row(f, t, now);
+    for (size_t i = 0; i < st->nrotations; i++)
+        rotation_row(f, &st->rotations[i], now);
     fputs("</table></div>\n<p>", f);
     rb_html_prose(f, _("On the day: bring the medium of that row and connect it; the system "
                        "officer copies to it (see the end of this page); once that succeeded, "
@@ -463,39 +446,39 @@ static void calendar(FILE *f, json_t *st, time_t now)
 }
 
 /* One data set's last drill: when, how it ended, its time against the target. */
-static void drill_row(FILE *f, json_t *d)
+static void drill_row(FILE *f, const rst_dataset *d)
 {
-    json_t *dr = json_object_get(d, "last_drill");
-    json_t *met = json_object_get(dr, "rto_met");
-    double secs = json_number_value(json_object_get(dr, "seconds"));
-    json_int_t target = json_integer_value(json_object_get(dr, "rto_target_seconds"));
+    const rst_drill *dr = &d->last_drill;
+    bool met = dr->rto_met == RST_YES;
+    double secs = dr->seconds > 0 ? dr->seconds : 0;
+    int64_t target = dr->rto_target > 0 ? dr->rto_target : 0;
     char when[64], took[32], goal[32];
-    bool ok = !strcmp(rb_js(dr, "outcome"), "ok");
-    open_tag(f, "tr class=\"drill\"", "data-dataset", rb_js(d, "dataset"));
+    bool ok = dr->when.outcome && !strcmp(dr->when.outcome, "ok");
+    open_tag(f, "tr class=\"drill\"", "data-dataset", d->name);
     fputs("<td>", f);
-    rb_html_escape(f, rb_js(d, "dataset"));
+    rb_html_escape(f, d->name);
     fputs("</td><td>", f);
-    if (!json_is_object(dr)) {
+    if (!dr->when.time) {
         rb_html_escape(f, _("no drill recorded"));
         fputs("</td><td></td><td></td><td></td></tr>\n", f);
         return;
     }
-    rb_html_escape(f, local(when, sizeof(when), time_of(dr, "time")));
+    rb_html_escape(f, local(when, sizeof(when), dr->when.time));
     fputs(ok ? "</td><td>" : "</td><td class=\"late\">", f);
     rb_html_escape(f, ok ? _("succeeded") : _("FAILED"));
-    if (json_is_false(json_object_get(dr, "attended")))
+    if (dr->attended == RST_NO)
         rb_html_escape(f, _(" (unattended)"));
-    else if (*rb_js(dr, "attested_by"))
-        say(f, _(" (attended: %s)"), rb_js(dr, "attested_by"));
+    else if (dr->attested_by && *dr->attested_by)
+        say(f, _(" (attended: %s)"), dr->attested_by);
     fputs("</td><td>", f);
     rb_html_escape(f, rb_duration_text(took, sizeof(took), secs));
     fprintf(f, "</td><td data-rto-met=\"%s\">",
-            !target             ? ""
-            : json_is_true(met) ? "true"
-                                : "false");
+            !target ? ""
+            : met   ? "true"
+                    : "false");
     if (!target)
         rb_html_escape(f, _("not set"));
-    else if (json_is_true(met))
+    else if (met)
         say(f, _("%s: within the target"), rb_duration_text(goal, sizeof(goal), (double)target));
     else {
         fputs("<span class=\"late\">", f);
@@ -505,36 +488,48 @@ static void drill_row(FILE *f, json_t *d)
     fputs("</td></tr>\n", f);
 }
 
-static void drills(FILE *f, json_t *st)
+static void drills(FILE *f, const rst_status *st)
 {
-    size_t i;
-    json_t *d;
     fprintf(f, "<section id=\"drills\">\n<h2>");
     rb_html_escape(f, _("Last restore drill"));
     fputs("</h2>\n", f);
     table(f, "drills",
           (const char *[]){_("Data"), _("Last drill"), _("Result"), _("Time taken"),
                            _("Target recovery time"), NULL});
-    json_array_foreach(json_object_get(st, "datasets"), i, d) drill_row(f, d);
+    for (size_t i = 0; i < st->ndatasets; i++)
+        drill_row(f, &st->datasets[i]);
     fputs("</table></div>\n</section>\n", f);
 }
 
-/* What was checked of the audit log, and when; "intact" only when it was. */
-static void audit(FILE *f, json_t *st)
+/* The log's problem in the page's language, from its code; without one (a
+ * document of a bkp before the codes), its English sentence. */
+static const char *problem(const rst_audit *a, char *buf, size_t n)
 {
-    json_t *a = json_object_get(st, "audit");
-    char when[64], why[1024];
-    const char *state = !json_is_object(a)                           ? "unchecked"
-                        : json_is_true(json_object_get(a, "absent")) ? "absent"
-                        : json_is_true(json_object_get(a, "ok"))     ? "intact"
-                                                                     : "damaged";
+    if (a->why.code != BKP_AUDIT_SOUND)
+        bkp_audit_problem_text(&a->why, buf, n);
+    else
+        snprintf(buf, n, "%s", a->problem);
+    return buf;
+}
+
+/* What was checked of the audit log, and when; "intact" only when it was. */
+static void audit(FILE *f, const rst_status *st)
+{
+    const rst_audit *a = &st->audit;
+    char when[64], why[1024], iso[32] = "";
+    const char *state = !a->checked ? "unchecked"
+                        : a->absent ? "absent"
+                        : a->ok     ? "intact"
+                                    : "damaged";
     fprintf(f, "<section id=\"audit\" data-state=\"%s\" data-checked=\"", state);
-    rb_html_escape(f, rb_js(a, "checked"));
+    if (a->checked)
+        bkp_iso_time(iso, sizeof(iso), a->checked);
+    rb_html_escape(f, iso);
     fputs("\">\n<h2>", f);
     rb_html_escape(f, _("Audit log"));
     fputs(strcmp(state, "intact") ? "</h2>\n<p class=\"late\">" : "</h2>\n<p>", f);
-    local(when, sizeof(when), time_of(a, "checked"));
-    unsigned long long n = (unsigned long long)json_integer_value(json_object_get(a, "records"));
+    local(when, sizeof(when), a->checked);
+    unsigned long long n = (unsigned long long)a->records;
     if (!strcmp(state, "unchecked"))
         rb_html_escape(f, _("The audit log was not checked for this page."));
     else if (!strcmp(state, "absent"))
@@ -548,19 +543,19 @@ static void audit(FILE *f, json_t *st)
         say(f,
             _("Checked on %s: the audit log is NOT intact: %s. Tell the system administrator "
               "(`bkp audit verify`)."),
-            when, bkp_audit_problem_shown(a, why, sizeof(why)));
+            when, problem(a, why, sizeof(why)));
     fputs("</p>\n", f);
-    json_int_t restarts = json_integer_value(json_object_get(a, "restarts"));
+    long long restarts = (long long)a->restarts;
     if (restarts > 0) {
         fputs("<p>", f);
         say(f, _("It was restarted by an operator %lld time(s): what it held before is not in it."),
-            (long long)restarts);
+            restarts);
         fputs("</p>\n", f);
     }
     fputs("</section>\n", f);
 }
 
-char *rst_status_page(json_t *status, bool ja)
+char *rst_status_page(const rst_status *status, bool ja)
 {
     bkp_i18n_saved saved;
     char *text = NULL;
@@ -569,7 +564,7 @@ char *rst_status_page(json_t *status, bool ja)
     if (!f)
         return NULL;
     bkp_i18n_begin(&saved, ja ? "ja" : "en");
-    time_t now = time_of(status, "generated");
+    time_t now = status->generated;
     head(f, status, ja);
     header(f, status, now);
     today(f, status, ja);

@@ -14,25 +14,13 @@
 
 #include <stdbool.h>
 
-#include <jansson.h>
+#include "bkp/report/status_doc.h"
 
-/* The page of `status` (borrowed): what `bkp status --json` prints,
- *   {"generated": ISO time, "verdict",
- *    "datasets": [{"dataset", "description", "priority", "verdict",
- *                  "generations", "last_backup", "reasons", "action",
- *                  "ja": {"reasons", "action"},
- *                  "copies_on_media": [{"medium", "offline", "offsite",
- *                                       "captured", "seq"}],
- *                  "last_drill": {"time", "outcome", "seconds",
- *                                 "rto_target_seconds", "rto_met"} | null}],
- *    "key_drill": {"last", "every_seconds", "due"},
- *    "rotations": [{"medium", "offline", "offsite", "when"}] in date order,
- *    "audit": {"checked", "records", "ok", "absent", "problem", "restarts"}}
- * in Japanese when `ja` (through the message catalogue, whatever the
- * locale), else English. Times are shown in the local time zone (TZ), with
- * its name. Every string of `status` is escaped: a data set named
- * "<script>" is shown as those characters. Returns the page (malloc'd), or
- * NULL when out of memory. */
-char *rst_status_page(json_t *status, bool ja);
+/* The page of `status` (status_doc.h), in Japanese when `ja` (through the
+ * message catalogue, whatever the locale), else English. Times are shown
+ * in the local time zone (TZ), with its name. Every string of `status` is
+ * escaped: a data set named "<script>" is shown as those characters.
+ * Returns the page (malloc'd), or NULL when out of memory. */
+char *rst_status_page(const rst_status *status, bool ja);
 
 #endif

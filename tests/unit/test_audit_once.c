@@ -125,7 +125,7 @@ static void test_status_checks_each_record_once(void **state)
     ops_repo f;
     char log[192];
     struct timespec t0;
-    int worst;
+    rst_status st;
     assert_int_equal(ops_repo_new(&f, "audit-once", policy_text), 0);
     assert_int_equal(ops_repo_record(&f, "drill", "emr", false, NULL), 0);
     snprintf(log, sizeof(log), "%s/audit/log.jsonl", f.repo);
@@ -138,26 +138,26 @@ static void test_status_checks_each_record_once(void **state)
     sig_checks = log_reads = 0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     ops_status_log found;
-    json_t *all = ops_status(&in, &worst, &found);
-    json_t *doc = ops_status_doc(&in, all, worst, &found);
+    assert_int_equal(ops_status(&in, &st, &found), 0);
+    assert_int_equal(ops_status_doc(&in, &st, &found), 0);
+    json_t *doc = rst_status_json(&st);
     double json_s = seconds_since(&t0);
     unsigned long json_checks = sig_checks, json_reads = log_reads;
-    json_t *a = json_object_get(doc, "audit");
-    if (!json_is_true(json_object_get(a, "ok")))
-        fail_msg("%s", json_string_value(json_object_get(a, "problem")));
-    assert_true(json_is_true(json_object_get(a, "ok")));
-    assert_int_equal(json_integer_value(json_object_get(a, "records")), n);
+    if (!st.audit.ok)
+        fail_msg("%s", st.audit.problem);
+    assert_true(st.audit.ok);
+    assert_int_equal(st.audit.records, n);
+    assert_non_null(doc);
     json_decref(doc);
+    rst_status_clear(&st);
 
     /* `bkp status`: the data sets and the key-recovery drill reminder. */
     sig_checks = log_reads = 0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    all = ops_status(&in, &worst, &found);
-    json_t *kd = ops_key_drill_status(&found, f.p);
+    assert_int_equal(ops_status(&in, &st, &found), 0);
     double text_s = seconds_since(&t0);
     unsigned long text_checks = sig_checks, text_reads = log_reads;
-    json_decref(kd);
-    json_decref(all);
+    rst_status_clear(&st);
 
     /* Once per record; beyond them only the head marker and another signed
      * file of the repository (no second reading of the log: that would be

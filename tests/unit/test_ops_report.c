@@ -76,7 +76,7 @@ static int teardown(void **state)
     return 0;
 }
 
-static json_t *report(ops_repo *f, time_t from, time_t to, json_t *status)
+static json_t *report(ops_repo *f, time_t from, time_t to, const rst_status *status)
 {
     ops_report_in in = {.repo = f->r,
                         .policy = f->p,
@@ -90,13 +90,17 @@ static json_t *report(ops_repo *f, time_t from, time_t to, json_t *status)
     return ev;
 }
 
-/* The status of both data sets as ops_status gives it (what the report takes). */
-static json_t *status_of(const char *emr_verdict)
+/* The status of both data sets as ops_status gives it (what the report
+ * takes), through the status record's codec. */
+static void status_of(const char *emr_verdict, rst_status *out)
 {
-    return json_pack("[{s:s, s:s, s:i, s:[], s:{}, s:{}}, {s:s, s:s, s:i, s:[], s:{}, s:{}}]",
-                     "dataset", "emr-db", "verdict", emr_verdict, "generations", 4, "reasons",
-                     "counted", "required", "dataset", "lab", "verdict", "NON-COMPLIANT",
-                     "generations", 0, "reasons", "counted", "required");
+    json_t *j =
+        json_pack("{s:[{s:s, s:s, s:i, s:[], s:{}, s:{}}, {s:s, s:s, s:i, s:[], s:{}, s:{}}]}",
+                  "datasets", "dataset", "emr-db", "verdict", emr_verdict, "generations", 4,
+                  "reasons", "counted", "required", "dataset", "lab", "verdict", "NON-COMPLIANT",
+                  "generations", 0, "reasons", "counted", "required");
+    assert_int_equal(rst_status_parse(j, out), 0);
+    json_decref(j);
 }
 
 static json_int_t seq_of(json_t *a, size_t i)
@@ -108,8 +112,9 @@ static void test_period_gathered(void **state)
 {
     ops_repo *f = *state;
     time_t now = bkp_now();
-    json_t *status = status_of("AT RISK");
-    json_t *ev = report(f, now - OPS_DAY, now + 3600, status);
+    rst_status status;
+    status_of("AT RISK", &status);
+    json_t *ev = report(f, now - OPS_DAY, now + 3600, &status);
     json_t *audit = json_object_get(ev, "audit");
     assert_true(json_is_true(json_object_get(audit, "ok")));
     assert_int_equal(json_integer_value(json_object_get(audit, "records")), 9);
@@ -148,16 +153,17 @@ static void test_period_gathered(void **state)
     assert_non_null(json_object_get(ev, "statement"));
     assert_non_null(json_object_get(ev, "fingerprint"));
     json_decref(ev);
-    json_decref(status);
+    rst_status_clear(&status);
 }
 
 static void test_period_before_records(void **state)
 {
     ops_repo *f = *state;
     time_t now = bkp_now();
-    json_t *status = status_of("COMPLIANT");
-    json_t *ev = report(f, now - 10 * OPS_DAY, now - 5 * OPS_DAY, status);
-    json_decref(status);
+    rst_status status;
+    status_of("COMPLIANT", &status);
+    json_t *ev = report(f, now - 10 * OPS_DAY, now - 5 * OPS_DAY, &status);
+    rst_status_clear(&status);
     json_t *emr = json_array_get(json_object_get(ev, "datasets"), 0);
     json_t *b = json_object_get(emr, "backups");
     assert_int_equal(json_integer_value(json_object_get(b, "ok")), 0);

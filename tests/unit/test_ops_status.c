@@ -1,5 +1,5 @@
 /*
- * The status document (bkp/ops/status.h) of a real repository in a
+ * The status record (bkp/ops/status.h, bkp/report/status_doc.h) of a real repository in a
  * temporary folder: emr holds three generations, one of them on an off-line,
  * off-site disk written yesterday, and a drill record; lab has none. Then
  * the verdicts (emr COMPLIANT, lab NON-COMPLIANT, the worst NON-COMPLIANT),
@@ -9,6 +9,7 @@
  * next rotation). An off-line copy older than the rule allows puts emr AT
  * RISK; a medium whose last check failed does not count.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -69,104 +70,113 @@ static int teardown(void **state)
     return 0;
 }
 
-static json_t *dataset(json_t *all, const char *name)
+static const rst_dataset *dataset(const rst_status *s, const char *name)
 {
-    size_t i;
-    json_t *d;
-    json_array_foreach(
-        all, i, d) if (!strcmp(json_string_value(json_object_get(d, "dataset")), name)) return d;
+    for (size_t i = 0; i < s->ndatasets; i++)
+        if (!strcmp(s->datasets[i].name, name))
+            return &s->datasets[i];
     fail_msg("no data set %s", name);
     return NULL;
 }
 
-/* The age of ISO time `v` in days, to a minute. */
-static void assert_days_old(json_t *v, double days)
+/* The age of time `t` in days, to a minute. */
+static void assert_days_old(time_t t, double days)
 {
-    double age = (double)(bkp_now() - bkp_iso_parse(json_string_value(v))) / OPS_DAY;
+    double age = (double)(bkp_now() - t) / OPS_DAY;
     assert_true(age >= days - 0.001 && age <= days + 0.001);
 }
 
 static void test_verdicts_and_ages(void **state)
 {
     fixture *x = *state;
-    int worst = -1;
-    json_t *all = ops_status(&x->in, &worst, NULL);
-    assert_non_null(all);
-    assert_int_equal(worst, POL_NON_COMPLIANT);
-    assert_int_equal(json_array_size(all), 2);
-    json_t *emr = dataset(all, "emr"), *lab = dataset(all, "lab");
-    assert_string_equal(json_string_value(json_object_get(emr, "verdict")), "COMPLIANT");
-    assert_int_equal(json_integer_value(json_object_get(emr, "generations")), 3);
-    assert_days_old(json_object_get(emr, "last_backup"), 1);
-    json_int_t age = json_integer_value(json_object_get(emr, "offline_age_seconds"));
-    assert_true(age >= 2 * OPS_DAY && age <= 2 * OPS_DAY + 60);
-    json_t *cnt = json_object_get(emr, "counted");
-    assert_int_equal(json_integer_value(json_object_get(cnt, "copies")), 3);
-    assert_int_equal(json_integer_value(json_object_get(cnt, "offline")), 1);
-    json_t *m = json_array_get(json_object_get(emr, "copies_on_media"), 0);
-    assert_string_equal(json_string_value(json_object_get(m, "medium")), "usb-a");
-    assert_int_equal(json_integer_value(json_object_get(m, "seq")), 2);
-    assert_true(json_is_true(json_object_get(m, "non_editable")));
-    assert_days_old(json_object_get(m, "captured"), 2);
-    json_t *dr = json_object_get(emr, "last_drill");
-    assert_string_equal(json_string_value(json_object_get(dr, "outcome")), "ok");
-    assert_true(json_real_value(json_object_get(dr, "seconds")) == 42.5);
-    assert_true(json_is_true(json_object_get(dr, "rto_met")));
-    assert_true(json_is_null(json_object_get(emr, "last_verify")));
-    assert_null(json_object_get(emr, "shown")); /* asked for programs only */
-    assert_non_null(json_object_get(emr, "ja"));
-    assert_string_equal(json_string_value(json_object_get(lab, "verdict")), "NON-COMPLIANT");
-    assert_int_equal(json_integer_value(json_object_get(lab, "generations")), 0);
-    assert_true(json_is_null(json_object_get(lab, "last_backup")));
-    assert_true(json_is_null(json_object_get(lab, "last_drill")));
-    assert_true(json_array_size(json_object_get(lab, "reasons")) > 0);
-    json_decref(all);
+    rst_status st;
+    assert_int_equal(ops_status(&x->in, &st, NULL), 0);
+    assert_int_equal(st.verdict, POL_NON_COMPLIANT);
+    assert_int_equal(st.ndatasets, 2);
+    const rst_dataset *emr = dataset(&st, "emr"), *lab = dataset(&st, "lab");
+    assert_int_equal(emr->verdict, POL_COMPLIANT);
+    assert_int_equal(emr->generations, 3);
+    assert_days_old(emr->last_backup, 1);
+    assert_true(emr->offline_age >= 2 * OPS_DAY && emr->offline_age <= 2 * OPS_DAY + 60);
+    assert_int_equal(emr->counted.copies, 3);
+    assert_int_equal(emr->counted.offline, 1);
+    assert_int_equal(emr->ncopies, 1);
+    assert_string_equal(emr->copies[0].medium, "usb-a");
+    assert_int_equal(emr->copies[0].seq, 2);
+    assert_true(emr->copies[0].non_editable);
+    assert_days_old(emr->copies[0].captured, 2);
+    const rst_drill *dr = &emr->last_drill;
+    assert_string_equal(dr->when.outcome, "ok");
+    assert_true(dr->seconds == 42.5);
+    assert_int_equal(dr->rto_met, RST_YES);
+    assert_int_equal(dr->attended, RST_UNSAID); /* not in the record */
+    assert_string_equal(dr->runbook, "emr");
+    assert_int_equal(emr->last_verify.time, 0);
+    assert_false(emr->has_shown); /* asked for programs only */
+    assert_int_equal(lab->verdict, POL_NON_COMPLIANT);
+    assert_int_equal(lab->generations, 0);
+    assert_int_equal(lab->last_backup, 0);
+    assert_int_equal(lab->last_drill.when.time, 0);
+    assert_true(lab->en.nreasons > 0);
+    assert_true(lab->ja.nreasons == lab->en.nreasons);
+    /* As `--json` writes it: null for what is not there. */
+    json_t *j = rst_status_json(&st);
+    json_t *jl = json_array_get(json_object_get(j, "datasets"), 1);
+    assert_string_equal(json_string_value(json_object_get(jl, "dataset")), "lab");
+    assert_true(json_is_null(json_object_get(jl, "last_backup")));
+    assert_true(json_is_null(json_object_get(jl, "last_drill")));
+    assert_null(json_object_get(jl, "shown"));
+    json_decref(j);
+    rst_status_clear(&st);
 }
 
 static void test_document(void **state)
 {
     fixture *x = *state;
-    int worst = -1;
     ops_status_log log;
-    json_t *all = ops_status(&x->in, &worst, &log);
-    json_t *doc = ops_status_doc(&x->in, all, worst, &log);
-    assert_non_null(doc);
-    assert_string_equal(json_string_value(json_object_get(doc, "verdict")), "NON-COMPLIANT");
-    json_t *audit = json_object_get(doc, "audit");
-    assert_true(json_is_true(json_object_get(audit, "ok")));
-    assert_int_equal(json_integer_value(json_object_get(audit, "records")), 2); /* init, drill */
-    assert_string_equal(json_string_value(json_object_get(audit, "code")), "");
+    rst_status st;
+    assert_int_equal(ops_status(&x->in, &st, &log), 0);
+    assert_int_equal(ops_status_doc(&x->in, &st, &log), 0);
+    assert_int_equal(st.verdict, POL_NON_COMPLIANT);
+    assert_true(st.audit.ok);
+    assert_int_equal(st.audit.records, 2); /* init, drill */
+    assert_int_equal(st.audit.why.code, BKP_AUDIT_SOUND);
     /* Never held, on the repository's first day: not due yet (it is, once
      * key_drill_every has passed since the creation). */
-    json_t *kd = json_object_get(doc, "key_drill");
-    assert_true(json_is_false(json_object_get(kd, "due")));
-    assert_true(json_is_null(json_object_get(kd, "last")));
+    assert_false(st.key_drill.due);
+    assert_int_equal(st.key_drill.last, 0);
     log.created -= x->in.policy->key_drill_every + 1;
-    json_t *later = ops_key_drill_status(&log, x->in.policy);
-    assert_true(json_is_true(json_object_get(later, "due")));
-    json_decref(later);
+    rst_key_drill later = ops_key_drill_status(&log, x->in.policy);
+    assert_true(later.due);
     /* usb-a, written yesterday every seven days: done then (the calendar's
      * row of the last week), and it comes back in six. */
-    json_t *done = json_array_get(json_object_get(doc, "rotations"), 0);
-    assert_string_equal(json_string_value(json_object_get(done, "medium")), "usb-a");
-    assert_true(json_is_true(json_object_get(done, "done")));
-    assert_days_old(json_object_get(done, "when"), 1);
-    json_t *turn = json_array_get(json_object_get(doc, "rotations"), 1);
-    assert_string_equal(json_string_value(json_object_get(turn, "medium")), "usb-a");
-    assert_null(json_object_get(turn, "done"));
-    assert_days_old(json_object_get(turn, "when"), -6);
-    assert_days_old(json_object_get(doc, "generated"), 0);
+    assert_true(st.nrotations >= 2);
+    assert_string_equal(st.rotations[0].medium, "usb-a");
+    assert_true(st.rotations[0].done);
+    assert_days_old(st.rotations[0].when, 1);
+    assert_string_equal(st.rotations[1].medium, "usb-a");
+    assert_false(st.rotations[1].done);
+    assert_days_old(st.rotations[1].when, -6);
+    assert_days_old(st.generated, 0);
     /* What a copy needs: the packs and the rest; emr's newest generation
      * holds the one file of 15 bytes, its three generations 45. */
-    json_t *sto = json_object_get(doc, "storage");
-    json_int_t stored = json_integer_value(json_object_get(sto, "stored"));
-    json_int_t packs = json_integer_value(json_object_get(sto, "packs"));
-    assert_true(packs > 0 && packs < stored);
-    assert_int_equal(json_integer_value(json_object_get(sto, "newest")), 15);
-    assert_int_equal(json_integer_value(json_object_get(sto, "kept")), 45);
-    assert_int_equal(json_integer_value(json_object_get(sto, "generations")), 3);
-    assert_int_equal(json_integer_value(json_object_get(sto, "datasets")), 1);
-    json_decref(doc);
+    assert_true(st.has_storage);
+    assert_true(st.storage.packs > 0 && st.storage.packs < st.storage.stored);
+    assert_int_equal(st.storage.newest, 15);
+    assert_int_equal(st.storage.kept, 45);
+    assert_int_equal(st.storage.generations, 3);
+    assert_int_equal(st.storage.datasets, 1);
+    /* The JSON: "done" only on a turn done, the audit's code. */
+    json_t *j = rst_status_json(&st);
+    json_t *turns = json_object_get(j, "rotations");
+    assert_true(json_is_true(json_object_get(json_array_get(turns, 0), "done")));
+    assert_null(json_object_get(json_array_get(turns, 1), "done"));
+    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "audit"), "code")),
+                        "");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "storage"), "newest")),
+                     15);
+    json_decref(j);
+    rst_status_clear(&st);
 }
 
 /* The bytes of the files below `top`/`sub` ("" for `top` itself). */
@@ -188,7 +198,7 @@ static void test_storage(void **state)
 {
     fixture *x = *state;
     const char *repo = x->f.repo;
-    ops_storage s = {0};
+    rst_storage s = {0};
     char big[256];
     bkp_gen **v = NULL;
     size_t n = 0;
@@ -209,41 +219,40 @@ static void test_storage(void **state)
     assert_int_equal(fclose(f), 0);
     assert_int_equal(ops_storage_files(x->f.r, &s), 0);
     assert_int_equal(s.stored, before);
-    assert_true(ops_storage_ratio(&s) > 1); /* 15 bytes of files take packs, records, keys */
+    assert_true(rst_storage_ratio(&s) > 1); /* 15 bytes of files take packs, records, keys */
 }
 
 static void test_offline_copy_too_old(void **state)
 {
     fixture *x = *state;
-    int worst;
+    rst_status st;
     /* usb-a still holds emr:1, captured three days ago, written just after;
      * the rule allows two. */
     x->f.p->rule.offline_max_age = 2 * OPS_DAY;
     assert_int_equal(
         ops_repo_register(&x->f, "usb-a", "removable", "offsite", x->g[0], OPS_DAY, true), 0);
-    json_t *all = ops_status(&x->in, &worst, NULL);
-    json_t *emr = dataset(all, "emr");
-    assert_string_equal(json_string_value(json_object_get(emr, "verdict")), "AT RISK");
-    json_int_t age = json_integer_value(json_object_get(emr, "offline_age_seconds"));
-    assert_true(age >= 3 * OPS_DAY && age <= 3 * OPS_DAY + 60);
-    json_decref(all);
+    assert_int_equal(ops_status(&x->in, &st, NULL), 0);
+    const rst_dataset *emr = dataset(&st, "emr");
+    assert_int_equal(emr->verdict, POL_AT_RISK);
+    assert_true(emr->offline_age >= 3 * OPS_DAY && emr->offline_age <= 3 * OPS_DAY + 60);
+    rst_status_clear(&st);
 }
 
 static void test_failed_check_does_not_count(void **state)
 {
     fixture *x = *state;
-    int worst;
+    rst_status st;
     assert_int_equal(
         ops_repo_register(&x->f, "usb-a", "removable", "offsite", x->g[1], OPS_DAY, false), 0);
     x->in.shown = true;
-    json_t *all = ops_status(&x->in, &worst, NULL);
-    json_t *emr = dataset(all, "emr");
-    assert_string_equal(json_string_value(json_object_get(emr, "verdict")), "NON-COMPLIANT");
-    assert_int_equal(json_array_size(json_object_get(emr, "copies_on_media")), 0);
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(emr, "counted"), "copies")),
-                     2);
-    assert_non_null(json_object_get(emr, "shown"));
-    json_decref(all);
+    assert_int_equal(ops_status(&x->in, &st, NULL), 0);
+    const rst_dataset *emr = dataset(&st, "emr");
+    assert_int_equal(emr->verdict, POL_NON_COMPLIANT);
+    assert_int_equal(emr->ncopies, 0);
+    assert_int_equal(emr->counted.copies, 2);
+    assert_true(emr->has_shown);
+    assert_true(emr->shown.nreasons > 0);
+    rst_status_clear(&st);
 }
 
 /* Lines appended to the log without the key — a failed backup's record
@@ -253,7 +262,7 @@ static void test_failed_check_does_not_count(void **state)
 static void test_forged_records_not_believed(void **state)
 {
     fixture *x = *state;
-    int worst;
+    rst_status st;
     char *log = bkp_audit_path(x->f.r);
     FILE *fp = fopen(log, "a");
     assert_non_null(fp);
@@ -264,24 +273,68 @@ static void test_forged_records_not_believed(void **state)
     assert_int_equal(fclose(fp), 0);
     free(log);
     ops_status_log found;
-    json_t *all = ops_status(&x->in, &worst, &found);
-    assert_non_null(all);
-    json_t *lab = dataset(all, "lab");
-    assert_true(json_is_null(json_object_get(lab, "last_drill")));
-    assert_true(json_is_null(json_object_get(lab, "last_backup_run")));
-    json_t *emr = dataset(all, "emr"); /* what the sound log says is kept */
-    assert_string_equal(
-        json_string_value(json_object_get(json_object_get(emr, "last_drill"), "outcome")), "ok");
-    json_t *doc = ops_status_doc(&x->in, all, worst, &found);
-    assert_non_null(doc);
-    json_t *a = json_object_get(doc, "audit");
-    assert_true(json_is_false(json_object_get(a, "ok")));
+    assert_int_equal(ops_status(&x->in, &st, &found), 0);
+    const rst_dataset *lab = dataset(&st, "lab");
+    assert_int_equal(lab->last_drill.when.time, 0);
+    assert_int_equal(lab->last_backup_run.time, 0);
+    const rst_dataset *emr = dataset(&st, "emr"); /* what the sound log says is kept */
+    assert_string_equal(emr->last_drill.when.outcome, "ok");
+    assert_int_equal(ops_status_doc(&x->in, &st, &found), 0);
+    assert_false(st.audit.ok);
     /* The first line without the key has no time: its code and place. */
+    assert_int_equal(st.audit.why.code, BKP_AUDIT_NOT_RECORD);
+    assert_int_equal(st.audit.why.at, 3);
+    assert_string_equal(st.audit.problem, "record 3 is not an audit record (no op or time)");
+    json_t *j = rst_status_json(&st), *a = json_object_get(j, "audit");
     assert_string_equal(json_string_value(json_object_get(a, "code")), "not_a_record");
     assert_int_equal(json_integer_value(json_object_get(json_object_get(a, "detail"), "record")), 3);
-    assert_string_equal(json_string_value(json_object_get(a, "problem")),
-                        "record 3 is not an audit record (no op or time)");
-    json_decref(doc);
+    json_decref(j);
+    rst_status_clear(&st);
+}
+
+/* The codec: what it writes it reads back the same, and it refuses a
+ * member of the wrong type, an unknown verdict or a time bkp never writes. */
+static void test_codec_round_trip(void **state)
+{
+    fixture *x = *state;
+    ops_status_log log;
+    rst_status st, back;
+    x->in.shown = true;
+    assert_int_equal(ops_status(&x->in, &st, &log), 0);
+    assert_int_equal(ops_status_doc(&x->in, &st, &log), 0);
+    json_t *j = rst_status_json(&st);
+    assert_non_null(j);
+    assert_int_equal(rst_status_parse(j, &back), 0);
+    json_t *again = rst_status_json(&back);
+    assert_true(json_equal(j, again));
+    assert_int_equal(back.ndatasets, 2);
+    assert_true(back.datasets[0].has_shown);
+    assert_string_equal(back.datasets[0].ja.reasons[0], st.datasets[0].ja.reasons[0]);
+    assert_true(back.datasets[0].last_drill.seconds == 42.5);
+    json_decref(again);
+    rst_status_clear(&back);
+    static const char *const bad[] = {
+        "{\"verdict\": \"FINE\"}",
+        "{\"datasets\": [{\"dataset\": \"emr\", \"generations\": \"3\"}]}",
+        "{\"datasets\": [{\"dataset\": \"emr\", \"last_backup\": \"2026-13-01T00:00:00Z\"}]}",
+        "{\"datasets\": [{\"dataset\": \"emr\", \"last_backup\": \"9999-12-31T23:59:60Z\"}]}",
+        "{\"datasets\": [{\"description\": \"no name\"}]}",
+        "{\"datasets\": [{\"dataset\": \"emr\", \"reasons\": [\"1\",\"2\",\"3\",\"4\",\"5\",\"6\","
+        "\"7\"]}]}",
+        "{\"rotations\": [{\"medium\": \"usb-a\", \"type\": \"floppy\"}]}",
+        "{\"datasets\": [\"emr\"]}",
+        "[]",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+        json_t *b = json_loads(bad[i], 0, NULL);
+        assert_non_null(b);
+        if (rst_status_parse(b, &back) != -EBADMSG)
+            fail_msg("accepted: %s", bad[i]);
+        assert_int_equal(back.ndatasets, 0);
+        json_decref(b);
+    }
+    json_decref(j);
+    rst_status_clear(&st);
 }
 
 int main(void)
@@ -293,6 +346,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_offline_copy_too_old, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_check_does_not_count, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forged_records_not_believed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_codec_round_trip, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

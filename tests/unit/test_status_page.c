@@ -81,10 +81,15 @@ static json_t *fixture(void)
     return j;
 }
 
+/* The page of document `j`, read through the status record's codec as
+ * a saved `bkp status --json` would be. */
 static char *render(json_t *j, bool ja)
 {
-    char *t = rst_status_page(j, ja);
+    rst_status st;
+    assert_int_equal(rst_status_parse(j, &st), 0);
+    char *t = rst_status_page(&st, ja);
     assert_non_null(t);
+    rst_status_clear(&st);
     return t;
 }
 

@@ -1,0 +1,496 @@
+/* status_doc.c — the status record's one codec (status_doc.h): the JSON
+ * it is written as, and back. */
+#include "bkp/report/status_doc.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bkp/io/clock.h"
+#include "bkp/io/text.h"
+
+double rst_storage_ratio(const rst_storage *s)
+{
+    return s->newest ? (double)s->stored / (double)s->newest : 0;
+}
+
+const rst_words *rst_dataset_words(const rst_dataset *d, bool ja)
+{
+    return ja ? &d->ja : d->has_shown ? &d->shown : &d->en;
+}
+
+/* ---- emit ---- */
+
+static json_t *iso(time_t t)
+{
+    char buf[32];
+    if (!t)
+        return json_null();
+    bkp_iso_time(buf, sizeof(buf), t);
+    return json_string(buf);
+}
+
+json_t *rst_reasons_json(const rst_words *w)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < w->nreasons; i++)
+        json_array_append_new(a, json_string(w->reasons[i]));
+    return a;
+}
+
+static json_t *words_json(const rst_words *w)
+{
+    return json_pack("{s:o, s:s}", "reasons", rst_reasons_json(w), "action", w->action);
+}
+
+json_t *rst_counts_json(const rst_counts *c)
+{
+    return json_pack("{s:i, s:i, s:i, s:i, s:i}", "copies", c->copies, "media_types",
+                     c->media_types, "offline", c->offline, "offsite", c->offsite, "immutable",
+                     c->immutable);
+}
+
+json_t *rst_copies_json(const rst_copy *v, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < n; i++)
+        json_array_append_new(a, json_pack("{s:s, s:s, s:b, s:b, s:b, s:o, s:I, s:o}", "medium",
+                                           v[i].medium, "type", pol_medium_type_name(v[i].type),
+                                           "offline", v[i].offline, "offsite", v[i].offsite,
+                                           "non_editable", v[i].non_editable, "proven",
+                                           iso(v[i].proven), "seq", (json_int_t)v[i].seq,
+                                           "captured", iso(v[i].captured)));
+    return a;
+}
+
+static json_t *event_json(const rst_event *e)
+{
+    return e->time ? json_pack("{s:o, s:s?}", "time", iso(e->time), "outcome", e->outcome)
+                   : json_null();
+}
+
+static json_t *tri_json(rst_tri t)
+{
+    return t == RST_UNSAID ? json_null() : json_boolean(t == RST_YES);
+}
+
+static json_t *drill_json(const rst_drill *d)
+{
+    json_t *j = event_json(&d->when);
+    if (!json_is_object(j))
+        return j;
+    json_object_update_new(
+        j, json_pack("{s:s?, s:o, s:o, s:o, s:o, s:s?}", "runbook", d->runbook, "seconds",
+                     d->seconds < 0 ? json_null() : json_real(d->seconds), "rto_target_seconds",
+                     d->rto_target < 0 ? json_null() : json_integer((json_int_t)d->rto_target),
+                     "rto_met", tri_json(d->rto_met), "attended", tri_json(d->attended),
+                     "read_from", d->read_from));
+    if (d->attested_by)
+        json_object_set_new(j, "attested_by", json_string(d->attested_by));
+    return j;
+}
+
+static json_t *dataset_json(const rst_dataset *d)
+{
+    json_t *j = json_pack(
+        "{s:s, s:s, s:i, s:s, s:I, s:o, s:o, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:o}",
+        "dataset", d->name, "description", d->description ? d->description : "", "priority",
+        d->priority, "verdict", pol_verdict_name(d->verdict), "generations",
+        (json_int_t)d->generations, "counted", rst_counts_json(&d->counted), "required",
+        rst_counts_json(&d->required), "offline_age_seconds", (json_int_t)d->offline_age,
+        "offline_max_age_seconds", (json_int_t)d->offline_max_age, "last_backup",
+        iso(d->last_backup), "last_backup_run", event_json(&d->last_backup_run), "last_verify",
+        event_json(&d->last_verify), "last_drill", drill_json(&d->last_drill), "copies_on_media",
+        rst_copies_json(d->copies, d->ncopies), "reasons", rst_reasons_json(&d->en), "action",
+        d->en.action, "ja", words_json(&d->ja));
+    if (j && d->has_shown)
+        json_object_set_new(j, "shown", words_json(&d->shown));
+    return j;
+}
+
+static json_t *turns_json(const rst_status *s)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < s->nrotations; i++) {
+        const rst_turn *t = &s->rotations[i];
+        json_t *j = json_pack("{s:s, s:s, s:b, s:b, s:o}", "medium", t->medium, "type",
+                              pol_medium_type_name(t->type), "offline", t->offline, "offsite",
+                              t->offsite, "when", iso(t->when));
+        if (j && t->done)
+            json_object_set_new(j, "done", json_true());
+        json_array_append_new(a, j);
+    }
+    return a;
+}
+
+static json_t *audit_json(const rst_audit *a)
+{
+    json_t *j = json_pack("{s:o, s:I, s:b, s:b, s:s, s:I}", "checked", iso(a->checked), "records",
+                          (json_int_t)a->records, "ok", a->ok, "absent", a->absent, "problem",
+                          a->problem, "restarts", (json_int_t)a->restarts);
+    if (j)
+        bkp_audit_problem_to_json(&a->why, j);
+    return j;
+}
+
+static json_t *connected_json(const rst_status *s)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < s->nconnected; i++) {
+        const rst_connected *c = &s->connected[i];
+        json_t *w = iso(c->last_write);
+        json_array_append_new(a, json_pack("{s:s, s:s, s:o, s:b}", "medium", c->medium, "path",
+                                           c->path, "last_write",
+                                           json_is_null(w) ? json_string("") : w, "left", c->left));
+    }
+    return a;
+}
+
+static json_t *storage_json(const rst_storage *s)
+{
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "stored", (json_int_t)s->stored,
+                     "packs", (json_int_t)s->packs, "newest", (json_int_t)s->newest, "kept",
+                     (json_int_t)s->kept, "generations", (json_int_t)s->generations, "datasets",
+                     (json_int_t)s->datasets, "ratio", rst_storage_ratio(s));
+}
+
+json_t *rst_status_json(const rst_status *s)
+{
+    json_t *sets = json_array();
+    for (size_t i = 0; sets && i < s->ndatasets; i++)
+        if (json_array_append_new(sets, dataset_json(&s->datasets[i])))
+            sets = (json_decref(sets), NULL);
+    json_t *kd = json_pack("{s:o, s:I, s:b}", "last", iso(s->key_drill.last), "every_seconds",
+                           (json_int_t)s->key_drill.every, "due", s->key_drill.due);
+    json_t *doc = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:s?, s:s}", "verdict",
+                            pol_verdict_name(s->verdict), "datasets", sets, "key_drill", kd,
+                            "generated", iso(s->generated), "rotations", turns_json(s), "audit",
+                            audit_json(&s->audit), "connected", connected_json(s), "facility",
+                            s->facility, "host", s->host ? s->host : "");
+    if (doc && s->has_storage && json_object_set_new(doc, "storage", storage_json(&s->storage)))
+        doc = (json_decref(doc), NULL);
+    return doc;
+}
+
+/* ---- parse ---- */
+
+/* What a parse found wrong: the first error, and later calls do nothing. */
+typedef struct parse {
+    int rc;
+} parse;
+
+static bool bad(parse *p, int rc)
+{
+    if (!p->rc)
+        p->rc = rc;
+    return false;
+}
+
+/* Member `k` of `j`, when there and not null; a wrong type is refused. */
+static json_t *member(parse *p, const json_t *j, const char *k, json_type t)
+{
+    json_t *v = p->rc ? NULL : json_object_get(j, k);
+    if (!v || json_is_null(v))
+        return NULL;
+    if (json_typeof(v) != t && !(t == JSON_REAL && json_is_integer(v)) &&
+        !(t == JSON_TRUE && json_is_boolean(v)))
+        return bad(p, -EBADMSG), NULL;
+    return v;
+}
+
+static char *str(parse *p, const json_t *j, const char *k)
+{
+    json_t *v = member(p, j, k, JSON_STRING);
+    char *s = v ? strdup(json_string_value(v)) : NULL;
+    if (v && !s)
+        bad(p, -ENOMEM);
+    return s;
+}
+
+static void text(parse *p, const json_t *j, const char *k, char *buf, size_t n)
+{
+    json_t *v = member(p, j, k, JSON_STRING);
+    if (v && json_string_length(v) >= n)
+        bad(p, -EBADMSG);
+    else if (v)
+        memcpy(buf, json_string_value(v), json_string_length(v) + 1);
+}
+
+static bool flag(parse *p, const json_t *j, const char *k)
+{
+    return json_is_true(member(p, j, k, JSON_TRUE));
+}
+
+static rst_tri tri(parse *p, const json_t *j, const char *k)
+{
+    json_t *v = member(p, j, k, JSON_TRUE);
+    return !v ? RST_UNSAID : json_is_true(v) ? RST_YES : RST_NO;
+}
+
+static int64_t integer(parse *p, const json_t *j, const char *k, int64_t lo, int64_t hi,
+                       int64_t none)
+{
+    json_t *v = member(p, j, k, JSON_INTEGER);
+    if (!v)
+        return none;
+    json_int_t x = json_integer_value(v);
+    if (x < lo || x > hi)
+        return bad(p, -EBADMSG), none;
+    return x;
+}
+
+static time_t when(parse *p, const json_t *j, const char *k)
+{
+    time_t t = 0;
+    if (!p->rc && !bkp_json_time(j, k, &t))
+        bad(p, -EBADMSG);
+    return p->rc ? 0 : t;
+}
+
+static void kind(parse *p, const json_t *j, pol_medium_type *t)
+{
+    json_t *v = member(p, j, "type", JSON_STRING);
+    if (v && pol_medium_type_named(json_string_value(v), t))
+        bad(p, -EBADMSG);
+}
+
+/* An array member of objects, `*v` calloc'd with room for each of `size`. */
+static json_t *objects(parse *p, const json_t *j, const char *k, void **v, size_t size)
+{
+    json_t *a = member(p, j, k, JSON_ARRAY), *o;
+    size_t i;
+    if (!a || !json_array_size(a))
+        return NULL;
+    json_array_foreach(a, i, o) if (!json_is_object(o)) return bad(p, -EBADMSG), NULL;
+    if (!(*v = calloc(json_array_size(a), size)))
+        return bad(p, -ENOMEM), NULL;
+    return a;
+}
+
+static void words_parse(parse *p, const json_t *j, rst_words *w)
+{
+    json_t *a = member(p, j, "reasons", JSON_ARRAY), *r;
+    size_t i;
+    if (json_array_size(a) > POL_REASONS)
+        bad(p, -EBADMSG);
+    json_array_foreach(a, i, r)
+    {
+        if (!json_is_string(r) || json_string_length(r) >= sizeof(w->reasons[0]))
+            bad(p, -EBADMSG);
+        if (p->rc)
+            return;
+        memcpy(w->reasons[w->nreasons++], json_string_value(r), json_string_length(r) + 1);
+    }
+    text(p, j, "action", w->action, sizeof(w->action));
+}
+
+static void counts_parse(parse *p, const json_t *j, rst_counts *c)
+{
+    c->copies = (int)integer(p, j, "copies", 0, INT32_MAX, 0);
+    c->media_types = (int)integer(p, j, "media_types", 0, INT32_MAX, 0);
+    c->offline = (int)integer(p, j, "offline", 0, INT32_MAX, 0);
+    c->offsite = (int)integer(p, j, "offsite", 0, INT32_MAX, 0);
+    c->immutable = (int)integer(p, j, "immutable", 0, INT32_MAX, 0);
+}
+
+static void copies_parse(parse *p, const json_t *j, rst_dataset *d)
+{
+    json_t *a = objects(p, j, "copies_on_media", (void **)&d->copies, sizeof(*d->copies)), *o;
+    size_t i;
+    json_array_foreach(a, i, o)
+    {
+        rst_copy *c = &d->copies[d->ncopies++];
+        c->medium = str(p, o, "medium");
+        kind(p, o, &c->type);
+        c->offline = flag(p, o, "offline");
+        c->offsite = flag(p, o, "offsite");
+        c->non_editable = flag(p, o, "non_editable");
+        c->proven = when(p, o, "proven");
+        c->seq = (uint32_t)integer(p, o, "seq", 0, UINT32_MAX, 0);
+        c->captured = when(p, o, "captured");
+        if (!c->medium)
+            bad(p, -EBADMSG);
+    }
+}
+
+static void event_parse(parse *p, const json_t *j, const char *k, rst_event *e)
+{
+    json_t *o = member(p, j, k, JSON_OBJECT);
+    if (!o)
+        return;
+    e->time = when(p, o, "time");
+    e->outcome = str(p, o, "outcome");
+}
+
+static void drill_parse(parse *p, const json_t *j, rst_drill *d)
+{
+    json_t *o = member(p, j, "last_drill", JSON_OBJECT), *s;
+    d->seconds = -1;
+    d->rto_target = -1;
+    d->rto_met = d->attended = RST_UNSAID;
+    if (!o)
+        return;
+    event_parse(p, j, "last_drill", &d->when);
+    d->runbook = str(p, o, "runbook");
+    if ((s = member(p, o, "seconds", JSON_REAL)))
+        d->seconds = json_number_value(s) >= 0 ? json_number_value(s) : -1;
+    d->rto_target = integer(p, o, "rto_target_seconds", 0, INT64_MAX, -1);
+    d->rto_met = tri(p, o, "rto_met");
+    d->attended = tri(p, o, "attended");
+    d->read_from = str(p, o, "read_from");
+    d->attested_by = str(p, o, "attested_by");
+}
+
+static void dataset_parse(parse *p, const json_t *j, rst_dataset *d)
+{
+    json_t *v;
+    d->name = str(p, j, "dataset");
+    d->description = str(p, j, "description");
+    d->priority = (int)integer(p, j, "priority", INT32_MIN, INT32_MAX, 0);
+    if ((v = member(p, j, "verdict", JSON_STRING)) &&
+        pol_verdict_named(json_string_value(v), &d->verdict))
+        bad(p, -EBADMSG);
+    d->generations = (size_t)integer(p, j, "generations", 0, INT64_MAX, 0);
+    counts_parse(p, member(p, j, "counted", JSON_OBJECT), &d->counted);
+    counts_parse(p, member(p, j, "required", JSON_OBJECT), &d->required);
+    d->offline_age = integer(p, j, "offline_age_seconds", -1, INT64_MAX, -1);
+    d->offline_max_age = integer(p, j, "offline_max_age_seconds", 0, INT64_MAX, 0);
+    d->last_backup = when(p, j, "last_backup");
+    event_parse(p, j, "last_backup_run", &d->last_backup_run);
+    event_parse(p, j, "last_verify", &d->last_verify);
+    drill_parse(p, j, &d->last_drill);
+    copies_parse(p, j, d);
+    words_parse(p, j, &d->en);
+    words_parse(p, member(p, j, "ja", JSON_OBJECT), &d->ja);
+    if ((v = member(p, j, "shown", JSON_OBJECT))) {
+        d->has_shown = true;
+        words_parse(p, v, &d->shown);
+    }
+    if (!d->name)
+        bad(p, -EBADMSG);
+}
+
+static void audit_parse(parse *p, const json_t *j, rst_audit *a)
+{
+    if (!j)
+        return;
+    a->checked = when(p, j, "checked");
+    a->records = (uint64_t)integer(p, j, "records", 0, INT64_MAX, 0);
+    a->restarts = (uint64_t)integer(p, j, "restarts", 0, INT64_MAX, 0);
+    a->ok = flag(p, j, "ok");
+    a->absent = flag(p, j, "absent");
+    text(p, j, "problem", a->problem, sizeof(a->problem));
+    (void)bkp_audit_problem_from_json(j, &a->why);
+}
+
+static void turns_parse(parse *p, const json_t *j, rst_status *s)
+{
+    json_t *a = objects(p, j, "rotations", (void **)&s->rotations, sizeof(*s->rotations)), *o;
+    size_t i;
+    json_array_foreach(a, i, o)
+    {
+        rst_turn *t = &s->rotations[s->nrotations++];
+        t->medium = str(p, o, "medium");
+        kind(p, o, &t->type);
+        t->offline = flag(p, o, "offline");
+        t->offsite = flag(p, o, "offsite");
+        t->done = flag(p, o, "done");
+        t->when = when(p, o, "when");
+        if (!t->medium)
+            bad(p, -EBADMSG);
+    }
+}
+
+static void connected_parse(parse *p, const json_t *j, rst_status *s)
+{
+    json_t *a = objects(p, j, "connected", (void **)&s->connected, sizeof(*s->connected)), *o, *w;
+    size_t i;
+    json_array_foreach(a, i, o)
+    {
+        rst_connected *c = &s->connected[s->nconnected++];
+        c->medium = str(p, o, "medium");
+        c->path = str(p, o, "path");
+        /* Never written: "". */
+        w = member(p, o, "last_write", JSON_STRING);
+        c->last_write = w && !json_string_length(w) ? 0 : when(p, o, "last_write");
+        c->left = flag(p, o, "left");
+        if (!c->medium || !c->path)
+            bad(p, -EBADMSG);
+    }
+}
+
+static void storage_parse(parse *p, const json_t *j, rst_status *s)
+{
+    if (!j)
+        return;
+    s->has_storage = true;
+    s->storage.stored = (uint64_t)integer(p, j, "stored", 0, INT64_MAX, 0);
+    s->storage.packs = (uint64_t)integer(p, j, "packs", 0, INT64_MAX, 0);
+    s->storage.newest = (uint64_t)integer(p, j, "newest", 0, INT64_MAX, 0);
+    s->storage.kept = (uint64_t)integer(p, j, "kept", 0, INT64_MAX, 0);
+    s->storage.generations = (size_t)integer(p, j, "generations", 0, INT64_MAX, 0);
+    s->storage.datasets = (size_t)integer(p, j, "datasets", 0, INT64_MAX, 0);
+}
+
+int rst_status_parse(const json_t *j, rst_status *out)
+{
+    parse p = {.rc = json_is_object(j) ? 0 : -EBADMSG};
+    json_t *v, *o, *kd;
+    size_t i;
+    memset(out, 0, sizeof(*out));
+    if ((v = member(&p, j, "verdict", JSON_STRING)) &&
+        pol_verdict_named(json_string_value(v), &out->verdict))
+        bad(&p, -EBADMSG);
+    json_t *sets = objects(&p, j, "datasets", (void **)&out->datasets, sizeof(*out->datasets));
+    json_array_foreach(sets, i, o) dataset_parse(&p, o, &out->datasets[out->ndatasets++]);
+    if ((kd = member(&p, j, "key_drill", JSON_OBJECT))) {
+        out->key_drill.last = when(&p, kd, "last");
+        out->key_drill.every = integer(&p, kd, "every_seconds", 0, INT64_MAX, 0);
+        out->key_drill.due = flag(&p, kd, "due");
+    }
+    out->generated = when(&p, j, "generated");
+    turns_parse(&p, j, out);
+    audit_parse(&p, member(&p, j, "audit", JSON_OBJECT), &out->audit);
+    connected_parse(&p, j, out);
+    out->facility = str(&p, j, "facility");
+    out->host = str(&p, j, "host");
+    storage_parse(&p, member(&p, j, "storage", JSON_OBJECT), out);
+    if (p.rc)
+        rst_status_clear(out);
+    return p.rc;
+}
+
+/* ---- free ---- */
+
+static void dataset_clear(rst_dataset *d)
+{
+    free(d->name);
+    free(d->description);
+    free(d->last_backup_run.outcome);
+    free(d->last_verify.outcome);
+    free(d->last_drill.when.outcome);
+    free(d->last_drill.runbook);
+    free(d->last_drill.read_from);
+    free(d->last_drill.attested_by);
+    for (size_t i = 0; i < d->ncopies; i++)
+        free(d->copies[i].medium);
+    free(d->copies);
+}
+
+void rst_status_clear(rst_status *s)
+{
+    for (size_t i = 0; i < s->ndatasets; i++)
+        dataset_clear(&s->datasets[i]);
+    for (size_t i = 0; i < s->nrotations; i++)
+        free(s->rotations[i].medium);
+    for (size_t i = 0; i < s->nconnected; i++) {
+        free(s->connected[i].medium);
+        free(s->connected[i].path);
+    }
+    free(s->datasets);
+    free(s->rotations);
+    free(s->connected);
+    free(s->facility);
+    free(s->host);
+    memset(s, 0, sizeof(*s));
+}

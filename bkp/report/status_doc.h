@@ -1,0 +1,185 @@
+/*
+ * status_doc.h — the status of a repository as one typed record: what
+ * `bkp status` prints, what `--json` emits, what the status page
+ * (status_page.h) renders, what `bkp run` alerts on and what the metrics and
+ * the evidence report read. bkp/ops/status.c gathers it; this file's codec
+ * (status_doc.c) is the one place that turns it into JSON and back, so that
+ * a renamed key is one change and no reader spells one.
+ *
+ * Per data set, in priority order: its verdict from policies/compliance.c,
+ * the copies on media the registry records (a medium whose last check failed
+ * does not count), the last backup, verification and drill from the audit
+ * log, the reasons and the next action — in English for programs, in the
+ * reader's language (`shown`) and in Japanese (`ja`, for the page). The
+ * document adds the key-recovery drill reminder, the coming rotations, the
+ * audit log as checked, the off-line media left plugged in and what a copy
+ * of the repository needs.
+ *
+ * Times are time_t, 0 for "none" (null or absent in the JSON); strings are
+ * owned by the record (rst_status_clear frees them). The JSON is written
+ * with the names below; the parser takes what the emitter writes, each
+ * member optional (a document of an older bkp lacks the newer ones), and
+ * refuses a member of the wrong type, a time not written as bkp writes one,
+ * an unknown verdict or medium type, or more reasons than a verdict gives.
+ */
+#ifndef RST_STATUS_DOC_H
+#define RST_STATUS_DOC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "bkp/audit/audit.h"
+#include "policies/compliance.h"
+#include "policies/policy.h"
+
+/* Reasons (most serious first) and the next action ("" when none is due):
+ * "reasons", "action". */
+typedef struct rst_words {
+    size_t nreasons;
+    char reasons[POL_REASONS][256];
+    char action[256];
+} rst_words;
+
+/* What the 3-2-1 rule counts, or asks for: "copies", "media_types",
+ * "offline", "offsite", "immutable". */
+typedef struct rst_counts {
+    int copies, media_types, offline, offsite, immutable;
+} rst_counts;
+
+/* A copy of a data set on a medium ("copies_on_media"). */
+typedef struct rst_copy {
+    char *medium;
+    pol_medium_type type;
+    bool offline, offsite;
+    bool non_editable; /* off-line, or an object lock a probe proved */
+    time_t proven;     /* when that probe was ("proven"; 0: null, not proven) */
+    uint32_t seq;      /* the newest generation on it */
+    time_t captured;   /* and its capture time */
+} rst_copy;
+
+/* A record's time and outcome ({time, outcome} or null: time 0). */
+typedef struct rst_event {
+    time_t time;
+    char *outcome; /* NULL: not said */
+} rst_event;
+
+/* Unsaid, no or yes: what an older record may not carry. */
+typedef enum { RST_UNSAID = -1, RST_NO = 0, RST_YES = 1 } rst_tri;
+
+/* The last drill of a data set, with what it measured. */
+typedef struct rst_drill {
+    rst_event when;
+    char *runbook;      /* NULL: not said */
+    double seconds;     /* < 0: not said */
+    int64_t rto_target; /* "rto_target_seconds": 0 none, < 0 not said */
+    rst_tri rto_met, attended;
+    char *read_from;   /* "primary", "offline"…; NULL: not said */
+    char *attested_by; /* who attended; NULL: nobody named */
+} rst_drill;
+
+typedef struct rst_dataset {
+    char *name;        /* "dataset" */
+    char *description; /* "" when none */
+    int priority;
+    pol_verdict verdict;
+    size_t generations;
+    rst_counts counted, required;
+    int64_t offline_age;     /* "offline_age_seconds": -1 none */
+    int64_t offline_max_age; /* "offline_max_age_seconds" */
+    time_t last_backup;      /* the newest generation's capture */
+    rst_event last_backup_run, last_verify;
+    rst_drill last_drill;
+    rst_copy *copies;
+    size_t ncopies;
+    rst_words en;    /* "reasons", "action" at the data set's level */
+    rst_words shown; /* "shown", when has_shown */
+    bool has_shown;
+    rst_words ja; /* "ja" */
+} rst_dataset;
+
+/* The key-recovery drill reminder ("key_drill"). */
+typedef struct rst_key_drill {
+    time_t last;   /* the last successful one, 0: never */
+    int64_t every; /* "every_seconds" */
+    bool due;
+} rst_key_drill;
+
+/* A rotation of the calendar ("rotations"): done in the last week, or due. */
+typedef struct rst_turn {
+    char *medium;
+    pol_medium_type type;
+    bool offline, offsite, done;
+    time_t when;
+} rst_turn;
+
+/* The audit log as it was checked ("audit"); `checked` 0: not checked. */
+typedef struct rst_audit {
+    time_t checked;
+    uint64_t records, restarts;
+    bool ok, absent;
+    char problem[512];     /* in English ("" when sound) */
+    bkp_audit_problem why; /* "code", "detail" */
+} rst_audit;
+
+/* An off-line medium plugged in ("connected"). */
+typedef struct rst_connected {
+    char *medium, *path;
+    time_t last_write; /* 0: never written ("") */
+    bool left;         /* left there since its last rotation */
+} rst_connected;
+
+/* What a repository takes and stands for ("storage"), in bytes. */
+typedef struct rst_storage {
+    uint64_t stored; /* the files a copy carries (all but the host's cache and locks) */
+    uint64_t packs;  /* of which the packs */
+    uint64_t newest; /* the files of the newest sealed generation of each data set */
+    uint64_t kept;   /* every sealed generation kept, each counted whole */
+    size_t generations;
+    size_t datasets; /* not in the JSON */
+} rst_storage;
+
+typedef struct rst_status {
+    pol_verdict verdict; /* the worst of the data sets' */
+    rst_dataset *datasets;
+    size_t ndatasets;
+    rst_key_drill key_drill;
+    time_t generated;
+    rst_turn *rotations;
+    size_t nrotations;
+    rst_audit audit;
+    rst_connected *connected;
+    size_t nconnected;
+    char *facility; /* NULL: none */
+    char *host;     /* "" when unknown */
+    rst_storage storage;
+    bool has_storage;
+} rst_status;
+
+/* Stored bytes per byte of the newest generations (0 when they hold none):
+ * below 1 is what compression and deduplication saved. */
+double rst_storage_ratio(const rst_storage *s);
+
+/* The whole record as JSON (`bkp status --json`); NULL without memory. */
+json_t *rst_status_json(const rst_status *s);
+/* Its parts, for the evidence report: the counts, a data set's copies,
+ * its reasons. */
+json_t *rst_counts_json(const rst_counts *c);
+json_t *rst_copies_json(const rst_copy *v, size_t n);
+json_t *rst_reasons_json(const rst_words *w);
+
+/* The record of `j` (what rst_status_json writes) into `out`: 0, -EBADMSG
+ * when out of shape (`out` then cleared), -ENOMEM. */
+int rst_status_parse(const json_t *j, rst_status *out);
+
+/* Free what `s` holds; `s` is left empty. */
+void rst_status_clear(rst_status *s);
+
+/* The reasons and the action of `d` in Japanese when `ja` (the page's
+ * language), else in the reader's language when said, else in English. */
+const rst_words *rst_dataset_words(const rst_dataset *d, bool ja);
+
+#endif
