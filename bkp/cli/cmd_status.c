@@ -193,6 +193,14 @@ static void storage_said(const rst_status *st)
                  "of that, with %zu generation(s) kept (%s counted whole)\n"),
                s->datasets, bkp_size_text(b, sizeof(b), s->newest), 100 * rst_storage_ratio(s),
                s->generations, bkp_size_text(k, sizeof(k), s->kept));
+    /* What each medium held after its last rotation (a tape is not measured). */
+    for (size_t i = 0; i < st->nmedia; i++) {
+        const rst_medium *m = &st->media[i];
+        if (m->bytes)
+            printf(_("  on %s: %s after its last rotation (%s)\n"), m->medium,
+                   bkp_size_text(a, sizeof(a), m->bytes),
+                   bkp_local_time(k, sizeof(k), m->written, _("never")));
+    }
 }
 
 int cmd_status(cli *c)

@@ -747,3 +747,15 @@ int bkp_bucket_copy(bkp_repo *src, bkp_s3 *s, bkp_gen *const *gens, const time_t
     free(p.v);
     return rc;
 }
+
+static int add_size(const bkp_s3_object *o, void *ctx)
+{
+    *(uint64_t *)ctx += o->delete_marker ? 0 : o->size;
+    return 0;
+}
+
+int bkp_bucket_bytes(bkp_s3 *s, uint64_t *bytes)
+{
+    *bytes = 0;
+    return bkp_s3_list_versions(s, "", add_size, bytes);
+}

@@ -98,6 +98,10 @@ static int extras_parse(const json_t *j, time_t now, bkp_media_entry *e)
     const char *kit = json_string_value(json_object_get(j, "kit_sha256"));
     if (kit && strlen(kit) == 64 && strspn(kit, "0123456789abcdef") == 64)
         memcpy(e->kit_sha256, kit, 65);
+    /* The bytes it held, printed for a person. */
+    json_t *bytes = json_object_get(j, "bytes");
+    if (json_is_integer(bytes) && json_integer_value(bytes) > 0)
+        e->bytes = (uint64_t)json_integer_value(bytes);
     const char *detail = json_string_value(json_object_get(p, "detail"));
     time_t when;
     if (json_is_object(p) && bkp_json_time(p, "when", &when) && when > 0 &&
@@ -192,6 +196,8 @@ json_t *bkp_media_entry_json(const bkp_media_entry *e)
         bad = json_object_set_new(j, "label_version", json_string(e->label_version));
     if (!bad && e->kit_sha256[0])
         bad = json_object_set_new(j, "kit_sha256", json_string(e->kit_sha256));
+    if (!bad && e->bytes)
+        bad = json_object_set_new(j, "bytes", json_integer((json_int_t)e->bytes));
     if (!bad && e->reread)
         bad = json_object_set(j, "reread", e->reread);
     if (bad) {

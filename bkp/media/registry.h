@@ -59,6 +59,7 @@ typedef struct bkp_media_entry {
     bkp_media_probe probe;
     char label_version[BKP_S3_VERSION_MAX + 1]; /* where a bucket's label is; "" unknown */
     char kit_sha256[65]; /* the recovery kit's fingerprint; "" none */
+    uint64_t bytes;      /* what it held after its last rotation, in bytes; 0: not measured */
     json_t *reread;      /* the re-read sample's state (reread.h), or NULL */
 } bkp_media_entry;
 
@@ -71,7 +72,7 @@ void bkp_media_entries_free(bkp_media_entry *v, size_t n);
  * or -EBADMSG unless its label is valid and named `name`, `path` absolute,
  * its times times, `verify_ok` a boolean and `held` a list of {dataset,
  * seq, uuid, finished}; -ENOMEM. A re-read state that bkp_reread_valid
- * refuses at `now`, a `label_version`, `kit_sha256` or `probe` out of
+ * refuses at `now`, a `label_version`, `kit_sha256`, `bytes` or `probe` out of
  * shape is dropped alone; other keys are ignored. Nothing is logged. */
 int bkp_media_entry_parse(const void *buf, size_t len, const char *name, time_t now,
                           bkp_media_entry *out);

@@ -28,6 +28,7 @@
 #include "bkp/ops/medium_check.h"
 #include "bkp/ops/rotate_driver.h"
 #include "bkp/ops/rotate_record.h"
+#include "bkp/ops/storage.h"
 #include "bkp/io/stream.h"
 
 /* The archive medium's part of a rotation under way. */
@@ -308,6 +309,12 @@ static void release(ops_rotation *t)
     bkp_gen_list_free(a->held, a->nheld);
 }
 
+/* A folder's archives and kit; a tape cannot say. */
+static int measure(ops_rotation *t, uint64_t *bytes)
+{
+    return t->out->device ? -ENOTSUP : ops_folder_bytes(t->in->path, NULL, bytes);
+}
+
 const ops_medium_driver ops_medium_archive = {
     .name = "archive",
     .size = sizeof(archiving),
@@ -317,6 +324,7 @@ const ops_medium_driver ops_medium_archive = {
     .prunes = false,
     .copy = copy,
     .after = after,
+    .measure = measure,
     .end = end,
     .figures = figures,
     .release = release,

@@ -288,6 +288,13 @@ static void after(ops_rotation *t)
     held_in(t->in->primary, b->work, &t->out->held);
 }
 
+/* Every version the bucket keeps, by one listing. */
+static int measure(ops_rotation *t, uint64_t *bytes)
+{
+    bucket *b = t->d;
+    return bkp_bucket_bytes(b->s, bytes);
+}
+
 static int figures(ops_rotation *t, ops_rotate_figures *f)
 {
     const ops_rotate_out *o = t->out;
@@ -336,6 +343,7 @@ const ops_medium_driver ops_medium_object = {
     .until = until,
     .copy = copy,
     .after = after,
+    .measure = measure,
     .end = end,
     .figures = figures,
     .release = release,

@@ -22,6 +22,7 @@
 #include "bkp/ops/medium_check.h"
 #include "bkp/ops/rotate_driver.h"
 #include "bkp/ops/rotate_record.h"
+#include "bkp/ops/storage.h"
 #include "bkp/audit/verify.h"
 
 /* The disk's part of a rotation under way. */
@@ -250,6 +251,19 @@ static void release(ops_rotation *t)
     free(d->repo);
 }
 
+/* The medium's folder: the copy (as a copy of it would carry it, without
+ * its locks), its label, kit and pins beside it. */
+static int measure(ops_rotation *t, uint64_t *bytes)
+{
+    disk *d = t->d;
+    rst_storage s = {0};
+    int rc = ops_folder_bytes(t->in->path, "repo", bytes);
+    if (!rc)
+        rc = ops_storage_files(d->dst, &s);
+    *bytes += s.stored;
+    return rc;
+}
+
 const ops_medium_driver ops_medium_disk = {
     .name = "disk",
     .size = sizeof(disk),
@@ -259,6 +273,7 @@ const ops_medium_driver ops_medium_disk = {
     .prunes = true,
     .copy = copy,
     .after = after,
+    .measure = measure,
     .end = end,
     .figures = figures,
     .release = release,

@@ -179,6 +179,12 @@ static int plan(ops_rotation *t)
     return ops_rotate_fail(o, OPS_ROTATE_COPY, rc);
 }
 
+static int measure(void *ctx, uint64_t *bytes)
+{
+    ops_rotation *t = ctx;
+    return t->drv->measure(t, bytes);
+}
+
 /* The end (rotate_finish.h): the record, what the medium needs before its
  * pin, the pin, the registry — what each driver's medium takes of it. */
 static void finish(ops_rotation *t)
@@ -204,6 +210,10 @@ static void finish(ops_rotation *t)
                         .at = o->step,
                         .where = in->path};
     t->drv->end(t, &e);
+    if (t->drv->measure) {
+        e.measure = measure;
+        e.measure_ctx = t;
+    }
     int rc = ops_rotate_finish(&e, &step, &o->wrote);
     ops_rotate_fail(o, step, rc);
     ops_rotate_figures_clear(&e.fig);

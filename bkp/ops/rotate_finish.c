@@ -19,6 +19,7 @@ typedef struct note_ctx {
     bool wrote;
     bool recorded; /* the rotation's audit record was appended */
     const char *kit; /* the SHA-256 of the kit's SHA256SUMS the medium carries now, or NULL */
+    uint64_t bytes;  /* what it holds now; 0: not measured */
 } note_ctx;
 
 static int note_seen(bkp_media_entry *e, void *ctx)
@@ -36,6 +37,8 @@ static int note_seen(bkp_media_entry *e, void *ctx)
     }
     if (n->wrote)
         e->last_write = now;
+    if (n->bytes)
+        e->bytes = n->bytes;
     /* The kit's fingerprint, for the printed procedure (runbook print):
      * only once the log records the rotation that wrote it. */
     if (n->kit && n->recorded && strlen(n->kit) == 64)
@@ -159,9 +162,11 @@ int ops_rotate_finish(const ops_rotate_end *e, ops_rotate_step *step, bool *wrot
     /* Only a medium that took its copy, and whose record and log's copy
      * are there, counts as written (and says what it holds). */
     note_ctx n = {&e->note, e->took && !e->rc && !first, !rc,
-                  e->fig.kit_sha256[0] ? e->fig.kit_sha256 : NULL};
+                  e->fig.kit_sha256[0] ? e->fig.kit_sha256 : NULL, 0};
     if (n.wrote && e->pin && ops_pins_write_of(e->primary, e->medium, e->pin, e->all, e->nall))
         fail(&first, step, OPS_ROTATE_PIN_WRITE, -EIO);
+    if (n.wrote && !first && e->measure && e->measure(e->measure_ctx, &n.bytes))
+        n.bytes = 0; /* said; the copy stands */
     if (e->seen && bkp_media_update(e->primary, e->medium, note_seen, &n))
         fail(&first, step, OPS_ROTATE_REGISTRY, -EIO);
     if (said_ok && first) { /* the record above said ok too early */

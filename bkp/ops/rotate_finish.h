@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "bkp/store/generation.h"
 #include "bkp/ops/rotate_record.h"
@@ -68,6 +69,11 @@ typedef struct ops_rotate_end {
      * NULL: nothing. A negative errno fails the rotation at OPS_ROTATE_LOG_COPY. */
     int (*before_pins)(void *ctx);
     void *ctx;
+    /* After the pins, before the registry, only when the medium was
+     * written: what it holds now, in bytes (the registry's `bytes`). A
+     * failure (logged) or NULL: not measured. */
+    int (*measure)(void *ctx, uint64_t *bytes);
+    void *measure_ctx;
     ops_rotate_seen note;
 } ops_rotate_end;
 

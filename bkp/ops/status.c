@@ -284,6 +284,26 @@ fail:
     return rc;
 }
 
+/* The policy's media, with what each held after its last rotation (the
+ * registry's note; policies/ knows the kind). False without memory. */
+static bool media_sizes(const pol_policy *p, const ds_view *w, rst_status *st)
+{
+    if (!(st->media = calloc(p->nmedia + 1, sizeof(*st->media))))
+        return false;
+    for (size_t i = 0; i < p->nmedia; i++) {
+        rst_medium *m = &st->media[st->nmedia++];
+        *m = (rst_medium){.type = p->media[i].type};
+        for (size_t k = 0; k < w->nreg; k++)
+            if (!strcmp(w->reg[k].label.name, p->media[i].name)) {
+                m->bytes = w->reg[k].bytes;
+                m->written = w->reg[k].last_write;
+            }
+        if (!copy_str(&m->medium, p->media[i].name))
+            return false;
+    }
+    return true;
+}
+
 /* The place of data set `i` when sorted by priority, then policy order. */
 static size_t rank(const pol_policy *p, size_t i)
 {
@@ -337,6 +357,7 @@ int ops_status(const ops_status_in *in, rst_status *st, ops_status_log *found)
             st->verdict = d->verdict;
     }
     st->key_drill = ops_key_drill_status(l, p);
+    rc = media_sizes(p, &w, st) ? 0 : -ENOMEM;
 out:
     if (rc)
         rst_status_clear(st);

@@ -15,8 +15,11 @@
  * not the repository's. */
 #define DEPTH_MAX 6
 
-/* The regular files below folder `fd` (closed here), into `*bytes`. */
-static int sum_folder(int fd, int depth, const char *top, rst_storage *s, uint64_t *bytes)
+/* The regular files below folder `fd` (closed here), into `*bytes`; with
+ * `s`, a repository's: its packs into `s->packs`, this host's cache and
+ * locks left out; `skip`: a name at the top not counted. */
+static int sum_folder(int fd, int depth, const char *top, const char *skip, rst_storage *s,
+                      uint64_t *bytes)
 {
     DIR *d = fdopendir(fd);
     if (!d) {
@@ -32,20 +35,22 @@ static int sum_folder(int fd, int depth, const char *top, rst_storage *s, uint64
         if (!strcmp(n, ".") || !strcmp(n, ".."))
             continue;
         /* This host's own: a copy carries neither. */
-        if (depth == 0 && (!strcmp(n, "cache") || !strcmp(n, "locks")))
+        if (s && depth == 0 && (!strcmp(n, "cache") || !strcmp(n, "locks")))
+            continue;
+        if (skip && depth == 0 && !strcmp(n, skip))
             continue;
         if (fstatat(dirfd(d), n, &st, AT_SYMLINK_NOFOLLOW) < 0) {
             if (errno != ENOENT) /* gone meanwhile: a prune's */
                 rc = -errno;
             continue;
         }
-        uint64_t *into = depth == 0 && !strcmp(n, "packs") ? &s->packs : bytes;
+        uint64_t *into = s && depth == 0 && !strcmp(n, "packs") ? &s->packs : bytes;
         if (S_ISREG(st.st_mode)) {
             *into += (uint64_t)st.st_size;
         } else if (S_ISDIR(st.st_mode) && depth < DEPTH_MAX) {
             int sub = openat(dirfd(d), n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
             if (sub >= 0)
-                rc = sum_folder(sub, depth + 1, top, s, into);
+                rc = sum_folder(sub, depth + 1, top, NULL, s, into);
             else if (errno != ENOENT)
                 rc = -errno;
         }
@@ -62,22 +67,33 @@ static uint64_t bytes_of(const bkp_gen *g)
     return json_is_integer(b) && json_integer_value(b) > 0 ? (uint64_t)json_integer_value(b) : 0;
 }
 
-int ops_storage_files(const bkp_repo *r, rst_storage *out)
+/* The files below folder `top` into `*bytes` (and `s`, sum_folder). */
+static int sum_top(const char *top, const char *skip, rst_storage *s, uint64_t *bytes)
 {
-    out->stored = out->packs = 0;
-    const char *top = bkp_repo_path(r);
     int fd = open(top, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) {
         int rc = -errno;
         bkp_error(_("cannot read the folders of %s: %s"), top, bkp_strerror(rc));
         return rc;
     }
+    return sum_folder(fd, 0, top, skip, s, bytes);
+}
+
+int ops_storage_files(const bkp_repo *r, rst_storage *out)
+{
     uint64_t rest = 0;
-    int rc = sum_folder(fd, 0, top, out, &rest);
+    out->stored = out->packs = 0;
+    int rc = sum_top(bkp_repo_path(r), NULL, out, &rest);
     if (rc)
         return rc;
     out->stored = rest + out->packs;
     return 0;
+}
+
+int ops_folder_bytes(const char *path, const char *skip, uint64_t *bytes)
+{
+    *bytes = 0;
+    return sum_top(path, skip, NULL, bytes);
 }
 
 void ops_storage_count(rst_storage *out, bkp_gen *const *v, size_t n)

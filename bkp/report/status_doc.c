@@ -154,6 +154,20 @@ static json_t *storage_json(const rst_storage *s)
                      (json_int_t)s->datasets, "ratio", rst_storage_ratio(s));
 }
 
+static json_t *media_json(const rst_status *s)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < s->nmedia; i++) {
+        const rst_medium *m = &s->media[i];
+        json_array_append_new(
+            a, json_pack("{s:s, s:s, s:o, s:o}", "medium", m->medium, "type",
+                         pol_medium_type_name(m->type), "bytes",
+                         m->bytes ? json_integer((json_int_t)m->bytes) : json_null(),
+                         "last_write", iso(m->written)));
+    }
+    return a;
+}
+
 json_t *rst_status_json(const rst_status *s)
 {
     json_t *sets = json_array();
@@ -162,11 +176,11 @@ json_t *rst_status_json(const rst_status *s)
             sets = (json_decref(sets), NULL);
     json_t *kd = json_pack("{s:o, s:I, s:b}", "last", iso(s->key_drill.last), "every_seconds",
                            (json_int_t)s->key_drill.every, "due", s->key_drill.due);
-    json_t *doc = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:s?, s:s}", "verdict",
+    json_t *doc = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:s?, s:s, s:o}", "verdict",
                             pol_verdict_name(s->verdict), "datasets", sets, "key_drill", kd,
                             "generated", iso(s->generated), "rotations", turns_json(s), "audit",
                             audit_json(&s->audit), "connected", connected_json(s), "facility",
-                            s->facility, "host", s->host ? s->host : "");
+                            s->facility, "host", s->host ? s->host : "", "media", media_json(s));
     if (doc && s->has_storage && json_object_set_new(doc, "storage", storage_json(&s->storage)))
         doc = (json_decref(doc), NULL);
     return doc;
@@ -419,6 +433,22 @@ static void connected_parse(parse *p, const json_t *j, rst_status *s)
     }
 }
 
+static void media_parse(parse *p, const json_t *j, rst_status *s)
+{
+    json_t *a = objects(p, j, "media", (void **)&s->media, sizeof(*s->media)), *o;
+    size_t i;
+    json_array_foreach(a, i, o)
+    {
+        rst_medium *m = &s->media[s->nmedia++];
+        m->medium = str(p, o, "medium");
+        kind(p, o, &m->type);
+        m->bytes = (uint64_t)integer(p, o, "bytes", 0, INT64_MAX, 0);
+        m->written = when(p, o, "last_write");
+        if (!m->medium)
+            bad(p, -EBADMSG);
+    }
+}
+
 static void storage_parse(parse *p, const json_t *j, rst_status *s)
 {
     if (!j)
@@ -455,6 +485,7 @@ int rst_status_parse(const json_t *j, rst_status *out)
     out->facility = str(&p, j, "facility");
     out->host = str(&p, j, "host");
     storage_parse(&p, member(&p, j, "storage", JSON_OBJECT), out);
+    media_parse(&p, j, out);
     if (p.rc)
         rst_status_clear(out);
     return p.rc;
@@ -489,7 +520,10 @@ void rst_status_clear(rst_status *s)
     }
     free(s->datasets);
     free(s->rotations);
+    for (size_t i = 0; i < s->nmedia; i++)
+        free(s->media[i].medium);
     free(s->connected);
+    free(s->media);
     free(s->facility);
     free(s->host);
     memset(s, 0, sizeof(*s));

@@ -132,6 +132,15 @@ typedef struct rst_connected {
     bool left;         /* left there since its last rotation */
 } rst_connected;
 
+/* A medium of the policy and what it held after its last rotation
+ * ("media"): what a disk, a tape or a bucket of its kind will need. */
+typedef struct rst_medium {
+    char *medium;
+    pol_medium_type type;
+    uint64_t bytes; /* 0: not measured (a tape; or not rotated since bkp measured) — null */
+    time_t written; /* its last rotation ("last_write"); 0: never */
+} rst_medium;
+
 /* What a repository takes and stands for ("storage"), in bytes. */
 typedef struct rst_storage {
     uint64_t stored; /* the files a copy carries (all but the host's cache and locks) */
@@ -139,7 +148,7 @@ typedef struct rst_storage {
     uint64_t newest; /* the files of the newest sealed generation of each data set */
     uint64_t kept;   /* every sealed generation kept, each counted whole */
     size_t generations;
-    size_t datasets; /* not in the JSON */
+    size_t datasets;
 } rst_storage;
 
 typedef struct rst_status {
@@ -157,6 +166,8 @@ typedef struct rst_status {
     char *host;     /* "" when unknown */
     rst_storage storage;
     bool has_storage;
+    rst_medium *media; /* in the policy's order */
+    size_t nmedia;
 } rst_status;
 
 /* Stored bytes per byte of the newest generations (0 when they hold none):

@@ -224,6 +224,29 @@ static void today(FILE *f, const rst_status *st, bool ja)
     fputs("</section>\n", f);
 }
 
+/* What each medium held after its last rotation, when measured. */
+static void media_sizes(FILE *f, const rst_status *st)
+{
+    char *list = NULL, size[32];
+    size_t len = 0;
+    FILE *l = open_memstream(&list, &len);
+    bool any = false;
+    for (size_t i = 0; l && i < st->nmedia; i++) {
+        const rst_medium *m = &st->media[i];
+        if (!m->bytes)
+            continue;
+        fprintf(l, "%s%s %s", any ? _(", ") : "", m->medium,
+                bkp_size_text(size, sizeof(size), m->bytes));
+        any = true;
+    }
+    if (l && !fclose(l) && any) {
+        fputs("<p class=\"media-sizes\">", f);
+        say(f, _("On the media, after their last rotation: %s."), list);
+        fputs("</p>\n", f);
+    }
+    free(list);
+}
+
 /* For the system officer: the commands of today's work, each once. */
 static void it_section(FILE *f, const rst_status *st, bool ja)
 {
@@ -278,6 +301,7 @@ static void it_section(FILE *f, const rst_status *st, bool ja)
             bkp_size_text(a, sizeof(a), stored), bkp_size_text(b, sizeof(b), newest));
         fputs("</p>\n", f);
     }
+    media_sizes(f, st);
     fputs("</section>\n", f);
 }
 

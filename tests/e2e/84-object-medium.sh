@@ -69,6 +69,15 @@ ok "$BKP" backup emr
 ok "$BKP" rotate cloud
 expect_exit 1 "$BKP" status --json # NON-COMPLIANT: no non-editable copy yet
 grep -q '"non_editable": false' <<<"$OUT" || flunk "an unproven bucket counted as non-editable"
+# What the bucket stores after the rotation, every version counted: at
+# least the packs of the one generation it holds, and the small objects.
+packs=$(find "$REPO/packs" -type f -printf '%s\n' | awk '{s += $1} END {print s + 0}')
+python3 - "$OUT" "$packs" <<'PY' || flunk "status --json should carry the bucket's size (at least $packs bytes): $OUT"
+import json, sys
+media = {m["medium"]: m for m in json.loads(sys.argv[1])["media"]}
+assert media["cloud"]["type"] == "object" and media["cloud"]["bytes"] > int(sys.argv[2]), media
+assert media["usb"]["bytes"] is None, media  # never rotated
+PY
 output_has "no non-editable copy"
 ok "$BKP" media probe cloud
 output_has "the lock holds"

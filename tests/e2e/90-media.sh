@@ -246,6 +246,19 @@ plan, done = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 assert done["generations"] == plan["copy"] + plan["there"], (plan, done)
 PY
 status_is 0 COMPLIANT "week 2, after rotating usb-a"
+# What the disk holds after it, as `bkp status` tells the operator: every
+# file on it, counted as the rotation ended.
+on_disk=$(find "$MNT" -type f -printf '%s\n' | awk '{s += $1} END {print s + 0}')
+check_exit 0 "$BKP" status --policy "$POL" --json || true
+python3 - "$OUT" "$on_disk" <<'PY' || flunk "week 2: status --json should carry usb-a's size ($on_disk bytes): $OUT"
+import json, sys
+doc, want = json.loads(sys.argv[1]), int(sys.argv[2])
+media = {m["medium"]: m for m in doc["media"]}
+assert media["usb-a"]["bytes"] == want, (media, want)
+assert media["usb-a"]["type"] == "removable" and media["usb-a"]["last_write"], media
+PY
+check_exit 0 "$BKP" status --policy "$POL" || true
+output_has "on usb-a: " "bkp status should say what usb-a held after its rotation"
 
 # Week 3: the backup runs, the operator forgets usb-b.
 backup_week 21 8

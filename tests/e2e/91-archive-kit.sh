@@ -44,6 +44,16 @@ F=$WORK/tape/emr@0000000001.tar
 # The folder's archives carry no kit: it lies beside them.
 tar -tf "$F" | grep -q '^bkp-recovery/' && flunk "an archive in a folder carries a kit of its own"
 (cd "$WORK/tape/bkp-recovery" && sha256sum --quiet -c SHA256SUMS) || flunk "the folder's kit does not check"
+# What each holds, as `bkp status --json` says: the folder every file in it;
+# a tape is not measured (null), never a guess.
+in_folder=$(find "$WORK/tape" -type f -printf '%s\n' | awk '{s += $1} END {print s + 0}')
+check_exit 0 "$BKP" status --json || true
+python3 - "$OUT" "$in_folder" <<'PY' || flunk "status --json: arch should hold $in_folder bytes, lto none said: $OUT"
+import json, sys
+media = {m["medium"]: m for m in json.loads(sys.argv[1])["media"]}
+assert media["arch"]["bytes"] == int(sys.argv[2]), media
+assert media["lto"]["bytes"] is None and media["lto"]["last_write"], media
+PY
 # The tape's stream, as a file for the checks below.
 A=$WORK/stream.tar
 cat "$TAPE" >"$A"

@@ -17,7 +17,7 @@ static void same(const bkp_media_entry *a, const bkp_media_entry *b)
         a->last_verify != b->last_verify || a->verify != b->verify || a->n_held != b->n_held ||
         a->held_known != b->held_known || a->probe.when != b->probe.when ||
         a->probe.proven != b->probe.proven || strcmp(a->label_version, b->label_version) ||
-        strcmp(a->kit_sha256, b->kit_sha256) || !a->reread != !b->reread)
+        strcmp(a->kit_sha256, b->kit_sha256) || a->bytes != b->bytes || !a->reread != !b->reread)
         abort();
     for (size_t i = 0; i < a->n_held; i++)
         if (memcmp(&a->held[i], &b->held[i], sizeof(a->held[i])))

@@ -130,14 +130,28 @@ static void test_verdicts_and_ages(void **state)
     rst_status_clear(&st);
 }
 
+static int set_bytes(bkp_media_entry *e, void *ctx)
+{
+    e->bytes = *(const uint64_t *)ctx;
+    return 0;
+}
+
 static void test_document(void **state)
 {
     fixture *x = *state;
     ops_status_log log;
     rst_status st;
+    /* What usb-a held after its last rotation, as the rotation notes it. */
+    const uint64_t held = 123456789;
+    assert_int_equal(bkp_media_update(x->f.r, "usb-a", set_bytes, (void *)&held), 0);
     assert_int_equal(ops_status(&x->in, &st, &log), 0);
     assert_int_equal(ops_status_doc(&x->in, &st, &log), 0);
     assert_int_equal(st.verdict, POL_NON_COMPLIANT);
+    assert_int_equal(st.nmedia, 1);
+    assert_string_equal(st.media[0].medium, "usb-a");
+    assert_int_equal(st.media[0].type, POL_REMOVABLE);
+    assert_int_equal(st.media[0].bytes, held);
+    assert_days_old(st.media[0].written, 1);
     assert_true(st.audit.ok);
     assert_int_equal(st.audit.records, 2); /* init, drill */
     assert_int_equal(st.audit.why.code, BKP_AUDIT_SOUND);
@@ -175,6 +189,9 @@ static void test_document(void **state)
                         "");
     assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "storage"), "newest")),
                      15);
+    json_t *m = json_array_get(json_object_get(j, "media"), 0);
+    assert_string_equal(json_string_value(json_object_get(m, "medium")), "usb-a");
+    assert_int_equal(json_integer_value(json_object_get(m, "bytes")), held);
     json_decref(j);
     rst_status_clear(&st);
 }

@@ -69,7 +69,15 @@ static const char status_text[] =
     "  {\"medium\": \"tape\", \"type\": \"archive\", \"offline\": true, \"offsite\": false,"
     "   \"when\": \"2026-12-01T00:00:00Z\"}],"
     " \"audit\": {\"checked\": \"2026-11-24T10:00:00Z\", \"records\": 118, \"ok\": true,"
-    "  \"absent\": false, \"problem\": \"\", \"restarts\": 0}}";
+    "  \"absent\": false, \"problem\": \"\", \"restarts\": 0},"
+    " \"media\": ["
+    "  {\"medium\": \"usb-a\", \"type\": \"removable\", \"bytes\": 43912000000,"
+    "   \"last_write\": \"2026-11-20T02:05:00Z\"},"
+    "  {\"medium\": \"tape\", \"type\": \"archive\", \"bytes\": null,"
+    "   \"last_write\": \"2026-11-01T00:00:00Z\"}],"
+    " \"storage\": {\"stored\": 44000000000, \"packs\": 43900000000,"
+    "  \"newest\": 64000000000, \"kept\": 1800000000000, \"generations\": 90,"
+    "  \"datasets\": 3}}";
 
 static json_t *fixture(void)
 {
