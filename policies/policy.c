@@ -1,5 +1,8 @@
-/* Loading and validating a policy file; the strict YAML reading with a line
- * for every message is policies/yaml_doc.c. */
+/* Loading and validating a policy file: the top level, hooks, retention,
+ * the 3-2-1 rule, data sets, drills, notify and the cross-checks; the media
+ * are read by policy_media.c, the source servers by policy_hosts.c
+ * (policy_parse.h), the strict YAML reading with a line for every message
+ * by policies/yaml_doc.c. */
 #include "policies/policy.h"
 
 #include <errno.h>
@@ -9,11 +12,11 @@
 
 #include "bkp/io/bytes.h"
 #include "bkp/host/cmdenv.h"
-#include "bkp/host/remote.h"
 #include "bkp/host/wire.h"
 #include "bkp/store/generation.h"
 #include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
+#include "policies/policy_parse.h"
 #include "policies/yaml_doc.h"
 
 static void schedule(pol_yaml_ctx *c, pol_yaml_node *n, const char *key, pol_schedule *out)
@@ -26,9 +29,7 @@ static void schedule(pol_yaml_ctx *c, pol_yaml_node *n, const char *key, pol_sch
                        key, s);
 }
 
-/* A path the file names: a relative one would name another place for each
- * working directory cron or an operator happens to start bkp in. */
-static char *absolute(pol_yaml_ctx *c, pol_yaml_node *v, const char *key, const char *example)
+char *pol_parse_absolute(pol_yaml_ctx *c, pol_yaml_node *v, const char *key, const char *example)
 {
     char *s = pol_yaml_str(c, v, key);
     if (s && s[0] != '/')
@@ -136,257 +137,6 @@ static void rule_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *
                      : !strcmp(key, "offline")     ? &r->offline
                      : !strcmp(key, "immutable")   ? &r->immutable
                                                    : &r->offsite);
-}
-
-/* ---- media ---- */
-
-static void lock_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *t)
-{
-    pol_object *o = t;
-    const char *s;
-    if (!strcmp(key, "days")) {
-        pol_yaml_int(c, v, key, 1, 36500, &o->lock_days);
-    } else if ((s = pol_yaml_scalar(c, v, key))) {
-        if (strcmp(s, "compliance") && strcmp(s, "governance"))
-            pol_yaml_error(c, v,
-                           _("'mode: %s' — write compliance (no one can delete early) or "
-                             "governance (a privileged credential can)"),
-                           s);
-        o->governance = !strcmp(s, "governance");
-    }
-}
-
-/* The keys of an object medium (checked against the type in media()). */
-static void object_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, pol_object *o)
-{
-    static const char *const lkeys[] = {"mode", "days", NULL};
-    if (!strcmp(key, "endpoint")) {
-        o->endpoint = pol_yaml_str(c, v, key);
-        const char *e = o->endpoint;
-        bool loop = e && (!strncmp(e, "http://127.", 11) || !strncmp(e, "http://localhost", 16) ||
-                          !strncmp(e, "http://[::1]", 12));
-        if (e && strncmp(e, "https://", 8) && !loop)
-            pol_yaml_error(c, v,
-                           _("'endpoint: %s' — write https://HOST (plain http is allowed only to "
-                             "this machine, for tests)"),
-                           e);
-    } else if (!strcmp(key, "bucket")) {
-        o->bucket = pol_yaml_str(c, v, key);
-        size_t l = o->bucket ? strlen(o->bucket) : 0;
-        if (o->bucket &&
-            (l < 3 || l > 63 || strspn(o->bucket, "abcdefghijklmnopqrstuvwxyz0123456789.-") != l ||
-             o->bucket[0] == '-' || o->bucket[0] == '.'))
-            pol_yaml_error(c, v,
-                           _("'bucket: %s' is not an S3 bucket name — 3 to 63 of a-z, 0-9, '.' "
-                             "and '-', e.g. 'bucket: hospital-bkp'"),
-                           o->bucket);
-    } else if (!strcmp(key, "region")) {
-        o->region = pol_yaml_str(c, v, key);
-        size_t l = o->region ? strlen(o->region) : 0;
-        if (o->region &&
-            (!l || l > 64 || strspn(o->region, "abcdefghijklmnopqrstuvwxyz0123456789-") != l))
-            pol_yaml_error(c, v, _("'region: %s' — write the store's region, e.g. ap-northeast-1"),
-                           o->region);
-    } else if (!strcmp(key, "credentials_file")) {
-        o->credentials_file = absolute(c, v, key, "/etc/bkp/s3.credentials");
-    } else if (!strcmp(key, "lock")) {
-        o->lock_given = true;
-        pol_yaml_mapping(c, v, "lock", lkeys, lock_pair, o);
-    }
-}
-
-/* What only one kind of medium may say, and what an object medium must. */
-static void medium_check(pol_yaml_ctx *c, pol_yaml_node *m, pol_medium *md)
-{
-    const char *n = md->name ? md->name : "";
-    pol_object *o = &md->object;
-    if (md->type != POL_OBJECT) {
-        if (o->endpoint || o->bucket || o->region || o->credentials_file || o->lock_given)
-            pol_yaml_error(c, m,
-                           _("medium %s: endpoint, bucket, region, credentials_file and lock are "
-                             "for 'type: object' only"),
-                           n);
-        if (!md->path)
-            pol_yaml_error(
-                c, m,
-                _("medium %s has no path — add the mount point or device, e.g. 'path: /media/bkp'"),
-                n);
-        return;
-    }
-    if (md->path)
-        pol_yaml_error(c, m, _("medium %s is an object store: it has no path — remove 'path:'"), n);
-    if (md->offline)
-        pol_yaml_error(
-            c, m,
-            _("medium %s is an object store, always on-line: remove 'offline: true' (its "
-              "copy counts as non-editable once `bkp media probe %s` proves the lock)"),
-            n, n);
-    if (!o->endpoint)
-        pol_yaml_error(
-            c, m, _("medium %s has no endpoint — add e.g. 'endpoint: https://s3.example.jp'"), n);
-    if (!o->bucket)
-        pol_yaml_error(c, m, _("medium %s has no bucket — add e.g. 'bucket: hospital-bkp'"), n);
-    if (!o->credentials_file)
-        pol_yaml_error(c, m,
-                       _("medium %s has no credentials_file — add e.g. 'credentials_file: "
-                         "/etc/bkp/s3.credentials' (mode 0600, [default] aws_access_key_id and "
-                         "aws_secret_access_key)"),
-                       n);
-    if (!o->region)
-        o->region = strdup("us-east-1");
-    if (!o->lock_days)
-        o->lock_days = 30;
-}
-
-static void medium_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *t)
-{
-    pol_medium *m = t;
-    const char *s;
-    if (!strcmp(key, "name")) {
-        m->name = pol_yaml_str(c, v, key);
-    } else if (!strcmp(key, "type")) {
-        if ((s = pol_yaml_scalar(c, v, key)) && pol_medium_type_named(s, &m->type))
-            pol_yaml_error(c, v,
-                           _("'type: %s' is not a medium type — write disk, removable, archive "
-                             "or object"),
-                           s);
-    } else if (!strcmp(key, "path")) {
-        m->path = absolute(c, v, key, "/media/bkp");
-    } else if (!strcmp(key, "location")) {
-        if ((s = pol_yaml_scalar(c, v, key))) {
-            if (!strcmp(s, "onsite") || !strcmp(s, "offsite"))
-                m->offsite = !strcmp(s, "offsite");
-            else
-                pol_yaml_error(c, v, _("'location: %s' — write onsite or offsite"), s);
-        }
-    } else if (!strcmp(key, "offline")) {
-        pol_yaml_bool(c, v, key, &m->offline);
-    } else if (!strcmp(key, "rotate_every")) {
-        pol_yaml_duration(c, v, key, &m->rotate_every);
-    } else {
-        object_pair(c, key, v, &m->object);
-    }
-}
-
-static void media(pol_yaml_ctx *c, pol_yaml_node *v, pol_policy *p)
-{
-    static const char *const keys[] = {
-        "name",     "type",   "path",   "location",         "offline", "rotate_every",
-        "endpoint", "bucket", "region", "credentials_file", "lock",    NULL};
-    if (!pol_yaml_list(c, v, "media", _("a list of media, each starting with '- name:'")))
-        return;
-    size_t len = pol_yaml_len(v);
-    p->media = calloc(len + 1, sizeof(*p->media));
-    for (size_t i = 0; p->media && i < len; i++) {
-        pol_yaml_node *m = pol_yaml_item(c, v, i);
-        pol_medium *md = &p->media[p->nmedia++];
-        md->line = pol_yaml_line(m);
-        md->type = (pol_medium_type)-1;
-        pol_yaml_mapping(c, m, _("a medium"), keys, medium_pair, md);
-        if (!md->name)
-            pol_yaml_error(c, m, _("a medium has no name — add 'name: usb-a' (any short name)"));
-        else if (!bkp_dataset_name_ok(md->name))
-            pol_yaml_error(c, m, _("medium name '%s' — use letters, digits, '.', '_' and '-'"),
-                           md->name);
-        else if (!strcmp(md->name, "repository")) /* `drill --medium repository`: the primary */
-            pol_yaml_error(c, m,
-                           _("medium name 'repository' names the primary repository — give the "
-                             "medium another name, e.g. 'usb-a'"));
-        if ((int)md->type == -1)
-            pol_yaml_error(c, m,
-                           _("medium %s has no type — add 'type: disk', 'removable', 'archive' or "
-                             "'object'"),
-                           md->name ? md->name : "");
-        else
-            medium_check(c, m, md);
-    }
-}
-
-/* ---- hosts ---- */
-
-/* ssh: user@address */
-static void host_ssh(pol_yaml_ctx *c, pol_yaml_node *v, pol_host *h)
-{
-    const char *s = pol_yaml_scalar(c, v, "ssh");
-    const char *at = s ? strchr(s, '@') : NULL;
-    if (!s)
-        return;
-    char *user = at ? strndup(s, (size_t)(at - s)) : NULL;
-    if (!at || !user || !bkp_cmd_user_name_ok(user) || !bkp_remote_address_ok(at + 1)) {
-        pol_yaml_error(c, v,
-                       _("'ssh: %s' is not user@address — write e.g. 'ssh: bkp@10.0.0.12', the "
-                         "user the agent runs as on that server"),
-                       s);
-        free(user);
-        return;
-    }
-    free(h->user);
-    free(h->address);
-    h->user = user;
-    h->address = strdup(at + 1);
-}
-
-static void host_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *t)
-{
-    pol_host *h = t;
-    if (!strcmp(key, "name"))
-        h->name = pol_yaml_str(c, v, key);
-    else if (!strcmp(key, "ssh"))
-        host_ssh(c, v, h);
-    else if (!strcmp(key, "port"))
-        pol_yaml_int(c, v, key, 1, 65535, &h->port);
-    else if (!strcmp(key, "identity")) {
-        free(h->identity);
-        h->identity = absolute(c, v, key, "/etc/bkp/ssh/id_ed25519");
-    } else if (!strcmp(key, "host_key")) {
-        h->host_key = pol_yaml_str(c, v, key);
-        if (h->host_key && !bkp_remote_host_key_ok(h->host_key, NULL))
-            pol_yaml_error(c, v,
-                           _("host_key is not a host key as ssh-keyscan prints it ('ssh-ed25519 "
-                             "AAAA...') — run `bkp host add NAME ADDRESS` and copy the line it "
-                             "prints"));
-    } else if (!strcmp(key, "idle_timeout")) {
-        pol_yaml_duration(c, v, key, &h->idle_timeout);
-        if (h->idle_timeout > 86400)
-            pol_yaml_error(c, v,
-                           _("idle_timeout is at most a day (a walk's whole limit) — write e.g. "
-                             "'idle_timeout: 2h'"));
-    } else {
-        pol_yaml_duration(c, v, key, &h->connect_timeout);
-    }
-}
-
-static void hosts(pol_yaml_ctx *c, pol_yaml_node *v, pol_policy *p)
-{
-    static const char *const keys[] = {"name",     "ssh",      "port", "identity",
-                                       "host_key", "connect_timeout", "idle_timeout", NULL};
-    if (!pol_yaml_list(c, v, "hosts", _("a list of source servers, each starting with '- name:'")))
-        return;
-    size_t len = pol_yaml_len(v);
-    p->hosts = calloc(len + 1, sizeof(*p->hosts));
-    for (size_t i = 0; p->hosts && i < len; i++) {
-        pol_yaml_node *n = pol_yaml_item(c, v, i);
-        pol_host *h = &p->hosts[p->nhosts++];
-        h->line = pol_yaml_line(n);
-        h->port = 22;
-        h->connect_timeout = 30;
-        h->idle_timeout = 3600;
-        h->identity = strdup(POL_HOST_IDENTITY);
-        pol_yaml_mapping(c, n, _("a host"), keys, host_pair, h);
-        if (!h->name || !bkp_dataset_name_ok(h->name))
-            pol_yaml_error(c, n,
-                           _("a host needs a name of letters, digits, '.', '_' and '-' — add "
-                             "e.g. 'name: emr-db'"));
-        if (!h->user)
-            pol_yaml_error(c, n, _("host %s has no ssh — add e.g. 'ssh: bkp@10.0.0.12'"),
-                           h->name ? h->name : "");
-        if (!h->host_key)
-            pol_yaml_error(c, n,
-                           _("host %s has no host_key — run `bkp host add %s ADDRESS`, compare "
-                             "the fingerprint it shows with the server's, and copy its line: "
-                             "a key is never learnt on first use"),
-                           h->name ? h->name : "", h->name ? h->name : "NAME");
-    }
 }
 
 /* ---- data sets ---- */
@@ -649,7 +399,7 @@ static void mail_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *
     char **dst = !strcmp(key, "to")     ? &nt->mail_to
                  : !strcmp(key, "from") ? &nt->mail_from
                                         : &nt->sendmail;
-    *dst = !strcmp(key, "sendmail") ? absolute(c, v, key, "/usr/sbin/sendmail")
+    *dst = !strcmp(key, "sendmail") ? pol_parse_absolute(c, v, key, "/usr/sbin/sendmail")
                                     : pol_yaml_str(c, v, key);
     if (*dst && strcmp(key, "sendmail") && !address_ok(*dst)) {
         pol_yaml_error(c, v,
@@ -681,7 +431,7 @@ static void notify_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void
 static void status_page(pol_yaml_ctx *c, pol_yaml_node *v, pol_policy *p)
 {
     const char *example = "/srv/share/bkp/status.html";
-    char *s = absolute(c, v, "status_page", example);
+    char *s = pol_parse_absolute(c, v, "status_page", example);
     size_t n = s ? strlen(s) : 0;
     if (s && s[0] == '/' && (n < 6 || strcmp(s + n - 5, ".html") || s[n - 6] == '/'))
         pol_yaml_error(c, v,
@@ -759,17 +509,17 @@ static void top_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *t
                                         "offline_max_age", "immutable",   NULL};
     pol_policy *p = t;
     if (!strcmp(key, "repository"))
-        p->repository = absolute(c, v, key, "/srv/bkp/repo");
+        p->repository = pol_parse_absolute(c, v, key, "/srv/bkp/repo");
     else if (!strcmp(key, "passphrase_file"))
-        p->passphrase_file = absolute(c, v, key, "/etc/bkp/passphrase");
+        p->passphrase_file = pol_parse_absolute(c, v, key, "/etc/bkp/passphrase");
     else if (!strcmp(key, "passphrase_command"))
         p->passphrase_command = pol_yaml_str(c, v, key);
     else if (!strcmp(key, "rule_321"))
         pol_yaml_mapping(c, v, "rule_321", rkeys, rule_pair, &p->rule);
     else if (!strcmp(key, "media"))
-        media(c, v, p);
+        pol_parse_media(c, v, p);
     else if (!strcmp(key, "hosts"))
-        hosts(c, v, p);
+        pol_parse_hosts(c, v, p);
     else if (!strcmp(key, "datasets"))
         datasets(c, v, p);
     else if (!strcmp(key, "drills"))

@@ -43,10 +43,10 @@ done
 # The keys of each mapping, as the readers list them (`static const char
 # *const ...keys[] = {...}`).
 keys_of() {
-    awk '/static const char \*const [a-z]*keys\[\] = \{/ { on = 1 } on { print } on && /\};/ { on = 0 }' "$1" |
+    awk '/static const char \*const [a-z]*keys\[\] = \{/ { on = 1 } on { print } on && /\};/ { on = 0 }' "$@" |
         grep -o '"[a-z_0-9]*"' | tr -d '"' | sort -u
 }
-for key in $(keys_of "$SRC/policies/policy.c"); do
+for key in $(keys_of "$SRC"/policies/policy*.c); do
     grep -qF -- "*$key" "$MAN/bkp-policy.5.scd" || flunk "bkp-policy(5) does not describe the key $key"
 done
 for key in $(keys_of "$SRC/restore/runbook.c"); do
