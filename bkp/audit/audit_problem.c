@@ -223,7 +223,10 @@ bool bkp_audit_problem_from_json(const json_t *obj, bkp_audit_problem *p)
         return false;
     p->at = at > 0 ? (uint64_t)at : 0;
     p->upto = upto > 0 ? (uint64_t)upto : 0;
-    p->err = err > 0 && err < 4096 ? -(int)err : -EIO;
+    /* An error number only where the code says one (an older document may
+     * lack it there: an I/O error). */
+    bool has_err = p->code == BKP_AUDIT_UNREADABLE || p->code == BKP_AUDIT_HEAD_DAMAGED;
+    p->err = err > 0 && err < 4096 ? -(int)err : has_err ? -EIO : 0;
     snprintf(p->file, sizeof(p->file), "%s", str_or_empty(json_object_get(d, "file")));
     snprintf(p->when, sizeof(p->when), "%s", str_or_empty(json_object_get(d, "time")));
     snprintf(p->before, sizeof(p->before), "%s", str_or_empty(json_object_get(d, "earlier")));

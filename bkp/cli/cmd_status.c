@@ -179,25 +179,26 @@ static void connected_remind(const rst_status *s)
 }
 
 /* What the repository takes, what a copy on a disk or a tape will need,
- * and what it stands for. */
+ * and what it stands for; then what each medium held after its last
+ * rotation (a tape is not measured). */
 static void storage_said(const rst_status *st)
 {
     const rst_storage *s = &st->storage;
     char a[32], b[32], k[32];
-    if (!st->has_storage)
-        return;
-    printf(_("storage: %s on this disk, what each full copy on a disk or tape needs\n"),
-           bkp_size_text(a, sizeof(a), s->stored));
-    if (s->newest)
-        printf(_("  the newest generations of %zu data set(s) hold %s of files: stored at %.0f %% "
-                 "of that, with %zu generation(s) kept (%s counted whole)\n"),
-               s->datasets, bkp_size_text(b, sizeof(b), s->newest), 100 * rst_storage_ratio(s),
-               s->generations, bkp_size_text(k, sizeof(k), s->kept));
-    /* What each medium held after its last rotation (a tape is not measured). */
+    if (st->has_storage) {
+        printf(_("storage: %s on this disk, what each full copy on a disk or tape needs\n"),
+               bkp_size_text(a, sizeof(a), s->stored));
+        if (s->newest)
+            printf(_("  the newest generations of %zu data set(s) hold %s of files: stored at "
+                     "%.0f %% of that, with %zu generation(s) kept (%s counted whole)\n"),
+                   s->datasets, bkp_size_text(b, sizeof(b), s->newest),
+                   100 * rst_storage_ratio(s), s->generations,
+                   bkp_size_text(k, sizeof(k), s->kept));
+    }
     for (size_t i = 0; i < st->nmedia; i++) {
         const rst_medium *m = &st->media[i];
         if (m->bytes)
-            printf(_("  on %s: %s after its last rotation (%s)\n"), m->medium,
+            printf(_("  %s held %s when its last rotation ended (%s)\n"), m->medium,
                    bkp_size_text(a, sizeof(a), m->bytes),
                    bkp_local_time(k, sizeof(k), m->written, _("never")));
     }

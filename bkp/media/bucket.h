@@ -123,9 +123,10 @@ int bkp_bucket_prune(bkp_s3 *s, bkp_repo *copy, bkp_gen **v, const bool *doomed,
                      time_t now, bkp_s3_lock mode, time_t floor, bkp_bucket_prune_result *res)
     __attribute__((warn_unused_result));
 
-/* The bytes the bucket stores under our prefix, every version counted
- * (what the clinic pays for: a version kept under its lock counts until it
- * goes) into `*bytes`: 0, or the listing's error (logged by the client). */
+/* The bytes the bucket stores, every version of every object counted (the
+ * medium is the whole bucket; what the clinic pays for: a version kept
+ * under its lock counts until it goes; a delete marker counts nothing),
+ * into `*bytes`, by one listing of versions: 0, or its error. */
 int bkp_bucket_bytes(bkp_s3 *s, uint64_t *bytes) __attribute__((warn_unused_result));
 
 /* What a probe found. */

@@ -312,7 +312,7 @@ static void release(ops_rotation *t)
 /* A folder's archives and kit; a tape cannot say. */
 static int measure(ops_rotation *t, uint64_t *bytes)
 {
-    return t->out->device ? -ENOTSUP : ops_folder_bytes(t->in->path, NULL, bytes);
+    return t->out->device ? -ENOTSUP : ops_medium_bytes(t->in->path, NULL, bytes);
 }
 
 const ops_medium_driver ops_medium_archive = {

@@ -251,17 +251,12 @@ static void release(ops_rotation *t)
     free(d->repo);
 }
 
-/* The medium's folder: the copy (as a copy of it would carry it, without
- * its locks), its label, kit and pins beside it. */
+/* The copy (as a copy of it would carry it, without its locks), and its
+ * label, kit and pins beside it. */
 static int measure(ops_rotation *t, uint64_t *bytes)
 {
     disk *d = t->d;
-    rst_storage s = {0};
-    int rc = ops_folder_bytes(t->in->path, "repo", bytes);
-    if (!rc)
-        rc = ops_storage_files(d->dst, &s);
-    *bytes += s.stored;
-    return rc;
+    return ops_medium_bytes(t->in->path, d->dst, bytes);
 }
 
 const ops_medium_driver ops_medium_disk = {

@@ -286,12 +286,18 @@ static int read_log(const ops_report_in *in, scan *s, bkp_audit_check *chk, rst_
         ops_status_log found;
         si.also = collect;
         si.also_ctx = s;
-        if (!ops_status(&si, status, &found)) {
+        int rc = ops_status(&si, status, &found);
+        if (!rc) {
             *chk = found.check;
             /* The status calls a log that is not there a problem; here it
              * stays the failure to read that it always was. */
             return found.rc == 1 && found.check.absent ? -ENOENT : found.rc < 0 ? found.rc : 0;
         }
+        /* The log was read, then the status failed (no memory): its
+         * records are in `s` already, and reading again would count them
+         * twice. */
+        if (found.read)
+            return rc;
         /* The status could not be gathered and did not read the log. */
     }
     char *log = bkp_audit_path(in->repo);

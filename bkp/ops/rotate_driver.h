@@ -57,10 +57,10 @@ struct ops_medium_driver {
     /* After a complete copy: its prune, its verify, its kit. A failed
      * prune is warned about (the copy stands); a failed verify fails. */
     void (*after)(ops_rotation *t);
-    /* What the medium holds once written (its pins too, at the end:
-     * rotate_finish.h), in bytes — what a disk or a bucket of that size
-     * will need — for the registry and `bkp status`: 0 or the error
-     * (logged; the copy stands), -ENOTSUP or NULL: it cannot say (a tape). */
+    /* What the medium holds once written (its pins too: rotate_finish.h
+     * measures last), in bytes — what a disk or a bucket of that kind will
+     * need — for the registry and `bkp status`: 0 or the error (not said:
+     * warned about by the end), -ENOTSUP or NULL: it cannot say (a tape). */
     int (*measure)(ops_rotation *t, uint64_t *bytes);
     /* 6. Its part of the end: where the pin goes, what comes before it,
      * what the registry is told; and its figures for the audit record. */

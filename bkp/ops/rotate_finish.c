@@ -8,6 +8,7 @@
 
 #include "bkp/audit/audit.h"
 #include "bkp/io/clock.h"
+#include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
 #include "bkp/media/registry.h"
 #include "bkp/ops/pins.h"
@@ -19,7 +20,6 @@ typedef struct note_ctx {
     bool wrote;
     bool recorded; /* the rotation's audit record was appended */
     const char *kit; /* the SHA-256 of the kit's SHA256SUMS the medium carries now, or NULL */
-    uint64_t bytes;  /* what it holds now; 0: not measured */
 } note_ctx;
 
 static int note_seen(bkp_media_entry *e, void *ctx)
@@ -37,8 +37,8 @@ static int note_seen(bkp_media_entry *e, void *ctx)
     }
     if (n->wrote)
         e->last_write = now;
-    if (n->bytes)
-        e->bytes = n->bytes;
+    if (n->wrote)
+        e->bytes = 0; /* until measured (below): never an older figure beside this date */
     /* The kit's fingerprint, for the printed procedure (runbook print):
      * only once the log records the rotation that wrote it. */
     if (n->kit && n->recorded && strlen(n->kit) == 64)
@@ -55,6 +55,28 @@ static int note_seen(bkp_media_entry *e, void *ctx)
     if (!rc && s->added)
         rc = bkp_media_entry_add_held(e, s->added->v, s->added->n);
     return rc;
+}
+
+static int set_bytes(bkp_media_entry *e, void *ctx)
+{
+    e->bytes = *(const uint64_t *)ctx;
+    return 0;
+}
+
+/* What the medium holds now, once the rotation counts as done (a long walk
+ * of a disk or a listing of a bucket must not stand between the copy and
+ * the registry): noted best-effort, a failure said as a warning. */
+static void note_bytes(const ops_rotate_end *e)
+{
+    uint64_t bytes = 0;
+    int rc = e->measure ? e->measure(e->measure_ctx, &bytes) : -ENOTSUP;
+    if (rc == -ENOTSUP)
+        return;
+    if (rc)
+        bkp_warn(_("%s: what it holds could not be measured (%s); the copy is complete"),
+                 e->medium, bkp_strerror(rc));
+    else if (bytes && bkp_media_update(e->primary, e->medium, set_bytes, &bytes))
+        bkp_debug("%s: its size could not be noted in the registry", e->medium);
 }
 
 bool ops_rotate_why(ops_rotate_step at, int rc, const char *where, char *buf, size_t n)
@@ -162,13 +184,13 @@ int ops_rotate_finish(const ops_rotate_end *e, ops_rotate_step *step, bool *wrot
     /* Only a medium that took its copy, and whose record and log's copy
      * are there, counts as written (and says what it holds). */
     note_ctx n = {&e->note, e->took && !e->rc && !first, !rc,
-                  e->fig.kit_sha256[0] ? e->fig.kit_sha256 : NULL, 0};
+                  e->fig.kit_sha256[0] ? e->fig.kit_sha256 : NULL};
     if (n.wrote && e->pin && ops_pins_write_of(e->primary, e->medium, e->pin, e->all, e->nall))
         fail(&first, step, OPS_ROTATE_PIN_WRITE, -EIO);
-    if (n.wrote && !first && e->measure && e->measure(e->measure_ctx, &n.bytes))
-        n.bytes = 0; /* said; the copy stands */
     if (e->seen && bkp_media_update(e->primary, e->medium, note_seen, &n))
         fail(&first, step, OPS_ROTATE_REGISTRY, -EIO);
+    if (n.wrote && !first)
+        note_bytes(e);
     if (said_ok && first) { /* the record above said ok too early */
         bkp_audit_rec again = {.op = "rotate",
                                .medium = e->medium,

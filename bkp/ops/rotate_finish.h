@@ -69,9 +69,9 @@ typedef struct ops_rotate_end {
      * NULL: nothing. A negative errno fails the rotation at OPS_ROTATE_LOG_COPY. */
     int (*before_pins)(void *ctx);
     void *ctx;
-    /* After the pins, before the registry, only when the medium was
-     * written: what it holds now, in bytes (the registry's `bytes`). A
-     * failure (logged) or NULL: not measured. */
+    /* Once the registry says the medium was written: what it holds now, in
+     * bytes, noted in the registry (`bytes`) best-effort. A failure (warned
+     * about; -ENOTSUP: it cannot say, not warned) or NULL: not measured. */
     int (*measure)(void *ctx, uint64_t *bytes);
     void *measure_ctx;
     ops_rotate_seen note;

@@ -338,6 +338,7 @@ int ops_status(const ops_status_in *in, rst_status *st, ops_status_log *found)
     /* One reading of the log for every data set, the key-recovery drill
      * and the check of the whole log (the document's "audit" part). */
     l->rc = bkp_audit_each_sound(log, bkp_repo_sign_pk(in->repo), scan, &w.last, &l->check);
+    l->read = true;
     if (l->rc == -ENOENT && l->check.absent)
         l->rc = 1; /* no log at all: a loss the check describes */
     else if (l->rc == 0 && l->check.bad)

@@ -51,6 +51,8 @@ typedef struct ops_status_in {
  * signature checked once for all of it. */
 typedef struct ops_status_log {
     int rc;                /* 0 sound, 1 problems (check.why), negative: not read */
+    bool read;             /* the log was read (`in->also` saw its records), even when the
+                              status then failed */
     bkp_audit_check check; /* what was found */
     time_t checked;        /* when */
     time_t key_drill;      /* the last successful key-recovery drill, 0: none */

@@ -18,11 +18,13 @@
  * negative errno when its folders cannot be read (logged). One stat per
  * file, nothing read. */
 int ops_storage_files(const bkp_repo *r, rst_storage *out);
-/* The bytes of the files below folder `path` (a medium's: a folder of
- * archives, what sits beside a disk's copy), but `skip` (a name in `path`
- * not counted; NULL: none), into `*bytes`, the same way: 0, or a negative
- * errno (logged). */
-int ops_folder_bytes(const char *path, const char *skip, uint64_t *bytes);
+/* What the medium at folder `path` holds, in bytes, into `*bytes`: its
+ * label and pins (BKP-*), its recovery kit, its archives (DATASET@SEQ.tar),
+ * and the repository copy `copy` (NULL: none) as ops_storage_files counts
+ * it; nothing else on that file system, nothing on another mounted below,
+ * no link followed. 0, or a negative errno (not said: the caller warns;
+ * `*bytes` is then 0). */
+int ops_medium_bytes(const char *path, const bkp_repo *copy, uint64_t *bytes);
 /* What the generations `v` (`n`, bkp_gen_list's: by data set, then
  * sequence) stand for, into the rest of `out`. */
 void ops_storage_count(rst_storage *out, bkp_gen *const *v, size_t n);

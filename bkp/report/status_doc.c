@@ -159,11 +159,11 @@ static json_t *media_json(const rst_status *s)
     json_t *a = json_array();
     for (size_t i = 0; a && i < s->nmedia; i++) {
         const rst_medium *m = &s->media[i];
-        json_array_append_new(
-            a, json_pack("{s:s, s:s, s:o, s:o}", "medium", m->medium, "type",
-                         pol_medium_type_name(m->type), "bytes",
-                         m->bytes ? json_integer((json_int_t)m->bytes) : json_null(),
-                         "last_write", iso(m->written)));
+        json_array_append_new(a,
+                              json_pack("{s:s, s:s, s:o, s:o}", "medium", m->medium, "type",
+                                        pol_medium_type_name(m->type), "bytes",
+                                        m->bytes ? json_integer((json_int_t)m->bytes) : json_null(),
+                                        "last_write", iso(m->written)));
     }
     return a;
 }
@@ -253,12 +253,34 @@ static int64_t integer(parse *p, const json_t *j, const char *k, int64_t lo, int
     return x;
 }
 
+/* A time as bkp writes one, 0 for null or absent (a string for the epoch
+ * itself is refused: 0 means "none", and would be written back as null). */
 static time_t when(parse *p, const json_t *j, const char *k)
 {
     time_t t = 0;
-    if (!p->rc && !bkp_json_time(j, k, &t))
+    if (!p->rc && (!bkp_json_time(j, k, &t) || (json_is_string(json_object_get(j, k)) && !t)))
         bad(p, -EBADMSG);
     return p->rc ? 0 : t;
+}
+
+/* A time that must be there. */
+static time_t when_given(parse *p, const json_t *j, const char *k)
+{
+    time_t t = when(p, j, k);
+    if (!t)
+        bad(p, -EBADMSG);
+    return t;
+}
+
+/* A verdict that must be there: a document that lost it is never read as
+ * COMPLIANT. */
+static pol_verdict verdict(parse *p, const json_t *j)
+{
+    json_t *v = member(p, j, "verdict", JSON_STRING);
+    pol_verdict out = POL_NON_COMPLIANT;
+    if (!p->rc && (!v || pol_verdict_named(json_string_value(v), &out)))
+        bad(p, -EBADMSG);
+    return out;
 }
 
 static void kind(parse *p, const json_t *j, pol_medium_type *t)
@@ -332,7 +354,7 @@ static void event_parse(parse *p, const json_t *j, const char *k, rst_event *e)
     json_t *o = member(p, j, k, JSON_OBJECT);
     if (!o)
         return;
-    e->time = when(p, o, "time");
+    e->time = when_given(p, o, "time");
     e->outcome = str(p, o, "outcome");
 }
 
@@ -346,9 +368,12 @@ static void drill_parse(parse *p, const json_t *j, rst_drill *d)
         return;
     event_parse(p, j, "last_drill", &d->when);
     d->runbook = str(p, o, "runbook");
-    if ((s = member(p, o, "seconds", JSON_REAL)))
-        d->seconds = json_number_value(s) >= 0 ? json_number_value(s) : -1;
-    d->rto_target = integer(p, o, "rto_target_seconds", 0, INT64_MAX, -1);
+    /* Bounded: a page shows them as hours and minutes. */
+    if ((s = member(p, o, "seconds", JSON_REAL)) &&
+        !(json_number_value(s) >= 0 && json_number_value(s) <= RST_SECONDS_MAX))
+        bad(p, -EBADMSG);
+    d->seconds = s && !p->rc ? json_number_value(s) : -1;
+    d->rto_target = integer(p, o, "rto_target_seconds", 0, RST_SECONDS_MAX, -1);
     d->rto_met = tri(p, o, "rto_met");
     d->attended = tri(p, o, "attended");
     d->read_from = str(p, o, "read_from");
@@ -361,9 +386,7 @@ static void dataset_parse(parse *p, const json_t *j, rst_dataset *d)
     d->name = str(p, j, "dataset");
     d->description = str(p, j, "description");
     d->priority = (int)integer(p, j, "priority", INT32_MIN, INT32_MAX, 0);
-    if ((v = member(p, j, "verdict", JSON_STRING)) &&
-        pol_verdict_named(json_string_value(v), &d->verdict))
-        bad(p, -EBADMSG);
+    d->verdict = verdict(p, j);
     d->generations = (size_t)integer(p, j, "generations", 0, INT64_MAX, 0);
     counts_parse(p, member(p, j, "counted", JSON_OBJECT), &d->counted);
     counts_parse(p, member(p, j, "required", JSON_OBJECT), &d->required);
@@ -442,7 +465,7 @@ static void media_parse(parse *p, const json_t *j, rst_status *s)
         rst_medium *m = &s->media[s->nmedia++];
         m->medium = str(p, o, "medium");
         kind(p, o, &m->type);
-        m->bytes = (uint64_t)integer(p, o, "bytes", 0, INT64_MAX, 0);
+        m->bytes = (uint64_t)integer(p, o, "bytes", 1, INT64_MAX, 0); /* null: not measured */
         m->written = when(p, o, "last_write");
         if (!m->medium)
             bad(p, -EBADMSG);
@@ -465,12 +488,10 @@ static void storage_parse(parse *p, const json_t *j, rst_status *s)
 int rst_status_parse(const json_t *j, rst_status *out)
 {
     parse p = {.rc = json_is_object(j) ? 0 : -EBADMSG};
-    json_t *v, *o, *kd;
+    json_t *o, *kd;
     size_t i;
     memset(out, 0, sizeof(*out));
-    if ((v = member(&p, j, "verdict", JSON_STRING)) &&
-        pol_verdict_named(json_string_value(v), &out->verdict))
-        bad(&p, -EBADMSG);
+    out->verdict = verdict(&p, j);
     json_t *sets = objects(&p, j, "datasets", (void **)&out->datasets, sizeof(*out->datasets));
     json_array_foreach(sets, i, o) dataset_parse(&p, o, &out->datasets[out->ndatasets++]);
     if ((kd = member(&p, j, "key_drill", JSON_OBJECT))) {

@@ -18,9 +18,11 @@
  * Times are time_t, 0 for "none" (null or absent in the JSON); strings are
  * owned by the record (rst_status_clear frees them). The JSON is written
  * with the names below; the parser takes what the emitter writes, each
- * member optional (a document of an older bkp lacks the newer ones), and
- * refuses a member of the wrong type, a time not written as bkp writes one,
- * an unknown verdict or medium type, or more reasons than a verdict gives.
+ * member optional (a document of an older bkp lacks the newer ones) but the
+ * verdicts and the time of each record named, and refuses a member of the
+ * wrong type, a time not written as bkp writes one, an unknown verdict or
+ * medium type, more reasons than a verdict gives, or a drill's seconds
+ * beyond RST_SECONDS_MAX: what it accepts it writes back the same.
  */
 #ifndef RST_STATUS_DOC_H
 #define RST_STATUS_DOC_H
@@ -66,6 +68,9 @@ typedef struct rst_event {
     time_t time;
     char *outcome; /* NULL: not said */
 } rst_event;
+
+/* The most seconds a drill's time or target may be (about 31 years). */
+#define RST_SECONDS_MAX 1000000000
 
 /* Unsaid, no or yes: what an older record may not carry. */
 typedef enum { RST_UNSAID = -1, RST_NO = 0, RST_YES = 1 } rst_tri;

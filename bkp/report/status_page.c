@@ -224,7 +224,7 @@ static void today(FILE *f, const rst_status *st, bool ja)
     fputs("</section>\n", f);
 }
 
-/* What each medium held after its last rotation, when measured. */
+/* What each medium held when its last rotation ended, when measured. */
 static void media_sizes(FILE *f, const rst_status *st)
 {
     char *list = NULL, size[32];
@@ -241,7 +241,7 @@ static void media_sizes(FILE *f, const rst_status *st)
     }
     if (l && !fclose(l) && any) {
         fputs("<p class=\"media-sizes\">", f);
-        say(f, _("On the media, after their last rotation: %s."), list);
+        say(f, _("What each medium held when its last rotation ended: %s."), list);
         fputs("</p>\n", f);
     }
     free(list);

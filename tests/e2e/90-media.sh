@@ -258,7 +258,7 @@ assert media["usb-a"]["bytes"] == want, (media, want)
 assert media["usb-a"]["type"] == "removable" and media["usb-a"]["last_write"], media
 PY
 check_exit 0 "$BKP" status --policy "$POL" || true
-output_has "on usb-a: " "bkp status should say what usb-a held after its rotation"
+output_has "usb-a held " "bkp status should say what usb-a held after its rotation"
 
 # Week 3: the backup runs, the operator forgets usb-b.
 backup_week 21 8

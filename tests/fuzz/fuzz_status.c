@@ -1,7 +1,9 @@
 /* Fuzz target: the status record (bkp/report/status_doc.h) through its one
- * codec, and the page rendered from it. What is accepted round-trips: the
- * record written back parses to a record that is written the same; the page
- * of any accepted record is made, in both languages. */
+ * codec, and the page rendered from it. What is accepted holds nothing the
+ * emitter would drop (a drill's figures without its time, an outcome
+ * without its record), and round-trips: the record written back parses to
+ * a record that is written the same; the page of any accepted record is
+ * made, in both languages. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,9 +22,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_decref(j);
     if (rc)
         return 0;
-    for (size_t i = 0; i < s.ndatasets; i++)
-        if (!s.datasets[i].name || s.datasets[i].en.nreasons > POL_REASONS)
+    for (size_t i = 0; i < s.ndatasets; i++) {
+        const rst_dataset *d = &s.datasets[i];
+        const rst_drill *dr = &d->last_drill;
+        if (!d->name || d->en.nreasons > POL_REASONS)
             abort();
+        if (!dr->when.time && (dr->when.outcome || dr->runbook || dr->read_from ||
+                               dr->attested_by || dr->seconds >= 0 || dr->rto_target >= 0 ||
+                               dr->rto_met != RST_UNSAID || dr->attended != RST_UNSAID))
+            abort(); /* accepted, then dropped by the emitter */
+        if ((!d->last_backup_run.time && d->last_backup_run.outcome) ||
+            (!d->last_verify.time && d->last_verify.outcome))
+            abort();
+        if (dr->seconds > RST_SECONDS_MAX || dr->rto_target > RST_SECONDS_MAX)
+            abort();
+    }
     json_t *out = rst_status_json(&s);
     if (out) {
         if (rst_status_parse(out, &again))

@@ -95,8 +95,9 @@ static json_t *report(ops_repo *f, time_t from, time_t to, const rst_status *sta
 static void status_of(const char *emr_verdict, rst_status *out)
 {
     json_t *j =
-        json_pack("{s:[{s:s, s:s, s:i, s:[], s:{}, s:{}}, {s:s, s:s, s:i, s:[], s:{}, s:{}}]}",
-                  "datasets", "dataset", "emr-db", "verdict", emr_verdict, "generations", 4,
+        json_pack("{s:s, s:[{s:s, s:s, s:i, s:[], s:{}, s:{}}, {s:s, s:s, s:i, s:[], s:{}, "
+                  "s:{}}]}",
+                  "verdict", "NON-COMPLIANT", "datasets", "dataset", "emr-db", "verdict", emr_verdict, "generations", 4,
                   "reasons", "counted", "required", "dataset", "lab", "verdict", "NON-COMPLIANT",
                   "generations", 0, "reasons", "counted", "required");
     assert_int_equal(rst_status_parse(j, out), 0);

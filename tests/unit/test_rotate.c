@@ -165,6 +165,16 @@ static int st_figures(ops_rotation *t, ops_rotate_figures *f)
     return ops_rotate_plan_figures(&t->out->plan, f);
 }
 
+/* What the medium holds, or that it cannot be measured (`stub_bytes` 0). */
+static uint64_t stub_bytes;
+
+static int st_measure(ops_rotation *t, uint64_t *bytes)
+{
+    (void)t;
+    *bytes = stub_bytes;
+    return stub_bytes ? 0 : -EIO;
+}
+
 static void st_release(ops_rotation *t)
 {
     (void)t;
@@ -178,6 +188,7 @@ static const ops_medium_driver stub_driver = {
     .open = st_open,
     .copy = st_copy,
     .after = st_after,
+    .measure = st_measure,
     .end = st_end,
     .figures = st_figures,
     .release = st_release,
@@ -240,8 +251,23 @@ static void test_stub_driver(void **state)
     free(before);
     free(after);
     json_decref(j);
+    assert_int_equal(e->bytes, 0); /* not measured: the stub's measure failed (warned) */
     bkp_media_free(e);
     ops_rotate_out_clear(&o);
+    /* Measured: noted in the registry; then a rotation whose measure fails
+     * leaves none, never the older figure beside the new date. */
+    stub_bytes = 4096;
+    assert_int_equal(ops_rotate_with(&stub_driver, &in, &o), 0);
+    ops_rotate_out_clear(&o);
+    e = bkp_media_get(f->r, "mem");
+    assert_int_equal(e->bytes, 4096);
+    bkp_media_free(e);
+    stub_bytes = 0;
+    assert_int_equal(ops_rotate_with(&stub_driver, &in, &o), 0);
+    ops_rotate_out_clear(&o);
+    e = bkp_media_get(f->r, "mem");
+    assert_int_equal(e->bytes, 0);
+    bkp_media_free(e);
 }
 
 /* A type without a row in the table, or a driver without its required
