@@ -178,15 +178,17 @@ static void connected_remind(const rst_status *s)
     }
 }
 
-/* What the repository takes, what a copy on a disk or a tape will need,
- * and what it stands for; then what each medium held after its last
- * rotation (a tape is not measured). */
+/* What the repository takes, what a copy on a disk or in a bucket will
+ * need (an archive medium grows by a whole generation each rotation: the
+ * guides say so), and what it stands for; then what each medium held after
+ * its last rotation (a tape is not measured). */
 static void storage_said(const rst_status *st)
 {
     const rst_storage *s = &st->storage;
     char a[32], b[32], k[32];
     if (st->has_storage) {
-        printf(_("storage: %s on this disk, what each full copy on a disk or tape needs\n"),
+        printf(_("storage: %s on this disk; a copy on a disk or in a bucket needs about as "
+                 "much, and its recovery kit\n"),
                bkp_size_text(a, sizeof(a), s->stored));
         if (s->newest)
             printf(_("  the newest generations of %zu data set(s) hold %s of files: stored at "

@@ -296,8 +296,9 @@ static void it_section(FILE *f, const rst_status *st, bool ja)
         char a[32], b[32];
         fputs("<p class=\"storage\">", f);
         say(f,
-            _("The backups take %s on the backup server's disk; each full copy on a disk or a "
-              "tape needs as much. The newest generations hold %s of files."),
+            _("The backups take %s on the backup server's disk; a copy on a disk or in a "
+              "bucket needs about as much, with its recovery kit. The newest generations hold "
+              "%s of files."),
             bkp_size_text(a, sizeof(a), stored), bkp_size_text(b, sizeof(b), newest));
         fputs("</p>\n", f);
     }
