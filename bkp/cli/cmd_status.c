@@ -78,7 +78,7 @@ static void dataset_print(const rst_dataset *d)
                : "",
            local(d->last_verify.time, b, sizeof(b)), local(d->last_drill.when.time, x, sizeof(x)),
            d->last_drill.attended == RST_NO ? _(" (unattended)") : "");
-    const rst_words *says = d->has_shown ? &d->shown : &d->en;
+    const rst_words *says = rst_dataset_words(d, false);
     for (size_t r = 0; r < says->nreasons; r++)
         printf(_("  why:  %s\n"), says->reasons[r]);
     if (*says->action)

@@ -194,8 +194,9 @@ int rst_status_parse(const json_t *j, rst_status *out);
 /* Free what `s` holds; `s` is left empty. */
 void rst_status_clear(rst_status *s);
 
-/* The reasons and the action of `d` in Japanese when `ja` (the page's
- * language), else in the reader's language when said, else in English. */
+/* The reasons and the action of `d` in Japanese when `ja`, else in the
+ * reader's language when gathered for a person (`bkp status`), else in
+ * English. The page chooses between Japanese and English alone. */
 const rst_words *rst_dataset_words(const rst_dataset *d, bool ja);
 
 #endif
