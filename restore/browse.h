@@ -66,8 +66,8 @@ const char *rst_browse_link(const rst_node *n);
  * lists what was read before the damage (logged once). */
 int rst_browse_list(rst_browse *b, rst_node *dir,
                     int (*fn)(const char *name, const struct stat *st, void *ctx), void *ctx);
-/* Before reading a regular file: its chunk list is checked once against its
- * content hash and its data regions against its size. 0; -EISDIR when it is
+/* Before reading a regular file: its data regions and chunks are checked
+ * once against its size. 0; -EISDIR when it is
  * not a regular file; -EIO (logged once) when the stored list is damaged. */
 int rst_browse_open(rst_browse *b, rst_node *n);
 /* Read up to `len` bytes at `off` of regular file `n` (opened) into `buf`:

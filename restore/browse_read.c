@@ -49,7 +49,7 @@ int rst_browse_open(rst_browse *b, rst_node *n)
     if (d->checked)
         return d->checked < 0 ? -EIO : 0;
     char *p = rst_browse_path(n);
-    int rc = rst_item_check(bkp_repo_keys(b->r), &d->it, (uint64_t)d->st.st_size, p ? p : "?");
+    int rc = rst_item_check(&d->it, (uint64_t)d->st.st_size, p ? p : "?");
     free(p);
     if (rc) {
         d->checked = -EIO;

@@ -15,17 +15,16 @@
 /* Write the content of the regular file stored at `path` (as `bkp ls`
  * shows it, leading '/' or not) in generation `g` to `fd`: every chunk
  * fetched, authenticated and checked against its ID (bkp_repo_get), holes
- * as zeros, the chunk list checked against the file's content hash and the
- * length against its size. A hard link gives the content of the file it
+ * as zeros, the chunks and regions checked against its size. A hard link gives the content of the file it
  * names. -ENOENT: no such path (logged); -EISDIR: it is not a regular file
  * (logged); -EBADMSG: damaged (logged); -EPIPE and other write errors. */
 int rst_dump(const bkp_repo *r, const bkp_gen *g, const char *path, int fd, uint64_t *bytes)
     __attribute__((warn_unused_result));
 
-/* Is stored file `it` of `size` bytes whole: its chunk list the one its
- * content hash names, its data regions in order within its size, and its
- * chunks exactly filling them? 0, or -EBADMSG (logged, naming `name`). */
-int rst_item_check(const bkp_keys *k, const bkp_item *it, uint64_t size, const char *name)
+/* Is stored file `it` of `size` bytes whole: its data regions in order
+ * within its size, and its chunks exactly filling them? 0, or -EBADMSG
+ * (logged, naming `name`). */
+int rst_item_check(const bkp_item *it, uint64_t size, const char *name)
     __attribute__((warn_unused_result));
 
 /* Call `fn` with each item of generation `g` whose path matches the shell

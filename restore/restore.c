@@ -300,16 +300,6 @@ static int restore_file_data(restore_ctx *c, bkp_item *it, const char *path, boo
     }
     if (!rc && !*damaged)
         rc = zero_fill(c, (uint64_t)archive_entry_size(it->entry));
-    if (!*damaged) {
-        uint8_t h[BKP_ID_LEN];
-        bkp_item_content_hash(bkp_repo_keys(c->repo), (uint64_t)archive_entry_size(it->entry),
-                              it->chunks, it->nchunks, h);
-        if (sodium_memcmp(h, it->content, BKP_ID_LEN) != 0) {
-            bkp_error(_("%s: content does not match its recorded hash; the file is not restored"),
-                      path);
-            *damaged = true;
-        }
-    }
     return rc;
 }
 

@@ -3,8 +3,8 @@
  *
  * Every chunk is authenticated by worker threads that fetch ahead of the
  * writer: its tag binds it to its type and ID under the repository key
- * (bkp_repo_get_sealed); every file's chunk list is checked against its
- * recorded content hash. rst_compare then reads a restored tree back and
+ * (bkp_repo_get_sealed); every file's chunks must fill its recorded size.
+ * rst_compare then reads a restored tree back and
  * hashes it as at capture (`restore --verify`, runbooks and drills).
  * Metadata is written by libarchive's archive_write_disk with its secure
  * flags: no "..", no absolute paths, no writing through symlinks. Into a

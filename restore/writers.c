@@ -456,15 +456,6 @@ static bool restore_file(writer *me, job *j)
     const char *path = j->path, *slash = strrchr(path, '/');
     const char *name = slash ? slash + 1 : path;
     bool data = archive_entry_filetype(it->entry) == AE_IFREG;
-    uint8_t h[BKP_ID_LEN];
-    if (data)
-        bkp_item_content_hash(bkp_repo_keys(me->w->repo), (uint64_t)archive_entry_size(it->entry),
-                              it->chunks, it->nchunks, h);
-    if (data && sodium_memcmp(h, it->content, BKP_ID_LEN) != 0) {
-        bkp_error(_("%s: content does not match its recorded hash; the file is not restored"),
-                  path);
-        return false;
-    }
     int rc = enter(me, path, slash ? (size_t)(slash - path) : 0);
     if (rc) {
         bkp_error(_("%s: cannot enter its folder: %s; the file is not restored"), path,

@@ -4,8 +4,7 @@
  * The restore reads the item list in order on one thread, which makes every
  * directory, hard link, device and FIFO itself (archive_write_disk, with its
  * secure flags) and hands each regular file and symbolic link to this pool. A writer fetches
- * and authenticates the file's chunks itself (bkp_repo_get_sealed), checks
- * the chunk list against the recorded content hash, creates the file,
+ * and authenticates the file's chunks itself (bkp_repo_get_sealed), creates the file,
  * writes the data at its offsets, so holes stay holes, and sets its
  * metadata: a plain file (no xattrs, ACLs or late flags, plain.h) by its
  * descriptor, anything else through an archive_write_disk handle of its own. A large file is

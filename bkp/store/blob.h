@@ -65,6 +65,11 @@ typedef struct bkp_comp {
 #define BKP_COMP_ZSTD_MAX 19
 #define BKP_COMP_STORED ((bkp_comp){BKP_COMP_NONE, 0})
 #define BKP_COMP_LZ4_1 ((bkp_comp){BKP_COMP_LZ4, 1})
+/* For the lists of IDs (pack trailers, index segments): a random ID does
+ * not shrink, the fields around it do, and zstd's entropy coder takes 5
+ * bytes more off each 49-byte entry than LZ4, at about 20 ms a segment of
+ * 65,536 entries (bench/README.md, "What a small file costs"). */
+#define BKP_COMP_LISTS ((bkp_comp){BKP_COMP_ZSTD, 3})
 
 /* A policy's or a command line's word — "auto", "lz4", "zstd",
  * "zstd:LEVEL" (1 to 19), "none" — into `*c`: 0, or -EINVAL. */

@@ -310,7 +310,7 @@ int bkp_index_segments_encode(const bkp_index *x, uint32_t first, uint32_t last,
         bkp_buf_put(&out, SEGMENT_MAGIC, 8);
         r = plain.failed || out.failed
                 ? -ENOMEM
-                : bkp_blob_seal(k, BKP_BLOB_INDEX, zero_id, plain.data, plain.len, BKP_COMP_LZ4_1, &out);
+                : bkp_blob_seal(k, BKP_BLOB_INDEX, zero_id, plain.data, plain.len, BKP_COMP_LISTS, &out);
         if (!r)
             r = emit(&out, ctx);
     }

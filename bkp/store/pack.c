@@ -114,7 +114,7 @@ int bkp_pack_writer_finish(bkp_pack_writer *w, const bkp_keys *k, uint8_t pack_i
         bkp_buf_u32(&plain, e->len);
         bkp_buf_u32(&plain, e->raw_len);
     }
-    r = plain.failed ? -ENOMEM : bkp_blob_seal(k, BKP_BLOB_TRAILER, zero, plain.data, plain.len, BKP_COMP_LZ4_1, &sealed);
+    r = plain.failed ? -ENOMEM : bkp_blob_seal(k, BKP_BLOB_TRAILER, zero, plain.data, plain.len, BKP_COMP_LISTS, &sealed);
     if (!r)
         r = bkp_dfile_write(w->file, sealed.data, sealed.len);
     bkp_le32(footer, (uint32_t)sealed.len);

@@ -140,11 +140,10 @@ static void encode_acls(struct archive_entry *e, bkp_buf *out)
         bkp_le32(out->data + na_at, written);
 }
 
-/* The tail, written in place: sparse map, content hash, chunks. */
+/* The tail, written in place: sparse map, chunks. */
 static void encode_tail(const bkp_item *it, bkp_buf *out)
 {
-    size_t tail = 4 + (size_t)it->nsparse * 16 + BKP_ID_LEN + 4 +
-                  (size_t)it->nchunks * (BKP_ID_LEN + 4);
+    size_t tail = 4 + (size_t)it->nsparse * 16 + 4 + (size_t)it->nchunks * (BKP_ID_LEN + 4);
     uint8_t *d = bkp_buf_reserve(out, tail);
     if (!d)
         return;
@@ -152,9 +151,8 @@ static void encode_tail(const bkp_item *it, bkp_buf *out)
     d += 4;
     for (uint32_t i = 0; i < 2 * it->nsparse; i++, d += 8)
         bkp_le64(d, it->sparse[i]);
-    memcpy(d, it->content, BKP_ID_LEN);
-    bkp_le32(d + BKP_ID_LEN, it->nchunks);
-    d += BKP_ID_LEN + 4;
+    bkp_le32(d, it->nchunks);
+    d += 4;
     for (uint32_t i = 0; i < it->nchunks; i++, d += BKP_ID_LEN + 4) {
         memcpy(d, it->chunks[i].id, BKP_ID_LEN);
         bkp_le32(d + BKP_ID_LEN, it->chunks[i].len);
@@ -299,9 +297,9 @@ static int decode_acls(bkp_rd *rd, bkp_buf *tmp, struct archive_entry *e)
     return 0;
 }
 
-/* The tail: sparse map, content hash, chunks. Each count is checked against
- * the bytes left before it sizes an allocation. */
-static int decode_tail(bkp_rd *rd, bkp_item *it)
+/* The tail: sparse map, (version 1) content hash, chunks. Each count is
+ * checked against the bytes left before it sizes an allocation. */
+static int decode_tail(bkp_rd *rd, uint32_t version, bkp_item *it)
 {
     it->nsparse = bkp_rd_u32(rd);
     if (!bkp_rd_ok(rd) || it->nsparse > rd->left / 16)
@@ -312,7 +310,7 @@ static int decode_tail(bkp_rd *rd, bkp_item *it)
         for (uint32_t i = 0; i < 2 * it->nsparse; i++)
             it->sparse[i] = bkp_rd_u64(rd);
     }
-    const uint8_t *c = bkp_rd_take(rd, BKP_ID_LEN);
+    const uint8_t *c = version == 1 ? bkp_rd_take(rd, BKP_ID_LEN) : NULL;
     if (c)
         memcpy(it->content, c, BKP_ID_LEN);
     it->nchunks = bkp_rd_u32(rd);
@@ -329,7 +327,12 @@ static int decode_tail(bkp_rd *rd, bkp_item *it)
     return 0;
 }
 
-int bkp_item_decode(const uint8_t *p, size_t len, bkp_item *it)
+bool bkp_item_has_content(const bkp_item *it)
+{
+    return it->entry && archive_entry_filetype(it->entry) == AE_IFREG && !archive_entry_hardlink(it->entry);
+}
+
+int bkp_item_decode(const uint8_t *p, size_t len, uint32_t version, bkp_item *it)
 {
     bkp_rd rd;
     bkp_buf tmp;
@@ -337,6 +340,8 @@ int bkp_item_decode(const uint8_t *p, size_t len, bkp_item *it)
     int rc;
 
     bkp_item_clear(it);
+    if (version < BKP_TREE_VERSION_MIN || version > BKP_TREE_VERSION)
+        return -EPROTO;
     bkp_buf_init(&tmp);
     bkp_rd_init(&rd, p, len);
     struct archive_entry *e = it->entry = archive_entry_new();
@@ -344,7 +349,7 @@ int bkp_item_decode(const uint8_t *p, size_t len, bkp_item *it)
         return -ENOMEM;
     if ((rc = decode_names(&rd, &tmp, e, &flags)) || (rc = decode_fixed(&rd, &tmp, e, flags)) ||
         (rc = decode_xattrs(&rd, &tmp, e)) || (rc = decode_acls(&rd, &tmp, e)) ||
-        (rc = decode_tail(&rd, it)))
+        (rc = decode_tail(&rd, version, it)))
         goto out;
     /* Exactly consumed: a record with trailing bytes is not one we wrote. */
     rc = bkp_rd_ok(&rd) && rd.left == 0 ? 0 : -EBADMSG;
@@ -556,7 +561,7 @@ struct bkp_tree_reader {
     size_t nids, next;
     bkp_buf stream, blob;
     size_t pos;
-    bool started;
+    uint32_t version; /* the stream's, once started */
 };
 
 int bkp_tree_reader_new(const bkp_repo *r, const uint8_t *ids, size_t nids, bkp_tree_reader **out)
@@ -610,13 +615,14 @@ static int fill(bkp_tree_reader *tr, size_t n)
 int bkp_tree_reader_next(bkp_tree_reader *tr, bkp_item *it)
 {
     int rc;
-    if (!tr->started) {
+    if (!tr->version) {
         if ((rc = fill(tr, 4)) <= 0)
             return rc < 0 ? rc : -EBADMSG;
-        if (bkp_get_le32(tr->stream.data + tr->pos) != BKP_TREE_VERSION)
+        uint32_t v = bkp_get_le32(tr->stream.data + tr->pos);
+        if (v < BKP_TREE_VERSION_MIN || v > BKP_TREE_VERSION)
             return -EPROTO;
         tr->pos += 4;
-        tr->started = true;
+        tr->version = v;
     }
     if ((rc = fill(tr, 4)) <= 0) {
         /* A clean end falls exactly between records. */
@@ -629,9 +635,20 @@ int bkp_tree_reader_next(bkp_tree_reader *tr, bkp_item *it)
         return -EBADMSG;
     if ((rc = fill(tr, 4 + (size_t)len)) <= 0)
         return rc < 0 ? rc : -EBADMSG;
-    rc = bkp_item_decode(tr->stream.data + tr->pos + 4, len, it);
+    rc = bkp_item_decode(tr->stream.data + tr->pos + 4, len, tr->version, it);
     if (rc)
         return rc;
+    if (bkp_item_has_content(it)) {
+        uint8_t h[BKP_ID_LEN];
+        bkp_item_content_hash(bkp_repo_keys(tr->repo), (uint64_t)archive_entry_size(it->entry),
+                              it->chunks, it->nchunks, h);
+        /* Version 1 stored it: one that differs is a record we did not write. */
+        if (tr->version == 1 && sodium_memcmp(h, it->content, BKP_ID_LEN)) {
+            bkp_item_clear(it);
+            return -EBADMSG;
+        }
+        memcpy(it->content, h, BKP_ID_LEN);
+    }
     tr->pos += 4 + (size_t)len;
     return 1;
 }

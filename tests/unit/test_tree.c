@@ -21,6 +21,8 @@
 
 #include "bkp/store/tree.h"
 
+#include "tree_util.h"
+
 static const char path_weird[] = "home/\xff\xfe latin1 caf\xe9/new\nline\ttab";
 static const uint8_t bin_value[] = {0, 1, 0, 0xff, 'x', 0};
 static const char label[] = "system_u:object_r:user_home_t:s0"; /* stored with its NUL */
@@ -116,7 +118,7 @@ static void test_file_round_trip(void **state)
     make_file_item(&a);
     encode(&a, &rec);
     bkp_item_init(&b);
-    assert_int_equal(bkp_item_decode(rec.data + 4, rec.len - 4, &b), 0);
+    assert_int_equal(bkp_item_decode(rec.data + 4, rec.len - 4, BKP_TREE_VERSION, &b), 0);
 
     struct archive_entry *e = b.entry;
     assert_non_null(e);
@@ -148,9 +150,40 @@ static void test_file_round_trip(void **state)
     assert_memory_equal(b.sparse, sparse, sizeof(sparse));
     assert_int_equal(b.nchunks, 3);
     assert_memory_equal(b.chunks, a.chunks, 3 * sizeof(*a.chunks));
-    assert_memory_equal(b.content, a.content, BKP_ID_LEN);
+    /* Version 2 does not store the content hash: the tree reader computes it. */
+    static const uint8_t zero[BKP_ID_LEN];
+    assert_memory_equal(b.content, zero, BKP_ID_LEN);
+    assert_true(bkp_item_has_content(&b));
 
     bkp_buf_free(&rec);
+    bkp_item_clear(&a);
+    bkp_item_clear(&b);
+}
+
+static void test_version_1_read(void **state)
+{
+    (void)state;
+    bkp_item a, b;
+    bkp_buf rec;
+    make_file_item(&a);
+    encode(&a, &rec);
+    bkp_buf v2 = rec;
+    bkp_buf_init(&rec);
+    bkp_buf_put(&rec, v2.data, v2.len);
+    tree_record_as_version_1(&a, &rec);
+    bkp_item_init(&b);
+    /* Its stored hash is read as it stands; the same chunks as version 2. */
+    assert_int_equal(bkp_item_decode(rec.data + 4, rec.len - 4, 1, &b), 0);
+    assert_memory_equal(b.content, a.content, BKP_ID_LEN);
+    assert_int_equal(b.nchunks, 3);
+    assert_memory_equal(b.chunks, a.chunks, 3 * sizeof(*a.chunks));
+    /* Each version's record is refused under the other, and an unknown version. */
+    assert_int_equal(bkp_item_decode(rec.data + 4, rec.len - 4, 2, &b), -EBADMSG);
+    assert_int_equal(bkp_item_decode(v2.data + 4, v2.len - 4, 1, &b), -EBADMSG);
+    assert_int_equal(bkp_item_decode(v2.data + 4, v2.len - 4, 3, &b), -EPROTO);
+    assert_int_equal(bkp_item_decode(v2.data + 4, v2.len - 4, 0, &b), -EPROTO);
+    bkp_buf_free(&rec);
+    bkp_buf_free(&v2);
     bkp_item_clear(&a);
     bkp_item_clear(&b);
 }
@@ -166,7 +199,7 @@ static void test_xattr_order_kept(void **state)
     make_file_item(&a);
     encode(&a, &rec);
     bkp_item_init(&b);
-    assert_int_equal(bkp_item_decode(rec.data + 4, rec.len - 4, &b), 0);
+    assert_int_equal(bkp_item_decode(rec.data + 4, rec.len - 4, BKP_TREE_VERSION, &b), 0);
     xattr_names(a.entry, before, sizeof(before));
     xattr_names(b.entry, after, sizeof(after));
     assert_string_equal(after, before);
@@ -190,7 +223,7 @@ static void test_links_round_trip(void **state)
     archive_entry_copy_symlink(a.entry, "../target\n\xfe");
     archive_entry_set_mtime(a.entry, -1, 5); /* before 1970 */
     encode(&a, &rec);
-    assert_int_equal(bkp_item_decode(rec.data + 4, rec.len - 4, &b), 0);
+    assert_int_equal(bkp_item_decode(rec.data + 4, rec.len - 4, BKP_TREE_VERSION, &b), 0);
     assert_int_equal(archive_entry_filetype(b.entry), AE_IFLNK);
     assert_string_equal(archive_entry_symlink(b.entry), "../target\n\xfe");
     assert_null(archive_entry_hardlink(b.entry));
@@ -208,7 +241,7 @@ static void test_links_round_trip(void **state)
     archive_entry_set_mode(a.entry, AE_IFREG | 0644);
     archive_entry_copy_hardlink(a.entry, "data/first-name");
     encode(&a, &rec);
-    assert_int_equal(bkp_item_decode(rec.data + 4, rec.len - 4, &b), 0);
+    assert_int_equal(bkp_item_decode(rec.data + 4, rec.len - 4, BKP_TREE_VERSION, &b), 0);
     assert_string_equal(archive_entry_hardlink(b.entry), "data/first-name");
     assert_null(archive_entry_symlink(b.entry));
     bkp_item_clear(&a);
@@ -228,17 +261,17 @@ static void test_truncated_or_trailing_refused(void **state)
     bkp_item_init(&b);
     /* Cut at every possible length: never accepted, never a crash. */
     for (size_t n = 0; n < len; n++) {
-        int r = bkp_item_decode(body, n, &b);
+        int r = bkp_item_decode(body, n, BKP_TREE_VERSION, &b);
         if (r != -EBADMSG)
             fail_msg("record cut to %zu of %zu bytes: decode returned %d", n, len, r);
     }
     /* Trailing bytes. */
     bkp_buf_u8(&rec, 0);
-    assert_int_equal(bkp_item_decode(rec.data + 4, rec.len - 4, &b), -EBADMSG);
+    assert_int_equal(bkp_item_decode(rec.data + 4, rec.len - 4, BKP_TREE_VERSION, &b), -EBADMSG);
     bkp_buf_put(&rec, "more", 4);
-    assert_int_equal(bkp_item_decode(rec.data + 4, rec.len - 4, &b), -EBADMSG);
+    assert_int_equal(bkp_item_decode(rec.data + 4, rec.len - 4, BKP_TREE_VERSION, &b), -EBADMSG);
     /* Control: the exact record decodes. */
-    assert_int_equal(bkp_item_decode(rec.data + 4, len, &b), 0);
+    assert_int_equal(bkp_item_decode(rec.data + 4, len, BKP_TREE_VERSION, &b), 0);
     assert_int_equal(b.nchunks, 3);
     bkp_item_clear(&a);
     bkp_item_clear(&b);
@@ -295,7 +328,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_file_round_trip),  T(test_xattr_order_kept),
         T(test_links_round_trip), T(test_truncated_or_trailing_refused),
-        T(test_content_hash),
+        T(test_content_hash),     T(test_version_1_read),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
