@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bkp/io/clock.h"
 #include "bkp/io/durable.h"
 #include "bkp/host/hook.h"
 #include "bkp/io/i18n.h"
@@ -266,9 +267,10 @@ static rb_status do_select(run *r, const rb_step *st, rb_step_result *sr)
         return RB_FAILED;
     }
     const cand *c = &r->cands[r->at];
-    char name[96];
+    char name[96], fin[32];
+    bkp_iso_time(fin, sizeof(fin), c->g->finished);
     say(sr, N_("%s from %s (captured %s)"), bkp_gen_name(c->g, name, sizeof(name)),
-        r->env->sources[c->src].name, json_string_value(json_object_get(c->g->json, "finished")));
+        r->env->sources[c->src].name, fin);
     if (skipped_suspicious)
         say_more(sr, N_("; newer suspicious generations skipped"));
     if (skipped_incomplete)
@@ -379,9 +381,7 @@ static rb_status do_restore(run *r, const rb_step *st, rb_step_result *sr)
         return RB_FAILED;
     const bkp_repo *repo = r->env->sources[c->src].repo;
     /* A data set of one folder is restored as that folder's contents in `to`. */
-    json_t *paths = json_object_get(c->g->json, "paths");
-    const char *only =
-        json_array_size(paths) == 1 ? json_string_value(json_array_get(paths, 0)) : NULL;
+    const char *only = c->g->npaths == 1 ? c->g->paths[0] : NULL;
     while (only && *only == '/')
         only++;
     rst_opts o = {.target = r->target,

@@ -613,9 +613,7 @@ static int open_writer(restore_ctx *c, int *cwd)
  */
 static void list_damage(restore_ctx *c, const bkp_gen *g)
 {
-    json_t *n = json_object_get(json_object_get(g->json, "tree"), "items");
-    uint64_t recorded =
-        json_is_integer(n) && json_integer_value(n) > 0 ? (uint64_t)json_integer_value(n) : 0;
+    uint64_t recorded = g->items;
     const char *how = c->tree_err == -ENODATA ? _("missing") : _("damaged");
     c->res->list_damaged = true;
     if (recorded > c->read) {
@@ -693,8 +691,7 @@ int rst_restore(const bkp_repo *r, const bkp_gen *g, const rst_opts *o, rst_resu
     c->rootfd = -1;
     clock_gettime(CLOCK_MONOTONIC, &c->t0);
     if (!o->path || !*o->path) /* the whole generation: its recorded count is the total */
-        c->total_bytes = (uint64_t)json_integer_value(
-            json_object_get(json_object_get(g->json, "stats"), "bytes"));
+        c->total_bytes = g->stats.bytes;
     if (o->path && *o->path &&
         ((rc = bkp_strmap_new(saved_free, &c->unselected)) ||
          (rc = bkp_strmap_new(NULL, &c->selected)) || (rc = bkp_strmap_new(free, &c->relinked))))

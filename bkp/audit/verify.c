@@ -420,8 +420,7 @@ static void check_chains(verify_ctx *c, bkp_gen **v, size_t n)
                       *prev = i && !strcmp(v[i - 1]->dataset, g->dataset) ? v[i - 1] : NULL;
         bkp_gen_name(g, name, sizeof(name));
         if (g->foreign) {
-            const char *m = json_string_value(json_object_get(g->json, "medium"));
-            const char *why = json_string_value(json_object_get(g->json, "reason"));
+            const char *m = g->medium, *why = g->reason;
             if (m)
                 bkp_verify_problem(c, TOMB_FOREIGN_ON, name, g->file, why, m);
             else

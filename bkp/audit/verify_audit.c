@@ -302,11 +302,13 @@ void bkp_verify_check_audit(verify_ctx *c, bkp_gen **v, size_t n, bool log_probl
     }
     for (size_t i = 0; i < n; i++) {
         const bkp_gen *g = v[i];
-        const char *when = json_string_value(json_object_get(g->json, "pruned"));
+        char when[32] = "";
+        if (g->pruned_at)
+            bkp_iso_time(when, sizeof(when), g->pruned_at);
         if (!g->pruned || g->status || listed(f.pruned, f.npruned, g->dataset, g->seq))
             continue;
         /* A log restarted after the prune no longer holds its record. */
-        if (*f.restarted && when && strcmp(when, f.restarted) < 0)
+        if (*f.restarted && *when && strcmp(when, f.restarted) < 0)
             continue;
         bkp_verify_problem(
             c,

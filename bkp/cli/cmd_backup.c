@@ -30,21 +30,20 @@ void cli_backup_clear(cli_backup *b)
     b->errors = NULL;
 }
 
-static pol_change change_of(json_t *stats)
+static pol_change change_of(const bkp_gen_stats *s)
 {
-#define N(k) ((uint64_t)json_integer_value(json_object_get(stats, k)))
-    return (pol_change){N("files"), N("files_added"), N("files_changed"), N("files_deleted"),
-                        N("bytes"), N("bytes_new"),   N("stored_new")};
-#undef N
+    return (pol_change){s->files, s->files_added, s->files_changed, s->files_deleted,
+                        s->bytes, s->bytes_new,   s->stored_new};
 }
 
-/* The guard's verdict as record keys; NULL when there is no guard. */
-static json_t *judge(cli *c, const pol_dataset *d, const bkp_capture *cap, cli_backup *b)
+/* The guard's verdict into `*g`; false when there is no guard. */
+static bool judge(cli *c, const pol_dataset *d, const bkp_capture *cap, cli_backup *b,
+                  bkp_gen_guard *g)
 {
     bkp_gen **v = NULL;
     size_t n = 0, nh = 0;
     if (!d || !d->guard.enabled || bkp_gen_list(c->ro, d->name, &v, &n))
-        return NULL;
+        return false;
     /* A stream (a record without paths) is judged against streams, paths
      * against paths, and a stream by how its new bytes compress alone: its
      * one file changes every time. */
@@ -52,8 +51,8 @@ static json_t *judge(cli *c, const pol_dataset *d, const bkp_capture *cap, cli_b
     pol_change *h = calloc(n + 1, sizeof(*h));
     for (size_t i = 0; h && i < n; i++)
         if (!v[i]->status && !v[i]->pruned &&
-            (json_array_size(json_object_get(v[i]->json, "paths")) == 0) == stream) {
-            h[nh] = change_of(json_object_get(v[i]->json, "stats"));
+            (v[i]->npaths == 0) == stream) {
+            h[nh] = change_of(&v[i]->stats);
             if (stream)
                 h[nh].added = h[nh].changed = h[nh].deleted = 0;
             nh++;
@@ -66,8 +65,8 @@ static json_t *judge(cli *c, const pol_dataset *d, const bkp_capture *cap, cli_b
     b->suspicious = h && pol_guard_check(&d->guard, h, nh, &now, b->reason, sizeof(b->reason));
     free(h);
     bkp_gen_list_free(v, n);
-    return json_pack("{s:{s:b, s:s, s:f}}", "guard", "suspicious", b->suspicious, "reason",
-                     b->suspicious ? b->reason : "", "change", pol_change_fraction(&now));
+    *g = (bkp_gen_guard){b->suspicious, b->reason, pol_change_fraction(&now)};
+    return true;
 }
 
 /* One audit record for a capture, whatever its outcome. */
@@ -272,9 +271,7 @@ int cli_backup_run(cli *c, const bkp_capture_opts *o, const pol_dataset *d, cli_
     if (!with.expect_files && bkp_gen_list(c->ro, o->dataset, &v, &n) == 0)
         for (size_t i = n; i-- > 0 && !with.expect_files;)
             if (!v[i]->pruned && !v[i]->status) {
-                json_t *st = json_object_get(v[i]->json, "stats");
-                with.expect_files = (uint64_t)json_integer_value(json_object_get(st, "files")) +
-                                    (uint64_t)json_integer_value(json_object_get(st, "hardlinks"));
+                with.expect_files = v[i]->stats.files + v[i]->stats.hardlinks;
             }
     bkp_gen_list_free(v, n);
     bkp_capture_stream st;
@@ -338,9 +335,9 @@ int cli_backup_run(cli *c, const bkp_capture_opts *o, const pol_dataset *d, cli_
         bkp_capture_clear(&cap);
         return audit_backup(c, o->dataset, b, bkp_strerror_en(rc), EXIT_FAILED);
     }
-    json_t *verdict = judge(c, d, &cap, b);
-    rc = bkp_gen_seal(c->r, o->dataset, &cap, started, bkp_now(), verdict, &b->gen);
-    json_decref(verdict);
+    bkp_gen_guard verdict;
+    bool judged = judge(c, d, &cap, b, &verdict);
+    rc = bkp_gen_seal(c->r, o->dataset, &cap, started, bkp_now(), judged ? &verdict : NULL, &b->gen);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     b->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     b->stats = cap.stats;

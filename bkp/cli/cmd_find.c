@@ -11,6 +11,7 @@
 
 #include <archive_entry.h>
 
+#include "bkp/io/clock.h"
 #include "bkp/cli/cli.h"
 #include "bkp/io/text.h"
 #include "bkp/store/generation.h"
@@ -28,13 +29,14 @@ static int show(const bkp_gen *g, const bkp_item *it, void *ctx)
 {
     found *f = ctx;
     struct archive_entry *e = it->entry;
-    char name[96], t[32], sz[32];
+    char name[96], t[32], sz[32], fin[32];
     bkp_gen_name(g, name, sizeof(name));
+    bkp_iso_time(fin, sizeof(fin), g->finished);
     f->n++;
     if (f->arr) {
         json_array_append_new(
             f->arr, json_pack("{s:s, s:s, s:o, s:s, s:I, s:I}", "generation", name, "finished",
-                              json_string_value(json_object_get(g->json, "finished")), "path",
+                              fin, "path",
                               bkp_json_bytes(archive_entry_pathname(e)), "type",
                               archive_entry_filetype(e) == AE_IFDIR   ? "dir"
                               : archive_entry_filetype(e) == AE_IFREG ? "file"

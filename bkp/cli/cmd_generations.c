@@ -9,11 +9,6 @@
 #include "bkp/io/log.h"
 #include "bkp/io/text.h"
 
-static json_int_t stat_of(const bkp_gen *g, const char *key)
-{
-    return json_integer_value(json_object_get(json_object_get(g->json, "stats"), key));
-}
-
 /* Clearing is recorded, signed, next to the record: who and when. */
 static int clear_mark(cli *c)
 {
@@ -54,7 +49,7 @@ static void gen_row(const bkp_gen *g)
         cli_row(row, gen_widths, 7);
         return;
     }
-    size_t nerr = json_array_size(json_object_get(g->json, "errors"));
+    size_t nerr = g->nerrors;
     if (nerr)
         snprintf(status, sizeof(status), _("sealed, %zu unreadable"), nerr);
     else
@@ -62,14 +57,14 @@ static void gen_row(const bkp_gen *g)
     if (bkp_gen_marked(g))
         snprintf(status + strlen(status), sizeof(status) - strlen(status), "%s",
                  g->cleared ? _(", suspicious (cleared)") : _(", SUSPICIOUS"));
-    snprintf(files, sizeof(files), "%lld", (long long)stat_of(g, "files"));
+    snprintf(files, sizeof(files), "%llu", (unsigned long long)g->stats.files);
     snprintf(uuid, sizeof(uuid), "%.8s", g->uuid);
     const char *row[] = {name,
                          uuid,
                          cli_time(t, sizeof(t), g->finished),
                          files,
-                         bkp_size_text(a, sizeof(a), (uint64_t)stat_of(g, "bytes")),
-                         bkp_size_text(b, sizeof(b), (uint64_t)stat_of(g, "bytes_new")),
+                         bkp_size_text(a, sizeof(a), g->stats.bytes),
+                         bkp_size_text(b, sizeof(b), g->stats.bytes_new),
                          status};
     cli_row(row, gen_widths, 7);
 }
@@ -97,7 +92,7 @@ int cmd_generations(cli *c)
                 continue;
             json_t *o = v[i]->status ? json_pack("{s:s, s:i, s:s}", "dataset", v[i]->dataset, "seq",
                                                  (int)v[i]->seq, "status", "damaged")
-                                     : json_deep_copy(v[i]->json);
+                                     : json_loadb(v[i]->text, v[i]->ntext, 0, NULL);
             json_object_set_new(o, "status", json_string(v[i]->status ? "damaged" : "sealed"));
             json_object_set_new(o, "suspicious", json_boolean(!v[i]->status && bkp_gen_marked(v[i]) && !v[i]->cleared));
             json_object_set_new(o, "cleared", json_boolean(v[i]->cleared));

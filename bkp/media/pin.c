@@ -322,7 +322,7 @@ static int compare_head(const bkp_pin *p, const bkp_pin_head *h, bkp_gen *const 
         return add(out, nout, ds, false,
                    "%s:%u, pinned on %s, is damaged or forged on the primary", ds, s, m);
     if (at->pruned) {
-        const char *why = json_string_value(json_object_get(at->json, "reason"));
+        const char *why = at->reason;
         if (!why || strcmp(why, "pruned"))
             return add(out, nout, ds, false,
                        "%s:%u, pinned on %s, is missing from the primary: only a tombstone "

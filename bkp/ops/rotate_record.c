@@ -1,4 +1,5 @@
 /* rotate_record.c — see rotate_record.h. */
+#include "bkp/io/clock.h"
 #include "bkp/ops/rotate_record.h"
 
 #include <errno.h>
@@ -72,8 +73,11 @@ int ops_rotate_record(bkp_repo *primary, const char *medium, bool failed, const 
     /* What the medium holds after it: the capture time of each data set's
      * newest generation (the age of the off-line copy counts from there). */
     json_t *captured = json_object();
-    for (size_t i = 0; i < np; i++)
-        json_object_set(captured, pick[i]->dataset, json_object_get(pick[i]->json, "finished"));
+    for (size_t i = 0; i < np; i++) {
+        char fin[32];
+        bkp_iso_time(fin, sizeof(fin), pick[i]->finished);
+        json_object_set_new(captured, pick[i]->dataset, json_string(fin));
+    }
     json_object_set_new(fig, "captured", captured);
     if (failed && refused) /* stopped before it wrote: the medium is as it was */
         json_object_set_new(fig, "refused", json_true());
@@ -90,8 +94,9 @@ int ops_rotate_record(bkp_repo *primary, const char *medium, bool failed, const 
 
 int ops_held_add(ops_held *h, const bkp_gen *g)
 {
-    const char *fin = json_string_value(json_object_get(g->json, "finished"));
-    if (!fin || strlen(fin) >= sizeof(h->v->finished))
+    char fin[32];
+    bkp_iso_time(fin, sizeof(fin), g->finished);
+    if (!g->finished || strlen(fin) >= sizeof(h->v->finished))
         return 0; /* no capture time: the registry would refuse the entry (bkp/media/registry.c) */
     bkp_media_held *v = realloc(h->v, (h->n + 1) * sizeof(*v));
     if (!v)

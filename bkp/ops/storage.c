@@ -102,11 +102,6 @@ static int sum_top(const char *top, top_rule rule, rst_storage *s, uint64_t *byt
     return sum_folder(&w, fd, 0, bytes);
 }
 
-static uint64_t bytes_of(const bkp_gen *g)
-{
-    json_t *b = json_object_get(json_object_get(g->json, "stats"), "bytes");
-    return json_is_integer(b) && json_integer_value(b) > 0 ? (uint64_t)json_integer_value(b) : 0;
-}
 
 int ops_storage_files(const bkp_repo *r, rst_storage *out)
 {
@@ -144,13 +139,13 @@ void ops_storage_count(rst_storage *out, bkp_gen *const *v, size_t n)
     for (size_t i = 0; i < n; i++) {
         if (v[i]->status || v[i]->pruned)
             continue;
-        out->kept += bytes_of(v[i]);
+        out->kept += v[i]->stats.bytes;
         out->generations++;
         bool last = true;
         for (size_t j = i + 1; j < n && !strcmp(v[j]->dataset, v[i]->dataset) && last; j++)
             last = v[j]->status || v[j]->pruned;
         if (last) {
-            out->newest += bytes_of(v[i]);
+            out->newest += v[i]->stats.bytes;
             out->datasets++;
         }
     }

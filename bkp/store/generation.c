@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <pwd.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,7 @@
 
 bool bkp_gen_marked(const bkp_gen *g)
 {
-    return json_is_true(json_object_get(json_object_get(g->json, "guard"), "suspicious"));
+    return g->suspicious;
 }
 
 const char *bkp_gen_name(const bkp_gen *g, char *buf, size_t n)
@@ -45,7 +46,12 @@ void bkp_gen_free(bkp_gen *g)
     free(g->dataset);
     free(g->tree);
     free(g->file);
-    json_decref(g->json);
+    for (size_t i = 0; i < g->npaths; i++)
+        free(g->paths[i]);
+    free(g->paths);
+    free(g->reason);
+    free(g->medium);
+    free(g->text);
     free(g);
 }
 
@@ -56,16 +62,71 @@ void bkp_gen_list_free(bkp_gen **g, size_t n)
     free(g);
 }
 
-int bkp_gen_record_parse(const uint8_t *text, size_t len, const char *repo_uuid, bkp_gen *g)
+/* A figure of the record: a count, 0 when absent or not one (an earlier
+ * bkp wrote fewer). */
+static uint64_t count_of(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    return json_is_integer(v) && json_integer_value(v) > 0 ? (uint64_t)json_integer_value(v) : 0;
+}
+
+static void stats_parse(json_t *o, bkp_gen_stats *s)
+{
+    static const struct {
+        const char *key;
+        size_t at;
+    } keys[] = {
+#define K(f) {#f, offsetof(bkp_gen_stats, f)}
+        K(files),      K(dirs),       K(hardlinks),  K(other),       K(bytes),
+        K(bytes_read), K(files_unchanged), K(chunks), K(chunks_new), K(bytes_new),
+        K(stored_new), K(files_added), K(files_changed), K(files_touched), K(files_deleted),
+#undef K
+    };
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        *(uint64_t *)((char *)s + keys[i].at) = count_of(o, keys[i].key);
+}
+
+/* What a record says of its capture, beyond its identity and chain. */
+static int capture_parse(json_t *j, bkp_gen *g)
+{
+    json_t *paths = json_object_get(j, "paths");
+    stats_parse(json_object_get(j, "stats"), &g->stats);
+    g->items = count_of(json_object_get(j, "tree"), "items");
+    g->nerrors = json_array_size(json_object_get(j, "errors"));
+    g->suspicious = json_is_true(json_object_get(json_object_get(j, "guard"), "suspicious"));
+    size_t n = json_array_size(paths);
+    if (n && !(g->paths = calloc(n, sizeof(*g->paths))))
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        const char *p = json_string_value(json_array_get(paths, i));
+        if (!p)
+            return -EBADMSG;
+        if (!(g->paths[g->npaths++] = strdup(p)))
+            return -ENOMEM;
+    }
+    return 0;
+}
+
+int bkp_gen_keep_text(const uint8_t *text, size_t len, bkp_gen *g)
+{
+    free(g->text);
+    g->text = malloc(len + 1);
+    if (!g->text)
+        return -ENOMEM;
+    memcpy(g->text, text, len);
+    g->text[len] = '\0';
+    g->ntext = len;
+    return 0;
+}
+
+static int parse_record_json(json_t *j, const char *repo_uuid, bkp_gen *g)
 {
     const char *ds = NULL, *uuid = NULL, *prev = NULL, *started = NULL, *finished = NULL;
     const char *fmt = NULL, *repo = NULL;
     json_int_t seq = 0, version = 0;
     json_t *blobs = NULL, *pv = NULL;
-    json_error_t jerr;
-    g->json = json_loadb((const char *)text, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!g->json ||
-        json_unpack(g->json, "{s:s, s:I, s:s, s:s, s:I, s:s, s:s, s:s, s:o, s:{s:o}}", "format", &fmt,
+    if (!j ||
+        json_unpack(j, "{s:s, s:I, s:s, s:s, s:I, s:s, s:s, s:s, s:o, s:{s:o}}", "format", &fmt,
                     "version", &version, "repository", &repo, "dataset", &ds, "seq", &seq, "uuid",
                     &uuid, "started", &started, "finished", &finished, "prev", &pv, "tree",
                     "blobs", &blobs) != 0)
@@ -96,7 +157,15 @@ int bkp_gen_record_parse(const uint8_t *text, size_t len, const char *repo_uuid,
         if (!h || bkp_unhex(g->tree + i * BKP_ID_LEN, BKP_ID_LEN, h) != 0)
             return -EBADMSG;
     }
-    return 0;
+    return capture_parse(j, g);
+}
+
+int bkp_gen_record_parse(const uint8_t *text, size_t len, const char *repo_uuid, bkp_gen *g)
+{
+    json_t *j = json_loadb((const char *)text, len, JSON_REJECT_DUPLICATES, NULL);
+    int rc = parse_record_json(j, repo_uuid, g);
+    json_decref(j);
+    return rc ? rc : bkp_gen_keep_text(text, len, g);
 }
 
 /* Parse and authenticate one record file's bytes. */
@@ -254,8 +323,10 @@ int bkp_gen_list(const bkp_repo *r, const char *dataset, bkp_gen ***out, size_t 
  * is (not copied to this medium, or deleted by prune). */
 static void report_tombstone(const bkp_gen *g)
 {
-    const char *why = json_string_value(json_object_get(g->json, "reason"));
-    if (why && !strcmp(why, "not copied"))
+    char when[32] = "?";
+    if (g->pruned_at)
+        bkp_iso_time(when, sizeof(when), g->pruned_at);
+    if (g->reason && !strcmp(g->reason, "not copied"))
         bkp_error(_("%s:%u is not held by this copy (only its tombstone is, for the "
                     "chain); `bkp generations` lists the ones it holds, and another "
                     "medium or the repository may have it"),
@@ -263,7 +334,7 @@ static void report_tombstone(const bkp_gen *g)
     else
         bkp_error(_("%s:%u was deleted by prune (%s); `bkp generations` lists the ones "
                     "kept"),
-                  g->dataset, g->seq, json_string_value(json_object_get(g->json, "pruned")));
+                  g->dataset, g->seq, when);
 }
 
 /* The generation that `sel` (after the ':' of `spec`: a sequence number or

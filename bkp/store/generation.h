@@ -16,13 +16,19 @@
 #include <stdint.h>
 #include <time.h>
 
-#include <jansson.h>
-
 #include "bkp/capture/capture.h"
 #include "bkp/store/layout.h"
 #include "bkp/store/repo.h"
 
 #define BKP_GEN_MAGIC "BKPGEN01"
+
+/* A capture's figures as its record keeps them ("stats", FORMAT.md §7). A
+ * figure an earlier bkp did not write reads as 0. */
+typedef struct bkp_gen_stats {
+    uint64_t files, dirs, hardlinks, other, bytes, bytes_read, files_unchanged;
+    uint64_t chunks, chunks_new, bytes_new, stored_new;
+    uint64_t files_added, files_changed, files_touched, files_deleted;
+} bkp_gen_stats;
 
 typedef struct bkp_gen {
     char *dataset;
@@ -34,8 +40,20 @@ typedef struct bkp_gen {
     uint8_t hash[BKP_ID_LEN]; /* BLAKE2b-256 of the record file */
     uint8_t prev[BKP_ID_LEN];
     bool has_prev;
-    json_t *json; /* the whole record */
-    char *file;   /* its path */
+    /* What the record says of its capture (typed by the parse): */
+    bkp_gen_stats stats;
+    char **paths; /* the captured paths as recorded (invalid UTF-8 as \xNN) */
+    size_t npaths; /* 0: a stream's */
+    size_t nerrors; /* paths that could not be read, left out */
+    uint64_t items; /* the tree's items */
+    bool suspicious; /* its "guard" marked it (bkp_gen_marked) */
+    /* A tombstone's (pruned): its reason, the medium it was written for
+     * (NULL: none), and when prune wrote it (0: not said). */
+    char *reason, *medium;
+    time_t pruned_at;
+    char *text; /* the record or tombstone as signed (JSON), for --json */
+    size_t ntext;
+    char *file; /* its path */
     int status;   /* 0, or -EBADMSG when the signature or format is bad */
     bool cleared; /* a signed clearance (SEQ.cleared) names this record */
     bool pruned;  /* a tombstone (SEQ.pruned): the record was deleted by prune;

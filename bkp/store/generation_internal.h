@@ -24,6 +24,8 @@ int bkp_gen_load_record(const bkp_repo *r, const char *path, const char *dataset
  * foreign) when it does not count there. */
 int bkp_gen_load_tombstone(const bkp_repo *r, const char *path, const char *dataset, uint32_t seq,
                            const char *medium, bkp_gen **out);
+/* Keep `text`, a record's or tombstone's signed JSON, in g->text. */
+int bkp_gen_keep_text(const uint8_t *text, size_t len, bkp_gen *g);
 /* Is there, in `dir`, a sound clearance naming record `g`? */
 bool bkp_gen_load_clearance(const bkp_repo *r, const char *dir, const bkp_gen *g);
 

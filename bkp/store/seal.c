@@ -213,7 +213,7 @@ typedef struct seal_job {
     const char *dir; /* generations/DATASET */
     const bkp_capture *c;
     time_t started, finished;
-    json_t *extra;
+    const bkp_gen_guard *guard;
     uint32_t floor; /* the sequence numbers at or below it are taken */
 } seal_job;
 
@@ -246,13 +246,12 @@ static int compose_record(const seal_job *s, uint32_t *seq, char **text)
     uuid_generate_random(u);
     uuid_unparse_lower(u, uuid);
     json_t *j = record_json(s->r, s->dataset, *seq, uuid, s->c, s->started, s->finished, latest);
-    if (j && s->extra)
-        json_object_update_missing(j, s->extra);
+    if (j && s->guard)
+        json_object_set_new(j, "guard",
+                            json_pack("{s:b, s:s, s:f}", "suspicious", s->guard->suspicious,
+                                      "reason", s->guard->suspicious ? s->guard->reason : "",
+                                      "change", s->guard->change));
     if (j && *late) {
-        /* A deep copy: the guard's verdict in `extra` is the caller's. */
-        json_t *g = json_deep_copy(json_object_get(j, "guard"));
-        if (g)
-            json_object_set_new(j, "guard", g);
         mark_time(j, late);
         bkp_warn(_("%s:%u: %s; if the clock was set right since, clear it with `bkp "
                    "generations --clear-suspicious %s:%u`"),
@@ -297,7 +296,7 @@ static int write_record(const seal_job *s, uint32_t seq, const char *text, bkp_g
 }
 
 int bkp_gen_seal(bkp_repo *r, const char *dataset, const bkp_capture *c, time_t started,
-                 time_t finished, json_t *extra, bkp_gen **out)
+                 time_t finished, const bkp_gen_guard *guard, bkp_gen **out)
 {
     char *gdir = bkp_repo_subpath(r, "generations");
     char *dir = gdir ? bkp_path_join(gdir, dataset) : NULL;
@@ -307,7 +306,7 @@ int bkp_gen_seal(bkp_repo *r, const char *dataset, const bkp_capture *c, time_t 
                   .c = c,
                   .started = started,
                   .finished = finished,
-                  .extra = extra};
+                  .guard = guard};
     int rc = 0;
     if (!dir) {
         rc = -ENOMEM;

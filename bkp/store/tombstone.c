@@ -107,6 +107,21 @@ int bkp_gen_clear(bkp_repo *r, const bkp_gen *g)
     return rc == -EEXIST ? 0 : rc; /* already cleared */
 }
 
+/* Say what tombstone `j` says of itself (kept even when it does not count:
+ * verify names its reason and medium). */
+static int tombstone_facts(json_t *j, const uint8_t *text, size_t len, bkp_gen *g)
+{
+    const char *why = json_string_value(json_object_get(j, "reason"));
+    if (!json_object_get(j, "reason"))
+        why = "pruned"; /* written before media existed: by prune, on the primary */
+    const char *for_medium = json_string_value(json_object_get(j, "medium"));
+    time_t when = bkp_iso_parse(json_string_value(json_object_get(j, "pruned")));
+    g->pruned_at = when > 0 ? when : 0;
+    if ((why && !(g->reason = strdup(why))) || (for_medium && !(g->medium = strdup(for_medium))))
+        return -ENOMEM;
+    return bkp_gen_keep_text(text, len, g);
+}
+
 /*
  * Where a tombstone counts. "pruned" by a prune of the primary (and copied
  * as it is to media): anywhere; on the primary, verify also wants the signed
@@ -116,45 +131,53 @@ int bkp_gen_clear(bkp_repo *r, const bkp_gen *g)
  * shipped in every archive, which anyone may read): only on the copy of the
  * medium it names. Found on the primary — or on another medium — it stands
  * where a record was deleted, so it is refused (g->foreign), never taken for
- * the chain.
+ * the chain. 0 where tombstone `j` counts (its facts read: g->reason), else
+ * -EBADMSG.
  */
-int bkp_gen_tombstone_parse(const uint8_t *text, size_t len, const char *dataset, uint32_t seq,
-                            const char *medium, bkp_gen *g)
+static int tombstone_counts(json_t *j, const char *dataset, uint32_t seq, const char *medium,
+                            bkp_gen *g)
 {
-    json_t *j = json_loadb((const char *)text, len, JSON_REJECT_DUPLICATES, NULL);
     const char *ds = json_string_value(json_object_get(j, "dataset"));
     const char *rec = json_string_value(json_object_get(j, "record"));
-    const char *why = json_string_value(json_object_get(j, "reason"));
+    const char *why = g->reason;
     const char *fmt = json_string_value(json_object_get(j, "format"));
     const char *for_medium = json_string_value(json_object_get(j, "medium"));
     json_t *pv = json_object_get(j, "prev"), *sj = json_object_get(j, "seq");
-    json_decref(g->json);
-    g->json = j;
-    g->status = -EBADMSG;
     if (!fmt || strcmp(fmt, "bkp-tombstone") || !ds || strcmp(ds, dataset) || !json_is_integer(sj) ||
         json_integer_value(sj) != (json_int_t)seq || !rec || bkp_unhex(g->hash, BKP_ID_LEN, rec) ||
         !(json_is_null(pv) ||
           (json_is_string(pv) && !bkp_unhex(g->prev, BKP_ID_LEN, json_string_value(pv)))))
         return -EBADMSG;
-    if (!why && !json_object_get(j, "reason"))
-        why = "pruned"; /* written before media existed: by prune, on the primary */
-    else if (!why)
+    if (!why)
         return -EBADMSG;
     g->has_prev = json_is_string(pv);
-    if (!strcmp(why, "pruned") && !json_object_get(j, "medium")) {
-        g->status = 0; /* pruned on the primary (and copied as it is) */
-    } else if (!strcmp(why, "pruned") || !strcmp(why, "not copied")) {
-        /* written for one medium's copy: counts there only. A "not copied"
-         * one without `medium` was written before tombstones were bound:
-         * it still counts on a medium's copy (where it was written, and
-         * where the copy's pin names the heads), never on the primary. */
-        bool legacy = !strcmp(why, "not copied") && !json_object_get(j, "medium");
-        if (medium && (legacy || (for_medium && !strcmp(medium, for_medium))))
-            g->status = 0;
-        else
-            g->foreign = true;
-    }
-    return g->status;
+    if (!strcmp(why, "pruned") && !json_object_get(j, "medium"))
+        return 0; /* pruned on the primary (and copied as it is) */
+    if (strcmp(why, "pruned") && strcmp(why, "not copied"))
+        return -EBADMSG;
+    /* written for one medium's copy: counts there only. A "not copied" one
+     * without `medium` was written before tombstones were bound: it still
+     * counts on a medium's copy (where it was written, and where the copy's
+     * pin names the heads), never on the primary. */
+    bool legacy = !strcmp(why, "not copied") && !json_object_get(j, "medium");
+    if (medium && (legacy || (for_medium && !strcmp(medium, for_medium))))
+        return 0;
+    g->foreign = true;
+    return -EBADMSG;
+}
+
+int bkp_gen_tombstone_parse(const uint8_t *text, size_t len, const char *dataset, uint32_t seq,
+                            const char *medium, bkp_gen *g)
+{
+    json_t *j = json_loadb((const char *)text, len, JSON_REJECT_DUPLICATES, NULL);
+    g->status = -EBADMSG;
+    if (!j)
+        return -EBADMSG;
+    int rc = tombstone_facts(j, text, len, g);
+    if (!rc)
+        rc = g->status = tombstone_counts(j, dataset, seq, medium, g);
+    json_decref(j);
+    return rc;
 }
 
 int bkp_gen_load_tombstone(const bkp_repo *r, const char *path, const char *dataset, uint32_t seq,
@@ -224,20 +247,21 @@ char *bkp_gen_copy_medium(const bkp_repo *r)
 static int write_tombstone(bkp_repo *r, const char *dir, const bkp_gen *g, const char *why,
                            const char *medium)
 {
-    char hex[2 * BKP_ID_LEN + 1], phex[2 * BKP_ID_LEN + 1], when[32], name[32];
+    char hex[2 * BKP_ID_LEN + 1], phex[2 * BKP_ID_LEN + 1], when[32], fin[32], name[32];
     char user[256];
     if (g->status || g->pruned || !dir)
         return g->status || g->pruned ? -EINVAL : -ENOMEM;
     bkp_hex(hex, g->hash, BKP_ID_LEN);
+    bkp_iso_time(fin, sizeof(fin), g->finished);
     if (g->has_prev)
         bkp_hex(phex, g->prev, BKP_ID_LEN);
     bkp_iso_time(when, sizeof(when), bkp_now());
     snprintf(name, sizeof(name), "%010u.pruned", g->seq);
-    json_t *j = json_pack("{s:s, s:i, s:s, s:i, s:s, s:s, s:o, s:O, s:s, s:s, s:s}", "format",
+    json_t *j = json_pack("{s:s, s:i, s:s, s:i, s:s, s:s, s:o, s:s, s:s, s:s, s:s}", "format",
                           "bkp-tombstone", "version", 1, "dataset", g->dataset, "seq", (int)g->seq,
                           "uuid", g->uuid, "record", hex, "prev",
                           g->has_prev ? json_string(phex) : json_null(), "finished",
-                          json_object_get(g->json, "finished"), "pruned", when, "user",
+                          fin, "pruned", when, "user",
                           bkp_user_name(user, sizeof(user)), "reason", why);
     if (j && medium)
         json_object_set_new(j, "medium", json_string(medium));

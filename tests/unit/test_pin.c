@@ -227,7 +227,7 @@ static bkp_gen *gen(const char *ds, uint32_t seq, uint8_t mark, const char *tomb
     memset(g->hash, mark, sizeof(g->hash));
     if (tomb) {
         g->pruned = true;
-        g->json = json_pack("{s:s}", "reason", tomb);
+        g->reason = strdup(tomb);
     }
     return g;
 }

@@ -53,7 +53,6 @@ static int setup(void **state)
         g->seq = (uint32_t)(emr ? i + 1 : i - 3);
         g->finished = now - (time_t)((emr ? 4 - i : 6 - i) * DAY);
         g->started = g->finished - 60;
-        g->json = json_object();
         f->v[i] = g;
     }
     assert_int_equal(pol_load_buffer("t.yaml", (const uint8_t *)policy_text,
@@ -66,8 +65,6 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    for (int i = 0; i < NGEN; i++)
-        json_decref(f->g[i].json);
     pol_free(f->p);
     free(f);
     return 0;
@@ -113,7 +110,7 @@ static void test_suspicious_unless_cleared(void **state)
 {
     fixture *f = *state;
     char s[128];
-    json_object_set_new(f->g[3].json, "guard", json_pack("{s:b}", "suspicious", 1));
+    f->g[3].suspicious = true;
     assert_string_equal(choose(f, f->p, "usb", s, sizeof(s)), "emr:3");
     f->g[3].cleared = true;
     assert_string_equal(choose(f, f->p, "usb", s, sizeof(s)), "emr:4");
