@@ -386,9 +386,10 @@ int cli_status(cli *c, rst_status *out, ops_status_log *log);
  * cli_status_in_clear. */
 void cli_status_in(cli *c, pol_policy *p, ops_status_in *in);
 void cli_status_in_clear(ops_status_in *in);
-/* `bkp status` for people (cmd_status.c), and the one-line reminder of the
- * key-recovery drill when one is due (nothing else). */
-void cli_status_print(const rst_status *s);
+/* `bkp status` for people (cmd_status.c), in `lang` ("ja", "en"; NULL: the
+ * reader's), and the one-line reminder of the key-recovery drill when one is
+ * due (nothing else). */
+void cli_status_print(const rst_status *s, const char *lang);
 void cli_key_drill_remind(const rst_key_drill *kd);
 /* The rest of what `bkp status --json` prints and the status page shows
  * (status_in.c, ops_status_doc): the time made, the coming rotations, the

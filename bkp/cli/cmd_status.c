@@ -47,7 +47,7 @@ static const char *bucket_words(const rst_copy *m, char *buf, size_t n)
     return buf;
 }
 
-static void dataset_print(const rst_dataset *d)
+static void dataset_print(const rst_dataset *d, const char *lang)
 {
     char a[32], b[32], x[128];
     const rst_counts *cnt = &d->counted, *req = &d->required;
@@ -78,17 +78,20 @@ static void dataset_print(const rst_dataset *d)
                : "",
            local(d->last_verify.time, b, sizeof(b)), local(d->last_drill.when.time, x, sizeof(x)),
            d->last_drill.attended == RST_NO ? _(" (unattended)") : "");
-    const rst_words *says = rst_dataset_words(d, false);
+    /* In the language asked for (--lang), else the reader's. */
+    const rst_words *says = !lang                ? rst_dataset_words(d, false)
+                            : !strcmp(lang, "ja") ? &d->ja
+                                                  : &d->en;
     for (size_t r = 0; r < says->nreasons; r++)
         printf(_("  why:  %s\n"), says->reasons[r]);
     if (*says->action)
         printf(_("  next: %s\n"), says->action);
 }
 
-void cli_status_print(const rst_status *s)
+void cli_status_print(const rst_status *s, const char *lang)
 {
     for (size_t i = 0; i < s->ndatasets; i++)
-        dataset_print(&s->datasets[i]);
+        dataset_print(&s->datasets[i], lang);
 }
 
 void cli_key_drill_remind(const rst_key_drill *kd)
@@ -109,7 +112,8 @@ void cli_key_drill_remind(const rst_key_drill *kd)
                days);
 }
 
-/* --format html [-o FILE] [--lang ja|en]: refused combinations, exit 2. */
+/* --format html [-o FILE], --lang ja|en (the page or the text; JSON is
+ * never translated): refused combinations, exit 2. */
 static int page_options(cli *c, bool *page)
 {
     *page = c->format != NULL;
@@ -122,9 +126,14 @@ static int page_options(cli *c, bool *page)
         bkp_error("%s", _("--format html and --json: choose one"));
         return EXIT_USAGE;
     }
-    if (!c->format && (c->output || c->lang)) {
-        bkp_error("%s", _("-o and --lang go with --format html: `bkp status --format html -o FILE "
+    if (!c->format && c->output) {
+        bkp_error("%s", _("-o goes with --format html: `bkp status --format html -o FILE "
                           "[--lang ja|en]`"));
+        return EXIT_USAGE;
+    }
+    if (c->json && c->lang) {
+        bkp_error("%s", _("--lang and --json: JSON is written for programs, never translated; "
+                          "leave out --lang"));
         return EXIT_USAGE;
     }
     if (c->lang && strcmp(c->lang, "ja") && strcmp(c->lang, "en")) {
@@ -231,11 +240,19 @@ int cmd_status(cli *c)
         else
             cli_print_json(doc);
     } else {
-        cli_status_print(&st);
+        /* Asked for in a language (a clerk's terminal, cron's C locale):
+         * every line in it, whatever the locale says. */
+        bkp_i18n_saved saved;
+        if (c->lang)
+            bkp_i18n_begin(&saved, c->lang);
+        cli_status_print(&st, c->lang);
         connected_remind(&st);
         cli_key_drill_remind(&st.key_drill);
         audit_remind(&log);
         storage_said(&st);
+        fflush(stdout);
+        if (c->lang)
+            bkp_i18n_end(&saved);
     }
     pol_verdict worst = st.verdict;
     rst_status_clear(&st);

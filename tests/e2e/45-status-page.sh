@@ -107,7 +107,16 @@ output_has "--format md: bkp status writes html"
 expect_exit 2 "$BKP" status --policy "$POL" --format html --json
 output_has "choose one"
 expect_exit 2 "$BKP" status --policy "$POL" -o "$EN"
-output_has "go with --format html"
+output_has "goes with --format html"
+# The text in the language asked for, whatever the locale (cron's is C).
+expect_exit 1 env LC_ALL=C LANG= LANGUAGE= "$BKP" status --policy "$POL" --lang ja
+output_has "最終バックアップ" "status --lang ja should print Japanese under the C locale"
+output_lacks "last backup" "status --lang ja should print no English line"
+expect_exit 1 env LC_ALL= LANG=C.UTF-8 LANGUAGE=ja "$BKP" status --policy "$POL" --lang en
+output_has "last backup" "status --lang en should print English to a Japanese reader"
+output_lacks "最終バックアップ" "status --lang en should print no Japanese line"
+expect_exit 2 "$BKP" status --policy "$POL" --json --lang ja
+output_has "never translated"
 expect_exit 2 "$BKP" status --policy "$POL" --format html --lang fr
 output_has "--lang fr: write ja or en"
 sed "s|^status_page: .*|status_page: share/status.html|" "$POL" >"$WORK/etc/relative.yaml"

@@ -164,6 +164,20 @@ output_has() {
     return 0
 }
 
+# output_lacks STRING [WHY]: flunk when $OUT or $ERR contains STRING.
+output_lacks() {
+    local what=$1 msg=${2:-}
+    if grep -qF -- "$what" <<<"$OUT"$'\n'"$ERR"; then
+        {
+            echo "FAIL [$TEST_NAME]: output mentions '$what'${msg:+ ($msg)}"
+            echo "--- stdout (first 40 lines)"
+            printf '%s\n' "$OUT" | head -n 40 | shorten
+        } >&2
+        FLUNKED=$((FLUNKED + 1))
+    fi
+    return 0
+}
+
 need_root() {
     if [ "$(id -u)" != 0 ]; then
         echo "SKIP [$TEST_NAME]: needs root" >&2
