@@ -50,6 +50,10 @@ static int write_zeros(int fd, uint64_t n)
 
 int rst_item_check(const bkp_item *it, uint64_t size, const char *name)
 {
+    if (it->content_bad) {
+        bkp_error(_("%s: its chunk list does not match its content hash; run `bkp verify`"), name);
+        return -EBADMSG;
+    }
     /* The regions in order within the size, the chunks filling them. */
     uint64_t at = 0, data = 0, chunks = 0;
     for (uint32_t i = 0; i < it->nsparse; i++) {

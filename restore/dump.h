@@ -21,9 +21,9 @@
 int rst_dump(const bkp_repo *r, const bkp_gen *g, const char *path, int fd, uint64_t *bytes)
     __attribute__((warn_unused_result));
 
-/* Is stored file `it` of `size` bytes whole: its data regions in order
- * within its size, and its chunks exactly filling them? 0, or -EBADMSG
- * (logged, naming `name`). */
+/* Is stored file `it` of `size` bytes whole: its chunk list its own (not
+ * content_bad), its data regions in order within its size, and its chunks
+ * exactly filling them? 0, or -EBADMSG (logged, naming `name`). */
 int rst_item_check(const bkp_item *it, uint64_t size, const char *name)
     __attribute__((warn_unused_result));
 

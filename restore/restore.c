@@ -23,6 +23,7 @@
 #include "bkp/store/tree.h"
 #include "restore/dirs.h"
 #include "restore/fetch.h"
+#include "restore/dump.h"
 #include "restore/folder.h"
 #include "restore/writers.h"
 
@@ -269,6 +270,9 @@ static int restore_file_data(restore_ctx *c, bkp_item *it, const char *path, boo
     uint64_t pos = 0;
     int rc = 0;
     c->tar_at = 0;
+    /* A stored list that is not whole: its chunks are popped, none written. */
+    if (rst_item_check(it, (uint64_t)archive_entry_size(it->entry), path))
+        *damaged = true;
     for (uint32_t i = 0; i < it->nchunks; i++) {
         const uint8_t *data;
         size_t len;

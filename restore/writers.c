@@ -22,6 +22,7 @@
 #include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
 #include "restore/fetch.h"
+#include "restore/dump.h"
 #include "restore/folder.h"
 #include "restore/plain.h"
 
@@ -456,6 +457,8 @@ static bool restore_file(writer *me, job *j)
     const char *path = j->path, *slash = strrchr(path, '/');
     const char *name = slash ? slash + 1 : path;
     bool data = archive_entry_filetype(it->entry) == AE_IFREG;
+    if (data && rst_item_check(it, (uint64_t)archive_entry_size(it->entry), path))
+        return false; /* its stored list is not whole: said, not restored */
     int rc = enter(me, path, slash ? (size_t)(slash - path) : 0);
     if (rc) {
         bkp_error(_("%s: cannot enter its folder: %s; the file is not restored"), path,

@@ -379,6 +379,11 @@ static void check_generation(verify_ctx *c, const bkp_gen *g)
         return;
     int rc;
     while ((rc = bkp_tree_reader_next(tr, &it)) > 0) {
+        if (it.content_bad)
+            bkp_verify_problem(c,
+                               N_("%s: %s: its chunk list does not match the content hash its "
+                                  "record stores (written by an earlier bkp); it is not restored"),
+                               name, archive_entry_pathname(it.entry));
         for (uint32_t i = 0; i < it.nchunks; i++) {
             bool unknown = false;
             size_t b = blob_state(c, it.chunks[i].id, &unknown);

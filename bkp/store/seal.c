@@ -17,6 +17,7 @@
 #include "bkp/keys/envelope.h"
 #include "bkp/store/generation.h"
 #include "bkp/store/generation_internal.h"
+#include "bkp/store/tree.h"
 #include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
 #include "bkp/io/text.h"
@@ -70,7 +71,7 @@ static json_t *record_json(bkp_repo *r, const char *dataset, uint32_t seq, const
                      "repository", bkp_repo_uuid(r), "dataset", dataset, "seq", (json_int_t)seq,
                      "uuid", uuid, "host", bkp_json_bytes(host), "user",
                      bkp_user_name(user, sizeof(user)), "uid", (json_int_t)getuid(), "started", ts,
-                     "finished", te, "paths", paths, "tree", "version", 1, "blobs", blobs, "items",
+                     "finished", te, "paths", paths, "tree", "version", BKP_TREE_VERSION, "blobs", blobs, "items",
                      (json_int_t)c->tree_items, "bytes", (json_int_t)c->tree_bytes, "stats",
                      stats_json(c), "errors", errors, "prev", pj, "policy_digest");
 }

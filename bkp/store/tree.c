@@ -642,12 +642,12 @@ int bkp_tree_reader_next(bkp_tree_reader *tr, bkp_item *it)
         uint8_t h[BKP_ID_LEN];
         bkp_item_content_hash(bkp_repo_keys(tr->repo), (uint64_t)archive_entry_size(it->entry),
                               it->chunks, it->nchunks, h);
-        /* Version 1 stored it: one that differs is a record we did not write. */
-        if (tr->version == 1 && sodium_memcmp(h, it->content, BKP_ID_LEN)) {
-            bkp_item_clear(it);
-            return -EBADMSG;
-        }
+        /* Version 1 stored it: one that differs is a file we did not write
+         * so (the rest of the generation reads on). */
+        it->content_bad = tr->version == 1 && sodium_memcmp(h, it->content, BKP_ID_LEN) != 0;
         memcpy(it->content, h, BKP_ID_LEN);
+    } else {
+        memset(it->content, 0, BKP_ID_LEN); /* what version 1 stored there is not used */
     }
     tr->pos += 4 + (size_t)len;
     return 1;

@@ -38,6 +38,10 @@ typedef struct bkp_item {
      * for anything else: set by the tree reader, by the capture before it
      * adds the item; never stored by version 2. */
     uint8_t content[BKP_ID_LEN];
+    /* A version-1 record whose stored hash is not its chunks': the file is
+     * damaged (restore, dump and mount refuse it, verify names it); its
+     * chunks are still authenticated IDs, which prune and copies keep. */
+    bool content_bad;
 } bkp_item;
 
 void bkp_item_init(bkp_item *it);
@@ -77,7 +81,7 @@ void bkp_tree_writer_free(bkp_tree_writer *w);
 
 /* Reads items back; every tree blob is authenticated. Each item's content
  * hash is computed from its size and chunks; a version-1 record whose stored
- * hash differs is damaged (-EBADMSG). */
+ * hash differs comes back with content_bad. */
 typedef struct bkp_tree_reader bkp_tree_reader;
 int bkp_tree_reader_new(const bkp_repo *r, const uint8_t *ids, size_t nids, bkp_tree_reader **out);
 /* 1 and an item, 0 at the end, or a negative error (-EBADMSG, -ENOENT). */

@@ -161,10 +161,47 @@ static void test_record_typed(void **state)
     bkp_gen_free(h);
 }
 
+/* A tombstone without a reason, written before media existed: a "pruned"
+ * one, which counts anywhere; one whose reason is unknown does not count. */
+static void test_tombstone_before_media(void **state)
+{
+    (void)state;
+    static const char old[] =
+        "{\"dataset\":\"emr\",\"finished\":\"2026-01-02T03:04:05Z\",\"format\":\"bkp-tombstone\","
+        "\"prev\":null,\"pruned\":\"2026-02-03T04:05:06Z\",\"record\":"
+        "\"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\",\"seq\":3,"
+        "\"user\":\"root\",\"uuid\":\"6f1c1a52-5d0e-4e43-a1d5-9c3e1e8a0b11\",\"version\":1}";
+    for (int on_medium = 0; on_medium < 2; on_medium++) {
+        bkp_gen *g = calloc(1, sizeof(*g));
+        assert_non_null(g);
+        assert_int_equal(bkp_gen_tombstone_parse((const uint8_t *)old, sizeof(old) - 1, "emr", 3,
+                                                 on_medium ? "5e0f1d2c-3b4a-4968-8776-a5b4c3d2e1f0"
+                                                           : NULL,
+                                                 g),
+                         0);
+        assert_int_equal(g->status, 0);
+        assert_string_equal(g->reason, "pruned");
+        assert_null(g->medium);
+        assert_int_equal(g->pruned_at, 1770091506);
+        assert_int_equal(g->ntext, sizeof(old) - 1);
+        bkp_gen_free(g);
+    }
+    char other[sizeof(old) + 32];
+    snprintf(other, sizeof(other), "%.*s,\"reason\":\"moved\"}", (int)sizeof(old) - 2, old);
+    bkp_gen *g = calloc(1, sizeof(*g));
+    assert_non_null(g);
+    assert_int_equal(bkp_gen_tombstone_parse((const uint8_t *)other, strlen(other), "emr", 3, NULL, g),
+                     -EBADMSG);
+    assert_string_equal(g->reason, "moved"); /* said, for verify to name */
+    assert_false(g->foreign);
+    bkp_gen_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_record_typed, setup, teardown),
+        cmocka_unit_test(test_tombstone_before_media),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
