@@ -244,7 +244,8 @@ static void same_bytes(rst_browse *b, const fixture *f, const char *gen, const c
         ssize_t w = pread(fd, want, step, (off_t)off);
         ssize_t g = rst_browse_read(b, n, off, got, step);
         assert_int_equal(g, w);
-        assert_memory_equal(got, want, (size_t)(w > 0 ? w : 0) + (w <= 0));
+        if (w > 0) /* at the end nothing is read: nothing to compare */
+            assert_memory_equal(got, want, (size_t)w);
     }
     free(want);
     free(got);
