@@ -2,9 +2,11 @@
  * repack.h — blobs of a repository written again into new packs.
  *
  * Each blob is read back authenticated (bkp_repo_get: a damaged blob is
- * never copied as if it were good), sealed anew and appended to a pack of
+ * never copied as if it were good), sealed anew by a worker thread (one a
+ * processor, up to four) and appended, in the order added, to a pack of
  * about BKP_PACK_TARGET bytes in `dir`; each finished pack (durable, renamed
- * to dir/XX/ID) is handed to `done` with its trailer's list. Prune moves the
+ * to dir/XX/ID) is handed to `done` with its trailer's list, in the caller's
+ * thread. A write that fails is reported by a later add or by the flush. Prune moves the
  * live blobs of mostly empty packs this way; an archive gathers exactly the
  * blobs of one generation.
  */
@@ -22,6 +24,7 @@ typedef struct bkp_repacker {
     int (*done)(const uint8_t id[BKP_ID_LEN], const bkp_pack_entry *e, uint32_t n, void *ctx);
     void *ctx;
     /* private */
+    struct bkp_repack_pool *pool; /* the sealing workers, started by the first add */
     bkp_pack_writer *w;
     bkp_pack_entry *pending;
     size_t npending, cap;
