@@ -2,18 +2,33 @@
 #ifndef BKP_TESTUTIL_H
 #define BKP_TESTUTIL_H
 
+#include <fcntl.h>
 #include <ftw.h>
+#include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static int testutil_rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
 {
-    (void)st, (void)flag, (void)ftw;
+    (void)flag, (void)ftw;
+    /* A file a rotation sealed on a medium is immutable: cleared first. */
+    if (S_ISREG(st->st_mode)) {
+        int fd = open(p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC), flags = 0;
+        if (fd >= 0 && ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0 && (flags & FS_IMMUTABLE_FL)) {
+            flags &= ~FS_IMMUTABLE_FL;
+            (void)ioctl(fd, FS_IOC_SETFLAGS, &flags);
+        }
+        if (fd >= 0)
+            close(fd);
+    }
     return remove(p);
 }
 
-/* rm -rf `dir` (read-only sealed files included: remove() ignores modes as owner). */
+/* rm -rf `dir` (read-only and immutable sealed files included: remove()
+ * ignores modes as owner). */
 static inline void test_rm_rf(const char *dir)
 {
     if (dir && *dir)
