@@ -75,6 +75,8 @@ int ops_rotate_record(bkp_repo *primary, const char *medium, bool failed, const 
     json_t *captured = json_object();
     for (size_t i = 0; i < np; i++) {
         char fin[32];
+        if (!pick[i]->finished)
+            continue; /* no capture time to say */
         bkp_iso_time(fin, sizeof(fin), pick[i]->finished);
         json_object_set_new(captured, pick[i]->dataset, json_string(fin));
     }
