@@ -93,11 +93,6 @@ bool rst_path_selected(const char *p, const char *filter)
     return strncmp(p, filter, n) == 0 && (p[n] == '\0' || p[n] == '/');
 }
 
-static bool is_data_file(const bkp_item *it)
-{
-    return archive_entry_filetype(it->entry) == AE_IFREG && !archive_entry_hardlink(it->entry);
-}
-
 /* Keep an unselected file's content: a selected hard link may need it. */
 static void remember_unselected(restore_ctx *c, bkp_item *it)
 {
@@ -197,11 +192,11 @@ static void read_ahead(restore_ctx *c)
         c->read++;
         bool sel = rst_path_selected(archive_entry_pathname(it->entry), c->o->path);
         if (c->unselected) {
-            if (!sel && is_data_file(it))
+            if (!sel && bkp_item_has_content(it))
                 remember_unselected(c, it);
             if (sel && archive_entry_hardlink(it->entry))
                 fix_hardlink(c, it);
-            if (sel && is_data_file(it))
+            if (sel && bkp_item_has_content(it))
                 (void)bkp_strmap_put(c->selected, archive_entry_pathname(it->entry), c);
         }
         if (sel && c->o->strip && strip_prefix(it, c->o->strip) < 0)
@@ -223,7 +218,7 @@ static void schedule(restore_ctx *c)
         if (c->sched_item >= c->count || !rst_fetch_room(c->fetch))
             return;
         bkp_item *it = &c->ring[(c->head + c->sched_item) % LOOKAHEAD];
-        if (!is_data_file(it) || c->sched_chunk >= it->nchunks) {
+        if (!bkp_item_has_content(it) || c->sched_chunk >= it->nchunks) {
             c->sched_item++;
             c->sched_chunk = 0;
             continue;
@@ -323,7 +318,7 @@ static int hand_over(restore_ctx *c, bkp_item *it)
         bkp_error(_("%s: not a plain relative path; refused"), p);
         c->res->damaged++;
     } else {
-        c->res->files += is_data_file(it);
+        c->res->files += bkp_item_has_content(it);
         rc = rst_writers_put(c->writers, it);
     }
     c->res->items++;
@@ -351,7 +346,7 @@ static int restore_item(restore_ctx *c, bkp_item *it)
     /* Symbolic links too: they are many in system trees, and a link is made
      * by name (symlink never follows its last component). */
     if (c->writers &&
-        (is_data_file(it) || (archive_entry_filetype(e) == AE_IFLNK && !archive_entry_hardlink(e))))
+        (bkp_item_has_content(it) || (archive_entry_filetype(e) == AE_IFLNK && !archive_entry_hardlink(e))))
         return hand_over(c, it);
     /* A hard link is made once the file it names is complete: a damaged
      * one is removed, and the link then fails and is reported. */
@@ -387,7 +382,7 @@ static int restore_item(restore_ctx *c, bkp_item *it)
             return -EIO;
         }
         /* Skip its data: pop what was requested for it. */
-        for (uint32_t i = 0; is_data_file(it) && i < it->nchunks; i++) {
+        for (uint32_t i = 0; bkp_item_has_content(it) && i < it->nchunks; i++) {
             const uint8_t *d;
             size_t l;
             schedule(c);
@@ -399,7 +394,7 @@ static int restore_item(restore_ctx *c, bkp_item *it)
     if (ar == ARCHIVE_WARN)
         bkp_warn(_("%s: restored, but some of its metadata could not be set%s"), path,
                  bkp_archive_why(c->w, why, sizeof(why)));
-    if (is_data_file(it)) {
+    if (bkp_item_has_content(it)) {
         rc = restore_file_data(c, it, path, &damaged);
         c->res->files++;
     }

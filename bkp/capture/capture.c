@@ -86,7 +86,7 @@ int capture_drain(capture_ctx *c, bool all)
             /* an unreadable file: reported when it happened, left out */
         } else {
             struct archive_entry *e = p->item.entry;
-            if (archive_entry_filetype(e) == AE_IFREG && !archive_entry_hardlink(e)) {
+            if (bkp_item_has_content(&p->item)) {
                 /* An unchanged file's hash came from the cache with its
                  * chunks: the same size (its stat matched) and the same
                  * chunks give the same hash. */
@@ -107,7 +107,7 @@ int capture_drain(capture_ctx *c, bool all)
              * then, not as added. */
             bkp_fstat racy = p->st;
             racy.mtime = racy.ctime = INT64_MIN;
-            bool data = archive_entry_filetype(e) == AE_IFREG && !archive_entry_hardlink(e);
+            bool data = bkp_item_has_content(&p->item);
             bool dir = archive_entry_filetype(e) == AE_IFDIR;
             /* The content hash is remembered with the stat: one that grew
              * while it was read is hashed over its new size, so it must not

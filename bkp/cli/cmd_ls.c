@@ -41,7 +41,7 @@ static json_t *item_json(const bkp_item *it)
         json_object_set_new(o, "target", bkp_json_bytes(archive_entry_symlink(e)));
     if (archive_entry_hardlink(e))
         json_object_set_new(o, "target", bkp_json_bytes(archive_entry_hardlink(e)));
-    if (archive_entry_filetype(e) == AE_IFREG && !archive_entry_hardlink(e)) {
+    if (bkp_item_has_content(it)) {
         bkp_hex(hex, it->content, BKP_ID_LEN);
         json_object_set_new(o, "content", json_string(hex));
     }
