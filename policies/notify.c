@@ -1,68 +1,174 @@
 /*
- * notify.c — alerts once per change (notify.h).
+ * notify.c — alerts once per change (notify.h): the judgement, and the
+ * state's codec.
  */
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "bkp/io/clock.h"
 #include "policies/notify.h"
 
-static json_t *event(const char *key, const char *what, const char *state, const char *previous,
-                     time_t since, const char *summary, int severity)
+const char *pol_event_kind_name(pol_event_kind k)
 {
-    char iso[32];
-    bkp_iso_time(iso, sizeof(iso), since);
-    return json_pack("{s:s?, s:s, s:s?, s:s?, s:s, s:s, s:i}", "key", key, "event", what, "state",
-                     state, "previous", previous, "since", iso, "summary", summary ? summary : "",
-                     "severity", severity);
+    static const char *const names[] = {"event", "raised", "changed", "reminder", "cleared"};
+    return (size_t)k < sizeof(names) / sizeof(*names) ? names[k] : "event";
 }
 
-size_t pol_notify_decide(json_t *state, const pol_condition *v, size_t n, time_t now,
-                         int64_t remind, json_t *events, bool *told)
+static pol_notify_entry *find(const pol_notify_state *s, const char *key)
 {
-    size_t added = 0;
-    for (size_t i = 0; i < n; i++) {
-        const pol_condition *c = &v[i];
-        json_t *e = NULL, *was = c->key ? json_object_get(state, c->key) : NULL;
-        const char *before = json_string_value(json_object_get(was, "state"));
-        time_t since = (time_t)json_integer_value(json_object_get(was, "since"));
-        time_t last = (time_t)json_integer_value(json_object_get(was, "told"));
-        if (!c->key) {
-            e = event(NULL, "event", c->state, NULL, now, c->summary, c->severity);
-        } else if (!c->state && before) {
-            e = event(c->key, "cleared", NULL, before, since, c->summary, 0);
-            json_object_del(state, c->key);
-        } else if (c->state && (!before || strcmp(before, c->state))) {
-            e = event(c->key, before ? "changed" : "raised", c->state, before, now, c->summary,
-                      c->severity);
-            json_object_set_new(state, c->key,
-                                json_pack("{s:s, s:I, s:I}", "state", c->state, "since",
-                                          (json_int_t)now, "told", (json_int_t)now));
-        } else if (c->state && remind > 0 && now - last >= remind) {
-            e = event(c->key, "reminder", c->state, NULL, since, c->summary, c->severity);
-            json_object_set_new(was, "told", json_integer((json_int_t)now));
+    for (size_t i = 0; key && i < s->n; i++)
+        if (!strcmp(s->v[i].key, key))
+            return &s->v[i];
+    return NULL;
+}
+
+const pol_notify_entry *pol_notify_state_get(const pol_notify_state *s, const char *key)
+{
+    return find(s, key);
+}
+
+static void del(pol_notify_state *s, pol_notify_entry *e)
+{
+    free(e->key);
+    free(e->state);
+    *e = s->v[--s->n];
+}
+
+/* Set `key` to `state` since `since`, told at `told`. */
+static int put(pol_notify_state *s, const char *key, const char *state, time_t since, time_t told)
+{
+    char *st = strdup(state);
+    pol_notify_entry *e = find(s, key);
+    if (!st)
+        return -ENOMEM;
+    if (!e) {
+        if (s->n == s->cap) {
+            size_t cap = s->cap ? 2 * s->cap : 8;
+            pol_notify_entry *v = realloc(s->v, cap * sizeof(*v));
+            if (!v) {
+                free(st);
+                return -ENOMEM;
+            }
+            s->v = v;
+            s->cap = cap;
         }
-        if (e && c->summary_ja) /* the same words for a Japanese reader */
-            json_object_set_new(e, "summary_ja", json_string(c->summary_ja));
-        if (told)
-            told[i] = e != NULL;
-        if (e && !json_array_append_new(events, e))
-            added++;
+        char *k = strdup(key);
+        if (!k) {
+            free(st);
+            return -ENOMEM;
+        }
+        e = &s->v[s->n++];
+        *e = (pol_notify_entry){.key = k};
     }
-    return added;
+    free(e->state);
+    e->state = st;
+    e->since = since;
+    e->told = told;
+    return 0;
 }
 
-json_t *pol_notify_state_parse(const uint8_t *buf, size_t len)
+int pol_notify_state_undo(pol_notify_state *s, const pol_notify_state *before, const char *key)
 {
-    json_t *j = len ? json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, NULL) : NULL;
-    json_t *out = json_object(), *v;
+    const pol_notify_entry *was = find(before, key);
+    pol_notify_entry *now = find(s, key);
+    if (was)
+        return put(s, key, was->state, was->since, was->told);
+    if (now)
+        del(s, now);
+    return 0;
+}
+
+void pol_notify_state_free(pol_notify_state *s)
+{
+    while (s->n)
+        del(s, &s->v[s->n - 1]);
+    free(s->v);
+    *s = (pol_notify_state){0};
+}
+
+int pol_notify_state_parse(const uint8_t *buf, size_t len, pol_notify_state *out)
+{
+    *out = (pol_notify_state){0};
+    json_t *j = buf && len ? json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, NULL)
+                           : NULL, *v;
     const char *key;
+    int rc = 0;
     json_object_foreach(json_is_object(j) ? j : NULL, key, v)
     {
         json_t *st = json_object_get(v, "state"), *since = json_object_get(v, "since"),
                *told = json_object_get(v, "told");
-        if (json_is_string(st) && json_is_integer(since) && json_is_integer(told))
-            json_object_set(out, key, v);
+        if (!rc && json_is_string(st) && json_is_integer(since) && json_is_integer(told))
+            rc = put(out, key, json_string_value(st), (time_t)json_integer_value(since),
+                     (time_t)json_integer_value(told));
     }
     json_decref(j);
-    return out;
+    if (rc)
+        pol_notify_state_free(out);
+    return rc;
+}
+
+char *pol_notify_state_text(const pol_notify_state *s)
+{
+    json_t *j = json_object();
+    int bad = !j;
+    for (size_t i = 0; !bad && i < s->n; i++)
+        bad = json_object_set_new(j, s->v[i].key,
+                                  json_pack("{s:s, s:I, s:I}", "state", s->v[i].state, "since",
+                                            (json_int_t)s->v[i].since, "told",
+                                            (json_int_t)s->v[i].told));
+    char *text = bad ? NULL : json_dumps(j, JSON_INDENT(1) | JSON_SORT_KEYS);
+    json_decref(j);
+    return text;
+}
+
+void pol_events_free(pol_event *events, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(events[i].previous);
+}
+
+size_t pol_notify_decide(pol_notify_state *state, const pol_condition *v, size_t n, time_t now,
+                         int64_t remind, pol_event *events, bool *told)
+{
+    size_t added = 0;
+    for (size_t i = 0; i < n; i++) {
+        const pol_condition *c = &v[i];
+        pol_notify_entry *was = find(state, c->key);
+        pol_event e = {.key = c->key,
+                       .state = c->state,
+                       .summary = c->summary ? c->summary : "",
+                       .summary_ja = c->summary_ja,
+                       .severity = c->severity,
+                       .since = now};
+        bool tell = true;
+        if (!c->key) {
+            e.kind = POL_EVENT_ONE_OFF;
+        } else if (!c->state && was) {
+            e.kind = POL_EVENT_CLEARED;
+            e.since = was->since;
+            e.severity = 0;
+            /* The words it had move to the event. */
+            e.previous = was->state;
+            was->state = NULL;
+            del(state, was);
+        } else if (c->state && (!was || strcmp(was->state, c->state))) {
+            e.kind = was ? POL_EVENT_CHANGED : POL_EVENT_RAISED;
+            tell = !(was && !(e.previous = strdup(was->state))) &&
+                   !put(state, c->key, c->state, now, now);
+        } else if (c->state && remind > 0 && now - was->told >= remind) {
+            e.kind = POL_EVENT_REMINDER;
+            e.since = was->since;
+            was->told = now;
+        } else {
+            tell = false;
+        }
+        if (!tell)
+            free(e.previous);
+        else
+            events[added++] = e;
+        if (told)
+            told[i] = tell;
+    }
+    return added;
 }

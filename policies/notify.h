@@ -1,7 +1,7 @@
 /*
  * notify.h — alerts once per change: which conditions to tell people about
- * now, from what was told before. Pure: the caller keeps the state (a JSON
- * object) and delivers the events (bkp/host/notify_send.h).
+ * now, from what was told before. Pure: the caller keeps the state and
+ * delivers the events (bkp/host/notify_send.h).
  *
  * A condition has a key ("verdict:emr", "backup:emr", "due:usb-b", ...) and
  * a state: NULL when it is fine, else a word ("AT RISK", "failed",
@@ -17,12 +17,16 @@
  * data set `bkp run --dataset` did not run) keeps its state. An event that
  * is not a lasting condition (a suspicious generation sealed) has no key and
  * is always told, once.
+ *
+ * The state is kept as a file (the repository's cache/notify.json):
+ * {KEY: {"state", "since", "told"}}, times in seconds since the epoch.
+ * This header's parse and text are its one codec.
  */
 #ifndef POL_NOTIFY_H
 #define POL_NOTIFY_H
 
-#include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -34,17 +38,63 @@ typedef struct pol_condition {
     const char *summary_ja; /* the same in Japanese, or NULL (the event's "summary_ja") */
 } pol_condition;
 
-/* Judge conditions `v[0..n)` at `now` against `state` ({KEY: {"state",
- * "since", "told"}}, updated in place); events for people are appended to
- * `events` ([{"key", "event", "state", "previous", "since", "summary",
- * "severity"}]). `remind` in seconds (0: never). Returns how many were
- * appended; `told[i]` (may be NULL) says whether condition i produced one. */
-/* The state as kept in a file (`len` bytes): a JSON object, whatever the
- * file held — anything else, or entries not of the shape above, give a state
- * without them (they are told again). Never NULL but for lack of memory. */
-json_t *pol_notify_state_parse(const uint8_t *buf, size_t len);
+/* What was told of one condition. */
+typedef struct pol_notify_entry {
+    char *key, *state;
+    time_t since; /* when it began */
+    time_t told;  /* when it was last told */
+} pol_notify_entry;
 
-size_t pol_notify_decide(json_t *state, const pol_condition *v, size_t n, time_t now,
-                         int64_t remind, json_t *events, bool *told);
+typedef struct pol_notify_state {
+    pol_notify_entry *v; /* in no order; keys unique */
+    size_t n, cap;
+} pol_notify_state;
+
+typedef enum pol_event_kind {
+    POL_EVENT_ONE_OFF, /* "event" */
+    POL_EVENT_RAISED,
+    POL_EVENT_CHANGED,
+    POL_EVENT_REMINDER,
+    POL_EVENT_CLEARED,
+} pol_event_kind;
+
+/* One event for people. The strings but `previous` are the condition's. */
+typedef struct pol_event {
+    pol_event_kind kind;
+    const char *key;        /* NULL: a one-off */
+    const char *state;      /* what it is now; NULL when cleared */
+    char *previous;         /* what it was (changed, cleared), or NULL; owned */
+    time_t since;           /* when it began */
+    const char *summary;    /* never NULL */
+    const char *summary_ja; /* or NULL */
+    int severity;
+} pol_event;
+
+/* The event's kind as written: "event", "raised", "changed", "reminder",
+ * "cleared". */
+const char *pol_event_kind_name(pol_event_kind k);
+
+/* The state as kept in a file (`len` bytes, or buf NULL): whatever the file
+ * held — not JSON, not an object, entries not of the shape above — gives a
+ * state without them (they are told again). 0, or -ENOMEM. */
+int pol_notify_state_parse(const uint8_t *buf, size_t len, pol_notify_state *out);
+/* The state as kept (malloc'd JSON text, keys sorted), or NULL without
+ * memory. Parsing it gives the same state. */
+char *pol_notify_state_text(const pol_notify_state *s);
+/* The entry of `key`, or NULL. */
+const pol_notify_entry *pol_notify_state_get(const pol_notify_state *s, const char *key);
+/* Put back what `before` held of `key` (or nothing): an event that was not
+ * delivered is told again at the next run. 0, or -ENOMEM. */
+int pol_notify_state_undo(pol_notify_state *s, const pol_notify_state *before, const char *key);
+void pol_notify_state_free(pol_notify_state *s);
+
+/* Judge conditions `v[0..n)` at `now` against `state` (updated). Events for
+ * people go to `events` (room for `n`), in the conditions' order; `remind`
+ * in seconds (0: never). Returns how many; `told[i]` (may be NULL) says
+ * whether condition i produced one. Without memory a condition is left as
+ * it was, untold: it is judged again at the next run. */
+size_t pol_notify_decide(pol_notify_state *state, const pol_condition *v, size_t n, time_t now,
+                         int64_t remind, pol_event *events, bool *told);
+void pol_events_free(pol_event *events, size_t n);
 
 #endif

@@ -13,9 +13,8 @@
 #include "bkp/io/log.h"
 #include "bkp/host/notify_send.h"
 
-static const char *str(const json_t *e, const char *key)
+static const char *str(const char *s)
 {
-    const char *s = json_string_value(json_object_get(e, key));
     return s ? s : "";
 }
 
@@ -29,27 +28,27 @@ static const char *kind_ja(const char *kind)
                                        : "発生";
 }
 
-static const char *severity_ja(json_int_t s)
+static const char *severity_ja(int s)
 {
     return s >= 2 ? "異常" : s == 1 ? "警告" : "お知らせ";
 }
 
-static const char *severity_en(json_int_t s)
+static const char *severity_en(int s)
 {
     return s >= 2 ? "ERROR" : s == 1 ? "WARNING" : "notice";
 }
 
-char *bkp_notify_mail(const bkp_notify_target *t, const json_t *event, const char *host)
+char *bkp_notify_mail(const bkp_notify_target *t, const bkp_notify_event *e)
 {
-    const char *kind = str(event, "event"), *key = str(event, "key"), *state = str(event, "state");
-    const char *what = *state ? state : str(event, "previous");
-    const char *facility = str(event, "facility"), *repo = str(event, "repository");
-    const char *ja = *str(event, "summary_ja") ? str(event, "summary_ja") : str(event, "summary");
-    json_int_t sev = json_integer_value(json_object_get(event, "severity"));
+    const char *kind = str(e->kind), *key = str(e->key), *state = str(e->state);
+    const char *what = *state ? state : str(e->previous), *host = str(e->host);
+    const char *facility = str(e->facility), *repo = str(e->repository);
+    const char *ja = *str(e->summary_ja) ? e->summary_ja : str(e->summary);
+    int sev = e->severity;
     char subject[512], b64[sodium_base64_ENCODED_LEN(512, sodium_base64_VARIANT_ORIGINAL)];
     char *mail = NULL, where[400], since[48];
     /* When it began, as people read times: local, with the zone. */
-    bkp_local_time(since, sizeof(since), bkp_iso_parse(str(event, "since")), str(event, "since"));
+    bkp_local_time(since, sizeof(since), e->since, "?");
     /* Which clinic and which server, before anything else. */
     snprintf(where, sizeof(where), "%s%s%s", facility, *facility ? " " : "", host);
     if (t->english)
@@ -71,7 +70,7 @@ char *bkp_notify_mail(const bkp_notify_target *t, const json_t *event, const cha
              "  %s\n\n"
              "Check: bkp status\n",
              host, *facility ? ", " : "", facility, repo, severity_en(sev), *key ? key : "event",
-             kind, since, str(event, "summary"));
+             kind, since, str(e->summary));
     /* The body: in Japanese first, then English; or English alone. */
     char *body = NULL;
     int rc = t->english ? asprintf(&body, "%s", english)
@@ -108,21 +107,19 @@ char *bkp_notify_mail(const bkp_notify_target *t, const json_t *event, const cha
 
 /* Run `command` with `input` and the event's variables. */
 static int run(const bkp_notify_target *t, const char *command, const char *run_as,
-               const char *input, const json_t *event, const char *const *more, size_t nmore)
+               const char *input, const bkp_notify_event *e, const char *const *more, size_t nmore)
 {
     char *env[40] = {0};
     size_t n = 0;
     int rc = 0;
-    json_int_t sev = json_integer_value(json_object_get(event, "severity"));
-    if (asprintf(&env[n++], "BKP_EVENT=%s", str(event, "event")) < 0 ||
-        asprintf(&env[n++], "BKP_KEY=%s", str(event, "key")) < 0 ||
-        asprintf(&env[n++], "BKP_STATE=%s", str(event, "state")) < 0 ||
-        asprintf(&env[n++], "BKP_SEVERITY=%s", severity_en(sev)) < 0 ||
-        asprintf(&env[n++], "BKP_SUMMARY=%s", str(event, "summary")) < 0 ||
-        asprintf(&env[n++], "BKP_HOST=%s", str(event, "host")) < 0 ||
+    if (asprintf(&env[n++], "BKP_EVENT=%s", str(e->kind)) < 0 ||
+        asprintf(&env[n++], "BKP_KEY=%s", str(e->key)) < 0 ||
+        asprintf(&env[n++], "BKP_STATE=%s", str(e->state)) < 0 ||
+        asprintf(&env[n++], "BKP_SEVERITY=%s", severity_en(e->severity)) < 0 ||
+        asprintf(&env[n++], "BKP_SUMMARY=%s", str(e->summary)) < 0 ||
+        asprintf(&env[n++], "BKP_HOST=%s", str(e->host)) < 0 ||
         asprintf(&env[n++], "BKP_TEXT=%s",
-                 !t->english && *str(event, "summary_ja") ? str(event, "summary_ja")
-                                                         : str(event, "summary")) < 0)
+                 !t->english && *str(e->summary_ja) ? e->summary_ja : str(e->summary)) < 0)
         rc = -ENOMEM;
     for (size_t i = 0; !rc && i < nmore && n < 39; i++)
         if (!(env[n++] = strdup(more[i])))
@@ -145,21 +142,19 @@ static int run(const bkp_notify_target *t, const char *command, const char *run_
     return rc;
 }
 
-int bkp_notify_send(const bkp_notify_target *t, const json_t *event, const char *host)
+int bkp_notify_send(const bkp_notify_target *t, const bkp_notify_event *e)
 {
     int first = 0;
     if (t->command) {
-        char *json = json_dumps(event, JSON_COMPACT | JSON_SORT_KEYS);
-        int rc = json ? run(t, t->command, t->run_as, json, event, NULL, 0) : -ENOMEM;
+        int rc = e->json ? run(t, t->command, t->run_as, e->json, e, NULL, 0) : -ENOMEM;
         if (rc)
             bkp_error(_("the notify command `%s` failed (%s); the event is told again at the next "
                         "run. Check the command by hand"),
                       t->command, bkp_strerror(rc));
         first = first ? first : rc;
-        free(json);
     }
     if (t->mail_to) {
-        char *mail = bkp_notify_mail(t, event, host), *to = NULL, *from = NULL, *sm = NULL;
+        char *mail = bkp_notify_mail(t, e), *to = NULL, *from = NULL, *sm = NULL;
         const char *more[3];
         size_t nmore = 0;
         if (asprintf(&to, "BKP_MAIL_TO=%s", t->mail_to) >= 0)
@@ -174,7 +169,7 @@ int bkp_notify_send(const bkp_notify_target *t, const json_t *event, const char 
         /* sendmail runs as the policy says, never as root by default when
          * the notify command was given a user of its own. */
         const char *as = t->mail_run_as ? t->mail_run_as : t->run_as;
-        int rc = mail && to && sm ? run(t, cmd, as, mail, event, more, nmore) : -ENOMEM;
+        int rc = mail && to && sm ? run(t, cmd, as, mail, e, more, nmore) : -ENOMEM;
         if (rc)
             bkp_error(_("mailing %s through %s failed (%s); the event is told again at the next "
                         "run. Check the mail system (e.g. `echo test | sendmail %s`)"),

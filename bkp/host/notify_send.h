@@ -11,10 +11,10 @@
 #ifndef BKP_NOTIFY_SEND_H
 #define BKP_NOTIFY_SEND_H
 
-#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 typedef struct bkp_notify_target {
     const char *command; /* NULL: none */
@@ -29,11 +29,26 @@ typedef struct bkp_notify_target {
     bool english;            /* the policy's language is English: the mail in English alone */
 } bkp_notify_target;
 
-/* The mail of `event` from `host` (malloc'd): headers and a UTF-8 body. */
-char *bkp_notify_mail(const bkp_notify_target *t, const json_t *event, const char *host);
+/* One event, as told. */
+typedef struct bkp_notify_event {
+    const char *kind;       /* "raised", "changed", "reminder", "cleared", "event" */
+    const char *key;        /* or NULL: a one-off */
+    const char *state;      /* or NULL */
+    const char *previous;   /* or NULL */
+    time_t since;           /* when it began */
+    const char *summary;    /* English */
+    const char *summary_ja; /* or NULL */
+    int severity;           /* 0 info, 1 warning, 2 error */
+    const char *host, *repository;
+    const char *facility; /* or NULL */
+    const char *json;     /* the whole event as JSON: the command's standard input */
+} bkp_notify_event;
 
-/* Tell `event` to the command and the mail of `t`: 0 when every one took
- * it, else the first failure (each logged with what to check). */
-int bkp_notify_send(const bkp_notify_target *t, const json_t *event, const char *host);
+/* The mail of `e` (malloc'd): headers and a UTF-8 body. */
+char *bkp_notify_mail(const bkp_notify_target *t, const bkp_notify_event *e);
+
+/* Tell `e` to the command and the mail of `t`: 0 when every one took it,
+ * else the first failure (each logged with what to check). */
+int bkp_notify_send(const bkp_notify_target *t, const bkp_notify_event *e);
 
 #endif

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "bkp/io/bytes.h"
+#include "bkp/io/clock.h"
 #include "bkp/io/durable.h"
 #include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
@@ -113,14 +114,25 @@ void ops_alerts_free(ops_alerts *a)
     memset(a, 0, sizeof(*a));
 }
 
-static json_t *load_state(const char *path)
+static void load_state(const char *path, pol_notify_state *s)
 {
     bkp_buf b;
     bkp_buf_init(&b);
     int rc = bkp_read_file(path, &b, STATE_MAX);
-    json_t *j = pol_notify_state_parse(rc ? NULL : b.data, rc ? 0 : b.len);
+    if (pol_notify_state_parse(rc ? NULL : b.data, rc ? 0 : b.len, s))
+        *s = (pol_notify_state){0}; /* without memory: everything is told again */
     bkp_buf_free(&b);
-    return j ? j : json_object();
+}
+
+/* The event as JSON: the command's input and the audit record's figures. */
+static json_t *event_json(const bkp_notify_event *e)
+{
+    char iso[32];
+    bkp_iso_time(iso, sizeof(iso), e->since);
+    return json_pack("{s:s?, s:s, s:s?, s:s?, s:s, s:s, s:i, s:s?, s:s, s:s, s:s?}", "key", e->key,
+                     "event", e->kind, "state", e->state, "previous", e->previous, "since", iso,
+                     "summary", e->summary, "severity", e->severity, "summary_ja", e->summary_ja,
+                     "host", e->host, "repository", e->repository, "facility", e->facility);
 }
 
 int ops_alerts_tell(bkp_repo *r, const pol_policy *policy, ops_alerts *a, time_t now, bool *told,
@@ -128,13 +140,18 @@ int ops_alerts_tell(bkp_repo *r, const pol_policy *policy, ops_alerts *a, time_t
 {
     const pol_notify *nt = policy ? &policy->notify : NULL;
     char *cache = bkp_repo_subpath(r, "cache"), *path = NULL, host[256] = "localhost";
-    if (!cache || asprintf(&path, "%s/notify.json", cache) < 0) {
+    pol_event *events = calloc(a->n ? a->n : 1, sizeof(*events));
+    if (!events || !cache || asprintf(&path, "%s/notify.json", cache) < 0) {
+        free(events);
         free(cache);
         return -ENOMEM;
     }
     (void)gethostname(host, sizeof(host) - 1);
-    json_t *state = load_state(path), *before = json_deep_copy(state), *events = json_array();
-    pol_notify_decide(state, a->v, a->n, now, nt ? nt->remind_every : 86400, events, told);
+    pol_notify_state state, before;
+    load_state(path, &state);
+    load_state(path, &before);
+    size_t nev = pol_notify_decide(&state, a->v, a->n, now, nt ? nt->remind_every : 86400, events,
+                                   told);
     bkp_notify_target t = {0};
     if (nt) {
         t = (bkp_notify_target){.command = nt->command.command,
@@ -148,32 +165,36 @@ int ops_alerts_tell(bkp_repo *r, const pol_policy *policy, ops_alerts *a, time_t
                                 .mail_run_as = nt->mail_run_as,
                                 .english = policy->language && !strcmp(policy->language, "en")};
     }
-    json_t *e;
-    size_t i;
     int first = 0;
-    json_array_foreach(events, i, e)
-    {
+    for (size_t i = 0; i < nev; i++) {
+        const pol_event *pe = &events[i];
         /* Where it happened, for whoever reads it on another machine. */
-        json_object_set_new(e, "host", json_string(host));
-        json_object_set_new(e, "repository", json_string(bkp_repo_path(r)));
-        if (policy && policy->facility)
-            json_object_set_new(e, "facility", json_string(policy->facility));
-        int rc = t.command || t.mail_to ? bkp_notify_send(&t, e, host) : 0;
-        const char *key = json_string_value(json_object_get(e, "key"));
-        if (rc && key) { /* not told: as it was, told again next time */
-            json_t *was = json_object_get(before, key);
-            if (was)
-                json_object_set(state, key, was);
-            else
-                json_object_del(state, key);
-        }
-        json_object_set_new(e, "delivered", json_boolean(!rc && (t.command || t.mail_to)));
+        bkp_notify_event e = {.kind = pol_event_kind_name(pe->kind),
+                              .key = pe->key,
+                              .state = pe->state,
+                              .previous = pe->previous,
+                              .since = pe->since,
+                              .summary = pe->summary,
+                              .summary_ja = pe->summary_ja,
+                              .severity = pe->severity,
+                              .host = host,
+                              .repository = bkp_repo_path(r),
+                              .facility = policy ? policy->facility : NULL};
+        json_t *j = event_json(&e);
+        char *text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        e.json = text;
+        int rc = t.command || t.mail_to ? bkp_notify_send(&t, &e) : 0;
+        if (rc && pe->key) /* not told: as it was, told again next time */
+            (void)pol_notify_state_undo(&state, &before, pe->key);
+        json_object_set_new(j, "delivered", json_boolean(!rc && (t.command || t.mail_to)));
         bkp_audit_rec rec = {
-            .op = "notify", .failed = rc != 0, .figures = e, .error = rc ? bkp_strerror_en(rc) : NULL};
+            .op = "notify", .failed = rc != 0, .figures = j, .error = rc ? bkp_strerror_en(rc) : NULL};
         (void)audit(ctx, &rec);
         first = first ? first : rc;
+        free(text);
+        json_decref(j);
     }
-    char *text = json_dumps(state, JSON_INDENT(1) | JSON_SORT_KEYS);
+    char *text = pol_notify_state_text(&state);
     int rc = !text
                  ? -ENOMEM
                  : bkp_durable_write(cache, "notify.json", text, strlen(text), BKP_DURABLE_PRIVATE);
@@ -182,9 +203,10 @@ int ops_alerts_tell(bkp_repo *r, const pol_policy *policy, ops_alerts *a, time_t
                    "tell the same events again"),
                  path, bkp_strerror(rc));
     free(text);
-    json_decref(events);
-    json_decref(before);
-    json_decref(state);
+    pol_events_free(events, nev);
+    free(events);
+    pol_notify_state_free(&before);
+    pol_notify_state_free(&state);
     free(path);
     free(cache);
     return first;

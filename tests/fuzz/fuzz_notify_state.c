@@ -1,8 +1,11 @@
 /* Fuzz target: the state of notifications (the repository's
- * cache/notify.json), as pol_notify_state_parse reads it, then judged
- * against a few conditions by pol_notify_decide. */
+ * cache/notify.json), as pol_notify_state_parse reads it, judged against a
+ * few conditions by pol_notify_decide, then written and read back: the
+ * codec gives the same text twice. */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "policies/notify.h"
 
@@ -15,10 +18,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         {"due:usb", "overdue", "usb is overdue", 1, NULL},
         {NULL, "suspicious", "emr:3 is suspicious", 2, NULL},
     };
-    json_t *state = pol_notify_state_parse(data, size), *events = json_array();
+    pol_notify_state state, again;
+    pol_event events[4];
     bool told[4];
-    (void)pol_notify_decide(state, v, 4, 1767571200, 86400, events, told);
-    json_decref(events);
-    json_decref(state);
+    if (pol_notify_state_parse(data, size, &state))
+        return 0;
+    size_t n = pol_notify_decide(&state, v, 4, 1767571200, 86400, events, told);
+    pol_events_free(events, n);
+    char *text = pol_notify_state_text(&state), *text2 = NULL;
+    if (text && !pol_notify_state_parse((const uint8_t *)text, strlen(text), &again)) {
+        if (again.n != state.n || !(text2 = pol_notify_state_text(&again)) || strcmp(text, text2))
+            abort();
+        pol_notify_state_free(&again);
+    }
+    free(text2);
+    free(text);
+    pol_notify_state_free(&state);
     return 0;
 }

@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -16,72 +17,94 @@
 #define DAY 86400
 static const time_t T0 = 1767571200;
 
-static const char *kind(json_t *events, size_t i)
+/* The events of every call, in order. */
+typedef struct told_log {
+    pol_event v[16];
+    size_t n;
+} told_log;
+
+static size_t decide(pol_notify_state *st, const pol_condition *c, time_t now, int64_t remind,
+                     told_log *log, bool *told)
 {
-    return json_string_value(json_object_get(json_array_get(events, i), "event"));
+    size_t n = pol_notify_decide(st, c, 1, now, remind, &log->v[log->n], told);
+    log->n += n;
+    assert_true(log->n <= 16);
+    return n;
+}
+
+static const char *kind(const told_log *log, size_t i)
+{
+    return pol_event_kind_name(log->v[i].kind);
 }
 
 static void test_once_per_change(void **unused)
 {
     (void)unused;
-    json_t *state = json_object(), *ev = json_array();
+    pol_notify_state state = {0};
+    told_log ev = {0};
     pol_condition at_risk = {"verdict:emr", "AT RISK", "emr is AT RISK: connect usb-b", 1, NULL};
     bool told;
-    assert_int_equal(pol_notify_decide(state, &at_risk, 1, T0, DAY, ev, &told), 1);
+    assert_int_equal(decide(&state, &at_risk, T0, DAY, &ev, &told), 1);
     assert_true(told);
-    assert_string_equal(kind(ev, 0), "raised");
+    assert_string_equal(kind(&ev, 0), "raised");
     /* Every 15 minutes for most of a day: nothing. */
     for (int k = 1; k < 95; k++) {
-        assert_int_equal(pol_notify_decide(state, &at_risk, 1, T0 + k * 900, DAY, ev, &told), 0);
+        assert_int_equal(decide(&state, &at_risk, T0 + k * 900, DAY, &ev, &told), 0);
         assert_false(told);
     }
     /* A day after it was told: one reminder, then quiet again. */
-    assert_int_equal(pol_notify_decide(state, &at_risk, 1, T0 + DAY, DAY, ev, NULL), 1);
-    assert_string_equal(kind(ev, 1), "reminder");
-    assert_int_equal(pol_notify_decide(state, &at_risk, 1, T0 + DAY + 900, DAY, ev, NULL), 0);
+    assert_int_equal(decide(&state, &at_risk, T0 + DAY, DAY, &ev, NULL), 1);
+    assert_string_equal(kind(&ev, 1), "reminder");
+    assert_int_equal(decide(&state, &at_risk, T0 + DAY + 900, DAY, &ev, NULL), 0);
     /* Worse: told at once, with what it was. */
     pol_condition nc = {"verdict:emr", "NON-COMPLIANT", "emr is NON-COMPLIANT", 2, NULL};
-    assert_int_equal(pol_notify_decide(state, &nc, 1, T0 + DAY + 1800, DAY, ev, NULL), 1);
-    assert_string_equal(kind(ev, 2), "changed");
-    assert_string_equal(json_string_value(json_object_get(json_array_get(ev, 2), "previous")),
-                        "AT RISK");
+    assert_int_equal(decide(&state, &nc, T0 + DAY + 1800, DAY, &ev, NULL), 1);
+    assert_string_equal(kind(&ev, 2), "changed");
+    assert_string_equal(ev.v[2].previous, "AT RISK");
+    assert_int_equal(ev.v[2].since, T0 + DAY + 1800);
     /* Fixed: cleared once; then nothing. */
     pol_condition ok = {"verdict:emr", NULL, "emr is COMPLIANT", 0, NULL};
-    assert_int_equal(pol_notify_decide(state, &ok, 1, T0 + 2 * DAY, DAY, ev, NULL), 1);
-    assert_string_equal(kind(ev, 3), "cleared");
-    assert_int_equal(pol_notify_decide(state, &ok, 1, T0 + 2 * DAY + 900, DAY, ev, NULL), 0);
-    assert_int_equal(json_object_size(state), 0);
-    json_decref(state);
-    json_decref(ev);
+    assert_int_equal(decide(&state, &ok, T0 + 2 * DAY, DAY, &ev, NULL), 1);
+    assert_string_equal(kind(&ev, 3), "cleared");
+    assert_int_equal(decide(&state, &ok, T0 + 2 * DAY + 900, DAY, &ev, NULL), 0);
+    assert_int_equal(state.n, 0);
+    assert_string_equal(ev.v[3].previous, "NON-COMPLIANT");
+    assert_int_equal(ev.v[3].since, T0 + DAY + 1800); /* when it began */
+    pol_events_free(ev.v, ev.n);
+    pol_notify_state_free(&state);
 }
 
 static void test_not_judged_keeps_state(void **unused)
 {
     (void)unused;
-    json_t *state = json_object(), *ev = json_array();
+    pol_notify_state state = {0};
+    told_log ev = {0};
     pol_condition a = {"backup:emr", "failed", "the backup of emr failed", 2, NULL};
     pol_condition b = {"backup:ward", NULL, "", 0, NULL};
-    assert_int_equal(pol_notify_decide(state, &a, 1, T0, DAY, ev, NULL), 1);
+    assert_int_equal(decide(&state, &a, T0, DAY, &ev, NULL), 1);
     /* A run of ward alone says nothing of emr, which stays failed. */
-    assert_int_equal(pol_notify_decide(state, &b, 1, T0 + 900, DAY, ev, NULL), 0);
-    assert_non_null(json_object_get(state, "backup:emr"));
+    assert_int_equal(decide(&state, &b, T0 + 900, DAY, &ev, NULL), 0);
+    assert_non_null(pol_notify_state_get(&state, "backup:emr"));
     /* No reminders when the period is 0. */
-    assert_int_equal(pol_notify_decide(state, &a, 1, T0 + 30 * DAY, 0, ev, NULL), 0);
-    json_decref(state);
-    json_decref(ev);
+    assert_int_equal(decide(&state, &a, T0 + 30 * DAY, 0, &ev, NULL), 0);
+    pol_events_free(ev.v, ev.n);
+    pol_notify_state_free(&state);
 }
 
 static void test_one_off_events(void **unused)
 {
     (void)unused;
-    json_t *state = json_object(), *ev = json_array();
+    pol_notify_state state = {0};
+    told_log ev = {0};
     pol_condition s = {NULL, "suspicious", "emr:7 is suspicious: 80 % of files changed", 2, NULL};
-    assert_int_equal(pol_notify_decide(state, &s, 1, T0, DAY, ev, NULL), 1);
-    assert_int_equal(pol_notify_decide(state, &s, 1, T0 + 1, DAY, ev, NULL), 1);
-    assert_string_equal(kind(ev, 1), "event");
-    assert_int_equal(json_object_size(state), 0);
-    json_decref(state);
-    json_decref(ev);
+    assert_int_equal(decide(&state, &s, T0, DAY, &ev, NULL), 1);
+    assert_int_equal(decide(&state, &s, T0 + 1, DAY, &ev, NULL), 1);
+    assert_string_equal(kind(&ev, 1), "event");
+    assert_int_equal(state.n, 0);
+    assert_null(ev.v[1].key);
+    assert_string_equal(ev.v[1].state, "suspicious");
+    pol_events_free(ev.v, ev.n);
+    pol_notify_state_free(&state);
 }
 
 static void test_state_file(void **unused)
@@ -89,14 +112,54 @@ static void test_state_file(void **unused)
     (void)unused;
     const char *text = "{\"verdict:emr\": {\"state\": \"AT RISK\", \"since\": 5, \"told\": 6},"
                        " \"bad\": {\"state\": 7}, \"worse\": [1]}";
-    json_t *st = pol_notify_state_parse((const uint8_t *)text, strlen(text));
-    assert_int_equal(json_object_size(st), 1); /* the malformed ones are told again */
-    assert_non_null(json_object_get(st, "verdict:emr"));
-    json_decref(st);
-    st = pol_notify_state_parse((const uint8_t *)"[", 1);
-    assert_non_null(st);
-    assert_int_equal(json_object_size(st), 0);
-    json_decref(st);
+    pol_notify_state st;
+    assert_int_equal(pol_notify_state_parse((const uint8_t *)text, strlen(text), &st), 0);
+    assert_int_equal(st.n, 1); /* the malformed ones are told again */
+    const pol_notify_entry *e = pol_notify_state_get(&st, "verdict:emr");
+    assert_non_null(e);
+    assert_string_equal(e->state, "AT RISK");
+    assert_int_equal(e->since, 5);
+    assert_int_equal(e->told, 6);
+    /* The text gives the same state back. */
+    char *again = pol_notify_state_text(&st);
+    pol_notify_state st2;
+    assert_int_equal(pol_notify_state_parse((const uint8_t *)again, strlen(again), &st2), 0);
+    assert_int_equal(st2.n, 1);
+    assert_int_equal(pol_notify_state_get(&st2, "verdict:emr")->told, 6);
+    free(again);
+    pol_notify_state_free(&st2);
+    pol_notify_state_free(&st);
+    assert_int_equal(pol_notify_state_parse((const uint8_t *)"[", 1, &st), 0);
+    assert_int_equal(st.n, 0);
+    assert_int_equal(pol_notify_state_parse(NULL, 0, &st), 0);
+    assert_int_equal(st.n, 0);
+}
+
+/* An event not delivered is told again: its key goes back to what it was. */
+static void test_undo(void **unused)
+{
+    (void)unused;
+    pol_notify_state state = {0}, before = {0};
+    told_log ev = {0};
+    pol_condition a = {"due:usb-b", "overdue", "usb-b is overdue", 1, NULL};
+    pol_condition ok = {"due:usb-b", NULL, "usb-b is back", 0, NULL};
+    assert_int_equal(decide(&state, &a, T0, DAY, &ev, NULL), 1);
+    assert_int_equal(pol_notify_state_undo(&state, &before, "due:usb-b"), 0);
+    assert_null(pol_notify_state_get(&state, "due:usb-b"));
+    assert_int_equal(decide(&state, &a, T0 + 900, DAY, &ev, NULL), 1); /* raised again */
+    assert_string_equal(kind(&ev, 1), "raised");
+    char *text = pol_notify_state_text(&state);
+    assert_int_equal(pol_notify_state_parse((const uint8_t *)text, strlen(text), &before), 0);
+    free(text);
+    assert_int_equal(decide(&state, &ok, T0 + 1800, DAY, &ev, NULL), 1);
+    assert_int_equal(pol_notify_state_undo(&state, &before, "due:usb-b"), 0);
+    assert_string_equal(pol_notify_state_get(&state, "due:usb-b")->state, "overdue");
+    assert_int_equal(decide(&state, &ok, T0 + 2700, DAY, &ev, NULL), 1); /* cleared again */
+    assert_string_equal(kind(&ev, 3), "cleared");
+    assert_int_equal(ev.v[3].since, T0 + 900);
+    pol_events_free(ev.v, ev.n);
+    pol_notify_state_free(&before);
+    pol_notify_state_free(&state);
 }
 
 int main(void)
@@ -106,6 +169,7 @@ int main(void)
         cmocka_unit_test(test_not_judged_keeps_state),
         cmocka_unit_test(test_one_off_events),
         cmocka_unit_test(test_state_file),
+        cmocka_unit_test(test_undo),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
