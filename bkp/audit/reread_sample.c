@@ -15,44 +15,49 @@
 
 static int set_reread(bkp_media_entry *e, void *ctx)
 {
-    json_decref(e->reread);
-    e->reread = json_incref(ctx);
-    return 0;
+    bkp_reread copy;
+    int rc = bkp_reread_copy(ctx, &copy);
+    if (!rc) {
+        bkp_reread_free(&e->reread);
+        e->reread = copy;
+    }
+    return rc;
 }
 
 int bkp_reread_sample(const bkp_repo *r, const bkp_repo *target, const char *medium, double pct,
                    int64_t period, int workers, bkp_verify_result *res)
 {
     bkp_media_entry *e = medium ? bkp_media_get(r, medium) : NULL;
-    json_t *state = medium ? json_deep_copy(e ? e->reread : NULL) : bkp_reread_load(target);
+    bkp_reread state = {0};
+    /* A medium's entry is checked when read (registry.h). */
+    int rc = !medium ? bkp_reread_load(target, &state)
+             : e     ? bkp_reread_copy(&e->reread, &state)
+                     : 0;
     time_t now = bkp_now(), due = 0;
     size_t n = 0;
     bkp_media_free(e);
-    if (!json_is_object(state)) { /* a medium's entry is checked when read (registry.h) */
-        json_decref(state);
-        state = json_object();
-    }
+    if (rc)
+        return rc;
     if (pct < 0) {
-        json_int_t last = json_integer_value(json_object_get(state, "last_run"));
+        time_t last = state.last_run;
         double share = last > 0 && now > last ? (double)(now - last) / (double)period
                                               : 86400.0 / (double)period;
         pct = share > 1 ? 100 : 100 * share;
         due = now - (time_t)period;
     }
-    char **plan = bkp_reread_plan(bkp_repo_index(target), state, pct, due, &n);
-    int rc = plan ? bkp_verify_packs(target, plan, n, workers, res) : -ENOMEM;
+    char **plan = bkp_reread_plan(bkp_repo_index(target), &state, pct, due, &n);
+    rc = plan ? bkp_verify_packs(target, plan, n, workers, res) : -ENOMEM;
     if (rc >= 0) {
-        for (size_t i = 0; i < n; i++)
-            json_object_set_new(state, plan[i], json_integer((json_int_t)now));
-        json_object_set_new(state, "last_run", json_integer((json_int_t)now));
-        int src = medium ? bkp_media_update_ro(r, medium, set_reread, state)
-                         : bkp_reread_save_ro(r, state);
+        int src = bkp_reread_mark(&state, plan, n, now);
+        if (!src)
+            src = medium ? bkp_media_update_ro(r, medium, set_reread, &state)
+                         : bkp_reread_save_ro(r, &state);
         if (src == -EROFS && !medium)
             bkp_debug("a copy on a medium read by its path: its sample's state is not kept");
         else if (src)
             bkp_warn(_("cannot save the re-read state; the next sample may read the same packs"));
     }
     bkp_strv_free(plan, n);
-    json_decref(state);
+    bkp_reread_free(&state);
     return rc;
 }

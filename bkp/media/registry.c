@@ -30,7 +30,7 @@ void bkp_media_entry_clear(bkp_media_entry *e)
     free(e->path);
     free(e->held);
     free(e->probe.detail);
-    json_decref(e->reread);
+    bkp_reread_free(&e->reread);
     memset(e, 0, sizeof(*e));
 }
 
@@ -81,6 +81,31 @@ static bool version_ok(const char *s)
     return n > 0 && n <= BKP_S3_VERSION_MAX;
 }
 
+/* The re-read state under "reread", by the rule of its own file
+ * (reread.h); empty when out of shape. */
+static int reread_parse(const json_t *v, time_t now, bkp_reread *out)
+{
+    const char *key;
+    json_t *at;
+    int rc = json_is_object(v) ? 0 : -EBADMSG;
+    json_object_foreach((json_t *)(rc ? NULL : v), key, at)
+    {
+        rc = json_is_integer(at) ? bkp_reread_set(out, key, json_integer_value(at), now) : -EBADMSG;
+        if (rc)
+            break;
+    }
+    if (!rc)
+        rc = bkp_reread_seal(out);
+    if (rc)
+        bkp_reread_free(out);
+    return rc;
+}
+
+static int reread_put(const char *key, int64_t at, void *ctx)
+{
+    return json_object_set_new(ctx, key, json_integer((json_int_t)at)) ? -ENOMEM : 0;
+}
+
 /* What the entry notes besides, each dropped alone when out of shape: it
  * only says where to look first, or is printed for a person. */
 static int extras_parse(const json_t *j, time_t now, bkp_media_entry *e)
@@ -88,8 +113,9 @@ static int extras_parse(const json_t *j, time_t now, bkp_media_entry *e)
     json_t *v = json_object_get(j, "reread"), *p = json_object_get(j, "probe");
     /* The re-read state only orders a sample, and its times are judged by
      * the clock. */
-    if (v && bkp_reread_valid(v, now))
-        e->reread = json_incref(v);
+    int rc = v ? reread_parse(v, now, &e->reread) : 0;
+    if (rc == -ENOMEM)
+        return rc;
     /* The label's version id is a hint where to look first (bucket.h). */
     const char *ver = json_string_value(json_object_get(j, "label_version"));
     if (version_ok(ver))
@@ -198,8 +224,11 @@ json_t *bkp_media_entry_json(const bkp_media_entry *e)
         bad = json_object_set_new(j, "kit_sha256", json_string(e->kit_sha256));
     if (!bad && e->bytes)
         bad = json_object_set_new(j, "bytes", json_integer((json_int_t)e->bytes));
-    if (!bad && e->reread)
-        bad = json_object_set(j, "reread", e->reread);
+    if (!bad && (e->reread.last_run || e->reread.n)) {
+        json_t *rr = json_object();
+        bad = !rr || bkp_reread_each(&e->reread, reread_put, rr) ||
+              json_object_set_new(j, "reread", rr);
+    }
     if (bad) {
         json_decref(j);
         return NULL;

@@ -22,6 +22,7 @@
 
 #include <jansson.h>
 
+#include "bkp/audit/reread.h"
 #include "bkp/media/label.h"
 #include "bkp/s3/s3.h"
 #include "bkp/store/repo.h"
@@ -60,7 +61,7 @@ typedef struct bkp_media_entry {
     char label_version[BKP_S3_VERSION_MAX + 1]; /* where a bucket's label is; "" unknown */
     char kit_sha256[65]; /* the recovery kit's fingerprint; "" none */
     uint64_t bytes;      /* what it held after its last rotation, in bytes; 0: not measured */
-    json_t *reread;      /* the re-read sample's state (reread.h), or NULL */
+    bkp_reread reread;   /* the re-read sample's state; empty when none */
 } bkp_media_entry;
 
 /* Free what `e` holds and empty it (not `e` itself). */
@@ -71,8 +72,8 @@ void bkp_media_entries_free(bkp_media_entry *v, size_t n);
 /* Parse `len` bytes of the registry entry of medium `name` into `*out`: 0,
  * or -EBADMSG unless its label is valid and named `name`, `path` absolute,
  * its times times, `verify_ok` a boolean and `held` a list of {dataset,
- * seq, uuid, finished}; -ENOMEM. A re-read state that bkp_reread_valid
- * refuses at `now`, a `label_version`, `kit_sha256`, `bytes` or `probe` out of
+ * seq, uuid, finished}; -ENOMEM. A re-read state that bkp_reread_parse
+ * would refuse at `now`, a `label_version`, `kit_sha256`, `bytes` or `probe` out of
  * shape is dropped alone; other keys are ignored. Nothing is logged. */
 int bkp_media_entry_parse(const void *buf, size_t len, const char *name, time_t now,
                           bkp_media_entry *out);

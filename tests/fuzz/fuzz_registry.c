@@ -17,7 +17,9 @@ static void same(const bkp_media_entry *a, const bkp_media_entry *b)
         a->last_verify != b->last_verify || a->verify != b->verify || a->n_held != b->n_held ||
         a->held_known != b->held_known || a->probe.when != b->probe.when ||
         a->probe.proven != b->probe.proven || strcmp(a->label_version, b->label_version) ||
-        strcmp(a->kit_sha256, b->kit_sha256) || a->bytes != b->bytes || !a->reread != !b->reread)
+        strcmp(a->kit_sha256, b->kit_sha256) || a->bytes != b->bytes || a->reread.n != b->reread.n ||
+        a->reread.last_run != b->reread.last_run ||
+        (a->reread.n && memcmp(a->reread.v, b->reread.v, a->reread.n * sizeof(*a->reread.v))))
         abort();
     for (size_t i = 0; i < a->n_held; i++)
         if (memcmp(&a->held[i], &b->held[i], sizeof(a->held[i])))
@@ -37,8 +39,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!bkp_medium_name_ok(e.held[i].dataset) || !e.held[i].seq ||
             !bkp_medium_uuid_ok(e.held[i].uuid))
             abort();
-    if (e.reread && !bkp_reread_valid(e.reread, now))
-        abort();
+    for (size_t i = 0; i < e.reread.n; i++)
+        if (e.reread.v[i].at < 0 || e.reread.v[i].at > now + 86400 ||
+            (i && memcmp(e.reread.v[i - 1].id, e.reread.v[i].id, sizeof(e.reread.v[i].id)) >= 0))
+            abort();
     /* The label's version id is sent to the bucket: printable, bounded. */
     for (const char *c = e.label_version; *c; c++)
         if (*c <= ' ' || *c > '~')
