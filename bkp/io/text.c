@@ -130,7 +130,7 @@ void bkp_text_put(FILE *f, const char *s, int how)
     }
 }
 
-json_t *bkp_json_bytes(const char *s)
+char *bkp_bytes_text(const char *s)
 {
     bkp_buf b;
     bkp_buf_init(&b);
@@ -148,8 +148,19 @@ json_t *bkp_json_bytes(const char *s)
             p++;
         }
     }
-    json_t *j = json_stringn(b.len ? (const char *)b.data : "", b.len);
-    bkp_buf_free(&b);
+    bkp_buf_put(&b, "", 1);
+    if (b.failed) {
+        bkp_buf_free(&b);
+        return NULL;
+    }
+    return (char *)b.data; /* the buffer's, handed over */
+}
+
+json_t *bkp_json_bytes(const char *s)
+{
+    char *t = bkp_bytes_text(s);
+    json_t *j = t ? json_string(t) : NULL;
+    free(t);
     return j;
 }
 

@@ -39,8 +39,11 @@ void bkp_text_put(FILE *f, const char *s, int how);
 /* Does `s` need escaping at all (a quick test for the common case)? */
 bool bkp_text_is_safe(const char *s, int how);
 
-/* A JSON string for bytes that may not be UTF-8: each byte that is not
- * part of valid UTF-8 becomes \xNN, a backslash \\. */
+/* Bytes that may not be UTF-8 as UTF-8 text (malloc'd, NULL without
+ * memory): each byte that is not part of valid UTF-8 becomes \xNN, a
+ * backslash \\. */
+char *bkp_bytes_text(const char *s);
+/* The same as a JSON string. */
 json_t *bkp_json_bytes(const char *s);
 /* A list as a JSON array of such strings (a new reference; NULL without
  * memory). */

@@ -33,26 +33,34 @@ const char *bkp_gen_name(const bkp_gen *g, char *buf, size_t n)
     return buf;
 }
 
-static time_t parse_iso(const char *s)
-{
-    time_t t = bkp_iso_parse(s);
-    return t < 0 ? 0 : t;
-}
-
 void bkp_gen_free(bkp_gen *g)
 {
-    if (!g)
-        return;
+    if (g)
+        bkp_gen_empty(g);
+    free(g);
+}
+
+void bkp_gen_empty(bkp_gen *g)
+{
     free(g->dataset);
     free(g->tree);
     free(g->file);
     for (size_t i = 0; i < g->npaths; i++)
         free(g->paths[i]);
     free(g->paths);
+    for (size_t i = 0; g->errors && i < g->nerrors; i++) {
+        free(g->errors[i].path);
+        free(g->errors[i].message);
+    }
+    free(g->errors);
+    free(g->host);
+    free(g->user);
+    free(g->guard_reason);
+    free(g->guard_time);
     free(g->reason);
     free(g->medium);
     free(g->text);
-    free(g);
+    memset(g, 0, sizeof(*g));
 }
 
 void bkp_gen_list_free(bkp_gen **g, size_t n)
@@ -60,51 +68,6 @@ void bkp_gen_list_free(bkp_gen **g, size_t n)
     for (size_t i = 0; i < n; i++)
         bkp_gen_free(g[i]);
     free(g);
-}
-
-/* A figure of the record: a count, 0 when absent or not one (an earlier
- * bkp wrote fewer). */
-static uint64_t count_of(json_t *o, const char *key)
-{
-    json_t *v = json_object_get(o, key);
-    return json_is_integer(v) && json_integer_value(v) > 0 ? (uint64_t)json_integer_value(v) : 0;
-}
-
-static void stats_parse(json_t *o, bkp_gen_stats *s)
-{
-    static const struct {
-        const char *key;
-        size_t at;
-    } keys[] = {
-#define K(f) {#f, offsetof(bkp_gen_stats, f)}
-        K(files),      K(dirs),       K(hardlinks),  K(other),       K(bytes),
-        K(bytes_read), K(files_unchanged), K(chunks), K(chunks_new), K(bytes_new),
-        K(stored_new), K(files_added), K(files_changed), K(files_touched), K(files_deleted),
-#undef K
-    };
-    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-        *(uint64_t *)((char *)s + keys[i].at) = count_of(o, keys[i].key);
-}
-
-/* What a record says of its capture, beyond its identity and chain. */
-static int capture_parse(json_t *j, bkp_gen *g)
-{
-    json_t *paths = json_object_get(j, "paths");
-    stats_parse(json_object_get(j, "stats"), &g->stats);
-    g->items = count_of(json_object_get(j, "tree"), "items");
-    g->nerrors = json_array_size(json_object_get(j, "errors"));
-    g->suspicious = json_is_true(json_object_get(json_object_get(j, "guard"), "suspicious"));
-    size_t n = json_array_size(paths);
-    if (n && !(g->paths = calloc(n, sizeof(*g->paths))))
-        return -ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-        const char *p = json_string_value(json_array_get(paths, i));
-        if (!p)
-            return -EBADMSG;
-        if (!(g->paths[g->npaths++] = strdup(p)))
-            return -ENOMEM;
-    }
-    return 0;
 }
 
 int bkp_gen_keep_text(const uint8_t *text, size_t len, bkp_gen *g)
@@ -117,55 +80,6 @@ int bkp_gen_keep_text(const uint8_t *text, size_t len, bkp_gen *g)
     g->text[len] = '\0';
     g->ntext = len;
     return 0;
-}
-
-static int parse_record_json(json_t *j, const char *repo_uuid, bkp_gen *g)
-{
-    const char *ds = NULL, *uuid = NULL, *prev = NULL, *started = NULL, *finished = NULL;
-    const char *fmt = NULL, *repo = NULL;
-    json_int_t seq = 0, version = 0;
-    json_t *blobs = NULL, *pv = NULL;
-    if (!j ||
-        json_unpack(j, "{s:s, s:I, s:s, s:s, s:I, s:s, s:s, s:s, s:o, s:{s:o}}", "format", &fmt,
-                    "version", &version, "repository", &repo, "dataset", &ds, "seq", &seq, "uuid",
-                    &uuid, "started", &started, "finished", &finished, "prev", &pv, "tree",
-                    "blobs", &blobs) != 0)
-        return -EBADMSG;
-    if (strcmp(fmt, BKP_GEN_RECORD_FORMAT) != 0 || version != BKP_GEN_RECORD_VERSION || strlen(uuid) != 36 ||
-        seq < 1 || seq > 4000000000LL || !json_is_array(blobs) || strcmp(repo, repo_uuid) != 0 ||
-        !bkp_dataset_name_ok(ds))
-        return -EBADMSG;
-    prev = json_is_string(pv) ? json_string_value(pv) : NULL;
-    if (prev) {
-        if (bkp_unhex(g->prev, BKP_ID_LEN, prev) != 0)
-            return -EBADMSG;
-        g->has_prev = true;
-    } else if (!json_is_null(pv)) {
-        return -EBADMSG;
-    }
-    g->dataset = strdup(ds);
-    g->seq = (uint32_t)seq;
-    memcpy(g->uuid, uuid, 37);
-    g->started = parse_iso(started);
-    g->finished = parse_iso(finished);
-    g->ntree = json_array_size(blobs);
-    g->tree = malloc(g->ntree * BKP_ID_LEN + 1);
-    if (!g->dataset || !g->tree)
-        return -ENOMEM;
-    for (size_t i = 0; i < g->ntree; i++) {
-        const char *h = json_string_value(json_array_get(blobs, i));
-        if (!h || bkp_unhex(g->tree + i * BKP_ID_LEN, BKP_ID_LEN, h) != 0)
-            return -EBADMSG;
-    }
-    return capture_parse(j, g);
-}
-
-int bkp_gen_record_parse(const uint8_t *text, size_t len, const char *repo_uuid, bkp_gen *g)
-{
-    json_t *j = json_loadb((const char *)text, len, JSON_REJECT_DUPLICATES, NULL);
-    int rc = parse_record_json(j, repo_uuid, g);
-    json_decref(j);
-    return rc ? rc : bkp_gen_keep_text(text, len, g);
 }
 
 /* Parse and authenticate one record file's bytes. */

@@ -30,6 +30,12 @@ typedef struct bkp_gen_stats {
     uint64_t files_added, files_changed, files_touched, files_deleted;
 } bkp_gen_stats;
 
+/* A path the capture could not read, left out (as recorded: invalid UTF-8
+ * as \xNN). */
+typedef struct bkp_gen_error {
+    char *path, *message;
+} bkp_gen_error;
+
 typedef struct bkp_gen {
     char *dataset;
     uint32_t seq;
@@ -44,9 +50,20 @@ typedef struct bkp_gen {
     bkp_gen_stats stats;
     char **paths; /* the captured paths as recorded (invalid UTF-8 as \xNN) */
     size_t npaths; /* 0: a stream's */
-    size_t nerrors; /* paths that could not be read, left out */
-    uint64_t items; /* the tree's items */
-    bool suspicious; /* its "guard" marked it (bkp_gen_marked) */
+    bkp_gen_error *errors; /* paths that could not be read, left out */
+    size_t nerrors;
+    uint64_t items;        /* the tree's items */
+    uint64_t tree_bytes;   /* and their bytes */
+    uint32_t tree_version; /* of its item stream (tree.h) */
+    char *host, *user;     /* who captured it, as recorded */
+    int64_t uid;
+    /* The "guard": the change-rate guard's verdict, and a capture time that
+     * the clock or the chain makes doubtful. */
+    bool guarded;       /* the record has one */
+    bool suspicious;    /* it marked the record (bkp_gen_marked) */
+    char *guard_reason; /* why, or NULL */
+    char *guard_time;   /* the capture time's doubt, or NULL */
+    double change;      /* the share of files that changed */
     /* A tombstone's (pruned): its reason, the medium it was written for
      * (NULL: none), and when prune wrote it (0: not said). */
     char *reason, *medium;
@@ -98,6 +115,8 @@ int bkp_gen_clear(bkp_repo *r, const bkp_gen *g) __attribute__((warn_unused_resu
 int bkp_gen_list(const bkp_repo *r, const char *dataset, bkp_gen ***out, size_t *n);
 void bkp_gen_list_free(bkp_gen **g, size_t n);
 void bkp_gen_free(bkp_gen *g);
+/* Free what `g` holds and empty it (not `g` itself). */
+void bkp_gen_empty(bkp_gen *g);
 
 /* Did the change-rate guard mark the record suspicious? (Whether an
  * operator cleared the mark since is g->cleared.) */
@@ -113,6 +132,11 @@ int bkp_gen_resolve(const bkp_repo *r, const char *spec, bkp_gen **out);
  * of the copy it is on, NULL on the primary). On failure `g` keeps what was
  * parsed for bkp_gen_free. */
 int bkp_gen_record_parse(const uint8_t *text, size_t len, const char *repo_uuid, bkp_gen *g);
+/* The record of `g` (its identity, chain, capture and guard) in
+ * repository `repo_uuid`, as text to sign (malloc'd), or NULL without
+ * memory: what bkp_gen_record_parse reads back to the same `g`. The one
+ * emitter of records (seal.h fills `g` from a capture). */
+char *bkp_gen_record_text(const bkp_gen *g, const char *repo_uuid);
 int bkp_gen_tombstone_parse(const uint8_t *text, size_t len, const char *dataset, uint32_t seq,
                             const char *medium, bkp_gen *g);
 int bkp_gen_clearance_parse(const uint8_t *text, size_t len, const bkp_gen *g);

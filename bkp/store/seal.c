@@ -23,57 +23,75 @@
 #include "bkp/io/text.h"
 #include "bkp/media/pin.h"
 
-static json_t *stats_json(const bkp_capture *c)
+/* What the record of capture `c` says, in `g` (its number, UUID and
+ * chain are the caller's): the paths, host and unreadable files as
+ * recorded (invalid UTF-8 as \xNN). `g` borrows the tree and the dataset
+ * name; free the rest with record_clear. */
+static int record_of(const bkp_capture *c, const char *dataset, time_t started, time_t finished,
+                     const bkp_gen_guard *guard, bkp_gen *g)
 {
     const bkp_capture_stats *s = &c->stats;
-    json_t *j = json_pack(
-        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "files", (json_int_t)s->files,
-        "dirs", (json_int_t)s->dirs, "hardlinks", (json_int_t)s->links, "other",
-        (json_int_t)s->other, "bytes", (json_int_t)s->bytes, "bytes_read",
-        (json_int_t)s->bytes_read, "files_unchanged", (json_int_t)s->files_cached, "chunks",
-        (json_int_t)s->chunks, "chunks_new", (json_int_t)s->chunks_new, "bytes_new",
-        (json_int_t)s->bytes_new, "stored_new", (json_int_t)s->stored_new);
-    json_object_set_new(j, "files_added", json_integer((json_int_t)s->files_added));
-    json_object_set_new(j, "files_changed", json_integer((json_int_t)s->files_changed));
-    json_object_set_new(j, "files_touched", json_integer((json_int_t)s->files_touched));
-    json_object_set_new(j, "files_deleted", json_integer((json_int_t)s->files_deleted));
-    return j;
+    char host[256] = "", user[256];
+    gethostname(host, sizeof(host) - 1);
+    *g = (bkp_gen){.dataset = (char *)dataset,
+                   .started = started,
+                   .finished = finished,
+                   .tree = c->tree.data,
+                   .ntree = c->tree.len / BKP_ID_LEN,
+                   .items = c->tree_items,
+                   .tree_bytes = c->tree_bytes,
+                   .tree_version = BKP_TREE_VERSION,
+                   .uid = (int64_t)getuid(),
+                   .stats = {.files = s->files,
+                             .dirs = s->dirs,
+                             .hardlinks = s->links,
+                             .other = s->other,
+                             .bytes = s->bytes,
+                             .bytes_read = s->bytes_read,
+                             .files_unchanged = s->files_cached,
+                             .chunks = s->chunks,
+                             .chunks_new = s->chunks_new,
+                             .bytes_new = s->bytes_new,
+                             .stored_new = s->stored_new,
+                             .files_added = s->files_added,
+                             .files_changed = s->files_changed,
+                             .files_touched = s->files_touched,
+                             .files_deleted = s->files_deleted}};
+    if (guard) {
+        g->guarded = true;
+        g->suspicious = guard->suspicious;
+        g->change = guard->change;
+        if (guard->suspicious && guard->reason && *guard->reason &&
+            !(g->guard_reason = strdup(guard->reason)))
+            return -ENOMEM;
+    }
+    if (!(g->host = bkp_bytes_text(host)) ||
+        !(g->user = strdup(bkp_user_name(user, sizeof(user)))))
+        return -ENOMEM;
+    if (c->npaths && !(g->paths = calloc(c->npaths, sizeof(*g->paths))))
+        return -ENOMEM;
+    for (; g->npaths < c->npaths; g->npaths++)
+        if (!(g->paths[g->npaths] = bkp_bytes_text(c->paths[g->npaths])))
+            return -ENOMEM;
+    if (c->nerrors && !(g->errors = calloc(c->nerrors, sizeof(*g->errors))))
+        return -ENOMEM;
+    for (; g->nerrors < c->nerrors; g->nerrors++) {
+        bkp_gen_error *e = &g->errors[g->nerrors];
+        if (!(e->path = bkp_bytes_text(c->errors[g->nerrors].path)) ||
+            !(e->message = bkp_bytes_text(c->errors[g->nerrors].message))) {
+            g->nerrors++;
+            return -ENOMEM;
+        }
+    }
+    return 0;
 }
 
-static json_t *record_json(bkp_repo *r, const char *dataset, uint32_t seq, const char *uuid,
-                           const bkp_capture *c, time_t started, time_t finished,
-                           const bkp_gen *prev)
+/* Free what record_of made; what `g` borrows stays. */
+static void record_clear(bkp_gen *g)
 {
-    char host[256] = "", ts[32], te[32], hex[2 * BKP_ID_LEN + 1];
-    char user[256];
-    gethostname(host, sizeof(host) - 1);
-    bkp_iso_time(ts, sizeof(ts), started);
-    bkp_iso_time(te, sizeof(te), finished);
-    json_t *paths = json_array(), *blobs = json_array(), *errors = json_array();
-    for (size_t i = 0; i < c->npaths; i++)
-        json_array_append_new(paths, bkp_json_bytes(c->paths[i]));
-    for (size_t i = 0; i < c->tree.len / BKP_ID_LEN; i++) {
-        bkp_hex(hex, c->tree.data + i * BKP_ID_LEN, BKP_ID_LEN);
-        json_array_append_new(blobs, json_string(hex));
-    }
-    for (size_t i = 0; i < c->nerrors; i++)
-        json_array_append_new(errors,
-                              json_pack("{s:o, s:o}", "path", bkp_json_bytes(c->errors[i].path),
-                                        "error", bkp_json_bytes(c->errors[i].message)));
-    json_t *pj = json_null();
-    if (prev) {
-        bkp_hex(hex, prev->hash, BKP_ID_LEN);
-        pj = json_string(hex);
-    }
-    return json_pack("{s:s, s:i, s:s, s:s, s:I, s:s, s:o, s:s, s:I, s:s, s:s, s:o, s:{s:i, s:o, "
-                     "s:I, s:I}, s:o, s:o, s:o, s:n}",
-                     "format", BKP_GEN_RECORD_FORMAT, "version", BKP_GEN_RECORD_VERSION,
-                     "repository", bkp_repo_uuid(r), "dataset", dataset, "seq", (json_int_t)seq,
-                     "uuid", uuid, "host", bkp_json_bytes(host), "user",
-                     bkp_user_name(user, sizeof(user)), "uid", (json_int_t)getuid(), "started", ts,
-                     "finished", te, "paths", paths, "tree", "version", BKP_TREE_VERSION, "blobs", blobs, "items",
-                     (json_int_t)c->tree_items, "bytes", (json_int_t)c->tree_bytes, "stats",
-                     stats_json(c), "errors", errors, "prev", pj, "policy_digest");
+    g->dataset = NULL;
+    g->tree = NULL;
+    bkp_gen_empty(g);
 }
 
 /* How far a capture time may lie in the future, or before its
@@ -126,20 +144,16 @@ static int capture_time_check(bkp_gen **v, size_t n, const char *dataset, time_t
     return 0;
 }
 
-/* Mark record `j` suspicious for `why`, beside any verdict of the
- * change-rate guard (whose "guard" object it extends: bkp_gen_marked). */
-static void mark_time(json_t *j, const char *why)
+/* Mark record `g` suspicious for `why`, beside any verdict of the
+ * change-rate guard (bkp_gen_marked). */
+static int mark_time(bkp_gen *g, const char *why)
 {
-    json_t *guard = json_object_get(j, "guard");
-    if (!json_is_object(guard)) {
-        guard = json_object();
-        json_object_set_new(j, "guard", guard);
-    }
-    json_object_set_new(guard, "suspicious", json_true());
-    json_object_set_new(guard, "time", json_string(why));
-    const char *r = json_string_value(json_object_get(guard, "reason"));
-    if (!r || !*r)
-        json_object_set_new(guard, "reason", json_string(why));
+    g->guarded = g->suspicious = true;
+    if (!(g->guard_time = strdup(why)))
+        return -ENOMEM;
+    if (!g->guard_reason && !(g->guard_reason = strdup(why)))
+        return -ENOMEM;
+    return 0;
 }
 
 typedef struct seq_scan {
@@ -227,7 +241,7 @@ static int compose_record(const seal_job *s, uint32_t *seq, char **text)
     bkp_gen **v = NULL, *latest = NULL;
     size_t n = 0;
     uint8_t u[16];
-    char uuid[37], late[512];
+    char late[512];
     int rc;
 
     if ((rc = bkp_gen_list(s->r, s->dataset, &v, &n)))
@@ -244,24 +258,25 @@ static int compose_record(const seal_job *s, uint32_t *seq, char **text)
         bkp_gen_list_free(v, n);
         return -EOVERFLOW;
     }
+    bkp_gen g;
+    rc = record_of(s->c, s->dataset, s->started, s->finished, s->guard, &g);
+    g.seq = *seq;
     uuid_generate_random(u);
-    uuid_unparse_lower(u, uuid);
-    json_t *j = record_json(s->r, s->dataset, *seq, uuid, s->c, s->started, s->finished, latest);
-    if (j && s->guard)
-        json_object_set_new(j, "guard",
-                            json_pack("{s:b, s:s, s:f}", "suspicious", s->guard->suspicious,
-                                      "reason", s->guard->suspicious ? s->guard->reason : "",
-                                      "change", s->guard->change));
-    if (j && *late) {
-        mark_time(j, late);
+    uuid_unparse_lower(u, g.uuid);
+    if (latest) {
+        memcpy(g.prev, latest->hash, BKP_ID_LEN);
+        g.has_prev = true;
+    }
+    if (!rc && *late) {
+        rc = mark_time(&g, late);
         bkp_warn(_("%s:%u: %s; if the clock was set right since, clear it with `bkp "
                    "generations --clear-suspicious %s:%u`"),
                  s->dataset, *seq, late, s->dataset, *seq);
     }
-    *text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    json_decref(j);
+    *text = rc ? NULL : bkp_gen_record_text(&g, bkp_repo_uuid(s->r));
+    record_clear(&g);
     bkp_gen_list_free(v, n);
-    return *text ? 0 : -ENOMEM;
+    return rc ? rc : *text ? 0 : -ENOMEM;
 }
 
 /*
