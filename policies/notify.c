@@ -35,11 +35,13 @@ static void del(pol_notify_state *s, pol_notify_entry *e)
     *e = s->v[--s->n];
 }
 
-/* Set `key` to `state` since `since`, told at `told`. */
-static int put(pol_notify_state *s, const char *key, const char *state, time_t since, time_t told)
+/* Set `key` to `state` since `since`, told at `told`; `fresh`: the caller
+ * knows `key` is not there yet (a parse, whose keys are unique). */
+static int put(pol_notify_state *s, const char *key, const char *state, time_t since, time_t told,
+               bool fresh)
 {
     char *st = strdup(state);
-    pol_notify_entry *e = find(s, key);
+    pol_notify_entry *e = fresh ? NULL : find(s, key);
     if (!st)
         return -ENOMEM;
     if (!e) {
@@ -73,7 +75,7 @@ int pol_notify_state_undo(pol_notify_state *s, const pol_notify_state *before, c
     const pol_notify_entry *was = find(before, key);
     pol_notify_entry *now = find(s, key);
     if (was)
-        return put(s, key, was->state, was->since, was->told);
+        return put(s, key, was->state, was->since, was->told, false);
     if (now)
         del(s, now);
     return 0;
@@ -98,9 +100,11 @@ int pol_notify_state_parse(const uint8_t *buf, size_t len, pol_notify_state *out
     {
         json_t *st = json_object_get(v, "state"), *since = json_object_get(v, "since"),
                *told = json_object_get(v, "told");
-        if (!rc && json_is_string(st) && json_is_integer(since) && json_is_integer(told))
+        /* Times before the epoch are no one's: told again. */
+        if (!rc && json_is_string(st) && json_is_integer(since) && json_is_integer(told) &&
+            json_integer_value(since) >= 0 && json_integer_value(told) >= 0)
             rc = put(out, key, json_string_value(st), (time_t)json_integer_value(since),
-                     (time_t)json_integer_value(told));
+                     (time_t)json_integer_value(told), true);
     }
     json_decref(j);
     if (rc)
@@ -155,8 +159,8 @@ size_t pol_notify_decide(pol_notify_state *state, const pol_condition *v, size_t
         } else if (c->state && (!was || strcmp(was->state, c->state))) {
             e.kind = was ? POL_EVENT_CHANGED : POL_EVENT_RAISED;
             tell = !(was && !(e.previous = strdup(was->state))) &&
-                   !put(state, c->key, c->state, now, now);
-        } else if (c->state && remind > 0 && now - was->told >= remind) {
+                   !put(state, c->key, c->state, now, now, false);
+        } else if (c->state && remind > 0 && was->told <= now - remind) {
             e.kind = POL_EVENT_REMINDER;
             e.since = was->since;
             was->told = now;

@@ -75,8 +75,9 @@ typedef struct pol_event {
 const char *pol_event_kind_name(pol_event_kind k);
 
 /* The state as kept in a file (`len` bytes, or buf NULL): whatever the file
- * held — not JSON, not an object, entries not of the shape above — gives a
- * state without them (they are told again). 0, or -ENOMEM. */
+ * held — not JSON, not an object, entries not of the shape above or with
+ * times before 1970 — gives a state without them (they are told again).
+ * 0, or -ENOMEM. */
 int pol_notify_state_parse(const uint8_t *buf, size_t len, pol_notify_state *out);
 /* The state as kept (malloc'd JSON text, keys sorted), or NULL without
  * memory. Parsing it gives the same state. */

@@ -39,7 +39,10 @@ int bkp_reread_set(bkp_reread *s, const char *key, int64_t at, time_t now)
 {
     uint8_t id[BKP_ID_LEN];
     bool run = !strcmp(key, "last_run");
-    if ((!run && bkp_unhex(id, BKP_ID_LEN, key)) || at < 0 || at > (int64_t)now + 86400)
+    /* A pack's name as bkp writes it: lower case, so one pack has one key. */
+    bool name = strlen(key) == 2 * BKP_ID_LEN && strspn(key, "0123456789abcdef") == strlen(key);
+    if ((!run && (!name || bkp_unhex(id, BKP_ID_LEN, key))) || at < 0 ||
+        at > (int64_t)now + 86400)
         return -EBADMSG;
     if (run)
         s->last_run = (time_t)at;

@@ -40,8 +40,8 @@ typedef struct bkp_reread {
 /* One key of a state as kept, at `now`: "last_run" or a pack's name, with
  * a time from 0 up to a day after `now` (a clock set back since; further
  * ahead would keep a pack out of the sample for ever). 0, -EBADMSG for a
- * key or a time out of shape, or -ENOMEM. Keys set one by one are put in
- * order by bkp_reread_seal. */
+ * key (a pack's name in lower case) or a time out of shape, or -ENOMEM.
+ * Keys set one by one are put in order by bkp_reread_seal. */
 int bkp_reread_set(bkp_reread *s, const char *key, int64_t at, time_t now);
 /* Order what was set: 0, or -EBADMSG when a pack was named twice. */
 int bkp_reread_seal(bkp_reread *s);
@@ -51,8 +51,9 @@ int bkp_reread_each(const bkp_reread *s, int (*fn)(const char *key, int64_t at, 
                     void *ctx);
 /* When pack `id` was last read, 0 for never. */
 time_t bkp_reread_at(const bkp_reread *s, const uint8_t id[BKP_ID_LEN]);
-/* Note that the packs named `hex` (n) were read at `now`, and the run:
- * 0 or -ENOMEM (nothing changed). */
+/* Note that the packs named `hex` (n, each once, as bkp_reread_plan gives
+ * them) were read at `now`, and the run: 0, -ENOMEM, or -EINVAL for a pack
+ * named twice (nothing changed). */
 int bkp_reread_mark(bkp_reread *s, char *const *hex, size_t n, time_t now);
 /* A copy of `s` into `*out`: 0 or -ENOMEM. */
 int bkp_reread_copy(const bkp_reread *s, bkp_reread *out);

@@ -48,7 +48,9 @@ char *bkp_notify_mail(const bkp_notify_target *t, const bkp_notify_event *e)
     char subject[512], b64[sodium_base64_ENCODED_LEN(512, sodium_base64_VARIANT_ORIGINAL)];
     char *mail = NULL, where[400], since[48];
     /* When it began, as people read times: local, with the zone. */
-    bkp_local_time(since, sizeof(since), e->since, "?");
+    char iso[32];
+    bkp_iso_time(iso, sizeof(iso), e->since);
+    bkp_local_time(since, sizeof(since), e->since, iso);
     /* Which clinic and which server, before anything else. */
     snprintf(where, sizeof(where), "%s%s%s", facility, *facility ? " " : "", host);
     if (t->english)

@@ -259,7 +259,7 @@ static int tree(const pol_agent *a, const char *request, int out)
     uint64_t missing = 0;
     int rc = fds && roots && names && f ? 0 : -ENOMEM;
     for (size_t i = 0; !rc && i < t.npaths; i++) {
-        const char *name;
+        const char *name = NULL;
         int err = resolve(a, t.paths[i], &fds[n], &name);
         if (err == -EXDEV) {
             char *safe = bkp_text_safe(t.paths[i], BKP_TEXT_FIELD);

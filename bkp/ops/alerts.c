@@ -14,6 +14,7 @@
 #include "bkp/io/durable.h"
 #include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
+#include "bkp/io/text.h"
 #include "bkp/host/notify_send.h"
 #include "bkp/ops/alerts.h"
 
@@ -124,15 +125,25 @@ static void load_state(const char *path, pol_notify_state *s)
     bkp_buf_free(&b);
 }
 
-/* The event as JSON: the command's input and the audit record's figures. */
+/* The event as JSON: the command's input and the audit record's figures.
+ * The words are bytes a person wrote or a path (a host name, a folder in
+ * another encoding): \xNN where they are not UTF-8, never a lost event.
+ * Keys that say nothing are left out, but for the lasting condition's own
+ * (key, state, previous: null when it has none). */
 static json_t *event_json(const bkp_notify_event *e)
 {
     char iso[32];
     bkp_iso_time(iso, sizeof(iso), e->since);
-    return json_pack("{s:s?, s:s, s:s?, s:s?, s:s, s:s, s:i, s:s?, s:s, s:s, s:s?}", "key", e->key,
-                     "event", e->kind, "state", e->state, "previous", e->previous, "since", iso,
-                     "summary", e->summary, "severity", e->severity, "summary_ja", e->summary_ja,
-                     "host", e->host, "repository", e->repository, "facility", e->facility);
+    json_t *j = json_pack("{s:s?, s:s, s:s?, s:s?, s:s, s:o, s:i, s:o, s:o}", "key", e->key,
+                          "event", e->kind, "state", e->state, "previous", e->previous, "since",
+                          iso, "summary", bkp_json_bytes(e->summary), "severity", e->severity,
+                          "host", bkp_json_bytes(e->host), "repository",
+                          bkp_json_bytes(e->repository));
+    if (j && e->summary_ja)
+        json_object_set_new(j, "summary_ja", bkp_json_bytes(e->summary_ja));
+    if (j && e->facility)
+        json_object_set_new(j, "facility", bkp_json_bytes(e->facility));
+    return j;
 }
 
 int ops_alerts_tell(bkp_repo *r, const pol_policy *policy, ops_alerts *a, time_t now, bool *told,

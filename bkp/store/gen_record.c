@@ -39,10 +39,16 @@ static uint64_t count_of(json_t *o, const char *key)
     return json_is_integer(v) && json_integer_value(v) > 0 ? (uint64_t)json_integer_value(v) : 0;
 }
 
+/* A time of the record, 0 unless exactly as bkp writes one (a leap second
+ * of 9999 would read as a year that cannot be written back). */
 static time_t parse_iso(const char *s)
 {
+    char canon[32];
     time_t t = bkp_iso_parse(s);
-    return t < 0 ? 0 : t;
+    if (t <= 0)
+        return 0;
+    bkp_iso_time(canon, sizeof(canon), t);
+    return strcmp(canon, s) ? 0 : t;
 }
 
 /* A string of the record, or NULL when absent, empty or not one. */
@@ -83,6 +89,7 @@ static int capture_parse(json_t *j, bkp_gen *g)
     g->uid = json_is_integer(uid) ? (int64_t)json_integer_value(uid) : -1;
     g->guarded = json_is_object(guard);
     g->suspicious = json_is_true(json_object_get(guard, "suspicious"));
+    g->judged = json_is_number(json_object_get(guard, "change"));
     g->change = json_number_value(json_object_get(guard, "change"));
     int rc = dup_of(j, "host", &g->host);
     rc = rc ? rc : dup_of(j, "user", &g->user);
@@ -216,8 +223,10 @@ char *bkp_gen_record_text(const bkp_gen *g, const char *repo_uuid)
     if (j && !json_object_get(j, "prev"))
         json_object_set_new(j, "prev", json_null());
     if (j && g->guarded) {
-        json_t *guard = json_pack("{s:b, s:s, s:f}", "suspicious", g->suspicious, "reason",
-                                  g->guard_reason ? g->guard_reason : "", "change", g->change);
+        json_t *guard = json_pack("{s:b, s:s}", "suspicious", g->suspicious, "reason",
+                                  g->guard_reason ? g->guard_reason : "");
+        if (guard && g->judged)
+            json_object_set_new(guard, "change", json_real(g->change));
         if (guard && g->guard_time)
             json_object_set_new(guard, "time", json_string(g->guard_time));
         if (!guard || json_object_set_new(j, "guard", guard)) {

@@ -63,6 +63,7 @@ typedef struct bkp_gen {
     bool suspicious;    /* it marked the record (bkp_gen_marked) */
     char *guard_reason; /* why, or NULL */
     char *guard_time;   /* the capture time's doubt, or NULL */
+    bool judged;        /* the change-rate guard judged it: */
     double change;      /* the share of files that changed */
     /* A tombstone's (pruned): its reason, the medium it was written for
      * (NULL: none), and when prune wrote it (0: not said). */

@@ -58,7 +58,7 @@ static int record_of(const bkp_capture *c, const char *dataset, time_t started, 
                              .files_touched = s->files_touched,
                              .files_deleted = s->files_deleted}};
     if (guard) {
-        g->guarded = true;
+        g->guarded = g->judged = true;
         g->suspicious = guard->suspicious;
         g->change = guard->change;
         if (guard->suspicious && guard->reason && *guard->reason &&

@@ -95,6 +95,10 @@ grep -q "NON-COMPLIANT" <(grep "内容:" "$WORK/mbox/mail-0") &&
     flunk "the Japanese summary should be Japanese: $(grep '内容:' "$WORK/mbox/mail-0")"
 grep '"key":"verdict:emr"' "$WORK/events.jsonl" | grep -q '"summary":"emr is NON-COMPLIANT' ||
     flunk "the event keeps the English summary for programs"
+grep '"key":"verdict:emr"' "$WORK/events.jsonl" | grep -q '"facility":"さくら診療所"' ||
+    flunk "the event names the facility: $(cat "$WORK/events.jsonl")"
+grep -q '"summary_ja":null\|"facility":null\|"host":null' "$WORK/events.jsonl" &&
+    flunk "an event leaves out what it does not know, never null: $(cat "$WORK/events.jsonl")"
 
 # 2. Every 15 minutes for hours: nothing told, and the run does not warn again.
 for k in 1 2 3 4 5 6; do

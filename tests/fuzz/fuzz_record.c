@@ -30,7 +30,8 @@ static void round_trip(const bkp_gen *g, const char *repo)
         h.has_prev != g->has_prev || (g->has_prev && memcmp(h.prev, g->prev, 32)) ||
         memcmp(&h.stats, &g->stats, sizeof(h.stats)) || h.npaths != g->npaths ||
         h.nerrors != g->nerrors || h.items != g->items || h.suspicious != g->suspicious ||
-        h.guarded != g->guarded)
+        h.guarded != g->guarded || h.judged != g->judged || h.started != g->started ||
+        h.finished != g->finished)
         abort();
     if (!(again = bkp_gen_record_text(&h, repo)) || strcmp(again, text))
         abort();

@@ -75,17 +75,21 @@ static int teardown(void **state)
 
 /* Capture the source (and `missing`, a path that is not there) and seal it
  * with `guard`. */
-static bkp_gen *seal(fixture *f, const bkp_gen_guard *guard, bkp_capture *cap)
+static bkp_gen *seal_at(fixture *f, const bkp_gen_guard *guard, bkp_capture *cap, time_t t)
 {
     char missing[160];
     snprintf(missing, sizeof(missing), "%s/gone", f->base);
     const char *paths[] = {f->src, missing};
     bkp_capture_opts o = {.dataset = "emr", .paths = paths, .npaths = 2};
     bkp_gen *g = NULL;
-    time_t t = time(NULL);
     assert_int_equal(bkp_capture_run(f->r, &o, cap), 0);
     assert_int_equal(bkp_gen_seal(f->r, "emr", cap, t - 1, t, guard, &g), 0);
     return g;
+}
+
+static bkp_gen *seal(fixture *f, const bkp_gen_guard *guard, bkp_capture *cap)
+{
+    return seal_at(f, guard, cap, time(NULL));
 }
 
 static void test_record_typed(void **state)
@@ -128,7 +132,7 @@ static void test_record_typed(void **state)
     json_decref(j);
     bkp_capture_clear(&cap);
     /* One codec: what was read writes back to the very text that was
-     * signed, and reads again to the same record. */
+     * signed (by this version), and reads again to the same record. */
     char *again = bkp_gen_record_text(g, bkp_repo_uuid(f->r));
     assert_non_null(again);
     assert_int_equal(strlen(again), g->ntext);
@@ -167,12 +171,31 @@ static void test_record_typed(void **state)
     free(again);
     bkp_capture_clear(&cap);
 
+    /* A capture time before its predecessor's, without a guard: marked for
+     * the time alone, and no "change" that no guard measured. */
+    bkp_gen *late = seal_at(f, NULL, &cap, time(NULL) - 3600);
+    assert_true(late->suspicious);
+    assert_true(late->guarded);
+    assert_false(late->judged);
+    assert_non_null(late->guard_time);
+    j = json_loadb(late->text, late->ntext, 0, NULL);
+    json_t *lg = json_object_get(j, "guard");
+    assert_null(json_object_get(lg, "change"));
+    assert_string_equal(json_string_value(json_object_get(lg, "time")),
+                        json_string_value(json_object_get(lg, "reason")));
+    json_decref(j);
+    again = bkp_gen_record_text(late, bkp_repo_uuid(f->r));
+    assert_string_equal(again, late->text);
+    free(again);
+    bkp_capture_clear(&cap);
+    bkp_gen_free(late);
+
     /* Pruned: its tombstone says why and when. */
     time_t before = time(NULL);
     assert_int_equal(bkp_gen_prune(f->r, v[0]), 0);
     bkp_gen_list_free(v, n);
     assert_int_equal(bkp_gen_list(f->r, "emr", &v, &n), 0);
-    assert_int_equal(n, 2);
+    assert_int_equal(n, 3);
     assert_true(v[0]->pruned);
     assert_int_equal(v[0]->status, 0);
     assert_string_equal(v[0]->reason, "pruned");

@@ -111,7 +111,8 @@ static void test_state_file(void **unused)
 {
     (void)unused;
     const char *text = "{\"verdict:emr\": {\"state\": \"AT RISK\", \"since\": 5, \"told\": 6},"
-                       " \"bad\": {\"state\": 7}, \"worse\": [1]}";
+                       " \"bad\": {\"state\": 7}, \"worse\": [1],"
+                       " \"old\": {\"state\": \"x\", \"since\": 1, \"told\": -9223372036854775807}}";
     pol_notify_state st;
     assert_int_equal(pol_notify_state_parse((const uint8_t *)text, strlen(text), &st), 0);
     assert_int_equal(st.n, 1); /* the malformed ones are told again */

@@ -137,6 +137,11 @@ static void test_state_shape(void **state)
     assert_int_equal(bkp_reread_set(&s, f->hex[0], 2, 3000), 0);
     assert_int_equal(bkp_reread_seal(&s), -EBADMSG);
     bkp_reread_free(&s);
+    /* A pack's name as bkp writes it, lower case: one key a pack. */
+    char upper[2 * BKP_ID_LEN + 1];
+    for (size_t i = 0; i <= 2 * BKP_ID_LEN; i++)
+        upper[i] = (char)(f->hex[0][i] >= 'a' ? f->hex[0][i] - 32 : f->hex[0][i]);
+    assert_int_equal(bkp_reread_set(&s, upper, 1, 3000), -EBADMSG);
     static const char *const bad[] = {"[]", "{\"zz\": 1}", "{\"last_run\": -1}",
                                       "{\"last_run\": \"1\"}", "{\"last_run\": 1, \"last_run\": 2}"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
