@@ -261,6 +261,59 @@ static void copies_table(rb_doc *d, json_t *copies, bool on_medium)
         kits_table(d, copies);
 }
 
+/* On paper, the commands each medium with a kit carries beside it
+ * (rb_print_on_medium), for the day this server and its policy are gone:
+ * a new machine has neither, and the steps above name media by the
+ * policy's names. */
+static void new_machine(rb_doc *d, const rb_runbook *rb, json_t *copies, json_t *folders)
+{
+    size_t i, k;
+    json_t *c, *seen = json_object();
+    bool shown = false;
+    json_array_foreach(copies, i, c)
+    {
+        const char *m = json_string_value(json_object_get(c, "medium"));
+        const char *path = json_string_value(json_object_get(c, "path"));
+        if (!m || !path || !json_object_get(c, "kit") || json_object_get(seen, m))
+            continue;
+        json_object_set_new(seen, m, json_true());
+        if (!shown) {
+            shown = true;
+            rb_doc_h2(d, _("If this server and its policy are gone"));
+            rb_doc_para(d, "%s",
+                        _("On a new machine, without bkp: mount the medium read-only where it was "
+                          "mounted here (the commands name that folder; `mount -o ro DEVICE "
+                          "FOLDER`), check its kit against the fingerprint above, and type the "
+                          "commands below. KEY is the key sheet from the safe (a file with its "
+                          "text, or `-` to type it). The generations are those of the day this "
+                          "was printed; the procedure on the medium (bkp-recovery/) names what "
+                          "it holds now."));
+            rb_doc_table(d, (const char *[]){_("Medium"), "#", _("How"), NULL});
+        }
+        json_t *mine = json_array(), *o; /* this medium's rows */
+        json_array_foreach(copies, k, o)
+        {
+            const char *om = json_string_value(json_object_get(o, "medium"));
+            if (om && !strcmp(om, m))
+                json_array_append(mine, o);
+        }
+        rb_on_medium on = {m, path, json_is_true(json_object_get(c, "archive"))};
+        for (k = 0; k < rb->nsteps; k++) {
+            const rb_step *st = &rb->steps[k];
+            char num[24], h[16384];
+            if (st->action != RB_SELECT && st->action != RB_VERIFY && st->action != RB_RESTORE)
+                continue;
+            snprintf(num, sizeof(num), "%zu", k + 1);
+            on_medium_how(rb, st, &on, mine, folders, h, sizeof(h));
+            rb_doc_row(d, (const char *[]){m, num, h, NULL});
+        }
+        json_decref(mine);
+    }
+    if (shown)
+        rb_doc_table_end(d);
+    json_decref(seen);
+}
+
 /* What a person does first with the medium `on` on a machine that has
  * never seen bkp, before the steps. */
 static void on_medium_first(rb_doc *d, const rb_on_medium *on)
@@ -357,6 +410,8 @@ static char *print(const rb_runbook *rb, const rb_on_medium *on, json_t *copies,
         rb_doc_row(d, (const char *[]){"☐", num, st->who, what, h, "", NULL});
     }
     rb_doc_table_end(d);
+    if (!on)
+        new_machine(d, rb, copies, folders);
     if (!on)
         rb_doc_para(d,
                     _("With a working computer the whole procedure runs as `bkp restore --runbook "

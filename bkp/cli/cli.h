@@ -5,7 +5,7 @@
  * the path given. cli_exit_for maps -EINVAL, -EEXIST and -ENOENT to 2 and
  * anything else to 1; the opens (cli_open_repo, cli_open_source) map a
  * refused key to 4 and nothing at the path to 5 (cli_exit_open,
- * cli_repo_there); -EBUSY is 3 wherever a lock is taken.
+ * cli_repo_check); -EBUSY is 3 wherever a lock is taken.
  *
  * Every command goes the same way: main() (main.c) finds its row of
  * commands[] (what it needs, the policy, the lock, the key, the options it
@@ -257,10 +257,11 @@ void cli_print_json(json_t *j);
 /* Local time "2026-11-22 02:00:00" into buf: for listings, as ls and tar
  * show; a time for people to act on is bkp_local_time (clock.h). */
 const char *cli_time(char *buf, size_t n, int64_t t);
-/* Whether `repo` holds a repository's config; when it does not, says so
- * (nothing there, or a folder that is not a repository) and is false: the
- * caller exits EXIT_NOREPO without asking for a passphrase. */
-bool cli_repo_there(const char *repo);
+/* Whether `repo` holds a repository's config: EXIT_OK; when it does not,
+ * says so (nothing there, a backup disk's mount point, a folder that is not
+ * a repository: EXIT_NOREPO; one bkp may not read: EXIT_FAILED), and the
+ * caller exits with that without asking for a passphrase. */
+int cli_repo_check(const char *repo);
 /* Map an error code from the core to an exit code. */
 int cli_exit_for(int rc);
 /* The exit code of opening the repository at `repo` with the key: EXIT_KEY

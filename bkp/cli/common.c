@@ -1,4 +1,5 @@
 /* What every subcommand shares: the policy, the repository, output. */
+#include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <sys/stat.h>
@@ -133,8 +134,8 @@ int cli_open_repo(cli *c, unsigned flags, bkp_repo **out)
     int rc;
     if (!cli_repo_path(c))
         return EXIT_USAGE;
-    if (!cli_repo_there(c->repo))
-        return EXIT_NOREPO; /* said before a passphrase is asked for */
+    if ((rc = cli_repo_check(c->repo)))
+        return rc; /* said before a passphrase is asked for */
     if (c->nkey_from) {
         rc = cli_open_key_from(c, c->repo, flags, false, out);
     } else {
@@ -146,23 +147,51 @@ int cli_open_repo(cli *c, unsigned flags, bkp_repo **out)
     return cli_exit_open(rc, c->repo);
 }
 
-bool cli_repo_there(const char *repo)
+/* Is folder `dir` empty (or unreadable, which says nothing)? */
+static bool folder_empty(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    bool empty = true;
+    while (d && empty && (e = readdir(d)))
+        empty = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..");
+    if (d)
+        closedir(d);
+    return empty;
+}
+
+int cli_repo_check(const char *repo)
 {
     struct stat st;
     char *cfg = bkp_path_join(repo, "config");
+    char *label = bkp_path_join(repo, BKP_LABEL_FILE);
     int rc = !cfg ? -ENOMEM : stat(cfg, &st) < 0 ? -errno : 0;
+    bool medium = label && stat(label, &st) == 0;
     free(cfg);
+    free(label);
+    if (rc == -EACCES) { /* backups are written by root, for root */
+        bkp_error(_("cannot read the repository %s: permission denied; run bkp as root (sudo), "
+                    "or as the user who owns it"),
+                  repo);
+        return EXIT_FAILED;
+    }
     if (rc != -ENOENT && rc != -ENOTDIR)
-        return true; /* there, or not known: opening it says what is wrong */
+        return EXIT_OK; /* there, or not known: opening it says what is wrong */
     if (stat(repo, &st) < 0)
         bkp_error(_("there is no repository at %s; check --repo (or the policy's repository), "
                     "or mount the disk that holds it"),
                   repo);
-    else
+    else if (medium) /* a backup disk's mount point: its copy is below */
+        bkp_error(_("%s is a backup disk (it holds BKP-LABEL): its repository is %s/repo; give "
+                    "--repo %s/repo (restore takes the disk itself: --from %s)"),
+                  repo, repo, repo, repo);
+    else if (folder_empty(repo))
         bkp_error(_("%s is not a bkp repository (no config file); check --repo or run "
                     "`bkp init --repo %s`"),
                   repo, repo);
-    return false;
+    else /* never a new repository over someone's files, nor a backup's */
+        bkp_error(_("%s is not a bkp repository (no config file); check --repo"), repo);
+    return EXIT_NOREPO;
 }
 
 int cli_exit_open(int rc, const char *repo)
@@ -175,6 +204,9 @@ int cli_exit_open(int rc, const char *repo)
         return EXIT_OK;
     if (rc == -EKEYREJECTED)
         return EXIT_KEY;
+    if (rc == -EACCES || rc == -EPERM) /* backups are written by root, for root */
+        bkp_error(_("run bkp as root (sudo), or as the user who owns the repository %s"),
+                  repo ? repo : "?");
     if (none)
         return EXIT_NOREPO;
     return rc == -ENOENT || rc == -EPROTO || rc == -EINVAL ? EXIT_USAGE : EXIT_FAILED;

@@ -15,6 +15,7 @@
 
 #include "bkp/media/archive.h"
 #include "bkp/media/bucket.h"
+#include "bkp/media/label.h"
 #include "bkp/cli/cli.h"
 #include "bkp/io/durable.h"
 #include "bkp/io/i18n.h"
@@ -28,10 +29,19 @@ void cli_source_remove(char *staging)
     free(staging);
 }
 
-static bool exists(const char *dir, const char *name)
+/* Is `name` in `dir`? A folder bkp may not look into is said, with what to
+ * do, and `*denied` set: "nothing there" would send a person who is not
+ * root looking for another disk. */
+static bool exists(const char *dir, const char *name, bool *denied)
 {
     char *p = bkp_path_join(dir, name);
     bool ok = p && access(p, F_OK) == 0;
+    if (p && !ok && errno == EACCES && !*denied) {
+        *denied = true;
+        bkp_error(_("cannot look into %s: permission denied; run bkp as root (sudo), as the "
+                    "backups were written"),
+                  dir);
+    }
     free(p);
     return ok;
 }
@@ -54,9 +64,16 @@ static char *pick_archive(const char *dir, const char *spec, int *ex)
     size_t dl = (size_t)(colon - spec);
     DIR *d = opendir(dir);
     struct dirent *e;
-    while (d && (e = readdir(d))) {
+    bool any = false; /* an archive, or a label: a medium of bkp's */
+    if (!d) {
+        bkp_error(_("cannot read %s: %s"), dir, bkp_strerror(-errno));
+        *ex = EXIT_FAILED;
+        return NULL;
+    }
+    while ((e = readdir(d))) {
         const char *at = strrchr(e->d_name, '@');
         size_t l = strlen(e->d_name);
+        any |= !strcmp(e->d_name, BKP_LABEL_FILE) || (l > 4 && !strcmp(e->d_name + l - 4, ".tar"));
         if (!at || (size_t)(at - e->d_name) != dl || strncmp(e->d_name, spec, dl) || l < 5 ||
             strcmp(e->d_name + l - 4, ".tar"))
             continue;
@@ -67,12 +84,16 @@ static char *pick_archive(const char *dir, const char *spec, int *ex)
             best = bkp_path_join(dir, e->d_name);
         }
     }
-    if (d)
-        closedir(d);
-    if (!best) {
+    closedir(d);
+    if (!best && !any) /* nothing of bkp's: not the disk, or not mounted there */
+        bkp_error(_("%s holds no repository and no archive of bkp; give --from the folder where "
+                    "the backup disk is mounted (it holds BKP-LABEL), and check that the disk is "
+                    "connected and mounted"),
+                  dir);
+    else if (!best)
         bkp_error(_("%s holds no archive of %s"), dir, spec);
+    if (!best)
         *ex = EXIT_NOREPO;
-    }
     return best;
 }
 
@@ -194,10 +215,14 @@ static int open_source(cli *c, const char *spec, bkp_repo **out, char **staging)
         ex = open_archive(c, path, out, staging); /* an archive file or a tape */
         goto out;
     }
-    if (exists(path, "config")) {
+    bool denied = false;
+    if (exists(path, "config", &denied)) {
         repo = strdup(path);
-    } else if (exists(path, "repo/config")) {
+    } else if (exists(path, "repo/config", &denied)) {
         repo = bkp_path_join(path, "repo");
+    } else if (denied) {
+        ex = EXIT_FAILED;
+        goto out;
     } else {
         char *file = pick_archive(path, spec, &ex);
         ex = file ? open_archive(c, file, out, staging) : ex;

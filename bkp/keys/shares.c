@@ -9,6 +9,7 @@
  * The shares' numbers are 1..n; libgfshare's calls take a position in the
  * array of numbers, not the number itself.
  */
+#include "bkp/io/i18n.h"
 #include "bkp/keys/shares.h"
 
 #include <errno.h>
@@ -50,21 +51,23 @@ int bkp_shares_split(const uint8_t secret[BKP_SHEET_SECRET_LEN], const uint8_t r
     return 0;
 }
 
+const char bkp_shares_too_few[] = N_("fewer shares than the split needs");
+
 static const char *check_set(const bkp_sheet *const *s, size_t count)
 {
     if (count == 0)
-        return "no share sheet";
+        return N_("no share sheet");
     for (size_t i = 0; i < count; i++) {
         if (s[i]->kind != BKP_SHEET_SHARE)
-            return "a paper sheet is not a share: give either the paper sheet alone or shares";
+            return N_("a paper sheet is not a share: give either the paper sheet alone or shares");
         if (memcmp(s[i]->repo_id, s[0]->repo_id, 16) || s[i]->k != s[0]->k || s[i]->n != s[0]->n)
-            return "the shares come from different repositories or different splits";
+            return N_("the shares come from different repositories or different splits");
         for (size_t j = 0; j < i; j++)
             if (s[j]->index == s[i]->index)
-                return "the same share was given twice";
+                return N_("the same share was given twice");
     }
     if (count < s[0]->k)
-        return "fewer shares than the split needs";
+        return bkp_shares_too_few;
     return NULL;
 }
 

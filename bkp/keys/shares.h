@@ -18,8 +18,11 @@
 int bkp_shares_split(const uint8_t secret[BKP_SHEET_SECRET_LEN], const uint8_t repo_id[16],
                      unsigned k, unsigned n, bkp_sheet *out);
 
+/* The `why` of too few shares, for a caller that says how many it has. */
+extern const char bkp_shares_too_few[];
+
 /* The secret from `count` parsed share sheets: 0, or -EINVAL with `*why`
- * (a static text) when they are not shares, not all of one repository with
+ * (a static text, English, in the catalogue) when they are not shares, not all of one repository with
  * the same K and N, fewer than the sheets' K, or two of them carry the same
  * number. Only the first K are used. Shares of two splits with the same K and
  * N cannot be told apart and give another value: check the result against the

@@ -72,11 +72,15 @@ static int combine(const bkp_sheet *s, int n, int typed, uint8_t master[32], jso
         p[i] = &s[i];
     int rc = bkp_shares_combine(p, (size_t)(n < BKP_SHEET_SHARES_MAX ? n : BKP_SHEET_SHARES_MAX),
                                 master, &why);
-    if (rc) {
+    if (rc && why == bkp_shares_too_few)
+        bkp_error(_("--key-from: fewer shares than the split needs: %d given, %d of its %d "
+                    "needed; give --key-from once for each sheet; nothing was read"),
+                  n, (int)s[0].k, (int)s[0].n);
+    else if (rc)
         bkp_error(_("--key-from: the share sheets do not open the key: %s; nothing was read"),
-                  why ? why : bkp_strerror(rc));
+                  why ? _(why) : bkp_strerror(rc));
+    if (rc)
         return -EKEYREJECTED; /* like a wrong passphrase: exit 4 */
-    }
     json_t *used = json_array();
     for (int i = 0; i < n && i < s[0].k; i++)
         json_array_append_new(used, json_integer(s[i].index));

@@ -138,6 +138,12 @@ static json_t *held_row(const bkp_media_entry *e, const bkp_media_held *g)
                           "captured", when);
     if (c && e->kit_sha256[0])
         json_object_set_new(c, "kit", json_string(e->kit_sha256));
+    /* Where it was mounted, for the commands a new machine runs from it. */
+    bool at_path = !pol_medium_type_named(lab->type, &kind) && pol_type_at_path(kind);
+    if (c && e->path && at_path) {
+        json_object_set_new(c, "path", json_string(e->path));
+        json_object_set_new(c, "archive", json_boolean(pol_type_write_once(kind)));
+    }
     return c;
 }
 

@@ -129,6 +129,26 @@ output_has "no repository at" "a missing repository is said before the passphras
 check_exit 5 "$BKP" restore --repo "$REPO" ds:latest "$WORK/never-from" --from "$WORK/no-such-medium" || true
 mkdir -p "$WORK/empty-medium"
 check_exit 5 "$BKP" restore --repo "$REPO" ds:latest "$WORK/never-from" --from "$WORK/empty-medium" || true
+output_has "where the backup disk is mounted" "a folder with nothing of bkp's should ask whether the disk is mounted there"
+# A backup disk's mount point given as a repository: its copy is named, and
+# no `bkp init` is offered on a disk of backups, nor on a folder of files.
+mkdir -p "$WORK/a-disk" && echo label >"$WORK/a-disk/BKP-LABEL"
+check_exit 5 "$BKP" generations --repo "$WORK/a-disk" || true
+output_has "--repo $WORK/a-disk/repo" "a disk's mount point should name the repository below it"
+output_lacks "bkp init" "never offer to make a repository on a backup disk"
+check_exit 5 "$BKP" generations --repo "$D" || true
+output_lacks "bkp init" "never offer to make a repository over a folder of files"
+# Someone who is not root: told to run as root, not that nothing is there.
+mkdir -p "$WORK/root-only/repo" && cp "$REPO/config" "$WORK/root-only/repo/config"
+chmod 700 "$WORK/root-only"
+chmod 755 "$WORK"
+if [ "$(id -u)" = 0 ] && runuser -u nobody -- test -x "$BKP"; then
+    check_exit 1 runuser -u nobody -- env -u BKP_PASSPHRASE_FILE -u BKP_PASSPHRASE -u BKP_PASSPHRASE_COMMAND "$BKP" restore ds:latest /tmp/never-nobody --from "$WORK/root-only" || true
+    output_has "run bkp as root" "a folder bkp may not read should say to run as root"
+    output_lacks "holds no" "a folder bkp may not read is not an empty one"
+    check_exit 1 runuser -u nobody -- env -u BKP_PASSPHRASE_FILE -u BKP_PASSPHRASE -u BKP_PASSPHRASE_COMMAND "$BKP" generations --repo "$WORK/root-only/repo" || true
+    output_has "run bkp as root" "a repository bkp may not read should say to run as root"
+fi
 check_exit 2 "$BKP" no-such-command || true
 check_exit 2 "$BKP" restore --repo "$REPO" ds:1 || true
 check_exit 2 "$BKP" backup --repo "$REPO" "$D" || true # no --dataset

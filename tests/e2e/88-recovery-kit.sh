@@ -143,6 +143,11 @@ res=$(grep -o "$WORK/usb/bkp-recovery/bkp restore [^|]*" "$EN" | sed 's/ *$//')
 ok "$BKP" runbook print emr
 sums=$(sha256sum "$KIT/SHA256SUMS" | cut -d' ' -f1)
 output_has "${sums:0:16} ${sums:16:16}" "the paper procedure's kit fingerprint is the disk's"
+# The paper carries the disk's commands too: a new machine has no policy
+# that knows the disk's name.
+output_has "If this server and its policy are gone" "the paper should say what to do without the server"
+grep -Fq -- "$res" <<<"$OUT" || flunk "the paper should carry the disk's restore command ($res): $OUT"
+grep -Fq -- "$sel" <<<"$OUT" || flunk "the paper should carry the disk's listing command ($sel): $OUT"
 mkdir -p "$ROOT$WORK/usb"
 img_before=$(cd "$WORK/usb" && find . -type f -exec sha256sum {} + | sort | sha256sum)
 for cmd in "$sel" "$res"; do
