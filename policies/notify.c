@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bkp/io/bytes.h"
 #include "policies/notify.h"
 
 const char *pol_event_kind_name(pol_event_kind k)
@@ -45,17 +46,7 @@ static int put(pol_notify_state *s, const char *key, const char *state, time_t s
     if (!st)
         return -ENOMEM;
     if (!e) {
-        if (s->n == s->cap) {
-            size_t cap = s->cap ? 2 * s->cap : 8;
-            pol_notify_entry *v = realloc(s->v, cap * sizeof(*v));
-            if (!v) {
-                free(st);
-                return -ENOMEM;
-            }
-            s->v = v;
-            s->cap = cap;
-        }
-        char *k = strdup(key);
+        char *k = bkp_grow(&s->v, &s->cap, s->n, sizeof(*s->v), 8) ? NULL : strdup(key);
         if (!k) {
             free(st);
             return -ENOMEM;

@@ -1,29 +1,78 @@
 /* runbook_doc.c — printable procedures and drill reports (runbook_doc.h). */
 #include "restore/runbook_doc.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bkp/io/bytes.h"
 #include "bkp/io/clock.h"
 #include "bkp/io/i18n.h"
 #include "restore/procedure.h"
 
 /* ---- the printable procedure ---- */
 
-/* What a step does, for people (in the order of rb_action). */
+static char *dup_or(const char *s, const char *none)
+{
+    return strdup(s ? s : none);
+}
+
+int rb_copies_add(rb_copies *c, const rb_copy *row)
+{
+    if (bkp_grow(&c->v, &c->cap, c->n, sizeof(*c->v), 8))
+        return -ENOMEM;
+    rb_copy *x = &c->v[c->n];
+    *x = (rb_copy){.offline = row->offline, .archive = row->archive};
+    memcpy(x->kit, row->kit, sizeof(x->kit));
+    x->kit[sizeof(x->kit) - 1] = '\0';
+    x->medium = dup_or(row->medium, "-");
+    x->type = dup_or(row->type, "-");
+    x->location = dup_or(row->location, "-");
+    x->generation = dup_or(row->generation, "-");
+    x->captured = dup_or(row->captured, "-");
+    x->path = row->path ? strdup(row->path) : NULL;
+    c->n++; /* freed with the rest even when a copy failed */
+    return x->medium && x->type && x->location && x->generation && x->captured &&
+                   (!row->path || x->path)
+               ? 0
+               : -ENOMEM;
+}
+
+void rb_copies_free(rb_copies *c)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        rb_copy *x = &c->v[i];
+        free(x->medium);
+        free(x->type);
+        free(x->location);
+        free(x->generation);
+        free(x->captured);
+        free(x->path);
+    }
+    free(c->v);
+    *c = (rb_copies){0};
+}
+
+/* The folder of data set `ds` when it is one folder, or NULL. */
+static const char *folder_of(const rb_folders *f, const char *ds)
+{
+    for (size_t i = 0; f && i < f->n; i++)
+        if (!strcmp(f->v[i].dataset, ds))
+            return f->v[i].folder;
+    return NULL;
+}
+
 /* The newest generation of `ds` among `copies` ("ds:SEQ"), or NULL. */
-static const char *newest_of(json_t *copies, const char *ds)
+static const char *newest_of(const rb_copies *copies, const char *ds)
 {
     const char *best = NULL;
     long long bseq = -1;
-    size_t i, l = strlen(ds);
-    json_t *c;
-    json_array_foreach(copies, i, c)
-    {
-        const char *g = json_string_value(json_object_get(c, "generation"));
-        if (g && !strncmp(g, ds, l) && g[l] == ':' && atoll(g + l + 1) > bseq) {
+    size_t l = strlen(ds);
+    for (size_t i = 0; copies && i < copies->n; i++) {
+        const char *g = copies->v[i].generation;
+        if (!strncmp(g, ds, l) && g[l] == ':' && atoll(g + l + 1) > bseq) {
             bseq = atoll(g + l + 1);
             best = g;
         }
@@ -65,7 +114,8 @@ static const char *shq(char *buf, size_t n, const char *s)
 /* How step `st` is done from the medium `on` on a machine that has never
  * seen bkp: the medium's own kit, its copy, the key typed from paper. */
 static void on_medium_how(const rb_runbook *rb, const rb_step *st, const rb_on_medium *on,
-                          json_t *copies, json_t *folders, char *buf, size_t n)
+                          const rb_copies *copies, const rb_folders *folders, char *buf,
+                          size_t n)
 {
     const char *ds = st->select.dataset    ? st->select.dataset
                      : st->restore.dataset ? st->restore.dataset
@@ -103,8 +153,7 @@ static void on_medium_how(const rb_runbook *rb, const rb_step *st, const rb_on_m
             snprintf(buf, n, "%s verify --read-data --repo %s --key-from KEY", kit, repo);
         break;
     case RB_RESTORE: {
-        const char *folder =
-            st->restore.path ? NULL : json_string_value(json_object_get(folders, ds));
+        const char *folder = st->restore.path ? NULL : folder_of(folders, ds);
         char w[2300];
         if (st->restore.path)
             snprintf(extra, sizeof(extra), " --path %s", shq(w, sizeof(w), st->restore.path));
@@ -121,8 +170,9 @@ static void on_medium_how(const rb_runbook *rb, const rb_step *st, const rb_on_m
 }
 
 /* How a person does step `st` by hand: what to read, what to type. */
-static void how(const rb_runbook *rb, const rb_step *st, const char *first_medium, json_t *folders,
-                const rb_on_medium *on, json_t *copies, char *buf, size_t n)
+static void how(const rb_runbook *rb, const rb_step *st, const char *first_medium,
+                const rb_folders *folders, const rb_on_medium *on, const rb_copies *copies,
+                char *buf, size_t n)
 {
     if (on) {
         on_medium_how(rb, st, on, copies, folders, buf, n);
@@ -169,8 +219,7 @@ static void how(const rb_runbook *rb, const rb_step *st, const char *first_mediu
         break;
     }
     case RB_RESTORE: {
-        const char *folder =
-            st->restore.path ? NULL : json_string_value(json_object_get(folders, ds));
+        const char *folder = st->restore.path ? NULL : folder_of(folders, ds);
         snprintf(buf, n, "bkp restore %s:SEQ %s%s%s%s%s%s%s", ds, st->restore.to,
                  st->restore.path ? " --path " : "", st->restore.path ? st->restore.path : "",
                  folder ? " --folder " : "", folder ? folder : "", first_medium ? " --from " : "",
@@ -198,18 +247,18 @@ static const char *restore_target(const rb_runbook *rb)
 /* The recovery kit's fingerprint on each medium that has one: on paper,
  * away from the disk, what the person compares `sha256sum SHA256SUMS`
  * with before running the kit (in four groups of 16, for the eye). */
-static void kits_table(rb_doc *d, json_t *copies)
+static void kits_table(rb_doc *d, const rb_copies *copies)
 {
-    size_t i, shown = 0;
-    json_t *c, *seen = json_object();
-    json_array_foreach(copies, i, c)
-    {
-        const char *m = json_string_value(json_object_get(c, "medium"));
-        const char *kit = json_string_value(json_object_get(c, "kit"));
+    size_t shown = 0;
+    for (size_t i = 0; copies && i < copies->n; i++) {
+        const rb_copy *c = &copies->v[i];
+        const char *kit = c->kit;
         char grouped[80];
-        if (!m || !kit || strlen(kit) != 64 || json_object_get(seen, m))
+        bool seen = false; /* one row a medium */
+        for (size_t k = 0; k < i; k++)
+            seen |= copies->v[k].kit[0] && !strcmp(copies->v[k].medium, c->medium);
+        if (strlen(kit) != 64 || seen)
             continue;
-        json_object_set_new(seen, m, json_true());
         snprintf(grouped, sizeof(grouped), "%.16s %.16s %.16s %.16s", kit, kit + 16, kit + 32,
                  kit + 48);
         if (!shown++) {
@@ -221,35 +270,27 @@ static void kits_table(rb_doc *d, json_t *copies)
                           "not use the kit if anything differs."));
             rb_doc_table(d, (const char *[]){_("Medium"), _("SHA-256 of SHA256SUMS"), NULL});
         }
-        rb_doc_row(d, (const char *[]){m, grouped, NULL});
+        rb_doc_row(d, (const char *[]){c->medium, grouped, NULL});
     }
     if (shown)
         rb_doc_table_end(d);
-    json_decref(seen);
 }
 
 /* Where usable copies are today: one row per medium and generation. */
-static void copies_table(rb_doc *d, json_t *copies, bool on_medium)
+static void copies_table(rb_doc *d, const rb_copies *copies, bool on_medium)
 {
-    size_t i;
-    json_t *c;
     rb_doc_h2(d, on_medium ? _("What this medium holds") : _("Where usable copies are today"));
-    if (json_array_size(copies)) {
+    if (copies && copies->n) {
         rb_doc_table(d, (const char *[]){_("Medium"), _("Type"), _("Where"), _("Generation"),
                                          _("Captured"), NULL});
-        json_array_foreach(copies, i, c)
-        {
-            const char *loc = json_string_value(json_object_get(c, "location"));
-            const char *where = !loc                      ? "-"
-                                : !strcmp(loc, "offsite") ? _("off-site")
-                                : json_is_true(json_object_get(c, "offline"))
-                                    ? _("on-site, off-line")
-                                    : _("on-site, on-line");
-            rb_doc_row(d,
-                       (const char *[]){json_string_value(json_object_get(c, "medium")),
-                                        json_string_value(json_object_get(c, "type")), where,
-                                        json_string_value(json_object_get(c, "generation")),
-                                        json_string_value(json_object_get(c, "captured")), NULL});
+        for (size_t i = 0; i < copies->n; i++) {
+            const rb_copy *c = &copies->v[i];
+            const char *where = !strcmp(c->location, "-")       ? "-"
+                                : !strcmp(c->location, "offsite") ? _("off-site")
+                                : c->offline                      ? _("on-site, off-line")
+                                                                  : _("on-site, on-line");
+            rb_doc_row(d, (const char *[]){c->medium, c->type, where, c->generation, c->captured,
+                                           NULL});
         }
         rb_doc_table_end(d);
     } else {
@@ -265,18 +306,17 @@ static void copies_table(rb_doc *d, json_t *copies, bool on_medium)
  * (rb_print_on_medium), for the day this server and its policy are gone:
  * a new machine has neither, and the steps above name media by the
  * policy's names. */
-static void new_machine(rb_doc *d, const rb_runbook *rb, json_t *copies, json_t *folders)
+static void new_machine(rb_doc *d, const rb_runbook *rb, const rb_copies *copies,
+                        const rb_folders *folders)
 {
-    size_t i, k;
-    json_t *c, *seen = json_object();
     bool shown = false;
-    json_array_foreach(copies, i, c)
-    {
-        const char *m = json_string_value(json_object_get(c, "medium"));
-        const char *path = json_string_value(json_object_get(c, "path"));
-        if (!m || !path || !json_object_get(c, "kit") || json_object_get(seen, m))
+    for (size_t i = 0; copies && i < copies->n; i++) {
+        const rb_copy *c = &copies->v[i];
+        bool seen = false; /* one table of rows a medium */
+        for (size_t k = 0; k < i; k++)
+            seen |= !strcmp(copies->v[k].medium, c->medium);
+        if (!c->path || !c->kit[0] || seen)
             continue;
-        json_object_set_new(seen, m, json_true());
         if (!shown) {
             shown = true;
             rb_doc_h2(d, _("If this server and its policy are gone"));
@@ -290,28 +330,24 @@ static void new_machine(rb_doc *d, const rb_runbook *rb, json_t *copies, json_t 
                           "it holds now."));
             rb_doc_table(d, (const char *[]){_("Medium"), "#", _("How"), NULL});
         }
-        json_t *mine = json_array(), *o; /* this medium's rows */
-        json_array_foreach(copies, k, o)
-        {
-            const char *om = json_string_value(json_object_get(o, "medium"));
-            if (om && !strcmp(om, m))
-                json_array_append(mine, o);
-        }
-        rb_on_medium on = {m, path, json_is_true(json_object_get(c, "archive"))};
-        for (k = 0; k < rb->nsteps; k++) {
+        rb_copies mine = {0}; /* this medium's rows */
+        for (size_t k = 0; k < copies->n; k++)
+            if (!strcmp(copies->v[k].medium, c->medium) && rb_copies_add(&mine, &copies->v[k]))
+                break;
+        rb_on_medium on = {c->medium, c->path, c->archive};
+        for (size_t k = 0; k < rb->nsteps; k++) {
             const rb_step *st = &rb->steps[k];
             char num[24], h[16384];
             if (st->action != RB_SELECT && st->action != RB_VERIFY && st->action != RB_RESTORE)
                 continue;
             snprintf(num, sizeof(num), "%zu", k + 1);
-            on_medium_how(rb, st, &on, mine, folders, h, sizeof(h));
-            rb_doc_row(d, (const char *[]){m, num, h, NULL});
+            on_medium_how(rb, st, &on, &mine, folders, h, sizeof(h));
+            rb_doc_row(d, (const char *[]){c->medium, num, h, NULL});
         }
-        json_decref(mine);
+        rb_copies_free(&mine);
     }
     if (shown)
         rb_doc_table_end(d);
-    json_decref(seen);
 }
 
 /* What a person does first with the medium `on` on a machine that has
@@ -341,24 +377,21 @@ static void on_medium_first(rb_doc *d, const rb_on_medium *on)
                   "give `--key-from` once for each sheet."));
 }
 
-static char *print(const rb_runbook *rb, const rb_on_medium *on, json_t *copies, json_t *folders,
-                   const char *repo, const char *fingerprint, rb_format f, time_t now)
+static char *print(const rb_runbook *rb, const rb_on_medium *on, const rb_copies *copies,
+                   const rb_folders *folders, const char *repo, const char *fingerprint,
+                   rb_format f, time_t now)
 {
     char date[32], rto[32], line[1024], num[24];
     bkp_local_time(date, sizeof(date), now, "-");
     rb_doc *d = rb_doc_new(f, rb->title);
     if (!d)
         return NULL;
-    size_t i;
-    json_t *c;
     const char *first_medium = NULL;
     /* The medium with the newest copy: where to restore from by hand. */
     const char *newest = NULL;
-    json_array_foreach(copies, i, c)
-    {
-        const char *m = json_string_value(json_object_get(c, "medium"));
-        const char *when = json_string_value(json_object_get(c, "captured"));
-        if (m && when && strcmp(m, "repository") && (!newest || strcmp(when, newest) > 0)) {
+    for (size_t i = 0; copies && i < copies->n; i++) {
+        const char *m = copies->v[i].medium, *when = copies->v[i].captured;
+        if (strcmp(m, "repository") && (!newest || strcmp(when, newest) > 0)) {
             first_medium = m;
             newest = when;
         }
@@ -420,8 +453,8 @@ static char *print(const rb_runbook *rb, const rb_on_medium *on, json_t *copies,
     return rb_doc_finish(d);
 }
 
-char *rb_print(const rb_runbook *rb, json_t *copies, json_t *folders, const char *repo,
-               const char *fingerprint, rb_format f, bool ja, time_t now)
+char *rb_print(const rb_runbook *rb, const rb_copies *copies, const rb_folders *folders,
+               const char *repo, const char *fingerprint, rb_format f, bool ja, time_t now)
 {
     /* In the language asked for, whatever the locale of whoever prints it
      * (cron, a recovery kit made by root). */
@@ -432,8 +465,8 @@ char *rb_print(const rb_runbook *rb, json_t *copies, json_t *folders, const char
     return text;
 }
 
-char *rb_print_on_medium(const rb_runbook *rb, const rb_on_medium *on, json_t *held,
-                         json_t *folders, const char *fingerprint, bool ja, time_t now)
+char *rb_print_on_medium(const rb_runbook *rb, const rb_on_medium *on, const rb_copies *held,
+                         const rb_folders *folders, const char *fingerprint, bool ja, time_t now)
 {
     bkp_i18n_saved saved;
     bkp_i18n_begin(&saved, ja ? "ja" : "en");

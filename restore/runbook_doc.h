@@ -16,16 +16,49 @@
 #include "bkp/report/doc.h"
 #include "restore/runbook.h"
 
+/* Where a usable copy of a data set is: one row of the printed procedure
+ * (bkp/ops/runbook_load.h gathers them). */
+typedef struct rb_copy {
+    char *medium;     /* its name; "repository" for the primary */
+    char *type;       /* its type's word in the policy ("removable") */
+    char *location;   /* "onsite" or "offsite" */
+    bool offline;
+    char *generation; /* "emr-db:42" */
+    char *captured;   /* when, in local time as printed ("-": not known) */
+    char kit[65];     /* its recovery kit's SHA-256 ("": none) */
+    char *path;       /* where it was mounted (a medium at a path), or NULL */
+    bool archive;     /* a folder of archives, not a repository copy */
+} rb_copy;
+
+typedef struct rb_copies {
+    rb_copy *v;
+    size_t n, cap;
+} rb_copies;
+
+/* Append a copy of `row` (its strings copied; NULL ones as "-", but `path`):
+ * 0 or -ENOMEM. */
+int rb_copies_add(rb_copies *c, const rb_copy *row);
+void rb_copies_free(rb_copies *c);
+
+/* The data sets that are one folder each, restored as the folder's
+ * contents (restore/procedure.h); the strings are borrowed. */
+typedef struct rb_folder {
+    const char *dataset, *folder;
+} rb_folder;
+typedef struct rb_folders {
+    rb_folder *v;
+    size_t n;
+} rb_folders;
+
 /* The printable procedure. `copies` (may be NULL) lists where usable copies
- * are today: [{"medium", "type", "location", "offline", "generation",
- * "captured"}]; `folders` (may be NULL) maps a data set of one folder to it
- * ({"emr-db": "/var/backups/emr"}), so the printed restore puts its contents
- * where the engine would; `repo` is the primary repository's path,
+ * are today; `folders` (may be NULL) the data sets of one folder, so the
+ * printed restore puts its contents where the engine would; `repo` is the
+ * primary repository's path,
  * `fingerprint` its key's (pubkey.h; NULL when it is not open), `now` the
  * date printed on it (0: none, for a copy kept on a medium, which should
  * not change with the day). */
-char *rb_print(const rb_runbook *rb, json_t *copies, json_t *folders, const char *repo,
-               const char *fingerprint, rb_format f, bool ja, time_t now);
+char *rb_print(const rb_runbook *rb, const rb_copies *copies, const rb_folders *folders,
+               const char *repo, const char *fingerprint, rb_format f, bool ja, time_t now);
 
 /* The procedure as a medium carries it beside its recovery kit, for a
  * machine that has never seen bkp: mounted read-only at `mount` (the
@@ -40,8 +73,8 @@ typedef struct rb_on_medium {
 /* The procedure of `rb` for the medium `on`, in Markdown: `held` lists the
  * generations it holds, one row each, as rb_print's `copies`; `now` the
  * rotation that wrote it. */
-char *rb_print_on_medium(const rb_runbook *rb, const rb_on_medium *on, json_t *held,
-                         json_t *folders, const char *fingerprint, bool ja, time_t now);
+char *rb_print_on_medium(const rb_runbook *rb, const rb_on_medium *on, const rb_copies *held,
+                         const rb_folders *folders, const char *fingerprint, bool ja, time_t now);
 
 /* The report of a drill or run, from rb_report_json. */
 char *rb_report_render(json_t *report, rb_format f, bool ja);

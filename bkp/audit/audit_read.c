@@ -17,6 +17,7 @@
 #include <sodium.h>
 
 #include "bkp/audit/audit_internal.h"
+#include "bkp/io/bytes.h"
 #include "bkp/io/clock.h"
 #include "bkp/io/durable.h"
 #include "bkp/io/fdio.h"
@@ -71,13 +72,8 @@ static int split_lines(const char *path, bkp_buf *buf, char ***lines, size_t *n,
         for (char *z = memchr(p, '\0', (size_t)(nl - p)); z; z = memchr(z, '\0', (size_t)(nl - z)))
             *z = '\x01';
         *nl = '\0';
-        if (*n == cap) {
-            cap = cap ? 2 * cap : 256;
-            char **v = realloc(*lines, cap * sizeof(*v));
-            if (!v)
-                return -ENOMEM;
-            *lines = v;
-        }
+        if (bkp_grow(lines, &cap, *n, sizeof(**lines), 256))
+            return -ENOMEM;
         (*lines)[(*n)++] = p;
         p = nl + 1;
     }

@@ -22,14 +22,8 @@ static int cmp_pack(const void *a, const void *b)
 
 static int add(bkp_reread *s, const uint8_t id[BKP_ID_LEN], time_t at)
 {
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? 2 * s->cap : 64;
-        bkp_reread_pack *v = realloc(s->v, cap * sizeof(*v));
-        if (!v)
-            return -ENOMEM;
-        s->v = v;
-        s->cap = cap;
-    }
+    if (bkp_grow(&s->v, &s->cap, s->n, sizeof(*s->v), 64))
+        return -ENOMEM;
     memcpy(s->v[s->n].id, id, BKP_ID_LEN);
     s->v[s->n++].at = at;
     return 0;

@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "bkp/audit/audit.h"
+#include "bkp/io/bytes.h"
 #include "bkp/io/durable.h"
 #include "bkp/store/generation.h"
 #include "bkp/keys/key_slots.h"
@@ -284,13 +285,8 @@ static int list_packs(verify_ctx *c)
             if (c->only &&
                 !bsearch(&(const char *){e->d_name}, c->only, c->nonly, sizeof(*c->only), cmp_str))
                 continue;
-            if (c->npacks == cap) {
-                cap = cap ? 2 * cap : 256;
-                char **n = realloc(c->packs, cap * sizeof(*n));
-                if (!n)
-                    break;
-                c->packs = n;
-            }
+            if (bkp_grow(&c->packs, &cap, c->npacks, sizeof(*c->packs), 256))
+                break;
             c->packs[c->npacks++] = bkp_path_join(sd, e->d_name);
         }
         if (d)

@@ -410,10 +410,10 @@ int cli_open_source(cli *c, const char *spec, bkp_repo **out, char **staging);
 void cli_source_remove(char *staging);
 
 /* The Prometheus text file (metrics.c): the status of every data set and
- * medium, and with `run` (may be NULL; {"seconds", "datasets": [{"dataset",
- * "failed", "last_success", "seconds", "read_bytes", "added_bytes"}]}) what
- * the run did. Written durably; 0 or the error (logged). */
-int cli_metrics_write(cli *c, const char *file, const json_t *run);
+ * medium, and with `run` (may be NULL), which took `seconds`, what the run
+ * did (ops/run_metrics.h). Written durably; 0 or the error (logged). */
+struct ops_run_result;
+int cli_metrics_write(cli *c, const char *file, const struct ops_run_result *run, double seconds);
 
 /* Runbooks (cmd_runbook.c, cmd_drill.c). */
 struct rb_runbook;

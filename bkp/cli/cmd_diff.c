@@ -7,6 +7,7 @@
 #include <archive_entry.h>
 
 #include "bkp/cli/cli.h"
+#include "bkp/io/bytes.h"
 #include "bkp/io/text.h"
 #include "bkp/store/generation.h"
 #include "bkp/io/i18n.h"
@@ -38,15 +39,8 @@ static int load(const bkp_repo *r, const bkp_gen *g, summary **out, size_t *n)
     int rc = bkp_tree_reader_new(r, g->tree, g->ntree, &tr);
     bkp_item_init(&it);
     while (!rc && (rc = bkp_tree_reader_next(tr, &it)) > 0) {
-        if (cnt == cap) {
-            cap = cap ? 2 * cap : 1024;
-            summary *nv = realloc(v, cap * sizeof(*nv));
-            if (!nv) {
-                rc = -ENOMEM;
-                break;
-            }
-            v = nv;
-        }
+        if ((rc = bkp_grow(&v, &cap, cnt, sizeof(*v), 1024)))
+            break;
         struct archive_entry *e = it.entry;
         const char *l = archive_entry_symlink(e) ? archive_entry_symlink(e) : archive_entry_hardlink(e);
         v[cnt] = (summary){strdup(archive_entry_pathname(e)), archive_entry_mode(e),

@@ -20,7 +20,6 @@
 #include "bkp/cli/cli.h"
 #include "bkp/io/log.h"
 #include "bkp/ops/run.h"
-#include "bkp/ops/run_metrics.h"
 #include "bkp/io/text.h"
 #include "policies/compliance.h"
 
@@ -298,12 +297,8 @@ int cmd_run(cli *c)
     failed |= after_backups(c, &in, &res);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    if (c->metrics) {
-        json_t *fig = ops_run_metrics(&res, secs); /* cli_metrics_write */
-        if (cli_metrics_write(c, c->metrics, fig))
-            failed = true;
-        json_decref(fig);
-    }
+    if (c->metrics && cli_metrics_write(c, c->metrics, &res, secs))
+        failed = true;
     print_outcomes(c, res.v, res.n);
     ops_run_result_free(&res);
     closelog();

@@ -15,39 +15,75 @@
 #include "bkp/io/clock.h"
 #include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
+#include "bkp/io/text.h"
 #include "bkp/ops/runbook_load.h"
 #include "bkp/keys/pubkey.h"
 #include "restore/runbook_doc.h"
 #include "restore/runbook.h"
 
+/* `runbook list --json`: [{name, title, file, rto_seconds, steps,
+ * datasets, valid}]; an invalid one has only its name. */
+static json_t *list_json(const ops_runbook_named *v, size_t n)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < n; i++) {
+        const rb_runbook *rb = v[i].rb;
+        json_t *ds = json_array();
+        for (size_t k = 0; rb && k < rb->ndatasets; k++)
+            json_array_append_new(ds, json_string(rb->datasets[k]));
+        json_array_append_new(arr, json_pack("{s:s, s:s?, s:s?, s:I, s:I, s:o, s:b}", "name",
+                                             v[i].name, "title", rb ? rb->title : NULL, "file",
+                                             rb ? rb->file : NULL, "rto_seconds",
+                                             (json_int_t)(rb ? rb->rto : 0), "steps",
+                                             (json_int_t)(rb ? rb->nsteps : 0), "datasets", ds,
+                                             "valid", rb != NULL));
+    }
+    return arr;
+}
+
 static int list(cli *c)
 {
     pol_policy *p = cli_policy(c);
-    json_t *arr = NULL;
+    ops_runbook_named *v = NULL;
+    size_t n = 0;
     if (!p)
         return EXIT_USAGE;
-    int rc = ops_runbook_list(p, &arr);
+    int rc = ops_runbook_list(p, &v, &n);
     int ex = !rc ? EXIT_OK : rc == -EINVAL ? EXIT_USAGE : EXIT_FAILED;
     if (c->json) {
-        cli_print_json(arr);
-        return ex;
+        cli_print_json(list_json(v, n));
+    } else {
+        printf("%-16s %-6s %-8s %s\n", "RUNBOOK", "STEPS", "RTO", "TITLE");
+        for (size_t i = 0; i < n; i++) {
+            const rb_runbook *rb = v[i].rb;
+            char rto[32];
+            printf("%-16s %-6zu %-8s %s\n", v[i].name, rb ? rb->nsteps : 0,
+                   rb && rb->rto ? rb_duration_text(rto, sizeof(rto), (double)rb->rto) : "-",
+                   rb ? rb->title : _("(invalid: see above)"));
+        }
     }
-    size_t i;
-    json_t *r;
-    printf("%-16s %-6s %-8s %s\n", "RUNBOOK", "STEPS", "RTO", "TITLE");
-    json_array_foreach(arr, i, r)
-    {
-        char rto[32];
-        json_int_t s = json_integer_value(json_object_get(r, "rto_seconds"));
-        printf("%-16s %-6lld %-8s %s\n", json_string_value(json_object_get(r, "name")),
-               (long long)json_integer_value(json_object_get(r, "steps")),
-               s ? rb_duration_text(rto, sizeof(rto), (double)s) : "-",
-               json_is_true(json_object_get(r, "valid"))
-                   ? json_string_value(json_object_get(r, "title"))
-                   : _("(invalid: see above)"));
-    }
-    json_decref(arr);
+    ops_runbook_list_free(v, n);
     return ex;
+}
+
+/* Where usable copies are, as `runbook show --json` lists them. */
+static json_t *copies_json(const rb_copies *c)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < c->n; i++) {
+        const rb_copy *x = &c->v[i];
+        json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:s, s:s}", "medium", x->medium, "type",
+                              x->type, "location", x->location, "offline", x->offline,
+                              "generation", x->generation, "captured", x->captured);
+        if (o && x->kit[0])
+            json_object_set_new(o, "kit", json_string(x->kit));
+        if (o && x->path) {
+            json_object_set_new(o, "path", bkp_json_bytes(x->path));
+            json_object_set_new(o, "archive", json_boolean(x->archive));
+        }
+        json_array_append_new(arr, o);
+    }
+    return arr;
 }
 
 int cmd_runbook(cli *c)
@@ -74,7 +110,9 @@ int cmd_runbook(cli *c)
         cli_keep(h);
         c->ro = h;
     }
-    json_t *copies = ops_runbook_copies(c->ro, rb);
+    rb_copies copies = {0};
+    if (ops_runbook_copies(c->ro, rb, &copies))
+        bkp_warn(_("where the copies are could not be read; the procedure lists none"));
     if (!strcmp(verb, "show") && c->json) {
         json_t *steps = json_array();
         for (size_t i = 0; i < rb->nsteps; i++)
@@ -85,22 +123,24 @@ int cmd_runbook(cli *c)
         cli_print_json(json_pack("{s:s, s:s, s:s, s:s?, s:I, s:s?, s:o, s:o}", "name", rb->name,
                                  "file", rb->file, "title", rb->title, "owner", rb->owner,
                                  "rto_seconds", (json_int_t)rb->rto, "passphrase_note",
-                                 rb->passphrase_note, "steps", steps, "copies", copies));
-        copies = NULL;
+                                 rb->passphrase_note, "steps", steps, "copies",
+                                 copies_json(&copies)));
     } else {
-        json_t *folders = ops_runbook_folders(c->policy);
+        rb_folders folders = {0};
         char fp[BKP_FINGERPRINT_LEN];
         if (c->ro)
             bkp_pubkey_fingerprint(bkp_repo_sign_pk(c->ro), fp);
-        char *text = rb_print(rb, copies, folders, c->ro ? bkp_repo_path(c->ro) : repo,
-                              c->ro ? fp : NULL, (rb_format)f, cli_lang_ja(c), bkp_now());
-        json_decref(folders);
+        char *text = ops_runbook_folders(c->policy, &folders)
+                         ? NULL
+                         : rb_print(rb, &copies, &folders, c->ro ? bkp_repo_path(c->ro) : repo,
+                                    c->ro ? fp : NULL, (rb_format)f, cli_lang_ja(c), bkp_now());
+        free(folders.v);
         if (text)
             fputs(text, stdout);
         free(text);
         ex = text ? EXIT_OK : EXIT_FAILED;
     }
-    json_decref(copies);
+    rb_copies_free(&copies);
     rb_free(rb);
     return ex;
 }

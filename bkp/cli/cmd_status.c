@@ -256,7 +256,7 @@ int cmd_status(cli *c)
     }
     pol_verdict worst = st.verdict;
     rst_status_clear(&st);
-    if (c->metrics && cli_metrics_write(c, c->metrics, NULL))
+    if (c->metrics && cli_metrics_write(c, c->metrics, NULL, 0))
         return EXIT_FAILED;
     if (ex)
         return ex;

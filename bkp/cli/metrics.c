@@ -21,14 +21,11 @@
 #include "bkp/io/durable.h"
 #include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
+#include "bkp/ops/run_metrics.h"
 
 #define ADD(...) (snprintf(line, sizeof(line), __VA_ARGS__), bkp_buf_put(m, line, strlen(line)))
 
-static void family(bkp_buf *m, const char *name, const char *help)
-{
-    char line[512];
-    ADD("# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
-}
+#define family ops_metrics_family
 
 /* The age at `now` of the freshest copy on media of `d` that is
  * non-editable; -1 when none. */
@@ -112,46 +109,12 @@ static void status_metrics(cli *c, bkp_buf *m)
     rst_status_clear(&st);
 }
 
-static void run_metrics(bkp_buf *m, const json_t *run)
-{
-    char line[512];
-    json_t *d;
-    size_t i;
-    const json_t *ds = json_object_get(run, "datasets");
-    family(m, "bkp_run_duration_seconds", "Duration of the last bkp run.");
-    ADD("bkp_run_duration_seconds %.3f\n", json_real_value(json_object_get(run, "seconds")));
-    family(m, "bkp_last_success_timestamp_seconds", "End of the newest sealed generation.");
-    json_array_foreach(ds, i, d)
-        ADD("bkp_last_success_timestamp_seconds{dataset=\"%s\"} %lld\n",
-            json_string_value(json_object_get(d, "dataset")),
-            (long long)json_integer_value(json_object_get(d, "last_success")));
-    family(m, "bkp_last_run_failed", "1 if the data set failed in the last run.");
-    json_array_foreach(ds, i, d) ADD("bkp_last_run_failed{dataset=\"%s\"} %d\n",
-                                     json_string_value(json_object_get(d, "dataset")),
-                                     json_is_true(json_object_get(d, "failed")));
-    family(m, "bkp_last_run_capture_seconds", "Capture duration of the data set in the last run.");
-    family(m, "bkp_last_run_read_bytes", "Bytes read of the data set in the last run.");
-    family(m, "bkp_last_run_added_bytes", "Bytes the last run added to the repository.");
-    json_array_foreach(ds, i, d)
-    {
-        const char *name = json_string_value(json_object_get(d, "dataset"));
-        if (!json_object_get(d, "seconds"))
-            continue; /* nothing sealed this time */
-        ADD("bkp_last_run_capture_seconds{dataset=\"%s\"} %.3f\n", name,
-            json_real_value(json_object_get(d, "seconds")));
-        ADD("bkp_last_run_read_bytes{dataset=\"%s\"} %lld\n", name,
-            (long long)json_integer_value(json_object_get(d, "read_bytes")));
-        ADD("bkp_last_run_added_bytes{dataset=\"%s\"} %lld\n", name,
-            (long long)json_integer_value(json_object_get(d, "added_bytes")));
-    }
-}
-
-int cli_metrics_write(cli *c, const char *file, const json_t *run)
+int cli_metrics_write(cli *c, const char *file, const ops_run_result *run, double seconds)
 {
     bkp_buf m;
     bkp_buf_init(&m);
     if (run)
-        run_metrics(&m, run);
+        ops_run_metrics(run, seconds, &m);
     status_metrics(c, &m);
     char *copy1 = strdup(file), *copy2 = strdup(file);
     const char *dir = copy1 ? dirname(copy1) : NULL;

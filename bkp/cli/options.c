@@ -263,8 +263,14 @@ int cli_options_parse(cli *c, const char *accepts, const char *usage, int argc, 
             if (options[i].letter == ch)
                 o = &options[i];
         if (!o || !accepted(o, accepts)) {
+            /* The option as named, not its value (argv's last word). */
+            char named[64];
+            if (o && ch >= 256)
+                snprintf(named, sizeof(named), "--%s", o->name);
+            else if (o)
+                snprintf(named, sizeof(named), "-%c", o->letter);
             fprintf(stderr, _("bkp: error: %s does not take the option '%s'\nusage: bkp %s\n"),
-                    c->command, argv[optind - 1], usage);
+                    c->command, o ? named : argv[optind - 1], usage);
             return EXIT_USAGE;
         }
         int ex = store(c, o, optarg, level);

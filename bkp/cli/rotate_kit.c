@@ -85,19 +85,21 @@ static void add_procedure(cli *c, const rb_runbook *rb, const char *stem, void *
     kit_docs *k = ctx;
     const cli_medium *m = k->m;
     rb_on_medium on = {m->name, m->path, pol_type_write_once(m->kind)};
-    json_t *folders = ops_runbook_folders(c->policy);
-    json_t *rows = k->entry ? ops_runbook_held(c->ro, k->entry, rb)
-                            : json_pack("[{s:s, s:s, s:s, s:b, s:s, s:s}]", "medium", m->name,
-                                        "type", m->type ? m->type : "-", "location",
-                                        m->location ? m->location : "-", "offline", m->offline,
-                                        "generation", "-", "captured", "-");
+    rb_folders folders = {0};
+    rb_copies rows = {0};
+    rb_copy own = {.medium = (char *)m->name,
+                   .type = (char *)m->type,
+                   .location = (char *)m->location,
+                   .offline = m->offline};
+    bool ok = !ops_runbook_folders(c->policy, &folders) &&
+              !(k->entry ? ops_runbook_held(c->ro, k->entry, rb, &rows) : rb_copies_add(&rows, &own));
     char fp[BKP_FINGERPRINT_LEN];
     bkp_pubkey_fingerprint(bkp_repo_sign_pk(c->ro), fp);
-    bool room = k->n + 2 <= KIT_DOCS; /* both languages, or neither */
+    bool room = ok && k->n + 2 <= KIT_DOCS; /* both languages, or neither */
     for (int ja = 1; ja >= 0 && room; ja--) {
-        char *text = k->entry ? rb_print_on_medium(rb, &on, rows, folders, fp, ja, bkp_now())
-                              : rb_print(rb, rows, folders, bkp_repo_path(c->ro), fp, RB_MARKDOWN,
-                                         ja, 0);
+        char *text = k->entry ? rb_print_on_medium(rb, &on, &rows, &folders, fp, ja, bkp_now())
+                              : rb_print(rb, &rows, &folders, bkp_repo_path(c->ro), fp,
+                                         RB_MARKDOWN, ja, 0);
         char *name = NULL;
         if (!text || asprintf(&name, "procedure-%s.%s.md", stem, ja ? "ja" : "en") < 0) {
             free(text);
@@ -107,8 +109,8 @@ static void add_procedure(cli *c, const rb_runbook *rb, const char *stem, void *
         k->owned[2 * k->n + 1] = name;
         k->docs[k->n++] = (bkp_kit_doc){name, text};
     }
-    json_decref(rows);
-    json_decref(folders);
+    rb_copies_free(&rows);
+    free(folders.v);
 }
 
 /* A kit carries FORMAT.md; on a tape, whose kit is the first archive of a

@@ -213,6 +213,22 @@ void bkp_strappend(char *buf, size_t n, const char *fmt, ...)
     }
 }
 
+int bkp_grow(void *arrayp, size_t *cap, size_t n, size_t elem, size_t first)
+{
+    if (n < *cap)
+        return 0;
+    size_t c = *cap ? 2 * *cap : first ? first : 1;
+    if (c <= n || c > SIZE_MAX / elem)
+        return -ENOMEM;
+    void *old, *v;
+    memcpy(&old, arrayp, sizeof(old)); /* any T *, as it is stored */
+    if (!(v = realloc(old, c * elem)))
+        return -ENOMEM;
+    memcpy(arrayp, &v, sizeof(v));
+    *cap = c;
+    return 0;
+}
+
 void bkp_strv_free(char **v, size_t n)
 {
     for (size_t i = 0; v && i < n; i++)

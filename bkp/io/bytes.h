@@ -79,6 +79,13 @@ int bkp_unhex(uint8_t *out, size_t n, const char *hex);
  * never overrun: text that does not fit is cut, at a UTF-8 character boundary. */
 void bkp_strappend(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* Room in the array at `*(T **)arrayp` (of `*cap` elements of `elem`
+ * bytes, `n` in use) for one more: doubled when full, `first` to begin
+ * with. 0, or -ENOMEM (an allocation, or a size that would overflow) with
+ * the array as it was. The one way this code grows an array:
+ *     if (bkp_grow(&l->v, &l->cap, l->n, sizeof(*l->v), 64)) return -ENOMEM; */
+int bkp_grow(void *arrayp, size_t *cap, size_t n, size_t elem, size_t first);
+
 /* Free `n` malloc'd strings and the array holding them (NULL: nothing). */
 void bkp_strv_free(char **v, size_t n);
 

@@ -32,9 +32,17 @@ static const char ALPHABET[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 #define LINES ((CHARS + PER_LINE - 1) / PER_LINE) /* 4 */
 #define SUM_CHARS 8
 
+/* A typed character's value. As Crockford's decoding has it, the letters
+ * the sheet never prints read as the digits they are mistaken for: O as
+ * 0, I and L as 1 (the line's check characters still catch a wrong one). */
 static int value_of(int ch)
 {
-    const char *p = ch ? strchr(ALPHABET, toupper((unsigned char)ch)) : NULL;
+    int up = toupper((unsigned char)ch);
+    if (up == 'O')
+        return 0;
+    if (up == 'I' || up == 'L')
+        return 1;
+    const char *p = ch ? strchr(ALPHABET, up) : NULL;
     return p ? (int)(p - ALPHABET) : -1;
 }
 

@@ -30,14 +30,8 @@
 int bucket_take_entry(const bkp_s3_object *o, void *ctx)
 {
     listing *l = ctx;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? 2 * l->cap : 256;
-        entry *v = realloc(l->v, cap * sizeof(*v));
-        if (!v)
-            return -ENOMEM;
-        l->v = v;
-        l->cap = cap;
-    }
+    if (bkp_grow(&l->v, &l->cap, l->n, sizeof(*l->v), 256))
+        return -ENOMEM;
     if (!(l->v[l->n].key = strdup(o->key)))
         return -ENOMEM;
     snprintf(l->v[l->n].etag, sizeof(l->v[l->n].etag), "%s", o->etag);
@@ -200,14 +194,8 @@ int bucket_take_version(const bkp_s3_object *o, void *ctx)
     versions *vs = ctx;
     if (o->delete_marker || strcmp(o->key, vs->key) || !o->version_id[0])
         return 0;
-    if (vs->n == vs->cap) {
-        size_t cap = vs->cap ? 2 * vs->cap : 8;
-        void *v = realloc(vs->v, cap * sizeof(*vs->v));
-        if (!v)
-            return -ENOMEM;
-        vs->v = v;
-        vs->cap = cap;
-    }
+    if (bkp_grow(&vs->v, &vs->cap, vs->n, sizeof(*vs->v), 8))
+        return -ENOMEM;
     memcpy(vs->v[vs->n++], o->version_id, sizeof(*vs->v));
     return 0;
 }
@@ -217,14 +205,8 @@ int bucket_take_any_version(const bkp_s3_object *o, void *ctx)
     bucket_versions *vs = ctx;
     if (!o->version_id[0])
         return 0; /* a bucket without versions: not one of ours */
-    if (vs->n == vs->cap) {
-        size_t cap = vs->cap ? 2 * vs->cap : 64;
-        bucket_version *v = realloc(vs->v, cap * sizeof(*v));
-        if (!v)
-            return -ENOMEM;
-        vs->v = v;
-        vs->cap = cap;
-    }
+    if (bkp_grow(&vs->v, &vs->cap, vs->n, sizeof(*vs->v), 64))
+        return -ENOMEM;
     bucket_version *x = &vs->v[vs->n++];
     memcpy(x->key, o->key, sizeof(x->key));
     memcpy(x->id, o->version_id, sizeof(x->id));
@@ -414,14 +396,8 @@ static int upload_records(bkp_s3 *s, const char *dir, const char *ds, const list
     while (!rc && (e = readdir(d))) {
         if (e->d_name[0] == '.')
             continue;
-        if (nn == cap) {
-            char **v = realloc(names, (cap = cap ? 2 * cap : 64) * sizeof(*v));
-            if (!v) {
-                rc = -ENOMEM;
-                break;
-            }
-            names = v;
-        }
+        if ((rc = bkp_grow(&names, &cap, nn, sizeof(*names), 64)))
+            break;
         if (!(names[nn] = strdup(e->d_name)))
             rc = -ENOMEM;
         else

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bkp/io/bytes.h"
 #include "bkp/media/bucket_internal.h"
 #include "bkp/keys/envelope.h"
 #include "bkp/keys/keys.h"
@@ -44,14 +45,8 @@ static int add_hex(const char *hex, void *ctx)
     bkp_bucket_packset *h = ctx;
     if (strlen(hex) != 2 * BKP_ID_LEN || strspn(hex, "0123456789abcdef") != 2 * BKP_ID_LEN)
         return -EBADMSG;
-    if (h->n == h->cap) {
-        size_t cap = h->cap ? 2 * h->cap : 1024;
-        void *v = realloc(h->v, cap * sizeof(*h->v));
-        if (!v)
-            return -ENOMEM;
-        h->v = v;
-        h->cap = cap;
-    }
+    if (bkp_grow(&h->v, &h->cap, h->n, sizeof(*h->v), 1024))
+        return -ENOMEM;
     memcpy(h->v[h->n++], hex, 2 * BKP_ID_LEN + 1);
     h->sorted = false;
     return 0;

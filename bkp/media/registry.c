@@ -351,14 +351,8 @@ static int entry_names(const char *dir, char ***out, size_t *n)
         size_t l = strlen(e->d_name);
         if (e->d_name[0] == '.' || l < 6 || strcmp(e->d_name + l - 5, ".json"))
             continue;
-        if (*n == cap) {
-            char **nn = realloc(names, (cap = cap ? 2 * cap : 16) * sizeof(*names));
-            if (!nn) {
-                rc = -ENOMEM;
-                break;
-            }
-            names = nn;
-        }
+        if ((rc = bkp_grow(&names, &cap, *n, sizeof(*names), 16)))
+            break;
         if (!(names[*n] = strndup(e->d_name, l - 5))) {
             rc = -ENOMEM;
             break;

@@ -46,12 +46,8 @@ int ops_archive_list(const char *dir, char ***names, size_t *n)
     while ((e = readdir(d))) {
         if (!archive_name(e->d_name))
             continue;
-        if (*n == cap) {
-            char **v = realloc(*names, (cap = cap ? 2 * cap : 16) * sizeof(*v));
-            if (!v)
-                break;
-            *names = v;
-        }
+        if (bkp_grow(names, &cap, *n, sizeof(**names), 16))
+            break;
         if (((*names)[*n] = strdup(e->d_name)))
             (*n)++;
     }

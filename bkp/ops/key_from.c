@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <sodium.h>
 
@@ -44,6 +45,11 @@ int ops_key_sheet_read(const char *path, bkp_sheet *s)
         goto out;
     }
     rc = bkp_sheet_parse(start, (size_t)(sheet_end(start, text + b.len - 1) - start), s, &line);
+    struct stat st;
+    if (rc == 0 && stat(path, &st) == 0 && (st.st_mode & 077))
+        bkp_warn(_("--key-from %s: others may read this file (mode %04o), and it holds the "
+                   "repository's key: delete it when you are done (`shred -u %s`)"),
+                 path, (unsigned)(st.st_mode & 07777), path);
     if (rc == 0)
         goto out;
     if (line > 0)

@@ -7,13 +7,14 @@
 #ifndef BKP_OPS_RUN_METRICS_H
 #define BKP_OPS_RUN_METRICS_H
 
-#include <jansson.h>
-
+#include "bkp/io/bytes.h"
 #include "bkp/ops/run.h"
 
-/* {seconds, datasets: [{dataset, failed, last_success[, seconds,
- * read_bytes, added_bytes]}]} of the run `res` that took `seconds`: a new
- * reference, NULL without memory. */
-json_t *ops_run_metrics(const ops_run_result *res, double seconds);
+/* A family's HELP and TYPE lines (a gauge), into `m`. */
+void ops_metrics_family(bkp_buf *m, const char *name, const char *help);
+
+/* The families of the run `res` that took `seconds`, as Prometheus text,
+ * appended to `m` (m->failed without memory). */
+void ops_run_metrics(const ops_run_result *res, double seconds, bkp_buf *m);
 
 #endif

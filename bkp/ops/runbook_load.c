@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bkp/io/bytes.h"
 #include "bkp/io/clock.h"
 #include "bkp/store/generation.h"
 #include "bkp/io/i18n.h"
@@ -59,40 +60,45 @@ static bool named_before(const pol_policy *p, size_t i, const char *name)
     return false;
 }
 
-int ops_runbook_list(const pol_policy *p, json_t **out)
+int ops_runbook_list(const pol_policy *p, ops_runbook_named **out, size_t *n)
 {
     int rc = 0;
-    *out = json_array();
+    *out = calloc(p->ndatasets + 1, sizeof(**out));
+    *n = 0;
+    if (!*out)
+        return -ENOMEM;
     for (size_t i = 0; i < p->ndatasets; i++) {
         const char *name = p->datasets[i].runbook;
         if (!name || named_before(p, i, name))
             continue;
-        rb_runbook *rb = NULL;
-        int e = ops_runbook_load(p, name, &rb);
+        ops_runbook_named *r = &(*out)[(*n)++];
+        r->name = name;
+        int e = ops_runbook_load(p, name, &r->rb);
         if (e)
             rc = e;
-        json_t *ds = json_array();
-        for (size_t k = 0; rb && k < rb->ndatasets; k++)
-            json_array_append_new(ds, json_string(rb->datasets[k]));
-        json_array_append_new(*out, json_pack("{s:s, s:s?, s:s?, s:I, s:I, s:o, s:b}", "name", name,
-                                              "title", rb ? rb->title : NULL, "file",
-                                              rb ? rb->file : NULL, "rto_seconds",
-                                              (json_int_t)(rb ? rb->rto : 0), "steps",
-                                              (json_int_t)(rb ? rb->nsteps : 0), "datasets", ds,
-                                              "valid", rb != NULL));
-        rb_free(rb);
     }
     return rc;
 }
 
-json_t *ops_runbook_folders(const pol_policy *p)
+void ops_runbook_list_free(ops_runbook_named *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        rb_free(v[i].rb);
+    free(v);
+}
+
+int ops_runbook_folders(const pol_policy *p, rb_folders *out)
 {
     /* A data set of one folder is restored as its contents (procedure.h). */
-    json_t *folders = json_object();
-    for (size_t i = 0; p && i < p->ndatasets; i++)
+    *out = (rb_folders){0};
+    if (!p)
+        return 0;
+    if (!(out->v = calloc(p->ndatasets + 1, sizeof(*out->v))))
+        return -ENOMEM;
+    for (size_t i = 0; i < p->ndatasets; i++)
         if (p->datasets[i].npaths == 1)
-            json_object_set_new(folders, p->datasets[i].name, json_string(p->datasets[i].paths[0]));
-    return folders;
+            out->v[out->n++] = (rb_folder){p->datasets[i].name, p->datasets[i].paths[0]};
+    return 0;
 }
 
 static bool suspect(const bkp_gen *g)
@@ -100,51 +106,65 @@ static bool suspect(const bkp_gen *g)
     return bkp_gen_marked(g) && !g->cleared;
 }
 
-/* The primary's newest usable generation of `ds` into `out`; the uuids of
- * its suspicious ones into `suspects`. */
-static void primary_copy(const bkp_repo *r, const char *ds, json_t *suspects, json_t *out)
+static bool listed(const bkp_strlist *l, const char *s)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (!strcmp(l->v[i], s))
+            return true;
+    return false;
+}
+
+/* The primary's newest usable generation of `ds` into `out` (when `out`);
+ * the uuids of its suspicious ones into `suspects`. */
+static int primary_copy(const bkp_repo *r, const char *ds, bkp_strlist *suspects, rb_copies *out)
 {
     bkp_gen **v = NULL;
     size_t n = 0;
     char when[32], name[96];
+    int rc = 0;
     if (!r || bkp_gen_list(r, ds, &v, &n))
-        return;
-    for (size_t x = 0; x < n; x++)
+        return 0;
+    for (size_t x = 0; x < n && !rc; x++)
         if (!v[x]->pruned && !v[x]->status && suspect(v[x]))
-            json_object_set_new(suspects, v[x]->uuid, json_true());
-    for (size_t x = n; x-- > 0;)
+            rc = bkp_strlist_add(suspects, v[x]->uuid);
+    for (size_t x = n; out && !rc && x-- > 0;)
         if (!v[x]->pruned && !v[x]->status && !suspect(v[x])) {
             bkp_local_time(when, sizeof(when), v[x]->finished, "-");
-            json_array_append_new(
-                out, json_pack("{s:s, s:s, s:s, s:b, s:s, s:s}", "medium", "repository", "type",
-                               "disk", "location", "onsite", "offline", 0, "generation",
-                               bkp_gen_name(v[x], name, sizeof(name)), "captured", when));
+            bkp_gen_name(v[x], name, sizeof(name));
+            rb_copy row = {.medium = "repository",
+                           .type = "disk",
+                           .location = "onsite",
+                           .generation = name,
+                           .captured = when};
+            rc = rb_copies_add(out, &row);
             break;
         }
     bkp_gen_list_free(v, n);
+    return rc;
 }
 
-/* The row of medium entry `e`'s held generation `g` of `ds`. */
-static json_t *held_row(const bkp_media_entry *e, const bkp_media_held *g)
+/* The row of medium entry `e`'s held generation `g` of `ds` into `out`. */
+static int held_row(const bkp_media_entry *e, const bkp_media_held *g, rb_copies *out)
 {
     const bkp_label *lab = &e->label;
     char gen[128], when[32];
     snprintf(gen, sizeof(gen), "%s:%u", g->dataset, g->seq);
     bkp_local_time(when, sizeof(when), bkp_iso_parse(g->finished), "-");
     pol_medium_type kind;
-    bool offline = pol_medium_type_named(lab->type, &kind) || !pol_type_connected(kind);
-    json_t *c = json_pack("{s:s, s:s, s:s, s:b, s:s, s:s}", "medium", lab->name, "type", lab->type,
-                          "location", lab->location, "offline", offline, "generation", gen,
-                          "captured", when);
-    if (c && e->kit_sha256[0])
-        json_object_set_new(c, "kit", json_string(e->kit_sha256));
+    bool known = !pol_medium_type_named(lab->type, &kind);
+    rb_copy row = {.medium = (char *)lab->name,
+                   .type = (char *)lab->type,
+                   .location = (char *)lab->location,
+                   .offline = !known || !pol_type_connected(kind),
+                   .generation = gen,
+                   .captured = when};
+    memcpy(row.kit, e->kit_sha256, sizeof(row.kit));
     /* Where it was mounted, for the commands a new machine runs from it. */
-    bool at_path = !pol_medium_type_named(lab->type, &kind) && pol_type_at_path(kind);
-    if (c && e->path && at_path) {
-        json_object_set_new(c, "path", json_string(e->path));
-        json_object_set_new(c, "archive", json_boolean(pol_type_write_once(kind)));
+    if (known && pol_type_at_path(kind) && e->path) {
+        row.path = e->path;
+        row.archive = pol_type_write_once(kind);
     }
-    return c;
+    return rb_copies_add(out, &row);
 }
 
 static int by_seq_desc(const void *a, const void *b)
@@ -154,63 +174,58 @@ static int by_seq_desc(const void *a, const void *b)
     return (x < y) - (x > y);
 }
 
-json_t *ops_runbook_held(const bkp_repo *r, const bkp_media_entry *e, const rb_runbook *rb)
+int ops_runbook_held(const bkp_repo *r, const bkp_media_entry *e, const rb_runbook *rb,
+                     rb_copies *out)
 {
-    json_t *out = json_array();
     if (!e)
-        return out;
-    const bkp_media_held **v = e->n_held ? calloc(e->n_held, sizeof(*v)) : NULL;
-    size_t k;
-    for (size_t d = 0; v && d < rb->ndatasets; d++) {
+        return 0;
+    const bkp_media_held **v = calloc(e->n_held + 1, sizeof(*v));
+    int rc = v ? 0 : -ENOMEM;
+    for (size_t d = 0; !rc && d < rb->ndatasets; d++) {
         size_t m = 0;
-        json_t *suspects = json_object(), *ignored = json_array();
-        primary_copy(r, rb->datasets[d], suspects, ignored);
-        for (k = 0; k < e->n_held; k++) {
+        bkp_strlist suspects = {0};
+        rc = primary_copy(r, rb->datasets[d], &suspects, NULL);
+        for (size_t k = 0; !rc && k < e->n_held; k++) {
             const bkp_media_held *g = &e->held[k];
-            if (!strcmp(g->dataset, rb->datasets[d]) && !json_object_get(suspects, g->uuid))
+            if (!strcmp(g->dataset, rb->datasets[d]) && !listed(&suspects, g->uuid))
                 v[m++] = g;
         }
-        json_decref(suspects);
-        json_decref(ignored);
+        bkp_strlist_clear(&suspects);
         qsort(v, m, sizeof(*v), by_seq_desc);
-        for (k = 0; k < m; k++)
-            json_array_append_new(out, held_row(e, v[k]));
+        for (size_t k = 0; !rc && k < m; k++)
+            rc = held_row(e, v[k], out);
     }
     free(v);
-    return out;
+    return rc;
 }
 
 /* Medium entry `e`'s newest generation of `ds` not among `suspects` into
  * `out`, when it holds one. */
-static void medium_copy(const bkp_media_entry *e, const char *ds, json_t *suspects, json_t *out)
+static int medium_copy(const bkp_media_entry *e, const char *ds, const bkp_strlist *suspects,
+                       rb_copies *out)
 {
     const bkp_media_held *best = NULL;
     for (size_t k = 0; k < e->n_held; k++) {
         const bkp_media_held *g = &e->held[k];
-        if (!strcmp(g->dataset, ds) && !json_object_get(suspects, g->uuid) &&
+        if (!strcmp(g->dataset, ds) && !listed(suspects, g->uuid) &&
             (!best || g->seq > best->seq))
             best = g;
     }
-    if (best)
-        json_array_append_new(out, held_row(e, best));
+    return best ? held_row(e, best, out) : 0;
 }
 
-json_t *ops_runbook_copies(const bkp_repo *r, const rb_runbook *rb)
+int ops_runbook_copies(const bkp_repo *r, const rb_runbook *rb, rb_copies *out)
 {
-    json_t *out = json_array();
     bkp_media_entry *reg = NULL;
     size_t n = 0;
-    if (r && bkp_media_list(r, &reg, &n)) {
-        json_decref(out);
-        return NULL;
-    }
-    for (size_t d = 0; d < rb->ndatasets; d++) {
-        json_t *suspects = json_object(); /* uuids of marked, uncleared generations */
-        primary_copy(r, rb->datasets[d], suspects, out);
-        for (size_t i = 0; i < n; i++)
-            medium_copy(&reg[i], rb->datasets[d], suspects, out);
-        json_decref(suspects);
+    int rc = r ? bkp_media_list(r, &reg, &n) : 0;
+    for (size_t d = 0; !rc && d < rb->ndatasets; d++) {
+        bkp_strlist suspects = {0}; /* uuids of marked, uncleared generations */
+        rc = primary_copy(r, rb->datasets[d], &suspects, out);
+        for (size_t i = 0; !rc && i < n; i++)
+            rc = medium_copy(&reg[i], rb->datasets[d], &suspects, out);
+        bkp_strlist_clear(&suspects);
     }
     bkp_media_entries_free(reg, n);
-    return out;
+    return rc;
 }

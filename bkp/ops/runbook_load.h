@@ -12,12 +12,11 @@
 #ifndef BKP_OPS_RUNBOOK_LOAD_H
 #define BKP_OPS_RUNBOOK_LOAD_H
 
-#include <jansson.h>
-
 #include "bkp/media/registry.h"
 #include "bkp/store/repo.h"
 #include "policies/policy.h"
 #include "restore/runbook.h"
+#include "restore/runbook_doc.h"
 
 /* Load runbook `name` (a path, or a name found beside policy `p`, which
  * may be NULL) into `*out`. Its `run` and `check` steps run as root: a file
@@ -26,28 +25,36 @@
  * the operator fixes), another negative errno when it cannot be read. */
 int ops_runbook_load(const pol_policy *p, const char *name, rb_runbook **out);
 
+/* A runbook the policy names: loaded, or NULL when it did not load. */
+typedef struct ops_runbook_named {
+    const char *name; /* the policy's */
+    rb_runbook *rb;
+} ops_runbook_named;
+
 /* The runbooks `p`'s data sets name, each once, loaded as ops_runbook_load
- * does: [{name, title, file, rto_seconds, steps, datasets, valid}] into
- * `*out` (a new array; an invalid one has only its name, `valid` false).
- * 0, or the error of the last one that did not load. */
-int ops_runbook_list(const pol_policy *p, json_t **out);
+ * does, into `*out` (`*n` of them, malloc'd; ops_runbook_list_free). 0, or
+ * the error of the last one that did not load (its `rb` NULL), or -ENOMEM
+ * (nothing listed). */
+int ops_runbook_list(const pol_policy *p, ops_runbook_named **out, size_t *n);
+void ops_runbook_list_free(ops_runbook_named *v, size_t n);
 
 /* Where usable copies of `rb`'s data sets are, as primary `r` (may be NULL)
- * and its media registry know: per data set, the newest generation neither
- * failed nor marked suspicious (and not cleared) in the primary, then on
- * each medium; [{medium, type, location, offline, generation, captured}]
- * (a new array). */
-json_t *ops_runbook_copies(const bkp_repo *r, const rb_runbook *rb);
+ * and its media registry know, into `out` (empty at first): per data set,
+ * the newest generation neither failed nor marked suspicious (and not
+ * cleared) in the primary, then on each medium. 0, or -ENOMEM, or the
+ * error of a registry that cannot be listed. */
+int ops_runbook_copies(const bkp_repo *r, const rb_runbook *rb, rb_copies *out);
 
 /* Every generation of `rb`'s data sets that the medium of registry entry
  * `e` (may be NULL: none) holds, newest first, one row each as
  * ops_runbook_copies gives them, but those primary `r` marks suspicious:
- * what the medium's own procedure lists. */
-json_t *ops_runbook_held(const bkp_repo *r, const bkp_media_entry *e, const rb_runbook *rb);
+ * what the medium's own procedure lists. 0 or -ENOMEM. */
+int ops_runbook_held(const bkp_repo *r, const bkp_media_entry *e, const rb_runbook *rb,
+                     rb_copies *out);
 
-/* The data sets of `p` (may be NULL) that are one folder each, by name:
- * {dataset: folder}, what a procedure restores as the folder's contents
- * (restore/procedure.h). A new object. */
-json_t *ops_runbook_folders(const pol_policy *p);
+/* The data sets of `p` (may be NULL) that are one folder each, what a
+ * procedure restores as the folder's contents (restore/procedure.h), into
+ * `out` (its strings `p`'s; free(out->v)). 0 or -ENOMEM. */
+int ops_runbook_folders(const pol_policy *p, rb_folders *out);
 
 #endif

@@ -13,6 +13,7 @@
 #include <sodium.h>
 #include <uuid/uuid.h>
 
+#include "bkp/io/bytes.h"
 #include "bkp/io/clock.h"
 #include "bkp/io/durable.h"
 #include "bkp/keys/envelope.h"
@@ -165,15 +166,9 @@ static int list_dataset(const bkp_repo *r, const char *gdir, const char *dataset
             break;
         if (!g->status && !g->pruned)
             g->cleared = bkp_gen_load_clearance(r, dir, g);
-        if (*n == *cap) {
-            *cap = *cap ? 2 * *cap : 16;
-            bkp_gen **nv = realloc(*v, *cap * sizeof(*nv));
-            if (!nv) {
-                bkp_gen_free(g);
-                rc = -ENOMEM;
-                break;
-            }
-            *v = nv;
+        if ((rc = bkp_grow(v, cap, *n, sizeof(**v), 16))) {
+            bkp_gen_free(g);
+            break;
         }
         (*v)[(*n)++] = g;
     }
@@ -235,20 +230,20 @@ int bkp_gen_list(const bkp_repo *r, const char *dataset, bkp_gen ***out, size_t 
 
 /* Why generation `g`, asked for by number, is not here: only its tombstone
  * is (not copied to this medium, or deleted by prune). */
-static void report_tombstone(const bkp_gen *g)
+static void report_tombstone(const bkp_repo *r, const bkp_gen *g)
 {
     char when[32] = "?";
     if (g->pruned_at)
         bkp_iso_time(when, sizeof(when), g->pruned_at);
     if (g->reason && !strcmp(g->reason, "not copied"))
         bkp_error(_("%s:%u is not held by this copy (only its tombstone is, for the "
-                    "chain); `bkp generations` lists the ones it holds, and another "
+                    "chain); `bkp generations --repo %s` lists the ones it holds, and another "
                     "medium or the repository may have it"),
-                  g->dataset, g->seq);
+                  g->dataset, g->seq, bkp_repo_path(r));
     else
-        bkp_error(_("%s:%u was deleted by prune (%s); `bkp generations` lists the ones "
-                    "kept"),
-                  g->dataset, g->seq, when);
+        bkp_error(_("%s:%u was deleted by prune (%s); `bkp generations --repo %s` lists the "
+                    "ones kept"),
+                  g->dataset, g->seq, when, bkp_repo_path(r));
 }
 
 /* The generation that `sel` (after the ':' of `spec`: a sequence number or
@@ -256,7 +251,8 @@ static void report_tombstone(const bkp_gen *g)
  * *found; left NULL when there is none, reported when it is a tombstone or
  * damaged. From the newest, "latest" passes over both (a damaged one with
  * a warning). */
-static int pick_by_seq(bkp_gen **v, size_t n, const char *spec, const char *sel, bkp_gen **found)
+static int pick_by_seq(const bkp_repo *r, bkp_gen **v, size_t n, const char *spec, const char *sel,
+                       bkp_gen **found)
 {
     char *end;
     unsigned long seq = strtoul(sel, &end, 10);
@@ -271,8 +267,8 @@ static int pick_by_seq(bkp_gen **v, size_t n, const char *spec, const char *sel,
         if (v[i]->pruned && !v[i]->status) {
             if (latest)
                 continue;
-            report_tombstone(v[i]);
-            break;
+            report_tombstone(r, v[i]);
+            return -ENOENT; /* said: not said again as "no generation" */
         }
         if (v[i]->status) {
             char name[96];
@@ -282,7 +278,7 @@ static int pick_by_seq(bkp_gen **v, size_t n, const char *spec, const char *sel,
                     latest ? "; using the newest intact generation before it"
                            : "; restore another generation, or this one from another medium");
             if (!latest)
-                break;
+                return -ENOENT; /* said */
             continue;
         }
         *found = v[i];
@@ -339,7 +335,7 @@ int bkp_gen_resolve(const bkp_repo *r, const char *spec, bkp_gen **out)
         free(ds);
         if (rc)
             return rc;
-        rc = pick_by_seq(v, n, spec, colon + 1, &found);
+        rc = pick_by_seq(r, v, n, spec, colon + 1, &found);
     } else {
         if ((rc = bkp_gen_list(r, NULL, &v, &n))) {
             bkp_error(_("cannot list the generations: %s"), bkp_strerror(rc));
@@ -351,9 +347,9 @@ int bkp_gen_resolve(const bkp_repo *r, const char *spec, bkp_gen **out)
     if (rc)
         return rc;
     if (!found) {
-        bkp_error(_("no generation '%s'; `bkp generations` lists them (name them DATASET:latest, "
-                    "DATASET:SEQ or by UUID prefix)"),
-                  spec);
+        bkp_error(_("no generation '%s'; `bkp generations --repo %s` lists them (name them "
+                    "DATASET:latest, DATASET:SEQ or by UUID prefix)"),
+                  spec, bkp_repo_path(r));
         return -ENOENT;
     }
     *out = found;

@@ -232,6 +232,7 @@ typedef struct plan {
     bool *dead, *moving;
     bool *lz4;           /* recompress: the pack holds a live LZ4 blob */
     uint64_t dead_bytes; /* the dead packs' sizes */
+    uint64_t moved;      /* the live bytes of the moving packs: written again */
     bkp_intent intent;
 } plan;
 
@@ -293,6 +294,7 @@ static int doom(plan *p, const bkp_index *x, const char *pdir, uint32_t k, bool 
     char *path = bkp_pack_path(pdir, bkp_index_pack_id(x, k));
     p->dead[k] = true;
     p->moving[k] = move;
+    p->moved += move ? p->s.live_bytes[k] : 0;
     if (path && stat(path, &st) == 0)
         p->dead_bytes += (uint64_t)st.st_size;
     free(path);
@@ -370,13 +372,11 @@ static int plan_recompress(plan *p, const bkp_repo *r, const char *pdir, bkp_pru
         return rc; /* no memory */
     if (l.err || statvfs(pdir, &vfs) != 0)
         return 0;
-    uint64_t room, moving = 0;
+    uint64_t room;
     if (__builtin_mul_overflow((uint64_t)vfs.f_bavail, (uint64_t)vfs.f_frsize, &room))
         room = UINT64_MAX;
     room /= 2;
-    for (uint32_t k = 0; k < p->np; k++)
-        moving += p->moving[k] ? p->s.live_bytes[k] : 0;
-    room = room > moving ? room - moving : 0;
+    room = room > p->moved ? room - p->moved : 0;
     for (uint32_t k = 0; k < p->np && !rc; k++) {
         if (!p->lz4[k] || p->dead[k])
             continue;
@@ -405,11 +405,8 @@ static int make_plan(bkp_repo *r, bkp_gen *const *doomed, size_t ndoomed, bkp_pr
         rc = plan_packs(p, x, pdir, res);
     if (!rc && how.recompress)
         rc = plan_recompress(p, r, pdir, res);
-    /* What would be written again: the live bytes of the moving packs. */
-    uint64_t moved = 0;
-    for (uint32_t k = 0; k < p->np; k++)
-        moved += p->moving[k] ? p->s.live_bytes[k] : 0;
-    res->bytes = p->dead_bytes > moved ? p->dead_bytes - moved : 0;
+    /* What is freed: less what is written again. */
+    res->bytes = p->dead_bytes > p->moved ? p->dead_bytes - p->moved : 0;
     return rc;
 }
 
@@ -426,9 +423,9 @@ static int write_what_stays(bkp_repo *r, const plan *p, const char *idir, const 
                  .used = &p->used,
                  .out = &st};
     rp.rp.ctx = &rp;
-    bool any = false;
-    for (uint32_t k = 0; k < p->np; k++)
-        any |= p->moving[k];
+    bool any = false; /* a moving pack (its live bytes may be none) */
+    for (uint32_t k = 0; k < p->np && !any; k++)
+        any = p->moving[k];
     int rc = bkp_stays_begin(&st);
     if (!rc)
         rc = bkp_stays_old(&st);

@@ -1,7 +1,7 @@
 /*
- * The figures a run adds to the metrics file (bkp/ops/run_metrics.h): one
- * entry per data set, the backup's figures only where a generation was
- * sealed.
+ * The figures a run adds to the metrics file (bkp/ops/run_metrics.h): every
+ * data set's outcome and last success, the backup's figures only where a
+ * generation was sealed, each family announced once.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +12,14 @@
 #include <cmocka.h>
 
 #include "bkp/ops/run_metrics.h"
+
+static size_t count(const char *text, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = text; (p = strstr(p, needle)); p++)
+        n++;
+    return n;
+}
 
 static void test_figures(void **state)
 {
@@ -27,22 +35,26 @@ static void test_figures(void **state)
     v[0].b.stats.bytes_read = 1000;
     v[0].b.stats.stored_new = 200;
     ops_run_result res = {.v = v, .n = 2};
-    json_t *m = ops_run_metrics(&res, 7.0);
-    assert_non_null(m);
-    assert_true(json_real_value(json_object_get(m, "seconds")) == 7.0);
-    json_t *ds = json_object_get(m, "datasets");
-    assert_int_equal(json_array_size(ds), 2);
-    json_t *a = json_array_get(ds, 0), *b = json_array_get(ds, 1);
-    assert_string_equal(json_string_value(json_object_get(a, "dataset")), "emr");
-    assert_true(json_is_false(json_object_get(a, "failed")));
-    assert_int_equal(json_integer_value(json_object_get(a, "last_success")), 1700000000);
-    assert_int_equal(json_integer_value(json_object_get(a, "read_bytes")), 1000);
-    assert_int_equal(json_integer_value(json_object_get(a, "added_bytes")), 200);
-    assert_true(json_real_value(json_object_get(a, "seconds")) == 2.5);
-    assert_true(json_is_true(json_object_get(b, "failed")));
-    assert_null(json_object_get(b, "read_bytes"));
-    assert_null(json_object_get(b, "seconds"));
-    json_decref(m);
+    bkp_buf m;
+    bkp_buf_init(&m);
+    ops_run_metrics(&res, 7.0, &m);
+    bkp_buf_u8(&m, 0);
+    assert_false(m.failed);
+    const char *t = (const char *)m.data;
+    assert_non_null(strstr(t, "\nbkp_run_duration_seconds 7.000\n"));
+    assert_non_null(strstr(t, "\nbkp_last_success_timestamp_seconds{dataset=\"emr\"} 1700000000\n"));
+    assert_non_null(strstr(t, "\nbkp_last_success_timestamp_seconds{dataset=\"pacs\"} 0\n"));
+    assert_non_null(strstr(t, "\nbkp_last_run_failed{dataset=\"emr\"} 0\n"));
+    assert_non_null(strstr(t, "\nbkp_last_run_failed{dataset=\"pacs\"} 1\n"));
+    assert_non_null(strstr(t, "\nbkp_last_run_capture_seconds{dataset=\"emr\"} 2.500\n"));
+    assert_non_null(strstr(t, "\nbkp_last_run_read_bytes{dataset=\"emr\"} 1000\n"));
+    assert_non_null(strstr(t, "\nbkp_last_run_added_bytes{dataset=\"emr\"} 200\n"));
+    /* pacs sealed nothing: no capture figures of it. */
+    assert_null(strstr(t, "bkp_last_run_read_bytes{dataset=\"pacs\"}"));
+    assert_null(strstr(t, "bkp_last_run_capture_seconds{dataset=\"pacs\"}"));
+    assert_int_equal(count(t, "# TYPE bkp_last_run_failed gauge\n"), 1);
+    assert_int_equal(count(t, "# HELP "), 6);
+    bkp_buf_free(&m);
 }
 
 int main(void)

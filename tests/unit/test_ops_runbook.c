@@ -102,17 +102,17 @@ static void test_list(void **state)
 {
     ops_repo *f = *state;
     char path[256];
-    json_t *arr = NULL;
+    ops_runbook_named *v = NULL;
+    size_t n = 0;
     put_runbook(f, "emr-db", NULL, 0600, path, sizeof(path));
-    assert_int_equal(ops_runbook_list(f->p, &arr), -EINVAL); /* none.yaml is not there */
-    assert_int_equal(json_array_size(arr), 2);               /* emr-db.yaml once */
-    json_t *a = json_array_get(arr, 0), *b = json_array_get(arr, 1);
-    assert_true(json_is_true(json_object_get(a, "valid")));
-    assert_string_equal(json_string_value(json_object_get(a, "file")), path);
-    assert_true(json_integer_value(json_object_get(a, "steps")) > 0);
-    assert_true(json_is_false(json_object_get(b, "valid")));
-    assert_false(json_is_string(json_object_get(b, "title")));
-    json_decref(arr);
+    assert_int_equal(ops_runbook_list(f->p, &v, &n), -EINVAL); /* none.yaml is not there */
+    assert_int_equal(n, 2);                                     /* emr-db.yaml once */
+    assert_non_null(v[0].rb);
+    assert_string_equal(v[0].rb->file, path);
+    assert_true(v[0].rb->nsteps > 0);
+    assert_null(v[1].rb);
+    assert_non_null(v[1].name);
+    ops_runbook_list_free(v, n);
 }
 
 static void test_copies(void **state)
@@ -123,33 +123,38 @@ static void test_copies(void **state)
     assert_int_equal(ops_repo_seal(f, "emr-db", 2 * OPS_DAY, &g), 0);
     assert_int_equal(ops_repo_register(f, "usb-a", "removable", "offsite", g, OPS_DAY, true), 0);
     bkp_gen_free(g);
-    json_t *c = ops_runbook_copies(f->r, &rb);
-    assert_int_equal(json_array_size(c), 2);
-    json_t *p = json_array_get(c, 0), *m = json_array_get(c, 1);
-    assert_string_equal(json_string_value(json_object_get(p, "medium")), "repository");
-    assert_string_equal(json_string_value(json_object_get(p, "generation")), "emr-db:1");
-    assert_true(json_is_false(json_object_get(p, "offline")));
-    assert_string_equal(json_string_value(json_object_get(m, "medium")), "usb-a");
-    assert_string_equal(json_string_value(json_object_get(m, "generation")), "emr-db:1");
-    assert_true(json_is_true(json_object_get(m, "offline")));
-    json_decref(c);
+    rb_copies c = {0};
+    assert_int_equal(ops_runbook_copies(f->r, &rb, &c), 0);
+    assert_int_equal(c.n, 2);
+    const rb_copy *p = &c.v[0], *m = &c.v[1];
+    assert_string_equal(p->medium, "repository");
+    assert_string_equal(p->generation, "emr-db:1");
+    assert_false(p->offline);
+    assert_null(p->path);
+    assert_string_equal(m->medium, "usb-a");
+    assert_string_equal(m->generation, "emr-db:1");
+    assert_true(m->offline);
+    rb_copies_free(&c);
     /* Without a repository, nothing is known. */
-    c = ops_runbook_copies(NULL, &rb);
-    assert_int_equal(json_array_size(c), 0);
-    json_decref(c);
+    assert_int_equal(ops_runbook_copies(NULL, &rb, &c), 0);
+    assert_int_equal(c.n, 0);
+    rb_copies_free(&c);
 }
 
 static void test_folders(void **state)
 {
     ops_repo *f = *state;
-    json_t *d = ops_runbook_folders(f->p);
-    assert_int_equal(json_object_size(d), 2);
-    assert_string_equal(json_string_value(json_object_get(d, "emr-db")), "/srv/emr");
-    assert_string_equal(json_string_value(json_object_get(d, "lab")), "/srv/lab");
-    json_decref(d);
-    d = ops_runbook_folders(NULL);
-    assert_int_equal(json_object_size(d), 0);
-    json_decref(d);
+    rb_folders d;
+    assert_int_equal(ops_runbook_folders(f->p, &d), 0);
+    assert_int_equal(d.n, 2);
+    assert_string_equal(d.v[0].dataset, "emr-db");
+    assert_string_equal(d.v[0].folder, "/srv/emr");
+    assert_string_equal(d.v[1].dataset, "lab");
+    assert_string_equal(d.v[1].folder, "/srv/lab");
+    free(d.v);
+    assert_int_equal(ops_runbook_folders(NULL, &d), 0);
+    assert_int_equal(d.n, 0);
+    free(d.v);
 }
 
 int main(void)

@@ -152,17 +152,19 @@ static void test_cell_line_breaks(void **state)
 
 /* ---- the printable procedure ---- */
 
-static json_t *fixed_copies(void)
+static rb_copies fixed_copies(void)
 {
-    json_t *c = json_pack("[{s:s, s:s, s:s, s:b, s:s, s:s}, {s:s, s:s, s:s, s:b, s:s, s:s},"
-                          " {s:s, s:s, s:s, s:b, s:s, s:s}]",
-                          "medium", "repository", "type", "disk", "location", "onsite", "offline",
-                          0, "generation", "emr-db:42", "captured", "2025-01-30 02:00 UTC",
-                          "medium", "usb-a", "type", "removable", "location", "offsite", "offline",
-                          1, "generation", "emr-db:41", "captured", "2025-01-29 02:00 UTC",
-                          "medium", "tape", "type", "archive", "location", "onsite", "offline", 1,
-                          "generation", "emr-db:35", "captured", "2025-01-01 02:00 UTC");
-    assert_non_null(c);
+    static const rb_copy rows[] = {
+        {.medium = "repository", .type = "disk", .location = "onsite", .offline = false,
+         .generation = "emr-db:42", .captured = "2025-01-30 02:00 UTC"},
+        {.medium = "usb-a", .type = "removable", .location = "offsite", .offline = true,
+         .generation = "emr-db:41", .captured = "2025-01-29 02:00 UTC"},
+        {.medium = "tape", .type = "archive", .location = "onsite", .offline = true,
+         .generation = "emr-db:35", .captured = "2025-01-01 02:00 UTC"},
+    };
+    rb_copies c = {0};
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(rb_copies_add(&c, &rows[i]), 0);
     return c;
 }
 
@@ -175,16 +177,15 @@ static void print_golden(const char *name, rb_format f, bool ja)
     rb_runbook *rb = NULL;
     snprintf(path, sizeof(path), "%s/policies/runbooks/emr-db.yaml", BKP_SOURCE_DIR);
     assert_int_equal(rb_load(path, &rb), 0);
-    json_t *copies = fixed_copies();
-    json_t *folders = json_pack("{s:s}", "emr-db", "/var/backups/emr");
-    char *t = rb_print(rb, copies, folders, "/var/lib/bkp/repo",
+    rb_copies copies = fixed_copies();
+    rb_folders folders = {(rb_folder[]){{"emr-db", "/var/backups/emr"}}, 1};
+    char *t = rb_print(rb, &copies, &folders, "/var/lib/bkp/repo",
                        "0123 4567 89ab cdef fedc ba98 7654 3210 0011 2233 4455 6677 8899 aabb "
                        "ccdd eeff",
                        f, ja, printed_at);
-    json_decref(folders);
     bool same = golden(name, t);
     free(t);
-    json_decref(copies);
+    rb_copies_free(&copies);
     rb_free(rb);
     assert_true(same);
 }
@@ -218,25 +219,28 @@ static void on_medium_golden(const char *name, bool ja, bool archive)
     rb_runbook *rb = NULL;
     snprintf(path, sizeof(path), "%s/policies/runbooks/emr-db.yaml", BKP_SOURCE_DIR);
     assert_int_equal(rb_load(path, &rb), 0);
-    json_t *held = json_array();
+    rb_copies held = {0};
     for (int seq = 7; seq >= 5; seq--) {
         char g[32], when[32];
         snprintf(g, sizeof(g), "emr-db:%d", seq);
         snprintf(when, sizeof(when), "2025-01-%02d 02:00 UTC", seq * 3);
-        json_array_append_new(held, json_pack("{s:s, s:s, s:s, s:b, s:s, s:s, s:s}", "medium",
-                                              archive ? "rdx" : "usb-a", "type",
-                                              archive ? "archive" : "removable", "location",
-                                              "onsite", "offline", 1, "generation", g, "captured",
-                                              when, "kit", "ab"));
+        rb_copy row = {.medium = archive ? "rdx" : "usb-a",
+                       .type = archive ? "archive" : "removable",
+                       .location = "onsite",
+                       .offline = true,
+                       .generation = g,
+                       .captured = when,
+                       .kit = "ab"};
+        assert_int_equal(rb_copies_add(&held, &row), 0);
     }
     rb_on_medium on = {archive ? "rdx" : "usb-a", archive ? "/mnt/rdx" : "/mnt/usb-a", archive};
-    char *t = rb_print_on_medium(rb, &on, held, NULL, "0123 4567 89ab cdef", ja, printed_at);
+    char *t = rb_print_on_medium(rb, &on, &held, NULL, "0123 4567 89ab cdef", ja, printed_at);
     assert_non_null(t);
     assert_null(strstr(t, "--runbook"));
     assert_null(strstr(t, "SEQ"));
     bool same = golden(name, t);
     free(t);
-    json_decref(held);
+    rb_copies_free(&held);
     rb_free(rb);
     assert_true(same);
 }
@@ -268,18 +272,19 @@ static void test_print_on_medium_quotes(void **state)
     rb_runbook *rb = NULL;
     snprintf(path, sizeof(path), "%s/policies/runbooks/emr-db.yaml", BKP_SOURCE_DIR);
     assert_int_equal(rb_load(path, &rb), 0);
-    json_t *held = json_pack("[{s:s, s:s, s:s, s:b, s:s, s:s}]", "medium", "usb", "type",
-                             "removable", "location", "onsite", "offline", 1, "generation",
-                             "emr-db:3", "captured", "-");
+    rb_copies held = {0};
+    rb_copy row = {.medium = "usb", .type = "removable", .location = "onsite", .offline = true,
+                   .generation = "emr-db:3", .captured = "-"};
+    assert_int_equal(rb_copies_add(&held, &row), 0);
     rb_on_medium on = {"usb", "/mnt/USB DISK$(x)'s", false};
-    char *t = rb_print_on_medium(rb, &on, held, NULL, NULL, false, printed_at);
+    char *t = rb_print_on_medium(rb, &on, &held, NULL, NULL, false, printed_at);
     assert_non_null(t);
     assert_non_null(strstr(t, "mount -o ro DEVICE '/mnt/USB DISK$(x)'\\''s'"));
     assert_non_null(strstr(t, "'/mnt/USB DISK$(x)'\\''s/bkp-recovery/bkp' restore emr-db:3 "));
     assert_non_null(strstr(t, "--from '/mnt/USB DISK$(x)'\\''s' --key-from KEY"));
     assert_non_null(strstr(t, "sha256sum -c SHA256SUMS"));
     free(t);
-    json_decref(held);
+    rb_copies_free(&held);
     rb_free(rb);
 }
 
