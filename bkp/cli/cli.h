@@ -275,8 +275,7 @@ typedef struct cli_backup {
     bool suspicious; /* the change-rate guard marked it */
     char reason[512];
     bkp_capture_stats stats;
-    size_t nerrors;
-    json_t *errors; /* [{path, error}] of unreadable files */
+    size_t nerrors; /* unreadable paths: the generation's record lists them */
     double seconds;
     /* A stream's command (pol_stream): how it ended, 0 or as bkp_hook_exec
      * returns; nothing is sealed unless it is 0. */
@@ -290,7 +289,8 @@ typedef struct cli_backup {
  * capture against the data set's history before the generation is sealed. */
 int cli_backup_run(cli *c, const bkp_capture_opts *o, const pol_dataset *d, cli_backup *b);
 void cli_backup_clear(cli_backup *b);
-json_t *cli_backup_json(const cli_backup *b);
+/* What `backup --json` and `run --json` say of sealed generation `g`. */
+json_t *cli_backup_json(const bkp_gen *g, const bkp_capture_stats *s, double seconds);
 /* Capture options for data set `d` of the policy (borrowed from it). */
 void cli_dataset_opts(cli *c, const pol_dataset *d, bkp_capture_opts *o);
 

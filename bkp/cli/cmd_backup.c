@@ -25,9 +25,7 @@
 void cli_backup_clear(cli_backup *b)
 {
     bkp_gen_free(b->gen);
-    json_decref(b->errors);
     b->gen = NULL;
-    b->errors = NULL;
 }
 
 static pol_change change_of(const bkp_gen_stats *s)
@@ -342,11 +340,6 @@ int cli_backup_run(cli *c, const bkp_capture_opts *o, const pol_dataset *d, cli_
     b->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     b->stats = cap.stats;
     b->nerrors = cap.nerrors;
-    b->errors = json_array();
-    for (size_t i = 0; i < cap.nerrors; i++)
-        json_array_append_new(b->errors,
-                              json_pack("{s:o, s:o}", "path", bkp_json_bytes(cap.errors[i].path),
-                                        "error", bkp_json_bytes(cap.errors[i].message)));
     bkp_capture_clear(&cap);
     if (rc)
         return audit_backup(c, o->dataset, b, "the generation could not be sealed", EXIT_FAILED);
@@ -365,16 +358,20 @@ int cli_backup_run(cli *c, const bkp_capture_opts *o, const pol_dataset *d, cli_
     return audit_backup(c, o->dataset, b, NULL, EXIT_OK);
 }
 
-json_t *cli_backup_json(const cli_backup *b)
+json_t *cli_backup_json(const bkp_gen *g, const bkp_capture_stats *s, double seconds)
 {
-    const bkp_capture_stats *s = &b->stats;
-    json_t *j = json_pack("{s:s, s:i, s:s, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:s?, s:O}",
-                          "dataset", b->gen->dataset, "seq", (int)b->gen->seq, "uuid", b->gen->uuid,
-                          "seconds", b->seconds, "files", (json_int_t)s->files, "bytes",
-                          (json_int_t)s->bytes, "bytes_read", (json_int_t)s->bytes_read,
-                          "files_unchanged", (json_int_t)s->files_cached, "bytes_new",
-                          (json_int_t)s->bytes_new, "stored_new", (json_int_t)s->stored_new,
-                          "files_cache_problem", s->cache_problem, "errors", b->errors);
+    /* The unreadable paths as the record keeps them (invalid UTF-8 as \xNN). */
+    json_t *errors = json_array();
+    for (size_t i = 0; errors && i < g->nerrors; i++)
+        json_array_append_new(errors, json_pack("{s:s, s:s}", "path", g->errors[i].path, "error",
+                                                g->errors[i].message));
+    json_t *j = json_pack("{s:s, s:i, s:s, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:s?, s:o}",
+                          "dataset", g->dataset, "seq", (int)g->seq, "uuid", g->uuid, "seconds",
+                          seconds, "files", (json_int_t)s->files, "bytes", (json_int_t)s->bytes,
+                          "bytes_read", (json_int_t)s->bytes_read, "files_unchanged",
+                          (json_int_t)s->files_cached, "bytes_new", (json_int_t)s->bytes_new,
+                          "stored_new", (json_int_t)s->stored_new, "files_cache_problem",
+                          s->cache_problem, "errors", errors);
     /* A host's paths: what crossed from it. */
     if (j && s->bytes_from_source &&
         json_object_set_new(j, "bytes_from_source",
@@ -457,7 +454,7 @@ int cmd_backup(cli *c)
     cli_backup b;
     int ex = cli_backup_run(c, &o, pd, &b);
     if (b.gen && c->json) {
-        cli_print_json(cli_backup_json(&b));
+        cli_print_json(cli_backup_json(b.gen, &b.stats, b.seconds));
     } else if (b.gen && (c->tty || bkp_log_get_level() >= BKP_LOG_INFO)) {
         const bkp_capture_stats *s = &b.stats;
         char x[32], y[32], z[32], w[32];

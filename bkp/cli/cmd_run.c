@@ -46,7 +46,6 @@ static int io_backup(void *ctx, const pol_dataset *d, ops_run_backup *out)
     out->seconds = b.seconds;
     out->stream_rc = b.stream_rc;
     out->stream = b.stream;
-    out->json = b.gen ? cli_backup_json(&b) : NULL;
     b.gen = NULL; /* the outcome's now */
     cli_backup_clear(&b);
     return ex;
@@ -211,7 +210,8 @@ static void print_outcomes(const cli *c, const outcome *out, size_t n)
     if (c->json) {
         json_t *arr = json_array();
         for (size_t i = 0; i < n; i++) {
-            json_t *o = out[i].b.json ? json_deep_copy(out[i].b.json) : json_object();
+            const ops_run_backup *b = &out[i].b;
+            json_t *o = b->gen ? cli_backup_json(b->gen, &b->stats, b->seconds) : json_object();
             json_object_set_new(o, "dataset", json_string(out[i].d->name));
             json_object_set_new(o, "result", json_string(out[i].what));
             json_object_set_new(o, "detail", json_string(out[i].detail));

@@ -442,7 +442,6 @@ void ops_run_result_free(ops_run_result *res)
 {
     for (size_t i = 0; res->v && i < res->n; i++) {
         bkp_gen_free(res->v[i].b.gen);
-        json_decref(res->v[i].b.json);
     }
     free(res->order);
     free(res->v);

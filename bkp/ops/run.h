@@ -30,8 +30,6 @@
 #include <stddef.h>
 #include <time.h>
 
-#include <jansson.h>
-
 #include "bkp/audit/audit.h"
 #include "bkp/capture/capture.h"
 #include "bkp/store/generation.h"
@@ -49,7 +47,6 @@ typedef struct ops_run_backup {
     bkp_capture_stats stats;
     size_t nerrors; /* unreadable paths */
     double seconds;
-    json_t *json; /* what --json says of it (owned), or NULL */
     /* A stream's command: how it ended (0, or as bkp_hook_exec returns). */
     int stream_rc;
     bkp_hook_result stream;
