@@ -342,6 +342,13 @@ int bkp_gen_resolve(const bkp_repo *r, const char *spec, bkp_gen **out)
             return rc;
         }
         rc = pick_by_uuid(v, n, spec, &found);
+        for (size_t i = 0; !rc && !found && i < n; i++)
+            if (v[i] && !strcmp(v[i]->dataset, spec)) { /* a data set named alone */
+                bkp_error(_("'%s' is a data set: name one of its generations, such as %s:latest "
+                            "(`bkp generations --repo %s` lists them)"),
+                          spec, spec, bkp_repo_path(r));
+                rc = -ENOENT;
+            }
     }
     bkp_gen_list_free(v, n);
     if (rc)

@@ -151,6 +151,9 @@ if [ "$(id -u)" = 0 ] && runuser -u nobody -- test -x "$BKP"; then
 fi
 check_exit 2 "$BKP" no-such-command || true
 check_exit 2 "$BKP" restore --repo "$REPO" ds:1 || true
+# A data set named alone is a data set, not a generation: told how to name one.
+check_exit 2 "$BKP" restore --repo "$REPO" ds "$WORK/never-ds" || true
+output_has "such as ds:latest" "a data set named alone should be told how to name a generation"
 check_exit 2 "$BKP" backup --repo "$REPO" "$D" || true # no --dataset
 check_exit 2 "$BKP" generations --repo "$REPO" --no-such-option || true
 # An option without its value is named as such, not as one the command does
