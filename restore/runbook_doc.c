@@ -19,6 +19,16 @@ static char *dup_or(const char *s, const char *none)
     return strdup(s ? s : none);
 }
 
+static void copy_clear(rb_copy *x)
+{
+    free(x->medium);
+    free(x->type);
+    free(x->location);
+    free(x->generation);
+    free(x->captured);
+    free(x->path);
+}
+
 int rb_copies_add(rb_copies *c, const rb_copy *row)
 {
     if (bkp_grow(&c->v, &c->cap, c->n, sizeof(*c->v), 8))
@@ -33,24 +43,19 @@ int rb_copies_add(rb_copies *c, const rb_copy *row)
     x->generation = dup_or(row->generation, "-");
     x->captured = dup_or(row->captured, "-");
     x->path = row->path ? strdup(row->path) : NULL;
-    c->n++; /* freed with the rest even when a copy failed */
-    return x->medium && x->type && x->location && x->generation && x->captured &&
-                   (!row->path || x->path)
-               ? 0
-               : -ENOMEM;
+    if (!x->medium || !x->type || !x->location || !x->generation || !x->captured ||
+        (row->path && !x->path)) {
+        copy_clear(x); /* a row whole or none */
+        return -ENOMEM;
+    }
+    c->n++;
+    return 0;
 }
 
 void rb_copies_free(rb_copies *c)
 {
-    for (size_t i = 0; i < c->n; i++) {
-        rb_copy *x = &c->v[i];
-        free(x->medium);
-        free(x->type);
-        free(x->location);
-        free(x->generation);
-        free(x->captured);
-        free(x->path);
-    }
+    for (size_t i = 0; i < c->n; i++)
+        copy_clear(&c->v[i]);
     free(c->v);
     *c = (rb_copies){0};
 }
@@ -312,9 +317,10 @@ static void new_machine(rb_doc *d, const rb_runbook *rb, const rb_copies *copies
     bool shown = false;
     for (size_t i = 0; copies && i < copies->n; i++) {
         const rb_copy *c = &copies->v[i];
-        bool seen = false; /* one table of rows a medium */
+        bool seen = false; /* one set of rows a medium: at its first row with a kit */
         for (size_t k = 0; k < i; k++)
-            seen |= !strcmp(copies->v[k].medium, c->medium);
+            seen |= copies->v[k].path && copies->v[k].kit[0] &&
+                    !strcmp(copies->v[k].medium, c->medium);
         if (!c->path || !c->kit[0] || seen)
             continue;
         if (!shown) {

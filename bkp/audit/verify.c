@@ -269,11 +269,14 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Every pack file (of c->only, when given) into c->packs: 0, or -ENOMEM
+ * (a verify never checks fewer packs than there are, unsaid). */
 static int list_packs(verify_ctx *c)
 {
     char *dir = bkp_repo_subpath(c->repo, "packs");
     size_t cap = 0;
-    for (int b = 0; b < 256 && dir; b++) {
+    int rc = dir ? 0 : -ENOMEM;
+    for (int b = 0; b < 256 && !rc; b++) {
         char sub[3];
         snprintf(sub, sizeof(sub), "%02x", b);
         char *sd = bkp_path_join(dir, sub);
@@ -285,16 +288,22 @@ static int list_packs(verify_ctx *c)
             if (c->only &&
                 !bsearch(&(const char *){e->d_name}, c->only, c->nonly, sizeof(*c->only), cmp_str))
                 continue;
-            if (bkp_grow(&c->packs, &cap, c->npacks, sizeof(*c->packs), 256))
+            if ((rc = bkp_grow(&c->packs, &cap, c->npacks, sizeof(*c->packs), 256)))
                 break;
-            c->packs[c->npacks++] = bkp_path_join(sd, e->d_name);
+            if (!(c->packs[c->npacks] = bkp_path_join(sd, e->d_name))) {
+                rc = -ENOMEM;
+                break;
+            }
+            c->npacks++;
         }
         if (d)
             closedir(d);
+        if (!sd)
+            rc = -ENOMEM;
         free(sd);
     }
     free(dir);
-    return 0;
+    return rc;
 }
 
 /* Which pack numbers of the index have no file (or an unreadable trailer). */
@@ -540,7 +549,8 @@ static int read_packs(verify_ctx *c, int workers)
     pthread_t th[MAX_WORKERS];
     int nt = workers > 0 ? workers : (int)sysconf(_SC_NPROCESSORS_ONLN), started = 0;
     nt = nt < 1 ? 1 : nt > MAX_WORKERS ? MAX_WORKERS : nt;
-    list_packs(c);
+    if (list_packs(c))
+        return -ENOMEM;
     for (int i = 0; i < nt; i++)
         if (pthread_create(&th[started], NULL, read_worker, c) == 0)
             started++;

@@ -211,7 +211,8 @@ static void print_outcomes(const cli *c, const outcome *out, size_t n)
         json_t *arr = json_array();
         for (size_t i = 0; i < n; i++) {
             const ops_run_backup *b = &out[i].b;
-            json_t *o = b->gen ? cli_backup_json(b->gen, &b->stats, b->seconds) : json_object();
+            json_t *o = b->gen ? cli_backup_json(b->gen, &b->stats, b->seconds) : NULL;
+            o = o ? o : json_object();
             json_object_set_new(o, "dataset", json_string(out[i].d->name));
             json_object_set_new(o, "result", json_string(out[i].what));
             json_object_set_new(o, "detail", json_string(out[i].detail));

@@ -15,7 +15,6 @@
 #include "bkp/io/clock.h"
 #include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
-#include "bkp/io/text.h"
 #include "bkp/ops/runbook_load.h"
 #include "bkp/keys/pubkey.h"
 #include "restore/runbook_doc.h"
@@ -78,7 +77,7 @@ static json_t *copies_json(const rb_copies *c)
         if (o && x->kit[0])
             json_object_set_new(o, "kit", json_string(x->kit));
         if (o && x->path) {
-            json_object_set_new(o, "path", bkp_json_bytes(x->path));
+            json_object_set_new(o, "path", json_string(x->path));
             json_object_set_new(o, "archive", json_boolean(x->archive));
         }
         json_array_append_new(arr, o);
@@ -111,8 +110,10 @@ int cmd_runbook(cli *c)
         c->ro = h;
     }
     rb_copies copies = {0};
-    if (ops_runbook_copies(c->ro, rb, &copies))
+    if (ops_runbook_copies(c->ro, rb, &copies)) {
         bkp_warn(_("where the copies are could not be read; the procedure lists none"));
+        rb_copies_free(&copies);
+    }
     if (!strcmp(verb, "show") && c->json) {
         json_t *steps = json_array();
         for (size_t i = 0; i < rb->nsteps; i++)

@@ -147,12 +147,12 @@ int cli_open_repo(cli *c, unsigned flags, bkp_repo **out)
     return cli_exit_open(rc, c->repo);
 }
 
-/* Is folder `dir` empty (or unreadable, which says nothing)? */
+/* Is `dir` a folder seen to be empty (one that cannot be read is not)? */
 static bool folder_empty(const char *dir)
 {
     DIR *d = opendir(dir);
     struct dirent *e;
-    bool empty = true;
+    bool empty = d != NULL;
     while (d && empty && (e = readdir(d)))
         empty = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..");
     if (d)
@@ -165,10 +165,13 @@ int cli_repo_check(const char *repo)
     struct stat st;
     char *cfg = bkp_path_join(repo, "config");
     char *label = bkp_path_join(repo, BKP_LABEL_FILE);
+    char *copy = bkp_path_join(repo, "repo/config");
     int rc = !cfg ? -ENOMEM : stat(cfg, &st) < 0 ? -errno : 0;
     bool medium = label && stat(label, &st) == 0;
+    bool has_copy = copy && stat(copy, &st) == 0; /* a disk's; an archive folder has none */
     free(cfg);
     free(label);
+    free(copy);
     if (rc == -EACCES) { /* backups are written by root, for root */
         bkp_error(_("cannot read the repository %s: permission denied; run bkp as root (sudo), "
                     "or as the user who owns it"),
@@ -181,10 +184,14 @@ int cli_repo_check(const char *repo)
         bkp_error(_("there is no repository at %s; check --repo (or the policy's repository), "
                     "or mount the disk that holds it"),
                   repo);
-    else if (medium) /* a backup disk's mount point: its copy is below */
+    else if (medium && has_copy) /* a backup disk's mount point: its copy is below */
         bkp_error(_("%s is a backup disk (it holds BKP-LABEL): its repository is %s/repo; give "
                     "--repo %s/repo (restore takes the disk itself: --from %s)"),
                   repo, repo, repo, repo);
+    else if (medium) /* a folder of archives */
+        bkp_error(_("%s is a backup medium of archives (it holds BKP-LABEL), not a repository: "
+                    "restore from it with --from %s"),
+                  repo, repo);
     else if (folder_empty(repo))
         bkp_error(_("%s is not a bkp repository (no config file); check --repo or run "
                     "`bkp init --repo %s`"),
@@ -204,9 +211,8 @@ int cli_exit_open(int rc, const char *repo)
         return EXIT_OK;
     if (rc == -EKEYREJECTED)
         return EXIT_KEY;
-    if (rc == -EACCES || rc == -EPERM) /* backups are written by root, for root */
-        bkp_error(_("run bkp as root (sudo), or as the user who owns the repository %s"),
-                  repo ? repo : "?");
+    if (rc == -EACCES && repo) /* backups are written by root, for root */
+        bkp_error(_("run bkp as root (sudo), or as the user who owns the repository %s"), repo);
     if (none)
         return EXIT_NOREPO;
     return rc == -ENOENT || rc == -EPROTO || rc == -EINVAL ? EXIT_USAGE : EXIT_FAILED;

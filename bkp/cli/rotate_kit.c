@@ -93,6 +93,10 @@ static void add_procedure(cli *c, const rb_runbook *rb, const char *stem, void *
                    .offline = m->offline};
     bool ok = !ops_runbook_folders(c->policy, &folders) &&
               !(k->entry ? ops_runbook_held(c->ro, k->entry, rb, &rows) : rb_copies_add(&rows, &own));
+    if (!ok)
+        bkp_warn(_("the procedure of %s could not be made for %s (no memory, or the registry "
+                   "could not be read); print it on paper with `bkp runbook print %s`"),
+                 rb->name, m->name, rb->name);
     char fp[BKP_FINGERPRINT_LEN];
     bkp_pubkey_fingerprint(bkp_repo_sign_pk(c->ro), fp);
     bool room = ok && k->n + 2 <= KIT_DOCS; /* both languages, or neither */

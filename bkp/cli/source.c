@@ -38,9 +38,10 @@ static bool exists(const char *dir, const char *name, bool *denied)
     bool ok = p && access(p, F_OK) == 0;
     if (p && !ok && errno == EACCES && !*denied) {
         *denied = true;
+        *strrchr(p, '/') = '\0'; /* the folder that was refused */
         bkp_error(_("cannot look into %s: permission denied; run bkp as root (sudo), as the "
                     "backups were written"),
-                  dir);
+                  p);
     }
     free(p);
     return ok;
@@ -65,8 +66,13 @@ static char *pick_archive(const char *dir, const char *spec, int *ex)
     DIR *d = opendir(dir);
     struct dirent *e;
     bool any = false; /* an archive, or a label: a medium of bkp's */
-    if (!d) {
+    if (!d && errno == EACCES)
+        bkp_error(_("cannot look into %s: permission denied; run bkp as root (sudo), as the "
+                    "backups were written"),
+                  dir);
+    else if (!d)
         bkp_error(_("cannot read %s: %s"), dir, bkp_strerror(-errno));
+    if (!d) {
         *ex = EXIT_FAILED;
         return NULL;
     }

@@ -43,15 +43,23 @@ int ops_archive_list(const char *dir, char ***names, size_t *n)
     *n = 0;
     if (!d)
         return -errno;
-    while ((e = readdir(d))) {
+    int rc = 0;
+    while (!rc && (e = readdir(d))) {
         if (!archive_name(e->d_name))
             continue;
-        if (bkp_grow(names, &cap, *n, sizeof(**names), 16))
-            break;
-        if (((*names)[*n] = strdup(e->d_name)))
-            (*n)++;
+        /* Every archive, or an error: a check never reads fewer, unsaid. */
+        if (!(rc = bkp_grow(names, &cap, *n, sizeof(**names), 16)) &&
+            !((*names)[*n] = strdup(e->d_name)))
+            rc = -ENOMEM;
+        *n += !rc;
     }
     closedir(d);
+    if (rc) {
+        bkp_strv_free(*names, *n);
+        *names = NULL;
+        *n = 0;
+        return rc;
+    }
     if (*n)
         qsort(*names, *n, sizeof(**names), cmp_name);
     return 0;

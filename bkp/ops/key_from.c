@@ -48,8 +48,9 @@ int ops_key_sheet_read(const char *path, bkp_sheet *s)
     struct stat st;
     if (rc == 0 && stat(path, &st) == 0 && (st.st_mode & 077))
         bkp_warn(_("--key-from %s: others may read this file (mode %04o), and it holds the "
-                   "repository's key: delete it when you are done (`shred -u %s`)"),
-                 path, (unsigned)(st.st_mode & 07777), path);
+                   "repository's key: if it is a copy typed for today, delete it when you are "
+                   "done, or keep it where only root can read it"),
+                 path, (unsigned)(st.st_mode & 07777));
     if (rc == 0)
         goto out;
     if (line > 0)

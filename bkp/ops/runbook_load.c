@@ -143,6 +143,15 @@ static int primary_copy(const bkp_repo *r, const char *ds, bkp_strlist *suspects
     return rc;
 }
 
+static bool plain_path(const char *p)
+{
+    size_t n = strlen(p);
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f || p[i] == '|')
+            return false;
+    return n < 1000;
+}
+
 /* The row of medium entry `e`'s held generation `g` of `ds` into `out`. */
 static int held_row(const bkp_media_entry *e, const bkp_media_held *g, rb_copies *out)
 {
@@ -159,8 +168,10 @@ static int held_row(const bkp_media_entry *e, const bkp_media_held *g, rb_copies
                    .generation = gen,
                    .captured = when};
     memcpy(row.kit, e->kit_sha256, sizeof(row.kit));
-    /* Where it was mounted, for the commands a new machine runs from it. */
-    if (known && pol_type_at_path(kind) && e->path) {
+    /* Where it was mounted, for the commands a new machine runs from it: a
+     * path a person can read and type from paper (no control characters, no
+     * '|' that a table would escape, short enough for a command line). */
+    if (known && pol_type_at_path(kind) && e->path && plain_path(e->path)) {
         row.path = e->path;
         row.archive = pol_type_write_once(kind);
     }

@@ -132,12 +132,18 @@ check_exit 5 "$BKP" restore --repo "$REPO" ds:latest "$WORK/never-from" --from "
 output_has "where the backup disk is mounted" "a folder with nothing of bkp's should ask whether the disk is mounted there"
 # A backup disk's mount point given as a repository: its copy is named, and
 # no `bkp init` is offered on a disk of backups, nor on a folder of files.
-mkdir -p "$WORK/a-disk" && echo label >"$WORK/a-disk/BKP-LABEL"
+mkdir -p "$WORK/a-disk/repo" && echo label >"$WORK/a-disk/BKP-LABEL"
+cp "$REPO/config" "$WORK/a-disk/repo/config"
 check_exit 5 "$BKP" generations --repo "$WORK/a-disk" || true
 output_has "--repo $WORK/a-disk/repo" "a disk's mount point should name the repository below it"
 output_lacks "bkp init" "never offer to make a repository on a backup disk"
 check_exit 5 "$BKP" generations --repo "$D" || true
 output_lacks "bkp init" "never offer to make a repository over a folder of files"
+# A folder of archives is no repository and has none below: restore from it.
+mkdir -p "$WORK/an-archive-folder" && echo label >"$WORK/an-archive-folder/BKP-LABEL"
+check_exit 5 "$BKP" generations --repo "$WORK/an-archive-folder" || true
+output_has "--from $WORK/an-archive-folder" "a folder of archives should be restored from with --from"
+output_lacks "an-archive-folder/repo" "a folder of archives has no repository below to name"
 # Someone who is not root: told to run as root, not that nothing is there.
 mkdir -p "$WORK/root-only/repo" && cp "$REPO/config" "$WORK/root-only/repo/config"
 chmod 700 "$WORK/root-only"
@@ -148,6 +154,10 @@ if [ "$(id -u)" = 0 ] && runuser -u nobody -- test -x "$BKP"; then
     output_lacks "holds no" "a folder bkp may not read is not an empty one"
     check_exit 1 runuser -u nobody -- env -u BKP_PASSPHRASE_FILE -u BKP_PASSPHRASE -u BKP_PASSPHRASE_COMMAND "$BKP" generations --repo "$WORK/root-only/repo" || true
     output_has "run bkp as root" "a repository bkp may not read should say to run as root"
+    # A folder of files nobody may list is not an empty one: no `bkp init` offered.
+    mkdir -p "$WORK/hidden-files" && echo x >"$WORK/hidden-files/x" && chmod 711 "$WORK/hidden-files"
+    check_exit 5 runuser -u nobody -- env -u BKP_PASSPHRASE_FILE -u BKP_PASSPHRASE -u BKP_PASSPHRASE_COMMAND "$BKP" generations --repo "$WORK/hidden-files" || true
+    output_lacks "bkp init" "a folder that cannot be listed is not offered to bkp init"
 fi
 check_exit 2 "$BKP" no-such-command || true
 check_exit 2 "$BKP" restore --repo "$REPO" ds:1 || true

@@ -288,6 +288,36 @@ static void test_print_on_medium_quotes(void **state)
     rb_free(rb);
 }
 
+/* On paper, each disk with a kit carries its own commands for a machine
+ * without the server and its policy; a mount point with a space, a '$' or
+ * a quote stays one word there too. */
+static void test_print_new_machine(void **state)
+{
+    (void)state;
+    char path[4096];
+    rb_runbook *rb = NULL;
+    snprintf(path, sizeof(path), "%s/policies/runbooks/emr-db.yaml", BKP_SOURCE_DIR);
+    assert_int_equal(rb_load(path, &rb), 0);
+    rb_copies copies = fixed_copies();
+    rb_copy disk = {.medium = "usb-b", .type = "removable", .location = "offsite",
+                    .offline = true, .generation = "emr-db:40", .captured = "2025-01-28 02:00 UTC",
+                    .kit = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+                    .path = "/mnt/USB DISK$(x)'s"};
+    assert_int_equal(rb_copies_add(&copies, &disk), 0);
+    char *t = rb_print(rb, &copies, NULL, "/var/lib/bkp/repo", NULL, RB_MARKDOWN, false,
+                       printed_at);
+    assert_non_null(t);
+    const char *sec = strstr(t, "If this server and its policy are gone");
+    assert_non_null(sec);
+    assert_non_null(strstr(sec, "| usb-b | "));
+    assert_non_null(strstr(sec, "'/mnt/USB DISK$(x)'\\''s/bkp-recovery/bkp' restore emr-db:40 "));
+    assert_non_null(strstr(sec, "--from '/mnt/USB DISK$(x)'\\''s' --key-from KEY --verify"));
+    assert_null(strstr(sec, "| usb-a | ")); /* no kit, no path: not in it */
+    free(t);
+    rb_copies_free(&copies);
+    rb_free(rb);
+}
+
 /* Without copies the procedure says where to look instead of an empty table. */
 static void test_print_no_copies(void **state)
 {
@@ -335,6 +365,7 @@ int main(void)
         cmocka_unit_test(test_report_html_en),      cmocka_unit_test(test_cell_line_breaks),
         cmocka_unit_test(test_print_md_ja),         cmocka_unit_test(test_print_md_en),
         cmocka_unit_test(test_print_html_en),       cmocka_unit_test(test_print_no_copies),
+        cmocka_unit_test(test_print_new_machine),
         cmocka_unit_test(test_print_on_disk_ja),    cmocka_unit_test(test_print_on_disk_en),
         cmocka_unit_test(test_print_on_archive_en),
         cmocka_unit_test(test_print_on_medium_quotes), cmocka_unit_test(test_durations),
