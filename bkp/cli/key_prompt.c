@@ -140,6 +140,7 @@ int cli_key_prompt(bkp_sheet *s, int *n, int max)
             rc = -EINVAL;
             goto out;
         }
+        len = (ssize_t)bkp_sheet_halfwidth(buf, (size_t)len); /* the input method left on */
         rc = bkp_sheet_entry_add(e, buf, (size_t)len, got);
         sodium_memzero(buf, LINE_MAX_TYPED);
         if (rc == -EBADMSG) {

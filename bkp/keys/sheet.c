@@ -153,9 +153,12 @@ int bkp_sheet_format(const bkp_sheet *s, char out[BKP_SHEET_TEXT_MAX])
 }
 
 /* One line of characters: "[N:] XXXX XXXX ... CC" with `expect` characters
- * before the two check characters; their values into `vals`. */
-static int parse_line(const char *p, size_t n, int line, uint8_t *vals, size_t expect)
+ * before the two check characters; their values into `vals`. 0, or what is
+ * wrong in `*why` (its fault; non-zero). */
+static int parse_line(const char *p, size_t n, int line, uint8_t *vals, size_t expect,
+                      bkp_sheet_why *why)
 {
+    *why = (bkp_sheet_why){.line = line, .want = (int)expect + 2};
     const char *colon = memchr(p, ':', n);
     if (colon) {
         int label = 0, digits = 0;
@@ -164,30 +167,36 @@ static int parse_line(const char *p, size_t n, int line, uint8_t *vals, size_t e
                 label = label * 10 + (*q - '0');
                 digits++;
             } else if (!isspace((unsigned char)*q)) {
-                return -EBADMSG;
+                return why->fault = BKP_SHEET_FAULT_LABEL;
             }
         }
         if (label != line)
-            return -EBADMSG;
+            return why->fault = BKP_SHEET_FAULT_LABEL;
         n -= (size_t)(colon + 1 - p);
         p = colon + 1;
     }
     uint8_t got[PER_LINE + 2];
     size_t ng = 0;
+    size_t count = 0; /* every character typed, to say how many */
     for (size_t i = 0; i < n; i++) {
         if (isspace((unsigned char)p[i]))
             continue;
         int v = value_of(p[i]);
-        if (v < 0 || ng == expect + 2)
-            return -EBADMSG;
-        got[ng++] = (uint8_t)v;
+        if (v < 0) {
+            why->ch = p[i];
+            return why->fault = BKP_SHEET_FAULT_CHAR;
+        }
+        if (ng < expect + 2)
+            got[ng++] = (uint8_t)v;
+        count++;
     }
     uint8_t check[2];
-    if (ng != expect + 2)
-        return -EBADMSG;
+    why->got = (int)count;
+    if (count != expect + 2)
+        return why->fault = count < expect + 2 ? BKP_SHEET_FAULT_SHORT : BKP_SHEET_FAULT_LONG;
     line_check(line, got, expect, check);
     if (check[0] != got[expect] || check[1] != got[expect + 1])
-        return -EBADMSG;
+        return why->fault = BKP_SHEET_FAULT_CHECK;
     memcpy(vals, got, expect);
     sodium_memzero(got, sizeof(got));
     return 0;
@@ -256,7 +265,7 @@ static int next_line(const char **at, const char *end, const char **p, size_t *n
     return 0;
 }
 
-static int parse_body(const char *at, const char *end, uint8_t vals[CHARS], int *bad_line)
+static int parse_body(const char *at, const char *end, uint8_t vals[CHARS], bkp_sheet_why *why)
 {
     const char *p;
     size_t n;
@@ -264,23 +273,34 @@ static int parse_body(const char *at, const char *end, uint8_t vals[CHARS], int 
     while (next_line(&at, end, &p, &n)) {
         line++;
         size_t done = (size_t)(line - 1) * PER_LINE;
-        if (line > LINES ||
-            parse_line(p, n, line, vals + done, CHARS - done < PER_LINE ? CHARS - done : PER_LINE)) {
-            *bad_line = line;
+        if (line > LINES) {
+            *why = (bkp_sheet_why){.fault = BKP_SHEET_FAULT_EXTRA, .line = line};
             return -EBADMSG;
         }
+        if (parse_line(p, n, line, vals + done, CHARS - done < PER_LINE ? CHARS - done : PER_LINE,
+                       why))
+            return -EBADMSG;
     }
     if (line < LINES) {
-        *bad_line = line + 1; /* a line is missing */
+        *why = (bkp_sheet_why){.fault = BKP_SHEET_FAULT_MISSING, .line = line + 1};
         return -EBADMSG;
     }
+    *why = (bkp_sheet_why){0};
     return 0;
 }
 
 int bkp_sheet_parse(const char *text, size_t len, bkp_sheet *out, int *bad_line)
 {
+    bkp_sheet_why why;
+    int rc = bkp_sheet_parse_why(text, len, out, &why);
+    *bad_line = why.line;
+    return rc;
+}
+
+int bkp_sheet_parse_why(const char *text, size_t len, bkp_sheet *out, bkp_sheet_why *why)
+{
     memset(out, 0, sizeof(*out));
-    *bad_line = 0;
+    *why = (bkp_sheet_why){.fault = BKP_SHEET_FAULT_HEADER};
     if (len > 4 * BKP_SHEET_TEXT_MAX)
         return -EINVAL;
     const char *at = text, *end = text + len, *p;
@@ -294,20 +314,45 @@ int bkp_sheet_parse(const char *text, size_t len, bkp_sheet *out, int *bad_line)
     head[n] = '\0';
     int rc = parse_header(head, out, sum);
     if (rc == 0)
-        rc = parse_body(at, end, vals, bad_line);
+        rc = parse_body(at, end, vals, why);
     if (rc == 0 && decode(vals, CHARS, out->secret, sizeof(out->secret)) != 0) {
-        *bad_line = LINES;
+        *why = (bkp_sheet_why){.fault = BKP_SHEET_FAULT_CHECK, .line = LINES};
         rc = -EBADMSG;
     }
     if (rc == 0) {
         sheet_sum(out, want);
-        if (memcmp(want, sum, SUM_CHARS) != 0)
-            rc = -EBADMSG; /* *bad_line stays 0: the sheet as a whole */
+        if (memcmp(want, sum, SUM_CHARS) != 0) { /* the sheet as a whole: line 0 */
+            *why = (bkp_sheet_why){.fault = BKP_SHEET_FAULT_HEADER};
+            rc = -EBADMSG;
+        }
     }
     sodium_memzero(vals, sizeof(vals));
     if (rc)
         sodium_memzero(out, sizeof(*out));
     return rc;
+}
+
+size_t bkp_sheet_halfwidth(char *s, size_t n)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n;) {
+        const unsigned char *u = (const unsigned char *)s + i;
+        unsigned cp = n - i >= 3 && (u[0] & 0xf0) == 0xe0 && (u[1] & 0xc0) == 0x80 &&
+                              (u[2] & 0xc0) == 0x80
+                          ? (unsigned)(u[0] & 0x0f) << 12 | (unsigned)(u[1] & 0x3f) << 6 |
+                                (u[2] & 0x3f)
+                          : 0;
+        if (cp >= 0xff01 && cp <= 0xff5e) {
+            s[o++] = (char)(cp - 0xff01 + 0x21);
+            i += 3;
+        } else if (cp == 0x3000) {
+            s[o++] = ' ';
+            i += 3;
+        } else {
+            s[o++] = s[i++];
+        }
+    }
+    return o;
 }
 
 /* ---- typing a sheet back line by line (bkp_sheet_entry) ---- */
@@ -373,8 +418,9 @@ int bkp_sheet_entry_add(bkp_sheet_entry *e, const char *line, size_t n, bkp_shee
         return 1;
     }
     size_t done = (size_t)(e->next - 1) * PER_LINE;
+    bkp_sheet_why why;
     if (parse_line(p, len, e->next, e->vals + done,
-                   CHARS - done < PER_LINE ? CHARS - done : PER_LINE))
+                   CHARS - done < PER_LINE ? CHARS - done : PER_LINE, &why))
         return -EBADMSG;
     if (++e->next <= LINES)
         return 1;

@@ -51,6 +51,36 @@ int bkp_sheet_format(const bkp_sheet *s, char out[BKP_SHEET_TEXT_MAX]);
 int bkp_sheet_parse(const char *text, size_t len, bkp_sheet *out, int *bad_line)
     __attribute__((warn_unused_result));
 
+/* Text typed with a Japanese input method on, made plain in place: the
+ * full-width forms of ASCII (U+FF01..U+FF5E: "０", "Ａ", "：") as the
+ * characters they stand for, the ideographic space as a space. Returns the
+ * new length (never longer). */
+size_t bkp_sheet_halfwidth(char *s, size_t n);
+
+/* What is wrong with a sheet that does not read, for the person typing it. */
+typedef enum bkp_sheet_fault {
+    BKP_SHEET_FAULT_NONE = 0,
+    BKP_SHEET_FAULT_HEADER,  /* the BKP-SHEET line, or the sheet's checksum */
+    BKP_SHEET_FAULT_MISSING, /* line `line` is not there */
+    BKP_SHEET_FAULT_SHORT,   /* line `line` has `got` characters, the paper's `want` */
+    BKP_SHEET_FAULT_LONG,    /* the same, more */
+    BKP_SHEET_FAULT_CHAR,    /* line `line` holds `ch`, which a sheet never uses */
+    BKP_SHEET_FAULT_LABEL,   /* its "N:" label names another line */
+    BKP_SHEET_FAULT_CHECK,   /* its check characters do not match: a typing mistake */
+    BKP_SHEET_FAULT_EXTRA,   /* a line after the last (`line`) */
+} bkp_sheet_fault;
+
+typedef struct bkp_sheet_why {
+    bkp_sheet_fault fault;
+    int line; /* as bkp_sheet_parse's `bad_line` */
+    char ch;
+    int got, want;
+} bkp_sheet_why;
+
+/* bkp_sheet_parse, saying what is wrong in `*why`. */
+int bkp_sheet_parse_why(const char *text, size_t len, bkp_sheet *out, bkp_sheet_why *why)
+    __attribute__((warn_unused_result));
+
 /*
  * A sheet typed back one line at a time (`--key-from -`): each line is
  * checked as it is typed, so that a mistake is named on the line where it was

@@ -23,10 +23,57 @@ static const char *sheet_end(const char *start, const char *file_end)
     return end ? end : file_end;
 }
 
+/* What is wrong with the sheet in file `path`, for the person who typed it
+ * (lines counted from the first line of characters after BKP-SHEET). */
+static void say_fault(const char *path, const bkp_sheet_why *w)
+{
+    switch (w->fault) {
+    case BKP_SHEET_FAULT_MISSING:
+        bkp_error(_("--key-from %s: line %d of the sheet is missing; type it from the paper"),
+                  path, w->line);
+        break;
+    case BKP_SHEET_FAULT_SHORT:
+        bkp_error(_("--key-from %s: line %d of the sheet has %d characters, the paper's has %d: "
+                    "type the whole line, with the two check characters at its end"),
+                  path, w->line, w->got, w->want);
+        break;
+    case BKP_SHEET_FAULT_LONG:
+        bkp_error(_("--key-from %s: line %d of the sheet has %d characters, the paper's has %d: "
+                    "compare it with the paper"),
+                  path, w->line, w->got, w->want);
+        break;
+    case BKP_SHEET_FAULT_CHAR:
+        bkp_error(_("--key-from %s: line %d of the sheet holds '%c', which a sheet never uses "
+                    "(only digits and the letters A to Z but U); compare it with the paper"),
+                  path, w->line, (w->ch > ' ' && w->ch < 0x7f) ? w->ch : '?');
+        break;
+    case BKP_SHEET_FAULT_LABEL:
+        bkp_error(_("--key-from %s: line %d of the sheet is labelled as another line; type the "
+                    "lines in the paper's order (the \"N:\" labels may be left out)"),
+                  path, w->line);
+        break;
+    case BKP_SHEET_FAULT_EXTRA:
+        bkp_error(_("--key-from %s: there is more after the sheet's last line (%d); remove what "
+                    "is not the sheet"),
+                  path, w->line - 1);
+        break;
+    case BKP_SHEET_FAULT_CHECK:
+        bkp_error(_("--key-from %s: a typing mistake on line %d of the sheet (counted from the "
+                    "first line of characters after the BKP-SHEET header); compare that line with "
+                    "the paper and type it again"),
+                  path, w->line);
+        break;
+    default:
+        bkp_error(_("--key-from %s: the sheet's header or its overall checksum is wrong; compare "
+                    "the BKP-SHEET line and every line with the paper"),
+                  path);
+    }
+}
+
 int ops_key_sheet_read(const char *path, bkp_sheet *s)
 {
     bkp_buf b;
-    int line = 0, rc;
+    int rc;
     bkp_buf_init(&b);
     rc = bkp_read_file(path, &b, OPS_SHEET_FILE_MAX);
     if (rc) {
@@ -37,14 +84,18 @@ int ops_key_sheet_read(const char *path, bkp_sheet *s)
         bkp_buf_free(&b);
         return -EINVAL;
     }
+    size_t raw = b.len; /* typed with the input method on: made plain, the rest wiped */
+    b.len = bkp_sheet_halfwidth((char *)b.data, b.len);
+    sodium_memzero(b.data + b.len, raw - b.len);
     bkp_buf_u8(&b, 0);
+    bkp_sheet_why why;
     char *text = (char *)b.data, *start = strcasestr(text, "BKP-SHEET");
     if (!start) {
         bkp_error(_("--key-from %s: no key sheet in it (a sheet begins with BKP-SHEET)"), path);
         rc = -EINVAL;
         goto out;
     }
-    rc = bkp_sheet_parse(start, (size_t)(sheet_end(start, text + b.len - 1) - start), s, &line);
+    rc = bkp_sheet_parse_why(start, (size_t)(sheet_end(start, text + b.len - 1) - start), s, &why);
     struct stat st;
     if (rc == 0 && stat(path, &st) == 0 && (st.st_mode & 077))
         bkp_warn(_("--key-from %s: others may read this file (mode %04o), and it holds the "
@@ -53,15 +104,7 @@ int ops_key_sheet_read(const char *path, bkp_sheet *s)
                  path, (unsigned)(st.st_mode & 07777));
     if (rc == 0)
         goto out;
-    if (line > 0)
-        bkp_error(_("--key-from %s: a typing mistake on line %d of the sheet (counted from the "
-                    "first line of characters after the BKP-SHEET header); compare that line with "
-                    "the paper and type it again"),
-                  path, line);
-    else
-        bkp_error(_("--key-from %s: the sheet's header or its overall checksum is wrong; compare "
-                    "the BKP-SHEET line and every line with the paper"),
-                  path);
+    say_fault(path, &why);
     rc = -EINVAL;
 out:
     /* The file held the secret: no copy of it outlives this read. */

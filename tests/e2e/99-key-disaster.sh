@@ -94,6 +94,19 @@ cmp -s "$WORK/safe/paper.md" "$WORK/typo.md" && flunk "the typo was not made"
 expect_exit 2 "$BKP" restore ds:1 "$WORK/out-typo" --from "$MNT/repo" --key-from "$WORK/typo.md" </dev/null
 output_has "typo.md: a typing mistake on line 2"
 [ ! -e "$WORK/out-typo" ] || flunk "something was restored from a mistyped sheet"
+# Line 3 typed without its two check characters: said as that, with the counts.
+sed -E '/^3: /s/ [0-9A-Z]{2}$//' "$WORK/safe/paper.md" >"$WORK/short.md"
+expect_exit 2 "$BKP" restore ds:1 "$WORK/out-short" --from "$MNT/repo" --key-from "$WORK/short.md" </dev/null
+output_has "short.md: line 3 of the sheet has 16 characters, the paper's has 18"
+# Typed with a Japanese input method left on: full-width characters read as plain ones.
+python3 -c '
+import sys
+t = open(sys.argv[1], encoding="utf-8").read()
+w = "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else "\u3000" if c == " " else c for c in t)
+open(sys.argv[2], "w", encoding="utf-8").write(w)' "$WORK/safe/paper.md" "$WORK/wide.md"
+chmod 600 "$WORK/wide.md"
+ok "$BKP" restore ds:1 "$WORK/out-wide" --from "$MNT/repo" --key-from "$WORK/wide.md" </dev/null
+diff -r "$D" "$WORK/out-wide$D" || flunk "a sheet typed in full width restored other data"
 
 # Not a sheet file: a FIFO is refused at once, not waited on.
 mkfifo "$WORK/fifo"

@@ -177,6 +177,96 @@ static void test_every_substitution(void **state)
     }
 }
 
+static bkp_sheet_why why_of(const char *text)
+{
+    bkp_sheet back;
+    bkp_sheet_why w;
+    assert_int_equal(bkp_sheet_parse_why(text, strlen(text), &back, &w), -EBADMSG);
+    return w;
+}
+
+/* What is wrong is said as a person would fix it: a line missing, a line
+ * cut short (its check characters left off), a character no sheet has. */
+static void test_faults(void **state)
+{
+    (void)state;
+    bkp_sheet s;
+    char text[BKP_SHEET_TEXT_MAX], other[BKP_SHEET_TEXT_MAX];
+    make(&s, BKP_SHEET_PAPER);
+    assert_int_equal(bkp_sheet_format(&s, text), 0);
+    strcpy(other, text);
+    *strstr(other, "4:") = '\0';
+    bkp_sheet_why w = why_of(other);
+    assert_int_equal(w.fault, BKP_SHEET_FAULT_MISSING);
+    assert_int_equal(w.line, 4);
+    /* Line 2 without its two check characters. */
+    strcpy(other, text);
+    char *l2 = strstr(other, "\n2:"), *end = strchr(l2 + 1, '\n');
+    memmove(end - 3, end, strlen(end) + 1); /* " CC" off */
+    w = why_of(other);
+    assert_int_equal(w.fault, BKP_SHEET_FAULT_SHORT);
+    assert_int_equal(w.line, 2);
+    assert_int_equal(w.got, 16);
+    assert_int_equal(w.want, 18);
+    /* A U on line 3. */
+    strcpy(other, text);
+    char *l3 = strstr(other, "\n3:") + 4;
+    while (*l3 == ' ')
+        l3++;
+    *l3 = 'U';
+    w = why_of(other);
+    assert_int_equal(w.fault, BKP_SHEET_FAULT_CHAR);
+    assert_int_equal(w.line, 3);
+    assert_int_equal(w.ch, 'U');
+    /* A line too many. */
+    strcpy(other, text);
+    strcat(other, "5: 0000  00\n");
+    w = why_of(other);
+    assert_int_equal(w.fault, BKP_SHEET_FAULT_EXTRA);
+    assert_int_equal(w.line, 5);
+    /* One character changed: a typing mistake on its line. */
+    strcpy(other, text);
+    l3 = strstr(other, "\n3:") + 4;
+    while (*l3 == ' ')
+        l3++;
+    *l3 = *l3 == '7' ? '8' : '7';
+    w = why_of(other);
+    assert_int_equal(w.fault, BKP_SHEET_FAULT_CHECK);
+    assert_int_equal(w.line, 3);
+}
+
+/* Typed with a Japanese input method on: full-width digits, letters, colon
+ * and spaces read as the plain ones. */
+static void test_full_width(void **state)
+{
+    (void)state;
+    char t[] = "\xef\xbc\x90\xef\xbc\x91\xef\xbc\xa1\xef\xbd\x82\xef\xbc\x9a\xe3\x80\x80x\xe3\x81\x82";
+    size_t n = bkp_sheet_halfwidth(t, strlen(t));
+    assert_int_equal(n, 7 + 3);
+    assert_memory_equal(t, "01Ab: x\xe3\x81\x82", n); /* other characters as they were */
+    bkp_sheet s;
+    char text[BKP_SHEET_TEXT_MAX], wide[4 * BKP_SHEET_TEXT_MAX];
+    make(&s, BKP_SHEET_SHARE);
+    assert_int_equal(bkp_sheet_format(&s, text), 0);
+    size_t o = 0;
+    for (const char *p = text; *p; p++) {
+        if (*p > ' ' && *p < 0x7f) { /* U+FF01 + (c - 0x21) */
+            unsigned cp = 0xff01u + (unsigned)(*p - 0x21);
+            wide[o++] = (char)(0xe0 | cp >> 12);
+            wide[o++] = (char)(0x80 | (cp >> 6 & 0x3f));
+            wide[o++] = (char)(0x80 | (cp & 0x3f));
+        } else if (*p == ' ') {
+            memcpy(wide + o, "\xe3\x80\x80", 3);
+            o += 3;
+        } else {
+            wide[o++] = *p;
+        }
+    }
+    o = bkp_sheet_halfwidth(wide, o);
+    wide[o] = '\0';
+    round_trip(&s, wide);
+}
+
 static void swap_lines(char *text, int a, int b, char *out)
 {
     char *l[6];
@@ -339,6 +429,8 @@ int main(void)
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_tolerant),
         cmocka_unit_test(test_look_alike_letters),
+        cmocka_unit_test(test_faults),
+        cmocka_unit_test(test_full_width),
         cmocka_unit_test(test_every_substitution),
         cmocka_unit_test(test_swapped_and_missing_lines),
         cmocka_unit_test(test_header),
