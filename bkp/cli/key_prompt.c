@@ -91,6 +91,21 @@ static void say_mistake(const bkp_sheet_entry *e, int next)
             "compare it with the paper and type it again.\n",
             "  シートの BKP-SHEET 行ではないか、入力の誤りがあります。用紙と見比べて、"
             "もう一度入力してください。\n");
+    } else if (bkp_sheet_entry_next(e) == next &&
+               bkp_sheet_entry_why(e).fault == BKP_SHEET_FAULT_SHORT) {
+        bkp_sheet_why w = bkp_sheet_entry_why(e);
+        say("  Line %d has %d characters, the paper's has %d: type the whole line, with the two "
+            "check characters at its end.\n",
+            "  %d 行目は %d 文字ですが、用紙では %d 文字です。行末の 2 文字の検査文字まで、"
+            "行全体を入力してください。\n",
+            next, w.got, w.want);
+    } else if (bkp_sheet_entry_next(e) == next &&
+               bkp_sheet_entry_why(e).fault == BKP_SHEET_FAULT_CHAR) {
+        say("  Line %d holds a character a sheet never uses (only digits and the letters A to Z "
+            "but U): compare it with the paper and type it again.\n",
+            "  %d 行目に、シートでは使わない文字があります（使うのは数字と、U を除く A〜Z "
+            "だけです）。用紙と見比べて、もう一度入力してください。\n",
+            next);
     } else if (bkp_sheet_entry_next(e) == next) {
         say("  A typing mistake on line %d: compare that line with the paper and type it "
             "again.\n",

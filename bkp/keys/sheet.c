@@ -362,6 +362,7 @@ struct bkp_sheet_entry {
     bkp_sheet head; /* from the header; the secret is filled in at the end */
     char sum[SUM_CHARS];
     uint8_t vals[CHARS];
+    bkp_sheet_why why; /* of the line last refused */
 };
 
 bkp_sheet_entry *bkp_sheet_entry_new(void)
@@ -386,6 +387,11 @@ void bkp_sheet_entry_reset(bkp_sheet_entry *e)
 int bkp_sheet_entry_next(const bkp_sheet_entry *e)
 {
     return e->next;
+}
+
+bkp_sheet_why bkp_sheet_entry_why(const bkp_sheet_entry *e)
+{
+    return e->why;
 }
 
 int bkp_sheet_entry_header(const bkp_sheet_entry *e, bkp_sheet *out)
@@ -418,10 +424,10 @@ int bkp_sheet_entry_add(bkp_sheet_entry *e, const char *line, size_t n, bkp_shee
         return 1;
     }
     size_t done = (size_t)(e->next - 1) * PER_LINE;
-    bkp_sheet_why why;
     if (parse_line(p, len, e->next, e->vals + done,
-                   CHARS - done < PER_LINE ? CHARS - done : PER_LINE, &why))
+                   CHARS - done < PER_LINE ? CHARS - done : PER_LINE, &e->why))
         return -EBADMSG;
+    e->why = (bkp_sheet_why){0};
     if (++e->next <= LINES)
         return 1;
     /* Every line checked: the sheet's checksum catches what the line checks

@@ -101,6 +101,8 @@ int bkp_sheet_entry_next(const bkp_sheet_entry *e);
 /* The header typed so far (kind, repository, share numbers; no secret) into
  * `out`: 0, or -ENOENT before the header was accepted. */
 int bkp_sheet_entry_header(const bkp_sheet_entry *e, bkp_sheet *out);
+/* What was wrong with the line last refused (a fault of NONE otherwise). */
+bkp_sheet_why bkp_sheet_entry_why(const bkp_sheet_entry *e);
 /*
  * Add the typed line `line` (`n` bytes, without its newline; blank lines are
  * ignored). Returns 1 when it was taken (ask for bkp_sheet_entry_next), 0 when

@@ -397,6 +397,10 @@ static void test_entry(void **state)
                 assert_int_equal(bkp_sheet_entry_next(e), line);
                 *c = was;
             }
+            /* Its check characters left off: said as a short line. */
+            assert_int_equal(bkp_sheet_entry_add(e, p, (size_t)(end - p) - 3, &got), -EBADMSG);
+            assert_int_equal(bkp_sheet_entry_why(e).fault, BKP_SHEET_FAULT_SHORT);
+            assert_int_equal(bkp_sheet_entry_why(e).line, line);
             assert_int_equal(type_line(e, text, line, &got),
                              line == BKP_SHEET_LINES ? 0 : 1);
         }
