@@ -467,6 +467,9 @@ int cli_audit(cli *c, const struct bkp_audit_rec *rec);
  * (audit.h) and does not fail a read: 0; EXIT_FAILED for a log found
  * wanting. */
 int cli_record(cli *c, const bkp_repo *source, bool staged, const struct bkp_audit_rec *rec);
+/* Say where the command's records went when that was a journal, once, at
+ * its end (main.c): after its own result or error, which come first. */
+void cli_record_end(void);
 /* Records of what surrounds a command: locks of dead holders taken over,
  * and the policy in force when its digest differs from the last recorded. */
 void cli_audit_context(cli *c);

@@ -681,6 +681,7 @@ int main(int argc, char **argv)
     c.writer = writer;
     ex = cmd->run(&c);
     cli_audit_context(&c);
+    cli_record_end();
     bkp_lock_release(writer);
     bkp_lock_release(cycle);
     cli_close_kept();

@@ -101,9 +101,21 @@ static bkp_repo *primary_of(cli *c, const bkp_repo *source)
     return NULL;
 }
 
+/* The journal this command's records went to, said once at its end. */
+static char journal_used[4096];
+
+void cli_record_end(void)
+{
+    if (journal_used[0])
+        bkp_warn(_("no primary repository is open here, and nothing is written to the copy "
+                   "read: what is done is recorded in %s; keep it with the papers of this "
+                   "day"),
+                 journal_used);
+    journal_used[0] = '\0';
+}
+
 int cli_record(cli *c, const bkp_repo *source, bool staged, const bkp_audit_rec *rec)
 {
-    static char said[4096];
     if (!source || bkp_repo_is_public(source))
         return 0;
     char *medium = staged ? NULL : bkp_gen_copy_medium(source), *journal = NULL;
@@ -122,13 +134,9 @@ int cli_record(cli *c, const bkp_repo *source, bool staged, const bkp_audit_rec 
     if (rc == -EROFS) {
         journal = journal_path(c, source, staged);
         rc = journal ? bkp_audit_journal(source, journal, rec) : -ENOSPC;
-        if (!rc && strcmp(said, journal)) {
-            snprintf(said, sizeof(said), "%s", journal);
-            bkp_warn(_("no primary repository is open here, and nothing is written to the copy "
-                       "read: what is done is recorded in %s; keep it with the papers of this "
-                       "day"),
-                     journal);
-        } else if (!journal) {
+        if (!rc) /* said at the end: after what the command itself says */
+            snprintf(journal_used, sizeof(journal_used), "%s", journal);
+        else if (!journal) {
             bkp_warn(_("this %s is not recorded anywhere: write down what was done"), rec->op);
         }
     }
