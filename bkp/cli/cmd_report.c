@@ -11,6 +11,7 @@
  * closing statement (はい / いいえ). Gathered by bkp/ops/report.c; here, the
  * period and the format are read, and the document printed.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,16 +57,32 @@ static time_t parse_day(const char *s, bool end_of_day)
 int cli_audit_report(cli *c)
 {
     pol_policy *p = cli_policy(c);
-    time_t to = c->period_to ? parse_day(c->period_to, true) : bkp_now();
+    time_t now = bkp_now();
+    time_t to = c->period_to ? parse_day(c->period_to, true) : now;
     time_t from = c->from ? parse_day(c->from, false) : to - 30 * DAY;
     int f = 0, ex = cli_format(c, &f);
-    if (!p || ex || from < 0 || to < 0 || from > to) {
-        if (p && !ex)
-            bkp_error(
-                _("give the period as --from YYYY-MM-DD --to YYYY-MM-DD (local days), the first "
-                  "not after the second"));
+    if (!p || ex)
+        return EXIT_USAGE;
+    /* Each mistake named with what was typed. */
+    const char *bad = from < 0 ? c->from : to < 0 ? c->period_to : NULL;
+    if (bad) {
+        bkp_error(_("'%s' is not a day: give the period as --from YYYY-MM-DD --to YYYY-MM-DD "
+                    "(local days)"),
+                  bad);
         return EXIT_USAGE;
     }
+    if (from > now) {
+        bkp_error(_("the period begins after today (%s): nothing has happened in it yet"),
+                  c->from);
+        return EXIT_USAGE;
+    }
+    if (from > to) {
+        bkp_error(_("the period begins (%s) after it ends (%s): give the earlier day with "
+                    "--from"),
+                  c->from, c->period_to ? c->period_to : _("today"));
+        return EXIT_USAGE;
+    }
+    to = to > now ? now : to; /* up to now: what happens later is not known */
     json_t *ev = NULL;
     ops_status_in status;
     /* The status of now and the records of the period from one reading of
@@ -81,6 +98,8 @@ int cli_audit_report(cli *c)
                         .ctx = c};
     int vrc = ops_report(&in, &ev);
     cli_status_in_clear(&status);
+    if (vrc == -ENODATA)
+        return EXIT_USAGE; /* said: a period before the repository */
     if (c->json) {
         cli_print_json(ev);
     } else {

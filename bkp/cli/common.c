@@ -52,6 +52,13 @@ pol_policy *cli_policy(cli *c)
     if (rc == -EPERM || pol_load(real ? real : c->policy_file, &c->policy))
         c->policy = NULL;
     free(real);
+    /* Without a terminal (cron's mail, systemd's journal) what the command
+     * says is read by the clinic's staff: in the policy's language, as its
+     * status page and mails are, unless LANGUAGE asks for one. At a
+     * terminal, the person's locale. */
+    const char *asked = getenv("LANGUAGE");
+    if (c->policy && c->policy->language && !isatty(STDERR_FILENO) && !(asked && *asked))
+        bkp_i18n_use(c->policy->language);
     return c->policy;
 }
 

@@ -277,6 +277,12 @@ int cli_options_parse(cli *c, const char *accepts, const char *usage, int argc, 
         if (ex)
             return ex;
     }
+    /* A language we do not have is a mistake, not English unsaid. */
+    if (c->lang && strcmp(c->lang, "ja") && strcmp(c->lang, "en")) {
+        fprintf(stderr, _("bkp: error: --lang %s: give ja (Japanese) or en (English)\n"),
+                c->lang);
+        return EXIT_USAGE;
+    }
     /* getopt has moved the arguments after the options. */
     c->args = argv + optind;
     c->nargs = argc - optind;

@@ -127,6 +127,15 @@ static void again(void)
     textdomain(textdomain(NULL));
 }
 
+void bkp_i18n_use(const char *lang)
+{
+    const char *loc = setlocale(LC_MESSAGES, NULL);
+    setenv("LANGUAGE", lang, 1);
+    if (!loc || !strcmp(loc, "C") || !strcmp(loc, "POSIX"))
+        setlocale(LC_MESSAGES, "C.UTF-8"); /* gettext ignores LANGUAGE in "C" */
+    again();
+}
+
 void bkp_i18n_begin(bkp_i18n_saved *s, const char *lang)
 {
     const char *was = getenv("LANGUAGE");

@@ -28,6 +28,10 @@ const char *bkp_pgettext(const char *ctx_msgid, const char *msgid) __attribute__
 
 /* Bind the catalogue (once, first thing in main). */
 void bkp_i18n_init(void);
+/* From now on, messages in `lang` ("ja", "en") whatever the locale: a
+ * command run without a terminal (cron, systemd) speaks the policy's
+ * language, as its status page and mails do. Before any other thread. */
+void bkp_i18n_use(const char *lang);
 
 /* Writing in a language chosen by the caller rather than the reader's locale:
  * a report or a printed procedure asked for with --lang. Between

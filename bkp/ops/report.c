@@ -8,6 +8,8 @@
 
 #include "bkp/audit/audit.h"
 #include "bkp/io/clock.h"
+#include "bkp/io/i18n.h"
+#include "bkp/io/log.h"
 #include "bkp/keys/pubkey.h"
 #include "bkp/report/evidence.h"
 
@@ -320,6 +322,16 @@ int ops_report(const ops_report_in *in, json_t **out)
      * nothing to back up, and no gap to count (the log's first record is its
      * creation). Records before that start do not exist. */
     time_t asked = s.from;
+    if (s.first > s.to && !bad) { /* nothing of it existed: no "yes" of today's */
+        char made[48];
+        bkp_local_time(made, sizeof(made), s.first, "?");
+        bkp_error(_("the repository was made on %s, after this period ended: there is nothing "
+                    "to report for it; give a period that ends after that day"),
+                  made);
+        json_decref(s.records);
+        rst_status_clear(&status);
+        return -ENODATA;
+    }
     if (s.first > s.from && s.first <= s.to)
         s.from = s.first;
     json_t *sets = json_array();

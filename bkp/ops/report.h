@@ -47,7 +47,8 @@ typedef struct ops_report_in {
 /* The evidence document of the period into `*out` (a new reference; NULL
  * without memory). 0 when the audit log was checked (its problems are said
  * in the document: "audit": {"ok": false, ...}), negative when it cannot
- * be read. */
+ * be read; -ENODATA (said, `*out` NULL) for a period that ended before the
+ * repository was made, of which nothing can be said. */
 int ops_report(const ops_report_in *in, json_t **out);
 
 #endif

@@ -51,6 +51,11 @@ ok "$BKP" policy check
 for k in "facility: さくら診療所" "language of what is written for people: ja" "notify: none" "status page: none"; do
     output_has "$k" "policy check should echo every key it applied"
 done
+# As cron runs it (no terminal, no language asked for): in the policy's
+# language, which the staff who read cron's mail read.
+ok env -u LANGUAGE "$BKP" policy check
+output_has "施設: さくら診療所" "without a terminal the policy's language (ja) should be spoken"
+output_has "人が読む文書の言語: ja" "without a terminal the policy's language (ja) should be spoken"
 ok "$BKP" media label "$WORK/usb" --name usb
 ok "$BKP" media label "$WORK/arch" --name arch
 for i in 1 2 3; do
@@ -88,6 +93,16 @@ printf '%s\n' "$R" >"$WORK/report.ja.md"
 TODAY=$(TZ=Asia/Tokyo date +%Y-%m-%d)
 TZ=Asia/Tokyo check_exit 0 "$BKP" audit report --from "$TODAY" --json
 [ "$(jq -r .statement.answer <<<"$OUT")" = true ] || flunk "--from today (JST) should report the same day one"
+# A period before the repository was made has nothing to show: refused, not
+# answered with today's state; a period after today, or a day mistyped, too.
+check_exit 2 "$BKP" audit report --from 2001-01-01 --to 2001-01-31
+output_has "after this period ended" "a period before the repository should be refused"
+check_exit 2 "$BKP" audit report --from 2099-01-01
+output_has "after today" "a period after today should be refused"
+check_exit 2 "$BKP" audit report --from 2026-13-01
+output_has "'2026-13-01' is not a day" "a mistyped day should be named"
+check_exit 2 "$BKP" audit report --lang jp
+output_has "give ja (Japanese) or en (English)" "a language bkp does not have should be refused"
 
 # 2b. A rotation refused because the disk is not there says why, and is not
 # taken for a failed exchange: the annex still shows the last good one.

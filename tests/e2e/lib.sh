@@ -29,6 +29,9 @@
 
 set -euo pipefail
 export LC_ALL=C
+# English asked for: a policy's `language` is then not taken up by a
+# command run without a terminal (as the tests' are; cron's are too).
+export LANGUAGE=en
 
 if [ -z "${BKP:-}" ] || [ ! -x "$BKP" ]; then
     echo "SKIP: \$BKP must point at the bkp binary (got '${BKP:-}')" >&2
