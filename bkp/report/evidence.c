@@ -55,6 +55,8 @@ static bool generations(json_t *ev, char *out, size_t n)
         bkp_strappend(out, n, _("%s%s: %lld generation(s) kept"), sep(i), rb_js(d, "dataset"),
                       (long long)g);
     }
+    /* Counted on the day the report is made, not over the period. */
+    bkp_strappend(out, n, "%s", _(" (as of the day this report was made)"));
     return ok;
 }
 
@@ -138,6 +140,12 @@ static bool media(json_t *ev, char *out, size_t n)
                               rb_js(m, "medium"));
         }
     }
+    /* What an inspector cannot check from the log: said, with how it is kept. */
+    bkp_strappend(out, n, "%s",
+                  _(" (as of the day this report was made; off-site as the policy declares each "
+                    "medium's location, which bkp cannot see; non-editable: copies on media kept "
+                    "off-line, their files read-only and immutable where the file system allows, "
+                    "and buckets whose Object Lock a probe proved)"));
     return ok;
 }
 

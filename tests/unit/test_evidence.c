@@ -501,15 +501,19 @@ static void test_cites_records(void **state)
     assert_string_equal(ja, "emr-db: 訓練 #22（2025-01-22、立会いあり）成功、所要 754.2 秒。"
                             "scans: 訓練 #23（2025-01-22、立会いあり）成功、所要 12.3 秒");
     assert_string_equal(evidence_of(st, "generations", "en"),
-                        "emr-db: 7 generation(s) kept; scans: 3 generation(s) kept");
+                        "emr-db: 7 generation(s) kept; scans: 3 generation(s) kept (as of the day "
+                        "this report was made)");
     assert_string_equal(evidence_of(st, "generations", "ja"),
-                        "emr-db: 7 世代を保持。scans: 3 世代を保持");
+                        "emr-db: 7 世代を保持。scans: 3 世代を保持（この報告書を作成した日の時点）");
     assert_string_equal(
         evidence_of(st, "media", "en"),
         "emr-db: 4 copies, 3 media type(s), 1 off-site (at least 3/2/1); verdict COMPLIANT; 3 "
         "non-editable (cloud: on-line Object Lock, non-editable, proven on 2025-01-20); "
         "scans: 3 copies, 2 media type(s), 1 off-site (at least 3/2/1); verdict AT RISK; 1 "
-        "non-editable");
+        "non-editable (as of the day this report was made; off-site as the policy declares each "
+        "medium's location, which bkp cannot see; non-editable: copies on media kept off-line, "
+        "their files read-only and immutable where the file system allows, and buckets whose "
+        "Object Lock a probe proved)");
     assert_string_equal(evidence_of(st, "audit", "en"),
                         "24 audit record(s); chain and signatures intact");
     assert_string_equal(evidence_of(st, "audit", "ja"),
