@@ -109,7 +109,8 @@ static int label_register(cli *c, const char *path, const bkp_label *lab, const 
                      "fingerprint:\n  %s  %s\nor print its label sheet (with a QR code): `bkp "
                      "media sheet %s --format html > %s-label.html`.\nNext: `bkp rotate %s` "
                      "copies the generations due to it.\n"),
-                   where, c->name, type, loc, lab->uuid,
+                   where, c->name, pol_medium_type_words(kind),
+                   strcmp(loc, "offsite") ? _("on-site") : _("off-site"), lab->uuid,
                    pol_medium_type_paper(kind), c->name, brief, c->name, c->name, c->name);
         }
         ex = EXIT_OK;
