@@ -542,7 +542,7 @@ static void at_risk(const ctx *c, bool nogen, pol_status *out, risks *rk)
     if (!nogen && period && s->last_backup > 0 && c->now - s->last_backup > 2 * period) {
         pol_span_text(a, sizeof(a), c->now - s->last_backup);
         reason(out, _("no backup for %s (schedule %s)"), a,
-               pol_schedule_text(&c->d->schedule, b, sizeof(b)));
+               pol_schedule_words(&c->d->schedule, b, sizeof(b)));
         rk->backup = true;
     }
     int64_t max = c->p->rule.offline_max_age;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "bkp/io/i18n.h"
 #include "policies/policy.h"
 
 static int parse_hhmm(const char *s, int *h, int *m)
@@ -70,6 +71,30 @@ int pol_schedule_parse(const char *s, pol_schedule *out)
     }
     *out = r;
     return 0;
+}
+
+const char *pol_schedule_words(const pol_schedule *s, char *buf, size_t n)
+{
+    static const char *const days[] = {N_("Sunday"),   N_("Monday"), N_("Tuesday"),
+                                       N_("Wednesday"), N_("Thursday"), N_("Friday"),
+                                       N_("Saturday")};
+    switch (s->kind) {
+    case POL_HOURLY:
+        snprintf(buf, n, _("hourly :%02d"), s->minute);
+        break;
+    case POL_DAILY:
+        snprintf(buf, n, _("daily %02d:%02d"), s->hour, s->minute);
+        break;
+    case POL_WEEKLY:
+        snprintf(buf, n, _("weekly %s %02d:%02d"), _(days[s->wday % 7]), s->hour, s->minute);
+        break;
+    case POL_MONTHLY:
+        snprintf(buf, n, _("monthly %d %02d:%02d"), s->mday, s->hour, s->minute);
+        break;
+    default:
+        snprintf(buf, n, "%s", _("manual (no schedule)"));
+    }
+    return buf;
 }
 
 const char *pol_schedule_text(const pol_schedule *s, char *buf, size_t n)

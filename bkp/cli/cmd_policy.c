@@ -103,14 +103,14 @@ static void print_text(const pol_policy *p)
                d->description ? ": " : "", d->description ? d->description : "");
         if (d->stream.command.command) {
             printf(_("    schedule %s; stream: `%s`, stored as %s (timeout %llds)"),
-                   pol_schedule_text(&d->schedule, buf, sizeof(buf)), d->stream.command.command,
+                   pol_schedule_words(&d->schedule, buf, sizeof(buf)), d->stream.command.command,
                    d->stream.name, (long long)d->stream.command.timeout);
             print_command_tail(&d->stream.command);
             if (d->host)
                 printf(_("    from host %s: the command of that name in its agent's file\n"),
                        d->host);
         } else {
-            printf(_("    schedule %s; paths:"), pol_schedule_text(&d->schedule, buf, sizeof(buf)));
+            printf(_("    schedule %s; paths:"), pol_schedule_words(&d->schedule, buf, sizeof(buf)));
             for (size_t k = 0; k < d->npaths; k++)
                 printf(" %s", d->paths[k]);
             printf("\n");
@@ -129,7 +129,7 @@ static void print_text(const pol_policy *p)
     }
     for (size_t i = 0; i < p->ndrills; i++)
         printf(_("  drill %s, %s (unattended)\n"), p->drills[i].runbook,
-               pol_schedule_text(&p->drills[i].schedule, buf, sizeof(buf)));
+               pol_schedule_words(&p->drills[i].schedule, buf, sizeof(buf)));
     printf(_("  re-read of every pack within %lld days; key-recovery drill every %lld days\n"),
            (long long)(p->reread_every / 86400), (long long)(p->key_drill_every / 86400));
     const pol_notify *nt = &p->notify;
@@ -227,10 +227,6 @@ static int print_regulation(cli *c)
     int f = 0, ex = cli_format(c, &f);
     if (ex)
         return ex;
-    if (c->lang && strcmp(c->lang, "ja") && strcmp(c->lang, "en")) {
-        bkp_error(_("--lang %s: write ja or en"), c->lang);
-        return EXIT_USAGE;
-    }
     pol_policy *p = cli_policy(c);
     if (!p)
         return EXIT_USAGE;

@@ -136,10 +136,6 @@ static int page_options(cli *c, bool *page)
                           "leave out --lang"));
         return EXIT_USAGE;
     }
-    if (c->lang && strcmp(c->lang, "ja") && strcmp(c->lang, "en")) {
-        bkp_error(_("--lang %s: write ja or en"), c->lang);
-        return EXIT_USAGE;
-    }
     return EXIT_OK;
 }
 

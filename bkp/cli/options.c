@@ -277,10 +277,10 @@ int cli_options_parse(cli *c, const char *accepts, const char *usage, int argc, 
         if (ex)
             return ex;
     }
-    /* A language we do not have is a mistake, not English unsaid. */
+    /* A language we do not have is a mistake, not English unsaid: the one
+     * check, for every command that takes --lang. */
     if (c->lang && strcmp(c->lang, "ja") && strcmp(c->lang, "en")) {
-        fprintf(stderr, _("bkp: error: --lang %s: give ja (Japanese) or en (English)\n"),
-                c->lang);
+        bkp_error(_("--lang %s: write ja or en"), c->lang);
         return EXIT_USAGE;
     }
     /* getopt has moved the arguments after the options. */

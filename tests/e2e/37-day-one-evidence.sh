@@ -102,7 +102,7 @@ output_has "after today" "a period after today should be refused"
 check_exit 2 "$BKP" audit report --from 2026-13-01
 output_has "'2026-13-01' is not a day" "a mistyped day should be named"
 check_exit 2 "$BKP" audit report --lang jp
-output_has "give ja (Japanese) or en (English)" "a language bkp does not have should be refused"
+output_has "--lang jp: write ja or en" "a language bkp does not have should be refused"
 
 # 2b. A rotation refused because the disk is not there says why, and is not
 # taken for a failed exchange: the annex still shows the last good one.
