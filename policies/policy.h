@@ -202,7 +202,8 @@ json_t *pol_to_json(const pol_policy *p);
 int pol_schedule_parse(const char *s, pol_schedule *out);
 /* The canonical text of a schedule into buf. */
 const char *pol_schedule_text(const pol_schedule *s, char *buf, size_t n);
-/* The same for people, in the reader's language ("毎日 21:30"). */
+/* The same for people, in the reader's language ("daily at 21:30", "毎日 21:30"):
+ * the status's reasons, `policy check` and the regulation annex. */
 const char *pol_schedule_words(const pol_schedule *s, char *buf, size_t n);
 /* A medium type's word in the policy ("removable"), and back: 0, or
  * -EINVAL for a word that is no type. */

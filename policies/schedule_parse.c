@@ -75,24 +75,23 @@ int pol_schedule_parse(const char *s, pol_schedule *out)
 
 const char *pol_schedule_words(const pol_schedule *s, char *buf, size_t n)
 {
-    static const char *const days[] = {N_("Sunday"),   N_("Monday"), N_("Tuesday"),
-                                       N_("Wednesday"), N_("Thursday"), N_("Friday"),
-                                       N_("Saturday")};
+    static const char *const days[] = {N_("Sunday"),   N_("Monday"), N_("Tuesday"), N_("Wednesday"),
+                                       N_("Thursday"), N_("Friday"), N_("Saturday")};
     switch (s->kind) {
     case POL_HOURLY:
-        snprintf(buf, n, _("hourly :%02d"), s->minute);
+        snprintf(buf, n, _("hourly at minute %02d"), s->minute);
         break;
     case POL_DAILY:
-        snprintf(buf, n, _("daily %02d:%02d"), s->hour, s->minute);
+        snprintf(buf, n, _("daily at %02d:%02d"), s->hour, s->minute);
         break;
     case POL_WEEKLY:
-        snprintf(buf, n, _("weekly %s %02d:%02d"), _(days[s->wday % 7]), s->hour, s->minute);
+        snprintf(buf, n, _("every %s at %02d:%02d"), _(days[s->wday % 7]), s->hour, s->minute);
         break;
     case POL_MONTHLY:
-        snprintf(buf, n, _("monthly %d %02d:%02d"), s->mday, s->hour, s->minute);
+        snprintf(buf, n, _("monthly on day %d at %02d:%02d"), s->mday, s->hour, s->minute);
         break;
     default:
-        snprintf(buf, n, "%s", _("manual (no schedule)"));
+        snprintf(buf, n, "%s", _("not scheduled (by hand)"));
     }
     return buf;
 }

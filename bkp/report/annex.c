@@ -28,29 +28,6 @@ static const char *blank(void)
     return _("________________ (to be filled in by the hospital)");
 }
 
-static const char *schedule_words(const pol_schedule *s, char *buf, size_t n)
-{
-    static const char *const days[] = {N_("Sunday"),   N_("Monday"), N_("Tuesday"), N_("Wednesday"),
-                                       N_("Thursday"), N_("Friday"), N_("Saturday")};
-    switch (s->kind) {
-    case POL_HOURLY:
-        snprintf(buf, n, _("hourly at minute %02d"), s->minute);
-        break;
-    case POL_DAILY:
-        snprintf(buf, n, _("daily at %02d:%02d"), s->hour, s->minute);
-        break;
-    case POL_WEEKLY:
-        snprintf(buf, n, _("every %s at %02d:%02d"), _(days[s->wday % 7]), s->hour, s->minute);
-        break;
-    case POL_MONTHLY:
-        snprintf(buf, n, _("monthly on day %d at %02d:%02d"), s->mday, s->hour, s->minute);
-        break;
-    default:
-        snprintf(buf, n, "%s", _("not scheduled (by hand)"));
-    }
-    return buf;
-}
-
 static const char *every_words(int64_t secs, char *buf, size_t n)
 {
     if (secs % DAY == 0)
@@ -187,7 +164,7 @@ static void data_section(rb_doc *doc, const pol_policy *p, const size_t *o)
             bkp_strappend(paths, sizeof(paths), _("the output of a command, as %s"),
                           d->stream.name);
         rb_doc_row(doc, (const char *[]){prio, dataset_words(d, name, sizeof(name)), paths,
-                                         schedule_words(&d->schedule, when, sizeof(when)), NULL});
+                                         pol_schedule_words(&d->schedule, when, sizeof(when)), NULL});
     }
     rb_doc_table_end(doc);
     rb_doc_para(doc, "%s", _("Priority 1 is restored first."));
@@ -360,7 +337,7 @@ static void recovery_section(rb_doc *doc, const pol_policy *p, const size_t *o, 
                   "the vulnerability used, and invalidate stolen or planted IDs and passwords."));
     for (size_t i = 0; i < p->ndrills; i++)
         rb_doc_para(doc, _("Drill of `%s`: %s (`bkp drill %s`)."), p->drills[i].runbook,
-                    schedule_words(&p->drills[i].schedule, when, sizeof(when)),
+                    pol_schedule_words(&p->drills[i].schedule, when, sizeof(when)),
                     p->drills[i].runbook);
     if (!p->ndrills)
         rb_doc_para(doc, "%s",
@@ -422,7 +399,7 @@ static void levels_section(rb_doc *doc, const pol_policy *p, const size_t *o, js
             bkp_strappend(method, sizeof(method), _("\nrestored by procedure %s%s%s"), d->runbook,
                           *rb_js(rb, "title") ? _(": ") : "", rb_js(rb, "title"));
         rb_doc_row(doc, (const char *[]){dataset_words(d, name, sizeof(name)),
-                                         schedule_words(&d->schedule, when, sizeof(when)), gens,
+                                         pol_schedule_words(&d->schedule, when, sizeof(when)), gens,
                                          method, storage_words(p, d, where, sizeof(where)), NULL});
     }
     rb_doc_table_end(doc);

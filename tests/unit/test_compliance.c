@@ -528,7 +528,7 @@ static void test_failed_and_old_backups(void **state)
     w.s.last_backup = T0 + 2 * HOUR;
     time_t now = T0 + 3 * DAY + 5 * HOUR;
     pol_compliance(&w.p, &w.s, w.st, w.due, w.n, now, &w.out);
-    reason_at(&w.out, "no backup for 3 days (schedule daily 02:00)");
+    reason_at(&w.out, "no backup for 3 days (schedule daily at 02:00)");
     expect(&w.out, POL_AT_RISK, "run `bkp backup emr` and read its errors");
     /* Two periods are tolerated; without a schedule there is no expectation. */
     pol_compliance(&w.p, &w.s, w.st, w.due, w.n, T0 + 2 * DAY + 2 * HOUR, &w.out);
