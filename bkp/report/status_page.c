@@ -170,11 +170,49 @@ static void header(FILE *f, const rst_status *st, time_t now)
     fputs("</p>\n</header>\n", f);
 }
 
+/* Where a turn of the calendar stands at `now`: done, coming (a later
+ * day), today (later today), due (its time passed less than a day ago) or
+ * overdue. */
+typedef enum { TURN_DONE, TURN_COMING, TURN_TODAY, TURN_DUE, TURN_OVERDUE } turn_state;
+
+static turn_state turn_at(const rst_turn *t, time_t now)
+{
+    time_t when = t->when;
+    struct tm a, b;
+    bool same_day = localtime_r(&when, &a) && localtime_r(&now, &b) && a.tm_year == b.tm_year &&
+                    a.tm_yday == b.tm_yday;
+    return t->done              ? TURN_DONE
+           : when > now         ? (same_day ? TURN_TODAY : TURN_COMING)
+           : now - when >= 86400 ? TURN_OVERDUE
+                                : TURN_DUE;
+}
+
+/* The page's name of a state (data-state). */
+static const char *turn_name(turn_state s)
+{
+    static const char *const names[] = {"done", "coming", "today", "due", "overdue"};
+    return names[s];
+}
+
+/* Whether an earlier turn of the calendar already asks for the medium of
+ * turn `i` today: one line a medium. */
+static bool brought(const rst_status *st, size_t i, time_t now)
+{
+    for (size_t k = 0; k < i; k++) {
+        turn_state s = turn_at(&st->rotations[k], now);
+        if (!strcmp(st->rotations[k].medium, st->rotations[i].medium) && s != TURN_DONE &&
+            s != TURN_COMING)
+            return true;
+    }
+    return false;
+}
+
 /* What to do today, in words the clinic's manager acts on: each data set
  * that needs something, with why (its first reason), asked of the system
- * officer; a medium left connected; the key-recovery drill when one is due.
+ * officer; an off-line medium to bring, its rotation due today or past; a
+ * medium left connected; the key-recovery drill when one is due.
  * The commands for the system officer are apart (it_section). */
-static void today(FILE *f, const rst_status *st, bool ja)
+static void today(FILE *f, const rst_status *st, time_t now, bool ja)
 {
     size_t n = 0;
     fprintf(f, "<section id=\"today\">\n<h2>");
@@ -203,6 +241,25 @@ static void today(FILE *f, const rst_status *st, bool ja)
             _("%s is still connected: ask the system officer to unmount it and take it back to "
               "where it is kept. While it is plugged in, ransomware on the server can reach it."),
             m->medium);
+        fputs("</li>\n", f);
+        n++;
+    }
+    for (size_t i = 0; i < st->nrotations; i++) {
+        const rst_turn *t = &st->rotations[i];
+        turn_state state = turn_at(t, now);
+        if (!t->offline || state == TURN_DONE || state == TURN_COMING || brought(st, i, now))
+            continue;
+        open_tag(f, "li class=\"todo\"", "data-bring", t->medium);
+        if (state == TURN_OVERDUE) {
+            char late[64];
+            say(f, _("Bring %s from where it is kept to the backup server for its copy, overdue "
+                     "by %s."),
+                t->medium, pol_span_text(late, sizeof(late), now - t->when));
+        } else {
+            say(f, _("Bring %s from where it is kept to the backup server for its copy, due "
+                     "today."),
+                t->medium);
+        }
         fputs("</li>\n", f);
         n++;
     }
@@ -409,14 +466,8 @@ static void rotation_row(FILE *f, const rst_turn *t, time_t now)
 {
     char date[64], late[64], iso[32] = "";
     time_t when = t->when;
-    struct tm a, b;
-    bool same_day = localtime_r(&when, &a) && localtime_r(&now, &b) && a.tm_year == b.tm_year &&
-                    a.tm_yday == b.tm_yday;
-    const char *state = t->done                 ? "done"
-                        : when > now    ? (same_day ? "today" : "coming")
-                        : now - when >= 86400 ? "overdue"
-                                              : "due";
-    fprintf(f, "<tr class=\"rotation\" data-state=\"%s\" data-medium=\"", state);
+    turn_state state = turn_at(t, now);
+    fprintf(f, "<tr class=\"rotation\" data-state=\"%s\" data-medium=\"", turn_name(state));
     rb_html_escape(f, t->medium);
     fputs("\" data-due=\"", f);
     if (when)
@@ -429,17 +480,17 @@ static void rotation_row(FILE *f, const rst_turn *t, time_t now)
     fputs("</td><td>", f);
     rb_html_escape(f, pol_medium_place_words(t->offsite, t->offline));
     fputs("</td><td>", f);
-    if (!strcmp(state, "overdue")) {
+    if (state == TURN_OVERDUE) {
         fputs("<span class=\"late\">", f);
         say(f, _("overdue by %s"), pol_span_text(late, sizeof(late), now - when));
         fputs("</span>", f);
-    } else if (!strcmp(state, "due")) {
+    } else if (state == TURN_DUE) {
         fputs("<span class=\"late\">", f);
         rb_html_escape(f, _("due now"));
         fputs("</span>", f);
-    } else if (!strcmp(state, "today")) {
+    } else if (state == TURN_TODAY) {
         rb_html_escape(f, _("today"));
-    } else if (!strcmp(state, "done")) {
+    } else if (state == TURN_DONE) {
         char at[64];
         say(f, _("done (%s)"), local(at, sizeof(at), when));
     } else {
@@ -592,7 +643,7 @@ char *rst_status_page(const rst_status *status, bool ja)
     time_t now = status->generated;
     head(f, status, ja);
     header(f, status, now);
-    today(f, status, ja);
+    today(f, status, now, ja);
     datasets(f, status, now, ja);
     calendar(f, status, now);
     drills(f, status);

@@ -183,6 +183,16 @@ static void test_content(void **state)
     assert_non_null(strstr(en, "2026-11-24 19:00 JST"));
     /* The calendar: which medium, which day, where kept; overdue said. */
     assert_non_null(strstr(en, "data-state=\"overdue\" data-medium=\"usb-b\""));
+    /* The clerk brings the off-line disk whose turn has passed, once; the
+     * disk whose turn is coming stays where it is kept. */
+    const char *bring = strstr(en, "data-bring=\"usb-b\">Bring usb-b from where it is kept to "
+                                   "the backup server for its copy, overdue by 3 days.");
+    assert_non_null(bring);
+    assert_true(strstr(en, "id=\"today\"") < bring && bring < strstr(en, "id=\"datasets\""));
+    assert_null(strstr(bring + 1, "data-bring=\"usb-b\""));
+    assert_null(strstr(en, "data-bring=\"usb-a\""));
+    assert_null(strstr(en, "data-bring=\"tape\""));
+    assert_non_null(strstr(ja, "data-bring=\"usb-b\">usb-b を"));
     assert_non_null(strstr(en, "2026-11-28 (Saturday)"));
     assert_non_null(strstr(en, "2026-12-01 (Tuesday)</td><td>tape</td><td>on-site, off-line"));
     /* Drills against their target. */
@@ -249,6 +259,7 @@ static void test_nothing_due(void **state)
     json_array_remove(sets, 2);
     json_array_remove(sets, 1);
     json_object_set_new(json_object_get(j, "key_drill"), "due", json_false());
+    json_array_remove(json_object_get(j, "rotations"), 0); /* usb-b's, overdue */
     char *t = render(j, false);
     assert_non_null(strstr(t, "Nothing is due today."));
     assert_null(strstr(t, "class=\"todo\""));
