@@ -97,9 +97,7 @@ static int64_t unit_apart(int64_t age, int64_t limit)
 
 /* ---- rotation ---- */
 
-/* Media of one type at one path take turns; a medium without rotate_every
- * takes no turn, so it belongs to no set. */
-static bool same_set(const pol_medium *a, const pol_medium *b)
+bool pol_media_take_turns(const pol_medium *a, const pol_medium *b)
 {
     return a == b || (a->rotate_every > 0 && b->rotate_every > 0 && a->type == b->type && a->path &&
                       b->path && !strcmp(a->path, b->path));
@@ -148,7 +146,7 @@ void pol_media_due(const pol_policy *p, const pol_medium_state *states, size_t n
         for (size_t j = 0; j < n; j++) {
             if (!states[j].medium)
                 abort();
-            if (!same_set(m, states[j].medium))
+            if (!pol_media_take_turns(m, states[j].medium))
                 continue;
             if (states[j].last_write > latest)
                 latest = states[j].last_write;
@@ -186,7 +184,7 @@ size_t pol_rotation_calendar(const pol_medium_state *states, const time_t *due, 
             continue;
         size_t members = 0;
         for (size_t j = 0; j < n; j++)
-            members += states[j].medium && same_set(m, states[j].medium);
+            members += states[j].medium && pol_media_take_turns(m, states[j].medium);
         int64_t turn = m->rotate_every * (int64_t)(members ? members : 1);
         time_t t = due[i] == POL_DUE_NEVER ? now : due[i];
         calendar_add(out, &got, max, (pol_turn){m, t});

@@ -95,6 +95,11 @@ typedef struct pol_status {
     char action[256];               /* the next thing to do, "" when nothing is due */
 } pol_status;
 
+/* Whether media `a` and `b` take turns (the same medium, or both of one
+ * type at one path, each with rotate_every): the one rule of a rotation
+ * set. A medium without rotate_every takes no turn, so it belongs to no set. */
+bool pol_media_take_turns(const pol_medium *a, const pol_medium *b);
+
 /* What pol_media_due gives a rotation set never written: due now. Any time
  * ≤ now would do; 1 because 0 already means "not rotated". */
 #define POL_DUE_NEVER ((time_t)1)

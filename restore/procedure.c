@@ -16,6 +16,7 @@
 #include "bkp/host/hook.h"
 #include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
+#include "bkp/io/text.h"
 #include "bkp/store/tree.h"
 #include "restore/beneath.h"
 #include "restore/restore.h"
@@ -267,8 +268,8 @@ static rb_status do_select(run *r, const rb_step *st, rb_step_result *sr)
         return RB_FAILED;
     }
     const cand *c = &r->cands[r->at];
-    char name[96], fin[32];
-    bkp_iso_time(fin, sizeof(fin), c->g->finished);
+    char name[96], fin[64];
+    bkp_local_time(fin, sizeof(fin), c->g->finished, "-");
     say(sr, N_("%s from %s (captured %s)"), bkp_gen_name(c->g, name, sizeof(name)),
         r->env->sources[c->src].name, fin);
     if (skipped_suspicious)
@@ -427,9 +428,10 @@ static rb_status do_restore(run *r, const rb_step *st, rb_step_result *sr)
                           json_pack("{s:s, s:s, s:s, s:I}", "dataset", c->g->dataset, "generation",
                                     name, "source", r->env->sources[c->src].name, "damaged",
                                     (json_int_t)lost));
-    say(sr, N_("%s from %s into %s: %llu file(s), %llu byte(s), read back and compared"), name,
+    char size[32];
+    say(sr, N_("%s from %s into %s: %llu file(s), %s, read back and compared"), name,
         r->env->sources[c->src].name, r->target, (unsigned long long)rr.files,
-        (unsigned long long)rr.bytes);
+        bkp_size_text(size, sizeof(size), rr.bytes));
     if (rr.damaged)
         say_more(sr, N_("; damaged files were left out (listed above)"));
     if (rr.list_damaged)

@@ -10,6 +10,7 @@
 #include "bkp/io/bytes.h"
 #include "bkp/io/clock.h"
 #include "bkp/io/i18n.h"
+#include "bkp/io/text.h"
 #include "restore/procedure.h"
 
 /* ---- the printable procedure ---- */
@@ -570,9 +571,11 @@ static char *report(json_t *r, rb_format f, bool ja)
     if (!line[0] && *rb_js(r, "generation"))
         snprintf(line, sizeof(line), "%s (%s)", rb_js(r, "generation"), rb_js(r, "source"));
     rb_doc_row(d, (const char *[]){_("Generation restored"), line[0] ? line : "-", NULL});
-    snprintf(line, sizeof(line), _("%lld file(s), %lld byte(s), %lld damaged"),
+    json_int_t bytes = json_integer_value(json_object_get(r, "bytes"));
+    char size[32];
+    snprintf(line, sizeof(line), _("%lld file(s), %s, %lld damaged"),
              (long long)json_integer_value(json_object_get(r, "files")),
-             (long long)json_integer_value(json_object_get(r, "bytes")),
+             bkp_size_text(size, sizeof(size), bytes > 0 ? (uint64_t)bytes : 0),
              (long long)json_integer_value(json_object_get(r, "damaged")));
     rb_doc_row(d, (const char *[]){_("Restored"), line, NULL});
     if (json_integer_value(json_object_get(r, "fallbacks"))) {

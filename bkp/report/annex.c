@@ -7,6 +7,7 @@
 
 #include "bkp/io/bytes.h"
 #include "bkp/io/i18n.h"
+#include "policies/compliance.h"
 #include "policies/retention.h"
 
 #define DAY 86400
@@ -28,12 +29,16 @@ static const char *blank(void)
     return _("________________ (to be filled in by the hospital)");
 }
 
+/* "every 14 days", or in hours when not whole days. */
 static const char *every_words(int64_t secs, char *buf, size_t n)
 {
-    if (secs % DAY == 0)
-        snprintf(buf, n, _("every %lld day(s)"), (long long)(secs / DAY));
-    else
-        snprintf(buf, n, _("every %lld hour(s)"), (long long)((secs + 3599) / 3600));
+    bool days = secs % DAY == 0;
+    long long v = days ? secs / DAY : (secs + 3599) / 3600;
+    unsigned long k = v > 1000000 ? 1000000 : (unsigned long)v; /* ngettext's count */
+    snprintf(buf, n,
+             days ? ngettext("every %lld day", "every %lld days", k)
+                  : ngettext("every %lld hour", "every %lld hours", k),
+             v);
     return buf;
 }
 
@@ -227,10 +232,40 @@ static void media_section(rb_doc *doc, const pol_policy *p, json_t *facts)
     rb_doc_table_end(doc);
 }
 
+/* How often medium `m` comes back: a disk swapped with others at one
+ * mount point each week comes back once every turn of the set ("every 14
+ * day(s), in turn with usb-b"). */
+static const char *turn_words(const pol_policy *p, const pol_medium *m, char *buf, size_t n)
+{
+    char others[192] = "", every[64];
+    size_t members = 0;
+    if (!m->rotate_every) {
+        snprintf(buf, n, "%s", _("not set in the policy"));
+        return buf;
+    }
+    for (size_t i = 0; i < p->nmedia; i++) {
+        if (!pol_media_take_turns(m, &p->media[i]))
+            continue;
+        members++;
+        if (&p->media[i] != m)
+            bkp_strappend(others, sizeof(others), "%s%s", *others ? _(", ") : "",
+                          p->media[i].name);
+    }
+    int64_t turn;
+    if (__builtin_mul_overflow(m->rotate_every, (int64_t)members, &turn))
+        turn = m->rotate_every;
+    every_words(turn, every, sizeof(every));
+    if (*others)
+        snprintf(buf, n, _("%s, in turn with %s"), every, others);
+    else
+        snprintf(buf, n, "%s", every);
+    return buf;
+}
+
 /* The off-line procedure: which medium, how often, last done, who. */
 static void offline_section(rb_doc *doc, const pol_policy *p, json_t *facts)
 {
-    char every[64], last[256];
+    char every[256], last[256];
     size_t n = 0;
     rb_doc_h2(doc, _("4. Off-line procedure"));
     for (size_t i = 0; i < p->nmedia; i++)
@@ -260,11 +295,8 @@ static void offline_section(rb_doc *doc, const pol_policy *p, json_t *facts)
                               ? _(" (attempt of %.10s refused: nothing written)")
                               : _(" (attempt of %.10s failed)"),
                           rb_js(r, "time"));
-        rb_doc_row(doc, (const char *[]){m->name,
-                                         m->rotate_every
-                                             ? every_words(m->rotate_every, every, sizeof(every))
-                                             : _("not set in the policy"),
-                                         last, blank(), NULL});
+        rb_doc_row(doc, (const char *[]){m->name, turn_words(p, m, every, sizeof(every)), last,
+                                         blank(), NULL});
     }
     rb_doc_table_end(doc);
     rb_doc_para(doc, "%s",

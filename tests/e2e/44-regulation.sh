@@ -29,7 +29,7 @@ ja() { LC_ALL= LANG=C.UTF-8 LANGUAGE=ja "$@"; }
 # ============ 1. the example policy ============
 ja ok "$BKP" policy print --regulation --policy "$HOSP"
 for s in "運用管理規程" "| 対象 | 頻度 | 復旧できる世代 | 方法 | 保存場所 |" "電子カルテ データベース (emr-db)" \
-    "14 世代以上" "usb-a" "7 日ごと" "（病院で記入）" "訓練の記録なし" "毎月 1 日 05:00"; do
+    "14 世代以上" "usb-a" "14 日ごと（usb-b と交互）" "30 日ごと" "（病院で記入）" "訓練の記録なし" "毎月 1 日 05:00"; do
     output_has "$s" "the Japanese annex should say '$s'"
 done
 case $OUT in *"## "*) ;; *) flunk "the default format should be Markdown" ;; esac

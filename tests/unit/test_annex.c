@@ -40,7 +40,8 @@ static const char policy_text[] =
     "  - { name: nas, type: disk, path: /mnt/nas, location: onsite }\n"
     "  - { name: usb-a, type: removable, path: /media/bkp, location: offsite, offline: true, "
     "rotate_every: 7d }\n"
-    "  - { name: usb-b, type: removable, path: /media/bkp, location: offsite, offline: true }\n"
+    "  - { name: usb-b, type: removable, path: /media/bkp, location: offsite, offline: true, "
+    "rotate_every: 7d }\n"
     "  - { name: tape, type: archive, path: /dev/nst0, location: offsite, offline: true, "
     "rotate_every: 30d }\n"
     "  - { name: cloud, type: object, endpoint: https://s3.example.jp, bucket: bkp-lock, "
@@ -134,6 +135,12 @@ static void test_content(void **state)
 {
     (void)state;
     char *en = render(RB_MARKDOWN, false), *ja = render(RB_MARKDOWN, true);
+    /* Two disks swapped weekly at one mount point: each comes back every
+     * fourteen days; the tape alone, every thirty. */
+    assert_non_null(strstr(en, "| usb-a | every 14 days, in turn with usb-b |"));
+    assert_non_null(strstr(en, "| usb-b | every 14 days, in turn with usb-a |"));
+    assert_non_null(strstr(en, "| tape | every 30 days |"));
+    assert_non_null(strstr(ja, "| usb-a | 14 日ごと（usb-b と交互） |"));
     assert_non_null(strstr(en, "FEWER THAN THREE"));
     assert_non_null(strstr(ja, "3世代未満"));
     assert_non_null(strstr(en, "to be filled in by the hospital"));
