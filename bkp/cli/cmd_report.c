@@ -15,10 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "bkp/cli/cli.h"
 #include "bkp/io/clock.h"
+#include "bkp/io/durable.h"
 #include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
 #include "bkp/ops/report.h"
@@ -54,12 +56,49 @@ static time_t parse_day(const char *s, bool end_of_day)
     return t > 0 && end_of_day ? t - 1 : t;
 }
 
+static bool to_file(const cli *c)
+{
+    return c->output && strcmp(c->output, "-");
+}
+
+/* The format a file's name asks for when --format is not given: .html or
+ * .htm is HTML, any other Markdown. */
+static void format_of_name(cli *c)
+{
+    const char *dot = c->output ? strrchr(c->output, '.') : NULL;
+    if (!c->format && dot && (!strcasecmp(dot, ".html") || !strcasecmp(dot, ".htm")))
+        c->format = "html";
+}
+
+/* The report to -o FILE (whole or not at all: a temporary name renamed),
+ * or to standard output. */
+static int put(cli *c, const char *text)
+{
+    if (!to_file(c))
+        return fputs(text, stdout) >= 0 && fflush(stdout) == 0 ? EXIT_OK : EXIT_FAILED;
+    int rc = bkp_durable_write_path(c->output, text, strlen(text), 0);
+    if (rc == -EISDIR) {
+        bkp_error(_("-o %s names a folder: give the report's file name (for example -o "
+                    "evidence.html, or .md)"),
+                  c->output);
+        return EXIT_USAGE;
+    }
+    if (rc) {
+        bkp_error(_("the evidence report %s could not be written: %s"), c->output,
+                  bkp_strerror(rc));
+        return EXIT_FAILED;
+    }
+    printf(_("report: %s\n"), c->output);
+    return EXIT_OK;
+}
+
 int cli_audit_report(cli *c)
 {
     pol_policy *p = cli_policy(c);
     time_t now = bkp_now();
     time_t to = c->period_to ? parse_day(c->period_to, true) : now;
     time_t from = c->from ? parse_day(c->from, false) : to - 30 * DAY;
+    format_of_name(c);
     int f = 0, ex = cli_format(c, &f);
     if (!p || ex)
         return EXIT_USAGE;
@@ -100,16 +139,14 @@ int cli_audit_report(cli *c)
     cli_status_in_clear(&status);
     if (vrc == -ENODATA)
         return EXIT_USAGE; /* said: a period before the repository */
-    if (c->json) {
+    if (c->json && !to_file(c)) {
         cli_print_json(ev);
-    } else {
-        char *text = rb_evidence_render(ev, (rb_format)f, cli_lang_ja(c));
-        if (text)
-            fputs(text, stdout);
-        free(text);
-        json_decref(ev);
-        if (!text)
-            return EXIT_FAILED;
+        return vrc < 0 ? EXIT_FAILED : EXIT_OK;
     }
-    return vrc < 0 ? EXIT_FAILED : EXIT_OK;
+    char *text = c->json ? json_dumps(ev, JSON_INDENT(2) | JSON_SORT_KEYS)
+                         : rb_evidence_render(ev, (rb_format)f, cli_lang_ja(c));
+    json_decref(ev);
+    ex = text ? put(c, text) : EXIT_FAILED;
+    free(text);
+    return ex != EXIT_OK ? ex : vrc < 0 ? EXIT_FAILED : EXIT_OK;
 }

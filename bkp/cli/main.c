@@ -249,12 +249,13 @@ static const command commands[] = {
      .alone = audit_alone,
      .key = true,
      .public_key = true,
-     .options = "repo json against journal since dataset from to format lang",
+     .options = "repo json against journal since dataset from to format lang output",
      .min_args = 1,
      .max_args = 2,
      .usage = "audit verify [--against FILE|MEDIUM] [--public-key HEX|FILE] | audit verify "
               "--journal FILE | audit show [--journal FILE] [--since DATE] [--dataset NAME] "
-              "[--json] | audit report [--from DATE] [--to DATE] [--format F] [--lang ja|en] | "
+              "[--json] | audit report [--from DATE] [--to DATE] [--format F] [--lang ja|en] [-o FILE] "
+              "| "
               "audit restart REASON",
      .summary =
          N_("check the signed audit log, show it, or write the evidence report for checklist "

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <libgen.h>
 #include <ftw.h>
 #include <fcntl.h>
 #include <linux/fs.h>
@@ -334,6 +335,24 @@ int bkp_durable_write(const char *dir, const char *name, const void *buf, size_t
         return r;
     }
     return bkp_dfile_commit(f, dir, name, flags);
+}
+
+int bkp_durable_write_path(const char *path, const void *buf, size_t len, unsigned flags)
+{
+    size_t n = strlen(path);
+    if (!n || path[n - 1] == '/')
+        return -EISDIR; /* basename would name the folder itself */
+    /* POSIX dirname and basename may write into their argument: a copy each. */
+    char *d = strdup(path), *b = strdup(path);
+    char *base = b ? basename(b) : NULL;
+    int rc = !d || !base                                          ? -ENOMEM
+             : !strcmp(base, ".") || !strcmp(base, "..") ? -EISDIR
+                                                                  : 0;
+    if (!rc)
+        rc = bkp_durable_write(dirname(d), base, buf, len, flags);
+    free(d);
+    free(b);
+    return rc;
 }
 
 void bkp_durable_cleanup(const char *dir)

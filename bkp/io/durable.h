@@ -80,6 +80,11 @@ enum {
 int bkp_durable_write(const char *dir, const char *name, const void *buf, size_t len,
                       unsigned flags) __attribute__((warn_unused_result));
 
+/* The same for a path a person named (`-o FILE`): its folder and name.
+ * -EISDIR when it names no file ("", "/", "dir/", ".", ".."). */
+int bkp_durable_write_path(const char *path, const void *buf, size_t len, unsigned flags)
+    __attribute__((warn_unused_result));
+
 /* A file being written in steps, under a temporary name in its folder;
  * commit publishes it, abort removes it, and either frees it. Its bytes go
  * through bkp_dfile_write (or a stream over it, bkp_dfile_stream: a tar

@@ -4,7 +4,6 @@
 #include "bkp/ops/status.h"
 
 #include <errno.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -495,17 +494,10 @@ int ops_status_doc(const ops_status_in *in, rst_status *s, const ops_status_log 
 int ops_status_page_write(const rst_status *s, const char *file, bool ja)
 {
     char *page = rst_status_page(s, ja);
-    /* POSIX dirname and basename may write into their argument: a copy each. */
-    char *d = strdup(file), *b = strdup(file);
-    char *base = b ? basename(b) : NULL;
-    int rc = !page || !d || !base ? -ENOMEM : !*base || !strcmp(base, "/") ? -EISDIR : 0;
     /* Mode 0644 whatever the umask (systemd's UMask=0077, cron's): the
      * clerk who opens it is not root. Through the temporary name, so that a
      * browser never opens half a page. */
-    if (!rc)
-        rc = bkp_durable_write(dirname(d), base, page, strlen(page), BKP_DURABLE_PUBLIC);
+    int rc = page ? bkp_durable_write_path(file, page, strlen(page), BKP_DURABLE_PUBLIC) : -ENOMEM;
     free(page);
-    free(d);
-    free(b);
     return rc;
 }

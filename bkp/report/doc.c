@@ -92,7 +92,10 @@ rb_doc *rb_doc_new(rb_format f, const char *title)
     }
     d->fmt = f;
     if (f == RB_HTML) {
-        fputs("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>", d->f);
+        /* Its language, as its words are (bkp_i18n_begin chose them): a
+         * browser then takes Japanese glyphs, not Chinese, to print it. */
+        fprintf(d->f, "<!DOCTYPE html>\n<html lang=\"%s\"><head><meta charset=\"utf-8\"><title>",
+                bkp_i18n_reader_japanese() ? "ja" : "en");
         put(d, title);
         fputs("</title>\n<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}"
               "table{border-collapse:collapse}td,th{border:1px solid #888;padding:.3em .5em;"

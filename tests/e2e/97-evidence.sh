@@ -227,6 +227,18 @@ done
 [ "$(printf '%s\n' "$HTML" | grep -o '<td>' | wc -l)" = "$(printf '%s\n' "$HTML" | grep -o '</td>' | wc -l)" ] ||
     flunk "the HTML report's cells do not close"
 grep -q '電子カルテ 復旧手順' <<<"$HTML" || flunk "the HTML report should name the runbook's title"
+# -o FILE: the same report, whole, its format from the name (.html); in the
+# report's language (lang="en"); a folder for FILE is refused, nothing written.
+check_exit 0 "$BKP" audit report --from "$(date_of 0)" --to "$(date_of 28)" --lang en --policy "$POL" \
+    -o "$WORK/evidence.html" || true
+[ "$(cat "$WORK/evidence.html")" = "$HTML" ] || flunk "audit report -o evidence.html differs from --format html on standard output"
+grep -q '<html lang="en">' "$WORK/evidence.html" || flunk "the English HTML report should say lang=\"en\""
+grep -q '<html lang="ja">' <(cd "$WORK" && "$BKP" audit report --from "$(date_of 0)" --to "$(date_of 28)" \
+    --lang ja --format html --policy "$POL") || flunk "the Japanese HTML report should say lang=\"ja\""
+mkdir "$WORK/evidence-dir"
+check_exit 2 "$BKP" audit report --policy "$POL" -o "$WORK/evidence-dir/"
+grep -q 'names a folder' <<<"$ERR" || flunk "-o FOLDER/ should say it names a folder: $ERR"
+[ -z "$(ls -A "$WORK/evidence-dir")" ] || flunk "-o FOLDER/ wrote into the folder: $(ls -A "$WORK/evidence-dir")"
 
 # ============ 4. Weeks 5–7: usb-a forgotten for three weeks ============
 backup_week 35

@@ -426,6 +426,36 @@ static void test_open_deep_stays_below(void **state)
     close(d);
 }
 
+/* A path a person named (-o FILE): written in its folder under its name;
+ * a path that names no file is refused before anything is made. */
+static void test_write_path(void **state)
+{
+    fixture *f = *state;
+    char path[300], back[8] = {0};
+    snprintf(path, sizeof(path), "%s/report.md", f->dir);
+    assert_int_equal(bkp_durable_write_path(path, "# ok", 4, 0), 0);
+    int fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(read(fd, back, sizeof(back)), 4);
+    close(fd);
+    assert_string_equal(back, "# ok");
+    const char *folders[] = {"", "/", ".", "..", "a/.", "a/..", NULL};
+    for (size_t i = 0; folders[i]; i++)
+        assert_int_equal(bkp_durable_write_path(folders[i], "x", 1, 0), -EISDIR);
+    snprintf(path, sizeof(path), "%s/", f->dir);
+    assert_int_equal(bkp_durable_write_path(path, "x", 1, 0), -EISDIR);
+    snprintf(path, sizeof(path), "%s/absent/report.md", f->dir);
+    assert_int_equal(bkp_durable_write_path(path, "x", 1, 0), -ENOENT);
+    /* Only report.md is in the folder: no temporary left by the refusals. */
+    DIR *d = opendir(f->dir);
+    struct dirent *e;
+    int n = 0;
+    while ((e = readdir(d)))
+        n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+    closedir(d);
+    assert_int_equal(n, 1);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -443,6 +473,7 @@ int main(void)
         T(test_cleanup),
         T(test_cleanup_keeps_live_child),
         T(test_open_deep_stays_below),
+        T(test_write_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
