@@ -56,6 +56,18 @@ static void __attribute__((format(printf, 2, 3))) reason(pol_status *out, const 
     va_end(ap);
 }
 
+/* The next action, after the more urgent ones: `text` unless an earlier
+ * one says the same (two findings fixed by one rotation) or it is empty. */
+static void act(pol_status *out, const char *text)
+{
+    if (!*text || out->nactions >= POL_ACTIONS)
+        return;
+    for (size_t i = 0; i < out->nactions; i++)
+        if (!strcmp(out->actions[i], text))
+            return;
+    fmt(out->actions[out->nactions++], sizeof(out->actions[0]), "%s", text);
+}
+
 /* ngettext's count: a long long, whatever its size, as an unsigned long. */
 static unsigned long count_of(long long v)
 {
@@ -622,14 +634,15 @@ void pol_compliance(const pol_policy *p, const pol_ds_state *s, const pol_medium
                    : risky                           ? POL_AT_RISK
                                                      : POL_COMPLIANT;
 
-    /* One next step, for the most serious finding. Media are copied from
-     * the primary repository, so without a generation there is nothing to
-     * copy yet: back up first. */
-    char *act = out->action;
-    size_t n = sizeof(out->action);
+    /* The next steps, the most serious finding's first. Media are copied
+     * from the primary repository, so without a generation there is
+     * nothing to copy yet: back up first, alone; and a primary behind a
+     * medium must not be copied anywhere until it is investigated. */
+    char next[sizeof(out->actions[0])];
+    size_t n = sizeof(next);
     const pol_medium *m;
-    if (s->nbehind)
-        fmt(act, n,
+    if (s->nbehind) {
+        fmt(next, n,
             s->behind[0].beside
                 ? _("do not rotate to or overwrite %s: the primary may have been rewritten; "
                     "investigate (`bkp verify`, `bkp audit verify`) and restore the repository "
@@ -638,35 +651,56 @@ void pol_compliance(const pol_policy *p, const pol_ds_state *s, const pol_medium
                     "investigate (`bkp verify`, `bkp audit verify`) and restore the repository "
                     "from %s if it was"),
             s->behind[0].medium, s->behind[0].medium);
-    else if (s->generations == 0 && s->last_run_failed)
-        fmt(act, n, _("run `bkp backup %s` and read its errors"), ds);
-    else if (s->generations == 0)
-        fmt(act, n, _("run `bkp backup %s`"), ds);
-    else if (worst >= 0)
-        fix_action(&c, (enum need)worst, act, n);
-    else if (rk.backup)
-        fmt(act, n, _("run `bkp backup %s` and read its errors"), ds);
-    else if (s->pins_unchecked)
-        fmt(act, n, "%s", _("run `bkp status` on a terminal and read why the pins could not be checked"));
-    else if (rk.stale_offline)
-        fix_action(&c, NEED_FRESH_OFFLINE, act, n);
-    else if (rk.overdue)
-        medium_action(&c, rk.overdue, act, n);
-    else if (rk.few_generations && pol_retention_keeps(&c.d->retention) &&
-             pol_retention_keeps(&c.d->retention) < 3)
-        fmt(act, n,
+        act(out, next);
+        return;
+    }
+    if (s->generations == 0) {
+        fmt(next, n,
+            s->last_run_failed ? _("run `bkp backup %s` and read its errors")
+                               : _("run `bkp backup %s`"),
+            ds);
+        act(out, next);
+        return;
+    }
+    if (worst >= 0) {
+        fix_action(&c, (enum need)worst, next, n);
+        act(out, next);
+    }
+    if (rk.backup) {
+        fmt(next, n, _("run `bkp backup %s` and read its errors"), ds);
+        act(out, next);
+    }
+    if (s->pins_unchecked)
+        act(out, _("run `bkp status` on a terminal and read why the pins could not be checked"));
+    if (rk.stale_offline) {
+        fix_action(&c, NEED_FRESH_OFFLINE, next, n);
+        act(out, next);
+    }
+    if (rk.overdue) {
+        medium_action(&c, rk.overdue, next, n);
+        act(out, next);
+    }
+    if (rk.few_generations && pol_retention_keeps(&c.d->retention) &&
+        pol_retention_keeps(&c.d->retention) < 3) {
+        fmt(next, n,
             ngettext("raise keep_last of %s to 3: its retention keeps at most %d generation",
                      "raise keep_last of %s to 3: its retention keeps at most %d generations",
                      count_of(pol_retention_keeps(&c.d->retention))),
             ds, pol_retention_keeps(&c.d->retention));
-    else if (rk.few_generations)
-        fmt(act, n,
+        act(out, next);
+    } else if (rk.few_generations) {
+        fmt(next, n,
             ngettext("run `bkp backup %s` (%zu generation kept, three are needed)",
                      "run `bkp backup %s` (%zu generations kept, three are needed)",
                      count_of((long long)s->generations)),
             ds, s->generations);
-    else if ((m = due_now(&c)))
-        medium_action(&c, m, act, n);
+        act(out, next);
+    }
+    /* Nothing else to fix: the medium whose turn it is. */
+    if (!out->nactions && (m = due_now(&c))) {
+        medium_action(&c, m, next, n);
+        act(out, next);
+    }
 }
 
 const char *pol_verdict_name(pol_verdict v)

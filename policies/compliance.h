@@ -83,6 +83,7 @@ typedef struct pol_ds_state {
 } pol_ds_state;
 
 #define POL_REASONS 6
+#define POL_ACTIONS 4
 
 typedef struct pol_status {
     pol_verdict verdict;
@@ -92,7 +93,11 @@ typedef struct pol_status {
     int64_t offsite_age; /* same for off-site, -1 none */
     size_t nreasons;
     char reasons[POL_REASONS][256]; /* most serious first; empty when COMPLIANT */
-    char action[256];               /* the next thing to do, "" when nothing is due */
+    /* What to do, the most urgent first, each once; none when nothing is
+     * due. A finding that forbids the others (the primary behind a medium:
+     * writing a medium would spread it) is the only one. */
+    size_t nactions;
+    char actions[POL_ACTIONS][256];
 } pol_status;
 
 /* Whether media `a` and `b` take turns (the same medium, or both of one

@@ -1,7 +1,7 @@
 /*
  * bkp status [--json] — per data set, the 3-2-1 picture of its newest
  * generations (policies/compliance.c decides), with the last backup,
- * verification and drill, a verdict, the reason and the next action.
+ * verification and drill, a verdict, the reasons and the next actions.
  * Exit 1 when a data set is NON-COMPLIANT. `bkp run` asks the same.
  * A last line reminds when no key-recovery drill (`bkp drill --key-from`,
  * cmd_drill.c) succeeded within the policy's key_drill_every: a reminder, not
@@ -84,8 +84,8 @@ static void dataset_print(const rst_dataset *d, const char *lang)
                                                   : &d->en;
     for (size_t r = 0; r < says->nreasons; r++)
         printf(_("  why:  %s\n"), says->reasons[r]);
-    if (*says->action)
-        printf(_("  next: %s\n"), says->action);
+    for (size_t k = 0; k < says->nactions; k++)
+        printf(k ? _("  then: %s\n") : _("  next: %s\n"), says->actions[k]);
 }
 
 void cli_status_print(const rst_status *s, const char *lang)

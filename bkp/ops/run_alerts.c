@@ -139,12 +139,12 @@ static const char *first(const rst_words *w)
 static void alert_verdict(ops_alerts *al, const rst_dataset *d)
 {
     const char *v = pol_verdict_name(d->verdict), *ds = d->name;
-    const char *why = first(&d->en), *next = d->en.action;
+    const char *why = first(&d->en), *next = rst_next(&d->en);
     /* The same in the reader's language, for the terminal (cmd_status.c),
      * and in Japanese, for the mail of a Japanese clinic. */
     const char *why_shown = d->has_shown ? first(&d->shown) : NULL;
-    const char *next_shown = d->has_shown ? d->shown.action : NULL;
-    const char *why_ja = first(&d->ja), *next_ja = d->ja.action;
+    const char *next_shown = d->has_shown ? rst_next(&d->shown) : NULL;
+    const char *why_ja = first(&d->ja), *next_ja = rst_next(&d->ja);
     char key[160], v_ja[64] = "", v_shown[64];
     bkp_i18n_saved saved;
     bkp_i18n_begin(&saved, "ja");

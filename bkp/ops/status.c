@@ -127,7 +127,8 @@ static void words_of(const pol_status *out, rst_words *w)
 {
     w->nreasons = out->nreasons;
     memcpy(w->reasons, out->reasons, sizeof(w->reasons));
-    memcpy(w->action, out->action, sizeof(w->action));
+    w->nactions = out->nactions;
+    memcpy(w->actions, out->actions, sizeof(w->actions));
 }
 
 /* The reasons and the action in the reader's language, or in `lang`. */

@@ -38,9 +38,23 @@ json_t *rst_reasons_json(const rst_words *w)
     return a;
 }
 
+const char *rst_next(const rst_words *w)
+{
+    return w->nactions ? w->actions[0] : "";
+}
+
+static json_t *actions_json(const rst_words *w)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < w->nactions; i++)
+        json_array_append_new(a, json_string(w->actions[i]));
+    return a;
+}
+
 static json_t *words_json(const rst_words *w)
 {
-    return json_pack("{s:o, s:s}", "reasons", rst_reasons_json(w), "action", w->action);
+    return json_pack("{s:o, s:s, s:o}", "reasons", rst_reasons_json(w), "action", rst_next(w),
+                     "actions", actions_json(w));
 }
 
 json_t *rst_counts_json(const rst_counts *c)
@@ -102,7 +116,9 @@ static json_t *dataset_json(const rst_dataset *d)
         iso(d->last_backup), "last_backup_run", event_json(&d->last_backup_run), "last_verify",
         event_json(&d->last_verify), "last_drill", drill_json(&d->last_drill), "copies_on_media",
         rst_copies_json(d->copies, d->ncopies), "reasons", rst_reasons_json(&d->en), "action",
-        d->en.action, "ja", words_json(&d->ja));
+        rst_next(&d->en), "ja", words_json(&d->ja));
+    if (j)
+        json_object_set_new(j, "actions", actions_json(&d->en));
     if (j && d->has_shown)
         json_object_set_new(j, "shown", words_json(&d->shown));
     return j;
@@ -317,7 +333,29 @@ static void words_parse(parse *p, const json_t *j, rst_words *w)
             return;
         memcpy(w->reasons[w->nreasons++], json_string_value(r), json_string_length(r) + 1);
     }
-    text(p, j, "action", w->action, sizeof(w->action));
+    /* "actions", with "action" its first; or, written before it, "action"
+     * alone. */
+    char first[sizeof(w->actions[0])] = "";
+    text(p, j, "action", first, sizeof(first));
+    json_t *acts = member(p, j, "actions", JSON_ARRAY);
+    if (!acts) {
+        if (*first)
+            memcpy(w->actions[w->nactions++], first, sizeof(first));
+        return;
+    }
+    if (json_array_size(acts) > POL_ACTIONS)
+        bad(p, -EBADMSG);
+    json_array_foreach(acts, i, r)
+    {
+        if (!json_is_string(r) || !json_string_length(r) ||
+            json_string_length(r) >= sizeof(w->actions[0]))
+            bad(p, -EBADMSG);
+        if (p->rc)
+            return;
+        memcpy(w->actions[w->nactions++], json_string_value(r), json_string_length(r) + 1);
+    }
+    if (strcmp(first, rst_next(w)))
+        bad(p, -EBADMSG); /* "action" is the first of "actions" */
 }
 
 static void counts_parse(parse *p, const json_t *j, rst_counts *c)

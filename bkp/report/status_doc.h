@@ -38,13 +38,18 @@
 #include "policies/compliance.h"
 #include "policies/policy.h"
 
-/* Reasons (most serious first) and the next action ("" when none is due):
- * "reasons", "action". */
+/* Reasons (most serious first) and what to do, the most urgent first
+ * (policies/compliance.h): "reasons", "actions", and "action" the first of
+ * them ("" when none is due), as a bkp before "actions" wrote it alone. */
 typedef struct rst_words {
     size_t nreasons;
     char reasons[POL_REASONS][256];
-    char action[256];
+    size_t nactions;
+    char actions[POL_ACTIONS][256];
 } rst_words;
+
+/* The most urgent action of `w`, "" when none is due. */
+const char *rst_next(const rst_words *w);
 
 /* What the 3-2-1 rule counts, or asks for: "copies", "media_types",
  * "offline", "offsite", "immutable". */

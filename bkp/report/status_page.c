@@ -221,7 +221,7 @@ static void today(FILE *f, const rst_status *st, time_t now, bool ja)
     for (size_t i = 0; i < st->ndatasets; i++) {
         const rst_dataset *d = &st->datasets[i];
         const rst_words *words = said(d, ja);
-        if (!*words->action)
+        if (!words->nactions)
             continue;
         open_tag(f, "li class=\"todo\"", "data-dataset", d->name);
         if (words->nreasons)
@@ -304,6 +304,20 @@ static void media_sizes(FILE *f, const rst_status *st)
     free(list);
 }
 
+/* Whether action `a` of data set `i` is said before it on the page: by a
+ * data set before, or before it in its own list. */
+static bool told(const rst_status *st, size_t i, size_t a, bool ja)
+{
+    const char *act = said(&st->datasets[i], ja)->actions[a];
+    for (size_t k = 0; k <= i; k++) {
+        const rst_words *w = said(&st->datasets[k], ja);
+        for (size_t b = 0; b < (k < i ? w->nactions : a); b++)
+            if (!strcmp(act, w->actions[b]))
+                return true;
+    }
+    return false;
+}
+
 /* For the system officer: the commands of today's work, each once. */
 static void it_section(FILE *f, const rst_status *st, bool ja)
 {
@@ -313,16 +327,15 @@ static void it_section(FILE *f, const rst_status *st, bool ja)
     fputs("</h2>\n<ul>\n", f);
     for (size_t i = 0; i < st->ndatasets; i++) {
         const rst_dataset *d = &st->datasets[i];
-        const char *act = said(d, ja)->action;
-        bool told = false;
-        for (size_t k = 0; k < i && *act; k++)
-            told |= !strcmp(act, said(&st->datasets[k], ja)->action);
-        if (!*act || told)
-            continue;
-        open_tag(f, "li class=\"cmd\"", "data-dataset", d->name);
-        say(f, _("%s: %s"), d->name, act);
-        fputs("</li>\n", f);
-        n++;
+        const rst_words *w = said(d, ja);
+        for (size_t a = 0; a < w->nactions; a++) {
+            if (told(st, i, a, ja))
+                continue;
+            open_tag(f, "li class=\"cmd\"", "data-dataset", d->name);
+            say(f, _("%s: %s"), d->name, w->actions[a]);
+            fputs("</li>\n", f);
+            n++;
+        }
     }
     for (size_t i = 0; i < st->nconnected; i++) {
         const rst_connected *m = &st->connected[i];
@@ -431,7 +444,7 @@ static void dataset(FILE *f, const rst_dataset *d, time_t now, bool ja)
     badge(f, d->verdict);
     /* Its command is for the system officer, at the end of the page. */
     fputs("</h3>\n<p class=\"action\">", f);
-    rb_html_escape(f, *words->action ? _("Something to do: see \"What to do today\".")
+    rb_html_escape(f, words->nactions ? _("Something to do: see \"What to do today\".")
                                      : _("Nothing to do."));
     fputs("</p>\n", f);
     if (words->nreasons) {

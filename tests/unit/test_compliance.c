@@ -122,13 +122,20 @@ static const pol_status *judge(world *w, time_t now)
     return &w->out;
 }
 
+/* The most urgent action, "" when none. */
+static const char *next_of(const pol_status *o)
+{
+    return o->nactions ? o->actions[0] : "";
+}
+
 static void dump(const pol_status *o)
 {
     print_message("verdict %s, %d copies, %d types, %d off-line, %d off-site\n",
                   pol_verdict_name(o->verdict), o->copies, o->media_types, o->offline, o->offsite);
     for (size_t i = 0; i < o->nreasons; i++)
         print_message("  reason: %s\n", o->reasons[i]);
-    print_message("  action: %s\n", o->action);
+    for (size_t i = 0; i < o->nactions; i++)
+        print_message("  action: %s\n", o->actions[i]);
 }
 
 /* The index of the reason containing `text`; fails the test when none does. */
@@ -144,7 +151,7 @@ static size_t reason_at(const pol_status *o, const char *text)
 
 static void expect(const pol_status *o, pol_verdict v, const char *action)
 {
-    if (o->verdict != v || strcmp(o->action, action)) {
+    if (o->verdict != v || strcmp(next_of(o), action)) {
         dump(o);
         fail_msg("want %s, action \"%s\"", pol_verdict_name(v), action);
     }
@@ -247,7 +254,7 @@ static void test_primary_behind_medium(void **state)
     o = judge(&w, T0 + 11 * HOUR);
     assert_int_equal(o->verdict, POL_NON_COMPLIANT);
     assert_int_equal(reason_at(o, "the primary is beside usb-a"), 0);
-    assert_non_null(strstr(o->action, "rewritten"));
+    assert_non_null(strstr(next_of(o), "rewritten"));
 
     /* Nothing behind: compliant again. */
     w.s.nbehind = 0;
@@ -379,10 +386,10 @@ static void test_rotation_followed(void **state)
             dump(o);
             fail_msg("day %d", day);
         }
-        if (!o->action[0])
+        if (!o->nactions)
             continue;
-        const char *name = strstr(o->action, "usb-a") ? "usb-a" : "usb-b";
-        assert_non_null(strstr(o->action, "bkp rotate"));
+        const char *name = strstr(next_of(o), "usb-a") ? "usb-a" : "usb-b";
+        assert_non_null(strstr(next_of(o), "bkp rotate"));
         if (last) {
             assert_string_not_equal(name, last);
             assert_int_equal(now - last_at, WEEK);
@@ -499,7 +506,7 @@ static void test_few_generations(void **state)
     size_t r = reason_at(o, "only 2 generations kept");
     assert_non_null(strstr(o->reasons[r], "3-②"));
     assert_non_null(strstr(o->reasons[r], "three generations"));
-    assert_non_null(strstr(o->action, "bkp backup emr"));
+    assert_non_null(strstr(next_of(o), "bkp backup emr"));
     /* A retention that cannot keep three says so. */
     w.ds.retention = (pol_retention){.keep_last = 2};
     o = judge(&w, T0 + 11 * HOUR);
@@ -536,6 +543,35 @@ static void test_failed_and_old_backups(void **state)
     w.ds.schedule.kind = POL_SCHED_NONE;
     pol_compliance(&w.p, &w.s, w.st, w.due, w.n, now, &w.out);
     expect(&w.out, POL_COMPLIANT, "");
+}
+
+/* Several findings: each its own next step, the most serious first, the
+ * same step once; the primary behind a medium forbids every other. */
+static void test_several_actions(void **state)
+{
+    (void)state;
+    world w;
+    const pol_medium *m[] = {&USB_A};
+    world_init(&w, m, 1);
+    write_medium(&w, "usb-a", T0 + 10 * HOUR);
+    w.s.last_run_failed = true;
+    w.s.pins_unchecked = true;
+    /* Ten days on: the copy is too old and usb-a overdue (one rotation
+     * fixes both: said once). */
+    const pol_status *o = judge(&w, T0 + 10 * DAY + 5 * HOUR);
+    assert_int_equal(o->verdict, POL_AT_RISK);
+    assert_int_equal(o->nactions, 3);
+    assert_string_equal(o->actions[0], "run `bkp backup emr` and read its errors");
+    assert_string_equal(o->actions[1],
+                        "run `bkp status` on a terminal and read why the pins could not be checked");
+    assert_string_equal(o->actions[2], "connect usb-a and run `bkp rotate usb-a` — 2 days overdue");
+
+    const pol_behind behind = {"usb-a", "emr:12, pinned on usb-a, is missing", false};
+    w.s.behind = &behind;
+    w.s.nbehind = 1;
+    o = judge(&w, T0 + 10 * DAY + 5 * HOUR);
+    assert_int_equal(o->nactions, 1);
+    assert_non_null(strstr(o->actions[0], "do not rotate to or overwrite usb-a"));
 }
 
 /* Seven problems, six places: the least serious is dropped. */
@@ -643,7 +679,8 @@ int main(void)
         cmocka_unit_test(test_rotation_weeks),         cmocka_unit_test(test_rotation_followed),
         cmocka_unit_test(test_no_offline_medium),      cmocka_unit_test(test_shortfall_actions),
         cmocka_unit_test(test_immutable_copies),       cmocka_unit_test(test_few_generations),
-        cmocka_unit_test(test_failed_and_old_backups), cmocka_unit_test(test_reasons_capped),
+        cmocka_unit_test(test_failed_and_old_backups),
+        cmocka_unit_test(test_several_actions), cmocka_unit_test(test_reasons_capped),
         cmocka_unit_test(test_media_due_table),        cmocka_unit_test(test_verdict_names),
         cmocka_unit_test(test_primary_behind_medium),  cmocka_unit_test(test_rotation_calendar),
     };

@@ -340,8 +340,34 @@ static void test_codec_round_trip(void **state)
         "\"7\"]}]}",
         "{\"rotations\": [{\"medium\": \"usb-a\", \"type\": \"floppy\"}]}",
         "{\"datasets\": [\"emr\"]}",
+        /* "action" is the first of "actions"; at most POL_ACTIONS, none empty */
+        "{\"verdict\": \"AT RISK\", \"datasets\": [{\"dataset\": \"emr\", \"verdict\": \"AT RISK\", "
+        "\"action\": \"b\", \"actions\": [\"a\", \"b\"]}]}",
+        "{\"verdict\": \"AT RISK\", \"datasets\": [{\"dataset\": \"emr\", \"verdict\": \"AT RISK\", "
+        "\"action\": \"\", \"actions\": [\"a\"]}]}",
+        "{\"verdict\": \"AT RISK\", \"datasets\": [{\"dataset\": \"emr\", \"verdict\": \"AT RISK\", "
+        "\"action\": \"a\", \"actions\": [\"a\", \"\"]}]}",
+        "{\"verdict\": \"AT RISK\", \"datasets\": [{\"dataset\": \"emr\", \"verdict\": \"AT RISK\", "
+        "\"action\": \"1\", \"actions\": [\"1\",\"2\",\"3\","
+        "\"4\",\"5\"]}]}",
         "[]",
     };
+    /* A document of a bkp before "actions": its one action reads as the
+     * first; with "actions", all of them, in order. */
+    static const char *const good[] = {
+        "{\"verdict\": \"AT RISK\", \"datasets\": [{\"dataset\": \"emr\", \"verdict\": \"AT RISK\", \"action\": \"a\"}]}",
+        "{\"verdict\": \"AT RISK\", \"datasets\": [{\"dataset\": \"emr\", \"verdict\": \"AT RISK\", \"action\": \"a\", \"actions\": [\"a\", \"b\"]}]}",
+    };
+    for (size_t i = 0; i < 2; i++) {
+        json_t *g = json_loads(good[i], 0, NULL);
+        assert_int_equal(rst_status_parse(g, &back), 0);
+        assert_int_equal(back.datasets[0].en.nactions, i + 1);
+        assert_string_equal(rst_next(&back.datasets[0].en), "a");
+        if (i)
+            assert_string_equal(back.datasets[0].en.actions[1], "b");
+        rst_status_clear(&back);
+        json_decref(g);
+    }
     for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
         json_t *b = json_loads(bad[i], 0, NULL);
         assert_non_null(b);
