@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "bkp/io/clock.h"
+#include "bkp/io/json_in.h"
 #include "bkp/io/text.h"
 
 double rst_storage_ratio(const rst_storage *s)
@@ -202,133 +203,36 @@ json_t *rst_status_json(const rst_status *s)
     return doc;
 }
 
-/* ---- parse ---- */
-
-/* What a parse found wrong: the first error, and later calls do nothing. */
-typedef struct parse {
-    int rc;
-} parse;
-
-static bool bad(parse *p, int rc)
-{
-    if (!p->rc)
-        p->rc = rc;
-    return false;
-}
-
-/* Member `k` of `j`, when there and not null; a wrong type is refused. */
-static json_t *member(parse *p, const json_t *j, const char *k, json_type t)
-{
-    json_t *v = p->rc ? NULL : json_object_get(j, k);
-    if (!v || json_is_null(v))
-        return NULL;
-    if (json_typeof(v) != t && !(t == JSON_REAL && json_is_integer(v)) &&
-        !(t == JSON_TRUE && json_is_boolean(v)))
-        return bad(p, -EBADMSG), NULL;
-    return v;
-}
-
-static char *str(parse *p, const json_t *j, const char *k)
-{
-    json_t *v = member(p, j, k, JSON_STRING);
-    char *s = v ? strdup(json_string_value(v)) : NULL;
-    if (v && !s)
-        bad(p, -ENOMEM);
-    return s;
-}
-
-static void text(parse *p, const json_t *j, const char *k, char *buf, size_t n)
-{
-    json_t *v = member(p, j, k, JSON_STRING);
-    if (v && json_string_length(v) >= n)
-        bad(p, -EBADMSG);
-    else if (v)
-        memcpy(buf, json_string_value(v), json_string_length(v) + 1);
-}
-
-static bool flag(parse *p, const json_t *j, const char *k)
-{
-    return json_is_true(member(p, j, k, JSON_TRUE));
-}
-
-static rst_tri tri(parse *p, const json_t *j, const char *k)
-{
-    json_t *v = member(p, j, k, JSON_TRUE);
-    return !v ? RST_UNSAID : json_is_true(v) ? RST_YES : RST_NO;
-}
-
-static int64_t integer(parse *p, const json_t *j, const char *k, int64_t lo, int64_t hi,
-                       int64_t none)
-{
-    json_t *v = member(p, j, k, JSON_INTEGER);
-    if (!v)
-        return none;
-    json_int_t x = json_integer_value(v);
-    if (x < lo || x > hi)
-        return bad(p, -EBADMSG), none;
-    return x;
-}
-
-/* A time as bkp writes one, 0 for null or absent (a string for the epoch
- * itself is refused: 0 means "none", and would be written back as null). */
-static time_t when(parse *p, const json_t *j, const char *k)
-{
-    time_t t = 0;
-    if (!p->rc && (!bkp_json_time(j, k, &t) || (json_is_string(json_object_get(j, k)) && !t)))
-        bad(p, -EBADMSG);
-    return p->rc ? 0 : t;
-}
-
-/* A time that must be there. */
-static time_t when_given(parse *p, const json_t *j, const char *k)
-{
-    time_t t = when(p, j, k);
-    if (!t)
-        bad(p, -EBADMSG);
-    return t;
-}
+/* ---- parse (bkp/io/json_in.h) ---- */
 
 /* A verdict that must be there: a document that lost it is never read as
  * COMPLIANT. */
-static pol_verdict verdict(parse *p, const json_t *j)
+static pol_verdict verdict(bkp_jin *p, const json_t *j)
 {
-    json_t *v = member(p, j, "verdict", JSON_STRING);
+    json_t *v = bkp_jin_member(p, j, "verdict", JSON_STRING);
     pol_verdict out = POL_NON_COMPLIANT;
     if (!p->rc && (!v || pol_verdict_named(json_string_value(v), &out)))
-        bad(p, -EBADMSG);
+        bkp_jin_bad(p, -EBADMSG);
     return out;
 }
 
-static void kind(parse *p, const json_t *j, pol_medium_type *t)
+static void kind(bkp_jin *p, const json_t *j, pol_medium_type *t)
 {
-    json_t *v = member(p, j, "type", JSON_STRING);
+    json_t *v = bkp_jin_member(p, j, "type", JSON_STRING);
     if (v && pol_medium_type_named(json_string_value(v), t))
-        bad(p, -EBADMSG);
+        bkp_jin_bad(p, -EBADMSG);
 }
 
-/* An array member of objects, `*v` calloc'd with room for each of `size`. */
-static json_t *objects(parse *p, const json_t *j, const char *k, void **v, size_t size)
+static void words_parse(bkp_jin *p, const json_t *j, rst_words *w)
 {
-    json_t *a = member(p, j, k, JSON_ARRAY), *o;
-    size_t i;
-    if (!a || !json_array_size(a))
-        return NULL;
-    json_array_foreach(a, i, o) if (!json_is_object(o)) return bad(p, -EBADMSG), NULL;
-    if (!(*v = calloc(json_array_size(a), size)))
-        return bad(p, -ENOMEM), NULL;
-    return a;
-}
-
-static void words_parse(parse *p, const json_t *j, rst_words *w)
-{
-    json_t *a = member(p, j, "reasons", JSON_ARRAY), *r;
+    json_t *a = bkp_jin_member(p, j, "reasons", JSON_ARRAY), *r;
     size_t i;
     if (json_array_size(a) > POL_REASONS)
-        bad(p, -EBADMSG);
+        bkp_jin_bad(p, -EBADMSG);
     json_array_foreach(a, i, r)
     {
         if (!json_is_string(r) || json_string_length(r) >= sizeof(w->reasons[0]))
-            bad(p, -EBADMSG);
+            bkp_jin_bad(p, -EBADMSG);
         if (p->rc)
             return;
         memcpy(w->reasons[w->nreasons++], json_string_value(r), json_string_length(r) + 1);
@@ -336,214 +240,211 @@ static void words_parse(parse *p, const json_t *j, rst_words *w)
     /* "actions", with "action" its first; or, written before it, "action"
      * alone. */
     char first[sizeof(w->actions[0])] = "";
-    text(p, j, "action", first, sizeof(first));
-    json_t *acts = member(p, j, "actions", JSON_ARRAY);
+    bkp_jin_text(p, j, "action", first, sizeof(first));
+    json_t *acts = bkp_jin_member(p, j, "actions", JSON_ARRAY);
     if (!acts) {
         if (*first)
             memcpy(w->actions[w->nactions++], first, sizeof(first));
         return;
     }
     if (json_array_size(acts) > POL_ACTIONS)
-        bad(p, -EBADMSG);
+        bkp_jin_bad(p, -EBADMSG);
     json_array_foreach(acts, i, r)
     {
         if (!json_is_string(r) || !json_string_length(r) ||
             json_string_length(r) >= sizeof(w->actions[0]))
-            bad(p, -EBADMSG);
+            bkp_jin_bad(p, -EBADMSG);
         if (p->rc)
             return;
         memcpy(w->actions[w->nactions++], json_string_value(r), json_string_length(r) + 1);
     }
     if (strcmp(first, rst_next(w)))
-        bad(p, -EBADMSG); /* "action" is the first of "actions" */
+        bkp_jin_bad(p, -EBADMSG); /* "action" is the first of "actions" */
 }
 
-static void counts_parse(parse *p, const json_t *j, rst_counts *c)
+static void counts_parse(bkp_jin *p, const json_t *j, rst_counts *c)
 {
-    c->copies = (int)integer(p, j, "copies", 0, INT32_MAX, 0);
-    c->media_types = (int)integer(p, j, "media_types", 0, INT32_MAX, 0);
-    c->offline = (int)integer(p, j, "offline", 0, INT32_MAX, 0);
-    c->offsite = (int)integer(p, j, "offsite", 0, INT32_MAX, 0);
-    c->immutable = (int)integer(p, j, "immutable", 0, INT32_MAX, 0);
+    c->copies = (int)bkp_jin_integer(p, j, "copies", 0, INT32_MAX, 0);
+    c->media_types = (int)bkp_jin_integer(p, j, "media_types", 0, INT32_MAX, 0);
+    c->offline = (int)bkp_jin_integer(p, j, "offline", 0, INT32_MAX, 0);
+    c->offsite = (int)bkp_jin_integer(p, j, "offsite", 0, INT32_MAX, 0);
+    c->immutable = (int)bkp_jin_integer(p, j, "immutable", 0, INT32_MAX, 0);
 }
 
-static void copies_parse(parse *p, const json_t *j, rst_dataset *d)
+static void copies_parse(bkp_jin *p, const json_t *j, rst_dataset *d)
 {
-    json_t *a = objects(p, j, "copies_on_media", (void **)&d->copies, sizeof(*d->copies)), *o;
+    json_t *a = bkp_jin_objects(p, j, "copies_on_media", (void **)&d->copies, sizeof(*d->copies)), *o;
     size_t i;
     json_array_foreach(a, i, o)
     {
         rst_copy *c = &d->copies[d->ncopies++];
-        c->medium = str(p, o, "medium");
+        c->medium = bkp_jin_str(p, o, "medium");
         kind(p, o, &c->type);
-        c->offline = flag(p, o, "offline");
-        c->offsite = flag(p, o, "offsite");
-        c->non_editable = flag(p, o, "non_editable");
-        c->proven = when(p, o, "proven");
-        c->seq = (uint32_t)integer(p, o, "seq", 0, UINT32_MAX, 0);
-        c->captured = when(p, o, "captured");
+        c->offline = bkp_jin_flag(p, o, "offline");
+        c->offsite = bkp_jin_flag(p, o, "offsite");
+        c->non_editable = bkp_jin_flag(p, o, "non_editable");
+        c->proven = bkp_jin_time(p, o, "proven");
+        c->seq = (uint32_t)bkp_jin_integer(p, o, "seq", 0, UINT32_MAX, 0);
+        c->captured = bkp_jin_time(p, o, "captured");
         if (!c->medium)
-            bad(p, -EBADMSG);
+            bkp_jin_bad(p, -EBADMSG);
     }
 }
 
-static void event_parse(parse *p, const json_t *j, const char *k, rst_event *e)
+static void event_parse(bkp_jin *p, const json_t *j, const char *k, rst_event *e)
 {
-    json_t *o = member(p, j, k, JSON_OBJECT);
+    json_t *o = bkp_jin_member(p, j, k, JSON_OBJECT);
     if (!o)
         return;
-    e->time = when_given(p, o, "time");
-    e->outcome = str(p, o, "outcome");
+    e->time = bkp_jin_time_given(p, o, "time");
+    e->outcome = bkp_jin_str(p, o, "outcome");
 }
 
-static void drill_parse(parse *p, const json_t *j, rst_drill *d)
+static void drill_parse(bkp_jin *p, const json_t *j, rst_drill *d)
 {
-    json_t *o = member(p, j, "last_drill", JSON_OBJECT), *s;
+    json_t *o = bkp_jin_member(p, j, "last_drill", JSON_OBJECT);
     d->seconds = -1;
     d->rto_target = -1;
     d->rto_met = d->attended = RST_UNSAID;
     if (!o)
         return;
     event_parse(p, j, "last_drill", &d->when);
-    d->runbook = str(p, o, "runbook");
+    d->runbook = bkp_jin_str(p, o, "runbook");
     /* Bounded: a page shows them as hours and minutes. */
-    if ((s = member(p, o, "seconds", JSON_REAL)) &&
-        !(json_number_value(s) >= 0 && json_number_value(s) <= RST_SECONDS_MAX))
-        bad(p, -EBADMSG);
-    d->seconds = s && !p->rc ? json_number_value(s) : -1;
-    d->rto_target = integer(p, o, "rto_target_seconds", 0, RST_SECONDS_MAX, -1);
-    d->rto_met = tri(p, o, "rto_met");
-    d->attended = tri(p, o, "attended");
-    d->read_from = str(p, o, "read_from");
-    d->attested_by = str(p, o, "attested_by");
+    d->seconds = bkp_jin_number(p, o, "seconds", 0, RST_SECONDS_MAX, -1);
+    d->rto_target = bkp_jin_integer(p, o, "rto_target_seconds", 0, RST_SECONDS_MAX, -1);
+    d->rto_met = (rst_tri)bkp_jin_tri(p, o, "rto_met");
+    d->attended = (rst_tri)bkp_jin_tri(p, o, "attended");
+    d->read_from = bkp_jin_str(p, o, "read_from");
+    d->attested_by = bkp_jin_str(p, o, "attested_by");
 }
 
-static void dataset_parse(parse *p, const json_t *j, rst_dataset *d)
+static void dataset_parse(bkp_jin *p, const json_t *j, rst_dataset *d)
 {
     json_t *v;
-    d->name = str(p, j, "dataset");
-    d->description = str(p, j, "description");
-    d->priority = (int)integer(p, j, "priority", INT32_MIN, INT32_MAX, 0);
+    d->name = bkp_jin_str(p, j, "dataset");
+    d->description = bkp_jin_str(p, j, "description");
+    d->priority = (int)bkp_jin_integer(p, j, "priority", INT32_MIN, INT32_MAX, 0);
     d->verdict = verdict(p, j);
-    d->generations = (size_t)integer(p, j, "generations", 0, INT64_MAX, 0);
-    counts_parse(p, member(p, j, "counted", JSON_OBJECT), &d->counted);
-    counts_parse(p, member(p, j, "required", JSON_OBJECT), &d->required);
-    d->offline_age = integer(p, j, "offline_age_seconds", -1, INT64_MAX, -1);
-    d->offline_max_age = integer(p, j, "offline_max_age_seconds", 0, INT64_MAX, 0);
-    d->last_backup = when(p, j, "last_backup");
+    d->generations = (size_t)bkp_jin_integer(p, j, "generations", 0, INT64_MAX, 0);
+    counts_parse(p, bkp_jin_member(p, j, "counted", JSON_OBJECT), &d->counted);
+    counts_parse(p, bkp_jin_member(p, j, "required", JSON_OBJECT), &d->required);
+    d->offline_age = bkp_jin_integer(p, j, "offline_age_seconds", -1, INT64_MAX, -1);
+    d->offline_max_age = bkp_jin_integer(p, j, "offline_max_age_seconds", 0, INT64_MAX, 0);
+    d->last_backup = bkp_jin_time(p, j, "last_backup");
     event_parse(p, j, "last_backup_run", &d->last_backup_run);
     event_parse(p, j, "last_verify", &d->last_verify);
     drill_parse(p, j, &d->last_drill);
     copies_parse(p, j, d);
     words_parse(p, j, &d->en);
-    words_parse(p, member(p, j, "ja", JSON_OBJECT), &d->ja);
-    if ((v = member(p, j, "shown", JSON_OBJECT))) {
+    words_parse(p, bkp_jin_member(p, j, "ja", JSON_OBJECT), &d->ja);
+    if ((v = bkp_jin_member(p, j, "shown", JSON_OBJECT))) {
         d->has_shown = true;
         words_parse(p, v, &d->shown);
     }
     if (!d->name)
-        bad(p, -EBADMSG);
+        bkp_jin_bad(p, -EBADMSG);
 }
 
-static void audit_parse(parse *p, const json_t *j, rst_audit *a)
+static void audit_parse(bkp_jin *p, const json_t *j, rst_audit *a)
 {
     if (!j)
         return;
-    a->checked = when(p, j, "checked");
-    a->records = (uint64_t)integer(p, j, "records", 0, INT64_MAX, 0);
-    a->restarts = (uint64_t)integer(p, j, "restarts", 0, INT64_MAX, 0);
-    a->ok = flag(p, j, "ok");
-    a->absent = flag(p, j, "absent");
-    text(p, j, "problem", a->problem, sizeof(a->problem));
+    a->checked = bkp_jin_time(p, j, "checked");
+    a->records = (uint64_t)bkp_jin_integer(p, j, "records", 0, INT64_MAX, 0);
+    a->restarts = (uint64_t)bkp_jin_integer(p, j, "restarts", 0, INT64_MAX, 0);
+    a->ok = bkp_jin_flag(p, j, "ok");
+    a->absent = bkp_jin_flag(p, j, "absent");
+    bkp_jin_text(p, j, "problem", a->problem, sizeof(a->problem));
     (void)bkp_audit_problem_from_json(j, &a->why);
 }
 
-static void turns_parse(parse *p, const json_t *j, rst_status *s)
+static void turns_parse(bkp_jin *p, const json_t *j, rst_status *s)
 {
-    json_t *a = objects(p, j, "rotations", (void **)&s->rotations, sizeof(*s->rotations)), *o;
+    json_t *a = bkp_jin_objects(p, j, "rotations", (void **)&s->rotations, sizeof(*s->rotations)), *o;
     size_t i;
     json_array_foreach(a, i, o)
     {
         rst_turn *t = &s->rotations[s->nrotations++];
-        t->medium = str(p, o, "medium");
+        t->medium = bkp_jin_str(p, o, "medium");
         kind(p, o, &t->type);
-        t->offline = flag(p, o, "offline");
-        t->offsite = flag(p, o, "offsite");
-        t->done = flag(p, o, "done");
-        t->when = when(p, o, "when");
+        t->offline = bkp_jin_flag(p, o, "offline");
+        t->offsite = bkp_jin_flag(p, o, "offsite");
+        t->done = bkp_jin_flag(p, o, "done");
+        t->when = bkp_jin_time(p, o, "when");
         if (!t->medium)
-            bad(p, -EBADMSG);
+            bkp_jin_bad(p, -EBADMSG);
     }
 }
 
-static void connected_parse(parse *p, const json_t *j, rst_status *s)
+static void connected_parse(bkp_jin *p, const json_t *j, rst_status *s)
 {
-    json_t *a = objects(p, j, "connected", (void **)&s->connected, sizeof(*s->connected)), *o, *w;
+    json_t *a = bkp_jin_objects(p, j, "connected", (void **)&s->connected, sizeof(*s->connected)), *o, *w;
     size_t i;
     json_array_foreach(a, i, o)
     {
         rst_connected *c = &s->connected[s->nconnected++];
-        c->medium = str(p, o, "medium");
-        c->path = str(p, o, "path");
+        c->medium = bkp_jin_str(p, o, "medium");
+        c->path = bkp_jin_str(p, o, "path");
         /* Never written: "". */
-        w = member(p, o, "last_write", JSON_STRING);
-        c->last_write = w && !json_string_length(w) ? 0 : when(p, o, "last_write");
-        c->left = flag(p, o, "left");
+        w = bkp_jin_member(p, o, "last_write", JSON_STRING);
+        c->last_write = w && !json_string_length(w) ? 0 : bkp_jin_time(p, o, "last_write");
+        c->left = bkp_jin_flag(p, o, "left");
         if (!c->medium || !c->path)
-            bad(p, -EBADMSG);
+            bkp_jin_bad(p, -EBADMSG);
     }
 }
 
-static void media_parse(parse *p, const json_t *j, rst_status *s)
+static void media_parse(bkp_jin *p, const json_t *j, rst_status *s)
 {
-    json_t *a = objects(p, j, "media", (void **)&s->media, sizeof(*s->media)), *o;
+    json_t *a = bkp_jin_objects(p, j, "media", (void **)&s->media, sizeof(*s->media)), *o;
     size_t i;
     json_array_foreach(a, i, o)
     {
         rst_medium *m = &s->media[s->nmedia++];
-        m->medium = str(p, o, "medium");
+        m->medium = bkp_jin_str(p, o, "medium");
         kind(p, o, &m->type);
-        m->bytes = (uint64_t)integer(p, o, "bytes", 1, INT64_MAX, 0); /* null: not measured */
-        m->written = when(p, o, "last_write");
+        m->bytes = (uint64_t)bkp_jin_integer(p, o, "bytes", 1, INT64_MAX, 0); /* null: not measured */
+        m->written = bkp_jin_time(p, o, "last_write");
         if (!m->medium)
-            bad(p, -EBADMSG);
+            bkp_jin_bad(p, -EBADMSG);
     }
 }
 
-static void storage_parse(parse *p, const json_t *j, rst_status *s)
+static void storage_parse(bkp_jin *p, const json_t *j, rst_status *s)
 {
     if (!j)
         return;
     s->has_storage = true;
-    s->storage.stored = (uint64_t)integer(p, j, "stored", 0, INT64_MAX, 0);
-    s->storage.packs = (uint64_t)integer(p, j, "packs", 0, INT64_MAX, 0);
-    s->storage.newest = (uint64_t)integer(p, j, "newest", 0, INT64_MAX, 0);
-    s->storage.kept = (uint64_t)integer(p, j, "kept", 0, INT64_MAX, 0);
-    s->storage.generations = (size_t)integer(p, j, "generations", 0, INT64_MAX, 0);
-    s->storage.datasets = (size_t)integer(p, j, "datasets", 0, INT64_MAX, 0);
+    s->storage.stored = (uint64_t)bkp_jin_integer(p, j, "stored", 0, INT64_MAX, 0);
+    s->storage.packs = (uint64_t)bkp_jin_integer(p, j, "packs", 0, INT64_MAX, 0);
+    s->storage.newest = (uint64_t)bkp_jin_integer(p, j, "newest", 0, INT64_MAX, 0);
+    s->storage.kept = (uint64_t)bkp_jin_integer(p, j, "kept", 0, INT64_MAX, 0);
+    s->storage.generations = (size_t)bkp_jin_integer(p, j, "generations", 0, INT64_MAX, 0);
+    s->storage.datasets = (size_t)bkp_jin_integer(p, j, "datasets", 0, INT64_MAX, 0);
 }
 
 int rst_status_parse(const json_t *j, rst_status *out)
 {
-    parse p = {.rc = json_is_object(j) ? 0 : -EBADMSG};
+    bkp_jin p = {.rc = json_is_object(j) ? 0 : -EBADMSG};
     json_t *o, *kd;
     size_t i;
     memset(out, 0, sizeof(*out));
     out->verdict = verdict(&p, j);
-    json_t *sets = objects(&p, j, "datasets", (void **)&out->datasets, sizeof(*out->datasets));
+    json_t *sets = bkp_jin_objects(&p, j, "datasets", (void **)&out->datasets, sizeof(*out->datasets));
     json_array_foreach(sets, i, o) dataset_parse(&p, o, &out->datasets[out->ndatasets++]);
-    if ((kd = member(&p, j, "key_drill", JSON_OBJECT))) {
-        out->key_drill.last = when(&p, kd, "last");
-        out->key_drill.every = integer(&p, kd, "every_seconds", 0, INT64_MAX, 0);
-        out->key_drill.due = flag(&p, kd, "due");
+    if ((kd = bkp_jin_member(&p, j, "key_drill", JSON_OBJECT))) {
+        out->key_drill.last = bkp_jin_time(&p, kd, "last");
+        out->key_drill.every = bkp_jin_integer(&p, kd, "every_seconds", 0, INT64_MAX, 0);
+        out->key_drill.due = bkp_jin_flag(&p, kd, "due");
     }
-    out->generated = when(&p, j, "generated");
+    out->generated = bkp_jin_time(&p, j, "generated");
     turns_parse(&p, j, out);
-    audit_parse(&p, member(&p, j, "audit", JSON_OBJECT), &out->audit);
+    audit_parse(&p, bkp_jin_member(&p, j, "audit", JSON_OBJECT), &out->audit);
     connected_parse(&p, j, out);
-    out->facility = str(&p, j, "facility");
-    out->host = str(&p, j, "host");
-    storage_parse(&p, member(&p, j, "storage", JSON_OBJECT), out);
+    out->facility = bkp_jin_str(&p, j, "facility");
+    out->host = bkp_jin_str(&p, j, "host");
+    storage_parse(&p, bkp_jin_member(&p, j, "storage", JSON_OBJECT), out);
     media_parse(&p, j, out);
     if (p.rc)
         rst_status_clear(out);
