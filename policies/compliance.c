@@ -706,12 +706,13 @@ void pol_compliance(const pol_policy *p, const pol_ds_state *s, const pol_medium
 const char *pol_verdict_name(pol_verdict v)
 {
     switch (v) {
+    /* The word programs read; _() of it is the word for people. */
     case POL_COMPLIANT:
-        return "COMPLIANT";
+        return N_("COMPLIANT");
     case POL_AT_RISK:
-        return "AT RISK";
+        return N_("AT RISK");
     case POL_NON_COMPLIANT:
-        return "NON-COMPLIANT";
+        return N_("NON-COMPLIANT");
     }
     abort();
 }

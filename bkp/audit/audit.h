@@ -147,10 +147,6 @@ void bkp_audit_problem_to_json(const bkp_audit_problem *p, json_t *obj);
 /* The problem of a JSON object made by bkp_audit_problem_to_json into `p`:
  * false when it names no code this program knows (`p` then SOUND). */
 bool bkp_audit_problem_from_json(const json_t *obj, bkp_audit_problem *p);
-/* The problem of a JSON object made by bkp_audit_problem_to_json, in the
- * language of the moment, into `buf`; without a known "code" (a document
- * written before there were codes), its English "problem". Returns `buf`. */
-const char *bkp_audit_problem_shown(json_t *obj, char *buf, size_t n);
 
 typedef struct bkp_audit_check {
     uint64_t records;

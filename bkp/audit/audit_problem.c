@@ -233,12 +233,3 @@ bool bkp_audit_problem_from_json(const json_t *obj, bkp_audit_problem *p)
     return true;
 }
 
-const char *bkp_audit_problem_shown(json_t *obj, char *buf, size_t n)
-{
-    bkp_audit_problem p;
-    if (bkp_audit_problem_from_json(obj, &p))
-        bkp_audit_problem_text(&p, buf, n);
-    else
-        snprintf(buf, n, "%s", json_string_value(json_object_get(obj, "problem")) ?: "");
-    return buf;
-}

@@ -122,7 +122,7 @@ int cli_audit_report(cli *c)
         return EXIT_USAGE;
     }
     to = to > now ? now : to; /* up to now: what happens later is not known */
-    json_t *ev = NULL;
+    rb_evidence ev;
     ops_status_in status;
     /* The status of now and the records of the period from one reading of
      * the audit log (ops_report gathers both). */
@@ -139,14 +139,18 @@ int cli_audit_report(cli *c)
     cli_status_in_clear(&status);
     if (vrc == -ENODATA)
         return EXIT_USAGE; /* said: a period before the repository */
-    if (c->json && !to_file(c)) {
-        cli_print_json(ev);
-        return vrc < 0 ? EXIT_FAILED : EXIT_OK;
-    }
-    char *text = c->json ? json_dumps(ev, JSON_INDENT(2) | JSON_SORT_KEYS)
-                         : rb_evidence_render(ev, (rb_format)f, cli_lang_ja(c));
-    json_decref(ev);
-    ex = text ? put(c, text) : EXIT_FAILED;
+    if (vrc == -ENOMEM)
+        return EXIT_FAILED;
+    /* JSON for programs, or the report for people (both from the one record). */
+    json_t *j = c->json ? rb_evidence_json(&ev) : NULL;
+    char *text = j ? json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS)
+                 : c->json ? NULL
+                           : rb_evidence_render(&ev, (rb_format)f, cli_lang_ja(c));
+    json_decref(j);
+    rb_evidence_clear(&ev);
+    ex = !text                  ? EXIT_FAILED
+         : c->json && !to_file(c) ? (printf("%s\n", text) < 0 ? EXIT_FAILED : EXIT_OK)
+                                  : put(c, text);
     free(text);
     return ex != EXIT_OK ? ex : vrc < 0 ? EXIT_FAILED : EXIT_OK;
 }

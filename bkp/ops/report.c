@@ -8,6 +8,7 @@
 
 #include "bkp/audit/audit.h"
 #include "bkp/io/clock.h"
+#include "bkp/io/bytes.h"
 #include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
 #include "bkp/keys/pubkey.h"
@@ -16,7 +17,8 @@
 typedef struct scan {
     time_t from, to;
     time_t first; /* the log's first sound record: the repository's creation */
-    json_t *records; /* the records of the period, and the off-line rotations before it */
+    json_t *records; /* the records of the period, and the off-line rotations before it (the
+                      * audit log's own JSON: read here into the typed evidence) */
     const pol_policy *p;
 } scan;
 
@@ -85,97 +87,167 @@ static time_t captured_of(json_t *r, const char *ds)
     return t > 0 ? t : 0;
 }
 
-static json_t *brief(json_t *r)
+/* ---- the records into the typed evidence (evidence_doc.h) ---- */
+
+/* A string member of `r` copied, NULL when absent; `*nomem` set when it
+ * could not be. */
+static char *dup_of(json_t *r, const char *k, bool *nomem)
 {
-    return json_pack("{s:O, s:O, s:O?, s:O?, s:O?, s:O?}", "seq", json_object_get(r, "seq"), "time",
-                     json_object_get(r, "time"), "outcome", json_object_get(r, "outcome"), "medium",
-                     json_object_get(r, "medium"), "generation", json_object_get(r, "generation"),
-                     "error", json_object_get(r, "error"));
+    const char *v = json_string_value(json_object_get(r, k));
+    char *s = v ? strdup(v) : NULL;
+    *nomem |= v && !s;
+    return s;
+}
+
+static char *dup_str(const char *v, bool *nomem)
+{
+    char *s = v ? strdup(v) : NULL;
+    *nomem |= v && !s;
+    return s;
+}
+
+static time_t time_of(json_t *r)
+{
+    time_t t = bkp_iso_parse(json_string_value(json_object_get(r, "time")));
+    return t > 0 ? t : 0;
+}
+
+/* The audit record `r` as cited: its number, time and what it says. */
+static void entry_of(json_t *r, rb_ev_entry *e, bool *nomem)
+{
+    json_int_t seq = json_integer_value(json_object_get(r, "seq"));
+    *e = (rb_ev_entry){.seq = seq > 0 ? (uint64_t)seq : 0, .time = time_of(r)};
+    e->outcome = dup_of(r, "outcome", nomem);
+    e->medium = dup_of(r, "medium", nomem);
+    e->generation = dup_of(r, "generation", nomem);
+    e->error = dup_of(r, "error", nomem);
+}
+
+/* An integer figure, `none` when absent. */
+static int64_t figure_int(json_t *f, const char *k, int64_t none)
+{
+    json_t *v = json_object_get(f, k);
+    return json_is_integer(v) && json_integer_value(v) >= 0 ? json_integer_value(v) : none;
+}
+
+static rst_tri figure_tri(json_t *f, const char *k)
+{
+    json_t *v = json_object_get(f, k);
+    return json_is_true(v) ? RST_YES : json_is_false(v) ? RST_NO : RST_UNSAID;
+}
+
+/* Which kind of drill: a person attested it (and who), unattended (a
+ * schedule's), or a key-recovery drill (the sheets alone). */
+static rb_ev_kind drill_kind(json_t *f)
+{
+    if (json_is_true(json_object_get(f, "key_recovery")))
+        return RB_EV_KEY_RECOVERY;
+    if (figure_tri(f, "attended") != RST_UNSAID)
+        return figure_tri(f, "attended") == RST_YES ? RB_EV_ATTENDED : RB_EV_UNATTENDED;
+    return figure_int(f, "not_rehearsed", 0) > 0 ? RB_EV_UNATTENDED : RB_EV_ATTENDED;
+}
+
+static void drill_of(json_t *r, rb_ev_drill *d, bool *nomem)
+{
+    json_t *f = json_object_get(r, "figures"), *secs = json_object_get(f, "seconds");
+    entry_of(r, &d->e, nomem);
+    d->runbook = dup_of(f, "runbook", nomem);
+    d->seconds = json_is_number(secs) && json_number_value(secs) >= 0 ? json_number_value(secs)
+                                                                      : -1;
+    d->rto_target = figure_int(f, "rto_target_seconds", -1);
+    d->rto_met = figure_tri(f, "rto_met");
+    d->failed_step = figure_int(f, "failed_step", -1);
+    d->not_rehearsed = figure_int(f, "not_rehearsed", -1);
+    d->damaged = figure_int(f, "damaged", -1);
+    d->kind = drill_kind(f);
+    d->attested_by = dup_of(f, "attested_by", nomem);
+    d->read_from = dup_of(f, "read_from", nomem);
+    d->user = dup_of(r, "user", nomem);
+}
+
+/* Room for one more in `*v` (`*n` of `*cap`), zeroed; NULL (and `*nomem`)
+ * without memory. */
+static void *one_more(void **v, size_t *n, size_t *cap, size_t size, bool *nomem)
+{
+    if (bkp_grow(v, cap, *n, size, 8)) {
+        *nomem = true;
+        return NULL;
+    }
+    char *at = (char *)*v + (*n)++ * size;
+    memset(at, 0, size);
+    return at;
 }
 
 /* What the records of the period say of one data set. */
 typedef struct tally {
-    json_t *backups, *rot, *drills;
-    size_t bok, bfail, bsusp;
+    rb_ev_dataset *d;
+    size_t cap_backups, cap_rot, cap_drills;
     time_t last_off; /* capture time of the newest off-line copy */
-    int64_t gap;     /* the longest time without a newer off-line copy */
+    bool nomem;
 } tally;
 
-static void drill_brief(json_t *r, tally *t)
+static void count_record(json_t *r, const pol_dataset *ds, const scan *s, tally *tl)
 {
-    json_t *f = json_object_get(r, "figures"), *b = brief(r);
-    json_object_set(b, "runbook", json_object_get(f, "runbook"));
-    json_object_set(b, "seconds", json_object_get(f, "seconds"));
-    json_object_set(b, "rto_target_seconds", json_object_get(f, "rto_target_seconds"));
-    json_object_set(b, "rto_met", json_object_get(f, "rto_met"));
-    json_object_set(b, "failed_step", json_object_get(f, "failed_step"));
-    json_object_set(b, "not_rehearsed", json_object_get(f, "not_rehearsed"));
-    json_object_set(b, "damaged", json_object_get(f, "damaged"));
-    /* Which kind of drill: a person attested it (and who), unattended (a
-     * schedule's), or a key-recovery drill (the sheets alone). */
-    json_object_set_new(b, "kind",
-                        json_string(json_is_true(json_object_get(f, "key_recovery")) ? "key_recovery"
-                                    : json_is_true(json_object_get(f, "attended"))   ? "attended"
-                                    : json_is_false(json_object_get(f, "attended"))  ? "unattended"
-                                    : json_integer_value(json_object_get(f, "not_rehearsed")) > 0
-                                        ? "unattended"
-                                        : "attended"));
-    if (json_is_string(json_object_get(f, "attested_by")))
-        json_object_set(b, "attested_by", json_object_get(f, "attested_by"));
-    json_object_set(b, "read_from", json_object_get(f, "read_from"));
-    json_object_set(b, "user", json_object_get(r, "user"));
-    json_array_append_new(t->drills, b);
-}
-
-static void count_record(json_t *r, const pol_dataset *d, const scan *s, tally *tl)
-{
+    rb_ev_dataset *d = tl->d;
     bool pre = json_is_true(json_object_get(r, "before_period"));
-    time_t t = bkp_iso_parse(json_string_value(json_object_get(r, "time")));
-    if (is(r, "backup") && names_dataset(r, d->name) && !pre) {
+    time_t t = time_of(r);
+    if (is(r, "backup") && names_dataset(r, ds->name) && !pre) {
         bool susp = json_is_true(json_object_get(json_object_get(r, "figures"), "suspicious"));
-        tl->bok += ok(r) && !susp;
-        tl->bfail += !ok(r) && !susp;
-        tl->bsusp += susp;
-        json_array_append_new(tl->backups, brief(r));
+        d->backups_ok += ok(r) && !susp;
+        d->backups_failed += !ok(r) && !susp;
+        d->backups_suspicious += susp;
+        rb_ev_entry *e = one_more((void **)&d->backups, &d->nbackups, &tl->cap_backups,
+                                  sizeof(*e), &tl->nomem);
+        if (e)
+            entry_of(r, e, &tl->nomem);
     } else if (is(r, "rotate") && /* a failed one names no generation: it counts for the
                                        data sets the policy copies there */
-               (names_dataset(r, d->name) || captured_of(r, d->name) ||
-                                   (!ok(r) && pol_dataset_copies_to(d, json_string_value(
-                                                              json_object_get(r, "medium")))))) {
+               (names_dataset(r, ds->name) || captured_of(r, ds->name) ||
+                (!ok(r) && pol_dataset_copies_to(
+                               ds, json_string_value(json_object_get(r, "medium")))))) {
         const char *m = json_string_value(json_object_get(r, "medium"));
-        if (!pre) {
-            json_t *b = brief(r);
-            json_object_set(b, "refused",
-                            json_object_get(json_object_get(r, "figures"), "refused"));
-            json_array_append_new(tl->rot, b);
+        rb_ev_rotation *rot = pre ? NULL
+                                  : one_more((void **)&d->rotations, &d->nrotations,
+                                             &tl->cap_rot, sizeof(*rot), &tl->nomem);
+        if (rot) {
+            entry_of(r, &rot->e, &tl->nomem);
+            rot->refused = json_is_true(json_object_get(json_object_get(r, "figures"), "refused"));
         }
         if (ok(r) && offline_medium(s->p, m)) {
             /* The copy is as old as the generation it holds, not the rotation. */
-            time_t base = captured_of(r, d->name) ? captured_of(r, d->name) : t;
+            time_t base = captured_of(r, ds->name) ? captured_of(r, ds->name) : t;
             time_t start = tl->last_off ? tl->last_off : s->from;
-            if (!pre && t - start > tl->gap)
-                tl->gap = t - start;
+            if (!pre && t - start > d->offline_gap)
+                d->offline_gap = t - start;
             if (base > tl->last_off)
                 tl->last_off = base;
         }
-    } else if (is(r, "drill") && names_dataset(r, d->name) && !pre)
-        drill_brief(r, tl);
+    } else if (is(r, "drill") && names_dataset(r, ds->name) && !pre) {
+        rb_ev_drill *dr = one_more((void **)&d->drills, &d->ndrills, &tl->cap_drills,
+                                   sizeof(*dr), &tl->nomem);
+        if (dr)
+            drill_of(r, dr, &tl->nomem);
+    }
 }
 
 /* Its written procedure: name, file, title, steps and target; invalid when
- * it does not load; null when the data set names none. */
-static json_t *runbook_part(const ops_report_in *in, const pol_dataset *d)
+ * it does not load; none when the data set names none. */
+static void runbook_part(const ops_report_in *in, const pol_dataset *d, rb_ev_runbook *out,
+                         bool *nomem)
 {
     rb_runbook *rb = NULL;
-    json_t *runbook = json_null();
-    if (d->runbook && !in->load_runbook(in->ctx, d->runbook, &rb))
-        runbook = json_pack("{s:s, s:s, s:s, s:I, s:I}", "name", rb->name, "file", rb->file,
-                            "title", rb->title, "steps", (json_int_t)rb->nsteps, "rto_seconds",
-                            (json_int_t)rb->rto);
-    else if (d->runbook)
-        runbook = json_pack("{s:s, s:b}", "name", d->runbook, "invalid", 1);
+    if (!d->runbook)
+        return;
+    out->name = dup_str(d->runbook, nomem);
+    if (!in->load_runbook(in->ctx, d->runbook, &rb)) {
+        out->file = dup_str(rb->file, nomem);
+        out->title = dup_str(rb->title, nomem);
+        out->steps = rb->nsteps;
+        out->rto = rb->rto;
+    } else {
+        out->invalid = true;
+    }
     rb_free(rb);
-    return runbook;
 }
 
 /* The status of now of data set `name` in `status` (may be NULL), or NULL. */
@@ -187,48 +259,67 @@ static const rst_dataset *status_of(const rst_status *status, const char *name)
     return NULL;
 }
 
-/* One data set's part of the report, with the data sets' status of now
- * `status` (may be NULL). */
-static json_t *dataset_part(const ops_report_in *in, const pol_dataset *d, const scan *s,
-                            const rst_status *status)
+/* The status of now `st` of a data set into its part of the evidence. */
+static void status_part(const rst_dataset *st, rb_ev_dataset *d, bool *nomem)
 {
-    const pol_policy *p = s->p;
-    tally t = {.backups = json_array(), .rot = json_array(), .drills = json_array()};
-    size_t i;
-    json_t *r;
-    json_array_foreach(s->records, i, r) count_record(r, d, s, &t);
-    time_t end = s->to < bkp_now() ? s->to : bkp_now();
-    if (end - (t.last_off ? t.last_off : s->from) > t.gap)
-        t.gap = end - (t.last_off ? t.last_off : s->from);
-    /* The status of now, for this data set. */
-    const rst_dataset *st = status_of(status, d->name);
-    return json_pack(
-        "{s:s, s:s, s:i, s:{s:I, s:I, s:I, s:o}, s:o, s:o, s:o, s:o, s:o, s:o*, s:o*, s:o, "
-        "s:I, s:b, s:I, s:o, s:o}",
-        "dataset", d->name, "description", d->description ? d->description : "", "priority",
-        d->priority, "backups", "ok", (json_int_t)t.bok, "failed", (json_int_t)t.bfail,
-        "suspicious", (json_int_t)t.bsusp, "records", t.backups, "generations_kept",
-        st ? json_integer((json_int_t)st->generations) : json_null(), "verdict",
-        st ? json_string(pol_verdict_name(st->verdict)) : json_null(), "reasons",
-        st ? rst_reasons_json(&st->en) : json_null(), "counted",
-        st ? rst_counts_json(&st->counted) : json_null(), "required",
-        st ? rst_counts_json(&st->required) : json_null(), "copies_on_media",
-        st ? rst_copies_json(st->copies, st->ncopies) : NULL, "reasons_ja",
-        st ? rst_reasons_json(&st->ja) : NULL, "rotations", t.rot, "offline_longest_gap_seconds", (json_int_t)t.gap, "offline_gap_ok",
-        t.last_off && t.gap <= p->rule.offline_max_age, "offline_max_age_seconds",
-        (json_int_t)p->rule.offline_max_age, "drills", t.drills, "runbook", runbook_part(in, d));
+    d->has_status = true;
+    d->generations = st->generations;
+    d->verdict = st->verdict;
+    d->en = st->en;
+    d->ja = st->ja;
+    d->counted = st->counted;
+    d->required = st->required;
+    if (st->ncopies && !(d->copies = calloc(st->ncopies, sizeof(*d->copies)))) {
+        *nomem = true;
+        return;
+    }
+    for (size_t i = 0; i < st->ncopies; i++) {
+        d->copies[i] = st->copies[i];
+        d->copies[i].medium = dup_str(st->copies[i].medium, nomem);
+        d->ncopies++;
+    }
 }
 
-static json_t *verifications(json_t *records)
+/* One data set's part of the evidence into `d`, with the data sets'
+ * status of now `status` (may be NULL); false without memory. */
+static bool dataset_part(const ops_report_in *in, const pol_dataset *ds, const scan *s,
+                         const rst_status *status, rb_ev_dataset *d)
 {
-    json_t *verifs = json_array(), *r;
+    const pol_policy *p = s->p;
+    tally t = {.d = d};
     size_t i;
+    json_t *r;
+    d->name = dup_str(ds->name, &t.nomem);
+    d->description = dup_str(ds->description, &t.nomem);
+    d->priority = ds->priority;
+    json_array_foreach(s->records, i, r) count_record(r, ds, s, &t);
+    time_t end = s->to < bkp_now() ? s->to : bkp_now();
+    if (end - (t.last_off ? t.last_off : s->from) > d->offline_gap)
+        d->offline_gap = end - (t.last_off ? t.last_off : s->from);
+    d->offline_gap_ok = t.last_off && d->offline_gap <= p->rule.offline_max_age;
+    d->offline_max_age = p->rule.offline_max_age;
+    const rst_dataset *st = status_of(status, ds->name);
+    if (st)
+        status_part(st, d, &t.nomem);
+    runbook_part(in, ds, &d->runbook, &t.nomem);
+    return !t.nomem;
+}
+
+static bool verifications(json_t *records, rb_evidence *ev)
+{
+    json_t *r;
+    size_t i, cap = 0;
+    bool nomem = false;
     json_array_foreach(records, i, r)
     {
-        if (is(r, "verify") && !json_is_true(json_object_get(r, "before_period")))
-            json_array_append_new(verifs, brief(r));
+        if (!is(r, "verify") || json_is_true(json_object_get(r, "before_period")))
+            continue;
+        rb_ev_entry *e = one_more((void **)&ev->verifications, &ev->nverifications, &cap,
+                                  sizeof(*e), &nomem);
+        if (e)
+            entry_of(r, e, &nomem);
     }
-    return verifs;
+    return !nomem;
 }
 
 /* ---- key operations: every use and change of the key in the period ---- */
@@ -247,33 +338,41 @@ static bool key_op(json_t *r)
            json_is_true(json_object_get(json_object_get(r, "figures"), "key_recovery"));
 }
 
-static json_t *key_ops(json_t *records)
+static bool key_ops(json_t *records, rb_evidence *ev)
 {
-    json_t *out = json_array(), *r;
-    size_t i;
+    json_t *r, *v;
+    size_t i, cap = 0;
+    const char *k;
+    bool nomem = false;
+    ev->has_key_ops = true;
     json_array_foreach(records, i, r)
     {
         if (json_is_true(json_object_get(r, "before_period")) || !key_op(r))
             continue;
-        json_t *f = json_object_get(r, "figures"), *fig = json_object();
-        if (is(r, "drill")) { /* what the drill proved, not its report files */
-            json_t *d = json_pack("{s:O?, s:O?, s:O?}", "runbook", json_object_get(f, "runbook"),
-                                  "seconds", json_object_get(f, "seconds"), "key_sheets",
-                                  json_object_get(f, "key_sheets"));
-            json_object_update(fig, d);
-            json_decref(d);
-        } else if (json_is_object(f))
-            json_object_update(fig, f);
-        json_array_append_new(
-            out,
-            json_pack("{s:O, s:O, s:O, s:b, s:O?, s:O?, s:O?, s:O?, s:O?, s:o}", "seq",
-                      json_object_get(r, "seq"), "time", json_object_get(r, "time"), "op",
-                      json_object_get(r, "op"), "key_recovery", is(r, "drill"), "outcome",
-                      json_object_get(r, "outcome"), "user", json_object_get(r, "user"), "host",
-                      json_object_get(r, "host"), "dataset", json_object_get(r, "dataset"),
-                      "medium", json_object_get(r, "medium"), "figures", fig));
+        rb_ev_key_op *op = one_more((void **)&ev->key_ops, &ev->nkey_ops, &cap, sizeof(*op),
+                                    &nomem);
+        if (!op)
+            break;
+        json_t *f = json_object_get(r, "figures");
+        entry_of(r, &op->e, &nomem);
+        free(op->e.generation); /* a key operation cites no generation */
+        free(op->e.error);
+        op->e.generation = op->e.error = NULL;
+        op->op = dup_of(r, "op", &nomem);
+        op->key_recovery = is(r, "drill");
+        op->user = dup_of(r, "user", &nomem);
+        op->host = dup_of(r, "host", &nomem);
+        op->dataset = dup_of(r, "dataset", &nomem);
+        if (op->key_recovery) { /* what the drill proved, not its report files */
+            static const char *const proved[] = {"runbook", "seconds", "key_sheets"};
+            for (size_t p = 0; p < sizeof(proved) / sizeof(*proved); p++)
+                if ((v = json_object_get(f, proved[p])))
+                    nomem |= rb_ev_key_op_figure(op, proved[p], v) != 0;
+        } else {
+            json_object_foreach(f, k, v) nomem |= rb_ev_key_op_figure(op, k, v) != 0;
+        }
     }
-    return out;
+    return !nomem;
 }
 
 /* The records of the period into `s` and the check of the whole log into
@@ -311,12 +410,13 @@ static int read_log(const ops_report_in *in, scan *s, bkp_audit_check *chk, rst_
     return vrc;
 }
 
-int ops_report(const ops_report_in *in, json_t **out)
+int ops_report(const ops_report_in *in, rb_evidence *out)
 {
     scan s = {.from = in->from, .to = in->to, .records = json_array(), .p = in->policy};
     bkp_audit_check chk = {0};
     rst_status status = {0};
-    int vrc = read_log(in, &s, &chk, &status);
+    memset(out, 0, sizeof(*out));
+    int vrc = s.records ? read_log(in, &s, &chk, &status) : -ENOMEM;
     bool bad = vrc != 0 || chk.bad; /* unreadable, or read and found wanting */
     /* The period starts no earlier than the repository: before it there was
      * nothing to back up, and no gap to count (the log's first record is its
@@ -334,41 +434,44 @@ int ops_report(const ops_report_in *in, json_t **out)
     }
     if (s.first > s.from && s.first <= s.to)
         s.from = s.first;
-    json_t *sets = json_array();
-    for (size_t k = 0; k < in->policy->ndatasets; k++)
-        json_array_append_new(sets, dataset_part(in, &in->policy->datasets[k], &s,
-                                                 in->status_in ? &status : in->status));
+    bool mem = true;
+    const rst_status *now = in->status_in ? &status : in->status;
+    if (in->policy->ndatasets &&
+        !(out->datasets = calloc(in->policy->ndatasets, sizeof(*out->datasets))))
+        mem = false;
+    for (size_t k = 0; mem && k < in->policy->ndatasets; k++)
+        mem &= dataset_part(in, &in->policy->datasets[k], &s, now,
+                            &out->datasets[out->ndatasets++]);
     rst_status_clear(&status);
-    char from[32], to[32], gen[32], asked_from[32];
-    bkp_iso_time(asked_from, sizeof(asked_from), asked);
-    bkp_iso_time(from, sizeof(from), s.from);
-    bkp_iso_time(to, sizeof(to), s.to);
-    bkp_iso_time(gen, sizeof(gen), bkp_now());
-    json_t *ev =
-        json_pack("{s:s, s:s, s:{s:s, s:s}, s:s, s:{s:b, s:I, s:s}, s:o, s:o}", "repository",
-                  bkp_repo_path(in->repo), "repository_id", bkp_repo_uuid(in->repo), "period",
-                  "from", from, "to", to, "generated", gen, "audit", "ok", !bad, "records",
-                  (json_int_t)chk.records, "problem", bad ? chk.problem : "", "verifications",
-                  verifications(s.records), "datasets", sets);
     char fp[BKP_FINGERPRINT_LEN];
     bkp_pubkey_fingerprint(bkp_repo_sign_pk(in->repo), fp); /* pinned on paper with the report */
-    json_object_set_new(ev, "fingerprint", json_string(fp));
+    bool nomem = false;
+    out->repository = dup_str(bkp_repo_path(in->repo), &nomem);
+    out->repository_id = dup_str(bkp_repo_uuid(in->repo), &nomem);
+    out->fingerprint = dup_str(fp, &nomem);
+    out->facility = dup_str(in->policy->facility, &nomem);
+    mem &= !nomem;
+    out->from = s.from;
+    out->to = s.to;
+    out->generated = bkp_now();
     if (s.from != asked) { /* said on the report: the period was shortened, and why */
-        json_object_set_new(json_object_get(ev, "period"), "asked_from", json_string(asked_from));
-        json_object_set_new(json_object_get(ev, "period"), "since_creation", json_true());
-        json_object_set_new(json_object_get(ev, "period"), "from_default",
-                            json_boolean(in->from_default));
+        out->asked_from = asked;
+        out->from_default = in->from_default;
     }
-    if (in->policy->facility)
-        json_object_set_new(ev, "facility", json_string(in->policy->facility));
+    out->audit.ok = !bad;
+    out->audit.records = chk.records;
+    snprintf(out->audit.problem, sizeof(out->audit.problem), "%s", bad ? chk.problem : "");
     /* The problem's code beside its English: the statement says it in each language. */
     if (vrc < 0 && !chk.why.code)
         chk.why = (bkp_audit_problem){.code = BKP_AUDIT_UNREADABLE, .err = vrc};
     if (bad)
-        bkp_audit_problem_to_json(&chk.why, json_object_get(ev, "audit"));
-    json_object_set_new(ev, "key_operations", key_ops(s.records));
-    json_object_set_new(ev, "statement", rb_evidence_statement(ev));
+        out->audit.why = chk.why;
+    mem = mem && verifications(s.records, out) && key_ops(s.records, out) &&
+          rb_evidence_judge(out);
     json_decref(s.records);
-    *out = ev;
+    if (!mem) {
+        rb_evidence_clear(out);
+        return -ENOMEM;
+    }
     return vrc < 0 ? vrc : 0;
 }

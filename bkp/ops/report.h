@@ -20,9 +20,8 @@
 
 #include <time.h>
 
-#include <jansson.h>
-
 #include "bkp/ops/status.h"
+#include "bkp/report/evidence_doc.h"
 #include "bkp/store/repo.h"
 #include "policies/policy.h"
 #include "restore/runbook.h"
@@ -44,11 +43,12 @@ typedef struct ops_report_in {
     void *ctx;
 } ops_report_in;
 
-/* The evidence document of the period into `*out` (a new reference; NULL
- * without memory). 0 when the audit log was checked (its problems are said
- * in the document: "audit": {"ok": false, ...}), negative when it cannot
- * be read; -ENODATA (said, `*out` NULL) for a period that ended before the
- * repository was made, of which nothing can be said. */
-int ops_report(const ops_report_in *in, json_t **out);
+/* The evidence of the period into `*out` (rb_evidence_clear frees it),
+ * judged (its statement made). 0 when the audit log was checked (its
+ * problems are said in the evidence: audit.ok false), negative when it
+ * cannot be read (the evidence then says so); -ENODATA (said, `*out`
+ * empty) for a period that ended before the repository was made, of which
+ * nothing can be said; -ENOMEM (`*out` empty). */
+int ops_report(const ops_report_in *in, rb_evidence *out);
 
 #endif

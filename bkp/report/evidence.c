@@ -8,29 +8,35 @@
 
 #include "bkp/audit/audit.h"
 #include "bkp/io/bytes.h"
+#include "bkp/io/clock.h"
 #include "bkp/io/i18n.h"
 #include "bkp/report/doc.h"
 #include "policies/policy.h"
 
-static json_int_t ji(json_t *o, const char *k)
+/* The 3-2-1 verdict (compliance.h), for people; "" when not known. */
+static const char *verdict_text(const rb_ev_dataset *d)
 {
-    return json_integer_value(json_object_get(o, k));
+    return d->has_status ? _(pol_verdict_name(d->verdict)) : "";
 }
 
-/* The 3-2-1 verdict (compliance.h), for people. */
-static const char *verdict_text(const char *v)
+/* The day of `t` as the records write it (UTC): "2025-01-20". */
+static const char *day(char *buf, size_t n, time_t t)
 {
-    static const char *const words[] = {N_("COMPLIANT"), N_("AT RISK"), N_("NON-COMPLIANT")};
-    for (size_t i = 0; i < sizeof(words) / sizeof(*words); i++)
-        if (!strcmp(v, words[i]))
-            return _(words[i]);
-    return v;
+    char iso[32] = "";
+    if (t)
+        bkp_iso_time(iso, sizeof(iso), t);
+    snprintf(buf, n, "%.10s", iso);
+    return buf;
 }
 
-static void part(json_t *parts, const char *name, bool ok, const char *en, const char *ja)
+static bool ok_entry(const rb_ev_entry *e)
 {
-    json_array_append_new(parts, json_pack("{s:s, s:b, s:{s:s, s:s}}", "part", name, "ok", ok,
-                                           "evidence", "en", en, "ja", ja));
+    return e->outcome && !strcmp(e->outcome, "ok");
+}
+
+static const char *or_empty(const char *s)
+{
+    return s ? s : "";
 }
 
 /* The parts of the statement, each in the language of the moment (the
@@ -43,17 +49,14 @@ static const char *sep(size_t i)
 }
 
 /* 1. At least three generations. */
-static bool generations(json_t *ev, char *out, size_t n)
+static bool generations(const rb_evidence *ev, char *out, size_t n)
 {
-    json_t *sets = json_object_get(ev, "datasets"), *d;
-    size_t i;
-    bool ok = json_array_size(sets) > 0;
-    json_array_foreach(sets, i, d)
-    {
-        json_int_t g = ji(d, "generations_kept");
-        ok &= g >= 3;
-        bkp_strappend(out, n, _("%s%s: %lld generation(s) kept"), sep(i), rb_js(d, "dataset"),
-                      (long long)g);
+    bool ok = ev->ndatasets > 0;
+    for (size_t i = 0; i < ev->ndatasets; i++) {
+        const rb_ev_dataset *d = &ev->datasets[i];
+        ok &= d->generations >= 3;
+        bkp_strappend(out, n, _("%s%s: %lld generation(s) kept"), sep(i), d->name,
+                      (long long)d->generations);
     }
     /* Counted on the day the report is made, not over the period. */
     bkp_strappend(out, n, "%s", _(" (as of the day this report was made)"));
@@ -63,33 +66,31 @@ static bool generations(json_t *ev, char *out, size_t n)
 #define ROTATIONS_CITED 12
 
 /* 2. An off-line copy, never older than the rule allows. */
-static bool offline(json_t *ev, char *out, size_t n)
+static bool offline(const rb_evidence *ev, char *out, size_t n)
 {
-    json_t *sets = json_object_get(ev, "datasets"), *d, *r;
-    size_t i, k;
-    bool ok = json_array_size(sets) > 0;
-    json_array_foreach(sets, i, d)
-    {
-        bool g = json_is_true(json_object_get(d, "offline_gap_ok"));
-        double gap = (double)ji(d, "offline_longest_gap_seconds") / 86400.0;
-        double max = (double)ji(d, "offline_max_age_seconds") / 86400.0;
-        ok &= g;
+    bool ok = ev->ndatasets > 0;
+    for (size_t i = 0; i < ev->ndatasets; i++) {
+        const rb_ev_dataset *d = &ev->datasets[i];
+        double gap = (double)d->offline_gap / 86400.0;
+        double max = (double)d->offline_max_age / 86400.0;
+        ok &= d->offline_gap_ok;
         bkp_strappend(out, n,
                       _("%s%s: longest time without a fresh off-line copy %.1f days (at most "
                         "%.0f); rotations"),
-                      sep(i), rb_js(d, "dataset"), gap, max);
+                      sep(i), d->name, gap, max);
         size_t cited = 0, okn = 0, skip;
-        json_array_foreach(json_object_get(d, "rotations"), k, r) okn +=
-            !strcmp(rb_js(r, "outcome"), "ok");
+        for (size_t k = 0; k < d->nrotations; k++)
+            okn += ok_entry(&d->rotations[k].e);
         skip = okn > ROTATIONS_CITED ? okn - ROTATIONS_CITED : 0; /* the newest are cited */
         if (skip)
             bkp_strappend(out, n, _(" (%zu earlier, see the table)"), skip);
-        json_array_foreach(json_object_get(d, "rotations"), k, r)
-        {
-            if (strcmp(rb_js(r, "outcome"), "ok") || (skip && skip--))
+        for (size_t k = 0; k < d->nrotations; k++) {
+            const rb_ev_entry *r = &d->rotations[k].e;
+            char date[16];
+            if (!ok_entry(r) || (skip && skip--))
                 continue;
-            bkp_strappend(out, n, " #%lld (%.10s, %s)", (long long)ji(r, "seq"), rb_js(r, "time"),
-                          rb_js(r, "medium"));
+            bkp_strappend(out, n, " #%llu (%s, %s)", (unsigned long long)r->seq,
+                          day(date, sizeof(date), r->time), or_empty(r->medium));
             cited++;
         }
         if (!cited)
@@ -99,45 +100,42 @@ static bool offline(json_t *ev, char *out, size_t n)
 }
 
 /* 3. Two kinds of media and a copy off-site (the 3-2-1 picture of now). */
-static bool media(json_t *ev, char *out, size_t n)
+static bool media(const rb_evidence *ev, char *out, size_t n)
 {
-    json_t *sets = json_object_get(ev, "datasets"), *d, *m;
-    size_t i, k;
-    bool ok = json_array_size(sets) > 0;
-    json_array_foreach(sets, i, d)
-    {
-        json_t *cnt = json_object_get(d, "counted"), *req = json_object_get(d, "required");
+    bool ok = ev->ndatasets > 0;
+    for (size_t i = 0; i < ev->ndatasets; i++) {
+        const rb_ev_dataset *d = &ev->datasets[i];
+        const rst_counts *cnt = &d->counted, *req = &d->required;
         /* The checklist's floor (3 copies, 2 media types, 1 off-site), whatever a
          * policy relaxed, and the verdict of now. */
-        json_int_t rc = ji(req, "copies") > 3 ? ji(req, "copies") : 3;
-        json_int_t rt = ji(req, "media_types") > 2 ? ji(req, "media_types") : 2;
-        json_int_t ro = ji(req, "offsite") > 1 ? ji(req, "offsite") : 1;
-        bool g = ji(cnt, "copies") >= rc && ji(cnt, "media_types") >= rt &&
-                 ji(cnt, "offsite") >= ro && strcmp(rb_js(d, "verdict"), "NON-COMPLIANT");
+        int rc = req->copies > 3 ? req->copies : 3;
+        int rt = req->media_types > 2 ? req->media_types : 2;
+        int ro = req->offsite > 1 ? req->offsite : 1;
+        bool g = cnt->copies >= rc && cnt->media_types >= rt && cnt->offsite >= ro &&
+                 !(d->has_status && d->verdict == POL_NON_COMPLIANT);
         ok &= g;
         bkp_strappend(out, n,
                       _("%s%s: %lld copies, %lld media type(s), %lld off-site (at least "
                         "%lld/%lld/%lld); verdict %s"),
-                      sep(i), rb_js(d, "dataset"), (long long)ji(cnt, "copies"),
-                      (long long)ji(cnt, "media_types"), (long long)ji(cnt, "offsite"),
-                      (long long)rc, (long long)rt, (long long)ro, verdict_text(rb_js(d, "verdict")));
+                      sep(i), d->name, (long long)cnt->copies, (long long)cnt->media_types,
+                      (long long)cnt->offsite, (long long)rc, (long long)rt, (long long)ro,
+                      verdict_text(d));
         /* Non-editable copies: off-line media, and Object Lock buckets a probe proved. */
-        bkp_strappend(out, n, _("; %lld non-editable"), (long long)ji(cnt, "immutable"));
-        json_array_foreach(json_object_get(d, "copies_on_media"), k, m)
-        {
-            pol_medium_type kind;
-            if (pol_medium_type_named(rb_js(m, "type"), &kind) || pol_type_at_path(kind))
+        bkp_strappend(out, n, _("; %lld non-editable"), (long long)cnt->immutable);
+        for (size_t k = 0; k < d->ncopies; k++) {
+            const rst_copy *m = &d->copies[k];
+            char date[16];
+            if (pol_type_at_path(m->type))
                 continue; /* only a bucket's lock is proven by a probe */
-            const char *pr = json_string_value(json_object_get(m, "proven"));
-            if (pr)
+            if (m->proven)
                 bkp_strappend(out, n,
                               _(" (%s: on-line Object Lock, non-editable, proven on %.10s)"),
-                              rb_js(m, "medium"), pr);
+                              m->medium, day(date, sizeof(date), m->proven));
             else
                 bkp_strappend(out, n,
                               _(" (%s: on-line Object Lock, NOT proven, counted as "
                                 "editable)"),
-                              rb_js(m, "medium"));
+                              m->medium);
         }
     }
     /* What an inspector cannot check from the log: said, with how it is kept. */
@@ -150,158 +148,152 @@ static bool media(json_t *ev, char *out, size_t n)
 }
 
 /* 4. A written recovery procedure. */
-static bool procedure(json_t *ev, char *out, size_t n)
+static bool procedure(const rb_evidence *ev, char *out, size_t n)
 {
-    json_t *sets = json_object_get(ev, "datasets"), *d;
-    size_t i;
-    bool ok = json_array_size(sets) > 0;
-    json_array_foreach(sets, i, d)
-    {
-        json_t *rb = json_object_get(d, "runbook");
-        bool g = json_is_object(rb) && !json_is_true(json_object_get(rb, "invalid"));
+    bool ok = ev->ndatasets > 0;
+    for (size_t i = 0; i < ev->ndatasets; i++) {
+        const rb_ev_dataset *d = &ev->datasets[i];
+        const rb_ev_runbook *rb = &d->runbook;
+        bool g = rb->name && !rb->invalid;
         ok &= g;
         if (g)
-            bkp_strappend(out, n, _("%s%s: runbook %s \"%s\" (%lld steps)"), sep(i),
-                          rb_js(d, "dataset"), rb_js(rb, "name"), rb_js(rb, "title"),
-                          (long long)ji(rb, "steps"));
+            bkp_strappend(out, n, _("%s%s: runbook %s \"%s\" (%lld steps)"), sep(i), d->name,
+                          rb->name, or_empty(rb->title), (long long)rb->steps);
         else
-            bkp_strappend(out, n, _("%s%s: no valid runbook"), sep(i), rb_js(d, "dataset"));
+            bkp_strappend(out, n, _("%s%s: no valid runbook"), sep(i), d->name);
     }
     return ok;
 }
 
-/* 5. The procedure confirmed by a drill in the period. */
-static bool drill(json_t *ev, char *out, size_t n)
+/* A drill of data set `d` that confirms its procedure: by its own runbook,
+ * successful, within the target time, the data set restored undamaged. */
+static bool confirms(const rb_ev_dataset *d, const rb_ev_drill *r)
 {
-    json_t *sets = json_object_get(ev, "datasets"), *d, *r;
-    size_t i, k;
-    bool ok = json_array_size(sets) > 0;
-    json_array_foreach(sets, i, d)
-    {
-        /* A drill of the data set's own runbook that restored it without damage
-         * and within the target time. */
-        json_t *best = NULL, *rb = json_object_get(d, "runbook");
-        json_array_foreach(json_object_get(d, "drills"), k, r)
-        {
-            /* The newest good one, an attended one before any unattended. */
-            if (!strcmp(rb_js(r, "outcome"), "ok") && json_is_true(json_object_get(r, "rto_met")) &&
-                !ji(r, "damaged") && *rb_js(r, "generation") &&
-                (!json_is_object(rb) || !strcmp(rb_js(r, "runbook"), rb_js(rb, "name"))) &&
-                (!best || strcmp(rb_js(best, "kind"), "attended") ||
-                 !strcmp(rb_js(r, "kind"), "attended")))
+    return ok_entry(&r->e) && r->rto_met == RST_YES && r->damaged <= 0 && r->e.generation &&
+           *r->e.generation &&
+           (!d->runbook.name || (r->runbook && !strcmp(r->runbook, d->runbook.name)));
+}
+
+/* 5. The procedure confirmed by a drill in the period. */
+static bool drill(const rb_evidence *ev, char *out, size_t n)
+{
+    bool ok = ev->ndatasets > 0;
+    for (size_t i = 0; i < ev->ndatasets; i++) {
+        const rb_ev_dataset *d = &ev->datasets[i];
+        const rb_ev_drill *best = NULL;
+        /* The newest good one, an attended one before any unattended. */
+        for (size_t k = 0; k < d->ndrills; k++) {
+            const rb_ev_drill *r = &d->drills[k];
+            if (confirms(d, r) &&
+                (!best || best->kind != RB_EV_ATTENDED || r->kind == RB_EV_ATTENDED))
                 best = r;
         }
         ok &= best != NULL;
-        char kind[256];
+        char kind[256], date[16];
         if (best)
             bkp_strappend(out, n, _("%s%s: drill #%lld (%.10s, %s) succeeded in %.1f s"), sep(i),
-                          rb_js(d, "dataset"), (long long)ji(best, "seq"), rb_js(best, "time"),
+                          d->name, (long long)best->e.seq, day(date, sizeof(date), best->e.time),
                           rb_evidence_drill_kind(best, kind, sizeof(kind)),
-                          json_number_value(json_object_get(best, "seconds")));
+                          best->seconds > 0 ? best->seconds : 0.0);
         else
-            bkp_strappend(out, n, _("%s%s: no successful drill in the period"), sep(i),
-                          rb_js(d, "dataset"));
+            bkp_strappend(out, n, _("%s%s: no successful drill in the period"), sep(i), d->name);
     }
     return ok;
 }
 
 /* 6. The record itself: the audit chain intact. */
-static bool audit(json_t *ev, char *out, size_t n)
+static bool audit(const rb_evidence *ev, char *out, size_t n)
 {
-    json_t *a = json_object_get(ev, "audit");
-    bool ok = json_is_true(json_object_get(a, "ok"));
+    const rst_audit *a = &ev->audit;
     char why[1024];
-    /* The problem from its code, in the language of the moment. */
-    bkp_strappend(out, n, _("%lld audit record(s); %s"), (long long)ji(a, "records"),
-                  ok ? _("chain and signatures intact")
-                     : bkp_audit_problem_shown(a, why, sizeof(why)));
-    return ok;
+    /* The problem from its code, in the language of the moment; the
+     * English of an older record when it has none. */
+    if (!a->ok && a->why.code)
+        bkp_audit_problem_text(&a->why, why, sizeof(why));
+    else
+        snprintf(why, sizeof(why), "%s", a->problem);
+    bkp_strappend(out, n, _("%lld audit record(s); %s"), (long long)a->records,
+                  a->ok ? _("chain and signatures intact") : why);
+    return a->ok;
 }
 
-json_t *rb_evidence_statement(json_t *ev)
+bool rb_evidence_judge(rb_evidence *ev)
 {
-    static const struct {
-        const char *name;
-        bool (*judge)(json_t *ev, char *out, size_t n);
-    } t[] = {
-        {"generations", generations}, {"offline", offline}, {"media", media},
-        {"procedure", procedure},     {"drill", drill},     {"audit", audit},
+    static bool (*const judges[RB_EV_PARTS])(const rb_evidence *ev, char *out, size_t n) = {
+        [RB_EV_GENERATIONS] = generations, [RB_EV_OFFLINE] = offline,
+        [RB_EV_MEDIA] = media,             [RB_EV_PROCEDURE] = procedure,
+        [RB_EV_DRILL] = drill,             [RB_EV_AUDIT] = audit,
     };
-    json_t *parts = json_array();
-    char en[16384], ja[16384];
-    bool all = true;
-    for (size_t i = 0; i < sizeof(t) / sizeof(*t); i++) {
-        /* Both languages go into the JSON whatever the locale: the same
-         * judgement formatted twice. */
+    static char en[16384], ja[16384];
+    bool all = true, mem = true;
+    for (size_t i = 0; i < RB_EV_PARTS; i++) {
+        /* Both languages whatever the locale: the same judgement formatted
+         * twice. */
         bkp_i18n_saved saved;
+        rb_ev_part *p = &ev->parts[i];
         en[0] = ja[0] = '\0';
         bkp_i18n_begin(&saved, "en");
-        bool ok = t[i].judge(ev, en, sizeof(en));
+        p->ok = judges[i](ev, en, sizeof(en));
         bkp_i18n_end(&saved);
         bkp_i18n_begin(&saved, "ja");
-        t[i].judge(ev, ja, sizeof(ja));
+        judges[i](ev, ja, sizeof(ja));
         bkp_i18n_end(&saved);
-        part(parts, t[i].name, ok, en, ja);
-        all &= ok;
+        free(p->en);
+        free(p->ja);
+        p->en = strdup(en);
+        p->ja = strdup(ja);
+        mem &= p->en && p->ja;
+        all &= p->ok;
     }
-    return json_pack("{s:b, s:o}", "answer", all, "parts", parts);
+    ev->answer = all;
+    ev->judged = mem;
+    return mem;
 }
 
-const char *rb_evidence_drill_kind(json_t *r, char *buf, size_t n)
+const char *rb_evidence_drill_kind(const rb_ev_drill *r, char *buf, size_t n)
 {
-    const char *kind = rb_js(r, "kind");
-    if (!strcmp(kind, "key_recovery"))
+    if (r->kind == RB_EV_KEY_RECOVERY)
         snprintf(buf, n, "%s", _("key-recovery drill"));
-    else if (!strcmp(kind, "unattended"))
+    else if (r->kind == RB_EV_UNATTENDED)
         snprintf(buf, n, "%s", _("unattended"));
-    else if (*rb_js(r, "attested_by"))
-        snprintf(buf, n, _("attended, attested by %s"), rb_js(r, "attested_by"));
+    else if (r->attested_by && *r->attested_by)
+        snprintf(buf, n, _("attended, attested by %s"), r->attested_by);
     else
         snprintf(buf, n, "%s", _("attended"));
     return buf;
 }
 
 /* What to do when a part is not met: one sentence, the fix. */
-static const char *part_fix(const char *p)
+static const char *part_fix(rb_ev_part_id p)
 {
-    static const struct {
-        const char *key, *fix;
-    } t[] = {
-        {"generations", N_("Let the nightly run back up on three days (or run `bkp backup` three "
-                           "times); retention keeps at least three generations.")},
-        {"offline", N_("Rotate an off-line disk within the rule's days (`bkp rotate MEDIUM`) and "
-                       "keep to the exchange calendar on the status page.")},
-        {"media", N_("Copy to a second kind of medium and keep one copy off-site: add them to the "
-                     "policy's media and copy_to, then rotate.")},
-        {"procedure", N_("Write a runbook for each data set and name it in the policy "
-                         "(`runbook:`); `bkp runbook show NAME` checks it.")},
-        {"drill", N_("Rehearse the procedure with the staff: `bkp drill RUNBOOK --attest NAME`, "
-                     "with the off-line disk connected.")},
-        {"audit", N_("Run `bkp audit verify` and do what it says; report the problem to the "
-                     "system officer.")},
+    static const char *const fix[RB_EV_PARTS] = {
+        [RB_EV_GENERATIONS] = N_("Let the nightly run back up on three days (or run `bkp backup` "
+                                 "three times); retention keeps at least three generations."),
+        [RB_EV_OFFLINE] = N_("Rotate an off-line disk within the rule's days (`bkp rotate "
+                             "MEDIUM`) and keep to the exchange calendar on the status page."),
+        [RB_EV_MEDIA] = N_("Copy to a second kind of medium and keep one copy off-site: add them "
+                           "to the policy's media and copy_to, then rotate."),
+        [RB_EV_PROCEDURE] = N_("Write a runbook for each data set and name it in the policy "
+                               "(`runbook:`); `bkp runbook show NAME` checks it."),
+        [RB_EV_DRILL] = N_("Rehearse the procedure with the staff: `bkp drill RUNBOOK --attest "
+                           "NAME`, with the off-line disk connected."),
+        [RB_EV_AUDIT] = N_("Run `bkp audit verify` and do what it says; report the problem to "
+                           "the system officer."),
     };
-    for (size_t i = 0; i < sizeof(t) / sizeof(*t); i++)
-        if (!strcmp(t[i].key, p))
-            return _(t[i].fix);
-    return "";
+    return _(fix[p]);
 }
 
-static const char *part_title(const char *p)
+static const char *part_title(rb_ev_part_id p)
 {
-    static const struct {
-        const char *key, *title;
-    } t[] = {
-        {"generations", N_("At least three generations are kept")},
-        {"offline", N_("One generation is held off-line, never older than the rule allows")},
-        {"media", N_("Copies on two kinds of media, one off-site")},
-        {"procedure", N_("The recovery procedure is written")},
-        {"drill", N_("The procedure was confirmed by a drill in the period")},
-        {"audit", N_("The audit log is intact")},
+    static const char *const title[RB_EV_PARTS] = {
+        [RB_EV_GENERATIONS] = N_("At least three generations are kept"),
+        [RB_EV_OFFLINE] = N_("One generation is held off-line, never older than the rule allows"),
+        [RB_EV_MEDIA] = N_("Copies on two kinds of media, one off-site"),
+        [RB_EV_PROCEDURE] = N_("The recovery procedure is written"),
+        [RB_EV_DRILL] = N_("The procedure was confirmed by a drill in the period"),
+        [RB_EV_AUDIT] = N_("The audit log is intact"),
     };
-    for (size_t i = 0; i < sizeof(t) / sizeof(*t); i++)
-        if (!strcmp(t[i].key, p))
-            return _(t[i].title);
-    return p;
+    return _(title[p]);
 }
 
 static const char *yes(bool ok)
@@ -318,87 +310,76 @@ static void attach_annex(rb_doc *doc)
 }
 
 /* The table of what was rotated for data set `d`. */
-static void rotations_table(rb_doc *doc, json_t *d)
+static void rotations_table(rb_doc *doc, const rb_ev_dataset *d)
 {
-    json_t *r;
-    size_t k;
-    char seq[32];
-    if (!json_array_size(json_object_get(d, "rotations")))
+    char seq[32], when[64];
+    if (!d->nrotations)
         return;
-    char when[64];
     rb_doc_table(doc, (const char *[]){"#", _("Rotation"), _("Medium"), _("Result"), NULL});
-    json_array_foreach(json_object_get(d, "rotations"), k, r)
-    {
-        snprintf(seq, sizeof(seq), "#%lld", (long long)ji(r, "seq"));
+    for (size_t k = 0; k < d->nrotations; k++) {
+        const rb_ev_rotation *r = &d->rotations[k];
+        snprintf(seq, sizeof(seq), "#%llu", (unsigned long long)r->e.seq);
         char result[600];
-        if (!strcmp(rb_js(r, "outcome"), "ok"))
+        if (ok_entry(&r->e))
             snprintf(result, sizeof(result), "%s", _("ok"));
         else
             snprintf(result, sizeof(result), "%s%s%s",
-                     json_is_true(json_object_get(r, "refused")) ? _("refused, nothing written")
-                                                                 : _("failed"),
-                     *rb_js(r, "error") ? ": " : "", rb_js(r, "error"));
-        rb_doc_row(doc, (const char *[]){seq, rb_local(when, sizeof(when), rb_js(r, "time")),
-                                         rb_js(r, "medium"), result, NULL});
+                     r->refused ? _("refused, nothing written") : _("failed"),
+                     r->e.error && *r->e.error ? ": " : "", or_empty(r->e.error));
+        rb_doc_row(doc, (const char *[]){seq, bkp_local_time(when, sizeof(when), r->e.time, "-"),
+                                         or_empty(r->e.medium), result, NULL});
     }
     rb_doc_table_end(doc);
 }
 
 /* The table of the drills of data set `d`. */
-static void drills_table(rb_doc *doc, json_t *d)
+static void drills_table(rb_doc *doc, const rb_ev_dataset *d)
 {
-    json_t *r;
-    size_t k;
     char a[64], b[64], seq[32], when[64], kind[256];
-    if (!json_array_size(json_object_get(d, "drills")))
+    if (!d->ndrills)
         return;
     rb_doc_table(doc, (const char *[]){"#", _("Drill"), _("Runbook"), _("Kind"), _("Result"),
                                        _("Measured"), _("Target"), NULL});
-    json_array_foreach(json_object_get(d, "drills"), k, r)
-    {
-        snprintf(seq, sizeof(seq), "#%lld", (long long)ji(r, "seq"));
-        json_int_t tgt = ji(r, "rto_target_seconds");
+    for (size_t k = 0; k < d->ndrills; k++) {
+        const rb_ev_drill *r = &d->drills[k];
+        snprintf(seq, sizeof(seq), "#%llu", (unsigned long long)r->e.seq);
         rb_doc_row(doc, (const char *[]){
-                            seq, rb_local(when, sizeof(when), rb_js(r, "time")),
-                            rb_js(r, "runbook"), rb_evidence_drill_kind(r, kind, sizeof(kind)),
-                            strcmp(rb_js(r, "outcome"), "ok") ? _("failed") : _("ok"),
-                            rb_duration_text(a, sizeof(a),
-                                             json_number_value(json_object_get(r, "seconds"))),
-                            tgt ? rb_duration_text(b, sizeof(b), (double)tgt) : "-", NULL});
+                            seq, bkp_local_time(when, sizeof(when), r->e.time, "-"),
+                            or_empty(r->runbook), rb_evidence_drill_kind(r, kind, sizeof(kind)),
+                            ok_entry(&r->e) ? _("ok") : _("failed"),
+                            rb_duration_text(a, sizeof(a), r->seconds > 0 ? r->seconds : 0),
+                            r->rto_target > 0 ? rb_duration_text(b, sizeof(b), (double)r->rto_target)
+                                              : "-",
+                            NULL});
     }
     rb_doc_table_end(doc);
 }
 
 /* The section of data set `d`: its backups, verdict, off-line gap, then
  * its rotations and drills. */
-static void dataset_section(rb_doc *doc, json_t *d, bool ja)
+static void dataset_section(rb_doc *doc, const rb_ev_dataset *d, bool ja)
 {
     char line[1024], a[64];
-    json_t *r;
-    size_t k;
-    snprintf(line, sizeof(line), "%s %s%s%s", _("Data set"), rb_js(d, "dataset"),
-             *rb_js(d, "description") ? " — " : "", rb_js(d, "description"));
+    snprintf(line, sizeof(line), "%s %s%s%s", _("Data set"), d->name,
+             d->description && *d->description ? " — " : "", or_empty(d->description));
     rb_doc_h2(doc, line);
-    json_t *bk = json_object_get(d, "backups");
     rb_doc_table(doc, (const char *[]){_("Item"), _("Value"), NULL});
     snprintf(line, sizeof(line), _("%lld succeeded, %lld failed, %lld suspicious"),
-             (long long)ji(bk, "ok"), (long long)ji(bk, "failed"), (long long)ji(bk, "suspicious"));
+             (long long)d->backups_ok, (long long)d->backups_failed,
+             (long long)d->backups_suspicious);
     rb_doc_row(doc, (const char *[]){_("Backups in the period"), line, NULL});
-    snprintf(line, sizeof(line), "%lld", (long long)ji(d, "generations_kept"));
+    snprintf(line, sizeof(line), "%lld", (long long)d->generations);
     rb_doc_row(doc, (const char *[]){_("Generations kept now"), line, NULL});
     line[0] = '\0';
-    json_t *reasons = ja && json_is_array(json_object_get(d, "reasons_ja"))
-                          ? json_object_get(d, "reasons_ja")
-                          : json_object_get(d, "reasons");
-    json_array_foreach(reasons, k, r)
-        bkp_strappend(line, sizeof(line), "%s%s", k ? "; " : "", json_string_value(r));
-    snprintf(a, sizeof(a), "%s", verdict_text(rb_js(d, "verdict")));
+    const rst_words *reasons = ja && d->ja.nreasons ? &d->ja : &d->en;
+    for (size_t k = 0; k < reasons->nreasons; k++)
+        bkp_strappend(line, sizeof(line), "%s%s", k ? "; " : "", reasons->reasons[k]);
+    snprintf(a, sizeof(a), "%s", verdict_text(d));
     rb_doc_row(doc, (const char *[]){_("3-2-1 verdict now"), a, NULL});
     if (*line)
         rb_doc_row(doc, (const char *[]){_("Why"), line, NULL});
-    snprintf(line, sizeof(line), _("%.1f days (at most %.0f)"),
-             (double)ji(d, "offline_longest_gap_seconds") / 86400.0,
-             (double)ji(d, "offline_max_age_seconds") / 86400.0);
+    snprintf(line, sizeof(line), _("%.1f days (at most %.0f)"), (double)d->offline_gap / 86400.0,
+             (double)d->offline_max_age / 86400.0);
     rb_doc_row(doc, (const char *[]){_("Longest time without a fresh off-line copy"), line, NULL});
     rb_doc_table_end(doc);
     rotations_table(doc, d);
@@ -406,28 +387,23 @@ static void dataset_section(rb_doc *doc, json_t *d, bool ja)
 }
 
 /* The statement for item 3-②, part by part, in the document's language. */
-static void statement_section(rb_doc *doc, json_t *st, bool ja)
+static void statement_section(rb_doc *doc, const rb_evidence *ev, bool ja)
 {
-    json_t *r;
-    size_t k;
     rb_doc_h2(doc, _("Statement for checklist item 3-②"));
     rb_doc_table(doc, (const char *[]){_("Part"), _("Met"), _("Evidence"), NULL});
-    json_array_foreach(json_object_get(st, "parts"), k, r)
-    {
-        json_t *e = json_object_get(r, "evidence");
-        rb_doc_row(doc, (const char *[]){part_title(rb_js(r, "part")),
-                                         yes(json_is_true(json_object_get(r, "ok"))),
-                                         rb_js(e, ja ? "ja" : "en"), NULL});
+    for (size_t k = 0; ev->judged && k < RB_EV_PARTS; k++) {
+        const rb_ev_part *p = &ev->parts[k];
+        rb_doc_row(doc, (const char *[]){part_title((rb_ev_part_id)k), yes(p->ok),
+                                         or_empty(ja ? p->ja : p->en), NULL});
     }
     rb_doc_table_end(doc);
-    rb_doc_para(doc, "%s: %s", _("Answer"), yes(json_is_true(json_object_get(st, "answer"))));
+    rb_doc_para(doc, "%s: %s", _("Answer"), yes(ev->judged && ev->answer));
     /* Each "no" with the one thing that makes it "yes". */
-    json_array_foreach(json_object_get(st, "parts"), k, r)
-    {
-        if (json_is_true(json_object_get(r, "ok")))
+    for (size_t k = 0; ev->judged && k < RB_EV_PARTS; k++) {
+        if (ev->parts[k].ok)
             continue;
-        rb_doc_para(doc, _("Not met — %s: %s"), part_title(rb_js(r, "part")),
-                    part_fix(rb_js(r, "part")));
+        rb_doc_para(doc, _("Not met — %s: %s"), part_title((rb_ev_part_id)k),
+                    part_fix((rb_ev_part_id)k));
     }
 }
 
@@ -444,65 +420,60 @@ static void signatures(rb_doc *doc)
     rb_doc_table_end(doc);
 }
 
-static char *render(json_t *ev, rb_format f, bool ja)
+static char *render(const rb_evidence *ev, rb_format f, bool ja)
 {
-    json_t *period = json_object_get(ev, "period"), *st = json_object_get(ev, "statement"), *d, *r;
-    char line[1024];
-    size_t i, k;
-    char title[512], a[64], b[64];
-    if (*rb_js(ev, "facility"))
+    char line[1024], title[512], a[64], b[64];
+    if (ev->facility && *ev->facility)
         snprintf(title, sizeof(title), _("Backup and recovery evidence — checklist item 3-② — %s"),
-                 rb_js(ev, "facility"));
+                 ev->facility);
     else
         snprintf(title, sizeof(title), "%s", _("Backup and recovery evidence — checklist item 3-②"));
     rb_doc *doc = rb_doc_new(f, title);
     if (!doc)
         return NULL;
     rb_doc_table(doc, (const char *[]){_("Item"), _("Value"), NULL});
-    if (*rb_js(ev, "facility"))
-        rb_doc_row(doc, (const char *[]){_("Facility"), rb_js(ev, "facility"), NULL});
-    snprintf(line, sizeof(line), "%s — %s", rb_local(a, sizeof(a), rb_js(period, "from")),
-             rb_local(b, sizeof(b), rb_js(period, "to")));
-    if (json_is_true(json_object_get(period, "since_creation")) &&
-        json_is_true(json_object_get(period, "from_default")))
+    if (ev->facility && *ev->facility)
+        rb_doc_row(doc, (const char *[]){_("Facility"), ev->facility, NULL});
+    snprintf(line, sizeof(line), "%s — %s", bkp_local_time(a, sizeof(a), ev->from, "-"),
+             bkp_local_time(b, sizeof(b), ev->to, "-"));
+    if (ev->asked_from && ev->from_default)
         bkp_strappend(line, sizeof(line), "%s",
                       _(" (from the repository's creation, within the last 30 days: there was "
                         "nothing to back up before)"));
-    else if (json_is_true(json_object_get(period, "since_creation")))
+    else if (ev->asked_from)
         bkp_strappend(line, sizeof(line),
                       _(" (from the repository's creation: there was nothing to back up before; "
                         "asked from %s)"),
-                      rb_local(a, sizeof(a), rb_js(period, "asked_from")));
+                      bkp_local_time(a, sizeof(a), ev->asked_from, "-"));
     rb_doc_row(doc, (const char *[]){_("Period"), line, NULL});
-    rb_doc_row(doc, (const char *[]){_("Repository"), rb_js(ev, "repository"), NULL});
-    if (*rb_js(ev, "fingerprint")) /* what an inspector checks with, without any secret */
-        rb_doc_row(doc,
-                   (const char *[]){_("Repository key fingerprint"), rb_js(ev, "fingerprint"), NULL});
-    rb_doc_row(doc, (const char *[]){_("Generated"), rb_local(a, sizeof(a), rb_js(ev, "generated")),
+    rb_doc_row(doc, (const char *[]){_("Repository"), or_empty(ev->repository), NULL});
+    if (ev->fingerprint && *ev->fingerprint) /* what an inspector checks with, without any secret */
+        rb_doc_row(doc, (const char *[]){_("Repository key fingerprint"), ev->fingerprint, NULL});
+    rb_doc_row(doc, (const char *[]){_("Generated"),
+                                     bkp_local_time(a, sizeof(a), ev->generated, "-"), NULL});
+    rb_doc_row(doc, (const char *[]){_("Answer for item 3-②"), yes(ev->judged && ev->answer),
                                      NULL});
-    rb_doc_row(doc, (const char *[]){_("Answer for item 3-②"),
-                                     yes(json_is_true(json_object_get(st, "answer"))), NULL});
     rb_doc_table_end(doc);
     rb_doc_para(doc, "%s",
                 _("Every claim below names the signed audit records it rests on (#sequence "
                   "number); `bkp audit verify` proves the chain and its signatures."));
     attach_annex(doc);
-    json_array_foreach(json_object_get(ev, "datasets"), i, d) dataset_section(doc, d, ja);
+    for (size_t i = 0; i < ev->ndatasets; i++)
+        dataset_section(doc, &ev->datasets[i], ja);
     rb_doc_h2(doc, _("Verifications"));
     size_t vok = 0, vfail = 0;
-    json_array_foreach(json_object_get(ev, "verifications"), k, r)
-    {
-        vok += !strcmp(rb_js(r, "outcome"), "ok");
-        vfail += strcmp(rb_js(r, "outcome"), "ok") != 0;
+    for (size_t k = 0; k < ev->nverifications; k++) {
+        vok += ok_entry(&ev->verifications[k]);
+        vfail += !ok_entry(&ev->verifications[k]);
     }
     rb_doc_para(doc, _("%zu verification(s) in the period succeeded, %zu failed."), vok, vfail);
     rb_evidence_key_section(doc, ev, ja); /* evidence_keys.c */
-    statement_section(doc, st, ja);
+    statement_section(doc, ev, ja);
     signatures(doc);
     return rb_doc_finish(doc);
 }
 
-char *rb_evidence_render(json_t *ev, rb_format f, bool ja)
+char *rb_evidence_render(const rb_evidence *ev, rb_format f, bool ja)
 {
     /* In the language asked for, whatever the locale of the cron job or the
      * inspector's terminal. */

@@ -6,18 +6,20 @@
  * time, who and where, and the figures recorded. The guideline asks that
  * every use of an escrowed key be logged; this is where an inspector reads
  * that log. The records carry no secret (bkp never puts one in the log), and
- * a figure whose name says secret or passphrase is left out all the same.
+ * the gathering (bkp/ops/report.c) leaves out a figure whose name says
+ * secret or passphrase all the same.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "bkp/io/bytes.h"
+#include "bkp/io/clock.h"
 #include "bkp/io/i18n.h"
 #include "bkp/report/evidence.h"
 #include "bkp/report/doc.h"
 
 /* What the operation was, for people. */
-static const char *op_title(json_t *r)
+static const char *op_title(const char *op)
 {
     static const struct {
         const char *op, *title;
@@ -30,34 +32,10 @@ static const char *op_title(json_t *r)
         {"key-remove", N_("a passphrase removed")},
         {"drill", N_("key-recovery drill")},
     };
-    const char *op = rb_js(r, "op");
-    for (size_t i = 0; i < sizeof(t) / sizeof(*t); i++)
+    for (size_t i = 0; op && i < sizeof(t) / sizeof(*t); i++)
         if (!strcmp(t[i].op, op))
             return _(t[i].title);
-    return op;
-}
-
-/* One figure's value as text: a scalar, or a list of scalars. */
-static void value_text(char *out, size_t n, json_t *v)
-{
-    size_t i;
-    json_t *x;
-    out[0] = '\0';
-    if (json_is_string(v))
-        bkp_strappend(out, n, "%s", json_string_value(v));
-    else if (json_is_integer(v))
-        bkp_strappend(out, n, "%lld", (long long)json_integer_value(v));
-    else if (json_is_real(v))
-        bkp_strappend(out, n, "%.1f", json_real_value(v));
-    else if (json_is_boolean(v))
-        bkp_strappend(out, n, "%s", json_is_true(v) ? "true" : "false");
-    else if (json_is_array(v))
-        json_array_foreach(v, i, x)
-        {
-            char one[64];
-            value_text(one, sizeof(one), x);
-            bkp_strappend(out, n, "%s%s", i ? "," : "", one);
-        }
+    return op ? op : "";
 }
 
 /* A figure's name, for people; a name not listed as it is. */
@@ -81,40 +59,12 @@ static const char *figure_name(const char *k)
     return k;
 }
 
-static bool secret_name(const char *k)
+static void key_section(rb_doc *doc, const rb_evidence *ev)
 {
-    return strstr(k, "secret") || strstr(k, "passphrase") || strstr(k, "master");
-}
-
-/* The figures of `f` as "name value; ..." into `out`; objects one level deep
- * (a drill's key_sheets) as their members. */
-static void figures_text(char *out, size_t n, json_t *f)
-{
-    const char *k;
-    json_t *v;
-    json_object_foreach(f, k, v)
-    {
-        char val[256];
-        if (secret_name(k))
-            continue;
-        if (json_is_object(v)) {
-            figures_text(out, n, v);
-            continue;
-        }
-        value_text(val, sizeof(val), v);
-        if (*val)
-            bkp_strappend(out, n, "%s%s %s", *out ? "; " : "", figure_name(k), val);
-    }
-}
-
-static void key_section(rb_doc *doc, json_t *ev)
-{
-    json_t *ops = json_object_get(ev, "key_operations"), *r;
-    size_t i;
-    if (!json_is_array(ops))
+    if (!ev->has_key_ops)
         return; /* evidence gathered before key operations were */
     rb_doc_h2(doc, _("Key operations"));
-    if (!json_array_size(ops)) {
+    if (!ev->nkey_ops) {
         rb_doc_para(doc, "%s", _("No key operation in the period."));
         return;
     }
@@ -123,28 +73,32 @@ static void key_section(rb_doc *doc, json_t *ev)
                   "audit log; no record holds a secret."));
     rb_doc_table(doc, (const char *[]){"#", _("Date and time"), _("Operation"), _("By"), _("Result"),
                                        _("Recorded"), NULL});
-    json_array_foreach(ops, i, r)
-    {
+    for (size_t i = 0; i < ev->nkey_ops; i++) {
+        const rb_ev_key_op *r = &ev->key_ops[i];
         char seq[32], by[256] = "", fig[1024] = "", when[64];
-        snprintf(seq, sizeof(seq), "#%lld",
-                 (long long)json_integer_value(json_object_get(r, "seq")));
-        if (*rb_js(r, "user") || *rb_js(r, "host"))
-            snprintf(by, sizeof(by), "%s@%s", *rb_js(r, "user") ? rb_js(r, "user") : "?", rb_js(r, "host"));
-        if (*rb_js(r, "dataset"))
-            bkp_strappend(fig, sizeof(fig), "%s %s", figure_name("dataset"), rb_js(r, "dataset"));
-        if (*rb_js(r, "medium"))
+        snprintf(seq, sizeof(seq), "#%llu", (unsigned long long)r->e.seq);
+        if ((r->user && *r->user) || (r->host && *r->host))
+            snprintf(by, sizeof(by), "%s@%s", r->user && *r->user ? r->user : "?",
+                     r->host ? r->host : "");
+        if (r->dataset && *r->dataset)
+            bkp_strappend(fig, sizeof(fig), "%s %s", figure_name("dataset"), r->dataset);
+        if (r->e.medium && *r->e.medium)
             bkp_strappend(fig, sizeof(fig), "%s%s %s", *fig ? "; " : "", figure_name("medium"),
-                          rb_js(r, "medium"));
-        figures_text(fig, sizeof(fig), json_object_get(r, "figures"));
-        rb_doc_row(doc, (const char *[]){seq, rb_local(when, sizeof(when), rb_js(r, "time")),
-                                         op_title(r), *by ? by : "-",
-                                         strcmp(rb_js(r, "outcome"), "ok") ? _("failed") : _("ok"),
+                          r->e.medium);
+        for (size_t k = 0; k < r->nfigures; k++)
+            if (*r->figures[k].value)
+                bkp_strappend(fig, sizeof(fig), "%s%s %s", *fig ? "; " : "",
+                              figure_name(r->figures[k].name), r->figures[k].value);
+        rb_doc_row(doc, (const char *[]){seq, bkp_local_time(when, sizeof(when), r->e.time, "-"),
+                                         op_title(r->op), *by ? by : "-",
+                                         r->e.outcome && !strcmp(r->e.outcome, "ok") ? _("ok")
+                                                                                     : _("failed"),
                                          *fig ? fig : "-", NULL});
     }
     rb_doc_table_end(doc);
 }
 
-void rb_evidence_key_section(rb_doc *doc, json_t *ev, bool ja)
+void rb_evidence_key_section(rb_doc *doc, const rb_evidence *ev, bool ja)
 {
     bkp_i18n_saved saved;
     bkp_i18n_begin(&saved, ja ? "ja" : "en");

@@ -223,9 +223,9 @@ static void kind(bkp_jin *p, const json_t *j, pol_medium_type *t)
         bkp_jin_bad(p, -EBADMSG);
 }
 
-static void words_parse(bkp_jin *p, const json_t *j, rst_words *w)
+void rst_reasons_parse(bkp_jin *p, const json_t *j, const char *k, rst_words *w)
 {
-    json_t *a = bkp_jin_member(p, j, "reasons", JSON_ARRAY), *r;
+    json_t *a = bkp_jin_member(p, j, k, JSON_ARRAY), *r;
     size_t i;
     if (json_array_size(a) > POL_REASONS)
         bkp_jin_bad(p, -EBADMSG);
@@ -237,6 +237,13 @@ static void words_parse(bkp_jin *p, const json_t *j, rst_words *w)
             return;
         memcpy(w->reasons[w->nreasons++], json_string_value(r), json_string_length(r) + 1);
     }
+}
+
+static void words_parse(bkp_jin *p, const json_t *j, rst_words *w)
+{
+    json_t *r;
+    size_t i;
+    rst_reasons_parse(p, j, "reasons", w);
     /* "actions", with "action" its first; or, written before it, "action"
      * alone. */
     char first[sizeof(w->actions[0])] = "";
@@ -262,7 +269,7 @@ static void words_parse(bkp_jin *p, const json_t *j, rst_words *w)
         bkp_jin_bad(p, -EBADMSG); /* "action" is the first of "actions" */
 }
 
-static void counts_parse(bkp_jin *p, const json_t *j, rst_counts *c)
+void rst_counts_parse(bkp_jin *p, const json_t *j, rst_counts *c)
 {
     c->copies = (int)bkp_jin_integer(p, j, "copies", 0, INT32_MAX, 0);
     c->media_types = (int)bkp_jin_integer(p, j, "media_types", 0, INT32_MAX, 0);
@@ -271,13 +278,13 @@ static void counts_parse(bkp_jin *p, const json_t *j, rst_counts *c)
     c->immutable = (int)bkp_jin_integer(p, j, "immutable", 0, INT32_MAX, 0);
 }
 
-static void copies_parse(bkp_jin *p, const json_t *j, rst_dataset *d)
+void rst_copies_parse(bkp_jin *p, const json_t *j, rst_copy **v, size_t *n)
 {
-    json_t *a = bkp_jin_objects(p, j, "copies_on_media", (void **)&d->copies, sizeof(*d->copies)), *o;
+    json_t *a = bkp_jin_objects(p, j, "copies_on_media", (void **)v, sizeof(**v)), *o;
     size_t i;
     json_array_foreach(a, i, o)
     {
-        rst_copy *c = &d->copies[d->ncopies++];
+        rst_copy *c = &(*v)[(*n)++];
         c->medium = bkp_jin_str(p, o, "medium");
         kind(p, o, &c->type);
         c->offline = bkp_jin_flag(p, o, "offline");
@@ -327,15 +334,15 @@ static void dataset_parse(bkp_jin *p, const json_t *j, rst_dataset *d)
     d->priority = (int)bkp_jin_integer(p, j, "priority", INT32_MIN, INT32_MAX, 0);
     d->verdict = verdict(p, j);
     d->generations = (size_t)bkp_jin_integer(p, j, "generations", 0, INT64_MAX, 0);
-    counts_parse(p, bkp_jin_member(p, j, "counted", JSON_OBJECT), &d->counted);
-    counts_parse(p, bkp_jin_member(p, j, "required", JSON_OBJECT), &d->required);
+    rst_counts_parse(p, bkp_jin_member(p, j, "counted", JSON_OBJECT), &d->counted);
+    rst_counts_parse(p, bkp_jin_member(p, j, "required", JSON_OBJECT), &d->required);
     d->offline_age = bkp_jin_integer(p, j, "offline_age_seconds", -1, INT64_MAX, -1);
     d->offline_max_age = bkp_jin_integer(p, j, "offline_max_age_seconds", 0, INT64_MAX, 0);
     d->last_backup = bkp_jin_time(p, j, "last_backup");
     event_parse(p, j, "last_backup_run", &d->last_backup_run);
     event_parse(p, j, "last_verify", &d->last_verify);
     drill_parse(p, j, &d->last_drill);
-    copies_parse(p, j, d);
+    rst_copies_parse(p, j, &d->copies, &d->ncopies);
     words_parse(p, j, &d->en);
     words_parse(p, bkp_jin_member(p, j, "ja", JSON_OBJECT), &d->ja);
     if ((v = bkp_jin_member(p, j, "shown", JSON_OBJECT))) {
@@ -453,6 +460,13 @@ int rst_status_parse(const json_t *j, rst_status *out)
 
 /* ---- free ---- */
 
+void rst_copies_free(rst_copy *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i].medium);
+    free(v);
+}
+
 static void dataset_clear(rst_dataset *d)
 {
     free(d->name);
@@ -463,9 +477,7 @@ static void dataset_clear(rst_dataset *d)
     free(d->last_drill.runbook);
     free(d->last_drill.read_from);
     free(d->last_drill.attested_by);
-    for (size_t i = 0; i < d->ncopies; i++)
-        free(d->copies[i].medium);
-    free(d->copies);
+    rst_copies_free(d->copies, d->ncopies);
 }
 
 void rst_status_clear(rst_status *s)

@@ -35,6 +35,7 @@
 #include <jansson.h>
 
 #include "bkp/audit/audit.h"
+#include "bkp/io/json_in.h"
 #include "policies/compliance.h"
 #include "policies/policy.h"
 
@@ -191,6 +192,14 @@ json_t *rst_status_json(const rst_status *s);
 json_t *rst_counts_json(const rst_counts *c);
 json_t *rst_copies_json(const rst_copy *v, size_t n);
 json_t *rst_reasons_json(const rst_words *w);
+
+/* Its parts' readers, for the evidence (bkp/io/json_in.h): the counts of
+ * `j`; its "copies_on_media" into `*v` (`*n` of them, rst_copies_free);
+ * the reasons of member `k` into `w`. */
+void rst_counts_parse(bkp_jin *in, const json_t *j, rst_counts *c);
+void rst_copies_parse(bkp_jin *in, const json_t *j, rst_copy **v, size_t *n);
+void rst_reasons_parse(bkp_jin *in, const json_t *j, const char *k, rst_words *w);
+void rst_copies_free(rst_copy *v, size_t n);
 
 /* The record of `j` (what rst_status_json writes) into `out`: 0, -EBADMSG
  * when out of shape (`out` then cleared), -ENOMEM. */

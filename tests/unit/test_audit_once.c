@@ -208,22 +208,20 @@ static void test_report_checks_each_record_once(void **state)
                         .to = bkp_now() + 60,
                         .status_in = &si,
                         .load_runbook = no_runbook};
-    json_t *ev = NULL;
+    rb_evidence ev;
     sig_checks = log_reads = 0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     assert_int_equal(ops_report(&in, &ev), 0);
     double s = seconds_since(&t0);
     unsigned long checks = sig_checks, reads = log_reads;
-    json_t *a = json_object_get(ev, "audit");
-    assert_true(json_is_true(json_object_get(a, "ok")));
-    assert_int_equal(json_integer_value(json_object_get(a, "records")), n);
+    assert_true(ev.audit.ok);
+    assert_int_equal(ev.audit.records, n);
     /* Both readers were served: the status's verdict, and the backups of
      * the period (records 3..n, every even one a backup of emr). */
-    json_t *emr = json_array_get(json_object_get(ev, "datasets"), 0);
-    assert_non_null(json_string_value(json_object_get(emr, "verdict")));
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(emr, "backups"), "ok")),
-                     n / 2 - 1);
-    json_decref(ev);
+    assert_int_equal(ev.ndatasets, 1);
+    assert_true(ev.datasets[0].has_status);
+    assert_int_equal(ev.datasets[0].backups_ok, n / 2 - 1);
+    rb_evidence_clear(&ev);
     assert_int_equal(reads, 1);
     assert_true(checks >= n && checks <= n + 2);
     printf("audit log of %llu records: audit report %lu signature checks, %lu reading(s), "

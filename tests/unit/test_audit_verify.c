@@ -107,7 +107,10 @@ static void check(const fixture *f, bool ja, bkp_audit_code code, const char *en
     json_t *j = json_pack("{s:s}", "problem", chk.problem);
     bkp_audit_problem_to_json(&chk.why, j);
     assert_string_equal(json_string_value(json_object_get(j, "code")), bkp_audit_code_name(code));
-    assert_string_equal(bkp_audit_problem_shown(j, again, sizeof(again)), shown);
+    bkp_audit_problem back;
+    assert_true(bkp_audit_problem_from_json(j, &back));
+    bkp_audit_problem_text(&back, again, sizeof(again));
+    assert_string_equal(again, shown);
     json_decref(j);
 }
 

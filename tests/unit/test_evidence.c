@@ -41,6 +41,35 @@
 #define golden(name, text) golden_check("test_evidence", name, text)
 #define DAY 86400
 
+/* ---- the evidence, read as bkp reads it (its codec) and judged ---- */
+
+static rb_evidence read_evidence(json_t *j)
+{
+    rb_evidence ev;
+    assert_int_equal(rb_evidence_parse(j, &ev), 0);
+    assert_true(rb_evidence_judge(&ev));
+    return ev;
+}
+
+/* The statement of evidence `j`, as `bkp audit report --json` writes it. */
+static json_t *statement_of(json_t *j)
+{
+    rb_evidence ev = read_evidence(j);
+    json_t *all = rb_evidence_json(&ev), *st = json_incref(json_object_get(all, "statement"));
+    assert_non_null(st);
+    json_decref(all);
+    rb_evidence_clear(&ev);
+    return st;
+}
+
+static char *render_of(json_t *j, rb_format f, bool ja)
+{
+    rb_evidence ev = read_evidence(j);
+    char *t = rb_evidence_render(&ev, f, ja);
+    rb_evidence_clear(&ev);
+    return t;
+}
+
 /* ---- the evidence, as `bkp audit report --json` gathers it ---- */
 
 static json_t *rotation(int seq, const char *time, const char *medium, bool ok)
@@ -189,7 +218,7 @@ static const char *evidence_of(json_t *st, const char *name, const char *lang)
  * part `bad` not met, or answer true when `bad` is NULL. */
 static void judge(json_t *ev, const char *bad, const char *why)
 {
-    json_t *st = rb_evidence_statement(ev);
+    json_t *st = statement_of(ev);
     bool fine = true;
     assert_non_null(st);
     if (json_array_size(json_object_get(st, "parts")) != NPARTS) {
@@ -232,7 +261,7 @@ static void test_fixed_offline_beyond(void **state)
     (void)state;
     /* The fixed evidence: scans went 13 days without an off-line copy. */
     json_t *ev = fixed_evidence();
-    json_t *st = rb_evidence_statement(ev);
+    json_t *st = statement_of(ev);
     assert_false(json_is_true(json_object_get(st, "answer")));
     const char *en = evidence_of(st, "offline", "en"), *ja = evidence_of(st, "offline", "ja");
     assert_non_null(
@@ -276,7 +305,7 @@ static void test_offline(void **state)
                         json_pack("[o]", rotation(13, "2025-01-06T10:00:00Z", "usb-a", false)));
     json_object_set_new(s, "offline_longest_gap_seconds", json_integer(30 * DAY + DAY - 1));
     json_object_set_new(s, "offline_gap_ok", json_false());
-    json_t *st = rb_evidence_statement(ev);
+    json_t *st = statement_of(ev);
     const char *en = evidence_of(st, "offline", "en"), *ja = evidence_of(st, "offline", "ja");
     if (!strstr(en, "scans: longest time without a fresh off-line copy 31.0 days (at most 8); "
                     "rotations none in the period") ||
@@ -339,7 +368,7 @@ static void test_procedure(void **state)
     (void)state;
     json_t *ev = all_hold();
     json_object_set_new(dataset(ev, 1), "runbook", json_null());
-    json_t *st = rb_evidence_statement(ev);
+    json_t *st = statement_of(ev);
     assert_non_null(strstr(evidence_of(st, "procedure", "en"), "scans: no valid runbook"));
     assert_non_null(strstr(evidence_of(st, "procedure", "ja"), "scans: 有効な手順書なし"));
     assert_non_null(strstr(evidence_of(st, "procedure", "en"),
@@ -358,7 +387,7 @@ static void test_drill(void **state)
     /* Only the failed drill #18 left for emr-db. */
     json_t *ev = all_hold();
     json_array_remove(json_object_get(dataset(ev, 0), "drills"), 1);
-    json_t *st = rb_evidence_statement(ev);
+    json_t *st = statement_of(ev);
     const char *en = evidence_of(st, "drill", "en");
     assert_non_null(strstr(en, "emr-db: no successful drill in the period"));
     assert_null(strstr(en, "#18"));
@@ -427,7 +456,7 @@ static void test_audit(void **state)
         ev, "audit",
         json_pack("{s:b, s:I, s:s}", "ok", 0, "records", (json_int_t)24, "problem",
                   "record 6 is not signed by this repository's key (edited or forged)"));
-    json_t *st = rb_evidence_statement(ev);
+    json_t *st = statement_of(ev);
     assert_string_equal(
         evidence_of(st, "audit", "en"),
         "24 audit record(s); record 6 is not signed by this repository's key (edited or forged)");
@@ -437,7 +466,7 @@ static void test_audit(void **state)
     json_t *a = json_object_get(ev, "audit");
     json_object_set_new(a, "code", json_string("wrong_signature"));
     json_object_set_new(a, "detail", json_pack("{s:i}", "record", 6));
-    st = rb_evidence_statement(ev);
+    st = statement_of(ev);
     assert_string_equal(
         evidence_of(st, "audit", "en"),
         "24 audit record(s); record 6 is not signed by this repository's key (edited or forged)");
@@ -457,7 +486,7 @@ static void test_no_datasets(void **state)
     (void)state;
     json_t *ev = all_hold();
     json_object_set_new(ev, "datasets", json_array());
-    json_t *st = rb_evidence_statement(ev);
+    json_t *st = statement_of(ev);
     assert_false(json_is_true(json_object_get(st, "answer")));
     for (size_t i = 0; i < NPARTS; i++) {
         json_t *p = part_of(st, PARTS[i]);
@@ -475,7 +504,7 @@ static void test_cites_records(void **state)
 {
     (void)state;
     json_t *ev = all_hold();
-    json_t *st = rb_evidence_statement(ev);
+    json_t *st = statement_of(ev);
     const char *en = evidence_of(st, "offline", "en"), *ja = evidence_of(st, "offline", "ja");
     const char *want[] = {"#12 (2025-01-06, usb-a)", "#16 (2025-01-13, usb-b)",
                           "#20 (2025-01-20, tape)", "#13 (2025-01-06, usb-a)",
@@ -554,7 +583,7 @@ static void test_a_year(void **state)
         }
         json_object_set_new(dataset(ev, k), "rotations", rot);
     }
-    json_t *st = rb_evidence_statement(ev);
+    json_t *st = statement_of(ev);
     bool fine = true;
     for (const char *lang = "en"; lang; lang = strcmp(lang, "en") ? NULL : "ja") {
         const char *text = evidence_of(st, "offline", lang);
@@ -584,7 +613,7 @@ static void test_long_evidence(void **state)
     char bad[256] = "";
     for (int i = 0; i < 400; i++) {
         json_array_append_new(rot, rotation(1000 + i, "2025-01-27T09:00:00Z", "usb-a", true));
-        json_t *st = rb_evidence_statement(ev);
+        json_t *st = statement_of(ev);
         size_t n = json_array_size(json_object_get(st, "parts"));
         if (n != NPARTS && !*bad)
             snprintf(bad, sizeof(bad),
@@ -602,16 +631,10 @@ static void test_long_evidence(void **state)
 
 /* ---- the report ---- */
 
-static json_t *with_statement(json_t *ev)
-{
-    json_object_set_new(ev, "statement", rb_evidence_statement(ev));
-    return ev;
-}
-
 static void render_golden(const char *name, rb_format f, bool ja)
 {
-    json_t *ev = with_statement(fixed_evidence());
-    char *t = rb_evidence_render(ev, f, ja);
+    json_t *ev = fixed_evidence();
+    char *t = render_of(ev, f, ja);
     bool same = golden(name, t);
     free(t);
     json_decref(ev);
@@ -651,10 +674,10 @@ static void test_render_shape(void **state)
 {
     (void)state;
     for (int hold = 0; hold < 2; hold++) {
-        json_t *ev = with_statement(hold ? all_hold() : fixed_evidence());
-        char *ja = rb_evidence_render(ev, RB_MARKDOWN, true);
-        char *en = rb_evidence_render(ev, RB_MARKDOWN, false);
-        char *html = rb_evidence_render(ev, RB_HTML, false);
+        json_t *ev = hold ? all_hold() : fixed_evidence();
+        char *ja = render_of(ev, RB_MARKDOWN, true);
+        char *en = render_of(ev, RB_MARKDOWN, false);
+        char *html = render_of(ev, RB_HTML, false);
         assert_non_null(ja);
         assert_non_null(en);
         assert_non_null(html);
@@ -718,7 +741,7 @@ static void test_key_operations(void **state)
 {
     (void)state;
     json_t *ev = fixed_evidence();
-    char *plain = rb_evidence_render(ev, RB_MARKDOWN, false);
+    char *plain = render_of(ev, RB_MARKDOWN, false);
     assert_null(strstr(plain, "Key operations"));
     free(plain);
     json_t *ops = json_pack(
@@ -739,9 +762,9 @@ static void test_key_operations(void **state)
         "事務長");
     assert_non_null(ops);
     json_object_set_new(ev, "key_operations", ops);
-    char *en = rb_evidence_render(ev, RB_MARKDOWN, false);
-    char *ja = rb_evidence_render(ev, RB_MARKDOWN, true);
-    char *html = rb_evidence_render(ev, RB_HTML, false);
+    char *en = render_of(ev, RB_MARKDOWN, false);
+    char *ja = render_of(ev, RB_MARKDOWN, true);
+    char *html = render_of(ev, RB_HTML, false);
     assert_non_null(strstr(en, "## Key operations\n"));
     assert_non_null(strstr(en, "| #30 | 2025-01-10 09:00 UTC | the key printed on a paper sheet | "
                                "root@srv1 | ok | format md; language ja |"));
@@ -766,13 +789,71 @@ static void test_key_operations(void **state)
     free(ja);
     free(html);
     json_object_set_new(ev, "key_operations", json_array());
-    en = rb_evidence_render(ev, RB_MARKDOWN, false);
-    ja = rb_evidence_render(ev, RB_MARKDOWN, true);
+    en = render_of(ev, RB_MARKDOWN, false);
+    ja = render_of(ev, RB_MARKDOWN, true);
     assert_non_null(strstr(en, "No key operation in the period."));
     assert_non_null(strstr(ja, "期間内に鍵の操作はありません。"));
     free(en);
     free(ja);
     json_decref(ev);
+}
+
+/* The record's one codec (evidence_doc.h): what it reads it writes back
+ * the same, judged or not; a key operation's figures keep their integers
+ * and lose a secret; what is out of shape is refused whole. */
+static void test_codec(void **state)
+{
+    (void)state;
+    json_t *j = all_hold();
+    json_object_set_new(j, "key_operations",
+                        json_pack("[{s:i, s:s, s:s, s:s, s:{s:i, s:[i, i], s:s, s:{s:s}}}]",
+                                  "seq", 32, "time", "2025-01-20T10:00:00Z", "op", "key-from",
+                                  "outcome", "ok", "figures", "threshold", 3, "shares", 1, 3,
+                                  "passphrase", "NEVER", "key_sheets", "kind", "shares"));
+    rb_evidence ev = read_evidence(j), back;
+    json_t *out = rb_evidence_json(&ev);
+    assert_non_null(out);
+    assert_int_equal(rb_evidence_parse(out, &back), 0);
+    json_t *again = rb_evidence_json(&back);
+    assert_true(json_equal(out, again));
+    json_t *fig = json_object_get(json_array_get(json_object_get(out, "key_operations"), 0),
+                                  "figures");
+    assert_int_equal(json_integer_value(json_object_get(fig, "threshold")), 3);
+    assert_string_equal(json_string_value(json_object_get(fig, "shares")), "1,3");
+    assert_string_equal(json_string_value(json_object_get(fig, "kind")), "shares");
+    assert_null(json_object_get(fig, "passphrase"));
+    assert_true(back.judged);
+    assert_true(back.answer);
+    assert_string_equal(back.parts[RB_EV_AUDIT].en,
+                        "24 audit record(s); chain and signatures intact");
+    json_decref(again);
+    rb_evidence_clear(&back);
+    rb_evidence_clear(&ev);
+    /* Out of shape: each refused, nothing left behind. */
+    static const char *const bad[] = {
+        "[]",
+        "{\"datasets\": [{\"description\": \"no name\"}]}",
+        "{\"datasets\": [{\"dataset\": \"emr\", \"verdict\": \"FINE\"}]}",
+        "{\"datasets\": [{\"dataset\": \"emr\", \"drills\": [{\"kind\": \"remote\"}]}]}",
+        "{\"datasets\": [{\"dataset\": \"emr\", \"drills\": [{\"seconds\": -1}]}]}",
+        "{\"datasets\": [{\"dataset\": \"emr\", \"runbook\": {\"title\": \"no name\"}}]}",
+        "{\"period\": {\"from\": \"2025-13-01T00:00:00Z\"}}",
+        "{\"period\": {\"since_creation\": true}}",
+        "{\"verifications\": [{\"seq\": -1}]}",
+        "{\"statement\": {\"parts\": [{\"part\": \"luck\"}]}}",
+        "{\"statement\": {\"parts\": [{\"part\": \"audit\"}, {\"part\": \"audit\"}]}}",
+        "{\"audit\": {\"ok\": \"yes\"}}",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+        json_t *b = json_loads(bad[i], 0, NULL);
+        assert_non_null(b);
+        if (rb_evidence_parse(b, &ev) != -EBADMSG)
+            fail_msg("accepted: %s", bad[i]);
+        assert_int_equal(ev.ndatasets, 0);
+        json_decref(b);
+    }
+    json_decref(out);
+    json_decref(j);
 }
 
 int main(void)
@@ -798,6 +879,7 @@ int main(void)
         cmocka_unit_test(test_render_html_en),
         cmocka_unit_test(test_render_shape),
         cmocka_unit_test(test_key_operations),
+        cmocka_unit_test(test_codec),
     };
     return cmocka_run_group_tests(tests, test_catalogue_setup, NULL);
 }

@@ -84,10 +84,12 @@ static json_t *report(ops_repo *f, time_t from, time_t to, const rst_status *sta
                         .to = to,
                         .status = status,
                         .load_runbook = load_runbook};
-    json_t *ev = NULL;
+    rb_evidence ev;
     assert_int_equal(ops_report(&in, &ev), 0);
-    assert_non_null(ev);
-    return ev;
+    json_t *j = rb_evidence_json(&ev); /* what --json prints, through the record's codec */
+    assert_non_null(j);
+    rb_evidence_clear(&ev);
+    return j;
 }
 
 /* The status of both data sets as ops_status gives it (what the report
@@ -171,9 +173,10 @@ static void test_period_before_records(void **state)
                         .to = now - 5 * OPS_DAY,
                         .status = &status,
                         .load_runbook = load_runbook};
-    json_t *ev = NULL;
+    rb_evidence ev;
     assert_int_equal(ops_report(&in, &ev), -ENODATA);
-    assert_null(ev);
+    assert_int_equal(ev.ndatasets, 0);
+    assert_null(ev.repository);
     rst_status_clear(&status);
 }
 

@@ -285,9 +285,9 @@ static void test_evidence_fingerprint(void **state)
     (void)state;
     char fp[BKP_FINGERPRINT_LEN], row[256];
     bkp_pubkey_fingerprint(pk0, fp);
-    json_t *ev = json_pack("{s:s, s:s}", "repository", "/var/lib/bkp/repo", "fingerprint", fp);
-    char *en = rb_evidence_render(ev, RB_MARKDOWN, false);
-    char *ja = rb_evidence_render(ev, RB_MARKDOWN, true);
+    rb_evidence ev = {.repository = "/var/lib/bkp/repo", .fingerprint = fp};
+    char *en = rb_evidence_render(&ev, RB_MARKDOWN, false);
+    char *ja = rb_evidence_render(&ev, RB_MARKDOWN, true);
     snprintf(row, sizeof(row), "| Repository key fingerprint | %s |", fp);
     assert_non_null(en);
     assert_non_null(strstr(en, row));
@@ -296,7 +296,6 @@ static void test_evidence_fingerprint(void **state)
     assert_non_null(strstr(ja, row));
     free(en);
     free(ja);
-    json_decref(ev);
 }
 
 int main(void)
