@@ -1,6 +1,7 @@
 /* What a policy means, for people (warnings) and machines (JSON). */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
@@ -51,6 +52,19 @@ int pol_warn_compliance(const pol_policy *p)
                      p->file, d->line, d->name);
             warnings++;
         }
+    }
+    /* Schedules are the server's local time: a Japanese clinic's server
+     * left on a cloud image's UTC runs "daily 21:30" at 06:30 in Japan. */
+    time_t now = time(NULL);
+    struct tm tm;
+    if (p->language && !strcmp(p->language, "ja") && p->ndatasets && localtime_r(&now, &tm) &&
+        tm.tm_gmtoff == 0) {
+        bkp_warn(_("%s: the server's time zone is UTC, and the schedules are its local time: "
+                   "'daily 21:30' would run at 06:30 in Japan, and people would read UTC — if "
+                   "the server is in Japan, set its zone before the first run: `timedatectl "
+                   "set-timezone Asia/Tokyo`"),
+                 p->file);
+        warnings++;
     }
     return warnings;
 }

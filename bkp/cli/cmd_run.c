@@ -265,7 +265,11 @@ int cmd_run(cli *c)
      * finds "run" taken and exits 3 (EXIT_LOCKED), or waits with --lock-wait. */
     openlog("bkp", LOG_PID, LOG_DAEMON);
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    (void)pol_warn_compliance(p);
+    /* On a terminal, what the policy lacks; under cron every quarter of an
+     * hour it would be the same mail each time: the status's alerts say a
+     * shortfall once, when it changes. */
+    if (c->tty)
+        (void)pol_warn_compliance(p);
 
     ops_run_io io = {.ctx = c,
                      .audit = io_audit,

@@ -600,6 +600,32 @@ static void test_compliance_warnings(void **state)
     assert_non_null(strstr(logbuf, "3-②"));
     assert_non_null(strstr(logbuf, "keeps at most 2 generation"));
     assert_non_null(strstr(logbuf, "off-line"));
+    assert_null(strstr(logbuf, "time zone"));
+    pol_free(p);
+
+    /* A Japanese policy on a server left on UTC: its schedules would run
+     * nine hours off; in Japan's zone, nothing is said of it. */
+    assert_int_equal(load_text("language: ja\n" HEAD DS "    schedule: daily 02:00\n"
+                               "    retention: { keep_last: 2 }\n",
+                               &p),
+                     0);
+    const char *tz = getenv("TZ");
+    char *was = tz ? strdup(tz) : NULL;
+    for (int utc = 1; utc >= 0; utc--) {
+        setenv("TZ", utc ? "UTC0" : "JST-9", 1);
+        tzset();
+        bkp_log_set_sink(sink, NULL);
+        logbuf[0] = '\0';
+        assert_int_equal(pol_warn_compliance(p), utc ? 4 : 3);
+        bkp_log_set_sink(NULL, NULL);
+        assert_int_equal(strstr(logbuf, "timedatectl set-timezone Asia/Tokyo") != NULL, utc);
+    }
+    if (was)
+        setenv("TZ", was, 1);
+    else
+        unsetenv("TZ");
+    tzset();
+    free(was);
     pol_free(p);
 }
 
