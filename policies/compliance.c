@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "bkp/io/bytes.h"
+#include "bkp/io/clock.h"
 #include "bkp/io/i18n.h"
 #include "policies/retention.h"
 #include "policies/schedule.h"
@@ -582,6 +583,18 @@ static void at_risk(const ctx *c, bool nogen, pol_status *out, risks *rk)
     }
 }
 
+/* When the data set's schedule makes its third generation, having `have`
+ * (1 or 2) now: the slots to come, as the nightly run takes them; 0 when
+ * it has no schedule. */
+static time_t third_generation(const ctx *c, size_t have)
+{
+    time_t t = c->now;
+    for (size_t k = have; k < 3; k++)
+        if ((t = pol_next_slot(&c->d->schedule, t)) == (time_t)-1)
+            return 0;
+    return t;
+}
+
 /* A copy_to medium whose turn has come (due, not yet a day overdue). */
 static const pol_medium *due_now(const ctx *c)
 {
@@ -688,13 +701,24 @@ void pol_compliance(const pol_policy *p, const pol_ds_state *s, const pol_medium
                      count_of(pol_retention_keeps(&c.d->retention))),
             ds, pol_retention_keeps(&c.d->retention));
         act(out, next);
-    } else if (rk.few_generations) {
-        fmt(next, n,
-            ngettext("run `bkp backup %s` (%zu generation kept, three are needed)",
-                     "run `bkp backup %s` (%zu generations kept, three are needed)",
-                     count_of((long long)s->generations)),
-            ds, s->generations);
-        act(out, next);
+    } else if (rk.few_generations && !rk.backup) {
+        time_t third = third_generation(&c, s->generations);
+        if (third > 0) {
+            /* The schedule makes them: backing up three times in a row
+             * today would meet the count and not what it is for. */
+            char when[64], sched[64];
+            reason(out, _("the schedule (%s) keeps the third generation on %s: nothing to do "
+                          "before then"),
+                   pol_schedule_words(&c.d->schedule, sched, sizeof(sched)),
+                   bkp_local_time(when, sizeof(when), third, "?"));
+        } else {
+            fmt(next, n,
+                ngettext("run `bkp backup %s` (%zu generation kept, three are needed)",
+                         "run `bkp backup %s` (%zu generations kept, three are needed)",
+                         count_of((long long)s->generations)),
+                ds, s->generations);
+            act(out, next);
+        }
     }
     /* Nothing else to fix: the medium whose turn it is. */
     if (!out->nactions && (m = due_now(&c))) {

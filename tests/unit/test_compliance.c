@@ -506,7 +506,27 @@ static void test_few_generations(void **state)
     size_t r = reason_at(o, "only 2 generations kept");
     assert_non_null(strstr(o->reasons[r], "3-②"));
     assert_non_null(strstr(o->reasons[r], "three generations"));
-    assert_non_null(strstr(next_of(o), "bkp backup emr"));
+    /* The nightly schedule makes the third: nothing to do but wait (three
+     * backups in a row today would meet the count, not what it is for). */
+    assert_int_equal(o->nactions, 0);
+    reason_at(o, "the schedule (daily at 02:00) keeps the third generation on 2026-01-06 02:00");
+    reason_at(o, "nothing to do before then");
+    /* One generation: two more nights. */
+    w.s.generations = 1;
+    o = judge(&w, T0 + 11 * HOUR);
+    reason_at(o, "keeps the third generation on 2026-01-07 02:00");
+    /* Without a schedule, only a backup makes them. */
+    w.ds.schedule.kind = POL_SCHED_NONE;
+    o = judge(&w, T0 + 11 * HOUR);
+    assert_string_equal(next_of(o), "run `bkp backup emr` (1 generation kept, three are needed)");
+    /* A failed backup: its one step, not a second `bkp backup`. */
+    w.ds.schedule.kind = POL_DAILY;
+    w.s.last_run_failed = true;
+    o = judge(&w, T0 + 11 * HOUR);
+    assert_int_equal(o->nactions, 1);
+    assert_string_equal(next_of(o), "run `bkp backup emr` and read its errors");
+    w.s.last_run_failed = false;
+    w.s.generations = 2;
     /* A retention that cannot keep three says so. */
     w.ds.retention = (pol_retention){.keep_last = 2};
     o = judge(&w, T0 + 11 * HOUR);
