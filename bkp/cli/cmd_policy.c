@@ -114,6 +114,9 @@ static void print_text(const pol_policy *p)
             for (size_t k = 0; k < d->npaths; k++)
                 printf(" %s", d->paths[k]);
             printf("\n");
+            if (d->host)
+                printf(_("    on host %s: read there by its agent, not on this server\n"),
+                       d->host);
         }
         print_hook(_("before"), &d->before);
         print_hook(_("after"), &d->after);

@@ -112,6 +112,9 @@ YAML
 write_policy "$T1"
 export BKP_POLICY=$POL
 ok "$BKP" policy check
+# Where each data set's paths are read: on its host, not here.
+printf '%s\n' "$OUT" | grep -qF "on host emr-db: read there by its agent" ||
+    flunk "policy check should say karte's paths are on host emr-db: $OUT"
 ok "$BKP" init --repo "$REPO"
 gens() { "$BKP" generations "$1" --json | grep -c '"seq"' || true; }
 
