@@ -15,6 +15,15 @@ double rst_storage_ratio(const rst_storage *s)
     return s->newest ? (double)s->stored / (double)s->newest : 0;
 }
 
+bool rst_drill_away(const rst_drill *d)
+{
+    static const char *const away[] = {"offline", "named", "key_recovery"};
+    for (size_t i = 0; d->read_from && i < sizeof(away) / sizeof(*away); i++)
+        if (!strcmp(d->read_from, away[i]))
+            return true;
+    return false;
+}
+
 const rst_words *rst_dataset_words(const rst_dataset *d, bool ja)
 {
     return ja ? &d->ja : d->has_shown ? &d->shown : &d->en;

@@ -92,6 +92,12 @@ typedef struct rst_drill {
     char *attested_by; /* who attended; NULL: nobody named */
 } rst_drill;
 
+/* Whether drill `d` read a copy away from the server (an off-line medium,
+ * the one named, or one opened with the key sheets), as on the day the
+ * server is lost; false for one that read the server's own repository, and
+ * for a record that does not say. */
+bool rst_drill_away(const rst_drill *d);
+
 typedef struct rst_dataset {
     char *name;        /* "dataset" */
     char *description; /* "" when none */

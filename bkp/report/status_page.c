@@ -559,6 +559,16 @@ static void drill_row(FILE *f, const rst_dataset *d)
         rb_html_escape(f, _(" (unattended)"));
     else if (dr->attested_by && *dr->attested_by)
         say(f, _(" (attended: %s)"), dr->attested_by);
+    if (ok && dr->read_from && !rst_drill_away(dr)) {
+        /* It proved the procedure, not that a copy away from the server
+         * restores: say so beside the word "succeeded". */
+        fputs("<br><span class=\"late\" data-read-from=\"", f);
+        rb_html_escape(f, dr->read_from);
+        fputs("\">", f);
+        rb_html_escape(f, _("read from the server itself, not from an off-line copy: connect "
+                            "the off-line disk for the next drill"));
+        fputs("</span>", f);
+    }
     fputs("</td><td>", f);
     rb_html_escape(f, rb_duration_text(took, sizeof(took), secs));
     fprintf(f, "</td><td data-rto-met=\"%s\">",

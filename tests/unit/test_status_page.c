@@ -43,7 +43,7 @@ static const char status_text[] =
     "     \"seq\": 40, \"captured\": \"2026-11-20T02:05:00Z\"}],"
     "   \"last_drill\": {\"time\": \"2026-11-01T05:00:12Z\", \"outcome\": \"ok\","
     "    \"seconds\": 4850.5, \"rto_target_seconds\": 14400, \"rto_met\": true,"
-    "    \"runbook\": \"emr-db\"}},"
+    "    \"runbook\": \"emr-db\", \"read_from\": \"offline\"}},"
     "  {\"dataset\": \"scans\", \"description\": \"スキャン文書\", \"priority\": 2,"
     "   \"verdict\": \"AT RISK\", \"generations\": 3, \"last_backup\": \"2026-11-24T03:00:00Z\","
     "   \"reasons\": [\"usb-b is 3 days overdue for rotation\"],"
@@ -52,7 +52,8 @@ static const char status_text[] =
     "    \"action\": \"usb-b を接続して `bkp rotate usb-b` を実行 — 3 日超過\"},"
     "   \"copies_on_media\": [],"
     "   \"last_drill\": {\"time\": \"2026-10-02T05:00:00Z\", \"outcome\": \"ok\","
-    "    \"seconds\": 9000, \"rto_target_seconds\": 3600, \"rto_met\": false}},"
+    "    \"seconds\": 9000, \"rto_target_seconds\": 3600, \"rto_met\": false,"
+    "    \"read_from\": \"no_offline\"}},"
     "  {\"dataset\": \"<script>alert(1)</script>\", \"description\": \"a \\\"b\\\" & 'c'\","
     "   \"priority\": 3, \"verdict\": \"NON-COMPLIANT\", \"generations\": 0,"
     "   \"last_backup\": null, \"reasons\": [\"no generation of <script> exists yet\"],"
@@ -99,6 +100,14 @@ static char *render(json_t *j, bool ja)
     assert_non_null(t);
     rst_status_clear(&st);
     return t;
+}
+
+static size_t count_of(const char *s, const char *what)
+{
+    size_t n = 0;
+    for (const char *p = s; (p = strstr(p, what)); p += strlen(what))
+        n++;
+    return n;
 }
 
 static int setup(void **state)
@@ -199,6 +208,10 @@ static void test_content(void **state)
     assert_non_null(strstr(en, "1 h 20 min"));
     assert_non_null(strstr(en, "4 h 00 min: within the target"));
     assert_non_null(strstr(en, "1 h 00 min: OVER the target"));
+    /* A drill that read the server itself says so; one from the disk does not. */
+    assert_non_null(strstr(en, "data-read-from=\"no_offline\">read from the server itself, not "
+                               "from an off-line copy"));
+    assert_int_equal(count_of(en, "data-read-from="), 1);
     /* Ages of the copies. */
     assert_non_null(strstr(en, "data-medium=\"usb-a\" data-age-seconds=\"374100\""));
     assert_non_null(strstr(en, "4 days"));
