@@ -55,10 +55,23 @@ int cmd_init(cli *c)
              "any medium can be restored.\n"
              "Next:\n"
              "  1. label each disk of the policy: bkp media label PATH --name NAME\n"
-             "  2. put the key on paper for the safe: bkp key export --paper -o key-sheet.md\n"
+             "  2. put the key on paper for the safe: bkp key export --paper --format html -o "
+             "key-sheet.html\n"
              "  3. make the first backup: bkp run --force (or bkp backup DATASET)\n"
              "Then rotate each medium (bkp rotate NAME) and print each procedure for the safe: "
              "bkp runbook print RUNBOOK (it carries the recovery kit's fingerprint).\n"),
            c->repo, bkp_id_hash_name(ids), fp);
+    /* The procedures by their names, when the policy is there to say them. */
+    const pol_policy *p = c->policy;
+    for (size_t i = 0, said = 0; p && i < p->ndatasets; i++) {
+        const char *rb = p->datasets[i].runbook;
+        bool again = false;
+        for (size_t k = 0; rb && k < i; k++)
+            again |= p->datasets[k].runbook && !strcmp(p->datasets[k].runbook, rb);
+        if (!rb || again)
+            continue;
+        printf(said++ ? "  bkp runbook print %s\n" : _("The procedures of this policy:\n  bkp runbook print %s\n"),
+               rb);
+    }
     return EXIT_OK;
 }

@@ -204,7 +204,7 @@ static int list(cli *c)
         cli_print_json(all);
         return EXIT_OK;
     }
-    static const int widths[] = {12, 9, 8, 8, 16, 16, -5, 16, 0};
+    static const int widths[] = {12, 14, 8, 8, 16, 16, -5, 16, 0};
     const char *head[] = {_("MEDIUM"),  _("TYPE"),       _("WHERE"),
                           _("OFFLINE"), _("LAST WRITE"), _("LAST VERIFY"),
                           _("GENS"),    _("NEXT DUE"),   ""};
@@ -214,10 +214,18 @@ static int list(cli *c)
         char a[32], b[32], d[32], gens[24];
         snprintf(gens, sizeof(gens), "%lld",
                  (long long)json_integer_value(json_object_get(v, "generations")));
+        /* The kind and the place in the reader's words; a word bkp does not
+         * know (an entry of another version) as it is. */
+        const char *type = json_string_value(json_object_get(v, "type"));
+        const char *where = json_string_value(json_object_get(v, "location"));
+        pol_medium_type kind;
         const char *row[] = {
             json_string_value(json_object_get(v, "name")),
-            json_string_value(json_object_get(v, "type")),
-            json_string_value(json_object_get(v, "location")),
+            type && !pol_medium_type_named(type, &kind) ? pol_medium_type_words(kind) : type,
+            !where                       ? NULL
+            : !strcmp(where, "offsite") ? _("off-site")
+            : !strcmp(where, "onsite")  ? _("on-site")
+                                        : where,
             json_is_true(json_object_get(v, "offline")) ? _("yes") : _("no"),
             local(v, "last_write", a, sizeof(a)),
             local(v, "last_verify", b, sizeof(b)),

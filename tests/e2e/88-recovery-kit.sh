@@ -73,7 +73,7 @@ grep -q "復旧キット" "$KIT/README.txt" && grep -q "recovery kit" "$KIT/READ
     flunk "the README should be in Japanese and English"
 P=$WORK/usb/procedure-emr.ja.md
 grep -q "電子カルテ 復旧手順" "$P" || flunk "the procedure is not on the disk"
-grep -q "このメディアにある世代" "$P" || flunk "the disk's procedure should list what it holds: $(cat "$P")"
+grep -q "この媒体にある世代" "$P" || flunk "the disk's procedure should list what it holds: $(cat "$P")"
 grep -q "| emr:1 |" "$P" || flunk "the disk's procedure should list emr:1"
 grep -Fq "mount -o ro DEVICE $WORK/usb" "$P" || flunk "the procedure should mount the disk read-only first"
 grep -Fq "$WORK/usb/bkp-recovery/bkp restore emr:1 " "$P" ||
