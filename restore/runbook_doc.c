@@ -11,6 +11,7 @@
 #include "bkp/io/clock.h"
 #include "bkp/io/i18n.h"
 #include "bkp/io/text.h"
+#include "policies/policy.h"
 #include "restore/procedure.h"
 
 /* ---- the printable procedure ---- */
@@ -291,12 +292,20 @@ static void copies_table(rb_doc *d, const rb_copies *copies, bool on_medium)
                                          _("Captured"), NULL});
         for (size_t i = 0; i < copies->n; i++) {
             const rb_copy *c = &copies->v[i];
-            const char *where = !strcmp(c->location, "-")       ? "-"
-                                : !strcmp(c->location, "offsite") ? _("off-site")
-                                : c->offline                      ? _("on-site, off-line")
-                                                                  : _("on-site, on-line");
-            rb_doc_row(d, (const char *[]){c->medium, c->type, where, c->generation, c->captured,
-                                           NULL});
+            pol_medium_type kind;
+            /* The kind and the place in the reader's words, as the status
+             * and the media list say them. */
+            const char *type = c->type && !pol_medium_type_named(c->type, &kind)
+                                   ? pol_medium_type_words(kind)
+                                   : c->type;
+            const char *where = !strcmp(c->location, "-")
+                                    ? "-"
+                                    : pol_medium_place_words(!strcmp(c->location, "offsite"),
+                                                             c->offline);
+            /* "repository" is no medium's name: it is the server's own. */
+            const char *name =
+                !strcmp(c->medium, "repository") ? _("the server's repository") : c->medium;
+            rb_doc_row(d, (const char *[]){name, type, where, c->generation, c->captured, NULL});
         }
         rb_doc_table_end(d);
     } else {
