@@ -10,6 +10,7 @@
 
 #include "bkp/audit/audit.h"
 #include "bkp/cli/cli.h"
+#include "bkp/ops/annex.h"
 #include "bkp/io/clock.h"
 #include "bkp/io/i18n.h"
 #include "bkp/host/remote.h"
@@ -148,81 +149,9 @@ static void print_text(const pol_policy *p)
 
 /* ---- the regulation annex ---- */
 
-/* The newest record of each kind the annex cites, keyed by runbook or medium. */
-static int collect(json_t *rec, void *ctx)
+static int load_runbook(void *ctx, const char *name, rb_runbook **out)
 {
-    json_t *facts = ctx, *fig = json_object_get(rec, "figures");
-    const char *op = json_string_value(json_object_get(rec, "op"));
-    const char *medium = json_string_value(json_object_get(rec, "medium"));
-    json_t *brief = json_pack("{s:O?, s:O?}", "time", json_object_get(rec, "time"), "outcome",
-                              json_object_get(rec, "outcome"));
-    const char *kind = NULL, *key = NULL;
-    if (op && !strcmp(op, "drill")) {
-        kind = "drills";
-        key = json_string_value(json_object_get(fig, "runbook"));
-        json_object_set(brief, "seconds", json_object_get(fig, "seconds"));
-        json_object_set(brief, "rto_met", json_object_get(fig, "rto_met"));
-    } else if (op && !strcmp(op, "rotate")) {
-        kind = "rotations";
-        key = medium;
-        json_object_set(brief, "error", json_object_get(rec, "error"));
-        json_object_set(brief, "refused", json_object_get(fig, "refused"));
-        /* The last exchange that succeeded, apart from the last attempt. */
-        if (medium && json_is_string(json_object_get(rec, "outcome")) &&
-            !strcmp(json_string_value(json_object_get(rec, "outcome")), "ok"))
-            json_object_set(json_object_get(facts, "rotations_ok"), medium, brief);
-    } else if (op && !strcmp(op, "media-probe")) {
-        kind = "probes";
-        key = medium;
-    }
-    if (kind && key) /* records are in order: the last one stays */
-        json_object_set(json_object_get(facts, kind), key, brief);
-    json_decref(brief);
-    return 0;
-}
-
-static void runbook_fact(cli *c, json_t *books, const char *name)
-{
-    rb_runbook *rb = NULL;
-    if (!name || json_object_get(books, name))
-        return;
-    if (cli_runbook_load(c, name, &rb) != EXIT_OK) {
-        json_object_set_new(books, name, json_pack("{s:b}", "invalid", 1));
-        return;
-    }
-    json_object_set_new(books, name,
-                        json_pack("{s:s, s:s?, s:I, s:s?}", "title", rb->title, "owner", rb->owner,
-                                  "rto_seconds", (json_int_t)rb->rto, "passphrase_note",
-                                  rb->passphrase_note));
-    rb_free(rb);
-}
-
-/* What the annex cites beyond the policy: the runbooks it names, and from
- * the primary's audit log (read, not verified: `bkp audit verify` does that)
- * the last drill of each runbook, rotation and probe of each medium. */
-static json_t *annex_facts(cli *c, const pol_policy *p)
-{
-    char now[32];
-    bkp_iso_time(now, sizeof(now), bkp_now());
-    now[10] = '\0';
-    json_t *facts = json_pack("{s:s, s:{}, s:{}, s:{}, s:{}, s:{}}", "generated", now,
-                              "runbooks", "drills", "rotations", "rotations_ok", "probes");
-    json_t *books = json_object_get(facts, "runbooks");
-    for (size_t i = 0; i < p->ndatasets; i++)
-        runbook_fact(c, books, p->datasets[i].runbook);
-    for (size_t i = 0; i < p->ndrills; i++)
-        runbook_fact(c, books, p->drills[i].runbook);
-    char *log = bkp_audit_path_in(p->repository);
-    int rc = log ? bkp_audit_each(log, collect, facts) : -ENOMEM;
-    if (rc < 0 && rc != -ENOENT)
-        bkp_warn(_("%s: the audit log cannot be read (%s); the annex shows no drill or rotation"),
-                 log ? log : p->repository, bkp_strerror(rc));
-    json_object_set_new(facts, "audit",
-                        json_string(!rc             ? "ok"
-                                    : rc == -ENOENT ? "none"
-                                                    : "unreadable"));
-    free(log);
-    return facts;
+    return cli_runbook_load(ctx, name, out) != EXIT_OK;
 }
 
 static int print_regulation(cli *c)
@@ -233,9 +162,11 @@ static int print_regulation(cli *c)
     pol_policy *p = cli_policy(c);
     if (!p)
         return EXIT_USAGE;
-    json_t *facts = annex_facts(c, p);
-    char *text = rst_annex_render(p, facts, (rb_format)f, cli_lang_ja(c));
-    json_decref(facts);
+    rst_annex_facts facts;
+    if (ops_annex_facts(p, load_runbook, c, &facts))
+        return EXIT_FAILED;
+    char *text = rst_annex_render(p, &facts, (rb_format)f, cli_lang_ja(c));
+    rst_annex_facts_clear(&facts);
     if (!text)
         return EXIT_FAILED;
     fputs(text, stdout);

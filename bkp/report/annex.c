@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "bkp/io/bytes.h"
+#include "bkp/io/clock.h"
 #include "bkp/io/i18n.h"
 #include "policies/compliance.h"
 #include "policies/retention.h"
@@ -17,10 +18,50 @@
  * three or more. */
 #define GENERATIONS_MIN 3
 
-/* facts[kind][name], or NULL. */
-static json_t *fact(json_t *facts, const char *kind, const char *name)
+static const rst_annex_runbook *runbook_of(const rst_annex_facts *f, const char *name)
 {
-    return name ? json_object_get(json_object_get(facts, kind), name) : NULL;
+    for (size_t i = 0; f && name && i < f->nrunbooks; i++)
+        if (!strcmp(f->runbooks[i].name, name))
+            return &f->runbooks[i];
+    return NULL;
+}
+
+static const rst_annex_medium *medium_of(const rst_annex_facts *f, const char *name)
+{
+    for (size_t i = 0; f && name && i < f->nmedia; i++)
+        if (!strcmp(f->media[i].name, name))
+            return &f->media[i];
+    return NULL;
+}
+
+/* The day of `t` as the records write it (UTC): "2026-11-24". */
+static const char *day(char *buf, size_t n, time_t t)
+{
+    char iso[32] = "";
+    if (t)
+        bkp_iso_time(iso, sizeof(iso), t);
+    snprintf(buf, n, "%.10s", iso);
+    return buf;
+}
+
+static const char *or_empty(const char *s)
+{
+    return s ? s : "";
+}
+
+void rst_annex_facts_clear(rst_annex_facts *f)
+{
+    for (size_t i = 0; i < f->nrunbooks; i++) {
+        free(f->runbooks[i].name);
+        free(f->runbooks[i].title);
+        free(f->runbooks[i].owner);
+        free(f->runbooks[i].passphrase_note);
+    }
+    for (size_t i = 0; i < f->nmedia; i++)
+        free(f->media[i].name);
+    free(f->runbooks);
+    free(f->media);
+    memset(f, 0, sizeof(*f));
 }
 
 /* A blank line for the hospital to write on. */
@@ -74,16 +115,20 @@ static const char *keep_words(const pol_retention *r, char *buf, size_t n)
 }
 
 /* The function that keeps the copy on `m` from being edited, as bkp uses it. */
-static const char *guard_words(const pol_medium *m, json_t *facts, char *buf, size_t n)
+static const char *guard_words(const pol_medium *m, const rst_annex_facts *facts, char *buf,
+                               size_t n)
 {
-    json_t *probe = fact(facts, "probes", m->name);
+    const rst_annex_medium *known = medium_of(facts, m->name);
+    const rst_cited *probe = known && known->probe.time ? &known->probe : NULL;
+    char date[16];
     if (pol_medium_bucket(m)) {
         snprintf(buf, n,
                  _("Object Lock in %s mode: each object locked against deletion and overwriting "
                    "for at least %d day(s)"),
                  m->object.governance ? "GOVERNANCE" : "COMPLIANCE", m->object.lock_days);
-        if (probe && !strcmp(rb_js(probe, "outcome"), "ok"))
-            bkp_strappend(buf, n, _("; proven by `bkp media probe` on %.10s"), rb_js(probe, "time"));
+        if (probe && probe->ok)
+            bkp_strappend(buf, n, _("; proven by `bkp media probe` on %.10s"),
+                          day(date, sizeof(date), probe->time));
         else
             bkp_strappend(buf, n, _("; not yet proven: run `bkp media probe %s`"), m->name);
     } else if (pol_type_write_once(m->type)) {
@@ -140,15 +185,17 @@ static const char *dataset_words(const pol_dataset *d, char *buf, size_t n)
     return buf;
 }
 
-static void intro(rb_doc *doc, const pol_policy *p, json_t *facts)
+static void intro(rb_doc *doc, const pol_policy *p, const rst_annex_facts *facts)
 {
     rb_doc_para(doc, "%s",
                 _("This annex sets out how backups are made and kept, for attachment to the "
                   "operations management rules as the 2024 medical fee revision's Q&A (No. 8, "
                   "question 2) asks. It is written from the backup policy in force; where the "
                   "policy says nothing, a blank line is left for the hospital to fill in."));
-    if (*rb_js(facts, "generated"))
-        rb_doc_para(doc, _("Policy: `%s`. Written on %s."), p->file, rb_js(facts, "generated"));
+    char date[16];
+    if (facts && facts->generated)
+        rb_doc_para(doc, _("Policy: `%s`. Written on %s."), p->file,
+                    day(date, sizeof(date), facts->generated));
     else
         rb_doc_para(doc, _("Policy: `%s`."), p->file);
 }
@@ -211,7 +258,7 @@ static void generations_section(rb_doc *doc, const pol_policy *p, const size_t *
                       "keep_daily in the policy, or write here why fewer are enough."));
 }
 
-static void media_section(rb_doc *doc, const pol_policy *p, json_t *facts)
+static void media_section(rb_doc *doc, const pol_policy *p, const rst_annex_facts *facts)
 {
     char guard[512];
     rb_doc_h2(doc, _("3. Media, their non-editable function and where they are kept"));
@@ -263,7 +310,7 @@ static const char *turn_words(const pol_policy *p, const pol_medium *m, char *bu
 }
 
 /* The off-line procedure: which medium, how often, last done, who. */
-static void offline_section(rb_doc *doc, const pol_policy *p, json_t *facts)
+static void offline_section(rb_doc *doc, const pol_policy *p, const rst_annex_facts *facts)
 {
     char every[256], last[256];
     size_t n = 0;
@@ -280,21 +327,21 @@ static void offline_section(rb_doc *doc, const pol_policy *p, json_t *facts)
                                        C_("annex", "Who"), NULL});
     for (size_t i = 0; i < p->nmedia; i++) {
         const pol_medium *m = &p->media[i];
-        json_t *r = fact(facts, "rotations", m->name), *ok = fact(facts, "rotations_ok", m->name);
+        const rst_annex_medium *known = medium_of(facts, m->name);
+        char date[16];
         if (!m->offline)
             continue;
         /* The last exchange that succeeded; a later attempt that did not,
          * beside it (refused: the medium was not there, nothing written). */
-        if (ok)
-            snprintf(last, sizeof(last), "%.10s", rb_js(ok, "time"));
+        if (known && known->last_ok.time)
+            snprintf(last, sizeof(last), "%s", day(date, sizeof(date), known->last_ok.time));
         else
             snprintf(last, sizeof(last), "%s", _("none recorded"));
-        if (r && strcmp(rb_js(r, "outcome"), "ok"))
+        if (known && known->last.time && !known->last.ok)
             bkp_strappend(last, sizeof(last),
-                          json_is_true(json_object_get(r, "refused"))
-                              ? _(" (attempt of %.10s refused: nothing written)")
-                              : _(" (attempt of %.10s failed)"),
-                          rb_js(r, "time"));
+                          known->last.refused ? _(" (attempt of %.10s refused: nothing written)")
+                                              : _(" (attempt of %.10s failed)"),
+                          day(date, sizeof(date), known->last.time));
         rb_doc_row(doc, (const char *[]){m->name, turn_words(p, m, every, sizeof(every)), last,
                                          blank(), NULL});
     }
@@ -309,51 +356,52 @@ static void offline_section(rb_doc *doc, const pol_policy *p, json_t *facts)
                 (long long)(p->rule.offline_max_age / DAY));
 }
 
-static const char *drill_words(json_t *dr, char *buf, size_t n)
+static const char *drill_words(const rst_cited *dr, char *buf, size_t n)
 {
-    char took[32];
-    if (!dr) {
+    char took[32], date[16];
+    if (!dr || !dr->time) {
         snprintf(buf, n, "%s", _("no drill recorded"));
         return buf;
     }
-    rb_duration_text(took, sizeof(took), json_number_value(json_object_get(dr, "seconds")));
-    if (strcmp(rb_js(dr, "outcome"), "ok") != 0)
-        snprintf(buf, n, _("%.10s: failed"), rb_js(dr, "time"));
-    else if (json_is_true(json_object_get(dr, "rto_met")))
-        snprintf(buf, n, _("%.10s: succeeded in %s, within the target"), rb_js(dr, "time"), took);
-    else if (json_is_false(json_object_get(dr, "rto_met")))
-        snprintf(buf, n, _("%.10s: succeeded in %s, OVER the target"), rb_js(dr, "time"), took);
+    rb_duration_text(took, sizeof(took), dr->seconds > 0 ? dr->seconds : 0);
+    day(date, sizeof(date), dr->time);
+    if (!dr->ok)
+        snprintf(buf, n, _("%.10s: failed"), date);
+    else if (dr->rto_met == RST_YES)
+        snprintf(buf, n, _("%.10s: succeeded in %s, within the target"), date, took);
+    else if (dr->rto_met == RST_NO)
+        snprintf(buf, n, _("%.10s: succeeded in %s, OVER the target"), date, took);
     else
-        snprintf(buf, n, _("%.10s: succeeded in %s"), rb_js(dr, "time"), took);
+        snprintf(buf, n, _("%.10s: succeeded in %s"), date, took);
     return buf;
 }
 
 /* One data set's row of the recovery table. */
-static void recovery_row(rb_doc *doc, const pol_dataset *d, json_t *facts)
+static void recovery_row(rb_doc *doc, const pol_dataset *d, const rst_annex_facts *facts)
 {
     char name[512], proc[512], rto[32], drill[128];
-    json_t *rb = fact(facts, "runbooks", d->runbook);
+    const rst_annex_runbook *rb = runbook_of(facts, d->runbook);
     const char *target = _("not set");
     if (!d->runbook)
         snprintf(proc, sizeof(proc), "%s", _("no procedure named in the policy"));
-    else if (!rb || json_is_true(json_object_get(rb, "invalid")))
+    else if (!rb || rb->invalid)
         snprintf(proc, sizeof(proc), _("%s (could not be read)"), d->runbook);
-    else if (*rb_js(rb, "owner"))
-        snprintf(proc, sizeof(proc), _("%s: %s\nresponsible: %s"), d->runbook, rb_js(rb, "title"),
-                 rb_js(rb, "owner"));
+    else if (rb->owner && *rb->owner)
+        snprintf(proc, sizeof(proc), _("%s: %s\nresponsible: %s"), d->runbook,
+                 or_empty(rb->title), rb->owner);
     else
-        snprintf(proc, sizeof(proc), "%s: %s", d->runbook, rb_js(rb, "title"));
-    json_int_t secs = json_integer_value(json_object_get(rb, "rto_seconds"));
-    if (secs > 0)
-        target = rb_duration_text(rto, sizeof(rto), (double)secs);
+        snprintf(proc, sizeof(proc), "%s: %s", d->runbook, or_empty(rb->title));
+    if (rb && rb->rto > 0)
+        target = rb_duration_text(rto, sizeof(rto), (double)rb->rto);
     rb_doc_row(doc, (const char *[]){dataset_words(d, name, sizeof(name)), proc, target,
-                                     d->runbook ? drill_words(fact(facts, "drills", d->runbook),
-                                                              drill, sizeof(drill))
+                                     d->runbook ? drill_words(rb ? &rb->drill : NULL, drill,
+                                                              sizeof(drill))
                                                 : "",
                                      NULL});
 }
 
-static void recovery_section(rb_doc *doc, const pol_policy *p, const size_t *o, json_t *facts)
+static void recovery_section(rb_doc *doc, const pol_policy *p, const size_t *o,
+                             const rst_annex_facts *facts)
 {
     char when[64];
     rb_doc_h2(doc, _("5. Emergency recovery"));
@@ -375,16 +423,14 @@ static void recovery_section(rb_doc *doc, const pol_policy *p, const size_t *o, 
         rb_doc_para(doc, "%s",
                     _("The policy schedules no drill: rehearse each procedure regularly with "
                       "`bkp drill NAME` and record who watched."));
-    if (!strcmp(rb_js(facts, "audit"), "unreadable"))
+    if (facts && facts->audit == RST_LOG_UNREADABLE)
         rb_doc_para(doc, "%s",
                     _("The audit log could not be read: drills and rotations are not shown."));
 }
 
 /* Where the key is kept; the places only, never a secret. */
-static void key_section(rb_doc *doc, const pol_policy *p, json_t *facts)
+static void key_section(rb_doc *doc, const pol_policy *p, const rst_annex_facts *facts)
 {
-    const char *k;
-    json_t *rb;
     bool noted = false;
     rb_doc_h2(doc, _("6. Keys"));
     rb_doc_para(doc, "%s",
@@ -396,12 +442,12 @@ static void key_section(rb_doc *doc, const pol_policy *p, json_t *facts)
                     _("On the server the passphrase is read from `%s` (readable by root "
                       "only)."),
                     p->passphrase_file);
-    json_object_foreach(json_object_get(facts, "runbooks"), k, rb)
-    {
-        if (!*rb_js(rb, "passphrase_note"))
+    for (size_t i = 0; facts && i < facts->nrunbooks; i++) {
+        const rst_annex_runbook *rb = &facts->runbooks[i];
+        if (!rb->passphrase_note || !*rb->passphrase_note)
             continue;
-        rb_doc_para(doc, _("Where the passphrase and key papers are kept (procedure %s): %s"), k,
-                    rb_js(rb, "passphrase_note"));
+        rb_doc_para(doc, _("Where the passphrase and key papers are kept (procedure %s): %s"),
+                    rb->name, rb->passphrase_note);
         noted = true;
     }
     if (!noted)
@@ -409,7 +455,8 @@ static void key_section(rb_doc *doc, const pol_policy *p, json_t *facts)
 }
 
 /* The guideline's service levels (12.2): one row per data set. */
-static void levels_section(rb_doc *doc, const pol_policy *p, const size_t *o, json_t *facts)
+static void levels_section(rb_doc *doc, const pol_policy *p, const size_t *o,
+                           const rst_annex_facts *facts)
 {
     char name[512], when[64], gens[640], rules[512], method[512], where[2048];
     rb_doc_h2(doc, _("7. Service levels"));
@@ -418,7 +465,8 @@ static void levels_section(rb_doc *doc, const pol_policy *p, const size_t *o, js
                                        _("Storage place"), NULL});
     for (size_t i = 0; i < p->ndatasets; i++) {
         const pol_dataset *d = &p->datasets[o[i]];
-        json_t *rb = fact(facts, "runbooks", d->runbook);
+        const rst_annex_runbook *rb = runbook_of(facts, d->runbook);
+        const char *title = rb && rb->title ? rb->title : "";
         int g = pol_retention_keeps(&d->retention);
         keep_words(&d->retention, rules, sizeof(rules));
         if (g)
@@ -429,7 +477,7 @@ static void levels_section(rb_doc *doc, const pol_policy *p, const size_t *o, js
                  _("encrypted, deduplicated backup by bkp; each copy read back and verified"));
         if (d->runbook)
             bkp_strappend(method, sizeof(method), _("\nrestored by procedure %s%s%s"), d->runbook,
-                          *rb_js(rb, "title") ? _(": ") : "", rb_js(rb, "title"));
+                          *title ? _(": ") : "", title);
         rb_doc_row(doc, (const char *[]){dataset_words(d, name, sizeof(name)),
                                          pol_schedule_words(&d->schedule, when, sizeof(when)), gens,
                                          method, storage_words(p, d, where, sizeof(where)), NULL});
@@ -437,7 +485,7 @@ static void levels_section(rb_doc *doc, const pol_policy *p, const size_t *o, js
     rb_doc_table_end(doc);
 }
 
-char *rst_annex_render(const pol_policy *p, json_t *facts, rb_format f, bool ja)
+char *rst_annex_render(const pol_policy *p, const rst_annex_facts *facts, rb_format f, bool ja)
 {
     bkp_i18n_saved saved;
     bkp_i18n_begin(&saved, ja ? "ja" : "en");

@@ -14,23 +14,57 @@
 
 #include <stdbool.h>
 
-#include <jansson.h>
+#include <time.h>
 
 #include "policies/policy.h"
 #include "bkp/report/doc.h"
+#include "bkp/report/status_doc.h"
+
+/* One audit record the annex cites: when, and how it went. */
+typedef struct rst_cited {
+    time_t time;     /* 0: none recorded */
+    bool ok;         /* its outcome was "ok" */
+    bool refused;    /* a rotation refused: nothing written */
+    double seconds;  /* a drill's measured time; < 0: not said */
+    rst_tri rto_met; /* a drill within its target */
+} rst_cited;
+
+/* A procedure the policy names, and its last drill. */
+typedef struct rst_annex_runbook {
+    char *name;
+    bool invalid;                          /* named, but it does not load */
+    char *title, *owner, *passphrase_note; /* NULL: not said */
+    int64_t rto;                           /* its target, seconds; 0: none */
+    rst_cited drill;
+} rst_annex_runbook;
+
+/* A medium of the policy: its last rotation, the last that succeeded, and
+ * its last lock probe (a bucket's). */
+typedef struct rst_annex_medium {
+    char *name;
+    rst_cited last, last_ok, probe;
+} rst_annex_medium;
+
+/* Whether the audit log could be read for these facts. */
+typedef enum { RST_LOG_READ, RST_LOG_NONE, RST_LOG_UNREADABLE } rst_log_state;
+
+/* What the annex cites beyond the policy (bkp/ops/annex.h gathers it). */
+typedef struct rst_annex_facts {
+    time_t generated;
+    rst_log_state audit;
+    rst_annex_runbook *runbooks; /* each named once */
+    size_t nrunbooks;
+    rst_annex_medium *media; /* those the log names of the policy's */
+    size_t nmedia;
+} rst_annex_facts;
+
+/* Free what `f` holds; `f` is left empty. */
+void rst_annex_facts_clear(rst_annex_facts *f);
 
 /* The annex of policy `p` (borrowed) in format `f`, in Japanese when `ja`
- * (through the message catalogue, whatever the locale), else English.
- * `facts` (borrowed; NULL: none known) is what the caller gathered:
- *   {"generated": "YYYY-MM-DD",
- *    "audit": "ok" | "none" | "unreadable",          the log was read or not
- *    "runbooks": {NAME: {"title", "owner", "rto_seconds", "passphrase_note"}
- *                       | {"invalid": true}},
- *    "drills":    {RUNBOOK: {"time", "outcome", "seconds", "rto_met"}},
- *    "rotations": {MEDIUM: {"time", "outcome"}},
- *    "probes":    {MEDIUM: {"time", "outcome"}}}
- * each entry the newest of its kind. Returns the text (malloc'd), or NULL
+ * (through the message catalogue, whatever the locale), else English, with
+ * `facts` (borrowed; NULL: none known). Returns the text (malloc'd), or NULL
  * when out of memory. */
-char *rst_annex_render(const pol_policy *p, json_t *facts, rb_format f, bool ja);
+char *rst_annex_render(const pol_policy *p, const rst_annex_facts *facts, rb_format f, bool ja);
 
 #endif

@@ -22,8 +22,8 @@
 #include <string.h>
 
 #include <cmocka.h>
-#include <jansson.h>
 
+#include "bkp/io/clock.h"
 #include "bkp/io/i18n.h"
 #include "policies/policy.h"
 #include "policies/retention.h"
@@ -80,33 +80,58 @@ static pol_policy *fixture(void)
     return p;
 }
 
-static json_t *facts(void)
+/* A time as the log writes it. */
+static time_t at(const char *iso)
 {
-    json_error_t e;
-    json_t *f = json_loads(
-        "{\"generated\": \"2026-11-24\", \"audit\": \"ok\","
-        " \"runbooks\": {\"emr-db\": {\"title\": \"電子カルテDB 復旧手順\","
-        "   \"owner\": \"医療情報システム安全管理責任者\", \"rto_seconds\": 14400,"
-        "   \"passphrase_note\": \"金庫の封筒 (事務長室)\"},"
-        "  \"pacs\": {\"invalid\": true}},"
-        " \"drills\": {\"emr-db\": {\"time\": \"2026-11-01T05:00:12Z\", \"outcome\": \"ok\","
-        "   \"seconds\": 4850.5, \"rto_met\": true}},"
-        " \"rotations\": {\"usb-a\": {\"time\": \"2026-11-20T09:12:00Z\", \"outcome\": \"ok\"},"
-        "  \"tape\": {\"time\": \"2026-11-02T10:00:00Z\", \"outcome\": \"failed\"}},"
-        " \"rotations_ok\": {\"usb-a\": {\"time\": \"2026-11-20T09:12:00Z\", \"outcome\": \"ok\"},"
-        "  \"tape\": {\"time\": \"2026-10-02T10:00:00Z\", \"outcome\": \"ok\"}},"
-        " \"probes\": {\"cloud\": {\"time\": \"2026-10-30T08:00:00Z\", \"outcome\": \"ok\"}}}",
-        0, &e);
-    assert_non_null(f);
-    return f;
+    time_t t = bkp_iso_parse(iso);
+    assert_true(t > 0);
+    return t;
+}
+
+/* What `bkp policy print --regulation` gathers (bkp/ops/annex.h), for the
+ * fixture: a runbook with its last drill and one that does not load; the
+ * disks' and the tape's rotations (the tape's last failed); the bucket's
+ * probe. The strings are borrowed: the facts are not cleared. */
+typedef struct facts_buf {
+    rst_annex_runbook books[2];
+    rst_annex_medium media[3];
+    rst_annex_facts f;
+} facts_buf;
+
+static const rst_annex_facts *facts(facts_buf *b)
+{
+    memset(b, 0, sizeof(*b));
+    b->books[0] = (rst_annex_runbook){
+        .name = "emr-db",
+        .title = "電子カルテDB 復旧手順",
+        .owner = "医療情報システム安全管理責任者",
+        .passphrase_note = "金庫の封筒 (事務長室)",
+        .rto = 14400,
+        .drill = {.time = at("2026-11-01T05:00:12Z"), .ok = true, .seconds = 4850.5,
+                  .rto_met = RST_YES}};
+    b->books[1] = (rst_annex_runbook){.name = "pacs", .invalid = true};
+    rst_cited usb = {.time = at("2026-11-20T09:12:00Z"), .ok = true, .seconds = -1};
+    b->media[0] = (rst_annex_medium){.name = "usb-a", .last = usb, .last_ok = usb};
+    b->media[1] = (rst_annex_medium){
+        .name = "tape",
+        .last = {.time = at("2026-11-02T10:00:00Z"), .seconds = -1},
+        .last_ok = {.time = at("2026-10-02T10:00:00Z"), .ok = true, .seconds = -1}};
+    b->media[2] = (rst_annex_medium){
+        .name = "cloud", .probe = {.time = at("2026-10-30T08:00:00Z"), .ok = true, .seconds = -1}};
+    b->f = (rst_annex_facts){.generated = at("2026-11-24T00:00:00Z"),
+                             .audit = RST_LOG_READ,
+                             .runbooks = b->books,
+                             .nrunbooks = 2,
+                             .media = b->media,
+                             .nmedia = 3};
+    return &b->f;
 }
 
 static char *render(rb_format f, bool ja)
 {
     pol_policy *p = fixture();
-    json_t *j = facts();
-    char *t = rst_annex_render(p, j, f, ja);
-    json_decref(j);
+    facts_buf b;
+    char *t = rst_annex_render(p, facts(&b), f, ja);
     pol_free(p);
     assert_non_null(t);
     return t;
@@ -165,18 +190,17 @@ static void test_drill_over_target(void **state)
 {
     (void)state;
     pol_policy *p = fixture();
-    json_t *j = facts();
-    json_t *dr = json_object_get(json_object_get(j, "drills"), "emr-db");
-    json_object_set_new(dr, "seconds", json_real(5 * 3600));
-    json_object_set_new(dr, "rto_met", json_false());
-    char *en = rst_annex_render(p, j, RB_MARKDOWN, false);
-    char *ja = rst_annex_render(p, j, RB_MARKDOWN, true);
+    facts_buf b;
+    facts(&b);
+    b.books[0].drill.seconds = 5 * 3600;
+    b.books[0].drill.rto_met = RST_NO;
+    char *en = rst_annex_render(p, &b.f, RB_MARKDOWN, false);
+    char *ja = rst_annex_render(p, &b.f, RB_MARKDOWN, true);
     assert_non_null(strstr(en, "2026-11-01: succeeded in 5 h 00 min, OVER the target"));
     assert_non_null(strstr(ja, "2026-11-01: 成功（5 時間 00 分、目標時間を超過）"));
     assert_null(strstr(en, "within the target"));
     free(en);
     free(ja);
-    json_decref(j);
     pol_free(p);
 }
 

@@ -1,0 +1,134 @@
+/* annex.c — see annex.h. */
+#include "bkp/ops/annex.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bkp/audit/audit.h"
+#include "bkp/io/clock.h"
+#include "bkp/io/i18n.h"
+#include "bkp/io/log.h"
+
+typedef struct gather {
+    rst_annex_facts *f;
+    bool nomem;
+} gather;
+
+static char *dup_or_null(const char *s, bool *nomem)
+{
+    char *d = s ? strdup(s) : NULL;
+    *nomem |= s && !d;
+    return d;
+}
+
+/* The record `rec` as cited: its time, and how it went. */
+static rst_cited cited(json_t *rec)
+{
+    json_t *fig = json_object_get(rec, "figures"), *secs = json_object_get(fig, "seconds");
+    json_t *met = json_object_get(fig, "rto_met");
+    const char *outcome = json_string_value(json_object_get(rec, "outcome"));
+    time_t t = bkp_iso_parse(json_string_value(json_object_get(rec, "time")));
+    return (rst_cited){.time = t > 0 ? t : 0,
+                       .ok = outcome && !strcmp(outcome, "ok"),
+                       .refused = json_is_true(json_object_get(fig, "refused")),
+                       .seconds = json_is_number(secs) ? json_number_value(secs) : -1,
+                       .rto_met = json_is_true(met)    ? RST_YES
+                                  : json_is_false(met) ? RST_NO
+                                                       : RST_UNSAID};
+}
+
+static rst_annex_runbook *runbook_named(rst_annex_facts *f, const char *name)
+{
+    for (size_t i = 0; name && i < f->nrunbooks; i++)
+        if (!strcmp(f->runbooks[i].name, name))
+            return &f->runbooks[i];
+    return NULL;
+}
+
+static rst_annex_medium *medium_named(rst_annex_facts *f, const char *name)
+{
+    for (size_t i = 0; name && i < f->nmedia; i++)
+        if (!strcmp(f->media[i].name, name))
+            return &f->media[i];
+    return NULL;
+}
+
+/* The newest record of each kind the annex cites: records come in order,
+ * so the last one read stays. */
+static int collect(json_t *rec, void *ctx)
+{
+    gather *g = ctx;
+    const char *op = json_string_value(json_object_get(rec, "op"));
+    const char *medium = json_string_value(json_object_get(rec, "medium"));
+    rst_annex_medium *m = medium_named(g->f, medium);
+    if (!op)
+        return 0;
+    if (!strcmp(op, "drill")) {
+        rst_annex_runbook *rb = runbook_named(
+            g->f, json_string_value(json_object_get(json_object_get(rec, "figures"), "runbook")));
+        if (rb)
+            rb->drill = cited(rec);
+    } else if (!strcmp(op, "rotate") && m) {
+        m->last = cited(rec);
+        if (m->last.ok) /* the last exchange that succeeded, apart from the last attempt */
+            m->last_ok = m->last;
+    } else if (!strcmp(op, "media-probe") && m) {
+        m->probe = cited(rec);
+    }
+    return 0;
+}
+
+/* Runbook `name` once among the facts: what it says, or that it does not load. */
+static void runbook_fact(gather *g, const char *name,
+                         int (*load)(void *ctx, const char *name, rb_runbook **rb), void *ctx)
+{
+    rst_annex_facts *f = g->f;
+    rb_runbook *rb = NULL;
+    if (!name || runbook_named(f, name))
+        return;
+    rst_annex_runbook *r = &f->runbooks[f->nrunbooks++];
+    *r = (rst_annex_runbook){.name = dup_or_null(name, &g->nomem)};
+    if (load(ctx, name, &rb)) {
+        r->invalid = true;
+        return;
+    }
+    r->title = dup_or_null(rb->title, &g->nomem);
+    r->owner = dup_or_null(rb->owner, &g->nomem);
+    r->passphrase_note = dup_or_null(rb->passphrase_note, &g->nomem);
+    r->rto = rb->rto;
+    rb_free(rb);
+}
+
+int ops_annex_facts(const pol_policy *p, int (*load)(void *ctx, const char *name, rb_runbook **rb),
+                    void *ctx, rst_annex_facts *out)
+{
+    gather g = {.f = out};
+    memset(out, 0, sizeof(*out));
+    out->generated = bkp_now();
+    size_t books = p->ndatasets + p->ndrills;
+    out->runbooks = books ? calloc(books, sizeof(*out->runbooks)) : NULL;
+    out->media = p->nmedia ? calloc(p->nmedia, sizeof(*out->media)) : NULL;
+    if ((books && !out->runbooks) || (p->nmedia && !out->media)) {
+        rst_annex_facts_clear(out);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < p->ndatasets; i++)
+        runbook_fact(&g, p->datasets[i].runbook, load, ctx);
+    for (size_t i = 0; i < p->ndrills; i++)
+        runbook_fact(&g, p->drills[i].runbook, load, ctx);
+    for (size_t i = 0; i < p->nmedia; i++)
+        out->media[out->nmedia++].name = dup_or_null(p->media[i].name, &g.nomem);
+    char *log = bkp_audit_path_in(p->repository);
+    int rc = log ? bkp_audit_each(log, collect, &g) : -ENOMEM;
+    if (rc < 0 && rc != -ENOENT)
+        bkp_warn(_("%s: the audit log cannot be read (%s); the annex shows no drill or rotation"),
+                 log ? log : p->repository, bkp_strerror(rc));
+    out->audit = !rc ? RST_LOG_READ : rc == -ENOENT ? RST_LOG_NONE : RST_LOG_UNREADABLE;
+    free(log);
+    if (g.nomem) {
+        rst_annex_facts_clear(out);
+        return -ENOMEM;
+    }
+    return 0;
+}
