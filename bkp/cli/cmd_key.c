@@ -49,6 +49,16 @@ static int key_fingerprint(cli *c)
     return EXIT_OK;
 }
 
+/* How the sheets are printed: the format and language asked for, now, and
+ * the policy's facility when a policy was read for the repository. */
+static ops_sheet_look sheet_look(cli *c, int format)
+{
+    return (ops_sheet_look){.format = format,
+                            .ja = cli_lang_ja(c),
+                            .now = bkp_now(),
+                            .facility = c->policy ? c->policy->facility : NULL};
+}
+
 static int key_export(cli *c)
 {
     int format, ex;
@@ -61,8 +71,8 @@ static int key_export(cli *c)
         return ex;
     ops_sheet_file o;
     ops_sheet_files_init(&o, 1);
-    if (!(o.text = ops_key_paper_doc(bkp_repo_keys(c->ro), format, cli_lang_ja(c), bkp_now(),
-                                     &o.len)))
+    ops_sheet_look look = sheet_look(c, format);
+    if (!(o.text = ops_key_paper_doc(bkp_repo_keys(c->ro), &look, &o.len)))
         return EXIT_FAILED;
     json_t *fig = json_pack("{s:s, s:s, s:s}", "format", format == RB_HTML ? "html" : "md",
                             "lang", cli_lang_ja(c) ? "ja" : "en", "output",
@@ -125,9 +135,8 @@ static int key_split(cli *c)
     ops_sheet_file *o = calloc(n, sizeof(*o));
     if (o)
         ops_sheet_files_init(o, n);
-    ex = o ? exit_of(ops_key_share_docs(bkp_repo_keys(c->ro), k, n, format, cli_lang_ja(c),
-                                        bkp_now(), o))
-           : EXIT_FAILED;
+    ops_sheet_look look = sheet_look(c, format);
+    ex = o ? exit_of(ops_key_share_docs(bkp_repo_keys(c->ro), k, n, &look, o)) : EXIT_FAILED;
     if (ex == EXIT_USAGE)
         ex = EXIT_FAILED; /* the arguments were checked above */
     if (!ex) {

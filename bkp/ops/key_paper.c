@@ -39,7 +39,7 @@ void ops_sheet_files_free(ops_sheet_file *o, size_t n)
     }
 }
 
-char *ops_key_paper_doc(const bkp_keys *k, int format, bool ja, time_t now, size_t *len)
+char *ops_key_paper_doc(const bkp_keys *k, const ops_sheet_look *look, size_t *len)
 {
     /* The secret is copied only into guarded memory, wiped when freed. */
     bkp_sheet *s = sodium_malloc(sizeof(*s));
@@ -51,12 +51,12 @@ char *ops_key_paper_doc(const bkp_keys *k, int format, bool ja, time_t now, size
     s->kind = BKP_SHEET_PAPER;
     memcpy(s->repo_id, bkp_keys_repo_id(k), 16);
     bkp_keys_master_for_paper(k, s->secret);
-    char *text = ops_key_sheet_doc(s, bkp_keys_sign_pk(k), format, ja, now, len);
+    char *text = ops_key_sheet_doc(s, bkp_keys_sign_pk(k), look, len);
     sodium_free(s); /* wipes */
     return text;
 }
 
-int ops_key_share_docs(const bkp_keys *k, unsigned kk, unsigned n, int format, bool ja, time_t now,
+int ops_key_share_docs(const bkp_keys *k, unsigned kk, unsigned n, const ops_sheet_look *look,
                        ops_sheet_file *o)
 {
     uint8_t *master = sodium_malloc(BKP_SHEET_SECRET_LEN);
@@ -68,8 +68,8 @@ int ops_key_share_docs(const bkp_keys *k, unsigned kk, unsigned n, int format, b
     }
     for (unsigned i = 0; !rc && i < n; i++) {
         snprintf(o[i].name, sizeof(o[i].name), "share-%u-of-%u.%s", i + 1, n,
-                 format == RB_HTML ? "html" : "md");
-        o[i].text = ops_key_sheet_doc(&sh[i], bkp_keys_sign_pk(k), format, ja, now, &o[i].len);
+                 look->format == RB_HTML ? "html" : "md");
+        o[i].text = ops_key_sheet_doc(&sh[i], bkp_keys_sign_pk(k), look, &o[i].len);
         if (!o[i].text)
             rc = -ENOMEM;
     }

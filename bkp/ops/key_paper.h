@@ -29,6 +29,7 @@
 
 #include "bkp/audit/audit.h"
 #include "bkp/keys/keys.h"
+#include "bkp/ops/key_sheet_doc.h"
 #include "bkp/store/repo.h"
 
 typedef struct ops_sheet_file {
@@ -44,12 +45,12 @@ void ops_sheet_files_init(ops_sheet_file *o, size_t n);
 void ops_sheet_files_free(ops_sheet_file *o, size_t n);
 
 /* The paper sheet's document of the keys `k` (the master secret, whole),
- * as ops_key_sheet_doc makes it (`format` an rb_format), or NULL (logged). */
-char *ops_key_paper_doc(const bkp_keys *k, int format, bool ja, time_t now, size_t *len);
+ * as ops_key_sheet_doc makes it, or NULL (logged). */
+char *ops_key_paper_doc(const bkp_keys *k, const ops_sheet_look *look, size_t *len);
 /* `n` share sheets of the keys `k`, any `kk` of which open it, as named
  * documents share-I-of-N.md|html into `o[0..n-1]`: 0, or a negative errno
  * (logged); the caller frees `o` either way. */
-int ops_key_share_docs(const bkp_keys *k, unsigned kk, unsigned n, int format, bool ja, time_t now,
+int ops_key_share_docs(const bkp_keys *k, unsigned kk, unsigned n, const ops_sheet_look *look,
                        ops_sheet_file *o) __attribute__((warn_unused_result));
 
 /* The folder `dir` of the shares, opened: made 0700, or an existing folder

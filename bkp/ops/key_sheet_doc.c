@@ -48,6 +48,27 @@ static void put(doc *d, const char *fmt, ...)
         d->len += (size_t)n;
 }
 
+/* Text from outside (the policy's facility) into a table cell: HTML's
+ * specials escaped; Markdown's bar escaped; a line break a space. */
+static void put_text(doc *d, const char *t)
+{
+    for (; t && *t; t++) {
+        char c = *t == '\n' || *t == '\r' ? ' ' : *t;
+        if (d->html && c == '&')
+            put(d, "&amp;");
+        else if (d->html && c == '<')
+            put(d, "&lt;");
+        else if (d->html && c == '>')
+            put(d, "&gt;");
+        else if (d->html && c == '"')
+            put(d, "&quot;");
+        else if (!d->html && c == '|')
+            put(d, "\\|");
+        else
+            put(d, "%c", c);
+    }
+}
+
 /* A piece of the QR code's drawing (qr.h), into the document. */
 static void put_piece(void *ctx, const char *piece)
 {
@@ -65,13 +86,13 @@ static void put_row(doc *d, const char *k, const char *v)
 }
 
 /* Everything here comes from fixed alphabets (base32, hex, digits, the
- * texts below): nothing needs escaping in either format. */
-static void put_header(doc *d, const bkp_sheet *s, const uint8_t pk[32], time_t now)
+ * texts below) but the facility, written by put_text. */
+static void put_header(doc *d, const bkp_sheet *s, const uint8_t pk[32], const ops_sheet_look *look)
 {
     char uuid[37], fp[BKP_FINGERPRINT_LEN], date[48], kind[256];
     uuid_unparse_lower(s->repo_id, uuid);
     bkp_pubkey_fingerprint(pk, fp); /* the same text on labels, procedures and reports */
-    bkp_local_time(date, sizeof(date), now, "-"); /* as every time for people */
+    bkp_local_time(date, sizeof(date), look->now, "-"); /* as every time for people */
     const char *title = s->kind == BKP_SHEET_PAPER ? _("bkp key sheet") : _("bkp key share");
     if (s->kind == BKP_SHEET_PAPER)
         snprintf(kind, sizeof(kind), "%s", _("the master secret, whole"));
@@ -87,6 +108,11 @@ static void put_header(doc *d, const bkp_sheet *s, const uint8_t pk[32], time_t 
             d->ja ? "ja" : "en", title, title);
     else
         put(d, "# %s\n\n| %s | %s |\n|---|---|\n", title, _("Item"), _("Value"));
+    if (look->facility && *look->facility) {
+        put(d, d->html ? "<tr><th>%s</th><td>" : "| %s | ", _("Facility"));
+        put_text(d, look->facility);
+        put(d, d->html ? "</td></tr>\n" : " |\n");
+    }
     put_row(d, _("Repository"), uuid);
     put_row(d, _("Public key fingerprint"), fp);
     put_row(d, _("What this sheet holds"), kind);
@@ -142,10 +168,10 @@ static void put_steps(doc *d, const bkp_sheet *s)
     put(d, d->html ? "</ol>\n</body></html>\n" : "\n");
 }
 
-static char *sheet_doc(const bkp_sheet *s, const uint8_t pk[32], int format, bool ja, time_t now,
+static char *sheet_doc(const bkp_sheet *s, const uint8_t pk[32], const ops_sheet_look *look,
                        size_t *len)
 {
-    doc dd = {.html = format == RB_HTML, .ja = ja}, *d = &dd;
+    doc dd = {.html = look->format == RB_HTML, .ja = look->ja}, *d = &dd;
     char text[BKP_SHEET_TEXT_MAX];
     if (bkp_sheet_format(s, text) != 0) {
         bkp_error(_("key sheet: the share's numbers are out of range"));
@@ -156,7 +182,7 @@ static char *sheet_doc(const bkp_sheet *s, const uint8_t pk[32], int format, boo
         sodium_memzero(text, sizeof(text));
         return NULL;
     }
-    put_header(d, s, pk, now);
+    put_header(d, s, pk, look);
     put_h2(d, s->kind == BKP_SHEET_PAPER ? _("The key") : _("The share"));
     put(d, d->html ? "<pre>%s</pre>\n" : "```text\n%s```\n\n", text);
     put_h2(d, _("The same, as a QR code"));
@@ -178,13 +204,13 @@ static char *sheet_doc(const bkp_sheet *s, const uint8_t pk[32], int format, boo
     return d->p;
 }
 
-char *ops_key_sheet_doc(const bkp_sheet *s, const uint8_t pk[32], int format, bool ja, time_t now,
+char *ops_key_sheet_doc(const bkp_sheet *s, const uint8_t pk[32], const ops_sheet_look *look,
                         size_t *len)
 {
     /* In the language asked for (--lang), whatever the locale it is run in. */
     bkp_i18n_saved saved;
-    bkp_i18n_begin(&saved, ja ? "ja" : "en");
-    char *p = sheet_doc(s, pk, format, ja, now, len);
+    bkp_i18n_begin(&saved, look->ja ? "ja" : "en");
+    char *p = sheet_doc(s, pk, look, len);
     bkp_i18n_end(&saved);
     return p;
 }

@@ -22,13 +22,22 @@
 /* An SVG of the largest QR code needed here is under 100 KiB. */
 #define OPS_SHEET_DOC_MAX (512 * 1024)
 
+/* How a sheet is printed: `format` an rb_format (bkp/report/doc.h:
+ * RB_MARKDOWN or RB_HTML); in Japanese when `ja`, whatever the locale; at
+ * `now`; naming the policy's `facility` (NULL: none), so that a safe that
+ * holds the sheets of several servers tells them apart. */
+typedef struct ops_sheet_look {
+    int format;
+    bool ja;
+    time_t now;
+    const char *facility;
+} ops_sheet_look;
+
 /* The document of sheet `s` of the repository whose public key is `pk`,
- * printed at `now`; `format` an rb_format (bkp/report/doc.h: RB_MARKDOWN or
- * RB_HTML); in Japanese when `ja`, whatever the locale. Its length into
- * `*len`; NULL (logged) for a share whose numbers are out of range, without
- * memory, or a document that does not fit. Free it with
- * ops_key_sheet_doc_free. */
-char *ops_key_sheet_doc(const bkp_sheet *s, const uint8_t pk[32], int format, bool ja, time_t now,
+ * printed as `look` says. Its length into `*len`; NULL (logged) for a share
+ * whose numbers are out of range, without memory, or a document that does
+ * not fit. Free it with ops_key_sheet_doc_free. */
+char *ops_key_sheet_doc(const bkp_sheet *s, const uint8_t pk[32], const ops_sheet_look *look,
                         size_t *len);
 /* Wipe and free a document (NULL: nothing). */
 void ops_key_sheet_doc_free(char *text);

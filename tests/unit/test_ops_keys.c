@@ -219,7 +219,9 @@ static void test_k_of_n_sheets(void **state)
     ops_sheet_file o[5];
     ops_sheet_files_init(o, 5);
     assert_int_equal(
-        ops_key_share_docs(bkp_repo_keys(f->r), 3, 5, RB_MARKDOWN, false, bkp_now(), o), 0);
+        ops_key_share_docs(bkp_repo_keys(f->r), 3, 5,
+                           &(ops_sheet_look){.format = RB_MARKDOWN, .now = bkp_now()}, o),
+        0);
     bkp_audit_rec rec = {.op = "key-split"};
     assert_int_equal(ops_key_sheets_write(f->r, dfd, dir, o, 5, &rec), 0);
     ops_sheet_files_free(o, 5);
@@ -255,8 +257,8 @@ static void refused_over(ops_repo *f, const char *dir, const char *planted)
 {
     ops_sheet_file o[2];
     ops_sheet_files_init(o, 2);
-    assert_int_equal(ops_key_share_docs(bkp_repo_keys(f->r), 2, 2, RB_MARKDOWN, true, bkp_now(), o),
-                     0);
+    ops_sheet_look look = {.format = RB_MARKDOWN, .ja = true, .now = bkp_now()};
+    assert_int_equal(ops_key_share_docs(bkp_repo_keys(f->r), 2, 2, &look, o), 0);
     int dfd = ops_key_shares_dir(dir);
     assert_true(dfd >= 0);
     bkp_audit_rec rec = {.op = "key-split"};
@@ -314,7 +316,8 @@ static void test_paper_document(void **state)
     uint8_t m[32];
     size_t len = 0;
     bkp_pubkey_fingerprint(bkp_keys_sign_pk(k), fp);
-    char *doc = ops_key_paper_doc(k, RB_MARKDOWN, false, bkp_now(), &len);
+    ops_sheet_look look = {.format = RB_MARKDOWN, .now = bkp_now()};
+    char *doc = ops_key_paper_doc(k, &look, &len);
     assert_non_null(doc);
     assert_int_equal(strlen(doc), len);
     assert_true(len < OPS_SHEET_DOC_MAX);
@@ -349,9 +352,14 @@ static void test_paper_document(void **state)
     ops_sheet_files_free(&o, 1);
 
     /* HTML: the same fingerprint, the QR code as an SVG. */
-    doc = ops_key_paper_doc(k, RB_HTML, true, bkp_now(), &len);
+    /* With the policy's facility, escaped: the safe tells the servers apart. */
+    look = (ops_sheet_look){.format = RB_HTML, .ja = true, .now = bkp_now(),
+                            .facility = "○○病院 <本院> & \"分院\""};
+    doc = ops_key_paper_doc(k, &look, &len);
     assert_non_null(doc);
     assert_non_null(strstr(doc, fp));
+    assert_non_null(strstr(doc, "<td>○○病院 &lt;本院&gt; &amp; &quot;分院&quot;</td>"));
+    assert_null(strstr(doc, "<本院>"));
     assert_non_null(strstr(doc, "<svg xmlns="));
     assert_non_null(strstr(doc, "</html>\n"));
     ops_key_sheet_doc_free(doc);
