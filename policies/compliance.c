@@ -583,13 +583,16 @@ static void at_risk(const ctx *c, bool nogen, pol_status *out, risks *rk)
     }
 }
 
-/* When the data set's schedule makes its third generation, having `have`
- * (1 or 2) now: the slots to come, as the nightly run takes them; 0 when
- * it has no schedule. */
-static time_t third_generation(const ctx *c, size_t have)
+/* When the data set's schedule makes its third generation, with the
+ * generations `s` has now (1 or 2): the slots to come as the run takes
+ * them, a slot passed but not yet backed up first (the run is due); 0
+ * when it has no schedule. */
+static time_t third_generation(const ctx *c, const pol_ds_state *s)
 {
-    time_t t = c->now;
-    for (size_t k = have; k < 3; k++)
+    time_t t = c->now, last = pol_last_slot(&c->d->schedule, c->now);
+    if (last != (time_t)-1 && last > s->last_backup)
+        t = last - 1; /* that slot is the next */
+    for (size_t k = s->generations; k < 3; k++)
         if ((t = pol_next_slot(&c->d->schedule, t)) == (time_t)-1)
             return 0;
     return t;
@@ -654,6 +657,7 @@ void pol_compliance(const pol_policy *p, const pol_ds_state *s, const pol_medium
     char next[sizeof(out->actions[0])];
     size_t n = sizeof(next);
     const pol_medium *m;
+    time_t third = 0; /* when the schedule makes the third generation, when it will */
     if (s->nbehind) {
         fmt(next, n,
             s->behind[0].beside
@@ -702,16 +706,9 @@ void pol_compliance(const pol_policy *p, const pol_ds_state *s, const pol_medium
             ds, pol_retention_keeps(&c.d->retention));
         act(out, next);
     } else if (rk.few_generations && !rk.backup) {
-        time_t third = third_generation(&c, s->generations);
-        if (third > 0) {
-            /* The schedule makes them: backing up three times in a row
-             * today would meet the count and not what it is for. */
-            char when[64], sched[64];
-            reason(out, _("the schedule (%s) keeps the third generation on %s: nothing to do "
-                          "before then"),
-                   pol_schedule_words(&c.d->schedule, sched, sizeof(sched)),
-                   bkp_local_time(when, sizeof(when), third, "?"));
-        } else {
+        /* The schedule makes them: backing up three times in a row today
+         * would meet the count and not what it is for (said below). */
+        if (!(third = third_generation(&c, s))) {
             fmt(next, n,
                 ngettext("run `bkp backup %s` (%zu generation kept, three are needed)",
                          "run `bkp backup %s` (%zu generations kept, three are needed)",
@@ -724,6 +721,17 @@ void pol_compliance(const pol_policy *p, const pol_ds_state *s, const pol_medium
     if (!out->nactions && (m = due_now(&c))) {
         medium_action(&c, m, next, n);
         act(out, next);
+    }
+    if (third) {
+        char when[64], sched[64];
+        pol_schedule_words(&c.d->schedule, sched, sizeof(sched));
+        bkp_local_time(when, sizeof(when), third, "?");
+        if (out->nactions) /* not "nothing to do" beside a step to do */
+            reason(out, _("the schedule (%s) keeps the third generation on %s"), sched, when);
+        else
+            reason(out, _("the schedule (%s) keeps the third generation on %s: nothing to do "
+                          "before then"),
+                   sched, when);
     }
 }
 

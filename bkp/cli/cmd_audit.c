@@ -309,6 +309,11 @@ int cmd_audit(cli *c)
                   c->args[0]);
         return EXIT_USAGE;
     }
+    if (c->output && strcmp(c->args[0], "report")) {
+        bkp_error(_("-o belongs to `bkp audit report -o FILE`: audit %s prints on the terminal"),
+                  c->args[0]);
+        return EXIT_USAGE;
+    }
     if (!strcmp(c->args[0], "verify"))
         return audit_verify(c);
     if (!strcmp(c->args[0], "report"))

@@ -78,9 +78,11 @@ static void dataset_print(const rst_dataset *d, const char *lang)
                : "",
            local(d->last_verify.time, b, sizeof(b)), local(d->last_drill.when.time, x, sizeof(x)),
            d->last_drill.attended == RST_NO ? _(" (unattended)") : "");
-    if (d->last_drill.when.time && d->last_drill.read_from && !rst_drill_away(&d->last_drill))
-        printf("%s", _("  the last drill read the server itself, not an off-line copy: connect the "
-                       "off-line disk for the next one\n"));
+    const rst_drill *dr = &d->last_drill;
+    if (dr->when.time && dr->when.outcome && !strcmp(dr->when.outcome, "ok") &&
+        rst_drill_missed_offline(dr))
+        printf("%s", _("  the last drill read the server itself: the off-line disk was not "
+                       "connected — connect it for the next one\n"));
     /* In the language asked for (--lang), else the reader's. */
     const rst_words *says = !lang                ? rst_dataset_words(d, false)
                             : !strcmp(lang, "ja") ? &d->ja

@@ -417,6 +417,11 @@ int ops_report(const ops_report_in *in, rb_evidence *out)
     rst_status status = {0};
     memset(out, 0, sizeof(*out));
     int vrc = s.records ? read_log(in, &s, &chk, &status) : -ENOMEM;
+    if (vrc == -ENOMEM) { /* no evidence at all, rather than a part of it */
+        json_decref(s.records);
+        rst_status_clear(&status);
+        return -ENOMEM;
+    }
     bool bad = vrc != 0 || chk.bad; /* unreadable, or read and found wanting */
     /* The period starts no earlier than the repository: before it there was
      * nothing to back up, and no gap to count (the log's first record is its

@@ -224,19 +224,20 @@ bool rb_evidence_judge(rb_evidence *ev)
         [RB_EV_MEDIA] = media,             [RB_EV_PROCEDURE] = procedure,
         [RB_EV_DRILL] = drill,             [RB_EV_AUDIT] = audit,
     };
-    static char en[16384], ja[16384];
-    bool all = true, mem = true;
-    for (size_t i = 0; i < RB_EV_PARTS; i++) {
+    enum { TEXT_MAX = 16384 };
+    char *en = malloc(TEXT_MAX), *ja = malloc(TEXT_MAX);
+    bool all = true, mem = en && ja;
+    for (size_t i = 0; mem && i < RB_EV_PARTS; i++) {
         /* Both languages whatever the locale: the same judgement formatted
          * twice. */
         bkp_i18n_saved saved;
         rb_ev_part *p = &ev->parts[i];
         en[0] = ja[0] = '\0';
         bkp_i18n_begin(&saved, "en");
-        p->ok = judges[i](ev, en, sizeof(en));
+        p->ok = judges[i](ev, en, TEXT_MAX);
         bkp_i18n_end(&saved);
         bkp_i18n_begin(&saved, "ja");
-        judges[i](ev, ja, sizeof(ja));
+        judges[i](ev, ja, TEXT_MAX);
         bkp_i18n_end(&saved);
         free(p->en);
         free(p->ja);
@@ -245,6 +246,8 @@ bool rb_evidence_judge(rb_evidence *ev)
         mem &= p->en && p->ja;
         all &= p->ok;
     }
+    free(en);
+    free(ja);
     ev->answer = all;
     ev->judged = mem;
     return mem;

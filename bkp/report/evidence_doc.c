@@ -44,14 +44,18 @@ static json_t *text(const char *s)
     return s ? json_string(s) : NULL;
 }
 
+/* A string, or null when not said (as a record cited always has these). */
+static json_t *text_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
 static json_t *entry_json(const rb_ev_entry *e)
 {
-    json_t *o = json_pack("{s:I, s:o}", "seq", (json_int_t)e->seq, "time", iso(e->time));
-    put(o, "outcome", text(e->outcome));
-    put(o, "medium", text(e->medium));
-    put(o, "generation", text(e->generation));
-    put(o, "error", text(e->error));
-    return o;
+    return json_pack("{s:I, s:o, s:o, s:o, s:o, s:o}", "seq", (json_int_t)e->seq, "time",
+                     iso(e->time), "outcome", text_or_null(e->outcome), "medium",
+                     text_or_null(e->medium), "generation", text_or_null(e->generation), "error",
+                     text_or_null(e->error));
 }
 
 static json_t *entries_json(const rb_ev_entry *v, size_t n)
@@ -124,12 +128,15 @@ static json_t *dataset_json(const rb_ev_dataset *d)
 
 static json_t *key_op_json(const rb_ev_key_op *k)
 {
-    json_t *o = entry_json(&k->e), *fig = json_object();
+    json_t *o = json_pack("{s:I, s:o, s:o, s:o}", "seq", (json_int_t)k->e.seq, "time",
+                          iso(k->e.time), "outcome", text_or_null(k->e.outcome), "medium",
+                          text_or_null(k->e.medium)),
+           *fig = json_object();
     put(o, "op", json_string(k->op ? k->op : ""));
     put(o, "key_recovery", json_boolean(k->key_recovery));
-    put(o, "user", text(k->user));
-    put(o, "host", text(k->host));
-    put(o, "dataset", text(k->dataset));
+    put(o, "user", text_or_null(k->user));
+    put(o, "host", text_or_null(k->host));
+    put(o, "dataset", text_or_null(k->dataset));
     for (size_t i = 0; fig && i < k->nfigures; i++) {
         const rb_ev_figure *f = &k->figures[i];
         json_object_set_new(fig, f->name,

@@ -15,13 +15,9 @@ double rst_storage_ratio(const rst_storage *s)
     return s->newest ? (double)s->stored / (double)s->newest : 0;
 }
 
-bool rst_drill_away(const rst_drill *d)
+bool rst_drill_missed_offline(const rst_drill *d)
 {
-    static const char *const away[] = {"offline", "named", "key_recovery"};
-    for (size_t i = 0; d->read_from && i < sizeof(away) / sizeof(*away); i++)
-        if (!strcmp(d->read_from, away[i]))
-            return true;
-    return false;
+    return d->read_from && !strcmp(d->read_from, "no_offline");
 }
 
 const rst_words *rst_dataset_words(const rst_dataset *d, bool ja)

@@ -92,11 +92,12 @@ typedef struct rst_drill {
     char *attested_by; /* who attended; NULL: nobody named */
 } rst_drill;
 
-/* Whether drill `d` read a copy away from the server (an off-line medium,
- * the one named, or one opened with the key sheets), as on the day the
- * server is lost; false for one that read the server's own repository, and
- * for a record that does not say. */
-bool rst_drill_away(const rst_drill *d);
+/* Whether drill `d` was to read the off-line media and found none
+ * connected, so that it read the server's own repository ("read_from":
+ * "no_offline"): it proved the procedure, not that a copy away from the
+ * server restores. A scheduled drill reads every source by design, and one
+ * asked to read the server reads it: neither is this. */
+bool rst_drill_missed_offline(const rst_drill *d);
 
 typedef struct rst_dataset {
     char *name;        /* "dataset" */

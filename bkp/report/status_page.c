@@ -255,6 +255,10 @@ static void today(FILE *f, const rst_status *st, time_t now, bool ja)
             say(f, _("Bring %s from where it is kept to the backup server for its copy, overdue "
                      "by %s."),
                 t->medium, pol_span_text(late, sizeof(late), now - t->when));
+        } else if (state == TURN_DUE) {
+            say(f, _("Bring %s from where it is kept to the backup server for its copy, due "
+                     "now."),
+                t->medium);
         } else {
             say(f, _("Bring %s from where it is kept to the backup server for its copy, due "
                      "today."),
@@ -559,14 +563,14 @@ static void drill_row(FILE *f, const rst_dataset *d)
         rb_html_escape(f, _(" (unattended)"));
     else if (dr->attested_by && *dr->attested_by)
         say(f, _(" (attended: %s)"), dr->attested_by);
-    if (ok && dr->read_from && !rst_drill_away(dr)) {
+    if (ok && rst_drill_missed_offline(dr)) {
         /* It proved the procedure, not that a copy away from the server
          * restores: say so beside the word "succeeded". */
         fputs("<br><span class=\"late\" data-read-from=\"", f);
         rb_html_escape(f, dr->read_from);
         fputs("\">", f);
-        rb_html_escape(f, _("read from the server itself, not from an off-line copy: connect "
-                            "the off-line disk for the next drill"));
+        rb_html_escape(f, _("read from the server itself: the off-line disk was not connected — "
+                            "connect it for the next drill"));
         fputs("</span>", f);
     }
     fputs("</td><td>", f);

@@ -239,6 +239,9 @@ mkdir "$WORK/evidence-dir"
 check_exit 2 "$BKP" audit report --policy "$POL" -o "$WORK/evidence-dir/"
 grep -q 'names a folder' <<<"$ERR" || flunk "-o FOLDER/ should say it names a folder: $ERR"
 [ -z "$(ls -A "$WORK/evidence-dir")" ] || flunk "-o FOLDER/ wrote into the folder: $(ls -A "$WORK/evidence-dir")"
+# -o is the report's alone: another audit command refuses it, writing nothing.
+check_exit 2 "$BKP" audit show --policy "$POL" -o "$WORK/show.txt"
+[ ! -e "$WORK/show.txt" ] || flunk "audit show -o wrote a file"
 
 # ============ 4. Weeks 5–7: usb-a forgotten for three weeks ============
 backup_week 35

@@ -511,10 +511,22 @@ static void test_few_generations(void **state)
     assert_int_equal(o->nactions, 0);
     reason_at(o, "the schedule (daily at 02:00) keeps the third generation on 2026-01-06 02:00");
     reason_at(o, "nothing to do before then");
+    /* Tonight's slot passed and not yet backed up (the run is due): it
+     * makes the third, not tomorrow's. */
+    w.s.last_backup = T0 - DAY + 2 * HOUR + 300;
+    pol_compliance(&w.p, &w.s, w.st, w.due, w.n, T0 + 2 * HOUR + 600, &w.out);
+    reason_at(&w.out, "keeps the third generation on 2026-01-05 02:00");
     /* One generation: two more nights. */
     w.s.generations = 1;
     o = judge(&w, T0 + 11 * HOUR);
     reason_at(o, "keeps the third generation on 2026-01-07 02:00");
+    /* Beside a step to do, it is not "nothing to do". */
+    w.p.rule.media_types = 3;
+    o = judge(&w, T0 + 11 * HOUR);
+    assert_true(o->nactions > 0);
+    size_t k = reason_at(o, "keeps the third generation on 2026-01-07 02:00");
+    assert_null(strstr(o->reasons[k], "nothing to do"));
+    w.p.rule.media_types = 2;
     /* Without a schedule, only a backup makes them. */
     w.ds.schedule.kind = POL_SCHED_NONE;
     o = judge(&w, T0 + 11 * HOUR);

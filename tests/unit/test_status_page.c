@@ -43,7 +43,7 @@ static const char status_text[] =
     "     \"seq\": 40, \"captured\": \"2026-11-20T02:05:00Z\"}],"
     "   \"last_drill\": {\"time\": \"2026-11-01T05:00:12Z\", \"outcome\": \"ok\","
     "    \"seconds\": 4850.5, \"rto_target_seconds\": 14400, \"rto_met\": true,"
-    "    \"runbook\": \"emr-db\", \"read_from\": \"offline\"}},"
+    "    \"runbook\": \"emr-db\", \"read_from\": \"all\"}},"
     "  {\"dataset\": \"scans\", \"description\": \"スキャン文書\", \"priority\": 2,"
     "   \"verdict\": \"AT RISK\", \"generations\": 3, \"last_backup\": \"2026-11-24T03:00:00Z\","
     "   \"reasons\": [\"usb-b is 3 days overdue for rotation\"],"
@@ -209,8 +209,8 @@ static void test_content(void **state)
     assert_non_null(strstr(en, "4 h 00 min: within the target"));
     assert_non_null(strstr(en, "1 h 00 min: OVER the target"));
     /* A drill that read the server itself says so; one from the disk does not. */
-    assert_non_null(strstr(en, "data-read-from=\"no_offline\">read from the server itself, not "
-                               "from an off-line copy"));
+    assert_non_null(strstr(en, "data-read-from=\"no_offline\">read from the server itself: the "
+                               "off-line disk was not connected"));
     assert_int_equal(count_of(en, "data-read-from="), 1);
     /* Ages of the copies. */
     assert_non_null(strstr(en, "data-medium=\"usb-a\" data-age-seconds=\"374100\""));
