@@ -214,3 +214,12 @@ bool bkp_json_time(const json_t *j, const char *key, time_t *t)
     bkp_iso_time(canon, sizeof(canon), *t);
     return !strcmp(canon, json_string_value(v));
 }
+
+json_t *bkp_json_when(time_t t)
+{
+    char buf[32];
+    if (!t)
+        return json_null();
+    bkp_iso_time(buf, sizeof(buf), t);
+    return json_string(buf);
+}

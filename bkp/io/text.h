@@ -54,6 +54,9 @@ json_t *bkp_json_strlist(const bkp_strlist *l);
  * (bkp_iso_time), for what is written back must read back — a leap second
  * of 9999 would be written as a year that cannot be read. */
 bool bkp_json_time(const json_t *j, const char *key, time_t *t);
+/* Time `t` as bkp writes one in JSON (bkp_iso_time), null for 0 ("none"):
+ * what bkp_json_time reads back. A new reference; NULL without memory. */
+json_t *bkp_json_when(time_t t);
 
 /* A size for people, "1.5 GiB"-style (binary units), into `buf`. */
 const char *bkp_size_text(char *buf, size_t n, uint64_t bytes);

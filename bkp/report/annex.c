@@ -34,16 +34,6 @@ static const rst_annex_medium *medium_of(const rst_annex_facts *f, const char *n
     return NULL;
 }
 
-/* The day of `t` as the records write it (UTC): "2026-11-24". */
-static const char *day(char *buf, size_t n, time_t t)
-{
-    char iso[32] = "";
-    if (t)
-        bkp_iso_time(iso, sizeof(iso), t);
-    snprintf(buf, n, "%.10s", iso);
-    return buf;
-}
-
 static const char *or_empty(const char *s)
 {
     return s ? s : "";
@@ -128,7 +118,7 @@ static const char *guard_words(const pol_medium *m, const rst_annex_facts *facts
                  m->object.governance ? "GOVERNANCE" : "COMPLIANCE", m->object.lock_days);
         if (probe && probe->ok)
             bkp_strappend(buf, n, _("; proven by `bkp media probe` on %.10s"),
-                          day(date, sizeof(date), probe->time));
+                          rb_day(date, sizeof(date), probe->time));
         else
             bkp_strappend(buf, n, _("; not yet proven: run `bkp media probe %s`"), m->name);
     } else if (pol_type_write_once(m->type)) {
@@ -195,7 +185,7 @@ static void intro(rb_doc *doc, const pol_policy *p, const rst_annex_facts *facts
     char date[16];
     if (facts && facts->generated)
         rb_doc_para(doc, _("Policy: `%s`. Written on %s."), p->file,
-                    day(date, sizeof(date), facts->generated));
+                    rb_day(date, sizeof(date), facts->generated));
     else
         rb_doc_para(doc, _("Policy: `%s`."), p->file);
 }
@@ -334,14 +324,14 @@ static void offline_section(rb_doc *doc, const pol_policy *p, const rst_annex_fa
         /* The last exchange that succeeded; a later attempt that did not,
          * beside it (refused: the medium was not there, nothing written). */
         if (known && known->last_ok.time)
-            snprintf(last, sizeof(last), "%s", day(date, sizeof(date), known->last_ok.time));
+            snprintf(last, sizeof(last), "%s", rb_day(date, sizeof(date), known->last_ok.time));
         else
             snprintf(last, sizeof(last), "%s", _("none recorded"));
         if (known && known->last.time && !known->last.ok)
             bkp_strappend(last, sizeof(last),
                           known->last.refused ? _(" (attempt of %.10s refused: nothing written)")
                                               : _(" (attempt of %.10s failed)"),
-                          day(date, sizeof(date), known->last.time));
+                          rb_day(date, sizeof(date), known->last.time));
         rb_doc_row(doc, (const char *[]){m->name, turn_words(p, m, every, sizeof(every)), last,
                                          blank(), NULL});
     }
@@ -364,7 +354,7 @@ static const char *drill_words(const rst_cited *dr, char *buf, size_t n)
         return buf;
     }
     rb_duration_text(took, sizeof(took), dr->seconds > 0 ? dr->seconds : 0);
-    day(date, sizeof(date), dr->time);
+    rb_day(date, sizeof(date), dr->time);
     if (!dr->ok)
         snprintf(buf, n, _("%.10s: failed"), date);
     else if (dr->rto_met == RST_YES)

@@ -207,6 +207,15 @@ const char *rb_local(char *buf, size_t n, const char *iso)
     return bkp_local_time(buf, n, bkp_iso_parse(iso), iso && *iso ? iso : "-");
 }
 
+const char *rb_day(char *buf, size_t n, time_t t)
+{
+    char iso[32] = "";
+    if (t)
+        bkp_iso_time(iso, sizeof(iso), t);
+    snprintf(buf, n, "%.10s", iso);
+    return buf;
+}
+
 const char *rb_duration_text(char *buf, size_t n, double s)
 {
     if (s < 60)

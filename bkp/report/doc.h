@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -38,6 +39,9 @@ char *rb_doc_finish(rb_doc *d);
  * minute, with the zone ("2026-11-26 06:51 JST"); the text as it is when
  * it is not such a time. */
 const char *rb_local(char *buf, size_t n, const char *iso);
+/* The day of `t` as the records write it (UTC), "2026-11-24", into `buf`
+ * (at least 11 bytes); "" for 0. */
+const char *rb_day(char *buf, size_t n, time_t t);
 
 /* "4h", "30m", "12.3 s" */
 const char *rb_duration_text(char *buf, size_t n, double seconds);

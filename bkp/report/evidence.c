@@ -19,16 +19,6 @@ static const char *verdict_text(const rb_ev_dataset *d)
     return d->has_status ? _(pol_verdict_name(d->verdict)) : "";
 }
 
-/* The day of `t` as the records write it (UTC): "2025-01-20". */
-static const char *day(char *buf, size_t n, time_t t)
-{
-    char iso[32] = "";
-    if (t)
-        bkp_iso_time(iso, sizeof(iso), t);
-    snprintf(buf, n, "%.10s", iso);
-    return buf;
-}
-
 static bool ok_entry(const rb_ev_entry *e)
 {
     return e->outcome && !strcmp(e->outcome, "ok");
@@ -90,7 +80,7 @@ static bool offline(const rb_evidence *ev, char *out, size_t n)
             if (!ok_entry(r) || (skip && skip--))
                 continue;
             bkp_strappend(out, n, " #%llu (%s, %s)", (unsigned long long)r->seq,
-                          day(date, sizeof(date), r->time), or_empty(r->medium));
+                          rb_day(date, sizeof(date), r->time), or_empty(r->medium));
             cited++;
         }
         if (!cited)
@@ -130,7 +120,7 @@ static bool media(const rb_evidence *ev, char *out, size_t n)
             if (m->proven)
                 bkp_strappend(out, n,
                               _(" (%s: on-line Object Lock, non-editable, proven on %.10s)"),
-                              m->medium, day(date, sizeof(date), m->proven));
+                              m->medium, rb_day(date, sizeof(date), m->proven));
             else
                 bkp_strappend(out, n,
                               _(" (%s: on-line Object Lock, NOT proven, counted as "
@@ -192,7 +182,7 @@ static bool drill(const rb_evidence *ev, char *out, size_t n)
         char kind[256], date[16];
         if (best)
             bkp_strappend(out, n, _("%s%s: drill #%lld (%.10s, %s) succeeded in %.1f s"), sep(i),
-                          d->name, (long long)best->e.seq, day(date, sizeof(date), best->e.time),
+                          d->name, (long long)best->e.seq, rb_day(date, sizeof(date), best->e.time),
                           rb_evidence_drill_kind(best, kind, sizeof(kind)),
                           best->seconds > 0 ? best->seconds : 0.0);
         else

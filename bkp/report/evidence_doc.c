@@ -9,6 +9,7 @@
 #include "bkp/io/bytes.h"
 #include "bkp/io/clock.h"
 #include "bkp/io/json_in.h"
+#include "bkp/io/text.h"
 
 static const char *const part_names[RB_EV_PARTS] = {"generations", "offline", "media",
                                                      "procedure",   "drill",   "audit"};
@@ -22,14 +23,6 @@ static const char *const kind_names[] = {"attended", "unattended", "key_recovery
 
 /* ---- emit ---- */
 
-static json_t *iso(time_t t)
-{
-    char buf[32];
-    if (!t)
-        return json_null();
-    bkp_iso_time(buf, sizeof(buf), t);
-    return json_string(buf);
-}
 
 /* Member `k` of `o` set to `v` (a new reference) unless `v` is NULL: an
  * unsaid member is absent, as the records it came from leave it. */
@@ -53,7 +46,7 @@ static json_t *text_or_null(const char *s)
 static json_t *entry_json(const rb_ev_entry *e)
 {
     return json_pack("{s:I, s:o, s:o, s:o, s:o, s:o}", "seq", (json_int_t)e->seq, "time",
-                     iso(e->time), "outcome", text_or_null(e->outcome), "medium",
+                     bkp_json_when(e->time), "outcome", text_or_null(e->outcome), "medium",
                      text_or_null(e->medium), "generation", text_or_null(e->generation), "error",
                      text_or_null(e->error));
 }
@@ -129,7 +122,7 @@ static json_t *dataset_json(const rb_ev_dataset *d)
 static json_t *key_op_json(const rb_ev_key_op *k)
 {
     json_t *o = json_pack("{s:I, s:o, s:o, s:o}", "seq", (json_int_t)k->e.seq, "time",
-                          iso(k->e.time), "outcome", text_or_null(k->e.outcome), "medium",
+                          bkp_json_when(k->e.time), "outcome", text_or_null(k->e.outcome), "medium",
                           text_or_null(k->e.medium)),
            *fig = json_object();
     put(o, "op", json_string(k->op ? k->op : ""));
@@ -170,12 +163,12 @@ static json_t *statement_json(const rb_evidence *ev)
 
 json_t *rb_evidence_json(const rb_evidence *ev)
 {
-    json_t *sets = json_array(), *period = json_pack("{s:o, s:o}", "from", iso(ev->from), "to",
-                                                     iso(ev->to));
+    json_t *sets = json_array(), *period = json_pack("{s:o, s:o}", "from", bkp_json_when(ev->from), "to",
+                                                     bkp_json_when(ev->to));
     for (size_t i = 0; sets && i < ev->ndatasets; i++)
         json_array_append_new(sets, dataset_json(&ev->datasets[i]));
     if (period && ev->asked_from) { /* the period was shortened, and why */
-        json_object_set_new(period, "asked_from", iso(ev->asked_from));
+        json_object_set_new(period, "asked_from", bkp_json_when(ev->asked_from));
         json_object_set_new(period, "since_creation", json_true());
         json_object_set_new(period, "from_default", json_boolean(ev->from_default));
     }
@@ -183,7 +176,7 @@ json_t *rb_evidence_json(const rb_evidence *ev)
                           ev->repository ? json_string(ev->repository) : json_null(),
                           "repository_id",
                           ev->repository_id ? json_string(ev->repository_id) : json_null(),
-                          "period", period, "generated", iso(ev->generated), "audit",
+                          "period", period, "generated", bkp_json_when(ev->generated), "audit",
                           audit_json(&ev->audit), "verifications",
                           entries_json(ev->verifications, ev->nverifications), "datasets", sets);
     put(o, "fingerprint", text(ev->fingerprint));

@@ -27,14 +27,6 @@ const rst_words *rst_dataset_words(const rst_dataset *d, bool ja)
 
 /* ---- emit ---- */
 
-static json_t *iso(time_t t)
-{
-    char buf[32];
-    if (!t)
-        return json_null();
-    bkp_iso_time(buf, sizeof(buf), t);
-    return json_string(buf);
-}
 
 json_t *rst_reasons_json(const rst_words *w)
 {
@@ -78,14 +70,14 @@ json_t *rst_copies_json(const rst_copy *v, size_t n)
                                            v[i].medium, "type", pol_medium_type_name(v[i].type),
                                            "offline", v[i].offline, "offsite", v[i].offsite,
                                            "non_editable", v[i].non_editable, "proven",
-                                           iso(v[i].proven), "seq", (json_int_t)v[i].seq,
-                                           "captured", iso(v[i].captured)));
+                                           bkp_json_when(v[i].proven), "seq", (json_int_t)v[i].seq,
+                                           "captured", bkp_json_when(v[i].captured)));
     return a;
 }
 
 static json_t *event_json(const rst_event *e)
 {
-    return e->time ? json_pack("{s:o, s:s?}", "time", iso(e->time), "outcome", e->outcome)
+    return e->time ? json_pack("{s:o, s:s?}", "time", bkp_json_when(e->time), "outcome", e->outcome)
                    : json_null();
 }
 
@@ -119,7 +111,7 @@ static json_t *dataset_json(const rst_dataset *d)
         (json_int_t)d->generations, "counted", rst_counts_json(&d->counted), "required",
         rst_counts_json(&d->required), "offline_age_seconds", (json_int_t)d->offline_age,
         "offline_max_age_seconds", (json_int_t)d->offline_max_age, "last_backup",
-        iso(d->last_backup), "last_backup_run", event_json(&d->last_backup_run), "last_verify",
+        bkp_json_when(d->last_backup), "last_backup_run", event_json(&d->last_backup_run), "last_verify",
         event_json(&d->last_verify), "last_drill", drill_json(&d->last_drill), "copies_on_media",
         rst_copies_json(d->copies, d->ncopies), "reasons", rst_reasons_json(&d->en), "action",
         rst_next(&d->en), "ja", words_json(&d->ja));
@@ -137,7 +129,7 @@ static json_t *turns_json(const rst_status *s)
         const rst_turn *t = &s->rotations[i];
         json_t *j = json_pack("{s:s, s:s, s:b, s:b, s:o}", "medium", t->medium, "type",
                               pol_medium_type_name(t->type), "offline", t->offline, "offsite",
-                              t->offsite, "when", iso(t->when));
+                              t->offsite, "when", bkp_json_when(t->when));
         if (j && t->done)
             json_object_set_new(j, "done", json_true());
         json_array_append_new(a, j);
@@ -147,7 +139,7 @@ static json_t *turns_json(const rst_status *s)
 
 static json_t *audit_json(const rst_audit *a)
 {
-    json_t *j = json_pack("{s:o, s:I, s:b, s:b, s:s, s:I}", "checked", iso(a->checked), "records",
+    json_t *j = json_pack("{s:o, s:I, s:b, s:b, s:s, s:I}", "checked", bkp_json_when(a->checked), "records",
                           (json_int_t)a->records, "ok", a->ok, "absent", a->absent, "problem",
                           a->problem, "restarts", (json_int_t)a->restarts);
     if (j)
@@ -160,7 +152,7 @@ static json_t *connected_json(const rst_status *s)
     json_t *a = json_array();
     for (size_t i = 0; a && i < s->nconnected; i++) {
         const rst_connected *c = &s->connected[i];
-        json_t *w = iso(c->last_write);
+        json_t *w = bkp_json_when(c->last_write);
         json_array_append_new(a, json_pack("{s:s, s:s, s:o, s:b}", "medium", c->medium, "path",
                                            c->path, "last_write",
                                            json_is_null(w) ? json_string("") : w, "left", c->left));
@@ -185,7 +177,7 @@ static json_t *media_json(const rst_status *s)
                               json_pack("{s:s, s:s, s:o, s:o}", "medium", m->medium, "type",
                                         pol_medium_type_name(m->type), "bytes",
                                         m->bytes ? json_integer((json_int_t)m->bytes) : json_null(),
-                                        "last_write", iso(m->written)));
+                                        "last_write", bkp_json_when(m->written)));
     }
     return a;
 }
@@ -196,11 +188,11 @@ json_t *rst_status_json(const rst_status *s)
     for (size_t i = 0; sets && i < s->ndatasets; i++)
         if (json_array_append_new(sets, dataset_json(&s->datasets[i])))
             sets = (json_decref(sets), NULL);
-    json_t *kd = json_pack("{s:o, s:I, s:b}", "last", iso(s->key_drill.last), "every_seconds",
+    json_t *kd = json_pack("{s:o, s:I, s:b}", "last", bkp_json_when(s->key_drill.last), "every_seconds",
                            (json_int_t)s->key_drill.every, "due", s->key_drill.due);
     json_t *doc = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:s?, s:s, s:o}", "verdict",
                             pol_verdict_name(s->verdict), "datasets", sets, "key_drill", kd,
-                            "generated", iso(s->generated), "rotations", turns_json(s), "audit",
+                            "generated", bkp_json_when(s->generated), "rotations", turns_json(s), "audit",
                             audit_json(&s->audit), "connected", connected_json(s), "facility",
                             s->facility, "host", s->host ? s->host : "", "media", media_json(s));
     if (doc && s->has_storage && json_object_set_new(doc, "storage", storage_json(&s->storage)))
