@@ -14,6 +14,7 @@
 #include "bkp/io/i18n.h"
 #include "bkp/keys/key_slots.h"
 #include "bkp/io/log.h"
+#include "bkp/io/text.h"
 #include "bkp/ops/key_slots_edit.h"
 
 static void when(char *buf, size_t n, time_t t)
@@ -37,8 +38,8 @@ static int key_list(cli *c, const bkp_key_slots *s)
             json_array_append_new(
                 a, json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:b}", "id", x->id, "kind",
                              ops_key_kind(x), "label", x->label, "created",
-                             bkp_key_time_json(x->created), "changed",
-                             bkp_key_time_json(x->changed), "last_used", bkp_key_time_json(x->used),
+                             bkp_json_when(x->created), "changed",
+                             bkp_json_when(x->changed), "last_used", bkp_json_when(x->used),
                              "current", !strcmp(cur, x->id)));
         }
         cli_print_json(json_pack("{s:s, s:i, s:I, s:o}", "repository", bkp_repo_uuid(c->ro),

@@ -11,6 +11,7 @@
 
 #include "bkp/io/clock.h"
 #include "bkp/io/durable.h"
+#include "bkp/io/text.h"
 #include "bkp/keys/envelope.h"
 #include "bkp/io/log.h"
 
@@ -281,15 +282,6 @@ int bkp_key_slots_find(const bkp_key_slots *s, const char *id)
 
 /* ---- writing ---- */
 
-json_t *bkp_key_time_json(time_t t)
-{
-    char buf[32];
-    if (!t)
-        return json_null();
-    bkp_iso_time(buf, sizeof(buf), t);
-    return json_string(buf);
-}
-
 int bkp_key_slots_render(const bkp_key_slots *s, const bkp_keys *k, bkp_buf *out)
 {
     char uuid[37], hex[2 * BKP_KEY_SEALED_LEN + 1];
@@ -300,8 +292,8 @@ int bkp_key_slots_render(const bkp_key_slots *s, const bkp_keys *k, bkp_buf *out
         bkp_hex(hex, x->sealed, BKP_KEY_SEALED_LEN);
         if (json_array_append_new(slots, json_pack("{s:s, s:s, s:o, s:o, s:s}", "id", x->id,
                                                    "label", x->label, "created",
-                                                   bkp_key_time_json(x->created), "changed",
-                                                   bkp_key_time_json(x->changed), "sealed", hex))) {
+                                                   bkp_json_when(x->created), "changed",
+                                                   bkp_json_when(x->changed), "sealed", hex))) {
             json_decref(slots);
             slots = NULL;
         }

@@ -109,9 +109,6 @@ int bkp_key_slots_find(const bkp_key_slots *s, const char *id);
  * override that could make a terminal show something else? 0 or -EINVAL. */
 int bkp_key_label_ok(const char *label);
 
-/* A slot's time as the list writes it: YYYY-MM-DDTHH:MM:SSZ, or null when
- * unknown (0). */
-json_t *bkp_key_time_json(time_t t);
 
 /* The signed file of format 2 for `s`, by `k` (whose repository it names). */
 int bkp_key_slots_render(const bkp_key_slots *s, const bkp_keys *k, bkp_buf *out)
