@@ -684,6 +684,7 @@ void pol_free(pol_policy *p)
     for (size_t i = 0; i < p->nmedia; i++) {
         free(p->media[i].name);
         free(p->media[i].path);
+        free(p->media[i].kept_at);
         free(p->media[i].object.endpoint);
         free(p->media[i].object.bucket);
         free(p->media[i].object.region);

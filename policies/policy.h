@@ -66,6 +66,9 @@ typedef struct pol_object {
     bool lock_given;        /* the medium said `lock:` (refused on other types) */
 } pol_object;
 
+/* The most bytes of a medium's `kept_at`. */
+#define POL_KEPT_AT_MAX 200
+
 typedef struct pol_medium {
     char *name;
     pol_medium_type type;
@@ -74,6 +77,7 @@ typedef struct pol_medium {
     bool offsite;
     bool offline;
     int64_t rotate_every; /* 0: not rotated */
+    char *kept_at;        /* where it is kept, in the clinic's words ("院長の自宅"); NULL: unsaid */
     int line;
 } pol_medium;
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "bkp/io/i18n.h"
+#include "bkp/io/text.h"
 #include "bkp/store/generation.h"
 #include "policies/policy_parse.h"
 
@@ -131,6 +132,15 @@ static void medium_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void
         pol_yaml_bool(c, v, key, &m->offline);
     } else if (!strcmp(key, "rotate_every")) {
         pol_yaml_duration(c, v, key, &m->rotate_every);
+    } else if (!strcmp(key, "kept_at")) {
+        /* Shown to the clerk (the status page, the annex): words, one line. */
+        m->kept_at = pol_yaml_str(c, v, key);
+        if (m->kept_at && (!*m->kept_at || strlen(m->kept_at) > POL_KEPT_AT_MAX ||
+                           !bkp_text_is_safe(m->kept_at, BKP_TEXT_FIELD)))
+            pol_yaml_error(c, v,
+                           _("'kept_at' says where the medium is kept, in a few words on one "
+                             "line (at most %d bytes), e.g. kept_at: \"院長の自宅\""),
+                           POL_KEPT_AT_MAX);
     } else {
         object_pair(c, key, v, &m->object);
     }
@@ -140,7 +150,7 @@ void pol_parse_media(pol_yaml_ctx *c, pol_yaml_node *v, pol_policy *p)
 {
     static const char *const keys[] = {
         "name",     "type",   "path",   "location",         "offline", "rotate_every",
-        "endpoint", "bucket", "region", "credentials_file", "lock",    NULL};
+        "kept_at",  "endpoint", "bucket", "region", "credentials_file", "lock", NULL};
     if (!pol_yaml_list(c, v, "media", _("a list of media, each starting with '- name:'")))
         return;
     size_t len = pol_yaml_len(v);

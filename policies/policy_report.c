@@ -105,10 +105,10 @@ json_t *pol_to_json(const pol_policy *p)
     json_t *media = json_array(), *ds = json_array(), *dr = json_array();
     for (size_t i = 0; i < p->nmedia; i++) {
         const pol_medium *m = &p->media[i];
-        json_t *j = json_pack("{s:s, s:s, s:s?, s:s, s:b, s:I}", "name", m->name, "type",
+        json_t *j = json_pack("{s:s, s:s, s:s?, s:s, s:b, s:I, s:s?}", "name", m->name, "type",
                               pol_medium_type_name(m->type), "path", m->path, "location",
                               m->offsite ? "offsite" : "onsite", "offline", m->offline,
-                              "rotate_every", (json_int_t)m->rotate_every);
+                              "rotate_every", (json_int_t)m->rotate_every, "kept_at", m->kept_at);
         const pol_object *o = &m->object;
         if (j && pol_medium_bucket(m))
             json_object_update_new(

@@ -89,6 +89,8 @@ static void print_text(const pol_policy *p)
             printf("%s", m->path);
         if (m->rotate_every)
             printf(_(", rotated every %lld days"), (long long)(m->rotate_every / 86400));
+        if (m->kept_at)
+            printf(_(", kept at %s"), m->kept_at);
         printf("\n");
     }
     for (size_t i = 0; i < p->nhosts; i++) {

@@ -395,7 +395,7 @@ static bool turn(rst_status *s, const pol_medium *m, time_t when, bool done)
     rst_turn *t = &s->rotations[s->nrotations++];
     *t = (rst_turn){
         .type = m->type, .offline = m->offline, .offsite = m->offsite, .done = done, .when = when};
-    return copy_str(&t->medium, m->name);
+    return copy_str(&t->medium, m->name) && copy_str(&t->kept_at, m->kept_at);
 }
 
 /* The calendar of the coming rotations (policies/compliance.h), after

@@ -262,9 +262,12 @@ static void media_section(rb_doc *doc, const pol_policy *p, const rst_annex_fact
                                        _("Where kept"), NULL});
     for (size_t i = 0; i < p->nmedia; i++) {
         const pol_medium *m = &p->media[i];
+        char where[POL_KEPT_AT_MAX + 64];
+        snprintf(where, sizeof(where), "%s%s%s", pol_medium_place_words(m->offsite, m->offline),
+                 m->kept_at ? "\n" : "", m->kept_at ? m->kept_at : "");
         rb_doc_row(doc, (const char *[]){m->name, pol_medium_type_words(m->type),
-                                         guard_words(m, facts, guard, sizeof(guard)),
-                                         pol_medium_place_words(m->offsite, m->offline), NULL});
+                                         guard_words(m, facts, guard, sizeof(guard)), where,
+                                         NULL});
     }
     rb_doc_table_end(doc);
 }

@@ -132,6 +132,8 @@ static json_t *turns_json(const rst_status *s)
                               t->offsite, "when", bkp_json_when(t->when));
         if (j && t->done)
             json_object_set_new(j, "done", json_true());
+        if (j && t->kept_at)
+            json_object_set_new(j, "kept_at", json_string(t->kept_at));
         json_array_append_new(a, j);
     }
     return a;
@@ -371,6 +373,7 @@ static void turns_parse(bkp_jin *p, const json_t *j, rst_status *s)
     {
         rst_turn *t = &s->rotations[s->nrotations++];
         t->medium = bkp_jin_str(p, o, "medium");
+        t->kept_at = bkp_jin_str(p, o, "kept_at");
         kind(p, o, &t->type);
         t->offline = bkp_jin_flag(p, o, "offline");
         t->offsite = bkp_jin_flag(p, o, "offsite");
@@ -481,8 +484,10 @@ void rst_status_clear(rst_status *s)
 {
     for (size_t i = 0; i < s->ndatasets; i++)
         dataset_clear(&s->datasets[i]);
-    for (size_t i = 0; i < s->nrotations; i++)
+    for (size_t i = 0; i < s->nrotations; i++) {
         free(s->rotations[i].medium);
+        free(s->rotations[i].kept_at);
+    }
     for (size_t i = 0; i < s->nconnected; i++) {
         free(s->connected[i].medium);
         free(s->connected[i].path);

@@ -129,6 +129,7 @@ typedef struct rst_key_drill {
 /* A rotation of the calendar ("rotations"): done in the last week, or due. */
 typedef struct rst_turn {
     char *medium;
+    char *kept_at; /* where the policy says it is kept ("kept_at"); NULL: unsaid */
     pol_medium_type type;
     bool offline, offsite, done;
     time_t when;

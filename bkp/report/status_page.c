@@ -250,20 +250,21 @@ static void today(FILE *f, const rst_status *st, time_t now, bool ja)
         if (!t->offline || state == TURN_DONE || state == TURN_COMING || brought(st, i, now))
             continue;
         open_tag(f, "li class=\"todo\"", "data-bring", t->medium);
-        if (state == TURN_OVERDUE) {
-            char late[64];
-            say(f, _("Bring %s from where it is kept to the backup server for its copy, overdue "
-                     "by %s."),
-                t->medium, pol_span_text(late, sizeof(late), now - t->when));
-        } else if (state == TURN_DUE) {
-            say(f, _("Bring %s from where it is kept to the backup server for its copy, due "
-                     "now."),
-                t->medium);
-        } else {
-            say(f, _("Bring %s from where it is kept to the backup server for its copy, due "
-                     "today."),
-                t->medium);
-        }
+        /* From where the policy says it is kept, in its words, or from
+         * "where it is kept". */
+        char late[64], from[POL_KEPT_AT_MAX + 64];
+        if (t->kept_at)
+            snprintf(from, sizeof(from), _("from %s"), t->kept_at);
+        else
+            snprintf(from, sizeof(from), "%s", _("from where it is kept"));
+        if (state == TURN_OVERDUE)
+            say(f, _("Bring %s %s to the backup server for its copy, overdue by %s."), t->medium,
+                from, pol_span_text(late, sizeof(late), now - t->when));
+        else if (state == TURN_DUE)
+            say(f, _("Bring %s %s to the backup server for its copy, due now."), t->medium, from);
+        else
+            say(f, _("Bring %s %s to the backup server for its copy, due today."), t->medium,
+                from);
         fputs("</li>\n", f);
         n++;
     }
@@ -496,6 +497,10 @@ static void rotation_row(FILE *f, const rst_turn *t, time_t now)
     rb_html_escape(f, t->medium);
     fputs("</td><td>", f);
     rb_html_escape(f, pol_medium_place_words(t->offsite, t->offline));
+    if (t->kept_at) {
+        fputs("<br>", f);
+        rb_html_escape(f, t->kept_at);
+    }
     fputs("</td><td>", f);
     if (state == TURN_OVERDUE) {
         fputs("<span class=\"late\">", f);

@@ -586,6 +586,39 @@ static void test_schedules(void **state)
     }
 }
 
+/* Where a medium is kept, in the clinic's words: kept; one line, not
+ * empty, not too long. */
+static void test_kept_at(void **state)
+{
+    (void)state;
+    pol_policy *p = NULL;
+    assert_int_equal(load_text(HEAD "media:\n  - { name: usb-a, type: removable, path: /media/bkp, "
+                                    "offline: true, kept_at: \"院長の自宅\" }\n" DS,
+                               &p),
+                     0);
+    assert_string_equal(p->media[0].kept_at, "院長の自宅");
+    pol_free(p);
+    static const char *const refused[] = {"\"\"", "\"two\\nlines\"", "[a, b]"};
+    for (size_t i = 0; i < sizeof(refused) / sizeof(*refused); i++) {
+        char text[256];
+        snprintf(text, sizeof(text),
+                 HEAD "media:\n  - { name: usb-a, type: removable, path: /media/bkp, kept_at: %s }\n" DS,
+                 refused[i]);
+        if (load_text(text, &p) == 0) {
+            print_error("kept_at: %s was accepted\n", refused[i]);
+            pol_free(p);
+            fail();
+        }
+    }
+    char text[512], long_words[260];
+    memset(long_words, 'x', 250);
+    long_words[250] = '\0';
+    snprintf(text, sizeof(text),
+             HEAD "media:\n  - { name: usb-a, type: removable, path: /media/bkp, kept_at: %s }\n" DS,
+             long_words);
+    assert_int_not_equal(load_text(text, &p), 0);
+}
+
 static void test_compliance_warnings(void **state)
 {
     (void)state;
@@ -661,7 +694,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_policies),   cmocka_unit_test(test_examples_parse),
         cmocka_unit_test(test_design_example), cmocka_unit_test(test_durations),
-        cmocka_unit_test(test_schedules),      cmocka_unit_test(test_compliance_warnings),
+        cmocka_unit_test(test_schedules),      cmocka_unit_test(test_compliance_warnings), cmocka_unit_test(test_kept_at),
         cmocka_unit_test(test_alias_bomb),     cmocka_unit_test(test_env_mapping),
         cmocka_unit_test(test_object_medium),  cmocka_unit_test(test_key_drill_every),
         cmocka_unit_test(test_status_page),    cmocka_unit_test(test_facility_language),

@@ -64,7 +64,7 @@ static const char status_text[] =
     " \"key_drill\": {\"last\": null, \"every_seconds\": 31536000, \"due\": true},"
     " \"rotations\": ["
     "  {\"medium\": \"usb-b\", \"type\": \"removable\", \"offline\": true, \"offsite\": true,"
-    "   \"when\": \"2026-11-21T02:05:00Z\"},"
+    "   \"when\": \"2026-11-21T02:05:00Z\", \"kept_at\": \"院長の自宅 <金庫>\"},"
     "  {\"medium\": \"usb-a\", \"type\": \"removable\", \"offline\": true, \"offsite\": true,"
     "   \"when\": \"2026-11-28T02:05:00Z\"},"
     "  {\"medium\": \"tape\", \"type\": \"archive\", \"offline\": true, \"offsite\": false,"
@@ -194,14 +194,16 @@ static void test_content(void **state)
     assert_non_null(strstr(en, "data-state=\"overdue\" data-medium=\"usb-b\""));
     /* The clerk brings the off-line disk whose turn has passed, once; the
      * disk whose turn is coming stays where it is kept. */
-    const char *bring = strstr(en, "data-bring=\"usb-b\">Bring usb-b from where it is kept to "
-                                   "the backup server for its copy, overdue by 3 days.");
+    const char *bring = strstr(en, "data-bring=\"usb-b\">Bring usb-b from 院長の自宅 &lt;金庫&gt; "
+                                   "to the backup server for its copy, overdue by 3 days.");
     assert_non_null(bring);
     assert_true(strstr(en, "id=\"today\"") < bring && bring < strstr(en, "id=\"datasets\""));
     assert_null(strstr(bring + 1, "data-bring=\"usb-b\""));
     assert_null(strstr(en, "data-bring=\"usb-a\""));
     assert_null(strstr(en, "data-bring=\"tape\""));
-    assert_non_null(strstr(ja, "data-bring=\"usb-b\">usb-b を"));
+    assert_non_null(strstr(ja, "data-bring=\"usb-b\">usb-b を院長の自宅 &lt;金庫&gt;から"));
+    /* The calendar says where each is kept, in the policy's words. */
+    assert_non_null(strstr(en, "off-site, off-line<br>院長の自宅 &lt;金庫&gt;</td>"));
     assert_non_null(strstr(en, "2026-11-28 (Saturday)"));
     assert_non_null(strstr(en, "2026-12-01 (Tuesday)</td><td>tape</td><td>on-site, off-line"));
     /* Drills against their target. */
