@@ -463,7 +463,10 @@ static void dataset(FILE *f, const rst_dataset *d, time_t now, bool ja)
     }
     long long g = (long long)d->generations;
     fprintf(f, "<p class=\"generations%s\" data-generations=\"%lld\">", g < 3 ? " late" : "", g);
-    say(f, _("Generations kept: %lld (checklist item 3-② asks for three or more)"), g);
+    say(f,
+        _("Generations kept: %lld (a generation is the data as it was at one backup; checklist "
+          "item 3-② asks for three or more)"),
+        g);
     fputs("</p>\n", f);
     copies(f, d, now);
     fputs("</article>\n", f);
