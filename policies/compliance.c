@@ -336,8 +336,8 @@ static void medium_action(const ctx *c, const pol_medium *m, char *buf, size_t n
     if (due == POL_DUE_NEVER)
         bkp_strappend(buf, n, "%s", _(" — never written yet"));
     else if (c->now - due >= DAY)
-        bkp_strappend(buf, n, ngettext(" — %lld day overdue", " — %lld days overdue", count_of(days)),
-                      days);
+        bkp_strappend(
+            buf, n, ngettext(" — %lld day overdue", " — %lld days overdue", count_of(days)), days);
     else
         bkp_strappend(buf, n, "%s", _(" — due now"));
 }
@@ -585,12 +585,15 @@ static void at_risk(const ctx *c, bool nogen, pol_status *out, risks *rk)
 
 /* When the data set's schedule makes its third generation, with the
  * generations `s` has now (1 or 2): the slots to come as the run takes
- * them, a slot passed but not yet backed up first (the run is due); 0
- * when it has no schedule. */
+ * them, a slot of the last hour not yet backed up first; 0 when it has
+ * no schedule. */
 static time_t third_generation(const ctx *c, const pol_ds_state *s)
 {
     time_t t = c->now, last = pol_last_slot(&c->d->schedule, c->now);
-    if (last != (time_t)-1 && last > s->last_backup)
+    /* A slot of the last hour not yet backed up: the run (every quarter
+     * of an hour) is about to take it. One missed longer ago is not
+     * promised: the next slot to come is. */
+    if (last != (time_t)-1 && last > s->last_backup && c->now - last < 3600)
         t = last - 1; /* that slot is the next */
     for (size_t k = s->generations; k < 3; k++)
         if ((t = pol_next_slot(&c->d->schedule, t)) == (time_t)-1)
@@ -630,8 +633,9 @@ void pol_compliance(const pol_policy *p, const pol_ds_state *s, const pol_medium
     /* Most serious of all: the primary lost history a medium holds, so its
      * counts describe a past state and writing a medium would spread it. */
     for (size_t k = 0; k < s->nbehind; k++)
-        reason(out, s->behind[k].beside ? _("the primary is beside %s: %s")
-                                        : _("the primary is behind %s: %s"),
+        reason(out,
+               s->behind[k].beside ? _("the primary is beside %s: %s")
+                                   : _("the primary is behind %s: %s"),
                s->behind[k].medium, s->behind[k].what);
 
     /* "No generation at all": neither the primary nor any medium holds one. */
@@ -644,8 +648,8 @@ void pol_compliance(const pol_policy *p, const pol_ds_state *s, const pol_medium
     /* Not known to be behind is not known to be whole. */
     if (s->pins_unchecked)
         reason(out, "%s", _("the primary could not be compared with what the media pinned"));
-    bool risky = rk.backup || rk.stale_offline || rk.overdue || rk.few_generations ||
-                 s->pins_unchecked;
+    bool risky =
+        rk.backup || rk.stale_offline || rk.overdue || rk.few_generations || s->pins_unchecked;
     out->verdict = s->nbehind || nogen || worst >= 0 ? POL_NON_COMPLIANT
                    : risky                           ? POL_AT_RISK
                                                      : POL_COMPLIANT;
@@ -729,8 +733,9 @@ void pol_compliance(const pol_policy *p, const pol_ds_state *s, const pol_medium
         if (out->nactions) /* not "nothing to do" beside a step to do */
             reason(out, _("the schedule (%s) keeps the third generation on %s"), sched, when);
         else
-            reason(out, _("the schedule (%s) keeps the third generation on %s: nothing to do "
-                          "before then"),
+            reason(out,
+                   _("the schedule (%s) keeps the third generation on %s: nothing to do "
+                     "before then"),
                    sched, when);
     }
 }

@@ -136,6 +136,7 @@ static void medium_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void
         /* Shown to the clerk (the status page, the annex): words, one line. */
         m->kept_at = pol_yaml_str(c, v, key);
         if (m->kept_at && (!*m->kept_at || strlen(m->kept_at) > POL_KEPT_AT_MAX ||
+                           strchr(m->kept_at, '`') ||
                            !bkp_text_is_safe(m->kept_at, BKP_TEXT_FIELD)))
             pol_yaml_error(c, v,
                            _("'kept_at' says where the medium is kept, in a few words on one "

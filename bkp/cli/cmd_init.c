@@ -25,8 +25,8 @@ int cmd_init(cli *c)
     }
     if (bkp_passphrase_get(c->passphrase_file, 1, &pass, &plen))
         return EXIT_USAGE;
-    int rc = chosen ? bkp_repo_init_ids(c->repo, pass, plen, ids)
-                    : bkp_repo_init(c->repo, pass, plen);
+    int rc =
+        chosen ? bkp_repo_init_ids(c->repo, pass, plen, ids) : bkp_repo_init(c->repo, pass, plen);
     /* The first record of the audit log: the repository's creation. Only
      * here is a log created; every later command appends to this one. */
     bkp_repo *r = NULL;
@@ -70,7 +70,8 @@ int cmd_init(cli *c)
             again |= p->datasets[k].runbook && !strcmp(p->datasets[k].runbook, rb);
         if (!rb || again)
             continue;
-        printf(said++ ? "  bkp runbook print %s\n" : _("The procedures of this policy:\n  bkp runbook print %s\n"),
+        printf(said++ ? "  bkp runbook print %s\n"
+                      : _("The procedures of this policy:\n  bkp runbook print %s\n"),
                rb);
     }
     return EXIT_OK;

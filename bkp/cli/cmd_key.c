@@ -49,14 +49,27 @@ static int key_fingerprint(cli *c)
     return EXIT_OK;
 }
 
+/* The facility of the policy read, when its repository is the one open
+ * (`--repo` may name another: then no facility, rather than another
+ * server's); NULL otherwise. */
+static const char *facility_of(const cli *c)
+{
+    const pol_policy *p = c->policy;
+    if (!p || !p->facility || !p->repository || !c->repo)
+        return NULL;
+    char *a = realpath(p->repository, NULL), *b = realpath(c->repo, NULL);
+    bool same = a && b && !strcmp(a, b);
+    free(a);
+    free(b);
+    return same ? p->facility : NULL;
+}
+
 /* How the sheets are printed: the format and language asked for, now, and
- * the policy's facility when a policy was read for the repository. */
+ * the facility of the repository's policy. */
 static ops_sheet_look sheet_look(cli *c, int format)
 {
-    return (ops_sheet_look){.format = format,
-                            .ja = cli_lang_ja(c),
-                            .now = bkp_now(),
-                            .facility = c->policy ? c->policy->facility : NULL};
+    return (ops_sheet_look){
+        .format = format, .ja = cli_lang_ja(c), .now = bkp_now(), .facility = facility_of(c)};
 }
 
 static int key_export(cli *c)
@@ -74,9 +87,8 @@ static int key_export(cli *c)
     ops_sheet_look look = sheet_look(c, format);
     if (!(o.text = ops_key_paper_doc(bkp_repo_keys(c->ro), &look, &o.len)))
         return EXIT_FAILED;
-    json_t *fig = json_pack("{s:s, s:s, s:s}", "format", format == RB_HTML ? "html" : "md",
-                            "lang", cli_lang_ja(c) ? "ja" : "en", "output",
-                            c->output ? c->output : "-");
+    json_t *fig = json_pack("{s:s, s:s, s:s}", "format", format == RB_HTML ? "html" : "md", "lang",
+                            cli_lang_ja(c) ? "ja" : "en", "output", c->output ? c->output : "-");
     bkp_audit_rec rec = {.op = "key-export", .figures = fig};
     if (!c->output) {
         /* On the terminal: recorded first, as a file would be. */

@@ -111,8 +111,7 @@ int cli_audit_report(cli *c)
         return EXIT_USAGE;
     }
     if (from > now) {
-        bkp_error(_("the period begins after today (%s): nothing has happened in it yet"),
-                  c->from);
+        bkp_error(_("the period begins after today (%s): nothing has happened in it yet"), c->from);
         return EXIT_USAGE;
     }
     if (from > to) {
@@ -143,12 +142,12 @@ int cli_audit_report(cli *c)
         return EXIT_FAILED;
     /* JSON for programs, or the report for people (both from the one record). */
     json_t *j = c->json ? rb_evidence_json(&ev) : NULL;
-    char *text = j ? json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS)
+    char *text = j         ? json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS)
                  : c->json ? NULL
                            : rb_evidence_render(&ev, (rb_format)f, cli_lang_ja(c));
     json_decref(j);
     rb_evidence_clear(&ev);
-    ex = !text                  ? EXIT_FAILED
+    ex = !text                    ? EXIT_FAILED
          : c->json && !to_file(c) ? (printf("%s\n", text) < 0 ? EXIT_FAILED : EXIT_OK)
                                   : put(c, text);
     free(text);

@@ -81,8 +81,7 @@ double bkp_jin_number(bkp_jin *in, const json_t *j, const char *k, double lo, do
 time_t bkp_jin_time(bkp_jin *in, const json_t *j, const char *k)
 {
     time_t t = 0;
-    if (!in->rc &&
-        (!bkp_json_time(j, k, &t) || (json_is_string(json_object_get(j, k)) && !t)))
+    if (!in->rc && (!bkp_json_time(j, k, &t) || (json_is_string(json_object_get(j, k)) && !t)))
         bkp_jin_bad(in, -EBADMSG);
     return in->rc ? 0 : t;
 }

@@ -87,8 +87,11 @@ static void runbook_fact(gather *g, const char *name,
     rb_runbook *rb = NULL;
     if (!name || runbook_named(f, name))
         return;
+    char *copy = dup_or_null(name, &g->nomem);
+    if (!copy)
+        return; /* no memory: said at the end; never an entry without its name */
     rst_annex_runbook *r = &f->runbooks[f->nrunbooks++];
-    *r = (rst_annex_runbook){.name = dup_or_null(name, &g->nomem)};
+    *r = (rst_annex_runbook){.name = copy};
     if (load(ctx, name, &rb)) {
         r->invalid = true;
         return;
@@ -117,8 +120,9 @@ int ops_annex_facts(const pol_policy *p, int (*load)(void *ctx, const char *name
         runbook_fact(&g, p->datasets[i].runbook, load, ctx);
     for (size_t i = 0; i < p->ndrills; i++)
         runbook_fact(&g, p->drills[i].runbook, load, ctx);
-    for (size_t i = 0; i < p->nmedia; i++)
-        out->media[out->nmedia++].name = dup_or_null(p->media[i].name, &g.nomem);
+    for (size_t i = 0; i < p->nmedia && !g.nomem; i++)
+        if ((out->media[out->nmedia].name = dup_or_null(p->media[i].name, &g.nomem)))
+            out->nmedia++;
     char *log = bkp_audit_path_in(p->repository);
     int rc = log ? bkp_audit_each(log, collect, &g) : -ENOMEM;
     if (rc < 0 && rc != -ENOENT)

@@ -16,7 +16,7 @@
 
 typedef struct scan {
     time_t from, to;
-    time_t first; /* the log's first sound record: the repository's creation */
+    time_t first;    /* the log's first sound record: the repository's creation */
     json_t *records; /* the records of the period, and the off-line rotations before it (the
                       * audit log's own JSON: read here into the typed evidence) */
     const pol_policy *p;
@@ -152,8 +152,8 @@ static void drill_of(json_t *r, rb_ev_drill *d, bool *nomem)
     json_t *f = json_object_get(r, "figures"), *secs = json_object_get(f, "seconds");
     entry_of(r, &d->e, nomem);
     d->runbook = dup_of(f, "runbook", nomem);
-    d->seconds = json_is_number(secs) && json_number_value(secs) >= 0 ? json_number_value(secs)
-                                                                      : -1;
+    d->seconds =
+        json_is_number(secs) && json_number_value(secs) >= 0 ? json_number_value(secs) : -1;
     d->rto_target = figure_int(f, "rto_target_seconds", -1);
     d->rto_met = figure_tri(f, "rto_met");
     d->failed_step = figure_int(f, "failed_step", -1);
@@ -196,19 +196,19 @@ static void count_record(json_t *r, const pol_dataset *ds, const scan *s, tally 
         d->backups_ok += ok(r) && !susp;
         d->backups_failed += !ok(r) && !susp;
         d->backups_suspicious += susp;
-        rb_ev_entry *e = one_more((void **)&d->backups, &d->nbackups, &tl->cap_backups,
-                                  sizeof(*e), &tl->nomem);
+        rb_ev_entry *e =
+            one_more((void **)&d->backups, &d->nbackups, &tl->cap_backups, sizeof(*e), &tl->nomem);
         if (e)
             entry_of(r, e, &tl->nomem);
     } else if (is(r, "rotate") && /* a failed one names no generation: it counts for the
                                        data sets the policy copies there */
                (names_dataset(r, ds->name) || captured_of(r, ds->name) ||
-                (!ok(r) && pol_dataset_copies_to(
-                               ds, json_string_value(json_object_get(r, "medium")))))) {
+                (!ok(r) &&
+                 pol_dataset_copies_to(ds, json_string_value(json_object_get(r, "medium")))))) {
         const char *m = json_string_value(json_object_get(r, "medium"));
         rb_ev_rotation *rot = pre ? NULL
-                                  : one_more((void **)&d->rotations, &d->nrotations,
-                                             &tl->cap_rot, sizeof(*rot), &tl->nomem);
+                                  : one_more((void **)&d->rotations, &d->nrotations, &tl->cap_rot,
+                                             sizeof(*rot), &tl->nomem);
         if (rot) {
             entry_of(r, &rot->e, &tl->nomem);
             rot->refused = json_is_true(json_object_get(json_object_get(r, "figures"), "refused"));
@@ -223,8 +223,8 @@ static void count_record(json_t *r, const pol_dataset *ds, const scan *s, tally 
                 tl->last_off = base;
         }
     } else if (is(r, "drill") && names_dataset(r, ds->name) && !pre) {
-        rb_ev_drill *dr = one_more((void **)&d->drills, &d->ndrills, &tl->cap_drills,
-                                   sizeof(*dr), &tl->nomem);
+        rb_ev_drill *dr =
+            one_more((void **)&d->drills, &d->ndrills, &tl->cap_drills, sizeof(*dr), &tl->nomem);
         if (dr)
             drill_of(r, dr, &tl->nomem);
     }
@@ -314,8 +314,8 @@ static bool verifications(json_t *records, rb_evidence *ev)
     {
         if (!is(r, "verify") || json_is_true(json_object_get(r, "before_period")))
             continue;
-        rb_ev_entry *e = one_more((void **)&ev->verifications, &ev->nverifications, &cap,
-                                  sizeof(*e), &nomem);
+        rb_ev_entry *e =
+            one_more((void **)&ev->verifications, &ev->nverifications, &cap, sizeof(*e), &nomem);
         if (e)
             entry_of(r, e, &nomem);
     }
@@ -349,8 +349,8 @@ static bool key_ops(json_t *records, rb_evidence *ev)
     {
         if (json_is_true(json_object_get(r, "before_period")) || !key_op(r))
             continue;
-        rb_ev_key_op *op = one_more((void **)&ev->key_ops, &ev->nkey_ops, &cap, sizeof(*op),
-                                    &nomem);
+        rb_ev_key_op *op =
+            one_more((void **)&ev->key_ops, &ev->nkey_ops, &cap, sizeof(*op), &nomem);
         if (!op)
             break;
         json_t *f = json_object_get(r, "figures");
@@ -445,8 +445,8 @@ int ops_report(const ops_report_in *in, rb_evidence *out)
         !(out->datasets = calloc(in->policy->ndatasets, sizeof(*out->datasets))))
         mem = false;
     for (size_t k = 0; mem && k < in->policy->ndatasets; k++)
-        mem &= dataset_part(in, &in->policy->datasets[k], &s, now,
-                            &out->datasets[out->ndatasets++]);
+        mem &=
+            dataset_part(in, &in->policy->datasets[k], &s, now, &out->datasets[out->ndatasets++]);
     rst_status_clear(&status);
     char fp[BKP_FINGERPRINT_LEN];
     bkp_pubkey_fingerprint(bkp_repo_sign_pk(in->repo), fp); /* pinned on paper with the report */
@@ -471,8 +471,7 @@ int ops_report(const ops_report_in *in, rb_evidence *out)
         chk.why = (bkp_audit_problem){.code = BKP_AUDIT_UNREADABLE, .err = vrc};
     if (bad)
         out->audit.why = chk.why;
-    mem = mem && verifications(s.records, out) && key_ops(s.records, out) &&
-          rb_evidence_judge(out);
+    mem = mem && verifications(s.records, out) && key_ops(s.records, out) && rb_evidence_judge(out);
     json_decref(s.records);
     if (!mem) {
         rb_evidence_clear(out);

@@ -205,8 +205,9 @@ static void data_section(rb_doc *doc, const pol_policy *p, const size_t *o)
         if (d->stream.command.command) /* never the command: it may carry a secret */
             bkp_strappend(paths, sizeof(paths), _("the output of a command, as %s"),
                           d->stream.name);
-        rb_doc_row(doc, (const char *[]){prio, dataset_words(d, name, sizeof(name)), paths,
-                                         pol_schedule_words(&d->schedule, when, sizeof(when)), NULL});
+        rb_doc_row(doc,
+                   (const char *[]){prio, dataset_words(d, name, sizeof(name)), paths,
+                                    pol_schedule_words(&d->schedule, when, sizeof(when)), NULL});
     }
     rb_doc_table_end(doc);
     rb_doc_para(doc, "%s", _("Priority 1 is restored first."));
@@ -266,8 +267,7 @@ static void media_section(rb_doc *doc, const pol_policy *p, const rst_annex_fact
         snprintf(where, sizeof(where), "%s%s%s", pol_medium_place_words(m->offsite, m->offline),
                  m->kept_at ? "\n" : "", m->kept_at ? m->kept_at : "");
         rb_doc_row(doc, (const char *[]){m->name, pol_medium_type_words(m->type),
-                                         guard_words(m, facts, guard, sizeof(guard)), where,
-                                         NULL});
+                                         guard_words(m, facts, guard, sizeof(guard)), where, NULL});
     }
     rb_doc_table_end(doc);
 }
@@ -288,8 +288,7 @@ static const char *turn_words(const pol_policy *p, const pol_medium *m, char *bu
             continue;
         members++;
         if (&p->media[i] != m)
-            bkp_strappend(others, sizeof(others), "%s%s", *others ? _(", ") : "",
-                          p->media[i].name);
+            bkp_strappend(others, sizeof(others), "%s%s", *others ? _(", ") : "", p->media[i].name);
     }
     int64_t turn;
     if (__builtin_mul_overflow(m->rotate_every, (int64_t)members, &turn))
@@ -380,17 +379,16 @@ static void recovery_row(rb_doc *doc, const pol_dataset *d, const rst_annex_fact
     else if (!rb || rb->invalid)
         snprintf(proc, sizeof(proc), _("%s (could not be read)"), d->runbook);
     else if (rb->owner && *rb->owner)
-        snprintf(proc, sizeof(proc), _("%s: %s\nresponsible: %s"), d->runbook,
-                 or_empty(rb->title), rb->owner);
+        snprintf(proc, sizeof(proc), _("%s: %s\nresponsible: %s"), d->runbook, or_empty(rb->title),
+                 rb->owner);
     else
         snprintf(proc, sizeof(proc), "%s: %s", d->runbook, or_empty(rb->title));
     if (rb && rb->rto > 0)
         target = rb_duration_text(rto, sizeof(rto), (double)rb->rto);
-    rb_doc_row(doc, (const char *[]){dataset_words(d, name, sizeof(name)), proc, target,
-                                     d->runbook ? drill_words(rb ? &rb->drill : NULL, drill,
-                                                              sizeof(drill))
-                                                : "",
-                                     NULL});
+    rb_doc_row(doc, (const char *[]){
+                        dataset_words(d, name, sizeof(name)), proc, target,
+                        d->runbook ? drill_words(rb ? &rb->drill : NULL, drill, sizeof(drill)) : "",
+                        NULL});
 }
 
 static void recovery_section(rb_doc *doc, const pol_policy *p, const size_t *o,

@@ -210,9 +210,8 @@ static bool audit(const rb_evidence *ev, char *out, size_t n)
 bool rb_evidence_judge(rb_evidence *ev)
 {
     static bool (*const judges[RB_EV_PARTS])(const rb_evidence *ev, char *out, size_t n) = {
-        [RB_EV_GENERATIONS] = generations, [RB_EV_OFFLINE] = offline,
-        [RB_EV_MEDIA] = media,             [RB_EV_PROCEDURE] = procedure,
-        [RB_EV_DRILL] = drill,             [RB_EV_AUDIT] = audit,
+        [RB_EV_GENERATIONS] = generations, [RB_EV_OFFLINE] = offline, [RB_EV_MEDIA] = media,
+        [RB_EV_PROCEDURE] = procedure,     [RB_EV_DRILL] = drill,     [RB_EV_AUDIT] = audit,
     };
     enum { TEXT_MAX = 16384 };
     char *en = malloc(TEXT_MAX), *ja = malloc(TEXT_MAX);
@@ -336,14 +335,15 @@ static void drills_table(rb_doc *doc, const rb_ev_dataset *d)
     for (size_t k = 0; k < d->ndrills; k++) {
         const rb_ev_drill *r = &d->drills[k];
         snprintf(seq, sizeof(seq), "#%llu", (unsigned long long)r->e.seq);
-        rb_doc_row(doc, (const char *[]){
-                            seq, bkp_local_time(when, sizeof(when), r->e.time, "-"),
-                            or_empty(r->runbook), rb_evidence_drill_kind(r, kind, sizeof(kind)),
-                            ok_entry(&r->e) ? _("ok") : _("failed"),
-                            rb_duration_text(a, sizeof(a), r->seconds > 0 ? r->seconds : 0),
-                            r->rto_target > 0 ? rb_duration_text(b, sizeof(b), (double)r->rto_target)
-                                              : "-",
-                            NULL});
+        rb_doc_row(
+            doc,
+            (const char *[]){
+                seq, bkp_local_time(when, sizeof(when), r->e.time, "-"), or_empty(r->runbook),
+                rb_evidence_drill_kind(r, kind, sizeof(kind)),
+                ok_entry(&r->e) ? _("ok") : _("failed"),
+                rb_duration_text(a, sizeof(a), r->seconds > 0 ? r->seconds : 0),
+                r->rto_target > 0 ? rb_duration_text(b, sizeof(b), (double)r->rto_target) : "-",
+                NULL});
     }
     rb_doc_table_end(doc);
 }
@@ -404,8 +404,8 @@ static void statement_section(rb_doc *doc, const rb_evidence *ev, bool ja)
 static void signatures(rb_doc *doc)
 {
     rb_doc_h2(doc, _("Signatures"));
-    rb_doc_table(doc, (const char *[]){_("Role"), _("Name"), _("Date"), _("Signature or seal"),
-                                       NULL});
+    rb_doc_table(doc,
+                 (const char *[]){_("Role"), _("Name"), _("Date"), _("Signature or seal"), NULL});
     static const char *const roles[] = {N_("Prepared by (作成者)"), N_("Checked by (確認者)"),
                                         N_("Approved by (承認者)")};
     for (size_t i = 0; i < 3; i++)
@@ -420,7 +420,8 @@ static char *render(const rb_evidence *ev, rb_format f, bool ja)
         snprintf(title, sizeof(title), _("Backup and recovery evidence — checklist item 3-② — %s"),
                  ev->facility);
     else
-        snprintf(title, sizeof(title), "%s", _("Backup and recovery evidence — checklist item 3-②"));
+        snprintf(title, sizeof(title), "%s",
+                 _("Backup and recovery evidence — checklist item 3-②"));
     rb_doc *doc = rb_doc_new(f, title);
     if (!doc)
         return NULL;
@@ -444,8 +445,8 @@ static char *render(const rb_evidence *ev, rb_format f, bool ja)
         rb_doc_row(doc, (const char *[]){_("Repository key fingerprint"), ev->fingerprint, NULL});
     rb_doc_row(doc, (const char *[]){_("Generated"),
                                      bkp_local_time(a, sizeof(a), ev->generated, "-"), NULL});
-    rb_doc_row(doc, (const char *[]){_("Answer for item 3-②"), yes(ev->judged && ev->answer),
-                                     NULL});
+    rb_doc_row(doc,
+               (const char *[]){_("Answer for item 3-②"), yes(ev->judged && ev->answer), NULL});
     rb_doc_table_end(doc);
     rb_doc_para(doc, "%s",
                 _("Every claim below names the signed audit records it rests on (#sequence "

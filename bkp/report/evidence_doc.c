@@ -12,7 +12,7 @@
 #include "bkp/io/text.h"
 
 static const char *const part_names[RB_EV_PARTS] = {"generations", "offline", "media",
-                                                     "procedure",   "drill",   "audit"};
+                                                    "procedure",   "drill",   "audit"};
 
 const char *rb_ev_part_name(rb_ev_part_id p)
 {
@@ -22,7 +22,6 @@ const char *rb_ev_part_name(rb_ev_part_id p)
 static const char *const kind_names[] = {"attended", "unattended", "key_recovery"};
 
 /* ---- emit ---- */
-
 
 /* Member `k` of `o` set to `v` (a new reference) unless `v` is NULL: an
  * unsaid member is absent, as the records it came from leave it. */
@@ -163,8 +162,8 @@ static json_t *statement_json(const rb_evidence *ev)
 
 json_t *rb_evidence_json(const rb_evidence *ev)
 {
-    json_t *sets = json_array(), *period = json_pack("{s:o, s:o}", "from", bkp_json_when(ev->from), "to",
-                                                     bkp_json_when(ev->to));
+    json_t *sets = json_array(), *period = json_pack("{s:o, s:o}", "from", bkp_json_when(ev->from),
+                                                     "to", bkp_json_when(ev->to));
     for (size_t i = 0; sets && i < ev->ndatasets; i++)
         json_array_append_new(sets, dataset_json(&ev->datasets[i]));
     if (period && ev->asked_from) { /* the period was shortened, and why */
@@ -172,13 +171,12 @@ json_t *rb_evidence_json(const rb_evidence *ev)
         json_object_set_new(period, "since_creation", json_true());
         json_object_set_new(period, "from_default", json_boolean(ev->from_default));
     }
-    json_t *o = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "repository",
-                          ev->repository ? json_string(ev->repository) : json_null(),
-                          "repository_id",
-                          ev->repository_id ? json_string(ev->repository_id) : json_null(),
-                          "period", period, "generated", bkp_json_when(ev->generated), "audit",
-                          audit_json(&ev->audit), "verifications",
-                          entries_json(ev->verifications, ev->nverifications), "datasets", sets);
+    json_t *o = json_pack(
+        "{s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "repository",
+        ev->repository ? json_string(ev->repository) : json_null(), "repository_id",
+        ev->repository_id ? json_string(ev->repository_id) : json_null(), "period", period,
+        "generated", bkp_json_when(ev->generated), "audit", audit_json(&ev->audit), "verifications",
+        entries_json(ev->verifications, ev->nverifications), "datasets", sets);
     put(o, "fingerprint", text(ev->fingerprint));
     put(o, "facility", text(ev->facility));
     if (o && ev->has_key_ops) {
@@ -326,7 +324,8 @@ static int add_figure(rb_ev_key_op *op, const char *k, const json_t *v, bool dee
         return 0;
     if (json_is_object(v)) {
         int rc = 0;
-        json_object_foreach((json_t *)v, name, m) if (deep && !rc) rc = add_figure(op, name, m, false);
+        json_object_foreach((json_t *)v, name, m) if (deep && !rc) rc =
+            add_figure(op, name, m, false);
         return rc;
     }
     for (size_t i = 0; i < op->nfigures; i++)

@@ -59,7 +59,7 @@ typedef struct rb_ev_drill {
 
 /* The data set's written procedure ("runbook": null when it names none). */
 typedef struct rb_ev_runbook {
-    char *name; /* NULL: the data set names none */
+    char *name;   /* NULL: the data set names none */
     bool invalid; /* named, but it does not load */
     char *file, *title;
     size_t steps;
@@ -141,8 +141,8 @@ typedef struct rb_evidence {
     char *repository, *repository_id, *fingerprint; /* NULL: not said */
     char *facility;                                 /* NULL: none */
     time_t from, to;                                /* "period" */
-    time_t asked_from;   /* when the period was shortened to the creation; 0 otherwise */
-    bool from_default;   /* the period's start was the default, not asked for */
+    time_t asked_from; /* when the period was shortened to the creation; 0 otherwise */
+    bool from_default; /* the period's start was the default, not asked for */
     time_t generated;
     rst_audit audit; /* "ok", "records", "problem", "code", "detail" */
     rb_ev_entry *verifications;

@@ -44,13 +44,20 @@ static const char *figure_name(const char *k)
     static const struct {
         const char *name, *shown;
     } t[] = {
-        {"format", N_("format")},       {"lang", N_("language")},
-        {"output", N_("written to")},   {"threshold", N_("sheets needed")},
-        {"of", N_("sheets made")},      {"kind", N_("kind")},
-        {"runbook", N_("runbook")},     {"seconds", N_("seconds")},
-        {"slot", N_("slot")},           {"label", N_("label")},
-        {"sheets", N_("sheets")},       {"shares", N_("share sheets")},
-        {"dataset", N_("data set")},    {"medium", N_("medium")},
+        {"format", N_("format")},
+        {"lang", N_("language")},
+        {"output", N_("written to")},
+        {"threshold", N_("sheets needed")},
+        {"of", N_("sheets made")},
+        {"kind", N_("kind")},
+        {"runbook", N_("runbook")},
+        {"seconds", N_("seconds")},
+        {"slot", N_("slot")},
+        {"label", N_("label")},
+        {"sheets", N_("sheets")},
+        {"shares", N_("share sheets")},
+        {"dataset", N_("data set")},
+        {"medium", N_("medium")},
         {"repository", N_("repository")},
     };
     for (size_t i = 0; i < sizeof(t) / sizeof(*t); i++)
@@ -71,8 +78,8 @@ static void key_section(rb_doc *doc, const rb_evidence *ev)
     rb_doc_para(doc, "%s",
                 _("Every use of the key sheets and every change of a passphrase, from the signed "
                   "audit log; no record holds a secret."));
-    rb_doc_table(doc, (const char *[]){"#", _("Date and time"), _("Operation"), _("By"), _("Result"),
-                                       _("Recorded"), NULL});
+    rb_doc_table(doc, (const char *[]){"#", _("Date and time"), _("Operation"), _("By"),
+                                       _("Result"), _("Recorded"), NULL});
     for (size_t i = 0; i < ev->nkey_ops; i++) {
         const rb_ev_key_op *r = &ev->key_ops[i];
         char seq[32], by[256] = "", fig[1024] = "", when[64];

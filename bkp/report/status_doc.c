@@ -27,7 +27,6 @@ const rst_words *rst_dataset_words(const rst_dataset *d, bool ja)
 
 /* ---- emit ---- */
 
-
 json_t *rst_reasons_json(const rst_words *w)
 {
     json_t *a = json_array();
@@ -111,10 +110,10 @@ static json_t *dataset_json(const rst_dataset *d)
         (json_int_t)d->generations, "counted", rst_counts_json(&d->counted), "required",
         rst_counts_json(&d->required), "offline_age_seconds", (json_int_t)d->offline_age,
         "offline_max_age_seconds", (json_int_t)d->offline_max_age, "last_backup",
-        bkp_json_when(d->last_backup), "last_backup_run", event_json(&d->last_backup_run), "last_verify",
-        event_json(&d->last_verify), "last_drill", drill_json(&d->last_drill), "copies_on_media",
-        rst_copies_json(d->copies, d->ncopies), "reasons", rst_reasons_json(&d->en), "action",
-        rst_next(&d->en), "ja", words_json(&d->ja));
+        bkp_json_when(d->last_backup), "last_backup_run", event_json(&d->last_backup_run),
+        "last_verify", event_json(&d->last_verify), "last_drill", drill_json(&d->last_drill),
+        "copies_on_media", rst_copies_json(d->copies, d->ncopies), "reasons",
+        rst_reasons_json(&d->en), "action", rst_next(&d->en), "ja", words_json(&d->ja));
     if (j)
         json_object_set_new(j, "actions", actions_json(&d->en));
     if (j && d->has_shown)
@@ -141,9 +140,9 @@ static json_t *turns_json(const rst_status *s)
 
 static json_t *audit_json(const rst_audit *a)
 {
-    json_t *j = json_pack("{s:o, s:I, s:b, s:b, s:s, s:I}", "checked", bkp_json_when(a->checked), "records",
-                          (json_int_t)a->records, "ok", a->ok, "absent", a->absent, "problem",
-                          a->problem, "restarts", (json_int_t)a->restarts);
+    json_t *j = json_pack("{s:o, s:I, s:b, s:b, s:s, s:I}", "checked", bkp_json_when(a->checked),
+                          "records", (json_int_t)a->records, "ok", a->ok, "absent", a->absent,
+                          "problem", a->problem, "restarts", (json_int_t)a->restarts);
     if (j)
         bkp_audit_problem_to_json(&a->why, j);
     return j;
@@ -190,13 +189,15 @@ json_t *rst_status_json(const rst_status *s)
     for (size_t i = 0; sets && i < s->ndatasets; i++)
         if (json_array_append_new(sets, dataset_json(&s->datasets[i])))
             sets = (json_decref(sets), NULL);
-    json_t *kd = json_pack("{s:o, s:I, s:b}", "last", bkp_json_when(s->key_drill.last), "every_seconds",
-                           (json_int_t)s->key_drill.every, "due", s->key_drill.due);
-    json_t *doc = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:s?, s:s, s:o}", "verdict",
-                            pol_verdict_name(s->verdict), "datasets", sets, "key_drill", kd,
-                            "generated", bkp_json_when(s->generated), "rotations", turns_json(s), "audit",
-                            audit_json(&s->audit), "connected", connected_json(s), "facility",
-                            s->facility, "host", s->host ? s->host : "", "media", media_json(s));
+    json_t *kd =
+        json_pack("{s:o, s:I, s:b}", "last", bkp_json_when(s->key_drill.last), "every_seconds",
+                  (json_int_t)s->key_drill.every, "due", s->key_drill.due);
+    json_t *doc =
+        json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:s?, s:s, s:o}", "verdict",
+                  pol_verdict_name(s->verdict), "datasets", sets, "key_drill", kd, "generated",
+                  bkp_json_when(s->generated), "rotations", turns_json(s), "audit",
+                  audit_json(&s->audit), "connected", connected_json(s), "facility", s->facility,
+                  "host", s->host ? s->host : "", "media", media_json(s));
     if (doc && s->has_storage && json_object_set_new(doc, "storage", storage_json(&s->storage)))
         doc = (json_decref(doc), NULL);
     return doc;
@@ -367,13 +368,16 @@ static void audit_parse(bkp_jin *p, const json_t *j, rst_audit *a)
 
 static void turns_parse(bkp_jin *p, const json_t *j, rst_status *s)
 {
-    json_t *a = bkp_jin_objects(p, j, "rotations", (void **)&s->rotations, sizeof(*s->rotations)), *o;
+    json_t *a = bkp_jin_objects(p, j, "rotations", (void **)&s->rotations, sizeof(*s->rotations)),
+           *o;
     size_t i;
     json_array_foreach(a, i, o)
     {
         rst_turn *t = &s->rotations[s->nrotations++];
         t->medium = bkp_jin_str(p, o, "medium");
         t->kept_at = bkp_jin_str(p, o, "kept_at");
+        if (t->kept_at && (strlen(t->kept_at) > POL_KEPT_AT_MAX || strchr(t->kept_at, '`')))
+            bkp_jin_bad(p, -EBADMSG); /* as the policy allows it, no longer */
         kind(p, o, &t->type);
         t->offline = bkp_jin_flag(p, o, "offline");
         t->offsite = bkp_jin_flag(p, o, "offsite");
@@ -386,7 +390,8 @@ static void turns_parse(bkp_jin *p, const json_t *j, rst_status *s)
 
 static void connected_parse(bkp_jin *p, const json_t *j, rst_status *s)
 {
-    json_t *a = bkp_jin_objects(p, j, "connected", (void **)&s->connected, sizeof(*s->connected)), *o, *w;
+    json_t *a = bkp_jin_objects(p, j, "connected", (void **)&s->connected, sizeof(*s->connected)),
+           *o, *w;
     size_t i;
     json_array_foreach(a, i, o)
     {
@@ -411,7 +416,8 @@ static void media_parse(bkp_jin *p, const json_t *j, rst_status *s)
         rst_medium *m = &s->media[s->nmedia++];
         m->medium = bkp_jin_str(p, o, "medium");
         kind(p, o, &m->type);
-        m->bytes = (uint64_t)bkp_jin_integer(p, o, "bytes", 1, INT64_MAX, 0); /* null: not measured */
+        m->bytes =
+            (uint64_t)bkp_jin_integer(p, o, "bytes", 1, INT64_MAX, 0); /* null: not measured */
         m->written = bkp_jin_time(p, o, "last_write");
         if (!m->medium)
             bkp_jin_bad(p, -EBADMSG);
@@ -438,7 +444,8 @@ int rst_status_parse(const json_t *j, rst_status *out)
     size_t i;
     memset(out, 0, sizeof(*out));
     out->verdict = verdict(&p, j);
-    json_t *sets = bkp_jin_objects(&p, j, "datasets", (void **)&out->datasets, sizeof(*out->datasets));
+    json_t *sets =
+        bkp_jin_objects(&p, j, "datasets", (void **)&out->datasets, sizeof(*out->datasets));
     json_array_foreach(sets, i, o) dataset_parse(&p, o, &out->datasets[out->ndatasets++]);
     if ((kd = bkp_jin_member(&p, j, "key_drill", JSON_OBJECT))) {
         out->key_drill.last = bkp_jin_time(&p, kd, "last");

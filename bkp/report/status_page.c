@@ -181,10 +181,10 @@ static turn_state turn_at(const rst_turn *t, time_t now)
     struct tm a, b;
     bool same_day = localtime_r(&when, &a) && localtime_r(&now, &b) && a.tm_year == b.tm_year &&
                     a.tm_yday == b.tm_yday;
-    return t->done              ? TURN_DONE
-           : when > now         ? (same_day ? TURN_TODAY : TURN_COMING)
+    return t->done               ? TURN_DONE
+           : when > now          ? (same_day ? TURN_TODAY : TURN_COMING)
            : now - when >= 86400 ? TURN_OVERDUE
-                                : TURN_DUE;
+                                 : TURN_DUE;
 }
 
 /* The page's name of a state (data-state). */
@@ -225,8 +225,7 @@ static void today(FILE *f, const rst_status *st, time_t now, bool ja)
             continue;
         open_tag(f, "li class=\"todo\"", "data-dataset", d->name);
         if (words->nreasons)
-            say(f, _("%s: ask the system officer to see to it — %s"), d->name,
-                words->reasons[0]);
+            say(f, _("%s: ask the system officer to see to it — %s"), d->name, words->reasons[0]);
         else
             say(f, _("%s: ask the system officer to see to it"), d->name);
         fputs("</li>\n", f);
@@ -263,8 +262,7 @@ static void today(FILE *f, const rst_status *st, time_t now, bool ja)
         else if (state == TURN_DUE)
             say(f, _("Bring %s %s to the backup server for its copy, due now."), t->medium, from);
         else
-            say(f, _("Bring %s %s to the backup server for its copy, due today."), t->medium,
-                from);
+            say(f, _("Bring %s %s to the backup server for its copy, due today."), t->medium, from);
         fputs("</li>\n", f);
         n++;
     }
@@ -347,15 +345,16 @@ static void it_section(FILE *f, const rst_status *st, bool ja)
         if (!m->left)
             continue;
         open_tag(f, "li class=\"cmd\"", "data-connected", m->medium);
-        say(f, _("%s: `umount %s`, or `bkp rotate %s --unmount` at its next rotation"),
-            m->medium, m->path, m->medium);
+        say(f, _("%s: `umount %s`, or `bkp rotate %s --unmount` at its next rotation"), m->medium,
+            m->path, m->medium);
         fputs("</li>\n", f);
         n++;
     }
     if (st->key_drill.due) {
         fputs("<li class=\"cmd\" data-key-drill=\"due\">", f);
-        say(f, "%s", _("`bkp drill RUNBOOK --medium M --key-from SHEET...` with the sheets from "
-                       "the safe"));
+        say(f, "%s",
+            _("`bkp drill RUNBOOK --medium M --key-from SHEET...` with the sheets from "
+              "the safe"));
         fputs("</li>\n", f);
         n++;
     }
@@ -421,8 +420,8 @@ static void copies(FILE *f, const rst_dataset *d, time_t now)
         f, "copies",
         (const char *[]){_("Copy"), _("Where it is kept"), _("Newest generation"), _("Age"), NULL});
     /* The copy on the server itself, in words staff use. */
-    copy_row(f, _("the backup server"), "", pol_medium_place_words(false, false),
-             d->last_backup, now);
+    copy_row(f, _("the backup server"), "", pol_medium_place_words(false, false), d->last_backup,
+             now);
     for (size_t k = 0; k < d->ncopies; k++) {
         const rst_copy *m = &d->copies[k];
         copy_row(f, m->medium, m->medium, pol_medium_place_words(m->offsite, m->offline),
@@ -450,7 +449,7 @@ static void dataset(FILE *f, const rst_dataset *d, time_t now, bool ja)
     /* Its command is for the system officer, at the end of the page. */
     fputs("</h3>\n<p class=\"action\">", f);
     rb_html_escape(f, words->nactions ? _("Something to do: see \"What to do today\".")
-                                     : _("Nothing to do."));
+                                      : _("Nothing to do."));
     fputs("</p>\n", f);
     if (words->nreasons) {
         fputs("<ul class=\"reasons\">\n", f);
@@ -583,10 +582,7 @@ static void drill_row(FILE *f, const rst_dataset *d)
     }
     fputs("</td><td>", f);
     rb_html_escape(f, rb_duration_text(took, sizeof(took), secs));
-    fprintf(f, "</td><td data-rto-met=\"%s\">",
-            !target ? ""
-            : met   ? "true"
-                    : "false");
+    fprintf(f, "</td><td data-rto-met=\"%s\">", !target ? "" : met ? "true" : "false");
     if (!target)
         rb_html_escape(f, _("not set"));
     else if (met)

@@ -516,6 +516,10 @@ static void test_few_generations(void **state)
     w.s.last_backup = T0 - DAY + 2 * HOUR + 300;
     pol_compliance(&w.p, &w.s, w.st, w.due, w.n, T0 + 2 * HOUR + 600, &w.out);
     reason_at(&w.out, "keeps the third generation on 2026-01-05 02:00");
+    /* A slot missed a whole night ago is not promised (a time past, with
+     * "nothing to do"): the next one to come is. */
+    pol_compliance(&w.p, &w.s, w.st, w.due, w.n, T0 + DAY + HOUR, &w.out);
+    reason_at(&w.out, "keeps the third generation on 2026-01-06 02:00");
     /* One generation: two more nights. */
     w.s.generations = 1;
     o = judge(&w, T0 + 11 * HOUR);

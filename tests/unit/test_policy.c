@@ -598,7 +598,7 @@ static void test_kept_at(void **state)
                      0);
     assert_string_equal(p->media[0].kept_at, "院長の自宅");
     pol_free(p);
-    static const char *const refused[] = {"\"\"", "\"two\\nlines\"", "[a, b]"};
+    static const char *const refused[] = {"\"\"", "\"two\\nlines\"", "[a, b]", "\"`safe`\""};
     for (size_t i = 0; i < sizeof(refused) / sizeof(*refused); i++) {
         char text[256];
         snprintf(text, sizeof(text),
