@@ -254,3 +254,10 @@ void bkp_strlist_clear(bkp_strlist *l)
     l->v = NULL;
     l->n = 0;
 }
+
+char *bkp_strdup_or(const char *s, bool *nomem)
+{
+    char *d = s ? strdup(s) : NULL;
+    *nomem |= s && !d;
+    return d;
+}

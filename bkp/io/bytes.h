@@ -78,6 +78,9 @@ int bkp_unhex(uint8_t *out, size_t n, const char *hex);
 /* Append formatted text to the NUL-terminated text in `buf` (of `n` bytes),
  * never overrun: text that does not fit is cut, at a UTF-8 character boundary. */
 void bkp_strappend(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* A copy of `s` (malloc'd), NULL for NULL; `*nomem` set when it could not
+ * be made, so that a record filled field by field is checked once. */
+char *bkp_strdup_or(const char *s, bool *nomem);
 
 /* Room in the array at `*(T **)arrayp` (of `*cap` elements of `elem`
  * bytes, `n` in use) for one more: doubled when full, `first` to begin

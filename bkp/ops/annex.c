@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "bkp/audit/audit.h"
+#include "bkp/io/bytes.h"
 #include "bkp/io/clock.h"
 #include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
@@ -14,13 +15,6 @@ typedef struct gather {
     rst_annex_facts *f;
     bool nomem;
 } gather;
-
-static char *dup_or_null(const char *s, bool *nomem)
-{
-    char *d = s ? strdup(s) : NULL;
-    *nomem |= s && !d;
-    return d;
-}
 
 /* The record `rec` as cited: its time, and how it went. */
 static rst_cited cited(json_t *rec)
@@ -87,7 +81,7 @@ static void runbook_fact(gather *g, const char *name,
     rb_runbook *rb = NULL;
     if (!name || runbook_named(f, name))
         return;
-    char *copy = dup_or_null(name, &g->nomem);
+    char *copy = bkp_strdup_or(name, &g->nomem);
     if (!copy)
         return; /* no memory: said at the end; never an entry without its name */
     rst_annex_runbook *r = &f->runbooks[f->nrunbooks++];
@@ -96,9 +90,9 @@ static void runbook_fact(gather *g, const char *name,
         r->invalid = true;
         return;
     }
-    r->title = dup_or_null(rb->title, &g->nomem);
-    r->owner = dup_or_null(rb->owner, &g->nomem);
-    r->passphrase_note = dup_or_null(rb->passphrase_note, &g->nomem);
+    r->title = bkp_strdup_or(rb->title, &g->nomem);
+    r->owner = bkp_strdup_or(rb->owner, &g->nomem);
+    r->passphrase_note = bkp_strdup_or(rb->passphrase_note, &g->nomem);
     r->rto = rb->rto;
     rb_free(rb);
 }
@@ -121,7 +115,7 @@ int ops_annex_facts(const pol_policy *p, int (*load)(void *ctx, const char *name
     for (size_t i = 0; i < p->ndrills; i++)
         runbook_fact(&g, p->drills[i].runbook, load, ctx);
     for (size_t i = 0; i < p->nmedia && !g.nomem; i++)
-        if ((out->media[out->nmedia].name = dup_or_null(p->media[i].name, &g.nomem)))
+        if ((out->media[out->nmedia].name = bkp_strdup_or(p->media[i].name, &g.nomem)))
             out->nmedia++;
     char *log = bkp_audit_path_in(p->repository);
     int rc = log ? bkp_audit_each(log, collect, &g) : -ENOMEM;

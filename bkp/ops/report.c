@@ -93,17 +93,7 @@ static time_t captured_of(json_t *r, const char *ds)
  * could not be. */
 static char *dup_of(json_t *r, const char *k, bool *nomem)
 {
-    const char *v = json_string_value(json_object_get(r, k));
-    char *s = v ? strdup(v) : NULL;
-    *nomem |= v && !s;
-    return s;
-}
-
-static char *dup_str(const char *v, bool *nomem)
-{
-    char *s = v ? strdup(v) : NULL;
-    *nomem |= v && !s;
-    return s;
+    return bkp_strdup_or(json_string_value(json_object_get(r, k)), nomem);
 }
 
 static time_t time_of(json_t *r)
@@ -238,10 +228,10 @@ static void runbook_part(const ops_report_in *in, const pol_dataset *d, rb_ev_ru
     rb_runbook *rb = NULL;
     if (!d->runbook)
         return;
-    out->name = dup_str(d->runbook, nomem);
+    out->name = bkp_strdup_or(d->runbook, nomem);
     if (!in->load_runbook(in->ctx, d->runbook, &rb)) {
-        out->file = dup_str(rb->file, nomem);
-        out->title = dup_str(rb->title, nomem);
+        out->file = bkp_strdup_or(rb->file, nomem);
+        out->title = bkp_strdup_or(rb->title, nomem);
         out->steps = rb->nsteps;
         out->rto = rb->rto;
     } else {
@@ -275,7 +265,7 @@ static void status_part(const rst_dataset *st, rb_ev_dataset *d, bool *nomem)
     }
     for (size_t i = 0; i < st->ncopies; i++) {
         d->copies[i] = st->copies[i];
-        d->copies[i].medium = dup_str(st->copies[i].medium, nomem);
+        d->copies[i].medium = bkp_strdup_or(st->copies[i].medium, nomem);
         d->ncopies++;
     }
 }
@@ -289,8 +279,8 @@ static bool dataset_part(const ops_report_in *in, const pol_dataset *ds, const s
     tally t = {.d = d};
     size_t i;
     json_t *r;
-    d->name = dup_str(ds->name, &t.nomem);
-    d->description = dup_str(ds->description, &t.nomem);
+    d->name = bkp_strdup_or(ds->name, &t.nomem);
+    d->description = bkp_strdup_or(ds->description, &t.nomem);
     d->priority = ds->priority;
     json_array_foreach(s->records, i, r) count_record(r, ds, s, &t);
     time_t end = s->to < bkp_now() ? s->to : bkp_now();
@@ -354,10 +344,7 @@ static bool key_ops(json_t *records, rb_evidence *ev)
         if (!op)
             break;
         json_t *f = json_object_get(r, "figures");
-        entry_of(r, &op->e, &nomem);
-        free(op->e.generation); /* a key operation cites no generation */
-        free(op->e.error);
-        op->e.generation = op->e.error = NULL;
+        entry_of(r, &op->e, &nomem); /* its generation and error are not shown */
         op->op = dup_of(r, "op", &nomem);
         op->key_recovery = is(r, "drill");
         op->user = dup_of(r, "user", &nomem);
@@ -451,10 +438,10 @@ int ops_report(const ops_report_in *in, rb_evidence *out)
     char fp[BKP_FINGERPRINT_LEN];
     bkp_pubkey_fingerprint(bkp_repo_sign_pk(in->repo), fp); /* pinned on paper with the report */
     bool nomem = false;
-    out->repository = dup_str(bkp_repo_path(in->repo), &nomem);
-    out->repository_id = dup_str(bkp_repo_uuid(in->repo), &nomem);
-    out->fingerprint = dup_str(fp, &nomem);
-    out->facility = dup_str(in->policy->facility, &nomem);
+    out->repository = bkp_strdup_or(bkp_repo_path(in->repo), &nomem);
+    out->repository_id = bkp_strdup_or(bkp_repo_uuid(in->repo), &nomem);
+    out->fingerprint = bkp_strdup_or(fp, &nomem);
+    out->facility = bkp_strdup_or(in->policy->facility, &nomem);
     mem &= !nomem;
     out->from = s.from;
     out->to = s.to;
