@@ -11,9 +11,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <jansson.h>
+
 #include "bkp/io/durable.h"
 #include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
+#include "bkp/io/text.h"
 #include "restore/runbook_doc.h"
 
 static bool empty_dir(const char *dir)
@@ -52,16 +55,142 @@ char *rb_report_stem(const rb_runbook *rb, time_t started)
     return asprintf(&stem, "drill-%s-%s", rb->name, when) < 0 ? NULL : stem;
 }
 
-static int write_one(const char *dir, const char *name, char *text, json_t *files)
+int rb_report_make(const rb_runbook *rb, const rb_env *env, const rb_result *res, time_t started,
+                   const char *user, rb_report *r)
+{
+    *r = (rb_report){
+        .ok = res->ok,
+        .drill = env->drill,
+        .runbook = rb->name,
+        .title = rb->title,
+        .file = rb->file,
+        .owner = rb->owner,
+        .datasets = rb->datasets,
+        .ndatasets = rb->ndatasets,
+        .started = started,
+        .sandbox = env->drill ? env->sandbox : NULL,
+        .user = user ? user : "?",
+        .attested_by = env->attest,
+        .attended = env->interactive || env->attest,
+        .rto_target = rb->rto,
+        .seconds = res->seconds,
+        .rto_met = res->ok && (rb->rto == 0 || res->seconds <= (double)rb->rto),
+        .failed_step = res->failed_step,
+        .generation = res->generation,
+        .source = res->source,
+        .files = res->files,
+        .bytes = res->bytes,
+        .damaged = res->damaged,
+        .fallbacks = res->fallbacks,
+        .restored = res->restored,
+        .nrestored = res->nrestored,
+        .nsteps = rb->nsteps,
+    };
+    r->steps = calloc(rb->nsteps + 1, sizeof(*r->steps));
+    if (!r->steps) {
+        *r = (rb_report){0};
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < rb->nsteps; i++) {
+        const rb_step *st = &rb->steps[i];
+        const rb_step_result *sr = &res->steps[i];
+        r->steps[i] = (rb_report_step){.who = st->who,
+                                       .what = st->what,
+                                       .text = st->text,
+                                       .action = st->action,
+                                       .status = sr->status,
+                                       .seconds = sr->seconds,
+                                       .detail = sr->detail,
+                                       .detail_ja = sr->detail_ja,
+                                       .shown = sr->shown};
+    }
+    return 0;
+}
+
+void rb_report_clear(rb_report *r)
+{
+    free(r->steps);
+    bkp_strlist_clear(&r->reports);
+    *r = (rb_report){0};
+}
+
+static json_t *report_steps(const rb_report *r)
+{
+    json_t *steps = json_array();
+    for (size_t i = 0; steps && i < r->nsteps; i++) {
+        const rb_report_step *s = &r->steps[i];
+        json_array_append_new(steps, json_pack("{s:i, s:s, s:s?, s:s, s:s?, s:s, s:f, s:s, s:s}",
+                                               "n", (int)(i + 1), "who", s->who, "what", s->what,
+                                               "action", rb_action_name(s->action), "text", s->text,
+                                               "status", rb_status_name(s->status), "seconds",
+                                               s->seconds, "detail", s->detail ? s->detail : "",
+                                               "detail_ja", s->detail_ja ? s->detail_ja : ""));
+    }
+    return steps;
+}
+
+static json_t *report_restored(const rb_report *r)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < r->nrestored; i++) {
+        const rb_restored *g = &r->restored[i];
+        json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:I}", "dataset", g->dataset,
+                                           "generation", g->generation, "source", g->source,
+                                           "damaged", (json_int_t)g->damaged));
+    }
+    return a;
+}
+
+static json_t *strings(char *const *v, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < n; i++)
+        json_array_append_new(a, json_string(v[i]));
+    return a;
+}
+
+char *rb_report_json(const rb_report *r, bool reports)
+{
+    char when[32];
+    struct tm tm;
+    gmtime_r(&r->started, &tm);
+    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    json_t *j =
+        json_pack("{s:b, s:s, s:s, s:s, s:s?, s:o, s:b, s:s, s:s?, s:s, s:I, s:f, s:b, s:I, "
+                  "s:s, s:s, s:I, s:I, s:I, s:I, s:o, s:o, s:b}",
+                  "ok", r->ok, "runbook", r->runbook, "title", r->title, "file", r->file, "owner",
+                  r->owner, "datasets", strings(r->datasets, r->ndatasets), "drill", r->drill,
+                  "started", when, "sandbox", r->sandbox, "user", r->user, "rto_target_seconds",
+                  (json_int_t)r->rto_target, "seconds", r->seconds, "rto_met", r->rto_met,
+                  "failed_step", (json_int_t)r->failed_step, "generation", r->generation, "source",
+                  r->source, "files", (json_int_t)r->files, "bytes", (json_int_t)r->bytes,
+                  "damaged", (json_int_t)r->damaged, "fallbacks", (json_int_t)r->fallbacks, "steps",
+                  report_steps(r), "restored", report_restored(r), "attended", r->attended);
+    if (j && r->attested_by)
+        json_object_set_new(j, "attested_by", json_string(r->attested_by));
+    if (j && r->read_from)
+        json_object_set_new(j, "read_from", json_string(r->read_from));
+    if (j && r->key_recovery)
+        json_object_set_new(j, "key_recovery", bkp_audit_sheets(r->key_recovery));
+    if (j && reports)
+        json_object_set_new(j, "reports", bkp_json_strlist(&r->reports));
+    char *text = j ? json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+    json_decref(j);
+    return text;
+}
+
+static int write_one(rb_report *r, const char *dir, const char *name, char *text)
 {
     int rc = text ? bkp_durable_write(dir, name, text, strlen(text), BKP_DURABLE_PRIVATE) : -ENOMEM;
     free(text);
+    char *path = rc ? NULL : bkp_path_join(dir, name);
     if (!rc)
-        json_array_append_new(files, json_pack("s++", dir, "/", name));
+        rc = path ? bkp_strlist_add(&r->reports, path) : -ENOMEM;
+    free(path);
     return rc;
 }
 
-int rb_report_write(json_t *report, const char *dir, const char *stem, json_t *files)
+int rb_report_write(rb_report *r, const char *dir, const char *stem)
 {
     static const struct {
         const char *suffix;
@@ -75,59 +204,51 @@ int rb_report_write(json_t *report, const char *dir, const char *stem, json_t *f
     int rc = bkp_mkdir_p(dir, 0700);
     for (size_t i = 0; !rc && i < sizeof(kinds) / sizeof(*kinds); i++) {
         snprintf(name, sizeof(name), "%s%s", stem, kinds[i].suffix);
-        rc = write_one(dir, name, rb_report_render(report, kinds[i].f, kinds[i].ja), files);
+        rc = write_one(r, dir, name, rb_report_render(r, kinds[i].f, kinds[i].ja));
     }
     snprintf(name, sizeof(name), "%s.json", stem);
-    return rc ? rc
-              : write_one(dir, name, json_dumps(report, JSON_INDENT(2) | JSON_SORT_KEYS), files);
+    return rc ? rc : write_one(r, dir, name, rb_report_json(r, false));
 }
 
-size_t rb_not_rehearsed(const rb_runbook *rb, const rb_result *res)
+size_t rb_not_rehearsed(const rb_report *r)
 {
     size_t n = 0;
-    for (size_t i = 0; i < rb->nsteps; i++)
-        n += res->steps[i].status == RB_NOT_REHEARSED;
+    for (size_t i = 0; i < r->nsteps; i++)
+        n += r->steps[i].status == RB_NOT_REHEARSED;
     return n;
 }
 
-size_t rb_record_count(const rb_result *res)
+size_t rb_record_count(const rb_report *r)
 {
-    size_t n = json_array_size(res->restored);
-    return n ? n : 1;
+    return r->nrestored ? r->nrestored : 1;
 }
 
-json_t *rb_record(const rb_runbook *rb, const rb_result *res, json_t *report, size_t k, bool drill,
-                  json_t *files, const char *attest, json_t *key_used, bkp_audit_rec *rec)
+void rb_record(const rb_report *r, size_t k, bkp_audit_rec *rec)
 {
-    json_t *done = json_array_get(res->restored, k); /* NULL when none was reached */
-    json_t *fig =
-        json_pack("{s:s, s:b, s:f, s:I, s:b, s:I, s:I, s:I, s:I, s:O, s:s?}", "runbook", rb->name,
-                  "drill", drill, "seconds", res->seconds, "rto_target_seconds",
-                  (json_int_t)rb->rto, "rto_met", json_is_true(json_object_get(report, "rto_met")),
-                  "failed_step", (json_int_t)res->failed_step, "not_rehearsed",
-                  (json_int_t)rb_not_rehearsed(rb, res), "files", (json_int_t)res->files, "damaged",
-                  (json_int_t)json_integer_value(json_object_get(done, "damaged")), "reports",
-                  files, "attested_by", attest);
-    if (fig) { /* whether a person confirmed it, and which sources it read (runbook_doc.h) */
-        json_object_set_new(fig, "attended",
-                            json_boolean(json_is_true(json_object_get(report, "attended"))));
-        if (json_is_string(json_object_get(report, "read_from")))
-            json_object_set(fig, "read_from", json_object_get(report, "read_from"));
-    }
-    if (fig && key_used) { /* which sheets opened it */
+    const rb_restored *done = k < r->nrestored ? &r->restored[k] : NULL; /* NULL: none reached */
+    json_t *fig = json_pack(
+        "{s:s, s:b, s:f, s:I, s:b, s:I, s:I, s:I, s:I, s:o, s:s?, s:b}", "runbook", r->runbook,
+        "drill", r->drill, "seconds", r->seconds, "rto_target_seconds", (json_int_t)r->rto_target,
+        "rto_met", r->rto_met, "failed_step", (json_int_t)r->failed_step, "not_rehearsed",
+        (json_int_t)rb_not_rehearsed(r), "files", (json_int_t)r->files, "damaged",
+        (json_int_t)(done ? done->damaged : 0), "reports", bkp_json_strlist(&r->reports),
+        "attested_by", r->attested_by, "attended", r->attended);
+    if (fig && r->read_from) /* which sources it read (runbook_doc.h) */
+        json_object_set_new(fig, "read_from", json_string(r->read_from));
+    if (fig && r->key_recovery) { /* which sheets opened it */
         json_object_set_new(fig, "key_recovery", json_true());
-        json_object_set(fig, "key_sheets", key_used);
+        json_object_set_new(fig, "key_sheets", bkp_audit_sheets(r->key_recovery));
     }
-    bool failed_step = !res->ok && res->failed_step > 0 && res->failed_step <= rb->nsteps;
-    *rec = (bkp_audit_rec){
-        .op = drill ? "drill" : "restore",
-        .dataset = done ? json_string_value(json_object_get(done, "dataset")) : rb->datasets[0],
-        .generation = done ? json_string_value(json_object_get(done, "generation")) : NULL,
-        .medium = done ? json_string_value(json_object_get(done, "source")) : NULL,
-        .failed = !res->ok,
-        .figures = fig,
-        .error = failed_step ? res->steps[res->failed_step - 1].detail
-                 : res->ok   ? NULL
-                             : "the procedure did not complete"};
-    return fig;
+    bool failed_step = !r->ok && r->failed_step > 0 && r->failed_step <= r->nsteps;
+    *rec = (bkp_audit_rec){.op = r->drill ? "drill" : "restore",
+                           .dataset = done           ? done->dataset
+                                      : r->ndatasets ? r->datasets[0]
+                                                     : NULL,
+                           .generation = done ? done->generation : NULL,
+                           .medium = done ? done->source : NULL,
+                           .failed = !r->ok,
+                           .figures = fig,
+                           .error = failed_step ? r->steps[r->failed_step - 1].detail
+                                    : r->ok     ? NULL
+                                                : "the procedure did not complete"};
 }

@@ -1,9 +1,10 @@
 /*
  * drill_report.h — what a drill or a restore by runbook leaves behind once the
- * engine (procedure.h) has run: a drill's report files, and the audit record
- * kept for each data set it restored. bkp/ops/drill.h finds the sources and
- * runs the engine, the program prints; what is kept is decided here, where a unit test
- * reaches it without a terminal, a medium or a policy.
+ * engine (procedure.h) has run: its report (a typed record, rendered for
+ * people by runbook_doc.h and written as JSON for machines), a drill's report
+ * files, and the audit record kept for each data set it restored. bkp/ops/drill.h finds the sources
+ * and runs the engine, the program prints; what is kept is decided here, where a unit test reaches
+ * it without a terminal, a medium or a policy.
  *
  * Errors are negative errno values; nothing here prints but rb_sandbox_check.
  */
@@ -12,12 +13,71 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
-#include <jansson.h>
-
 #include "bkp/audit/audit.h"
+#include "bkp/io/bytes.h"
+#include "bkp/keys/sheet.h"
 #include "restore/procedure.h"
+
+/* One step of the report: the runbook's step and what became of it. */
+typedef struct rb_report_step {
+    const char *who;
+    const char *what; /* may be NULL */
+    const char *text; /* may be NULL */
+    rb_action action;
+    rb_status status;
+    double seconds;
+    const char *detail;    /* English: the record's */
+    const char *detail_ja; /* "" or NULL: only the English was kept */
+    const char *shown;     /* in the reader's language (the terminal's) */
+} rb_report_step;
+
+/* The report of a run or drill. Every pointer is borrowed (from the
+ * runbook, the result and the caller) but `steps`, which rb_report_clear
+ * frees, and `files`, the report files written, which it clears. */
+typedef struct rb_report {
+    bool ok, drill;
+    const char *runbook, *title, *file;
+    const char *owner; /* may be NULL */
+    char *const *datasets;
+    size_t ndatasets;
+    time_t started;
+    const char *sandbox;     /* a drill's; NULL otherwise */
+    const char *user;        /* the account it ran as */
+    const char *attested_by; /* who attested the confirms (--attest); NULL */
+    bool attended;           /* a person confirmed the steps */
+    int64_t rto_target;      /* seconds; 0: none */
+    double seconds;          /* the whole procedure: the measured RTO */
+    bool rto_met;
+    size_t failed_step; /* 1-based; 0: none */
+    const char *generation, *source;
+    uint64_t files, bytes, damaged;
+    size_t fallbacks;
+    rb_report_step *steps;
+    size_t nsteps;
+    const rb_restored *restored;
+    size_t nrestored;
+    /* A drill: which sources it read, and why ("offline", "no_offline",
+     * "primary", "named", "key_recovery", "all": bkp/ops/drill.h); NULL
+     * otherwise. */
+    const char *read_from;
+    /* A key-recovery drill: the sheets that opened the key; NULL otherwise. */
+    const bkp_sheets_used *key_recovery;
+    bkp_strlist reports; /* the report files written */
+} rb_report;
+
+/* The report of `res`, the run of `rb` under `env` that started at
+ * `started` as `user`: 0, or -ENOMEM (`r` then empty). */
+int rb_report_make(const rb_runbook *rb, const rb_env *env, const rb_result *res, time_t started,
+                   const char *user, rb_report *r) __attribute__((warn_unused_result));
+void rb_report_clear(rb_report *r);
+
+/* The report as JSON text (indented, keys sorted), as the report file keeps
+ * it; with `reports`, the files written too (what `--json` prints).
+ * malloc'd; NULL without memory. */
+char *rb_report_json(const rb_report *r, bool reports);
 
 /* A sandbox given by the operator must be a new or empty folder, and not
  * the root: a drill writes everything it restores below it. Says why not
@@ -31,26 +91,21 @@ char *rb_report_stem(const rb_runbook *rb, time_t started);
 /* Write the report in every form people read (Markdown and HTML, Japanese
  * and English) and as JSON into `dir` (made 0700 when missing), each file
  * 0600 and durable: the reports name patients' data sets, hosts and people.
- * The paths written are appended to `files` (an array). Stops at the first
- * failure and returns it; the files before it stay. */
-int rb_report_write(json_t *report, const char *dir, const char *stem, json_t *files);
+ * The paths written are added to `r->reports`. Stops at the first failure
+ * and returns it; the files before it stay. */
+int rb_report_write(rb_report *r, const char *dir, const char *stem);
 
 /* How many confirm steps no person rehearsed (an unattended drill). */
-size_t rb_not_rehearsed(const rb_runbook *rb, const rb_result *res);
+size_t rb_not_rehearsed(const rb_report *r);
 
 /* How many audit records the run gets: one per data set restored, or one
  * for the runbook's first data set when none was reached. */
-size_t rb_record_count(const rb_result *res);
+size_t rb_record_count(const rb_report *r);
 
 /* What the audit log keeps of a drill or restore by runbook (the `k`-th of
- * rb_record_count): fills `rec` and returns its figures (a new reference
- * the caller releases after writing the record; `rec` borrows from it, from
- * `rb` and from `res`). `report` is rb_report_json's, `files` the report
- * files written (may be empty), `attest` who attested (NULL when
- * unattended), `key_used` the sheets of a key-recovery drill (NULL
- * otherwise; they carry no secret). */
-json_t *rb_record(const rb_runbook *rb, const rb_result *res, json_t *report, size_t k,
-                  bool drill, json_t *files, const char *attest, json_t *key_used,
-                  bkp_audit_rec *rec);
+ * rb_record_count) into `rec`, whose figures are a new reference the
+ * caller releases (json_decref) after writing the record; `rec` borrows
+ * from them and from `r`. Figures NULL: out of memory. */
+void rb_record(const rb_report *r, size_t k, bkp_audit_rec *rec);
 
 #endif

@@ -424,10 +424,11 @@ static rb_status do_restore(run *r, const rb_step *st, rb_step_result *sr)
             name, r->target, (unsigned long long)differ);
         return RB_FAILED;
     }
-    json_array_append_new(r->res->restored,
-                          json_pack("{s:s, s:s, s:s, s:I}", "dataset", c->g->dataset, "generation",
-                                    name, "source", r->env->sources[c->src].name, "damaged",
-                                    (json_int_t)lost));
+    rb_restored *done = &r->res->restored[r->res->nrestored++]; /* one per restore step */
+    snprintf(done->dataset, sizeof(done->dataset), "%s", c->g->dataset);
+    snprintf(done->generation, sizeof(done->generation), "%s", name);
+    snprintf(done->source, sizeof(done->source), "%s", r->env->sources[c->src].name);
+    done->damaged = lost;
     char size[32];
     say(sr, N_("%s from %s into %s: %llu file(s), %s, read back and compared"), name,
         r->env->sources[c->src].name, r->target, (unsigned long long)rr.files,
@@ -518,7 +519,7 @@ static rb_status command(run *r, const rb_step *st, rb_step_result *sr)
 void rb_result_clear(rb_result *res)
 {
     free(res->steps);
-    json_decref(res->restored);
+    free(res->restored);
     memset(res, 0, sizeof(*res));
 }
 
@@ -554,10 +555,10 @@ int rb_execute(const rb_runbook *rb, const rb_env *env, rb_result *res)
     run r = {.rb = rb, .env = env, .res = res};
     memset(res, 0, sizeof(*res));
     res->steps = calloc(rb->nsteps + 1, sizeof(*res->steps));
-    res->restored = json_array();
+    res->restored = calloc(rb->nsteps + 1, sizeof(*res->restored));
     r.lists = calloc(env->nsources + 1, sizeof(*r.lists));
     r.nlists = calloc(env->nsources + 1, sizeof(*r.nlists));
-    if (!res->steps || !r.lists || !r.nlists) {
+    if (!res->steps || !res->restored || !r.lists || !r.nlists) {
         free(r.lists);
         free(r.nlists);
         return -ENOMEM;
@@ -627,49 +628,4 @@ int rb_execute(const rb_runbook *rb, const rb_env *env, rb_result *res)
     if (r.box >= 0)
         close(r.box);
     return res->ok ? 0 : 1;
-}
-
-json_t *rb_report_json(const rb_runbook *rb, const rb_env *env, const rb_result *res,
-                       time_t started, const char *user)
-{
-    char when[32];
-    json_t *steps = json_array();
-    struct tm tm;
-    gmtime_r(&started, &tm);
-    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    for (size_t i = 0; i < rb->nsteps; i++) {
-        const rb_step *st = &rb->steps[i];
-        const rb_step_result *sr = &res->steps[i];
-        json_array_append_new(
-            steps, json_pack("{s:i, s:s, s:s?, s:s, s:s?, s:s, s:f, s:s, s:s}", "n", (int)(i + 1),
-                             "who", st->who, "what", st->what, "action", rb_action_name(st->action),
-                             "text", st->text, "status", rb_status_name(sr->status), "seconds",
-                             sr->seconds, "detail", sr->detail, "detail_ja", sr->detail_ja));
-    }
-    json_t *ds = json_array();
-    for (size_t i = 0; i < rb->ndatasets; i++)
-        json_array_append_new(ds, json_string(rb->datasets[i]));
-    json_t *j = json_pack(
-        "{s:b, s:s, s:s, s:s, s:s?, s:o, s:b, s:s, s:s?, s:s, s:I, s:f, s:b, s:I, "
-        "s:s, s:s, s:I, s:I, s:I, s:I, s:o}",
-        "ok", res->ok, "runbook", rb->name, "title", rb->title, "file", rb->file, "owner",
-        rb->owner, "datasets", ds, "drill", env->drill, "started", when, "sandbox",
-        env->drill ? env->sandbox : NULL, "user", user ? user : "?", "rto_target_seconds",
-        (json_int_t)rb->rto, "seconds", res->seconds, "rto_met",
-        res->ok && (rb->rto == 0 || res->seconds <= (double)rb->rto), "failed_step",
-        (json_int_t)res->failed_step, "generation", res->generation, "source", res->source, "files",
-        (json_int_t)res->files, "bytes", (json_int_t)res->bytes, "damaged",
-        (json_int_t)res->damaged, "fallbacks", (json_int_t)res->fallbacks, "steps", steps);
-    if (j)
-        json_object_set_new(j, "restored",
-                            res->restored ? json_incref(res->restored) : json_array());
-    /* The person who attested the confirms (--attest), beside the account
-     * the command ran as (`user`, often root). */
-    if (j && env->attest)
-        json_object_set_new(j, "attested_by", json_string(env->attest));
-    /* A person confirmed the steps (at the terminal, or by --attest); else
-     * an unattended run, whose confirm steps were not rehearsed. */
-    if (j)
-        json_object_set_new(j, "attended", json_boolean(env->interactive || env->attest));
-    return j;
 }

@@ -40,8 +40,6 @@
 #include <stdint.h>
 #include <time.h>
 
-#include <jansson.h>
-
 #include "bkp/store/repo.h"
 #include "restore/runbook.h"
 
@@ -83,6 +81,14 @@ typedef struct rb_step_result {
     char shown[768];
 } rb_step_result;
 
+/* A data set the run restored, in order. */
+typedef struct rb_restored {
+    char dataset[128];
+    char generation[128]; /* "emr-db:42" */
+    char source[64];      /* where it was read from */
+    uint64_t damaged;     /* files that could not be restored */
+} rb_restored;
+
 typedef struct rb_result {
     rb_step_result *steps; /* one per step of the runbook */
     double seconds;        /* the whole procedure: the measured RTO */
@@ -92,7 +98,8 @@ typedef struct rb_result {
     char source[64];      /* where it was read from */
     uint64_t files, bytes, damaged;
     size_t fallbacks; /* candidates given up for an older or another copy */
-    json_t *restored; /* [{"dataset", "generation", "source", "damaged"}], in order */
+    rb_restored *restored;
+    size_t nrestored;
 } rb_result;
 
 /* Run `rb`. Returns 0 when every step was done (or not rehearsed), 1 when a
@@ -101,9 +108,5 @@ int rb_execute(const rb_runbook *rb, const rb_env *env, rb_result *res);
 void rb_result_clear(rb_result *res);
 
 const char *rb_status_name(rb_status s); /* "done", "not rehearsed", "failed", "not reached" */
-
-/* The report of a run or drill as JSON (the source of the Markdown and HTML). */
-json_t *rb_report_json(const rb_runbook *rb, const rb_env *env, const rb_result *res,
-                       time_t started, const char *user);
 
 #endif

@@ -93,8 +93,9 @@ static const char *newest_of(const rb_copies *copies, const char *ds)
 static const char *shq(char *buf, size_t n, const char *s)
 {
     size_t l = strlen(s);
-    if (l && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+:@%=,") ==
-                 l) {
+    if (l &&
+        strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+:@%=,") ==
+            l) {
         snprintf(buf, n, "%s", s);
         return buf;
     }
@@ -121,8 +122,7 @@ static const char *shq(char *buf, size_t n, const char *s)
 /* How step `st` is done from the medium `on` on a machine that has never
  * seen bkp: the medium's own kit, its copy, the key typed from paper. */
 static void on_medium_how(const rb_runbook *rb, const rb_step *st, const rb_on_medium *on,
-                          const rb_copies *copies, const rb_folders *folders, char *buf,
-                          size_t n)
+                          const rb_copies *copies, const rb_folders *folders, char *buf, size_t n)
 {
     const char *ds = st->select.dataset    ? st->select.dataset
                      : st->restore.dataset ? st->restore.dataset
@@ -298,10 +298,10 @@ static void copies_table(rb_doc *d, const rb_copies *copies, bool on_medium)
             const char *type = c->type && !pol_medium_type_named(c->type, &kind)
                                    ? pol_medium_type_words(kind)
                                    : c->type;
-            const char *where = !strcmp(c->location, "-")
-                                    ? "-"
-                                    : pol_medium_place_words(!strcmp(c->location, "offsite"),
-                                                             c->offline);
+            const char *where =
+                !strcmp(c->location, "-")
+                    ? "-"
+                    : pol_medium_place_words(!strcmp(c->location, "offsite"), c->offline);
             /* "repository" is no medium's name: it is the server's own. */
             const char *name =
                 !strcmp(c->medium, "repository") ? _("the server's repository") : c->medium;
@@ -329,8 +329,8 @@ static void new_machine(rb_doc *d, const rb_runbook *rb, const rb_copies *copies
         const rb_copy *c = &copies->v[i];
         bool seen = false; /* one set of rows a medium: at its first row with a kit */
         for (size_t k = 0; k < i; k++)
-            seen |= copies->v[k].path && copies->v[k].kit[0] &&
-                    !strcmp(copies->v[k].medium, c->medium);
+            seen |=
+                copies->v[k].path && copies->v[k].kit[0] && !strcmp(copies->v[k].medium, c->medium);
         if (!c->path || !c->kit[0] || seen)
             continue;
         if (!shown) {
@@ -495,15 +495,20 @@ char *rb_print_on_medium(const rb_runbook *rb, const rb_on_medium *on, const rb_
 
 /* ---- the report of a drill or run ---- */
 
-/* A step's status (rb_status_name), for people. */
-const char *rb_status_word(const char *s)
+/* A step's status, for people. */
+const char *rb_status_word(rb_status s)
 {
-    static const char *const words[] = {N_("done"), N_("not rehearsed"), N_("failed"),
-                                        N_("not reached")};
-    for (size_t i = 0; i < sizeof(words) / sizeof(*words); i++)
-        if (!strcmp(s, words[i]))
-            return _(words[i]);
-    return s;
+    switch (s) {
+    case RB_DONE:
+        return _("done");
+    case RB_NOT_REHEARSED:
+        return _("not rehearsed");
+    case RB_FAILED:
+        return _("failed");
+    case RB_NOT_REACHED:
+        return _("not reached");
+    }
+    return "?";
 }
 
 const char *rb_read_from_text(const char *from)
@@ -521,114 +526,93 @@ const char *rb_read_from_text(const char *from)
     return _("every source there, the server's repository first");
 }
 
-static char *report(json_t *r, rb_format f, bool ja)
+static char *report(const rb_report *r, rb_format f, bool ja)
 {
     char title[512], a[64], b[64], line[512], num[24];
-    bool drill = json_is_true(json_object_get(r, "drill")),
-         ok = json_is_true(json_object_get(r, "ok"));
     snprintf(title, sizeof(title), "%s — %s",
-             drill ? _("Restore drill report") : _("Restore report"), rb_js(r, "title"));
+             r->drill ? _("Restore drill report") : _("Restore report"), r->title);
     rb_doc *d = rb_doc_new(f, title);
     if (!d)
         return NULL;
-    double secs = json_number_value(json_object_get(r, "seconds"));
-    json_int_t target = json_integer_value(json_object_get(r, "rto_target_seconds"));
-    json_int_t failed = json_integer_value(json_object_get(r, "failed_step"));
-    if (ok)
+    if (r->ok)
         snprintf(line, sizeof(line), "%s", _("SUCCEEDED"));
     else
-        snprintf(line, sizeof(line), _("FAILED at step %lld"), (long long)failed);
+        snprintf(line, sizeof(line), _("FAILED at step %lld"), (long long)r->failed_step);
     rb_doc_table(d, (const char *[]){_("Item"), _("Value"), NULL});
     rb_doc_row(d, (const char *[]){_("Result"), line, NULL});
-    rb_doc_row(d, (const char *[]){_("Runbook"), rb_js(r, "runbook"), NULL});
+    rb_doc_row(d, (const char *[]){_("Runbook"), r->runbook, NULL});
     char started[64];
-    rb_doc_row(d, (const char *[]){_("Started"), rb_local(started, sizeof(started),
-                                                           rb_js(r, "started")),
-                                   NULL});
-    if (*rb_js(r, "attested_by"))
-        snprintf(line, sizeof(line), _("%s (attested; run as %s)"), rb_js(r, "attested_by"),
-                 rb_js(r, "user"));
+    rb_doc_row(d,
+               (const char *[]){_("Started"),
+                                bkp_local_time(started, sizeof(started), r->started, "-"), NULL});
+    if (r->attested_by)
+        snprintf(line, sizeof(line), _("%s (attested; run as %s)"), r->attested_by, r->user);
     else
-        snprintf(line, sizeof(line), "%s", rb_js(r, "user"));
+        snprintf(line, sizeof(line), "%s", r->user);
     rb_doc_row(d, (const char *[]){_("By"), line, NULL});
-    if (drill && json_is_boolean(json_object_get(r, "attended")))
+    if (r->drill)
         rb_doc_row(d, (const char *[]){_("Attended"),
-                                       json_is_true(json_object_get(r, "attended"))
-                                           ? _("yes: a person confirmed each step")
-                                           : _("no: unattended, its confirm steps were not "
-                                               "rehearsed by a person"),
+                                       r->attended ? _("yes: a person confirmed each step")
+                                                   : _("no: unattended, its confirm steps were "
+                                                       "not rehearsed by a person"),
                                        NULL});
-    if (drill && *rb_js(r, "read_from"))
-        rb_doc_row(
-            d, (const char *[]){_("Read from"), rb_read_from_text(rb_js(r, "read_from")), NULL});
-    snprintf(line, sizeof(line), "%s%s%s", rb_duration_text(a, sizeof(a), secs),
-             target ? _(" — target ") : "",
-             target ? rb_duration_text(b, sizeof(b), (double)target) : "");
+    if (r->drill && r->read_from)
+        rb_doc_row(d, (const char *[]){_("Read from"), rb_read_from_text(r->read_from), NULL});
+    snprintf(line, sizeof(line), "%s%s%s", rb_duration_text(a, sizeof(a), r->seconds),
+             r->rto_target ? _(" — target ") : "",
+             r->rto_target ? rb_duration_text(b, sizeof(b), (double)r->rto_target) : "");
     rb_doc_row(d, (const char *[]){_("Measured recovery time"), line, NULL});
     rb_doc_row(d, (const char *[]){_("Within the target"),
-                                   !target                                       ? "-"
-                                   : json_is_true(json_object_get(r, "rto_met")) ? _("yes")
-                                                                                 : _("no"),
+                                   !r->rto_target ? "-"
+                                   : r->rto_met   ? _("yes")
+                                                  : _("no"),
                                    NULL});
     /* Every data set the run restored, each with where it came from. */
-    json_t *restored = json_object_get(r, "restored"), *g;
-    size_t gi;
     line[0] = '\0';
-    json_array_foreach(restored, gi, g)
-        snprintf(line + strlen(line), sizeof(line) - strlen(line), "%s%s (%s)", gi ? ", " : "",
-                 rb_js(g, "generation"), rb_js(g, "source"));
-    if (!line[0] && *rb_js(r, "generation"))
-        snprintf(line, sizeof(line), "%s (%s)", rb_js(r, "generation"), rb_js(r, "source"));
+    for (size_t i = 0; i < r->nrestored; i++)
+        snprintf(line + strlen(line), sizeof(line) - strlen(line), "%s%s (%s)", i ? ", " : "",
+                 r->restored[i].generation, r->restored[i].source);
+    if (!line[0] && r->generation && *r->generation)
+        snprintf(line, sizeof(line), "%s (%s)", r->generation, r->source ? r->source : "");
     rb_doc_row(d, (const char *[]){_("Generation restored"), line[0] ? line : "-", NULL});
-    json_int_t bytes = json_integer_value(json_object_get(r, "bytes"));
     char size[32];
-    snprintf(line, sizeof(line), _("%lld file(s), %s, %lld damaged"),
-             (long long)json_integer_value(json_object_get(r, "files")),
-             bkp_size_text(size, sizeof(size), bytes > 0 ? (uint64_t)bytes : 0),
-             (long long)json_integer_value(json_object_get(r, "damaged")));
+    snprintf(line, sizeof(line), _("%lld file(s), %s, %lld damaged"), (long long)r->files,
+             bkp_size_text(size, sizeof(size), r->bytes), (long long)r->damaged);
     rb_doc_row(d, (const char *[]){_("Restored"), line, NULL});
-    if (json_integer_value(json_object_get(r, "fallbacks"))) {
+    if (r->fallbacks) {
         snprintf(line, sizeof(line),
                  _("%lld candidate(s) failed verification and were passed over"),
-                 (long long)json_integer_value(json_object_get(r, "fallbacks")));
+                 (long long)r->fallbacks);
         rb_doc_row(d, (const char *[]){_("Fallback"), line, NULL});
     }
-    if (drill)
-        rb_doc_row(d, (const char *[]){_("Sandbox"), rb_js(r, "sandbox"), NULL});
+    if (r->drill)
+        rb_doc_row(d, (const char *[]){_("Sandbox"), r->sandbox ? r->sandbox : "", NULL});
     rb_doc_table_end(d);
     rb_doc_h2(d, C_("report heading", "Steps"));
     rb_doc_table(d, (const char *[]){"#", _("Who"), _("Action"), _("Step"), _("Result"), _("Time"),
                                      _("Detail"), NULL});
-    size_t i;
-    json_t *s;
-    json_array_foreach(json_object_get(r, "steps"), i, s)
-    {
+    for (size_t i = 0; i < r->nsteps; i++) {
+        const rb_report_step *s = &r->steps[i];
         snprintf(num, sizeof(num), "%zu", i + 1);
-        const char *act = rb_js(s, "action");
-        rb_action an = RB_NOTE;
-        for (int k = RB_CONFIRM; k <= RB_NOTE; k++)
-            if (!strcmp(act, rb_action_name((rb_action)k)))
-                an = (rb_action)k;
-        /* A report from before details were kept in Japanese has English only. */
-        const char *detail =
-            ja && *rb_js(s, "detail_ja") ? rb_js(s, "detail_ja") : rb_js(s, "detail");
-        rb_doc_row(
-            d, (const char *[]){
-                   num, rb_js(s, "who"), rb_action_word(an),
-                   *rb_js(s, "text") ? rb_js(s, "text") : rb_js(s, "what"),
-                   rb_status_word(rb_js(s, "status")),
-                   rb_duration_text(a, sizeof(a), json_number_value(json_object_get(s, "seconds"))),
-                   detail, NULL});
+        /* Only the English, where a detail was not said in Japanese. */
+        const char *detail = ja && s->detail_ja && *s->detail_ja ? s->detail_ja : s->detail;
+        rb_doc_row(d, (const char *[]){num, s->who, rb_action_word(s->action),
+                                       s->text && *s->text ? s->text
+                                       : s->what           ? s->what
+                                                           : "",
+                                       rb_status_word(s->status),
+                                       rb_duration_text(a, sizeof(a), s->seconds),
+                                       detail ? detail : "", NULL});
     }
     rb_doc_table_end(d);
-    if (drill)
+    if (r->drill)
         rb_doc_para(d, "%s",
                     _("Confirm steps marked not rehearsed were not attested by a person in this "
                       "drill; rehearse them with staff at the next drill."));
     return rb_doc_finish(d);
 }
 
-char *rb_report_render(json_t *r, rb_format f, bool ja)
+char *rb_report_render(const rb_report *r, rb_format f, bool ja)
 {
     bkp_i18n_saved saved;
     bkp_i18n_begin(&saved, ja ? "ja" : "en");

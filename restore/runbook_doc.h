@@ -11,17 +11,16 @@
 #include <stdio.h>
 #include <time.h>
 
-#include <jansson.h>
-
 #include "bkp/report/doc.h"
+#include "restore/drill_report.h"
 #include "restore/runbook.h"
 
 /* Where a usable copy of a data set is: one row of the printed procedure
  * (bkp/ops/runbook_load.h gathers them). */
 typedef struct rb_copy {
-    char *medium;     /* its name; "repository" for the primary */
-    char *type;       /* its type's word in the policy ("removable") */
-    char *location;   /* "onsite" or "offsite" */
+    char *medium;   /* its name; "repository" for the primary */
+    char *type;     /* its type's word in the policy ("removable") */
+    char *location; /* "onsite" or "offsite" */
     bool offline;
     char *generation; /* "emr-db:42" */
     char *captured;   /* when, in local time as printed ("-": not known) */
@@ -76,14 +75,12 @@ typedef struct rb_on_medium {
 char *rb_print_on_medium(const rb_runbook *rb, const rb_on_medium *on, const rb_copies *held,
                          const rb_folders *folders, const char *fingerprint, bool ja, time_t now);
 
-/* The report of a drill or run, from rb_report_json. */
-char *rb_report_render(json_t *report, rb_format f, bool ja);
+/* The report of a drill or run, for people. */
+char *rb_report_render(const rb_report *r, rb_format f, bool ja);
 
-/* Which sources a drill read, and why, for people: a report's "read_from"
- * ("offline", "no_offline", "primary", "named", "key_recovery", "all";
- * bkp/ops/drill.h). */
+/* Which sources a drill read, and why, for people: a report's read_from. */
 const char *rb_read_from_text(const char *from);
 
-const char *rb_status_word(const char *status);
+const char *rb_status_word(rb_status s);
 
 #endif

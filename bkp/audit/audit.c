@@ -205,9 +205,8 @@ out:
 /* What is wrong with the end of a log whose last record is `seq` (hash
  * `hash`, chaining to `prev`) given its head marker, or NULL when they
  * agree. `kind` receives a short word for the record of a restart. */
-static const char *head_mismatch(int hrc, const bkp_audit_head *h, bool have,
-                                 uint64_t seq, const uint8_t hash[32], bool ahead,
-                                 const char **kind)
+static const char *head_mismatch(int hrc, const bkp_audit_head *h, bool have, uint64_t seq,
+                                 const uint8_t hash[32], bool ahead, const char **kind)
 {
     if (hrc == -ENOENT) {
         *kind = "no head";
@@ -340,8 +339,8 @@ static bool missed_parse(int dfd, const char *name, long long *when, const char 
     *when = strtoll(p, &end, 10);
     for (int field = 0; field < 2 && *end == '-'; field++)
         (void)strtoul(end + 1, &end, 10);
-    if (*when <= 0 || *end != '-' || !end[1] || strspn(end + 1, "abcdefghijklmnopqrstuvwxyz-_") !=
-                                                     strlen(end + 1))
+    if (*when <= 0 || *end != '-' || !end[1] ||
+        strspn(end + 1, "abcdefghijklmnopqrstuvwxyz-_") != strlen(end + 1))
         return false;
     *op = end + 1;
     if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) || st.st_size)
@@ -371,15 +370,16 @@ static json_t *missed_take(const char *dir, json_t **names)
         json_array_append_new(all, json_string(e->d_name));
         if (json_array_size(list) < MISSED_LISTED) {
             bkp_iso_time(iso, sizeof(iso), (time_t)when);
-            json_array_append_new(list, json_pack("{s:s, s:s, s:I}", "op", op, "time", iso, "uid",
-                                                  (json_int_t)uid));
+            json_array_append_new(
+                list, json_pack("{s:s, s:s, s:I}", "op", op, "time", iso, "uid", (json_int_t)uid));
         }
     }
     if (d)
         closedir(d);
     json_t *missed = NULL;
     if (list && all && json_array_size(all))
-        missed = json_pack("{s:I, s:O}", "count", (json_int_t)json_array_size(all), "records", list);
+        missed =
+            json_pack("{s:I, s:O}", "count", (json_int_t)json_array_size(all), "records", list);
     json_decref(list);
     if (missed)
         *names = all;
@@ -395,8 +395,7 @@ static void missed_clear(const char *dir, json_t *names)
     json_t *v;
     if (dfd < 0)
         return;
-    json_array_foreach(names, i, v)
-        (void)!bkp_durable_unlink_at(dfd, json_string_value(v));
+    json_array_foreach(names, i, v)(void) !bkp_durable_unlink_at(dfd, json_string_value(v));
     close(dfd);
 }
 
@@ -466,8 +465,8 @@ static int append_rec(const bkp_repo *r, const bkp_audit_rec *rec)
         rc = hrc;
         goto out;
     }
-    if ((why = judge_end(fd, hrc, &h, have, seq, last, bkp_keys_sign_pk(bkp_repo_keys(r)),
-                         &kind))) {
+    if ((why =
+             judge_end(fd, hrc, &h, have, seq, last, bkp_keys_sign_pk(bkp_repo_keys(r)), &kind))) {
         say_log_lost(path, why);
         rc = -EBADMSG;
         goto quiet;
@@ -477,7 +476,8 @@ static int append_rec(const bkp_repo *r, const bkp_audit_rec *rec)
         json_object_set(extra, "missed", missed);
     if (extra && !hrc && have && seq > h.seq) /* the marker was left behind: said in the record */
         json_object_set_new(extra, "marker_behind", json_integer((json_int_t)(seq - h.seq)));
-    rc = append_line(r, fd, dir, rec, have, seq, last, torn, &h, extra); /* the marker keeps its role */
+    rc = append_line(r, fd, dir, rec, have, seq, last, torn, &h,
+                     extra); /* the marker keeps its role */
     if (!rc && names)
         missed_clear(dir, names);
 out:
@@ -563,9 +563,10 @@ static int journal_ours(const bkp_repo *r, const char *path, int fd, const struc
     }
     bkp_buf_free(&b);
     if (rc == -EEXIST)
-        bkp_warn(_("%s is not a journal this repository's key wrote, or others may change it: it is "
-                   "left as it is; move it away, or run the command from another folder"),
-                 path);
+        bkp_warn(
+            _("%s is not a journal this repository's key wrote, or others may change it: it is "
+              "left as it is; move it away, or run the command from another folder"),
+            path);
     return rc;
 }
 
@@ -752,8 +753,8 @@ int bkp_audit_restart(bkp_repo *r, const char *reason, char *found, size_t n)
     }
     bkp_audit_rec rec = {.op = "log_restarted", .figures = fig};
     /* Restarting is done on the primary; a sound marker keeps its role. */
-    rc = fig ? append_line(r, fd, dir, &rec, have, seq, have ? last : zero, torn, hrc ? &primary : &h,
-                           NULL)
+    rc = fig ? append_line(r, fd, dir, &rec, have, seq, have ? last : zero, torn,
+                           hrc ? &primary : &h, NULL)
              : -ENOMEM;
     if (!rc && found)
         snprintf(found, n, "%s", kind);
@@ -788,13 +789,13 @@ static int append_line(const bkp_repo *r, int fd, const char *dir, const bkp_aud
     char user[256];
     if (have)
         bkp_hex(hex, prev, 32);
-    json_t *j = json_pack("{s:I, s:s, s:I, s:o, s:I, s:s, s:o, s:s, s:s, s:o, s:O}", "seq",
-                  (json_int_t)(seq + 1), "time", when, "offset", (json_int_t)lt.tm_gmtoff, "host",
-                  bkp_json_bytes(host), "uid", (json_int_t)getuid(), "user",
-                  bkp_user_name(user, sizeof(user)), "command", bkp_json_bytes(command_line ? command_line : "?"),
-                  "op", rec->op, "outcome", rec->failed ? "failed" : "ok", "prev",
-                  have ? json_string(hex) : json_null(), "figures",
-                  rec->figures ? rec->figures : json_object());
+    json_t *j = json_pack(
+        "{s:I, s:s, s:I, s:o, s:I, s:s, s:o, s:s, s:s, s:o, s:O}", "seq", (json_int_t)(seq + 1),
+        "time", when, "offset", (json_int_t)lt.tm_gmtoff, "host", bkp_json_bytes(host), "uid",
+        (json_int_t)getuid(), "user", bkp_user_name(user, sizeof(user)), "command",
+        bkp_json_bytes(command_line ? command_line : "?"), "op", rec->op, "outcome",
+        rec->failed ? "failed" : "ok", "prev", have ? json_string(hex) : json_null(), "figures",
+        rec->figures ? rec->figures : json_object());
     if (j && !rec->figures)
         json_decref(json_object_get(j, "figures")); /* "O" took a second reference */
     if (!j)
@@ -862,4 +863,15 @@ out:
     free(text);
     free(line);
     return rc;
+}
+
+json_t *bkp_audit_sheets(const bkp_sheets_used *u)
+{
+    if (u->kind == BKP_SHEET_PAPER)
+        return json_pack("{s:s, s:i}", "kind", "paper", "typed", u->typed);
+    json_t *numbers = json_array();
+    for (int i = 0; numbers && i < u->nshares; i++)
+        json_array_append_new(numbers, json_integer(u->shares[i]));
+    return json_pack("{s:s, s:o, s:i, s:i, s:i}", "kind", "shares", "shares", numbers, "threshold",
+                     u->threshold, "of", u->of, "typed", u->typed);
 }

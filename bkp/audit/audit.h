@@ -24,6 +24,7 @@
 
 #include <jansson.h>
 
+#include "bkp/keys/sheet.h"
 #include "bkp/store/repo.h"
 
 /* The largest log (or copy of one) that is read: several years of hourly
@@ -141,6 +142,11 @@ typedef struct bkp_audit_problem {
 const char *bkp_audit_code_name(bkp_audit_code code);
 /* `p` as a sentence in the language of the moment (_()) into `buf`. */
 void bkp_audit_problem_text(const bkp_audit_problem *p, char *buf, size_t n);
+/* The figures of a record that say which key sheets opened a repository:
+ * {"kind": "paper"|"shares", "shares": [numbers], "threshold", "of",
+ * "typed"} (never a secret). A new reference; NULL without memory. */
+json_t *bkp_audit_sheets(const bkp_sheets_used *u);
+
 /* Put `p` into the JSON object `obj`: "code" and, when it has any, "detail"
  * (record, last_record, file, errno, time, earlier). */
 void bkp_audit_problem_to_json(const bkp_audit_problem *p, json_t *obj);
@@ -150,16 +156,16 @@ bool bkp_audit_problem_from_json(const json_t *obj, bkp_audit_problem *p);
 
 typedef struct bkp_audit_check {
     uint64_t records;
-    uint64_t first_bad;   /* 0: none; else the position (seq) of the first bad record */
-    uint64_t missing;     /* records lost at the end: the other copy or the head marker has them */
-    bool absent;          /* there is no log at all */
-    bool head_bad;        /* the head marker is missing, damaged or forged */
-    uint64_t restarts;    /* "log_restarted" records in the sound part of the log */
-    uint64_t restart_seq; /* the last of them */
-    uint64_t past_marker; /* records after the one the head marker names (a crash or a
-                             full disk left it behind; the next append moves it) */
+    uint64_t first_bad;    /* 0: none; else the position (seq) of the first bad record */
+    uint64_t missing;      /* records lost at the end: the other copy or the head marker has them */
+    bool absent;           /* there is no log at all */
+    bool head_bad;         /* the head marker is missing, damaged or forged */
+    uint64_t restarts;     /* "log_restarted" records in the sound part of the log */
+    uint64_t restart_seq;  /* the last of them */
+    uint64_t past_marker;  /* records after the one the head marker names (a crash or a
+                              full disk left it behind; the next append moves it) */
     bkp_audit_problem why; /* the first problem, as a code and its details */
-    char problem[512];    /* the same in English: for --json and records */
+    char problem[512];     /* the same in English: for --json and records */
     char problem_local[1024]; /* the same in the reader's language: for people */
     bool bad; /* the log does not check: any of the above, a torn end, or a log behind
                * its copy (`why` says which); false when it checks */

@@ -35,6 +35,7 @@
 
 #include "bkp/capture/capture.h"
 #include "bkp/host/hook.h"
+#include "bkp/keys/sheet.h"
 #include "bkp/store/generation.h"
 #include "bkp/ops/object_fetch.h"
 #include "bkp/ops/status.h"
@@ -116,42 +117,43 @@ typedef struct cli {
     const char *key_fingerprint;        /* restore --key-fingerprint FP|FILE */
     bool key_pinned;                    /* ... parsed by cli_key_pin into key_pin */
     uint8_t key_pin[32];
-    const char *media;                  /* verify --media M */
-    const char *repair_from;            /* verify --repair-from M2 */
-    double sample;                      /* verify --sample PCT; 0: not given */
-    const char *format, *lang;          /* --format md|html, --lang ja|en */
-    const char *medium, *attest;        /* drill --medium M, --attest WHO */
-    const char *report_dir, *sandbox;   /* drill --report DIR, --sandbox DIR */
-    const char *journal_near;           /* what a reader's journal goes beside (cli_record) */
-    bool journal_in;                    /* ... or in, when it is a folder of papers */
-    bool keep;                          /* drill --keep: leave the sandbox */
-    bool unmount;                       /* rotate --unmount: unmount the medium once done */
-    bool verify;                        /* restore --verify: read the files back */
-    const char *runbook;                /* restore --runbook NAME */
-    const char *folder;                 /* restore --folder PATH: that stored folder's contents */
-    const char *period_to;              /* audit report --from DATE (in `from`) --to DATE */
-    const char *output;                 /* key export/split -o FILE|DIR */
-    bool paper;                         /* key export --paper */
-    bool regulation;                    /* policy print --regulation */
-    const char *shares, *threshold;     /* key split --shares N --threshold K */
-    const char *label;                  /* key add --label L */
-    const char *chunk_id;               /* init --chunk-id auto|hmac-sha256|blake2b */
-    const char *compression;            /* backup --compression auto|lz4|zstd[:N]|none */
-    const char *new_passphrase_file;    /* key add, key passwd --new-passphrase-file F */
-    const char *machine_key;            /* key add --machine-key F: a machine secret, written */
-    const char *key_from[16];           /* --key-from FILE, repeated: sheets, not the passphrase */
+    const char *media;                /* verify --media M */
+    const char *repair_from;          /* verify --repair-from M2 */
+    double sample;                    /* verify --sample PCT; 0: not given */
+    const char *format, *lang;        /* --format md|html, --lang ja|en */
+    const char *medium, *attest;      /* drill --medium M, --attest WHO */
+    const char *report_dir, *sandbox; /* drill --report DIR, --sandbox DIR */
+    const char *journal_near;         /* what a reader's journal goes beside (cli_record) */
+    bool journal_in;                  /* ... or in, when it is a folder of papers */
+    bool keep;                        /* drill --keep: leave the sandbox */
+    bool unmount;                     /* rotate --unmount: unmount the medium once done */
+    bool verify;                      /* restore --verify: read the files back */
+    const char *runbook;              /* restore --runbook NAME */
+    const char *folder;               /* restore --folder PATH: that stored folder's contents */
+    const char *period_to;            /* audit report --from DATE (in `from`) --to DATE */
+    const char *output;               /* key export/split -o FILE|DIR */
+    bool paper;                       /* key export --paper */
+    bool regulation;                  /* policy print --regulation */
+    const char *shares, *threshold;   /* key split --shares N --threshold K */
+    const char *label;                /* key add --label L */
+    const char *chunk_id;             /* init --chunk-id auto|hmac-sha256|blake2b */
+    const char *compression;          /* backup --compression auto|lz4|zstd[:N]|none */
+    const char *new_passphrase_file;  /* key add, key passwd --new-passphrase-file F */
+    const char *machine_key;          /* key add --machine-key F: a machine secret, written */
+    const char *key_from[16];         /* --key-from FILE, repeated: sheets, not the passphrase */
     int nkey_from;
     const char *public_key; /* --public-key HEX|FILE: no secret at all */
     uint8_t pinned_pk[32];  /* its key, parsed by the dispatcher */
-    uint8_t *key_master;    /* the master secret from the sheets, once read (open_key_from.c), guarded */
-    json_t *key_used;       /* what the sheets were, for the audit: kind, shares, threshold */
+    uint8_t
+        *key_master; /* the master secret from the sheets, once read (open_key_from.c), guarded */
+    bkp_sheets_used key_used;      /* which sheets those were, for the audit */
     const struct bkp_lock *writer; /* this process's writer lock, if it holds one */
     char **args;                   /* positional arguments */
     int nargs;
-    bool tty;         /* stdout is a terminal: summaries and progress */
-    bool help;        /* -h, --help: the command's help instead of the command */
-    bool allow_other; /* mount --allow-other: other users too, by the stored modes */
-    const char *agent_config;        /* agent --config FILE */
+    bool tty;                 /* stdout is a terminal: summaries and progress */
+    bool help;                /* -h, --help: the command's help instead of the command */
+    bool allow_other;         /* mount --allow-other: other users too, by the stored modes */
+    const char *agent_config; /* agent --config FILE */
     const char *port, *ssh_user, *identity; /* host add --port N --user U --identity FILE */
 } cli;
 
@@ -300,8 +302,8 @@ typedef struct cli_medium {
     const char *type, *location; /* the policy's, else the label's */
     pol_medium_type kind;        /* `type`, parsed */
     bool offline;
-    const char *path;     /* where it is mounted or written */
-    const pol_medium *pm; /* its entry in the policy, or NULL */
+    const char *path;       /* where it is mounted or written */
+    const pol_medium *pm;   /* its entry in the policy, or NULL */
     bkp_media_entry *entry; /* its registry entry (owned), or NULL: never labelled */
 } cli_medium;
 /* Look medium `name` up in the policy (when one is given or found) and the

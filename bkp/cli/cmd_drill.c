@@ -115,52 +115,45 @@ static int append(void *ctx, const bkp_audit_rec *rec)
 }
 
 /* The result on a terminal: one line, then each step's action and result. */
-static void print_result(cli *c, const rb_runbook *rb, const rb_result *res, json_t *report,
-                         json_t *files, bool drill, bool keyrec)
+static void print_result(const rb_report *r)
 {
     char a[32], b[32], target[64] = "";
-    if (rb->rto)
+    if (r->rto_target)
         snprintf(target, sizeof(target), _(" (target %s)"),
-                 rb_duration_text(b, sizeof(b), (double)rb->rto));
-    printf(res->ok ? _("%s %s: succeeded in %s%s\n") : _("%s %s: FAILED in %s%s\n"),
-           drill ? _("drill") : _("restore by runbook"), rb->name,
-           rb_duration_text(a, sizeof(a), res->seconds), target);
-    for (size_t i = 0; i < rb->nsteps; i++) {
+                 rb_duration_text(b, sizeof(b), (double)r->rto_target));
+    printf(r->ok ? _("%s %s: succeeded in %s%s\n") : _("%s %s: FAILED in %s%s\n"),
+           r->drill ? _("drill") : _("restore by runbook"), r->runbook,
+           rb_duration_text(a, sizeof(a), r->seconds), target);
+    for (size_t i = 0; i < r->nsteps; i++) {
         printf("  %2zu ", i + 1);
-        cli_pad(stdout, rb->steps[i].who, 14);
-        cli_pad(stdout, rb_action_word(rb->steps[i].action), 10);
-        cli_pad(stdout, rb_status_word(rb_status_name(res->steps[i].status)), 16);
-        printf("%s\n", res->steps[i].shown);
+        cli_pad(stdout, r->steps[i].who, 14);
+        cli_pad(stdout, rb_action_word(r->steps[i].action), 10);
+        cli_pad(stdout, rb_status_word(r->steps[i].status), 16);
+        printf("%s\n", r->steps[i].shown);
     }
     /* Where it read from, and why: the day it rehearses. */
-    json_t *g, *seen = json_object();
-    size_t k;
     char from[512] = "";
-    json_array_foreach(json_object_get(report, "restored"), k, g)
-    {
-        const char *src = rb_js(g, "source");
-        if (*src && !json_object_get(seen, src)) {
-            json_object_set_new(seen, src, json_true());
+    for (size_t k = 0; k < r->nrestored; k++) {
+        const char *src = r->restored[k].source;
+        bool seen = false;
+        for (size_t j = 0; j < k; j++)
+            seen |= !strcmp(r->restored[j].source, src);
+        if (*src && !seen)
             snprintf(from + strlen(from), sizeof(from) - strlen(from), "%s%s", *from ? ", " : "",
                      src);
-        }
     }
-    json_decref(seen);
-    if (drill && *rb_js(report, "read_from"))
-        printf(_("read from: %s — %s\n"), *from ? from : "-",
-               rb_read_from_text(rb_js(report, "read_from")));
-    json_t *ku = c->key_used;
-    const char *kind = json_string_value(json_object_get(ku, "kind"));
-    if (keyrec && kind && !strcmp(kind, "shares"))
+    if (r->drill && r->read_from)
+        printf(_("read from: %s — %s\n"), *from ? from : "-", rb_read_from_text(r->read_from));
+    const bkp_sheets_used *ku = r->key_recovery;
+    if (ku && ku->kind == BKP_SHEET_SHARE)
         printf(_("key recovery: opened with %lld of %lld share sheets, no passphrase\n"),
-               (long long)json_integer_value(json_object_get(ku, "threshold")),
-               (long long)json_integer_value(json_object_get(ku, "of")));
-    else if (keyrec)
+               (long long)ku->threshold, (long long)ku->of);
+    else if (ku)
         printf(_("key recovery: opened with the paper sheet, no passphrase\n"));
-    size_t i, not_rehearsed = rb_not_rehearsed(rb, res);
-    json_t *f;
-    json_array_foreach(files, i, f) if (strstr(json_string_value(f), ".md"))
-        printf(_("report: %s\n"), json_string_value(f));
+    size_t not_rehearsed = rb_not_rehearsed(r);
+    for (size_t i = 0; i < r->reports.n; i++)
+        if (strstr(r->reports.v[i], ".md"))
+            printf(_("report: %s\n"), r->reports.v[i]);
     if (not_rehearsed)
         printf(_("%zu confirm step(s) were not rehearsed by a person (unattended drill).\n"),
                not_rehearsed);
@@ -172,28 +165,32 @@ static int conclude(cli *c, const ops_drill_in *in, const ops_drill_run *run, ti
 {
     const rb_runbook *rb = in->rb;
     char user[256];
-    json_t *report =
-        rb_report_json(rb, &run->env, &run->res, started, bkp_user_name(user, sizeof(user)));
-    json_t *files = json_array();
+    rb_report report;
+    if (rb_report_make(rb, &run->env, &run->res, started, bkp_user_name(user, sizeof(user)),
+                       &report)) {
+        bkp_error("%s", bkp_strerror(-ENOMEM));
+        return EXIT_FAILED;
+    }
     record_to to = {c, &run->sources};
     if (in->keyrec)
-        json_object_set(report, "key_recovery", c->key_used);
+        report.key_recovery = &c->key_used;
     if (in->drill)
-        json_object_set_new(report, "read_from",
-                            json_string(ops_drill_from_name(run->sources.from)));
+        report.read_from = ops_drill_from_name(run->sources.from);
     /* Into --report, else the repository's reports/, else the current folder
      * (a key-recovery drill has no repository open and writes nothing on the
      * media it reads). */
     if (in->drill)
-        ops_drill_keep_reports(c->report_dir, c->ro, rb, report, started, files);
-    size_t bad = ops_drill_record(in, run, report, files, c->key_used, append, &to);
+        ops_drill_keep_reports(c->report_dir, c->ro, rb, &report);
+    size_t bad = ops_drill_record(&report, append, &to);
     if (c->json && !unattended) {
-        json_object_set(report, "reports", files);
-        cli_print_json(json_incref(report));
-    } else if (!unattended || c->tty)
-        print_result(c, rb, &run->res, report, files, in->drill, in->keyrec);
-    json_decref(files);
-    json_decref(report);
+        char *text = rb_report_json(&report, true);
+        if (text)
+            puts(text);
+        free(text);
+    } else if (!unattended || c->tty) {
+        print_result(&report);
+    }
+    rb_report_clear(&report);
     return !run->res.ok || bad ? EXIT_FAILED : EXIT_OK;
 }
 

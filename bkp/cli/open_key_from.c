@@ -27,10 +27,10 @@
 #include "bkp/ops/key_from.h"
 #include "bkp/keys/sheet.h"
 
-/* The master secret from the sheets of --key-from into `master`, and what
- * was used (for the audit record) into `*what`: files read and the typed
+/* The master secret from the sheets of --key-from into `master`, and which
+ * were used (for the audit record) into `*used`: files read and the typed
  * ones asked for here, combined by ops_key_sheets_master. -EINVAL (logged). */
-static int sheets_master(cli *c, uint8_t master[32], json_t **what)
+static int sheets_master(cli *c, uint8_t master[32], bkp_sheets_used *used)
 {
     bkp_sheet *s = sodium_malloc(sizeof(*s) * CLI_KEY_FROM_MAX);
     int rc = 0, n = 0, typed = 0;
@@ -54,7 +54,7 @@ static int sheets_master(cli *c, uint8_t master[32], json_t **what)
         typed = n - before;
     }
     if (!rc)
-        rc = ops_key_sheets_master(s, n, typed, master, what);
+        rc = ops_key_sheets_master(s, n, typed, master, used);
     sodium_free(s); /* wipes */
     return rc;
 }
@@ -77,7 +77,7 @@ static int drill_without_passphrase(cli *c)
 
 int cli_key_from_check(cli *c)
 {
-    json_t *what = NULL;
+    bkp_sheets_used used;
     int ex = drill_without_passphrase(c);
     if (ex)
         return ex;
@@ -86,13 +86,13 @@ int cli_key_from_check(cli *c)
     uint8_t *master = sodium_malloc(32);
     if (!master)
         return EXIT_FAILED;
-    int rc = sheets_master(c, master, &what);
+    int rc = sheets_master(c, master, &used);
     if (rc) {
         sodium_free(master); /* wipes */
         return rc == -EINVAL ? EXIT_USAGE : rc == -EKEYREJECTED ? EXIT_KEY : EXIT_FAILED;
     }
     c->key_master = master;
-    c->key_used = what;
+    c->key_used = used;
     return EXIT_OK;
 }
 
@@ -100,9 +100,8 @@ void cli_key_from_clear(cli *c)
 {
     if (c->key_master)
         sodium_free(c->key_master); /* wipes */
-    json_decref(c->key_used);
     c->key_master = NULL;
-    c->key_used = NULL;
+    c->key_used = (bkp_sheets_used){0};
 }
 
 int cli_key_from_master(cli *c)
@@ -123,8 +122,10 @@ int cli_key_from_record(cli *c, bkp_repo **out, bool staged)
      * target (cli_record). A log found wanting stops the open; a record
      * that a full or read-only disk keeps out is said, and the restore of
      * the bad day goes on — the person is told to write it down. */
-    bkp_audit_rec rec = {.op = "key-from", .figures = c->key_used};
-    if (cli_record(c, *out, staged, &rec)) {
+    bkp_audit_rec rec = {.op = "key-from", .figures = bkp_audit_sheets(&c->key_used)};
+    int failed = cli_record(c, *out, staged, &rec);
+    json_decref(rec.figures);
+    if (failed) {
         bkp_repo_free(*out);
         *out = NULL;
         return -EIO;

@@ -35,6 +35,17 @@ typedef struct bkp_sheet {
     uint8_t secret[BKP_SHEET_SECRET_LEN];
 } bkp_sheet;
 
+/* Which sheets opened a key, for the audit record and the drill's report
+ * (never a secret): the paper sheet, or shares of a split of `of` needing
+ * `threshold`, by their numbers; how many were typed at the terminal. */
+typedef struct bkp_sheets_used {
+    bkp_sheet_kind kind; /* 0: none was used */
+    int typed;
+    int threshold, of;
+    int nshares;
+    uint8_t shares[BKP_SHEET_SHARES_MAX];
+} bkp_sheets_used;
+
 /* The text of `s` into `out` (BKP_SHEET_TEXT_MAX bytes, NUL-terminated).
  * -EINVAL for a share whose numbers are out of range. The text holds the
  * secret: wipe it after use. */

@@ -30,11 +30,10 @@
 #include <stddef.h>
 #include <time.h>
 
-#include <jansson.h>
-
 #include "bkp/audit/audit.h"
 #include "bkp/store/repo.h"
 #include "policies/policy.h"
+#include "restore/drill_report.h"
 #include "restore/procedure.h"
 #include "restore/runbook.h"
 
@@ -135,16 +134,15 @@ int ops_drill_execute(const ops_drill_in *in, ops_drill_run *run);
 void ops_drill_run_clear(const ops_drill_in *in, ops_drill_run *run);
 
 /* The audit records of the run (restore/drill_report.h: one per data set
- * restored), each passed to `append`: how many could not be written. */
-size_t ops_drill_record(const ops_drill_in *in, const ops_drill_run *run, json_t *report,
-                        json_t *files, json_t *key_used,
-                        int (*append)(void *ctx, const bkp_audit_rec *rec), void *ctx);
+ * restored), from its report `r`, each passed to `append`: how many could
+ * not be written. */
+size_t ops_drill_record(const rb_report *r, int (*append)(void *ctx, const bkp_audit_rec *rec),
+                        void *ctx);
 
-/* A drill's report files (restore/drill_report.h) into `dir`, or the repository
- * `r`'s reports/ (both NULL: nowhere, said; the program refuses to start a
- * drill with neither), their paths into `files`. A
- * failure is a warning: the drill happened, and its audit record says so. */
+/* Write a drill's report files into `dir`, else the reports/ folder of `r`
+ * (adding their paths to `report->reports`); a failure is a warning: the
+ * drill happened, and its audit record says so. */
 void ops_drill_keep_reports(const char *dir, const bkp_repo *r, const rb_runbook *rb,
-                            json_t *report, time_t started, json_t *files);
+                            rb_report *report);
 
 #endif

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "bkp/host/cmdenv.h"
 #include "bkp/io/durable.h"
 #include "bkp/io/i18n.h"
@@ -112,29 +114,27 @@ void ops_drill_run_clear(const ops_drill_in *in, ops_drill_run *run)
     memset(run, 0, sizeof(*run));
 }
 
-size_t ops_drill_record(const ops_drill_in *in, const ops_drill_run *run, json_t *report,
-                        json_t *files, json_t *key_used,
-                        int (*append)(void *ctx, const bkp_audit_rec *rec), void *ctx)
+size_t ops_drill_record(const rb_report *r, int (*append)(void *ctx, const bkp_audit_rec *rec),
+                        void *ctx)
 {
     size_t failed = 0;
-    for (size_t k = 0; k < rb_record_count(&run->res); k++) {
+    for (size_t k = 0; k < rb_record_count(r); k++) {
         bkp_audit_rec rec;
-        json_t *fig = rb_record(in->rb, &run->res, report, k, in->drill, files, in->attest,
-                                in->keyrec ? key_used : NULL, &rec);
+        rb_record(r, k, &rec);
         failed += append(ctx, &rec) != 0;
-        json_decref(fig);
+        json_decref(rec.figures);
     }
     return failed;
 }
 
 void ops_drill_keep_reports(const char *dir, const bkp_repo *r, const rb_runbook *rb,
-                            json_t *report, time_t started, json_t *files)
+                            rb_report *report)
 {
     /* Without a folder named and a repository open, the caller refused to
      * start (cmd_drill.c): never the current folder. */
     char *d = dir ? strdup(dir) : r ? bkp_repo_subpath(r, "reports") : NULL;
-    char *stem = rb_report_stem(rb, started);
-    if (!d || !stem || rb_report_write(report, d, stem, files))
+    char *stem = rb_report_stem(rb, report->started);
+    if (!d || !stem || rb_report_write(report, d, stem))
         bkp_warn(_("the drill report could not be written to %s"), d ? d : "?");
     free(stem);
     free(d);

@@ -29,8 +29,8 @@ static void say_fault(const char *path, const bkp_sheet_why *w)
 {
     switch (w->fault) {
     case BKP_SHEET_FAULT_MISSING:
-        bkp_error(_("--key-from %s: line %d of the sheet is missing; type it from the paper"),
-                  path, w->line);
+        bkp_error(_("--key-from %s: line %d of the sheet is missing; type it from the paper"), path,
+                  w->line);
         break;
     case BKP_SHEET_FAULT_SHORT:
         bkp_error(_("--key-from %s: line %d of the sheet has %d characters, the paper's has %d: "
@@ -114,7 +114,7 @@ out:
 }
 
 /* Shares: combined (only the first K are used), and their numbers. */
-static int combine(const bkp_sheet *s, int n, int typed, uint8_t master[32], json_t **what)
+static int combine(const bkp_sheet *s, int n, uint8_t master[32], bkp_sheets_used *used)
 {
     const bkp_sheet *p[BKP_SHEET_SHARES_MAX] = {0};
     const char *why = NULL;
@@ -131,31 +131,26 @@ static int combine(const bkp_sheet *s, int n, int typed, uint8_t master[32], jso
                   why ? _(why) : bkp_strerror(rc));
     if (rc)
         return -EKEYREJECTED; /* like a wrong passphrase: exit 4 */
-    json_t *used = json_array();
+    used->kind = BKP_SHEET_SHARE;
+    used->threshold = s[0].k;
+    used->of = s[0].n;
     for (int i = 0; i < n && i < s[0].k; i++)
-        json_array_append_new(used, json_integer(s[i].index));
-    *what = json_pack("{s:s,s:o,s:i,s:i,s:i}", "kind", "shares", "shares", used, "threshold",
-                      (int)s[0].k, "of", (int)s[0].n, "typed", typed);
+        used->shares[used->nshares++] = s[i].index;
     return 0;
 }
 
-int ops_key_sheets_master(const bkp_sheet *s, int n, int typed, uint8_t master[32], json_t **what)
+int ops_key_sheets_master(const bkp_sheet *s, int n, int typed, uint8_t master[32],
+                          bkp_sheets_used *used)
 {
-    int rc = 0;
-    *what = NULL;
+    *used = (bkp_sheets_used){.typed = typed};
     if (n > 0 && s[0].kind == BKP_SHEET_PAPER) {
         if (n != 1) {
             bkp_error(_("--key-from: give one paper sheet alone, or share sheets only"));
             return -EINVAL;
         }
         memcpy(master, s[0].secret, 32);
-        *what = json_pack("{s:s, s:i}", "kind", "paper", "typed", typed);
-    } else {
-        rc = combine(s, n < 0 ? 0 : n, typed, master, what); /* none: "no share sheet" */
+        used->kind = BKP_SHEET_PAPER;
+        return 0;
     }
-    if (!rc && !*what) {
-        sodium_memzero(master, 32);
-        rc = -ENOMEM;
-    }
-    return rc;
+    return combine(s, n < 0 ? 0 : n, master, used); /* none: "no share sheet" */
 }

@@ -19,8 +19,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <jansson.h>
-
 #include "bkp/keys/sheet.h"
 
 /* A sheet file is a printed document (`bkp key export --paper`, `bkp key
@@ -33,14 +31,13 @@
 int ops_key_sheet_read(const char *path, bkp_sheet *s) __attribute__((warn_unused_result));
 
 /* The master secret from the sheets `s[0..n-1]` (`typed` of them typed at
- * the terminal) into `master`, and what was used, for the audit record
- * ({"kind": "paper"|"shares", "shares": [numbers], "threshold", "of",
- * "typed"}) into `*what` (the caller's reference). A paper sheet must come
- * alone; shares must be at least their K, of one split. Nothing here says
- * whether the secret is this repository's: opening with it does. Shares
- * that do not combine (too few, of two splits) are -EKEYREJECTED, as a
- * wrong passphrase; anything else wrong with the sheets -EINVAL (logged). */
-int ops_key_sheets_master(const bkp_sheet *s, int n, int typed, uint8_t master[32], json_t **what)
-    __attribute__((warn_unused_result));
+ * the terminal) into `master`, and which were used, for the audit record,
+ * into `*used`. A paper sheet must come alone; shares must be at least
+ * their K, of one split. Nothing here says whether the secret is this
+ * repository's: opening with it does. Shares that do not combine (too few,
+ * of two splits) are -EKEYREJECTED, as a wrong passphrase; anything else
+ * wrong with the sheets -EINVAL (logged). */
+int ops_key_sheets_master(const bkp_sheet *s, int n, int typed, uint8_t master[32],
+                          bkp_sheets_used *used) __attribute__((warn_unused_result));
 
 #endif

@@ -202,11 +202,6 @@ char *rb_doc_finish(rb_doc *d)
     return t;
 }
 
-const char *rb_local(char *buf, size_t n, const char *iso)
-{
-    return bkp_local_time(buf, n, bkp_iso_parse(iso), iso && *iso ? iso : "-");
-}
-
 const char *rb_day(char *buf, size_t n, time_t t)
 {
     char iso[32] = "";
@@ -225,10 +220,4 @@ const char *rb_duration_text(char *buf, size_t n, double s)
     else
         snprintf(buf, n, _("%ld h %02ld min"), (long)s / 3600, ((long)s % 3600) / 60);
     return buf;
-}
-
-const char *rb_js(json_t *o, const char *k)
-{
-    const char *s = json_string_value(json_object_get(o, k));
-    return s ? s : "";
 }

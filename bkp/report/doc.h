@@ -12,8 +12,6 @@
 #include <stdio.h>
 #include <time.h>
 
-#include <jansson.h>
-
 typedef enum { RB_MARKDOWN, RB_HTML } rb_format;
 
 /* A writer of headings, paragraphs and tables in either format. */
@@ -35,18 +33,11 @@ void rb_doc_table_end(rb_doc *d);
 /* Finish and return the text (malloc'd); frees `d`. */
 char *rb_doc_finish(rb_doc *d);
 
-/* A time of the log (YYYY-MM-DDTHH:MM:SSZ) for people: local, to the
- * minute, with the zone ("2026-11-26 06:51 JST"); the text as it is when
- * it is not such a time. */
-const char *rb_local(char *buf, size_t n, const char *iso);
 /* The day of `t` as the records write it (UTC), "2026-11-24", into `buf`
  * (at least 11 bytes); "" for 0. */
 const char *rb_day(char *buf, size_t n, time_t t);
 
 /* "4h", "30m", "12.3 s" */
 const char *rb_duration_text(char *buf, size_t n, double seconds);
-/* The string `o`[`k`] of a report's JSON, or "" when it is absent or not a
- * string: what the renderers print. */
-const char *rb_js(json_t *o, const char *k);
 
 #endif

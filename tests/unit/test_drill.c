@@ -45,13 +45,16 @@ static int setup(void **state)
         return -1;
     f->res.steps = calloc(f->rb->nsteps, sizeof(*f->res.steps));
     for (size_t i = 0; i < f->rb->nsteps; i++)
-        f->res.steps[i].status =
-            f->rb->steps[i].action == RB_CONFIRM ? RB_NOT_REHEARSED : RB_DONE;
+        f->res.steps[i].status = f->rb->steps[i].action == RB_CONFIRM ? RB_NOT_REHEARSED : RB_DONE;
     f->res.ok = true;
     f->res.seconds = 93.5;
     f->res.files = 3;
-    f->res.restored = json_pack("[{s:s, s:s, s:s, s:I}]", "dataset", "emr-db", "generation",
-                                "emr-db:7", "source", "usb-a", "damaged", (json_int_t)0);
+    f->res.restored = calloc(1, sizeof(*f->res.restored));
+    if (f->res.restored) {
+        f->res.restored[0] = (rb_restored){
+            .dataset = "emr-db", .generation = "emr-db:7", .source = "usb-a", .damaged = 0};
+        f->res.nrestored = 1;
+    }
     snprintf(f->res.generation, sizeof(f->res.generation), "emr-db:7");
     snprintf(f->res.source, sizeof(f->res.source), "usb-a");
     f->env = (rb_env){.drill = true, .sandbox = "/var/tmp/bkp-drill-x"};
@@ -82,93 +85,131 @@ static void test_report_files(void **state)
     fixture *f = *state;
     char dir[256], path[512];
     struct stat st;
-    json_t *report = rb_report_json(f->rb, &f->env, &f->res, 1764000000, "yamada");
-    json_t *files = json_array();
+    rb_report report;
+    assert_int_equal(rb_report_make(f->rb, &f->env, &f->res, 1764000000, "yamada", &report), 0);
     char *stem = rb_report_stem(f->rb, 1764000000); /* 2025-11-24T16:00:00Z */
     assert_string_equal(stem, "drill-emr-db-20251124T160000Z");
     snprintf(dir, sizeof(dir), "%s/reports/new", f->box);
-    assert_int_equal(rb_report_write(report, dir, stem, files), 0);
+    assert_int_equal(rb_report_write(&report, dir, stem), 0);
     assert_int_equal(stat(dir, &st), 0);
     assert_int_equal(st.st_mode & 07777, 0700);
     static const char *const suffix[] = {".ja.md", ".en.md", ".ja.html", ".en.html", ".json"};
-    assert_int_equal(json_array_size(files), 5);
+    assert_int_equal(report.reports.n, 5);
     for (size_t i = 0; i < 5; i++) {
         snprintf(path, sizeof(path), "%s/%s%s", dir, stem, suffix[i]);
-        assert_string_equal(json_string_value(json_array_get(files, i)), path);
+        assert_string_equal(report.reports.v[i], path);
         assert_int_equal(stat(path, &st), 0);
         assert_int_equal(st.st_mode & 07777, 0600);
         assert_true(st.st_size > 100);
     }
-    json_t *back = json_load_file(path, 0, NULL); /* the .json: the same document */
-    assert_true(json_equal(back, report));
+    /* The .json: the report as --json prints it, without the files. */
+    json_t *back = json_load_file(path, 0, NULL);
+    char *text = rb_report_json(&report, false);
+    json_t *same = json_loads(text, 0, NULL);
+    assert_non_null(back);
+    assert_true(json_equal(back, same));
+    assert_string_equal(json_string_value(json_object_get(back, "started")),
+                        "2025-11-24T16:00:00Z");
+    assert_string_equal(json_string_value(json_object_get(back, "user")), "yamada");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(back, "restored"), 0), "source")),
+                        "usb-a");
+    assert_int_equal(json_array_size(json_object_get(back, "steps")), f->rb->nsteps);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(back, "steps"), 0), "status")),
+                        "not rehearsed");
+    assert_null(json_object_get(back, "reports"));
+    assert_null(json_object_get(back, "key_recovery"));
+    assert_false(json_is_true(json_object_get(back, "attended")));
+    json_decref(same);
+    free(text);
     json_decref(back);
+    /* With the files: what --json prints. */
+    text = rb_report_json(&report, true);
+    same = json_loads(text, 0, NULL);
+    assert_int_equal(json_array_size(json_object_get(same, "reports")), 5);
+    json_decref(same);
+    free(text);
     /* A folder that cannot be made: the error, and no path listed. */
-    json_t *none = json_array();
+    rb_report_clear(&report);
+    assert_int_equal(rb_report_make(f->rb, &f->env, &f->res, 1764000000, "yamada", &report), 0);
     snprintf(path, sizeof(path), "%s/%s.json/sub", dir, stem);
-    assert_int_not_equal(rb_report_write(report, path, stem, none), 0);
-    assert_int_equal(json_array_size(none), 0);
-    json_decref(none);
+    assert_int_not_equal(rb_report_write(&report, path, stem), 0);
+    assert_int_equal(report.reports.n, 0);
     free(stem);
-    json_decref(files);
-    json_decref(report);
+    rb_report_clear(&report);
 }
 
 static void test_record_done(void **state)
 {
     fixture *f = *state;
     bkp_audit_rec rec;
-    json_t *report = rb_report_json(f->rb, &f->env, &f->res, 1764000000, "yamada");
-    json_t *files = json_pack("[s]", "/r/drill.ja.md");
-    assert_int_equal(rb_record_count(&f->res), 1);
-    json_t *fig = rb_record(f->rb, &f->res, report, 0, true, files, NULL, NULL, &rec);
+    rb_report report;
+    assert_int_equal(rb_report_make(f->rb, &f->env, &f->res, 1764000000, "yamada", &report), 0);
+    assert_int_equal(bkp_strlist_add(&report.reports, "/r/drill.ja.md"), 0);
+    assert_int_equal(rb_record_count(&report), 1);
+    rb_record(&report, 0, &rec);
+    json_t *fig = rec.figures;
     assert_string_equal(rec.op, "drill");
     assert_string_equal(rec.dataset, "emr-db");
     assert_string_equal(rec.generation, "emr-db:7");
     assert_string_equal(rec.medium, "usb-a");
     assert_false(rec.failed);
     assert_null(rec.error);
-    assert_ptr_equal(rec.figures, fig);
     assert_string_equal(json_string_value(json_object_get(fig, "runbook")), "emr-db");
     assert_int_equal(json_integer_value(json_object_get(fig, "not_rehearsed")),
                      (json_int_t)confirms(f->rb));
-    assert_int_equal(rb_not_rehearsed(f->rb, &f->res), confirms(f->rb));
-    assert_true(json_equal(json_object_get(fig, "reports"), files));
+    assert_int_equal(rb_not_rehearsed(&report), confirms(f->rb));
+    assert_string_equal(json_string_value(json_array_get(json_object_get(fig, "reports"), 0)),
+                        "/r/drill.ja.md");
     assert_true(json_is_null(json_object_get(fig, "attested_by"))); /* unattended */
+    assert_false(json_is_true(json_object_get(fig, "attended")));
     assert_null(json_object_get(fig, "key_recovery"));
-    assert_int_equal(json_is_true(json_object_get(fig, "rto_met")),
-                     json_is_true(json_object_get(report, "rto_met")));
+    assert_int_equal(json_is_true(json_object_get(fig, "rto_met")), report.rto_met);
     json_decref(fig);
-    /* A restore by runbook, attested, of a key-recovery kind. */
-    json_t *sheets = json_pack("{s:s, s:I, s:I}", "kind", "shares", "threshold", (json_int_t)2,
-                               "of", (json_int_t)3);
-    fig = rb_record(f->rb, &f->res, report, 0, false, files, "佐藤", sheets, &rec);
+    /* A restore by runbook, attested, of a key-recovery kind, from the
+     * off-line disk. */
+    rb_report_clear(&report);
+    f->env = (rb_env){.drill = false, .attest = "佐藤"};
+    bkp_sheets_used sheets = {
+        .kind = BKP_SHEET_SHARE, .threshold = 2, .of = 3, .nshares = 2, .shares = {1, 3}};
+    assert_int_equal(rb_report_make(f->rb, &f->env, &f->res, 1764000000, "root", &report), 0);
+    report.key_recovery = &sheets;
+    report.read_from = "key_recovery";
+    rb_record(&report, 0, &rec);
+    fig = rec.figures;
     assert_string_equal(rec.op, "restore");
     assert_string_equal(json_string_value(json_object_get(fig, "attested_by")), "佐藤");
+    assert_true(json_is_true(json_object_get(fig, "attended")));
+    assert_string_equal(json_string_value(json_object_get(fig, "read_from")), "key_recovery");
     assert_true(json_is_true(json_object_get(fig, "key_recovery")));
-    assert_true(json_equal(json_object_get(fig, "key_sheets"), sheets));
+    json_t *ks = json_object_get(fig, "key_sheets");
+    assert_string_equal(json_string_value(json_object_get(ks, "kind")), "shares");
+    assert_int_equal(json_integer_value(json_object_get(ks, "threshold")), 2);
+    assert_int_equal(json_integer_value(json_object_get(ks, "of")), 3);
+    assert_int_equal(json_integer_value(json_array_get(json_object_get(ks, "shares"), 1)), 3);
     json_decref(fig);
-    json_decref(sheets);
-    json_decref(files);
-    json_decref(report);
+    rb_report_clear(&report);
 }
 
 static void test_record_failed(void **state)
 {
     fixture *f = *state;
     bkp_audit_rec rec;
+    rb_report report;
     size_t last = f->rb->nsteps;
     /* Nothing restored, the last step failed: one record, for the
      * runbook's first data set, with the step's detail as the error. */
-    json_array_clear(f->res.restored);
+    f->res.nrestored = 0;
     f->res.ok = false;
     f->res.failed_step = last;
     f->res.steps[last - 1].status = RB_FAILED;
     snprintf(f->res.steps[last - 1].detail, sizeof(f->res.steps[last - 1].detail),
              "check failed with exit 1");
-    json_t *report = rb_report_json(f->rb, &f->env, &f->res, 1764000000, "yamada");
-    json_t *files = json_array();
-    assert_int_equal(rb_record_count(&f->res), 1);
-    json_t *fig = rb_record(f->rb, &f->res, report, 0, true, files, NULL, NULL, &rec);
+    assert_int_equal(rb_report_make(f->rb, &f->env, &f->res, 1764000000, "yamada", &report), 0);
+    assert_int_equal(rb_record_count(&report), 1);
+    rb_record(&report, 0, &rec);
+    json_t *fig = rec.figures;
     assert_true(rec.failed);
     assert_string_equal(rec.dataset, f->rb->datasets[0]);
     assert_null(rec.generation);
@@ -178,12 +219,13 @@ static void test_record_failed(void **state)
     assert_false(json_is_true(json_object_get(fig, "rto_met")));
     json_decref(fig);
     /* Failed with no step named (it could not start a step): still an error. */
+    rb_report_clear(&report);
     f->res.failed_step = 0;
-    fig = rb_record(f->rb, &f->res, report, 0, true, files, NULL, NULL, &rec);
+    assert_int_equal(rb_report_make(f->rb, &f->env, &f->res, 1764000000, "yamada", &report), 0);
+    rb_record(&report, 0, &rec);
     assert_non_null(rec.error);
-    json_decref(fig);
-    json_decref(files);
-    json_decref(report);
+    json_decref(rec.figures);
+    rb_report_clear(&report);
 }
 
 static void test_sandbox(void **state)

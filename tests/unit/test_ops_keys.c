@@ -192,21 +192,31 @@ static void test_k_of_n_sheets(void **state)
     ops_repo *f = *state;
     uint8_t m[32], got[32];
     bkp_sheet sh[5], from_files[3];
-    json_t *what = NULL;
+    bkp_sheets_used what;
     master_of(f, m);
     assert_int_equal(bkp_shares_split(m, bkp_keys_repo_id(bkp_repo_keys(f->r)), 3, 5, sh), 0);
     /* Shares 2, 4 and 5 give the master; two of them do not. */
     bkp_sheet pick[3] = {sh[1], sh[3], sh[4]};
     assert_int_equal(ops_key_sheets_master(pick, 3, 1, got, &what), 0);
     assert_memory_equal(got, m, 32);
-    assert_string_equal(json_string_value(json_object_get(what, "kind")), "shares");
-    assert_int_equal(json_integer_value(json_object_get(what, "threshold")), 3);
-    assert_int_equal(json_integer_value(json_object_get(what, "typed")), 1);
-    json_decref(what);
+    assert_int_equal(what.kind, BKP_SHEET_SHARE);
+    assert_int_equal(what.threshold, 3);
+    assert_int_equal(what.of, 5);
+    assert_int_equal(what.typed, 1);
+    assert_int_equal(what.nshares, 3);
+    assert_int_equal(what.shares[0], 2); /* their numbers, as given */
+    assert_int_equal(what.shares[2], 5);
+    /* What the audit record keeps of them: numbers, never a secret. */
+    json_t *fig = bkp_audit_sheets(&what);
+    assert_string_equal(json_string_value(json_object_get(fig, "kind")), "shares");
+    assert_int_equal(json_integer_value(json_object_get(fig, "threshold")), 3);
+    assert_int_equal(json_integer_value(json_object_get(fig, "typed")), 1);
+    assert_int_equal(json_integer_value(json_array_get(json_object_get(fig, "shares"), 1)), 4);
+    assert_int_equal(json_object_size(fig), 5);
+    json_decref(fig);
     memset(got, 0, sizeof(got));
     /* Too few: the key is not opened, as with a wrong passphrase (exit 4). */
     assert_int_equal(ops_key_sheets_master(pick, 2, 0, got, &what), -EKEYREJECTED);
-    assert_null(what);
     /* The same share twice is not two shares. */
     bkp_sheet twice[3] = {sh[0], sh[0], sh[2]};
     assert_int_equal(ops_key_sheets_master(twice, 3, 0, got, &what), -EKEYREJECTED);
@@ -218,10 +228,10 @@ static void test_k_of_n_sheets(void **state)
     assert_true(dfd >= 0);
     ops_sheet_file o[5];
     ops_sheet_files_init(o, 5);
-    assert_int_equal(
-        ops_key_share_docs(bkp_repo_keys(f->r), 3, 5,
-                           &(ops_sheet_look){.format = RB_MARKDOWN, .now = bkp_now()}, o),
-        0);
+    assert_int_equal(ops_key_share_docs(bkp_repo_keys(f->r), 3, 5,
+                                        &(ops_sheet_look){.format = RB_MARKDOWN, .now = bkp_now()},
+                                        o),
+                     0);
     bkp_audit_rec rec = {.op = "key-split"};
     assert_int_equal(ops_key_sheets_write(f->r, dfd, dir, o, 5, &rec), 0);
     ops_sheet_files_free(o, 5);
@@ -231,7 +241,6 @@ static void test_k_of_n_sheets(void **state)
         assert_int_equal(ops_key_sheet_read(name, &from_files[i]), 0);
     }
     assert_int_equal(ops_key_sheets_master(from_files, 3, 0, got, &what), 0);
-    json_decref(what);
     assert_memory_equal(got, m, 32);
     bkp_repo *r = NULL;
     assert_int_equal(bkp_repo_open_master(f->repo, got, BKP_REPO_READONLY, &r), 0);
@@ -353,8 +362,8 @@ static void test_paper_document(void **state)
 
     /* HTML: the same fingerprint, the QR code as an SVG. */
     /* With the policy's facility, escaped: the safe tells the servers apart. */
-    look = (ops_sheet_look){.format = RB_HTML, .ja = true, .now = bkp_now(),
-                            .facility = "○○病院 <本院> & \"分院\""};
+    look = (ops_sheet_look){
+        .format = RB_HTML, .ja = true, .now = bkp_now(), .facility = "○○病院 <本院> & \"分院\""};
     doc = ops_key_paper_doc(k, &look, &len);
     assert_non_null(doc);
     assert_non_null(strstr(doc, fp));

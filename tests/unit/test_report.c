@@ -35,89 +35,108 @@
  * rehearsed (unattended), select and restore done (after one fallback), the
  * check failed, the note not reached. Texts carry the characters each
  * format must escape. */
-static json_t *fixed_report(void)
+static rb_report_step fixed_steps[] = {
+    {.who = "システム担当",
+     .action = RB_CONFIRM,
+     .text = "感染端末をネットワークから切り離した",
+     .status = RB_NOT_REHEARSED,
+     .seconds = 0.0,
+     .detail = "unattended drill: not rehearsed by a person",
+     .detail_ja = "無人の訓練: 人による実施はありません"},
+    {.who = "システム担当",
+     .action = RB_SELECT,
+     .status = RB_DONE,
+     .seconds = 0.4,
+     .detail = "emr-db:42 from usb-a (captured 2025-01-30T02:00:05Z); newer suspicious "
+               "generations skipped",
+     .detail_ja = "emr-db:42（usb-a から、取得 2025-01-30T02:00:05Z）。"
+                  "より新しい不審な世代は除外しました"},
+    /* Said in English only: the Japanese report shows the English. */
+    {.who = "システム担当",
+     .action = RB_RESTORE,
+     .what = "DB のダンプを戻す",
+     .status = RB_DONE,
+     .seconds = 61.5,
+     .detail = "emr-db:42 from usb-a into /var/tmp/bkp-drill-Ab12Cd/var/restore/emr: 1 file(s), "
+               "1048576 byte(s), read back and compared"},
+    {.who = "DB管理者",
+     .action = RB_CHECK,
+     .text = "test \"$(psql -tAc 'select count(*) from patients' emr_restore | tr -d ' ')\" -gt 0 "
+             "&& echo ok",
+     .status = RB_FAILED,
+     .seconds = 692.3,
+     .detail = "check failed with exit 1",
+     .detail_ja = "確認に失敗（終了コード 1）"},
+    {.who = "DB管理者",
+     .action = RB_NOTE,
+     .text = "病棟・外来へ連絡する。紙運用の終了時刻を決める",
+     .status = RB_NOT_REACHED,
+     .seconds = 0.0,
+     .detail = ""},
+};
+
+static char *fixed_datasets[] = {"emr-db"};
+
+/* A drill of a five-step runbook that failed at its check: a confirm not
+ * rehearsed (unattended), select and restore done (after one fallback), the
+ * check failed, the note not reached. Texts carry the characters each
+ * format must escape. Attended, from the off-line disk connected. */
+static rb_report fixed_report(void)
 {
-    json_t *steps = json_pack(
-        "[{s:i, s:s, s:s, s:s, s:s, s:f, s:s},"
-        " {s:i, s:s, s:s, s:s, s:f, s:s},"
-        " {s:i, s:s, s:s, s:s, s:s, s:f, s:s},"
-        " {s:i, s:s, s:s, s:s, s:s, s:f, s:s},"
-        " {s:i, s:s, s:s, s:s, s:s, s:f, s:s}]",
-        /* 1 */ "n", 1, "who", "システム担当", "action", "confirm", "text",
-        "感染端末をネットワークから切り離した", "status", "not rehearsed", "seconds", 0.0, "detail",
-        "unattended drill: not rehearsed by a person",
-        /* 2 */ "n", 2, "who", "システム担当", "action", "select", "status", "done", "seconds", 0.4,
-        "detail",
-        "emr-db:42 from usb-a (captured 2025-01-30T02:00:05Z); newer suspicious generations "
-        "skipped",
-        /* 3 */ "n", 3, "who", "システム担当", "action", "restore", "what", "DB のダンプを戻す",
-        "status", "done", "seconds", 61.5, "detail",
-        "emr-db:42 from usb-a into /var/tmp/bkp-drill-Ab12Cd/var/restore/emr: 1 file(s), 1048576 "
-        "byte(s), read back and compared",
-        /* 4 */ "n", 4, "who", "DB管理者", "action", "check", "text",
-        "test \"$(psql -tAc 'select count(*) from patients' emr_restore | tr -d ' ')\" -gt 0 && "
-        "echo ok",
-        "status", "failed", "seconds", 692.3, "detail", "check failed with exit 1",
-        /* 5 */ "n", 5, "who", "DB管理者", "action", "note", "text",
-        "病棟・外来へ連絡する。紙運用の終了時刻を決める", "status", "not reached", "seconds", 0.0,
-        "detail", "");
-    assert_non_null(steps);
-    /* What the procedure also keeps in Japanese; step 3 is as a report
-     * written before that: the Japanese report shows its English. */
-    json_object_set_new(json_array_get(steps, 0), "detail_ja",
-                        json_string("無人の訓練: 人による実施はありません"));
-    json_object_set_new(json_array_get(steps, 1), "detail_ja",
-                        json_string("emr-db:42（usb-a から、取得 2025-01-30T02:00:05Z）。"
-                                    "より新しい不審な世代は除外しました"));
-    json_object_set_new(json_array_get(steps, 3), "detail_ja",
-                        json_string("確認に失敗（終了コード 1）"));
-    json_t *r = json_pack(
-        "{s:b, s:s, s:s, s:s, s:s, s:[s], s:b, s:s, s:s, s:s, s:I, s:f, s:b, s:I, s:s, s:s, s:I, "
-        "s:I, s:I, s:I, s:o}",
-        "ok", 0, "runbook", "emr-db", "title", "電子カルテDB 復旧手順", "file",
-        "/etc/bkp/runbooks/emr-db.yaml", "owner", "医療情報システム安全管理責任者", "datasets",
-        "emr-db", "drill", 1, "started", "2025-01-31T09:00:00Z", "sandbox",
-        "/var/tmp/bkp-drill-Ab12Cd", "user", "yamada", "rto_target_seconds", (json_int_t)14400,
-        "seconds", 754.2, "rto_met", 1, "failed_step", (json_int_t)4, "generation", "emr-db:42",
-        "source", "usb-a", "files", (json_int_t)1, "bytes", (json_int_t)1048576, "damaged",
-        (json_int_t)0, "fallbacks", (json_int_t)1, "steps", steps);
-    assert_non_null(r);
-    /* Attended, from the off-line disk connected (drill.h's read_from). */
-    json_object_set_new(r, "attended", json_true());
-    json_object_set_new(r, "read_from", json_string("offline"));
-    return r;
+    return (rb_report){.ok = false,
+                       .runbook = "emr-db",
+                       .title = "電子カルテDB 復旧手順",
+                       .file = "/etc/bkp/runbooks/emr-db.yaml",
+                       .owner = "医療情報システム安全管理責任者",
+                       .datasets = fixed_datasets,
+                       .ndatasets = 1,
+                       .drill = true,
+                       .started = 1738314000, /* 2025-01-31T09:00:00Z */
+                       .sandbox = "/var/tmp/bkp-drill-Ab12Cd",
+                       .user = "yamada",
+                       .rto_target = 14400,
+                       .seconds = 754.2,
+                       .rto_met = true,
+                       .failed_step = 4,
+                       .generation = "emr-db:42",
+                       .source = "usb-a",
+                       .files = 1,
+                       .bytes = 1048576,
+                       .damaged = 0,
+                       .fallbacks = 1,
+                       .steps = fixed_steps,
+                       .nsteps = sizeof(fixed_steps) / sizeof(*fixed_steps),
+                       .attended = true,
+                       .read_from = "offline"};
 }
 
 static void test_report_md_ja(void **state)
 {
     (void)state;
-    json_t *r = fixed_report();
-    char *t = rb_report_render(r, RB_MARKDOWN, true);
+    rb_report r = fixed_report();
+    char *t = rb_report_render(&r, RB_MARKDOWN, true);
     bool same = golden("report-drill.ja.md", t);
     free(t);
-    json_decref(r);
     assert_true(same);
 }
 
 static void test_report_md_en(void **state)
 {
     (void)state;
-    json_t *r = fixed_report();
-    char *t = rb_report_render(r, RB_MARKDOWN, false);
+    rb_report r = fixed_report();
+    char *t = rb_report_render(&r, RB_MARKDOWN, false);
     bool same = golden("report-drill.en.md", t);
     free(t);
-    json_decref(r);
     assert_true(same);
 }
 
 static void test_report_html_en(void **state)
 {
     (void)state;
-    json_t *r = fixed_report();
-    char *t = rb_report_render(r, RB_HTML, false);
+    rb_report r = fixed_report();
+    char *t = rb_report_render(&r, RB_HTML, false);
     bool same = golden("report-drill.en.html", t);
     free(t);
-    json_decref(r);
     assert_true(same);
 }
 
@@ -127,14 +146,20 @@ static void test_report_html_en(void **state)
 static void test_cell_line_breaks(void **state)
 {
     (void)state;
-    json_t *r =
-        json_pack("{s:b, s:s, s:s, s:b, s:I, s:f, s:[{s:i, s:s, s:s, s:s, s:s, s:f, s:s}]}", "ok",
-                  1, "runbook", "x", "title", "t", "drill", 0, "failed_step", (json_int_t)0,
-                  "seconds", 1.0, "steps", "n", 1, "who", "w", "action", "note", "text",
-                  "first line\nsecond line", "status", "done", "seconds", 0.0, "detail", "");
-    assert_non_null(r);
-    char *md = rb_report_render(r, RB_MARKDOWN, false);
-    char *html = rb_report_render(r, RB_HTML, false);
+    rb_report_step step = {.who = "w",
+                           .action = RB_NOTE,
+                           .text = "first line\nsecond line",
+                           .status = RB_DONE,
+                           .detail = ""};
+    rb_report r = {.ok = true,
+                   .runbook = "x",
+                   .title = "t",
+                   .user = "u",
+                   .seconds = 1.0,
+                   .steps = &step,
+                   .nsteps = 1};
+    char *md = rb_report_render(&r, RB_MARKDOWN, false);
+    char *html = rb_report_render(&r, RB_HTML, false);
     assert_non_null(md);
     assert_non_null(html);
     assert_non_null(strstr(md, "| first line<br>second line |"));
@@ -146,7 +171,6 @@ static void test_cell_line_breaks(void **state)
     }
     free(md);
     free(html);
-    json_decref(r);
     assert_true(ok);
 }
 
@@ -155,12 +179,24 @@ static void test_cell_line_breaks(void **state)
 static rb_copies fixed_copies(void)
 {
     static const rb_copy rows[] = {
-        {.medium = "repository", .type = "disk", .location = "onsite", .offline = false,
-         .generation = "emr-db:42", .captured = "2025-01-30 02:00 UTC"},
-        {.medium = "usb-a", .type = "removable", .location = "offsite", .offline = true,
-         .generation = "emr-db:41", .captured = "2025-01-29 02:00 UTC"},
-        {.medium = "tape", .type = "archive", .location = "onsite", .offline = true,
-         .generation = "emr-db:35", .captured = "2025-01-01 02:00 UTC"},
+        {.medium = "repository",
+         .type = "disk",
+         .location = "onsite",
+         .offline = false,
+         .generation = "emr-db:42",
+         .captured = "2025-01-30 02:00 UTC"},
+        {.medium = "usb-a",
+         .type = "removable",
+         .location = "offsite",
+         .offline = true,
+         .generation = "emr-db:41",
+         .captured = "2025-01-29 02:00 UTC"},
+        {.medium = "tape",
+         .type = "archive",
+         .location = "onsite",
+         .offline = true,
+         .generation = "emr-db:35",
+         .captured = "2025-01-01 02:00 UTC"},
     };
     rb_copies c = {0};
     for (size_t i = 0; i < 3; i++)
@@ -273,8 +309,12 @@ static void test_print_on_medium_quotes(void **state)
     snprintf(path, sizeof(path), "%s/policies/runbooks/emr-db.yaml", BKP_SOURCE_DIR);
     assert_int_equal(rb_load(path, &rb), 0);
     rb_copies held = {0};
-    rb_copy row = {.medium = "usb", .type = "removable", .location = "onsite", .offline = true,
-                   .generation = "emr-db:3", .captured = "-"};
+    rb_copy row = {.medium = "usb",
+                   .type = "removable",
+                   .location = "onsite",
+                   .offline = true,
+                   .generation = "emr-db:3",
+                   .captured = "-"};
     assert_int_equal(rb_copies_add(&held, &row), 0);
     rb_on_medium on = {"usb", "/mnt/USB DISK$(x)'s", false};
     char *t = rb_print_on_medium(rb, &on, &held, NULL, NULL, false, printed_at);
@@ -299,13 +339,17 @@ static void test_print_new_machine(void **state)
     snprintf(path, sizeof(path), "%s/policies/runbooks/emr-db.yaml", BKP_SOURCE_DIR);
     assert_int_equal(rb_load(path, &rb), 0);
     rb_copies copies = fixed_copies();
-    rb_copy disk = {.medium = "usb-b", .type = "removable", .location = "offsite",
-                    .offline = true, .generation = "emr-db:40", .captured = "2025-01-28 02:00 UTC",
+    rb_copy disk = {.medium = "usb-b",
+                    .type = "removable",
+                    .location = "offsite",
+                    .offline = true,
+                    .generation = "emr-db:40",
+                    .captured = "2025-01-28 02:00 UTC",
                     .kit = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
                     .path = "/mnt/USB DISK$(x)'s"};
     assert_int_equal(rb_copies_add(&copies, &disk), 0);
-    char *t = rb_print(rb, &copies, NULL, "/var/lib/bkp/repo", NULL, RB_MARKDOWN, false,
-                       printed_at);
+    char *t =
+        rb_print(rb, &copies, NULL, "/var/lib/bkp/repo", NULL, RB_MARKDOWN, false, printed_at);
     assert_non_null(t);
     const char *sec = strstr(t, "If this server and its policy are gone");
     assert_non_null(sec);
@@ -361,14 +405,20 @@ static int setup(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_report_md_ja),        cmocka_unit_test(test_report_md_en),
-        cmocka_unit_test(test_report_html_en),      cmocka_unit_test(test_cell_line_breaks),
-        cmocka_unit_test(test_print_md_ja),         cmocka_unit_test(test_print_md_en),
-        cmocka_unit_test(test_print_html_en),       cmocka_unit_test(test_print_no_copies),
+        cmocka_unit_test(test_report_md_ja),
+        cmocka_unit_test(test_report_md_en),
+        cmocka_unit_test(test_report_html_en),
+        cmocka_unit_test(test_cell_line_breaks),
+        cmocka_unit_test(test_print_md_ja),
+        cmocka_unit_test(test_print_md_en),
+        cmocka_unit_test(test_print_html_en),
+        cmocka_unit_test(test_print_no_copies),
         cmocka_unit_test(test_print_new_machine),
-        cmocka_unit_test(test_print_on_disk_ja),    cmocka_unit_test(test_print_on_disk_en),
+        cmocka_unit_test(test_print_on_disk_ja),
+        cmocka_unit_test(test_print_on_disk_en),
         cmocka_unit_test(test_print_on_archive_en),
-        cmocka_unit_test(test_print_on_medium_quotes), cmocka_unit_test(test_durations),
+        cmocka_unit_test(test_print_on_medium_quotes),
+        cmocka_unit_test(test_durations),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
