@@ -241,6 +241,10 @@ const char *cli_repo_path(cli *c);
 /* Where the passphrase comes from when neither an option nor the environment
  * says: the policy's passphrase_file or passphrase_command. */
 void cli_passphrase_source(cli *c);
+/* The passphrase for this command (bkp_passphrase_get's sources; the
+ * caller frees it with bkp_passphrase_free): when the policy's passphrase
+ * file is not there and a person is at a terminal, asked for, said why. */
+int cli_passphrase(cli *c, char **pass, size_t *len);
 /* The policy from --policy, $BKP_POLICY or /etc/bkp/policy.yaml, loaded once;
  * NULL when it cannot be loaded or others may change it (trust.h; the
  * problems are logged). */

@@ -77,7 +77,7 @@ static int open_keyed(void *ctx, const char *path, bkp_repo **out)
     char *pass = NULL;
     size_t plen = 0;
     cli_passphrase_source(c);
-    if (bkp_passphrase_get(c->passphrase_file, 0, &pass, &plen))
+    if (cli_passphrase(c, &pass, &plen))
         return -ENOENT;
     int rc = bkp_repo_open(path, pass, plen, BKP_REPO_READONLY | BKP_REPO_MEDIUM, out);
     bkp_passphrase_free(pass, plen);
@@ -179,8 +179,13 @@ static int conclude(cli *c, const ops_drill_in *in, const ops_drill_run *run, ti
     /* Into --report, else the repository's reports/, else the current folder
      * (a key-recovery drill has no repository open and writes nothing on the
      * media it reads). */
-    if (in->drill)
-        ops_drill_keep_reports(c->report_dir, c->ro, rb, &report);
+    if (in->drill) {
+        /* A key-recovery drill opened no primary, but one may be there. */
+        const char *repo = c->report_dir || c->ro ? NULL : cli_repo_path(c);
+        char *dir = repo ? bkp_path_join(repo, "reports") : NULL;
+        ops_drill_keep_reports(c->report_dir ? c->report_dir : dir, c->ro, rb, &report);
+        free(dir);
+    }
     size_t bad = ops_drill_record(&report, append, &to);
     if (c->json && !unattended) {
         char *text = rb_report_json(&report, true);

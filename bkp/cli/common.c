@@ -112,6 +112,22 @@ void cli_passphrase_source(cli *c)
         setenv("BKP_PASSPHRASE_COMMAND", p->passphrase_command, 1);
 }
 
+int cli_passphrase(cli *c, char **pass, size_t *len)
+{
+    const char *file = c->passphrase_file;
+    /* A machine set up anew on the bad day: the policy came with the
+     * package, its passphrase file did not. A person at a terminal types the
+     * passphrase; cron is still told that the file is missing. */
+    if (file && c->policy && file == c->policy->passphrase_file && access(file, F_OK) < 0 &&
+        errno == ENOENT && bkp_passphrase_can_ask()) {
+        bkp_warn(_("the passphrase file %s named by the policy %s is not here: type the "
+                   "passphrase (or open with the key sheets from the safe: --key-from SHEET)"),
+                 file, c->policy->file);
+        file = NULL;
+    }
+    return bkp_passphrase_get(file, 0, pass, len);
+}
+
 /* The handles opened for this command, by the dispatcher or by a handler
  * that opens what it reads itself. Kept here rather than in `cli`, so that
  * a handler holds only what the table gives it: c->ro, and c->r when the
@@ -146,7 +162,7 @@ int cli_open_repo(cli *c, unsigned flags, bkp_repo **out)
     if (c->nkey_from) {
         rc = cli_open_key_from(c, c->repo, flags, false, out);
     } else {
-        if (bkp_passphrase_get(c->passphrase_file, 0, &pass, &plen))
+        if (cli_passphrase(c, &pass, &plen))
             return EXIT_USAGE;
         rc = bkp_repo_open(c->repo, pass, plen, flags, out);
         bkp_passphrase_free(pass, plen);

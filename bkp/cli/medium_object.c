@@ -128,7 +128,7 @@ static int trust_of(cli *c, const cli_medium *m, bool as_copy, bkp_bucket_trust 
         return cli_exit_open(rc, NULL);
     }
     cli_passphrase_source(c);
-    if (bkp_passphrase_get(c->passphrase_file, 0, pass, &t->plen))
+    if (cli_passphrase(c, pass, &t->plen))
         return EXIT_USAGE;
     t->pass = *pass;
     return EXIT_OK;

@@ -126,7 +126,7 @@ static int open_archive(cli *c, const char *file, bkp_repo **out, char **staging
         return rc == -EINVAL ? EXIT_USAGE : rc ? EXIT_FAILED : EXIT_OK;
     }
     cli_passphrase_source(c);
-    if (bkp_passphrase_get(c->passphrase_file, 0, &pass, &plen))
+    if (cli_passphrase(c, &pass, &plen))
         return EXIT_USAGE;
     int rc = bkp_repo_open(dir, pass, plen, BKP_REPO_READONLY, out);
     bkp_passphrase_free(pass, plen);
@@ -183,7 +183,7 @@ static int open_folder(cli *c, const char *repo, bkp_repo **out)
                   : -ENOMEM;
     } else {
         cli_passphrase_source(c);
-        if (bkp_passphrase_get(c->passphrase_file, 0, &pass, &plen))
+        if (cli_passphrase(c, &pass, &plen))
             return EXIT_USAGE;
         rc = repo ? bkp_repo_open(repo, pass, plen, BKP_REPO_READONLY | BKP_REPO_MEDIUM, out)
                   : -ENOMEM;

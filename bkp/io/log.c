@@ -83,13 +83,14 @@ void bkp_log(enum bkp_log_level level, const char *fmt, ...)
     va_end(ap);
 }
 
-/* "12.3 MB", "1.2 GB": decimal, as rates are. */
+/* "12.3 MiB", "1.2 GiB": binary, as every size bkp shows people
+ * (bkp_size_text), so that the progress and the summary after it agree. */
 static void size_text(char *out, size_t n, double b)
 {
-    static const char *const unit[] = {"B", "kB", "MB", "GB", "TB"};
+    static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
     int u = 0;
-    while (b >= 1000 && u < 4) {
-        b /= 1000;
+    while (b >= 1024 && u < 4) {
+        b /= 1024;
         u++;
     }
     snprintf(out, n, u ? "%.1f %s" : "%.0f %s", b, unit[u]);

@@ -119,5 +119,7 @@ int bkp_passphrase_get(const char *file, int confirm, char **out, size_t *len);
  * current one. Checked with bkp_passphrase_strong. -ENOENT with no terminal. */
 int bkp_passphrase_new(const char *file, char **out, size_t *len);
 void bkp_passphrase_free(char *p, size_t len);
+/* Whether a passphrase can be asked for: this process has a terminal. */
+bool bkp_passphrase_can_ask(void);
 
 #endif

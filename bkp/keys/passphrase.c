@@ -104,6 +104,15 @@ static int from_command(const char *cmd, char *p, size_t *len)
     return r;
 }
 
+bool bkp_passphrase_can_ask(void)
+{
+    int fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+    bool yes = fd >= 0 && isatty(fd);
+    if (fd >= 0)
+        close(fd);
+    return yes;
+}
+
 static int prompt(const char *question, char *p, size_t *len)
 {
     struct termios old, quiet;

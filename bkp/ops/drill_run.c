@@ -134,8 +134,10 @@ void ops_drill_keep_reports(const char *dir, const bkp_repo *r, const rb_runbook
      * start (cmd_drill.c): never the current folder. */
     char *d = dir ? strdup(dir) : r ? bkp_repo_subpath(r, "reports") : NULL;
     char *stem = rb_report_stem(rb, report->started);
-    if (!d || !stem || rb_report_write(report, d, stem))
-        bkp_warn(_("the drill report could not be written to %s"), d ? d : "?");
+    int rc = d && stem ? rb_report_write(report, d, stem) : -ENOMEM;
+    if (rc)
+        bkp_warn(_("the drill report could not be written to %s: %s"), d ? d : "?",
+                 bkp_strerror(rc));
     free(stem);
     free(d);
 }

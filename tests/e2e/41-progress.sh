@@ -33,10 +33,10 @@ on_tty() {
 }
 echo "changed" >>"$DATA/n1.txt"
 on_tty "$BKP" backup emr --no-cache --workers 1
-grep -Eq '^.*emr: [0-9]+ % \([0-9]+ of 301 files\), [0-9.]+ [kMG]?B at [0-9.]+ [kMG]?B/s' <<<"$TTY" ||
+grep -Eq '^.*emr: [0-9]+ % \([0-9]+ of 301 files\), [0-9.]+ ([KMG]i)?B at [0-9.]+ ([KMG]i)?B/s' <<<"$TTY" ||
     flunk "backup on a terminal: no progress against the previous generation's 301 files: $TTY"
 on_tty "$BKP" restore emr:latest "$WORK/out" --workers 1
-grep -Eq 'restoring: [0-9]+ % \([0-9.]+ [kMG]?B of 150\.0 MB\) at [0-9.]+ [kMG]?B/s' <<<"$TTY" ||
+grep -Eq 'restoring: [0-9]+ % \([0-9.]+ ([KMG]i)?B of 143\.1 MiB\) at [0-9.]+ ([KMG]i)?B/s' <<<"$TTY" ||
     flunk "restore on a terminal: no progress against the generation's size: $TTY"
 on_tty "$BKP" verify --read-data --workers 1
 grep -Eq 'verifying: [0-9]+ % \([0-9]+ of [0-9]+ packs\)' <<<"$TTY" || flunk "verify on a terminal: no progress: $TTY"

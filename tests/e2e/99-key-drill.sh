@@ -106,6 +106,11 @@ at 2
 ok "$BKP" drill rb "${P[@]}" "${SHEETS[@]}" --report "$WORK/reports" </dev/null
 output_has "key recovery: opened with 3 of 5 share sheets"
 [ -e "$PASSFILE" ] && flunk "the passphrase file came back"
+# Without --report, its report goes where every drill's goes: the primary's
+# reports/ (the drill opened no primary, but one is there).
+ok "$BKP" drill rb "${P[@]}" "${SHEETS[@]}" </dev/null
+ls "$REPO"/reports/drill-rb-*.ja.md >/dev/null 2>&1 || flunk "a key-recovery drill without --report kept no report: $ERR"
+printf '%s\n' "$ERR" | grep -q "could not be written" && flunk "the drill report was not written: $ERR"
 mv "$WORK/passphrase.away" "$PASSFILE"
 export BKP_PASSPHRASE_FILE=$PASSFILE
 

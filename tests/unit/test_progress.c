@@ -22,10 +22,11 @@ static void test_counted(void **unused)
     char s[256];
     /* 450 of 1000 packs in 9 s: 11 s left. */
     bkp_progress_text(s, sizeof(s), "verifying", 450, 1000, "packs", 765000000, 9.0);
-    assert_string_equal(s, "verifying: 45 % (450 of 1000 packs), 765.0 MB at 85.0 MB/s, 0:11 left");
+    assert_string_equal(s,
+                        "verifying: 45 % (450 of 1000 packs), 729.6 MiB at 81.1 MiB/s, 0:11 left");
     /* Hours when it is that long. */
     bkp_progress_text(s, sizeof(s), "copying", 1, 1000, "packs", 1000000, 10.0);
-    assert_string_equal(s, "copying: 0 % (1 of 1000 packs), 1.0 MB at 100.0 kB/s, 2:46:30 left");
+    assert_string_equal(s, "copying: 0 % (1 of 1000 packs), 976.6 KiB at 97.7 KiB/s, 2:46:30 left");
 }
 
 static void test_bytes(void **unused)
@@ -33,7 +34,7 @@ static void test_bytes(void **unused)
     (void)unused;
     char s[256];
     bkp_progress_text(s, sizeof(s), "restoring", 1200000000, 2700000000, NULL, 1200000000, 12.0);
-    assert_string_equal(s, "restoring: 44 % (1.2 GB of 2.7 GB) at 100.0 MB/s, 0:15 left");
+    assert_string_equal(s, "restoring: 44 % (1.1 GiB of 2.5 GiB) at 95.4 MiB/s, 0:15 left");
 }
 
 static void test_no_total(void **unused)
@@ -41,7 +42,7 @@ static void test_no_total(void **unused)
     (void)unused;
     char s[256];
     bkp_progress_text(s, sizeof(s), "emr", 12, 0, "files", 5000, 2.0);
-    assert_string_equal(s, "emr: 12 files, 5.0 kB at 2.5 kB/s");
+    assert_string_equal(s, "emr: 12 files, 4.9 KiB at 2.4 KiB/s");
     /* Too early to tell how long; more done than the estimate: 100 %, no time. */
     bkp_progress_text(s, sizeof(s), "emr", 3, 10, "files", 0, 0.1);
     assert_null(strstr(s, "left"));
@@ -59,7 +60,7 @@ static void test_japanese(void **unused)
     bkp_i18n_begin(&saved, "ja");
     bkp_progress_text(s, sizeof(s), _("verifying"), 450, 1000, "packs", 765000000, 9.0);
     bkp_i18n_end(&saved);
-    assert_string_equal(s, "検証中: 45 %（450 / 1000 パック）、765.0 MB、85.0 MB/秒、残り 0:11");
+    assert_string_equal(s, "検証中: 45 %（450 / 1000 パック）、729.6 MiB、81.1 MiB/秒、残り 0:11");
 }
 
 int main(void)
