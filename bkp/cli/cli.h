@@ -268,6 +268,10 @@ const char *cli_time(char *buf, size_t n, int64_t t);
  * a repository: EXIT_NOREPO; one bkp may not read: EXIT_FAILED), and the
  * caller exits with that without asking for a passphrase. */
 int cli_repo_check(const char *repo);
+/* Whether `repo` is the copy a rotation keeps on a backup disk (a "repo"
+ * folder beside the disk's BKP-LABEL); its mount point into `*mount`
+ * (malloc'd) when it is. */
+bool cli_repo_on_medium(const char *repo, char **mount);
 /* Map an error code from the core to an exit code. */
 int cli_exit_for(int rc);
 /* The exit code of opening the repository at `repo` with the key: EXIT_KEY

@@ -27,7 +27,6 @@
 #include "bkp/ops/label_sheet.h"
 #include "bkp/ops/media_label.h"
 
-
 /* What is labelled: a name, a folder, and the type and location the policy
  * (or the options) give it, which must agree. EXIT_OK with `m` filled (or
  * zeroed when the medium is unknown), else EXIT_USAGE (said). */
@@ -45,7 +44,9 @@ static int label_what(cli *c, const char *path, cli_medium *m, const char **type
                     "e.g. --name usb-a"));
         return EXIT_USAGE;
     }
-    if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode)) {
+    /* A folder (a disk's mount point), or a tape's device (ops_label_may). */
+    if (stat(path, &st) < 0 ||
+        !(S_ISDIR(st.st_mode) || S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))) {
         bkp_error(_("%s is not a directory: mount the disk first (e.g. `mount /dev/sdb1 %s`)"),
                   path, path);
         return EXIT_USAGE;
@@ -101,8 +102,7 @@ static int label_register(cli *c, const char *path, const bkp_label *lab, const 
     if (!rc && !aex) {
         if (c->json)
             cli_print_json(bkp_label_json(lab));
-        else
-        {
+        else {
             char brief[BKP_FINGERPRINT_SHORT_LEN];
             bkp_pubkey_fingerprint_short(lab->fingerprint, brief);
             printf(_("labelled %s as %s (%s, %s), label %s.\n%s its name and the key's short "
@@ -222,7 +222,7 @@ static int list(cli *c)
         const char *row[] = {
             json_string_value(json_object_get(v, "name")),
             type && !pol_medium_type_named(type, &kind) ? pol_medium_type_words(kind) : type,
-            !where                       ? NULL
+            !where                      ? NULL
             : !strcmp(where, "offsite") ? _("off-site")
             : !strcmp(where, "onsite")  ? _("on-site")
                                         : where,

@@ -224,6 +224,26 @@ int cli_repo_check(const char *repo)
     return EXIT_NOREPO;
 }
 
+bool cli_repo_on_medium(const char *repo, char **mount)
+{
+    struct stat st;
+    char *real = realpath(repo, NULL);
+    char *slash = real ? strrchr(real, '/') : NULL;
+    bool copy = slash && slash != real && !strcmp(slash + 1, "repo");
+    char *label = NULL;
+    if (copy) {
+        *slash = '\0';
+        label = bkp_path_join(real, BKP_LABEL_FILE);
+        copy = label && stat(label, &st) == 0 && S_ISREG(st.st_mode);
+    }
+    free(label);
+    if (copy)
+        *mount = real;
+    else
+        free(real);
+    return copy;
+}
+
 int cli_exit_open(int rc, const char *repo)
 {
     struct stat st;

@@ -31,8 +31,6 @@ typedef enum {
     POLICY_REQUIRED, /* loaded always (/etc/bkp/policy.yaml by default); none: exit 2 */
 } policy_need;
 
-
-
 typedef struct command {
     const char *name;
     int (*run)(cli *c);
@@ -47,6 +45,10 @@ typedef struct command {
     policy_need policy;
     cli_lock lock;
     bool key; /* reads the passphrase (the repository key) */
+    /* Judges the server's repository (3-2-1, what to do next): a backup
+     * disk's copy named with --repo is refused, before any key is asked
+     * for, with what to do with a copy instead. */
+    bool primary_only;
     /* With --public-key the key the auditor pinned stands for `key`: no
      * passphrase, key file or sheet is read, and the repository is opened
      * with bkp_repo_open_public (nothing decrypted, nothing written). */
@@ -333,9 +335,10 @@ static const command commands[] = {
               "[--json]",
      .summary = N_("add a source server (its host key shown to compare, the lines for it and the "
                    "policy), or check that its agent answers"),
-     .example = N_("bkp host add emr-db 10.0.0.12	show the server's host key and the lines to "
-                   "add\nbkp host check emr-db	connect and say what its agent may read and "
-                   "run")},
+     .example =
+         N_("bkp host add emr-db 10.0.0.12	show the server's host key and the lines to "
+            "add\nbkp host check emr-db	connect and say what its agent may read and "
+            "run")},
     {.name = "agent",
      .run = cmd_agent,
      .alone = always_alone,
@@ -343,13 +346,15 @@ static const command commands[] = {
      .usage = "agent [--check] [--config FILE]",
      .summary = N_("on a source server: answer the backup server over SSH (the forced command "
                    "of its key); on a terminal, check the configuration"),
-     .example = N_("bkp agent --config /etc/bkp/agent.yaml	check the agent's configuration and "
-                   "say what it serves")},
+     .example =
+         N_("bkp agent --config /etc/bkp/agent.yaml	check the agent's configuration and "
+            "say what it serves")},
     {.name = "status",
      .run = cmd_status,
      .needs = NEED_REPO,
      .policy = POLICY_REQUIRED,
      .key = true,
+     .primary_only = true,
      .options = "repo json metrics format output lang",
      .usage = "status [--json] [--metrics FILE] | status --format html [-o FILE] [--lang ja|en]",
      .summary = N_("3-2-1 compliance of each data set: copies, media, off-line and off-site ages, "
@@ -493,6 +498,19 @@ static int prepare(const command *cmd, cli *c, bkp_lock **cycle, bkp_lock **writ
     if (cmd->policy == POLICY_REQUIRED || c->policy_file) {
         if (!cli_policy(c))
             return EXIT_USAGE; /* logged with file:line, or the chmod to run */
+    }
+    if (cmd->primary_only && (c->repo || getenv("BKP_REPO"))) {
+        char *mount = NULL;
+        const char *repo = cli_repo_path(c);
+        if (repo && cli_repo_on_medium(repo, &mount)) {
+            bkp_error(_("%s is the copy on a backup disk (mounted at %s), not the server's "
+                        "repository: `bkp %s` judges the server's. See what the copy holds with "
+                        "`bkp generations --repo %s`; restore from it with `bkp restore "
+                        "DATASET:latest TARGET --from %s`"),
+                      repo, mount, cmd->name, repo, mount);
+            free(mount);
+            return EXIT_USAGE;
+        }
     }
     if (c->public_key) {
         /* The auditor holds no secret: none is asked for, on a terminal

@@ -457,7 +457,12 @@ static int take_once(const char *repo, const char *name, const char *command, bo
             break;
         }
         if (rc != -EEXIST) {
-            if (!quiet)
+            if (!quiet && rc == -EROFS) /* a write-protected disk: a fault, never tampering */
+                bkp_error(_("cannot write to %s: it is on a read-only file system (a "
+                            "write-protected disk?); nothing was changed. What only reads works "
+                            "there: restore from a backup disk with --from MOUNT"),
+                          repo);
+            else if (!quiet)
                 bkp_error(_("cannot create the lock %s: %s"), path, bkp_strerror(rc));
             break;
         }

@@ -67,8 +67,16 @@ static int open_medium(ops_rotation *t)
     archiving *a = t->d;
     int rc;
     if (t->out->device) {
-        if (in->entry)
-            a->label = in->entry->label;
+        /* A tape carries no label file: the registry keeps its label (`bkp
+         * media label DEVICE`), and each archive carries it. Without one,
+         * nothing written could be noted as this medium's. */
+        if (!in->entry || !in->entry->label.version) {
+            bkp_error(_("%s: the device %s is not labelled as it; label it once with `bkp media "
+                        "label %s --name %s --type archive`; nothing was written"),
+                      in->medium, in->path, in->path, in->medium);
+            return ops_rotate_fail(t->out, OPS_ROTATE_LABEL, -ENOENT);
+        }
+        a->label = in->entry->label;
         return 0;
     }
     if ((rc = ops_rotate_fail(t->out, OPS_ROTATE_LABEL, bkp_label_read(in->path, &a->label))))
@@ -157,7 +165,8 @@ static int archive_one(ops_rotation *t, const bkp_gen *g, uint64_t *bytes)
     }
     /* No kit inside: the folder carries one beside its archives (folder_kit). */
     bkp_dfile_stream(f, &out);
-    rc = bkp_archive_write(t->in->primary, g, a->label.version ? &a->label : NULL, NULL, &out, a->tmp, bytes);
+    rc = bkp_archive_write(t->in->primary, g, a->label.version ? &a->label : NULL, NULL, &out,
+                           a->tmp, bytes);
     if (!rc)
         rc = bkp_dfile_sync(f);
     if (!rc)
@@ -200,8 +209,8 @@ static int archive_device(ops_rotation *t, const bkp_gen *g, uint64_t *bytes)
     bool kit = a->kit && !a->kit_on_tape;
     bkp_stream out;
     bkp_stream_fd(&out, fd, 0);
-    int rc =
-        bkp_archive_write(t->in->primary, g, a->label.version ? &a->label : NULL, kit ? &a->akit : NULL, &out, a->tmp, bytes);
+    int rc = bkp_archive_write(t->in->primary, g, a->label.version ? &a->label : NULL,
+                               kit ? &a->akit : NULL, &out, a->tmp, bytes);
     if (close(fd) < 0 && !rc)
         rc = -errno;
     if (!rc && kit)

@@ -34,7 +34,7 @@ cleanup_mounts() {
     mountpoint -q "$S" 2>/dev/null && umount -l "$S"
     return 0
 }
-trap 'cleanup_mounts; _cleanup' EXIT
+at_exit cleanup_mounts
 if ! mount -t tmpfs -o size=48m,mode=0755 tmpfs "$S" 2>"$WORK/mount.err"; then
     echo "SKIP [$TEST_NAME]: cannot mount a tmpfs here: $(cat "$WORK/mount.err")" >&2
     exit 77

@@ -31,7 +31,7 @@ cleanup_mounts() {
     done
     return 0
 }
-trap 'cleanup_mounts; _cleanup' EXIT
+at_exit cleanup_mounts
 
 truncate -s 400M "$IMG"
 mkfs.ext4 -q -F "$IMG"
@@ -174,6 +174,14 @@ reads paper --key-from "$WORK/safe/paper.md"
 reads shares --key-from "$S-1-of-5.md" --key-from "$S-3-of-5.md" --key-from "$S-5-of-5.md"
 grep -q '"op":"key-from"' "$WORK/out-paper"/bkp-journal-*.jsonl || flunk "the paper sheet's use was not recorded"
 grep -q '"kind":"shares"' "$WORK/out-shares"/bkp-journal-*.jsonl || flunk "the shares' use was not recorded"
+
+# What writes, or judges the server's repository, says what the disk is and
+# what to do instead; nothing is asked, nothing written.
+expect_exit 2 "$BKP" status --policy "$WORK/policy.yaml.gone" --repo "$MNT/repo"
+output_has "is the copy on a backup disk (mounted at $MNT)"
+output_has "--from $MNT"
+expect_exit 1 "$BKP" prune --repo "$MNT/repo" --passphrase-file "$PASSFILE"
+output_has "read-only file system"
 
 # The journal is signed with the repository's key: checked with the public
 # key alone, and an edit to it is found.

@@ -16,7 +16,7 @@ RGW=${BKP_SOURCE_DIR:-$(dirname "$0")/../..}/tests/support/rgw.sh
 GW=$WORK/gw
 stop_gw() { bash "$RGW" stop "$GW" >/dev/null 2>&1 || true; }
 # Stop the gateway, then lib.sh's clean-up with the test's own exit status.
-trap '_rc=$?; set +e; stop_gw; (exit $_rc); _cleanup' EXIT
+at_exit stop_gw
 rc=0
 RGW_WATCH_PID=$$ bash "$RGW" start "$GW" >"$WORK/rgw.out" 2>"$WORK/rgw.err" || rc=$?
 if [ "$rc" = 77 ]; then

@@ -31,7 +31,7 @@ if ! mount -o loop "$IMG" "$WORK/usb" 2>"$WORK/mount.err"; then
     exit 77
 fi
 _umount_usb() { mountpoint -q "$WORK/usb" && umount "$WORK/usb" || true; }
-trap 'rc=$?; _umount_usb; (exit $rc); _cleanup' EXIT
+at_exit _umount_usb
 
 cat >"$WORK/notify-cmd" <<SH
 #!/bin/sh

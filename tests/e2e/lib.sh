@@ -47,8 +47,18 @@ TEST_NAME=$(basename "$0" .sh)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/bkp-e2e-$TEST_NAME.XXXXXX")
 chmod 755 "$WORK"
 
+# at_exit CMD: run CMD (a shell string) when the test ends, however it ends,
+# before the work folder goes (unmount what it mounted, stop a server); the
+# test's exit status is kept whatever CMD returns.
+_AT_EXIT=()
+at_exit() { _AT_EXIT+=("$1"); }
+
 _cleanup() {
     local rc=$?
+    local hook
+    for hook in "${_AT_EXIT[@]}"; do
+        eval "$hook" || true
+    done
     # Kill any background job we started and that is still around.
     local p
     for p in $(jobs -p 2>/dev/null); do
