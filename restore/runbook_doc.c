@@ -317,6 +317,16 @@ static void copies_table(rb_doc *d, const rb_copies *copies, bool on_medium)
         kits_table(d, copies);
 }
 
+/* Whether the procedure has a section for the day this server is gone: a
+ * medium at a path, with its kit. */
+static bool lost_section(const rb_copies *copies)
+{
+    for (size_t i = 0; copies && i < copies->n; i++)
+        if (copies->v[i].path && copies->v[i].kit[0])
+            return true;
+    return false;
+}
+
 /* On paper, the commands each medium with a kit carries beside it
  * (rb_print_on_medium), for the day this server and its policy are gone:
  * a new machine has neither, and the steps above name media by the
@@ -341,9 +351,10 @@ static void new_machine(rb_doc *d, const rb_runbook *rb, const rb_copies *copies
                           "mounted here (the commands name that folder; `mount -o ro DEVICE "
                           "FOLDER`), check its kit against the fingerprint above, and type the "
                           "commands below. KEY is the key sheet from the safe (a file with its "
-                          "text, or `-` to type it). The generations are those of the day this "
-                          "was printed; the procedure on the medium (bkp-recovery/) names what "
-                          "it holds now."));
+                          "text, or `-` to type it); with the passphrase instead, leave out "
+                          "`--key-from KEY` and type it when asked. The generations are those of "
+                          "the day this was printed; the procedure on the medium (bkp-recovery/) "
+                          "names what it holds now."));
             rb_doc_table(d, (const char *[]){_("Medium"), "#", _("How"), NULL});
         }
         rb_copies mine = {0}; /* this medium's rows */
@@ -439,6 +450,11 @@ static char *print(const rb_runbook *rb, const rb_on_medium *on, const rb_copies
                   "each box, sign and write the time. The passphrase itself is never printed."));
     if (on)
         on_medium_first(d, on);
+    else if (lost_section(copies))
+        rb_doc_para(d, "%s",
+                    _("If this server is gone and bkp runs on another machine, start at the "
+                      "section \"If this server and its policy are gone\" below: the steps of "
+                      "the table need this server's policy."));
     copies_table(d, copies, on);
     rb_doc_h2(d, _("Steps"));
     const char *to = restore_target(rb);
@@ -463,8 +479,8 @@ static char *print(const rb_runbook *rb, const rb_on_medium *on, const rb_copies
         new_machine(d, rb, copies, folders);
     if (!on)
         rb_doc_para(d,
-                    _("With a working computer the whole procedure runs as `bkp restore --runbook "
-                      "%s`; `bkp drill %s` rehearses it in a sandbox."),
+                    _("While this server works, the whole procedure runs as `bkp restore "
+                      "--runbook %s`; `bkp drill %s` rehearses it in a sandbox."),
                     rb->name, rb->name);
     return rb_doc_finish(d);
 }

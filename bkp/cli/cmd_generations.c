@@ -1,10 +1,12 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "bkp/audit/audit.h"
 #include "bkp/cli/cli.h"
 #include "bkp/store/generation.h"
+#include "bkp/io/clock.h"
 #include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
 #include "bkp/io/text.h"
@@ -100,7 +102,16 @@ int cmd_generations(cli *c)
         }
         cli_print_json(arr);
     } else {
-        const char *head[] = {_("GENERATION"), "UUID",   _("FINISHED"), _("FILES"),
+        /* The times are this machine's local time: the zone said, for a
+         * machine set up anew may not be in the zone the papers were
+         * printed in. */
+        char finished[64], zone[16];
+        time_t now = bkp_now();
+        struct tm tm;
+        localtime_r(&now, &tm);
+        strftime(zone, sizeof(zone), "%Z", &tm);
+        snprintf(finished, sizeof(finished), "%s (%s)", _("FINISHED"), zone);
+        const char *head[] = {_("GENERATION"), "UUID",   finished, _("FILES"),
                               _("SIZE"),       _("NEW"), _("STATUS")};
         cli_row(head, gen_widths, 7);
         for (size_t i = 0; i < n; i++)

@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "bkp/audit/audit.h"
@@ -56,8 +57,11 @@ static int report(const cli *c, const done *d)
     const rst_result *res = &d->res;
     char a[32];
     bool bad = res->damaged || res->list_damaged || d->differ || d->crc;
-    if (c->tty && !c->json && !res->nothing)
-        printf(_("restored %s:%u: %llu items, %llu files, %s in %.1f s%s\n"), d->g->dataset,
+    /* Said also when the session is logged (tee, script): a restore is a
+     * person's act, never cron's; beside an archive on stdout, on stderr. */
+    FILE *out = c->to_archive && !strcmp(c->to_archive, "-") ? stderr : stdout;
+    if (!c->json && !res->nothing)
+        fprintf(out, _("restored %s:%u: %llu items, %llu files, %s in %.1f s%s\n"), d->g->dataset,
                d->g->seq, (unsigned long long)res->items, (unsigned long long)res->files,
                bkp_size_text(a, sizeof(a), res->bytes), d->secs,
                bad         ? ""

@@ -351,12 +351,17 @@ static void test_print_new_machine(void **state)
     char *t =
         rb_print(rb, &copies, NULL, "/var/lib/bkp/repo", NULL, RB_MARKDOWN, false, printed_at);
     assert_non_null(t);
-    const char *sec = strstr(t, "If this server and its policy are gone");
+    const char *sec = strstr(t, "## If this server and its policy are gone");
     assert_non_null(sec);
     assert_non_null(strstr(sec, "| usb-b | "));
     assert_non_null(strstr(sec, "'/mnt/USB DISK$(x)'\\''s/bkp-recovery/bkp' restore emr-db:40 "));
     assert_non_null(strstr(sec, "--from '/mnt/USB DISK$(x)'\\''s' --key-from KEY --verify"));
     assert_null(strstr(sec, "| usb-a | ")); /* no kit, no path: not in it */
+    /* The paper says where to start on the bad day, and how without the sheet. */
+    const char *start = strstr(t, "start at the section");
+    assert_non_null(start);
+    assert_true(start < sec);
+    assert_non_null(strstr(sec, "leave out `--key-from KEY`"));
     free(t);
     rb_copies_free(&copies);
     rb_free(rb);
