@@ -166,8 +166,9 @@ static void stream(pol_yaml_ctx *c, pol_yaml_node *v, pol_stream *st)
     }
     pol_yaml_mapping(c, v, "stream", keys, stream_pair, st);
     if (!st->command.command || !st->name) {
-        pol_yaml_error(c, v, _("stream has no %s — write e.g. 'stream: { command: \"pg_dump -Fc "
-                               "-Z0 emr\", name: emr.dump }'"),
+        pol_yaml_error(c, v,
+                       _("stream has no %s — write e.g. 'stream: { command: \"pg_dump -Fc "
+                         "-Z0 emr\", name: emr.dump }'"),
                        !st->command.command ? "command" : "name");
         return;
     }
@@ -186,8 +187,8 @@ static void stream(pol_yaml_ctx *c, pol_yaml_node *v, pol_stream *st)
                        st->name);
     for (size_t i = 0; i < st->command.nenv; i++)
         if (!strchr(st->command.env[i], '=') || st->command.env[i][0] == '=')
-            pol_yaml_error(c, v, _("env entry '%s' of %s is not NAME=value"),
-                           st->command.env[i], "stream");
+            pol_yaml_error(c, v, _("env entry '%s' of %s is not NAME=value"), st->command.env[i],
+                           "stream");
 }
 
 static void guard_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *t)
@@ -251,8 +252,7 @@ static void dataset_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, voi
                              "zstd:LEVEL (1 to 19) or none"),
                            w);
         free(w);
-    }
-    else if (!strcmp(key, "before"))
+    } else if (!strcmp(key, "before"))
         hook(c, v, "before", &d->before);
     else if (!strcmp(key, "after"))
         hook(c, v, "after", &d->after);
@@ -273,9 +273,10 @@ static void dataset_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, voi
 static void datasets(pol_yaml_ctx *c, pol_yaml_node *v, pol_policy *p)
 {
     static const char *const keys[] = {
-        "name",     "description", "priority", "paths",   "stream", "exclude", "one_file_system",
-        "before",   "after",       "schedule", "retention", "copy_to", "runbook", "guard", "host",
-        "read_special", "compression", NULL};
+        "name",         "description",     "priority", "paths", "stream",
+        "exclude",      "one_file_system", "before",   "after", "schedule",
+        "retention",    "copy_to",         "runbook",  "guard", "host",
+        "read_special", "compression",     NULL};
     if (!pol_yaml_list(c, v, "datasets", _("a list, each data set starting with '- name:'")))
         return;
     size_t len = pol_yaml_len(v);
@@ -442,6 +443,22 @@ static void status_page(pol_yaml_ctx *c, pol_yaml_node *v, pol_policy *p)
     p->status_page = s;
 }
 
+/* metrics: an absolute path to a file whose name ends in .prom, the
+ * textfile collector's (node_exporter reads only those). */
+static void metrics(pol_yaml_ctx *c, pol_yaml_node *v, pol_policy *p)
+{
+    const char *example = "/var/lib/prometheus/node-exporter/bkp.prom";
+    char *s = pol_parse_absolute(c, v, "metrics", example);
+    size_t n = s ? strlen(s) : 0;
+    if (s && s[0] == '/' && (n < 6 || strcmp(s + n - 5, ".prom") || s[n - 6] == '/'))
+        pol_yaml_error(c, v,
+                       _("'metrics: %s' is not a file name ending in .prom — write e.g. "
+                         "'metrics: %s'"),
+                       s, example);
+    free(p->metrics);
+    p->metrics = s;
+}
+
 /* Is `s` text a person reads as it is: valid UTF-8, no control character
  * (C0, DEL, C1) and no character that reorders what follows it (bidi
  * embeddings, overrides and isolates)? */
@@ -450,9 +467,11 @@ static bool text_plain(const char *s)
     const unsigned char *q = (const unsigned char *)s;
     while (*q) {
         uint32_t cp;
-        size_t len = *q < 0x80 ? 1 : (*q & 0xe0) == 0xc0 ? 2 : (*q & 0xf0) == 0xe0 ? 3
-                                 : (*q & 0xf8) == 0xf0   ? 4
-                                                         : 0;
+        size_t len = *q < 0x80             ? 1
+                     : (*q & 0xe0) == 0xc0 ? 2
+                     : (*q & 0xf0) == 0xe0 ? 3
+                     : (*q & 0xf8) == 0xf0 ? 4
+                                           : 0;
         if (!len)
             return false;
         cp = len == 1 ? *q : *q & (0x7f >> len);
@@ -532,6 +551,8 @@ static void top_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *t
         pol_yaml_mapping(c, v, "notify", nkeys, notify_pair, &p->notify);
     else if (!strcmp(key, "status_page"))
         status_page(c, v, p);
+    else if (!strcmp(key, "metrics"))
+        metrics(c, v, p);
     else if (!strcmp(key, "facility"))
         facility(c, v, p);
     else if (!strcmp(key, "language"))
@@ -630,6 +651,7 @@ static int load(pol_yaml_ctx *c, int rc, const char *file, pol_policy **out)
                                        "key_drill_every",
                                        "notify",
                                        "status_page",
+                                       "metrics",
                                        "facility",
                                        "language",
                                        "parallel",
@@ -727,6 +749,7 @@ void pol_free(pol_policy *p)
     free(p->passphrase_file);
     free(p->passphrase_command);
     free(p->status_page);
+    free(p->metrics);
     free(p->facility);
     free(p->language);
     free(p);

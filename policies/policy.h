@@ -170,6 +170,7 @@ typedef struct pol_policy {
                                 default 365d */
     pol_notify notify;
     char *status_page; /* status_page: PATH, the page `bkp run` writes for staff; NULL: none */
+    char *metrics;     /* metrics: PATH, the Prometheus textfile `bkp run` writes; NULL: none */
     char *facility;    /* facility: the clinic's name on what people read; NULL: none given */
     char *language;    /* language: "ja" or "en", what is written for people whatever the
                           locale of cron or systemd; NULL: the locale's */

@@ -178,6 +178,8 @@ json_t *pol_to_json(const pol_policy *p)
         json_object_set_new(j, "hosts", hosts);
     if (j && p->status_page)
         json_object_set_new(j, "status_page", json_string(p->status_page));
+    if (j && p->metrics)
+        json_object_set_new(j, "metrics", json_string(p->metrics));
     if (j && p->facility)
         json_object_set_new(j, "facility", json_string(p->facility));
     if (j && p->language)

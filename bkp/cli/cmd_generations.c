@@ -25,8 +25,10 @@ static int clear_mark(cli *c)
     }
     rc = bkp_gen_clear(c->r, g);
     char name[96];
-    bkp_audit_rec rec = {.op = "clear-suspicious", .dataset = g->dataset,
-                         .generation = bkp_gen_name(g, name, sizeof(name)), .failed = rc != 0,
+    bkp_audit_rec rec = {.op = "clear-suspicious",
+                         .dataset = g->dataset,
+                         .generation = bkp_gen_name(g, name, sizeof(name)),
+                         .failed = rc != 0,
                          .error = rc ? bkp_strerror_en(rc) : NULL};
     if (cli_audit(c, &rec) && !rc)
         rc = -EIO;
@@ -96,7 +98,9 @@ int cmd_generations(cli *c)
                                                  (int)v[i]->seq, "status", "damaged")
                                      : json_loadb(v[i]->text, v[i]->ntext, 0, NULL);
             json_object_set_new(o, "status", json_string(v[i]->status ? "damaged" : "sealed"));
-            json_object_set_new(o, "suspicious", json_boolean(!v[i]->status && bkp_gen_marked(v[i]) && !v[i]->cleared));
+            json_object_set_new(
+                o, "suspicious",
+                json_boolean(!v[i]->status && bkp_gen_marked(v[i]) && !v[i]->cleared));
             json_object_set_new(o, "cleared", json_boolean(v[i]->cleared));
             json_array_append_new(arr, o);
         }
@@ -111,7 +115,7 @@ int cmd_generations(cli *c)
         localtime_r(&now, &tm);
         strftime(zone, sizeof(zone), "%Z", &tm);
         snprintf(finished, sizeof(finished), "%s (%s)", _("FINISHED"), zone);
-        const char *head[] = {_("GENERATION"), "UUID",   finished, _("FILES"),
+        const char *head[] = {_("GENERATION"), "UUID",   finished,   _("FILES"),
                               _("SIZE"),       _("NEW"), _("STATUS")};
         cli_row(head, gen_widths, 7);
         for (size_t i = 0; i < n; i++)

@@ -81,7 +81,8 @@ static void print_text(const pol_policy *p)
     for (size_t i = 0; i < p->nmedia; i++) {
         const pol_medium *m = &p->media[i];
         printf(_("  medium %-12s %-9s %s %s "), m->name, pol_medium_type_name(m->type),
-               m->offsite ? _("off-site") : _("on-site"), m->offline ? _("off-line") : _("on-line"));
+               m->offsite ? _("off-site") : _("on-site"),
+               m->offline ? _("off-line") : _("on-line"));
         if (pol_medium_bucket(m))
             printf(_("%s bucket %s, locked %d days (%s)"), m->object.endpoint, m->object.bucket,
                    m->object.lock_days, m->object.governance ? "governance" : "compliance");
@@ -113,13 +114,13 @@ static void print_text(const pol_policy *p)
                 printf(_("    from host %s: the command of that name in its agent's file\n"),
                        d->host);
         } else {
-            printf(_("    schedule %s; paths:"), pol_schedule_words(&d->schedule, buf, sizeof(buf)));
+            printf(_("    schedule %s; paths:"),
+                   pol_schedule_words(&d->schedule, buf, sizeof(buf)));
             for (size_t k = 0; k < d->npaths; k++)
                 printf(" %s", d->paths[k]);
             printf("\n");
             if (d->host)
-                printf(_("    on host %s: read there by its agent, not on this server\n"),
-                       d->host);
+                printf(_("    on host %s: read there by its agent, not on this server\n"), d->host);
         }
         print_hook(_("before"), &d->before);
         print_hook(_("after"), &d->after);
@@ -147,6 +148,7 @@ static void print_text(const pol_policy *p)
     else
         printf("%s", _("  notify: none (alerts only in the run's output and syslog)\n"));
     printf(_("  status page: %s\n"), p->status_page ? p->status_page : _("none"));
+    printf(_("  metrics: %s\n"), p->metrics ? p->metrics : _("none"));
 }
 
 /* ---- the regulation annex ---- */

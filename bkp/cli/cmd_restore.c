@@ -62,12 +62,12 @@ static int report(const cli *c, const done *d)
     FILE *out = c->to_archive && !strcmp(c->to_archive, "-") ? stderr : stdout;
     if (!c->json && !res->nothing)
         fprintf(out, _("restored %s:%u: %llu items, %llu files, %s in %.1f s%s\n"), d->g->dataset,
-               d->g->seq, (unsigned long long)res->items, (unsigned long long)res->files,
-               bkp_size_text(a, sizeof(a), res->bytes), d->secs,
-               bad         ? ""
-               : c->verify ? _("; every chunk authenticated, every file read back and "
-                               "compared")
-                           : _("; every chunk authenticated"));
+                d->g->seq, (unsigned long long)res->items, (unsigned long long)res->files,
+                bkp_size_text(a, sizeof(a), res->bytes), d->secs,
+                bad         ? ""
+                : c->verify ? _("; every chunk authenticated, every file read back and "
+                                "compared")
+                            : _("; every chunk authenticated"));
     if (res->damaged)
         bkp_error(_("%llu file(s) could not be restored exactly (listed above); restore them "
                     "from another medium or an older generation"),

@@ -302,7 +302,9 @@ int cmd_run(cli *c)
     failed |= after_backups(c, &in, &res);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    if (c->metrics && cli_metrics_write(c, c->metrics, &res, secs))
+    /* --metrics, else the policy's (metrics: PATH), for node_exporter. */
+    const char *metrics = c->metrics ? c->metrics : p->metrics;
+    if (metrics && cli_metrics_write(c, metrics, &res, secs))
         failed = true;
     print_outcomes(c, res.v, res.n);
     ops_run_result_free(&res);

@@ -71,7 +71,11 @@ ok "$BKP" status --policy "$POL" --metrics "$WORK/status.prom"
 grep -q '^bkp_verdict{dataset="scans",verdict="COMPLIANT"}' "$WORK/status.prom" || flunk "status --metrics wrote no verdicts"
 
 # 2. Run again at once: nothing is due (the slots were served), nothing new.
+# The policy may name the metrics file (metrics:), as the cron line and the
+# unit run without --metrics: written at every run, due or not.
+printf 'metrics: %s\n' "$WORK/policy.prom" >>"$POL"
 ok "$BKP" run --policy "$POL" --json
+grep -q '^bkp_audit_head_ok 1' "$WORK/policy.prom" || flunk "the policy's metrics file was not written"
 [ "$(printf '%s' "$OUT" | grep -c '"result": "not due"')" = 3 ] ||
     flunk "a second run in the same slot ran something: $OUT"
 # --force runs regardless; --dataset limits it to one.

@@ -55,7 +55,7 @@ static int load_text(const char *text, pol_policy **out)
 #define HOST(extra)                                                                                \
     "hosts:\n  - name: emr-db\n    ssh: bkp@10.0.0.12\n    host_key: \"" EDKEY "\"\n" extra
 #define REMOTE(line)                                                                               \
-    "datasets:\n  - name: karte\n    host: emr-db\n    stream: { command: emr-dump, name: "      \
+    "datasets:\n  - name: karte\n    host: emr-db\n    stream: { command: emr-dump, name: "        \
     "emr.dump }\n" line
 /* An object medium with one more key. */
 #define OBJ(extra)                                                                                 \
@@ -77,12 +77,14 @@ static const struct bad {
     {HEAD HOST("") "datasets:\n  - name: k\n    host: emr-db\n    stream: { command: \"pg_dump "
                    "emr\", name: e.dump }\n",
      7, "its command is the name of a command in the agent's commands"},
-    {HEAD "hosts:\n  - name: emr-db\n    ssh: bkp@10.0.0.12\n    host_key: \"ssh-rsa AAAA\"\n" REMOTE(""),
+    {HEAD
+     "hosts:\n  - name: emr-db\n    ssh: bkp@10.0.0.12\n    host_key: \"ssh-rsa AAAA\"\n" REMOTE(
+         ""),
      5, "host_key is not a host key"},
     {HEAD "hosts:\n  - name: emr-db\n    ssh: 10.0.0.12\n    host_key: \"" EDKEY "\"\n" REMOTE(""),
      4, "is not user@address"},
-    {HEAD "hosts:\n  - name: emr-db\n    ssh: bkp@-oProxyCommand=x\n    host_key: \"" EDKEY "\"\n"
-          REMOTE(""),
+    {HEAD "hosts:\n  - name: emr-db\n    ssh: bkp@-oProxyCommand=x\n    host_key: \"" EDKEY
+          "\"\n" REMOTE(""),
      4, "is not user@address"},
     {HEAD "hosts:\n  - name: emr-db\n    ssh: bkp@10.0.0.12\n" REMOTE(""), 3, "has no host_key"},
     {HEAD HOST("    identity: id_ed25519\n") REMOTE(""), 6, "is not absolute"},
@@ -94,14 +96,14 @@ static const struct bad {
     {HEAD "datasets:\n  - name: emr\n    stream: { command: pg_dump, name: \"-x\" }\n", 4,
      "is not a plain file name"},
     {HEAD "datasets:\n  - name: emr\n    stream: \"pg_dump -Fc emr\"\n", 4, "stream is a mapping"},
-    {HEAD "datasets:\n  - name: emr\n    stream: { command: \"pg_dump emr | gzip\", name: e.gz }\n", 4,
-     "is a pipeline, whose status is only its last command's"},
-    {HEAD "datasets:\n  - name: emr\n    stream: { command: pg_dump }\n", 4,
-     "stream has no name"},
+    {HEAD "datasets:\n  - name: emr\n    stream: { command: \"pg_dump emr | gzip\", name: e.gz }\n",
+     4, "is a pipeline, whose status is only its last command's"},
+    {HEAD "datasets:\n  - name: emr\n    stream: { command: pg_dump }\n", 4, "stream has no name"},
     {HEAD "datasets:\n  - name: emr\n    stream: { name: x.dump, colour: red }\n", 4,
      "unknown key 'colour' in stream"},
     {HEAD "datasets:\n  - name: emr\n    stream: { command: x, name: e.dump }\n"
-          "    exclude: [\"*.tmp\"]\n", 3, "one_file_system and read_special are for paths"},
+          "    exclude: [\"*.tmp\"]\n",
+     3, "one_file_system and read_special are for paths"},
     {HEAD "datasets:\n  - name: emr\n    schedule: daily 02:00\n", 3, "has no paths"},
     {HEAD DS "    scheduel: daily 02:00\n", 5, "unknown key 'scheduel' in a data set"},
     {HEAD DS "    schedule: daily 25:00\n", 5, "is not a schedule"},
@@ -154,6 +156,8 @@ static const struct bad {
     {HEAD DS "status_page: share/status.html\n", 5, "is not absolute"},
     {HEAD DS "status_page: /srv/share/status.txt\n", 5, "is not a file name ending in .html"},
     {HEAD DS "status_page: /srv/share/.html\n", 5, "is not a file name ending in .html"},
+    {HEAD DS "metrics: bkp.prom\n", 5, "is not absolute"},
+    {HEAD DS "metrics: /var/lib/bkp.txt\n", 5, "is not a file name ending in .prom"},
     {HEAD DS "language: fr\n", 5, "write 'language: ja' or 'language: en'"},
     {HEAD DS "media:\n  - { name: repository, type: removable, path: /m }\n", 6,
      "names the primary repository"},
@@ -236,7 +240,8 @@ static void test_stream(void **state)
 {
     (void)state;
     pol_policy *p = NULL;
-    assert_int_equal(load_text(HEAD "datasets:\n  - name: emr-db\n    stream: { command: \"pg_dump -Fc "
+    assert_int_equal(load_text(HEAD
+                               "datasets:\n  - name: emr-db\n    stream: { command: \"pg_dump -Fc "
                                "emr\", name: emr.dump, run_as: postgres }\n",
                                &p),
                      0);
@@ -253,14 +258,14 @@ static void test_stream(void **state)
     json_decref(o);
     pol_free(p);
     assert_int_equal(load_text(HEAD "datasets:\n  - name: emr-db\n    stream: { command: x, name: "
-                               "e.dump, timeout: 20m }\n",
+                                    "e.dump, timeout: 20m }\n",
                                &p),
                      0);
     assert_int_equal(p->datasets[0].stream.command.timeout, 1200);
     pol_free(p);
     /* A pipeline under pipefail reports a failed dump: accepted. */
     assert_int_equal(load_text(HEAD "datasets:\n  - name: emr-db\n    stream: { command: 'bash -o "
-                               "pipefail -c \"pg_dump emr | gzip\"', name: e.gz }\n",
+                                    "pipefail -c \"pg_dump emr | gzip\"', name: e.gz }\n",
                                &p),
                      0);
     pol_free(p);
@@ -501,7 +506,12 @@ static void test_status_page(void **state)
     json_t *j = pol_to_json(p);
     assert_string_equal(json_string_value(json_object_get(j, "status_page")),
                         "/srv/share/bkp/status.html");
+    assert_null(json_object_get(j, "metrics"));
     json_decref(j);
+    pol_free(p);
+    p = NULL;
+    assert_int_equal(load_text(HEAD DS "metrics: /var/lib/node/bkp.prom\n", &p), 0);
+    assert_string_equal(p->metrics, "/var/lib/node/bkp.prom");
     pol_free(p);
 }
 
@@ -602,7 +612,8 @@ static void test_kept_at(void **state)
     for (size_t i = 0; i < sizeof(refused) / sizeof(*refused); i++) {
         char text[256];
         snprintf(text, sizeof(text),
-                 HEAD "media:\n  - { name: usb-a, type: removable, path: /media/bkp, kept_at: %s }\n" DS,
+                 HEAD
+                 "media:\n  - { name: usb-a, type: removable, path: /media/bkp, kept_at: %s }\n" DS,
                  refused[i]);
         if (load_text(text, &p) == 0) {
             print_error("kept_at: %s was accepted\n", refused[i]);
@@ -614,7 +625,8 @@ static void test_kept_at(void **state)
     memset(long_words, 'x', 250);
     long_words[250] = '\0';
     snprintf(text, sizeof(text),
-             HEAD "media:\n  - { name: usb-a, type: removable, path: /media/bkp, kept_at: %s }\n" DS,
+             HEAD
+             "media:\n  - { name: usb-a, type: removable, path: /media/bkp, kept_at: %s }\n" DS,
              long_words);
     assert_int_not_equal(load_text(text, &p), 0);
 }
@@ -692,14 +704,22 @@ static void test_medium_kinds(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bad_policies),   cmocka_unit_test(test_examples_parse),
-        cmocka_unit_test(test_design_example), cmocka_unit_test(test_durations),
-        cmocka_unit_test(test_schedules),      cmocka_unit_test(test_compliance_warnings), cmocka_unit_test(test_kept_at),
-        cmocka_unit_test(test_alias_bomb),     cmocka_unit_test(test_env_mapping),
-        cmocka_unit_test(test_object_medium),  cmocka_unit_test(test_key_drill_every),
-        cmocka_unit_test(test_status_page),    cmocka_unit_test(test_facility_language),
+        cmocka_unit_test(test_bad_policies),
+        cmocka_unit_test(test_examples_parse),
+        cmocka_unit_test(test_design_example),
+        cmocka_unit_test(test_durations),
+        cmocka_unit_test(test_schedules),
+        cmocka_unit_test(test_compliance_warnings),
+        cmocka_unit_test(test_kept_at),
+        cmocka_unit_test(test_alias_bomb),
+        cmocka_unit_test(test_env_mapping),
+        cmocka_unit_test(test_object_medium),
+        cmocka_unit_test(test_key_drill_every),
+        cmocka_unit_test(test_status_page),
+        cmocka_unit_test(test_facility_language),
         cmocka_unit_test(test_parallel),
-        cmocka_unit_test(test_syntax_errors),  cmocka_unit_test(test_medium_kinds),
+        cmocka_unit_test(test_syntax_errors),
+        cmocka_unit_test(test_medium_kinds),
         cmocka_unit_test(test_stream),
         cmocka_unit_test(test_hosts),
     };
