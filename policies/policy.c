@@ -427,36 +427,20 @@ static void notify_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void
     }
 }
 
-/* status_page: an absolute path to a file whose name ends in .html, so that
- * a clerk's browser opens it as a page. */
-static void status_page(pol_yaml_ctx *c, pol_yaml_node *v, pol_policy *p)
+/* `key`: an absolute path to a file whose name ends in `suffix` (a dot and
+ * four letters at most), into `*into`: status_page's .html, so that a
+ * clerk's browser opens it as a page; metrics' .prom, the only files
+ * node_exporter's textfile collector reads. */
+static void file_named(pol_yaml_ctx *c, pol_yaml_node *v, const char *key, const char *suffix,
+                       const char *example, char **into)
 {
-    const char *example = "/srv/share/bkp/status.html";
-    char *s = pol_parse_absolute(c, v, "status_page", example);
-    size_t n = s ? strlen(s) : 0;
-    if (s && s[0] == '/' && (n < 6 || strcmp(s + n - 5, ".html") || s[n - 6] == '/'))
-        pol_yaml_error(c, v,
-                       _("'status_page: %s' is not a file name ending in .html — write e.g. "
-                         "'status_page: %s'"),
-                       s, example);
-    free(p->status_page);
-    p->status_page = s;
-}
-
-/* metrics: an absolute path to a file whose name ends in .prom, the
- * textfile collector's (node_exporter reads only those). */
-static void metrics(pol_yaml_ctx *c, pol_yaml_node *v, pol_policy *p)
-{
-    const char *example = "/var/lib/prometheus/node-exporter/bkp.prom";
-    char *s = pol_parse_absolute(c, v, "metrics", example);
-    size_t n = s ? strlen(s) : 0;
-    if (s && s[0] == '/' && (n < 6 || strcmp(s + n - 5, ".prom") || s[n - 6] == '/'))
-        pol_yaml_error(c, v,
-                       _("'metrics: %s' is not a file name ending in .prom — write e.g. "
-                         "'metrics: %s'"),
-                       s, example);
-    free(p->metrics);
-    p->metrics = s;
+    char *s = pol_parse_absolute(c, v, key, example);
+    size_t n = s ? strlen(s) : 0, k = strlen(suffix);
+    if (s && s[0] == '/' && (n <= k || strcmp(s + n - k, suffix) || s[n - k - 1] == '/'))
+        pol_yaml_error(c, v, _("'%s: %s' is not a file name ending in %s — write e.g. '%s: %s'"),
+                       key, s, suffix, key, example);
+    free(*into);
+    *into = s;
 }
 
 /* Is `s` text a person reads as it is: valid UTF-8, no control character
@@ -550,9 +534,9 @@ static void top_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *t
     else if (!strcmp(key, "notify"))
         pol_yaml_mapping(c, v, "notify", nkeys, notify_pair, &p->notify);
     else if (!strcmp(key, "status_page"))
-        status_page(c, v, p);
+        file_named(c, v, key, ".html", "/srv/share/bkp/status.html", &p->status_page);
     else if (!strcmp(key, "metrics"))
-        metrics(c, v, p);
+        file_named(c, v, key, ".prom", "/var/lib/prometheus/node-exporter/bkp.prom", &p->metrics);
     else if (!strcmp(key, "facility"))
         facility(c, v, p);
     else if (!strcmp(key, "language"))
