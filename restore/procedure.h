@@ -40,6 +40,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "bkp/media/label.h"
 #include "bkp/store/repo.h"
 #include "restore/runbook.h"
 
@@ -84,18 +85,18 @@ typedef struct rb_step_result {
 /* A data set the run restored, in order. */
 typedef struct rb_restored {
     char dataset[128];
-    char generation[128]; /* "emr-db:42" */
-    char source[64];      /* where it was read from */
-    uint64_t damaged;     /* files that could not be restored */
+    char generation[128];                 /* "emr-db:42" */
+    char source[BKP_MEDIUM_NAME_MAX + 1]; /* where it was read from: a medium's name */
+    uint64_t damaged;                     /* files that could not be restored */
 } rb_restored;
 
 typedef struct rb_result {
     rb_step_result *steps; /* one per step of the runbook */
     double seconds;        /* the whole procedure: the measured RTO */
     bool ok;
-    size_t failed_step;   /* 1-based; 0 when none failed */
-    char generation[128]; /* "emr-db:42", the one restored */
-    char source[64];      /* where it was read from */
+    size_t failed_step;                   /* 1-based; 0 when none failed */
+    char generation[128];                 /* "emr-db:42", the one restored */
+    char source[BKP_MEDIUM_NAME_MAX + 1]; /* where it was read from: a medium's name */
     uint64_t files, bytes, damaged;
     size_t fallbacks; /* candidates given up for an older or another copy */
     rb_restored *restored;

@@ -272,6 +272,11 @@ int cli_repo_check(const char *repo);
  * folder beside the disk's BKP-LABEL); its mount point into `*mount`
  * (malloc'd) when it is. */
 bool cli_repo_on_medium(const char *repo, char **mount);
+/* The primary repository (--repo, the policy's) opened read-only with the
+ * key of `source`, a copy read without it (a key-recovery drill, a restore
+ * from a disk): NULL when there is none here, it is `source` itself, a
+ * backup disk's copy, or it does not open (its layout refused). */
+bkp_repo *cli_primary_of(cli *c, const bkp_repo *source);
 /* Map an error code from the core to an exit code. */
 int cli_exit_for(int rc);
 /* The exit code of opening the repository at `repo` with the key: EXIT_KEY

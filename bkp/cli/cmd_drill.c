@@ -176,15 +176,16 @@ static int conclude(cli *c, const ops_drill_in *in, const ops_drill_run *run, ti
         report.key_recovery = &c->key_used;
     if (in->drill)
         report.read_from = ops_drill_from_name(run->sources.from);
-    /* Into --report, else the repository's reports/, else the current folder
-     * (a key-recovery drill has no repository open and writes nothing on the
-     * media it reads). */
+    /* Into --report, else the primary's reports/, never on the media read
+     * nor in the current folder. A key-recovery drill opened no primary: one
+     * that is here, and no disk's copy, is opened as its audit record's is
+     * (its layout checked) to keep the reports in. */
     if (in->drill) {
-        /* A key-recovery drill opened no primary, but one may be there. */
-        const char *repo = c->report_dir || c->ro ? NULL : cli_repo_path(c);
-        char *dir = repo ? bkp_path_join(repo, "reports") : NULL;
-        ops_drill_keep_reports(c->report_dir ? c->report_dir : dir, c->ro, rb, &report);
-        free(dir);
+        bkp_repo *primary = c->report_dir || c->ro || !run->sources.n
+                                ? NULL
+                                : cli_primary_of(c, run->sources.v[0].repo);
+        ops_drill_keep_reports(c->report_dir, c->ro ? c->ro : primary, rb, &report);
+        bkp_repo_free(primary);
     }
     size_t bad = ops_drill_record(&report, append, &to);
     if (c->json && !unattended) {

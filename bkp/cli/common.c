@@ -116,10 +116,14 @@ int cli_passphrase(cli *c, char **pass, size_t *len)
 {
     const char *file = c->passphrase_file;
     /* A machine set up anew on the bad day: the policy came with the
-     * package, its passphrase file did not. A person at a terminal types the
-     * passphrase; cron is still told that the file is missing. */
-    if (file && c->policy && file == c->policy->passphrase_file && access(file, F_OK) < 0 &&
-        errno == ENOENT && bkp_passphrase_can_ask()) {
+     * package, its passphrase file did not. A person at the terminal, in
+     * the foreground, who only reads (no writer's lock held while asking),
+     * types the passphrase; cron, a script in the background and a writer
+     * are still told that the file is missing. */
+    bool person = isatty(STDIN_FILENO) && isatty(STDERR_FILENO) &&
+                  tcgetpgrp(STDIN_FILENO) == getpgrp() && !c->writer;
+    if (person && file && c->policy && file == c->policy->passphrase_file &&
+        access(file, F_OK) < 0 && errno == ENOENT && bkp_passphrase_can_ask()) {
         bkp_warn(_("the passphrase file %s named by the policy %s is not here: type the "
                    "passphrase (or open with the key sheets from the safe: --key-from SHEET)"),
                  file, c->policy->file);

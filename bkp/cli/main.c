@@ -499,15 +499,26 @@ static int prepare(const command *cmd, cli *c, bkp_lock **cycle, bkp_lock **writ
         if (!cli_policy(c))
             return EXIT_USAGE; /* logged with file:line, or the chmod to run */
     }
-    if (cmd->primary_only && (c->repo || getenv("BKP_REPO"))) {
+    /* A backup disk's copy named with --repo: only read. What writes, or
+     * judges the server's repository, is refused before any key is asked
+     * for, with what to do with the disk instead. */
+    bool writes = lock == CLI_LOCK_WRITER || lock == CLI_LOCK_CYCLE || lock == CLI_LOCK_PRUNE;
+    if ((cmd->primary_only || writes) && (c->repo || getenv("BKP_REPO"))) {
         char *mount = NULL;
         const char *repo = cli_repo_path(c);
         if (repo && cli_repo_on_medium(repo, &mount)) {
-            bkp_error(_("%s is the copy on a backup disk (mounted at %s), not the server's "
-                        "repository: `bkp %s` judges the server's. See what the copy holds with "
-                        "`bkp generations --repo %s`; restore from it with `bkp restore "
-                        "DATASET:latest TARGET --from %s`"),
-                      repo, mount, cmd->name, repo, mount);
+            if (writes)
+                bkp_error(_("%s is the copy on a backup disk (at %s), not the server's "
+                            "repository: bkp writes to a disk's copy only when it rotates to it. "
+                            "Give the server's repository (--repo, or the policy's); restore from "
+                            "the disk with `bkp restore DATASET:latest TARGET --from %s`"),
+                          repo, mount, mount);
+            else
+                bkp_error(_("%s is the copy on a backup disk (at %s), not the server's "
+                            "repository: `bkp %s` judges the server's. See what the copy holds "
+                            "with `bkp generations --repo %s`; restore from it with `bkp restore "
+                            "DATASET:latest TARGET --from %s`"),
+                          repo, mount, cmd->name, repo, mount);
             free(mount);
             return EXIT_USAGE;
         }
@@ -553,6 +564,7 @@ static int prepare(const command *cmd, cli *c, bkp_lock **cycle, bkp_lock **writ
             *cycle = NULL;
             return rc == -EBUSY ? EXIT_LOCKED : EXIT_FAILED;
         }
+        c->writer = *writer; /* held from here on: no passphrase is waited for under it */
     }
     if (needs & (NEED_REPO | NEED_REPO_WRITE)) {
         /* A reader is opened read-only (no clean-up pass, no re-indexing):

@@ -57,8 +57,8 @@ static char *journal_path(const cli *c, const bkp_repo *r, bool staged)
 {
     const char *near = c->journal_near, *slash = near ? strrchr(near, '/') : NULL;
     char *dir = !near || c->journal_in ? strdup(near ? near : ".")
-                : !slash              ? strdup(".")
-                                      : strndup(near, slash == near ? 1 : (size_t)(slash - near));
+                : !slash               ? strdup(".")
+                                       : strndup(near, slash == near ? 1 : (size_t)(slash - near));
     const char *home = getenv("HOME");
     /* A restore makes its target's folders itself: the journal's folder may
      * not be there yet when the key's use is recorded, before the restore. */
@@ -86,16 +86,21 @@ static char *journal_path(const cli *c, const bkp_repo *r, bool staged)
 /* The primary repository named here (--repo, the policy, $BKP_REPO) when it
  * is not `source` itself and opens with its keys, read-only: the log the
  * records of a copy's reads go to. NULL when there is none. */
-static bkp_repo *primary_of(cli *c, const bkp_repo *source)
+bkp_repo *cli_primary_of(cli *c, const bkp_repo *source)
 {
     struct stat st;
     bkp_repo *primary = NULL;
+    char *mount = NULL;
     const char *path =
         c->repo || cli_policy_named(c) || getenv("BKP_REPO") ? cli_repo_path(c) : NULL;
     char *want = path ? realpath(path, NULL) : NULL;
     bool is_source = want && !strcmp(want, bkp_repo_path(source));
     free(want);
-    if (path && !is_source && stat(path, &st) == 0 &&
+    /* Never a backup disk's copy named as the primary: nothing is written
+     * on a medium but by its rotation. */
+    bool copy = path && cli_repo_on_medium(path, &mount);
+    free(mount);
+    if (path && !is_source && !copy && stat(path, &st) == 0 &&
         bkp_repo_open_copy(path, source, BKP_REPO_READONLY, &primary) == 0)
         return primary;
     return NULL;
@@ -123,7 +128,7 @@ int cli_record(cli *c, const bkp_repo *source, bool staged, const bkp_audit_rec 
     int rc = -EROFS; /* no log to take it */
     if (!staged && !medium)
         rc = bkp_audit_append_ro(source, rec); /* the source is a primary: its own log */
-    else if ((primary = primary_of(c, source)))
+    else if ((primary = cli_primary_of(c, source)))
         /* Opened read-only for this record alone: the audit append is the
          * one write such a handle makes (audit.h). */
         rc = bkp_audit_append_ro(primary, rec);

@@ -458,9 +458,10 @@ static int take_once(const char *repo, const char *name, const char *command, bo
         }
         if (rc != -EEXIST) {
             if (!quiet && rc == -EROFS) /* a write-protected disk: a fault, never tampering */
-                bkp_error(_("cannot write to %s: it is on a read-only file system (a "
-                            "write-protected disk?); nothing was changed. What only reads works "
-                            "there: restore from a backup disk with --from MOUNT"),
+                bkp_error(_("cannot write to %s: it is on a read-only file system; nothing "
+                            "was changed. A write-protected backup disk is only read (restore "
+                            "from it with --from MOUNT); the server's own disk gone read-only "
+                            "has a fault to look at first (dmesg)"),
                           repo);
             else if (!quiet)
                 bkp_error(_("cannot create the lock %s: %s"), path, bkp_strerror(rc));

@@ -2,10 +2,13 @@
 #include "bkp/media/archive.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mtio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -265,10 +268,7 @@ int bkp_archive_write(bkp_repo *r, const bkp_gen *g, const bkp_label *label, bkp
                       struct bkp_stream *out, const char *tmpdir, uint64_t *bytes)
 {
     char top[512], tmpl[4096], why[512];
-    writer w = {.top = top,
-                .now = bkp_now(),
-                .r = r,
-                .medium = label ? label->uuid : NULL};
+    writer w = {.top = top, .now = bkp_now(), .r = r, .medium = label ? label->uuid : NULL};
     pack_sink s = {.w = &w};
     char *cfg = bkp_repo_subpath(r, "config"), *key = bkp_repo_subpath(r, "keys/key");
     char *log = bkp_repo_subpath(r, "audit/log.jsonl");
@@ -555,4 +555,30 @@ int bkp_archive_extract_repo(const char *path, const char *dir)
 {
     int rc = bkp_archive_extract(path, dir, NULL);
     return rc ? rc : bkp_repo_make_folders(dir);
+}
+
+int bkp_archive_device_open(const char *path, int *fd)
+{
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return -errno;
+    bool tape = S_ISCHR(st.st_mode);
+    if (!tape && !S_ISBLK(st.st_mode))
+        return -ENODEV;
+    /* O_EXCL on a block device: refused (EBUSY) while it is mounted or
+     * held; a tape drive opens only one at a time anyway. */
+    int d = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY | (tape ? 0 : O_EXCL));
+    if (d < 0)
+        return -errno;
+    struct mtget mt;
+    struct stat got;
+    int rc = fstat(d, &got) < 0                                       ? -errno
+             : got.st_rdev != st.st_rdev || got.st_mode != st.st_mode ? -ENODEV
+             : tape && (isatty(d) || ioctl(d, MTIOCGET, &mt) < 0)     ? -ENOTTY
+                                                                      : 0;
+    if (rc || !fd)
+        close(d);
+    else
+        *fd = d;
+    return rc;
 }

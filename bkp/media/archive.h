@@ -53,6 +53,15 @@ int bkp_archive_write(bkp_repo *r, const bkp_gen *g, const bkp_label *label, bkp
                       struct bkp_stream *out, const char *tmpdir, uint64_t *bytes)
     __attribute__((warn_unused_result));
 
+/* Open the device `path` to write archives to it, into `*fd` (NULL: only
+ * check, the device closed again): a tape drive — a character device that
+ * answers the tape's status request (MTIOCGET) — or a block device no one
+ * uses, opened exclusively (a mounted disk is busy). 0; -ENOTTY for a
+ * character device that is no tape (/dev/null, a terminal: what is written
+ * there is not kept); -EBUSY for a block device in use; -ENODEV for what is
+ * neither; or the open's errno. Says nothing. */
+int bkp_archive_device_open(const char *path, int *fd) __attribute__((warn_unused_result));
+
 /* Extract the first archive of the file or device `path` into `dir` (absent
  * or empty), refusing any member that is not part of the layout above; the
  * kit's members are checked and skipped, never written.

@@ -123,3 +123,20 @@ int ops_archive_verify(const bkp_repo *primary, const char *medium, const char *
     bkp_strv_free(names, n);
     return rc;
 }
+
+int ops_archive_device(const char *path, const char *medium, int *fd)
+{
+    int rc = bkp_archive_device_open(path, fd);
+    if (rc == -EBUSY)
+        bkp_error(_("%s: the device %s is in use (a mounted file system?): archives go to a tape "
+                    "drive or to a disk device nothing else uses; nothing was written"),
+                  medium, path);
+    else if (rc == -ENOTTY || rc == -ENODEV)
+        bkp_error(_("%s: %s is not a tape drive (a character device that answers as a tape, "
+                    "such as /dev/nst0) nor a disk device: what is written there would not be "
+                    "kept; nothing was written"),
+                  medium, path);
+    else if (rc)
+        bkp_error(_("%s: cannot open the device %s: %s"), medium, path, bkp_strerror(rc));
+    return rc;
+}

@@ -25,6 +25,12 @@
  * of opening `dir`. */
 int ops_archive_list(const char *dir, char ***names, size_t *n);
 
+/* The device `path` of archive medium `medium` opened to write to it
+ * (bkp_archive_device_open: a tape drive, or a block device no one uses),
+ * into `*fd` (NULL: checked only). 0, or its negative errno, said with what
+ * to do: a mounted disk, /dev/null or a terminal never stand for a tape. */
+int ops_archive_device(const char *path, const char *medium, int *fd);
+
 /* Where staging folders go: `tmpdir` when given, else $TMPDIR, else
  * /var/tmp. */
 const char *ops_staging_parent(const char *tmpdir);

@@ -132,7 +132,12 @@ void ops_drill_keep_reports(const char *dir, const bkp_repo *r, const rb_runbook
 {
     /* Without a folder named and a repository open, the caller refused to
      * start (cmd_drill.c): never the current folder. */
-    char *d = dir ? strdup(dir) : r ? bkp_repo_subpath(r, "reports") : NULL;
+    if (!dir && !r) {
+        bkp_warn(_("the drill's report was not kept: no repository here takes it (the primary "
+                   "is missing, or refused); give --report DIR to keep it"));
+        return;
+    }
+    char *d = dir ? strdup(dir) : bkp_repo_subpath(r, "reports");
     char *stem = rb_report_stem(rb, report->started);
     int rc = d && stem ? rb_report_write(report, d, stem) : -ENOMEM;
     if (rc)

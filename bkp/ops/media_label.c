@@ -14,6 +14,7 @@
 #include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
 #include "bkp/media/registry.h"
+#include "bkp/ops/archive_check.h"
 #include "policies/policy.h"
 
 int ops_label_may(const char *path, const char *name, const char *type,
@@ -30,6 +31,9 @@ int ops_label_may(const char *path, const char *name, const char *type,
                   path);
         return -EPERM;
     }
+    /* A device takes archives only as a tape or an unused disk device. */
+    if (*device && ops_archive_device(path, name, NULL))
+        return -EPERM;
     int rc = *device ? -ENOENT : bkp_label_read(path, old);
     if (rc && rc != -ENOENT && !force)
         return rc;

@@ -198,19 +198,17 @@ static int archive_device(ops_rotation *t, const bkp_gen *g, uint64_t *bytes)
 {
     archiving *a = t->d;
     const char *dev = t->in->path;
-    int fd = open(dev, O_WRONLY | O_CLOEXEC);
-    if (fd < 0) {
-        int rc = -errno;
-        bkp_error(_("cannot open the device %s: %s"), dev, bkp_strerror(rc));
+    int fd = -1;
+    int rc = ops_archive_device(dev, t->in->medium, &fd);
+    if (rc)
         return rc;
-    }
     /* A tape has nowhere beside its archives: the first archive this
      * rotation writes on it begins with the kit, the others do not. */
     bool kit = a->kit && !a->kit_on_tape;
     bkp_stream out;
     bkp_stream_fd(&out, fd, 0);
-    int rc = bkp_archive_write(t->in->primary, g, a->label.version ? &a->label : NULL,
-                               kit ? &a->akit : NULL, &out, a->tmp, bytes);
+    rc = bkp_archive_write(t->in->primary, g, a->label.version ? &a->label : NULL,
+                           kit ? &a->akit : NULL, &out, a->tmp, bytes);
     if (close(fd) < 0 && !rc)
         rc = -errno;
     if (!rc && kit)

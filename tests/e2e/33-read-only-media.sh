@@ -20,13 +20,14 @@ MNT=$WORK/usb
 TAPE=$WORK/tape
 TAPE_RO=$WORK/tape-ro
 REPO=$WORK/repo
+REPO_RO=$WORK/repo-ro
 POL=$WORK/policy.yaml
 mkdir -p "$D/sub" "$MNT" "$TAPE" "$TAPE_RO" "$WORK/runbooks"
 export TMPDIR=$WORK/tmp # staging of archives
 mkdir -p "$TMPDIR"
 MOUNTED=
 cleanup_mounts() {
-    for m in "$WORK/fuse" "$MNT" "$TAPE_RO"; do
+    for m in "$WORK/fuse" "$MNT" "$TAPE_RO" "$REPO_RO"; do
         mountpoint -q "$m" 2>/dev/null && umount -l "$m" 2>/dev/null
     done
     return 0
@@ -87,6 +88,14 @@ ok "$BKP" backup --policy "$POL" ds
 ok "$BKP" rotate usb-a --policy "$POL"
 ok "$BKP" rotate tape --policy "$POL"
 [ -x "$MNT/bkp-recovery/bkp" ] || fail "the rotation left no recovery kit on the disk"
+# The disk's device, mounted, never stands for a tape: archives written
+# there would destroy its file system. Nor does /dev/null, which keeps
+# nothing.
+DEV=$(findmnt -n -o SOURCE "$MNT")
+expect_exit 1 "$BKP" media label "$DEV" --name lto --type archive --location onsite --policy "$POL"
+output_has "is in use"
+expect_exit 1 "$BKP" media label /dev/null --name lto --type archive --location onsite --policy "$POL"
+output_has "is not a tape drive"
 mkdir -m 700 "$WORK/safe"
 ok "$BKP" key export --paper --policy "$POL" -o "$WORK/safe/paper.md"
 ok "$BKP" key split --policy "$POL" --shares 5 --threshold 3 -o "$WORK/shares"
@@ -116,13 +125,27 @@ after=$(tree_sum)
 [ "$before" = "$after" ] ||
     flunk "reading the disk mounted read-write changed it: $(diff <(echo "$before") <(echo "$after") | head -n 8)"
 
-# A prune of the copy (a rotation's) waits while the copy is read: the
-# reader's flock, which writes nothing.
+# A rotation prunes the copy only when no one reads it: the reader's flock,
+# which writes nothing, keeps the prune out (said); the copy is complete.
 exec 9<"$MNT/repo"
 flock -s 9
-expect_exit 3 "$BKP" prune --repo "$MNT/repo"
+ok "$BKP" rotate usb-a --policy "$POL"
 output_has "is reading"
+output_has "could not be pruned; the copy is complete"
 exec 9<&-
+# The copy is written by its rotation alone: a writer given it as --repo is
+# refused before anything is asked.
+expect_exit 2 "$BKP" backup ds --repo "$MNT/repo"
+output_has "bkp writes to a disk's copy only when it rotates to it"
+
+# A repository on a file system gone read-only: the writer says so, as a
+# fault, and changes nothing.
+mkdir -p "$REPO_RO"
+mount --bind "$REPO" "$REPO_RO"
+mount -o remount,bind,ro "$REPO_RO"
+expect_exit 1 "$BKP" backup ds --repo "$REPO_RO"
+output_has "read-only file system"
+umount "$REPO_RO"
 
 # ---- The bad day: the server is gone; the disk is write-protected ----
 umount "$MNT"
@@ -178,10 +201,10 @@ grep -q '"kind":"shares"' "$WORK/out-shares"/bkp-journal-*.jsonl || flunk "the s
 # What writes, or judges the server's repository, says what the disk is and
 # what to do instead; nothing is asked, nothing written.
 expect_exit 2 "$BKP" status --policy "$WORK/policy.yaml.gone" --repo "$MNT/repo"
-output_has "is the copy on a backup disk (mounted at $MNT)"
+output_has "is the copy on a backup disk (at $MNT)"
 output_has "--from $MNT"
-expect_exit 1 "$BKP" prune --repo "$MNT/repo" --passphrase-file "$PASSFILE"
-output_has "read-only file system"
+expect_exit 2 "$BKP" prune --repo "$MNT/repo" --passphrase-file "$PASSFILE"
+output_has "bkp writes to a disk's copy only when it rotates to it"
 
 # The journal is signed with the repository's key: checked with the public
 # key alone, and an edit to it is found.

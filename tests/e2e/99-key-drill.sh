@@ -111,6 +111,16 @@ output_has "key recovery: opened with 3 of 5 share sheets"
 ok "$BKP" drill rb "${P[@]}" "${SHEETS[@]}" </dev/null
 ls "$REPO"/reports/drill-rb-*.ja.md >/dev/null 2>&1 || flunk "a key-recovery drill without --report kept no report: $ERR"
 printf '%s\n' "$ERR" | grep -q "could not be written" && flunk "the drill report was not written: $ERR"
+# A link planted in place of reports/ is not followed: the primary's layout
+# refuses it, and the report is not kept anywhere else (said).
+mv "$REPO/reports" "$WORK/reports.kept"
+mkdir "$WORK/elsewhere"
+ln -s "$WORK/elsewhere" "$REPO/reports"
+"$BKP" drill rb "${P[@]}" "${SHEETS[@]}" </dev/null >"$WORK/linked.out" 2>&1 || true
+[ -z "$(ls -A "$WORK/elsewhere")" ] || flunk "a key-recovery drill wrote its report through a planted link"
+grep -q "report was not kept" "$WORK/linked.out" || flunk "the unkept report was not said: $(cat "$WORK/linked.out")"
+rm "$REPO/reports"
+mv "$WORK/reports.kept" "$REPO/reports"
 mv "$WORK/passphrase.away" "$PASSFILE"
 export BKP_PASSPHRASE_FILE=$PASSFILE
 

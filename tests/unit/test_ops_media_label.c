@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "bkp/io/log.h"
+#include "bkp/media/archive.h"
 #include "bkp/ops/media_label.h"
 
 #include "ops_repo.h"
@@ -88,14 +89,18 @@ static void test_may(void **state)
     entry.label = lab;
     assert_int_equal(ops_label_may(dir, "usb-a", "removable", &entry, false, &device, &old),
                      -EPERM); /* labelled: still --force */
-    /* A device: an archive medium only. */
+    /* A device: an archive medium only, and only a tape drive or a disk
+     * device no one uses: /dev/null keeps nothing written to it. */
     assert_int_equal(ops_label_may("/dev/null", "tape", "disk", NULL, false, &device, &old),
                      -EPERM);
     assert_true(device);
-    assert_int_equal(ops_label_may("/dev/null", "tape", "archive", NULL, false, &device, &old), 0);
+    assert_int_equal(ops_label_may("/dev/null", "tape", "archive", NULL, false, &device, &old),
+                     -EPERM);
     assert_true(device);
     assert_int_equal(old.version, 0);
-    assert_int_equal(errors, 4);
+    assert_int_equal(bkp_archive_device_open("/dev/null", NULL), -ENOTTY);
+    assert_int_equal(bkp_archive_device_open(dir, NULL), -ENODEV); /* a folder */
+    assert_int_equal(errors, 5);
 }
 
 static void test_copy(void **state)
