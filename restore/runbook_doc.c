@@ -148,7 +148,7 @@ static void on_medium_how(const rb_runbook *rb, const rb_step *st, const rb_on_m
         else
             snprintf(buf, n,
                      _("%s, the newest generation of %s this medium holds (table above). List "
-                       "them: %s generations --repo %s --key-from KEY"),
+                       "them: %s generations --repo %s"),
                      gen, ds, kit, repo);
         break;
     case RB_VERIFY:
@@ -157,7 +157,7 @@ static void on_medium_how(const rb_runbook *rb, const rb_step *st, const rb_on_m
                      _("every file is authenticated as it is restored (the restore step, with "
                        "--verify)"));
         else
-            snprintf(buf, n, "%s verify --read-data --repo %s --key-from KEY", kit, repo);
+            snprintf(buf, n, "%s verify --read-data --repo %s", kit, repo);
         break;
     case RB_RESTORE: {
         const char *folder = st->restore.path ? NULL : folder_of(folders, ds);
@@ -166,7 +166,7 @@ static void on_medium_how(const rb_runbook *rb, const rb_step *st, const rb_on_m
             snprintf(extra, sizeof(extra), " --path %s", shq(w, sizeof(w), st->restore.path));
         else if (folder)
             snprintf(extra, sizeof(extra), " --folder %s", shq(w, sizeof(w), folder));
-        snprintf(buf, n, "%s restore %s %s%s --from %s --key-from KEY --verify", kit, seq,
+        snprintf(buf, n, "%s restore %s %s%s --from %s --verify", kit, seq,
                  shq(to, sizeof(to), st->restore.to), extra, mount);
         break;
     }
@@ -346,15 +346,15 @@ static void new_machine(rb_doc *d, const rb_runbook *rb, const rb_copies *copies
         if (!shown) {
             shown = true;
             rb_doc_h2(d, _("If this server and its policy are gone"));
-            rb_doc_para(d, "%s",
-                        _("On a new machine, without bkp: mount the medium read-only where it was "
-                          "mounted here (the commands name that folder; `mount -o ro DEVICE "
-                          "FOLDER`), check its kit against the fingerprint above, and type the "
-                          "commands below. KEY is the key sheet from the safe (a file with its "
-                          "text, or `-` to type it); with the passphrase instead, leave out "
-                          "`--key-from KEY` and type it when asked. The generations are those of "
-                          "the day this was printed; the procedure on the medium (bkp-recovery/) "
-                          "names what it holds now."));
+            rb_doc_para(
+                d, "%s",
+                _("On a new machine, without bkp: mount the medium read-only where it was "
+                  "mounted here (row 0), check its kit against the fingerprint above, "
+                  "and type the commands below; each asks for the repository's passphrase (the "
+                  "sealed envelope). With the key sheet from the safe instead, add "
+                  "`--key-from KEY` to each (KEY: a file with the sheet's text, or `-` to "
+                  "type it). The generations are those of the day this was printed; the "
+                  "procedure on the medium (bkp-recovery/) names what it holds now."));
             rb_doc_table(d, (const char *[]){_("Medium"), "#", _("How"), NULL});
         }
         rb_copies mine = {0}; /* this medium's rows */
@@ -362,6 +362,13 @@ static void new_machine(rb_doc *d, const rb_runbook *rb, const rb_copies *copies
             if (!strcmp(copies->v[k].medium, c->medium) && rb_copies_add(&mine, &copies->v[k]))
                 break;
         rb_on_medium on = {c->medium, c->path, c->archive};
+        char mount[2300], first[5000];
+        shq(mount, sizeof(mount), c->path);
+        snprintf(first, sizeof(first),
+                 _("mount it read-only where these commands expect it: `mkdir -p %s && mount -o "
+                   "ro DEVICE %s` (DEVICE: its partition as `lsblk` shows it, such as /dev/sdb1)"),
+                 mount, mount);
+        rb_doc_row(d, (const char *[]){c->medium, "0", first, NULL});
         for (size_t k = 0; k < rb->nsteps; k++) {
             const rb_step *st = &rb->steps[k];
             char num[24], h[16384];
@@ -399,9 +406,10 @@ static void on_medium_first(rb_doc *d, const rb_on_medium *on)
                   "none. Compare the commands below with the paper's too."),
                 kit);
     rb_doc_para(d, "%s",
-                _("3. KEY in the commands is the key sheet from the safe: the name of a file into "
-                  "which its text was typed, or `-` to type it when asked. With share sheets, "
-                  "give `--key-from` once for each sheet."));
+                _("3. Each command asks for the repository's passphrase (the sealed envelope). "
+                  "With the key sheet from the safe instead, add `--key-from KEY` to it: KEY is "
+                  "the name of a file into which the sheet's text was typed, or `-` to type it "
+                  "when asked; with share sheets, `--key-from` once for each sheet."));
 }
 
 static char *print(const rb_runbook *rb, const rb_on_medium *on, const rb_copies *copies,

@@ -78,9 +78,10 @@ grep -q "| emr:1 |" "$P" || flunk "the disk's procedure should list emr:1"
 grep -Fq "mount -o ro DEVICE $WORK/usb" "$P" || flunk "the procedure should mount the disk read-only first"
 grep -Fq "$WORK/usb/bkp-recovery/bkp restore emr:1 " "$P" ||
     flunk "the procedure should restore with the disk's kit: $(grep restore "$P")"
-grep -Fq -- "--from $WORK/usb --key-from KEY" "$P" || flunk "the procedure's restore should read the disk with the paper key"
+grep -Fq -- "--from $WORK/usb --verify" "$P" || flunk "the procedure's restore should read the disk, asking for the passphrase"
+grep -Fq -- "\`--key-from KEY\`" "$P" || flunk "the procedure should say how to open with the key sheet instead"
 grep -q "bkp restore --runbook" "$P" && flunk "the disk's procedure names a runbook a fresh machine does not have"
-grep -Fq "List them: $WORK/usb/bkp-recovery/bkp generations --repo $WORK/usb/repo --key-from KEY" "$WORK/usb/procedure-emr.en.md" ||
+grep -Fq "List them: $WORK/usb/bkp-recovery/bkp generations --repo $WORK/usb/repo" "$WORK/usb/procedure-emr.en.md" ||
     flunk "the English procedure should list the disk's generations with the kit"
 (cd "$KIT" && sha256sum --quiet -c SHA256SUMS) || flunk "the kit does not check against its SHA256SUMS"
 sums=$(sha256sum "$KIT/SHA256SUMS" | cut -d' ' -f1)
@@ -131,7 +132,8 @@ unshare --mount --fork sh -c "
 same_mtree "$DATA/emr" "$ROOT/out$DATA/emr" "restored by the kit in a bare root"
 # The bad day by the procedure on the disk: the disk mounted read-only where
 # the procedure says, the paper key typed into a file, the procedure's own
-# select and restore commands as written (KEY replaced by that file), run in
+# select and restore commands as written (with `--key-from` that file, as
+# its step 3 says for the key sheet), run in
 # the bare root; the kit's fingerprint on the paper procedure is what step 2
 # has the person compare.
 ok "$BKP" key export --paper -o "$WORK/paper.md"
@@ -151,7 +153,7 @@ grep -Fq -- "$sel" <<<"$OUT" || flunk "the paper should carry the disk's listing
 mkdir -p "$ROOT$WORK/usb"
 img_before=$(cd "$WORK/usb" && find . -type f -exec sha256sum {} + | sort | sha256sum)
 for cmd in "$sel" "$res"; do
-    cmd=${cmd//KEY//sheet.md}
+    cmd="$cmd --key-from /sheet.md"
     unshare --mount --fork sh -c "
         mount --bind '$WORK/usb' '$ROOT$WORK/usb' && mount -o remount,bind,ro '$ROOT$WORK/usb' &&
         mount -t proc proc '$ROOT/proc' &&
@@ -278,7 +280,7 @@ A=$WORK/arch/procedure-emr.en.md
 [ -f "$A" ] && [ ! -e "$WORK/arch/bkp-recovery/procedure-emr.en.md" ] ||
     flunk "a folder of archives should carry its procedures beside its kit"
 grep -q "| emr:$newest |" "$A" || flunk "the folder's procedure should list emr:$newest: $(cat "$A")"
-grep -Fq "$WORK/arch/bkp-recovery/bkp restore emr:$newest /srv/restore/emr" "$A" && grep -Fq -- "--from $WORK/arch --key-from KEY --verify" "$A" ||
+grep -Fq "$WORK/arch/bkp-recovery/bkp restore emr:$newest /srv/restore/emr" "$A" && grep -Fq -- "--from $WORK/arch --verify" "$A" ||
     flunk "the folder's procedure should restore from the folder with its kit: $(grep restore "$A")"
 grep -q "generations --repo" "$A" && flunk "a folder of archives has no repository copy to list"
 # A procedure of a runbook no longer copied there goes; other files stay.

@@ -321,7 +321,7 @@ static void test_print_on_medium_quotes(void **state)
     assert_non_null(t);
     assert_non_null(strstr(t, "mount -o ro DEVICE '/mnt/USB DISK$(x)'\\''s'"));
     assert_non_null(strstr(t, "'/mnt/USB DISK$(x)'\\''s/bkp-recovery/bkp' restore emr-db:3 "));
-    assert_non_null(strstr(t, "--from '/mnt/USB DISK$(x)'\\''s' --key-from KEY"));
+    assert_non_null(strstr(t, "--from '/mnt/USB DISK$(x)'\\''s' --verify"));
     assert_non_null(strstr(t, "sha256sum -c SHA256SUMS"));
     free(t);
     rb_copies_free(&held);
@@ -355,13 +355,16 @@ static void test_print_new_machine(void **state)
     assert_non_null(sec);
     assert_non_null(strstr(sec, "| usb-b | "));
     assert_non_null(strstr(sec, "'/mnt/USB DISK$(x)'\\''s/bkp-recovery/bkp' restore emr-db:40 "));
-    assert_non_null(strstr(sec, "--from '/mnt/USB DISK$(x)'\\''s' --key-from KEY --verify"));
+    assert_non_null(strstr(sec, "--from '/mnt/USB DISK$(x)'\\''s' --verify"));
+    /* Row 0: where to mount it, quoted as the commands quote it. */
+    assert_non_null(strstr(sec, "| usb-b | 0 | mount it read-only"));
+    assert_non_null(strstr(sec, "mkdir -p '/mnt/USB DISK$(x)'\\''s' && mount -o ro DEVICE"));
     assert_null(strstr(sec, "| usb-a | ")); /* no kit, no path: not in it */
     /* The paper says where to start on the bad day, and how without the sheet. */
     const char *start = strstr(t, "start at the section");
     assert_non_null(start);
     assert_true(start < sec);
-    assert_non_null(strstr(sec, "leave out `--key-from KEY`"));
+    assert_non_null(strstr(sec, "add `--key-from KEY` to each"));
     free(t);
     rb_copies_free(&copies);
     rb_free(rb);
