@@ -418,12 +418,30 @@ static int restore_item(restore_ctx *c, bkp_item *it)
     return rc;
 }
 
+/* A target that holds anything, without --force: refused (said), -EEXIST.
+ * Closes `d`. */
+static int refuse_full(DIR *d, const char *target, bool force)
+{
+    struct dirent *e;
+    bool empty = true;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            empty = false;
+    closedir(d);
+    if (!empty && !force) {
+        bkp_error(_("the target %s is not empty; restore into a new directory, or add --force to "
+                    "write over what is there"),
+                  target);
+        return -EEXIST;
+    }
+    return 0;
+}
+
 /* Is the target empty (or --force given)? `fd` >= 0: the open directory
  * itself; else `target` is made when it is not there. */
 static int check_target(const char *target, int fd, bool force)
 {
     DIR *d = NULL;
-    struct dirent *e;
     if (fd >= 0) {
         int dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
         if (dup_fd < 0 || !(d = fdopendir(dup_fd))) {
@@ -444,18 +462,13 @@ static int check_target(const char *target, int fd, bool force)
             bkp_error(_("cannot create the target %s: %s"), target, bkp_strerror(rc));
         return rc;
     }
-    bool empty = true;
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-            empty = false;
-    closedir(d);
-    if (!empty && !force) {
-        bkp_error(_("the target %s is not empty; restore into a new directory, or add --force to "
-                    "write over what is there"),
-                  target);
-        return -EEXIST;
-    }
-    return 0;
+    return refuse_full(d, target, force);
+}
+
+int rst_target_check(const char *target, bool force)
+{
+    DIR *d = force ? NULL : opendir(target);
+    return d ? refuse_full(d, target, force) : 0; /* not there, or not a folder: the restore says */
 }
 
 /*

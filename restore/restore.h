@@ -47,6 +47,12 @@ typedef struct rst_result {
     bool nothing;      /* --path matched nothing (said; a failure) */
 } rst_result;
 
+/* Whether a restore may go into the folder `target`: 0 when it is not there
+ * or is empty, or with `force`; -EEXIST (said) when it holds anything. Asked
+ * before the repository is opened, so that a person is not asked for a
+ * passphrase to be refused; rst_restore asks again. */
+int rst_target_check(const char *target, bool force);
+
 /* 0 when the restore ran to its end, whatever it found: damage is counted
  * in `res`, never returned — a file whose chunk is missing from the
  * repository (-ENODATA) or damaged (-EBADMSG) is one of `damaged` (listed on

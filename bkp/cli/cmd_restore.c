@@ -180,6 +180,9 @@ int cmd_restore(cli *c)
     int ex = usage(c);
     if (ex)
         return ex;
+    /* A full target is refused before a passphrase is asked for. */
+    if (!c->to_archive && rst_target_check(c->args[1], c->force))
+        return EXIT_USAGE;
     /* Where no primary is open to record in, the journal goes beside the target. */
     c->journal_near = c->to_archive ? c->to_archive : c->args[1];
     char *staging = NULL;

@@ -17,6 +17,7 @@
 #include "bkp/io/log.h"
 #include "bkp/ops/drill.h"
 #include "restore/drill_report.h"
+#include "restore/restore.h"
 
 extern char **environ;
 
@@ -43,6 +44,14 @@ int ops_drill_precheck(const ops_drill_in *in)
     }
     if (in->drill && in->sandbox && !rb_sandbox_check(in->sandbox))
         return -EINVAL;
+    /* A restore by runbook into a folder that holds anything: refused now,
+     * before its confirms and its passphrase, not at its restore step. */
+    for (size_t i = 0; !in->drill && i < in->rb->nsteps; i++) {
+        const rb_step *st = &in->rb->steps[i];
+        if (st->action == RB_RESTORE && st->restore.to &&
+            rst_target_check(st->restore.to, in->force))
+            return -EINVAL;
+    }
     return rb_check_users(in->rb) ? -EINVAL : 0;
 }
 
