@@ -345,8 +345,8 @@ static int restore_item(restore_ctx *c, bkp_item *it)
     struct archive_entry *e = it->entry;
     /* Symbolic links too: they are many in system trees, and a link is made
      * by name (symlink never follows its last component). */
-    if (c->writers &&
-        (bkp_item_has_content(it) || (archive_entry_filetype(e) == AE_IFLNK && !archive_entry_hardlink(e))))
+    if (c->writers && (bkp_item_has_content(it) ||
+                       (archive_entry_filetype(e) == AE_IFLNK && !archive_entry_hardlink(e))))
         return hand_over(c, it);
     /* A hard link is made once the file it names is complete: a damaged
      * one is removed, and the link then fails and is reported. */

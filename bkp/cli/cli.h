@@ -151,6 +151,7 @@ typedef struct cli {
     char **args;                   /* positional arguments */
     int nargs;
     bool tty;                 /* stdout is a terminal: summaries and progress */
+    bool quiet; /* -q: warnings and errors only */
     bool help;                /* -h, --help: the command's help instead of the command */
     bool allow_other;         /* mount --allow-other: other users too, by the stored modes */
     const char *agent_config; /* agent --config FILE */

@@ -60,10 +60,13 @@ static int report(const cli *c, const done *d)
     /* Said also when the session is logged (tee, script): a restore is a
      * person's act, never cron's; beside an archive on stdout, on stderr. */
     FILE *out = c->to_archive && !strcmp(c->to_archive, "-") ? stderr : stdout;
-    if (!c->json && !res->nothing)
-        fprintf(out, _("restored %s:%u: %llu items, %llu files, %s in %.1f s%s\n"), d->g->dataset,
-                d->g->seq, (unsigned long long)res->items, (unsigned long long)res->files,
-                bkp_size_text(a, sizeof(a), res->bytes), d->secs,
+    /* What, from where, into where: the line a logged session keeps. */
+    const char *from = c->from ? c->from : bkp_repo_path(c->ro);
+    const char *into = d->o.target ? d->o.target : d->o.to_archive;
+    if (!c->json && !res->nothing && !c->quiet)
+        fprintf(out, _("restored %s:%u from %s into %s: %llu items, %llu files, %s in %.1f s%s\n"),
+                d->g->dataset, d->g->seq, from, into ? into : "-", (unsigned long long)res->items,
+                (unsigned long long)res->files, bkp_size_text(a, sizeof(a), res->bytes), d->secs,
                 bad         ? ""
                 : c->verify ? _("; every chunk authenticated, every file read back and "
                                 "compared")

@@ -142,7 +142,8 @@ static const cli_option options[] = {
      N_("agent: its configuration (default /etc/bkp/agent.yaml)")},
     {"check", 0, NULL, ARG_FLAG, F(agent_check), false,
      N_("agent: check the configuration and say what it serves, also in an SSH session")},
-    {"port", 0, "N", ARG_STRING, F(port), false, N_("host add: the source's SSH port (default 22)")},
+    {"port", 0, "N", ARG_STRING, F(port), false,
+     N_("host add: the source's SSH port (default 22)")},
     {"user", 0, "USER", ARG_STRING, F(ssh_user), false,
      N_("host add: the user the agent runs as on the source (default bkp)")},
     {"identity", 0, "FILE", ARG_STRING, F(identity), false,
@@ -210,6 +211,7 @@ static int store(cli *c, const cli_option *o, const char *arg, int *level)
         } else {
             *level = BKP_LOG_WARN;
             c->tty = false;
+            c->quiet = true;
         }
         return EXIT_OK;
     case ARG_HELP:
