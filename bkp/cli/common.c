@@ -55,9 +55,12 @@ pol_policy *cli_policy(cli *c)
     /* Without a terminal (cron's mail, systemd's journal) what the command
      * says is read by the clinic's staff: in the policy's language, as its
      * status page and mails are, unless LANGUAGE asks for one. At a
-     * terminal, the person's locale. */
+     * terminal, the person's locale, when it names a language: a fresh
+     * machine's console (C.UTF-8) names none, and gets the policy's too —
+     * the same words on the screen as in the session's log. */
     const char *asked = getenv("LANGUAGE");
-    if (c->policy && c->policy->language && !isatty(STDERR_FILENO) && !(asked && *asked))
+    if (c->policy && c->policy->language && !(asked && *asked) &&
+        (!isatty(STDERR_FILENO) || !bkp_i18n_asked()))
         bkp_i18n_use(c->policy->language);
     return c->policy;
 }

@@ -85,6 +85,20 @@ bool bkp_i18n_reader_japanese(void)
     return false;
 }
 
+bool bkp_i18n_asked(void)
+{
+    const char *language = getenv("LANGUAGE");
+    if (language && *language)
+        return true;
+    const char *vars[] = {"LC_ALL", "LC_MESSAGES", "LANG"};
+    for (size_t i = 0; i < 3; i++) {
+        const char *v = getenv(vars[i]);
+        if (v && *v) /* the first set decides, as setlocale reads them */
+            return strcmp(v, "C") && strcmp(v, "POSIX") && strncmp(v, "C.", 2);
+    }
+    return false;
+}
+
 void bkp_i18n_init(void)
 {
     language_names_only();
