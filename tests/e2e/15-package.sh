@@ -120,7 +120,7 @@ output_has "BKP_PASSPHRASE_COMMAND"
 # The units name the installed program, and systemd (with man, for their
 # Documentation=) accepts them.
 units=/usr/lib/systemd/system
-grep -q "^ExecStart=/usr/bin/bkp run " "$units/bkp.service" || flunk "bkp.service does not run /usr/bin/bkp"
+grep -Eq "^ExecStart=/usr/bin/bkp run( |$)" "$units/bkp.service" || flunk "bkp.service does not run /usr/bin/bkp"
 grep -q "^OnFailure=bkp-failure@%n.service" "$units/bkp.service" || flunk "bkp.service has no OnFailure="
 grep -q "^ProtectSystem=full" "$units/bkp.service" || flunk "bkp.service is not hardened"
 ok systemd-analyze verify "$units/bkp.service" "$units/bkp.timer" "$units/bkp-failure@.service"
@@ -218,7 +218,7 @@ ok env DESTDIR="$WORK/local" cmake --install "$B"
 [ -x "$WORK/local/usr/local/bin/bkp" ] || flunk "no /usr/local/bin/bkp"
 [ ! -e "$WORK/local/etc" ] && [ ! -e "$WORK/local/usr/local/etc" ] ||
     flunk "a /usr/local install wrote configuration: $(find "$WORK/local" -path '*etc*' | head -3)"
-grep -q "^ExecStart=/usr/local/bin/bkp run " "$WORK/local/usr/local/lib/systemd/system/bkp.service" ||
+grep -Eq "^ExecStart=/usr/local/bin/bkp run( |$)" "$WORK/local/usr/local/lib/systemd/system/bkp.service" ||
     flunk "the /usr/local unit does not run /usr/local/bin/bkp"
 cd "$B"
 check_exit 1 cpack -G DEB && output_has "a Debian package installs under /usr"
