@@ -244,8 +244,13 @@ const char *cli_repo_path(cli *c);
 void cli_passphrase_source(cli *c);
 /* The passphrase for this command (bkp_passphrase_get's sources; the
  * caller frees it with bkp_passphrase_free): when the policy's passphrase
- * file is not there and a person is at a terminal, asked for, said why. */
-int cli_passphrase(cli *c, char **pass, size_t *len);
+ * file is not there and a person is at a terminal, asked for, said why.
+ * `*typed` (may be NULL): it was typed at the terminal. */
+int cli_passphrase(cli *c, char **pass, size_t *len, bool *typed);
+/* The repository at `path` opened with the passphrase (bkp_repo_open's
+ * flags and errors); one typed that opens nothing is asked for again, at
+ * most three times in all. -ENOKEY: no passphrase was given (said). */
+int cli_open_passphrase(cli *c, const char *path, unsigned flags, bkp_repo **out);
 /* The policy from --policy, $BKP_POLICY or /etc/bkp/policy.yaml, loaded once;
  * NULL when it cannot be loaded or others may change it (trust.h; the
  * problems are logged). */

@@ -74,14 +74,9 @@ static int open_keyed(void *ctx, const char *path, bkp_repo **out)
     cli *c = ctx;
     if (c->nkey_from) /* recorded in the primary when it is there, never on the medium */
         return cli_open_key_from(c, path, BKP_REPO_READONLY | BKP_REPO_MEDIUM, true, out);
-    char *pass = NULL;
-    size_t plen = 0;
     cli_passphrase_source(c);
-    if (cli_passphrase(c, &pass, &plen))
-        return -ENOENT;
-    int rc = bkp_repo_open(path, pass, plen, BKP_REPO_READONLY | BKP_REPO_MEDIUM, out);
-    bkp_passphrase_free(pass, plen);
-    return rc;
+    int rc = cli_open_passphrase(c, path, BKP_REPO_READONLY | BKP_REPO_MEDIUM, out);
+    return rc == -ENOKEY ? -ENOENT : rc;
 }
 
 static int fetch_bucket(void *ctx, const char *name, const rb_runbook *rb, bool as_copy,

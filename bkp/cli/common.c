@@ -115,14 +115,15 @@ void cli_passphrase_source(cli *c)
         setenv("BKP_PASSPHRASE_COMMAND", p->passphrase_command, 1);
 }
 
-int cli_passphrase(cli *c, char **pass, size_t *len)
+int cli_passphrase(cli *c, char **pass, size_t *len, bool *typed)
 {
-    const char *file = c->passphrase_file;
     /* A machine set up anew on the bad day: the policy came with the
      * package, its passphrase file did not. A person at the terminal, in
      * the foreground, who only reads (no writer's lock held while asking),
      * types the passphrase; cron, a script in the background and a writer
-     * are still told that the file is missing. */
+     * are still told that the file is missing. Said once: the file is then
+     * dropped for this command. */
+    const char *file = c->passphrase_file;
     bool person = isatty(STDIN_FILENO) && isatty(STDERR_FILENO) &&
                   tcgetpgrp(STDIN_FILENO) == getpgrp() && !c->writer;
     if (person && file && c->policy && file == c->policy->passphrase_file &&
@@ -130,9 +131,36 @@ int cli_passphrase(cli *c, char **pass, size_t *len)
         bkp_warn(_("the passphrase file %s named by the policy %s is not here: type the "
                    "passphrase (or open with the key sheets from the safe: --key-from SHEET)"),
                  file, c->policy->file);
-        file = NULL;
+        c->passphrase_file = file = NULL;
     }
+    const char *env_file = getenv("BKP_PASSPHRASE_FILE"),
+               *env_cmd = getenv("BKP_PASSPHRASE_COMMAND");
+    if (typed)
+        *typed = !file && !(env_file && *env_file) && !(env_cmd && *env_cmd);
     return bkp_passphrase_get(file, 0, pass, len);
+}
+
+int cli_open_passphrase(cli *c, const char *path, unsigned flags, bkp_repo **out)
+{
+    int rc = -EKEYREJECTED;
+    /* Typed at the terminal: a slip of the finger is typed again, at most
+     * three times, rather than the whole command. */
+    for (int left = 3; rc == -EKEYREJECTED && left > 0; left--) {
+        char *pass = NULL;
+        size_t plen = 0;
+        bool typed = false;
+        if (cli_passphrase(c, &pass, &plen, &typed))
+            return -ENOKEY;
+        rc = bkp_repo_open(path, pass, plen, flags, out);
+        bkp_passphrase_free(pass, plen);
+        if (rc != -EKEYREJECTED || !typed)
+            break;
+        if (left > 1)
+            bkp_warn(_("type it again (tries left: %d; watch Caps Lock and the input method), or "
+                       "press Ctrl-C and open with the key sheet: --key-from SHEET"),
+                     left - 1);
+    }
+    return rc;
 }
 
 /* The handles opened for this command, by the dispatcher or by a handler
@@ -159,8 +187,6 @@ void cli_close_kept(void)
 
 int cli_open_repo(cli *c, unsigned flags, bkp_repo **out)
 {
-    char *pass = NULL;
-    size_t plen = 0;
     int rc;
     if (!cli_repo_path(c))
         return EXIT_USAGE;
@@ -169,10 +195,9 @@ int cli_open_repo(cli *c, unsigned flags, bkp_repo **out)
     if (c->nkey_from) {
         rc = cli_open_key_from(c, c->repo, flags, false, out);
     } else {
-        if (cli_passphrase(c, &pass, &plen))
+        rc = cli_open_passphrase(c, c->repo, flags, out);
+        if (rc == -ENOKEY)
             return EXIT_USAGE;
-        rc = bkp_repo_open(c->repo, pass, plen, flags, out);
-        bkp_passphrase_free(pass, plen);
     }
     return cli_exit_open(rc, c->repo);
 }

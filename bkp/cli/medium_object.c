@@ -66,8 +66,7 @@ int cli_object_label(cli *c, cli_medium *m)
     if (!ex && !c->json)
         printf(_("%s: bucket %s at %s labelled (%s); versioning and Object Lock are on.\n"
                  "Prove the lock now: bkp media probe %s\n"),
-               m->name, m->pm->object.bucket, m->pm->object.endpoint,
-               lab.uuid, m->name);
+               m->name, m->pm->object.bucket, m->pm->object.endpoint, lab.uuid, m->name);
     bkp_s3_close(s);
     return ex;
 }
@@ -128,7 +127,7 @@ static int trust_of(cli *c, const cli_medium *m, bool as_copy, bkp_bucket_trust 
         return cli_exit_open(rc, NULL);
     }
     cli_passphrase_source(c);
-    if (cli_passphrase(c, pass, &t->plen))
+    if (cli_passphrase(c, pass, &t->plen, NULL))
         return EXIT_USAGE;
     t->pass = *pass;
     return EXIT_OK;

@@ -107,8 +107,7 @@ static char *pick_archive(const char *dir, const char *spec, int *ex)
 static int open_archive(cli *c, const char *file, bkp_repo **out, char **staging)
 {
     const char *tmp = getenv("TMPDIR");
-    char *dir = NULL, *pass = NULL;
-    size_t plen = 0;
+    char *dir = NULL;
     if (asprintf(&dir, "%s/bkp-restore-XXXXXX", tmp && *tmp ? tmp : "/var/tmp") < 0)
         return EXIT_FAILED;
     if (!mkdtemp(dir)) {
@@ -126,11 +125,8 @@ static int open_archive(cli *c, const char *file, bkp_repo **out, char **staging
         return rc == -EINVAL ? EXIT_USAGE : rc ? EXIT_FAILED : EXIT_OK;
     }
     cli_passphrase_source(c);
-    if (cli_passphrase(c, &pass, &plen))
-        return EXIT_USAGE;
-    int rc = bkp_repo_open(dir, pass, plen, BKP_REPO_READONLY, out);
-    bkp_passphrase_free(pass, plen);
-    return rc ? EXIT_FAILED : EXIT_OK;
+    int rc = cli_open_passphrase(c, dir, BKP_REPO_READONLY, out);
+    return rc == -ENOKEY ? EXIT_USAGE : rc ? EXIT_FAILED : EXIT_OK;
 }
 
 /* --from NAME, a medium of the policy or the registry: `*path` its mount
@@ -175,19 +171,16 @@ static int from_medium(cli *c, const char *from, const char *spec, bkp_repo **ou
  * not read). An exit code. */
 static int open_folder(cli *c, const char *repo, bkp_repo **out)
 {
-    char *pass = NULL;
-    size_t plen = 0;
     int rc;
     if (c->nkey_from) {
         rc = repo ? cli_open_key_from(c, repo, BKP_REPO_READONLY | BKP_REPO_MEDIUM, false, out)
                   : -ENOMEM;
     } else {
         cli_passphrase_source(c);
-        if (cli_passphrase(c, &pass, &plen))
+        rc =
+            repo ? cli_open_passphrase(c, repo, BKP_REPO_READONLY | BKP_REPO_MEDIUM, out) : -ENOMEM;
+        if (rc == -ENOKEY)
             return EXIT_USAGE;
-        rc = repo ? bkp_repo_open(repo, pass, plen, BKP_REPO_READONLY | BKP_REPO_MEDIUM, out)
-                  : -ENOMEM;
-        bkp_passphrase_free(pass, plen);
     }
     return cli_exit_open(rc, repo);
 }

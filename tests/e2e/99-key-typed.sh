@@ -97,4 +97,16 @@ want=2 typed "$WORK/typed-short" "$BKP" restore ds:1 "$WORK/out-short" --repo "$
 [ "$RC" = 2 ] || flunk "input ending early: exit $RC, not 2"
 output_has "the input ended before the sheets were complete"
 [ ! -e "$WORK/out-short" ] || flunk "something was restored with two shares"
+# 6. The passphrase typed wrong, then right: asked again, not the whole
+#    command (each prompt flushes what was typed ahead, hence the pauses).
+{
+    sleep 2
+    echo "not the passphrase at all"
+    sleep 10
+    cat "$WORK/passphrase.away"
+} | timeout 120 script -qec "$(printf '%q ' "$BKP" generations --repo "$REPO")" /dev/null >"$WORK/retry.out" 2>&1 ||
+    flunk "a passphrase typed again did not open the repository: $(tr -d '\r' <"$WORK/retry.out")"
+grep -q "type it again" "$WORK/retry.out" || flunk "a wrong passphrase was not asked for again: $(tr -d '\r' <"$WORK/retry.out")"
+grep -q "ds:1" "$WORK/retry.out" || flunk "the generations were not listed after the passphrase typed again"
+
 finish
