@@ -467,8 +467,13 @@ static int check_target(const char *target, int fd, bool force)
 
 int rst_target_check(const char *target, bool force)
 {
-    DIR *d = force ? NULL : opendir(target);
-    return d ? refuse_full(d, target, force) : 0; /* not there, or not a folder: the restore says */
+    DIR *d = opendir(target);
+    if (!d && errno != ENOENT) { /* a file, a folder that cannot be read */
+        int rc = -errno;
+        bkp_error(_("cannot open the target %s: %s"), target, bkp_strerror(rc));
+        return rc;
+    }
+    return d ? refuse_full(d, target, force) : 0;
 }
 
 /*

@@ -48,7 +48,8 @@ typedef struct rst_result {
 } rst_result;
 
 /* Whether a restore may go into the folder `target`: 0 when it is not there
- * or is empty, or with `force`; -EEXIST (said) when it holds anything. Asked
+ * or is empty, or with `force`; -EEXIST (said) when it holds anything; the
+ * error (said) of a target that is no folder or cannot be read. Asked
  * before the repository is opened, so that a person is not asked for a
  * passphrase to be refused; rst_restore asks again. */
 int rst_target_check(const char *target, bool force);

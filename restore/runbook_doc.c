@@ -365,9 +365,10 @@ static void new_machine(rb_doc *d, const rb_runbook *rb, const rb_copies *copies
         char mount[2300], first[5000];
         shq(mount, sizeof(mount), c->path);
         snprintf(first, sizeof(first),
-                 _("mount it read-only where these commands expect it: `mkdir -p %s && mount -o "
-                   "ro DEVICE %s` (DEVICE: its partition as `lsblk` shows it, such as /dev/sdb1)"),
-                 mount, mount);
+                 _("mount it read-only so that %s/bkp-recovery is there; a disk mounted whole: "
+                   "mkdir -p %s && mount -o ro DEVICE %s (DEVICE: its partition as lsblk shows "
+                   "it, such as /dev/sdb1)"),
+                 mount, mount, mount);
         rb_doc_row(d, (const char *[]){c->medium, "0", first, NULL});
         for (size_t k = 0; k < rb->nsteps; k++) {
             const rb_step *st = &rb->steps[k];

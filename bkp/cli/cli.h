@@ -152,6 +152,7 @@ typedef struct cli {
     int nargs;
     bool tty;                 /* stdout is a terminal: summaries and progress */
     bool quiet; /* -q: warnings and errors only */
+    bool passphrase_typed; /* the policy's passphrase file missing: typed instead */
     bool help;                /* -h, --help: the command's help instead of the command */
     bool allow_other;         /* mount --allow-other: other users too, by the stored modes */
     const char *agent_config; /* agent --config FILE */

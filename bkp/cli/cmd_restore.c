@@ -183,8 +183,10 @@ int cmd_restore(cli *c)
     int ex = usage(c);
     if (ex)
         return ex;
-    /* A full target is refused before a passphrase is asked for. */
-    if (!c->to_archive && rst_target_check(c->args[1], c->force))
+    /* A person at the terminal is not asked for a passphrase to be refused
+     * a full target; a script (--json, no terminal) gets the refusal's
+     * document and record from the restore itself. */
+    if (c->tty && !c->json && !c->to_archive && rst_target_check(c->args[1], c->force))
         return EXIT_USAGE;
     /* Where no primary is open to record in, the journal goes beside the target. */
     c->journal_near = c->to_archive ? c->to_archive : c->args[1];

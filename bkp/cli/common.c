@@ -58,9 +58,10 @@ pol_policy *cli_policy(cli *c)
      * terminal, the person's locale, when it names a language: a fresh
      * machine's console (C.UTF-8) names none, and gets the policy's too —
      * the same words on the screen as in the session's log. */
-    const char *asked = getenv("LANGUAGE");
+    const char *asked = getenv("LANGUAGE"), *term = getenv("TERM");
+    bool console = term && !strcmp(term, "linux"); /* the kernel's console draws no kanji */
     if (c->policy && c->policy->language && !(asked && *asked) &&
-        (!isatty(STDERR_FILENO) || !bkp_i18n_asked()))
+        (!isatty(STDERR_FILENO) || (!bkp_i18n_asked() && !console)))
         bkp_i18n_use(c->policy->language);
     return c->policy;
 }
@@ -106,7 +107,7 @@ const char *cli_repo_path(cli *c)
 void cli_passphrase_source(cli *c)
 {
     pol_policy *p = cli_policy_named(c) ? cli_policy(c) : NULL;
-    if (!p || c->passphrase_file || getenv("BKP_PASSPHRASE_FILE") ||
+    if (!p || c->passphrase_typed || c->passphrase_file || getenv("BKP_PASSPHRASE_FILE") ||
         getenv("BKP_PASSPHRASE_COMMAND"))
         return;
     if (p->passphrase_file)
@@ -132,6 +133,7 @@ int cli_passphrase(cli *c, char **pass, size_t *len, bool *typed)
                    "passphrase (or open with the key sheets from the safe: --key-from SHEET)"),
                  file, c->policy->file);
         c->passphrase_file = file = NULL;
+        c->passphrase_typed = true; /* cli_passphrase_source leaves it so */
     }
     const char *env_file = getenv("BKP_PASSPHRASE_FILE"),
                *env_cmd = getenv("BKP_PASSPHRASE_COMMAND");
@@ -151,6 +153,12 @@ int cli_open_passphrase(cli *c, const char *path, unsigned flags, bkp_repo **out
         bool typed = false;
         if (cli_passphrase(c, &pass, &plen, &typed))
             return -ENOKEY;
+        if (typed && !plen) { /* Enter alone, or Ctrl-D: not a try, a stop */
+            bkp_passphrase_free(pass, plen);
+            bkp_error(_("no passphrase typed; nothing was opened. Without it, open with the key "
+                        "sheet from the safe: --key-from SHEET"));
+            return -ENOKEY;
+        }
         rc = bkp_repo_open(path, pass, plen, flags, out);
         bkp_passphrase_free(pass, plen);
         if (rc != -EKEYREJECTED || !typed)

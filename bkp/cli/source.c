@@ -122,11 +122,11 @@ static int open_archive(cli *c, const char *file, bkp_repo **out, char **staging
         return EXIT_FAILED;
     if (c->nkey_from) {
         int rc = cli_open_key_from(c, dir, BKP_REPO_READONLY, true, out);
-        return rc == -EINVAL ? EXIT_USAGE : rc ? EXIT_FAILED : EXIT_OK;
+        return rc == -EINVAL ? EXIT_USAGE : cli_exit_open(rc, NULL);
     }
     cli_passphrase_source(c);
     int rc = cli_open_passphrase(c, dir, BKP_REPO_READONLY, out);
-    return rc == -ENOKEY ? EXIT_USAGE : rc ? EXIT_FAILED : EXIT_OK;
+    return rc == -ENOKEY ? EXIT_USAGE : cli_exit_open(rc, NULL);
 }
 
 /* --from NAME, a medium of the policy or the registry: `*path` its mount

@@ -90,13 +90,12 @@ bool bkp_i18n_asked(void)
     const char *language = getenv("LANGUAGE");
     if (language && *language)
         return true;
-    const char *vars[] = {"LC_ALL", "LC_MESSAGES", "LANG"};
-    for (size_t i = 0; i < 3; i++) {
-        const char *v = getenv(vars[i]);
-        if (v && *v) /* the first set decides, as setlocale reads them */
-            return strcmp(v, "C") && strcmp(v, "POSIX") && strncmp(v, "C.", 2);
-    }
-    return false;
+    /* LC_ALL or LC_MESSAGES are set by a person (the system sets LANG):
+     * even C, asked for plain messages, is asked. */
+    const char *all = getenv("LC_ALL"), *msgs = getenv("LC_MESSAGES"), *lang = getenv("LANG");
+    if ((all && *all) || (msgs && *msgs))
+        return true;
+    return lang && *lang && strcmp(lang, "C") && strcmp(lang, "POSIX") && strncmp(lang, "C.", 2);
 }
 
 void bkp_i18n_init(void)

@@ -28,9 +28,9 @@ const char *bkp_pgettext(const char *ctx_msgid, const char *msgid) __attribute__
 
 /* Bind the catalogue (once, first thing in main). */
 void bkp_i18n_init(void);
-/* Whether the environment asks for a language: LANGUAGE, or a locale
- * (LC_ALL, LC_MESSAGES, LANG, the first set) other than C or POSIX. A fresh
- * machine's console (C.UTF-8) asks for none. */
+/* Whether the environment asks for a language: LANGUAGE, LC_ALL or
+ * LC_MESSAGES set (even to C), or LANG other than C or POSIX. A fresh
+ * machine's console (LANG=C.UTF-8) asks for none. */
 bool bkp_i18n_asked(void);
 /* From now on, messages in `lang` ("ja", "en") whatever the locale: a
  * command run without a terminal (cron, systemd) speaks the policy's

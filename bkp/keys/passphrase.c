@@ -127,8 +127,10 @@ static int prompt(const char *question, char *p, size_t *len)
     quiet = old;
     quiet.c_lflag &= ~(tcflag_t)ECHO;
     quiet.c_lflag |= ECHONL;
-    (void)bkp_write_full(fd, question, strlen(question)); /* a terminal */
+    /* Echo off (and what was typed ahead dropped) before the question: what
+     * is typed once it shows is read, and never shown. */
     tcsetattr(fd, TCSAFLUSH, &quiet);
+    (void)bkp_write_full(fd, question, strlen(question)); /* a terminal */
     size_t n = 0;
     r = 0;
     while (n < PASS_MAX - 1) {

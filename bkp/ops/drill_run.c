@@ -45,10 +45,14 @@ int ops_drill_precheck(const ops_drill_in *in)
     if (in->drill && in->sandbox && !rb_sandbox_check(in->sandbox))
         return -EINVAL;
     /* A restore by runbook into a folder that holds anything: refused now,
-     * before its confirms and its passphrase, not at its restore step. */
+     * before its confirms and its passphrase, not at its restore step —
+     * unless a command before that step may change the folder (move the
+     * old one away): the engine judges it then. */
+    bool ran = false;
     for (size_t i = 0; !in->drill && i < in->rb->nsteps; i++) {
         const rb_step *st = &in->rb->steps[i];
-        if (st->action == RB_RESTORE && st->restore.to &&
+        ran |= st->action == RB_RUN || st->action == RB_CHECK;
+        if (!ran && st->action == RB_RESTORE && st->restore.to &&
             rst_target_check(st->restore.to, in->force))
             return -EINVAL;
     }

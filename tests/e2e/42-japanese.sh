@@ -176,6 +176,25 @@ output_has "無人実行用の新しいスロット" "bkp help key should be in 
 LC_ALL= LANG=C.UTF-8 ok "$BKP" help key
 output_has "a new slot for unattended runs" "help should be in English without Japanese asked for"
 
+# At a terminal whose locale names no language (a fresh machine's console,
+# LANG=C.UTF-8), a policy's language, as in a logged session; a terminal
+# that asks for a language (LANG=en_US, or LC_ALL=C) keeps it; the kernel's
+# console (TERM=linux), which draws no kanji, keeps English.
+if command -v script >/dev/null; then
+    printf 'language: ja\nrepository: %s\ndatasets:\n  - { name: emr, paths: [%s] }\n' \
+        "$WORK/repo" "$DATA" >"$WORK/ja-policy.yaml"
+    chmod 600 "$WORK/ja-policy.yaml"
+    on_term() { # on_term ENV...: `bkp policy check` on a terminal with ENV
+        env -u LANGUAGE -u LC_ALL -u LC_MESSAGES "$@" \
+            script -qec "'$BKP' policy check --policy '$WORK/ja-policy.yaml'" /dev/null </dev/null | tr -d '\r'
+    }
+    grep -q "^ポリシー " <<<"$(on_term LANG=C.UTF-8 TERM=xterm)" ||
+        flunk "a C.UTF-8 terminal should read the policy's language: $(on_term LANG=C.UTF-8 TERM=xterm)"
+    grep -q "^policy " <<<"$(on_term LANG=en_US.UTF-8 TERM=xterm)" || flunk "LANG=en_US should keep English"
+    grep -q "^policy " <<<"$(on_term LANG=en_US.UTF-8 LC_ALL=C TERM=xterm)" || flunk "LC_ALL=C should keep plain messages"
+    grep -q "^policy " <<<"$(on_term LANG=C.UTF-8 TERM=linux)" || flunk "the kernel's console should keep English"
+fi
+
 # bkp run's table on a terminal: its headings, results and details in Japanese,
 # the columns aligned by terminal width; --json keeps its English words.
 if command -v script >/dev/null; then

@@ -54,15 +54,6 @@ YAML
 }
 policy "{ copies: 2, media_types: 2, offline: 1, offsite: 0 }"
 export BKP_POLICY=$POL
-# At a terminal whose locale names no language (a fresh machine's console,
-# C.UTF-8), the policy's language, as in a logged session; one that names a
-# language keeps it.
-if command -v script >/dev/null; then
-    TTY=$(env -u LANGUAGE LC_ALL= LANG=C.UTF-8 script -qec "'$BKP' policy check" /dev/null </dev/null | tr -d '\r')
-    grep -q "^ポリシー " <<<"$TTY" || flunk "a C.UTF-8 terminal should read the policy's language: $TTY"
-    TTY=$(env -u LANGUAGE LC_ALL= LANG=en_US.UTF-8 script -qec "'$BKP' policy check" /dev/null </dev/null | tr -d '\r')
-    grep -q "^policy " <<<"$TTY" || flunk "a terminal asking for English should get English: $TTY"
-fi
 verdict_events() { grep -c '"key":"verdict:emr"' "$WORK/events.jsonl" 2>/dev/null || true; }
 
 # 0. A repository's first day is its setting up: what it builds towards

@@ -97,16 +97,51 @@ want=2 typed "$WORK/typed-short" "$BKP" restore ds:1 "$WORK/out-short" --repo "$
 [ "$RC" = 2 ] || flunk "input ending early: exit $RC, not 2"
 output_has "the input ended before the sheets were complete"
 [ ! -e "$WORK/out-short" ] || flunk "something was restored with two shares"
-# 6. The passphrase typed wrong, then right: asked again, not the whole
-#    command (each prompt flushes what was typed ahead, hence the pauses).
-{
-    sleep 2
-    echo "not the passphrase at all"
-    sleep 10
-    cat "$WORK/passphrase.away"
-} | timeout 120 script -qec "$(printf '%q ' "$BKP" generations --repo "$REPO")" /dev/null >"$WORK/retry.out" 2>&1 ||
-    flunk "a passphrase typed again did not open the repository: $(tr -d '\r' <"$WORK/retry.out")"
+# 6. The passphrase typed at the terminal: a wrong one is asked for again
+#    (not the whole command), three tries in all (exit 4), and Enter alone
+#    stops without a try. Each line is typed once its prompt is up (a prompt
+#    flushes what was typed ahead).
+pty_type() { # pty_type OUT LINE...: `bkp generations` on a terminal, LINEs typed; its exit
+    python3 - "$BKP" "$REPO" "$@" <<'PY'
+import os, pty, select, signal, sys, time
+bkp, repo, out, lines = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(bkp, [bkp, "generations", "--repo", repo])
+seen, typed = b"", 0
+deadline = time.time() + 120
+while time.time() < deadline:
+    if not select.select([fd], [], [], 1)[0]:
+        continue
+    try:
+        chunk = os.read(fd, 4096)
+    except OSError:
+        break
+    if not chunk:
+        break
+    seen += chunk
+    if seen.count(b"passphrase: ") > typed and typed < len(lines):
+        os.write(fd, lines[typed].encode() + b"\n")
+        typed += 1
+open(out, "wb").write(seen)
+if time.time() >= deadline:  # stuck at a prompt: never hang the suite
+    os.kill(pid, signal.SIGKILL)
+sys.exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+PY
+}
+PASS=$(cat "$WORK/passphrase.away")
+rc=0
+pty_type "$WORK/retry.out" "not the passphrase at all" "$PASS" || rc=$?
+[ "$rc" = 0 ] || flunk "a passphrase typed again did not open the repository (exit $rc): $(tr -d '\r' <"$WORK/retry.out")"
 grep -q "type it again" "$WORK/retry.out" || flunk "a wrong passphrase was not asked for again: $(tr -d '\r' <"$WORK/retry.out")"
 grep -q "ds:1" "$WORK/retry.out" || flunk "the generations were not listed after the passphrase typed again"
+rc=0
+pty_type "$WORK/three.out" "wrong one" "wrong two" "wrong three" || rc=$?
+[ "$rc" = 4 ] || flunk "three wrong passphrases should end with exit 4, got $rc"
+[ "$(grep -c "passphrase: " "$WORK/three.out")" = 3 ] || flunk "not three tries: $(tr -d '\r' <"$WORK/three.out")"
+rc=0
+pty_type "$WORK/empty.out" "" || rc=$?
+[ "$rc" = 2 ] || flunk "Enter alone should stop (exit 2), got $rc"
+grep -q "no passphrase typed" "$WORK/empty.out" || flunk "Enter alone was not said: $(tr -d '\r' <"$WORK/empty.out")"
 
 finish
