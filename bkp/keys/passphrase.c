@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,11 +114,23 @@ bool bkp_passphrase_can_ask(void)
     return yes;
 }
 
+/* The signals that end a program at a terminal. While echo is off each is
+ * held back until the terminal is as it was, then delivered: Ctrl-C at the
+ * prompt must not leave the shell typing blind. */
+static const int prompt_signals[] = {SIGINT, SIGQUIT, SIGHUP, SIGTERM};
+#define N_PROMPT_SIGNALS (sizeof prompt_signals / sizeof prompt_signals[0])
+static volatile sig_atomic_t prompt_caught;
+
+static void prompt_catch(int sig)
+{
+    prompt_caught = sig;
+}
+
 static int prompt(const char *question, char *p, size_t *len)
 {
     struct termios old, quiet;
+    struct sigaction catch = {.sa_handler = prompt_catch}, saved[N_PROMPT_SIGNALS];
     int fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
-    int r;
     if (fd < 0)
         return -ENOENT;
     if (tcgetattr(fd, &old) < 0) {
@@ -127,13 +140,16 @@ static int prompt(const char *question, char *p, size_t *len)
     quiet = old;
     quiet.c_lflag &= ~(tcflag_t)ECHO;
     quiet.c_lflag |= ECHONL;
+    prompt_caught = 0;
+    sigemptyset(&catch.sa_mask); /* no SA_RESTART: a signal ends the read */
+    for (size_t i = 0; i < N_PROMPT_SIGNALS; i++)
+        sigaction(prompt_signals[i], &catch, &saved[i]);
     /* Echo off (and what was typed ahead dropped) before the question: what
      * is typed once it shows is read, and never shown. */
     tcsetattr(fd, TCSAFLUSH, &quiet);
     (void)bkp_write_full(fd, question, strlen(question)); /* a terminal */
     size_t n = 0;
-    r = 0;
-    while (n < PASS_MAX - 1) {
+    while (n < PASS_MAX - 1 && !prompt_caught) {
         ssize_t k = read(fd, p + n, 1);
         if (k < 0 && errno == EINTR)
             continue;
@@ -142,9 +158,18 @@ static int prompt(const char *question, char *p, size_t *len)
         n++;
     }
     tcsetattr(fd, TCSAFLUSH, &old);
+    if (prompt_caught)
+        (void)bkp_write_full(fd, "\n", 1); /* the shell's prompt on its own line */
     close(fd);
+    for (size_t i = 0; i < N_PROMPT_SIGNALS; i++)
+        sigaction(prompt_signals[i], &saved[i], NULL);
+    if (prompt_caught) {
+        sodium_memzero(p, n);
+        raise(prompt_caught); /* as if it had come a moment later */
+        return -EINTR;        /* a caller that handles the signal */
+    }
     *len = chomp(p, n);
-    return r;
+    return 0;
 }
 
 static size_t utf8_chars(const char *p, size_t n)

@@ -13,6 +13,8 @@
 #  4. The paper sheet typed; a sheet whose checksum does not match after every
 #     line checked is asked for again from its first line.
 #  5. The input ends before the sheets are complete: exit 2, nothing restored.
+#  6. The passphrase typed: asked again when wrong, three tries, Enter stops.
+#  7. Ctrl-C at the passphrase prompt leaves the terminal echoing.
 . "$(dirname "$0")/lib.sh"
 need_tool script timeout
 
@@ -143,5 +145,33 @@ rc=0
 pty_type "$WORK/empty.out" "" || rc=$?
 [ "$rc" = 2 ] || flunk "Enter alone should stop (exit 2), got $rc"
 grep -q "no passphrase typed" "$WORK/empty.out" || flunk "Enter alone was not said: $(tr -d '\r' <"$WORK/empty.out")"
+# 7. Ctrl-C at the prompt ends bkp as an interrupt does, and leaves the
+#    terminal echoing what is typed (the shell's own line is not typed blind).
+python3 - "$BKP" "$REPO" <<'PY' || flunk "Ctrl-C at the passphrase prompt: see above"
+import fcntl, os, select, signal, subprocess, sys, termios, time
+bkp, repo = sys.argv[1], sys.argv[2]
+master, slave = os.openpty()
+def own_terminal():
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+child = subprocess.Popen([bkp, "generations", "--repo", repo], stdin=slave, stdout=slave,
+                         stderr=slave, start_new_session=True, preexec_fn=own_terminal)
+seen, deadline = b"", time.time() + 60
+while b"passphrase: " not in seen and time.time() < deadline:
+    if select.select([master], [], [], 1)[0]:
+        seen += os.read(master, 4096)
+os.write(master, b"half a pass")
+time.sleep(0.3)
+os.write(master, b"\x03")
+try:
+    rc = child.wait(timeout=30)
+except subprocess.TimeoutExpired:
+    child.kill()
+    sys.exit("bkp went on after Ctrl-C at the prompt: " + seen.decode(errors="replace"))
+echo = termios.tcgetattr(slave)[3] & termios.ECHO
+if rc != -signal.SIGINT:
+    sys.exit(f"Ctrl-C at the prompt: bkp ended with {rc}, not by SIGINT")
+if not echo:
+    sys.exit("Ctrl-C at the prompt left the terminal's echo off")
+PY
 
 finish
