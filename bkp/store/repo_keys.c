@@ -85,9 +85,13 @@ int bkp_repo_keys_load(bkp_repo *r, const char *pass, size_t passlen, const uint
     }
     rc = bkp_key_slots_open(slots, pass, passlen, &r->keys, &which);
     if (rc == -EKEYREJECTED) {
-        bkp_error(_("wrong passphrase for the repository %s (no key slot opens with it, or the "
-                    "key file is damaged); nothing was written. Check the passphrase, or open "
-                    "it with the key sheet from the safe: --key-from SHEET"),
+        /* A key file of format 2 had its signature checked above, so its
+         * slots are as written: what did not match is the passphrase. (One of
+         * format 1 has none; its damage reads the same, and the key sheet
+         * opens it either way.) */
+        bkp_error(_("wrong passphrase for the repository %s (no key slot opens with it); "
+                    "nothing was written. Check the passphrase, or open it with the key sheet "
+                    "from the safe: --key-from SHEET"),
                   r->path);
         goto out;
     }
