@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bkp/io/clock.h"
 #include "bkp/io/i18n.h"
@@ -204,10 +205,9 @@ char *rb_doc_finish(rb_doc *d)
 
 const char *rb_day(char *buf, size_t n, time_t t)
 {
-    char iso[32] = "";
-    if (t)
-        bkp_iso_time(iso, sizeof(iso), t);
-    snprintf(buf, n, "%.10s", iso);
+    struct tm tm;
+    if (!t || !localtime_r(&t, &tm) || !strftime(buf, n, "%Y-%m-%d", &tm))
+        snprintf(buf, n, "%s", "");
     return buf;
 }
 

@@ -33,8 +33,9 @@ void rb_doc_table_end(rb_doc *d);
 /* Finish and return the text (malloc'd); frees `d`. */
 char *rb_doc_finish(rb_doc *d);
 
-/* The day of `t` as the records write it (UTC), "2026-11-24", into `buf`
- * (at least 11 bytes); "" for 0. */
+/* The day of `t` in the server's local time, as the report's period and
+ * every time for people are written, "2026-11-24", into `buf` (at least 11
+ * bytes); "" for 0. */
 const char *rb_day(char *buf, size_t n, time_t t);
 
 /* "4h", "30m", "12.3 s" */

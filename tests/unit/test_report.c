@@ -400,6 +400,22 @@ static void test_durations(void **state)
     assert_string_equal(rb_duration_text(b, sizeof(b), 3 * 86400 + 61 * 60), "73 h 01 min");
 }
 
+/* A day for people is the server's: a drill at 08:32 in Tokyo on the 28th
+ * is the 28th, though 23:32 UTC on the 27th. */
+static void test_day_is_local(void **state)
+{
+    (void)state;
+    char b[16];
+    time_t t = 1795822320; /* 2026-11-27T23:32:00Z */
+    assert_string_equal(rb_day(b, sizeof(b), t), "2026-11-27");
+    setenv("TZ", "JST-9", 1);
+    tzset();
+    assert_string_equal(rb_day(b, sizeof(b), t), "2026-11-28");
+    setenv("TZ", "UTC", 1);
+    tzset();
+    assert_string_equal(rb_day(b, sizeof(b), 0), "");
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -427,6 +443,7 @@ int main(void)
         cmocka_unit_test(test_print_on_archive_en),
         cmocka_unit_test(test_print_on_medium_quotes),
         cmocka_unit_test(test_durations),
+        cmocka_unit_test(test_day_is_local),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
