@@ -270,6 +270,11 @@ void cli_print_json(json_t *j);
 /* Local time "2026-11-22 02:00:00" into buf: for listings, as ls and tar
  * show; a time for people to act on is bkp_local_time (clock.h). */
 const char *cli_time(char *buf, size_t n, int64_t t);
+/* A day or a time as people give it, in local time (the clinic's, not UTC):
+ * "YYYY-MM-DD" is its first second, or with `end_of_day` its last;
+ * "YYYY-MM-DD HH:MM" (or with a T) that minute; a full UTC time
+ * (2026-11-24T05:00:00Z) as it is. -1 for anything else. */
+time_t cli_parse_day(const char *s, bool end_of_day);
 /* Whether `repo` holds a repository's config: EXIT_OK; when it does not,
  * says so (nothing there, a backup disk's mount point, a folder that is not
  * a repository: EXIT_NOREPO; one bkp may not read: EXIT_FAILED), and the

@@ -9,6 +9,7 @@
 #include "bkp/audit/audit.h"
 #include "bkp/io/i18n.h"
 #include "bkp/cli/cli.h"
+#include "bkp/io/clock.h"
 #include "bkp/media/copy.h"
 #include "bkp/io/durable.h"
 #include "bkp/store/generation.h"
@@ -195,7 +196,8 @@ static int audit_verify(cli *c)
 
 typedef struct show_ctx {
     cli *c;
-    json_t *arr; /* --json */
+    json_t *arr;  /* --json */
+    time_t since; /* --since, or 0 */
 } show_ctx;
 
 static const int show_widths[] = {5, 19, 8, 16, 12, 14, 7, 0};
@@ -207,15 +209,14 @@ static int show_one(json_t *j, void *ctx)
     const char *ds = json_string_value(json_object_get(j, "dataset"));
     const char *gen = json_string_value(json_object_get(j, "generation"));
     const char *medium = json_string_value(json_object_get(j, "medium"));
-    if ((s->c->since && (!when || strcmp(when, s->c->since) < 0)) ||
-        (s->c->dataset && (!ds || strcmp(ds, s->c->dataset))))
+    time_t t = when ? bkp_iso_parse(when) : -1;
+    if ((s->since && t < s->since) || (s->c->dataset && (!ds || strcmp(ds, s->c->dataset))))
         return 0;
     if (s->arr)
         return json_array_append(s->arr, j);
-    struct tm tm = {0};
     char local[32] = "?";
-    if (when && strptime(when, "%Y-%m-%dT%H:%M:%SZ", &tm))
-        cli_time(local, sizeof(local), timegm(&tm));
+    if (t > 0)
+        cli_time(local, sizeof(local), t);
     char *fig = json_dumps(json_object_get(j, "figures"), JSON_COMPACT);
     const char *err = json_string_value(json_object_get(j, "error"));
     char seq[24];
@@ -242,7 +243,15 @@ static int audit_show(cli *c)
 {
     char *medium = NULL, *path = log_of(c, &medium);
     free(medium);
-    show_ctx s = {c, c->json ? json_array() : NULL};
+    show_ctx s = {c, c->json ? json_array() : NULL, c->since ? cli_parse_day(c->since, false) : 0};
+    if (s.since < 0) {
+        bkp_error(_("'%s' is not a day: give --since YYYY-MM-DD, or \"YYYY-MM-DD HH:MM\" "
+                    "(local time)"),
+                  c->since);
+        json_decref(s.arr);
+        free(path);
+        return EXIT_USAGE;
+    }
     if (!s.arr) {
         const char *head[] = {_("SEQ"),        _("TIME (local)"), _("USER"),   _("OP"),
                               _("SET/MEDIUM"), _("GENERATION"),   _("RESULT"), _("DETAIL")};

@@ -35,27 +35,6 @@ static int load_runbook(void *ctx, const char *name, rb_runbook **out)
     return cli_runbook_load(ctx, name, out);
 }
 
-/* A day as people give it, YYYY-MM-DD, in local time (the clinic's, not
- * UTC): its first second, or its last; a full UTC time as it is. */
-static time_t parse_day(const char *s, bool end_of_day)
-{
-    if (!s)
-        return -1;
-    time_t t = bkp_iso_parse(s);
-    if (t > 0)
-        return t;
-    struct tm tm = {0};
-    const char *end = strlen(s) == 10 ? strptime(s, "%Y-%m-%d", &tm) : NULL;
-    if (!end || *end)
-        return -1;
-    if (end_of_day) {
-        tm.tm_mday++; /* mktime normalises the month's end */
-    }
-    tm.tm_isdst = -1;
-    t = mktime(&tm);
-    return t > 0 && end_of_day ? t - 1 : t;
-}
-
 static bool to_file(const cli *c)
 {
     return c->output && strcmp(c->output, "-");
@@ -96,8 +75,8 @@ int cli_audit_report(cli *c)
 {
     pol_policy *p = cli_policy(c);
     time_t now = bkp_now();
-    time_t to = c->period_to ? parse_day(c->period_to, true) : now;
-    time_t from = c->from ? parse_day(c->from, false) : to - 30 * DAY;
+    time_t to = c->period_to ? cli_parse_day(c->period_to, true) : now;
+    time_t from = c->from ? cli_parse_day(c->from, false) : to - 30 * DAY;
     format_of_name(c);
     int f = 0, ex = cli_format(c, &f);
     if (!p || ex)

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "bkp/cli/cli.h"
+#include "bkp/io/clock.h"
 #include "bkp/io/durable.h"
 #include "bkp/io/i18n.h"
 #include "bkp/keys/keys.h"
@@ -362,6 +363,30 @@ const char *cli_time(char *buf, size_t n, int64_t t)
     localtime_r(&tt, &tm);
     strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm);
     return buf;
+}
+
+time_t cli_parse_day(const char *s, bool end_of_day)
+{
+    if (!s)
+        return -1;
+    time_t t = bkp_iso_parse(s);
+    if (t > 0)
+        return t;
+    struct tm tm = {0};
+    const char *end = NULL;
+    bool minute = false;
+    if (strlen(s) == 10)
+        end = strptime(s, "%Y-%m-%d", &tm);
+    else if (strlen(s) == 16 && (s[10] == ' ' || s[10] == 'T') &&
+             (end = strptime(s, "%Y-%m-%d", &tm)) && (end = strptime(end + 1, "%H:%M", &tm)))
+        minute = true;
+    if (!end || *end)
+        return -1;
+    if (end_of_day && !minute)
+        tm.tm_mday++; /* mktime normalises the month's end */
+    tm.tm_isdst = -1;
+    t = mktime(&tm);
+    return t > 0 && end_of_day && !minute ? t - 1 : t;
 }
 
 int cli_read_lock(cli *c, const char *repo, struct bkp_lock **out)

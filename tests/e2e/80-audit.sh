@@ -24,6 +24,16 @@ for op in init backup verify restore; do
 done
 ok "$BKP" audit show --repo "$REPO" --dataset docs
 output_has "docs:2" "audit show should list the second backup"
+# --since is a local day or minute, as every time shown is; what is not one is
+# refused rather than showing nothing.
+ok env TZ=JST-9 "$BKP" audit show --repo "$REPO" --since "$(TZ=JST-9 date +%F)"
+output_has "docs:2" "--since today (local) should list today's records"
+ok env TZ=JST-9 "$BKP" audit show --repo "$REPO" --since "$(TZ=JST-9 date -d '-1 min' '+%F %H:%M')"
+output_has "docs:2" "--since a minute ago should list the records just made"
+ok env TZ=JST-9 "$BKP" audit show --repo "$REPO" --since "$(TZ=JST-9 date -d tomorrow +%F)"
+grep -q "docs:2" <<<"$OUT" && flunk "--since tomorrow listed a record"
+check_exit 2 "$BKP" audit show --repo "$REPO" --since 28/11/2026 || true
+output_has "is not a day"
 n=$(wc -l <"$LOG")
 [ "$n" -ge 5 ] || flunk "expected at least 5 records, found $n"
 
