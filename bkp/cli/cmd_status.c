@@ -188,6 +188,31 @@ static void connected_remind(const rst_status *s)
     }
 }
 
+/* Each rotation that did not finish: the medium holds what it held before,
+ * whatever the person who carried it away believes. */
+static void unfinished_remind(const rst_status *s)
+{
+    char began[64], wrote[64];
+    for (size_t i = 0; i < s->nmedia; i++) {
+        const rst_medium *m = &s->media[i];
+        bkp_local_time(began, sizeof(began), m->began, "?");
+        bkp_local_time(wrote, sizeof(wrote), m->written, _("never"));
+        if (m->unfinished == RST_RUNNING)
+            printf(_("%s: a rotation to it is copying now (since %s); leave it connected until "
+                     "`bkp rotate` says it can be removed\n"),
+                   m->medium, began);
+        else if (m->unfinished == RST_FAILED)
+            printf(_("%s: its last rotation (%s) FAILED: %s. Its copy is still the one of %s: "
+                     "connect it and run `bkp rotate %s` again\n"),
+                   m->medium, began, m->why ? m->why : _("see `bkp audit show`"), wrote, m->medium);
+        else if (m->unfinished == RST_CUT_OFF)
+            printf(_("%s: its last rotation (%s) never ended (stopped, or the server went down). "
+                     "Its copy is still the one of %s: connect it and run `bkp rotate %s` "
+                     "again\n"),
+                   m->medium, began, wrote, m->medium);
+    }
+}
+
 /* What the repository takes, what a copy on a disk or in a bucket will
  * need (an archive medium grows by a whole generation each rotation: the
  * guides say so), and what it stands for; then what each medium held after
@@ -248,6 +273,7 @@ int cmd_status(cli *c)
             bkp_i18n_begin(&saved, c->lang);
         cli_status_print(&st, c->lang);
         connected_remind(&st);
+        unfinished_remind(&st);
         cli_key_drill_remind(&st.key_drill);
         audit_remind(&log);
         storage_said(&st);

@@ -106,6 +106,26 @@ static int reread_put(const char *key, int64_t at, void *ctx)
     return json_object_set_new(ctx, key, json_integer((json_int_t)at)) ? -ENOMEM : 0;
 }
 
+/* The last rotation's attempt: printed for a person, and asked about by
+ * status; out of shape, none. */
+static void attempt_parse(const json_t *a, bkp_media_attempt *out)
+{
+    bkp_media_attempt t = {0};
+    const char *host = json_string_value(json_object_get(a, "host"));
+    const char *why = json_string_value(json_object_get(a, "why"));
+    json_t *pid = json_object_get(a, "pid"), *failed = json_object_get(a, "failed");
+    if (!json_is_object(a) || !bkp_json_time(a, "began", &t.began) || t.began <= 0 ||
+        !bkp_json_time(a, "ended", &t.ended) || !json_is_boolean(failed) || !host ||
+        strlen(host) >= sizeof(t.host) || !json_is_integer(pid) || json_integer_value(pid) < 1 ||
+        json_integer_value(pid) > INT32_MAX || (why && strlen(why) >= sizeof(t.why)))
+        return;
+    t.failed = json_is_true(failed);
+    t.pid = (long)json_integer_value(pid);
+    snprintf(t.host, sizeof(t.host), "%s", host);
+    snprintf(t.why, sizeof(t.why), "%s", why ? why : "");
+    *out = t;
+}
+
 /* What the entry notes besides, each dropped alone when out of shape: it
  * only says where to look first, or is printed for a person. */
 static int extras_parse(const json_t *j, time_t now, bkp_media_entry *e)
@@ -128,6 +148,7 @@ static int extras_parse(const json_t *j, time_t now, bkp_media_entry *e)
     json_t *bytes = json_object_get(j, "bytes");
     if (json_is_integer(bytes) && json_integer_value(bytes) > 0)
         e->bytes = (uint64_t)json_integer_value(bytes);
+    attempt_parse(json_object_get(j, "attempt"), &e->attempt);
     const char *detail = json_string_value(json_object_get(p, "detail"));
     time_t when;
     if (json_is_object(p) && bkp_json_time(p, "when", &when) && when > 0 &&
@@ -224,6 +245,18 @@ json_t *bkp_media_entry_json(const bkp_media_entry *e)
         bad = json_object_set_new(j, "kit_sha256", json_string(e->kit_sha256));
     if (!bad && e->bytes)
         bad = json_object_set_new(j, "bytes", json_integer((json_int_t)e->bytes));
+    if (!bad && e->attempt.began) {
+        const bkp_media_attempt *t = &e->attempt;
+        json_t *a = json_pack("{s:b, s:s, s:I}", "failed", t->failed, "host", t->host, "pid",
+                              (json_int_t)t->pid);
+        if (!a || set_time(a, "began", t->began) || set_time(a, "ended", t->ended) ||
+            (t->why[0] && json_object_set_new(a, "why", json_string(t->why)))) {
+            json_decref(a);
+            bad = 1;
+        } else {
+            bad = json_object_set_new(j, "attempt", a);
+        }
+    }
     if (!bad && (e->reread.last_run || e->reread.n)) {
         json_t *rr = json_object();
         bad = !rr || bkp_reread_each(&e->reread, reread_put, rr) ||

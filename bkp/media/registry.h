@@ -49,6 +49,18 @@ typedef enum bkp_media_verified {
     BKP_MEDIA_FAILED,
 } bkp_media_verified;
 
+/* The last rotation to a medium that began to copy: noted as it begins and
+ * again as it ends, so that one which never ended (killed, the server
+ * stopped) is told apart from one that failed and one that worked. */
+typedef struct bkp_media_attempt {
+    time_t began; /* 0: none noted */
+    time_t ended; /* 0: not ended — still running (its process alive) or cut off */
+    bool failed;  /* ended without the medium counting as written */
+    long pid;     /* the rotating process, on `host` */
+    char host[65];
+    char why[256]; /* when failed: why, in English as the audit record says it; "" unsaid */
+} bkp_media_attempt;
+
 typedef struct bkp_media_entry {
     bkp_label label;     /* version 0 only in a new entry being updated */
     char *path;          /* where it was last seen; NULL for a bucket */
@@ -59,9 +71,10 @@ typedef struct bkp_media_entry {
     bool held_known;      /* the list was ever made */
     bkp_media_probe probe;
     char label_version[BKP_S3_VERSION_MAX + 1]; /* where a bucket's label is; "" unknown */
-    char kit_sha256[65]; /* the recovery kit's fingerprint; "" none */
-    uint64_t bytes;      /* what it held after its last rotation, in bytes; 0: not measured */
-    bkp_reread reread;   /* the re-read sample's state; empty when none */
+    char kit_sha256[65];                        /* the recovery kit's fingerprint; "" none */
+    uint64_t bytes;    /* what it held after its last rotation, in bytes; 0: not measured */
+    bkp_reread reread; /* the re-read sample's state; empty when none */
+    bkp_media_attempt attempt;
 } bkp_media_entry;
 
 /* Free what `e` holds and empty it (not `e` itself). */
@@ -73,8 +86,8 @@ void bkp_media_entries_free(bkp_media_entry *v, size_t n);
  * or -EBADMSG unless its label is valid and named `name`, `path` absolute,
  * its times times, `verify_ok` a boolean and `held` a list of {dataset,
  * seq, uuid, finished}; -ENOMEM. A re-read state that bkp_reread_parse
- * would refuse at `now`, a `label_version`, `kit_sha256`, `bytes` or `probe` out of
- * shape is dropped alone; other keys are ignored. Nothing is logged. */
+ * would refuse at `now`, a `label_version`, `kit_sha256`, `bytes`, `probe` or
+ * `attempt` out of shape is dropped alone; other keys are ignored. Nothing is logged. */
 int bkp_media_entry_parse(const void *buf, size_t len, const char *name, time_t now,
                           bkp_media_entry *out);
 /* `e` as its JSON (a new reference, NULL without memory): the registry

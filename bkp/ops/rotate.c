@@ -208,7 +208,8 @@ static void finish(ops_rotation *t)
                         .fig = fig,
                         .rc = o->rc,
                         .at = o->step,
-                        .where = in->path};
+                        .where = in->path,
+                        .began = t->began};
     t->drv->end(t, &e);
     if (t->drv->measure) {
         e.measure = measure;
@@ -229,6 +230,8 @@ int ops_rotate_with(const ops_medium_driver *drv, const ops_rotate_in *in, ops_r
         return ops_rotate_fail(out, OPS_ROTATE_OPEN, -ENOMEM);
     bool ready =
         !(drv->reach && drv->reach(&t)) && !guard(&t) && !(drv->open && drv->open(&t)) && !plan(&t);
+    if (ready && !in->dry_run)
+        t.began = ops_rotate_begin(in->primary, in->medium);
     if (ready && !in->dry_run && !drv->copy(&t)) {
         out->copied_all = true;
         if (drv->after)

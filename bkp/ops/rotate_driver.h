@@ -30,7 +30,8 @@ typedef struct ops_rotation {
     const ops_rotate_in *in;
     ops_rotate_out *out;
     const ops_medium_driver *drv;
-    void *d; /* the driver's own state: `drv->size` bytes, zeroed */
+    void *d;      /* the driver's own state: `drv->size` bytes, zeroed */
+    time_t began; /* when its copy began (ops_rotate_begin), 0: it did not */
 } ops_rotation;
 
 struct ops_medium_driver {

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bkp/audit/audit.h"
 #include "bkp/io/clock.h"
@@ -14,12 +15,33 @@
 #include "bkp/ops/pins.h"
 #include "bkp/ops/rotate_record.h"
 
+static int note_began(bkp_media_entry *e, void *ctx)
+{
+    e->attempt = (bkp_media_attempt){.began = *(const time_t *)ctx, .pid = (long)getpid()};
+    if (gethostname(e->attempt.host, sizeof(e->attempt.host) - 1))
+        snprintf(e->attempt.host, sizeof(e->attempt.host), "%s", "?");
+    return 0;
+}
+
+time_t ops_rotate_begin(bkp_repo *primary, const char *medium)
+{
+    time_t now = bkp_now();
+    if (bkp_media_update(primary, medium, note_began, &now)) {
+        bkp_debug("%s: the start of this rotation could not be noted in the registry", medium);
+        return 0;
+    }
+    return now;
+}
+
 /* The registry entry's update (bkp_media_update's callback). */
 typedef struct note_ctx {
     const ops_rotate_seen *s;
     bool wrote;
     bool recorded; /* the rotation's audit record was appended */
     const char *kit; /* the SHA-256 of the kit's SHA256SUMS the medium carries now, or NULL */
+    time_t began;    /* the attempt this rotation noted, 0: none */
+    const char *why; /* why it failed, when it did */
+    bool seen;       /* the medium was reached: the rest of the entry is told */
 } note_ctx;
 
 static int note_seen(bkp_media_entry *e, void *ctx)
@@ -27,6 +49,14 @@ static int note_seen(bkp_media_entry *e, void *ctx)
     const note_ctx *n = ctx;
     const ops_rotate_seen *s = n->s;
     time_t now = bkp_now();
+    /* The end of the attempt this rotation began, and only of it. */
+    if (n->began && e->attempt.began == n->began && e->attempt.pid == (long)getpid()) {
+        e->attempt.ended = now;
+        e->attempt.failed = !n->wrote;
+        snprintf(e->attempt.why, sizeof(e->attempt.why), "%s", n->wrote || !n->why ? "" : n->why);
+    }
+    if (!n->seen)
+        return 0;
     e->last_seen = now;
     if (s->path) {
         char *p = strdup(s->path);
@@ -119,6 +149,9 @@ bool ops_rotate_why(ops_rotate_step at, int rc, const char *where, char *buf, si
     }
 }
 
+/* What a rotation whose copy was made failed at, after it. */
+#define LATE_FAILURE "the audit log's copy, the pins or the registry could not be written"
+
 /* Note the first failure (`rc` non-zero) at `step`. */
 static void fail(int *first, ops_rotate_step *step, ops_rotate_step at, int rc)
 {
@@ -183,20 +216,21 @@ int ops_rotate_finish(const ops_rotate_end *e, ops_rotate_step *step, bool *wrot
         fail(&first, step, OPS_ROTATE_LOG_COPY, e->before_pins(e->ctx));
     /* Only a medium that took its copy, and whose record and log's copy
      * are there, counts as written (and says what it holds). */
-    note_ctx n = {&e->note, e->took && !e->rc && !first, !rc,
-                  e->fig.kit_sha256[0] ? e->fig.kit_sha256 : NULL};
+    note_ctx n = {&e->note, e->took && !e->rc && !first,
+                  !rc,      e->fig.kit_sha256[0] ? e->fig.kit_sha256 : NULL,
+                  e->began, why,
+                  e->seen};
     if (n.wrote && e->pin && ops_pins_write_of(e->primary, e->medium, e->pin, e->all, e->nall))
         fail(&first, step, OPS_ROTATE_PIN_WRITE, -EIO);
-    if (e->seen && bkp_media_update(e->primary, e->medium, note_seen, &n))
+    if (!e->rc && first && !n.wrote) /* the copy was made; what follows it was not */
+        snprintf(why, sizeof(why), "%s", LATE_FAILURE);
+    if ((e->seen || e->began) && bkp_media_update(e->primary, e->medium, note_seen, &n))
         fail(&first, step, OPS_ROTATE_REGISTRY, -EIO);
     if (n.wrote && !first)
         note_bytes(e);
     if (said_ok && first) { /* the record above said ok too early */
-        bkp_audit_rec again = {.op = "rotate",
-                               .medium = e->medium,
-                               .failed = true,
-                               .error = "the audit log's copy, the pins or the registry could not "
-                                        "be written"};
+        bkp_audit_rec again = {
+            .op = "rotate", .medium = e->medium, .failed = true, .error = LATE_FAILURE};
         if (bkp_audit_append(e->primary, &again))
             bkp_debug("%s: the second record could not be appended either", e->medium);
     }

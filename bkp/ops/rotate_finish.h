@@ -75,8 +75,15 @@ typedef struct ops_rotate_end {
     int (*measure)(void *ctx, uint64_t *bytes);
     void *measure_ctx;
     ops_rotate_seen note;
+    time_t began; /* when its copy began (ops_rotate_begin), 0: it did not */
 } ops_rotate_end;
 
+/* Note in the registry entry of `medium` that a rotation to it begins to
+ * copy now, by this process (bkp_media_attempt), so that one cut off before
+ * its end is known as such: the time noted, or 0 when it could not be (a
+ * catalogue's note: the rotation goes on). The end's note is
+ * ops_rotate_finish's. */
+time_t ops_rotate_begin(bkp_repo *primary, const char *medium);
 /* Why a rotation stopped at `at` with `rc`, in English as its audit record
  * keeps it (the words a person saw, without what only the terminal needs),
  * into `buf`; true when it stopped before it wrote anything on the medium

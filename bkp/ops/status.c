@@ -4,6 +4,7 @@
 #include "bkp/ops/status.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -284,8 +285,27 @@ fail:
     return rc;
 }
 
+/* How the last rotation to a medium that began to copy stands (the
+ * registry's bkp_media_attempt): finished, failed, running — its process
+ * alive on this server — or cut off. A process of that number alive may be
+ * another one since: the rotation is then said to run a little longer than
+ * it did, never to have failed when it runs. */
+static rst_unfinished unfinished(const bkp_media_attempt *a)
+{
+    char host[sizeof(a->host)] = "";
+    if (!a->began)
+        return RST_FINISHED;
+    if (a->ended)
+        return a->failed ? RST_FAILED : RST_FINISHED;
+    if (gethostname(host, sizeof(host) - 1) || strcmp(host, a->host))
+        return RST_CUT_OFF; /* another server's rotation: not known to run */
+    return a->pid > 0 && (kill((pid_t)a->pid, 0) == 0 || errno == EPERM) ? RST_RUNNING
+                                                                         : RST_CUT_OFF;
+}
+
 /* The policy's media, with what each held after its last rotation (the
- * registry's note; policies/ knows the kind). False without memory. */
+ * registry's note; policies/ knows the kind), and a rotation to it that did
+ * not finish. False without memory. */
 static bool media_sizes(const pol_policy *p, const ds_view *w, rst_status *st)
 {
     if (!(st->media = calloc(p->nmedia + 1, sizeof(*st->media))))
@@ -295,8 +315,13 @@ static bool media_sizes(const pol_policy *p, const ds_view *w, rst_status *st)
         *m = (rst_medium){.type = p->media[i].type};
         for (size_t k = 0; k < w->nreg; k++)
             if (!strcmp(w->reg[k].label.name, p->media[i].name)) {
+                const bkp_media_attempt *a = &w->reg[k].attempt;
                 m->bytes = w->reg[k].bytes;
                 m->written = w->reg[k].last_write;
+                m->unfinished = unfinished(a);
+                m->began = m->unfinished ? a->began : 0;
+                if (m->unfinished == RST_FAILED && a->why[0] && !copy_str(&m->why, a->why))
+                    return false;
             }
         if (!copy_str(&m->medium, p->media[i].name))
             return false;

@@ -169,16 +169,27 @@ static json_t *storage_json(const rst_storage *s)
                      (json_int_t)s->datasets, "ratio", rst_storage_ratio(s));
 }
 
+static const char *const unfinished_names[] = {
+    [RST_RUNNING] = "running", [RST_CUT_OFF] = "cut_off", [RST_FAILED] = "failed"};
+
+static json_t *unfinished_json(const rst_medium *m)
+{
+    if (m->unfinished == RST_FINISHED)
+        return NULL;
+    return json_pack("{s:s, s:o, s:s*}", "state", unfinished_names[m->unfinished], "began",
+                     bkp_json_when(m->began), "why", m->why);
+}
+
 static json_t *media_json(const rst_status *s)
 {
     json_t *a = json_array();
     for (size_t i = 0; a && i < s->nmedia; i++) {
         const rst_medium *m = &s->media[i];
-        json_array_append_new(a,
-                              json_pack("{s:s, s:s, s:o, s:o}", "medium", m->medium, "type",
-                                        pol_medium_type_name(m->type), "bytes",
-                                        m->bytes ? json_integer((json_int_t)m->bytes) : json_null(),
-                                        "last_write", bkp_json_when(m->written)));
+        json_array_append_new(
+            a, json_pack("{s:s, s:s, s:o, s:o, s:o*}", "medium", m->medium, "type",
+                         pol_medium_type_name(m->type), "bytes",
+                         m->bytes ? json_integer((json_int_t)m->bytes) : json_null(), "last_write",
+                         bkp_json_when(m->written), "unfinished", unfinished_json(m)));
     }
     return a;
 }
@@ -407,6 +418,22 @@ static void connected_parse(bkp_jin *p, const json_t *j, rst_status *s)
     }
 }
 
+/* "unfinished", of a bkp that writes it: absent or null, none. */
+static void unfinished_parse(bkp_jin *p, const json_t *u, rst_medium *m)
+{
+    if (!u || json_is_null(u))
+        return;
+    char state[16] = "";
+    bkp_jin_text(p, u, "state", state, sizeof(state));
+    for (size_t k = RST_RUNNING; k <= RST_FAILED; k++)
+        if (!strcmp(state, unfinished_names[k]))
+            m->unfinished = (rst_unfinished)k;
+    m->began = bkp_jin_time_given(p, u, "began");
+    m->why = bkp_jin_str(p, u, "why");
+    if (!json_is_object(u) || m->unfinished == RST_FINISHED || (m->why && strlen(m->why) > 255))
+        bkp_jin_bad(p, -EBADMSG);
+}
+
 static void media_parse(bkp_jin *p, const json_t *j, rst_status *s)
 {
     json_t *a = bkp_jin_objects(p, j, "media", (void **)&s->media, sizeof(*s->media)), *o;
@@ -421,6 +448,7 @@ static void media_parse(bkp_jin *p, const json_t *j, rst_status *s)
         m->written = bkp_jin_time(p, o, "last_write");
         if (!m->medium)
             bkp_jin_bad(p, -EBADMSG);
+        unfinished_parse(p, json_object_get(o, "unfinished"), m);
     }
 }
 
@@ -501,8 +529,10 @@ void rst_status_clear(rst_status *s)
     }
     free(s->datasets);
     free(s->rotations);
-    for (size_t i = 0; i < s->nmedia; i++)
+    for (size_t i = 0; i < s->nmedia; i++) {
         free(s->media[i].medium);
+        free(s->media[i].why);
+    }
     free(s->connected);
     free(s->media);
     free(s->facility);

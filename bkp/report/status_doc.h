@@ -151,13 +151,27 @@ typedef struct rst_connected {
     bool left;         /* left there since its last rotation */
 } rst_connected;
 
+/* A rotation to a medium that did not end with the medium written
+ * ("unfinished": {"state", "began", "why"}, absent when the last one did). */
+typedef enum rst_unfinished {
+    RST_FINISHED = 0,
+    RST_RUNNING, /* "running": its process is alive on this server */
+    RST_CUT_OFF, /* "cut_off": it never ended (killed, the server stopped) */
+    RST_FAILED,  /* "failed": it ended, and the medium does not count as written */
+} rst_unfinished;
+
 /* A medium of the policy and what it held after its last rotation
- * ("media"): what a disk, a tape or a bucket of its kind will need. */
+ * ("media"): what a disk, a tape or a bucket of its kind will need; and a
+ * rotation to it that did not finish, which nothing else shows: the copy
+ * the medium holds is the one of `written`. */
 typedef struct rst_medium {
     char *medium;
     pol_medium_type type;
     uint64_t bytes; /* 0: not measured (a tape; or not rotated since bkp measured) — null */
     time_t written; /* its last rotation ("last_write"); 0: never */
+    rst_unfinished unfinished;
+    time_t began; /* when that rotation began; 0 unless unfinished */
+    char *why;    /* why it failed, in English as its audit record says it; NULL: unsaid */
 } rst_medium;
 
 /* What a repository takes and stands for ("storage"), in bytes. */

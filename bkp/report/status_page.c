@@ -266,6 +266,26 @@ static void today(FILE *f, const rst_status *st, time_t now, bool ja)
         fputs("</li>\n", f);
         n++;
     }
+    for (size_t i = 0; i < st->nmedia; i++) {
+        const rst_medium *m = &st->media[i];
+        if (m->unfinished == RST_FINISHED)
+            continue;
+        if (m->unfinished == RST_RUNNING) {
+            open_tag(f, "li class=\"todo\"", "data-rotating", m->medium);
+            say(f,
+                _("A copy to %s is running: leave it connected until the system officer says "
+                  "it is done."),
+                m->medium);
+        } else {
+            open_tag(f, "li class=\"todo late\"", "data-unfinished", m->medium);
+            say(f,
+                _("The last copy to %s did not finish: it does not hold the newest backups. Ask "
+                  "the system officer to copy to it again before it is taken away."),
+                m->medium);
+        }
+        fputs("</li>\n", f);
+        n++;
+    }
     if (st->key_drill.due) {
         fputs("<li class=\"todo\" data-key-drill=\"due\">", f);
         say(f,
@@ -347,6 +367,22 @@ static void it_section(FILE *f, const rst_status *st, bool ja)
         open_tag(f, "li class=\"cmd\"", "data-connected", m->medium);
         say(f, _("%s: `umount %s`, or `bkp rotate %s --unmount` at its next rotation"), m->medium,
             m->path, m->medium);
+        fputs("</li>\n", f);
+        n++;
+    }
+    for (size_t i = 0; i < st->nmedia; i++) {
+        const rst_medium *m = &st->media[i];
+        char when[64];
+        if (m->unfinished != RST_FAILED && m->unfinished != RST_CUT_OFF)
+            continue;
+        bkp_local_time(when, sizeof(when), m->began, "?");
+        open_tag(f, "li class=\"cmd\"", "data-unfinished", m->medium);
+        if (m->unfinished == RST_FAILED)
+            say(f, _("%s: its rotation of %s failed (%s): `bkp rotate %s` again"), m->medium, when,
+                m->why ? m->why : "`bkp audit show`", m->medium);
+        else
+            say(f, _("%s: its rotation of %s never ended: `bkp rotate %s` again"), m->medium, when,
+                m->medium);
         fputs("</li>\n", f);
         n++;
     }

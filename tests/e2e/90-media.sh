@@ -7,7 +7,7 @@
 # naming the overdue disk, each disk keeps three generations and verifies on
 # its own; a disk alone restores the data; a full medium (a small tmpfs) fails
 # cleanly and succeeds once it has room; a rotation killed mid-copy is finished
-# by the next one; and the audit log's copy on a disk catches a log cut short.
+# by the next one (status says each did not finish until then); and the audit log's copy on a disk catches a log cut short.
 . "$(dirname "$0")/lib.sh"
 need_test_clock
 
@@ -403,11 +403,20 @@ else
     [ "$(json_num generations)" = 0 ] || flunk "a failed rotation registered generations on small: $OUT"
     grep -q '"last_write"' <<<"$OUT" && flunk "a failed rotation set small's last_write: $OUT"
     check_exit 0 "$BKP" verify --repo "$SMALL/repo" || flunk "a copy left by a failed rotation (full medium) does not verify"
+    # Status and the page say it, with what to do: the disk is not current.
+    run_any "$BKP" status --policy "$POL2"
+    output_has "small: its last rotation" "status should say small's rotation failed"
+    output_has "FAILED: the medium is full"
+    output_has "run \`bkp rotate small\` again"
+    run_any "$BKP" status --policy "$POL2" --format html -o "$WORK/page.html"
+    grep -q 'data-unfinished="small"' "$WORK/page.html" || flunk "the status page does not say small's copy did not finish"
     tmps=$(find "$SMALL" -name '.tmp-*')
     [ -z "$tmps" ] || flunk "temporary files remain on the full medium after the next open: $tmps"
     # Give it room: the same disk, now large enough.
     if mount -o remount,size=64m "$SMALL"; then
         check_exit 0 "$BKP" rotate small --policy "$POL2" || flunk "rotation failed on the medium with room"
+        run_any "$BKP" status --policy "$POL2" --json
+        grep -q '"unfinished"' <<<"$OUT" && flunk "a rotation that worked still leaves one unfinished: $OUT"
         check_exit 0 "$BKP" verify --repo "$SMALL/repo" --read-data || flunk "small's copy does not verify after the rotation"
         check_exit 0 "$BKP" generations --repo "$SMALL/repo" --json || true
         [ "$(seqs)" = 1 ] || flunk "small should hold scans:1 after the second rotation: $(seqs)"
@@ -464,6 +473,12 @@ for try in 1 2 3; do
     check_exit 0 "$BKP" media label "$CRASH" --name crash --force --policy "$POL2" || true
 done
 [ -n "$killed" ] || flunk "the rotation could not be killed mid-copy in three tries; this part proves nothing"
+# Nothing recorded the killed rotation; status still says it never ended.
+run_any "$BKP" status --policy "$POL2" --json
+grep -q '"state": "cut_off"' <<<"$OUT" || flunk "status --json does not show the killed rotation as cut off: $OUT"
+run_any "$BKP" status --policy "$POL2"
+output_has "crash: its last rotation" "status should say crash's rotation never ended"
+output_has "never ended"
 check_exit 0 "$BKP" rotate crash --policy "$POL2" || flunk "the rotation after a killed one failed"
 check_exit 0 "$BKP" verify --repo "$CRASH/repo" --read-data || flunk "the copy does not verify after a killed rotation"
 tmps=$(find "$CRASH" -name '.tmp-*')
@@ -472,6 +487,9 @@ check_exit 0 "$BKP" generations --repo "$CRASH/repo" --json || true
 [ "$(seqs)" = 1 ] || flunk "the copy should hold images:1 after the rotation that followed the killed one: $(seqs)"
 ok "$BKP" media show crash --policy "$POL2" --json
 [ "$(json_num generations)" = 1 ] || flunk "the registry should show crash holding one generation: $OUT"
+grep -q '"attempt"' <<<"$OUT" || flunk "the registry does not note crash's last rotation: $OUT"
+run_any "$BKP" status --policy "$POL2" --json
+grep -q '"unfinished"' <<<"$OUT" && flunk "the rotation after the killed one still leaves one unfinished: $OUT"
 
 # ============ 7. The audit log's copy catches a log cut short ============
 backup_week 49 8

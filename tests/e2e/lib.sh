@@ -150,6 +150,15 @@ check_exit() {
     fi
 }
 
+# run_any CMD... — the same capture, whatever its exit status (left in $RC):
+# for a command whose output is checked, not its verdict.
+run_any() {
+    RC=0
+    "$@" >"$WORK/.out" 2>"$WORK/.err" || RC=$?
+    OUT=$(cat "$WORK/.out")
+    ERR=$(cat "$WORK/.err")
+}
+
 # expect_exit N CMD... — the same, but a different exit status ends the test.
 expect_exit() {
     check_exit "$@" || exit 1

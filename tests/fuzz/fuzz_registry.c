@@ -17,9 +17,12 @@ static void same(const bkp_media_entry *a, const bkp_media_entry *b)
         a->last_verify != b->last_verify || a->verify != b->verify || a->n_held != b->n_held ||
         a->held_known != b->held_known || a->probe.when != b->probe.when ||
         a->probe.proven != b->probe.proven || strcmp(a->label_version, b->label_version) ||
-        strcmp(a->kit_sha256, b->kit_sha256) || a->bytes != b->bytes || a->reread.n != b->reread.n ||
-        a->reread.last_run != b->reread.last_run ||
-        (a->reread.n && memcmp(a->reread.v, b->reread.v, a->reread.n * sizeof(*a->reread.v))))
+        strcmp(a->kit_sha256, b->kit_sha256) || a->bytes != b->bytes ||
+        a->reread.n != b->reread.n || a->reread.last_run != b->reread.last_run ||
+        (a->reread.n && memcmp(a->reread.v, b->reread.v, a->reread.n * sizeof(*a->reread.v))) ||
+        a->attempt.began != b->attempt.began || a->attempt.ended != b->attempt.ended ||
+        a->attempt.failed != b->attempt.failed || a->attempt.pid != b->attempt.pid ||
+        strcmp(a->attempt.host, b->attempt.host) || strcmp(a->attempt.why, b->attempt.why))
         abort();
     for (size_t i = 0; i < a->n_held; i++)
         if (memcmp(&a->held[i], &b->held[i], sizeof(a->held[i])))

@@ -341,22 +341,38 @@ static void test_codec_round_trip(void **state)
         "{\"rotations\": [{\"medium\": \"usb-a\", \"type\": \"floppy\"}]}",
         "{\"datasets\": [\"emr\"]}",
         /* "action" is the first of "actions"; at most POL_ACTIONS, none empty */
-        "{\"verdict\": \"AT RISK\", \"datasets\": [{\"dataset\": \"emr\", \"verdict\": \"AT RISK\", "
+        "{\"verdict\": \"AT RISK\", \"datasets\": [{\"dataset\": \"emr\", \"verdict\": \"AT "
+        "RISK\", "
         "\"action\": \"b\", \"actions\": [\"a\", \"b\"]}]}",
-        "{\"verdict\": \"AT RISK\", \"datasets\": [{\"dataset\": \"emr\", \"verdict\": \"AT RISK\", "
+        "{\"verdict\": \"AT RISK\", \"datasets\": [{\"dataset\": \"emr\", \"verdict\": \"AT "
+        "RISK\", "
         "\"action\": \"\", \"actions\": [\"a\"]}]}",
-        "{\"verdict\": \"AT RISK\", \"datasets\": [{\"dataset\": \"emr\", \"verdict\": \"AT RISK\", "
+        "{\"verdict\": \"AT RISK\", \"datasets\": [{\"dataset\": \"emr\", \"verdict\": \"AT "
+        "RISK\", "
         "\"action\": \"a\", \"actions\": [\"a\", \"\"]}]}",
-        "{\"verdict\": \"AT RISK\", \"datasets\": [{\"dataset\": \"emr\", \"verdict\": \"AT RISK\", "
+        "{\"verdict\": \"AT RISK\", \"datasets\": [{\"dataset\": \"emr\", \"verdict\": \"AT "
+        "RISK\", "
         "\"action\": \"1\", \"actions\": [\"1\",\"2\",\"3\","
         "\"4\",\"5\"]}]}",
         "[]",
+        /* a rotation that did not finish: a state bkp writes, and when it began */
+        "{\"verdict\": \"COMPLIANT\", \"media\": [{\"medium\": \"usb-a\", \"type\": \"removable\", "
+        "\"unfinished\": "
+        "{\"state\": \"paused\", \"began\": \"2026-11-28T08:40:00Z\"}}]}",
+        "{\"verdict\": \"COMPLIANT\", \"media\": [{\"medium\": \"usb-a\", \"type\": \"removable\", "
+        "\"unfinished\": "
+        "{\"state\": \"failed\"}}]}",
+        "{\"verdict\": \"COMPLIANT\", \"media\": [{\"medium\": \"usb-a\", \"type\": \"removable\", "
+        "\"unfinished\": "
+        "\"failed\"}]}",
     };
     /* A document of a bkp before "actions": its one action reads as the
      * first; with "actions", all of them, in order. */
     static const char *const good[] = {
-        "{\"verdict\": \"AT RISK\", \"datasets\": [{\"dataset\": \"emr\", \"verdict\": \"AT RISK\", \"action\": \"a\"}]}",
-        "{\"verdict\": \"AT RISK\", \"datasets\": [{\"dataset\": \"emr\", \"verdict\": \"AT RISK\", \"action\": \"a\", \"actions\": [\"a\", \"b\"]}]}",
+        "{\"verdict\": \"AT RISK\", \"datasets\": [{\"dataset\": \"emr\", \"verdict\": \"AT "
+        "RISK\", \"action\": \"a\"}]}",
+        "{\"verdict\": \"AT RISK\", \"datasets\": [{\"dataset\": \"emr\", \"verdict\": \"AT "
+        "RISK\", \"action\": \"a\", \"actions\": [\"a\", \"b\"]}]}",
     };
     for (size_t i = 0; i < 2; i++) {
         json_t *g = json_loads(good[i], 0, NULL);
@@ -368,6 +384,22 @@ static void test_codec_round_trip(void **state)
         rst_status_clear(&back);
         json_decref(g);
     }
+    /* A failed rotation reads back with its reason, and writes back the same. */
+    const char *failed =
+        "{\"verdict\": \"COMPLIANT\", \"media\": [{\"medium\": \"usb-a\", \"type\": \"removable\", "
+        "\"bytes\": null, \"last_write\": null, \"unfinished\": {\"state\": "
+        "\"failed\", \"began\": \"2026-11-28T08:40:00Z\", \"why\": \"the medium "
+        "is full: No space left on device\"}}]}";
+    json_t *fj = json_loads(failed, 0, NULL);
+    assert_int_equal(rst_status_parse(fj, &back), 0);
+    assert_int_equal(back.nmedia, 1);
+    assert_int_equal(back.media[0].unfinished, RST_FAILED);
+    assert_string_equal(back.media[0].why, "the medium is full: No space left on device");
+    json_t *fa = rst_status_json(&back);
+    assert_true(json_equal(json_object_get(fa, "media"), json_object_get(fj, "media")));
+    json_decref(fa);
+    json_decref(fj);
+    rst_status_clear(&back);
     for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
         json_t *b = json_loads(bad[i], 0, NULL);
         assert_non_null(b);
