@@ -598,7 +598,7 @@ int rb_check_users(const rb_runbook *rb)
 
 /* ---- finding a runbook by name ---- */
 
-char *rb_find(const char *name, const char *policy_file)
+char *rb_find(const char *name, const char *policy_file, const char *hint)
 {
     if (strchr(name, '/')) {
         if (!access(name, F_OK))
@@ -637,7 +637,9 @@ char *rb_find(const char *name, const char *policy_file)
     }
     for (size_t i = 0; i < n; i++)
         free(places[i]);
-    if (!found)
+    if (!found && hint)
+        bkp_error(_("no runbook '%s' — looked for %s. %s"), name, tried, hint);
+    else if (!found)
         bkp_error(_("no runbook '%s' — looked for %s; put %s.yaml in one of those places, or give "
                     "its path (with a '/') as 'runbook:' in the policy"),
                   name, tried, name);

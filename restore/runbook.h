@@ -99,8 +99,10 @@ void rb_free(rb_runbook *rb);
 /* Where runbook `name` lives: a path when it has a '/', else NAME.yaml in, in
  * order, `runbooks/` beside the policy file, `../runbooks/` from it (so the
  * examples in policies/examples find policies/runbooks), and
- * /etc/bkp/runbooks. NULL (logged, with the places tried) when none exists. */
-char *rb_find(const char *name, const char *policy_file);
+ * /etc/bkp/runbooks. NULL (logged, with the places tried, and `hint` — what
+ * the caller knows of the name — or else where to put the file) when none
+ * exists. */
+char *rb_find(const char *name, const char *policy_file, const char *hint);
 
 const char *rb_action_name(rb_action a); /* "confirm", "select", ... */
 /* The same word for people, in the language of the messages. */

@@ -25,9 +25,38 @@ static int priority_of(const char *dataset, void *ctx)
     return d ? d->priority : INT_MAX;
 }
 
+/* Does a data set before `i` of `p` name the runbook `name` already? */
+static bool named_before(const pol_policy *p, size_t i, const char *name);
+
+/* What to say after a runbook not found, when the policy names any: a data
+ * set's name typed for its runbook's, or a runbook misspelt. "" for none. */
+static void not_found_hint(const pol_policy *p, const char *name, char *hint, size_t n)
+{
+    const pol_dataset *d = p ? pol_dataset_find(p, name) : NULL;
+    hint[0] = '\0';
+    if (d && d->runbook) {
+        snprintf(hint, n,
+                 _("'%s' is a data set of the policy; the runbook that restores it is '%s': give "
+                   "that name"),
+                 name, d->runbook);
+        return;
+    }
+    char list[512] = "";
+    for (size_t i = 0; p && i < p->ndatasets; i++) {
+        const char *r = p->datasets[i].runbook;
+        size_t l = strlen(list);
+        if (r && !named_before(p, i, r))
+            snprintf(list + l, sizeof(list) - l, "%s%s", l ? ", " : "", r);
+    }
+    if (list[0])
+        snprintf(hint, n, _("the policy names these runbooks: %s"), list);
+}
+
 int ops_runbook_load(const pol_policy *p, const char *name, rb_runbook **out)
 {
-    char *file = rb_find(name, p ? p->file : NULL);
+    char hint[768];
+    not_found_hint(p, name, hint, sizeof(hint));
+    char *file = rb_find(name, p ? p->file : NULL, hint[0] ? hint : NULL);
     if (!file)
         return -EINVAL;
     /* Its `run` and `check` steps run as root: believed only when no one

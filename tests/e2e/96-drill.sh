@@ -408,6 +408,15 @@ command -v chattr >/dev/null 2>&1 && chattr -i "$NEWPACK" 2>/dev/null || true
 chmod u+w "$NEWPACK"
 flip "$NEWPACK" $(($(stat -c %s "$NEWPACK") / 2))
 
+# A data set's name typed for its runbook's: told which runbook restores it,
+# not to write a runbook of that name; a name the policy does not know: the
+# runbooks it names.
+check_exit 2 "$BKP" drill scans --policy "$POL" || true
+output_has "'scans' is a data set of the policy; the runbook that restores it is 'scans-older'"
+output_lacks "put scans.yaml"
+check_exit 2 "$BKP" drill scnas-older --policy "$POL" || true
+output_has "the policy names these runbooks: emr-db, ward, scans-older"
+
 mkdir -p "$WORK/r6"
 check_exit 0 "$BKP" drill scans-older --policy "$POL" --report "$WORK/r6" || true
 report_of "$WORK/r6"

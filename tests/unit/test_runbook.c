@@ -387,7 +387,7 @@ static void expect_found(const char *name, const char *policy, const char *rel)
 {
     char want[256];
     snprintf(want, sizeof(want), "%s/%s", tmp, rel);
-    char *got = rb_find(name, policy);
+    char *got = rb_find(name, policy, NULL);
     assert_non_null(got);
     assert_string_equal(got, want);
     free(got);
@@ -411,7 +411,7 @@ static void test_find(void **state)
     expect_found("up", policy, "policies/examples/../runbooks/up.yaml");
     /* A name with a '/' is a path, used as given. */
     snprintf(path, sizeof(path), "%s/elsewhere/mine.yaml", tmp);
-    char *got = rb_find(path, policy);
+    char *got = rb_find(path, policy, NULL);
     assert_non_null(got);
     assert_string_equal(got, path);
     free(got);
@@ -419,7 +419,7 @@ static void test_find(void **state)
     /* Nothing found: NULL, and the message lists every place tried, in order. */
     bkp_log_set_sink(sink, NULL);
     logbuf[0] = '\0';
-    assert_null(rb_find("bkp-test-no-such-runbook", policy));
+    assert_null(rb_find("bkp-test-no-such-runbook", policy, NULL));
     bkp_log_set_sink(NULL, NULL);
     char a[200], b[200];
     snprintf(a, sizeof(a), "%s/policies/examples/runbooks/bkp-test-no-such-runbook.yaml", tmp);
@@ -431,14 +431,14 @@ static void test_find(void **state)
     /* Without a policy file only /etc/bkp/runbooks is searched. */
     bkp_log_set_sink(sink, NULL);
     logbuf[0] = '\0';
-    assert_null(rb_find("bkp-test-no-such-runbook", NULL));
+    assert_null(rb_find("bkp-test-no-such-runbook", NULL, NULL));
     bkp_log_set_sink(NULL, NULL);
     assert_null(strstr(logbuf, tmp));
     assert_non_null(strstr(logbuf, "/etc/bkp/runbooks/bkp-test-no-such-runbook.yaml"));
     /* A missing path is not searched for elsewhere. */
     snprintf(path, sizeof(path), "%s/elsewhere/gone.yaml", tmp);
     bkp_log_set_sink(sink, NULL);
-    assert_null(rb_find(path, policy));
+    assert_null(rb_find(path, policy, NULL));
     bkp_log_set_sink(NULL, NULL);
 
     char cmd[128];
