@@ -62,7 +62,8 @@ int pol_warn_compliance(const pol_policy *p)
         bkp_warn(_("%s: the server's time zone is UTC, and the schedules are its local time: "
                    "'daily 21:30' would run at 06:30 in Japan, and people would read UTC — if "
                    "the server is in Japan, set its zone before the first run: `timedatectl "
-                   "set-timezone Asia/Tokyo`"),
+                   "set-timezone Asia/Tokyo` (without systemd: `ln -sf "
+                   "/usr/share/zoneinfo/Asia/Tokyo /etc/localtime`)"),
                  p->file);
         warnings++;
     }
