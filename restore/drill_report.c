@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include <jansson.h>
+#include <sodium.h>
 
 #include "bkp/io/durable.h"
 #include "bkp/io/i18n.h"
@@ -111,6 +112,7 @@ void rb_report_clear(rb_report *r)
 {
     free(r->steps);
     bkp_strlist_clear(&r->reports);
+    bkp_strlist_clear(&r->reports_sha256);
     *r = (rb_report){0};
 }
 
@@ -181,11 +183,19 @@ char *rb_report_json(const rb_report *r, bool reports)
 
 static int write_one(rb_report *r, const char *dir, const char *name, char *text)
 {
+    uint8_t sum[crypto_hash_sha256_BYTES];
+    char hex[2 * crypto_hash_sha256_BYTES + 1];
     int rc = text ? bkp_durable_write(dir, name, text, strlen(text), BKP_DURABLE_PRIVATE) : -ENOMEM;
+    if (!rc) {
+        crypto_hash_sha256(sum, (const uint8_t *)text, strlen(text));
+        sodium_bin2hex(hex, sizeof(hex), sum, sizeof(sum));
+    }
     free(text);
     char *path = rc ? NULL : bkp_path_join(dir, name);
     if (!rc)
         rc = path ? bkp_strlist_add(&r->reports, path) : -ENOMEM;
+    if (!rc)
+        rc = bkp_strlist_add(&r->reports_sha256, hex);
     free(path);
     return rc;
 }
@@ -233,6 +243,8 @@ void rb_record(const rb_report *r, size_t k, bkp_audit_rec *rec)
         (json_int_t)rb_not_rehearsed(r), "files", (json_int_t)r->files, "damaged",
         (json_int_t)(done ? done->damaged : 0), "reports", bkp_json_strlist(&r->reports),
         "attested_by", r->attested_by, "attended", r->attended);
+    if (fig && r->reports_sha256.n) /* what `bkp audit check FILE` compares */
+        json_object_set_new(fig, "reports_sha256", bkp_json_strlist(&r->reports_sha256));
     if (fig && r->read_from) /* which sources it read (runbook_doc.h) */
         json_object_set_new(fig, "read_from", json_string(r->read_from));
     if (fig && r->key_recovery) { /* which sheets opened it */

@@ -65,7 +65,12 @@ typedef struct rb_report {
     const char *read_from;
     /* A key-recovery drill: the sheets that opened the key; NULL otherwise. */
     const bkp_sheets_used *key_recovery;
-    bkp_strlist reports; /* the report files written */
+    bkp_strlist reports;        /* the report files written */
+    bkp_strlist reports_sha256; /* the SHA-256 of each (hex), in the same order */
+    /* The repository whose signed audit log keeps the report's record: its
+     * id and its signing key's fingerprint (pubkey.h), said in the report
+     * so that a reader knows which log proves it; NULL: not said. */
+    const char *repository, *key_fingerprint;
 } rb_report;
 
 /* The report of `res`, the run of `rb` under `env` that started at
@@ -91,8 +96,10 @@ char *rb_report_stem(const rb_runbook *rb, time_t started);
 /* Write the report in every form people read (Markdown and HTML, Japanese
  * and English) and as JSON into `dir` (made 0700 when missing), each file
  * 0600 and durable: the reports name patients' data sets, hosts and people.
- * The paths written are added to `r->reports`. Stops at the first failure
- * and returns it; the files before it stay. */
+ * The paths written are added to `r->reports`, and their SHA-256 to
+ * `r->reports_sha256`: the audit record keeps both (rb_record), so that
+ * `bkp audit check FILE` tells a report as written from one changed since.
+ * Stops at the first failure and returns it; the files before it stay. */
 int rb_report_write(rb_report *r, const char *dir, const char *stem);
 
 /* How many confirm steps no person rehearsed (an unattended drill). */

@@ -630,10 +630,16 @@ static char *report(const rb_report *r, rb_format f, bool ja)
                                        detail ? detail : "", NULL});
     }
     rb_doc_table_end(d);
-    if (r->drill)
+    if (r->drill && rb_not_rehearsed(r))
         rb_doc_para(d, "%s",
                     _("Confirm steps marked not rehearsed were not attested by a person in this "
                       "drill; rehearse them with staff at the next drill."));
+    if (r->drill && r->repository && r->key_fingerprint)
+        rb_doc_para(d,
+                    _("The SHA-256 of this report is kept in the signed audit log of the "
+                      "repository %s (signing key %s). `bkp audit check FILE` says whether this "
+                      "file is the report as written."),
+                    r->repository, r->key_fingerprint);
     return rb_doc_finish(d);
 }
 

@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "bkp/audit/audit.h"
 #include "bkp/io/i18n.h"
 #include "bkp/cli/cli.h"
@@ -267,6 +269,119 @@ static int audit_show(cli *c)
     return rc ? EXIT_FAILED : EXIT_OK;
 }
 
+/* audit check FILE: the signed record that names this report file by its
+ * SHA-256 (a drill's record keeps the SHA-256 of each report it wrote). */
+typedef struct check_ctx {
+    char sum[2 * crypto_hash_sha256_BYTES + 1];
+    const char *base; /* the file's name, for a record that names it */
+    json_t *found;    /* the first record whose reports_sha256 holds `sum` */
+    json_t *named;    /* else the last that names a report of this name */
+} check_ctx;
+
+static bool in_list(json_t *list, const char *s, bool base)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(list, i, v)
+    {
+        const char *t = json_string_value(v), *slash = t ? strrchr(t, '/') : NULL;
+        if (t && !strcmp(base && slash ? slash + 1 : t, s))
+            return true;
+    }
+    return false;
+}
+
+static int check_one(json_t *j, void *ctx)
+{
+    check_ctx *k = ctx;
+    json_t *fig = json_object_get(j, "figures");
+    if (in_list(json_object_get(fig, "reports_sha256"), k->sum, false)) {
+        k->found = json_incref(j);
+        return 1; /* the first: the drill that wrote it */
+    }
+    if (in_list(json_object_get(fig, "reports"), k->base, true)) {
+        json_decref(k->named);
+        k->named = json_incref(j);
+    }
+    return 0;
+}
+
+static void check_said(const cli *c, const char *file, const check_ctx *k)
+{
+    json_t *r = k->found ? k->found : k->named;
+    json_t *fig = json_object_get(r, "figures");
+    const char *runbook = json_string_value(json_object_get(fig, "runbook"));
+    const char *who = json_string_value(json_object_get(fig, "attested_by"));
+    const char *outcome = json_string_value(json_object_get(r, "outcome"));
+    long long seq = (long long)json_integer_value(json_object_get(r, "seq"));
+    time_t t = bkp_iso_parse(json_string_value(json_object_get(r, "time")));
+    bool old = k->named && !json_object_get(fig, "reports_sha256");
+    if (c->json) {
+        cli_print_json(json_pack("{s:s, s:s, s:b, s:b, s:o, s:s?, s:s?, s:O?}", "file", file,
+                                 "sha256", k->sum, "unchanged", k->found != NULL, "checkable", !old,
+                                 "record", r ? json_integer(seq) : json_null(), "runbook", runbook,
+                                 "outcome", outcome, "time", json_object_get(r, "time")));
+        return;
+    }
+    char when[64];
+    bkp_local_time(when, sizeof(when), t > 0 ? t : 0, "?");
+    if (k->found)
+        printf(_("%s: unchanged — the report of the drill of runbook %s on %s (%s%s%s), in the "
+                 "signed audit record #%lld\n"),
+               file, runbook ? runbook : "?", when,
+               outcome && !strcmp(outcome, "ok") ? _("succeeded") : _("FAILED"),
+               who ? _(", attended by ") : "", who ? who : "", seq);
+    else if (old)
+        printf(_("%s: the signed audit record #%lld (%s) names a report of this name, but was "
+                 "written by a bkp that kept no SHA-256 of its reports: this file cannot be "
+                 "checked\n"),
+               file, seq, when);
+    else if (k->named)
+        printf(_("%s: CHANGED since it was written — the signed audit record #%lld (%s) names a "
+                 "report of this name with another SHA-256\n"),
+               file, seq, when);
+    else
+        printf(_("%s: no signed record of this audit log names this file (SHA-256 %s): it is not "
+                 "a report this repository's drills wrote, or it was changed since\n"),
+               file, k->sum);
+}
+
+static int audit_check(cli *c)
+{
+    const char *file = c->nargs > 1 ? c->args[1] : NULL;
+    if (!file) {
+        bkp_error(_("give the report file to check: `bkp audit check FILE`"));
+        return EXIT_USAGE;
+    }
+    bkp_buf b;
+    bkp_buf_init(&b);
+    int rc = bkp_read_file(file, &b, 64u << 20);
+    if (rc) {
+        bkp_error(_("cannot read %s: %s"), file, bkp_strerror(rc));
+        bkp_buf_free(&b);
+        return EXIT_USAGE;
+    }
+    uint8_t sum[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(sum, b.data, b.len);
+    bkp_buf_free(&b);
+    check_ctx k = {.base = strrchr(file, '/') ? strrchr(file, '/') + 1 : file};
+    sodium_bin2hex(k.sum, sizeof(k.sum), sum, sizeof(sum));
+    char *medium = NULL, *path = log_of(c, &medium);
+    free(medium);
+    /* Only records signed by the repository's key count: one an insider
+     * wrote for an edited report is never seen. */
+    rc = path ? bkp_audit_each_sound(path, bkp_repo_sign_pk(c->ro), check_one, &k, NULL) : -ENOMEM;
+    if (rc < 0)
+        bkp_error(_("cannot read the audit log %s: %s"), path ? path : "?", bkp_strerror(rc));
+    else
+        check_said(c, file, &k);
+    free(path);
+    json_decref(k.named);
+    bool ok = rc >= 0 && k.found;
+    json_decref(k.found);
+    return rc < 0 ? EXIT_FAILED : ok ? EXIT_OK : EXIT_FAILED;
+}
+
 /* What bkp_audit_restart found (the record keeps the English word), for a
  * person. */
 static const char *found_shown(const char *kind)
@@ -312,7 +427,8 @@ static int audit_restart(cli *c)
 
 int cmd_audit(cli *c)
 {
-    if (c->public_key && strcmp(c->args[0], "verify") && strcmp(c->args[0], "show")) {
+    if (c->public_key && strcmp(c->args[0], "verify") && strcmp(c->args[0], "show") &&
+        strcmp(c->args[0], "check")) {
         bkp_error(_("--public-key belongs to `bkp audit verify` (and `bkp verify`): audit %s needs "
                     "the key"),
                   c->args[0]);
@@ -331,8 +447,11 @@ int cmd_audit(cli *c)
         return audit_show(c);
     if (!strcmp(c->args[0], "restart"))
         return audit_restart(c);
+    if (!strcmp(c->args[0], "check"))
+        return audit_check(c);
     bkp_error(_("unknown audit command '%s'; use `bkp audit verify [--against FILE]`, `bkp audit "
-                "show [--since DATE] [--dataset NAME] [--json]` or `bkp audit restart REASON`"),
+                "show [--since DATE] [--dataset NAME] [--json]`, `bkp audit check REPORT` or "
+                "`bkp audit restart REASON`"),
               c->args[0]);
     return EXIT_USAGE;
 }

@@ -33,6 +33,7 @@
 #include "bkp/media/bucket.h"
 #include "bkp/audit/audit.h"
 #include "bkp/cli/cli.h"
+#include "bkp/keys/pubkey.h"
 #include "bkp/io/durable.h"
 #include "bkp/io/clock.h"
 #include "bkp/io/i18n.h"
@@ -171,6 +172,15 @@ static int conclude(cli *c, const ops_drill_in *in, const ops_drill_run *run, ti
         report.key_recovery = &c->key_used;
     if (in->drill)
         report.read_from = ops_drill_from_name(run->sources.from);
+    /* Which signed log keeps its record: every copy has the repository's
+     * id and signing key. */
+    const bkp_repo *signer = c->ro ? c->ro : run->sources.n ? run->sources.v[0].repo : NULL;
+    char fp[BKP_FINGERPRINT_LEN];
+    if (signer) {
+        bkp_pubkey_fingerprint(bkp_repo_sign_pk(signer), fp);
+        report.repository = bkp_repo_uuid(signer);
+        report.key_fingerprint = fp;
+    }
     /* Into --report, else the primary's reports/, never on the media read
      * nor in the current folder. A key-recovery drill opened no primary: one
      * that is here, and no disk's copy, is opened as its audit record's is

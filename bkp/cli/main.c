@@ -257,7 +257,7 @@ static const command commands[] = {
      .usage = "audit verify [--against FILE|MEDIUM] [--public-key HEX|FILE] | audit verify "
               "--journal FILE | audit show [--journal FILE] [--since DATE] [--dataset NAME] "
               "[--json] | audit report [--from DATE] [--to DATE] [--format F] [--lang ja|en] | "
-              "audit restart REASON",
+              "audit check REPORT [--json] | audit restart REASON",
      .summary =
          N_("check the signed audit log, show it, or write the evidence report for checklist "
             "item 3-②"),

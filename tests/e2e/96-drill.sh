@@ -259,6 +259,26 @@ grep -q '<table>' "$(md_of "$WORK/r1" en.html)" || flunk "the English HTML repor
 grep -q '&lt;訓練&gt; &amp; &quot;test&quot;' "$(md_of "$WORK/r1" ja.html)" ||
     flunk "the HTML report should escape the title's <, &, \": $(grep -o '<h1>.*</h1>' "$(md_of "$WORK/r1" ja.html)")"
 grep -rqF "$SECRET" "$WORK/r1" && flunk "a drill report contains the passphrase"
+# The inspector's check: each report as written is named by its signed audit
+# record (by SHA-256); one byte changed, it is not; a file bkp never wrote is
+# named by no record. With the public key alone, as an inspector holds it.
+grep -q 'bkp audit check FILE' "$en" || flunk "the report does not say how to check it"
+for f in "$ja" "$en" "$(md_of "$WORK/r1" ja.html)" "$(md_of "$WORK/r1" json)"; do
+    check_exit 0 "$BKP" audit check "$f" --policy "$POL" || true
+    output_has "unchanged — the report of the drill of runbook emr-db"
+done
+cp "$ja" "$WORK/edited.ja.md"
+sed -i 's/成功/失敗/' "$WORK/edited.ja.md"
+mv "$WORK/edited.ja.md" "$WORK/$(basename "$ja")"
+check_exit 1 "$BKP" audit check "$WORK/$(basename "$ja")" --policy "$POL" || true
+output_has "CHANGED since it was written"
+echo "not a report" >"$WORK/other.md"
+check_exit 1 "$BKP" audit check "$WORK/other.md" --policy "$POL" --json || true
+grep -q '"unchanged": false' <<<"$OUT" || flunk "a file no record names checked as unchanged: $OUT"
+ok "$BKP" key fingerprint --policy "$POL" --json
+PK=$(sed -n 's/^ *"public_key": "\([0-9a-f]*\)".*/\1/p' <<<"$OUT")
+check_exit 0 "$BKP" audit check "$ja" --repo "$REPO" --public-key "$PK" </dev/null || true
+output_has "unchanged"
 [ ! -e "$SANDBOX" ] || flunk "the sandbox $SANDBOX was left after the drill (no --keep)"
 sandboxes_gone "after the drill"
 live_untouched "after the drill"
