@@ -111,7 +111,10 @@ static bool rotated_once(const ops_run_in *in)
 }
 
 /* Unattended: their confirm steps are recorded as not rehearsed. None runs
- * before the first rotation of a policy that has media. */
+ * before the first rotation of a policy that has media, and the first of a
+ * runbook waits for its schedule's first time after the repository began
+ * (a monthly drill on the 1st does not run at set-up, during the day's
+ * work, because the 1st before it passed without one). */
 bool ops_run_drills(const ops_run_in *in)
 {
     const pol_policy *p = in->policy;
@@ -121,12 +124,15 @@ bool ops_run_drills(const ops_run_in *in)
         return false;
     }
     char *log = bkp_audit_path(in->repo);
+    time_t began = log ? bkp_audit_first_time(log, bkp_repo_sign_pk(in->repo)) : 0;
     for (size_t i = 0; log && i < p->ndrills; i++) {
         char stem[256];
         time_t when;
         rb_runbook_stem(p->drills[i].runbook, stem, sizeof(stem));
         json_decref(bkp_audit_last(log, bkp_repo_sign_pk(in->repo),
                                    &(bkp_audit_query){"drill", NULL, "runbook", stem}, &when));
+        if (!when)
+            when = began;
         if (!pol_is_due(&p->drills[i].schedule, when, in->now))
             continue;
         if (in->io->drill(in->io->ctx, p->drills[i].runbook, stem)) {

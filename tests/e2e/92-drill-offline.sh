@@ -3,8 +3,10 @@
 #
 #  1. Before the first rotation `bkp run` runs no scheduled drill, although
 #     one is "due" (never held): it would only read the server's repository.
-#  2. After the first rotation the scheduled drill runs from `bkp run`; its
-#     record and `bkp status` (terminal, JSON, page) mark it unattended.
+#  2. After the first rotation the scheduled drill waits for its first time
+#     after the repository began (not the 1st of the month before it), then
+#     runs from `bkp run`; its record and `bkp status` (terminal, JSON, page)
+#     mark it unattended.
 #  3. An attended `bkp drill NAME` with the off-line disk connected reads the
 #     disk alone, says so on the terminal and in the report ("read_from":
 #     "offline", the source usb), and its report is attended.
@@ -17,6 +19,11 @@
 . "$(dirname "$0")/lib.sh"
 need_root
 need_tool jq
+need_test_clock
+export TZ=UTC
+# Set up on the 10th of a month; the drill's schedule is the 1st at 06:00.
+BKP_NOW=$(date -u -d 2026-11-10T09:00:00Z +%s)
+export BKP_NOW
 
 DATA=$WORK/data
 kit_fixture 200000 10
@@ -57,7 +64,11 @@ check_exit 0 "$BKP" run --force
 
 ok "$BKP" rotate usb
 
-# 2. The scheduled drill, unattended, after the first rotation.
+# 2. Not on the day of set-up: its first time after the repository began is
+# the 1st of the next month. Then the scheduled drill, unattended.
+"$BKP" run --force >"$WORK/run.out" 2>&1 || true
+[ "$(drills | jq length)" = 0 ] || flunk "the monthly drill ran on the day of set-up: $(drills)"
+BKP_NOW=$(date -u -d 2026-12-01T06:05:00Z +%s)
 "$BKP" run --force >"$WORK/run.out" 2>&1 || true
 d=$(drills | jq -c '[.[] | select(.figures.attended == false)]')
 [ "$(jq length <<<"$d")" -ge 1 ] || flunk "bkp run should have held the scheduled drill, unattended: $(drills)"

@@ -189,9 +189,16 @@ static void test_priority_then_not_due(void **state)
     assert_false(ops_run_copy_online(&x.in, &res));
     assert_int_equal(x.ncopied, 1);
     assert_string_equal(x.copied[0], "nas");
+    /* Nor at once after it: its first time after the repository began
+     * (the 1st of a month, 05:00) is still to come. Then it runs. */
+    assert_false(ops_run_drills(&x.in));
+    assert_int_equal(x.ndrilled, 0);
+    time_t was = x.in.now;
+    x.in.now = x.now + 32 * 86400;
     assert_false(ops_run_drills(&x.in));
     assert_int_equal(x.ndrilled, 1);
     assert_string_equal(x.drilled[0], "monthly");
+    x.in.now = was;
     ops_run_result_free(&res);
     assert_int_equal(generations(&x, "emr"), 1);
     assert_int_equal(generations(&x, "scans"), 1);
