@@ -78,7 +78,15 @@ static void dataset_print(const rst_dataset *d, const char *lang)
                : "",
            local(d->last_verify.time, b, sizeof(b)), local(d->last_drill.when.time, x, sizeof(x)),
            d->last_drill.attended == RST_NO ? _(" (unattended)") : "");
-    const rst_drill *dr = &d->last_drill;
+    const rst_drill *dr = &d->last_drill, *att = &d->last_attended;
+    if (att->when.time)
+        printf(_("  last attended drill %s (%s%s%s)\n"), local(att->when.time, a, sizeof(a)),
+               att->when.outcome && !strcmp(att->when.outcome, "ok") ? _("succeeded") : _("FAILED"),
+               att->attested_by ? _(", attended by ") : "",
+               att->attested_by ? att->attested_by : "");
+    else if (dr->attended == RST_NO)
+        printf("%s", _("  no drill attended by a person yet: rehearse with the staff who would "
+                       "restore (`bkp drill RUNBOOK` at a terminal)\n"));
     if (dr->when.time && dr->when.outcome && !strcmp(dr->when.outcome, "ok") &&
         rst_drill_missed_offline(dr))
         printf("%s", _("  the last drill read the server itself: the off-line disk was not "

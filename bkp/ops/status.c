@@ -26,6 +26,7 @@
  * done. */
 typedef struct last_rec {
     json_t *backup, *drill; /* references kept with incref */
+    json_t *attended;       /* the last drill a person attended */
 } last_rec;
 typedef struct last_ctx {
     const pol_policy *p;
@@ -72,6 +73,9 @@ static int scan(json_t *j, void *ctx)
             keep(&l->of[i].backup, j);
         else if (str_is(op, "drill"))
             keep(&l->of[i].drill, j);
+        if (str_is(op, "drill") &&
+            json_is_true(json_object_get(json_object_get(j, "figures"), "attended")))
+            keep(&l->of[i].attended, j);
     }
     if (l->also)
         (void)l->also(j, l->also_ctx);
@@ -83,6 +87,7 @@ static void last_free(last_ctx *l)
     for (size_t i = 0; l->of && i < l->p->ndatasets; i++) {
         json_decref(l->of[i].backup);
         json_decref(l->of[i].drill);
+        json_decref(l->of[i].attended);
     }
     free(l->of);
     json_decref(l->verify);
@@ -277,7 +282,10 @@ static int dataset_status(const ops_status_in *in, size_t i, const ds_view *w, r
     r->offline_max_age = p->rule.offline_max_age;
     r->last_backup = s.last_backup;
     if (event_of(last->backup, &r->last_backup_run) && event_of(w->last.verify, &r->last_verify) &&
-        drill_of(last->drill, &r->last_drill))
+        drill_of(last->drill, &r->last_drill) &&
+        /* An unattended drill since does not hide the last one a person
+         * attended: that is what proves the staff can do it. */
+        (r->last_drill.attended != RST_NO || drill_of(last->attended, &r->last_attended)))
         rc = 0;
 fail:
     free(copies);

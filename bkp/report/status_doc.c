@@ -116,6 +116,8 @@ static json_t *dataset_json(const rst_dataset *d)
         rst_reasons_json(&d->en), "action", rst_next(&d->en), "ja", words_json(&d->ja));
     if (j)
         json_object_set_new(j, "actions", actions_json(&d->en));
+    if (j && d->last_attended.when.time)
+        json_object_set_new(j, "last_attended_drill", drill_json(&d->last_attended));
     if (j && d->has_shown)
         json_object_set_new(j, "shown", words_json(&d->shown));
     return j;
@@ -318,15 +320,15 @@ static void event_parse(bkp_jin *p, const json_t *j, const char *k, rst_event *e
     e->outcome = bkp_jin_str(p, o, "outcome");
 }
 
-static void drill_parse(bkp_jin *p, const json_t *j, rst_drill *d)
+static void drill_parse(bkp_jin *p, const json_t *j, const char *k, rst_drill *d)
 {
-    json_t *o = bkp_jin_member(p, j, "last_drill", JSON_OBJECT);
+    json_t *o = bkp_jin_member(p, j, k, JSON_OBJECT);
     d->seconds = -1;
     d->rto_target = -1;
     d->rto_met = d->attended = RST_UNSAID;
     if (!o)
         return;
-    event_parse(p, j, "last_drill", &d->when);
+    event_parse(p, j, k, &d->when);
     d->runbook = bkp_jin_str(p, o, "runbook");
     /* Bounded: a page shows them as hours and minutes. */
     d->seconds = bkp_jin_number(p, o, "seconds", 0, RST_SECONDS_MAX, -1);
@@ -352,7 +354,10 @@ static void dataset_parse(bkp_jin *p, const json_t *j, rst_dataset *d)
     d->last_backup = bkp_jin_time(p, j, "last_backup");
     event_parse(p, j, "last_backup_run", &d->last_backup_run);
     event_parse(p, j, "last_verify", &d->last_verify);
-    drill_parse(p, j, &d->last_drill);
+    drill_parse(p, j, "last_drill", &d->last_drill);
+    drill_parse(p, j, "last_attended_drill", &d->last_attended);
+    if (json_object_get(j, "last_attended_drill") && !d->last_attended.when.time)
+        bkp_jin_bad(p, -EBADMSG); /* written only with a time */
     rst_copies_parse(p, j, &d->copies, &d->ncopies);
     words_parse(p, j, &d->en);
     words_parse(p, bkp_jin_member(p, j, "ja", JSON_OBJECT), &d->ja);
@@ -502,16 +507,22 @@ void rst_copies_free(rst_copy *v, size_t n)
     free(v);
 }
 
+static void drill_free(rst_drill *d)
+{
+    free(d->when.outcome);
+    free(d->runbook);
+    free(d->read_from);
+    free(d->attested_by);
+}
+
 static void dataset_clear(rst_dataset *d)
 {
     free(d->name);
     free(d->description);
     free(d->last_backup_run.outcome);
     free(d->last_verify.outcome);
-    free(d->last_drill.when.outcome);
-    free(d->last_drill.runbook);
-    free(d->last_drill.read_from);
-    free(d->last_drill.attested_by);
+    drill_free(&d->last_drill);
+    drill_free(&d->last_attended);
     rst_copies_free(d->copies, d->ncopies);
 }
 

@@ -111,6 +111,8 @@ typedef struct rst_dataset {
     time_t last_backup;      /* the newest generation's capture */
     rst_event last_backup_run, last_verify;
     rst_drill last_drill;
+    rst_drill last_attended; /* "last_attended_drill": when the last drill was unattended, the
+                                last one a person attended (none: its time 0) */
     rst_copy *copies;
     size_t ncopies;
     rst_words en;    /* "reasons", "action" at the data set's level */

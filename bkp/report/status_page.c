@@ -606,6 +606,21 @@ static void drill_row(FILE *f, const rst_dataset *d)
         rb_html_escape(f, _(" (unattended)"));
     else if (dr->attested_by && *dr->attested_by)
         say(f, _(" (attended: %s)"), dr->attested_by);
+    if (dr->attended == RST_NO) {
+        /* The last one a person attended, which an unattended drill since
+         * does not replace: it is what shows the staff can do it. */
+        const rst_drill *att = &d->last_attended;
+        char at[64];
+        fputs(" <span data-attended=\"last\">", f);
+        if (!att->when.time)
+            rb_html_escape(f, _("— none attended yet"));
+        else if (att->attested_by && *att->attested_by)
+            say(f, _("— last attended %s (%s)"), local(at, sizeof(at), att->when.time),
+                att->attested_by);
+        else
+            say(f, _("— last attended %s"), local(at, sizeof(at), att->when.time));
+        fputs("</span>", f);
+    }
     if (ok && rst_drill_missed_offline(dr)) {
         /* It proved the procedure, not that a copy away from the server
          * restores: say so beside the word "succeeded". */

@@ -16,6 +16,7 @@
 #     named "repository".
 #  5. `--medium repository` reads the primary alone, as asked (primary); an
 #     attended drill is shown in the status without the mark.
+#  6. An unattended drill after it does not hide the last attended one.
 . "$(dirname "$0")/lib.sh"
 need_root
 need_tool jq
@@ -74,6 +75,7 @@ d=$(drills | jq -c '[.[] | select(.figures.attended == false)]')
 [ "$(jq length <<<"$d")" -ge 1 ] || flunk "bkp run should have held the scheduled drill, unattended: $(drills)"
 ok "$BKP" status
 output_has "(unattended)" "status should mark the last drill unattended"
+output_has "no drill attended by a person yet"
 ok "$BKP" status --json
 jq -e '.datasets[0].last_drill.attended == false' <<<"$OUT" >/dev/null ||
     flunk "status --json should say the last drill was not attended: $(jq -c '.datasets[0].last_drill' <<<"$OUT")"
@@ -125,5 +127,19 @@ check_exit 2 "$BKP" drill emr --medium repository --key-from "$WORK/none.md"
 ok "$BKP" drill emr --attest "山田" --report "$WORK/reports/d"
 ok "$BKP" status
 grep -q "(unattended)" <<<"$OUT" && flunk "an attended drill is shown as unattended: $OUT"
+
+# 6. The next scheduled drill, unattended, does not hide the one 山田 attended:
+# status, its JSON and the page name it beside the unattended one.
+BKP_NOW=$(date -u -d 2027-01-01T06:05:00Z +%s)
+"$BKP" run --force >"$WORK/run.out" 2>&1 || true
+ok "$BKP" status
+output_has "(unattended)" "the January drill should be the last, unattended"
+output_has "last attended drill" "status should still name the last drill a person attended"
+output_has "attended by 山田"
+ok "$BKP" status --json
+jq -e '.datasets[0].last_attended_drill.attested_by == "山田"' <<<"$OUT" >/dev/null ||
+    flunk "status --json should keep the last attended drill: $(jq -c '.datasets[0].last_attended_drill' <<<"$OUT")"
+grep -q 'data-attended="last">[^<]*山田' "$WORK/status.html" ||
+    flunk "the status page should name the last attended drill: $(grep -o 'data-attended[^<]*' "$WORK/status.html")"
 
 finish
