@@ -127,6 +127,7 @@ typedef struct cli {
     bool journal_in;                  /* ... or in, when it is a folder of papers */
     bool keep;                        /* drill --keep: leave the sandbox */
     bool unmount;                     /* rotate --unmount: unmount the medium once done */
+    bool prune_first;                 /* rotate --prune-first (ops_rotate_in) */
     bool verify;                      /* restore --verify: read the files back */
     const char *runbook;              /* restore --runbook NAME */
     const char *folder;               /* restore --folder PATH: that stored folder's contents */

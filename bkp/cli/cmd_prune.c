@@ -120,7 +120,11 @@ int cli_prune(cli *c, const bkp_lock *self)
         cli_keep(h);
         c->ro = c->r = h; /* a prune writes (a dry run changes nothing) */
     }
-    ops_prune_in in = {c->r, c->r, c->policy, NULL, c->dry_run, c->recompress};
+    ops_prune_in in = {.target = c->r,
+                       .log = c->r,
+                       .policy = c->policy,
+                       .dry_run = c->dry_run,
+                       .recompress = c->recompress};
     ops_prune_out o;
     rc = ops_prune_apply(&in, &o);
     cli_prune_print(c, &o, rc);

@@ -253,7 +253,8 @@ int cli_rotate(cli *c, cli_medium *m, bool quiet)
                         .workers = c->workers,
                         .kit = {cli_kit_make, cli_kit_docs_free, &k},
                         .keep_all = cli_policy_named(c) && !c->policy,
-                        .dry_run = c->dry_run};
+                        .dry_run = c->dry_run,
+                        .prune_first = c->prune_first};
     ops_rotate_out o;
     /* A dry run reads: a reader's lock keeps a prune of the primary out. */
     int ex = c->dry_run ? cli_read_lock(c, bkp_repo_path(c->ro), &reading) : EXIT_OK;
@@ -288,6 +289,15 @@ int cli_rotate(cli *c, cli_medium *m, bool quiet)
         bkp_error(_("%s: %llu pack(s) were copied before the failure; they stay and are not copied "
                     "again. Run `bkp rotate %s` again once the cause is fixed"),
                   m->name, (unsigned long long)o.copy.packs, m->name);
+    /* A disk full: what retention would delete after the copy can go first. */
+    if (ex == EXIT_FAILED && o.rc == -ENOSPC && o.step == OPS_ROTATE_COPY && !c->prune_first &&
+        o.plan.prunes && !o.plan.locked)
+        bkp_error(
+            _("%s is full. `bkp rotate %s --dry-run` shows what the retention deletes from it "
+              "after the copy; `bkp rotate %s --prune-first` deletes that first to make "
+              "room (until the copy is done the disk holds fewer generations), or use a "
+              "larger disk (`bkp media label PATH --name %s --force`)"),
+            m->name, m->name, m->name, m->name);
     ops_rotate_out_clear(&o);
     return ex;
 }

@@ -296,10 +296,10 @@ static const command commands[] = {
      .lock = CLI_LOCK_READER,
      .writes = rotate_writes,
      .key = true,
-     .options = "repo json unmount dry-run",
+     .options = "repo json unmount dry-run prune-first",
      .min_args = 1,
      .max_args = 1,
-     .usage = "rotate MEDIUM [--unmount] [--dry-run]",
+     .usage = "rotate MEDIUM [--unmount] [--dry-run] [--prune-first]",
      .summary =
          N_("copy the generations due to a medium, read them back, prune it, and say when it "
             "is next due"),

@@ -129,6 +129,8 @@ static const cli_option options[] = {
     {"report", 0, "DIR", ARG_STRING, F(report_dir), false, N_("write the drill report here")},
     {"sandbox", 0, "DIR", ARG_STRING, F(sandbox), false, N_("restore into this folder")},
     {"keep", 0, NULL, ARG_FLAG, F(keep), false, N_("leave the sandbox for inspection")},
+    {"prune-first", 0, NULL, ARG_FLAG, F(prune_first), false,
+     N_("a disk too full for the copy: delete what retention lets go before copying")},
     {"unmount", 0, NULL, ARG_FLAG, F(unmount), false,
      N_("once the rotation succeeded, unmount the medium, ready to be taken away")},
     {"verify", 0, NULL, ARG_FLAG, F(verify), false, N_("read back every file written")},

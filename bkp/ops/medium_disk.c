@@ -87,20 +87,11 @@ static int held(ops_rotation *t, bkp_gen ***v, size_t *n, bool *listed)
     return rc;
 }
 
-/* Copy the plan's generations. */
-static int copy(ops_rotation *t)
-{
-    const ops_rotate_plan *pl = &t->out->plan;
-    disk *d = t->d;
-    return ops_rotate_fail(t->out, OPS_ROTATE_COPY,
-                           bkp_copy_generations_of(t->in->primary, pl->v, pl->n, d->dst, pl->pick,
-                                                   pl->np, &t->out->copy));
-}
-
 /* Retention on the copy, under its prune lock (our writer lock does not
- * count as a concurrent writer); recorded in the primary's log. A failure
- * leaves a complete copy: warned about, not a failed rotation. */
-static void prune_copy(ops_rotation *t)
+ * count as a concurrent writer); recorded in the primary's log. After the
+ * copy, a failure leaves a complete copy: warned about, not a failed
+ * rotation. Before it (prune_first), the plan's picks count as there. */
+static int prune_copy(ops_rotation *t, bool first)
 {
     const ops_rotate_in *in = t->in;
     ops_rotate_out *o = t->out;
@@ -108,12 +99,36 @@ static void prune_copy(ops_rotation *t)
     bkp_lock *lock = NULL;
     int rc = in->keep_all ? -EINVAL : bkp_lock_prune_after(d->repo, "bkp prune", d->mwriter, &lock);
     if (!rc) {
-        ops_prune_in p = {d->dst, in->primary, in->policy, in->medium, false, false};
+        ops_prune_in p = {.target = d->dst,
+                          .log = in->primary,
+                          .policy = in->policy,
+                          .medium = in->medium,
+                          .coming = first ? o->plan.pick : NULL,
+                          .ncoming = first ? o->plan.np : 0};
+        ops_prune_out_clear(&o->prune);
         rc = ops_prune_apply(&p, &o->prune);
     }
     bkp_lock_release(lock);
-    if ((o->prune_rc = rc))
+    if ((o->prune_rc = rc) && first)
+        bkp_error(_("%s: the old generations could not be pruned before the copy; nothing was "
+                    "copied"),
+                  in->medium);
+    else if (rc)
         bkp_warn(_("%s: old generations could not be pruned; the copy is complete"), in->medium);
+    return rc;
+}
+
+/* Copy the plan's generations; with prune_first, retention on the copy
+ * before. */
+static int copy(ops_rotation *t)
+{
+    const ops_rotate_plan *pl = &t->out->plan;
+    disk *d = t->d;
+    if (t->in->prune_first && prune_copy(t, true))
+        return ops_rotate_fail(t->out, OPS_ROTATE_COPY, t->out->prune_rc);
+    return ops_rotate_fail(t->out, OPS_ROTATE_COPY,
+                           bkp_copy_generations_of(t->in->primary, pl->v, pl->n, d->dst, pl->pick,
+                                                   pl->np, &t->out->copy));
 }
 
 /* The copy checked whole, what it holds listed, and, when it verified, its
@@ -153,7 +168,8 @@ static void verify_copy(ops_rotation *t)
 
 static void after(ops_rotation *t)
 {
-    prune_copy(t);
+    if (!t->in->prune_first) /* else done before the copy */
+        (void)prune_copy(t, false);
     verify_copy(t);
 }
 

@@ -104,7 +104,6 @@ void ops_prune_decide(const pol_policy *p, bkp_gen **v, size_t n, bool medium, u
     }
 }
 
-
 /* The lock is the caller's: finish what a killed prune before us left (the
  * open's own recovery defers to the lock holder, which is now us; it needs
  * the keys, to check the intent), then load the index without what went. */
@@ -162,6 +161,37 @@ static int record(const ops_prune_in *in, bkp_gen **doomed, size_t nd, const bkp
     return arc;
 }
 
+int ops_prune_decide_with(const pol_policy *p, bkp_gen **v, size_t n, bkp_gen *const *coming,
+                          size_t ncoming, unsigned *keep)
+{
+    size_t m = 0;
+    bkp_gen **all = calloc(n + ncoming + 1, sizeof(*all));
+    unsigned *k = calloc(n + ncoming + 1, sizeof(*k));
+    if (!all || !k) {
+        free(all);
+        free(k);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++)
+        all[m++] = v[i];
+    for (size_t c = 0; c < ncoming; c++) {
+        bool there = false;
+        for (size_t i = 0; i < n && !there; i++)
+            there = v[i]->seq == coming[c]->seq && !strcmp(v[i]->dataset, coming[c]->dataset);
+        if (!there)
+            all[m++] = coming[c];
+    }
+    qsort(all, m, sizeof(*all), bkp_gen_order);
+    ops_prune_decide(p, all, m, true, k);
+    for (size_t i = 0; i < n; i++)
+        for (size_t a = 0; a < m; a++)
+            if (all[a] == v[i])
+                keep[i] = k[a];
+    free(all);
+    free(k);
+    return 0;
+}
+
 int ops_prune_apply(const ops_prune_in *in, ops_prune_out *out)
 {
     bkp_gen **v = NULL, **doomed = NULL;
@@ -178,10 +208,12 @@ int ops_prune_apply(const ops_prune_in *in, ops_prune_out *out)
     keep = calloc(n + 1, sizeof(*keep));
     doomed = calloc(n + 1, sizeof(*doomed));
     rc = keep && doomed ? 0 : -ENOMEM;
-    if (!rc) {
+    if (!rc && in->ncoming)
+        rc = ops_prune_decide_with(in->policy, v, n, in->coming, in->ncoming, keep);
+    else if (!rc)
         ops_prune_decide(in->policy, v, n, in->medium != NULL, keep);
+    if (!rc)
         rc = plan(v, n, keep, out, doomed, &nd);
-    }
     if (!rc) {
         out->planned = true;
         rc = bkp_prune(in->target, doomed, nd,

@@ -38,6 +38,12 @@ enum {
  * kept one (the reasons' bits); `medium`: at least three of each data set
  * stay. */
 void ops_prune_decide(const pol_policy *p, bkp_gen **v, size_t n, bool medium, unsigned *keep);
+/* The same on a medium's copy (`v`, `n` of them, in bkp_gen_order) once the
+ * generations `coming` are on it too: what retention keeps of `v` (the
+ * coming are counted, never deleted; one `v` holds already counts once).
+ * 0 or -ENOMEM. */
+int ops_prune_decide_with(const pol_policy *p, bkp_gen **v, size_t n, bkp_gen *const *coming,
+                          size_t ncoming, unsigned *keep);
 
 /* Why a generation is kept (`keep`'s bits): as programs read it, or with
  * `people` as the reader's language says it; into `buf`. */
@@ -50,6 +56,10 @@ typedef struct ops_prune_in {
     const char *medium;       /* the medium `target` is the copy on, or NULL: the primary */
     bool dry_run;             /* plan only: nothing changed, nothing recorded */
     bool recompress;          /* also rewrite the packs that hold LZ4 blobs (prune.h) */
+    /* Generations about to be copied to `target` (a rotation that prunes
+     * first): counted by retention as if there, never deleted. */
+    bkp_gen *const *coming;
+    size_t ncoming;
 } ops_prune_in;
 
 /* One generation of the plan (tombstones left out, damaged records kept). */

@@ -42,55 +42,34 @@ static bool holds(bkp_gen *const *held, size_t n, const bkp_gen *g)
     return false;
 }
 
-/* A generation of the medium after the copy: its own, or one copied now. */
-typedef struct after_gen {
-    bkp_gen *g;
-    bool mine;
-} after_gen;
-
-static int by_dataset_seq(const void *a, const void *b)
-{
-    const bkp_gen *x = ((const after_gen *)a)->g, *y = ((const after_gen *)b)->g;
-    int c = strcmp(x->dataset, y->dataset);
-    return c ? c : (x->seq > y->seq) - (x->seq < y->seq);
-}
-
 /* What the retention deletes of the medium once the plan's copies are on it. */
 static int plan_prune(const pol_policy *policy, bkp_gen **held, size_t nheld, ops_rotate_plan *plan)
 {
-    size_t m = 0, total = nheld + plan->np;
-    after_gen *a = calloc(total + 1, sizeof(*a));
-    bkp_gen **v = calloc(total + 1, sizeof(*v));
-    unsigned *keep = calloc(total + 1, sizeof(*keep));
-    int rc = a && v && keep ? 0 : -ENOMEM;
-    for (size_t i = 0; !rc && i < nheld; i++)
-        a[m++] = (after_gen){held[i], true};
+    bkp_gen **coming = calloc(plan->np + 1, sizeof(*coming));
+    unsigned *keep = calloc(nheld + 1, sizeof(*keep));
+    size_t nc = 0;
+    int rc = coming && keep ? 0 : -ENOMEM;
     for (size_t i = 0; !rc && i < plan->np; i++)
         if (!plan->rows[i].there)
-            a[m++] = (after_gen){plan->rows[i].gen, false};
-    if (!rc) {
-        qsort(a, m, sizeof(*a), by_dataset_seq);
-        for (size_t i = 0; i < m; i++)
-            v[i] = a[i].g;
-        ops_prune_decide(policy, v, m, true, keep);
-    }
-    if (!rc && !(plan->gone = calloc(m + 1, sizeof(*plan->gone))))
+            coming[nc++] = plan->rows[i].gen;
+    if (!rc)
+        rc = ops_prune_decide_with(policy, held, nheld, coming, nc, keep);
+    if (!rc && !(plan->gone = calloc(nheld + 1, sizeof(*plan->gone))))
         rc = -ENOMEM;
-    for (size_t i = 0; !rc && i < m; i++) {
-        if (!a[i].mine || keep[i] || v[i]->pruned)
+    for (size_t i = 0; !rc && i < nheld; i++) {
+        if (keep[i] || held[i]->pruned)
             continue;
         ops_prune_row *r = &plan->gone[plan->ngone];
-        if (!(r->dataset = strdup(v[i]->dataset))) {
+        if (!(r->dataset = strdup(held[i]->dataset))) {
             rc = -ENOMEM;
             break;
         }
-        r->seq = v[i]->seq;
-        bkp_gen_name(v[i], r->name, sizeof(r->name));
+        r->seq = held[i]->seq;
+        bkp_gen_name(held[i], r->name, sizeof(r->name));
         plan->ngone++;
     }
     free(keep);
-    free(v);
-    free(a);
+    free(coming);
     return rc;
 }
 
@@ -226,6 +205,13 @@ int ops_rotate_with(const ops_medium_driver *drv, const ops_rotate_in *in, ops_r
     memset(out, 0, sizeof(*out));
     if (!drv->copy || !drv->end || !drv->figures) /* a driver without them is no driver */
         return ops_rotate_fail(out, OPS_ROTATE_OPEN, -EINVAL);
+    if (in->prune_first && (!drv->prunes || drv->locks || in->keep_all)) {
+        bkp_error(_("%s: --prune-first is for a disk whose copy the rotation prunes; this medium "
+                    "is not one (nothing was written)"),
+                  in->medium);
+        out->usage = true;
+        return ops_rotate_fail(out, OPS_ROTATE_OPEN, -EINVAL);
+    }
     if (!(t.d = calloc(1, drv->size + 1)))
         return ops_rotate_fail(out, OPS_ROTATE_OPEN, -ENOMEM);
     bool ready =

@@ -66,6 +66,13 @@ typedef struct ops_rotate_in {
     bool keep_all; /* a policy was named and could not be read: no prune (never
                       guess "keep all") */
     bool dry_run;  /* the plan only: nothing written, nothing recorded */
+    /* A disk too full for the copy: apply retention to its copy before the
+     * copy, counting the generations about to come as there, rather than
+     * after (what it deletes is the plan's `gone`). Until the copy is done
+     * the disk then holds fewer generations than retention keeps. Only a
+     * driver that prunes and locks nothing takes it; the others refuse it
+     * (-EINVAL, usage). */
+    bool prune_first;
 } ops_rotate_in;
 
 /* One generation the plan copies to the medium. */

@@ -131,7 +131,7 @@ int bkp_gen_load_record(const bkp_repo *r, const char *path, const char *dataset
     return 0;
 }
 
-static int cmp_gen(const void *a, const void *b)
+int bkp_gen_order(const void *a, const void *b)
 {
     const bkp_gen *x = *(bkp_gen *const *)a, *y = *(bkp_gen *const *)b;
     int c = strcmp(x->dataset, y->dataset);
@@ -206,7 +206,7 @@ int bkp_gen_list(const bkp_repo *r, const char *dataset, bkp_gen ***out, size_t 
         return rc;
     }
     if (cnt)
-        qsort(v, cnt, sizeof(*v), cmp_gen);
+        qsort(v, cnt, sizeof(*v), bkp_gen_order);
     /* A record and its tombstone both present (prune stopped between writing
      * one and deleting the other): the record is still there, so it counts. */
     size_t w = 0;

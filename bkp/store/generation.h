@@ -115,6 +115,8 @@ int bkp_gen_clear(bkp_repo *r, const bkp_gen *g) __attribute__((warn_unused_resu
  * as are "not copied" tombstones found outside their medium's copy (foreign). */
 int bkp_gen_list(const bkp_repo *r, const char *dataset, bkp_gen ***out, size_t *n);
 void bkp_gen_list_free(bkp_gen **g, size_t n);
+/* That order, for qsort of a list of bkp_gen pointers. */
+int bkp_gen_order(const void *a, const void *b);
 void bkp_gen_free(bkp_gen *g);
 /* Free what `g` holds and empty it (not `g` itself). */
 void bkp_gen_empty(bkp_gen *g);
@@ -144,6 +146,5 @@ int bkp_gen_clearance_parse(const uint8_t *text, size_t len, const bkp_gen *g);
 
 /* "emr-db:42" into `buf`. */
 const char *bkp_gen_name(const bkp_gen *g, char *buf, size_t n);
-
 
 #endif

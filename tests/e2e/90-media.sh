@@ -357,6 +357,11 @@ media:
     path: $CRASH
     location: onsite
     offline: false
+  - name: tight
+    type: disk
+    path: $WORK/tight
+    location: onsite
+    offline: false
 datasets:
   - name: scans
     paths: [$WORK/scans]
@@ -366,6 +371,11 @@ datasets:
     paths: [$WORK/images]
     schedule: daily 04:00
     copy_to: [crash]
+  - name: notes
+    paths: [$WORK/notes]
+    schedule: daily 05:00
+    copy_to: [tight]
+    retention: { keep_last: 3 }
 YAML
 unset BKP_NOW
 ok "$BKP" init --policy "$POL2"
@@ -375,7 +385,7 @@ ok "$BKP" backup scans --policy "$POL2"
 MOUNTED=
 _unmount() {
     if [ -n "$MOUNTED" ]; then
-        umount "$SMALL" 2>/dev/null || umount -l "$SMALL" 2>/dev/null || true
+        umount "$MOUNTED" 2>/dev/null || umount -l "$MOUNTED" 2>/dev/null || true
         MOUNTED=
     fi
 }
@@ -390,7 +400,7 @@ trap '_media_exit $?' EXIT
 if ! mount -t tmpfs -o size=2m tmpfs "$SMALL" 2>"$WORK/mount.err"; then
     echo "SKIP [$TEST_NAME] part 5 (full medium): cannot mount a tmpfs at $SMALL: $(cat "$WORK/mount.err")" >&2
 else
-    MOUNTED=1
+    MOUNTED=$SMALL
     ok "$BKP" media label "$SMALL" --name small --policy "$POL2"
     repo_digest "$SMALL" >"$WORK/small-before"
     check_exit 1 "$BKP" rotate small --policy "$POL2" || true
@@ -425,6 +435,41 @@ else
         flunk "cannot remount $SMALL with size=64m"
     fi
     _unmount
+fi
+
+# ============ 5b. A disk full of old generations: --prune-first ============
+# Three generations of 1 MiB each fill the disk; the fourth does not fit. The
+# rotation fails, says how to make room; --prune-first deletes notes:1 (what
+# retention lets go once notes:4 is there) before the copy, which then fits.
+TIGHT=$WORK/tight
+mkdir -p "$TIGHT" "$WORK/notes"
+if mount -t tmpfs -o size=64m tmpfs "$TIGHT" 2>"$WORK/mount.err"; then
+    MOUNTED=$TIGHT
+    ok "$BKP" media label "$TIGHT" --name tight --policy "$POL2"
+    for i in 1 2 3; do
+        rm -f "$WORK"/notes/*
+        head -c 1M /dev/urandom >"$WORK/notes/n$i"
+        ok "$BKP" backup notes --policy "$POL2"
+        ok "$BKP" rotate tight --policy "$POL2"
+    done
+    used=$(df -k --output=used "$TIGHT" | tail -n 1 | tr -d ' ')
+    mount -o remount,size=$((used + 512))k "$TIGHT" || flunk "cannot shrink $TIGHT"
+    rm -f "$WORK"/notes/*
+    head -c 1M /dev/urandom >"$WORK/notes/n4"
+    ok "$BKP" backup notes --policy "$POL2"
+    check_exit 1 "$BKP" rotate tight --policy "$POL2" || true
+    output_has "tight is full"
+    output_has "bkp rotate tight --prune-first"
+    check_exit 0 "$BKP" rotate tight --dry-run --policy "$POL2" || true
+    output_has "notes:1"
+    check_exit 0 "$BKP" rotate tight --prune-first --policy "$POL2" ||
+        flunk "--prune-first did not make room: $(df -k "$TIGHT" | tail -n 1)"
+    check_exit 0 "$BKP" generations --repo "$TIGHT/repo" --json || true
+    [ "$(seqs)" = "2 3 4" ] || flunk "after --prune-first tight should hold notes 2 3 4: $(seqs)"
+    check_exit 0 "$BKP" verify --repo "$TIGHT/repo" --read-data || flunk "tight's copy does not verify after --prune-first"
+    _unmount
+else
+    echo "SKIP [$TEST_NAME] part 5b (--prune-first): cannot mount a tmpfs at $TIGHT: $(cat "$WORK/mount.err")" >&2
 fi
 
 # ============ 6. A rotation killed mid-copy ============

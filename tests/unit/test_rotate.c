@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -136,10 +137,14 @@ static int st_open(ops_rotation *t)
     return 0;
 }
 
+static int stub_copy_rc; /* what the stub's copy fails with, 0: it works */
+
 static int st_copy(ops_rotation *t)
 {
     const ops_rotate_plan *pl = &t->out->plan;
     seen.copied++;
+    if (stub_copy_rc)
+        return ops_rotate_fail(t->out, OPS_ROTATE_COPY, stub_copy_rc);
     for (size_t i = 0; i < pl->np; i++) {
         size_t l = strlen(seen.names);
         snprintf(seen.names + l, sizeof(seen.names) - l, "%s%s", l ? " " : "", pl->rows[i].name);
@@ -252,8 +257,21 @@ static void test_stub_driver(void **state)
     free(after);
     json_decref(j);
     assert_int_equal(e->bytes, 0); /* not measured: the stub's measure failed (warned) */
+    /* Its attempt noted as it began and as it ended, by this process. */
+    assert_true(e->attempt.began > 0 && e->attempt.ended >= e->attempt.began);
+    assert_false(e->attempt.failed);
+    assert_int_equal(e->attempt.pid, (long)getpid());
     bkp_media_free(e);
     ops_rotate_out_clear(&o);
+    /* A copy that fails (a full disk): the attempt ended failed, with why. */
+    stub_copy_rc = -ENOSPC;
+    assert_int_equal(ops_rotate_with(&stub_driver, &in, &o), -ENOSPC);
+    ops_rotate_out_clear(&o);
+    stub_copy_rc = 0;
+    e = bkp_media_get(f->r, "mem");
+    assert_true(e->attempt.failed && e->attempt.ended > 0);
+    assert_non_null(strstr(e->attempt.why, "the medium is full"));
+    bkp_media_free(e);
     /* Measured: noted in the registry; then a rotation whose measure fails
      * leaves none, never the older figure beside the new date. */
     stub_bytes = 4096;
@@ -285,6 +303,12 @@ static void test_no_driver(void **state)
     ops_medium_driver half = stub_driver;
     half.copy = NULL;
     assert_int_equal(ops_rotate_with(&half, &in, &o), -EINVAL);
+    ops_rotate_out_clear(&o);
+    /* --prune-first to a medium whose copy the rotation does not prune. */
+    in.type = POL_DISK;
+    in.prune_first = true;
+    assert_int_equal(ops_rotate_with(&stub_driver, &in, &o), -EINVAL);
+    assert_true(o.usage);
     ops_rotate_out_clear(&o);
     assert_int_equal(rotations(f), 0);
 }
