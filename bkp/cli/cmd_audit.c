@@ -12,6 +12,7 @@
 #include "bkp/io/i18n.h"
 #include "bkp/cli/cli.h"
 #include "bkp/io/clock.h"
+#include "bkp/io/text.h"
 #include "bkp/media/copy.h"
 #include "bkp/io/durable.h"
 #include "bkp/store/generation.h"
@@ -204,6 +205,32 @@ typedef struct show_ctx {
 
 static const int show_widths[] = {5, 19, 8, 16, 12, 14, 7, 0};
 
+/* A record's figures for people: "files=4 bytes=195.3 KiB target=/x", in
+ * the record's order; what is null or empty left out, a size in bytes in
+ * binary units, a member that is an object as its JSON. */
+static void figures_text(const json_t *fig, char *out, size_t n)
+{
+    const char *k;
+    json_t *v;
+    out[0] = '\0';
+    json_object_foreach((json_t *)fig, k, v)
+    {
+        char val[512] = "";
+        size_t kl = strlen(k);
+        if (json_is_integer(v) && kl >= 5 && !strcmp(k + kl - 5, "bytes") &&
+            json_integer_value(v) >= 0)
+            bkp_size_text(val, sizeof(val), (uint64_t)json_integer_value(v));
+        else if (json_is_object(v)) {
+            char *t = json_dumps(v, JSON_COMPACT);
+            snprintf(val, sizeof(val), "%s", t ? t : "");
+            free(t);
+        } else
+            bkp_json_value_text(val, sizeof(val), v);
+        if (val[0])
+            bkp_strappend(out, n, "%s%s=%s", out[0] ? " " : "", k, val);
+    }
+}
+
 static int show_one(json_t *j, void *ctx)
 {
     show_ctx *s = ctx;
@@ -219,7 +246,8 @@ static int show_one(json_t *j, void *ctx)
     char local[32] = "?";
     if (t > 0)
         cli_time(local, sizeof(local), t);
-    char *fig = json_dumps(json_object_get(j, "figures"), JSON_COMPACT);
+    char fig[1024];
+    figures_text(json_object_get(j, "figures"), fig, sizeof(fig));
     const char *err = json_string_value(json_object_get(j, "error"));
     char seq[24];
     snprintf(seq, sizeof(seq), "%lld", (long long)json_integer_value(json_object_get(j, "seq")));
@@ -233,11 +261,8 @@ static int show_one(json_t *j, void *ctx)
                          outcome && !strcmp(outcome, "ok")       ? _("ok")
                          : outcome && !strcmp(outcome, "failed") ? _("failed")
                                                                  : outcome,
-                         err   ? err
-                         : fig ? fig
-                               : ""};
+                         err ? err : fig};
     cli_row(row, show_widths, 8);
-    free(fig);
     return 0;
 }
 

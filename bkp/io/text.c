@@ -223,3 +223,25 @@ json_t *bkp_json_when(time_t t)
     bkp_iso_time(buf, sizeof(buf), t);
     return json_string(buf);
 }
+
+void bkp_json_value_text(char *out, size_t n, const json_t *v)
+{
+    size_t i;
+    json_t *x;
+    out[0] = '\0';
+    if (json_is_string(v))
+        bkp_strappend(out, n, "%s", json_string_value(v));
+    else if (json_is_integer(v))
+        bkp_strappend(out, n, "%lld", (long long)json_integer_value(v));
+    else if (json_is_real(v))
+        bkp_strappend(out, n, "%.1f", json_real_value(v));
+    else if (json_is_boolean(v))
+        bkp_strappend(out, n, "%s", json_is_true(v) ? "true" : "false");
+    else if (json_is_array(v))
+        json_array_foreach(v, i, x)
+        {
+            char one[64];
+            bkp_json_value_text(one, sizeof(one), x);
+            bkp_strappend(out, n, "%s%s", i ? "," : "", one);
+        }
+}

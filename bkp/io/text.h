@@ -58,6 +58,11 @@ bool bkp_json_time(const json_t *j, const char *key, time_t *t);
  * what bkp_json_time reads back. A new reference; NULL without memory. */
 json_t *bkp_json_when(time_t t);
 
+/* A JSON value for people, into `buf` (cut to fit): a string as it is, a
+ * number, true or false, a list of those joined with ","; "" for null and
+ * for an object. */
+void bkp_json_value_text(char *buf, size_t n, const json_t *v);
+
 /* A size for people, "1.5 GiB"-style (binary units), into `buf`. */
 const char *bkp_size_text(char *buf, size_t n, uint64_t bytes);
 

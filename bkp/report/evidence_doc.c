@@ -287,29 +287,6 @@ static void dataset_parse(bkp_jin *p, const json_t *j, rb_ev_dataset *d)
         bkp_jin_bad(p, -EBADMSG);
 }
 
-/* One figure's value as text: a scalar, or a list of scalars. */
-static void value_text(char *out, size_t n, const json_t *v)
-{
-    size_t i;
-    json_t *x;
-    out[0] = '\0';
-    if (json_is_string(v))
-        bkp_strappend(out, n, "%s", json_string_value(v));
-    else if (json_is_integer(v))
-        bkp_strappend(out, n, "%lld", (long long)json_integer_value(v));
-    else if (json_is_real(v))
-        bkp_strappend(out, n, "%.1f", json_real_value(v));
-    else if (json_is_boolean(v))
-        bkp_strappend(out, n, "%s", json_is_true(v) ? "true" : "false");
-    else if (json_is_array(v))
-        json_array_foreach(v, i, x)
-        {
-            char one[64];
-            value_text(one, sizeof(one), x);
-            bkp_strappend(out, n, "%s%s", i ? "," : "", one);
-        }
-}
-
 static bool secret_name(const char *k)
 {
     return strstr(k, "secret") || strstr(k, "passphrase") || strstr(k, "master");
@@ -331,7 +308,7 @@ static int add_figure(rb_ev_key_op *op, const char *k, const json_t *v, bool dee
     for (size_t i = 0; i < op->nfigures; i++)
         if (!strcmp(op->figures[i].name, k))
             return 0;
-    value_text(val, sizeof(val), v);
+    bkp_json_value_text(val, sizeof(val), v);
     rb_ev_figure *f = realloc(op->figures, (op->nfigures + 1) * sizeof(*f));
     if (!f)
         return -ENOMEM;

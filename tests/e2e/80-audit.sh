@@ -24,6 +24,8 @@ for op in init backup verify restore; do
 done
 ok "$BKP" audit show --repo "$REPO" --dataset docs
 output_has "docs:2" "audit show should list the second backup"
+output_has "files=" "audit show should give a record's figures as name=value"
+output_lacks '{"' "audit show should not print a record's figures as JSON"
 # --since is a local day or minute, as every time shown is; what is not one is
 # refused rather than showing nothing.
 ok env TZ=JST-9 "$BKP" audit show --repo "$REPO" --since "$(TZ=JST-9 date +%F)"
