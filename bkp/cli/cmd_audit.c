@@ -249,6 +249,10 @@ static int show_one(json_t *j, void *ctx)
     char fig[1024];
     figures_text(json_object_get(j, "figures"), fig, sizeof(fig));
     const char *err = json_string_value(json_object_get(j, "error"));
+    const char *err_ja =
+        json_string_value(json_object_get(json_object_get(j, "figures"), "error_ja"));
+    if (err && err_ja && bkp_i18n_reader_japanese())
+        err = err_ja;
     char seq[24];
     snprintf(seq, sizeof(seq), "%lld", (long long)json_integer_value(json_object_get(j, "seq")));
     const char *outcome = json_string_value(json_object_get(j, "outcome"));

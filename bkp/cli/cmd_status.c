@@ -212,7 +212,11 @@ static void unfinished_remind(const rst_status *s)
         else if (m->unfinished == RST_FAILED)
             printf(_("%s: its last rotation (%s) FAILED: %s. Its copy is still the one of %s: "
                      "connect it and run `bkp rotate %s` again\n"),
-                   m->medium, began, m->why ? m->why : _("see `bkp audit show`"), wrote, m->medium);
+                   m->medium, began,
+                   bkp_i18n_reader_japanese() && m->why_ja ? m->why_ja
+                   : m->why                                ? m->why
+                                                           : _("see `bkp audit show`"),
+                   wrote, m->medium);
         else if (m->unfinished == RST_CUT_OFF)
             printf(_("%s: its last rotation (%s) never ended (stopped, or the server went down). "
                      "Its copy is still the one of %s: connect it and run `bkp rotate %s` "

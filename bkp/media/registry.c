@@ -113,16 +113,19 @@ static void attempt_parse(const json_t *a, bkp_media_attempt *out)
     bkp_media_attempt t = {0};
     const char *host = json_string_value(json_object_get(a, "host"));
     const char *why = json_string_value(json_object_get(a, "why"));
+    const char *why_ja = json_string_value(json_object_get(a, "why_ja"));
     json_t *pid = json_object_get(a, "pid"), *failed = json_object_get(a, "failed");
     if (!json_is_object(a) || !bkp_json_time(a, "began", &t.began) || t.began <= 0 ||
         !bkp_json_time(a, "ended", &t.ended) || !json_is_boolean(failed) || !host ||
         strlen(host) >= sizeof(t.host) || !json_is_integer(pid) || json_integer_value(pid) < 1 ||
-        json_integer_value(pid) > INT32_MAX || (why && strlen(why) >= sizeof(t.why)))
+        json_integer_value(pid) > INT32_MAX || (why && strlen(why) >= sizeof(t.why)) ||
+        (why_ja && strlen(why_ja) >= sizeof(t.why_ja)))
         return;
     t.failed = json_is_true(failed);
     t.pid = (long)json_integer_value(pid);
     snprintf(t.host, sizeof(t.host), "%s", host);
     snprintf(t.why, sizeof(t.why), "%s", why ? why : "");
+    snprintf(t.why_ja, sizeof(t.why_ja), "%s", why_ja ? why_ja : "");
     *out = t;
 }
 
@@ -250,7 +253,8 @@ json_t *bkp_media_entry_json(const bkp_media_entry *e)
         json_t *a = json_pack("{s:b, s:s, s:I}", "failed", t->failed, "host", t->host, "pid",
                               (json_int_t)t->pid);
         if (!a || set_time(a, "began", t->began) || set_time(a, "ended", t->ended) ||
-            (t->why[0] && json_object_set_new(a, "why", json_string(t->why)))) {
+            (t->why[0] && json_object_set_new(a, "why", json_string(t->why))) ||
+            (t->why_ja[0] && json_object_set_new(a, "why_ja", json_string(t->why_ja)))) {
             json_decref(a);
             bad = 1;
         } else {

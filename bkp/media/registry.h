@@ -58,7 +58,8 @@ typedef struct bkp_media_attempt {
     bool failed;  /* ended without the medium counting as written */
     long pid;     /* the rotating process, on `host` */
     char host[65];
-    char why[256]; /* when failed: why, in English as the audit record says it; "" unsaid */
+    char why[256];    /* when failed: why, in English as the audit record says it; "" unsaid */
+    char why_ja[512]; /* the same in Japanese; "" unsaid */
 } bkp_media_attempt;
 
 typedef struct bkp_media_entry {

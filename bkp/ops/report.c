@@ -111,6 +111,7 @@ static void entry_of(json_t *r, rb_ev_entry *e, bool *nomem)
     e->medium = dup_of(r, "medium", nomem);
     e->generation = dup_of(r, "generation", nomem);
     e->error = dup_of(r, "error", nomem);
+    e->error_ja = dup_of(json_object_get(r, "figures"), "error_ja", nomem);
 }
 
 /* An integer figure, `none` when absent. */

@@ -37,11 +37,12 @@ time_t ops_rotate_begin(bkp_repo *primary, const char *medium)
 typedef struct note_ctx {
     const ops_rotate_seen *s;
     bool wrote;
-    bool recorded; /* the rotation's audit record was appended */
-    const char *kit; /* the SHA-256 of the kit's SHA256SUMS the medium carries now, or NULL */
-    time_t began;    /* the attempt this rotation noted, 0: none */
-    const char *why; /* why it failed, when it did */
-    bool seen;       /* the medium was reached: the rest of the entry is told */
+    bool recorded;      /* the rotation's audit record was appended */
+    const char *kit;    /* the SHA-256 of the kit's SHA256SUMS the medium carries now, or NULL */
+    time_t began;       /* the attempt this rotation noted, 0: none */
+    const char *why;    /* why it failed, when it did */
+    const char *why_ja; /* the same in Japanese */
+    bool seen;          /* the medium was reached: the rest of the entry is told */
 } note_ctx;
 
 static int note_seen(bkp_media_entry *e, void *ctx)
@@ -54,6 +55,8 @@ static int note_seen(bkp_media_entry *e, void *ctx)
         e->attempt.ended = now;
         e->attempt.failed = !n->wrote;
         snprintf(e->attempt.why, sizeof(e->attempt.why), "%s", n->wrote || !n->why ? "" : n->why);
+        snprintf(e->attempt.why_ja, sizeof(e->attempt.why_ja), "%s",
+                 n->wrote || !n->why_ja ? "" : n->why_ja);
     }
     if (!n->seen)
         return 0;
@@ -109,48 +112,78 @@ static void note_bytes(const ops_rotate_end *e)
         bkp_debug("%s: its size could not be noted in the registry", e->medium);
 }
 
-bool ops_rotate_why(ops_rotate_step at, int rc, const char *where, char *buf, size_t n)
+/* Why, in English as the record keeps it, or (`people`) in the language of
+ * the messages now: the same words, marked for translation. */
+static bool why_in(bool people, ops_rotate_step at, int rc, const char *where, char *buf, size_t n)
 {
-    const char *w = where ? where : "its place";
-    const char *err = bkp_strerror_en(rc);
+#define TR(s) (people ? _(s) : (s))
+    const char *w = where ? where : TR(N_("its place"));
+    const char *err = people ? bkp_strerror(rc) : bkp_strerror_en(rc);
     switch (at) {
     case OPS_ROTATE_LABEL:
         if (rc == -ENOENT)
-            snprintf(buf, n, "no medium at %s (no label there): nothing was written", w);
+            snprintf(buf, n, TR(N_("no medium at %s (no label there): nothing was written")), w);
         else if (rc == -EXDEV)
-            snprintf(buf, n, "the medium at %s belongs to another repository", w);
+            snprintf(buf, n, TR(N_("the medium at %s belongs to another repository")), w);
         else if (rc == -EKEYREJECTED)
-            snprintf(buf, n, "the medium at %s is labelled for another repository key", w);
+            snprintf(buf, n, TR(N_("the medium at %s is labelled for another repository key")), w);
         else if (rc == -EMEDIUMTYPE || rc == -ENXIO)
-            snprintf(buf, n, "the medium at %s is another medium, or not the registered one", w);
+            snprintf(buf, n,
+                     TR(N_("the medium at %s is another medium, or not the registered one")), w);
         else
-            snprintf(buf, n, "the label at %s cannot be read: %s", w, err);
+            snprintf(buf, n, TR(N_("the label at %s cannot be read: %s")), w, err);
         return true;
     case OPS_ROTATE_PINS:
-        snprintf(buf, n, "the primary is behind or beside what the medium pinned: nothing was "
-                         "written");
+        snprintf(buf, n, "%s",
+                 TR(N_("the primary is behind or beside what the medium pinned: nothing was "
+                       "written")));
         return true;
     case OPS_ROTATE_OPEN:
         if (rc == -EBUSY) {
-            snprintf(buf, n, "another command holds the medium's copy: nothing was written");
+            snprintf(buf, n, "%s",
+                     TR(N_("another command holds the medium's copy: nothing was written")));
             return true;
         }
-        snprintf(buf, n, "the copy on the medium could not be made or opened: %s", err);
+        snprintf(buf, n, TR(N_("the copy on the medium could not be made or opened: %s")), err);
         return false;
     case OPS_ROTATE_COPY:
-        snprintf(buf, n, rc == -ENOSPC ? "the medium is full: %s" : "copying failed: %s", err);
+        snprintf(buf, n,
+                 rc == -ENOSPC ? TR(N_("the medium is full: %s")) : TR(N_("copying failed: %s")),
+                 err);
         return false;
     case OPS_ROTATE_VERIFY:
-        snprintf(buf, n, "the copy does not verify: %s", err);
+        snprintf(buf, n, TR(N_("the copy does not verify: %s")), err);
         return false;
     default:
         snprintf(buf, n, "%s", err);
         return false;
     }
+#undef TR
+}
+
+bool ops_rotate_why(ops_rotate_step at, int rc, const char *where, char *buf, size_t n)
+{
+    return why_in(false, at, rc, where, buf, n);
+}
+
+void ops_rotate_why_ja(ops_rotate_step at, int rc, const char *where, char *buf, size_t n)
+{
+    bkp_i18n_saved saved;
+    bkp_i18n_begin(&saved, "ja");
+    (void)why_in(true, at, rc, where, buf, n);
+    bkp_i18n_end(&saved);
 }
 
 /* What a rotation whose copy was made failed at, after it. */
-#define LATE_FAILURE "the audit log's copy, the pins or the registry could not be written"
+#define LATE_FAILURE N_("the audit log's copy, the pins or the registry could not be written")
+
+static void late_ja(char *buf, size_t n)
+{
+    bkp_i18n_saved saved;
+    bkp_i18n_begin(&saved, "ja");
+    snprintf(buf, n, "%s", _(LATE_FAILURE));
+    bkp_i18n_end(&saved);
+}
 
 /* Note the first failure (`rc` non-zero) at `step`. */
 static void fail(int *first, ops_rotate_step *step, ops_rotate_step at, int rc)
@@ -206,24 +239,32 @@ int ops_rotate_finish(const ops_rotate_end *e, ops_rotate_step *step, bool *wrot
 {
     int first = 0, rc;
     *step = OPS_ROTATE_DONE;
-    char why[512] = "";
+    char why[512] = "", why_ja[768] = "";
     bool refused = e->rc && ops_rotate_why(e->at, e->rc, e->where, why, sizeof(why));
-    rc = ops_rotate_record(e->primary, e->medium, e->rc != 0, e->rc ? why : NULL, refused, e->pick,
-                           e->np, &e->fig);
+    if (e->rc)
+        ops_rotate_why_ja(e->at, e->rc, e->where, why_ja, sizeof(why_ja));
+    rc = ops_rotate_record(e->primary, e->medium, e->rc != 0, e->rc ? why : NULL,
+                           e->rc ? why_ja : NULL, refused, e->pick, e->np, &e->fig);
     bool said_ok = !e->rc && !rc;
     fail(&first, step, OPS_ROTATE_RECORD, rc ? -EIO : 0);
     if (e->took && !e->rc && !first && e->before_pins)
         fail(&first, step, OPS_ROTATE_LOG_COPY, e->before_pins(e->ctx));
     /* Only a medium that took its copy, and whose record and log's copy
      * are there, counts as written (and says what it holds). */
-    note_ctx n = {&e->note, e->took && !e->rc && !first,
-                  !rc,      e->fig.kit_sha256[0] ? e->fig.kit_sha256 : NULL,
-                  e->began, why,
-                  e->seen};
+    note_ctx n = {.s = &e->note,
+                  .wrote = e->took && !e->rc && !first,
+                  .recorded = !rc,
+                  .kit = e->fig.kit_sha256[0] ? e->fig.kit_sha256 : NULL,
+                  .began = e->began,
+                  .why = why,
+                  .why_ja = why_ja,
+                  .seen = e->seen};
     if (n.wrote && e->pin && ops_pins_write_of(e->primary, e->medium, e->pin, e->all, e->nall))
         fail(&first, step, OPS_ROTATE_PIN_WRITE, -EIO);
-    if (!e->rc && first && !n.wrote) /* the copy was made; what follows it was not */
+    if (!e->rc && first && !n.wrote) { /* the copy was made; what follows it was not */
         snprintf(why, sizeof(why), "%s", LATE_FAILURE);
+        late_ja(why_ja, sizeof(why_ja));
+    }
     if ((e->seen || e->began) && bkp_media_update(e->primary, e->medium, note_seen, &n))
         fail(&first, step, OPS_ROTATE_REGISTRY, -EIO);
     if (n.wrote && !first)

@@ -90,6 +90,9 @@ time_t ops_rotate_begin(bkp_repo *primary, const char *medium);
  * (the wrong medium or none, a pin the primary is behind, another rotation
  * holding it): refused, not failed. */
 bool ops_rotate_why(ops_rotate_step at, int rc, const char *where, char *buf, size_t n);
+/* The same words in Japanese, for the record's `error_ja` (what a Japanese
+ * reader is shown: the audit log, the evidence, the status). */
+void ops_rotate_why_ja(ops_rotate_step at, int rc, const char *where, char *buf, size_t n);
 
 /* End the rotation `e`: 0, or the first of these writes that failed
  * (`*step`: OPS_ROTATE_RECORD, _LOG_COPY, _PIN_WRITE or _REGISTRY). `*wrote`:

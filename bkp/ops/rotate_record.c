@@ -63,7 +63,8 @@ static json_t *figures_json(const ops_rotate_figures *f)
 }
 
 int ops_rotate_record(bkp_repo *primary, const char *medium, bool failed, const char *why,
-                      bool refused, bkp_gen **pick, size_t np, const ops_rotate_figures *f)
+                      const char *why_ja, bool refused, bkp_gen **pick, size_t np,
+                      const ops_rotate_figures *f)
 {
     json_t *fig = figures_json(f);
     if (!fig) {
@@ -83,6 +84,8 @@ int ops_rotate_record(bkp_repo *primary, const char *medium, bool failed, const 
     json_object_set_new(fig, "captured", captured);
     if (failed && refused) /* stopped before it wrote: the medium is as it was */
         json_object_set_new(fig, "refused", json_true());
+    if (failed && why_ja && *why_ja) /* the error's words for a Japanese reader */
+        json_object_set_new(fig, "error_ja", json_string(why_ja));
     bkp_audit_rec rec = {.op = "rotate",
                          .medium = medium,
                          .failed = failed,

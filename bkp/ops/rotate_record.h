@@ -42,11 +42,13 @@ void ops_rotate_figures_clear(ops_rotate_figures *f);
 /* Append to the audit log of `primary` the record of a rotation to
  * `medium` (its figures `fig`, and the capture time of each generation of
  * `pick` — what the medium holds after it); a failed one with why
- * (English, its `error`) and, when it stopped before writing anything,
- * `refused` among its figures. 0 or a negative errno: what was done must
- * not go unrecorded. */
+ * (English, its `error`; in Japanese, `why_ja`, may be NULL, the figure
+ * `error_ja`) and, when it stopped before writing anything, `refused` among
+ * its figures. 0 or a negative errno: what was done must not go
+ * unrecorded. */
 int ops_rotate_record(bkp_repo *primary, const char *medium, bool failed, const char *why,
-                      bool refused, bkp_gen **pick, size_t np, const ops_rotate_figures *fig);
+                      const char *why_ja, bool refused, bkp_gen **pick, size_t np,
+                      const ops_rotate_figures *fig);
 
 /* What a medium holds, or took now, as its registry entry lists it. */
 typedef struct ops_held {

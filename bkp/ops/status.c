@@ -328,7 +328,9 @@ static bool media_sizes(const pol_policy *p, const ds_view *w, rst_status *st)
                 m->written = w->reg[k].last_write;
                 m->unfinished = unfinished(a);
                 m->began = m->unfinished ? a->began : 0;
-                if (m->unfinished == RST_FAILED && a->why[0] && !copy_str(&m->why, a->why))
+                if (m->unfinished == RST_FAILED &&
+                    ((a->why[0] && !copy_str(&m->why, a->why)) ||
+                     (a->why_ja[0] && !copy_str(&m->why_ja, a->why_ja))))
                     return false;
             }
         if (!copy_str(&m->medium, p->media[i].name))

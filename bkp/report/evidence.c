@@ -302,7 +302,7 @@ static void attach_annex(rb_doc *doc)
 }
 
 /* The table of what was rotated for data set `d`. */
-static void rotations_table(rb_doc *doc, const rb_ev_dataset *d)
+static void rotations_table(rb_doc *doc, const rb_ev_dataset *d, bool ja)
 {
     char seq[32], when[64];
     if (!d->nrotations)
@@ -314,10 +314,12 @@ static void rotations_table(rb_doc *doc, const rb_ev_dataset *d)
         char result[600];
         if (ok_entry(&r->e))
             snprintf(result, sizeof(result), "%s", _("ok"));
-        else
+        else {
+            const char *why = ja && r->e.error_ja && *r->e.error_ja ? r->e.error_ja : r->e.error;
             snprintf(result, sizeof(result), "%s%s%s",
                      r->refused ? _("refused, nothing written") : _("failed"),
-                     r->e.error && *r->e.error ? ": " : "", or_empty(r->e.error));
+                     why && *why ? ": " : "", or_empty(why));
+        }
         rb_doc_row(doc, (const char *[]){seq, bkp_local_time(when, sizeof(when), r->e.time, "-"),
                                          or_empty(r->e.medium), result, NULL});
     }
@@ -375,7 +377,7 @@ static void dataset_section(rb_doc *doc, const rb_ev_dataset *d, bool ja)
              (double)d->offline_max_age / 86400.0);
     rb_doc_row(doc, (const char *[]){_("Longest time without a fresh off-line copy"), line, NULL});
     rb_doc_table_end(doc);
-    rotations_table(doc, d);
+    rotations_table(doc, d, ja);
     drills_table(doc, d);
 }
 

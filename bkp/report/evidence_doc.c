@@ -44,10 +44,10 @@ static json_t *text_or_null(const char *s)
 
 static json_t *entry_json(const rb_ev_entry *e)
 {
-    return json_pack("{s:I, s:o, s:o, s:o, s:o, s:o}", "seq", (json_int_t)e->seq, "time",
+    return json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:s*}", "seq", (json_int_t)e->seq, "time",
                      bkp_json_when(e->time), "outcome", text_or_null(e->outcome), "medium",
                      text_or_null(e->medium), "generation", text_or_null(e->generation), "error",
-                     text_or_null(e->error));
+                     text_or_null(e->error), "error_ja", e->error_ja);
 }
 
 static json_t *entries_json(const rb_ev_entry *v, size_t n)
@@ -200,6 +200,7 @@ static void entry_parse(bkp_jin *p, const json_t *j, rb_ev_entry *e)
     e->medium = bkp_jin_str(p, j, "medium");
     e->generation = bkp_jin_str(p, j, "generation");
     e->error = bkp_jin_str(p, j, "error");
+    e->error_ja = bkp_jin_str(p, j, "error_ja");
 }
 
 static void entries_parse(bkp_jin *p, const json_t *j, const char *k, rb_ev_entry **v, size_t *n)
@@ -418,6 +419,7 @@ void rb_ev_entry_clear(rb_ev_entry *e)
     free(e->medium);
     free(e->generation);
     free(e->error);
+    free(e->error_ja);
 }
 
 static void dataset_clear(rb_ev_dataset *d)

@@ -34,6 +34,7 @@ typedef struct rb_ev_entry {
     char *medium;     /* NULL: none */
     char *generation; /* NULL: none */
     char *error;      /* NULL: none */
+    char *error_ja;   /* the same in Japanese (a rotation's figure "error_ja"); NULL: none */
 } rb_ev_entry;
 
 /* A rotation to a medium that holds the data set. */

@@ -178,8 +178,8 @@ static json_t *unfinished_json(const rst_medium *m)
 {
     if (m->unfinished == RST_FINISHED)
         return NULL;
-    return json_pack("{s:s, s:o, s:s*}", "state", unfinished_names[m->unfinished], "began",
-                     bkp_json_when(m->began), "why", m->why);
+    return json_pack("{s:s, s:o, s:s*, s:s*}", "state", unfinished_names[m->unfinished], "began",
+                     bkp_json_when(m->began), "why", m->why, "why_ja", m->why_ja);
 }
 
 static json_t *media_json(const rst_status *s)
@@ -435,7 +435,9 @@ static void unfinished_parse(bkp_jin *p, const json_t *u, rst_medium *m)
             m->unfinished = (rst_unfinished)k;
     m->began = bkp_jin_time_given(p, u, "began");
     m->why = bkp_jin_str(p, u, "why");
-    if (!json_is_object(u) || m->unfinished == RST_FINISHED || (m->why && strlen(m->why) > 255))
+    m->why_ja = bkp_jin_str(p, u, "why_ja");
+    if (!json_is_object(u) || m->unfinished == RST_FINISHED || (m->why && strlen(m->why) > 255) ||
+        (m->why_ja && strlen(m->why_ja) > 511))
         bkp_jin_bad(p, -EBADMSG);
 }
 
@@ -543,6 +545,7 @@ void rst_status_clear(rst_status *s)
     for (size_t i = 0; i < s->nmedia; i++) {
         free(s->media[i].medium);
         free(s->media[i].why);
+        free(s->media[i].why_ja);
     }
     free(s->connected);
     free(s->media);

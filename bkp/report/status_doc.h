@@ -174,6 +174,7 @@ typedef struct rst_medium {
     rst_unfinished unfinished;
     time_t began; /* when that rotation began; 0 unless unfinished */
     char *why;    /* why it failed, in English as its audit record says it; NULL: unsaid */
+    char *why_ja; /* the same in Japanese ("why_ja"); NULL: unsaid */
 } rst_medium;
 
 /* What a repository takes and stands for ("storage"), in bytes. */

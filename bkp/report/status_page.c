@@ -379,7 +379,10 @@ static void it_section(FILE *f, const rst_status *st, bool ja)
         open_tag(f, "li class=\"cmd\"", "data-unfinished", m->medium);
         if (m->unfinished == RST_FAILED)
             say(f, _("%s: its rotation of %s failed (%s): `bkp rotate %s` again"), m->medium, when,
-                m->why ? m->why : "`bkp audit show`", m->medium);
+                ja && m->why_ja ? m->why_ja
+                : m->why        ? m->why
+                                : "`bkp audit show`",
+                m->medium);
         else
             say(f, _("%s: its rotation of %s never ended: `bkp rotate %s` again"), m->medium, when,
                 m->medium);

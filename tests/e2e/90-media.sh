@@ -420,6 +420,11 @@ else
     output_has "run \`bkp rotate small\` again"
     run_any "$BKP" status --policy "$POL2" --format html -o "$WORK/page.html"
     grep -q 'data-unfinished="small"' "$WORK/page.html" || flunk "the status page does not say small's copy did not finish"
+    # In Japanese, the reason is in Japanese too: the audit log, the status.
+    run_any env LC_ALL= LANG=C.UTF-8 LANGUAGE=ja "$BKP" audit show --policy "$POL2"
+    output_has "媒体が一杯です" "audit show in Japanese should give the rotation's reason in Japanese"
+    run_any env LC_ALL= LANG=C.UTF-8 LANGUAGE=ja "$BKP" status --policy "$POL2"
+    output_has "媒体が一杯です" "status in Japanese should give the rotation's reason in Japanese"
     tmps=$(find "$SMALL" -name '.tmp-*')
     [ -z "$tmps" ] || flunk "temporary files remain on the full medium after the next open: $tmps"
     # Give it room: the same disk, now large enough.
