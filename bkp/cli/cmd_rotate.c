@@ -289,6 +289,18 @@ int cli_rotate(cli *c, cli_medium *m, bool quiet)
         bkp_error(_("%s: %llu pack(s) were copied before the failure; they stay and are not copied "
                     "again. Run `bkp rotate %s` again once the cause is fixed"),
                   m->name, (unsigned long long)o.copy.packs, m->name);
+    /* A prune before a copy that then failed: the disk lost what it said. */
+    if (ex == EXIT_FAILED && o.pruned_first && !o.copied_all) {
+        char gone[512] = "";
+        for (size_t i = 0; i < o.prune.nrows; i++)
+            if (!o.prune.rows[i].keep)
+                bkp_strappend(gone, sizeof(gone), "%s%s", gone[0] ? ", " : "",
+                              o.prune.rows[i].name);
+        bkp_error(_("%s: %s were deleted before the copy, which then failed: until a rotation to "
+                    "it succeeds the disk holds fewer generations than its retention keeps. If "
+                    "it is still too small, use a larger disk"),
+                  m->name, gone[0] ? gone : _("no generation"));
+    }
     /* A disk full: what retention would delete after the copy can go first. */
     if (ex == EXIT_FAILED && o.rc == -ENOSPC && o.step == OPS_ROTATE_COPY && !c->prune_first &&
         o.plan.prunes && !o.plan.locked)

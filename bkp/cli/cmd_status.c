@@ -200,28 +200,27 @@ static void connected_remind(const rst_status *s)
  * whatever the person who carried it away believes. */
 static void unfinished_remind(const rst_status *s)
 {
-    char began[64], wrote[64];
+    char began[64];
     for (size_t i = 0; i < s->nmedia; i++) {
         const rst_medium *m = &s->media[i];
         bkp_local_time(began, sizeof(began), m->began, "?");
-        bkp_local_time(wrote, sizeof(wrote), m->written, _("never"));
         if (m->unfinished == RST_RUNNING)
             printf(_("%s: a rotation to it is copying now (since %s); leave it connected until "
                      "`bkp rotate` says it can be removed\n"),
                    m->medium, began);
         else if (m->unfinished == RST_FAILED)
-            printf(_("%s: its last rotation (%s) FAILED: %s. Its copy is still the one of %s: "
-                     "connect it and run `bkp rotate %s` again\n"),
+            printf(_("%s: its last rotation (%s) FAILED: %s. It does not hold the newest "
+                     "backups: connect it and run `bkp rotate %s` again\n"),
                    m->medium, began,
                    bkp_i18n_reader_japanese() && m->why_ja ? m->why_ja
                    : m->why                                ? m->why
                                                            : _("see `bkp audit show`"),
-                   wrote, m->medium);
+                   m->medium);
         else if (m->unfinished == RST_CUT_OFF)
             printf(_("%s: its last rotation (%s) never ended (stopped, or the server went down). "
-                     "Its copy is still the one of %s: connect it and run `bkp rotate %s` "
+                     "It does not hold the newest backups: connect it and run `bkp rotate %s` "
                      "again\n"),
-                   m->medium, began, wrote, m->medium);
+                   m->medium, began, m->medium);
     }
 }
 

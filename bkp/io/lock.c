@@ -537,14 +537,27 @@ bool bkp_lock_is_held(const char *repo, const char *name)
     return h;
 }
 
+/* The name of the writer lock of process `pid` on `host`. */
+static void writer_name(char *name, size_t n, const char *host, long pid)
+{
+    snprintf(name, n, "write-%s-%ld", host, pid);
+    for (char *c = name + 6; *c; c++)
+        if (*c == '/')
+            *c = '_';
+}
+
+bool bkp_lock_writer_alive(const char *repo, const char *host, long pid)
+{
+    char name[320];
+    writer_name(name, sizeof(name), host, pid);
+    return bkp_lock_is_held(repo, name);
+}
+
 static int writer_once(const char *repo, const char *command, bool quiet, bkp_lock **out)
 {
     char name[320], host[256] = "", desc[512];
     gethostname(host, sizeof(host) - 1);
-    for (char *c = host; *c; c++)
-        if (*c == '/')
-            *c = '_';
-    snprintf(name, sizeof(name), "write-%s-%ld", host, (long)getpid());
+    writer_name(name, sizeof(name), host, (long)getpid());
     int rc = take_once(repo, name, command, quiet, out);
     if (rc)
         return rc;

@@ -98,6 +98,10 @@ void bkp_lock_wait_set(int64_t seconds);
 
 /* Is lock `name` held by a live process? (A stale one is removed.) */
 bool bkp_lock_is_held(const char *repo, const char *name);
+/* Is the writer lock of process `pid` on `host` held (bkp_lock_writer)?
+ * On this host its flock decides, so a pid reused by another process holds
+ * none; another host's counts while its file is there. */
+bool bkp_lock_writer_alive(const char *repo, const char *host, long pid);
 
 /* The locks of dead holders this process took over or removed ("NAME:
  * holder"), for the audit log. */

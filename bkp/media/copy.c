@@ -157,9 +157,9 @@ static int set_aside_damaged(const char *to, const char *todir, const char *hex)
 static void report_copy_failure(const char *hex, const char *dpacks, int rc)
 {
     bkp_error(_("cannot copy pack %s to %s: %s%s"), hex, dpacks ? dpacks : "?", bkp_strerror(rc),
-              rc == -ENOSPC ? _("; the medium is full: it still holds everything it held "
-                                "before; free space or use a larger disk, then run the "
-                                "command again")
+              rc == -ENOSPC ? _("; the medium is full: the copy changed nothing it held, and "
+                                "the packs copied so far stay; make room on it or use a larger "
+                                "one, then run the command again")
                             : "");
 }
 

@@ -126,9 +126,14 @@ static int copy(ops_rotation *t)
     disk *d = t->d;
     if (t->in->prune_first && prune_copy(t, true))
         return ops_rotate_fail(t->out, OPS_ROTATE_COPY, t->out->prune_rc);
-    return ops_rotate_fail(t->out, OPS_ROTATE_COPY,
-                           bkp_copy_generations_of(t->in->primary, pl->v, pl->n, d->dst, pl->pick,
-                                                   pl->np, &t->out->copy));
+    t->out->pruned_first = t->in->prune_first;
+    int rc = bkp_copy_generations_of(t->in->primary, pl->v, pl->n, d->dst, pl->pick, pl->np,
+                                     &t->out->copy);
+    /* The copy failed after the prune: what the disk holds now, for the
+     * registry (end) and the person (the program lists what went). */
+    if (rc && t->out->pruned_first && ops_held_of(d->dst, &t->out->held))
+        bkp_debug("%s: out of memory listing what it holds", t->in->medium);
+    return ops_rotate_fail(t->out, OPS_ROTATE_COPY, rc);
 }
 
 /* The copy checked whole, what it holds listed, and, when it verified, its
@@ -254,7 +259,8 @@ static void end(ops_rotation *t, ops_rotate_end *e)
     e->note = (ops_rotate_seen){.path = t->in->path,
                                 .verified = o->verified,
                                 .verify_ok = o->verified && o->verify_problems == 0,
-                                .held = &o->held};
+                                .held = &o->held,
+                                .held_changed = o->pruned_first && !o->copied_all};
 }
 
 static void release(ops_rotation *t)

@@ -120,6 +120,7 @@ typedef struct ops_rotate_out {
     bkp_copy_result copy; /* what was copied now (an archive medium: its `bytes`), and what
                              was there */
     bool copied_all;      /* every chosen generation is on the medium */
+    bool pruned_first;    /* prune_first: its prune ran, before the copy */
     /* An archive medium: */
     bool device;    /* `path` is a device: written, not read back */
     ops_held added; /* the generations archived now, in order */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "bkp/audit/audit.h"
@@ -15,11 +16,14 @@
 #include "bkp/ops/pins.h"
 #include "bkp/ops/rotate_record.h"
 
+/* The rotating process: its pid and host, which name the writer lock it
+ * holds on the primary for as long as it lives (lock.h), and which status
+ * asks about (bkp_lock_writer_alive). */
 static int note_began(bkp_media_entry *e, void *ctx)
 {
+    struct utsname u;
     e->attempt = (bkp_media_attempt){.began = *(const time_t *)ctx, .pid = (long)getpid()};
-    if (gethostname(e->attempt.host, sizeof(e->attempt.host) - 1))
-        snprintf(e->attempt.host, sizeof(e->attempt.host), "%s", "?");
+    snprintf(e->attempt.host, sizeof(e->attempt.host), "%s", uname(&u) ? "?" : u.nodename);
     return 0;
 }
 
@@ -82,9 +86,13 @@ static int note_seen(bkp_media_entry *e, void *ctx)
         e->last_verify = now;
         e->verify = s->verify_ok ? BKP_MEDIA_VERIFIED : BKP_MEDIA_FAILED;
     }
-    if (!n->wrote)
+    /* What it holds: once written; or, unwritten, when a prune before the
+     * copy changed it (the list made after it). */
+    if (!n->wrote && !s->held_changed)
         return 0;
     int rc = s->held && s->held->known ? bkp_media_entry_set_held(e, s->held->v, s->held->n) : 0;
+    if (!n->wrote)
+        return rc;
     if (!rc && s->added)
         rc = bkp_media_entry_add_held(e, s->added->v, s->added->n);
     return rc;

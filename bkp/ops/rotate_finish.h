@@ -46,6 +46,8 @@ typedef struct ops_rotate_seen {
     bool verify_ok;
     const ops_held *held;  /* what it holds now, replacing the list; or NULL (or not `known`) */
     const ops_held *added; /* what it took now, appended to the list; or NULL */
+    bool held_changed;     /* not written, but `held` changed: a prune before a copy that
+                              failed (its list, made after the prune, replaces the old) */
 } ops_rotate_seen;
 
 typedef struct ops_rotate_end {

@@ -4,7 +4,6 @@
 #include "bkp/ops/status.h"
 
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 #include "bkp/io/clock.h"
 #include "bkp/io/durable.h"
 #include "bkp/io/i18n.h"
+#include "bkp/io/lock.h"
 #include "bkp/io/log.h"
 #include "bkp/media/registry.h"
 #include "bkp/ops/medium_check.h"
@@ -294,27 +294,21 @@ fail:
 }
 
 /* How the last rotation to a medium that began to copy stands (the
- * registry's bkp_media_attempt): finished, failed, running — its process
- * alive on this server — or cut off. A process of that number alive may be
- * another one since: the rotation is then said to run a little longer than
- * it did, never to have failed when it runs. */
-static rst_unfinished unfinished(const bkp_media_attempt *a)
+ * registry's bkp_media_attempt): finished, failed, running — the writer
+ * lock of its process still held on the primary `repo` — or cut off. */
+static rst_unfinished unfinished(const char *repo, const bkp_media_attempt *a)
 {
-    char host[sizeof(a->host)] = "";
     if (!a->began)
         return RST_FINISHED;
     if (a->ended)
         return a->failed ? RST_FAILED : RST_FINISHED;
-    if (gethostname(host, sizeof(host) - 1) || strcmp(host, a->host))
-        return RST_CUT_OFF; /* another server's rotation: not known to run */
-    return a->pid > 0 && (kill((pid_t)a->pid, 0) == 0 || errno == EPERM) ? RST_RUNNING
-                                                                         : RST_CUT_OFF;
+    return bkp_lock_writer_alive(repo, a->host, a->pid) ? RST_RUNNING : RST_CUT_OFF;
 }
 
 /* The policy's media, with what each held after its last rotation (the
  * registry's note; policies/ knows the kind), and a rotation to it that did
  * not finish. False without memory. */
-static bool media_sizes(const pol_policy *p, const ds_view *w, rst_status *st)
+static bool media_sizes(const pol_policy *p, const char *repo, const ds_view *w, rst_status *st)
 {
     if (!(st->media = calloc(p->nmedia + 1, sizeof(*st->media))))
         return false;
@@ -326,7 +320,7 @@ static bool media_sizes(const pol_policy *p, const ds_view *w, rst_status *st)
                 const bkp_media_attempt *a = &w->reg[k].attempt;
                 m->bytes = w->reg[k].bytes;
                 m->written = w->reg[k].last_write;
-                m->unfinished = unfinished(a);
+                m->unfinished = unfinished(repo, a);
                 m->began = m->unfinished ? a->began : 0;
                 if (m->unfinished == RST_FAILED &&
                     ((a->why[0] && !copy_str(&m->why, a->why)) ||
@@ -393,7 +387,7 @@ int ops_status(const ops_status_in *in, rst_status *st, ops_status_log *found)
             st->verdict = d->verdict;
     }
     st->key_drill = ops_key_drill_status(l, p);
-    rc = media_sizes(p, &w, st) ? 0 : -ENOMEM;
+    rc = media_sizes(p, bkp_repo_path(in->repo), &w, st) ? 0 : -ENOMEM;
 out:
     if (rc)
         rst_status_clear(st);

@@ -472,6 +472,21 @@ if mount -t tmpfs -o size=64m tmpfs "$TIGHT" 2>"$WORK/mount.err"; then
     check_exit 0 "$BKP" generations --repo "$TIGHT/repo" --json || true
     [ "$(seqs)" = "2 3 4" ] || flunk "after --prune-first tight should hold notes 2 3 4: $(seqs)"
     check_exit 0 "$BKP" verify --repo "$TIGHT/repo" --read-data || flunk "tight's copy does not verify after --prune-first"
+    # Too large even then: the prune runs, the copy fails, and both are said;
+    # the registry lists what the disk holds after the prune.
+    rm -f "$WORK"/notes/*
+    head -c 3M /dev/urandom >"$WORK/notes/n5"
+    ok "$BKP" backup notes --policy "$POL2"
+    check_exit 1 "$BKP" rotate tight --prune-first --policy "$POL2" || true
+    output_has "notes:2 were deleted before the copy, which then failed"
+    ok "$BKP" media show tight --policy "$POL2" --json
+    grep -q '"seq": 2' <<<"$OUT" && flunk "the registry still lists notes:2, deleted by the prune: $OUT"
+    run_any "$BKP" status --policy "$POL2"
+    output_has "tight: its last rotation"
+    output_has "It does not hold the newest backups"
+    # A larger disk (the same one, given room): the next rotation completes.
+    mount -o remount,size=64m "$TIGHT" || flunk "cannot grow $TIGHT"
+    check_exit 0 "$BKP" rotate tight --policy "$POL2" || flunk "the rotation after room was made failed"
     _unmount
 else
     echo "SKIP [$TEST_NAME] part 5b (--prune-first): cannot mount a tmpfs at $TIGHT: $(cat "$WORK/mount.err")" >&2
@@ -499,6 +514,12 @@ kill_rotate() {
         fi
         kill -0 "$pid" 2>/dev/null || break
     done
+    # Stopped mid-copy, it still holds its writer lock: status says it runs.
+    if [ -n "$found" ] && kill -STOP "$pid" 2>/dev/null; then
+        run_any "$BKP" status --policy "$POL2" --json
+        grep -q '"state": "running"' <<<"$OUT" ||
+            flunk "status should say the rotation stopped mid-copy is running: $(grep -A3 '"unfinished"' <<<"$OUT")"
+    fi
     kill -9 "$pid" 2>/dev/null || true
     { wait "$pid"; } 2>/dev/null || rc=$?
     if [ -z "$found" ] || [ "$rc" != 137 ]; then
