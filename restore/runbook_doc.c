@@ -637,8 +637,9 @@ static char *report(const rb_report *r, rb_format f, bool ja)
     if (r->drill && r->repository && r->key_fingerprint)
         rb_doc_para(d,
                     _("The SHA-256 of this report is kept in the signed audit log of the "
-                      "repository %s (signing key %s). `bkp audit check FILE` says whether this "
-                      "file is the report as written."),
+                      "repository %s (signing key %s), or in the signed journal beside this report "
+                      "when no primary was open. `bkp audit check FILE` says whether this file is "
+                      "the report as written."),
                     r->repository, r->key_fingerprint);
     return rb_doc_finish(d);
 }

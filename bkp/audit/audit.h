@@ -82,6 +82,9 @@ int bkp_audit_append_ro(const bkp_repo *r, const bkp_audit_rec *rec)
  * (said, with what to do). */
 int bkp_audit_journal(const bkp_repo *r, const char *path, const bkp_audit_rec *rec)
     __attribute__((warn_unused_result));
+/* A journal's file name in its folder, from the repository's id (its
+ * first eight characters): printf format and argument. */
+#define BKP_AUDIT_JOURNAL_NAME "bkp-journal-%.8s.jsonl"
 /* Create the log of a new repository with `rec` as record 1 (`init`):
  * -EEXIST when there is one. */
 int bkp_audit_create(bkp_repo *r, const bkp_audit_rec *rec) __attribute__((warn_unused_result));

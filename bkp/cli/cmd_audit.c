@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -400,6 +401,20 @@ static int audit_check(cli *c)
     /* Only records signed by the repository's key count: one an insider
      * wrote for an edited report is never seen. */
     rc = path ? bkp_audit_each_sound(path, bkp_repo_sign_pk(c->ro), check_one, &k, NULL) : -ENOMEM;
+    /* A drill that read a copy where no primary was open kept its record
+     * in a journal beside its reports (record.c): that one too, when the
+     * log has none and no journal was named. */
+    char *journal = NULL;
+    const char *slash = strrchr(file, '/');
+    if (rc >= 0 && !k.found && !c->journal &&
+        asprintf(&journal, "%.*s/" BKP_AUDIT_JOURNAL_NAME, slash ? (int)(slash - file) : 1,
+                 slash ? file : ".", bkp_repo_uuid(c->ro)) >= 0 &&
+        !access(journal, F_OK)) {
+        int jrc = bkp_audit_each_sound(journal, bkp_repo_sign_pk(c->ro), check_one, &k, NULL);
+        if (jrc < 0)
+            bkp_warn(_("cannot read the journal %s: %s"), journal, bkp_strerror(jrc));
+    }
+    free(journal);
     if (rc < 0)
         bkp_error(_("cannot read the audit log %s: %s"), path ? path : "?", bkp_strerror(rc));
     else

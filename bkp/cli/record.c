@@ -77,7 +77,7 @@ static char *journal_path(const cli *c, const bkp_repo *r, bool staged)
                        "from a folder on another disk"));
     }
     char *p = NULL;
-    if (dir && asprintf(&p, "%s/bkp-journal-%.8s.jsonl", dir, bkp_repo_uuid(r)) < 0)
+    if (dir && asprintf(&p, "%s/" BKP_AUDIT_JOURNAL_NAME, dir, bkp_repo_uuid(r)) < 0)
         p = NULL;
     free(dir);
     return p;

@@ -263,6 +263,11 @@ cd - >/dev/null
 output_has "--report DIR"
 ls "$WORK/out-kit"/drill-* >/dev/null 2>&1 && flunk "a drill wrote its report into the current folder"
 grep -q '"op":"drill"' "$WORK/reports"/bkp-journal-*.jsonl || flunk "the drill was not recorded beside its reports"
+# The inspector checks that report against the signed journal beside it,
+# with the disk's copy and the paper sheet.
+check_exit 0 "$BKP" audit check "$(ls "$WORK/reports"/drill-rb-*.ja.md | head -n 1)" --repo "$MNT/repo" \
+    --key-from "$WORK/safe/paper.md" </dev/null || true
+output_has "unchanged — the report of the drill of runbook rb"
 
 # Browsing the disk's generations as folders (FUSE), with the paper sheet.
 if [ -c /dev/fuse ]; then

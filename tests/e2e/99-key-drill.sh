@@ -101,10 +101,17 @@ output_has "reads no passphrase"
 expect_exit 2 "$BKP" drill rb "${P[@]}" "${SHEETS[@]}" --medium nas --report "$WORK/reports"
 output_has "on-line disk"
 # No passphrase anywhere: the policy's file is gone during the drill.
+ok "$BKP" key fingerprint "${P[@]}" --json
+PK=$(sed -n 's/^ *"public_key": "\([0-9a-f]*\)".*/\1/p' <<<"$OUT")
 mv "$PASSFILE" "$WORK/passphrase.away"
 at 2
 ok "$BKP" drill rb "${P[@]}" "${SHEETS[@]}" --report "$WORK/reports" </dev/null
 output_has "key recovery: opened with 3 of 5 share sheets"
+# Its record went where no primary was open for it: `audit check` finds it
+# there (the journal beside the reports, or the log), with the public key.
+KD=$(ls "$WORK"/reports/drill-rb-*.ja.md | head -n 1)
+check_exit 0 "$BKP" audit check "$KD" --repo "$REPO" --public-key "$PK" </dev/null || true
+output_has "unchanged — the report of the drill of runbook rb"
 [ -e "$PASSFILE" ] && flunk "the passphrase file came back"
 # Without --report, its report goes where every drill's goes: the primary's
 # reports/ (the drill opened no primary, but one is there).
