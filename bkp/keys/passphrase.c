@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,6 +131,7 @@ static int prompt(const char *question, char *p, size_t *len)
 {
     struct termios old, quiet;
     struct sigaction catch = {.sa_handler = prompt_catch}, saved[N_PROMPT_SIGNALS];
+    sigset_t block, before;
     int fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
     if (fd < 0)
         return -ENOENT;
@@ -141,15 +143,31 @@ static int prompt(const char *question, char *p, size_t *len)
     quiet.c_lflag &= ~(tcflag_t)ECHO;
     quiet.c_lflag |= ECHONL;
     prompt_caught = 0;
-    sigemptyset(&catch.sa_mask); /* no SA_RESTART: a signal ends the read */
+    /* The signals are held back but while waiting for a key (ppoll below
+     * lets them in): none is lost between the check and the wait. One that
+     * was ignored (nohup) stays ignored. */
+    sigemptyset(&block);
     for (size_t i = 0; i < N_PROMPT_SIGNALS; i++)
-        sigaction(prompt_signals[i], &catch, &saved[i]);
+        sigaddset(&block, prompt_signals[i]);
+    sigprocmask(SIG_BLOCK, &block, &before);
+    sigemptyset(&catch.sa_mask); /* no SA_RESTART: a signal ends the wait */
+    for (size_t i = 0; i < N_PROMPT_SIGNALS; i++) {
+        sigaction(prompt_signals[i], NULL, &saved[i]);
+        if (saved[i].sa_handler != SIG_IGN)
+            sigaction(prompt_signals[i], &catch, NULL);
+    }
     /* Echo off (and what was typed ahead dropped) before the question: what
      * is typed once it shows is read, and never shown. */
     tcsetattr(fd, TCSAFLUSH, &quiet);
     (void)bkp_write_full(fd, question, strlen(question)); /* a terminal */
     size_t n = 0;
     while (n < PASS_MAX - 1 && !prompt_caught) {
+        struct pollfd w = {.fd = fd, .events = POLLIN};
+        if (ppoll(&w, 1, NULL, &before) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
         ssize_t k = read(fd, p + n, 1);
         if (k < 0 && errno == EINTR)
             continue;
@@ -163,6 +181,7 @@ static int prompt(const char *question, char *p, size_t *len)
     close(fd);
     for (size_t i = 0; i < N_PROMPT_SIGNALS; i++)
         sigaction(prompt_signals[i], &saved[i], NULL);
+    sigprocmask(SIG_SETMASK, &before, NULL);
     if (prompt_caught) {
         sodium_memzero(p, n);
         raise(prompt_caught); /* as if it had come a moment later */
