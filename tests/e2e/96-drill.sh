@@ -431,9 +431,12 @@ flip "$NEWPACK" $(($(stat -c %s "$NEWPACK") / 2))
 # A data set's name typed for its runbook's: told which runbook restores it,
 # not to write a runbook of that name; a name the policy does not know: the
 # runbooks it names.
-check_exit 2 "$BKP" drill scans --policy "$POL" || true
-output_has "'scans' is a data set of the policy; the runbook that restores it is 'scans-older'"
-output_lacks "put scans.yaml"
+# (Unless this machine has a runbook of that name: the package installs examples.)
+if [ ! -e /etc/bkp/runbooks/scans.yaml ]; then
+    check_exit 2 "$BKP" drill scans --policy "$POL" || true
+    output_has "'scans' is a data set of the policy; the runbook that restores it is 'scans-older'"
+    output_lacks "put scans.yaml"
+fi
 check_exit 2 "$BKP" drill scnas-older --policy "$POL" || true
 output_has "the policy names these runbooks: emr-db, ward, scans-older"
 
