@@ -374,6 +374,16 @@ static void check_said(const cli *c, const char *file, const check_ctx *k)
         printf(_("%s: no signed record of this audit log names this file (SHA-256 %s): it is not "
                  "a report this repository's drills wrote, or it was changed since\n"),
                file, k->sum);
+    /* Whose key the records were checked with: the one an inspector wrote
+     * down, or the server's own, which its root could have replaced. */
+    char fp[BKP_FINGERPRINT_LEN];
+    bkp_pubkey_fingerprint(bkp_repo_sign_pk(c->ro), fp);
+    if (c->public_key)
+        printf(_("  checked with the public key you gave (%s)\n"), fp);
+    else
+        printf(_("  checked with this server's own copy of the key (%s); an inspector gives the "
+                 "key written down: --public-key KEY\n"),
+               fp);
 }
 
 static int audit_check(cli *c)

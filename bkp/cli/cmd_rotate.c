@@ -289,13 +289,15 @@ int cli_rotate(cli *c, cli_medium *m, bool quiet)
         bkp_error(_("%s: %llu pack(s) were copied before the failure; they stay and are not copied "
                     "again. Run `bkp rotate %s` again once the cause is fixed"),
                   m->name, (unsigned long long)o.copy.packs, m->name);
-    /* A prune before a copy that then failed: the disk lost what it said. */
+    /* A prune before the copy: what it deleted, said whatever came after. */
+    char gone[512] = "";
+    for (size_t i = 0; o.pruned_first && i < o.prune.nrows; i++)
+        if (!o.prune.rows[i].keep)
+            bkp_strappend(gone, sizeof(gone), "%s%s", gone[0] ? ", " : "", o.prune.rows[i].name);
+    if (ex == EXIT_OK && o.pruned_first && !quiet && !c->json)
+        printf(_("%s: deleted before the copy, to make room: %s\n"), m->name,
+               gone[0] ? gone : _("no generation"));
     if (ex == EXIT_FAILED && o.pruned_first && !o.copied_all) {
-        char gone[512] = "";
-        for (size_t i = 0; i < o.prune.nrows; i++)
-            if (!o.prune.rows[i].keep)
-                bkp_strappend(gone, sizeof(gone), "%s%s", gone[0] ? ", " : "",
-                              o.prune.rows[i].name);
         bkp_error(_("%s: %s were deleted before the copy, which then failed: until a rotation to "
                     "it succeeds the disk holds fewer generations than its retention keeps. If "
                     "it is still too small, use a larger disk"),

@@ -216,7 +216,12 @@ static void unfinished_remind(const rst_status *s)
                    : m->why                                ? m->why
                                                            : _("see `bkp audit show`"),
                    m->medium);
-        else if (m->unfinished == RST_CUT_OFF)
+        if (m->unfinished == RST_FAILED && m->full)
+            printf(_("  %s is full: `bkp rotate %s --dry-run` lists what its retention deletes "
+                     "after the copy, `bkp rotate %s --prune-first` deletes that first; or use a "
+                     "larger disk\n"),
+                   m->medium, m->medium, m->medium);
+        if (m->unfinished == RST_CUT_OFF)
             printf(_("%s: its last rotation (%s) never ended (stopped, or the server went down). "
                      "It does not hold the newest backups: connect it and run `bkp rotate %s` "
                      "again\n"),

@@ -240,8 +240,11 @@ void bkp_json_value_text(char *out, size_t n, const json_t *v)
     else if (json_is_array(v))
         json_array_foreach(v, i, x)
         {
-            char one[64];
-            bkp_json_value_text(one, sizeof(one), x);
-            bkp_strappend(out, n, "%s%s", i ? "," : "", one);
+            size_t at = strlen(out);
+            if (i)
+                bkp_strappend(out, n, ",");
+            at = strlen(out);
+            if (at + 1 < n) /* the element in place: as long as the room left */
+                bkp_json_value_text(out + at, n - at, x);
         }
 }

@@ -30,13 +30,15 @@ void bkp_pubkey_fingerprint_short(const char *fingerprint, char out[BKP_FINGERPR
 
 /* Parse the `len` bytes at `text` (not NUL-terminated) into `pk`: leading
  * and trailing white space is trimmed, then what is left must be exactly 64
- * hex digits, or the fingerprint as printed (16 groups of four digits
- * separated by single spaces). 0, or -EINVAL (nothing logged); `pk` is
- * written only on success. */
+ * hex digits, or the fingerprint as printed: 16 groups of four digits
+ * separated by white space, on one line or over several (as `bkp key
+ * fingerprint` prints it), lines that hold something else before or after
+ * them left aside, none between them. 0, or -EINVAL (nothing logged); `pk`
+ * is written only on success. */
 int bkp_pubkey_parse(const char *text, size_t len, uint8_t pk[32]);
 
-/* The key option `option` (for messages: "--public-key") names: `arg` itself when it is a key (bkp_pubkey_parse),
- * else the file `arg` names — a regular file of at most BKP_PUBKEY_FILE_MAX
+/* The key option `option` (for messages: "--public-key") names: `arg` itself when it is a key
+ * (bkp_pubkey_parse), else the file `arg` names — a regular file of at most BKP_PUBKEY_FILE_MAX
  * bytes holding one key on one line. 0; -ENOENT when `arg` is not a key and
  * no such file exists; -EINVAL when the file does not hold a key (too large,
  * not a regular file, two lines, a wrong digit). Problems are logged with

@@ -56,6 +56,7 @@ typedef struct bkp_media_attempt {
     time_t began; /* 0: none noted */
     time_t ended; /* 0: not ended — still running (its process alive) or cut off */
     bool failed;  /* ended without the medium counting as written */
+    bool full;    /* failed because the medium was full ("full": true) */
     long pid;     /* the rotating process, on `host` */
     char host[65];
     char why[256];    /* when failed: why, in English as the audit record says it; "" unsaid */

@@ -72,11 +72,13 @@ int ops_media_connected(const bkp_repo *r, const pol_policy *p, time_t now, ops_
             continue;
         /* Just rotated: the person has the hour to unmount it and carry it
          * away; a disk plugged in for its rotation that has not run yet is
-         * left connected all the same (it is within reach until it goes). */
-        v[(*n)++] = (ops_connected){
-            .medium = pm,
-            .last_write = st[i].last_write,
-            .left = !st[i].last_write || now - st[i].last_write >= OPS_CONNECTED_GRACE};
+         * left connected all the same (it is within reach until it goes) —
+         * but not one never written: it waits for its first copy, which is
+         * the step asked for, not to be taken away empty. */
+        v[(*n)++] = (ops_connected){.medium = pm,
+                                    .last_write = st[i].last_write,
+                                    .left = st[i].last_write &&
+                                            now - st[i].last_write >= OPS_CONNECTED_GRACE};
     }
     free(st);
     if (*n)

@@ -47,6 +47,7 @@ typedef struct note_ctx {
     const char *why;    /* why it failed, when it did */
     const char *why_ja; /* the same in Japanese */
     bool seen;          /* the medium was reached: the rest of the entry is told */
+    bool full;          /* it failed for want of room on the medium */
 } note_ctx;
 
 static int note_seen(bkp_media_entry *e, void *ctx)
@@ -58,6 +59,7 @@ static int note_seen(bkp_media_entry *e, void *ctx)
     if (n->began && e->attempt.began == n->began && e->attempt.pid == (long)getpid()) {
         e->attempt.ended = now;
         e->attempt.failed = !n->wrote;
+        e->attempt.full = !n->wrote && n->full;
         snprintf(e->attempt.why, sizeof(e->attempt.why), "%s", n->wrote || !n->why ? "" : n->why);
         snprintf(e->attempt.why_ja, sizeof(e->attempt.why_ja), "%s",
                  n->wrote || !n->why_ja ? "" : n->why_ja);
@@ -266,7 +268,8 @@ int ops_rotate_finish(const ops_rotate_end *e, ops_rotate_step *step, bool *wrot
                   .began = e->began,
                   .why = why,
                   .why_ja = why_ja,
-                  .seen = e->seen};
+                  .seen = e->seen,
+                  .full = e->rc == -ENOSPC && e->at == OPS_ROTATE_COPY};
     if (n.wrote && e->pin && ops_pins_write_of(e->primary, e->medium, e->pin, e->all, e->nall))
         fail(&first, step, OPS_ROTATE_PIN_WRITE, -EIO);
     if (!e->rc && first && !n.wrote) { /* the copy was made; what follows it was not */

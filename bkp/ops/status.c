@@ -322,6 +322,7 @@ static bool media_sizes(const pol_policy *p, const char *repo, const ds_view *w,
                 m->written = w->reg[k].last_write;
                 m->unfinished = unfinished(repo, a);
                 m->began = m->unfinished ? a->began : 0;
+                m->full = m->unfinished == RST_FAILED && a->full;
                 if (m->unfinished == RST_FAILED &&
                     ((a->why[0] && !copy_str(&m->why, a->why)) ||
                      (a->why_ja[0] && !copy_str(&m->why_ja, a->why_ja))))

@@ -175,6 +175,7 @@ typedef struct rst_medium {
     time_t began; /* when that rotation began; 0 unless unfinished */
     char *why;    /* why it failed, in English as its audit record says it; NULL: unsaid */
     char *why_ja; /* the same in Japanese ("why_ja"); NULL: unsaid */
+    bool full;    /* it failed because the medium was full ("full") */
 } rst_medium;
 
 /* What a repository takes and stands for ("storage"), in bytes. */

@@ -377,7 +377,13 @@ static void it_section(FILE *f, const rst_status *st, bool ja)
             continue;
         bkp_local_time(when, sizeof(when), m->began, "?");
         open_tag(f, "li class=\"cmd\"", "data-unfinished", m->medium);
-        if (m->unfinished == RST_FAILED)
+        if (m->unfinished == RST_FAILED && m->full)
+            say(f,
+                _("%s: its rotation of %s failed, the disk full: `bkp rotate %s --dry-run` lists "
+                  "what its retention deletes after the copy, `bkp rotate %s --prune-first` "
+                  "deletes that first; or use a larger disk"),
+                m->medium, when, m->medium, m->medium);
+        else if (m->unfinished == RST_FAILED)
             say(f, _("%s: its rotation of %s failed (%s): `bkp rotate %s` again"), m->medium, when,
                 ja && m->why_ja ? m->why_ja
                 : m->why        ? m->why

@@ -417,6 +417,7 @@ else
     run_any "$BKP" status --policy "$POL2"
     output_has "small: its last rotation" "status should say small's rotation failed"
     output_has "FAILED: the medium is full"
+    output_has "small is full: \`bkp rotate small --dry-run\`"
     output_has "run \`bkp rotate small\` again"
     run_any "$BKP" status --policy "$POL2" --format html -o "$WORK/page.html"
     grep -q 'data-unfinished="small"' "$WORK/page.html" || flunk "the status page does not say small's copy did not finish"
@@ -469,6 +470,7 @@ if mount -t tmpfs -o size=64m tmpfs "$TIGHT" 2>"$WORK/mount.err"; then
     output_has "notes:1"
     check_exit 0 "$BKP" rotate tight --prune-first --policy "$POL2" ||
         flunk "--prune-first did not make room: $(df -k "$TIGHT" | tail -n 1)"
+    output_has "tight: deleted before the copy, to make room: notes:1"
     check_exit 0 "$BKP" generations --repo "$TIGHT/repo" --json || true
     [ "$(seqs)" = "2 3 4" ] || flunk "after --prune-first tight should hold notes 2 3 4: $(seqs)"
     check_exit 0 "$BKP" verify --repo "$TIGHT/repo" --read-data || flunk "tight's copy does not verify after --prune-first"

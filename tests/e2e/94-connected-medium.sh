@@ -3,8 +3,9 @@
 #
 # The disk is an ext4 image mounted at the medium's path (a file system of
 # its own, as a USB disk is).
-#  1. Right after its rotation the disk is not "left connected": the person
-#     has an hour to unmount it and carry it away.
+#  1. Labelled and never written, or right after its rotation, the disk is
+#     not "left connected": it waits for its first copy; the person has an
+#     hour to unmount it and carry it away.
 #  2. Two hours later (the test clock), still mounted: `bkp status` says so
 #     (terminal, --json "connected", the page's "what to do today"); `bkp
 #     run` tells the notify command once ("connected"), not at every run.
@@ -66,6 +67,10 @@ ok "$BKP" init
     flunk "no medium is due on the repository's first day: $(cat "$WORK/events.jsonl")"
 ok "$BKP" media label "$WORK/usb" --name usb
 ok "$BKP" media label "$WORK/arch" --name arch
+# Labelled, never written: it waits for its first copy, which status asks
+# for; it is not also told to be unmounted and taken away empty.
+"$BKP" status >"$WORK/s0" 2>&1 || true
+grep -q "still connected" "$WORK/s0" && flunk "a disk never written is told to be taken away: $(cat "$WORK/s0")"
 ok "$BKP" backup ds
 ok "$BKP" rotate usb
 ok "$BKP" rotate arch

@@ -389,12 +389,13 @@ static void test_codec_round_trip(void **state)
         "{\"verdict\": \"COMPLIANT\", \"media\": [{\"medium\": \"usb-a\", \"type\": \"removable\", "
         "\"bytes\": null, \"last_write\": null, \"unfinished\": {\"state\": "
         "\"failed\", \"began\": \"2026-11-28T08:40:00Z\", \"why\": \"the medium "
-        "is full: No space left on device\"}}]}";
+        "is full: No space left on device\", \"full\": true}}]}";
     json_t *fj = json_loads(failed, 0, NULL);
     assert_int_equal(rst_status_parse(fj, &back), 0);
     assert_int_equal(back.nmedia, 1);
     assert_int_equal(back.media[0].unfinished, RST_FAILED);
     assert_string_equal(back.media[0].why, "the medium is full: No space left on device");
+    assert_true(back.media[0].full);
     json_t *fa = rst_status_json(&back);
     assert_true(json_equal(json_object_get(fa, "media"), json_object_get(fj, "media")));
     json_decref(fa);

@@ -83,6 +83,28 @@ static void test_parse_trims_and_takes_upper_case(void **state)
     assert_memory_equal(pk, pk0, 32);
 }
 
+/* The fingerprint as `bkp key fingerprint` prints it, on two lines, with
+ * its heading and its short form around it, as an inspector copies it. */
+static void test_parse_takes_the_printed_lines(void **state)
+{
+    (void)state;
+    char fp[BKP_FINGERPRINT_LEN], buf[400];
+    uint8_t pk[32];
+    bkp_pubkey_fingerprint(pk0, fp);
+    snprintf(buf, sizeof(buf), "%.39s\n%s\n", fp, fp + 40);
+    memset(pk, 0, 32);
+    assert_int_equal(parse(buf, pk), 0);
+    assert_memory_equal(pk, pk0, 32);
+    snprintf(buf, sizeof(buf),
+             "repository c890f987-2566-4db7-a808-a018b3be2771\n"
+             "fingerprint of the public key (Ed25519):\n  %.39s\r\n  %s\n"
+             "short (as on the medium's paper label): %.19s\n",
+             fp, fp + 40, fp);
+    memset(pk, 0, 32);
+    assert_int_equal(parse(buf, pk), 0);
+    assert_memory_equal(pk, pk0, 32);
+}
+
 static void test_parse_refuses_other_shapes(void **state)
 {
     (void)state;
@@ -104,10 +126,15 @@ static void test_parse_refuses_other_shapes(void **state)
     buf[10] = 'g';
     assert_int_equal(parse(buf, pk), -EINVAL);
     snprintf(buf, sizeof(buf), "%s", fp);
-    buf[39] = '\n'; /* the fingerprint as printed on two lines: one line only */
-    assert_int_equal(parse(buf, pk), -EINVAL);
-    snprintf(buf, sizeof(buf), "%s", fp);
     buf[4] = '-';
+    assert_int_equal(parse(buf, pk), -EINVAL);
+    /* Over lines: a line that is not groups between them, a group short, a
+     * seventeenth group. */
+    snprintf(buf, sizeof(buf), "%.39s\nnote\n%s", fp, fp + 40);
+    assert_int_equal(parse(buf, pk), -EINVAL);
+    snprintf(buf, sizeof(buf), "%.39s\n%.38s", fp, fp + 40);
+    assert_int_equal(parse(buf, pk), -EINVAL);
+    snprintf(buf, sizeof(buf), "%s 0123", fp);
     assert_int_equal(parse(buf, pk), -EINVAL);
     snprintf(buf, sizeof(buf), "%s", hex0);
     assert_int_equal(bkp_pubkey_parse(buf, 64, pk), 0); /* not NUL-terminated is fine */
@@ -303,6 +330,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fingerprint_reads_back),
         cmocka_unit_test(test_parse_trims_and_takes_upper_case),
+        cmocka_unit_test(test_parse_takes_the_printed_lines),
         cmocka_unit_test(test_parse_refuses_other_shapes),
         cmocka_unit_test(test_label_fingerprint),
         cmocka_unit_test(test_evidence_fingerprint),
