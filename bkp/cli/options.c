@@ -277,6 +277,22 @@ int cli_options_parse(cli *c, const char *accepts, const char *usage, int argc, 
                     c->command, o ? named : argv[optind - 1], usage);
             return EXIT_USAGE;
         }
+        /* A long option written whole: getopt takes any unique prefix, and
+         * `--form` (meant `--from`) would silently be `--format`. */
+        if (ch >= 256) {
+            const char *typed = optarg && optind >= 2 && optarg == argv[optind - 1]
+                                    ? argv[optind - 2]
+                                    : argv[optind - 1];
+            size_t tl = strcspn(typed + 2, "=");
+            if (strncmp(typed, "--", 2) || tl != strlen(o->name) ||
+                strncmp(typed + 2, o->name, tl)) {
+                fprintf(stderr,
+                        _("bkp: error: '%.*s' is not an option's whole name: write --%s if that is "
+                          "the one meant\nusage: bkp %s\n"),
+                        (int)(2 + tl), typed, o->name, usage);
+                return EXIT_USAGE;
+            }
+        }
         int ex = store(c, o, optarg, level);
         if (ex)
             return ex;

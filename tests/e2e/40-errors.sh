@@ -174,6 +174,14 @@ check_exit 2 "$BKP" backup --repo "$REPO" --workers abc --dataset ds "$D" || tru
 output_has "give a number of threads"
 check_exit 2 "$BKP" verify --repo "$REPO" --workers 0 || true
 output_has "give a number of threads"
+# An option's name is written whole: `--form` (meant `--from`) is not taken
+# for `--format`, with a value or without, joined by = or not.
+check_exit 2 "$BKP" audit report --repo "$REPO" --form 2026-11-01 || true
+output_has "'--form' is not an option's whole name: write --format if that is the one meant"
+check_exit 2 "$BKP" audit report --repo "$REPO" --form=md || true
+output_has "'--form' is not an option's whole name"
+check_exit 2 "$BKP" verify --repo "$REPO" --read || true
+output_has "'--read' is not an option's whole name: write --read-data"
 # One table of options: an option of another command is refused with the
 # command's usage; each command's --help lists the options it takes, and
 # every help line fits a terminal of 80 columns.
