@@ -134,6 +134,12 @@ check_exit 1 audit "$REPO" "$OTHER" || true
 output_has "not the repository whose key you pinned" "a wrong key should be named as such"
 check_exit 1 verify "$REPO" "$OTHER" || true
 output_has "not the repository whose key you pinned" "a wrong key should be named as such"
+output_lacks "differ in only"
+# One digit copied wrong from the paper: the same refusal, and the slip named.
+TYPO=$(sed 's/.$/x/; s/x$/'"$( [ "${PK: -1}" = 0 ] && echo 1 || echo 0 )"'/' <<<"$PK")
+check_exit 1 audit "$REPO" "$TYPO" || true
+output_has "not the repository whose key you pinned"
+output_has "the two keys differ in only 1 digit(s)"
 # A host that swapped config and key file for another pair: the pinned key
 # is not the config's, whatever the records are signed with now.
 T=$(tamper swapped)
