@@ -290,19 +290,22 @@ int cli_rotate(cli *c, cli_medium *m, bool quiet)
                     "again. Run `bkp rotate %s` again once the cause is fixed"),
                   m->name, (unsigned long long)o.copy.packs, m->name);
     /* A prune before the copy: what it deleted, said whatever came after. */
-    char gone[512] = "";
+    char gone[2048] = "";
     for (size_t i = 0; o.pruned_first && i < o.prune.nrows; i++)
         if (!o.prune.rows[i].keep)
             bkp_strappend(gone, sizeof(gone), "%s%s", gone[0] ? ", " : "", o.prune.rows[i].name);
-    if (ex == EXIT_OK && o.pruned_first && !quiet && !c->json)
-        printf(_("%s: deleted before the copy, to make room: %s\n"), m->name,
-               gone[0] ? gone : _("no generation"));
-    if (ex == EXIT_FAILED && o.pruned_first && !o.copied_all) {
+    if (ex == EXIT_OK && gone[0] && !quiet && !c->json)
+        printf(_("%s: deleted before the copy, to make room: %s\n"), m->name, gone);
+    if (ex == EXIT_FAILED && o.pruned_first && !o.copied_all && gone[0])
         bkp_error(_("%s: %s were deleted before the copy, which then failed: until a rotation to "
                     "it succeeds the disk holds fewer generations than its retention keeps. If "
                     "it is still too small, use a larger disk"),
-                  m->name, gone[0] ? gone : _("no generation"));
-    }
+                  m->name, gone);
+    else if (ex == EXIT_FAILED && o.pruned_first && !o.copied_all)
+        bkp_error(_("%s: its retention let no generation go before the copy: the disk is too "
+                    "small for what it must hold; use a larger disk (`bkp media label PATH --name "
+                    "%s --force`)"),
+                  m->name, m->name);
     /* A disk full: what retention would delete after the copy can go first. */
     if (ex == EXIT_FAILED && o.rc == -ENOSPC && o.step == OPS_ROTATE_COPY && !c->prune_first &&
         o.plan.prunes && !o.plan.locked)

@@ -216,7 +216,11 @@ static void unfinished_remind(const rst_status *s)
                    : m->why                                ? m->why
                                                            : _("see `bkp audit show`"),
                    m->medium);
-        if (m->unfinished == RST_FAILED && m->full)
+        if (m->unfinished == RST_FAILED && m->full && m->pruned_first)
+            printf(_("  %s is too small even after its old generations went: use a larger disk "
+                     "(`bkp media label PATH --name %s --force`)\n"),
+                   m->medium, m->medium);
+        else if (m->unfinished == RST_FAILED && m->full)
             printf(_("  %s is full: `bkp rotate %s --dry-run` lists what its retention deletes "
                      "after the copy, `bkp rotate %s --prune-first` deletes that first; or use a "
                      "larger disk\n"),

@@ -548,9 +548,21 @@ static void writer_name(char *name, size_t n, const char *host, long pid)
 
 bool bkp_lock_writer_alive(const char *repo, const char *host, long pid)
 {
-    char name[320];
+    char name[320], myhost[256] = "";
     writer_name(name, sizeof(name), host, pid);
-    return bkp_lock_is_held(repo, name);
+    char *dir = bkp_path_join(repo, "locks"), *path = dir ? bkp_path_join(dir, name) : NULL;
+    int fd = path ? open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK) : -1;
+    free(path);
+    free(dir);
+    if (fd < 0)
+        return false; /* no lock: its holder ended, or removed it */
+    gethostname(myhost, sizeof(myhost) - 1);
+    bool alive = strcmp(host, myhost) != 0; /* another host's is never judged */
+    /* Only asked, never taken over: a reader removes nothing. */
+    if (!alive)
+        alive = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    close(fd);
+    return alive;
 }
 
 static int writer_once(const char *repo, const char *command, bool quiet, bkp_lock **out)

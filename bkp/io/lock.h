@@ -100,7 +100,8 @@ void bkp_lock_wait_set(int64_t seconds);
 bool bkp_lock_is_held(const char *repo, const char *name);
 /* Is the writer lock of process `pid` on `host` held (bkp_lock_writer)?
  * On this host its flock decides, so a pid reused by another process holds
- * none; another host's counts while its file is there. */
+ * none; another host's counts while its file is there. Nothing is written:
+ * a stale lock is left for the next writer to take over. */
 bool bkp_lock_writer_alive(const char *repo, const char *host, long pid);
 
 /* The locks of dead holders this process took over or removed ("NAME:

@@ -30,36 +30,60 @@ static bool is_space(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
+static bool blank(const char *l, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!is_space(l[i]))
+            return false;
+    return true;
+}
+
 static bool is_hex(char c)
 {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
-/* The groups of four hex digits of line `l` (`n` bytes) appended to `hex`
- * (`*got` digits so far, at most 64): false, adding nothing, when the line
- * is anything else (a heading, a short fingerprint with its words, a group
- * mistyped). */
-static bool groups_of(const char *l, size_t n, char *hex, size_t *got)
+/* Line `l` (`n` bytes) as groups of four hex digits, appended to `hex`
+ * (`*got` digits so far): 1 when it is such a line and they fit in 64; 0
+ * when it is another line; -1 when it is groups that do not fit. */
+static int groups_of(const char *l, size_t n, char *hex, size_t *got)
 {
     size_t i = 0, add = 0;
-    char g[64];
+    char g[72];
     while (i < n) {
         while (i < n && (l[i] == ' ' || l[i] == '\t'))
             i++;
         if (i == n)
             break;
         if (i + 4 > n || !is_hex(l[i]) || !is_hex(l[i + 1]) || !is_hex(l[i + 2]) ||
-            !is_hex(l[i + 3]) || (i + 4 < n && !is_space(l[i + 4])) || add + 4 > sizeof(g))
-            return false;
+            !is_hex(l[i + 3]) || (i + 4 < n && !is_space(l[i + 4])))
+            return 0;
+        if (add + 4 > sizeof(g))
+            return -1;
         memcpy(g + add, l + i, 4);
         add += 4;
         i += 4;
     }
-    if (!add || *got + add > 64)
-        return false;
+    if (!add)
+        return 0;
+    if (*got + add > 64)
+        return -1;
     memcpy(hex + *got, g, add);
     *got += add;
-    return true;
+    return 1;
+}
+
+/* A line of nothing but hex digits and white space (with a digit): a
+ * group line mistyped, never a heading to leave aside. */
+static bool keyish(const char *l, size_t n)
+{
+    bool digit = false;
+    for (size_t i = 0; i < n; i++) {
+        if (!is_hex(l[i]) && !is_space(l[i]))
+            return false;
+        digit |= is_hex(l[i]);
+    }
+    return digit;
 }
 
 int bkp_pubkey_parse(const char *text, size_t len, uint8_t pk[32])
@@ -74,8 +98,9 @@ int bkp_pubkey_parse(const char *text, size_t len, uint8_t pk[32])
         len--;
     /* The key as 64 digits; or its fingerprint as printed, in groups of
      * four — on one line, or on the lines `bkp key fingerprint` prints, with
-     * the lines around them that are not groups left aside. Exactly sixteen
-     * groups, each of four digits: a mistyped or truncated key never passes
+     * the lines around them that are words (its heading, its short form)
+     * left aside. Exactly sixteen groups, each of four digits, and no line
+     * of digits besides: a mistyped, truncated or doubled key never passes
      * for another one's shape, to be blamed on the repository. */
     if (len == 64) {
         memcpy(hex, text, 64);
@@ -87,14 +112,9 @@ int bkp_pubkey_parse(const char *text, size_t len, uint8_t pk[32])
             size_t ll = nl ? (size_t)(nl - l) : (size_t)(end - l);
             if (ll && l[ll - 1] == '\r')
                 ll--;
-            if (!groups_of(l, ll, hex, &n) && n > 0 && n < 64) {
-                /* a line that is not groups between groups: a broken key */
-                bool any = false;
-                for (size_t i = 0; i < ll; i++)
-                    any |= !is_space(l[i]);
-                if (any)
-                    return -EINVAL;
-            }
+            int g = groups_of(l, ll, hex, &n);
+            if (g < 0 || (g == 0 && (keyish(l, ll) || (n > 0 && n < 64 && !blank(l, ll)))))
+                return -EINVAL;
             l = nl ? nl + 1 : end;
         }
         if (n != 64)

@@ -123,6 +123,7 @@ static void attempt_parse(const json_t *a, bkp_media_attempt *out)
         return;
     t.failed = json_is_true(failed);
     t.full = t.failed && json_is_true(json_object_get(a, "full"));
+    t.pruned_first = t.full && json_is_true(json_object_get(a, "pruned_first"));
     t.pid = (long)json_integer_value(pid);
     snprintf(t.host, sizeof(t.host), "%s", host);
     snprintf(t.why, sizeof(t.why), "%s", why ? why : "");
@@ -256,7 +257,8 @@ json_t *bkp_media_entry_json(const bkp_media_entry *e)
         if (!a || set_time(a, "began", t->began) || set_time(a, "ended", t->ended) ||
             (t->why[0] && json_object_set_new(a, "why", json_string(t->why))) ||
             (t->why_ja[0] && json_object_set_new(a, "why_ja", json_string(t->why_ja))) ||
-            (t->full && json_object_set_new(a, "full", json_true()))) {
+            (t->full && json_object_set_new(a, "full", json_true())) ||
+            (t->pruned_first && json_object_set_new(a, "pruned_first", json_true()))) {
             json_decref(a);
             bad = 1;
         } else {

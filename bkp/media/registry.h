@@ -53,11 +53,12 @@ typedef enum bkp_media_verified {
  * again as it ends, so that one which never ended (killed, the server
  * stopped) is told apart from one that failed and one that worked. */
 typedef struct bkp_media_attempt {
-    time_t began; /* 0: none noted */
-    time_t ended; /* 0: not ended — still running (its process alive) or cut off */
-    bool failed;  /* ended without the medium counting as written */
-    bool full;    /* failed because the medium was full ("full": true) */
-    long pid;     /* the rotating process, on `host` */
+    time_t began;      /* 0: none noted */
+    time_t ended;      /* 0: not ended — still running (its process alive) or cut off */
+    bool failed;       /* ended without the medium counting as written */
+    bool full;         /* failed because the medium was full ("full": true) */
+    bool pruned_first; /* and its retention had been applied before the copy ("pruned_first") */
+    long pid;          /* the rotating process, on `host` */
     char host[65];
     char why[256];    /* when failed: why, in English as the audit record says it; "" unsaid */
     char why_ja[512]; /* the same in Japanese; "" unsaid */

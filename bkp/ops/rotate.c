@@ -188,7 +188,8 @@ static void finish(ops_rotation *t)
                         .rc = o->rc,
                         .at = o->step,
                         .where = in->path,
-                        .began = t->began};
+                        .began = t->began,
+                        .pruned_first = o->pruned_first};
     t->drv->end(t, &e);
     if (t->drv->measure) {
         e.measure = measure;

@@ -9,12 +9,17 @@
 #include <unistd.h>
 
 #include "bkp/audit/audit.h"
+#include "bkp/io/bytes.h"
 #include "bkp/io/clock.h"
 #include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
 #include "bkp/media/registry.h"
 #include "bkp/ops/pins.h"
 #include "bkp/ops/rotate_record.h"
+
+/* Into `b` (`n` bytes), anew, cut if it must be at a character's boundary:
+ * what is cut mid-character is not UTF-8, and JSON refuses it. */
+#define cut_printf(b, n, ...) ((b)[0] = '\0', bkp_strappend((b), (n), __VA_ARGS__))
 
 /* The rotating process: its pid and host, which name the writer lock it
  * holds on the primary for as long as it lives (lock.h), and which status
@@ -48,6 +53,7 @@ typedef struct note_ctx {
     const char *why_ja; /* the same in Japanese */
     bool seen;          /* the medium was reached: the rest of the entry is told */
     bool full;          /* it failed for want of room on the medium */
+    bool pruned_first;  /* after its retention was applied before the copy */
 } note_ctx;
 
 static int note_seen(bkp_media_entry *e, void *ctx)
@@ -60,9 +66,10 @@ static int note_seen(bkp_media_entry *e, void *ctx)
         e->attempt.ended = now;
         e->attempt.failed = !n->wrote;
         e->attempt.full = !n->wrote && n->full;
-        snprintf(e->attempt.why, sizeof(e->attempt.why), "%s", n->wrote || !n->why ? "" : n->why);
-        snprintf(e->attempt.why_ja, sizeof(e->attempt.why_ja), "%s",
-                 n->wrote || !n->why_ja ? "" : n->why_ja);
+        e->attempt.pruned_first = e->attempt.full && n->pruned_first;
+        cut_printf(e->attempt.why, sizeof(e->attempt.why), "%s", n->wrote || !n->why ? "" : n->why);
+        cut_printf(e->attempt.why_ja, sizeof(e->attempt.why_ja), "%s",
+                   n->wrote || !n->why_ja ? "" : n->why_ja);
     }
     if (!n->seen)
         return 0;
@@ -132,40 +139,41 @@ static bool why_in(bool people, ops_rotate_step at, int rc, const char *where, c
     switch (at) {
     case OPS_ROTATE_LABEL:
         if (rc == -ENOENT)
-            snprintf(buf, n, TR(N_("no medium at %s (no label there): nothing was written")), w);
+            cut_printf(buf, n, TR(N_("no medium at %s (no label there): nothing was written")), w);
         else if (rc == -EXDEV)
-            snprintf(buf, n, TR(N_("the medium at %s belongs to another repository")), w);
+            cut_printf(buf, n, TR(N_("the medium at %s belongs to another repository")), w);
         else if (rc == -EKEYREJECTED)
-            snprintf(buf, n, TR(N_("the medium at %s is labelled for another repository key")), w);
+            cut_printf(buf, n, TR(N_("the medium at %s is labelled for another repository key")),
+                       w);
         else if (rc == -EMEDIUMTYPE || rc == -ENXIO)
-            snprintf(buf, n,
-                     TR(N_("the medium at %s is another medium, or not the registered one")), w);
+            cut_printf(buf, n,
+                       TR(N_("the medium at %s is another medium, or not the registered one")), w);
         else
-            snprintf(buf, n, TR(N_("the label at %s cannot be read: %s")), w, err);
+            cut_printf(buf, n, TR(N_("the label at %s cannot be read: %s")), w, err);
         return true;
     case OPS_ROTATE_PINS:
-        snprintf(buf, n, "%s",
-                 TR(N_("the primary is behind or beside what the medium pinned: nothing was "
-                       "written")));
+        cut_printf(buf, n, "%s",
+                   TR(N_("the primary is behind or beside what the medium pinned: nothing was "
+                         "written")));
         return true;
     case OPS_ROTATE_OPEN:
         if (rc == -EBUSY) {
-            snprintf(buf, n, "%s",
-                     TR(N_("another command holds the medium's copy: nothing was written")));
+            cut_printf(buf, n, "%s",
+                       TR(N_("another command holds the medium's copy: nothing was written")));
             return true;
         }
-        snprintf(buf, n, TR(N_("the copy on the medium could not be made or opened: %s")), err);
+        cut_printf(buf, n, TR(N_("the copy on the medium could not be made or opened: %s")), err);
         return false;
     case OPS_ROTATE_COPY:
-        snprintf(buf, n,
-                 rc == -ENOSPC ? TR(N_("the medium is full: %s")) : TR(N_("copying failed: %s")),
-                 err);
+        cut_printf(buf, n,
+                   rc == -ENOSPC ? TR(N_("the medium is full: %s")) : TR(N_("copying failed: %s")),
+                   err);
         return false;
     case OPS_ROTATE_VERIFY:
-        snprintf(buf, n, TR(N_("the copy does not verify: %s")), err);
+        cut_printf(buf, n, TR(N_("the copy does not verify: %s")), err);
         return false;
     default:
-        snprintf(buf, n, "%s", err);
+        cut_printf(buf, n, "%s", err);
         return false;
     }
 #undef TR
@@ -191,7 +199,7 @@ static void late_ja(char *buf, size_t n)
 {
     bkp_i18n_saved saved;
     bkp_i18n_begin(&saved, "ja");
-    snprintf(buf, n, "%s", _(LATE_FAILURE));
+    cut_printf(buf, n, "%s", _(LATE_FAILURE));
     bkp_i18n_end(&saved);
 }
 
@@ -269,11 +277,12 @@ int ops_rotate_finish(const ops_rotate_end *e, ops_rotate_step *step, bool *wrot
                   .why = why,
                   .why_ja = why_ja,
                   .seen = e->seen,
-                  .full = e->rc == -ENOSPC && e->at == OPS_ROTATE_COPY};
+                  .full = e->rc == -ENOSPC && e->at == OPS_ROTATE_COPY,
+                  .pruned_first = e->pruned_first};
     if (n.wrote && e->pin && ops_pins_write_of(e->primary, e->medium, e->pin, e->all, e->nall))
         fail(&first, step, OPS_ROTATE_PIN_WRITE, -EIO);
     if (!e->rc && first && !n.wrote) { /* the copy was made; what follows it was not */
-        snprintf(why, sizeof(why), "%s", LATE_FAILURE);
+        cut_printf(why, sizeof(why), "%s", LATE_FAILURE);
         late_ja(why_ja, sizeof(why_ja));
     }
     if ((e->seen || e->began) && bkp_media_update(e->primary, e->medium, note_seen, &n))

@@ -77,7 +77,8 @@ typedef struct ops_rotate_end {
     int (*measure)(void *ctx, uint64_t *bytes);
     void *measure_ctx;
     ops_rotate_seen note;
-    time_t began; /* when its copy began (ops_rotate_begin), 0: it did not */
+    time_t began;      /* when its copy began (ops_rotate_begin), 0: it did not */
+    bool pruned_first; /* the medium's retention was applied before the copy */
 } ops_rotate_end;
 
 /* Note in the registry entry of `medium` that a rotation to it begins to

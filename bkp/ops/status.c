@@ -323,6 +323,7 @@ static bool media_sizes(const pol_policy *p, const char *repo, const ds_view *w,
                 m->unfinished = unfinished(repo, a);
                 m->began = m->unfinished ? a->began : 0;
                 m->full = m->unfinished == RST_FAILED && a->full;
+                m->pruned_first = m->full && a->pruned_first;
                 if (m->unfinished == RST_FAILED &&
                     ((a->why[0] && !copy_str(&m->why, a->why)) ||
                      (a->why_ja[0] && !copy_str(&m->why_ja, a->why_ja))))

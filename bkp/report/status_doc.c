@@ -178,9 +178,9 @@ static json_t *unfinished_json(const rst_medium *m)
 {
     if (m->unfinished == RST_FINISHED)
         return NULL;
-    return json_pack("{s:s, s:o, s:s*, s:s*, s:b}", "state", unfinished_names[m->unfinished],
+    return json_pack("{s:s, s:o, s:s*, s:s*, s:b, s:b}", "state", unfinished_names[m->unfinished],
                      "began", bkp_json_when(m->began), "why", m->why, "why_ja", m->why_ja, "full",
-                     m->full);
+                     m->full, "pruned_first", m->pruned_first);
 }
 
 static json_t *media_json(const rst_status *s)
@@ -438,6 +438,7 @@ static void unfinished_parse(bkp_jin *p, const json_t *u, rst_medium *m)
     m->why = bkp_jin_str(p, u, "why");
     m->why_ja = bkp_jin_str(p, u, "why_ja");
     m->full = bkp_jin_flag(p, u, "full");
+    m->pruned_first = bkp_jin_flag(p, u, "pruned_first");
     if (!json_is_object(u) || m->unfinished == RST_FINISHED || (m->why && strlen(m->why) > 255) ||
         (m->why_ja && strlen(m->why_ja) > 511))
         bkp_jin_bad(p, -EBADMSG);

@@ -172,10 +172,11 @@ typedef struct rst_medium {
     uint64_t bytes; /* 0: not measured (a tape; or not rotated since bkp measured) — null */
     time_t written; /* its last rotation ("last_write"); 0: never */
     rst_unfinished unfinished;
-    time_t began; /* when that rotation began; 0 unless unfinished */
-    char *why;    /* why it failed, in English as its audit record says it; NULL: unsaid */
-    char *why_ja; /* the same in Japanese ("why_ja"); NULL: unsaid */
-    bool full;    /* it failed because the medium was full ("full") */
+    time_t began;      /* when that rotation began; 0 unless unfinished */
+    char *why;         /* why it failed, in English as its audit record says it; NULL: unsaid */
+    char *why_ja;      /* the same in Japanese ("why_ja"); NULL: unsaid */
+    bool full;         /* it failed because the medium was full ("full") */
+    bool pruned_first; /* even after its retention was applied first ("pruned_first") */
 } rst_medium;
 
 /* What a repository takes and stands for ("storage"), in bytes. */

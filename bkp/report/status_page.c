@@ -377,7 +377,12 @@ static void it_section(FILE *f, const rst_status *st, bool ja)
             continue;
         bkp_local_time(when, sizeof(when), m->began, "?");
         open_tag(f, "li class=\"cmd\"", "data-unfinished", m->medium);
-        if (m->unfinished == RST_FAILED && m->full)
+        if (m->unfinished == RST_FAILED && m->full && m->pruned_first)
+            say(f,
+                _("%s: its rotation of %s failed, the disk too small even after its old "
+                  "generations went: a larger disk (`bkp media label PATH --name %s --force`)"),
+                m->medium, when, m->medium);
+        else if (m->unfinished == RST_FAILED && m->full)
             say(f,
                 _("%s: its rotation of %s failed, the disk full: `bkp rotate %s --dry-run` lists "
                   "what its retention deletes after the copy, `bkp rotate %s --prune-first` "

@@ -426,6 +426,14 @@ else
     output_has "媒体が一杯です" "audit show in Japanese should give the rotation's reason in Japanese"
     run_any env LC_ALL= LANG=C.UTF-8 LANGUAGE=ja "$BKP" status --policy "$POL2"
     output_has "媒体が一杯です" "status in Japanese should give the rotation's reason in Japanese"
+    # --prune-first on a disk with nothing to let go: said, and status then
+    # asks for a larger disk, not for --prune-first again.
+    check_exit 1 "$BKP" rotate small --prune-first --policy "$POL2" || true
+    output_has "its retention let no generation go before the copy"
+    output_lacks "were deleted before the copy"
+    run_any "$BKP" status --policy "$POL2"
+    output_has "small is too small even after its old generations went"
+    output_lacks "small is full: "
     tmps=$(find "$SMALL" -name '.tmp-*')
     [ -z "$tmps" ] || flunk "temporary files remain on the full medium after the next open: $tmps"
     # Give it room: the same disk, now large enough.

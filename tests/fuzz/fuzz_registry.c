@@ -22,8 +22,9 @@ static void same(const bkp_media_entry *a, const bkp_media_entry *b)
         (a->reread.n && memcmp(a->reread.v, b->reread.v, a->reread.n * sizeof(*a->reread.v))) ||
         a->attempt.began != b->attempt.began || a->attempt.ended != b->attempt.ended ||
         a->attempt.failed != b->attempt.failed || a->attempt.full != b->attempt.full ||
-        a->attempt.pid != b->attempt.pid || strcmp(a->attempt.host, b->attempt.host) ||
-        strcmp(a->attempt.why, b->attempt.why) || strcmp(a->attempt.why_ja, b->attempt.why_ja))
+        a->attempt.pruned_first != b->attempt.pruned_first || a->attempt.pid != b->attempt.pid ||
+        strcmp(a->attempt.host, b->attempt.host) || strcmp(a->attempt.why, b->attempt.why) ||
+        strcmp(a->attempt.why_ja, b->attempt.why_ja))
         abort();
     for (size_t i = 0; i < a->n_held; i++)
         if (memcmp(&a->held[i], &b->held[i], sizeof(a->held[i])))

@@ -389,7 +389,7 @@ static void test_codec_round_trip(void **state)
         "{\"verdict\": \"COMPLIANT\", \"media\": [{\"medium\": \"usb-a\", \"type\": \"removable\", "
         "\"bytes\": null, \"last_write\": null, \"unfinished\": {\"state\": "
         "\"failed\", \"began\": \"2026-11-28T08:40:00Z\", \"why\": \"the medium "
-        "is full: No space left on device\", \"full\": true}}]}";
+        "is full: No space left on device\", \"full\": true, \"pruned_first\": false}}]}";
     json_t *fj = json_loads(failed, 0, NULL);
     assert_int_equal(rst_status_parse(fj, &back), 0);
     assert_int_equal(back.nmedia, 1);

@@ -136,6 +136,14 @@ static void test_parse_refuses_other_shapes(void **state)
     assert_int_equal(parse(buf, pk), -EINVAL);
     snprintf(buf, sizeof(buf), "%s 0123", fp);
     assert_int_equal(parse(buf, pk), -EINVAL);
+    /* A line of groups repeated, or added after the sixteen; a group line
+     * mistyped before them (not a heading to leave aside). */
+    snprintf(buf, sizeof(buf), "%.39s\n%.39s\n%s", fp, fp, fp + 40);
+    assert_int_equal(parse(buf, pk), -EINVAL);
+    snprintf(buf, sizeof(buf), "%s\n0123", fp);
+    assert_int_equal(parse(buf, pk), -EINVAL);
+    snprintf(buf, sizeof(buf), "%.38s\n%s", fp, fp);
+    assert_int_equal(parse(buf, pk), -EINVAL);
     snprintf(buf, sizeof(buf), "%s", hex0);
     assert_int_equal(bkp_pubkey_parse(buf, 64, pk), 0); /* not NUL-terminated is fine */
     memcpy(pk, untouched, 32);
