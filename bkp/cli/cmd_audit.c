@@ -305,6 +305,7 @@ typedef struct check_ctx {
     char sum[2 * crypto_hash_sha256_BYTES + 1];
     const char *base; /* the file's name, for a record that names it */
     json_t *found;    /* the first record whose reports_sha256 holds `sum` */
+    char more[128];   /* the others of the same drill (one a data set): ", #23" */
     json_t *named;    /* else the last that names a report of this name */
 } check_ctx;
 
@@ -326,8 +327,12 @@ static int check_one(json_t *j, void *ctx)
     check_ctx *k = ctx;
     json_t *fig = json_object_get(j, "figures");
     if (in_list(json_object_get(fig, "reports_sha256"), k->sum, false)) {
-        k->found = json_incref(j);
-        return 1; /* the first: the drill that wrote it */
+        if (!k->found) /* the first: the drill that wrote it */
+            k->found = json_incref(j);
+        else
+            bkp_strappend(k->more, sizeof(k->more), ", #%lld",
+                          (long long)json_integer_value(json_object_get(j, "seq")));
+        return 0;
     }
     if (in_list(json_object_get(fig, "reports"), k->base, true)) {
         json_decref(k->named);
@@ -355,7 +360,13 @@ static void check_said(const cli *c, const char *file, const check_ctx *k)
     }
     char when[64];
     bkp_local_time(when, sizeof(when), t > 0 ? t : 0, "?");
-    if (k->found)
+    if (k->found && k->more[0])
+        printf(_("%s: unchanged — the report of the drill of runbook %s on %s (%s%s%s), in the "
+                 "signed audit records #%lld%s (one for each data set)\n"),
+               file, runbook ? runbook : "?", when,
+               outcome && !strcmp(outcome, "ok") ? _("succeeded") : _("FAILED"),
+               who ? _(", attended by ") : "", who ? who : "", seq, k->more);
+    else if (k->found)
         printf(_("%s: unchanged — the report of the drill of runbook %s on %s (%s%s%s), in the "
                  "signed audit record #%lld\n"),
                file, runbook ? runbook : "?", when,

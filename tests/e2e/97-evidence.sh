@@ -353,5 +353,9 @@ fi
 for d in karte scans; do
     grep -q "$d: drill #" <<<"$ev" || flunk "the drill part should cite the drill of clinic for $d: $ev"
 done
+# Its report is named by both records of that drill, one a data set.
+check_exit 0 "$BKP" audit check "$(ls "$WORK"/reports/drill-clinic-*.en.md | head -n 1)" --policy "$POL2" || true
+output_has "in the signed audit records #"
+output_has "(one for each data set)"
 
 finish
