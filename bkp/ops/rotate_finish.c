@@ -129,6 +129,9 @@ static void note_bytes(const ops_rotate_end *e)
         bkp_debug("%s: its size could not be noted in the registry", e->medium);
 }
 
+/* What a rotation whose copy was made failed at, after it. */
+#define LATE_FAILURE N_("the audit log's copy, the pins or the registry could not be written")
+
 /* Why, in English as the record keeps it, or (`people`) in the language of
  * the messages now: the same words, marked for translation. */
 static bool why_in(bool people, ops_rotate_step at, int rc, const char *where, char *buf, size_t n)
@@ -172,6 +175,12 @@ static bool why_in(bool people, ops_rotate_step at, int rc, const char *where, c
     case OPS_ROTATE_VERIFY:
         cut_printf(buf, n, TR(N_("the copy does not verify: %s")), err);
         return false;
+    case OPS_ROTATE_RECORD:
+    case OPS_ROTATE_LOG_COPY:
+    case OPS_ROTATE_PIN_WRITE:
+    case OPS_ROTATE_REGISTRY:
+        cut_printf(buf, n, "%s", TR(LATE_FAILURE));
+        return false;
     default:
         cut_printf(buf, n, "%s", err);
         return false;
@@ -189,17 +198,6 @@ void ops_rotate_why_ja(ops_rotate_step at, int rc, const char *where, char *buf,
     bkp_i18n_saved saved;
     bkp_i18n_begin(&saved, "ja");
     (void)why_in(true, at, rc, where, buf, n);
-    bkp_i18n_end(&saved);
-}
-
-/* What a rotation whose copy was made failed at, after it. */
-#define LATE_FAILURE N_("the audit log's copy, the pins or the registry could not be written")
-
-static void late_ja(char *buf, size_t n)
-{
-    bkp_i18n_saved saved;
-    bkp_i18n_begin(&saved, "ja");
-    cut_printf(buf, n, "%s", _(LATE_FAILURE));
     bkp_i18n_end(&saved);
 }
 
@@ -282,8 +280,8 @@ int ops_rotate_finish(const ops_rotate_end *e, ops_rotate_step *step, bool *wrot
     if (n.wrote && e->pin && ops_pins_write_of(e->primary, e->medium, e->pin, e->all, e->nall))
         fail(&first, step, OPS_ROTATE_PIN_WRITE, -EIO);
     if (!e->rc && first && !n.wrote) { /* the copy was made; what follows it was not */
-        cut_printf(why, sizeof(why), "%s", LATE_FAILURE);
-        late_ja(why_ja, sizeof(why_ja));
+        (void)ops_rotate_why(*step, first, NULL, why, sizeof(why));
+        ops_rotate_why_ja(*step, first, NULL, why_ja, sizeof(why_ja));
     }
     if ((e->seen || e->began) && bkp_media_update(e->primary, e->medium, note_seen, &n))
         fail(&first, step, OPS_ROTATE_REGISTRY, -EIO);

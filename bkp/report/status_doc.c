@@ -197,6 +197,11 @@ static json_t *media_json(const rst_status *s)
     return a;
 }
 
+const char *rst_medium_why(const rst_medium *m, bool ja)
+{
+    return ja && m->why_ja ? m->why_ja : m->why;
+}
+
 json_t *rst_status_json(const rst_status *s)
 {
     json_t *sets = json_array();

@@ -208,6 +208,10 @@ typedef struct rst_status {
     size_t nmedia;
 } rst_status;
 
+/* Why medium `m`'s rotation failed, in Japanese when `ja` and said so,
+ * else in English; NULL when unsaid. */
+const char *rst_medium_why(const rst_medium *m, bool ja);
+
 /* Stored bytes per byte of the newest generations (0 when they hold none):
  * below 1 is what compression and deduplication saved. */
 double rst_storage_ratio(const rst_storage *s);
