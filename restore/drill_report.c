@@ -51,8 +51,10 @@ char *rb_report_stem(const rb_runbook *rb, time_t started)
 {
     char when[32], *stem = NULL;
     struct tm tm;
-    gmtime_r(&started, &tm);
-    strftime(when, sizeof(when), "%Y%m%dT%H%M%SZ", &tm);
+    /* The server's local time, as every time a person reads, with its
+     * offset so that the name says one moment wherever it is read. */
+    localtime_r(&started, &tm);
+    strftime(when, sizeof(when), "%Y%m%dT%H%M%S%z", &tm);
     return asprintf(&stem, "drill-%s-%s", rb->name, when) < 0 ? NULL : stem;
 }
 

@@ -89,8 +89,9 @@ char *rb_report_json(const rb_report *r, bool reports);
  * (bkp_error) and returns false. */
 bool rb_sandbox_check(const char *dir);
 
-/* "drill-NAME-20261124T193000Z": the name of a drill's report files, by its
- * runbook and the time it started (UTC). malloc'd; NULL without memory. */
+/* "drill-NAME-20261125T043000+0900": the name of a drill's report files, by
+ * its runbook and the time it started (the server's local time and its
+ * offset). malloc'd; NULL without memory. */
 char *rb_report_stem(const rb_runbook *rb, time_t started);
 
 /* Write the report in every form people read (Markdown and HTML, Japanese

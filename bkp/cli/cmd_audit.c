@@ -207,9 +207,12 @@ typedef struct show_ctx {
 static const int show_widths[] = {5, 19, 8, 16, 12, 14, 7, 0};
 
 /* A record's figures for people: "files=4 bytes=195.3 KiB target=/x", in
- * the record's order; what is null or empty left out, a size in bytes in
- * binary units, a member that is an object as its JSON. */
-static void figures_text(const json_t *fig, char *out, size_t n)
+ * the record's order, each member of `fig` parted by `sep`; what is null or
+ * empty left out, a size in bytes in binary units, a time in the server's
+ * local time as the TIME column is (without a space: the pairs are parted
+ * by spaces), a member that is an object as its own pairs in braces
+ * ("captured={emr=2026-11-28T11:59:07}"). */
+static void figures_text(const json_t *fig, const char *sep, char *out, size_t n)
 {
     const char *k;
     json_t *v;
@@ -218,17 +221,23 @@ static void figures_text(const json_t *fig, char *out, size_t n)
     {
         char val[512] = "";
         size_t kl = strlen(k);
+        time_t at;
+        struct tm tm;
         if (json_is_integer(v) && kl >= 5 && !strcmp(k + kl - 5, "bytes") &&
             json_integer_value(v) >= 0)
             bkp_size_text(val, sizeof(val), (uint64_t)json_integer_value(v));
+        else if (json_is_string(v) && bkp_json_time(fig, k, &at) && at > 0 &&
+                 localtime_r(&at, &tm))
+            strftime(val, sizeof(val), "%Y-%m-%dT%H:%M:%S", &tm);
         else if (json_is_object(v)) {
-            char *t = json_dumps(v, JSON_COMPACT);
-            snprintf(val, sizeof(val), "%s", t ? t : "");
-            free(t);
+            char in[sizeof(val) - 2];
+            figures_text(v, ",", in, sizeof(in));
+            if (in[0])
+                snprintf(val, sizeof(val), "{%s}", in);
         } else
             bkp_json_value_text(val, sizeof(val), v);
         if (val[0])
-            bkp_strappend(out, n, "%s%s=%s", out[0] ? " " : "", k, val);
+            bkp_strappend(out, n, "%s%s=%s", out[0] ? sep : "", k, val);
     }
 }
 
@@ -248,7 +257,7 @@ static int show_one(json_t *j, void *ctx)
     if (t > 0)
         cli_time(local, sizeof(local), t);
     char fig[1024];
-    figures_text(json_object_get(j, "figures"), fig, sizeof(fig));
+    figures_text(json_object_get(j, "figures"), " ", fig, sizeof(fig));
     const char *err = json_string_value(json_object_get(j, "error"));
     const char *err_ja =
         json_string_value(json_object_get(json_object_get(j, "figures"), "error_ja"));

@@ -150,6 +150,11 @@ output_has "最終書き込み" "media list's headings should be in Japanese"
 ja ok "$BKP" audit show
 output_has "日時（現地）" "audit show's headings should be in Japanese"
 output_has "成功" "audit show's results should be in Japanese"
+# A time among a record's figures (the rotation's captured=) is the
+# server's local time, as the TIME column is, never the log's UTC.
+TZ=Asia/Tokyo ja ok "$BKP" audit show
+grep -q 'captured={emr=[0-9-]*T[0-9:]*} ' <<<"$OUT" || flunk "audit show should give a figure's time in local time: $OUT"
+grep -q 'captured=[^ ]*Z' <<<"$OUT" && flunk "audit show gave a figure's time in UTC: $OUT"
 ja ok "$BKP" prune --dry-run
 output_has "残す" "prune's plan should be in Japanese"
 # Every command's help ends with at least one real example, in both

@@ -87,8 +87,10 @@ static void test_report_files(void **state)
     struct stat st;
     rb_report report;
     assert_int_equal(rb_report_make(f->rb, &f->env, &f->res, 1764000000, "yamada", &report), 0);
+    setenv("TZ", "JST-9", 1);
+    tzset();
     char *stem = rb_report_stem(f->rb, 1764000000); /* 2025-11-24T16:00:00Z */
-    assert_string_equal(stem, "drill-emr-db-20251124T160000Z");
+    assert_string_equal(stem, "drill-emr-db-20251125T010000+0900"); /* the server's day */
     snprintf(dir, sizeof(dir), "%s/reports/new", f->box);
     assert_int_equal(rb_report_write(&report, dir, stem), 0);
     assert_int_equal(stat(dir, &st), 0);
