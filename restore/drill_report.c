@@ -73,8 +73,7 @@ int rb_report_make(const rb_runbook *rb, const rb_env *env, const rb_result *res
         .started = started,
         .sandbox = env->drill ? env->sandbox : NULL,
         .user = user ? user : "?",
-        .attested_by = env->attest,
-        .attended = env->interactive || env->attest,
+        .attended = env->interactive || rb_attest_given(env->attest),
         .rto_target = rb->rto,
         .seconds = res->seconds,
         .rto_met = res->ok && (rb->rto == 0 || res->seconds <= (double)rb->rto),
@@ -89,9 +88,11 @@ int rb_report_make(const rb_runbook *rb, const rb_env *env, const rb_result *res
         .nrestored = res->nrestored,
         .nsteps = rb->nsteps,
     };
+    bool nomem = false;
+    r->attested_by = rb_attest_text(env->attest, rb, &nomem);
     r->steps = calloc(rb->nsteps + 1, sizeof(*r->steps));
-    if (!r->steps) {
-        *r = (rb_report){0};
+    if (!r->steps || nomem) {
+        rb_report_clear(r);
         return -ENOMEM;
     }
     for (size_t i = 0; i < rb->nsteps; i++) {
@@ -113,6 +114,7 @@ int rb_report_make(const rb_runbook *rb, const rb_env *env, const rb_result *res
 void rb_report_clear(rb_report *r)
 {
     free(r->steps);
+    free(r->attested_by);
     bkp_strlist_clear(&r->reports);
     bkp_strlist_clear(&r->reports_sha256);
     *r = (rb_report){0};

@@ -35,8 +35,9 @@ typedef struct rb_report_step {
 } rb_report_step;
 
 /* The report of a run or drill. Every pointer is borrowed (from the
- * runbook, the result and the caller) but `steps`, which rb_report_clear
- * frees, and `files`, the report files written, which it clears. */
+ * runbook, the result and the caller) but `steps` and `attested_by`, which
+ * rb_report_clear frees, and `reports`, the report files written, which it
+ * clears. */
 typedef struct rb_report {
     bool ok, drill;
     const char *runbook, *title, *file;
@@ -44,12 +45,12 @@ typedef struct rb_report {
     char *const *datasets;
     size_t ndatasets;
     time_t started;
-    const char *sandbox;     /* a drill's; NULL otherwise */
-    const char *user;        /* the account it ran as */
-    const char *attested_by; /* who attested the confirms (--attest); NULL */
-    bool attended;           /* a person confirmed the steps */
-    int64_t rto_target;      /* seconds; 0: none */
-    double seconds;          /* the whole procedure: the measured RTO */
+    const char *sandbox; /* a drill's; NULL otherwise */
+    const char *user;    /* the account it ran as */
+    char *attested_by;   /* who attested the confirms (rb_attest_text), owned; NULL: nobody */
+    bool attended;       /* a person confirmed the steps */
+    int64_t rto_target;  /* seconds; 0: none */
+    double seconds;      /* the whole procedure: the measured RTO */
     bool rto_met;
     size_t failed_step; /* 1-based; 0: none */
     const char *generation, *source;

@@ -131,11 +131,20 @@ static rb_status confirm(run *r, const rb_step *st, rb_step_result *sr)
             return RB_FAILED;
         }
     }
-    if (e->attest) {
-        say(sr, N_("attested by %s"), e->attest);
+    const char *who = rb_attest_who(e->attest, st->who);
+    if (who) {
+        say(sr, N_("attested by %s"), who);
         if (e->drill)
             say_more(sr, N_(" (rehearsed)"));
         return RB_DONE;
+    }
+    if (rb_attest_given(e->attest)) {
+        /* Others were named, not this step's role. */
+        say(sr, N_("nobody was named for %s: name who attests with --attest %s=NAME"), st->who,
+            st->who);
+        if (e->drill)
+            return RB_NOT_REHEARSED;
+        return RB_FAILED;
     }
     if (e->drill) {
         say(sr, N_("unattended drill: not rehearsed by a person"));

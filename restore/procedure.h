@@ -5,8 +5,8 @@
  * procedure (a `restore` that loses some files does not: they are listed and
  * the step counts as done with damage). What each action does:
  *   confirm  asked on the terminal (y/N); without one, attested by the name
- *            given (--attest), or in an unattended drill recorded as not
- *            rehearsed;
+ *            given for the step's role (--attest, attest.h), or in a drill
+ *            recorded as not rehearsed;
  *   select   the newest generation of the data set that is sealed, not
  *            suspicious (unless cleared), captured before `before`, and whose
  *            objects are all present, looking at the sources in order (the
@@ -42,6 +42,7 @@
 
 #include "bkp/media/label.h"
 #include "bkp/store/repo.h"
+#include "restore/attest.h"
 #include "restore/runbook.h"
 
 /* Where generations can be read from, in the order they are tried. */
@@ -61,10 +62,10 @@ typedef struct rb_env {
     rb_source *sources;
     size_t nsources;
     bool drill;
-    const char *sandbox; /* drill: where `to` folders and commands go */
-    bool interactive;    /* ask confirms on the terminal */
-    const char *attest;  /* who attests the confirms when not interactive */
-    bool force;          /* restore into non-empty folders */
+    const char *sandbox;     /* drill: where `to` folders and commands go */
+    bool interactive;        /* ask confirms on the terminal */
+    const rb_attest *attest; /* who attests the confirms when not interactive; NULL: nobody */
+    bool force;              /* restore into non-empty folders */
     int workers;
     /* What its commands' environment is built from (bkp_hook_spec.inherited,
      * borrowed); NULL: the process's own. */

@@ -43,6 +43,7 @@
 #include "policies/compliance.h"
 #include "policies/notify.h"
 #include "policies/policy.h"
+#include "restore/attest.h"
 
 /* Exit codes (bkp(1), EXIT STATUS). 4 and 5 are cases of a usage error
  * told apart for scripts: the key does not open the repository (a wrong
@@ -121,7 +122,8 @@ typedef struct cli {
     const char *repair_from;          /* verify --repair-from M2 */
     double sample;                    /* verify --sample PCT; 0: not given */
     const char *format, *lang;        /* --format md|html, --lang ja|en */
-    const char *medium, *attest;      /* drill --medium M, --attest WHO */
+    const char *medium;               /* drill --medium M */
+    rb_attest attest;                 /* drill, restore --runbook: --attest [ROLE=]WHO */
     const char *report_dir, *sandbox; /* drill --report DIR, --sandbox DIR */
     const char *journal_near;         /* what a reader's journal goes beside (cli_record) */
     bool journal_in;                  /* ... or in, when it is a folder of papers */

@@ -226,8 +226,7 @@ static void figures_text(const json_t *fig, const char *sep, char *out, size_t n
         if (json_is_integer(v) && kl >= 5 && !strcmp(k + kl - 5, "bytes") &&
             json_integer_value(v) >= 0)
             bkp_size_text(val, sizeof(val), (uint64_t)json_integer_value(v));
-        else if (json_is_string(v) && bkp_json_time(fig, k, &at) && at > 0 &&
-                 localtime_r(&at, &tm))
+        else if (json_is_string(v) && bkp_json_time(fig, k, &at) && at > 0 && localtime_r(&at, &tm))
             strftime(val, sizeof(val), "%Y-%m-%dT%H:%M:%S", &tm);
         else if (json_is_object(v)) {
             char in[sizeof(val) - 2];

@@ -150,7 +150,11 @@ static void print_result(const rb_report *r)
     for (size_t i = 0; i < r->reports.n; i++)
         if (strstr(r->reports.v[i], ".md"))
             printf(_("report: %s\n"), r->reports.v[i]);
-    if (not_rehearsed)
+    if (not_rehearsed && r->attended)
+        printf(_("%zu confirm step(s) were not rehearsed: nobody was named for their role "
+                 "(--attest ROLE=NAME).\n"),
+               not_rehearsed);
+    else if (not_rehearsed)
         printf(_("%zu confirm step(s) were not rehearsed by a person (unattended drill).\n"),
                not_rehearsed);
 }
@@ -237,9 +241,10 @@ int cli_runbook_execute(cli *c, const char *name, bool drill, bool unattended)
                        .keyrec = drill && c->nkey_from > 0, /* a key-recovery drill */
                        .sandbox = c->sandbox,
                        .keep = c->keep,
-                       .interactive = c->tty && !c->attest && !c->json && !unattended,
+                       .interactive =
+                           c->tty && !rb_attest_given(&c->attest) && !c->json && !unattended,
                        .force = c->force,
-                       .attest = unattended ? NULL : c->attest,
+                       .attest = unattended ? NULL : &c->attest,
                        .workers = c->workers,
                        .io = &io};
     if (!ex && !cli_policy(c) && cli_policy_named(c))

@@ -325,7 +325,8 @@ static const command commands[] = {
      .usage = "drill NAME [--medium M] [--attest WHO] [--sandbox D] [--report D]",
      .summary = N_("rehearse a runbook into a sandbox, timed, with a report"),
      .example = N_("bkp drill emr --medium usb-a\trehearse the runbook emr from usb-a into a "
-                   "sandbox, timed")},
+                   "sandbox, timed\nbkp drill emr --attest システム担当=山田 --attest 院長=佐藤\t"
+                   "name who attested each role's steps")},
     {.name = "host",
      .run = cmd_host,
      .options = "json port user identity",

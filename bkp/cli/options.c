@@ -18,6 +18,7 @@
 #include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
 #include "policies/duration.h"
+#include "restore/attest.h"
 
 /* More threads than this only add memory: chunks are queued per thread. */
 #define CLI_WORKERS_MAX 64
@@ -28,6 +29,7 @@ typedef enum {
     ARG_WORKERS,  /* int: threads, 1 to CLI_WORKERS_MAX */
     ARG_PERCENT,  /* double: > 0, else -1 (refused by the command, with the reason) */
     ARG_KEY_FROM, /* appended to key_from[] */
+    ARG_ATTEST,   /* added to attest (restore/attest.h) */
     ARG_LEVEL,    /* -v / -q: the log level */
     ARG_HELP,     /* -h: this command's help */
     ARG_DURATION, /* int64_t seconds: 30s, 10m, 2h, 1d (pol_duration_parse) */
@@ -124,8 +126,9 @@ static const cli_option options[] = {
     {"machine-key", 0, "FILE", ARG_STRING, F(machine_key), false,
      N_("a new slot for unattended runs: bkp draws its secret and writes it to FILE (0600)")},
     {"medium", 0, "M", ARG_STRING, F(medium), false, N_("rehearse from this medium's copy")},
-    {"attest", 0, "WHO", ARG_STRING, F(attest), false,
-     N_("who watched (recorded in the audit log)")},
+    {"attest", 0, "[ROLE=]WHO", ARG_ATTEST, 0, false,
+     N_("who attests the confirm steps (recorded in the audit log); ROLE=WHO for one role's, the "
+        "option once per role")},
     {"report", 0, "DIR", ARG_STRING, F(report_dir), false, N_("write the drill report here")},
     {"sandbox", 0, "DIR", ARG_STRING, F(sandbox), false, N_("restore into this folder")},
     {"keep", 0, NULL, ARG_FLAG, F(keep), false, N_("leave the sandbox for inspection")},
@@ -207,6 +210,8 @@ static int store(cli *c, const cli_option *o, const char *arg, int *level)
         }
         c->key_from[c->nkey_from++] = arg;
         return EXIT_OK;
+    case ARG_ATTEST:
+        return rb_attest_add(&c->attest, arg) ? EXIT_USAGE : EXIT_OK;
     case ARG_LEVEL:
         if (o->letter == 'v') {
             *level = BKP_LOG_DEBUG;

@@ -97,7 +97,7 @@ typedef struct ops_drill_in {
     const char *sandbox;      /* the operator's sandbox, or NULL: a new one under TMPDIR */
     bool keep;                /* leave the sandbox made here */
     bool interactive, force;  /* as rb_env */
-    const char *attest;       /* as rb_env; NULL when unattended */
+    const rb_attest *attest;  /* as rb_env; NULL when unattended */
     int workers;
     const ops_drill_io *io;
 } ops_drill_in;

@@ -121,6 +121,17 @@ steps:
   - { who: "システム担当", check: "test -f \"\$BKP_TARGET/a.txt\" && test ! -e \"\$BKP_TARGET/unique.bin\"" }
 YAML
 }
+# Two roles confirm: each is attested by its own person (--attest ROLE=NAME).
+cat >"$RB/emr-roles.yaml" <<YAML
+title: "電子カルテDB 復旧手順（役割ごとの確認）"
+datasets: [emr-db]
+steps:
+  - { who: "院長", confirm: "復旧を始めてよいと判断した" }
+  - { who: "システム担当", confirm: "感染端末をネットワークから切り離した" }
+  - { who: "システム担当", select: { dataset: emr-db } }
+  - { who: "システム担当", restore: { dataset: emr-db, to: $LIVE } }
+  - { who: "院長", confirm: "病棟へ復旧を連絡した" }
+YAML
 scans_runbook scans-older older
 scans_runbook scans-none none
 VERIFY_STEP=2 # of scans_runbook
@@ -327,6 +338,42 @@ grep -qF "| 未実施（無人訓練） |" "$(md_of "$WORK/r2" ja.md)" &&
     flunk "an attested drill's report should not mark steps 未実施"
 grep -q 'not rehearsed' <<<"$OUT" && flunk "an attested drill says steps were not rehearsed: $OUT"
 live_untouched "after the attested drill"
+
+# ============ 2b. Attested role by role ============
+# The inspector's evidence of who did what: each role's confirms are
+# attested by the person named for it, and the report, the record and the
+# status say who stood in for which role.
+drop_scratch
+mkdir -p "$WORK/r2b" "$WORK/r2c"
+check_exit 0 "$BKP" drill emr-roles --attest 院長=佐藤 --attest システム担当=山田 --policy "$POL" \
+    --report "$WORK/r2b" || true
+report_of "$WORK/r2b"
+want_statuses "done,done,done,done,done" "a drill attested role by role"
+[ "$(step_field detail | sed -n 1p)" = "attested by 佐藤 (rehearsed)" ] ||
+    flunk "院長's confirm should be attested by 佐藤: $(step_field detail | sed -n 1p)"
+[ "$(step_field detail | sed -n 2p)" = "attested by 山田 (rehearsed)" ] ||
+    flunk "システム担当's confirm should be attested by 山田: $(step_field detail | sed -n 2p)"
+[ "$(top attested_by)" = "佐藤 (院長), 山田 (システム担当)" ] ||
+    flunk "the report should name each person with their role: $(top attested_by)"
+grep -qF '佐藤 (院長), 山田 (システム担当)' "$(md_of "$WORK/r2b" ja.md)" ||
+    flunk "the Japanese report should name each person with their role"
+ok "$BKP" audit show --policy "$POL" --dataset emr-db
+grep -qF 'attested_by=佐藤 (院長), 山田 (システム担当)' <<<"$OUT" ||
+    flunk "the drill's audit record should name each person with their role: $OUT"
+# One role named: the other's confirms are not rehearsed, and it is said
+# how to name its person.
+check_exit 0 "$BKP" drill emr-roles --attest 院長=佐藤 --policy "$POL" --report "$WORK/r2c" || true
+report_of "$WORK/r2c"
+want_statuses "done,not rehearsed,done,done,done" "a drill with one role of two attested"
+grep -qF -- '--attest システム担当=NAME' <<<"$OUT" ||
+    flunk "the unnamed role's confirm should say how to name its person: $OUT"
+grep -q 'unattended' <<<"$OUT" && flunk "an attended drill was called unattended: $OUT"
+# A role the runbook does not give a confirm to is refused before anything
+# runs, with the roles it has.
+check_exit 2 "$BKP" drill emr-roles --attest 事務長=鈴木 --policy "$POL" --report "$WORK/r2c" || true
+grep -qF '院長, システム担当' "$WORK/.err" || flunk "a mistyped role should be refused with the roles there are: $(cat "$WORK/.err")"
+check_exit 2 "$BKP" drill emr-roles --attest 山田 --attest 鈴木 --policy "$POL" --report "$WORK/r2c" || true
+live_untouched "after the drills attested role by role"
 
 # ============ 3. A check that fails ============
 drop_scratch

@@ -5,7 +5,8 @@
  * failed), then its report files (every form, 0600 in a folder made 0700,
  * the JSON the same document), its audit records (one per data set
  * restored, one when none was reached, the failed step's detail as the
- * error, the sheets of a key-recovery drill) and the sandbox rules.
+ * error, the sheets of a key-recovery drill), the sandbox rules and who
+ * attests which role's steps (restore/attest.c).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -172,7 +173,8 @@ static void test_record_done(void **state)
     /* A restore by runbook, attested, of a key-recovery kind, from the
      * off-line disk. */
     rb_report_clear(&report);
-    f->env = (rb_env){.drill = false, .attest = "佐藤"};
+    rb_attest sato = {.all = "佐藤"};
+    f->env = (rb_env){.drill = false, .attest = &sato};
     bkp_sheets_used sheets = {
         .kind = BKP_SHEET_SHARE, .threshold = 2, .of = 3, .nshares = 2, .shares = {1, 3}};
     assert_int_equal(rb_report_make(f->rb, &f->env, &f->res, 1764000000, "root", &report), 0);
@@ -250,6 +252,66 @@ static void test_sandbox(void **state)
     assert_false(rb_sandbox_check("/tmp/.."));
 }
 
+/* --attest: a name for every role, a name per role, what is refused, and
+ * the line the report, the record and the page give. */
+static void test_attest(void **state)
+{
+    (void)state;
+    rb_runbook *rb = NULL;
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/policies/runbooks/clinic.yaml", BKP_SOURCE_DIR);
+    assert_int_equal(rb_load(path, &rb), 0); /* confirms of 院長 and 保守業者 */
+    rb_attest a = {0};
+    assert_false(rb_attest_given(&a));
+    assert_false(rb_attest_given(NULL));
+    assert_null(rb_attest_who(NULL, "院長"));
+    assert_null(rb_attest_text(&a, rb, NULL));
+
+    /* One name: every role, and the line is the name alone. */
+    assert_int_equal(rb_attest_add(&a, "山田"), 0);
+    assert_true(rb_attest_given(&a));
+    assert_string_equal(rb_attest_who(&a, "院長"), "山田");
+    assert_string_equal(rb_attest_who(&a, "保守業者"), "山田");
+    assert_int_equal(rb_attest_check(&a, rb), 0);
+    char *t = rb_attest_text(&a, rb, NULL);
+    assert_string_equal(t, "山田");
+    free(t);
+    assert_int_equal(rb_attest_add(&a, "鈴木"), -EINVAL); /* a second name without a role */
+
+    /* A role named: its steps are that person's, the rest the name's. */
+    assert_int_equal(rb_attest_add(&a, "保守業者=佐藤"), 0);
+    assert_string_equal(rb_attest_who(&a, "保守業者"), "佐藤");
+    assert_string_equal(rb_attest_who(&a, "院長"), "山田");
+    assert_int_equal(rb_attest_check(&a, rb), 0);
+    t = rb_attest_text(&a, rb, NULL);
+    assert_string_equal(t, "山田 (院長), 佐藤 (保守業者)");
+    free(t);
+    assert_int_equal(rb_attest_add(&a, "保守業者=高橋"), -EINVAL); /* one person a role */
+    assert_int_equal(rb_attest_add(&a, "=高橋"), -EINVAL);
+    assert_int_equal(rb_attest_add(&a, "院長="), -EINVAL);
+    assert_int_equal(rb_attest_add(&a, ""), -EINVAL);
+
+    /* Roles only: a role left unnamed attests nothing, and is not in the
+     * line; a role the runbook gives no confirm to is refused. */
+    rb_attest b = {0};
+    assert_int_equal(rb_attest_add(&b, "院長=山田"), 0);
+    assert_null(rb_attest_who(&b, "保守業者"));
+    t = rb_attest_text(&b, rb, NULL);
+    assert_string_equal(t, "山田");
+    free(t);
+    assert_int_equal(rb_attest_add(&b, "院長 =佐藤"), 0); /* another role, as typed */
+    assert_int_equal(rb_attest_check(&b, rb), -EINVAL);
+    rb_attest c = {0};
+    assert_int_equal(rb_attest_add(&c, "システム担当=山田"), 0);
+    assert_int_equal(rb_attest_check(&c, rb), -EINVAL); /* emr-db's role, not the clinic's */
+    static char roles[RB_ATTEST_MAX + 1][16]; /* borrowed by `c` */
+    for (int i = 1; i <= RB_ATTEST_MAX; i++) {
+        snprintf(roles[i], sizeof(roles[i]), "r%d=x", i);
+        assert_int_equal(rb_attest_add(&c, roles[i]), i < RB_ATTEST_MAX ? 0 : -EINVAL);
+    }
+    rb_free(rb);
+}
+
 int main(void)
 {
     test_bind_catalogue();
@@ -258,6 +320,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_record_done, setup, teardown),
         cmocka_unit_test_setup_teardown(test_record_failed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sandbox, setup, teardown),
+        cmocka_unit_test(test_attest),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
