@@ -214,7 +214,8 @@ static int reopen_same(const char *repo, char before[MAXT][64], int nb)
 
 static void path_of(const char *repo, const char *name, char *out, size_t len)
 {
-    snprintf(out, len, "%s/cache/%s", repo, name);
+    int n = snprintf(out, len, "%s/cache/%s", repo, name);
+    assert_true(n > 0 && (size_t)n < len);
 }
 
 static void copy_file(const char *from, const char *to)

@@ -91,7 +91,8 @@ static void test_send_and_check(void **state)
         if (n == 1)
             assert_string_equal(archive_entry_symlink(e), "/etc");
         if (n == 4) {
-            snprintf(q, sizeof(q), "%s/sub/a.txt", root + 1);
+            int len = snprintf(q, sizeof(q), "%s/sub/a.txt", root + 1);
+            assert_true(len > 0 && (size_t)len < sizeof(q));
             assert_non_null(archive_entry_hardlink(e));
             assert_string_equal(archive_entry_hardlink(e), q);
         }
