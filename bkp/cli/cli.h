@@ -251,9 +251,17 @@ void cli_passphrase_source(cli *c);
  * file is not there and a person is at a terminal, asked for, said why.
  * `*typed` (may be NULL): it was typed at the terminal. */
 int cli_passphrase(cli *c, char **pass, size_t *len, bool *typed);
+/* Ask for the passphrase and give it to `try` until `try` stops refusing
+ * it (-EKEYREJECTED): one typed at the terminal is asked for again, at most
+ * three times in all, and Enter alone ends it; one from a file or a command
+ * is tried once. try's last return, or -ENOKEY when no passphrase was given
+ * (said). With `kept`, the passphrase last tried stays there (its length in
+ * `*kept_len`) for the caller to free (bkp_passphrase_free); else it is
+ * freed here. The one rule of a typed passphrase, for whatever it opens. */
+int cli_passphrase_tries(cli *c, int (*try)(void *ctx, const char *pass, size_t plen), void *ctx,
+                         char **kept, size_t *kept_len);
 /* The repository at `path` opened with the passphrase (bkp_repo_open's
- * flags and errors); one typed that opens nothing is asked for again, at
- * most three times in all. -ENOKEY: no passphrase was given (said). */
+ * flags and errors) by cli_passphrase_tries. */
 int cli_open_passphrase(cli *c, const char *path, unsigned flags, bkp_repo **out);
 /* The policy from --policy, $BKP_POLICY or /etc/bkp/policy.yaml, loaded once;
  * NULL when it cannot be loaded or others may change it (trust.h; the

@@ -143,7 +143,8 @@ int cli_passphrase(cli *c, char **pass, size_t *len, bool *typed)
     return bkp_passphrase_get(file, 0, pass, len);
 }
 
-int cli_open_passphrase(cli *c, const char *path, unsigned flags, bkp_repo **out)
+int cli_passphrase_tries(cli *c, int (*try)(void *ctx, const char *pass, size_t plen), void *ctx,
+                         char **kept, size_t *kept_len)
 {
     int rc = -EKEYREJECTED;
     /* Typed at the terminal: a slip of the finger is typed again, at most
@@ -160,8 +161,13 @@ int cli_open_passphrase(cli *c, const char *path, unsigned flags, bkp_repo **out
                         "sheet from the safe: --key-from SHEET"));
             return -ENOKEY;
         }
-        rc = bkp_repo_open(path, pass, plen, flags, out);
-        bkp_passphrase_free(pass, plen);
+        rc = try(ctx, pass, plen);
+        if (kept && (rc != -EKEYREJECTED || !typed || left == 1)) {
+            *kept = pass; /* the last one, for the caller */
+            *kept_len = plen;
+        } else {
+            bkp_passphrase_free(pass, plen);
+        }
         if (rc != -EKEYREJECTED || !typed)
             break;
         if (left > 1)
@@ -170,6 +176,24 @@ int cli_open_passphrase(cli *c, const char *path, unsigned flags, bkp_repo **out
                      left - 1);
     }
     return rc;
+}
+
+typedef struct open_try {
+    const char *path;
+    unsigned flags;
+    bkp_repo **out;
+} open_try;
+
+static int try_open(void *ctx, const char *pass, size_t plen)
+{
+    open_try *o = ctx;
+    return bkp_repo_open(o->path, pass, plen, o->flags, o->out);
+}
+
+int cli_open_passphrase(cli *c, const char *path, unsigned flags, bkp_repo **out)
+{
+    open_try o = {path, flags, out};
+    return cli_passphrase_tries(c, try_open, &o, NULL, NULL);
 }
 
 /* The handles opened for this command, by the dispatcher or by a handler

@@ -105,10 +105,37 @@ int cli_object_probe(cli *c, cli_medium *m)
 
 /* ---- fetch, for restore --from and verify --media ---- */
 
+/* The exit code of bkp_bucket_trust_find's return. */
+static int trust_exit(int rc)
+{
+    return !rc                   ? EXIT_OK
+           : rc == -EKEYREJECTED ? EXIT_KEY
+           : rc == -EINVAL       ? EXIT_USAGE
+                                 : EXIT_FAILED;
+}
+
+typedef struct trust_try {
+    bkp_s3 *s;
+    const char *medium;
+    bkp_bucket_trust *t;
+} trust_try;
+
+static int try_trust(void *ctx, const char *pass, size_t plen)
+{
+    trust_try *x = ctx;
+    bkp_bucket_trust_clear(x->t); /* what an earlier passphrase found */
+    x->t->pass = pass;
+    x->t->plen = plen;
+    return bkp_bucket_trust_find(x->s, x->medium, x->t);
+}
+
 /* What the copy fetched is believed by and opened with (bucket.h,
- * bkp_bucket_trust): the primary's keys (`as_copy`), else the key sheets or
- * the passphrase (`*pass`, the caller frees it). An exit code. */
-static int trust_of(cli *c, const cli_medium *m, bool as_copy, bkp_bucket_trust *t, char **pass)
+ * bkp_bucket_trust), found in the bucket: the primary's keys (`as_copy`),
+ * else the key sheets, else the passphrase (`*pass`, the caller frees it),
+ * a typed one asked for again as for a repository (cli_passphrase_tries).
+ * An exit code. */
+static int trust_of(cli *c, bkp_s3 *s, const cli_medium *m, bool as_copy, bkp_bucket_trust *t,
+                    char **pass)
 {
     memset(t, 0, sizeof(*t));
     t->registered = c->ro && m->entry ? &m->entry->label : NULL;
@@ -119,18 +146,20 @@ static int trust_of(cli *c, const cli_medium *m, bool as_copy, bkp_bucket_trust 
     memcpy(t->pin, c->key_pin, 32);
     if (as_copy) {
         t->like = c->ro;
-        return EXIT_OK;
-    }
-    if (c->nkey_from) {
-        int rc = cli_key_from_master(c);
+    } else if (c->nkey_from) {
+        if ((ex = cli_exit_open(cli_key_from_master(c), NULL)))
+            return ex;
         t->master = c->key_master;
-        return cli_exit_open(rc, NULL);
+    } else {
+        cli_passphrase_source(c);
+        trust_try x = {s, m->name, t};
+        size_t plen = 0;
+        int rc = cli_passphrase_tries(c, try_trust, &x, pass, &plen);
+        t->pass = *pass; /* the one kept (a refused one before it is freed) */
+        t->plen = plen;
+        return rc == -ENOKEY ? EXIT_USAGE : trust_exit(rc);
     }
-    cli_passphrase_source(c);
-    if (cli_passphrase(c, pass, &t->plen, NULL))
-        return EXIT_USAGE;
-    t->pass = *pass;
-    return EXIT_OK;
+    return trust_exit(bkp_bucket_trust_find(s, m->name, t));
 }
 
 /* The copy fetched into `staging` opened, read-only, as `t` says. */
@@ -157,16 +186,12 @@ int cli_object_fetch(cli *c, const cli_medium *m, bool as_copy, const cli_fetch_
     bkp_s3 *s = NULL;
     char *pass = NULL;
     int rc, ex = cli_object_open(c, m, &s);
-    if (ex || (ex = trust_of(c, m, as_copy, &t, &pass)))
+    if (ex || (ex = trust_of(c, s, m, as_copy, &t, &pass)))
         goto out;
     ex = EXIT_FAILED;
     if (!(*staging = ops_object_staging("fetch")))
         goto out;
     bkp_info(_("fetching %s from bucket %s into %s"), m->name, m->pm->object.bucket, *staging);
-    if ((rc = bkp_bucket_trust_find(s, m->name, &t))) {
-        ex = rc == -EKEYREJECTED ? EXIT_KEY : rc == -EINVAL ? EXIT_USAGE : EXIT_FAILED;
-        goto out;
-    }
     if (bkp_bucket_fetch_meta(s, *staging, &t, f))
         goto out;
     if ((ex = open_fetched(c, *staging, &t, out)))

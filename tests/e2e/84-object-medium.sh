@@ -261,6 +261,46 @@ for forged in "${forged_configs[@]}"; do
         expect_exit 4 "$BKP" restore emr:latest "$WORK/out-wrong" --from cloud --passphrase-file "$WORK/wrong-pass"
         output_has "wrong passphrase" "a wrong passphrase should be said as such"
         grep -q "an older version is tried" <<<"$ERR" && flunk "a wrong passphrase made the bucket be fetched: $ERR"
+        # The bad day: the server is gone, the policy came without its
+        # passphrase file, the administrator types it at the terminal and
+        # slips once. It is asked for again, as for a repository, not the
+        # whole command (which would fetch again).
+        mv "$REPO" "$WORK/repo.gone"
+        sed "s#^passphrase_file: .*#passphrase_file: $WORK/not-here#" "$POL" >"$WORK/policy-typed.yaml"
+        rm -rf "$WORK/out-typed"
+        rc=0
+        python3 - "$BKP" "$WORK/policy-typed.yaml" "$WORK/out-typed" "$WORK/typed.out" \
+            "not the passphrase" "$(cat "$PASSFILE")" <<'PY' || rc=$?
+import os, pty, select, signal, sys, time
+bkp, pol, dest, out, lines = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(bkp, [bkp, "restore", "emr:latest", dest, "--from", "cloud", "--policy", pol])
+seen, typed = b"", 0
+deadline = time.time() + 120
+while time.time() < deadline:
+    if not select.select([fd], [], [], 1)[0]:
+        continue
+    try:
+        chunk = os.read(fd, 4096)
+    except OSError:
+        break
+    if not chunk:
+        break
+    seen += chunk
+    if seen.count(b"passphrase: ") > typed and typed < len(lines):
+        os.write(fd, lines[typed].encode() + b"\n")
+        typed += 1
+open(out, "wb").write(seen)
+if time.time() >= deadline:  # stuck at a prompt: never hang the suite
+    os.kill(pid, signal.SIGKILL)
+sys.exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+PY
+        [ "$rc" = 0 ] || flunk "a passphrase typed again did not restore from the bucket (exit $rc): $(tr -d '\r' <"$WORK/typed.out")"
+        grep -q "type it again" "$WORK/typed.out" ||
+            flunk "a wrong passphrase typed for the bucket was not asked for again: $(tr -d '\r' <"$WORK/typed.out")"
+        same_mtree "$DATA/emr" "$WORK/out-typed$DATA/emr" "restored from the bucket with a passphrase typed twice"
+        mv "$WORK/repo.gone" "$REPO"
     fi
     # The same with the key sheets instead of the passphrase.
     rm -rf "$WORK/out-config"
