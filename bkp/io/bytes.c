@@ -63,12 +63,6 @@ void bkp_buf_u8(bkp_buf *b, uint8_t v)
     bkp_buf_put(b, &v, 1);
 }
 
-void bkp_buf_u16(bkp_buf *b, uint16_t v)
-{
-    uint8_t p[2] = {(uint8_t)v, (uint8_t)(v >> 8)};
-    bkp_buf_put(b, p, 2);
-}
-
 void bkp_buf_u32(bkp_buf *b, uint32_t v)
 {
     uint8_t p[4];
@@ -128,12 +122,6 @@ uint8_t bkp_rd_u8(bkp_rd *r)
 {
     const uint8_t *p = bkp_rd_take(r, 1);
     return p ? p[0] : 0;
-}
-
-uint16_t bkp_rd_u16(bkp_rd *r)
-{
-    const uint8_t *p = bkp_rd_take(r, 2);
-    return p ? (uint16_t)(p[0] | p[1] << 8) : 0;
 }
 
 uint32_t bkp_rd_u32(bkp_rd *r)

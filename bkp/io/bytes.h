@@ -26,7 +26,6 @@ void bkp_buf_reset(bkp_buf *b);
 uint8_t *bkp_buf_reserve(bkp_buf *b, size_t n);
 void bkp_buf_put(bkp_buf *b, const void *p, size_t n);
 void bkp_buf_u8(bkp_buf *b, uint8_t v);
-void bkp_buf_u16(bkp_buf *b, uint16_t v);
 void bkp_buf_u32(bkp_buf *b, uint32_t v);
 void bkp_buf_u64(bkp_buf *b, uint64_t v);
 /* A u32 length followed by the bytes. */
@@ -43,7 +42,6 @@ typedef struct bkp_rd {
 void bkp_rd_init(bkp_rd *r, const void *p, size_t n);
 bool bkp_rd_ok(const bkp_rd *r);
 uint8_t bkp_rd_u8(bkp_rd *r);
-uint16_t bkp_rd_u16(bkp_rd *r);
 uint32_t bkp_rd_u32(bkp_rd *r);
 uint64_t bkp_rd_u64(bkp_rd *r);
 /* Borrow `n` bytes (valid as long as the underlying memory); NULL once bad. */

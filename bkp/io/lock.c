@@ -641,11 +641,6 @@ static int reader_once(const char *repo, const char *command, bool named, bkp_lo
     return 0;
 }
 
-int bkp_lock_prune(const char *repo, const char *command, bkp_lock **out)
-{
-    return bkp_lock_prune_after(repo, command, NULL, out);
-}
-
 static int prune_after_once(const char *repo, const char *command, const bkp_lock *self,
                             bkp_lock **out)
 {

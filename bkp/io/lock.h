@@ -17,8 +17,8 @@
  * alive for the clean-up pass and excludes nobody.
  *
  * Kinds: writer locks write-HOST-PID (bkp_lock_writer; many at once) and the
- * prune lock (bkp_lock_prune, bkp_lock_prune_after for a writer that prunes
- * its own repository) each create before they check the other, so they
+ * prune lock (bkp_lock_prune_after; a writer that prunes its own repository
+ * gives its writer lock) each create before they check the other, so they
  * exclude each other. Named locks (bkp_lock_take): `run`, `rotate` on a
  * copy, `keys`. Readers take bkp_lock_reader so that no prune deletes packs
  * under them: the repository folder's flock, shared, which writes nothing
@@ -75,8 +75,6 @@ int bkp_lock_take(const char *repo, const char *name, const char *command, bkp_l
  */
 int bkp_lock_writer(const char *repo, const char *command, bkp_lock **out)
     __attribute__((warn_unused_result));
-int bkp_lock_prune(const char *repo, const char *command, bkp_lock **out)
-    __attribute__((warn_unused_result));
 /* A reader's lock: keeps a prune of `repo` from deleting what it reads, and
  * writes nothing there (a flock on the folder, shared; prune takes it
  * exclusively). With `named` (a primary), also a writer's lock file naming
@@ -85,8 +83,8 @@ int bkp_lock_prune(const char *repo, const char *command, bkp_lock **out)
  * read never writes the copy it reads. -EBUSY (logged) while a prune runs. */
 int bkp_lock_reader(const char *repo, const char *command, bool named, bkp_lock **out)
     __attribute__((warn_unused_result));
-/* The same, for a writer that prunes after its own writes (bkp run): its own
- * writer lock `self` (may be NULL) does not count as a writer. */
+/* The prune lock; for a writer that prunes after its own writes (bkp run),
+ * its own writer lock `self` (may be NULL: none) does not count as a writer. */
 int bkp_lock_prune_after(const char *repo, const char *command, const bkp_lock *self,
                          bkp_lock **out) __attribute__((warn_unused_result));
 

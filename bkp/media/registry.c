@@ -443,14 +443,6 @@ int bkp_media_list(const bkp_repo *r, bkp_media_entry **out, size_t *n)
     return 0;
 }
 
-const bkp_media_entry *bkp_media_find(const bkp_media_entry *v, size_t n, const char *name)
-{
-    for (size_t i = 0; name && i < n; i++)
-        if (!strcmp(v[i].label.name, name))
-            return &v[i];
-    return NULL;
-}
-
 static int write_entry(const char *dir, const char *name, const bkp_media_entry *e)
 {
     char file[96];

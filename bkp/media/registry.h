@@ -116,9 +116,6 @@ void bkp_media_free(bkp_media_entry *e);
  * name or content is not an entry's is reported and left out. */
 int bkp_media_list(const bkp_repo *r, bkp_media_entry **out, size_t *n);
 
-/* The entry of `v` (n of them) whose label is named `name`, or NULL. */
-const bkp_media_entry *bkp_media_find(const bkp_media_entry *v, size_t n, const char *name);
-
 /* Read-modify-write the entry of `name` under the registry lock: `fn` gets
  * the entry (empty, label version 0, when new) and changes it in place;
  * returning non-zero leaves the registry unchanged. An entry left without

@@ -302,17 +302,6 @@ int ops_pins_write_of(bkp_repo *r, const char *name, const char *path, bkp_gen *
     return rc;
 }
 
-int ops_pins_guard(bkp_repo *r, const pol_policy *p, const char *doing)
-{
-    bkp_gen **v = NULL;
-    size_t n = 0;
-    int rc = bkp_gen_list(r, NULL, &v, &n);
-    if (!rc)
-        rc = ops_pins_guard_of(r, p, v, n, doing);
-    bkp_gen_list_free(v, n);
-    return rc;
-}
-
 int ops_pins_guard_of(bkp_repo *r, const pol_policy *p, bkp_gen *const *v, size_t n,
                       const char *doing)
 {

@@ -49,11 +49,6 @@ int ops_pins_check_of(const bkp_repo *r, const pol_policy *p, bkp_gen *const *v,
                       const char *only, const char *only_path, ops_pin_findings *out);
 /* Log the findings and what to do; `doing` names what is refused. */
 void ops_pins_refuse(const ops_pin_findings *found, const char *doing);
-/* A negative errno (logged; -EPERM for a finding) when the primary is
- * behind or beside any medium's pin, or its own audit log says that
- * records or key changes are missing, so that `doing` must not write a
- * medium; else 0. */
-int ops_pins_guard(bkp_repo *r, const pol_policy *p, const char *doing);
 /* The same against the primary's generations `v` (as ops_pins_check_of):
  * a rotation reads them once, under the primary's writer lock, and copies
  * and pins from the very list judged here. */

@@ -14,11 +14,6 @@
 static const char *const part_names[RB_EV_PARTS] = {"generations", "offline", "media",
                                                     "procedure",   "drill",   "audit"};
 
-const char *rb_ev_part_name(rb_ev_part_id p)
-{
-    return part_names[p];
-}
-
 static const char *const kind_names[] = {"attended", "unattended", "key_recovery"};
 
 /* ---- emit ---- */

@@ -129,9 +129,6 @@ typedef enum {
     RB_EV_PARTS
 } rb_ev_part_id;
 
-/* The name of part `p` in the JSON ("generations", …). */
-const char *rb_ev_part_name(rb_ev_part_id p);
-
 /* A part: whether it holds, and its evidence in each language. */
 typedef struct rb_ev_part {
     bool ok;

@@ -100,24 +100,6 @@ int bkp_comp_parse(const char *s, bkp_comp *c)
     return 0;
 }
 
-const char *bkp_comp_name(bkp_comp c, char *buf, size_t size)
-{
-    switch (c.kind) {
-    case BKP_COMP_NONE:
-        snprintf(buf, size, "none");
-        break;
-    case BKP_COMP_ZSTD:
-        snprintf(buf, size, "zstd:%d", c.level);
-        break;
-    case BKP_COMP_AUTO:
-        snprintf(buf, size, "auto");
-        break;
-    default:
-        snprintf(buf, size, "lz4");
-    }
-    return buf;
-}
-
 /* Auto's probe: whether LZ4 shrinks any of three slices of `plain` (its
  * start, middle and end, AUTO_SLICE bytes each, the first alone when the
  * blob is that short) by 1/32, into `dst` (at least

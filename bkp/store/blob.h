@@ -74,8 +74,6 @@ typedef struct bkp_comp {
 /* A policy's or a command line's word — "auto", "lz4", "zstd",
  * "zstd:LEVEL" (1 to 19), "none" — into `*c`: 0, or -EINVAL. */
 int bkp_comp_parse(const char *s, bkp_comp *c);
-/* That word for `c`, into `buf` (at least 16 bytes). */
-const char *bkp_comp_name(bkp_comp c, char *buf, size_t size);
 
 /* Whether a sealed blob of `len` bytes whose plaintext is `raw_len` is
  * surely stored as it is (from the sizes alone: a compressed frame that

@@ -183,18 +183,3 @@ char *bkp_config_render(const char *id, const char *created, const uint32_t chun
     *len = tl + 1;
     return text;
 }
-
-int bkp_config_read(const char *path, bkp_config *out, bkp_buf *raw)
-{
-    bkp_buf own;
-    bkp_buf *b = raw ? raw : &own;
-    const char *why = NULL;
-    if (!raw)
-        bkp_buf_init(&own);
-    int rc = bkp_read_file(path, b, BKP_CONFIG_MAX);
-    if (!rc && bkp_config_parse(b->data, b->len, out, &why))
-        rc = -EBADMSG;
-    if (!raw)
-        bkp_buf_free(&own);
-    return rc == -ENOENT || rc == -ENOMEM ? rc : rc ? -EBADMSG : 0;
-}

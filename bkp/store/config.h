@@ -43,13 +43,6 @@ typedef struct bkp_config {
  * (may be NULL) receives a short reason. Nothing is logged. */
 int bkp_config_parse(const uint8_t *buf, size_t len, bkp_config *out, const char **why);
 
-/* The config file at `path` read (at most BKP_CONFIG_MAX bytes) and parsed,
- * its bytes left in `raw` (may be NULL). 0, -ENOENT, -ENOMEM, or -EBADMSG
- * for anything else (unreadable, too large, not a config this bkp reads).
- * Nothing is logged: for a file that may not be the repository's (a
- * version fetched from a bucket). */
-int bkp_config_read(const char *path, bkp_config *out, bkp_buf *raw);
-
 /* 0 when the bytes `buf` parsed into `c` carry the MAC of key `k`;
  * -EBADMSG when they do not (a byte was changed), or -ENOKEY for a format 2
  * config, which carries none. */

@@ -84,8 +84,6 @@ struct bkp_itable;
 struct bkp_dfile;
 /* Entries on the heap (not in the table). */
 uint64_t bkp_index_memory_count(const bkp_index *x);
-/* Bytes of memory the index holds (hash table, entries, packs, fences, filter). */
-uint64_t bkp_index_heap_bytes(const bkp_index *x);
 /* The tables (itable_levels.h), oldest first: how many, and table `i`'s
  * entries, ID and segment names (borrowed until the tables change). */
 uint32_t bkp_index_levels(const bkp_index *x);

@@ -252,12 +252,3 @@ int bkp_index_table_load(bkp_index *x, bkp_itable *t, uint8_t (*packs)[BKP_ID_LE
     x->levels[x->nlevels++] = (bkp_index_level){t, names, nnames};
     return 0;
 }
-
-uint64_t bkp_index_heap_bytes(const bkp_index *x)
-{
-    uint64_t n = x->ents_cap * sizeof(*x->ents) + x->cap * sizeof(*x->slots) +
-                 (uint64_t)x->packs_cap * BKP_ID_LEN;
-    for (uint32_t i = 0; i < x->nlevels; i++)
-        n += bkp_itable_heap(x->levels[i].t) + (uint64_t)x->levels[i].nnames * BKP_ID_LEN;
-    return n;
-}

@@ -126,11 +126,6 @@ int bkp_itable_writer_new(bkp_dfile *f, const uint8_t key[32], bkp_itable_writer
     return 0;
 }
 
-void bkp_itable_writer_id(const bkp_itable_writer *w, uint8_t tid[16])
-{
-    memcpy(tid, w->tid, 16);
-}
-
 void bkp_itable_writer_abort(bkp_itable_writer *w)
 {
     if (w)
@@ -368,11 +363,6 @@ void bkp_itable_free(bkp_itable *t)
 uint64_t bkp_itable_count(const bkp_itable *t)
 {
     return t->count;
-}
-
-uint64_t bkp_itable_heap(const bkp_itable *t)
-{
-    return sizeof(*t) + (t->eblocks + 1) * BKP_ID_LEN + (t->bloom_mask + 1) / 8;
 }
 
 int bkp_itable_lookup(bkp_itable *t, const uint8_t id[BKP_ID_LEN], bkp_index_entry *e)

@@ -82,8 +82,6 @@ uint64_t bkp_itable_count(const bkp_itable *t);
 int bkp_itable_lookup(bkp_itable *t, const uint8_t id[BKP_ID_LEN], bkp_index_entry *e);
 /* Visit every entry in ID order; stops at fn's first nonzero return. */
 int bkp_itable_foreach(bkp_itable *t, int (*fn)(const bkp_index_entry *e, void *ctx), void *ctx);
-/* Bytes of the process's memory the table holds (fences and filter). */
-uint64_t bkp_itable_heap(const bkp_itable *t);
 /* The table's ID (16 random bytes, in every MAC; itable_levels.h names its
  * file after it). */
 void bkp_itable_id(const bkp_itable *t, uint8_t tid[16]);
@@ -106,8 +104,6 @@ void bkp_itable_cursor_free(bkp_itable_cursor *c);
 typedef struct bkp_itable_writer bkp_itable_writer;
 int bkp_itable_writer_new(bkp_dfile *f, const uint8_t key[32], bkp_itable_writer **out);
 int bkp_itable_writer_add(bkp_itable_writer *w, const bkp_index_entry *e);
-/* The ID of the table being written (known from _new on). */
-void bkp_itable_writer_id(const bkp_itable_writer *w, uint8_t tid[16]);
 /* Write the rest and free `w` (also on error). */
 int bkp_itable_writer_end(bkp_itable_writer *w, const uint8_t (*packs)[BKP_ID_LEN], uint32_t npacks,
                           const uint8_t (*names)[BKP_ID_LEN], uint32_t nnames)
