@@ -191,11 +191,10 @@ int bkp_s3_parse_list(const char *xml, size_t len, bool versions,
                       int (*fn)(const bkp_s3_object *o, void *ctx), void *ctx, char *next,
                       char *next_version);
 
-/* VersioningConfiguration, ObjectLockConfiguration, Retention. */
+/* VersioningConfiguration, ObjectLockConfiguration. */
 int bkp_s3_parse_versioning(const char *xml, size_t len, bool *enabled);
 int bkp_s3_parse_lock_config(const char *xml, size_t len, bool *enabled, bkp_s3_lock *mode,
                              unsigned *days);
-int bkp_s3_parse_retention(const char *xml, size_t len, bkp_s3_lock *mode, time_t *until);
 
 /* "2026-11-23T20:40:00Z" (ISO 8601, UTC) <-> time_t; parse returns -EINVAL. */
 void bkp_s3_format_time(time_t t, char out[32]);

@@ -374,27 +374,3 @@ int bkp_s3_parse_lock_config(const char *xml, size_t len, bool *enabled, bkp_s3_
     *days = d;
     return 0;
 }
-
-int bkp_s3_parse_retention(const char *xml, size_t len, bkp_s3_lock *mode, time_t *until)
-{
-    xmlDocPtr doc;
-    xmlNodePtr root;
-    if (xml_open(xml, len, "Retention", &doc, &root) < 0)
-        return -EBADMSG;
-    char m[16] = "", t[64] = "";
-    int rc = 0;
-    for (xmlNodePtr n = root->children; n && rc == 0; n = n->next) {
-        if (is(n, "Mode"))
-            rc = text(n, m, sizeof(m));
-        else if (is(n, "RetainUntilDate"))
-            rc = text(n, t, sizeof(t));
-    }
-    s3l->free_doc(doc);
-    bkp_s3_lock lm;
-    time_t tu;
-    if (rc < 0 || s3_lock_parse(m, &lm) < 0 || bkp_s3_parse_time(t, &tu) < 0)
-        return -EBADMSG;
-    *mode = lm;
-    *until = tu;
-    return 0;
-}

@@ -31,7 +31,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     (void)bkp_s3_parse_list(x, size, true, each, &n, next, nv);
     (void)bkp_s3_parse_versioning(x, size, &on);
     (void)bkp_s3_parse_lock_config(x, size, &on, &mode, &days);
-    (void)bkp_s3_parse_retention(x, size, &mode, &t);
     char *s = malloc(size + 1);
     if (s) {
         memcpy(s, data, size);

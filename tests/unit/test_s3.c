@@ -1,7 +1,7 @@
 /*
  * The S3 client's parsers: the server's XML answers (listings over several
- * pages, versions with delete markers, errors, the lock configuration,
- * retention), times, the credentials file — and what must be refused: a
+ * pages, versions with delete markers, errors, the versioning and lock
+ * configurations), times, the credentials file — and what must be refused: a
  * DOCTYPE, entities, oversized answers, malformed credentials. Also the
  * checks bkp_s3_open makes before sending anything.
  */
@@ -275,7 +275,7 @@ static void test_lock_config(void **state)
         assert_int_equal(bkp_s3_parse_lock_config(bad[i], strlen(bad[i]), &on, &m, &d), -EBADMSG);
 }
 
-static void test_versioning_retention(void **state)
+static void test_versioning(void **state)
 {
     (void)state;
     bool on = true;
@@ -293,16 +293,6 @@ static void test_versioning_retention(void **state)
     assert_int_equal(bkp_s3_parse_versioning(never, strlen(never), &on), 0);
     assert_false(on);
     assert_int_equal(bkp_s3_parse_versioning(junk, strlen(junk), &on), -EBADMSG);
-
-    bkp_s3_lock m;
-    time_t t;
-    const char *r = "<Retention " NS "><Mode>COMPLIANCE</Mode><RetainUntilDate>"
-                    "2026-12-23T20:40:00.000Z</RetainUntilDate></Retention>";
-    assert_int_equal(bkp_s3_parse_retention(r, strlen(r), &m, &t), 0);
-    assert_int_equal(m, BKP_S3_LOCK_COMPLIANCE);
-    assert_int_equal((long long)t, 1795466400LL + 30 * 86400);
-    const char *nodate = "<Retention><Mode>COMPLIANCE</Mode></Retention>";
-    assert_int_equal(bkp_s3_parse_retention(nodate, strlen(nodate), &m, &t), -EBADMSG);
 }
 
 /* The classic attacks on XML readers: all refused before any expansion. */
@@ -369,11 +359,6 @@ static void test_real_answers(void **state)
     assert_true(v.n > 5 && v.markers == 2 && !next[0]);
     free(x);
     bkp_s3_lock m;
-    time_t t;
-    x = corpus("retention.xml", &n); /* RetainUntilDate with nanoseconds */
-    assert_int_equal(bkp_s3_parse_retention(x, n, &m, &t), 0);
-    assert_int_equal(m, BKP_S3_LOCK_COMPLIANCE);
-    free(x);
     bool on;
     unsigned d;
     x = corpus("lock_default.xml", &n);
@@ -526,7 +511,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_time),         cmocka_unit_test(test_error),
         cmocka_unit_test(test_list),         cmocka_unit_test(test_versions),
-        cmocka_unit_test(test_lock_config),  cmocka_unit_test(test_versioning_retention),
+        cmocka_unit_test(test_lock_config),  cmocka_unit_test(test_versioning),
         cmocka_unit_test(test_refused_xml),  cmocka_unit_test(test_creds),
         cmocka_unit_test(test_encode),       cmocka_unit_test(test_open),
         cmocka_unit_test(test_real_answers),
