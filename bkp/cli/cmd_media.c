@@ -148,29 +148,33 @@ out:
     return ex;
 }
 
-/* One medium as `list` and `show` print it: registry entry plus policy. */
-static json_t *describe(cli *c, const char *name)
-{
+/* One medium as `list` and `show` give it: what the policy and the registry
+ * know of it, and when its next rotation is due (cli_medium_due: 0 not
+ * known, 1 never written). */
+typedef struct described {
     cli_medium m;
-    if (cli_medium_find(c, name, &m))
-        return NULL;
-    ops_medium_facts f = {m.name, m.type, m.location, m.offline, m.path, m.pm, m.entry};
-    json_t *e = ops_medium_doc(&f, cli_medium_due(c, name), bkp_now());
-    cli_medium_clear(&m);
-    return e;
+    time_t due;
+} described;
+
+static bool describe(cli *c, const char *name, described *d)
+{
+    if (cli_medium_find(c, name, &d->m))
+        return false;
+    d->due = cli_medium_due(c, name);
+    return true;
 }
 
-/* Whether a medium as `describe` gives it is kept off-site. */
-static bool offsite(const json_t *d)
+/* As --json gives it (ops_medium_doc). */
+static json_t *described_json(const described *d)
 {
-    const char *loc = json_string_value(json_object_get(d, "location"));
-    return loc && !strcmp(loc, "offsite");
+    const cli_medium *m = &d->m;
+    ops_medium_facts f = {m->name, m->type, m->location, m->offline, m->path, m->pm, m->entry};
+    return ops_medium_doc(&f, d->due, bkp_now());
 }
 
-static const char *local(json_t *e, const char *key, char *buf, size_t n)
+/* A time of the registry for people, to the minute; "never" for none. */
+static const char *when(time_t t, char *buf, size_t n)
 {
-    const char *v = json_string_value(json_object_get(e, key));
-    time_t t = v ? bkp_iso_parse(v) : -1;
     if (t <= 0)
         return _("never");
     cli_time(buf, n, t);
@@ -178,116 +182,116 @@ static const char *local(json_t *e, const char *key, char *buf, size_t n)
     return buf;
 }
 
+/* When its next rotation is due, or "-" when not known. */
+static const char *due_text(const described *d, char *buf, size_t n)
+{
+    return !d->due ? "-" : when(d->due == 1 ? bkp_now() : d->due, buf, n);
+}
+
 static int list(cli *c)
 {
-    json_t *all = json_array(), *v;
+    static const int widths[] = {12, 14, 8, 8, 16, 16, -5, 16, 0};
     pol_policy *p = c->policy; /* loaded by the dispatcher when named */
     bkp_media_entry *reg;
-    size_t i, nreg;
-    if (!all || bkp_media_list(c->ro, &reg, &nreg)) {
-        json_decref(all);
+    size_t nreg, n = 0;
+    if (bkp_media_list(c->ro, &reg, &nreg))
         return EXIT_FAILED;
-    }
-    for (size_t k = 0; p && k < p->nmedia; k++) {
-        json_t *d = describe(c, p->media[k].name);
-        if (d)
-            json_array_append_new(all, d);
-    }
-    for (i = 0; i < nreg; i++) {
-        const char *n = reg[i].label.name;
-        json_t *d = !(p && pol_medium_find(p, n)) ? describe(c, n) : NULL;
-        if (d)
-            json_array_append_new(all, d);
-    }
+    /* The policy's media in its order, then those only the registry knows. */
+    size_t cap = (p ? p->nmedia : 0) + nreg;
+    described *all = calloc(cap ? cap : 1, sizeof(*all));
+    for (size_t k = 0; all && p && k < p->nmedia; k++)
+        n += describe(c, p->media[k].name, &all[n]);
+    for (size_t i = 0; all && i < nreg; i++)
+        if (!(p && pol_medium_find(p, reg[i].label.name)))
+            n += describe(c, reg[i].label.name, &all[n]);
     bkp_media_entries_free(reg, nreg);
+    if (!all)
+        return EXIT_FAILED;
     if (c->json) {
-        cli_print_json(all);
-        return EXIT_OK;
+        json_t *a = json_array();
+        for (size_t i = 0; a && i < n; i++)
+            json_array_append_new(a, described_json(&all[i]));
+        cli_print_json(a);
+    } else {
+        const char *head[] = {_("MEDIUM"),  _("TYPE"),       _("WHERE"),
+                              _("OFFLINE"), _("LAST WRITE"), _("LAST VERIFY"),
+                              _("GENS"),    _("NEXT DUE"),   ""};
+        cli_row(head, widths, 9);
     }
-    static const int widths[] = {12, 14, 8, 8, 16, 16, -5, 16, 0};
-    const char *head[] = {_("MEDIUM"),  _("TYPE"),       _("WHERE"),
-                          _("OFFLINE"), _("LAST WRITE"), _("LAST VERIFY"),
-                          _("GENS"),    _("NEXT DUE"),   ""};
-    cli_row(head, widths, 9);
-    json_array_foreach(all, i, v)
-    {
+    for (size_t i = 0; !c->json && i < n; i++) {
+        const cli_medium *m = &all[i].m;
+        const bkp_media_entry *e = m->entry;
         char a[32], b[32], d[32], gens[24];
-        snprintf(gens, sizeof(gens), "%lld",
-                 (long long)json_integer_value(json_object_get(v, "generations")));
+        snprintf(gens, sizeof(gens), "%zu", e ? e->n_held : 0);
         /* The kind and the place in the reader's words; a word bkp does not
          * know (an entry of another version) as it is. */
-        const char *type = json_string_value(json_object_get(v, "type"));
-        const char *where = json_string_value(json_object_get(v, "location"));
         pol_medium_type kind;
-        const char *row[] = {
-            json_string_value(json_object_get(v, "name")),
-            type && !pol_medium_type_named(type, &kind) ? pol_medium_type_words(kind) : type,
-            !where                      ? NULL
-            : !strcmp(where, "offsite") ? _("off-site")
-            : !strcmp(where, "onsite")  ? _("on-site")
-                                        : where,
-            json_is_true(json_object_get(v, "offline")) ? _("yes") : _("no"),
-            local(v, "last_write", a, sizeof(a)),
-            local(v, "last_verify", b, sizeof(b)),
-            gens,
-            json_is_null(json_object_get(v, "next_due")) ? "-" : local(v, "next_due", d, sizeof(d)),
-            json_is_true(json_object_get(v, "labelled")) ? "" : _(" (not labelled yet)")};
+        const char *row[] = {m->name,
+                             m->type && !pol_medium_type_named(m->type, &kind)
+                                 ? pol_medium_type_words(kind)
+                                 : m->type,
+                             !m->location                      ? NULL
+                             : !strcmp(m->location, "offsite") ? _("off-site")
+                             : !strcmp(m->location, "onsite")  ? _("on-site")
+                                                               : m->location,
+                             m->offline ? _("yes") : _("no"),
+                             when(e ? e->last_write : 0, a, sizeof(a)),
+                             when(e ? e->last_verify : 0, b, sizeof(b)),
+                             gens,
+                             due_text(&all[i], d, sizeof(d)),
+                             e ? "" : _(" (not labelled yet)")};
         cli_row(row, widths, 9);
     }
-    json_decref(all);
+    for (size_t i = 0; i < n; i++)
+        cli_medium_clear(&all[i].m);
+    free(all);
     return EXIT_OK;
 }
 
 static int show(cli *c)
 {
-    json_t *d = describe(c, c->args[1]), *g;
-    size_t i;
+    described d;
     char a[32];
-    if (!d)
+    if (!describe(c, c->args[1], &d))
         return EXIT_USAGE;
     if (c->json) {
-        cli_print_json(d);
+        cli_print_json(described_json(&d));
+        cli_medium_clear(&d.m);
         return EXIT_OK;
     }
-    json_t *lab = json_object_get(d, "label");
+    const cli_medium *m = &d.m;
+    const bkp_media_entry *e = m->entry;
     pol_medium_type type;
-    const char *tname = json_string_value(json_object_get(d, "type"));
+    bool known = m->type && !pol_medium_type_named(m->type, &type);
     printf(_("medium      %s (%s, %s)\n"), c->args[1],
-           pol_medium_type_named(tname, &type) ? tname : pol_medium_type_words(type),
-           pol_medium_place_words(offsite(d), json_is_true(json_object_get(d, "offline"))));
-    const char *fp = json_string_value(json_object_get(lab, "fingerprint"));
-    if (fp) {
+           known ? pol_medium_type_words(type) : m->type,
+           pol_medium_place_words(m->location && !strcmp(m->location, "offsite"), m->offline));
+    if (e && e->label.fingerprint[0]) {
         char brief[BKP_FINGERPRINT_SHORT_LEN];
-        bkp_pubkey_fingerprint_short(fp, brief);
+        bkp_pubkey_fingerprint_short(e->label.fingerprint, brief);
         printf(_("key         %s (short fingerprint, as on its paper label)\n"), brief);
     }
-    printf(_("label       %s\n"),
-           lab ? json_string_value(json_object_get(lab, "uuid")) : _("(not labelled yet)"));
-    const char *path = json_string_value(json_object_get(d, "path"));
-    json_t *probe = json_object_get(d, "probe");
-    if (path)
-        printf(_("path        %s\n"), path);
-    if (probe)
-        printf(_("lock probe  %s: %s\n"), local(probe, "when", a, sizeof(a)),
-               json_is_true(json_object_get(probe, "proven"))
-                   ? _("the lock holds (non-editable)")
-                   : _("the lock did NOT hold (editable)"));
-    else if (tname && !pol_medium_type_named(tname, &type) && !pol_type_at_path(type))
+    printf(_("label       %s\n"), e ? e->label.uuid : _("(not labelled yet)"));
+    if (m->path)
+        printf(_("path        %s\n"), m->path);
+    if (e && e->probe.when)
+        printf(_("lock probe  %s: %s\n"), when(e->probe.when, a, sizeof(a)),
+               e->probe.proven ? _("the lock holds (non-editable)")
+                               : _("the lock did NOT hold (editable)"));
+    else if (known && !pol_type_at_path(type))
         printf(_("lock probe  never: run `bkp media probe %s`\n"), c->args[1]);
-    printf(_("last seen   %s\n"), local(d, "last_seen", a, sizeof(a)));
-    printf(_("last write  %s\n"), local(d, "last_write", a, sizeof(a)));
-    printf(_("last verify %s%s\n"), local(d, "last_verify", a, sizeof(a)),
-           json_is_false(json_object_get(d, "verify_ok")) ? _(" (FAILED)") : "");
-    printf(_("next due    %s\n"),
-           json_is_null(json_object_get(d, "next_due")) ? "-" : local(d, "next_due", a, sizeof(a)));
-    printf(_("holds       %zu generation(s)\n"), json_array_size(json_object_get(d, "held")));
-    json_array_foreach(json_object_get(d, "held"), i, g)
-    {
-        printf(_("  %s:%lld  captured %s\n"), json_string_value(json_object_get(g, "dataset")),
-               (long long)json_integer_value(json_object_get(g, "seq")),
-               local(g, "finished", a, sizeof(a)));
+    printf(_("last seen   %s\n"), when(e ? e->last_seen : 0, a, sizeof(a)));
+    printf(_("last write  %s\n"), when(e ? e->last_write : 0, a, sizeof(a)));
+    printf(_("last verify %s%s\n"), when(e ? e->last_verify : 0, a, sizeof(a)),
+           e && e->verify == BKP_MEDIA_FAILED ? _(" (FAILED)") : "");
+    printf(_("next due    %s\n"), due_text(&d, a, sizeof(a)));
+    printf(_("holds       %zu generation(s)\n"), e && e->held_known ? e->n_held : 0);
+    for (size_t i = 0; e && e->held_known && i < e->n_held; i++) {
+        const bkp_media_held *g = &e->held[i];
+        printf(_("  %s:%lld  captured %s\n"), g->dataset, (long long)g->seq,
+               when(bkp_iso_parse(g->finished), a, sizeof(a)));
     }
-    json_decref(d);
+    cli_medium_clear(&d.m);
     return EXIT_OK;
 }
 
