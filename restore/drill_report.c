@@ -189,7 +189,10 @@ static int write_one(rb_report *r, const char *dir, const char *name, char *text
 {
     uint8_t sum[crypto_hash_sha256_BYTES];
     char hex[2 * crypto_hash_sha256_BYTES + 1];
-    int rc = text ? bkp_durable_write(dir, name, text, strlen(text), BKP_DURABLE_PRIVATE) : -ENOMEM;
+    /* Never over another drill's report: it is somebody's evidence. */
+    int rc = text ? bkp_durable_write(dir, name, text, strlen(text),
+                                      BKP_DURABLE_PRIVATE | BKP_DURABLE_NOREPLACE)
+                  : -ENOMEM;
     if (!rc) {
         crypto_hash_sha256(sum, (const uint8_t *)text, strlen(text));
         sodium_bin2hex(hex, sizeof(hex), sum, sizeof(sum));
@@ -214,13 +217,24 @@ int rb_report_write(rb_report *r, const char *dir, const char *stem)
                  {".en.md", RB_MARKDOWN, false},
                  {".ja.html", RB_HTML, true},
                  {".en.html", RB_HTML, false}};
-    char name[512];
+    char name[512], base[400];
     int rc = bkp_mkdir_p(dir, 0700);
-    for (size_t i = 0; !rc && i < sizeof(kinds) / sizeof(*kinds); i++) {
-        snprintf(name, sizeof(name), "%s%s", stem, kinds[i].suffix);
+    /* Two drills in the same second (a drill, then the key-recovery drill
+     * from a script) name their reports alike: the second takes "-2". */
+    snprintf(base, sizeof(base), "%s", stem);
+    for (int k = 2; !rc; k++) {
+        snprintf(name, sizeof(name), "%s%s", base, kinds[0].suffix);
+        rc = write_one(r, dir, name, rb_report_render(r, kinds[0].f, kinds[0].ja));
+        if (rc != -EEXIST || k > 99)
+            break;
+        snprintf(base, sizeof(base), "%s-%d", stem, k);
+        rc = 0;
+    }
+    for (size_t i = 1; !rc && i < sizeof(kinds) / sizeof(*kinds); i++) {
+        snprintf(name, sizeof(name), "%s%s", base, kinds[i].suffix);
         rc = write_one(r, dir, name, rb_report_render(r, kinds[i].f, kinds[i].ja));
     }
-    snprintf(name, sizeof(name), "%s.json", stem);
+    snprintf(name, sizeof(name), "%s.json", base);
     return rc ? rc : write_one(r, dir, name, rb_report_json(r, false));
 }
 

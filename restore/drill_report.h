@@ -101,7 +101,9 @@ char *rb_report_stem(const rb_runbook *rb, time_t started);
  * The paths written are added to `r->reports`, and their SHA-256 to
  * `r->reports_sha256`: the audit record keeps both (rb_record), so that
  * `bkp audit check FILE` tells a report as written from one changed since.
- * Stops at the first failure and returns it; the files before it stay. */
+ * A report there is never replaced: when `stem` is taken (another drill in
+ * the same second), the files are named `stem`-2, -3, … Stops at the first
+ * failure and returns it; the files before it stay. */
 int rb_report_write(rb_report *r, const char *dir, const char *stem);
 
 /* How many confirm steps no person rehearsed (an unattended drill). */

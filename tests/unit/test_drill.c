@@ -133,6 +133,25 @@ static void test_report_files(void **state)
     assert_int_equal(json_array_size(json_object_get(same, "reports")), 5);
     json_decref(same);
     free(text);
+    /* A second drill in the same second: its reports beside the first's,
+     * never over them (each is somebody's evidence). */
+    rb_report again;
+    snprintf(path, sizeof(path), "%s/%s.ja.md", dir, stem);
+    assert_int_equal(stat(path, &st), 0);
+    off_t first = st.st_size;
+    f->res.seconds = 1.5; /* another report */
+    assert_int_equal(rb_report_make(f->rb, &f->env, &f->res, 1764000000, "sato", &again), 0);
+    assert_int_equal(rb_report_write(&again, dir, stem), 0);
+    assert_int_equal(again.reports.n, 5);
+    for (size_t i = 0; i < 5; i++) {
+        snprintf(path, sizeof(path), "%s/%s-2%s", dir, stem, suffix[i]);
+        assert_string_equal(again.reports.v[i], path);
+    }
+    snprintf(path, sizeof(path), "%s/%s.ja.md", dir, stem);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_size, first);
+    assert_string_not_equal(again.reports_sha256.v[0], report.reports_sha256.v[0]);
+    rb_report_clear(&again);
     /* A folder that cannot be made: the error, and no path listed. */
     rb_report_clear(&report);
     assert_int_equal(rb_report_make(f->rb, &f->env, &f->res, 1764000000, "yamada", &report), 0);
