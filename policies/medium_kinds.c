@@ -72,9 +72,9 @@ bool pol_type_write_once(pol_medium_type t)
     return kind(t)->write_once;
 }
 
-bool pol_type_connected(pol_medium_type t)
+bool pol_type_offline(pol_medium_type t)
 {
-    return kind(t)->connected;
+    return kind(t)->at_path && !kind(t)->connected;
 }
 
 const pol_object *pol_medium_bucket(const pol_medium *m)

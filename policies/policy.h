@@ -232,10 +232,13 @@ const char *pol_medium_type_paper(pol_medium_type t);
  *  - connected: the host's own disk, on-line unless the policy says
  *    `offline: true` (pol_medium_online); every other type is carried away
  *    or reached only when a rotation is due.
+ * Off-line where no policy says (a medium known only by its label): one
+ * carried away (a removable disk, an archive); a connected disk and a
+ * bucket, reached over the network, are on-line (pol_type_offline).
  */
 bool pol_type_at_path(pol_medium_type t);
 bool pol_type_write_once(pol_medium_type t);
-bool pol_type_connected(pol_medium_type t);
+bool pol_type_offline(pol_medium_type t);
 /* The bucket of medium `m` (NULL allowed), or NULL when it is none. */
 const pol_object *pol_medium_bucket(const pol_medium *m);
 /* Is `m` a disk the host keeps connected, reached by whatever reaches the host? */

@@ -547,7 +547,7 @@ const char *rb_read_from_text(const char *from)
     if (!strcmp(from, "named"))
         return _("the medium named for the drill");
     if (!strcmp(from, "key_recovery"))
-        return _("the off-line media, opened with the key sheets alone");
+        return _("a copy away from the server, opened with the key sheets alone");
     return _("every source there, the server's repository first");
 }
 

@@ -49,7 +49,7 @@ int cli_medium_find(cli *c, const char *name, cli_medium *m)
         /* The registry's label is valid (bkp_media_get): its type parses. */
         if (pol_medium_type_named(m->type, &m->kind))
             m->type = NULL;
-        m->offline = !pol_type_connected(m->kind);
+        m->offline = pol_type_offline(m->kind);
     } else {
         if (p)
             bkp_error(_("no medium is named %s in the policy %s; see `bkp media list`, or label a "

@@ -193,7 +193,7 @@ static int held_row(const bkp_media_entry *e, const bkp_media_held *g, rb_copies
     rb_copy row = {.medium = (char *)lab->name,
                    .type = (char *)lab->type,
                    .location = (char *)lab->location,
-                   .offline = !known || !pol_type_connected(kind),
+                   .offline = !known || pol_type_offline(kind),
                    .generation = gen,
                    .captured = when};
     memcpy(row.kit, e->kit_sha256, sizeof(row.kit));

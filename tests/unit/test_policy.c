@@ -689,7 +689,9 @@ static void test_medium_kinds(void **state)
     }
     pol_medium_type t;
     assert_int_equal(pol_medium_type_named("tape", &t), -EINVAL);
-    assert_true(pol_type_connected(POL_DISK) && !pol_type_connected(POL_REMOVABLE));
+    /* Where no policy says: carried away is off-line; a bucket is on-line. */
+    assert_true(pol_type_offline(POL_REMOVABLE) && pol_type_offline(POL_ARCHIVE));
+    assert_false(pol_type_offline(POL_DISK) || pol_type_offline(POL_OBJECT));
     assert_true(pol_type_write_once(POL_ARCHIVE) && !pol_type_write_once(POL_DISK));
     assert_true(pol_type_at_path(POL_ARCHIVE) && !pol_type_at_path(POL_OBJECT));
     pol_medium disk = {.type = POL_DISK}, off = {.type = POL_DISK, .offline = true},
