@@ -6,9 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bkp/io/bytes.h"
 #include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
-#include "bkp/io/bytes.h"
+#include "bkp/io/text.h"
 
 static bool role_is(const rb_attest *a, size_t i, const char *role)
 {
@@ -19,10 +20,17 @@ int rb_attest_add(rb_attest *a, const char *arg)
 {
     const char *eq = strchr(arg, '=');
     const char *name = eq ? eq + 1 : arg;
-    if (!*name || eq == arg) {
+    if (!name[strspn(name, " \t")] || eq == arg) {
         bkp_error(_("--attest %s: give the name of who attests (--attest NAME), or a role and "
                     "a name (--attest ROLE=NAME)"),
                   arg);
+        return -EINVAL;
+    }
+    /* A name goes into the report, the signed record and the page: a
+     * person's name, in characters a terminal shows as they are. */
+    if (strlen(name) > RB_ATTEST_NAME_MAX || !bkp_text_is_safe(name, BKP_TEXT_FIELD)) {
+        bkp_error(_("--attest: give a name of at most %d bytes, in printable characters (UTF-8)"),
+                  RB_ATTEST_NAME_MAX);
         return -EINVAL;
     }
     if (!eq) {
@@ -67,86 +75,123 @@ const char *rb_attest_who(const rb_attest *a, const char *role)
     return a->all;
 }
 
-/* Does `rb` give a confirm step to `role` (its first `len` bytes)? */
-static bool confirms(const rb_runbook *rb, const char *role, size_t len)
+/* The roles of `rb`'s confirm steps, each once, in the order of the steps,
+ * parted by ", " into `out`; with `unnamed`, only those nobody in `a` is
+ * named for. */
+static void roles(const rb_attest *a, const rb_runbook *rb, bool unnamed, char *out, size_t n)
 {
-    for (size_t s = 0; s < rb->nsteps; s++)
-        if (rb->steps[s].action == RB_CONFIRM && rb->steps[s].who &&
-            strlen(rb->steps[s].who) == len && !memcmp(rb->steps[s].who, role, len))
-            return true;
-    return false;
+    out[0] = '\0';
+    for (size_t s = 0; s < rb->nsteps; s++) {
+        const char *who = rb->steps[s].who;
+        bool seen = false;
+        if (rb->steps[s].action != RB_CONFIRM || !who || (unnamed && rb_attest_who(a, who)))
+            continue;
+        for (size_t e = 0; e < s && !seen; e++)
+            seen = rb->steps[e].action == RB_CONFIRM && rb->steps[e].who &&
+                   !strcmp(rb->steps[e].who, who);
+        if (!seen)
+            bkp_strappend(out, n, "%s%s", out[0] ? ", " : "", who);
+    }
 }
 
-int rb_attest_check(const rb_attest *a, const rb_runbook *rb)
+bool rb_attest_complete(const rb_attest *a, const rb_runbook *rb)
 {
+    for (size_t s = 0; s < rb->nsteps; s++)
+        if (rb->steps[s].action == RB_CONFIRM && !rb_attest_who(a, rb->steps[s].who))
+            return false;
+    return true;
+}
+
+int rb_attest_check(const rb_attest *a, const rb_runbook *rb, bool every)
+{
+    char have[512];
+    roles(a, rb, false, have, sizeof(have));
     for (size_t i = 0; a && i < a->n; i++) {
-        if (confirms(rb, a->by[i].role, a->by[i].rlen))
+        bool found = false;
+        for (size_t s = 0; s < rb->nsteps && !found; s++)
+            found = rb->steps[s].action == RB_CONFIRM && rb->steps[s].who &&
+                    role_is(a, i, rb->steps[s].who);
+        if (found)
             continue;
-        char roles[512] = "";
-        for (size_t s = 0; s < rb->nsteps; s++) {
-            const char *who = rb->steps[s].who;
-            if (rb->steps[s].action != RB_CONFIRM || !who || strstr(roles, who))
-                continue;
-            bkp_strappend(roles, sizeof(roles), "%s%s", roles[0] ? ", " : "", who);
-        }
-        if (roles[0])
+        if (have[0])
             bkp_error(_("--attest %.*s=%s: runbook %s gives no step to confirm to %.*s; its "
                         "roles that confirm are: %s"),
                       (int)a->by[i].rlen, a->by[i].role, a->by[i].name, rb->name,
-                      (int)a->by[i].rlen, a->by[i].role, roles);
+                      (int)a->by[i].rlen, a->by[i].role, have);
         else
             bkp_error(_("--attest %.*s=%s: runbook %s has no step to confirm"), (int)a->by[i].rlen,
                       a->by[i].role, a->by[i].name, rb->name);
         return -EINVAL;
     }
+    if (every && rb_attest_given(a) && !rb_attest_complete(a, rb)) {
+        /* A restore stopped halfway, live data already changed: refused
+         * before its first step instead. */
+        char left[512];
+        roles(a, rb, true, left, sizeof(left));
+        bkp_error(_("--attest: nobody is named for %s, whose steps runbook %s asks to confirm; "
+                    "name each with --attest ROLE=NAME (or one name for all, --attest NAME)"),
+                  left, rb->name);
+        return -EINVAL;
+    }
     return 0;
-}
-
-/* Is `s` in the first `n` of `v`? */
-static bool among(const char *const *v, size_t n, const char *s)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!strcmp(v[i], s))
-            return true;
-    return false;
 }
 
 char *rb_attest_text(const rb_attest *a, const rb_runbook *rb, bool *nomem)
 {
     /* Each role that confirms, once, in the order of the steps, with who
-     * attested it. */
-    const char *who[RB_ATTEST_MAX + 8], *role[RB_ATTEST_MAX + 8];
-    size_t n = 0;
-    char out[1024] = "";
-    for (size_t s = 0; s < rb->nsteps && n < sizeof(who) / sizeof(*who); s++) {
+     * attested it; room for all of them (names are bounded, roles are the
+     * runbook's). */
+    const char **who = calloc(rb->nsteps + 1, sizeof(*who));
+    const char **role = calloc(rb->nsteps + 1, sizeof(*role));
+    size_t n = 0, room = 1;
+    char *out = NULL;
+    for (size_t s = 0; who && role && s < rb->nsteps; s++) {
         const rb_step *st = &rb->steps[s];
         const char *w = st->action == RB_CONFIRM ? rb_attest_who(a, st->who) : NULL;
-        if (w && !among(role, n, st->who ? st->who : "")) {
+        const char *r = st->who ? st->who : "";
+        bool seen = false;
+        for (size_t i = 0; i < n && !seen; i++)
+            seen = !strcmp(role[i], r);
+        if (w && !seen) {
             who[n] = w;
-            role[n++] = st->who ? st->who : "";
+            role[n++] = r;
+            room += strlen(w) + strlen(r) + 8;
         }
     }
-    if (!n && a && a->all) /* no confirm: who attended, all the same */
-        who[n++] = a->all;
-    if (!n)
+    if (who && role && !n && a && a->all) { /* no confirm: who attended, all the same */
+        who[n] = a->all;
+        role[n++] = "";
+        room += strlen(a->all);
+    }
+    if (!who || !role || !n) {
+        if (nomem && (!who || !role))
+            *nomem = true;
+        free(who);
+        free(role);
         return NULL;
-    bool one = true;
+    }
+    /* The name alone when one person attested every confirm step. */
+    bool one = rb_attest_complete(a, rb);
     for (size_t i = 1; i < n; i++)
         one = one && !strcmp(who[i], who[0]);
-    if (one)
-        snprintf(out, sizeof(out), "%s", who[0]);
+    if ((out = calloc(1, room)) && one)
+        snprintf(out, room, "%s", who[0]);
     /* Else each person once, with the roles they attested. */
-    for (size_t i = 0; !one && i < n; i++) {
-        if (among(who, i, who[i]))
+    for (size_t i = 0; out && !one && i < n; i++) {
+        bool seen = false;
+        for (size_t e = 0; e < i && !seen; e++)
+            seen = !strcmp(who[e], who[i]);
+        if (seen)
             continue;
-        bkp_strappend(out, sizeof(out), "%s%s (", out[0] ? ", " : "", who[i]);
+        bkp_strappend(out, room, "%s%s (", out[0] ? ", " : "", who[i]);
         for (size_t j = i, k = 0; j < n; j++)
             if (!strcmp(who[j], who[i]))
-                bkp_strappend(out, sizeof(out), "%s%s", k++ ? ", " : "", role[j]);
-        bkp_strappend(out, sizeof(out), ")");
+                bkp_strappend(out, room, "%s%s", k++ ? ", " : "", role[j]);
+        bkp_strappend(out, room, ")");
     }
-    char *t = strdup(out);
-    if (!t && nomem)
+    if (!out && nomem)
         *nomem = true;
-    return t;
+    free(who);
+    free(role);
+    return out;
 }

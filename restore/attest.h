@@ -17,7 +17,8 @@
 
 #include "restore/runbook.h"
 
-#define RB_ATTEST_MAX 16 /* roles named, at most */
+#define RB_ATTEST_MAX 16       /* roles named, at most */
+#define RB_ATTEST_NAME_MAX 200 /* bytes of a name */
 
 typedef struct rb_attest {
     const char *all; /* the name without a role; NULL: none */
@@ -30,8 +31,10 @@ typedef struct rb_attest {
 } rb_attest;
 
 /* Add one `--attest` value, "NAME" or "ROLE=NAME" (borrowed: it must
- * outlive `a`). 0, or -EINVAL (said) for an empty name or role, a role or a
- * name without a role given twice, or more than RB_ATTEST_MAX roles. */
+ * outlive `a`; the role ends at the first '=', which no runbook's role
+ * holds). 0, or -EINVAL (said) for an empty or blank name or role, a name
+ * longer than RB_ATTEST_NAME_MAX or not printable UTF-8, a role or a name
+ * without a role given twice, or more than RB_ATTEST_MAX roles. */
 int rb_attest_add(rb_attest *a, const char *arg);
 
 /* Whether anyone is named. */
@@ -41,13 +44,18 @@ bool rb_attest_given(const rb_attest *a);
  * role, else NULL. `a` may be NULL (nobody). */
 const char *rb_attest_who(const rb_attest *a, const char *role);
 
-/* Every role named is one of `rb`'s confirm steps: 0, else -EINVAL, said
- * with the roles it has. */
-int rb_attest_check(const rb_attest *a, const rb_runbook *rb);
+/* Whether someone is named for the role of every confirm step of `rb`. */
+bool rb_attest_complete(const rb_attest *a, const rb_runbook *rb);
+
+/* Every role named is one of `rb`'s confirm steps, and with `every` (a
+ * restore, which a confirm nobody attests would stop halfway) every
+ * confirm step's role has someone when anyone is named: 0, else -EINVAL,
+ * said with the roles it has or lacks. */
+int rb_attest_check(const rb_attest *a, const rb_runbook *rb, bool every);
 
 /* Who attested `rb`'s confirm steps, for the report, the audit record and
  * the status page: the name alone when one person attested every one
- * ("山田"), else each person with the role they stood in for, in the order
+ * ("山田"), else each person with the roles they stood in for, in the order
  * of the steps ("山田 (システム担当), 佐藤 (院長)"); in a runbook without
  * a confirm step, the name without a role (who attended). malloc'd; NULL
  * when nobody is named, or without memory (`*nomem` set, may be NULL). */

@@ -48,7 +48,7 @@ typedef struct rb_report {
     const char *sandbox; /* a drill's; NULL otherwise */
     const char *user;    /* the account it ran as */
     char *attested_by;   /* who attested the confirms (rb_attest_text), owned; NULL: nobody */
-    bool attended;       /* a person confirmed the steps */
+    bool attended;       /* a person confirmed every confirm step */
     int64_t rto_target;  /* seconds; 0: none */
     double seconds;      /* the whole procedure: the measured RTO */
     bool rto_met;

@@ -284,6 +284,10 @@ static void step_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *
             pol_yaml_error(c, v,
                            _("'who' is empty — write the role that does this step, e.g. "
                              "'who: \"システム担当\"'"));
+        else if (w && strchr(w, '='))
+            pol_yaml_error(c, v,
+                           _("'who' holds '=' — write the role without it: '--attest ROLE=NAME' "
+                             "names who attests a role"));
         else if (w)
             s->who = strdup(w);
         return;

@@ -150,7 +150,7 @@ static void print_result(const rb_report *r)
     for (size_t i = 0; i < r->reports.n; i++)
         if (strstr(r->reports.v[i], ".md"))
             printf(_("report: %s\n"), r->reports.v[i]);
-    if (not_rehearsed && r->attended)
+    if (not_rehearsed && r->attested_by)
         printf(_("%zu confirm step(s) were not rehearsed: nobody was named for their role "
                  "(--attest ROLE=NAME).\n"),
                not_rehearsed);

@@ -44,7 +44,7 @@ int ops_drill_precheck(const ops_drill_in *in)
     }
     if (in->drill && in->sandbox && !rb_sandbox_check(in->sandbox))
         return -EINVAL;
-    if (rb_attest_check(in->attest, in->rb))
+    if (rb_attest_check(in->attest, in->rb, !in->drill))
         return -EINVAL;
     /* A restore by runbook into a folder that holds anything: refused now,
      * before its confirms and its passphrase, not at its restore step —

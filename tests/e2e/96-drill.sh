@@ -367,7 +367,16 @@ report_of "$WORK/r2c"
 want_statuses "done,not rehearsed,done,done,done" "a drill with one role of two attested"
 grep -qF -- '--attest システム担当=NAME' <<<"$OUT" ||
     flunk "the unnamed role's confirm should say how to name its person: $OUT"
-grep -q 'unattended' <<<"$OUT" && flunk "an attended drill was called unattended: $OUT"
+grep -q 'unattended' <<<"$OUT" && flunk "a drill attested in part was called unattended: $OUT"
+# ... and it is not "attended" (a person confirmed every step), nor does its
+# line read as one person for every step.
+report_of "$WORK/r2c"
+[ "$(top attended)" = false ] || flunk "a drill attested in part should not be recorded as attended"
+[ "$(top attested_by)" = "佐藤 (院長)" ] || flunk "a drill attested in part should say which role was: $(top attested_by)"
+# A restore by the runbook with a role unnamed would stop halfway, live data
+# already changed: refused before its first step.
+check_exit 2 "$BKP" restore --runbook emr-roles --attest 院長=佐藤 --policy "$POL" || true
+grep -qF 'システム担当' "$WORK/.err" || flunk "a restore with a role unnamed should name it: $(cat "$WORK/.err")"
 # A role the runbook does not give a confirm to is refused before anything
 # runs, with the roles it has.
 check_exit 2 "$BKP" drill emr-roles --attest 事務長=鈴木 --policy "$POL" --report "$WORK/r2c" || true

@@ -291,7 +291,7 @@ static void test_attest(void **state)
     assert_true(rb_attest_given(&a));
     assert_string_equal(rb_attest_who(&a, "院長"), "山田");
     assert_string_equal(rb_attest_who(&a, "保守業者"), "山田");
-    assert_int_equal(rb_attest_check(&a, rb), 0);
+    assert_int_equal(rb_attest_check(&a, rb, true), 0);
     char *t = rb_attest_text(&a, rb, NULL);
     assert_string_equal(t, "山田");
     free(t);
@@ -301,7 +301,7 @@ static void test_attest(void **state)
     assert_int_equal(rb_attest_add(&a, "保守業者=佐藤"), 0);
     assert_string_equal(rb_attest_who(&a, "保守業者"), "佐藤");
     assert_string_equal(rb_attest_who(&a, "院長"), "山田");
-    assert_int_equal(rb_attest_check(&a, rb), 0);
+    assert_int_equal(rb_attest_check(&a, rb, true), 0);
     t = rb_attest_text(&a, rb, NULL);
     assert_string_equal(t, "山田 (院長), 佐藤 (保守業者)");
     free(t);
@@ -310,19 +310,32 @@ static void test_attest(void **state)
     assert_int_equal(rb_attest_add(&a, "院長="), -EINVAL);
     assert_int_equal(rb_attest_add(&a, ""), -EINVAL);
 
-    /* Roles only: a role left unnamed attests nothing, and is not in the
-     * line; a role the runbook gives no confirm to is refused. */
+    /* Roles only: a role left unnamed attests nothing, and the line says
+     * which role the one named attested (not a plain name, which would read
+     * as every step); a drill may go on so, a restore may not (it would
+     * stop halfway); a role the runbook gives no confirm to is refused. */
     rb_attest b = {0};
     assert_int_equal(rb_attest_add(&b, "院長=山田"), 0);
     assert_null(rb_attest_who(&b, "保守業者"));
+    assert_false(rb_attest_complete(&b, rb));
     t = rb_attest_text(&b, rb, NULL);
-    assert_string_equal(t, "山田");
+    assert_string_equal(t, "山田 (院長)");
     free(t);
+    assert_int_equal(rb_attest_check(&b, rb, false), 0);
+    assert_int_equal(rb_attest_check(&b, rb, true), -EINVAL);
+    assert_true(rb_attest_complete(&a, rb));
+    /* Names: blank, not printable, too long. */
+    assert_int_equal(rb_attest_add(&b, "保守業者= "), -EINVAL);
+    assert_int_equal(rb_attest_add(&b, "保守業者=\x8e\x52"), -EINVAL); /* Shift_JIS */
+    assert_int_equal(rb_attest_add(&b, "保守業者=a\x1b[31m"), -EINVAL);
+    char long_name[RB_ATTEST_NAME_MAX + 16];
+    snprintf(long_name, sizeof(long_name), "保守業者=%0*d", RB_ATTEST_NAME_MAX + 1, 0);
+    assert_int_equal(rb_attest_add(&b, long_name), -EINVAL);
     assert_int_equal(rb_attest_add(&b, "院長 =佐藤"), 0); /* another role, as typed */
-    assert_int_equal(rb_attest_check(&b, rb), -EINVAL);
+    assert_int_equal(rb_attest_check(&b, rb, false), -EINVAL);
     rb_attest c = {0};
     assert_int_equal(rb_attest_add(&c, "システム担当=山田"), 0);
-    assert_int_equal(rb_attest_check(&c, rb), -EINVAL); /* emr-db's role, not the clinic's */
+    assert_int_equal(rb_attest_check(&c, rb, false), -EINVAL); /* emr-db's role, not the clinic's */
     static char roles[RB_ATTEST_MAX + 1][16]; /* borrowed by `c` */
     for (int i = 1; i <= RB_ATTEST_MAX; i++) {
         snprintf(roles[i], sizeof(roles[i]), "r%d=x", i);

@@ -224,6 +224,7 @@ static const struct bad {
     {T D S "  - { confirm: x }\n", 4, "step 1 has no who"},
     {T D S "  - { who: \"\", confirm: x }\n", 4, "'who' is empty"},
     {T D S "  - { who: \"  \", confirm: x }\n", 4, "'who' is empty"},
+    {T D S "  - { who: \"a=b\", confirm: x }\n", 4, "'who' holds '='"},
     {T D S "  - { who: [a, b], confirm: x }\n", 4, "'who' is a list here"},
     {T D S OK STEP("run: y, timeout: 30"), 5, "'timeout: 30' is not a duration"},
     {T D S OK STEP("run: y, timeout: 5y"), 5, "30s, 30m, 12h, 7d"},
