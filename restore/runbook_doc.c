@@ -54,6 +54,13 @@ int rb_copies_add(rb_copies *c, const rb_copy *row)
     return 0;
 }
 
+void rb_folders_clear(rb_folders *f)
+{
+    free(f->v);
+    free(f->recovery);
+    *f = (rb_folders){0};
+}
+
 void rb_copies_free(rb_copies *c)
 {
     for (size_t i = 0; i < c->n; i++)
@@ -317,14 +324,104 @@ static void copies_table(rb_doc *d, const rb_copies *copies, bool on_medium)
         kits_table(d, copies);
 }
 
+/* Is `c` a copy in a bucket? */
+static bool in_bucket(const rb_copy *c)
+{
+    pol_medium_type kind;
+    return c->type && !pol_medium_type_named(c->type, &kind) && !pol_type_at_path(kind);
+}
+
 /* Whether the procedure has a section for the day this server is gone: a
- * medium at a path, with its kit. */
-static bool lost_section(const rb_copies *copies)
+ * medium at a path, with its kit, or a bucket the policy reaches. */
+static bool lost_section(const rb_copies *copies, const rb_folders *folders)
 {
     for (size_t i = 0; copies && i < copies->n; i++)
-        if (copies->v[i].path && copies->v[i].kit[0])
+        if ((copies->v[i].path && copies->v[i].kit[0]) ||
+            (in_bucket(&copies->v[i]) && folders && folders->recovery))
             return true;
     return false;
+}
+
+/* How a person does step `st` from bucket `medium` on a new machine, with
+ * the policy of rb_folders.recovery written as recovery.yaml. */
+static void bucket_how(const rb_runbook *rb, const rb_step *st, const char *medium,
+                       const rb_copies *copies, const rb_folders *folders, char *buf, size_t n)
+{
+    const char *ds = st->select.dataset    ? st->select.dataset
+                     : st->restore.dataset ? st->restore.dataset
+                     : rb->ndatasets       ? rb->datasets[0]
+                                           : "?";
+    const char *gen = newest_of(copies, ds);
+    char seq[128], to[2300], w[2300], extra[2400] = "";
+    snprintf(seq, sizeof(seq), "%s", gen ? gen : ds);
+    if (!gen)
+        snprintf(seq, sizeof(seq), "%s:SEQ", ds);
+    if (st->action == RB_SELECT) {
+        if (gen)
+            snprintf(buf, n, _("%s, the newest generation of %s this medium holds (table above)"),
+                     gen, ds);
+        else
+            snprintf(buf, n, _("this medium holds no generation of %s: take another medium"), ds);
+    } else if (st->action == RB_VERIFY) {
+        snprintf(buf, n, "%s",
+                 _("every file is authenticated as it is restored (the restore step, with "
+                   "--verify)"));
+    } else {
+        const char *folder = st->restore.path ? NULL : folder_of(folders, ds);
+        if (st->restore.path)
+            snprintf(extra, sizeof(extra), " --path %s", shq(w, sizeof(w), st->restore.path));
+        else if (folder)
+            snprintf(extra, sizeof(extra), " --folder %s", shq(w, sizeof(w), folder));
+        snprintf(buf, n, "bkp restore %s %s%s --from %s --policy recovery.yaml --verify", seq,
+                 shq(to, sizeof(to), st->restore.to), extra, medium);
+    }
+}
+
+/* On paper, for the day this server and its policy are gone: a bucket is
+ * reached through a policy that names it, which a new machine writes from
+ * this page (its keys are the credentials file kept in the safe). */
+static void new_machine_bucket(rb_doc *d, const rb_runbook *rb, const rb_copies *copies,
+                               const rb_folders *folders)
+{
+    bool shown = false;
+    for (size_t i = 0; copies && folders && folders->recovery && i < copies->n; i++) {
+        const rb_copy *c = &copies->v[i];
+        bool seen = false; /* one set of rows a bucket */
+        for (size_t k = 0; k < i; k++)
+            seen |= !strcmp(copies->v[k].medium, c->medium);
+        if (!in_bucket(c) || seen)
+            continue;
+        if (!shown) {
+            shown = true;
+            rb_doc_para(
+                d, "%s",
+                _("From a bucket, on a new machine: install bkp (its Debian package), put the "
+                  "bucket's keys (the credentials file kept in the safe) where the policy below "
+                  "names them, mode 0600 (`chmod 600 FILE`), write the policy below as "
+                  "recovery.yaml in the folder you work in, and type the commands of the table. "
+                  "Each asks for the repository's passphrase (the sealed envelope); with the key "
+                  "sheet from the safe instead, add `--key-from KEY` (KEY: a file with the "
+                  "sheet's text, or `-` to type it)."));
+            rb_doc_code(d, folders->recovery);
+            rb_doc_table(d, (const char *[]){_("Medium"), "#", _("How"), NULL});
+        }
+        rb_copies mine = {0}; /* this bucket's rows */
+        for (size_t k = 0; k < copies->n; k++)
+            if (!strcmp(copies->v[k].medium, c->medium) && rb_copies_add(&mine, &copies->v[k]))
+                break;
+        for (size_t k = 0; k < rb->nsteps; k++) {
+            const rb_step *st = &rb->steps[k];
+            char num[24], h[16384];
+            if (st->action != RB_SELECT && st->action != RB_VERIFY && st->action != RB_RESTORE)
+                continue;
+            snprintf(num, sizeof(num), "%zu", k + 1);
+            bucket_how(rb, st, c->medium, &mine, folders, h, sizeof(h));
+            rb_doc_row(d, (const char *[]){c->medium, num, h, NULL});
+        }
+        rb_copies_free(&mine);
+    }
+    if (shown)
+        rb_doc_table_end(d);
 }
 
 /* On paper, the commands each medium with a kit carries beside it
@@ -383,6 +480,14 @@ static void new_machine(rb_doc *d, const rb_runbook *rb, const rb_copies *copies
     }
     if (shown)
         rb_doc_table_end(d);
+    /* The buckets, under the same heading. */
+    bool bucket = false;
+    for (size_t i = 0; copies && folders && folders->recovery && i < copies->n; i++)
+        bucket |= in_bucket(&copies->v[i]);
+    if (bucket && !shown)
+        rb_doc_h2(d, _("If this server and its policy are gone"));
+    if (bucket)
+        new_machine_bucket(d, rb, copies, folders);
 }
 
 /* What a person does first with the medium `on` on a machine that has
@@ -459,7 +564,7 @@ static char *print(const rb_runbook *rb, const rb_on_medium *on, const rb_copies
                   "each box, sign and write the time. The passphrase itself is never printed."));
     if (on)
         on_medium_first(d, on);
-    else if (lost_section(copies))
+    else if (lost_section(copies, folders))
         rb_doc_para(d, "%s",
                     _("If this server is gone and bkp runs on another machine, start at the "
                       "section \"If this server and its policy are gone\" below: the steps of "

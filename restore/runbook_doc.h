@@ -47,7 +47,11 @@ typedef struct rb_folder {
 typedef struct rb_folders {
     rb_folder *v;
     size_t n;
+    /* What a machine that has never seen bkp needs of the policy to reach
+     * its buckets, as a policy file (YAML), or NULL: no bucket. Owned. */
+    char *recovery;
 } rb_folders;
+void rb_folders_clear(rb_folders *f);
 
 /* The printable procedure. `copies` (may be NULL) lists where usable copies
  * are today; `folders` (may be NULL) the data sets of one folder, so the

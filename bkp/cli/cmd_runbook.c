@@ -135,7 +135,7 @@ int cmd_runbook(cli *c)
                          ? NULL
                          : rb_print(rb, &copies, &folders, c->ro ? bkp_repo_path(c->ro) : repo,
                                     c->ro ? fp : NULL, (rb_format)f, cli_lang_ja(c), bkp_now());
-        free(folders.v);
+        rb_folders_clear(&folders);
         if (text)
             fputs(text, stdout);
         free(text);

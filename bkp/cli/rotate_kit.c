@@ -114,7 +114,7 @@ static void add_procedure(cli *c, const rb_runbook *rb, const char *stem, void *
         k->docs[k->n++] = (bkp_kit_doc){name, text};
     }
     rb_copies_free(&rows);
-    free(folders.v);
+    rb_folders_clear(&folders);
 }
 
 /* A kit carries FORMAT.md; on a tape, whose kit is the first archive of a

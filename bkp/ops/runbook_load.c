@@ -116,6 +116,76 @@ void ops_runbook_list_free(ops_runbook_named *v, size_t n)
     free(v);
 }
 
+/* `s` as a YAML double-quoted scalar into `f`. */
+static void yq(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++)
+        fprintf(f, *s == '"' || *s == '\\' ? "\\%c" : "%c", *s);
+    fputc('"', f);
+}
+
+/* The policy of a new machine that reads `p`'s buckets (ops_runbook_folders). */
+static char *recovery_policy(const pol_policy *p)
+{
+    char *text = NULL;
+    size_t len = 0;
+    bool any = false;
+    for (size_t i = 0; i < p->nmedia; i++)
+        any |= pol_medium_bucket(&p->media[i]) != NULL;
+    FILE *f = any ? open_memstream(&text, &len) : NULL;
+    if (!f)
+        return NULL;
+    fputs("repository: ", f);
+    yq(f, p->repository);
+    fputs("\n", f);
+    if (p->language)
+        fprintf(f, "language: %s\n", p->language);
+    fputs("datasets:\n", f);
+    size_t shown = 0;
+    for (size_t i = 0; i < p->ndatasets; i++) {
+        const pol_dataset *ds = &p->datasets[i];
+        if (!ds->npaths)
+            continue; /* a stream: its command is the server's */
+        fputs("  - name: ", f);
+        yq(f, ds->name);
+        fputs("\n    paths: [", f);
+        for (size_t k = 0; k < ds->npaths; k++) {
+            fputs(k ? ", " : "", f);
+            yq(f, ds->paths[k]);
+        }
+        fputs("]\n", f);
+        shown++;
+    }
+    if (!shown && p->ndatasets) { /* a policy names one at least */
+        fputs("  - name: ", f);
+        yq(f, p->datasets[0].name);
+        fputs("\n    paths: [\"/var/restore\"]\n", f);
+    }
+    fputs("media:\n", f);
+    for (size_t i = 0; i < p->nmedia; i++) {
+        const pol_object *o = pol_medium_bucket(&p->media[i]);
+        if (!o)
+            continue;
+        fputs("  - name: ", f);
+        yq(f, p->media[i].name);
+        fputs("\n    type: object\n    endpoint: ", f);
+        yq(f, o->endpoint);
+        fputs("\n    bucket: ", f);
+        yq(f, o->bucket);
+        fputs("\n    region: ", f);
+        yq(f, o->region);
+        fputs("\n    credentials_file: ", f);
+        yq(f, o->credentials_file);
+        fprintf(f, "\n    location: %s\n", p->media[i].offsite ? "offsite" : "onsite");
+    }
+    if (fclose(f)) {
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
 int ops_runbook_folders(const pol_policy *p, rb_folders *out)
 {
     /* A data set of one folder is restored as its contents (procedure.h). */
@@ -127,6 +197,14 @@ int ops_runbook_folders(const pol_policy *p, rb_folders *out)
     for (size_t i = 0; i < p->ndatasets; i++)
         if (p->datasets[i].npaths == 1)
             out->v[out->n++] = (rb_folder){p->datasets[i].name, p->datasets[i].paths[0]};
+    out->recovery = recovery_policy(p);
+    bool buckets = false;
+    for (size_t i = 0; i < p->nmedia; i++)
+        buckets |= pol_medium_bucket(&p->media[i]) != NULL;
+    if (buckets && !out->recovery) {
+        rb_folders_clear(out);
+        return -ENOMEM;
+    }
     return 0;
 }
 

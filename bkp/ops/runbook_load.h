@@ -54,7 +54,11 @@ int ops_runbook_held(const bkp_repo *r, const bkp_media_entry *e, const rb_runbo
 
 /* The data sets of `p` (may be NULL) that are one folder each, what a
  * procedure restores as the folder's contents (restore/procedure.h), into
- * `out` (its strings `p`'s; free(out->v)). 0 or -ENOMEM. */
+ * `out` (its strings `p`'s; rb_folders_clear), and when `p` has a bucket,
+ * the policy a new machine writes to reach it (`out->recovery`): its
+ * repository (never read there), its language, its data sets by name and
+ * paths (what a policy must have; nothing is backed up there) and its
+ * buckets. 0 or -ENOMEM. */
 int ops_runbook_folders(const pol_policy *p, rb_folders *out);
 
 #endif

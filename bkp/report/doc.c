@@ -139,6 +139,17 @@ void rb_doc_para(rb_doc *d, const char *fmt, ...)
     free(s);
 }
 
+void rb_doc_code(rb_doc *d, const char *text)
+{
+    if (d->fmt == RB_HTML) {
+        fputs("<pre>", d->f);
+        rb_html_escape(d->f, text);
+        fputs("</pre>\n", d->f);
+    } else {
+        fprintf(d->f, "```\n%s%s```\n\n", text, *text && text[strlen(text) - 1] == '\n' ? "" : "\n");
+    }
+}
+
 void rb_doc_table(rb_doc *d, const char *const *header)
 {
     d->cols = 0;

@@ -20,6 +20,9 @@ rb_doc *rb_doc_new(rb_format f, const char *title);
 void rb_doc_h2(rb_doc *d, const char *text);
 /* A paragraph; `text` in backquotes is code (HTML: <code>). */
 void rb_doc_para(rb_doc *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A block of text to type or copy as it is (a file's content, commands):
+ * Markdown fenced, HTML <pre>. */
+void rb_doc_code(rb_doc *d, const char *text);
 /* `s` into `f` as HTML text or an attribute's value: the five specials
  * escaped. */
 void rb_html_escape(FILE *f, const char *s);

@@ -204,6 +204,34 @@ assert "cloud" in json.dumps(r), "no step names cloud"
 PY
 [ -z "$(ls -A "$TMPDIR" | grep bkp-fetch || true)" ] || flunk "the drill left its fetch staging behind: $(ls "$TMPDIR")"
 
+# 7c. The bad day with the paper alone: the server, its policy and the disk
+# are gone; the printed procedure gives the policy that reaches the bucket
+# and the command to type, and they restore the data.
+ok "$BKP" runbook print emr --lang en
+printf '%s\n' "$OUT" >"$WORK/paper-procedure.md"
+mkdir -p "$WORK/new-machine"
+python3 - "$WORK/paper-procedure.md" "$WORK/new-machine" "$WORK/out-paper" <<'PY' || flunk "the printed procedure gives no policy or command for the bucket: $(cat "$WORK/paper-procedure.md")"
+import shlex, sys
+text, where, dest = open(sys.argv[1]).read(), sys.argv[2], sys.argv[3]
+after = text.split("From a bucket", 1)[1]
+yaml = after.split("```\n", 2)[1]
+assert "type: object" in yaml and "bucket:" in yaml, yaml
+open(where + "/recovery.yaml", "w").write(yaml)
+rows = [l for l in after.splitlines() if l.startswith("| cloud |") and "bkp restore" in l]
+assert rows, "no restore row for cloud"
+cmd = shlex.split(rows[0].split("|")[3].replace("\\|", "|"))
+assert cmd[:2] == ["bkp", "restore"] and "--policy" in cmd, cmd
+cmd[3] = dest  # the live folder's place, here a scratch one
+open(where + "/command", "w").write("\n".join(cmd[1:]) + "\n")
+PY
+mv "$REPO" "$WORK/repo.gone"
+mapfile -t paper_cmd <"$WORK/new-machine/command"
+(cd "$WORK/new-machine" && env -u BKP_POLICY "$BKP" "${paper_cmd[@]}" --passphrase-file "$PASSFILE") \
+    >"$WORK/.out" 2>"$WORK/.err" || flunk "the command on the paper failed: $(cat "$WORK/.err")"
+diff -r "$DATA/emr" "$WORK/out-paper" >/dev/null ||
+    flunk "the paper's command restored other files than the data set's: $(diff -r "$DATA/emr" "$WORK/out-paper" | head -n 5)"
+mv "$WORK/repo.gone" "$REPO"
+
 # 8. verify --media finds the forged version; a repair from the disk uploads a
 # good one (checked first), and the bucket verifies clean again.
 ok "$BKP" rotate usb

@@ -197,9 +197,15 @@ static rb_copies fixed_copies(void)
          .offline = true,
          .generation = "emr-db:35",
          .captured = "2025-01-01 02:00 UTC"},
+        {.medium = "cloud",
+         .type = "object",
+         .location = "offsite",
+         .offline = false,
+         .generation = "emr-db:40",
+         .captured = "2025-01-28 02:00 UTC"},
     };
     rb_copies c = {0};
-    for (size_t i = 0; i < 3; i++)
+    for (size_t i = 0; i < sizeof(rows) / sizeof(*rows); i++)
         assert_int_equal(rb_copies_add(&c, &rows[i]), 0);
     return c;
 }
@@ -214,7 +220,9 @@ static void print_golden(const char *name, rb_format f, bool ja)
     snprintf(path, sizeof(path), "%s/policies/runbooks/emr-db.yaml", BKP_SOURCE_DIR);
     assert_int_equal(rb_load(path, &rb), 0);
     rb_copies copies = fixed_copies();
-    rb_folders folders = {(rb_folder[]){{"emr-db", "/var/backups/emr"}}, 1};
+    /* The policy a new machine writes to reach the bucket (ops_runbook_folders). */
+    rb_folders folders = {(rb_folder[]){{"emr-db", "/var/backups/emr"}}, 1,
+                          "repository: \"/var/lib/bkp/repo\"\nmedia:\n  - name: \"cloud\"\n"};
     char *t = rb_print(rb, &copies, &folders, "/var/lib/bkp/repo",
                        "0123 4567 89ab cdef fedc ba98 7654 3210 0011 2233 4455 6677 8899 aabb "
                        "ccdd eeff",
