@@ -40,9 +40,10 @@ static const char *bucket_words(const rst_copy *m, char *buf, size_t n)
         return "";
     if (!m->proven)
         return _("  on-line, EDITABLE: its lock was not proven (`bkp media probe`)");
-    snprintf(buf, n, "%s%s)",
-             m->offsite ? _("  on-line, off-site, non-editable (proven on ")
-                        : _("  on-line, on-site, non-editable (proven on "),
+    /* Whole sentences, so that each language closes its own bracket. */
+    snprintf(buf, n,
+             m->offsite ? _("  on-line, off-site, non-editable (proven on %s)")
+                        : _("  on-line, on-site, non-editable (proven on %s)"),
              local(m->proven, when, sizeof(when)));
     return buf;
 }
