@@ -271,7 +271,12 @@ static int reindex_orphans(bkp_repo *r)
     }
     free(known);
     if (!rc && found) {
-        bkp_info(_("indexed %u pack(s) left by an interrupted run"), found);
+        /* A reader indexes them for itself only, and a copy fetched from a
+         * bucket holds its packs so by design: nothing for a person there. */
+        if (r->flags & BKP_REPO_READONLY)
+            bkp_debug("indexed %u pack(s) not in the index, for this read", found);
+        else
+            bkp_info(_("indexed %u pack(s) left by an interrupted run"), found);
         r->first_new_pack = first;
         if (!(r->flags & BKP_REPO_READONLY) && bkp_repo_flush(r) != 0) {
             /* The in-memory index has them; the next flush retries. */
