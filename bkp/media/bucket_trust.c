@@ -334,12 +334,16 @@ static int find(bkp_s3 *s, const char *medium, bkp_bucket_trust *t, search *sr)
         return -ENOENT;
     }
     if (rc == -EKEYREJECTED)
-        bkp_error(t->master ? _("%s: the key sheets open none of the keys the bucket's labels and "
-                                "configs name (sheets of another repository, or mistyped; or "
-                                "all of those were put there by someone)")
-                            : _("%s: the passphrase opens none of the keys the bucket's labels and "
-                                "configs name (wrong passphrase; or all of those were put there "
-                                "by someone)"),
+        /* A slip first: that is what it nearly always is. */
+        bkp_error(t->master ? _("%s: these key sheets do not open this bucket's copy: they are "
+                                "another repository's sheets, or a line was mistyped. Take the "
+                                "sheets of this repository (its name is on them), or open with "
+                                "the passphrase. (Were the sheets surely right, what the bucket "
+                                "holds was replaced.)")
+                            : _("%s: wrong passphrase: it does not open this bucket's copy. Type "
+                                "it again, or open with the key sheet from the safe: --key-from "
+                                "SHEET. (Were it surely right, what the bucket holds was "
+                                "replaced.)"),
                   medium);
     if (rc)
         return rc;
