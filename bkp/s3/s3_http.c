@@ -459,9 +459,11 @@ static void s3_log(bkp_s3 *s, const s3_req *r, int rc, CURLcode cc, const char *
         break;
     case -ENOENT:
         if (!r->key || !strcmp(r->code, "NoSuchBucket"))
-            bkp_error(_("S3 %s: no bucket %s at %s (%s); check the bucket name and endpoint, or "
-                        "create the bucket with Object Lock: aws s3api create-bucket --bucket %s "
-                        "--object-lock-enabled-for-bucket --endpoint-url %s"),
+            bkp_error(_("S3 %s: no bucket %s at %s (%s); check the bucket's name and endpoint in "
+                        "the policy against what the provider gave (a typo is the usual cause). "
+                        "Only when setting a new one up, create it with Object Lock: aws s3api "
+                        "create-bucket --bucket %s --object-lock-enabled-for-bucket "
+                        "--endpoint-url %s"),
                       w, s->bucket, s->endpoint, why, s->bucket, s->endpoint);
         else
             bkp_error(_("S3 %s at %s: no such object or version (%s)"), w, s->endpoint, why);
