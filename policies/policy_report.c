@@ -60,7 +60,8 @@ int pol_warn_compliance(const pol_policy *p)
     if (p->language && !strcmp(p->language, "ja") && p->ndatasets && localtime_r(&now, &tm) &&
         tm.tm_gmtoff == 0) {
         bkp_warn(_("%s: the server's time zone is UTC, and the schedules are its local time: "
-                   "'daily 21:30' would run at 06:30 in Japan, and people would read UTC — if "
+                   "a schedule of 'daily 21:30', for example, would run at 06:30 the next morning "
+                   "in Japan, and people would read UTC — if "
                    "the server is in Japan, set its zone before the first run: `timedatectl "
                    "set-timezone Asia/Tokyo` (without systemd: `ln -sf "
                    "/usr/share/zoneinfo/Asia/Tokyo /etc/localtime`)"),
