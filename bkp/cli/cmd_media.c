@@ -188,9 +188,36 @@ static const char *due_text(const described *d, char *buf, size_t n)
     return !d->due ? "-" : when(d->due == 1 ? bkp_now() : d->due, buf, n);
 }
 
+/* A row of `media list` for `d` into `row` (9 cells), its times and count
+ * written into `buf` (4 of 32 bytes). */
+static void list_row(const described *d, const char *row[9], char buf[4][32])
+{
+    const cli_medium *m = &d->m;
+    const bkp_media_entry *e = m->entry;
+    snprintf(buf[3], sizeof(buf[3]), "%zu", e ? e->n_held : 0);
+    /* The kind and the place in the reader's words; a word bkp does not
+     * know (an entry of another version) as it is. */
+    pol_medium_type kind;
+    row[0] = m->name;
+    row[1] =
+        m->type && !pol_medium_type_named(m->type, &kind) ? pol_medium_type_words(kind) : m->type;
+    row[2] = !m->location                      ? NULL
+             : !strcmp(m->location, "offsite") ? _("off-site")
+             : !strcmp(m->location, "onsite")  ? _("on-site")
+                                               : m->location;
+    row[3] = m->offline ? _("yes") : _("no");
+    row[4] = when(e ? e->last_write : 0, buf[0], sizeof(buf[0]));
+    row[5] = when(e ? e->last_verify : 0, buf[1], sizeof(buf[1]));
+    row[6] = buf[3];
+    row[7] = due_text(d, buf[2], sizeof(buf[2]));
+    row[8] = e ? "" : _(" (not labelled yet)");
+}
+
 static int list(cli *c)
 {
-    static const int widths[] = {12, 14, 8, 8, 16, 16, -5, 16, 0};
+    /* The least widths; a column grows to its widest cell (a Japanese word
+     * is two columns a character). The count is right-aligned. */
+    int widths[] = {12, 14, 8, 8, 16, 16, -5, 16, 0};
     pol_policy *p = c->policy; /* loaded by the dispatcher when named */
     bkp_media_entry *reg;
     size_t nreg, n = 0;
@@ -216,31 +243,23 @@ static int list(cli *c)
         const char *head[] = {_("MEDIUM"),  _("TYPE"),       _("WHERE"),
                               _("OFFLINE"), _("LAST WRITE"), _("LAST VERIFY"),
                               _("GENS"),    _("NEXT DUE"),   ""};
+        const char *row[9];
+        char buf[4][32];
+        for (size_t i = 0; i <= n; i++) {
+            if (i < n)
+                list_row(&all[i], row, buf);
+            for (size_t k = 0; k + 1 < 9; k++) {
+                int w = cli_columns(i < n ? (row[k] ? row[k] : "-") : head[k]),
+                    sign = widths[k] < 0 ? -1 : 1;
+                if (w > widths[k] * sign)
+                    widths[k] = w * sign;
+            }
+        }
         cli_row(head, widths, 9);
-    }
-    for (size_t i = 0; !c->json && i < n; i++) {
-        const cli_medium *m = &all[i].m;
-        const bkp_media_entry *e = m->entry;
-        char a[32], b[32], d[32], gens[24];
-        snprintf(gens, sizeof(gens), "%zu", e ? e->n_held : 0);
-        /* The kind and the place in the reader's words; a word bkp does not
-         * know (an entry of another version) as it is. */
-        pol_medium_type kind;
-        const char *row[] = {m->name,
-                             m->type && !pol_medium_type_named(m->type, &kind)
-                                 ? pol_medium_type_words(kind)
-                                 : m->type,
-                             !m->location                      ? NULL
-                             : !strcmp(m->location, "offsite") ? _("off-site")
-                             : !strcmp(m->location, "onsite")  ? _("on-site")
-                                                               : m->location,
-                             m->offline ? _("yes") : _("no"),
-                             when(e ? e->last_write : 0, a, sizeof(a)),
-                             when(e ? e->last_verify : 0, b, sizeof(b)),
-                             gens,
-                             due_text(&all[i], d, sizeof(d)),
-                             e ? "" : _(" (not labelled yet)")};
-        cli_row(row, widths, 9);
+        for (size_t i = 0; i < n; i++) {
+            list_row(&all[i], row, buf);
+            cli_row(row, widths, 9);
+        }
     }
     for (size_t i = 0; i < n; i++)
         cli_medium_clear(&all[i].m);
