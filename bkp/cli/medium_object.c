@@ -87,9 +87,16 @@ int cli_object_probe(cli *c, cli_medium *m)
     if (c->json)
         cli_print_json(json_pack("{s:s, s:b, s:s, s:s}", "medium", m->name, "proven", pr.proven,
                                  "canary", pr.key, "detail", pr.detail));
-    else if (pr.proven)
-        printf(_("%s: the lock holds — %s.\n%s is counted as a non-editable copy.\n"), m->name,
-               pr.detail, m->name);
+    else if (pr.proven) {
+        /* In the reader's words and time; the record keeps the English detail. */
+        char until[32];
+        cli_time(until, sizeof(until), pr.until);
+        until[16] = '\0';
+        printf(_("%s: the lock holds — a test object could not be deleted, not even with the "
+                 "governance bypass, nor its lock shortened; it stays locked until %s.\n%s is "
+                 "counted as a non-editable copy.\n"),
+               m->name, until, m->name);
+    }
     else if (m->pm->object.governance)
         bkp_error(_("%s: the server enforces COMPLIANCE (%s), but this medium locks its objects in "
                     "GOVERNANCE mode, which a credential allowed to bypass it (or to lift a policy "
