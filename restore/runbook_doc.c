@@ -127,7 +127,8 @@ static const char *shq(char *buf, size_t n, const char *s)
 }
 
 /* How step `st` is done from the medium `on` on a machine that has never
- * seen bkp: the medium's own kit, its copy, the key typed from paper. */
+ * seen bkp: the medium's own kit and its copy, or a bucket through the
+ * policy the paper gives; the key typed from paper. */
 static void on_medium_how(const rb_runbook *rb, const rb_step *st, const rb_on_medium *on,
                           const rb_copies *copies, const rb_folders *folders, char *buf, size_t n)
 {
@@ -136,20 +137,28 @@ static void on_medium_how(const rb_runbook *rb, const rb_step *st, const rb_on_m
                      : rb->ndatasets       ? rb->datasets[0]
                                            : "?";
     const char *gen = newest_of(copies, ds);
-    char seq[128], path[1100], kit[2300], mount[2300], repo[2300], to[2300], extra[2400] = "";
+    /* A repository copy at a path is listed and verified whole; archives
+     * and a bucket are authenticated as they are restored. */
+    bool whole = !on->archive && !on->bucket;
+    char seq[128], path[1100], kit[2300] = "bkp", from[2400], repo[2300], to[2300],
+                               extra[2400] = "";
     snprintf(seq, sizeof(seq), "%s", gen ? gen : ds);
     if (!gen)
         snprintf(seq, sizeof(seq), "%s:SEQ", ds);
-    snprintf(path, sizeof(path), "%s/bkp-recovery/bkp", on->mount);
-    shq(kit, sizeof(kit), path);
-    shq(mount, sizeof(mount), on->mount);
-    snprintf(path, sizeof(path), "%s/repo", on->mount);
-    shq(repo, sizeof(repo), path);
+    if (on->bucket) {
+        snprintf(from, sizeof(from), "%s --policy recovery.yaml", on->name);
+    } else {
+        snprintf(path, sizeof(path), "%s/bkp-recovery/bkp", on->mount);
+        shq(kit, sizeof(kit), path);
+        shq(from, sizeof(from), on->mount);
+        snprintf(path, sizeof(path), "%s/repo", on->mount);
+        shq(repo, sizeof(repo), path);
+    }
     switch (st->action) {
     case RB_SELECT:
         if (!gen)
             snprintf(buf, n, _("this medium holds no generation of %s: take another medium"), ds);
-        else if (on->archive)
+        else if (!whole)
             snprintf(buf, n, _("%s, the newest generation of %s this medium holds (table above)"),
                      gen, ds);
         else
@@ -159,7 +168,7 @@ static void on_medium_how(const rb_runbook *rb, const rb_step *st, const rb_on_m
                      gen, ds, kit, repo);
         break;
     case RB_VERIFY:
-        if (on->archive)
+        if (!whole)
             snprintf(buf, n, "%s",
                      _("every file is authenticated as it is restored (the restore step, with "
                        "--verify)"));
@@ -174,7 +183,7 @@ static void on_medium_how(const rb_runbook *rb, const rb_step *st, const rb_on_m
         else if (folder)
             snprintf(extra, sizeof(extra), " --folder %s", shq(w, sizeof(w), folder));
         snprintf(buf, n, "%s restore %s %s%s --from %s --verify", kit, seq,
-                 shq(to, sizeof(to), st->restore.to), extra, mount);
+                 shq(to, sizeof(to), st->restore.to), extra, from);
         break;
     }
     default:
@@ -342,41 +351,6 @@ static bool lost_section(const rb_copies *copies, const rb_folders *folders)
     return false;
 }
 
-/* How a person does step `st` from bucket `medium` on a new machine, with
- * the policy of rb_folders.recovery written as recovery.yaml. */
-static void bucket_how(const rb_runbook *rb, const rb_step *st, const char *medium,
-                       const rb_copies *copies, const rb_folders *folders, char *buf, size_t n)
-{
-    const char *ds = st->select.dataset    ? st->select.dataset
-                     : st->restore.dataset ? st->restore.dataset
-                     : rb->ndatasets       ? rb->datasets[0]
-                                           : "?";
-    const char *gen = newest_of(copies, ds);
-    char seq[128], to[2300], w[2300], extra[2400] = "";
-    snprintf(seq, sizeof(seq), "%s", gen ? gen : ds);
-    if (!gen)
-        snprintf(seq, sizeof(seq), "%s:SEQ", ds);
-    if (st->action == RB_SELECT) {
-        if (gen)
-            snprintf(buf, n, _("%s, the newest generation of %s this medium holds (table above)"),
-                     gen, ds);
-        else
-            snprintf(buf, n, _("this medium holds no generation of %s: take another medium"), ds);
-    } else if (st->action == RB_VERIFY) {
-        snprintf(buf, n, "%s",
-                 _("every file is authenticated as it is restored (the restore step, with "
-                   "--verify)"));
-    } else {
-        const char *folder = st->restore.path ? NULL : folder_of(folders, ds);
-        if (st->restore.path)
-            snprintf(extra, sizeof(extra), " --path %s", shq(w, sizeof(w), st->restore.path));
-        else if (folder)
-            snprintf(extra, sizeof(extra), " --folder %s", shq(w, sizeof(w), folder));
-        snprintf(buf, n, "bkp restore %s %s%s --from %s --policy recovery.yaml --verify", seq,
-                 shq(to, sizeof(to), st->restore.to), extra, medium);
-    }
-}
-
 /* On paper, for the day this server and its policy are gone: a bucket is
  * reached through a policy that names it, which a new machine writes from
  * this page (its keys are the credentials file kept in the safe). */
@@ -415,7 +389,8 @@ static void new_machine_bucket(rb_doc *d, const rb_runbook *rb, const rb_copies 
             if (st->action != RB_SELECT && st->action != RB_VERIFY && st->action != RB_RESTORE)
                 continue;
             snprintf(num, sizeof(num), "%zu", k + 1);
-            bucket_how(rb, st, c->medium, &mine, folders, h, sizeof(h));
+            rb_on_medium on = {c->medium, NULL, false, true};
+            on_medium_how(rb, st, &on, &mine, folders, h, sizeof(h));
             rb_doc_row(d, (const char *[]){c->medium, num, h, NULL});
         }
         rb_copies_free(&mine);
@@ -458,7 +433,7 @@ static void new_machine(rb_doc *d, const rb_runbook *rb, const rb_copies *copies
         for (size_t k = 0; k < copies->n; k++)
             if (!strcmp(copies->v[k].medium, c->medium) && rb_copies_add(&mine, &copies->v[k]))
                 break;
-        rb_on_medium on = {c->medium, c->path, c->archive};
+        rb_on_medium on = {c->medium, c->path, c->archive, false};
         char mount[2300], first[5000];
         shq(mount, sizeof(mount), c->path);
         snprintf(first, sizeof(first),

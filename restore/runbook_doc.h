@@ -69,8 +69,9 @@ char *rb_print(const rb_runbook *rb, const rb_copies *copies, const rb_folders *
  * with the key typed from paper (KEY). */
 typedef struct rb_on_medium {
     const char *name;  /* the medium's name in the policy */
-    const char *mount; /* where the procedure mounts it */
+    const char *mount; /* where the procedure mounts it; NULL for a bucket */
     bool archive;      /* a folder of archives (DATASET@SEQ.tar), not a repository copy */
+    bool bucket;       /* a bucket, reached by the policy rb_folders.recovery gives */
 } rb_on_medium;
 
 /* The procedure of `rb` for the medium `on`, in Markdown: `held` lists the

@@ -84,7 +84,7 @@ static void add_procedure(cli *c, const rb_runbook *rb, const char *stem, void *
 {
     kit_docs *k = ctx;
     const cli_medium *m = k->m;
-    rb_on_medium on = {m->name, m->path, pol_type_write_once(m->kind)};
+    rb_on_medium on = {m->name, m->path, pol_type_write_once(m->kind), false};
     rb_folders folders = {0};
     rb_copies rows = {0};
     rb_copy own = {.medium = (char *)m->name,

@@ -277,7 +277,8 @@ static void on_medium_golden(const char *name, bool ja, bool archive)
                        .kit = "ab"};
         assert_int_equal(rb_copies_add(&held, &row), 0);
     }
-    rb_on_medium on = {archive ? "rdx" : "usb-a", archive ? "/mnt/rdx" : "/mnt/usb-a", archive};
+    rb_on_medium on = {archive ? "rdx" : "usb-a", archive ? "/mnt/rdx" : "/mnt/usb-a", archive,
+                       false};
     char *t = rb_print_on_medium(rb, &on, &held, NULL, "0123 4567 89ab cdef", ja, printed_at);
     assert_non_null(t);
     assert_null(strstr(t, "--runbook"));
@@ -324,7 +325,7 @@ static void test_print_on_medium_quotes(void **state)
                    .generation = "emr-db:3",
                    .captured = "-"};
     assert_int_equal(rb_copies_add(&held, &row), 0);
-    rb_on_medium on = {"usb", "/mnt/USB DISK$(x)'s", false};
+    rb_on_medium on = {"usb", "/mnt/USB DISK$(x)'s", false, false};
     char *t = rb_print_on_medium(rb, &on, &held, NULL, NULL, false, printed_at);
     assert_non_null(t);
     assert_non_null(strstr(t, "mount -o ro DEVICE '/mnt/USB DISK$(x)'\\''s'"));
