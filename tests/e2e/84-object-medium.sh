@@ -297,33 +297,9 @@ for forged in "${forged_configs[@]}"; do
         sed "s#^passphrase_file: .*#passphrase_file: $WORK/not-here#" "$POL" >"$WORK/policy-typed.yaml"
         rm -rf "$WORK/out-typed"
         rc=0
-        python3 - "$BKP" "$WORK/policy-typed.yaml" "$WORK/out-typed" "$WORK/typed.out" \
-            "not the passphrase" "$(cat "$PASSFILE")" <<'PY' || rc=$?
-import os, pty, select, signal, sys, time
-bkp, pol, dest, out, lines = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:]
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(bkp, [bkp, "restore", "emr:latest", dest, "--from", "cloud", "--policy", pol])
-seen, typed = b"", 0
-deadline = time.time() + 120
-while time.time() < deadline:
-    if not select.select([fd], [], [], 1)[0]:
-        continue
-    try:
-        chunk = os.read(fd, 4096)
-    except OSError:
-        break
-    if not chunk:
-        break
-    seen += chunk
-    if seen.count(b"passphrase: ") > typed and typed < len(lines):
-        os.write(fd, lines[typed].encode() + b"\n")
-        typed += 1
-open(out, "wb").write(seen)
-if time.time() >= deadline:  # stuck at a prompt: never hang the suite
-    os.kill(pid, signal.SIGKILL)
-sys.exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
-PY
+        pty_type "$WORK/typed.out" 2 "not the passphrase" "$(cat "$PASSFILE")" \
+            "$BKP" restore emr:latest "$WORK/out-typed" --from cloud \
+            --policy "$WORK/policy-typed.yaml" || rc=$?
         [ "$rc" = 0 ] || flunk "a passphrase typed again did not restore from the bucket (exit $rc): $(tr -d '\r' <"$WORK/typed.out")"
         grep -q "type it again" "$WORK/typed.out" ||
             flunk "a wrong passphrase typed for the bucket was not asked for again: $(tr -d '\r' <"$WORK/typed.out")"

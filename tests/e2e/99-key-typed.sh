@@ -103,46 +103,24 @@ output_has "the input ended before the sheets were complete"
 #    (not the whole command), three tries in all (exit 4), and Enter alone
 #    stops without a try. Each line is typed once its prompt is up (a prompt
 #    flushes what was typed ahead).
-pty_type() { # pty_type OUT LINE...: `bkp generations` on a terminal, LINEs typed; its exit
-    python3 - "$BKP" "$REPO" "$@" <<'PY'
-import os, pty, select, signal, sys, time
-bkp, repo, out, lines = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(bkp, [bkp, "generations", "--repo", repo])
-seen, typed = b"", 0
-deadline = time.time() + 120
-while time.time() < deadline:
-    if not select.select([fd], [], [], 1)[0]:
-        continue
-    try:
-        chunk = os.read(fd, 4096)
-    except OSError:
-        break
-    if not chunk:
-        break
-    seen += chunk
-    if seen.count(b"passphrase: ") > typed and typed < len(lines):
-        os.write(fd, lines[typed].encode() + b"\n")
-        typed += 1
-open(out, "wb").write(seen)
-if time.time() >= deadline:  # stuck at a prompt: never hang the suite
-    os.kill(pid, signal.SIGKILL)
-sys.exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
-PY
+# gens OUT LINE...: `bkp generations` on a terminal, LINEs typed (pty_type).
+gens() {
+    local out=$1
+    shift
+    pty_type "$out" $# "$@" "$BKP" generations --repo "$REPO"
 }
 PASS=$(cat "$WORK/passphrase.away")
 rc=0
-pty_type "$WORK/retry.out" "not the passphrase at all" "$PASS" || rc=$?
+gens "$WORK/retry.out" "not the passphrase at all" "$PASS" || rc=$?
 [ "$rc" = 0 ] || flunk "a passphrase typed again did not open the repository (exit $rc): $(tr -d '\r' <"$WORK/retry.out")"
 grep -q "type it again" "$WORK/retry.out" || flunk "a wrong passphrase was not asked for again: $(tr -d '\r' <"$WORK/retry.out")"
 grep -q "ds:1" "$WORK/retry.out" || flunk "the generations were not listed after the passphrase typed again"
 rc=0
-pty_type "$WORK/three.out" "wrong one" "wrong two" "wrong three" || rc=$?
+gens "$WORK/three.out" "wrong one" "wrong two" "wrong three" || rc=$?
 [ "$rc" = 4 ] || flunk "three wrong passphrases should end with exit 4, got $rc"
 [ "$(grep -c "passphrase: " "$WORK/three.out")" = 3 ] || flunk "not three tries: $(tr -d '\r' <"$WORK/three.out")"
 rc=0
-pty_type "$WORK/empty.out" "" || rc=$?
+gens "$WORK/empty.out" "" || rc=$?
 [ "$rc" = 2 ] || flunk "Enter alone should stop (exit 2), got $rc"
 grep -q "no passphrase typed" "$WORK/empty.out" || flunk "Enter alone was not said: $(tr -d '\r' <"$WORK/empty.out")"
 # 7. Ctrl-C at the prompt ends bkp as an interrupt does, and leaves the

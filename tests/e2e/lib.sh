@@ -496,3 +496,37 @@ steps:
   - { who: "システム担当", restore: { dataset: emr, to: /srv/restore/emr } }
 YAML
 }
+
+# pty_type OUT N LINE1..LINEN CMD...: run CMD on a pseudo-terminal, typing
+# each LINE once a "passphrase: " prompt more is up (a prompt flushes what
+# was typed ahead); what it showed into OUT; its exit status is returned.
+# Killed after 120 s stuck at a prompt, so that the suite never hangs.
+pty_type() {
+    python3 - "$@" <<'PY'
+import os, pty, select, signal, sys, time
+out, n = sys.argv[1], int(sys.argv[2])
+lines, cmd = sys.argv[3:3 + n], sys.argv[3 + n:]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(cmd[0], cmd)
+seen, typed = b"", 0
+deadline = time.time() + 120
+while time.time() < deadline:
+    if not select.select([fd], [], [], 1)[0]:
+        continue
+    try:
+        chunk = os.read(fd, 4096)
+    except OSError:
+        break
+    if not chunk:
+        break
+    seen += chunk
+    if seen.count(b"passphrase: ") > typed and typed < len(lines):
+        os.write(fd, lines[typed].encode() + b"\n")
+        typed += 1
+open(out, "wb").write(seen)
+if time.time() >= deadline:
+    os.kill(pid, signal.SIGKILL)
+sys.exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+PY
+}
