@@ -351,6 +351,27 @@ static bool lost_section(const rb_copies *copies, const rb_folders *folders)
     return false;
 }
 
+/* The rows of medium `on` for the steps that read a copy: how each is done
+ * on a new machine, from the generations `copies` say it holds. */
+static void medium_rows(rb_doc *d, const rb_runbook *rb, const rb_on_medium *on,
+                        const rb_copies *copies, const rb_folders *folders)
+{
+    rb_copies mine = {0};
+    for (size_t k = 0; k < copies->n; k++)
+        if (!strcmp(copies->v[k].medium, on->name) && rb_copies_add(&mine, &copies->v[k]))
+            break;
+    for (size_t k = 0; k < rb->nsteps; k++) {
+        const rb_step *st = &rb->steps[k];
+        char num[24], h[16384];
+        if (st->action != RB_SELECT && st->action != RB_VERIFY && st->action != RB_RESTORE)
+            continue;
+        snprintf(num, sizeof(num), "%zu", k + 1);
+        on_medium_how(rb, st, on, &mine, folders, h, sizeof(h));
+        rb_doc_row(d, (const char *[]){on->name, num, h, NULL});
+    }
+    rb_copies_free(&mine);
+}
+
 /* On paper, for the day this server and its policy are gone: a bucket is
  * reached through a policy that names it, which a new machine writes from
  * this page (its keys are the credentials file kept in the safe). */
@@ -379,21 +400,7 @@ static void new_machine_bucket(rb_doc *d, const rb_runbook *rb, const rb_copies 
             rb_doc_code(d, folders->recovery);
             rb_doc_table(d, (const char *[]){_("Medium"), "#", _("How"), NULL});
         }
-        rb_copies mine = {0}; /* this bucket's rows */
-        for (size_t k = 0; k < copies->n; k++)
-            if (!strcmp(copies->v[k].medium, c->medium) && rb_copies_add(&mine, &copies->v[k]))
-                break;
-        for (size_t k = 0; k < rb->nsteps; k++) {
-            const rb_step *st = &rb->steps[k];
-            char num[24], h[16384];
-            if (st->action != RB_SELECT && st->action != RB_VERIFY && st->action != RB_RESTORE)
-                continue;
-            snprintf(num, sizeof(num), "%zu", k + 1);
-            rb_on_medium on = {c->medium, NULL, false, true};
-            on_medium_how(rb, st, &on, &mine, folders, h, sizeof(h));
-            rb_doc_row(d, (const char *[]){c->medium, num, h, NULL});
-        }
-        rb_copies_free(&mine);
+        medium_rows(d, rb, &(rb_on_medium){c->medium, NULL, false, true}, copies, folders);
     }
     if (shown)
         rb_doc_table_end(d);
@@ -429,10 +436,6 @@ static void new_machine(rb_doc *d, const rb_runbook *rb, const rb_copies *copies
                   "procedure on the medium (bkp-recovery/) names what it holds now."));
             rb_doc_table(d, (const char *[]){_("Medium"), "#", _("How"), NULL});
         }
-        rb_copies mine = {0}; /* this medium's rows */
-        for (size_t k = 0; k < copies->n; k++)
-            if (!strcmp(copies->v[k].medium, c->medium) && rb_copies_add(&mine, &copies->v[k]))
-                break;
         rb_on_medium on = {c->medium, c->path, c->archive, false};
         char mount[2300], first[5000];
         shq(mount, sizeof(mount), c->path);
@@ -442,16 +445,7 @@ static void new_machine(rb_doc *d, const rb_runbook *rb, const rb_copies *copies
                    "it, such as /dev/sdb1)"),
                  mount, mount, mount);
         rb_doc_row(d, (const char *[]){c->medium, "0", first, NULL});
-        for (size_t k = 0; k < rb->nsteps; k++) {
-            const rb_step *st = &rb->steps[k];
-            char num[24], h[16384];
-            if (st->action != RB_SELECT && st->action != RB_VERIFY && st->action != RB_RESTORE)
-                continue;
-            snprintf(num, sizeof(num), "%zu", k + 1);
-            on_medium_how(rb, st, &on, &mine, folders, h, sizeof(h));
-            rb_doc_row(d, (const char *[]){c->medium, num, h, NULL});
-        }
-        rb_copies_free(&mine);
+        medium_rows(d, rb, &on, copies, folders);
     }
     if (shown)
         rb_doc_table_end(d);
