@@ -39,11 +39,13 @@ static char *against_path(cli *c)
 }
 
 /* verify --journal FILE: the records of reads made where no primary was
- * open, each signed by the repository's key and chained; no head marker. */
+ * open, each signed by the repository's key and chained; no head marker.
+ * With --public-key and no repository opened, against that key. */
 static int journal_verify(cli *c)
 {
     bkp_audit_check chk;
-    int rc = bkp_audit_verify(c->journal, bkp_repo_sign_pk(c->ro), NULL, &chk);
+    const uint8_t *pk = c->ro ? bkp_repo_sign_pk(c->ro) : c->pinned_pk;
+    int rc = bkp_audit_verify(c->journal, pk, NULL, &chk);
     if (rc < 0 || chk.absent) {
         bkp_error(_("cannot read the journal %s: %s"), c->journal,
                   bkp_strerror(rc < 0 ? rc : -ENOENT));
@@ -58,9 +60,14 @@ static int journal_verify(cli *c)
         cli_print_json(out);
     } else if (chk.bad) {
         bkp_error(_("journal %s: %s"), c->journal, chk.problem_local);
-    } else {
+    } else if (c->ro) {
         printf(_("journal %s: %llu record(s), chain and signatures of repository %s intact\n"),
                c->journal, (unsigned long long)chk.records, bkp_repo_uuid(c->ro));
+    } else {
+        char fp[BKP_FINGERPRINT_LEN];
+        bkp_pubkey_fingerprint(pk, fp);
+        printf(_("journal %s: %llu record(s), chain and signatures by the key %s intact\n"),
+               c->journal, (unsigned long long)chk.records, fp);
     }
     return chk.bad ? EXIT_FAILED : EXIT_OK;
 }

@@ -40,8 +40,12 @@ typedef struct command {
      * NEED_REPO_WRITE with CLI_LOCK_WRITER, and its handler gets c->r. */
     bool (*writes)(const cli *c);
     /* The forms that open no repository and read no key (audit show
-     * --journal FILE: a journal is shown as it is). */
+     * --journal FILE: a journal is shown as it is), and of those the ones
+     * that check what they read against the --public-key given, which is
+     * no secret (audit verify --journal FILE --public-key KEY: the
+     * inspector's, where no repository is at hand). */
     bool (*alone)(const cli *c);
+    bool (*alone_checks)(const cli *c);
     policy_need policy;
     cli_lock lock;
     bool key; /* reads the passphrase (the repository key) */
@@ -86,7 +90,13 @@ static bool audit_writes(const cli *c)
 
 static bool audit_alone(const cli *c)
 {
-    return c->journal && arg_is(c, (const char *const[]){"show", NULL});
+    return c->journal && (arg_is(c, (const char *const[]){"show", NULL}) ||
+                          (c->public_key && arg_is(c, (const char *const[]){"verify", NULL})));
+}
+
+static bool audit_alone_checks(const cli *c)
+{
+    return c->journal && arg_is(c, (const char *const[]){"verify", NULL});
 }
 
 /* The agent opens no repository, reads no key and no policy: it is a
@@ -249,6 +259,7 @@ static const command commands[] = {
      .needs = NEED_REPO,
      .writes = audit_writes,
      .alone = audit_alone,
+     .alone_checks = audit_alone_checks,
      .key = true,
      .public_key = true,
      .options = "repo json against journal since dataset from to format lang output",
@@ -487,14 +498,17 @@ static int prepare(const command *cmd, cli *c, bkp_lock **cycle, bkp_lock **writ
         lock = CLI_LOCK_WRITER;
     }
     if (cmd->alone && cmd->alone(c)) {
-        if (c->nkey_from || c->public_key || c->passphrase_file) {
+        bool checks = cmd->alone_checks && cmd->alone_checks(c);
+        if (c->nkey_from || (c->public_key && !checks) || c->passphrase_file) {
             bkp_error(_("this form opens no repository and needs no key: leave out %s"),
                       c->nkey_from    ? "--key-from"
                       : c->public_key ? "--public-key"
                                       : "--passphrase-file");
             return EXIT_USAGE;
         }
-        return EXIT_OK;
+        int rc = c->public_key ? bkp_pubkey_from_arg("--public-key", c->public_key, c->pinned_pk)
+                               : 0;
+        return rc == -ENOMEM ? EXIT_FAILED : rc ? EXIT_USAGE : EXIT_OK;
     }
     if (cmd->policy == POLICY_REQUIRED || c->policy_file) {
         if (!cli_policy(c))

@@ -224,6 +224,12 @@ ok "$BKP" audit verify --journal "$J" --repo "$MNT/repo" --public-key "$FP"
 output_has "record(s)"
 sed 's/"op":"restore"/"op":"rest0re"/' "$J" >"$WORK/edited.jsonl"
 expect_exit 1 "$BKP" audit verify --journal "$WORK/edited.jsonl" --repo "$MNT/repo" --public-key "$FP"
+# The inspector with the journal and the key on paper, and no repository at
+# all (the day's copy came from a bucket): checked against the key alone.
+ok env -u BKP_REPO -u BKP_POLICY "$BKP" audit verify --journal "$J" --public-key "$FP"
+output_has "chain and signatures by the key"
+expect_exit 1 env -u BKP_REPO -u BKP_POLICY "$BKP" audit verify --journal "$WORK/edited.jsonl" \
+    --public-key "$FP"
 
 # The server's log as the last rotation left it on the disk: checked and
 # listed with the public key alone; a journal listed with nothing at all.
