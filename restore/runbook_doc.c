@@ -58,6 +58,7 @@ void rb_folders_clear(rb_folders *f)
 {
     free(f->v);
     free(f->recovery);
+    free(f->buckets);
     *f = (rb_folders){0};
 }
 
@@ -340,13 +341,22 @@ static bool in_bucket(const rb_copy *c)
     return c->type && !pol_medium_type_named(c->type, &kind) && !pol_type_at_path(kind);
 }
 
+/* Is `c` in a bucket that the paper's policy (rb_folders.recovery) reaches?
+ * One the registry still knows but the policy no longer names is not. */
+static bool reached(const rb_copy *c, const rb_folders *folders)
+{
+    for (size_t i = 0; in_bucket(c) && folders && folders->recovery && i < folders->nbuckets; i++)
+        if (!strcmp(folders->buckets[i], c->medium))
+            return true;
+    return false;
+}
+
 /* Whether the procedure has a section for the day this server is gone: a
  * medium at a path, with its kit, or a bucket the policy reaches. */
 static bool lost_section(const rb_copies *copies, const rb_folders *folders)
 {
     for (size_t i = 0; copies && i < copies->n; i++)
-        if ((copies->v[i].path && copies->v[i].kit[0]) ||
-            (in_bucket(&copies->v[i]) && folders && folders->recovery))
+        if ((copies->v[i].path && copies->v[i].kit[0]) || reached(&copies->v[i], folders))
             return true;
     return false;
 }
@@ -379,12 +389,12 @@ static void new_machine_bucket(rb_doc *d, const rb_runbook *rb, const rb_copies 
                                const rb_folders *folders)
 {
     bool shown = false;
-    for (size_t i = 0; copies && folders && folders->recovery && i < copies->n; i++) {
+    for (size_t i = 0; copies && i < copies->n; i++) {
         const rb_copy *c = &copies->v[i];
         bool seen = false; /* one set of rows a bucket */
         for (size_t k = 0; k < i; k++)
             seen |= !strcmp(copies->v[k].medium, c->medium);
-        if (!in_bucket(c) || seen)
+        if (!reached(c, folders) || seen)
             continue;
         if (!shown) {
             shown = true;
@@ -451,8 +461,8 @@ static void new_machine(rb_doc *d, const rb_runbook *rb, const rb_copies *copies
         rb_doc_table_end(d);
     /* The buckets, under the same heading. */
     bool bucket = false;
-    for (size_t i = 0; copies && folders && folders->recovery && i < copies->n; i++)
-        bucket |= in_bucket(&copies->v[i]);
+    for (size_t i = 0; copies && i < copies->n; i++)
+        bucket |= reached(&copies->v[i], folders);
     if (bucket && !shown)
         rb_doc_h2(d, _("If this server and its policy are gone"));
     if (bucket)

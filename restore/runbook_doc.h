@@ -50,6 +50,10 @@ typedef struct rb_folders {
     /* What a machine that has never seen bkp needs of the policy to reach
      * its buckets, as a policy file (YAML), or NULL: no bucket. Owned. */
     char *recovery;
+    /* The buckets it names (their names borrowed; the array owned): the
+     * paper gives rows for those alone. */
+    const char **buckets;
+    size_t nbuckets;
 } rb_folders;
 void rb_folders_clear(rb_folders *f);
 

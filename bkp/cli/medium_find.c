@@ -51,7 +51,9 @@ int cli_medium_find(cli *c, const char *name, cli_medium *m)
             m->type = NULL;
         m->offline = pol_type_offline(m->kind);
     } else {
-        if (p && !c->writer) /* reading it: the bad day, on a new machine */
+        /* Reading a copy from it (restore --from, verify --media, drill
+         * --medium): maybe the bad day, on a new machine. */
+        if (p && (c->from || c->media || c->medium) && !c->writer)
             bkp_error(_("no medium is named %s in the policy %s; see `bkp media list`. On a new "
                         "machine, write the policy the printed procedure gives (\"If this server "
                         "and its policy are gone\") and name it with --policy FILE"),

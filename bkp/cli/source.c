@@ -139,7 +139,10 @@ static int from_medium(cli *c, const char *from, const char *spec, bkp_repo **ou
     struct stat st;
     cli_medium m;
     if (!cli_policy_named(c)) {
-        bkp_error(_("--from %s: no such path, and without a policy no medium has that name"), from);
+        bkp_error(_("--from %s: no such path, and without a policy no medium has that name. On a "
+                    "new machine, write the policy the printed procedure gives (\"If this "
+                    "server and its policy are gone\") and name it with --policy FILE"),
+                  from);
         return EXIT_USAGE;
     }
     bkp_repo *primary = NULL;

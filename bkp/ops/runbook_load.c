@@ -116,12 +116,26 @@ void ops_runbook_list_free(ops_runbook_named *v, size_t n)
     free(v);
 }
 
-/* `s` as a YAML double-quoted scalar into `f`. */
+/* `s` as a YAML double-quoted scalar into `f`, every character that YAML
+ * would fold or refuse escaped (a line break inside a value read back as a
+ * space, and a raw one could end the printed block): C0 and C1 controls
+ * (NEL among them) and DEL as \xNN, LS and PS as \L and \P. */
 static void yq(FILE *f, const char *s)
 {
+    const unsigned char *p = (const unsigned char *)s;
     fputc('"', f);
-    for (; *s; s++)
-        fprintf(f, *s == '"' || *s == '\\' ? "\\%c" : "%c", *s);
+    for (; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(f, "\\%c", *p);
+        else if (*p < 0x20 || *p == 0x7f)
+            fprintf(f, "\\x%02x", *p);
+        else if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) /* C1, NEL among them */
+            fprintf(f, "\\x%02x", p[1]), p++;
+        else if (p[0] == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9))
+            fputs(p[2] == 0xa8 ? "\\L" : "\\P", f), p += 2;
+        else
+            fputc(*p, f);
+    }
     fputc('"', f);
 }
 
@@ -197,11 +211,15 @@ int ops_runbook_folders(const pol_policy *p, rb_folders *out)
     for (size_t i = 0; i < p->ndatasets; i++)
         if (p->datasets[i].npaths == 1)
             out->v[out->n++] = (rb_folder){p->datasets[i].name, p->datasets[i].paths[0]};
-    out->recovery = recovery_policy(p);
-    bool buckets = false;
+    if (!(out->buckets = calloc(p->nmedia + 1, sizeof(*out->buckets)))) {
+        rb_folders_clear(out);
+        return -ENOMEM;
+    }
     for (size_t i = 0; i < p->nmedia; i++)
-        buckets |= pol_medium_bucket(&p->media[i]) != NULL;
-    if (buckets && !out->recovery) {
+        if (pol_medium_bucket(&p->media[i]))
+            out->buckets[out->nbuckets++] = p->media[i].name;
+    out->recovery = recovery_policy(p);
+    if (out->nbuckets && !out->recovery) {
         rb_folders_clear(out);
         return -ENOMEM;
     }
@@ -325,8 +343,7 @@ static int medium_copy(const bkp_media_entry *e, const char *ds, const bkp_strli
     const bkp_media_held *best = NULL;
     for (size_t k = 0; k < e->n_held; k++) {
         const bkp_media_held *g = &e->held[k];
-        if (!strcmp(g->dataset, ds) && !listed(suspects, g->uuid) &&
-            (!best || g->seq > best->seq))
+        if (!strcmp(g->dataset, ds) && !listed(suspects, g->uuid) && (!best || g->seq > best->seq))
             best = g;
     }
     return best ? held_row(e, best, out) : 0;

@@ -498,8 +498,9 @@ YAML
 }
 
 # pty_type OUT N LINE1..LINEN CMD...: run CMD on a pseudo-terminal, typing
-# each LINE once a "passphrase: " prompt more is up (a prompt flushes what
-# was typed ahead); what it showed into OUT; its exit status is returned.
+# each LINE when a "passphrase: " prompt waits at the end of what it showed
+# (a prompt flushes what was typed ahead); what it showed into OUT; its exit
+# status is returned.
 # Killed after 120 s stuck at a prompt, so that the suite never hangs.
 pty_type() {
     python3 - "$@" <<'PY'
@@ -509,7 +510,7 @@ lines, cmd = sys.argv[3:3 + n], sys.argv[3 + n:]
 pid, fd = pty.fork()
 if pid == 0:
     os.execv(cmd[0], cmd)
-seen, typed = b"", 0
+seen, typed, answered = b"", 0, 0
 deadline = time.time() + 120
 while time.time() < deadline:
     if not select.select([fd], [], [], 1)[0]:
@@ -521,9 +522,12 @@ while time.time() < deadline:
     if not chunk:
         break
     seen += chunk
-    if seen.count(b"passphrase: ") > typed and typed < len(lines):
+    # Only at a prompt waiting for its line: a message that holds the
+    # words is not one, and a line typed ahead is flushed by the prompt.
+    if seen.endswith(b"passphrase: ") and len(seen) > answered and typed < len(lines):
         os.write(fd, lines[typed].encode() + b"\n")
         typed += 1
+        answered = len(seen)
 open(out, "wb").write(seen)
 if time.time() >= deadline:
     os.kill(pid, signal.SIGKILL)

@@ -151,10 +151,65 @@ static void test_folders(void **state)
     assert_string_equal(d.v[0].folder, "/srv/emr");
     assert_string_equal(d.v[1].dataset, "lab");
     assert_string_equal(d.v[1].folder, "/srv/lab");
-    free(d.v);
+    assert_null(d.recovery); /* no bucket */
+    rb_folders_clear(&d);
     assert_int_equal(ops_runbook_folders(NULL, &d), 0);
     assert_int_equal(d.n, 0);
-    free(d.v);
+    rb_folders_clear(&d);
+}
+
+/* The policy the paper gives a new machine for the buckets: it loads, and
+ * says what the server's policy says of them, whatever the values hold
+ * (quotes, backslashes, '#', ': ', a tab, Japanese), and names its data sets
+ * (a stream one has no paths there: one data set stands in). */
+static void test_recovery_policy(void **state)
+{
+    (void)state;
+    static const char text[] =
+        "repository: \"/srv/bkp \\\"main\\\" # repo\"\n"
+        "passphrase_file: /etc/bkp/pass\n"
+        "language: ja\n"
+        "datasets:\n"
+        "  - { name: emr-db, paths: [\"/srv/電子カルテ: a\\tb # c\"] }\n"
+        "  - { name: pacs, stream: { command: \"pg_dump pacs\", name: pacs.dump } }\n"
+        "media:\n"
+        "  - { name: usb-a, type: removable, path: /mnt/usb, offline: true }\n"
+        "  - name: cloud\n"
+        "    type: object\n"
+        "    endpoint: \"https://s3.example.jp/#x\"\n"
+        "    bucket: hospital-bkp\n"
+        "    region: ap-northeast-1\n"
+        "    credentials_file: \"/etc/bkp/keys \\\\ 'x'.ini\"\n"
+        "    location: offsite\n"
+        "    lock: { mode: governance, days: 2 }\n";
+    pol_policy *p = NULL, *back = NULL;
+    rb_folders d;
+    assert_int_equal(pol_load_buffer("t.yaml", (const uint8_t *)text, sizeof(text) - 1, &p), 0);
+    assert_int_equal(ops_runbook_folders(p, &d), 0);
+    assert_non_null(d.recovery);
+    assert_int_equal(d.nbuckets, 1);
+    assert_string_equal(d.buckets[0], "cloud");
+    assert_int_equal(pol_load_buffer("recovery.yaml", (const uint8_t *)d.recovery,
+                                     strlen(d.recovery), &back),
+                     0);
+    assert_string_equal(back->repository, p->repository);
+    assert_string_equal(back->language, "ja");
+    assert_int_equal(back->nmedia, 1);
+    const pol_object *o = pol_medium_bucket(&back->media[0]), *want = &p->media[1].object;
+    assert_non_null(o);
+    assert_string_equal(back->media[0].name, "cloud");
+    assert_string_equal(o->endpoint, want->endpoint);
+    assert_string_equal(o->bucket, want->bucket);
+    assert_string_equal(o->region, want->region);
+    assert_string_equal(o->credentials_file, want->credentials_file);
+    assert_true(back->media[0].offsite);
+    assert_int_equal(back->ndatasets, 1); /* the stream data set left out */
+    assert_string_equal(back->datasets[0].name, "emr-db");
+    assert_string_equal(back->datasets[0].paths[0], p->datasets[0].paths[0]);
+    assert_null(strstr(d.recovery, "pg_dump")); /* nothing of the server's commands */
+    pol_free(back);
+    rb_folders_clear(&d);
+    pol_free(p);
 }
 
 int main(void)
@@ -163,6 +218,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_load, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list, setup, teardown),
+        cmocka_unit_test(test_recovery_policy),
         cmocka_unit_test_setup_teardown(test_copies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_folders, setup, teardown),
     };

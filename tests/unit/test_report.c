@@ -222,7 +222,8 @@ static void print_golden(const char *name, rb_format f, bool ja)
     rb_copies copies = fixed_copies();
     /* The policy a new machine writes to reach the bucket (ops_runbook_folders). */
     rb_folders folders = {(rb_folder[]){{"emr-db", "/var/backups/emr"}}, 1,
-                          "repository: \"/var/lib/bkp/repo\"\nmedia:\n  - name: \"cloud\"\n"};
+                          "repository: \"/var/lib/bkp/repo\"\nmedia:\n  - name: \"cloud\"\n",
+                          (const char *[]){"cloud"}, 1};
     char *t = rb_print(rb, &copies, &folders, "/var/lib/bkp/repo",
                        "0123 4567 89ab cdef fedc ba98 7654 3210 0011 2233 4455 6677 8899 aabb "
                        "ccdd eeff",
