@@ -243,11 +243,14 @@ static void how(const rb_runbook *rb, const rb_step *st, const char *first_mediu
         break;
     }
     case RB_RESTORE: {
+        /* Quoted for a shell, as the rows of a new machine are. */
         const char *folder = st->restore.path ? NULL : folder_of(folders, ds);
-        snprintf(buf, n, "bkp restore %s:SEQ %s%s%s%s%s%s%s", ds, st->restore.to,
-                 st->restore.path ? " --path " : "", st->restore.path ? st->restore.path : "",
-                 folder ? " --folder " : "", folder ? folder : "", first_medium ? " --from " : "",
-                 first_medium ? first_medium : "");
+        char to[2300], w[2300];
+        snprintf(buf, n, "bkp restore %s:SEQ %s%s%s%s%s%s%s", ds,
+                 shq(to, sizeof(to), st->restore.to), st->restore.path ? " --path " : "",
+                 st->restore.path ? shq(w, sizeof(w), st->restore.path) : "",
+                 folder ? " --folder " : "", folder ? shq(w, sizeof(w), folder) : "",
+                 first_medium ? " --from " : "", first_medium ? first_medium : "");
         break;
     }
     case RB_RUN:

@@ -253,6 +253,23 @@ static void test_print_html_en(void **state)
     print_golden("print-emr-db.en.html", RB_HTML, false);
 }
 
+/* The steps' commands are typed into a shell: a folder with a space or a
+ * '$' stays one word and runs nothing. */
+static void test_print_quoted(void **state)
+{
+    (void)state;
+    char path[4096];
+    rb_runbook *rb = NULL;
+    snprintf(path, sizeof(path), "%s/policies/runbooks/emr-db.yaml", BKP_SOURCE_DIR);
+    assert_int_equal(rb_load(path, &rb), 0);
+    rb_folders folders = {(rb_folder[]){{"emr-db", "/var/backups/emr $(x)"}}, 1, NULL, NULL, 0};
+    char *t = rb_print(rb, NULL, &folders, "/var/lib/bkp/repo", NULL, RB_MARKDOWN, false, 0);
+    assert_non_null(t);
+    assert_non_null(strstr(t, "--folder '/var/backups/emr $(x)'"));
+    free(t);
+    rb_free(rb);
+}
+
 /* The procedure a disk carries beside its kit: the generations it holds,
  * the commands of a machine that has never seen bkp (the disk mounted
  * read-only where the policy has it, its kit, the key from paper), no kit
@@ -446,6 +463,7 @@ int main(void)
         cmocka_unit_test(test_print_md_ja),
         cmocka_unit_test(test_print_md_en),
         cmocka_unit_test(test_print_html_en),
+        cmocka_unit_test(test_print_quoted),
         cmocka_unit_test(test_print_no_copies),
         cmocka_unit_test(test_print_new_machine),
         cmocka_unit_test(test_print_on_disk_ja),
