@@ -156,12 +156,22 @@ static int restore_one(cli *c, const bkp_repo *r, const bkp_gen *g, bool staged)
         d.rc < 0 ? cli_exit_for(d.rc == -ELOOP && c->to_archive ? -EEXIST : d.rc) : report(c, &d);
     char name[96];
     json_t *fig = figures(c, &d);
+    /* The reason in the record's words, and in Japanese for a Japanese
+     * reader of the log (audit show): a refusal of a target in use is not
+     * the system's "File exists". */
+    const char *why = d.rc == -EEXIST && !c->to_archive ? N_("the target was not empty") : NULL;
+    if (fig && why) {
+        bkp_i18n_saved saved;
+        bkp_i18n_begin(&saved, "ja");
+        json_object_set_new(fig, "error_ja", json_string(_(why)));
+        bkp_i18n_end(&saved);
+    }
     bkp_audit_rec rec = {.op = "restore",
                          .dataset = g->dataset,
                          .generation = bkp_gen_name(g, name, sizeof(name)),
                          .failed = ex != 0,
                          .figures = fig,
-                         .error = d.rc < 0 ? bkp_strerror_en(d.rc) : NULL};
+                         .error = why ? why : d.rc < 0 ? bkp_strerror_en(d.rc) : NULL};
     int aex = cli_record(c, r, staged, &rec);
     if (c->json && fig)
         print_json(c, &d, fig, name, ex);

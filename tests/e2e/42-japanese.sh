@@ -155,6 +155,9 @@ output_has "成功" "audit show's results should be in Japanese"
 TZ=Asia/Tokyo ja ok "$BKP" audit show
 grep -q 'captured={emr=[0-9-]*T[0-9:]*} ' <<<"$OUT" || flunk "audit show should give a figure's time in local time: $OUT"
 grep -q 'captured=[^ ]*Z' <<<"$OUT" && flunk "audit show gave a figure's time in UTC: $OUT"
+# A restore refused for a target in use: its reason in Japanese, not errno's English.
+output_has "復元先が空ではありませんでした" "a refused restore's reason should be in Japanese"
+grep -q "File exists" <<<"$OUT" && flunk "audit show gave a refused restore's reason as errno's English: $OUT"
 ja ok "$BKP" prune --dry-run
 output_has "残す" "prune's plan should be in Japanese"
 # Every command's help ends with at least one real example, in both
