@@ -213,9 +213,7 @@ static void unfinished_remind(const rst_status *s)
             printf(_("%s: its last rotation (%s) FAILED: %s. It does not hold the newest "
                      "backups: connect it and run `bkp rotate %s` again\n"),
                    m->medium, began,
-                   rst_medium_why(m, bkp_i18n_reader_japanese())
-                       ? rst_medium_why(m, bkp_i18n_reader_japanese())
-                       : _("see `bkp audit show`"),
+                   rst_medium_why(m, bkp_i18n_reader_japanese(), _("see `bkp audit show`")),
                    m->medium);
         if (m->unfinished == RST_FAILED && m->full && m->pruned_first)
             printf(_("  %s is too small even after its old generations went: use a larger disk "

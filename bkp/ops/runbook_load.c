@@ -139,15 +139,13 @@ static void yq(FILE *f, const char *s)
     fputc('"', f);
 }
 
-/* The policy of a new machine that reads `p`'s buckets (ops_runbook_folders). */
+/* The policy of a new machine that reads `p`'s buckets (ops_runbook_folders;
+ * `p` has one at least). NULL without memory. */
 static char *recovery_policy(const pol_policy *p)
 {
     char *text = NULL;
     size_t len = 0;
-    bool any = false;
-    for (size_t i = 0; i < p->nmedia; i++)
-        any |= pol_medium_bucket(&p->media[i]) != NULL;
-    FILE *f = any ? open_memstream(&text, &len) : NULL;
+    FILE *f = open_memstream(&text, &len);
     if (!f)
         return NULL;
     fputs("repository: ", f);
@@ -218,8 +216,7 @@ int ops_runbook_folders(const pol_policy *p, rb_folders *out)
     for (size_t i = 0; i < p->nmedia; i++)
         if (pol_medium_bucket(&p->media[i]))
             out->buckets[out->nbuckets++] = p->media[i].name;
-    out->recovery = recovery_policy(p);
-    if (out->nbuckets && !out->recovery) {
+    if (out->nbuckets && !(out->recovery = recovery_policy(p))) {
         rb_folders_clear(out);
         return -ENOMEM;
     }
@@ -343,7 +340,8 @@ static int medium_copy(const bkp_media_entry *e, const char *ds, const bkp_strli
     const bkp_media_held *best = NULL;
     for (size_t k = 0; k < e->n_held; k++) {
         const bkp_media_held *g = &e->held[k];
-        if (!strcmp(g->dataset, ds) && !listed(suspects, g->uuid) && (!best || g->seq > best->seq))
+        if (!strcmp(g->dataset, ds) && !listed(suspects, g->uuid) &&
+            (!best || g->seq > best->seq))
             best = g;
     }
     return best ? held_row(e, best, out) : 0;

@@ -197,9 +197,9 @@ static json_t *media_json(const rst_status *s)
     return a;
 }
 
-const char *rst_medium_why(const rst_medium *m, bool ja)
+const char *rst_medium_why(const rst_medium *m, bool ja, const char *unsaid)
 {
-    return ja && m->why_ja ? m->why_ja : m->why;
+    return ja && m->why_ja ? m->why_ja : m->why ? m->why : unsaid;
 }
 
 json_t *rst_status_json(const rst_status *s)

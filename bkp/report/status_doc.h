@@ -209,8 +209,8 @@ typedef struct rst_status {
 } rst_status;
 
 /* Why medium `m`'s rotation failed, in Japanese when `ja` and said so,
- * else in English; NULL when unsaid. */
-const char *rst_medium_why(const rst_medium *m, bool ja);
+ * else in English; `unsaid` when neither is. */
+const char *rst_medium_why(const rst_medium *m, bool ja, const char *unsaid);
 
 /* Stored bytes per byte of the newest generations (0 when they hold none):
  * below 1 is what compression and deduplication saved. */

@@ -390,7 +390,7 @@ static void it_section(FILE *f, const rst_status *st, bool ja)
                 m->medium, when, m->medium, m->medium);
         else if (m->unfinished == RST_FAILED)
             say(f, _("%s: its rotation of %s failed (%s): `bkp rotate %s` again"), m->medium, when,
-                rst_medium_why(m, ja) ? rst_medium_why(m, ja) : "`bkp audit show`", m->medium);
+                rst_medium_why(m, ja, "`bkp audit show`"), m->medium);
         else
             say(f, _("%s: its rotation of %s never ended: `bkp rotate %s` again"), m->medium, when,
                 m->medium);
