@@ -159,6 +159,11 @@ static void on_medium_how(const rb_runbook *rb, const rb_step *st, const rb_on_m
     case RB_SELECT:
         if (!gen)
             snprintf(buf, n, _("this medium holds no generation of %s: take another medium"), ds);
+        else if (on->bucket) /* its signed records alone: nothing else is fetched */
+            snprintf(buf, n,
+                     _("%s, the newest generation of %s this medium holds (table above). List "
+                       "them: %s generations %s --from %s"),
+                     gen, ds, kit, ds, from);
         else if (!whole)
             snprintf(buf, n, _("%s, the newest generation of %s this medium holds (table above)"),
                      gen, ds);

@@ -114,8 +114,9 @@ typedef struct cli {
     const char *since;                  /* audit show --since DATE */
     const char *journal;                /* audit verify|show --journal FILE */
     const char *name, *type, *location; /* media label */
-    const char *from;                   /* restore --from MEDIUM|PATH */
-    const char *key_fingerprint;        /* restore --key-fingerprint FP|FILE */
+    const char *from;                   /* restore, generations, ls --from MEDIUM|PATH */
+    char *staging;                      /* ... a bucket's or an archive's copy, removed at exit */
+    const char *key_fingerprint;        /* --from: --key-fingerprint FP|FILE */
     bool key_pinned;                    /* ... parsed by cli_key_pin into key_pin */
     uint8_t key_pin[32];
     const char *media;                /* verify --media M */
@@ -442,8 +443,10 @@ int cli_status_page_write(const rst_status *s, const char *file, bool ja);
 
 /* Open what a restore reads from: the repository, or --from (a medium's
  * name, a repository copy, a mount point, an archive folder, file or tape;
- * `spec` picks the archive in a folder). An archive is extracted into
- * `*staging`, which cli_source_remove deletes. Returns an exit code. */
+ * `spec` picks the archive in a folder and what is fetched from a bucket;
+ * NULL: the list of generations alone, a bucket's records without packs).
+ * An archive or a bucket's copy is put into `*staging`, which
+ * cli_source_remove deletes. Returns an exit code. */
 int cli_open_source(cli *c, const char *spec, bkp_repo **out, char **staging);
 void cli_source_remove(char *staging);
 

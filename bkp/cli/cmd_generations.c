@@ -121,8 +121,14 @@ int cmd_generations(cli *c)
         for (size_t i = 0; i < n; i++)
             if (!v[i]->pruned || v[i]->status) /* a deleted one's tombstone keeps the chain */
                 gen_row(v[i]);
-        if (!n)
+        if (!n && c->from)
+            printf(_("(no generations on %s)\n"), c->from);
+        else if (!n)
             printf(_("(no generations yet: `bkp backup --dataset NAME PATH...` makes one)\n"));
+        else if (c->from && c->tty)
+            printf(_("Restore one of them with `bkp restore GENERATION TARGET --from %s`; see "
+                     "its files first with `bkp ls GENERATION --from %s`.\n"),
+                   c->from, c->from);
     }
     bkp_gen_list_free(v, n);
     return EXIT_OK;

@@ -200,27 +200,20 @@ int cmd_restore(cli *c)
         return EXIT_USAGE;
     /* Where no primary is open to record in, the journal goes beside the target. */
     c->journal_near = c->to_archive ? c->to_archive : c->args[1];
-    char *staging = NULL;
     bkp_lock *reading = NULL;
     bkp_gen *g = NULL;
     int rc = 0;
     bkp_repo *src = NULL;
-    ex = cli_open_source(c, c->args[0], &src, &staging);
+    ex = cli_open_source(c, c->args[0], &src, &c->staging); /* removed by the dispatcher */
+    cli_keep(src); /* the command's context is recorded in it at the end */
     c->ro = src;
-    if (!ex && !staging)
+    if (!ex && !c->staging)
         ex = cli_read_lock(c, bkp_repo_path(c->ro), &reading);
     if (!ex && (rc = bkp_gen_resolve(c->ro, c->args[0], &g)))
         ex = cli_exit_for(rc);
     if (!ex)
-        ex = restore_one(c, c->ro, g, staging != NULL);
+        ex = restore_one(c, c->ro, g, c->staging != NULL);
     bkp_gen_free(g);
     bkp_lock_release(reading);
-    if (staging) { /* a staged copy is gone with its folder: nothing is left to report on */
-        bkp_repo_free(src);
-        c->ro = NULL;
-    } else {
-        cli_keep(src); /* the command's context is recorded in it at the end */
-    }
-    cli_source_remove(staging);
     return ex;
 }

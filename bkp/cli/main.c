@@ -31,6 +31,8 @@ typedef enum {
     POLICY_REQUIRED, /* loaded always (/etc/bkp/policy.yaml by default); none: exit 2 */
 } policy_need;
 
+typedef enum { FROM_NONE, FROM_RECORDS, FROM_FIRST_ARG } from_need;
+
 typedef struct command {
     const char *name;
     int (*run)(cli *c);
@@ -57,6 +59,10 @@ typedef struct command {
      * passphrase, key file or sheet is read, and the repository is opened
      * with bkp_repo_open_public (nothing decrypted, nothing written). */
     bool public_key;
+    /* Reads --from MEDIUM|PATH instead of the repository (cli_open_source):
+     * of a bucket, the generation its first argument names, or the records
+     * alone. */
+    from_need from;
     const char *options; /* the options it accepts, by name (options.c) */
     int min_args, max_args;
     const char *usage;
@@ -161,19 +167,21 @@ static const command commands[] = {
      .needs = NEED_REPO,
      .writes = generations_writes,
      .key = true,
-     .options = "repo json clear-suspicious",
+     .from = FROM_RECORDS,
+     .options = "repo json clear-suspicious from key-fingerprint",
      .max_args = 1,
-     .usage = "generations [NAME] [--json] | generations --clear-suspicious GEN",
+     .usage = "generations [NAME] [--from M] [--json] | generations --clear-suspicious GEN",
      .summary = N_("list sealed generations, or clear a suspicious mark (recorded)"),
      .example = N_("bkp generations emr-db\tlist the generations of emr-db, newest last")},
     {.name = "ls",
      .run = cmd_ls,
      .needs = NEED_REPO,
      .key = true,
-     .options = "repo json",
+     .from = FROM_FIRST_ARG,
+     .options = "repo json from key-fingerprint",
      .min_args = 1,
      .max_args = 2,
-     .usage = "ls GEN [PATH] [--json]",
+     .usage = "ls GEN [PATH] [--from M] [--json]",
      .summary = N_("list the files of a generation"),
      .example =
          N_("bkp ls emr-db:latest /srv/emr\tlist what the newest generation holds under /srv/emr")},
@@ -510,6 +518,12 @@ static int prepare(const command *cmd, cli *c, bkp_lock **cycle, bkp_lock **writ
                                : 0;
         return rc == -ENOMEM ? EXIT_FAILED : rc ? EXIT_USAGE : EXIT_OK;
     }
+    if (c->from && cmd->from && (needs & NEED_REPO_WRITE)) {
+        bkp_error(_("--from reads a copy, and this form of `bkp %s` writes the server's "
+                    "repository: leave out --from"),
+                  cmd->name);
+        return EXIT_USAGE;
+    }
     if (cmd->policy == POLICY_REQUIRED || c->policy_file) {
         if (!cli_policy(c))
             return EXIT_USAGE; /* logged with file:line, or the chmod to run */
@@ -587,7 +601,11 @@ static int prepare(const command *cmd, cli *c, bkp_lock **cycle, bkp_lock **writ
          * it, be it the primary or a copy named with --repo. */
         unsigned flags = (needs & NEED_REPO_WRITE) ? 0 : BKP_REPO_READONLY;
         bkp_repo *h = NULL;
-        int ex = c->public_key ? cli_open_public(c, &h) : cli_open_repo(c, flags, &h);
+        int ex = c->public_key          ? cli_open_public(c, &h)
+                 : c->from && cmd->from ? cli_open_source(
+                                              c, cmd->from == FROM_FIRST_ARG ? c->args[0] : NULL,
+                                              &h, &c->staging)
+                                        : cli_open_repo(c, flags, &h);
         if (!ex) {
             cli_keep(h);
             c->ro = h;
@@ -725,11 +743,14 @@ int main(int argc, char **argv)
     }
     c.writer = writer;
     ex = cmd->run(&c);
+    if (c.staging) /* a staged copy is gone with its folder: nothing to report in */
+        c.ro = NULL;
     cli_audit_context(&c);
     cli_record_end();
     bkp_lock_release(writer);
     bkp_lock_release(cycle);
     cli_close_kept();
+    cli_source_remove(c.staging);
     cli_key_from_clear(&c);
     pol_free(c.policy);
     return ex;

@@ -201,8 +201,8 @@ int cli_object_fetch(cli *c, const cli_medium *m, bool as_copy, const cli_fetch_
     bkp_info(_("fetching %s from bucket %s into %s"), m->name, m->pm->object.bucket, *staging);
     if (bkp_bucket_fetch_meta(s, *staging, &t, f))
         goto out;
-    if ((ex = open_fetched(c, *staging, &t, out)))
-        goto out;
+    if ((ex = open_fetched(c, *staging, &t, out)) || (what && what->records))
+        goto out; /* the records alone: which generations it holds */
     if ((rc = ops_object_want(*out, what, &want, &subset))) {
         ex = cli_exit_for(rc);
         goto out;

@@ -100,10 +100,11 @@ static const cli_option options[] = {
     {"location", 0, "L", ARG_STRING, F(location), false,
      N_("where the medium is kept (onsite, offsite)")},
     {"key-fingerprint", 0, "FP|FILE", ARG_STRING, F(key_fingerprint), false,
-     N_("restore --from: the repository key you expect, as the key sheet or the printed "
+     N_("--from: the repository key you expect, as the key sheet or the printed "
         "procedure shows it (`bkp key fingerprint`); a copy under any other key is refused")},
     {"from", 0, "MEDIUM|PATH", ARG_STRING, F(from), false,
-     N_("restore: read from this medium or copy; audit report: from this date")},
+     N_("restore, generations, ls: read from this medium or copy; audit report: from this "
+        "date")},
     {"to", 0, "DATE", ARG_STRING, F(period_to), false, N_("audit report: up to this date")},
     {"media", 0, "M", ARG_STRING, F(media), false, N_("check the copy on this medium")},
     {"sample", 0, "PCT", ARG_PERCENT, F(sample), false,

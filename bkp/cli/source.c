@@ -1,9 +1,10 @@
 /*
- * Where a restore reads from: the primary repository, or with --from a
- * medium's name, a repository copy, a medium's mount point, an archive
- * folder or an archive file (or tape). An archive is extracted into a
- * staging folder ($TMPDIR, else /var/tmp) that is removed afterwards; it
- * needs room for one generation.
+ * Where a restore, or a listing of generations or files, reads from: the
+ * primary repository, or with --from a medium's name, a repository copy, a
+ * medium's mount point, an archive folder or an archive file (or tape). An
+ * archive is extracted into a staging folder ($TMPDIR, else /var/tmp) that
+ * is removed afterwards; it needs room for one generation. So is what a
+ * bucket's copy needs (bkp/ops/object_fetch.h).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -53,6 +54,12 @@ static bool exists(const char *dir, const char *name, bool *denied)
 static char *pick_archive(const char *dir, const char *spec, int *ex)
 {
     *ex = EXIT_USAGE;
+    if (!spec) { /* the list of generations: an archive holds one */
+        bkp_error(_("%s is an archive medium: each generation is one file there, named "
+                    "DATASET@SEQ.tar; restore one with `bkp restore DATASET:SEQ TARGET --from %s`"),
+                  dir, dir);
+        return NULL;
+    }
     const char *colon = strrchr(spec, ':');
     char *best = NULL;
     unsigned long want = 0, top = 0;
@@ -158,7 +165,7 @@ static int from_medium(cli *c, const char *from, const char *spec, bkp_repo **ou
         return ex;
     if (!pol_type_at_path(m.kind)) { /* a bucket: what `spec` needs, into a staging folder */
         bkp_bucket_fetch f = {0};
-        cli_fetch_what what = {.spec = spec};
+        cli_fetch_what what = {.spec = spec, .records = !spec};
         ex = cli_object_fetch(c, &m, false, &what, out, staging, &f);
         bkp_bucket_fetch_clear(&f);
         *done = true;

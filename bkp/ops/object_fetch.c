@@ -106,8 +106,8 @@ int ops_object_want(bkp_repo *copy, const ops_fetch_what *what, bkp_bucket_packs
                     bool *subset)
 {
     bool ok = true;
-    *subset = false;
-    if (!what || (!what->spec && !what->ndatasets))
+    *subset = what && what->records; /* an empty set: no pack */
+    if (!what || what->records || (!what->spec && !what->ndatasets))
         return 0;
     if (what->spec) {
         bkp_gen *g = NULL;

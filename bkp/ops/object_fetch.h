@@ -23,10 +23,12 @@
 
 /* Which generations' packs are fetched: `spec` (DATASET:latest,
  * DATASET:SEQ, a UUID prefix), or the newest OPS_FETCH_NEWEST of each of
- * `datasets` (a drill). A generation without a signed list of its packs
- * fetches them all. */
+ * `datasets` (a drill), or with `records` none (the list of generations,
+ * `bkp generations --from`). A generation without a signed list of its
+ * packs fetches them all. */
 #define OPS_FETCH_NEWEST 3
 typedef struct ops_fetch_what {
+    bool records;
     const char *spec;
     char *const *datasets;
     size_t ndatasets;

@@ -179,6 +179,30 @@ first=$(fetched_bytes)
     flunk "emr:1 restored from the bucket is not the first generation"
 expect_exit 2 "$BKP" restore emr:99 "$WORK/out99" --from cloud
 output_has "emr:99"
+# Which generations the bucket holds, and what one of them holds, are read
+# from the bucket alone too: the list from its signed records (no pack is
+# fetched), a generation's files from its own packs. Nothing is left behind.
+mkdir "$WORK/stage"
+export TMPDIR="$WORK/stage"
+ok "$BKP" generations emr --from cloud -v
+output_has "emr:1"
+output_has "emr:4"
+output_lacks "pack(s)"
+ok "$BKP" generations --from cloud --json
+python3 -c '
+import json, sys
+v = json.load(sys.stdin)
+assert [g["seq"] for g in v if g["dataset"] == "emr"] == [1, 2, 3, 4], v
+assert all(g["status"] == "sealed" for g in v), v
+' <<<"$OUT" || flunk "generations --from cloud --json: $OUT"
+ok "$BKP" ls emr:1 --from cloud -v
+output_has "ct-1.dcm"
+output_lacks "big.dcm"
+output_has "those the generations asked for need"
+expect_exit 2 "$BKP" generations --from cloud --clear-suspicious emr:1
+output_has "leave out --from"
+[ -z "$(ls -A "$WORK/stage")" ] || flunk "a staging folder was left behind: $(ls "$WORK/stage")"
+unset TMPDIR
 mv "$WORK/repo.gone" "$REPO"
 
 # 7b. A drill from the bucket alone (--medium cloud): the newest generation is
