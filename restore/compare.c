@@ -1,7 +1,10 @@
 #include "restore/restore.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -14,6 +17,7 @@
 #include "bkp/io/durable.h"
 #include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
+#include "bkp/io/strmap.h"
 #include "bkp/store/tree.h"
 
 /* Is [from, to) of `fd` a hole, or data that reads as zeros? */
@@ -154,4 +158,91 @@ int rst_compare(const bkp_repo *repo, const bkp_gen *g, const char *target, cons
     free(buf);
     close(dir);
     return rc < 0 ? rc : 0;
+}
+
+/* The stored paths of `g` a restore of the whole generation (or of `strip`'s
+ * contents) puts in its target, relative to it, and their folders: keys of
+ * `set`. */
+static int stored_paths(const bkp_repo *repo, const bkp_gen *g, const char *strip,
+                        bkp_strmap *set)
+{
+    size_t sl = strip ? strlen(strip) : 0;
+    bkp_tree_reader *tr = NULL;
+    bkp_item it;
+    int rc = bkp_tree_reader_new(repo, g->tree, g->ntree, &tr);
+    bkp_item_init(&it);
+    while (!rc && (rc = bkp_tree_reader_next(tr, &it)) > 0) {
+        const char *name = archive_entry_pathname(it.entry);
+        rc = 0;
+        if (strip && (strncmp(name, strip, sl) || name[sl] != '/'))
+            continue;
+        char *rel = strdup(name + (sl ? sl + 1 : 0)), *slash = rel;
+        if (!rel)
+            rc = -ENOMEM;
+        /* The path and each folder above it, up to one already there. */
+        while (!rc && slash && *rel && !bkp_strmap_get(set, rel)) {
+            rc = bkp_strmap_put(set, rel, (void *)1);
+            if ((slash = strrchr(rel, '/')))
+                *slash = '\0';
+        }
+        free(rel);
+    }
+    bkp_item_clear(&it);
+    bkp_tree_reader_free(tr);
+    return rc < 0 ? rc : 0;
+}
+
+#define EXTRA_DEPTH 256 /* deeper than any restore writes; below, not looked into */
+
+/* Walk the folder `dir` (at `rel` in the target; "" at its root) for names
+ * not in `set`; a folder that is not is counted once, its contents not. */
+static void extra_walk(int dir, char *rel, size_t cap, const bkp_strmap *set, int depth,
+                       rst_extra *out)
+{
+    DIR *d = fdopendir(dir);
+    if (!d) {
+        close(dir);
+        return;
+    }
+    size_t len = strlen(rel);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        if (len + strlen(e->d_name) + 2 > cap)
+            continue; /* a name longer than any stored path: not ours, and not said */
+        snprintf(rel + len, cap - len, "%s%s", len ? "/" : "", e->d_name);
+        if (!bkp_strmap_get(set, rel)) {
+            if (out->n++ < RST_EXTRA_NAMED)
+                snprintf(out->named[out->n - 1], sizeof(out->named[0]), "%s", rel);
+        } else if (depth < EXTRA_DEPTH) {
+            int sub = openat(dirfd(d), e->d_name,
+                             O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+            if (sub >= 0)
+                extra_walk(sub, rel, cap, set, depth + 1, out);
+        }
+        rel[len] = '\0';
+    }
+    closedir(d);
+}
+
+int rst_extra_find(const bkp_repo *repo, const bkp_gen *g, const char *target, const char *strip,
+                   rst_extra *out)
+{
+    bkp_strmap *set = NULL;
+    memset(out, 0, sizeof(*out));
+    int rc = bkp_strmap_new(NULL, &set);
+    if (!rc)
+        rc = stored_paths(repo, g, strip, set);
+    char *rel = rc ? NULL : calloc(1, PATH_MAX);
+    int dir = rel ? open(target, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    if (!rc && !rel)
+        rc = -ENOMEM;
+    else if (!rc && dir < 0)
+        rc = -errno;
+    if (!rc)
+        extra_walk(dir, rel, PATH_MAX, set, 0, out);
+    free(rel);
+    bkp_strmap_free(set);
+    return rc;
 }

@@ -79,6 +79,22 @@ typedef struct rst_compared {
 int rst_compare(const bkp_repo *repo, const bkp_gen *g, const char *target, const char *path,
                 const char *strip, rst_compared *out) __attribute__((warn_unused_result));
 
+/* What a restore with --force left in its target that the generation does
+ * not hold: files or folders that were there before (after an attack, maybe
+ * the attacker's), never removed by bkp. */
+#define RST_EXTRA_NAMED 3
+typedef struct rst_extra {
+    uint64_t n;                          /* names in the target not in the generation */
+    char named[RST_EXTRA_NAMED][256];    /* the first of them, relative to the target */
+} rst_extra;
+
+/* Walk `target` (not following links) for what a restore of the whole of
+ * `g` (or of `strip`'s contents, as in rst_opts) did not put there: a folder
+ * not in the generation counts once. 0, or a negative code when the
+ * generation's tree or the target cannot be read. */
+int rst_extra_find(const bkp_repo *repo, const bkp_gen *g, const char *target, const char *strip,
+                   rst_extra *out) __attribute__((warn_unused_result));
+
 /* Does stored path `p` fall under the --path filter `filter`? */
 bool rst_path_selected(const char *p, const char *filter);
 

@@ -46,6 +46,8 @@ typedef struct done {
     rst_compared cmp;
     int rc;          /* rst_restore's */
     int crc;         /* rst_compare's (--verify) */
+    rst_extra extra; /* --force: what was in the target before, not in the generation */
+    bool extra_found;
     uint64_t differ; /* read back missing or different, beyond the damaged */
     double secs;
 } done;
@@ -89,6 +91,17 @@ static int report(const cli *c, const done *d)
                     "cannot keep what is written to it; restore them again elsewhere and run "
                     "`bkp verify --read-data`"),
                   (unsigned long long)d->differ);
+    if (d->extra.n) {
+        char named[4 * sizeof(d->extra.named[0])] = "";
+        for (uint64_t i = 0; i < d->extra.n && i < RST_EXTRA_NAMED; i++)
+            snprintf(named + strlen(named), sizeof(named) - strlen(named), "%s%s", i ? ", " : "",
+                     d->extra.named[i]);
+        bkp_warn(_("%llu name(s) in %s are not in %s:%u: they were there before the restore and "
+                   "are left as they were (%s%s). After an attack they may be the attacker's: "
+                   "move them aside before anything uses this folder"),
+                 (unsigned long long)d->extra.n, d->o.target, d->g->dataset, d->g->seq, named,
+                 d->extra.n > RST_EXTRA_NAMED ? ", …" : "");
+    }
     return bad || res->nothing ? EXIT_FAILED : EXIT_OK;
 }
 
@@ -104,6 +117,8 @@ static json_t *figures(const cli *c, const done *d)
         json_object_set_new(fig, "item_list_damaged", json_true());
         json_object_set_new(fig, "items_not_read", json_integer((json_int_t)d->res.unread));
     }
+    if (fig && d->extra_found)
+        json_object_set_new(fig, "extra", json_integer((json_int_t)d->extra.n));
     if (fig && c->verify) {
         json_object_set_new(fig, "compared", json_integer((json_int_t)d->cmp.files));
         json_object_set_new(fig, "differ", json_integer((json_int_t)d->cmp.differ));
@@ -146,6 +161,10 @@ static int restore_one(cli *c, const bkp_repo *r, const bkp_gen *g, bool staged)
     d.rc = rst_restore(r, g, &d.o, &d.res);
     if (d.rc >= 0 && c->verify)
         d.crc = rst_compare(r, g, d.o.target, d.o.path, d.o.strip, &d.cmp);
+    /* Over a folder in use, what the restore did not put there is said: it
+     * is not the generation's, and a person may take it for restored. */
+    if (d.rc >= 0 && c->force && d.o.target && !d.o.path)
+        d.extra_found = rst_extra_find(r, g, d.o.target, d.o.strip, &d.extra) == 0;
     /* A file the restore left out as damaged is missing, and already counted;
      * one missing beyond those, or one that reads back wrong, is a failure. */
     d.differ = d.cmp.differ + (d.cmp.missing > d.res.damaged ? d.cmp.missing - d.res.damaged : 0);

@@ -66,9 +66,19 @@ echo "precious" >"$T2/keep-me"
 check_exit 2 "$BKP" restore --repo "$REPO" ds:1 "$T2" || true
 [ "$(ls -A "$T2")" = keep-me ] && [ "$(cat "$T2/keep-me")" = precious ] ||
     flunk "a refused restore changed its non-empty target: $(ls -A "$T2")"
+# What was there and is not the generation's is left, and said (after an
+# attack: the ransom note beside the restored files), never counted as restored.
+mkdir -p "$T2$D"
+echo "pay us" >"$T2$D/README-RESTORE-FILES.txt"
 check_exit 0 "$BKP" restore --repo "$REPO" ds:1 "$T2" --force || true
 cmp -s "$D/big" "$T2$D/big" || flunk "restore --force into a non-empty target did not restore 'big'"
 [ "$(cat "$T2/keep-me" 2>/dev/null)" = precious ] || flunk "restore --force removed an unrelated file"
+output_has "2 name(s) in $T2 are not in ds:1"
+output_has "keep-me"
+output_has "README-RESTORE-FILES.txt"
+check_exit 0 "$BKP" restore --repo "$REPO" ds:1 "$T2" --force --json || true
+[ "$(json_num extra)" = 2 ] || flunk "restore --force --json does not count the 2 names it left: $OUT"
+rm -r "$T2$D/README-RESTORE-FILES.txt"
 # The target may also be an existing empty directory.
 mkdir "$WORK/empty-target"
 check_exit 0 "$BKP" restore --repo "$REPO" ds:1 "$WORK/empty-target" || true

@@ -1,6 +1,7 @@
 /* Unit tests for restore/compare.c: a restored tree read back against its
  * generation notices a changed byte, a grown file, data written into a hole
- * and a missing file, and a clean tree passes. And rst_restore's answer: a
+ * and a missing file, and a clean tree passes; what else is in the target
+ * is named (rst_extra_find). And rst_restore's answer: a
  * restore that meets missing objects runs to its end, returns 0 and counts
  * the damage; one that cannot be done returns a negative errno. */
 #include <stdarg.h>
@@ -135,6 +136,48 @@ static void test_changes_are_found(void **state)
     compare(f, 2, 1);
 }
 
+/* What the target holds beyond the generation: a file beside the restored
+ * ones, a folder (counted once, not its contents), one at the root; a link
+ * is not followed. A restore of a stored folder's contents (strip) is seen
+ * from that folder. */
+static void test_extra_names_are_found(void **state)
+{
+    fixture *f = *state;
+    rst_extra x;
+    assert_int_equal(rst_extra_find(f->r, f->g, f->target, NULL, &x), 0);
+    assert_int_equal(x.n, 0);
+    write_at(at(f, "README-LOCKED.txt"), "pay", 3, 0, O_TRUNC);
+    char p[512];
+    snprintf(p, sizeof(p), "%s/dropped", at(f, ""));
+    assert_int_equal(mkdir(p, 0755), 0);
+    snprintf(p, sizeof(p), "%s/dropped/inside", at(f, ""));
+    write_at(p, "x", 1, 0, O_TRUNC);
+    snprintf(p, sizeof(p), "%s/top", f->target);
+    write_at(p, "x", 1, 0, O_TRUNC);
+    assert_int_equal(rst_extra_find(f->r, f->g, f->target, NULL, &x), 0);
+    assert_int_equal(x.n, 3);
+    bool note = false, dir = false, top = false;
+    for (int i = 0; i < RST_EXTRA_NAMED; i++) {
+        note |= strstr(x.named[i], "src/README-LOCKED.txt") != NULL;
+        dir |= strstr(x.named[i], "src/dropped") != NULL && !strstr(x.named[i], "inside");
+        top |= !strcmp(x.named[i], "top");
+    }
+    assert_true(note && dir && top);
+    /* The stored folder src's contents, restored at a target's root. */
+    char strip[128], t2[160];
+    snprintf(strip, sizeof(strip), "%s", f->src + 1);
+    snprintf(t2, sizeof(t2), "%s/t2", f->base);
+    rst_opts ro = {.target = t2, .strip = strip};
+    rst_result res;
+    assert_int_equal(rst_restore(f->r, f->g, &ro, &res), 0);
+    snprintf(p, sizeof(p), "%s/note", t2);
+    write_at(p, "x", 1, 0, O_TRUNC);
+    assert_int_equal(rst_extra_find(f->r, f->g, t2, strip, &x), 0);
+    assert_int_equal(x.n, 1);
+    assert_string_equal(x.named[0], "note");
+    assert_int_equal(rst_extra_find(f->r, f->g, "/nonexistent-target", NULL, &x), -ENOENT);
+}
+
 static void test_zeros_written_into_a_hole_are_the_same_content(void **state)
 {
     fixture *f = *state;
@@ -182,6 +225,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_clean_tree_passes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_changes_are_found, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_extra_names_are_found, setup, teardown),
         cmocka_unit_test_setup_teardown(test_zeros_written_into_a_hole_are_the_same_content, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_fifo_in_place_of_a_file_differs_without_blocking,
