@@ -430,6 +430,34 @@ int s3_perform(bkp_s3 *s, s3_req *r)
     return rc;
 }
 
+/* What a failure of the connection itself means, in the reader's words
+ * (curl's own text, in English, follows it for the technician); NULL where
+ * curl's text alone is best. */
+static const char *transport_why(CURLcode cc)
+{
+    switch (cc) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+        return _("the server's name cannot be resolved (DNS)");
+    case CURLE_COULDNT_CONNECT:
+        return _("the server cannot be reached, or refuses the connection");
+    case CURLE_OPERATION_TIMEDOUT:
+        return _("the server did not answer in time");
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+        return _("the server's TLS certificate cannot be verified");
+    case CURLE_SSL_CONNECT_ERROR:
+        return _("the TLS connection could not be made");
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+        return _("the connection was cut");
+    default:
+        return NULL;
+    }
+}
+
 static void s3_log(bkp_s3 *s, const s3_req *r, int rc, CURLcode cc, const char *errbuf)
 {
     if ((rc == -ENOENT && (r->quiet & S3_QUIET_ENOENT)) ||
@@ -491,7 +519,12 @@ static void s3_log(bkp_s3 *s, const s3_req *r, int rc, CURLcode cc, const char *
                   w, s->endpoint, (unsigned long long)(r->out_fd >= 0 ? r->out_max : r->body_max));
         break;
     case -EIO:
-        if (cc != CURLE_OK && r->status < 200)
+        if (cc != CURLE_OK && r->status < 200 && transport_why(cc))
+            bkp_error(_("S3 %s at %s: %s (%s); check that the endpoint is reachable (network, "
+                        "proxy, TLS certificate) and retry"),
+                      w, s->endpoint, transport_why(cc),
+                      errbuf[0] ? errbuf : s3l->easy_strerror(cc));
+        else if (cc != CURLE_OK && r->status < 200)
             bkp_error(_("S3 %s at %s: %s; check that the endpoint is reachable (network, proxy, "
                         "TLS certificate) and retry"),
                       w, s->endpoint, errbuf[0] ? errbuf : s3l->easy_strerror(cc));

@@ -52,6 +52,12 @@ static void check(bool ok, const char *fmt, ...)
         exit(1);
 }
 
+/* Is `s` in what was logged (kept for the next check)? */
+static bool seen(const char *s)
+{
+    return strstr(logbuf, s) != NULL;
+}
+
 static bool logged(const char *s)
 {
     bool r = strstr(logbuf, s) != NULL;
@@ -308,7 +314,9 @@ static void failures(bkp_s3_conf *c)
     clock_gettime(CLOCK_MONOTONIC, &a);
     rc = bkp_s3_bucket_check(s, &in);
     clock_gettime(CLOCK_MONOTONIC, &b);
-    check(rc == -EIO && logged("check that the endpoint is reachable") && b.tv_sec - a.tv_sec < 30,
+    check(rc == -EIO && seen("the server cannot be reached, or refuses the connection (") &&
+              logged("check that the endpoint is reachable") &&
+              b.tv_sec - a.tv_sec < 30,
           "no server: -EIO after the retries, %ld s (%d)", (long)(b.tv_sec - a.tv_sec), rc);
     bkp_s3_close(s);
 }
