@@ -183,6 +183,12 @@ int cli_key_prompt(bkp_sheet *s, int *n, int max)
         }
         rc = 0;
     }
+    /* Shown as typed, so that a slip can be seen against the paper: the key
+     * stays on the screen and in the terminal's scroll-back. */
+    say("The sheets' lines are on this screen: when the work is done, clear it (`clear`) and "
+        "close this terminal.\n",
+        "入力したシートの行が画面に残っています。作業が終わったら画面を消去し（`clear`）、"
+        "この端末を閉じてください。\n");
 out:
     bkp_sheet_entry_free(e);
     if (buf)
