@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "bkp/io/i18n.h"
+#include "policies/schedule.h"
 
 typedef struct order {
     const pol_gen *g;
@@ -221,6 +222,16 @@ int64_t pol_retention_span(const pol_retention *r, int64_t period)
     for (size_t i = 0; i < sizeof(spans) / sizeof(*spans); i++)
         most = spans[i] > most ? spans[i] : most;
     return most;
+}
+
+int64_t pol_object_lock_span(const pol_dataset *d, const pol_medium *pm)
+{
+    const int64_t day = 86400;
+    int64_t lock = (int64_t)pm->object.lock_days * day;
+    int64_t keep = d ? pol_retention_span(&d->retention, pol_schedule_period(d->schedule.kind)) /
+                           day * day
+                     : 0;
+    return keep > lock ? keep : lock;
 }
 
 int pol_retention_keeps(const pol_retention *r)

@@ -81,6 +81,12 @@ const char *pol_keep_reasons(unsigned keep, bool people, char *buf, size_t n);
  * it (bkp rotate to an object medium). */
 int64_t pol_retention_span(const pol_retention *r, int64_t period);
 
+/* How long, in seconds, each generation of data set `d` stays locked on the
+ * object medium `pm` from its capture: the longest of the medium's
+ * lock.days and what the data set's rules keep (pol_retention_span), in
+ * whole days. Nothing can delete it earlier; the provider bills it. */
+int64_t pol_object_lock_span(const pol_dataset *d, const pol_medium *pm);
+
 /* The fewest generations retention `r` keeps once enough were captured: the
  * largest of its keep_* counts; 0 when it has no rule (then all are kept). */
 int pol_retention_keeps(const pol_retention *r);

@@ -12,6 +12,7 @@
 #include "bkp/cli/cli.h"
 #include "bkp/ops/annex.h"
 #include "bkp/io/clock.h"
+#include "policies/retention.h"
 #include "bkp/io/i18n.h"
 #include "bkp/host/remote.h"
 #include "bkp/io/log.h"
@@ -130,6 +131,16 @@ static void print_text(const pol_policy *p)
             for (size_t k = 0; k < d->ncopy_to; k++)
                 printf(" %s", d->copy_to[k]);
             printf("\n");
+        }
+        /* What a bucket's lock costs is said before the first upload: a
+         * yearly rule locks each generation for years, irrevocably. */
+        for (size_t k = 0; k < d->ncopy_to; k++) {
+            const pol_medium *m = pol_medium_find(p, d->copy_to[k]);
+            if (m && pol_medium_bucket(m))
+                printf(_("    in bucket %s (%s): each generation stays locked %lld days from its "
+                         "backup, as long as the rules keep it; it cannot be deleted before, and "
+                         "the provider bills it until then\n"),
+                       m->object.bucket, m->name, (long long)(pol_object_lock_span(d, m) / 86400));
         }
         if (d->runbook)
             printf(_("    runbook: %s\n"), d->runbook);

@@ -261,11 +261,9 @@ bool ops_object_proven(const bkp_repo *r, const pol_policy *pol, const bkp_media
 time_t ops_object_until(const pol_policy *p, const pol_medium *pm, const bkp_gen *g, time_t now)
 {
     const pol_dataset *d = p ? pol_dataset_find(p, g->dataset) : NULL;
-    int64_t day = bkp_lock_day();
+    int64_t day = bkp_lock_day(); /* the lock's day: shorter under the test clock */
     int64_t lock = (int64_t)pm->object.lock_days * day;
-    int64_t keep = d ? pol_retention_span(&d->retention, pol_schedule_period(d->schedule.kind)) : 0;
-    keep = keep / 86400 * day; /* in days of the lock */
-    time_t until = g->finished + (time_t)(keep > lock ? keep : lock);
+    time_t until = g->finished + (time_t)(pol_object_lock_span(d, pm) / 86400 * day);
     return until > now + lock ? until : now + (time_t)lock;
 }
 

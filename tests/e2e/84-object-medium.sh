@@ -52,6 +52,10 @@ YAML
 unset BKP_PASSPHRASE_FILE
 export BKP_POLICY=$POL
 ok "$BKP" init --policy "$POL"
+# What the bucket's lock will cost is said before anything is uploaded:
+# keep_daily 7 keeps a generation 7 days, longer than the lock's 1.
+ok "$BKP" policy check
+output_has "in bucket hosp-bkp (cloud): each generation stays locked 7 days from its backup"
 mkdir -p "$WORK/usb"
 ok "$BKP" media label "$WORK/usb" --name usb
 

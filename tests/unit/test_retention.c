@@ -209,6 +209,32 @@ static void test_clock_forward(void **state)
                         "time out of order");
 }
 
+/* How long a bucket locks a generation: the longest of the medium's
+ * lock.days and what the rules keep, in whole days. */
+static void test_object_lock_span(void **state)
+{
+    (void)state;
+    const int64_t day = 86400;
+    pol_medium m = {.type = POL_OBJECT};
+    m.object.lock_days = 30;
+    pol_dataset d = {0};
+    assert_int_equal(pol_object_lock_span(NULL, &m), 30 * day);
+    assert_int_equal(pol_object_lock_span(&d, &m), 30 * day); /* no rule: the lock */
+    d.retention.keep_daily = 14;
+    assert_int_equal(pol_object_lock_span(&d, &m), 30 * day);
+    d.retention.keep_monthly = 12;
+    assert_int_equal(pol_object_lock_span(&d, &m), 12 * 31 * day);
+    d.retention.keep_yearly = 5;
+    assert_int_equal(pol_object_lock_span(&d, &m), 5 * 366 * day);
+    d.retention.keep_yearly = 0;
+    d.retention.keep_hourly = 30; /* 30 hours: whole days of the lock */
+    d.retention.keep_monthly = 0;
+    d.retention.keep_daily = 0;
+    assert_int_equal(pol_object_lock_span(&d, &m), 30 * day);
+    m.object.lock_days = 1;
+    assert_int_equal(pol_object_lock_span(&d, &m), 1 * day);
+}
+
 int main(void)
 {
     setenv("TZ", "UTC0", 1);
@@ -222,6 +248,7 @@ int main(void)
         cmocka_unit_test(test_restic_22057),
         cmocka_unit_test(test_time_order),
         cmocka_unit_test(test_clock_forward),
+        cmocka_unit_test(test_object_lock_span),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
