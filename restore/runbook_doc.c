@@ -95,37 +95,6 @@ static const char *newest_of(const rb_copies *copies, const char *ds)
     return best;
 }
 
-/* `s` as one word of a shell command a person types: as it is when it is
- * plain, else in single quotes ('\'' for a quote inside), so that a path
- * with a space, a '$' or a backquote stays one path and runs nothing. */
-static const char *shq(char *buf, size_t n, const char *s)
-{
-    size_t l = strlen(s);
-    if (l &&
-        strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+:@%=,") ==
-            l) {
-        snprintf(buf, n, "%s", s);
-        return buf;
-    }
-    size_t o = 0;
-    if (n < 3) {
-        if (n)
-            buf[0] = '\0';
-        return buf;
-    }
-    buf[o++] = '\'';
-    for (; *s && o + 5 < n; s++) {
-        if (*s == '\'') {
-            memcpy(buf + o, "'\\''", 4);
-            o += 4;
-        } else {
-            buf[o++] = *s;
-        }
-    }
-    buf[o++] = '\'';
-    buf[o] = '\0';
-    return buf;
-}
 
 /* How step `st` is done from the medium `on` on a machine that has never
  * seen bkp: the medium's own kit and its copy, or a bucket through the
@@ -150,10 +119,10 @@ static void on_medium_how(const rb_runbook *rb, const rb_step *st, const rb_on_m
         snprintf(from, sizeof(from), "%s --policy recovery.yaml", on->name);
     } else {
         snprintf(path, sizeof(path), "%s/bkp-recovery/bkp", on->mount);
-        shq(kit, sizeof(kit), path);
-        shq(from, sizeof(from), on->mount);
+        bkp_shell_word(kit, sizeof(kit), path);
+        bkp_shell_word(from, sizeof(from), on->mount);
         snprintf(path, sizeof(path), "%s/repo", on->mount);
-        shq(repo, sizeof(repo), path);
+        bkp_shell_word(repo, sizeof(repo), path);
     }
     switch (st->action) {
     case RB_SELECT:
@@ -185,11 +154,11 @@ static void on_medium_how(const rb_runbook *rb, const rb_step *st, const rb_on_m
         const char *folder = st->restore.path ? NULL : folder_of(folders, ds);
         char w[2300];
         if (st->restore.path)
-            snprintf(extra, sizeof(extra), " --path %s", shq(w, sizeof(w), st->restore.path));
+            snprintf(extra, sizeof(extra), " --path %s", bkp_shell_word(w, sizeof(w), st->restore.path));
         else if (folder)
-            snprintf(extra, sizeof(extra), " --folder %s", shq(w, sizeof(w), folder));
+            snprintf(extra, sizeof(extra), " --folder %s", bkp_shell_word(w, sizeof(w), folder));
         snprintf(buf, n, "%s restore %s %s%s --from %s --verify", kit, seq,
-                 shq(to, sizeof(to), st->restore.to), extra, from);
+                 bkp_shell_word(to, sizeof(to), st->restore.to), extra, from);
         break;
     }
     default:
@@ -252,9 +221,9 @@ static void how(const rb_runbook *rb, const rb_step *st, const char *first_mediu
         const char *folder = st->restore.path ? NULL : folder_of(folders, ds);
         char to[2300], w[2300];
         snprintf(buf, n, "bkp restore %s:SEQ %s%s%s%s%s%s%s", ds,
-                 shq(to, sizeof(to), st->restore.to), st->restore.path ? " --path " : "",
-                 st->restore.path ? shq(w, sizeof(w), st->restore.path) : "",
-                 folder ? " --folder " : "", folder ? shq(w, sizeof(w), folder) : "",
+                 bkp_shell_word(to, sizeof(to), st->restore.to), st->restore.path ? " --path " : "",
+                 st->restore.path ? bkp_shell_word(w, sizeof(w), st->restore.path) : "",
+                 folder ? " --folder " : "", folder ? bkp_shell_word(w, sizeof(w), folder) : "",
                  first_medium ? " --from " : "", first_medium ? first_medium : "");
         break;
     }
@@ -456,7 +425,7 @@ static void new_machine(rb_doc *d, const rb_runbook *rb, const rb_copies *copies
         }
         rb_on_medium on = {c->medium, c->path, c->archive, false};
         char mount[2300], first[5000];
-        shq(mount, sizeof(mount), c->path);
+        bkp_shell_word(mount, sizeof(mount), c->path);
         snprintf(first, sizeof(first),
                  _("mount it read-only so that %s/bkp-recovery is there; a disk mounted whole: "
                    "mkdir -p %s && mount -o ro DEVICE %s (DEVICE: its partition as lsblk shows "
@@ -483,9 +452,9 @@ static void on_medium_first(rb_doc *d, const rb_on_medium *on)
 {
     rb_doc_h2(d, _("On a machine that has never seen bkp"));
     char mount[2300], kit[2300], path[1100];
-    shq(mount, sizeof(mount), on->mount);
+    bkp_shell_word(mount, sizeof(mount), on->mount);
     snprintf(path, sizeof(path), "%s/bkp-recovery", on->mount);
-    shq(kit, sizeof(kit), path);
+    bkp_shell_word(kit, sizeof(kit), path);
     rb_doc_para(d,
                 _("1. Mount the medium read-only where the commands below expect it: `mkdir -p "
                   "%s && mount -o ro DEVICE %s` (DEVICE: its partition as `lsblk` shows it, such "

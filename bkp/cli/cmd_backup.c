@@ -108,7 +108,7 @@ static int audit_backup(cli *c, const char *dataset, const cli_backup *b, const 
 static int stream_failed(const pol_dataset *d, cli_backup *b, int rc, char *en, size_t n)
 {
     const pol_hook *cmd = &d->stream.command;
-    char shown[300], check[400];
+    char shown[1024], check[400];
     b->stream_rc = rc;
     ops_stream_why(rc, &b->stream, d, en, shown, NULL, n < sizeof(shown) ? n : sizeof(shown));
     if (d->host && cmd->command && (rc == -ECHILD || rc == -ENODATA))
@@ -276,7 +276,7 @@ int cli_backup_run(cli *c, const bkp_capture_opts *o, const pol_dataset *d, cli_
     bkp_capture_remote rm;
     stream_proc proc = {0};
     bkp_cmd_user user = {0};
-    char why[300];
+    char why[1024];
     if (d && d->host && !d->stream.command.command) {
         int src = tree_start(c, d, o, &rm, &proc);
         if (src) {

@@ -121,14 +121,16 @@ int cmd_generations(cli *c)
         for (size_t i = 0; i < n; i++)
             if (!v[i]->pruned || v[i]->status) /* a deleted one's tombstone keeps the chain */
                 gen_row(v[i]);
-        if (!n && c->from)
+        if (!n && c->from && c->nargs)
+            printf(_("(no generations of %s on %s)\n"), c->args[0], c->from);
+        else if (!n && c->from)
             printf(_("(no generations on %s)\n"), c->from);
         else if (!n)
             printf(_("(no generations yet: `bkp backup --dataset NAME PATH...` makes one)\n"));
         else if (c->from && c->tty)
-            printf(_("Restore one of them with `bkp restore GENERATION TARGET --from %s`; see "
-                     "its files first with `bkp ls GENERATION --from %s`.\n"),
-                   c->from, c->from);
+            printf(_("Restore one of them with `bkp restore GENERATION TARGET %s`; see its files "
+                     "first with `bkp ls GENERATION %s`.\n"),
+                   bkp_repo_shown(r), bkp_repo_shown(r));
     }
     bkp_gen_list_free(v, n);
     return EXIT_OK;

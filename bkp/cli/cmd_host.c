@@ -204,6 +204,60 @@ static int host_add(cli *c)
     return EXIT_OK;
 }
 
+/* Is `path` the folder `tree` or below it? */
+static bool below(const char *path, const char *tree)
+{
+    size_t n = strlen(tree);
+    while (n > 1 && tree[n - 1] == '/')
+        n--;
+    return !strncmp(path, tree, n) && (path[n] == '\0' || path[n] == '/' || tree[n - 1] == '/');
+}
+
+/* The folder of `v` (`n` of them) that `path` is in, or NULL. */
+static const char *tree_of(const char *path, char *const *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (below(path, v[i]))
+            return v[i];
+    return NULL;
+}
+
+/* The paths of the data sets of host `h` against what its agent may read
+ * and can: each problem said, with what to change where. Their number. */
+static int paths_problems(const pol_policy *p, const pol_host *h, const bkp_wire_hello *hi)
+{
+    int problems = 0;
+    for (size_t i = 0; i < p->ndatasets; i++) {
+        const pol_dataset *d = &p->datasets[i];
+        if (!d->host || strcmp(d->host, h->name) || d->stream.command.command)
+            continue;
+        for (size_t k = 0; k < d->npaths; k++) {
+            const char *path = d->paths[k], *tree = tree_of(path, hi->read, hi->nread);
+            char *safe = tree ? bkp_text_safe(tree, BKP_TEXT_FIELD) : NULL;
+            if (!tree) {
+                bkp_error(_("data set %s reads %s on %s, which is below none of the folders its "
+                            "agent may read: correct the path in the policy, or add its folder "
+                            "to the read: list of agent.yaml there"),
+                          d->name, path, h->name);
+                problems++;
+            } else if (tree_of(path, hi->missing, hi->nmissing)) {
+                bkp_error(_("data set %s reads %s on %s, but %s is not there: correct agent.yaml "
+                            "there, or the path in the policy"),
+                          d->name, path, h->name, safe ? safe : "?");
+                problems++;
+            } else if (tree_of(path, hi->unreadable, hi->nunreadable)) {
+                bkp_error(_("data set %s reads %s on %s, but the agent's user there cannot enter "
+                            "and read %s: give it the way in to each folder above (setfacl -m "
+                            "u:bkp:x FOLDER) and read access below, as the guide shows"),
+                          d->name, path, h->name, safe ? safe : "?");
+                problems++;
+            }
+            free(safe);
+        }
+    }
+    return problems;
+}
+
 static int host_check(cli *c)
 {
     if (c->port || c->ssh_user || c->identity) {
@@ -247,13 +301,15 @@ static int host_check(cli *c)
             missing++;
         }
     }
+    int paths = paths_problems(p, h, &hi);
     if (c->json) {
         size_t len;
         char *said = bkp_wire_hello_emit(&hi, &len);
         json_t *agent = said ? json_loadb(said, len, 0, NULL) : NULL;
         free(said);
-        cli_print_json(json_pack("{s:s, s:b, s:o*, s:i}", "host", h->name, "ok", !missing,
-                                 "agent", agent, "missing_commands", missing));
+        cli_print_json(json_pack("{s:s, s:b, s:o*, s:i, s:i}", "host", h->name, "ok",
+                                 !missing && !paths, "agent", agent, "missing_commands", missing,
+                                 "path_problems", paths));
     } else {
         printf(_("host %s (%s@%s port %d): agent bkp %s answers\n"), h->name, h->user,
                h->address, h->port, hi.version);
@@ -264,13 +320,22 @@ static int host_check(cli *c)
             free(safe);
         }
         printf("%s\n", hi.nread ? "" : _(" nothing"));
+        for (size_t i = 0; i < hi.nunreadable + hi.nmissing; i++) {
+            bool gone = i >= hi.nunreadable;
+            char *safe = bkp_text_safe(gone ? hi.missing[i - hi.nunreadable] : hi.unreadable[i],
+                                       BKP_TEXT_FIELD);
+            printf(gone ? _("  but %s is not there\n")
+                        : _("  but it cannot enter and read %s (its user's rights there)\n"),
+                   safe ? safe : "?");
+            free(safe);
+        }
         printf("%s", _("  it may run:"));
         for (size_t i = 0; i < hi.ncommands; i++)
             printf(" %s", hi.commands[i]);
         printf("%s\n", hi.ncommands ? "" : _(" nothing"));
     }
     bkp_wire_hello_clear(&hi);
-    return missing ? EXIT_FAILED : EXIT_OK;
+    return missing || paths ? EXIT_FAILED : EXIT_OK;
 }
 
 int cmd_host(cli *c)

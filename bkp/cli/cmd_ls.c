@@ -109,8 +109,9 @@ int cmd_ls(cli *c)
         ex = EXIT_FAILED;
     } else if (filter && !shown) {
         /* An empty answer would read as "that folder is empty". */
-        bkp_error(_("nothing in %s:%u is at %s; `bkp ls %s` lists everything it holds"), g->dataset,
-                  g->seq, filter, c->args[0]);
+        bkp_error(_("nothing in %s:%u is at %s; `bkp ls %s%s%s` lists everything it holds"),
+                  g->dataset, g->seq, filter, c->args[0], c->from ? " " : "",
+                  c->from ? bkp_repo_shown(c->ro) : "");
         ex = EXIT_FAILED;
     }
 out:

@@ -229,7 +229,7 @@ static void print_outcomes(const cli *c, const outcome *out, size_t n)
     cli_pad(stdout, _("RESULT"), 29);
     printf("%s\n", _("DETAIL"));
     for (size_t i = 0; i < n; i++) {
-        char gen[32] = "-", detail[700];
+        char gen[32] = "-", detail[sizeof(out[i].shown)];
         if (out[i].b.gen)
             snprintf(gen, sizeof(gen), "%u", out[i].b.gen->seq);
         if (out[i].b.gen && !*out[i].detail)

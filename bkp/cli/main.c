@@ -518,10 +518,10 @@ static int prepare(const command *cmd, cli *c, bkp_lock **cycle, bkp_lock **writ
                                : 0;
         return rc == -ENOMEM ? EXIT_FAILED : rc ? EXIT_USAGE : EXIT_OK;
     }
-    if (c->from && cmd->from && (needs & NEED_REPO_WRITE)) {
+    if ((c->from || c->key_fingerprint) && cmd->from && (needs & NEED_REPO_WRITE)) {
         bkp_error(_("--from reads a copy, and this form of `bkp %s` writes the server's "
-                    "repository: leave out --from"),
-                  cmd->name);
+                    "repository: leave out %s"),
+                  cmd->name, c->from ? "--from" : "--key-fingerprint");
         return EXIT_USAGE;
     }
     if (cmd->policy == POLICY_REQUIRED || c->policy_file) {
@@ -601,13 +601,15 @@ static int prepare(const command *cmd, cli *c, bkp_lock **cycle, bkp_lock **writ
          * it, be it the primary or a copy named with --repo. */
         unsigned flags = (needs & NEED_REPO_WRITE) ? 0 : BKP_REPO_READONLY;
         bkp_repo *h = NULL;
-        int ex = c->public_key          ? cli_open_public(c, &h)
-                 : c->from && cmd->from ? cli_open_source(
-                                              c, cmd->from == FROM_FIRST_ARG ? c->args[0] : NULL,
-                                              &h, &c->staging)
-                                        : cli_open_repo(c, flags, &h);
+        /* What reads a copy too opens as restore does, --key-fingerprint
+         * checked whatever it opens (source.c). */
+        int ex = c->public_key ? cli_open_public(c, &h)
+                 : cmd->from && !(needs & NEED_REPO_WRITE)
+                     ? cli_open_source(c, cmd->from == FROM_FIRST_ARG ? c->args[0] : NULL, &h,
+                                       &c->staging)
+                     : cli_open_repo(c, flags, &h);
+        cli_keep(h); /* closed at the end, or by the caller when this fails */
         if (!ex) {
-            cli_keep(h);
             c->ro = h;
             /* A handle opened with the public key alone signs nothing. */
             c->r = (needs & NEED_REPO_WRITE) && !c->public_key ? h : NULL;
@@ -737,6 +739,8 @@ int main(int argc, char **argv)
     bkp_lock *writer = NULL, *cycle = NULL;
     ex = prepare(cmd, &c, &cycle, &writer);
     if (ex) {
+        cli_close_kept();
+        cli_source_remove(c.staging); /* a copy staged before the open failed */
         cli_key_from_clear(&c);
         pol_free(c.policy);
         return ex;

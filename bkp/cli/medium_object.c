@@ -192,6 +192,7 @@ int cli_object_fetch(cli *c, const cli_medium *m, bool as_copy, const cli_fetch_
     bool subset = false;
     bkp_s3 *s = NULL;
     char *pass = NULL;
+    *out = NULL;
     int rc, ex = cli_object_open(c, m, &s);
     if (ex || (ex = trust_of(c, s, m, as_copy, &t, &pass)))
         goto out;
@@ -201,7 +202,8 @@ int cli_object_fetch(cli *c, const cli_medium *m, bool as_copy, const cli_fetch_
     bkp_info(_("fetching %s from bucket %s into %s"), m->name, m->pm->object.bucket, *staging);
     if (bkp_bucket_fetch_meta(s, *staging, &t, f))
         goto out;
-    if ((ex = open_fetched(c, *staging, &t, out)) || (what && what->records))
+    if ((ex = open_fetched(c, *staging, &t, out)) || (ex = cli_source_shown(c, m->name, *out)) ||
+        (what && what->records))
         goto out; /* the records alone: which generations it holds */
     if ((rc = ops_object_want(*out, what, &want, &subset))) {
         ex = cli_exit_for(rc);
@@ -221,6 +223,10 @@ int cli_object_fetch(cli *c, const cli_medium *m, bool as_copy, const cli_fetch_
         ex = EXIT_OK;
     }
 out:
+    if (ex) { /* nothing half-opened is handed back; the folder is the caller's */
+        bkp_repo_free(*out);
+        *out = NULL;
+    }
     bkp_bucket_trust_clear(&t);
     if (pass)
         bkp_passphrase_free(pass, t.plen);

@@ -22,6 +22,7 @@
 #include "bkp/io/i18n.h"
 #include "bkp/keys/keys.h"
 #include "bkp/io/log.h"
+#include "bkp/io/text.h"
 
 void cli_source_remove(char *staging)
 {
@@ -245,11 +246,24 @@ out:
     return ex;
 }
 
+int cli_source_shown(const cli *c, const char *from, bkp_repo *r)
+{
+    char word[1100], pol[1100], args[2300];
+    bkp_shell_word(word, sizeof(word), from);
+    if (c->policy_file)
+        bkp_shell_word(pol, sizeof(pol), c->policy_file);
+    snprintf(args, sizeof(args), "--from %s%s%s", word, c->policy_file ? " --policy " : "",
+             c->policy_file ? pol : "");
+    return bkp_repo_set_shown(r, args) ? EXIT_FAILED : EXIT_OK;
+}
+
 int cli_open_source(cli *c, const char *spec, bkp_repo **out, char **staging)
 {
     /* Whatever the source, --key-fingerprint holds for what was opened. */
     int ex = cli_key_pin(c);
     if (!ex)
         ex = open_source(c, spec, out, staging);
+    if (!ex && *out && c->from)
+        ex = cli_source_shown(c, c->from, *out);
     return ex || !*out ? ex : cli_key_pin_check(c, c->from, out);
 }

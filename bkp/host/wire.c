@@ -192,9 +192,13 @@ int bkp_wire_hello_parse(const void *buf, size_t len, bkp_wire_hello *out)
     if (ok) {
         out->protocol = (int)json_integer_value(proto);
         strcpy(out->version, version);
+        json_t *unreadable = json_object_get(j, "unreadable"), *missing = json_object_get(j, "missing");
         ok = list(json_object_get(j, "read"), bkp_wire_path_ok, &out->read, &out->nread) &&
              list(json_object_get(j, "commands"), bkp_dataset_name_ok, &out->commands,
-                  &out->ncommands);
+                  &out->ncommands) &&
+             (!unreadable ||
+              list(unreadable, bkp_wire_path_ok, &out->unreadable, &out->nunreadable)) &&
+             (!missing || list(missing, bkp_wire_path_ok, &out->missing, &out->nmissing));
     }
     json_decref(j);
     if (!ok) {
@@ -213,15 +217,21 @@ static char *emit(json_t *j, size_t *len)
     return s;
 }
 
+static json_t *strings(char *const *v, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < n; i++)
+        json_array_append_new(a, json_string(v[i]));
+    return a;
+}
+
 char *bkp_wire_hello_emit(const bkp_wire_hello *h, size_t *len)
 {
-    json_t *read = json_array(), *cmds = json_array();
-    for (size_t i = 0; read && i < h->nread; i++)
-        json_array_append_new(read, json_string(h->read[i]));
-    for (size_t i = 0; cmds && i < h->ncommands; i++)
-        json_array_append_new(cmds, json_string(h->commands[i]));
-    return emit(json_pack("{s:i, s:s, s:o*, s:o*}", "protocol", h->protocol, "version", h->version,
-                          "read", read, "commands", cmds),
+    return emit(json_pack("{s:i, s:s, s:o*, s:o*, s:o*, s:o*}", "protocol", h->protocol,
+                          "version", h->version, "read", strings(h->read, h->nread), "commands",
+                          strings(h->commands, h->ncommands), "unreadable",
+                          strings(h->unreadable, h->nunreadable), "missing",
+                          strings(h->missing, h->nmissing)),
                 len);
 }
 
@@ -236,6 +246,8 @@ void bkp_wire_hello_clear(bkp_wire_hello *h)
 {
     free_list(h->read, h->nread);
     free_list(h->commands, h->ncommands);
+    free_list(h->unreadable, h->nunreadable);
+    free_list(h->missing, h->nmissing);
     memset(h, 0, sizeof(*h));
 }
 

@@ -97,6 +97,11 @@ typedef struct bkp_wire_hello {
     size_t nread;
     char **commands; /* owned */
     size_t ncommands;
+    /* Of `read`, the folders the agent's user cannot enter and read, and
+     * those that are not there (an agent before these were said sends
+     * neither). */
+    char **unreadable, **missing; /* owned */
+    size_t nunreadable, nmissing;
 } bkp_wire_hello;
 /* Parse `len` bytes: 0 or -EBADMSG (`out` then empty). */
 int bkp_wire_hello_parse(const void *buf, size_t len, bkp_wire_hello *out);

@@ -124,6 +124,9 @@ void bkp_i18n_init(void)
     }
     bindtextdomain("bkp", where);
     bind_textdomain_codeset("bkp", "UTF-8");
+    /* libc's own texts (strerror) too: under cron, with no locale and the
+     * policy's `language: ja`, they would be converted to ASCII, "???". */
+    bind_textdomain_codeset("libc", "UTF-8");
     textdomain("bkp");
 }
 

@@ -197,6 +197,8 @@ static const char *strerror_own(int err)
         return N_("unknown or unsupported format");
     case -ENODATA:
         return N_("missing from the repository (in no pack, or its pack is gone)");
+    case -ENOMEDIUM: /* bkp_capture_run: libc's "No medium found" would mislead */
+        return N_("none of its paths could be read");
     default:
         return NULL;
     }

@@ -69,7 +69,10 @@ void bkp_progress_enable(bool on);
 void bkp_progress_done(void);
 
 /* A short description of a negative errno-style code, in the reader's
- * language (libc translates the errno texts). */
+ * language (libc translates the errno texts). bkp's own meanings:
+ * -EBADMSG damaged or tampered with, -EKEYREJECTED a wrong passphrase,
+ * -EPROTO an unknown format, -ENODATA missing from the repository,
+ * -ENOMEDIUM a capture that could read none of its paths. */
 const char *bkp_strerror(int err);
 /* The same in English whatever the locale: for what programs read (--json,
  * the audit log). */

@@ -248,3 +248,32 @@ void bkp_json_value_text(char *out, size_t n, const json_t *v)
                 bkp_json_value_text(out + at, n - at, x);
         }
 }
+
+const char *bkp_shell_word(char *buf, size_t n, const char *s)
+{
+    size_t l = strlen(s);
+    if (l &&
+        strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+:@%=,") ==
+            l) {
+        snprintf(buf, n, "%s", s);
+        return buf;
+    }
+    size_t o = 0;
+    if (n < 3) {
+        if (n)
+            buf[0] = '\0';
+        return buf;
+    }
+    buf[o++] = '\'';
+    for (; *s && o + 5 < n; s++) {
+        if (*s == '\'') {
+            memcpy(buf + o, "'\\''", 4);
+            o += 4;
+        } else {
+            buf[o++] = *s;
+        }
+    }
+    buf[o++] = '\'';
+    buf[o] = '\0';
+    return buf;
+}

@@ -63,6 +63,12 @@ json_t *bkp_json_when(time_t t);
  * for an object. */
 void bkp_json_value_text(char *buf, size_t n, const json_t *v);
 
+/* `s` as one word of a shell command a person types, into `buf` (cut to
+ * fit): as it is when it is plain, else in single quotes ('\'' for a quote
+ * inside), so that a path with a space, a '$' or a backquote stays one path
+ * and runs nothing. Returns `buf`. */
+const char *bkp_shell_word(char *buf, size_t n, const char *s);
+
 /* A size for people, "1.5 GiB"-style (binary units), into `buf`. */
 const char *bkp_size_text(char *buf, size_t n, uint64_t bytes);
 

@@ -42,6 +42,19 @@ static int hello(const pol_agent *a, const char *version, int out)
     h.commands = names;
     if (h.nread > BKP_WIRE_LIST)
         h.nread = BKP_WIRE_LIST;
+    /* What this user cannot read of its own file's folders, said before
+     * the night's backup finds it: a folder above without x for it is the
+     * usual cause. */
+    char *unreadable[BKP_WIRE_LIST + 1], *missing[BKP_WIRE_LIST + 1];
+    h.unreadable = unreadable;
+    h.missing = missing;
+    for (size_t i = 0; i < h.nread; i++)
+        if (access(h.read[i], R_OK | X_OK) < 0) {
+            if (errno == ENOENT || errno == ENOTDIR)
+                missing[h.nmissing++] = h.read[i];
+            else
+                unreadable[h.nunreadable++] = h.read[i];
+        }
     size_t len;
     return send_json(out, BKP_WIRE_HELLO, bkp_wire_hello_emit(&h, &len), &len);
 }

@@ -220,7 +220,7 @@ static void judge_backup(int ex, const pol_dataset *d, ops_run_outcome *o)
 {
     if (ex && o->b.stream_rc) {
         /* The program said it, with the command's last lines. */
-        char en[300], shown[300], ja[300];
+        char en[900], shown[900], ja[900];
         bkp_i18n_saved saved;
         o->failed = true;
         o->what = N_("failed");

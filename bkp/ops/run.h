@@ -55,9 +55,11 @@ typedef struct ops_run_backup {
 typedef struct ops_run_outcome {
     const pol_dataset *d;
     const char *what; /* "sealed", "not due", "failed", … (N_) */
-    char detail[600]; /* English */
-    char shown[600];  /* the same through the catalogue */
-    char detail_ja[900]; /* the same in Japanese (the alert's mail) */
+    /* Room for the longest reason whole (a host key that changed, with both
+     * fingerprints), in Japanese three bytes a character. */
+    char detail[1024];    /* English */
+    char shown[1536];     /* the same through the catalogue */
+    char detail_ja[1536]; /* the same in Japanese (the alert's mail) */
     bool ran, failed;
     const char *hook; /* the command of the hook that failed it (the policy's), or NULL */
     char hook_output[400]; /* that hook's last lines (bkp_hook_result.tail), or "" */

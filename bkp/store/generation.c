@@ -237,13 +237,13 @@ static void report_tombstone(const bkp_repo *r, const bkp_gen *g)
         bkp_iso_time(when, sizeof(when), g->pruned_at);
     if (g->reason && !strcmp(g->reason, "not copied"))
         bkp_error(_("%s:%u is not held by this copy (only its tombstone is, for the "
-                    "chain); `bkp generations --repo %s` lists the ones it holds, and another "
+                    "chain); `bkp generations %s` lists the ones it holds, and another "
                     "medium or the repository may have it"),
-                  g->dataset, g->seq, bkp_repo_path(r));
+                  g->dataset, g->seq, bkp_repo_shown(r));
     else
-        bkp_error(_("%s:%u was deleted by prune (%s); `bkp generations --repo %s` lists the "
+        bkp_error(_("%s:%u was deleted by prune (%s); `bkp generations %s` lists the "
                     "ones kept"),
-                  g->dataset, g->seq, when, bkp_repo_path(r));
+                  g->dataset, g->seq, when, bkp_repo_shown(r));
 }
 
 /* The generation that `sel` (after the ':' of `spec`: a sequence number or
@@ -345,8 +345,8 @@ int bkp_gen_resolve(const bkp_repo *r, const char *spec, bkp_gen **out)
         for (size_t i = 0; !rc && !found && i < n; i++)
             if (v[i] && !strcmp(v[i]->dataset, spec)) { /* a data set named alone */
                 bkp_error(_("'%s' is a data set: name one of its generations, such as %s:latest "
-                            "(`bkp generations --repo %s` lists them)"),
-                          spec, spec, bkp_repo_path(r));
+                            "(`bkp generations %s` lists them)"),
+                          spec, spec, bkp_repo_shown(r));
                 rc = -ENOENT;
             }
     }
@@ -354,9 +354,9 @@ int bkp_gen_resolve(const bkp_repo *r, const char *spec, bkp_gen **out)
     if (rc)
         return rc;
     if (!found) {
-        bkp_error(_("no generation '%s'; `bkp generations --repo %s` lists them (name them "
+        bkp_error(_("no generation '%s'; `bkp generations %s` lists them (name them "
                     "DATASET:latest, DATASET:SEQ or by UUID prefix)"),
-                  spec, bkp_repo_path(r));
+                  spec, bkp_repo_shown(r));
         return -ENOENT;
     }
     *out = found;

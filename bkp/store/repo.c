@@ -26,6 +26,7 @@
 #include "bkp/store/pack.h"
 #include "bkp/keys/primitive.h"
 #include "bkp/store/prune_recover.h"
+#include "bkp/io/text.h"
 
 static const char *const subdirs[] = {"keys", "packs", "index", "generations", "cache", "locks"};
 
@@ -43,6 +44,21 @@ int bkp_repo_make_folders(const char *path)
 const char *bkp_repo_path(const bkp_repo *r)
 {
     return r->path;
+}
+
+const char *bkp_repo_shown(const bkp_repo *r)
+{
+    return r->shown;
+}
+
+int bkp_repo_set_shown(bkp_repo *r, const char *args)
+{
+    char *s = strdup(args);
+    if (!s)
+        return -ENOMEM;
+    free(r->shown);
+    r->shown = s;
+    return 0;
 }
 const char *bkp_repo_uuid(const bkp_repo *r)
 {
@@ -405,7 +421,10 @@ int bkp_repo_alloc(const char *path, unsigned flags, bkp_repo **out)
         else
             bkp_error(_("cannot open the repository %s: %s; check --repo"), path, bkp_strerror(rc));
     } else if ((r->packs_dir = bkp_path_join(r->path, "packs")) &&
-               (r->index_dir = bkp_path_join(r->path, "index"))) {
+               (r->index_dir = bkp_path_join(r->path, "index")) &&
+               (r->shown = malloc(4 * strlen(r->path) + 16))) {
+        strcpy(r->shown, "--repo ");
+        bkp_shell_word(r->shown + 7, 4 * strlen(r->path) + 9, r->path);
         *out = r;
         return 0;
     }
@@ -619,6 +638,7 @@ void bkp_repo_free(bkp_repo *r)
     pthread_mutex_destroy(&r->mut->lock);
     free(r->mut);
     free(r->path);
+    free(r->shown);
     free(r->packs_dir);
     free(r->index_dir);
     free(r);

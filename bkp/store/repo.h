@@ -134,6 +134,13 @@ const uint8_t *bkp_repo_sign_pk(const bkp_repo *r);
 void bkp_repo_free(bkp_repo *r);
 
 const char *bkp_repo_path(const bkp_repo *r);
+/* How a person names `r` on a command line, for the hints of messages
+ * (`bkp generations %s` lists them): "--repo PATH", unless the one who
+ * opened it said otherwise with bkp_repo_set_shown ("--from cloud --policy
+ * recovery.yaml" for a copy fetched from a bucket into a folder that is
+ * gone when the command ends). 0 or -ENOMEM. */
+const char *bkp_repo_shown(const bkp_repo *r);
+int bkp_repo_set_shown(bkp_repo *r, const char *args);
 /* Was `r` opened as a copy (bkp_repo_open_copy)? Decided by the caller that
  * opened it, never by what the folder holds: a primary cannot be made to
  * pass for a copy by planting files in it (generation.h, tombstones). */

@@ -44,6 +44,7 @@ struct bkp_repo_mut {
 
 struct bkp_repo {
     char *path, *packs_dir, *index_dir;
+    char *shown; /* bkp_repo_shown: how a person names it on a command line */
     char uuid[37];
     bkp_keys *keys;
     int slot;          /* the key slot that opened it, or -1 (sheets, or a copy) */

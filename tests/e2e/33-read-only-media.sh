@@ -102,6 +102,8 @@ ok "$BKP" key split --policy "$POL" --shares 5 --threshold 3 -o "$WORK/shares"
 S=$WORK/shares/share
 FP=$("$BKP" key fingerprint --policy "$POL" | sed -n '3,4p' | tr -d ' \n')
 [ ${#FP} = 64 ] || fail "no fingerprint printed: $FP"
+OTHER_FP=$(printf '%s' "$FP" | tr '0-9a-f' '1-9a-f0') # another key's
+mkdir -p "$WORK/stage"
 
 # ---- A read-write mount first: reading writes nothing on the disk either ----
 tree_sum() { (cd "$MNT" && find . -path ./lost+found -prune -o -print0 | sort -z | xargs -0 stat -c '%n %s %Y' && find . -type f -print0 | sort -z | xargs -0 sha256sum); }
@@ -175,6 +177,12 @@ reads() {
     output_has "sub/b.txt"
     expect_exit 2 "$BKP" generations --from "$TAPE_RO" "$@"
     output_has "DATASET@SEQ.tar"
+    # A listing holds to --key-fingerprint as a restore does, with --repo
+    # too; an archive refused leaves no staging folder behind.
+    expect_exit 4 "$BKP" generations --repo "$MNT/repo" --key-fingerprint "$OTHER_FP" "$@"
+    TMPDIR=$WORK/stage expect_exit 4 "$BKP" ls ds:latest --from "$TAPE_RO" \
+        --key-fingerprint "$OTHER_FP" "$@"
+    [ -z "$(ls -A "$WORK/stage")" ] || flunk "a refused archive left $(ls "$WORK/stage")"
     ok "$BKP" ls ds:latest --repo "$MNT/repo" "$@"
     output_has "sub/b.txt"
     ok "$BKP" find 'b.txt' --repo "$MNT/repo" "$@"

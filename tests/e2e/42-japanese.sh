@@ -203,6 +203,18 @@ if command -v script >/dev/null; then
     grep -q "^policy " <<<"$(on_term LANG=C.UTF-8 TERM=linux)" || flunk "the kernel's console should keep English"
 fi
 
+# Under cron (no locale, umask 077) with the policy's `language: ja`: libc's
+# own texts in Japanese (or English), never question marks; a data set that
+# could read none of its paths says so, not "No such file".
+printf 'language: ja\nrepository: %s\npassphrase_file: %s\ndatasets:\n  - { name: gone, paths: [%s], schedule: hourly }\n' \
+    "$WORK/repo" "$PASSFILE" "$WORK/nothing-here" >"$WORK/cron-policy.yaml"
+chmod 600 "$WORK/cron-policy.yaml"
+expect_exit 1 env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$HOME" \
+    sh -c "umask 077; exec '$BKP' run --policy '$WORK/cron-policy.yaml'"
+output_has "どのパスも読めませんでした"
+output_lacks "???"
+grep -q "nothing-here: \(そのような\|No such\)" <<<"$ERR" || flunk "the missing path's reason should read: $ERR"
+
 # bkp run's table on a terminal: its headings, results and details in Japanese,
 # the columns aligned by terminal width; --json keeps its English words.
 if command -v script >/dev/null; then

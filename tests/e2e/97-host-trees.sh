@@ -115,6 +115,30 @@ ok "$BKP" policy check
 # Where each data set's paths are read: on its host, not here.
 printf '%s\n' "$OUT" | grep -qF "on host emr-db: read there by its agent" ||
     flunk "policy check should say karte's paths are on host emr-db: $OUT"
+# host check holds each data set's paths against the agent's read: folders,
+# before the night finds a typo, a folder gone or one its user cannot enter.
+ok "$BKP" host check emr-db
+write_policy "$WORK/secret"
+expect_exit 1 "$BKP" host check emr-db
+output_has "reads $WORK/secret on emr-db, which is below none of the folders its agent may read"
+write_policy "$T1"
+mv "$WORK/srv/scans" "$WORK/srv/scans.away"
+expect_exit 1 "$BKP" host check files --json
+output_has "is not there: correct agent.yaml there"
+[ "$(json_num path_problems)" = 1 ] || flunk "host check --json should count the path problem: $OUT"
+mv "$WORK/srv/scans.away" "$WORK/srv/scans"
+ok "$BKP" host check files
+# What its own user cannot read the agent says in its hello: run here as
+# nobody, with a folder above closed to it.
+chmod 711 "$WORK"
+mkdir -m 755 "$WORK/pub" && mkdir -p -m 700 "$WORK/pub/locked/data"
+printf 'read: [%s/pub/locked/data, %s/pub]\n' "$WORK" "$WORK" >"$WORK/pub/agent.yaml"
+chmod 644 "$WORK/pub/agent.yaml"
+runuser -u nobody -- env SSH_ORIGINAL_COMMAND=hello "$BKP" agent --config "$WORK/pub/agent.yaml" \
+    >"$WORK/hello.out" 2>&1 || flunk "the agent as nobody should answer hello: $(cat "$WORK/hello.out")"
+grep -aq "\"unreadable\":\[\"$WORK/pub/locked/data\"\]" "$WORK/hello.out" ||
+    flunk "the agent should say it cannot read the locked folder: $(tr -cd '[:print:]' <"$WORK/hello.out")"
+chmod 700 "$WORK"
 ok "$BKP" init --repo "$REPO"
 gens() { "$BKP" generations "$1" --json | grep -c '"seq"' || true; }
 

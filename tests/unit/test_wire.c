@@ -128,8 +128,28 @@ static void test_hello(void **state)
     assert_string_equal(back.read[1], "/srv/scans 2026");
     assert_int_equal(back.ncommands, 1);
     assert_string_equal(back.commands[0], "emr-dump");
+    assert_int_equal(back.nunreadable + back.nmissing, 0);
     bkp_wire_hello_clear(&back);
     free(s);
+    /* The folders the agent cannot read, and those not there. */
+    char *unreadable[] = {"/srv/scans 2026", NULL}, *missing[] = {"/srv/emr", NULL};
+    h.unreadable = unreadable;
+    h.nunreadable = 1;
+    h.missing = missing;
+    h.nmissing = 1;
+    assert_non_null(s = bkp_wire_hello_emit(&h, &len));
+    assert_int_equal(bkp_wire_hello_parse(s, len, &back), 0);
+    assert_int_equal(back.nunreadable, 1);
+    assert_string_equal(back.unreadable[0], "/srv/scans 2026");
+    assert_int_equal(back.nmissing, 1);
+    assert_string_equal(back.missing[0], "/srv/emr");
+    bkp_wire_hello_clear(&back);
+    free(s);
+    /* An agent before them says neither: none. */
+    static const char old[] = "{\"protocol\":1,\"version\":\"1\",\"read\":[\"/a\"],\"commands\":[]}";
+    assert_int_equal(bkp_wire_hello_parse(old, strlen(old), &back), 0);
+    assert_int_equal(back.nunreadable + back.nmissing, 0);
+    bkp_wire_hello_clear(&back);
 
     static const char *const bad[] = {
         "{\"protocol\":1,\"version\":\"1\",\"read\":[\"relative\"],\"commands\":[]}",
@@ -138,6 +158,8 @@ static void test_hello(void **state)
         "{\"protocol\":1,\"version\":\"a b\",\"read\":[],\"commands\":[]}",
         "{\"protocol\":0,\"version\":\"1\",\"read\":[],\"commands\":[]}",
         "{\"protocol\":1,\"version\":\"1\",\"read\":[]}",
+        "{\"protocol\":1,\"version\":\"1\",\"read\":[],\"commands\":[],\"unreadable\":[\"x\"]}",
+        "{\"protocol\":1,\"version\":\"1\",\"read\":[],\"commands\":[],\"missing\":{}}",
         "{\"protocol\":1,\"protocol\":1,\"version\":\"1\",\"read\":[],\"commands\":[]}",
         "[]",
     };
