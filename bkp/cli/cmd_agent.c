@@ -75,18 +75,41 @@ int cmd_agent(cli *c)
     const char *request = getenv("SSH_ORIGINAL_COMMAND");
     pol_agent none = {.file = (char *)file};
     if (rc) {
-        char why[600];
-        const char *what = rc == -EINVAL   ? "is not valid"
-                           : rc == -EPERM  ? "is not trusted (its owner or mode)"
-                           : rc == -ENOENT ? "is missing"
-                           : rc == -EACCES ? "cannot be read by the agent's user"
-                                           : "cannot be read";
-        snprintf(why, sizeof(why),
-                 "the agent's configuration %s on the source server %s; the agent serves "
-                 "nothing until it is mended (check it there, as the agent's user, with `bkp "
-                 "agent --config %s`)",
-                 file, what, file);
-        rc = ops_agent_refuse(&none, BKP_VERSION, why, 1);
+        /* Whole sentences, each translated (the backup server shows its reader's). */
+        if (rc == -EINVAL)
+            (void)ops_agent_refuse(&none, BKP_VERSION, 1,
+                                   N_("the agent's configuration %s on the source server is not "
+                                      "valid; the agent serves nothing until it is mended (check "
+                                      "it there, as the agent's user, with `bkp agent --config "
+                                      "%s`)"),
+                                   file, file);
+        else if (rc == -EPERM)
+            (void)ops_agent_refuse(&none, BKP_VERSION, 1,
+                                   N_("the agent's configuration %s on the source server is not "
+                                      "trusted (its owner or mode); the agent serves nothing "
+                                      "until it is mended (check it there, as the agent's user, "
+                                      "with `bkp agent --config %s`)"),
+                                   file, file);
+        else if (rc == -ENOENT)
+            (void)ops_agent_refuse(&none, BKP_VERSION, 1,
+                                   N_("the agent's configuration %s on the source server is "
+                                      "missing; the agent serves nothing until it is written "
+                                      "(see `bkp agent --config %s` there)"),
+                                   file, file);
+        else if (rc == -EACCES)
+            (void)ops_agent_refuse(&none, BKP_VERSION, 1,
+                                   N_("the agent's configuration %s on the source server cannot "
+                                      "be read by the agent's user; the agent serves nothing "
+                                      "until it is mended (check it there, as the agent's user, "
+                                      "with `bkp agent --config %s`)"),
+                                   file, file);
+        else
+            (void)ops_agent_refuse(&none, BKP_VERSION, 1,
+                                   N_("the agent's configuration %s on the source server cannot "
+                                      "be read; the agent serves nothing until it is mended "
+                                      "(check it there, as the agent's user, with `bkp agent "
+                                      "--config %s`)"),
+                                   file, file);
         return EXIT_FAILED;
     }
     rc = ops_agent_serve(a, BKP_VERSION, request, 1);

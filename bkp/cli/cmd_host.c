@@ -158,8 +158,10 @@ static int host_add(cli *c)
     }
     char pub[4200], key[4200], fp[80], ours[80];
     bool made = false;
-    int ex = identity(id, pub, sizeof(pub), &made);
-    if (ex || (ex = scan(address, (int)port, key, sizeof(key))))
+    /* The host first: a server not reached leaves no key of ours made (and
+     * the run that reaches it says it made one). */
+    int ex = scan(address, (int)port, key, sizeof(key));
+    if (ex || (ex = identity(id, pub, sizeof(pub), &made)))
         return ex;
     bkp_remote_fingerprint(key, fp, sizeof(fp));
     bkp_remote_fingerprint(pub, ours, sizeof(ours));

@@ -346,7 +346,8 @@ static void *pump(void *arg)
             r->broken = r->ended ? 0 : -EBADMSG;
             break;
         } else if (f.type == BKP_WIRE_REFUSED) {
-            r->refused = !bkp_wire_refused_parse(f.data, f.len, r->why, sizeof(r->why));
+            r->refused = !bkp_wire_refused_parse(f.data, f.len, bkp_i18n_reader_japanese(),
+                                                 r->why, sizeof(r->why));
             r->broken = r->refused ? 0 : -EBADMSG;
             break;
         } else {

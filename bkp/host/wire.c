@@ -481,10 +481,13 @@ void bkp_wire_tree_clear(bkp_wire_tree *t)
     memset(t, 0, sizeof(*t));
 }
 
-int bkp_wire_refused_parse(const void *buf, size_t len, char *why, size_t size)
+int bkp_wire_refused_parse(const void *buf, size_t len, bool japanese, char *why, size_t size)
 {
     json_t *j = load(buf, len);
-    const char *s = json_string_value(json_object_get(j, "error"));
+    const char *s = json_string_value(json_object_get(j, "error")),
+               *ja = json_string_value(json_object_get(j, "error_ja"));
+    if (s && ja && japanese)
+        s = ja;
     char *safe = s ? bkp_text_safe(s, BKP_TEXT_FIELD) : NULL;
     int rc = safe && size ? 0 : -EBADMSG;
     if (!rc) {
@@ -499,7 +502,7 @@ int bkp_wire_refused_parse(const void *buf, size_t len, char *why, size_t size)
     return rc;
 }
 
-char *bkp_wire_refused_emit(const char *why, size_t *len)
+char *bkp_wire_refused_emit(const char *why, const char *why_ja, size_t *len)
 {
-    return emit(json_pack("{s:s}", "error", why), len);
+    return emit(json_pack("{s:s, s:s*}", "error", why, "error_ja", why_ja), len);
 }

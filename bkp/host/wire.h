@@ -179,8 +179,10 @@ void bkp_wire_stamp_put(struct bkp_buf *b, const bkp_wire_stamp *s);
 int bkp_wire_stamp_get(struct bkp_rd *r, bkp_wire_stamp *s);
 
 /* Why a request was refused: a sentence for people, made safe for a log
- * (text.h), cut to `size` bytes. */
-int bkp_wire_refused_parse(const void *buf, size_t len, char *why, size_t size);
-char *bkp_wire_refused_emit(const char *why, size_t *len);
+ * (text.h), cut to `size` bytes; in Japanese when `japanese` and the agent
+ * said it so too (an agent before that says English only). */
+int bkp_wire_refused_parse(const void *buf, size_t len, bool japanese, char *why, size_t size);
+/* `why_ja` may be NULL. */
+char *bkp_wire_refused_emit(const char *why, const char *why_ja, size_t *len);
 
 #endif

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,19 +60,42 @@ static int hello(const pol_agent *a, const char *version, int out)
     return send_json(out, BKP_WIRE_HELLO, bkp_wire_hello_emit(&h, &len), &len);
 }
 
-/* Say why (English: the backup server's operator reads it in its log and
- * the source's administrator changes the file) and refuse. */
-static int refuse(int out, const char *why)
+/* Refuse, saying why in English and in Japanese: the backup server shows
+ * its reader's (wire.h); this server's log keeps the English, which its
+ * administrator, who changes the file, reads. `fmt` is an N_() text,
+ * translated here by the catalogue installed with bkp. */
+static int vrefuse(int out, const char *fmt, va_list ap)
 {
+    char en[700], ja[1400];
+    va_list aq;
+    va_copy(aq, ap);
+    vsnprintf(en, sizeof(en), fmt, ap);
+    bkp_i18n_saved saved;
+    bkp_i18n_begin(&saved, "ja");
+    vsnprintf(ja, sizeof(ja), _(fmt), aq);
+    bkp_i18n_end(&saved);
+    va_end(aq);
     size_t len;
     /* It may quote the request: any bytes. JSON carries UTF-8 only. */
-    char *safe = bkp_text_safe(why, BKP_TEXT_FIELD);
-    if (!safe)
-        return -ENOMEM;
-    bkp_error("%s", safe);
-    int rc = send_json(out, BKP_WIRE_REFUSED, bkp_wire_refused_emit(safe, &len), &len);
+    char *safe = bkp_text_safe(en, BKP_TEXT_FIELD), *safe_ja = bkp_text_safe(ja, BKP_TEXT_FIELD);
+    int rc = -ENOMEM;
+    if (safe && safe_ja) {
+        bkp_error("%s", safe);
+        rc = send_json(out, BKP_WIRE_REFUSED, bkp_wire_refused_emit(safe, safe_ja, &len), &len);
+    }
     free(safe);
+    free(safe_ja);
     return rc ? rc : -EACCES;
+}
+
+static int refuse(int out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int refuse(int out, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = vrefuse(out, fmt, ap);
+    va_end(ap);
+    return rc;
 }
 
 /* Copy the command's output into data frames until its end; false when the
@@ -105,15 +129,13 @@ static bool relay(int data, int cancel, int out)
 
 static int run(const pol_agent *a, const char *name, int out)
 {
-    char why[600];
     const pol_agent_command *c = pol_agent_command_find(a, name);
-    if (!c) {
-        snprintf(why, sizeof(why),
-                 "the command '%s' is not in the commands of %s on this server; add it there "
-                 "if it is to be backed up",
-                 name, a->file);
-        return refuse(out, why);
-    }
+    if (!c)
+        return refuse(out,
+                      N_("the command '%s' is not in the commands of %s on this server; add it "
+                         "there if it is to be backed up, or correct the data set's command in "
+                         "the policy"),
+                      name, a->file);
     /* The session's environment is sshd's, and what the client asked for
      * (AcceptEnv: LANG, LC_*): the backup server's wishes. The command gets
      * the user's own only. */
@@ -133,11 +155,9 @@ static int run(const pol_agent *a, const char *name, int out)
     int data, rc = bkp_hook_start(&spec, &data, &proc);
     for (size_t i = 0; i < k; i++)
         free(inherited[i]);
-    if (rc) {
-        snprintf(why, sizeof(why), "the command '%s' could not be started: %s", name,
-                 bkp_strerror_en(rc));
-        return refuse(out, why);
-    }
+    if (rc)
+        return refuse(out, N_("the command '%s' could not be started: %s"), name,
+                      bkp_strerror_en(rc));
     bool whole = relay(data, bkp_hook_cancel_fd(proc), out);
     close(data);
     bkp_hook_finish(proc, !whole, &res);
@@ -257,10 +277,10 @@ static int frame_put(void *ctx, const void *buf, size_t len)
 static int tree(const pol_agent *a, const char *request, int out)
 {
     bkp_wire_tree t;
-    char why[600];
     if (bkp_wire_tree_parse(request, &t))
-        return refuse(out, "the tree request is not one this agent reads (tree [-c] [-x] [-e "
-                           "PATTERN]... PATH..., each word %XX-escaped)");
+        return refuse(out, "%s",
+                      N_("the tree request is not one this agent reads (tree [-c] [-x] [-e "
+                         "PATTERN]... PATH..., each word %XX-escaped)"));
     /* Every path resolved before a byte is sent: one outside the read:
      * trees refuses the request; one that cannot be reached is left out
      * (said, counted) as a local backup leaves out a missing path. */
@@ -276,13 +296,12 @@ static int tree(const pol_agent *a, const char *request, int out)
         int err = resolve(a, t.paths[i], &fds[n], &name);
         if (err == -EXDEV) {
             char *safe = bkp_text_safe(t.paths[i], BKP_TEXT_FIELD);
-            snprintf(why, sizeof(why),
-                     "%.300s is not below the read: trees of %s on this server (or a link "
-                     "on its way leads out of them, or is absolute); add it there if it is to "
-                     "be backed up",
-                     safe ? safe : "?", a->file);
+            rc = refuse(out,
+                        N_("%.300s is not below the read: trees of %s on this server (or a link "
+                           "on its way leads out of them, or is absolute); correct the data "
+                           "set's path in the policy, or add it there if it is to be backed up"),
+                        safe ? safe : "?", a->file);
             free(safe);
-            rc = refuse(out, why);
         } else if (err == -ENOMEM) {
             rc = err;
         } else if (err) {
@@ -331,23 +350,29 @@ int ops_agent_serve(const pol_agent *a, const char *version, const char *request
     if (rc)
         return rc;
     if (!request || !*request)
-        return refuse(out, "no request: this key only serves the backup server's `hello`, "
-                           "`run NAME` or `tree PATH...`, as the forced command of its "
-                           "authorized_keys line");
+        return refuse(out, "%s",
+                      N_("no request: this key only serves the backup server's `hello`, `run "
+                         "NAME` or `tree PATH...`, as the forced command of its authorized_keys "
+                         "line"));
     if (!strcmp(request, "hello"))
         return 0;
     if (!strncmp(request, "run ", 4) && bkp_dataset_name_ok(request + 4))
         return run(a, request + 4, out);
     if (!strncmp(request, "tree ", 5))
         return tree(a, request, out);
-    char why[300];
-    snprintf(why, sizeof(why),
-             "'%.64s' is not a request this agent serves (hello, run NAME, tree PATH...)", request);
-    return refuse(out, why);
+    return refuse(out, N_("'%.64s' is not a request this agent serves (hello, run NAME, tree "
+                          "PATH...)"),
+                  request);
 }
 
-int ops_agent_refuse(const pol_agent *a, const char *version, const char *why, int out)
+int ops_agent_refuse(const pol_agent *a, const char *version, int out, const char *fmt, ...)
 {
     int rc = hello(a, version, out);
-    return rc ? rc : refuse(out, why);
+    if (rc)
+        return rc;
+    va_list ap;
+    va_start(ap, fmt);
+    rc = vrefuse(out, fmt, ap);
+    va_end(ap);
+    return rc;
 }

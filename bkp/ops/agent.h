@@ -22,8 +22,10 @@
 int ops_agent_serve(const pol_agent *a, const char *version, const char *request, int out);
 
 /* Answer any request with a hello of `a` (may hold nothing) and a refusal
- * saying `why`: what an agent whose configuration cannot be used sends.
+ * saying why (`fmt`, an N_() text, and its arguments; sent in English and
+ * Japanese): what an agent whose configuration cannot be used sends.
  * -EACCES, or a negative errno when `out` could not be written. */
-int ops_agent_refuse(const pol_agent *a, const char *version, const char *why, int out);
+int ops_agent_refuse(const pol_agent *a, const char *version, int out, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 #endif

@@ -191,6 +191,9 @@ fails() { # WHAT SAID [DATASET]
 write_policy "$WORK/secret"
 fails "a path outside read:" "is not below the read: trees"
 grep -q "secret" <<<"$ERR" || flunk "the refusal should name the path: $ERR"
+# The agent says why in Japanese too: a Japanese reader reads it so.
+LC_ALL= LANG=C.UTF-8 LANGUAGE=ja expect_exit 1 "$BKP" backup karte
+output_has "read: のフォルダーの下にありません"
 write_policy "$T1/up/ssh"
 fails "a path a link leads out of" "is not below the read: trees"
 # A path that is not there (yet) is left out and said, the rest is sealed.

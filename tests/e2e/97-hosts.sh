@@ -83,7 +83,12 @@ authorize() { # HOST LINE
 
 # ---- 1. host add, host check ----
 ID=$WORK/etc/ssh/id_ed25519
+# A server not reached: said, and no key of ours made yet.
+expect_exit 1 "$BKP" host add emr-db 127.0.0.1 --port 9 --user postgres --identity "$ID"
+output_has "did not show a host key"
+[ ! -e "$ID" ] || flunk "host add made our key for a server it did not reach"
 ok "$BKP" host add emr-db 127.0.0.1 --port "$P1" --user postgres --identity "$ID"
+output_has "Made our SSH key for the sources"
 [ -s "$ID" ] && [ -s "$ID.pub" ] || flunk "host add should make our key: $ERR"
 [ "$(stat -c %a "$ID")" = 600 ] || flunk "our key should be mode 600"
 FP=$(ssh-keygen -lf "$WORK/sshd-emr-db/host_key.pub" | awk '{print $2}')

@@ -85,7 +85,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         else if (f.type == BKP_WIRE_STAMPS)
             stamps(&f);
-        else if (f.type == BKP_WIRE_REFUSED && bkp_wire_refused_parse(f.data, f.len, why, sizeof(why)) == 0)
+        else if (f.type == BKP_WIRE_REFUSED &&
+                 bkp_wire_refused_parse(f.data, f.len, f.len & 1, why, sizeof(why)) == 0)
             for (const char *p = why; *p; p++)
                 if ((unsigned char)*p < 0x20 || *p == 0x7f)
                     abort(); /* a control byte for the log */

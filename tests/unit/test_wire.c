@@ -186,10 +186,21 @@ static void test_end_and_refused(void **state)
         assert_int_equal(bkp_wire_end_parse(bad[i], strlen(bad[i]), &back), -EBADMSG);
 
     char why[16];
-    s = bkp_wire_refused_emit("no\x1b[2Jsuch command, said at length", &len);
-    assert_int_equal(bkp_wire_refused_parse(s, len, why, sizeof(why)), 0);
+    s = bkp_wire_refused_emit("no\x1b[2Jsuch command, said at length", NULL, &len);
+    assert_int_equal(bkp_wire_refused_parse(s, len, false, why, sizeof(why)), 0);
     assert_null(strchr(why, '\x1b')); /* a terminal's escape is made harmless */
     assert_true(strlen(why) < sizeof(why));
+    assert_int_equal(bkp_wire_refused_parse(s, len, true, why, sizeof(why)), 0);
+    assert_int_equal(strncmp(why, "no", 2), 0); /* no Japanese said: the English */
+    free(s);
+    /* Said in both: the reader's. */
+    char both[64];
+    s = bkp_wire_refused_emit("not listed", "\xe3\x81\x82\x1b[2J", &len);
+    assert_int_equal(bkp_wire_refused_parse(s, len, false, both, sizeof(both)), 0);
+    assert_string_equal(both, "not listed");
+    assert_int_equal(bkp_wire_refused_parse(s, len, true, both, sizeof(both)), 0);
+    assert_int_equal(strncmp(both, "\xe3\x81\x82", 3), 0);
+    assert_null(strchr(both, '\x1b'));
     free(s);
 }
 
@@ -294,7 +305,7 @@ static void serve(const pol_agent *a, const char *request, int want, char *types
             nd += (size_t)n;
         }
         if (f.type == BKP_WIRE_REFUSED)
-            assert_int_equal(bkp_wire_refused_parse(f.data, f.len, why, 300), 0);
+            assert_int_equal(bkp_wire_refused_parse(f.data, f.len, false, why, 300), 0);
         if (f.type == BKP_WIRE_END) {
             bkp_wire_end e;
             assert_int_equal(bkp_wire_end_parse(f.data, f.len, &e), 0);
