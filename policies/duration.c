@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 int pol_duration_parse(const char *s, int64_t *secs)
@@ -26,4 +27,19 @@ int pol_duration_parse(const char *s, int64_t *secs)
             return 0;
         }
     return -EINVAL;
+}
+
+const char *pol_duration_text(char *buf, size_t n, int64_t secs)
+{
+    static const struct {
+        char unit;
+        int64_t secs;
+    } units[] = {{'d', 86400}, {'h', 3600}, {'m', 60}};
+    for (size_t i = 0; i < sizeof(units) / sizeof(*units); i++)
+        if (secs > 0 && secs % units[i].secs == 0) {
+            snprintf(buf, n, "%lld%c", (long long)(secs / units[i].secs), units[i].unit);
+            return buf;
+        }
+    snprintf(buf, n, "%llds", (long long)secs);
+    return buf;
 }

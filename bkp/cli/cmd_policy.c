@@ -12,6 +12,7 @@
 #include "bkp/cli/cli.h"
 #include "bkp/ops/annex.h"
 #include "bkp/io/clock.h"
+#include "policies/duration.h"
 #include "policies/retention.h"
 #include "bkp/io/i18n.h"
 #include "bkp/host/remote.h"
@@ -63,7 +64,9 @@ static void print_hook(const char *what, const pol_hook *h)
 {
     if (!h->command)
         return;
-    printf(_("    %s: %s (timeout %llds)"), what, h->command, (long long)h->timeout);
+    char t[32];
+    printf(_("    %s: %s (timeout %s)"), what, h->command,
+           pol_duration_text(t, sizeof(t), h->timeout));
     print_command_tail(h);
 }
 
@@ -107,9 +110,10 @@ static void print_text(const pol_policy *p)
         printf(_("  data set %s (priority %d)%s%s\n"), d->name, d->priority,
                d->description ? ": " : "", d->description ? d->description : "");
         if (d->stream.command.command) {
-            printf(_("    schedule %s; stream: `%s`, stored as %s (timeout %llds)"),
+            char t[32];
+            printf(_("    schedule %s; stream: `%s`, stored as %s (timeout %s)"),
                    pol_schedule_words(&d->schedule, buf, sizeof(buf)), d->stream.command.command,
-                   d->stream.name, (long long)d->stream.command.timeout);
+                   d->stream.name, pol_duration_text(t, sizeof(t), d->stream.command.timeout));
             print_command_tail(&d->stream.command);
             if (d->host)
                 printf(_("    from host %s: the command of that name in its agent's file\n"),

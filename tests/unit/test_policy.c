@@ -553,6 +553,18 @@ static void test_durations(void **state)
         int64_t v = 0;
         assert_int_equal(pol_duration_parse(no[i], &v), -EINVAL);
     }
+    /* Said back as a policy writes it, and read again the same. */
+    static const struct {
+        int64_t v;
+        const char *s;
+    } said[] = {{10800, "3h"}, {90, "90s"}, {5400, "90m"}, {604800, "7d"}, {86399, "86399s"}};
+    char buf[32];
+    for (size_t i = 0; i < sizeof(said) / sizeof(*said); i++) {
+        int64_t v = 0;
+        assert_string_equal(pol_duration_text(buf, sizeof(buf), said[i].v), said[i].s);
+        assert_int_equal(pol_duration_parse(buf, &v), 0);
+        assert_int_equal(v, said[i].v);
+    }
 }
 
 static void test_schedules(void **state)
