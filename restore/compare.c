@@ -160,6 +160,11 @@ int rst_compare(const bkp_repo *repo, const bkp_gen *g, const char *target, cons
     return rc < 0 ? rc : 0;
 }
 
+/* In the set of stored paths: an item of the generation, or only a folder
+ * above one (made by the restore as a parent, not captured). */
+#define STORED ((void *)1)
+#define ABOVE ((void *)2)
+
 /* The stored paths of `g` a restore of the whole generation (or of `strip`'s
  * contents) puts in its target, relative to it, and their folders: keys of
  * `set`. */
@@ -179,9 +184,12 @@ static int stored_paths(const bkp_repo *repo, const bkp_gen *g, const char *stri
         char *rel = strdup(name + (sl ? sl + 1 : 0)), *slash = rel;
         if (!rel)
             rc = -ENOMEM;
-        /* The path and each folder above it, up to one already there. */
-        while (!rc && slash && *rel && !bkp_strmap_get(set, rel)) {
-            rc = bkp_strmap_put(set, rel, (void *)1);
+        /* The path, and each folder above it up to one already there. */
+        for (void *v = STORED; !rc && slash && *rel; v = ABOVE) {
+            void *had = bkp_strmap_get(set, rel);
+            if (had == STORED || (had && v == ABOVE))
+                break;
+            rc = bkp_strmap_put(set, rel, v);
             if ((slash = strrchr(rel, '/')))
                 *slash = '\0';
         }
@@ -194,10 +202,29 @@ static int stored_paths(const bkp_repo *repo, const bkp_gen *g, const char *stri
 
 #define EXTRA_DEPTH 256 /* deeper than any restore writes; below, not looked into */
 
+/* Name `rel` among the first of `out`: its end, where a deep path is cut
+ * (the file's own name is what a person looks for), on a character. */
+static void extra_name(rst_extra *out, const char *rel)
+{
+    char *to = out->named[out->n - 1];
+    size_t len = strlen(rel), room = sizeof(out->named[0]) - 1;
+    if (len <= room) {
+        memcpy(to, rel, len + 1);
+        return;
+    }
+    const char *from = rel + len - (room - 3);
+    while (((unsigned char)*from & 0xc0) == 0x80)
+        from++;
+    snprintf(to, sizeof(out->named[0]), "\xe2\x80\xa6%s", from); /* "…" */
+}
+
 /* Walk the folder `dir` (at `rel` in the target; "" at its root) for names
- * not in `set`; a folder that is not is counted once, its contents not. */
-static void extra_walk(int dir, char *rel, size_t cap, const bkp_strmap *set, int depth,
-                       rst_extra *out)
+ * not in `set`, counted only in a folder the generation holds (`counts`):
+ * one a restore only made as a parent is not its to judge (the target's
+ * root, /srv above /srv/emr). A folder not in the set is counted once, its
+ * contents not. */
+static void extra_walk(int dir, char *rel, size_t cap, const bkp_strmap *set, bool counts,
+                       int depth, rst_extra *out)
 {
     DIR *d = fdopendir(dir);
     if (!d) {
@@ -212,14 +239,15 @@ static void extra_walk(int dir, char *rel, size_t cap, const bkp_strmap *set, in
         if (len + strlen(e->d_name) + 2 > cap)
             continue; /* a name longer than any stored path: not ours, and not said */
         snprintf(rel + len, cap - len, "%s%s", len ? "/" : "", e->d_name);
-        if (!bkp_strmap_get(set, rel)) {
+        void *held = bkp_strmap_get(set, rel);
+        if (!held && counts) {
             if (out->n++ < RST_EXTRA_NAMED)
-                snprintf(out->named[out->n - 1], sizeof(out->named[0]), "%s", rel);
-        } else if (depth < EXTRA_DEPTH) {
+                extra_name(out, rel);
+        } else if (held && depth < EXTRA_DEPTH) {
             int sub = openat(dirfd(d), e->d_name,
                              O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
             if (sub >= 0)
-                extra_walk(sub, rel, cap, set, depth + 1, out);
+                extra_walk(sub, rel, cap, set, held == STORED, depth + 1, out);
         }
         rel[len] = '\0';
     }
@@ -241,7 +269,7 @@ int rst_extra_find(const bkp_repo *repo, const bkp_gen *g, const char *target, c
     else if (!rc && dir < 0)
         rc = -errno;
     if (!rc)
-        extra_walk(dir, rel, PATH_MAX, set, 0, out);
+        extra_walk(dir, rel, PATH_MAX, set, strip != NULL, 0, out); /* strip: a folder it holds */
     free(rel);
     bkp_strmap_free(set);
     return rc;

@@ -85,13 +85,16 @@ int rst_compare(const bkp_repo *repo, const bkp_gen *g, const char *target, cons
 #define RST_EXTRA_NAMED 3
 typedef struct rst_extra {
     uint64_t n;                          /* names in the target not in the generation */
-    char named[RST_EXTRA_NAMED][256];    /* the first of them, relative to the target */
+    char named[RST_EXTRA_NAMED][256];    /* the first of them, relative to the target; bytes
+                                          * of the target's, for the caller to make safe */
 } rst_extra;
 
 /* Walk `target` (not following links) for what a restore of the whole of
- * `g` (or of `strip`'s contents, as in rst_opts) did not put there: a folder
- * not in the generation counts once. 0, or a negative code when the
- * generation's tree or the target cannot be read. */
+ * `g` (or of `strip`'s contents, as in rst_opts) did not put there, inside
+ * the folders the generation holds (not beside the folders a restore only
+ * makes as parents): a folder not in the generation counts once; a name
+ * kept is its path's end when the path is long. 0, or a negative code when
+ * the generation's tree or the target cannot be read. */
 int rst_extra_find(const bkp_repo *repo, const bkp_gen *g, const char *target, const char *strip,
                    rst_extra *out) __attribute__((warn_unused_result));
 

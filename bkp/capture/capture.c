@@ -806,7 +806,7 @@ int bkp_capture_run(bkp_repo *r, const bkp_capture_opts *o, bkp_capture *out)
             bkp_error(_("none of the paths of %s could be read; nothing is sealed. Check that the "
                         "volume is mounted and the paths are right"),
                       o->dataset);
-        rc = -ENOMEDIUM; /* each path's reason was said: ENOENT would be a wrong one */
+        rc = -EDOM; /* log.h: each path's reason was said; ENOENT would be a wrong one */
     }
     rc = finish_capture(&c, rc);
 out:

@@ -134,7 +134,7 @@ int bkp_capture_add_error(bkp_capture *c, const char *path, const char *message)
 
 /* 0 when everything was captured (possibly with `errors` for single files);
  * a negative code when the capture as a whole failed (nothing to seal):
- * -ENOMEDIUM when none of the paths could be read at all. */
+ * -EDOM when none of the paths could be read at all. */
 int bkp_capture_run(bkp_repo *r, const bkp_capture_opts *o, bkp_capture *out)
     __attribute__((warn_unused_result));
 /* Publish c->cache (durably; a failure is noted in c->stats.cache_problem

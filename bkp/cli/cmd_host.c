@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bkp/capture/walk.h"
 #include "bkp/cli/cli.h"
 #include "bkp/host/cmdenv.h"
 #include "bkp/host/remote.h"
@@ -206,22 +207,21 @@ static int host_add(cli *c)
     return EXIT_OK;
 }
 
-/* Is `path` the folder `tree` or below it? */
-static bool below(const char *path, const char *tree)
-{
-    size_t n = strlen(tree);
-    while (n > 1 && tree[n - 1] == '/')
-        n--;
-    return !strncmp(path, tree, n) && (path[n] == '\0' || path[n] == '/' || tree[n - 1] == '/');
-}
-
-/* The folder of `v` (`n` of them) that `path` is in, or NULL. */
+/* The folder of `v` (`n` of them) that `path` is in, or NULL: both
+ * normalised as the backup and the agent do (bkp_walk_root), so that what
+ * is checked here is what the night will ask for. */
 static const char *tree_of(const char *path, char *const *v, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        if (below(path, v[i]))
-            return v[i];
-    return NULL;
+    char *p = bkp_walk_root(path);
+    const char *found = NULL;
+    for (size_t i = 0; p && !found && i < n; i++) {
+        char *t = bkp_walk_root(v[i]);
+        if (t && bkp_walk_below(t, p))
+            found = v[i];
+        free(t);
+    }
+    free(p);
+    return found;
 }
 
 /* The paths of the data sets of host `h` against what its agent may read
@@ -234,27 +234,29 @@ static int paths_problems(const pol_policy *p, const pol_host *h, const bkp_wire
         if (!d->host || strcmp(d->host, h->name) || d->stream.command.command)
             continue;
         for (size_t k = 0; k < d->npaths; k++) {
-            const char *path = d->paths[k], *tree = tree_of(path, hi->read, hi->nread);
-            char *safe = tree ? bkp_text_safe(tree, BKP_TEXT_FIELD) : NULL;
+            const char *path = d->paths[k], *tree = tree_of(path, hi->read, hi->nread), *gone;
             if (!tree) {
                 bkp_error(_("data set %s reads %s on %s, which is below none of the folders its "
                             "agent may read: correct the path in the policy, or add its folder "
                             "to the read: list of agent.yaml there"),
                           d->name, path, h->name);
                 problems++;
-            } else if (tree_of(path, hi->missing, hi->nmissing)) {
+            } else if ((gone = tree_of(path, hi->missing, hi->nmissing))) {
+                char *safe = bkp_text_safe(gone, BKP_TEXT_FIELD);
                 bkp_error(_("data set %s reads %s on %s, but %s is not there: correct agent.yaml "
                             "there, or the path in the policy"),
                           d->name, path, h->name, safe ? safe : "?");
+                free(safe);
                 problems++;
-            } else if (tree_of(path, hi->unreadable, hi->nunreadable)) {
+            } else if ((gone = tree_of(path, hi->unreadable, hi->nunreadable))) {
+                char *safe = bkp_text_safe(gone, BKP_TEXT_FIELD);
                 bkp_error(_("data set %s reads %s on %s, but the agent's user there cannot enter "
-                            "and read %s: give it the way in to each folder above (setfacl -m "
-                            "u:bkp:x FOLDER) and read access below, as the guide shows"),
+                            "%s: give it the way in to each folder above (setfacl -m u:bkp:x "
+                            "FOLDER) and read access below, as the guide shows"),
                           d->name, path, h->name, safe ? safe : "?");
+                free(safe);
                 problems++;
             }
-            free(safe);
         }
     }
     return problems;
@@ -327,7 +329,7 @@ static int host_check(cli *c)
             char *safe = bkp_text_safe(gone ? hi.missing[i - hi.nunreadable] : hi.unreadable[i],
                                        BKP_TEXT_FIELD);
             printf(gone ? _("  but %s is not there\n")
-                        : _("  but it cannot enter and read %s (its user's rights there)\n"),
+                        : _("  but it cannot enter %s (its user's rights there)\n"),
                    safe ? safe : "?");
             free(safe);
         }

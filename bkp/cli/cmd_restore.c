@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -92,10 +93,14 @@ static int report(const cli *c, const done *d)
                     "`bkp verify --read-data`"),
                   (unsigned long long)d->differ);
     if (d->extra.n) {
-        char named[4 * sizeof(d->extra.named[0])] = "";
-        for (uint64_t i = 0; i < d->extra.n && i < RST_EXTRA_NAMED; i++)
+        char named[RST_EXTRA_NAMED * 4 * sizeof(d->extra.named[0]) + 8] = "";
+        for (uint64_t i = 0; i < d->extra.n && i < RST_EXTRA_NAMED; i++) {
+            /* Names an attacker chose: no line of the log is forged by one. */
+            char *safe = bkp_text_safe(d->extra.named[i], BKP_TEXT_FIELD);
             snprintf(named + strlen(named), sizeof(named) - strlen(named), "%s%s", i ? ", " : "",
-                     d->extra.named[i]);
+                     safe ? safe : "?");
+            free(safe);
+        }
         bkp_warn(_("%llu name(s) in %s are not in %s:%u: they were there before the restore and "
                    "are left as they were (%s%s). After an attack they may be the attacker's: "
                    "move them aside before anything uses this folder"),

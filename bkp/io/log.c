@@ -197,7 +197,7 @@ static const char *strerror_own(int err)
         return N_("unknown or unsupported format");
     case -ENODATA:
         return N_("missing from the repository (in no pack, or its pack is gone)");
-    case -ENOMEDIUM: /* bkp_capture_run: libc's "No medium found" would mislead */
+    case -EDOM: /* bkp_capture_run's; a file's read never gives it */
         return N_("none of its paths could be read");
     default:
         return NULL;

@@ -72,7 +72,8 @@ void bkp_progress_done(void);
  * language (libc translates the errno texts). bkp's own meanings:
  * -EBADMSG damaged or tampered with, -EKEYREJECTED a wrong passphrase,
  * -EPROTO an unknown format, -ENODATA missing from the repository,
- * -ENOMEDIUM a capture that could read none of its paths. */
+ * -EDOM a capture that could read none of its paths (a code no file's
+ * read gives). */
 const char *bkp_strerror(int err);
 /* The same in English whatever the locale: for what programs read (--json,
  * the audit log). */

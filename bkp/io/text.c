@@ -42,11 +42,13 @@ static size_t utf8_at(const unsigned char *p, uint32_t *cp)
     return n;
 }
 
-/* A code point shown escaped: C1 controls, and those that reorder text. */
+/* A code point shown escaped: C1 controls, those that reorder text or mark
+ * its direction, the line and paragraph separators, the byte order mark. */
 static bool steers(uint32_t cp)
 {
     return (cp >= 0x80 && cp <= 0x9f) || (cp >= 0x202a && cp <= 0x202e) ||
-           (cp >= 0x2066 && cp <= 0x2069);
+           (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200e || cp == 0x200f || cp == 0x061c ||
+           cp == 0x2028 || cp == 0x2029 || cp == 0xfeff;
 }
 
 /* What the byte(s) at `p` become: `out` (NUL-terminated, at most 11 bytes)

@@ -33,7 +33,11 @@ static int send_json(int out, int type, char *payload, const size_t *len)
     return rc;
 }
 
-static int hello(const pol_agent *a, const char *version, int out)
+/* `check`: say which read: folders this user cannot enter, or are not
+ * there (a plain `hello`, which `bkp host check` sends): asked of the file
+ * system only then, never before a run or a tree, which a hung mount would
+ * stall. */
+static int hello(const pol_agent *a, const char *version, bool check, int out)
 {
     bkp_wire_hello h = {.protocol = BKP_WIRE_PROTOCOL, .nread = a->nread, .read = a->read};
     char *names[BKP_WIRE_LIST + 1];
@@ -43,38 +47,29 @@ static int hello(const pol_agent *a, const char *version, int out)
     h.commands = names;
     if (h.nread > BKP_WIRE_LIST)
         h.nread = BKP_WIRE_LIST;
-    /* What this user cannot read of its own file's folders, said before
+    /* What this user cannot enter of its own file's folders, said before
      * the night's backup finds it: a folder above without x for it is the
-     * usual cause. */
+     * usual cause. Entering is what a walk beneath needs (O_PATH); what it
+     * cannot list below, the backup says file by file. */
     char *unreadable[BKP_WIRE_LIST + 1], *missing[BKP_WIRE_LIST + 1];
     h.unreadable = unreadable;
     h.missing = missing;
-    for (size_t i = 0; i < h.nread; i++)
-        if (access(h.read[i], R_OK | X_OK) < 0) {
+    for (size_t i = 0; check && i < h.nread; i++)
+        if (access(h.read[i], X_OK) < 0) {
             if (errno == ENOENT || errno == ENOTDIR)
                 missing[h.nmissing++] = h.read[i];
-            else
+            else if (errno == EACCES || errno == EPERM)
                 unreadable[h.nunreadable++] = h.read[i];
         }
     size_t len;
     return send_json(out, BKP_WIRE_HELLO, bkp_wire_hello_emit(&h, &len), &len);
 }
 
-/* Refuse, saying why in English and in Japanese: the backup server shows
- * its reader's (wire.h); this server's log keeps the English, which its
- * administrator, who changes the file, reads. `fmt` is an N_() text,
- * translated here by the catalogue installed with bkp. */
-static int vrefuse(int out, const char *fmt, va_list ap)
+/* Refuse, saying why in English (`en`) and in Japanese (`ja`): the backup
+ * server shows its reader's (wire.h); this server's log keeps the English,
+ * which its administrator, who changes the file, reads. */
+static int send_refusal(int out, const char *en, const char *ja)
 {
-    char en[700], ja[1400];
-    va_list aq;
-    va_copy(aq, ap);
-    vsnprintf(en, sizeof(en), fmt, ap);
-    bkp_i18n_saved saved;
-    bkp_i18n_begin(&saved, "ja");
-    vsnprintf(ja, sizeof(ja), _(fmt), aq);
-    bkp_i18n_end(&saved);
-    va_end(aq);
     size_t len;
     /* It may quote the request: any bytes. JSON carries UTF-8 only. */
     char *safe = bkp_text_safe(en, BKP_TEXT_FIELD), *safe_ja = bkp_text_safe(ja, BKP_TEXT_FIELD);
@@ -88,6 +83,22 @@ static int vrefuse(int out, const char *fmt, va_list ap)
     return rc ? rc : -EACCES;
 }
 
+/* The same, `fmt` an N_() text with its arguments, translated here by the
+ * catalogue installed with bkp. */
+static int vrefuse(int out, const char *fmt, va_list ap)
+{
+    char en[700], ja[1400];
+    va_list aq;
+    va_copy(aq, ap);
+    vsnprintf(en, sizeof(en), fmt, ap);
+    bkp_i18n_saved saved;
+    bkp_i18n_begin(&saved, "ja");
+    vsnprintf(ja, sizeof(ja), _(fmt), aq);
+    bkp_i18n_end(&saved);
+    va_end(aq);
+    return send_refusal(out, en, ja);
+}
+
 static int refuse(int out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int refuse(int out, const char *fmt, ...)
 {
@@ -96,6 +107,18 @@ static int refuse(int out, const char *fmt, ...)
     int rc = vrefuse(out, fmt, ap);
     va_end(ap);
     return rc;
+}
+
+/* A refusal whose words take no argument: `text` an N_() text (never a
+ * format: it may hold a '%'). */
+static int refuse_text(int out, const char *text)
+{
+    char ja[1400];
+    bkp_i18n_saved saved;
+    bkp_i18n_begin(&saved, "ja");
+    snprintf(ja, sizeof(ja), "%s", _(text));
+    bkp_i18n_end(&saved);
+    return send_refusal(out, text, ja);
 }
 
 /* Copy the command's output into data frames until its end; false when the
@@ -278,7 +301,7 @@ static int tree(const pol_agent *a, const char *request, int out)
 {
     bkp_wire_tree t;
     if (bkp_wire_tree_parse(request, &t))
-        return refuse(out, "%s",
+        return refuse_text(out,
                       N_("the tree request is not one this agent reads (tree [-c] [-x] [-e "
                          "PATTERN]... PATH..., each word %XX-escaped)"));
     /* Every path resolved before a byte is sent: one outside the read:
@@ -346,11 +369,11 @@ static int tree(const pol_agent *a, const char *request, int out)
 
 int ops_agent_serve(const pol_agent *a, const char *version, const char *request, int out)
 {
-    int rc = hello(a, version, out);
+    int rc = hello(a, version, request && !strcmp(request, "hello"), out);
     if (rc)
         return rc;
     if (!request || !*request)
-        return refuse(out, "%s",
+        return refuse_text(out,
                       N_("no request: this key only serves the backup server's `hello`, `run "
                          "NAME` or `tree PATH...`, as the forced command of its authorized_keys "
                          "line"));
@@ -367,7 +390,7 @@ int ops_agent_serve(const pol_agent *a, const char *version, const char *request
 
 int ops_agent_refuse(const pol_agent *a, const char *version, int out, const char *fmt, ...)
 {
-    int rc = hello(a, version, out);
+    int rc = hello(a, version, false, out);
     if (rc)
         return rc;
     va_list ap;

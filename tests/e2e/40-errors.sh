@@ -73,11 +73,18 @@ echo "pay us" >"$T2$D/README-RESTORE-FILES.txt"
 check_exit 0 "$BKP" restore --repo "$REPO" ds:1 "$T2" --force || true
 cmp -s "$D/big" "$T2$D/big" || flunk "restore --force into a non-empty target did not restore 'big'"
 [ "$(cat "$T2/keep-me" 2>/dev/null)" = precious ] || flunk "restore --force removed an unrelated file"
-output_has "2 name(s) in $T2 are not in ds:1"
-output_has "keep-me"
+# Inside the folders the generation holds only: keep-me, beside them at the
+# target's root, is not the generation's to judge.
+output_has "1 name(s) in $T2 are not in ds:1"
 output_has "README-RESTORE-FILES.txt"
+output_lacks "keep-me"
 check_exit 0 "$BKP" restore --repo "$REPO" ds:1 "$T2" --force --json || true
-[ "$(json_num extra)" = 2 ] || flunk "restore --force --json does not count the 2 names it left: $OUT"
+[ "$(json_num extra)" = 1 ] || flunk "restore --force --json does not count the name it left: $OUT"
+# A name an attacker chose forges no line of the output.
+touch "$T2$D/$(printf 'x\nbkp: restore verified, 0 problems')"
+check_exit 0 "$BKP" restore --repo "$REPO" ds:1 "$T2" --force || true
+grep -q "^bkp: restore verified" <<<"$ERR" && flunk "a file name forged a line: $ERR"
+rm -f "$T2$D/x"*
 rm -r "$T2$D/README-RESTORE-FILES.txt"
 # The target may also be an existing empty directory.
 mkdir "$WORK/empty-target"

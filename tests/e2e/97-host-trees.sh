@@ -121,6 +121,12 @@ ok "$BKP" host check emr-db
 write_policy "$WORK/secret"
 expect_exit 1 "$BKP" host check emr-db
 output_has "reads $WORK/secret on emr-db, which is below none of the folders its agent may read"
+# Paths as the night reads them: normalised first, on both sides.
+write_policy "$WORK/srv/emr/../../secret"
+expect_exit 1 "$BKP" host check emr-db
+output_has "below none of the folders"
+write_policy "$WORK/srv//emr/./export"
+ok "$BKP" host check emr-db
 write_policy "$T1"
 mv "$WORK/srv/scans" "$WORK/srv/scans.away"
 expect_exit 1 "$BKP" host check files --json

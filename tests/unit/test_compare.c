@@ -137,9 +137,10 @@ static void test_changes_are_found(void **state)
 }
 
 /* What the target holds beyond the generation: a file beside the restored
- * ones, a folder (counted once, not its contents), one at the root; a link
- * is not followed. A restore of a stored folder's contents (strip) is seen
- * from that folder. */
+ * ones, a folder (counted once, not its contents); not one beside the
+ * folders a restore only made as parents (the target's root here); a link
+ * to a folder is counted, not followed. A deep name keeps its end. A
+ * restore of a stored folder's contents (strip) is seen from that folder. */
 static void test_extra_names_are_found(void **state)
 {
     fixture *f = *state;
@@ -154,15 +155,34 @@ static void test_extra_names_are_found(void **state)
     write_at(p, "x", 1, 0, O_TRUNC);
     snprintf(p, sizeof(p), "%s/top", f->target);
     write_at(p, "x", 1, 0, O_TRUNC);
+    snprintf(p, sizeof(p), "%s/link", at(f, ""));
+    assert_int_equal(symlink("/etc", p), 0);
     assert_int_equal(rst_extra_find(f->r, f->g, f->target, NULL, &x), 0);
     assert_int_equal(x.n, 3);
-    bool note = false, dir = false, top = false;
+    bool note = false, dir = false, link = false;
     for (int i = 0; i < RST_EXTRA_NAMED; i++) {
         note |= strstr(x.named[i], "src/README-LOCKED.txt") != NULL;
         dir |= strstr(x.named[i], "src/dropped") != NULL && !strstr(x.named[i], "inside");
-        top |= !strcmp(x.named[i], "top");
+        link |= strstr(x.named[i], "src/link") != NULL;
+        assert_null(strstr(x.named[i], "top"));
     }
-    assert_true(note && dir && top);
+    assert_true(note && dir && link);
+    assert_int_equal(unlink(p), 0);
+    /* A long path: its end is kept, "…" in front. */
+    snprintf(p, sizeof(p), "%s/dropped", at(f, ""));
+    test_rm_rf(p);
+    assert_int_equal(unlink(at(f, "README-LOCKED.txt")), 0);
+    char name[251];
+    memset(name, 'n', 240);
+    snprintf(name + 240, sizeof(name) - 240, "-LOCK.txt");
+    write_at(at(f, name), "x", 1, 0, O_TRUNC);
+    assert_int_equal(rst_extra_find(f->r, f->g, f->target, NULL, &x), 0);
+    assert_int_equal(x.n, 1);
+    assert_int_equal(strncmp(x.named[0], "\xe2\x80\xa6", 3), 0);
+    size_t l = strlen(x.named[0]);
+    assert_true(l < sizeof(x.named[0]) && l > 9);
+    assert_string_equal(x.named[0] + l - 9, "-LOCK.txt");
+    assert_int_equal(unlink(at(f, name)), 0);
     /* The stored folder src's contents, restored at a target's root. */
     char strip[128], t2[160];
     snprintf(strip, sizeof(strip), "%s", f->src + 1);

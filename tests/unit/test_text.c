@@ -46,6 +46,9 @@ static void test_escapes(void **state)
     expect("\xed\xa0\x80", BKP_TEXT_FIELD, "\\xed\\xa0\\x80"); /* a surrogate */
     /* Right-to-left override: "txt.exe" shown as "exe.txt" otherwise. */
     expect("report\xe2\x80\xaetxt.exe", BKP_TEXT_FIELD, "report\\u{202e}txt.exe");
+    /* Direction marks, a line separator, a byte order mark: shown. */
+    expect("a\xe2\x80\x8f" "b\xe2\x80\xa8" "c\xef\xbb\xbf", BKP_TEXT_FIELD,
+           "a\\u{200f}b\\u{2028}c\\u{feff}");
     expect("", BKP_TEXT_FIELD, "");
 }
 
