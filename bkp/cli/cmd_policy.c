@@ -140,7 +140,13 @@ static void print_text(const pol_policy *p)
          * yearly rule locks each generation for years, irrevocably. */
         for (size_t k = 0; k < d->ncopy_to; k++) {
             const pol_medium *m = pol_medium_find(p, d->copy_to[k]);
-            if (m && pol_medium_bucket(m))
+            if (m && pol_medium_bucket(m) && m->object.governance)
+                printf(_("    in bucket %s (%s): each generation stays locked %lld days from its "
+                         "backup, as long as the rules keep it, in GOVERNANCE mode: a credential "
+                         "allowed to bypass it can delete it before; the provider bills it until "
+                         "then\n"),
+                       m->object.bucket, m->name, (long long)(pol_object_lock_span(d, m) / 86400));
+            else if (m && pol_medium_bucket(m))
                 printf(_("    in bucket %s (%s): each generation stays locked %lld days from its "
                          "backup, as long as the rules keep it; it cannot be deleted before, and "
                          "the provider bills it until then\n"),

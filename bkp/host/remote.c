@@ -127,6 +127,7 @@ struct bkp_remote {
     bkp_wire_hello said;
     bkp_wire_end end;
     char why[400];
+    bool japanese;   /* the reader's language, decided before the pump runs */
     char pinned[64]; /* the pinned key's fingerprint */
     uint64_t *unreadable; /* a walk's: where its end's count goes, or NULL */
     int agent_in;         /* what ssh reads for the agent's standard input, or -1 */
@@ -346,8 +347,8 @@ static void *pump(void *arg)
             r->broken = r->ended ? 0 : -EBADMSG;
             break;
         } else if (f.type == BKP_WIRE_REFUSED) {
-            r->refused = !bkp_wire_refused_parse(f.data, f.len, bkp_i18n_reader_japanese(),
-                                                 r->why, sizeof(r->why));
+            r->refused = !bkp_wire_refused_parse(f.data, f.len, r->japanese, r->why,
+                                                 sizeof(r->why));
             r->broken = r->refused ? 0 : -EBADMSG;
             break;
         } else {
@@ -376,6 +377,7 @@ static int begin(const bkp_remote_host *h, const char *request, int64_t timeout,
         return -ENOMEM;
     r->known = r->log = r->from_ssh = r->to_reader = r->stop[0] = r->stop[1] = -1;
     r->agent_in = -1;
+    r->japanese = bkp_i18n_reader_japanese(); /* not from the pump: it reads the environment */
     r->idle_ms = idle > 0 && idle < INT_MAX / 1000 ? (int)(idle * 1000) : 0;
     if (pipe2(r->stop, O_CLOEXEC) < 0 || (to_agent && pipe2(in, O_CLOEXEC) < 0)) {
         rc = -errno;
