@@ -429,8 +429,9 @@ static int refuse_full(DIR *d, const char *target, bool force)
             empty = false;
     closedir(d);
     if (!empty && !force) {
-        bkp_error(_("the target %s is not empty; restore into a new directory, or add --force to "
-                    "write over what is there"),
+        bkp_error(_("the target %s is not empty; restore into a new directory (after an attack, "
+                    "never over the encrypted folder: what the attacker left would stay beside the "
+                    "restored files), or add --force to write over what is there"),
                   target);
         return -EEXIST;
     }
@@ -731,9 +732,14 @@ int rst_restore(const bkp_repo *r, const bkp_gen *g, const rst_opts *o, rst_resu
             c->sched_chunk = 0;
         schedule(c);
     }
+    /* A filter that matched nothing is a mistake (a typo), never a restore. */
     if (!rc && !c->tree_err && o->path && res->items == 0) {
-        bkp_error(_("nothing in %s:%u is at or below '%s'; `bkp ls %s:%u` lists what it holds"),
-                  g->dataset, g->seq, o->path, g->dataset, g->seq);
+        bkp_error(_("nothing in %s:%u is at or below '%s'; `bkp ls %s:%u %s` lists what it holds"),
+                  g->dataset, g->seq, o->path, g->dataset, g->seq, bkp_repo_shown(r));
+        res->nothing = true;
+    } else if (!rc && !c->tree_err && o->strip && res->items == 0) {
+        bkp_error(_("%s:%u holds no folder '/%s'; `bkp ls %s:%u %s` lists what it holds"),
+                  g->dataset, g->seq, o->strip, g->dataset, g->seq, bkp_repo_shown(r));
         res->nothing = true;
     }
     if (!rc && c->tree_err)

@@ -44,7 +44,7 @@ typedef struct rst_result {
     bool list_damaged; /* the item list could not be read to its end ... */
     uint64_t unread;   /* ... and this many of the items the generation records were
                         * not read (0 when the record does not say) */
-    bool nothing;      /* --path matched nothing (said; a failure) */
+    bool nothing;      /* --path, or the folder of `strip`, matched nothing (said; a failure) */
 } rst_result;
 
 /* Whether a restore may go into the folder `target`: 0 when it is not there

@@ -383,7 +383,11 @@ static void new_machine_bucket(rb_doc *d, const rb_runbook *rb, const rb_copies 
                   "recovery.yaml in the folder you work in, and type the commands of the table. "
                   "Each asks for the repository's passphrase (the sealed envelope); with the key "
                   "sheet from the safe instead, add `--key-from KEY` (KEY: a file with the "
-                  "sheet's text, or `-` to type it)."));
+                  "sheet's text, or `-` to type it). The generation named is the newest when "
+                  "this was printed: after an attack it may already hold encrypted files. List "
+                  "them first (the `generations` command of the table), look inside one with "
+                  "`bkp ls GENERATION --from MEDIUM --policy recovery.yaml`, and restore the "
+                  "last one from before the attack by its number."));
             rb_doc_code(d, folders->recovery);
             rb_doc_table(d, (const char *[]){_("Medium"), "#", _("How"), NULL});
         }
@@ -420,7 +424,10 @@ static void new_machine(rb_doc *d, const rb_runbook *rb, const rb_copies *copies
                   "sealed envelope). With the key sheet from the safe instead, add "
                   "`--key-from KEY` to each (KEY: a file with the sheet's text, or `-` to "
                   "type it). The generations are those of the day this was printed; the "
-                  "procedure on the medium (bkp-recovery/) names what it holds now."));
+                  "procedure on the medium (bkp-recovery/) names what it holds now. After an "
+                  "attack the newest may already hold encrypted files: list them (the "
+                  "`generations` command), look inside one with `ls`, and restore the last one "
+                  "from before the attack by its number."));
             rb_doc_table(d, (const char *[]){_("Medium"), "#", _("How"), NULL});
         }
         rb_on_medium on = {c->medium, c->path, c->archive, false};

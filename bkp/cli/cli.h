@@ -448,9 +448,9 @@ int cli_status_page_write(const rst_status *s, const char *file, bool ja);
  * An archive or a bucket's copy is put into `*staging`, which
  * cli_source_remove deletes. Returns an exit code. */
 int cli_open_source(cli *c, const char *spec, bkp_repo **out, char **staging);
-/* Say that the copy `r` is named `--from FROM` (with --policy, when one was
- * given) in the hints of messages (bkp_repo_shown): its staging folder is
- * gone when the command ends. An exit code. */
+/* Say that the copy `r` is named `--from FROM` (with --policy and the
+ * --key-from sheets, when given) in the hints of messages (bkp_repo_shown):
+ * its staging folder is gone when the command ends. An exit code. */
 int cli_source_shown(const cli *c, const char *from, bkp_repo *r);
 void cli_source_remove(char *staging);
 

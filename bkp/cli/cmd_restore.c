@@ -152,9 +152,18 @@ static void print_json(const cli *c, const done *d, json_t *fig, const char *nam
 static int restore_one(cli *c, const bkp_repo *r, const bkp_gen *g, bool staged)
 {
     done d = {.g = g};
-    const char *folder = c->folder;
-    while (folder && *folder == '/')
-        folder++; /* --folder DIR: that stored folder's contents, as the target's own */
+    /* --folder DIR: that stored folder's contents, as the target's own; as
+     * stored, without the slashes around it (a shell's completion adds one). */
+    char folder_buf[4096], *folder = NULL;
+    if (c->folder) {
+        const char *f = c->folder;
+        while (*f == '/')
+            f++;
+        snprintf(folder_buf, sizeof(folder_buf), "%s", f);
+        for (size_t n = strlen(folder_buf); n > 0 && folder_buf[n - 1] == '/';)
+            folder_buf[--n] = '\0';
+        folder = folder_buf;
+    }
     d.o = (rst_opts){.target = c->nargs > 1 ? c->args[1] : NULL,
                      .path = c->path,
                      .to_archive = c->to_archive,

@@ -254,6 +254,11 @@ int cli_source_shown(const cli *c, const char *from, bkp_repo *r)
         bkp_shell_word(pol, sizeof(pol), c->policy_file);
     snprintf(args, sizeof(args), "--from %s%s%s", word, c->policy_file ? " --policy " : "",
              c->policy_file ? pol : "");
+    /* The sheets that opened it, as given: whoever copies the hint has no
+     * passphrase either. */
+    for (int i = 0; i < c->nkey_from && strlen(args) + 20 < sizeof(args); i++)
+        snprintf(args + strlen(args), sizeof(args) - strlen(args), " --key-from %s",
+                 bkp_shell_word(word, sizeof(word), c->key_from[i]));
     return bkp_repo_set_shown(r, args) ? EXIT_FAILED : EXIT_OK;
 }
 

@@ -173,6 +173,10 @@ reads() {
     output_has "ds:2"
     ok "$BKP" generations --from "$MNT" "$@"
     output_has "ds:2"
+    # A typo's hint names the copy as it was named, sheets included.
+    expect_exit 2 "$BKP" ls ds:99 --from "$MNT" "$@"
+    output_has "bkp generations --from $MNT"
+    [[ "$*" != *--key-from* ]] || output_has "--key-from"
     ok "$BKP" ls ds:latest --from "$TAPE_RO" "$@"
     output_has "sub/b.txt"
     expect_exit 2 "$BKP" generations --from "$TAPE_RO" "$@"

@@ -107,6 +107,12 @@ output_has "nothing in ds:1 is at or below '/no/such/path'"
 grep -q "could not be restored" <<<"$ERR" && flunk "a path that matched nothing was reported as damaged files: $ERR"
 python3 -c 'import json,sys; d=json.loads(sys.stdin.read()); assert d["ok"] is False and d["nothing_at_path"] is True, d' <<<"$OUT" ||
     flunk "restore --json should print one document saying nothing matched: $OUT"
+# So is a --folder the generation does not hold (a typo), which restored
+# nothing with exit 0; the slash a shell's completion adds is not a typo.
+check_exit 1 "$BKP" restore --repo "$REPO" ds:1 "$WORK/folder-typo" --folder "${D}x" || true
+output_has "holds no folder '${D}x'"
+check_exit 0 "$BKP" restore --repo "$REPO" ds:1 "$WORK/folder-slash" --folder "$D/" || true
+cmp -s "$D/big" "$WORK/folder-slash/big" || flunk "--folder DIR/ should restore DIR's contents"
 check_exit 0 "$BKP" restore --repo "$REPO" ds:1 "$WORK/json-target" --json || true
 python3 -c 'import json,sys; d=json.loads(sys.stdin.read()); assert d["ok"] is True and d["files"] > 0 and d["generation"] == "ds:1", d' <<<"$OUT" ||
     flunk "restore --json should print one document of what it restored: $OUT"
