@@ -10,7 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bkp/capture/walk.h"
 #include "bkp/cli/cli.h"
 #include "bkp/host/cmdenv.h"
 #include "bkp/host/remote.h"
@@ -207,61 +206,6 @@ static int host_add(cli *c)
     return EXIT_OK;
 }
 
-/* The folder of `v` (`n` of them) that `path` is in, or NULL: both
- * normalised as the backup and the agent do (bkp_walk_root), so that what
- * is checked here is what the night will ask for. */
-static const char *tree_of(const char *path, char *const *v, size_t n)
-{
-    char *p = bkp_walk_root(path);
-    const char *found = NULL;
-    for (size_t i = 0; p && !found && i < n; i++) {
-        char *t = bkp_walk_root(v[i]);
-        if (t && bkp_walk_below(t, p))
-            found = v[i];
-        free(t);
-    }
-    free(p);
-    return found;
-}
-
-/* The paths of the data sets of host `h` against what its agent may read
- * and can: each problem said, with what to change where. Their number. */
-static int paths_problems(const pol_policy *p, const pol_host *h, const bkp_wire_hello *hi)
-{
-    int problems = 0;
-    for (size_t i = 0; i < p->ndatasets; i++) {
-        const pol_dataset *d = &p->datasets[i];
-        if (!d->host || strcmp(d->host, h->name) || d->stream.command.command)
-            continue;
-        for (size_t k = 0; k < d->npaths; k++) {
-            const char *path = d->paths[k], *tree = tree_of(path, hi->read, hi->nread), *gone;
-            if (!tree) {
-                bkp_error(_("data set %s reads %s on %s, which is below none of the folders its "
-                            "agent may read: correct the path in the policy, or add its folder "
-                            "to the read: list of agent.yaml there"),
-                          d->name, path, h->name);
-                problems++;
-            } else if ((gone = tree_of(path, hi->missing, hi->nmissing))) {
-                char *safe = bkp_text_safe(gone, BKP_TEXT_FIELD);
-                bkp_error(_("data set %s reads %s on %s, but %s is not there: correct agent.yaml "
-                            "there, or the path in the policy"),
-                          d->name, path, h->name, safe ? safe : "?");
-                free(safe);
-                problems++;
-            } else if ((gone = tree_of(path, hi->unreadable, hi->nunreadable))) {
-                char *safe = bkp_text_safe(gone, BKP_TEXT_FIELD);
-                bkp_error(_("data set %s reads %s on %s, but the agent's user there cannot enter "
-                            "%s: give it the way in to each folder above (setfacl -m u:bkp:x "
-                            "FOLDER) and read access below, as the guide shows"),
-                          d->name, path, h->name, safe ? safe : "?");
-                free(safe);
-                problems++;
-            }
-        }
-    }
-    return problems;
-}
-
 static int host_check(cli *c)
 {
     if (c->port || c->ssh_user || c->identity) {
@@ -305,7 +249,7 @@ static int host_check(cli *c)
             missing++;
         }
     }
-    int paths = paths_problems(p, h, &hi);
+    int paths = ops_host_paths_check(p, h, &hi);
     if (c->json) {
         size_t len;
         char *said = bkp_wire_hello_emit(&hi, &len);

@@ -2,8 +2,13 @@
 #include "bkp/ops/remote_host.h"
 
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "bkp/capture/walk.h"
 #include "bkp/io/i18n.h"
+#include "bkp/io/log.h"
+#include "bkp/io/text.h"
 
 void ops_remote_host(const pol_host *h, bkp_remote_host *out)
 {
@@ -57,4 +62,57 @@ const char *ops_remote_why(int rc)
     default:
         return NULL;
     }
+}
+
+/* The folder of `v` (`n` of them) that `path` is in, or NULL: both
+ * normalised as the backup and the agent do (bkp_walk_root), so that what
+ * is checked here is what the night will ask for. */
+static const char *tree_of(const char *path, char *const *v, size_t n)
+{
+    char *p = bkp_walk_root(path);
+    const char *found = NULL;
+    for (size_t i = 0; p && !found && i < n; i++) {
+        char *t = bkp_walk_root(v[i]);
+        if (t && bkp_walk_below(t, p))
+            found = v[i];
+        free(t);
+    }
+    free(p);
+    return found;
+}
+
+int ops_host_paths_check(const pol_policy *p, const pol_host *h, const bkp_wire_hello *hi)
+{
+    int problems = 0;
+    for (size_t i = 0; i < p->ndatasets; i++) {
+        const pol_dataset *d = &p->datasets[i];
+        if (!d->host || strcmp(d->host, h->name) || d->stream.command.command)
+            continue;
+        for (size_t k = 0; k < d->npaths; k++) {
+            const char *path = d->paths[k], *tree = tree_of(path, hi->read, hi->nread), *gone;
+            if (!tree) {
+                bkp_error(_("data set %s reads %s on %s, which is below none of the folders its "
+                            "agent may read: correct the path in the policy, or add its folder "
+                            "to the read: list of agent.yaml there"),
+                          d->name, path, h->name);
+                problems++;
+            } else if ((gone = tree_of(path, hi->missing, hi->nmissing))) {
+                char *safe = bkp_text_safe(gone, BKP_TEXT_FIELD);
+                bkp_error(_("data set %s reads %s on %s, but %s is not there: correct agent.yaml "
+                            "there, or the path in the policy"),
+                          d->name, path, h->name, safe ? safe : "?");
+                free(safe);
+                problems++;
+            } else if ((gone = tree_of(path, hi->unreadable, hi->nunreadable))) {
+                char *safe = bkp_text_safe(gone, BKP_TEXT_FIELD);
+                bkp_error(_("data set %s reads %s on %s, but the agent's user there cannot enter "
+                            "%s: give it the way in to each folder above (setfacl -m u:bkp:x "
+                            "FOLDER) and read access below, as the guide shows"),
+                          d->name, path, h->name, safe ? safe : "?");
+                free(safe);
+                problems++;
+            }
+        }
+    }
+    return problems;
 }
