@@ -13,6 +13,21 @@
 #include "bkp/io/text.h"
 #include "restore/restore.h"
 
+/* --folder DIR as stored, without the slashes around it (a shell's
+ * completion adds one), into `buf`; NULL without --folder. */
+static const char *stored_folder(const cli *c, char *buf, size_t n)
+{
+    if (!c->folder)
+        return NULL;
+    const char *f = c->folder;
+    while (*f == '/')
+        f++;
+    snprintf(buf, n, "%s", f);
+    for (size_t l = strlen(buf); l > 0 && buf[l - 1] == '/';)
+        buf[--l] = '\0';
+    return buf;
+}
+
 /* The option combinations a restore refuses (a runbook's are checked by
  * the caller): EXIT_USAGE said, or 0. */
 static int usage(const cli *c)
@@ -28,10 +43,9 @@ static int usage(const cli *c)
                     "  bkp restore GEN --to-archive FILE [--path P]"));
         return EXIT_USAGE;
     }
-    const char *folder = c->folder;
-    while (folder && *folder == '/')
-        folder++;
-    if (c->folder && (c->path || !*folder)) {
+    char buf[4096];
+    const char *folder = stored_folder(c, buf, sizeof(buf));
+    if (folder && (c->path || !*folder)) {
         bkp_error(_("--folder takes a stored folder (e.g. --folder /var/backups/emr) and does not "
                     "go with --path"));
         return EXIT_USAGE;
@@ -152,24 +166,13 @@ static void print_json(const cli *c, const done *d, json_t *fig, const char *nam
 static int restore_one(cli *c, const bkp_repo *r, const bkp_gen *g, bool staged)
 {
     done d = {.g = g};
-    /* --folder DIR: that stored folder's contents, as the target's own; as
-     * stored, without the slashes around it (a shell's completion adds one). */
-    char folder_buf[4096], *folder = NULL;
-    if (c->folder) {
-        const char *f = c->folder;
-        while (*f == '/')
-            f++;
-        snprintf(folder_buf, sizeof(folder_buf), "%s", f);
-        for (size_t n = strlen(folder_buf); n > 0 && folder_buf[n - 1] == '/';)
-            folder_buf[--n] = '\0';
-        folder = folder_buf;
-    }
+    char folder[4096]; /* --folder DIR: that stored folder's contents, as the target's own */
     d.o = (rst_opts){.target = c->nargs > 1 ? c->args[1] : NULL,
                      .path = c->path,
                      .to_archive = c->to_archive,
                      .force = c->force,
                      .workers = c->workers,
-                     .strip = folder};
+                     .strip = stored_folder(c, folder, sizeof(folder))};
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     d.rc = rst_restore(r, g, &d.o, &d.res);
