@@ -755,6 +755,24 @@ bool pol_dataset_copies_to(const pol_dataset *d, const char *medium)
     return false;
 }
 
+const char *pol_media_names(const pol_policy *p, char *buf, size_t n)
+{
+    size_t used = 0;
+    if (!n)
+        return buf;
+    buf[0] = '\0';
+    for (size_t i = 0; p && i < p->nmedia; i++) {
+        const char *name = p->media[i].name ? p->media[i].name : "";
+        size_t need = strlen(name) + (used ? 2 : 0);
+        if (used + need + 4 >= n) { /* room for ", ..." is kept */
+            snprintf(buf + used, n - used, "%s", used ? ", ..." : "...");
+            break;
+        }
+        used += (size_t)snprintf(buf + used, n - used, "%s%s", used ? ", " : "", name);
+    }
+    return buf;
+}
+
 const pol_host *pol_host_find(const pol_policy *p, const char *name)
 {
     for (size_t i = 0; name && i < p->nhosts; i++)

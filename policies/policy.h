@@ -190,6 +190,10 @@ const pol_dataset *pol_dataset_find(const pol_policy *p, const char *name);
 /* Does data set `d` name medium `medium` in its copy_to? Either NULL: no. */
 bool pol_dataset_copies_to(const pol_dataset *d, const char *medium);
 const pol_medium *pol_medium_find(const pol_policy *p, const char *name);
+/* The names of the policy's media, as "cloud, usb-a" in `buf` (cut with
+ * "..." when longer), for a message that says which a reader may name;
+ * "" when it names none. Returns buf. */
+const char *pol_media_names(const pol_policy *p, char *buf, size_t n);
 const pol_host *pol_host_find(const pol_policy *p, const char *name);
 
 /* Warnings that do not stop a run (fewer than three generations, no

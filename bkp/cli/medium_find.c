@@ -53,7 +53,14 @@ int cli_medium_find(cli *c, const char *name, cli_medium *m)
     } else {
         /* Reading a copy from it (restore --from, verify --media, drill
          * --medium): maybe the bad day, on a new machine. */
-        if (p && (c->from || c->media || c->medium) && !c->writer)
+        char names[512];
+        bool reading = p && (c->from || c->media || c->medium) && !c->writer;
+        if (reading && *pol_media_names(p, names, sizeof(names)))
+            bkp_error(_("no medium is named %s in the policy %s, which names %s; give one of "
+                        "those as the policy writes it (or the folder where a backup disk is "
+                        "mounted)"),
+                      name, p->file, names);
+        else if (reading)
             bkp_error(_("no medium is named %s in the policy %s; see `bkp media list`. On a new "
                         "machine, write the policy the printed procedure gives (\"If this server "
                         "and its policy are gone\") and name it with --policy FILE"),

@@ -196,6 +196,27 @@ static int open_folder(cli *c, const char *repo, bkp_repo **out)
     return cli_exit_open(rc, repo);
 }
 
+/* The repository itself, read-only. When it is not there and the policy
+ * names media (a new machine with the paper's recovery.yaml, or a server
+ * whose disk is not mounted), the reader is told to name one with --from,
+ * which is what they came for, rather than only to mount a disk. */
+static int open_primary(cli *c, bkp_repo **out)
+{
+    struct stat st;
+    char names[512];
+    if (!cli_repo_path(c))
+        return EXIT_USAGE;
+    if (c->policy && stat(c->repo, &st) < 0 && errno == ENOENT &&
+        *pol_media_names(c->policy, names, sizeof(names))) {
+        bkp_error(_("there is no repository at %s (the policy's repository, or --repo): to read "
+                    "a copy on a backup medium or in a bucket, add --from MEDIUM, one of %s; or "
+                    "mount the disk that holds the repository"),
+                  c->repo, names);
+        return EXIT_NOREPO;
+    }
+    return cli_open_repo(c, BKP_REPO_READONLY, out);
+}
+
 static int open_source(cli *c, const char *spec, bkp_repo **out, char **staging)
 {
     const char *from = c->from;
@@ -204,7 +225,7 @@ static int open_source(cli *c, const char *spec, bkp_repo **out, char **staging)
     int ex = EXIT_USAGE;
     *staging = NULL;
     if (!from)
-        return cli_open_repo(c, BKP_REPO_READONLY, out);
+        return open_primary(c, out);
     /* A medium's name (no '/'), as the policy or the registry knows it; a
      * folder of that name in the current directory is `./NAME`. */
     pol_policy *pol = c->policy; /* loaded by the dispatcher when named */
@@ -262,12 +283,20 @@ int cli_source_shown(const cli *c, const char *from, bkp_repo *r)
     return bkp_repo_set_shown(r, args) ? EXIT_FAILED : EXIT_OK;
 }
 
-int cli_open_source(cli *c, const char *spec, bkp_repo **out, char **staging)
+int cli_open_source(cli *c, const char *typed, bkp_repo **out, char **staging)
 {
     /* Whatever the source, --key-fingerprint holds for what was opened. */
     int ex = cli_key_pin(c);
+    /* A generation's name is ASCII, as bkp_gen_resolve reads it: an
+     * archive's too. */
+    char *spec = typed ? strdup(typed) : NULL;
+    if (typed && !spec)
+        ex = EXIT_FAILED;
+    if (spec)
+        (void)bkp_halfwidth(spec);
     if (!ex)
         ex = open_source(c, spec, out, staging);
+    free(spec);
     if (!ex && *out && c->from)
         ex = cli_source_shown(c, c->from, *out);
     return ex || !*out ? ex : cli_key_pin_check(c, c->from, out);

@@ -251,6 +251,30 @@ void bkp_json_value_text(char *out, size_t n, const json_t *v)
         }
 }
 
+size_t bkp_halfwidth(char *s)
+{
+    size_t turned = 0;
+    unsigned char *r = (unsigned char *)s, *w = r;
+    while (*r) {
+        unsigned cp = 0;
+        if (r[0] == 0xEF && (r[1] == 0xBC || r[1] == 0xBD) && r[2] >= 0x80 && r[2] <= 0xBF)
+            cp = 0xFF00u + (r[1] == 0xBD ? 0x40u : 0) + (r[2] - 0x80u);
+        if (cp >= 0xFF01 && cp <= 0xFF5E) {
+            *w++ = (unsigned char)(cp - 0xFEE0u);
+            r += 3;
+            turned++;
+        } else if (r[0] == 0xE3 && r[1] == 0x80 && r[2] == 0x80) {
+            *w++ = ' ';
+            r += 3;
+            turned++;
+        } else {
+            *w++ = *r++;
+        }
+    }
+    *w = '\0';
+    return turned;
+}
+
 const char *bkp_shell_word(char *buf, size_t n, const char *s)
 {
     size_t l = strlen(s);

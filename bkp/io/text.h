@@ -69,6 +69,12 @@ void bkp_json_value_text(char *buf, size_t n, const json_t *v);
  * and runs nothing. Returns `buf`. */
 const char *bkp_shell_word(char *buf, size_t n, const char *s);
 
+/* The full-width forms of ASCII an input method types (U+FF01..U+FF5E:
+ * "ｋａｒｔｅ：２", "０２") and the ideographic space U+3000 in `s`, turned
+ * into ASCII in place (each is shorter). For what is ASCII by rule, such as
+ * a generation's name, never for a path. Returns how many were turned. */
+size_t bkp_halfwidth(char *s);
+
 /* A size for people, "1.5 GiB"-style (binary units), into `buf`. */
 const char *bkp_size_text(char *buf, size_t n, uint64_t bytes);
 

@@ -20,6 +20,7 @@
 #include "bkp/store/generation_internal.h"
 #include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
+#include "bkp/io/text.h"
 
 #define RECORD_MAX (64U << 20)
 
@@ -312,7 +313,7 @@ static int pick_by_uuid(bkp_gen **v, size_t n, const char *spec, bkp_gen **found
     return 0;
 }
 
-int bkp_gen_resolve(const bkp_repo *r, const char *spec, bkp_gen **out)
+static int resolve(const bkp_repo *r, const char *spec, bkp_gen **out)
 {
     bkp_gen **v = NULL;
     size_t n = 0;
@@ -361,4 +362,17 @@ int bkp_gen_resolve(const bkp_repo *r, const char *spec, bkp_gen **out)
     }
     *out = found;
     return 0;
+}
+
+int bkp_gen_resolve(const bkp_repo *r, const char *typed, bkp_gen **out)
+{
+    /* A name is ASCII: "ｋａｒｔｅ：０２" typed with an input method is
+     * karte:02. */
+    char *spec = strdup(typed);
+    if (!spec)
+        return -ENOMEM;
+    (void)bkp_halfwidth(spec);
+    int rc = resolve(r, spec, out);
+    free(spec);
+    return rc;
 }

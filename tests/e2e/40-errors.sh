@@ -113,6 +113,12 @@ check_exit 1 "$BKP" restore --repo "$REPO" ds:1 "$WORK/folder-typo" --folder "${
 output_has "holds no folder '${D}x'"
 check_exit 0 "$BKP" restore --repo "$REPO" ds:1 "$WORK/folder-slash" --folder "$D/" || true
 cmp -s "$D/big" "$WORK/folder-slash/big" || flunk "--folder DIR/ should restore DIR's contents"
+# A name typed with a Japanese input method (full-width letters, colon and
+# digits) is the same name.
+check_exit 0 "$BKP" ls --repo "$REPO" 'ｄｓ：０１' || true
+output_has "big"
+check_exit 0 "$BKP" restore --repo "$REPO" 'ds：1' "$WORK/fullwidth" || true
+cmp -s "$D/big" "$WORK/fullwidth/$D/big" || flunk "a full-width ds：1 should restore ds:1"
 check_exit 0 "$BKP" restore --repo "$REPO" ds:1 "$WORK/json-target" --json || true
 python3 -c 'import json,sys; d=json.loads(sys.stdin.read()); assert d["ok"] is True and d["files"] > 0 and d["generation"] == "ds:1", d' <<<"$OUT" ||
     flunk "restore --json should print one document of what it restored: $OUT"
@@ -223,6 +229,24 @@ YAML
 check_exit 2 "$BKP" policy check --policy "$WORK/pol-rb/policy.yaml" || true
 output_has "policy.yaml:3: data set ds names the runbook 'no-such-book'"
 output_has "no runbook 'no-such-book'"
+# With a policy whose repository is not on this machine (the paper's
+# recovery.yaml on a new one), a reader is told to name a medium with
+# --from, and which; a medium's name mistyped is told the names.
+cat >"$WORK/pol-rb/gone.yaml" <<YAML
+repository: $WORK/gone-repo
+datasets:
+  - { name: ds, paths: [$D] }
+media:
+  - { name: usb-a, type: removable, path: $WORK/usb-a }
+  - { name: cloud-x, type: removable, path: $WORK/usb-b }
+YAML
+for cmd in "generations" "ls ds:1" "restore ds:1 $WORK/never-gone"; do
+    # shellcheck disable=SC2086 # the command's words
+    check_exit 5 env -u BKP_REPO "$BKP" $cmd --policy "$WORK/pol-rb/gone.yaml" || true
+    output_has "add --from MEDIUM, one of usb-a, cloud-x"
+done
+check_exit 2 env -u BKP_REPO "$BKP" restore ds:1 "$WORK/never-gone" --from usb --policy "$WORK/pol-rb/gone.yaml" || true
+output_has "no medium is named usb in the policy $WORK/pol-rb/gone.yaml, which names usb-a, cloud-x"
 check_exit 2 "$BKP" status --public-key 00 || true
 output_has "does not take --public-key"
 check_exit 0 "$BKP" verify --help || true

@@ -1,4 +1,5 @@
-/* Fuzz target: outside text made safe (text.h). Whatever the bytes, the
+/* Fuzz target: outside text made safe (text.h), and full-width forms
+ * folded. Whatever the bytes, the
  * result is valid UTF-8 with no control character a terminal acts on (a
  * field: none at all; a message: newlines and tabs only), and the quick
  * test agrees with the escaping. */
@@ -35,6 +36,19 @@ static void check(const char *in, int how)
     free(out);
 }
 
+/* A generation's name folded to ASCII (bkp_halfwidth): never longer, two
+ * bytes shorter per form turned, and nothing left to turn. */
+static void check_halfwidth(const char *in)
+{
+    char *s = strdup(in);
+    if (!s)
+        return;
+    size_t turned = bkp_halfwidth(s);
+    if (strlen(s) + 2 * turned != strlen(in) || bkp_halfwidth(s) != 0)
+        abort();
+    free(s);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *s = malloc(size + 1);
@@ -44,6 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     s[size] = '\0';
     check(s, BKP_TEXT_FIELD);
     check(s, BKP_TEXT_LINES);
+    check_halfwidth(s);
     free(s);
     return 0;
 }

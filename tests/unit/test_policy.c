@@ -399,6 +399,9 @@ static void test_design_example(void **state)
     assert_int_equal(p->nmedia, 3);
     const pol_medium *tape = pol_medium_find(p, "tape");
     assert_non_null(tape);
+    char names[64], small[12];
+    assert_string_equal(pol_media_names(p, names, sizeof(names)), "usb-a, usb-b, tape");
+    assert_string_equal(pol_media_names(p, small, sizeof(small)), "usb-a, ...");
     assert_int_equal(tape->type, POL_ARCHIVE);
     assert_true(tape->offline && tape->offsite);
     assert_int_equal(tape->rotate_every, 30 * 86400);

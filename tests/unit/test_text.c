@@ -85,12 +85,30 @@ static void test_put(void **state)
     free(buf);
 }
 
+/* What an input method types for a generation's name reads as ASCII;
+ * everything else (Japanese, a half-width katakana, a lone lead byte) is
+ * kept as it is. */
+static void test_halfwidth(void **state)
+{
+    (void)state;
+    char a[] = "ｋａｒｔｅ：０２", b[] = "karte:2", c[] = "カルテ\xef\xbd\xa1ｰ！～\xe3\x80\x80x\xef";
+    assert_int_equal(bkp_halfwidth(a), 8);
+    assert_string_equal(a, "karte:02");
+    assert_int_equal(bkp_halfwidth(b), 0);
+    assert_string_equal(b, "karte:2");
+    /* U+FF61 and U+FF70 are half-width katakana, not ASCII's forms; U+FF5E
+     * (the last) is '~'; a cut sequence at the end stays. */
+    assert_int_equal(bkp_halfwidth(c), 3);
+    assert_string_equal(c, "カルテ\xef\xbd\xa1ｰ!~ x\xef");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_escapes),
         cmocka_unit_test(test_log_is_safe),
         cmocka_unit_test(test_put),
+        cmocka_unit_test(test_halfwidth),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
