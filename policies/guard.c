@@ -2,6 +2,9 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "bkp/io/i18n.h"
 
 #define HISTORY 7            /* generations the baseline is taken from */
 #define MIN_NEW_BYTES (1 << 20)
@@ -29,10 +32,11 @@ static double median(double *v, size_t n, double fallback)
 }
 
 bool pol_guard_check(const pol_guard *g, const pol_change *history, size_t nhistory,
-                     const pol_change *now, char *reason, size_t n)
+                     const pol_change *now, pol_guard_verdict *v)
 {
     double frac[HISTORY], ratio[HISTORY];
     size_t nf = 0, nr = 0;
+    memset(v, 0, sizeof(*v));
     if (!g->enabled)
         return false;
     /* The most recent generations are at the end of `history`. */
@@ -46,12 +50,9 @@ bool pol_guard_check(const pol_guard *g, const pol_change *history, size_t nhist
     uint64_t moved = now->added + now->changed + now->deleted;
     double limit = g->max_change > g->factor * base ? g->max_change : g->factor * base;
     if (nhistory && moved >= (uint64_t)g->min_files && f >= limit) {
-        snprintf(reason, n,
-                 "%.0f%% of the files changed (%llu added, %llu changed, %llu deleted), against "
-                 "%.1f%% usually; check the data set's machines for encrypted or renamed files "
-                 "before trusting this generation",
-                 100 * f, (unsigned long long)now->added, (unsigned long long)now->changed,
-                 (unsigned long long)now->deleted, 100 * base);
+        *v = (pol_guard_verdict){.signal = POL_GUARD_CHANGED, .share = f, .usual = base,
+                                 .added = now->added, .changed = now->changed,
+                                 .deleted = now->deleted};
         return true;
     }
     /* Encrypted data does not compress: new data that usually shrinks no longer does. */
@@ -59,12 +60,31 @@ bool pol_guard_check(const pol_guard *g, const pol_change *history, size_t nhist
         (double)now->bytes_new >= g->max_change * (double)now->bytes) {
         double r = (double)now->stored_new / (double)now->bytes_new, rh = median(ratio, nr, 1);
         if (r >= 0.97 && rh <= 0.9) {
-            snprintf(reason, n,
-                     "the new data (%.0f%% of the data set) does not compress (%.0f%% of its size "
-                     "stored, usually %.0f%%): it may be encrypted; check the data set's machines",
-                     100.0 * (double)now->bytes_new / (double)now->bytes, 100 * r, 100 * rh);
+            *v = (pol_guard_verdict){.signal = POL_GUARD_INCOMPRESSIBLE,
+                                     .new_share = (double)now->bytes_new / (double)now->bytes,
+                                     .stored = r, .stored_usual = rh};
             return true;
         }
     }
     return false;
+}
+
+const char *pol_guard_reason(const pol_guard_verdict *v, char *buf, size_t n)
+{
+    if (!n)
+        return buf;
+    buf[0] = '\0';
+    if (v->signal == POL_GUARD_CHANGED)
+        snprintf(buf, n,
+                 _("%.0f%% of the files changed (%llu added, %llu changed, %llu deleted), against "
+                   "%.1f%% usually; check the data set's machines for encrypted or renamed files "
+                   "before trusting this generation"),
+                 100 * v->share, (unsigned long long)v->added, (unsigned long long)v->changed,
+                 (unsigned long long)v->deleted, 100 * v->usual);
+    else if (v->signal == POL_GUARD_INCOMPRESSIBLE)
+        snprintf(buf, n,
+                 _("the new data (%.0f%% of the data set) does not compress (%.0f%% of its size "
+                   "stored, usually %.0f%%): it may be encrypted; check the data set's machines"),
+                 100 * v->new_share, 100 * v->stored, 100 * v->stored_usual);
+    return buf;
 }

@@ -41,6 +41,7 @@
 #include "bkp/ops/status.h"
 #include "bkp/store/repo.h"
 #include "policies/compliance.h"
+#include "policies/guard.h"
 #include "policies/notify.h"
 #include "policies/policy.h"
 #include "restore/attest.h"
@@ -312,7 +313,8 @@ int cli_exit_open(int rc, const char *repo);
 typedef struct cli_backup {
     bkp_gen *gen;    /* the sealed generation, or NULL */
     bool suspicious; /* the change-rate guard marked it */
-    char reason[512];
+    pol_guard_verdict verdict; /* why, said where it is shown */
+    char reason[512];          /* the same in English: the record's and the audit's */
     bkp_capture_stats stats;
     size_t nerrors; /* unreadable paths: the generation's record lists them */
     double seconds;

@@ -40,6 +40,7 @@ static int io_backup(void *ctx, const pol_dataset *d, ops_run_backup *out)
     int ex = cli_backup_run(c, &opts, d, &b);
     out->gen = b.gen;
     out->suspicious = b.suspicious;
+    out->verdict = b.verdict;
     snprintf(out->reason, sizeof(out->reason), "%s", b.reason);
     out->stats = b.stats;
     out->nerrors = b.nerrors;

@@ -144,8 +144,8 @@ int bkp_pubkey_from_arg(const char *option, const char *arg, uint8_t pk[32])
         bkp_error(_("%s %s: %s; give a file of one line holding the 64 hex digits of the "
                     "key"),
                   option, arg,
-                  rc == -EFBIG     ? "too large for a key file"
-                  : rc == -EBADMSG ? "not a regular file"
+                  rc == -EFBIG     ? _("too large for a key file")
+                  : rc == -EBADMSG ? _("not a regular file")
                                    : bkp_strerror(rc));
         rc = rc == -ENOMEM ? rc : -EINVAL;
     } else if (bkp_pubkey_parse((const char *)data.data, data.len, pk) != 0) {

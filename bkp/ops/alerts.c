@@ -64,12 +64,18 @@ void ops_alert(ops_alerts *a, const char *key, const char *state, int severity, 
     a->v[a->n++] = (pol_condition){k, s, summary ? summary : "", severity, ja};
 }
 
+/* Is the last alert condition `key`'s (NULL: a one-off event, as it was)? */
+static bool last_is(const ops_alerts *a, const char *key)
+{
+    const char *last = a->n ? a->owned[5 * (a->n - 1)] : NULL;
+    return a->n && (key ? last && !strcmp(last, key) : !last);
+}
+
 void ops_alert_reshow(ops_alerts *a, const char *key, const char *fmt, ...)
 {
     char *shown;
     va_list ap;
-    const char *last = a->n ? a->owned[5 * (a->n - 1)] : NULL;
-    if (!last || strcmp(last, key))
+    if (!last_is(a, key))
         return;
     va_start(ap, fmt);
     if (vasprintf(&shown, _(fmt), ap) >= 0) {
@@ -83,8 +89,7 @@ void ops_alert_japanese(ops_alerts *a, const char *key, const char *fmt, ...)
 {
     char *ja = NULL;
     va_list ap;
-    const char *last = a->n ? a->owned[5 * (a->n - 1)] : NULL;
-    if (!last || strcmp(last, key))
+    if (!last_is(a, key))
         return;
     bkp_i18n_saved saved;
     bkp_i18n_begin(&saved, "ja");

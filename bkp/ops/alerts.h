@@ -36,7 +36,8 @@ void ops_alert(ops_alerts *a, const char *key, const char *state, int severity, 
 const char *ops_alert_shown(const ops_alerts *a, size_t i);
 /* Say the last alert, condition `key`, otherwise on the terminal: its
  * arguments too in the reader's language (`fmt` a literal marked N_(),
- * translated here). Nothing when the last alert is not `key`'s. */
+ * translated here). Nothing when the last alert is not `key`'s (NULL: the
+ * last was a one-off event). */
 void ops_alert_reshow(ops_alerts *a, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* The same for the Japanese words of the last alert, condition `key`

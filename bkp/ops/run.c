@@ -247,8 +247,11 @@ static void judge_backup(int ex, const pol_dataset *d, ops_run_outcome *o)
         o->failed = true;
         o->what = N_("sealed, SUSPICIOUS");
         snprintf(o->detail, sizeof(o->detail), "%s", o->b.reason);
-        snprintf(o->shown, sizeof(o->shown), "%s", o->b.reason); /* the guard's, English */
-        snprintf(o->detail_ja, sizeof(o->detail_ja), "%s", o->b.reason);
+        pol_guard_reason(&o->b.verdict, o->shown, sizeof(o->shown));
+        bkp_i18n_saved saved;
+        bkp_i18n_begin(&saved, "ja");
+        pol_guard_reason(&o->b.verdict, o->detail_ja, sizeof(o->detail_ja));
+        bkp_i18n_end(&saved);
     } else if (ex) {
         o->failed = true;
         o->what = N_("failed");

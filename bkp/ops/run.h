@@ -37,13 +37,15 @@
 #include "bkp/report/status_doc.h"
 #include "bkp/host/hook.h"
 #include "bkp/store/repo.h"
+#include "policies/guard.h"
 #include "policies/policy.h"
 
 /* One data set captured and sealed (or not), as the program's backup left it. */
 typedef struct ops_run_backup {
     bkp_gen *gen;     /* the sealed generation, or NULL (owned) */
     bool suspicious;  /* the change-rate guard marked it */
-    char reason[512]; /* the guard's reason, English */
+    pol_guard_verdict verdict; /* why the guard marked it */
+    char reason[512];          /* the same in English */
     bkp_capture_stats stats;
     size_t nerrors; /* unreadable paths */
     double seconds;

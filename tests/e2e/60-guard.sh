@@ -68,7 +68,13 @@ output_has "not marked suspicious" "clearing a normal generation should be refus
 while IFS= read -r -d '' f; do
     head -c "$(stat -c %s "$f")" /dev/urandom >"$f.enc" && mv "$f.enc" "$f"
 done < <(find "$D" -type f -print0)
-check_exit 1 "$BKP" run --policy "$POL" --force || true
+# This time read in Japanese: the guard's reason is too (the record keeps
+# the English, as the audit does).
+check_exit 1 env LC_ALL= LANG=C.UTF-8 LANGUAGE=ja "$BKP" run --policy "$POL" --force || true
+output_has "ファイルの 100% が変わりました" "the guard's reason should be Japanese for a Japanese reader"
+grep -q "of the files changed" <<<"$OUT$ERR" && flunk "the guard's reason was English in Japanese: $ERR"
+ok "$BKP" generations --policy "$POL" --json clinic
+grep -q '"reason": "100% of the files changed' <<<"$OUT" || flunk "the record should keep the English reason: $OUT"
 cp "$REPO/generations/clinic/0000000005.cleared" "$REPO/generations/clinic/0000000006.cleared"
 ok "$BKP" generations --policy "$POL"
 grep '^clinic:6 ' <<<"$OUT" | grep 'SUSPICIOUS' >/dev/null ||

@@ -23,6 +23,7 @@
 
 #include "bkp/audit/verify.h"
 #include "bkp/io/clock.h"
+#include "bkp/io/i18n.h"
 #include "bkp/store/seal.h"
 #include "bkp/media/registry.h"
 #include "bkp/ops/run.h"
@@ -307,6 +308,48 @@ typedef struct sources {
     ops_run_io io;
 } sources;
 
+/* A capture the guard marks, as the program's backup returns it. */
+static int suspicious_backup(void *ctx, const pol_dataset *d, ops_run_backup *b)
+{
+    int ex = backup(ctx, d, b);
+    b->suspicious = true;
+    b->verdict = (pol_guard_verdict){.signal = POL_GUARD_CHANGED, .share = 0.5, .usual = 0.01,
+                                     .changed = 500};
+    bkp_i18n_saved saved;
+    bkp_i18n_begin(&saved, "en");
+    pol_guard_reason(&b->verdict, b->reason, sizeof(b->reason));
+    bkp_i18n_end(&saved);
+    return ex ? ex : 1;
+}
+
+/* The guard's reason is said in each reader's words: the English kept for
+ * the audit, the Japanese in the outcome and the alert's mail. */
+static void test_suspicious_in_both_languages(void **state)
+{
+    fixture x;
+    ops_run_result res;
+    (void)state;
+    setup_with(&x, "");
+    x.io.backup = suspicious_backup;
+    assert_int_equal(ops_run_datasets(&x.in, &res), 0);
+    assert_string_equal(res.v[0].what, "sealed, SUSPICIOUS");
+    assert_non_null(strstr(res.v[0].detail, "50% of the files changed (0 added, 500 changed"));
+    assert_non_null(strstr(res.v[0].detail_ja, "ファイルの 50% が変わりました"));
+    ops_alerts al = {0};
+    ops_run_alert_outcomes(&al, &res);
+    size_t i = 0;
+    while (i < al.n && !(al.v[i].state && !strcmp(al.v[i].state, "suspicious")))
+        i++;
+    assert_true(i < al.n);
+    assert_non_null(strstr(al.v[i].summary, "emr:1 was sealed as suspicious (50% of the files"));
+    assert_non_null(al.v[i].summary_ja);
+    assert_non_null(strstr(al.v[i].summary_ja, "ファイルの 50% が変わりました"));
+    assert_null(strstr(al.v[i].summary_ja, "of the files changed"));
+    ops_alerts_free(&al);
+    ops_run_result_free(&res);
+    ops_repo_free(&x.f);
+}
+
 static int sources_audit(void *ctx, const bkp_audit_rec *rec)
 {
     sources *x = ctx;
@@ -435,6 +478,7 @@ int main(void)
         cmocka_unit_test(test_priority_then_not_due),
         cmocka_unit_test(test_failing_hook_fails_its_dataset_alone),
         cmocka_unit_test(test_sources_side_by_side),
+        cmocka_unit_test(test_suspicious_in_both_languages),
     };
     return cmocka_run_group_tests(tests, test_catalogue_setup, NULL);
 }
