@@ -283,6 +283,10 @@ void cli_print_json(json_t *j);
 /* Local time "2026-11-22 02:00:00" into buf: for listings, as ls and tar
  * show; a time for people to act on is bkp_local_time (clock.h). */
 const char *cli_time(char *buf, size_t n, int64_t t);
+/* A table's heading for cli_time's column: `word` and this machine's zone,
+ * "FINISHED (JST)", for a machine set up anew may not be in the zone the
+ * papers were printed in. Returns buf. */
+const char *cli_time_head(char *buf, size_t n, const char *word);
 /* A day or a time as people give it, in local time (the clinic's, not UTC):
  * "YYYY-MM-DD" is its first second, or with `end_of_day` its last;
  * "YYYY-MM-DD HH:MM" (or with a T) that minute; a full UTC time
@@ -444,12 +448,12 @@ int cli_status_doc(cli *c, rst_status *s, const ops_status_log *log);
 int cli_status_page_write(const rst_status *s, const char *file, bool ja);
 
 /* Open what a restore reads from: the repository, or --from (a medium's
- * name, a repository copy, a mount point, an archive folder, file or tape;
- * `spec` picks the archive in a folder and what is fetched from a bucket;
- * NULL: the list of generations alone, a bucket's records without packs).
- * An archive or a bucket's copy is put into `*staging`, which
- * cli_source_remove deletes. Returns an exit code. */
-int cli_open_source(cli *c, const char *spec, bkp_repo **out, char **staging);
+ * name, a repository copy, a mount point, an archive folder, file or tape).
+ * `what` says what is fetched from a bucket (NULL: every pack, for a
+ * command that reads every generation), and its `spec` picks the archive
+ * in a folder. An archive or a bucket's copy is put into `*staging`, which
+ * the dispatcher removes. Returns an exit code. */
+int cli_open_source(cli *c, const cli_fetch_what *what, bkp_repo **out, char **staging);
 /* Say that the copy `r` is named `--from FROM` (with --policy and the
  * --key-from sheets, when given) in the hints of messages (bkp_repo_shown):
  * its staging folder is gone when the command ends. An exit code. */

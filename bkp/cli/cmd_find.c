@@ -66,7 +66,9 @@ int cmd_find(cli *c)
         return cli_exit_for(rc);
     }
     if (!f.arr) {
-        const char *head[] = {_("GENERATION"), _("SIZE"), _("MODIFIED"), _("PATH")};
+        char modified[64];
+        const char *head[] = {_("GENERATION"), _("SIZE"),
+                              cli_time_head(modified, sizeof(modified), _("MODIFIED")), _("PATH")};
         cli_row(head, (const int[]){16, -10, 19, 0}, 4);
     }
     for (size_t i = 0; i < n && !ex; i++) {

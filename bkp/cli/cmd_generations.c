@@ -106,15 +106,8 @@ int cmd_generations(cli *c)
         }
         cli_print_json(arr);
     } else {
-        /* The times are this machine's local time: the zone said, for a
-         * machine set up anew may not be in the zone the papers were
-         * printed in. */
-        char finished[64], zone[16];
-        time_t now = bkp_now();
-        struct tm tm;
-        localtime_r(&now, &tm);
-        strftime(zone, sizeof(zone), "%Z", &tm);
-        snprintf(finished, sizeof(finished), "%s (%s)", _("FINISHED"), zone);
+        char finished[64];
+        cli_time_head(finished, sizeof(finished), _("FINISHED"));
         const char *head[] = {_("GENERATION"), "UUID",   finished,   _("FILES"),
                               _("SIZE"),       _("NEW"), _("STATUS")};
         cli_row(head, gen_widths, 7);

@@ -240,7 +240,7 @@ int cmd_restore(cli *c)
     bkp_gen *g = NULL;
     int rc = 0;
     bkp_repo *src = NULL;
-    ex = cli_open_source(c, c->args[0], &src, &c->staging); /* removed by the dispatcher */
+    ex = cli_open_source(c, &(cli_fetch_what){.spec = c->args[0]}, &src, &c->staging); /* removed by the dispatcher */
     cli_keep(src); /* the command's context is recorded in it at the end */
     c->ro = src;
     if (!ex && !c->staging)

@@ -389,6 +389,17 @@ const char *cli_time(char *buf, size_t n, int64_t t)
     return buf;
 }
 
+const char *cli_time_head(char *buf, size_t n, const char *word)
+{
+    char zone[16];
+    time_t now = bkp_now();
+    struct tm tm;
+    localtime_r(&now, &tm);
+    strftime(zone, sizeof(zone), "%Z", &tm);
+    snprintf(buf, n, "%s (%s)", word, zone);
+    return buf;
+}
+
 time_t cli_parse_day(const char *s, bool end_of_day)
 {
     if (!s)

@@ -31,7 +31,9 @@ typedef enum {
     POLICY_REQUIRED, /* loaded always (/etc/bkp/policy.yaml by default); none: exit 2 */
 } policy_need;
 
-typedef enum { FROM_NONE, FROM_RECORDS, FROM_FIRST_ARG } from_need;
+/* What --from reads of a bucket: the signed records alone, the generation
+ * the first argument names, or every generation (find, diff). */
+typedef enum { FROM_NONE, FROM_RECORDS, FROM_FIRST_ARG, FROM_ALL } from_need;
 
 typedef struct command {
     const char *name;
@@ -189,10 +191,11 @@ static const command commands[] = {
      .run = cmd_find,
      .needs = NEED_REPO,
      .key = true,
-     .options = "repo dataset json",
+     .from = FROM_ALL,
+     .options = "repo dataset json from key-fingerprint",
      .min_args = 1,
      .max_args = 1,
-     .usage = "find PATTERN [--dataset NAME] [--json]",
+     .usage = "find PATTERN [--dataset NAME] [--from M] [--json]",
      .summary = N_("which generations hold a path matching a pattern (name or /whole/path*)"),
      .example =
          N_("bkp find letter-0412.pdf --dataset scans\twhich generations of scans hold that file")},
@@ -200,10 +203,11 @@ static const command commands[] = {
      .run = cmd_dump,
      .needs = NEED_REPO,
      .key = true,
-     .options = "repo",
+     .from = FROM_FIRST_ARG,
+     .options = "repo from key-fingerprint",
      .min_args = 2,
      .max_args = 2,
-     .usage = "dump GEN PATH > FILE",
+     .usage = "dump GEN PATH [--from M] > FILE",
      .summary = N_("one stored file's content to standard output, every chunk authenticated"),
      .example = N_("bkp dump scans:latest /srv/scans/letter.pdf > letter.pdf\ttake one file back "
                    "without a full restore")},
@@ -223,10 +227,11 @@ static const command commands[] = {
      .run = cmd_diff,
      .needs = NEED_REPO,
      .key = true,
-     .options = "repo json",
+     .from = FROM_ALL,
+     .options = "repo json from key-fingerprint",
      .min_args = 2,
      .max_args = 2,
-     .usage = "diff GEN GEN [--json]",
+     .usage = "diff GEN GEN [--from M] [--json]",
      .summary = N_("what changed between two generations"),
      .example = N_("bkp diff emr-db:41 emr-db:42\twhat changed between two generations")},
     {.name = "restore",
@@ -497,6 +502,14 @@ static const command *find_command(const char *name)
  * reads it), the passphrase file (checked before any handler could read
  * it), the writer's lock, the open repository. Returns an exit code.
  */
+/* What a command's --from reads of a bucket, into `w`: NULL for all. */
+static const cli_fetch_what *from_what(from_need need, const cli *c, cli_fetch_what *w)
+{
+    *w = (cli_fetch_what){.records = need == FROM_RECORDS,
+                          .spec = need == FROM_FIRST_ARG ? c->args[0] : NULL};
+    return need == FROM_ALL ? NULL : w;
+}
+
 static int prepare(const command *cmd, cli *c, bkp_lock **cycle, bkp_lock **writer)
 {
     unsigned needs = cmd->needs;
@@ -601,12 +614,12 @@ static int prepare(const command *cmd, cli *c, bkp_lock **cycle, bkp_lock **writ
          * it, be it the primary or a copy named with --repo. */
         unsigned flags = (needs & NEED_REPO_WRITE) ? 0 : BKP_REPO_READONLY;
         bkp_repo *h = NULL;
+        cli_fetch_what what;
         /* What reads a copy too opens as restore does, --key-fingerprint
          * checked whatever it opens (source.c). */
         int ex = c->public_key ? cli_open_public(c, &h)
                  : cmd->from && !(needs & NEED_REPO_WRITE)
-                     ? cli_open_source(c, cmd->from == FROM_FIRST_ARG ? c->args[0] : NULL, &h,
-                                       &c->staging)
+                     ? cli_open_source(c, from_what(cmd->from, c, &what), &h, &c->staging)
                      : cli_open_repo(c, flags, &h);
         cli_keep(h); /* closed at the end, or by the caller when this fails */
         if (!ex) {

@@ -103,8 +103,8 @@ static const cli_option options[] = {
      N_("--from: the repository key you expect, as the key sheet or the printed "
         "procedure shows it (`bkp key fingerprint`); a copy under any other key is refused")},
     {"from", 0, "MEDIUM|PATH", ARG_STRING, F(from), false,
-     N_("restore, generations, ls: read from this medium or copy; audit report: from this "
-        "date")},
+     N_("restore, generations, ls, find, diff, dump: read from this medium or copy; audit "
+        "report: from this date")},
     {"to", 0, "DATE", ARG_STRING, F(period_to), false, N_("audit report: up to this date")},
     {"media", 0, "M", ARG_STRING, F(media), false, N_("check the copy on this medium")},
     {"sample", 0, "PCT", ARG_PERCENT, F(sample), false,

@@ -139,10 +139,10 @@ static int open_archive(cli *c, const char *file, bkp_repo **out, char **staging
 
 /* --from NAME, a medium of the policy or the registry: `*path` its mount
  * point (malloc'd; NULL without memory); an object medium's copy, what
- * `spec` needs of it, fetched into `*staging` and opened (`*done`). An
- * exit code. */
-static int from_medium(cli *c, const char *from, const char *spec, bkp_repo **out, char **staging,
-                       char **path, bool *done)
+ * `what` needs of it (NULL: all), fetched into `*staging` and opened
+ * (`*done`). An exit code. */
+static int from_medium(cli *c, const char *from, const cli_fetch_what *what, bkp_repo **out,
+                       char **staging, char **path, bool *done)
 {
     struct stat st;
     cli_medium m;
@@ -166,8 +166,7 @@ static int from_medium(cli *c, const char *from, const char *spec, bkp_repo **ou
         return ex;
     if (!pol_type_at_path(m.kind)) { /* a bucket: what `spec` needs, into a staging folder */
         bkp_bucket_fetch f = {0};
-        cli_fetch_what what = {.spec = spec, .records = !spec};
-        ex = cli_object_fetch(c, &m, false, &what, out, staging, &f);
+        ex = cli_object_fetch(c, &m, false, what, out, staging, &f);
         bkp_bucket_fetch_clear(&f);
         *done = true;
     } else {
@@ -217,9 +216,9 @@ static int open_primary(cli *c, bkp_repo **out)
     return cli_open_repo(c, BKP_REPO_READONLY, out);
 }
 
-static int open_source(cli *c, const char *spec, bkp_repo **out, char **staging)
+static int open_source(cli *c, const cli_fetch_what *what, bkp_repo **out, char **staging)
 {
-    const char *from = c->from;
+    const char *from = c->from, *spec = what ? what->spec : NULL;
     char *path = NULL, *repo = NULL;
     struct stat st;
     int ex = EXIT_USAGE;
@@ -231,7 +230,7 @@ static int open_source(cli *c, const char *spec, bkp_repo **out, char **staging)
     pol_policy *pol = c->policy; /* loaded by the dispatcher when named */
     if (!strchr(from, '/') && (stat(from, &st) < 0 || (pol && pol_medium_find(pol, from)))) {
         bool done = false;
-        if ((ex = from_medium(c, from, spec, out, staging, &path, &done)) || done)
+        if ((ex = from_medium(c, from, what, out, staging, &path, &done)) || done)
             return ex;
     } else {
         path = strdup(from);
@@ -283,19 +282,21 @@ int cli_source_shown(const cli *c, const char *from, bkp_repo *r)
     return bkp_repo_set_shown(r, args) ? EXIT_FAILED : EXIT_OK;
 }
 
-int cli_open_source(cli *c, const char *typed, bkp_repo **out, char **staging)
+int cli_open_source(cli *c, const cli_fetch_what *what, bkp_repo **out, char **staging)
 {
     /* Whatever the source, --key-fingerprint holds for what was opened. */
     int ex = cli_key_pin(c);
     /* A generation's name is ASCII, as bkp_gen_resolve reads it: an
      * archive's too. */
-    char *spec = typed ? strdup(typed) : NULL;
-    if (typed && !spec)
+    cli_fetch_what w = what ? *what : (cli_fetch_what){0};
+    char *spec = w.spec ? strdup(w.spec) : NULL;
+    if (w.spec && !spec)
         ex = EXIT_FAILED;
     if (spec)
         (void)bkp_halfwidth(spec);
+    w.spec = spec;
     if (!ex)
-        ex = open_source(c, spec, out, staging);
+        ex = open_source(c, what ? &w : NULL, out, staging);
     free(spec);
     if (!ex && *out && c->from)
         ex = cli_source_shown(c, c->from, *out);

@@ -195,6 +195,15 @@ reads() {
     output_has "患者 記録 1"
     ok "$BKP" diff ds:1 ds:2 --repo "$MNT/repo" "$@"
     output_has "c"
+    # The same three from the disk named as restore names it, the copy
+    # under another key refused as there.
+    ok "$BKP" find 'b.txt' --from "$MNT" "$@"
+    output_has "ds:2"
+    ok "$BKP" dump ds:1 "$D/sub/b.txt" --from "$MNT" "$@"
+    output_has "患者 記録 1"
+    ok "$BKP" diff ds:1 ds:2 --from "$MNT" "$@"
+    output_has "c"
+    expect_exit 4 "$BKP" find 'b.txt' --from "$MNT" --key-fingerprint "$OTHER_FP" "$@"
     (cd "$out" && ok "$BKP" verify --repo "$MNT/repo" "$@")
     (cd "$out" && ok "$BKP" verify --read-data --repo "$MNT/repo" "$@")
     ok "$BKP" restore ds:latest "$out/disk" --from "$MNT" "$@"

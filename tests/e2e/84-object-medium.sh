@@ -201,6 +201,14 @@ ok "$BKP" ls emr:1 --from cloud -v
 output_has "ct-1.dcm"
 output_lacks "big.dcm"
 output_has "those the generations asked for need"
+# When the attack began: what changed between two generations, which of
+# them hold a file, and one file's content, from the bucket too.
+ok "$BKP" diff emr:3 emr:4 --from cloud
+output_has "+ ${DATA#/}/emr/images/big.dcm"
+ok "$BKP" find ct-1.dcm --from cloud
+output_has "emr:4"
+ok "$BKP" dump emr:1 "$DATA/emr/images/ct-1.dcm" --from cloud
+[ "$(printf '%s' "$OUT" | wc -c)" -gt 0 ] || flunk "dump --from cloud gave nothing"
 expect_exit 2 "$BKP" generations --from cloud --clear-suspicious emr:1
 output_has "leave out --from"
 # A generation the bucket lacks: the hint names the bucket, not the staging
