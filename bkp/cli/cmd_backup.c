@@ -464,12 +464,20 @@ int cmd_backup(cli *c)
     } else if (b.gen && (c->tty || bkp_log_get_level() >= BKP_LOG_INFO)) {
         const bkp_capture_stats *s = &b.stats;
         char x[32], y[32], z[32], w[32];
-        printf(_("sealed %s:%u (%.8s) in %.1f s\n"
-                 "  %llu files, %s; %llu unchanged and not read; %s read\n"
-                 "  new data: %s (stored as %s)\n"),
-               b.gen->dataset, b.gen->seq, b.gen->uuid, b.seconds, (unsigned long long)s->files,
-               bkp_size_text(x, sizeof(x), s->bytes), (unsigned long long)s->files_cached,
-               bkp_size_text(y, sizeof(y), s->bytes_read), bkp_size_text(z, sizeof(z), s->bytes_new),
+        printf(_("sealed %s:%u (%.8s) in %.1f s\n"), b.gen->dataset, b.gen->seq, b.gen->uuid,
+               b.seconds);
+        /* The hard links too, which the progress line counted among the files. */
+        if (s->links)
+            printf(_("  %llu files and %llu more name(s) of them (hard links), %s; %llu unchanged "
+                     "and not read; %s read\n"),
+                   (unsigned long long)s->files, (unsigned long long)s->links,
+                   bkp_size_text(x, sizeof(x), s->bytes), (unsigned long long)s->files_cached,
+                   bkp_size_text(y, sizeof(y), s->bytes_read));
+        else
+            printf(_("  %llu files, %s; %llu unchanged and not read; %s read\n"),
+                   (unsigned long long)s->files, bkp_size_text(x, sizeof(x), s->bytes),
+                   (unsigned long long)s->files_cached, bkp_size_text(y, sizeof(y), s->bytes_read));
+        printf(_("  new data: %s (stored as %s)\n"), bkp_size_text(z, sizeof(z), s->bytes_new),
                bkp_size_text(w, sizeof(w), s->stored_new));
         if (pd && pd->host && !pd->stream.command.command)
             printf(_("  from %s: %s crossed (metadata, and the files that changed)\n"), pd->host,
