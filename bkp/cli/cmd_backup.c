@@ -131,8 +131,9 @@ static int stream_failed(const pol_dataset *d, cli_backup *b, int rc, char *en, 
     while (t > 0 && b->stream.tail[t - 1] == '.')
         b->stream.tail[--t] = '\0';
     if (!cmd->command && b->stream.tail[0])
-        bkp_error(_("%s: the walk of its paths on %s %s; the agent's last output: %s. Nothing "
-                    "was sealed, earlier generations are untouched; %s"),
+        /* ssh's own words when it could not reach the agent, else the agent's. */
+        bkp_error(_("%s: the walk of its paths on %s %s; the last output of ssh and the agent: "
+                    "%s. Nothing was sealed, earlier generations are untouched; %s"),
                   d->name, d->host, shown, b->stream.tail, check);
     else if (!cmd->command)
         bkp_error(_("%s: the walk of its paths on %s %s. Nothing was sealed, earlier "
