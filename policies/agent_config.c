@@ -48,6 +48,11 @@ static void commands(pol_yaml_ctx *c, pol_yaml_node *v, pol_agent *a)
         return;
     }
     size_t len = (size_t)(v->data.mapping.pairs.top - v->data.mapping.pairs.start);
+    if (len > POL_AGENT_LIST_MAX)
+        pol_yaml_error(c, v,
+                       _("commands names %zu commands, more than an agent can tell the backup "
+                         "server (at most %d)"),
+                       len, POL_AGENT_LIST_MAX);
     if (!(a->commands = calloc(len + 1, sizeof(*a->commands))))
         return;
     for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
@@ -93,12 +98,21 @@ static void top_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *t
     pol_agent *a = t;
     if (!strcmp(key, "read")) {
         pol_yaml_str_list(c, v, key, &a->read, &a->nread);
-        for (size_t i = 0; i < a->nread; i++)
+        size_t bytes = 0;
+        for (size_t i = 0; i < a->nread; i++) {
+            bytes += strlen(a->read[i]) + 1;
             if (!tree_ok(a->read[i]))
                 pol_yaml_error(c, v,
                                _("'%s' in read is not a plain absolute path — write the full "
                                  "path from /, without '.' or '..'"),
                                a->read[i]);
+        }
+        if (a->nread > POL_AGENT_LIST_MAX || bytes > POL_AGENT_READ_BYTES)
+            pol_yaml_error(c, v,
+                           _("read names %zu folders in %zu bytes, more than an agent can tell "
+                             "the backup server (at most %d folders, %u bytes): name the folders "
+                             "above them instead"),
+                           a->nread, bytes, POL_AGENT_LIST_MAX, POL_AGENT_READ_BYTES);
     } else {
         commands(c, v, a);
     }

@@ -23,6 +23,13 @@ typedef struct pol_agent_command {
     int64_t timeout; /* seconds; default 24 hours */
 } pol_agent_command;
 
+/* What an agent's hello can carry whole (bkp/host/wire.h: its lists hold
+ * at most BKP_WIRE_LIST names, its frame at most BKP_WIRE_MAX bytes, and a
+ * read: folder may be named in it three times): more is refused here, where
+ * the administrator writes it, not found short by `bkp host check`. */
+#define POL_AGENT_LIST_MAX 256
+#define POL_AGENT_READ_BYTES (64U * 1024)
+
 typedef struct pol_agent {
     char *file;
     char **read; /* absolute, without "." or ".." components */

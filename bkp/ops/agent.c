@@ -37,6 +37,10 @@ static int send_json(int out, int type, char *payload, const size_t *len)
  * there (a plain `hello`, which `bkp host check` sends): asked of the file
  * system only then, never before a run or a tree, which a hung mount would
  * stall. */
+_Static_assert(POL_AGENT_LIST_MAX <= BKP_WIRE_LIST, "an agent's lists fit its hello");
+_Static_assert(3 * 2 * (size_t)POL_AGENT_READ_BYTES + 64 * 1024 < BKP_WIRE_MAX,
+               "an agent's folders fit its hello three times, every byte escaped");
+
 static int hello(const pol_agent *a, const char *version, bool check, int out)
 {
     bkp_wire_hello h = {.protocol = BKP_WIRE_PROTOCOL, .nread = a->nread, .read = a->read};

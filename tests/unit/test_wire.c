@@ -271,6 +271,32 @@ static void test_agent_config(void **state)
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
         assert_null(agent(bad[i]));
+    /* As many folders as its hello can carry, and not one more; so many
+     * bytes of them, and not more. */
+    size_t cap = 20 * 4096;
+    char *big = malloc(cap), *p;
+    assert_non_null(big);
+    for (int k = 0; k < 2; k++) {
+        p = big + sprintf(big, "read:\n");
+        for (int i = 0; i < POL_AGENT_LIST_MAX + k; i++)
+            p += sprintf(p, "  - /srv/f%d\n", i);
+        a = agent(big);
+        assert_true(k ? a == NULL : a != NULL);
+        pol_agent_free(a);
+    }
+    char folder[4001];
+    memset(folder, 'x', sizeof(folder) - 1);
+    folder[sizeof(folder) - 1] = '\0';
+    for (int k = 0; k < 2; k++) {
+        p = big + sprintf(big, "read:\n");
+        /* 16 folders of 4 KB: 64 KB with their ends; 17 are more. */
+        for (int i = 0; i < 16 + k; i++)
+            p += sprintf(p, "  - /%.*s%02d\n", 4090 - 3, folder, i);
+        a = agent(big);
+        assert_true(k ? a == NULL : a != NULL);
+        pol_agent_free(a);
+    }
+    free(big);
 
     /* The example shipped for a source server is valid. */
     char path[4096], text[8192];
