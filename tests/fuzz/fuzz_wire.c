@@ -16,12 +16,22 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* Do lists `a` and `b` of `n` strings hold the same, in order? */
+static bool same_list(char *const *a, char *const *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(a[i], b[i]))
+            return false;
+    return true;
+}
+
 static void hello(const bkp_wire_frame *f)
 {
     bkp_wire_hello h, again;
     if (bkp_wire_hello_parse(f->data, f->len, &h))
         return;
-    if (h.nread > BKP_WIRE_LIST || h.ncommands > BKP_WIRE_LIST)
+    if (h.nread > BKP_WIRE_LIST || h.ncommands > BKP_WIRE_LIST ||
+        h.nunreadable > BKP_WIRE_LIST || h.nmissing > BKP_WIRE_LIST)
         abort();
     for (size_t i = 0; i < h.nread; i++)
         if (h.read[i][0] != '/')
@@ -33,7 +43,12 @@ static void hello(const bkp_wire_frame *f)
     char *s = bkp_wire_hello_emit(&h, &len);
     if (s) {
         if (bkp_wire_hello_parse(s, len, &again) || again.nread != h.nread ||
-            again.ncommands != h.ncommands || strcmp(again.version, h.version))
+            again.ncommands != h.ncommands || strcmp(again.version, h.version) ||
+            again.nunreadable != h.nunreadable || again.nmissing != h.nmissing ||
+            !same_list(again.read, h.read, h.nread) ||
+            !same_list(again.commands, h.commands, h.ncommands) ||
+            !same_list(again.unreadable, h.unreadable, h.nunreadable) ||
+            !same_list(again.missing, h.missing, h.nmissing))
             abort(); /* what we emit we must read back the same */
         bkp_wire_hello_clear(&again);
     }
