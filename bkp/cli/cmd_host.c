@@ -255,9 +255,9 @@ static int host_check(cli *c)
         char *said = bkp_wire_hello_emit(&hi, &len);
         json_t *agent = said ? json_loadb(said, len, 0, NULL) : NULL;
         free(said);
-        cli_print_json(json_pack("{s:s, s:b, s:o*, s:i, s:i}", "host", h->name, "ok",
+        cli_print_json(json_pack("{s:s, s:b, s:o*, s:i, s:i, s:b}", "host", h->name, "ok",
                                  !missing && !paths, "agent", agent, "missing_commands", missing,
-                                 "path_problems", paths));
+                                 "path_problems", paths, "paths_checked", hi.checked));
     } else {
         printf(_("host %s (%s@%s port %d): agent bkp %s answers\n"), h->name, h->user,
                h->address, h->port, hi.version);
@@ -268,6 +268,9 @@ static int host_check(cli *c)
             free(safe);
         }
         printf("%s\n", hi.nread ? "" : _(" nothing"));
+        if (!hi.checked)
+            printf("%s", _("  (this agent is older than this bkp: it does not say whether its "
+                           "user can enter these folders; install this bkp there too)\n"));
         for (size_t i = 0; i < hi.nunreadable + hi.nmissing; i++) {
             bool gone = i >= hi.nunreadable;
             char *safe = bkp_text_safe(gone ? hi.missing[i - hi.nunreadable] : hi.unreadable[i],

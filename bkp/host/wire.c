@@ -199,6 +199,7 @@ int bkp_wire_hello_parse(const void *buf, size_t len, bkp_wire_hello *out)
              (!unreadable ||
               list(unreadable, bkp_wire_path_ok, &out->unreadable, &out->nunreadable)) &&
              (!missing || list(missing, bkp_wire_path_ok, &out->missing, &out->nmissing));
+        out->checked = unreadable || missing;
     }
     json_decref(j);
     if (!ok) {
@@ -230,8 +231,8 @@ char *bkp_wire_hello_emit(const bkp_wire_hello *h, size_t *len)
     return emit(json_pack("{s:i, s:s, s:o*, s:o*, s:o*, s:o*}", "protocol", h->protocol,
                           "version", h->version, "read", strings(h->read, h->nread), "commands",
                           strings(h->commands, h->ncommands), "unreadable",
-                          strings(h->unreadable, h->nunreadable), "missing",
-                          strings(h->missing, h->nmissing)),
+                          h->checked ? strings(h->unreadable, h->nunreadable) : NULL, "missing",
+                          h->checked ? strings(h->missing, h->nmissing) : NULL),
                 len);
 }
 

@@ -97,9 +97,11 @@ typedef struct bkp_wire_hello {
     size_t nread;
     char **commands; /* owned */
     size_t ncommands;
-    /* Of `read`, the folders the agent's user cannot enter and read, and
-     * those that are not there (an agent before these were said sends
-     * neither). */
+    /* Whether the agent looked at its folders (its answer to a plain
+     * `hello`, which `bkp host check` sends; an agent before this was said
+     * never does), and if so, of `read`, those its user cannot enter and
+     * those that are not there. */
+    bool checked;
     char **unreadable, **missing; /* owned */
     size_t nunreadable, nmissing;
 } bkp_wire_hello;

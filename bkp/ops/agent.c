@@ -56,6 +56,7 @@ static int hello(const pol_agent *a, const char *version, bool check, int out)
      * usual cause. Entering is what a walk beneath needs (O_PATH); what it
      * cannot list below, the backup says file by file. */
     char *unreadable[BKP_WIRE_LIST + 1], *missing[BKP_WIRE_LIST + 1];
+    h.checked = check;
     h.unreadable = unreadable;
     h.missing = missing;
     for (size_t i = 0; check && i < h.nread; i++)

@@ -44,7 +44,8 @@ static void hello(const bkp_wire_frame *f)
     if (s) {
         if (bkp_wire_hello_parse(s, len, &again) || again.nread != h.nread ||
             again.ncommands != h.ncommands || strcmp(again.version, h.version) ||
-            again.nunreadable != h.nunreadable || again.nmissing != h.nmissing ||
+            again.checked != h.checked || again.nunreadable != h.nunreadable ||
+            again.nmissing != h.nmissing ||
             !same_list(again.read, h.read, h.nread) ||
             !same_list(again.commands, h.commands, h.ncommands) ||
             !same_list(again.unreadable, h.unreadable, h.nunreadable) ||

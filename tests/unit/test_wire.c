@@ -129,16 +129,19 @@ static void test_hello(void **state)
     assert_int_equal(back.ncommands, 1);
     assert_string_equal(back.commands[0], "emr-dump");
     assert_int_equal(back.nunreadable + back.nmissing, 0);
+    assert_false(back.checked); /* not asked to look */
     bkp_wire_hello_clear(&back);
     free(s);
     /* The folders the agent cannot read, and those not there. */
     char *unreadable[] = {"/srv/scans 2026", NULL}, *missing[] = {"/srv/emr", NULL};
+    h.checked = true;
     h.unreadable = unreadable;
     h.nunreadable = 1;
     h.missing = missing;
     h.nmissing = 1;
     assert_non_null(s = bkp_wire_hello_emit(&h, &len));
     assert_int_equal(bkp_wire_hello_parse(s, len, &back), 0);
+    assert_true(back.checked);
     assert_int_equal(back.nunreadable, 1);
     assert_string_equal(back.unreadable[0], "/srv/scans 2026");
     assert_int_equal(back.nmissing, 1);
@@ -149,6 +152,7 @@ static void test_hello(void **state)
     static const char old[] = "{\"protocol\":1,\"version\":\"1\",\"read\":[\"/a\"],\"commands\":[]}";
     assert_int_equal(bkp_wire_hello_parse(old, strlen(old), &back), 0);
     assert_int_equal(back.nunreadable + back.nmissing, 0);
+    assert_false(back.checked); /* and said to be unchecked */
     bkp_wire_hello_clear(&back);
 
     static const char *const bad[] = {
