@@ -69,22 +69,23 @@ bool pol_guard_check(const pol_guard *g, const pol_change *history, size_t nhist
     return false;
 }
 
-const char *pol_guard_reason(const pol_guard_verdict *v, char *buf, size_t n)
+const char *pol_guard_reason(const pol_guard_verdict *v, bool english, char *buf, size_t n)
 {
     if (!n)
         return buf;
     buf[0] = '\0';
     if (v->signal == POL_GUARD_CHANGED)
         snprintf(buf, n,
-                 _("%.0f%% of the files changed (%llu added, %llu changed, %llu deleted), against "
-                   "%.1f%% usually; check the data set's machines for encrypted or renamed files "
-                   "before trusting this generation"),
+                 E_(english, "%.0f%% of the files changed (%llu added, %llu changed, %llu deleted), "
+                             "against %.1f%% usually; check the data set's machines for encrypted "
+                             "or renamed files before trusting this generation"),
                  100 * v->share, (unsigned long long)v->added, (unsigned long long)v->changed,
                  (unsigned long long)v->deleted, 100 * v->usual);
     else if (v->signal == POL_GUARD_INCOMPRESSIBLE)
         snprintf(buf, n,
-                 _("the new data (%.0f%% of the data set) does not compress (%.0f%% of its size "
-                   "stored, usually %.0f%%): it may be encrypted; check the data set's machines"),
+                 E_(english, "the new data (%.0f%% of the data set) does not compress (%.0f%% of "
+                             "its size stored, usually %.0f%%): it may be encrypted; check the "
+                             "data set's machines"),
                  100 * v->new_share, 100 * v->stored, 100 * v->stored_usual);
     return buf;
 }

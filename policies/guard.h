@@ -39,11 +39,11 @@ typedef struct pol_guard_verdict {
 bool pol_guard_check(const pol_guard *g, const pol_change *history, size_t nhistory,
                      const pol_change *now, pol_guard_verdict *v);
 
-/* What jumped and what to check, into `buf`, in the language of the
- * catalogue at the call (the English originals between bkp_i18n_begin(..,
- * "en") and its end, as the signed record and the audit keep it); "" for a
- * QUIET verdict. Returns buf. */
-const char *pol_guard_reason(const pol_guard_verdict *v, char *buf, size_t n);
+/* What jumped and what to check, into `buf`: in English when `english`
+ * (as the signed record and the audit keep it; no language is switched,
+ * so any thread may ask), else through the catalogue; "" for a QUIET
+ * verdict. Returns buf. */
+const char *pol_guard_reason(const pol_guard_verdict *v, bool english, char *buf, size_t n);
 
 /* The share of files that changed in `c`, 0..1 (against the files before it). */
 double pol_change_fraction(const pol_change *c);

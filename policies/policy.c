@@ -764,7 +764,7 @@ const char *pol_media_names(const pol_policy *p, char *buf, size_t n)
     for (size_t i = 0; p && i < p->nmedia; i++) {
         const char *name = p->media[i].name ? p->media[i].name : "";
         size_t need = strlen(name) + (used ? 2 : 0);
-        if (used + need + 4 >= n) { /* room for ", ..." is kept */
+        if (used + need + sizeof(", ...") >= n) { /* room for ", ..." is kept */
             snprintf(buf + used, n - used, "%s", used ? ", ..." : "...");
             break;
         }

@@ -161,18 +161,20 @@ int rst_dump(const bkp_repo *r, const bkp_gen *g, const char *path, int fd, uint
         rc = lookup(r, g, target, &it);
     }
     if (rc == 0) {
-        bkp_error(_("nothing in %s:%u is at /%s; `bkp ls %s:%u` lists what it holds"), g->dataset,
-                  g->seq, want, g->dataset, g->seq);
+        bkp_error(_("nothing in %s:%u is at /%s; `bkp ls %s:%u %s` lists what it holds"),
+                  g->dataset, g->seq, want, g->dataset, g->seq, bkp_repo_shown(r));
         rc = -ENOENT;
     } else if (rc > 0 && archive_entry_filetype(it.entry) != AE_IFREG) {
-        bkp_error(_("/%s in %s:%u is not a file; `bkp restore %s:%u DIR --path /%s` restores it"),
-                  want, g->dataset, g->seq, g->dataset, g->seq, want);
+        bkp_error(_("/%s in %s:%u is not a file; `bkp restore %s:%u DIR --path /%s %s` restores "
+                    "it"),
+                  want, g->dataset, g->seq, g->dataset, g->seq, want, bkp_repo_shown(r));
         rc = -EISDIR;
     } else if (rc > 0) {
         rc = content(r, &it, want, fd, bytes);
     } else {
-        bkp_error(_("the file list of %s:%u is damaged (%s); run `bkp verify`"), g->dataset, g->seq,
-                  bkp_strerror(rc));
+        bkp_error(_("the file list of %s:%u is damaged (%s); run `bkp verify` (of a medium's "
+                    "copy: `bkp verify --media M`), and read it from another copy"),
+                  g->dataset, g->seq, bkp_strerror(rc));
         rc = -EBADMSG;
     }
     free(target);

@@ -61,10 +61,8 @@ static bool judge(cli *c, const pol_dataset *d, const bkp_capture *cap, cli_back
     if (stream)
         now.added = now.changed = now.deleted = 0;
     b->suspicious = h && pol_guard_check(&d->guard, h, nh, &now, &b->verdict);
-    bkp_i18n_saved saved; /* the record keeps the English (i18n.h) */
-    bkp_i18n_begin(&saved, "en");
-    pol_guard_reason(&b->verdict, b->reason, sizeof(b->reason));
-    bkp_i18n_end(&saved);
+    /* The record keeps the English; this may be a worker of `bkp run`. */
+    pol_guard_reason(&b->verdict, true, b->reason, sizeof(b->reason));
     free(h);
     bkp_gen_list_free(v, n);
     *g = (bkp_gen_guard){b->suspicious, b->reason, pol_change_fraction(&now)};
@@ -352,7 +350,7 @@ int cli_backup_run(cli *c, const bkp_capture_opts *o, const pol_dataset *d, cli_
         char guard_why[1024];
         bkp_error(_("%s:%u is marked SUSPICIOUS: %s. When the change is understood and the data is "
                     "good, run `bkp generations --clear-suspicious %s:%u`"),
-                  b->gen->dataset, b->gen->seq, pol_guard_reason(&b->verdict, guard_why, sizeof(guard_why)),
+                  b->gen->dataset, b->gen->seq, pol_guard_reason(&b->verdict, false, guard_why, sizeof(guard_why)),
                   b->gen->dataset, b->gen->seq);
         return audit_backup(c, o->dataset, b, b->reason, EXIT_FAILED);
     }

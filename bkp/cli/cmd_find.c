@@ -75,8 +75,9 @@ int cmd_find(cli *c)
         if (v[i]->pruned || v[i]->status)
             continue;
         if ((rc = rst_find(c->ro, v[i], c->args[0], show, &f))) {
-            bkp_error(_("the file list of %s:%u is damaged (%s); run `bkp verify`"), v[i]->dataset,
-                      v[i]->seq, bkp_strerror(rc));
+            bkp_error(_("the file list of %s:%u is damaged (%s); run `bkp verify` (of a medium's "
+                        "copy: `bkp verify --media M`), and read it from another copy"),
+                      v[i]->dataset, v[i]->seq, bkp_strerror(rc));
             ex = EXIT_FAILED;
         }
     }

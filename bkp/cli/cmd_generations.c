@@ -80,6 +80,8 @@ int cmd_generations(cli *c)
     size_t n = 0;
     if (c->clear)
         return clear_mark(c);
+    if (c->nargs)
+        bkp_name_typed(c->args[0]); /* ｅｍｒ is emr */
     if (c->nargs && !bkp_dataset_name_ok(c->args[0])) {
         bkp_error(_("'%s' is not a data set name"), c->args[0]);
         return EXIT_USAGE;

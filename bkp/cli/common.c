@@ -391,11 +391,12 @@ const char *cli_time(char *buf, size_t n, int64_t t)
 
 const char *cli_time_head(char *buf, size_t n, const char *word)
 {
-    char zone[16];
+    char zone[64];
     time_t now = bkp_now();
     struct tm tm;
     localtime_r(&now, &tm);
-    strftime(zone, sizeof(zone), "%Z", &tm);
+    if (!strftime(zone, sizeof(zone), "%Z", &tm)) /* too long to say: say its offset */
+        strftime(zone, sizeof(zone), "UTC%z", &tm);
     snprintf(buf, n, "%s (%s)", word, zone);
     return buf;
 }

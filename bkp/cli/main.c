@@ -32,8 +32,15 @@ typedef enum {
 } policy_need;
 
 /* What --from reads of a bucket: the signed records alone, the generation
- * the first argument names, or every generation (find, diff). */
-typedef enum { FROM_NONE, FROM_RECORDS, FROM_FIRST_ARG, FROM_ALL } from_need;
+ * the first argument names, those the first two name (diff), or those of
+ * --dataset, every one without it (find). */
+typedef enum {
+    FROM_NONE,
+    FROM_RECORDS,
+    FROM_FIRST_ARG,
+    FROM_TWO_ARGS,
+    FROM_DATASET,
+} from_need;
 
 typedef struct command {
     const char *name;
@@ -191,7 +198,7 @@ static const command commands[] = {
      .run = cmd_find,
      .needs = NEED_REPO,
      .key = true,
-     .from = FROM_ALL,
+     .from = FROM_DATASET,
      .options = "repo dataset json from key-fingerprint",
      .min_args = 1,
      .max_args = 1,
@@ -227,7 +234,7 @@ static const command commands[] = {
      .run = cmd_diff,
      .needs = NEED_REPO,
      .key = true,
-     .from = FROM_ALL,
+     .from = FROM_TWO_ARGS,
      .options = "repo json from key-fingerprint",
      .min_args = 2,
      .max_args = 2,
@@ -503,11 +510,18 @@ static const command *find_command(const char *name)
  * it), the writer's lock, the open repository. Returns an exit code.
  */
 /* What a command's --from reads of a bucket, into `w`: NULL for all. */
-static const cli_fetch_what *from_what(from_need need, const cli *c, cli_fetch_what *w)
+static const cli_fetch_what *from_what(from_need need, cli *c, cli_fetch_what *w)
 {
-    *w = (cli_fetch_what){.records = need == FROM_RECORDS,
-                          .spec = need == FROM_FIRST_ARG ? c->args[0] : NULL};
-    return need == FROM_ALL ? NULL : w;
+    *w = (cli_fetch_what){.records = need == FROM_RECORDS};
+    if (need == FROM_FIRST_ARG || need == FROM_TWO_ARGS)
+        w->spec = c->args[0];
+    if (need == FROM_TWO_ARGS)
+        w->spec2 = c->args[1];
+    if (need == FROM_DATASET && c->dataset) {
+        w->datasets = (char *const *)&c->dataset;
+        w->ndatasets = 1;
+    }
+    return need == FROM_DATASET && !c->dataset ? NULL : w;
 }
 
 static int prepare(const command *cmd, cli *c, bkp_lock **cycle, bkp_lock **writer)

@@ -55,16 +55,26 @@ int cli_medium_find(cli *c, const char *name, cli_medium *m)
          * --medium): maybe the bad day, on a new machine. */
         char names[512];
         bool reading = p && (c->from || c->media || c->medium) && !c->writer;
-        if (reading && *pol_media_names(p, names, sizeof(names)))
+        if (reading && c->from && *pol_media_names(p, names, sizeof(names)))
             bkp_error(_("no medium is named %s in the policy %s, which names %s; give one of "
-                        "those as the policy writes it (or the folder where a backup disk is "
-                        "mounted)"),
+                        "those as the policy writes it, or the folder where a backup disk is "
+                        "mounted (`bkp media list` shows the media the repository knows too)"),
+                      name, p->file, names);
+        else if (reading && *pol_media_names(p, names, sizeof(names)))
+            bkp_error(_("no medium is named %s in the policy %s, which names %s; give one of "
+                        "those as the policy writes it (`bkp media list` shows the media the "
+                        "repository knows too)"),
                       name, p->file, names);
         else if (reading)
             bkp_error(_("no medium is named %s in the policy %s; see `bkp media list`. On a new "
                         "machine, write the policy the printed procedure gives (\"If this server "
                         "and its policy are gone\") and name it with --policy FILE"),
                       name, p->file);
+        else if (p && *pol_media_names(p, names, sizeof(names)))
+            bkp_error(_("no medium is named %s in the policy %s, which names %s: check the "
+                        "spelling; a new medium is added to the policy's media: first, and its "
+                        "disk labelled with `bkp media label PATH --name NAME`"),
+                      name, p->file, names);
         else if (p)
             bkp_error(_("no medium is named %s in the policy %s; see `bkp media list`, or label a "
                         "disk with `bkp media label PATH --name %s`"),

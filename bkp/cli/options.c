@@ -17,6 +17,7 @@
 #include "bkp/cli/cli.h"
 #include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
+#include "bkp/io/text.h"
 #include "policies/duration.h"
 #include "restore/attest.h"
 
@@ -25,6 +26,7 @@
 
 typedef enum {
     ARG_STRING,   /* const char *: the value as given */
+    ARG_NAME,     /* const char *: a name typed, as ASCII (bkp_name_typed, in place) */
     ARG_FLAG,     /* bool: set */
     ARG_WORKERS,  /* int: threads, 1 to CLI_WORKERS_MAX */
     ARG_PERCENT,  /* double: > 0, else -1 (refused by the command, with the reason) */
@@ -64,7 +66,7 @@ static const cli_option options[] = {
         "key "
         "fingerprint`); no secret")},
     {"json", 0, NULL, ARG_FLAG, F(json), false, N_("print JSON for programs instead of text")},
-    {"dataset", 0, "NAME", ARG_STRING, F(dataset), false, N_("only this data set")},
+    {"dataset", 0, "NAME", ARG_NAME, F(dataset), false, N_("only this data set")},
     {"path", 0, "P", ARG_STRING, F(path), false, N_("restore only this stored path")},
     {"folder", 0, "DIR", ARG_STRING, F(folder), false,
      N_("restore the contents of this stored folder")},
@@ -106,7 +108,7 @@ static const cli_option options[] = {
      N_("restore, generations, ls, find, diff, dump: read from this medium or copy; audit "
         "report: from this date")},
     {"to", 0, "DATE", ARG_STRING, F(period_to), false, N_("audit report: up to this date")},
-    {"media", 0, "M", ARG_STRING, F(media), false, N_("check the copy on this medium")},
+    {"media", 0, "M", ARG_NAME, F(media), false, N_("check the copy on this medium")},
     {"sample", 0, "PCT", ARG_PERCENT, F(sample), false,
      N_("read back this share of the packs, those read longest ago first")},
     {"repair-from", 0, "M2", ARG_STRING, F(repair_from), false,
@@ -126,7 +128,7 @@ static const cli_option options[] = {
      N_("the new passphrase (mode 0600; else asked twice on the terminal)")},
     {"machine-key", 0, "FILE", ARG_STRING, F(machine_key), false,
      N_("a new slot for unattended runs: bkp draws its secret and writes it to FILE (0600)")},
-    {"medium", 0, "M", ARG_STRING, F(medium), false, N_("rehearse from this medium's copy")},
+    {"medium", 0, "M", ARG_NAME, F(medium), false, N_("rehearse from this medium's copy")},
     {"attest", 0, "[ROLE=]WHO", ARG_ATTEST, 0, false,
      N_("who attests the confirm steps (recorded in the audit log); ROLE=WHO for one role's, the "
         "option once per role")},
@@ -183,6 +185,10 @@ static int store(cli *c, const cli_option *o, const char *arg, int *level)
     char *at = (char *)c + o->field;
     char *end;
     switch (o->kind) {
+    case ARG_NAME: /* argv's strings are the program's to change */
+        bkp_name_typed((char *)(uintptr_t)arg);
+        *(const char **)at = arg;
+        return EXIT_OK;
     case ARG_STRING:
         *(const char **)at = arg;
         return EXIT_OK;

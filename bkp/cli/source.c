@@ -57,8 +57,9 @@ static char *pick_archive(const char *dir, const char *spec, int *ex)
     *ex = EXIT_USAGE;
     if (!spec) { /* the list of generations: an archive holds one */
         bkp_error(_("%s is an archive medium: each generation is one file there, named "
-                    "DATASET@SEQ.tar; restore one with `bkp restore DATASET:SEQ TARGET --from %s`"),
-                  dir, dir);
+                    "DATASET@SEQ.tar; read one with --from %s/DATASET@SEQ.tar, or restore one "
+                    "with `bkp restore DATASET:SEQ TARGET --from %s`"),
+                  dir, dir, dir);
         return NULL;
     }
     const char *colon = strrchr(spec, ':');
@@ -293,7 +294,7 @@ int cli_open_source(cli *c, const cli_fetch_what *what, bkp_repo **out, char **s
     if (w.spec && !spec)
         ex = EXIT_FAILED;
     if (spec)
-        (void)bkp_halfwidth(spec);
+        bkp_name_typed(spec);
     w.spec = spec;
     if (!ex)
         ex = open_source(c, what ? &w : NULL, out, staging);

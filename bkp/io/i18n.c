@@ -130,6 +130,11 @@ void bkp_i18n_init(void)
     textdomain("bkp");
 }
 
+const char *bkp_gettext_unless(bool english, const char *msgid)
+{
+    return english ? msgid : gettext(msgid);
+}
+
 const char *bkp_pgettext(const char *ctx_msgid, const char *msgid)
 {
     const char *t = gettext(ctx_msgid);

@@ -22,6 +22,13 @@
  * catalogue holds it under `msgctxt CTX`. Both arguments are literals. */
 #define C_(ctx, s) bkp_pgettext(ctx "\004" s, s)
 
+/* A message that is kept in English in one place (a signed record, the
+ * audit log) and shown in the reader's language in another, made where no
+ * language may be switched (a worker thread): `s` as it is when `english`,
+ * else through the catalogue. `s` is a literal. */
+#define E_(english, s) bkp_gettext_unless(english, s)
+const char *bkp_gettext_unless(bool english, const char *msgid) __attribute__((format_arg(2)));
+
 /* The translation of `ctx_msgid` (context, '\004', message), or `msgid` when
  * there is none. */
 const char *bkp_pgettext(const char *ctx_msgid, const char *msgid) __attribute__((format_arg(2)));

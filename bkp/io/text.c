@@ -275,6 +275,16 @@ size_t bkp_halfwidth(char *s)
     return turned;
 }
 
+void bkp_name_typed(char *s)
+{
+    (void)bkp_halfwidth(s);
+    size_t lead = strspn(s, " "), l = strlen(s);
+    while (l > lead && s[l - 1] == ' ')
+        l--;
+    memmove(s, s + lead, l - lead);
+    s[l - lead] = '\0';
+}
+
 const char *bkp_shell_word(char *buf, size_t n, const char *s)
 {
     size_t l = strlen(s);

@@ -74,6 +74,10 @@ const char *bkp_shell_word(char *buf, size_t n, const char *s);
  * into ASCII in place (each is shorter). For what is ASCII by rule, such as
  * a generation's name, never for a path. Returns how many were turned. */
 size_t bkp_halfwidth(char *s);
+/* A name typed by a person (a data set's, a medium's, a generation's), as
+ * the rules read it: bkp_halfwidth, then the spaces around it dropped (the
+ * ideographic space an input method leaves at the end). In place. */
+void bkp_name_typed(char *s);
 
 /* A size for people, "1.5 GiB"-style (binary units), into `buf`. */
 const char *bkp_size_text(char *buf, size_t n, uint64_t bytes);

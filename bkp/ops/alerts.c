@@ -20,7 +20,7 @@
 
 #define STATE_MAX (1U << 20)
 
-void ops_alert(ops_alerts *a, const char *key, const char *state, int severity, const char *fmt,
+bool ops_alert(ops_alerts *a, const char *key, const char *state, int severity, const char *fmt,
                ...)
 {
     if (a->n == a->cap) {
@@ -29,9 +29,9 @@ void ops_alert(ops_alerts *a, const char *key, const char *state, int severity, 
         if (v)
             a->v = v;
         if (v && !(o = realloc(a->owned, 5 * cap * sizeof(*a->owned))))
-            return;
+            return false;
         if (!v)
-            return;
+            return false;
         a->owned = o;
         a->cap = cap;
     }
@@ -62,6 +62,7 @@ void ops_alert(ops_alerts *a, const char *key, const char *state, int severity, 
     a->owned[5 * a->n + 3] = shown;
     a->owned[5 * a->n + 4] = ja;
     a->v[a->n++] = (pol_condition){k, s, summary ? summary : "", severity, ja};
+    return true;
 }
 
 /* Is the last alert condition `key`'s (NULL: a one-off event, as it was)? */

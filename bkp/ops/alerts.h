@@ -30,8 +30,10 @@ typedef struct ops_alerts {
 
 /* A condition `key` (NULL: a one-off event) in `state` (NULL: fine), said
  * by `fmt`: a literal marked N_(), kept in English for the event and the
- * audit log, and through the catalogue for the terminal (ops_alert_shown). */
-void ops_alert(ops_alerts *a, const char *key, const char *state, int severity, const char *fmt,
+ * audit log, and through the catalogue for the terminal (ops_alert_shown).
+ * Whether it was added (false: out of memory), for the words that follow
+ * it (ops_alert_reshow, ops_alert_japanese) to be given only then. */
+bool ops_alert(ops_alerts *a, const char *key, const char *state, int severity, const char *fmt,
                ...) __attribute__((format(printf, 5, 6)));
 const char *ops_alert_shown(const ops_alerts *a, size_t i);
 /* Say the last alert, condition `key`, otherwise on the terminal: its

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -109,9 +110,10 @@ int ops_object_want(bkp_repo *copy, const ops_fetch_what *what, bkp_bucket_packs
     *subset = what && what->records; /* an empty set: no pack */
     if (!what || what->records || (!what->spec && !what->ndatasets))
         return 0;
-    if (what->spec) {
+    const char *specs[] = {what->spec, what->spec2};
+    for (size_t k = 0; ok && k < 2 && specs[k]; k++) {
         bkp_gen *g = NULL;
-        int rc = bkp_gen_resolve(copy, what->spec, &g);
+        int rc = bkp_gen_resolve(copy, specs[k], &g);
         if (rc)
             return rc;
         ok = want_gen(copy, g, want);
@@ -119,10 +121,10 @@ int ops_object_want(bkp_repo *copy, const ops_fetch_what *what, bkp_bucket_packs
     }
     for (size_t d = 0; ok && d < what->ndatasets; d++) {
         bkp_gen **v = NULL;
-        size_t n = 0, taken = 0;
+        size_t n = 0, taken = 0, newest = what->newest ? what->newest : SIZE_MAX;
         if (bkp_gen_list(copy, what->datasets[d], &v, &n))
             ok = false;
-        for (size_t i = n; ok && i-- > 0 && taken < OPS_FETCH_NEWEST;)
+        for (size_t i = n; ok && i-- > 0 && taken < newest;)
             if (!v[i]->pruned && !v[i]->status && (taken++, !want_gen(copy, v[i], want)))
                 ok = false;
         bkp_gen_list_free(v, n);

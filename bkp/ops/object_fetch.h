@@ -22,16 +22,18 @@
 #include "policies/policy.h"
 
 /* Which generations' packs are fetched: `spec` (DATASET:latest,
- * DATASET:SEQ, a UUID prefix), or the newest OPS_FETCH_NEWEST of each of
- * `datasets` (a drill), or with `records` none (the list of generations,
- * `bkp generations --from`). A generation without a signed list of its
- * packs fetches them all. */
+ * DATASET:SEQ, a UUID prefix) and `spec2` when given (the two of `bkp
+ * diff`), and of each of `datasets` the `newest` newest (OPS_FETCH_NEWEST
+ * for a drill) or all (0: `bkp find --dataset`); with `records` none (the
+ * list of generations, `bkp generations --from`). A generation without a
+ * signed list of its packs fetches them all. */
 #define OPS_FETCH_NEWEST 3
 typedef struct ops_fetch_what {
     bool records;
-    const char *spec;
+    const char *spec, *spec2;
     char *const *datasets;
     size_t ndatasets;
+    size_t newest;
 } ops_fetch_what;
 
 /* A private staging folder $TMPDIR/bkp-WHAT-XXXXXX ($TMPDIR else

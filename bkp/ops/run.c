@@ -247,10 +247,10 @@ static void judge_backup(int ex, const pol_dataset *d, ops_run_outcome *o)
         o->failed = true;
         o->what = N_("sealed, SUSPICIOUS");
         snprintf(o->detail, sizeof(o->detail), "%s", o->b.reason);
-        pol_guard_reason(&o->b.verdict, o->shown, sizeof(o->shown));
+        pol_guard_reason(&o->b.verdict, false, o->shown, sizeof(o->shown));
         bkp_i18n_saved saved;
         bkp_i18n_begin(&saved, "ja");
-        pol_guard_reason(&o->b.verdict, o->detail_ja, sizeof(o->detail_ja));
+        pol_guard_reason(&o->b.verdict, false, o->detail_ja, sizeof(o->detail_ja));
         bkp_i18n_end(&saved);
     } else if (ex) {
         o->failed = true;

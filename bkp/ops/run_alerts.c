@@ -51,17 +51,18 @@ void ops_run_alert_outcomes(ops_alerts *al, const ops_run_result *res)
             /* The guard's reason in each reader's words (guard.h). */
             char why[1024];
             bkp_i18n_saved saved;
-            ops_alert(al, NULL, "suspicious", 2,
-                      N_("%s:%u was sealed as suspicious (%s): check the data before trusting it; "
-                         "`bkp generations %s` lists it"),
-                      o->d->name, o->b.gen->seq, o->b.reason, o->d->name);
+            if (!ops_alert(al, NULL, "suspicious", 2,
+                           N_("%s:%u was sealed as suspicious (%s): check the data before "
+                              "trusting it; `bkp generations %s` lists it"),
+                           o->d->name, o->b.gen->seq, o->b.reason, o->d->name))
+                continue; /* no memory: not the words of another alert */
             ops_alert_reshow(al, NULL,
                              N_("%s:%u was sealed as suspicious (%s): check the data before "
                                 "trusting it; `bkp generations %s` lists it"),
                              o->d->name, o->b.gen->seq,
-                             pol_guard_reason(&o->b.verdict, why, sizeof(why)), o->d->name);
+                             pol_guard_reason(&o->b.verdict, false, why, sizeof(why)), o->d->name);
             bkp_i18n_begin(&saved, "ja");
-            pol_guard_reason(&o->b.verdict, why, sizeof(why));
+            pol_guard_reason(&o->b.verdict, false, why, sizeof(why));
             bkp_i18n_end(&saved);
             ops_alert_japanese(al, NULL,
                                N_("%s:%u was sealed as suspicious (%s): check the data before "

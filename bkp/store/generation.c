@@ -371,7 +371,7 @@ int bkp_gen_resolve(const bkp_repo *r, const char *typed, bkp_gen **out)
     char *spec = strdup(typed);
     if (!spec)
         return -ENOMEM;
-    (void)bkp_halfwidth(spec);
+    bkp_name_typed(spec);
     int rc = resolve(r, spec, out);
     free(spec);
     return rc;

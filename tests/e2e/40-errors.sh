@@ -118,6 +118,10 @@ cmp -s "$D/big" "$WORK/folder-slash/big" || flunk "--folder DIR/ should restore 
 check_exit 0 "$BKP" ls --repo "$REPO" 'ｄｓ：０１' || true
 output_has "big"
 check_exit 0 "$BKP" restore --repo "$REPO" 'ds：1' "$WORK/fullwidth" || true
+check_exit 0 "$BKP" generations --repo "$REPO" 'ｄｓ　' || true
+output_has "ds:1"
+check_exit 0 "$BKP" find big --repo "$REPO" --dataset 'ｄｓ' || true
+output_has "ds:1"
 cmp -s "$D/big" "$WORK/fullwidth/$D/big" || flunk "a full-width ds：1 should restore ds:1"
 check_exit 0 "$BKP" restore --repo "$REPO" ds:1 "$WORK/json-target" --json || true
 python3 -c 'import json,sys; d=json.loads(sys.stdin.read()); assert d["ok"] is True and d["files"] > 0 and d["generation"] == "ds:1", d' <<<"$OUT" ||

@@ -207,8 +207,13 @@ ok "$BKP" diff emr:3 emr:4 --from cloud
 output_has "+ ${DATA#/}/emr/images/big.dcm"
 ok "$BKP" find ct-1.dcm --from cloud
 output_has "emr:4"
-ok "$BKP" dump emr:1 "$DATA/emr/images/ct-1.dcm" --from cloud
-[ "$(printf '%s' "$OUT" | wc -c)" -gt 0 ] || flunk "dump --from cloud gave nothing"
+"$BKP" dump emr:1 "$DATA/emr/images/ct-1.dcm" --from cloud >"$WORK/dumped" ||
+    flunk "dump --from cloud failed"
+cmp -s "$WORK/dumped" "$DATA/emr/images/ct-1.dcm" || flunk "dump --from cloud gave other bytes"
+# diff fetched the packs of its two generations alone, not the bucket's.
+ok "$BKP" diff emr:1 emr:2 --from cloud -v
+output_lacks "big.dcm"
+output_has "those the generations asked for need"
 expect_exit 2 "$BKP" generations --from cloud --clear-suspicious emr:1
 output_has "leave out --from"
 # A generation the bucket lacks: the hint names the bucket, not the staging

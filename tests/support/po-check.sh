@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # po-check.sh SRC — the message catalogue is complete: every message the
-# program marks for translation (_("..."), N_("...") and C_("context", "...")
+# program marks for translation (_("..."), N_("..."), C_("context", "...") and E_(english, "...")
 # in bkp/, restore/, policies/) has a translation in po/ja.po that is neither missing nor fuzzy,
 # and msgfmt --check accepts it (the same printf conversions, in order).
 set -euo pipefail
@@ -8,8 +8,8 @@ src=${1:?usage: po-check.sh SRC}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cd "$src"
-mapfile -t files < <(grep -rl --include='*.c' -e '_("' -e 'N_("' bkp restore policies | sort)
-xgettext --from-code=UTF-8 -k_ -kN_ -kC_:1c,2 --language=C --no-location -o "$tmp/bkp.pot" "${files[@]}"
+mapfile -t files < <(find bkp restore policies -name '*.c' | sort)
+xgettext --from-code=UTF-8 -k_ -kN_ -kC_:1c,2 -kE_:2 --language=C --no-location -o "$tmp/bkp.pot" "${files[@]}"
 msgmerge --quiet --no-fuzzy-matching -o "$tmp/ja.po" po/ja.po "$tmp/bkp.pot"
 untranslated=$(msgattrib --untranslated --no-obsolete "$tmp/ja.po" | grep -c '^msgid "' || true)
 fuzzy=$(msgattrib --only-fuzzy --no-obsolete "$tmp/ja.po" | grep -c '^msgid "' || true)

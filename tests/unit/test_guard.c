@@ -34,7 +34,7 @@ static void test_mass_encryption(void **state)
     pol_change now = {.files = 10000, .changed = 5000, .bytes = 2000000000,
                       .bytes_new = 1000000000, .stored_new = 1000500000};
     assert_true(pol_guard_check(&defaults, h, 7, &now, &why));
-    assert_non_null(strstr(pol_guard_reason(&why, text, sizeof(text)), "50% of the files changed (0 added, 5000 changed, 0 deleted), against 1.3% usually"));
+    assert_non_null(strstr(pol_guard_reason(&why, true, text, sizeof(text)), "50% of the files changed (0 added, 5000 changed, 0 deleted), against 1.3% usually"));
     /* Encrypted copies added and the originals deleted: the same. */
     now = (pol_change){.files = 10000, .added = 4000, .deleted = 4000, .bytes = 2000000000,
                        .bytes_new = 800000000, .stored_new = 800400000};
@@ -57,7 +57,7 @@ static void test_normal_nights(void **state)
     assert_false(pol_guard_check(&defaults, h, 0, &now, &why));
     assert_int_equal(why.signal, POL_GUARD_QUIET);
     char text[8] = "x";
-    assert_string_equal(pol_guard_reason(&why, text, sizeof(text)), "");
+    assert_string_equal(pol_guard_reason(&why, true, text, sizeof(text)), "");
 }
 
 static void test_own_history(void **state)
@@ -104,7 +104,7 @@ static void test_incompressible(void **state)
     pol_change now = {.files = 10000, .changed = 3, .bytes = 2000000000, .bytes_new = 700000000,
                       .stored_new = 699000000};
     assert_true(pol_guard_check(&defaults, h, 7, &now, &why));
-    assert_non_null(strstr(pol_guard_reason(&why, text, sizeof(text)), "does not compress"));
+    assert_non_null(strstr(pol_guard_reason(&why, true, text, sizeof(text)), "does not compress"));
     /* The same amount of compressible new data is only a big night. */
     now.stored_new = 300000000;
     assert_false(pol_guard_check(&defaults, h, 7, &now, &why));

@@ -23,7 +23,6 @@
 
 #include "bkp/audit/verify.h"
 #include "bkp/io/clock.h"
-#include "bkp/io/i18n.h"
 #include "bkp/store/seal.h"
 #include "bkp/media/registry.h"
 #include "bkp/ops/run.h"
@@ -315,10 +314,7 @@ static int suspicious_backup(void *ctx, const pol_dataset *d, ops_run_backup *b)
     b->suspicious = true;
     b->verdict = (pol_guard_verdict){.signal = POL_GUARD_CHANGED, .share = 0.5, .usual = 0.01,
                                      .changed = 500};
-    bkp_i18n_saved saved;
-    bkp_i18n_begin(&saved, "en");
-    pol_guard_reason(&b->verdict, b->reason, sizeof(b->reason));
-    bkp_i18n_end(&saved);
+    pol_guard_reason(&b->verdict, true, b->reason, sizeof(b->reason));
     return ex ? ex : 1;
 }
 

@@ -100,6 +100,13 @@ static void test_halfwidth(void **state)
      * (the last) is '~'; a cut sequence at the end stays. */
     assert_int_equal(bkp_halfwidth(c), 3);
     assert_string_equal(c, "カルテ\xef\xbd\xa1ｰ!~ x\xef");
+    /* A name typed: the ideographic space an input method leaves is no
+     * part of it. */
+    char d[] = "\xe3\x80\x80ｅｍｒ：４０\xe3\x80\x80 ", e[] = "   ";
+    bkp_name_typed(d);
+    assert_string_equal(d, "emr:40");
+    bkp_name_typed(e);
+    assert_string_equal(e, "");
 }
 
 int main(void)
