@@ -329,7 +329,10 @@ static void medium_action(const ctx *c, const pol_medium *m, char *buf, size_t n
         fmt(buf, n, _("run `bkp run` (copies to %s on-line)"), name_of(m));
         return;
     }
-    fmt(buf, n, _("connect %s and run `bkp rotate %s`"), name_of(m), name_of(m));
+    if (m->offline) /* brought from where it is kept */
+        fmt(buf, n, _("connect %s and run `bkp rotate %s`"), name_of(m), name_of(m));
+    else /* kept attached, rotated by hand (an archive folder on a NAS) */
+        fmt(buf, n, _("run `bkp rotate %s`"), name_of(m));
     if (!due || due > c->now)
         return;
     long long days = (long long)((c->now - due) / DAY);

@@ -110,7 +110,7 @@ int cmd_runbook(cli *c)
         c->ro = h;
     }
     rb_copies copies = {0};
-    if (ops_runbook_copies(c->ro, rb, &copies)) {
+    if (ops_runbook_copies(c->ro, c->policy, rb, &copies)) {
         bkp_warn(_("where the copies are could not be read; the procedure lists none"));
         rb_copies_free(&copies);
     }

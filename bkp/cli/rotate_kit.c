@@ -92,7 +92,7 @@ static void add_procedure(cli *c, const rb_runbook *rb, const char *stem, void *
                    .location = (char *)m->location,
                    .offline = m->offline};
     bool ok = !ops_runbook_folders(c->policy, &folders) &&
-              !(k->entry ? ops_runbook_held(c->ro, k->entry, rb, &rows) : rb_copies_add(&rows, &own));
+              !(k->entry ? ops_runbook_held(c->ro, c->policy, k->entry, rb, &rows) : rb_copies_add(&rows, &own));
     if (!ok)
         bkp_warn(_("the procedure of %s could not be made for %s (no memory, or the registry "
                    "could not be read); print it on paper with `bkp runbook print %s`"),

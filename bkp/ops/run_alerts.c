@@ -85,13 +85,26 @@ static void media_due(const ops_run_in *in, ops_alerts *al)
         if (due == POL_DUE_NEVER && ops_run_setting_up(in))
             continue; /* its first rotation is part of the setting up */
         snprintf(key, sizeof(key), "due:%s", pm->name);
-        const char *st = !due || in->now < due ? NULL : in->now - due >= 86400 ? "overdue" : "due";
-        if (st)
-            ops_alert(al, key, st, strcmp(st, "overdue") ? 0 : 1,
-                      N_("%s is %s for its rotation: connect it and run `bkp rotate %s`"), pm->name,
-                      st, pm->name);
-        else
+        bool late = due && in->now >= due && in->now - due >= 86400;
+        /* An off-line medium is brought and connected; one the policy
+         * keeps on-line (an archive folder on a NAS) is only written. */
+        if (!due || in->now < due)
             ops_alert(al, key, NULL, 0, N_("%s has been rotated"), pm->name);
+        else if (late && pm->offline)
+            ops_alert(al, key, "overdue", 1,
+                      N_("%s is overdue for its rotation: connect it and run `bkp rotate %s`"),
+                      pm->name, pm->name);
+        else if (pm->offline)
+            ops_alert(al, key, "due", 0,
+                      N_("%s is due for its rotation: connect it and run `bkp rotate %s`"),
+                      pm->name, pm->name);
+        else if (late)
+            ops_alert(al, key, "overdue", 1,
+                      N_("%s is overdue for its rotation: run `bkp rotate %s`"), pm->name,
+                      pm->name);
+        else
+            ops_alert(al, key, "due", 0, N_("%s is due for its rotation: run `bkp rotate %s`"),
+                      pm->name, pm->name);
     }
 }
 

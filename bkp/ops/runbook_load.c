@@ -274,8 +274,10 @@ static bool plain_path(const char *p)
     return n < 1000;
 }
 
-/* The row of medium entry `e`'s held generation `g` of `ds` into `out`. */
-static int held_row(const bkp_media_entry *e, const bkp_media_held *g, rb_copies *out)
+/* The row of medium entry `e`'s held generation `g` of `ds` into `out`;
+ * off-line as policy `p` (may be NULL) says, else as its type is. */
+static int held_row(const pol_policy *p, const bkp_media_entry *e, const bkp_media_held *g,
+                    rb_copies *out)
 {
     const bkp_label *lab = &e->label;
     char gen[128], when[32];
@@ -283,10 +285,11 @@ static int held_row(const bkp_media_entry *e, const bkp_media_held *g, rb_copies
     bkp_local_time(when, sizeof(when), bkp_iso_parse(g->finished), "-");
     pol_medium_type kind;
     bool known = !pol_medium_type_named(lab->type, &kind);
+    const pol_medium *pm = p ? pol_medium_find(p, lab->name) : NULL;
     rb_copy row = {.medium = (char *)lab->name,
                    .type = (char *)lab->type,
                    .location = (char *)lab->location,
-                   .offline = !known || pol_type_offline(kind),
+                   .offline = pm ? pm->offline : !known || pol_type_offline(kind),
                    .generation = gen,
                    .captured = when};
     memcpy(row.kit, e->kit_sha256, sizeof(row.kit));
@@ -307,8 +310,8 @@ static int by_seq_desc(const void *a, const void *b)
     return (x < y) - (x > y);
 }
 
-int ops_runbook_held(const bkp_repo *r, const bkp_media_entry *e, const rb_runbook *rb,
-                     rb_copies *out)
+int ops_runbook_held(const bkp_repo *r, const pol_policy *p, const bkp_media_entry *e,
+                     const rb_runbook *rb, rb_copies *out)
 {
     if (!e)
         return 0;
@@ -326,7 +329,7 @@ int ops_runbook_held(const bkp_repo *r, const bkp_media_entry *e, const rb_runbo
         bkp_strlist_clear(&suspects);
         qsort(v, m, sizeof(*v), by_seq_desc);
         for (size_t k = 0; !rc && k < m; k++)
-            rc = held_row(e, v[k], out);
+            rc = held_row(p, e, v[k], out);
     }
     free(v);
     return rc;
@@ -334,8 +337,8 @@ int ops_runbook_held(const bkp_repo *r, const bkp_media_entry *e, const rb_runbo
 
 /* Medium entry `e`'s newest generation of `ds` not among `suspects` into
  * `out`, when it holds one. */
-static int medium_copy(const bkp_media_entry *e, const char *ds, const bkp_strlist *suspects,
-                       rb_copies *out)
+static int medium_copy(const pol_policy *p, const bkp_media_entry *e, const char *ds,
+                       const bkp_strlist *suspects, rb_copies *out)
 {
     const bkp_media_held *best = NULL;
     for (size_t k = 0; k < e->n_held; k++) {
@@ -344,10 +347,11 @@ static int medium_copy(const bkp_media_entry *e, const char *ds, const bkp_strli
             (!best || g->seq > best->seq))
             best = g;
     }
-    return best ? held_row(e, best, out) : 0;
+    return best ? held_row(p, e, best, out) : 0;
 }
 
-int ops_runbook_copies(const bkp_repo *r, const rb_runbook *rb, rb_copies *out)
+int ops_runbook_copies(const bkp_repo *r, const pol_policy *p, const rb_runbook *rb,
+                       rb_copies *out)
 {
     bkp_media_entry *reg = NULL;
     size_t n = 0;
@@ -356,7 +360,7 @@ int ops_runbook_copies(const bkp_repo *r, const rb_runbook *rb, rb_copies *out)
         bkp_strlist suspects = {0}; /* uuids of marked, uncleared generations */
         rc = primary_copy(r, rb->datasets[d], &suspects, out);
         for (size_t i = 0; !rc && i < n; i++)
-            rc = medium_copy(&reg[i], rb->datasets[d], &suspects, out);
+            rc = medium_copy(p, &reg[i], rb->datasets[d], &suspects, out);
         bkp_strlist_clear(&suspects);
     }
     bkp_media_entries_free(reg, n);

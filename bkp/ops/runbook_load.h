@@ -41,16 +41,18 @@ void ops_runbook_list_free(ops_runbook_named *v, size_t n);
 /* Where usable copies of `rb`'s data sets are, as primary `r` (may be NULL)
  * and its media registry know, into `out` (empty at first): per data set,
  * the newest generation neither failed nor marked suspicious (and not
- * cleared) in the primary, then on each medium. 0, or -ENOMEM, or the
- * error of a registry that cannot be listed. */
-int ops_runbook_copies(const bkp_repo *r, const rb_runbook *rb, rb_copies *out);
+ * cleared) in the primary, then on each medium. A medium is off-line as
+ * policy `p` says (may be NULL: as its type is, pol_type_offline). 0, or
+ * -ENOMEM, or the error of a registry that cannot be listed. */
+int ops_runbook_copies(const bkp_repo *r, const pol_policy *p, const rb_runbook *rb,
+                       rb_copies *out);
 
 /* Every generation of `rb`'s data sets that the medium of registry entry
  * `e` (may be NULL: none) holds, newest first, one row each as
  * ops_runbook_copies gives them, but those primary `r` marks suspicious:
  * what the medium's own procedure lists. 0 or -ENOMEM. */
-int ops_runbook_held(const bkp_repo *r, const bkp_media_entry *e, const rb_runbook *rb,
-                     rb_copies *out);
+int ops_runbook_held(const bkp_repo *r, const pol_policy *p, const bkp_media_entry *e,
+                     const rb_runbook *rb, rb_copies *out);
 
 /* The data sets of `p` (may be NULL) that are one folder each, what a
  * procedure restores as the folder's contents (restore/procedure.h), into

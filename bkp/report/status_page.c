@@ -575,16 +575,22 @@ static void calendar(FILE *f, const rst_status *st, time_t now)
     fprintf(f, "<section id=\"calendar\">\n<h2>");
     rb_html_escape(f, _("Coming rotations of the off-line media"));
     fputs("</h2>\n", f);
-    if (!st->nrotations) {
+    /* The media someone brings: one kept on-line is the system officer's. */
+    size_t carried = 0;
+    for (size_t i = 0; i < st->nrotations; i++)
+        carried += st->rotations[i].offline;
+    if (!carried) {
         fputs("<p>", f);
-        rb_html_escape(f, _("No medium of the policy is rotated (none has rotate_every)."));
+        rb_html_escape(f, _("No off-line medium of the policy is rotated (none has "
+                            "rotate_every)."));
         fputs("</p>\n</section>\n", f);
         return;
     }
     table(f, "rotations",
           (const char *[]){_("Day"), _("Medium"), _("Where it is kept"), _("State"), NULL});
     for (size_t i = 0; i < st->nrotations; i++)
-        rotation_row(f, &st->rotations[i], now);
+        if (st->rotations[i].offline)
+            rotation_row(f, &st->rotations[i], now);
     fputs("</table></div>\n<p>", f);
     rb_html_prose(f, _("On the day: bring the medium of that row and connect it; the system "
                        "officer copies to it (see the end of this page); once that succeeded, "

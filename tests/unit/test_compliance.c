@@ -271,6 +271,31 @@ static void test_primary_behind_medium(void **state)
     w.s.pins_unchecked = false;
 }
 
+/* An archive folder the policy keeps on-line (on a NAS, `offline:` not
+ * said) is rotated by hand but never brought: the advice does not say to
+ * connect it. */
+static void test_online_archive(void **state)
+{
+    (void)state;
+    world w;
+    pol_medium nas_archive = TAPE;
+    nas_archive.name = "nas-arc";
+    nas_archive.path = "/mnt/nas/bkp";
+    nas_archive.offline = false;
+    const pol_medium *m[] = {&nas_archive};
+    world_init(&w, m, 1);
+    const pol_status *o = judge(&w, T0 + 10 * HOUR);
+    bool said = false;
+    for (size_t i = 0; i < o->nactions; i++) {
+        said |= !strcmp(o->actions[i], "run `bkp rotate nas-arc` — never written yet");
+        assert_null(strstr(o->actions[i], "connect nas-arc"));
+    }
+    if (!said) {
+        dump(o);
+        fail_msg("no advice to rotate the on-line archive");
+    }
+}
+
 static void test_offline_too_old(void **state)
 {
     (void)state;
@@ -712,6 +737,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_no_generation),          cmocka_unit_test(test_primary_only),
         cmocka_unit_test(test_fresh_offline_copy),     cmocka_unit_test(test_offline_too_old),
+        cmocka_unit_test(test_online_archive),
         cmocka_unit_test(test_rotation_weeks),         cmocka_unit_test(test_rotation_followed),
         cmocka_unit_test(test_no_offline_medium),      cmocka_unit_test(test_shortfall_actions),
         cmocka_unit_test(test_immutable_copies),       cmocka_unit_test(test_few_generations),

@@ -124,7 +124,7 @@ static void test_copies(void **state)
     assert_int_equal(ops_repo_register(f, "usb-a", "removable", "offsite", g, OPS_DAY, true), 0);
     bkp_gen_free(g);
     rb_copies c = {0};
-    assert_int_equal(ops_runbook_copies(f->r, &rb, &c), 0);
+    assert_int_equal(ops_runbook_copies(f->r, NULL, &rb, &c), 0);
     assert_int_equal(c.n, 2);
     const rb_copy *p = &c.v[0], *m = &c.v[1];
     assert_string_equal(p->medium, "repository");
@@ -136,7 +136,7 @@ static void test_copies(void **state)
     assert_true(m->offline);
     rb_copies_free(&c);
     /* Without a repository, nothing is known. */
-    assert_int_equal(ops_runbook_copies(NULL, &rb, &c), 0);
+    assert_int_equal(ops_runbook_copies(NULL, NULL, &rb, &c), 0);
     assert_int_equal(c.n, 0);
     rb_copies_free(&c);
 }

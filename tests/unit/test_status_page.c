@@ -282,6 +282,21 @@ static void test_nothing_due(void **state)
     json_decref(j);
 }
 
+/* A medium the policy keeps on-line (an archive folder on a NAS) is no
+ * one's to bring: not in the calendar of the off-line media. */
+static void test_online_not_carried(void **state)
+{
+    (void)state;
+    json_t *j = fixture();
+    json_object_set_new(json_array_get(json_object_get(j, "rotations"), 2), "offline",
+                        json_false());
+    char *t = render(j, false);
+    assert_null(strstr(t, "data-medium=\"tape\""));
+    assert_non_null(strstr(t, "data-medium=\"usb-a\""));
+    free(t);
+    json_decref(j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -290,6 +305,7 @@ int main(void)
         cmocka_unit_test(test_content),
         cmocka_unit_test(test_audit),
         cmocka_unit_test(test_nothing_due),
+        cmocka_unit_test(test_online_not_carried),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
