@@ -553,9 +553,22 @@ static void at_risk(const ctx *c, bool nogen, pol_status *out, risks *rk)
         rk->backup = true;
     }
     int64_t period = pol_schedule_period(c->d->schedule.kind);
+    /* A slot the night's run should have taken, some hours ago (half a
+     * period, at most six: the run may take that long), with no backup
+     * since: a run that failed before it could record anything (its
+     * passphrase file gone, the server off) says nothing else. */
+    int64_t grace = period / 2 < 6 * 3600 ? period / 2 : 6 * 3600;
+    time_t slot = period ? pol_last_slot(&c->d->schedule, c->now - grace) : (time_t)-1;
     if (!nogen && period && s->last_backup > 0 && c->now - s->last_backup > 2 * period) {
         pol_span_text(a, sizeof(a), c->now - s->last_backup);
         reason(out, _("no backup for %s (schedule %s)"), a,
+               pol_schedule_words(&c->d->schedule, b, sizeof(b)));
+        rk->backup = true;
+    } else if (!nogen && slot != (time_t)-1 && s->last_backup > 0 && slot > s->last_backup &&
+               !s->last_run_failed) {
+        char when[64];
+        bkp_local_time(when, sizeof(when), slot, "?");
+        reason(out, _("the backup due %s was not made (schedule %s)"), when,
                pol_schedule_words(&c->d->schedule, b, sizeof(b)));
         rk->backup = true;
     }

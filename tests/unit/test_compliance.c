@@ -542,9 +542,10 @@ static void test_few_generations(void **state)
     pol_compliance(&w.p, &w.s, w.st, w.due, w.n, T0 + 2 * HOUR + 600, &w.out);
     reason_at(&w.out, "keeps the third generation on 2026-01-05 02:00");
     /* A slot missed a whole night ago is not promised (a time past, with
-     * "nothing to do"): the next one to come is. */
+     * "nothing to do"): it is said to be missed, and the backup asked for. */
     pol_compliance(&w.p, &w.s, w.st, w.due, w.n, T0 + DAY + HOUR, &w.out);
-    reason_at(&w.out, "keeps the third generation on 2026-01-06 02:00");
+    reason_at(&w.out, "the backup due 2026-01-05 02:00 UTC was not made");
+    assert_string_equal(next_of(&w.out), "run `bkp backup emr` and read its errors");
     /* One generation: two more nights. */
     w.s.generations = 1;
     o = judge(&w, T0 + 11 * HOUR);
@@ -598,9 +599,17 @@ static void test_failed_and_old_backups(void **state)
     pol_compliance(&w.p, &w.s, w.st, w.due, w.n, now, &w.out);
     reason_at(&w.out, "no backup for 3 days (schedule daily at 02:00)");
     expect(&w.out, POL_AT_RISK, "run `bkp backup emr` and read its errors");
-    /* Two periods are tolerated; without a schedule there is no expectation. */
-    pol_compliance(&w.p, &w.s, w.st, w.due, w.n, T0 + 2 * DAY + 2 * HOUR, &w.out);
+    /* One night missed is said by the morning after (a run that failed
+     * before it could record anything says nothing else), not while the
+     * run may still be at work (six hours); without a schedule there is
+     * no expectation. */
+    w.s.last_backup = T0 + DAY + 2 * HOUR;
+    pol_compliance(&w.p, &w.s, w.st, w.due, w.n, T0 + 2 * DAY + 9 * HOUR, &w.out);
+    reason_at(&w.out, "the backup due 2026-01-07 02:00 UTC was not made (schedule daily at 02:00)");
+    expect(&w.out, POL_AT_RISK, "run `bkp backup emr` and read its errors");
+    pol_compliance(&w.p, &w.s, w.st, w.due, w.n, T0 + 2 * DAY + 5 * HOUR, &w.out);
     expect(&w.out, POL_COMPLIANT, "");
+    w.s.last_backup = T0 + 2 * HOUR;
     w.ds.schedule.kind = POL_SCHED_NONE;
     pol_compliance(&w.p, &w.s, w.st, w.due, w.n, now, &w.out);
     expect(&w.out, POL_COMPLIANT, "");
