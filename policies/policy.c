@@ -600,6 +600,12 @@ static int load(pol_yaml_ctx *c, int rc, const char *file, pol_policy **out)
         refused(file, 1);
         return rc;
     }
+    if (rc == -EACCES || rc == -EPERM) { /* root's file: the command is root's too */
+        bkp_error(_("cannot read the policy %s: permission denied; run bkp as root (sudo bkp "
+                    "...), as the backups are"),
+                  file);
+        return rc;
+    }
     if (rc) {
         bkp_error(_("cannot read the policy %s: %s; give --policy FILE or set BKP_POLICY"), file,
                   bkp_strerror(rc));

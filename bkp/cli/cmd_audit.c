@@ -300,8 +300,15 @@ static int audit_show(cli *c)
         return EXIT_USAGE;
     }
     if (!s.arr) {
-        const char *head[] = {_("SEQ"),        _("TIME (local)"), _("USER"),   _("OP"),
-                              _("SET/MEDIUM"), _("GENERATION"),   _("RESULT"), _("DETAIL")};
+        char when[64]; /* the zone named: an inspector's machine may be in another */
+        const char *head[] = {_("SEQ"),
+                              cli_time_head(when, sizeof(when), _("TIME")),
+                              _("USER"),
+                              _("OP"),
+                              _("SET/MEDIUM"),
+                              _("GENERATION"),
+                              _("RESULT"),
+                              _("DETAIL")};
         cli_row(head, show_widths, 8);
     }
     int rc = bkp_audit_each(path, show_one, &s);

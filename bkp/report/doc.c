@@ -98,9 +98,11 @@ rb_doc *rb_doc_new(rb_format f, const char *title)
         fprintf(d->f, "<!DOCTYPE html>\n<html lang=\"%s\"><head><meta charset=\"utf-8\"><title>",
                 bkp_i18n_reader_japanese() ? "ja" : "en");
         put(d, title);
+        /* A cell at least a short word wide: "はい" beside a long cell is
+         * not stacked a character a line. */
         fputs("</title>\n<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}"
               "table{border-collapse:collapse}td,th{border:1px solid #888;padding:.3em .5em;"
-              "vertical-align:top;text-align:left}.box{font-size:1.3em}"
+              "vertical-align:top;text-align:left;min-width:3.5em}.box{font-size:1.3em}"
               "@media print{body{margin:0}}</style></head><body>\n<h1>",
               d->f);
         put(d, title);

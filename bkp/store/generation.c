@@ -313,6 +313,30 @@ static int pick_by_uuid(bkp_gen **v, size_t n, const char *spec, bkp_gen **found
     return 0;
 }
 
+/* The data sets `r` holds generations of, "emr, scans" into `buf` ("" for
+ * none; cut with "..."), for a message about a name that is not one. */
+static const char *datasets_held(const bkp_repo *r, char *buf, size_t n)
+{
+    char *gdir = bkp_repo_subpath(r, "generations");
+    DIR *d = gdir ? opendir(gdir) : NULL;
+    struct dirent *e;
+    size_t used = 0;
+    buf[0] = '\0';
+    while (d && (e = readdir(d)))
+        if (bkp_dataset_name_ok(e->d_name)) {
+            size_t l = strlen(e->d_name) + (used ? 2 : 0);
+            if (used + l + sizeof(", ...") >= n) {
+                snprintf(buf + used, n - used, "%s", used ? ", ..." : "...");
+                break;
+            }
+            used += (size_t)snprintf(buf + used, n - used, "%s%s", used ? ", " : "", e->d_name);
+        }
+    if (d)
+        closedir(d);
+    free(gdir);
+    return buf;
+}
+
 static int resolve(const bkp_repo *r, const char *spec, bkp_gen **out)
 {
     bkp_gen **v = NULL;
@@ -325,17 +349,28 @@ static int resolve(const bkp_repo *r, const char *spec, bkp_gen **out)
         char *ds = strndup(spec, (size_t)(colon - spec));
         if (!ds)
             return -ENOMEM;
+        char held[256];
         if (!bkp_dataset_name_ok(ds)) {
-            bkp_error(_("'%s' is not a data set name"), ds);
+            bkp_error(_("'%s' is not a data set name (names are as the policy writes them: "
+                        "letters, digits, '.', '_' and '-'); the data sets here (%s) are: %s"),
+                      ds, bkp_repo_shown(r), *datasets_held(r, held, sizeof(held)) ? held : "-");
             free(ds);
             return -EINVAL;
         }
         rc = bkp_gen_list(r, ds, &v, &n);
         if (rc)
             bkp_error(_("cannot list the generations of %s: %s"), ds, bkp_strerror(rc));
+        bool unknown = !rc && !n && *datasets_held(r, held, sizeof(held));
+        if (unknown)
+            bkp_error(_("no data set %s here (%s); the data sets here are: %s"), ds,
+                      bkp_repo_shown(r), held);
         free(ds);
         if (rc)
             return rc;
+        if (unknown) {
+            bkp_gen_list_free(v, n);
+            return -ENOENT; /* said */
+        }
         rc = pick_by_seq(r, v, n, spec, colon + 1, &found);
     } else {
         if ((rc = bkp_gen_list(r, NULL, &v, &n))) {

@@ -82,7 +82,7 @@ output_has "bkp ls emr:latest" "the Japanese keeps the command to run"
 ja expect_exit 2 "$BKP" verify --sample 200
 output_has "0 から 100" "verify's usage error should be in Japanese"
 ja expect_exit 2 "$BKP" media show nosuch
-output_has "媒体 nosuch はポリシー" "an unknown medium should be said in Japanese"
+output_has "nosuch という名前の媒体はありません" "an unknown medium should be said in Japanese"
 printf 'repository: relative/repo\ndatasets:\n  - { name: emr, paths: [data] }\n' >"$WORK/bad.yaml"
 ja expect_exit 2 "$BKP" policy check --policy "$WORK/bad.yaml"
 output_has "bad.yaml:1: 'repository: relative/repo' は絶対パスではありません" \
@@ -148,7 +148,7 @@ output_has '"status": "sealed"' "generations --json keeps its English words"
 ja ok "$BKP" media list
 output_has "最終書き込み" "media list's headings should be in Japanese"
 ja ok "$BKP" audit show
-output_has "日時（現地）" "audit show's headings should be in Japanese"
+output_has "日時 (" "audit show's headings should be in Japanese"
 output_has "成功" "audit show's results should be in Japanese"
 # A time among a record's figures (the rotation's captured=) is the
 # server's local time, as the TIME column is, never the log's UTC.
