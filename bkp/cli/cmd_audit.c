@@ -60,6 +60,12 @@ static int journal_verify(cli *c)
         cli_print_json(out);
     } else if (chk.bad) {
         bkp_error(_("journal %s: %s"), c->journal, chk.problem_local);
+        /* Not even the first record checks: a key copied by hand is far
+         * more often a slip of the pen than a journal forged whole. */
+        if (chk.first_bad == 1 && !c->ro)
+            bkp_error(_("not one record checks with the key given: compare it first, digit by "
+                        "digit, with the paper it was copied from (the record of the day, or "
+                        "the key sheet)"));
     } else if (c->ro) {
         printf(_("journal %s: %llu record(s), chain and signatures of repository %s intact\n"),
                c->journal, (unsigned long long)chk.records, bkp_repo_uuid(c->ro));
@@ -185,7 +191,8 @@ static int audit_verify(cli *c)
                  path, (unsigned long long)chk.past_marker);
     if (log_bad && !rc)
         rc = 1;
-    else if ((c->tty || c->public_key) && !c->json && !rc)
+    else if ((c->tty || c->public_key || bkp_log_get_level() >= BKP_LOG_INFO) && !c->json && !rc)
+        /* -v: said in a file too, kept as evidence */
         printf(_("audit log: %llu record(s), chain, signatures and head marker intact%s%s\n"),
                (unsigned long long)chk.records, against ? _(", nothing missing against ") : "",
                against ? against : "");

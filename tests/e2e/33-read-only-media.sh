@@ -257,6 +257,11 @@ ok env -u BKP_REPO -u BKP_POLICY "$BKP" audit verify --journal "$J" --public-key
 output_has "chain and signatures by the key"
 expect_exit 1 env -u BKP_REPO -u BKP_POLICY "$BKP" audit verify --journal "$WORK/edited.jsonl" \
     --public-key "$FP"
+# A key copied from paper with one digit wrong fails every record: the
+# slip of the pen is suggested first, as with --repo.
+typo=$(python3 -c 'import sys; k = sys.argv[1].replace(" ", ""); print(k[:-1] + ("0" if k[-1] != "0" else "1"))' "$FP")
+expect_exit 1 env -u BKP_REPO -u BKP_POLICY "$BKP" audit verify --journal "$J" --public-key "$typo"
+output_has "digit by digit"
 
 # The server's log as the last rotation left it on the disk: checked and
 # listed with the public key alone; a journal listed with nothing at all.
