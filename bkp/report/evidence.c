@@ -89,55 +89,95 @@ static bool offline(const rb_evidence *ev, char *out, size_t n)
     return ok;
 }
 
-/* 3. Two kinds of media and a copy off-site (the 3-2-1 picture of now). */
-static bool media(const rb_evidence *ev, char *out, size_t n)
+/* The floor of the checklist (3 copies, 2 media types, 1 off-site, 1
+ * non-editable) or the policy's rule when it asks more. */
+static long long floor_of(int rule, int checklist)
+{
+    return rule > checklist ? rule : checklist;
+}
+
+/* 3. A copy in a form that cannot be edited: off-line media, and Object
+ * Lock buckets a probe proved. */
+static bool immutable(const rb_evidence *ev, char *out, size_t n)
 {
     bool ok = ev->ndatasets > 0;
     for (size_t i = 0; i < ev->ndatasets; i++) {
         const rb_ev_dataset *d = &ev->datasets[i];
-        const rst_counts *cnt = &d->counted, *req = &d->required;
-        /* The checklist's floor (3 copies, 2 media types, 1 off-site), whatever a
-         * policy relaxed, and the verdict of now. */
-        int rc = req->copies > 3 ? req->copies : 3;
-        int rt = req->media_types > 2 ? req->media_types : 2;
-        int ro = req->offsite > 1 ? req->offsite : 1;
-        bool g = cnt->copies >= rc && cnt->media_types >= rt && cnt->offsite >= ro &&
-                 !(d->has_status && d->verdict == POL_NON_COMPLIANT);
-        ok &= g;
-        bkp_strappend(out, n,
-                      _("%s%s: %lld copies, %lld media type(s), %lld off-site (at least "
-                        "%lld/%lld/%lld); verdict %s"),
-                      sep(i), d->name, (long long)cnt->copies, (long long)cnt->media_types,
-                      (long long)cnt->offsite, (long long)rc, (long long)rt, (long long)ro,
-                      verdict_text(d));
-        /* Non-editable copies: off-line media, and Object Lock buckets a probe proved. */
-        bkp_strappend(out, n, _("; %lld non-editable"), (long long)cnt->immutable);
+        long long want = floor_of(d->required.immutable, 1);
+        ok &= d->counted.immutable >= want;
+        bkp_strappend(out, n, _("%s%s: %lld non-editable (at least %lld)"), sep(i), d->name,
+                      (long long)d->counted.immutable, want);
         for (size_t k = 0; k < d->ncopies; k++) {
             const rst_copy *m = &d->copies[k];
             char date[16];
-            if (pol_type_at_path(m->type))
-                continue; /* only a bucket's lock is proven by a probe */
-            if (m->proven)
+            if (m->offline && pol_type_at_path(m->type))
+                bkp_strappend(out, n, _(" (%s: off-line)"), m->medium);
+            else if (!pol_type_at_path(m->type) && m->proven)
                 bkp_strappend(out, n,
                               _(" (%s: on-line Object Lock, non-editable, proven on %.10s)"),
                               m->medium, rb_day(date, sizeof(date), m->proven));
-            else
+            else if (!pol_type_at_path(m->type))
                 bkp_strappend(out, n,
                               _(" (%s: on-line Object Lock, NOT proven, counted as "
                                 "editable)"),
                               m->medium);
         }
     }
-    /* What an inspector cannot check from the log: said, with how it is kept. */
     bkp_strappend(out, n, "%s",
-                  _(" (as of the day this report was made; off-site as the policy declares each "
-                    "medium's location, which bkp cannot see; non-editable: copies on media kept "
-                    "off-line, their files read-only and immutable where the file system allows, "
-                    "and buckets whose Object Lock a probe proved)"));
+                  _(" (as of the day this report was made; copies on media kept off-line, their "
+                    "files read-only and immutable where the file system allows, and buckets "
+                    "whose Object Lock a probe proved)"));
     return ok;
 }
 
-/* 4. A written recovery procedure. */
+/* 4. Copies on two kinds of media, each named: the server's own disk is
+ * one of them, which an inspector may or may not accept (said, so that
+ * they can judge); and the 3-2-1 verdict of now. */
+static bool media(const rb_evidence *ev, char *out, size_t n)
+{
+    bool ok = ev->ndatasets > 0;
+    for (size_t i = 0; i < ev->ndatasets; i++) {
+        const rb_ev_dataset *d = &ev->datasets[i];
+        const rst_counts *cnt = &d->counted, *req = &d->required;
+        long long rc = floor_of(req->copies, 3), rt = floor_of(req->media_types, 2);
+        bool g = cnt->copies >= rc && cnt->media_types >= rt &&
+                 !(d->has_status && d->verdict == POL_NON_COMPLIANT);
+        ok &= g;
+        bkp_strappend(out, n,
+                      _("%s%s: %lld copies, %lld media type(s) (at least %lld/%lld): the "
+                        "server's disk"),
+                      sep(i), d->name, (long long)cnt->copies, (long long)cnt->media_types, rc,
+                      rt);
+        for (size_t k = 0; k < d->ncopies; k++)
+            bkp_strappend(out, n, _(", %s (%s)"), d->copies[k].medium,
+                          pol_medium_type_words(d->copies[k].type));
+        bkp_strappend(out, n, _("; verdict %s"), verdict_text(d));
+    }
+    bkp_strappend(out, n, "%s", _(" (as of the day this report was made)"));
+    return ok;
+}
+
+/* 5. One copy off-site, as the policy declares each medium's place. */
+static bool offsite(const rb_evidence *ev, char *out, size_t n)
+{
+    bool ok = ev->ndatasets > 0;
+    for (size_t i = 0; i < ev->ndatasets; i++) {
+        const rb_ev_dataset *d = &ev->datasets[i];
+        long long want = floor_of(d->required.offsite, 1);
+        ok &= d->counted.offsite >= want;
+        bkp_strappend(out, n, _("%s%s: %lld off-site (at least %lld)"), sep(i), d->name,
+                      (long long)d->counted.offsite, want);
+        for (size_t k = 0, shown = 0; k < d->ncopies; k++)
+            if (d->copies[k].offsite)
+                bkp_strappend(out, n, "%s%s", shown++ ? ", " : ": ", d->copies[k].medium);
+    }
+    bkp_strappend(out, n, "%s",
+                  _(" (as of the day this report was made; off-site as the policy declares each "
+                    "medium's location, which bkp cannot see)"));
+    return ok;
+}
+
+/* 6. A written recovery procedure. */
 static bool procedure(const rb_evidence *ev, char *out, size_t n)
 {
     bool ok = ev->ndatasets > 0;
@@ -210,8 +250,10 @@ static bool audit(const rb_evidence *ev, char *out, size_t n)
 bool rb_evidence_judge(rb_evidence *ev)
 {
     static bool (*const judges[RB_EV_PARTS])(const rb_evidence *ev, char *out, size_t n) = {
-        [RB_EV_GENERATIONS] = generations, [RB_EV_OFFLINE] = offline, [RB_EV_MEDIA] = media,
-        [RB_EV_PROCEDURE] = procedure,     [RB_EV_DRILL] = drill,     [RB_EV_AUDIT] = audit,
+        [RB_EV_GENERATIONS] = generations, [RB_EV_OFFLINE] = offline,
+        [RB_EV_IMMUTABLE] = immutable,     [RB_EV_MEDIA] = media,
+        [RB_EV_OFFSITE] = offsite,         [RB_EV_PROCEDURE] = procedure,
+        [RB_EV_DRILL] = drill,             [RB_EV_AUDIT] = audit,
     };
     enum { TEXT_MAX = 16384 };
     char *en = malloc(TEXT_MAX), *ja = malloc(TEXT_MAX);
@@ -263,8 +305,13 @@ static const char *part_fix(rb_ev_part_id p)
                                  "three times); retention keeps at least three generations."),
         [RB_EV_OFFLINE] = N_("Rotate an off-line disk within the rule's days (`bkp rotate "
                              "MEDIUM`) and keep to the exchange calendar on the status page."),
-        [RB_EV_MEDIA] = N_("Copy to a second kind of medium and keep one copy off-site: add them "
-                           "to the policy's media and copy_to, then rotate."),
+        [RB_EV_IMMUTABLE] = N_("Keep a copy that cannot be edited: an off-line disk or tape "
+                               "(`offline: true`), or a bucket with Object Lock proven by `bkp "
+                               "media probe`."),
+        [RB_EV_MEDIA] = N_("Copy to a second kind of medium: add it to the policy's media and "
+                           "copy_to, then rotate."),
+        [RB_EV_OFFSITE] = N_("Keep one copy off-site: a medium with `location: offsite`, carried "
+                             "away after its rotation, or a bucket."),
         [RB_EV_PROCEDURE] = N_("Write a runbook for each data set and name it in the policy "
                                "(`runbook:`); `bkp runbook show NAME` checks it."),
         [RB_EV_DRILL] = N_("Rehearse the procedure with the staff: `bkp drill RUNBOOK --attest "
@@ -280,7 +327,9 @@ static const char *part_title(rb_ev_part_id p)
     static const char *const title[RB_EV_PARTS] = {
         [RB_EV_GENERATIONS] = N_("At least three generations are kept"),
         [RB_EV_OFFLINE] = N_("One generation is held off-line, never older than the rule allows"),
-        [RB_EV_MEDIA] = N_("Copies on two kinds of media, one off-site"),
+        [RB_EV_IMMUTABLE] = N_("One copy is held in a form that cannot be edited"),
+        [RB_EV_MEDIA] = N_("Copies on two kinds of media"),
+        [RB_EV_OFFSITE] = N_("One copy is kept off-site"),
         [RB_EV_PROCEDURE] = N_("The recovery procedure is written"),
         [RB_EV_DRILL] = N_("The procedure was confirmed by a drill in the period"),
         [RB_EV_AUDIT] = N_("The audit log is intact"),

@@ -11,8 +11,10 @@
 #include "bkp/io/json_in.h"
 #include "bkp/io/text.h"
 
-static const char *const part_names[RB_EV_PARTS] = {"generations", "offline", "media",
-                                                    "procedure",   "drill",   "audit"};
+/* Documents written before "immutable" and "offsite" were parts of their
+ * own have neither (and said both in "media"): read as not judged. */
+static const char *const part_names[RB_EV_PARTS] = {
+    "generations", "offline", "immutable", "media", "offsite", "procedure", "drill", "audit"};
 
 static const char *const kind_names[] = {"attended", "unattended", "key_recovery"};
 

@@ -122,7 +122,9 @@ int rb_ev_key_op_figure(rb_ev_key_op *op, const char *k, const json_t *v);
 typedef enum {
     RB_EV_GENERATIONS,
     RB_EV_OFFLINE,
-    RB_EV_MEDIA,
+    RB_EV_IMMUTABLE, /* one copy in a form that cannot be edited */
+    RB_EV_MEDIA,     /* two kinds of media, the 3-2-1 verdict of now */
+    RB_EV_OFFSITE,   /* one copy off-site */
     RB_EV_PROCEDURE,
     RB_EV_DRILL,
     RB_EV_AUDIT,

@@ -140,8 +140,9 @@ static json_t *fixed_evidence(void)
         "runbook", "name", "emr-db", "file", "/etc/bkp/runbooks/emr-db.yaml", "title",
         "電子カルテDB | 復旧手順", "steps", (json_int_t)10, "rto_seconds", (json_int_t)14400,
         "copies_on_media",
-        json_pack("[{s:s, s:s, s:s}, {s:s, s:s}]", "medium", "cloud", "type", "object", "proven",
-                  "2025-01-20T09:00:00Z", "medium", "usb-a", "type", "removable"));
+        json_pack("[{s:s, s:s, s:s}, {s:s, s:s, s:b, s:b}]", "medium", "cloud", "type", "object",
+                  "proven", "2025-01-20T09:00:00Z", "medium", "usb-a", "type", "removable",
+                  "offline", 1, "offsite", 1));
     assert_non_null(emr);
     json_t *scans = json_pack(
         "{s:s, s:s, s:i, s:{s:I, s:I, s:I, s:o}, s:I, s:s, s:[s], s:{s:i, s:i, s:i, s:i, s:i},"
@@ -190,8 +191,8 @@ static json_t *all_hold(void)
     return ev;
 }
 
-static const char *const PARTS[] = {"generations", "offline", "media",
-                                    "procedure",   "drill",   "audit"};
+static const char *const PARTS[] = {"generations", "offline",   "immutable", "media",
+                                    "offsite",     "procedure", "drill",     "audit"};
 #define NPARTS (sizeof(PARTS) / sizeof(*PARTS))
 
 static json_t *part_of(json_t *st, const char *name)
@@ -334,7 +335,10 @@ static void test_media(void **state)
     judge(ev, "media", "emr-db on one media type");
     ev = all_hold();
     json_object_set_new(json_object_get(dataset(ev, 1), "counted"), "offsite", json_integer(0));
-    judge(ev, "media", "scans with no copy off-site");
+    judge(ev, "offsite", "scans with no copy off-site");
+    ev = all_hold();
+    json_object_set_new(json_object_get(dataset(ev, 1), "counted"), "immutable", json_integer(0));
+    judge(ev, "immutable", "scans with no copy that cannot be edited");
     ev = all_hold();
     json_object_set_new(json_object_get(dataset(ev, 1), "counted"), "copies", json_integer(2));
     judge(ev, "media", "scans with two copies");
@@ -351,16 +355,21 @@ static void test_media(void **state)
 static void test_media_rule_weaker_than_guideline(void **state)
 {
     (void)state;
-    json_t *ev = all_hold();
-    for (size_t i = 0; i < 2; i++) {
-        json_object_set_new(dataset(ev, i), "counted",
-                            json_pack("{s:i, s:i, s:i, s:i}", "copies", 3, "media_types", 1,
-                                      "offline", 1, "offsite", 0));
-        json_object_set_new(dataset(ev, i), "required",
-                            json_pack("{s:i, s:i, s:i, s:i}", "copies", 3, "media_types", 1,
-                                      "offline", 1, "offsite", 0));
+    for (int offsite = 0; offsite < 2; offsite++) {
+        json_t *ev = all_hold();
+        for (size_t i = 0; i < 2; i++) {
+            json_object_set_new(dataset(ev, i), "counted",
+                                json_pack("{s:i, s:i, s:i, s:i, s:i}", "copies", 3, "media_types",
+                                          offsite ? 2 : 1, "offline", 1, "offsite", offsite ? 0 : 1,
+                                          "immutable", 1));
+            json_object_set_new(dataset(ev, i), "required",
+                                json_pack("{s:i, s:i, s:i, s:i}", "copies", 3, "media_types", 1,
+                                          "offline", 1, "offsite", 0));
+        }
+        judge(ev, offsite ? "offsite" : "media",
+              offsite ? "nothing off-site, under a rule that asks no more"
+                      : "one media type, under a rule that asks no more");
     }
-    judge(ev, "media", "one media type, nothing off-site, under a rule that asks no more");
 }
 
 static void test_procedure(void **state)
@@ -534,15 +543,24 @@ static void test_cites_records(void **state)
                         "this report was made)");
     assert_string_equal(evidence_of(st, "generations", "ja"),
                         "emr-db: 7 世代を保持。scans: 3 世代を保持（この報告書を作成した日の時点）");
-    assert_string_equal(
-        evidence_of(st, "media", "en"),
-        "emr-db: 4 copies, 3 media type(s), 1 off-site (at least 3/2/1); verdict COMPLIANT; 3 "
-        "non-editable (cloud: on-line Object Lock, non-editable, proven on 2025-01-20); "
-        "scans: 3 copies, 2 media type(s), 1 off-site (at least 3/2/1); verdict AT RISK; 1 "
-        "non-editable (as of the day this report was made; off-site as the policy declares each "
-        "medium's location, which bkp cannot see; non-editable: copies on media kept off-line, "
-        "their files read-only and immutable where the file system allows, and buckets whose "
-        "Object Lock a probe proved)");
+    /* Each requirement its own row: the media named by kind (the server's
+     * own disk counted, said), the non-editable ones and why, the off-site
+     * ones. */
+    assert_string_equal(evidence_of(st, "media", "en"),
+                        "emr-db: 4 copies, 3 media type(s) (at least 3/2): the server's disk, "
+                        "cloud (object storage (S3)), usb-a (removable disk); verdict COMPLIANT; "
+                        "scans: 3 copies, 2 media type(s) (at least 3/2): the server's disk; "
+                        "verdict AT RISK (as of the day this report was made)");
+    assert_string_equal(evidence_of(st, "immutable", "en"),
+                        "emr-db: 3 non-editable (at least 1) (cloud: on-line Object Lock, "
+                        "non-editable, proven on 2025-01-20) (usb-a: off-line); scans: 1 "
+                        "non-editable (at least 1) (as of the day this report was made; copies "
+                        "on media kept off-line, their files read-only and immutable where the "
+                        "file system allows, and buckets whose Object Lock a probe proved)");
+    assert_string_equal(evidence_of(st, "offsite", "en"),
+                        "emr-db: 1 off-site (at least 1): usb-a; scans: 1 off-site (at least 1) "
+                        "(as of the day this report was made; off-site as the policy declares "
+                        "each medium's location, which bkp cannot see)");
     assert_string_equal(evidence_of(st, "audit", "en"),
                         "24 audit record(s); chain and signatures intact");
     assert_string_equal(evidence_of(st, "audit", "ja"),
