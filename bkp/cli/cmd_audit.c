@@ -389,7 +389,18 @@ static void check_said(const cli *c, const char *file, const check_ctx *k)
     }
     char when[64];
     bkp_local_time(when, sizeof(when), t > 0 ? t : 0, "?");
-    if (k->found && k->more[0])
+    const char *op = json_string_value(json_object_get(k->found, "op"));
+    if (op && !strcmp(op, "report")) { /* an evidence report (cmd_report.c) */
+        char from[64], to[64];
+        const char *f = json_string_value(json_object_get(fig, "from"));
+        const char *e = json_string_value(json_object_get(fig, "to"));
+        bkp_local_time(from, sizeof(from), f ? bkp_iso_parse(f) : 0, "?");
+        bkp_local_time(to, sizeof(to), e ? bkp_iso_parse(e) : 0, "?");
+        printf(_("%s: unchanged — the evidence report for %s to %s, made on %s (its answer: %s), "
+                 "in the signed audit record #%lld\n"),
+               file, from, to, when,
+               json_is_true(json_object_get(fig, "answer")) ? _("yes") : _("no"), seq);
+    } else if (k->found && k->more[0])
         printf(_("%s: unchanged — the report of the drill of runbook %s on %s (%s%s%s), in the "
                  "signed audit records #%lld%s (one for each data set)\n"),
                file, runbook ? runbook : "?", when,

@@ -18,6 +18,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "bkp/cli/cli.h"
 #include "bkp/io/clock.h"
 #include "bkp/io/durable.h"
@@ -69,6 +71,30 @@ static int put(cli *c, const char *text)
     }
     printf(_("report: %s\n"), c->output);
     return EXIT_OK;
+}
+
+/* The report written to a file, recorded by its SHA-256 in a signed record
+ * (`report`), as a drill's reports are: `bkp audit check FILE` then tells
+ * an inspector whether the file handed over is the one written, a はい not
+ * edited from a いいえ. In the primary's log, or reading a copy, in the
+ * journal beside the file. */
+static int record_report(cli *c, const char *text, time_t from, time_t to, bool answer)
+{
+    uint8_t sum[crypto_hash_sha256_BYTES];
+    char hex[2 * crypto_hash_sha256_BYTES + 1], f[32], t[32];
+    crypto_hash_sha256(sum, (const unsigned char *)text, strlen(text));
+    sodium_bin2hex(hex, sizeof(hex), sum, sizeof(sum));
+    char *real = realpath(c->output, NULL);
+    bkp_iso_time(f, sizeof(f), from);
+    bkp_iso_time(t, sizeof(t), to);
+    json_t *fig = json_pack("{s:[s], s:[s], s:s, s:s, s:b}", "reports", real ? real : c->output,
+                            "reports_sha256", hex, "from", f, "to", t, "answer", answer);
+    bkp_audit_rec rec = {.op = "report", .figures = fig};
+    c->journal_near = c->output; /* a copy's: beside the report, where audit check looks */
+    int ex = fig ? cli_audit(c, &rec) : EXIT_FAILED;
+    json_decref(fig);
+    free(real);
+    return ex;
 }
 
 int cli_audit_report(cli *c)
@@ -125,10 +151,13 @@ int cli_audit_report(cli *c)
                  : c->json ? NULL
                            : rb_evidence_render(&ev, (rb_format)f, cli_lang_ja(c));
     json_decref(j);
+    bool answer = ev.judged && ev.answer;
     rb_evidence_clear(&ev);
     ex = !text                    ? EXIT_FAILED
          : c->json && !to_file(c) ? (printf("%s\n", text) < 0 ? EXIT_FAILED : EXIT_OK)
                                   : put(c, text);
+    if (ex == EXIT_OK && to_file(c))
+        ex = record_report(c, text, from, to, answer);
     free(text);
     return ex != EXIT_OK ? ex : vrc < 0 ? EXIT_FAILED : EXIT_OK;
 }

@@ -233,6 +233,20 @@ check_exit 0 "$BKP" audit report --from "$(date_of 0)" --to "$(date_of 28)" --la
     -o "$WORK/evidence.html" || true
 [ "$(cat "$WORK/evidence.html")" = "$HTML" ] || flunk "audit report -o evidence.html differs from --format html on standard output"
 grep -q '<html lang="en">' "$WORK/evidence.html" || flunk "the English HTML report should say lang=\"en\""
+# The file written is recorded by its SHA-256 in a signed record: audit
+# check tells the inspector it is the report as made, and that an edited
+# one (an answer changed) is not.
+check_exit 0 "$BKP" audit check "$WORK/evidence.html" --policy "$POL" || true
+output_has "unchanged — the evidence report for"
+python3 - "$WORK/evidence.html" <<'PY'
+import sys
+p = sys.argv[1]
+t = open(p, encoding="utf-8").read()
+assert ">yes<" in t, "no answer to edit"
+open(p, "w", encoding="utf-8").write(t.replace(">yes<", ">no<", 1))
+PY
+check_exit 1 "$BKP" audit check "$WORK/evidence.html" --policy "$POL" || true
+output_has "CHANGED since it was written"
 grep -q '<html lang="ja">' <(cd "$WORK" && "$BKP" audit report --from "$(date_of 0)" --to "$(date_of 28)" \
     --lang ja --format html --policy "$POL") || flunk "the Japanese HTML report should say lang=\"ja\""
 mkdir "$WORK/evidence-dir"
