@@ -492,6 +492,7 @@ static int shortfalls(const ctx *c, pol_status *out)
 /* What AT RISK found, in the order its reasons are given. */
 typedef struct risks {
     bool backup;               /* failed, or older than two schedule periods */
+    bool missed;               /* a slot of the schedule passed without a run */
     bool stale_offline;        /* the freshest off-line copy is too old */
     const pol_medium *overdue; /* the most overdue copy_to medium */
     bool few_generations;
@@ -565,12 +566,12 @@ static void at_risk(const ctx *c, bool nogen, pol_status *out, risks *rk)
                pol_schedule_words(&c->d->schedule, b, sizeof(b)));
         rk->backup = true;
     } else if (!nogen && slot != (time_t)-1 && s->last_backup > 0 && slot > s->last_backup &&
-               !s->last_run_failed) {
+               !s->last_run_failed && !(s->run_since && slot >= s->run_since)) {
         char when[64];
         bkp_local_time(when, sizeof(when), slot, "?");
         reason(out, _("the backup due %s was not made (schedule %s)"), when,
                pol_schedule_words(&c->d->schedule, b, sizeof(b)));
-        rk->backup = true;
+        rk->missed = true;
     }
     int64_t max = c->p->rule.offline_max_age;
     if (out->offline_age >= 0 && max > 0 && out->offline_age > max) {
@@ -665,7 +666,8 @@ void pol_compliance(const pol_policy *p, const pol_ds_state *s, const pol_medium
     if (s->pins_unchecked)
         reason(out, "%s", _("the primary could not be compared with what the media pinned"));
     bool risky =
-        rk.backup || rk.stale_offline || rk.overdue || rk.few_generations || s->pins_unchecked;
+        rk.backup || rk.missed || rk.stale_offline || rk.overdue || rk.few_generations ||
+        s->pins_unchecked;
     out->verdict = s->nbehind || nogen || worst >= 0 ? POL_NON_COMPLIANT
                    : risky                           ? POL_AT_RISK
                                                      : POL_COMPLIANT;
@@ -705,6 +707,13 @@ void pol_compliance(const pol_policy *p, const pol_ds_state *s, const pol_medium
     }
     if (rk.backup) {
         fmt(next, n, _("run `bkp backup %s` and read its errors"), ds);
+        act(out, next);
+    }
+    if (rk.missed) { /* nothing ran to fail: the server, or cron */
+        fmt(next, n,
+            _("check that the server was on and that cron runs `bkp run` (every quarter of an "
+              "hour), then run `bkp backup %s`"),
+            ds);
         act(out, next);
     }
     if (s->pins_unchecked)

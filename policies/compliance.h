@@ -80,6 +80,10 @@ typedef struct pol_ds_state {
     /* The primary could not be compared with what the media pinned (the
      * error is logged): a rollback would not show. */
     bool pins_unchecked;
+    /* A `bkp run` has held the repository since then (1: since a time not
+     * known; 0: none holds it): a slot that passed while it works (a long
+     * backup, or one queued behind another) is not missed. */
+    time_t run_since;
 } pol_ds_state;
 
 #define POL_REASONS 6

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bkp/io/bytes.h"
 #include "bkp/host/cmdenv.h"
@@ -600,7 +601,7 @@ static int load(pol_yaml_ctx *c, int rc, const char *file, pol_policy **out)
         refused(file, 1);
         return rc;
     }
-    if (rc == -EACCES || rc == -EPERM) { /* root's file: the command is root's too */
+    if ((rc == -EACCES || rc == -EPERM) && geteuid() != 0) { /* root's file: root's command */
         bkp_error(_("cannot read the policy %s: permission denied; run bkp as root (sudo bkp "
                     "...), as the backups are"),
                   file);

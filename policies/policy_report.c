@@ -53,6 +53,19 @@ int pol_warn_compliance(const pol_policy *p)
             warnings++;
         }
     }
+    /* A disk rotated by hand (removable, with rotate_every) that the policy
+     * does not call off-line counts as on-line, reachable by ransomware on
+     * the server: usually `offline: true` was left out. */
+    for (size_t k = 0; k < p->nmedia; k++) {
+        const pol_medium *m = &p->media[k];
+        if (m->type == POL_REMOVABLE && m->rotate_every && !m->offline) {
+            bkp_warn(_("%s:%d: medium %s is a removable disk rotated by hand but not 'offline: "
+                       "true': it counts as on-line, within reach of ransomware on the server; "
+                       "add 'offline: true' if it is disconnected and carried away"),
+                     p->file, m->line, m->name);
+            warnings++;
+        }
+    }
     /* Schedules are the server's local time: a Japanese clinic's server
      * left on a cloud image's UTC runs "daily 21:30" at 06:30 in Japan. */
     time_t now = time(NULL);

@@ -128,6 +128,7 @@ typedef struct cli {
     rb_attest attest;                 /* drill, restore --runbook: --attest [ROLE=]WHO */
     const char *report_dir, *sandbox; /* drill --report DIR, --sandbox DIR */
     const char *journal_near;         /* what a reader's journal goes beside (cli_record) */
+    time_t run_since;                 /* bkp run: when it began (cli_status_in) */
     bool journal_in;                  /* ... or in, when it is a folder of papers */
     bool keep;                        /* drill --keep: leave the sandbox */
     bool unmount;                     /* rotate --unmount: unmount the medium once done */

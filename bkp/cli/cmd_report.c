@@ -92,6 +92,10 @@ static int record_report(cli *c, const char *text, time_t from, time_t to, bool 
     bkp_audit_rec rec = {.op = "report", .figures = fig};
     c->journal_near = c->output; /* a copy's: beside the report, where audit check looks */
     int ex = fig ? cli_audit(c, &rec) : EXIT_FAILED;
+    if (ex)
+        bkp_error(_("the report %s was written, but it is not recorded: `bkp audit check` will "
+                    "not know it; make it again once the audit log takes records"),
+                  c->output);
     json_decref(fig);
     free(real);
     return ex;

@@ -289,7 +289,7 @@ int cmd_run(cli *c)
                      /* cron's mail once per change, as the notification */
                      .said_once = !c->tty && (p->notify.command.command || p->notify.mail_to)};
     ops_run_result res;
-    in.now = bkp_now();
+    in.now = c->run_since = bkp_now();
     char *log = bkp_audit_path(c->r);
     in.created = bkp_audit_first_time(log, bkp_repo_sign_pk(c->r));
     free(log);

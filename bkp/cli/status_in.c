@@ -33,7 +33,8 @@ void cli_status_in(cli *c, pol_policy *p, ops_status_in *in)
                           .pins_unchecked = unchecked,
                           .proven = proven,
                           .ctx = c,
-                          .shown = !c->json};
+                          .shown = !c->json,
+                          .run_since = c->run_since};
 }
 
 void cli_status_in_clear(ops_status_in *in)

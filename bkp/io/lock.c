@@ -500,7 +500,7 @@ static int take_once(const char *repo, const char *name, const char *command, bo
 
 /* Is lock file `name` held by a live process? Stale ones are removed, with a
  * warning; one that cannot be read counts as held. */
-static bool held(const char *dir, const char *name, char *desc, size_t n)
+static bool held_as(const char *dir, const char *name, char *desc, size_t n, bool tidy)
 {
     char *path = bkp_path_join(dir, name);
     int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -515,7 +515,7 @@ static bool held(const char *dir, const char *name, char *desc, size_t n)
             snprintf(desc, n, "%s cannot be read: %s", name, bkp_strerror(fd));
     } else {
         alive = holder_alive(fd, &info, parsed);
-        if (!alive) {
+        if (!alive && tidy) {
             bkp_warn(_("removing the lock %s of a process that is gone (%s)"), name, desc);
             note_takeover(name, desc);
             unlink_if_same(path, fd);
@@ -526,6 +526,21 @@ static bool held(const char *dir, const char *name, char *desc, size_t n)
         close(dfd);
     free(path);
     return alive;
+}
+
+/* Held, a dead holder's lock removed (said). */
+static bool held(const char *dir, const char *name, char *desc, size_t n)
+{
+    return held_as(dir, name, desc, n, true);
+}
+
+bool bkp_lock_alive(const char *repo, const char *name)
+{
+    char desc[512];
+    char *dir = bkp_path_join(repo, "locks");
+    bool h = dir && held_as(dir, name, desc, sizeof(desc), false);
+    free(dir);
+    return h;
 }
 
 bool bkp_lock_is_held(const char *repo, const char *name)

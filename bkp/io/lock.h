@@ -96,6 +96,8 @@ void bkp_lock_wait_set(int64_t seconds);
 
 /* Is lock `name` held by a live process? (A stale one is removed.) */
 bool bkp_lock_is_held(const char *repo, const char *name);
+/* The same, asked by a reader: nothing is removed or written. */
+bool bkp_lock_alive(const char *repo, const char *name);
 /* Is the writer lock of process `pid` on `host` held (bkp_lock_writer)?
  * On this host its flock decides, so a pid reused by another process holds
  * none; another host's counts while its file is there. Nothing is written:

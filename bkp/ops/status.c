@@ -259,6 +259,11 @@ static int dataset_status(const ops_status_in *in, size_t i, const ds_view *w, r
     count_generations(w->v, w->n, d->name, &s);
     s.last_run_failed = json_is_string(json_object_get(last->backup, "error")) &&
                         str_is(json_object_get(last->backup, "outcome"), "failed");
+    /* The run judging its own work says when it began; another's is seen
+     * by its lock, since a time not known here. */
+    s.run_since = in->run_since                                  ? in->run_since
+                  : bkp_lock_alive(bkp_repo_path(in->repo), "run") ? 1
+                                                                   : 0;
     if (!media_copies(in, d, w, copies, &s, r))
         goto fail;
     /* In English for programs (--json, alerts, the audit log); for a person

@@ -36,6 +36,9 @@ typedef struct ops_status_in {
     bool (*proven)(void *ctx, const bkp_media_entry *entry, time_t *when);
     void *ctx;
     bool shown; /* add "shown": reasons and action in the reader's language */
+    /* When the `bkp run` asking began (0: not a run): the slots it was
+     * not yet due for are not missed (policies/compliance.h). */
+    time_t run_since;
     /* Also given each record of the one reading of the audit log that the
      * status rests on (the sound ones, in order; borrowed for the call),
      * for another reader of the same records in the same pass — the

@@ -124,15 +124,15 @@ static bool immutable(const rb_evidence *ev, char *out, size_t n)
         }
     }
     bkp_strappend(out, n, "%s",
-                  _(" (as of the day this report was made; copies on media kept off-line, their "
-                    "files read-only and immutable where the file system allows, and buckets "
-                    "whose Object Lock a probe proved)"));
+                  _(" (as of the day this report was made; non-editable: copies on media kept "
+                    "off-line, their files read-only and immutable where the file system allows, "
+                    "and buckets whose Object Lock a probe proved)"));
     return ok;
 }
 
 /* 4. Copies on two kinds of media, each named: the server's own disk is
  * one of them, which an inspector may or may not accept (said, so that
- * they can judge); and the 3-2-1 verdict of now. */
+ * they can judge). */
 static bool media(const rb_evidence *ev, char *out, size_t n)
 {
     bool ok = ev->ndatasets > 0;
@@ -140,9 +140,9 @@ static bool media(const rb_evidence *ev, char *out, size_t n)
         const rb_ev_dataset *d = &ev->datasets[i];
         const rst_counts *cnt = &d->counted, *req = &d->required;
         long long rc = floor_of(req->copies, 3), rt = floor_of(req->media_types, 2);
-        bool g = cnt->copies >= rc && cnt->media_types >= rt &&
-                 !(d->has_status && d->verdict == POL_NON_COMPLIANT);
-        ok &= g;
+        /* The copies and their kinds alone: the verdict of now, which other
+         * shortfalls make, has its own line in the data set's table. */
+        ok &= cnt->copies >= rc && cnt->media_types >= rt;
         bkp_strappend(out, n,
                       _("%s%s: %lld copies, %lld media type(s) (at least %lld/%lld): the "
                         "server's disk"),
@@ -151,7 +151,6 @@ static bool media(const rb_evidence *ev, char *out, size_t n)
         for (size_t k = 0; k < d->ncopies; k++)
             bkp_strappend(out, n, _(", %s (%s)"), d->copies[k].medium,
                           pol_medium_type_words(d->copies[k].type));
-        bkp_strappend(out, n, _("; verdict %s"), verdict_text(d));
     }
     bkp_strappend(out, n, "%s", _(" (as of the day this report was made)"));
     return ok;
@@ -177,7 +176,23 @@ static bool offsite(const rb_evidence *ev, char *out, size_t n)
     return ok;
 }
 
-/* 6. A written recovery procedure. */
+/* 6. The policy's own 3-2-1 rule, which may ask more than the checklist
+ * (and a primary behind what a medium pinned is a shortfall no count
+ * shows): no data set NON-COMPLIANT now. */
+static bool rule(const rb_evidence *ev, char *out, size_t n)
+{
+    bool ok = ev->ndatasets > 0;
+    for (size_t i = 0; i < ev->ndatasets; i++) {
+        const rb_ev_dataset *d = &ev->datasets[i];
+        ok &= !(d->has_status && d->verdict == POL_NON_COMPLIANT);
+        bkp_strappend(out, n, _("%s%s: verdict %s"), sep(i), d->name, verdict_text(d));
+    }
+    bkp_strappend(out, n, "%s", _(" (as of the day this report was made; the reasons are in "
+                                  "each data set's table)"));
+    return ok;
+}
+
+/* 7. A written recovery procedure. */
 static bool procedure(const rb_evidence *ev, char *out, size_t n)
 {
     bool ok = ev->ndatasets > 0;
@@ -252,7 +267,8 @@ bool rb_evidence_judge(rb_evidence *ev)
     static bool (*const judges[RB_EV_PARTS])(const rb_evidence *ev, char *out, size_t n) = {
         [RB_EV_GENERATIONS] = generations, [RB_EV_OFFLINE] = offline,
         [RB_EV_IMMUTABLE] = immutable,     [RB_EV_MEDIA] = media,
-        [RB_EV_OFFSITE] = offsite,         [RB_EV_PROCEDURE] = procedure,
+        [RB_EV_OFFSITE] = offsite,         [RB_EV_RULE] = rule,
+        [RB_EV_PROCEDURE] = procedure,
         [RB_EV_DRILL] = drill,             [RB_EV_AUDIT] = audit,
     };
     enum { TEXT_MAX = 16384 };
@@ -310,8 +326,10 @@ static const char *part_fix(rb_ev_part_id p)
                                "media probe`."),
         [RB_EV_MEDIA] = N_("Copy to a second kind of medium: add it to the policy's media and "
                            "copy_to, then rotate."),
-        [RB_EV_OFFSITE] = N_("Keep one copy off-site: a medium with `location: offsite`, carried "
-                             "away after its rotation, or a bucket."),
+        [RB_EV_OFFSITE] = N_("Keep one copy off-site: a medium with `location: offsite`, "
+                             "carried away after its rotation, or a bucket with `location: "
+                             "offsite`."),
+        [RB_EV_RULE] = N_("Do what `bkp status` says for each data set it calls NON-COMPLIANT."),
         [RB_EV_PROCEDURE] = N_("Write a runbook for each data set and name it in the policy "
                                "(`runbook:`); `bkp runbook show NAME` checks it."),
         [RB_EV_DRILL] = N_("Rehearse the procedure with the staff: `bkp drill RUNBOOK --attest "
@@ -330,6 +348,7 @@ static const char *part_title(rb_ev_part_id p)
         [RB_EV_IMMUTABLE] = N_("One copy is held in a form that cannot be edited"),
         [RB_EV_MEDIA] = N_("Copies on two kinds of media"),
         [RB_EV_OFFSITE] = N_("One copy is kept off-site"),
+        [RB_EV_RULE] = N_("The policy's 3-2-1 rule holds now"),
         [RB_EV_PROCEDURE] = N_("The recovery procedure is written"),
         [RB_EV_DRILL] = N_("The procedure was confirmed by a drill in the period"),
         [RB_EV_AUDIT] = N_("The audit log is intact"),
@@ -435,16 +454,20 @@ static void statement_section(rb_doc *doc, const rb_evidence *ev, bool ja)
 {
     rb_doc_h2(doc, _("Statement for checklist item 3-②"));
     rb_doc_table(doc, (const char *[]){_("Part"), _("Met"), _("Evidence"), NULL});
+    /* A part a document written before it was one has no evidence: not
+     * judged there, neither yes nor no. */
     for (size_t k = 0; ev->judged && k < RB_EV_PARTS; k++) {
         const rb_ev_part *p = &ev->parts[k];
-        rb_doc_row(doc, (const char *[]){part_title((rb_ev_part_id)k), yes(p->ok),
+        bool judged = p->en || p->ja;
+        rb_doc_row(doc, (const char *[]){part_title((rb_ev_part_id)k),
+                                         judged ? yes(p->ok) : _("not judged"),
                                          or_empty(ja ? p->ja : p->en), NULL});
     }
     rb_doc_table_end(doc);
     rb_doc_para(doc, "%s: %s", _("Answer"), yes(ev->judged && ev->answer));
     /* Each "no" with the one thing that makes it "yes". */
     for (size_t k = 0; ev->judged && k < RB_EV_PARTS; k++) {
-        if (ev->parts[k].ok)
+        if (ev->parts[k].ok || !(ev->parts[k].en || ev->parts[k].ja))
             continue;
         rb_doc_para(doc, _("Not met — %s: %s"), part_title((rb_ev_part_id)k),
                     part_fix((rb_ev_part_id)k));

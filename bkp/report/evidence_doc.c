@@ -11,10 +11,11 @@
 #include "bkp/io/json_in.h"
 #include "bkp/io/text.h"
 
-/* Documents written before "immutable" and "offsite" were parts of their
- * own have neither (and said both in "media"): read as not judged. */
+/* Documents written before "immutable", "offsite" and "rule" were parts of
+ * their own have none of them (and said them in "media"): those parts are
+ * read with no evidence, which the report shows as not judged (evidence.c). */
 static const char *const part_names[RB_EV_PARTS] = {
-    "generations", "offline", "immutable", "media", "offsite", "procedure", "drill", "audit"};
+    "generations", "offline", "immutable", "media", "offsite", "rule", "procedure", "drill", "audit"};
 
 static const char *const kind_names[] = {"attended", "unattended", "key_recovery"};
 

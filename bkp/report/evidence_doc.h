@@ -125,6 +125,7 @@ typedef enum {
     RB_EV_IMMUTABLE, /* one copy in a form that cannot be edited */
     RB_EV_MEDIA,     /* two kinds of media, the 3-2-1 verdict of now */
     RB_EV_OFFSITE,   /* one copy off-site */
+    RB_EV_RULE,      /* the policy's 3-2-1 rule holds now: no data set NON-COMPLIANT */
     RB_EV_PROCEDURE,
     RB_EV_DRILL,
     RB_EV_AUDIT,

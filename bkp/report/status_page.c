@@ -581,8 +581,8 @@ static void calendar(FILE *f, const rst_status *st, time_t now)
         carried += st->rotations[i].offline;
     if (!carried) {
         fputs("<p>", f);
-        rb_html_escape(f, _("No off-line medium of the policy is rotated (none has "
-                            "rotate_every)."));
+        rb_html_escape(f, _("No off-line medium of the policy is rotated (none kept off-line "
+                            "has rotate_every)."));
         fputs("</p>\n</section>\n", f);
         return;
     }

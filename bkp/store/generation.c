@@ -313,27 +313,44 @@ static int pick_by_uuid(bkp_gen **v, size_t n, const char *spec, bkp_gen **found
     return 0;
 }
 
-/* The data sets `r` holds generations of, "emr, scans" into `buf` ("" for
- * none; cut with "..."), for a message about a name that is not one. */
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The data sets `r` holds generations of, in order, "emr, scans" into
+ * `buf` ("" for none; cut with "..."), for a message about a name that is
+ * not one. */
 static const char *datasets_held(const bkp_repo *r, char *buf, size_t n)
 {
+    enum { SHOWN = 32 };
+    char *names[SHOWN];
+    size_t k = 0, used = 0;
+    bool more = false;
     char *gdir = bkp_repo_subpath(r, "generations");
     DIR *d = gdir ? opendir(gdir) : NULL;
     struct dirent *e;
-    size_t used = 0;
-    buf[0] = '\0';
     while (d && (e = readdir(d)))
-        if (bkp_dataset_name_ok(e->d_name)) {
-            size_t l = strlen(e->d_name) + (used ? 2 : 0);
-            if (used + l + sizeof(", ...") >= n) {
-                snprintf(buf + used, n - used, "%s", used ? ", ..." : "...");
-                break;
-            }
-            used += (size_t)snprintf(buf + used, n - used, "%s%s", used ? ", " : "", e->d_name);
-        }
+        if (bkp_dataset_name_ok(e->d_name) && !(more |= k == SHOWN) &&
+            (names[k] = strdup(e->d_name)))
+            k++;
     if (d)
         closedir(d);
     free(gdir);
+    qsort(names, k, sizeof(*names), by_name);
+    buf[0] = '\0';
+    for (size_t i = 0; i < k; i++) {
+        size_t l = strlen(names[i]) + (used ? 2 : 0);
+        if (used + l + sizeof(", ...") >= n) {
+            more = true;
+            break;
+        }
+        used += (size_t)snprintf(buf + used, n - used, "%s%s", used ? ", " : "", names[i]);
+    }
+    if (more && used + sizeof(", ...") <= n)
+        snprintf(buf + used, n - used, "%s", used ? ", ..." : "...");
+    for (size_t i = 0; i < k; i++)
+        free(names[i]);
     return buf;
 }
 
@@ -362,8 +379,9 @@ static int resolve(const bkp_repo *r, const char *spec, bkp_gen **out)
             bkp_error(_("cannot list the generations of %s: %s"), ds, bkp_strerror(rc));
         bool unknown = !rc && !n && *datasets_held(r, held, sizeof(held));
         if (unknown)
-            bkp_error(_("no data set %s here (%s); the data sets here are: %s"), ds,
-                      bkp_repo_shown(r), held);
+            bkp_error(_("the repository (%s) holds no generation of %s (none was made yet, or "
+                        "the name is mistyped); it holds generations of: %s"),
+                      bkp_repo_shown(r), ds, held);
         free(ds);
         if (rc)
             return rc;

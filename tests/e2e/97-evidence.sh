@@ -161,7 +161,7 @@ grep -q '"verdict": "COMPLIANT"' <<<"$OUT" ||
     flunk "day 28: emr should be COMPLIANT (usb-a off-site and off-line, tape a second media type): $(printf '%s\n' "$OUT" | grep -A3 reasons | tr -s ' \n' ' ')"
 
 report 0 28
-want_parts "weeks 0-4" generations=true offline=true immutable=true media=true offsite=true procedure=true drill=true audit=true
+want_parts "weeks 0-4" generations=true offline=true immutable=true media=true offsite=true rule=true procedure=true drill=true audit=true
 ev=$(part_en drill)
 grep -q "emr: drill #$DRILL_SEQ ($(date_of 21), " <<<"$ev" ||
     flunk "the drill part should cite the drill's record #$DRILL_SEQ of $(date_of 21): $ev"
@@ -186,7 +186,7 @@ grep -qF 'emr: runbook emr \"電子カルテ 復旧手順\" (5 steps)' <<<"$(par
 
 # ============ 2. A period that ends before the drill ============
 report 0 20
-want_parts "a period ending on day 20, before the drill" generations=true offline=true immutable=true media=true offsite=true \
+want_parts "a period ending on day 20, before the drill" generations=true offline=true immutable=true media=true offsite=true rule=true \
     procedure=true drill=false audit=true
 grep -q 'emr: no successful drill in the period' <<<"$(part_en drill)" ||
     flunk "the drill part should say there was no successful drill in the period: $(part_en drill)"
@@ -214,8 +214,8 @@ has "$JA" "the Japanese report of weeks 0-4" "# バックアップと復旧の�
 grep -q 'いいえ' <<<"$JA" && flunk "the Japanese report of weeks 0-4 (all met) says いいえ: $(printf '%s\n' "$JA" | grep 'いいえ')"
 has "$JA_NO" "the Japanese report of days 0-20" "| 3-② への回答 | いいえ |" \
     "| 期間内の訓練で復旧手順を確認した | いいえ | emr: 期間内に成功した訓練なし |" "回答: いいえ"
-[ "$(printf '%s\n' "$JA_NO" | grep -c '| はい |')" = 7 ] ||
-    flunk "days 0-20: seven parts should be はい: $(printf '%s\n' "$JA_NO" | grep '| はい |\|| いいえ |')"
+[ "$(printf '%s\n' "$JA_NO" | grep -c '| はい |')" = 8 ] ||
+    flunk "days 0-20: eight parts should be はい: $(printf '%s\n' "$JA_NO" | grep '| はい |\|| いいえ |')"
 has "$HTML" "the English HTML report" "<!DOCTYPE html>" '<meta charset="utf-8">' "</body></html>" \
     "<h2>Statement for checklist item 3-②</h2>" "<tr><th>Part</th><th>Met</th><th>Evidence</th></tr>" \
     "<tr><td>The procedure was confirmed by a drill in the period</td><td>yes</td><td>emr: drill #$DRILL_SEQ" \
@@ -270,7 +270,7 @@ rotate usb-a 49 9
 LATE_ROT=$ROT_SEQS
 at 49 12
 report 29 49
-want_parts "days 29-49, usb-a not rotated for 21 days" generations=true offline=false immutable=true media=true offsite=true \
+want_parts "days 29-49, usb-a not rotated for 21 days" generations=true offline=false immutable=true media=true offsite=true rule=true \
     procedure=true drill=false audit=true
 gap=$(json_num offline_longest_gap_seconds)
 # The copy on usb-a is as old as the generation it holds: captured day 28 08:00,
@@ -302,7 +302,7 @@ printf 'K' | dd of="$LOG" bs=1 seek=$((off + rel + 12)) conv=notrunc status=none
 [ "$(cmp -l "$REPO/audit/log.jsonl" "$LOG" | wc -l)" = 1 ] || fail "the copy of the log should differ by one byte"
 check_exit 1 "$BKP" audit verify --policy "$WORK/etc/policy-t.yaml" || true
 report 0 28 "$WORK/etc/policy-t.yaml"
-want_parts "weeks 0-4, one byte of record $line changed" generations=true offline=true immutable=true media=true offsite=true \
+want_parts "weeks 0-4, one byte of record $line changed" generations=true offline=true immutable=true media=true offsite=true rule=true \
     procedure=true drill=true audit=false
 grep -q 'record' <<<"$(part_en audit)" || flunk "the audit part should name the bad record: $(part_en audit)"
 check_exit 0 "$BKP" audit report --from "$(date_of 0)" --to "$(date_of 28)" --lang ja --policy "$WORK/etc/policy-t.yaml" || true

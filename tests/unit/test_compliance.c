@@ -545,7 +545,7 @@ static void test_few_generations(void **state)
      * "nothing to do"): it is said to be missed, and the backup asked for. */
     pol_compliance(&w.p, &w.s, w.st, w.due, w.n, T0 + DAY + HOUR, &w.out);
     reason_at(&w.out, "the backup due 2026-01-05 02:00 UTC was not made");
-    assert_string_equal(next_of(&w.out), "run `bkp backup emr` and read its errors");
+    assert_string_equal(next_of(&w.out), "check that the server was on and that cron runs `bkp run` (every quarter of an hour), then run `bkp backup emr`");
     /* One generation: two more nights. */
     w.s.generations = 1;
     o = judge(&w, T0 + 11 * HOUR);
@@ -606,9 +606,22 @@ static void test_failed_and_old_backups(void **state)
     w.s.last_backup = T0 + DAY + 2 * HOUR;
     pol_compliance(&w.p, &w.s, w.st, w.due, w.n, T0 + 2 * DAY + 9 * HOUR, &w.out);
     reason_at(&w.out, "the backup due 2026-01-07 02:00 UTC was not made (schedule daily at 02:00)");
-    expect(&w.out, POL_AT_RISK, "run `bkp backup emr` and read its errors");
+    expect(&w.out, POL_AT_RISK, "check that the server was on and that cron runs `bkp run` (every quarter of an hour), then run `bkp backup emr`");
     pol_compliance(&w.p, &w.s, w.st, w.due, w.n, T0 + 2 * DAY + 5 * HOUR, &w.out);
     expect(&w.out, POL_COMPLIANT, "");
+    /* A run that holds the repository (a long backup, or one queued behind
+     * another data set's): the slots it began before are its own, not missed;
+     * one before it began is. Another's run, since a time not known: none. */
+    w.s.run_since = T0 + 2 * DAY + HOUR;
+    pol_compliance(&w.p, &w.s, w.st, w.due, w.n, T0 + 2 * DAY + 9 * HOUR, &w.out);
+    expect(&w.out, POL_COMPLIANT, "");
+    w.s.run_since = T0 + 2 * DAY + 3 * HOUR;
+    pol_compliance(&w.p, &w.s, w.st, w.due, w.n, T0 + 2 * DAY + 9 * HOUR, &w.out);
+    expect(&w.out, POL_AT_RISK, "check that the server was on and that cron runs `bkp run` (every quarter of an hour), then run `bkp backup emr`");
+    w.s.run_since = 1;
+    pol_compliance(&w.p, &w.s, w.st, w.due, w.n, T0 + 2 * DAY + 9 * HOUR, &w.out);
+    expect(&w.out, POL_COMPLIANT, "");
+    w.s.run_since = 0;
     w.s.last_backup = T0 + 2 * HOUR;
     w.ds.schedule.kind = POL_SCHED_NONE;
     pol_compliance(&w.p, &w.s, w.st, w.due, w.n, now, &w.out);

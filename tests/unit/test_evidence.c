@@ -191,8 +191,8 @@ static json_t *all_hold(void)
     return ev;
 }
 
-static const char *const PARTS[] = {"generations", "offline",   "immutable", "media",
-                                    "offsite",     "procedure", "drill",     "audit"};
+static const char *const PARTS[] = {"generations", "offline",   "immutable", "media", "offsite",
+                                    "rule",        "procedure", "drill",     "audit"};
 #define NPARTS (sizeof(PARTS) / sizeof(*PARTS))
 
 static json_t *part_of(json_t *st, const char *name)
@@ -445,13 +445,41 @@ static void test_drill_conditions(void **state)
     judge(ev, NULL, "scans' drill #23 has no target time");
 }
 
-/* A data set NON-COMPLIANT now does not meet the media part, whatever it counts. */
+/* A document written before "immutable", "offsite" and "rule" were parts
+ * of their own: those rows say not judged, with no "Not met" beside them. */
+static void test_old_statement(void **state)
+{
+    (void)state;
+    json_t *gathered = all_hold();
+    rb_evidence ev = read_evidence(gathered);
+    json_t *j = rb_evidence_json(&ev);
+    rb_evidence_clear(&ev);
+    json_decref(gathered);
+    json_t *parts = json_object_get(json_object_get(j, "statement"), "parts");
+    for (size_t i = json_array_size(parts); i-- > 0;) {
+        const char *name = json_string_value(json_object_get(json_array_get(parts, i), "part"));
+        if (!strcmp(name, "immutable") || !strcmp(name, "offsite") || !strcmp(name, "rule"))
+            json_array_remove(parts, i);
+    }
+    rb_evidence old;
+    assert_int_equal(rb_evidence_parse(j, &old), 0); /* read as it is: not judged again */
+    char *t = rb_evidence_render(&old, RB_MARKDOWN, false);
+    assert_non_null(t);
+    assert_non_null(strstr(t, "| One copy is kept off-site | not judged |  |"));
+    assert_null(strstr(t, "Not met — One copy is kept off-site"));
+    free(t);
+    rb_evidence_clear(&old);
+    json_decref(j);
+}
+
+/* A data set NON-COMPLIANT now does not meet the rule's part, whatever it
+ * counts (the media part judges the copies and their kinds alone). */
 static void test_media_verdict(void **state)
 {
     (void)state;
     json_t *ev = all_hold();
     json_object_set_new(dataset(ev, 1), "verdict", json_string("NON-COMPLIANT"));
-    judge(ev, "media", "scans is NON-COMPLIANT now");
+    judge(ev, "rule", "scans is NON-COMPLIANT now");
     ev = all_hold(); /* AT RISK is about age, which the off-line part judges */
     json_object_set_new(dataset(ev, 0), "verdict", json_string("AT RISK"));
     judge(ev, NULL, "emr-db is AT RISK now");
@@ -548,15 +576,16 @@ static void test_cites_records(void **state)
      * ones. */
     assert_string_equal(evidence_of(st, "media", "en"),
                         "emr-db: 4 copies, 3 media type(s) (at least 3/2): the server's disk, "
-                        "cloud (object storage (S3)), usb-a (removable disk); verdict COMPLIANT; "
-                        "scans: 3 copies, 2 media type(s) (at least 3/2): the server's disk; "
-                        "verdict AT RISK (as of the day this report was made)");
+                        "cloud (object storage (S3)), usb-a (removable disk); scans: 3 copies, 2 "
+                        "media type(s) (at least 3/2): the server's disk (as of the day this "
+                        "report was made)");
     assert_string_equal(evidence_of(st, "immutable", "en"),
                         "emr-db: 3 non-editable (at least 1) (cloud: on-line Object Lock, "
                         "non-editable, proven on 2025-01-20) (usb-a: off-line); scans: 1 "
-                        "non-editable (at least 1) (as of the day this report was made; copies "
-                        "on media kept off-line, their files read-only and immutable where the "
-                        "file system allows, and buckets whose Object Lock a probe proved)");
+                        "non-editable (at least 1) (as of the day this report was made; "
+                        "non-editable: copies on media kept off-line, their files read-only and "
+                        "immutable where the file system allows, and buckets whose Object Lock a "
+                        "probe proved)");
     assert_string_equal(evidence_of(st, "offsite", "en"),
                         "emr-db: 1 off-site (at least 1): usb-a; scans: 1 off-site (at least 1) "
                         "(as of the day this report was made; off-site as the policy declares "
@@ -884,6 +913,7 @@ int main(void)
         cmocka_unit_test(test_media),
         cmocka_unit_test(test_media_rule_weaker_than_guideline),
         cmocka_unit_test(test_media_verdict),
+        cmocka_unit_test(test_old_statement),
         cmocka_unit_test(test_procedure),
         cmocka_unit_test(test_drill_conditions),
         cmocka_unit_test(test_drill),
