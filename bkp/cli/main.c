@@ -503,12 +503,6 @@ static const command *find_command(const char *name)
     return NULL;
 }
 
-/*
- * Provide what `cmd` declares, in this order: the policy (its hooks are
- * root's commands, so StrictModes and validation come before anything else
- * reads it), the passphrase file (checked before any handler could read
- * it), the writer's lock, the open repository. Returns an exit code.
- */
 /* What a command's --from reads of a bucket, into `w`: NULL for all. */
 static const cli_fetch_what *from_what(from_need need, cli *c, cli_fetch_what *w)
 {
@@ -524,6 +518,12 @@ static const cli_fetch_what *from_what(from_need need, cli *c, cli_fetch_what *w
     return need == FROM_DATASET && !c->dataset ? NULL : w;
 }
 
+/*
+ * Provide what `cmd` declares, in this order: the policy (its hooks are
+ * root's commands, so StrictModes and validation come before anything else
+ * reads it), the passphrase file (checked before any handler could read
+ * it), the writer's lock, the open repository. Returns an exit code.
+ */
 static int prepare(const command *cmd, cli *c, bkp_lock **cycle, bkp_lock **writer)
 {
     unsigned needs = cmd->needs;
