@@ -380,7 +380,7 @@ static int check_one(json_t *j, void *ctx)
     return 0;
 }
 
-static void check_said(const cli *c, const char *file, const check_ctx *k)
+static void check_said(const cli *c, const char *file, const check_ctx *k, const uint8_t pk[32])
 {
     json_t *r = k->found ? k->found : k->named;
     json_t *fig = json_object_get(r, "figures");
@@ -391,9 +391,10 @@ static void check_said(const cli *c, const char *file, const check_ctx *k)
     time_t t = bkp_iso_parse(json_string_value(json_object_get(r, "time")));
     bool old = k->named && !json_object_get(fig, "reports_sha256");
     if (c->json) {
-        cli_print_json(json_pack("{s:s, s:s, s:b, s:b, s:o, s:s?, s:s?, s:O?}", "file", file,
+        cli_print_json(json_pack("{s:s, s:s, s:b, s:b, s:o, s:s?, s:s?, s:s?, s:O?}", "file", file,
                                  "sha256", k->sum, "unchanged", k->found != NULL, "checkable", !old,
-                                 "record", r ? json_integer(seq) : json_null(), "runbook", runbook,
+                                 "record", r ? json_integer(seq) : json_null(), "op",
+                                 json_string_value(json_object_get(r, "op")), "runbook", runbook,
                                  "outcome", outcome, "time", json_object_get(r, "time")));
         return;
     }
@@ -433,12 +434,13 @@ static void check_said(const cli *c, const char *file, const check_ctx *k)
                file, seq, when);
     else
         printf(_("%s: no signed record of this audit log names this file (SHA-256 %s): it is not "
-                 "a report this repository's drills wrote, or it was changed since\n"),
+                 "a report this repository wrote (a drill's, or an evidence report), or it was "
+                 "changed since\n"),
                file, k->sum);
     /* Whose key the records were checked with: the one an inspector wrote
      * down, or the server's own, which its root could have replaced. */
     char fp[BKP_FINGERPRINT_LEN];
-    bkp_pubkey_fingerprint(bkp_repo_sign_pk(c->ro), fp);
+    bkp_pubkey_fingerprint(pk, fp);
     if (c->public_key)
         printf(_("  checked with the public key you gave (%s)\n"), fp);
     else
@@ -467,11 +469,14 @@ static int audit_check(cli *c)
     bkp_buf_free(&b);
     check_ctx k = {.base = strrchr(file, '/') ? strrchr(file, '/') + 1 : file};
     sodium_bin2hex(k.sum, sizeof(k.sum), sum, sizeof(sum));
-    char *medium = NULL, *path = log_of(c, &medium);
+    /* With no repository at hand (an inspector's machine): the journal or
+     * copy of the log given, against the key written down. */
+    const uint8_t *pk = c->ro ? bkp_repo_sign_pk(c->ro) : c->pinned_pk;
+    char *medium = NULL, *path = c->ro ? log_of(c, &medium) : strdup(c->journal);
     free(medium);
     /* Only records signed by the repository's key count: one an insider
      * wrote for an edited report is never seen. */
-    rc = path ? bkp_audit_each_sound(path, bkp_repo_sign_pk(c->ro), check_one, &k, NULL) : -ENOMEM;
+    rc = path ? bkp_audit_each_sound(path, pk, check_one, &k, NULL) : -ENOMEM;
     /* A drill that read a copy where no primary was open kept its record
      * in a journal beside its reports (record.c): that one too, when the
      * log has none and no journal was named. */
@@ -481,7 +486,7 @@ static int audit_check(cli *c)
         asprintf(&journal, "%.*s/" BKP_AUDIT_JOURNAL_NAME, slash ? (int)(slash - file) : 1,
                  slash ? file : ".", bkp_repo_uuid(c->ro)) >= 0 &&
         !access(journal, F_OK)) {
-        int jrc = bkp_audit_each_sound(journal, bkp_repo_sign_pk(c->ro), check_one, &k, NULL);
+        int jrc = bkp_audit_each_sound(journal, pk, check_one, &k, NULL);
         if (jrc < 0)
             bkp_warn(_("cannot read the journal %s: %s"), journal, bkp_strerror(jrc));
     }
@@ -489,7 +494,7 @@ static int audit_check(cli *c)
     if (rc < 0)
         bkp_error(_("cannot read the audit log %s: %s"), path ? path : "?", bkp_strerror(rc));
     else
-        check_said(c, file, &k);
+        check_said(c, file, &k, pk);
     free(path);
     json_decref(k.named);
     bool ok = rc >= 0 && k.found;

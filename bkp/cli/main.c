@@ -103,15 +103,19 @@ static bool audit_writes(const cli *c)
     return !c->public_key && arg_is(c, (const char *const[]){"restart", NULL});
 }
 
+/* The inspector's forms, with a journal (or a copy of the log) and the
+ * key written down, where no repository is at hand: verify it, check a
+ * report against it. */
 static bool audit_alone(const cli *c)
 {
-    return c->journal && (arg_is(c, (const char *const[]){"show", NULL}) ||
-                          (c->public_key && arg_is(c, (const char *const[]){"verify", NULL})));
+    return c->journal &&
+           (arg_is(c, (const char *const[]){"show", NULL}) ||
+            (c->public_key && arg_is(c, (const char *const[]){"verify", "check", NULL})));
 }
 
 static bool audit_alone_checks(const cli *c)
 {
-    return c->journal && arg_is(c, (const char *const[]){"verify", NULL});
+    return c->journal && arg_is(c, (const char *const[]){"verify", "check", NULL});
 }
 
 /* The agent opens no repository, reads no key and no policy: it is a
@@ -288,7 +292,8 @@ static const command commands[] = {
      .usage = "audit verify [--against FILE|MEDIUM] [--public-key HEX|FILE] | audit verify "
               "--journal FILE | audit show [--journal FILE] [--since DATE] [--dataset NAME] "
               "[--json] | audit report [--from DATE] [--to DATE] [--format F] [--lang ja|en] | "
-              "audit check REPORT [--json] | audit restart REASON",
+              "audit check REPORT [--journal FILE --public-key KEY] [--json] | audit restart "
+              "REASON",
      .summary =
          N_("check the signed audit log, show it, or write the evidence report for checklist "
             "item 3-②"),

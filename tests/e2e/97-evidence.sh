@@ -238,6 +238,16 @@ grep -q '<html lang="en">' "$WORK/evidence.html" || flunk "the English HTML repo
 # one (an answer changed) is not.
 check_exit 0 "$BKP" audit check "$WORK/evidence.html" --policy "$POL" || true
 output_has "unchanged — the evidence report for"
+# On the inspector's machine: no repository, no policy, a copy of the log
+# and the key written down.
+mkdir -p "$WORK/inspector"
+cp "$REPO/audit/log.jsonl" "$WORK/inspector/log.jsonl"
+cp "$WORK/evidence.html" "$WORK/inspector/"
+FP=$("$BKP" key fingerprint --policy "$POL" | sed -n '3,4p' | tr -d ' \n')
+check_exit 0 env -u BKP_REPO -u BKP_POLICY "$BKP" audit check "$WORK/inspector/evidence.html" \
+    --journal "$WORK/inspector/log.jsonl" --public-key "$FP" || true
+output_has "unchanged — the evidence report for"
+output_has "checked with the public key you gave"
 python3 - "$WORK/evidence.html" <<'PY'
 import sys
 p = sys.argv[1]
