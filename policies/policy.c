@@ -16,6 +16,7 @@
 #include "bkp/host/wire.h"
 #include "bkp/store/generation.h"
 #include "bkp/io/i18n.h"
+#include "bkp/io/text.h"
 #include "bkp/io/log.h"
 #include "policies/policy_parse.h"
 #include "policies/yaml_doc.h"
@@ -764,19 +765,12 @@ bool pol_dataset_copies_to(const pol_dataset *d, const char *medium)
 
 const char *pol_media_names(const pol_policy *p, char *buf, size_t n)
 {
-    size_t used = 0;
-    if (!n)
-        return buf;
-    buf[0] = '\0';
-    for (size_t i = 0; p && i < p->nmedia; i++) {
-        const char *name = p->media[i].name ? p->media[i].name : "";
-        size_t need = strlen(name) + (used ? 2 : 0);
-        if (used + need + sizeof(", ...") >= n) { /* room for ", ..." is kept */
-            snprintf(buf + used, n - used, "%s", used ? ", ..." : "...");
-            break;
-        }
-        used += (size_t)snprintf(buf + used, n - used, "%s%s", used ? ", " : "", name);
-    }
+    size_t k = p ? p->nmedia : 0;
+    const char **names = calloc(k + 1, sizeof(*names));
+    for (size_t i = 0; names && i < k; i++)
+        names[i] = p->media[i].name ? p->media[i].name : "";
+    bkp_names_join(buf, n, names, names ? k : 0, !names && k);
+    free(names);
     return buf;
 }
 

@@ -275,6 +275,25 @@ size_t bkp_halfwidth(char *s)
     return turned;
 }
 
+const char *bkp_names_join(char *buf, size_t n, const char *const *names, size_t k, bool more)
+{
+    size_t used = 0;
+    if (!n)
+        return buf;
+    buf[0] = '\0';
+    for (size_t i = 0; i < k; i++) {
+        size_t need = strlen(names[i]) + (used ? 2 : 0);
+        if (used + need + sizeof(", ...") >= n) { /* room for ", ..." is kept */
+            more = true;
+            break;
+        }
+        used += (size_t)snprintf(buf + used, n - used, "%s%s", used ? ", " : "", names[i]);
+    }
+    if (more)
+        snprintf(buf + used, n - used, "%s", used ? ", ..." : "...");
+    return buf;
+}
+
 void bkp_name_typed(char *s)
 {
     (void)bkp_halfwidth(s);

@@ -79,6 +79,11 @@ size_t bkp_halfwidth(char *s);
  * ideographic space an input method leaves at the end). In place. */
 void bkp_name_typed(char *s);
 
+/* Names for a message, "emr, scans" into `buf`: as many of the `k` as fit,
+ * then ", ..." (also when `more`: there were others). "" for none.
+ * Returns buf. */
+const char *bkp_names_join(char *buf, size_t n, const char *const *names, size_t k, bool more);
+
 /* A size for people, "1.5 GiB"-style (binary units), into `buf`. */
 const char *bkp_size_text(char *buf, size_t n, uint64_t bytes);
 

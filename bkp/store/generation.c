@@ -325,7 +325,7 @@ static const char *datasets_held(const bkp_repo *r, char *buf, size_t n)
 {
     enum { SHOWN = 32 };
     char *names[SHOWN];
-    size_t k = 0, used = 0;
+    size_t k = 0;
     bool more = false;
     char *gdir = bkp_repo_subpath(r, "generations");
     DIR *d = gdir ? opendir(gdir) : NULL;
@@ -338,17 +338,7 @@ static const char *datasets_held(const bkp_repo *r, char *buf, size_t n)
         closedir(d);
     free(gdir);
     qsort(names, k, sizeof(*names), by_name);
-    buf[0] = '\0';
-    for (size_t i = 0; i < k; i++) {
-        size_t l = strlen(names[i]) + (used ? 2 : 0);
-        if (used + l + sizeof(", ...") >= n) {
-            more = true;
-            break;
-        }
-        used += (size_t)snprintf(buf + used, n - used, "%s%s", used ? ", " : "", names[i]);
-    }
-    if (more && used + sizeof(", ...") <= n)
-        snprintf(buf + used, n - used, "%s", used ? ", ..." : "...");
+    bkp_names_join(buf, n, (const char *const *)names, k, more);
     for (size_t i = 0; i < k; i++)
         free(names[i]);
     return buf;

@@ -107,6 +107,13 @@ static void test_halfwidth(void **state)
     assert_string_equal(d, "emr:40");
     bkp_name_typed(e);
     assert_string_equal(e, "");
+    /* Names for a message: as many as fit, then ", ..." (or when told of more). */
+    const char *const names[] = {"emr", "scans", "lab"};
+    char all[32], cut[12];
+    assert_string_equal(bkp_names_join(all, sizeof(all), names, 3, false), "emr, scans, lab");
+    assert_string_equal(bkp_names_join(all, sizeof(all), names, 2, true), "emr, scans, ...");
+    assert_string_equal(bkp_names_join(cut, sizeof(cut), names, 3, false), "emr, ...");
+    assert_string_equal(bkp_names_join(all, sizeof(all), names, 0, false), "");
 }
 
 int main(void)
