@@ -228,7 +228,7 @@ typedef struct show_ctx {
     time_t since; /* --since, or 0 */
 } show_ctx;
 
-static const int show_widths[] = {5, 19, 8, 16, 12, 14, 7, 0};
+static const int show_widths[] = {5, 19, 8, 16, 12, 14, 8, 0};
 
 /* A record's figures for people: "files=4 bytes=195.3 KiB target=/x", in
  * the record's order, each member of `fig` parted by `sep`; what is null or
@@ -289,13 +289,19 @@ static int show_one(json_t *j, void *ctx)
     char seq[24];
     snprintf(seq, sizeof(seq), "%lld", (long long)json_integer_value(json_object_get(j, "seq")));
     const char *outcome = json_string_value(json_object_get(j, "outcome"));
+    const char *op = json_string_value(json_object_get(j, "op"));
+    /* An alert recorded where the policy names nowhere to send it: kept,
+     * but nobody was told (ops/alerts.c), which "ok" would hide. */
+    bool unsent = op && !strcmp(op, "notify") && outcome && !strcmp(outcome, "ok") &&
+                  json_is_false(json_object_get(json_object_get(j, "figures"), "delivered"));
     const char *row[] = {seq,
                          local,
                          json_string_value(json_object_get(j, "user")),
-                         json_string_value(json_object_get(j, "op")),
+                         op,
                          ds ? ds : medium,
                          gen,
-                         outcome && !strcmp(outcome, "ok")       ? _("ok")
+                         unsent                                  ? _("not sent")
+                         : outcome && !strcmp(outcome, "ok")     ? _("ok")
                          : outcome && !strcmp(outcome, "failed") ? _("failed")
                                                                  : outcome,
                          err ? err : fig};

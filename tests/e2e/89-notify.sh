@@ -176,4 +176,15 @@ ok "$BKP" audit show --json
 n=$(grep -c '"op": "notify"' <<<"$OUT" || true)
 [ "$n" -ge 4 ] || flunk "the audit log should hold the notify records (got $n)"
 
+# 6. With nowhere to send them (no notify: in the policy) alerts are still
+# recorded, and the audit table says they were not sent, not "ok".
+policy "{ copies: 2, media_types: 1, offline: 0, offsite: 0 }" "    before: { command: \"exit 3\", timeout: 30s }"
+sed -i '/^notify:/,/remind_every/d' "$POL"
+at $((6 * 86400))
+expect_exit 1 "$BKP" run --force
+ok env LC_ALL= LANG=C.UTF-8 LANGUAGE=ja "$BKP" audit show --since "$(date -d @$((T0 + 6 * 86400 - 60)) +%F)"
+grep notify <<<"$OUT" | grep -q "未送信" || flunk "an alert with no notify target should show as not sent: $OUT"
+ok "$BKP" audit show --json
+grep -q '"delivered": false' <<<"$OUT" || flunk "the record says it was not delivered"
+
 finish

@@ -148,7 +148,7 @@ static void test_extra_names_are_found(void **state)
     assert_int_equal(rst_extra_find(f->r, f->g, f->target, NULL, &x), 0);
     assert_int_equal(x.n, 0);
     write_at(at(f, "README-LOCKED.txt"), "pay", 3, 0, O_TRUNC);
-    char p[512];
+    char p[600]; /* at() gives up to 511 bytes and a name follows */
     snprintf(p, sizeof(p), "%s/dropped", at(f, ""));
     assert_int_equal(mkdir(p, 0755), 0);
     snprintf(p, sizeof(p), "%s/dropped/inside", at(f, ""));
