@@ -123,10 +123,18 @@ const char *ops_medium_most_due(const bkp_repo *r, const pol_policy *p, time_t *
 static int other_disk(const bkp_repo *r, const pol_policy *p, const char *name, const char *path,
                       const char *lname)
 {
-    time_t due = 0;
+    time_t due = 0, now = bkp_now();
     const char *most = ops_medium_most_due(r, p, &due);
     char duetxt[192] = "", when[64];
-    if (most && due <= bkp_now())
+    /* In the words of `bkp status` (compliance.c): whole days overdue. */
+    long long days = most && due < now ? (long long)((now - due) / 86400) : 0;
+    if (days > 0)
+        snprintf(duetxt, sizeof(duetxt),
+                 ngettext(" The medium due next is %s (%lld day overdue).",
+                          " The medium due next is %s (%lld days overdue).",
+                          (unsigned long)(days > 1000 ? 1000 : days)),
+                 most, days);
+    else if (most && due <= now)
         snprintf(duetxt, sizeof(duetxt), _(" The medium due next is %s (due now)."), most);
     else if (most)
         snprintf(duetxt, sizeof(duetxt), _(" The medium due next is %s (due on %s)."), most,

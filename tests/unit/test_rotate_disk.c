@@ -314,6 +314,40 @@ static void test_label_check(void **state)
     assert_int_equal(errors, 4);
 }
 
+static int written_ten_days_ago(bkp_media_entry *e, void *ctx)
+{
+    int rc = ops_put_label(e, ctx);
+    e->last_write = time(NULL) - 10 * 86400;
+    return rc;
+}
+
+/* The wrong disk plugged in three days after the right one was due: the
+ * refusal says how late, as `bkp status` does, not "due now". */
+static void test_other_disk_names_days_overdue(void **state)
+{
+    fixture *f = *state;
+    char policy[1024];
+    int n = snprintf(policy, sizeof(policy),
+                     "repository: %s\n"
+                     "passphrase_file: /etc/bkp/passphrase\n"
+                     "media:\n"
+                     "  - { name: usb, type: removable, path: %s, location: offsite, offline: "
+                     "true, rotate_every: 7d }\n"
+                     "datasets:\n"
+                     "  - { name: emr, paths: [%s], schedule: daily 02:00, copy_to: [usb] }\n",
+                     f->repo, f->usb, f->src);
+    pol_free(f->p);
+    assert_int_equal(pol_load_buffer("t.yaml", (const uint8_t *)policy, (size_t)n, &f->p), 0);
+    bkp_label l;
+    assert_int_equal(ops_label_new(f->r, "usb", "disk", "offsite", &l), 0);
+    assert_int_equal(bkp_media_update(f->r, "usb", written_ten_days_ago, &l), 0);
+    label_as(f, "nas", true);
+    assert_int_equal(check(f), -EMEDIUMTYPE);
+    assert_non_null(strstr(last_error, "is nas, not usb: refused"));
+    assert_non_null(strstr(last_error, "The medium due next is usb (3 days overdue)."));
+    assert_null(strstr(last_error, "due now"));
+}
+
 /* The first pack file under `dir`, into `out`. */
 static bool first_pack(const char *dir, char *out, size_t n)
 {
@@ -537,6 +571,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pruned_keeping_three, setup, teardown),
         cmocka_unit_test_setup_teardown(test_foreign_label_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_label_check, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_other_disk_names_days_overdue, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damaged_copy_fails_verify, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reads_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_record_changed_refused, setup, teardown),
