@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "bkp/io/i18n.h"
+#include "bkp/io/text.h"
 #include "bkp/ops/medium_check.h"
 #include "bkp/ops/run.h"
 
@@ -159,26 +160,36 @@ bool ops_run_after(const ops_run_in *in, const ops_run_result *res, ops_alerts *
     return failed;
 }
 
-/* The first reason of `w`, or NULL. */
-static const char *first(const rst_words *w)
+/* Why, for an alert: the first reason of `w` when an action follows it;
+ * every reason when none does (the second day's "only 2 generations kept"
+ * is followed by when the schedule makes the third, which is all there is
+ * to know), joined by `sep` into `buf`. NULL when `w` has none. */
+static const char *why_of(const rst_words *w, const char *sep, char *buf, size_t n)
 {
-    return w->nreasons ? w->reasons[0] : NULL;
+    if (!w->nreasons)
+        return NULL;
+    snprintf(buf, n, "%s", w->reasons[0]);
+    for (size_t i = 1; !w->nactions && i < w->nreasons; i++)
+        bkp_strappend(buf, n, "%s%s", sep, w->reasons[i]);
+    return buf;
 }
 
 /* One data set's status (bkp/report/status_doc.h) as its verdict's condition. */
 static void alert_verdict(ops_alerts *al, const rst_dataset *d)
 {
     const char *v = pol_verdict_name(d->verdict), *ds = d->name;
-    const char *why = first(&d->en), *next = rst_next(&d->en);
+    char en[1024], shown[1024], ja[1024];
+    const char *why = why_of(&d->en, "; ", en, sizeof(en)), *next = rst_next(&d->en);
     /* The same in the reader's language, for the terminal (cmd_status.c),
      * and in Japanese, for the mail of a Japanese clinic. */
-    const char *why_shown = d->has_shown ? first(&d->shown) : NULL;
+    const char *why_shown = d->has_shown ? why_of(&d->shown, _("; "), shown, sizeof(shown)) : NULL;
     const char *next_shown = d->has_shown ? rst_next(&d->shown) : NULL;
-    const char *why_ja = first(&d->ja), *next_ja = rst_next(&d->ja);
+    const char *why_ja, *next_ja = rst_next(&d->ja);
     char key[160], v_ja[64] = "", v_shown[64];
     bkp_i18n_saved saved;
     bkp_i18n_begin(&saved, "ja");
     snprintf(v_ja, sizeof(v_ja), "%s", _(v));
+    why_ja = why_of(&d->ja, _("; "), ja, sizeof(ja));
     bkp_i18n_end(&saved);
     snprintf(v_shown, sizeof(v_shown), "%s", _(v)); /* the reader's word for it */
     snprintf(key, sizeof(key), "verdict:%s", ds);

@@ -135,6 +135,11 @@ at $((86400 + 2760))
 ok "$BKP" run
 grep '"key":"verdict:emr"' "$WORK/events.jsonl" | tail -n 1 | grep -q '"event":"changed".*"previous":"NON-COMPLIANT".*"state":"AT RISK"' ||
     flunk "the change to AT RISK should be told: $(tail -n 1 "$WORK/events.jsonl")"
+# With nothing to do but wait, the alert says until when (both languages).
+grep '"key":"verdict:emr"' "$WORK/events.jsonl" | tail -n 1 | grep -q '"summary":"emr is AT RISK[^"]*only 2 generations kept[^"]*; the schedule (daily at 02:00) keeps the third generation on ' ||
+    flunk "the AT RISK alert should say when the schedule makes the third generation: $(tail -n 1 "$WORK/events.jsonl")"
+grep '"key":"verdict:emr"' "$WORK/events.jsonl" | tail -n 1 | grep -q '"summary_ja":"[^"]*3 世代目' ||
+    flunk "the Japanese alert too: $(tail -n 1 "$WORK/events.jsonl")"
 at $((2 * 86400 + 60))
 ok "$BKP" run
 grep '"key":"verdict:emr"' "$WORK/events.jsonl" | tail -n 1 | grep -q '"event":"cleared"' ||
