@@ -54,10 +54,10 @@ void rst_annex_facts_clear(rst_annex_facts *f)
     memset(f, 0, sizeof(*f));
 }
 
-/* A blank line for the hospital to write on. */
+/* A blank line for the facility (hospital or clinic) to write on. */
 static const char *blank(void)
 {
-    return _("________________ (to be filled in by the hospital)");
+    return _("________________ (to be filled in by the facility)");
 }
 
 /* "every 14 days", or in hours when not whole days. */
@@ -181,7 +181,7 @@ static void intro(rb_doc *doc, const pol_policy *p, const rst_annex_facts *facts
                 _("This annex sets out how backups are made and kept, for attachment to the "
                   "operations management rules as the 2024 medical fee revision's Q&A (No. 8, "
                   "question 2) asks. It is written from the backup policy in force; where the "
-                  "policy says nothing, a blank line is left for the hospital to fill in."));
+                  "policy says nothing, a blank line is left for the facility to fill in."));
     char date[16];
     if (facts && facts->generated)
         rb_doc_para(doc, _("Policy: `%s`. Written on %s."), p->file,

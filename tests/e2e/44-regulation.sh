@@ -29,7 +29,7 @@ ja() { LC_ALL= LANG=C.UTF-8 LANGUAGE=ja "$@"; }
 # ============ 1. the example policy ============
 ja ok "$BKP" policy print --regulation --policy "$HOSP"
 for s in "運用管理規程" "| 対象 | 頻度 | 復旧できる世代 | 方法 | 保存場所 |" "電子カルテ データベース (emr-db)" \
-    "14 世代以上" "usb-a" "14 日ごと（usb-b と交互）" "30 日ごと" "（病院で記入）" "訓練の記録なし" "毎月 1 日 05:00"; do
+    "14 世代以上" "usb-a" "14 日ごと（usb-b と交互）" "30 日ごと" "（医療機関で記入）" "訓練の記録なし" "毎月 1 日 05:00"; do
     output_has "$s" "the Japanese annex should say '$s'"
 done
 case $OUT in *"## "*) ;; *) flunk "the default format should be Markdown" ;; esac
@@ -37,7 +37,7 @@ ok "$BKP" policy print --regulation --policy "$HOSP" --lang ja
 output_has "非常時の復旧方法" "--lang ja should give Japanese under the C locale"
 ja ok "$BKP" policy print --regulation --policy "$HOSP" --lang en
 for s in "| Target | Frequency | Generations recoverable | Method | Storage place |" \
-    "to be filled in by the hospital" "no drill recorded" "off-site, off-line"; do
+    "to be filled in by the facility" "no drill recorded" "off-site, off-line"; do
     output_has "$s" "the English annex should say '$s'"
 done
 case $OUT in *"対象 |"*) flunk "--lang en should not be Japanese" ;; esac

@@ -168,8 +168,8 @@ static void test_content(void **state)
     assert_non_null(strstr(ja, "| usb-a | 14 日ごと（usb-b と交互） |"));
     assert_non_null(strstr(en, "FEWER THAN THREE"));
     assert_non_null(strstr(ja, "3世代未満"));
-    assert_non_null(strstr(en, "to be filled in by the hospital"));
-    assert_non_null(strstr(ja, "病院で記入"));
+    assert_non_null(strstr(en, "to be filled in by the facility"));
+    assert_non_null(strstr(ja, "医療機関で記入"));
     assert_null(strstr(en, "not yet proven"));
     assert_non_null(strstr(en, "proven by `bkp media probe` on 2026-10-30"));
     assert_non_null(strstr(en, "2026-11-01: succeeded in 1 h 20 min, within the target"));
