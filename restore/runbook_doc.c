@@ -95,6 +95,26 @@ static const char *newest_of(const rb_copies *copies, const char *ds)
     return best;
 }
 
+/* The folder of the first restore step of `rb`, or NULL. */
+static const char *restore_target(const rb_runbook *rb)
+{
+    for (size_t i = 0; i < rb->nsteps; i++)
+        if (rb->steps[i].action == RB_RESTORE)
+            return rb->steps[i].restore.to;
+    return NULL;
+}
+
+/* Do the restore steps of `rb` write to more than one folder? The engine's
+ * $BKP_TARGET is then the last restore's (procedure.c), and each restore's
+ * line on paper sets it as it goes. */
+static bool targets_differ(const rb_runbook *rb)
+{
+    const char *first = restore_target(rb);
+    for (size_t i = 0; first && i < rb->nsteps; i++)
+        if (rb->steps[i].action == RB_RESTORE && strcmp(rb->steps[i].restore.to, first))
+            return true;
+    return false;
+}
 
 /* How step `st` is done from the medium `on` on a machine that has never
  * seen bkp: the medium's own kit and its copy, or a bucket through the
@@ -159,6 +179,8 @@ static void on_medium_how(const rb_runbook *rb, const rb_step *st, const rb_on_m
             snprintf(extra, sizeof(extra), " --folder %s", bkp_shell_word(w, sizeof(w), folder));
         snprintf(buf, n, "%s restore %s %s%s --from %s --verify", kit, seq,
                  bkp_shell_word(to, sizeof(to), st->restore.to), extra, from);
+        if (targets_differ(rb))
+            bkp_strappend(buf, n, " && export BKP_TARGET=%s", to);
         break;
     }
     default:
@@ -225,6 +247,8 @@ static void how(const rb_runbook *rb, const rb_step *st, const char *first_mediu
                  st->restore.path ? bkp_shell_word(w, sizeof(w), st->restore.path) : "",
                  folder ? " --folder " : "", folder ? bkp_shell_word(w, sizeof(w), folder) : "",
                  first_medium ? " --from " : "", first_medium ? first_medium : "");
+        if (targets_differ(rb))
+            bkp_strappend(buf, n, " && export BKP_TARGET=%s", to);
         break;
     }
     case RB_RUN:
@@ -235,14 +259,6 @@ static void how(const rb_runbook *rb, const rb_step *st, const char *first_mediu
         snprintf(buf, n, "%s", st->text);
         break;
     }
-}
-
-static const char *restore_target(const rb_runbook *rb)
-{
-    for (size_t i = 0; i < rb->nsteps; i++)
-        if (rb->steps[i].action == RB_RESTORE)
-            return rb->steps[i].restore.to;
-    return NULL;
 }
 
 /* The recovery kit's fingerprint on each medium that has one: on paper,
@@ -535,7 +551,11 @@ static char *print(const rb_runbook *rb, const rb_on_medium *on, const rb_copies
     copies_table(d, copies, on);
     rb_doc_h2(d, _("Steps"));
     const char *to = restore_target(rb);
-    if (to) /* before the table: its run and check steps need it */
+    if (to && targets_differ(rb))
+        rb_doc_para(d, "%s",
+                    _("Commands of run and check steps see the folder of the restore before them "
+                      "as $BKP_TARGET: each restore step's line sets it."));
+    else if (to) /* before the table: its run and check steps need it */
         rb_doc_para(d,
                     _("Commands of run and check steps see the restored folder as $BKP_TARGET: "
                       "type `export BKP_TARGET=%s` first."),

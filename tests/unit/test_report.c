@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 #include <time.h>
 
@@ -270,6 +271,40 @@ static void test_print_quoted(void **state)
     rb_free(rb);
 }
 
+/* Two data sets restored to two folders: each restore's line sets
+ * $BKP_TARGET for the steps after it, as the engine does (the last
+ * restore's folder), where the paper said to export the first alone. */
+static void test_print_two_targets(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/bkp-test-print-XXXXXX", path[128];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/two.yaml", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("title: two\n"
+          "datasets: [emr, lab]\n"
+          "steps:\n"
+          "  - { who: a, restore: { dataset: emr, to: /var/restore/emr } }\n"
+          "  - { who: a, run: \"test -s $BKP_TARGET/emr.dump\" }\n"
+          "  - { who: a, restore: { dataset: lab, to: /var/restore/lab } }\n"
+          "  - { who: a, run: \"test -s $BKP_TARGET/lab.csv\" }\n",
+          f);
+    assert_int_equal(fclose(f), 0);
+    rb_runbook *rb = NULL;
+    assert_int_equal(rb_load(path, &rb), 0);
+    char *t = rb_print(rb, NULL, NULL, NULL, NULL, RB_MARKDOWN, false, printed_at);
+    assert_non_null(t);
+    assert_non_null(strstr(t, "/var/restore/emr && export BKP_TARGET=/var/restore/emr"));
+    assert_non_null(strstr(t, "/var/restore/lab && export BKP_TARGET=/var/restore/lab"));
+    assert_non_null(strstr(t, "each restore step's line sets it"));
+    assert_null(strstr(t, "type `export BKP_TARGET"));
+    free(t);
+    rb_free(rb);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(rmdir(dir), 0);
+}
+
 /* The procedure a disk carries beside its kit: the generations it holds,
  * the commands of a machine that has never seen bkp (the disk mounted
  * read-only where the policy has it, its kit, the key from paper), no kit
@@ -464,6 +499,7 @@ int main(void)
         cmocka_unit_test(test_print_md_en),
         cmocka_unit_test(test_print_html_en),
         cmocka_unit_test(test_print_quoted),
+        cmocka_unit_test(test_print_two_targets),
         cmocka_unit_test(test_print_no_copies),
         cmocka_unit_test(test_print_new_machine),
         cmocka_unit_test(test_print_on_disk_ja),
