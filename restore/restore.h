@@ -82,7 +82,7 @@ int rst_compare(const bkp_repo *repo, const bkp_gen *g, const char *target, cons
 /* What a restore with --force left in its target that the generation does
  * not hold: files or folders that were there before (after an attack, maybe
  * the attacker's), never removed by bkp. */
-#define RST_EXTRA_NAMED 3
+#define RST_EXTRA_NAMED 20 /* as many as a person reads in one warning */
 typedef struct rst_extra {
     uint64_t n;                          /* names in the target not in the generation */
     char named[RST_EXTRA_NAMED][256];    /* the first of them, relative to the target; bytes

@@ -107,19 +107,21 @@ static int report(const cli *c, const done *d)
                     "`bkp verify --read-data`"),
                   (unsigned long long)d->differ);
     if (d->extra.n) {
-        char named[RST_EXTRA_NAMED * 4 * sizeof(d->extra.named[0]) + 8] = "";
+        /* One a line: after an attack they are the list of what to move. */
+        char named[RST_EXTRA_NAMED * (4 * sizeof(d->extra.named[0]) + 4) + 160] = "";
         for (uint64_t i = 0; i < d->extra.n && i < RST_EXTRA_NAMED; i++) {
             /* Names an attacker chose: no line of the log is forged by one. */
             char *safe = bkp_text_safe(d->extra.named[i], BKP_TEXT_FIELD);
-            snprintf(named + strlen(named), sizeof(named) - strlen(named), "%s%s", i ? ", " : "",
-                     safe ? safe : "?");
+            bkp_strappend(named, sizeof(named), "\n  %s", safe ? safe : "?");
             free(safe);
         }
+        if (d->extra.n > RST_EXTRA_NAMED)
+            bkp_strappend(named, sizeof(named), _("\n  … and %llu more"),
+                          (unsigned long long)(d->extra.n - RST_EXTRA_NAMED));
         bkp_warn(_("%llu name(s) in %s are not in %s:%u: they were there before the restore and "
-                   "are left as they were (%s%s). After an attack they may be the attacker's: "
-                   "move them aside before anything uses this folder"),
-                 (unsigned long long)d->extra.n, d->o.target, d->g->dataset, d->g->seq, named,
-                 d->extra.n > RST_EXTRA_NAMED ? ", …" : "");
+                   "are left as they were. After an attack they may be the attacker's: move them "
+                   "aside before anything uses this folder:%s"),
+                 (unsigned long long)d->extra.n, d->o.target, d->g->dataset, d->g->seq, named);
     }
     return bad || res->nothing ? EXIT_FAILED : EXIT_OK;
 }

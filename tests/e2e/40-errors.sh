@@ -78,6 +78,14 @@ cmp -s "$D/big" "$T2$D/big" || flunk "restore --force into a non-empty target di
 output_has "1 name(s) in $T2 are not in ds:1"
 output_has "README-RESTORE-FILES.txt"
 output_lacks "keep-me"
+# A note in every folder: twenty named, one a line (the list of what to
+# move aside), and how many more.
+for i in $(seq 1 24); do echo "pay us" >"$T2$D/README-$i.txt"; done
+check_exit 0 "$BKP" restore --repo "$REPO" ds:1 "$T2" --force || true
+output_has "25 name(s) in $T2 are not in ds:1"
+[ "$(grep -c '^  .*README' <<<"$ERR")" = 20 ] || flunk "twenty names, one a line: $ERR"
+output_has "… and 5 more"
+rm -f "$T2$D"/README-[0-9]*.txt
 check_exit 0 "$BKP" restore --repo "$REPO" ds:1 "$T2" --force --json || true
 [ "$(json_num extra)" = 1 ] || flunk "restore --force --json does not count the name it left: $OUT"
 # A name an attacker chose forges no line of the output.
