@@ -116,7 +116,7 @@ int cli_object_probe(cli *c, cli_medium *m)
 static int trust_exit(int rc)
 {
     return !rc                   ? EXIT_OK
-           : rc == -EKEYREJECTED ? EXIT_KEY
+           : rc == -EKEYREJECTED || rc == -EKEYREVOKED ? EXIT_KEY
            : rc == -EINVAL       ? EXIT_USAGE
                                  : EXIT_FAILED;
 }

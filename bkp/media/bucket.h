@@ -186,8 +186,10 @@ typedef struct bkp_bucket_trust {
     bool config_mac; /* a config under the MAC names it: no format 2 one is taken */
 } bkp_bucket_trust;
 /* Step 1: 0 with the key found; -EKEYREJECTED (logged) when neither the
- * sheets nor the passphrase open any key a label or config names; -ENOENT
- * (logged) when the bucket names none; -EINVAL with nothing to open it
+ * sheets nor the passphrase open any key a label or config names;
+ * -EKEYREVOKED (logged) when `pinned` and none names that key (as a disk
+ * under another key, the exit code of a wrong key); -ENOENT (logged) when
+ * the bucket names none; -EINVAL with nothing to open it
  * with; else an S3 error. The fingerprint found is said, to compare with
  * paper. */
 int bkp_bucket_trust_find(bkp_s3 *s, const char *medium, bkp_bucket_trust *t)

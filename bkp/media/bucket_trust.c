@@ -325,7 +325,7 @@ static int find(bkp_s3 *s, const char *medium, bkp_bucket_trust *t, search *sr)
                     "gave (%s): check it against the key sheet; else this is not that "
                     "repository's copy, or ours was hidden behind more versions put in front"),
                   medium, fp);
-        return -ENOENT;
+        return -EKEYREVOKED;
     }
     if (rc == -EKEYREJECTED && !named) {
         bkp_error(_("%s: the bucket holds no signed label and no config of a bkp repository: it "
