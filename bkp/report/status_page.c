@@ -495,8 +495,13 @@ static void dataset(FILE *f, const rst_dataset *d, time_t now, bool ja)
     badge(f, d->verdict);
     /* Its command is for the system officer, at the end of the page. */
     fputs("</h3>\n<p class=\"action\">", f);
-    rb_html_escape(f, words->nactions ? _("Something to do: see \"What to do today\".")
-                                      : _("Nothing to do."));
+    /* Beside a green badge a step to take is routine (a disk's turn), not
+     * a problem: said so, for the clerk who reads the badge first. */
+    rb_html_escape(f, !words->nactions                ? _("Nothing to do.")
+                      : d->verdict == POL_COMPLIANT ? _("A routine task is due: see \"What to do "
+                                                        "today\".")
+                                                    : _("Something to do: see \"What to do "
+                                                        "today\"."));
     fputs("</p>\n", f);
     if (words->nreasons) {
         fputs("<ul class=\"reasons\">\n", f);

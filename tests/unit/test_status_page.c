@@ -297,6 +297,24 @@ static void test_online_not_carried(void **state)
     json_decref(j);
 }
 
+/* A green badge with a disk's turn due: the step is routine, said so, not
+ * "something to do" as beside a data set at risk. */
+static void test_compliant_routine_task(void **state)
+{
+    (void)state;
+    json_t *j = fixture(), *emr = json_array_get(json_object_get(j, "datasets"), 0);
+    json_object_set_new(emr, "action", json_string("connect usb-a and run `bkp rotate usb-a`"));
+    json_object_set_new(json_object_get(emr, "ja"), "action",
+                        json_string("usb-a を接続して `bkp rotate usb-a` を実行"));
+    char *en = render(j, false), *ja = render(j, true);
+    assert_int_equal(count_of(en, "A routine task is due: see &quot;What to do today&quot;."), 1);
+    assert_int_equal(count_of(en, "Something to do:"), 2); /* the two others, not green */
+    assert_int_equal(count_of(ja, "定例の作業があります"), 1);
+    free(en);
+    free(ja);
+    json_decref(j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -306,6 +324,7 @@ int main(void)
         cmocka_unit_test(test_audit),
         cmocka_unit_test(test_nothing_due),
         cmocka_unit_test(test_online_not_carried),
+        cmocka_unit_test(test_compliant_routine_task),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
