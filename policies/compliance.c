@@ -558,7 +558,7 @@ static void at_risk(const ctx *c, bool nogen, pol_status *out, risks *rk)
      * period, at most six: the run may take that long), with no backup
      * since: a run that failed before it could record anything (its
      * passphrase file gone, the server off) says nothing else. */
-    int64_t grace = period / 2 < 6 * 3600 ? period / 2 : 6 * 3600;
+    int64_t grace = pol_schedule_grace(c->d->schedule.kind);
     time_t slot = period ? pol_last_slot(&c->d->schedule, c->now - grace) : (time_t)-1;
     if (!nogen && period && s->last_backup > 0 && c->now - s->last_backup > 2 * period) {
         pol_span_text(a, sizeof(a), c->now - s->last_backup);

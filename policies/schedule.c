@@ -1,5 +1,8 @@
 #include "policies/schedule.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 /* Local midnight-based construction through mktime, which also settles the
  * hour that a DST change skips or repeats (tm_isdst = -1: let the zone say). */
 static time_t at(int year, int mon, int mday, int hour, int min)
@@ -104,4 +107,43 @@ int64_t pol_schedule_period(pol_sched_kind k)
     default:
         return 0; /* no schedule: no expectation of how often */
     }
+}
+
+int64_t pol_schedule_grace(pol_sched_kind k)
+{
+    int64_t period = pol_schedule_period(k);
+    return period / 2 < 6 * 3600 ? period / 2 : 6 * 3600;
+}
+
+static int by_time(const void *a, const void *b)
+{
+    time_t x = *(const time_t *)a, y = *(const time_t *)b;
+    return (x > y) - (x < y);
+}
+
+void pol_slots_count(const pol_schedule *s, time_t from, time_t to, const time_t *made, size_t n,
+                     pol_slots *out)
+{
+    *out = (pol_slots){0};
+    time_t *v = n ? malloc(n * sizeof(*v)) : NULL;
+    if (n && !v)
+        n = 0; /* without memory every slot reads as missed: said, never hidden */
+    else if (n) {
+        memcpy(v, made, n * sizeof(*v));
+        qsort(v, n, sizeof(*v), by_time);
+    }
+    time_t end = to - pol_schedule_grace(s->kind);
+    time_t slot = from > 0 ? pol_next_slot(s, from - 1) : (time_t)-1;
+    size_t i = 0;
+    for (int k = 0; k < 100000 && slot != (time_t)-1 && slot <= end; k++) {
+        time_t next = pol_next_slot(s, slot);
+        while (i < n && v[i] < slot)
+            i++;
+        bool taken = i < n && (next == (time_t)-1 || v[i] < next);
+        out->scheduled++;
+        if (!taken && out->missed++ < POL_SLOTS_NAMED)
+            out->named[out->missed - 1] = slot;
+        slot = next;
+    }
+    free(v);
 }

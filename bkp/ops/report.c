@@ -13,6 +13,7 @@
 #include "bkp/io/log.h"
 #include "bkp/keys/pubkey.h"
 #include "bkp/report/evidence.h"
+#include "policies/schedule.h"
 
 typedef struct scan {
     time_t from, to;
@@ -20,6 +21,7 @@ typedef struct scan {
     json_t *records; /* the records of the period, and the off-line rotations before it (the
                       * audit log's own JSON: read here into the typed evidence) */
     const pol_policy *p;
+    time_t *first_made; /* each data set's first backup in the log, in the policy's order */
 } scan;
 
 static bool offline_medium(const pol_policy *p, const char *name)
@@ -35,6 +37,16 @@ static int collect(json_t *j, void *ctx)
     const char *op = json_string_value(json_object_get(j, "op"));
     if (t > 0 && (!s->first || t < s->first))
         s->first = t;
+    /* The first backup of each data set, before the period too: its slots
+     * are counted from then (one added to the policy later had none before). */
+    const char *ds = json_string_value(json_object_get(j, "dataset"));
+    const char *outcome = json_string_value(json_object_get(j, "outcome"));
+    for (size_t k = 0; s->first_made && ds && op && !strcmp(op, "backup") && outcome &&
+                       !strcmp(outcome, "ok") && k < s->p->ndatasets;
+         k++)
+        if (!strcmp(s->p->datasets[k].name, ds) && t > 0 &&
+            (!s->first_made[k] || t < s->first_made[k]))
+            s->first_made[k] = t;
     bool before = t < s->from;
     /* Rotations before the period tell how old the off-line copy was at its start. */
     if (t > s->to ||
@@ -173,6 +185,8 @@ static void *one_more(void **v, size_t *n, size_t *cap, size_t size, bool *nomem
 typedef struct tally {
     rb_ev_dataset *d;
     size_t cap_backups, cap_rot, cap_drills;
+    time_t *made; /* when the period's backups were made */
+    size_t nmade, cap_made;
     time_t last_off; /* capture time of the newest off-line copy */
     bool nomem;
 } tally;
@@ -187,6 +201,10 @@ static void count_record(json_t *r, const pol_dataset *ds, const scan *s, tally 
         d->backups_ok += ok(r) && !susp;
         d->backups_failed += !ok(r) && !susp;
         d->backups_suspicious += susp;
+        if (ok(r) && !bkp_grow((void **)&tl->made, &tl->cap_made, tl->nmade, sizeof(time_t), 8))
+            tl->made[tl->nmade++] = t; /* a suspicious one was made too */
+        else if (ok(r))
+            tl->nomem = true;
         rb_ev_entry *e =
             one_more((void **)&d->backups, &d->nbackups, &tl->cap_backups, sizeof(*e), &tl->nomem);
         if (e)
@@ -288,6 +306,20 @@ static bool dataset_part(const ops_report_in *in, const pol_dataset *ds, const s
     if (end - (t.last_off ? t.last_off : s->from) > d->offline_gap)
         d->offline_gap = end - (t.last_off ? t.last_off : s->from);
     d->offline_gap_ok = t.last_off && d->offline_gap <= p->rule.offline_max_age;
+    /* The nights scheduled since its first backup, and those none took. */
+    time_t since = s->first_made ? s->first_made[ds - p->datasets] : 0;
+    if (since && ds->schedule.kind != POL_SCHED_NONE) {
+        pol_slots slots;
+        time_t first = pol_last_slot(&ds->schedule, since); /* the slot it took */
+        pol_slots_count(&ds->schedule, first > s->from ? first : s->from, end, t.made, t.nmade,
+                        &slots);
+        d->has_slots = true;
+        d->slots = slots.scheduled;
+        d->slots_missed = slots.missed;
+        for (size_t k = 0; k < slots.missed && k < POL_SLOTS_NAMED; k++)
+            d->missed[d->nmissed++] = slots.named[k];
+    }
+    free(t.made);
     d->offline_max_age = p->rule.offline_max_age;
     const rst_dataset *st = status_of(status, ds->name);
     if (st)
@@ -400,13 +432,18 @@ static int read_log(const ops_report_in *in, scan *s, bkp_audit_check *chk, rst_
 
 int ops_report(const ops_report_in *in, rb_evidence *out)
 {
-    scan s = {.from = in->from, .to = in->to, .records = json_array(), .p = in->policy};
+    scan s = {.from = in->from,
+              .to = in->to,
+              .records = json_array(),
+              .p = in->policy,
+              .first_made = calloc(in->policy->ndatasets + 1, sizeof(time_t))};
     bkp_audit_check chk = {0};
     rst_status status = {0};
     memset(out, 0, sizeof(*out));
-    int vrc = s.records ? read_log(in, &s, &chk, &status) : -ENOMEM;
+    int vrc = s.records && s.first_made ? read_log(in, &s, &chk, &status) : -ENOMEM;
     if (vrc == -ENOMEM) { /* no evidence at all, rather than a part of it */
         json_decref(s.records);
+        free(s.first_made);
         rst_status_clear(&status);
         return -ENOMEM;
     }
@@ -422,6 +459,7 @@ int ops_report(const ops_report_in *in, rb_evidence *out)
                     "to report for it; give a period that ends after that day"),
                   made);
         json_decref(s.records);
+        free(s.first_made);
         rst_status_clear(&status);
         return -ENODATA;
     }
@@ -461,6 +499,7 @@ int ops_report(const ops_report_in *in, rb_evidence *out)
         out->audit.why = chk.why;
     mem = mem && verifications(s.records, out) && key_ops(s.records, out) && rb_evidence_judge(out);
     json_decref(s.records);
+    free(s.first_made);
     if (!mem) {
         rb_evidence_clear(out);
         return -ENOMEM;

@@ -431,6 +431,20 @@ static void dataset_section(rb_doc *doc, const rb_ev_dataset *d, bool ja)
              (long long)d->backups_ok, (long long)d->backups_failed,
              (long long)d->backups_suspicious);
     rb_doc_row(doc, (const char *[]){_("Backups in the period"), line, NULL});
+    if (d->has_slots) { /* what a count of those made cannot show: a night none took */
+        if (!d->slots_missed)
+            snprintf(line, sizeof(line), _("%lld, every one made"), (long long)d->slots);
+        else {
+            snprintf(line, sizeof(line), _("%lld, %lld of them not made:"), (long long)d->slots,
+                     (long long)d->slots_missed);
+            for (size_t k = 0; k < d->nmissed; k++)
+                bkp_strappend(line, sizeof(line), "%s%s", k ? ", " : " ",
+                              bkp_local_time(a, sizeof(a), d->missed[k], "?"));
+            if (d->slots_missed > d->nmissed)
+                bkp_strappend(line, sizeof(line), ", …");
+        }
+        rb_doc_row(doc, (const char *[]){_("Scheduled backups (since the first)"), line, NULL});
+    }
     snprintf(line, sizeof(line), "%lld", (long long)d->generations);
     rb_doc_row(doc, (const char *[]){_("Generations kept now"), line, NULL});
     line[0] = '\0';

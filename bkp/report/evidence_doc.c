@@ -109,6 +109,15 @@ static json_t *dataset_json(const rb_ev_dataset *d)
         "offline_longest_gap_seconds", (json_int_t)d->offline_gap, "offline_gap_ok",
         d->offline_gap_ok, "offline_max_age_seconds", (json_int_t)d->offline_max_age, "drills",
         drills, "runbook", runbook_json(&d->runbook));
+    json_t *b = json_object_get(o, "backups");
+    if (b && d->has_slots) {
+        json_t *when = json_array();
+        for (size_t k = 0; when && k < d->nmissed; k++)
+            json_array_append_new(when, bkp_json_when(d->missed[k]));
+        put(b, "scheduled", json_integer((json_int_t)d->slots));
+        put(b, "missed", json_integer((json_int_t)d->slots_missed));
+        put(b, "missed_slots", when);
+    }
     if (st) {
         put(o, "copies_on_media", rst_copies_json(d->copies, d->ncopies));
         put(o, "reasons_ja", rst_reasons_json(&d->ja));
@@ -256,6 +265,22 @@ static void dataset_parse(bkp_jin *p, const json_t *j, rb_ev_dataset *d)
     d->backups_failed = (size_t)bkp_jin_integer(p, b, "failed", 0, INT64_MAX, 0);
     d->backups_suspicious = (size_t)bkp_jin_integer(p, b, "suspicious", 0, INT64_MAX, 0);
     entries_parse(p, b, "records", &d->backups, &d->nbackups);
+    d->has_slots = bkp_jin_member(p, b, "scheduled", JSON_INTEGER) != NULL;
+    if (d->has_slots) {
+        d->slots = (size_t)bkp_jin_integer(p, b, "scheduled", 0, INT64_MAX, 0);
+        d->slots_missed = (size_t)bkp_jin_integer(p, b, "missed", 0, (int64_t)d->slots, 0);
+        json_t *when = bkp_jin_member(p, b, "missed_slots", JSON_ARRAY), *w;
+        size_t k;
+        json_array_foreach(when, k, w)
+        {
+            time_t t = json_is_string(w) ? bkp_iso_parse(json_string_value(w)) : -1;
+            if (k >= POL_SLOTS_NAMED || k >= d->slots_missed || t <= 0) {
+                bkp_jin_bad(p, -EBADMSG);
+                break;
+            }
+            d->missed[d->nmissed++] = t;
+        }
+    }
     /* The status of now: all there, or all null. */
     json_t *v = bkp_jin_member(p, j, "verdict", JSON_STRING);
     d->has_status = v != NULL;

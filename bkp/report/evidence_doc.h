@@ -25,6 +25,7 @@
 #include <jansson.h>
 
 #include "bkp/report/status_doc.h"
+#include "policies/schedule.h"
 
 /* One audit record cited: "seq", "time", and what it says. */
 typedef struct rb_ev_entry {
@@ -74,6 +75,13 @@ typedef struct rb_ev_dataset {
     size_t backups_ok, backups_failed, backups_suspicious; /* "backups" */
     rb_ev_entry *backups;                                  /* "backups"."records" */
     size_t nbackups;
+    /* The slots of its schedule in the period since its first backup
+     * ("backups"."scheduled", "missed", "missed_slots": absent in a document
+     * written before, or without a schedule or a backup). */
+    bool has_slots;
+    size_t slots, slots_missed;
+    time_t missed[POL_SLOTS_NAMED]; /* the first of the missed */
+    size_t nmissed;
     /* The status of now ("generations_kept", "verdict", "reasons",
      * "reasons_ja", "counted", "required", "copies_on_media"): all null
      * when it could not be had. */

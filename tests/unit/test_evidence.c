@@ -113,6 +113,13 @@ static json_t *brief_rec(int seq, const char *time, bool ok, const char *gen)
  *          backups one was suspicious.
  * Texts carry what each format must escape: a table bar, <, &, quotes.
  */
+/* The members of `src` into `dst`; `src` released. */
+static void merge(json_t *dst, json_t *src)
+{
+    assert_int_equal(json_object_update(dst, src), 0);
+    json_decref(src);
+}
+
 static json_t *fixed_evidence(void)
 {
     json_t *emr = json_pack(
@@ -162,6 +169,12 @@ static json_t *fixed_evidence(void)
         "name", "scans", "file", "/etc/bkp/runbooks/scans.yaml", "title", "スキャン文書 復旧手順",
         "steps", (json_int_t)4, "rto_seconds", (json_int_t)0);
     assert_non_null(scans);
+    /* The nights of their schedules: emr-db's all made; two of scans' not. */
+    merge(json_object_get(emr, "backups"),
+          json_pack("{s:i, s:i, s:[]}", "scheduled", 4, "missed", 0, "missed_slots"));
+    merge(json_object_get(scans, "backups"),
+          json_pack("{s:i, s:i, s:[s, s]}", "scheduled", 24, "missed", 2, "missed_slots",
+                    "2025-01-11T18:00:00Z", "2025-01-12T18:00:00Z"));
     json_t *ev = json_pack(
         "{s:s, s:s, s:{s:s, s:s}, s:s, s:{s:b, s:I, s:s}, s:[o, o], s:[o, o]}", "repository",
         "/var/lib/bkp/repo", "repository_id", "3f2a9c1e-0d4b-4e5f-8a7b-6c5d4e3f2a1b", "period",

@@ -159,6 +159,57 @@ static void test_period_gathered(void **state)
     rst_status_clear(&status);
 }
 
+/* Records at the times set (a test build's clock). */
+static void record_at(ops_repo *f, const char *when, const char *ds, bool failed)
+{
+    setenv("BKP_NOW", when, 1);
+    assert_int_equal(ops_repo_record(f, "backup", ds, failed, NULL), 0);
+    unsetenv("BKP_NOW");
+}
+
+/* The nights scheduled in the period since the data set's first backup,
+ * and the one none took: a count of those made cannot show it. A night
+ * caught up in the morning was made; a failed run took nothing; the last
+ * night is still within its grace; a data set never backed up has no
+ * count (it may have been added yesterday). */
+static void test_missed_nights(void **state)
+{
+    (void)state;
+    if (!bkp_clock_is_test())
+        skip();
+    setenv("TZ", "UTC0", 1);
+    tzset();
+    ops_repo f;
+    setenv("BKP_NOW", "2026-03-01T00:00:00Z", 1);
+    assert_int_equal(ops_repo_new(&f, "ops-report-nights", policy_text), 0);
+    unsetenv("BKP_NOW");
+    record_at(&f, "2026-03-01T02:05:00Z", "emr-db", false);
+    record_at(&f, "2026-03-02T02:05:00Z", "emr-db", false);
+    record_at(&f, "2026-03-03T02:05:00Z", "emr-db", true);
+    record_at(&f, "2026-03-04T02:05:00Z", "emr-db", false);
+    record_at(&f, "2026-03-05T09:00:00Z", "emr-db", false);
+    setenv("BKP_NOW", "2026-03-06T04:00:00Z", 1);
+    json_t *ev = report(&f, bkp_iso_parse("2026-02-20T00:00:00Z"), bkp_now(), NULL);
+    unsetenv("BKP_NOW");
+    json_t *b = json_object_get(json_array_get(json_object_get(ev, "datasets"), 0), "backups");
+    assert_int_equal(json_integer_value(json_object_get(b, "scheduled")), 5);
+    assert_int_equal(json_integer_value(json_object_get(b, "missed")), 1);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(b, "missed_slots"), 0)),
+                        "2026-03-03T02:00:00Z");
+    json_t *lab = json_array_get(json_object_get(ev, "datasets"), 1);
+    assert_null(json_object_get(json_object_get(lab, "backups"), "scheduled"));
+    /* Read back through the codec, as a saved document is. */
+    rb_evidence back;
+    assert_int_equal(rb_evidence_parse(ev, &back), 0);
+    assert_true(back.datasets[0].has_slots);
+    assert_int_equal(back.datasets[0].slots_missed, 1);
+    assert_int_equal(back.datasets[0].nmissed, 1);
+    assert_false(back.datasets[1].has_slots);
+    rb_evidence_clear(&back);
+    json_decref(ev);
+    ops_repo_free(&f);
+}
+
 /* A period that ended before the repository was made: nothing of it can be
  * said, and today's state is not given for it (-ENODATA, no document). */
 static void test_period_before_records(void **state)
@@ -185,6 +236,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_period_gathered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_period_before_records, setup, teardown),
+        cmocka_unit_test(test_missed_nights),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
