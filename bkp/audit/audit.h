@@ -228,10 +228,27 @@ int bkp_audit_head_parse(const uint8_t *buf, size_t len, const uint8_t pk[32], b
 enum { BKP_AUDIT_PRIMARY = 1, BKP_AUDIT_MEDIUM, BKP_AUDIT_NONE, BKP_AUDIT_UNKNOWN };
 int bkp_audit_role(const bkp_repo *r, char **medium);
 
+/* One record of a log as its readers take it: the fields every record has,
+ * typed, and what is particular to its op (`figures`) as it was written.
+ * Borrowed for the time of the call that hands it over. */
+typedef struct bkp_audit_entry {
+    uint64_t seq;
+    time_t time;                       /* 0 when it is not a time */
+    const char *op;                    /* "" when a record (unchecked) has none */
+    const char *host, *user, *command; /* may be NULL */
+    const char *dataset, *generation, *medium; /* may be NULL */
+    bool ok;                                   /* outcome "ok" ("failed" otherwise) */
+    const char *error;                         /* may be NULL */
+    const json_t *figures;                     /* an object, may be NULL */
+    json_t *json; /* the record whole, for a reader that prints or keeps it */
+} bkp_audit_entry;
+/* What a reader of the records is called with, until it returns non-zero. */
+typedef int (*bkp_audit_fn)(const bkp_audit_entry *e, void *ctx);
+
 /* Call `fn` with each record of the log at `path` in order, parsed but not
  * checked (bkp_audit_verify checks), until it returns non-zero. -ENOENT when
  * there is no log yet. */
-int bkp_audit_each(const char *path, int (*fn)(json_t *rec, void *ctx), void *ctx);
+int bkp_audit_each(const char *path, bkp_audit_fn fn, void *ctx);
 /* Call `fn` as bkp_audit_each does, with only the records that are sound
  * by themselves under `pk`: signed by it, in their place (their seq is
  * their line), in the form they were written in. A line an insider wrote
@@ -243,8 +260,8 @@ int bkp_audit_each(const char *path, int (*fn)(json_t *rec, void *ctx), void *ct
  * the end. Returns `fn`'s non-zero when it stopped, else 0 when the log was
  * checked (problems: `chk->bad`; the sound records were still walked),
  * -ENOENT when there is no log, another negative errno. */
-int bkp_audit_each_sound(const char *path, const uint8_t pk[32], int (*fn)(json_t *rec, void *ctx),
-                         void *ctx, bkp_audit_check *chk);
+int bkp_audit_each_sound(const char *path, const uint8_t pk[32], bkp_audit_fn fn, void *ctx,
+                         bkp_audit_check *chk);
 /* What bkp_audit_last looks for: records of `op`; with `outcome`, only those
  * with that outcome; with `figure`, only those whose figures[figure] is the
  * string `equals`, or true when `equals` is NULL. */

@@ -164,6 +164,35 @@ bkp_audit_code bkp_audit_check_line(const char *line, uint64_t i, const uint8_t 
 
 /* ---- the whole log, in one pass ---- */
 
+static const char *member(const json_t *j, const char *k)
+{
+    return json_string_value(json_object_get(j, k));
+}
+
+/* The record `j` as a reader takes it (audit.h): borrowed from `j`. */
+static int hand_over(bkp_audit_fn fn, json_t *j, void *ctx)
+{
+    const json_t *fig = json_object_get(j, "figures");
+    const char *op = member(j, "op"), *outcome = member(j, "outcome");
+    time_t t = bkp_iso_parse(member(j, "time"));
+    json_int_t seq = json_integer_value(json_object_get(j, "seq"));
+    bkp_audit_entry e = {.seq = seq > 0 ? (uint64_t)seq : 0,
+                         .time = t > 0 ? t : 0,
+                         .op = op ? op : "",
+                         .host = member(j, "host"),
+                         .user = member(j, "user"),
+                         .command = member(j, "command"),
+                         .dataset = member(j, "dataset"),
+                         .generation = member(j, "generation"),
+                         .medium = member(j, "medium"),
+                         .ok = outcome && !strcmp(outcome, "ok"),
+                         .error = member(j, "error"),
+                         .figures = json_is_object(fig) ? fig : NULL,
+                         .json = j};
+    return fn(&e, ctx);
+}
+
+
 /* How far a record's time may lie before an earlier one's (NTP steps). */
 #define TIME_TOLERANCE 300
 
@@ -172,7 +201,7 @@ bkp_audit_code bkp_audit_check_line(const char *line, uint64_t i, const uint8_t 
  * sound by themselves handed to `fn`. */
 typedef struct walk {
     const uint8_t *pk;
-    int (*fn)(json_t *rec, void *ctx); /* may be NULL */
+    bkp_audit_fn fn; /* may be NULL */
     void *ctx;
     int stopped; /* what fn returned when it asked to stop: it is not called again */
     bkp_audit_check *out;
@@ -242,7 +271,7 @@ static void walk_line(walk *w, const char *line, uint64_t i)
         }
     }
     if (alone && w->fn && !w->stopped)
-        w->stopped = w->fn(j, w->ctx);
+        w->stopped = hand_over(w->fn, j, w->ctx);
     json_decref(j);
 }
 
@@ -405,7 +434,7 @@ int bkp_audit_verify_bytes(const char *path, const bkp_buf *log, const uint8_t p
 }
 
 /* Each record of the log to `fn`, unchecked. */
-static int each(const char *path, int (*fn)(json_t *rec, void *ctx), void *ctx)
+static int each(const char *path, bkp_audit_fn fn, void *ctx)
 {
     bkp_buf buf;
     char **lines = NULL;
@@ -415,8 +444,8 @@ static int each(const char *path, int (*fn)(json_t *rec, void *ctx), void *ctx)
     int rc = read_lines(path, NULL, &buf, &lines, &n, &torn);
     for (size_t i = 0; !rc && i < n; i++) {
         json_t *j = json_loads(lines[i], 0, NULL);
-        if (j)
-            rc = fn(j, ctx);
+        if (json_is_object(j))
+            rc = hand_over(fn, j, ctx);
         json_decref(j);
     }
     free(lines);
@@ -424,7 +453,7 @@ static int each(const char *path, int (*fn)(json_t *rec, void *ctx), void *ctx)
     return rc;
 }
 
-int bkp_audit_each(const char *path, int (*fn)(json_t *rec, void *ctx), void *ctx)
+int bkp_audit_each(const char *path, bkp_audit_fn fn, void *ctx)
 {
     return each(path, fn, ctx);
 }
@@ -451,8 +480,8 @@ time_t bkp_audit_first_time(const char *path, const uint8_t pk[32])
     return t > 0 ? t : 0;
 }
 
-int bkp_audit_each_sound(const char *path, const uint8_t pk[32], int (*fn)(json_t *rec, void *ctx),
-                         void *ctx, bkp_audit_check *chk)
+int bkp_audit_each_sound(const char *path, const uint8_t pk[32], bkp_audit_fn fn, void *ctx,
+                         bkp_audit_check *chk)
 {
     bkp_audit_check own;
     walk w = {.pk = pk, .fn = fn, .ctx = ctx, .out = chk ? chk : &own};
@@ -468,42 +497,40 @@ int bkp_audit_each_sound(const char *path, const uint8_t pk[32], int (*fn)(json_
 typedef struct last_ctx {
     const bkp_audit_query *q;
     json_t *found;
+    time_t when;
 } last_ctx;
 
-static bool str_is(json_t *j, const char *want)
+static bool str_is(const json_t *j, const char *want)
 {
     const char *s = json_string_value(j);
     return s && !strcmp(s, want);
 }
 
-static int keep_last(json_t *rec, void *ctx)
+static int keep_last(const bkp_audit_entry *e, void *ctx)
 {
     last_ctx *l = ctx;
     const bkp_audit_query *q = l->q;
-    json_t *fig = q->figure ? json_object_get(json_object_get(rec, "figures"), q->figure) : NULL;
-    if (!str_is(json_object_get(rec, "op"), q->op) ||
-        (q->outcome && !str_is(json_object_get(rec, "outcome"), q->outcome)) ||
+    const json_t *fig = q->figure ? json_object_get(e->figures, q->figure) : NULL;
+    if (strcmp(e->op, q->op) || (q->outcome && !str_is(json_object_get(e->json, "outcome"), q->outcome)) ||
         (q->figure && !(q->equals ? str_is(fig, q->equals) : json_is_true(fig))))
         return 0;
     json_decref(l->found);
-    l->found = json_incref(rec);
+    l->found = json_incref(e->json);
+    l->when = e->time;
     return 0;
 }
 
 json_t *bkp_audit_last(const char *path, const uint8_t pk[32], const bkp_audit_query *q,
                        time_t *when)
 {
-    last_ctx l = {q, NULL};
+    last_ctx l = {q, NULL, 0};
     bkp_audit_check chk;
     walk w = {.pk = pk, .fn = keep_last, .ctx = &l, .out = &chk};
     if (path && pk)
         (void)walk_log(path, NULL, NULL, &w);
     else if (path)
         (void)each(path, keep_last, &l);
-    if (when) {
-        *when = l.found ? bkp_iso_parse(json_string_value(json_object_get(l.found, "time"))) : 0;
-        if (*when < 0)
-            *when = 0;
-    }
+    if (when)
+        *when = l.when;
     return l.found;
 }

@@ -102,17 +102,16 @@ static int add_restart(audit_facts *f, const char *when)
 }
 
 /* A key change's record: the list of key slots it made, if it names one. */
-static int key_record(audit_facts *f, json_t *j)
+static int key_record(audit_facts *f, const bkp_audit_entry *e)
 {
-    json_t *serial = json_object_get(json_object_get(j, "figures"), "serial");
-    const char *outcome = json_string_value(json_object_get(j, "outcome"));
+    json_t *serial = json_object_get(e->figures, "serial");
     uint64_t v = json_is_integer(serial) && json_integer_value(serial) > 0
                      ? (uint64_t)json_integer_value(serial)
                      : 0;
-    return v ? add_key_event(f, v, outcome && !strcmp(outcome, "ok")) : 0;
+    return v ? add_key_event(f, v, e->ok) : 0;
 }
 
-static int collect_facts(json_t *j, void *ctx)
+static int collect_facts(const bkp_audit_entry *e, void *ctx)
 {
     audit_facts *f = ctx;
     /* The reading checks as it walks: from the first record that does not
@@ -120,29 +119,27 @@ static int collect_facts(json_t *j, void *ctx)
     if (f->chk->first_bad || f->err)
         return 1;
     f->n++;
-    const char *op = json_string_value(json_object_get(j, "op"));
-    const char *when = json_string_value(json_object_get(j, "time"));
-    if (!op)
-        return 0;
+    const char *op = e->op;
     if (!strcmp(op, "backup"))
-        f->err = add_fact(&f->sealed, &f->nsealed,
-                          json_string_value(json_object_get(j, "generation")), f->n);
+        f->err = add_fact(&f->sealed, &f->nsealed, e->generation, f->n);
     /* A prune of the repository (not of a medium's copy) names what it deleted. */
-    if (!strcmp(op, "prune") && !json_object_get(j, "medium")) {
-        json_t *gone = json_object_get(json_object_get(j, "figures"), "generations_deleted");
+    if (!strcmp(op, "prune") && !e->medium) {
+        json_t *gone = json_object_get(e->figures, "generations_deleted");
         for (size_t i = 0; !f->err && i < json_array_size(gone); i++)
             f->err = add_fact(&f->pruned, &f->npruned,
                               json_string_value(json_array_get(gone, i)), f->n);
     }
     /* Written by the prune of the primary before each tombstone. */
-    if (!strcmp(op, "prune-generation") && !json_object_get(j, "medium"))
-        f->err = add_fact(&f->pruned, &f->npruned,
-                          json_string_value(json_object_get(j, "generation")), f->n);
-    if (!strcmp(op, "log_restarted") && when && !f->err)
+    if (!strcmp(op, "prune-generation") && !e->medium)
+        f->err = add_fact(&f->pruned, &f->npruned, e->generation, f->n);
+    if (!strcmp(op, "log_restarted") && e->time && !f->err) {
+        char when[32];
+        bkp_iso_time(when, sizeof(when), e->time);
         f->err = add_restart(f, when);
+    }
     if ((!strcmp(op, "key-add") || !strcmp(op, "key-passwd") || !strcmp(op, "key-remove")) &&
         !f->err)
-        f->err = key_record(f, j);
+        f->err = key_record(f, e);
     return f->err ? 1 : 0;
 }
 

@@ -38,9 +38,9 @@ static char *against_path(cli *c)
     return p;
 }
 
-static int count_sound(json_t *rec, void *ctx)
+static int count_sound(const bkp_audit_entry *e, void *ctx)
 {
-    (void)rec;
+    (void)e;
     (*(size_t *)ctx)++;
     return 0;
 }
@@ -264,46 +264,39 @@ static void figures_text(const json_t *fig, const char *sep, char *out, size_t n
     }
 }
 
-static int show_one(json_t *j, void *ctx)
+static int show_one(const bkp_audit_entry *e, void *ctx)
 {
     show_ctx *s = ctx;
-    const char *when = json_string_value(json_object_get(j, "time"));
-    const char *ds = json_string_value(json_object_get(j, "dataset"));
-    const char *gen = json_string_value(json_object_get(j, "generation"));
-    const char *medium = json_string_value(json_object_get(j, "medium"));
-    time_t t = when ? bkp_iso_parse(when) : -1;
-    if ((s->since && t < s->since) || (s->c->dataset && (!ds || strcmp(ds, s->c->dataset))))
+    const char *ds = e->dataset;
+    if ((s->since && e->time < s->since) ||
+        (s->c->dataset && (!ds || strcmp(ds, s->c->dataset))))
         return 0;
     if (s->arr)
-        return json_array_append(s->arr, j);
+        return json_array_append(s->arr, e->json);
     char local[32] = "?";
-    if (t > 0)
-        cli_time(local, sizeof(local), t);
+    if (e->time)
+        cli_time(local, sizeof(local), e->time);
     char fig[1024];
-    figures_text(json_object_get(j, "figures"), " ", fig, sizeof(fig));
-    const char *err = json_string_value(json_object_get(j, "error"));
-    const char *err_ja =
-        json_string_value(json_object_get(json_object_get(j, "figures"), "error_ja"));
+    figures_text(e->figures, " ", fig, sizeof(fig));
+    const char *err = e->error;
+    const char *err_ja = json_string_value(json_object_get(e->figures, "error_ja"));
     if (err && err_ja && bkp_i18n_reader_japanese())
         err = err_ja;
     char seq[24];
-    snprintf(seq, sizeof(seq), "%lld", (long long)json_integer_value(json_object_get(j, "seq")));
-    const char *outcome = json_string_value(json_object_get(j, "outcome"));
-    const char *op = json_string_value(json_object_get(j, "op"));
+    snprintf(seq, sizeof(seq), "%llu", (unsigned long long)e->seq);
     /* An alert recorded where the policy names nowhere to send it: kept,
      * but nobody was told (ops/alerts.c), which "ok" would hide. */
-    bool unsent = op && !strcmp(op, "notify") && outcome && !strcmp(outcome, "ok") &&
-                  json_is_false(json_object_get(json_object_get(j, "figures"), "delivered"));
+    bool unsent = e->ok && !strcmp(e->op, "notify") &&
+                  json_is_false(json_object_get(e->figures, "delivered"));
     const char *row[] = {seq,
                          local,
-                         json_string_value(json_object_get(j, "user")),
-                         op,
-                         ds ? ds : medium,
-                         gen,
-                         unsent                                  ? _("not sent")
-                         : outcome && !strcmp(outcome, "ok")     ? _("ok")
-                         : outcome && !strcmp(outcome, "failed") ? _("failed")
-                                                                 : outcome,
+                         e->user,
+                         e->op,
+                         ds ? ds : e->medium,
+                         e->generation,
+                         unsent  ? _("not sent")
+                         : e->ok ? _("ok")
+                                 : _("failed"),
                          err ? err : fig};
     cli_row(row, show_widths, 8);
     return 0;
@@ -354,7 +347,7 @@ typedef struct check_ctx {
     json_t *named;    /* else the last that names a report of this name */
 } check_ctx;
 
-static bool in_list(json_t *list, const char *s, bool base)
+static bool in_list(const json_t *list, const char *s, bool base)
 {
     size_t i;
     json_t *v;
@@ -367,21 +360,19 @@ static bool in_list(json_t *list, const char *s, bool base)
     return false;
 }
 
-static int check_one(json_t *j, void *ctx)
+static int check_one(const bkp_audit_entry *e, void *ctx)
 {
     check_ctx *k = ctx;
-    json_t *fig = json_object_get(j, "figures");
-    if (in_list(json_object_get(fig, "reports_sha256"), k->sum, false)) {
+    if (in_list(json_object_get(e->figures, "reports_sha256"), k->sum, false)) {
         if (!k->found) /* the first: the drill that wrote it */
-            k->found = json_incref(j);
+            k->found = json_incref(e->json);
         else
-            bkp_strappend(k->more, sizeof(k->more), ", #%lld",
-                          (long long)json_integer_value(json_object_get(j, "seq")));
+            bkp_strappend(k->more, sizeof(k->more), ", #%llu", (unsigned long long)e->seq);
         return 0;
     }
-    if (in_list(json_object_get(fig, "reports"), k->base, true)) {
+    if (in_list(json_object_get(e->figures, "reports"), k->base, true)) {
         json_decref(k->named);
-        k->named = json_incref(j);
+        k->named = json_incref(e->json);
     }
     return 0;
 }

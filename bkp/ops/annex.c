@@ -17,15 +17,13 @@ typedef struct gather {
 } gather;
 
 /* The record `rec` as cited: its time, and how it went. */
-static rst_cited cited(json_t *rec)
+static rst_cited cited(const bkp_audit_entry *e)
 {
-    json_t *fig = json_object_get(rec, "figures"), *secs = json_object_get(fig, "seconds");
-    json_t *met = json_object_get(fig, "rto_met");
-    const char *outcome = json_string_value(json_object_get(rec, "outcome"));
-    time_t t = bkp_iso_parse(json_string_value(json_object_get(rec, "time")));
-    return (rst_cited){.time = t > 0 ? t : 0,
-                       .ok = outcome && !strcmp(outcome, "ok"),
-                       .refused = json_is_true(json_object_get(fig, "refused")),
+    json_t *secs = json_object_get(e->figures, "seconds");
+    json_t *met = json_object_get(e->figures, "rto_met");
+    return (rst_cited){.time = e->time,
+                       .ok = e->ok,
+                       .refused = json_is_true(json_object_get(e->figures, "refused")),
                        .seconds = json_is_number(secs) ? json_number_value(secs) : -1,
                        .rto_met = json_is_true(met)    ? RST_YES
                                   : json_is_false(met) ? RST_NO
@@ -50,25 +48,22 @@ static rst_annex_medium *medium_named(rst_annex_facts *f, const char *name)
 
 /* The newest record of each kind the annex cites: records come in order,
  * so the last one read stays. */
-static int collect(json_t *rec, void *ctx)
+static int collect(const bkp_audit_entry *e, void *ctx)
 {
     gather *g = ctx;
-    const char *op = json_string_value(json_object_get(rec, "op"));
-    const char *medium = json_string_value(json_object_get(rec, "medium"));
-    rst_annex_medium *m = medium_named(g->f, medium);
-    if (!op)
-        return 0;
+    const char *op = e->op;
+    rst_annex_medium *m = medium_named(g->f, e->medium);
     if (!strcmp(op, "drill")) {
-        rst_annex_runbook *rb = runbook_named(
-            g->f, json_string_value(json_object_get(json_object_get(rec, "figures"), "runbook")));
+        rst_annex_runbook *rb =
+            runbook_named(g->f, json_string_value(json_object_get(e->figures, "runbook")));
         if (rb)
-            rb->drill = cited(rec);
+            rb->drill = cited(e);
     } else if (!strcmp(op, "rotate") && m) {
-        m->last = cited(rec);
+        m->last = cited(e);
         if (m->last.ok) /* the last exchange that succeeded, apart from the last attempt */
             m->last_ok = m->last;
     } else if (!strcmp(op, "media-probe") && m) {
-        m->probe = cited(rec);
+        m->probe = cited(e);
     }
     return 0;
 }

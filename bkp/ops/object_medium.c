@@ -192,13 +192,11 @@ typedef struct proof {
 /* Every generation a rotation to the medium copied under a GOVERNANCE lock
  * (which the credentials can lift): while the medium holds one, it is
  * editable. */
-static void note_governed(proof *p, json_t *rec)
+static void note_governed(proof *p, const bkp_audit_entry *e)
 {
-    json_t *fig = json_object_get(rec, "figures");
-    const char *op = json_string_value(json_object_get(rec, "op"));
-    const char *m = json_string_value(json_object_get(rec, "medium"));
+    const json_t *fig = e->figures;
     const char *lock = json_string_value(json_object_get(fig, "mode"));
-    if (!op || strcmp(op, "rotate") || !m || strcmp(m, p->medium) || !lock ||
+    if (strcmp(e->op, "rotate") || !e->medium || strcmp(e->medium, p->medium) || !lock ||
         !strcmp(lock, "compliance"))
         return;
     size_t i;
@@ -211,15 +209,14 @@ static void note_governed(proof *p, json_t *rec)
 }
 
 /* The last probe of this medium's label: it alone counts. */
-static int last_probe(json_t *rec, void *ctx)
+static int last_probe(const bkp_audit_entry *rec, void *ctx)
 {
     proof *p = ctx;
     note_governed(p, rec);
-    json_t *fig = json_object_get(rec, "figures");
-    const char *op = json_string_value(json_object_get(rec, "op"));
-    const char *m = json_string_value(json_object_get(rec, "medium"));
+    const json_t *fig = rec->figures;
+    const char *m = rec->medium;
     const char *l = json_string_value(json_object_get(fig, "label"));
-    if (!op || strcmp(op, "media-probe") || !m || strcmp(m, p->medium) || !l || strcmp(l, p->label))
+    if (strcmp(rec->op, "media-probe") || !m || strcmp(m, p->medium) || !l || strcmp(l, p->label))
         return 0;
     const char *mode = json_string_value(json_object_get(fig, "mode"));
     const char *b = json_string_value(json_object_get(fig, "bucket"));
@@ -229,7 +226,7 @@ static int last_probe(json_t *rec, void *ctx)
     p->proven = json_is_true(json_object_get(fig, "proven")) && mode &&
                 !strcmp(mode, "compliance") && b && p->bucket && !strcmp(b, p->bucket) && e &&
                 p->endpoint && !strcmp(e, p->endpoint);
-    p->when = bkp_iso_parse(json_string_value(json_object_get(rec, "time")));
+    p->when = rec->time;
     return 0;
 }
 

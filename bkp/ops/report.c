@@ -30,30 +30,25 @@ static bool offline_medium(const pol_policy *p, const char *name)
     return m && m->offline;
 }
 
-static int collect(json_t *j, void *ctx)
+static int collect(const bkp_audit_entry *e, void *ctx)
 {
     scan *s = ctx;
-    time_t t = bkp_iso_parse(json_string_value(json_object_get(j, "time")));
-    const char *op = json_string_value(json_object_get(j, "op"));
+    time_t t = e->time;
     if (t > 0 && (!s->first || t < s->first))
         s->first = t;
     /* The first backup of each data set, before the period too: its slots
      * are counted from then (one added to the policy later had none before). */
-    const char *ds = json_string_value(json_object_get(j, "dataset"));
-    const char *outcome = json_string_value(json_object_get(j, "outcome"));
-    for (size_t k = 0; s->first_made && ds && op && !strcmp(op, "backup") && outcome &&
-                       !strcmp(outcome, "ok") && k < s->p->ndatasets;
+    for (size_t k = 0; s->first_made && e->dataset && e->ok && !strcmp(e->op, "backup") && t &&
+                       k < s->p->ndatasets;
          k++)
-        if (!strcmp(s->p->datasets[k].name, ds) && t > 0 &&
+        if (!strcmp(s->p->datasets[k].name, e->dataset) &&
             (!s->first_made[k] || t < s->first_made[k]))
             s->first_made[k] = t;
     bool before = t < s->from;
     /* Rotations before the period tell how old the off-line copy was at its start. */
-    if (t > s->to ||
-        (before && !(op && !strcmp(op, "rotate") &&
-                     offline_medium(s->p, json_string_value(json_object_get(j, "medium"))))))
+    if (t > s->to || (before && !(!strcmp(e->op, "rotate") && offline_medium(s->p, e->medium))))
         return 0;
-    json_t *r = json_deep_copy(j);
+    json_t *r = json_deep_copy(e->json);
     json_object_del(r, "sig");
     json_object_del(r, "prev");
     json_object_set_new(r, "before_period", json_boolean(before));

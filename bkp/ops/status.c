@@ -34,7 +34,7 @@ typedef struct last_ctx {
     json_t *verify;
     time_t key_drill;                    /* the last successful key-recovery drill */
     time_t first;                        /* the log's first record: the repository's creation */
-    int (*also)(json_t *rec, void *ctx); /* ops_status_in's */
+    bkp_audit_fn also;                   /* ops_status_in's */
     void *also_ctx;
 } last_ctx;
 
@@ -50,35 +50,29 @@ static bool str_is(json_t *j, const char *want)
     return s && !strcmp(s, want);
 }
 
-static int scan(json_t *j, void *ctx)
+static int scan(const bkp_audit_entry *e, void *ctx)
 {
     last_ctx *l = ctx;
-    json_t *op = json_object_get(j, "op");
-    const char *ds = json_string_value(json_object_get(j, "dataset"));
-    if (!l->first) {
-        time_t t = bkp_iso_parse(json_string_value(json_object_get(j, "time")));
-        l->first = t > 0 ? t : 0;
-    }
-    if (str_is(op, "verify") && !json_object_get(j, "medium"))
-        keep(&l->verify, j);
-    if (str_is(op, "drill") && str_is(json_object_get(j, "outcome"), "ok") &&
-        json_is_true(json_object_get(json_object_get(j, "figures"), "key_recovery"))) {
-        time_t t = bkp_iso_parse(json_string_value(json_object_get(j, "time")));
-        l->key_drill = t > 0 ? t : 0;
-    }
+    const char *op = e->op, *ds = e->dataset;
+    if (!l->first)
+        l->first = e->time;
+    if (!strcmp(op, "verify") && !e->medium)
+        keep(&l->verify, e->json);
+    if (!strcmp(op, "drill") && e->ok &&
+        json_is_true(json_object_get(e->figures, "key_recovery")))
+        l->key_drill = e->time;
     for (size_t i = 0; ds && i < l->p->ndatasets; i++) {
         if (strcmp(ds, l->p->datasets[i].name))
             continue;
-        if (str_is(op, "backup"))
-            keep(&l->of[i].backup, j);
-        else if (str_is(op, "drill"))
-            keep(&l->of[i].drill, j);
-        if (str_is(op, "drill") &&
-            json_is_true(json_object_get(json_object_get(j, "figures"), "attended")))
-            keep(&l->of[i].attended, j);
+        if (!strcmp(op, "backup"))
+            keep(&l->of[i].backup, e->json);
+        else if (!strcmp(op, "drill"))
+            keep(&l->of[i].drill, e->json);
+        if (!strcmp(op, "drill") && json_is_true(json_object_get(e->figures, "attended")))
+            keep(&l->of[i].attended, e->json);
     }
     if (l->also)
-        (void)l->also(j, l->also_ctx);
+        (void)l->also(e, l->also_ctx);
     return 0;
 }
 

@@ -14,8 +14,6 @@
 #include <stdbool.h>
 #include <time.h>
 
-#include <jansson.h>
-
 #include "bkp/audit/audit.h"
 #include "bkp/media/registry.h"
 #include "bkp/ops/pins.h"
@@ -43,7 +41,7 @@ typedef struct ops_status_in {
      * status rests on (the sound ones, in order; borrowed for the call),
      * for another reader of the same records in the same pass — the
      * evidence report (report.h). NULL: none. Its return is not used. */
-    int (*also)(json_t *rec, void *ctx);
+    bkp_audit_fn also;
     void *also_ctx;
 } ops_status_in;
 

@@ -161,13 +161,12 @@ typedef struct seq_scan {
     uint32_t max;
 } seq_scan;
 
-static int scan_sealed(json_t *j, void *ctx)
+static int scan_sealed(const bkp_audit_entry *e, void *ctx)
 {
     seq_scan *s = ctx;
-    const char *op = json_string_value(json_object_get(j, "op"));
-    const char *gen = json_string_value(json_object_get(j, "generation"));
+    const char *gen = e->generation;
     size_t dl = strlen(s->dataset);
-    if (!op || strcmp(op, "backup") || !gen || strncmp(gen, s->dataset, dl) || gen[dl] != ':')
+    if (strcmp(e->op, "backup") || !gen || strncmp(gen, s->dataset, dl) || gen[dl] != ':')
         return 0;
     char *end;
     errno = 0;

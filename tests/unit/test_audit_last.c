@@ -142,9 +142,9 @@ static void test_no_log(void **state)
     assert_null(bkp_audit_last(NULL, pk(), &(bkp_audit_query){.op = "drill"}, &when));
 }
 
-static int count(json_t *rec, void *ctx)
+static int count(const bkp_audit_entry *e, void *ctx)
 {
-    (void)rec;
+    (void)e;
     ++*(size_t *)ctx;
     return 0;
 }

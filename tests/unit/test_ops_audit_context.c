@@ -27,10 +27,9 @@ static int setup(void **state)
     return ops_repo_setup(state, "ops-audit-context", policy_text);
 }
 
-static int count_policy(json_t *rec, void *ctx)
+static int count_policy(const bkp_audit_entry *e, void *ctx)
 {
-    const char *op = json_string_value(json_object_get(rec, "op"));
-    *(int *)ctx += op && !strcmp(op, "policy");
+    *(int *)ctx += !strcmp(e->op, "policy");
     return 0;
 }
 

@@ -390,13 +390,11 @@ static void test_work_dir(void **state)
     free(dir);
 }
 
-static int last_rotate(json_t *rec, void *ctx)
+static int last_rotate(const bkp_audit_entry *e, void *ctx)
 {
-    const char *op = json_string_value(json_object_get(rec, "op"));
-    if (op && !strcmp(op, "rotate"))
-    {
+    if (!strcmp(e->op, "rotate")) {
         json_decref(*(json_t **)ctx);
-        *(json_t **)ctx = json_incref(rec);
+        *(json_t **)ctx = json_incref(e->json);
     }
     return 0;
 }

@@ -199,10 +199,9 @@ static const ops_medium_driver stub_driver = {
     .release = st_release,
 };
 
-static int count_rotations(json_t *rec, void *ctx)
+static int count_rotations(const bkp_audit_entry *e, void *ctx)
 {
-    const char *op = json_string_value(json_object_get(rec, "op"));
-    if (op && !strcmp(op, "rotate"))
+    if (!strcmp(e->op, "rotate"))
         (*(int *)ctx)++;
     return 0;
 }
