@@ -15,11 +15,20 @@
 #include "bkp/report/evidence.h"
 #include "policies/schedule.h"
 
+typedef struct kept {
+    bkp_audit_entry e;
+    bool before; /* before the period */
+} kept;
+
 typedef struct scan {
     time_t from, to;
     time_t first;    /* the log's first sound record: the repository's creation */
-    json_t *records; /* the records of the period, and the off-line rotations before it (the
-                      * audit log's own JSON: read here into the typed evidence) */
+    /* The records of the period, and the off-line rotations before it: each
+     * held by its JSON (`e.json`, a reference kept), into which its typed
+     * fields point. */
+    kept *records;
+    size_t nrecords, cap;
+    bool nomem; /* a record could not be kept */
     const pol_policy *p;
     time_t *first_made; /* each data set's first backup in the log, in the policy's order */
 } scan;
@@ -48,34 +57,34 @@ static int collect(const bkp_audit_entry *e, void *ctx)
     /* Rotations before the period tell how old the off-line copy was at its start. */
     if (t > s->to || (before && !(!strcmp(e->op, "rotate") && offline_medium(s->p, e->medium))))
         return 0;
-    json_t *r = json_deep_copy(e->json);
-    json_object_del(r, "sig");
-    json_object_del(r, "prev");
-    json_object_set_new(r, "before_period", json_boolean(before));
-    json_array_append_new(s->records, r);
+    if (bkp_grow((void **)&s->records, &s->cap, s->nrecords, sizeof(*s->records), 64)) {
+        s->nomem = true; /* said by ops_report: the status's reading goes on */
+        return -ENOMEM;
+    }
+    s->records[s->nrecords++] = (kept){*e, before};
+    json_incref(e->json); /* the typed fields point into it */
     return 0;
 }
 
-static bool is(json_t *r, const char *op)
+static void records_free(scan *s)
 {
-    const char *o = json_string_value(json_object_get(r, "op"));
-    return o && !strcmp(o, op);
+    for (size_t i = 0; i < s->nrecords; i++)
+        json_decref(s->records[i].e.json);
+    free(s->records);
 }
 
-static bool ok(json_t *r)
+static bool is(const bkp_audit_entry *r, const char *op)
 {
-    const char *o = json_string_value(json_object_get(r, "outcome"));
-    return o && !strcmp(o, "ok");
+    return !strcmp(r->op, op);
 }
 
-static bool names_dataset(json_t *r, const char *ds)
+static bool names_dataset(const bkp_audit_entry *r, const char *ds)
 {
-    const char *d = json_string_value(json_object_get(r, "dataset"));
-    if (d)
-        return !strcmp(d, ds);
+    if (r->dataset)
+        return !strcmp(r->dataset, ds);
     size_t i, l = strlen(ds);
     json_t *g;
-    json_array_foreach(json_object_get(json_object_get(r, "figures"), "generations"), i, g)
+    json_array_foreach(json_object_get(r->figures, "generations"), i, g)
     {
         const char *n = json_string_value(g);
         if (n && !strncmp(n, ds, l) && n[l] == ':')
@@ -86,49 +95,42 @@ static bool names_dataset(json_t *r, const char *ds)
 
 /* The capture time of the newest generation of `ds` a rotation left on its
  * medium (recorded since media exist), or 0. */
-static time_t captured_of(json_t *r, const char *ds)
+static time_t captured_of(const bkp_audit_entry *r, const char *ds)
 {
-    const char *c = json_string_value(
-        json_object_get(json_object_get(json_object_get(r, "figures"), "captured"), ds));
+    const char *c =
+        json_string_value(json_object_get(json_object_get(r->figures, "captured"), ds));
     time_t t = c ? bkp_iso_parse(c) : -1;
     return t > 0 ? t : 0;
 }
 
 /* ---- the records into the typed evidence (evidence_doc.h) ---- */
 
-/* A string member of `r` copied, NULL when absent; `*nomem` set when it
- * could not be. */
-static char *dup_of(json_t *r, const char *k, bool *nomem)
+/* A string member of `f` (a record's figures) copied, NULL when absent;
+ * `*nomem` set when it could not be. */
+static char *dup_of(const json_t *f, const char *k, bool *nomem)
 {
-    return bkp_strdup_or(json_string_value(json_object_get(r, k)), nomem);
-}
-
-static time_t time_of(json_t *r)
-{
-    time_t t = bkp_iso_parse(json_string_value(json_object_get(r, "time")));
-    return t > 0 ? t : 0;
+    return bkp_strdup_or(json_string_value(json_object_get(f, k)), nomem);
 }
 
 /* The audit record `r` as cited: its number, time and what it says. */
-static void entry_of(json_t *r, rb_ev_entry *e, bool *nomem)
+static void entry_of(const bkp_audit_entry *r, rb_ev_entry *e, bool *nomem)
 {
-    json_int_t seq = json_integer_value(json_object_get(r, "seq"));
-    *e = (rb_ev_entry){.seq = seq > 0 ? (uint64_t)seq : 0, .time = time_of(r)};
-    e->outcome = dup_of(r, "outcome", nomem);
-    e->medium = dup_of(r, "medium", nomem);
-    e->generation = dup_of(r, "generation", nomem);
-    e->error = dup_of(r, "error", nomem);
-    e->error_ja = dup_of(json_object_get(r, "figures"), "error_ja", nomem);
+    *e = (rb_ev_entry){.seq = r->seq, .time = r->time};
+    e->outcome = bkp_strdup_or(r->ok ? "ok" : "failed", nomem);
+    e->medium = bkp_strdup_or(r->medium, nomem);
+    e->generation = bkp_strdup_or(r->generation, nomem);
+    e->error = bkp_strdup_or(r->error, nomem);
+    e->error_ja = dup_of(r->figures, "error_ja", nomem);
 }
 
 /* An integer figure, `none` when absent. */
-static int64_t figure_int(json_t *f, const char *k, int64_t none)
+static int64_t figure_int(const json_t *f, const char *k, int64_t none)
 {
     json_t *v = json_object_get(f, k);
     return json_is_integer(v) && json_integer_value(v) >= 0 ? json_integer_value(v) : none;
 }
 
-static rst_tri figure_tri(json_t *f, const char *k)
+static rst_tri figure_tri(const json_t *f, const char *k)
 {
     json_t *v = json_object_get(f, k);
     return json_is_true(v) ? RST_YES : json_is_false(v) ? RST_NO : RST_UNSAID;
@@ -136,7 +138,7 @@ static rst_tri figure_tri(json_t *f, const char *k)
 
 /* Which kind of drill: a person attested it (and who), unattended (a
  * schedule's), or a key-recovery drill (the sheets alone). */
-static rb_ev_kind drill_kind(json_t *f)
+static rb_ev_kind drill_kind(const json_t *f)
 {
     if (json_is_true(json_object_get(f, "key_recovery")))
         return RB_EV_KEY_RECOVERY;
@@ -145,9 +147,9 @@ static rb_ev_kind drill_kind(json_t *f)
     return figure_int(f, "not_rehearsed", 0) > 0 ? RB_EV_UNATTENDED : RB_EV_ATTENDED;
 }
 
-static void drill_of(json_t *r, rb_ev_drill *d, bool *nomem)
+static void drill_of(const bkp_audit_entry *r, rb_ev_drill *d, bool *nomem)
 {
-    json_t *f = json_object_get(r, "figures"), *secs = json_object_get(f, "seconds");
+    const json_t *f = r->figures, *secs = json_object_get(f, "seconds");
     entry_of(r, &d->e, nomem);
     d->runbook = dup_of(f, "runbook", nomem);
     d->seconds =
@@ -160,7 +162,7 @@ static void drill_of(json_t *r, rb_ev_drill *d, bool *nomem)
     d->kind = drill_kind(f);
     d->attested_by = dup_of(f, "attested_by", nomem);
     d->read_from = dup_of(f, "read_from", nomem);
-    d->user = dup_of(r, "user", nomem);
+    d->user = bkp_strdup_or(r->user, nomem);
 }
 
 /* Room for one more in `*v` (`*n` of `*cap`), zeroed; NULL (and `*nomem`)
@@ -186,19 +188,20 @@ typedef struct tally {
     bool nomem;
 } tally;
 
-static void count_record(json_t *r, const pol_dataset *ds, const scan *s, tally *tl)
+static void count_record(const kept *k, const pol_dataset *ds, const scan *s, tally *tl)
 {
     rb_ev_dataset *d = tl->d;
-    bool pre = json_is_true(json_object_get(r, "before_period"));
-    time_t t = time_of(r);
+    const bkp_audit_entry *r = &k->e;
+    bool pre = k->before;
+    time_t t = r->time;
     if (is(r, "backup") && names_dataset(r, ds->name) && !pre) {
-        bool susp = json_is_true(json_object_get(json_object_get(r, "figures"), "suspicious"));
-        d->backups_ok += ok(r) && !susp;
-        d->backups_failed += !ok(r) && !susp;
+        bool susp = json_is_true(json_object_get(r->figures, "suspicious"));
+        d->backups_ok += r->ok && !susp;
+        d->backups_failed += !r->ok && !susp;
         d->backups_suspicious += susp;
-        if (ok(r) && !bkp_grow((void **)&tl->made, &tl->cap_made, tl->nmade, sizeof(time_t), 8))
+        if (r->ok && !bkp_grow((void **)&tl->made, &tl->cap_made, tl->nmade, sizeof(time_t), 8))
             tl->made[tl->nmade++] = t; /* a suspicious one was made too */
-        else if (ok(r))
+        else if (r->ok)
             tl->nomem = true;
         rb_ev_entry *e =
             one_more((void **)&d->backups, &d->nbackups, &tl->cap_backups, sizeof(*e), &tl->nomem);
@@ -207,17 +210,16 @@ static void count_record(json_t *r, const pol_dataset *ds, const scan *s, tally 
     } else if (is(r, "rotate") && /* a failed one names no generation: it counts for the
                                        data sets the policy copies there */
                (names_dataset(r, ds->name) || captured_of(r, ds->name) ||
-                (!ok(r) &&
-                 pol_dataset_copies_to(ds, json_string_value(json_object_get(r, "medium")))))) {
-        const char *m = json_string_value(json_object_get(r, "medium"));
+                (!r->ok && pol_dataset_copies_to(ds, r->medium)))) {
+        const char *m = r->medium;
         rb_ev_rotation *rot = pre ? NULL
                                   : one_more((void **)&d->rotations, &d->nrotations, &tl->cap_rot,
                                              sizeof(*rot), &tl->nomem);
         if (rot) {
             entry_of(r, &rot->e, &tl->nomem);
-            rot->refused = json_is_true(json_object_get(json_object_get(r, "figures"), "refused"));
+            rot->refused = json_is_true(json_object_get(r->figures, "refused"));
         }
-        if (ok(r) && offline_medium(s->p, m)) {
+        if (r->ok && offline_medium(s->p, m)) {
             /* The copy is as old as the generation it holds, not the rotation. */
             time_t base = captured_of(r, ds->name) ? captured_of(r, ds->name) : t;
             time_t start = tl->last_off ? tl->last_off : s->from;
@@ -291,12 +293,11 @@ static bool dataset_part(const ops_report_in *in, const pol_dataset *ds, const s
 {
     const pol_policy *p = s->p;
     tally t = {.d = d};
-    size_t i;
-    json_t *r;
     d->name = bkp_strdup_or(ds->name, &t.nomem);
     d->description = bkp_strdup_or(ds->description, &t.nomem);
     d->priority = ds->priority;
-    json_array_foreach(s->records, i, r) count_record(r, ds, s, &t);
+    for (size_t i = 0; i < s->nrecords; i++)
+        count_record(&s->records[i], ds, s, &t);
     time_t end = s->to < bkp_now() ? s->to : bkp_now();
     if (end - (t.last_off ? t.last_off : s->from) > d->offline_gap)
         d->offline_gap = end - (t.last_off ? t.last_off : s->from);
@@ -323,14 +324,13 @@ static bool dataset_part(const ops_report_in *in, const pol_dataset *ds, const s
     return !t.nomem;
 }
 
-static bool verifications(json_t *records, rb_evidence *ev)
+static bool verifications(const scan *s, rb_evidence *ev)
 {
-    json_t *r;
-    size_t i, cap = 0;
+    size_t cap = 0;
     bool nomem = false;
-    json_array_foreach(records, i, r)
-    {
-        if (!is(r, "verify") || json_is_true(json_object_get(r, "before_period")))
+    for (size_t i = 0; i < s->nrecords; i++) {
+        const bkp_audit_entry *r = &s->records[i].e;
+        if (!is(r, "verify") || s->records[i].before)
             continue;
         rb_ev_entry *e =
             one_more((void **)&ev->verifications, &ev->nverifications, &cap, sizeof(*e), &nomem);
@@ -344,7 +344,7 @@ static bool verifications(json_t *records, rb_evidence *ev)
 
 /* The operations on the key the log records (cmd_key.c, open_key_from.c, and the
  * passphrase slots'), named here so that each appears once it is recorded. */
-static bool key_op(json_t *r)
+static bool key_op(const bkp_audit_entry *r)
 {
     static const char *const ops[] = {"key-export", "key-split",  "key-from",
                                       "key-add",    "key-passwd", "key-remove"};
@@ -352,39 +352,38 @@ static bool key_op(json_t *r)
         if (is(r, ops[i]))
             return true;
     /* A key-recovery drill (drill.h) is a use of the sheets too. */
-    return is(r, "drill") &&
-           json_is_true(json_object_get(json_object_get(r, "figures"), "key_recovery"));
+    return is(r, "drill") && json_is_true(json_object_get(r->figures, "key_recovery"));
 }
 
-static bool key_ops(json_t *records, rb_evidence *ev)
+static bool key_ops(const scan *s, rb_evidence *ev)
 {
-    json_t *r, *v;
-    size_t i, cap = 0;
+    json_t *v;
+    size_t cap = 0;
     const char *k;
     bool nomem = false;
     ev->has_key_ops = true;
-    json_array_foreach(records, i, r)
-    {
-        if (json_is_true(json_object_get(r, "before_period")) || !key_op(r))
+    for (size_t i = 0; i < s->nrecords; i++) {
+        const bkp_audit_entry *r = &s->records[i].e;
+        if (s->records[i].before || !key_op(r))
             continue;
         rb_ev_key_op *op =
             one_more((void **)&ev->key_ops, &ev->nkey_ops, &cap, sizeof(*op), &nomem);
         if (!op)
             break;
-        json_t *f = json_object_get(r, "figures");
+        const json_t *f = r->figures;
         entry_of(r, &op->e, &nomem); /* its generation and error are not shown */
-        op->op = dup_of(r, "op", &nomem);
+        op->op = bkp_strdup_or(r->op, &nomem);
         op->key_recovery = is(r, "drill");
-        op->user = dup_of(r, "user", &nomem);
-        op->host = dup_of(r, "host", &nomem);
-        op->dataset = dup_of(r, "dataset", &nomem);
+        op->user = bkp_strdup_or(r->user, &nomem);
+        op->host = bkp_strdup_or(r->host, &nomem);
+        op->dataset = bkp_strdup_or(r->dataset, &nomem);
         if (op->key_recovery) { /* what the drill proved, not its report files */
             static const char *const proved[] = {"runbook", "seconds", "key_sheets"};
             for (size_t p = 0; p < sizeof(proved) / sizeof(*proved); p++)
                 if ((v = json_object_get(f, proved[p])))
                     nomem |= rb_ev_key_op_figure(op, proved[p], v) != 0;
         } else {
-            json_object_foreach(f, k, v) nomem |= rb_ev_key_op_figure(op, k, v) != 0;
+            json_object_foreach((json_t *)f, k, v) nomem |= rb_ev_key_op_figure(op, k, v) != 0;
         }
     }
     return !nomem;
@@ -429,15 +428,16 @@ int ops_report(const ops_report_in *in, rb_evidence *out)
 {
     scan s = {.from = in->from,
               .to = in->to,
-              .records = json_array(),
               .p = in->policy,
               .first_made = calloc(in->policy->ndatasets + 1, sizeof(time_t))};
     bkp_audit_check chk = {0};
     rst_status status = {0};
     memset(out, 0, sizeof(*out));
-    int vrc = s.records && s.first_made ? read_log(in, &s, &chk, &status) : -ENOMEM;
+    int vrc = s.first_made ? read_log(in, &s, &chk, &status) : -ENOMEM;
+    if (s.nomem) /* a record not kept: no evidence rather than a part of it */
+        vrc = -ENOMEM;
     if (vrc == -ENOMEM) { /* no evidence at all, rather than a part of it */
-        json_decref(s.records);
+        records_free(&s);
         free(s.first_made);
         rst_status_clear(&status);
         return -ENOMEM;
@@ -453,7 +453,7 @@ int ops_report(const ops_report_in *in, rb_evidence *out)
         bkp_error(_("the repository was made on %s, after this period ended: there is nothing "
                     "to report for it; give a period that ends after that day"),
                   made);
-        json_decref(s.records);
+        records_free(&s);
         free(s.first_made);
         rst_status_clear(&status);
         return -ENODATA;
@@ -492,8 +492,8 @@ int ops_report(const ops_report_in *in, rb_evidence *out)
         chk.why = (bkp_audit_problem){.code = BKP_AUDIT_UNREADABLE, .err = vrc};
     if (bad)
         out->audit.why = chk.why;
-    mem = mem && verifications(s.records, out) && key_ops(s.records, out) && rb_evidence_judge(out);
-    json_decref(s.records);
+    mem = mem && verifications(&s, out) && key_ops(&s, out) && rb_evidence_judge(out);
+    records_free(&s);
     free(s.first_made);
     if (!mem) {
         rb_evidence_clear(out);
