@@ -25,29 +25,27 @@
  * without the key must not make a failed backup look fine or a drill look
  * done. */
 typedef struct last_rec {
-    json_t *backup, *drill; /* references kept with incref */
-    json_t *attended;       /* the last drill a person attended */
+    /* Each held by a reference to its record (json NULL: none). */
+    bkp_audit_entry backup, drill;
+    bkp_audit_entry attended; /* the last drill a person attended */
 } last_rec;
 typedef struct last_ctx {
     const pol_policy *p;
     last_rec *of; /* one per data set of the policy */
-    json_t *verify;
+    bkp_audit_entry verify;
     time_t key_drill;                    /* the last successful key-recovery drill */
     time_t first;                        /* the log's first record: the repository's creation */
     bkp_audit_fn also;                   /* ops_status_in's */
     void *also_ctx;
 } last_ctx;
 
-static void keep(json_t **slot, json_t *j)
+/* Record `e` in `slot`, held past the walk by a reference to its JSON,
+ * into which its fields point. */
+static void keep(bkp_audit_entry *slot, const bkp_audit_entry *e)
 {
-    json_decref(*slot);
-    *slot = json_incref(j);
-}
-
-static bool str_is(json_t *j, const char *want)
-{
-    const char *s = json_string_value(j);
-    return s && !strcmp(s, want);
+    json_decref(slot->json);
+    *slot = *e;
+    json_incref(e->json);
 }
 
 static int scan(const bkp_audit_entry *e, void *ctx)
@@ -57,7 +55,7 @@ static int scan(const bkp_audit_entry *e, void *ctx)
     if (!l->first)
         l->first = e->time;
     if (!strcmp(op, "verify") && !e->medium)
-        keep(&l->verify, e->json);
+        keep(&l->verify, e);
     if (!strcmp(op, "drill") && e->ok &&
         json_is_true(json_object_get(e->figures, "key_recovery")))
         l->key_drill = e->time;
@@ -65,11 +63,11 @@ static int scan(const bkp_audit_entry *e, void *ctx)
         if (strcmp(ds, l->p->datasets[i].name))
             continue;
         if (!strcmp(op, "backup"))
-            keep(&l->of[i].backup, e->json);
+            keep(&l->of[i].backup, e);
         else if (!strcmp(op, "drill"))
-            keep(&l->of[i].drill, e->json);
+            keep(&l->of[i].drill, e);
         if (!strcmp(op, "drill") && json_is_true(json_object_get(e->figures, "attended")))
-            keep(&l->of[i].attended, e->json);
+            keep(&l->of[i].attended, e);
     }
     if (l->also)
         (void)l->also(e, l->also_ctx);
@@ -79,12 +77,12 @@ static int scan(const bkp_audit_entry *e, void *ctx)
 static void last_free(last_ctx *l)
 {
     for (size_t i = 0; l->of && i < l->p->ndatasets; i++) {
-        json_decref(l->of[i].backup);
-        json_decref(l->of[i].drill);
-        json_decref(l->of[i].attended);
+        json_decref(l->of[i].backup.json);
+        json_decref(l->of[i].drill.json);
+        json_decref(l->of[i].attended.json);
     }
     free(l->of);
-    json_decref(l->verify);
+    json_decref(l->verify.json);
 }
 
 /* A copy of string `s` (NULL stays NULL) into `*out`: false without memory. */
@@ -94,24 +92,23 @@ static bool copy_str(char **out, const char *s)
     return !s || *out;
 }
 
-/* A record's time and outcome (none for no record). */
-static bool event_of(json_t *rec, rst_event *e)
+/* A record's time and outcome (none for no record: `json` NULL). */
+static bool event_of(const bkp_audit_entry *rec, rst_event *e)
 {
-    time_t t = bkp_iso_parse(json_string_value(json_object_get(rec, "time")));
-    e->time = rec && t > 0 ? t : 0;
-    return !e->time || copy_str(&e->outcome, json_string_value(json_object_get(rec, "outcome")));
+    e->time = rec->json ? rec->time : 0;
+    return !e->time || copy_str(&e->outcome, rec->ok ? "ok" : "failed");
 }
 
-static rst_tri tri_of(json_t *j)
+static rst_tri tri_of(const json_t *j)
 {
     return json_is_boolean(j) ? (json_is_true(j) ? RST_YES : RST_NO) : RST_UNSAID;
 }
 
 /* A drill's time and outcome, with what it measured: the runbook, its
  * seconds and the target (0: none) it was held to. */
-static bool drill_of(json_t *rec, rst_drill *d)
+static bool drill_of(const bkp_audit_entry *rec, rst_drill *d)
 {
-    json_t *fig = json_object_get(rec, "figures");
+    const json_t *fig = rec->figures;
     json_t *secs = json_object_get(fig, "seconds"), *rto = json_object_get(fig, "rto_target_seconds");
     *d = (rst_drill){.seconds = json_is_number(secs) ? json_number_value(secs) : -1,
                      .rto_target = json_is_integer(rto) ? json_integer_value(rto) : -1,
@@ -251,8 +248,7 @@ static int dataset_status(const ops_status_in *in, size_t i, const ds_view *w, r
         goto fail;
     s.nbehind = pins_behind(in->pins, d->name, behind);
     count_generations(w->v, w->n, d->name, &s);
-    s.last_run_failed = json_is_string(json_object_get(last->backup, "error")) &&
-                        str_is(json_object_get(last->backup, "outcome"), "failed");
+    s.last_run_failed = last->backup.json && last->backup.error && !last->backup.ok;
     /* The run judging its own work says when it began; another's is seen
      * by its lock, since a time not known here. */
     s.run_since = in->run_since                                  ? in->run_since
@@ -280,11 +276,11 @@ static int dataset_status(const ops_status_in *in, size_t i, const ds_view *w, r
     r->offline_age = out.offline_age;
     r->offline_max_age = p->rule.offline_max_age;
     r->last_backup = s.last_backup;
-    if (event_of(last->backup, &r->last_backup_run) && event_of(w->last.verify, &r->last_verify) &&
-        drill_of(last->drill, &r->last_drill) &&
+    if (event_of(&last->backup, &r->last_backup_run) &&
+        event_of(&w->last.verify, &r->last_verify) && drill_of(&last->drill, &r->last_drill) &&
         /* An unattended drill since does not hide the last one a person
          * attended: that is what proves the staff can do it. */
-        (r->last_drill.attended != RST_NO || drill_of(last->attended, &r->last_attended)))
+        (r->last_drill.attended != RST_NO || drill_of(&last->attended, &r->last_attended)))
         rc = 0;
 fail:
     free(copies);
