@@ -342,9 +342,10 @@ static int audit_show(cli *c)
 typedef struct check_ctx {
     char sum[2 * crypto_hash_sha256_BYTES + 1];
     const char *base; /* the file's name, for a record that names it */
-    json_t *found;    /* the first record whose reports_sha256 holds `sum` */
-    char more[128];   /* the others of the same drill (one a data set): ", #23" */
-    json_t *named;    /* else the last that names a report of this name */
+    /* Each held by a reference to its record (json NULL: none found). */
+    bkp_audit_entry found; /* the first record whose reports_sha256 holds `sum` */
+    char more[128];        /* the others of the same drill (one a data set): ", #23" */
+    bkp_audit_entry named; /* else the last that names a report of this name */
 } check_ctx;
 
 static bool in_list(const json_t *list, const char *s, bool base)
@@ -364,41 +365,41 @@ static int check_one(const bkp_audit_entry *e, void *ctx)
 {
     check_ctx *k = ctx;
     if (in_list(json_object_get(e->figures, "reports_sha256"), k->sum, false)) {
-        if (!k->found) /* the first: the drill that wrote it */
-            k->found = json_incref(e->json);
-        else
+        if (!k->found.json) { /* the first: the drill that wrote it */
+            k->found = *e;
+            json_incref(e->json);
+        } else
             bkp_strappend(k->more, sizeof(k->more), ", #%llu", (unsigned long long)e->seq);
         return 0;
     }
     if (in_list(json_object_get(e->figures, "reports"), k->base, true)) {
-        json_decref(k->named);
-        k->named = json_incref(e->json);
+        json_decref(k->named.json);
+        k->named = *e;
+        json_incref(e->json);
     }
     return 0;
 }
 
 static void check_said(const cli *c, const char *file, const check_ctx *k, const uint8_t pk[32])
 {
-    json_t *r = k->found ? k->found : k->named;
-    json_t *fig = json_object_get(r, "figures");
+    const bkp_audit_entry *r = k->found.json ? &k->found : k->named.json ? &k->named : NULL;
+    const json_t *fig = r ? r->figures : NULL;
     const char *runbook = json_string_value(json_object_get(fig, "runbook"));
     const char *who = json_string_value(json_object_get(fig, "attested_by"));
-    const char *outcome = json_string_value(json_object_get(r, "outcome"));
-    long long seq = (long long)json_integer_value(json_object_get(r, "seq"));
-    time_t t = bkp_iso_parse(json_string_value(json_object_get(r, "time")));
-    bool old = k->named && !json_object_get(fig, "reports_sha256");
+    long long seq = r ? (long long)r->seq : 0;
+    bool old = k->named.json && !json_object_get(fig, "reports_sha256");
+    const char *outcome = !r ? NULL : r->ok ? "ok" : "failed";
     if (c->json) {
-        cli_print_json(json_pack("{s:s, s:s, s:b, s:b, s:o, s:s?, s:s?, s:s?, s:O?}", "file", file,
-                                 "sha256", k->sum, "unchanged", k->found != NULL, "checkable", !old,
-                                 "record", r ? json_integer(seq) : json_null(), "op",
-                                 json_string_value(json_object_get(r, "op")), "runbook", runbook,
-                                 "outcome", outcome, "time", json_object_get(r, "time")));
+        cli_print_json(json_pack("{s:s, s:s, s:b, s:b, s:o, s:s?, s:s?, s:s?, s:o}", "file", file,
+                                 "sha256", k->sum, "unchanged", k->found.json != NULL, "checkable",
+                                 !old, "record", r ? json_integer(seq) : json_null(), "op",
+                                 r ? r->op : NULL, "runbook", runbook, "outcome", outcome, "time",
+                                 r && r->time ? bkp_json_when(r->time) : json_null()));
         return;
     }
     char when[64];
-    bkp_local_time(when, sizeof(when), t > 0 ? t : 0, "?");
-    const char *op = json_string_value(json_object_get(k->found, "op"));
-    if (op && !strcmp(op, "report")) { /* an evidence report (cmd_report.c) */
+    bkp_local_time(when, sizeof(when), r ? r->time : 0, "?");
+    if (k->found.json && !strcmp(k->found.op, "report")) { /* an evidence report (cmd_report.c) */
         char from[64], to[64];
         const char *f = json_string_value(json_object_get(fig, "from"));
         const char *e = json_string_value(json_object_get(fig, "to"));
@@ -408,24 +409,24 @@ static void check_said(const cli *c, const char *file, const check_ctx *k, const
                  "in the signed audit record #%lld\n"),
                file, from, to, when,
                json_is_true(json_object_get(fig, "answer")) ? _("yes") : _("no"), seq);
-    } else if (k->found && k->more[0])
+    } else if (k->found.json && k->more[0])
         printf(_("%s: unchanged — the report of the drill of runbook %s on %s (%s%s%s), in the "
                  "signed audit records #%lld%s (one for each data set)\n"),
                file, runbook ? runbook : "?", when,
-               outcome && !strcmp(outcome, "ok") ? _("succeeded") : _("FAILED"),
+               r->ok ? _("succeeded") : _("FAILED"),
                who ? _(", attended by ") : "", who ? who : "", seq, k->more);
-    else if (k->found)
+    else if (k->found.json)
         printf(_("%s: unchanged — the report of the drill of runbook %s on %s (%s%s%s), in the "
                  "signed audit record #%lld\n"),
                file, runbook ? runbook : "?", when,
-               outcome && !strcmp(outcome, "ok") ? _("succeeded") : _("FAILED"),
+               r->ok ? _("succeeded") : _("FAILED"),
                who ? _(", attended by ") : "", who ? who : "", seq);
     else if (old)
         printf(_("%s: the signed audit record #%lld (%s) names a report of this name, but was "
                  "written by a bkp that kept no SHA-256 of its reports: this file cannot be "
                  "checked\n"),
                file, seq, when);
-    else if (k->named)
+    else if (k->named.json)
         printf(_("%s: CHANGED since it was written — the signed audit record #%lld (%s) names a "
                  "report of this name with another SHA-256\n"),
                file, seq, when);
@@ -479,7 +480,7 @@ static int audit_check(cli *c)
      * log has none and no journal was named. */
     char *journal = NULL;
     const char *slash = strrchr(file, '/');
-    if (rc >= 0 && !k.found && !c->journal &&
+    if (rc >= 0 && !k.found.json && !c->journal &&
         asprintf(&journal, "%.*s/" BKP_AUDIT_JOURNAL_NAME, slash ? (int)(slash - file) : 1,
                  slash ? file : ".", bkp_repo_uuid(c->ro)) >= 0 &&
         !access(journal, F_OK)) {
@@ -493,9 +494,9 @@ static int audit_check(cli *c)
     else
         check_said(c, file, &k, pk);
     free(path);
-    json_decref(k.named);
-    bool ok = rc >= 0 && k.found;
-    json_decref(k.found);
+    json_decref(k.named.json);
+    bool ok = rc >= 0 && k.found.json;
+    json_decref(k.found.json);
     return rc < 0 ? EXIT_FAILED : ok ? EXIT_OK : EXIT_FAILED;
 }
 
