@@ -126,9 +126,13 @@ static int other_disk(const bkp_repo *r, const pol_policy *p, const char *name, 
     time_t due = 0, now = bkp_now();
     const char *most = ops_medium_most_due(r, p, &due);
     char duetxt[192] = "", when[64];
-    /* In the words of `bkp status` (compliance.c): whole days overdue. */
-    long long days = most && due < now ? (long long)((now - due) / 86400) : 0;
-    if (days > 0)
+    /* In the words of `bkp status` (compliance.c): never written, or whole
+     * days overdue. */
+    long long days = most && due != POL_DUE_NEVER && due < now ? (long long)((now - due) / 86400) : 0;
+    if (most && due == POL_DUE_NEVER)
+        snprintf(duetxt, sizeof(duetxt), _(" The medium due next is %s (never written yet)."),
+                 most);
+    else if (days > 0)
         snprintf(duetxt, sizeof(duetxt),
                  ngettext(" The medium due next is %s (%lld day overdue).",
                           " The medium due next is %s (%lld days overdue).",

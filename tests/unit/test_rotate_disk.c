@@ -314,6 +314,13 @@ static void test_label_check(void **state)
     assert_int_equal(errors, 4);
 }
 
+static int put_entry(bkp_media_entry *e, void *ctx)
+{
+    const bkp_media_entry *from = ctx;
+    e->last_write = from->last_write;
+    return 0;
+}
+
 static int written_ten_days_ago(bkp_media_entry *e, void *ctx)
 {
     int rc = ops_put_label(e, ctx);
@@ -346,6 +353,14 @@ static void test_other_disk_names_days_overdue(void **state)
     assert_non_null(strstr(last_error, "is nas, not usb: refused"));
     assert_non_null(strstr(last_error, "The medium due next is usb (3 days overdue)."));
     assert_null(strstr(last_error, "due now"));
+    /* Never written: said so, not "20000 days overdue". */
+    bkp_media_entry *e = bkp_media_get(f->r, "usb");
+    assert_non_null(e);
+    e->last_write = 0;
+    assert_int_equal(bkp_media_update(f->r, "usb", put_entry, e), 0);
+    bkp_media_free(e);
+    assert_int_equal(check(f), -EMEDIUMTYPE);
+    assert_non_null(strstr(last_error, "The medium due next is usb (never written yet)."));
 }
 
 /* The first pack file under `dir`, into `out`. */
