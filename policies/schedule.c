@@ -115,6 +115,8 @@ int64_t pol_schedule_grace(pol_sched_kind k)
     return period / 2 < 6 * 3600 ? period / 2 : 6 * 3600;
 }
 
+#define SLOTS_MAX 100000
+
 static int by_time(const void *a, const void *b)
 {
     time_t x = *(const time_t *)a, y = *(const time_t *)b;
@@ -133,9 +135,12 @@ void pol_slots_count(const pol_schedule *s, time_t from, time_t to, const time_t
         qsort(v, n, sizeof(*v), by_time);
     }
     time_t end = to - pol_schedule_grace(s->kind);
+    int64_t period = pol_schedule_period(s->kind);
+    if (period && end - from > (int64_t)SLOTS_MAX * period) /* the latest ones: the cap below */
+        from = end - (time_t)(SLOTS_MAX * period);
     time_t slot = from > 0 ? pol_next_slot(s, from - 1) : (time_t)-1;
     size_t i = 0;
-    for (int k = 0; k < 100000 && slot != (time_t)-1 && slot <= end; k++) {
+    for (int k = 0; k < SLOTS_MAX && slot != (time_t)-1 && slot <= end; k++) {
         time_t next = pol_next_slot(s, slot);
         while (i < n && v[i] < slot)
             i++;

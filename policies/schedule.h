@@ -41,8 +41,8 @@ typedef struct pol_slots {
  * its grace is not yet judged) against `made`, the times of the backups
  * that were made (`n` of them, in any order): a slot is taken by a backup
  * at or after it and before the next slot, so a night caught up in the
- * morning is not missed. At most 100000 slots are looked at (hourly for
- * eleven years). */
+ * morning is not missed. At most the latest 100000 slots are looked at
+ * (hourly for eleven years). */
 void pol_slots_count(const pol_schedule *s, time_t from, time_t to, const time_t *made, size_t n,
                      pol_slots *out);
 

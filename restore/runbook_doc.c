@@ -177,10 +177,13 @@ static void on_medium_how(const rb_runbook *rb, const rb_step *st, const rb_on_m
             snprintf(extra, sizeof(extra), " --path %s", bkp_shell_word(w, sizeof(w), st->restore.path));
         else if (folder)
             snprintf(extra, sizeof(extra), " --folder %s", bkp_shell_word(w, sizeof(w), folder));
-        snprintf(buf, n, "%s restore %s %s%s --from %s --verify", kit, seq,
-                 bkp_shell_word(to, sizeof(to), st->restore.to), extra, from);
-        if (targets_differ(rb))
-            bkp_strappend(buf, n, " && export BKP_TARGET=%s", to);
+        bkp_shell_word(to, sizeof(to), st->restore.to);
+        /* The folder named first: a restore that ends in error (some files
+         * damaged, the rest restored) still leaves the steps after it the
+         * folder of this data set, not of the one before. */
+        snprintf(buf, n, "%s%s%s%s restore %s %s%s --from %s --verify",
+                 targets_differ(rb) ? "export BKP_TARGET=" : "", targets_differ(rb) ? to : "",
+                 targets_differ(rb) ? "; " : "", kit, seq, to, extra, from);
         break;
     }
     default:
@@ -242,13 +245,17 @@ static void how(const rb_runbook *rb, const rb_step *st, const char *first_mediu
         /* Quoted for a shell, as the rows of a new machine are. */
         const char *folder = st->restore.path ? NULL : folder_of(folders, ds);
         char to[2300], w[2300];
-        snprintf(buf, n, "bkp restore %s:SEQ %s%s%s%s%s%s%s", ds,
-                 bkp_shell_word(to, sizeof(to), st->restore.to), st->restore.path ? " --path " : "",
-                 st->restore.path ? bkp_shell_word(w, sizeof(w), st->restore.path) : "",
-                 folder ? " --folder " : "", folder ? bkp_shell_word(w, sizeof(w), folder) : "",
-                 first_medium ? " --from " : "", first_medium ? first_medium : "");
+        bkp_shell_word(to, sizeof(to), st->restore.to);
+        /* The folder named first, as on a medium's paper (above). */
         if (targets_differ(rb))
-            bkp_strappend(buf, n, " && export BKP_TARGET=%s", to);
+            snprintf(buf, n, "export BKP_TARGET=%s; ", to);
+        else
+            buf[0] = '\0';
+        bkp_strappend(buf, n, "bkp restore %s:SEQ %s%s%s%s%s%s%s", ds, to,
+                      st->restore.path ? " --path " : "",
+                      st->restore.path ? bkp_shell_word(w, sizeof(w), st->restore.path) : "",
+                      folder ? " --folder " : "", folder ? bkp_shell_word(w, sizeof(w), folder) : "",
+                      first_medium ? " --from " : "", first_medium ? first_medium : "");
         break;
     }
     case RB_RUN:
@@ -551,6 +558,7 @@ static char *print(const rb_runbook *rb, const rb_on_medium *on, const rb_copies
     copies_table(d, copies, on);
     rb_doc_h2(d, _("Steps"));
     const char *to = restore_target(rb);
+    char quoted[2300];
     if (to && targets_differ(rb))
         rb_doc_para(d, "%s",
                     _("Commands of run and check steps see the folder of the restore before them "
@@ -559,7 +567,7 @@ static char *print(const rb_runbook *rb, const rb_on_medium *on, const rb_copies
         rb_doc_para(d,
                     _("Commands of run and check steps see the restored folder as $BKP_TARGET: "
                       "type `export BKP_TARGET=%s` first."),
-                    to);
+                    bkp_shell_word(quoted, sizeof(quoted), to));
     rb_doc_table(
         d, (const char *[]){"✓", "#", _("Who"), _("What"), _("How"), _("Signature / time"), NULL});
     for (size_t k = 0; k < rb->nsteps; k++) {

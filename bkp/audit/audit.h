@@ -234,11 +234,13 @@ int bkp_audit_role(const bkp_repo *r, char **medium);
 typedef struct bkp_audit_entry {
     uint64_t seq;
     time_t time;                       /* 0 when it is not a time */
-    const char *op;                    /* "" when a record (unchecked) has none */
-    const char *host, *user, *command; /* may be NULL */
-    const char *dataset, *generation, *medium; /* may be NULL */
-    bool ok;                                   /* outcome "ok" ("failed" otherwise) */
-    const char *error;                         /* may be NULL */
+    const char *op; /* "" when a record (unchecked) has none */
+    /* The strings below are NULL when absent or not a string. */
+    const char *host, *user, *command;
+    const char *dataset, *generation, *medium;
+    bool ok;             /* outcome "ok" */
+    const char *outcome; /* as written: "ok" or "failed" in what bkp wrote */
+    const char *error;
     const json_t *figures;                     /* an object, may be NULL */
     json_t *json; /* the record whole, for a reader that prints or keeps it */
 } bkp_audit_entry;

@@ -186,6 +186,7 @@ static int hand_over(bkp_audit_fn fn, json_t *j, void *ctx)
                          .generation = member(j, "generation"),
                          .medium = member(j, "medium"),
                          .ok = outcome && !strcmp(outcome, "ok"),
+                         .outcome = outcome,
                          .error = member(j, "error"),
                          .figures = json_is_object(fig) ? fig : NULL,
                          .json = j};

@@ -288,15 +288,19 @@ static int show_one(const bkp_audit_entry *e, void *ctx)
      * but nobody was told (ops/alerts.c), which "ok" would hide. */
     bool unsent = e->ok && !strcmp(e->op, "notify") &&
                   json_is_false(json_object_get(e->figures, "delivered"));
+    /* Read unchecked (audit verify checks): a word bkp never writes is
+     * shown as it stands. */
+    const char *outcome = unsent  ? _("not sent")
+                          : e->ok ? _("ok")
+                          : e->outcome && !strcmp(e->outcome, "failed") ? _("failed")
+                                                                         : e->outcome;
     const char *row[] = {seq,
                          local,
                          e->user,
-                         e->op,
+                         *e->op ? e->op : "-",
                          ds ? ds : e->medium,
                          e->generation,
-                         unsent  ? _("not sent")
-                         : e->ok ? _("ok")
-                                 : _("failed"),
+                         outcome,
                          err ? err : fig};
     cli_row(row, show_widths, 8);
     return 0;

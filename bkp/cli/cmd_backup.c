@@ -70,10 +70,16 @@ static bool judge(cli *c, const pol_dataset *d, const bkp_capture *cap, cli_back
 }
 
 /* One audit record for a capture, whatever its outcome. */
-static int audit_backup(cli *c, const char *dataset, const cli_backup *b, const char *error, int ex)
+static int audit_backup(cli *c, const pol_dataset *d, const char *dataset, const cli_backup *b,
+                        const char *error, int ex)
 {
-    char gen[96] = "";
+    char gen[96] = "", sched[64];
     json_t *fig = json_object();
+    /* The schedule it ran under: the evidence report counts the nights
+     * asked for since the schedule was last changed (ops/report.c). */
+    if (d && d->schedule.kind != POL_SCHED_NONE)
+        json_object_set_new(fig, "schedule",
+                            json_string(pol_schedule_text(&d->schedule, sched, sizeof(sched))));
     if (b->gen) {
         const bkp_capture_stats *s = &b->stats;
         bkp_gen_name(b->gen, gen, sizeof(gen));
@@ -285,7 +291,7 @@ int cli_backup_run(cli *c, const bkp_capture_opts *o, const pol_dataset *d, cli_
         if (src) {
             stream_failed(d, b, src, why, sizeof(why));
             bkp_capture_roots_free(proc.roots, proc.nroots);
-            return audit_backup(c, o->dataset, b, why, EXIT_FAILED);
+            return audit_backup(c, d, o->dataset, b, why, EXIT_FAILED);
         }
         with.remote = &rm;
     } else if (d && d->stream.command.command) {
@@ -293,7 +299,7 @@ int cli_backup_run(cli *c, const bkp_capture_opts *o, const pol_dataset *d, cli_
         if (src) {
             bkp_cmd_user_clear(&user);
             stream_failed(d, b, src, why, sizeof(why));
-            return audit_backup(c, o->dataset, b, why, EXIT_FAILED);
+            return audit_backup(c, d, o->dataset, b, why, EXIT_FAILED);
         }
         with.stream = &st;
     }
@@ -305,7 +311,7 @@ int cli_backup_run(cli *c, const bkp_capture_opts *o, const pol_dataset *d, cli_
         bkp_capture_roots_free(proc.roots, proc.nroots);
         if (src && src == b->stream_rc) {
             bkp_capture_clear(&cap);
-            return audit_backup(c, o->dataset, b, why, EXIT_FAILED);
+            return audit_backup(c, d, o->dataset, b, why, EXIT_FAILED);
         }
         if (!rc && proc.unreadable) {
             /* Named on the source (the agent's last lines): counted here. */
@@ -334,7 +340,7 @@ int cli_backup_run(cli *c, const bkp_capture_opts *o, const pol_dataset *d, cli_
                         "are untouched. Fix the cause and run it again"),
                       o->dataset, bkp_strerror(rc));
         bkp_capture_clear(&cap);
-        return audit_backup(c, o->dataset, b, bkp_strerror_en(rc), EXIT_FAILED);
+        return audit_backup(c, d, o->dataset, b, bkp_strerror_en(rc), EXIT_FAILED);
     }
     bkp_gen_guard verdict;
     bool judged = judge(c, d, &cap, b, &verdict);
@@ -345,22 +351,22 @@ int cli_backup_run(cli *c, const bkp_capture_opts *o, const pol_dataset *d, cli_
     b->nerrors = cap.nerrors;
     bkp_capture_clear(&cap);
     if (rc)
-        return audit_backup(c, o->dataset, b, "the generation could not be sealed", EXIT_FAILED);
+        return audit_backup(c, d, o->dataset, b, "the generation could not be sealed", EXIT_FAILED);
     if (b->suspicious) {
         char guard_why[1024];
         bkp_error(_("%s:%u is marked SUSPICIOUS: %s. When the change is understood and the data is "
                     "good, run `bkp generations --clear-suspicious %s:%u`"),
                   b->gen->dataset, b->gen->seq, pol_guard_reason(&b->verdict, false, guard_why, sizeof(guard_why)),
                   b->gen->dataset, b->gen->seq);
-        return audit_backup(c, o->dataset, b, b->reason, EXIT_FAILED);
+        return audit_backup(c, d, o->dataset, b, b->reason, EXIT_FAILED);
     }
     if (b->nerrors) {
         bkp_error(_("%zu path(s) could not be read and are not in %s:%u (listed above and in the "
                     "generation); fix their permissions and run the backup again"),
                   b->nerrors, b->gen->dataset, b->gen->seq);
-        return audit_backup(c, o->dataset, b, "some paths could not be read", EXIT_FAILED);
+        return audit_backup(c, d, o->dataset, b, "some paths could not be read", EXIT_FAILED);
     }
-    return audit_backup(c, o->dataset, b, NULL, EXIT_OK);
+    return audit_backup(c, d, o->dataset, b, NULL, EXIT_OK);
 }
 
 json_t *cli_backup_json(const bkp_gen *g, const bkp_capture_stats *s, double seconds)

@@ -30,7 +30,10 @@ typedef struct scan {
     size_t nrecords, cap;
     bool nomem; /* a record could not be kept */
     const pol_policy *p;
-    time_t *first_made; /* each data set's first backup in the log, in the policy's order */
+    /* For each data set (the policy's order), when the backups under its
+     * schedule of today began: the first of the last run of its backup
+     * records that name that schedule (0: none does). */
+    time_t *sched_since;
 } scan;
 
 static bool offline_medium(const pol_policy *p, const char *name)
@@ -39,20 +42,37 @@ static bool offline_medium(const pol_policy *p, const char *name)
     return m && m->offline;
 }
 
+/* When backup record `e` began: its time is its end, less what it took. */
+static time_t began(const bkp_audit_entry *e)
+{
+    json_t *ms = json_object_get(e->figures, "milliseconds");
+    json_int_t took = json_is_integer(ms) ? json_integer_value(ms) / 1000 : 0;
+    return took > 0 && took < e->time ? e->time - (time_t)took : e->time;
+}
+
 static int collect(const bkp_audit_entry *e, void *ctx)
 {
     scan *s = ctx;
     time_t t = e->time;
     if (t > 0 && (!s->first || t < s->first))
         s->first = t;
-    /* The first backup of each data set, before the period too: its slots
-     * are counted from then (one added to the policy later had none before). */
-    for (size_t k = 0; s->first_made && e->dataset && e->ok && !strcmp(e->op, "backup") && t &&
-                       k < s->p->ndatasets;
-         k++)
-        if (!strcmp(s->p->datasets[k].name, e->dataset) &&
-            (!s->first_made[k] || t < s->first_made[k]))
-            s->first_made[k] = t;
+    /* Its slots are counted from the first backup under today's schedule,
+     * before the period too: a data set added to the policy later, or whose
+     * schedule changed, is not held to it for the time before. A record
+     * that names another schedule, or none (an earlier bkp's, or a backup
+     * without the policy), starts the count again. */
+    for (size_t k = 0; t <= s->to && e->dataset && !strcmp(e->op, "backup") && k < s->p->ndatasets;
+         k++) {
+        const pol_dataset *d = &s->p->datasets[k];
+        char now[64];
+        const char *was = json_string_value(json_object_get(e->figures, "schedule"));
+        if (strcmp(d->name, e->dataset))
+            continue;
+        if (!was || strcmp(was, pol_schedule_text(&d->schedule, now, sizeof(now))))
+            s->sched_since[k] = 0;
+        else if (!s->sched_since[k])
+            s->sched_since[k] = began(e);
+    }
     bool before = t < s->from;
     /* Rotations before the period tell how old the off-line copy was at its start. */
     if (t > s->to || (before && !(!strcmp(e->op, "rotate") && offline_medium(s->p, e->medium))))
@@ -199,9 +219,13 @@ static void count_record(const kept *k, const pol_dataset *ds, const scan *s, ta
         d->backups_ok += r->ok && !susp;
         d->backups_failed += !r->ok && !susp;
         d->backups_suspicious += susp;
-        if (r->ok && !bkp_grow((void **)&tl->made, &tl->cap_made, tl->nmade, sizeof(time_t), 8))
-            tl->made[tl->nmade++] = t; /* a suspicious one was made too */
-        else if (r->ok)
+        /* Made when it sealed a generation, whatever it said after (a
+         * suspicious one, or one with unreadable paths, is recorded as
+         * failed); for the night it began on, not the one it ended on. */
+        if (r->generation &&
+            !bkp_grow((void **)&tl->made, &tl->cap_made, tl->nmade, sizeof(time_t), 8))
+            tl->made[tl->nmade++] = began(r);
+        else if (r->generation)
             tl->nomem = true;
         rb_ev_entry *e =
             one_more((void **)&d->backups, &d->nbackups, &tl->cap_backups, sizeof(*e), &tl->nomem);
@@ -302,13 +326,16 @@ static bool dataset_part(const ops_report_in *in, const pol_dataset *ds, const s
     if (end - (t.last_off ? t.last_off : s->from) > d->offline_gap)
         d->offline_gap = end - (t.last_off ? t.last_off : s->from);
     d->offline_gap_ok = t.last_off && d->offline_gap <= p->rule.offline_max_age;
-    /* The nights scheduled since its first backup, and those none took. */
-    time_t since = s->first_made ? s->first_made[ds - p->datasets] : 0;
+    /* The nights its schedule asked for since it has had it, and those none
+     * took. */
+    time_t since = s->sched_since[ds - p->datasets];
+    pol_slots slots = {0};
     if (since && ds->schedule.kind != POL_SCHED_NONE) {
-        pol_slots slots;
-        time_t first = pol_last_slot(&ds->schedule, since); /* the slot it took */
+        time_t first = pol_last_slot(&ds->schedule, since); /* the slot it was for */
         pol_slots_count(&ds->schedule, first > s->from ? first : s->from, end, t.made, t.nmade,
                         &slots);
+    }
+    if (slots.scheduled) {
         d->has_slots = true;
         d->slots = slots.scheduled;
         d->slots_missed = slots.missed;
@@ -429,16 +456,16 @@ int ops_report(const ops_report_in *in, rb_evidence *out)
     scan s = {.from = in->from,
               .to = in->to,
               .p = in->policy,
-              .first_made = calloc(in->policy->ndatasets + 1, sizeof(time_t))};
+              .sched_since = calloc(in->policy->ndatasets + 1, sizeof(time_t))};
     bkp_audit_check chk = {0};
     rst_status status = {0};
     memset(out, 0, sizeof(*out));
-    int vrc = s.first_made ? read_log(in, &s, &chk, &status) : -ENOMEM;
+    int vrc = s.sched_since ? read_log(in, &s, &chk, &status) : -ENOMEM;
     if (s.nomem) /* a record not kept: no evidence rather than a part of it */
         vrc = -ENOMEM;
     if (vrc == -ENOMEM) { /* no evidence at all, rather than a part of it */
         records_free(&s);
-        free(s.first_made);
+        free(s.sched_since);
         rst_status_clear(&status);
         return -ENOMEM;
     }
@@ -454,7 +481,7 @@ int ops_report(const ops_report_in *in, rb_evidence *out)
                     "to report for it; give a period that ends after that day"),
                   made);
         records_free(&s);
-        free(s.first_made);
+        free(s.sched_since);
         rst_status_clear(&status);
         return -ENODATA;
     }
@@ -494,7 +521,7 @@ int ops_report(const ops_report_in *in, rb_evidence *out)
         out->audit.why = chk.why;
     mem = mem && verifications(&s, out) && key_ops(&s, out) && rb_evidence_judge(out);
     records_free(&s);
-    free(s.first_made);
+    free(s.sched_since);
     if (!mem) {
         rb_evidence_clear(out);
         return -ENOMEM;

@@ -438,12 +438,12 @@ static void dataset_section(rb_doc *doc, const rb_ev_dataset *d, bool ja)
             snprintf(line, sizeof(line), _("%lld, %lld of them not made:"), (long long)d->slots,
                      (long long)d->slots_missed);
             for (size_t k = 0; k < d->nmissed; k++)
-                bkp_strappend(line, sizeof(line), "%s%s", k ? ", " : " ",
+                bkp_strappend(line, sizeof(line), "%s%s", k ? _(", ") : " ",
                               bkp_local_time(a, sizeof(a), d->missed[k], "?"));
             if (d->slots_missed > d->nmissed)
-                bkp_strappend(line, sizeof(line), ", …");
+                bkp_strappend(line, sizeof(line), "%s…", _(", "));
         }
-        rb_doc_row(doc, (const char *[]){_("Scheduled backups (since the first)"), line, NULL});
+        rb_doc_row(doc, (const char *[]){_("Scheduled backups (under the current schedule)"), line, NULL});
     }
     snprintf(line, sizeof(line), "%lld", (long long)d->generations);
     rb_doc_row(doc, (const char *[]){_("Generations kept now"), line, NULL});

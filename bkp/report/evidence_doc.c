@@ -83,6 +83,25 @@ static json_t *runbook_json(const rb_ev_runbook *r)
                      r->title, "steps", (json_int_t)r->steps, "rto_seconds", (json_int_t)r->rto);
 }
 
+/* The slots of `d`'s schedule into its "backups" object `b`: 0, or -1
+ * without memory (nothing half put that reads as "every one made"). */
+static int slots_json(json_t *b, const rb_ev_dataset *d)
+{
+    json_t *when = json_array();
+    int bad = !b || !when;
+    for (size_t k = 0; !bad && k < d->nmissed; k++)
+        bad = json_array_append_new(when, bkp_json_when(d->missed[k]));
+    if (bad) {
+        json_decref(when);
+        return -1;
+    }
+    /* Each set_new takes its value, set or not. */
+    bad = json_object_set_new(b, "missed_slots", when);
+    bad |= json_object_set_new(b, "scheduled", json_integer((json_int_t)d->slots));
+    bad |= json_object_set_new(b, "missed", json_integer((json_int_t)d->slots_missed));
+    return bad ? -1 : 0;
+}
+
 static json_t *dataset_json(const rb_ev_dataset *d)
 {
     json_t *rot = json_array(), *drills = json_array();
@@ -109,14 +128,9 @@ static json_t *dataset_json(const rb_ev_dataset *d)
         "offline_longest_gap_seconds", (json_int_t)d->offline_gap, "offline_gap_ok",
         d->offline_gap_ok, "offline_max_age_seconds", (json_int_t)d->offline_max_age, "drills",
         drills, "runbook", runbook_json(&d->runbook));
-    json_t *b = json_object_get(o, "backups");
-    if (b && d->has_slots) {
-        json_t *when = json_array();
-        for (size_t k = 0; when && k < d->nmissed; k++)
-            json_array_append_new(when, bkp_json_when(d->missed[k]));
-        put(b, "scheduled", json_integer((json_int_t)d->slots));
-        put(b, "missed", json_integer((json_int_t)d->slots_missed));
-        put(b, "missed_slots", when);
+    if (o && d->has_slots && slots_json(json_object_get(o, "backups"), d)) {
+        json_decref(o); /* never a count without its missed nights */
+        return NULL;
     }
     if (st) {
         put(o, "copies_on_media", rst_copies_json(d->copies, d->ncopies));
@@ -254,6 +268,36 @@ static void runbook_parse(bkp_jin *p, const json_t *j, rb_ev_runbook *r)
         bkp_jin_bad(p, -EBADMSG);
 }
 
+/* The slots of the schedule, as slots_json writes them: all three members
+ * or none; the first of the missed named, as many as it keeps, in order. */
+static void slots_parse(bkp_jin *p, const json_t *b, rb_ev_dataset *d)
+{
+    json_t *sch = bkp_jin_member(p, b, "scheduled", JSON_INTEGER);
+    json_t *mis = bkp_jin_member(p, b, "missed", JSON_INTEGER);
+    json_t *when = bkp_jin_member(p, b, "missed_slots", JSON_ARRAY), *w;
+    if (!sch && !mis && !when)
+        return; /* a document written before, or a data set with no count */
+    if (!sch || !mis || !when) {
+        bkp_jin_bad(p, -EBADMSG);
+        return;
+    }
+    d->has_slots = true;
+    d->slots = (size_t)bkp_jin_integer(p, b, "scheduled", 1, INT64_MAX, 1);
+    d->slots_missed = (size_t)bkp_jin_integer(p, b, "missed", 0, (int64_t)d->slots, 0);
+    size_t k, named = d->slots_missed < POL_SLOTS_NAMED ? d->slots_missed : POL_SLOTS_NAMED;
+    if (json_array_size(when) != named)
+        bkp_jin_bad(p, -EBADMSG);
+    json_array_foreach(when, k, w)
+    {
+        time_t t = json_is_string(w) ? bkp_iso_parse(json_string_value(w)) : -1;
+        if (k >= named || t <= 0 || (k && t <= d->missed[k - 1])) {
+            bkp_jin_bad(p, -EBADMSG);
+            break;
+        }
+        d->missed[d->nmissed++] = t;
+    }
+}
+
 static void dataset_parse(bkp_jin *p, const json_t *j, rb_ev_dataset *d)
 {
     json_t *b = bkp_jin_member(p, j, "backups", JSON_OBJECT), *a, *o;
@@ -265,22 +309,7 @@ static void dataset_parse(bkp_jin *p, const json_t *j, rb_ev_dataset *d)
     d->backups_failed = (size_t)bkp_jin_integer(p, b, "failed", 0, INT64_MAX, 0);
     d->backups_suspicious = (size_t)bkp_jin_integer(p, b, "suspicious", 0, INT64_MAX, 0);
     entries_parse(p, b, "records", &d->backups, &d->nbackups);
-    d->has_slots = bkp_jin_member(p, b, "scheduled", JSON_INTEGER) != NULL;
-    if (d->has_slots) {
-        d->slots = (size_t)bkp_jin_integer(p, b, "scheduled", 0, INT64_MAX, 0);
-        d->slots_missed = (size_t)bkp_jin_integer(p, b, "missed", 0, (int64_t)d->slots, 0);
-        json_t *when = bkp_jin_member(p, b, "missed_slots", JSON_ARRAY), *w;
-        size_t k;
-        json_array_foreach(when, k, w)
-        {
-            time_t t = json_is_string(w) ? bkp_iso_parse(json_string_value(w)) : -1;
-            if (k >= POL_SLOTS_NAMED || k >= d->slots_missed || t <= 0) {
-                bkp_jin_bad(p, -EBADMSG);
-                break;
-            }
-            d->missed[d->nmissed++] = t;
-        }
-    }
+    slots_parse(p, b, d);
     /* The status of now: all there, or all null. */
     json_t *v = bkp_jin_member(p, j, "verdict", JSON_STRING);
     d->has_status = v != NULL;

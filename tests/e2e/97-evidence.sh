@@ -211,6 +211,9 @@ has() { # has TEXT-VAR WHAT STRING...
 has "$JA" "the Japanese report of weeks 0-4" "# バックアップと復旧の証跡 — チェックリスト 3-②" \
     "| 3-② への回答 | はい |" "| 期間内の訓練で復旧手順を確認した | はい | emr: 訓練 #$DRILL_SEQ（$(date_of 21)、" \
     "| 監査記録が改ざんされていない | はい |" "回答: はい" "| #$DRILL_SEQ | " "## データセット emr — 電子カルテ"
+# The weekly backups its schedule asked for, each made (the row an inspector reads for a missed night).
+grep -F '| 予定されたバックアップ（現在のスケジュールで） |' <<<"$JA" | grep -q '回（すべて実施）' ||
+    flunk "the report should count the scheduled weekly backups, all made: $(grep -F '予定された' <<<"$JA")"
 grep -q 'いいえ' <<<"$JA" && flunk "the Japanese report of weeks 0-4 (all met) says いいえ: $(printf '%s\n' "$JA" | grep 'いいえ')"
 has "$JA_NO" "the Japanese report of days 0-20" "| 3-② への回答 | いいえ |" \
     "| 期間内の訓練で復旧手順を確認した | いいえ | emr: 期間内に成功した訓練なし |" "回答: いいえ"

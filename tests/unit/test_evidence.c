@@ -903,6 +903,20 @@ static void test_codec(void **state)
         "{\"statement\": {\"parts\": [{\"part\": \"luck\"}]}}",
         "{\"statement\": {\"parts\": [{\"part\": \"audit\"}, {\"part\": \"audit\"}]}}",
         "{\"audit\": {\"ok\": \"yes\"}}",
+#define B(x) "{\"datasets\": [{\"dataset\": \"emr\", \"backups\": {" x "}}]}"
+        /* The slots of the schedule: all three or none, as many named as kept, in order. */
+        B("\"scheduled\": 31, \"missed\": 3"),
+        B("\"scheduled\": 31, \"missed\": 3, \"missed_slots\": []"),
+        B("\"missed\": 1, \"missed_slots\": [\"2025-01-02T02:00:00Z\"]"),
+        B("\"scheduled\": 31, \"missed_slots\": []"),
+        B("\"scheduled\": 2, \"missed\": 3, \"missed_slots\": []"),
+        B("\"scheduled\": 0, \"missed\": 0, \"missed_slots\": []"),
+        B("\"scheduled\": 31, \"missed\": 2, \"missed_slots\": [\"2025-01-03T02:00:00Z\", "
+          "\"2025-01-02T02:00:00Z\"]"),
+        B("\"scheduled\": 31, \"missed\": 2, \"missed_slots\": [\"2025-01-02T02:00:00Z\", "
+          "\"2025-01-02T02:00:00Z\"]"),
+        B("\"scheduled\": 31, \"missed\": 1, \"missed_slots\": [7]"),
+#undef B
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
         json_t *b = json_loads(bad[i], 0, NULL);

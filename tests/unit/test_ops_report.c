@@ -49,7 +49,7 @@ static int setup(void **state)
     /* Records 2 to 8 (1 is the log's creation). */
     if (ops_repo_record(f, "backup", "emr-db", false, NULL) ||
         ops_repo_record(f, "backup", "emr-db", true, NULL) ||
-        ops_repo_record(f, "backup", "emr-db", false, json_pack("{s:b}", "suspicious", 1)) ||
+        ops_repo_record(f, "backup", "emr-db", true, json_pack("{s:b}", "suspicious", 1)) ||
         ops_repo_record(f, "verify", NULL, false, NULL) ||
         ops_repo_record(f, "drill", "emr-db", false,
                         json_pack("{s:s, s:f, s:i, s:b}", "runbook", "emr-db", "seconds", 95.5,
@@ -159,19 +159,30 @@ static void test_period_gathered(void **state)
     rst_status_clear(&status);
 }
 
-/* Records at the times set (a test build's clock). */
-static void record_at(ops_repo *f, const char *when, const char *ds, bool failed)
+/* A backup record of `ds` ending at `when` (a test build's clock), as
+ * cmd_backup.c writes one: the schedule it ran under, the generation it
+ * sealed (NULL: none), how long it took; `failed` as recorded (a
+ * suspicious generation is sealed and recorded failed). */
+static void record_at(ops_repo *f, const char *when, const char *ds, const char *schedule,
+                      const char *gen, bool failed, long long ms)
 {
     setenv("BKP_NOW", when, 1);
-    assert_int_equal(ops_repo_record(f, "backup", ds, failed, NULL), 0);
+    json_t *fig = json_pack("{s:s?, s:I}", "schedule", schedule, "milliseconds", (json_int_t)ms);
+    bkp_audit_rec rec = {
+        .op = "backup", .dataset = ds, .generation = gen, .failed = failed, .figures = fig};
+    assert_int_equal(bkp_audit_append(f->r, &rec), 0);
+    json_decref(fig);
     unsetenv("BKP_NOW");
 }
 
-/* The nights scheduled in the period since the data set's first backup,
- * and the one none took: a count of those made cannot show it. A night
- * caught up in the morning was made; a failed run took nothing; the last
- * night is still within its grace; a data set never backed up has no
- * count (it may have been added yesterday). */
+/* The nights its schedule asked for in the period, since the data set has
+ * had that schedule, and those none took: a count of the backups made
+ * cannot show them. A generation sealed and recorded failed (suspicious)
+ * was made; a failed run that sealed nothing took no night; one caught up
+ * in the morning took its night; a backup of 25 hours took the night it
+ * began on, not the one it ended on; the last night is still within its
+ * grace. A schedule changed counts from the first backup under the new
+ * one; a data set never backed up under its schedule has no count. */
 static void test_missed_nights(void **state)
 {
     (void)state;
@@ -183,29 +194,45 @@ static void test_missed_nights(void **state)
     setenv("BKP_NOW", "2026-03-01T00:00:00Z", 1);
     assert_int_equal(ops_repo_new(&f, "ops-report-nights", policy_text), 0);
     unsetenv("BKP_NOW");
-    record_at(&f, "2026-03-01T02:05:00Z", "emr-db", false);
-    record_at(&f, "2026-03-02T02:05:00Z", "emr-db", false);
-    record_at(&f, "2026-03-03T02:05:00Z", "emr-db", true);
-    record_at(&f, "2026-03-04T02:05:00Z", "emr-db", false);
-    record_at(&f, "2026-03-05T09:00:00Z", "emr-db", false);
-    setenv("BKP_NOW", "2026-03-06T04:00:00Z", 1);
+    const char *d2 = "daily 02:00", *d3 = "daily 03:00";
+    record_at(&f, "2026-03-01T02:05:00Z", "emr-db", d2, "emr-db:1", false, 300000);
+    record_at(&f, "2026-03-02T02:05:00Z", "emr-db", d2, "emr-db:2", true, 300000);
+    record_at(&f, "2026-03-03T02:05:00Z", "emr-db", d2, NULL, true, 0);
+    record_at(&f, "2026-03-04T09:10:00Z", "emr-db", d2, "emr-db:3", false, 600000);
+    record_at(&f, "2026-03-06T03:00:00Z", "emr-db", d2, "emr-db:4", false, 25 * 3600000LL);
+    record_at(&f, "2026-03-01T03:05:00Z", "lab", "weekly sun 03:00", "lab:1", false, 1000);
+    record_at(&f, "2026-03-04T03:05:00Z", "lab", d3, "lab:2", false, 1000);
+    record_at(&f, "2026-03-05T03:05:00Z", "lab", d3, "lab:3", false, 1000);
+    setenv("BKP_NOW", "2026-03-07T04:00:00Z", 1);
     json_t *ev = report(&f, bkp_iso_parse("2026-02-20T00:00:00Z"), bkp_now(), NULL);
     unsetenv("BKP_NOW");
     json_t *b = json_object_get(json_array_get(json_object_get(ev, "datasets"), 0), "backups");
-    assert_int_equal(json_integer_value(json_object_get(b, "scheduled")), 5);
-    assert_int_equal(json_integer_value(json_object_get(b, "missed")), 1);
-    assert_string_equal(json_string_value(json_array_get(json_object_get(b, "missed_slots"), 0)),
-                        "2026-03-03T02:00:00Z");
-    json_t *lab = json_array_get(json_object_get(ev, "datasets"), 1);
-    assert_null(json_object_get(json_object_get(lab, "backups"), "scheduled"));
+    assert_int_equal(json_integer_value(json_object_get(b, "scheduled")), 6);
+    assert_int_equal(json_integer_value(json_object_get(b, "missed")), 2);
+    json_t *slots = json_object_get(b, "missed_slots");
+    assert_string_equal(json_string_value(json_array_get(slots, 0)), "2026-03-03T02:00:00Z");
+    assert_string_equal(json_string_value(json_array_get(slots, 1)), "2026-03-06T02:00:00Z");
+    json_t *lab = json_object_get(json_array_get(json_object_get(ev, "datasets"), 1), "backups");
+    assert_int_equal(json_integer_value(json_object_get(lab, "scheduled")), 3);
+    assert_int_equal(json_integer_value(json_object_get(lab, "missed")), 1);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(lab, "missed_slots"), 0)),
+                        "2026-03-06T03:00:00Z");
     /* Read back through the codec, as a saved document is. */
     rb_evidence back;
     assert_int_equal(rb_evidence_parse(ev, &back), 0);
     assert_true(back.datasets[0].has_slots);
-    assert_int_equal(back.datasets[0].slots_missed, 1);
-    assert_int_equal(back.datasets[0].nmissed, 1);
-    assert_false(back.datasets[1].has_slots);
+    assert_int_equal(back.datasets[0].slots_missed, 2);
+    assert_int_equal(back.datasets[0].nmissed, 2);
     rb_evidence_clear(&back);
+    json_decref(ev);
+    /* A backup without the policy (no schedule named) starts the count
+     * again: nothing under the schedule since, no count. */
+    record_at(&f, "2026-03-07T05:00:00Z", "lab", NULL, "lab:4", false, 1000);
+    setenv("BKP_NOW", "2026-03-07T06:00:00Z", 1);
+    ev = report(&f, bkp_iso_parse("2026-02-20T00:00:00Z"), bkp_now(), NULL);
+    unsetenv("BKP_NOW");
+    lab = json_object_get(json_array_get(json_object_get(ev, "datasets"), 1), "backups");
+    assert_null(json_object_get(lab, "scheduled"));
     json_decref(ev);
     ops_repo_free(&f);
 }

@@ -287,7 +287,7 @@ static void test_print_two_targets(void **state)
           "steps:\n"
           "  - { who: a, restore: { dataset: emr, to: /var/restore/emr } }\n"
           "  - { who: a, run: \"test -s $BKP_TARGET/emr.dump\" }\n"
-          "  - { who: a, restore: { dataset: lab, to: /var/restore/lab } }\n"
+          "  - { who: a, restore: { dataset: lab, to: \"/var/restore/my lab\" } }\n"
           "  - { who: a, run: \"test -s $BKP_TARGET/lab.csv\" }\n",
           f);
     assert_int_equal(fclose(f), 0);
@@ -295,10 +295,25 @@ static void test_print_two_targets(void **state)
     assert_int_equal(rb_load(path, &rb), 0);
     char *t = rb_print(rb, NULL, NULL, NULL, NULL, RB_MARKDOWN, false, printed_at);
     assert_non_null(t);
-    assert_non_null(strstr(t, "/var/restore/emr && export BKP_TARGET=/var/restore/emr"));
-    assert_non_null(strstr(t, "/var/restore/lab && export BKP_TARGET=/var/restore/lab"));
+    assert_non_null(strstr(t, "export BKP_TARGET=/var/restore/emr; bkp restore emr:SEQ /var/restore/emr"));
+    assert_non_null(strstr(
+        t, "export BKP_TARGET='/var/restore/my lab'; bkp restore lab:SEQ '/var/restore/my lab'"));
     assert_non_null(strstr(t, "each restore step's line sets it"));
     assert_null(strstr(t, "type `export BKP_TARGET"));
+    free(t);
+    rb_free(rb);
+    /* One folder: the paragraph says it, quoted for the shell. */
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("title: one\n"
+          "datasets: [emr]\n"
+          "steps:\n"
+          "  - { who: a, restore: { dataset: emr, to: \"/var/restore/my emr\" } }\n",
+          f);
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(rb_load(path, &rb), 0);
+    t = rb_print(rb, NULL, NULL, NULL, NULL, RB_MARKDOWN, false, printed_at);
+    assert_non_null(strstr(t, "type `export BKP_TARGET='/var/restore/my emr'` first."));
     free(t);
     rb_free(rb);
     assert_int_equal(unlink(path), 0);
