@@ -320,6 +320,64 @@ static int suspicious_backup(void *ctx, const pol_dataset *d, ops_run_backup *b)
 
 /* The guard's reason is said in each reader's words: the English kept for
  * the audit, the Japanese in the outcome and the alert's mail. */
+static time_t two_days_late(void *ctx, const char *name)
+{
+    fixture *x = ctx;
+    (void)name;
+    return x->now - 2 * OPS_DAY;
+}
+
+/* A medium's turn, told as what to do with it: an off-line disk is
+ * brought and connected; an archive folder the policy keeps on-line (a
+ * NAS) is only written, never "connected". In Japanese too, as whole
+ * sentences. */
+static void test_media_due_alerts(void **state)
+{
+    fixture x;
+    ops_run_result res;
+    (void)state;
+    first_run(&x, "", &res);
+    char yaml[1024];
+    int n = snprintf(yaml, sizeof(yaml),
+                     "repository: %s/repo\n"
+                     "passphrase_file: /etc/bkp/passphrase\n"
+                     "media:\n"
+                     "  - { name: nas, type: archive, path: %s/nas, location: onsite, "
+                     "rotate_every: 7d }\n"
+                     "  - { name: usb-a, type: removable, path: %s/usb-a, location: offsite, "
+                     "offline: true, rotate_every: 7d }\n"
+                     "datasets:\n"
+                     "  - { name: emr, paths: [%s/src], schedule: daily 02:00 }\n",
+                     x.f.top, x.f.top, x.f.top, x.f.top);
+    pol_policy *p = NULL;
+    assert_int_equal(pol_load_buffer("t.yaml", (const uint8_t *)yaml, (size_t)n, &p), 0);
+    x.in.policy = p;
+    x.io.medium_due = two_days_late;
+    ops_alerts al = {0};
+    (void)ops_run_after(&x.in, &res, &al);
+    const pol_condition *nas = NULL, *usb = NULL;
+    for (size_t i = 0; i < al.n; i++) {
+        if (al.v[i].key && !strcmp(al.v[i].key, "due:nas"))
+            nas = &al.v[i];
+        if (al.v[i].key && !strcmp(al.v[i].key, "due:usb-a"))
+            usb = &al.v[i];
+    }
+    assert_non_null(nas);
+    assert_non_null(usb);
+    assert_string_equal(nas->state, "overdue");
+    assert_string_equal(nas->summary, "nas is overdue for its rotation: run `bkp rotate nas`");
+    assert_string_equal(usb->summary,
+                        "usb-a is overdue for its rotation: connect it and run `bkp rotate usb-a`");
+    assert_non_null(nas->summary_ja);
+    assert_non_null(strstr(nas->summary_ja, "交換日を過ぎています"));
+    assert_null(strstr(nas->summary_ja, "接続"));
+    assert_non_null(strstr(usb->summary_ja, "接続"));
+    ops_alerts_free(&al);
+    pol_free(p);
+    ops_run_result_free(&res);
+    ops_repo_free(&x.f);
+}
+
 static void test_suspicious_in_both_languages(void **state)
 {
     fixture x;
@@ -475,6 +533,7 @@ int main(void)
         cmocka_unit_test(test_failing_hook_fails_its_dataset_alone),
         cmocka_unit_test(test_sources_side_by_side),
         cmocka_unit_test(test_suspicious_in_both_languages),
+        cmocka_unit_test(test_media_due_alerts),
     };
     return cmocka_run_group_tests(tests, test_catalogue_setup, NULL);
 }
