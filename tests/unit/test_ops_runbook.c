@@ -135,6 +135,40 @@ static void test_copies(void **state)
     assert_string_equal(m->generation, "emr-db:1");
     assert_true(m->offline);
     rb_copies_free(&c);
+    /* The policy says whether a medium is off-line, not its type: an
+     * archive folder kept on-line (a NAS) is on-line on the procedure, as
+     * in `bkp status`; an archive medium the policy does not name stays as
+     * its type is. */
+    assert_int_equal(ops_repo_seal(f, "emr-db", OPS_DAY, &g), 0);
+    assert_int_equal(ops_repo_register(f, "nas-arc", "archive", "onsite", g, OPS_DAY, true), 0);
+    assert_int_equal(ops_repo_register(f, "rdx", "archive", "offsite", g, OPS_DAY, true), 0);
+    bkp_gen_free(g);
+    char yaml[512];
+    int n = snprintf(yaml, sizeof(yaml),
+                     "repository: %s/repo\n"
+                     "passphrase_file: /etc/bkp/passphrase\n"
+                     "media:\n"
+                     "  - { name: nas-arc, type: archive, path: %s/nas, location: onsite }\n"
+                     "datasets:\n"
+                     "  - { name: emr-db, paths: [%s/src] }\n",
+                     f->top, f->top, f->top);
+    pol_policy *pol = NULL;
+    assert_int_equal(pol_load_buffer("t.yaml", (const uint8_t *)yaml, (size_t)n, &pol), 0);
+    assert_int_equal(ops_runbook_copies(f->r, pol, &rb, &c), 0);
+    bool seen_nas = false, seen_rdx = false;
+    for (size_t i = 0; i < c.n; i++) {
+        if (!strcmp(c.v[i].medium, "nas-arc")) {
+            seen_nas = true;
+            assert_false(c.v[i].offline);
+        }
+        if (!strcmp(c.v[i].medium, "rdx")) {
+            seen_rdx = true;
+            assert_true(c.v[i].offline);
+        }
+    }
+    assert_true(seen_nas && seen_rdx);
+    rb_copies_free(&c);
+    pol_free(pol);
     /* Without a repository, nothing is known. */
     assert_int_equal(ops_runbook_copies(NULL, NULL, &rb, &c), 0);
     assert_int_equal(c.n, 0);
