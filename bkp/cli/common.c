@@ -344,9 +344,15 @@ int cli_key_pin_check(const cli *c, const char *from, bkp_repo **r)
     char want[BKP_FINGERPRINT_LEN], got[BKP_FINGERPRINT_LEN];
     bkp_pubkey_fingerprint(c->key_pin, want);
     bkp_pubkey_fingerprint(bkp_repo_sign_pk(*r), got);
-    bkp_error(_("%s is under the key %s, not %s (--key-fingerprint): it is another repository's "
-                "copy, or one put there by someone; it is not read"),
-              from ? from : _("the repository"), got, want);
+    if (c->nkey_from) /* the sheets opened it: they and the copy agree, the fingerprint does not */
+        bkp_error(_("%s opened with the key sheets you typed, whose key is %s; the fingerprint "
+                    "given with --key-fingerprint (%s) is another: compare what you typed with "
+                    "the fingerprint printed on the sheet; nothing is read until they agree"),
+                  from ? from : _("the repository"), got, want);
+    else
+        bkp_error(_("%s is under the key %s, not %s (--key-fingerprint): it is another "
+                    "repository's copy, or one put there by someone; it is not read"),
+                  from ? from : _("the repository"), got, want);
     bkp_repo_free(*r);
     *r = NULL;
     return EXIT_KEY;

@@ -184,6 +184,9 @@ reads() {
     # A listing holds to --key-fingerprint as a restore does, with --repo
     # too; an archive refused leaves no staging folder behind.
     expect_exit 4 "$BKP" generations --repo "$MNT/repo" --key-fingerprint "$OTHER_FP" "$@"
+    # The sheets opened it: the fingerprint typed is the one to check, not the disk.
+    if [[ "$*" == *--key-from* ]]; then output_has "opened with the key sheets you typed"
+    else output_has "is under the key"; fi
     TMPDIR=$WORK/stage expect_exit 4 "$BKP" ls ds:latest --from "$TAPE_RO" \
         --key-fingerprint "$OTHER_FP" "$@"
     [ -z "$(ls -A "$WORK/stage")" ] || flunk "a refused archive left $(ls "$WORK/stage")"
