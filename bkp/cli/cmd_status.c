@@ -190,7 +190,12 @@ static void connected_remind(const rst_status *s)
 {
     for (size_t i = 0; i < s->nconnected; i++) {
         const rst_connected *m = &s->connected[i];
-        if (m->left)
+        if (m->left && m->due)
+            printf(_("%s is still connected at %s and due for its rotation: run `bkp rotate %s`, "
+                     "then unmount it and take it away; while it is plugged in, ransomware on "
+                     "this server can reach it\n"),
+                   m->medium, m->path, m->medium);
+        else if (m->left)
             printf(_("%s is still connected at %s: unmount it and take it away (`umount %s`); "
                      "while it is plugged in, ransomware on this server can reach it\n"),
                    m->medium, m->path, m->path);

@@ -61,9 +61,11 @@ int ops_media_connected(const bkp_repo *r, const pol_policy *p, time_t now, ops_
     if (!p || !r || !p->nmedia)
         return 0;
     pol_medium_state *st = ops_media_states(r, p);
-    ops_connected *v = st ? calloc(p->nmedia, sizeof(*v)) : NULL;
+    time_t *due = st ? media_due(r, p) : NULL;
+    ops_connected *v = due ? calloc(p->nmedia, sizeof(*v)) : NULL;
     if (!v) {
         free(st);
+        free(due);
         return -ENOMEM;
     }
     for (size_t i = 0; i < p->nmedia; i++) {
@@ -71,16 +73,18 @@ int ops_media_connected(const bkp_repo *r, const pol_policy *p, time_t now, ops_
         if (!pm->offline || !pol_type_at_path(pm->type) || !plugged_in(r, pm))
             continue;
         /* Just rotated: the person has the hour to unmount it and carry it
-         * away; a disk plugged in for its rotation that has not run yet is
-         * left connected all the same (it is within reach until it goes) —
-         * but not one never written: it waits for its first copy, which is
-         * the step asked for, not to be taken away empty. */
+         * away. One plugged in when its rotation is due is left connected
+         * all the same (it is within reach until it goes; nobody knows
+         * since when), but its rotation is the step before taking it away;
+         * not one never written: it waits for its first copy. */
         v[(*n)++] = (ops_connected){.medium = pm,
                                     .last_write = st[i].last_write,
+                                    .due = due[i] && due[i] <= now,
                                     .left = st[i].last_write &&
                                             now - st[i].last_write >= OPS_CONNECTED_GRACE};
     }
     free(st);
+    free(due);
     if (*n)
         *out = v;
     else

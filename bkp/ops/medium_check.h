@@ -50,9 +50,12 @@ const char *ops_medium_most_due(const bkp_repo *r, const pol_policy *p, time_t *
 typedef struct ops_connected {
     const pol_medium *medium; /* borrowed from the policy */
     time_t last_write;        /* 0: never written */
-    /* OPS_CONNECTED_GRACE has passed since its last write (or it was never
-     * written): what status and alerts tell; within the grace it is still
-     * connected (an alert is not cleared). */
+    /* Its rotation is due now (or it was never written): it is told to be
+     * rotated first, never to be taken away before it has its copy. */
+    bool due;
+    /* OPS_CONNECTED_GRACE has passed since its last write: left connected,
+     * what status and alerts tell; within the grace it is still connected
+     * (an alert is not cleared). */
     bool left;
 } ops_connected;
 

@@ -74,7 +74,7 @@ void ops_run_alert_outcomes(ops_alerts *al, const ops_run_result *res)
 }
 
 /* Each off-line medium that is due (or a day past due) for its rotation. */
-static void media_due(const ops_run_in *in, ops_alerts *al)
+static void media_due(const ops_run_in *in, const ops_connected *v, size_t nv, ops_alerts *al)
 {
     const pol_policy *p = in->policy;
     for (size_t k = 0; k < p->nmedia; k++) {
@@ -87,10 +87,16 @@ static void media_due(const ops_run_in *in, ops_alerts *al)
             continue; /* its first rotation is part of the setting up */
         snprintf(key, sizeof(key), "due:%s", pm->name);
         bool late = due && in->now >= due && in->now - due >= 86400;
-        /* An off-line medium is brought and connected; one the policy
-         * keeps on-line (an archive folder on a NAS) is only written. */
+        /* An off-line medium is brought and connected (or, plugged in for
+         * it, is only written); one the policy keeps on-line (an archive
+         * folder on a NAS) is only written. */
+        const ops_connected *c = ops_connected_find(v, nv, pm->name);
         if (!due || in->now < due)
             ops_alert(al, key, NULL, 0, N_("%s has been rotated"), pm->name);
+        else if (c && c->due)
+            ops_alert(al, key, late ? "overdue" : "due", late ? 1 : 0,
+                      N_("%s is connected for its rotation, not done yet: run `bkp rotate %s`"),
+                      pm->name, pm->name);
         else if (late && pm->offline)
             ops_alert(al, key, "overdue", 1,
                       N_("%s is overdue for its rotation: connect it and run `bkp rotate %s`"),
@@ -111,13 +117,10 @@ static void media_due(const ops_run_in *in, ops_alerts *al)
 
 /* Each off-line medium left plugged in (medium_check.h), and when it is
  * away again. */
-static void media_connected(const ops_run_in *in, ops_alerts *al)
+static void media_connected(const ops_run_in *in, const ops_connected *v, size_t n,
+                            ops_alerts *al)
 {
     const pol_policy *p = in->policy;
-    ops_connected *v;
-    size_t n;
-    if (ops_media_connected(in->repo, p, in->now, &v, &n))
-        return; /* not known now: nothing told, nothing cleared */
     for (size_t k = 0; k < p->nmedia; k++) {
         const pol_medium *pm = &p->media[k];
         const ops_connected *c = ops_connected_find(v, n, pm->name);
@@ -128,14 +131,18 @@ static void media_connected(const ops_run_in *in, ops_alerts *al)
         snprintf(key, sizeof(key), "connected:%s", pm->name);
         if (there && !left)
             continue; /* just rotated: neither told nor cleared */
-        if (there)
+        if (there && c->due)
+            ops_alert(al, key, "connected", 1,
+                      N_("%s is still connected at %s and due for its rotation: run `bkp rotate "
+                         "%s`, then unmount it and take it away"),
+                      pm->name, pm->path, pm->name);
+        else if (there)
             ops_alert(al, key, "connected", 1,
                       N_("%s is still connected at %s: unmount it and take it away (`umount %s`)"),
                       pm->name, pm->path, pm->path);
         else
             ops_alert(al, key, NULL, 0, N_("%s is no longer connected"), pm->name);
     }
-    free(v);
 }
 
 bool ops_run_after(const ops_run_in *in, const ops_run_result *res, ops_alerts *al)
@@ -154,8 +161,13 @@ bool ops_run_after(const ops_run_in *in, const ops_run_result *res, ops_alerts *
         ops_alert(al, "drill", bad ? "failed" : NULL, bad ? 2 : 0,
                   bad ? N_("a scheduled drill failed; its report is in the repository's reports/")
                       : N_("the scheduled drills succeed again"));
-        media_due(in, al);
-        media_connected(in, al);
+        ops_connected *v = NULL;
+        size_t n = 0;
+        bool known = !ops_media_connected(in->repo, in->policy, in->now, &v, &n);
+        media_due(in, v, n, al);
+        if (known) /* not known now: nothing told, nothing cleared */
+            media_connected(in, v, n, al);
+        free(v);
     }
     return failed;
 }

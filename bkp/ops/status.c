@@ -493,7 +493,7 @@ static bool connected(const ops_status_in *in, rst_status *s, time_t now)
     bool ok = !n || (s->connected = calloc(n, sizeof(*s->connected)));
     for (size_t i = 0; ok && i < n; i++) {
         rst_connected *c = &s->connected[s->nconnected++];
-        *c = (rst_connected){.last_write = v[i].last_write, .left = v[i].left};
+        *c = (rst_connected){.last_write = v[i].last_write, .left = v[i].left, .due = v[i].due};
         ok = copy_str(&c->medium, v[i].medium->name) && copy_str(&c->path, v[i].medium->path);
     }
     free(v);

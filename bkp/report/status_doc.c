@@ -156,9 +156,10 @@ static json_t *connected_json(const rst_status *s)
     for (size_t i = 0; a && i < s->nconnected; i++) {
         const rst_connected *c = &s->connected[i];
         json_t *w = bkp_json_when(c->last_write);
-        json_array_append_new(a, json_pack("{s:s, s:s, s:o, s:b}", "medium", c->medium, "path",
-                                           c->path, "last_write",
-                                           json_is_null(w) ? json_string("") : w, "left", c->left));
+        json_array_append_new(a, json_pack("{s:s, s:s, s:o, s:b, s:b}", "medium", c->medium,
+                                           "path", c->path, "last_write",
+                                           json_is_null(w) ? json_string("") : w, "left", c->left,
+                                           "due", c->due));
     }
     return a;
 }
@@ -424,6 +425,7 @@ static void connected_parse(bkp_jin *p, const json_t *j, rst_status *s)
         w = bkp_jin_member(p, o, "last_write", JSON_STRING);
         c->last_write = w && !json_string_length(w) ? 0 : bkp_jin_time(p, o, "last_write");
         c->left = bkp_jin_flag(p, o, "left");
+        c->due = bkp_jin_flag(p, o, "due"); /* absent in a document written before */
         if (!c->medium || !c->path)
             bkp_jin_bad(p, -EBADMSG);
     }

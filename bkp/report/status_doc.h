@@ -151,6 +151,7 @@ typedef struct rst_connected {
     char *medium, *path;
     time_t last_write; /* 0: never written ("") */
     bool left;         /* left there since its last rotation */
+    bool due;          /* its rotation is due: to be made before it is taken away */
 } rst_connected;
 
 /* A rotation to a medium that did not end with the medium written

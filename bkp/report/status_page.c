@@ -207,6 +207,15 @@ static bool brought(const rst_status *st, size_t i, time_t now)
     return false;
 }
 
+/* Is medium `name` plugged in (status.c: connected, left or not)? */
+static bool plugged(const rst_status *st, const char *name)
+{
+    for (size_t i = 0; i < st->nconnected; i++)
+        if (!strcmp(st->connected[i].medium, name))
+            return true;
+    return false;
+}
+
 /* What to do today, in words the clinic's manager acts on: each data set
  * that needs something, with why (its first reason), asked of the system
  * officer; an off-line medium to bring, its rotation due today or past; a
@@ -233,7 +242,7 @@ static void today(FILE *f, const rst_status *st, time_t now, bool ja)
     }
     for (size_t i = 0; i < st->nconnected; i++) {
         const rst_connected *m = &st->connected[i];
-        if (!m->left)
+        if (!m->left || m->due) /* due: its copy first, said below */
             continue;
         open_tag(f, "li class=\"todo late\"", "data-connected", m->medium);
         say(f,
@@ -248,6 +257,16 @@ static void today(FILE *f, const rst_status *st, time_t now, bool ja)
         turn_state state = turn_at(t, now);
         if (!t->offline || state == TURN_DONE || state == TURN_COMING || brought(st, i, now))
             continue;
+        if (plugged(st, t->medium)) { /* there for its copy: nothing to bring */
+            open_tag(f, "li class=\"todo\"", "data-waiting", t->medium);
+            say(f,
+                _("%s is connected to the backup server for its copy, not made yet: ask the "
+                  "system officer to make it; take it away only after."),
+                t->medium);
+            fputs("</li>\n", f);
+            n++;
+            continue;
+        }
         open_tag(f, "li class=\"todo\"", "data-bring", t->medium);
         /* From where the policy says it is kept, in its words, or from
          * "where it is kept". */
@@ -364,9 +383,15 @@ static void it_section(FILE *f, const rst_status *st, bool ja)
         const rst_connected *m = &st->connected[i];
         if (!m->left)
             continue;
-        open_tag(f, "li class=\"cmd\"", "data-connected", m->medium);
-        say(f, _("%s: `umount %s`, or `bkp rotate %s --unmount` at its next rotation"), m->medium,
-            m->path, m->medium);
+        if (m->due) { /* its copy first, then away */
+            open_tag(f, "li class=\"cmd\"", "data-rotate", m->medium);
+            say(f, _("%s: `bkp rotate %s --unmount` (it is due; it unmounts the disk after)"),
+                m->medium, m->medium);
+        } else {
+            open_tag(f, "li class=\"cmd\"", "data-connected", m->medium);
+            say(f, _("%s: `umount %s`, or `bkp rotate %s --unmount` at its next rotation"),
+                m->medium, m->path, m->medium);
+        }
         fputs("</li>\n", f);
         n++;
     }

@@ -103,6 +103,16 @@ grep -q 'data-connected="usb"' "$WORK/page.html" || flunk "the status page shoul
 export BKP_NOW=$((T0 + 8 * 86400))
 "$BKP" status >"$WORK/s2b" 2>&1 || true
 grep -q "usb is still connected" "$WORK/s2b" || flunk "a disk left plugged in past its due date is still connected: $(cat "$WORK/s2b")"
+# ... and its rotation is the step before taking it away: one instruction,
+# never "take it away" beside "run bkp rotate".
+grep -q "due for its rotation: run \`bkp rotate usb\`, then unmount it and take it away" "$WORK/s2b" ||
+    flunk "a plugged-in disk that is due should be told to be rotated first: $(cat "$WORK/s2b")"
+grep -q "unmount it and take it away (\`umount" "$WORK/s2b" &&
+    flunk "a due disk is told to be taken away before its copy: $(cat "$WORK/s2b")"
+"$BKP" status --format html -o "$WORK/page2b.html" >/dev/null 2>&1 || true
+grep -q 'data-waiting="usb"' "$WORK/page2b.html" || flunk "the page should ask for usb's copy"
+grep -q 'data-connected="usb"\|data-bring="usb"' "$WORK/page2b.html" &&
+    flunk "the page should neither send usb away nor ask to bring it: $(grep -o 'data-[a-z]*="usb"' "$WORK/page2b.html")"
 "$BKP" run >/dev/null 2>&1 || true
 case "$(events)" in *cleared*) flunk "a disk still plugged in when due must not be told 'no longer connected': $(events)" ;; esac
 

@@ -315,6 +315,25 @@ static void test_compliant_routine_task(void **state)
     json_decref(j);
 }
 
+/* usb-b plugged in for its copy, overdue, not made yet: the page asks for
+ * the copy, not to bring it from home nor to take it away. */
+static void test_connected_for_its_copy(void **state)
+{
+    (void)state;
+    json_t *j = fixture();
+    json_object_set_new(j, "connected",
+                        json_pack("[{s:s, s:s, s:s, s:b}]", "medium", "usb-b", "path",
+                                  "/mnt/usb-b", "last_write", "2026-11-07T02:05:00Z", "left", 0));
+    char *en = render(j, false), *ja = render(j, true);
+    assert_non_null(strstr(en, "usb-b is connected to the backup server for its copy, not made yet"));
+    assert_null(strstr(en, "Bring usb-b"));
+    assert_null(strstr(en, "usb-b is still connected"));
+    assert_non_null(strstr(ja, "data-waiting=\"usb-b\""));
+    free(en);
+    free(ja);
+    json_decref(j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -325,6 +344,7 @@ int main(void)
         cmocka_unit_test(test_nothing_due),
         cmocka_unit_test(test_online_not_carried),
         cmocka_unit_test(test_compliant_routine_task),
+        cmocka_unit_test(test_connected_for_its_copy),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
