@@ -460,8 +460,10 @@ static int take_once(const char *repo, const char *name, const char *command, bo
             if (!quiet && rc == -EROFS) /* a write-protected disk: a fault, never tampering */
                 bkp_error(_("cannot write to %s: it is on a read-only file system; nothing "
                             "was changed. A write-protected backup disk is only read (restore "
-                            "from it with --from MOUNT); the server's own disk gone read-only "
-                            "has a fault to look at first (dmesg)"),
+                            "from it with --from MOUNT; to rotate to it, turn its write-protect "
+                            "switch off, mount it again and run the rotation again); the "
+                            "server's own disk gone read-only has a fault to look at first "
+                            "(dmesg)"),
                           repo);
             else if (!quiet)
                 bkp_error(_("cannot create the lock %s: %s"), path, bkp_strerror(rc));

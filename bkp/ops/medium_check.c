@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "bkp/io/clock.h"
+#include "bkp/io/durable.h"
 #include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
 #include "bkp/media/registry.h"
@@ -123,6 +124,17 @@ const char *ops_medium_most_due(const bkp_repo *r, const pol_policy *p, time_t *
     return best;
 }
 
+/* Is a file system mounted at `path` (not the folder of the one above)? */
+static bool mounted_here(const char *path)
+{
+    struct stat here, up;
+    char *parent = bkp_path_join(path, "..");
+    bool m = parent && !stat(path, &here) && S_ISDIR(here.st_mode) && !stat(parent, &up) &&
+             (here.st_dev != up.st_dev || here.st_ino == up.st_ino);
+    free(parent);
+    return m;
+}
+
 /* The other disk is plugged in: refused, naming the medium due next. */
 static int other_disk(const bkp_repo *r, const pol_policy *p, const char *name, const char *path,
                       const char *lname)
@@ -161,7 +173,13 @@ int ops_label_check(const bkp_repo *r, const pol_policy *p, const char *name, co
     const char *lname = label.name, *luuid = label.uuid, *lrepo = label.repository;
     const char *lfp = label.fingerprint, *ruuid = entry ? entry->label.uuid : NULL;
     char fp[BKP_FINGERPRINT_LEN];
-    if (rc == -ENOENT)
+    if (rc == -ENOENT && entry && mounted_here(path))
+        /* A disk is there, never labelled: a new one, in place of this one? */
+        bkp_error(_("the disk mounted at %s has no label (no %s): it is not %s. To use it in "
+                    "place of %s, label it: `bkp media label %s --name %s --force` (the old %s "
+                    "is refused from then on); else connect %s there"),
+                  path, BKP_LABEL_FILE, name, name, path, name, name, name);
+    else if (rc == -ENOENT)
         bkp_error(_("no medium is at %s (no %s there): connect %s and mount it at %s%s"), path,
                   BKP_LABEL_FILE, name, path,
                   entry ? "" : _(", or label a new disk with `bkp media label PATH --name NAME`"));

@@ -130,6 +130,21 @@ grep -q "still connected" "$WORK/s4" && flunk "an unmounted disk is not connecte
 [ "$(events | tr ',' '\n' | grep -c cleared)" = 1 ] && [ "$(events | sed 's/.*,//')" = cleared ] ||
     flunk "the runs after should clear the alert once: $(events)"
 
+# 4b. A new disk, never labelled, mounted where usb goes: said as such, with
+# how to take it in usb's place (not "no medium is here").
+truncate -s 8M "$WORK/new.img"
+mkfs.ext4 -q -F "$WORK/new.img" >/dev/null 2>&1
+mount -o loop "$WORK/new.img" "$WORK/usb" || fail "cannot mount the new disk's image"
+{
+    expect_exit 1 "$BKP" rotate usb
+    output_has "the disk mounted at $WORK/usb has no label"
+    output_has "bkp media label $WORK/usb --name usb --force"
+    output_lacks "no medium is at"
+    umount "$WORK/usb"
+}
+expect_exit 1 "$BKP" rotate usb
+output_has "no medium is at $WORK/usb"
+
 # 5. No mount point: a warning, exit 0.
 ok "$BKP" rotate arch --unmount
 output_has "not a mount point"
