@@ -52,15 +52,27 @@ static const char *kept(const cli_medium *m)
     return strcmp(m->location, "offsite") ? _("on-site, off-line") : _("off-site");
 }
 
+/* Why a rotation has nothing to copy: no data set copies to the medium,
+ * or those that do have no generation yet (the first day). */
+static const char *nothing_why(const cli *c, const cli_medium *m)
+{
+    for (size_t i = 0; c->policy && i < c->policy->ndatasets; i++)
+        if (pol_dataset_copies_to(&c->policy->datasets[i], m->name))
+            return _("nothing yet: the data sets copied to it have no generation; run `bkp run "
+                     "--force` (or wait for tonight's backups), then rotate it");
+    return _("nothing: no data set of the policy is copied to it");
+}
+
 /* A disk: what was copied, and that it may be disconnected. */
 static void said_disk(cli *c, const cli_medium *m, const ops_rotate_out *o)
 {
     char sz[32];
-    printf(o->copy.records ? _("%s: copied ") : _("%s: already held "), m->name);
+    if (!o->plan.np)
+        printf("%s: %s", m->name, nothing_why(c, m));
+    else
+        printf(o->copy.records ? _("%s: copied ") : _("%s: already held "), m->name);
     for (size_t i = 0; i < o->plan.np; i++)
         printf("%s%s", i ? ", " : "", o->plan.rows[i].name);
-    if (!o->plan.np)
-        printf("%s", _("nothing: no data set of the policy is copied to it"));
     if (o->copy.packs)
         printf(_(" — %llu pack(s), %s, each read back from the disk and authenticated"),
                (unsigned long long)o->copy.packs, bkp_size_text(sz, sizeof(sz), o->copy.bytes));
@@ -214,7 +226,7 @@ static void plan_said(cli *c, const cli_medium *m, const ops_rotate_plan *pl)
                           : _("  prune   %s (the retention lets it go once the copy is there)\n"),
                pl->gone[i].name);
     if (!pl->np)
-        printf("  %s\n", _("nothing: no data set of the policy is copied to it"));
+        printf("  %s\n", nothing_why(c, m));
     if (!pl->listed)
         printf("  %s\n", _("(what the medium holds cannot be listed here: every generation chosen "
                            "is written to it)"));

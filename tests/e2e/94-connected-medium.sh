@@ -60,12 +60,17 @@ export BKP_POLICY=$POL
 T0=$(date +%s)
 export BKP_NOW=$T0
 ok "$BKP" init
+ok "$BKP" media label "$WORK/usb" --name usb
+# Labelled before any backup: a rotation has nothing yet, and says why (not
+# "no data set of the policy is copied to it", which is not so).
+ok "$BKP" rotate usb --dry-run
+output_has "nothing yet: the data sets copied to it have no generation"
+output_lacks "no data set of the policy is copied to it"
 # 0. The repository's first day: a disk not yet written is not alerted as due
 # (its first rotation is part of the setting up); it is from the second day.
 "$BKP" run >/dev/null 2>&1 || true
 [ ! -f "$WORK/events.jsonl" ] || [ "$(jq -rs '[.[] | select(.key | startswith("due:"))] | length' "$WORK/events.jsonl")" = 0 ] ||
     flunk "no medium is due on the repository's first day: $(cat "$WORK/events.jsonl")"
-ok "$BKP" media label "$WORK/usb" --name usb
 ok "$BKP" media label "$WORK/arch" --name arch
 # Labelled, never written: it waits for its first copy, which status asks
 # for; it is not also told to be unmounted and taken away empty.
