@@ -518,7 +518,14 @@ static bool held_as(const char *dir, const char *name, char *desc, size_t n, boo
     } else {
         alive = holder_alive(fd, &info, parsed);
         if (!alive && tidy) {
-            bkp_warn(_("removing the lock %s of a process that is gone (%s)"), name, desc);
+            char when[64];
+            time_t t = parsed ? bkp_iso_parse(info.time) : -1;
+            if (parsed) /* in the reader's words and time; the record keeps `desc` */
+                bkp_warn(_("an earlier `bkp %s` (process %ld, begun %s) ended without "
+                           "finishing: its lock is removed and this one goes on"),
+                         info.command, info.pid, bkp_local_time(when, sizeof(when), t, "?"));
+            else
+                bkp_warn(_("removing the lock %s of a process that is gone (%s)"), name, desc);
             note_takeover(name, desc);
             unlink_if_same(path, fd);
         }

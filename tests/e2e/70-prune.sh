@@ -85,7 +85,7 @@ output_has "a backup is writing" "prune during a backup should say why it stops"
 release
 # The same files without a holder are stale: taken over, with a warning.
 check_exit 0 "$BKP" prune --policy "$POL" || true
-output_has "process that is gone" "a stale writer lock should be removed with a warning"
+output_has "ended without finishing: its lock is removed" "a stale writer lock should be removed with a warning"
 [ ! -e "$REPO/locks/write-otherhost-1" ] || flunk "a stale writer lock was left"
 
 # 4. Killed at several points: what remains verifies and restores, and the
