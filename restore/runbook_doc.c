@@ -181,9 +181,11 @@ static void on_medium_how(const rb_runbook *rb, const rb_step *st, const rb_on_m
         /* The folder named first: a restore that ends in error (some files
          * damaged, the rest restored) still leaves the steps after it the
          * folder of this data set, not of the one before. */
-        snprintf(buf, n, "%s%s%s%s restore %s %s%s --from %s --verify",
-                 targets_differ(rb) ? "export BKP_TARGET=" : "", targets_differ(rb) ? to : "",
-                 targets_differ(rb) ? "; " : "", kit, seq, to, extra, from);
+        if (targets_differ(rb))
+            snprintf(buf, n, "export BKP_TARGET=%s; ", to);
+        else
+            buf[0] = '\0';
+        bkp_strappend(buf, n, "%s restore %s %s%s --from %s --verify", kit, seq, to, extra, from);
         break;
     }
     default:

@@ -244,6 +244,12 @@ typedef struct bkp_audit_entry {
     const json_t *figures;                     /* an object, may be NULL */
     json_t *json; /* the record whole, for a reader that prints or keeps it */
 } bkp_audit_entry;
+/* Keep `e` past the call that handed it over, in `slot` (its fields point
+ * into its record, a reference to which `slot` holds); what `slot` held
+ * before is released. bkp_audit_entry_release lets it go (an empty slot,
+ * json NULL, is nothing to release). */
+void bkp_audit_entry_hold(bkp_audit_entry *slot, const bkp_audit_entry *e);
+void bkp_audit_entry_release(bkp_audit_entry *slot);
 /* What a reader of the records is called with, until it returns non-zero. */
 typedef int (*bkp_audit_fn)(const bkp_audit_entry *e, void *ctx);
 

@@ -169,6 +169,19 @@ static const char *member(const json_t *j, const char *k)
     return json_string_value(json_object_get(j, k));
 }
 
+void bkp_audit_entry_hold(bkp_audit_entry *slot, const bkp_audit_entry *e)
+{
+    json_incref(e->json); /* first: `slot` may be `e`'s own */
+    json_decref(slot->json);
+    *slot = *e;
+}
+
+void bkp_audit_entry_release(bkp_audit_entry *slot)
+{
+    json_decref(slot->json);
+    *slot = (bkp_audit_entry){0};
+}
+
 /* The record `j` as a reader takes it (audit.h): borrowed from `j`. */
 static int hand_over(bkp_audit_fn fn, json_t *j, void *ctx)
 {

@@ -369,17 +369,14 @@ static int check_one(const bkp_audit_entry *e, void *ctx)
 {
     check_ctx *k = ctx;
     if (in_list(json_object_get(e->figures, "reports_sha256"), k->sum, false)) {
-        if (!k->found.json) { /* the first: the drill that wrote it */
-            k->found = *e;
-            json_incref(e->json);
-        } else
+        if (!k->found.json) /* the first: the drill that wrote it */
+            bkp_audit_entry_hold(&k->found, e);
+        else
             bkp_strappend(k->more, sizeof(k->more), ", #%llu", (unsigned long long)e->seq);
         return 0;
     }
     if (in_list(json_object_get(e->figures, "reports"), k->base, true)) {
-        json_decref(k->named.json);
-        k->named = *e;
-        json_incref(e->json);
+        bkp_audit_entry_hold(&k->named, e);
     }
     return 0;
 }
@@ -498,9 +495,9 @@ static int audit_check(cli *c)
     else
         check_said(c, file, &k, pk);
     free(path);
-    json_decref(k.named.json);
+    bkp_audit_entry_release(&k.named);
     bool ok = rc >= 0 && k.found.json;
-    json_decref(k.found.json);
+    bkp_audit_entry_release(&k.found);
     return rc < 0 ? EXIT_FAILED : ok ? EXIT_OK : EXIT_FAILED;
 }
 

@@ -26,14 +26,21 @@ pol_medium_state *ops_media_states(const bkp_repo *r, const pol_policy *p)
     return st;
 }
 
-/* When each medium of `p` is due, in its order (malloc'd; NULL without a
- * policy or memory). */
-static time_t *media_due(const bkp_repo *r, const pol_policy *p)
+/* When each medium of `p` is due, from their states `st`, in its order
+ * (malloc'd; NULL without memory). */
+static time_t *due_of(const pol_policy *p, const pol_medium_state *st)
 {
-    pol_medium_state *st = p ? ops_media_states(r, p) : NULL;
     time_t *due = st ? calloc(p->nmedia + 1, sizeof(*due)) : NULL;
     if (due)
         pol_media_due(p, st, p->nmedia, due);
+    return due;
+}
+
+/* The same from the registry of `r` (NULL without a policy or memory). */
+static time_t *media_due(const bkp_repo *r, const pol_policy *p)
+{
+    pol_medium_state *st = p ? ops_media_states(r, p) : NULL;
+    time_t *due = st ? due_of(p, st) : NULL;
     free(st);
     return due;
 }
@@ -62,7 +69,7 @@ int ops_media_connected(const bkp_repo *r, const pol_policy *p, time_t now, ops_
     if (!p || !r || !p->nmedia)
         return 0;
     pol_medium_state *st = ops_media_states(r, p);
-    time_t *due = st ? media_due(r, p) : NULL;
+    time_t *due = due_of(p, st); /* the registry read once for both */
     ops_connected *v = due ? calloc(p->nmedia, sizeof(*v)) : NULL;
     if (!v) {
         free(st);

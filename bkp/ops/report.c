@@ -81,15 +81,16 @@ static int collect(const bkp_audit_entry *e, void *ctx)
         s->nomem = true; /* said by ops_report: the status's reading goes on */
         return -ENOMEM;
     }
-    s->records[s->nrecords++] = (kept){*e, before};
-    json_incref(e->json); /* the typed fields point into it */
+    kept *k = &s->records[s->nrecords++];
+    *k = (kept){.before = before};
+    bkp_audit_entry_hold(&k->e, e);
     return 0;
 }
 
 static void records_free(scan *s)
 {
     for (size_t i = 0; i < s->nrecords; i++)
-        json_decref(s->records[i].e.json);
+        bkp_audit_entry_release(&s->records[i].e);
     free(s->records);
 }
 

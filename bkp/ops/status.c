@@ -39,14 +39,6 @@ typedef struct last_ctx {
     void *also_ctx;
 } last_ctx;
 
-/* Record `e` in `slot`, held past the walk by a reference to its JSON,
- * into which its fields point. */
-static void keep(bkp_audit_entry *slot, const bkp_audit_entry *e)
-{
-    json_decref(slot->json);
-    *slot = *e;
-    json_incref(e->json);
-}
 
 static int scan(const bkp_audit_entry *e, void *ctx)
 {
@@ -55,7 +47,7 @@ static int scan(const bkp_audit_entry *e, void *ctx)
     if (!l->first)
         l->first = e->time;
     if (!strcmp(op, "verify") && !e->medium)
-        keep(&l->verify, e);
+        bkp_audit_entry_hold(&l->verify, e);
     if (!strcmp(op, "drill") && e->ok &&
         json_is_true(json_object_get(e->figures, "key_recovery")))
         l->key_drill = e->time;
@@ -63,11 +55,11 @@ static int scan(const bkp_audit_entry *e, void *ctx)
         if (strcmp(ds, l->p->datasets[i].name))
             continue;
         if (!strcmp(op, "backup"))
-            keep(&l->of[i].backup, e);
+            bkp_audit_entry_hold(&l->of[i].backup, e);
         else if (!strcmp(op, "drill"))
-            keep(&l->of[i].drill, e);
+            bkp_audit_entry_hold(&l->of[i].drill, e);
         if (!strcmp(op, "drill") && json_is_true(json_object_get(e->figures, "attended")))
-            keep(&l->of[i].attended, e);
+            bkp_audit_entry_hold(&l->of[i].attended, e);
     }
     if (l->also)
         (void)l->also(e, l->also_ctx);
@@ -77,12 +69,12 @@ static int scan(const bkp_audit_entry *e, void *ctx)
 static void last_free(last_ctx *l)
 {
     for (size_t i = 0; l->of && i < l->p->ndatasets; i++) {
-        json_decref(l->of[i].backup.json);
-        json_decref(l->of[i].drill.json);
-        json_decref(l->of[i].attended.json);
+        bkp_audit_entry_release(&l->of[i].backup);
+        bkp_audit_entry_release(&l->of[i].drill);
+        bkp_audit_entry_release(&l->of[i].attended);
     }
     free(l->of);
-    json_decref(l->verify.json);
+    bkp_audit_entry_release(&l->verify);
 }
 
 /* A copy of string `s` (NULL stays NULL) into `*out`: false without memory. */
