@@ -225,7 +225,8 @@ typedef struct ctx {
     const time_t *due;
     size_t nstates;
     time_t now;
-    unsigned types; /* a bit per pol_medium_type counted */
+    unsigned types;         /* a bit per pol_medium_type counted */
+    const pol_medium *left; /* the first medium holding a copy left plugged in */
 } ctx;
 
 /* What a medium could fix. */
@@ -245,6 +246,33 @@ static time_t due_of(const ctx *c, const pol_medium *m)
         if (c->states[k].medium == m)
             return c->due[k];
     return 0;
+}
+
+/* The state of `m`, NULL when not in `states`. */
+static const pol_medium_state *state_of(const ctx *c, const pol_medium *m)
+{
+    for (size_t k = 0; k < c->nstates; k++)
+        if (c->states[k].medium == m)
+            return &c->states[k];
+    return NULL;
+}
+
+bool pol_medium_left(const pol_medium_state *s, time_t now)
+{
+    return s && s->plugged_in && s->medium && s->medium->offline && s->last_write &&
+           now - s->last_write >= POL_PLUGGED_GRACE;
+}
+
+/* Is `m` left plugged into the server (pol_medium_left)? */
+static bool left_in(const ctx *c, const pol_medium *m)
+{
+    return pol_medium_left(state_of(c, m), c->now);
+}
+
+/* Is `m` kept away from the server now: off-line and not left plugged in. */
+static bool away(const ctx *c, const pol_medium *m)
+{
+    return m->offline && !left_in(c, m);
 }
 
 static bool holds(const ctx *c, const pol_medium *m)
@@ -270,7 +298,7 @@ static bool holds_immutable(const ctx *c, const pol_medium *m)
 {
     for (size_t k = 0; k < c->s->ncopies; k++)
         if (c->s->copies[k].medium == m)
-            return m->offline || (pol_medium_bucket(m) && c->s->copies[k].proven);
+            return away(c, m) || (pol_medium_bucket(m) && c->s->copies[k].proven);
     return false;
 }
 
@@ -279,10 +307,10 @@ static bool helps(const ctx *c, const pol_medium *m, enum need need)
     switch (need) {
     case NEED_IMMUTABLE:
         return (m->offline || pol_medium_bucket(m)) && !holds_immutable(c, m);
-    case NEED_OFFLINE:
-        return m->offline && !holds(c, m);
+    case NEED_OFFLINE: /* taking one left plugged in away helps too */
+        return m->offline && (!holds(c, m) || left_in(c, m));
     case NEED_OFFSITE:
-        return m->offsite && !holds(c, m);
+        return m->offsite && (!holds(c, m) || left_in(c, m));
     case NEED_COPIES:
         return !holds(c, m);
     case NEED_TYPES:
@@ -329,11 +357,20 @@ static void medium_action(const ctx *c, const pol_medium *m, char *buf, size_t n
         fmt(buf, n, _("run `bkp run` (copies to %s on-line)"), name_of(m));
         return;
     }
-    if (m->offline) /* brought from where it is kept */
+    const pol_medium_state *st = state_of(c, m);
+    bool turn = due && due <= c->now;
+    if (m->offline && st && st->plugged_in && !turn) { /* it only has to go */
+        fmt(buf, n, _("unmount %s and take it away (`umount %s`)"), name_of(m),
+            m->path ? m->path : name_of(m));
+        return;
+    }
+    if (m->offline && st && st->plugged_in) /* here already: its copy, then away */
+        fmt(buf, n, _("run `bkp rotate %s --unmount`, then take it away"), name_of(m));
+    else if (m->offline) /* brought from where it is kept */
         fmt(buf, n, _("connect %s and run `bkp rotate %s`"), name_of(m), name_of(m));
     else /* kept attached, rotated by hand (an archive folder on a NAS) */
         fmt(buf, n, _("run `bkp rotate %s`"), name_of(m));
-    if (!due || due > c->now)
+    if (!turn)
         return;
     long long days = (long long)((c->now - due) / DAY);
     if (due == POL_DUE_NEVER)
@@ -392,7 +429,7 @@ static void fix_action(const ctx *c, enum need need, char *buf, size_t n)
 }
 
 /* Count as compliance.h says; fills copies, media_types, offline, offsite
- * and the ages, and c->types. */
+ * and the ages, c->types and c->left. */
 static void count(ctx *c, pol_status *out)
 {
     const pol_ds_state *s = c->s;
@@ -412,15 +449,18 @@ static void count(ctx *c, pol_status *out)
             continue;
         out->copies++;
         c->types |= 1u << cp->medium->type;
-        if (cp->medium->offline) {
+        bool gone = away(c, cp->medium), left = left_in(c, cp->medium);
+        if (gone) {
             out->offline++;
             if (!any_offline || cp->newest > fresh_offline)
                 fresh_offline = cp->newest;
             any_offline = true;
         }
-        if (cp->medium->offline || (pol_medium_bucket(cp->medium) && cp->proven))
+        if (gone || (pol_medium_bucket(cp->medium) && cp->proven))
             out->immutable++;
-        if (cp->medium->offsite) {
+        if (left && !c->left)
+            c->left = cp->medium;
+        if (cp->medium->offsite && !left) {
             out->offsite++;
             if (!any_offsite || cp->newest > fresh_offsite)
                 fresh_offsite = cp->newest;
@@ -640,7 +680,7 @@ void pol_compliance(const pol_policy *p, const pol_ds_state *s, const pol_medium
     if (!p || !s || !s->dataset || !out || (nstates && (!states || !due)) ||
         (s->ncopies && !s->copies))
         abort();
-    ctx c = {p, s->dataset, s, states, due, nstates, now, 0};
+    ctx c = {p, s->dataset, s, states, due, nstates, now, 0, NULL};
     const char *ds = c.d->name;
     risks rk = {0};
     if (s->nbehind && !s->behind)
@@ -660,14 +700,19 @@ void pol_compliance(const pol_policy *p, const pol_ds_state *s, const pol_medium
     if (nogen)
         reason(out, _("no generation of %s exists yet"), ds);
     int worst = nogen ? -1 : shortfalls(&c, out);
+    /* Why the copy on it did not count (its own alert says since when). */
+    if (worst >= 0 && worst <= NEED_IMMUTABLE && c.left)
+        reason(out,
+               _("%s is still connected to the server, within reach of what runs there: it "
+                 "counts as off-line again once it is taken away"),
+               name_of(c.left));
     at_risk(&c, nogen, out, &rk);
 
     /* Not known to be behind is not known to be whole. */
     if (s->pins_unchecked)
         reason(out, "%s", _("the primary could not be compared with what the media pinned"));
-    bool risky =
-        rk.backup || rk.missed || rk.stale_offline || rk.overdue || rk.few_generations ||
-        s->pins_unchecked;
+    bool risky = rk.backup || rk.missed || rk.stale_offline || rk.overdue || rk.few_generations ||
+                 s->pins_unchecked;
     out->verdict = s->nbehind || nogen || worst >= 0 ? POL_NON_COMPLIANT
                    : risky                           ? POL_AT_RISK
                                                      : POL_COMPLIANT;

@@ -11,6 +11,9 @@
  *    medium holding at least one generation of it;
  *  - media types: distinct types among the primary and those media;
  *  - off-line / off-site: those media with `offline: true` / `location: offsite`;
+ *  - a disk left plugged in (pol_medium_left) is within reach of whatever
+ *    runs on the server: it counts as a copy and a media type, never as
+ *    off-line, off-site or non-editable, until it is taken away;
  *  - immutable (non-editable): the off-line media (sealed read-only, immutable
  *    where the file system allows, and out of reach once disconnected), and
  *    the object media whose Object Lock a probe proved (pol_copy.proven). An
@@ -51,7 +54,19 @@ typedef enum { POL_COMPLIANT, POL_AT_RISK, POL_NON_COMPLIANT } pol_verdict;
 typedef struct pol_medium_state {
     const pol_medium *medium; /* from the policy */
     time_t last_write;        /* last completed copy or rotation, 0 never */
+    /* An off-line medium whose own label is at its path, on another file
+     * system than the primary: plugged into the server now. */
+    bool plugged_in;
 } pol_medium_state;
+
+/* How long after its rotation an off-line medium may stay plugged in before
+ * it counts as left connected: time to unmount it and carry it away. */
+#define POL_PLUGGED_GRACE (60 * 60)
+
+/* Is `s` an off-line medium left plugged in at `now`: written, and
+ * POL_PLUGGED_GRACE past its last write? One never written holds nothing
+ * yet: it waits for its first copy. */
+bool pol_medium_left(const pol_medium_state *s, time_t now);
 
 /* What one medium holds of one data set. */
 typedef struct pol_copy {
@@ -135,9 +150,10 @@ size_t pol_rotation_calendar(const pol_medium_state *states, const time_t *due, 
                              time_t now, time_t until, pol_turn *out, size_t max);
 
 /* The 3-2-1 verdict for one data set at `now`. `states`/`due` as from
- * pol_media_due (for the overdue checks and the next action: the copy_to
- * medium that fixes the worst shortfall, the most overdue first, e.g.
- * "connect usb-b and run `bkp rotate usb-b` — 3 days overdue"). */
+ * pol_media_due (for the overdue checks, the media left plugged in, and the
+ * next action: the copy_to medium that fixes the worst shortfall, the most
+ * overdue first, e.g. "connect usb-b and run `bkp rotate usb-b` — 3 days
+ * overdue", or "run `bkp rotate usb-b --unmount`" for one plugged in). */
 void pol_compliance(const pol_policy *p, const pol_ds_state *s, const pol_medium_state *states,
                     const time_t *due, size_t nstates, time_t now, pol_status *out);
 
@@ -146,6 +162,7 @@ const char *pol_verdict_name(pol_verdict v);
 int pol_verdict_named(const char *name, pol_verdict *out);
 /* "3 days", "5 hours": `secs` in the largest unit that is not zero, rounded
  * down, in the language of the messages, into `buf`. */
-const char *pol_span_text(char *buf, size_t n, int64_t secs); /* "COMPLIANT", "AT RISK", "NON-COMPLIANT" */
+const char *pol_span_text(char *buf, size_t n,
+                          int64_t secs); /* "COMPLIANT", "AT RISK", "NON-COMPLIANT" */
 
 #endif

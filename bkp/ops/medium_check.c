@@ -14,13 +14,32 @@
 #include "bkp/media/registry.h"
 #include "bkp/keys/pubkey.h"
 
+bool ops_medium_here(const bkp_repo *r, const pol_medium *pm)
+{
+    bkp_label label;
+    if (!pm->path || bkp_label_read(pm->path, &label))
+        return false;
+    return !strcmp(label.name, pm->name) && (!r || !strcmp(label.repository, bkp_repo_uuid(r)));
+}
+
+/* Is the label at `pm`'s path its own, on a file system other than `r`'s? */
+static bool plugged_in(const bkp_repo *r, const pol_medium *pm)
+{
+    struct stat here, repo;
+    return !stat(pm->path, &here) && S_ISDIR(here.st_mode) && !stat(bkp_repo_path(r), &repo) &&
+           here.st_dev != repo.st_dev && ops_medium_here(r, pm);
+}
+
 pol_medium_state *ops_media_states(const bkp_repo *r, const pol_policy *p)
 {
     pol_medium_state *st = calloc(p->nmedia + 1, sizeof(*st));
     for (size_t i = 0; st && i < p->nmedia; i++) {
-        bkp_media_entry *e = r ? bkp_media_get(r, p->media[i].name) : NULL;
-        st[i].medium = &p->media[i];
-        st[i].last_write = e ? e->last_write : 0;
+        const pol_medium *pm = &p->media[i];
+        bkp_media_entry *e = r ? bkp_media_get(r, pm->name) : NULL;
+        st[i] = (pol_medium_state){.medium = pm,
+                                   .last_write = e ? e->last_write : 0,
+                                   .plugged_in = r && pm->offline && pol_type_at_path(pm->type) &&
+                                                 plugged_in(r, pm)};
         bkp_media_free(e);
     }
     return st;
@@ -45,22 +64,6 @@ static time_t *media_due(const bkp_repo *r, const pol_policy *p)
     return due;
 }
 
-bool ops_medium_here(const bkp_repo *r, const pol_medium *pm)
-{
-    bkp_label label;
-    if (!pm->path || bkp_label_read(pm->path, &label))
-        return false;
-    return !strcmp(label.name, pm->name) && (!r || !strcmp(label.repository, bkp_repo_uuid(r)));
-}
-
-/* Is the label at `pm`'s path its own, on a file system other than `r`'s? */
-static bool plugged_in(const bkp_repo *r, const pol_medium *pm)
-{
-    struct stat here, repo;
-    return !stat(pm->path, &here) && S_ISDIR(here.st_mode) && !stat(bkp_repo_path(r), &repo) &&
-           here.st_dev != repo.st_dev && ops_medium_here(r, pm);
-}
-
 int ops_media_connected(const bkp_repo *r, const pol_policy *p, time_t now, ops_connected **out,
                         size_t *n)
 {
@@ -78,7 +81,7 @@ int ops_media_connected(const bkp_repo *r, const pol_policy *p, time_t now, ops_
     }
     for (size_t i = 0; i < p->nmedia; i++) {
         const pol_medium *pm = &p->media[i];
-        if (!pm->offline || !pol_type_at_path(pm->type) || !plugged_in(r, pm))
+        if (!st[i].plugged_in)
             continue;
         /* Just rotated: the person has the hour to unmount it and carry it
          * away. One plugged in when its rotation is due is left connected
@@ -88,8 +91,7 @@ int ops_media_connected(const bkp_repo *r, const pol_policy *p, time_t now, ops_
         v[(*n)++] = (ops_connected){.medium = pm,
                                     .last_write = st[i].last_write,
                                     .due = due[i] && due[i] <= now,
-                                    .left = st[i].last_write &&
-                                            now - st[i].last_write >= OPS_CONNECTED_GRACE};
+                                    .left = pol_medium_left(&st[i], now)};
     }
     free(st);
     free(due);
@@ -151,7 +153,8 @@ static int other_disk(const bkp_repo *r, const pol_policy *p, const char *name, 
     char duetxt[192] = "", when[64];
     /* In the words of `bkp status` (compliance.c): never written, or whole
      * days overdue. */
-    long long days = most && due != POL_DUE_NEVER && due < now ? (long long)((now - due) / 86400) : 0;
+    long long days =
+        most && due != POL_DUE_NEVER && due < now ? (long long)((now - due) / 86400) : 0;
     if (most && due == POL_DUE_NEVER)
         snprintf(duetxt, sizeof(duetxt), _(" The medium due next is %s (never written yet)."),
                  most);

@@ -33,18 +33,16 @@
 int ops_label_check(const bkp_repo *r, const pol_policy *p, const char *name, const char *path,
                     const bkp_media_entry *entry);
 
-/* Last writes from the registry of `r` (may be NULL: never written), one
- * state per medium of `p`, in its order (malloc'd; NULL without memory). */
+/* Last writes from the registry of `r` (may be NULL: never written) and
+ * whether each off-line medium is plugged in (as ops_media_connected finds
+ * it), one state per medium of `p`, in its order (malloc'd; NULL without
+ * memory). */
 pol_medium_state *ops_media_states(const bkp_repo *r, const pol_policy *p);
 /* When medium `name` of `p` (may be NULL) is next due (0: never rotated). */
 time_t ops_medium_due(const bkp_repo *r, const pol_policy *p, const char *name);
 /* The name of `p`'s medium that is most overdue, or NULL; its due time
  * into `*when`. */
 const char *ops_medium_most_due(const bkp_repo *r, const pol_policy *p, time_t *when);
-
-/* How long after its rotation an off-line medium may stay connected
- * before it counts as left connected: time to unmount it and carry it. */
-#define OPS_CONNECTED_GRACE (60 * 60)
 
 /* An off-line medium plugged in. */
 typedef struct ops_connected {
@@ -53,7 +51,7 @@ typedef struct ops_connected {
     /* Its rotation is due now (or it was never written): it is told to be
      * rotated first, never to be taken away before it has its copy. */
     bool due;
-    /* OPS_CONNECTED_GRACE has passed since its last write: left connected,
+    /* Left connected (pol_medium_left): the grace has passed since its last write,
      * what status and alerts tell; within the grace it is still connected
      * (an alert is not cleared). */
     bool left;

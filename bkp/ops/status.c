@@ -33,12 +33,11 @@ typedef struct last_ctx {
     const pol_policy *p;
     last_rec *of; /* one per data set of the policy */
     bkp_audit_entry verify;
-    time_t key_drill;                    /* the last successful key-recovery drill */
-    time_t first;                        /* the log's first record: the repository's creation */
-    bkp_audit_fn also;                   /* ops_status_in's */
+    time_t key_drill;  /* the last successful key-recovery drill */
+    time_t first;      /* the log's first record: the repository's creation */
+    bkp_audit_fn also; /* ops_status_in's */
     void *also_ctx;
 } last_ctx;
-
 
 static int scan(const bkp_audit_entry *e, void *ctx)
 {
@@ -48,8 +47,7 @@ static int scan(const bkp_audit_entry *e, void *ctx)
         l->first = e->time;
     if (!strcmp(op, "verify") && !e->medium)
         bkp_audit_entry_hold(&l->verify, e);
-    if (!strcmp(op, "drill") && e->ok &&
-        json_is_true(json_object_get(e->figures, "key_recovery")))
+    if (!strcmp(op, "drill") && e->ok && json_is_true(json_object_get(e->figures, "key_recovery")))
         l->key_drill = e->time;
     for (size_t i = 0; ds && i < l->p->ndatasets; i++) {
         if (strcmp(ds, l->p->datasets[i].name))
@@ -101,7 +99,8 @@ static rst_tri tri_of(const json_t *j)
 static bool drill_of(const bkp_audit_entry *rec, rst_drill *d)
 {
     const json_t *fig = rec->figures;
-    json_t *secs = json_object_get(fig, "seconds"), *rto = json_object_get(fig, "rto_target_seconds");
+    json_t *secs = json_object_get(fig, "seconds"),
+           *rto = json_object_get(fig, "rto_target_seconds");
     *d = (rst_drill){.seconds = json_is_number(secs) ? json_number_value(secs) : -1,
                      .rto_target = json_is_integer(rto) ? json_integer_value(rto) : -1,
                      .rto_met = tri_of(json_object_get(fig, "rto_met")),
@@ -173,7 +172,7 @@ static void newest_held(const bkp_media_entry *e, const char *ds, pol_copy *cp)
  * `s->copies` for the verdict, and into `out->copies` (room for each
  * entry) for the record. False without memory. */
 static bool media_copies(const ops_status_in *in, const pol_dataset *d, const ds_view *w,
-                         pol_copy *copies, pol_ds_state *s, rst_dataset *out)
+                         time_t now, pol_copy *copies, pol_ds_state *s, rst_dataset *out)
 {
     for (size_t i = 0; i < w->nreg; i++) {
         const bkp_media_entry *e = &w->reg[i];
@@ -188,12 +187,16 @@ static bool media_copies(const ops_status_in *in, const pol_dataset *d, const ds
         const pol_object *o = pol_medium_bucket(pm);
         cp.proven = o && !o->governance && in->proven && in->proven(in->ctx, e, &proven_at);
         copies[s->ncopies++] = cp;
-        /* Non-editable: off-line, or an object lock a probe proved (and when). */
+        /* As the verdict counts it: a disk left plugged in is within reach
+         * (policies/compliance.h). Non-editable: off-line, or an object
+         * lock a probe proved (and when). */
+        bool left = pol_medium_left(&w->st[pm - in->policy->media], now),
+             away = pm->offline && !left;
         rst_copy *c = &out->copies[out->ncopies++];
         *c = (rst_copy){.type = pm->type,
-                        .offline = pm->offline,
-                        .offsite = pm->offsite,
-                        .non_editable = pm->offline || cp.proven,
+                        .offline = away,
+                        .offsite = pm->offsite && !left,
+                        .non_editable = away || cp.proven,
                         .proven = cp.proven && proven_at > 0 ? proven_at : 0,
                         .seq = cp.newest_seq,
                         .captured = cp.newest};
@@ -243,10 +246,10 @@ static int dataset_status(const ops_status_in *in, size_t i, const ds_view *w, r
     s.last_run_failed = last->backup.json && last->backup.error && !last->backup.ok;
     /* The run judging its own work says when it began; another's is seen
      * by its lock, since a time not known here. */
-    s.run_since = in->run_since                                  ? in->run_since
+    s.run_since = in->run_since                                    ? in->run_since
                   : bkp_lock_alive(bkp_repo_path(in->repo), "run") ? 1
                                                                    : 0;
-    if (!media_copies(in, d, w, copies, &s, r))
+    if (!media_copies(in, d, w, now, copies, &s, r))
         goto fail;
     /* In English for programs (--json, alerts, the audit log); for a person
      * also in the language of the messages (`shown`), and in Japanese for a
@@ -395,9 +398,8 @@ rst_key_drill ops_key_drill_status(const ops_status_log *log, const pol_policy *
     /* Never held: due once the interval has passed since the repository was
      * made, not on its first day. */
     time_t since = last > 0 ? last : log && log->rc >= 0 ? log->created : 0;
-    return (rst_key_drill){.last = last > 0 ? last : 0,
-                           .every = every,
-                           .due = since <= 0 || now - since > every};
+    return (rst_key_drill){
+        .last = last > 0 ? last : 0, .every = every, .due = since <= 0 || now - since > every};
 }
 
 /* ---- the rest of the document ---- */

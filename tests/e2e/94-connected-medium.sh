@@ -7,12 +7,15 @@
 #     not "left connected": it waits for its first copy; the person has an
 #     hour to unmount it and carry it away.
 #  2. Two hours later (the test clock), still mounted: `bkp status` says so
-#     (terminal, --json "connected", the page's "what to do today"); `bkp
+#     (terminal, --json "connected", the page's "what to do today") and
+#     counts its copy neither off-line nor non-editable; `bkp
 #     run` tells the notify command once ("connected"), not at every run.
-#     Past its due date, still plugged in, it is still said, never cleared.
+#     Past its due date, still plugged in, it is still said, never cleared,
+#     and the next step rotates it (`--unmount`), never "connect usb".
 #  3. `bkp rotate usb --unmount` unmounts it once the rotation succeeded
 #     (with --json, stdout stays the JSON document).
-#  4. Away: status says nothing, and the next run clears the alert once.
+#  4. Away: status says nothing, counts it off-line again, and the next run
+#     clears the alert once.
 #  5. A medium whose path is no mount point: --unmount warns, unmounts
 #     nothing and the rotation still exits 0. A medium on the repository's
 #     own file system is never called "connected".
@@ -98,6 +101,11 @@ grep -q "usb が .* に接続されたまま" "$WORK/s2ja" || flunk "status in J
 "$BKP" status --json >"$WORK/s2.json" 2>/dev/null || true
 [ "$(jq -r '.connected[0].medium' "$WORK/s2.json")" = usb ] ||
     flunk "status --json should list usb under connected: $(jq -c .connected "$WORK/s2.json")"
+# Within reach of the server, it is not counted off-line: only arch is.
+[ "$(jq -r '.datasets[0].counted.offline' "$WORK/s2.json")" = 1 ] ||
+    flunk "a disk left plugged in is not an off-line copy: $(jq -c '.datasets[0].counted' "$WORK/s2.json")"
+[ "$(jq -r '.datasets[0].copies_on_media[] | select(.medium == "usb") | "\(.offline) \(.non_editable)"' "$WORK/s2.json")" = "false false" ] ||
+    flunk "usb's copy should be neither off-line nor non-editable while plugged in: $(jq -c ".datasets[0].copies_on_media" "$WORK/s2.json")"
 "$BKP" status --format html -o "$WORK/page.html" >/dev/null 2>&1 || true
 grep -q 'data-connected="usb"' "$WORK/page.html" || flunk "the status page should say usb is still connected"
 "$BKP" run >/dev/null 2>&1 || true
@@ -114,6 +122,10 @@ grep -q "due for its rotation: run \`bkp rotate usb\`, then unmount it and take 
     flunk "a plugged-in disk that is due should be told to be rotated first: $(cat "$WORK/s2b")"
 grep -q "unmount it and take it away (\`umount" "$WORK/s2b" &&
     flunk "a due disk is told to be taken away before its copy: $(cat "$WORK/s2b")"
+# The next step knows it is here: not "connect usb".
+grep -q "rotate usb --unmount\`, then take it away — 1 day overdue" "$WORK/s2b" ||
+    flunk "the next step should rotate the disk that is plugged in: $(cat "$WORK/s2b")"
+grep -q "connect usb and run" "$WORK/s2b" && flunk "a disk plugged in is told to be connected: $(cat "$WORK/s2b")"
 "$BKP" status --format html -o "$WORK/page2b.html" >/dev/null 2>&1 || true
 grep -q 'data-waiting="usb"' "$WORK/page2b.html" || flunk "the page should ask for usb's copy"
 grep -q 'data-connected="usb"\|data-bring="usb"' "$WORK/page2b.html" &&
@@ -130,6 +142,9 @@ mountpoint -q "$WORK/usb" && flunk "rotate --unmount left the disk mounted"
 # 4. Away: nothing said, the alert cleared once.
 "$BKP" status >"$WORK/s4" 2>&1 || true
 grep -q "still connected" "$WORK/s4" && flunk "an unmounted disk is not connected: $(cat "$WORK/s4")"
+"$BKP" status --json >"$WORK/s4.json" 2>/dev/null || true
+[ "$(jq -r '.datasets[0].counted.offline' "$WORK/s4.json")" = 2 ] ||
+    flunk "taken away, usb counts off-line again: $(jq -c '.datasets[0].counted' "$WORK/s4.json")"
 "$BKP" run >/dev/null 2>&1 || true
 "$BKP" run >/dev/null 2>&1 || true
 [ "$(events | tr ',' '\n' | grep -c cleared)" = 1 ] && [ "$(events | sed 's/.*,//')" = cleared ] ||

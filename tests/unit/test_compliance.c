@@ -393,6 +393,57 @@ static void test_rotation_weeks(void **state)
     reason_at(o, "the freshest off-line copy is 204 hours old (at most 192 hours)");
 }
 
+/* A disk left plugged into the server is within reach of what runs there:
+ * an hour after its rotation it counts as a copy and a media type, not as
+ * off-line, off-site or non-editable; the action is to take it away, or,
+ * when its turn has come, to rotate it and then take it away, never to
+ * "connect" it. */
+static void test_left_plugged_in(void **state)
+{
+    (void)state;
+    world w;
+    const pol_medium *m[] = {&USB_A};
+    world_init(&w, m, 1);
+    write_medium(&w, "usb-a", T0 + 10 * HOUR);
+    w.st[0].plugged_in = true;
+
+    /* Within the hour: being carried away, still counted. */
+    const pol_status *o = judge(&w, T0 + 10 * HOUR + 59 * 60);
+    expect(o, POL_COMPLIANT, "");
+    assert_int_equal(o->offline, 1);
+
+    /* Left: nothing away from the server holds a copy. */
+    o = judge(&w, T0 + 11 * HOUR);
+    expect(o, POL_NON_COMPLIANT, "unmount usb-a and take it away (`umount /media/bkp`)");
+    assert_int_equal(o->copies, 3);
+    assert_int_equal(o->media_types, 2);
+    assert_int_equal(o->offline, 0);
+    assert_int_equal(o->offsite, 0);
+    assert_int_equal(o->immutable, 0);
+    assert_int_equal(o->offline_age, -1);
+    assert_int_equal(reason_at(o, "no off-line copy (the rule asks for 1)"), 0);
+    reason_at(o, "usb-a is still connected to the server, within reach of what runs there");
+
+    /* Taken away: counted again. */
+    w.st[0].plugged_in = false;
+    o = judge(&w, T0 + 12 * HOUR);
+    expect(o, POL_COMPLIANT, "");
+    assert_int_equal(o->offline, 1);
+
+    /* Two disks taking turns: usb-b plugged in for its turn is rotated
+     * first; usb-a, away, still counts, so the rule holds. */
+    const pol_medium *two[] = {&USB_A, &USB_B};
+    world_init(&w, two, 2);
+    write_medium(&w, "usb-a", T0 + 10 * HOUR);
+    write_medium(&w, "usb-b", T0 + WEEK + 10 * HOUR);
+    w.st[0].plugged_in = true; /* usb-a back for its turn */
+    o = judge(&w, T0 + 2 * WEEK + 12 * HOUR);
+    expect(o, POL_COMPLIANT, "run `bkp rotate usb-a --unmount`, then take it away — due now");
+    assert_int_equal(o->offline, 1);
+    o = judge(&w, T0 + 2 * WEEK + 3 * DAY + 12 * HOUR);
+    expect(o, POL_AT_RISK, "run `bkp rotate usb-a --unmount`, then take it away — 3 days overdue");
+}
+
 /* An operator who does what the action says, each day at noon, for eight
  * weeks: the disks alternate, each a week apart, and nothing is ever at risk. */
 static void test_rotation_followed(void **state)
@@ -545,7 +596,9 @@ static void test_few_generations(void **state)
      * "nothing to do"): it is said to be missed, and the backup asked for. */
     pol_compliance(&w.p, &w.s, w.st, w.due, w.n, T0 + DAY + HOUR, &w.out);
     reason_at(&w.out, "the backup due 2026-01-05 02:00 UTC was not made");
-    assert_string_equal(next_of(&w.out), "check that the server was on and that cron runs `bkp run` (every quarter of an hour), then run `bkp backup emr`");
+    assert_string_equal(next_of(&w.out),
+                        "check that the server was on and that cron runs `bkp run` (every quarter "
+                        "of an hour), then run `bkp backup emr`");
     /* One generation: two more nights. */
     w.s.generations = 1;
     o = judge(&w, T0 + 11 * HOUR);
@@ -606,7 +659,9 @@ static void test_failed_and_old_backups(void **state)
     w.s.last_backup = T0 + DAY + 2 * HOUR;
     pol_compliance(&w.p, &w.s, w.st, w.due, w.n, T0 + 2 * DAY + 9 * HOUR, &w.out);
     reason_at(&w.out, "the backup due 2026-01-07 02:00 UTC was not made (schedule daily at 02:00)");
-    expect(&w.out, POL_AT_RISK, "check that the server was on and that cron runs `bkp run` (every quarter of an hour), then run `bkp backup emr`");
+    expect(&w.out, POL_AT_RISK,
+           "check that the server was on and that cron runs `bkp run` (every quarter of an hour), "
+           "then run `bkp backup emr`");
     pol_compliance(&w.p, &w.s, w.st, w.due, w.n, T0 + 2 * DAY + 5 * HOUR, &w.out);
     expect(&w.out, POL_COMPLIANT, "");
     /* A run that holds the repository (a long backup, or one queued behind
@@ -617,7 +672,9 @@ static void test_failed_and_old_backups(void **state)
     expect(&w.out, POL_COMPLIANT, "");
     w.s.run_since = T0 + 2 * DAY + 3 * HOUR;
     pol_compliance(&w.p, &w.s, w.st, w.due, w.n, T0 + 2 * DAY + 9 * HOUR, &w.out);
-    expect(&w.out, POL_AT_RISK, "check that the server was on and that cron runs `bkp run` (every quarter of an hour), then run `bkp backup emr`");
+    expect(&w.out, POL_AT_RISK,
+           "check that the server was on and that cron runs `bkp run` (every quarter of an hour), "
+           "then run `bkp backup emr`");
     w.s.run_since = 1;
     pol_compliance(&w.p, &w.s, w.st, w.due, w.n, T0 + 2 * DAY + 9 * HOUR, &w.out);
     expect(&w.out, POL_COMPLIANT, "");
@@ -645,8 +702,8 @@ static void test_several_actions(void **state)
     assert_int_equal(o->verdict, POL_AT_RISK);
     assert_int_equal(o->nactions, 3);
     assert_string_equal(o->actions[0], "run `bkp backup emr` and read its errors");
-    assert_string_equal(o->actions[1],
-                        "run `bkp status` on a terminal and read why the pins could not be checked");
+    assert_string_equal(
+        o->actions[1], "run `bkp status` on a terminal and read why the pins could not be checked");
     assert_string_equal(o->actions[2], "connect usb-a and run `bkp rotate usb-a` — 2 days overdue");
 
     const pol_behind behind = {"usb-a", "emr:12, pinned on usb-a, is missing", false};
@@ -690,7 +747,8 @@ static void test_media_due_table(void **state)
     time_t t = T0 + 10 * HOUR;
     /* Ties between never-written members go by name: usb-a, usb-c, then
      * usb-b, written last. */
-    pol_medium_state st[] = {{&b, t}, {&c, 0}, {&a, 0}, {&other, 0}, {&nas, t}, {&slow, t}};
+    pol_medium_state st[] = {{&b, t, false},     {&c, 0, false},   {&a, 0, false},
+                             {&other, 0, false}, {&nas, t, false}, {&slow, t, false}};
     time_t due[6];
     pol_media_due(NULL, st, 6, due);
     assert_int_equal(due[2], t + WEEK);     /* usb-a */
@@ -702,7 +760,7 @@ static void test_media_due_table(void **state)
 
     /* Members with different intervals step by their own. */
     c.rotate_every = 3 * DAY;
-    pol_medium_state st2[] = {{&a, t}, {&c, t - DAY}};
+    pol_medium_state st2[] = {{&a, t, false}, {&c, t - DAY, false}};
     pol_media_due(NULL, st2, 2, due);
     assert_int_equal(due[1], t + 3 * DAY);
     assert_int_equal(due[0], t + 2 * WEEK);
@@ -718,7 +776,8 @@ static void test_rotation_calendar(void **state)
     other.name = "usb-x";
     other.path = "/media/other";
     time_t now = T0 + 10 * DAY, w = T0 + 5 * DAY;
-    pol_medium_state st[] = {{&a, w}, {&b, w - WEEK}, {&other, 0}, {&nas, w}};
+    pol_medium_state st[] = {
+        {&a, w, false}, {&b, w - WEEK, false}, {&other, 0, false}, {&nas, w, false}};
     time_t due[4];
     pol_turn t[8];
     pol_media_due(NULL, st, 4, due);
@@ -759,14 +818,14 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_no_generation),          cmocka_unit_test(test_primary_only),
         cmocka_unit_test(test_fresh_offline_copy),     cmocka_unit_test(test_offline_too_old),
-        cmocka_unit_test(test_online_archive),
-        cmocka_unit_test(test_rotation_weeks),         cmocka_unit_test(test_rotation_followed),
+        cmocka_unit_test(test_online_archive),         cmocka_unit_test(test_rotation_weeks),
+        cmocka_unit_test(test_rotation_followed),      cmocka_unit_test(test_left_plugged_in),
         cmocka_unit_test(test_no_offline_medium),      cmocka_unit_test(test_shortfall_actions),
         cmocka_unit_test(test_immutable_copies),       cmocka_unit_test(test_few_generations),
-        cmocka_unit_test(test_failed_and_old_backups),
-        cmocka_unit_test(test_several_actions), cmocka_unit_test(test_reasons_capped),
-        cmocka_unit_test(test_media_due_table),        cmocka_unit_test(test_verdict_names),
-        cmocka_unit_test(test_primary_behind_medium),  cmocka_unit_test(test_rotation_calendar),
+        cmocka_unit_test(test_failed_and_old_backups), cmocka_unit_test(test_several_actions),
+        cmocka_unit_test(test_reasons_capped),         cmocka_unit_test(test_media_due_table),
+        cmocka_unit_test(test_verdict_names),          cmocka_unit_test(test_primary_behind_medium),
+        cmocka_unit_test(test_rotation_calendar),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -56,7 +56,7 @@ static int setup(void **state)
                         json_pack("{s:s, s:f, s:i, s:b}", "runbook", "emr", "seconds", 42.5,
                                   "rto_target_seconds", 3600, "rto_met", 1)))
         return -1;
-    x->st[0] = (pol_medium_state){&x->f.p->media[0], bkp_now() - OPS_DAY};
+    x->st[0] = (pol_medium_state){.medium = &x->f.p->media[0], .last_write = bkp_now() - OPS_DAY};
     x->in = (ops_status_in){.repo = x->f.r, .policy = x->f.p, .states = x->st};
     *state = x;
     return 0;
@@ -306,7 +306,8 @@ static void test_forged_records_not_believed(void **state)
     assert_string_equal(st.audit.problem, "record 3 is not an audit record (no op or time)");
     json_t *j = rst_status_json(&st), *a = json_object_get(j, "audit");
     assert_string_equal(json_string_value(json_object_get(a, "code")), "not_a_record");
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(a, "detail"), "record")), 3);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(a, "detail"), "record")),
+                     3);
     json_decref(j);
     rst_status_clear(&st);
 }
