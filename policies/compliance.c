@@ -531,6 +531,7 @@ static int shortfalls(const ctx *c, pol_status *out)
 
 /* What AT RISK found, in the order its reasons are given. */
 typedef struct risks {
+    bool suspicious;           /* a generation sealed as suspicious, not cleared */
     bool backup;               /* failed, or older than two schedule periods */
     bool missed;               /* a slot of the schedule passed without a run */
     bool stale_offline;        /* the freshest off-line copy is too old */
@@ -589,6 +590,17 @@ static void at_risk(const ctx *c, bool nogen, pol_status *out, risks *rk)
 {
     const pol_ds_state *s = c->s;
     char a[64], b[64];
+    /* First: the data itself may be what is wrong (ransomware encrypting
+     * the files backed up), whatever the copies. */
+    if (s->suspicious == 1)
+        reason(out, _("%s:%u was sealed as suspicious and nobody has cleared it"), c->d->name,
+               s->suspicious_seq);
+    else if (s->suspicious)
+        reason(out,
+               _("%zu generations of %s were sealed as suspicious and nobody has cleared them; "
+                 "the newest is %s:%u"),
+               s->suspicious, c->d->name, c->d->name, s->suspicious_seq);
+    rk->suspicious = s->suspicious > 0;
     if (s->last_run_failed) {
         reason(out, "%s", _("the last backup failed"));
         rk->backup = true;
@@ -711,8 +723,8 @@ void pol_compliance(const pol_policy *p, const pol_ds_state *s, const pol_medium
     /* Not known to be behind is not known to be whole. */
     if (s->pins_unchecked)
         reason(out, "%s", _("the primary could not be compared with what the media pinned"));
-    bool risky = rk.backup || rk.missed || rk.stale_offline || rk.overdue || rk.few_generations ||
-                 s->pins_unchecked;
+    bool risky = rk.suspicious || rk.backup || rk.missed || rk.stale_offline || rk.overdue ||
+                 rk.few_generations || s->pins_unchecked;
     out->verdict = s->nbehind || nogen || worst >= 0 ? POL_NON_COMPLIANT
                    : risky                           ? POL_AT_RISK
                                                      : POL_COMPLIANT;
@@ -748,6 +760,14 @@ void pol_compliance(const pol_policy *p, const pol_ds_state *s, const pol_medium
     }
     if (worst >= 0) {
         fix_action(&c, (enum need)worst, next, n);
+        act(out, next);
+    }
+    if (rk.suspicious) {
+        fmt(next, n,
+            _("check the files of %s on the server before trusting %s:%u (`bkp generations %s` "
+              "says what changed); when they are good, run `bkp generations --clear-suspicious "
+              "%s:%u`"),
+            ds, ds, s->suspicious_seq, ds, ds, s->suspicious_seq);
         act(out, next);
     }
     if (rk.backup) {

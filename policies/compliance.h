@@ -25,7 +25,8 @@
  *  - NON-COMPLIANT: the primary is behind or beside what a medium pinned
  *    (rolled back or rewritten: the medium holds history the primary lacks),
  *    no generation at all, or the counts fall short of the rule;
- *  - AT RISK: the counts are met, but the freshest off-line copy is older than
+ *  - AT RISK: the counts are met, but a generation sealed as suspicious is
+ *    not cleared, the freshest off-line copy is older than
  *    offline_max_age, a medium of copy_to is overdue for rotation, the last
  *    backup failed or is older than two schedule periods, fewer than three
  *    generations are kept, or the media's pins could not be checked;
@@ -95,6 +96,11 @@ typedef struct pol_ds_state {
     /* The primary could not be compared with what the media pinned (the
      * error is logged): a rollback would not show. */
     bool pins_unchecked;
+    /* Generations sealed as suspicious by the change-rate guard and not
+     * cleared (not pruned), and the newest one's sequence number: until
+     * someone checks them, the newest backups may hold encrypted files. */
+    size_t suspicious;
+    uint32_t suspicious_seq;
     /* A `bkp run` has held the repository since then (1: since a time not
      * known; 0: none holds it): a slot that passed while it works (a long
      * backup, or one queued behind another) is not missed. */

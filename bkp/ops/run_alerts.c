@@ -13,13 +13,22 @@
 #include "bkp/ops/medium_check.h"
 #include "bkp/ops/run.h"
 
+/* A generation sealed as suspicious: why, and the step after checking. */
+#define SUSPICIOUS_WORDS                                                                           \
+    N_("%s:%u was sealed as suspicious (%s); when the files are good, run `bkp generations "       \
+       "--clear-suspicious %s:%u`")
+
 void ops_run_alert_outcomes(ops_alerts *al, const ops_run_result *res)
 {
     for (size_t i = 0; i < res->n; i++) {
         const ops_run_outcome *o = &res->v[i];
         char key[160];
         snprintf(key, sizeof(key), "backup:%s", o->d->name);
-        if (o->failed && o->hook && o->hook_output[0]) { /* the advice of its cause: the hook */
+        bool sealed_suspicious = o->b.gen && o->b.suspicious;
+        if (sealed_suspicious)
+            ; /* it ran and sealed: said below, and by the verdict until cleared */
+        else if (o->failed && o->hook &&
+                 o->hook_output[0]) { /* the advice of its cause: the hook */
             ops_alert(al, key, "failed", 2,
                       N_("the backup of %s failed: %s; its last output: %s — run its hook `%s` "
                          "by hand as the policy runs it, and fix what it says"),
@@ -45,30 +54,23 @@ void ops_run_alert_outcomes(ops_alerts *al, const ops_run_result *res)
                                N_("the backup of %s failed: %s — run `bkp backup` of it by hand to "
                                   "see why"),
                                o->d->name, o->detail_ja);
-        }
-        else if (o->ran)
+        } else if (o->ran)
             ops_alert(al, key, NULL, 0, N_("the backup of %s succeeded again"), o->d->name);
-        if (o->b.gen && o->b.suspicious) {
+        if (sealed_suspicious) {
             /* The guard's reason in each reader's words (guard.h). */
             char why[1024];
             bkp_i18n_saved saved;
-            if (!ops_alert(al, NULL, "suspicious", 2,
-                           N_("%s:%u was sealed as suspicious (%s): check the data before "
-                              "trusting it; `bkp generations %s` lists it"),
-                           o->d->name, o->b.gen->seq, o->b.reason, o->d->name))
+            if (!ops_alert(al, NULL, "suspicious", 2, SUSPICIOUS_WORDS, o->d->name, o->b.gen->seq,
+                           o->b.reason, o->d->name, o->b.gen->seq))
                 continue; /* no memory: not the words of another alert */
-            ops_alert_reshow(al, NULL,
-                             N_("%s:%u was sealed as suspicious (%s): check the data before "
-                                "trusting it; `bkp generations %s` lists it"),
-                             o->d->name, o->b.gen->seq,
-                             pol_guard_reason(&o->b.verdict, false, why, sizeof(why)), o->d->name);
+            ops_alert_reshow(al, NULL, SUSPICIOUS_WORDS, o->d->name, o->b.gen->seq,
+                             pol_guard_reason(&o->b.verdict, false, why, sizeof(why)), o->d->name,
+                             o->b.gen->seq);
             bkp_i18n_begin(&saved, "ja");
             pol_guard_reason(&o->b.verdict, false, why, sizeof(why));
             bkp_i18n_end(&saved);
-            ops_alert_japanese(al, NULL,
-                               N_("%s:%u was sealed as suspicious (%s): check the data before "
-                                  "trusting it; `bkp generations %s` lists it"),
-                               o->d->name, o->b.gen->seq, why, o->d->name);
+            ops_alert_japanese(al, NULL, SUSPICIOUS_WORDS, o->d->name, o->b.gen->seq, why,
+                               o->d->name, o->b.gen->seq);
         }
     }
 }
@@ -117,8 +119,7 @@ static void media_due(const ops_run_in *in, const ops_connected *v, size_t nv, o
 
 /* Each off-line medium left plugged in (medium_check.h), and when it is
  * away again. */
-static void media_connected(const ops_run_in *in, const ops_connected *v, size_t n,
-                            ops_alerts *al)
+static void media_connected(const ops_run_in *in, const ops_connected *v, size_t n, ops_alerts *al)
 {
     const pol_policy *p = in->policy;
     for (size_t k = 0; k < p->nmedia; k++) {

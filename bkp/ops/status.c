@@ -206,8 +206,8 @@ static bool media_copies(const ops_status_in *in, const pol_dataset *d, const ds
     return true;
 }
 
-/* The generations of data set `ds` that count (intact, not pruned) and the
- * newest one's capture time. */
+/* The generations of data set `ds` that count (intact, not pruned), the
+ * newest one's capture time, and those sealed as suspicious not cleared. */
 static void count_generations(bkp_gen **v, size_t n, const char *ds, pol_ds_state *s)
 {
     for (size_t k = 0; k < n; k++) {
@@ -216,6 +216,11 @@ static void count_generations(bkp_gen **v, size_t n, const char *ds, pol_ds_stat
         s->generations++;
         if (v[k]->finished > s->last_backup)
             s->last_backup = v[k]->finished;
+        if (bkp_gen_marked(v[k]) && !v[k]->cleared) {
+            s->suspicious++;
+            if (v[k]->seq > s->suspicious_seq)
+                s->suspicious_seq = v[k]->seq;
+        }
     }
 }
 
@@ -243,7 +248,9 @@ static int dataset_status(const ops_status_in *in, size_t i, const ds_view *w, r
         goto fail;
     s.nbehind = pins_behind(in->pins, d->name, behind);
     count_generations(w->v, w->n, d->name, &s);
-    s.last_run_failed = last->backup.json && last->backup.error && !last->backup.ok;
+    /* One sealed as suspicious is recorded failed; it is said as such. */
+    s.last_run_failed = last->backup.json && last->backup.error && !last->backup.ok &&
+                        !json_is_true(json_object_get(last->backup.figures, "suspicious"));
     /* The run judging its own work says when it began; another's is seen
      * by its lock, since a time not known here. */
     s.run_since = in->run_since                                    ? in->run_since

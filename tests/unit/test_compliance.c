@@ -444,6 +444,42 @@ static void test_left_plugged_in(void **state)
     expect(o, POL_AT_RISK, "run `bkp rotate usb-a --unmount`, then take it away — 3 days overdue");
 }
 
+/* A generation sealed as suspicious and not cleared: AT RISK before
+ * anything else (the newest backups may hold encrypted files), and the step
+ * is to check the files, then clear it; not "run bkp backup". */
+static void test_suspicious_not_cleared(void **state)
+{
+    (void)state;
+    world w;
+    const pol_medium *m[] = {&USB_A};
+    world_init(&w, m, 1);
+    write_medium(&w, "usb-a", T0 + 10 * HOUR);
+    w.s.suspicious = 1;
+    w.s.suspicious_seq = 10;
+    const pol_status *o = judge(&w, T0 + 11 * HOUR);
+    expect(o, POL_AT_RISK,
+           "check the files of emr on the server before trusting emr:10 (`bkp generations emr` "
+           "says what changed); when they are good, run `bkp generations --clear-suspicious "
+           "emr:10`");
+    assert_int_equal(reason_at(o, "emr:10 was sealed as suspicious and nobody has cleared it"), 0);
+    assert_int_equal(o->nactions, 1);
+
+    /* Two, and a failed backup after them: both said, the suspicious first. */
+    w.s.suspicious = 2;
+    w.s.last_run_failed = true;
+    o = judge(&w, T0 + 11 * HOUR);
+    assert_int_equal(reason_at(o, "2 generations of emr were sealed as suspicious"), 0);
+    reason_at(o, "the newest is emr:10");
+    assert_int_equal(reason_at(o, "the last backup failed"), 1);
+    assert_int_equal(o->nactions, 2);
+    assert_string_equal(o->actions[1], "run `bkp backup emr` and read its errors");
+
+    /* Cleared: nothing left. */
+    w.s.suspicious = 0;
+    w.s.last_run_failed = false;
+    expect(judge(&w, T0 + 11 * HOUR), POL_COMPLIANT, "");
+}
+
 /* An operator who does what the action says, each day at noon, for eight
  * weeks: the disks alternate, each a week apart, and nothing is ever at risk. */
 static void test_rotation_followed(void **state)
@@ -816,15 +852,25 @@ static void test_verdict_names(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_no_generation),          cmocka_unit_test(test_primary_only),
-        cmocka_unit_test(test_fresh_offline_copy),     cmocka_unit_test(test_offline_too_old),
-        cmocka_unit_test(test_online_archive),         cmocka_unit_test(test_rotation_weeks),
-        cmocka_unit_test(test_rotation_followed),      cmocka_unit_test(test_left_plugged_in),
-        cmocka_unit_test(test_no_offline_medium),      cmocka_unit_test(test_shortfall_actions),
-        cmocka_unit_test(test_immutable_copies),       cmocka_unit_test(test_few_generations),
-        cmocka_unit_test(test_failed_and_old_backups), cmocka_unit_test(test_several_actions),
-        cmocka_unit_test(test_reasons_capped),         cmocka_unit_test(test_media_due_table),
-        cmocka_unit_test(test_verdict_names),          cmocka_unit_test(test_primary_behind_medium),
+        cmocka_unit_test(test_no_generation),
+        cmocka_unit_test(test_primary_only),
+        cmocka_unit_test(test_fresh_offline_copy),
+        cmocka_unit_test(test_offline_too_old),
+        cmocka_unit_test(test_online_archive),
+        cmocka_unit_test(test_rotation_weeks),
+        cmocka_unit_test(test_rotation_followed),
+        cmocka_unit_test(test_left_plugged_in),
+        cmocka_unit_test(test_suspicious_not_cleared),
+        cmocka_unit_test(test_no_offline_medium),
+        cmocka_unit_test(test_shortfall_actions),
+        cmocka_unit_test(test_immutable_copies),
+        cmocka_unit_test(test_few_generations),
+        cmocka_unit_test(test_failed_and_old_backups),
+        cmocka_unit_test(test_several_actions),
+        cmocka_unit_test(test_reasons_capped),
+        cmocka_unit_test(test_media_due_table),
+        cmocka_unit_test(test_verdict_names),
+        cmocka_unit_test(test_primary_behind_medium),
         cmocka_unit_test(test_rotation_calendar),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
