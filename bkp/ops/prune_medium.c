@@ -150,7 +150,8 @@ static int record(const ops_prune_in *in, bkp_gen **doomed, size_t nd, const bkp
                             (json_int_t)res->packs, "packs_repacked",
                             (json_int_t)res->packs_repacked, "bytes_freed", (json_int_t)res->bytes);
     if (in->recompress)
-        json_object_set_new(fig, "packs_recompressed", json_integer((json_int_t)res->packs_recompressed));
+        json_object_set_new(fig, "packs_recompressed",
+                            json_integer((json_int_t)res->packs_recompressed));
     bkp_audit_rec rec = {.op = "prune",
                          .medium = in->medium,
                          .failed = rc != 0,
@@ -217,7 +218,11 @@ int ops_prune_apply(const ops_prune_in *in, ops_prune_out *out)
     if (!rc) {
         out->planned = true;
         rc = bkp_prune(in->target, doomed, nd,
-                       (bkp_prune_how){.dry_run = in->dry_run, .recompress = in->recompress},
+                       (bkp_prune_how){.dry_run = in->dry_run,
+                                       .recompress = in->recompress,
+                                       .coming_from = in->ncoming ? in->log : NULL,
+                                       .coming = in->coming,
+                                       .ncoming = in->ncoming},
                        &out->res);
         /* The handle outlives the prune (bkp run, rotate): it must not know
          * deleted packs. */

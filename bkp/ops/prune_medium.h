@@ -56,8 +56,9 @@ typedef struct ops_prune_in {
     const char *medium;       /* the medium `target` is the copy on, or NULL: the primary */
     bool dry_run;             /* plan only: nothing changed, nothing recorded */
     bool recompress;          /* also rewrite the packs that hold LZ4 blobs (prune.h) */
-    /* Generations about to be copied to `target` (a rotation that prunes
-     * first): counted by retention as if there, never deleted. */
+    /* Generations of `log` about to be copied to `target` (a rotation that
+     * prunes first): counted by retention as if there, never deleted, and
+     * the blobs of theirs `target` has already kept (bkp_prune_how). */
     bkp_gen *const *coming;
     size_t ncoming;
 } ops_prune_in;

@@ -95,45 +95,57 @@ static bool is_doomed(const bkp_gen *g, bkp_gen *const *doomed, size_t n)
     return false;
 }
 
+/* Every blob generation `g` of `r` needs into `used`. */
+static int mark_gen(bkp_repo *r, const bkp_gen *g, used_set *used)
+{
+    char name[96];
+    int rc = 0, x = 0;
+    bkp_gen_name(g, name, sizeof(name));
+    for (size_t t = 0; !rc && t < g->ntree; t++)
+        rc = mark_id(used, g->tree + t * BKP_ID_LEN);
+    bkp_tree_reader *tr = NULL;
+    bkp_item it;
+    bkp_item_init(&it);
+    if (!rc)
+        rc = bkp_tree_reader_new(r, g->tree, g->ntree, &tr);
+    while (!rc && (x = bkp_tree_reader_next(tr, &it)) > 0)
+        for (uint32_t k = 0; !rc && k < it.nchunks; k++)
+            rc = mark_id(used, it.chunks[k].id);
+    if (!rc && x < 0) {
+        bkp_error(_("%s: its file list cannot be read (%s); prune deletes no pack until `bkp "
+                    "verify --read-data` is clean"),
+                  name, bkp_strerror(x));
+        rc = x;
+    }
+    bkp_item_clear(&it);
+    bkp_tree_reader_free(tr);
+    return rc;
+}
+
 /* Every blob a remaining generation needs (the doomed ones do not count,
- * whether or not they are deleted yet). Any doubt aborts. */
-static int mark(bkp_repo *r, used_set *used, bkp_gen *const *doomed, size_t ndoomed)
+ * whether or not they are deleted yet), and the coming ones of `how`. Any
+ * doubt aborts. */
+static int mark(bkp_repo *r, used_set *used, bkp_gen *const *doomed, size_t ndoomed,
+                const bkp_prune_how *how)
 {
     bkp_gen **v = NULL;
     size_t n = 0;
     int rc = bkp_gen_list(r, NULL, &v, &n);
     for (size_t i = 0; !rc && i < n; i++) {
         char name[96];
-        bkp_gen_name(v[i], name, sizeof(name));
         if ((v[i]->pruned && !v[i]->status) || is_doomed(v[i], doomed, ndoomed))
             continue;
         if (v[i]->status) {
             bkp_error(_("%s: its record is damaged, so what it needs is unknown; prune deletes no "
                         "pack until `bkp verify` is clean"),
-                      name);
+                      bkp_gen_name(v[i], name, sizeof(name)));
             rc = -EBADMSG;
             break;
         }
-        for (size_t t = 0; !rc && t < v[i]->ntree; t++)
-            rc = mark_id(used, v[i]->tree + t * BKP_ID_LEN);
-        bkp_tree_reader *tr = NULL;
-        bkp_item it;
-        bkp_item_init(&it);
-        if (!rc)
-            rc = bkp_tree_reader_new(r, v[i]->tree, v[i]->ntree, &tr);
-        int x;
-        while (!rc && (x = bkp_tree_reader_next(tr, &it)) > 0)
-            for (uint32_t k = 0; !rc && k < it.nchunks; k++)
-                rc = mark_id(used, it.chunks[k].id);
-        if (!rc && x < 0) {
-            bkp_error(_("%s: its file list cannot be read (%s); prune deletes no pack until `bkp "
-                        "verify --read-data` is clean"),
-                      name, bkp_strerror(x));
-            rc = x;
-        }
-        bkp_item_clear(&it);
-        bkp_tree_reader_free(tr);
+        rc = mark_gen(r, v[i], used);
     }
+    for (size_t i = 0; !rc && how->coming_from && i < how->ncoming; i++)
+        rc = mark_gen(how->coming_from, how->coming[i], used);
     bkp_gen_list_free(v, n);
     return rc;
 }
@@ -226,9 +238,9 @@ static int write_intent(bkp_repo *r, const char *ldir, bkp_intent *in)
  * read) fails the plan, and nothing is deleted.
  */
 typedef struct plan {
-    uint32_t np;     /* packs in the index */
-    used_set used;   /* every blob a remaining generation needs */
-    sweep s;         /* per pack: blobs and bytes, all and live */
+    uint32_t np;   /* packs in the index */
+    used_set used; /* every blob a remaining generation needs */
+    sweep s;       /* per pack: blobs and bytes, all and live */
     bool *dead, *moving;
     bool *lz4;           /* recompress: the pack holds a live LZ4 blob */
     uint64_t dead_bytes; /* the dead packs' sizes */
@@ -400,7 +412,7 @@ static int make_plan(bkp_repo *r, bkp_gen *const *doomed, size_t ndoomed, bkp_pr
 {
     const bkp_index *x = bkp_repo_index(r);
     /* In a dry run the doomed records are still there: mark skips them. */
-    int rc = mark(r, &p->used, doomed, ndoomed);
+    int rc = mark(r, &p->used, doomed, ndoomed, &how);
     if (!rc)
         rc = plan_packs(p, x, pdir, res);
     if (!rc && how.recompress)
@@ -495,9 +507,8 @@ int bkp_prune(bkp_repo *r, bkp_gen *const *doomed, size_t ndoomed, bkp_prune_how
     plan p = {0};
     /* Everything the plan needs is allocated before anything is deleted. */
     const bkp_index *x = bkp_repo_index(r);
-    int rc = !idir || !ldir || !pdir
-                 ? -ENOMEM
-                 : plan_alloc(&p, bkp_index_pack_count(x), bkp_index_count(x));
+    int rc = !idir || !ldir || !pdir ? -ENOMEM
+                                     : plan_alloc(&p, bkp_index_pack_count(x), bkp_index_count(x));
     if (!rc)
         rc = records_readable(r);
 

@@ -52,6 +52,13 @@ typedef struct bkp_prune_result {
 typedef struct bkp_prune_how {
     bool dry_run;    /* the plan only: nothing changed */
     bool recompress; /* also rewrite the packs that hold live LZ4 blobs */
+    /* Generations of `coming_from` (the primary) to be copied here after
+     * the prune (a rotation's prune before its copy): their blobs count as
+     * needed, so that the packs an interrupted copy brought ahead of their
+     * records stay, and are not deleted only to be copied again. */
+    bkp_repo *coming_from;
+    bkp_gen *const *coming;
+    size_t ncoming;
 } bkp_prune_how;
 
 /* `res->bytes` is what the deleted packs held less what was written again

@@ -12,7 +12,8 @@
  * every medium — counted by the kernel's own notice of each open
  * (inotify), so whatever function opens a file, it counts; a record
  * swapped before its copy is refused; a backup sealed during the rotation
- * is in the pin.
+ * is in the pin. The prune before a copy (--prune-first) keeps the packs a
+ * copy cut short left ahead of their record.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -154,7 +155,7 @@ static int teardown(void **state)
     return 0;
 }
 
-static int rotate(fixture *f, ops_rotate_out *o)
+static int rotate_how(fixture *f, bool prune_first, ops_rotate_out *o)
 {
     bkp_media_entry *entry = bkp_media_get(f->r, "usb");
     ops_rotate_in in = {.type = POL_DISK,
@@ -163,10 +164,16 @@ static int rotate(fixture *f, ops_rotate_out *o)
                         .medium = "usb",
                         .path = f->usb,
                         .entry = entry,
-                        .workers = 1};
+                        .workers = 1,
+                        .prune_first = prune_first};
     int rc = ops_rotate(&in, o);
     bkp_media_free(entry);
     return rc;
+}
+
+static int rotate(fixture *f, ops_rotate_out *o)
+{
+    return rotate_how(f, false, o);
 }
 
 /* "emr:1 emr:2" from a held list. */
@@ -245,6 +252,66 @@ static void test_pruned_keeping_three(void **state)
     assert_int_equal(o.prune.nrows, 4);
     assert_int_equal(o.prune.rows[0].keep, 0);
     assert_string_equal(o.prune.rows[0].name, "emr:1");
+    ops_rotate_out_clear(&o);
+    assert_int_equal(errors, 0);
+}
+
+/* Packs copied one by one, as a copy cut short leaves them. */
+typedef struct ahead_ctx {
+    bkp_repo *src, *dst;
+    int rc;
+} ahead_ctx;
+
+static void copy_one(const bkp_index_entry *e, void *ctx)
+{
+    ahead_ctx *a = ctx;
+    uint64_t bytes = 0;
+    if (!a->rc)
+        a->rc = bkp_copy_pack(a->src, a->dst, e->id, false, &bytes);
+}
+
+/* A copy cut short (the disk full) left packs of emr:4 on the disk ahead of
+ * its record; the prune before the next copy (--prune-first) keeps them:
+ * they are not deleted only to be copied again into the same full disk. */
+static void test_prune_first_keeps_packs_copied_ahead(void **state)
+{
+    fixture *f = *state;
+    ops_rotate_out o;
+    char s[128], day[16];
+    label(f, f->r, true);
+    for (int i = 1; i <= 3; i++) {
+        snprintf(day, sizeof(day), "day %d", i);
+        backup(f, day);
+        assert_int_equal(rotate(f, &o), 0);
+        ops_rotate_out_clear(&o);
+    }
+    backup(f, "day 4, with more to say than the days before");
+    bkp_gen **v = NULL;
+    size_t n = 0;
+    assert_int_equal(bkp_gen_list(f->r, "emr", &v, &n), 0);
+    assert_int_equal(n, 4);
+    char copy[128];
+    snprintf(copy, sizeof(copy), "%s/repo", f->usb);
+    bkp_repo *dst = NULL;
+    bkp_index *packs = NULL;
+    assert_int_equal(bkp_repo_open_copy(copy, f->r, 0, &dst), 0);
+    assert_int_equal(bkp_index_new(&packs), 0);
+    assert_int_equal(bkp_copy_needed_packs(f->r, dst, v[3], packs), 0);
+    assert_true(bkp_index_count(packs) > 0);
+    ahead_ctx a = {f->r, dst, 0};
+    assert_int_equal(bkp_index_foreach(packs, copy_one, &a), 0);
+    assert_int_equal(a.rc, 0);
+    assert_int_equal(bkp_repo_flush(dst), 0);
+    bkp_index_free(packs);
+    bkp_repo_free(dst);
+    bkp_gen_list_free(v, n);
+
+    assert_int_equal(rotate_how(f, true, &o), 0);
+    assert_true(o.pruned_first);
+    assert_int_equal(o.prune.res.generations, 1); /* emr:1, as retention lets it go */
+    assert_int_equal(o.copy.packs, 0);            /* none copied again */
+    assert_string_equal(held_names(&o.held, s, sizeof(s)), "emr:2 emr:3 emr:4");
+    assert_true(o.verified);
     ops_rotate_out_clear(&o);
     assert_int_equal(errors, 0);
 }
@@ -591,6 +658,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reads_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_record_changed_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pin_sees_backup_meanwhile, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prune_first_keeps_packs_copied_ahead, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
