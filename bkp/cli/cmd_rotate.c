@@ -79,6 +79,15 @@ static void said_disk(cli *c, const cli_medium *m, const ops_rotate_out *o)
     printf("%s", C_("end of sentence", ".\n"));
     printf(_("%s now holds %zu generation(s); signatures, chains and objects checked.\n"), m->name,
            o->held.n);
+    /* Nearly full: less room left than this copy took. */
+    if (o->has_free && o->copy.bytes && o->free_after < o->copy.bytes) {
+        char room[32], wrote[32];
+        bkp_warn(_("%s has %s free, less than this rotation wrote (%s): the next one may not fit. "
+                   "Before it, `bkp rotate %s --dry-run` says what it needs; a larger disk, or "
+                   "a retention that keeps fewer generations on it"),
+                 m->name, bkp_size_text(room, sizeof(room), o->free_after),
+                 bkp_size_text(wrote, sizeof(wrote), o->copy.bytes), m->name);
+    }
     if (m->offline && !c->unmount)
         printf(_("You can unmount and disconnect %s now (umount %s); it is kept %s.\n"), m->name,
                m->path, kept(m));
@@ -161,8 +170,7 @@ static json_t *json_object_medium(const cli_medium *m, const ops_rotate_out *o)
     return json_pack("{s:s, s:o, s:I, s:I, s:I, s:I, s:o}", "medium", m->name, "generations",
                      plan_names(&o->plan), "packs", (json_int_t)o->copy.packs, "bytes",
                      (json_int_t)o->copy.bytes, "packs_present", (json_int_t)o->copy.packs_present,
-                     "locks_extended", (json_int_t)o->locks_extended, "held",
-                     held_json(&o->held));
+                     "locks_extended", (json_int_t)o->locks_extended, "held", held_json(&o->held));
 }
 
 /* What a rotation that succeeded says, to people and with --json, by what
@@ -178,9 +186,31 @@ static const rotate_words *words_of(const cli_medium *m)
 {
     static const rotate_words disk = {said_disk, json_disk}, archive = {said_archive, json_archive},
                               object = {said_object, json_object_medium};
-    return !pol_type_at_path(m->kind)     ? &object
-           : pol_type_write_once(m->kind) ? &archive
-                                          : &disk;
+    return !pol_type_at_path(m->kind) ? &object : pol_type_write_once(m->kind) ? &archive : &disk;
+}
+
+/* What the copy needs and what the disk has: whether it fits, and what to
+ * do when it does not. */
+static void room_said(const cli_medium *m, const ops_rotate_plan *pl)
+{
+    char need[32], room[32];
+    if (!pl->sized)
+        return;
+    bkp_size_text(need, sizeof(need), pl->need_bytes);
+    bkp_size_text(room, sizeof(room), pl->free_bytes);
+    printf(_("  needs   %llu pack(s), %s; %s has %s free\n"), (unsigned long long)pl->need_packs,
+           need, m->name, room);
+    if (pl->need_bytes <= pl->free_bytes)
+        return;
+    if (pl->ngone)
+        bkp_warn(_("%s: the copy does not fit (%s needed, %s free); `bkp rotate %s "
+                   "--prune-first` deletes what the retention lets go before the copy, or use a "
+                   "larger disk"),
+                 m->name, need, room, m->name);
+    else
+        bkp_warn(_("%s: the copy does not fit (%s needed, %s free) and the retention lets "
+                   "nothing go: use a larger disk (`bkp media label PATH --name %s --force`)"),
+                 m->name, need, room, m->name);
 }
 
 /* --dry-run: the plan, and nothing written. */
@@ -200,9 +230,13 @@ static void plan_said(cli *c, const cli_medium *m, const ops_rotate_plan *pl)
         }
         for (size_t i = 0; i < pl->ngone; i++)
             json_array_append_new(gone, json_string(pl->gone[i].name));
-        cli_print_json(json_pack("{s:s, s:b, s:o, s:o, s:o, s:b, s:o?}", "medium", m->name,
+        json_t *room = pl->sized ? json_pack("{s:I, s:I, s:I}", "packs", (json_int_t)pl->need_packs,
+                                             "bytes", (json_int_t)pl->need_bytes, "free_bytes",
+                                             (json_int_t)pl->free_bytes)
+                                 : NULL;
+        cli_print_json(json_pack("{s:s, s:b, s:o, s:o, s:o, s:b, s:o?, s:o?}", "medium", m->name,
                                  "dry_run", true, "copy", copy, "there", held, "prune", gone,
-                                 "listed", pl->listed, "lock_until", locks));
+                                 "listed", pl->listed, "lock_until", locks, "needs", room));
         return;
     }
     printf(_("%s: what a rotation would do now (nothing was written):\n"), m->name);
@@ -230,6 +264,7 @@ static void plan_said(cli *c, const cli_medium *m, const ops_rotate_plan *pl)
     if (!pl->listed)
         printf("  %s\n", _("(what the medium holds cannot be listed here: every generation chosen "
                            "is written to it)"));
+    room_said(m, pl);
 }
 
 /* The exit code of a rotation that ended with `o`. */

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include "bkp/io/durable.h"
 #include "bkp/io/i18n.h"
@@ -24,6 +25,7 @@
 #include "bkp/ops/rotate_record.h"
 #include "bkp/ops/storage.h"
 #include "bkp/audit/verify.h"
+#include "bkp/store/pack.h"
 
 /* The disk's part of a rotation under way. */
 typedef struct disk {
@@ -173,9 +175,12 @@ static void verify_copy(ops_rotation *t)
 
 static void after(ops_rotation *t)
 {
+    struct statvfs fs;
     if (!t->in->prune_first) /* else done before the copy */
         (void)prune_copy(t, false);
     verify_copy(t);
+    if ((t->out->has_free = !statvfs(t->in->path, &fs)))
+        t->out->free_after = (uint64_t)fs.f_bavail * fs.f_frsize;
 }
 
 /* Sealed objects on a medium are read-only by mode; where the file system
@@ -273,6 +278,49 @@ static void release(ops_rotation *t)
     free(d->repo);
 }
 
+/* A pack's ID added to the sum of the primary's pack sizes. */
+typedef struct sizing {
+    char *pdir; /* the primary's packs */
+    uint64_t packs, bytes;
+} sizing;
+
+static void size_pack(const bkp_index_entry *e, void *ctx)
+{
+    sizing *z = ctx;
+    struct stat st;
+    char *path = bkp_pack_path(z->pdir, e->id);
+    if (path && !stat(path, &st) && S_ISREG(st.st_mode))
+        z->bytes += (uint64_t)st.st_size;
+    z->packs++;
+    free(path);
+}
+
+/* What the copy of the plan's picks would bring (the packs the copy lacks,
+ * every one when there is no copy yet), and the room on the disk. */
+static int room(ops_rotation *t)
+{
+    ops_rotate_plan *pl = &t->out->plan;
+    disk *d = t->d;
+    bkp_index *set = NULL;
+    sizing z = {.pdir = bkp_repo_subpath(t->in->primary, "packs")};
+    struct statvfs fs;
+    int rc = z.pdir ? bkp_index_new(&set) : -ENOMEM;
+    for (size_t i = 0; !rc && i < pl->np; i++)
+        if (!pl->rows[i].there)
+            rc = bkp_copy_needed_packs(t->in->primary, d->dst, pl->rows[i].gen, set);
+    if (!rc)
+        rc = bkp_index_foreach(set, size_pack, &z);
+    if (!rc && !statvfs(t->in->path, &fs)) {
+        pl->sized = true;
+        pl->need_packs = z.packs;
+        pl->need_bytes = z.bytes;
+        pl->free_bytes = (uint64_t)fs.f_bavail * fs.f_frsize;
+    }
+    bkp_index_free(set);
+    free(z.pdir);
+    return rc;
+}
+
 /* The copy (as a copy of it would carry it, without its locks), and its
  * label, kit and pins beside it. */
 static int measure(ops_rotation *t, uint64_t *bytes)
@@ -288,6 +336,7 @@ const ops_medium_driver ops_medium_disk = {
     .open = open_copy,
     .held = held,
     .prunes = true,
+    .room = room,
     .copy = copy,
     .after = after,
     .measure = measure,

@@ -155,6 +155,8 @@ static int plan(ops_rotation *t)
     o->plan.locked = t->drv->locks;
     for (size_t i = 0; !rc && t->drv->until && i < o->plan.np; i++)
         o->plan.rows[i].until = t->drv->until(t, o->plan.rows[i].gen);
+    if (!rc && in->dry_run && t->drv->room)
+        rc = t->drv->room(t);
     return ops_rotate_fail(o, OPS_ROTATE_COPY, rc);
 }
 

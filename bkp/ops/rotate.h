@@ -52,16 +52,16 @@ typedef struct ops_kit_docs {
 } ops_kit_docs;
 
 typedef struct ops_rotate_in {
-    bkp_repo *primary;        /* open writable, its writer lock held by the caller */
-    const pol_policy *policy; /* may be NULL: every data set, no retention */
-    const char *medium;       /* the medium's name */
-    pol_medium_type type;     /* the policy's, else the label's: which driver */
-    const pol_medium *pm;     /* its entry in the policy, or NULL (an object medium needs it) */
-    const char *path;         /* where it is mounted or written (a folder, a device); NULL for a
-                                 bucket */
+    bkp_repo *primary;            /* open writable, its writer lock held by the caller */
+    const pol_policy *policy;     /* may be NULL: every data set, no retention */
+    const char *medium;           /* the medium's name */
+    pol_medium_type type;         /* the policy's, else the label's: which driver */
+    const pol_medium *pm;         /* its entry in the policy, or NULL (an object medium needs it) */
+    const char *path;             /* where it is mounted or written (a folder, a device); NULL for a
+                                     bucket */
     const bkp_media_entry *entry; /* its registry entry, or NULL: never labelled */
-    const char *tmpdir;       /* where archives are read back; NULL: $TMPDIR, else /var/tmp */
-    int workers;              /* for the verify; 0: one per CPU */
+    const char *tmpdir;           /* where archives are read back; NULL: $TMPDIR, else /var/tmp */
+    int workers;                  /* for the verify; 0: one per CPU */
     ops_kit_docs kit;
     bool keep_all; /* a policy was named and could not be read: no prune (never
                       guess "keep all") */
@@ -99,6 +99,11 @@ typedef struct ops_rotate_plan {
     bool locked;         /* the medium locks what it holds: each of `gone` goes once its lock
                             has passed, not before */
     size_t ngone;
+    /* A dry run to a medium that can say (a disk): what the copy would
+     * write — the packs it lacks, as large as they are in the primary —
+     * and what its file system has free. */
+    bool sized;
+    uint64_t need_packs, need_bytes, free_bytes;
 } ops_rotate_plan;
 
 /* Make the plan of a rotation to `medium` from the primary's records `v`
@@ -138,6 +143,10 @@ typedef struct ops_rotate_out {
     ops_held held;    /* what the medium holds after it (`known` once listed) */
     bool kit_written; /* the kit is there (`kit`: new, or the same bytes already) */
     bkp_kit_result kit;
+    /* A disk: its file system's free bytes once written (`has_free`), for
+     * the warning that the next copy may not fit. */
+    bool has_free;
+    uint64_t free_after;
     bool wrote;           /* the rotation counts as a write of the medium */
     bool usage;           /* the failure is the operator's to fix (a label, a policy entry) */
     ops_rotate_step step; /* OPS_ROTATE_DONE, or where it failed */

@@ -53,6 +53,10 @@ struct ops_medium_driver {
     /* A medium that locks: the date generation `g` is to be locked until
      * (each row of the plan gets it; the copy sets or extends it). */
     time_t (*until)(ops_rotation *t, const bkp_gen *g);
+    /* 4b. A dry run: what the copy of the plan's picks would write (packs,
+     * bytes) and the room the medium has, into `out->plan` (`sized`).
+     * NULL: it cannot say (a tape, a bucket). Nothing is written. */
+    int (*room)(ops_rotation *t);
     /* 5. Copy the plan's generations (`out->plan`): 0 or the error. */
     int (*copy)(ops_rotation *t);
     /* After a complete copy: its prune, its verify, its kit. A failed

@@ -476,9 +476,18 @@ if mount -t tmpfs -o size=64m tmpfs "$TIGHT" 2>"$WORK/mount.err"; then
     output_has "bkp rotate tight --prune-first"
     check_exit 0 "$BKP" rotate tight --dry-run --policy "$POL2" || true
     output_has "notes:1"
+    # What the copy needs beside what the disk has, and that it does not fit.
+    output_has "needs   1 pack(s)"
+    output_has "tight has"
+    output_has "the copy does not fit"
+    output_has "bkp rotate tight --prune-first"
+    check_exit 0 "$BKP" rotate tight --dry-run --json --policy "$POL2" || true
+    jq -e '.needs.bytes > .needs.free_bytes' <<<"$OUT" >/dev/null || flunk "--dry-run --json should give what the copy needs: $OUT"
     check_exit 0 "$BKP" rotate tight --prune-first --policy "$POL2" ||
         flunk "--prune-first did not make room: $(df -k "$TIGHT" | tail -n 1)"
     output_has "tight: deleted before the copy, to make room: notes:1"
+    # Nearly full after it: said before the next one fails.
+    output_has "the next one may not fit"
     check_exit 0 "$BKP" generations --repo "$TIGHT/repo" --json || true
     [ "$(seqs)" = "2 3 4" ] || flunk "after --prune-first tight should hold notes 2 3 4: $(seqs)"
     check_exit 0 "$BKP" verify --repo "$TIGHT/repo" --read-data || flunk "tight's copy does not verify after --prune-first"
