@@ -97,15 +97,23 @@ const char *pol_span_text(char *buf, size_t n, int64_t secs)
     return buf;
 }
 
-/* The largest unit in which `age` still reads as more than `limit`, so that
- * "8 days old (at most 8 days)" cannot be written: 8d 3h is "195 hours". */
-static int64_t unit_apart(int64_t age, int64_t limit)
+/* `age` beside `limit` (age > limit), each into its buffer: in the largest
+ * unit that divides the limit, and when the age rounds down to the limit,
+ * with what is beyond it — "8 days 5 minutes old (at most 8 days)", never
+ * "8 days old (at most 8 days)" nor "11525 minutes". */
+static void age_beyond(char *a, size_t na, char *b, size_t nb, int64_t age, int64_t limit)
 {
     static const int64_t units[] = {DAY, HOUR, MINUTE};
-    for (size_t i = 0; i < sizeof(units) / sizeof(*units); i++)
-        if (limit % units[i] == 0 && age / units[i] > limit / units[i])
-            return units[i];
-    return 1;
+    int64_t unit = 1;
+    for (size_t i = 0; unit == 1 && i < sizeof(units) / sizeof(*units); i++)
+        if (limit % units[i] == 0)
+            unit = units[i];
+    span_in(b, nb, limit, unit);
+    span_in(a, na, age, unit);
+    if (age / unit * unit == limit && age % unit) {
+        char more[64];
+        bkp_strappend(a, na, " %s", pol_span_text(more, sizeof(more), age % unit));
+    }
 }
 
 /* ---- rotation ---- */
@@ -627,9 +635,7 @@ static void at_risk(const ctx *c, bool nogen, pol_status *out, risks *rk)
     }
     int64_t max = c->p->rule.offline_max_age;
     if (out->offline_age >= 0 && max > 0 && out->offline_age > max) {
-        int64_t unit = unit_apart(out->offline_age, max);
-        span_in(a, sizeof(a), out->offline_age, unit);
-        span_in(b, sizeof(b), max, unit);
+        age_beyond(a, sizeof(a), b, sizeof(b), out->offline_age, max);
         reason(out, _("the freshest off-line copy is %s old (at most %s)"), a, b);
         rk->stale_offline = true;
     }

@@ -309,9 +309,11 @@ static void test_offline_too_old(void **state)
     assert_int_equal(o->offline_age, 10 * DAY + 3 * HOUR);
     assert_int_equal(reason_at(o, "the freshest off-line copy is 10 days old (at most 8 days)"), 0);
     expect(o, POL_AT_RISK, "connect usb-a and run `bkp rotate usb-a`");
-    /* Just past the limit, the unit is small enough to tell the two apart. */
+    /* Just past the limit, what is beyond it tells the two apart. */
     o = judge(&w, T0 + 8 * DAY + 6 * HOUR);
-    reason_at(o, "is 196 hours old (at most 192 hours)");
+    reason_at(o, "is 8 days 4 hours old (at most 8 days)");
+    o = judge(&w, T0 + 8 * DAY + 2 * HOUR + 5 * 60);
+    reason_at(o, "is 8 days 5 minutes old (at most 8 days)");
     /* At the limit it is still fine. */
     o = judge(&w, T0 + 8 * DAY + 2 * HOUR);
     expect(o, POL_COMPLIANT, "");
@@ -390,7 +392,7 @@ static void test_rotation_weeks(void **state)
     o = judge(&w, T0 + 27 * DAY + 14 * HOUR);
     expect(o, POL_AT_RISK, "connect usb-b and run `bkp rotate usb-b` — 1 day overdue");
     reason_at(o, "usb-b is 1 day overdue for rotation");
-    reason_at(o, "the freshest off-line copy is 204 hours old (at most 192 hours)");
+    reason_at(o, "the freshest off-line copy is 8 days 12 hours old (at most 8 days)");
 }
 
 /* A disk left plugged into the server is within reach of what runs there:
