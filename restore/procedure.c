@@ -315,13 +315,26 @@ static rb_status do_verify(run *r, const rb_step *st, rb_step_result *sr)
         if (r->verified != r->at)
             bad = read_all(r->env->sources[c->src].repo, c->g, &blobs);
         bkp_gen_name(c->g, name, sizeof(name));
+        /* "repository" is no medium's name: the server's own, said so. */
+        const char *src = r->env->sources[c->src].name;
+        bool primary = !strcmp(src, "repository");
         if (!bad) {
-            if (r->verified == r->at)
+            if (r->verified == r->at && primary)
+                say(sr,
+                    N_("%s on the server's repository: every blob read back and authenticated "
+                       "when it was selected"),
+                    name);
+            else if (r->verified == r->at)
                 say(sr, N_("%s on %s: every blob read back and authenticated when it was selected"),
-                    name, r->env->sources[c->src].name);
+                    name, src);
+            else if (primary)
+                say(sr,
+                    N_("%s on the server's repository: %llu blob(s) read back and "
+                       "authenticated"),
+                    name, (unsigned long long)blobs);
             else
-                say(sr, N_("%s on %s: %llu blob(s) read back and authenticated"), name,
-                    r->env->sources[c->src].name, (unsigned long long)blobs);
+                say(sr, N_("%s on %s: %llu blob(s) read back and authenticated"), name, src,
+                    (unsigned long long)blobs);
             if (r->res->fallbacks)
                 say_more(sr, N_(" (after falling back)"));
             r->verified = r->at;

@@ -16,6 +16,13 @@
 
 /* ---- the printable procedure ---- */
 
+/* Where a copy or a restore came from, in the reader's words: "repository"
+ * is no medium's name, it is the server's own. */
+static const char *source_words(const char *src)
+{
+    return src && !strcmp(src, "repository") ? _("the server's repository") : src ? src : "";
+}
+
 static char *dup_or(const char *s, const char *none)
 {
     return strdup(s ? s : none);
@@ -174,7 +181,8 @@ static void on_medium_how(const rb_runbook *rb, const rb_step *st, const rb_on_m
         const char *folder = st->restore.path ? NULL : folder_of(folders, ds);
         char w[2300];
         if (st->restore.path)
-            snprintf(extra, sizeof(extra), " --path %s", bkp_shell_word(w, sizeof(w), st->restore.path));
+            snprintf(extra, sizeof(extra), " --path %s",
+                     bkp_shell_word(w, sizeof(w), st->restore.path));
         else if (folder)
             snprintf(extra, sizeof(extra), " --folder %s", bkp_shell_word(w, sizeof(w), folder));
         bkp_shell_word(to, sizeof(to), st->restore.to);
@@ -253,11 +261,11 @@ static void how(const rb_runbook *rb, const rb_step *st, const char *first_mediu
             snprintf(buf, n, "export BKP_TARGET=%s; ", to);
         else
             buf[0] = '\0';
-        bkp_strappend(buf, n, "bkp restore %s:SEQ %s%s%s%s%s%s%s", ds, to,
-                      st->restore.path ? " --path " : "",
-                      st->restore.path ? bkp_shell_word(w, sizeof(w), st->restore.path) : "",
-                      folder ? " --folder " : "", folder ? bkp_shell_word(w, sizeof(w), folder) : "",
-                      first_medium ? " --from " : "", first_medium ? first_medium : "");
+        bkp_strappend(
+            buf, n, "bkp restore %s:SEQ %s%s%s%s%s%s%s", ds, to, st->restore.path ? " --path " : "",
+            st->restore.path ? bkp_shell_word(w, sizeof(w), st->restore.path) : "",
+            folder ? " --folder " : "", folder ? bkp_shell_word(w, sizeof(w), folder) : "",
+            first_medium ? " --from " : "", first_medium ? first_medium : "");
         break;
     }
     case RB_RUN:
@@ -321,10 +329,8 @@ static void copies_table(rb_doc *d, const rb_copies *copies, bool on_medium)
                 !strcmp(c->location, "-")
                     ? "-"
                     : pol_medium_place_words(!strcmp(c->location, "offsite"), c->offline);
-            /* "repository" is no medium's name: it is the server's own. */
-            const char *name =
-                !strcmp(c->medium, "repository") ? _("the server's repository") : c->medium;
-            rb_doc_row(d, (const char *[]){name, type, where, c->generation, c->captured, NULL});
+            rb_doc_row(d, (const char *[]){source_words(c->medium), type, where, c->generation,
+                                           c->captured, NULL});
         }
         rb_doc_table_end(d);
     } else {
@@ -693,10 +699,11 @@ static char *report(const rb_report *r, rb_format f, bool ja)
     /* Every data set the run restored, each with where it came from. */
     line[0] = '\0';
     for (size_t i = 0; i < r->nrestored; i++)
-        snprintf(line + strlen(line), sizeof(line) - strlen(line), "%s%s (%s)", i ? ", " : "",
-                 r->restored[i].generation, r->restored[i].source);
+        snprintf(line + strlen(line), sizeof(line) - strlen(line), _("%s%s (%s)"), i ? _(", ") : "",
+                 r->restored[i].generation, source_words(r->restored[i].source));
     if (!line[0] && r->generation && *r->generation)
-        snprintf(line, sizeof(line), "%s (%s)", r->generation, r->source ? r->source : "");
+        snprintf(line, sizeof(line), _("%s%s (%s)"), "", r->generation,
+                 source_words(r->source ? r->source : ""));
     rb_doc_row(d, (const char *[]){_("Generation restored"), line[0] ? line : "-", NULL});
     char size[32];
     snprintf(line, sizeof(line), _("%lld file(s), %s, %lld damaged"), (long long)r->files,

@@ -84,7 +84,7 @@ static void print_text(const pol_policy *p)
            (long long)(p->rule.offline_max_age / 86400));
     for (size_t i = 0; i < p->nmedia; i++) {
         const pol_medium *m = &p->media[i];
-        printf(_("  medium %-12s %-9s %s %s "), m->name, pol_medium_type_name(m->type),
+        printf(_("  medium %-12s %s, %s, %s, "), m->name, pol_medium_type_words(m->type),
                m->offsite ? _("off-site") : _("on-site"),
                m->offline ? _("off-line") : _("on-line"));
         if (pol_medium_bucket(m))
