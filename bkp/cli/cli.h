@@ -530,9 +530,10 @@ struct bkp_lock;
  * lock, which then does not count as a concurrent writer. */
 int cli_prune(cli *c, const struct bkp_lock *self);
 /* Print what a prune did (bkp/ops/prune_medium.h; `rc` its outcome): the
- * plan on a terminal or with --dry-run, as JSON with --json of `bkp prune`
- * itself; nothing inside another command's --json. */
+ * plan on a terminal or with --dry-run, under the name of the repository
+ * pruned (`medium`'s copy, NULL: the server's), as JSON with --json of `bkp
+ * prune` itself; nothing inside another command's --json. */
 struct ops_prune_out;
-void cli_prune_print(cli *c, const struct ops_prune_out *o, int rc);
+void cli_prune_print(cli *c, const struct ops_prune_out *o, int rc, const char *medium);
 
 #endif

@@ -68,7 +68,7 @@ static void cli_prune_print_recompress(const cli *c, const bkp_prune_result *res
                (unsigned long long)res->packs_lz4_left);
 }
 
-void cli_prune_print(cli *c, const ops_prune_out *o, int rc)
+void cli_prune_print(cli *c, const ops_prune_out *o, int rc, const char *medium)
 {
     /* Inside another command's --json (run, rotate), nothing is printed here:
      * one JSON document per command; what this prune did is in the audit log. */
@@ -76,6 +76,11 @@ void cli_prune_print(cli *c, const ops_prune_out *o, int rc)
     const bkp_prune_result *res = &o->res;
     if (!o->planned)
         return;
+    /* Which repository the table is of: a rotation prunes the medium's copy. */
+    if (!c->json && (c->tty || c->dry_run) && !quiet && o->nrows && medium)
+        printf(_("Retention on %s (its copy; the server's repository is not touched):\n"), medium);
+    else if (!c->json && (c->tty || c->dry_run) && !quiet && o->nrows)
+        printf("%s\n", _("Retention on the server's repository:"));
     print_plan(c, o, quiet);
     if (!c->json && !rc && (c->tty || c->dry_run) && !quiet) {
         char sz[32];
@@ -127,7 +132,7 @@ int cli_prune(cli *c, const bkp_lock *self)
                        .recompress = c->recompress};
     ops_prune_out o;
     rc = ops_prune_apply(&in, &o);
-    cli_prune_print(c, &o, rc);
+    cli_prune_print(c, &o, rc, NULL);
     ops_prune_out_clear(&o);
     bkp_lock_release(lock);
     return rc ? EXIT_FAILED : EXIT_OK;

@@ -316,7 +316,7 @@ int cli_rotate(cli *c, cli_medium *m, bool quiet)
         ops_rotate_out_clear(&o);
         return ex;
     }
-    cli_prune_print(c, &o.prune, o.prune_rc);
+    cli_prune_print(c, &o.prune, o.prune_rc, m->name);
     if (!o.prune_rc && (o.bucket_prune.generations || o.bucket_prune.packs))
         bkp_info(_("%s: pruned %llu generation(s) and %llu pack(s) whose locks had passed; %llu "
                    "version(s) are still locked"),

@@ -38,6 +38,7 @@ ok "$BKP" backup --policy "$POL" locked
 repo_digest "$REPO" >"$WORK/before"
 ok "$BKP" prune --policy "$POL" --dry-run
 output_has "would delete 3 generation(s)" "the dry run should count what would go"
+output_has "Retention on the server's repository:" "the table should say which repository it is of"
 repo_digest "$REPO" >"$WORK/after"
 diff -q "$WORK/before" "$WORK/after" >/dev/null || flunk "prune --dry-run changed the repository"
 
