@@ -3,7 +3,7 @@
  * bkp media label --name NAME [--force]   (an object medium: the policy says where)
  * bkp media probe NAME                    (prove an object medium's lock)
  * bkp media list [--json]      bkp media show NAME [--json]
- * bkp media sheet NAME [--format md|html] [--lang ja|en]   (its paper label)
+ * bkp media sheet NAME [--format md|html] [--lang ja|en] [-o FILE]   (its paper label)
  *
  * A label tells the tool which physical disk it is talking to; the registry
  * in the primary repository remembers each medium, where it was last seen,
@@ -353,15 +353,26 @@ static int sheet(cli *c)
         ex = EXIT_USAGE;
     }
     const pol_policy *p = c->policy;
-    char *text = ex ? NULL
-                    : ops_label_sheet(&m.entry->label, m.location && !strcmp(m.location, "offsite"),
-                                      m.offline, p ? p->facility : NULL, format, cli_lang_ja(c));
+    ops_sheet_place place = {.offsite = m.location && !strcmp(m.location, "offsite"),
+                             .offline = m.offline,
+                             .kept_at = m.pm ? m.pm->kept_at : NULL,
+                             .facility = p ? p->facility : NULL};
+    char *text = ex ? NULL : ops_label_sheet(&m.entry->label, &place, format, cli_lang_ja(c));
     if (!ex && !text) {
         bkp_error(_("the label of %s in the registry lacks its fields: label the medium again"),
                   c->args[1]);
         ex = EXIT_FAILED;
     }
-    if (text)
+    /* -o FILE: a page to print, readable by whoever prints it. */
+    int rc = text && c->output && strcmp(c->output, "-")
+                 ? bkp_durable_write_path(c->output, text, strlen(text), BKP_DURABLE_PUBLIC)
+                 : 0;
+    if (rc) {
+        bkp_error(_("the label sheet %s could not be written: %s"), c->output, bkp_strerror(rc));
+        ex = EXIT_FAILED;
+    } else if (text && c->output && strcmp(c->output, "-"))
+        printf(_("label sheet: %s\n"), c->output);
+    else if (text)
         fputs(text, stdout);
     free(text);
     cli_medium_clear(&m);
@@ -371,6 +382,10 @@ static int sheet(cli *c)
 int cmd_media(cli *c)
 {
     const char *verb = c->args[0];
+    if (c->output && strcmp(verb, "sheet")) {
+        bkp_error(_("-o is for `bkp media sheet NAME -o FILE` (the label sheet to a file)"));
+        return EXIT_USAGE;
+    }
     if (!strcmp(verb, "label") && c->nargs == 1)
         return object(c, c->name, false);
     if (!strcmp(verb, "probe") && c->nargs == 2)

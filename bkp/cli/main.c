@@ -314,12 +314,12 @@ static const command commands[] = {
      .needs = NEED_REPO,
      .writes = media_writes,
      .key = true,
-     .options = "repo json name type location force format lang",
+     .options = "repo json name type location force format lang output",
      .min_args = 1,
      .max_args = 2,
      .usage = "media label PATH --name NAME [--type T] [--location L] [--force] | media label "
               "--name NAME (object) | media probe NAME | media list | media show NAME | media "
-              "sheet NAME [--format md|html] [--lang ja|en]",
+              "sheet NAME [--format md|html] [--lang ja|en] [-o FILE]",
      .summary = N_("label a disk (or archive folder) as a medium and register it; list media and "
                    "what they hold"),
      .example = N_("bkp media label /mnt/usb-a --name usb-a --type disk --location offsite\tlabel "

@@ -43,9 +43,10 @@ static void put_piece(void *ctx, const char *piece)
     fputs(piece, ((sheet *)ctx)->f);
 }
 
-static void write_sheet(sheet *s, const bkp_label *label, bool offsite, bool offline,
-                        const char *facility)
+static void write_sheet(sheet *s, const bkp_label *label, const ops_sheet_place *place)
 {
+    const char *facility = place->facility;
+    char where[512];
     pol_medium_type type;
     const char *name = label->name, *fp = label->fingerprint;
     char brief[BKP_FINGERPRINT_SHORT_LEN], date[48], *qr = NULL;
@@ -72,7 +73,10 @@ static void write_sheet(sheet *s, const bkp_label *label, bool offsite, bool off
     row(s, _("Type"), pol_medium_type_named(label->type, &type)
                           ? label->type
                           : pol_medium_type_words(type));
-    row(s, _("Kept at"), pol_medium_place_words(offsite, offline));
+    snprintf(where, sizeof(where), "%s", pol_medium_place_words(place->offsite, place->offline));
+    if (place->kept_at && *place->kept_at)
+        bkp_strappend(where, sizeof(where), _(" — %s"), place->kept_at);
+    row(s, _("Kept at"), where);
     row(s, _("Labelled"), date);
     row(s, _("Label"), label->uuid);
     row(s, _("Repository"), label->repository);
@@ -99,8 +103,7 @@ static void write_sheet(sheet *s, const bkp_label *label, bool offsite, bool off
     fputs(s->html ? "</small></p>\n</body></html>\n" : "\n", s->f);
 }
 
-char *ops_label_sheet(const bkp_label *label, bool offsite, bool offline, const char *facility,
-                      int format, bool ja)
+char *ops_label_sheet(const bkp_label *label, const ops_sheet_place *place, int format, bool ja)
 {
     if (!label->version || !label->fingerprint[0])
         return NULL; /* labelled before labels carried the key */
@@ -111,7 +114,7 @@ char *ops_label_sheet(const bkp_label *label, bool offsite, bool offline, const 
         return NULL;
     bkp_i18n_saved saved;
     bkp_i18n_begin(&saved, ja ? "ja" : "en");
-    write_sheet(&s, label, offsite, offline, facility);
+    write_sheet(&s, label, place);
     bkp_i18n_end(&saved);
     if (fclose(s.f)) {
         free(out);

@@ -14,12 +14,17 @@
 
 #include "bkp/media/label.h"
 
+/* Where the medium is kept and for whom, as the policy says today. */
+typedef struct ops_sheet_place {
+    bool offsite, offline;
+    const char *kept_at;  /* the policy's `kept_at` ("the director's safe"), or NULL */
+    const char *facility; /* or NULL */
+} ops_sheet_place;
+
 /* The sheet of `label` (label.h; one written before labels carried the
- * key's fingerprint has no sheet) of a medium kept `offsite` or not, `offline` or not
- * (as the policy says today), for `facility` (may be NULL); `format` an
+ * key's fingerprint has no sheet) of a medium kept at `place`; `format` an
  * rb_format (bkp/report/doc.h); Japanese when `ja`. malloc'd; NULL without
  * memory or for a label without its fields. */
-char *ops_label_sheet(const bkp_label *label, bool offsite, bool offline, const char *facility,
-                      int format, bool ja);
+char *ops_label_sheet(const bkp_label *label, const ops_sheet_place *place, int format, bool ja);
 
 #endif

@@ -51,6 +51,7 @@ media:
     type: removable
     path: $MNT
     location: offsite
+    kept_at: 院長宅の金庫
     offline: true
     rotate_every: 7d
   - name: usb-b
@@ -146,6 +147,13 @@ if command -v zbarimg >/dev/null && command -v rsvg-convert >/dev/null; then
 elif [ -n "${CI:-}" ]; then
     flunk "zbarimg and rsvg-convert are needed to read the QR code back (tests/install-deps.sh installs them)"
 fi
+# Where it is kept, as the policy says; -o writes the page to print, readable
+# by whoever prints it whatever the umask.
+grep -q "院長宅の金庫" <<<"$OUT" || flunk "the label sheet should say where the disk is kept"
+(umask 077 && "$BKP" media sheet usb-a --format html -o "$WORK/usb-a-label.html" --policy "$POL" >"$WORK/sheet.out" 2>&1) ||
+    flunk "media sheet -o failed: $(cat "$WORK/sheet.out")"
+[ "$(stat -c %a "$WORK/usb-a-label.html")" = 644 ] || flunk "the label sheet should be readable by all: $(stat -c %a "$WORK/usb-a-label.html")"
+grep -q "<p class=\"fp\">$short</p>" "$WORK/usb-a-label.html" || flunk "the sheet written with -o lacks the fingerprint"
 ok "$BKP" media show usb-a --policy "$POL"
 output_has "$short"
 check_exit 2 "$BKP" media sheet usb-b --policy "$POL" || true
