@@ -47,9 +47,14 @@ static void next_due(cli *c, const cli_medium *m)
 }
 
 /* Where an off-line medium goes now. */
-static const char *kept(const cli_medium *m)
+static const char *kept(const cli_medium *m, char *buf, size_t n)
 {
-    return strcmp(m->location, "offsite") ? _("on-site, off-line") : _("off-site");
+    const char *where = strcmp(m->location, "offsite") ? _("on-site, off-line") : _("off-site");
+    if (m->pm && m->pm->kept_at && *m->pm->kept_at)
+        snprintf(buf, n, _("%s (%s)"), where, m->pm->kept_at);
+    else
+        snprintf(buf, n, "%s", where);
+    return buf;
 }
 
 /* Why a rotation has nothing to copy: no data set copies to the medium,
@@ -66,7 +71,7 @@ static const char *nothing_why(const cli *c, const cli_medium *m)
 /* A disk: what was copied, and that it may be disconnected. */
 static void said_disk(cli *c, const cli_medium *m, const ops_rotate_out *o)
 {
-    char sz[32];
+    char sz[32], where[320];
     if (!o->plan.np)
         printf("%s: %s", m->name, nothing_why(c, m));
     else
@@ -90,13 +95,13 @@ static void said_disk(cli *c, const cli_medium *m, const ops_rotate_out *o)
     }
     if (m->offline && !c->unmount)
         printf(_("You can unmount and disconnect %s now (umount %s); it is kept %s.\n"), m->name,
-               m->path, kept(m));
+               m->path, kept(m, where, sizeof(where)));
 }
 
 /* An archive medium: what was written, and that it may go. */
 static void said_archive(cli *c, const cli_medium *m, const ops_rotate_out *o)
 {
-    char sz[32];
+    char sz[32], where[320];
     size_t n = o->added.n;
     (void)c;
     printf(_("%s: %zu archive(s) written (%s)%s"), m->name, n,
@@ -104,7 +109,8 @@ static void said_archive(cli *c, const cli_medium *m, const ops_rotate_out *o)
            o->device ? _(", not read back (a device)") : _(", each read back and verified"));
     printf("%s%s", n ? "" : _("; everything due was there already"), C_("end of sentence", ".\n"));
     if (m->offline)
-        printf(_("You can take %s away now; it is kept %s.\n"), m->name, kept(m));
+        printf(_("You can take %s away now; it is kept %s.\n"), m->name,
+               kept(m, where, sizeof(where)));
 }
 
 /* A bucket: what was uploaded, and how long it is locked. */

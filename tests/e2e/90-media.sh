@@ -188,6 +188,7 @@ ds_field action | grep -q 'bkp rotate usb-' ||
     flunk "week 0: the action should be to rotate a disk: $(ds_field action)"
 rotate_ok usb-a "week 0"
 output_has "disconnect" "rotate should tell the operator to disconnect the disk"
+output_has "it is kept off-site (院長宅の金庫)" "rotate should say where the disk is kept, as the policy names it"
 output_has "usb-b" "rotate should name the disk due next"
 status_is 0 COMPLIANT "week 0, after rotating usb-a"
 [ "$(json_num copies)" = 3 ] || flunk "week 0: 3 copies expected (live, primary, usb-a), counted $(json_num copies)"
