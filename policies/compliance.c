@@ -25,8 +25,9 @@
 #define HOUR 3600
 #define DAY 86400
 
-/* The largest time_t, for due dates that would overflow. */
+/* The largest time_t, for due dates that would overflow, and the least. */
 #define TIME_MAX ((time_t)(((uintmax_t)1 << (sizeof(time_t) * 8 - 1)) - 1))
+#define TIME_MIN (-TIME_MAX - 1)
 
 /* ---- text: never overrun, never unterminated, a long text is cut ---- */
 
@@ -267,8 +268,9 @@ static const pol_medium_state *state_of(const ctx *c, const pol_medium *m)
 
 bool pol_medium_left(const pol_medium_state *s, time_t now)
 {
+    /* A last write after now (a clock set back) gives no grace. */
     return s && s->plugged_in && s->medium && s->medium->offline && s->last_write &&
-           now - s->last_write >= POL_PLUGGED_GRACE;
+           (now < s->last_write || now - s->last_write >= POL_PLUGGED_GRACE);
 }
 
 /* Is `m` left plugged into the server (pol_medium_left)? */
@@ -340,6 +342,10 @@ static const pol_medium *pick(const ctx *c, enum need need)
         if (!m || !helps(c, m, need))
             continue;
         time_t due = due_of(c, m), key = due ? due : c->now;
+        /* One left plugged in is the first to fix: taking it away restores
+         * the off-line copy it holds, with nothing to bring. */
+        if (need != NEED_COPIES && need != NEED_TYPES && left_in(c, m))
+            key = TIME_MIN;
         if (!best || key < best_key) {
             best = m;
             best_key = key;
@@ -367,12 +373,12 @@ static void medium_action(const ctx *c, const pol_medium *m, char *buf, size_t n
     }
     const pol_medium_state *st = state_of(c, m);
     bool turn = due && due <= c->now;
-    if (m->offline && st && st->plugged_in && !turn) { /* it only has to go */
+    if (m->offline && st && st->plugged_in && !turn && holds(c, m)) { /* it only has to go */
         fmt(buf, n, _("unmount %s and take it away (`umount %s`)"), name_of(m),
             m->path ? m->path : name_of(m));
         return;
     }
-    if (m->offline && st && st->plugged_in) /* here already: its copy, then away */
+    if (m->offline && st && st->plugged_in) /* here already: a copy, then away */
         fmt(buf, n, _("run `bkp rotate %s --unmount`, then take it away"), name_of(m));
     else if (m->offline) /* brought from where it is kept */
         fmt(buf, n, _("connect %s and run `bkp rotate %s`"), name_of(m), name_of(m));
@@ -692,6 +698,15 @@ static const pol_medium *due_now(const ctx *c)
     return best;
 }
 
+/* A medium holding a copy is left plugged in: why its copy does not count. */
+static void left_reason(const ctx *c, pol_status *out)
+{
+    reason(out,
+           _("%s is connected to the server, within reach of what runs there: it counts as "
+             "off-line again once it is taken away"),
+           name_of(c->left));
+}
+
 void pol_compliance(const pol_policy *p, const pol_ds_state *s, const pol_medium_state *states,
                     const time_t *due, size_t nstates, time_t now, pol_status *out)
 {
@@ -718,13 +733,14 @@ void pol_compliance(const pol_policy *p, const pol_ds_state *s, const pol_medium
     if (nogen)
         reason(out, _("no generation of %s exists yet"), ds);
     int worst = nogen ? -1 : shortfalls(&c, out);
-    /* Why the copy on it did not count (its own alert says since when). */
-    if (worst >= 0 && worst <= NEED_IMMUTABLE && c.left)
-        reason(out,
-               _("%s is still connected to the server, within reach of what runs there: it "
-                 "counts as off-line again once it is taken away"),
-               name_of(c.left));
+    /* Why the copy on it did not count, right after what falls short for
+     * it: a count, or the age of the freshest off-line copy. */
+    bool left_said = c.left && worst >= 0 && worst <= NEED_IMMUTABLE;
+    if (left_said)
+        left_reason(&c, out);
     at_risk(&c, nogen, out, &rk);
+    if (c.left && !left_said && rk.stale_offline)
+        left_reason(&c, out);
 
     /* Not known to be behind is not known to be whole. */
     if (s->pins_unchecked)
@@ -770,9 +786,8 @@ void pol_compliance(const pol_policy *p, const pol_ds_state *s, const pol_medium
     }
     if (rk.suspicious) {
         fmt(next, n,
-            _("check the files of %s on the server before trusting %s:%u (`bkp generations %s` "
-              "says what changed); when they are good, run `bkp generations --clear-suspicious "
-              "%s:%u`"),
+            _("check the files of %s before trusting %s:%u (`bkp generations %s` says what "
+              "changed); when they are good, run `bkp generations --clear-suspicious %s:%u`"),
             ds, ds, s->suspicious_seq, ds, ds, s->suspicious_seq);
         act(out, next);
     }

@@ -204,8 +204,8 @@ static void room_said(const cli_medium *m, const ops_rotate_plan *pl)
         return;
     bkp_size_text(need, sizeof(need), pl->need_bytes);
     bkp_size_text(room, sizeof(room), pl->free_bytes);
-    printf(_("  needs   %llu pack(s), %s; %s has %s free\n"), (unsigned long long)pl->need_packs,
-           need, m->name, room);
+    printf(_("  needs   at least %llu pack(s), %s; %s has %s free\n"),
+           (unsigned long long)pl->need_packs, need, m->name, room);
     if (pl->need_bytes <= pl->free_bytes)
         return;
     if (pl->ngone)

@@ -155,8 +155,12 @@ static int plan(ops_rotation *t)
     o->plan.locked = t->drv->locks;
     for (size_t i = 0; !rc && t->drv->until && i < o->plan.np; i++)
         o->plan.rows[i].until = t->drv->until(t, o->plan.rows[i].gen);
-    if (!rc && in->dry_run && t->drv->room)
-        rc = t->drv->room(t);
+    /* What the copy needs is advice: the plan stands without it. */
+    int rrc = !rc && in->dry_run && t->drv->room ? t->drv->room(t) : 0;
+    if (rrc)
+        bkp_warn(_("%s: what the copy would need could not be measured (%s); the plan above "
+                   "stands"),
+                 in->medium, bkp_strerror(rrc));
     return ops_rotate_fail(o, OPS_ROTATE_COPY, rc);
 }
 

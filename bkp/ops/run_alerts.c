@@ -24,9 +24,11 @@ void ops_run_alert_outcomes(ops_alerts *al, const ops_run_result *res)
         const ops_run_outcome *o = &res->v[i];
         char key[160];
         snprintf(key, sizeof(key), "backup:%s", o->d->name);
+        /* Sealed as suspicious is said below, and by the verdict until
+         * cleared; a hook that failed after it is a failure all the same. */
         bool sealed_suspicious = o->b.gen && o->b.suspicious;
-        if (sealed_suspicious)
-            ; /* it ran and sealed: said below, and by the verdict until cleared */
+        if (sealed_suspicious && !o->hook)
+            ;
         else if (o->failed && o->hook &&
                  o->hook_output[0]) { /* the advice of its cause: the hook */
             ops_alert(al, key, "failed", 2,

@@ -95,14 +95,17 @@ static bool is_doomed(const bkp_gen *g, bkp_gen *const *doomed, size_t n)
     return false;
 }
 
-/* Every blob generation `g` of `r` needs into `used`. */
-static int mark_gen(bkp_repo *r, const bkp_gen *g, used_set *used)
+/* Every blob generation `g` of `r` needs into `used`; with `only_in`, only
+ * those that repository has (the rest cannot keep a pack of it, and would
+ * only crowd the set). */
+static int mark_gen(bkp_repo *r, const bkp_gen *g, used_set *used, const bkp_repo *only_in)
 {
     char name[96];
     int rc = 0, x = 0;
     bkp_gen_name(g, name, sizeof(name));
     for (size_t t = 0; !rc && t < g->ntree; t++)
-        rc = mark_id(used, g->tree + t * BKP_ID_LEN);
+        if (!only_in || bkp_repo_has(only_in, g->tree + t * BKP_ID_LEN))
+            rc = mark_id(used, g->tree + t * BKP_ID_LEN);
     bkp_tree_reader *tr = NULL;
     bkp_item it;
     bkp_item_init(&it);
@@ -110,7 +113,8 @@ static int mark_gen(bkp_repo *r, const bkp_gen *g, used_set *used)
         rc = bkp_tree_reader_new(r, g->tree, g->ntree, &tr);
     while (!rc && (x = bkp_tree_reader_next(tr, &it)) > 0)
         for (uint32_t k = 0; !rc && k < it.nchunks; k++)
-            rc = mark_id(used, it.chunks[k].id);
+            if (!only_in || bkp_repo_has(only_in, it.chunks[k].id))
+                rc = mark_id(used, it.chunks[k].id);
     if (!rc && x < 0) {
         bkp_error(_("%s: its file list cannot be read (%s); prune deletes no pack until `bkp "
                     "verify --read-data` is clean"),
@@ -142,10 +146,10 @@ static int mark(bkp_repo *r, used_set *used, bkp_gen *const *doomed, size_t ndoo
             rc = -EBADMSG;
             break;
         }
-        rc = mark_gen(r, v[i], used);
+        rc = mark_gen(r, v[i], used, NULL);
     }
     for (size_t i = 0; !rc && how->coming_from && i < how->ncoming; i++)
-        rc = mark_gen(how->coming_from, how->coming[i], used);
+        rc = mark_gen(how->coming_from, how->coming[i], used, r);
     bkp_gen_list_free(v, n);
     return rc;
 }

@@ -486,7 +486,7 @@ if mount -t tmpfs -o size=64m tmpfs "$TIGHT" 2>"$WORK/mount.err"; then
     check_exit 0 "$BKP" rotate tight --dry-run --policy "$POL2" || true
     output_has "notes:1"
     # What the copy needs beside what the disk has, and that it does not fit.
-    output_has "needs   1 pack(s)"
+    output_has "needs   at least 1 pack(s)"
     output_has "tight has"
     output_has "the copy does not fit"
     output_has "bkp rotate tight --prune-first"

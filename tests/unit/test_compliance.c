@@ -424,7 +424,7 @@ static void test_left_plugged_in(void **state)
     assert_int_equal(o->immutable, 0);
     assert_int_equal(o->offline_age, -1);
     assert_int_equal(reason_at(o, "no off-line copy (the rule asks for 1)"), 0);
-    reason_at(o, "usb-a is still connected to the server, within reach of what runs there");
+    reason_at(o, "usb-a is connected to the server, within reach of what runs there");
 
     /* Taken away: counted again. */
     w.st[0].plugged_in = false;
@@ -444,6 +444,34 @@ static void test_left_plugged_in(void **state)
     assert_int_equal(o->offline, 1);
     o = judge(&w, T0 + 2 * WEEK + 3 * DAY + 12 * HOUR);
     expect(o, POL_AT_RISK, "run `bkp rotate usb-a --unmount`, then take it away — 3 days overdue");
+
+    /* usb-b left in after its turn while usb-a, away, grows old: the disk
+     * to take away is named, not usb-a to be brought before its turn. */
+    world_init(&w, two, 2);
+    write_medium(&w, "usb-a", T0 + 10 * HOUR);
+    write_medium(&w, "usb-b", T0 + 6 * DAY + 10 * HOUR);
+    w.st[1].plugged_in = true;
+    o = judge(&w, T0 + 9 * DAY + 12 * HOUR);
+    expect(o, POL_AT_RISK, "unmount usb-b and take it away (`umount /media/bkp`)");
+    reason_at(o, "the freshest off-line copy is 9 days old");
+    reason_at(o, "usb-b is connected to the server");
+
+    /* Plugged in but holding no copy that counts (never written, no
+     * rotation of its own): taking it away fixes nothing; a copy does. */
+    pol_medium lone = USB_A;
+    lone.rotate_every = 0;
+    const pol_medium *one[] = {&lone};
+    world_init(&w, one, 1);
+    w.st[0].plugged_in = true;
+    o = judge(&w, T0 + 11 * HOUR);
+    expect(o, POL_NON_COMPLIANT, "run `bkp rotate usb-a --unmount`, then take it away");
+
+    /* A clock set back before the last write gives no grace. */
+    world_init(&w, m, 1);
+    write_medium(&w, "usb-a", T0 + 10 * HOUR);
+    w.st[0].plugged_in = true;
+    o = judge(&w, T0 + 9 * HOUR);
+    assert_int_equal(o->offline, 0);
 }
 
 /* A generation sealed as suspicious and not cleared: AT RISK before
@@ -460,9 +488,8 @@ static void test_suspicious_not_cleared(void **state)
     w.s.suspicious_seq = 10;
     const pol_status *o = judge(&w, T0 + 11 * HOUR);
     expect(o, POL_AT_RISK,
-           "check the files of emr on the server before trusting emr:10 (`bkp generations emr` "
-           "says what changed); when they are good, run `bkp generations --clear-suspicious "
-           "emr:10`");
+           "check the files of emr before trusting emr:10 (`bkp generations emr` says what "
+           "changed); when they are good, run `bkp generations --clear-suspicious emr:10`");
     assert_int_equal(reason_at(o, "emr:10 was sealed as suspicious and nobody has cleared it"), 0);
     assert_int_equal(o->nactions, 1);
 
