@@ -312,8 +312,8 @@ static int suspicious_backup(void *ctx, const pol_dataset *d, ops_run_backup *b)
 {
     int ex = backup(ctx, d, b);
     b->suspicious = true;
-    b->verdict = (pol_guard_verdict){.signal = POL_GUARD_CHANGED, .share = 0.5, .usual = 0.01,
-                                     .changed = 500};
+    b->verdict = (pol_guard_verdict){
+        .signal = POL_GUARD_CHANGED, .share = 0.5, .usual = 0.01, .changed = 500};
     pol_guard_reason(&b->verdict, true, b->reason, sizeof(b->reason));
     return ex ? ex : 1;
 }
@@ -399,6 +399,24 @@ static void test_suspicious_in_both_languages(void **state)
     assert_non_null(al.v[i].summary_ja);
     assert_non_null(strstr(al.v[i].summary_ja, "ファイルの 50% が変わりました"));
     assert_null(strstr(al.v[i].summary_ja, "of the files changed"));
+    /* Said as what it is, not also as a failed backup. */
+    for (size_t k = 0; k < al.n; k++)
+        assert_false(al.v[k].key && !strcmp(al.v[k].key, "backup:emr") && al.v[k].state);
+    ops_alerts_free(&al);
+    ops_run_result_free(&res);
+    ops_repo_free(&x.f);
+
+    /* An after hook that fails once it is sealed is a failure all the same. */
+    setup_with(&x, "    after: { command: \"exit 4\", timeout: 30s }\n");
+    x.io.backup = suspicious_backup;
+    assert_int_equal(ops_run_datasets(&x.in, &res), 0);
+    al = (ops_alerts){0};
+    ops_run_alert_outcomes(&al, &res);
+    bool hook = false;
+    for (size_t k = 0; k < al.n; k++)
+        hook |= al.v[k].key && !strcmp(al.v[k].key, "backup:emr") && al.v[k].state &&
+                !strcmp(al.v[k].state, "failed") && strstr(al.v[k].summary, "exit 4");
+    assert_true(hook);
     ops_alerts_free(&al);
     ops_run_result_free(&res);
     ops_repo_free(&x.f);
