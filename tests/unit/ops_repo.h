@@ -80,7 +80,9 @@ static inline void ops_repo_free(ops_repo *f)
 
 /* Seal a generation of `dataset` finished `age` seconds ago into `*out`
  * (may be NULL): 0 or an error. */
-static inline int ops_repo_seal(ops_repo *f, const char *dataset, time_t age, bkp_gen **out)
+/* The same with the guard's verdict (NULL: none judged it). */
+static inline int ops_repo_seal_guarded(ops_repo *f, const char *dataset, time_t age,
+                                        const bkp_gen_guard *guard, bkp_gen **out)
 {
     const char *paths[] = {f->src};
     bkp_capture_opts o = {.dataset = dataset, .paths = paths, .npaths = 1};
@@ -88,9 +90,14 @@ static inline int ops_repo_seal(ops_repo *f, const char *dataset, time_t age, bk
     time_t t = bkp_now() - age;
     int rc = bkp_capture_run(f->r, &o, &cap);
     if (!rc)
-        rc = bkp_gen_seal(f->r, dataset, &cap, t - 60, t, NULL, out);
+        rc = bkp_gen_seal(f->r, dataset, &cap, t - 60, t, guard, out);
     bkp_capture_clear(&cap);
     return rc;
+}
+
+static inline int ops_repo_seal(ops_repo *f, const char *dataset, time_t age, bkp_gen **out)
+{
+    return ops_repo_seal_guarded(f, dataset, age, NULL, out);
 }
 
 typedef struct ops_fixture_held {

@@ -7,7 +7,8 @@
  * on media, the last drill with what it measured, and the whole document
  * (the audit log checked and sound, a key-recovery drill due, the disk's
  * next rotation). An off-line copy older than the rule allows puts emr AT
- * RISK; a medium whose last check failed does not count.
+ * RISK; a medium whose last check failed does not count; a generation
+ * sealed as suspicious keeps emr AT RISK until it is cleared.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -130,6 +131,31 @@ static void test_verdicts_and_ages(void **state)
     assert_null(json_object_get(jl, "shown"));
     json_decref(j);
     rst_status_clear(&st);
+}
+
+/* A generation the change-rate guard marked: emr is AT RISK, the step is to
+ * check and clear it, whatever was sealed after it; cleared, it is fine. */
+static void test_suspicious_until_cleared(void **state)
+{
+    fixture *x = *state;
+    rst_status st;
+    bkp_gen *g = NULL, *after = NULL;
+    bkp_gen_guard guard = {.suspicious = true, .reason = "90% of the files changed", .change = 0.9};
+    assert_int_equal(ops_repo_seal_guarded(&x->f, "emr", OPS_DAY / 2, &guard, &g), 0);
+    assert_int_equal(ops_repo_seal(&x->f, "emr", OPS_DAY / 4, &after), 0); /* a good night */
+    assert_int_equal(ops_status(&x->in, &st, NULL), 0);
+    const rst_dataset *emr = dataset(&st, "emr");
+    assert_int_equal(emr->verdict, POL_AT_RISK);
+    assert_string_equal(emr->en.reasons[0],
+                        "emr:4 was sealed as suspicious and nobody has cleared it");
+    assert_non_null(strstr(rst_next(&emr->en), "bkp generations --clear-suspicious emr:4"));
+    rst_status_clear(&st);
+    assert_int_equal(bkp_gen_clear(x->f.r, g), 0);
+    assert_int_equal(ops_status(&x->in, &st, NULL), 0);
+    assert_int_equal(dataset(&st, "emr")->verdict, POL_COMPLIANT);
+    rst_status_clear(&st);
+    bkp_gen_free(g);
+    bkp_gen_free(after);
 }
 
 static int set_bytes(bkp_media_entry *e, void *ctx)
@@ -421,6 +447,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_verdicts_and_ages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_document, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_suspicious_until_cleared, setup, teardown),
         cmocka_unit_test_setup_teardown(test_storage, setup, teardown),
         cmocka_unit_test_setup_teardown(test_offline_copy_too_old, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_check_does_not_count, setup, teardown),
