@@ -281,13 +281,14 @@ typedef struct bkp_audit_query {
 } bkp_audit_query;
 /* The last record of the log at `path` that is sound by itself under `pk`
  * (as bkp_audit_each_sound walks them; in the log's order, which is the
- * order things happened) that matches `q`: a new reference, or NULL when none does or
- * there is no log. `*when` (may be NULL) receives its time, 0 when none.
- * For what to do next: a forged record cannot silence a reminder. With
- * `pk` NULL the whole log is read unchecked (cheaper: only for whether to
- * append a record, where a forged one costs a record not written). */
-json_t *bkp_audit_last(const char *path, const uint8_t pk[32], const bkp_audit_query *q,
-                       time_t *when);
+ * order things happened) that matches `q`, held in `*out`
+ * (bkp_audit_entry_release): true; false, `*out` empty (its time 0), when
+ * none does or there is no log. For what to do next: a forged record
+ * cannot silence a reminder. With `pk` NULL the whole log is read unchecked
+ * (cheaper: only for whether to append a record, where a forged one costs a
+ * record not written). */
+bool bkp_audit_last(const char *path, const uint8_t pk[32], const bkp_audit_query *q,
+                    bkp_audit_entry *out);
 /* The log's path in repository `r` (malloc'd). */
 char *bkp_audit_path(const bkp_repo *r);
 /* The log's path in the repository folder `dir` (malloc'd), for a reader

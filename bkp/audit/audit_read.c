@@ -510,13 +510,11 @@ int bkp_audit_each_sound(const char *path, const uint8_t pk[32], bkp_audit_fn fn
 
 typedef struct last_ctx {
     const bkp_audit_query *q;
-    json_t *found;
-    time_t when;
+    bkp_audit_entry *found;
 } last_ctx;
 
-static bool str_is(const json_t *j, const char *want)
+static bool str_is(const char *s, const char *want)
 {
-    const char *s = json_string_value(j);
     return s && !strcmp(s, want);
 }
 
@@ -525,26 +523,23 @@ static int keep_last(const bkp_audit_entry *e, void *ctx)
     last_ctx *l = ctx;
     const bkp_audit_query *q = l->q;
     const json_t *fig = q->figure ? json_object_get(e->figures, q->figure) : NULL;
-    if (strcmp(e->op, q->op) || (q->outcome && !str_is(json_object_get(e->json, "outcome"), q->outcome)) ||
-        (q->figure && !(q->equals ? str_is(fig, q->equals) : json_is_true(fig))))
+    if (strcmp(e->op, q->op) || (q->outcome && !str_is(e->outcome, q->outcome)) ||
+        (q->figure && !(q->equals ? str_is(json_string_value(fig), q->equals) : json_is_true(fig))))
         return 0;
-    json_decref(l->found);
-    l->found = json_incref(e->json);
-    l->when = e->time;
+    bkp_audit_entry_hold(l->found, e);
     return 0;
 }
 
-json_t *bkp_audit_last(const char *path, const uint8_t pk[32], const bkp_audit_query *q,
-                       time_t *when)
+bool bkp_audit_last(const char *path, const uint8_t pk[32], const bkp_audit_query *q,
+                    bkp_audit_entry *out)
 {
-    last_ctx l = {q, NULL, 0};
+    last_ctx l = {q, out};
     bkp_audit_check chk;
     walk w = {.pk = pk, .fn = keep_last, .ctx = &l, .out = &chk};
+    *out = (bkp_audit_entry){0};
     if (path && pk)
         (void)walk_log(path, NULL, NULL, &w);
     else if (path)
         (void)each(path, keep_last, &l);
-    if (when)
-        *when = l.when;
-    return l.found;
+    return out->json != NULL;
 }

@@ -51,8 +51,9 @@ static void policy_noted(const sink *k, const char *file)
     if (log && bkp_read_file(file, &data, 16 << 20) == 0) {
         crypto_generichash(h, sizeof(h), data.data, data.len, NULL, 0);
         bkp_hex(hex, h, sizeof(h));
-        json_t *last = bkp_audit_last(log, NULL, &(bkp_audit_query){.op = "policy"}, NULL);
-        json_t *digest = json_object_get(json_object_get(last, "figures"), "digest");
+        bkp_audit_entry last;
+        (void)bkp_audit_last(log, NULL, &(bkp_audit_query){.op = "policy"}, &last);
+        json_t *digest = json_object_get(last.figures, "digest");
         if (!json_is_string(digest) || strcmp(json_string_value(digest), hex)) {
             json_t *fig = json_pack("{s:s, s:s, s:O}", "file", file, "digest", hex, "previous",
                                     digest ? digest : json_null());
@@ -60,7 +61,7 @@ static void policy_noted(const sink *k, const char *file)
             put(k, &rec);
             json_decref(fig);
         }
-        json_decref(last);
+        bkp_audit_entry_release(&last);
     }
     bkp_buf_free(&data);
     free(log);

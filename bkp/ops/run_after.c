@@ -127,10 +127,12 @@ bool ops_run_drills(const ops_run_in *in)
     time_t began = log ? bkp_audit_first_time(log, bkp_repo_sign_pk(in->repo)) : 0;
     for (size_t i = 0; log && i < p->ndrills; i++) {
         char stem[256];
-        time_t when;
+        bkp_audit_entry last;
         rb_runbook_stem(p->drills[i].runbook, stem, sizeof(stem));
-        json_decref(bkp_audit_last(log, bkp_repo_sign_pk(in->repo),
-                                   &(bkp_audit_query){"drill", NULL, "runbook", stem}, &when));
+        (void)bkp_audit_last(log, bkp_repo_sign_pk(in->repo),
+                             &(bkp_audit_query){"drill", NULL, "runbook", stem}, &last);
+        time_t when = last.time;
+        bkp_audit_entry_release(&last);
         if (!when)
             when = began;
         if (!pol_is_due(&p->drills[i].schedule, when, in->now))

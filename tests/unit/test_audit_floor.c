@@ -29,6 +29,7 @@
 #include "bkp/io/durable.h"
 
 #include "ops_repo.h"
+#include "audit_json.h"
 
 /* What the wrapped writes answer: 0 (do it), or the error to fail with. */
 static int append_fails, head_fails;
@@ -159,8 +160,8 @@ static void test_marker_far_behind(void **state)
     append(f, "backup", 0);
     assert_int_equal(marker_seq(f), at + 401);
     /* The next record said how far behind the marker was. */
-    json_t *last = bkp_audit_last(f->log, bkp_repo_sign_pk(f->o.r),
-                                  &(bkp_audit_query){.op = "backup"}, NULL);
+    json_t *last =
+        audit_last_json(f->log, bkp_repo_sign_pk(f->o.r), &(bkp_audit_query){.op = "backup"});
     assert_int_equal(json_integer_value(json_object_get(last, "marker_behind")), 400);
     json_decref(last);
     /* A marker made immutable (EPERM): the record is in the log, but the
@@ -239,8 +240,8 @@ static void test_missed_counted(void **state)
     append_fails = 0;
     assert_int_equal(lines(f), before);
     append(f, "backup", 0);
-    json_t *last = bkp_audit_last(f->log, bkp_repo_sign_pk(f->o.r),
-                                  &(bkp_audit_query){.op = "backup"}, NULL);
+    json_t *last =
+        audit_last_json(f->log, bkp_repo_sign_pk(f->o.r), &(bkp_audit_query){.op = "backup"});
     assert_non_null(last);
     json_t *missed = json_object_get(last, "missed");
     assert_int_equal(json_integer_value(json_object_get(missed, "count")), 2);
@@ -253,8 +254,7 @@ static void test_missed_counted(void **state)
     json_decref(last);
     /* Counted once: the notes are gone, the planted names stay. */
     append(f, "verify", 0);
-    last = bkp_audit_last(f->log, bkp_repo_sign_pk(f->o.r), &(bkp_audit_query){.op = "verify"},
-                          NULL);
+    last = audit_last_json(f->log, bkp_repo_sign_pk(f->o.r), &(bkp_audit_query){.op = "verify"});
     assert_null(json_object_get(last, "missed"));
     json_decref(last);
     struct stat st;
@@ -283,8 +283,8 @@ static void test_journal(void **state)
     assert_int_equal(bkp_audit_verify(j, bkp_repo_sign_pk(f->o.r), NULL, &chk), 0);
     assert_false(chk.bad);
     assert_int_equal(chk.records, 2);
-    json_t *last = bkp_audit_last(j, bkp_repo_sign_pk(f->o.r), &(bkp_audit_query){.op = "restore"},
-                                  NULL);
+    json_t *last =
+        audit_last_json(j, bkp_repo_sign_pk(f->o.r), &(bkp_audit_query){.op = "restore"});
     assert_string_equal(json_string_value(json_object_get(last, "repository")),
                         bkp_repo_uuid(f->o.r));
     json_decref(last);

@@ -85,61 +85,68 @@ static const uint8_t *pk(void)
     return bkp_repo_sign_pk(f.r);
 }
 
+/* The last record matching `q` under key `k` into `e` (released first):
+ * its record, NULL when none. */
+static const json_t *last(bkp_audit_entry *e, const uint8_t *k, bkp_audit_query q)
+{
+    bkp_audit_entry_release(e);
+    bool found = bkp_audit_last(log_path, k, &q, e);
+    assert_int_equal(found, e->json != NULL);
+    return e->json;
+}
+
 static void test_figure_equals(void **state)
 {
     (void)state;
-    time_t when;
-    json_t *j =
-        bkp_audit_last(log_path, pk(), &(bkp_audit_query){"drill", NULL, "runbook", "emr"}, &when);
+    bkp_audit_entry e = {0};
+    const json_t *j = last(&e, pk(), (bkp_audit_query){"drill", NULL, "runbook", "emr"});
     assert_non_null(j);
-    assert_string_equal(json_string_value(json_object_get(j, "outcome")), "failed");
+    assert_string_equal(e.outcome, "failed");
+    assert_false(e.ok);
     if (timed)
-        assert_int_equal(when, day(2, 1)); /* the failed one is the last drill of emr */
-    json_decref(j);
-    j = bkp_audit_last(log_path, pk(), &(bkp_audit_query){"drill", "ok", "runbook", "emr"}, &when);
+        assert_int_equal(e.time, day(2, 1)); /* the failed one is the last drill of emr */
+    j = last(&e, pk(), (bkp_audit_query){"drill", "ok", "runbook", "emr"});
     assert_non_null(j);
     if (timed)
-        assert_int_equal(when, day(1, 1));
-    json_decref(j);
+        assert_int_equal(e.time, day(1, 1));
     /* A figure of another type never matches a string. */
-    j = bkp_audit_last(log_path, pk(), &(bkp_audit_query){"drill", NULL, "runbook", "7"}, &when);
+    j = last(&e, pk(), (bkp_audit_query){"drill", NULL, "runbook", "7"});
     assert_null(j);
-    assert_int_equal(when, 0);
+    assert_int_equal(e.time, 0);
+    bkp_audit_entry_release(&e);
 }
 
 static void test_figure_true(void **state)
 {
     (void)state;
-    time_t when;
-    json_t *j = bkp_audit_last(log_path, pk(),
-                               &(bkp_audit_query){"drill", "ok", "key_recovery", NULL}, &when);
-    assert_non_null(j);
-    assert_string_equal(
-        json_string_value(json_object_get(json_object_get(j, "figures"), "runbook")),
-        "emr"); /* pacs's is false, February's failed */
+    bkp_audit_entry e = {0};
+    assert_non_null(last(&e, pk(), (bkp_audit_query){"drill", "ok", "key_recovery", NULL}));
+    assert_string_equal(json_string_value(json_object_get(e.figures, "runbook")),
+                        "emr"); /* pacs's is false, February's failed */
     if (timed)
-        assert_int_equal(when, day(1, 1));
-    json_decref(j);
+        assert_int_equal(e.time, day(1, 1));
+    bkp_audit_entry_release(&e);
 }
 
 static void test_op_only(void **state)
 {
     (void)state;
-    json_t *j = bkp_audit_last(log_path, pk(), &(bkp_audit_query){.op = "policy"}, NULL);
-    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "figures"), "digest")),
-                        "bb");
-    json_decref(j);
-    assert_null(bkp_audit_last(log_path, pk(), &(bkp_audit_query){.op = "backup"}, NULL));
+    bkp_audit_entry e = {0};
+    assert_non_null(last(&e, pk(), (bkp_audit_query){.op = "policy"}));
+    assert_string_equal(json_string_value(json_object_get(e.figures, "digest")), "bb");
+    assert_null(last(&e, pk(), (bkp_audit_query){.op = "backup"}));
+    bkp_audit_entry_release(&e);
 }
 
 static void test_no_log(void **state)
 {
     (void)state;
-    time_t when = 42;
-    assert_null(
-        bkp_audit_last("/nonexistent/audit.log", pk(), &(bkp_audit_query){.op = "drill"}, &when));
-    assert_int_equal(when, 0);
-    assert_null(bkp_audit_last(NULL, pk(), &(bkp_audit_query){.op = "drill"}, &when));
+    bkp_audit_entry e = {.time = 42};
+    assert_false(
+        bkp_audit_last("/nonexistent/audit.log", pk(), &(bkp_audit_query){.op = "drill"}, &e));
+    assert_int_equal(e.time, 0);
+    assert_null(e.json);
+    assert_false(bkp_audit_last(NULL, pk(), &(bkp_audit_query){.op = "drill"}, &e));
 }
 
 static int count(const bkp_audit_entry *e, void *ctx)
@@ -171,18 +178,15 @@ static void test_forged_tail(void **state)
     assert_true(chk.bad);
     assert_int_equal(m, n); /* the sound part only */
     assert_int_equal(chk.first_bad, n + 1);
-    time_t when;
-    json_t *j = bkp_audit_last(log_path, pk(),
-                               &(bkp_audit_query){"drill", "ok", "key_recovery", NULL}, &when);
-    assert_non_null(j);
-    assert_string_equal(
-        json_string_value(json_object_get(json_object_get(j, "figures"), "runbook")), "emr");
+    bkp_audit_entry e = {0};
+    assert_non_null(last(&e, pk(), (bkp_audit_query){"drill", "ok", "key_recovery", NULL}));
+    assert_string_equal(json_string_value(json_object_get(e.figures, "runbook")), "emr");
     if (timed)
-        assert_int_equal(when, day(1, 1)); /* not the forged December one */
-    json_decref(j);
+        assert_int_equal(e.time, day(1, 1)); /* not the forged December one */
     /* Under another key, nothing of the log is sound. */
     uint8_t other[32] = {1};
-    assert_null(bkp_audit_last(log_path, other, &(bkp_audit_query){.op = "policy"}, NULL));
+    assert_null(last(&e, other, (bkp_audit_query){.op = "policy"}));
+    bkp_audit_entry_release(&e);
 }
 
 /* One byte of a record in the middle changed: that record counts for
@@ -200,16 +204,12 @@ static void test_changed_record_skipped(void **state)
     assert_int_equal(fseek(x, (long)(at - buf) + 6, SEEK_SET), 0);
     fputc('X', x); /* "failed" -> "failXd" */
     assert_int_equal(fclose(x), 0);
-    time_t when;
-    json_t *j =
-        bkp_audit_last(log_path, pk(), &(bkp_audit_query){"drill", NULL, "runbook", "emr"}, &when);
-    assert_non_null(j);
-    assert_string_equal(json_string_value(json_object_get(j, "outcome")), "ok"); /* January's */
-    json_decref(j);
-    j = bkp_audit_last(log_path, pk(), &(bkp_audit_query){.op = "policy"}, NULL);
-    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "figures"), "digest")),
-                        "bb");
-    json_decref(j);
+    bkp_audit_entry e = {0};
+    assert_non_null(last(&e, pk(), (bkp_audit_query){"drill", NULL, "runbook", "emr"}));
+    assert_string_equal(e.outcome, "ok"); /* January's */
+    assert_non_null(last(&e, pk(), (bkp_audit_query){.op = "policy"}));
+    assert_string_equal(json_string_value(json_object_get(e.figures, "digest")), "bb");
+    bkp_audit_entry_release(&e);
 }
 
 int main(void)

@@ -17,10 +17,11 @@
 #include "bkp/ops/audit_context.h"
 
 #include "ops_repo.h"
+#include "audit_json.h"
 
-static const char policy_text[] = OPS_POLICY_HEAD
-    "datasets:\n"
-    "  - { name: emr, paths: [/srv/emr], schedule: daily 02:00 }\n";
+static const char policy_text[] =
+    OPS_POLICY_HEAD "datasets:\n"
+                    "  - { name: emr, paths: [/srv/emr], schedule: daily 02:00 }\n";
 
 static int setup(void **state)
 {
@@ -58,7 +59,7 @@ static void test_policy_once_per_change(void **state)
     write_policy(file, "repository: /srv/bkp\n");
     ops_audit_context(f->r, file, NULL, NULL);
     assert_int_equal(policies(f), 1);
-    json_t *first = bkp_audit_last(log, NULL, &(bkp_audit_query){.op = "policy"}, NULL);
+    json_t *first = audit_last_json(log, NULL, &(bkp_audit_query){.op = "policy"});
     json_t *fig = json_object_get(first, "figures");
     assert_string_equal(json_string_value(json_object_get(fig, "file")), file);
     assert_int_equal(strlen(json_string_value(json_object_get(fig, "digest"))), 64);
@@ -69,7 +70,7 @@ static void test_policy_once_per_change(void **state)
     write_policy(file, "repository: /srv/bkp2\n");
     ops_audit_context(f->r, file, NULL, NULL);
     assert_int_equal(policies(f), 2);
-    json_t *second = bkp_audit_last(log, NULL, &(bkp_audit_query){.op = "policy"}, NULL);
+    json_t *second = audit_last_json(log, NULL, &(bkp_audit_query){.op = "policy"});
     assert_string_equal(
         json_string_value(json_object_get(json_object_get(second, "figures"), "previous")),
         json_string_value(json_object_get(fig, "digest")));

@@ -31,6 +31,7 @@
 #include "restore/runbook_doc.h"
 
 #include "ops_repo.h"
+#include "audit_json.h"
 
 #define NEWPASS "a second passphrase for the night shift"
 
@@ -60,7 +61,7 @@ static void last_record(ops_repo *f, const char *op, const char *name, char *out
                         char **dump)
 {
     char *log = bkp_audit_path(f->r);
-    json_t *rec = bkp_audit_last(log, bkp_repo_sign_pk(f->r), &(bkp_audit_query){.op = op}, NULL);
+    json_t *rec = audit_last_json(log, bkp_repo_sign_pk(f->r), &(bkp_audit_query){.op = op});
     const char *v = json_string_value(json_object_get(json_object_get(rec, "figures"), name));
     snprintf(out, n, "%s", v ? v : "");
     if (dump)

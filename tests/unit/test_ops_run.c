@@ -29,6 +29,7 @@
 
 #include "catalogue.h"
 #include "ops_repo.h"
+#include "audit_json.h"
 
 /* %2$s: the before hook of emr. */
 static const char policy_text[] =
@@ -273,8 +274,8 @@ static void test_failing_hook_fails_its_dataset_alone(void **state)
     assert_int_equal(generations(&x, "scans"), 1);
     /* The hook's record is in the audit log, failed. */
     char *log = bkp_audit_path(x.f.r);
-    json_t *rec = bkp_audit_last(log, bkp_repo_sign_pk(x.f.r),
-                                 &(bkp_audit_query){"hook-before", "failed", NULL, NULL}, NULL);
+    json_t *rec = audit_last_json(log, bkp_repo_sign_pk(x.f.r),
+                                  &(bkp_audit_query){"hook-before", "failed", NULL, NULL});
     assert_non_null(rec);
     json_decref(rec);
     free(log);

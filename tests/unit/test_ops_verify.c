@@ -27,6 +27,7 @@
 #include "bkp/ops/verify_repair.h"
 
 #include "ops_repo.h"
+#include "audit_json.h"
 
 static int errors;
 static bool source_lacks; /* "pack …: SOURCE does not have it" was said */
@@ -215,14 +216,15 @@ static void test_medium_kit_and_note(void **state)
     assert_int_equal(ops_repo_register(&f->o, "usb-a", "removable", "offsite", g, 60, true), 0);
     bkp_gen_free(g);
     res.problems = 2;
-    assert_int_equal(ops_verify_record(f->o.r, f->o.r, "usb-a", "read-data", 0, false, &res, NULL, NULL, NULL),
-                     0);
+    assert_int_equal(
+        ops_verify_record(f->o.r, f->o.r, "usb-a", "read-data", 0, false, &res, NULL, NULL, NULL),
+        0);
     bkp_media_entry *e = bkp_media_get(f->o.r, "usb-a");
     assert_int_equal(e->verify, BKP_MEDIA_FAILED);
     assert_true(e->last_verify > 0);
     bkp_media_free(e);
     char *log = bkp_audit_path(f->o.r);
-    json_t *rec = bkp_audit_last(log, NULL, &(bkp_audit_query){.op = "verify"}, NULL);
+    json_t *rec = audit_last_json(log, NULL, &(bkp_audit_query){.op = "verify"});
     assert_string_equal(json_string_value(json_object_get(rec, "medium")), "usb-a");
     assert_string_equal(json_string_value(json_object_get(rec, "outcome")), "failed");
     json_t *fig = json_object_get(rec, "figures");
@@ -233,9 +235,10 @@ static void test_medium_kit_and_note(void **state)
     bkp_strlist fixed = {0};
     assert_int_equal(bkp_strlist_add(&fixed, "00ff"), 0);
     res.problems = 0;
-    assert_int_equal(ops_verify_record(f->o.r, f->o.r, NULL, "read-data", 0, false, &res, &fixed, NULL, NULL),
-                     0);
-    rec = bkp_audit_last(log, NULL, &(bkp_audit_query){.op = "repair"}, NULL);
+    assert_int_equal(
+        ops_verify_record(f->o.r, f->o.r, NULL, "read-data", 0, false, &res, &fixed, NULL, NULL),
+        0);
+    rec = audit_last_json(log, NULL, &(bkp_audit_query){.op = "repair"});
     assert_string_equal(json_string_value(json_object_get(rec, "outcome")), "ok");
     assert_int_equal(json_array_size(json_object_get(json_object_get(rec, "figures"), "repaired")),
                      1);

@@ -28,6 +28,7 @@
 #include "bkp/ops/rotate.h"
 
 #include "ops_repo.h"
+#include "audit_json.h"
 
 static const char policy_text[] =
     "repository: %1$s/repo\n"
@@ -105,12 +106,12 @@ static int rotate(fixture *x, ops_rotate_out *o)
     bkp_media_entry *entry = bkp_media_get(x->f.r, "tape");
     ops_rotate_in in = {.type = POL_ARCHIVE,
                         .primary = x->f.r,
-                         .policy = x->f.p,
-                         .medium = "tape",
-                         .path = x->tape,
-                         .entry = entry,
-                         .tmpdir = x->tmp,
-                         .workers = 1};
+                        .policy = x->f.p,
+                        .medium = "tape",
+                        .path = x->tape,
+                        .entry = entry,
+                        .tmpdir = x->tmp,
+                        .workers = 1};
     int rc = ops_rotate(&in, o);
     bkp_media_free(entry);
     return rc;
@@ -182,7 +183,7 @@ static void test_writes_then_nothing_new(void **state)
     /* Recorded: the audit log, the pin, the registry. */
     char *log = bkp_audit_path(x->f.r);
     json_t *rec =
-        bkp_audit_last(log, bkp_repo_sign_pk(x->f.r), &(bkp_audit_query){.op = "rotate"}, NULL);
+        audit_last_json(log, bkp_repo_sign_pk(x->f.r), &(bkp_audit_query){.op = "rotate"});
     assert_string_equal(json_string_value(json_object_get(rec, "medium")), "tape");
     assert_string_equal(json_string_value(json_object_get(rec, "outcome")), "ok");
     json_t *fig = json_object_get(rec, "figures");
@@ -210,7 +211,7 @@ static void test_writes_then_nothing_new(void **state)
     e = bkp_media_get(x->f.r, "tape");
     assert_int_equal(e->n_held, 1);
     bkp_media_free(e);
-    rec = bkp_audit_last(log, bkp_repo_sign_pk(x->f.r), &(bkp_audit_query){.op = "rotate"}, NULL);
+    rec = audit_last_json(log, bkp_repo_sign_pk(x->f.r), &(bkp_audit_query){.op = "rotate"});
     fig = json_object_get(rec, "figures");
     assert_int_equal(json_array_size(json_object_get(fig, "generations")), 0);
     json_decref(rec);
@@ -400,7 +401,7 @@ static void test_other_medium_refused(void **state)
     bkp_media_free(e);
     char *log = bkp_audit_path(x->f.r);
     json_t *rec =
-        bkp_audit_last(log, bkp_repo_sign_pk(x->f.r), &(bkp_audit_query){.op = "rotate"}, NULL);
+        audit_last_json(log, bkp_repo_sign_pk(x->f.r), &(bkp_audit_query){.op = "rotate"});
     assert_string_equal(json_string_value(json_object_get(rec, "outcome")), "failed");
     json_decref(rec);
     free(log);
@@ -434,13 +435,13 @@ static void test_verify_stamped_only_when_recorded(void **state)
     bkp_media_entry *entry = bkp_media_get(x->f.r, "tape");
     ops_rotate_in in = {.type = POL_ARCHIVE,
                         .primary = x->f.r,
-                         .policy = x->f.p,
-                         .medium = "tape",
-                         .path = x->tape,
-                         .entry = entry,
-                         .tmpdir = x->tmp,
-                         .workers = 1,
-                         .kit = {break_log, NULL, x}};
+                        .policy = x->f.p,
+                        .medium = "tape",
+                        .path = x->tape,
+                        .entry = entry,
+                        .tmpdir = x->tmp,
+                        .workers = 1,
+                        .kit = {break_log, NULL, x}};
     assert_int_equal(ops_rotate(&in, &o), -EIO);
     bkp_media_free(entry);
     assert_int_equal(o.step, OPS_ROTATE_RECORD);
