@@ -358,6 +358,13 @@ static const pol_medium *pick(const ctx *c, enum need need)
 static void medium_action(const ctx *c, const pol_medium *m, char *buf, size_t n)
 {
     time_t due = due_of(c, m);
+    if (m->offline && c->s->suspect_elsewhere) {
+        fmt(buf, n,
+            _("connect no off-line disk to this server until the backups of %s are checked (signs "
+              "of ransomware); then %s's turn comes"),
+            c->s->suspect_elsewhere, name_of(m));
+        return;
+    }
     if (pol_medium_bucket(m) && holds(c, m)) {
         fmt(buf, n, _("prove the lock of %s: run `bkp media probe %s`"), name_of(m), name_of(m));
         return;
@@ -698,6 +705,27 @@ static const pol_medium *due_now(const ctx *c)
     return best;
 }
 
+/* What to do about a suspicion: compare, then either branch. */
+static void suspicion_action(const ctx *c, char *buf, size_t n)
+{
+    const char *ds = c->d->name;
+    uint32_t seq = c->s->suspicious_seq, before = c->s->suspicious_before;
+    if (before)
+        fmt(buf, n,
+            _("connect no off-line disk to this server yet; check what changed (`bkp diff %s:%u "
+              "%s:%u`) and the files on their machines. If they are good: `bkp generations "
+              "--clear-suspicious %s:%u`. If they were encrypted: isolate those machines, restore "
+              "%s:%u (the last before it), and clear the first backup after that once its files "
+              "are right"),
+            ds, before, ds, seq, ds, seq, ds, before);
+    else
+        fmt(buf, n,
+            _("connect no off-line disk to this server yet; check the files of %s on their "
+              "machines. If they are good: `bkp generations --clear-suspicious %s:%u`; if they "
+              "were encrypted, isolate those machines and restore from an off-line copy"),
+            ds, ds, seq);
+}
+
 /* A medium holding a copy is left plugged in: why its copy does not count. */
 static void left_reason(const ctx *c, pol_status *out)
 {
@@ -780,15 +808,15 @@ void pol_compliance(const pol_policy *p, const pol_ds_state *s, const pol_medium
         act(out, next);
         return;
     }
+    /* The data itself may be encrypted: check it before anything else, and
+     * bring no off-line disk to this server meanwhile (only this step). */
+    if (rk.suspicious) {
+        suspicion_action(&c, next, n);
+        act(out, next);
+        return;
+    }
     if (worst >= 0) {
         fix_action(&c, (enum need)worst, next, n);
-        act(out, next);
-    }
-    if (rk.suspicious) {
-        fmt(next, n,
-            _("check the files of %s before trusting %s:%u (`bkp generations %s` says what "
-              "changed); when they are good, run `bkp generations --clear-suspicious %s:%u`"),
-            ds, ds, s->suspicious_seq, ds, ds, s->suspicious_seq);
         act(out, next);
     }
     if (rk.backup) {

@@ -97,10 +97,15 @@ typedef struct pol_ds_state {
      * error is logged): a rollback would not show. */
     bool pins_unchecked;
     /* Generations sealed as suspicious by the change-rate guard and not
-     * cleared (not pruned), and the newest one's sequence number: until
-     * someone checks them, the newest backups may hold encrypted files. */
+     * cleared, under a suspicion no later clearance settled
+     * (bkp_gen_suspicion), the newest one's sequence number, and the last
+     * generation before the suspicion (0: none): until someone checks, the
+     * newest backups may hold encrypted files. */
     size_t suspicious;
-    uint32_t suspicious_seq;
+    uint32_t suspicious_seq, suspicious_before;
+    /* Another data set of the server under such a suspicion, or NULL: no
+     * off-line disk is to be connected meanwhile (its steps say so). */
+    const char *suspect_elsewhere;
     /* A `bkp run` has held the repository since then (1: since a time not
      * known; 0: none holds it): a slot that passed while it works (a long
      * backup, or one queued behind another) is not missed. */
@@ -122,7 +127,7 @@ typedef struct pol_status {
      * due. A finding that forbids the others (the primary behind a medium:
      * writing a medium would spread it) is the only one. */
     size_t nactions;
-    char actions[POL_ACTIONS][256];
+    char actions[POL_ACTIONS][512];
 } pol_status;
 
 /* Whether media `a` and `b` take turns (the same medium, or both of one

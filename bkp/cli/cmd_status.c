@@ -76,6 +76,8 @@ static void dataset_print(const rst_dataset *d, const char *lang)
            local(d->last_backup, a, sizeof(a)),
            lb->time && lb->outcome && !strcmp(lb->outcome, "failed")
                ? _(" (the latest attempt FAILED)")
+           : lb->time && lb->outcome && !strcmp(lb->outcome, "suspicious")
+               ? _(" (the latest was sealed as SUSPICIOUS)")
                : "",
            local(d->last_verify.time, b, sizeof(b)), local(d->last_drill.when.time, x, sizeof(x)),
            d->last_drill.attended == RST_NO ? _(" (unattended)") : "");
@@ -93,7 +95,7 @@ static void dataset_print(const rst_dataset *d, const char *lang)
         printf("%s", _("  the last drill read the server itself: the off-line disk was not "
                        "connected — connect it for the next one\n"));
     /* In the language asked for (--lang), else the reader's. */
-    const rst_words *says = !lang                ? rst_dataset_words(d, false)
+    const rst_words *says = !lang                 ? rst_dataset_words(d, false)
                             : !strcmp(lang, "ja") ? &d->ja
                                                   : &d->en;
     for (size_t r = 0; r < says->nreasons; r++)
@@ -252,9 +254,8 @@ static void storage_said(const rst_status *st)
         if (s->newest)
             printf(_("  the newest generations of %zu data set(s) hold %s of files: stored at "
                      "%.0f %% of that, with %zu generation(s) kept (%s counted whole)\n"),
-                   s->datasets, bkp_size_text(b, sizeof(b), s->newest),
-                   100 * rst_storage_ratio(s), s->generations,
-                   bkp_size_text(k, sizeof(k), s->kept));
+                   s->datasets, bkp_size_text(b, sizeof(b), s->newest), 100 * rst_storage_ratio(s),
+                   s->generations, bkp_size_text(k, sizeof(k), s->kept));
     }
     for (size_t i = 0; i < st->nmedia; i++) {
         const rst_medium *m = &st->media[i];

@@ -48,8 +48,16 @@ size_t ops_rotate_choose(const pol_policy *p, const char *medium, bkp_gen **v, s
         if (!p || pol_dataset_copies_to(pol_dataset_find(p, v[i]->dataset), medium)) {
             bkp_gen *pick = NULL;
             bool *in_order = time_in_order(v, i, j);
-            for (size_t x = j; x-- > i && !pick;) {
-                char name[96];
+            /* Under suspicion (generation.h): neither the marked one nor
+             * what came after it, which may hold the same encrypted files
+             * without a mark of its own. */
+            size_t from = i + bkp_gen_suspicion(v + i, j - i);
+            char name[96], first[96];
+            if (from < j)
+                bkp_warn(_("%s is marked suspicious: neither it nor a later generation of %s is "
+                           "copied to %s until it is checked and cleared; an older one is"),
+                         bkp_gen_name(v[from], first, sizeof(first)), v[from]->dataset, medium);
+            for (size_t x = from; x-- > i && !pick;) {
                 if (v[x]->pruned || v[x]->status)
                     continue;
                 /* A capture time out of order (retention.h) is not "the
@@ -61,14 +69,7 @@ size_t ops_rotate_choose(const pol_policy *p, const char *medium, bkp_gen **v, s
                              bkp_gen_name(v[x], name, sizeof(name)), medium, name);
                     continue;
                 }
-                if (bkp_gen_marked(v[x]) && !v[x]->cleared) {
-                    bkp_warn(_("%s is marked suspicious and is not copied to %s; an older one is. "
-                               "If the change was expected, clear it with `bkp generations "
-                               "--clear-suspicious %s`"),
-                             bkp_gen_name(v[x], name, sizeof(name)), medium, name);
-                    continue;
-                }
-                pick = v[x];
+                pick = v[x]; /* a mark before a later cleared one is settled */
             }
             if (pick)
                 out[k++] = pick;

@@ -89,6 +89,15 @@ static bool event_of(const bkp_audit_entry *rec, rst_event *e)
     return !e->time || copy_str(&e->outcome, rec->ok ? "ok" : "failed");
 }
 
+/* The same of a backup: one sealed as suspicious is recorded failed, and
+ * said as what it is ("suspicious"). */
+static bool backup_event(const bkp_audit_entry *rec, rst_event *e)
+{
+    bool suspicious = json_is_true(json_object_get(rec->figures, "suspicious"));
+    e->time = rec->json ? rec->time : 0;
+    return !e->time || copy_str(&e->outcome, suspicious ? "suspicious" : rec->ok ? "ok" : "failed");
+}
+
 static rst_tri tri_of(const json_t *j)
 {
     return json_is_boolean(j) ? (json_is_true(j) ? RST_YES : RST_NO) : RST_UNSAID;
@@ -207,21 +216,33 @@ static bool media_copies(const ops_status_in *in, const pol_dataset *d, const ds
 }
 
 /* The generations of data set `ds` that count (intact, not pruned), the
- * newest one's capture time, and those sealed as suspicious not cleared. */
+ * newest one's capture time, and those under suspicion (generation.h):
+ * marked and not cleared, from where it begins; `v` grouped by data set,
+ * each in ascending sequence. */
 static void count_generations(bkp_gen **v, size_t n, const char *ds, pol_ds_state *s)
 {
-    for (size_t k = 0; k < n; k++) {
-        if (strcmp(v[k]->dataset, ds) || v[k]->pruned || v[k]->status)
+    size_t i = 0, j;
+    while (i < n && strcmp(v[i]->dataset, ds))
+        i++;
+    for (j = i; j < n && !strcmp(v[j]->dataset, ds); j++) {
+        if (v[j]->pruned || v[j]->status)
             continue;
         s->generations++;
-        if (v[k]->finished > s->last_backup)
-            s->last_backup = v[k]->finished;
-        if (bkp_gen_marked(v[k]) && !v[k]->cleared) {
-            s->suspicious++;
-            if (v[k]->seq > s->suspicious_seq)
-                s->suspicious_seq = v[k]->seq;
-        }
+        if (v[j]->finished > s->last_backup)
+            s->last_backup = v[j]->finished;
     }
+    size_t from = i + bkp_gen_suspicion(v + i, j - i);
+    for (size_t k = from; k < j; k++)
+        if (!v[k]->pruned && !v[k]->status && bkp_gen_marked(v[k]) && !v[k]->cleared) {
+            s->suspicious++;
+            s->suspicious_seq = v[k]->seq;
+        }
+    /* The last generation before it: what to restore if the files were encrypted. */
+    for (size_t k = from; s->suspicious && k-- > i;)
+        if (!v[k]->pruned && !v[k]->status) {
+            s->suspicious_before = v[k]->seq;
+            break;
+        }
 }
 
 static rst_counts counts_of(const pol_status *o)
@@ -248,6 +269,15 @@ static int dataset_status(const ops_status_in *in, size_t i, const ds_view *w, r
         goto fail;
     s.nbehind = pins_behind(in->pins, d->name, behind);
     count_generations(w->v, w->n, d->name, &s);
+    /* Another data set under suspicion holds every off-line disk away. */
+    for (size_t k = 0; k < p->ndatasets && !s.suspect_elsewhere; k++) {
+        pol_ds_state other = {0};
+        if (k == i)
+            continue;
+        count_generations(w->v, w->n, p->datasets[k].name, &other);
+        if (other.suspicious)
+            s.suspect_elsewhere = p->datasets[k].name;
+    }
     /* One sealed as suspicious is recorded failed; it is said as such. */
     s.last_run_failed = last->backup.json && last->backup.error && !last->backup.ok &&
                         !json_is_true(json_object_get(last->backup.figures, "suspicious"));
@@ -270,6 +300,7 @@ static int dataset_status(const ops_status_in *in, size_t i, const ds_view *w, r
         words_in(p, &s, w->st, w->due, now, NULL, &r->shown);
     words_in(p, &s, w->st, w->due, now, "ja", &r->ja);
     r->priority = d->priority;
+    r->suspicious = s.suspicious ? s.suspicious_seq : 0;
     r->verdict = out.verdict;
     r->generations = s.generations;
     r->counted = counts_of(&out);
@@ -278,7 +309,7 @@ static int dataset_status(const ops_status_in *in, size_t i, const ds_view *w, r
     r->offline_age = out.offline_age;
     r->offline_max_age = p->rule.offline_max_age;
     r->last_backup = s.last_backup;
-    if (event_of(&last->backup, &r->last_backup_run) &&
+    if (backup_event(&last->backup, &r->last_backup_run) &&
         event_of(&w->last.verify, &r->last_verify) && drill_of(&last->drill, &r->last_drill) &&
         /* An unattended drill since does not hide the last one a person
          * attended: that is what proves the staff can do it. */

@@ -120,6 +120,8 @@ static json_t *dataset_json(const rst_dataset *d)
         json_object_set_new(j, "last_attended_drill", drill_json(&d->last_attended));
     if (j && d->has_shown)
         json_object_set_new(j, "shown", words_json(&d->shown));
+    if (j && d->suspicious)
+        json_object_set_new(j, "suspicious", json_integer(d->suspicious));
     return j;
 }
 
@@ -156,8 +158,8 @@ static json_t *connected_json(const rst_status *s)
     for (size_t i = 0; a && i < s->nconnected; i++) {
         const rst_connected *c = &s->connected[i];
         json_t *w = bkp_json_when(c->last_write);
-        json_array_append_new(a, json_pack("{s:s, s:s, s:o, s:b, s:b}", "medium", c->medium,
-                                           "path", c->path, "last_write",
+        json_array_append_new(a, json_pack("{s:s, s:s, s:o, s:b, s:b}", "medium", c->medium, "path",
+                                           c->path, "last_write",
                                            json_is_null(w) ? json_string("") : w, "left", c->left,
                                            "due", c->due));
     }
@@ -372,6 +374,8 @@ static void dataset_parse(bkp_jin *p, const json_t *j, rst_dataset *d)
         d->has_shown = true;
         words_parse(p, v, &d->shown);
     }
+    if (json_object_get(j, "suspicious")) /* written only when there is one */
+        d->suspicious = (uint32_t)bkp_jin_integer(p, j, "suspicious", 1, UINT32_MAX, 0);
     if (!d->name)
         bkp_jin_bad(p, -EBADMSG);
 }

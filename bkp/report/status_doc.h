@@ -46,7 +46,7 @@ typedef struct rst_words {
     size_t nreasons;
     char reasons[POL_REASONS][256];
     size_t nactions;
-    char actions[POL_ACTIONS][256];
+    char actions[POL_ACTIONS][512];
 } rst_words;
 
 /* The most urgent action of `w`, "" when none is due. */
@@ -119,6 +119,10 @@ typedef struct rst_dataset {
     rst_words shown; /* "shown", when has_shown */
     bool has_shown;
     rst_words ja; /* "ja" */
+    /* "suspicious": the newest generation sealed as suspicious under a
+     * suspicion not settled (store/generation.h); 0, absent: none. While
+     * one is, no off-line disk is to be brought to the server. */
+    uint32_t suspicious;
 } rst_dataset;
 
 /* The key-recovery drill reminder ("key_drill"). */

@@ -252,11 +252,27 @@ static void today(FILE *f, const rst_status *st, time_t now, bool ja)
         fputs("</li>\n", f);
         n++;
     }
+    /* A data set whose newest backups may hold encrypted files: no off-line
+     * disk comes to the server until the system officer has checked. */
+    const rst_dataset *suspect = NULL;
+    for (size_t i = 0; i < st->ndatasets && !suspect; i++)
+        if (st->datasets[i].suspicious)
+            suspect = &st->datasets[i];
     for (size_t i = 0; i < st->nrotations; i++) {
         const rst_turn *t = &st->rotations[i];
         turn_state state = turn_at(t, now);
         if (!t->offline || state == TURN_DONE || state == TURN_COMING || brought(st, i, now))
             continue;
+        if (suspect && !plugged(st, t->medium)) {
+            open_tag(f, "li class=\"todo late\"", "data-hold", t->medium);
+            say(f,
+                _("Do not bring %s to the backup server yet: the last backup of %s shows signs of "
+                  "ransomware (%s:%u). The system officer checks the server first."),
+                t->medium, suspect->name, suspect->name, suspect->suspicious);
+            fputs("</li>\n", f);
+            n++;
+            continue;
+        }
         if (plugged(st, t->medium)) { /* there for its copy: nothing to bring */
             open_tag(f, "li class=\"todo\"", "data-waiting", t->medium);
             say(f,
@@ -522,7 +538,7 @@ static void dataset(FILE *f, const rst_dataset *d, time_t now, bool ja)
     fputs("</h3>\n<p class=\"action\">", f);
     /* Beside a green badge a step to take is routine (a disk's turn), not
      * a problem: said so, for the clerk who reads the badge first. */
-    rb_html_escape(f, !words->nactions                ? _("Nothing to do.")
+    rb_html_escape(f, !words->nactions              ? _("Nothing to do.")
                       : d->verdict == POL_COMPLIANT ? _("A routine task is due: see \"What to do "
                                                         "today\".")
                                                     : _("Something to do: see \"What to do "

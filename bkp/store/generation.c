@@ -29,6 +29,19 @@ bool bkp_gen_marked(const bkp_gen *g)
     return g->suspicious;
 }
 
+size_t bkp_gen_suspicion(bkp_gen *const *v, size_t n)
+{
+    size_t from = n;
+    for (size_t x = n; x-- > 0;) {
+        if (v[x]->pruned || v[x]->status || !bkp_gen_marked(v[x]))
+            continue;
+        if (v[x]->cleared)
+            break; /* checked since: what came before it is settled */
+        from = x;
+    }
+    return from;
+}
+
 const char *bkp_gen_name(const bkp_gen *g, char *buf, size_t n)
 {
     snprintf(buf, n, "%s:%u", g->dataset, g->seq);
@@ -90,8 +103,7 @@ static int parse_record(const bkp_repo *r, const uint8_t *data, size_t len, bkp_
     const uint8_t *text;
     size_t tlen;
     crypto_generichash(g->hash, BKP_ID_LEN, data, len, NULL, 0);
-    int rc = bkp_envelope_open(bkp_repo_sign_pk(r), BKP_GEN_MAGIC, data, len, &text,
-                               &tlen);
+    int rc = bkp_envelope_open(bkp_repo_sign_pk(r), BKP_GEN_MAGIC, data, len, &text, &tlen);
     return rc ? rc : bkp_gen_record_parse(text, tlen, bkp_repo_uuid(r), g);
 }
 
@@ -159,9 +171,9 @@ static int list_dataset(const bkp_repo *r, const char *gdir, const char *dataset
             continue; /* not a record name this version writes */
         char *path = bkp_path_join(dir, e->d_name);
         bkp_gen *g = NULL;
-        rc = !path      ? -ENOMEM
-             : tomb     ? bkp_gen_load_tombstone(r, path, dataset, (uint32_t)seq, medium, &g)
-                        : bkp_gen_load_record(r, path, dataset, (uint32_t)seq, &g);
+        rc = !path  ? -ENOMEM
+             : tomb ? bkp_gen_load_tombstone(r, path, dataset, (uint32_t)seq, medium, &g)
+                    : bkp_gen_load_record(r, path, dataset, (uint32_t)seq, &g);
         free(path);
         if (rc)
             break;

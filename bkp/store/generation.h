@@ -124,6 +124,14 @@ void bkp_gen_empty(bkp_gen *g);
 /* Did the change-rate guard mark the record suspicious? (Whether an
  * operator cleared the mark since is g->cleared.) */
 bool bkp_gen_marked(const bkp_gen *g);
+/* Where the suspicion over one data set begins, among its records v[0, n)
+ * in ascending sequence: the oldest marked and not cleared that no later
+ * cleared one follows (a cleared mark after it says the files were checked
+ * since: after restoring them, the night that brought them back is marked
+ * too, and clearing that one ends it). That record and every later one are
+ * under suspicion: none goes to a medium, and the data set is at risk. n
+ * when none is. Pruned and damaged records are passed over. */
+size_t bkp_gen_suspicion(bkp_gen *const *v, size_t n);
 /* DATASET:latest, DATASET:SEQ or a unique UUID prefix (at least 4 digits).
  * -ENOENT when nothing matches, -EINVAL when ambiguous; logs why. */
 int bkp_gen_resolve(const bkp_repo *r, const char *spec, bkp_gen **out);

@@ -76,6 +76,8 @@ status_names_it() {
     true
 }
 status_names_it "after the seal"
+grep -q "the latest was sealed as SUSPICIOUS" "$WORK/st" || flunk "status should say the last backup was sealed as suspicious: $(cat "$WORK/st")"
+grep -q "connect no off-line disk to this server yet" "$WORK/st" || flunk "status should hold the off-line disks away: $(cat "$WORK/st")"
 sleep 2.5
 ok "$BKP" run --policy "$POL" --force
 status_names_it "after a good night"

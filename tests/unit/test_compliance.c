@@ -486,27 +486,40 @@ static void test_suspicious_not_cleared(void **state)
     write_medium(&w, "usb-a", T0 + 10 * HOUR);
     w.s.suspicious = 1;
     w.s.suspicious_seq = 10;
+    w.s.suspicious_before = 9;
     const pol_status *o = judge(&w, T0 + 11 * HOUR);
     expect(o, POL_AT_RISK,
-           "check the files of emr before trusting emr:10 (`bkp generations emr` says what "
-           "changed); when they are good, run `bkp generations --clear-suspicious emr:10`");
+           "connect no off-line disk to this server yet; check what changed (`bkp diff emr:9 "
+           "emr:10`) and the files on their machines. If they are good: `bkp generations "
+           "--clear-suspicious emr:10`. If they were encrypted: isolate those machines, restore "
+           "emr:9 (the last before it), and clear the first backup after that once its files are "
+           "right");
     assert_int_equal(reason_at(o, "emr:10 was sealed as suspicious and nobody has cleared it"), 0);
     assert_int_equal(o->nactions, 1);
 
-    /* Two, and a failed backup after them: both said, the suspicious first. */
+    /* Two, and a failed backup and a disk overdue after them: all said, the
+     * suspicion first, and its step alone (no disk is to be brought). */
     w.s.suspicious = 2;
     w.s.last_run_failed = true;
-    o = judge(&w, T0 + 11 * HOUR);
+    o = judge(&w, T0 + 10 * DAY + 11 * HOUR);
     assert_int_equal(reason_at(o, "2 generations of emr were sealed as suspicious"), 0);
     reason_at(o, "the newest is emr:10");
     assert_int_equal(reason_at(o, "the last backup failed"), 1);
-    assert_int_equal(o->nactions, 2);
-    assert_string_equal(o->actions[1], "run `bkp backup emr` and read its errors");
+    reason_at(o, "usb-a is 3 days overdue for rotation");
+    assert_int_equal(o->nactions, 1);
+    assert_non_null(strstr(o->actions[0], "connect no off-line disk to this server yet"));
 
     /* Cleared: nothing left. */
     w.s.suspicious = 0;
     w.s.last_run_failed = false;
     expect(judge(&w, T0 + 11 * HOUR), POL_COMPLIANT, "");
+
+    /* Another data set of the server under suspicion: this one's disk is
+     * held away too, its turn notwithstanding. */
+    w.s.suspect_elsewhere = "scans";
+    expect(judge(&w, T0 + 10 * DAY + 11 * HOUR), POL_AT_RISK,
+           "connect no off-line disk to this server until the backups of scans are checked "
+           "(signs of ransomware); then usb-a's turn comes");
 }
 
 /* An operator who does what the action says, each day at noon, for eight

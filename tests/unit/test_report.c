@@ -51,7 +51,7 @@ static rb_report_step fixed_steps[] = {
      .detail = "emr-db:42 from usb-a (captured 2025-01-30T02:00:05Z); newer suspicious "
                "generations skipped",
      .detail_ja = "emr-db:42（usb-a から、取得 2025-01-30T02:00:05Z）。"
-                  "より新しい不審な世代は除外しました"},
+                  "より新しい疑わしい世代は除外しました"},
     /* Said in English only: the Japanese report shows the English. */
     {.who = "システム担当",
      .action = RB_RESTORE,

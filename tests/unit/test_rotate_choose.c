@@ -2,8 +2,9 @@
  * Which generations a rotation copies (bkp/ops/rotate_choose.h): the newest
  * clean one of each data set the policy sends to the medium. A newest record
  * that is damaged, a tombstone, marked suspicious by the change-rate guard
- * (unless cleared) or captured out of time order (backdated or in the
- * future) is passed over for the next older clean one; a data set with no
+ * (unless cleared), or later than one so marked, or captured out of time
+ * order (backdated or in the future) is passed over for the next older
+ * clean one; a data set with no
  * clean record sends nothing; a data set not copied to the medium sends
  * nothing.
  */
@@ -55,9 +56,8 @@ static int setup(void **state)
         g->started = g->finished - 60;
         f->v[i] = g;
     }
-    assert_int_equal(pol_load_buffer("t.yaml", (const uint8_t *)policy_text,
-                                     sizeof(policy_text) - 1, &f->p),
-                     0);
+    assert_int_equal(
+        pol_load_buffer("t.yaml", (const uint8_t *)policy_text, sizeof(policy_text) - 1, &f->p), 0);
     *state = f;
     return 0;
 }
@@ -71,8 +71,7 @@ static int teardown(void **state)
 }
 
 /* Choose for `medium`; the names chosen, "ds:seq" joined by spaces, in `out`. */
-static const char *choose(fixture *f, const pol_policy *p, const char *medium, char *out,
-                          size_t n)
+static const char *choose(fixture *f, const pol_policy *p, const char *medium, char *out, size_t n)
 {
     bkp_gen *pick[NGEN];
     size_t k = ops_rotate_choose(p, medium, f->v, NGEN, pick);
@@ -112,6 +111,16 @@ static void test_suspicious_unless_cleared(void **state)
     char s[128];
     f->g[3].suspicious = true;
     assert_string_equal(choose(f, f->p, "usb", s, sizeof(s)), "emr:3");
+    f->g[3].cleared = true;
+    assert_string_equal(choose(f, f->p, "usb", s, sizeof(s)), "emr:4");
+    /* emr:3 marked, emr:4 after it unmarked (the same encrypted files do
+     * not change again): neither goes, until it is cleared or a later one
+     * is (after the files were restored, that night's backup is marked and
+     * cleared). */
+    f->g[3].suspicious = f->g[3].cleared = false;
+    f->g[2].suspicious = true;
+    assert_string_equal(choose(f, f->p, "usb", s, sizeof(s)), "emr:2");
+    f->g[3].suspicious = true;
     f->g[3].cleared = true;
     assert_string_equal(choose(f, f->p, "usb", s, sizeof(s)), "emr:4");
 }

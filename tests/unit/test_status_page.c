@@ -334,6 +334,25 @@ static void test_connected_for_its_copy(void **state)
     json_decref(j);
 }
 
+/* A data set's newest backups show signs of ransomware: no disk is asked
+ * for; each due is held, with why, until the system officer has checked. */
+static void test_suspicion_holds_the_disks(void **state)
+{
+    (void)state;
+    json_t *j = fixture(), *emr = json_array_get(json_object_get(j, "datasets"), 0);
+    json_object_set_new(emr, "suspicious", json_integer(21));
+    char *en = render(j, false), *ja = render(j, true);
+    assert_null(strstr(en, "data-bring="));
+    assert_non_null(strstr(en, "data-hold=\"usb-b\""));
+    assert_non_null(strstr(en, "Do not bring usb-b to the backup server yet"));
+    assert_non_null(strstr(en, ":21)"));
+    assert_null(strstr(ja, "data-bring="));
+    assert_non_null(strstr(ja, "data-hold=\"usb-b\""));
+    free(en);
+    free(ja);
+    json_decref(j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -345,6 +364,7 @@ int main(void)
         cmocka_unit_test(test_online_not_carried),
         cmocka_unit_test(test_compliant_routine_task),
         cmocka_unit_test(test_connected_for_its_copy),
+        cmocka_unit_test(test_suspicion_holds_the_disks),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
