@@ -35,7 +35,7 @@ static int clear_mark(cli *c)
     if (rc)
         bkp_error(_("cannot record the clearance of %s:%u: %s"), g->dataset, g->seq,
                   bkp_strerror(rc));
-    else if (c->tty)
+    else if (!c->json) /* an operator's act: confirmed, under cron too */
         printf(_("%s:%u: suspicious mark cleared (recorded, signed)\n"), g->dataset, g->seq);
     bkp_gen_free(g);
     return rc ? EXIT_FAILED : EXIT_OK;

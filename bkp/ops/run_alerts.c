@@ -15,8 +15,10 @@
 
 /* A generation sealed as suspicious: why, and the step after checking. */
 #define SUSPICIOUS_WORDS                                                                           \
-    N_("%s:%u was sealed as suspicious (%s); when the files are good, run `bkp generations "       \
-       "--clear-suspicious %s:%u`")
+    N_("%s:%u was sealed as suspicious (%s): connect no off-line disk to this server until its "   \
+       "files are checked; if they are good, run `bkp generations --clear-suspicious %s:%u`, "     \
+       "else "                                                                                     \
+       "`bkp status` says what to restore")
 
 void ops_run_alert_outcomes(ops_alerts *al, const ops_run_result *res)
 {
