@@ -107,7 +107,7 @@ static int label_register(cli *c, const char *path, const bkp_label *lab, const 
             bkp_pubkey_fingerprint_short(lab->fingerprint, brief);
             printf(_("labelled %s as %s (%s, %s), label %s.\n%s its name and the key's short "
                      "fingerprint:\n  %s  %s\nor print its label sheet (with a QR code): `bkp "
-                     "media sheet %s --format html > %s-label.html`.\nNext: `bkp rotate %s` "
+                     "media sheet %s --format html -o %s-label.html`.\nNext: `bkp rotate %s` "
                      "copies the generations due to it.\n"),
                    where, c->name, pol_medium_type_words(kind),
                    strcmp(loc, "offsite") ? _("on-site") : _("off-site"), lab->uuid,

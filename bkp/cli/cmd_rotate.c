@@ -363,10 +363,11 @@ int cli_rotate(cli *c, cli_medium *m, bool quiet)
     if (ex == EXIT_FAILED && o.rc == -ENOSPC && o.step == OPS_ROTATE_COPY && !c->prune_first &&
         o.plan.prunes && !o.plan.locked)
         bkp_error(
-            _("%s is full. `bkp rotate %s --dry-run` shows what the retention deletes from it "
-              "after the copy; `bkp rotate %s --prune-first` deletes that first to make "
-              "room (until the copy is done the disk holds fewer generations), or use a "
-              "larger disk (`bkp media label PATH --name %s --force`)"),
+            _("%s is full. `bkp rotate %s --dry-run` shows what the copy needs and what the "
+              "retention would delete from it after the copy. If it lists generations to "
+              "prune, `bkp rotate %s --prune-first` deletes them first to make room (until the "
+              "copy is done the disk holds fewer generations); if not, use a larger disk "
+              "(`bkp media label PATH --name %s --force`)"),
             m->name, m->name, m->name, m->name);
     ops_rotate_out_clear(&o);
     return ex;

@@ -324,7 +324,7 @@ static const command commands[] = {
                    "what they hold"),
      .example = N_("bkp media label /mnt/usb-a --name usb-a --type disk --location offsite\tlabel "
                    "a mounted disk as the medium usb-a, kept off-site\nbkp media sheet usb-a "
-                   "--format html > usb-a-label.html\tits paper label to print: the short "
+                   "--format html -o usb-a-label.html\tits paper label to print: the short "
                    "fingerprint and a QR code")},
     {.name = "rotate",
      .run = cmd_rotate,

@@ -405,8 +405,8 @@ static void it_section(FILE *f, const rst_status *st, bool ja)
                 m->medium, m->medium);
         } else {
             open_tag(f, "li class=\"cmd\"", "data-connected", m->medium);
-            say(f, _("%s: `umount %s`, or `bkp rotate %s --unmount` at its next rotation"),
-                m->medium, m->path, m->medium);
+            say(f, _("%s: `umount %s` now, and take it back to where it is kept"), m->medium,
+                m->path);
         }
         fputs("</li>\n", f);
         n++;
