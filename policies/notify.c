@@ -147,11 +147,13 @@ size_t pol_notify_decide(pol_notify_state *state, const pol_condition *v, size_t
             e.previous = was->state;
             was->state = NULL;
             del(state, was);
+        } else if (c->state && c->waiting && !was) {
+            tell = false; /* nobody was told of it: nothing to tell */
         } else if (c->state && (!was || strcmp(was->state, c->state))) {
             e.kind = was ? POL_EVENT_CHANGED : POL_EVENT_RAISED;
             tell = !(was && !(e.previous = strdup(was->state))) &&
                    !put(state, c->key, c->state, now, now, false);
-        } else if (c->state && remind > 0 && was->told <= now - remind) {
+        } else if (c->state && !c->waiting && remind > 0 && was->told <= now - remind) {
             e.kind = POL_EVENT_REMINDER;
             e.since = was->since;
             was->told = now;

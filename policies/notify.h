@@ -36,6 +36,10 @@ typedef struct pol_condition {
     const char *summary; /* one line for people: what, and what to do next (English) */
     int severity;        /* 0 info, 1 warning, 2 error */
     const char *summary_ja; /* the same in Japanese, or NULL (the event's "summary_ja") */
+    /* Nothing to do yet, only to wait (a verdict the schedule will mend):
+     * told as the change of a condition already told, never raised anew
+     * nor reminded. */
+    bool waiting;
 } pol_condition;
 
 /* What was told of one condition. */

@@ -61,7 +61,7 @@ bool ops_alert(ops_alerts *a, const char *key, const char *state, int severity, 
     a->owned[5 * a->n + 2] = summary;
     a->owned[5 * a->n + 3] = shown;
     a->owned[5 * a->n + 4] = ja;
-    a->v[a->n++] = (pol_condition){k, s, summary ? summary : "", severity, ja};
+    a->v[a->n++] = (pol_condition){k, s, summary ? summary : "", severity, ja, false};
     return true;
 }
 
@@ -84,6 +84,12 @@ void ops_alert_reshow(ops_alerts *a, const char *key, const char *fmt, ...)
         a->owned[5 * (a->n - 1) + 3] = shown;
     }
     va_end(ap);
+}
+
+void ops_alert_waiting(ops_alerts *a, const char *key)
+{
+    if (last_is(a, key))
+        a->v[a->n - 1].waiting = true;
 }
 
 void ops_alert_japanese(ops_alerts *a, const char *key, const char *fmt, ...)

@@ -47,6 +47,9 @@ void ops_alert_reshow(ops_alerts *a, const char *key, const char *fmt, ...)
  * reader. */
 void ops_alert_japanese(ops_alerts *a, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Mark the last alert, condition `key`, as one that only waits
+ * (pol_condition.waiting). */
+void ops_alert_waiting(ops_alerts *a, const char *key);
 void ops_alerts_free(ops_alerts *a);
 
 /* Judge `a` at `now` against repository `r`'s state, tell what changed to

@@ -222,8 +222,12 @@ static void alert_verdict(ops_alerts *al, const rst_dataset *d)
             ops_alert_japanese(al, key, N_("%s is %s (checklist item 3-②): %s — next: %s"), ds,
                                v_ja, why_ja, next_ja);
     } else {
+        /* Nothing to do yet (the schedule makes the third generation): a
+         * change told of a verdict already told, never a new alert. */
         ops_alert(al, key, v, d->verdict == POL_AT_RISK ? 1 : 2,
                   N_("%s is %s (checklist item 3-②): %s"), ds, v, why ? why : "?");
+        if (d->verdict == POL_AT_RISK)
+            ops_alert_waiting(al, key);
         if (why_shown)
             ops_alert_reshow(al, key, N_("%s is %s (checklist item 3-②): %s"), ds, v_shown,
                              why_shown);

@@ -42,7 +42,8 @@ static void test_once_per_change(void **unused)
     (void)unused;
     pol_notify_state state = {0};
     told_log ev = {0};
-    pol_condition at_risk = {"verdict:emr", "AT RISK", "emr is AT RISK: connect usb-b", 1, NULL};
+    pol_condition at_risk = {"verdict:emr", "AT RISK", "emr is AT RISK: connect usb-b", 1,
+                             NULL,          false};
     bool told;
     assert_int_equal(decide(&state, &at_risk, T0, DAY, &ev, &told), 1);
     assert_true(told);
@@ -57,13 +58,13 @@ static void test_once_per_change(void **unused)
     assert_string_equal(kind(&ev, 1), "reminder");
     assert_int_equal(decide(&state, &at_risk, T0 + DAY + 900, DAY, &ev, NULL), 0);
     /* Worse: told at once, with what it was. */
-    pol_condition nc = {"verdict:emr", "NON-COMPLIANT", "emr is NON-COMPLIANT", 2, NULL};
+    pol_condition nc = {"verdict:emr", "NON-COMPLIANT", "emr is NON-COMPLIANT", 2, NULL, false};
     assert_int_equal(decide(&state, &nc, T0 + DAY + 1800, DAY, &ev, NULL), 1);
     assert_string_equal(kind(&ev, 2), "changed");
     assert_string_equal(ev.v[2].previous, "AT RISK");
     assert_int_equal(ev.v[2].since, T0 + DAY + 1800);
     /* Fixed: cleared once; then nothing. */
-    pol_condition ok = {"verdict:emr", NULL, "emr is COMPLIANT", 0, NULL};
+    pol_condition ok = {"verdict:emr", NULL, "emr is COMPLIANT", 0, NULL, false};
     assert_int_equal(decide(&state, &ok, T0 + 2 * DAY, DAY, &ev, NULL), 1);
     assert_string_equal(kind(&ev, 3), "cleared");
     assert_int_equal(decide(&state, &ok, T0 + 2 * DAY + 900, DAY, &ev, NULL), 0);
@@ -74,13 +75,37 @@ static void test_once_per_change(void **unused)
     pol_notify_state_free(&state);
 }
 
+/* A verdict that only waits for the schedule (nothing to do): never raised
+ * anew, nor reminded; told only as the change of one already told (better
+ * than before), and its clearing then. */
+static void test_waiting(void **unused)
+{
+    (void)unused;
+    pol_notify_state state = {0};
+    told_log ev = {0};
+    pol_condition wait = {"verdict:emr", "AT RISK", "emr is AT RISK: 2 generations", 1, NULL, true};
+    pol_condition ok = {"verdict:emr", NULL, "emr is COMPLIANT", 0, NULL, false};
+    assert_int_equal(decide(&state, &wait, T0, DAY, &ev, NULL), 0);
+    assert_int_equal(decide(&state, &wait, T0 + 2 * DAY, DAY, &ev, NULL), 0);
+    assert_int_equal(decide(&state, &ok, T0 + 3 * DAY, DAY, &ev, NULL), 0); /* never told */
+    pol_condition nc = {"verdict:emr", "NON-COMPLIANT", "emr is NON-COMPLIANT", 2, NULL, false};
+    assert_int_equal(decide(&state, &nc, T0 + 4 * DAY, DAY, &ev, NULL), 1);
+    assert_int_equal(decide(&state, &wait, T0 + 5 * DAY, DAY, &ev, NULL), 1);
+    assert_string_equal(kind(&ev, 1), "changed");
+    assert_int_equal(decide(&state, &wait, T0 + 7 * DAY, DAY, &ev, NULL), 0); /* no reminder */
+    assert_int_equal(decide(&state, &ok, T0 + 8 * DAY, DAY, &ev, NULL), 1);
+    assert_string_equal(kind(&ev, 2), "cleared");
+    pol_events_free(ev.v, ev.n);
+    pol_notify_state_free(&state);
+}
+
 static void test_not_judged_keeps_state(void **unused)
 {
     (void)unused;
     pol_notify_state state = {0};
     told_log ev = {0};
-    pol_condition a = {"backup:emr", "failed", "the backup of emr failed", 2, NULL};
-    pol_condition b = {"backup:ward", NULL, "", 0, NULL};
+    pol_condition a = {"backup:emr", "failed", "the backup of emr failed", 2, NULL, false};
+    pol_condition b = {"backup:ward", NULL, "", 0, NULL, false};
     assert_int_equal(decide(&state, &a, T0, DAY, &ev, NULL), 1);
     /* A run of ward alone says nothing of emr, which stays failed. */
     assert_int_equal(decide(&state, &b, T0 + 900, DAY, &ev, NULL), 0);
@@ -96,7 +121,8 @@ static void test_one_off_events(void **unused)
     (void)unused;
     pol_notify_state state = {0};
     told_log ev = {0};
-    pol_condition s = {NULL, "suspicious", "emr:7 is suspicious: 80 % of files changed", 2, NULL};
+    pol_condition s = {NULL, "suspicious", "emr:7 is suspicious: 80 % of files changed",
+                       2,    NULL,         false};
     assert_int_equal(decide(&state, &s, T0, DAY, &ev, NULL), 1);
     assert_int_equal(decide(&state, &s, T0 + 1, DAY, &ev, NULL), 1);
     assert_string_equal(kind(&ev, 1), "event");
@@ -110,9 +136,10 @@ static void test_one_off_events(void **unused)
 static void test_state_file(void **unused)
 {
     (void)unused;
-    const char *text = "{\"verdict:emr\": {\"state\": \"AT RISK\", \"since\": 5, \"told\": 6},"
-                       " \"bad\": {\"state\": 7}, \"worse\": [1],"
-                       " \"old\": {\"state\": \"x\", \"since\": 1, \"told\": -9223372036854775807}}";
+    const char *text =
+        "{\"verdict:emr\": {\"state\": \"AT RISK\", \"since\": 5, \"told\": 6},"
+        " \"bad\": {\"state\": 7}, \"worse\": [1],"
+        " \"old\": {\"state\": \"x\", \"since\": 1, \"told\": -9223372036854775807}}";
     pol_notify_state st;
     assert_int_equal(pol_notify_state_parse((const uint8_t *)text, strlen(text), &st), 0);
     assert_int_equal(st.n, 1); /* the malformed ones are told again */
@@ -142,8 +169,8 @@ static void test_undo(void **unused)
     (void)unused;
     pol_notify_state state = {0}, before = {0};
     told_log ev = {0};
-    pol_condition a = {"due:usb-b", "overdue", "usb-b is overdue", 1, NULL};
-    pol_condition ok = {"due:usb-b", NULL, "usb-b is back", 0, NULL};
+    pol_condition a = {"due:usb-b", "overdue", "usb-b is overdue", 1, NULL, false};
+    pol_condition ok = {"due:usb-b", NULL, "usb-b is back", 0, NULL, false};
     assert_int_equal(decide(&state, &a, T0, DAY, &ev, NULL), 1);
     assert_int_equal(pol_notify_state_undo(&state, &before, "due:usb-b"), 0);
     assert_null(pol_notify_state_get(&state, "due:usb-b"));
@@ -167,6 +194,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_once_per_change),
+        cmocka_unit_test(test_waiting),
         cmocka_unit_test(test_not_judged_keeps_state),
         cmocka_unit_test(test_one_off_events),
         cmocka_unit_test(test_state_file),
