@@ -64,6 +64,14 @@ static time_t *media_due(const bkp_repo *r, const pol_policy *p)
     return due;
 }
 
+/* Do `a` and `b` fall on one day of the local calendar? */
+static bool same_day(time_t a, time_t b)
+{
+    struct tm x, y;
+    return localtime_r(&a, &x) && localtime_r(&b, &y) && x.tm_year == y.tm_year &&
+           x.tm_yday == y.tm_yday;
+}
+
 int ops_media_connected(const bkp_repo *r, const pol_policy *p, time_t now, ops_connected **out,
                         size_t *n)
 {
@@ -90,7 +98,7 @@ int ops_media_connected(const bkp_repo *r, const pol_policy *p, time_t now, ops_
          * not one never written: it waits for its first copy. */
         v[(*n)++] = (ops_connected){.medium = pm,
                                     .last_write = st[i].last_write,
-                                    .due = due[i] && due[i] <= now,
+                                    .due = due[i] && (due[i] <= now || same_day(due[i], now)),
                                     .left = pol_medium_left(&st[i], now)};
     }
     free(st);

@@ -48,8 +48,9 @@ const char *ops_medium_most_due(const bkp_repo *r, const pol_policy *p, time_t *
 typedef struct ops_connected {
     const pol_medium *medium; /* borrowed from the policy */
     time_t last_write;        /* 0: never written */
-    /* Its rotation is due now (or it was never written): it is told to be
-     * rotated first, never to be taken away before it has its copy. */
+    /* Its rotation is due now or later today (or it was never written): it
+     * is told to be rotated first, never to be taken away before it has its
+     * copy (plugged in on its swap day, before the hour). */
     bool due;
     /* Left connected (pol_medium_left): the grace has passed since its last write,
      * what status and alerts tell; within the grace it is still connected

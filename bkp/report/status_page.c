@@ -181,10 +181,11 @@ static turn_state turn_at(const rst_turn *t, time_t now)
     struct tm a, b;
     bool same_day = localtime_r(&when, &a) && localtime_r(&now, &b) && a.tm_year == b.tm_year &&
                     a.tm_yday == b.tm_yday;
-    return t->done               ? TURN_DONE
-           : when > now          ? (same_day ? TURN_TODAY : TURN_COMING)
-           : now - when >= 86400 ? TURN_OVERDUE
-                                 : TURN_DUE;
+    /* A turn of an earlier day not done is late, whatever the hours. */
+    return t->done                            ? TURN_DONE
+           : when > now                       ? (same_day ? TURN_TODAY : TURN_COMING)
+           : now - when >= 86400 || !same_day ? TURN_OVERDUE
+                                              : TURN_DUE;
 }
 
 /* The page's name of a state (data-state). */
