@@ -380,6 +380,20 @@ static void medium_action(const ctx *c, const pol_medium *m, char *buf, size_t n
     }
     const pol_medium_state *st = state_of(c, m);
     bool turn = due && due <= c->now;
+    if (st && st->room == POL_ROOM_TOO_SMALL) {
+        fmt(buf, n,
+            _("replace %s with a larger disk: label it `bkp media label PATH --name %s --force`, "
+              "then run `bkp rotate %s`"),
+            name_of(m), name_of(m), name_of(m));
+        return;
+    }
+    if (st && st->room == POL_ROOM_FULL) {
+        fmt(buf, n,
+            _("make room on %s: `bkp rotate %s --dry-run` says what the copy needs and what "
+              "its retention lets go; then `bkp rotate %s --prune-first`, or a larger disk"),
+            name_of(m), name_of(m), name_of(m));
+        return;
+    }
     if (m->offline && st && st->plugged_in && !turn && holds(c, m)) { /* it only has to go */
         fmt(buf, n, _("unmount %s and take it away (`umount %s`)"), name_of(m),
             m->path ? m->path : name_of(m));

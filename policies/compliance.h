@@ -51,6 +51,10 @@
 
 typedef enum { POL_COMPLIANT, POL_AT_RISK, POL_NON_COMPLIANT } pol_verdict;
 
+/* Room on a medium, as its last rotation found it: enough, full, or too
+ * small even after its retention was applied before the copy. */
+typedef enum { POL_ROOM_OK, POL_ROOM_FULL, POL_ROOM_TOO_SMALL } pol_room;
+
 /* What the catalog knows of one medium. */
 typedef struct pol_medium_state {
     const pol_medium *medium; /* from the policy */
@@ -58,6 +62,9 @@ typedef struct pol_medium_state {
     /* An off-line medium whose own label is at its path, on another file
      * system than the primary: plugged into the server now. */
     bool plugged_in;
+    /* Its last rotation failed for want of room: its step says what makes
+     * room, not to copy to it again as it is. */
+    pol_room room;
 } pol_medium_state;
 
 /* How long after its rotation an off-line medium may stay plugged in before

@@ -36,10 +36,15 @@ pol_medium_state *ops_media_states(const bkp_repo *r, const pol_policy *p)
     for (size_t i = 0; st && i < p->nmedia; i++) {
         const pol_medium *pm = &p->media[i];
         bkp_media_entry *e = r ? bkp_media_get(r, pm->name) : NULL;
+        const bkp_media_attempt *a = e ? &e->attempt : NULL;
+        bool full = a && a->ended && a->failed && a->full;
         st[i] = (pol_medium_state){.medium = pm,
                                    .last_write = e ? e->last_write : 0,
                                    .plugged_in = r && pm->offline && pol_type_at_path(pm->type) &&
-                                                 plugged_in(r, pm)};
+                                                 plugged_in(r, pm),
+                                   .room = !full             ? POL_ROOM_OK
+                                           : a->pruned_first ? POL_ROOM_TOO_SMALL
+                                                             : POL_ROOM_FULL};
         bkp_media_free(e);
     }
     return st;

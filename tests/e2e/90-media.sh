@@ -512,6 +512,7 @@ if mount -t tmpfs -o size=64m tmpfs "$TIGHT" 2>"$WORK/mount.err"; then
     run_any "$BKP" status --policy "$POL2"
     output_has "tight: its last rotation"
     output_has "It does not hold the newest backups"
+    output_lacks "connect tight and run"
     # A larger disk (the same one, given room): the next rotation completes.
     mount -o remount,size=64m "$TIGHT" || flunk "cannot grow $TIGHT"
     check_exit 0 "$BKP" rotate tight --policy "$POL2" || flunk "the rotation after room was made failed"

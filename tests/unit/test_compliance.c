@@ -474,6 +474,27 @@ static void test_left_plugged_in(void **state)
     assert_int_equal(o->offline, 0);
 }
 
+/* A disk whose last rotation failed full: its step makes room, never
+ * "connect it and rotate" into the same failure. */
+static void test_full_disk_steps(void **state)
+{
+    (void)state;
+    world w;
+    const pol_medium *m[] = {&USB_A};
+    world_init(&w, m, 1);
+    write_medium(&w, "usb-a", T0 + 10 * HOUR);
+    w.st[0].room = POL_ROOM_FULL;
+    const pol_status *o = judge(&w, T0 + 9 * DAY + 12 * HOUR);
+    expect(o, POL_AT_RISK,
+           "make room on usb-a: `bkp rotate usb-a --dry-run` says what the copy needs and what "
+           "its retention lets go; then `bkp rotate usb-a --prune-first`, or a larger disk");
+    w.st[0].room = POL_ROOM_TOO_SMALL;
+    o = judge(&w, T0 + 9 * DAY + 12 * HOUR);
+    expect(o, POL_AT_RISK,
+           "replace usb-a with a larger disk: label it `bkp media label PATH --name usb-a "
+           "--force`, then run `bkp rotate usb-a`");
+}
+
 /* A generation sealed as suspicious and not cleared: AT RISK before
  * anything else (the newest backups may hold encrypted files), and the step
  * is to check the files, then clear it; not "run bkp backup". */
@@ -825,8 +846,9 @@ static void test_media_due_table(void **state)
     time_t t = T0 + 10 * HOUR;
     /* Ties between never-written members go by name: usb-a, usb-c, then
      * usb-b, written last. */
-    pol_medium_state st[] = {{&b, t, false},     {&c, 0, false},   {&a, 0, false},
-                             {&other, 0, false}, {&nas, t, false}, {&slow, t, false}};
+    pol_medium_state st[] = {{&b, t, false, POL_ROOM_OK},   {&c, 0, false, POL_ROOM_OK},
+                             {&a, 0, false, POL_ROOM_OK},   {&other, 0, false, POL_ROOM_OK},
+                             {&nas, t, false, POL_ROOM_OK}, {&slow, t, false, POL_ROOM_OK}};
     time_t due[6];
     pol_media_due(NULL, st, 6, due);
     assert_int_equal(due[2], t + WEEK);     /* usb-a */
@@ -838,7 +860,7 @@ static void test_media_due_table(void **state)
 
     /* Members with different intervals step by their own. */
     c.rotate_every = 3 * DAY;
-    pol_medium_state st2[] = {{&a, t, false}, {&c, t - DAY, false}};
+    pol_medium_state st2[] = {{&a, t, false, POL_ROOM_OK}, {&c, t - DAY, false, POL_ROOM_OK}};
     pol_media_due(NULL, st2, 2, due);
     assert_int_equal(due[1], t + 3 * DAY);
     assert_int_equal(due[0], t + 2 * WEEK);
@@ -854,8 +876,10 @@ static void test_rotation_calendar(void **state)
     other.name = "usb-x";
     other.path = "/media/other";
     time_t now = T0 + 10 * DAY, w = T0 + 5 * DAY;
-    pol_medium_state st[] = {
-        {&a, w, false}, {&b, w - WEEK, false}, {&other, 0, false}, {&nas, w, false}};
+    pol_medium_state st[] = {{&a, w, false, POL_ROOM_OK},
+                             {&b, w - WEEK, false, POL_ROOM_OK},
+                             {&other, 0, false, POL_ROOM_OK},
+                             {&nas, w, false, POL_ROOM_OK}};
     time_t due[4];
     pol_turn t[8];
     pol_media_due(NULL, st, 4, due);
@@ -894,25 +918,16 @@ static void test_verdict_names(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_no_generation),
-        cmocka_unit_test(test_primary_only),
-        cmocka_unit_test(test_fresh_offline_copy),
-        cmocka_unit_test(test_offline_too_old),
-        cmocka_unit_test(test_online_archive),
-        cmocka_unit_test(test_rotation_weeks),
-        cmocka_unit_test(test_rotation_followed),
-        cmocka_unit_test(test_left_plugged_in),
-        cmocka_unit_test(test_suspicious_not_cleared),
-        cmocka_unit_test(test_no_offline_medium),
-        cmocka_unit_test(test_shortfall_actions),
-        cmocka_unit_test(test_immutable_copies),
-        cmocka_unit_test(test_few_generations),
-        cmocka_unit_test(test_failed_and_old_backups),
-        cmocka_unit_test(test_several_actions),
-        cmocka_unit_test(test_reasons_capped),
-        cmocka_unit_test(test_media_due_table),
-        cmocka_unit_test(test_verdict_names),
-        cmocka_unit_test(test_primary_behind_medium),
+        cmocka_unit_test(test_no_generation),          cmocka_unit_test(test_primary_only),
+        cmocka_unit_test(test_fresh_offline_copy),     cmocka_unit_test(test_offline_too_old),
+        cmocka_unit_test(test_online_archive),         cmocka_unit_test(test_rotation_weeks),
+        cmocka_unit_test(test_rotation_followed),      cmocka_unit_test(test_left_plugged_in),
+        cmocka_unit_test(test_suspicious_not_cleared), cmocka_unit_test(test_full_disk_steps),
+        cmocka_unit_test(test_no_offline_medium),      cmocka_unit_test(test_shortfall_actions),
+        cmocka_unit_test(test_immutable_copies),       cmocka_unit_test(test_few_generations),
+        cmocka_unit_test(test_failed_and_old_backups), cmocka_unit_test(test_several_actions),
+        cmocka_unit_test(test_reasons_capped),         cmocka_unit_test(test_media_due_table),
+        cmocka_unit_test(test_verdict_names),          cmocka_unit_test(test_primary_behind_medium),
         cmocka_unit_test(test_rotation_calendar),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
