@@ -34,8 +34,17 @@
 static void __attribute__((format(printf, 3, 0)))
 vfmt(char *buf, size_t n, const char *f, va_list ap)
 {
-    if (n && vsnprintf(buf, n, f, ap) < 0)
+    int r = n ? vsnprintf(buf, n, f, ap) : 0;
+    if (r < 0)
         buf[0] = '\0';
+    else if (n && (size_t)r >= n) { /* cut: never inside a character (UTF-8) */
+        size_t end = n - 1;
+        while (end > 0 && ((unsigned char)buf[end - 1] & 0xC0) == 0x80)
+            end--;
+        if (end > 0 && ((unsigned char)buf[end - 1] & 0x80))
+            end--; /* the lead byte of the character cut */
+        buf[end] = '\0';
+    }
 }
 
 static void __attribute__((format(printf, 3, 4))) fmt(char *buf, size_t n, const char *f, ...)
@@ -354,15 +363,38 @@ static const pol_medium *pick(const ctx *c, enum need need)
     return best;
 }
 
+/* An off-line medium plugged into the server now, or NULL. */
+static const pol_medium *plugged(const ctx *c)
+{
+    for (size_t k = 0; k < c->nstates; k++)
+        if (c->states[k].plugged_in && c->states[k].medium && c->states[k].medium->offline)
+            return c->states[k].medium;
+    return NULL;
+}
+
+/* The first words of a step while the server is suspect: one disk plugged
+ * in now goes (the rest of the step keeps the others away). */
+static void hold_disks(const ctx *c, char *buf, size_t n)
+{
+    const pol_medium *m = plugged(c);
+    if (m)
+        fmt(buf, n, _("unmount %s now (`umount %s`); "), name_of(m),
+            m->path ? m->path : name_of(m));
+    else
+        buf[0] = '\0';
+}
+
 /* "connect usb-b and run `bkp rotate usb-b` — 3 days overdue". */
 static void medium_action(const ctx *c, const pol_medium *m, char *buf, size_t n)
 {
     time_t due = due_of(c, m);
     if (m->offline && c->s->suspect_elsewhere) {
+        char hold[320];
+        hold_disks(c, hold, sizeof(hold));
         fmt(buf, n,
-            _("connect no off-line disk to this server until the backups of %s are checked (signs "
-              "of ransomware); then %s's turn comes"),
-            c->s->suspect_elsewhere, name_of(m));
+            _("%sconnect no off-line disk to this server until the backups of %s are checked "
+              "(signs of ransomware); then %s's turn comes"),
+            hold, c->s->suspect_elsewhere, name_of(m));
         return;
     }
     if (pol_medium_bucket(m) && holds(c, m)) {
@@ -635,7 +667,12 @@ static void at_risk(const ctx *c, bool nogen, pol_status *out, risks *rk)
                _("%zu generations of %s were sealed as suspicious and nobody has cleared them; "
                  "the newest is %s:%u"),
                s->suspicious, c->d->name, c->d->name, s->suspicious_seq);
-    rk->suspicious = s->suspicious > 0;
+    if (s->suspicious_damaged)
+        reason(out,
+               _("the record of %s:%u is damaged: it may be one sealed as suspicious, so it holds "
+                 "like one (`bkp verify` says more)"),
+               c->d->name, s->suspicious_damaged);
+    rk->suspicious = s->suspicious > 0 || s->suspicious_damaged;
     if (s->last_run_failed) {
         reason(out, "%s", _("the last backup failed"));
         rk->backup = true;
@@ -719,25 +756,35 @@ static const pol_medium *due_now(const ctx *c)
     return best;
 }
 
-/* What to do about a suspicion: compare, then either branch. */
+/* What to do about a suspicion: hold the disks, compare, then either way. */
 static void suspicion_action(const ctx *c, char *buf, size_t n)
 {
     const char *ds = c->d->name;
     uint32_t seq = c->s->suspicious_seq, before = c->s->suspicious_before;
-    if (before)
+    char hold[320];
+    hold_disks(c, hold, sizeof(hold));
+    if (!seq)
         fmt(buf, n,
-            _("connect no off-line disk to this server yet; check what changed (`bkp diff %s:%u "
-              "%s:%u`) and the files on their machines. If they are good: `bkp generations "
-              "--clear-suspicious %s:%u`. If they were encrypted: isolate those machines, restore "
-              "%s:%u (the last before it), and clear the first backup after that once its files "
-              "are right"),
-            ds, before, ds, seq, ds, seq, ds, before);
+            _("%sconnect no off-line disk to this server yet; run `bkp verify`: the record of "
+              "%s:%u "
+              "is damaged"),
+            hold, ds, c->s->suspicious_damaged);
+    else if (before)
+        fmt(buf, n,
+            _("%sconnect no off-line disk to this server yet; compare (`bkp diff %s:%u %s:%u`) and "
+              "check the files on their machines. "
+              "Good: `bkp generations --clear-suspicious %s:%u`. Encrypted: isolate those "
+              "machines, restore %s:%u (the last before the suspicion), then clear the first "
+              "backup after it that holds the right files"),
+            hold, ds, before, ds, seq, ds, seq, ds, before);
     else
         fmt(buf, n,
-            _("connect no off-line disk to this server yet; check the files of %s on their "
-              "machines. If they are good: `bkp generations --clear-suspicious %s:%u`; if they "
-              "were encrypted, isolate those machines and restore from an off-line copy"),
-            ds, ds, seq);
+            _("%sconnect no off-line disk to this server yet; check the files of %s on their "
+              "machines. "
+              "Good: `bkp generations "
+              "--clear-suspicious %s:%u`. Encrypted: isolate those machines and restore them from "
+              "a copy kept away from this server, on another machine"),
+            hold, ds, ds, seq);
 }
 
 /* A medium holding a copy is left plugged in: why its copy does not count. */

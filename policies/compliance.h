@@ -110,6 +110,9 @@ typedef struct pol_ds_state {
      * newest backups may hold encrypted files. */
     size_t suspicious;
     uint32_t suspicious_seq, suspicious_before;
+    /* A damaged record under that suspicion, or beginning it (it may be a
+     * marked one: it holds like one), 0 none. */
+    uint32_t suspicious_damaged;
     /* Another data set of the server under such a suspicion, or NULL: no
      * off-line disk is to be connected meanwhile (its steps say so). */
     const char *suspect_elsewhere;
@@ -134,7 +137,7 @@ typedef struct pol_status {
      * due. A finding that forbids the others (the primary behind a medium:
      * writing a medium would spread it) is the only one. */
     size_t nactions;
-    char actions[POL_ACTIONS][512];
+    char actions[POL_ACTIONS][1024];
 } pol_status;
 
 /* Whether media `a` and `b` take turns (the same medium, or both of one

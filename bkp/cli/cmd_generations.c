@@ -11,6 +11,28 @@
 #include "bkp/io/log.h"
 #include "bkp/io/text.h"
 
+/* Earlier marks under the suspicion that clearing `g` settles (store/
+ * generation.h): named, so that nobody settles unawares a night that was
+ * not checked. */
+static void settled_said(cli *c, const bkp_gen *g)
+{
+    bkp_gen **v = NULL;
+    size_t n = 0;
+    char list[512] = "", name[96];
+    if (bkp_gen_list(c->ro, g->dataset, &v, &n))
+        return;
+    for (size_t x = bkp_gen_suspicion(v, n); x < n && v[x]->seq < g->seq; x++)
+        if (!v[x]->pruned && (v[x]->status || (bkp_gen_marked(v[x]) && !v[x]->cleared)))
+            bkp_strappend(list, sizeof(list), "%s%s", list[0] ? ", " : "",
+                          bkp_gen_name(v[x], name, sizeof(name)));
+    if (list[0])
+        bkp_warn(_("clearing %s:%u also settles the suspicion over %s, before it: they stay "
+                   "marked (never copied, never chosen by `not: suspicious`). If their nights "
+                   "were not checked, check them now (`bkp diff`)"),
+                 g->dataset, g->seq, list);
+    bkp_gen_list_free(v, n);
+}
+
 /* Clearing is recorded, signed, next to the record: who and when. */
 static int clear_mark(cli *c)
 {
@@ -23,6 +45,7 @@ static int clear_mark(cli *c)
         bkp_gen_free(g);
         return EXIT_USAGE;
     }
+    settled_said(c, g);
     rc = bkp_gen_clear(c->r, g);
     char name[96];
     bkp_audit_rec rec = {.op = "clear-suspicious",

@@ -54,8 +54,9 @@ size_t ops_rotate_choose(const pol_policy *p, const char *medium, bkp_gen **v, s
             size_t from = i + bkp_gen_suspicion(v + i, j - i);
             char name[96], first[96];
             if (from < j)
-                bkp_warn(_("%s is marked suspicious: neither it nor a later generation of %s is "
-                           "copied to %s until it is checked and cleared; an older one is"),
+                bkp_warn(_("%s is marked suspicious (or its record is damaged): neither it nor a "
+                           "later generation of %s is copied to %s until it, or a later one, is "
+                           "checked and cleared; an older one is"),
                          bkp_gen_name(v[from], first, sizeof(first)), v[from]->dataset, medium);
             for (size_t x = from; x-- > i && !pick;) {
                 if (v[x]->pruned || v[x]->status)

@@ -233,12 +233,14 @@ static void count_generations(bkp_gen **v, size_t n, const char *ds, pol_ds_stat
     }
     size_t from = i + bkp_gen_suspicion(v + i, j - i);
     for (size_t k = from; k < j; k++)
-        if (!v[k]->pruned && !v[k]->status && bkp_gen_marked(v[k]) && !v[k]->cleared) {
+        if (v[k]->status)
+            s->suspicious_damaged = v[k]->seq; /* it may be a marked one */
+        else if (!v[k]->pruned && bkp_gen_marked(v[k]) && !v[k]->cleared) {
             s->suspicious++;
             s->suspicious_seq = v[k]->seq;
         }
     /* The last generation before it: what to restore if the files were encrypted. */
-    for (size_t k = from; s->suspicious && k-- > i;)
+    for (size_t k = from; (s->suspicious || s->suspicious_damaged) && k-- > i;)
         if (!v[k]->pruned && !v[k]->status) {
             s->suspicious_before = v[k]->seq;
             break;
@@ -275,7 +277,7 @@ static int dataset_status(const ops_status_in *in, size_t i, const ds_view *w, r
         if (k == i)
             continue;
         count_generations(w->v, w->n, p->datasets[k].name, &other);
-        if (other.suspicious)
+        if (other.suspicious || other.suspicious_damaged)
             s.suspect_elsewhere = p->datasets[k].name;
     }
     /* One sealed as suspicious is recorded failed; it is said as such. */
@@ -300,7 +302,7 @@ static int dataset_status(const ops_status_in *in, size_t i, const ds_view *w, r
         words_in(p, &s, w->st, w->due, now, NULL, &r->shown);
     words_in(p, &s, w->st, w->due, now, "ja", &r->ja);
     r->priority = d->priority;
-    r->suspicious = s.suspicious ? s.suspicious_seq : 0;
+    r->suspicious = s.suspicious ? s.suspicious_seq : s.suspicious_damaged;
     r->verdict = out.verdict;
     r->generations = s.generations;
     r->counted = counts_of(&out);

@@ -376,6 +376,8 @@ static void dataset_parse(bkp_jin *p, const json_t *j, rst_dataset *d)
     }
     if (json_object_get(j, "suspicious")) /* written only when there is one */
         d->suspicious = (uint32_t)bkp_jin_integer(p, j, "suspicious", 1, UINT32_MAX, 0);
+    if (d->suspicious && d->verdict == POL_COMPLIANT)
+        bkp_jin_bad(p, -EBADMSG); /* a suspicion is a risk: never beside COMPLIANT */
     if (!d->name)
         bkp_jin_bad(p, -EBADMSG);
 }

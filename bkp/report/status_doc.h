@@ -46,7 +46,7 @@ typedef struct rst_words {
     size_t nreasons;
     char reasons[POL_REASONS][256];
     size_t nactions;
-    char actions[POL_ACTIONS][512];
+    char actions[POL_ACTIONS][1024];
 } rst_words;
 
 /* The most urgent action of `w`, "" when none is due. */

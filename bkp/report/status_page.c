@@ -217,6 +217,15 @@ static bool plugged(const rst_status *st, const char *name)
     return false;
 }
 
+/* A data set whose backups may hold encrypted files (status_doc.h), or NULL. */
+static const rst_dataset *suspect_of(const rst_status *st)
+{
+    for (size_t i = 0; i < st->ndatasets; i++)
+        if (st->datasets[i].suspicious)
+            return &st->datasets[i];
+    return NULL;
+}
+
 /* What to do today, in words the clinic's manager acts on: each data set
  * that needs something, with why (its first reason), asked of the system
  * officer; an off-line medium to bring, its rotation due today or past; a
@@ -241,7 +250,21 @@ static void today(FILE *f, const rst_status *st, time_t now, bool ja)
         fputs("</li>\n", f);
         n++;
     }
-    for (size_t i = 0; i < st->nconnected; i++) {
+    /* A data set whose backups may hold encrypted files: no off-line disk
+     * comes to the server until the system officer has checked, and one
+     * plugged in goes now. */
+    const rst_dataset *suspect = suspect_of(st);
+    for (size_t i = 0; suspect && i < st->nconnected; i++) {
+        open_tag(f, "li class=\"todo late\"", "data-hold", st->connected[i].medium);
+        say(f,
+            _("%s is connected to the backup server: ask the system officer to unmount it now "
+              "and take it away. A backup of %s shows signs of ransomware (%s:%u): no copy is "
+              "made until it is checked."),
+            st->connected[i].medium, suspect->name, suspect->name, suspect->suspicious);
+        fputs("</li>\n", f);
+        n++;
+    }
+    for (size_t i = 0; !suspect && i < st->nconnected; i++) {
         const rst_connected *m = &st->connected[i];
         if (!m->left || m->due) /* due: its copy first, said below */
             continue;
@@ -253,21 +276,17 @@ static void today(FILE *f, const rst_status *st, time_t now, bool ja)
         fputs("</li>\n", f);
         n++;
     }
-    /* A data set whose newest backups may hold encrypted files: no off-line
-     * disk comes to the server until the system officer has checked. */
-    const rst_dataset *suspect = NULL;
-    for (size_t i = 0; i < st->ndatasets && !suspect; i++)
-        if (st->datasets[i].suspicious)
-            suspect = &st->datasets[i];
     for (size_t i = 0; i < st->nrotations; i++) {
         const rst_turn *t = &st->rotations[i];
         turn_state state = turn_at(t, now);
         if (!t->offline || state == TURN_DONE || state == TURN_COMING || brought(st, i, now))
             continue;
-        if (suspect && !plugged(st, t->medium)) {
+        if (suspect && plugged(st, t->medium))
+            continue; /* said above: it goes now */
+        if (suspect) {
             open_tag(f, "li class=\"todo late\"", "data-hold", t->medium);
             say(f,
-                _("Do not bring %s to the backup server yet: the last backup of %s shows signs of "
+                _("Do not bring %s to the backup server yet: a backup of %s shows signs of "
                   "ransomware (%s:%u). The system officer checks the server first."),
                 t->medium, suspect->name, suspect->name, suspect->suspicious);
             fputs("</li>\n", f);
@@ -396,11 +415,16 @@ static void it_section(FILE *f, const rst_status *st, bool ja)
             n++;
         }
     }
+    const rst_dataset *suspect = suspect_of(st);
     for (size_t i = 0; i < st->nconnected; i++) {
         const rst_connected *m = &st->connected[i];
-        if (!m->left)
+        if (suspect) { /* no copy now: it goes */
+            open_tag(f, "li class=\"cmd\"", "data-hold", m->medium);
+            say(f, _("%s: `umount %s` now (no copy to it while %s:%u is not checked)"), m->medium,
+                m->path, suspect->name, suspect->suspicious);
+        } else if (!m->left) {
             continue;
-        if (m->due) { /* its copy first, then away */
+        } else if (m->due) { /* its copy first, then away */
             open_tag(f, "li class=\"cmd\"", "data-rotate", m->medium);
             say(f, _("%s: `bkp rotate %s --unmount` (it is due; it unmounts the disk after)"),
                 m->medium, m->medium);

@@ -130,7 +130,8 @@ bool bkp_gen_marked(const bkp_gen *g);
  * since: after restoring them, the night that brought them back is marked
  * too, and clearing that one ends it). That record and every later one are
  * under suspicion: none goes to a medium, and the data set is at risk. n
- * when none is. Pruned and damaged records are passed over. */
+ * when none is. A damaged record holds as a marked one (it may be); a
+ * tombstone is passed over. */
 size_t bkp_gen_suspicion(bkp_gen *const *v, size_t n);
 /* DATASET:latest, DATASET:SEQ or a unique UUID prefix (at least 4 digits).
  * -ENOENT when nothing matches, -EINVAL when ambiguous; logs why. */

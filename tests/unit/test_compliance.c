@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "bkp/io/i18n.h"
 #include "policies/compliance.h"
 
 #define HOUR 3600
@@ -510,11 +511,10 @@ static void test_suspicious_not_cleared(void **state)
     w.s.suspicious_before = 9;
     const pol_status *o = judge(&w, T0 + 11 * HOUR);
     expect(o, POL_AT_RISK,
-           "connect no off-line disk to this server yet; check what changed (`bkp diff emr:9 "
-           "emr:10`) and the files on their machines. If they are good: `bkp generations "
-           "--clear-suspicious emr:10`. If they were encrypted: isolate those machines, restore "
-           "emr:9 (the last before it), and clear the first backup after that once its files are "
-           "right");
+           "connect no off-line disk to this server yet; compare (`bkp diff emr:9 emr:10`) and "
+           "check the files on their machines. Good: `bkp generations --clear-suspicious emr:10`. "
+           "Encrypted: isolate those machines, restore emr:9 (the last before the suspicion), "
+           "then clear the first backup after it that holds the right files");
     assert_int_equal(reason_at(o, "emr:10 was sealed as suspicious and nobody has cleared it"), 0);
     assert_int_equal(o->nactions, 1);
 
@@ -529,6 +529,45 @@ static void test_suspicious_not_cleared(void **state)
     reason_at(o, "usb-a is 3 days overdue for rotation");
     assert_int_equal(o->nactions, 1);
     assert_non_null(strstr(o->actions[0], "connect no off-line disk to this server yet"));
+
+    /* A disk plugged in meanwhile: unmounted now, not rotated. */
+    w.st[0].plugged_in = true;
+    o = judge(&w, T0 + 10 * DAY + 11 * HOUR);
+    assert_non_null(strstr(o->actions[0], "unmount usb-a now (`umount /media/bkp`); connect no "
+                                          "off-line disk to this server yet"));
+    w.st[0].plugged_in = false;
+
+    /* A damaged record where the suspicion is: it holds like a marked one. */
+    w.s.suspicious = 0;
+    w.s.suspicious_seq = 0;
+    w.s.suspicious_damaged = 11;
+    o = judge(&w, T0 + 11 * HOUR);
+    assert_int_equal(o->verdict, POL_AT_RISK);
+    reason_at(o, "the record of emr:11 is damaged");
+    assert_non_null(strstr(o->actions[0], "run `bkp verify`: the record of emr:11 is damaged"));
+    w.s.suspicious_damaged = 0;
+
+    /* A long name in Japanese: the step is cut, never inside a character. */
+    pol_dataset long_ds = w.ds;
+    long_ds.name = "放射線科の画像保存システムの検査画像と読影レポート";
+    w.s.dataset = &long_ds;
+    w.s.suspicious = 1;
+    w.s.suspicious_seq = 10;
+    bkp_i18n_saved saved;
+    bkp_i18n_begin(&saved, "ja");
+    o = judge(&w, T0 + 11 * HOUR);
+    bkp_i18n_end(&saved);
+    const char *a = o->actions[0];
+    size_t len = strlen(a);
+    assert_true(len > 0);
+    for (size_t k = 0; k < len;) { /* whole UTF-8 sequences to the end */
+        unsigned char b = (unsigned char)a[k];
+        size_t seq = b < 0x80 ? 1 : (b >> 5) == 6 ? 2 : (b >> 4) == 14 ? 3 : 4;
+        assert_true(k + seq <= len);
+        k += seq;
+    }
+    w.s.dataset = &w.ds;
+    w.s.suspicious = 2;
 
     /* Cleared: nothing left. */
     w.s.suspicious = 0;

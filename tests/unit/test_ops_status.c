@@ -369,6 +369,9 @@ static void test_codec_round_trip(void **state)
         "\"7\"]}]}",
         "{\"rotations\": [{\"medium\": \"usb-a\", \"type\": \"floppy\"}]}",
         "{\"datasets\": [\"emr\"]}",
+        /* a suspicion is a risk, never beside COMPLIANT; a sequence from 1 */
+        "{\"datasets\": [{\"dataset\": \"emr\", \"verdict\": \"COMPLIANT\", \"suspicious\": 3}]}",
+        "{\"datasets\": [{\"dataset\": \"emr\", \"verdict\": \"AT RISK\", \"suspicious\": 0}]}",
         /* "action" is the first of "actions"; at most POL_ACTIONS, none empty */
         "{\"verdict\": \"AT RISK\", \"datasets\": [{\"dataset\": \"emr\", \"verdict\": \"AT "
         "RISK\", "

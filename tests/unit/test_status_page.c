@@ -239,8 +239,9 @@ static void test_audit(void **state)
     free(t);
     /* With the problem's code, the page says it in its own language: a
      * Japanese page has no English inside its Japanese sentence. */
-    json_object_set_new(a, "problem", json_string("record 7 is not signed by this repository's "
-                                                  "key (edited or forged)"));
+    json_object_set_new(a, "problem",
+                        json_string("record 7 is not signed by this repository's "
+                                    "key (edited or forged)"));
     json_object_set_new(a, "code", json_string("wrong_signature"));
     json_object_set_new(a, "detail", json_pack("{s:i}", "record", 7));
     t = render(j, true);
@@ -322,10 +323,11 @@ static void test_connected_for_its_copy(void **state)
     (void)state;
     json_t *j = fixture();
     json_object_set_new(j, "connected",
-                        json_pack("[{s:s, s:s, s:s, s:b}]", "medium", "usb-b", "path",
-                                  "/mnt/usb-b", "last_write", "2026-11-07T02:05:00Z", "left", 0));
+                        json_pack("[{s:s, s:s, s:s, s:b}]", "medium", "usb-b", "path", "/mnt/usb-b",
+                                  "last_write", "2026-11-07T02:05:00Z", "left", 0));
     char *en = render(j, false), *ja = render(j, true);
-    assert_non_null(strstr(en, "usb-b is connected to the backup server for its copy, not made yet"));
+    assert_non_null(
+        strstr(en, "usb-b is connected to the backup server for its copy, not made yet"));
     assert_null(strstr(en, "Bring usb-b"));
     assert_null(strstr(en, "usb-b is still connected"));
     assert_non_null(strstr(ja, "data-waiting=\"usb-b\""));
@@ -341,15 +343,29 @@ static void test_suspicion_holds_the_disks(void **state)
     (void)state;
     json_t *j = fixture(), *emr = json_array_get(json_object_get(j, "datasets"), 0);
     json_object_set_new(emr, "suspicious", json_integer(21));
+    json_object_set_new(emr, "verdict", json_string("AT RISK"));
     char *en = render(j, false), *ja = render(j, true);
     assert_null(strstr(en, "data-bring="));
     assert_non_null(strstr(en, "data-hold=\"usb-b\""));
     assert_non_null(strstr(en, "Do not bring usb-b to the backup server yet"));
-    assert_non_null(strstr(en, ":21)"));
+    assert_non_null(strstr(en, "(emr-db:21)"));
     assert_null(strstr(ja, "data-bring="));
     assert_non_null(strstr(ja, "data-hold=\"usb-b\""));
     free(en);
     free(ja);
+    /* usb-b plugged in for its copy meanwhile: it goes now, no copy. */
+    json_object_set_new(j, "connected",
+                        json_pack("[{s:s, s:s, s:s, s:b, s:b}]", "medium", "usb-b", "path",
+                                  "/mnt/usb-b", "last_write", "2026-11-07T02:05:00Z", "left", 1,
+                                  "due", 1));
+    en = render(j, false);
+    assert_non_null(strstr(en, "usb-b is connected to the backup server: ask the system officer "
+                               "to unmount it now"));
+    assert_non_null(strstr(en, "umount /mnt/usb-b</code> now (no copy to it while emr-db:21"));
+    assert_null(strstr(en, "data-waiting="));
+    assert_null(strstr(en, "data-rotate="));
+    assert_null(strstr(en, "Do not bring usb-b"));
+    free(en);
     json_decref(j);
 }
 
