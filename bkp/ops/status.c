@@ -233,7 +233,7 @@ static void count_generations(bkp_gen **v, size_t n, const char *ds, pol_ds_stat
     }
     size_t from = i + bkp_gen_suspicion(v + i, j - i);
     for (size_t k = from; k < j; k++)
-        if (v[k]->status)
+        if (v[k]->status && !v[k]->pruned)
             s->suspicious_damaged = v[k]->seq; /* it may be a marked one */
         else if (!v[k]->pruned && bkp_gen_marked(v[k]) && !v[k]->cleared) {
             s->suspicious++;

@@ -34,11 +34,12 @@ size_t bkp_gen_suspicion(bkp_gen *const *v, size_t n)
     size_t from = n;
     for (size_t x = n; x-- > 0;) {
         /* A damaged record may be the marked one: it holds like one (a
-         * byte flipped must not lift a suspicion). */
-        bool suspect = v[x]->status || (!v[x]->pruned && bkp_gen_marked(v[x]));
-        if (!suspect)
+         * byte flipped must not lift a suspicion). A tombstone is no
+         * capture, damaged or not. */
+        bool damaged = v[x]->status && !v[x]->pruned;
+        if (!damaged && (v[x]->pruned || v[x]->status || !bkp_gen_marked(v[x])))
             continue;
-        if (!v[x]->status && v[x]->cleared)
+        if (!damaged && v[x]->cleared)
             break; /* checked since: what came before it is settled */
         from = x;
     }

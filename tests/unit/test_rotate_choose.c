@@ -123,6 +123,13 @@ static void test_suspicious_unless_cleared(void **state)
     f->g[3].suspicious = true;
     f->g[3].cleared = true;
     assert_string_equal(choose(f, f->p, "usb", s, sizeof(s)), "emr:4");
+    /* A damaged record may be a marked one: it holds like one; a damaged
+     * tombstone is no capture and holds nothing. */
+    f->g[2].suspicious = f->g[3].suspicious = f->g[3].cleared = false;
+    f->g[2].status = -EBADMSG;
+    assert_string_equal(choose(f, f->p, "usb", s, sizeof(s)), "emr:2");
+    f->g[2].pruned = true;
+    assert_string_equal(choose(f, f->p, "usb", s, sizeof(s)), "emr:4");
 }
 
 /* A record that claims to be captured tomorrow, or before its predecessor,
