@@ -12,6 +12,7 @@
 #include "bkp/io/text.h"
 #include "bkp/ops/medium_check.h"
 #include "bkp/ops/run.h"
+#include "bkp/store/generation.h"
 
 /* A generation sealed as suspicious: why, and the step after checking. */
 #define SUSPICIOUS_WORDS                                                                           \
@@ -80,7 +81,8 @@ void ops_run_alert_outcomes(ops_alerts *al, const ops_run_result *res)
 }
 
 /* Each off-line medium that is due (or a day past due) for its rotation. */
-static void media_due(const ops_run_in *in, const ops_connected *v, size_t nv, ops_alerts *al)
+static void media_due(const ops_run_in *in, const ops_connected *v, size_t nv, const char *suspect,
+                      ops_alerts *al)
 {
     const pol_policy *p = in->policy;
     for (size_t k = 0; k < p->nmedia; k++) {
@@ -99,6 +101,12 @@ static void media_due(const ops_run_in *in, const ops_connected *v, size_t nv, o
         const ops_connected *c = ops_connected_find(v, nv, pm->name);
         if (!due || in->now < due)
             ops_alert(al, key, NULL, 0, N_("%s has been rotated"), pm->name);
+        else if (suspect && pm->offline) /* no disk to this server meanwhile */
+            ops_alert(al, key, "held", 1,
+                      N_("%s's turn has come, but connect no off-line disk to this server until "
+                         "the backups of %s are checked (signs of ransomware); `bkp status` says "
+                         "what to check"),
+                      pm->name, suspect);
         else if (c && c->due)
             ops_alert(al, key, late ? "overdue" : "due", late ? 1 : 0,
                       N_("%s is connected for its rotation, not done yet: run `bkp rotate %s`"),
@@ -123,7 +131,8 @@ static void media_due(const ops_run_in *in, const ops_connected *v, size_t nv, o
 
 /* Each off-line medium left plugged in (medium_check.h), and when it is
  * away again. */
-static void media_connected(const ops_run_in *in, const ops_connected *v, size_t n, ops_alerts *al)
+static void media_connected(const ops_run_in *in, const ops_connected *v, size_t n,
+                            const char *suspect, ops_alerts *al)
 {
     const pol_policy *p = in->policy;
     for (size_t k = 0; k < p->nmedia; k++) {
@@ -134,9 +143,15 @@ static void media_connected(const ops_run_in *in, const ops_connected *v, size_t
             continue;
         bool there = c != NULL, left = c && c->left;
         snprintf(key, sizeof(key), "connected:%s", pm->name);
-        if (there && !left)
+        if (there && suspect) /* within the hour or not: it goes now */
+            ops_alert(al, key, "connected", 2,
+                      N_("%s is connected at %s while the backups of %s show signs of "
+                         "ransomware: unmount it now (`umount %s`); no copy to it until they are "
+                         "checked"),
+                      pm->name, pm->path, suspect, pm->path);
+        else if (there && !left)
             continue; /* just rotated: neither told nor cleared */
-        if (there && c->due)
+        else if (there && c->due)
             ops_alert(al, key, "connected", 1,
                       N_("%s is still connected at %s and due for its rotation: run `bkp rotate "
                          "%s`, then unmount it and take it away"),
@@ -168,10 +183,12 @@ bool ops_run_after(const ops_run_in *in, const ops_run_result *res, ops_alerts *
                       : N_("the scheduled drills succeed again"));
         ops_connected *v = NULL;
         size_t n = 0;
+        char ds[256];
+        const char *suspect = bkp_gen_suspect_any(in->repo, ds, sizeof(ds)) ? ds : NULL;
         bool known = !ops_media_connected(in->repo, in->policy, in->now, &v, &n);
-        media_due(in, v, n, al);
+        media_due(in, v, n, suspect, al);
         if (known) /* not known now: nothing told, nothing cleared */
-            media_connected(in, v, n, al);
+            media_connected(in, v, n, suspect, al);
         free(v);
     }
     return failed;

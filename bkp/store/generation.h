@@ -48,8 +48,8 @@ typedef struct bkp_gen {
     bool has_prev;
     /* What the record says of its capture (typed by the parse): */
     bkp_gen_stats stats;
-    char **paths; /* the captured paths as recorded (invalid UTF-8 as \xNN) */
-    size_t npaths; /* 0: a stream's */
+    char **paths;          /* the captured paths as recorded (invalid UTF-8 as \xNN) */
+    size_t npaths;         /* 0: a stream's */
     bkp_gen_error *errors; /* paths that could not be read, left out */
     size_t nerrors;
     uint64_t items;        /* the tree's items */
@@ -71,7 +71,7 @@ typedef struct bkp_gen {
     time_t pruned_at;
     char *text; /* the record or tombstone as signed (JSON), for --json */
     size_t ntext;
-    char *file; /* its path */
+    char *file;   /* its path */
     int status;   /* 0, or -EBADMSG when the signature or format is bad */
     bool cleared; /* a signed clearance (SEQ.cleared) names this record */
     bool pruned;  /* a tombstone (SEQ.pruned): the record was deleted by prune;
@@ -133,6 +133,10 @@ bool bkp_gen_marked(const bkp_gen *g);
  * when none is. A damaged record holds as a marked one (it may be); a
  * tombstone is passed over. */
 size_t bkp_gen_suspicion(bkp_gen *const *v, size_t n);
+/* The first data set of `r` under such a suspicion, its name into `ds` (`n`
+ * bytes): true when one is; false when none is or the records cannot be
+ * listed. */
+bool bkp_gen_suspect_any(const bkp_repo *r, char *ds, size_t n);
 /* DATASET:latest, DATASET:SEQ or a unique UUID prefix (at least 4 digits).
  * -ENOENT when nothing matches, -EINVAL when ambiguous; logs why. */
 int bkp_gen_resolve(const bkp_repo *r, const char *spec, bkp_gen **out);

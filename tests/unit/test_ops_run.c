@@ -379,6 +379,56 @@ static void test_media_due_alerts(void **state)
     ops_repo_free(&x.f);
 }
 
+/* Under a suspicion (a generation of emr marked, not cleared), an off-line
+ * disk's turn is held: connect none to the server until it is checked. An
+ * archive kept on-line is only written, as before. */
+static void test_media_held_under_suspicion(void **state)
+{
+    fixture x;
+    ops_run_result res;
+    (void)state;
+    first_run(&x, "", &res);
+    bkp_gen_guard guard = {.suspicious = true, .reason = "90% of the files changed", .change = 0.9};
+    bkp_gen *g = NULL;
+    assert_int_equal(ops_repo_seal_guarded(&x.f, "emr", 60, &guard, &g), 0);
+    bkp_gen_free(g);
+    char yaml[1024];
+    int n = snprintf(yaml, sizeof(yaml),
+                     "repository: %s/repo\n"
+                     "passphrase_file: /etc/bkp/passphrase\n"
+                     "media:\n"
+                     "  - { name: nas, type: archive, path: %s/nas, location: onsite, "
+                     "rotate_every: 7d }\n"
+                     "  - { name: usb-a, type: removable, path: %s/usb-a, location: offsite, "
+                     "offline: true, rotate_every: 7d }\n"
+                     "datasets:\n"
+                     "  - { name: emr, paths: [%s/src], schedule: daily 02:00 }\n",
+                     x.f.top, x.f.top, x.f.top, x.f.top);
+    pol_policy *p = NULL;
+    assert_int_equal(pol_load_buffer("t.yaml", (const uint8_t *)yaml, (size_t)n, &p), 0);
+    x.in.policy = p;
+    x.io.medium_due = two_days_late;
+    ops_alerts al = {0};
+    (void)ops_run_after(&x.in, &res, &al);
+    const pol_condition *nas = NULL, *usb = NULL;
+    for (size_t i = 0; i < al.n; i++) {
+        if (al.v[i].key && !strcmp(al.v[i].key, "due:nas"))
+            nas = &al.v[i];
+        if (al.v[i].key && !strcmp(al.v[i].key, "due:usb-a"))
+            usb = &al.v[i];
+    }
+    assert_non_null(nas);
+    assert_non_null(usb);
+    assert_string_equal(nas->state, "overdue");
+    assert_string_equal(usb->state, "held");
+    assert_non_null(strstr(usb->summary, "connect no off-line disk to this server until the "
+                                         "backups of emr are checked"));
+    ops_alerts_free(&al);
+    pol_free(p);
+    ops_run_result_free(&res);
+    ops_repo_free(&x.f);
+}
+
 static void test_suspicious_in_both_languages(void **state)
 {
     fixture x;
@@ -552,6 +602,7 @@ int main(void)
         cmocka_unit_test(test_failing_hook_fails_its_dataset_alone),
         cmocka_unit_test(test_sources_side_by_side),
         cmocka_unit_test(test_suspicious_in_both_languages),
+        cmocka_unit_test(test_media_held_under_suspicion),
         cmocka_unit_test(test_media_due_alerts),
     };
     return cmocka_run_group_tests(tests, test_catalogue_setup, NULL);
