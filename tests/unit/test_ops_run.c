@@ -328,16 +328,12 @@ static time_t two_days_late(void *ctx, const char *name)
     return x->now - 2 * OPS_DAY;
 }
 
-/* A medium's turn, told as what to do with it: an off-line disk is
- * brought and connected; an archive folder the policy keeps on-line (a
- * NAS) is only written, never "connected". In Japanese too, as whole
- * sentences. */
-static void test_media_due_alerts(void **state)
+/* The run's alerts after `x`'s first run with a policy of two media, both
+ * two days late: nas (an archive kept on-line) and usb-a (off-line), into
+ * `al`; their due alerts into `nas` and `usb`. The policy into `*p`. */
+static void due_alerts(fixture *x, ops_run_result *res, pol_policy **p, ops_alerts *al,
+                       const pol_condition **nas, const pol_condition **usb)
 {
-    fixture x;
-    ops_run_result res;
-    (void)state;
-    first_run(&x, "", &res);
     char yaml[1024];
     int n = snprintf(yaml, sizeof(yaml),
                      "repository: %s/repo\n"
@@ -349,22 +345,37 @@ static void test_media_due_alerts(void **state)
                      "offline: true, rotate_every: 7d }\n"
                      "datasets:\n"
                      "  - { name: emr, paths: [%s/src], schedule: daily 02:00 }\n",
-                     x.f.top, x.f.top, x.f.top, x.f.top);
-    pol_policy *p = NULL;
-    assert_int_equal(pol_load_buffer("t.yaml", (const uint8_t *)yaml, (size_t)n, &p), 0);
-    x.in.policy = p;
-    x.io.medium_due = two_days_late;
-    ops_alerts al = {0};
-    (void)ops_run_after(&x.in, &res, &al);
-    const pol_condition *nas = NULL, *usb = NULL;
-    for (size_t i = 0; i < al.n; i++) {
-        if (al.v[i].key && !strcmp(al.v[i].key, "due:nas"))
-            nas = &al.v[i];
-        if (al.v[i].key && !strcmp(al.v[i].key, "due:usb-a"))
-            usb = &al.v[i];
+                     x->f.top, x->f.top, x->f.top, x->f.top);
+    assert_int_equal(pol_load_buffer("t.yaml", (const uint8_t *)yaml, (size_t)n, p), 0);
+    x->in.policy = *p;
+    x->io.medium_due = two_days_late;
+    *al = (ops_alerts){0};
+    (void)ops_run_after(&x->in, res, al);
+    *nas = *usb = NULL;
+    for (size_t i = 0; i < al->n; i++) {
+        if (al->v[i].key && !strcmp(al->v[i].key, "due:nas"))
+            *nas = &al->v[i];
+        if (al->v[i].key && !strcmp(al->v[i].key, "due:usb-a"))
+            *usb = &al->v[i];
     }
-    assert_non_null(nas);
-    assert_non_null(usb);
+    assert_non_null(*nas);
+    assert_non_null(*usb);
+}
+
+/* A medium's turn, told as what to do with it: an off-line disk is
+ * brought and connected; an archive folder the policy keeps on-line (a
+ * NAS) is only written, never "connected". In Japanese too, as whole
+ * sentences. */
+static void test_media_due_alerts(void **state)
+{
+    fixture x;
+    ops_run_result res;
+    (void)state;
+    first_run(&x, "", &res);
+    pol_policy *p = NULL;
+    ops_alerts al;
+    const pol_condition *nas, *usb;
+    due_alerts(&x, &res, &p, &al, &nas, &usb);
     assert_string_equal(nas->state, "overdue");
     assert_string_equal(nas->summary, "nas is overdue for its rotation: run `bkp rotate nas`");
     assert_string_equal(usb->summary,
@@ -392,33 +403,10 @@ static void test_media_held_under_suspicion(void **state)
     bkp_gen *g = NULL;
     assert_int_equal(ops_repo_seal_guarded(&x.f, "emr", 60, &guard, &g), 0);
     bkp_gen_free(g);
-    char yaml[1024];
-    int n = snprintf(yaml, sizeof(yaml),
-                     "repository: %s/repo\n"
-                     "passphrase_file: /etc/bkp/passphrase\n"
-                     "media:\n"
-                     "  - { name: nas, type: archive, path: %s/nas, location: onsite, "
-                     "rotate_every: 7d }\n"
-                     "  - { name: usb-a, type: removable, path: %s/usb-a, location: offsite, "
-                     "offline: true, rotate_every: 7d }\n"
-                     "datasets:\n"
-                     "  - { name: emr, paths: [%s/src], schedule: daily 02:00 }\n",
-                     x.f.top, x.f.top, x.f.top, x.f.top);
     pol_policy *p = NULL;
-    assert_int_equal(pol_load_buffer("t.yaml", (const uint8_t *)yaml, (size_t)n, &p), 0);
-    x.in.policy = p;
-    x.io.medium_due = two_days_late;
-    ops_alerts al = {0};
-    (void)ops_run_after(&x.in, &res, &al);
-    const pol_condition *nas = NULL, *usb = NULL;
-    for (size_t i = 0; i < al.n; i++) {
-        if (al.v[i].key && !strcmp(al.v[i].key, "due:nas"))
-            nas = &al.v[i];
-        if (al.v[i].key && !strcmp(al.v[i].key, "due:usb-a"))
-            usb = &al.v[i];
-    }
-    assert_non_null(nas);
-    assert_non_null(usb);
+    ops_alerts al;
+    const pol_condition *nas, *usb;
+    due_alerts(&x, &res, &p, &al, &nas, &usb);
     assert_string_equal(nas->state, "overdue");
     assert_string_equal(usb->state, "held");
     assert_non_null(strstr(usb->summary, "connect no off-line disk to this server until the "
