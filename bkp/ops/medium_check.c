@@ -30,7 +30,9 @@ static bool plugged_in(const bkp_repo *r, const pol_medium *pm)
            here.st_dev != repo.st_dev && ops_medium_here(r, pm);
 }
 
-pol_medium_state *ops_media_states(const bkp_repo *r, const pol_policy *p)
+/* What the registry of `r` says of each medium of `p`: the states without
+ * looking at the media (what a due date needs). */
+static pol_medium_state *registry_states(const bkp_repo *r, const pol_policy *p)
 {
     pol_medium_state *st = calloc(p->nmedia + 1, sizeof(*st));
     for (size_t i = 0; st && i < p->nmedia; i++) {
@@ -40,12 +42,20 @@ pol_medium_state *ops_media_states(const bkp_repo *r, const pol_policy *p)
         bool full = a && a->ended && a->failed && a->full;
         st[i] = (pol_medium_state){.medium = pm,
                                    .last_write = e ? e->last_write : 0,
-                                   .plugged_in = r && pm->offline && pol_type_at_path(pm->type) &&
-                                                 plugged_in(r, pm),
                                    .room = !full             ? POL_ROOM_OK
                                            : a->pruned_first ? POL_ROOM_TOO_SMALL
                                                              : POL_ROOM_FULL};
         bkp_media_free(e);
+    }
+    return st;
+}
+
+pol_medium_state *ops_media_states(const bkp_repo *r, const pol_policy *p)
+{
+    pol_medium_state *st = registry_states(r, p);
+    for (size_t i = 0; st && r && i < p->nmedia; i++) {
+        const pol_medium *pm = &p->media[i];
+        st[i].plugged_in = pm->offline && pol_type_at_path(pm->type) && plugged_in(r, pm);
     }
     return st;
 }
@@ -63,7 +73,7 @@ static time_t *due_of(const pol_policy *p, const pol_medium_state *st)
 /* The same from the registry of `r` (NULL without a policy or memory). */
 static time_t *media_due(const bkp_repo *r, const pol_policy *p)
 {
-    pol_medium_state *st = p ? ops_media_states(r, p) : NULL;
+    pol_medium_state *st = p ? registry_states(r, p) : NULL;
     time_t *due = st ? due_of(p, st) : NULL;
     free(st);
     return due;

@@ -89,11 +89,18 @@ static bool event_of(const bkp_audit_entry *rec, rst_event *e)
     return !e->time || copy_str(&e->outcome, rec->ok ? "ok" : "failed");
 }
 
-/* The same of a backup: one sealed as suspicious is recorded failed, and
- * said as what it is ("suspicious"). */
+/* Did backup record `rec` seal a generation as suspicious? (It is recorded
+ * failed.) */
+static bool sealed_suspicious(const bkp_audit_entry *rec)
+{
+    return json_is_true(json_object_get(rec->figures, "suspicious"));
+}
+
+/* The same of a backup: one sealed as suspicious is said as what it is
+ * ("suspicious"). */
 static bool backup_event(const bkp_audit_entry *rec, rst_event *e)
 {
-    bool suspicious = json_is_true(json_object_get(rec->figures, "suspicious"));
+    bool suspicious = sealed_suspicious(rec);
     e->time = rec->json ? rec->time : 0;
     return !e->time || copy_str(&e->outcome, suspicious ? "suspicious" : rec->ok ? "ok" : "failed");
 }
@@ -160,6 +167,7 @@ typedef struct ds_view {
     size_t n;
     const pol_medium_state *st;
     const time_t *due;
+    const char *suspect;  /* a data set under suspicion (generation.h), or NULL */
     bkp_media_entry *reg; /* the media registry, nreg entries */
     size_t nreg;
     last_ctx last;
@@ -271,18 +279,12 @@ static int dataset_status(const ops_status_in *in, size_t i, const ds_view *w, r
         goto fail;
     s.nbehind = pins_behind(in->pins, d->name, behind);
     count_generations(w->v, w->n, d->name, &s);
-    /* Another data set under suspicion holds every off-line disk away. */
-    for (size_t k = 0; k < p->ndatasets && !s.suspect_elsewhere; k++) {
-        pol_ds_state other = {0};
-        if (k == i)
-            continue;
-        count_generations(w->v, w->n, p->datasets[k].name, &other);
-        if (other.suspicious || other.suspicious_damaged)
-            s.suspect_elsewhere = p->datasets[k].name;
-    }
+    /* Another data set under suspicion holds every off-line disk away (its
+     * own holds them with its own step). */
+    s.suspect_elsewhere = w->suspect && strcmp(w->suspect, d->name) ? w->suspect : NULL;
     /* One sealed as suspicious is recorded failed; it is said as such. */
     s.last_run_failed = last->backup.json && last->backup.error && !last->backup.ok &&
-                        !json_is_true(json_object_get(last->backup.figures, "suspicious"));
+                        !sealed_suspicious(&last->backup);
     /* The run judging its own work says when it began; another's is seen
      * by its lock, since a time not known here. */
     s.run_since = in->run_since                                    ? in->run_since
@@ -395,6 +397,7 @@ int ops_status(const ops_status_in *in, rst_status *st, ops_status_log *found)
         goto out;
     pol_media_due(p, in->states, p->nmedia, due);
     w.due = due;
+    w.suspect = bkp_gen_suspect_in(w.v, w.n);
     ops_storage_count(&l->storage, w.v, w.n);
     /* One reading of the log for every data set, the key-recovery drill
      * and the check of the whole log (the document's "audit" part). */

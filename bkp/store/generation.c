@@ -46,21 +46,28 @@ size_t bkp_gen_suspicion(bkp_gen *const *v, size_t n)
     return from;
 }
 
+const char *bkp_gen_suspect_in(bkp_gen *const *v, size_t n)
+{
+    for (size_t i = 0, j; i < n; i = j) {
+        for (j = i; j < n && !strcmp(v[j]->dataset, v[i]->dataset); j++)
+            ;
+        if (bkp_gen_suspicion(v + i, j - i) < j - i)
+            return v[i]->dataset;
+    }
+    return NULL;
+}
+
 bool bkp_gen_suspect_any(const bkp_repo *r, char *ds, size_t n)
 {
     bkp_gen **v = NULL;
     size_t nv = 0;
-    bool found = false;
     if (bkp_gen_list(r, NULL, &v, &nv))
         return false;
-    for (size_t i = 0, j; i < nv && !found; i = j) { /* grouped by data set */
-        for (j = i; j < nv && !strcmp(v[j]->dataset, v[i]->dataset); j++)
-            ;
-        if ((found = bkp_gen_suspicion(v + i, j - i) < j - i))
-            snprintf(ds, n, "%s", v[i]->dataset);
-    }
+    const char *name = bkp_gen_suspect_in(v, nv);
+    if (name)
+        snprintf(ds, n, "%s", name);
     bkp_gen_list_free(v, nv);
-    return found;
+    return name != NULL;
 }
 
 const char *bkp_gen_name(const bkp_gen *g, char *buf, size_t n)

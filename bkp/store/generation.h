@@ -133,9 +133,12 @@ bool bkp_gen_marked(const bkp_gen *g);
  * when none is. A damaged record holds as a marked one (it may be); a
  * tombstone is passed over. */
 size_t bkp_gen_suspicion(bkp_gen *const *v, size_t n);
-/* The first data set of `r` under such a suspicion, its name into `ds` (`n`
- * bytes): true when one is; false when none is or the records cannot be
- * listed. */
+/* Among records `v` (`n`, grouped by data set, each in ascending sequence,
+ * as bkp_gen_list gives them): the data set of the first under such a
+ * suspicion (borrowed from `v`), or NULL. */
+const char *bkp_gen_suspect_in(bkp_gen *const *v, size_t n);
+/* The same of repository `r`, its name into `ds` (`n` bytes): true when one
+ * is; false when none is or the records cannot be listed. */
 bool bkp_gen_suspect_any(const bkp_repo *r, char *ds, size_t n);
 /* DATASET:latest, DATASET:SEQ or a unique UUID prefix (at least 4 digits).
  * -ENOENT when nothing matches, -EINVAL when ambiguous; logs why. */
