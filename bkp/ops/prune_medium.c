@@ -30,28 +30,25 @@ static void decide(const pol_policy *p, bkp_gen **v, size_t from, size_t to, tim
     pol_gen *g = calloc(to - from + 1, sizeof(*g));
     size_t *at = calloc(to - from + 1, sizeof(*at));
     unsigned *k = calloc(to - from + 1, sizeof(*k));
-    uint32_t first_suspicious = UINT32_MAX;
+    /* Under suspicion from the owner's rule: what is marked from there on
+     * stays until cleared, and the clean generations before it may be all
+     * that is left. A mark a later clearance settled holds nothing. */
+    size_t s = from + bkp_gen_suspicion(v + from, to - from);
+    uint32_t first_suspicious = s < to ? v[s]->seq : UINT32_MAX;
     if (!g || !at || !k) {
         for (size_t i = from; i < to; i++)
             keep[i] = POL_KEEP_NO_RULES; /* no memory to decide: keep */
         goto out;
     }
     for (size_t i = from; i < to; i++) {
-        /* A damaged record may be the suspicious one: it holds like one. */
         if (v[i]->status) {
             keep[i] = OPS_KEEP_DAMAGED;
-            if (v[i]->seq < first_suspicious)
-                first_suspicious = v[i]->seq;
             continue;
         }
         if (v[i]->pruned)
             continue;
-        if (bkp_gen_marked(v[i]) && !v[i]->cleared) {
-            /* It stays until cleared, or the hold would vanish with it. */
-            keep[i] |= OPS_KEEP_SUSPICIOUS;
-            if (v[i]->seq < first_suspicious)
-                first_suspicious = v[i]->seq;
-        }
+        if (i >= s && bkp_gen_marked(v[i]) && !v[i]->cleared)
+            keep[i] |= OPS_KEEP_SUSPICIOUS; /* or the hold would vanish with it */
         /* A cleared mark is an operator's word that the generation is good,
          * its capture time included. */
         g[n] = (pol_gen){v[i]->finished, v[i]->seq, v[i]->cleared};

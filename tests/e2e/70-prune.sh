@@ -241,4 +241,32 @@ ok "$BKP" prune --policy "$WORK/ps.yaml"
 ok "$BKP" generations --policy "$WORK/ps.yaml" s
 [ "$(printf '%s\n' "$OUT" | grep -c '^s:')" = 1 ] || flunk "after clearing, keep_last 1 should apply: $OUT"
 
+# 6. The files really were encrypted: restored from before the mark, backed up
+# again (marked too: they changed back) and that one cleared. The clearance
+# settles the earlier mark, which then holds no history: keep_last 1 applies.
+E=$WORK/enc
+mkdir -p "$E"
+for i in $(seq 1 40); do echo "record $i" >"$E/f$i.txt"; done
+sed "s|repo2|repo6|; s|name: s|name: e|; s|\[$S\]|[$E]|" "$WORK/ps.yaml" >"$WORK/pe.yaml"
+ok "$BKP" init --policy "$WORK/pe.yaml"
+sleep 2.5
+ok "$BKP" backup --policy "$WORK/pe.yaml" e
+echo "one more" >>"$E/f1.txt"
+sleep 2.5
+ok "$BKP" backup --policy "$WORK/pe.yaml" e
+for i in $(seq 1 40); do head -c 4096 /dev/urandom >"$E/f$i.txt"; done
+sleep 2.5
+check_exit 1 "$BKP" backup --policy "$WORK/pe.yaml" e
+output_has "SUSPICIOUS" "the mass rewrite should be marked"
+ok "$BKP" restore --policy "$WORK/pe.yaml" e:2 "$WORK/re"
+cp "$WORK/re$E"/* "$E"/
+sleep 2.5
+check_exit 1 "$BKP" backup --policy "$WORK/pe.yaml" e
+output_has "SUSPICIOUS" "the files changed back: the backup after the restore should be marked too"
+ok "$BKP" generations --policy "$WORK/pe.yaml" --clear-suspicious e:4
+ok "$BKP" prune --policy "$WORK/pe.yaml"
+ok "$BKP" generations --policy "$WORK/pe.yaml" e
+[ "$(printf '%s\n' "$OUT" | grep -c '^e:')" = 1 ] || flunk "a settled mark should hold no history: $OUT"
+output_has "e:4" "the cleared generation is the one kept"
+
 finish
