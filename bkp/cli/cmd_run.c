@@ -160,9 +160,10 @@ static bool after_backups(cli *c, const ops_run_in *in, const ops_run_result *re
     ops_alerts al = {0};
     ops_run_alert_outcomes(&al, res);
     bool failed = ops_run_after(in, res, &al);
-    /* What the run says itself, once per change, from here on: the
-     * verdicts and the key-recovery drill (the rest it said as it went). */
-    size_t verdicts = al.n;
+    /* What the run says itself, once per change, from here on: the media,
+     * the verdicts and the key-recovery drill (the rest it said as it went). */
+    size_t own = al.n;
+    ops_run_alert_media(in, &al);
     ops_status_log log;
     rst_status status;
     int src = cli_status(c, &status, &log);
@@ -186,7 +187,7 @@ static bool after_backups(cli *c, const ops_run_in *in, const ops_run_result *re
         failed = true;
     /* Said as it went, unless the alerts tell it once (run.h): then here,
      * when told. */
-    for (size_t i = in->said_once ? 0 : verdicts; told && i < al.n; i++) {
+    for (size_t i = in->said_once ? 0 : own; told && i < al.n; i++) {
         const char *shown = ops_alert_shown(&al, i);
         if (told[i] && al.v[i].state)
             bkp_warn("%s", shown);

@@ -145,9 +145,12 @@ bool ops_run_drills(const ops_run_in *in);
 /* each data set's backup (failed, or fine again) and a suspicious seal; */
 void ops_run_alert_outcomes(ops_alerts *al, const ops_run_result *res);
 /* the steps after the data sets — on-line copies, re-read, and with every
- * data set (no `dataset`) the drills and each off-line medium due: true
- * when a step failed; */
+ * data set (no `dataset`) the drills: true when a step failed (said as it
+ * happened); */
 bool ops_run_after(const ops_run_in *in, const ops_run_result *res, ops_alerts *al);
+/* with every data set, each off-line medium due, held, or left connected
+ * (said only when told: nothing says it as it happens); */
+void ops_run_alert_media(const ops_run_in *in, ops_alerts *al);
 /* each data set's verdict in `s` (ops_status); */
 void ops_run_alert_verdicts(const ops_run_in *in, ops_alerts *al, const rst_status *s);
 

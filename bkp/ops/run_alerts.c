@@ -181,17 +181,23 @@ bool ops_run_after(const ops_run_in *in, const ops_run_result *res, ops_alerts *
         ops_alert(al, "drill", bad ? "failed" : NULL, bad ? 2 : 0,
                   bad ? N_("a scheduled drill failed; its report is in the repository's reports/")
                       : N_("the scheduled drills succeed again"));
-        ops_connected *v = NULL;
-        size_t n = 0;
-        char ds[256];
-        const char *suspect = bkp_gen_suspect_any(in->repo, ds, sizeof(ds)) ? ds : NULL;
-        bool known = !ops_media_connected(in->repo, in->policy, in->now, &v, &n);
-        media_due(in, v, n, suspect, al);
-        if (known) /* not known now: nothing told, nothing cleared */
-            media_connected(in, v, n, suspect, al);
-        free(v);
     }
     return failed;
+}
+
+void ops_run_alert_media(const ops_run_in *in, ops_alerts *al)
+{
+    if (in->dataset)
+        return;
+    ops_connected *v = NULL;
+    size_t n = 0;
+    char ds[256];
+    const char *suspect = bkp_gen_suspect_any(in->repo, ds, sizeof(ds)) ? ds : NULL;
+    bool known = !ops_media_connected(in->repo, in->policy, in->now, &v, &n);
+    media_due(in, v, n, suspect, al);
+    if (known) /* not known now: nothing told, nothing cleared */
+        media_connected(in, v, n, suspect, al);
+    free(v);
 }
 
 /* Why, for an alert: the first reason of `w` when an action follows it;

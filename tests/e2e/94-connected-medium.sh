@@ -165,6 +165,24 @@ mount -o loop "$WORK/new.img" "$WORK/usb" || fail "cannot mount the new disk's i
 expect_exit 1 "$BKP" rotate usb
 output_has "no medium is at $WORK/usb"
 
+# 4c. No notify: in the policy: what cron mails is all there is. A disk
+# plugged in again past its hour is said on stderr once, not at every run,
+# and so is its turn once it is overdue.
+sed '/^notify:/,/^  command:/d' "$POL" >"$WORK/quiet.yaml"
+export BKP_NOW=$((T0 + 8 * 86400 + 3 * 3600))
+mount -o loop "$IMG" "$WORK/usb" || fail "cannot mount the disk's image again"
+"$BKP" run --policy "$WORK/quiet.yaml" </dev/null >"$WORK/c1.out" 2>"$WORK/c1.err" || true
+grep -q "usb is still connected at $WORK/usb: unmount it" "$WORK/c1.err" ||
+    flunk "cron (no notify:) should be told the disk is left plugged in: $(cat "$WORK/c1.err" "$WORK/c1.out")"
+"$BKP" run --policy "$WORK/quiet.yaml" </dev/null >"$WORK/c2.out" 2>"$WORK/c2.err" || true
+grep -q "usb is still connected" "$WORK/c2.err" "$WORK/c2.out" &&
+    flunk "cron should be told once, not at every run: $(cat "$WORK/c2.err")"
+umount "$WORK/usb"
+export BKP_NOW=$((T0 + 17 * 86400))
+"$BKP" run --policy "$WORK/quiet.yaml" </dev/null >"$WORK/c3.out" 2>"$WORK/c3.err" || true
+grep -q "usb is overdue for its rotation" "$WORK/c3.err" ||
+    flunk "cron (no notify:) should be told the disk is overdue: $(cat "$WORK/c3.err" "$WORK/c3.out")"
+
 # 5. No mount point: a warning, exit 0.
 ok "$BKP" rotate arch --unmount
 output_has "not a mount point"

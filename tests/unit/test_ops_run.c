@@ -247,6 +247,7 @@ static void test_failing_hook_fails_its_dataset_alone(void **state)
     bool told[8] = {0};
     ops_run_alert_outcomes(&al, &res);
     assert_false(ops_run_after(&x.in, &res, &al));
+    ops_run_alert_media(&x.in, &al);
     assert_int_equal(al.n, 6); /* 2 backups, copy-online, verify, drill, usb-a not connected */
     assert_string_equal(al.v[0].key, "backup:emr");
     assert_string_equal(al.v[0].state, "failed");
@@ -350,7 +351,7 @@ static void due_alerts(fixture *x, ops_run_result *res, pol_policy **p, ops_aler
     x->in.policy = *p;
     x->io.medium_due = two_days_late;
     *al = (ops_alerts){0};
-    (void)ops_run_after(&x->in, res, al);
+    ops_run_alert_media(&x->in, al);
     *nas = *usb = NULL;
     for (size_t i = 0; i < al->n; i++) {
         if (al->v[i].key && !strcmp(al->v[i].key, "due:nas"))
