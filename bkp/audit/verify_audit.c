@@ -253,6 +253,7 @@ static const bkp_gen *find_gen(bkp_gen **v, size_t n, const char *ds, uint32_t s
 void bkp_verify_check_audit(verify_ctx *c, bkp_gen **v, size_t n, bool log_problems)
 {
     char *path = bkp_audit_path(c->repo), name[128];
+    uint64_t before = c->res->problems;
     bkp_audit_check chk = {0};
     audit_facts f = {.chk = &chk};
     /* One reading of the log: its check, and the facts of its records
@@ -297,6 +298,7 @@ void bkp_verify_check_audit(verify_ctx *c, bkp_gen **v, size_t n, bool log_probl
                        "find out who deleted it"),
                 s->dataset, s->seq, (unsigned long long)s->at);
     }
+    size_t unchecked = 0;
     for (size_t i = 0; i < n; i++) {
         const bkp_gen *g = v[i];
         char when[32] = "";
@@ -307,6 +309,12 @@ void bkp_verify_check_audit(verify_ctx *c, bkp_gen **v, size_t n, bool log_probl
         /* A log restarted after the prune no longer holds its record. */
         if (*f.restarted && *when && strcmp(when, f.restarted) < 0)
             continue;
+        /* Past a broken record the log proves nothing: its prunes are not
+         * read, and each tombstone would be named for the one break. */
+        if (chk.first_bad) {
+            unchecked++;
+            continue;
+        }
         bkp_verify_problem(
             c,
             N_("%s: its tombstone %s is not backed by a prune record in the audit log: a "
@@ -314,10 +322,17 @@ void bkp_verify_check_audit(verify_ctx *c, bkp_gen **v, size_t n, bool log_probl
                "put in its place"),
             bkp_gen_name(g, name, sizeof(name)), g->file);
     }
+    if (unchecked)
+        bkp_verify_problem(c,
+                           N_("%zu tombstone(s) cannot be checked against the audit log: it is "
+                              "not whole from record %llu, and the prunes that would back them "
+                              "come after it"),
+                           unchecked, (unsigned long long)chk.first_bad);
     if (f.err)
         bkp_verify_problem(c, N_("the audit log %s could not be compared with the records: %s"),
                            path, bkp_strerror_en(f.err));
 out:
+    c->res->log_problems += c->res->problems - before;
     facts_clear(&f);
     free(path);
 }

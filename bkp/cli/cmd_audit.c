@@ -133,6 +133,38 @@ static int copy_verify(cli *c, const char *path, const char *medium)
     return chk.bad ? EXIT_FAILED : EXIT_OK;
 }
 
+/* A record of the log that fails from `first_bad` on was changed on this
+ * server after it was written: where the record as written may still be
+ * (the copy each rotation leaves on a disk), and whether `against` holds it. */
+static void say_copy(cli *c, const char *against, uint64_t first_bad)
+{
+    bkp_audit_check cc;
+    unsigned long long at = (unsigned long long)first_bad;
+    if (!against) {
+        const char *m = NULL;
+        for (size_t i = 0; c->policy && !m && i < c->policy->nmedia; i++)
+            if (c->policy->media[i].offline)
+                m = c->policy->media[i].name;
+        bkp_warn(_("record %2$llu was changed after it was written, by someone who could write "
+                   "to this server or by damage to its disk: until you know which, treat it as "
+                   "an intrusion (operator guide, section 9). Each off-line disk keeps a copy of "
+                   "the log as of its last rotation: `bkp audit verify --against %1$s` says "
+                   "whether it holds the record as written"),
+                 m ? m : _("MEDIUM"), at);
+        return;
+    }
+    if (bkp_audit_verify(against, bkp_repo_sign_pk(c->ro), NULL, &cc) == 0 && !cc.absent &&
+        (!cc.first_bad || cc.first_bad > first_bad) && cc.records >= first_bad)
+        bkp_warn(_("the copy %s holds record %llu as it was written (signed and chained, %llu "
+                   "record(s) sound): this server's log was changed after that copy was made; "
+                   "until you know how, treat it as an intrusion (operator guide, section 9)"),
+                 against, at, (unsigned long long)(cc.first_bad ? cc.first_bad - 1 : cc.records));
+    else
+        bkp_warn(_("the copy %s does not hold record %llu sound either: try the copy of another "
+                   "disk (`bkp audit verify --against MEDIUM`)"),
+                 against, at);
+}
+
 static int audit_verify(cli *c)
 {
     if (c->journal && c->against) {
@@ -167,6 +199,13 @@ static int audit_verify(cli *c)
         return EXIT_FAILED;
     }
     rc = chk.bad; /* checked: from here, whether it is found wanting */
+    /* The log's own problem first: what the records are compared with
+     * below follows from it. */
+    if (rc && !c->json) {
+        bkp_error(_("audit log %s: %s"), path, chk.problem_local);
+        if (chk.first_bad)
+            say_copy(c, against, chk.first_bad);
+    }
     /* The log against the records: a generation it says was sealed and
      * that is gone (deleted, not pruned) is a hole in what it proves. */
     bkp_verify_result vr = {0};
@@ -192,9 +231,7 @@ static int audit_verify(cli *c)
         bkp_warn(_("audit log %s: it was restarted by an operator (%llu time(s), last at record "
                    "%llu): what it held before is not in it; `bkp audit show` gives the reason"),
                  path, (unsigned long long)chk.restarts, (unsigned long long)chk.restart_seq);
-    if (rc)
-        bkp_error(_("audit log %s: %s"), path, chk.problem_local);
-    else if (chk.past_marker && !c->json)
+    if (!rc && chk.past_marker && !c->json)
         bkp_warn(_("audit log %s: its last %llu record(s) are past its head marker, each signed "
                    "and chained (a crash or a full disk kept the marker from moving); the next "
                    "record written moves it on"),

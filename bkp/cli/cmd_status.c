@@ -183,7 +183,8 @@ static void audit_remind(const ops_status_log *log)
                                why, sizeof(why));
     else
         bkp_audit_problem_text(&log->check.why, why, sizeof(why));
-    printf(_("audit log: NOT intact: %s; tell the system administrator (`bkp audit verify`)\n"),
+    printf(_("audit log: NOT intact: %s; tell the system administrator today (`bkp audit "
+             "verify` says what to do)\n"),
            why);
 }
 
@@ -296,11 +297,11 @@ int cmd_status(cli *c)
         bkp_i18n_saved saved;
         if (c->lang)
             bkp_i18n_begin(&saved, c->lang);
+        audit_remind(&log); /* first: what the rest is proved by */
         cli_status_print(&st, c->lang);
         connected_remind(&st);
         unfinished_remind(&st);
         cli_key_drill_remind(&st.key_drill);
-        audit_remind(&log);
         storage_said(&st);
         fflush(stdout);
         if (c->lang)
@@ -312,5 +313,7 @@ int cmd_status(cli *c)
         return EXIT_FAILED;
     if (ex)
         return ex;
-    return worst == POL_NON_COMPLIANT ? EXIT_FAILED : EXIT_OK;
+    /* A log not intact may be the trace of an intrusion: a monitor that
+     * reads the exit code hears of it as of a data set out of compliance. */
+    return worst == POL_NON_COMPLIANT || log.rc ? EXIT_FAILED : EXIT_OK;
 }

@@ -133,9 +133,10 @@ bool ops_run_wants_prune(const pol_policy *p);
 bool ops_run_copy_online(const ops_run_in *in, const ops_run_result *res);
 
 /* The rolling re-read: a sample of the packs of the primary and of every
- * on-line disk, recorded in the audit log: true when one found damage or
- * could not be recorded (said). */
-bool ops_run_reread(const ops_run_in *in);
+ * on-line disk, recorded in the audit log: true when one found a problem
+ * or could not be recorded (said); `*data` whether a problem was more than
+ * the audit log's (bkp_verify_result.log_problems). */
+bool ops_run_reread(const ops_run_in *in, bool *data);
 
 /* The drills the policy schedules that are due, unattended: true when one
  * failed (said). */

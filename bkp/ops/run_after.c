@@ -48,7 +48,7 @@ bool ops_run_copy_online(const ops_run_in *in, const ops_run_result *res)
 }
 
 /* One sample: of the primary (`medium` NULL) or of an on-line disk's copy. */
-static bool reread_one(const ops_run_in *in, bkp_repo *target, const char *medium)
+static bool reread_one(const ops_run_in *in, bkp_repo *target, const char *medium, bool *data)
 {
     bkp_verify_result res = {0};
     int rc = bkp_reread_sample(in->repo, target, medium, -1, in->policy->reread_every, in->workers,
@@ -64,7 +64,21 @@ static bool reread_one(const ops_run_in *in, bkp_repo *target, const char *mediu
                          .error =
                              bad ? (res.nmessages ? res.messages[0] : bkp_strerror_en(rc)) : NULL};
     bool failed = in->io->audit(in->io->ctx, &rec) != 0 || bad;
-    if (bad)
+    *data |= rc < 0 || res.problems > res.log_problems;
+    if (bad && res.log_problems == res.problems)
+        bkp_log(in->said_once ? BKP_LOG_INFO : BKP_LOG_ERROR,
+                _("the rolling re-read found the audit log of %s changed or not matching its "
+                  "records (above); the packs it read are sound: run `bkp audit verify`, which "
+                  "says what to do"),
+                medium ? medium : _("the repository"));
+    else if (bad && res.log_problems)
+        bkp_log(in->said_once ? BKP_LOG_INFO : BKP_LOG_ERROR,
+                _("the rolling re-read of %s found %llu problem(s) (above), the audit log's "
+                  "among them: run `bkp audit verify`, which says what to do of the log, and "
+                  "`bkp verify%s%s --read-data`"),
+                medium ? medium : _("the repository"), (unsigned long long)res.problems,
+                medium ? " --media " : "", medium ? medium : "");
+    else if (bad)
         bkp_log(in->said_once ? BKP_LOG_INFO : BKP_LOG_ERROR,
                 _("the rolling re-read of %s found %llu problem(s) (above); run `bkp verify%s%s "
                   "--read-data` and repair with `bkp verify%s%s --repair-from MEDIUM`"),
@@ -78,17 +92,18 @@ static bool reread_one(const ops_run_in *in, bkp_repo *target, const char *mediu
 
 /* Each pack of the repository and of every on-line disk is re-read within
  * the policy's `verify: reread_every` (30 days by default). */
-bool ops_run_reread(const ops_run_in *in)
+bool ops_run_reread(const ops_run_in *in, bool *data)
 {
     const pol_policy *p = in->policy;
-    bool failed = reread_one(in, in->repo, NULL);
+    *data = false;
+    bool failed = reread_one(in, in->repo, NULL, data);
     for (size_t k = 0; k < p->nmedia; k++) {
         const pol_medium *pm = &p->media[k];
         bkp_repo *copy = NULL;
         if (!pol_medium_online(pm))
             continue;
         if (!in->io->open_online(in->io->ctx, pm, &copy) && copy)
-            failed |= reread_one(in, copy, pm->name);
+            failed |= reread_one(in, copy, pm->name, data);
         bkp_repo_free(copy);
     }
     return failed;

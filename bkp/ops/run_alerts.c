@@ -172,10 +172,13 @@ bool ops_run_after(const ops_run_in *in, const ops_run_result *res, ops_alerts *
     ops_alert(al, "copy-online", bad ? "failed" : NULL, bad ? 2 : 0,
               bad ? N_("copying to an on-line medium failed; see `bkp status`")
                   : N_("the on-line copies succeed again"));
-    failed |= bad = ops_run_reread(in);
+    bool data;
+    failed |= bad = ops_run_reread(in, &data);
     ops_alert(al, "verify", bad ? "failed" : NULL, bad ? 2 : 0,
-              bad ? N_("the rolling re-read found damage; run `bkp verify --read-data`")
-                  : N_("the rolling re-read finds no damage again"));
+              !bad   ? N_("the rolling re-read finds no damage again")
+              : data ? N_("the rolling re-read found damage; run `bkp verify --read-data`")
+                     : N_("the rolling re-read found the audit log changed or not matching the "
+                          "generations; run `bkp audit verify`, which says what to do"));
     if (!in->dataset) {
         failed |= bad = ops_run_drills(in);
         ops_alert(al, "drill", bad ? "failed" : NULL, bad ? 2 : 0,

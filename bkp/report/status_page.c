@@ -226,6 +226,12 @@ static const rst_dataset *suspect_of(const rst_status *st)
     return NULL;
 }
 
+/* Was the audit log checked and found wanting (changed, cut or gone)? */
+static bool log_broken(const rst_audit *a)
+{
+    return a->checked && !a->ok;
+}
+
 /* What to do today, in words the clinic's manager acts on: each data set
  * that needs something, with why (its first reason), asked of the system
  * officer; an off-line medium to bring, its rotation due today or past; a
@@ -237,6 +243,14 @@ static void today(FILE *f, const rst_status *st, time_t now, bool ja)
     fprintf(f, "<section id=\"today\">\n<h2>");
     rb_html_escape(f, _("What to do today"));
     fputs("</h2>\n<ol>\n", f);
+    if (log_broken(&st->audit)) {
+        fputs("<li class=\"todo late\" data-audit=\"damaged\">", f);
+        rb_html_escape(f, _("Tell the system officer today: the backup server's audit log, which "
+                            "proves what was done, was changed or lost. It may be a sign of an "
+                            "intrusion."));
+        fputs("</li>\n", f);
+        n++;
+    }
     for (size_t i = 0; i < st->ndatasets; i++) {
         const rst_dataset *d = &st->datasets[i];
         const rst_words *words = said(d, ja);
@@ -403,6 +417,14 @@ static void it_section(FILE *f, const rst_status *st, bool ja)
     fprintf(f, "<section id=\"it\">\n<h2>");
     rb_html_escape(f, _("For the system officer"));
     fputs("</h2>\n<ul>\n", f);
+    if (log_broken(&st->audit)) {
+        fputs("<li class=\"cmd\" data-audit=\"damaged\">", f);
+        rb_html_escape(f, _("the audit log: `bkp audit verify` says what is wrong and what to do; "
+                            "`bkp audit verify --against MEDIUM` whether an off-line disk's copy "
+                            "holds it as written"));
+        fputs("</li>\n", f);
+        n++;
+    }
     for (size_t i = 0; i < st->ndatasets; i++) {
         const rst_dataset *d = &st->datasets[i];
         const rst_words *w = said(d, ja);

@@ -236,6 +236,13 @@ static void test_audit(void **state)
     assert_non_null(strstr(t, "data-state=\"damaged\""));
     assert_non_null(strstr(t, "NOT intact: record 7: bad signature"));
     assert_null(strstr(t, "are intact"));
+    /* The clerk is told first thing, and the officer what to run. */
+    const char *todo = strstr(t, "<li class=\"todo late\" data-audit=\"damaged\">Tell the "
+                                 "system officer today");
+    assert_non_null(todo);
+    assert_true(todo < strstr(t, "id=\"audit\""));
+    assert_null(strstr(t, "Nothing is due today"));
+    assert_non_null(strstr(t, "data-audit=\"damaged\">the audit log: `bkp audit verify`"));
     free(t);
     /* With the problem's code, the page says it in its own language: a
      * Japanese page has no English inside its Japanese sentence. */
@@ -263,6 +270,7 @@ static void test_audit(void **state)
     assert_non_null(strstr(t, "data-state=\"unchecked\""));
     assert_non_null(strstr(t, "was not checked"));
     assert_null(strstr(t, "intact"));
+    assert_null(strstr(t, "data-audit")); /* not checked is not found wanting */
     free(t);
     json_decref(j);
 }
