@@ -156,6 +156,10 @@ int cli_audit_report(cli *c)
                            : rb_evidence_render(&ev, (rb_format)f, cli_lang_ja(c));
     json_decref(j);
     bool answer = ev.judged && ev.answer;
+    /* The period the report shows (shortened to the repository's creation),
+     * which its record must say too. */
+    from = ev.from;
+    to = ev.to;
     rb_evidence_clear(&ev);
     ex = !text                    ? EXIT_FAILED
          : c->json && !to_file(c) ? (printf("%s\n", text) < 0 ? EXIT_FAILED : EXIT_OK)

@@ -241,6 +241,14 @@ grep -q '<html lang="en">' "$WORK/evidence.html" || flunk "the English HTML repo
 # one (an answer changed) is not.
 check_exit 0 "$BKP" audit check "$WORK/evidence.html" --policy "$POL" || true
 output_has "unchanged — the evidence report for"
+# The default period (30 days back) starts at the repository's creation: the
+# record says the period the report shows, not the one asked for.
+check_exit 0 "$BKP" audit report --lang en --policy "$POL" -o "$WORK/default.md" || true
+period=$(grep -m1 '^| Period |' "$WORK/default.md")
+check_exit 0 "$BKP" audit check "$WORK/default.md" --policy "$POL" || true
+start=$(sed -n 's/.*the evidence report for \(.*\) to .*/\1/p' <<<"$OUT")
+[ -n "$start" ] && grep -qF "| Period | $start —" <<<"$period" ||
+    flunk "audit check names another period ($start) than the report's: $period"
 # On the inspector's machine: no repository, no policy, a copy of the log
 # and the key written down.
 mkdir -p "$WORK/inspector"
