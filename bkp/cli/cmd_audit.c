@@ -512,7 +512,8 @@ static int audit_check(cli *c)
     free(medium);
     /* Only records signed by the repository's key count: one an insider
      * wrote for an edited report is never seen. */
-    rc = path ? bkp_audit_each_sound(path, pk, check_one, &k, NULL) : -ENOMEM;
+    bkp_audit_check lchk = {0};
+    rc = path ? bkp_audit_each_sound(path, pk, check_one, &k, &lchk) : -ENOMEM;
     /* A drill that read a copy where no primary was open kept its record
      * in a journal beside its reports (record.c): that one too, when the
      * log has none and no journal was named. */
@@ -531,6 +532,13 @@ static int audit_check(cli *c)
         bkp_error(_("cannot read the audit log %s: %s"), path ? path : "?", bkp_strerror(rc));
     else
         check_said(c, file, &k, pk);
+    /* The file is the report as made whatever became of the log since; but
+     * an inspector is told when the log is not whole. */
+    if (rc >= 0 && lchk.first_bad)
+        bkp_warn(_("the audit log %s is not whole from record %llu (`bkp audit verify` says "
+                   "why): each record, this report's too, is checked by its own signature, but "
+                   "the chain no longer vouches that none is missing or changed from there on"),
+                 path, (unsigned long long)lchk.first_bad);
     free(path);
     bkp_audit_entry_release(&k.named);
     bool ok = rc >= 0 && k.found.json;

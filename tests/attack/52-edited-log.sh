@@ -10,7 +10,9 @@
 #  3. `bkp status` says it first and exits 1; the status page asks the clerk
 #     to tell the system officer today, never "nothing is due";
 #  4. the nightly run's re-read tells it as the log's problem, with `bkp
-#     audit verify`, not as damaged data to repair from a medium.
+#     audit verify`, not as damaged data to repair from a medium;
+#  5. `audit check` of an evidence report made before: the file is the
+#     report as made, and the log is said not to be whole.
 . "$(dirname "$0")/../e2e/lib.sh"
 
 D=$WORK/data
@@ -44,6 +46,7 @@ done
 ok "$BKP" prune
 ok "$BKP" rotate usb
 ok "$BKP" audit verify
+ok "$BKP" audit report --lang en -o "$WORK/evidence.md"
 
 # The figures of the first backup, one byte changed.
 LOG=$REPO/audit/log.jsonl
@@ -84,5 +87,10 @@ grep -q 'Nothing is due today' "$WORK/page.html" && flunk "the page says nothing
 check_exit 1 "$BKP" run --force </dev/null || true
 output_has "the rolling re-read found the audit log of the repository changed"
 output_lacks "--repair-from"
+
+# ---- 5. a report made before ----
+expect_exit 0 "$BKP" audit check "$WORK/evidence.md"
+output_has "unchanged — the evidence report for"
+output_has "is not whole from record $n"
 
 finish
