@@ -73,10 +73,11 @@ int rb_report_make(const rb_runbook *rb, const rb_env *env, const rb_result *res
         .started = started,
         .sandbox = env->drill ? env->sandbox : NULL,
         .user = user ? user : "?",
-        /* A person confirmed every step: on the terminal, or named for
-         * every role that confirms (a drill attested in part is not). */
-        .attended = env->interactive ||
-                    (rb_attest_given(env->attest) && rb_attest_complete(env->attest, rb)),
+        /* A person confirmed every step: on the terminal, or the people
+         * named for every role that confirms (asked of them in a drill;
+         * a drill attested in part is not). */
+        .attended = rb_attest_given(env->attest) ? rb_attest_complete(env->attest, rb)
+                                                 : env->interactive,
         .rto_target = rb->rto,
         .seconds = res->seconds,
         .rto_met = res->ok && (rb->rto == 0 || res->seconds <= (double)rb->rto),

@@ -112,31 +112,41 @@ static void __attribute__((format(printf, 2, 3))) say_more(rb_step_result *sr, c
 static rb_status confirm(run *r, const rb_step *st, rb_step_result *sr)
 {
     const rb_env *e = r->env;
-    if (e->interactive) {
-        FILE *tty = fopen("/dev/tty", "r+");
-        char line[64] = "";
-        if (tty) {
-            fprintf(tty, "\n[%s] %s\n  %s [y/N] ", st->who, st->what ? st->what : "", st->text);
-            fflush(tty);
-            if (!fgets(line, sizeof(line), tty))
-                line[0] = '\0';
-            fclose(tty);
-            if (line[0] == 'y' || line[0] == 'Y') {
-                say(sr, N_("confirmed on the terminal"));
-                if (e->drill)
-                    say_more(sr, N_(" (rehearsed)"));
-                return RB_DONE;
-            }
-            say(sr, N_("not confirmed: the procedure stops until this is done"));
-            return RB_FAILED;
-        }
-    }
     const char *who = rb_attest_who(e->attest, st->who);
-    if (who) {
+    /* Asked on the terminal; in a drill of people named, of the one named
+     * for the step's role (a role nobody was named for is not asked). */
+    bool ask = e->interactive && (!e->drill || !rb_attest_given(e->attest) || who);
+    FILE *tty = ask ? fopen("/dev/tty", "r+") : NULL;
+    if (tty) {
+        char line[64] = "";
+        if (who)
+            fprintf(tty, "\n[%s — %s] %s\n  %s [y/N] ", st->who, who, st->what ? st->what : "",
+                    st->text);
+        else
+            fprintf(tty, "\n[%s] %s\n  %s [y/N] ", st->who, st->what ? st->what : "", st->text);
+        fflush(tty);
+        if (!fgets(line, sizeof(line), tty))
+            line[0] = '\0';
+        fclose(tty);
+        if (line[0] == 'y' || line[0] == 'Y') {
+            if (who)
+                say(sr, N_("confirmed on the terminal by %s"), who);
+            else
+                say(sr, N_("confirmed on the terminal"));
+            if (e->drill)
+                say_more(sr, N_(" (rehearsed)"));
+            return RB_DONE;
+        }
+        say(sr, N_("not confirmed: the procedure stops until this is done"));
+        return RB_FAILED;
+    }
+    if (who && !e->drill) { /* a restore: attested beforehand by the person named */
         say(sr, N_("attested by %s"), who);
-        if (e->drill)
-            say_more(sr, N_(" (rehearsed)"));
         return RB_DONE;
+    }
+    if (who) { /* a drill: the step is asked of them, and no terminal was there */
+        say(sr, N_("%s was named, but no terminal asked them: not rehearsed"), who);
+        return RB_NOT_REHEARSED;
     }
     if (rb_attest_given(e->attest)) {
         /* Others were named, not this step's role. */

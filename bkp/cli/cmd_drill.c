@@ -23,6 +23,7 @@
  * how a bucket is fetched, and what is printed.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,6 +223,15 @@ static bool primary_there(cli *c)
     return there;
 }
 
+/* Is there a terminal to ask a person on (the confirm steps' /dev/tty)? */
+static bool terminal(void)
+{
+    int fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+    if (fd >= 0)
+        close(fd);
+    return fd >= 0;
+}
+
 int cli_runbook_execute(cli *c, const char *name, bool drill, bool unattended)
 {
     rb_runbook *rb = NULL;
@@ -242,8 +252,12 @@ int cli_runbook_execute(cli *c, const char *name, bool drill, bool unattended)
                        .keyrec = drill && c->nkey_from > 0, /* a key-recovery drill */
                        .sandbox = c->sandbox,
                        .keep = c->keep,
-                       .interactive =
-                           c->tty && !rb_attest_given(&c->attest) && !c->json && !unattended,
+                       /* A drill of people named asks each of them its
+                        * confirms (on /dev/tty, whatever --json): the report
+                        * then says they did them, not that someone said so. */
+                       .interactive = !unattended && ((c->tty && !rb_attest_given(&c->attest) &&
+                                                       !c->json) ||
+                                                      (drill && rb_attest_given(&c->attest))),
                        .force = c->force,
                        .attest = unattended ? NULL : &c->attest,
                        .workers = c->workers,
@@ -259,7 +273,15 @@ int cli_runbook_execute(cli *c, const char *name, bool drill, bool unattended)
         ex = EXIT_USAGE;
     }
     in.policy = c->policy;
-    if (ex || (ex = ops_drill_precheck(&in) ? EXIT_USAGE : EXIT_OK)) {
+    if (!ex && ops_drill_precheck(&in))
+        ex = EXIT_USAGE;
+    if (!ex && drill && in.interactive && rb_attest_given(&c->attest) && !terminal()) {
+        bkp_error(_("--attest names the people who do the drill's confirm steps, and each step "
+                    "is asked of them on the terminal: run the drill on one, with them; without "
+                    "--attest it runs unattended, its confirms recorded as not rehearsed"));
+        ex = EXIT_USAGE;
+    }
+    if (ex) {
         rb_free(rb);
         return ex;
     }

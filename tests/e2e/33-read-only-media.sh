@@ -289,7 +289,7 @@ ok "$BKP" restore --runbook rb --policy "$POL" --attest admin --key-from "$WORK/
 diff -r "$D" "$WORK/by-runbook" >"$WORK/diff.out" 2>&1 ||
     flunk "the restore by runbook differs: $(head -n 5 "$WORK/diff.out")"
 mkdir -p "$WORK/reports"
-ok "$BKP" drill rb --policy "$POL" --medium usb-a --attest admin --report "$WORK/reports" \
+ok answering 'y\ny\ny\ny\ny\ny\ny\ny\n' "$BKP" drill rb --policy "$POL" --medium usb-a --attest admin --report "$WORK/reports" \
     --key-from "$S-2-of-5.md" --key-from "$S-4-of-5.md" --key-from "$S-5-of-5.md" </dev/null
 ls "$WORK/reports"/drill-rb-*.json >/dev/null 2>&1 || flunk "the drill wrote no report"
 grep -q "admin (attested; run as root)" "$WORK/reports"/drill-rb-*.en.md ||

@@ -65,7 +65,7 @@ done
 ok "$BKP" key export --paper -o "$WORK/paper.md"
 ok "$BKP" rotate usb
 ok "$BKP" rotate arch
-ok "$BKP" drill emr --attest "山田 (システム担当)" --report "$WORK/reports"
+ok answering 'y\ny\ny\ny\ny\ny\ny\ny\n' "$BKP" drill emr --attest "山田 (システム担当)" --report "$WORK/reports"
 
 # 1. はい, in Japanese, for the facility.
 ok "$BKP" audit report --json

@@ -82,7 +82,7 @@ jq -e '.datasets[0].last_drill.attended == false' <<<"$OUT" >/dev/null ||
 grep -q "unattended" "$WORK/status.html" || flunk "the status page should mark the drill unattended"
 
 # 3. Attended, the disk connected: the disk alone.
-ok "$BKP" drill emr --attest "山田" --report "$WORK/reports/a"
+ok answering 'y\ny\ny\ny\ny\ny\ny\ny\n' "$BKP" drill emr --attest "山田" --report "$WORK/reports/a"
 output_has "read from: usb" "the drill should say it read the off-line disk"
 R=$(ls "$WORK"/reports/a/drill-*.json)
 [ "$(jq -r .read_from "$R")" = offline ] || flunk "the report should say read_from offline: $(jq -c . "$R")"
@@ -97,7 +97,7 @@ grep -q "オフライン" "$JA" || flunk "the Japanese report should say it read
 
 # 4. The disk away: the server's repository, said.
 mv "$WORK/usb" "$WORK/usb-away"
-ok "$BKP" drill emr --attest "山田" --report "$WORK/reports/b"
+ok answering 'y\ny\ny\ny\ny\ny\ny\ny\n' "$BKP" drill emr --attest "山田" --report "$WORK/reports/b"
 output_has "no off-line medium is connected" "the drill should warn that it reads the server's repository"
 R=$(ls "$WORK"/reports/b/drill-*.json)
 [ "$(jq -r .read_from "$R")" = no_offline ] || flunk "the report should say read_from no_offline: $(jq -r .read_from "$R")"
@@ -107,7 +107,7 @@ mv "$WORK/usb-away" "$WORK/usb"
 # 4b. The disk connected but its copy unreadable: the drill fails, as the day
 # of an attack would; it never rehearses from the server instead.
 mv "$WORK/usb/repo" "$WORK/usb-repo-away"
-check_exit 1 "$BKP" drill emr --attest "山田" --report "$WORK/reports/e"
+check_exit 1 answering 'y\ny\ny\ny\ny\ny\ny\ny\n' "$BKP" drill emr --attest "山田" --report "$WORK/reports/e"
 output_has "is connected but holds nothing this drill can restore"
 ls "$WORK"/reports/e/drill-*.json >/dev/null 2>&1 && flunk "a drill that could not read the connected disk left a report of success"
 mv "$WORK/usb-repo-away" "$WORK/usb/repo"
@@ -118,13 +118,13 @@ check_exit 2 "$BKP" media label "$WORK/other" --name repository
 output_has "names the primary repository"
 
 # 5. The primary as asked; an attended drill is shown without the mark.
-ok "$BKP" drill emr --attest "山田" --medium repository --report "$WORK/reports/c"
+ok answering 'y\ny\ny\ny\ny\ny\ny\ny\n' "$BKP" drill emr --attest "山田" --medium repository --report "$WORK/reports/c"
 R=$(ls "$WORK"/reports/c/drill-*.json)
 [ "$(jq -r .read_from "$R")" = primary ] && [ "$(jq -r '.restored[0].source' "$R")" = repository ] ||
     flunk "--medium repository should read the primary alone: $(jq -c '{read_from, restored}' "$R")"
 check_exit 2 "$BKP" drill emr --medium repository --key-from "$WORK/none.md"
 
-ok "$BKP" drill emr --attest "山田" --report "$WORK/reports/d"
+ok answering 'y\ny\ny\ny\ny\ny\ny\ny\n' "$BKP" drill emr --attest "山田" --report "$WORK/reports/d"
 ok "$BKP" status
 grep -q "(unattended)" <<<"$OUT" && flunk "an attended drill is shown as unattended: $OUT"
 

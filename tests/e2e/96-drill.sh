@@ -319,7 +319,7 @@ grep -q '"outcome": "ok"' "$WORK/last-drill" ||
 # ============ 2. Attested ============
 drop_scratch
 mkdir -p "$WORK/r2"
-check_exit 0 "$BKP" drill emr-db --attest "山田" --policy "$POL" --report "$WORK/r2" || true
+check_exit 0 answering 'y\ny\ny\ny\ny\ny\ny\ny\n' "$BKP" drill emr-db --attest "山田" --policy "$POL" --report "$WORK/r2" || true
 report_of "$WORK/r2"
 want_statuses "done,done,done,done,done,done,done,done,done,done" "a drill attested by 山田"
 for k in 1 2 3 4; do
@@ -328,7 +328,7 @@ for k in 1 2 3 4; do
 done
 grep -q '山田' "$(md_of "$WORK/r2" ja.md)" || flunk "the Japanese report should name 山田"
 # Each step's detail is kept in Japanese too, and the Japanese report shows it.
-grep -q '山田 が確認（訓練）' "$(md_of "$WORK/r2" ja.md)" ||
+grep -q '山田 が端末で確認（訓練）' "$(md_of "$WORK/r2" ja.md)" ||
     flunk "the Japanese report should say the confirms were attested, in Japanese"
 grep -q '読み戻して照合済み' "$(md_of "$WORK/r2" ja.md)" ||
     flunk "the Japanese report should give the restore step's detail in Japanese"
@@ -337,6 +337,15 @@ grep -q 'read back and compared' "$(md_of "$WORK/r2" en.md)" ||
 grep -qF "| 未実施（無人訓練） |" "$(md_of "$WORK/r2" ja.md)" &&
     flunk "an attested drill's report should not mark steps 未実施"
 grep -q 'not rehearsed' <<<"$OUT" && flunk "an attested drill says steps were not rehearsed: $OUT"
+output_has "— 山田]" "each confirm should be asked of the person named, by name"
+# Nobody at a terminal (a script, cron): the people named cannot be asked,
+# and the drill is not claimed as theirs.
+check_exit 2 "$BKP" drill emr-db --attest "山田" --policy "$POL" --report "$WORK/r2x" </dev/null || true
+output_has "each step is asked of them on the terminal"
+ls "$WORK"/r2x/drill-* >/dev/null 2>&1 && flunk "a drill refused for want of a terminal left a report"
+# A step the person does not confirm stops the drill.
+check_exit 1 answering 'y\nn\n' "$BKP" drill emr-db --attest "山田" --policy "$POL" --report "$WORK/r2n" || true
+output_has "not confirmed: the procedure stops until this is done"
 live_untouched "after the attested drill"
 
 # ============ 2b. Attested role by role ============
@@ -345,13 +354,13 @@ live_untouched "after the attested drill"
 # status say who stood in for which role.
 drop_scratch
 mkdir -p "$WORK/r2b" "$WORK/r2c"
-check_exit 0 "$BKP" drill emr-roles --attest 院長=佐藤 --attest システム担当=山田 --policy "$POL" \
+check_exit 0 answering 'y\ny\ny\ny\ny\ny\ny\ny\n' "$BKP" drill emr-roles --attest 院長=佐藤 --attest システム担当=山田 --policy "$POL" \
     --report "$WORK/r2b" || true
 report_of "$WORK/r2b"
 want_statuses "done,done,done,done,done" "a drill attested role by role"
-[ "$(step_field detail | sed -n 1p)" = "attested by 佐藤 (rehearsed)" ] ||
+[ "$(step_field detail | sed -n 1p)" = "confirmed on the terminal by 佐藤 (rehearsed)" ] ||
     flunk "院長's confirm should be attested by 佐藤: $(step_field detail | sed -n 1p)"
-[ "$(step_field detail | sed -n 2p)" = "attested by 山田 (rehearsed)" ] ||
+[ "$(step_field detail | sed -n 2p)" = "confirmed on the terminal by 山田 (rehearsed)" ] ||
     flunk "システム担当's confirm should be attested by 山田: $(step_field detail | sed -n 2p)"
 [ "$(top attested_by)" = "佐藤 (院長), 山田 (システム担当)" ] ||
     flunk "the report should name each person with their role: $(top attested_by)"
@@ -362,7 +371,7 @@ grep -qF 'attested_by=佐藤 (院長), 山田 (システム担当)' <<<"$OUT" ||
     flunk "the drill's audit record should name each person with their role: $OUT"
 # One role named: the other's confirms are not rehearsed, and it is said
 # how to name its person.
-check_exit 0 "$BKP" drill emr-roles --attest 院長=佐藤 --policy "$POL" --report "$WORK/r2c" || true
+check_exit 0 answering 'y\ny\ny\ny\ny\ny\ny\ny\n' "$BKP" drill emr-roles --attest 院長=佐藤 --policy "$POL" --report "$WORK/r2c" || true
 report_of "$WORK/r2c"
 want_statuses "done,not rehearsed,done,done,done" "a drill with one role of two attested"
 grep -qF -- '--attest システム担当=NAME' <<<"$OUT" ||

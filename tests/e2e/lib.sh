@@ -123,6 +123,20 @@ note() {
     fi
 }
 
+# answering ANSWERS CMD... — run CMD on a pseudo-terminal of its own (script(1)),
+# as a person at a terminal: the questions it asks on /dev/tty are answered
+# by the lines of ANSWERS (printf's format, "y\ny\n"). Its output (stdout
+# and stderr, both on the terminal) comes on stdout without the terminal's
+# carriage returns; its exit status is CMD's. For check_exit and ok.
+answering() {
+    local answers=$1 rc=0
+    shift
+    # shellcheck disable=SC2059
+    printf "$answers" | script -qefc "$(printf '%q ' "$@")" /dev/null >"$WORK/.tty" 2>&1 || rc=$?
+    tr -d '\r' <"$WORK/.tty"
+    return $rc
+}
+
 # check_exit N CMD... — run CMD with errexit off, capture its output in $OUT/$ERR;
 # on a different exit status, report it and return 1 (the caller may carry on).
 OUT=
