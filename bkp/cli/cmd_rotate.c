@@ -407,8 +407,10 @@ static int unmount(cli *c, const cli_medium *m)
         return EXIT_FAILED;
     }
     /* With --json, stdout holds the document alone. */
-    fprintf(c->json ? stderr : stdout, _("%s: unmounted %s; disconnect it and take it away.\n"),
-            m->name, m->path);
+    char where[320];
+    fprintf(c->json ? stderr : stdout,
+            _("%s: unmounted %s; disconnect it and take it away: it is kept %s.\n"), m->name,
+            m->path, kept(m, where, sizeof(where)));
     return EXIT_OK;
 }
 

@@ -136,7 +136,7 @@ case "$(events)" in *cleared*) flunk "a disk still plugged in when due must not 
 # 3. --unmount.
 ok "$BKP" rotate usb --unmount --json
 jq . <<<"$OUT" >/dev/null || flunk "rotate --json --unmount should print JSON alone on stdout: $OUT"
-output_has "unmounted $WORK/usb"
+output_has "unmounted $WORK/usb; disconnect it and take it away: it is kept on-site, off-line"
 mountpoint -q "$WORK/usb" && flunk "rotate --unmount left the disk mounted"
 
 # 4. Away: nothing said, the alert cleared once.
