@@ -226,6 +226,18 @@ static const rst_dataset *suspect_of(const rst_status *st)
     return NULL;
 }
 
+/* Does a data set before `i` have the same first step as `i`? */
+static bool same_before(const rst_status *st, size_t i, bool ja)
+{
+    const rst_words *w = said(&st->datasets[i], ja);
+    for (size_t k = 0; k < i; k++) {
+        const rst_words *o = said(&st->datasets[k], ja);
+        if (o->nactions && !strcmp(o->actions[0], w->actions[0]))
+            return true;
+    }
+    return false;
+}
+
 /* Was the audit log checked and found wanting (changed, cut or gone)? */
 static bool log_broken(const rst_audit *a)
 {
@@ -254,13 +266,22 @@ static void today(FILE *f, const rst_status *st, time_t now, bool ja)
     for (size_t i = 0; i < st->ndatasets; i++) {
         const rst_dataset *d = &st->datasets[i];
         const rst_words *words = said(d, ja);
-        if (!words->nactions)
+        if (!words->nactions || same_before(st, i, ja))
             continue;
+        /* The data sets one step sees to, in one line: one disk left
+         * plugged in is one thing to do, whatever it holds. */
+        char names[1024];
+        snprintf(names, sizeof(names), "%s", d->name);
+        for (size_t k = i + 1; k < st->ndatasets; k++)
+            if (said(&st->datasets[k], ja)->nactions &&
+                !strcmp(said(&st->datasets[k], ja)->actions[0], words->actions[0]))
+                bkp_strappend(names, sizeof(names), "%s%s", C_("between names", ", "),
+                              st->datasets[k].name);
         open_tag(f, "li class=\"todo\"", "data-dataset", d->name);
         if (words->nreasons)
-            say(f, _("%s: ask the system officer to see to it — %s"), d->name, words->reasons[0]);
+            say(f, _("%s: ask the system officer to see to it — %s"), names, words->reasons[0]);
         else
-            say(f, _("%s: ask the system officer to see to it"), d->name);
+            say(f, _("%s: ask the system officer to see to it"), names);
         fputs("</li>\n", f);
         n++;
     }

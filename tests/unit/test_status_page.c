@@ -275,6 +275,27 @@ static void test_audit(void **state)
     json_decref(j);
 }
 
+/* Two data sets that one step sees to: one line names both. */
+static void test_one_step_one_line(void **state)
+{
+    (void)state;
+    json_t *j = fixture(), *sets = json_object_get(j, "datasets");
+    json_t *emr = json_array_get(sets, 0), *scans = json_array_get(sets, 1);
+    json_object_set(emr, "verdict", json_object_get(scans, "verdict"));
+    json_object_set(emr, "reasons", json_object_get(scans, "reasons"));
+    json_object_set(emr, "action", json_object_get(scans, "action"));
+    json_object_set(emr, "ja", json_object_get(scans, "ja"));
+    char *t = render(j, false);
+    assert_non_null(strstr(t, "emr-db, scans: ask the system officer to see to it — usb-b is 3 "
+                              "days overdue for rotation"));
+    assert_null(strstr(t, ">scans: ask the system officer"));
+    free(t);
+    t = render(j, true);
+    assert_non_null(strstr(t, "emr-db、scans: システム担当者に対応を依頼してください"));
+    free(t);
+    json_decref(j);
+}
+
 /* Nothing to do: said, not an empty list. */
 static void test_nothing_due(void **state)
 {
@@ -384,6 +405,7 @@ int main(void)
         cmocka_unit_test(test_self_contained),
         cmocka_unit_test(test_content),
         cmocka_unit_test(test_audit),
+        cmocka_unit_test(test_one_step_one_line),
         cmocka_unit_test(test_nothing_due),
         cmocka_unit_test(test_online_not_carried),
         cmocka_unit_test(test_compliant_routine_task),
