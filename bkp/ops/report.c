@@ -34,6 +34,13 @@ typedef struct scan {
      * schedule of today began: the first of the last run of its backup
      * records that name that schedule (0: none does). */
     time_t *sched_since;
+    /* For each data set, the generations held at the period's end: those
+     * its backup records up to then sealed, less those its prune records
+     * deleted; and the last of those records. Not known (`restarted`) when
+     * the log was restarted before: what it held before is not in it. */
+    int64_t *held;
+    uint64_t *held_seq;
+    bool restarted;
 } scan;
 
 static bool offline_medium(const pol_policy *p, const char *name)
@@ -48,6 +55,42 @@ static time_t began(const bkp_audit_entry *e)
     json_t *ms = json_object_get(e->figures, "milliseconds");
     json_int_t took = json_is_integer(ms) ? json_integer_value(ms) / 1000 : 0;
     return took > 0 && took < e->time ? e->time - (time_t)took : e->time;
+}
+
+/* Data set `name` of the policy's, by its place, or -1. */
+static ssize_t dataset_at(const pol_policy *p, const char *name, size_t len)
+{
+    for (size_t k = 0; k < p->ndatasets; k++)
+        if (strlen(p->datasets[k].name) == len && !strncmp(p->datasets[k].name, name, len))
+            return (ssize_t)k;
+    return -1;
+}
+
+/* A record up to the period's end into the generations each data set holds. */
+static void count_held(scan *s, const bkp_audit_entry *e)
+{
+    ssize_t k;
+    size_t i;
+    json_t *g;
+    if (!strcmp(e->op, "log_restarted"))
+        s->restarted = true;
+    /* A backup that sealed a suspicious generation is recorded failed, and
+     * sealed it; one that sealed nothing names no generation. */
+    if (!strcmp(e->op, "backup") && e->dataset && e->generation &&
+        (k = dataset_at(s->p, e->dataset, strlen(e->dataset))) >= 0) {
+        s->held[k]++;
+        s->held_seq[k] = e->seq;
+    }
+    if (strcmp(e->op, "prune") || e->medium) /* a medium's prune: its copy, not the repository */
+        return;
+    json_array_foreach(json_object_get(e->figures, "generations_deleted"), i, g)
+    {
+        const char *n = json_string_value(g), *colon = n ? strrchr(n, ':') : NULL;
+        if (colon && (k = dataset_at(s->p, n, (size_t)(colon - n))) >= 0 && s->held[k] > 0) {
+            s->held[k]--;
+            s->held_seq[k] = e->seq;
+        }
+    }
 }
 
 static int collect(const bkp_audit_entry *e, void *ctx)
@@ -73,6 +116,8 @@ static int collect(const bkp_audit_entry *e, void *ctx)
         else if (!s->sched_since[k])
             s->sched_since[k] = began(e);
     }
+    if (t <= s->to)
+        count_held(s, e);
     bool before = t < s->from;
     /* Rotations before the period tell how old the off-line copy was at its start. */
     if (t > s->to || (before && !(!strcmp(e->op, "rotate") && offline_medium(s->p, e->medium))))
@@ -87,11 +132,14 @@ static int collect(const bkp_audit_entry *e, void *ctx)
     return 0;
 }
 
-static void records_free(scan *s)
+static void scan_free(scan *s)
 {
     for (size_t i = 0; i < s->nrecords; i++)
         bkp_audit_entry_release(&s->records[i].e);
     free(s->records);
+    free(s->sched_since);
+    free(s->held);
+    free(s->held_seq);
 }
 
 static bool is(const bkp_audit_entry *r, const char *op)
@@ -345,6 +393,9 @@ static bool dataset_part(const ops_report_in *in, const pol_dataset *ds, const s
     }
     free(t.made);
     d->offline_max_age = p->rule.offline_max_age;
+    size_t k = (size_t)(ds - p->datasets);
+    d->held_at_end = s->restarted ? -1 : s->held[k];
+    d->held_seq = s->held_seq[k];
     const rst_dataset *st = status_of(status, ds->name);
     if (st)
         status_part(st, d, &t.nomem);
@@ -454,19 +505,21 @@ static int read_log(const ops_report_in *in, scan *s, bkp_audit_check *chk, rst_
 
 int ops_report(const ops_report_in *in, rb_evidence *out)
 {
+    size_t nd = in->policy->ndatasets + 1;
     scan s = {.from = in->from,
               .to = in->to,
               .p = in->policy,
-              .sched_since = calloc(in->policy->ndatasets + 1, sizeof(time_t))};
+              .sched_since = calloc(nd, sizeof(time_t)),
+              .held = calloc(nd, sizeof(int64_t)),
+              .held_seq = calloc(nd, sizeof(uint64_t))};
     bkp_audit_check chk = {0};
     rst_status status = {0};
     memset(out, 0, sizeof(*out));
-    int vrc = s.sched_since ? read_log(in, &s, &chk, &status) : -ENOMEM;
+    int vrc = s.sched_since && s.held && s.held_seq ? read_log(in, &s, &chk, &status) : -ENOMEM;
     if (s.nomem) /* a record not kept: no evidence rather than a part of it */
         vrc = -ENOMEM;
     if (vrc == -ENOMEM) { /* no evidence at all, rather than a part of it */
-        records_free(&s);
-        free(s.sched_since);
+        scan_free(&s);
         rst_status_clear(&status);
         return -ENOMEM;
     }
@@ -481,8 +534,7 @@ int ops_report(const ops_report_in *in, rb_evidence *out)
         bkp_error(_("the repository was made on %s, after this period ended: there is nothing "
                     "to report for it; give a period that ends after that day"),
                   made);
-        records_free(&s);
-        free(s.sched_since);
+        scan_free(&s);
         rst_status_clear(&status);
         return -ENODATA;
     }
@@ -521,8 +573,7 @@ int ops_report(const ops_report_in *in, rb_evidence *out)
     if (bad)
         out->audit.why = chk.why;
     mem = mem && verifications(&s, out) && key_ops(&s, out) && rb_evidence_judge(out);
-    records_free(&s);
-    free(s.sched_since);
+    scan_free(&s);
     if (!mem) {
         rb_evidence_clear(out);
         return -ENOMEM;

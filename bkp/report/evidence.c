@@ -42,14 +42,30 @@ static const char *sep(size_t i)
 static bool generations(const rb_evidence *ev, char *out, size_t n)
 {
     bool ok = ev->ndatasets > 0;
+    /* A period that ended before the report is judged at its end, from the
+     * log's backups and prunes (known for all data sets or none); one that
+     * ends now, by what is there now. */
+    bool at_end = ev->to + 60 < ev->generated && ev->ndatasets && ev->datasets[0].held_at_end >= 0;
     for (size_t i = 0; i < ev->ndatasets; i++) {
         const rb_ev_dataset *d = &ev->datasets[i];
-        ok &= d->generations >= 3;
-        bkp_strappend(out, n, _("%s%s: %lld generation(s) kept"), sep(i), d->name,
-                      (long long)d->generations);
+        long long held = at_end ? (long long)d->held_at_end : (long long)d->generations;
+        ok &= held >= 3;
+        if (at_end && d->held_seq)
+            bkp_strappend(out, n,
+                          _("%s%s: %lld generation(s) held (backup and prune records up to "
+                            "#%llu)"),
+                          sep(i), d->name, held, (unsigned long long)d->held_seq);
+        else if (at_end)
+            bkp_strappend(out, n, _("%s%s: %lld generation(s) held"), sep(i), d->name, held);
+        else
+            bkp_strappend(out, n, _("%s%s: %lld generation(s) kept"), sep(i), d->name, held);
     }
-    /* Counted on the day the report is made, not over the period. */
-    bkp_strappend(out, n, "%s", _(" (as of the day this report was made)"));
+    char end[64];
+    if (at_end)
+        bkp_strappend(out, n, _(" (at the period's end, %s)"),
+                      bkp_local_time(end, sizeof(end), ev->to, "-"));
+    else /* counted on the day the report is made, not over the period */
+        bkp_strappend(out, n, "%s", _(" (as of the day this report was made)"));
     return ok;
 }
 

@@ -136,6 +136,9 @@ static json_t *dataset_json(const rb_ev_dataset *d)
         put(o, "copies_on_media", rst_copies_json(d->copies, d->ncopies));
         put(o, "reasons_ja", rst_reasons_json(&d->ja));
     }
+    put(o, "generations_at_end",
+        d->held_at_end >= 0 ? json_integer((json_int_t)d->held_at_end) : json_null());
+    put(o, "generations_at_end_record", json_integer((json_int_t)d->held_seq));
     return o;
 }
 
@@ -333,6 +336,8 @@ static void dataset_parse(bkp_jin *p, const json_t *j, rb_ev_dataset *d)
     d->offline_gap = bkp_jin_integer(p, j, "offline_longest_gap_seconds", 0, INT64_MAX, 0);
     d->offline_gap_ok = bkp_jin_flag(p, j, "offline_gap_ok");
     d->offline_max_age = bkp_jin_integer(p, j, "offline_max_age_seconds", 0, INT64_MAX, 0);
+    d->held_at_end = bkp_jin_integer(p, j, "generations_at_end", 0, INT64_MAX, -1);
+    d->held_seq = (uint64_t)bkp_jin_integer(p, j, "generations_at_end_record", 0, INT64_MAX, 0);
     a = bkp_jin_objects(p, j, "drills", (void **)&d->drills, sizeof(*d->drills));
     json_array_foreach(a, i, o) drill_parse(p, o, &d->drills[d->ndrills++]);
     runbook_parse(p, j, &d->runbook);

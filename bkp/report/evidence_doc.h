@@ -97,6 +97,12 @@ typedef struct rb_ev_dataset {
     int64_t offline_gap;     /* "offline_longest_gap_seconds" */
     bool offline_gap_ok;     /* there was an off-line copy, and never older than the rule */
     int64_t offline_max_age; /* "offline_max_age_seconds" */
+    /* The generations held at the period's end, from the log: sealed by its
+     * backup records up to then, less those its prunes deleted
+     * ("generations_at_end"; -1: not known, null); the last of those
+     * records ("generations_at_end_record", 0: none). */
+    int64_t held_at_end;
+    uint64_t held_seq;
     rb_ev_drill *drills;
     size_t ndrills;
     rb_ev_runbook runbook;

@@ -234,6 +234,47 @@ static void test_missed_nights(void **state)
     lab = json_object_get(json_array_get(json_object_get(ev, "datasets"), 1), "backups");
     assert_null(json_object_get(lab, "scheduled"));
     json_decref(ev);
+    /* The generations held at the end of a period that ended before the
+     * report: sealed up to then (the suspicious one too, recorded failed),
+     * less those a prune up to then deleted; what came after is not. */
+    setenv("BKP_NOW", "2026-03-07T07:00:00Z", 1);
+    json_t *gone = json_pack("{s:[s, s]}", "generations_deleted", "emr-db:1", "lab:1");
+    bkp_audit_rec prune = {.op = "prune", .figures = gone};
+    assert_int_equal(bkp_audit_append(f.r, &prune), 0);
+    json_decref(gone);
+    char *log = bkp_audit_path(f.r);
+    bkp_audit_entry last;
+    assert_true(bkp_audit_last(log, bkp_repo_sign_pk(f.r),
+                               &(bkp_audit_query){"prune", NULL, NULL, NULL}, &last));
+    uint64_t prune_seq = last.seq;
+    assert_true(prune_seq > 1);
+    bkp_audit_entry_release(&last);
+    free(log);
+    record_at(&f, "2026-03-09T02:05:00Z", "emr-db", d2, "emr-db:5", false, 1000);
+    setenv("BKP_NOW", "2026-03-10T00:00:00Z", 1);
+    ev = report(&f, bkp_iso_parse("2026-03-01T00:00:00Z"), bkp_iso_parse("2026-03-07T06:30:00Z"),
+                NULL);
+    json_t *emr = json_array_get(json_object_get(ev, "datasets"), 0);
+    assert_int_equal(json_integer_value(json_object_get(emr, "generations_at_end")), 4);
+    json_decref(ev);
+    ev = report(&f, bkp_iso_parse("2026-03-01T00:00:00Z"), bkp_iso_parse("2026-03-07T23:59:59Z"),
+                NULL);
+    emr = json_array_get(json_object_get(ev, "datasets"), 0);
+    assert_int_equal(json_integer_value(json_object_get(emr, "generations_at_end")), 3);
+    assert_int_equal(json_integer_value(json_object_get(emr, "generations_at_end_record")),
+                     (json_int_t)prune_seq);
+    lab = json_array_get(json_object_get(ev, "datasets"), 1);
+    assert_int_equal(json_integer_value(json_object_get(lab, "generations_at_end")), 3);
+    const char *part = json_string_value(json_object_get(
+        json_object_get(
+            json_array_get(json_object_get(json_object_get(ev, "statement"), "parts"), 0),
+            "evidence"),
+        "en"));
+    assert_non_null(part);
+    assert_non_null(strstr(part, "emr-db: 3 generation(s) held (backup and prune records up to #"));
+    assert_non_null(strstr(part, "(at the period's end, 2026-03-07 23:59"));
+    json_decref(ev);
+    unsetenv("BKP_NOW");
     ops_repo_free(&f);
 }
 
