@@ -20,6 +20,14 @@ typedef struct kept {
     bool before; /* before the period */
 } kept;
 
+/* A data set's generations held, by sequence number (ascending), and the
+ * last record that changed them. */
+struct held {
+    uint32_t *seq;
+    size_t n, cap;
+    uint64_t record;
+};
+
 typedef struct scan {
     time_t from, to;
     time_t first;    /* the log's first sound record: the repository's creation */
@@ -36,10 +44,9 @@ typedef struct scan {
     time_t *sched_since;
     /* For each data set, the generations held at the period's end: those
      * its backup records up to then sealed, less those its prune records
-     * deleted; and the last of those records. Not known (`restarted`) when
-     * the log was restarted before: what it held before is not in it. */
-    int64_t *held;
-    uint64_t *held_seq;
+     * deleted. Not known (`restarted`) when the log was restarted before:
+     * what it held before is not in it. */
+    struct held *held;
     bool restarted;
 } scan;
 
@@ -66,30 +73,76 @@ static ssize_t dataset_at(const pol_policy *p, const char *name, size_t len)
     return -1;
 }
 
-/* A record up to the period's end into the generations each data set holds. */
+/* Generation `name` ("DATASET:SEQ") of the policy: its data set's place and
+ * its number; false when it is none of the policy's. */
+static bool generation_at(const pol_policy *p, const char *name, ssize_t *k, uint32_t *seq)
+{
+    const char *colon = name ? strrchr(name, ':') : NULL;
+    char *end;
+    if (!colon || !colon[1])
+        return false;
+    errno = 0;
+    unsigned long v = strtoul(colon + 1, &end, 10);
+    if (*end || errno || v > UINT32_MAX)
+        return false;
+    *seq = (uint32_t)v;
+    return (*k = dataset_at(p, name, (size_t)(colon - name))) >= 0;
+}
+
+/* Where `seq` is in `h`, or where it would go. */
+static size_t held_find(const struct held *h, uint32_t seq)
+{
+    size_t lo = 0, hi = h->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (h->seq[mid] < seq)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* A record up to the period's end into the generations each data set holds:
+ * a backup that sealed one (a suspicious seal is recorded failed, and
+ * sealed it), a prune of the repository that deleted some (its summary, and
+ * the record it writes before each tombstone: the same generation once). */
 static void count_held(scan *s, const bkp_audit_entry *e)
 {
     ssize_t k;
-    size_t i;
-    json_t *g;
+    uint32_t seq;
     if (!strcmp(e->op, "log_restarted"))
         s->restarted = true;
-    /* A backup that sealed a suspicious generation is recorded failed, and
-     * sealed it; one that sealed nothing names no generation. */
-    if (!strcmp(e->op, "backup") && e->dataset && e->generation &&
-        (k = dataset_at(s->p, e->dataset, strlen(e->dataset))) >= 0) {
-        s->held[k]++;
-        s->held_seq[k] = e->seq;
-    }
-    if (strcmp(e->op, "prune") || e->medium) /* a medium's prune: its copy, not the repository */
-        return;
-    json_array_foreach(json_object_get(e->figures, "generations_deleted"), i, g)
-    {
-        const char *n = json_string_value(g), *colon = n ? strrchr(n, ':') : NULL;
-        if (colon && (k = dataset_at(s->p, n, (size_t)(colon - n))) >= 0 && s->held[k] > 0) {
-            s->held[k]--;
-            s->held_seq[k] = e->seq;
+    if (!strcmp(e->op, "backup") && generation_at(s->p, e->generation, &k, &seq)) {
+        struct held *h = &s->held[k];
+        size_t at = held_find(h, seq);
+        if (at < h->n && h->seq[at] == seq)
+            return;
+        if (bkp_grow((void **)&h->seq, &h->cap, h->n, sizeof(*h->seq), 64)) {
+            s->nomem = true;
+            return;
         }
+        memmove(h->seq + at + 1, h->seq + at, (h->n - at) * sizeof(*h->seq));
+        h->seq[at] = seq;
+        h->n++;
+        h->record = e->seq;
+        return;
+    }
+    bool one = !strcmp(e->op, "prune-generation");
+    if ((!one && strcmp(e->op, "prune")) || e->medium) /* a medium's: its copy, not the repository */
+        return;
+    json_t *gone = json_object_get(e->figures, "generations_deleted");
+    for (size_t i = 0; i < (one ? 1 : json_array_size(gone)); i++) {
+        const char *n = one ? e->generation : json_string_value(json_array_get(gone, i));
+        if (!generation_at(s->p, n, &k, &seq))
+            continue;
+        struct held *h = &s->held[k];
+        size_t at = held_find(h, seq);
+        if (at == h->n || h->seq[at] != seq)
+            continue;
+        memmove(h->seq + at, h->seq + at + 1, (h->n - at - 1) * sizeof(*h->seq));
+        h->n--;
+        h->record = e->seq;
     }
 }
 
@@ -138,8 +191,9 @@ static void scan_free(scan *s)
         bkp_audit_entry_release(&s->records[i].e);
     free(s->records);
     free(s->sched_since);
+    for (size_t k = 0; s->held && k < s->p->ndatasets; k++)
+        free(s->held[k].seq);
     free(s->held);
-    free(s->held_seq);
 }
 
 static bool is(const bkp_audit_entry *r, const char *op)
@@ -394,8 +448,8 @@ static bool dataset_part(const ops_report_in *in, const pol_dataset *ds, const s
     free(t.made);
     d->offline_max_age = p->rule.offline_max_age;
     size_t k = (size_t)(ds - p->datasets);
-    d->held_at_end = s->restarted ? -1 : s->held[k];
-    d->held_seq = s->held_seq[k];
+    d->held_at_end = s->restarted ? -1 : (int64_t)s->held[k].n;
+    d->held_seq = s->held[k].record;
     const rst_dataset *st = status_of(status, ds->name);
     if (st)
         status_part(st, d, &t.nomem);
@@ -510,12 +564,11 @@ int ops_report(const ops_report_in *in, rb_evidence *out)
               .to = in->to,
               .p = in->policy,
               .sched_since = calloc(nd, sizeof(time_t)),
-              .held = calloc(nd, sizeof(int64_t)),
-              .held_seq = calloc(nd, sizeof(uint64_t))};
+              .held = calloc(nd, sizeof(struct held))};
     bkp_audit_check chk = {0};
     rst_status status = {0};
     memset(out, 0, sizeof(*out));
-    int vrc = s.sched_since && s.held && s.held_seq ? read_log(in, &s, &chk, &status) : -ENOMEM;
+    int vrc = s.sched_since && s.held ? read_log(in, &s, &chk, &status) : -ENOMEM;
     if (s.nomem) /* a record not kept: no evidence rather than a part of it */
         vrc = -ENOMEM;
     if (vrc == -ENOMEM) { /* no evidence at all, rather than a part of it */
