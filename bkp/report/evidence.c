@@ -151,7 +151,7 @@ static bool immutable(const rb_evidence *ev, char *out, size_t n)
  * they can judge). */
 static bool media(const rb_evidence *ev, char *out, size_t n)
 {
-    bool ok = ev->ndatasets > 0;
+    bool ok = ev->ndatasets > 0, disks = true;
     for (size_t i = 0; i < ev->ndatasets; i++) {
         const rb_ev_dataset *d = &ev->datasets[i];
         const rst_counts *cnt = &d->counted, *req = &d->required;
@@ -160,15 +160,26 @@ static bool media(const rb_evidence *ev, char *out, size_t n)
          * shortfalls make, has its own line in the data set's table. */
         ok &= cnt->copies >= rc && cnt->media_types >= rt;
         bkp_strappend(out, n,
-                      _("%s%s: %lld copies, %lld media type(s) (at least %lld/%lld): the "
-                        "server's disk"),
-                      sep(i), d->name, (long long)cnt->copies, (long long)cnt->media_types, rc,
+                      _("%s%s: %lld copies (at least %lld) on %lld kind(s) of media (at least "
+                        "%lld): the server's own disk"),
+                      sep(i), d->name, (long long)cnt->copies, rc, (long long)cnt->media_types,
                       rt);
-        for (size_t k = 0; k < d->ncopies; k++)
+        for (size_t k = 0; k < d->ncopies; k++) {
             bkp_strappend(out, n, _(", %s (%s)"), d->copies[k].medium,
                           pol_medium_type_words(d->copies[k].type));
+            disks &= d->copies[k].type == POL_DISK || d->copies[k].type == POL_REMOVABLE;
+        }
     }
-    bkp_strappend(out, n, "%s", _(" (as of the day this report was made)"));
+    bkp_strappend(out, n, "%s",
+                  _(" (as of the day this report was made; the server's own disk counts as one "
+                    "kind, a disk carried away as another)"));
+    /* The checklist's example is disk and tape: said when every copy is on
+     * a disk, so that the clinic is not surprised by the question. */
+    if (ok && disks)
+        bkp_strappend(out, n, "%s",
+                      _(". Every copy is on a hard disk: the checklist's example of two kinds is "
+                        "disk and tape; an archive medium (tape, RDX, optical disc) or a bucket "
+                        "is a kind apart from disks"));
     return ok;
 }
 

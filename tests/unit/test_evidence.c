@@ -287,6 +287,30 @@ static void test_fixed_offline_beyond(void **state)
     judge(ev, "offline", "scans' gap of 13 days beyond 8");
 }
 
+/* Every copy on a hard disk: the two kinds hold (the server's own disk is
+ * one), and the row says what the checklist's example is. */
+static void test_media_all_disks(void **state)
+{
+    (void)state;
+    json_t *ev = all_hold();
+    json_t *copies = json_object_get(dataset(ev, 0), "copies_on_media");
+    json_array_remove(copies, 0); /* the bucket */
+    json_t *st = statement_of(ev);
+    assert_true(json_is_true(json_object_get(part_of(st, "media"), "ok")));
+    assert_non_null(strstr(evidence_of(st, "media", "en"),
+                           "Every copy is on a hard disk: the checklist's example of two kinds "
+                           "is disk and tape"));
+    assert_non_null(strstr(evidence_of(st, "media", "ja"), "ディスクとテープ"));
+    json_decref(st);
+    json_decref(ev);
+    /* With the bucket, no such word. */
+    ev = all_hold();
+    st = statement_of(ev);
+    assert_null(strstr(evidence_of(st, "media", "en"), "Every copy is on a hard disk"));
+    json_decref(st);
+    json_decref(ev);
+}
+
 static void test_generations(void **state)
 {
     (void)state;
@@ -588,10 +612,11 @@ static void test_cites_records(void **state)
      * own disk counted, said), the non-editable ones and why, the off-site
      * ones. */
     assert_string_equal(evidence_of(st, "media", "en"),
-                        "emr-db: 4 copies, 3 media type(s) (at least 3/2): the server's disk, "
-                        "cloud (object storage (S3)), usb-a (removable disk); scans: 3 copies, 2 "
-                        "media type(s) (at least 3/2): the server's disk (as of the day this "
-                        "report was made)");
+                        "emr-db: 4 copies (at least 3) on 3 kind(s) of media (at least 2): the "
+                        "server's own disk, cloud (object storage (S3)), usb-a (removable disk); "
+                        "scans: 3 copies (at least 3) on 2 kind(s) of media (at least 2): the "
+                        "server's own disk (as of the day this report was made; the server's own "
+                        "disk counts as one kind, a disk carried away as another)");
     assert_string_equal(evidence_of(st, "immutable", "en"),
                         "emr-db: 3 non-editable (at least 1) (cloud: on-line Object Lock, "
                         "non-editable, proven on 2025-01-20) (usb-a: off-line); scans: 1 "
@@ -935,6 +960,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_all_hold),
         cmocka_unit_test(test_fixed_offline_beyond),
+        cmocka_unit_test(test_media_all_disks),
         cmocka_unit_test(test_generations),
         cmocka_unit_test(test_offline),
         cmocka_unit_test(test_media),
