@@ -142,7 +142,7 @@ static bool immutable(const rb_evidence *ev, char *out, size_t n)
     bkp_strappend(out, n, "%s",
                   _(" (as of the day this report was made; non-editable: copies on media kept "
                     "off-line, their files read-only and immutable where the file system allows, "
-                    "and buckets whose Object Lock a probe proved)"));
+                    "and buckets whose Object Lock a test write proved (`bkp media probe`))"));
     return ok;
 }
 
@@ -515,6 +515,39 @@ static void statement_section(rb_doc *doc, const rb_evidence *ev, bool ja)
     }
 }
 
+/* The words of the report, for an inspector who does not run bkp. */
+static void terms(rb_doc *doc)
+{
+    static const char *const words[][2] = {
+        {N_("Repository"), N_("The encrypted store of the backups on the backup server; each "
+                              "medium holds a copy of it.")},
+        {N_("Generation"), N_("One backup of a data set, signed when it is complete: the data "
+                              "can be restored as it was at that time.")},
+        {N_("Off-line"), N_("A medium disconnected from the server and the network after its "
+                            "copy: ransomware on the server cannot reach it.")},
+        {N_("Non-editable"), N_("A copy nothing on the server can change: an off-line medium, "
+                                "its files also made read-only, or a bucket whose Object Lock "
+                                "was proven.")},
+        {N_("3-2-1"), N_("Three copies of the data (the data in use counted), on two kinds of "
+                         "media, one of them off-site.")},
+        {N_("Audit log, hash chain"),
+         N_("Every operation is recorded, signed with the repository's key, each record "
+            "carrying a hash of the one before it: a record removed or changed is detected.")},
+        {N_("Key fingerprint"), N_("A short number that identifies the repository's public "
+                                   "key. Written down at installation, it lets an inspector "
+                                   "check the signatures without any secret.")},
+        {N_("Drill"), N_("A rehearsal of the written recovery procedure: the data restored into "
+                         "a separate folder and compared, the time taken against the target.")},
+        {N_("Tombstone"), N_("What a deleted generation leaves in its place, so that a "
+                             "deletion the retention did not make is detected.")},
+    };
+    rb_doc_h2(doc, _("Terms"));
+    rb_doc_table(doc, (const char *[]){_("Term"), _("Meaning"), NULL});
+    for (size_t i = 0; i < sizeof(words) / sizeof(*words); i++)
+        rb_doc_row(doc, (const char *[]){_(words[i][0]), _(words[i][1]), NULL});
+    rb_doc_table_end(doc);
+}
+
 /* Where the people who made, checked and approved the report sign. */
 static void signatures(rb_doc *doc)
 {
@@ -564,8 +597,10 @@ static char *render(const rb_evidence *ev, rb_format f, bool ja)
                (const char *[]){_("Answer for item 3-②"), yes(ev->judged && ev->answer), NULL});
     rb_doc_table_end(doc);
     rb_doc_para(doc, "%s",
-                _("Every claim below names the signed audit records it rests on (#sequence "
-                  "number); `bkp audit verify` proves the chain and its signatures."));
+                _("The claims that rest on the audit log name its signed records (#sequence "
+                  "number); `bkp audit verify` proves the chain and its signatures. Those said "
+                  "to be as of the day this report was made rest on the policy and the state "
+                  "of that day. The words used are explained at the end."));
     attach_annex(doc);
     for (size_t i = 0; i < ev->ndatasets; i++)
         dataset_section(doc, &ev->datasets[i], ja);
@@ -578,6 +613,7 @@ static char *render(const rb_evidence *ev, rb_format f, bool ja)
     rb_doc_para(doc, _("%zu verification(s) in the period succeeded, %zu failed."), vok, vfail);
     rb_evidence_key_section(doc, ev, ja); /* evidence_keys.c */
     statement_section(doc, ev, ja);
+    terms(doc);
     signatures(doc);
     return rb_doc_finish(doc);
 }

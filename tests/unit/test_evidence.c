@@ -623,7 +623,7 @@ static void test_cites_records(void **state)
                         "non-editable (at least 1) (as of the day this report was made; "
                         "non-editable: copies on media kept off-line, their files read-only and "
                         "immutable where the file system allows, and buckets whose Object Lock a "
-                        "probe proved)");
+                        "test write proved (`bkp media probe`))");
     assert_string_equal(evidence_of(st, "offsite", "en"),
                         "emr-db: 1 off-site (at least 1): usb-a; scans: 1 off-site (at least 1) "
                         "(as of the day this report was made; off-site as the policy declares "
